@@ -1,0 +1,50 @@
+"""Named MediaPipe FaceMesh (468-point) landmark index sets, defined once for the whole project.
+
+Every module that needs a group of landmarks imports it from here; no index list is written twice.
+Image-left is the subject's right side. Mirror pairs in the canonical mesh: 116/345, 117/346, 118/347,
+119/348, 120/349, 121/350, 234/454, 93/323, 33/263, 133/362, 61/291.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+NUM_LANDMARKS: Final = 468
+
+#: Closed face outline, clockwise from the top of the forehead.
+FACE_OVAL: Final[tuple[int, ...]] = (
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+)
+
+#: Jaw line from the image-left ear (234) under the chin (152) to the image-right ear (454).
+JAW: Final[tuple[int, ...]] = (
+    234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361,
+    323, 454,
+)
+
+#: Under-eye cheek line from the image-right cheek to the nose bridge to the image-left cheek.
+UNDER_EYES: Final[tuple[int, ...]] = (345, 346, 347, 348, 349, 350, 197, 121, 120, 119, 118, 117, 116)
+
+#: The region a surgical mask covers: the jaw line closed over the cheeks under the eyes and the
+#: nose bridge. This is the polygon inside which the mask is segmented (the method's lower-face polygon).
+MASK_REGION: Final[tuple[int, ...]] = JAW + UNDER_EYES
+
+#: Points that are always under a worn mask (nose tip, mouth): they pick the mask cluster.
+MASK_CORE: Final[tuple[int, ...]] = (1, 4, 5, 195, 0, 13, 14, 17, 61, 291, 37, 267, 84, 314)
+
+LEFT_EYE_CORNERS: Final[tuple[int, ...]] = (33, 133)
+RIGHT_EYE_CORNERS: Final[tuple[int, ...]] = (362, 263)
+NOSE: Final[tuple[int, ...]] = (168, 6, 197, 195, 5, 4, 1, 2, 98, 327)
+MOUTH: Final[tuple[int, ...]] = (61, 291, 0, 17, 13, 14, 37, 267, 84, 314)
+
+#: Control points of the thin-plate-spline warp of the reference onto a frame (30 points):
+#: the eye corners and nose bridge anchor the warp above the mask, the jaw and mouth shape it below.
+TPS_CONTROL: Final[tuple[int, ...]] = (
+    33, 133, 362, 263, 168, 6, 197, 195, 4, 1, 98, 327,
+    61, 291, 0, 17, 13, 14,
+    234, 93, 58, 136, 149, 152, 378, 365, 288, 323, 454, 10,
+)
+
+#: Five points for similarity alignment of a face crop (eye corners averaged, nose tip, mouth corners).
+ALIGNMENT: Final[tuple[int, ...]] = (33, 133, 362, 263, 1, 61, 291)

@@ -1,0 +1,71 @@
+"""The contracts between the per-frame stages.
+
+Conventions used by every stage:
+- images are ``uint8`` RGB arrays of shape (H, W, 3), in frame pixel order;
+- landmarks are ``float32`` arrays of shape (468, 2) in pixel coordinates (x, y) of the image they go with;
+- masks are ``float32`` arrays of shape (H, W) with values in [0, 1] (1 = masked, to be rebuilt);
+- validity maps are ``bool`` arrays of shape (H, W).
+
+The pipeline works on a face region of interest (ROI), a box around one face: every array in a
+:class:`FaceROI` is cropped to that box, so the cost of the face stages does not grow with the
+frame size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+
+Image = np.ndarray
+Landmarks = np.ndarray
+Mask = np.ndarray
+
+
+@dataclass(frozen=True)
+class Box:
+    """A pixel box, ``x1``/``y1`` exclusive."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+
+@dataclass
+class FaceROI:
+    """One face of one frame, cropped to ``box``, ready for reconstruction."""
+
+    box: Box
+    image: Image  # (h, w, 3) uint8, the decoded frame inside the box
+    landmarks: Landmarks  # (468, 2) float32, ROI coordinates
+    mask: Mask  # (h, w) float32 in [0, 1], the segmented mask
+    reference: Image  # (h, w, 3) uint8, the reference still warped onto this face
+    valid: np.ndarray  # (h, w) bool, where ``reference`` holds warped pixels
+
+
+class Reconstructor(Protocol):
+    """Rebuilds the masked part of faces. ``--generator none`` and every neural backend implement it."""
+
+    name: str
+
+    def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
+        """Return, for each face, an (h, w, 3) uint8 image of its ROI with the masked part rebuilt.
+
+        Only pixels where ``face.mask > 0`` are used by the caller, which blends the result into the
+        frame; pixels outside the mask may hold anything.
+        """
+        ...
