@@ -1,0 +1,118 @@
+"""Per-frame orchestration: landmarks -> mask -> warped reference -> reconstruction -> blend.
+
+Kept short on purpose: each stage lives in its own module and this file only wires them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from unmask_video.composite import CompositeOptions, blend_into
+from unmask_video.debug import DebugWriter
+from unmask_video.landmarks import FaceTracker, TrackerOptions, detect_reference_landmarks, face_box
+from unmask_video.segment import MaskSegmenter, SegmentOptions
+from unmask_video.stages import FaceROI, Image, Reconstructor
+from unmask_video.timing import StageTimer
+from unmask_video.warp import ReferenceWarper, WarpOptions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PipelineOptions:
+    """Options of every per-frame stage, one options object per stage."""
+
+    tracker: TrackerOptions = field(default_factory=TrackerOptions)
+    segment: SegmentOptions = field(default_factory=SegmentOptions)
+    warp: WarpOptions = field(default_factory=WarpOptions)
+    composite: CompositeOptions = field(default_factory=CompositeOptions)
+    box_margin: float = 0.25  # face box margin, relative to the face size
+    debug_dir: Path | None = None
+    debug_frames: int = 4
+
+
+@dataclass
+class PipelineStats:
+    frames: int = 0
+    frames_with_face: int = 0
+    frames_without_face: int = 0
+    faces: int = 0
+
+
+class FramePipeline:
+    """Rebuilds the masked lower face in frames, in capture order, one frame or a batch at a time."""
+
+    def __init__(
+        self,
+        reference_image: Image,
+        reconstructor: Reconstructor,
+        options: PipelineOptions | None = None,
+        timer: StageTimer | None = None,
+    ) -> None:
+        self.options = options or PipelineOptions()
+        self.timer = timer or StageTimer()
+        self.reconstructor = reconstructor
+        with self.timer("reference"):
+            reference_landmarks = detect_reference_landmarks(reference_image)
+            self.warper = ReferenceWarper(reference_image, reference_landmarks, self.options.warp)
+        self.tracker = FaceTracker(self.options.tracker)
+        self.segmenter = MaskSegmenter(self.options.segment)
+        self.stats = PipelineStats()
+        self.debug = DebugWriter(self.options.debug_dir, self.options.debug_frames) if self.options.debug_dir else None
+
+    def warmup(self) -> None:
+        """Load and warm up the reconstruction backend before the first frame (live mode needs this)."""
+        warmup = getattr(self.reconstructor, "warmup", None)
+        if callable(warmup):
+            with self.timer("warmup"):
+                warmup()
+
+    def process(self, image: Image, t: float) -> Image:
+        """Return the frame with the mask removed (the input array is never modified)."""
+        return self.process_batch([image], [t])[0]
+
+    def process_batch(self, images: Sequence[Image], times: Sequence[float]) -> list[Image]:
+        """Process consecutive frames; their faces go through the reconstructor as one batch."""
+        outputs = list(images)
+        jobs: list[tuple[int, FaceROI]] = []
+        for index, (image, t) in enumerate(zip(images, times)):
+            self.stats.frames += 1
+            with self.timer("landmarks"):
+                faces = self.tracker.track(image, t)
+            if not faces:
+                self.stats.frames_without_face += 1
+                continue
+            self.stats.frames_with_face += 1
+            for face_id, landmarks in enumerate(faces):
+                jobs.append((index, self._face_roi(image, landmarks, face_id)))
+        if not jobs:
+            return outputs
+        with self.timer("reconstruct"):
+            filled = self.reconstructor.reconstruct([roi for _, roi in jobs])
+        with self.timer("blend"):
+            for (index, roi), rebuilt in zip(jobs, filled):
+                if outputs[index] is images[index]:
+                    outputs[index] = images[index].copy()
+                blend_into(outputs[index], roi.box, rebuilt, roi.mask, self.options.composite.feather_px)
+                if self.debug is not None:
+                    self.debug.write(self.stats.frames - len(images) + index, roi, rebuilt)
+        self.stats.faces += len(jobs)
+        return outputs
+
+    def _face_roi(self, image: Image, landmarks: np.ndarray, face_id: int) -> FaceROI:
+        box = face_box(landmarks, image.shape[:2], self.options.box_margin)
+        roi_image = image[box.slices]
+        roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
+        with self.timer("segment"):
+            mask = self.segmenter.segment(roi_image, roi_landmarks, face_id)
+        with self.timer("warp"):
+            reference, valid = self.warper.warp(roi_landmarks, roi_image.shape[:2])
+        return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid)
+
+    def close(self) -> None:
+        self.tracker.close()

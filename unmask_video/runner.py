@@ -1,0 +1,118 @@
+"""Process one video file: decode -> FramePipeline -> encode, with progress and a summary."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from unmask_video.pipeline import FramePipeline, PipelineOptions
+from unmask_video.progress import FrameProgress
+from unmask_video.reconstructors import ReconstructorOptions, build_reconstructor
+from unmask_video.timing import StageTimer
+from unmask_video.video import DecodedFrame, EncodeOptions, VideoReader, VideoWriter, check_output_path, read_image
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOptions:
+    input: str
+    output: str
+    reference: str
+    encode: EncodeOptions = field(default_factory=EncodeOptions)
+    pipeline: PipelineOptions = field(default_factory=PipelineOptions)
+    reconstructor: ReconstructorOptions = field(default_factory=ReconstructorOptions)
+    batch: int = 1
+    quiet: bool = False
+
+
+@dataclass
+class RunSummary:
+    output: Path
+    frames: int
+    frames_with_face: int
+    frames_without_face: int
+    frames_expected: int | None
+    damage: str | None
+    lost_fraction: float
+    seconds: float
+    generator: str
+    backend: str
+    timer: StageTimer
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_file(options: RunOptions) -> RunSummary:
+    """Rebuild the masked faces of ``options.input`` into ``options.output``.
+
+    Every check on the inputs runs before the output is opened, and the writer renames its temporary file over the
+    output only on success, so a failure or Ctrl-C never leaves a file at the output path.
+    """
+    output = check_output_path(options.input, options.output)
+    reference = read_image(options.reference)
+    timer = StageTimer()
+    start = time.perf_counter()
+    with VideoReader(options.input) as reader:
+        reconstructor = build_reconstructor(options.reconstructor)
+        pipeline = FramePipeline(reference, reconstructor, options.pipeline, timer)
+        try:
+            pipeline.warmup()
+            with VideoWriter(output, reader, options.encode) as writer, FrameProgress(
+                reader.info.frame_count, quiet=options.quiet
+            ) as progress:
+                _stream(reader, writer, pipeline, timer, max(1, options.batch), progress)
+                with timer("encode"):
+                    writer.commit()
+        finally:
+            pipeline.close()
+        report = reader.report
+    stats = pipeline.stats
+    return RunSummary(
+        output=output,
+        frames=stats.frames,
+        frames_with_face=stats.frames_with_face,
+        frames_without_face=stats.frames_without_face,
+        frames_expected=report.frames_expected,
+        damage=report.error,
+        lost_fraction=report.lost_fraction,
+        seconds=time.perf_counter() - start,
+        generator=reconstructor.name,
+        backend=getattr(reconstructor, "provider", "numpy/OpenCV"),
+        timer=timer,
+    )
+
+
+def _stream(
+    reader: VideoReader,
+    writer: VideoWriter,
+    pipeline: FramePipeline,
+    timer: StageTimer,
+    batch: int,
+    progress: FrameProgress,
+) -> None:
+    pending: list[DecodedFrame] = []
+
+    def flush() -> None:
+        outputs = pipeline.process_batch([f.image for f in pending], [f.time_s for f in pending])
+        with timer("encode"):
+            for frame, image in zip(pending, outputs):
+                writer.write(frame, image)
+        progress.advance(len(pending))
+        pending.clear()
+
+    frames = reader.frames(on_audio_packet=writer.mux_audio)
+    while True:
+        with timer("decode"):
+            frame = next(frames, None)
+        if frame is None:
+            break
+        pending.append(frame)
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
