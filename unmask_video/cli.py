@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("input", nargs="?", help="input video file or stream URL")
     parser.add_argument("--ref", help="a photo of the same person without a mask")
     parser.add_argument("-o", "--output", help="output video file")
+    parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_processing(parser)
     _add_encoding(parser)
@@ -143,6 +144,7 @@ def _run_file(args: argparse.Namespace) -> int:
         reconstructor=_reconstructor_options(args),
         batch=args.batch,
         quiet=args.quiet,
+        overwrite=args.overwrite,
     )
     summary = run_file(options)
     if not args.quiet:

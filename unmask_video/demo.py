@@ -45,6 +45,7 @@ def run_demo(
             reconstructor=reconstructor,
             batch=batch,
             quiet=quiet,
+            overwrite=True,  # the demo folder holds only the demo's own files
         )
     )
     before, after = _psnr_before_after(clip.video_path, output, clip.truth, clip.masks)

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from unmask_video.errors import InputError
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.progress import FrameProgress
 from unmask_video.reconstructors import ReconstructorOptions, build_reconstructor
@@ -26,6 +27,7 @@ class RunOptions:
     reconstructor: ReconstructorOptions = field(default_factory=ReconstructorOptions)
     batch: int = 1
     quiet: bool = False
+    overwrite: bool = False
 
 
 @dataclass
@@ -54,6 +56,8 @@ def run_file(options: RunOptions) -> RunSummary:
     output only on success, so a failure or Ctrl-C never leaves a file at the output path.
     """
     output = check_output_path(options.input, options.output)
+    if output.exists() and not options.overwrite:
+        raise InputError(f"{output} already exists; choose another output path or pass --overwrite to replace it")
     reference = read_image(options.reference)
     timer = StageTimer()
     start = time.perf_counter()
