@@ -1,0 +1,9 @@
+"""The neural reconstruction stage: generator network, configurations, weights, backends, export.
+
+Importing this package is cheap (no torch); the network lives in ``networks`` (torch), the
+backends in ``backends``.
+"""
+
+from .configs import REGISTRY, GeneratorConfig, create_generator, get_config
+
+__all__ = ["REGISTRY", "GeneratorConfig", "create_generator", "get_config"]
