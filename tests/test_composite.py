@@ -1,0 +1,201 @@
+"""The reference composite (--generator none) and the blend back into the frame."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.test_warp import astronaut, moved_astronaut, psnr
+from unmask_video import landmark_sets
+from unmask_video.composite import (
+    CompositeOptions,
+    ReferenceComposite,
+    blend_into,
+    feather_alpha,
+)
+from unmask_video.stages import Box, FaceROI, Reconstructor
+from unmask_video.warp import ReferenceWarper, WarpOptions, face_region
+
+BOX = Box(120, 50, 330, 270)
+MASK_COLOUR = (120, 170, 220)
+
+
+def polygon_mask(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A drawn surgical-mask region: the lower-face polygon, float32 in [0, 1] with a soft edge."""
+    out = np.zeros(shape, np.uint8)
+    poly = np.round(landmarks[list(landmark_sets.MASK_REGION)] * 16).astype(np.int32)
+    cv2.fillPoly(out, [poly], 255, lineType=cv2.LINE_AA, shift=4)
+    return out.astype(np.float32) / 255.0
+
+
+def with_cast(image: np.ndarray, cast: tuple[int, int, int]) -> np.ndarray:
+    return np.clip(image.astype(np.int16) + np.array(cast, np.int16), 0, 255).astype(np.uint8)
+
+
+def masked_face(cast: tuple[int, int, int] = (0, 0, 0), box: Box = BOX):
+    """(ROI of a masked moved astronaut, the unmasked truth ROI, the mask) with the reference warped onto it."""
+    reference, reference_lm = astronaut()
+    truth, target = moved_astronaut()
+    roi_lm = (target - [box.x0, box.y0]).astype(np.float32)
+    truth_roi = np.ascontiguousarray(truth[box.slices])
+    mask = polygon_mask(roi_lm, truth_roi.shape[:2])
+    masked = truth_roi.copy()
+    masked[mask > 0] = MASK_COLOUR
+    warped, valid = ReferenceWarper(with_cast(reference, cast), reference_lm, WarpOptions()).warp(roi_lm, mask.shape)
+    face = FaceROI(box=box, image=masked, landmarks=roi_lm, mask=mask, reference=warped, valid=valid)
+    return face, truth_roi
+
+
+def test_is_a_reconstructor_named_none() -> None:
+    composite = ReferenceComposite(CompositeOptions())
+    reconstructor: Reconstructor = composite  # the protocol's attributes, checked by hand
+    assert reconstructor.name == "none" and callable(reconstructor.reconstruct)
+    face, _ = masked_face()
+    out = composite.reconstruct([face, face])
+    assert len(out) == 2
+    assert all(o.shape == face.image.shape and o.dtype == np.uint8 for o in out)
+
+
+def test_composite_is_closer_to_the_truth_than_the_masked_input() -> None:
+    face, truth = masked_face()
+    out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    hole = face.mask > 0
+    before = psnr(face.image, truth, hole)
+    after = psnr(out, truth, hole)
+    assert before < 15.0
+    assert after > 28.0, (before, after)
+    # Outside the hole and the blend band the ROI is returned untouched.
+    band = cv2.dilate(hole.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    assert np.array_equal(out[~band], face.image[~band])
+
+
+def _mean_colour_error(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
+    return float(np.abs(a[where].astype(np.float64).mean(0) - b[where].astype(np.float64).mean(0)).max())
+
+
+def test_colour_cast_of_the_reference_is_corrected() -> None:
+    face, truth = masked_face(cast=(40, -10, -30))
+    hole = face.mask > 0
+    grown = cv2.dilate(hole.astype(np.uint8), np.ones((13, 13), np.uint8)) > 0
+    ring = grown & ~hole & (face_region(hole.shape, face.landmarks) > 0) & face.valid
+    plain = ReferenceComposite(CompositeOptions(color_match=False)).reconstruct([face])[0]
+    matched = ReferenceComposite(CompositeOptions(color_match=True)).reconstruct([face])[0]
+    # The warped reference's colour on the ring (what the composite pastes there) vs the frame's.
+    for where in (hole, ring):
+        err_plain = _mean_colour_error(plain, truth, where)
+        err_matched = _mean_colour_error(matched, truth, where)
+        assert err_plain > 20.0
+        assert err_matched < 5.0, (err_plain, err_matched)
+    assert psnr(matched, truth, hole) > psnr(plain, truth, hole) + 8.0
+
+
+def test_local_colour_follows_a_lighting_gradient() -> None:
+    face, truth = masked_face()
+    # Light falling off from left to right across the frame, not in the reference.
+    h, w = truth.shape[:2]
+    ramp = np.linspace(1.15, 0.7, w, dtype=np.float32)[None, :, None]
+    lit_truth = np.clip(truth * ramp, 0, 255).astype(np.uint8)
+    lit = np.clip(face.image * ramp, 0, 255).astype(np.uint8)
+    lit[face.mask > 0] = MASK_COLOUR
+    face.image = lit
+    hole = face.mask > 0
+    flat = ReferenceComposite(CompositeOptions(local_color_sigma=0.0)).reconstruct([face])[0]
+    local = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    assert psnr(local, lit_truth, hole) > psnr(flat, lit_truth, hole) + 1.0
+
+
+def test_gaps_the_warp_does_not_cover_are_filled() -> None:
+    face, truth = masked_face()
+    hole = face.mask > 0
+    # Knock a block out of the warp inside the hole (as if the reference did not show it).
+    ys, xs = np.nonzero(hole)
+    cy, cx = int(ys.mean()), int(xs.mean())
+    face.valid = face.valid.copy()
+    face.valid[cy - 12 : cy + 12, cx - 15 : cx + 15] = False
+    face.reference = face.reference.copy()
+    face.reference[~face.valid] = 0
+    gap = hole & ~face.valid
+    assert gap.sum() > 500
+    out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    assert (out[gap].max(axis=1) > 40).all()  # no black holes
+    assert not (out[gap] == MASK_COLOUR).all(axis=1).any()  # and not the mask either
+    assert psnr(out, truth, gap) > max(psnr(face.image, truth, gap) + 5.0, 15.0)
+
+
+def test_empty_mask_returns_the_image() -> None:
+    face, _ = masked_face()
+    face.mask = np.zeros_like(face.mask)
+    out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    assert np.array_equal(out, face.image)
+
+
+# -------------------------------------------------------------------------------------------- blend
+
+
+def test_feather_alpha_is_one_on_the_mask_and_zero_beyond_the_feather() -> None:
+    mask = np.zeros((120, 140), np.float32)
+    mask[40:80, 50:90] = 1.0
+    for feather in (0.0, 3.0, 6.0, 11.0):
+        alpha = feather_alpha(mask, feather)
+        assert (alpha[mask > 0] == 1.0).all()
+        reach = int(np.ceil(feather)) + 1
+        beyond = np.ones_like(mask, bool)
+        beyond[40 - reach : 80 + reach, 50 - reach : 90 + reach] = False
+        assert (alpha[beyond] == 0.0).all()
+        if feather:
+            assert 0 < alpha[60, 90 + int(feather) // 2] < 1  # the seam is outside the mask edge
+
+
+@pytest.mark.parametrize("mode", ["feather", "poisson"])
+def test_blend_leaves_pixels_outside_the_grown_mask_bit_identical(mode: str) -> None:
+    face, truth_roi = masked_face()
+    truth, _ = moved_astronaut()
+    frame = truth.copy()
+    frame[BOX.slices][face.mask > 0] = MASK_COLOUR
+    before = frame.copy()
+    filled = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    blend_into(frame, BOX, filled, face.mask, 6.0, mode=mode)
+    grown = np.zeros(frame.shape[:2], bool)
+    grown[BOX.slices] = cv2.dilate((face.mask > 0).astype(np.uint8), np.ones((23, 23), np.uint8)) > 0
+    assert np.array_equal(frame[~grown], before[~grown])
+    hole = np.zeros(frame.shape[:2], bool)
+    hole[BOX.slices] = face.mask > 0
+    assert psnr(frame, truth, hole) > 28.0
+    if mode == "feather":
+        # Where alpha is 1 the rebuilt pixels are written exactly.
+        assert np.array_equal(frame[BOX.slices][face.mask >= 1.0], filled[face.mask >= 1.0])
+
+
+def test_blend_only_touches_pixels_with_positive_alpha() -> None:
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, (90, 100, 3), dtype=np.uint8)
+    before = frame.copy()
+    box = Box(10, 20, 70, 80)
+    mask = np.zeros((60, 60), np.float32)
+    mask[25:35, 20:40] = 0.6
+    filled = np.full((60, 60, 3), 255, np.uint8)
+    blend_into(frame, box, filled, mask, 4.0)
+    alpha = feather_alpha(mask, 4.0)
+    roi, roi_before = frame[box.slices], before[box.slices]
+    assert np.array_equal(roi[alpha == 0], roi_before[alpha == 0])
+    changed = (roi != roi_before).any(axis=2)
+    assert changed[alpha > 0.05].all()
+    outside_box = np.ones(frame.shape[:2], bool)
+    outside_box[box.slices] = False
+    assert np.array_equal(frame[outside_box], before[outside_box])
+
+
+def test_blend_clips_a_box_that_leaves_the_frame() -> None:
+    frame = np.zeros((50, 60, 3), np.uint8)
+    box = Box(40, 30, 80, 70)  # 40x40, partly outside
+    mask = np.ones((40, 40), np.float32)
+    blend_into(frame, box, np.full((40, 40, 3), 200, np.uint8), mask, 4.0)
+    assert (frame[30:, 40:] == 200).all()
+    assert (frame[:30] == 0).all() and (frame[:, :40] == 0).all()
+
+
+def test_blend_rejects_mismatched_shapes() -> None:
+    frame = np.zeros((50, 60, 3), np.uint8)
+    with pytest.raises(ValueError):
+        blend_into(frame, Box(0, 0, 20, 20), np.zeros((10, 10, 3), np.uint8), np.zeros((20, 20), np.float32), 4.0)

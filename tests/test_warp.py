@@ -1,0 +1,179 @@
+"""Thin-plate-spline warp of the reference onto a face: exactness, accuracy on real FaceMesh landmarks, validity."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import mediapipe as mp
+import numpy as np
+import pytest
+import skimage.data
+
+from unmask_video import landmark_sets
+from unmask_video.errors import InputError, ProcessingError
+from unmask_video.warp import ReferenceWarper, WarpOptions, face_region, fit_tps
+
+
+def detect(image: np.ndarray) -> np.ndarray:
+    """(468, 2) landmarks of the one face in ``image``, FaceMesh in static mode (a real detection)."""
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1) as mesh:
+        result = mesh.process(np.ascontiguousarray(image))
+    assert result.multi_face_landmarks, "FaceMesh found no face in the test image"
+    h, w = image.shape[:2]
+    pts = result.multi_face_landmarks[0].landmark
+    return np.array([[p.x * w, p.y * h] for p in pts], dtype=np.float32)
+
+
+@lru_cache(maxsize=1)
+def astronaut() -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut photo and its FaceMesh landmarks (read-only)."""
+    image = skimage.data.astronaut()
+    lm = detect(image)
+    image.setflags(write=False)
+    lm.setflags(write=False)
+    return image, lm
+
+
+def moved_astronaut(angle: float = 8.0, scale: float = 1.05, shift: tuple[float, float] = (7.0, -5.0)):
+    """The astronaut rotated/scaled/shifted about her face: (image, landmarks carried by the same transform)."""
+    image, lm = astronaut()
+    m = cv2.getRotationMatrix2D((225.0, 140.0), angle, scale)
+    m[:, 2] += shift
+    moved = cv2.warpAffine(image, m, (image.shape[1], image.shape[0]), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return moved, (lm @ m[:, :2].T + m[:, 2]).astype(np.float32)
+
+
+def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
+    err = np.mean((a[where].astype(np.float64) - b[where].astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0**2 / max(err, 1e-10)))
+
+
+# ---------------------------------------------------------------------------------------------- TPS
+
+
+def test_tps_interpolates_control_points_exactly() -> None:
+    rng = np.random.default_rng(1)
+    src = rng.uniform(0, 300, (30, 2))
+    dst = src + rng.normal(0, 8, (30, 2))
+    tps = fit_tps(src, dst, regularization=0.0)
+    np.testing.assert_allclose(tps(dst), src, atol=1e-6)
+
+
+def test_tps_identity_when_points_coincide() -> None:
+    rng = np.random.default_rng(2)
+    pts = rng.uniform(0, 300, (30, 2))
+    query = rng.uniform(-100, 400, (500, 2))
+    for reg in (0.0, 0.1):
+        np.testing.assert_allclose(fit_tps(pts, pts, reg)(query), query, atol=1e-6)
+
+
+def test_tps_reproduces_an_affine_map_everywhere() -> None:
+    rng = np.random.default_rng(3)
+    dst = rng.uniform(0, 200, (20, 2))
+    a = np.array([[1.1, 0.2], [-0.15, 0.9]])
+    src = dst @ a.T + [5.0, -3.0]
+    query = rng.uniform(-50, 250, (200, 2))
+    np.testing.assert_allclose(fit_tps(src, dst, 0.05)(query), query @ a.T + [5.0, -3.0], atol=1e-6)
+
+
+def test_tps_regularization_smooths_instead_of_interpolating() -> None:
+    rng = np.random.default_rng(4)
+    dst = rng.uniform(0, 200, (30, 2))
+    src = dst + rng.normal(0, 5, (30, 2))
+    residual = [np.abs(fit_tps(src, dst, reg)(dst) - src).max() for reg in (0.0, 0.01, 1.0)]
+    assert residual[0] < 1e-6 < residual[1] < residual[2]
+
+
+def test_tps_degenerate_points_are_a_processing_error() -> None:
+    line = np.stack([np.arange(10.0), 2 * np.arange(10.0)], axis=1)
+    with pytest.raises(ProcessingError):
+        fit_tps(line, line)
+    with pytest.raises(ProcessingError):
+        fit_tps(np.full((5, 2), np.nan), np.zeros((5, 2)))
+
+
+# --------------------------------------------------------------------------------------- the warper
+
+
+def test_coarse_grid_map_matches_the_dense_map() -> None:
+    image, lm = astronaut()
+    _, target = moved_astronaut(angle=-12.0, scale=1.3)
+    roi = target - [90.0, 20.0]
+    dense = ReferenceWarper(image, lm, WarpOptions(grid_step=1)).maps(roi, (260, 300))
+    for step in (2, 4, 8):
+        coarse = ReferenceWarper(image, lm, WarpOptions(grid_step=step)).maps(roi, (260, 300))
+        for c, d in zip(coarse, dense):
+            assert c.shape == (260, 300)
+            # Inside the face the spline is smooth; the bilinear upsampling error is far below a pixel.
+            face = face_region((260, 300), roi) > 0
+            assert np.abs(c - d)[face].max() < 0.1, step
+
+
+def test_warp_onto_moved_face_matches_the_truth() -> None:
+    image, lm = astronaut()
+    truth, target = moved_astronaut()
+    x0, y0, h, w = 120, 50, 220, 210
+    roi_lm = target - [x0, y0]
+    warped, valid = ReferenceWarper(image, lm, WarpOptions()).warp(roi_lm, (h, w))
+    assert warped.shape == (h, w, 3) and warped.dtype == np.uint8
+    assert valid.shape == (h, w) and valid.dtype == bool
+    face = face_region((h, w), roi_lm) >= 128
+    inside = face & valid
+    assert inside.sum() > 0.9 * face.sum()
+    assert psnr(warped, truth[y0 : y0 + h, x0 : x0 + w], inside) > 25.0
+
+
+def test_valid_is_false_outside_the_face_and_warped_is_blank_there() -> None:
+    image, lm = astronaut()
+    _, target = moved_astronaut()
+    warped, valid = ReferenceWarper(image, lm, WarpOptions()).warp(target, image.shape[:2])
+    near_face = cv2.dilate(face_region(image.shape[:2], target), np.ones((5, 5), np.uint8)) > 0
+    assert valid.any()
+    assert not (valid & ~near_face).any()
+    assert (warped[~valid] == 0).all()
+
+
+def test_valid_is_false_outside_the_reference_image() -> None:
+    image, lm = astronaut()
+    # A reference cut just below the nose: the warp cannot say anything about the mouth and chin.
+    cut = int(lm[2, 1]) + 3
+    warper = ReferenceWarper(np.ascontiguousarray(image[:cut]), lm, WarpOptions())
+    _, valid = warper.warp(lm, image.shape[:2])
+    assert valid[int(lm[1, 1]) - 4, int(lm[1, 0])]  # nose tip: covered
+    assert not valid[int(lm[17, 1]), int(lm[17, 0])]  # lower lip: not in the reference
+    assert not valid[cut + 1 :].any()
+
+
+def _yawed(image: np.ndarray) -> np.ndarray:
+    """The astronaut turned as if her head were rotated (a perspective squeeze of one side of the face)."""
+    src = np.float32([[150, 60], [300, 60], [300, 220], [150, 220]])
+    dst = np.float32([[158, 72], [290, 55], [290, 230], [158, 208]])
+    m = cv2.getPerspectiveTransform(src, dst)
+    return cv2.warpPerspective(image, m, (image.shape[1], image.shape[0]), borderMode=cv2.BORDER_REFLECT)
+
+
+@pytest.mark.parametrize("kind", ["yawed", "mirrored"])
+def test_reference_with_another_pose_lands_mouth_and_nose_on_the_target(kind: str) -> None:
+    target, target_lm = astronaut()
+    reference = _yawed(target) if kind == "yawed" else np.ascontiguousarray(target[:, ::-1])
+    reference_lm = detect(reference)
+    keypoints = list(landmark_sets.NOSE + landmark_sets.MOUTH)
+    before = np.linalg.norm(reference_lm[keypoints] - target_lm[keypoints], axis=1).mean()
+
+    warped, valid = ReferenceWarper(reference, reference_lm, WarpOptions()).warp(target_lm, target.shape[:2])
+    # The warped reference face pasted over the target, then detected again: its nose and mouth must
+    # sit where the target's are.
+    pasted = np.where(valid[..., None], warped, target)
+    after_lm = detect(pasted)
+    after = np.linalg.norm(after_lm[keypoints] - target_lm[keypoints], axis=1).mean()
+    assert before > 8.0  # the poses really differ
+    assert after < 2.5, (before, after)
+
+
+def test_bad_reference_is_an_input_error() -> None:
+    image, lm = astronaut()
+    with pytest.raises(InputError):
+        ReferenceWarper(image[..., 0], lm, WarpOptions())
+    with pytest.raises(InputError):
+        ReferenceWarper(image, np.full_like(lm, np.nan), WarpOptions())

@@ -1,0 +1,268 @@
+"""The reference composite (``--generator none``) and the blend every reconstructor's output goes through.
+
+:class:`ReferenceComposite` rebuilds the masked part of a face from the warped reference still:
+the reference is colour-matched to the visible skin in a ring just outside the mask, pasted into
+the mask (and a little beyond it, so the blend has something to cross-fade), and what the warp
+does not cover is inpainted.
+
+:func:`blend_into` writes a rebuilt ROI back into the frame with a feathered alpha (or, optionally,
+Poisson cloning); it never changes a pixel the alpha does not reach.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+import cv2
+import numpy as np
+
+from .stages import Box, FaceROI, Image
+from .warp import face_region
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CompositeOptions", "ReferenceComposite", "blend_into", "feather_alpha", "match_color"]
+
+BlendMode = Literal["feather", "poisson"]
+
+#: Colour transfer never scales a channel's spread by more than this factor (or its inverse).
+_MAX_STD_RATIO = 2.0
+#: Fewer ring pixels than this and the colour statistics are not trusted (no colour match).
+_MIN_RING_PIXELS = 30
+
+
+@dataclass
+class CompositeOptions:
+    """Options of the reference composite and of the blend."""
+
+    #: Match the warped reference's colour to the visible skin around the mask.
+    color_match: bool = True
+    #: Width, in pixels, of the ring of visible skin just outside the mask used for the colour statistics.
+    ring_px: int = 8
+    #: Pixels next to the mask edge skipped by the ring (the segmentation's edge is uncertain).
+    ring_gap_px: int = 2
+    #: Radius of the Telea inpainting that fills what the warp does not cover.
+    inpaint_radius: int = 3
+    #: How far, in pixels, the blend reaches outside the mask; the composite fills that band too.
+    feather_px: float = 6.0
+    #: Follow lighting that changes across the face: after the global transfer, add a smooth
+    #: offset field interpolated from the ring (normalised convolution) -- 0 turns it off.
+    local_color_sigma: float = 0.35
+
+
+def _ellipse(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
+    """Slices of the bounding box of ``mask != 0`` grown by ``margin`` and clipped to ``shape``."""
+    pts = cv2.findNonZero(mask.astype(np.uint8, copy=False))
+    if pts is None:
+        return None
+    x, y, w, h = cv2.boundingRect(pts)
+    return (
+        slice(max(y - margin, 0), min(y + h + margin, shape[0])),
+        slice(max(x - margin, 0), min(x + w + margin, shape[1])),
+    )
+
+
+def _to_lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2Lab)
+
+
+def _from_lab(lab: np.ndarray) -> np.ndarray:
+    rgb = cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_Lab2RGB)
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def match_color(
+    reference: np.ndarray,
+    target: np.ndarray,
+    ring: np.ndarray,
+    apply: np.ndarray,
+    local_sigma: float = 0.0,
+) -> np.ndarray:
+    """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
+
+    Per-channel mean/std transfer in Lab, with statistics of both images over the same ``ring``
+    pixels ((h, w) bool). With ``local_sigma > 0`` a smooth residual offset (the ring's remaining
+    difference, spread by normalised convolution with a Gaussian of ``local_sigma`` times the
+    ring's size) follows lighting that changes across the face. Returns a copy of ``reference``
+    with the ``apply`` pixels corrected; the rest is unchanged.
+    """
+    out = reference.copy()
+    n_ring = int(np.count_nonzero(ring))
+    if n_ring < _MIN_RING_PIXELS or not apply.any():
+        log.debug("colour match skipped: %d ring pixels", n_ring)
+        return out
+    region = _bbox(ring | apply, 0, ring.shape)
+    assert region is not None
+    ref_lab = _to_lab(reference[region])
+    tgt_lab = _to_lab(target[region])
+    r = ring[region]
+    a = apply[region]
+    ref_ring = ref_lab[r]
+    tgt_ring = tgt_lab[r]
+    mu_r, sd_r = ref_ring.mean(axis=0), ref_ring.std(axis=0)
+    mu_t, sd_t = tgt_ring.mean(axis=0), tgt_ring.std(axis=0)
+    ratio = np.clip(sd_t / np.maximum(sd_r, 1e-3), 1.0 / _MAX_STD_RATIO, _MAX_STD_RATIO).astype(np.float32)
+    corrected = (ref_lab - mu_r) * ratio + mu_t
+    if local_sigma > 0:
+        # Residual offset on the ring, spread smoothly over the region (normalised convolution).
+        resid = np.zeros_like(corrected)
+        resid[r] = tgt_ring - corrected[r]
+        rh, rw = r.shape
+        sigma = max(float(local_sigma) * 0.5 * (rh + rw), 1.0)
+        weight = r.astype(np.float32)
+        # Blur at reduced resolution: the field is smooth by construction.
+        f = max(1, int(sigma // 4))
+        small = (max(rw // f, 1), max(rh // f, 1))
+        ws = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
+        rs = cv2.resize(resid, small, interpolation=cv2.INTER_AREA)
+        ws = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
+        rs = cv2.GaussianBlur(rs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
+        field = rs / np.maximum(ws, 1e-6)[..., None]
+        field = cv2.resize(field, (rw, rh), interpolation=cv2.INTER_LINEAR)
+        corrected += field
+    fixed = _from_lab(corrected)
+    sub = out[region]
+    sub[a] = fixed[a]
+    return out
+
+
+class ReferenceComposite:
+    """``--generator none``: rebuild the masked part of each face from the warped reference."""
+
+    name = "none"
+
+    def __init__(self, options: CompositeOptions | None = None) -> None:
+        self.options = options or CompositeOptions()
+
+    def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
+        return [self.reconstruct_one(face) for face in faces]
+
+    def reconstruct_one(self, face: FaceROI) -> Image:
+        """The ROI image with the hole (``mask > 0``) and the blend band around it rebuilt."""
+        opts = self.options
+        image = face.image
+        h, w = image.shape[:2]
+        hole = face.mask > 0
+        out = image.copy()
+        if not hole.any():
+            return out
+        hole_u8 = hole.astype(np.uint8)
+        valid = face.valid
+
+        # The band the blend cross-fades over is filled too (where the warp is valid).
+        band = max(int(np.ceil(opts.feather_px)), 0)
+        fill = cv2.dilate(hole_u8, _ellipse(band)).astype(bool) if band else hole
+        paste = fill & valid
+
+        reference = face.reference
+        if opts.color_match and opts.ring_px > 0:
+            face_u8 = face_region((h, w), face.landmarks)
+            outer = cv2.dilate(hole_u8, _ellipse(opts.ring_gap_px + opts.ring_px))
+            inner = cv2.dilate(hole_u8, _ellipse(opts.ring_gap_px)) if opts.ring_gap_px > 0 else hole_u8
+            ring = (outer > 0) & (inner == 0) & (face_u8 >= 128) & valid
+            reference = match_color(reference, image, ring, paste, opts.local_color_sigma)
+        out[paste] = reference[paste]
+
+        gaps = hole & ~valid
+        if gaps.any():
+            r = max(int(opts.inpaint_radius), 1)
+            region = _bbox(gaps, 2 * r + 2, (h, w))
+            assert region is not None
+            sub = np.ascontiguousarray(out[region])
+            out[region] = cv2.inpaint(sub, gaps[region].astype(np.uint8), r, cv2.INPAINT_TELEA)
+        return out
+
+
+def feather_alpha(mask: np.ndarray, feather_px: float) -> np.ndarray:
+    """The blend alpha of a mask: grown by ``feather_px / 2``, blurred over ``feather_px / 2``.
+
+    The result is 1 on the mask (at least ``mask`` everywhere) and falls to exactly 0 by
+    ``feather_px`` pixels outside it, so the seam lies outside the mask edge.
+    """
+    m = np.asarray(mask, dtype=np.float32)
+    if feather_px <= 0:
+        return np.clip(m, 0.0, 1.0)
+    g = max(int(round(feather_px / 2.0)), 1)
+    grown = cv2.dilate(m, _ellipse(g))
+    alpha = cv2.GaussianBlur(grown, (2 * g + 1, 2 * g + 1), g / 2.0, borderType=cv2.BORDER_REPLICATE)
+    return np.clip(np.maximum(alpha, m), 0.0, 1.0)
+
+
+def blend_into(
+    frame: np.ndarray,
+    box: Box,
+    filled: np.ndarray,
+    mask: np.ndarray,
+    feather_px: float,
+    mode: BlendMode = "feather",
+) -> None:
+    """Write the rebuilt ROI ``filled`` into ``frame`` at ``box``, in place.
+
+    ``mode="feather"``: ``frame[box] = alpha * filled + (1 - alpha) * frame[box]`` with
+    ``alpha = feather_alpha(mask, feather_px)``; only pixels with ``alpha > 0`` are written, every
+    other pixel stays exactly as it was. ``filled`` is used in the band up to ``feather_px``
+    outside the mask, so it should hold the face there (the reference composite fills that band).
+    ``mode="poisson"``: gradient-domain cloning (``cv2.seamlessClone``) of ``filled`` over the
+    grown mask; again nothing outside it changes. A box partly outside the frame is clipped.
+    """
+    fh, fw = frame.shape[:2]
+    x0, y0 = max(box.x0, 0), max(box.y0, 0)
+    x1, y1 = min(box.x1, fw), min(box.y1, fh)
+    if x1 <= x0 or y1 <= y0:
+        return
+    if filled.shape[:2] != (box.height, box.width) or mask.shape != (box.height, box.width):
+        raise ValueError(
+            f"blend_into: filled {filled.shape} and mask {mask.shape} must match the box {box.height}x{box.width}"
+        )
+    crop = (slice(y0 - box.y0, y1 - box.y0), slice(x0 - box.x0, x1 - box.x0))
+    filled = filled[crop]
+    mask = mask[crop]
+    roi = frame[y0:y1, x0:x1]
+
+    if mode == "poisson":
+        _poisson_into(roi, filled, mask, feather_px)
+        return
+    if mode != "feather":
+        raise ValueError(f"unknown blend mode {mode!r}")
+
+    alpha = feather_alpha(mask, feather_px)
+    region = _bbox(alpha > 0, 0, alpha.shape)
+    if region is None:
+        return
+    a = alpha[region]
+    touched = a > 0
+    dst = roi[region]
+    src = filled[region]
+    a3 = a[..., None]
+    mixed = a3 * src.astype(np.float32) + (1.0 - a3) * dst.astype(np.float32)
+    mixed = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    dst[touched] = mixed[touched]
+
+
+def _poisson_into(roi: np.ndarray, filled: np.ndarray, mask: np.ndarray, feather_px: float) -> None:
+    """Poisson-clone ``filled`` into ``roi`` (in place) over the mask grown by ``feather_px / 2``."""
+    # cv2.seamlessClone erodes the mask by a few pixels before solving: grow it by that much more,
+    # so the mask edge itself (a strong gradient in the frame) stays outside the solved region.
+    g = max(int(round(feather_px / 2.0)), 0) + 4
+    m = cv2.dilate((mask > 0).astype(np.uint8), _ellipse(g))
+    # seamlessClone needs the mask clear of the image border.
+    m[:2, :] = 0
+    m[-2:, :] = 0
+    m[:, :2] = 0
+    m[:, -2:] = 0
+    pts = cv2.findNonZero(m)
+    if pts is None:
+        return
+    x, y, w, h = cv2.boundingRect(pts)
+    center = (x + w // 2, y + h // 2)
+    src = np.ascontiguousarray(filled)
+    dst = np.ascontiguousarray(roi)
+    cloned = cv2.seamlessClone(src, dst, m * 255, center, cv2.NORMAL_CLONE)
+    inside = m > 0
+    roi[inside] = cloned[inside]

@@ -1,0 +1,226 @@
+"""Thin-plate-spline warp of the reference still onto each frame's face.
+
+The spline is fitted on the :data:`~unmask_video.landmark_sets.TPS_CONTROL` landmarks and used as a
+*backward* map: for every pixel of the target face ROI it gives the reference-image position to
+sample, which is what :func:`cv2.remap` wants. The map is evaluated on a coarse grid and upsampled
+with a bilinear resize (the spline is smooth, so this loses nothing visible and saves most of the
+cost), then the reference is resampled once.
+
+The validity map says where the warp is trustworthy: inside the reference image and inside the
+reference's face oval, carried through the same map.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import landmark_sets
+from .errors import InputError, ProcessingError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TPS", "WarpOptions", "fit_tps", "ReferenceWarper", "face_region"]
+
+
+def _kernel(d2: np.ndarray) -> np.ndarray:
+    """The thin-plate radial basis U(r) = r^2 log r^2, written on squared distances (U(0) = 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = d2 * np.log(d2)
+    out[d2 <= 0] = 0.0
+    return out
+
+
+def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared distances between the rows of ``a`` (N, 2) and ``b`` (M, 2): (N, M)."""
+    dx = a[:, 0:1] - b[None, :, 0]
+    dy = a[:, 1:2] - b[None, :, 1]
+    return dx * dx + dy * dy
+
+
+@dataclass(frozen=True)
+class TPS:
+    """A fitted 2-D thin-plate spline ``f(p) = A [1, p] + sum_i w_i U(|p - c_i|)``.
+
+    Coordinates are normalised (``(p - center) / scale``) before the kernel is applied, so the
+    regularisation means the same thing at every face size. Call it with (N, 2) points.
+    """
+
+    centers: np.ndarray  # (K, 2) normalised control points (the fit's ``dst``)
+    weights: np.ndarray  # (K, 2) radial weights
+    affine: np.ndarray  # (3, 2) rows: constant, x, y
+    center: np.ndarray  # (2,) normalisation offset
+    scale: float  # normalisation scale
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        p = (np.asarray(points, dtype=np.float64).reshape(-1, 2) - self.center) / self.scale
+        u = _kernel(_sq_dists(p, self.centers))
+        out = u @ self.weights + self.affine[0] + p @ self.affine[1:]
+        return out
+
+    def grid(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluate on the grid ``xs`` x ``ys``; returns (map_x, map_y), each (len(ys), len(xs)) float32."""
+        gx, gy = np.meshgrid(xs, ys)
+        pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        out = self(pts).astype(np.float32)
+        shape = (len(ys), len(xs))
+        return out[:, 0].reshape(shape), out[:, 1].reshape(shape)
+
+
+def fit_tps(src: np.ndarray, dst: np.ndarray, regularization: float = 0.0) -> TPS:
+    """Fit the spline that maps ``dst`` points onto ``src`` points (a backward map for ``cv2.remap``).
+
+    ``src`` and ``dst`` are (K, 2) arrays of corresponding points, K >= 3 and not all on a line.
+    With ``regularization == 0`` the spline interpolates the points exactly; a positive value
+    (in normalised units, about 1e-3 .. 1e-1 is sensible) trades exactness for smoothness, which
+    keeps jittery or inconsistent landmarks from folding the map.
+    """
+    src = np.asarray(src, dtype=np.float64).reshape(-1, 2)
+    dst = np.asarray(dst, dtype=np.float64).reshape(-1, 2)
+    if src.shape != dst.shape or len(src) < 3:
+        raise ValueError(f"fit_tps needs two equal (K, 2) point arrays with K >= 3, got {src.shape} and {dst.shape}")
+    if not (np.isfinite(src).all() and np.isfinite(dst).all()):
+        raise ProcessingError("thin-plate-spline warp got non-finite landmarks; check the face tracking")
+    if regularization < 0:
+        raise ValueError(f"regularization must be >= 0, got {regularization}")
+
+    center = dst.mean(axis=0)
+    scale = float(np.sqrt(((dst - center) ** 2).sum(axis=1).mean()))
+    if not scale > 1e-9:
+        raise ProcessingError("thin-plate-spline warp got coincident landmarks; check the face tracking")
+    d = (dst - center) / scale
+    s = (src - center) / scale
+
+    k = len(d)
+    kmat = _kernel(_sq_dists(d, d))
+    if regularization:
+        kmat[np.diag_indices(k)] += regularization
+    p = np.hstack([np.ones((k, 1)), d])
+    lhs = np.zeros((k + 3, k + 3))
+    lhs[:k, :k] = kmat
+    lhs[:k, k:] = p
+    lhs[k:, :k] = p.T
+    rhs = np.zeros((k + 3, 2))
+    rhs[:k] = s
+    try:
+        sol = np.linalg.solve(lhs, rhs)
+    except np.linalg.LinAlgError:
+        raise ProcessingError(
+            "thin-plate-spline warp is degenerate (landmarks collinear); check the face tracking"
+        ) from None
+    # The fit is done in normalised coordinates on both sides; scale the output back to pixels.
+    weights = sol[:k] * scale
+    affine = sol[k:] * scale
+    affine[0] += center
+    return TPS(centers=d, weights=weights, affine=affine, center=center, scale=scale)
+
+
+@dataclass
+class WarpOptions:
+    """Options of the reference warp."""
+
+    #: Thin-plate-spline smoothing in normalised units (0 = interpolate the control points exactly).
+    regularization: float = 1e-3
+    #: The spline is evaluated every ``grid_step`` pixels and the map bilinearly upsampled (speed).
+    grid_step: int = 4
+    #: Margin, in pixels of the reference, kept around its face when the reference is cropped.
+    crop_margin: int = 8
+
+
+def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 map, 255 inside the face oval drawn through ``landmarks``, 0 elsewhere."""
+    out = np.zeros(shape, dtype=np.uint8)
+    poly = np.round(np.asarray(landmarks)[list(landmark_sets.FACE_OVAL)] * 16).astype(np.int32)
+    cv2.fillPoly(out, [poly], 255, lineType=cv2.LINE_AA, shift=4)
+    return out
+
+
+def _check_landmarks(landmarks: np.ndarray, what: str) -> np.ndarray:
+    lm = np.asarray(landmarks, dtype=np.float32)
+    if lm.shape != (landmark_sets.NUM_LANDMARKS, 2):
+        raise ValueError(f"{what} must be ({landmark_sets.NUM_LANDMARKS}, 2), got {lm.shape}")
+    return lm
+
+
+class ReferenceWarper:
+    """Warps one reference still onto target faces.
+
+    ``reference_image`` is the (H, W, 3) uint8 RGB still, ``reference_landmarks`` its (468, 2)
+    FaceMesh landmarks in that image's pixel coordinates. The reference is cropped to its face once,
+    here, so each warp only touches a face-sized image.
+    """
+
+    def __init__(self, reference_image: np.ndarray, reference_landmarks: np.ndarray, options: WarpOptions) -> None:
+        image = np.asarray(reference_image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise InputError(
+                f"the reference image must be an RGB 8-bit picture, got an array of shape {image.shape} "
+                f"and type {image.dtype}; pass a colour JPEG or PNG with --ref"
+            )
+        lm = _check_landmarks(reference_landmarks, "reference landmarks")
+        if not np.isfinite(lm).all():
+            raise InputError("the reference landmarks are not finite; pass a --ref photo with one clear face")
+        if options.grid_step < 1:
+            raise ValueError(f"grid_step must be >= 1, got {options.grid_step}")
+        self.options = options
+
+        h, w = image.shape[:2]
+        m = options.crop_margin
+        x0 = max(int(np.floor(lm[:, 0].min())) - m, 0)
+        y0 = max(int(np.floor(lm[:, 1].min())) - m, 0)
+        x1 = min(int(np.ceil(lm[:, 0].max())) + m + 1, w)
+        y1 = min(int(np.ceil(lm[:, 1].max())) + m + 1, h)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            raise InputError("the reference face is too small or outside the picture; pass a --ref photo with a clear face")
+        self.image = np.ascontiguousarray(image[y0:y1, x0:x1])
+        self.landmarks = lm - np.array([x0, y0], dtype=np.float32)
+        self._src = self.landmarks[list(landmark_sets.TPS_CONTROL)].astype(np.float64)
+        # The validity source: the face oval, shrunk by one pixel so that bilinear sampling at its
+        # edge never mixes in the outside; remapped as float and thresholded.
+        oval = face_region(self.image.shape[:2], self.landmarks)
+        self._oval = cv2.erode(oval, np.ones((3, 3), np.uint8))
+
+    def fit(self, landmarks: np.ndarray) -> TPS:
+        """The backward spline from target-ROI coordinates to (cropped) reference coordinates."""
+        lm = _check_landmarks(landmarks, "target landmarks")
+        dst = lm[list(landmark_sets.TPS_CONTROL)].astype(np.float64)
+        return fit_tps(self._src, dst, self.options.regularization)
+
+    def maps(self, landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The (h, w) float32 ``map_x``, ``map_y`` for ``cv2.remap`` (reference coordinates per ROI pixel)."""
+        tps = self.fit(landmarks)
+        h, w = int(shape[0]), int(shape[1])
+        step = self.options.grid_step
+        if step == 1:
+            return tps.grid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+        # Grid nodes spaced ``step`` pixels, laid out so that cv2.resize by exactly ``step`` puts
+        # node j at pixel ``j * step + step/2 - 0.5 - pad`` (its own convention); with one extra node
+        # of padding on each side, every ROI pixel is a true bilinear blend of four nodes.
+        pad = step
+        nx = -(-(w + 2 * pad) // step)
+        ny = -(-(h + 2 * pad) // step)
+        start = step / 2.0 - 0.5 - pad
+        xs = start + step * np.arange(nx, dtype=np.float64)
+        ys = start + step * np.arange(ny, dtype=np.float64)
+        gx, gy = tps.grid(xs, ys)
+        size = (nx * step, ny * step)
+        map_x = cv2.resize(gx, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w]
+        map_y = cv2.resize(gy, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w]
+        return map_x, map_y
+
+    def warp(self, landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Warp the reference onto a face.
+
+        ``landmarks``: the target's (468, 2) landmarks in ROI coordinates; ``shape``: (h, w) of the ROI.
+        Returns the warped reference, (h, w, 3) uint8 (zero where not valid), and the validity map,
+        (h, w) bool: inside the reference image and inside the reference's face oval.
+        """
+        map_x, map_y = self.maps(landmarks, shape)
+        warped = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        inside = cv2.remap(self._oval, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        valid = inside >= 128
+        warped[~valid] = 0
+        return warped, valid
