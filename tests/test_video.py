@@ -1,0 +1,416 @@
+"""Video I/O: real files written and read with PyAV/FFmpeg in tmp_path (no shared data)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from unmask_video import __version__
+from unmask_video.errors import InputError, ProcessingError
+from unmask_video.video import (
+    METADATA_KEY,
+    PROCESSED_COMMENT,
+    EncodeOptions,
+    VideoReader,
+    VideoWriter,
+    check_output_path,
+    is_stream_url,
+    open_camera_source,
+    read_image,
+)
+
+SR = 16000
+
+
+def _picture(i: int, width: int, height: int) -> np.ndarray:
+    """A smooth gradient with a moving block: compresses well, so decoded pixels stay close to these."""
+    y, x = np.mgrid[0:height, 0:width]
+    img = np.stack([x * 255 // max(1, width - 1), y * 255 // max(1, height - 1), np.full_like(x, 90)], -1)
+    x0 = (i * 3) % max(1, width - 12)
+    img[8:20, x0 : x0 + 12] = (250, 250, 40)
+    return img.astype(np.uint8)
+
+
+def make_clip(
+    path: Path,
+    *,
+    frames: int = 12,
+    size: tuple[int, int] = (64, 48),
+    fps: int = 25,
+    pts: list[int] | None = None,
+    time_base: Fraction | None = None,
+    audio: tuple[tuple[str, int], ...] = (("aac", 440),),
+    rotation: int = 0,
+    noise: bool = False,
+    options: dict[str, str] | None = None,
+) -> Path:
+    """Write a small H.264 clip with sine-tone audio tracks (codec, Hz), optional irregular pts and rotation."""
+    width, height = size
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w", container_options=options or {}) as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.codec_context.options = {"preset": "ultrafast"}
+        tb = time_base or Fraction(1, fps)
+        video.time_base = tb
+        video.codec_context.time_base = tb
+        if rotation:
+            video.set_display_rotation(rotation)
+        tracks = []
+        for codec, hz in audio:
+            stream = out.add_stream(codec, rate=SR)
+            stream.layout = "mono"
+            tracks.append((stream, hz))
+        stamps = pts if pts is not None else list(range(frames))
+        end_s = float((stamps[-1] + 1) * tb) if stamps else 0.0
+        for i, stamp in enumerate(stamps):
+            img = _picture(i, width, height)
+            if noise:
+                img = rng.integers(0, 256, img.shape, dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = stamp
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+        for stream, hz in tracks:
+            samples = int(end_s * SR)
+            for start in range(0, samples, 1024):
+                t = (np.arange(start, min(samples, start + 1024)) / SR).astype(np.float64)
+                wave = (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)[None]
+                fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
+                if fmt.startswith("s16"):
+                    wave = (wave * 32767).astype(np.int16)
+                aframe = av.AudioFrame.from_ndarray(wave, format=fmt, layout="mono")
+                aframe.sample_rate = SR
+                aframe.pts = start
+                out.mux(stream.encode(aframe))
+            out.mux(stream.encode())
+    return path
+
+
+def roundtrip(src: Path, dst: Path | str, options: EncodeOptions | None = None, **kw) -> VideoReader:
+    with VideoReader(str(src)) as reader, VideoWriter(dst, reader, options or EncodeOptions(preset="ultrafast"), **kw) as writer:
+        for frame in reader.frames(on_audio_packet=writer.mux_audio):
+            writer.write(frame, frame.image)
+        writer.commit()
+    return reader
+
+
+def video_pts_seconds(path: Path) -> list[Fraction]:
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        return [f.pts * f.time_base for f in c.decode(stream)]
+
+
+def audio_packets(path: Path) -> list[list[tuple[bytes, Fraction]]]:
+    with av.open(str(path)) as c:
+        tracks: list[list[tuple[bytes, Fraction]]] = [[] for _ in c.streams.audio]
+        for packet in c.demux(*c.streams.audio):
+            if packet.size:
+                tracks[packet.stream.index - c.streams.audio[0].index].append(
+                    (bytes(packet), packet.pts * packet.time_base)
+                )
+        return tracks
+
+
+def leftovers(folder: Path, keep: set[str]) -> list[str]:
+    return sorted(name for name in os.listdir(folder) if name not in keep)
+
+
+# -- round trips ------------------------------------------------------------------------------------------
+
+
+def test_roundtrip_keeps_frames_pts_and_audio_packets(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=12, audio=(("aac", 440), ("aac", 660)))
+    dst = tmp_path / "out.mp4"
+    reader = roundtrip(src, dst)
+    assert reader.info.width == 64 and reader.info.height == 48
+    assert reader.info.audio_streams == 2 and reader.info.codec == "h264"
+    assert reader.info.frame_count == 12 and not reader.info.is_live
+    assert reader.report.frames_decoded == 12 and reader.report.error is None
+    assert reader.report.lost_fraction == 0.0
+
+    assert video_pts_seconds(dst) == video_pts_seconds(src)
+    src_audio, dst_audio = audio_packets(src), audio_packets(dst)
+    assert len(dst_audio) == 2
+    for a, b in zip(src_audio, dst_audio):
+        assert len(a) > 5 and a == b  # same bytes, same timestamps, packet for packet
+    with av.open(str(dst)) as c:
+        decoded = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    diff = np.abs(decoded[5].astype(int) - _picture(5, 64, 48).astype(int)).mean()
+    assert diff < 6, diff
+    assert leftovers(tmp_path, {"in.mp4", "out.mp4"}) == []
+
+
+def test_reader_yields_rgb_frames_with_times(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mkv", frames=6, audio=())
+    with VideoReader(str(src)) as reader:
+        frames = list(reader.frames())
+        with pytest.raises(RuntimeError):
+            reader.frames()
+    assert [f.index for f in frames] == list(range(6))
+    assert [f.time_s for f in frames] == pytest.approx([i / 25 for i in range(6)])
+    assert frames[0].image.shape == (48, 64, 3) and frames[0].image.dtype == np.uint8
+    # red grows along x, green along y: RGB order, not BGR
+    assert frames[0].image[24, 60, 0] > 200 and frames[0].image[24, 60, 2] < 120
+
+
+def test_variable_frame_rate_timestamps_survive(tmp_path: Path) -> None:
+    stamps = [0, 33, 50, 120, 130, 200, 333, 340, 400, 500]
+    src = make_clip(tmp_path / "vfr.mkv", pts=stamps, time_base=Fraction(1, 1000))
+    with VideoReader(str(src)) as reader:
+        assert [f.pts for f in reader.frames()] == stamps
+    dst = tmp_path / "out.mp4"
+    roundtrip(src, dst)
+    assert video_pts_seconds(dst) == [Fraction(s, 1000) for s in stamps]
+    assert audio_packets(dst) == audio_packets(src)
+
+
+def test_odd_size_is_padded_keeping_the_picture(tmp_path: Path) -> None:
+    src = tmp_path / "odd.mkv"
+    # libx264 refuses odd yuv420p sizes, so the odd source is 4:4:4
+    with av.open(str(src), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 63, 47, "yuv444p"
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(_picture(i, 63, 47), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    dst = tmp_path / "out.mp4"
+    roundtrip(src, dst)
+    with av.open(str(dst)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert len(frames) == 5 and frames[0].shape == (48, 64, 3)
+    diff = np.abs(frames[2][:47, :63].astype(int) - _picture(2, 63, 47).astype(int)).mean()
+    assert diff < 6, diff
+    # the added column repeats the last one
+    assert np.abs(frames[2][:47, 63].astype(int) - frames[2][:47, 62].astype(int)).mean() < 6
+
+
+def test_rotation_tag_survives(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "rot.mp4", rotation=90, audio=())
+    dst = tmp_path / "out.mp4"
+    reader = roundtrip(src, dst)
+    assert reader.info.rotation == 90
+    with VideoReader(str(dst)) as check:
+        assert check.info.rotation == 90
+        first = next(check.frames())
+        assert first.image.shape == (48, 64, 3)  # rotation is a tag, the pixels are not turned
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".mov"])
+def test_processed_by_metadata_reads_back(tmp_path: Path, suffix: str) -> None:
+    src = make_clip(tmp_path / f"in{suffix}", frames=3, audio=())
+    dst = tmp_path / f"out{suffix}"
+    roundtrip(src, dst)
+    with av.open(str(dst)) as c:
+        tags = {k.lower(): v for k, v in c.metadata.items()}
+    assert tags["comment"] == PROCESSED_COMMENT == f"processed by unmask-video {__version__}"
+    assert tags[METADATA_KEY] == __version__
+
+
+def test_audio_the_container_cannot_hold_is_reencoded_to_aac(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mov", frames=25, audio=(("pcm_mulaw", 440),))  # mp4 cannot hold mu-law
+    dst = tmp_path / "out.mp4"
+    roundtrip(src, dst)
+    with av.open(str(dst)) as c:
+        stream = c.streams.audio[0]
+        assert stream.codec_context.name == "aac"
+        samples = sum(f.samples for f in c.decode(stream))
+    assert abs(samples - SR) < 2048  # one second of tone, give or take the AAC priming
+
+
+# -- damaged and wrong inputs -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name,options", [("in.mp4", {"movflags": "+faststart"}), ("in.mkv", None)])
+def test_truncated_file_decodes_partially_and_reports_loss(tmp_path: Path, name: str, options) -> None:
+    full = make_clip(tmp_path / name, frames=30, noise=True, options=options)
+    data = full.read_bytes()
+    cut = tmp_path / f"cut{full.suffix}"
+    cut.write_bytes(data[: len(data) // 2])
+    with VideoReader(str(cut)) as reader:
+        frames = list(reader.frames())
+    report = reader.report
+    assert 3 <= len(frames) < 30
+    assert report.frames_decoded == len(frames)
+    assert report.frames_expected is not None and report.frames_expected >= 28
+    assert report.error is not None
+    assert 0.2 < report.lost_fraction < 0.95
+
+
+def test_not_a_video_raises_input_error(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("just some words, not a video\n" * 20)
+    png = tmp_path / "still.png"
+    cv2.imwrite(str(png), _picture(0, 64, 48))
+    audio_only = tmp_path / "tone.m4a"
+    with av.open(str(audio_only), "w") as out:
+        stream = out.add_stream("aac", rate=SR)
+        stream.layout = "mono"
+        wave = (0.3 * np.sin(np.arange(4096) / 5)).astype(np.float32)[None]
+        aframe = av.AudioFrame.from_ndarray(wave, format="fltp", layout="mono")
+        aframe.sample_rate, aframe.pts = SR, 0
+        out.mux(stream.encode(aframe))
+        out.mux(stream.encode())
+    for path, words in [
+        (text, "not a video"),
+        (png, "still image"),
+        (audio_only, "no video stream"),
+        (tmp_path / "missing.mp4", "not found"),
+        (tmp_path, "folder"),
+    ]:
+        with pytest.raises(InputError, match=words):
+            VideoReader(str(path))
+
+
+def test_unknown_codec_raises_input_error(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=2, audio=())
+    with VideoReader(str(src)) as reader:
+        for options, words in [
+            (EncodeOptions(codec="nope264"), "unknown video encoder"),
+            (EncodeOptions(codec="aac"), "audio encoder"),
+            (EncodeOptions(pix_fmt="not_a_format"), "pixel format"),
+        ]:
+            with pytest.raises(InputError, match=words):
+                VideoWriter(tmp_path / "out.mp4", reader, options)
+        with pytest.raises(InputError, match="container format"):
+            VideoWriter(tmp_path / "out.unknownext", reader, EncodeOptions())
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+
+
+# -- output path checks -----------------------------------------------------------------------------------
+
+
+def test_check_output_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=2, audio=())
+    monkeypatch.chdir(tmp_path)
+    assert check_output_path("in.mp4", "out.mp4") == tmp_path / "out.mp4"
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.mp4").symlink_to(src)
+    os.link(src, tmp_path / "hard.mp4")
+    for output in [str(src), "in.mp4", "./sub/../in.mp4", "link.mp4", "hard.mp4"]:
+        with pytest.raises(InputError, match="is the input"):
+            check_output_path(str(src), output)
+    with pytest.raises(InputError, match="does not exist"):
+        check_output_path("in.mp4", "nowhere/out.mp4")
+    (tmp_path / "somefile.txt").write_text("x")
+    with pytest.raises(InputError, match="not a folder"):
+        check_output_path("in.mp4", "somefile.txt/out.mp4")
+    with pytest.raises(InputError, match="is a folder"):
+        check_output_path("in.mp4", "sub")
+    with pytest.raises(ValueError):
+        check_output_path("in.mp4", "udp://127.0.0.1:1234")
+    assert src.exists() and src.stat().st_size > 0
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write into a 0o500 folder")
+def test_check_output_path_read_only_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(InputError, match="not writable"):
+            check_output_path(str(tmp_path / "in.mp4"), str(folder / "out.mp4"))
+    finally:
+        folder.chmod(0o700)
+
+
+# -- abort, Ctrl-C, streaming output ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_abort_leaves_no_output_and_no_temp_file(tmp_path: Path, error: type[BaseException]) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=8)
+    dst = tmp_path / "out.mp4"
+    with pytest.raises(error):
+        with VideoReader(str(src)) as reader, VideoWriter(dst, reader, EncodeOptions(preset="ultrafast")) as writer:
+            for frame in reader.frames(on_audio_packet=writer.mux_audio):
+                writer.write(frame, frame.image)
+                if frame.index == 4:
+                    raise error("stop")
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+
+    dst.write_bytes(b"an older output")  # an existing output is left as it was
+    with pytest.raises(error):
+        with VideoReader(str(src)) as reader, VideoWriter(dst, reader, EncodeOptions(preset="ultrafast")) as writer:
+            frame = next(reader.frames())
+            writer.write(frame, frame.image)
+            raise error("stop")
+    assert dst.read_bytes() == b"an older output"
+    assert leftovers(tmp_path, {"in.mp4", "out.mp4"}) == []
+
+
+def test_commit_without_frames_fails_cleanly(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=2, audio=())
+    with VideoReader(str(src)) as reader, VideoWriter(tmp_path / "out.mp4", reader, EncodeOptions()) as writer:
+        with pytest.raises(ProcessingError, match="no frame"):
+            writer.commit()
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+
+
+def test_udp_mpegts_output_streams_without_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=10)
+    monkeypatch.chdir(tmp_path)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(2.0)
+    url = f"udp://127.0.0.1:{sock.getsockname()[1]}?pkt_size=1316"
+    assert is_stream_url(url) and not is_stream_url(str(tmp_path / "x.mp4"))
+    try:
+        roundtrip(src, url, output_format="mpegts")
+        received = b""
+        while True:
+            try:
+                received += sock.recv(65536)
+            except socket.timeout:
+                break
+            sock.settimeout(0.2)
+    finally:
+        sock.close()
+    assert len(received) > 1000 and received[0] == 0x47  # MPEG-TS sync byte
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+
+
+# -- images and cameras -----------------------------------------------------------------------------------
+
+
+def test_read_image(tmp_path: Path) -> None:
+    rgb = _picture(0, 64, 48)
+    path = tmp_path / "face.png"
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    image = read_image(path)
+    assert image.dtype == np.uint8 and image.shape == (48, 64, 3)
+    assert np.array_equal(image, rgb)
+    (tmp_path / "bad.jpg").write_text("not an image")
+    with pytest.raises(InputError, match="not an image"):
+        read_image(tmp_path / "bad.jpg")
+    with pytest.raises(InputError, match="not found"):
+        read_image(tmp_path / "missing.jpg")
+
+
+def test_open_camera_source_per_platform() -> None:
+    assert open_camera_source(None, "linux") == ("/dev/video0", "v4l2")
+    assert open_camera_source("2", "linux") == ("/dev/video2", "v4l2")
+    assert open_camera_source("/dev/v4l/by-id/cam", "linux") == ("/dev/v4l/by-id/cam", "v4l2")
+    assert open_camera_source(None, "darwin") == ("0", "avfoundation")
+    assert open_camera_source("1", "darwin") == ("1", "avfoundation")
+    assert open_camera_source("Integrated Camera", "win32") == ("video=Integrated Camera", "dshow")
+    assert open_camera_source("video=USB Cam", "win32") == ("video=USB Cam", "dshow")
+    with pytest.raises(InputError, match="by name"):
+        open_camera_source(None, "win32")
+    with pytest.raises(InputError):
+        open_camera_source(None, "sunos5")
+
+
+def test_missing_camera_device_raises_input_error() -> None:
+    with pytest.raises(InputError, match="v4l2"):
+        VideoReader("/dev/video_does_not_exist", input_format="v4l2")
