@@ -86,9 +86,9 @@ def mask_outline(landmarks: np.ndarray) -> np.ndarray:
     return _chaikin(poly, 2).astype(np.float32)
 
 
-def _face_frame(landmarks: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Face-aligned coordinates of every pixel: ``u`` across (-1 at one ear, 1 at the other), ``v``
-    down (0 at the mask's top edge at the nose, 1 at the chin)."""
+def _face_frame(landmarks: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Face-aligned coordinates of every pixel of ``box`` (x0, y0, x1, y1): ``u`` across (-1 at one
+    ear, 1 at the other), ``v`` down (0 at the mask's top edge at the nose, 1 at the chin)."""
     pts = np.asarray(landmarks, dtype=np.float64)
     bridge, chin = pts[_BRIDGE], pts[_CHIN]
     left, right = pts[_EAR_LEFT], pts[_EAR_RIGHT]
@@ -100,7 +100,8 @@ def _face_frame(landmarks: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.n
         across = -across
     half_w = 0.5 * float(np.linalg.norm(right - left)) + 1e-6
     mid = 0.5 * (left + right)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    x0, y0, x1, y1 = box
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     u = ((xx - mid[0]) * across[0] + (yy - mid[1]) * across[1]) / half_w
     top = bridge + down * 0.1 * face_h
     v = ((xx - top[0]) * down[0] + (yy - top[1]) * down[1]) / (0.9 * face_h)
@@ -117,16 +118,24 @@ def draw_surgical_mask(
     shading darker towards the sides, a faint weave and optionally a pattern.
     """
     h, w = image.shape[:2]
+    outline = mask_outline(landmarks)
+    binary = np.zeros((h, w), np.float32)
+    # Work in the outline's bounding box only: the cost does not grow with the frame.
+    x0, y0 = np.floor(outline.min(axis=0)).astype(int) - 2
+    x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + 3
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 <= x0 or y1 <= y0:
+        return image.copy(), binary
     shift = 4
-    poly = np.round(mask_outline(landmarks) * (1 << shift)).astype(np.int32)
-    cover = np.zeros((h, w), np.uint8)
+    poly = np.round((outline - np.array([x0, y0], np.float32)) * (1 << shift)).astype(np.int32)
+    cover = np.zeros((y1 - y0, x1 - x0), np.uint8)
     cv2.fillPoly(cover, [poly], 255, lineType=cv2.LINE_AA, shift=shift)
     alpha = cover.astype(np.float32) / 255.0
-    binary = (alpha >= 0.5).astype(np.float32)
+    binary[y0:y1, x0:x1] = alpha >= 0.5
     if not binary.any():
         return image.copy(), binary
 
-    u, v = _face_frame(landmarks, h, w)
+    u, v = _face_frame(landmarks, (x0, y0, x1, y1))
     shade = 1.0 - 0.22 * np.clip(u, -1.5, 1.5) ** 2  # the mask turns away from the light at the sides
     shade += 0.04 * (0.5 - np.clip(v, 0.0, 1.0))  # a little lighter at the top
     bowed = v + 0.06 * u**2  # pleats bow down towards the ears
@@ -135,9 +144,8 @@ def draw_surgical_mask(
         d = bowed - p
         shade += 0.06 * np.exp(-((d + 0.03) ** 2) / (2 * 0.025**2))  # lit top of the fold
         shade -= 0.16 * np.exp(-((d - 0.012) ** 2) / (2 * 0.008**2))  # shadow line under it
-    weave = 0.015 * np.sin(u * 90.0) * np.sin(v * 90.0)
-    shade += weave
-    color = np.asarray(style.color, np.float32)[None, None, :] * np.ones((h, w, 1), np.float32)
+    shade += 0.015 * np.sin(u * 90.0) * np.sin(v * 90.0)  # faint weave
+    color = np.asarray(style.color, np.float32)[None, None, :] * np.ones(u.shape + (1,), np.float32)
     if style.pattern == "stripes":
         stripe = (np.sin((u * 0.8 + v) * 2 * math.pi * 5.0) > 0.4).astype(np.float32)
         stripe = cv2.GaussianBlur(stripe, (0, 0), 0.7)
@@ -152,12 +160,13 @@ def draw_surgical_mask(
     # Hem: a slightly darker band along the edge.
     dist = cv2.distanceTransform((cover >= 128).astype(np.uint8), cv2.DIST_L2, 3)
     face_w = float(np.ptp(np.asarray(landmarks)[:, 0])) + 1.0
-    hem = np.exp(-dist / max(0.02 * face_w, 1.0))
-    shade -= 0.07 * hem
+    shade -= 0.07 * np.exp(-dist / max(0.02 * face_w, 1.0))
     rgb = np.clip(color * shade[..., None], 0, 255)
     a = alpha[..., None]
-    out = image.astype(np.float32) * (1.0 - a) + rgb * a
-    return np.clip(np.round(out), 0, 255).astype(np.uint8), binary
+    out = image.copy()
+    crop = image[y0:y1, x0:x1].astype(np.float32) * (1.0 - a) + rgb * a
+    out[y0:y1, x0:x1] = np.clip(np.round(crop), 0, 255).astype(np.uint8)
+    return out, binary
 
 
 # --- clips --------------------------------------------------------------------------------------

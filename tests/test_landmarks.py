@@ -1,0 +1,229 @@
+"""FaceMesh landmarks: One-Euro smoothing, the tracker, the reference still, the face box.
+
+Everything runs the real MediaPipe FaceMesh on images made from ``skimage.data.astronaut()``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from unmask_video.errors import InputError
+from unmask_video.landmark_sets import FACE_OVAL
+from unmask_video.landmarks import (
+    FaceTracker,
+    OneEuroFilter,
+    TrackerOptions,
+    detect_reference_landmarks,
+    face_box,
+)
+from unmask_video.synthetic import ClipSpec
+
+# --- One-Euro filter ---------------------------------------------------------------------------
+
+
+def test_one_euro_reduces_noise_on_a_constant() -> None:
+    rng = np.random.default_rng(0)
+    fps = 30.0
+    x = 5.0 + rng.normal(0.0, 1.0, size=(300, 4, 2))
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    y = np.array([f(v, i / fps) for i, v in enumerate(x)])
+    assert y.shape == x.shape
+    assert y[0] == pytest.approx(x[0])  # the first sample passes through
+    raw_std = x[50:].std(axis=0).mean()
+    smooth_std = y[50:].std(axis=0).mean()
+    assert smooth_std < 0.4 * raw_std
+    assert abs(y[50:].mean() - 5.0) < 0.1
+
+
+def test_one_euro_follows_a_step_faster_with_beta() -> None:
+    fps = 30.0
+    x = np.concatenate([np.zeros(30), np.full(60, 10.0)])
+
+    def frames_to_reach(beta: float) -> int:
+        f = OneEuroFilter(min_cutoff=1.0, beta=beta)
+        y = np.array([f(np.array([v]), i / fps)[0] for i, v in enumerate(x)])
+        return int(np.argmax(y[30:] > 9.0))  # frames after the step until 90 % of it
+
+    fast, slow = frames_to_reach(16.0), frames_to_reach(0.0)
+    assert fast <= 3
+    assert slow > fast + 3
+
+
+def test_one_euro_reset_and_time_handling() -> None:
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    f(np.zeros(3), 0.0)
+    y1 = f(np.ones(3), 0.1)
+    assert np.all((y1 > 0) & (y1 < 1))
+    assert np.array_equal(f(np.full(3, 7.0), 0.1), y1)  # same time: the last output again
+    assert np.array_equal(f(np.full(3, 7.0), 0.0), np.full(3, 7.0))  # time went back: restart
+    f.reset()
+    assert np.array_equal(f(np.full(3, 2.0), 5.0), np.full(3, 2.0))
+    with pytest.raises(ValueError):
+        f(np.zeros(4), 6.0)
+
+
+# --- the tracker -------------------------------------------------------------------------------
+
+
+def _two_faces(astronaut: np.ndarray, big_on_left: bool) -> tuple[np.ndarray, float, float]:
+    """A grey canvas with the astronaut's head and a 0.7x copy beside it; returns the x centres."""
+    head = astronaut[20:260, 110:340]  # 240 x 230, face about 94 px wide
+    small = cv2.resize(head, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA)
+    canvas = np.full((260, 480, 3), 128, np.uint8)
+    if big_on_left:
+        canvas[10:250, 0:230] = head
+        canvas[20 : 20 + small.shape[0], 250 : 250 + small.shape[1]] = small
+        return canvas, 115.0, 250 + small.shape[1] / 2
+    canvas[10:250, 250:480] = head
+    canvas[20 : 20 + small.shape[0], 10 : 10 + small.shape[1]] = small
+    return canvas, 365.0, 10 + small.shape[1] / 2
+
+
+def test_tracker_finds_the_astronaut(astronaut: np.ndarray) -> None:
+    with FaceTracker(TrackerOptions()) as tracker:
+        faces = [tracker.track(astronaut, i / 25) for i in range(3)]
+    for found in faces:
+        assert len(found) == 1
+        lm = found[0]
+        assert lm.shape == (468, 2) and lm.dtype == np.float32
+        assert 165 < lm[:, 0].min() and lm[:, 0].max() < 285
+        assert 55 < lm[:, 1].min() and lm[:, 1].max() < 190
+        assert 80 < np.ptp(lm[:, 0]) < 110
+
+
+@pytest.mark.parametrize("big_on_left", [True, False])
+def test_tracker_returns_the_largest_face_first(astronaut: np.ndarray, big_on_left: bool) -> None:
+    canvas, big_x, small_x = _two_faces(astronaut, big_on_left)
+    with FaceTracker(TrackerOptions(max_faces=1)) as one, FaceTracker(TrackerOptions(max_faces=2)) as two:
+        for i in range(3):
+            only = one.track(canvas, i / 25)
+            both = two.track(canvas, i / 25)
+    assert len(only) == 1
+    assert abs(only[0][:, 0].mean() - big_x) < 25
+    assert len(both) == 2
+    assert abs(both[0][:, 0].mean() - big_x) < 25
+    assert abs(both[1][:, 0].mean() - small_x) < 25
+    assert np.ptp(both[0][:, 0]) > np.ptp(both[1][:, 0])
+
+
+def test_tracker_no_face_gives_empty_and_restarts_smoothing(astronaut: np.ndarray) -> None:
+    blank = np.full_like(astronaut, 90)
+    with FaceTracker(TrackerOptions(smoothing=True)) as tracker, FaceTracker(
+        TrackerOptions(smoothing=False)
+    ) as raw:
+        assert tracker.track(blank, 0.0) == []
+        tracker.track(astronaut, 0.04)
+        moved = np.ascontiguousarray(np.roll(astronaut, 40, axis=1))
+        assert tracker.track(blank, 0.08) == []
+        after = tracker.track(moved, 0.12)  # a new track: no pull towards the old position
+        for t in (0.0, 0.04):  # bring the raw tracker to the same tracking state
+            raw.track(moved, t)
+        expected = raw.track(moved, 0.12)
+    assert len(after) == 1
+    assert np.abs(after[0] - expected[0]).mean() < 1.5
+
+
+def _tracked(frames: np.ndarray, options: TrackerOptions, noise: float, fps: float) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    out = []
+    with FaceTracker(options) as tracker:
+        for i, frame in enumerate(frames):
+            noisy = np.clip(frame + rng.normal(0.0, noise, frame.shape), 0, 255).astype(np.uint8)
+            faces = tracker.track(noisy, i / fps)
+            assert len(faces) == 1
+            out.append(faces[0])
+    return np.array(out)
+
+
+def test_smoothing_removes_jitter_on_a_still_face(synthetic_clip_factory) -> None:
+    clip = synthetic_clip_factory(ClipSpec(frames=30, size=(256, 256), motion=0.0, audio_hz=None))
+    frames = clip.masked.astype(np.float32)
+    raw = _tracked(frames, TrackerOptions(smoothing=False), 4.0, clip.spec.fps)
+    smooth = _tracked(frames, TrackerOptions(), 4.0, clip.spec.fps)
+
+    def jitter(lm: np.ndarray) -> float:  # frame-to-frame movement of a face that does not move
+        return float(np.std(np.diff(lm[5:], axis=0), axis=0).mean())
+
+    assert jitter(raw) > 0.05  # the noise does make raw FaceMesh jitter
+    assert jitter(smooth) < 0.4 * jitter(raw)
+
+
+def test_smoothing_does_not_lag_a_moving_head(synthetic_clip_factory) -> None:
+    clip = synthetic_clip_factory(ClipSpec(frames=30, size=(256, 256), motion=2.5, seed=3, audio_hz=None))
+    frames = clip.masked.astype(np.float32)
+    truth = clip.landmarks
+    raw = _tracked(frames, TrackerOptions(smoothing=False), 2.0, clip.spec.fps)
+    smooth = _tracked(frames, TrackerOptions(), 2.0, clip.spec.fps)
+    no_beta = _tracked(frames, TrackerOptions(beta=0.0), 2.0, clip.spec.fps)
+
+    def error(lm: np.ndarray) -> float:
+        return float(np.linalg.norm(lm[3:] - truth[3:], axis=-1).mean())
+
+    assert error(raw) < 6.0  # FaceMesh follows the masked face at all
+    assert error(smooth) < error(raw) + 1.0  # at most about 1 % of the face width of lag
+    assert error(no_beta) > error(smooth) + 2.0  # it is the speed term that removes the lag
+
+
+# --- the reference still -----------------------------------------------------------------------
+
+
+def test_reference_landmarks_of_the_astronaut(astronaut: np.ndarray) -> None:
+    lm = detect_reference_landmarks(astronaut)
+    assert lm.shape == (468, 2) and lm.dtype == np.float32
+    assert 165 < lm[:, 0].min() and lm[:, 0].max() < 285
+    assert 55 < lm[:, 1].min() and lm[:, 1].max() < 190
+
+
+def test_reference_without_a_face_is_an_input_error() -> None:
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 255, (200, 300, 3), dtype=np.uint8)
+    with pytest.raises(InputError, match="no face found in the reference photo") as info:
+        detect_reference_landmarks(noise)
+    assert "\n" not in str(info.value)
+
+
+def test_reference_with_two_faces_is_an_input_error(astronaut: np.ndarray) -> None:
+    canvas, _, _ = _two_faces(astronaut, True)
+    with pytest.raises(InputError, match="shows 2 faces; crop it to the one person"):
+        detect_reference_landmarks(canvas)
+
+
+def test_tiny_reference_is_upscaled(astronaut: np.ndarray) -> None:
+    crop = astronaut[50:200, 150:300]  # 150 x 150 around the face
+    tiny = cv2.resize(crop, (60, 60), interpolation=cv2.INTER_AREA)
+    lm = detect_reference_landmarks(tiny)
+    full = detect_reference_landmarks(astronaut)
+    expected = (full - np.array([150, 50], np.float32)) * (60 / 150)
+    assert lm.shape == (468, 2)
+    assert np.abs(lm - expected).mean() < 2.0  # in the tiny image's pixels
+
+
+def test_absurdly_small_or_wrong_reference_errors_clearly() -> None:
+    with pytest.raises(InputError, match="only 8x8 pixels"):
+        detect_reference_landmarks(np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(InputError, match="RGB image"):
+        detect_reference_landmarks(np.zeros((64, 64), np.uint8))
+
+
+# --- the face box ------------------------------------------------------------------------------
+
+
+def test_face_box_is_square_around_the_oval_and_clipped(astronaut_landmarks: np.ndarray) -> None:
+    lm = astronaut_landmarks
+    box = face_box(lm, (512, 512))
+    oval = lm[list(FACE_OVAL)]
+    assert box.x0 < oval[:, 0].min() and oval[:, 0].max() < box.x1
+    assert box.y0 < oval[:, 1].min() and oval[:, 1].max() < box.y1
+    assert abs(box.width - box.height) <= 2
+    side = max(np.ptp(oval[:, 0]), np.ptp(oval[:, 1]))
+    assert box.width == pytest.approx(1.5 * side, abs=3)
+    assert face_box(lm, (512, 512), margin=0.0).width == pytest.approx(side, abs=3)
+    # Near the border the box is clipped to the frame, never empty.
+    shifted = lm - np.array([200.0, 90.0], np.float32)
+    clipped = face_box(shifted, (300, 300, 3))
+    assert clipped.x0 == 0 and clipped.y0 == 0
+    assert clipped.x1 <= 300 and clipped.y1 <= 300
+    outside = face_box(lm + 1000.0, (100, 100))
+    assert 0 <= outside.x0 < outside.x1 <= 100 and 0 <= outside.y0 < outside.y1 <= 100
