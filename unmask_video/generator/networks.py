@@ -204,14 +204,21 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def meta_generator(config: GeneratorConfig) -> Generator:
+    """A generator on the meta device (shapes only, no memory), for counting."""
+    with torch.device("meta"):
+        return Generator(config)
+
+
 def count_flops(model: Generator, batch: int = 1) -> int:
     """FLOPs (2 x multiply-accumulates) of convolutions and matrix products for one forward pass,
     as counted by ``torch.utils.flop_counter`` (elementwise operations are not counted)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     s = model.config.size
-    image = torch.zeros(batch, 3, s, s)
-    mask = torch.zeros(batch, 1, s, s)
+    device = next(model.parameters()).device
+    image = torch.zeros(batch, 3, s, s, device=device)
+    mask = torch.zeros(batch, 1, s, s, device=device)
     was_training = model.training
     model.eval()
     counter = FlopCounterMode(display=False)
