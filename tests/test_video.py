@@ -161,14 +161,23 @@ def test_reader_yields_rgb_frames_with_times(tmp_path: Path) -> None:
     assert frames[0].image[24, 60, 0] > 200 and frames[0].image[24, 60, 2] < 120
 
 
-def test_variable_frame_rate_timestamps_survive(tmp_path: Path) -> None:
-    stamps = [0, 33, 50, 120, 130, 200, 333, 340, 400, 500]
-    src = make_clip(tmp_path / "vfr.mkv", pts=stamps, time_base=Fraction(1, 1000))
+@pytest.mark.parametrize(
+    "name,stamps,time_base",
+    [
+        ("vfr.mkv", [0, 33, 50, 120, 130, 200, 333, 340, 400, 500], Fraction(1, 1000)),
+        # a late start (a phone's edit list): MP4 rounds it to 1 ms unless the movie timescale is kept
+        ("late.mp4", [2502, 3502, 4502, 6001, 6502, 9000], Fraction(1, 30000)),
+    ],
+)
+def test_variable_frame_rate_timestamps_survive(tmp_path: Path, name: str, stamps: list[int], time_base) -> None:
+    options = {"movie_timescale": str(time_base.denominator)} if name.endswith(".mp4") else None
+    src = make_clip(tmp_path / name, pts=stamps, time_base=time_base, options=options)
     with VideoReader(str(src)) as reader:
         assert [f.pts for f in reader.frames()] == stamps
+        assert reader.info.time_base == time_base
     dst = tmp_path / "out.mp4"
     roundtrip(src, dst)
-    assert video_pts_seconds(dst) == [Fraction(s, 1000) for s in stamps]
+    assert video_pts_seconds(dst) == [s * time_base for s in stamps]
     assert audio_packets(dst) == audio_packets(src)
 
 
@@ -194,13 +203,14 @@ def test_odd_size_is_padded_keeping_the_picture(tmp_path: Path) -> None:
     assert np.abs(frames[2][:47, 63].astype(int) - frames[2][:47, 62].astype(int)).mean() < 6
 
 
-def test_rotation_tag_survives(tmp_path: Path) -> None:
-    src = make_clip(tmp_path / "rot.mp4", rotation=90, audio=())
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_rotation_tag_survives(tmp_path: Path, rotation: int) -> None:
+    src = make_clip(tmp_path / "rot.mp4", rotation=rotation, audio=())
     dst = tmp_path / "out.mp4"
     reader = roundtrip(src, dst)
-    assert reader.info.rotation == 90
+    assert reader.info.rotation == rotation
     with VideoReader(str(dst)) as check:
-        assert check.info.rotation == 90
+        assert check.info.rotation == rotation
         first = next(check.frames())
         assert first.image.shape == (48, 64, 3)  # rotation is a tag, the pixels are not turned
 

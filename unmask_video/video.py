@@ -51,6 +51,9 @@ _URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(//|[^\\/])")
 _IMAGE_DEMUXERS = ("image2", "_pipe")
 #: FFmpeg demuxers that render text files (ANSI art) as "video": a text file is not a video.
 _TEXT_DEMUXERS = frozenset({"tty", "bin", "xbin", "adf", "idf"})
+#: AVColorSpace tag -> swscale matrix (SWS_CS_*): BT.709, FCC, BT.601 (BT470BG, SMPTE170M), SMPTE240M, BT.2020.
+#: Untagged video uses swscale's default (BT.601) both ways, so the output looks like the input in any player.
+_SWS_FROM_AVCOL = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
 #: Container tags of the source that describe the source file itself and are not copied to the output.
 _SKIPPED_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder", "comment", METADATA_KEY})
 
@@ -118,6 +121,11 @@ def _url_scheme(source: str) -> str:
 
 def _strip_file_scheme(source: str) -> str:
     return source[len("file:") :] if source.startswith("file:") else source
+
+
+def _sws_colorspace(avcol: int | None) -> int | None:
+    """The swscale matrix (what PyAV's reformat takes) for a stream's AVColorSpace tag; None = swscale default."""
+    return _SWS_FROM_AVCOL.get(int(avcol)) if avcol is not None else None
 
 
 def _normalize_rotation(degrees: float) -> int:
@@ -297,7 +305,9 @@ class VideoReader:
         self._check_complete()
 
     def _convert(self, frame: av.VideoFrame) -> DecodedFrame:
-        image = frame.to_ndarray(format="rgb24", src_color_range=frame.color_range)
+        image = frame.to_ndarray(
+            format="rgb24", src_colorspace=_sws_colorspace(frame.colorspace), src_color_range=frame.color_range
+        )
         time_base = frame.time_base or self.info.time_base
         pts = frame.pts
         if pts is not None:
@@ -393,6 +403,11 @@ class VideoWriter:
         if "mp4" in fmt_name or "mov" in fmt_name:
             # Keep custom metadata keys; put the index first so the file plays while it downloads.
             container.container_options["movflags"] = "+faststart+use_metadata_tags"
+            # Edit lists (a start delay) are written in the movie timescale, 1/1000 s by default: use the video
+            # time base's so a source's first timestamp comes back exact, not rounded to the millisecond.
+            tb = self._reader.info.time_base
+            if tb.numerator == 1 and 1000 < tb.denominator <= 1_000_000:
+                container.container_options["movie_timescale"] = str(tb.denominator)
         for key, value in self._reader.container.metadata.items():
             if key.lower() not in _SKIPPED_TAGS:
                 container.metadata[key] = value
@@ -430,7 +445,7 @@ class VideoWriter:
         if info.rotation:
             stream.set_display_rotation(info.rotation)
         self.video_stream = stream
-        self._colorspace = src.codec_context.colorspace
+        self._colorspace = _sws_colorspace(src.codec_context.colorspace)
 
         # Audio: every stream of the reader, packet for packet (or re-encoded to AAC where needed).
         self._audio_map: dict[int, av.stream.Stream] = {}
@@ -474,7 +489,7 @@ class VideoWriter:
                 width=self.width,
                 height=self.height,
                 format=self.options.pix_fmt,
-                dst_colorspace=self._colorspace or None,
+                dst_colorspace=self._colorspace,
                 dst_color_range=1,
             )
         except (ValueError, av.FFmpegError) as exc:
