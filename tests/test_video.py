@@ -293,6 +293,10 @@ def test_unknown_codec_raises_input_error(tmp_path: Path) -> None:
                 VideoWriter(tmp_path / "out.mp4", reader, options)
         with pytest.raises(InputError, match="container format"):
             VideoWriter(tmp_path / "out.unknownext", reader, EncodeOptions())
+        with pytest.raises(InputError, match="unknown output format"):
+            VideoWriter(tmp_path / "out.mp4", reader, EncodeOptions(), output_format="nosuchmuxer")
+        with pytest.raises(InputError, match="cannot hold"):
+            VideoWriter(tmp_path / "out.wav", reader, EncodeOptions())  # WAV holds no video
     assert leftovers(tmp_path, {"in.mp4"}) == []
 
 

@@ -381,6 +381,9 @@ class VideoWriter:
         try:
             self._container = av.open(target, mode="w", format=fmt)
         except ValueError as exc:
+            self._remove_tmp()
+            if fmt is not None:
+                raise InputError(f"unknown output format {fmt!r}; try mp4, matroska, mov or mpegts") from exc
             raise InputError(
                 f"cannot tell the container format of {path} from its name; use .mp4, .mkv or .mov"
                 + (" or give output_format" if self._url else "")
