@@ -1,0 +1,418 @@
+"""Live mode without a camera: a producer process plays frames at real-time pace into a named pipe or a
+loopback UDP socket, and the live loop reads it.
+
+Every frame the producer sends carries its index in pixels (tests/live_producer.py), so the order of the
+frames that come out (sink, recording, UDP stream) is checked on the pictures themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.live_producer import read_index
+from unmask_video.errors import InputError, ProcessingError
+from unmask_video.live import LiveOptions, LiveSource, add_live_arguments, format_cameras, live_from_args, run_live
+from unmask_video.live_capture import LOW_LATENCY_OPTIONS, list_cameras, open_spec
+from unmask_video.live_outputs import KeyAction, display_problem, key_action
+from unmask_video.live_stats import LiveMeter
+
+REPO = Path(__file__).resolve().parent.parent
+PRODUCER = REPO / "tests" / "live_producer.py"
+SIZE = (320, 240)
+MARK = (slice(200, 230), slice(280, 310))  # where MarkingProcessor paints: away from the index blocks
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_producer(out: str, frames: int, fps: float) -> subprocess.Popen:
+    args = [sys.executable, str(PRODUCER), out, "--frames", str(frames), "--fps", str(fps), "--size", "%dx%d" % SIZE]
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> str:
+    path = tmp_path / "camera.fifo"
+    os.mkfifo(path)
+    return str(path)
+
+
+class MarkingProcessor:
+    """Paints a white square (so the outputs show it was applied), optionally slower than capture."""
+
+    def __init__(self, sleep_ms: float = 0.0) -> None:
+        self.sleep_s = sleep_ms / 1000.0
+        self.warmed = False
+        self.times: list[float] = []
+
+    def warmup(self) -> None:
+        self.warmed = True
+
+    def process(self, image: np.ndarray, t: float) -> np.ndarray:
+        assert self.warmed, "a frame was processed before warmup()"
+        self.times.append(t)
+        if self.sleep_s:
+            time.sleep(self.sleep_s)
+        out = image.copy()
+        out[MARK] = 255
+        return out
+
+
+class CollectingOutput:
+    """A live output that keeps the index drawn in each frame it gets, and the time it got it."""
+
+    name = "collector"
+
+    def __init__(self) -> None:
+        self.indices: list[int] = []
+        self.times: list[float] = []
+        self.marked: list[bool] = []
+        self.size: tuple[int, int] | None = None
+        self.closed = False
+
+    def open(self, width: int, height: int, fps: float) -> None:
+        self.size = (width, height)
+
+    def write(self, image: np.ndarray, t: float) -> None:
+        self.indices.append(read_index(image))
+        self.times.append(t)
+        self.marked.append(bool(image[MARK].mean() > 250))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def decoded_indices(path: str | Path) -> tuple[list[int], list[float]]:
+    with av.open(str(path)) as container:
+        frames = list(container.decode(video=0))
+    return [read_index(f.to_ndarray(format="rgb24")) for f in frames], [float(f.time) for f in frames]
+
+
+def increasing(values: list[int]) -> bool:
+    return all(a < b for a, b in zip(values, values[1:]))
+
+
+# ------------------------------------------------------------------------------------------- live sessions
+
+
+def test_slow_processing_drops_frames_and_the_delay_stays_bounded(fifo: str, tmp_path: Path) -> None:
+    """Processing at ~11 fps against a 25 fps source: half the frames are dropped, none are queued."""
+    record = tmp_path / "session.mp4"
+    sink = CollectingOutput()
+    processor = MarkingProcessor(sleep_ms=90)
+    producer = start_producer(fifo, frames=100, fps=25)
+    try:
+        stats = run_live(
+            LiveSource(url=fifo, source_format="mpegts", read_timeout_s=5),
+            processor,
+            LiveOptions(window=False, record=record, extra_outputs=[sink], status=None),
+        )
+    finally:
+        stop_process(producer)
+    assert stats.end_reason == "end of stream" and not stats.source_lost
+    assert stats.frames_shown >= 15
+    # Frames the processing could not keep up with were dropped and counted, not buffered.
+    assert stats.frames_dropped >= stats.frames_shown * 0.6
+    assert abs(stats.frames_shown + stats.frames_dropped - stats.frames_captured) <= 1
+    # Bounded delay: one processing time plus at most a frame interval, not growing over the run.
+    assert stats.delay_p95_ms < 400
+    quarter = len(stats.delays_ms) // 4
+    assert np.median(stats.delays_ms[-quarter:]) - np.median(stats.delays_ms[:quarter]) < 100
+    # Against the stream's own clock: a buffer anywhere would make the output fall behind by ~1.3 s here.
+    assert stats.lag_growth_ms is not None and stats.lag_growth_ms < 250
+    # Output frames are in capture order, processed, and the recording holds exactly them.
+    assert increasing(stats.indices) and increasing(sink.indices)
+    assert all(sink.marked) and sink.closed
+    recorded, times = decoded_indices(record)
+    assert recorded == sink.indices
+    assert times[-1] == pytest.approx(sink.times[-1] - sink.times[0], abs=0.05)  # wall-clock timestamps
+    assert processor.times == sorted(processor.times)
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_fast_processing_drops_nothing_and_the_udp_output_is_readable(tmp_path: Path) -> None:
+    """UDP in, UDP out on loopback: every frame is shown, in order, and PyAV reads the output stream."""
+    port_in, port_out = free_udp_port(), free_udp_port()
+    received: list[int] = []
+    sizes: set[tuple[int, int]] = set()
+    errors: list[BaseException] = []
+
+    def read_output() -> None:
+        options = {"probesize": "100000", "analyzeduration": "500000"}
+        try:
+            with av.open(f"udp://127.0.0.1:{port_out}", format="mpegts", options=options, timeout=(15, 2)) as container:
+                for frame in container.decode(video=0):
+                    received.append(read_index(frame.to_ndarray(format="rgb24")))
+                    sizes.add((frame.width, frame.height))
+        except av.error.ExitError:
+            pass  # the read timeout after the stream stopped: the normal end here
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            errors.append(error)
+
+    reader = threading.Thread(target=read_output, daemon=True)
+    reader.start()
+    sink = CollectingOutput()
+    producer = start_producer(f"udp://127.0.0.1:{port_in}", frames=75, fps=15)
+    try:
+        stats = run_live(
+            LiveSource(url=f"udp://127.0.0.1:{port_in}", open_timeout_s=10),
+            MarkingProcessor(),
+            # Stop before the producer does: the end of an MPEG-TS stream flushes its last two frames at once.
+            LiveOptions(window=False, stream_url=f"udp://127.0.0.1:{port_out}", extra_outputs=[sink],
+                        max_frames=30, status=None),  # fmt: skip
+        )
+    finally:
+        stop_process(producer)
+        reader.join(timeout=10)
+    assert stats.end_reason == "frame limit"
+    assert stats.frames_shown == 30
+    assert stats.frames_dropped == 0
+    assert stats.delay_p95_ms < 200
+    # Every captured frame, in capture order: consecutive indices in the pictures.
+    assert sink.indices == list(range(sink.indices[0], sink.indices[0] + 30))
+    assert not errors, errors
+    assert not reader.is_alive()
+    assert sizes == {SIZE}
+    assert len(received) >= 20 and increasing(received)
+    assert set(received) <= set(sink.indices)
+
+
+SIGINT_CHILD = """
+import sys, time
+from pathlib import Path
+from unmask_video.live import LiveOptions, LiveSource, run_live
+
+class Identity:
+    def warmup(self): pass
+    def process(self, image, t): return image.copy()
+
+def status(line):
+    print("STATUS", line, flush=True)
+
+stats = run_live(LiveSource(url=sys.argv[1], source_format="mpegts"), Identity(),
+                 LiveOptions(window=False, record=Path(sys.argv[2]), status=status, status_interval_s=0.2))
+print("END", stats.end_reason, stats.frames_shown, flush=True)
+"""
+
+
+def test_sigint_stops_cleanly_with_a_playable_recording(fifo: str, tmp_path: Path) -> None:
+    record = tmp_path / "interrupted.mp4"
+    producer = start_producer(fifo, frames=300, fps=25)
+    child = subprocess.Popen(
+        [sys.executable, "-c", SIGINT_CHILD, fifo, str(record)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        assert child.stdout is not None
+        for line in child.stdout:  # bounded: the child ends with the producer (12 s) at the latest
+            if line.startswith("STATUS") or time.monotonic() > deadline:
+                break
+        time.sleep(0.5)
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=15)
+    finally:
+        stop_process(child)
+        stop_process(producer)
+    assert child.returncode == 0
+    end = [line for line in out.splitlines() if line.startswith("END")]
+    assert end and end[0].startswith("END interrupted"), out
+    shown = int(end[0].split()[-1])
+    indices, times = decoded_indices(record)
+    assert len(indices) == shown >= 5
+    assert increasing(indices)
+    assert times == sorted(times)
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_a_source_that_disappears_ends_the_session_and_keeps_the_recording(tmp_path: Path) -> None:
+    port = free_udp_port()
+    record = tmp_path / "kept.mkv"
+    sink = CollectingOutput()
+    producer = start_producer(f"udp://127.0.0.1:{port}", frames=250, fps=25)
+
+    class KillAfter(CollectingOutput):
+        def write(self, image: np.ndarray, t: float) -> None:
+            super().write(image, t)
+            if len(self.indices) == 10:
+                producer.kill()  # the "camera" is unplugged mid-session
+                self.killed_at = time.perf_counter()
+
+    killer = KillAfter()
+    try:
+        stats = run_live(
+            LiveSource(url=f"udp://127.0.0.1:{port}", read_timeout_s=1.0),
+            MarkingProcessor(),
+            LiveOptions(window=False, record=record, extra_outputs=[sink, killer], status=None),
+        )
+        ended = time.perf_counter()
+    finally:
+        stop_process(producer)
+    assert stats.source_lost
+    assert "sent nothing" in stats.end_reason
+    assert ended - killer.killed_at < 4.0  # read timeout 1 s plus a margin
+    indices, _ = decoded_indices(record)
+    assert len(indices) >= 10 and indices == sink.indices and sink.closed
+
+
+# ------------------------------------------------------------------------------------- errors, no session
+
+
+def test_the_window_needs_a_display_and_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert display_problem(system="Linux") is not None
+    assert display_problem({"DISPLAY": ":0"}, system="Linux") is None
+    for options in (LiveOptions(window=True, record=tmp_path / "x.mp4"), LiveOptions()):
+        with pytest.raises(InputError, match="no display.*--no-window"):
+            run_live(LiveSource(url="udp://127.0.0.1:9"), MarkingProcessor(), options)
+
+
+def test_no_output_at_all_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="no output"):
+        run_live(LiveSource(url="udp://127.0.0.1:9"), MarkingProcessor(), LiveOptions(window=False))
+
+
+def test_a_missing_camera_gives_a_clear_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    # No display but a recording: the window is left out quietly and the camera is what fails.
+    with pytest.raises(InputError, match=r"/dev/video97.*does not exist.*--list-cameras"):
+        run_live(LiveSource(device="97"), MarkingProcessor(), LiveOptions(record=tmp_path / "x.mp4"))
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_silent_stream_gives_a_clear_message(tmp_path: Path) -> None:
+    port = free_udp_port()
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="sent nothing within 1 s"):
+        run_live(LiveSource(url=f"udp://127.0.0.1:{port}", open_timeout_s=1.0), MarkingProcessor(),
+                 LiveOptions(window=False, record=tmp_path / "x.mp4"))  # fmt: skip
+    assert time.perf_counter() - start < 5
+
+
+def test_the_processor_must_keep_the_frame_shape(fifo: str, tmp_path: Path) -> None:
+    class Cropping(MarkingProcessor):
+        def process(self, image: np.ndarray, t: float) -> np.ndarray:
+            return image[:100]
+
+    producer = start_producer(fifo, frames=60, fps=25)
+    try:
+        with pytest.raises(ProcessingError, match="returned"):
+            run_live(LiveSource(url=fifo, source_format="mpegts"), Cropping(),
+                     LiveOptions(window=False, record=tmp_path / "x.mp4", status=None))  # fmt: skip
+    finally:
+        stop_process(producer)
+
+
+def test_virtual_camera_without_pyvirtualcam_says_how_to_install(tmp_path: Path) -> None:
+    try:
+        import pyvirtualcam  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("pyvirtualcam is installed here: the message for a missing one cannot be shown")
+    with pytest.raises(InputError, match=r"pip install 'unmask-video\[virtualcam\]'"):
+        run_live(LiveSource(url="udp://127.0.0.1:9"), MarkingProcessor(), LiveOptions(window=False, virtual_cam=True))
+
+
+# ------------------------------------------------------------------------------------ pieces, no source
+
+
+def test_cameras_and_streams_open_with_the_right_demuxer_and_options() -> None:
+    spec = open_spec(LiveSource(device="2", video_size="1280x720", framerate="30", input_format="mjpeg"), "linux")
+    assert (spec.target, spec.format, spec.is_camera) == ("/dev/video2", "v4l2", True)
+    assert spec.options == {"video_size": "1280x720", "framerate": "30", "input_format": "mjpeg"}
+    assert open_spec(LiveSource(), "linux").target == "/dev/video0"
+    mac = open_spec(LiveSource(input_format="uyvy422"), "darwin")
+    assert (mac.target, mac.format, mac.options["pixel_format"]) == ("0", "avfoundation", "uyvy422")
+    windows = open_spec(LiveSource(device="Integrated Camera"), "win32")
+    assert (windows.target, windows.format) == ("video=Integrated Camera", "dshow")
+    udp = open_spec(LiveSource(url="udp://0.0.0.0:5000", options={"fifo_size": "1000"}))
+    assert not udp.is_camera and udp.format is None
+    assert udp.options["fflags"] == LOW_LATENCY_OPTIONS["fflags"] and udp.options["fifo_size"] == "1000"
+    assert "overrun_nonfatal" not in open_spec(LiveSource(url="rtsp://cam/x")).options
+    assert open_spec(LiveSource(url="rtsp://cam/x", low_latency=False)).options == {}
+
+
+def test_list_cameras_reads_v4l2_devices_and_names(tmp_path: Path) -> None:
+    dev, sysfs = tmp_path / "dev", tmp_path / "sys"
+    for name in ("video0", "video10", "video2"):
+        (dev / name).parent.mkdir(exist_ok=True)
+        (dev / name).touch()
+    (sysfs / "video0").mkdir(parents=True)
+    (sysfs / "video0" / "name").write_text("Integrated Camera: Integrated C\n")
+    cameras = list_cameras("Linux", dev, sysfs)
+    assert [c.device for c in cameras] == [str(dev / "video0"), str(dev / "video2"), str(dev / "video10")]
+    assert cameras[0].name == "Integrated Camera: Integrated C" and cameras[1].name == ""
+    assert list(format_cameras(cameras))[0] == f"{dev / 'video0'}\tIntegrated Camera: Integrated C"
+    assert list(format_cameras([])) == ["no cameras found"]
+
+
+def test_window_keys() -> None:
+    assert key_action(ord("q")) is KeyAction.QUIT and key_action(27) is KeyAction.QUIT
+    assert key_action(ord(" ")) is KeyAction.TOGGLE
+    assert key_action(ord("s")) is KeyAction.SNAPSHOT
+    assert key_action(-1) is None and key_action(ord("x")) is None
+    assert key_action(0x100000 | ord("q")) is KeyAction.QUIT  # waitKey's modifier bits are ignored
+
+
+def test_command_line_flags_become_live_options(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-o", "--output")
+    add_live_arguments(parser)
+    args = parser.parse_args(["--webcam", "1", "--video-size", "640x480", "--framerate", "30", "--input-format",
+                              "mjpeg", "-o", "udp://127.0.0.1:5000", "--format", "mpegts", "--record",
+                              str(tmp_path / "r.mp4"), "--no-window", "--source-option", "thread_queue_size=8"])  # fmt: skip
+    source, options = live_from_args(args)
+    assert (source.device, source.url, source.video_size, source.framerate) == ("1", None, "640x480", "30")
+    assert source.input_format == "mjpeg" and source.options == {"thread_queue_size": "8"}
+    assert (options.stream_url, options.stream_format, options.window) == ("udp://127.0.0.1:5000", "mpegts", False)
+    assert options.record == tmp_path / "r.mp4"
+    source, options = live_from_args(parser.parse_args(["--webcam", "-o", str(tmp_path / "x.mkv")]))
+    assert source.device is None and options.record == tmp_path / "x.mkv" and options.window is None
+    source, _ = live_from_args(parser.parse_args(["--webcam", "rtsp://cam/stream"]))
+    assert source.url == "rtsp://cam/stream" and source.device is None
+    with pytest.raises(InputError, match="KEY=VALUE"):
+        live_from_args(parser.parse_args(["--webcam", "--source-option", "nonsense"]))
+
+
+def test_meter_figures_and_status_line() -> None:
+    meter = LiveMeter(window_s=10.0)
+    for i in range(20):  # 20 frames at 10 fps, delays 10..29 ms, the stream clock in step with the wall clock
+        meter.record(i * 2, captured_at=i * 0.1 - (10 + i) / 1000, stream_time=5 + i * 0.1, output_at=i * 0.1)
+    stats = meter.finish(now=1.9)
+    assert stats.frames_shown == 20 and stats.fps == pytest.approx(20 / 1.9)
+    assert stats.delay_median_ms == pytest.approx(19.5) and stats.delay_p95_ms == pytest.approx(28.05)
+    assert stats.lag_growth_ms == pytest.approx(0.0, abs=1e-6)
+    line = meter.status_line(dropped=7)
+    assert "10.0 fps" in line and "dropped 7" in line and "p95" in line
+    stats.frames_dropped, stats.frames_captured = 7, 27
+    assert "7 of 27 captured frames dropped" in stats.summary()

@@ -1,0 +1,376 @@
+"""Live mode: unmask a camera or a live stream with bounded delay, for video calls.
+
+README section (draft)
+======================
+
+Live mode
+---------
+``unmask-video --webcam --ref face.jpg`` shows the camera with the mask removed, in a window. The reference
+and the models are loaded and warmed up before the first frame is shown; when the face is lost, frames pass
+through unchanged until it returns.
+
+- Camera: ``--webcam [DEVICE]``: v4l2 on Linux (``/dev/video0`` by default, ``--webcam 1`` = ``/dev/video1``),
+  avfoundation on macOS (``--webcam 0``), dshow on Windows (``--webcam "Integrated Camera"``).
+  ``--video-size 1280x720``, ``--framerate 30`` and ``--input-format mjpeg`` are passed to the camera.
+  ``--list-cameras`` shows the cameras there are.
+- Any live stream PyAV opens is a source too: ``--webcam rtsp://cam.local/stream``, ``--webcam udp://0.0.0.0:5000``,
+  or a named pipe (``--webcam /tmp/cam.fifo --source-format mpegts``); it is opened with low-latency options
+  (``--source-option KEY=VALUE`` adds FFmpeg options, e.g. ``rtsp_transport=tcp``).
+- Outputs, one or several: the preview window (the default where there is a display; ``--no-window``),
+  ``--virtual-cam`` (a camera other apps can pick), ``-o udp://127.0.0.1:5000 --format mpegts`` (a network
+  stream: ``ffplay -fflags nobuffer udp://127.0.0.1:5000``), and ``--record session.mp4``.
+- Latency first: only the newest camera frame is kept; frames that processing cannot keep up with are
+  dropped, never queued, so the delay stays bounded. The status line shows processing fps, the
+  capture-to-output delay (median and 95th percentile) and the dropped frames; the same figures are
+  printed at the end.
+- Ctrl-C or closing the window stops cleanly and finishes the recording so it plays. A camera that is
+  unplugged mid-session ends the session the same way, with the recording kept.
+
+Window keys: ``q`` or ``Esc`` quit, ``space`` turns the effect off and on, ``s`` saves a snapshot PNG
+(into ``--snapshot-dir``, the current folder by default).
+
+Virtual camera (``pip install 'unmask-video[virtualcam]'``):
+
+- Linux: ``sudo apt install v4l2loopback-dkms`` then
+  ``sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=unmask-video``; pick "unmask-video"
+  as the camera in the call app (Chrome needs ``exclusive_caps=1``).
+- macOS: install OBS Studio (28 or later), start its Virtual Camera once and stop it; then pick
+  "OBS Virtual Camera" in the call app.
+- Windows: install OBS Studio (26 or later); pick "OBS Virtual Camera" in the call app.
+
+Measured delay is from the moment a frame is decoded to the moment every output has it; the camera's own
+latency and the display's are not included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
+
+import numpy as np
+
+from unmask_video.errors import InputError, ProcessingError
+from unmask_video.live_capture import (
+    CameraInfo,
+    LatestFrameCapture,
+    LiveSource,
+    is_stream_url,
+    list_cameras,
+    open_source,
+    open_spec,
+    raise_if_failed,
+)
+from unmask_video.live_outputs import (
+    KeyAction,
+    LiveEncodeOptions,
+    LiveOutput,
+    LiveWriter,
+    VirtualCameraOutput,
+    WindowOutput,
+    display_problem,
+    save_snapshot,
+)
+from unmask_video.live_stats import LiveMeter, LiveStats, log_status
+
+__all__ = [
+    "CameraInfo",
+    "FrameProcessor",
+    "LiveOptions",
+    "LiveSource",
+    "LiveStats",
+    "add_live_arguments",
+    "format_cameras",
+    "list_cameras",
+    "live_from_args",
+    "run_live",
+]
+
+log = logging.getLogger(__name__)
+
+
+class FrameProcessor(Protocol):
+    """What live mode runs on every frame it shows (the pipeline satisfies it)."""
+
+    def warmup(self) -> None:
+        """Load and warm up everything, so that the first frame is not slow."""
+        ...
+
+    def process(self, image: np.ndarray, t: float) -> np.ndarray:
+        """Return a new RGB uint8 image of the same shape; a frame with no face comes back unchanged.
+
+        ``t`` is the frame's capture time in seconds since the session started (increasing).
+        """
+        ...
+
+
+@dataclass
+class LiveOptions:
+    """Where the processed frames go, and how the session runs."""
+
+    window: bool | None = None  # None: a window where there is a display (required when nothing else is output)
+    virtual_cam: bool = False
+    virtual_cam_device: str | None = None  # e.g. /dev/video10; None = pyvirtualcam's choice
+    record: Path | None = None  # a file: .mp4, .mkv, .ts ...
+    stream_url: str | None = None  # e.g. udp://127.0.0.1:5000
+    stream_format: str | None = None  # container for stream_url; None = by scheme (udp -> mpegts)
+    encode: LiveEncodeOptions = field(default_factory=LiveEncodeOptions)
+    extra_outputs: list[LiveOutput] = field(default_factory=list)  # more sinks (embedding, tests)
+    snapshot_dir: Path = Path(".")
+    effect: bool = True  # start with the effect on (space toggles it in the window)
+    max_frames: int | None = None  # stop after showing this many frames
+    max_seconds: float | None = None  # stop after this long (from the first shown frame)
+    status: Callable[[str], None] | None = log_status  # gets the status line; None = no status line
+    status_interval_s: float = 1.0
+    handle_signals: bool = True  # Ctrl-C / SIGTERM stop the session cleanly (main thread only)
+
+
+@dataclass
+class _State:
+    effect_on: bool = True
+    stop_reason: str | None = None
+    source_lost: bool = False
+    last_image: np.ndarray | None = None
+
+
+def _make_outputs(options: LiveOptions) -> tuple[list[LiveOutput], WindowOutput | None]:
+    """Create (not open) every output; problems that are known up front fail here, before anything starts."""
+    outputs: list[LiveOutput] = []
+    if options.record is not None:
+        outputs.append(LiveWriter(options.record, None, options.encode))
+    if options.stream_url:
+        outputs.append(LiveWriter(options.stream_url, options.stream_format, options.encode))
+    if options.virtual_cam:
+        outputs.append(VirtualCameraOutput(options.virtual_cam_device))
+    outputs.extend(options.extra_outputs)
+    window: WindowOutput | None = None
+    if options.window or (options.window is None and (not outputs or display_problem() is None)):
+        window = WindowOutput()  # raises InputError with a clear message where there is no display
+        outputs.insert(0, window)
+    elif options.window is None:
+        log.info("%s: no preview window", display_problem())
+    if not outputs:
+        raise InputError("live mode has no output: remove --no-window, or give --record FILE, -o URL or --virtual-cam")
+    return outputs, window
+
+
+class _Signals:
+    """Turns the first Ctrl-C / SIGTERM into a clean stop; a second Ctrl-C interrupts at once."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.requested = threading.Event()
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_Signals":
+        if self.enabled:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        log.info("stopping (press Ctrl-C again to stop at once)")
+        self.requested.set()
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+
+def run_live(source: LiveSource, processor: FrameProcessor, options: LiveOptions | None = None) -> LiveStats:
+    """Capture ``source``, run ``processor`` on the newest frame, send the result to the outputs; until stopped.
+
+    Stops on Ctrl-C / SIGTERM, the quit key, a closed window, the end or loss of the source, or the
+    ``max_frames`` / ``max_seconds`` limits; every output is finished in all these cases. Returns the
+    session's figures (also logged). Raises :class:`InputError` when the source or an output cannot be opened.
+    """
+    options = options or LiveOptions()
+    outputs, window = _make_outputs(options)
+    spec = open_spec(source)
+    container = open_source(spec, source.open_timeout_s, source.read_timeout_s)
+    capture = LatestFrameCapture(container, spec.label).start()
+    meter = LiveMeter()
+    state = _State(effect_on=options.effect)
+    opened: list[LiveOutput] = []
+    with _Signals(options.handle_signals) as signals:
+        try:
+            processor.warmup()
+            meter.stats.frames_before_start = capture.reset_counts()
+            log.info("live: %s, %dx%d; outputs: %s", spec.label, capture.width, capture.height,
+                     ", ".join(o.name for o in outputs))  # fmt: skip
+            _loop(capture, processor, options, outputs, opened, window, meter, state, signals, source)
+        finally:
+            capture.stop()
+            _close_outputs(opened)
+    stats = meter.finish(time.perf_counter())
+    stats.frames_captured = capture.captured
+    stats.frames_dropped = capture.dropped
+    stats.frames_corrupt = capture.corrupt
+    stats.source_lost = state.source_lost
+    stats.end_reason = state.stop_reason or ""
+    if stats.source_lost:
+        log.warning("%s; the session ended%s", stats.end_reason, ", the recording was kept" if options.record else "")
+    raise_if_failed(capture)
+    log.info("live: %s", stats.summary())
+    return stats
+
+
+def _close_outputs(opened: list[LiveOutput]) -> None:
+    for output in reversed(opened):
+        try:
+            output.close()
+        except Exception as error:  # noqa: BLE001 - one failing output must not keep the others from finishing
+            log.warning("closing the %s failed: %s", output.name, error)
+
+
+def _loop(
+    capture: LatestFrameCapture,
+    processor: FrameProcessor,
+    options: LiveOptions,
+    outputs: list[LiveOutput],
+    opened: list[LiveOutput],
+    window: WindowOutput | None,
+    meter: LiveMeter,
+    state: _State,
+    signals: _Signals,
+    source: LiveSource,
+) -> None:
+    start = time.perf_counter()
+    next_status = start + options.status_interval_s
+    first_shown: float | None = None
+    while state.stop_reason is None:
+        if signals.requested.is_set():
+            state.stop_reason = "interrupted"
+            break
+        item = capture.get(timeout=0.05)
+        if window is not None:
+            _handle_key(window.poll(), state, options)
+            if state.stop_reason:
+                break
+        if item is None:
+            if capture.ended:
+                lost = capture.end_message()
+                state.source_lost = lost is not None
+                state.stop_reason = lost or "end of stream"
+            continue
+        image = item.frame.to_ndarray(format="rgb24")
+        if not opened:
+            fps = capture.rate or (float(source.framerate) if source.framerate else 30.0)
+            for output in outputs:
+                output.open(image.shape[1], image.shape[0], fps)
+                opened.append(output)
+        if state.effect_on:
+            result = processor.process(image, item.captured_at - start)
+            if result.shape != image.shape or result.dtype != np.uint8:
+                raise ProcessingError(
+                    f"the frame processor returned {result.dtype} {result.shape} for a {image.shape} frame"
+                )
+        else:
+            result = image
+        now = time.perf_counter()
+        for output in outputs:
+            output.write(result, now - start)
+        shown = time.perf_counter()
+        meter.record(item.index, item.captured_at, item.stream_time, shown)
+        state.last_image = result
+        first_shown = first_shown or shown
+        if options.status is not None and shown >= next_status:
+            options.status(meter.status_line(capture.dropped, state.effect_on))
+            next_status = shown + options.status_interval_s
+        if options.max_frames is not None and meter.stats.frames_shown >= options.max_frames:
+            state.stop_reason = "frame limit"
+        elif options.max_seconds is not None and shown - first_shown >= options.max_seconds:
+            state.stop_reason = "time limit"
+
+
+def _handle_key(action: KeyAction | None, state: _State, options: LiveOptions) -> None:
+    if action is KeyAction.QUIT:
+        state.stop_reason = "window closed or quit key"
+    elif action is KeyAction.TOGGLE:
+        state.effect_on = not state.effect_on
+        log.info("effect %s", "on" if state.effect_on else "off")
+    elif action is KeyAction.SNAPSHOT and state.last_image is not None:
+        log.info("snapshot: %s", save_snapshot(state.last_image, options.snapshot_dir))
+
+
+# ---------------------------------------------------------------------------------------------- command line
+
+
+def add_live_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the live-mode flags. The output URL comes from the parser's own ``-o/--output`` (``args.output``)."""
+    group = parser.add_argument_group("live mode")
+    group.add_argument("--webcam", nargs="?", const="", default=None, metavar="DEVICE|URL",
+                       help="live mode from a camera (default /dev/video0, '0' on macOS, a name on Windows) "
+                       "or from a stream URL / named pipe")  # fmt: skip
+    group.add_argument("--list-cameras", action="store_true", help="list the cameras and exit")
+    group.add_argument("--video-size", metavar="WxH", help="camera frame size, e.g. 1280x720")
+    group.add_argument("--framerate", metavar="FPS", help="camera frame rate, e.g. 30")
+    group.add_argument("--input-format", metavar="FMT", help="camera pixel/codec format, e.g. mjpeg or yuyv422")
+    group.add_argument("--source-format", metavar="FMT", help="demuxer of a stream source, e.g. mpegts for a named pipe")
+    group.add_argument("--source-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="an FFmpeg option for the source (repeatable), e.g. rtsp_transport=tcp")  # fmt: skip
+    group.add_argument("--window", dest="window", action="store_true", default=None, help="show the preview window")
+    group.add_argument("--no-window", dest="window", action="store_false", help="no preview window")
+    group.add_argument("--virtual-cam", action="store_true", help="send to a virtual camera (pyvirtualcam)")
+    group.add_argument("--virtual-cam-device", metavar="DEV", help="virtual camera device, e.g. /dev/video10")
+    group.add_argument("--record", type=Path, metavar="FILE", help="also record the session to FILE")
+    group.add_argument("--format", dest="stream_format", metavar="FMT",
+                       help="container format of the -o stream URL (default by scheme: udp -> mpegts)")  # fmt: skip
+    group.add_argument("--snapshot-dir", type=Path, default=Path("."), help="folder for snapshots (key s)")
+    group.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds")
+
+
+def live_from_args(args: argparse.Namespace) -> tuple[LiveSource, LiveOptions]:
+    """Turn the parsed flags into ``run_live`` arguments; ``-o`` is a stream URL or, for a path, a recording."""
+    options_extra: dict[str, str] = {}
+    for item in args.source_option or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--source-option wants KEY=VALUE, got {item!r}")
+        options_extra[key] = value
+    target = args.webcam or None
+    source = LiveSource(
+        device=None if target and is_stream_url(target) else target,
+        url=target if target and is_stream_url(target) else None,
+        source_format=args.source_format,
+        input_format=args.input_format,
+        video_size=args.video_size,
+        framerate=args.framerate,
+        options=options_extra,
+    )
+    record = args.record
+    stream_url = None
+    output = getattr(args, "output", None)
+    if output:
+        if "://" in output:
+            stream_url = output
+        elif record is None:
+            record = Path(output)
+        else:
+            raise InputError("give the recording once: either -o FILE or --record FILE")
+    live = LiveOptions(
+        window=args.window,
+        virtual_cam=args.virtual_cam,
+        virtual_cam_device=args.virtual_cam_device,
+        record=record,
+        stream_url=stream_url,
+        stream_format=args.stream_format,
+        snapshot_dir=args.snapshot_dir,
+        max_seconds=args.max_seconds,
+    )
+    return source, live
+
+
+def format_cameras(cameras: list[CameraInfo]) -> Iterator[str]:
+    """Lines for ``--list-cameras``."""
+    if not cameras:
+        yield "no cameras found"
+    for camera in cameras:
+        yield f"{camera.device}\t{camera.name}" if camera.name else camera.device

@@ -1,0 +1,327 @@
+"""Live sources for live mode: cameras and streams opened with PyAV, read by a thread that keeps only the newest frame.
+
+A camera is opened through FFmpeg's device demuxer of the platform (v4l2 on Linux, avfoundation on macOS,
+dshow on Windows); any URL or named pipe PyAV can open (rtsp, udp, http, srt, a FIFO) is a live source too,
+opened with low-latency demuxer options. :class:`LatestFrameCapture` decodes in its own thread and holds at
+most one frame: a frame that the processing loop has not taken when the next one arrives is dropped (and
+counted), never queued, so the delay cannot grow.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import platform
+import stat
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+
+from unmask_video.errors import InputError, ProcessingError
+from unmask_video.video import camera_options, open_camera_source
+
+log = logging.getLogger(__name__)
+
+#: FFmpeg device demuxer for cameras, by ``platform.system()``.
+CAMERA_FORMATS = {"Linux": "v4l2", "Darwin": "avfoundation", "Windows": "dshow"}
+#: Demuxer options that keep FFmpeg from buffering ahead of the newest frame on a network or pipe source.
+LOW_LATENCY_OPTIONS = {"fflags": "nobuffer", "flags": "low_delay", "probesize": "500000", "analyzeduration": "500000"}
+#: Extra options for UDP sources: a read thread with a bounded buffer that drops instead of failing.
+UDP_OPTIONS = {"overrun_nonfatal": "1", "fifo_size": "50000"}
+
+
+@dataclass
+class LiveSource:
+    """What to capture from: a camera (``device``) or a stream URL / named pipe (``url``)."""
+
+    device: str | None = None  # camera: "/dev/video0", "0", "video=Integrated Camera"; None = the default camera
+    url: str | None = None  # a stream URL or a named pipe; takes precedence over ``device``
+    source_format: str | None = None  # demuxer, e.g. "mpegts" for a named pipe; None = FFmpeg's guess
+    input_format: str | None = None  # camera pixel/codec format, e.g. "mjpeg", "yuyv422" (v4l2 input_format)
+    video_size: str | None = None  # "640x480"
+    framerate: str | None = None  # "30"
+    options: dict[str, str] = field(default_factory=dict)  # more demuxer/protocol options, passed through
+    low_latency: bool = True  # add LOW_LATENCY_OPTIONS to URL and pipe sources
+    open_timeout_s: float = 10.0  # give up opening after this long
+    read_timeout_s: float = 5.0  # no frame for this long = the source is gone
+
+
+@dataclass(frozen=True)
+class OpenSpec:
+    """The arguments given to ``av.open`` for a :class:`LiveSource`."""
+
+    target: str
+    format: str | None
+    options: dict[str, str]
+    is_camera: bool
+    label: str  # for messages
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    """A camera that can be given to ``--webcam``."""
+
+    device: str
+    name: str
+
+
+@dataclass
+class CapturedFrame:
+    """A decoded frame, stamped when it was decoded."""
+
+    frame: av.VideoFrame
+    index: int  # capture order, 0-based, counting every decoded frame (dropped ones included)
+    captured_at: float  # time.perf_counter() when the frame was decoded
+    stream_time: float | None  # the frame's own timestamp in seconds, if it has one
+
+
+def is_stream_url(text: str) -> bool:
+    """True for ``scheme://...`` URLs and for existing named pipes."""
+    if "://" in text:
+        return True
+    try:
+        return stat.S_ISFIFO(os.stat(text).st_mode)
+    except OSError:
+        return False
+
+
+def open_spec(source: LiveSource, platform_name: str | None = None) -> OpenSpec:
+    """Turn a :class:`LiveSource` into the target, demuxer and options for ``av.open``.
+
+    Cameras are resolved by :func:`unmask_video.video.open_camera_source` (``platform_name`` is a
+    ``sys.platform`` value, for tests).
+    """
+    options: dict[str, str] = {}
+    if source.url or (source.device and is_stream_url(source.device)):
+        target = source.url or source.device or ""
+        if source.low_latency:
+            options.update(LOW_LATENCY_OPTIONS)
+            if target.startswith("udp://"):
+                options.update(UDP_OPTIONS)
+        for key, value in (("video_size", source.video_size), ("framerate", source.framerate)):
+            if value:
+                options[key] = value
+        if source.input_format:
+            options["input_format"] = source.input_format
+        options.update(source.options)
+        return OpenSpec(target, source.source_format, options, False, target)
+    target, demuxer = open_camera_source(source.device or None, platform_name)
+    options.update(camera_options(demuxer))
+    if source.video_size:
+        options["video_size"] = source.video_size
+    if source.framerate:
+        options["framerate"] = source.framerate
+    if source.input_format:
+        options["input_format" if demuxer == "v4l2" else "pixel_format"] = source.input_format
+    options.update(source.options)
+    return OpenSpec(target, source.source_format or demuxer, options, True, f"camera {target} ({demuxer})")
+
+
+def open_source(spec: OpenSpec, open_timeout_s: float = 10.0, read_timeout_s: float = 5.0) -> Any:
+    """Open ``spec`` with PyAV; every failure becomes an :class:`InputError` that says what to do."""
+    what = spec.label
+    try:
+        container = av.open(
+            spec.target, format=spec.format, options=dict(spec.options), timeout=(open_timeout_s, read_timeout_s)
+        )
+    except av.error.ExitError as error:
+        raise InputError(f"{what} sent nothing within {open_timeout_s:g} s: check that it is running") from error
+    except (FileNotFoundError, av.error.FileNotFoundError) as error:
+        hint = "plug it in or pick another with --webcam DEVICE (see --list-cameras)" if spec.is_camera else "check the path or URL"
+        raise InputError(f"{what} does not exist: {hint}") from error
+    except (PermissionError, av.error.PermissionError) as error:
+        hint = "add yourself to the 'video' group" if spec.is_camera else "check its permissions"
+        raise InputError(f"no permission to open {what}: {hint}") from error
+    except (av.error.FFmpegError, OSError) as error:
+        code = getattr(error, "errno", None)
+        if code == errno.EBUSY:
+            raise InputError(f"{what} is busy: close the other program that uses it and try again") from error
+        if code in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
+            raise InputError(f"cannot connect to {what}: check that the sender is running and the address is right") from error
+        hint = "check --video-size, --framerate and --input-format" if spec.is_camera else "check the URL and --source-format"
+        raise InputError(f"cannot open {what}: {_reason(error)}; {hint}") from error
+    if not container.streams.video:
+        container.close()
+        raise InputError(f"{what} has no video stream")
+    return container
+
+
+def _reason(error: BaseException) -> str:
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
+
+
+def list_cameras(
+    system: str | None = None, dev_root: Path = Path("/dev"), sysfs_root: Path = Path("/sys/class/video4linux")
+) -> list[CameraInfo]:
+    """Cameras that ``--webcam`` can open. Linux: /dev/video* with their v4l2 names; elsewhere FFmpeg's device list."""
+    system = system or platform.system()
+    if system == "Linux":
+        cameras = []
+        for path in sorted(dev_root.glob("video*"), key=lambda p: (len(p.name), p.name)):
+            name_file = sysfs_root / path.name / "name"
+            try:
+                name = name_file.read_text(errors="replace").strip()
+            except OSError:
+                name = ""
+            cameras.append(CameraInfo(str(path), name))
+        return cameras
+    demuxer = CAMERA_FORMATS.get(system)
+    if demuxer is None:
+        raise InputError(f"cannot list cameras on {system}: give a stream URL or a named pipe as the live source")
+    return _ffmpeg_device_list(demuxer)
+
+
+def _ffmpeg_device_list(demuxer: str) -> list[CameraInfo]:
+    """Ask FFmpeg's device demuxer for its devices (avfoundation and dshow print them to the log)."""
+    import av.logging as av_logging
+
+    target = "" if demuxer == "avfoundation" else "dummy"
+    options = {"list_devices": "true"}
+    with av_logging.Capture() as logs:
+        try:
+            av.open(target, format=demuxer, options=options).close()
+        except (av.error.FFmpegError, OSError):
+            pass  # listing always "fails" to open: the list is in the log
+    cameras: list[CameraInfo] = []
+    in_video = demuxer == "dshow"
+    for _level, _name, message in logs:
+        text = message.strip()
+        lowered = text.lower()
+        if "video devices" in lowered:
+            in_video = True
+            continue
+        if "audio devices" in lowered:
+            in_video = False
+            continue
+        if demuxer == "avfoundation" and in_video and text.startswith("[") and "]" in text:
+            index, _, name = text[1:].partition("]")
+            cameras.append(CameraInfo(index.strip(), name.strip()))
+        elif demuxer == "dshow" and text.startswith('"') and "(video)" in lowered:
+            cameras.append(CameraInfo(f"video={text.split(chr(34))[1]}", text.split(chr(34))[1]))
+    return cameras
+
+
+class LatestFrameCapture:
+    """Decodes a live source in a thread and holds only the newest frame for the processing loop.
+
+    ``get()`` returns each frame at most once, always newer than the previous one (capture order). When a new
+    frame arrives before the previous one was taken, the previous one is dropped and counted in ``dropped``.
+    """
+
+    def __init__(self, container: Any, label: str = "the source") -> None:
+        self.container = container
+        self.label = label
+        self.stream = container.streams.video[0]
+        # Slice threads only: frame threads would hold several frames back inside the decoder.
+        self.stream.thread_type = "SLICE"
+        self._lock = threading.Condition()
+        self._slot: CapturedFrame | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="live-capture", daemon=True)
+        self.captured = 0  # frames decoded
+        self.dropped = 0  # frames replaced before the loop took them
+        self.corrupt = 0  # packets that did not decode (lost network packets); skipped
+        self.ended = False  # the source ended or failed; no more frames will come
+        self.error: BaseException | None = None  # why it ended, when it was not a normal end of stream
+
+    @property
+    def width(self) -> int:
+        return int(self.stream.codec_context.width or 0)
+
+    @property
+    def height(self) -> int:
+        return int(self.stream.codec_context.height or 0)
+
+    @property
+    def rate(self) -> float | None:
+        rate = self.stream.average_rate or self.stream.guessed_rate
+        return float(rate) if rate else None
+
+    def start(self) -> "LatestFrameCapture":
+        self._thread.start()
+        return self
+
+    def get(self, timeout: float) -> CapturedFrame | None:
+        """The newest frame not yet taken, waiting up to ``timeout`` seconds; None if none came (or the source ended)."""
+        with self._lock:
+            if self._slot is None and not self.ended:
+                self._lock.wait(timeout)
+            item, self._slot = self._slot, None
+            return item
+
+    def reset_counts(self) -> int:
+        """Start counting afresh (after warm-up); returns how many frames were decoded before."""
+        with self._lock:
+            before = self.captured
+            pending = 1 if self._slot is not None else 0
+            self.captured, self.dropped = pending, 0
+            return before - pending
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask the thread to stop and wait for it a little; it is a daemon, so a blocked read cannot hang the exit."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if not self._thread.is_alive():
+            try:
+                self.container.close()
+            except (av.error.FFmpegError, OSError):  # pragma: no cover - closing a failed source
+                pass
+
+    def _publish(self, frame: av.VideoFrame) -> None:
+        now = time.perf_counter()
+        stream_time = frame.time
+        with self._lock:
+            if self._slot is not None:
+                self.dropped += 1
+                log.debug("dropped frame %d", self._slot.index)
+            self._slot = CapturedFrame(frame, self.captured, now, float(stream_time) if stream_time is not None else None)
+            self.captured += 1
+            self._lock.notify_all()
+
+    def _run(self) -> None:
+        try:
+            for packet in self.container.demux(self.stream):
+                if self._stop.is_set():
+                    break
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:
+                    self.corrupt += 1
+                    continue
+                for frame in frames:
+                    self._publish(frame)
+        except av.error.EOFError:
+            pass
+        except av.error.ExitError as error:
+            # PyAV's read timeout: nothing arrived for read_timeout_s.
+            self.error = error
+        except (av.error.FFmpegError, OSError) as error:
+            self.error = error
+        except Exception as error:  # noqa: BLE001 - reported by the loop, never lost in a thread
+            self.error = error
+        finally:
+            with self._lock:
+                self.ended = True
+                self._lock.notify_all()
+
+    def end_message(self) -> str | None:
+        """A one-line description of why the source ended abnormally, or None after a normal end or a stop."""
+        if self.error is None or self._stop.is_set():
+            return None
+        if isinstance(self.error, av.error.ExitError):
+            return f"{self.label} sent nothing for a while: it was disconnected or stopped"
+        if isinstance(self.error, (av.error.FFmpegError, OSError)):
+            return f"{self.label} stopped delivering frames ({_reason(self.error)}): it was unplugged or failed"
+        return f"reading {self.label} failed: {type(self.error).__name__}: {self.error}"
+
+
+def raise_if_failed(capture: LatestFrameCapture) -> None:
+    """Raise a :class:`ProcessingError` when the capture thread died of a programming error (not a lost source)."""
+    if capture.error is not None and not isinstance(capture.error, (av.error.FFmpegError, OSError)):
+        raise ProcessingError(capture.end_message() or "the capture thread failed")
