@@ -78,9 +78,9 @@ def mask_outline(landmarks: np.ndarray) -> np.ndarray:
     out = jaw - center
     out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-6
     jaw = jaw + out * (0.06 * face_h * weight)[:, None]
-    # Top: under the eyes, lowered by 0.05 face heights (0.1 at the nose bridge, about landmark 195).
+    # Top: under the eyes, lowered by 0.05 face heights at the cheeks, rising to the nose bridge.
     m = len(top)
-    drop = 0.05 + 0.05 * np.exp(-((np.arange(m) - (m - 1) / 2) ** 2) / 2.0)
+    drop = 0.05 - 0.05 * np.exp(-((np.arange(m) - (m - 1) / 2) ** 2) / 2.0)
     top = top + down[None, :] * (drop * face_h)[:, None]
     poly = np.concatenate([jaw, top], axis=0)
     return _chaikin(poly, 2).astype(np.float32)
@@ -103,9 +103,26 @@ def _face_frame(landmarks: np.ndarray, box: tuple[int, int, int, int]) -> tuple[
     x0, y0, x1, y1 = box
     yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     u = ((xx - mid[0]) * across[0] + (yy - mid[1]) * across[1]) / half_w
-    top = bridge + down * 0.1 * face_h
-    v = ((xx - top[0]) * down[0] + (yy - top[1]) * down[1]) / (0.9 * face_h)
+    v = ((xx - bridge[0]) * down[0] + (yy - bridge[1]) * down[1]) / face_h
     return u.astype(np.float32), v.astype(np.float32)
+
+
+def _pattern(pattern: str | None, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The printed pattern as a brightness factor in (0, 1] over face coordinates ``u``, ``v``."""
+    if pattern is None:
+        return np.ones_like(u)
+    if pattern == "stripes":  # diagonal stripes
+        stripe = (np.sin((u * 0.8 + v) * 2 * math.pi * _STRIPE_FREQ) > 0.4).astype(np.float32)
+        return 1.0 - _STRIPE_CONTRAST * cv2.GaussianBlur(stripe, (0, 0), 0.7)
+    if pattern == "dots":  # a grid of small dots
+        du = (u * 6.0) % 1.0 - 0.5
+        dv = (v * 7.0) % 1.0 - 0.5
+        return 1.0 - 0.5 * np.clip((0.22 - np.sqrt(du**2 + dv**2)) * 20.0, 0.0, 1.0)
+    raise ValueError(f"unknown mask pattern {pattern!r}; use None, 'stripes' or 'dots'")
+
+
+_STRIPE_FREQ = 10.0
+_STRIPE_CONTRAST = 0.3
 
 
 def draw_surgical_mask(
@@ -146,17 +163,7 @@ def draw_surgical_mask(
         shade -= 0.16 * np.exp(-((d - 0.012) ** 2) / (2 * 0.008**2))  # shadow line under it
     shade += 0.015 * np.sin(u * 90.0) * np.sin(v * 90.0)  # faint weave
     color = np.asarray(style.color, np.float32)[None, None, :] * np.ones(u.shape + (1,), np.float32)
-    if style.pattern == "stripes":
-        stripe = (np.sin((u * 0.8 + v) * 2 * math.pi * 5.0) > 0.4).astype(np.float32)
-        stripe = cv2.GaussianBlur(stripe, (0, 0), 0.7)
-        color = color * (1.0 - 0.45 * stripe[..., None])
-    elif style.pattern == "dots":
-        du = (u * 6.0) % 1.0 - 0.5
-        dv = (v * 7.0) % 1.0 - 0.5
-        dot = np.clip((0.22 - np.sqrt(du**2 + dv**2)) * 20.0, 0.0, 1.0)
-        color = color * (1.0 - 0.5 * dot[..., None])
-    elif style.pattern is not None:
-        raise ValueError(f"unknown mask pattern {style.pattern!r}; use None, 'stripes' or 'dots'")
+    color = color * _pattern(style.pattern, u, v)[..., None]
     # Hem: a slightly darker band along the edge.
     dist = cv2.distanceTransform((cover >= 128).astype(np.uint8), cv2.DIST_L2, 3)
     face_w = float(np.ptp(np.asarray(landmarks)[:, 0])) + 1.0
