@@ -33,6 +33,7 @@ from typing import Callable, Iterator
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from unmask_video import __version__
 from unmask_video.errors import InputError, ProcessingError
@@ -188,6 +189,7 @@ class VideoReader:
 
         self._demux = container.demux(self.video_stream, *self.audio_streams)
         self._event_gen = self._events()
+        self._reformatter = VideoReformatter()  # one swscale context for the whole stream, not one per frame
         self._queue: list[tuple[str, object]] = []
         self._frames_started = False
         self._decoder_flushed = False
@@ -305,9 +307,10 @@ class VideoReader:
         self._check_complete()
 
     def _convert(self, frame: av.VideoFrame) -> DecodedFrame:
-        image = frame.to_ndarray(
-            format="rgb24", src_colorspace=_sws_colorspace(frame.colorspace), src_color_range=frame.color_range
+        rgb = self._reformatter.reformat(
+            frame, format="rgb24", src_colorspace=_sws_colorspace(frame.colorspace), src_color_range=frame.color_range
         )
+        image = rgb.to_ndarray()
         time_base = frame.time_base or self.info.time_base
         pts = frame.pts
         if pts is not None:
@@ -449,6 +452,7 @@ class VideoWriter:
             stream.set_display_rotation(info.rotation)
         self.video_stream = stream
         self._colorspace = _sws_colorspace(src.codec_context.colorspace)
+        self._reformatter = VideoReformatter()
 
         # Audio: every stream of the reader, packet for packet (or re-encoded to AAC where needed).
         self._audio_map: dict[int, av.stream.Stream] = {}
@@ -488,7 +492,8 @@ class VideoWriter:
             image = np.pad(image, ((0, self.height - height), (0, self.width - width), (0, 0)), mode="edge")
         vframe = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         try:
-            out = vframe.reformat(
+            out = self._reformatter.reformat(
+                vframe,
                 width=self.width,
                 height=self.height,
                 format=self.options.pix_fmt,
