@@ -48,8 +48,13 @@ class CompositeOptions:
     #: How far, in pixels, the blend reaches outside the mask; the composite fills that band too.
     feather_px: float = 6.0
     #: Follow lighting that changes across the face: after the global transfer, add a smooth
-    #: offset field interpolated from the ring (normalised convolution) -- 0 turns it off.
+    #: offset field interpolated from the ring (normalised convolution), its Gaussian this fraction
+    #: of the region's size -- 0 turns it off.
     local_color_sigma: float = 0.35
+    #: Also scale each Lab channel's spread (std) to the ring's, not only shift its mean. Off by
+    #: default: on real clips it costs 0.5 dB inside the mask (benchmarks/composite_quality.py), as
+    #: the ring's spread depends on what the ring covers more than on the lighting.
+    transfer_std: bool = False
 
 
 def _ellipse(radius: int) -> np.ndarray:
@@ -83,11 +88,12 @@ def match_color(
     ring: np.ndarray,
     apply: np.ndarray,
     local_sigma: float = 0.0,
+    transfer_std: bool = False,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
-    Per-channel mean/std transfer in Lab, with statistics of both images over the same ``ring``
-    pixels ((h, w) bool). With ``local_sigma > 0`` a smooth residual offset (the ring's remaining
+    Per-channel mean transfer in Lab (and std, with ``transfer_std``), with statistics of both
+    images over the same ``ring`` pixels ((h, w) bool). With ``local_sigma > 0`` a smooth residual offset (the ring's remaining
     difference, spread by normalised convolution with a Gaussian of ``local_sigma`` times the
     ring's size) follows lighting that changes across the face. Returns a copy of ``reference``
     with the ``apply`` pixels corrected; the rest is unchanged.
@@ -105,10 +111,13 @@ def match_color(
     a = apply[region]
     ref_ring = ref_lab[r]
     tgt_ring = tgt_lab[r]
-    mu_r, sd_r = ref_ring.mean(axis=0), ref_ring.std(axis=0)
-    mu_t, sd_t = tgt_ring.mean(axis=0), tgt_ring.std(axis=0)
-    ratio = np.clip(sd_t / np.maximum(sd_r, 1e-3), 1.0 / _MAX_STD_RATIO, _MAX_STD_RATIO).astype(np.float32)
-    corrected = (ref_lab - mu_r) * ratio + mu_t
+    mu_r, mu_t = ref_ring.mean(axis=0), tgt_ring.mean(axis=0)
+    if transfer_std:
+        sd_r, sd_t = ref_ring.std(axis=0), tgt_ring.std(axis=0)
+        ratio = np.clip(sd_t / np.maximum(sd_r, 1e-3), 1.0 / _MAX_STD_RATIO, _MAX_STD_RATIO).astype(np.float32)
+        corrected = (ref_lab - mu_r) * ratio + mu_t
+    else:
+        corrected = ref_lab + (mu_t - mu_r)
     if local_sigma > 0:
         # Residual offset on the ring, spread smoothly over the region (normalised convolution).
         resid = np.zeros_like(corrected)
@@ -166,7 +175,7 @@ class ReferenceComposite:
             outer = cv2.dilate(hole_u8, _ellipse(opts.ring_gap_px + opts.ring_px))
             inner = cv2.dilate(hole_u8, _ellipse(opts.ring_gap_px)) if opts.ring_gap_px > 0 else hole_u8
             ring = (outer > 0) & (inner == 0) & (face_u8 >= 128) & valid
-            reference = match_color(reference, image, ring, paste, opts.local_color_sigma)
+            reference = match_color(reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std)
         out[paste] = reference[paste]
 
         gaps = hole & ~valid

@@ -28,10 +28,8 @@ __all__ = ["TPS", "WarpOptions", "fit_tps", "ReferenceWarper", "face_region"]
 
 def _kernel(d2: np.ndarray) -> np.ndarray:
     """The thin-plate radial basis U(r) = r^2 log r^2, written on squared distances (U(0) = 0)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = d2 * np.log(d2)
-    out[d2 <= 0] = 0.0
-    return out
+    # d2 * log(d2) -> 0 as d2 -> 0; the floor keeps log finite and gives exactly 0 at the centres.
+    return d2 * np.log(np.maximum(d2, 1e-300))
 
 
 def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -126,8 +124,14 @@ class WarpOptions:
     regularization: float = 1e-3
     #: The spline is evaluated every ``grid_step`` pixels and the map bilinearly upsampled (speed).
     grid_step: int = 4
+    #: At most this many grid nodes along the longer side of the mapped region (0 = no limit): big
+    #: faces get a coarser grid, which their smooth map does not notice.
+    max_grid_nodes: int = 64
     #: Margin, in pixels of the reference, kept around its face when the reference is cropped.
     crop_margin: int = 8
+    #: Only the target's face-oval box grown by this fraction of the face size is mapped (nothing
+    #: outside the face can be valid).
+    face_margin: float = 0.1
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -189,27 +193,52 @@ class ReferenceWarper:
         dst = lm[list(landmark_sets.TPS_CONTROL)].astype(np.float64)
         return fit_tps(self._src, dst, self.options.regularization)
 
-    def maps(self, landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """The (h, w) float32 ``map_x``, ``map_y`` for ``cv2.remap`` (reference coordinates per ROI pixel)."""
+    def _step(self, h: int, w: int) -> int:
+        """The grid spacing: ``grid_step``, coarser on big ROIs so the node count stays bounded."""
+        step = max(int(self.options.grid_step), 1)
+        if self.options.max_grid_nodes > 0:
+            step = max(step, -(-max(h, w) // self.options.max_grid_nodes))
+        return step
+
+    def maps(
+        self, landmarks: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0)
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The (h, w) float32 ``map_x``, ``map_y`` for ``cv2.remap``: the reference position of each pixel.
+
+        ``shape`` is the (h, w) of the region mapped and ``origin`` its top-left (x, y) in the
+        landmarks' coordinates.
+        """
         tps = self.fit(landmarks)
         h, w = int(shape[0]), int(shape[1])
-        step = self.options.grid_step
+        ox, oy = float(origin[0]), float(origin[1])
+        step = self._step(h, w)
         if step == 1:
-            return tps.grid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+            return tps.grid(ox + np.arange(w, dtype=np.float64), oy + np.arange(h, dtype=np.float64))
         # Grid nodes spaced ``step`` pixels, laid out so that cv2.resize by exactly ``step`` puts
         # node j at pixel ``j * step + step/2 - 0.5 - pad`` (its own convention); with one extra node
-        # of padding on each side, every ROI pixel is a true bilinear blend of four nodes.
+        # of padding on each side, every pixel is a true bilinear blend of four nodes.
         pad = step
         nx = -(-(w + 2 * pad) // step)
         ny = -(-(h + 2 * pad) // step)
         start = step / 2.0 - 0.5 - pad
-        xs = start + step * np.arange(nx, dtype=np.float64)
-        ys = start + step * np.arange(ny, dtype=np.float64)
+        xs = ox + start + step * np.arange(nx, dtype=np.float64)
+        ys = oy + start + step * np.arange(ny, dtype=np.float64)
         gx, gy = tps.grid(xs, ys)
         size = (nx * step, ny * step)
         map_x = cv2.resize(gx, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w]
         map_y = cv2.resize(gy, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w]
         return map_x, map_y
+
+    def _face_box(self, landmarks: np.ndarray, h: int, w: int) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) of the target's face oval grown by ``face_margin``, clipped to the ROI."""
+        oval = landmarks[list(landmark_sets.FACE_OVAL)]
+        lo, hi = oval.min(axis=0), oval.max(axis=0)
+        grow = self.options.face_margin * float(max(hi - lo)) + 2.0
+        x0 = int(np.clip(np.floor(lo[0] - grow), 0, w))
+        y0 = int(np.clip(np.floor(lo[1] - grow), 0, h))
+        x1 = int(np.clip(np.ceil(hi[0] + grow) + 1, x0, w))
+        y1 = int(np.clip(np.ceil(hi[1] + grow) + 1, y0, h))
+        return x0, y0, x1, y1
 
     def warp(self, landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """Warp the reference onto a face.
@@ -218,9 +247,19 @@ class ReferenceWarper:
         Returns the warped reference, (h, w, 3) uint8 (zero where not valid), and the validity map,
         (h, w) bool: inside the reference image and inside the reference's face oval.
         """
-        map_x, map_y = self.maps(landmarks, shape)
-        warped = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        h, w = int(shape[0]), int(shape[1])
+        lm = _check_landmarks(landmarks, "target landmarks")
+        warped = np.zeros((h, w, 3), np.uint8)
+        valid = np.zeros((h, w), bool)
+        # Only the target's face (and a margin) can be valid: map that box, not the whole ROI.
+        x0, y0, x1, y1 = self._face_box(lm, h, w)
+        if x1 <= x0 or y1 <= y0:
+            return warped, valid
+        map_x, map_y = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0))
+        sub = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         inside = cv2.remap(self._oval, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        valid = inside >= 128
-        warped[~valid] = 0
+        ok = inside >= 128
+        sub[~ok] = 0
+        warped[y0:y1, x0:x1] = sub
+        valid[y0:y1, x0:x1] = ok
         return warped, valid

@@ -1,0 +1,140 @@
+"""Speed of the reference warp, colour match, gap inpainting and blend, per face ROI.
+
+    python -m benchmarks.warp_speed [--sizes 150,300,500] [--repeat 50]
+
+Uses the astronaut photo (shipped with scikit-image), scaled so that the face ROI (the face oval's box
+grown by a quarter on every side, as the pipeline crops it) is about each size in pixels; the target is
+the same face rotated and scaled, with a drawn lower-face mask. Prints milliseconds per ROI for each
+step, and the coarse-grid TPS warp as a ratio of the dense (every pixel) TPS warp measured in the same
+run, and the Poisson blend as a ratio of the feathered blend. A benchmark: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Callable
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from unmask_video import landmark_sets  # noqa: E402
+from unmask_video.composite import (  # noqa: E402
+    CompositeOptions,
+    ReferenceComposite,
+    blend_into,
+    match_color,
+)
+from unmask_video.landmarks import face_box  # noqa: E402
+from unmask_video.stages import FaceROI  # noqa: E402
+from unmask_video.synthetic import astronaut_landmarks  # noqa: E402
+from unmask_video.warp import ReferenceWarper, WarpOptions, face_region  # noqa: E402
+
+
+def _ms(fn: Callable[[], object], repeat: int) -> float:
+    for _ in range(3):  # warm-up
+        fn()
+    best = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            fn()
+        best.append((time.perf_counter() - t0) / repeat * 1000.0)
+    return min(best)
+
+
+def _scene(size: int):
+    """Reference image + landmarks and a masked target ROI whose side is about ``size`` pixels."""
+    image, lm = astronaut_landmarks()
+    box0 = face_box(lm, image.shape)
+    s = size / max(box0.width, box0.height)
+    big = cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA)
+    big_lm = (lm * s).astype(np.float32)
+    center = big_lm[list(landmark_sets.FACE_OVAL)].mean(axis=0)
+    m = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), 7.0, 1.04)
+    frame = cv2.warpAffine(big, m, (big.shape[1], big.shape[0]), borderMode=cv2.BORDER_REFLECT)
+    target = (big_lm @ m[:, :2].T + m[:, 2]).astype(np.float32)
+    box = face_box(target, frame.shape)
+    roi_lm = (target - [box.x0, box.y0]).astype(np.float32)
+    roi = np.ascontiguousarray(frame[box.slices])
+    mask = np.zeros(roi.shape[:2], np.uint8)
+    poly = np.round(roi_lm[list(landmark_sets.MASK_REGION)]).astype(np.int32)
+    cv2.fillPoly(mask, [poly], 1)
+    roi[mask > 0] = (200, 225, 235)
+    return big, big_lm, frame, box, roi, roi_lm, mask.astype(np.float32)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="150,300,500")
+    parser.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args()
+    console = Console(width=200)
+    cv2.setNumThreads(max(cv2.getNumThreads(), 1))
+    table = Table(title=f"warp / composite / blend, ms per face ROI ({os.cpu_count()} cores, {cv2.getNumThreads()} OpenCV threads)")
+    for col in (
+        "ROI px",
+        "TPS warp",
+        "dense TPS (baseline)",
+        "warp / dense",
+        "colour match",
+        "inpaint (gap)",
+        "composite total",
+        "blend feather",
+        "blend poisson",
+        "poisson / feather",
+    ):
+        table.add_column(col, justify="right")
+    for size in (int(s) for s in args.sizes.split(",")):
+        ref, ref_lm, frame, box, roi, roi_lm, mask = _scene(size)
+        shape = roi.shape[:2]
+        warper = ReferenceWarper(ref, ref_lm, WarpOptions())
+        dense = ReferenceWarper(ref, ref_lm, WarpOptions(grid_step=1, max_grid_nodes=0))
+        t_warp = _ms(lambda: warper.warp(roi_lm, shape), args.repeat)
+        t_dense = _ms(lambda: dense.warp(roi_lm, shape), max(args.repeat // 10, 3))
+
+        warped, valid = warper.warp(roi_lm, shape)
+        hole = (mask > 0).astype(np.uint8)
+        ring = (cv2.dilate(hole, np.ones((21, 21), np.uint8)) > 0) & (hole == 0) & (face_region(shape, roi_lm) > 0) & valid
+        paste = (cv2.dilate(hole, np.ones((13, 13), np.uint8)) > 0) & valid
+        t_color = _ms(lambda: match_color(warped, roi, ring, paste, 0.35), args.repeat)
+
+        # A gap of about 5 % of the hole, as when the reference does not show part of the face.
+        gap_valid = valid.copy()
+        ys, xs = np.nonzero(hole)
+        cy, cx = int(ys.mean()), int(xs.mean())
+        r = max(int(0.06 * size), 3)
+        gap_valid[cy - r : cy + r, cx - r : cx + r] = False
+        gap = (hole > 0) & ~gap_valid
+        t_inpaint = _ms(lambda: cv2.inpaint(roi, gap.astype(np.uint8), 3, cv2.INPAINT_TELEA), args.repeat)
+
+        composite = ReferenceComposite(CompositeOptions())
+        face = FaceROI(box=box, image=roi, landmarks=roi_lm, mask=mask, reference=warped, valid=gap_valid)
+        t_comp = _ms(lambda: composite.reconstruct([face]), args.repeat)
+        filled = composite.reconstruct([face])[0]
+
+        work = frame.copy()
+        t_feather = _ms(lambda: blend_into(work, box, filled, mask, 6.0), args.repeat)
+        t_poisson = _ms(lambda: blend_into(work, box, filled, mask, 6.0, mode="poisson"), max(args.repeat // 5, 3))
+        table.add_row(
+            f"{box.width}x{box.height}",
+            f"{t_warp:.2f}",
+            f"{t_dense:.2f}",
+            f"{t_warp / t_dense:.2f}",
+            f"{t_color:.2f}",
+            f"{t_inpaint:.2f}",
+            f"{t_comp:.2f}",
+            f"{t_feather:.2f}",
+            f"{t_poisson:.2f}",
+            f"{t_poisson / t_feather:.1f}",
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
