@@ -8,7 +8,7 @@ OUT is a named pipe (os.mkfifo; opening it blocks until the reader opens it) or 
 ``udp://127.0.0.1:PORT``. Each frame is muxed as MPEG-TS (H.264, zero-latency) when its wall-clock time
 comes, like a camera or a network camera would deliver it. Without ``--clip`` every frame carries its own
 index, drawn as a row of black/white blocks that :func:`read_index` decodes again after compression.
-With ``--clip`` the frames of that video are played (looped, resized to ``--size``).
+With ``--clip`` the frames of that video are played (from ``--start``, looped, cropped and resized to ``--size``).
 """
 
 from __future__ import annotations
@@ -55,21 +55,28 @@ def synthetic_frames(width: int, height: int, count: int) -> Iterator[np.ndarray
         yield frame
 
 
-def clip_frames(path: str, width: int, height: int, count: int) -> Iterator[np.ndarray]:
-    """Frames of a video file, resized, looped until ``count`` frames were given."""
+def clip_frames(path: str, width: int, height: int, count: int, start_s: float = 0.0, loop: int = 50) -> list[np.ndarray]:
+    """``count`` frames of a video file from ``start_s`` on, cropped to the aspect of ``width`` x ``height`` and
+    resized; the first ``loop`` frames are decoded once (before playing starts) and played in a loop."""
     import av
     import cv2
 
     frames: list[np.ndarray] = []
     with av.open(path) as container:
         for frame in container.decode(video=0):
-            frames.append(cv2.resize(frame.to_ndarray(format="rgb24"), (width, height), interpolation=cv2.INTER_AREA))
-            if len(frames) >= min(count, 300):
+            if frame.time is not None and frame.time < start_s:
+                continue
+            image = frame.to_ndarray(format="rgb24")
+            h, w = image.shape[:2]
+            crop_w, crop_h = min(w, round(h * width / height)), min(h, round(w * height / width))
+            x0, y0 = (w - crop_w) // 2, (h - crop_h) // 2
+            image = image[y0 : y0 + crop_h, x0 : x0 + crop_w]
+            frames.append(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA))
+            if len(frames) >= min(count, loop):
                 break
     if not frames:
-        raise SystemExit(f"no frames in {path}")
-    for i in range(count):
-        yield frames[i % len(frames)]
+        raise SystemExit(f"no frames in {path} after {start_s} s")
+    return [frames[i % len(frames)] for i in range(count)]
 
 
 def play(out: str, fmt: str, fps: float, frames: Iterator[np.ndarray], width: int, height: int) -> int:
@@ -117,10 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--size", default="320x240")
     parser.add_argument("--clip", default=None)
+    parser.add_argument("--start", type=float, default=0.0, help="with --clip: play from this time on (s)")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
     if args.clip:
-        frames = clip_frames(args.clip, width, height, args.frames)
+        frames = iter(clip_frames(args.clip, width, height, args.frames, args.start))
     else:
         frames = synthetic_frames(width, height, args.frames)
     play(args.out, args.format, args.fps, frames, width, height)

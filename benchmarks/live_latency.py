@@ -1,0 +1,136 @@
+"""Live-mode delay and fps at 640x480 and 1280x720 on this machine.
+
+    python benchmarks/live_latency.py [--seconds 6] [--generator none] [--sizes 640x480,1280x720]
+
+A producer process (tests/live_producer.py) plays a real masked clip into a named pipe at 30 fps, real-time
+pace, as MPEG-TS/H.264 like a network camera would send it: ../shared/data/videos/masked/
+woman_puts_on_kf94_720p.mp4 from 5.6 s on (mask on), cropped to 4:3 for 640x480. The live loop reads it,
+processes the newest frame and records the result (libx264 ultrafast/zerolatency).
+
+Per size, two runs in the same process: the baseline (an identity processor: capture, decode, RGB
+conversion, recording, the live machinery alone) and the real pipeline (FramePipeline with the reference
+taken at 1.5 s of the same clip, where the face is bare). Prints fps, capture-to-output delay (median,
+p95), dropped frames, the pipeline's per-stage milliseconds per frame, and the pipeline's figures as
+ratios to the baseline. Skips with a message when ../shared is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "videos" / "masked"
+CLIP = DATA / "woman_puts_on_kf94_720p.mp4"
+CLIP_START_S = 5.6  # the white KF94 mask is on and FaceMesh finds the face from here
+REFERENCE_S = 1.5  # the face is bare here
+FPS = 30
+
+
+class Identity:
+    def warmup(self) -> None:
+        pass
+
+    def process(self, image: np.ndarray, t: float) -> np.ndarray:
+        return image.copy()
+
+
+def reference_frame() -> np.ndarray:
+    with av.open(str(CLIP)) as container:
+        for frame in container.decode(video=0):
+            if frame.time is not None and frame.time >= REFERENCE_S:
+                return frame.to_ndarray(format="rgb24")
+    raise SystemExit(f"{CLIP} is shorter than {REFERENCE_S} s")
+
+
+def make_pipeline(generator: str):
+    from unmask_video.pipeline import FramePipeline
+    from unmask_video.reconstructors import ReconstructorOptions, build_reconstructor
+
+    return FramePipeline(reference_frame(), build_reconstructor(ReconstructorOptions(generator=generator)))
+
+
+def run_once(processor, size: str, seconds: float, workdir: Path, label: str):
+    from unmask_video.live import LiveOptions, LiveSource, run_live
+
+    fifo = workdir / f"{label}-{size}.fifo"
+    os.mkfifo(fifo)
+    frames = int((seconds + 3) * FPS)  # enough for the probe, the warm-up and the measured seconds
+    producer = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "live_producer.py"), str(fifo), "--clip", str(CLIP),
+         "--start", str(CLIP_START_S), "--fps", str(FPS), "--frames", str(frames), "--size", size],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        stats = run_live(
+            LiveSource(url=str(fifo), source_format="mpegts", open_timeout_s=30),
+            processor,
+            LiveOptions(window=False, record=workdir / f"{label}-{size}.mkv", max_seconds=seconds, status=None),
+        )
+    finally:
+        if producer.poll() is None:
+            producer.kill()
+        producer.wait()
+    return stats
+
+
+def row(label: str, stats) -> str:
+    dropped = 100.0 * stats.frames_dropped / max(stats.frames_captured, 1)
+    return (
+        f"  {label:<9} {stats.fps:6.1f} fps  delay median {stats.delay_median_ms:6.1f} ms  "
+        f"p95 {stats.delay_p95_ms:6.1f} ms  dropped {stats.frames_dropped:3d}/{stats.frames_captured:<3d} ({dropped:4.1f}%)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per run")
+    parser.add_argument("--generator", default="none", help="pipeline reconstructor (none = reference composite)")
+    parser.add_argument("--sizes", default="640x480,1280x720")
+    args = parser.parse_args(argv)
+    if not CLIP.exists():
+        print(f"skipped: {CLIP} is absent (the benchmark needs ../shared/data)")
+        return 0
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    print(f"live latency: {CLIP.name} at {FPS} fps into a named pipe, {args.seconds:g} s per run, "
+          f"{os.cpu_count()} CPU cores, generator {args.generator}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes.split(","):
+            base = run_once(Identity(), size, args.seconds, Path(tmp), "baseline")
+            pipeline = make_pipeline(args.generator)  # fresh per size: no tracking state carried over
+            pipeline.warmup()
+            pipeline.timer.reset()
+            full = run_once(pipeline, size, args.seconds, Path(tmp), "pipeline")
+            print(f"{size}:")
+            print(row("baseline", base))
+            print(row("pipeline", full))
+            stages = "  ".join(
+                f"{name} {pipeline.timer.ms_per(name, full.frames_shown):.1f}"
+                for name in sorted(pipeline.timer.seconds)
+                if name not in ("reference", "warmup")
+            )
+            faces = pipeline.stats.frames_with_face / max(pipeline.stats.frames, 1)
+            print(f"  pipeline ms/frame: {stages}  (face found in {faces:.0%} of {pipeline.stats.frames} frames)")
+            print(
+                f"  ratio pipeline/baseline: fps {full.fps / max(base.fps, 1e-9):.2f}x, "
+                f"delay median {full.delay_median_ms / max(base.delay_median_ms, 1e-9):.1f}x, "
+                f"p95 {full.delay_p95_ms / max(base.delay_p95_ms, 1e-9):.1f}x"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    code = main()
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    sys.exit(code)
