@@ -97,8 +97,8 @@ _PAPER = GeneratorConfig(
 
 _FAST = GeneratorConfig(
     name="fast",
-    size=128,
-    cnum=16,
+    size=96,
+    cnum=8,
     coarse_blocks=1,
     coarse_dilations=(1, 2, 4, 8),
     coarse_rates=(2, 4),

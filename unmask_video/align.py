@@ -1,0 +1,121 @@
+"""Similarity alignment of a face to the generator's square crop, and back.
+
+The crop is framed by a fixed template of the :data:`~unmask_video.landmark_sets.ALIGNMENT` points
+(eye corners, nose tip, mouth corners), measured on a frontal FaceMesh and made left/right symmetric:
+in a crop of side S the eye line sits at 0.35 S, the chin at about 0.86 S, the forehead top at about
+0.14 S and the jaw sides at about 0.18 S and 0.82 S, so the whole mask region and a ring of skin
+around it are inside. The transform is the least-squares similarity (rotation, uniform scale,
+translation; Umeyama) from the landmarks to the template, so roll and scale are normalised.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .landmark_sets import ALIGNMENT
+
+#: Template positions of the ALIGNMENT points (same order), as fractions of the crop side.
+TEMPLATES: dict[str, np.ndarray] = {
+    "face": np.array(
+        [
+            [0.2826, 0.3520],  # 33 image-left eye, outer corner
+            [0.4173, 0.3639],  # 133 image-left eye, inner corner
+            [0.5827, 0.3639],  # 362 image-right eye, inner corner
+            [0.7174, 0.3520],  # 263 image-right eye, outer corner
+            [0.5000, 0.5529],  # 1 nose tip
+            [0.3455, 0.6205],  # 61 image-left mouth corner
+            [0.6545, 0.6205],  # 291 image-right mouth corner
+        ],
+        np.float64,
+    ),
+}
+
+
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (Umeyama, no reflection) mapping ``src`` points onto ``dst``: 2x3."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s, d = src - mu_s, dst - mu_d
+    var_s = (s**2).sum() / len(src)
+    if var_s <= 1e-12:
+        raise ValueError("alignment landmarks are degenerate (all at one point)")
+    cov = d.T @ s / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    fix = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        fix[1, 1] = -1
+    rot = u @ fix @ vt
+    scale = float(np.trace(np.diag(sig) @ fix)) / var_s
+    m = np.zeros((2, 3), np.float64)
+    m[:, :2] = scale * rot
+    m[:, 2] = mu_d - scale * rot @ mu_s
+    return m
+
+
+def align_matrix(landmarks: np.ndarray, size: int, framing: str = "face") -> np.ndarray:
+    """The 2x3 similarity mapping (x, y) pixels of the landmarks' image into a ``size`` crop."""
+    if framing not in TEMPLATES:
+        raise ValueError(f"unknown framing {framing!r}; expected one of {sorted(TEMPLATES)}")
+    src = np.asarray(landmarks, np.float64)[list(ALIGNMENT)]
+    return _similarity(src, TEMPLATES[framing] * size)
+
+
+def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    pts = np.asarray(points, np.float64)
+    return pts @ matrix[:, :2].T + matrix[:, 2]
+
+
+def crop_scale(matrix: np.ndarray) -> float:
+    """Crop pixels per source pixel (< 1: the crop is a downsampling of the face)."""
+    return float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+
+
+def crop(
+    image: np.ndarray,
+    matrix: np.ndarray,
+    size: int,
+    *,
+    interpolation: int = cv2.INTER_LINEAR,
+    border: int = cv2.BORDER_REPLICATE,
+    border_value: float = 0.0,
+    antialias: bool = True,
+) -> np.ndarray:
+    """Warp ``image`` (H,W[,C], any dtype OpenCV warps; bool is warped as float32) into the crop.
+
+    With ``antialias`` a strong downsampling is preceded by a Gaussian blur matched to the scale."""
+    src = image.astype(np.float32) if image.dtype == bool else image
+    if antialias and crop_scale(matrix) < 0.75 and interpolation == cv2.INTER_LINEAR:
+        # strong downsampling: pre-blur so the linear warp does not alias
+        sigma = 0.5 / max(crop_scale(matrix), 1e-3) - 0.5
+        if sigma > 0.3:
+            src = cv2.GaussianBlur(src, (0, 0), sigma)
+    return cv2.warpAffine(
+        src, matrix, (size, size), flags=interpolation, borderMode=border, borderValue=border_value
+    )
+
+
+def uncrop(
+    crop_image: np.ndarray,
+    matrix: np.ndarray,
+    shape: tuple[int, int],
+    *,
+    interpolation: int = cv2.INTER_LINEAR,
+    border: int = cv2.BORDER_CONSTANT,
+    border_value: float = 0.0,
+) -> np.ndarray:
+    """Warp a crop back into an image of ``shape`` (h, w) of the source: the inverse of :func:`crop`."""
+    h, w = shape[:2]
+    return cv2.warpAffine(
+        crop_image,
+        matrix,
+        (w, h),
+        flags=interpolation | cv2.WARP_INVERSE_MAP,
+        borderMode=border,
+        borderValue=border_value,
+    )
+
+
+def coverage(matrix: np.ndarray, size: int, shape: tuple[int, int]) -> np.ndarray:
+    """(h, w) float32 in [0, 1]: where the source image is covered by the crop."""
+    ones = np.ones((size, size), np.float32)
+    return uncrop(ones, matrix, shape)

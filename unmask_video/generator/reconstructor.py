@@ -1,0 +1,181 @@
+"""The neural reconstruction stage: :class:`GeneratorReconstructor` implements
+:class:`unmask_video.stages.Reconstructor` over any generator backend.
+
+For each face: align the ROI image, mask, warped reference and validity map into the model's square
+crop (:mod:`unmask_video.align`), convert once to the model range (NCHW float32, [-1,1]), run the
+backend on the batch, warp the result back into the ROI. The crop is usually smaller than the face in
+the frame, so with ``detail_transfer`` the high-frequency band of the full-resolution warped
+reference (what the crop's resampling removed) is added back where the reference is valid: the
+network supplies colour, shading and missing content, the reference its sharp detail.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from .. import align
+from ..errors import InputError, ProcessingError
+from ..stages import FaceROI, Image
+from .backends import Backend, select_backend
+from .configs import REGISTRY, GeneratorConfig
+from .weights import read_config
+
+log = logging.getLogger(__name__)
+
+#: Where shipped weights live: ``<registry name>.safetensors``.
+SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
+#: The configuration ``--generator auto`` uses.
+DEFAULT_GENERATOR = "fast"
+
+
+def shipped_weights(name: str) -> Path | None:
+    path = SHIPPED_DIR / f"{name}.safetensors"
+    return path if path.is_file() else None
+
+
+def resolve_weights(name: str) -> Path | None:
+    """``auto`` / a registry name -> its shipped weights file, or None if not installed; anything else
+    is a path to a weights file (InputError if it does not exist)."""
+    if name == "auto":
+        return shipped_weights(DEFAULT_GENERATOR)
+    if name in REGISTRY:
+        return shipped_weights(name)
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise InputError(
+            f"--generator {name!r} is neither a known generator ({', '.join(sorted(REGISTRY))}) "
+            "nor an existing .safetensors file"
+        )
+    return path
+
+
+@dataclass
+class GeneratorOptions:
+    #: The most face crops per backend call (the pipeline's --batch groups frames; this caps memory).
+    max_batch: int = 16
+    #: Add the full-resolution reference's high-frequency band back where it is valid.
+    detail_transfer: bool = True
+    #: Crop pixels with a (resampled) mask above this are holes.
+    hole_threshold: float = 0.02
+    #: Grow the hole by this many crop pixels (mask-fabric fringes go into the hole).
+    hole_dilate: int = 1
+
+
+def to_model(images: np.ndarray) -> np.ndarray:
+    """(B,H,W,C) uint8 -> (B,C,H,W) float32 in [-1,1]."""
+    return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 127.5 - 1.0
+
+
+def from_model(batch: np.ndarray) -> np.ndarray:
+    """(B,C,H,W) float in [-1,1] -> (B,H,W,C) float32 in [0,255]."""
+    return (np.clip(batch.transpose(0, 2, 3, 1), -1.0, 1.0) + 1.0) * 127.5
+
+
+@dataclass
+class _Prepared:
+    matrix: np.ndarray
+    image: np.ndarray  # (S,S,3) uint8
+    hole: np.ndarray  # (S,S) float32 {0,1}
+    reference: np.ndarray  # (S,S,3) uint8
+    valid: np.ndarray  # (S,S) float32 {0,1}
+
+
+class GeneratorReconstructor:
+    """Rebuilds masked faces with a generator backend (see the module docstring)."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        config: GeneratorConfig,
+        options: GeneratorOptions | None = None,
+        weights_path: Path | None = None,
+    ) -> None:
+        self.backend = backend
+        self.config = config
+        self.options = options or GeneratorOptions()
+        self.weights_path = weights_path
+        self.name = config.name
+        self.provider = f"{backend.name}: {backend.provider}"
+        self.size = config.size
+        kernel = 2 * self.options.hole_dilate + 1
+        self._kernel = np.ones((kernel, kernel), np.uint8)
+
+    @classmethod
+    def from_weights(
+        cls,
+        weights: str | Path,
+        backend: str = "auto",
+        engine: str | Path | None = None,
+        device: str = "auto",
+        options: GeneratorOptions | None = None,
+        **backend_options: Any,
+    ) -> "GeneratorReconstructor":
+        config = read_config(weights)
+        chosen = select_backend(backend, weights, device=device, engine=engine, **backend_options)
+        return cls(chosen, config, options, Path(weights))
+
+    def warmup(self, batch: int = 1) -> None:
+        s = self.size
+        zeros = [np.zeros((batch, c, s, s), np.float32) for c in (3, 1, 3, 1)]
+        self.backend.run(*zeros)
+
+    def prepare(self, face: FaceROI) -> _Prepared:
+        s = self.size
+        m = align.align_matrix(face.landmarks, s, self.config.framing)
+        image = align.crop(face.image, m, s)
+        mask = align.crop(face.mask.astype(np.float32), m, s, border=cv2.BORDER_CONSTANT)
+        hole = (mask > self.options.hole_threshold).astype(np.uint8)
+        if self.options.hole_dilate > 0:
+            hole = cv2.dilate(hole, self._kernel)
+        reference = align.crop(face.reference, m, s)
+        valid = align.crop(face.valid.astype(np.float32), m, s, border=cv2.BORDER_CONSTANT, antialias=False)
+        return _Prepared(m, image, hole.astype(np.float32), reference, (valid > 0.999).astype(np.float32))
+
+    def run_crops(self, prepared: Sequence[_Prepared]) -> np.ndarray:
+        """The backend on prepared crops: (B,S,S,3) float32 in [0,255]."""
+        image = to_model(np.stack([p.image for p in prepared]))
+        reference = to_model(np.stack([p.reference for p in prepared]))
+        mask = np.stack([p.hole for p in prepared])[:, None]
+        valid = np.stack([p.valid for p in prepared])[:, None]
+        out = self.backend.run(image, mask, reference, valid)
+        expected = (len(prepared), 3, self.size, self.size)
+        if tuple(out.shape) != expected:
+            raise ProcessingError(
+                f"generator backend {self.backend.name} returned shape {tuple(out.shape)}, expected {expected}; "
+                "the weights or engine do not match, rebuild them"
+            )
+        return from_model(out)
+
+    def paste_back(self, face: FaceROI, prep: _Prepared, out_crop: np.ndarray) -> Image:
+        h, w = face.image.shape[:2]
+        out = align.uncrop(out_crop, prep.matrix, (h, w))
+        if self.options.detail_transfer and align.crop_scale(prep.matrix) < 1.0:
+            low_ref = align.uncrop(prep.reference.astype(np.float32), prep.matrix, (h, w))
+            weight = align.uncrop(prep.valid, prep.matrix, (h, w)) * face.valid.astype(np.float32)
+            out += weight[..., None] * (face.reference.astype(np.float32) - low_ref)
+        cover = align.coverage(prep.matrix, self.size, (h, w))[..., None]
+        out = cover * out + (1.0 - cover) * face.image.astype(np.float32)
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+    def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
+        results: list[Image | None] = [None] * len(faces)
+        todo = []
+        for i, face in enumerate(faces):
+            if not np.any(face.mask > 0):
+                results[i] = face.image.copy()
+            else:
+                todo.append(i)
+        step = max(1, self.options.max_batch)
+        for start in range(0, len(todo), step):
+            idx = todo[start : start + step]
+            prepared = [self.prepare(faces[i]) for i in idx]
+            crops = self.run_crops(prepared)
+            for k, i in enumerate(idx):
+                results[i] = self.paste_back(faces[i], prepared[k], crops[k])
+        return [r for r in results if r is not None]
