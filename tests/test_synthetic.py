@@ -140,7 +140,8 @@ def test_mask_styles(synthetic_clip, style: MaskStyle) -> None:
         mean = drawn[inside].mean(axis=0)
         assert np.abs(mean - np.array(style.color)).max() < 40  # shaded, but that colour
     else:
-        assert drawn[inside].std() > 1.3 * plain[inside].std()  # the pattern adds contrast
+        change = np.abs(drawn.astype(int) - plain)[inside].max(axis=-1)
+        assert 0.05 < np.mean(change > 15) < 0.7  # a printed pattern over part of the mask
     # Not a flat colour: shading and pleats.
     assert drawn[inside].astype(float).std(axis=0).mean() > 3.0
 
