@@ -87,7 +87,8 @@ def row(label: str, stats) -> str:
     dropped = 100.0 * stats.frames_dropped / max(stats.frames_captured, 1)
     return (
         f"  {label:<9} {stats.fps:6.1f} fps  delay median {stats.delay_median_ms:6.1f} ms  "
-        f"p95 {stats.delay_p95_ms:6.1f} ms  dropped {stats.frames_dropped:3d}/{stats.frames_captured:<3d} ({dropped:4.1f}%)"
+        f"p95 {stats.delay_p95_ms:6.1f} ms  "
+        f"dropped {stats.frames_dropped:3d}/{stats.frames_captured:<3d} ({dropped:4.1f}%)"
     )
 
 

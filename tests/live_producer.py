@@ -55,7 +55,9 @@ def synthetic_frames(width: int, height: int, count: int) -> Iterator[np.ndarray
         yield frame
 
 
-def clip_frames(path: str, width: int, height: int, count: int, start_s: float = 0.0, loop: int = 50) -> list[np.ndarray]:
+def clip_frames(
+    path: str, width: int, height: int, count: int, start_s: float = 0.0, loop: int = 50
+) -> list[np.ndarray]:
     """``count`` frames of a video file from ``start_s`` on, cropped to the aspect of ``width`` x ``height`` and
     resized; the first ``loop`` frames are decoded once (before playing starts) and played in a loop."""
     import av

@@ -282,6 +282,44 @@ def test_a_source_that_disappears_ends_the_session_and_keeps_the_recording(tmp_p
     assert len(indices) >= 10 and indices == sink.indices and sink.closed
 
 
+@pytest.mark.slow
+def test_the_real_pipeline_removes_the_mask_live(synthetic_clip, fifo: str, tmp_path: Path) -> None:
+    """End to end: the synthetic masked clip played live through FramePipeline (reference composite)."""
+    from unmask_video.pipeline import FramePipeline
+    from unmask_video.reconstructors import ReconstructorOptions, build_reconstructor
+
+    height, width = synthetic_clip.truth.shape[1:3]
+    pipeline = FramePipeline(synthetic_clip.reference, build_reconstructor(ReconstructorOptions(generator="none")))
+    record = tmp_path / "live.mp4"
+    producer = subprocess.Popen(
+        [sys.executable, str(PRODUCER), fifo, "--clip", str(synthetic_clip.video_path), "--fps", "15",
+         "--frames", "75", "--size", f"{width}x{height}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        stats = run_live(LiveSource(url=fifo, source_format="mpegts"), pipeline,
+                         LiveOptions(window=False, record=record, max_seconds=2.0, status=None))  # fmt: skip
+    finally:
+        stop_process(producer)
+    assert stats.end_reason == "time limit" and stats.frames_shown >= 8
+    assert pipeline.stats.frames_with_face >= stats.frames_shown // 2
+    with av.open(str(record)) as container:
+        outputs = [f.to_ndarray(format="rgb24").astype(np.float32) for f in container.decode(video=0)]
+    assert len(outputs) == stats.frames_shown
+    masked = synthetic_clip.masked.astype(np.float32)
+    truth = synthetic_clip.truth.astype(np.float32)
+    drawn = synthetic_clip.masks > 0.5
+    outside = ~drawn.any(axis=0)
+    better = 0
+    for out in outputs:
+        # Which source frame this is: the one it matches away from the mask (which the pipeline leaves alone).
+        k = int(np.argmin([np.abs(out - frame)[outside].mean() for frame in masked]))
+        assert np.abs(out - masked[k])[outside].mean() < 8
+        inside = drawn[k]
+        better += np.abs(out - truth[k])[inside].mean() < 0.7 * np.abs(masked[k] - truth[k])[inside].mean()
+    assert better >= len(outputs) * 0.6
+
+
 # ------------------------------------------------------------------------------------- errors, no session
 
 
@@ -388,9 +426,11 @@ def test_command_line_flags_become_live_options(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-o", "--output")
     add_live_arguments(parser)
-    args = parser.parse_args(["--webcam", "1", "--video-size", "640x480", "--framerate", "30", "--input-format",
-                              "mjpeg", "-o", "udp://127.0.0.1:5000", "--format", "mpegts", "--record",
-                              str(tmp_path / "r.mp4"), "--no-window", "--source-option", "thread_queue_size=8"])  # fmt: skip
+    args = parser.parse_args(
+        ["--webcam", "1", "--video-size", "640x480", "--framerate", "30", "--input-format", "mjpeg",
+         "-o", "udp://127.0.0.1:5000", "--format", "mpegts", "--record", str(tmp_path / "r.mp4"),
+         "--no-window", "--source-option", "thread_queue_size=8"]
+    )  # fmt: skip
     source, options = live_from_args(args)
     assert (source.device, source.url, source.video_size, source.framerate) == ("1", None, "640x480", "30")
     assert source.input_format == "mjpeg" and source.options == {"thread_queue_size": "8"}

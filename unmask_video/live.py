@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
+import cv2
 import numpy as np
 
 from unmask_video.errors import InputError, ProcessingError
@@ -245,6 +246,7 @@ def _loop(
     start = time.perf_counter()
     next_status = start + options.status_interval_s
     first_shown: float | None = None
+    size = (0, 0)
     while state.stop_reason is None:
         if signals.requested.is_set():
             state.stop_reason = "interrupted"
@@ -263,9 +265,12 @@ def _loop(
         image = item.frame.to_ndarray(format="rgb24")
         if not opened:
             fps = capture.rate or (float(source.framerate) if source.framerate else 30.0)
+            size = (image.shape[1], image.shape[0])
             for output in outputs:
-                output.open(image.shape[1], image.shape[0], fps)
+                output.open(size[0], size[1], fps)
                 opened.append(output)
+        elif (image.shape[1], image.shape[0]) != size:
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)  # the source changed size mid-session
         if state.effect_on:
             result = processor.process(image, item.captured_at - start)
             if result.shape != image.shape or result.dtype != np.uint8:
@@ -313,7 +318,7 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--video-size", metavar="WxH", help="camera frame size, e.g. 1280x720")
     group.add_argument("--framerate", metavar="FPS", help="camera frame rate, e.g. 30")
     group.add_argument("--input-format", metavar="FMT", help="camera pixel/codec format, e.g. mjpeg or yuyv422")
-    group.add_argument("--source-format", metavar="FMT", help="demuxer of a stream source, e.g. mpegts for a named pipe")
+    group.add_argument("--source-format", metavar="FMT", help="demuxer of a stream source (mpegts for a named pipe)")
     group.add_argument("--source-option", action="append", default=[], metavar="KEY=VALUE",
                        help="an FFmpeg option for the source (repeatable), e.g. rtsp_transport=tcp")  # fmt: skip
     group.add_argument("--window", dest="window", action="store_true", default=None, help="show the preview window")

@@ -132,7 +132,11 @@ def open_source(spec: OpenSpec, open_timeout_s: float = 10.0, read_timeout_s: fl
     except av.error.ExitError as error:
         raise InputError(f"{what} sent nothing within {open_timeout_s:g} s: check that it is running") from error
     except (FileNotFoundError, av.error.FileNotFoundError) as error:
-        hint = "plug it in or pick another with --webcam DEVICE (see --list-cameras)" if spec.is_camera else "check the path or URL"
+        hint = (
+            "plug it in or pick another with --webcam DEVICE (see --list-cameras)"
+            if spec.is_camera
+            else "check the path or URL"
+        )
         raise InputError(f"{what} does not exist: {hint}") from error
     except (PermissionError, av.error.PermissionError) as error:
         hint = "add yourself to the 'video' group" if spec.is_camera else "check its permissions"
@@ -142,8 +146,12 @@ def open_source(spec: OpenSpec, open_timeout_s: float = 10.0, read_timeout_s: fl
         if code == errno.EBUSY:
             raise InputError(f"{what} is busy: close the other program that uses it and try again") from error
         if code in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
-            raise InputError(f"cannot connect to {what}: check that the sender is running and the address is right") from error
-        hint = "check --video-size, --framerate and --input-format" if spec.is_camera else "check the URL and --source-format"
+            raise InputError(
+                f"cannot connect to {what}: check that the sender is running and the address is right"
+            ) from error
+        hint = "check --video-size, --framerate and --input-format"
+        if not spec.is_camera:
+            hint = "check the URL and --source-format"
         raise InputError(f"cannot open {what}: {_reason(error)}; {hint}") from error
     if not container.streams.video:
         container.close()
@@ -247,7 +255,7 @@ class LatestFrameCapture:
         return self
 
     def get(self, timeout: float) -> CapturedFrame | None:
-        """The newest frame not yet taken, waiting up to ``timeout`` seconds; None if none came (or the source ended)."""
+        """The newest frame not yet taken, waiting up to ``timeout`` seconds; None if none came or the source ended."""
         with self._lock:
             if self._slot is None and not self.ended:
                 self._lock.wait(timeout)
@@ -280,7 +288,8 @@ class LatestFrameCapture:
             if self._slot is not None:
                 self.dropped += 1
                 log.debug("dropped frame %d", self._slot.index)
-            self._slot = CapturedFrame(frame, self.captured, now, float(stream_time) if stream_time is not None else None)
+            stream_s = float(stream_time) if stream_time is not None else None
+            self._slot = CapturedFrame(frame, self.captured, now, stream_s)
             self.captured += 1
             self._lock.notify_all()
 

@@ -75,7 +75,9 @@ class WindowOutput:
     def __init__(self, title: str = "unmask-video (q quit, space on/off, s snapshot)") -> None:
         problem = display_problem()
         if problem:
-            raise InputError(f"{problem}: run it in a desktop session, or use --no-window with --record, -o URL or --virtual-cam")
+            raise InputError(
+                f"{problem}: run it in a desktop session, or use --no-window with --record, -o URL or --virtual-cam"
+            )
         import cv2
 
         self._cv2 = cv2
