@@ -125,6 +125,28 @@ def test_tracker_no_face_gives_empty_and_restarts_smoothing(astronaut: np.ndarra
     assert np.abs(after[0] - expected[0]).mean() < 1.5
 
 
+def test_a_brief_miss_is_held_but_a_cut_is_not(astronaut: np.ndarray) -> None:
+    blurred = cv2.GaussianBlur(astronaut, (0, 0), 6)  # FaceMesh does not find this face
+    blank = np.full_like(astronaut, 90)
+    with FaceTracker(TrackerOptions()) as tracker, FaceTracker(TrackerOptions(hold_time=0.0)) as strict:
+        assert strict.track(blurred, 0.0) == []
+        for i in range(3):
+            before = tracker.track(astronaut, i / 25)
+        held = tracker.track(blurred, 3 / 25)
+        assert tracker.held == [True]
+        assert len(held) == 1 and np.abs(held[0] - before[0]).mean() < 2.0
+        # Held for at most hold_time (0.2 s = 5 frames at 25 fps), then dropped.
+        counts = [len(tracker.track(blurred, i / 25)) for i in range(4, 12)]
+        assert counts == [1, 1, 1, 1, 0, 0, 0, 0]
+        again = tracker.track(astronaut, 12 / 25)
+        assert len(again) == 1 and tracker.held == [False]
+        # A cut to a frame without the face is not held.
+        assert tracker.track(blank, 13 / 25) == []
+        tracker.track(astronaut, 14 / 25)
+        cut = np.ascontiguousarray(np.roll(blurred, 200, axis=1))  # the face is elsewhere now
+        assert tracker.track(cut, 15 / 25) == []
+
+
 def _tracked(frames: np.ndarray, options: TrackerOptions, noise: float, fps: float) -> np.ndarray:
     rng = np.random.default_rng(1)
     out = []

@@ -48,6 +48,12 @@ class TrackerOptions:
     d_cutoff: float = 1.0
     #: A new face is the same person as a tracked one when their centres are closer than this many face widths.
     match_distance: float = 0.5
+    #: When FaceMesh misses a tracked face for a moment (motion blur, a hand, a bold mask print) while the
+    #: face region still looks the same, its landmarks are carried forward (moved at the tracked speed) for up
+    #: to this many seconds instead of dropping the face; 0 turns this off.
+    hold_time: float = 0.2
+    #: How alike (normalised cross-correlation of small grey patches) the face region must stay to be held.
+    hold_similarity: float = 0.4
 
 
 def _smoothing_factor(te: float, cutoff: np.ndarray | float) -> np.ndarray | float:
@@ -77,6 +83,11 @@ class OneEuroFilter:
         self._x: np.ndarray | None = None
         self._dx: np.ndarray | None = None
         self._t: float | None = None
+
+    @property
+    def velocity(self) -> np.ndarray | None:
+        """The filtered derivative (units per second), ``None`` before the first call."""
+        return None if self._dx is None else self._dx.copy()
 
     def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -144,8 +155,36 @@ def _face_mesh(static: bool, max_faces: int, det: float, trk: float):
 class _Track:
     filter: OneEuroFilter
     scale: float  # face width in pixels when the track started: the filter works in units of it
-    center: np.ndarray  # last raw centre (x, y)
-    size: float  # last raw face width
+    center: np.ndarray  # last centre (x, y)
+    size: float  # last face width
+    output: np.ndarray | None = None  # last landmarks returned for this face
+    t: float = 0.0  # time of ``output``
+    seen: float = 0.0  # last time FaceMesh found the face
+    patch: np.ndarray | None = None  # grey patch of the face region when last found
+
+    @property
+    def velocity(self) -> np.ndarray:
+        """Smoothed landmark velocity in pixels per second (zeros before the second frame)."""
+        dx = self.filter.velocity
+        return np.zeros((NUM_LANDMARKS, 2)) if dx is None else dx * self.scale
+
+
+_PATCH = 16
+
+
+def _face_patch(gray: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """The face region of a grey image as a zero-mean, unit-norm ``_PATCH`` x ``_PATCH`` patch."""
+    h, w = gray.shape
+    lo = np.floor(landmarks.min(axis=0)).astype(int)
+    hi = np.ceil(landmarks.max(axis=0)).astype(int)
+    x0, y0 = max(lo[0], 0), max(lo[1], 0)
+    x1, y1 = min(hi[0], w), min(hi[1], h)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    patch = cv2.resize(gray[y0:y1, x0:x1], (_PATCH, _PATCH), interpolation=cv2.INTER_AREA).astype(np.float32)
+    patch -= patch.mean()
+    norm = float(np.linalg.norm(patch))
+    return patch / norm if norm > 1e-3 * _PATCH else None
 
 
 class FaceTracker:
@@ -168,6 +207,8 @@ class FaceTracker:
         )
         self._tracks: list[_Track] = []
         self._last_t: float | None = None
+        #: For each face of the last :meth:`track` result: ``True`` where it was carried forward, not found.
+        self.held: list[bool] = []
 
     def __enter__(self) -> "FaceTracker":
         return self
@@ -184,6 +225,7 @@ class FaceTracker:
     def reset(self) -> None:
         """Forget all tracked faces (e.g. after a seek or a scene cut)."""
         self._tracks = []
+        self.held = []
 
     def detect_raw(self, image: np.ndarray) -> list[np.ndarray]:
         """All faces FaceMesh finds in this frame, unsmoothed, largest first (advances the tracker)."""
@@ -200,27 +242,45 @@ class FaceTracker:
         """Landmarks of up to ``max_faces`` faces in ``image`` (uint8 RGB) at time ``t`` seconds.
 
         Each is a (468, 2) float32 array in pixel coordinates, smoothed over time; largest face first.
-        Returns ``[]`` when no face is found; the smoothing of a face restarts after it was lost.
+        Returns ``[]`` when no face is found; the smoothing of a face restarts after it was lost. A face
+        FaceMesh misses for at most ``hold_time`` seconds while its region still looks the same is
+        carried forward; :attr:`held` tells which of the returned faces were.
         """
         if self._last_t is not None and t < self._last_t:
             self.reset()  # time went backwards: a seek or a new clip
         self._last_t = float(t)
-        faces = self.detect_raw(image)[: self.options.max_faces]
-        if not faces:
-            if self._tracks:
-                log.debug("face lost at t=%.3f s", t)
-            self._tracks = []
-            return []
+        o = self.options
+        faces = self.detect_raw(image)
+        limit = o.hold_time + 1e-6  # float times: 5 frames at 25 fps are 0.2 s
+        hold = o.hold_time > 0 and any(t - tr.seen <= limit for tr in self._tracks)
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if faces or hold else None
         tracks = self._match(faces)
-        out: list[np.ndarray] = []
+        results: list[tuple[np.ndarray, _Track, bool]] = []
         for face, track in zip(faces, tracks):
-            if self.options.smoothing:
-                smoothed = track.filter(face / track.scale, t) * track.scale
-                out.append(smoothed.astype(np.float32))
-            else:
-                out.append(face)
-        self._tracks = tracks
-        return out
+            smoothed = track.filter(face / track.scale, t) * track.scale
+            out = smoothed.astype(np.float32) if o.smoothing else face
+            track.output, track.t, track.seen = out, float(t), float(t)
+            track.patch = _face_patch(gray, face)
+            results.append((out, track, False))
+        if hold:
+            assert gray is not None
+            for track in self._tracks:
+                if any(track is tr for tr in tracks) or track.output is None or t - track.seen > limit:
+                    continue
+                moved = (track.output + track.velocity * (t - track.t)).astype(np.float32)
+                now = _face_patch(gray, moved)
+                if now is None or track.patch is None or float(np.sum(now * track.patch)) < o.hold_similarity:
+                    continue
+                track.output, track.t = moved, float(t)
+                track.center, track.size = moved.mean(axis=0), _face_size(moved)
+                results.append((moved, track, True))
+        results.sort(key=lambda r: _face_area(r[0]), reverse=True)
+        results = results[: o.max_faces]
+        if not results and self._tracks:
+            log.debug("face lost at t=%.3f s", t)
+        self._tracks = [r[1] for r in results]
+        self.held = [r[2] for r in results]
+        return [r[0] for r in results]
 
     def _new_track(self, face: np.ndarray) -> _Track:
         o = self.options
