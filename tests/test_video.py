@@ -161,6 +161,34 @@ def test_reader_yields_rgb_frames_with_times(tmp_path: Path) -> None:
     assert frames[0].image[24, 60, 0] > 200 and frames[0].image[24, 60, 2] < 120
 
 
+@pytest.mark.parametrize("colorspace", [None, 1])  # untagged (BT.601 both ways) and tagged BT.709
+def test_colours_survive_a_round_trip_without_bias(tmp_path: Path, colorspace: int | None) -> None:
+    src = tmp_path / "in.mkv"
+    truth = [_picture(i, 64, 48) for i in range(3)]
+    with av.open(str(src), "w") as out:  # 4:4:4, lossless: the source holds exactly `truth` (up to YUV rounding)
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv444p"
+        video.codec_context.options = {"crf": "0", "preset": "ultrafast"}
+        if colorspace:
+            video.codec_context.colorspace = colorspace
+        for i, img in enumerate(truth):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv444p", dst_colorspace=colorspace)
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    with VideoReader(str(src)) as reader:  # the 4:4:4 source reads back exactly
+        assert np.abs(np.stack(truth).astype(int) - np.stack([f.image for f in reader.frames()])).mean() < 0.6
+    dst = tmp_path / "out.mkv"
+    roundtrip(src, dst, EncodeOptions(crf=0, preset="ultrafast"))  # yuv420p, lossless: only 4:2:0 is lost
+    with VideoReader(str(dst)) as reader:
+        images = [f.image for f in reader.frames()]
+    diff = np.stack(truth).astype(float) - np.stack(images).astype(float)
+    bias = diff.mean(axis=(0, 1, 2))
+    # swscale's default 4:2:0 -> RGB is about +1 (darker) on every channel; the reader must not be
+    assert np.all(np.abs(bias) < 0.4), bias
+    assert np.abs(diff).mean() < 2.5
+
+
 @pytest.mark.parametrize(
     "name,stamps,time_base",
     [
