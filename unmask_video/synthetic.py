@@ -156,7 +156,7 @@ def draw_surgical_mask(
         return image.copy(), binary
 
     u, v = _face_frame(landmarks, (x0, y0, x1, y1))
-    shade = 1.0 - 0.22 * np.clip(u, -1.5, 1.5) ** 2  # the mask turns away from the light at the sides
+    shade = 1.0 - 0.12 * np.clip(u, -1.5, 1.5) ** 2  # the mask turns away from the light at the sides
     shade += 0.04 * (0.5 - np.clip(v, 0.0, 1.0))  # a little lighter at the top
     bowed = v + 0.06 * u**2  # pleats bow down towards the ears
     for k in range(style.pleats):
@@ -170,7 +170,7 @@ def draw_surgical_mask(
     # Hem: a slightly darker band along the edge.
     dist = cv2.distanceTransform((cover >= 128).astype(np.uint8), cv2.DIST_L2, 3)
     face_w = float(np.ptp(np.asarray(landmarks)[:, 0])) + 1.0
-    shade -= 0.07 * np.exp(-dist / max(0.02 * face_w, 1.0))
+    shade -= 0.05 * np.exp(-dist / max(0.02 * face_w, 1.0))
     rgb = np.clip(color * shade[..., None], 0, 255)
     a = alpha[..., None]
     out = image.copy()
