@@ -79,10 +79,12 @@ class ModelCard:
 
 
 def card_for_config(config: GeneratorConfig, **fields: Any) -> ModelCard:
-    """A card with counted parameters and FLOPs (counted on the meta device: no memory, ~instant)."""
-    from .networks import count_flops, count_parameters, meta_generator
+    """A card with counted parameters and FLOPs (large configurations are counted on the meta
+    device: shapes only, no memory or compute)."""
+    from .networks import Generator, count_flops, count_parameters, meta_generator
 
-    model = meta_generator(config)
+    small = config.cnum * config.size <= 16 * 128
+    model = Generator(config) if small else meta_generator(config)
     card = ModelCard(
         name=config.name,
         config=config.name,

@@ -1,0 +1,146 @@
+"""Weights as safetensors: round trip, self-description, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from unmask_video.errors import InputError
+from unmask_video.generator import create_generator
+from unmask_video.generator.card import ModelCard
+from unmask_video.generator.layers import init_weights
+from unmask_video.generator.weights import (
+    file_sha256,
+    load_weights,
+    read_card,
+    read_config,
+    read_metadata,
+    save_weights,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """The test machine's cores are shared: one intra-op thread is several times faster there."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _inputs(size: int = 64) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(1)
+    image = torch.rand(2, 3, size, size, generator=g) * 2 - 1
+    mask = torch.zeros(2, 1, size, size)
+    mask[:, :, size // 2 :] = 1
+    return image, mask, image.flip(-1), torch.ones(2, 1, size, size)
+
+
+def _model(**overrides):
+    torch.manual_seed(0)
+    return init_weights(create_generator("tiny", **overrides), zero_heads=False).eval()
+
+
+def _one_line(exc: pytest.ExceptionInfo) -> str:
+    msg = str(exc.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_round_trip_rebuilds_the_same_network(tmp_path: Path) -> None:
+    model = _model(norm="batch")
+    model.train()
+    model(*_inputs())  # move the BatchNorm running statistics off their defaults
+    model.eval()
+    path = tmp_path / "g.safetensors"
+    card = ModelCard(name="tiny", config="tiny", input_size=64, training_data="none", metrics={"psnr": 1.5})
+    digest = save_weights(model, path, card=card)
+    assert digest == file_sha256(path)
+    loaded = load_weights(path)
+    assert loaded.config == model.config and not loaded.training
+    with torch.no_grad():
+        assert torch.equal(loaded(*_inputs()).refined, model(*_inputs()).refined)
+    assert read_config(path) == model.config
+    assert read_card(path).metrics == {"psnr": 1.5}
+    assert read_metadata(path)["format"].startswith("unmask-video-generator")
+    assert path.read_bytes()[:8] != b"\x80\x02\x8a\nl\xfc\x9c"  # not a pickle: safetensors header
+    json.loads(path.read_bytes()[8 : 8 + int.from_bytes(path.read_bytes()[:8], "little")])
+
+
+def test_fp16_weights_file_loads_as_float32(tmp_path: Path) -> None:
+    model = _model()
+    path = tmp_path / "half.safetensors"
+    save_weights(model.half(), path)
+    assert next(iter(load_file(str(path)).values())).dtype == torch.float16
+    loaded = load_weights(path)
+    assert next(loaded.parameters()).dtype == torch.float32
+    with torch.no_grad():
+        diff = (loaded(*_inputs()).refined - model.float()(*_inputs()).refined).abs().max()
+    assert diff < 0.05
+
+
+def test_spectral_norm_is_stripped_on_save(tmp_path: Path) -> None:
+    model = _model()
+    conv = model.refine.enc[1].conv
+    torch.nn.utils.parametrizations.spectral_norm(conv)
+    model.eval()
+    with torch.no_grad():
+        expected = model(*_inputs()).refined
+    path = tmp_path / "sn.safetensors"
+    save_weights(model, path)
+    assert not any("parametrizations" in k for k in load_file(str(path)))
+    with torch.no_grad():
+        assert torch.allclose(load_weights(path)(*_inputs()).refined, expected, atol=1e-5)
+
+
+def test_missing_file_is_a_one_line_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as exc:
+        load_weights(tmp_path / "nope.safetensors")
+    assert "not found" in _one_line(exc)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "pickle"])
+def test_corrupt_file_is_a_one_line_input_error(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "g.safetensors"
+    save_weights(_model(), path)
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\x13" * 64 + data[64:])
+    else:
+        torch.save(_model().state_dict(), path)
+    with pytest.raises(InputError) as exc:
+        load_weights(path)
+    msg = _one_line(exc)
+    assert str(path) in msg
+
+
+def test_weights_that_do_not_match_their_config(tmp_path: Path) -> None:
+    good = tmp_path / "g.safetensors"
+    save_weights(_model(), good)
+    meta = read_metadata(good)
+    tensors = load_file(str(good))
+    bad = tmp_path / "bad.safetensors"
+    meta_wrong = dict(meta, config=create_generator("tiny", cnum=4).config.to_json())
+    save_file(tensors, str(bad), metadata=meta_wrong)
+    with pytest.raises(InputError) as exc:
+        load_weights(bad)
+    assert "do not match" in _one_line(exc) and "wrong shapes" in str(exc.value)
+    missing = tmp_path / "missing.safetensors"
+    save_file({k: v for k, v in tensors.items() if "head" not in k}, str(missing), metadata=meta)
+    with pytest.raises(InputError) as exc:
+        load_weights(missing)
+    assert "missing" in _one_line(exc)
+
+
+def test_foreign_safetensors_without_config(tmp_path: Path) -> None:
+    path = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(3)}, str(path))
+    with pytest.raises(InputError) as exc:
+        load_weights(path)
+    assert "no unmask-video generator config" in _one_line(exc)
