@@ -4,7 +4,8 @@
 
 For each clip in ../shared/data/videos/talking: frame 0 is the reference still; later frames get a drawn
 surgical mask (unmask_video.synthetic) and are rebuilt with the reference composite. The truth is the
-unmasked frame. Compared, all in this run: the baseline (warped reference pasted with no colour match and a
+unmasked frame. Two scenarios: the reference as decoded, and the reference re-lit (gamma 0.85, channel
+gains 1.08/0.97/0.88: another camera or light), which the colour match must undo. Compared, all in this run: the baseline (warped reference pasted with no colour match and a
 hard edge), global Lab colour transfer, global + local colour, each with the feathered blend, and the Poisson
 blend. Reports PSNR/SSIM inside the mask and PSNR in the 10-pixel band around it (the seam), and the
 difference of each variant to the baseline. Skips with a message when ../shared is absent. Asserts nothing.
@@ -40,6 +41,7 @@ VARIANTS: dict[str, tuple[dict, str, float]] = {
     "baseline: paste, no colour, hard edge": ({"color_match": False, "feather_px": 0.0}, "feather", 0.0),
     "no colour, feather": ({"color_match": False}, "feather", 6.0),
     "global colour, feather": ({"local_color_sigma": 0.0}, "feather", 6.0),
+    "global colour + std, feather": ({"local_color_sigma": 0.0, "transfer_std": True}, "feather", 6.0),
     "global+local colour, feather": ({}, "feather", 6.0),
     "global+local colour, feather 12": ({"feather_px": 12.0}, "feather", 12.0),
     "no colour, poisson": ({"color_match": False}, "poisson", 6.0),
@@ -58,6 +60,13 @@ def _frames(path: Path, wanted: set[int]) -> dict[int, np.ndarray]:
     return out
 
 
+def relit(image: np.ndarray) -> np.ndarray:
+    """The image as if taken under another light: a gamma and per-channel gains."""
+    f = image.astype(np.float32) / 255.0
+    f = np.clip(f**0.85 * np.array([1.08, 0.97, 0.88], np.float32) + np.array([0.02, 0.0, -0.01], np.float32), 0, 1)
+    return (f * 255.0 + 0.5).astype(np.uint8)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=7)
@@ -68,7 +77,10 @@ def main() -> None:
         console.print(f"skipped: {DATA} is absent (the shared data folder is not on this machine)")
         sys.exit(0)
     targets = [int(t) for t in args.targets.split(",")]
-    scores: dict[str, list[tuple[float, float, float]]] = {name: [] for name in VARIANTS}
+    scenarios = ("reference as decoded", "reference re-lit")
+    scores: dict[tuple[str, str], list[tuple[float, float, float]]] = {
+        (sc, name): [] for sc in scenarios for name in VARIANTS
+    }
     masked_scores: list[float] = []
     clips = sorted(DATA.glob("*.mp4"))[: args.videos]
     for path in clips:
@@ -78,7 +90,10 @@ def main() -> None:
         except InputError:
             console.print(f"{path.name}: no face in frame 0, skipped")
             continue
-        warper = ReferenceWarper(frames[0], ref_lm, WarpOptions())
+        warpers = {
+            scenarios[0]: ReferenceWarper(frames[0], ref_lm, WarpOptions()),
+            scenarios[1]: ReferenceWarper(relit(frames[0]), ref_lm, WarpOptions()),
+        }
         for t in targets:
             if t not in frames:
                 continue
@@ -92,18 +107,20 @@ def main() -> None:
             roi_lm = (lm - [box.x0, box.y0]).astype(np.float32)
             mask = np.ascontiguousarray(drawn[box.slices])
             roi = np.ascontiguousarray(masked[box.slices])
-            warped, valid = warper.warp(roi_lm, mask.shape)
-            face = FaceROI(box=box, image=roi, landmarks=roi_lm, mask=mask, reference=warped, valid=valid)
             hole = drawn > 0
             band = (cv2.dilate(hole.astype(np.uint8), np.ones((21, 21), np.uint8)) > 0) & ~hole
             masked_scores.append(psnr_in_mask(masked, truth, hole))
-            for name, (overrides, mode, feather) in VARIANTS.items():
+            for (scenario, name), (overrides, mode, feather) in (
+                ((sc, name), v) for sc in scenarios for name, v in VARIANTS.items()
+            ):
+                warped, valid = warpers[scenario].warp(roi_lm, mask.shape)
+                face = FaceROI(box=box, image=roi, landmarks=roi_lm, mask=mask, reference=warped, valid=valid)
                 filled = ReferenceComposite(CompositeOptions(**overrides)).reconstruct([face])[0]
                 out = masked.copy()
                 blend_into(out, box, filled, mask, feather, mode=mode)
                 # SSIM on the face box only (speed); the mask lies inside it.
                 sl = box.slices
-                scores[name].append(
+                scores[(scenario, name)].append(
                     (
                         psnr_in_mask(out, truth, hole),
                         ssim_in_mask(out[sl], truth[sl], hole[sl]),
@@ -116,16 +133,19 @@ def main() -> None:
     if not n:
         console.print("no usable frames")
         return
-    table = Table(title=f"reference composite quality, {n} masked frames from {len(clips)} talking-head clips "
-                  f"(masked input PSNR in mask {np.mean(masked_scores):.2f} dB)")
-    for col in ("variant", "PSNR mask dB", "SSIM mask", "PSNR seam band dB", "d PSNR mask", "d SSIM", "d PSNR seam"):
-        table.add_column(col, justify="right" if col != "variant" else "left")
-    base = np.mean(np.array(scores[next(iter(VARIANTS))]), axis=0)
-    for name, rows in scores.items():
-        m = np.mean(np.array(rows), axis=0)
-        d = m - base
-        table.add_row(name, f"{m[0]:.2f}", f"{m[1]:.4f}", f"{m[2]:.2f}", f"{d[0]:+.2f}", f"{d[1]:+.4f}", f"{d[2]:+.2f}")
-    console.print(table)
+    for scenario in scenarios:
+        table = Table(
+            title=f"{scenario}: reference composite quality, {n} masked frames from {len(clips)} talking-head clips "
+            f"(masked input PSNR in mask {np.mean(masked_scores):.2f} dB; d = difference to the baseline)"
+        )
+        for col in ("variant", "PSNR mask dB", "SSIM mask", "PSNR seam band dB", "d PSNR mask", "d SSIM", "d PSNR seam"):
+            table.add_column(col, justify="right" if col != "variant" else "left")
+        base = np.mean(np.array(scores[(scenario, next(iter(VARIANTS)))]), axis=0)
+        for name in VARIANTS:
+            m = np.mean(np.array(scores[(scenario, name)]), axis=0)
+            d = m - base
+            table.add_row(name, f"{m[0]:.2f}", f"{m[1]:.4f}", f"{m[2]:.2f}", f"{d[0]:+.2f}", f"{d[1]:+.4f}", f"{d[2]:+.2f}")
+        console.print(table)
 
 
 if __name__ == "__main__":

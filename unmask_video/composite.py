@@ -74,12 +74,33 @@ def _bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice,
 
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2Lab)
+    """(N, 3) uint8 RGB pixels -> (N, 3) float32 Lab (L in [0, 100])."""
+    px = rgb.reshape(-1, 1, 3).astype(np.float32) * (1.0 / 255.0)
+    return cv2.cvtColor(px, cv2.COLOR_RGB2Lab).reshape(-1, 3)
 
 
 def _from_lab(lab: np.ndarray) -> np.ndarray:
-    rgb = cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_Lab2RGB)
+    """(N, 3) float32 Lab -> (N, 3) uint8 RGB pixels."""
+    rgb = cv2.cvtColor(lab.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB).reshape(-1, 3)
     return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _spread(values: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
+    """Normalised convolution: the (N, C) ``values`` known at the ``where`` pixels of an (h, w) grid,
+    spread smoothly over the whole grid with a Gaussian of ``sigma`` pixels. Returns (h, w, C)."""
+    h, w = where.shape
+    dense = np.zeros((h, w, values.shape[1]), np.float32)
+    dense[where] = values
+    weight = where.astype(np.float32)
+    # The field is smooth by construction: blur at reduced resolution.
+    f = max(1, int(sigma // 4))
+    small = (max(-(-w // f), 1), max(-(-h // f), 1))
+    ws = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
+    vs = cv2.resize(dense, small, interpolation=cv2.INTER_AREA)
+    ws = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
+    vs = cv2.GaussianBlur(vs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
+    field = vs.reshape(ws.shape + (-1,)) / np.maximum(ws, 1e-6)[..., None]
+    return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
 
 
 def match_color(
@@ -93,10 +114,10 @@ def match_color(
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
     Per-channel mean transfer in Lab (and std, with ``transfer_std``), with statistics of both
-    images over the same ``ring`` pixels ((h, w) bool). With ``local_sigma > 0`` a smooth residual offset (the ring's remaining
-    difference, spread by normalised convolution with a Gaussian of ``local_sigma`` times the
-    ring's size) follows lighting that changes across the face. Returns a copy of ``reference``
-    with the ``apply`` pixels corrected; the rest is unchanged.
+    images over the same ``ring`` pixels ((h, w) bool). With ``local_sigma > 0`` a smooth residual
+    offset (the ring's remaining difference, spread by normalised convolution with a Gaussian of
+    ``local_sigma`` times the region's size) follows lighting that changes across the face.
+    Returns a copy of ``reference`` with the ``apply`` pixels corrected; the rest is unchanged.
     """
     out = reference.copy()
     n_ring = int(np.count_nonzero(ring))
@@ -105,39 +126,28 @@ def match_color(
         return out
     region = _bbox(ring | apply, 0, ring.shape)
     assert region is not None
-    ref_lab = _to_lab(reference[region])
-    tgt_lab = _to_lab(target[region])
     r = ring[region]
     a = apply[region]
-    ref_ring = ref_lab[r]
-    tgt_ring = tgt_lab[r]
+    ref_sub = reference[region]
+    # Only the ring and the pixels to correct are converted, not the whole region.
+    ref_ring = _to_lab(ref_sub[r])
+    tgt_ring = _to_lab(target[region][r])
+    ref_apply = _to_lab(ref_sub[a])
     mu_r, mu_t = ref_ring.mean(axis=0), tgt_ring.mean(axis=0)
     if transfer_std:
         sd_r, sd_t = ref_ring.std(axis=0), tgt_ring.std(axis=0)
         ratio = np.clip(sd_t / np.maximum(sd_r, 1e-3), 1.0 / _MAX_STD_RATIO, _MAX_STD_RATIO).astype(np.float32)
-        corrected = (ref_lab - mu_r) * ratio + mu_t
+        corrected = (ref_apply - mu_r) * ratio + mu_t
+        ring_corrected = (ref_ring - mu_r) * ratio + mu_t
     else:
-        corrected = ref_lab + (mu_t - mu_r)
+        corrected = ref_apply + (mu_t - mu_r)
+        ring_corrected = ref_ring + (mu_t - mu_r)
     if local_sigma > 0:
-        # Residual offset on the ring, spread smoothly over the region (normalised convolution).
-        resid = np.zeros_like(corrected)
-        resid[r] = tgt_ring - corrected[r]
         rh, rw = r.shape
         sigma = max(float(local_sigma) * 0.5 * (rh + rw), 1.0)
-        weight = r.astype(np.float32)
-        # Blur at reduced resolution: the field is smooth by construction.
-        f = max(1, int(sigma // 4))
-        small = (max(rw // f, 1), max(rh // f, 1))
-        ws = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
-        rs = cv2.resize(resid, small, interpolation=cv2.INTER_AREA)
-        ws = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
-        rs = cv2.GaussianBlur(rs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
-        field = rs / np.maximum(ws, 1e-6)[..., None]
-        field = cv2.resize(field, (rw, rh), interpolation=cv2.INTER_LINEAR)
-        corrected += field
-    fixed = _from_lab(corrected)
-    sub = out[region]
-    sub[a] = fixed[a]
+        corrected += _spread(tgt_ring - ring_corrected, r, sigma)[a]
+    ref_sub_out = out[region]
+    ref_sub_out[a] = _from_lab(corrected)
     return out
 
 
@@ -157,34 +167,39 @@ class ReferenceComposite:
         opts = self.options
         image = face.image
         h, w = image.shape[:2]
-        hole = face.mask > 0
         out = image.copy()
-        if not hole.any():
+        hole_full = face.mask > 0
+        band = max(int(np.ceil(opts.feather_px)), 0)
+        reach = max(band, opts.ring_gap_px + opts.ring_px if opts.color_match else 0) + 2
+        # Work on the box around the hole and everything within reach of it: the cost follows the mask.
+        region = _bbox(hole_full, reach, (h, w))
+        if region is None:
             return out
-        hole_u8 = hole.astype(np.uint8)
-        valid = face.valid
+        hole = hole_full[region]
+        valid = face.valid[region]
+        sub_image = image[region]
+        reference = face.reference[region]
+        # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
+        dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
 
         # The band the blend cross-fades over is filled too (where the warp is valid).
-        band = max(int(np.ceil(opts.feather_px)), 0)
-        fill = cv2.dilate(hole_u8, _ellipse(band)).astype(bool) if band else hole
-        paste = fill & valid
+        paste = (dist <= band) & valid
 
-        reference = face.reference
         if opts.color_match and opts.ring_px > 0:
-            face_u8 = face_region((h, w), face.landmarks)
-            outer = cv2.dilate(hole_u8, _ellipse(opts.ring_gap_px + opts.ring_px))
-            inner = cv2.dilate(hole_u8, _ellipse(opts.ring_gap_px)) if opts.ring_gap_px > 0 else hole_u8
-            ring = (outer > 0) & (inner == 0) & (face_u8 >= 128) & valid
-            reference = match_color(reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std)
-        out[paste] = reference[paste]
+            lm = face.landmarks - np.array([region[1].start, region[0].start], np.float32)
+            face_u8 = face_region(hole.shape, lm)
+            ring = (dist > opts.ring_gap_px) & (dist <= opts.ring_gap_px + opts.ring_px) & (face_u8 >= 128) & valid
+            reference = match_color(reference, sub_image, ring, paste, opts.local_color_sigma, opts.transfer_std)
+        sub_out = out[region]
+        sub_out[paste] = reference[paste]
 
         gaps = hole & ~valid
         if gaps.any():
             r = max(int(opts.inpaint_radius), 1)
-            region = _bbox(gaps, 2 * r + 2, (h, w))
-            assert region is not None
-            sub = np.ascontiguousarray(out[region])
-            out[region] = cv2.inpaint(sub, gaps[region].astype(np.uint8), r, cv2.INPAINT_TELEA)
+            where = _bbox(gaps, 2 * r + 2, hole.shape)
+            assert where is not None
+            patch = np.ascontiguousarray(sub_out[where])
+            sub_out[where] = cv2.inpaint(patch, gaps[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
         return out
 
 
@@ -240,11 +255,11 @@ def blend_into(
     if mode != "feather":
         raise ValueError(f"unknown blend mode {mode!r}")
 
-    alpha = feather_alpha(mask, feather_px)
-    region = _bbox(alpha > 0, 0, alpha.shape)
+    # The alpha reaches at most ``feather_px`` (+ rounding) outside the mask: compute it on that box only.
+    region = _bbox(mask > 0, int(np.ceil(max(feather_px, 0.0))) + 3, mask.shape)
     if region is None:
         return
-    a = alpha[region]
+    a = feather_alpha(mask[region], feather_px)
     touched = a > 0
     dst = roi[region]
     src = filled[region]

@@ -103,12 +103,13 @@ def fit_tps(src: np.ndarray, dst: np.ndarray, regularization: float = 0.0) -> TP
     lhs[k:, :k] = p.T
     rhs = np.zeros((k + 3, 2))
     rhs[:k] = s
-    try:
-        sol = np.linalg.solve(lhs, rhs)
-    except np.linalg.LinAlgError:
+    # OpenCV's LU, not numpy's: LAPACK through a multi-threaded OpenBLAS takes milliseconds on this
+    # 33x33 system when the cores are busy (thread wake-ups), OpenCV's takes tens of microseconds.
+    ok, sol = cv2.solve(lhs, rhs, flags=cv2.DECOMP_LU)
+    if not ok or not np.isfinite(sol).all():
         raise ProcessingError(
             "thin-plate-spline warp is degenerate (landmarks collinear); check the face tracking"
-        ) from None
+        )
     # The fit is done in normalised coordinates on both sides; scale the output back to pixels.
     weights = sol[:k] * scale
     affine = sol[k:] * scale
