@@ -172,16 +172,18 @@ class _Track:
 _PATCH = 16
 
 
-def _face_patch(gray: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
-    """The face region of a grey image as a zero-mean, unit-norm ``_PATCH`` x ``_PATCH`` patch."""
-    h, w = gray.shape
+def _face_patch(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """The face region of an RGB image as a grey, zero-mean, unit-norm ``_PATCH`` x ``_PATCH`` patch
+    (``None`` when the region is off the frame or flat)."""
+    h, w = image.shape[:2]
     lo = np.floor(landmarks.min(axis=0)).astype(int)
     hi = np.ceil(landmarks.max(axis=0)).astype(int)
     x0, y0 = max(lo[0], 0), max(lo[1], 0)
     x1, y1 = min(hi[0], w), min(hi[1], h)
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
-    patch = cv2.resize(gray[y0:y1, x0:x1], (_PATCH, _PATCH), interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = cv2.resize(image[y0:y1, x0:x1], (_PATCH, _PATCH), interpolation=cv2.INTER_AREA)
+    patch = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
     patch -= patch.mean()
     norm = float(np.linalg.norm(patch))
     return patch / norm if norm > 1e-3 * _PATCH else None
@@ -199,6 +201,8 @@ class FaceTracker:
         self.options = options or TrackerOptions()
         if self.options.max_faces < 1:
             raise InputError("--max-faces must be at least 1")
+        if self.options.hold_time < 0:
+            raise InputError("the face hold time must be 0 (off) or more seconds")
         self._mesh = _face_mesh(
             static=False,
             max_faces=max(2, self.options.max_faces),
@@ -253,22 +257,20 @@ class FaceTracker:
         faces = self.detect_raw(image)
         limit = o.hold_time + 1e-6  # float times: 5 frames at 25 fps are 0.2 s
         hold = o.hold_time > 0 and any(t - tr.seen <= limit for tr in self._tracks)
-        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if faces or hold else None
         tracks = self._match(faces)
         results: list[tuple[np.ndarray, _Track, bool]] = []
         for face, track in zip(faces, tracks):
             smoothed = track.filter(face / track.scale, t) * track.scale
             out = smoothed.astype(np.float32) if o.smoothing else face
             track.output, track.t, track.seen = out, float(t), float(t)
-            track.patch = _face_patch(gray, face)
+            track.patch = _face_patch(image, face) if o.hold_time > 0 else None
             results.append((out, track, False))
         if hold:
-            assert gray is not None
             for track in self._tracks:
                 if any(track is tr for tr in tracks) or track.output is None or t - track.seen > limit:
                     continue
                 moved = (track.output + track.velocity * (t - track.t)).astype(np.float32)
-                now = _face_patch(gray, moved)
+                now = _face_patch(image, moved)
                 if now is None or track.patch is None or float(np.sum(now * track.patch)) < o.hold_similarity:
                     continue
                 track.output, track.t = moved, float(t)
