@@ -75,6 +75,7 @@ from unmask_video.live_outputs import (
     VirtualCameraOutput,
     WindowOutput,
     display_problem,
+    no_window_error,
     save_snapshot,
 )
 from unmask_video.live_stats import LiveMeter, LiveStats, log_status
@@ -150,11 +151,14 @@ def _make_outputs(options: LiveOptions) -> tuple[list[LiveOutput], WindowOutput 
         outputs.append(VirtualCameraOutput(options.virtual_cam_device))
     outputs.extend(options.extra_outputs)
     window: WindowOutput | None = None
-    if options.window or (options.window is None and (not outputs or display_problem() is None)):
-        window = WindowOutput()  # raises InputError with a clear message where there is no display
+    problem = display_problem() if options.window is not False else None
+    if options.window or (options.window is None and (problem is None or not outputs)):
+        if problem:
+            raise no_window_error(problem)
+        window = WindowOutput(checked=True)
         outputs.insert(0, window)
     elif options.window is None:
-        log.info("%s: no preview window", display_problem())
+        log.info("%s: no preview window", problem)
     if not outputs:
         raise InputError("live mode has no output: remove --no-window, or give --record FILE, -o URL or --virtual-cam")
     return outputs, window

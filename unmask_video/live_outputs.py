@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -58,13 +60,41 @@ def key_action(key: int) -> KeyAction | None:
     return KEYS.get(key & 0xFF)
 
 
-def display_problem(env: dict[str, str] | None = None, system: str | None = None) -> str | None:
-    """Why no window can be shown here, or None when a display seems available."""
+#: Opens and closes an OpenCV window: run in a child process, because OpenCV's Qt backend aborts the whole
+#: process (no exception) when it cannot reach the display.
+_WINDOW_PROBE = "import cv2; cv2.namedWindow('probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
+
+
+def display_problem(env: dict[str, str] | None = None, system: str | None = None, probe: bool = True) -> str | None:
+    """Why no preview window can be shown here, or None when one can.
+
+    On Linux OpenCV's window needs X11 (or XWayland): DISPLAY must be set, and with ``probe`` a child
+    process checks that a window really opens there.
+    """
     env = dict(os.environ) if env is None else env
     system = system or platform.system()
-    if system == "Linux" and not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+    if system == "Linux" and not env.get("DISPLAY"):
         return "no display is available for the preview window (DISPLAY is not set)"
+    if not probe:
+        return None
+    try:
+        result = subprocess.run([sys.executable, "-c", _WINDOW_PROBE], env=env, capture_output=True, text=True,
+                                timeout=20)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return "the preview window did not open within 20 s"
+    if result.returncode != 0:
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        detail = next((line for line in lines if "display" in line.lower()), lines[0] if lines else "")
+        where = f" on display {env['DISPLAY']}" if env.get("DISPLAY") else ""
+        return f"the preview window cannot open{where}" + (f" ({detail})" if detail else "")
     return None
+
+
+def no_window_error(problem: str) -> InputError:
+    """The error for a window that cannot be shown, with what to do instead."""
+    return InputError(
+        f"{problem}: run it in a desktop session, or use --no-window with --record, -o URL or --virtual-cam"
+    )
 
 
 class WindowOutput:
@@ -72,12 +102,11 @@ class WindowOutput:
 
     name = "window"
 
-    def __init__(self, title: str = "unmask-video (q quit, space on/off, s snapshot)") -> None:
-        problem = display_problem()
+    def __init__(self, title: str = "unmask-video (q quit, space on/off, s snapshot)", checked: bool = False) -> None:
+        """Raises :class:`InputError` where no window can open (``checked``: the caller already made sure)."""
+        problem = None if checked else display_problem()
         if problem:
-            raise InputError(
-                f"{problem}: run it in a desktop session, or use --no-window with --record, -o URL or --virtual-cam"
-            )
+            raise no_window_error(problem)
         import cv2
 
         self._cv2 = cv2
