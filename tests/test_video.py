@@ -432,6 +432,19 @@ def test_read_image(tmp_path: Path) -> None:
     image = read_image(path)
     assert image.dtype == np.uint8 and image.shape == (48, 64, 3)
     assert np.array_equal(image, rgb)
+    rgba = tmp_path / "rgba.png"
+    cv2.imwrite(str(rgba), np.dstack([cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), np.full((48, 64), 128, np.uint8)]))
+    assert np.array_equal(read_image(rgba), rgb)  # alpha dropped, still RGB
+    gray = tmp_path / "gray.png"
+    cv2.imwrite(str(gray), rgb[:, :, 1])
+    assert read_image(gray).shape == (48, 64, 3)
+    # a phone photo stored sideways with an EXIF orientation tag comes back upright
+    from PIL import Image  # scikit-image's dependency
+
+    exif = Image.new("RGB", (1, 1)).getexif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    Image.fromarray(rgb).save(tmp_path / "sideways.jpg", exif=exif)
+    assert read_image(tmp_path / "sideways.jpg").shape == (64, 48, 3)
     (tmp_path / "bad.jpg").write_text("not an image")
     with pytest.raises(InputError, match="not an image"):
         read_image(tmp_path / "bad.jpg")

@@ -19,12 +19,12 @@ output is one pixel wider/taller than the input.
 
 from __future__ import annotations
 
-import fractions
 import logging
 import os
 import re
 import secrets
 import sys
+from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -221,11 +221,10 @@ class VideoReader:
         self._event_gen = self._events()
         self._reformatter = VideoReformatter()  # one swscale context for the whole stream, not one per frame
         self._matrices: dict[tuple[int, bool], np.ndarray] = {}
-        self._queue: list[tuple[str, object]] = []
+        self._queue: deque[tuple[str, object]] = deque()  # events read ahead while opening
         self._frames_started = False
         self._decoder_flushed = False
         self._index = 0
-        self._last_pts: int | None = None
         self.report = DecodeReport()
 
         first = self._prime()
@@ -324,7 +323,7 @@ class VideoReader:
     def _iterate(self, on_audio_packet: Callable[[av.Packet], None] | None) -> Iterator[DecodedFrame]:
         def events() -> Iterator[tuple[str, object]]:
             while self._queue:
-                yield self._queue.pop(0)
+                yield self._queue.popleft()
             yield from self._event_gen
 
         for kind, item in events():
@@ -384,8 +383,9 @@ class VideoReader:
         if report.error is not None or not report.frames_expected:
             return
         missing = report.frames_expected - report.frames_decoded
-        # An estimate from duration x average rate is off by a frame or two; a sample count is exact.
-        tolerance = 0 if report.expected_is_exact else max(2, round(0.05 * report.frames_expected))
+        # A sample count can still include a few frames an edit list hides; a duration x rate estimate is rougher.
+        share = 0.02 if report.expected_is_exact else 0.05
+        tolerance = max(2, round(share * report.frames_expected))
         if missing > tolerance:
             self._damage(
                 f"the video ended after {report.frames_decoded} of {report.frames_expected} frames (file truncated?)"
