@@ -186,7 +186,7 @@ class _Signals:
 
     def __exit__(self, *exc: object) -> None:
         for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
+            signal.signal(sig, signal.SIG_DFL if previous is None else previous)
 
 
 def run_live(source: LiveSource, processor: FrameProcessor, options: LiveOptions | None = None) -> LiveStats:
@@ -265,6 +265,9 @@ def _loop(
                 lost = capture.end_message()
                 state.source_lost = lost is not None
                 state.stop_reason = lost or "end of stream"
+            elif options.status is not None and time.perf_counter() >= next_status + 1.0:
+                options.status(f"waiting for frames from {capture.label} ...")
+                next_status = time.perf_counter() + options.status_interval_s
             continue
         image = item.frame.to_ndarray(format="rgb24")
         if not opened:
