@@ -209,6 +209,25 @@ def test_variable_frame_rate_timestamps_survive(tmp_path: Path, name: str, stamp
     assert audio_packets(dst) == audio_packets(src)
 
 
+def test_raw_stream_without_timestamps_gets_a_regular_clock(tmp_path: Path) -> None:
+    src = tmp_path / "raw.h264"  # an elementary stream: no container, no pts
+    with av.open(str(src), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        for i in range(6):
+            frame = av.VideoFrame.from_ndarray(_picture(i, 64, 48), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    with VideoReader(str(src)) as reader:
+        frames = list(reader.frames())
+    assert [f.pts for f in frames] == [None] * 6
+    assert [f.time_s for f in frames] == pytest.approx([i / 25 for i in range(6)])
+    dst = tmp_path / "out.mp4"
+    roundtrip(src, dst)
+    assert [float(t) for t in video_pts_seconds(dst)] == pytest.approx([i / 25 for i in range(6)])
+
+
 def test_odd_size_is_padded_keeping_the_picture(tmp_path: Path) -> None:
     src = tmp_path / "odd.mkv"
     # libx264 refuses odd yuv420p sizes, so the odd source is 4:4:4
