@@ -45,6 +45,10 @@ class CompositeOptions:
     ring_gap_px: int = 2
     #: Radius of the Telea inpainting that fills what the warp does not cover.
     inpaint_radius: int = 3
+    #: Where the warp does not cover, the inpainting also redoes this many pixels outside the mask
+    #: edge, so that a fringe the segmentation missed is not smeared into the hole (the blend then
+    #: fades the inpainted fringe in).
+    inpaint_grow_px: int = 1
     #: How far, in pixels, the blend reaches outside the mask; the composite fills that band too.
     feather_px: float = 6.0
     #: Follow lighting that changes across the face: after the global transfer, add a smooth
@@ -193,7 +197,7 @@ class ReferenceComposite:
         sub_out = out[region]
         sub_out[paste] = reference[paste]
 
-        gaps = hole & ~valid
+        gaps = (dist <= max(opts.inpaint_grow_px, 0)) & ~valid
         if gaps.any():
             r = max(int(opts.inpaint_radius), 1)
             where = _bbox(gaps, 2 * r + 2, hole.shape)
