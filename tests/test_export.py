@@ -26,7 +26,7 @@ from unmask_video.generator.layers import init_weights
 from unmask_video.generator.weights import file_sha256, save_weights
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _one_torch_thread():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -52,7 +52,6 @@ def _ort(path: Path) -> ort.InferenceSession:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory):
-    torch.set_num_threads(1)
     model = _model(norm="batch")
     path = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
     return model, export_onnx(model, path)

@@ -23,7 +23,7 @@ from unmask_video.generator.weights import (
 )
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _one_torch_thread():
     """The test machine's cores are shared: one intra-op thread is several times faster there."""
     threads = torch.get_num_threads()
