@@ -67,10 +67,10 @@ def test_one_euro_reset_and_time_handling() -> None:
 # --- the tracker -------------------------------------------------------------------------------
 
 
-def _two_faces(astronaut: np.ndarray, big_on_left: bool) -> tuple[np.ndarray, float, float]:
-    """A grey canvas with the astronaut's head and a 0.7x copy beside it; returns the x centres."""
+def _two_faces(astronaut: np.ndarray, big_on_left: bool, scale: float = 0.7) -> tuple[np.ndarray, float, float]:
+    """A grey canvas with the astronaut's head and a smaller copy beside it; returns the x centres."""
     head = astronaut[20:260, 110:340]  # 240 x 230, face about 94 px wide
-    small = cv2.resize(head, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(head, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     canvas = np.full((260, 480, 3), 128, np.uint8)
     if big_on_left:
         canvas[10:250, 0:230] = head
@@ -106,6 +106,24 @@ def test_tracker_returns_the_largest_face_first(astronaut: np.ndarray, big_on_le
     assert abs(both[0][:, 0].mean() - big_x) < 25
     assert abs(both[1][:, 0].mean() - small_x) < 25
     assert np.ptp(both[0][:, 0]) > np.ptp(both[1][:, 0])
+
+
+def test_tracker_keeps_its_face_when_a_slightly_larger_one_appears(astronaut: np.ndarray) -> None:
+    canvas, big_x, small_x = _two_faces(astronaut, True, scale=0.85)
+    alone = canvas.copy()
+    alone[:, :240] = 128  # only the smaller face
+    with FaceTracker(TrackerOptions(max_faces=1)) as tracker, FaceTracker(
+        TrackerOptions(max_faces=1, switch_ratio=1.0)
+    ) as fickle:
+        for i in range(3):
+            first = tracker.track(alone, i / 25)
+            fickle.track(alone, i / 25)
+        assert abs(first[0][:, 0].mean() - small_x) < 25
+        for i in range(3, 6):
+            kept = tracker.track(canvas, i / 25)
+            switched = fickle.track(canvas, i / 25)
+    assert abs(kept[0][:, 0].mean() - small_x) < 25  # 1.4x the area: not enough to switch
+    assert abs(switched[0][:, 0].mean() - big_x) < 25
 
 
 def test_tracker_no_face_gives_empty_and_restarts_smoothing(astronaut: np.ndarray) -> None:

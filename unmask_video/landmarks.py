@@ -49,6 +49,10 @@ class TrackerOptions:
     d_cutoff: float = 1.0
     #: A new face is the same person as a tracked one when their centres are closer than this many face widths.
     match_distance: float = 0.5
+    #: With more faces in view than ``max_faces``, a face already tracked keeps its place unless another is
+    #: this many times larger (in area): the choice does not flip between similar faces or to a passing false
+    #: detection. New tracks are chosen largest first.
+    switch_ratio: float = 1.5
     #: When FaceMesh misses a tracked face for a moment (motion blur, a hand, a bold mask print) while the
     #: face region still looks the same, its landmarks are carried forward (moved at the tracked speed) for up
     #: to this many seconds instead of dropping the face; 0 turns this off.
@@ -195,13 +199,17 @@ class FaceTracker:
 
     ``track(image, t)`` returns up to ``options.max_faces`` landmark arrays, largest face first. With
     ``max_faces=1`` and several faces in view the largest one is returned (FaceMesh is asked for at
-    least two faces so that the choice can be made). Call :meth:`close` (or use ``with``) when done.
+    least two faces so that the choice can be made; this makes it run its face detector on every
+    frame, about twice the cost of tracking one face), and then kept while it stays in view unless
+    another becomes ``switch_ratio`` times larger. Call :meth:`close` (or use ``with``) when done.
     """
 
     def __init__(self, options: TrackerOptions | None = None) -> None:
         self.options = options or TrackerOptions()
         if self.options.max_faces < 1:
             raise InputError("--max-faces must be at least 1")
+        if self.options.switch_ratio < 1:
+            raise InputError("the face switch ratio must be at least 1")
         if self.options.hold_time < 0:
             raise InputError("the face hold time must be 0 (off) or more seconds")
         self._mesh = _face_mesh(
@@ -258,6 +266,7 @@ class FaceTracker:
         faces = self.detect_raw(image)
         limit = o.hold_time + 1e-6  # float times: 5 frames at 25 fps are 0.2 s
         hold = o.hold_time > 0 and any(t - tr.seen <= limit for tr in self._tracks)
+        previous = {id(tr) for tr in self._tracks}
         tracks = self._match(faces)
         results: list[tuple[np.ndarray, _Track, bool]] = []
         for face, track in zip(faces, tracks):
@@ -277,8 +286,11 @@ class FaceTracker:
                 track.output, track.t = moved, float(t)
                 track.center, track.size = moved.mean(axis=0), _face_size(moved)
                 results.append((moved, track, True))
+        if len(results) > o.max_faces:
+            bonus = lambda r: o.switch_ratio if id(r[1]) in previous else 1.0  # noqa: E731
+            results.sort(key=lambda r: _face_area(r[0]) * bonus(r), reverse=True)
+            results = results[: o.max_faces]
         results.sort(key=lambda r: _face_area(r[0]), reverse=True)
-        results = results[: o.max_faces]
         if not results and self._tracks:
             log.debug("face lost at t=%.3f s", t)
         self._tracks = [r[1] for r in results]
