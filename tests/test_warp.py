@@ -171,6 +171,23 @@ def test_reference_with_another_pose_lands_mouth_and_nose_on_the_target(kind: st
     assert after < 2.5, (before, after)
 
 
+def test_big_reference_is_sampled_without_aliasing() -> None:
+    image, lm = astronaut()
+    truth, target = moved_astronaut()
+    # A 4x bigger reference photo with a fine checkerboard that a proper downscale averages away.
+    k = 4
+    big = cv2.resize(image, None, fx=k, fy=k, interpolation=cv2.INTER_LINEAR).astype(np.int16)
+    yy, xx = np.mgrid[: big.shape[0], : big.shape[1]]
+    big = np.clip(big + (((xx + yy) % 2) * 60 - 30)[..., None], 0, 255).astype(np.uint8)
+    face = face_region(truth.shape[:2], target) >= 128
+    scores = {}
+    for pyramid in (False, True):
+        warped, valid = ReferenceWarper(big, lm * k, WarpOptions(pyramid=pyramid)).warp(target, truth.shape[:2])
+        scores[pyramid] = psnr(warped, truth, face & valid)
+    assert scores[True] > 29.0
+    assert scores[True] > scores[False] + 3.0, scores
+
+
 def test_bad_reference_is_an_input_error() -> None:
     image, lm = astronaut()
     with pytest.raises(InputError):

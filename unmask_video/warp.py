@@ -23,7 +23,7 @@ from .errors import InputError, ProcessingError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TPS", "WarpOptions", "fit_tps", "ReferenceWarper", "face_region"]
+__all__ = ["TPS", "WarpOptions", "fit_tps", "tps_maps", "ReferenceWarper", "face_region"]
 
 
 def _kernel(d2: np.ndarray) -> np.ndarray:
@@ -117,6 +117,36 @@ def fit_tps(src: np.ndarray, dst: np.ndarray, regularization: float = 0.0) -> TP
     return TPS(centers=d, weights=weights, affine=affine, center=center, scale=scale)
 
 
+def tps_maps(
+    tps: TPS, shape: tuple[int, int], step: int = 4, origin: tuple[float, float] = (0.0, 0.0)
+) -> tuple[np.ndarray, np.ndarray]:
+    """``tps`` evaluated at every pixel of an (h, w) region, as float32 ``map_x``, ``map_y`` for ``cv2.remap``.
+
+    The spline is evaluated every ``step`` pixels and bilinearly upsampled with ``cv2.resize``; the
+    nodes are placed where ``cv2.resize`` expects them, so every pixel is an exact bilinear blend of
+    its four nodes (no half-cell shift). ``origin`` is the region's top-left (x, y) in the spline's
+    coordinates.
+    """
+    h, w = int(shape[0]), int(shape[1])
+    ox, oy = float(origin[0]), float(origin[1])
+    step = max(int(step), 1)
+    if step == 1:
+        return tps.grid(ox + np.arange(w, dtype=np.float64), oy + np.arange(h, dtype=np.float64))
+    # cv2.resize by exactly ``step`` puts node j at output pixel ``j * step + step/2 - 0.5``; one
+    # extra node of padding on each side keeps every pixel of the region between four nodes.
+    pad = step
+    nx = -(-(w + 2 * pad) // step)
+    ny = -(-(h + 2 * pad) // step)
+    start = step / 2.0 - 0.5 - pad
+    xs = ox + start + step * np.arange(nx, dtype=np.float64)
+    ys = oy + start + step * np.arange(ny, dtype=np.float64)
+    gx, gy = tps.grid(xs, ys)
+    size = (nx * step, ny * step)
+    map_x = cv2.resize(gx, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w]
+    map_y = cv2.resize(gy, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w]
+    return map_x, map_y
+
+
 @dataclass
 class WarpOptions:
     """Options of the reference warp."""
@@ -133,6 +163,9 @@ class WarpOptions:
     #: Only the target's face-oval box grown by this fraction of the face size is mapped (nothing
     #: outside the face can be valid).
     face_margin: float = 0.1
+    #: Sample a reference face much larger than the target from a Gaussian pyramid level (no
+    #: aliasing when a big photo is shrunk onto a small face). False: always the full-size reference.
+    pyramid: bool = True
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -141,6 +174,12 @@ def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     poly = np.round(np.asarray(landmarks)[list(landmark_sets.FACE_OVAL)] * 16).astype(np.int32)
     cv2.fillPoly(out, [poly], 255, lineType=cv2.LINE_AA, shift=4)
     return out
+
+
+def _spread_of(points: np.ndarray) -> float:
+    """RMS distance of points from their centroid: a size that follows the face's scale."""
+    p = np.asarray(points, dtype=np.float64)
+    return float(np.sqrt(((p - p.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
 
 def _check_landmarks(landmarks: np.ndarray, what: str) -> np.ndarray:
@@ -187,6 +226,13 @@ class ReferenceWarper:
         # edge never mixes in the outside; remapped as float and thresholded.
         oval = face_region(self.image.shape[:2], self.landmarks)
         self._oval = cv2.erode(oval, np.ones((3, 3), np.uint8))
+        # Gaussian pyramid (level k is 2**-k the size; pixel i of level k sits at 2**k * i of level 0).
+        self._levels: list[tuple[np.ndarray, np.ndarray]] = [(self.image, self._oval)]
+        if options.pyramid:
+            while min(self._levels[-1][0].shape[:2]) >= 64:
+                img, ovl = self._levels[-1]
+                self._levels.append((cv2.pyrDown(img), cv2.pyrDown(ovl)))
+        self._src_scale = _spread_of(self._src)
 
     def fit(self, landmarks: np.ndarray) -> TPS:
         """The backward spline from target-ROI coordinates to (cropped) reference coordinates."""
@@ -209,26 +255,17 @@ class ReferenceWarper:
         ``shape`` is the (h, w) of the region mapped and ``origin`` its top-left (x, y) in the
         landmarks' coordinates.
         """
-        tps = self.fit(landmarks)
         h, w = int(shape[0]), int(shape[1])
-        ox, oy = float(origin[0]), float(origin[1])
-        step = self._step(h, w)
-        if step == 1:
-            return tps.grid(ox + np.arange(w, dtype=np.float64), oy + np.arange(h, dtype=np.float64))
-        # Grid nodes spaced ``step`` pixels, laid out so that cv2.resize by exactly ``step`` puts
-        # node j at pixel ``j * step + step/2 - 0.5 - pad`` (its own convention); with one extra node
-        # of padding on each side, every pixel is a true bilinear blend of four nodes.
-        pad = step
-        nx = -(-(w + 2 * pad) // step)
-        ny = -(-(h + 2 * pad) // step)
-        start = step / 2.0 - 0.5 - pad
-        xs = ox + start + step * np.arange(nx, dtype=np.float64)
-        ys = oy + start + step * np.arange(ny, dtype=np.float64)
-        gx, gy = tps.grid(xs, ys)
-        size = (nx * step, ny * step)
-        map_x = cv2.resize(gx, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w]
-        map_y = cv2.resize(gy, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w]
-        return map_x, map_y
+        return tps_maps(self.fit(landmarks), (h, w), self._step(h, w), origin)
+
+    def _level(self, landmarks: np.ndarray) -> int:
+        """The pyramid level to sample: the smallest whose face is still at least the target's size."""
+        if len(self._levels) == 1:
+            return 0
+        target = _spread_of(landmarks[list(landmark_sets.TPS_CONTROL)])
+        shrink = self._src_scale / max(target, 1e-6)  # > 1: the reference face is bigger
+        level = int(np.floor(np.log2(max(shrink, 1.0))))
+        return min(level, len(self._levels) - 1)
 
     def _face_box(self, landmarks: np.ndarray, h: int, w: int) -> tuple[int, int, int, int]:
         """(x0, y0, x1, y1) of the target's face oval grown by ``face_margin``, clipped to the ROI."""
@@ -257,8 +294,13 @@ class ReferenceWarper:
         if x1 <= x0 or y1 <= y0:
             return warped, valid
         map_x, map_y = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0))
-        sub = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        inside = cv2.remap(self._oval, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        level = self._level(lm)
+        image, oval = self._levels[level]
+        if level:
+            f = np.float32(1.0 / (1 << level))
+            map_x, map_y = map_x * f, map_y * f
+        sub = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        inside = cv2.remap(oval, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         ok = inside >= 128
         sub[~ok] = 0
         warped[y0:y1, x0:x1] = sub
