@@ -17,15 +17,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
 import numpy as np
 
 import unmask_video
 from unmask_video.errors import InputError, ProcessingError
 
 from . import index, parity
-from .sidecar import EngineMeta, sidecar_path, write_engine
+from .sidecar import EngineMeta, atomic_write, sidecar_path, write_engine
 
 log = logging.getLogger(__name__)
 
@@ -146,31 +144,14 @@ def make_fp16_onnx(fp32_path: Path, out_path: Path) -> Path:
     return out_path
 
 
-class _TrtLogger:
-    """A tensorrt.ILogger that forwards TensorRT's messages to Python logging."""
-
-    def __new__(cls) -> Any:  # built lazily: tensorrt is imported only when building
-        import tensorrt as trt
-
-        class Logger(trt.ILogger):
-            def __init__(self) -> None:
-                trt.ILogger.__init__(self)
-
-            def log(self, severity: Any, msg: str) -> None:
-                level = {trt.ILogger.INTERNAL_ERROR: logging.ERROR, trt.ILogger.ERROR: logging.ERROR,
-                         trt.ILogger.WARNING: logging.WARNING, trt.ILogger.INFO: logging.DEBUG}.get(severity,
-                                                                                                   logging.DEBUG)
-                log.log(level, "TensorRT: %s", msg)
-
-        return Logger()
-
-
 def build_serialized_onnx(onnx_path: Path, names: list[str], shapes: list[list[int]], batch: BatchRange,
                           timing_cache: Path, workspace_mib: int) -> bytes:
     """TensorRT engine bytes from an ONNX file: parser, one optimisation profile, timing cache reused."""
     import tensorrt as trt
 
-    logger = _TrtLogger()
+    from . import runtime
+
+    logger = runtime.trt_logger()
     builder = trt.Builder(logger)
     flags = 0
     strongly_typed = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
@@ -192,15 +173,16 @@ def build_serialized_onnx(onnx_path: Path, names: list[str], shapes: list[list[i
     config.add_optimization_profile(profile)
     cache_bytes = timing_cache.read_bytes() if timing_cache.is_file() else b""
     cache = config.create_timing_cache(cache_bytes)
-    config.set_timing_cache(cache, ignore_mismatch=False)
+    if cache is None or not config.set_timing_cache(cache, ignore_mismatch=False):
+        log.warning("timing cache %s is unusable (another TensorRT version or GPU?): starting a new one", timing_cache)
+        cache_bytes = b""
+        config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False)
     log.info("TensorRT %s: building (timing cache %s, %s)", trt.__version__, timing_cache,
              "reused" if cache_bytes else "new")
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise ProcessingError("TensorRT returned no engine (its errors are logged above): try --precision fp32, "
                               "a smaller --batch range or a larger --workspace-mib")
-    from .sidecar import atomic_write
-
     atomic_write(timing_cache, bytes(config.get_timing_cache().serialize()))
     return bytes(serialized)
 
@@ -247,14 +229,17 @@ def build_engine(weights: Path | str, out_path: Path | str, options: BuildOption
                 parity.check(onnx_parity, "the FP16 ONNX graph", max_abs, min_psnr)
             if options.keep_onnx:
                 options.keep_onnx.write_bytes(onnx_path.read_bytes())
-            engine = build_serialized_onnx(onnx_path, ref.names, ref.shapes, options.batch, timing_cache,
-                                           options.workspace_mib)
+            import torch
+
+            with torch.cuda.device(options.device):  # TensorRT builds for the current CUDA device
+                engine = build_serialized_onnx(onnx_path, ref.names, ref.shapes, options.batch, timing_cache,
+                                               options.workspace_mib)
         else:
             engine = torch_trt.build_serialized(ref.module, ref.shapes, options.batch.as_tuple(), options.precision,
                                                 timing_cache, options.workspace_mib, options.device)
     built = runtime.TensorRTEngine(engine, options.device, source="the freshly built engine")
     inputs = ref.samples(options.batch.opt)
-    got = runtime.run_batched(built, {n: inputs[n] for n in built.input_names})
+    got = runtime.run_batched(built, runtime.bind_inputs(built.input_names, tuple(inputs[n] for n in ref.names)))
     engine_parity = parity.measure(ref.expected(inputs), got)
     log.info("engine vs PyTorch FP32 (batch %d): %s", options.batch.opt, engine_parity)
     parity.check(engine_parity, f"the {options.precision} TensorRT engine", max_abs, min_psnr)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .build import BuildResult
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,8 @@ def add_build_engine_parser(subparsers: "argparse._SubParsersAction[argparse.Arg
                    help="refuse the engine below this PSNR against PyTorch FP32 (default: per precision)")
     p.add_argument("--keep-onnx", type=Path, default=None, metavar="PATH", help="also save the ONNX built from")
     p.add_argument("--device", type=int, default=0, help="CUDA device index (default: 0)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: TensorRT's too)")
     p.set_defaults(func=run_build_engine)
     return p
 
@@ -53,7 +60,20 @@ def run_build_engine(args: argparse.Namespace) -> int:
         timing_cache=args.timing_cache, workspace_mib=args.workspace_mib, max_abs_error=args.max_abs_error,
         min_psnr=args.min_psnr, keep_onnx=args.keep_onnx, device=args.device)
     result = build_engine(args.weights, args.output, options)
-    m = result.meta
-    log.info("engine %s: TensorRT %s, %s, %s (compute %s), batch %d:%d:%d, parity %s", result.engine_path,
-             m.tensorrt_version, m.precision, m.gpu_name, m.compute_capability, *m.batch, result.engine_parity)
+    if not args.quiet:
+        sys.stdout.write(summary(result) + "\n")
     return 0
+
+
+def summary(result: "BuildResult") -> str:
+    """The lines ``build-engine`` prints: what was built, for what, and its parity with PyTorch FP32."""
+    m = result.meta
+    lines = [f"engine    {result.engine_path} ({m.engine_bytes / 2**20:.1f} MiB, built in {m.build_seconds:.0f} s "
+             f"with {m.builder})",
+             f"metadata  {result.sidecar_path}",
+             f"for       {m.gpu_name} (compute {m.compute_capability}), TensorRT {m.tensorrt_version}, "
+             f"{m.precision}, batch {m.batch[0]}:{m.batch[1]}:{m.batch[2]}, weights {m.weights_sha256[:12]}"]
+    if result.onnx_parity is not None:
+        lines.append(f"parity    FP16 ONNX (ONNX Runtime) vs PyTorch FP32: {result.onnx_parity}")
+    lines.append(f"parity    engine vs PyTorch FP32: {result.engine_parity}")
+    return "\n".join(lines)

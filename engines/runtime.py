@@ -54,6 +54,24 @@ def runtime_info(device: int = 0) -> RuntimeInfo:
                        compute_capability=f"{major}.{minor}")
 
 
+def trt_logger() -> Any:
+    """A tensorrt.ILogger that forwards TensorRT's messages to Python logging (its INFO as DEBUG)."""
+    import tensorrt as trt
+
+    sev = trt.ILogger.Severity
+    levels = {sev.INTERNAL_ERROR: logging.ERROR, sev.ERROR: logging.ERROR, sev.WARNING: logging.WARNING,
+              sev.INFO: logging.DEBUG}
+
+    class Logger(trt.ILogger):
+        def __init__(self) -> None:
+            trt.ILogger.__init__(self)
+
+        def log(self, severity: Any, msg: str) -> None:
+            log.log(levels.get(severity, logging.DEBUG), "TensorRT: %s", msg)
+
+    return Logger()
+
+
 def _torch_dtype(trt_dtype: Any) -> Any:
     import tensorrt as trt
     import torch
@@ -75,7 +93,7 @@ class TensorRTEngine:
         import torch
 
         self.device = torch.device("cuda", device)
-        self._logger = trt.Logger(trt.Logger.WARNING)
+        self._logger = trt_logger()
         self._runtime = trt.Runtime(self._logger)
         with torch.cuda.device(self.device):
             self.engine = self._runtime.deserialize_cuda_engine(engine_bytes)
@@ -120,6 +138,17 @@ class TensorRTEngine:
         return outputs
 
 
+def bind_inputs(input_names: list[str], arrays: tuple[np.ndarray, ...]) -> dict[str, np.ndarray]:
+    """Map arrays given in :data:`RUN_ARGS` order to the engine's inputs: by name when the engine uses the
+    generator's input names (the ONNX route), else by position (torch-tensorrt names them itself)."""
+    if len(input_names) != len(arrays):
+        raise ProcessingError(f"the engine takes {len(input_names)} inputs, {len(arrays)} were given: rebuild it "
+                              "with unmask-video build-engine")
+    if set(input_names) == set(RUN_ARGS[:len(arrays)]):
+        return {name: arrays[RUN_ARGS.index(name)] for name in input_names}
+    return dict(zip(input_names, arrays))
+
+
 def run_batched(engine: TensorRTEngine, arrays: dict[str, np.ndarray]) -> np.ndarray:
     """Run NCHW float32 numpy inputs of any batch size through ``engine``; return its first output.
 
@@ -135,9 +164,7 @@ def run_batched(engine: TensorRTEngine, arrays: dict[str, np.ndarray]) -> np.nda
         size = next(iter(chunk.values())).shape[0]
         if size < engine.min_batch:
             chunk = {k: torch.cat([v, v[-1:].expand(engine.min_batch - size, *v.shape[1:])]) for k, v in chunk.items()}
-        with torch.cuda.device(engine.device):
-            pinned = {k: v.pin_memory() for k, v in chunk.items()}
-        out = engine(pinned)[engine.output_names[0]]
+        out = engine({k: v.pin_memory() for k, v in chunk.items()})[engine.output_names[0]]
         results.append(out[:size].float().cpu().numpy())
     return np.concatenate(results, axis=0)
 
@@ -162,7 +189,7 @@ class TensorRTBackend:
 
     def run(self, image: np.ndarray, mask: np.ndarray, reference: np.ndarray, ref_valid: np.ndarray) -> np.ndarray:
         """NCHW float32 arrays in, NCHW float32 generator output out."""
-        arrays = dict(zip(self._engine.input_names, (image, mask, reference, ref_valid)))
+        arrays = bind_inputs(self._engine.input_names, (image, mask, reference, ref_valid))
         return run_batched(self._engine, arrays)
 
 

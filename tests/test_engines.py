@@ -427,3 +427,31 @@ def test_build_and_run_engine(tmp_path: Path, tiny_weights: Path, monkeypatch: p
     parity.check(parity.measure(ref.expected(inputs), got), "engine", *parity.THRESHOLDS[precision])
     out.write_bytes(out.read_bytes()[:-7])
     assert runtime.open_for_auto(result.meta.weights_sha256)[0] is None
+
+
+def test_unmask_video_build_engine_command_exits_2_with_one_line(tmp_path: Path, tiny_weights: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from unmask_video.cli import main
+
+    code = main(["build-engine", str(tmp_path / "missing.safetensors"), "-o", str(tmp_path / "g.engine")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "does not exist" in err and "\n" not in err
+    code = main(["build-engine", str(tiny_weights), "-o", str(tmp_path / "g.engine"), "--batch", "2:1:1"])
+    assert code == 2 and "MIN:OPT:MAX" in capsys.readouterr().err
+    if not HAS_TRT:
+        code = main(["build-engine", str(tiny_weights), "-o", str(tmp_path / "g.engine")])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and "unmask-video[tensorrt]" in err and "\n" not in err
+
+
+def test_build_summary_reports_parity(tmp_path: Path) -> None:
+    from engines.build import BuildResult
+    from engines.cli import summary
+
+    engine = tmp_path / "g.engine"
+    meta = meta_for(engine, engine_bytes=3 * 2**20, weights_sha256="c" * 64)
+    text = summary(BuildResult(engine, sidecar.sidecar_path(engine), meta, parity.Parity(0.012, 41.5),
+                               parity.Parity(0.02, 39.25)))
+    assert "FP16 ONNX (ONNX Runtime) vs PyTorch FP32: max abs error 1.20e-02, PSNR 41.5 dB" in text
+    assert "engine vs PyTorch FP32: max abs error 2.00e-02, PSNR 39.2 dB" in text
+    assert "NVIDIA H100 80GB HBM3 (compute 9.0), TensorRT 11.0.0.114, fp16, batch 1:2:4, weights cccccccccccc" in text
