@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", help="output video file")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    from unmask_video.live import add_live_arguments
+
+    add_live_arguments(parser)
     _add_processing(parser)
     _add_encoding(parser)
     _add_common(parser)
@@ -162,6 +165,38 @@ def _run_file(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_live(args: argparse.Namespace) -> int:
+    from unmask_video.live import live_from_args, run_live
+    from unmask_video.live_stats import terminal_status
+    from unmask_video.pipeline import FramePipeline
+    from unmask_video.reconstructors import build_reconstructor
+    from unmask_video.video import read_image
+
+    if not args.ref:
+        raise InputError("no reference photo given: pass --ref FACE.jpg (the same person without a mask)")
+    source, live = live_from_args(args)
+    live.status = None if args.quiet else terminal_status()
+    options = _pipeline_options(args)
+    pipeline = FramePipeline(read_image(args.ref), build_reconstructor(_reconstructor_options(args), options.composite), options)
+    try:
+        stats = run_live(source, pipeline, live)
+    finally:
+        pipeline.close()
+    if not args.quiet:
+        print(file=sys.stderr)
+        print(stats.summary(), file=sys.stderr)
+    return 1 if stats.source_lost else 0
+
+
+def _list_cameras() -> int:
+    from unmask_video.live import format_cameras
+    from unmask_video.live_capture import list_cameras
+
+    for line in format_cameras(list_cameras()):
+        print(line)
+    return 0
+
+
 def _run_demo(argv: Sequence[str]) -> int:
     from unmask_video.demo import run_demo
 
@@ -188,6 +223,10 @@ def _dispatch(argv: Sequence[str]) -> int:
         return _run_build_engine(argv[1:])
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbose, args.quiet)
+    if args.list_cameras:
+        return _list_cameras()
+    if args.webcam is not None:
+        return _run_live(args)
     return _run_file(args)
 
 
@@ -199,7 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; no output file was written", file=sys.stderr)
+        # File mode: the writer removed its temporary file. Live mode handles the first Ctrl-C itself (the
+        # recording is finished); only a second one lands here.
+        print(f"{PROG}: interrupted; no unfinished output file was left behind", file=sys.stderr)
         return 130
     except Exception as error:  # noqa: BLE001 - the last line of defence: one line, no traceback
         if "-vv" in argv or argv.count("-v") > 1:

@@ -66,7 +66,10 @@ class FramePipeline:
         self.debug = DebugWriter(self.options.debug_dir, self.options.debug_frames) if self.options.debug_dir else None
 
     def warmup(self) -> None:
-        """Load and warm up the reconstruction backend before the first frame (live mode needs this)."""
+        """Start FaceMesh and warm up the reconstruction backend before the first frame (live mode needs this)."""
+        with self.timer("warmup"):
+            self.tracker.track(np.zeros((64, 64, 3), np.uint8), 0.0)
+            self.tracker.reset()
         warmup = getattr(self.reconstructor, "warmup", None)
         if callable(warmup):
             with self.timer("warmup"):

@@ -12,7 +12,7 @@ from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.progress import FrameProgress
 from unmask_video.reconstructors import ReconstructorOptions, build_reconstructor
 from unmask_video.timing import StageTimer
-from unmask_video.video import DecodedFrame, EncodeOptions, VideoReader, VideoWriter, check_output_path, read_image
+from unmask_video.video import DecodedFrame, EncodeOptions, VideoReader, VideoWriter, check_output_path, is_stream_url, read_image
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,10 @@ def run_file(options: RunOptions) -> RunSummary:
     Every check on the inputs runs before the output is opened, and the writer renames its temporary file over the
     output only on success, so a failure or Ctrl-C never leaves a file at the output path.
     """
+    if is_stream_url(options.output):
+        raise InputError(
+            f"{options.output} is a stream; stream outputs are for live mode: unmask-video --webcam SOURCE -o URL"
+        )
     output = check_output_path(options.input, options.output)
     if output.exists() and not options.overwrite:
         raise InputError(f"{output} already exists; choose another output path or pass --overwrite to replace it")
