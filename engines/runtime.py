@@ -32,6 +32,10 @@ def unavailable_reason() -> str | None:
     if importlib.util.find_spec("tensorrt") is None:
         return f"TensorRT is not installed ({INSTALL_HINT})"
     try:
+        import tensorrt  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - a broken install (missing CUDA libraries) is a reason, not a crash
+        return f"TensorRT is installed but does not load ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})"
+    try:
         import torch
     except ImportError:  # pragma: no cover - torch is a core dependency
         return "PyTorch is not installed"
@@ -215,4 +219,6 @@ def open_for_auto(weights_sha256: str, engine_path: Path | str | None = None,
             reasons.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - a broken driver/TensorRT install must not stop the tool
             reasons.append(f"engine {path} could not be loaded ({type(exc).__name__}: {exc})")
+        # An engine the user built or named and that cannot be used is worth a warning, not just a note.
+        log.warning("not using the TensorRT engine: %s", reasons[-1])
     return None, "; ".join(reasons)

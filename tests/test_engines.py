@@ -340,7 +340,23 @@ def test_auto_falls_back_when_tensorrt_is_missing(tmp_path: Path) -> None:
         runtime.TensorRTBackend(tmp_path / "g.engine")
 
 
-def test_auto_tries_recorded_engines_then_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.skipif(HAS_TRT, reason="simulates a broken TensorRT install where none is installed")
+def test_auto_falls_back_when_tensorrt_is_broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    fake = tmp_path / "site" / "tensorrt"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise OSError("libnvinfer.so.11: cannot open shared object file")\n')
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delitem(sys.modules, "tensorrt", raising=False)
+    reason = runtime.unavailable_reason()
+    assert reason is not None and "installed but does not load" in reason and "libnvinfer" in reason
+    backend, why = runtime.open_for_auto("a" * 64, tmp_path / "g.engine")
+    assert backend is None and why == reason
+
+
+def test_auto_tries_recorded_engines_then_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
     """The decision logic only: TensorRT's presence and the backend are stand-ins here."""
     monkeypatch.setenv(index.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setattr(runtime, "unavailable_reason", lambda: None)
@@ -361,8 +377,10 @@ def test_auto_tries_recorded_engines_then_falls_back(tmp_path: Path, monkeypatch
     backend, reason = runtime.open_for_auto("a" * 64)
     assert backend is not None and backend.path == good.resolve() and reason == ""
     good.unlink()
-    backend, reason = runtime.open_for_auto("a" * 64)
+    with caplog.at_level("WARNING", logger="engines.runtime"):
+        backend, reason = runtime.open_for_auto("a" * 64)
     assert backend is None and "built for GPU X" in reason
+    assert any("not using the TensorRT engine" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
 
     def crash(*_a: object, **_k: object) -> None:
         raise RuntimeError("CUDA driver too old")
