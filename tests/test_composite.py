@@ -124,6 +124,25 @@ def test_gaps_the_warp_does_not_cover_are_filled() -> None:
     assert psnr(out, truth, gap) > max(psnr(face.image, truth, gap) + 5.0, 15.0)
 
 
+def test_fringe_outside_the_mask_is_redone_where_the_warp_does_not_reach() -> None:
+    face, truth = masked_face()
+    hole = face.mask > 0
+    # A one-pixel (4-connected) fringe of mask colour just outside the segmented mask, where the warp
+    # says nothing.
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    fringe = (cv2.dilate(hole.astype(np.uint8), cross) > 0) & ~hole
+    face.valid = face.valid & ~cv2.dilate(fringe.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
+    face.image = face.image.copy()
+    face.image[fringe] = MASK_COLOUR
+    blind = fringe & ~face.valid
+    assert blind.sum() > 100
+    for grow, redone in ((0, False), (1, True)):
+        out = ReferenceComposite(CompositeOptions(inpaint_grow_px=grow)).reconstruct([face])[0]
+        still_mask = (out[blind] == MASK_COLOUR).all(axis=1).mean()
+        assert (still_mask < 0.05) if redone else (still_mask == 1.0), (grow, still_mask)
+
+
 def test_empty_mask_returns_the_image() -> None:
     face, _ = masked_face()
     face.mask = np.zeros_like(face.mask)
