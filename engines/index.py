@@ -32,10 +32,6 @@ def default_timing_cache() -> Path:
     return cache_dir() / "tensorrt" / "timing.cache"
 
 
-def default_engine_path(weights_sha256: str, precision: str) -> Path:
-    return cache_dir() / "engines" / f"generator-{weights_sha256[:16]}-{precision}.engine"
-
-
 def _index_path() -> Path:
     return cache_dir() / "engines.json"
 

@@ -29,7 +29,7 @@ _F = torch.nn.functional
 FP32_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset({
     torch.softmax, _F.softmax, torch.Tensor.softmax, torch.log_softmax, _F.log_softmax, torch.Tensor.log_softmax,
     _F.batch_norm, _F.instance_norm, _F.layer_norm, _F.group_norm, torch.batch_norm, torch.instance_norm,
-    torch.layer_norm, torch.group_norm,
+    torch.layer_norm, torch.group_norm, _F.scaled_dot_product_attention,
 })
 
 
