@@ -3,16 +3,29 @@
 A card is computed from a configuration (parameters and FLOPs are counted, not typed in) and stored as
 JSON in the metadata of every weights file, where the trainer adds training data and metrics.
 
-Counted figures (conditioned variants, batch 1, FLOPs = 2 x multiply-accumulates of convolutions and
-matrix products, torch.utils.flop_counter):
+Counted figures (conditioned variants, batch 1; FLOPs = 2 x multiply-accumulates of convolutions and
+matrix products, torch.utils.flop_counter; the "-original" variants differ by < 1.5%), and latency per
+crop with ONNX Runtime 1.32 on the CPU, 2 threads, measured by benchmarks/generator_latency.py on the
+shared 2-core development machine at a load average of ~9 (min / median of 10; an idle machine is
+faster):
 
-========  ======  ==========  =========
-name      crop    parameters  GFLOPs
-========  ======  ==========  =========
-paper     256     38.10 M     112.5
-fast      128     see ``model_card("fast")`` / benchmarks/generator_latency.py
-tiny      64      see ``model_card("tiny")``
-========  ======  ==========  =========
+=======  ====  ====  ==========  =======  ====================  ===========================
+name     crop  cnum  parameters  GFLOPs   ORT CPU ms/crop       torch CPU ms/crop (median)
+=======  ====  ====  ==========  =======  ====================  ===========================
+paper    256   32    38.10 M     112.45   5162 / 5273           21960
+fast     96    8     0.80 M      0.54     24.6 / 40.1           355
+tiny     64    8     0.64 M      0.24     (tests only)
+=======  ====  ====  ==========  =======  ====================  ===========================
+
+paper: coarse = 5 gated convs with 2 downsamplings, 16 multi-dilation residual blocks (8 gated branches,
+dilations 1..8) at 64x64, dilated gated convs (2/4/8/16), 2 x (nearest resize + gated conv), tanh;
+refine = reflection-padded encoder, 4 downsamplings to 512 x 16x16, 10 multi-dilation residual blocks
+(4 branches, dilations 1/2/4/8, replication padding), self-attention at 16x16 (bottleneck), 32x32 and
+64x64 (skips), bilinear-upsampling decoder, BatchNorm (fused on export), ELU.
+fast: the same family at 96x96, cnum 8, one 4-branch coarse block, dilated rates 2/4, two refine blocks,
+attention at the 6x6 bottleneck only, no BatchNorm, LeakyReLU. Conditioned: outputs are the warped
+reference (with a per-image colour gain/bias) plus a zero-initialised residual where it is valid, so
+training starts from the reference composite and only learns the correction.
 """
 
 from __future__ import annotations
