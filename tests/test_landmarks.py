@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask_video.errors import InputError
+from unmask_video.errors import InputError, ProcessingError
 from unmask_video.landmark_sets import FACE_OVAL
 from unmask_video.landmarks import (
     FaceTracker,
@@ -163,6 +163,19 @@ def test_a_brief_miss_is_held_but_a_cut_is_not(astronaut: np.ndarray) -> None:
         tracker.track(astronaut, 14 / 25)
         cut = np.ascontiguousarray(np.roll(blurred, 200, axis=1))  # the face is elsewhere now
         assert tracker.track(cut, 15 / 25) == []
+
+
+def test_tracker_rejects_bad_frames_and_times(astronaut: np.ndarray) -> None:
+    with FaceTracker(TrackerOptions()) as tracker:
+        with pytest.raises(ProcessingError, match="uint8 RGB"):
+            tracker.track(astronaut.astype(np.float32), 0.0)
+        with pytest.raises(ProcessingError, match="broken timestamps"):
+            tracker.track(astronaut, float("nan"))
+        assert len(tracker.track(astronaut[:, :, :3], 0.0)) == 1
+    with pytest.raises(ProcessingError, match="after close"):
+        tracker.track(astronaut, 1.0)
+    with pytest.raises(InputError):
+        FaceTracker(TrackerOptions(max_faces=0))
 
 
 def _tracked(frames: np.ndarray, options: TrackerOptions, noise: float, fps: float) -> np.ndarray:

@@ -259,6 +259,8 @@ class FaceTracker:
         FaceMesh misses for at most ``hold_time`` seconds while its region still looks the same is
         carried forward; :attr:`held` tells which of the returned faces were.
         """
+        if not math.isfinite(t):
+            raise ProcessingError(f"frame time {t} is not a number of seconds; the video has broken timestamps")
         if self._last_t is not None and t < self._last_t:
             self.reset()  # time went backwards: a seek or a new clip
         self._last_t = float(t)
