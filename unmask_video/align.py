@@ -82,16 +82,16 @@ def crop(
 ) -> np.ndarray:
     """Warp ``image`` (H,W[,C], any dtype OpenCV warps; bool is warped as float32) into the crop.
 
-    With ``antialias`` a strong downsampling is preceded by a Gaussian blur matched to the scale."""
+    With ``antialias`` a strong downsampling first halves the image with a Gaussian pyramid until the
+    remaining scale is at least 1/2, so the linear warp does not alias (and has less to read)."""
     src = image.astype(np.float32) if image.dtype == bool else image
-    if antialias and crop_scale(matrix) < 0.75 and interpolation == cv2.INTER_LINEAR:
-        # strong downsampling: pre-blur so the linear warp does not alias
-        sigma = 0.5 / max(crop_scale(matrix), 1e-3) - 0.5
-        if sigma > 0.3:
-            src = cv2.GaussianBlur(src, (0, 0), sigma)
-    return cv2.warpAffine(
-        src, matrix, (size, size), flags=interpolation, borderMode=border, borderValue=border_value
-    )
+    m = np.asarray(matrix, np.float64)
+    if antialias and interpolation == cv2.INTER_LINEAR:
+        while crop_scale(m) < 0.5 and min(src.shape[:2]) >= 8:
+            src = cv2.pyrDown(src)
+            m = m.copy()
+            m[:, :2] *= 2.0  # pyrDown's pixel i is centred on source pixel 2i
+    return cv2.warpAffine(src, m, (size, size), flags=interpolation, borderMode=border, borderValue=border_value)
 
 
 def uncrop(

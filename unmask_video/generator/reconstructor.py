@@ -153,15 +153,32 @@ class GeneratorReconstructor:
         return from_model(out)
 
     def paste_back(self, face: FaceROI, prep: _Prepared, out_crop: np.ndarray) -> Image:
+        """Warp the generated crop back into the ROI (only over the mask's bounding box: the caller
+        uses masked pixels only; the rest of the ROI is returned as it was)."""
         h, w = face.image.shape[:2]
-        out = align.uncrop(out_crop, prep.matrix, (h, w))
-        if self.options.detail_transfer and align.crop_scale(prep.matrix) < 1.0:
-            low_ref = align.uncrop(prep.reference.astype(np.float32), prep.matrix, (h, w))
-            weight = align.uncrop(prep.valid, prep.matrix, (h, w)) * face.valid.astype(np.float32)
-            out += weight[..., None] * (face.reference.astype(np.float32) - low_ref)
-        cover = align.coverage(prep.matrix, self.size, (h, w))[..., None]
-        out = cover * out + (1.0 - cover) * face.image.astype(np.float32)
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        result = face.image.copy()
+        bx, by, bw, bh = cv2.boundingRect((face.mask > 0).view(np.uint8))
+        if bw == 0 or bh == 0:
+            return result
+        x0, y0 = max(bx - 2, 0), max(by - 2, 0)
+        x1, y1 = min(bx + bw + 2, w), min(by + bh + 2, h)
+        m = prep.matrix.copy()
+        m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64)  # box pixel -> crop pixel
+        shape = (y1 - y0, x1 - x0)
+        out = align.uncrop(out_crop, m, shape)
+        ref = face.reference[y0:y1, x0:x1]
+        if self.options.detail_transfer and align.crop_scale(m) < 1.0:
+            low_ref = align.uncrop(prep.reference.astype(np.float32), m, shape)
+            weight = align.uncrop(prep.valid, m, shape) * face.valid[y0:y1, x0:x1]
+            out += weight[..., None] * (ref.astype(np.float32) - low_ref)
+        corners = align.transform_points(
+            np.array([[0, 0], [shape[1] - 1, 0], [0, shape[0] - 1], [shape[1] - 1, shape[0] - 1]]), m
+        )
+        if corners.min() < 0 or corners.max() > self.size - 1:  # the box leaves the crop
+            cover = align.coverage(m, self.size, shape)[..., None]
+            out = cover * out + (1.0 - cover) * face.image[y0:y1, x0:x1].astype(np.float32)
+        result[y0:y1, x0:x1] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        return result
 
     def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
         results: list[Image | None] = [None] * len(faces)
