@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from unmask_video.landmarks import FaceTracker, OneEuroFilter, TrackerOptions, _face_size  # noqa: E402
+from unmask_video.landmarks import FaceTracker, OneEuroFilter, TrackerOptions  # noqa: E402
 from unmask_video.synthetic import BLACK, WHITE, ClipSpec, MaskStyle, draw_surgical_mask, make_clip  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -42,6 +42,10 @@ STYLES = {
     "pink stripes": MaskStyle(color=(220, 120, 140), pattern="stripes"),
     "blue dots": MaskStyle(pattern="dots"),
 }
+
+
+def _face_size(landmarks: np.ndarray) -> float:
+    return float(np.ptp(landmarks[:, 0]))
 
 
 def _noisy(frames: np.ndarray, sigma: float, seed: int = 1) -> list[np.ndarray]:
@@ -180,7 +184,8 @@ def real(console: Console, n: int, talking: int) -> None:
         smooth, ms = _track_all(frames, times, TrackerOptions())
         found = sum(x is not None for x in smooth)
         ratio = _accel_jitter(smooth) / _accel_jitter(raw)
-        table.add_row(path.name, f"{frames[0].shape[1]}x{frames[0].shape[0]}", f"{found}/{len(frames)}", f"{ms:.1f}", f"{ratio:.2f}")
+        size = f"{frames[0].shape[1]}x{frames[0].shape[0]}"
+        table.add_row(path.name, size, f"{found}/{len(frames)}", f"{ms:.1f}", f"{ratio:.2f}")
     console.print(table)
 
     table = Table(title=f"Talking heads with a drawn light-blue mask (first {n} frames)")

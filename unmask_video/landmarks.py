@@ -373,7 +373,9 @@ def detect_reference_landmarks(image: np.ndarray) -> np.ndarray:
         raise InputError("the reference photo must be an RGB image (8 bits per channel); convert it to JPEG or PNG")
     h, w = image.shape[:2]
     if min(h, w) < 16:
-        raise InputError(f"the reference photo is only {w}x{h} pixels; use a photo where the face is at least 64 pixels wide")
+        raise InputError(
+            f"the reference photo is only {w}x{h} pixels; use a photo where the face is at least 64 pixels wide"
+        )
     for variant, back in _attempts(image):
         faces = _detect_static(variant)
         if len(faces) > 1:
