@@ -171,6 +171,23 @@ def test_reference_with_another_pose_lands_mouth_and_nose_on_the_target(kind: st
     assert after < 2.5, (before, after)
 
 
+def test_folded_warp_is_not_valid() -> None:
+    image, lm = astronaut()
+    checked = ReferenceWarper(image, lm, WarpOptions())
+    unchecked = ReferenceWarper(image, lm, WarpOptions(min_jacobian=None))
+    # A smooth pose change folds nothing: the check takes nothing away.
+    _, target = moved_astronaut(angle=-10.0, scale=0.9)
+    assert np.array_equal(checked.warp(target, image.shape[:2])[1], unchecked.warp(target, image.shape[:2])[1])
+    # Chin landmarks dragged above the lower lip (a tracking failure): the spline folds between them.
+    bad = lm.copy()
+    bad[[152, 149, 378, 136, 365]] -= [0.0, 30.0]
+    assert bad[152, 1] < lm[17, 1]
+    _, valid = checked.warp(bad, image.shape[:2])
+    _, valid_unchecked = unchecked.warp(bad, image.shape[:2])
+    assert not (valid & ~valid_unchecked).any()
+    assert (valid_unchecked & ~valid).sum() > 500
+
+
 def test_big_reference_is_sampled_without_aliasing() -> None:
     image, lm = astronaut()
     truth, target = moved_astronaut()

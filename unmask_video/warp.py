@@ -129,20 +129,26 @@ def fit_tps(src: np.ndarray, dst: np.ndarray, regularization: float = 0.0) -> TP
 
 
 def tps_maps(
-    tps: TPS, shape: tuple[int, int], step: int = 4, origin: tuple[float, float] = (0.0, 0.0)
-) -> tuple[np.ndarray, np.ndarray]:
+    tps: TPS,
+    shape: tuple[int, int],
+    step: int = 4,
+    origin: tuple[float, float] = (0.0, 0.0),
+    jacobian: bool = False,
+) -> tuple[np.ndarray, ...]:
     """``tps`` evaluated at every pixel of an (h, w) region, as float32 ``map_x``, ``map_y`` for ``cv2.remap``.
 
     The spline is evaluated every ``step`` pixels and bilinearly upsampled with ``cv2.resize``; the
     nodes are placed where ``cv2.resize`` expects them, so every pixel is an exact bilinear blend of
     its four nodes (no half-cell shift). ``origin`` is the region's top-left (x, y) in the spline's
-    coordinates.
+    coordinates. With ``jacobian``, a third (h, w) float32 array is returned: the map's Jacobian
+    determinant (source area per pixel), computed on the nodes and upsampled the same way.
     """
     h, w = int(shape[0]), int(shape[1])
     ox, oy = float(origin[0]), float(origin[1])
     step = max(int(step), 1)
     if step == 1:
-        return tps.grid(ox + np.arange(w, dtype=np.float64), oy + np.arange(h, dtype=np.float64))
+        gx, gy = tps.grid(ox + np.arange(w, dtype=np.float64), oy + np.arange(h, dtype=np.float64))
+        return (gx, gy, _jacobian(gx, gy, 1.0)) if jacobian else (gx, gy)
     # cv2.resize by exactly ``step`` puts node j at output pixel ``j * step + step/2 - 0.5``; one
     # extra node of padding on each side keeps every pixel of the region between four nodes.
     pad = step
@@ -153,9 +159,21 @@ def tps_maps(
     ys = oy + start + step * np.arange(ny, dtype=np.float64)
     gx, gy = tps.grid(xs, ys)
     size = (nx * step, ny * step)
-    map_x = cv2.resize(gx, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w]
-    map_y = cv2.resize(gy, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w]
-    return map_x, map_y
+    nodes = [gx, gy, _jacobian(gx, gy, float(step))] if jacobian else [gx, gy]
+    return tuple(
+        cv2.resize(g, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w] for g in nodes
+    )
+
+
+def _jacobian(map_x: np.ndarray, map_y: np.ndarray, spacing: float) -> np.ndarray:
+    """Jacobian determinant of a sampled map (central differences; ``spacing`` pixels between samples)."""
+    if min(map_x.shape) < 2:
+        return np.ones_like(map_x)
+    gx_x = np.gradient(map_x, axis=1)
+    gx_y = np.gradient(map_x, axis=0)
+    gy_x = np.gradient(map_y, axis=1)
+    gy_y = np.gradient(map_y, axis=0)
+    return ((gx_x * gy_y - gx_y * gy_x) / (spacing * spacing)).astype(np.float32)
 
 
 @dataclass
@@ -174,6 +192,10 @@ class WarpOptions:
     #: Only the target's face-oval box grown by this fraction of the face size is mapped (nothing
     #: outside the face can be valid).
     face_margin: float = 0.1
+    #: Where the map's Jacobian determinant (reference area per target pixel, relative to the
+    #: face's overall area ratio) falls below this, the spline folds over or crushes the
+    #: reference: those pixels are not valid (they are inpainted instead). None: no check.
+    min_jacobian: float | None = 0.05
     #: Sample a reference face much larger than the target from a Gaussian pyramid level (no
     #: aliasing when a big photo is shrunk onto a small face). False: always the full-size reference.
     pyramid: bool = True
@@ -259,15 +281,20 @@ class ReferenceWarper:
         return step
 
     def maps(
-        self, landmarks: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0)
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The (h, w) float32 ``map_x``, ``map_y`` for ``cv2.remap``: the reference position of each pixel.
+        self,
+        landmarks: np.ndarray,
+        shape: tuple[int, int],
+        origin: tuple[int, int] = (0, 0),
+        jacobian: bool = False,
+    ) -> tuple[np.ndarray, ...]:
+        """The (h, w) float32 ``map_x``, ``map_y`` for ``cv2.remap``: the reference position of each pixel
+        (and its Jacobian determinant with ``jacobian``; see :func:`tps_maps`).
 
         ``shape`` is the (h, w) of the region mapped and ``origin`` its top-left (x, y) in the
         landmarks' coordinates.
         """
         h, w = int(shape[0]), int(shape[1])
-        return tps_maps(self.fit(landmarks), (h, w), self._step(h, w), origin)
+        return tps_maps(self.fit(landmarks), (h, w), self._step(h, w), origin, jacobian)
 
     def _level(self, landmarks: np.ndarray) -> int:
         """The pyramid level to sample: the smallest whose face is still at least the target's size."""
@@ -304,7 +331,9 @@ class ReferenceWarper:
         x0, y0, x1, y1 = self._face_box(lm, h, w)
         if x1 <= x0 or y1 <= y0:
             return warped, valid
-        map_x, map_y = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0))
+        check = self.options.min_jacobian is not None
+        maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check)
+        map_x, map_y = maps[0], maps[1]
         level = self._level(lm)
         image, oval = self._levels[level]
         if level:
@@ -313,6 +342,11 @@ class ReferenceWarper:
         sub = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         inside = cv2.remap(oval, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         ok = inside >= 128
+        if check:
+            # Folds (negative determinant) and crushes (tiny), relative to the face's overall area
+            # ratio, reference to target.
+            ratio = (self._src_scale / max(_spread_of(lm[list(landmark_sets.TPS_CONTROL)]), 1e-6)) ** 2
+            ok &= maps[2] >= self.options.min_jacobian * ratio
         sub[~ok] = 0
         warped[y0:y1, x0:x1] = sub
         valid[y0:y1, x0:x1] = ok
