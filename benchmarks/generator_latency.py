@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 
 def _weights(name: str, tmp: Path) -> Path:
