@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 
-
 def _weights(name: str, tmp: Path) -> Path:
     from unmask_video.generator import create_generator
     from unmask_video.generator.reconstructor import shipped_weights
