@@ -7,7 +7,9 @@ with a bilinear resize (the spline is smooth, so this loses nothing visible and 
 cost), then the reference is resampled once.
 
 The validity map says where the warp is trustworthy: inside the reference image and inside the
-reference's face oval, carried through the same map.
+reference's face oval, carried through the same map, and not where the spline folds or crushes the
+reference (tracking failures). A reference photo much bigger than the target face is sampled from a
+Gaussian pyramid level, so shrinking it does not alias.
 """
 
 from __future__ import annotations
@@ -266,6 +268,9 @@ class ReferenceWarper:
                 img, ovl = self._levels[-1]
                 self._levels.append((cv2.pyrDown(img), cv2.pyrDown(ovl)))
         self._src_scale = _spread_of(self._src)
+        log.debug(
+            "reference face cropped to %dx%d, %d pyramid level(s)", self.image.shape[1], self.image.shape[0], len(self._levels)
+        )
 
     def fit(self, landmarks: np.ndarray) -> TPS:
         """The backward spline from target-ROI coordinates to (cropped) reference coordinates."""
