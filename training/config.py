@@ -1,0 +1,118 @@
+"""The training configuration: one dataclass, saved as JSON into each run folder and into each checkpoint."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class LossWeights:
+    """Loss weights; the defaults are the method's."""
+
+    adversarial: float = 0.1  # hinge loss, generator side (the discriminator's hinge loss has weight 1)
+    hole: float = 6.0  # L1 inside the hole, on coarse and refined outputs
+    valid: float = 1.0  # L1 outside the hole, on coarse and refined outputs
+    coarse: float = 1.0  # multiplier of the coarse output's hole + valid terms
+    tv: float = 0.1  # total variation of the composited output (over the hole, dilated by one pixel)
+    perceptual: float = 0.05  # VGG19 perceptual loss, 5 layers
+    style: float = 40.0  # VGG19 Gram-matrix style loss, 5 layers
+    contrastive: float = 0.1  # InfoNCE on the pooled 512-d bottleneck feature, image vs its augmented copy
+
+
+@dataclass
+class TrainConfig:
+    # model
+    model: str = "fast"  # generator configuration name (create_generator)
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+    init: str = "kaiming"  # kaiming | normal | xavier | orthogonal
+    disc_channels: int = 64  # discriminator width (6 blocks: c, 2c, 4c, 4c, 4c, 4c)
+    # data
+    data: str = ""  # a folder written by training.prepare
+    image_size: int = 0  # 0: the generator configuration's own input size
+    video_frames: str = ""  # optional folder of per-person frame folders (another frame of the same person)
+    drawn_mask_prob: float = 0.0  # share of holes taken from the drawn surgical mask instead of the jittered polygon
+    num_workers: int = 2
+    # optimisation
+    batch_size: int = 8  # per process
+    epochs: int = 15  # total epochs = constant + decay
+    decay_epochs: int = 5  # linear decay of both learning rates to 0 over the last epochs
+    steps_per_epoch: int = 0  # 0: one pass over the training split (per process share)
+    max_steps: int = 0  # stop after this many steps (0: no limit)
+    time_budget_min: float = 0.0  # stop (and checkpoint) after this many minutes (0: no limit)
+    lr_g: float = 1e-4
+    lr_d: float = 4e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    grad_clip: float = 0.0  # 0: off
+    losses: LossWeights = field(default_factory=LossWeights)
+    contrastive_temperature: float = 0.07
+    ema_decay: float = 0.999
+    ema_start: int = 0  # steps before the EMA starts averaging (a plain copy until then)
+    # precision and devices
+    amp: str = "none"  # none | bf16 | fp16 (fp16 uses a GradScaler; CUDA only)
+    device: str = "auto"  # auto | cpu | cuda
+    cpu_threads: int = 0  # torch threads per process on a CPU; 0: cores / processes on the node. Use 1 on a busy
+    # machine: OpenMP threads spin-waiting for a shared core make a step several times slower
+    # VGG19 for the perceptual and style losses
+    vgg_weights: str = ""  # a torchvision-layout vgg19 state dict; empty: the torch hub cache
+    no_vgg: bool = False  # train without the perceptual and style losses (recorded in the run)
+    # bookkeeping
+    run_dir: str = "runs/fast"
+    seed: int = 0
+    log_every: int = 20
+    sample_every: int = 500
+    checkpoint_every: int = 500
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(self.to_json())
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown training config keys: {sorted(unknown)}")
+        d = dict(d)
+        if isinstance(d.get("losses"), dict):
+            lk = {f.name for f in fields(LossWeights)}
+            bad = set(d["losses"]) - lk
+            if bad:
+                raise ValueError(f"unknown loss weight keys: {sorted(bad)}")
+            d["losses"] = LossWeights(**d["losses"])
+        return cls(**d)
+
+    @classmethod
+    def load(cls, path: Path) -> "TrainConfig":
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def apply_overrides(cfg: TrainConfig, items: list[str]) -> TrainConfig:
+    """Apply ``key=value`` overrides (``losses.hole=4``, ``model_overrides={"cnum": 16}``); values parse as JSON."""
+    d = cfg.to_dict()
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"override {item!r} is not key=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        target = d
+        parts = key.split(".")
+        for p in parts[:-1]:
+            if p not in target or not isinstance(target[p], dict):
+                raise ValueError(f"unknown config key {key!r}")
+            target = target[p]
+        if parts[-1] not in target and parts[0] != "model_overrides":
+            raise ValueError(f"unknown config key {key!r}")
+        target[parts[-1]] = value
+    return TrainConfig.from_dict(d)
