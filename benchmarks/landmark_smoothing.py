@@ -68,7 +68,8 @@ def _track_all(frames: list[np.ndarray], times: list[float], options: TrackerOpt
 
 
 def _smoothing_ms(lm: np.ndarray, repeat: int = 200) -> float:
-    f = OneEuroFilter(1.0, 16.0, 1.0)
+    o = TrackerOptions()
+    f = OneEuroFilter(o.min_cutoff, o.beta, o.d_cutoff, shared_speed=True)
     f(lm, 0.0)
     t0 = time.perf_counter()
     for i in range(repeat):

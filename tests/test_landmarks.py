@@ -51,6 +51,30 @@ def test_one_euro_follows_a_step_faster_with_beta() -> None:
     assert slow > fast + 3
 
 
+def test_one_euro_shared_speed_keeps_a_moving_shape() -> None:
+    fps = 30.0
+    shape = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    direction = np.array([3.0, 0.5])  # x moves 6 times faster than y
+    outputs = {}
+    for shared in (False, True):
+        f = OneEuroFilter(min_cutoff=0.5, beta=0.1, shared_speed=shared)
+        for i in range(15):
+            y = f(shape + direction * i, i / fps)
+        outputs[shared] = y
+    # The shape moves without deforming either way; its path bends without the shared speed
+    # (x, moving fast, lags little; y, slow, lags a lot) and stays straight with it.
+    for y in outputs.values():
+        assert np.allclose(y - y[0], shape - shape[0], atol=1e-6)
+
+    def direction_error(y: np.ndarray) -> float:  # relative error of the path's slope
+        moved = y[0] - shape[0]
+        slope = direction[1] / direction[0]
+        return abs(moved[1] / moved[0] - slope) / slope
+
+    assert direction_error(outputs[True]) < 1e-9
+    assert direction_error(outputs[False]) > 0.03
+
+
 def test_one_euro_reset_and_time_handling() -> None:
     f = OneEuroFilter(min_cutoff=1.0, beta=0.0)
     f(np.zeros(3), 0.0)
