@@ -189,6 +189,25 @@ def test_a_brief_miss_is_held_but_a_cut_is_not(astronaut: np.ndarray) -> None:
         assert tracker.track(cut, 15 / 25) == []
 
 
+def test_a_held_moving_face_moves_on(synthetic_clip_factory) -> None:
+    clip = synthetic_clip_factory(ClipSpec(frames=30, size=(256, 256), motion=2.5, seed=3, audio_hz=None))
+    face_w = float(np.ptp(clip.landmarks[0][:, 0]))
+    held_errors, still_errors = [], []
+    with FaceTracker(TrackerOptions()) as tracker:
+        for i, frame in enumerate(clip.masked):
+            if 15 <= i < 18:
+                frame = cv2.GaussianBlur(frame, (0, 0), 6)  # FaceMesh misses these
+            faces = tracker.track(np.ascontiguousarray(frame), i / clip.spec.fps)
+            if i == 14:
+                last = faces[0]
+            if 15 <= i < 18:
+                assert tracker.held == [True]
+                held_errors.append(np.linalg.norm(faces[0] - clip.landmarks[i], axis=1).mean() / face_w)
+                still_errors.append(np.linalg.norm(last - clip.landmarks[i], axis=1).mean() / face_w)
+    assert max(held_errors) < 0.07
+    assert np.mean(held_errors) < np.mean(still_errors)  # better than freezing the last landmarks
+
+
 def test_tracker_rejects_bad_frames_and_times(astronaut: np.ndarray) -> None:
     with FaceTracker(TrackerOptions()) as tracker:
         with pytest.raises(ProcessingError, match="uint8 RGB"):
