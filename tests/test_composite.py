@@ -91,6 +91,24 @@ def test_colour_cast_of_the_reference_is_corrected() -> None:
     assert psnr(matched, truth, hole) > psnr(plain, truth, hole) + 8.0
 
 
+def test_colour_match_ignores_mask_the_segmentation_missed() -> None:
+    face, truth = masked_face(cast=(25, -5, -20))
+    drawn = face.mask > 0
+    # The segmentation misses the right third of the mask: the ring around the segmented part then
+    # runs over mask-coloured pixels, which must not pull the colour towards the mask's.
+    xs = np.nonzero(drawn)[1]
+    cut = int(xs.max() - 0.33 * (xs.max() - xs.min()))
+    face.mask = face.mask.copy()
+    face.mask[:, cut:] = 0.0
+    hole = face.mask > 0
+    matched = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    plain = ReferenceComposite(CompositeOptions(color_match=False)).reconstruct([face])[0]
+    err_plain = _mean_colour_error(plain, truth, hole)
+    err_matched = _mean_colour_error(matched, truth, hole)
+    assert err_matched < min(6.0, err_plain / 3.0), (err_plain, err_matched)
+    assert psnr(matched, truth, hole) > 28.0
+
+
 def test_local_colour_follows_a_lighting_gradient() -> None:
     face, truth = masked_face()
     # Light falling off from left to right across the frame, not in the reference.

@@ -31,6 +31,9 @@ BlendMode = Literal["feather", "poisson"]
 _MAX_STD_RATIO = 2.0
 #: Fewer ring pixels than this and the colour statistics are not trusted (no colour match).
 _MIN_RING_PIXELS = 30
+#: Ring pixels whose colour difference is within this many Lab units of the median are never
+#: outliers (a tight ring would otherwise drop ordinary skin texture).
+_MIN_OUTLIER_LAB = 8.0
 
 
 @dataclass
@@ -107,6 +110,28 @@ def _spread(values: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
 
 
+def _inliers(tgt: np.ndarray, ref: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
+    """(N,) bool: the ring pixels that show skin whose colour the reference can be matched to.
+
+    Dropped: pixels that look like the mask (within 3 spreads of the hole's colour: the part of
+    the mask the segmentation missed), then pixels whose target-minus-reference difference is far
+    from the median difference (hands, hair, shadows, a landmark slip).
+    """
+    keep = np.ones(len(tgt), bool)
+    if hole_lab is not None and len(hole_lab) >= _MIN_RING_PIXELS:
+        mu = np.median(hole_lab, axis=0)
+        spread = np.maximum(np.percentile(np.abs(hole_lab - mu), 75, axis=0), 3.0)
+        like_mask = (((tgt - mu) / spread) ** 2).sum(axis=1) < 9.0
+        if np.count_nonzero(~like_mask) >= _MIN_RING_PIXELS:
+            keep &= ~like_mask
+    d = tgt - ref
+    med = np.median(d[keep], axis=0)
+    dev = np.sqrt(((d - med) ** 2).sum(axis=1))
+    mad = float(np.median(dev[keep]))
+    keep &= dev <= max(3.0 * mad, _MIN_OUTLIER_LAB)
+    return keep
+
+
 def match_color(
     reference: np.ndarray,
     target: np.ndarray,
@@ -114,14 +139,17 @@ def match_color(
     apply: np.ndarray,
     local_sigma: float = 0.0,
     transfer_std: bool = False,
+    hole: np.ndarray | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
     Per-channel mean transfer in Lab (and std, with ``transfer_std``), with statistics of both
-    images over the same ``ring`` pixels ((h, w) bool). With ``local_sigma > 0`` a smooth residual
-    offset (the ring's remaining difference, spread by normalised convolution with a Gaussian of
-    ``local_sigma`` times the region's size) follows lighting that changes across the face.
-    Returns a copy of ``reference`` with the ``apply`` pixels corrected; the rest is unchanged.
+    images over the same ``ring`` pixels ((h, w) bool), outliers dropped (see :func:`_inliers`;
+    ``hole``, (h, w) bool, is where the target shows the mask, whose colour the ring must not
+    have). With ``local_sigma > 0`` a smooth residual offset (the ring's remaining difference,
+    spread by normalised convolution with a Gaussian of ``local_sigma`` times the region's size)
+    follows lighting that changes across the face. Returns a copy of ``reference`` with the
+    ``apply`` pixels corrected; the rest is unchanged.
     """
     out = reference.copy()
     n_ring = int(np.count_nonzero(ring))
@@ -136,20 +164,31 @@ def match_color(
     # Only the ring and the pixels to correct are converted, not the whole region.
     ref_ring = _to_lab(ref_sub[r])
     tgt_ring = _to_lab(target[region][r])
+    hole_lab = None
+    if hole is not None and hole.any():
+        hole_px = target[hole]
+        hole_lab = _to_lab(hole_px[:: max(1, len(hole_px) // 4000)])
+    keep = _inliers(tgt_ring, ref_ring, hole_lab)
+    if np.count_nonzero(keep) < _MIN_RING_PIXELS:
+        log.debug("colour match skipped: %d usable ring pixels", np.count_nonzero(keep))
+        return out
     ref_apply = _to_lab(ref_sub[a])
-    mu_r, mu_t = ref_ring.mean(axis=0), tgt_ring.mean(axis=0)
+    ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
+    mu_r, mu_t = ref_in.mean(axis=0), tgt_in.mean(axis=0)
     if transfer_std:
-        sd_r, sd_t = ref_ring.std(axis=0), tgt_ring.std(axis=0)
+        sd_r, sd_t = ref_in.std(axis=0), tgt_in.std(axis=0)
         ratio = np.clip(sd_t / np.maximum(sd_r, 1e-3), 1.0 / _MAX_STD_RATIO, _MAX_STD_RATIO).astype(np.float32)
         corrected = (ref_apply - mu_r) * ratio + mu_t
-        ring_corrected = (ref_ring - mu_r) * ratio + mu_t
+        ring_corrected = (ref_in - mu_r) * ratio + mu_t
     else:
         corrected = ref_apply + (mu_t - mu_r)
-        ring_corrected = ref_ring + (mu_t - mu_r)
+        ring_corrected = ref_in + (mu_t - mu_r)
     if local_sigma > 0:
         rh, rw = r.shape
         sigma = max(float(local_sigma) * 0.5 * (rh + rw), 1.0)
-        corrected += _spread(tgt_ring - ring_corrected, r, sigma)[a]
+        r_in = np.zeros_like(r)
+        r_in[r] = keep
+        corrected += _spread(tgt_in - ring_corrected, r_in, sigma)[a]
     ref_sub_out = out[region]
     ref_sub_out[a] = _from_lab(corrected)
     return out
@@ -193,7 +232,9 @@ class ReferenceComposite:
             lm = face.landmarks - np.array([region[1].start, region[0].start], np.float32)
             face_u8 = face_region(hole.shape, lm)
             ring = (dist > opts.ring_gap_px) & (dist <= opts.ring_gap_px + opts.ring_px) & (face_u8 >= 128) & valid
-            reference = match_color(reference, sub_image, ring, paste, opts.local_color_sigma, opts.transfer_std)
+            reference = match_color(
+                reference, sub_image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole
+            )
         sub_out = out[region]
         sub_out[paste] = reference[paste]
 
