@@ -148,3 +148,18 @@ def test_reconstructor_keeps_face_order_and_skips_unmasked(
     for a, b in zip((together[0], together[2]), alone):
         assert np.abs(a.astype(np.int16) - b.astype(np.int16)).max() <= 1
     assert not np.array_equal(together[0][:, : together[2].shape[1]], together[2])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(NO_CUDA, reason="needs an NVIDIA GPU with CUDA")
+def test_torch_cuda_fp16_channels_last_graphs_agree_with_cpu(random_weights: Path) -> None:
+    cpu = select_backend("torch", random_weights, device="cpu")
+    gpu = select_backend("torch", random_weights, device="cuda")
+    assert gpu.fp16 and gpu.channels_last and "fp16" in gpu.provider
+    inputs = sample_inputs(64, batch=2, seed=3)
+    args = [inputs[k] for k in ("image", "mask", "reference", "ref_valid")]
+    want = cpu.run(*args)
+    for _ in range(2):  # the second call replays the captured CUDA graph
+        got = gpu.run(*args)
+        assert got.dtype == np.float32 and np.abs(got - want).max() < 0.05
+    assert not gpu.cuda_graphs or 2 in gpu._graphs
