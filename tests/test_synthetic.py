@@ -151,6 +151,19 @@ def test_unknown_pattern_is_rejected(synthetic_clip) -> None:
         draw_surgical_mask(synthetic_clip.truth[0], synthetic_clip.landmarks[0], MaskStyle(pattern="plaid"))
 
 
+def test_named_points_are_where_the_mask_needs_them(astronaut_landmarks) -> None:
+    from unmask_video import synthetic
+    from unmask_video.landmark_sets import JAW
+
+    lm = astronaut_landmarks
+    assert lm[synthetic._CHIN, 1] == lm[list(JAW), 1].max()  # the chin is the lowest jaw point
+    eyes_y = lm[list(LEFT_EYE_CORNERS + RIGHT_EYE_CORNERS), 1].mean()
+    inner_x = sorted(lm[[LEFT_EYE_CORNERS[1], RIGHT_EYE_CORNERS[0]], 0])
+    bridge = lm[synthetic._BRIDGE]
+    assert inner_x[0] < bridge[0] < inner_x[1] and bridge[1] > eyes_y  # on the nose, below the eyes
+    assert lm[synthetic._EAR_LEFT, 0] < bridge[0] < lm[synthetic._EAR_RIGHT, 0]
+
+
 def test_factory_caches_per_spec(synthetic_clip_factory, synthetic_clip) -> None:
     assert synthetic_clip_factory(ClipSpec()) is synthetic_clip
     assert not synthetic_clip.truth.flags.writeable
