@@ -80,7 +80,7 @@ def _tensorrt(weights_path: Path, device: str, engine: str | Path | None = None,
     if engine is None:
         backend, reason = open_for_auto(digest)
         if backend is None:
-            raise InputError(f"--backend tensorrt cannot run: {reason}; or use --backend onnxruntime")
+            raise InputError(f"--backend tensorrt cannot run here: {reason}; use --backend onnxruntime or auto")
         return backend
     return TensorRTBackend(engine, digest)
 
