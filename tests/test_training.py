@@ -318,6 +318,8 @@ def test_one_process_run_and_resume_continue_where_they_stopped(tmp_path: Path, 
     steps = [int(r["step"]) for r in csv.DictReader((run_dir / "losses.csv").open())]
     assert steps == [1, 2, 3, 4]
     assert torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["step"] == 4
+    sessions = json.loads((run_dir / "run.json").read_text())["sessions"]
+    assert [(s["from_step"], s["to_step"]) for s in sessions] == [(0, 2), (2, 4)]
 
 
 def test_exported_ema_generator_loads_in_the_product(tmp_path: Path, faces: Path) -> None:

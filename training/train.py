@@ -422,7 +422,16 @@ def _run(cfg: TrainConfig, world: Dist, resume: bool, show_progress: bool) -> di
             "planned_steps": total,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        (run_dir / "run.json").write_text(json.dumps(info, indent=2))
+        prev_path = run_dir / "run.json"
+        if trainer.step > 0 and prev_path.is_file():  # resumed: keep the history of earlier sessions
+            prev = json.loads(prev_path.read_text())
+            info["started"] = prev.get("started", info["started"])
+            info["wall_time_s_total"] = prev.get("wall_time_s_total", 0.0)
+            info["sessions"] = prev.get("sessions", [])
+        info.setdefault("sessions", [])
+        info["sessions"].append({"world_size": world.world, "device": str(world.device), "from_step": trainer.step,
+                                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        prev_path.write_text(json.dumps(info, indent=2))
     sample_batch = None
     if world.main:
         try:
@@ -492,6 +501,8 @@ def _run(cfg: TrainConfig, world: Dist, resume: bool, show_progress: bool) -> di
         info = json.loads((run_dir / "run.json").read_text())
         info.update(finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), steps=trainer.step,
                     wall_time_s_this_session=round(time.time() - t0, 1))
+        if info.get("sessions"):
+            info["sessions"][-1].update(to_step=trainer.step, wall_s=round(time.time() - t0, 1))
         info["wall_time_s_total"] = round(info.get("wall_time_s_total", 0) + time.time() - t0, 1)
         (run_dir / "run.json").write_text(json.dumps(info, indent=2))
         summary.update(step=trainer.step, wall_s=time.time() - t0, run_dir=str(run_dir))
