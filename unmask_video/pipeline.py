@@ -97,12 +97,13 @@ class FramePipeline:
             return outputs
         with self.timer("reconstruct"):
             filled = self.reconstructor.reconstruct([roi for _, roi in jobs])
-        with self.timer("blend"):
-            for (index, roi), rebuilt in zip(jobs, filled):
+        for (index, roi), rebuilt in zip(jobs, filled):
+            with self.timer("blend"):
                 if outputs[index] is images[index]:
                     outputs[index] = images[index].copy()
                 blend_into(outputs[index], roi.box, rebuilt, roi.mask, self.options.composite.feather_px)
-                if self.debug is not None:
+            if self.debug is not None:
+                with self.timer("debug"):
                     self.debug.write(self.stats.frames - len(images) + index, roi, rebuilt)
         self.stats.faces += len(jobs)
         return outputs

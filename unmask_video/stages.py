@@ -65,7 +65,8 @@ class Reconstructor(Protocol):
     def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
         """Return, for each face, an (h, w, 3) uint8 image of its ROI with the masked part rebuilt.
 
-        Only pixels where ``face.mask > 0`` are used by the caller, which blends the result into the
-        frame; pixels outside the mask may hold anything.
+        The caller blends the result into the frame with a feathered mask whose soft edge reaches a few
+        pixels (``CompositeOptions.feather_px``) outside ``face.mask``: there the result must hold face content
+        too (the rebuilt face continued, or the ROI image itself). Pixels farther out may hold anything.
         """
         ...
