@@ -33,6 +33,9 @@ MASK_REGION: Final[tuple[int, ...]] = JAW + UNDER_EYES
 #: Points that are always under a worn mask (nose tip, mouth): they pick the mask cluster.
 MASK_CORE: Final[tuple[int, ...]] = (1, 4, 5, 195, 0, 13, 14, 17, 61, 291, 37, 267, 84, 314)
 
+#: Forehead points (mid, image-left, image-right, between the brows): bare skin above a worn mask, used as a skin colour probe.
+FOREHEAD: Final[tuple[int, ...]] = (151, 108, 337, 9)
+
 LEFT_EYE_CORNERS: Final[tuple[int, ...]] = (33, 133)
 RIGHT_EYE_CORNERS: Final[tuple[int, ...]] = (362, 263)
 NOSE: Final[tuple[int, ...]] = (168, 6, 197, 195, 5, 4, 1, 2, 98, 327)

@@ -1,0 +1,261 @@
+"""Mask segmentation on the astronaut photo with masks drawn by :func:`unmask_video.synthetic.draw_surgical_mask`.
+
+Real FaceMesh landmarks (the ``astronaut_landmarks`` fixture), real drawn masks with pleats, shading and patterns;
+IoU against the drawn ground truth.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from unmask_video import landmark_sets
+from unmask_video.errors import InputError
+from unmask_video.landmarks import face_box
+from unmask_video.segment import MaskSegmenter, SegmentOptions, face_size, region_polygon
+from unmask_video.synthetic import BLACK, LIGHT_BLUE, WHITE, MaskStyle, draw_surgical_mask
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a >= 0.5, b >= 0.5
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def roi(image: np.ndarray, truth: np.ndarray, landmarks: np.ndarray):
+    """The face ROI as the pipeline crops it: (image, truth, landmarks) in ROI coordinates."""
+    box = face_box(landmarks, image.shape)
+    offset = np.array([box.x0, box.y0], np.float32)
+    return (
+        np.ascontiguousarray(image[box.slices]),
+        truth[box.slices],
+        (landmarks - offset).astype(np.float32),
+    )
+
+
+def two_colour(image: np.ndarray, landmarks: np.ndarray, base, second, period: float):
+    """A drawn mask (pleats, shading) recoloured in diagonal bands of a second colour: a patterned mask whose
+    colours land in two different k-means clusters."""
+    masked, truth = draw_surgical_mask(image, landmarks, MaskStyle(base))
+    yy, xx = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
+    p = period * face_size(landmarks)
+    band = (((xx + yy) // p) % 2 == 1) & (truth > 0.5)
+    shade = masked[band].astype(np.float32).mean(axis=1, keepdims=True) / np.mean(base)
+    masked = masked.copy()
+    masked[band] = np.clip(shade * np.array(second, np.float32), 0, 255).astype(np.uint8)
+    return masked, truth
+
+
+def shifted(image: np.ndarray, truth: np.ndarray, landmarks: np.ndarray, dx: float, dy: float, angle: float = 0.0):
+    """The whole scene moved by a known similarity transform (the face moves, landmarks move exactly with it)."""
+    centre = landmarks.mean(axis=0)
+    m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, 1.0)
+    m[:, 2] += (dx, dy)
+    size = (image.shape[1], image.shape[0])
+    img = cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    tru = cv2.warpAffine(truth, m, size, flags=cv2.INTER_LINEAR)
+    lm = (landmarks @ m[:, :2].T + m[:, 2]).astype(np.float32)
+    return img, tru, lm
+
+
+# ------------------------------------------------------------------------------------------ polygon
+
+
+def test_region_polygon_grows_with_margin_and_holds_the_core(astronaut_landmarks):
+    lm = astronaut_landmarks
+    base = region_polygon(lm, 0.0)
+    grown = region_polygon(lm, 0.12)
+    assert base.shape == grown.shape == (len(landmark_sets.MASK_REGION), 2)
+    assert base.dtype == np.float32
+    np.testing.assert_allclose(base, lm[list(landmark_sets.MASK_REGION)], atol=1e-4)
+    assert cv2.contourArea(grown) > 1.1 * cv2.contourArea(base)
+    for x, y in lm[list(landmark_sets.MASK_CORE)]:
+        assert cv2.pointPolygonTest(grown.reshape(-1, 1, 2), (float(x), float(y)), False) > 0
+    # Pushed most under the chin, little at the ears.
+    jaw = list(landmark_sets.JAW)
+    push = np.linalg.norm(grown - base, axis=1)[: len(jaw)]
+    assert push[len(jaw) // 2] > 3 * push[0]
+
+
+def test_region_polygon_rejects_bad_landmarks():
+    with pytest.raises(InputError):
+        region_polygon(np.zeros((10, 2), np.float32), 0.1)
+
+
+# ------------------------------------------------------------------------------------------ styles
+
+
+STYLES = {
+    "white": MaskStyle(WHITE),
+    "light-blue": MaskStyle(LIGHT_BLUE),
+    "black": MaskStyle(BLACK),
+    "stripes": MaskStyle((90, 120, 200), pleats=3, pattern="stripes"),
+    "dots": MaskStyle((220, 90, 90), pleats=3, pattern="dots"),
+}
+
+
+@pytest.mark.parametrize("name", list(STYLES))
+def test_segments_drawn_mask_styles(astronaut, astronaut_landmarks, name):
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, STYLES[name])
+    img, tru, lm = roi(masked, truth, astronaut_landmarks)
+    mask = MaskSegmenter(SegmentOptions()).segment(img, lm)
+    assert mask.shape == img.shape[:2] and mask.dtype == np.float32
+    assert 0.0 <= mask.min() and mask.max() <= 1.0
+    assert iou(mask, tru) >= 0.85, f"{name}: IoU {iou(mask, tru):.3f}"
+
+
+@pytest.mark.parametrize(
+    "base,second",
+    [((200, 50, 60), (240, 220, 80)), ((30, 30, 35), (240, 240, 240))],
+    ids=["red-yellow", "black-white"],
+)
+def test_two_colour_pattern_merges_clusters(astronaut, astronaut_landmarks, base, second):
+    masked, truth = two_colour(astronaut, astronaut_landmarks, base, second, 0.12)
+    img, tru, lm = roi(masked, truth, astronaut_landmarks)
+    merged = MaskSegmenter(SegmentOptions()).segment(img, lm)
+    assert iou(merged, tru) >= 0.85, f"IoU {iou(merged, tru):.3f}"
+    # Without the merge rule only one of the two colours is kept: the rule is what makes this work.
+    single = MaskSegmenter(SegmentOptions(merge_core_share=1.1)).segment(img, lm)
+    assert iou(single, tru) < 0.7
+
+
+def test_no_mask_region_in_roi_gives_empty_mask(astronaut, astronaut_landmarks):
+    # A ROI of the forehead and hair only: the mask polygon lies wholly below it.
+    lm = astronaut_landmarks
+    top = int(lm[:, 1].min()) - 40
+    img = np.ascontiguousarray(astronaut[max(top, 0) : int(lm[list(landmark_sets.UNDER_EYES)][:, 1].min()) - 30])
+    mask = MaskSegmenter().segment(img, lm - np.array([0, max(top, 0)], np.float32))
+    assert mask.shape == img.shape[:2]
+    assert float(mask.max()) == 0.0
+
+
+def test_face_near_border(astronaut, astronaut_landmarks):
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
+    lm = astronaut_landmarks
+    # Cut the ROI through the middle of the face: the left half of the polygon lies outside it.
+    x0 = int(lm[list(landmark_sets.MASK_CORE)][:, 0].mean()) - 10
+    box = face_box(lm, astronaut.shape)
+    img = np.ascontiguousarray(masked[box.y0 : box.y1, x0 : box.x1])
+    tru = truth[box.y0 : box.y1, x0 : box.x1]
+    roi_lm = (lm - np.array([x0, box.y0], np.float32)).astype(np.float32)
+    seg = MaskSegmenter()
+    for _ in range(2):  # the fit and the reuse path
+        mask = seg.segment(img, roi_lm)
+        assert mask.shape == img.shape[:2]
+        assert iou(mask, tru) >= 0.85, f"IoU {iou(mask, tru):.3f}"
+    # Fully off the bottom-right corner too.
+    corner = np.ascontiguousarray(masked[box.y1 - 30 : box.y1, box.x1 - 30 : box.x1])
+    out = seg.segment(corner, (lm - np.array([box.x1 - 30, box.y1 - 30], np.float32)).astype(np.float32), face_id=3)
+    assert out.shape == (30, 30) and np.isfinite(out).all()
+
+
+def test_bad_input_raises_input_error(astronaut, astronaut_landmarks):
+    seg = MaskSegmenter()
+    with pytest.raises(InputError):
+        seg.segment(astronaut.astype(np.float32), astronaut_landmarks)
+    with pytest.raises(InputError):
+        seg.segment(astronaut[..., 0], astronaut_landmarks)
+    with pytest.raises(InputError):
+        SegmentOptions(clusters=1)
+    with pytest.raises(InputError):
+        SegmentOptions(smoothing=1.0)
+
+
+# ------------------------------------------------------------------------------------------ video: reuse
+
+
+def test_reuse_keeps_centres_and_strong_colour_change_refits(astronaut, astronaut_landmarks):
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
+    img, tru, lm = roi(masked, truth, astronaut_landmarks)
+    seg = MaskSegmenter(SegmentOptions(temporal_smoothing=False))
+    first = seg.segment(img, lm)
+    assert (seg.stats.fits, seg.stats.reused) == (1, 0)
+    # Same colours, new sensor noise: reused, same answer.
+    noisy = np.clip(img.astype(np.int16) + np.random.default_rng(1).normal(0, 4, img.shape), 0, 255).astype(np.uint8)
+    second = seg.segment(noisy, lm)
+    assert (seg.stats.fits, seg.stats.reused) == (1, 1)
+    assert seg.stats.refit_reasons == {}
+    assert iou(second, first) >= 0.97
+    # The mask changes colour (light blue -> red): the keyframe clusters no longer fit, a refit happens.
+    red, red_truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle((200, 40, 50)))
+    red_img, red_tru, _ = roi(red, red_truth, astronaut_landmarks)
+    third = seg.segment(red_img, lm)
+    assert seg.stats.fits == 2
+    assert sum(seg.stats.refit_reasons.values()) == 1
+    assert iou(third, red_tru) >= 0.85
+
+
+def test_reuse_off_fits_every_frame_and_max_reuse_frames_forces_refit(astronaut, astronaut_landmarks):
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(WHITE))
+    img, _, lm = roi(masked, truth, astronaut_landmarks)
+    off = MaskSegmenter(SegmentOptions(reuse=False))
+    for _ in range(3):
+        off.segment(img, lm)
+    assert (off.stats.fits, off.stats.reused) == (3, 0)
+    aged = MaskSegmenter(SegmentOptions(max_reuse_frames=2))
+    for _ in range(5):
+        aged.segment(img, lm)
+    assert aged.stats.refit_reasons.get("age", 0) >= 1
+    assert aged.stats.fits == 1 + aged.stats.refit_reasons["age"]
+
+
+def test_faces_keep_separate_state_and_reset(astronaut, astronaut_landmarks):
+    blue, blue_truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
+    black, black_truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(BLACK))
+    b_img, b_tru, lm = roi(blue, blue_truth, astronaut_landmarks)
+    k_img, k_tru, _ = roi(black, black_truth, astronaut_landmarks)
+    seg = MaskSegmenter()
+    for _ in range(2):
+        assert iou(seg.segment(b_img, lm, face_id=0), b_tru) >= 0.85
+        assert iou(seg.segment(k_img, lm, face_id=1), k_tru) >= 0.85
+    assert (seg.stats.fits, seg.stats.reused) == (2, 2)  # one fit per face, no cross-talk refits
+    seg.reset(0)
+    seg.segment(b_img, lm, face_id=0)
+    seg.segment(k_img, lm, face_id=1)
+    assert (seg.stats.fits, seg.stats.reused) == (3, 3)
+    seg.reset()
+    seg.segment(k_img, lm, face_id=1)
+    assert seg.stats.fits == 4
+
+
+# ------------------------------------------------------------------------------------------ video: smoothing
+
+
+def _flicker(masks: list[np.ndarray]) -> float:
+    """Mean fraction of mask pixels that flip between consecutive frames."""
+    flips = [np.logical_xor(a >= 0.5, b >= 0.5).sum() / max((b >= 0.5).sum(), 1) for a, b in zip(masks, masks[1:])]
+    return float(np.mean(flips))
+
+
+def test_temporal_smoothing_reduces_flicker_on_a_still_noisy_face(astronaut, astronaut_landmarks):
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(WHITE))
+    img, tru, lm = roi(masked, truth, astronaut_landmarks)
+    rng = np.random.default_rng(0)
+    frames = [np.clip(img + rng.normal(0, 14, img.shape), 0, 255).astype(np.uint8) for _ in range(8)]
+    # Landmarks jitter by a pixel too, as a tracker's do.
+    lms = [(lm + rng.normal(0, 0.7, lm.shape)).astype(np.float32) for _ in frames]
+    results = {}
+    for smooth in (False, True):
+        seg = MaskSegmenter(SegmentOptions(temporal_smoothing=smooth))
+        results[smooth] = [seg.segment(f, l) for f, l in zip(frames, lms)]
+    raw, smoothed = _flicker(results[False]), _flicker(results[True])
+    assert raw > 0.0, "the noise must make the unsmoothed mask flicker for this test to mean anything"
+    assert smoothed < 0.7 * raw, f"flicker {smoothed:.4f} vs {raw:.4f} unsmoothed"
+    assert min(iou(m, tru) for m in results[True]) >= 0.85
+
+
+def test_temporal_smoothing_does_not_lag_a_moving_head(astronaut, astronaut_landmarks):
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
+    box = face_box(astronaut_landmarks, astronaut.shape)
+    # A fixed ROI big enough for the whole motion: smoothing in ROI pixels would trail the face.
+    x0, y0, x1, y1 = box.x0 - 20, box.y0 - 10, box.x1 + 70, box.y1 + 30
+    offset = np.array([x0, y0], np.float32)
+    seg = MaskSegmenter(SegmentOptions(smoothing=0.6))
+    ious = []
+    for i in range(8):
+        img, tru, lm = shifted(masked, truth, astronaut_landmarks, dx=7.0 * i, dy=2.5 * i, angle=1.5 * i)
+        mask = seg.segment(np.ascontiguousarray(img[y0:y1, x0:x1]), lm - offset)
+        ious.append(iou(mask, tru[y0:y1, x0:x1]))
+    assert min(ious) >= 0.85, f"IoU per frame {np.round(ious, 3)}"
+    # The face moved about 50 px: the last mask sits on the last face, not between the past ones.
+    assert ious[-1] >= ious[0] - 0.05

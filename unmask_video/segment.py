@@ -1,0 +1,435 @@
+"""Mask segmentation: find the surgical mask inside the lower-face polygon of one face.
+
+Method, per face (``face_id``):
+
+1. The search region is the polygon of :data:`landmark_sets.MASK_REGION` (jaw line closed over the
+   cheeks under the eyes), pushed outward by ``polygon_margin`` x face size, since real masks reach a
+   little below the chin and toward the ears (:func:`region_polygon`).
+2. Pixels inside it, lightly blurred and converted to Lab (lightness down-weighted, so pleat shadows
+   and shading stay with their mask), are clustered by k-means (k=3, fitted on a seeded random
+   subsample of ``sample_pixels`` pixels).
+3. The mask cluster is the one holding most of the pixels around the :data:`landmark_sets.MASK_CORE`
+   points (nose tip, mouth), which a worn mask always covers. A second cluster joins it (two-colour
+   or patterned masks, pleat shadows) when it also holds a good share of the core pixels and its
+   pixels lie mostly inside the inner part of the polygon rather than on its rim.
+4. Clean-up: open, close, keep the components that touch the core, fill holes, feather the edge.
+
+Video: the cluster centres fitted on a keyframe are reused on later frames (each pixel assigned to
+its nearest centre, far cheaper than refitting). A refit happens when the fit degrades (mean
+distance of the pixels to their centre grows past ``refit_threshold`` x its keyframe value), when
+the mask cluster's share of the polygon jumps, when the colour histogram of the region jumps (scene
+change), when the mask cluster stops holding the core, or after ``max_reuse_frames`` frames.
+Refits and their reasons are counted in :attr:`MaskSegmenter.stats`.
+
+Temporal smoothing happens in face-aligned coordinates: each frame's mask is mapped into a canonical
+face frame (an affine fit of all landmarks onto the face's first-frame landmarks, normalised), an
+exponential moving average is kept there, and the average is mapped back onto the current ROI, so
+the mask neither flickers on a still face nor lags behind a moving head.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
+
+from . import landmark_sets as ls
+from .errors import InputError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SegmentOptions", "SegmentStats", "MaskSegmenter", "region_polygon", "face_size"]
+
+
+@dataclass
+class SegmentOptions:
+    """Options of :class:`MaskSegmenter`; lengths marked "face" are fractions of the face size."""
+
+    clusters: int = 3  # k of k-means
+    reuse: bool = True  # reuse keyframe cluster centres on later frames
+    temporal_smoothing: bool = True  # EMA of the mask in face-aligned coordinates
+    smoothing: float = 0.6  # EMA weight of the past, in [0, 1)
+    hysteresis: float = 0.15  # a smoothed pixel turns on above 0.5 + this, off below 0.5 - this
+    polygon_margin: float = 0.12  # outward push of the search polygon (face)
+    top_margin_scale: float = 0.25  # the under-eye edge is pushed this much less (keeps the eyes out)
+    side_margin_scale: float = 0.2  # the jaw is pushed this much less at the ears than under the chin
+    refit_threshold: float = 1.5  # refit when mean pixel-to-centre distance > this x keyframe value
+    share_jump: float = 0.2  # refit when the mask share of the polygon moves more than this
+    scene_threshold: float = 0.35  # refit when the region's colour histogram moves more (L1 / 2)
+    max_reuse_frames: int = 150  # refit at least this often (frames)
+    sample_pixels: int = 4000  # k-means fit subsample
+    seed: int = 0  # subsample and k-means seed
+    lightness_weight: float = 0.5  # weight of Lab L against a, b in the clustering
+    blur_sigma: float = 0.006  # pre-clustering Gaussian blur (face)
+    core_radius: float = 0.05  # radius of the disks around the core points (face)
+    merge_core_share: float = 0.2  # a second cluster must hold this share of the core pixels ...
+    merge_inner_ratio: float = 0.6  # ... and an inner-polygon fraction >= this x the main cluster's
+    skin_anchor: bool = True  # add the forehead skin colour as an extra, never-mask centre ...
+    skin_min_distance: float = 12.0  # ... when it is at least this far (feature units) from the mask centre
+    open_px: float = 0.02  # opening kernel (face)
+    close_px: float = 0.05  # closing kernel (face)
+    feather_px: float = 2.0  # Gaussian sigma of the soft edge, in ROI pixels (0: hard edge)
+    canonical_size: int = 128  # side of the face-aligned smoothing frame, pixels
+
+    def __post_init__(self) -> None:
+        if self.clusters < 2:
+            raise InputError(f"segmentation needs at least 2 clusters, got {self.clusters}; use 3")
+        if not 0.0 <= self.hysteresis < 0.5:
+            raise InputError(f"mask hysteresis must be in [0, 0.5), got {self.hysteresis}")
+        if not 0.0 <= self.smoothing < 1.0:
+            raise InputError(f"mask smoothing must be in [0, 1), got {self.smoothing}")
+        if self.polygon_margin < 0:
+            raise InputError(f"mask polygon margin must be >= 0, got {self.polygon_margin}")
+        if self.sample_pixels < self.clusters * 10:
+            raise InputError(f"sample_pixels={self.sample_pixels} is too small for k-means; use >= 1000")
+        if self.refit_threshold <= 1.0:
+            raise InputError(f"refit_threshold must be > 1, got {self.refit_threshold}")
+        if self.max_reuse_frames < 1:
+            raise InputError(f"max_reuse_frames must be >= 1, got {self.max_reuse_frames}")
+
+
+@dataclass
+class SegmentStats:
+    """How often clusters were fitted and reused, and why refits happened."""
+
+    fits: int = 0
+    reused: int = 0
+    refit_reasons: dict[str, int] = field(default_factory=dict)
+
+    def count_refit(self, reason: str) -> None:
+        self.refit_reasons[reason] = self.refit_reasons.get(reason, 0) + 1
+
+
+@dataclass
+class _Fit:
+    """Cluster centres fitted on a keyframe, and what the fit looked like there."""
+
+    centres: np.ndarray  # (k, 3) float32 in feature space
+    mask_clusters: np.ndarray  # (k,) bool
+    mean_dist: float  # mean pixel-to-centre distance at the keyframe
+    share: float  # mask share of the polygon at the previous frame
+    hist: np.ndarray  # normalised colour histogram of the region at the keyframe
+    age: int = 0  # frames since the fit
+
+
+@dataclass
+class _FaceState:
+    fit: _Fit | None = None
+    template: np.ndarray | None = None  # (468, 2) canonical landmarks of this face
+    ema: np.ndarray | None = None  # (S, S, 2) float32 canonical: running average, last output
+
+
+def face_size(landmarks: np.ndarray) -> float:
+    """Face size in pixels: the larger side of the face-oval bounding box."""
+    pts = landmarks[list(ls.FACE_OVAL)]
+    span = pts.max(axis=0) - pts.min(axis=0)
+    return float(max(span.max(), 1.0))
+
+
+def region_polygon(
+    landmarks: np.ndarray, margin: float, top_margin_scale: float = 0.25, side_margin_scale: float = 0.2
+) -> np.ndarray:
+    """The search polygon, (N, 2) float32: MASK_REGION pushed outward by ``margin`` x face size.
+
+    The jaw part is pushed most under the chin (masks reach below it), ``side_margin_scale`` of that at
+    the ears (pushing far sideways only brings in background); the under-eye part by
+    ``top_margin_scale`` of it, so the eyes stay out of the search.
+    """
+    lm = np.asarray(landmarks, dtype=np.float32)
+    if lm.shape != (ls.NUM_LANDMARKS, 2):
+        raise InputError(f"landmarks must have shape ({ls.NUM_LANDMARKS}, 2), got {lm.shape}")
+    pts = lm[list(ls.MASK_REGION)]
+    centre = pts.mean(axis=0)
+    out = pts - centre
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    direction = out / np.maximum(norm, 1e-6)
+    n_jaw = len(ls.JAW)
+    push = np.full((len(pts), 1), margin * face_size(lm), dtype=np.float32)
+    profile = np.sin(np.linspace(0.0, np.pi, n_jaw)) ** 2  # 0 at the ears, 1 at the chin
+    push[:n_jaw, 0] *= side_margin_scale + (1.0 - side_margin_scale) * profile
+    push[n_jaw:] *= top_margin_scale
+    return (pts + direction * push).astype(np.float32)
+
+
+def _disk_kernel(diameter: float) -> np.ndarray:
+    d = max(int(round(diameter)) | 1, 1)
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (d, d))
+
+
+def _fill_holes(binary: np.ndarray) -> np.ndarray:
+    """Fill the background regions of a uint8 {0,1} image that do not touch its border."""
+    h, w = binary.shape
+    padded = np.zeros((h + 2, w + 2), np.uint8)
+    padded[1:-1, 1:-1] = binary
+    flood = padded.copy()
+    cv2.floodFill(flood, np.zeros((h + 4, w + 4), np.uint8), (0, 0), 1)
+    holes = flood[1:-1, 1:-1] == 0
+    out = binary.copy()
+    out[holes] = 1
+    return out
+
+
+def _affine_lstsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2x3 affine matrix mapping ``src`` points onto ``dst`` points in the least-squares sense."""
+    a = np.hstack([src.astype(np.float64), np.ones((len(src), 1))])
+    m, *_ = np.linalg.lstsq(a, dst.astype(np.float64), rcond=None)
+    return m.T.astype(np.float32)  # (2, 3)
+
+
+class MaskSegmenter:
+    """Segments the mask of each face, keeping cluster centres and smoothing state per ``face_id``."""
+
+    def __init__(self, options: SegmentOptions | None = None) -> None:
+        self.options = options or SegmentOptions()
+        self.stats = SegmentStats()
+        self._faces: dict[int, _FaceState] = {}
+
+    def reset(self, face_id: int | None = None) -> None:
+        """Forget the clusters and smoothing state of one face, or of all faces."""
+        if face_id is None:
+            self._faces.clear()
+        else:
+            self._faces.pop(face_id, None)
+
+    # ------------------------------------------------------------------ main entry
+    def segment(self, image: np.ndarray, landmarks: np.ndarray, face_id: int = 0) -> np.ndarray:
+        """Return the mask, float32 (h, w) in [0, 1], of the face in ROI ``image`` (uint8 RGB)."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise InputError(f"segment expects a uint8 (h, w, 3) RGB image, got {image.dtype} {image.shape}")
+        lm = np.asarray(landmarks, dtype=np.float32)
+        opt = self.options
+        h, w = image.shape[:2]
+        state = self._faces.setdefault(face_id, _FaceState())
+        size = face_size(lm)
+
+        poly = np.round(region_polygon(lm, opt.polygon_margin, opt.top_margin_scale, opt.side_margin_scale))
+        poly = poly.astype(np.int32)
+        # Work inside the polygon's bounding box only: the cost follows the face, not the ROI.
+        x0, y0 = np.clip(poly.min(axis=0) - 2, 0, [w, h])
+        x1, y1 = np.clip(poly.max(axis=0) + 3, 0, [w, h])
+        out = np.zeros((h, w), np.float32)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            log.debug("face %d: mask region outside the ROI, empty mask", face_id)
+            return self._smooth(state, out, lm, (h, w))
+        offset = np.array([x0, y0], np.float32)
+        sub, sub_lm = image[y0:y1, x0:x1], lm - offset
+        shape = sub.shape[:2]
+        region = np.zeros(shape, np.uint8)
+        cv2.fillPoly(region, [poly - offset.astype(np.int32)], 1)
+        core = self._core_mask(sub_lm, size, shape) & (region > 0)
+        if not core.any():
+            log.debug("face %d: mask core outside the ROI, empty mask", face_id)
+            return self._smooth(state, out, lm, (h, w))
+
+        region_idx = np.flatnonzero(region.ravel())
+        feats = self._features(sub, size).reshape(-1, 3)[region_idx]
+        hist = self._histogram(sub, region)
+
+        labels, dist = None, None
+        fit = state.fit
+        if fit is not None and opt.reuse:
+            fit.age += 1
+            labels, dist = self._assign(feats, fit.centres)
+            reason = self._refit_reason(fit, labels, dist, hist, core, region_idx)
+            if reason is None:
+                self.stats.reused += 1
+            else:
+                self.stats.count_refit(reason)
+                log.debug("face %d: refit clusters (%s)", face_id, reason)
+                if reason == "scene":  # a cut: the past mask belongs to another shot
+                    state.ema = None
+                labels = None
+        if labels is None:
+            skin = self._skin_colour(image, lm, poly) if opt.skin_anchor else None
+            fit = self._fit(feats, region_idx, core, sub_lm, hist, shape, skin)
+            state.fit = fit
+            self.stats.fits += 1
+            labels, dist = self._assign(feats, fit.centres)
+        assert fit is not None
+
+        in_mask = fit.mask_clusters[labels]
+        fit.share = float(in_mask.mean())
+        binary = np.zeros(shape[0] * shape[1], np.uint8)
+        binary[region_idx[in_mask]] = 1
+        out[y0:y1, x0:x1] = self._clean(binary.reshape(shape), core, size)
+        return self._smooth(state, out, lm, (h, w))
+
+    # ------------------------------------------------------------------ pieces
+    def _core_mask(self, lm: np.ndarray, size: float, shape: tuple[int, int]) -> np.ndarray:
+        core = np.zeros(shape, np.uint8)
+        r = max(int(round(self.options.core_radius * size)), 1)
+        for x, y in np.round(lm[list(ls.MASK_CORE)]).astype(np.int32):
+            cv2.circle(core, (int(x), int(y)), r, 1, -1)
+        return core > 0
+
+    def _features(self, image: np.ndarray, size: float) -> np.ndarray:
+        sigma = self.options.blur_sigma * size
+        if sigma >= 0.5:
+            image = cv2.GaussianBlur(image, (0, 0), sigma)
+        lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+        lab[..., 0] *= self.options.lightness_weight
+        return lab
+
+    @staticmethod
+    def _histogram(image: np.ndarray, region: np.ndarray) -> np.ndarray:
+        hist = cv2.calcHist([image], [0, 1, 2], region, [8, 8, 8], [0, 256, 0, 256, 0, 256]).ravel()
+        return hist / max(float(hist.sum()), 1.0)
+
+    @staticmethod
+    def _assign(feats: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d2 = np.empty((len(feats), len(centres)), np.float32)
+        for j, c in enumerate(centres):
+            diff = feats - c
+            d2[:, j] = np.einsum("ij,ij->i", diff, diff)
+        labels = d2.argmin(axis=1)
+        return labels, np.sqrt(d2[np.arange(len(feats)), labels])
+
+    def _skin_colour(self, image: np.ndarray, lm: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
+        """Median feature of the forehead probe disks outside the search polygon, or None if too few."""
+        probe = np.zeros(image.shape[:2], np.uint8)
+        r = max(int(round(self.options.core_radius * face_size(lm))), 1)
+        for x, y in np.round(lm[list(ls.FOREHEAD)]).astype(np.int32):
+            cv2.circle(probe, (int(x), int(y)), r, 1, -1)
+        cv2.fillPoly(probe, [poly], 0)
+        pixels = image[probe > 0]
+        if len(pixels) < 20:
+            return None
+        lab = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
+        lab[:, 0] *= self.options.lightness_weight
+        return np.median(lab, axis=0).astype(np.float32)
+
+    def _fit(
+        self,
+        feats: np.ndarray,
+        region_idx: np.ndarray,
+        core: np.ndarray,
+        lm: np.ndarray,
+        hist: np.ndarray,
+        shape: tuple[int, int],
+        skin: np.ndarray | None,
+    ) -> _Fit:
+        opt = self.options
+        k = opt.clusters
+        rng = np.random.default_rng(opt.seed)  # a fresh seeded generator: the same frame gives the same fit
+        n = min(opt.sample_pixels, len(feats))
+        sample = feats[rng.choice(len(feats), n, replace=False)] if len(feats) > n else feats
+        if len(np.unique(sample, axis=0)) < k:  # flat region: jitter so that k-means has k distinct points
+            sample = sample + rng.normal(0, 0.5, sample.shape).astype(np.float32)
+        # One thread: on a few thousand points the thread pool costs far more than it saves (x10-50 under load).
+        with threadpool_limits(limits=1):
+            km = KMeans(n_clusters=k, n_init=2, random_state=opt.seed, max_iter=50).fit(sample)
+        centres = km.cluster_centers_.astype(np.float32)
+        labels, dist = self._assign(feats, centres)
+        mask_clusters = self._choose(labels, region_idx, core, lm, shape, k)
+        if skin is not None:
+            main = centres[mask_clusters]
+            gap = float(np.linalg.norm(main - skin, axis=1).min())
+            if gap >= opt.skin_min_distance:
+                centres = np.vstack([centres, skin[None, :]]).astype(np.float32)
+                mask_clusters = np.append(mask_clusters, False)
+                labels, dist = self._assign(feats, centres)
+            else:
+                log.debug("skin probe %.1f from the mask centre: not used", gap)
+        return _Fit(centres, mask_clusters, float(dist.mean()), float(mask_clusters[labels].mean()), hist)
+
+    def _choose(
+        self,
+        labels: np.ndarray,
+        region_idx: np.ndarray,
+        core: np.ndarray,
+        lm: np.ndarray,
+        shape: tuple[int, int],
+        k: int,
+    ) -> np.ndarray:
+        """Pick the mask cluster(s): most core pixels, plus any cluster sharing the core and the inside."""
+        opt = self.options
+        core_flat = core.ravel()[region_idx]
+        core_counts = np.bincount(labels[core_flat], minlength=k).astype(np.float64)
+        core_share = core_counts / max(core_counts.sum(), 1.0)
+        # The inner part of the region: the unexpanded polygon shrunk toward its centre.
+        inner_poly = region_polygon(lm, 0.0)
+        centre = inner_poly.mean(axis=0)
+        inner_poly = centre + 0.7 * (inner_poly - centre)
+        inner = np.zeros(shape, np.uint8)
+        cv2.fillPoly(inner, [np.round(inner_poly).astype(np.int32)], 1)
+        inner_flat = inner.ravel()[region_idx] > 0
+        totals = np.bincount(labels, minlength=k).astype(np.float64)
+        inner_frac = np.bincount(labels[inner_flat], minlength=k) / np.maximum(totals, 1.0)
+        main = int(core_share.argmax())
+        chosen = np.zeros(k, bool)
+        chosen[main] = True
+        for c in range(k):
+            if c != main and core_share[c] >= opt.merge_core_share and (
+                inner_frac[c] >= opt.merge_inner_ratio * inner_frac[main]
+            ):
+                chosen[c] = True
+        log.debug("core share %s inner fraction %s -> mask clusters %s", core_share, inner_frac, chosen)
+        return chosen
+
+    def _refit_reason(
+        self,
+        fit: _Fit,
+        labels: np.ndarray,
+        dist: np.ndarray,
+        hist: np.ndarray,
+        core: np.ndarray,
+        region_idx: np.ndarray,
+    ) -> str | None:
+        opt = self.options
+        if fit.age >= opt.max_reuse_frames:
+            return "age"
+        if 0.5 * float(np.abs(hist - fit.hist).sum()) > opt.scene_threshold:
+            return "scene"
+        if float(dist.mean()) > opt.refit_threshold * max(fit.mean_dist, 1.0):
+            return "fit"
+        in_mask = fit.mask_clusters[labels]
+        if abs(float(in_mask.mean()) - fit.share) > opt.share_jump:
+            return "share"
+        core_flat = core.ravel()[region_idx]
+        if core_flat.any() and float(in_mask[core_flat].mean()) < 0.5:
+            return "core"
+        return None
+
+    def _clean(self, binary: np.ndarray, core: np.ndarray, size: float) -> np.ndarray:
+        opt = self.options
+        if opt.open_px > 0:
+            binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _disk_kernel(opt.open_px * size))
+        if opt.close_px > 0:
+            binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, _disk_kernel(opt.close_px * size))
+        n, comp = cv2.connectedComponents(binary, connectivity=8)
+        if n > 2:
+            keep = np.unique(comp[core & (binary > 0)])
+            keep = keep[keep > 0]
+            binary = np.isin(comp, keep).astype(np.uint8)
+        return _fill_holes(binary)
+
+    def _smooth(self, state: _FaceState, mask: np.ndarray, lm: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """EMA of the mask in face-aligned coordinates, then the soft edge."""
+        opt = self.options
+        if opt.temporal_smoothing:
+            s = opt.canonical_size
+            if state.template is None:
+                lo, hi = lm.min(axis=0), lm.max(axis=0)
+                scale = 0.8 * s / float(max((hi - lo).max(), 1.0))
+                state.template = ((lm - (lo + hi) / 2) * scale + s / 2).astype(np.float32)
+            to_canon = _affine_lstsq(lm, state.template)
+            if state.ema is None:
+                average, out = mask, mask >= 0.5
+            else:
+                past = cv2.warpAffine(
+                    state.ema, to_canon, shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                    borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+                )
+                average = opt.smoothing * past[..., 0] + (1.0 - opt.smoothing) * mask
+                # Hysteresis: a pixel flips only when the average clearly crosses 0.5.
+                out = average >= np.where(past[..., 1] >= 0.5, 0.5 - opt.hysteresis, 0.5 + opt.hysteresis)
+            mask = out.astype(np.float32)
+            # Channel 0: the running average; channel 1: the last output (for the hysteresis).
+            state.ema = cv2.warpAffine(np.dstack([average, mask]), to_canon, (s, s), flags=cv2.INTER_LINEAR)
+        if opt.feather_px > 0:
+            mask = cv2.GaussianBlur(mask, (0, 0), opt.feather_px)
+        return np.clip(mask, 0.0, 1.0).astype(np.float32)
