@@ -20,7 +20,7 @@ from training.config import TrainConfig, apply_overrides
 from training.dataset import FacePairs, PairOptions
 from training.discriminator import Discriminator
 from training.evaluate import hole_metrics
-from training.examples import write_example_faces
+from training.examples import write_example_faces, write_example_video
 from training.prepare import PrepareOptions, prepare
 from training.train import Dist, Trainer, lr_factor, main, run
 from training.vgg import LAYERS, VGG19Features, VGGWeightsMissing, make_features
@@ -84,6 +84,23 @@ def test_pairs_have_contract_shapes_and_a_useful_reference(faces: Path) -> None:
     assert np.array_equal(ds.sample(0)["mask"], s["mask"])
     ds.set_epoch(1)
     assert not np.array_equal(ds.sample(0)["mask"], s["mask"])
+
+
+def test_video_frames_are_faces_of_one_person_and_serve_as_references(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write_example_video(src / "clip.mp4", frames=6)
+    out = tmp_path / "out"
+    report = prepare([src], out, PrepareOptions(size=64, video_every=2, video_frames=3), progress=False)
+    assert report.videos == 1 and report.photos == 3 and report.usable == 3
+    m = json.loads((out / "manifest.json").read_text())
+    assert [f["source"].rsplit("#", 1)[1] for f in m["faces"]] == ["frame=0", "frame=2", "frame=4"]
+    assert len({f["person"] for f in m["faces"]}) == 1 and len({f["split"] for f in m["faces"]}) == 1
+    ds = FacePairs(out, "all", PairOptions(size=64, other_frame_prob=1.0))
+    assert ds.by_person == {m["faces"][0]["person"]: [0, 1, 2]}
+    s = ds.sample(0)
+    v = (s["ref_valid"] > 0.5) & (s["mask"] > 0.5)
+    assert v.mean() > 0.1
+    assert np.abs(s["reference"][v].astype(float) - s["target"][v]).mean() < 40  # another frame, warped: close
 
 
 def test_second_photo_moves_landmarks_with_the_image() -> None:

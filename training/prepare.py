@@ -6,7 +6,8 @@ Usage::
     python -m training.prepare --realign OUT_DIR          # redo the crops from the stored landmarks (no FaceMesh)
 
 ``FACES_DIR`` is any folder of face photos, searched recursively (the FFHQ or CelebA-HQ layouts, or
-``../shared/data/faces/*``). Each photo goes through MediaPipe FaceMesh (static mode); photos with no face, several
+``../shared/data/faces/*``); videos in it (.mp4, .mov, ...) give every ``--video-every``-th frame, up to
+``--video-frames``, as faces of one person, so a training pair can take its reference from another frame. Each photo goes through MediaPipe FaceMesh (static mode); photos with no face, several
 faces, a face too small or a face cut by the image border are counted and skipped. Each usable face is aligned with
 a similarity transform to a ``size`` x ``size`` crop, and the output folder gets::
 
@@ -40,6 +41,7 @@ from unmask_video import landmark_sets as ls
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm"}
 
 
 @dataclass
@@ -50,11 +52,14 @@ class PrepareOptions:
     min_face_px: float = 40.0  # minimum inter-ocular distance x 2.5 (about the face width) in source pixels
     max_outside: float = 0.04  # reject a face whose mask region sticks out of the photo by more than this x its width
     seed: int = 0
+    video_every: int = 10  # from a video, take every N-th frame ...
+    video_frames: int = 30  # ... at most this many per video; they are frames of one "person"
 
 
 @dataclass
 class PrepareReport:
-    photos: int = 0
+    photos: int = 0  # photos and video frames looked at
+    videos: int = 0
     usable: int = 0
     unreadable: int = 0
     no_face: int = 0
@@ -141,8 +146,8 @@ class StaticFaceMesh:
 # --------------------------------------------------------------------------------------------- main work
 
 
-def list_photos(folder: Path, limit: int | None, seed: int) -> list[Path]:
-    photos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+def list_photos(folder: Path, limit: int | None, seed: int, suffixes: set[str] = IMAGE_SUFFIXES) -> list[Path]:
+    photos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
     if limit is not None and len(photos) > limit:
         rng = np.random.default_rng(seed)
         photos = sorted(photos[i] for i in rng.choice(len(photos), size=limit, replace=False))
@@ -152,6 +157,20 @@ def list_photos(folder: Path, limit: int | None, seed: int) -> list[Path]:
 def split_of(source: str, val_fraction: float) -> str:
     h = int(hashlib.sha1(source.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
     return "val" if h < val_fraction else "train"
+
+
+def video_frames(path: Path, every: int, most: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(frame index, RGB frame) of every ``every``-th decoded frame, at most ``most`` of them."""
+    from unmask_video.video import VideoReader
+
+    taken = 0
+    with VideoReader(str(path)) as reader:
+        for frame in reader.frames():
+            if frame.index % every == 0:
+                yield frame.index, frame.image
+                taken += 1
+                if taken >= most:
+                    break
 
 
 def read_rgb(path: Path) -> np.ndarray | None:
@@ -189,13 +208,27 @@ def prepare(folders: Iterable[Path], out_dir: Path, options: PrepareOptions, pro
     src_lms: list[np.ndarray] = []
     jobs: list[tuple[Path, Path]] = []
     for folder in folders:
-        photos = list_photos(folder, options.limit, options.seed)
+        photos = list_photos(folder, options.limit, options.seed, IMAGE_SUFFIXES | VIDEO_SUFFIXES)
         if not photos:
-            log.warning("no photos found under %s", folder)
+            log.warning("no photos or videos found under %s", folder)
         jobs += [(folder, p) for p in photos]
-    for folder, path, in _progress(jobs, progress, "landmarks + crops"):
+
+    def images() -> Iterator[tuple[Path, str, str | None, np.ndarray | None]]:
+        """(folder, source name, person, RGB image or None if unreadable) for photos and video frames."""
+        for folder, path in _progress(jobs, progress, "landmarks + crops"):
+            if path.suffix.lower() in VIDEO_SUFFIXES:
+                report.videos += 1
+                try:
+                    for idx, frame in video_frames(path, options.video_every, options.video_frames):
+                        yield folder, f"{path}#frame={idx}", f"video:{path}", frame
+                except Exception as e:  # noqa: BLE001 - one bad video must not stop the preparation
+                    log.warning("skipped video %s: %s", path, e)
+                    yield folder, str(path), None, None
+            else:
+                yield folder, str(path), None, read_rgb(path)
+
+    for folder, source, person, image in images():
         report.photos += 1
-        image = read_rgb(path)
         if image is None:
             report.unreadable += 1
             continue
@@ -222,13 +255,14 @@ def prepare(folders: Iterable[Path], out_dir: Path, options: PrepareOptions, pro
         idx = len(faces)
         name = f"images/{idx:06d}.jpg"
         cv2.imwrite(str(out_dir / name), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
-        source = str(path)
         faces.append(
             {
                 "id": idx,
                 "image": name,
                 "source": source,
-                "split": split_of(source, options.val_fraction),
+                "person": person,
+                # all frames of a video go to the same split, so held-out people stay unseen
+                "split": split_of(person or source, options.val_fraction),
                 "mask_polygon": np.round(clm[list(ls.MASK_REGION)], 2).tolist(),
             }
         )
@@ -259,7 +293,11 @@ def realign(out_dir: Path, size: int | None = None) -> int:
     src = np.load(out_dir / "source_landmarks.npy")
     crop_lms = []
     for face, lm in zip(manifest["faces"], src):
-        image = read_rgb(Path(face["source"]))
+        if "#frame=" in face["source"]:
+            path, idx = face["source"].split("#frame=")
+            image = next((f for i, f in video_frames(Path(path), 1, int(idx) + 1) if i == int(idx)), None)
+        else:
+            image = read_rgb(Path(face["source"]))
         if image is None:
             raise FileNotFoundError(face["source"])
         crop, clm = crop_face(image, lm, size, align)
@@ -292,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="at most N photos per folder (random, seeded)")
     p.add_argument("--val-fraction", type=float, default=PrepareOptions.val_fraction)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--video-every", type=int, default=PrepareOptions.video_every, help="video: every N-th frame")
+    p.add_argument("--video-frames", type=int, default=PrepareOptions.video_frames, help="video: at most N frames")
     p.add_argument("--realign", action="store_true", help="recompute crops of OUT_DIR from its stored landmarks")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
@@ -305,10 +345,11 @@ def main(argv: list[str] | None = None) -> int:
     for d in a.paths[:-1]:
         if not d.is_dir():
             p.error(f"{d} is not a folder of face photos")
-    opts = PrepareOptions(size=a.size, limit=a.limit, val_fraction=a.val_fraction, seed=a.seed)
+    opts = PrepareOptions(size=a.size, limit=a.limit, val_fraction=a.val_fraction, seed=a.seed,
+                          video_every=a.video_every, video_frames=a.video_frames)
     r = prepare(a.paths[:-1], a.paths[-1], opts, progress=not a.quiet)
     log.info(
-        "%d photos: %d usable, %d without a usable face (no face %d, several faces %d, too small %d, "
+        "%d photos and video frames: %d usable, %d without a usable face (no face %d, several faces %d, too small %d, "
         "cut by the border %d, unreadable %d)",
         r.photos, r.usable, r.unusable, r.no_face, r.several_faces, r.too_small, r.cut_by_border, r.unreadable,
     )
