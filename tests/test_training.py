@@ -353,3 +353,37 @@ def test_exported_ema_generator_loads_in_the_product(tmp_path: Path, faces: Path
     back = load_weights(tmp_path / "g16.safetensors")  # rebuilt from the file alone
     for k, v in g.state_dict().items():
         torch.testing.assert_close(back.state_dict()[k].float(), v, atol=2e-3, rtol=2e-3)
+
+
+def test_bf16_autocast_step_runs_and_fp16_needs_cuda(tmp_path: Path, faces: Path) -> None:
+    ds = FacePairs(faces, "all", PairOptions(size=64))
+    batch = {k: torch.stack([ds[i][k] for i in range(2)]) for k in ds[0]}
+    trainer = Trainer(tiny_cfg(faces, tmp_path / "run", amp="bf16"), Dist("cpu", 1))
+    vals = trainer.train_step(batch)
+    assert all(np.isfinite(v) for v in vals.values())
+    assert all(p.dtype == torch.float32 for p in trainer.g.parameters())  # master weights stay fp32
+    if not torch.cuda.is_available():
+        trainer = Trainer(tiny_cfg(faces, tmp_path / "run2", amp="fp16"), Dist("cpu", 1))
+        with pytest.raises(InputError, match="fp16 needs a CUDA device"):
+            trainer.train_step(batch)
+
+
+@pytest.mark.parametrize("kind", ["kaiming", "normal", "xavier", "orthogonal"])
+def test_initialisation_options(kind: str) -> None:
+    from training.config import TrainConfig
+    from training.discriminator import init_discriminator
+    from training.train import build_generator
+
+    torch.manual_seed(0)
+    g = build_generator(TrainConfig(model="tiny", init=kind))
+    d = Discriminator(8)
+    init_discriminator(d, kind)
+    w = d.net[0].parametrizations.weight.original
+    if kind == "normal":
+        assert abs(float(w.detach().std()) - 0.02) < 0.005
+    if kind == "orthogonal":
+        flat = w.detach().reshape(w.shape[0], -1)
+        torch.testing.assert_close(flat @ flat.t(), torch.eye(w.shape[0]), atol=1e-4, rtol=0)
+    assert all(torch.isfinite(p).all() for p in g.parameters())
+    with pytest.raises(ValueError):
+        init_discriminator(d, "uniform")
