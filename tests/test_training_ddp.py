@@ -50,3 +50,15 @@ def test_two_process_gloo_run_writes_one_checkpoint(tmp_path: Path, faces: Path)
     torch.manual_seed(0)
     init = build_generator(TrainConfig(model="tiny")).state_dict()
     assert any(not torch.equal(init[k], v) for k, v in ck["generator"].items())
+
+
+def test_two_process_run_without_contrastive_loss(tmp_path: Path, faces: Path) -> None:
+    # the feature head is then outside the loss; DDP must still see every parameter used
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "training.train", "--data", str(faces), "--run-dir", str(tmp_path / "run"), "--model", "tiny",
+           "--no-vgg", "--batch-size", "1", "--max-steps", "2", "--num-workers", "0", "--device", "cpu",
+           "--no-progress", "--set", "disc_channels=8", "cpu_threads=1", "losses.contrastive=0"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)["step"] == 2

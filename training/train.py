@@ -244,6 +244,8 @@ class Trainer:
         weights = {"adv": w.adversarial, "hole": w.hole, "valid": w.valid, "tv": w.tv, "perceptual": w.perceptual,
                    "style": w.style, "contrastive": w.contrastive}
         g_loss = sum(weights[k] * v for k, v in terms.items())
+        if not use_con:  # keep the feature head in the graph (zero gradient), as DDP wants every parameter used
+            g_loss = g_loss + 0.0 * feat.sum()
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler_g.scale(g_loss).backward()
         self._clip(self.g, self.scaler_g, self.opt_g)
