@@ -317,7 +317,8 @@ def write_loss_curves(csv_path: Path, png_path: Path) -> None:
     rows = list(csv.DictReader(csv_path.open()))
     if len(rows) < 2:
         return
-    keys = [k for k in rows[0] if k not in ("step", "epoch", "lr_g", "sec_per_step", "time")]
+    keys = [k for k in rows[0] if k not in ("step", "epoch", "sec_per_step", "time")
+            and any(r.get(k) not in (None, "") for r in rows)]  # unused losses (e.g. without VGG) are left out
     steps = np.array([float(r["step"]) for r in rows])
     pw, ph, cols = 360, 200, 3
     nrows = math.ceil(len(keys) / cols)
