@@ -3,28 +3,35 @@
 Method, per face (``face_id``):
 
 1. The search region is the polygon of :data:`landmark_sets.MASK_REGION` (jaw line closed over the
-   cheeks under the eyes), pushed outward by ``polygon_margin`` x face size, since real masks reach a
-   little below the chin and toward the ears (:func:`region_polygon`).
-2. Pixels inside it, lightly blurred and converted to Lab (lightness down-weighted, so pleat shadows
-   and shading stay with their mask), are clustered by k-means (k=3, fitted on a seeded random
-   subsample of ``sample_pixels`` pixels).
+   cheeks under the eyes), pushed outward by ``polygon_margin`` x face size, most under the chin, less
+   toward the ears, little at the under-eye edge (:func:`region_polygon`). All the work happens in the
+   polygon's bounding box, so the cost follows the face size, not the ROI size.
+2. Pixels inside it, lightly blurred and converted to Lab with the lightness down-weighted (so the
+   shaded side and the pleat shadows of a mask stay with its lit part), are clustered by k-means (k=3,
+   scikit-learn, fitted on a seeded random subsample of ``sample_pixels`` pixels). The median colour of
+   the forehead (:data:`landmark_sets.FOREHEAD`) is added as an extra, never-mask centre when it differs
+   enough from the mask colour: it pulls skin pixels away from a mask cluster they were lumped into.
 3. The mask cluster is the one holding most of the pixels around the :data:`landmark_sets.MASK_CORE`
-   points (nose tip, mouth), which a worn mask always covers. A second cluster joins it (two-colour
-   or patterned masks, pleat shadows) when it also holds a good share of the core pixels and its
-   pixels lie mostly inside the inner part of the polygon rather than on its rim.
+   points (nose tip, mouth), which a worn mask always covers. Another cluster joins it (two-colour or
+   patterned masks, strongly shaded sides) when it also holds ``merge_core_share`` of the core pixels
+   and its pixels lie as much inside the polygon's inner part as the main cluster's (rather than on the
+   rim, where skin, hair and background are).
 4. Clean-up: open, close, keep the components that touch the core, fill holes, feather the edge.
 
-Video: the cluster centres fitted on a keyframe are reused on later frames (each pixel assigned to
-its nearest centre, far cheaper than refitting). A refit happens when the fit degrades (mean
-distance of the pixels to their centre grows past ``refit_threshold`` x its keyframe value), when
-the mask cluster's share of the polygon jumps, when the colour histogram of the region jumps (scene
-change), when the mask cluster stops holding the core, or after ``max_reuse_frames`` frames.
-Refits and their reasons are counted in :attr:`MaskSegmenter.stats`.
+Video: the cluster centres fitted on a keyframe are reused on later frames (each pixel assigned to its
+nearest centre, far cheaper than refitting; which centres are mask is re-decided every frame, which is
+cheap). A refit happens when the fit degrades (mean distance of the pixels to their centre grows past
+``refit_threshold`` x its keyframe value: "fit"), when the mask's share of the polygon jumps from one
+frame to the next ("share"), when the region's colour histogram moves away from the keyframe's
+("scene", which also drops the smoothing history), when the mask clusters stop holding the core
+("core"), or after ``max_reuse_frames`` frames ("age"). :attr:`MaskSegmenter.stats` counts them.
 
 Temporal smoothing happens in face-aligned coordinates: each frame's mask is mapped into a canonical
-face frame (an affine fit of all landmarks onto the face's first-frame landmarks, normalised), an
-exponential moving average is kept there, and the average is mapped back onto the current ROI, so
-the mask neither flickers on a still face nor lags behind a moving head.
+face frame (a least-squares affine fit of all 468 landmarks onto the face's first-frame landmarks,
+normalised to ``canonical_size``), an exponential moving average is kept there, and the average is
+mapped back onto the current ROI and thresholded with hysteresis, so the mask neither flickers on a
+still face nor lags behind a moving head (the ROI box may move between frames: nothing is smoothed in
+ROI pixels).
 """
 
 from __future__ import annotations
@@ -63,16 +70,16 @@ class SegmentOptions:
     max_reuse_frames: int = 150  # refit at least this often (frames)
     sample_pixels: int = 4000  # k-means fit subsample
     seed: int = 0  # subsample and k-means seed
-    lightness_weight: float = 0.5  # weight of Lab L against a, b in the clustering
+    lightness_weight: float = 0.15  # weight of Lab L against a, b in the clustering
     blur_sigma: float = 0.006  # pre-clustering Gaussian blur (face)
     core_radius: float = 0.05  # radius of the disks around the core points (face)
-    merge_core_share: float = 0.2  # a second cluster must hold this share of the core pixels ...
+    merge_core_share: float = 0.1  # a second cluster must hold this share of the core pixels ...
     merge_inner_ratio: float = 0.6  # ... and an inner-polygon fraction >= this x the main cluster's
     skin_anchor: bool = True  # add the forehead skin colour as an extra, never-mask centre ...
     skin_min_distance: float = 12.0  # ... when it is at least this far (feature units) from the mask centre
     open_px: float = 0.02  # opening kernel (face)
     close_px: float = 0.05  # closing kernel (face)
-    feather_px: float = 2.0  # Gaussian sigma of the soft edge, in ROI pixels (0: hard edge)
+    feather_px: float = 2.0  # Gaussian sigma of the soft edge, in ROI pixels (0: hard {0, 1} mask)
     canonical_size: int = 128  # side of the face-aligned smoothing frame, pixels
 
     def __post_init__(self) -> None:
@@ -109,7 +116,8 @@ class _Fit:
     """Cluster centres fitted on a keyframe, and what the fit looked like there."""
 
     centres: np.ndarray  # (k, 3) float32 in feature space
-    mask_clusters: np.ndarray  # (k,) bool
+    mask_clusters: np.ndarray  # (n,) bool, the centres currently taken as mask
+    eligible: np.ndarray  # (n,) bool, the k-means centres (False: the skin anchor, never mask)
     mean_dist: float  # mean pixel-to-centre distance at the keyframe
     share: float  # mask share of the polygon at the previous frame
     hist: np.ndarray  # normalised colour histogram of the region at the keyframe
@@ -234,6 +242,8 @@ class MaskSegmenter:
         if fit is not None and opt.reuse:
             fit.age += 1
             labels, dist = self._assign(feats, fit.centres)
+            # The centres are kept; which of them are mask is re-decided (cheap): shading moves with the head.
+            fit.mask_clusters = self._choose(labels, region_idx, core, sub_lm, shape, fit.eligible)
             reason = self._refit_reason(fit, labels, dist, hist, core, region_idx)
             if reason is None:
                 self.stats.reused += 1
@@ -324,17 +334,20 @@ class MaskSegmenter:
             km = KMeans(n_clusters=k, n_init=2, random_state=opt.seed, max_iter=50).fit(sample)
         centres = km.cluster_centers_.astype(np.float32)
         labels, dist = self._assign(feats, centres)
-        mask_clusters = self._choose(labels, region_idx, core, lm, shape, k)
+        eligible = np.ones(k, bool)
+        mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
         if skin is not None:
             main = centres[mask_clusters]
             gap = float(np.linalg.norm(main - skin, axis=1).min())
             if gap >= opt.skin_min_distance:
                 centres = np.vstack([centres, skin[None, :]]).astype(np.float32)
-                mask_clusters = np.append(mask_clusters, False)
+                eligible = np.append(eligible, False)
                 labels, dist = self._assign(feats, centres)
+                mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
             else:
                 log.debug("skin probe %.1f from the mask centre: not used", gap)
-        return _Fit(centres, mask_clusters, float(dist.mean()), float(mask_clusters[labels].mean()), hist)
+        share = float(mask_clusters[labels].mean())
+        return _Fit(centres, mask_clusters, eligible, float(dist.mean()), share, hist)
 
     def _choose(
         self,
@@ -343,10 +356,12 @@ class MaskSegmenter:
         core: np.ndarray,
         lm: np.ndarray,
         shape: tuple[int, int],
-        k: int,
+        eligible: np.ndarray,
     ) -> np.ndarray:
-        """Pick the mask cluster(s): most core pixels, plus any cluster sharing the core and the inside."""
+        """Pick the mask cluster(s) among the ``eligible`` centres: the one with most core pixels, plus any
+        other holding a share of the core whose pixels lie as much inside the polygon (not on its rim)."""
         opt = self.options
+        k = len(eligible)
         core_flat = core.ravel()[region_idx]
         core_counts = np.bincount(labels[core_flat], minlength=k).astype(np.float64)
         core_share = core_counts / max(core_counts.sum(), 1.0)
@@ -359,10 +374,10 @@ class MaskSegmenter:
         inner_flat = inner.ravel()[region_idx] > 0
         totals = np.bincount(labels, minlength=k).astype(np.float64)
         inner_frac = np.bincount(labels[inner_flat], minlength=k) / np.maximum(totals, 1.0)
-        main = int(core_share.argmax())
+        main = int(np.where(eligible, core_share, -1.0).argmax())
         chosen = np.zeros(k, bool)
         chosen[main] = True
-        for c in range(k):
+        for c in np.flatnonzero(eligible):
             if c != main and core_share[c] >= opt.merge_core_share and (
                 inner_frac[c] >= opt.merge_inner_ratio * inner_frac[main]
             ):
