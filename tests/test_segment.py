@@ -259,3 +259,19 @@ def test_temporal_smoothing_does_not_lag_a_moving_head(astronaut, astronaut_land
     assert min(ious) >= 0.85, f"IoU per frame {np.round(ious, 3)}"
     # The face moved about 50 px: the last mask sits on the last face, not between the past ones.
     assert ious[-1] >= ious[0] - 0.05
+
+
+def test_large_face_is_segmented_at_the_working_size(astronaut, astronaut_landmarks):
+    big = cv2.resize(astronaut, None, fx=3.0, fy=3.0, interpolation=cv2.INTER_CUBIC)
+    big_lm = (astronaut_landmarks * 3.0).astype(np.float32)
+    masked, truth = draw_surgical_mask(big, big_lm, MaskStyle(WHITE))
+    img, tru, lm = roi(masked, truth, big_lm)
+    assert max(img.shape[:2]) > 400
+    capped = MaskSegmenter(SegmentOptions(work_size=160))
+    full = MaskSegmenter(SegmentOptions(work_size=4096))
+    for _ in range(2):  # fit, then the reuse and smoothing path at the working size
+        small_mask = capped.segment(img, lm)
+        full_mask = full.segment(img, lm)
+    assert small_mask.shape == img.shape[:2]
+    assert iou(small_mask, tru) >= 0.85
+    assert iou(small_mask, tru) >= iou(full_mask, tru) - 0.02

@@ -80,6 +80,7 @@ class SegmentOptions:
     open_px: float = 0.02  # opening kernel (face)
     close_px: float = 0.05  # closing kernel (face)
     feather_px: float = 2.0  # Gaussian sigma of the soft edge, in ROI pixels (0: hard {0, 1} mask)
+    work_size: int = 224  # the polygon's box is downscaled to at most this side before segmenting, pixels
     canonical_size: int = 128  # side of the face-aligned smoothing frame, pixels
 
     def __post_init__(self) -> None:
@@ -95,6 +96,8 @@ class SegmentOptions:
             raise InputError(f"sample_pixels={self.sample_pixels} is too small for k-means; use >= 1000")
         if self.refit_threshold <= 1.0:
             raise InputError(f"refit_threshold must be > 1, got {self.refit_threshold}")
+        if self.work_size < 32:
+            raise InputError(f"work_size must be >= 32 pixels, got {self.work_size}")
         if self.max_reuse_frames < 1:
             raise InputError(f"max_reuse_frames must be >= 1, got {self.max_reuse_frames}")
 
@@ -222,19 +225,26 @@ class MaskSegmenter:
         out = np.zeros((h, w), np.float32)
         if x1 - x0 < 4 or y1 - y0 < 4:
             log.debug("face %d: mask region outside the ROI, empty mask", face_id)
-            return self._smooth(state, out, lm, (h, w))
+            return out
         offset = np.array([x0, y0], np.float32)
-        sub, sub_lm = image[y0:y1, x0:x1], lm - offset
+        sub, sub_lm, sub_size, sub_poly = image[y0:y1, x0:x1], lm - offset, size, (poly - offset).astype(np.float32)
+        full_shape = sub.shape[:2]
+        # A large face is segmented at a capped working size: the mask needs no more detail than that.
+        scale = min(1.0, opt.work_size / max(full_shape))
+        if scale < 1.0:
+            shape = (max(int(round(full_shape[0] * scale)), 4), max(int(round(full_shape[1] * scale)), 4))
+            sub = cv2.resize(sub, shape[::-1], interpolation=cv2.INTER_AREA)
+            sub_lm, sub_size, sub_poly = sub_lm * scale, size * scale, sub_poly * scale
         shape = sub.shape[:2]
         region = np.zeros(shape, np.uint8)
-        cv2.fillPoly(region, [poly - offset.astype(np.int32)], 1)
-        core = self._core_mask(sub_lm, size, shape) & (region > 0)
+        cv2.fillPoly(region, [np.round(sub_poly).astype(np.int32)], 1)
+        core = self._core_mask(sub_lm, sub_size, shape) & (region > 0)
         if not core.any():
             log.debug("face %d: mask core outside the ROI, empty mask", face_id)
-            return self._smooth(state, out, lm, (h, w))
+            return out
 
         region_idx = np.flatnonzero(region.ravel())
-        feats = self._features(sub, size).reshape(-1, 3)[region_idx]
+        feats = self._features(sub, sub_size).reshape(-1, 3)[region_idx]
         hist = self._histogram(sub, region)
 
         labels, dist = None, None
@@ -265,8 +275,15 @@ class MaskSegmenter:
         fit.share = float(in_mask.mean())
         binary = np.zeros(shape[0] * shape[1], np.uint8)
         binary[region_idx[in_mask]] = 1
-        out[y0:y1, x0:x1] = self._clean(binary.reshape(shape), core, size)
-        return self._smooth(state, out, lm, (h, w))
+        binary = self._clean(binary.reshape(shape), core, sub_size).astype(np.float32)
+        # Smooth the window at the working size; it maps onto ROI pixels by a scale and a shift.
+        sub_to_roi = np.array([[1.0 / scale, 0.0, x0], [0.0, 1.0 / scale, y0]], np.float32)
+        binary = self._smooth(state, binary, lm, sub_to_roi)
+        if scale < 1.0:
+            binary = cv2.resize(binary, full_shape[::-1], interpolation=cv2.INTER_LINEAR)
+            binary = (binary >= 0.5).astype(np.float32)
+        out[y0:y1, x0:x1] = binary
+        return self._feather(out, (x0, y0, x1, y1))
 
     # ------------------------------------------------------------------ pieces
     def _core_mask(self, lm: np.ndarray, size: float, shape: tuple[int, int]) -> np.ndarray:
@@ -422,29 +439,45 @@ class MaskSegmenter:
             binary = np.isin(comp, keep).astype(np.uint8)
         return _fill_holes(binary)
 
-    def _smooth(self, state: _FaceState, mask: np.ndarray, lm: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """EMA of the mask in face-aligned coordinates, then the soft edge."""
+    def _smooth(self, state: _FaceState, mask: np.ndarray, lm: np.ndarray, sub_to_roi: np.ndarray) -> np.ndarray:
+        """EMA of ``mask`` in face-aligned coordinates, thresholded with hysteresis: a {0, 1} float32 array.
+
+        ``mask`` is a window of the ROI; the 2x3 ``sub_to_roi`` maps its pixels onto ROI pixels.
+        """
         opt = self.options
-        if opt.temporal_smoothing:
-            s = opt.canonical_size
-            if state.template is None:
-                lo, hi = lm.min(axis=0), lm.max(axis=0)
-                scale = 0.8 * s / float(max((hi - lo).max(), 1.0))
-                state.template = ((lm - (lo + hi) / 2) * scale + s / 2).astype(np.float32)
-            to_canon = _affine_lstsq(lm, state.template)
-            if state.ema is None:
-                average, out = mask, mask >= 0.5
-            else:
-                past = cv2.warpAffine(
-                    state.ema, to_canon, shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                    borderMode=cv2.BORDER_CONSTANT, borderValue=0,
-                )
-                average = opt.smoothing * past[..., 0] + (1.0 - opt.smoothing) * mask
-                # Hysteresis: a pixel flips only when the average clearly crosses 0.5.
-                out = average >= np.where(past[..., 1] >= 0.5, 0.5 - opt.hysteresis, 0.5 + opt.hysteresis)
-            mask = out.astype(np.float32)
-            # Channel 0: the running average; channel 1: the last output (for the hysteresis).
-            state.ema = cv2.warpAffine(np.dstack([average, mask]), to_canon, (s, s), flags=cv2.INTER_LINEAR)
-        if opt.feather_px > 0:
-            mask = cv2.GaussianBlur(mask, (0, 0), opt.feather_px)
-        return np.clip(mask, 0.0, 1.0).astype(np.float32)
+        if not opt.temporal_smoothing:
+            return mask
+        s = opt.canonical_size
+        if state.template is None:
+            lo, hi = lm.min(axis=0), lm.max(axis=0)
+            scale = 0.8 * s / float(max((hi - lo).max(), 1.0))
+            state.template = ((lm - (lo + hi) / 2) * scale + s / 2).astype(np.float32)
+        roi_to_canon = _affine_lstsq(lm, state.template)
+        to_canon = np.hstack(
+            [roi_to_canon[:, :2] @ sub_to_roi[:, :2], (roi_to_canon[:, :2] @ sub_to_roi[:, 2] + roi_to_canon[:, 2])[:, None]]
+        ).astype(np.float32)
+        if state.ema is None:
+            average, out = mask, mask >= 0.5
+        else:
+            past = cv2.warpAffine(
+                state.ema, to_canon, mask.shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+            )
+            average = opt.smoothing * past[..., 0] + (1.0 - opt.smoothing) * mask
+            # Hysteresis: a pixel flips only when the average clearly crosses 0.5.
+            out = average >= np.where(past[..., 1] >= 0.5, 0.5 - opt.hysteresis, 0.5 + opt.hysteresis)
+        result = out.astype(np.float32)
+        # Channel 0: the running average; channel 1: the last output (for the hysteresis).
+        state.ema = cv2.warpAffine(np.dstack([average, result]), to_canon, (s, s), flags=cv2.INTER_LINEAR)
+        return result
+
+    def _feather(self, mask: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The soft edge: a Gaussian blur of the {0, 1} mask, computed only around ``box`` where it is non-zero."""
+        sigma = self.options.feather_px
+        if sigma <= 0:
+            return mask
+        h, w = mask.shape
+        pad = int(np.ceil(3 * sigma)) + 1
+        x0, y0, x1, y1 = max(box[0] - pad, 0), max(box[1] - pad, 0), min(box[2] + pad, w), min(box[3] + pad, h)
+        mask[y0:y1, x0:x1] = cv2.GaussianBlur(mask[y0:y1, x0:x1], (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+        return np.clip(mask, 0.0, 1.0)
