@@ -77,6 +77,9 @@ class SegmentOptions:
     merge_inner_ratio: float = 0.6  # ... and an inner-polygon fraction >= this x the main cluster's
     skin_anchor: bool = True  # add the forehead skin colour as an extra, never-mask centre ...
     skin_min_distance: float = 12.0  # ... when it is at least this far (feature units) from the mask centre
+    # A face whose mask cluster is closer than this to the forehead colour is taken as bare (empty mask).
+    # 0 disables it. Measured (see the report): 8 drops ~2.5% of masked faces, catches ~75% of bare ones.
+    no_mask_below: float = 0.0
     open_px: float = 0.02  # opening kernel (face)
     close_px: float = 0.05  # closing kernel (face)
     feather_px: float = 2.0  # Gaussian sigma of the soft edge, in ROI pixels (0: hard {0, 1} mask)
@@ -109,6 +112,7 @@ class SegmentStats:
     fits: int = 0
     reused: int = 0
     refit_reasons: dict[str, int] = field(default_factory=dict)
+    unmasked: int = 0  # frames returned empty because the face looked bare (``no_mask_below``)
 
     def count_refit(self, reason: str) -> None:
         self.refit_reasons[reason] = self.refit_reasons.get(reason, 0) + 1
@@ -125,6 +129,7 @@ class _Fit:
     share: float  # mask share of the polygon at the previous frame
     hist: np.ndarray  # normalised colour histogram of the region at the keyframe
     age: int = 0  # frames since the fit
+    unmasked: bool = False  # the "mask" cluster has the forehead's skin colour: no mask is worn
 
 
 @dataclass
@@ -273,6 +278,9 @@ class MaskSegmenter:
 
         in_mask = fit.mask_clusters[labels]
         fit.share = float(in_mask.mean())
+        if fit.unmasked:
+            self.stats.unmasked += 1
+            in_mask = np.zeros_like(in_mask)
         binary = np.zeros(shape[0] * shape[1], np.uint8)
         binary[region_idx[in_mask]] = 1
         binary = self._clean(binary.reshape(shape), core, sub_size).astype(np.float32)
@@ -353,9 +361,11 @@ class MaskSegmenter:
         labels, dist = self._assign(feats, centres)
         eligible = np.ones(k, bool)
         mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
+        unmasked = False
         if skin is not None:
             main = centres[mask_clusters]
             gap = float(np.linalg.norm(main - skin, axis=1).min())
+            unmasked = gap < opt.no_mask_below
             if gap >= opt.skin_min_distance:
                 centres = np.vstack([centres, skin[None, :]]).astype(np.float32)
                 eligible = np.append(eligible, False)
@@ -364,7 +374,7 @@ class MaskSegmenter:
             else:
                 log.debug("skin probe %.1f from the mask centre: not used", gap)
         share = float(mask_clusters[labels].mean())
-        return _Fit(centres, mask_clusters, eligible, float(dist.mean()), share, hist)
+        return _Fit(centres, mask_clusters, eligible, float(dist.mean()), share, hist, unmasked=unmasked)
 
     def _choose(
         self,
