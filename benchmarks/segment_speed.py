@@ -6,7 +6,8 @@ Decodes frames of a real talking-head clip from ../shared/data/videos/talking (P
 landmarks (FaceMesh, not timed), draws a synthetic surgical mask on every frame (the ground truth),
 crops the face ROI scaled to about ``--roi`` pixels, then times :class:`MaskSegmenter` on the ROIs
 with and without cluster reuse (temporal smoothing on in both), after a warm-up. Prints the median
-ms/frame over three passes, the reuse/no-reuse ratio, the refit count and the mean IoU with the drawn mask.
+ms/frame over three passes, the reuse/no-reuse ratio, the refit count, the mean IoU with the drawn mask
+and the frame-to-frame IoU jitter (flicker).
 
 This is a benchmark, not a test: it asserts nothing. It skips with a message when ../shared is absent.
 """
@@ -61,20 +62,28 @@ def _load(path: Path, frames: int, roi: int) -> list[tuple[np.ndarray, np.ndarra
     return out
 
 
-def _time(data, options: SegmentOptions, passes: int = 3) -> tuple[float, float, MaskSegmenter]:
-    """Median ms/frame over ``passes`` passes (the machine is shared: the median resists load spikes)."""
+def _jitter(ious: list[float]) -> float:
+    """Mean absolute change of the IoU with the truth between consecutive frames: a flicker measure that
+    does not mind the ROI box moving and resizing from frame to frame."""
+    return float(np.mean(np.abs(np.diff(ious)))) if len(ious) > 1 else 0.0
+
+
+def _time(data, options: SegmentOptions, passes: int = 3) -> tuple[float, float, float, MaskSegmenter]:
+    """Median ms/frame over ``passes`` passes (the machine is shared: the median resists load spikes),
+    mean IoU with the drawn masks, and the IoU jitter of the last pass."""
     seg = MaskSegmenter(options)
     for img, lm, _ in data[:3]:  # warm-up (imports, first k-means)
         seg.segment(img, lm)
     times, ious = [], []
     for _ in range(passes):
-        seg = MaskSegmenter(options)
+        seg, last = MaskSegmenter(options), []
         for img, lm, truth in data:
             t0 = time.perf_counter()
             mask = seg.segment(img, lm)
             times.append(time.perf_counter() - t0)
-            ious.append(_iou(mask, truth))
-    return 1000.0 * float(np.median(times)), float(np.mean(ious)), seg
+            last.append(_iou(mask, truth))
+        ious += last
+    return 1000.0 * float(np.median(times)), float(np.mean(ious)), _jitter(last), seg
 
 
 def main() -> None:
@@ -99,14 +108,16 @@ def main() -> None:
         ("reuse off", SegmentOptions(reuse=False)),
         ("reuse on, no smoothing", SegmentOptions(reuse=True, temporal_smoothing=False)),
     ):
-        ms, iou, seg = _time(data, opts)
+        ms, iou, jitter, seg = _time(data, opts)
         rows[name] = ms
         s = seg.stats
         print(
-            f"{name:24s} {ms:7.2f} ms/frame (median)  IoU {iou:.3f}  fits {s.fits}  reused {s.reused}  "
+            f"{name:24s} {ms:7.2f} ms/frame (median)  IoU {iou:.3f}  IoU jitter {jitter:.4f}  "
+            f"fits {s.fits}  reused {s.reused}  "
             f"refits {dict(s.refit_reasons)}"
         )
     print(f"reuse on / reuse off time ratio: {rows['reuse on'] / rows['reuse off']:.3f}")
+    print("IoU jitter: mean |IoU(t) - IoU(t-1)| with the drawn mask (flicker; lower is steadier)")
 
 
 if __name__ == "__main__":

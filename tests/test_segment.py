@@ -244,13 +244,15 @@ def test_temporal_smoothing_reduces_flicker_on_a_still_noisy_face(astronaut, ast
     assert min(iou(m, tru) for m in results[True]) >= 0.85
 
 
-def test_temporal_smoothing_does_not_lag_a_moving_head(astronaut, astronaut_landmarks):
+@pytest.mark.parametrize("deform_px", [3.0, 0.0], ids=["default", "no-deformation-easing"])
+def test_temporal_smoothing_does_not_lag_a_moving_head(astronaut, astronaut_landmarks, deform_px):
+    # deform_px=0: the past keeps its full weight whatever the motion, so only the face alignment keeps it in place.
     masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
     box = face_box(astronaut_landmarks, astronaut.shape)
     # A fixed ROI big enough for the whole motion: smoothing in ROI pixels would trail the face.
     x0, y0, x1, y1 = box.x0 - 20, box.y0 - 10, box.x1 + 70, box.y1 + 30
     offset = np.array([x0, y0], np.float32)
-    seg = MaskSegmenter(SegmentOptions(smoothing=0.6))
+    seg = MaskSegmenter(SegmentOptions(smoothing=0.6, deform_px=deform_px))
     ious = []
     for i in range(8):
         img, tru, lm = shifted(masked, truth, astronaut_landmarks, dx=7.0 * i, dy=2.5 * i, angle=1.5 * i)

@@ -27,11 +27,12 @@ frame to the next ("share"), when the region's colour histogram moves away from 
 ("core"), or after ``max_reuse_frames`` frames ("age"). :attr:`MaskSegmenter.stats` counts them.
 
 Temporal smoothing happens in face-aligned coordinates: each frame's mask is mapped into a canonical
-face frame (a least-squares affine fit of all 468 landmarks onto the face's first-frame landmarks,
+face frame (a least-squares affine fit of the MASK_REGION landmarks onto the face's first-frame ones,
 normalised to ``canonical_size``), an exponential moving average is kept there, and the average is
 mapped back onto the current ROI and thresholded with hysteresis, so the mask neither flickers on a
 still face nor lags behind a moving head (the ROI box may move between frames: nothing is smoothed in
-ROI pixels).
+ROI pixels). Deformation the affine map cannot follow (the jaw moving with speech) lowers the weight
+of the past for that frame (``deform_px``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class SegmentOptions:
     reuse: bool = True  # reuse keyframe cluster centres on later frames
     temporal_smoothing: bool = True  # EMA of the mask in face-aligned coordinates
     smoothing: float = 0.6  # EMA weight of the past, in [0, 1)
+    deform_px: float = 3.0  # the past weighs nothing once the lower face deforms this fast (canonical px/frame)
     hysteresis: float = 0.15  # a smoothed pixel turns on above 0.5 + this, off below 0.5 - this
     polygon_margin: float = 0.12  # outward push of the search polygon (face)
     top_margin_scale: float = 0.25  # the under-eye edge is pushed this much less (keeps the eyes out)
@@ -138,6 +140,7 @@ class _FaceState:
     fit: _Fit | None = None
     template: np.ndarray | None = None  # (468, 2) canonical landmarks of this face
     ema: np.ndarray | None = None  # (S, S, 2) float32 canonical: running average, last output
+    aligned: np.ndarray | None = None  # last frame's MASK_REGION landmarks in canonical coordinates
 
 
 def face_size(landmarks: np.ndarray) -> float:
@@ -470,10 +473,23 @@ class MaskSegmenter:
             lo, hi = lm.min(axis=0), lm.max(axis=0)
             scale = 0.8 * s / float(max((hi - lo).max(), 1.0))
             state.template = ((lm - (lo + hi) / 2) * scale + s / 2).astype(np.float32)
-        roi_to_canon = _affine_lstsq(lm, state.template)
+        # Fitted on the lower-face outline only: the jaw moves with speech, the forehead does not.
+        pts = list(ls.MASK_REGION)
+        roi_to_canon = _affine_lstsq(lm[pts], state.template[pts])
         to_canon = np.hstack(
             [roi_to_canon[:, :2] @ sub_to_roi[:, :2], (roi_to_canon[:, :2] @ sub_to_roi[:, 2] + roi_to_canon[:, 2])[:, None]]
         ).astype(np.float32)
+        # Non-rigid motion (speech moves the jaw) that the affine map cannot follow lowers the weight
+        # of the past, so the mask does not trail an opening mouth; a still face keeps the full weight.
+        aligned = lm[pts] @ roi_to_canon[:, :2].T + roi_to_canon[:, 2]
+        weight = opt.smoothing
+        if state.aligned is not None and opt.deform_px > 0:
+            # The largest mean displacement of a few groups of neighbouring outline points: coherent
+            # motion (the chin dropping) counts, independent per-point tracker jitter mostly averages out.
+            moved = aligned - state.aligned
+            speed = max(float(np.linalg.norm(g.mean(axis=0))) for g in np.array_split(moved, 5))
+            weight *= max(0.0, 1.0 - speed / opt.deform_px)
+        state.aligned = aligned
         if state.ema is None:
             average, out = mask, mask >= 0.5
         else:
@@ -481,7 +497,7 @@ class MaskSegmenter:
                 state.ema, to_canon, mask.shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                 borderMode=cv2.BORDER_CONSTANT, borderValue=0,
             )
-            average = opt.smoothing * past[..., 0] + (1.0 - opt.smoothing) * mask
+            average = weight * past[..., 0] + (1.0 - weight) * mask
             # Hysteresis: a pixel flips only when the average clearly crosses 0.5.
             out = average >= np.where(past[..., 1] >= 0.5, 0.5 - opt.hysteresis, 0.5 + opt.hysteresis)
         result = out.astype(np.float32)
