@@ -89,6 +89,7 @@ class FramePipeline:
                 faces = self.tracker.track(image, t)
             if not faces:
                 self.stats.frames_without_face += 1
+                self.segmenter.reset()  # the face was lost: its clusters and mask history no longer apply
                 continue
             self.stats.frames_with_face += 1
             for face_id, landmarks in enumerate(faces):
