@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
-# MediaPipe and TensorFlow Lite log to stderr through glog unless told otherwise: keep the terminal readable.
-os.environ.setdefault("GLOG_minloglevel", "2")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from unmask_video import __version__  # noqa: E402
-from unmask_video.errors import InputError, UnmaskError  # noqa: E402
+from unmask_video import __version__
+from unmask_video.errors import InputError, UnmaskError
+from unmask_video.native_log import filter_native_stderr
 
 log = logging.getLogger("unmask_video")
 PROG = "unmask-video"
@@ -231,6 +227,8 @@ def _dispatch(argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # run as a program: this process owns the terminal
+        filter_native_stderr()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _dispatch(argv)

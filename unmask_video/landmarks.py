@@ -19,13 +19,11 @@ import numpy as np
 
 from unmask_video import landmark_sets
 from unmask_video.errors import InputError, ProcessingError
-from unmask_video.native_log import native_stderr_silenced
 from unmask_video.stages import Box
 
 log = logging.getLogger(__name__)
 
 NUM_LANDMARKS = landmark_sets.NUM_LANDMARKS
-_NOISY_CALLS = 3  # FaceMesh calls after which MediaPipe has said all it says at start-up
 
 
 @dataclass
@@ -157,14 +155,13 @@ def _face_mesh(static: bool, max_faces: int, det: float, trk: float):
         import mediapipe as mp  # imported lazily: it is slow to import and loads TFLite
     except ImportError as exc:  # pragma: no cover - mediapipe is a hard dependency
         raise ProcessingError("mediapipe is not installed; reinstall unmask-video (pip install -e .)") from exc
-    with native_stderr_silenced():
-        return mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=static,
-            max_num_faces=max_faces,
-            refine_landmarks=False,
-            min_detection_confidence=det,
-            min_tracking_confidence=trk,
-        )
+    return mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=static,
+        max_num_faces=max_faces,
+        refine_landmarks=False,
+        min_detection_confidence=det,
+        min_tracking_confidence=trk,
+    )
 
 
 @dataclass
@@ -240,7 +237,6 @@ class FaceTracker:
             det=self.options.min_detection_confidence,
             trk=self.options.min_tracking_confidence,
         )
-        self._calls = 0  # MediaPipe's graph logs natively on its first calls: those run with fd 2 silenced
         self._tracks: list[_Track] = []
         self._last_t: float | None = None
         #: For each face of the last :meth:`track` result: ``True`` where it was carried forward, not found.
@@ -255,8 +251,7 @@ class FaceTracker:
     def close(self) -> None:
         """Release the FaceMesh graph. The tracker cannot be used afterwards."""
         if self._mesh is not None:
-            with native_stderr_silenced():
-                self._mesh.close()
+            self._mesh.close()
             self._mesh = None
 
     def reset(self) -> None:
@@ -270,9 +265,7 @@ class FaceTracker:
             raise ProcessingError("FaceTracker was used after close()")
         image = _check_image(image, "frame")
         h, w = image.shape[:2]
-        with native_stderr_silenced(self._calls < _NOISY_CALLS):
-            result = self._mesh.process(image)
-        self._calls += 1
+        result = self._mesh.process(image)
         faces = [_to_pixels(f, w, h) for f in (result.multi_face_landmarks or [])]
         faces.sort(key=_face_area, reverse=True)
         return faces
@@ -367,7 +360,7 @@ _MIN_REFERENCE_SIDE = 256
 
 
 def _detect_static(image: np.ndarray, max_faces: int = 4) -> list[np.ndarray]:
-    with native_stderr_silenced(), _face_mesh(static=True, max_faces=max_faces, det=0.5, trk=0.5) as mesh:
+    with _face_mesh(static=True, max_faces=max_faces, det=0.5, trk=0.5) as mesh:
         result = mesh.process(np.ascontiguousarray(image))
     h, w = image.shape[:2]
     return [_to_pixels(f, w, h) for f in (result.multi_face_landmarks or [])]

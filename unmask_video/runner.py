@@ -62,10 +62,10 @@ def run_file(options: RunOptions) -> RunSummary:
     output = check_output_path(options.input, options.output)
     if output.exists() and not options.overwrite:
         raise InputError(f"{output} already exists; choose another output path or pass --overwrite to replace it")
-    reference = read_image(options.reference)
     timer = StageTimer()
     start = time.perf_counter()
     with VideoReader(options.input) as reader:
+        reference = read_image(options.reference)
         reconstructor = build_reconstructor(options.reconstructor)
         pipeline = FramePipeline(reference, reconstructor, options.pipeline, timer)
         try:
