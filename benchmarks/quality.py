@@ -26,6 +26,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from unmask_video.landmarks import FaceTracker, TrackerOptions  # noqa: E402
+from unmask_video.native_log import filter_native_stderr  # noqa: E402
 from unmask_video.metrics import iou, psnr_in_mask, ssim_in_mask, temporal_error  # noqa: E402
 from unmask_video.pipeline import FramePipeline, PipelineOptions  # noqa: E402
 from unmask_video.reconstructors import ReconstructorOptions, build_reconstructor  # noqa: E402
@@ -105,6 +106,7 @@ def main() -> int:
     parser.add_argument("--clips", type=int, default=7)
     parser.add_argument("--generator", default="none")
     args = parser.parse_args()
+    filter_native_stderr()
     console = Console()
     clips = sorted(TALKING.glob("*.mp4"))[: args.clips] if TALKING.is_dir() else []
     if not clips:
