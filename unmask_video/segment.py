@@ -63,7 +63,7 @@ class SegmentOptions:
     smoothing: float = 0.6  # EMA weight of the past, in [0, 1)
     deform_px: float = 3.0  # the past weighs nothing once the lower face deforms this fast (canonical px/frame)
     hysteresis: float = 0.15  # a smoothed pixel turns on above 0.5 + this, off below 0.5 - this
-    polygon_margin: float = 0.12  # outward push of the search polygon (face)
+    polygon_margin: float = 0.2  # outward push of the search polygon (face); FaceMesh puts the jaw too high on masked faces
     top_margin_scale: float = 0.25  # the under-eye edge is pushed this much less (keeps the eyes out)
     side_margin_scale: float = 0.2  # the jaw is pushed this much less at the ears than under the chin
     refit_threshold: float = 1.5  # refit when mean pixel-to-centre distance > this x keyframe value
