@@ -52,6 +52,9 @@ class CompositeOptions:
     #: edge, so that a fringe the segmentation missed is not smeared into the hole (the blend then
     #: fades the inpainted fringe in).
     inpaint_grow_px: int = 1
+    #: The inpainting runs on the gaps' box shrunk to at most this many pixels on its longer side and
+    #: is scaled back up (its fill is smooth: full resolution only costs time); 0: full resolution.
+    inpaint_work_px: int = 160
     #: How far, in pixels, the blend reaches outside the mask; the composite fills that band too.
     feather_px: float = 6.0
     #: Follow lighting that changes across the face: after the global transfer, add a smooth
@@ -70,10 +73,13 @@ def _ellipse(radius: int) -> np.ndarray:
 
 def _bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
     """Slices of the bounding box of ``mask != 0`` grown by ``margin`` and clipped to ``shape``."""
-    pts = cv2.findNonZero(mask.astype(np.uint8, copy=False))
-    if pts is None:
+    # Row and column projections: far cheaper than listing every non-zero pixel (cv2.findNonZero).
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
         return None
-    x, y, w, h = cv2.boundingRect(pts)
+    cols = np.flatnonzero(mask.any(axis=0))
+    y, h = int(rows[0]), int(rows[-1]) + 1 - int(rows[0])
+    x, w = int(cols[0]), int(cols[-1]) + 1 - int(cols[0])
     return (
         slice(max(y - margin, 0), min(y + h + margin, shape[0])),
         slice(max(x - margin, 0), min(x + w + margin, shape[1])),
@@ -81,15 +87,16 @@ def _bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice,
 
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
-    """(N, 3) uint8 RGB pixels -> (N, 3) float32 Lab (L in [0, 100])."""
-    px = rgb.reshape(-1, 1, 3).astype(np.float32) * (1.0 / 255.0)
-    return cv2.cvtColor(px, cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    """(..., 3) uint8 RGB pixels (a pixel list or an image) -> float32 Lab of the same shape (L in [0, 100])."""
+    # One row, not one column: OpenCV converts row by row, and a column of N one-pixel rows is ~10x slower.
+    px = rgb.reshape(1, -1, 3).astype(np.float32) * np.float32(1.0 / 255.0)
+    return cv2.cvtColor(px, cv2.COLOR_RGB2Lab).reshape(rgb.shape)
 
 
 def _from_lab(lab: np.ndarray) -> np.ndarray:
-    """(N, 3) float32 Lab -> (N, 3) uint8 RGB pixels."""
-    rgb = cv2.cvtColor(lab.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB).reshape(-1, 3)
-    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    """(..., 3) float32 Lab -> uint8 RGB of the same shape."""
+    rgb = cv2.cvtColor(lab.reshape(1, -1, 3).astype(np.float32, copy=False), cv2.COLOR_Lab2RGB)
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8).reshape(lab.shape)
 
 
 def _spread(values: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
@@ -161,36 +168,37 @@ def match_color(
     r = ring[region]
     a = apply[region]
     ref_sub = reference[region]
-    # Only the ring and the pixels to correct are converted, not the whole region.
     ref_ring = _to_lab(ref_sub[r])
     tgt_ring = _to_lab(target[region][r])
     hole_lab = None
     if hole is not None and hole.any():
-        hole_px = target[hole]
-        hole_lab = _to_lab(hole_px[:: max(1, len(hole_px) // 4000)])
+        hole_idx = np.flatnonzero(hole)
+        hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
+        hole_lab = _to_lab(target.reshape(-1, 3)[hole_idx])
     keep = _inliers(tgt_ring, ref_ring, hole_lab)
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
         log.debug("colour match skipped: %d usable ring pixels", np.count_nonzero(keep))
         return out
-    ref_apply = _to_lab(ref_sub[a])
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
     mu_r, mu_t = ref_in.mean(axis=0), tgt_in.mean(axis=0)
+    # The region is converted densely (one contiguous cvtColor, no per-pixel gathers): cheaper than
+    # gathering the ``apply`` pixels, which are most of it anyway.
+    ref_lab = _to_lab(ref_sub)
     if transfer_std:
         sd_r, sd_t = ref_in.std(axis=0), tgt_in.std(axis=0)
         ratio = np.clip(sd_t / np.maximum(sd_r, 1e-3), 1.0 / _MAX_STD_RATIO, _MAX_STD_RATIO).astype(np.float32)
-        corrected = (ref_apply - mu_r) * ratio + mu_t
+        corrected = (ref_lab - mu_r) * ratio + mu_t
         ring_corrected = (ref_in - mu_r) * ratio + mu_t
     else:
-        corrected = ref_apply + (mu_t - mu_r)
+        corrected = ref_lab + (mu_t - mu_r)
         ring_corrected = ref_in + (mu_t - mu_r)
     if local_sigma > 0:
         rh, rw = r.shape
         sigma = max(float(local_sigma) * 0.5 * (rh + rw), 1.0)
         r_in = np.zeros_like(r)
         r_in[r] = keep
-        corrected += _spread(tgt_in - ring_corrected, r_in, sigma)[a]
-    ref_sub_out = out[region]
-    ref_sub_out[a] = _from_lab(corrected)
+        corrected += _spread(tgt_in - ring_corrected, r_in, sigma)
+    np.copyto(out[region], _from_lab(corrected), where=a[..., None])
     return out
 
 
@@ -236,7 +244,7 @@ class ReferenceComposite:
                 reference, sub_image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole
             )
         sub_out = out[region]
-        sub_out[paste] = reference[paste]
+        np.copyto(sub_out, reference, where=paste[..., None])
 
         gaps = (dist <= max(opts.inpaint_grow_px, 0)) & ~valid
         if gaps.any():
@@ -244,8 +252,34 @@ class ReferenceComposite:
             where = _bbox(gaps, 2 * r + 2, hole.shape)
             assert where is not None
             patch = np.ascontiguousarray(sub_out[where])
-            sub_out[where] = cv2.inpaint(patch, gaps[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
+            sub_out[where] = _inpaint(patch, gaps[where], r, opts.inpaint_work_px)
         return out
+
+
+def _inpaint(patch: np.ndarray, gaps: np.ndarray, radius: int, work_px: int) -> np.ndarray:
+    """Telea inpainting of the ``gaps`` ((h, w) bool) of ``patch`` ((h, w, 3) uint8), at a capped size.
+
+    A patch longer than ``work_px`` is inpainted shrunk (area-averaged; a cell with any gap pixel is
+    a gap), the fill scaled back up bilinearly and written into the gap pixels only: every other
+    pixel of the patch is returned unchanged.
+    """
+    h, w = gaps.shape
+    mask = gaps.astype(np.uint8)
+    scale = work_px / max(h, w) if work_px > 0 else 1.0
+    if scale >= 1.0:
+        return cv2.inpaint(patch, mask, radius, cv2.INPAINT_TELEA)
+    small = (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1))
+    patch_s = cv2.resize(patch, small, interpolation=cv2.INTER_AREA)
+    gaps_s = (cv2.resize(mask, small, interpolation=cv2.INTER_AREA) > 0) | (
+        cv2.resize(mask, small, interpolation=cv2.INTER_NEAREST) > 0
+    )
+    radius_s = max(int(round(radius * scale)), 1)
+    filled = cv2.resize(
+        cv2.inpaint(patch_s, gaps_s.astype(np.uint8), radius_s, cv2.INPAINT_TELEA), (w, h), interpolation=cv2.INTER_LINEAR
+    )
+    out = patch.copy()
+    np.copyto(out, filled, where=gaps[..., None])
+    return out
 
 
 def feather_alpha(mask: np.ndarray, feather_px: float) -> np.ndarray:
@@ -305,13 +339,10 @@ def blend_into(
     if region is None:
         return
     a = feather_alpha(mask[region], feather_px)
-    touched = a > 0
     dst = roi[region]
-    src = filled[region]
-    a3 = a[..., None]
-    mixed = a3 * src.astype(np.float32) + (1.0 - a3) * dst.astype(np.float32)
-    mixed = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
-    dst[touched] = mixed[touched]
+    # (a * src + (1 - a) * dst) / (1 + 1e-5), rounded: exactly ``src`` where a == 1, ``dst`` where a == 0.
+    mixed = cv2.blendLinear(np.ascontiguousarray(filled[region]), np.ascontiguousarray(dst), a, 1.0 - a)
+    np.copyto(dst, mixed, where=(a > 0)[..., None])
 
 
 def _poisson_into(roi: np.ndarray, filled: np.ndarray, mask: np.ndarray, feather_px: float) -> None:
