@@ -17,6 +17,7 @@ from unmask_video.errors import InputError, ProcessingError
 from unmask_video.video import (
     METADATA_KEY,
     PROCESSED_COMMENT,
+    BackgroundWriter,
     EncodeOptions,
     VideoReader,
     VideoWriter,
@@ -407,6 +408,63 @@ def test_abort_leaves_no_output_and_no_temp_file(tmp_path: Path, error: type[Bas
             raise error("stop")
     assert dst.read_bytes() == b"an older output"
     assert leftovers(tmp_path, {"in.mp4", "out.mp4"}) == []
+
+
+# -- the writer thread ------------------------------------------------------------------------------------
+
+
+def test_background_writer_matches_the_direct_writer(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=14, audio=(("aac", 440), ("aac", 660)))
+    direct, threaded = tmp_path / "direct.mp4", tmp_path / "threaded.mp4"
+    roundtrip(src, direct, EncodeOptions(preset="ultrafast", threads=1))
+    with VideoReader(str(src)) as reader, VideoWriter(
+        threaded, reader, EncodeOptions(preset="ultrafast", threads=1)
+    ) as video_writer, BackgroundWriter(video_writer, depth=2) as writer:
+        for frame in reader.frames(on_audio_packet=writer.mux_audio):
+            writer.write(frame, frame.image)
+        writer.commit()
+    assert writer.frames_written == 14 and writer.busy_s > 0
+    assert video_pts_seconds(threaded) == video_pts_seconds(src)
+    assert audio_packets(threaded) == audio_packets(direct)  # every packet, in order
+    a, b = decode_frames_rgb(direct), decode_frames_rgb(threaded)
+    assert len(a) == len(b) == 14
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))  # same frames, same order, same encoder settings
+    assert leftovers(tmp_path, {"in.mp4", "direct.mp4", "threaded.mp4"}) == []
+
+
+def decode_frames_rgb(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def test_background_writer_raises_the_worker_error_and_leaves_no_file(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=10)
+    dst = tmp_path / "out.mp4"
+    with pytest.raises(ProcessingError, match="frame 3: expected an"):
+        with VideoReader(str(src)) as reader, VideoWriter(dst, reader, EncodeOptions(preset="ultrafast")) as vw:
+            with BackgroundWriter(vw, depth=2) as writer:
+                for frame in reader.frames(on_audio_packet=writer.mux_audio):
+                    bad = frame.index == 3
+                    writer.write(frame, frame.image.astype(np.float32) if bad else frame.image)
+                writer.commit()
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_background_writer_interrupted_leaves_no_file(tmp_path: Path, error: type[BaseException]) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=12)
+    dst = tmp_path / "out.mp4"
+    with pytest.raises(error):
+        with VideoReader(str(src)) as reader, VideoWriter(dst, reader, EncodeOptions(preset="ultrafast")) as vw:
+            with BackgroundWriter(vw, depth=3) as writer:
+                for frame in reader.frames(on_audio_packet=writer.mux_audio):
+                    writer.write(frame, frame.image)
+                    if frame.index == 6:
+                        raise error("stop")
+    assert not writer._thread.is_alive()
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+    with pytest.raises(ProcessingError, match="closed"):
+        writer.write(frame, frame.image)
 
 
 def test_commit_without_frames_fails_cleanly(tmp_path: Path) -> None:

@@ -12,7 +12,16 @@ from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.progress import FrameProgress
 from unmask_video.reconstructors import ReconstructorOptions, build_reconstructor
 from unmask_video.timing import StageTimer
-from unmask_video.video import DecodedFrame, EncodeOptions, VideoReader, VideoWriter, check_output_path, is_stream_url, read_image
+from unmask_video.video import (
+    BackgroundWriter,
+    DecodedFrame,
+    EncodeOptions,
+    VideoReader,
+    VideoWriter,
+    check_output_path,
+    is_stream_url,
+    read_image,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +35,8 @@ class RunOptions:
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)
     reconstructor: ReconstructorOptions = field(default_factory=ReconstructorOptions)
     batch: int = 1
+    #: Frames queued for the encoder thread (0: encode on the calling thread, no overlap).
+    encode_queue: int = 3
     quiet: bool = False
     overwrite: bool = False
 
@@ -70,12 +81,21 @@ def run_file(options: RunOptions) -> RunSummary:
         pipeline = FramePipeline(reference, reconstructor, options.pipeline, timer)
         try:
             pipeline.warmup()
-            with VideoWriter(output, reader, options.encode) as writer, FrameProgress(
+            with VideoWriter(output, reader, options.encode) as video_writer, FrameProgress(
                 reader.info.frame_count, quiet=options.quiet
             ) as progress:
-                _stream(reader, writer, pipeline, timer, max(1, options.batch), progress)
-                with timer("encode"):
-                    writer.commit()
+                if options.encode_queue > 0:
+                    # Encoding runs on its own thread, overlapping the face stages; "encode wait" is the time
+                    # the frame loop waited for it, "encode" the encoder thread's own time.
+                    with BackgroundWriter(video_writer, options.encode_queue) as writer:
+                        _stream(reader, writer, pipeline, timer, max(1, options.batch), progress, "encode wait")
+                        with timer("encode wait"):
+                            writer.commit()
+                    timer.add("encode", writer.busy_s)
+                else:
+                    _stream(reader, video_writer, pipeline, timer, max(1, options.batch), progress, "encode")
+                    with timer("encode"):
+                        video_writer.commit()
         finally:
             pipeline.close()
         report = reader.report
@@ -97,17 +117,18 @@ def run_file(options: RunOptions) -> RunSummary:
 
 def _stream(
     reader: VideoReader,
-    writer: VideoWriter,
+    writer: VideoWriter | BackgroundWriter,
     pipeline: FramePipeline,
     timer: StageTimer,
     batch: int,
     progress: FrameProgress,
+    write_stage: str,
 ) -> None:
     pending: list[DecodedFrame] = []
 
     def flush() -> None:
         outputs = pipeline.process_batch([f.image for f in pending], [f.time_s for f in pending])
-        with timer("encode"):
+        with timer(write_stage):
             for frame, image in zip(pending, outputs):
                 writer.write(frame, image)
         progress.advance(len(pending))

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import re
 import secrets
 import sys
+import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -664,6 +667,112 @@ class VideoWriter:
         return self._frames_written
 
     def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if not self._done:
+            self.abort()
+
+
+class BackgroundWriter:
+    """Runs a :class:`VideoWriter`'s :meth:`~VideoWriter.write` and :meth:`~VideoWriter.mux_audio` on a worker thread.
+
+    Encoding (colour conversion + libx264) then overlaps the caller's per-frame work: PyAV releases the GIL
+    while FFmpeg works, so two cores run both. Calls are queued (at most ``depth`` waiting; the caller
+    blocks beyond that) and run in call order, so frames and audio packets keep their order. An error in
+    the worker is raised in the caller at its next call (or by :meth:`commit`); after one, nothing more
+    is written. Use as a context manager: leaving the block without :meth:`commit` (an error, Ctrl-C)
+    drops what is queued, waits for the worker and aborts the writer, so no output file is left.
+    The images handed to :meth:`write` must not be modified afterwards.
+    """
+
+    _STOP = object()
+
+    def __init__(self, writer: VideoWriter, depth: int = 3) -> None:
+        if depth < 1:
+            raise ValueError(f"depth must be >= 1, got {depth}")
+        self.writer = writer
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._done = False
+        #: Seconds the worker spent writing (it runs alongside the caller: this is not wall time lost).
+        self.busy_s = 0.0
+        self._thread = threading.Thread(target=self._work, name="unmask-video-writer", daemon=True)
+        self._thread.start()
+
+    def write(self, frame: DecodedFrame, image: np.ndarray) -> None:
+        """Queue ``image`` for encoding at ``frame``'s timestamp (see :meth:`VideoWriter.write`)."""
+        self._put((self.writer.write, (frame, image)))
+
+    def mux_audio(self, packet: av.Packet) -> None:
+        """Queue one demuxed audio packet (see :meth:`VideoWriter.mux_audio`)."""
+        self._put((self.writer.mux_audio, (packet,)))
+
+    def _put(self, item: object) -> None:
+        if self._done:
+            raise ProcessingError(f"{self.writer.path}: the writer is already closed")
+        while True:
+            self._raise_error()
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is self._STOP:
+                return
+            if self._error is not None:
+                continue  # after a failure the rest is dropped
+            call, args = item  # type: ignore[misc]
+            start = time.perf_counter()
+            try:
+                call(*args)
+            except BaseException as exc:  # noqa: BLE001 -- handed to the caller's thread
+                self._error = exc
+            self.busy_s += time.perf_counter() - start
+
+    def _stop(self, drop: bool) -> None:
+        if not self._thread.is_alive():
+            return
+        if drop:
+            while True:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
+        self._queue.put(self._STOP)  # the worker takes items off: there is room for this one
+        self._thread.join()
+
+    def commit(self) -> None:
+        """Wait for everything queued to be written, then :meth:`VideoWriter.commit`; raises the worker's error."""
+        try:
+            self._stop(drop=False)
+            self._raise_error()
+            self.writer.commit()
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            self._done = True
+
+    def abort(self) -> None:
+        """Drop what is queued, wait for the worker, and drop the output."""
+        self._done = True
+        self._stop(drop=True)
+        self.writer.abort()
+
+    @property
+    def frames_written(self) -> int:
+        return self.writer.frames_written
+
+    def __enter__(self) -> BackgroundWriter:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
