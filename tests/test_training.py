@@ -387,3 +387,13 @@ def test_initialisation_options(kind: str) -> None:
     assert all(torch.isfinite(p).all() for p in g.parameters())
     with pytest.raises(ValueError):
         init_discriminator(d, "uniform")
+
+
+def test_loader_workers_survive_epochs_and_draw_new_pairs(tmp_path: Path, faces: Path) -> None:
+    # one spawned, persistent worker across several passes over the data; (epoch, index) reaches it
+    cfg = tiny_cfg(faces, tmp_path / "run", num_workers=1, max_steps=7)
+    assert run(cfg, show_progress=False)["step"] == 7
+    ds = FacePairs(faces, "all", PairOptions(size=64))
+    a, b = ds[(0, 1)], ds[(1, 1)]
+    assert not torch.equal(a["mask"], b["mask"])
+    assert torch.equal(ds[(1, 1)]["mask"], b["mask"])

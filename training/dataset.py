@@ -143,14 +143,14 @@ class FacePairs(Dataset):
         poly = np.asarray(face["mask_polygon"], np.float32) * self._scale
         return img, lm.astype(np.float32), poly
 
-    def rng_for(self, index: int) -> np.random.Generator:
-        epoch = 0 if self.deterministic else self.epoch
+    def rng_for(self, index: int, epoch: int | None = None) -> np.random.Generator:
+        epoch = 0 if self.deterministic else (self.epoch if epoch is None else epoch)
         return np.random.default_rng([self.seed, epoch, index])
 
-    def sample(self, index: int) -> dict[str, np.ndarray]:
+    def sample(self, index: int, epoch: int | None = None) -> dict[str, np.ndarray]:
         """The sample as uint8 / float32 numpy arrays (also used by evaluation and the baselines)."""
         o = self.options
-        rng = self.rng_for(index)
+        rng = self.rng_for(index, epoch)
         target, lm, poly = self._load(index)
         s = o.size
         # the reference photo: another frame of the same person, or a simulated second photo
@@ -176,8 +176,10 @@ class FacePairs(Dataset):
         return {"target": target, "image": masked, "mask": mask, "reference": reference,
                 "ref_valid": valid.astype(np.float32), "landmarks": lm}
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        s = self.sample(index)
+    def __getitem__(self, index: int | tuple[int, int]) -> dict[str, torch.Tensor]:
+        """``index`` or ``(epoch, index)`` (what the trainer's sampler yields)."""
+        epoch, index = index if isinstance(index, tuple) else (None, index)
+        s = self.sample(index, epoch)
         return {
             "target": to_tensor_image(s["target"]),
             "image": to_tensor_image(s["image"]),

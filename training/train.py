@@ -92,21 +92,27 @@ class Dist:
             dist.destroy_process_group()
 
 
-class OffsetSampler(Sampler[int]):
-    """A distributed sampler that can start part-way through an epoch (resume)."""
+class OffsetSampler(Sampler[tuple[int, int]]):
+    """A distributed sampler that can start part-way through an epoch (resume).
+
+    It yields ``(epoch, index)`` pairs, so loader workers that live across epochs (persistent workers) still draw
+    each epoch's own random pairs.
+    """
 
     def __init__(self, base: DistributedSampler, batch_size: int) -> None:
         self.base = base
         self.batch_size = batch_size
         self.skip_batches = 0
+        self.epoch = 0
 
     def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
         self.base.set_epoch(epoch)
+        self.epoch = epoch
         self.skip_batches = skip_batches
 
-    def __iter__(self) -> Iterator[int]:
+    def __iter__(self) -> Iterator[tuple[int, int]]:
         idx = list(self.base)
-        return iter(idx[self.skip_batches * self.batch_size:])
+        return iter([(self.epoch, i) for i in idx[self.skip_batches * self.batch_size:]])
 
     def __len__(self) -> int:
         return max(0, len(self.base) - self.skip_batches * self.batch_size)
@@ -386,7 +392,9 @@ def _run(cfg: TrainConfig, world: Dist, resume: bool, show_progress: bool) -> di
                               drop_last=True)
     sampler = OffsetSampler(base, cfg.batch_size)
     loader = DataLoader(train_set, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers,
-                        drop_last=True, worker_init_fn=worker_init, persistent_workers=False,
+                        drop_last=True, worker_init_fn=worker_init, persistent_workers=cfg.num_workers > 0,
+                        # spawned, not forked: a worker forked from a process with running threads can deadlock
+                        multiprocessing_context="spawn" if cfg.num_workers > 0 else None,
                         pin_memory=world.device.type == "cuda")
     full_epoch = len(base) // cfg.batch_size
     if full_epoch == 0:
@@ -447,6 +455,14 @@ def _run(cfg: TrainConfig, world: Dist, resume: bool, show_progress: bool) -> di
     writer = None
     if world.main:
         fresh = not csv_path.exists() or trainer.step == 0
+        if not fresh:  # drop rows logged after the checkpoint we resumed from (they are trained again)
+            rows = list(csv.DictReader(csv_path.open()))
+            kept = [r for r in rows if float(r["step"]) <= trainer.step]
+            if len(kept) < len(rows):
+                with csv_path.open("w", newline="") as fh0:
+                    w0 = csv.DictWriter(fh0, fieldnames=list(rows[0]))
+                    w0.writeheader()
+                    w0.writerows(kept)
         fh = csv_path.open("w" if fresh else "a", newline="")
         writer = (fh, fresh)
     t0 = time.time()
@@ -459,7 +475,6 @@ def _run(cfg: TrainConfig, world: Dist, resume: bool, show_progress: bool) -> di
         while not stop:
             data_pass, skip = divmod(trainer.step, full_epoch)  # passes over the data, resumable mid-pass
             sampler.set_epoch(data_pass, skip)
-            train_set.set_epoch(data_pass)
             for batch in loader:
                 vals = trainer.train_step(batch)
                 for s in scheds:
