@@ -75,6 +75,21 @@ def test_batched_processing_matches_frame_by_frame(synthetic_clip):
         assert np.array_equal(a, b)
 
 
+def test_in_place_processing_gives_the_same_frames_without_copies(synthetic_clip):
+    frames, _ = decode_frames(synthetic_clip.video_path)
+    frames = frames[:4]
+    times = [i / 25 for i in range(len(frames))]
+    copied = _pipeline(synthetic_clip)
+    expected = [copied.process(f, t) for f, t in zip(frames, times)]
+    own = [f.copy() for f in frames]
+    in_place = _pipeline(synthetic_clip)
+    got = [in_place.process_batch([f], [t], in_place=True)[0] for f, t in zip(own, times)]
+    for frame, out, want in zip(own, got, expected):
+        assert out is frame  # blended into the frame itself
+        assert np.array_equal(out, want)
+    assert not all(np.array_equal(a, b) for a, b in zip(frames, own))
+
+
 @pytest.mark.parametrize(
     "style",
     [

@@ -124,6 +124,25 @@ def test_warp_onto_moved_face_matches_the_truth() -> None:
     assert psnr(warped, truth[y0 : y0 + h, x0 : x0 + w], inside) > 25.0
 
 
+def test_warp_of_a_region_matches_the_whole_warp_there_and_nothing_outside() -> None:
+    image, lm = astronaut()
+    truth, target = moved_astronaut()
+    x0, y0, h, w = 120, 50, 220, 210
+    roi_lm = target - [x0, y0]
+    warper = ReferenceWarper(image, lm, WarpOptions())
+    whole, whole_valid = warper.warp(roi_lm, (h, w))
+    region = (40, 110, 170, 200)  # the lower face
+    part, part_valid = warper.warp(roi_lm, (h, w), region)
+    inside = np.zeros((h, w), bool)
+    inside[region[1] : region[3], region[0] : region[2]] = True
+    assert not part_valid[~inside].any() and (part[~inside] == 0).all()
+    both = part_valid & whole_valid
+    assert both.sum() > 0.97 * (whole_valid & inside).sum()
+    # The spline's grid nodes sit elsewhere for a smaller box: sub-pixel differences only.
+    assert np.abs(part[both].astype(int) - whole[both].astype(int)).mean() < 1.0
+    assert psnr(part, truth[y0 : y0 + h, x0 : x0 + w], both) > 25.0
+
+
 def test_valid_is_false_outside_the_face_and_warped_is_blank_there() -> None:
     image, lm = astronaut()
     _, target = moved_astronaut()

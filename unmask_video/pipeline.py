@@ -79,8 +79,12 @@ class FramePipeline:
         """Return the frame with the mask removed (the input array is never modified)."""
         return self.process_batch([image], [t])[0]
 
-    def process_batch(self, images: Sequence[Image], times: Sequence[float]) -> list[Image]:
-        """Process consecutive frames; their faces go through the reconstructor as one batch."""
+    def process_batch(self, images: Sequence[Image], times: Sequence[float], in_place: bool = False) -> list[Image]:
+        """Process consecutive frames; their faces go through the reconstructor as one batch.
+
+        The input arrays are left unchanged (outputs with a face are copies) unless ``in_place``: then
+        the faces are blended into the input arrays themselves (no frame copy), which are returned.
+        """
         outputs = list(images)
         jobs: list[tuple[int, FaceROI]] = []
         for index, (image, t) in enumerate(zip(images, times)):
@@ -100,7 +104,8 @@ class FramePipeline:
             filled = self.reconstructor.reconstruct([roi for _, roi in jobs])
         for (index, roi), rebuilt in zip(jobs, filled):
             with self.timer("blend"):
-                if outputs[index] is images[index]:
+                # (the debug overlays read the ROI images, views of the input, after the blend: copy then)
+                if outputs[index] is images[index] and (not in_place or self.debug is not None):
                     outputs[index] = images[index].copy()
                 blend_into(outputs[index], roi.box, rebuilt, roi.mask, self.options.composite.feather_px)
             if self.debug is not None:
@@ -116,8 +121,20 @@ class FramePipeline:
         with self.timer("segment"):
             mask = self.segmenter.segment(roi_image, roi_landmarks, face_id)
         with self.timer("warp"):
-            reference, valid = self.warper.warp(roi_landmarks, roi_image.shape[:2])
+            reference, valid = self.warper.warp(roi_landmarks, roi_image.shape[:2], self._warp_region(mask))
         return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid)
+
+    def _warp_region(self, mask: np.ndarray) -> tuple[int, int, int, int] | None:
+        """The box of the ROI the reconstructor reads the warped reference in, when it says so
+        (``reference_reach``: pixels beyond the mask's bounding box); None: the whole face."""
+        reach = getattr(self.reconstructor, "reference_reach", None)
+        if reach is None:
+            return None
+        rows = np.flatnonzero((mask > 0).any(axis=1))
+        if rows.size == 0:
+            return (0, 0, 0, 0)
+        cols = np.flatnonzero((mask > 0).any(axis=0))
+        return (int(cols[0]) - reach, int(rows[0]) - reach, int(cols[-1]) + 1 + reach, int(rows[-1]) + 1 + reach)
 
     def close(self) -> None:
         self.tracker.close()

@@ -127,7 +127,8 @@ def _stream(
     pending: list[DecodedFrame] = []
 
     def flush() -> None:
-        outputs = pipeline.process_batch([f.image for f in pending], [f.time_s for f in pending])
+        # The decoded frames are this loop's own (nothing else holds them): blend into them, no frame copies.
+        outputs = pipeline.process_batch([f.image for f in pending], [f.time_s for f in pending], in_place=True)
         with timer(write_stage):
             for frame, image in zip(pending, outputs):
                 writer.write(frame, image)

@@ -513,5 +513,6 @@ class MaskSegmenter:
         h, w = mask.shape
         pad = int(np.ceil(3 * sigma)) + 1
         x0, y0, x1, y1 = max(box[0] - pad, 0), max(box[1] - pad, 0), min(box[2] + pad, w), min(box[3] + pad, h)
-        mask[y0:y1, x0:x1] = cv2.GaussianBlur(mask[y0:y1, x0:x1], (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
-        return np.clip(mask, 0.0, 1.0)
+        window = cv2.GaussianBlur(mask[y0:y1, x0:x1], (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+        np.clip(window, 0.0, 1.0, out=mask[y0:y1, x0:x1])  # nothing outside the window is non-zero
+        return mask

@@ -321,12 +321,20 @@ class ReferenceWarper:
         y1 = int(np.clip(np.ceil(hi[1] + grow) + 1, y0, h))
         return x0, y0, x1, y1
 
-    def warp(self, landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def warp(
+        self,
+        landmarks: np.ndarray,
+        shape: tuple[int, int],
+        region: tuple[int, int, int, int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Warp the reference onto a face.
 
         ``landmarks``: the target's (468, 2) landmarks in ROI coordinates; ``shape``: (h, w) of the ROI.
         Returns the warped reference, (h, w, 3) uint8 (zero where not valid), and the validity map,
-        (h, w) bool: inside the reference image and inside the reference's face oval.
+        (h, w) bool: inside the reference image and inside the reference's face oval. With ``region``,
+        an (x0, y0, x1, y1) box of the ROI (x1, y1 exclusive), only that box is warped (a caller that
+        reads the reference near the mask only need not pay for the whole face): outside it nothing
+        is valid.
         """
         h, w = int(shape[0]), int(shape[1])
         lm = _check_landmarks(landmarks, "target landmarks")
@@ -334,6 +342,9 @@ class ReferenceWarper:
         valid = np.zeros((h, w), bool)
         # Only the target's face (and a margin) can be valid: map that box, not the whole ROI.
         x0, y0, x1, y1 = self._face_box(lm, h, w)
+        if region is not None:
+            x0, y0 = max(x0, int(region[0])), max(y0, int(region[1]))
+            x1, y1 = min(x1, int(region[2])), min(y1, int(region[3]))
         if x1 <= x0 or y1 <= y0:
             return warped, valid
         check = self.options.min_jacobian is not None
