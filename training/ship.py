@@ -36,6 +36,15 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def _span(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    import calendar
+
+    return float(calendar.timegm(time.strptime(end, fmt)) - calendar.timegm(time.strptime(start, fmt)))
+
+
 def ship(run_dir: Path, out: Path, faces: int | None = None, notes: str = "") -> dict:
     from unmask_video.generator.card import card_for_config
 
@@ -100,7 +109,8 @@ def ship(run_dir: Path, out: Path, faces: int | None = None, notes: str = "") ->
             "steps": info.get("steps"),
             "batch_size_per_process": cfg["batch_size"],
             "world_size_last_session": info.get("world_size"),
-            "wall_time_s": info.get("wall_time_s_total"),
+            "wall_time_s_last_session": info.get("wall_time_s_this_session"),
+            "wall_clock_first_start_to_end_s": _span(info.get("started"), info.get("finished")),
             "started": info.get("started"),
             "finished": info.get("finished"),
             "hardware": f"CPU only: {_cpu_name()}, {os.cpu_count()} cores shared with other jobs, "
