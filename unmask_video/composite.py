@@ -98,25 +98,33 @@ def _to_lab(rgb: np.ndarray) -> np.ndarray:
 def _from_lab(lab: np.ndarray) -> np.ndarray:
     """(..., 3) float32 Lab -> uint8 RGB of the same shape."""
     rgb = cv2.cvtColor(lab.reshape(1, -1, 3).astype(np.float32, copy=False), cv2.COLOR_Lab2RGB)
-    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8).reshape(lab.shape)
+    rgb *= 255.0
+    rgb += 0.5
+    return np.clip(rgb, 0, 255, out=rgb).astype(np.uint8).reshape(lab.shape)
 
 
-def _spread(values: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
+def _spread(values: np.ndarray, where: np.ndarray, sigma: float, bias: np.ndarray | None = None) -> np.ndarray:
     """Normalised convolution: the (N, C) ``values`` known at the ``where`` pixels of an (h, w) grid,
-    spread smoothly over the whole grid with a Gaussian of ``sigma`` pixels. Returns (h, w, C)."""
+    spread smoothly over the whole grid with a Gaussian of ``sigma`` pixels, plus ``bias`` ((C,), if
+    given). Returns (h, w, C) float32."""
     h, w = where.shape
-    dense = np.zeros((h, w, values.shape[1]), np.float32)
-    dense[where] = values
-    weight = where.astype(np.float32)
-    # The field is smooth by construction: blur at reduced resolution.
+    channels = values.shape[1]
+    # The field is smooth by construction: accumulate the known values into cells of f x f pixels
+    # (a histogram of the few known pixels, not a pass over the dense grid) and blur those.
     f = max(1, int(sigma // 4))
-    small = (max(-(-w // f), 1), max(-(-h // f), 1))
-    ws = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
-    vs = cv2.resize(dense, small, interpolation=cv2.INTER_AREA)
+    sw, sh = max(-(-w // f), 1), max(-(-h // f), 1)
+    ys, xs = np.nonzero(where)
+    cell = (ys // f) * sw + xs // f
+    ws = np.bincount(cell, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
+    vs = np.empty((sh, sw, channels), np.float32)
+    for c in range(channels):
+        vs[..., c] = np.bincount(cell, weights=values[:, c], minlength=sh * sw).reshape(sh, sw)
     ws = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
     vs = cv2.GaussianBlur(vs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
-    field = vs.reshape(ws.shape + (-1,)) / np.maximum(ws, 1e-6)[..., None]
-    return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
+    field = vs.reshape(sh, sw, channels) / np.maximum(ws, 1e-6)[..., None]
+    if bias is not None:
+        field += np.asarray(bias, np.float32)
+    return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, channels)
 
 
 def _inliers(tgt: np.ndarray, ref: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
@@ -192,14 +200,17 @@ def match_color(
         corrected = (ref_lab - mu_r) * ratio + mu_t
         ring_corrected = (ref_in - mu_r) * ratio + mu_t
     else:
-        corrected = ref_lab + (mu_t - mu_r)
+        corrected = ref_lab
         ring_corrected = ref_in + (mu_t - mu_r)
     if local_sigma > 0:
         rh, rw = r.shape
         sigma = max(float(local_sigma) * 0.5 * (rh + rw), 1.0)
         r_in = np.zeros_like(r)
         r_in[r] = keep
-        corrected += _spread(tgt_in - ring_corrected, r_in, sigma)
+        # The mean shift rides along with the smooth field: one pass over the region for both.
+        corrected += _spread(tgt_in - ring_corrected, r_in, sigma, None if transfer_std else mu_t - mu_r)
+    elif not transfer_std:
+        corrected += mu_t - mu_r
     np.copyto(out[region], _from_lab(corrected), where=a[..., None])
     return out
 
