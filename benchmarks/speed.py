@@ -28,7 +28,7 @@ from unmask_video.synthetic import ClipSpec, make_clip  # noqa: E402
 SIZES = {"480p": (854, 480), "720p": (1280, 720), "1080p": (1920, 1080)}
 
 
-def _run(clip, out: Path, reuse: bool, generator: str, backend: str, batch: int) -> RunSummary:
+def _run(clip, out: Path, reuse: bool, generator: str, backend: str, batch: int, encode_queue: int) -> RunSummary:
     options = PipelineOptions()
     options.segment.reuse = reuse
     return run_file(
@@ -39,6 +39,7 @@ def _run(clip, out: Path, reuse: bool, generator: str, backend: str, batch: int)
             pipeline=options,
             reconstructor=ReconstructorOptions(generator=generator, backend=backend),
             batch=batch,
+            encode_queue=encode_queue,
             quiet=True,
             overwrite=True,
         )
@@ -52,6 +53,7 @@ def main() -> None:
     parser.add_argument("--generator", default="none")
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--encode-queue", type=int, default=3, help="frames queued for the encoder thread (0: no thread)")
     args = parser.parse_args()
     console = Console(width=200)
     table = Table(title=f"unmask-video pipeline speed ({os.cpu_count()} cores, generator {args.generator})")
@@ -66,10 +68,12 @@ def main() -> None:
         for name in args.sizes.split(","):
             size = SIZES[name]
             clip = make_clip(Path(tmp) / name, ClipSpec(frames=args.frames, size=size, audio_hz=None))
-            _run(clip, Path(tmp) / "warm.mp4", True, args.generator, args.backend, args.batch)  # warm-up
+            _run(clip, Path(tmp) / "warm.mp4", True, args.generator, args.backend, args.batch, args.encode_queue)  # warm-up
             results = {}
             for reuse in (True, False):
-                results[reuse] = _run(clip, Path(tmp) / f"{name}.mp4", reuse, args.generator, args.backend, args.batch)
+                results[reuse] = _run(
+                    clip, Path(tmp) / f"{name}.mp4", reuse, args.generator, args.backend, args.batch, args.encode_queue
+                )
             for reuse in (True, False):
                 summary = results[reuse]
                 cells = [f"{summary.timer.ms_per(stage, summary.frames):.1f}" for stage in stages]
