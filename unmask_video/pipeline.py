@@ -15,6 +15,7 @@ import numpy as np
 from unmask_video.composite import CompositeOptions, blend_into
 from unmask_video.debug import DebugWriter
 from unmask_video.landmarks import FaceTracker, TrackerOptions, detect_reference_landmarks, face_box
+from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.segment import MaskSegmenter, SegmentOptions
 from unmask_video.stages import FaceROI, Image, Reconstructor
 from unmask_video.timing import StageTimer
@@ -59,6 +60,11 @@ class FramePipeline:
         self.reconstructor = reconstructor
         with self.timer("reference"):
             reference_landmarks = detect_reference_landmarks(reference_image)
+            if lower_face_looks_covered(reference_image, reference_landmarks):
+                log.warning(
+                    "the reference photo's nose and mouth look covered (a mask, a hand?); the result will show "
+                    "what covers them: use a photo of the person without a mask"
+                )
             self.warper = ReferenceWarper(reference_image, reference_landmarks, self.options.warp)
         self.tracker = FaceTracker(self.options.tracker)
         self.segmenter = MaskSegmenter(self.options.segment)

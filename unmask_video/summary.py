@@ -7,7 +7,7 @@ from rich.table import Table
 
 from unmask_video.runner import RunSummary
 
-STAGE_ORDER = ("decode", "landmarks", "segment", "warp", "reconstruct", "blend", "encode")
+STAGE_ORDER = ("decode", "landmarks", "segment", "warp", "reconstruct", "blend", "encode wait", "encode")
 
 
 def summary_table(summary: RunSummary) -> Table:
