@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from unmask_video.errors import InputError
+from unmask_video.generator.weights import file_sha256
 
 SIDECAR_SUFFIX = ".json"
 FORMAT_VERSION = 1
@@ -86,13 +87,6 @@ class EngineMeta:
 def sidecar_path(engine_path: Path | str) -> Path:
     return Path(f"{engine_path}{SIDECAR_SUFFIX}")
 
-
-def file_sha256(path: Path | str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def atomic_write(path: Path, data: bytes) -> None:

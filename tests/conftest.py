@@ -23,7 +23,7 @@ Fixtures:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -82,3 +82,14 @@ def astronaut() -> np.ndarray:
 def astronaut_landmarks() -> np.ndarray:
     """FaceMesh landmarks (468, 2) float32 of :func:`astronaut` (static mode), read-only."""
     return _astronaut_landmarks()[1]
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Run a test module's torch work on one thread (2 busy cores make torch's pool many times slower)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -25,12 +25,7 @@ NO_CUDA = not torch.cuda.is_available()
 NO_TENSORRT = importlib.util.find_spec("tensorrt") is None or NO_CUDA
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

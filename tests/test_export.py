@@ -26,12 +26,7 @@ from unmask_video.generator.layers import init_weights
 from unmask_video.generator.weights import file_sha256, save_weights
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _model(name: str = "tiny", seed: int = 0, **overrides):

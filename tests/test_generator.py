@@ -13,13 +13,7 @@ from unmask_video.generator.layers import INIT_KINDS, ZeroInit, init_weights
 from unmask_video.generator.networks import count_parameters, meta_generator
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """The test machine's cores are shared: one intra-op thread is several times faster there."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _inputs(size: int, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, ...]:
