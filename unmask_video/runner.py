@@ -77,7 +77,7 @@ def run_file(options: RunOptions) -> RunSummary:
     start = time.perf_counter()
     with VideoReader(options.input) as reader:
         reference = read_image(options.reference)
-        reconstructor = build_reconstructor(options.reconstructor)
+        reconstructor = build_reconstructor(options.reconstructor, options.pipeline.composite)
         pipeline = FramePipeline(reference, reconstructor, options.pipeline, timer)
         try:
             pipeline.warmup()
