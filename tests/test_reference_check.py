@@ -21,10 +21,10 @@ def test_the_pipeline_warns_about_a_masked_reference(astronaut, astronaut_landma
     from unmask_video.pipeline import FramePipeline
 
     masked, _ = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(color=WHITE))
-    with caplog.at_level("WARNING", logger="unmask_video.pipeline"):
+    with caplog.at_level("INFO", logger="unmask_video.pipeline"):
         FramePipeline(masked, ReferenceComposite(CompositeOptions())).close()
     assert any("covered" in record.getMessage() for record in caplog.records)
     caplog.clear()
-    with caplog.at_level("WARNING", logger="unmask_video.pipeline"):
+    with caplog.at_level("INFO", logger="unmask_video.pipeline"):
         FramePipeline(astronaut, ReferenceComposite(CompositeOptions())).close()
     assert not any("covered" in record.getMessage() for record in caplog.records)

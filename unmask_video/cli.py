@@ -53,7 +53,10 @@ def _add_processing(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     group.add_argument("--batch", type=int, default=1, help="faces from N consecutive frames per generator call")
     group.add_argument("--max-faces", type=int, default=1, help="process up to N faces per frame (largest first)")
-    group.add_argument("--no-smoothing", action="store_true", help="turn off temporal smoothing of landmarks and mask")
+    group.add_argument("--no-smoothing", action="store_true", help="turn off temporal smoothing of the landmarks")
+    group.add_argument(
+        "--mask-smoothing", action="store_true", help="also smooth the mask over time (face-aligned EMA; off by default)"
+    )
     group.add_argument("--no-reuse", action="store_true", help="refit the mask clusters on every frame")
     group.add_argument("--debug-dir", type=Path, default=None, help="write stage overlays for a few frames here")
 
@@ -112,7 +115,7 @@ def _pipeline_options(args: argparse.Namespace):  # -> PipelineOptions
     options = PipelineOptions(debug_dir=args.debug_dir)
     options.tracker.max_faces = args.max_faces
     options.tracker.smoothing = not args.no_smoothing
-    options.segment.temporal_smoothing = not args.no_smoothing
+    options.segment.temporal_smoothing = args.mask_smoothing
     options.segment.reuse = not args.no_reuse
     return options
 

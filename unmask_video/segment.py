@@ -59,7 +59,10 @@ class SegmentOptions:
 
     clusters: int = 3  # k of k-means
     reuse: bool = True  # reuse keyframe cluster centres on later frames
-    temporal_smoothing: bool = True  # EMA of the mask in face-aligned coordinates
+    # EMA of the mask in face-aligned coordinates. Off by default: on talking-head clips any lag of the mask
+    # behind the jaw cost more than the flicker it removed (benchmarks.quality: TDE 5.72 -> 6.47, IoU 0.978 -> 0.953),
+    # and the reused clusters already keep the mask steady from frame to frame. `--mask-smoothing` turns it on.
+    temporal_smoothing: bool = False
     smoothing: float = 0.6  # EMA weight of the past, in [0, 1)
     deform_px: float = 3.0  # the past weighs nothing once the lower face deforms this fast (canonical px/frame)
     hysteresis: float = 0.15  # a smoothed pixel turns on above 0.5 + this, off below 0.5 - this
