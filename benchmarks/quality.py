@@ -100,7 +100,9 @@ def run_ours(
     options = PipelineOptions()
     options.tracker.smoothing = landmark_smoothing
     options.segment.temporal_smoothing = mask_smoothing
-    pipeline = _MaskRecorder(truth[0], build_reconstructor(ReconstructorOptions(generator=generator)), options)
+    pipeline = _MaskRecorder(
+        truth[0], build_reconstructor(ReconstructorOptions(generator=generator), options.composite), options
+    )
     outputs, ious = [masked[0]], []
     for t in range(1, len(masked)):
         pipeline.last_mask = None

@@ -281,3 +281,19 @@ def test_blend_rejects_mismatched_shapes() -> None:
     frame = np.zeros((50, 60, 3), np.uint8)
     with pytest.raises(ValueError):
         blend_into(frame, Box(0, 0, 20, 20), np.zeros((10, 10, 3), np.uint8), np.zeros((20, 20), np.float32), 4.0)
+
+
+def test_colour_shift_is_averaged_over_the_frames_of_a_face():
+    from unmask_video.composite import CompositeOptions, ReferenceComposite
+    from unmask_video.stages import Box, FaceROI
+
+    landmarks = np.stack(np.meshgrid(np.linspace(10, 50, 26), np.linspace(10, 50, 18)), -1).reshape(-1, 2)
+    face = FaceROI(Box(100, 100, 164, 164), np.zeros((64, 64, 3), np.uint8), landmarks.astype(np.float32),
+                   np.zeros((64, 64), np.float32), np.zeros((64, 64, 3), np.uint8), np.ones((64, 64), bool))
+    composite = ReferenceComposite(CompositeOptions(color_smoothing=0.75))
+    first = composite._shift_filter(face)(np.array([8.0, 0.0, 0.0], np.float32))
+    second = composite._shift_filter(face)(np.array([0.0, 0.0, 0.0], np.float32))
+    assert np.allclose(first, [8, 0, 0]) and np.allclose(second, [6, 0, 0])
+    moved = FaceROI(Box(400, 100, 464, 164), face.image, face.landmarks, face.mask, face.reference, face.valid)
+    assert np.allclose(composite._shift_filter(moved)(np.array([1.0, 0, 0], np.float32)), [1, 0, 0])
+    assert ReferenceComposite(CompositeOptions(color_smoothing=0.0))._shift_filter(face) is None

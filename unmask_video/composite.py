@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import cv2
 import numpy as np
@@ -67,6 +67,11 @@ class CompositeOptions:
     #: default: on real clips it costs 0.5 dB inside the mask (benchmarks/composite_quality.py), as
     #: the ring's spread depends on what the ring covers more than on the lighting.
     transfer_std: bool = False
+    #: Weight of the past in an exponential average, over the frames of a face, of the colour shift
+    #: applied to the reference (0: every frame uses its own). The shift measured on the ring moves from
+    #: frame to frame with the mask edge; averaged, the rebuilt skin flickers less (benchmarks.quality, 7 clips:
+    #: TDE 6.31 -> 6.15, PSNR 20.92 -> 20.96 dB) while a lighting change is followed within a few frames.
+    color_smoothing: float = 0.8
 
 
 def _ellipse(radius: int) -> np.ndarray:
@@ -157,6 +162,7 @@ def match_color(
     local_sigma: float = 0.0,
     transfer_std: bool = False,
     hole: np.ndarray | None = None,
+    shift_filter: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -166,7 +172,8 @@ def match_color(
     have). With ``local_sigma > 0`` a smooth residual offset (the ring's remaining difference,
     spread by normalised convolution with a Gaussian of ``local_sigma`` times the region's size)
     follows lighting that changes across the face. Returns a copy of ``reference`` with the
-    ``apply`` pixels corrected; the rest is unchanged.
+    ``apply`` pixels corrected; the rest is unchanged. ``shift_filter`` maps the measured Lab mean
+    shift to the one applied (a temporal average); the local field still follows the measured one.
     """
     out = reference.copy()
     n_ring = int(np.count_nonzero(ring))
@@ -191,6 +198,7 @@ def match_color(
         return out
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
     mu_r, mu_t = ref_in.mean(axis=0), tgt_in.mean(axis=0)
+    shift = (mu_t - mu_r) if shift_filter is None else shift_filter(mu_t - mu_r)
     # The region is converted densely (one contiguous cvtColor, no per-pixel gathers): cheaper than
     # gathering the ``apply`` pixels, which are most of it anyway.
     ref_lab = _to_lab(ref_sub)
@@ -208,9 +216,9 @@ def match_color(
         r_in = np.zeros_like(r)
         r_in[r] = keep
         # The mean shift rides along with the smooth field: one pass over the region for both.
-        corrected += _spread(tgt_in - ring_corrected, r_in, sigma, None if transfer_std else mu_t - mu_r)
+        corrected += _spread(tgt_in - ring_corrected, r_in, sigma, None if transfer_std else shift)
     elif not transfer_std:
-        corrected += mu_t - mu_r
+        corrected += shift
     np.copyto(out[region], _from_lab(corrected), where=a[..., None])
     return out
 
@@ -222,6 +230,8 @@ class ReferenceComposite:
 
     def __init__(self, options: CompositeOptions | None = None) -> None:
         self.options = options or CompositeOptions()
+        #: Per face of the last frame: (centre in frame pixels, face size, smoothed colour shift).
+        self._shifts: list[tuple[np.ndarray, float, np.ndarray]] = []
 
     @property
     def reference_reach(self) -> int:
@@ -233,6 +243,25 @@ class ReferenceComposite:
 
     def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
         return [self.reconstruct_one(face) for face in faces]
+
+    def _shift_filter(self, face: FaceROI) -> Callable[[np.ndarray], np.ndarray] | None:
+        """The temporal average of this face's colour shift (faces are matched to the last ones by position)."""
+        weight = self.options.color_smoothing
+        if weight <= 0:
+            return None
+        centre = face.landmarks.mean(axis=0) + np.array([face.box.x0, face.box.y0], np.float32)
+        size = float(np.ptp(face.landmarks[:, 0]))
+        distances = [float(np.linalg.norm(e[0] - centre)) for e in self._shifts]
+        near = [i for i, d in enumerate(distances) if d < 0.5 * max(size, self._shifts[i][1])]
+        previous = self._shifts.pop(min(near, key=distances.__getitem__)) if near else None
+
+        def smooth(measured: np.ndarray) -> np.ndarray:
+            shift = measured if previous is None else weight * previous[2] + (1.0 - weight) * measured
+            self._shifts.append((centre, size, shift.astype(np.float32)))
+            del self._shifts[:-8]  # a few faces at most are followed
+            return shift
+
+        return smooth
 
     def reconstruct_one(self, face: FaceROI) -> Image:
         """The ROI image with the hole (``mask > 0``) and the blend band around it rebuilt."""
@@ -253,8 +282,9 @@ class ReferenceComposite:
         sub_out = out[region]
         rh, rw = hole.shape
         scale = opts.work_px / max(rh, rw) if opts.work_px > 0 else 1.0
+        shift_filter = self._shift_filter(face)
         if scale >= 1.0:
-            rebuilt, changed = self._rebuild(sub_image, hole, valid, reference, lm, 1.0)
+            rebuilt, changed = self._rebuild(sub_image, hole, valid, reference, lm, 1.0, shift_filter)
             np.copyto(sub_out, rebuilt, where=changed[..., None])
             return out
         # A big face is rebuilt at a working size and scaled back up: the warped reference and the
@@ -271,6 +301,7 @@ class ReferenceComposite:
             cv2.resize(reference, size, interpolation=area),
             (lm + 0.5) * np.array([sx, sy], np.float32) - 0.5,  # pixel centres
             min(sx, sy),
+            shift_filter,
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
@@ -285,6 +316,7 @@ class ReferenceComposite:
         reference: np.ndarray,
         landmarks: np.ndarray,
         scale: float,
+        shift_filter: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike, pixel lengths of the options times ``scale``).
 
@@ -303,7 +335,7 @@ class ReferenceComposite:
             face_u8 = face_region(hole.shape, landmarks)
             ring = (dist > gap) & (dist <= gap + width) & (face_u8 >= 128) & valid
             reference = match_color(
-                reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole
+                reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole, shift_filter
             )
         out = image.copy()
         np.copyto(out, reference, where=paste[..., None])
