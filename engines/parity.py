@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unmask_video.errors import ProcessingError
+from unmask_video.generator.export import psnr
 
 #: Generator outputs are in [-1, 1].
 DATA_RANGE = 2.0
@@ -35,9 +36,7 @@ def measure(reference: np.ndarray, candidate: np.ndarray, data_range: float = DA
     diff = candidate.astype(np.float64) - reference.astype(np.float64)
     if not np.all(np.isfinite(diff)):
         return Parity(math.inf, -math.inf)
-    mse = float(np.mean(diff**2))
-    psnr = math.inf if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
-    return Parity(float(np.max(np.abs(diff))), psnr)
+    return Parity(float(np.max(np.abs(diff))), psnr(reference, candidate, data_range))
 
 
 def check(parity: Parity, what: str, max_abs_error: float, min_psnr: float) -> None:
