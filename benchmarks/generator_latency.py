@@ -24,9 +24,9 @@ from pathlib import Path
 
 
 def _weights(name: str, tmp: Path) -> Path:
-    from unmask_video.generator import create_generator
-    from unmask_video.generator.reconstructor import shipped_weights
-    from unmask_video.generator.weights import save_weights
+    from unmask_video.reconstruct.generator import create_generator
+    from unmask_video.reconstruct.neural import shipped_weights
+    from unmask_video.reconstruct.generator.weights import save_weights
 
     shipped = shipped_weights(name)
     if shipped is not None:
@@ -37,7 +37,7 @@ def _weights(name: str, tmp: Path) -> Path:
 
 
 def _time(backend, size: int, batch: int, repeats: int, warmup: int) -> list[float]:
-    from unmask_video.generator.export import sample_inputs
+    from unmask_video.reconstruct.generator.export import sample_inputs
 
     inputs = sample_inputs(size, batch, seed=0)
     args = [inputs[k] for k in ("image", "mask", "reference", "ref_valid")]
@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from unmask_video.generator.backends import select_backend
-    from unmask_video.generator.card import model_card
+    from unmask_video.reconstruct.backends import select_backend
+    from unmask_video.reconstruct.generator.card import model_card
 
     torch.set_num_threads(a.threads)
     configs = [c for c in a.configs.split(",") if c]

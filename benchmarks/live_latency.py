@@ -54,7 +54,7 @@ def reference_frame() -> np.ndarray:
 
 def make_pipeline(generator: str):
     from unmask_video.pipeline import FramePipeline
-    from unmask_video.reconstructors import ReconstructorOptions, build_reconstructor
+    from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 
     return FramePipeline(reference_frame(), build_reconstructor(ReconstructorOptions(generator=generator)))
 

@@ -29,7 +29,7 @@ from unmask_video.landmarks import FaceTracker, TrackerOptions  # noqa: E402
 from unmask_video.native_log import filter_native_stderr  # noqa: E402
 from unmask_video.metrics import iou, psnr_in_mask, ssim_in_mask, temporal_error  # noqa: E402
 from unmask_video.pipeline import FramePipeline, PipelineOptions  # noqa: E402
-from unmask_video.reconstructors import ReconstructorOptions, build_reconstructor  # noqa: E402
+from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.synthetic import MaskStyle, draw_surgical_mask  # noqa: E402
 from unmask_video.video import VideoReader  # noqa: E402
@@ -101,7 +101,7 @@ def run_ours(
     options.tracker.smoothing = landmark_smoothing
     options.segment.temporal_smoothing = mask_smoothing
     pipeline = _MaskRecorder(
-        truth[0], build_reconstructor(ReconstructorOptions(generator=generator), options.composite), options
+        truth[0], build_reconstructor(ReconstructorOptions(generator=generator)), options
     )
     outputs, ious = [masked[0]], []
     for t in range(1, len(masked)):

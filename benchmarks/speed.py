@@ -22,7 +22,7 @@ from rich.table import Table  # noqa: E402
 
 from unmask_video.native_log import filter_native_stderr  # noqa: E402
 from unmask_video.pipeline import PipelineOptions  # noqa: E402
-from unmask_video.reconstructors import ReconstructorOptions  # noqa: E402
+from unmask_video.reconstruct.factory import ReconstructorOptions  # noqa: E402
 from unmask_video.runner import RunOptions, RunSummary, run_file  # noqa: E402
 from unmask_video.summary import STAGE_ORDER  # noqa: E402
 from unmask_video.synthetic import ClipSpec, make_clip  # noqa: E402

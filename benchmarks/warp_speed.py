@@ -24,12 +24,12 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from unmask_video import landmark_sets  # noqa: E402
-from unmask_video.composite import (  # noqa: E402
+from unmask_video.reconstruct.composite import (  # noqa: E402
     CompositeOptions,
     ReferenceComposite,
-    blend_into,
     match_color,
 )
+from unmask_video.blend import blend_into  # noqa: E402
 from unmask_video.landmarks import face_box  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.synthetic import astronaut_landmarks  # noqa: E402

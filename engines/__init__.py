@@ -3,9 +3,9 @@
 - :mod:`engines.build`: ONNX export -> mixed-precision FP16 ONNX (:mod:`engines.fp16`) -> TensorRT engine,
   with a timing cache, an optimisation profile over the batch range and a parity check;
 - :mod:`engines.torch_trt`: the torch-tensorrt route (``--builder torch-tensorrt``);
-- :mod:`engines.sidecar`: the metadata written beside each engine and the checks made before loading;
-- :mod:`engines.runtime`: the ``tensorrt`` backend and the ``--backend auto`` decision;
-- :mod:`engines.index`: where engines and the timing cache live, and the engines this user built;
+- :mod:`unmask_video.reconstruct.backends.engine_sidecar`: the metadata written beside each engine and the checks made before loading;
+- :mod:`unmask_video.reconstruct.backends.tensorrt_backend`: the ``tensorrt`` backend and the ``--backend auto`` decision;
+- :mod:`unmask_video.reconstruct.backends.engine_index`: where engines and the timing cache live, and the engines this user built;
 - :mod:`engines.cli`: the ``build-engine`` sub-command.
 
 Nothing imports ``tensorrt`` or ``torch_tensorrt`` at module level: every module imports on a CPU machine.

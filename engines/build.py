@@ -22,8 +22,10 @@ import numpy as np
 import unmask_video
 from unmask_video.errors import InputError, ProcessingError
 
-from . import index, parity
-from .sidecar import EngineMeta, atomic_write, sidecar_path, write_engine
+from unmask_video.reconstruct.backends import engine_index as index
+
+from . import parity
+from unmask_video.reconstruct.backends.engine_sidecar import EngineMeta, atomic_write, sidecar_path, write_engine
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +93,8 @@ class _GeneratorRef:
     def __init__(self, weights: Path) -> None:
         import torch
 
-        from unmask_video.generator import export as gexport
-        from unmask_video.generator.weights import load_weights
+        from unmask_video.reconstruct.generator import export as gexport
+        from unmask_video.reconstruct.generator.weights import load_weights
 
         self.model = load_weights(weights)
         self.size = self.model.config.size
@@ -149,7 +151,7 @@ def build_serialized_onnx(onnx_path: Path, names: list[str], shapes: list[list[i
     """TensorRT engine bytes from an ONNX file: parser, one optimisation profile, timing cache reused."""
     import tensorrt as trt
 
-    from . import runtime
+    from unmask_video.reconstruct.backends import tensorrt_backend as runtime
 
     logger = runtime.trt_logger()
     builder = trt.Builder(logger)
@@ -188,7 +190,9 @@ def build_serialized_onnx(onnx_path: Path, names: list[str], shapes: list[list[i
 
 
 def _require(options: BuildOptions) -> None:
-    from . import runtime, torch_trt
+    from unmask_video.reconstruct.backends import tensorrt_backend as runtime
+
+    from . import torch_trt
 
     if options.precision not in PRECISIONS:
         raise InputError(f"--precision {options.precision!r} is not one of {', '.join(PRECISIONS)}")
@@ -203,9 +207,11 @@ def _require(options: BuildOptions) -> None:
 
 def build_engine(weights: Path | str, out_path: Path | str, options: BuildOptions | None = None) -> BuildResult:
     """Build, check and write ``out_path`` (+ sidecar) for the checkpoint ``weights``; see the module doc."""
-    from . import runtime, torch_trt
-    from unmask_video.generator.export import DEFAULT_OPSET, export_onnx
-    from unmask_video.generator.weights import file_sha256
+    from unmask_video.reconstruct.backends import tensorrt_backend as runtime
+
+    from . import torch_trt
+    from unmask_video.reconstruct.generator.export import DEFAULT_OPSET, export_onnx
+    from unmask_video.reconstruct.generator.weights import file_sha256
 
     options = options or BuildOptions()
     weights, out_path = Path(weights), Path(out_path)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unmask_video.errors import ProcessingError
-from unmask_video.generator.export import psnr
+from unmask_video.reconstruct.generator.export import psnr
 
 #: Generator outputs are in [-1, 1].
 DATA_RANGE = 2.0

@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from unmask_video.errors import InputError
-from unmask_video.generator import create_generator
-from unmask_video.generator.backends import BACKEND_CHOICES, select_backend
-from unmask_video.generator.export import sample_inputs
-from unmask_video.generator.layers import init_weights
-from unmask_video.generator.reconstructor import GeneratorReconstructor, resolve_weights
-from unmask_video.generator.weights import save_weights
+from unmask_video.reconstruct.generator import create_generator
+from unmask_video.reconstruct.backends import BACKEND_CHOICES, select_backend
+from unmask_video.reconstruct.generator.export import sample_inputs
+from unmask_video.reconstruct.generator.layers import init_weights
+from unmask_video.reconstruct.neural import GeneratorReconstructor, resolve_weights
+from unmask_video.reconstruct.generator.weights import save_weights
 from unmask_video.landmark_sets import MASK_REGION
 from unmask_video.stages import Box, FaceROI
 

@@ -8,14 +8,11 @@ import pytest
 
 from tests.test_warp import astronaut, moved_astronaut, psnr
 from unmask_video import landmark_sets
-from unmask_video.composite import (
-    CompositeOptions,
-    ReferenceComposite,
-    blend_into,
-    feather_alpha,
-)
+from unmask_video.blend import blend_into, feather_alpha
+from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.landmarks import face_box
-from unmask_video.stages import Box, FaceROI, Reconstructor
+from unmask_video.reconstruct.protocol import Reconstructor
+from unmask_video.stages import Box, FaceROI
 from unmask_video.warp import ReferenceWarper, WarpOptions, face_region
 
 BOX = Box(120, 50, 330, 270)
@@ -68,7 +65,7 @@ def test_composite_is_closer_to_the_truth_than_the_masked_input() -> None:
     assert before < 15.0
     assert after > 28.0, (before, after)
     # Outside the hole and the blend band the ROI is returned untouched.
-    reach = 2 * int(np.ceil(options.feather_px)) + 3  # the blend band (feather_px) and a pixel of rounding
+    reach = 2 * int(np.ceil(options.band_px)) + 3  # the blend band (band_px) and a pixel of rounding
     band = cv2.dilate(hole.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
     assert np.array_equal(out[~band], face.image[~band])
 
@@ -183,7 +180,7 @@ def test_composite_on_the_synthetic_clip(synthetic_clip) -> None:
         warped, valid = warper.warp(roi_lm, mask.shape)
         face = FaceROI(box, np.ascontiguousarray(masked[box.slices]), roi_lm, mask, warped, valid)
         out = masked.copy()
-        blend_into(out, box, composite.reconstruct([face])[0], mask, composite.options.feather_px)
+        blend_into(out, box, composite.reconstruct([face])[0], mask, composite.options.band_px)
         hole = clip.masks[i] > 0
         before, after = psnr(masked, truth, hole), psnr(out, truth, hole)
         # (without the colour match this is about 26 dB: the reference is recoloured)
@@ -286,7 +283,7 @@ def test_blend_rejects_mismatched_shapes() -> None:
 
 
 def test_colour_shift_is_averaged_over_the_frames_of_a_face():
-    from unmask_video.composite import CompositeOptions, ReferenceComposite
+    from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
     from unmask_video.stages import Box, FaceROI
 
     landmarks = np.stack(np.meshgrid(np.linspace(10, 50, 26), np.linspace(10, 50, 18)), -1).reshape(-1, 2)

@@ -21,11 +21,14 @@ import torch
 from onnx import TensorProto
 from onnx.reference import ReferenceEvaluator
 
-from engines import index, parity, runtime, sidecar
-from engines.build import BatchRange, make_fp16_onnx
-from engines.cli import add_build_engine_parser, run_build_engine
-from engines.fp16 import FP16_OPS, FRAGILE_FP32_OPS, convert_to_fp16, node_precisions
-from engines.sidecar import EngineMeta, EngineRefused, RuntimeInfo
+from unmask_video.engines import parity
+from unmask_video.reconstruct.backends import engine_index as index
+from unmask_video.reconstruct.backends import engine_sidecar as sidecar
+from unmask_video.reconstruct.backends import tensorrt_backend as runtime
+from unmask_video.engines.build import BatchRange, make_fp16_onnx
+from unmask_video.engines.cli import add_build_engine_parser, run_build_engine
+from unmask_video.engines.fp16 import FP16_OPS, FRAGILE_FP32_OPS, convert_to_fp16, node_precisions
+from unmask_video.reconstruct.backends.engine_sidecar import EngineMeta, EngineRefused, RuntimeInfo
 from unmask_video.errors import InputError, ProcessingError
 
 HAS_TRT = runtime.available()
@@ -118,9 +121,9 @@ HERE = RuntimeInfo("11.0.0.114", "NVIDIA H100 80GB HBM3", "9.0")
 
 @pytest.fixture
 def tiny_weights(tmp_path: Path) -> Path:
-    from unmask_video.generator.configs import create_generator
-    from unmask_video.generator.layers import init_weights
-    from unmask_video.generator.weights import save_weights
+    from unmask_video.reconstruct.generator.configs import create_generator
+    from unmask_video.reconstruct.generator.layers import init_weights
+    from unmask_video.reconstruct.generator.weights import save_weights
 
     torch.manual_seed(0)
     model = init_weights(create_generator("tiny"), "kaiming", zero_heads=False).eval()
@@ -192,8 +195,8 @@ def test_fp16_refuses_control_flow() -> None:
 
 def test_generator_export_fp16_variant_matches_pytorch_fp32(tiny_weights: Path, tmp_path: Path) -> None:
     """The generator's checked FP32 export, made FP16 for a strongly typed build, run by ONNX Runtime."""
-    from engines.build import _GeneratorRef, check_onnx_with_ort
-    from unmask_video.generator.export import export_onnx
+    from unmask_video.engines.build import _GeneratorRef, check_onnx_with_ort
+    from unmask_video.reconstruct.generator.export import export_onnx
 
     fp32 = tmp_path / "g.onnx"
     export_onnx(tiny_weights, fp32, batch_dynamic=True)
@@ -211,7 +214,7 @@ def test_generator_export_fp16_variant_matches_pytorch_fp32(tiny_weights: Path, 
 
 
 def test_torch_tensorrt_route_exports_half_model_with_fp32_islands() -> None:
-    from engines.torch_trt import export_program
+    from unmask_video.engines.torch_trt import export_program
 
     torch.manual_seed(0)
     net = ToyNet().eval()
@@ -377,7 +380,7 @@ def test_auto_tries_recorded_engines_then_falls_back(tmp_path: Path, monkeypatch
     backend, reason = runtime.open_for_auto("a" * 64)
     assert backend is not None and backend.path == good.resolve() and reason == ""
     good.unlink()
-    with caplog.at_level("WARNING", logger="engines.runtime"):
+    with caplog.at_level("WARNING", logger="unmask_video.reconstruct.backends.tensorrt_backend"):
         backend, reason = runtime.open_for_auto("a" * 64)
     assert backend is None and "built for GPU X" in reason
     assert any("not using the TensorRT engine" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
@@ -429,7 +432,7 @@ def test_cli_errors_are_input_errors(tmp_path: Path, tiny_weights: Path) -> None
 @pytest.mark.skipif(not HAS_TRT, reason=f"needs TensorRT and a CUDA GPU: {runtime.unavailable_reason()}")
 def test_build_and_run_engine(tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch,
                               precision: str) -> None:
-    from engines.build import BuildOptions, _GeneratorRef, build_engine
+    from unmask_video.engines.build import BuildOptions, _GeneratorRef, build_engine
 
     monkeypatch.setenv(index.CACHE_ENV, str(tmp_path / "cache"))
     out = tmp_path / f"g-{precision}.engine"
@@ -463,8 +466,8 @@ def test_unmask_video_build_engine_command_exits_2_with_one_line(tmp_path: Path,
 
 
 def test_build_summary_reports_parity(tmp_path: Path) -> None:
-    from engines.build import BuildResult
-    from engines.cli import summary
+    from unmask_video.engines.build import BuildResult
+    from unmask_video.engines.cli import summary
 
     engine = tmp_path / "g.engine"
     meta = meta_for(engine, engine_bytes=3 * 2**20, weights_sha256="c" * 64)

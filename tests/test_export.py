@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from unmask_video.errors import ProcessingError
-from unmask_video.generator import create_generator
-from unmask_video.generator.export import (
+from unmask_video.reconstruct.generator import create_generator
+from unmask_video.reconstruct.generator.export import (
     EXPORTER_VERSION,
     INPUT_NAMES,
     cached_onnx,
@@ -22,8 +22,8 @@ from unmask_video.generator.export import (
     prepare_for_export,
     sample_inputs,
 )
-from unmask_video.generator.layers import init_weights
-from unmask_video.generator.weights import file_sha256, save_weights
+from unmask_video.reconstruct.generator.layers import init_weights
+from unmask_video.reconstruct.generator.weights import file_sha256, save_weights
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 import torch
 
-from unmask_video.generator import REGISTRY, GeneratorConfig, create_generator, get_config
-from unmask_video.generator.card import model_card
-from unmask_video.generator.layers import INIT_KINDS, ZeroInit, init_weights
-from unmask_video.generator.networks import count_parameters, meta_generator
+from unmask_video.reconstruct.generator import REGISTRY, GeneratorConfig, create_generator, get_config
+from unmask_video.reconstruct.generator.card import model_card
+from unmask_video.reconstruct.generator.layers import INIT_KINDS, ZeroInit, init_weights
+from unmask_video.reconstruct.generator.networks import count_parameters, meta_generator
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

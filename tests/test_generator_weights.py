@@ -10,10 +10,10 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from unmask_video.errors import InputError
-from unmask_video.generator import create_generator
-from unmask_video.generator.card import ModelCard
-from unmask_video.generator.layers import init_weights
-from unmask_video.generator.weights import (
+from unmask_video.reconstruct.generator import create_generator
+from unmask_video.reconstruct.generator.card import ModelCard
+from unmask_video.reconstruct.generator.layers import init_weights
+from unmask_video.reconstruct.generator.weights import (
     file_sha256,
     load_weights,
     read_card,

@@ -287,7 +287,7 @@ def test_a_source_that_disappears_ends_the_session_and_keeps_the_recording(tmp_p
 def test_the_real_pipeline_removes_the_mask_live(synthetic_clip, fifo: str, tmp_path: Path) -> None:
     """End to end: the synthetic masked clip played live through FramePipeline (reference composite)."""
     from unmask_video.pipeline import FramePipeline
-    from unmask_video.reconstructors import ReconstructorOptions, build_reconstructor
+    from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 
     height, width = synthetic_clip.truth.shape[1:3]
     pipeline = FramePipeline(synthetic_clip.reference, build_reconstructor(ReconstructorOptions(generator="none")))

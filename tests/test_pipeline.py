@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from tests.helpers import decode_frames
-from unmask_video.composite import CompositeOptions
+from unmask_video.reconstruct.composite import CompositeOptions
 from unmask_video.landmarks import FaceTracker, TrackerOptions, face_box
 from unmask_video.metrics import iou, psnr_in_mask
 from unmask_video.pipeline import FramePipeline, PipelineOptions
-from unmask_video.reconstructors import ReconstructorOptions, build_reconstructor
+from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 from unmask_video.segment import MaskSegmenter, SegmentOptions
 from unmask_video.synthetic import ClipSpec, MaskStyle
 from unmask_video.video import read_image
@@ -19,7 +19,7 @@ from unmask_video.video import read_image
 
 def _pipeline(clip, **kwargs) -> FramePipeline:
     reference = read_image(clip.reference_path)
-    reconstructor = build_reconstructor(ReconstructorOptions(generator="none"), CompositeOptions())
+    reconstructor = build_reconstructor(ReconstructorOptions(generator="none"))
     return FramePipeline(reference, reconstructor, PipelineOptions(**kwargs))
 
 

@@ -17,7 +17,7 @@ def test_masked_references_are_flagged(astronaut, astronaut_landmarks):
 
 
 def test_the_pipeline_warns_about_a_masked_reference(astronaut, astronaut_landmarks, caplog):
-    from unmask_video.composite import CompositeOptions, ReferenceComposite
+    from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
     from unmask_video.pipeline import FramePipeline
 
     masked, _ = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(color=WHITE))

@@ -341,7 +341,7 @@ def test_one_process_run_and_resume_continue_where_they_stopped(tmp_path: Path, 
 
 def test_exported_ema_generator_loads_in_the_product(tmp_path: Path, faces: Path) -> None:
     from training.export import generator_from_checkpoint, save_generator
-    from unmask_video.generator.weights import load_weights
+    from unmask_video.reconstruct.generator.weights import load_weights
 
     run(tiny_cfg(faces, tmp_path / "run", max_steps=1), show_progress=False)
     g = generator_from_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")

@@ -30,7 +30,7 @@ from torch.utils.data import Dataset
 from unmask_video import landmark_sets as ls
 from unmask_video.warp import ReferenceWarper, WarpOptions
 
-from .augment import SecondPhotoOptions, simulate_second_photo
+from training.augment import SecondPhotoOptions, simulate_second_photo
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@
 Every method gets the same held-out samples (deterministic: the same masks and simulated references in every run):
 
 - ``masked input``: the crop as the camera sees it (a mask-coloured hole), i.e. doing nothing;
-- ``reference composite``: the product's own ``--generator none`` path, :class:`unmask_video.composite.ReferenceComposite`
+- ``reference composite``: the product's own ``--generator none`` path, :class:`unmask_video.reconstruct.composite.ReferenceComposite`
   (warped reference, colour-matched to the ring around the mask, gaps inpainted);
 - ``cv2.inpaint``: OpenCV Telea inpainting of the hole (radius 5);
 - the generator(s): refined output composited into the known pixels.
@@ -32,7 +32,7 @@ import torch
 
 from unmask_video.metrics import mae_in_mask, psnr_in_mask, ssim_in_mask
 
-from .dataset import FacePairs, PairOptions
+from training.dataset import FacePairs, PairOptions
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def inpaint_method(samples: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
 
 def composite_method() -> Method:
     """The product's ``--generator none`` reconstruction on the same crop, mask and warped reference."""
-    from unmask_video.composite import CompositeOptions, ReferenceComposite
+    from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
     from unmask_video.stages import Box, FaceROI
 
     rc = ReferenceComposite(CompositeOptions())
@@ -159,9 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="write the results here")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from unmask_video.generator.weights import load_weights
+    from unmask_video.reconstruct.generator.weights import load_weights
 
-    from .export import generator_from_checkpoint
+    from training.export import generator_from_checkpoint
 
     methods = baseline_methods()
     size = a.size

@@ -2,7 +2,7 @@
 
     python -m training.export RUN_DIR OUT.safetensors [--fp16] [--card card.json]
 
-The file is written by the product's own :func:`unmask_video.generator.weights.save_weights` (config and card in
+The file is written by the product's own :func:`unmask_video.reconstruct.generator.weights.save_weights` (config and card in
 the metadata), so ``unmask-video`` loads it like any other weights file.
 """
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def save_generator(model: nn.Module, path: Path, *, half: bool = False, card: Any = None,
                    extra: dict[str, str] | None = None) -> str:
     """Save ``model`` (a Generator) to ``path``; ``half`` stores fp16 tensors. Returns the file's sha256."""
-    from unmask_video.generator.weights import save_weights
+    from unmask_video.reconstruct.generator.weights import save_weights
 
     m = copy.deepcopy(model).cpu().eval()
     if half:
@@ -35,7 +35,7 @@ def save_generator(model: nn.Module, path: Path, *, half: bool = False, card: An
 
 def generator_from_checkpoint(path: Path, ema: bool = True) -> nn.Module:
     """Rebuild the (EMA) generator stored in a training checkpoint."""
-    from unmask_video.generator.configs import GeneratorConfig, create_generator
+    from unmask_video.reconstruct.generator.configs import GeneratorConfig, create_generator
 
     ck = torch.load(path, map_location="cpu", weights_only=True)
     cfg = GeneratorConfig.from_json(ck["generator_config"])
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     g = generator_from_checkpoint(a.run_dir / "checkpoints" / "last.pt", ema=not a.raw)
     card = None
     if a.card:
-        from unmask_video.generator.card import ModelCard, card_for_config
+        from unmask_video.reconstruct.generator.card import ModelCard, card_for_config
 
         fields = json.loads(a.card.read_text())
         known = set(ModelCard.__dataclass_fields__)

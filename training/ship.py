@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from .evaluate import COMPOSITE, INPAINT, MASKED, baseline_methods, evaluate, format_table, generator_method
-from .export import generator_from_checkpoint, save_generator
+from training.evaluate import COMPOSITE, INPAINT, MASKED, baseline_methods, evaluate, format_table, generator_method
+from training.export import generator_from_checkpoint, save_generator
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def _span(start: str | None, end: str | None) -> float | None:
 
 
 def ship(run_dir: Path, out: Path, faces: int | None = None, notes: str = "") -> dict:
-    from unmask_video.generator.card import card_for_config
+    from unmask_video.reconstruct.generator.card import card_for_config
 
     run_dir = Path(run_dir)
     cfg = json.loads((run_dir / "config.json").read_text())

@@ -36,12 +36,12 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from unmask_video.errors import InputError, UnmaskError
 
-from . import losses as L
-from .augment import contrastive_augment
-from .config import TrainConfig, apply_overrides
-from .dataset import FacePairs, PairOptions, worker_init
-from .discriminator import Discriminator, init_discriminator
-from .ema import EMA
+from training import losses as L
+from training.augment import contrastive_augment
+from training.config import TrainConfig, apply_overrides
+from training.dataset import FacePairs, PairOptions, worker_init
+from training.discriminator import Discriminator, init_discriminator
+from training.ema import EMA
 
 log = logging.getLogger("training")
 
@@ -122,8 +122,8 @@ class OffsetSampler(Sampler[tuple[int, int]]):
 
 
 def build_generator(cfg: TrainConfig) -> nn.Module:
-    from unmask_video.generator.configs import create_generator
-    from unmask_video.generator.layers import init_weights
+    from unmask_video.reconstruct.generator.configs import create_generator
+    from unmask_video.reconstruct.generator.layers import init_weights
 
     g = create_generator(cfg.model, **cfg.model_overrides)
     init_weights(g, cfg.init)
@@ -133,7 +133,7 @@ def build_generator(cfg: TrainConfig) -> nn.Module:
 def build_vgg(cfg: TrainConfig, device: torch.device) -> nn.Module | None:
     if cfg.no_vgg:
         return None
-    from .vgg import VGG19Features
+    from training.vgg import VGG19Features
 
     return VGG19Features(cfg.vgg_weights or None).to(device)
 
@@ -509,7 +509,7 @@ def _run(cfg: TrainConfig, world: Dist, resume: bool, show_progress: bool) -> di
     epoch = trainer.step / spe
     _checkpoint(trainer, epoch, scheds, ckpt_path, world, csv_path)
     if world.main:
-        from .export import save_generator
+        from training.export import save_generator
 
         save_generator(trainer.ema.model, run_dir / "generator_ema.safetensors", half=False,
                        extra={"step": str(trainer.step)})

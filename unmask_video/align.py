@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .landmark_sets import ALIGNMENT
+from unmask_video.landmark_sets import ALIGNMENT
 
 #: Template positions of the ALIGNMENT points (same order), as fractions of the crop side.
 TEMPLATES: dict[str, np.ndarray] = {

@@ -38,7 +38,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_processing(parser: argparse.ArgumentParser) -> None:
-    from unmask_video.reconstructors import GENERATOR_CHOICES
+    from unmask_video.reconstruct.factory import GENERATOR_CHOICES
 
     group = parser.add_argument_group("reconstruction")
     group.add_argument(
@@ -121,7 +121,7 @@ def _pipeline_options(args: argparse.Namespace):  # -> PipelineOptions
 
 
 def _reconstructor_options(args: argparse.Namespace):  # -> ReconstructorOptions
-    from unmask_video.reconstructors import ReconstructorOptions
+    from unmask_video.reconstruct.factory import ReconstructorOptions
 
     return ReconstructorOptions(generator=args.generator, backend=args.backend, engine=args.engine, device=args.device)
 
@@ -168,7 +168,7 @@ def _run_live(args: argparse.Namespace) -> int:
     from unmask_video.live import live_from_args, run_live
     from unmask_video.live_stats import terminal_status
     from unmask_video.pipeline import FramePipeline
-    from unmask_video.reconstructors import build_reconstructor
+    from unmask_video.reconstruct.factory import build_reconstructor
     from unmask_video.video import read_image
 
     if not args.ref:
@@ -176,7 +176,7 @@ def _run_live(args: argparse.Namespace) -> int:
     source, live = live_from_args(args)
     live.status = None if args.quiet else terminal_status()
     options = _pipeline_options(args)
-    pipeline = FramePipeline(read_image(args.ref), build_reconstructor(_reconstructor_options(args), options.composite), options)
+    pipeline = FramePipeline(read_image(args.ref), build_reconstructor(_reconstructor_options(args)), options)
     try:
         stats = run_live(source, pipeline, live)
     finally:
@@ -205,7 +205,7 @@ def _run_demo(argv: Sequence[str]) -> int:
 
 
 def _run_build_engine(argv: Sequence[str]) -> int:
-    from engines.cli import add_build_engine_parser, run_build_engine
+    from unmask_video.engines.cli import add_build_engine_parser, run_build_engine
 
     parser = _Parser(prog=PROG)
     subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)

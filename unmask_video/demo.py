@@ -14,7 +14,7 @@ from rich.console import Console
 
 from unmask_video.metrics import psnr_in_mask
 from unmask_video.pipeline import PipelineOptions
-from unmask_video.reconstructors import ReconstructorOptions
+from unmask_video.reconstruct.factory import ReconstructorOptions
 from unmask_video.runner import RunOptions, run_file
 from unmask_video.summary import print_summary
 from unmask_video.synthetic import ClipSpec, make_clip

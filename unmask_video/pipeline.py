@@ -12,12 +12,13 @@ from typing import Sequence
 
 import numpy as np
 
-from unmask_video.composite import CompositeOptions, blend_into
+from unmask_video.blend import BlendOptions, blend_into
 from unmask_video.debug import DebugWriter
 from unmask_video.landmarks import FaceTracker, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.segment import MaskSegmenter, SegmentOptions
-from unmask_video.stages import FaceROI, Image, Reconstructor
+from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
+from unmask_video.stages import FaceROI, Image
 from unmask_video.timing import StageTimer
 from unmask_video.warp import ReferenceWarper, WarpOptions
 
@@ -31,7 +32,7 @@ class PipelineOptions:
     tracker: TrackerOptions = field(default_factory=TrackerOptions)
     segment: SegmentOptions = field(default_factory=SegmentOptions)
     warp: WarpOptions = field(default_factory=WarpOptions)
-    composite: CompositeOptions = field(default_factory=CompositeOptions)
+    blend: BlendOptions = field(default_factory=BlendOptions)
     box_margin: float = 0.25  # face box margin, relative to the face size
     debug_dir: Path | None = None
     debug_frames: int = 4
@@ -57,7 +58,7 @@ class FramePipeline:
     ) -> None:
         self.options = options or PipelineOptions()
         self.timer = timer or StageTimer()
-        self.reconstructor = reconstructor
+        self.reconstructor = check_reconstructor(reconstructor)
         with self.timer("reference"):
             reference_landmarks = detect_reference_landmarks(reference_image)
             if lower_face_looks_covered(reference_image, reference_landmarks):
@@ -77,10 +78,8 @@ class FramePipeline:
         with self.timer("warmup"):
             self.tracker.track(np.zeros((64, 64, 3), np.uint8), 0.0)
             self.tracker.reset()
-        warmup = getattr(self.reconstructor, "warmup", None)
-        if callable(warmup):
-            with self.timer("warmup"):
-                warmup()
+        with self.timer("warmup"):
+            self.reconstructor.warmup()
 
     def process(self, image: Image, t: float) -> Image:
         """Return the frame with the mask removed (the input array is never modified)."""
@@ -114,7 +113,8 @@ class FramePipeline:
                 # (the debug overlays read the ROI images, views of the input, after the blend: copy then)
                 if outputs[index] is images[index] and (not in_place or self.debug is not None):
                     outputs[index] = images[index].copy()
-                blend_into(outputs[index], roi.box, rebuilt, roi.mask, self.options.composite.feather_px)
+                blend = self.options.blend
+                blend_into(outputs[index], roi.box, rebuilt, roi.mask, blend.width_px, mode=blend.mode)
             if self.debug is not None:
                 with self.timer("debug"):
                     self.debug.write(self.stats.frames - len(images) + index, roi, rebuilt)
@@ -134,7 +134,7 @@ class FramePipeline:
     def _warp_region(self, mask: np.ndarray) -> tuple[int, int, int, int] | None:
         """The box of the ROI the reconstructor reads the warped reference in, when it says so
         (``reference_reach``: pixels beyond the mask's bounding box); None: the whole face."""
-        reach = getattr(self.reconstructor, "reference_reach", None)
+        reach = self.reconstructor.reference_reach
         if reach is None:
             return None
         rows = np.flatnonzero((mask > 0).any(axis=1))

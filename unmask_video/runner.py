@@ -10,7 +10,7 @@ from pathlib import Path
 from unmask_video.errors import InputError
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.progress import FrameProgress
-from unmask_video.reconstructors import ReconstructorOptions, build_reconstructor
+from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 from unmask_video.timing import StageTimer
 from unmask_video.video import (
     BackgroundWriter,
@@ -77,7 +77,7 @@ def run_file(options: RunOptions) -> RunSummary:
     start = time.perf_counter()
     with VideoReader(options.input) as reader:
         reference = read_image(options.reference)
-        reconstructor = build_reconstructor(options.reconstructor, options.pipeline.composite)
+        reconstructor = build_reconstructor(options.reconstructor)
         pipeline = FramePipeline(reference, reconstructor, options.pipeline, timer)
         try:
             pipeline.warmup()
@@ -110,7 +110,7 @@ def run_file(options: RunOptions) -> RunSummary:
         lost_fraction=report.lost_fraction,
         seconds=time.perf_counter() - start,
         generator=reconstructor.name,
-        backend=getattr(reconstructor, "provider", "numpy/OpenCV"),
+        backend=reconstructor.provider,
         timer=timer,
     )
 

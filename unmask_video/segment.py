@@ -45,8 +45,8 @@ import numpy as np
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-from . import landmark_sets as ls
-from .errors import InputError
+from unmask_video import landmark_sets as ls
+from unmask_video.errors import InputError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ frame size.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -55,18 +54,3 @@ class FaceROI:
     mask: Mask  # (h, w) float32 in [0, 1], the segmented mask
     reference: Image  # (h, w, 3) uint8, the reference still warped onto this face
     valid: np.ndarray  # (h, w) bool, where ``reference`` holds warped pixels
-
-
-class Reconstructor(Protocol):
-    """Rebuilds the masked part of faces. ``--generator none`` and every neural backend implement it."""
-
-    name: str
-
-    def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
-        """Return, for each face, an (h, w, 3) uint8 image of its ROI with the masked part rebuilt.
-
-        The caller blends the result into the frame with a feathered mask whose soft edge reaches a few
-        pixels (``CompositeOptions.feather_px``) outside ``face.mask``: there the result must hold face content
-        too (the rebuilt face continued, or the ROI image itself). Pixels farther out may hold anything.
-        """
-        ...

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from . import landmark_sets
-from .errors import InputError, ProcessingError
+from unmask_video import landmark_sets
+from unmask_video.errors import InputError, ProcessingError
 
 log = logging.getLogger(__name__)
 

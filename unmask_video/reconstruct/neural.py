@@ -19,12 +19,12 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from .. import align
-from ..errors import InputError, ProcessingError
-from ..stages import FaceROI, Image
-from .backends import Backend, select_backend
-from .configs import REGISTRY, GeneratorConfig
-from .weights import read_config
+from unmask_video import align
+from unmask_video.errors import InputError, ProcessingError
+from unmask_video.stages import FaceROI, Image
+from unmask_video.reconstruct.backends import Backend, select_backend
+from unmask_video.reconstruct.generator.configs import REGISTRY, GeneratorConfig
+from unmask_video.reconstruct.generator.weights import read_config
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,8 @@ class GeneratorReconstructor:
         self.options = options or GeneratorOptions()
         self.weights_path = weights_path
         self.name = config.name
+        #: The network reads the whole aligned face crop of the warped reference.
+        self.reference_reach: int | None = None
         self.provider = f"{backend.name}: {backend.provider}"
         self.size = config.size
         kernel = 2 * self.options.hole_dilate + 1

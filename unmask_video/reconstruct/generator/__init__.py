@@ -4,6 +4,6 @@ Importing this package is cheap (no torch); the network lives in ``networks`` (t
 backends in ``backends``.
 """
 
-from .configs import REGISTRY, GeneratorConfig, create_generator, get_config
+from unmask_video.reconstruct.generator.configs import REGISTRY, GeneratorConfig, create_generator, get_config
 
 __all__ = ["REGISTRY", "GeneratorConfig", "create_generator", "get_config"]

@@ -17,7 +17,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from ...errors import InputError
+from unmask_video.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +53,14 @@ def _check_device(device: str) -> str:
 
 
 def _torch(weights_path: Path, device: str, **kw: Any) -> Backend:
-    from .torch_backend import TorchBackend
+    from unmask_video.reconstruct.backends.torch_backend import TorchBackend
 
     dev = "cuda" if device == "cuda" or (device == "auto" and cuda_available()) else "cpu"
     return TorchBackend(weights_path, device=dev, **kw)
 
 
 def _onnxruntime(weights_path: Path, device: str, **kw: Any) -> Backend:
-    from .onnx_backend import OnnxRuntimeBackend
+    from unmask_video.reconstruct.backends.onnx_backend import OnnxRuntimeBackend
 
     return OnnxRuntimeBackend(weights_path, gpu=device != "cpu", **kw)
 
@@ -69,12 +69,12 @@ def _tensorrt(weights_path: Path, device: str, engine: str | Path | None = None,
     if device == "cpu":
         raise InputError("--backend tensorrt needs a CUDA GPU; drop --device cpu or use --backend onnxruntime")
     try:
-        from engines.runtime import TensorRTBackend, open_for_auto  # noqa: F401
+        from unmask_video.reconstruct.backends.tensorrt_backend import TensorRTBackend, open_for_auto  # noqa: F401
     except ImportError as exc:
         raise InputError(
             f"--backend tensorrt is not available in this installation ({exc}); use --backend onnxruntime"
         ) from None
-    from ..weights import file_sha256
+    from unmask_video.reconstruct.generator.weights import file_sha256
 
     digest = file_sha256(weights_path)
     if engine is None:
@@ -96,9 +96,9 @@ REGISTRY: dict[str, Callable[..., Backend]] = {
 def _auto(weights_path: Path, device: str, engine: str | Path | None = None, **kw: Any) -> Backend:
     if device != "cpu":
         try:
-            from engines.runtime import open_for_auto
+            from unmask_video.reconstruct.backends.tensorrt_backend import open_for_auto
 
-            from ..weights import file_sha256
+            from unmask_video.reconstruct.generator.weights import file_sha256
 
             backend, reason = open_for_auto(file_sha256(weights_path), engine)
             if backend is not None:
@@ -126,7 +126,7 @@ def select_backend(
     if name not in BACKEND_CHOICES:
         raise InputError(f"unknown --backend {name!r}; choose one of {', '.join(BACKEND_CHOICES)}")
     device = _check_device(device)
-    from ..weights import read_metadata
+    from unmask_video.reconstruct.generator.weights import read_metadata
 
     weights_path = Path(weights_path)
     read_metadata(weights_path)  # one-line error for a missing / corrupt file, before any backend work

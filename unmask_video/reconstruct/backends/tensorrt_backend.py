@@ -17,8 +17,8 @@ import numpy as np
 
 from unmask_video.errors import InputError, ProcessingError
 
-from . import index
-from .sidecar import EngineMeta, EngineRefused, RuntimeInfo, check_engine
+from unmask_video.reconstruct.backends import engine_index as index
+from unmask_video.reconstruct.backends.engine_sidecar import EngineMeta, EngineRefused, RuntimeInfo, check_engine
 
 log = logging.getLogger(__name__)
 

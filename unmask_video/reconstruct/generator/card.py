@@ -35,7 +35,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .configs import GeneratorConfig, get_config
+from unmask_video.reconstruct.generator.configs import GeneratorConfig, get_config
 
 INPUTS_CONDITIONED = (
     "image (B,3,S,S) float32 in [-1,1], the face crop as it is (the network zeroes the hole)",
@@ -94,7 +94,7 @@ class ModelCard:
 def card_for_config(config: GeneratorConfig, **fields: Any) -> ModelCard:
     """A card with counted parameters and FLOPs (large configurations are counted on the meta
     device: shapes only, no memory or compute)."""
-    from .networks import Generator, count_flops, count_parameters, meta_generator
+    from unmask_video.reconstruct.generator.networks import Generator, count_flops, count_parameters, meta_generator
 
     small = config.cnum * config.size <= 16 * 128
     model = Generator(config) if small else meta_generator(config)

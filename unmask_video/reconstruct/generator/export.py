@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import ProcessingError
+from unmask_video.errors import ProcessingError
 
 if TYPE_CHECKING:
     import torch
 
-    from .networks import Generator
+    from unmask_video.reconstruct.generator.networks import Generator
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def fuse_batchnorm(model: "torch.nn.Module") -> "torch.nn.Module":
     from torch import nn
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-    from .layers import ConvBlock
+    from unmask_video.reconstruct.generator.layers import ConvBlock
 
     for m in model.modules():
         if isinstance(m, ConvBlock) and isinstance(m.norm, nn.BatchNorm2d):
@@ -99,7 +99,7 @@ def fuse_batchnorm(model: "torch.nn.Module") -> "torch.nn.Module":
 def prepare_for_export(model: "Generator") -> "Generator":
     """A copy of ``model`` ready for inference export: eval, float32 on CPU, no parametrisations,
     BatchNorm fused."""
-    from .weights import strip_parametrizations
+    from unmask_video.reconstruct.generator.weights import strip_parametrizations
 
     m = copy.deepcopy(model).cpu().float().eval()
     strip_parametrizations(m)
@@ -232,7 +232,7 @@ def _to_fp16(path: Path) -> None:
 
 
 def _load_source(source: "str | Path | Generator") -> tuple["Generator", str | None]:
-    from .weights import file_sha256, load_weights
+    from unmask_video.reconstruct.generator.weights import file_sha256, load_weights
 
     if isinstance(source, (str, Path)):
         return load_weights(source), file_sha256(source)
@@ -374,7 +374,7 @@ def cached_onnx(
     """The checked ONNX export of ``weights_path``, exported on first use and cached beside the
     weights (or in ``~/.cache/unmask-video/onnx`` if that folder is read-only) under a key of the
     weights' SHA-256 and the exporter's version."""
-    from .weights import file_sha256, read_metadata
+    from unmask_video.reconstruct.generator.weights import file_sha256, read_metadata
 
     weights_path = Path(weights_path)
     read_metadata(weights_path)  # one-line errors for missing / corrupt files before anything else

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .configs import GeneratorConfig
-from .layers import (
+from unmask_video.reconstruct.generator.configs import GeneratorConfig
+from unmask_video.reconstruct.generator.layers import (
     ConvBlock,
     GatedConv2d,
     MultiDilationResBlock,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from unmask_video.errors import InputError
-from unmask_video.generator.weights import file_sha256
+from unmask_video.reconstruct.generator.weights import file_sha256
 
 SIDECAR_SUFFIX = ".json"
 FORMAT_VERSION = 1

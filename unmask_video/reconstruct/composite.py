@@ -1,31 +1,29 @@
-"""The reference composite (``--generator none``) and the blend every reconstructor's output goes through.
+"""The reference composite (``--generator none``).
 
 :class:`ReferenceComposite` rebuilds the masked part of a face from the warped reference still:
 the reference is colour-matched to the visible skin in a ring just outside the mask, pasted into
 the mask (and a little beyond it, so the blend has something to cross-fade), and what the warp
 does not cover is inpainted.
 
-:func:`blend_into` writes a rebuilt ROI back into the frame with a feathered alpha (or, optionally,
-Poisson cloning); it never changes a pixel the alpha does not reach.
+The blend back into the frame, which every reconstructor's output goes through, is :mod:`unmask_video.blend`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
-from .stages import Box, FaceROI, Image
-from .warp import face_region
+from unmask_video.blend import DEFAULT_BLEND_WIDTH_PX
+from unmask_video.stages import FaceROI, Image
+from unmask_video.warp import face_region
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CompositeOptions", "ReferenceComposite", "blend_into", "feather_alpha", "match_color"]
-
-BlendMode = Literal["feather", "poisson"]
+__all__ = ["CompositeOptions", "ReferenceComposite", "match_color"]
 
 #: Colour transfer never scales a channel's spread by more than this factor (or its inverse).
 _MAX_STD_RATIO = 2.0
@@ -38,7 +36,7 @@ _MIN_OUTLIER_LAB = 8.0
 
 @dataclass
 class CompositeOptions:
-    """Options of the reference composite and of the blend."""
+    """Options of the reference composite."""
 
     #: Match the warped reference's colour to the visible skin around the mask.
     color_match: bool = True
@@ -57,9 +55,9 @@ class CompositeOptions:
     #: 320 the 720p/1080p synthetic clips rebuild 2-3x faster but lose ~1.2-1.5 dB inside the mask (the
     #: Telea fill of what the warp misses is what suffers), hence off by default.
     work_px: int = 0
-    #: How far, in pixels, the blend reaches outside the mask; the composite fills that band too. 12 rather than 6:
-    #: on 7 talking-head clips the wider seam flickers less (TDE 6.15 -> 6.04) and scores higher (SSIM 0.679 -> 0.685).
-    feather_px: float = 12.0
+    #: How far, in pixels, the rebuilt face is continued outside the mask: the blend's reach
+    #: (``BlendOptions.width_px``), which :func:`~unmask_video.reconstruct.factory.build_reconstructor` copies here.
+    band_px: float = DEFAULT_BLEND_WIDTH_PX
     #: Follow lighting that changes across the face: after the global transfer, add a smooth
     #: offset field interpolated from the ring (normalised convolution), its Gaussian this fraction
     #: of the region's size -- 0 turns it off.
@@ -73,10 +71,6 @@ class CompositeOptions:
     #: frame to frame with the mask edge; averaged, the rebuilt skin flickers less (benchmarks.quality, 7 clips:
     #: TDE 6.31 -> 6.15, PSNR 20.92 -> 20.96 dB) while a lighting change is followed within a few frames.
     color_smoothing: float = 0.8
-
-
-def _ellipse(radius: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
 def _bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
@@ -228,6 +222,7 @@ class ReferenceComposite:
     """``--generator none``: rebuild the masked part of each face from the warped reference."""
 
     name = "none"
+    provider = "numpy/OpenCV"
 
     def __init__(self, options: CompositeOptions | None = None) -> None:
         self.options = options or CompositeOptions()
@@ -239,8 +234,11 @@ class ReferenceComposite:
         """How far, in pixels, outside the mask's bounding box this reads ``face.reference``/``face.valid``:
         the pipeline warps only that box (the rest of the face is never looked at)."""
         opts = self.options
-        band = max(int(np.ceil(opts.feather_px)), 0)
+        band = max(int(np.ceil(opts.band_px)), 0)
         return max(band, opts.ring_gap_px + opts.ring_px if opts.color_match else 0) + 2
+
+    def warmup(self) -> None:
+        """Nothing to load: OpenCV and numpy only."""
 
     def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
         return [self.reconstruct_one(face) for face in faces]
@@ -329,7 +327,7 @@ class ReferenceComposite:
         dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
         # The band the blend cross-fades over is filled too (where the warp is valid); at a working
         # scale one pixel more, so that it still covers the full-size band once scaled back.
-        band = max(int(np.ceil(opts.feather_px * scale)), 0) + (1 if scale < 1.0 else 0)
+        band = max(int(np.ceil(opts.band_px * scale)), 0) + (1 if scale < 1.0 else 0)
         paste = (dist <= band) & valid
         if opts.color_match and opts.ring_px > 0:
             gap, width = opts.ring_gap_px * scale, max(opts.ring_px * scale, 1.5)
@@ -350,89 +348,3 @@ class ReferenceComposite:
             patch = np.ascontiguousarray(out[where])
             out[where] = cv2.inpaint(patch, gaps[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
         return out, paste | gaps
-
-
-def feather_alpha(mask: np.ndarray, feather_px: float) -> np.ndarray:
-    """The blend alpha of a mask: grown by ``feather_px / 2``, blurred over ``feather_px / 2``.
-
-    The result is 1 on the mask (at least ``mask`` everywhere) and falls to exactly 0 by
-    ``feather_px`` pixels outside it, so the seam lies outside the mask edge.
-    """
-    m = np.asarray(mask, dtype=np.float32)
-    if feather_px <= 0:
-        return np.clip(m, 0.0, 1.0)
-    g = max(int(round(feather_px / 2.0)), 1)
-    grown = cv2.dilate(m, _ellipse(g))
-    alpha = cv2.GaussianBlur(grown, (2 * g + 1, 2 * g + 1), g / 2.0, borderType=cv2.BORDER_REPLICATE)
-    return np.clip(np.maximum(alpha, m), 0.0, 1.0)
-
-
-def blend_into(
-    frame: np.ndarray,
-    box: Box,
-    filled: np.ndarray,
-    mask: np.ndarray,
-    feather_px: float,
-    mode: BlendMode = "feather",
-) -> None:
-    """Write the rebuilt ROI ``filled`` into ``frame`` at ``box``, in place.
-
-    ``mode="feather"``: ``frame[box] = alpha * filled + (1 - alpha) * frame[box]`` with
-    ``alpha = feather_alpha(mask, feather_px)``; only pixels with ``alpha > 0`` are written, every
-    other pixel stays exactly as it was. ``filled`` is used in the band up to ``feather_px``
-    outside the mask, so it should hold the face there (the reference composite fills that band).
-    ``mode="poisson"``: gradient-domain cloning (``cv2.seamlessClone``) of ``filled`` over the
-    grown mask; again nothing outside it changes. A box partly outside the frame is clipped.
-    """
-    fh, fw = frame.shape[:2]
-    x0, y0 = max(box.x0, 0), max(box.y0, 0)
-    x1, y1 = min(box.x1, fw), min(box.y1, fh)
-    if x1 <= x0 or y1 <= y0:
-        return
-    if filled.shape[:2] != (box.height, box.width) or mask.shape != (box.height, box.width):
-        raise ValueError(
-            f"blend_into: filled {filled.shape} and mask {mask.shape} must match the box {box.height}x{box.width}"
-        )
-    crop = (slice(y0 - box.y0, y1 - box.y0), slice(x0 - box.x0, x1 - box.x0))
-    filled = filled[crop]
-    mask = mask[crop]
-    roi = frame[y0:y1, x0:x1]
-
-    if mode == "poisson":
-        _poisson_into(roi, filled, mask, feather_px)
-        return
-    if mode != "feather":
-        raise ValueError(f"unknown blend mode {mode!r}")
-
-    # The alpha reaches at most ``feather_px`` (+ rounding) outside the mask: compute it on that box only.
-    region = _bbox(mask > 0, int(np.ceil(max(feather_px, 0.0))) + 3, mask.shape)
-    if region is None:
-        return
-    a = feather_alpha(mask[region], feather_px)
-    dst = roi[region]
-    # (a * src + (1 - a) * dst) / (1 + 1e-5), rounded: exactly ``src`` where a == 1, ``dst`` where a == 0.
-    mixed = cv2.blendLinear(np.ascontiguousarray(filled[region]), np.ascontiguousarray(dst), a, 1.0 - a)
-    np.copyto(dst, mixed, where=(a > 0)[..., None])
-
-
-def _poisson_into(roi: np.ndarray, filled: np.ndarray, mask: np.ndarray, feather_px: float) -> None:
-    """Poisson-clone ``filled`` into ``roi`` (in place) over the mask grown by ``feather_px / 2``."""
-    # cv2.seamlessClone erodes the mask by a few pixels before solving: grow it by that much more,
-    # so the mask edge itself (a strong gradient in the frame) stays outside the solved region.
-    g = max(int(round(feather_px / 2.0)), 0) + 4
-    m = cv2.dilate((mask > 0).astype(np.uint8), _ellipse(g))
-    # seamlessClone needs the mask clear of the image border.
-    m[:2, :] = 0
-    m[-2:, :] = 0
-    m[:, :2] = 0
-    m[:, -2:] = 0
-    pts = cv2.findNonZero(m)
-    if pts is None:
-        return
-    x, y, w, h = cv2.boundingRect(pts)
-    center = (x + w // 2, y + h // 2)
-    src = np.ascontiguousarray(filled)
-    dst = np.ascontiguousarray(roi)
-    cloned = cv2.seamlessClone(src, dst, m * 255, center, cv2.NORMAL_CLONE)
-    inside = m > 0
-    roi[inside] = cloned[inside]

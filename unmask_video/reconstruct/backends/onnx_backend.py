@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import ProcessingError
-from ..export import INPUT_NAMES, ExportReport, cached_onnx
+from unmask_video.errors import ProcessingError
+from unmask_video.reconstruct.generator.export import INPUT_NAMES, ExportReport, cached_onnx
 
 log = logging.getLogger(__name__)
 

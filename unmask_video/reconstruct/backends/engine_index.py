@@ -13,7 +13,7 @@ import logging
 import os
 from pathlib import Path
 
-from .sidecar import atomic_write
+from unmask_video.reconstruct.backends.engine_sidecar import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..export import fuse_batchnorm
+from unmask_video.reconstruct.generator.export import fuse_batchnorm
 
 if TYPE_CHECKING:
-    from ..networks import Generator
+    from unmask_video.reconstruct.generator.networks import Generator
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class TorchBackend:
     ) -> None:
         import torch
 
-        from ..weights import load_weights, strip_parametrizations
+        from unmask_video.reconstruct.generator.weights import load_weights, strip_parametrizations
 
         self.device = torch.device(device)
         cuda = self.device.type == "cuda"

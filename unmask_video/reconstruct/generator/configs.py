@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .networks import Generator
+    from unmask_video.reconstruct.generator.networks import Generator
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ def get_config(name: str, **overrides: Any) -> GeneratorConfig:
 
 def create_generator(name: str | GeneratorConfig, **overrides: Any) -> "Generator":
     """Build a freshly initialised generator from a registered name (or a config) plus overrides."""
-    from .networks import Generator
+    from unmask_video.reconstruct.generator.networks import Generator
 
     cfg = name if isinstance(name, GeneratorConfig) else get_config(name, **overrides)
     if isinstance(name, GeneratorConfig) and overrides:

@@ -14,14 +14,14 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError
-from .card import ModelCard
-from .configs import GeneratorConfig
+from unmask_video.errors import InputError
+from unmask_video.reconstruct.generator.card import ModelCard
+from unmask_video.reconstruct.generator.configs import GeneratorConfig
 
 if TYPE_CHECKING:
     import torch
 
-    from .networks import Generator
+    from unmask_video.reconstruct.generator.networks import Generator
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def save_weights(
     """
     from safetensors.torch import save_file
 
-    from .card import card_for_config
+    from unmask_video.reconstruct.generator.card import card_for_config
 
     plain = strip_parametrizations(copy.deepcopy(model)).cpu()
     tensors = {k: v.detach().contiguous() for k, v in plain.state_dict().items()}
@@ -105,7 +105,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     if meta.get("format") != FORMAT or "config" not in meta:
         raise InputError(
             f"generator weights {path} carry no unmask-video generator config "
-            f"(format {meta.get('format')!r}); save them with unmask_video.generator.weights.save_weights"
+            f"(format {meta.get('format')!r}); save them with unmask_video.reconstruct.generator.weights.save_weights"
         )
     return meta
 
@@ -136,7 +136,7 @@ def load_weights(path: str | Path, device: Any = "cpu") -> "Generator":
     """
     from safetensors.torch import load_file
 
-    from .networks import Generator
+    from unmask_video.reconstruct.generator.networks import Generator
 
     cfg = read_config(path)
     try:

@@ -1,0 +1,130 @@
+"""Blend a rebuilt face region back into the frame: the last per-face stage, after every reconstructor.
+
+:func:`blend_into` writes a rebuilt ROI into the frame with a feathered alpha (or, optionally, Poisson
+cloning); it never changes a pixel the alpha does not reach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from unmask_video.stages import Box
+
+__all__ = ["DEFAULT_BLEND_WIDTH_PX", "BlendMode", "BlendOptions", "blend_into", "feather_alpha"]
+
+BlendMode = Literal["feather", "poisson"]
+DEFAULT_BLEND_WIDTH_PX = 12.0
+
+
+@dataclass
+class BlendOptions:
+    """How the rebuilt region meets the frame."""
+
+    width_px: float = DEFAULT_BLEND_WIDTH_PX  # the soft edge reaches this many ROI pixels outside the mask (0: hard edge)
+    mode: BlendMode = "feather"
+
+
+def _ellipse(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
+    """Slices of the bounding box of ``mask != 0`` grown by ``margin`` and clipped to ``shape``."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return (
+        slice(max(int(rows[0]) - margin, 0), min(int(rows[-1]) + 1 + margin, shape[0])),
+        slice(max(int(cols[0]) - margin, 0), min(int(cols[-1]) + 1 + margin, shape[1])),
+    )
+
+
+def feather_alpha(mask: np.ndarray, width_px: float) -> np.ndarray:
+    """The blend alpha of a mask: grown by ``width_px / 2``, blurred over ``width_px / 2``.
+
+    The result is 1 on the mask (at least ``mask`` everywhere) and falls to exactly 0 by
+    ``width_px`` pixels outside it, so the seam lies outside the mask edge.
+    """
+    m = np.asarray(mask, dtype=np.float32)
+    if width_px <= 0:
+        return np.clip(m, 0.0, 1.0)
+    g = max(int(round(width_px / 2.0)), 1)
+    grown = cv2.dilate(m, _ellipse(g))
+    alpha = cv2.GaussianBlur(grown, (2 * g + 1, 2 * g + 1), g / 2.0, borderType=cv2.BORDER_REPLICATE)
+    return np.clip(np.maximum(alpha, m), 0.0, 1.0)
+
+
+def blend_into(
+    frame: np.ndarray,
+    box: Box,
+    filled: np.ndarray,
+    mask: np.ndarray,
+    width_px: float,
+    mode: BlendMode = "feather",
+) -> None:
+    """Write the rebuilt ROI ``filled`` into ``frame`` at ``box``, in place.
+
+    ``mode="feather"``: ``frame[box] = alpha * filled + (1 - alpha) * frame[box]`` with
+    ``alpha = feather_alpha(mask, width_px)``; only pixels with ``alpha > 0`` are written, every
+    other pixel stays exactly as it was. ``filled`` is used in the band up to ``width_px``
+    outside the mask, so it should hold the face there (the reference composite fills that band).
+    ``mode="poisson"``: gradient-domain cloning (``cv2.seamlessClone``) of ``filled`` over the
+    grown mask; again nothing outside it changes. A box partly outside the frame is clipped.
+    """
+    fh, fw = frame.shape[:2]
+    x0, y0 = max(box.x0, 0), max(box.y0, 0)
+    x1, y1 = min(box.x1, fw), min(box.y1, fh)
+    if x1 <= x0 or y1 <= y0:
+        return
+    if filled.shape[:2] != (box.height, box.width) or mask.shape != (box.height, box.width):
+        raise ValueError(
+            f"blend_into: filled {filled.shape} and mask {mask.shape} must match the box {box.height}x{box.width}"
+        )
+    crop = (slice(y0 - box.y0, y1 - box.y0), slice(x0 - box.x0, x1 - box.x0))
+    filled = filled[crop]
+    mask = mask[crop]
+    roi = frame[y0:y1, x0:x1]
+
+    if mode == "poisson":
+        _poisson_into(roi, filled, mask, width_px)
+        return
+    if mode != "feather":
+        raise ValueError(f"unknown blend mode {mode!r}")
+
+    # The alpha reaches at most ``width_px`` (+ rounding) outside the mask: compute it on that box only.
+    region = _bbox(mask > 0, int(np.ceil(max(width_px, 0.0))) + 3, mask.shape)
+    if region is None:
+        return
+    a = feather_alpha(mask[region], width_px)
+    dst = roi[region]
+    # (a * src + (1 - a) * dst) / (1 + 1e-5), rounded: exactly ``src`` where a == 1, ``dst`` where a == 0.
+    mixed = cv2.blendLinear(np.ascontiguousarray(filled[region]), np.ascontiguousarray(dst), a, 1.0 - a)
+    np.copyto(dst, mixed, where=(a > 0)[..., None])
+
+
+def _poisson_into(roi: np.ndarray, filled: np.ndarray, mask: np.ndarray, width_px: float) -> None:
+    """Poisson-clone ``filled`` into ``roi`` (in place) over the mask grown by ``width_px / 2``."""
+    # cv2.seamlessClone erodes the mask by a few pixels before solving: grow it by that much more,
+    # so the mask edge itself (a strong gradient in the frame) stays outside the solved region.
+    g = max(int(round(width_px / 2.0)), 0) + 4
+    m = cv2.dilate((mask > 0).astype(np.uint8), _ellipse(g))
+    # seamlessClone needs the mask clear of the image border.
+    m[:2, :] = 0
+    m[-2:, :] = 0
+    m[:, :2] = 0
+    m[:, -2:] = 0
+    pts = cv2.findNonZero(m)
+    if pts is None:
+        return
+    x, y, w, h = cv2.boundingRect(pts)
+    center = (x + w // 2, y + h // 2)
+    src = np.ascontiguousarray(filled)
+    dst = np.ascontiguousarray(roi)
+    cloned = cv2.seamlessClone(src, dst, m * 255, center, cv2.NORMAL_CLONE)
+    inside = m > 0
+    roi[inside] = cloned[inside]
