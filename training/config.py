@@ -20,6 +20,9 @@ class LossWeights:
     perceptual: float = 0.05  # VGG19 perceptual loss, 5 layers
     style: float = 40.0  # VGG19 Gram-matrix style loss, 5 layers
     contrastive: float = 0.1  # InfoNCE on the pooled 512-d bottleneck feature, image vs its augmented copy
+    feature_matching: float = 0.0  # L1 between the discriminator's hidden activations on output and truth
+    colour: float = 0.0  # L1 between local colour means (1/8 resolution) over the hole, output vs truth
+    temporal: float = 0.0  # consecutive frames: |(out_t+1 - out_t) - (truth_t+1 - truth_t)| over the holes
 
 
 @dataclass
@@ -31,6 +34,7 @@ class TrainConfig:
     disc_channels: int = 64  # discriminator width (6 blocks: c, 2c, 4c, 4c, 4c, 4c)
     # data
     data: str = ""  # a folder written by training.prepare
+    pairs: str = "photos"  # photos: training.dataset.FacePairs (reference-based); composite: training.composite_pairs
     image_size: int = 0  # 0: the generator configuration's own input size
     video_frames: str = ""  # optional folder of per-person frame folders (another frame of the same person)
     drawn_mask_prob: float = 0.0  # share of holes taken from the drawn surgical mask instead of the jittered polygon

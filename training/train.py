@@ -122,7 +122,7 @@ class OffsetSampler(Sampler[tuple[int, int]]):
 
 
 def build_generator(cfg: TrainConfig) -> nn.Module:
-    from unmask_video.reconstruct.generator.configs import create_generator
+    from unmask_video.reconstruct.generator.networks import create_generator
     from unmask_video.reconstruct.generator.layers import init_weights
 
     g = create_generator(cfg.model, **cfg.model_overrides)
@@ -136,6 +136,19 @@ def build_vgg(cfg: TrainConfig, device: torch.device) -> nn.Module | None:
     from training.vgg import VGG19Features
 
     return VGG19Features(cfg.vgg_weights or None).to(device)
+
+
+def pair_maker(cfg: TrainConfig, size: int):
+    """``make(split, **kwargs)`` -> the training pairs ``cfg.pairs`` asks for, at the model size."""
+    if cfg.pairs == "photos":
+        options = PairOptions(size=size, drawn_mask_prob=cfg.drawn_mask_prob)
+        return lambda split, **kw: FacePairs(cfg.data, split, options, **kw)
+    if cfg.pairs == "composite":
+        from training.composite_pairs import CompositePairOptions, CompositePairs
+
+        composite_options = CompositePairOptions(size=size)
+        return lambda split, **kw: CompositePairs(cfg.data, split, composite_options, **kw)
+    raise InputError(f"pairs={cfg.pairs!r} is not one of photos, composite")
 
 
 def effective_losses(cfg: TrainConfig):
@@ -202,9 +215,16 @@ class Trainer:
 
     # ---- the step
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        """One discriminator and one generator update. Tensors are (B,C,S,S), or (B,F,C,S,S) for F consecutive
+        frames of a face (composite pairs): all frames go through the generator, the first of each through the
+        discriminator, and consecutive frames feed the temporal loss."""
         cfg, w = self.cfg, self.w
         b = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-        n = b["image"].shape[0]
+        frames = b["image"].shape[1] if b["image"].dim() == 5 else 1
+        if b["image"].dim() == 5:
+            b = {k: v.flatten(0, 1) for k, v in b.items()}
+        n = b["image"].shape[0]  # frames of all faces
+        first = slice(0, n, frames)  # the first frame of each face
         use_con = w.contrastive > 0
         if use_con:
             aug = contrastive_augment(b, self.aug_gen)
@@ -215,12 +235,14 @@ class Trainer:
             out = self.g_ddp(image, mask, b["reference"], b["ref_valid"])
         coarse, refined, feat = out.coarse.float(), out.refined.float(), out.feature.float()
         comp = refined * mask + target * (1 - mask)
+        real, fake, hole = target[:n][first], comp[:n][first], mask[:n][first]
 
-        # discriminator: real faces vs composited outputs (the un-augmented half)
+        # discriminator: real faces vs composited outputs (first frames, un-augmented)
+        k = real.shape[0]
         self.opt_d.zero_grad(set_to_none=True)
         with amp:
-            scores = self.d_ddp(torch.cat([target[:n], comp[:n].detach()], 0), torch.cat([mask[:n], mask[:n]], 0))
-        d_loss = L.d_hinge(scores[:n].float(), scores[n:].float())
+            scores = self.d_ddp(torch.cat([real, fake.detach()], 0), torch.cat([hole, hole], 0))
+        d_loss = L.d_hinge(scores[:k].float(), scores[k:].float())
         self.scaler_d.scale(d_loss).backward()
         self._clip(self.d, self.scaler_d, self.opt_d)
         self.scaler_d.step(self.opt_d)
@@ -229,15 +251,28 @@ class Trainer:
         # generator
         terms: dict[str, torch.Tensor] = {}
         self.d.requires_grad_(False)
-        with amp:
-            fake_scores = self.d(comp[:n], mask[:n])  # the plain module: no DDP sync, D is not updated here
+        with amp:  # the plain module: no DDP sync, D is not updated here
+            fake_scores, fake_feats = self.d.features(fake, hole)
+            if w.feature_matching > 0:
+                with torch.no_grad():
+                    _, real_feats = self.d.features(real, hole)
         self.d.requires_grad_(True)
         terms["adv"] = L.g_hinge(fake_scores.float())
+        if w.feature_matching > 0:
+            terms["fm"] = L.feature_matching(fake_feats, real_feats)
         hole_r, valid_r = L.hole_valid_l1(refined, target, mask)
         hole_c, valid_c = L.hole_valid_l1(coarse, target, mask)
         terms["hole"] = hole_r + w.coarse * hole_c
         terms["valid"] = valid_r + w.coarse * valid_c
         terms["tv"] = L.total_variation(comp, L.dilate(mask, 1))
+        if w.colour > 0:
+            terms["colour"] = L.colour_loss(refined, target, mask)
+        if w.temporal > 0 and frames > 1:
+            shape = (n // frames, frames) + comp.shape[1:]
+            c5, t5 = comp[:n].reshape(shape), target[:n].reshape(shape)
+            m5 = mask[:n].reshape((n // frames, frames) + mask.shape[1:])
+            terms["temporal"] = L.temporal(c5[:, :-1].flatten(0, 1), c5[:, 1:].flatten(0, 1), t5[:, :-1].flatten(0, 1),
+                                           t5[:, 1:].flatten(0, 1), torch.maximum(m5[:, :-1], m5[:, 1:]).flatten(0, 1))
         if self.vgg is not None and (w.perceptual > 0 or w.style > 0):
             with amp:
                 f_t = [f.detach() for f in self.vgg(target)]
@@ -248,7 +283,8 @@ class Trainer:
         if use_con:
             terms["contrastive"] = L.info_nce(feat[:n], feat[n:], cfg.contrastive_temperature)
         weights = {"adv": w.adversarial, "hole": w.hole, "valid": w.valid, "tv": w.tv, "perceptual": w.perceptual,
-                   "style": w.style, "contrastive": w.contrastive}
+                   "style": w.style, "contrastive": w.contrastive, "fm": w.feature_matching, "colour": w.colour,
+                   "temporal": w.temporal}
         g_loss = sum(weights[k] * v for k, v in terms.items())
         if not use_con:  # keep the feature head in the graph (zero gradient), as DDP wants every parameter used
             g_loss = g_loss + 0.0 * feat.sum()
@@ -264,6 +300,8 @@ class Trainer:
         vals.update(d=float(d_loss.detach()), g=float(g_loss.detach()))
         with torch.no_grad():
             vals["hole_l1_01"] = float(L.masked_l1(refined[:n], target[:n], mask[:n])) / 2  # in [0,1] units
+            if cfg.pairs == "composite":  # the composite alone, for comparison (the network's base)
+                vals["base_l1_01"] = float(L.masked_l1(b["reference"][:n], target[:n], mask[:n])) / 2
         return vals
 
     def _clip(self, model: nn.Module, scaler, opt) -> None:
@@ -354,14 +392,16 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 
 @torch.no_grad()
 def write_samples(model: nn.Module, batch: dict[str, torch.Tensor], path: Path, device: torch.device) -> None:
-    """Rows: masked input | warped reference | coarse | refined (composited) | truth."""
+    """Rows (first frames): masked input | reference input (the composite for composite pairs) | coarse | result |
+    truth."""
     import cv2
 
     model.eval()
-    b = {k: v.to(device) for k, v in batch.items()}
+    b = {k: (v[:, 0] if v.dim() == 5 else v).to(device) for k, v in batch.items()}
     out = model(b["image"], b["mask"], b["reference"], b["ref_valid"])
     comp = out.refined * b["mask"] + b["target"] * (1 - b["mask"])
-    cols = [b["image"], b["reference"] * b["ref_valid"], out.coarse, comp, b["target"]]
+    reference = b["reference"] if model.config.corrects_composite else b["reference"] * b["ref_valid"]
+    cols = [b["image"], reference, out.coarse, comp, b["target"]]
     grid = np.concatenate([np.concatenate(list(to_uint8(c)), 0) for c in cols], 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
@@ -386,8 +426,8 @@ def _run(cfg: TrainConfig, world: Dist, resume: bool, show_progress: bool) -> di
         raise InputError("no training data: pass --data FOLDER (made by python -m training.prepare)")
     trainer = Trainer(cfg, world)
     size = trainer.size
-    pair_opts = PairOptions(size=size, drawn_mask_prob=cfg.drawn_mask_prob)
-    train_set = FacePairs(cfg.data, "train", pair_opts, seed=cfg.seed)
+    make_pairs = pair_maker(cfg, size)
+    train_set = make_pairs("train", seed=cfg.seed)
     base = DistributedSampler(train_set, num_replicas=world.world, rank=world.rank, shuffle=True, seed=cfg.seed,
                               drop_last=True)
     sampler = OffsetSampler(base, cfg.batch_size)
@@ -446,9 +486,9 @@ def _run(cfg: TrainConfig, world: Dist, resume: bool, show_progress: bool) -> di
     sample_batch = None
     if world.main:
         try:
-            val = FacePairs(cfg.data, "val", pair_opts, seed=cfg.seed + 1, deterministic=True, limit=8)
+            val = make_pairs("val", seed=cfg.seed + 1, deterministic=True, limit=8)
         except ValueError:  # no held-out faces: show training faces
-            val = FacePairs(cfg.data, "train", pair_opts, seed=cfg.seed + 1, deterministic=True, limit=8)
+            val = make_pairs("train", seed=cfg.seed + 1, deterministic=True, limit=8)
         sample_batch = {k: torch.stack([val[i][k] for i in range(len(val))]) for k in val[0]}
 
     csv_path = run_dir / "losses.csv"
@@ -540,8 +580,8 @@ def _checkpoint(trainer: Trainer, epoch: float, scheds: list, path: Path, world:
 
 def _write_row(writer, row: dict[str, float]) -> None:
     fh, fresh = writer
-    keys = ["step", "epoch", "lr_g", "sec_per_step", "time", "d", "g", "adv", "hole", "valid", "tv", "perceptual",
-            "style", "contrastive", "hole_l1_01"]
+    keys = ["step", "epoch", "lr_g", "sec_per_step", "time", "d", "g", "adv", "fm", "hole", "valid", "tv", "colour",
+            "temporal", "perceptual", "style", "contrastive", "hole_l1_01", "base_l1_01"]
     w = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
     if fresh and fh.tell() == 0:
         w.writeheader()
