@@ -68,7 +68,7 @@ def run_file(options: RunOptions) -> RunSummary:
     """
     if is_stream_url(options.output):
         raise InputError(
-            f"{options.output} is a stream; stream outputs are for live mode: unmask-video --webcam SOURCE -o URL"
+            f"{options.output} is a stream; stream outputs are for live mode: unmask-video live SOURCE -o URL"
         )
     output = check_output_path(options.input, options.output)
     if output.exists() and not options.overwrite:
