@@ -129,7 +129,7 @@ def _reconstructor_options(args: argparse.Namespace):  # -> ReconstructorOptions
 def _run_file(args: argparse.Namespace) -> int:
     from unmask_video.runner import RunOptions, run_file
     from unmask_video.summary import print_summary
-    from unmask_video.video import EncodeOptions
+    from unmask_video.io import EncodeOptions
 
     if not args.input:
         raise InputError("no input video given (usage: unmask-video IN.mp4 --ref FACE.jpg -o OUT.mp4)")
@@ -169,7 +169,7 @@ def _run_live(args: argparse.Namespace) -> int:
     from unmask_video.live_stats import terminal_status
     from unmask_video.pipeline import FramePipeline
     from unmask_video.reconstruct.factory import build_reconstructor
-    from unmask_video.video import read_image
+    from unmask_video.io import read_image
 
     if not args.ref:
         raise InputError("no reference photo given: pass --ref FACE.jpg (the same person without a mask)")
