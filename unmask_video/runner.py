@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from unmask_video.errors import InputError
+from unmask_video.frame_loop import FrameLoopOptions, run_threaded
 from unmask_video.io import handle_signals
 from unmask_video.io.paths import check_debug_dir
 from unmask_video.pipeline import FramePipeline, PipelineOptions
@@ -44,6 +45,8 @@ class RunOptions:
     batch: int = 1
     #: Frames queued for the encoder thread (0: encode on the calling thread, no overlap).
     encode_queue: int = 3
+    #: Decode and landmarks on their own threads (see unmask_video.frame_loop); threads=False: the serial loop.
+    loop: FrameLoopOptions = field(default_factory=FrameLoopOptions)
     quiet: bool = False
     overwrite: bool = False
 
@@ -104,12 +107,12 @@ def _run(options: RunOptions, output: Path) -> RunSummary:
                         # Encoding runs on its own thread, overlapping the face stages; "encode wait" is the time
                         # the frame loop waited for it, "encode" the encoder thread's own time.
                         with BackgroundWriter(video_writer, options.encode_queue) as writer:
-                            _stream(reader, writer, pipeline, timer, batch, progress, "encode wait")
+                            _stream(reader, writer, pipeline, timer, batch, progress, "encode wait", options.loop)
                             with timer("encode wait"):
                                 output = Path(writer.commit())
                         timer.add("encode", writer.busy_s)
                     else:
-                        _stream(reader, video_writer, pipeline, timer, batch, progress, "encode")
+                        _stream(reader, video_writer, pipeline, timer, batch, progress, "encode", options.loop)
                         with timer("encode"):
                             output = Path(video_writer.commit())
             finally:
@@ -151,7 +154,13 @@ def _stream(
     batch: int,
     progress: FrameProgress,
     write_stage: str,
+    loop: FrameLoopOptions,
 ) -> None:
+    if loop.threads:
+        run_threaded(
+            reader, writer, pipeline, timer, batch=batch, progress=progress, write_stage=write_stage, depth=loop.depth
+        )
+        return
     pending: list[DecodedFrame] = []
 
     def flush() -> None:
