@@ -57,11 +57,13 @@ import cv2
 import numpy as np
 
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.io import StreamDescription, handle_signals, is_stream_url
+from unmask_video.io.paths import check_debug_dir
 from unmask_video.live_capture import (
     CameraInfo,
     LatestFrameCapture,
     LiveSource,
-    is_stream_url,
+    is_live_source,
     list_cameras,
     open_source,
     open_spec,
@@ -119,6 +121,7 @@ class LiveOptions:
     virtual_cam: bool = False
     virtual_cam_device: str | None = None  # e.g. /dev/video10; None = pyvirtualcam's choice
     record: Path | None = None  # a file: .mp4, .mkv, .ts ...
+    overwrite: bool = False  # replace an existing recording file
     stream_url: str | None = None  # e.g. udp://127.0.0.1:5000
     stream_format: str | None = None  # container for stream_url; None = by scheme (udp -> mpegts)
     encode: LiveEncodeOptions = field(default_factory=LiveEncodeOptions)
@@ -144,7 +147,7 @@ def _make_outputs(options: LiveOptions) -> tuple[list[LiveOutput], WindowOutput 
     """Create (not open) every output; problems that are known up front fail here, before anything starts."""
     outputs: list[LiveOutput] = []
     if options.record is not None:
-        outputs.append(LiveWriter(options.record, None, options.encode))
+        outputs.append(LiveWriter(options.record, None, options.encode, overwrite=options.overwrite))
     if options.stream_url:
         outputs.append(LiveWriter(options.stream_url, options.stream_format, options.encode))
     if options.virtual_cam:
@@ -164,8 +167,12 @@ def _make_outputs(options: LiveOptions) -> tuple[list[LiveOutput], WindowOutput 
     return outputs, window
 
 
+#: Signals that stop a session cleanly (the recording is finished): Ctrl-C, kill, a closed terminal.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 class _Signals:
-    """Turns the first Ctrl-C / SIGTERM into a clean stop; a second Ctrl-C interrupts at once."""
+    """Turns the first Ctrl-C / SIGTERM / SIGHUP into a clean stop; a second Ctrl-C interrupts at once."""
 
     def __init__(self, enabled: bool) -> None:
         self.requested = threading.Event()
@@ -174,7 +181,7 @@ class _Signals:
 
     def __enter__(self) -> "_Signals":
         if self.enabled:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in _STOP_SIGNALS:
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
@@ -197,9 +204,14 @@ def run_live(source: LiveSource, processor: FrameProcessor, options: LiveOptions
     session's figures (also logged). Raises :class:`InputError` when the source or an output cannot be opened.
     """
     options = options or LiveOptions()
+    with handle_signals(terminate=options.handle_signals):
+        return _run_live(source, processor, options)
+
+
+def _run_live(source: LiveSource, processor: FrameProcessor, options: LiveOptions) -> LiveStats:
     outputs, window = _make_outputs(options)
     spec = open_spec(source)
-    container = open_source(spec, source.open_timeout_s, source.read_timeout_s)
+    container = open_source(spec, source.open_timeout_s, source.read_timeout_s)  # Ctrl-C interrupts it
     capture = LatestFrameCapture(container, spec.label).start()
     meter = LiveMeter()
     state = _State(effect_on=options.effect)
@@ -273,8 +285,12 @@ def _loop(
         if not opened:
             fps = capture.rate or (float(source.framerate) if source.framerate else 30.0)
             size = (image.shape[1], image.shape[0])
+            description = capture.description(size[0], size[1], fps)
             for output in outputs:
-                output.open(size[0], size[1], fps)
+                if hasattr(output, "open_stream"):
+                    output.open_stream(description)  # the shared writer: colour tags from the capture
+                else:
+                    output.open(size[0], size[1], fps)
                 opened.append(output)
         elif (image.shape[1], image.shape[0]) != size:
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)  # the source changed size mid-session
@@ -347,10 +363,12 @@ def live_from_args(args: argparse.Namespace) -> tuple[LiveSource, LiveOptions]:
         if not sep or not key:
             raise InputError(f"--source-option wants KEY=VALUE, got {item!r}")
         options_extra[key] = value
+    check_debug_dir(getattr(args, "debug_dir", None))
     target = args.webcam or None
+    live_source = bool(target) and is_live_source(target)
     source = LiveSource(
-        device=None if target and is_stream_url(target) else target,
-        url=target if target and is_stream_url(target) else None,
+        device=None if live_source else target,
+        url=target if live_source else None,
         source_format=args.source_format,
         input_format=args.input_format,
         video_size=args.video_size,
@@ -361,7 +379,7 @@ def live_from_args(args: argparse.Namespace) -> tuple[LiveSource, LiveOptions]:
     stream_url = None
     output = getattr(args, "output", None)
     if output:
-        if "://" in output:
+        if is_stream_url(output):
             stream_url = output
         elif record is None:
             record = Path(output)
@@ -372,6 +390,7 @@ def live_from_args(args: argparse.Namespace) -> tuple[LiveSource, LiveOptions]:
         virtual_cam=args.virtual_cam,
         virtual_cam_device=args.virtual_cam_device,
         record=record,
+        overwrite=bool(getattr(args, "overwrite", False)),
         stream_url=stream_url,
         stream_format=args.stream_format,
         snapshot_dir=args.snapshot_dir,
