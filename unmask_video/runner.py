@@ -77,7 +77,7 @@ def run_file(options: RunOptions) -> RunSummary:
     """
     if is_stream_url(options.output):
         raise InputError(
-            f"{options.output} is a stream; stream outputs are for live mode: unmask-video --webcam SOURCE -o URL"
+            f"{options.output} is a stream; stream outputs are for live mode: unmask-video live SOURCE -o URL"
         )
     if not 1 <= options.batch <= MAX_BATCH:
         raise InputError(f"--batch must be between 1 and {MAX_BATCH}, got {options.batch}")

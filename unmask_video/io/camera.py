@@ -45,7 +45,7 @@ def open_camera_source(device: str | None, platform: str | None = None) -> tuple
     if demuxer == "dshow":
         if device is None or device.isdigit():
             raise InputError(
-                "on Windows give the camera by name, e.g. --webcam \"video=Integrated Camera\" "
+                "on Windows give the camera by name, e.g. unmask-video live \"video=Integrated Camera\" "
                 "(list them with: ffmpeg -list_devices true -f dshow -i dummy)"
             )
         return (device if device.startswith("video=") else f"video={device}"), demuxer
