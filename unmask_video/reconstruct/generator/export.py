@@ -1,4 +1,4 @@
-"""ONNX export of a generator, with a parity check against PyTorch and a cache beside the weights.
+"""ONNX export of a generator, with a parity check against PyTorch and a cache in the user's cache folder.
 
 The exported graph has four inputs ``image``, ``mask``, ``reference``, ``ref_valid`` (NCHW float32,
 see :mod:`.card`) and one output ``refined`` (NCHW float32 in [-1,1]); the batch axis is dynamic
@@ -335,8 +335,9 @@ def cache_key(weights_sha256: str, *, fp16: bool, batch_dynamic: bool, opset: in
 
 
 def _cache_dirs(weights_path: Path) -> list[Path]:
-    user = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "unmask-video" / "onnx"
-    return [weights_path.parent, user]
+    from unmask_video.cache import cache_dir
+
+    return [cache_dir("onnx")]  # the user's cache (never the installed package), or a folder for this run only
 
 
 def read_export_report(path: Path) -> ExportReport | None:
@@ -371,9 +372,10 @@ def cached_onnx(
     opset: int = DEFAULT_OPSET,
     cache_dir: str | Path | None = None,
 ) -> ExportReport:
-    """The checked ONNX export of ``weights_path``, exported on first use and cached beside the
-    weights (or in ``~/.cache/unmask-video/onnx`` if that folder is read-only) under a key of the
+    """The checked ONNX export of ``weights_path``, exported on first use and cached in the user's cache
+    folder (:mod:`unmask_video.cache`; a folder for this run only where none is writable) under a key of the
     weights' SHA-256 and the exporter's version."""
+    from unmask_video.cache import make_readable
     from unmask_video.reconstruct.generator.weights import file_sha256, read_metadata
 
     weights_path = Path(weights_path)
@@ -395,7 +397,9 @@ def cached_onnx(
             d.mkdir(parents=True, exist_ok=True)
             if not os.access(d, os.W_OK):
                 continue
-            return export_onnx(weights_path, d / name, batch_dynamic=batch_dynamic, fp16=fp16, opset=opset)
+            report = export_onnx(weights_path, d / name, batch_dynamic=batch_dynamic, fp16=fp16, opset=opset)
+            make_readable(report.path)
+            return report
         except PermissionError as exc:
             last = exc
     raise ProcessingError(f"cannot write the ONNX export of {weights_path} anywhere ({last}); set XDG_CACHE_HOME")
