@@ -167,6 +167,11 @@ def check_onnx_parity(
     inputs = sample_inputs(model.config.size, batch, seed)
     with torch.no_grad():
         expected = ref_model(*(torch.from_numpy(inputs[k]) for k in INPUT_NAMES)).refined.numpy()
+    if not np.isfinite(expected).all():  # the weights themselves are broken: no backend can help
+        raise ProcessingError(
+            "the generator weights give NaN or infinite outputs in PyTorch too; they are broken "
+            "(retrain or re-download them), or use --generator none"
+        )
     sess = _ort_session(onnx_path)
     got = sess.run(list(OUTPUT_NAMES), inputs)[0].astype(np.float32)
     if got.shape != expected.shape:
