@@ -77,11 +77,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
-    from rich.logging import RichHandler
+    from unmask_video.messages import configure_logging
 
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.ERROR if quiet else logging.WARNING
-    handler = RichHandler(show_path=False, show_time=False, rich_tracebacks=verbose > 1)
-    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    configure_logging(verbose, quiet)  # one line per message, on stderr
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,11 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnmaskError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        # File mode: the writer removed its temporary file. Live mode handles the first Ctrl-C itself (the
-        # recording is finished); only a second one lands here.
-        print(f"{PROG}: interrupted; no unfinished output file was left behind", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        # Ctrl-C, SIGTERM or SIGHUP (unmask_video.io.signals). File mode: the writer removed its temporary file.
+        # Live mode handles the first Ctrl-C itself (the recording is finished); only a second one lands here.
+        from unmask_video.io.signals import exit_code_for
+
+        what = "interrupted" if exit_code_for(interrupt) == 130 else str(interrupt)
+        print(f"{PROG}: {what}; no unfinished output file was left behind", file=sys.stderr)
+        return exit_code_for(interrupt)
     except Exception as error:  # noqa: BLE001 - the last line of defence: one line, no traceback
         if verbose > 1:
             raise

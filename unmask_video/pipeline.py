@@ -63,7 +63,7 @@ class FramePipeline:
             reference_landmarks = detect_reference_landmarks(reference_image)
             if lower_face_looks_covered(reference_image, reference_landmarks):
                 # A heuristic that also flags about 1 bare face in 7 (beards, shadows): said, not enforced.
-                log.info(
+                log.warning(
                     "the reference photo's nose and mouth may be covered (a mask, a hand?); if so the result will "
                     "show what covers them: use a photo of the person without a mask"
                 )
