@@ -188,7 +188,7 @@ def video_frames(
 ) -> Iterator[tuple[int, np.ndarray]]:
     """(frame index, RGB frame) of every ``every``-th decoded frame in ``frames`` (and, with ``pairs``, the frame
     right after each), at most ``most`` of them."""
-    from unmask_video.video import VideoReader
+    from unmask_video.io import VideoReader
 
     start, end = frames
     taken = 0
