@@ -1,6 +1,6 @@
 """Score a generator against the composite on the project's quality benchmark and record it in its model card.
 
-    python -m training.quality_card WEIGHTS.safetensors [--clips 7] [--frames 90] [--talking DIR] [--write]
+    python -m training.quality_card WEIGHTS.safetensors [--clips 7] [--frames 60] [--talking DIR] [--write]
 
 Runs :mod:`benchmarks.quality` (real talking-head clips from ``../shared/data/videos/talking``, a drawn mask, the
 truth known; the product pipeline with its default smoothing) twice on the same clips in one run: ``--generator
@@ -26,24 +26,33 @@ log = logging.getLogger(__name__)
 
 
 def per_clip_scores(generators: list[str], clips: list[Path], frames: int) -> dict[str, dict[str, dict[str, float]]]:
-    """{generator: {clip name: {"psnr", "ssim", "tde"}}} of the product on the benchmark's clips and masks (each
-    clip is loaded once and run with every generator)."""
+    """{generator: {clip name: {"psnr", "ssim", "tde"[, "cast"]}}} of the product end to end (its own segmenter
+    and smoothing defaults) on the benchmark's clips and drawn masks; each clip is loaded once and run with every
+    generator. Works with the realistic-mask benchmark (``Clip``, ``run_ours(clip, generator, true_mask)``) and
+    with its earlier form (``run_ours(truth, masked, masks, generator, ...)``)."""
     from benchmarks import quality as q
 
-    name, landmark_smoothing, mask_smoothing = q.VARIANTS[1]  # the product's default
     results: dict[str, dict[str, dict[str, float]]] = {g: {} for g in generators}
     for number, path in enumerate(clips):
-        style = q.STYLES[number % len(q.STYLES)]
-        truth, masked, masks = q.load_clip(path, frames, style)
-        if len(truth) < 3:
-            continue
-        for generator in generators:
-            outputs, _ = q.run_ours(truth, masked, masks, generator, landmark_smoothing, mask_smoothing)
-            scores = q.Scores()
-            q.evaluate(truth, outputs, masks, scores)
-            results[generator][path.stem] = {"psnr": float(np.mean(scores.psnr)), "ssim": float(np.mean(scores.ssim)),
-                                              "tde": float(np.mean(scores.tde))}
-        log.info("%s: %s", path.stem, {g: round(r[path.stem]["psnr"], 2) for g, r in results.items()})
+        if hasattr(q, "Clip"):
+            clip = q.load_clip(path, frames, number)
+            if len(clip.truth) < 3:
+                continue
+            runs = {g: q.evaluate(clip, q.run_ours(clip, g, true_mask=False)[0]) for g in generators}
+        else:
+            _, landmark_smoothing, mask_smoothing = q.VARIANTS[1]  # the product's default
+            truth, masked, masks = q.load_clip(path, frames, q.STYLES[number % len(q.STYLES)])
+            if len(truth) < 3:
+                continue
+            runs = {}
+            for g in generators:
+                runs[g] = q.Scores()
+                q.evaluate(truth, q.run_ours(truth, masked, masks, g, landmark_smoothing, mask_smoothing)[0], masks,
+                           runs[g])
+        for g, scores in runs.items():
+            results[g][path.stem] = {k: float(np.mean(getattr(scores, k))) for k in ("psnr", "ssim", "tde", "cast")
+                                     if getattr(scores, k, None)}
+        log.info("%s: PSNR %s", path.stem, {g: round(r[path.stem]["psnr"], 2) for g, r in results.items()})
     return results
 
 
@@ -76,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.quality_card", description=__doc__.split("\n\n")[0])
     p.add_argument("weights", type=Path)
     p.add_argument("--clips", type=int, default=7)
-    p.add_argument("--frames", type=int, default=90)
+    p.add_argument("--frames", type=int, default=60)
     p.add_argument("--write", action="store_true", help="record the result in the weights' model card")
     p.add_argument("--talking", type=Path, help="the benchmark's clip folder (default: benchmarks.quality's, "
                    "../shared/data/videos/talking beside the repository)")
@@ -90,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     if not a.weights.is_file():
         print(f"error: {a.weights} does not exist; pass a generator .safetensors file", file=sys.stderr)
         return 2
-    talking = a.talking or q.TALKING
+    talking = a.talking or (q.DATA / "talking" if hasattr(q, "DATA") else q.TALKING)
     clips = sorted(talking.glob("*.mp4"))[: a.clips] if talking.is_dir() else []
     if not clips:
         print(f"skipped: no talking-head clips at {talking} (the shared data folder is absent; see --talking)")
@@ -102,11 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         {c: v["psnr"] for c, v in generator.items()},
         {c: v["psnr"] for c, v in composite.items()},
         frames_per_clip=a.frames,
-        variant=q.VARIANTS[1][0],
+        variant="end to end (the product's segmenter and default smoothing)",
         generator_tde=round(float(np.mean([v["tde"] for v in generator.values()])), 3),
         composite_tde=round(float(np.mean([v["tde"] for v in composite.values()])), 3),
         generator_ssim=round(float(np.mean([v["ssim"] for v in generator.values()])), 4),
         composite_ssim=round(float(np.mean([v["ssim"] for v in composite.values()])), 4),
+        **({"generator_cast": round(float(np.mean([v["cast"] for v in generator.values()])), 3),
+            "composite_cast": round(float(np.mean([v["cast"] for v in composite.values()])), 3)}
+           if all("cast" in v for v in [*generator.values(), *composite.values()]) else {}),
         measured=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     print("| clip | composite PSNR dB | generator PSNR dB | delta |")  # the command's own output
