@@ -215,7 +215,19 @@ def _run_build_engine(argv: Sequence[str]) -> int:
     return run_build_engine(args)
 
 
+def _run_batch(argv: Sequence[str]) -> int:
+    from unmask_video.batch import cli as batch_cli
+
+    parser = _Parser(prog=PROG)
+    batch_cli.add_parser(parser.add_subparsers(dest="command", parser_class=_Parser))
+    args = parser.parse_args(["batch", *argv])
+    _configure_logging(args.verbose, args.quiet)
+    return batch_cli.run(args)
+
+
 def _dispatch(argv: Sequence[str]) -> int:
+    if argv and argv[0] == "batch":
+        return _run_batch(argv[1:])
     if argv and argv[0] == "demo":
         return _run_demo(argv[1:])
     if argv and argv[0] == "build-engine":

@@ -6,11 +6,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, ContextManager, Protocol
 
 from unmask_video.errors import InputError
+from unmask_video.landmarks import FaceTracker
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.progress import FrameProgress
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
+from unmask_video.reconstruct.protocol import Reconstructor
 from unmask_video.timing import StageTimer
 from unmask_video.video import (
     BackgroundWriter,
@@ -42,6 +45,27 @@ class RunOptions:
 
 
 @dataclass
+class PipelineParts:
+    """Parts that a caller running many videos builds once and lends to each :func:`run_file` (batch workers).
+
+    The tracker is reset between videos, never closed by :func:`run_file`; its options must be the run's.
+    """
+
+    reconstructor: Reconstructor
+    tracker: FaceTracker
+
+
+class FrameSink(Protocol):
+    """Where :func:`run_file` reports frames done (a :class:`FrameProgress` or a batch worker's counter)."""
+
+    def advance(self, frames: int) -> None: ...
+
+
+#: ``make(frame_count_or_None)`` -> a context manager giving a :class:`FrameSink`.
+ProgressFactory = Callable[[int | None], ContextManager[FrameSink]]
+
+
+@dataclass
 class RunSummary:
     output: Path
     frames: int
@@ -60,8 +84,13 @@ class RunSummary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-def run_file(options: RunOptions) -> RunSummary:
+def run_file(
+    options: RunOptions, parts: PipelineParts | None = None, progress: ProgressFactory | None = None
+) -> RunSummary:
     """Rebuild the masked faces of ``options.input`` into ``options.output``.
+
+    ``parts``: a prebuilt reconstructor and tracker to use instead of building them; ``progress``: where frames
+    done are reported (default: a progress bar unless ``options.quiet``).
 
     Every check on the inputs runs before the output is opened, and the writer renames its temporary file over the
     output only on success, so a failure or Ctrl-C never leaves a file at the output path.
@@ -77,23 +106,26 @@ def run_file(options: RunOptions) -> RunSummary:
     start = time.perf_counter()
     with VideoReader(options.input) as reader:
         reference = read_image(options.reference)
-        reconstructor = build_reconstructor(options.reconstructor)
-        pipeline = FramePipeline(reference, reconstructor, options.pipeline, timer)
+        reconstructor = parts.reconstructor if parts else build_reconstructor(options.reconstructor)
+        pipeline = FramePipeline(
+            reference, reconstructor, options.pipeline, timer, tracker=parts.tracker if parts else None
+        )
+        make_progress = progress or (lambda total: FrameProgress(total, quiet=options.quiet))
         try:
             pipeline.warmup()
-            with VideoWriter(output, reader, options.encode) as video_writer, FrameProgress(
-                reader.info.frame_count, quiet=options.quiet
-            ) as progress:
+            with VideoWriter(output, reader, options.encode) as video_writer, make_progress(
+                reader.info.frame_count
+            ) as sink:
                 if options.encode_queue > 0:
                     # Encoding runs on its own thread, overlapping the face stages; "encode wait" is the time
                     # the frame loop waited for it, "encode" the encoder thread's own time.
                     with BackgroundWriter(video_writer, options.encode_queue) as writer:
-                        _stream(reader, writer, pipeline, timer, max(1, options.batch), progress, "encode wait")
+                        _stream(reader, writer, pipeline, timer, max(1, options.batch), sink, "encode wait")
                         with timer("encode wait"):
                             writer.commit()
                     timer.add("encode", writer.busy_s)
                 else:
-                    _stream(reader, video_writer, pipeline, timer, max(1, options.batch), progress, "encode")
+                    _stream(reader, video_writer, pipeline, timer, max(1, options.batch), sink, "encode")
                     with timer("encode"):
                         video_writer.commit()
         finally:
@@ -121,7 +153,7 @@ def _stream(
     pipeline: FramePipeline,
     timer: StageTimer,
     batch: int,
-    progress: FrameProgress,
+    progress: FrameSink,
     write_stage: str,
 ) -> None:
     pending: list[DecodedFrame] = []
