@@ -13,15 +13,14 @@ import argparse
 import os
 from pathlib import Path
 
+from unmask_video.commands import options
 from unmask_video.errors import InputError
 
 HELP = "unmask many videos (a CSV manifest or a folder), on Ray or in-process"
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
     """Add the ``batch`` subcommand (with every file-mode option) to ``subparsers``."""
-    from unmask_video import cli
-
     parser = subparsers.add_parser(
         "batch",
         help=HELP,
@@ -29,29 +28,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "read from the manifest's folder, outputs default to OUT/<input name>.mp4) or of a folder (with --ref). "
         "Writes OUT/report.jsonl; a rerun skips videos already done with the same input and options.",
     )
-    parser.add_argument("source", help="a CSV manifest, or a folder of videos of one person (with --ref)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
-    parser.add_argument("--ref", type=Path, default=None, help="reference photo for a folder, or for manifest rows without one")
+    parser.add_argument("source", metavar="MANIFEST.csv|IN_DIR", help="a CSV manifest, or a folder of videos of one person (with --ref)")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created if missing)")
+    parser.add_argument(
+        "--ref", type=Path, default=None, metavar="FACE.jpg", help="reference photo for a folder, or for manifest rows without one"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     parser.add_argument("--retry-failed", action="store_true", help="run again the videos that failed in an earlier run")
     group = parser.add_argument_group("workers")
-    group.add_argument("--workers", type=int, default=None, help="parallel workers (default: the CPU cores, or the cluster's CPUs)")
+    group.add_argument("--workers", type=int, default=None, metavar="N", help="parallel workers (default: the CPU cores, or the cluster's CPUs)")
     group.add_argument("--ray", metavar="ADDRESS", default=None, help="join a Ray cluster (e.g. 10.0.0.1:6379; 'auto' for the one started on this node)")
-    group.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs each worker reserves (default 0)")
+    group.add_argument("--gpus-per-worker", type=float, default=0.0, metavar="N", help="GPUs each worker reserves (default 0)")
     group.add_argument("--no-ray", action="store_true", help="run the videos one after another in this process")
-    cli._add_processing(parser)
-    cli._add_encoding(parser)
-    cli._add_common(parser)
+    options.add_reconstruction(parser)
+    options.add_tracking(parser)
+    options.add_encoding(parser)
+    options.add_messages(parser, quiet_help="no progress display and no summary")
     return parser
 
 
 def batch_options(args: argparse.Namespace):  # -> BatchOptions
-    from unmask_video import cli
     from unmask_video.batch.manifest import jobs_from_folder, jobs_from_manifest
     from unmask_video.batch.ray_executor import RayOptions
     from unmask_video.batch.run import BatchOptions
     from unmask_video.runner import RunOptions
-    from unmask_video.video import EncodeOptions
+    from unmask_video.io import EncodeOptions
 
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers must be at least 1")
@@ -74,8 +75,8 @@ def batch_options(args: argparse.Namespace):  # -> BatchOptions
         output="",
         reference="",
         encode=EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset),
-        pipeline=cli._pipeline_options(args),
-        reconstructor=cli._reconstructor_options(args),
+        pipeline=options.pipeline_options(args),
+        reconstructor=options.reconstructor_options(args),
         batch=args.batch,
         quiet=True,
     )

@@ -1,6 +1,6 @@
 """Temporary files that a killed worker leaves beside an output, removed before its video is run again.
 
-:class:`unmask_video.video.VideoWriter` writes ``OUTPUT`` as ``.<name>.<8 hex>.partial<suffix>`` in the output's
+:func:`unmask_video.io.paths.temp_path_for` names the temporary file of ``OUTPUT`` ``.<name>.<pid>-<8 hex>.partial<suffix>`` in the output's
 folder and renames it on success; a process killed before the rename cannot remove it itself.
 """
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def partial_files(output: Path) -> list[Path]:
-    pattern = re.compile(rf"^\.{re.escape(output.name)}\.[0-9a-f]{{8}}\.partial{re.escape(output.suffix)}$")
+    pattern = re.compile(rf"^\.{re.escape(output.name)}\.(?:[0-9]+-)?[0-9a-f]{{8}}\.partial{re.escape(output.suffix)}$")
     try:
         return sorted(p for p in output.parent.iterdir() if pattern.match(p.name))
     except OSError:

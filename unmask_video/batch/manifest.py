@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from unmask_video.errors import InputError
-from unmask_video.video import check_output_path
+from unmask_video.io import check_output_path
 
 #: File name endings that folder mode treats as videos.
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"})
