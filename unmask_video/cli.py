@@ -4,6 +4,7 @@
     unmask-video live [DEVICE|URL] --ref FACE.jpg           live mode: a camera or a live stream
     unmask-video demo                                       make a masked sample clip and unmask it
     unmask-video build-engine WEIGHTS -o X.engine           build a TensorRT engine (NVIDIA GPUs)
+    unmask-video batch MANIFEST.csv|IN_DIR --out DIR        many videos, on Ray or one after another
 
 ``run`` is implied when the first argument is not a subcommand's name. Each subcommand is a module with
 ``add_parser(subparsers)`` and ``run(args) -> int`` (see :mod:`unmask_video.commands`), listed in SUBCOMMANDS;
@@ -20,6 +21,7 @@ import sys
 from typing import NoReturn, Sequence
 
 from unmask_video import __version__
+from unmask_video.batch import cli as batch
 from unmask_video.commands import demo, live, run
 from unmask_video.engines import cli as build_engine
 from unmask_video.errors import InputError, UnmaskError
@@ -28,7 +30,7 @@ from unmask_video.native_log import filter_native_stderr
 PROG = "unmask-video"
 DEFAULT_SUBCOMMAND = "run"
 #: The subcommand modules, in the order --help lists them.
-SUBCOMMANDS = (run, live, demo, build_engine)
+SUBCOMMANDS = (run, live, demo, build_engine, batch)
 
 
 class _Parser(argparse.ArgumentParser):
