@@ -14,7 +14,7 @@ import numpy as np
 
 from unmask_video.blend import BlendOptions, blend_into
 from unmask_video.debug import DebugWriter
-from unmask_video.landmarks import FaceTracker, TrackerOptions, detect_reference_landmarks, face_box
+from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.segment import MaskSegmenter, SegmentOptions
 from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
@@ -44,6 +44,9 @@ class PipelineStats:
     frames_with_face: int = 0
     frames_without_face: int = 0
     faces: int = 0
+    #: Frames where the tracker saw faces narrower than its ``min_face_size`` (not processed), and the most in one.
+    frames_with_small_faces: int = 0
+    most_small_faces: int = 0
 
 
 class FramePipeline:
@@ -69,6 +72,7 @@ class FramePipeline:
                 )
             self.warper = ReferenceWarper(reference_image, reference_landmarks, self.options.warp)
         self.tracker = FaceTracker(self.options.tracker)
+        self._face_ids: set[int] = set()  # the track ids of the last frame's faces
         self.segmenter = MaskSegmenter(self.options.segment)
         self.stats = PipelineStats()
         self.debug = DebugWriter(self.options.debug_dir, self.options.debug_frames) if self.options.debug_dir else None
@@ -96,14 +100,14 @@ class FramePipeline:
         for index, (image, t) in enumerate(zip(images, times)):
             self.stats.frames += 1
             with self.timer("landmarks"):
-                faces = self.tracker.track(image, t)
+                faces = self.tracker.track_faces(image, t)
+            self._count_faces(faces)
             if not faces:
                 self.stats.frames_without_face += 1
-                self.segmenter.reset()  # the face was lost: its clusters and mask history no longer apply
                 continue
             self.stats.frames_with_face += 1
-            for face_id, landmarks in enumerate(faces):
-                jobs.append((index, self._face_roi(image, landmarks, face_id)))
+            for face in faces:
+                jobs.append((index, self._face_roi(image, face.landmarks, face.id)))
         if not jobs:
             return outputs
         with self.timer("reconstruct"):
@@ -120,6 +124,16 @@ class FramePipeline:
                     self.debug.write(self.stats.frames - len(images) + index, roi, rebuilt)
         self.stats.faces += len(jobs)
         return outputs
+
+    def _count_faces(self, faces: list[TrackedFace]) -> None:
+        small = self.tracker.too_small
+        if small:
+            self.stats.frames_with_small_faces += 1
+            self.stats.most_small_faces = max(self.stats.most_small_faces, small)
+        ids = {face.id for face in faces}
+        for gone in self._face_ids - ids:
+            self.segmenter.reset(gone)  # that face was lost: its clusters and mask history no longer apply
+        self._face_ids = ids
 
     def _face_roi(self, image: Image, landmarks: np.ndarray, face_id: int) -> FaceROI:
         box = face_box(landmarks, image.shape[:2], self.options.box_margin)

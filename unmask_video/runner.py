@@ -54,6 +54,9 @@ class RunSummary:
     generator: str
     backend: str
     timer: StageTimer
+    #: Frames with faces too small to process (narrower than the tracker's min_face_size), and the most in one.
+    frames_with_small_faces: int = 0
+    most_small_faces: int = 0
 
     @property
     def fps(self) -> float:
@@ -100,7 +103,7 @@ def run_file(options: RunOptions) -> RunSummary:
             pipeline.close()
         report = reader.report
     stats = pipeline.stats
-    return RunSummary(
+    summary = RunSummary(
         output=output,
         frames=stats.frames,
         frames_with_face=stats.frames_with_face,
@@ -112,7 +115,28 @@ def run_file(options: RunOptions) -> RunSummary:
         generator=reconstructor.name,
         backend=reconstructor.provider,
         timer=timer,
+        frames_with_small_faces=stats.frames_with_small_faces,
+        most_small_faces=stats.most_small_faces,
     )
+    _warn_about_faces(summary, options.pipeline.tracker.min_face_size)
+    return summary
+
+
+def _warn_about_faces(summary: RunSummary, min_face_size: float) -> None:
+    """Say at the end of a run when faces were missing or too small (the output is then partly unchanged)."""
+    small = summary.frames_with_small_faces
+    if summary.frames and summary.frames_with_face == 0:
+        why = (
+            f"; {small} frames show faces under {min_face_size:.0f} px wide, too small to process" if small else ""
+        )
+        log.warning("no face was processed in any of the %d frames: the output equals the input%s", summary.frames, why)
+    elif small:
+        log.warning(
+            "%d of %d frames show faces under %.0f px wide (up to %d at once), too small to process: they are unchanged",
+            small, summary.frames, min_face_size, summary.most_small_faces,
+        )
+    elif summary.frames_without_face:
+        log.info("no face was found in %d of %d frames: they are unchanged", summary.frames_without_face, summary.frames)
 
 
 def _stream(
