@@ -1,8 +1,8 @@
 """Face detection at any size: MediaPipe's full-range face detector over an image pyramid of tiles.
 
 The full-range model (``face_detection_full_range_sparse.tflite``, shipped in the mediapipe wheel and run by
-``mp.solutions.face_detection`` with ``model_selection=1``) sees a 192x192 input. It finds bare faces from
-about 12 pixels of that input and masked faces from about 24 (a mask hides half of what it looks for), so a
+``mp.solutions.face_detection`` with ``model_selection=1``) sees a 192x192 input. It finds small bare faces,
+but a masked face only once it is larger in that input (the mask hides half of what it looks for), so a
 40-pixel face in a 4K frame, 2 pixels once the frame is shrunk to 192, is out of reach in one pass. The
 frame is therefore searched as a pyramid: the finest level is scaled so that ``min_face`` pixels become
 :data:`FACE_MIN_PX` model pixels and cut into overlapping 192x192 tiles; each coarser level is

@@ -58,7 +58,7 @@ class TrackerOptions:
     #: 0: every frame). A track that is lost makes the next frame searched at once.
     detect_interval: float = 1.0
     #: While ``max_faces`` faces are tracked, the frame is searched this often (seconds) for a face larger
-    #: than a tracked one (only the coarse levels of the search: it is cheap).
+    #: than a tracked one (only for faces wider than a tenth of the frame's shorter side: a cheap search).
     switch_interval: float = 2.0
     #: For this many seconds after a track is lost, the region around its last position is searched on every
     #: frame (a cheap search: a few faces wide), and a face found there keeps the lost track's id.
@@ -390,8 +390,10 @@ class FaceTracker:
         else:
             self._last_switch_search = float(t)
             self.switch_searches += 1
+            # Only faces larger than the smallest tracked one and than a tenth of the frame: a coarse, cheap search.
             smallest = min(tr.size for tr in tracks)
-            detections = self._detector.detect(image, max(o.min_face_size, smallest * math.sqrt(o.switch_ratio)))
+            floor = max(o.min_face_size, smallest * math.sqrt(o.switch_ratio), min(image.shape[:2]) / 10)
+            detections = self._detector.detect(image, floor)
         fresh = [d for d in detections if not any(tr.contains(d.center) for tr in tracks)]
         small = [d for d in fresh if d.width < o.min_face_size]
         if full:
