@@ -44,7 +44,7 @@ def test_a_video_without_a_face_says_so(tmp_path, synthetic_clip, caplog) -> Non
     with caplog.at_level(logging.WARNING):
         summary = _run(tmp_path, frames, synthetic_clip.reference_path)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any("no face was processed in any of the 4 frames" in w for w in warnings), warnings
+    assert any("no face was found in any of the 4 frames" in w for w in warnings), warnings
     assert summary.frames_with_face == 0 and summary.frames_with_small_faces == 0
     cells = _cells(summary)
     assert cells["frames with a face"] == "0" and cells["frames with faces too small to process"] == "0"

@@ -95,13 +95,37 @@ class FramePipeline:
         The input arrays are left unchanged (outputs with a face are copies) unless ``in_place``: then
         the faces are blended into the input arrays themselves (no frame copy), which are returned.
         """
+        faces = [self.locate(image, t) for image, t in zip(images, times)]
+        return self.rebuild(images, times, faces, in_place)
+
+    def locate(self, image: Image, t: float) -> list[TrackedFace]:
+        """The landmarks stage alone: the tracked faces of one frame, in capture order.
+
+        The threaded frame loop (:mod:`unmask_video.frame_loop`) runs it on its own thread, one frame ahead of
+        :meth:`rebuild`; it only reads ``image`` and keeps the tracker's state, nothing :meth:`rebuild` uses.
+        """
+        with self.timer("landmarks"):
+            faces = self.tracker.track_faces(image, t)
+        small = self.tracker.too_small
+        if small:  # (counted here, on the landmarks thread: only this thread writes these two)
+            self.stats.frames_with_small_faces += 1
+            self.stats.most_small_faces = max(self.stats.most_small_faces, small)
+        return faces
+
+    def rebuild(
+        self,
+        images: Sequence[Image],
+        times: Sequence[float],
+        faces_per_frame: Sequence[list[TrackedFace]],
+        in_place: bool = False,
+    ) -> list[Image]:
+        """The stages after the landmarks (mask, warp, reconstruction, blend) for consecutive frames whose faces
+        :meth:`locate` found; same contract as :meth:`process_batch`."""
         outputs = list(images)
         jobs: list[tuple[int, FaceROI]] = []
-        for index, (image, t) in enumerate(zip(images, times)):
+        for index, (image, faces) in enumerate(zip(images, faces_per_frame)):
             self.stats.frames += 1
-            with self.timer("landmarks"):
-                faces = self.tracker.track_faces(image, t)
-            self._count_faces(faces)
+            self._forget_lost_faces(faces)
             if not faces:
                 self.stats.frames_without_face += 1
                 continue
@@ -125,11 +149,7 @@ class FramePipeline:
         self.stats.faces += len(jobs)
         return outputs
 
-    def _count_faces(self, faces: list[TrackedFace]) -> None:
-        small = self.tracker.too_small
-        if small:
-            self.stats.frames_with_small_faces += 1
-            self.stats.most_small_faces = max(self.stats.most_small_faces, small)
+    def _forget_lost_faces(self, faces: list[TrackedFace]) -> None:
         ids = {face.id for face in faces}
         for gone in self._face_ids - ids:
             self.segmenter.reset(gone)  # that face was lost: its clusters and mask history no longer apply
