@@ -15,7 +15,8 @@ found rate on the unmasked frames. The truth landmarks come from the new tracker
 
 Speed part (always runs, synthetic): a 300 px astronaut face moving in 1280x720, 1920x1080 and 3840x2160
 frames: milliseconds per frame for landmarks (new: after the first frame's search; the first search on its
-own), against the old tracker in the same run. With ``--out``, overlay PNGs of both trackers' landmarks on a
+own), against the old tracker in the same run, then the same frames without the face (the new tracker
+searching, spread over frames). With ``--out``, overlay PNGs of both trackers' landmarks on a
 few frames of each real clip (green: new, with the track id; red: old). A benchmark: it asserts nothing.
 """
 
@@ -161,27 +162,24 @@ def _timed(tracker, frame: np.ndarray, t: float, score: Score) -> list[np.ndarra
 
 
 def _overlay(frame: np.ndarray, new: list[np.ndarray], ids: list[int], old: list[np.ndarray]) -> np.ndarray:
-    out = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
-    for lm in old:
-        for x, y in lm.astype(int):
-            cv2.circle(out, (int(x), int(y)), 1, (0, 0, 255), -1)
+    """A strip with one tile per face found by the new tracker: the region around the face (1.5 face widths on
+    each side) enlarged to 360 px, new landmarks green with the track id, old ones red."""
+    tiles = []
     for lm, face_id in zip(new, ids):
-        for x, y in lm.astype(int):
-            cv2.circle(out, (int(x), int(y)), 1, (0, 255, 0), -1)
-        x0, y0 = lm.min(axis=0).astype(int)
-        x1, y1 = lm.max(axis=0).astype(int)
-        cv2.rectangle(out, (int(x0), int(y0)), (int(x1), int(y1)), (0, 255, 0), 1)
-        cv2.putText(out, f"id {face_id}", (int(x0), int(y0) - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 255, 0), 1)
-    # Crop to the faces (with context) so that small faces are visible in the PNG.
-    pts = np.concatenate(new + old) if (new or old) else None
-    if pts is not None:
-        lo = np.maximum(pts.min(axis=0) - 150, 0).astype(int)
-        hi = np.minimum(pts.max(axis=0) + 150, [frame.shape[1], frame.shape[0]]).astype(int)
-        out = out[lo[1] : hi[1], lo[0] : hi[0]]
-    if max(out.shape[:2]) < 600:
-        k = 600 / max(out.shape[:2])
-        out = cv2.resize(out, None, fx=k, fy=k, interpolation=cv2.INTER_NEAREST)
-    return out
+        size = float(np.ptp(lm, axis=0).max())
+        c = lm.mean(axis=0)
+        x0, y0 = np.maximum(c - 1.5 * size, 0).astype(int)
+        x1, y1 = np.minimum(c + 1.5 * size, [frame.shape[1], frame.shape[0]]).astype(int)
+        k = 360.0 / max(x1 - x0, y1 - y0, 1)
+        tile = cv2.resize(cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_RGB2BGR), None, fx=k, fy=k,
+                          interpolation=cv2.INTER_CUBIC)
+        for points, colour in [(o, (0, 0, 255)) for o in old] + [(lm, (0, 255, 0))]:
+            for x, y in (points - [x0, y0]) * k:
+                if 0 <= x < tile.shape[1] and 0 <= y < tile.shape[0]:
+                    cv2.circle(tile, (int(x), int(y)), 1, colour, -1)
+        cv2.putText(tile, f"id {face_id}, {size:.0f} px", (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 0), 1)
+        tiles.append(cv2.copyMakeBorder(tile, 0, 360 - tile.shape[0], 0, 364 - tile.shape[1], cv2.BORDER_CONSTANT))
+    return np.hstack(tiles) if tiles else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
 
 
 def run_case(case: Case, limit: int, baseline, out_dir: Path | None) -> dict[str, Score]:
@@ -255,9 +253,10 @@ def speed(console: Console, frames: int, baseline) -> None:
     k = 300.0 / float(np.ptp(lm[:, 0]))
     (x0, y0), (x1, y1) = lm.min(axis=0).astype(int) - 40, lm.max(axis=0).astype(int) + 40
     head = cv2.resize(astronaut[max(y0, 0) : y1, max(x0, 0) : x1], None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
-    table = Table(title=f"Landmarks, a 300 px face, {frames} frames (ms per frame; same run)")
-    for column in ("frame", "new: first frame (search)", "new: per frame after", "new: searches",
-                   "old: per frame", "old / new"):
+    table = Table(title=f"Landmarks, a 300 px face, {frames} frames (ms per frame; old and new alternate frame by "
+                        "frame in the same run)")
+    for column in ("frame", "new: first frame (whole search)", "new: per frame, tracking", "old: per frame",
+                   "old / new", "new: per frame, no face (searching)", "old: per frame, no face"):
         table.add_column(column, justify="right")
     rng = np.random.default_rng(0)
     for h, w in ((720, 1280), (1080, 1920), (2160, 3840)):
@@ -269,25 +268,31 @@ def speed(console: Console, frames: int, baseline) -> None:
             x, y = w // 2 - head.shape[1] // 2 + 2 * i, h // 2 - head.shape[0] // 2 + i
             frame[y : y + head.shape[0], x : x + head.shape[1]] = head
             clip.append(frame)
-        with FaceTracker(TrackerOptions()) as tracker:
-            t0 = time.perf_counter()
-            tracker.track(clip[0], 0.0)
-            first = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            for i, frame in enumerate(clip[1:], 1):
-                tracker.track(frame, i / 25)
-            after = (time.perf_counter() - t0) / (frames - 1)
-            searches = tracker.searches + tracker.switch_searches
-        old = float("nan")
+        trackers = {"new": FaceTracker(TrackerOptions())}
         if baseline is not None:
-            with baseline.FaceTracker(baseline.TrackerOptions()) as old_tracker:
-                old_tracker.track(clip[0], 0.0)
+            trackers["old"] = baseline.FaceTracker(baseline.TrackerOptions())
+        seconds = {name: 0.0 for name in trackers}
+        empty = {name: 0.0 for name in trackers}
+        t0 = time.perf_counter()
+        trackers["new"].track(clip[0], 0.0)
+        first = time.perf_counter() - t0
+        if "old" in trackers:
+            trackers["old"].track(clip[0], 0.0)
+        for i, frame in enumerate(clip[1:], 1):
+            for name, tracker in trackers.items():
                 t0 = time.perf_counter()
-                for i, frame in enumerate(clip[1:], 1):
-                    old_tracker.track(frame, i / 25)
-                old = (time.perf_counter() - t0) / (frames - 1)
-        table.add_row(f"{w}x{h}", f"{1000 * first:.0f}", f"{1000 * after:.1f}", str(searches),
-                      f"{1000 * old:.1f}", f"{old / after:.2f}")
+                tracker.track(frame, i / 25)
+                seconds[name] += time.perf_counter() - t0
+        for name, tracker in trackers.items():  # then the face leaves: searching, without a face to follow
+            for i in range(frames):
+                t0 = time.perf_counter()
+                tracker.track(back, (frames + i) / 25)
+                empty[name] += time.perf_counter() - t0
+            tracker.close()
+        n = frames - 1
+        new, old = 1000 * seconds["new"] / n, 1000 * seconds.get("old", float("nan")) / n
+        table.add_row(f"{w}x{h}", f"{1000 * first:.0f}", f"{new:.1f}", f"{old:.1f}", f"{old / new:.2f}",
+                      f"{1000 * empty['new'] / frames:.1f}", f"{1000 * empty.get('old', float('nan')) / frames:.1f}")
     console.print(table)
 
 

@@ -386,7 +386,8 @@ def test_two_faces_keep_two_stable_ids(astronaut, astronaut_landmarks) -> None:
 
 
 def test_a_frame_without_a_face_and_a_face_too_small(astronaut, astronaut_landmarks) -> None:
-    with FaceTracker(TrackerOptions(detect_interval=0.0)) as tracker:
+    # detect_interval=0 and a search budget for the whole plan: every frame is searched completely.
+    with FaceTracker(TrackerOptions(detect_interval=0.0, search_passes=100)) as tracker:
         assert tracker.track(_background(720, 1280), 0.0) == []
         assert tracker.too_small == 0
         frame = _background(720, 1280)
@@ -413,3 +414,24 @@ def test_the_landmark_cost_follows_the_face_not_the_frame(astronaut, astronaut_l
             assert len(tracker.track(frame, 0.04)) == 1
             crops.append(sizes)
     assert crops[0] == crops[1] == [(256, 256, 3)]
+
+
+def test_a_face_that_comes_later_is_found_by_a_search_spread_over_frames(astronaut, astronaut_landmarks) -> None:
+    masked, _ = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(color=(30, 30, 35), pleats=2))
+    with FaceTracker(TrackerOptions(detect_interval=0.0, search_passes=8)) as tracker:
+        assert tracker.track(_background(720, 1280), 0.0) == []
+        whole = tracker.detector_passes  # the first search runs whole, on its frame
+        assert whole > 8
+        found_at, per_frame = None, []
+        for i in range(1, 8):
+            frame = _background(720, 1280)
+            truth = _place(frame, masked, astronaut_landmarks, 60.0, 300, 200)
+            before = tracker.detector_passes
+            faces = tracker.track(frame, i / 25)
+            per_frame.append(tracker.detector_passes - before)
+            if faces:
+                found_at = i
+                break
+    assert max(per_frame) <= 8  # no frame pays for a whole search
+    assert found_at is not None and found_at <= -(-whole // 8) + 1, (found_at, per_frame)
+    assert np.linalg.norm(faces[0] - truth, axis=1).mean() < 0.06 * 60

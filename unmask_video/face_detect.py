@@ -68,6 +68,16 @@ class Detection:
         return max(self.x1 - self.x0, 0.0) * max(self.y1 - self.y0, 0.0)
 
 
+@dataclass(frozen=True)
+class Pass:
+    """One run of a detector model: the short-range one (over the whole frame) or the full-range one on a tile
+    ``box`` (x0, y0, x1, y1, frame pixels) shrunk by ``scale``."""
+
+    short: bool
+    scale: float
+    box: tuple[int, int, int, int]
+
+
 def _iou(a: Detection, b: Detection) -> float:
     ix = max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0))
     iy = max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
@@ -132,37 +142,35 @@ class FaceDetector:
             self._short.close()
             self._model = None
 
-    def detect(self, image: np.ndarray, min_face: float, max_levels: int | None = None) -> list[Detection]:
-        """Faces in ``image`` (uint8 RGB) from about ``min_face`` pixels wide up, best score first, overlaps merged.
+    def plan(self, width: int, height: int, min_face: float) -> list[Pass]:
+        """The passes of a search for faces from about ``min_face`` pixels wide up, cheapest and coarsest first:
+        the short-range pass over the whole frame, then the pyramid levels from the coarsest to the finest."""
+        whole = min(1.0, _SHORT_SIDE / max(width, height))
+        passes = [Pass(True, whole, (0, 0, width, height))]
+        for scale, tiles in reversed(pyramid(width, height, min_face)):
+            passes.extend(Pass(False, scale, tile) for tile in tiles)
+        return passes
 
-        ``max_levels`` limits the search to the coarsest levels (faces larger than the finest would find).
-        """
+    def run(self, image: np.ndarray, passes: list[Pass]) -> list[Detection]:
+        """The faces these passes find in ``image`` (uint8 RGB), best score first, overlaps merged."""
         if self._model is None:
             raise ProcessingError("the face detector was used after close()")
-        h, w = image.shape[:2]
-        plan = pyramid(w, h, min_face)
-        if max_levels is not None:
-            plan = plan[-max_levels:]
         found: list[Detection] = []
-        for scale, tiles in plan:
-            for x0, y0, x1, y1 in tiles:
-                found.extend(self._detect_tile(self._model, image, scale, x0, y0, x1, y1))
-        whole = min(1.0, _SHORT_SIDE / max(w, h))
-        found.extend(self._detect_tile(self._short, image, whole, 0, 0, w, h))
-        found.sort(key=lambda d: d.score, reverse=True)
-        kept: list[Detection] = []
-        for d in found:
-            if all(_iou(d, k) < 0.3 and not _inside(d, k) for k in kept):
-                kept.append(d)
-        return kept
+        for p in passes:
+            found.extend(self._detect_tile(self._short if p.short else self._model, image, p.scale, *p.box))
+        return merge_overlapping(found)
+
+    def detect(self, image: np.ndarray, min_face: float) -> list[Detection]:
+        """Faces in ``image`` (uint8 RGB) from about ``min_face`` pixels wide up: all of :meth:`plan` at once."""
+        h, w = image.shape[:2]
+        return self.run(image, self.plan(w, h, min_face))
 
     def _detect_tile(
         self, model, image: np.ndarray, scale: float, x0: int, y0: int, x1: int, y1: int
     ) -> list[Detection]:
         region = image[y0:y1, x0:x1]
         tw, th = max(1, int(round((x1 - x0) * scale))), max(1, int(round((y1 - y0) * scale)))
-        interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-        tile = np.ascontiguousarray(cv2.resize(region, (tw, th), interpolation=interpolation))
+        tile = np.ascontiguousarray(resize(region, tw, th))
         self.passes += 1
         result = model.process(tile)
         out = []
@@ -181,6 +189,27 @@ class FaceDetector:
         return out
 
 
+def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` resized to ``width`` x ``height``; shrinking is area-averaged, by a whole factor first (OpenCV's
+    fast path: a non-integer area resize of a large frame is many times slower), then bilinear for the rest."""
+    h, w = image.shape[:2]
+    factor = min(w // max(width, 1), h // max(height, 1))
+    if factor >= 2:
+        image = cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def merge_overlapping(found: list[Detection]) -> list[Detection]:
+    """One detection per face (the best scored) where several passes found the same face; best score first."""
+    kept: list[Detection] = []
+    for d in sorted(found, key=lambda d: d.score, reverse=True):
+        if all(_iou(d, k) < 0.3 and not _inside(d, k) for k in kept):
+            kept.append(d)
+    return kept
+
+
 def _inside(a: Detection, b: Detection) -> bool:
     """Whether ``a``'s centre lies in ``b`` and their sizes are alike (the same face found at two levels)."""
     c = a.center
@@ -188,4 +217,4 @@ def _inside(a: Detection, b: Detection) -> bool:
     return alike and b.x0 <= c[0] <= b.x1 and b.y0 <= c[1] <= b.y1
 
 
-__all__ = ["Detection", "FaceDetector", "pyramid", "TILE", "FACE_MIN_PX", "LEVEL_RATIO"]
+__all__ = ["Detection", "FaceDetector", "Pass", "merge_overlapping", "resize", "pyramid", "TILE", "FACE_MIN_PX", "LEVEL_RATIO"]

@@ -19,6 +19,7 @@ import numpy as np
 
 from unmask_video import landmark_sets
 from unmask_video.errors import ProcessingError
+from unmask_video.face_detect import resize
 
 #: The landmark subgraph with its inputs exposed: the image and the ROI (a NormalizedRect) to read it in.
 _GRAPH = """
@@ -106,12 +107,11 @@ class RoiLandmarker:
         side = roi.size * (abs(math.cos(roi.rotation)) + abs(math.sin(roi.rotation)))
         k = s / side
         x0, y0 = roi.cx - side / 2.0, roi.cy - side / 2.0
-        warp = np.array([[k, 0.0, -x0 * k], [0.0, k, -y0 * k]], np.float32)
-        interpolation = cv2.INTER_AREA if k < 1.0 else cv2.INTER_LINEAR
         if k < 1.0:  # warpAffine has no area filter: pre-shrink the region so the crop does not alias
             crop = _shrink_region(image, x0, y0, side, s)
         else:
-            crop = cv2.warpAffine(image, warp, (s, s), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+            warp = np.array([[k, 0.0, -x0 * k], [0.0, k, -y0 * k]], np.float32)
+            crop = cv2.warpAffine(image, warp, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         rect = self._rect(x_center=0.5, y_center=0.5, width=roi.size * k / s, height=roi.size * k / s,
                           rotation=roi.rotation)
         result = self._graph.process({"image": np.ascontiguousarray(crop), "roi": rect})
@@ -135,9 +135,9 @@ def _shrink_region(image: np.ndarray, x0: float, y0: float, side: float, size: i
         region = cv2.copyMakeBorder(region, *pad, cv2.BORDER_REPLICATE)
     # The region was rounded outwards: map the exact square with a sub-pixel warp after shrinking.
     scale = size / side
-    small = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    dx, dy = (x0 - ix0) * scale, (y0 - iy0) * scale
-    warp = np.array([[1.0, 0.0, -dx], [0.0, 1.0, -dy]], np.float32)
+    small = resize(region, max(1, int(round(region.shape[1] * scale))), max(1, int(round(region.shape[0] * scale))))
+    ax, ay = scale * region.shape[1] / small.shape[1], scale * region.shape[0] / small.shape[0]  # rounding left
+    warp = np.array([[ax, 0.0, -(x0 - ix0) * scale], [0.0, ay, -(y0 - iy0) * scale]], np.float32)
     return cv2.warpAffine(small, warp, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from unmask_video import landmark_sets
 from unmask_video.errors import InputError, ProcessingError
-from unmask_video.face_detect import Detection, FaceDetector
+from unmask_video.face_detect import Detection, FaceDetector, Pass, merge_overlapping
 from unmask_video.face_landmark_model import RoiLandmarker, roi_from_box, roi_from_landmarks
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.stages import Box
@@ -54,9 +54,12 @@ class TrackerOptions:
     #: Faces narrower than this (pixels) are not processed and are counted as too small; the detector
     #: searches the frame finely enough to find faces of this width (its cost grows as this shrinks).
     min_face_size: float = 40.0
-    #: While fewer than ``max_faces`` faces are tracked, the frame is searched for new faces this often (seconds;
-    #: 0: every frame). A track that is lost makes the next frame searched at once.
+    #: While fewer than ``max_faces`` faces are tracked, the frame is searched for new faces this often (seconds
+    #: between the end of one search and the start of the next; 0: all the time). A lost track starts a search.
     detect_interval: float = 1.0
+    #: A search after the first one is spread over frames, at most this many detector passes per frame (the
+    #: first search after a start or a reset runs whole, on its frame).
+    search_passes: int = 8
     #: While ``max_faces`` faces are tracked, the frame is searched this often (seconds) for a face larger
     #: than a tracked one (only for faces wider than a tenth of the frame's shorter side: a cheap search).
     switch_interval: float = 2.0
@@ -197,12 +200,14 @@ class FaceTracker:
 
     ``track_faces(image, t)`` returns up to ``options.max_faces`` :class:`TrackedFace`, largest first;
     ``track(image, t)`` only their landmarks. A tracked face is followed from its previous landmarks with the
-    landmark model on a crop of the face (the cost follows the face size, not the frame size). The frame is
-    searched for faces with the full-range detector on the first frame, on the frame after a track is lost, and
-    every ``detect_interval`` seconds while fewer than ``max_faces`` faces are tracked; with ``max_faces``
-    tracked, a cheap coarse search every ``switch_interval`` seconds lets a face ``switch_ratio`` times larger
-    take the smallest one's place. Faces narrower than ``min_face_size`` are not tracked: :attr:`too_small`
-    counts them (as of the last full search). Call :meth:`close` (or use ``with``) when done.
+    landmark model on a crop of the face (the cost follows the face size, not the frame size). While fewer than
+    ``max_faces`` faces are tracked, the frame is searched for faces with the detector pyramid: whole on the
+    first frame, then every ``detect_interval`` seconds or when a track is lost, spread over frames
+    (``search_passes`` detector passes per frame); the region around a lost face is searched on every frame for
+    ``relocate_time`` seconds, and a face found there keeps the lost track's id. With ``max_faces`` tracked, a
+    cheap coarse search every ``switch_interval`` seconds lets a face ``switch_ratio`` times larger take the
+    smallest one's place. Faces narrower than ``min_face_size`` are not tracked: :attr:`too_small` counts them
+    (as of the last complete search). Call :meth:`close` (or use ``with``) when done.
     """
 
     def __init__(self, options: TrackerOptions | None = None) -> None:
@@ -225,6 +230,9 @@ class FaceTracker:
         self._last_switch_search: float | None = None
         self._lost = False
         self._ghosts: list[_Ghost] = []
+        self._sweep: list[Pass] = []  # the passes of the search under way, still to run
+        self._sweep_shape: tuple[int, int] = (0, 0)
+        self._sweep_small: list[Detection] = []  # faces too small found by it so far
         #: For each face of the last result: ``True`` where it was carried forward, not found.
         self.held: list[bool] = []
         #: For each face of the last result: its track id.
@@ -234,6 +242,11 @@ class FaceTracker:
         #: Full searches and coarse (switch) searches run so far.
         self.searches = 0
         self.switch_searches = 0
+
+    @property
+    def detector_passes(self) -> int:
+        """Face detector passes run so far (each is one model run on one tile)."""
+        return self._detector.passes if self._detector is not None else 0
 
     def __enter__(self) -> "FaceTracker":
         return self
@@ -257,6 +270,7 @@ class FaceTracker:
         self._last_search = self._last_switch_search = None
         self._lost = False
         self._ghosts = []
+        self._sweep = []
 
     def track(self, image: np.ndarray, t: float) -> list[np.ndarray]:
         """Landmarks of up to ``max_faces`` faces in ``image`` (uint8 RGB) at time ``t`` seconds.
@@ -374,32 +388,43 @@ class FaceTracker:
         """Adds new tracks to ``results`` from a face search when one is due (see the class docstring)."""
         o = self.options
         assert self._detector is not None
+        h, w = image.shape[:2]
         tracks = [r[1] for r in results]
-        full = len(tracks) < o.max_faces
-        if full:
-            due = self._last_search is None or self._lost or t - self._last_search >= o.detect_interval - 1e-6
+        sweeping = len(tracks) < o.max_faces
+        if sweeping:
+            if self._sweep and self._sweep_shape != (h, w):
+                self._sweep = []  # the frame size changed: start over
+            if not self._sweep:
+                due = self._last_search is None or self._lost or t - self._last_search >= o.detect_interval - 1e-6
+                if not due:
+                    return
+                self._sweep = self._detector.plan(w, h, o.min_face_size)
+                self._sweep_shape = (h, w)
+                self._sweep_small = []
+                self.searches += 1
+            # The first search after a start or a reset runs at once; later ones are spread over frames.
+            budget = len(self._sweep) if self._last_search is None else max(1, o.search_passes)
+            now, self._sweep = self._sweep[:budget], self._sweep[budget:]
+            self._lost = False
+            detections = self._detector.run(image, now)
         else:
-            due = self._last_switch_search is None or t - self._last_switch_search >= o.switch_interval - 1e-6
-        if not due:
-            return
-        self._lost = False
-        if full:
-            self._last_search = self._last_switch_search = float(t)
-            self.searches += 1
-            detections = self._detector.detect(image, o.min_face_size)
-        else:
+            self._sweep = []  # every place is taken: only a larger face could enter
+            if self._last_switch_search is not None and t - self._last_switch_search < o.switch_interval - 1e-6:
+                return
             self._last_switch_search = float(t)
             self.switch_searches += 1
             # Only faces larger than the smallest tracked one and than a tenth of the frame: a coarse, cheap search.
             smallest = min(tr.size for tr in tracks)
-            floor = max(o.min_face_size, smallest * math.sqrt(o.switch_ratio), min(image.shape[:2]) / 10)
+            floor = max(o.min_face_size, smallest * math.sqrt(o.switch_ratio), min(h, w) / 10)
             detections = self._detector.detect(image, floor)
         fresh = [d for d in detections if not any(tr.contains(d.center) for tr in tracks)]
-        small = [d for d in fresh if d.width < o.min_face_size]
-        if full:
-            self.too_small = len(small)
-            if small:
-                log.debug("%d face(s) under %.0f px found at t=%.3f s", len(small), o.min_face_size, t)
+        if sweeping:
+            self._sweep_small.extend(d for d in fresh if d.width < o.min_face_size)
+            if not self._sweep:  # the sweep is complete
+                self._last_search = float(t)
+                self.too_small = len(merge_overlapping(self._sweep_small))
+                if self.too_small:
+                    log.debug("%d face(s) under %.0f px found by t=%.3f s", self.too_small, o.min_face_size, t)
         candidates = sorted((d for d in fresh if d.width >= o.min_face_size), key=lambda d: d.area, reverse=True)
         for detection in candidates:
             raw = self._landmarks_of(image, detection)
