@@ -51,3 +51,6 @@ TPS_CONTROL: Final[tuple[int, ...]] = (
 
 #: Five points for similarity alignment of a face crop (eye corners averaged, nose tip, mouth corners).
 ALIGNMENT: Final[tuple[int, ...]] = (33, 133, 362, 263, 1, 61, 291)
+
+#: Outer eye corners (image-left, image-right): the line the FaceMesh landmark model's ROI is rotated to level.
+ROI_ROTATION: Final[tuple[int, int]] = (33, 263)

@@ -20,6 +20,7 @@ def summary_table(summary: RunSummary) -> Table:
     table.add_row("frames", f"{summary.frames}{expected}")
     table.add_row("frames with a face", str(summary.frames_with_face))
     table.add_row("frames without a face (unchanged)", str(summary.frames_without_face))
+    table.add_row("frames with faces too small to process", str(summary.frames_with_small_faces))
     table.add_row("generator / backend", f"{summary.generator} / {summary.backend}")
     table.add_row("wall time", f"{summary.seconds:.1f} s ({summary.fps:.1f} fps)")
     for stage in STAGE_ORDER:

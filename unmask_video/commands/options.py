@@ -39,6 +39,10 @@ def add_reconstruction(parser: argparse.ArgumentParser, batching: bool = True) -
 def add_tracking(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("faces and mask")
     group.add_argument("--max-faces", type=int, default=1, metavar="N", help="process up to N faces per frame (largest first)")
+    group.add_argument(
+        "--min-face-size", type=float, default=40.0, metavar="PX",
+        help="faces narrower than PX pixels are left unchanged (default 40; smaller makes the face search slower)",
+    )
     group.add_argument("--no-smoothing", action="store_true", help="turn off temporal smoothing of the landmarks")
     group.add_argument(
         "--mask-smoothing", action="store_true", help="also smooth the mask over time (face-aligned EMA; off by default)"
@@ -72,6 +76,9 @@ def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
 
     options = PipelineOptions(debug_dir=check_debug_dir(args.debug_dir))
     options.tracker.max_faces = args.max_faces
+    if not 8 <= args.min_face_size <= 4096:
+        raise InputError("--min-face-size must be between 8 and 4096 pixels")
+    options.tracker.min_face_size = args.min_face_size
     options.tracker.smoothing = not args.no_smoothing
     options.segment.temporal_smoothing = args.mask_smoothing
     options.segment.reuse = not args.no_reuse
