@@ -279,13 +279,15 @@ def test_large_face_is_segmented_at_the_working_size(astronaut, astronaut_landma
     assert iou(small_mask, tru) >= iou(full_mask, tru) - 0.02
 
 
-def test_bare_face_check_is_opt_in(astronaut, astronaut_landmarks):
+def test_bare_face_check_of_the_reference(astronaut, astronaut_landmarks):
     bare, _, lm = roi(astronaut, np.zeros(astronaut.shape[:2], np.float32), astronaut_landmarks)
     checked = MaskSegmenter(SegmentOptions(no_mask_below=8.0))
     assert float(checked.segment(bare, lm).max()) == 0.0
     assert checked.stats.unmasked == 1
-    # Off by default: the lower face of a bare face is taken as the mask (it is then rebuilt from the reference).
-    assert (MaskSegmenter().segment(bare, lm) >= 0.5).sum() > 1000
+    # The presence decision leaves a bare face alone; without it, the method's plain k-means takes its lower face
+    # for the mask (it would then be rebuilt from the reference).
+    assert float(MaskSegmenter().segment(bare, lm).max()) == 0.0
+    assert (MaskSegmenter(SegmentOptions.plain_kmeans()).segment(bare, lm) >= 0.5).sum() > 1000
     # A worn mask passes the check.
     masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
     img, tru, lm = roi(masked, truth, astronaut_landmarks)

@@ -54,6 +54,7 @@ class RunSummary:
     generator: str
     backend: str
     timer: StageTimer
+    frames_with_mask: int | None = None  # frames where a face wears a mask (the rest pass through untouched)
 
     @property
     def fps(self) -> float:
@@ -112,6 +113,7 @@ def run_file(options: RunOptions) -> RunSummary:
         generator=reconstructor.name,
         backend=reconstructor.provider,
         timer=timer,
+        frames_with_mask=stats.frames_with_mask,
     )
 
 
