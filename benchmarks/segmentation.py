@@ -179,7 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     console.print(table)
     for m in methods:
         changed = bare[m].bare_changed
-        console.print(f"{m}: bare faces given a mask (would be changed): {sum(changed)} of {len(changed)}")
+        missed = sum(u >= 99.9 for kind in ("worn", "low") for u in scores[m][kind].uncovered)
+        total = sum(len(scores[m][kind].uncovered) for kind in ("worn", "low"))
+        console.print(
+            f"{m}: bare faces given a mask (would be changed): {sum(changed)} of {len(changed)}; "
+            f"masked faces left untouched: {missed} of {total}"
+        )
     if args.sheet and sheet_rows:
         sheet_rows.sort(key=lambda r: -r[0])
         _sheet(args.sheet, [r[1] for r in sheet_rows[: args.sheet_rows]])

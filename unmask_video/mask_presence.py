@@ -24,12 +24,12 @@ class PresenceOptions:
     """Options of the mask presence decision."""
 
     enabled: bool = True
-    colour_near: float = 6.0  # colour distance to the skin (segmenter feature units) scoring 0 ...
-    colour_far: float = 18.0  # ... and scoring 1
+    colour_near: float = 4.0  # colour distance to the skin (segmenter feature units) scoring 0 ...
+    colour_far: float = 14.0  # ... and scoring 1
     cover_low: float = 0.75  # share of the lower face under the nose covered scoring 0 ...
     cover_high: float = 0.95  # ... and scoring 1
-    on: float = 0.55  # the average score above which a mask is taken as worn ...
-    off: float = 0.35  # ... and below which it is taken off
+    on: float = 0.5  # the average score above which a mask is taken as worn ...
+    off: float = 0.3  # ... and below which it is taken off
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)
 
 

@@ -72,6 +72,7 @@ class SegmentOptions:
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
     skin_far_only: bool = True
     core_chin: bool = True  # the chin points count in the core too (masks worn low cover them)
+    far_core_share: float = 0.15  # ... and hold at least this share of the core
     presence: PresenceOptions = field(default_factory=PresenceOptions)
     reuse: bool = True  # reuse keyframe cluster centres on later frames
     # EMA of the mask in face-aligned coordinates. Off by default: on talking-head clips any lag of the mask
@@ -401,7 +402,8 @@ class MaskSegmenter:
         if not popt.enabled:
             return bool(binary.any()), 1.0, 1.0
         distance = None
-        if fit.skin is not None and in_mask.any():
+        # (a grey or overexposed forehead is no skin colour to compare with: the cover decides alone)
+        if fit.skin is not None and self._warm(fit.skin) and in_mask.any():
             distance = float(np.linalg.norm(feats[in_mask].mean(axis=0) - fit.skin))
         # The lower face under the nose: a mask worn correctly or low covers it; skin, lips or a beard do not.
         lower = np.zeros(shape, np.uint8)
@@ -524,10 +526,14 @@ class MaskSegmenter:
             far = np.linalg.norm(centres - skin, axis=1) >= opt.skin_min_distance
             # (only against a warm probe: an overexposed or grey forehead says nothing about the skin's colour)
             if opt.skin_far_only and self._warm(skin) and far.any() and not far[mask_clusters].all():
-                # The core is bare skin (a mask worn low, or no mask): the mask, if any, is a cluster unlike skin.
-                eligible = far
-                mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
-                gap = float(np.linalg.norm(centres[mask_clusters] - skin, axis=1).min())
+                # The core is bare skin (a mask worn low, or no mask): the mask, if any, is a cluster unlike skin
+                # that still holds a part of the core (the chin, the mouth), not hair or background on the rim.
+                core_labels = labels[core.ravel()[region_idx]]
+                core_share = np.bincount(core_labels, minlength=k) / max(len(core_labels), 1)
+                if float(core_share[far].max()) >= opt.far_core_share:
+                    eligible = far
+                    mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
+                    gap = float(np.linalg.norm(centres[mask_clusters] - skin, axis=1).min())
             if opt.skin_anchor and gap >= opt.skin_min_distance:
                 centres = np.vstack([centres, skin[None, :]]).astype(np.float32)
                 eligible = np.append(eligible, False)
@@ -536,13 +542,12 @@ class MaskSegmenter:
             else:
                 log.debug("skin probe %.1f from the mask centre: not used", gap)
         share = float(mask_clusters[labels].mean())
-        warm_skin = skin if skin is not None and self._warm(skin) else None
-        return _Fit(centres, mask_clusters, eligible, float(dist.mean()), share, hist, skin=warm_skin, unmasked=unmasked)
+        return _Fit(centres, mask_clusters, eligible, float(dist.mean()), share, hist, skin=skin, unmasked=unmasked)
 
     @staticmethod
     def _warm(skin: np.ndarray) -> bool:
         """Does this (feature-space) colour look like lit skin: red and yellow enough (Lab a, b above neutral)?"""
-        return bool(skin[1] - 128.0 >= 4.0 and skin[2] - 128.0 >= 4.0)
+        return bool((skin[1] - 128.0) + (skin[2] - 128.0) >= 8.0)
 
     def _choose(
         self,
