@@ -28,12 +28,12 @@ _L_BINS, _AB_BINS = 8, 32
 
 
 def search_polygon(
-    landmarks: np.ndarray, size: float, below_jaw: float = 0.3, side: float = 0.06, above: float = 0.03
+    landmarks: np.ndarray, size: float, below_jaw: float = 0.3, side: float = 0.02, above: float = 0.03
 ) -> np.ndarray:
     """Where the mask may be, (N, 2) float32 in the landmarks' coordinates.
 
     The jaw line is moved down (along the face's vertical axis) by ``below_jaw`` x ``size`` under the chin,
-    a third of that at the ears, and outward by ``side`` x ``size`` at the ears; the under-eye line is raised
+    a fifth of that at the ears (beside the neck is background or hair), and outward by ``side`` x ``size`` at the ears; the under-eye line is raised
     by ``above`` x ``size`` and its middle point is the nose bridge (landmark 6) instead of 197.
     """
     lm = np.asarray(landmarks, np.float32)
@@ -43,7 +43,7 @@ def search_polygon(
     jaw = lm[list(ls.JAW)].copy()
     n = len(jaw)
     profile = np.sin(np.linspace(0.0, np.pi, n)) ** 2  # 0 at the ears, 1 at the chin
-    jaw += down[None, :] * (size * below_jaw * (1.0 / 3.0 + (2.0 / 3.0) * profile))[:, None]
+    jaw += down[None, :] * (size * below_jaw * (0.2 + 0.8 * profile))[:, None]
     across = jaw[-1] - jaw[0]
     across /= max(float(np.linalg.norm(across)), 1e-6)
     edge = (1.0 - profile) ** 2  # outward push, all of it at the ears
@@ -85,8 +85,8 @@ class ColourModel:
         fg = _density(_bins(mask_lab))
         bg = _density(_bins(other_lab))
         floor = 1e-6
-        # Colours neither sample has seen lean slightly to "not mask".
-        self.table = (prior * fg + floor) / (prior * fg + (1.0 - prior) * bg + 2.5 * floor)
+        # Colours neither sample has seen lean to "not mask" (0.3): a finger or a microphone in front of the mask.
+        self.table = (prior * fg + floor) / (prior * fg + (1.0 - prior) * bg + floor / 0.3)
         self.table = self.table.astype(np.float32)
 
     def probability(self, lab: np.ndarray) -> np.ndarray:
@@ -94,8 +94,9 @@ class ColourModel:
         return self.table[_bins(lab)]
 
 
-def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float) -> np.ndarray:
-    """Fill the holes of ``binary`` whose mean mask probability is at least ``min_prob``."""
+def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float, small: int) -> np.ndarray:
+    """Fill the holes of ``binary`` smaller than ``small`` pixels or whose mean mask probability is at least
+    ``min_prob``: pleat shadows and prints are filled, an occluder in front of the mask is not."""
     h, w = binary.shape
     inv = (binary == 0).astype(np.uint8)
     n, comp = cv2.connectedComponents(inv, connectivity=4)
@@ -104,7 +105,7 @@ def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float)
     border = np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))
     sums = np.bincount(comp.ravel(), weights=prob.ravel(), minlength=n)
     counts = np.bincount(comp.ravel(), minlength=n)
-    fill = sums / np.maximum(counts, 1) >= min_prob
+    fill = (sums / np.maximum(counts, 1) >= min_prob) | (counts < small)
     fill[border] = False
     fill[0] = False  # label 0 is the mask itself
     out = binary.copy()
@@ -118,7 +119,7 @@ def grow(
     search: np.ndarray,
     size: float,
     threshold: float = 0.5,
-    hole_prob: float = 0.3,
+    hole_prob: float = 0.4,
 ) -> np.ndarray:
     """The mask, uint8 {0, 1}: pixels of ``search`` with ``prob`` >= ``threshold`` connected to ``seed``.
 
@@ -139,4 +140,4 @@ def grow(
     out = keep[comp].astype(np.uint8)
     out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, kernel)
     out &= search.astype(np.uint8)
-    return _fill_mask_like_holes(out, smooth, hole_prob)
+    return _fill_mask_like_holes(out, smooth, hole_prob, int((0.03 * size) ** 2))

@@ -64,10 +64,10 @@ class SegmentOptions:
     # method's plain k-means inside the landmark polygon.
     refine: bool = True
     below_jaw: float = 0.3  # the search region reaches this far under the jaw line (face)
-    search_side: float = 0.06  # ... this far out past the ears (face)
+    search_side: float = 0.02  # ... this far out past the ears (face)
     search_above: float = 0.03  # ... and this far above the under-eye line (face)
     grow_threshold: float = 0.5  # P(mask) above which a pixel of the search region joins the mask
-    hole_prob: float = 0.3  # a hole in the mask is filled when its mean P(mask) is at least this (else: occluder)
+    hole_prob: float = 0.4  # a hole in the mask is filled when its mean P(mask) is at least this (else: occluder)
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
     skin_far_only: bool = True
@@ -349,7 +349,8 @@ class MaskSegmenter:
             in_mask = np.zeros_like(in_mask)
         binary = np.zeros(shape[0] * shape[1], np.uint8)
         binary[region_idx[in_mask]] = 1
-        seed = self._clean(binary.reshape(shape), core, sub_size)
+        raw = binary.reshape(shape)
+        seed = self._clean(raw, core, sub_size)
         binary = seed
         search_mask = region
         if opt.refine and seed.any():
@@ -358,7 +359,7 @@ class MaskSegmenter:
             search_mask |= region
             lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
             if state.colour is None:
-                state.colour = self._colour_model(lab, seed, region, search_mask, image, lm, poly, sub_size)
+                state.colour = self._colour_model(lab, seed, raw, region, search_mask, image, lm, poly, sub_size)
             prob = state.colour.probability(lab)
             binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob)
         worn, score, average = self._presence(state, binary, feats, in_mask, fit, sub_lm, shape)
@@ -422,6 +423,7 @@ class MaskSegmenter:
         self,
         lab: np.ndarray,
         seed: np.ndarray,
+        raw: np.ndarray,
         region: np.ndarray,
         search: np.ndarray,
         image: np.ndarray,
@@ -429,13 +431,14 @@ class MaskSegmenter:
         poly: np.ndarray,
         size: float,
     ) -> ColourModel:
-        """The colour model of this face: the k-means mask against the rest of the polygon, the rim of the
-        window outside the search region and the forehead skin."""
+        """The colour model of this face: the k-means mask cluster pixels (``raw``, inside the cleaned ``seed``:
+        not the holes it filled, which may be a finger) against the rest of the polygon, the rim of the window
+        outside the search region and the forehead skin."""
         k = max(int(round(0.02 * size)) | 1, 3)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-        inner = cv2.erode(seed, kernel)
+        inner = cv2.erode(seed, kernel) & raw
         if inner.sum() < 50:
-            inner = seed
+            inner = seed & raw
         near = cv2.dilate(seed, kernel)
         other = ((region > 0) & (near == 0)) | (cv2.dilate(search, kernel) == 0)
         samples = [lab[other]]
