@@ -33,6 +33,9 @@ MASK_REGION: Final[tuple[int, ...]] = JAW + UNDER_EYES
 #: Points that are always under a worn mask (nose tip, mouth): they pick the mask cluster.
 MASK_CORE: Final[tuple[int, ...]] = (1, 4, 5, 195, 0, 13, 14, 17, 61, 291, 37, 267, 84, 314)
 
+#: Chin points between the lower lip and the jaw: under a mask worn correctly, worn low or on the chin.
+MASK_CHIN: Final[tuple[int, ...]] = (18, 200, 199, 175)
+
 #: Forehead points (mid, image-left, image-right, between the brows): bare skin above a worn mask, used as a skin colour probe.
 FOREHEAD: Final[tuple[int, ...]] = (151, 108, 337, 9)
 
