@@ -12,7 +12,15 @@ import skimage.data
 
 from unmask_video import landmark_sets
 from unmask_video.errors import InputError, ProcessingError
-from unmask_video.warp import ReferenceWarper, WarpOptions, below_jaw_points, face_region, fit_tps, neck_region
+from unmask_video.warp import (
+    ReferenceWarper,
+    WarpOptions,
+    below_jaw_points,
+    face_region,
+    fit_tps,
+    neck_region,
+    picture_box,
+)
 
 
 def detect(image: np.ndarray) -> np.ndarray:
@@ -178,6 +186,19 @@ def test_points_below_the_jaw_follow_the_face() -> None:
     assert np.abs(below_jaw_points(moved, 0.4) - expected).max() < 1e-3
     oval = lm[list(landmark_sets.FACE_OVAL)].astype(np.float32)
     assert all(cv2.pointPolygonTest(oval, (float(x), float(y)), False) < 0 for x, y in below_jaw_points(lm, 0.4))
+
+
+def test_letterbox_bars_of_the_reference_are_not_sampled() -> None:
+    # A video frame as the reference, with a black bar under the chin: the neck the warp reaches for
+    # is cut off there, and a bar is not a neck.
+    image, lm = astronaut()
+    barred = image.copy()
+    cut = int(lm[152, 1]) + 25
+    barred[cut:] = 4
+    assert picture_box(barred) == (0, 0, image.shape[1], cut)
+    warped, valid = ReferenceWarper(barred, lm, WarpOptions()).warp(lm, image.shape[:2])
+    assert valid[cut - 10 : cut - 3].any()
+    assert not valid[cut + 1 :].any() and (warped[cut + 1 :] == 0).all()
 
 
 def test_valid_is_false_outside_the_reference_image() -> None:

@@ -30,7 +30,9 @@ from unmask_video.errors import InputError, ProcessingError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TPS", "WarpOptions", "fit_tps", "tps_maps", "ReferenceWarper", "face_region", "below_jaw_points"]
+__all__ = [
+    "TPS", "WarpOptions", "fit_tps", "tps_maps", "ReferenceWarper", "face_region", "below_jaw_points", "neck_region", "picture_box",
+]
 
 
 def _kernel(d2: np.ndarray) -> np.ndarray:
@@ -209,6 +211,10 @@ class WarpOptions:
     #: How far below the lower jaw line, in face heights (forehead top to chin), the warp reaches: the
     #: extrapolated control points and the valid region go this deep onto the neck (0: the face oval only).
     neck_reach: float = 0.4
+    #: The valid region also reaches this far, in face heights, outside the reference's face oval: a
+    #: mask's sides go past the face's outline towards the ears, and what the reference shows just
+    #: beyond its outline (ear, hair, background) is a better guess there than an inpainting fill.
+    outline_reach: float = 0.03
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -264,6 +270,35 @@ def neck_region(shape: tuple[int, int], landmarks: np.ndarray, reach: float) -> 
     return out
 
 
+#: A border row or column of the reference whose pixels all lie within this many levels of their
+#: mean, and whose mean is below :data:`_BAR_LEVEL`, is a letterbox bar, not picture.
+_BAR_SPREAD = 6
+_BAR_LEVEL = 24
+
+
+def picture_box(image: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of ``image`` without the black letterbox or pillarbox bars along its borders.
+
+    A video frame used as the reference may carry bars; where the warp reaches past the picture (the
+    neck below a low face) it must not sample them."""
+    grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY).astype(np.int16)
+    h, w = grey.shape
+
+    def bar(line: np.ndarray) -> bool:
+        return int(line.max()) - int(line.min()) <= 2 * _BAR_SPREAD and float(line.mean()) < _BAR_LEVEL
+
+    y0, y1, x0, x1 = 0, h, 0, w
+    while y1 - y0 > 8 and bar(grey[y1 - 1]):
+        y1 -= 1
+    while y1 - y0 > 8 and bar(grey[y0]):
+        y0 += 1
+    while x1 - x0 > 8 and bar(grey[y0:y1, x1 - 1]):
+        x1 -= 1
+    while x1 - x0 > 8 and bar(grey[y0:y1, x0]):
+        x0 += 1
+    return x0, y0, x1, y1
+
+
 def _spread_of(points: np.ndarray) -> float:
     """RMS distance of points from their centroid: a size that follows the face's scale."""
     p = np.asarray(points, dtype=np.float64)
@@ -299,13 +334,13 @@ class ReferenceWarper:
             raise ValueError(f"grid_step must be >= 1, got {options.grid_step}")
         self.options = options
 
-        h, w = image.shape[:2]
+        px0, py0, px1, py1 = picture_box(image)
         m = options.crop_margin
         extent = np.concatenate([lm, below_jaw_points(lm, options.neck_reach, (1.0,))]) if options.neck_reach > 0 else lm
-        x0 = max(int(np.floor(extent[:, 0].min())) - m, 0)
-        y0 = max(int(np.floor(extent[:, 1].min())) - m, 0)
-        x1 = min(int(np.ceil(extent[:, 0].max())) + m + 1, w)
-        y1 = min(int(np.ceil(extent[:, 1].max())) + m + 1, h)
+        x0 = max(int(np.floor(extent[:, 0].min())) - m, px0)
+        y0 = max(int(np.floor(extent[:, 1].min())) - m, py0)
+        x1 = min(int(np.ceil(extent[:, 0].max())) + m + 1, px1)
+        y1 = min(int(np.ceil(extent[:, 1].max())) + m + 1, py1)
         if x1 - x0 < 8 or y1 - y0 < 8:
             raise InputError("the reference face is too small or outside the picture; pass a --ref photo with a clear face")
         self.image = np.ascontiguousarray(image[y0:y1, x0:x1])
@@ -315,6 +350,9 @@ class ReferenceWarper:
         # edge never mixes in the outside; remapped as float and thresholded.
         oval = face_region(self.image.shape[:2], self.landmarks)
         oval |= neck_region(self.image.shape[:2], self.landmarks, options.neck_reach)
+        grow = int(round(options.outline_reach * _face_axes(self.landmarks)[1]))
+        if grow > 0:
+            oval = cv2.dilate(oval, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
         self._oval = cv2.erode(oval, np.ones((3, 3), np.uint8))
         # Gaussian pyramid (level k is 2**-k the size; pixel i of level k sits at 2**k * i of level 0).
         self._levels: list[tuple[np.ndarray, np.ndarray]] = [(self.image, self._oval)]
