@@ -28,6 +28,11 @@ __all__ = ["CompositeOptions", "ReferenceComposite", "match_color"]
 _MAX_STD_RATIO = 2.0
 #: Fewer ring pixels than this and the colour statistics are not trusted (no colour match).
 _MIN_RING_PIXELS = 30
+#: The smooth colour fields are built at most this many pixels across and applied as per-channel gains:
+#: no full-size Lab conversion of the region.
+_COLOUR_WORK_PX = 128
+#: Per-channel gains of the colour correction stay within this factor (or its inverse).
+_MAX_GAIN = 4.0
 #: Ring pixels whose colour difference is within this many Lab units of the median are never
 #: outliers (a tight ring would otherwise drop ordinary skin texture).
 _MIN_OUTLIER_LAB = 8.0
@@ -109,12 +114,18 @@ def _from_lab(lab: np.ndarray) -> np.ndarray:
 
 
 def _spread(
-    values: np.ndarray, where: np.ndarray, sigma: float, bias: np.ndarray | None = None, fade: bool = False
+    values: np.ndarray,
+    where: np.ndarray,
+    sigma: float,
+    bias: np.ndarray | None = None,
+    fade: bool = False,
+    size: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Normalised convolution: the (N, C) ``values`` known at the ``where`` pixels of an (h, w) grid,
     spread smoothly over the whole grid with a Gaussian of ``sigma`` pixels, plus ``bias`` ((C,), if
     given). With ``fade``, the field falls to 0 away from the known pixels (beyond about ``sigma``)
-    instead of extending their average everywhere. Returns (h, w, C) float32."""
+    instead of extending their average everywhere. Returns (h, w, C) float32, or the field resized to
+    ``size`` ((w, h), a working size) if given."""
     h, w = where.shape
     channels = values.shape[1]
     # The field is smooth by construction: accumulate the known values into cells of f x f pixels
@@ -137,7 +148,8 @@ def _spread(
     field = vs.reshape(sh, sw, channels) / np.maximum(ws, floor)[..., None]
     if bias is not None:
         field += np.asarray(bias, np.float32)
-    return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, channels)
+    out_w, out_h = size if size is not None else (w, h)
+    return cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
 
 
 def _inliers(tgt: np.ndarray, ref: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
@@ -212,14 +224,15 @@ def match_color(
         return out
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
     mu_r, mu_t = ref_in.mean(axis=0), tgt_in.mean(axis=0)
-    # The region is converted densely (one contiguous cvtColor, no per-pixel gathers): cheaper than
-    # gathering the ``apply`` pixels, which are most of it anyway.
-    ref_lab = _to_lab(ref_sub)
     rh, rw = r.shape
     size = 0.5 * (rh + rw)
     r_in = np.zeros_like(r)
     r_in[r] = keep
+    # (Except with the local field, the region is converted densely: one contiguous cvtColor, no
+    # per-pixel gathers, cheaper than gathering the ``apply`` pixels, which are most of it anyway.)
+    ref_lab = _to_lab(ref_sub) if transfer_std or local_sigma <= 0 else None
     if transfer_std:
+        assert ref_lab is not None
         sd_r, sd_t = ref_in.std(axis=0), tgt_in.std(axis=0)
         ratio = np.clip(sd_t / np.maximum(sd_r, 1e-3), 1.0 / _MAX_STD_RATIO, _MAX_STD_RATIO).astype(np.float32)
         corrected = (ref_lab - mu_r) * ratio + mu_t
@@ -227,11 +240,29 @@ def match_color(
         if local_sigma > 0:
             corrected += _spread(tgt_in - ring_corrected, r_in, max(local_sigma * size, 1.0))
     elif local_sigma > 0:
-        # The mean shift rides along with the smooth field: one pass over the region for both.
+        # The correction is smooth: its fields are built at a working size, and what they do to the
+        # reference there (per-channel gains) is applied at full size.
+        k = min(1.0, _COLOUR_WORK_PX / max(rh, rw))
+        small = (max(int(round(rw * k)), 1), max(int(round(rh * k)), 1))
         shift = mu_t - mu_r
-        field = _spread(tgt_in - (ref_in + shift), r_in, max(local_sigma * size, 1.0), shift)
-        corrected = ref_lab + (field if field_filter is None else field_filter(field))
+        field = _spread(tgt_in - (ref_in + shift), r_in, max(local_sigma * size, 1.0), shift, size=small)
+        if field_filter is not None:
+            field = field_filter(field)
+        if seam_sigma > 0:
+            ys, xs = np.nonzero(r_in)
+            at_ring = field[np.minimum((ys * (small[1] / rh)).astype(int), small[1] - 1),
+                            np.minimum((xs * (small[0] / rw)).astype(int), small[0] - 1)]
+            field += _spread(tgt_in - (ref_in + at_ring), r_in, max(seam_sigma * size, 1.0), fade=True, size=small)
+        ref_small = cv2.resize(ref_sub, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+        lab_small = _to_lab(ref_small.astype(np.uint8)) + field
+        rgb_small = cv2.cvtColor(lab_small.astype(np.float32), cv2.COLOR_Lab2RGB) * np.float32(255.0)
+        gain = np.clip((rgb_small + 1.0) / (ref_small + 1.0), 1.0 / _MAX_GAIN, _MAX_GAIN)
+        gain = cv2.resize(gain, (rw, rh), interpolation=cv2.INTER_LINEAR)
+        corrected_rgb = cv2.multiply(ref_sub.astype(np.float32), gain)
+        np.copyto(out[region], np.clip(corrected_rgb + 0.5, 0, 255).astype(np.uint8), where=a[..., None])
+        return out
     else:
+        assert ref_lab is not None
         shift = (mu_t - mu_r) if shift_filter is None else shift_filter(mu_t - mu_r)
         corrected = ref_lab + shift
     if seam_sigma > 0:
