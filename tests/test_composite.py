@@ -367,3 +367,16 @@ def test_blend_leaves_no_step_at_the_mask_edge() -> None:
     # (even a reference of exactly the frame's colours leaves a step of about 3.6 here: warp error)
     assert steps["ours"] < 5.5, steps
     assert steps["ours"] < 0.75 * steps["plain"], steps
+
+
+def test_matched_reference_is_the_colour_corrected_warp() -> None:
+    # The intermediate product a generator can start from: the warped reference with the frame's colours.
+    face, truth = masked_face(cast=(30, -10, -25))
+    composite = ReferenceComposite(CompositeOptions())
+    matched, valid = composite.matched_reference(face)
+    hole = face.mask > 0
+    assert matched.shape == face.reference.shape and matched.dtype == np.uint8
+    assert valid is face.valid
+    assert _mean_colour_error(matched, truth, hole & valid) < 6.0 < _mean_colour_error(face.reference, truth, hole & valid)
+    rebuilt = composite.reconstruct([face])[0]
+    assert np.abs(rebuilt[hole & valid].astype(int) - matched[hole & valid].astype(int)).mean() < 1.0

@@ -1,9 +1,14 @@
 """The reference composite (``--generator none``).
 
 :class:`ReferenceComposite` rebuilds the masked part of a face from the warped reference still:
-the reference is colour-matched to the visible skin in a ring just outside the mask, pasted into
-the mask (and a little beyond it, so the blend has something to cross-fade), and what the warp
-does not cover is inpainted.
+the reference (which reaches below the jaw onto the neck, see :mod:`unmask_video.warp`) is
+colour-matched to the visible skin in a ring just outside the mask -- robust statistics that drop the
+mask's own colour, hair, shadows and hands, a smooth low-frequency field for light that changes across
+the face, both averaged over the frames of a face, and a seam field that makes the rebuilt skin meet
+the frame's at the mask edge -- then pasted into the mask (and a little beyond it, so the blend has
+something to cross-fade); the few pixels the warp does not cover are inpainted (Telea) from what
+surrounds them, never from the mask. :meth:`ReferenceComposite.matched_reference` exposes the
+colour-matched warp for a generator that corrects the composite.
 
 The blend back into the frame, which every reconstructor's output goes through, is :mod:`unmask_video.blend`.
 """
@@ -393,6 +398,43 @@ class ReferenceComposite:
         np.copyto(sub_out, rebuilt, where=changed[..., None])
         return out
 
+    def matched_reference(self, face: FaceROI) -> tuple[Image, np.ndarray]:
+        """The composite's intermediate products, for a generator that corrects its output.
+
+        Returns the warped reference colour-matched to this face's visible skin ((h, w, 3) uint8, the
+        ROI's size; colour-matched over the hole and the blend band, as warped elsewhere) and where it
+        holds warped pixels ((h, w) bool, ``face.valid``). Stateless: the per-face temporal averages of
+        :meth:`reconstruct` are neither read nor advanced.
+        """
+        matched = face.reference.copy()
+        hole_full = face.mask > 0
+        region = _bbox(hole_full, self.reference_reach, hole_full.shape)
+        if region is None or not self.options.color_match:
+            return matched, face.valid
+        hole, valid = hole_full[region], face.valid[region]
+        dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+        paste, ring = self._bands(dist, valid, 1.0)
+        opts = self.options
+        matched[region] = match_color(
+            face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
+            seam_sigma=opts.seam_sigma,
+        )
+        return matched, face.valid
+
+    def _bands(self, dist: np.ndarray, valid: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """(paste, ring): the hole and its blend band where the warp is valid, and the ring of visible
+        skin the colour statistics come from, both (h, w) bool, from the distance to the hole."""
+        opts = self.options
+        # The band the blend cross-fades over is filled too (where the warp is valid); at a working
+        # scale one pixel more, so that it still covers the full-size band once scaled back.
+        band = max(int(np.ceil(opts.band_px * scale)), 0) + (1 if scale < 1.0 else 0)
+        paste = (dist <= band) & valid
+        gap, width = opts.ring_gap_px * scale, max(opts.ring_px * scale, 1.5)
+        # Skin only: where the warp is valid (the reference's face and the region below its jaw); the
+        # mask's colour, hair, shadows and hands are dropped from the ring's statistics as outliers.
+        ring = (dist > gap) & (dist <= gap + width) & valid
+        return paste, ring
+
     def _rebuild(
         self,
         image: np.ndarray,
@@ -411,15 +453,8 @@ class ReferenceComposite:
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-        # The band the blend cross-fades over is filled too (where the warp is valid); at a working
-        # scale one pixel more, so that it still covers the full-size band once scaled back.
-        band = max(int(np.ceil(opts.band_px * scale)), 0) + (1 if scale < 1.0 else 0)
-        paste = (dist <= band) & valid
+        paste, ring = self._bands(dist, valid, scale)
         if opts.color_match and opts.ring_px > 0:
-            gap, width = opts.ring_gap_px * scale, max(opts.ring_px * scale, 1.5)
-            # Skin only: where the warp is valid (the reference's face and the region below its jaw); the
-            # mask's colour, hair, shadows and hands are dropped from the ring's statistics as outliers.
-            ring = (dist > gap) & (dist <= gap + width) & valid
             reference = match_color(
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1],
