@@ -43,7 +43,7 @@ from unmask_video.pipeline import FramePipeline, PipelineOptions  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.timing import StageTimer  # noqa: E402
-from unmask_video.video import VideoReader  # noqa: E402
+from unmask_video.io import VideoReader  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
 MASKED, TELEA, OURS_TRUE, OURS_E2E = "masked input", "Telea (true mask)", "ours (true mask)", "ours (segmenter)"
