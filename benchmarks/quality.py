@@ -150,10 +150,22 @@ def evaluate(clip: Clip, outputs: list[np.ndarray]) -> Scores:
     return scores
 
 
-def run_ours(clip: Clip, generator: str, true_mask: bool) -> tuple[list[np.ndarray], list[float], StageTimer]:
+#: With --smoothing-variants, the end-to-end run also with: (name, landmark smoothing, mask smoothing).
+SMOOTHING_VARIANTS = (
+    ("ours (segmenter), no landmark smoothing", False, False),
+    ("ours (segmenter), landmark + mask smoothing", True, True),
+)
+
+
+def run_ours(
+    clip: Clip, generator: str, true_mask: bool, landmark_smoothing: bool = True, mask_smoothing: bool = False
+) -> tuple[list[np.ndarray], list[float], StageTimer]:
     timer = StageTimer()
+    options = PipelineOptions()
+    options.tracker.smoothing = landmark_smoothing
+    options.segment.temporal_smoothing = mask_smoothing
     pipeline = _Pipeline(
-        clip.truth[0], build_reconstructor(ReconstructorOptions(generator=generator)), PipelineOptions(), timer
+        clip.truth[0], build_reconstructor(ReconstructorOptions(generator=generator)), options, timer
     )
     pipeline.warmup()
     timer.reset()
@@ -204,6 +216,8 @@ def main() -> int:
     parser.add_argument("--sheet", type=Path, default=Path("/tmp/unmask_quality.png"), help="contact sheet PNG")
     parser.add_argument("--sheet-frames", type=int, default=2, help="frames per clip on the contact sheet")
     parser.add_argument("--data", type=Path, default=DATA, help="the shared videos folder")
+    parser.add_argument("--smoothing-variants", action="store_true",
+                        help="also end to end without landmark smoothing and with mask smoothing")
     parser.add_argument("--only", default="", help="comma-separated clip names (development: a subset)")
     args = parser.parse_args()
     filter_native_stderr()
@@ -220,7 +234,8 @@ def main() -> int:
         console.print(f"skipped: no talking-head clips at {talking} (the shared data folder is absent)")
         return 0
     per_clip: list[tuple[Clip, dict[str, Scores]]] = []
-    overall = {m: Scores() for m in METHODS}
+    methods = METHODS + (tuple(name for name, _, _ in SMOOTHING_VARIANTS) if args.smoothing_variants else ())
+    overall = {m: Scores() for m in methods}
     timing = StageTimer()
     timed_faces = 0
     rows: list[np.ndarray] = []
@@ -239,9 +254,15 @@ def main() -> int:
                 timing.add(stage, timer.seconds.get(stage, 0.0))
             timed_faces += timer.calls.get("blend", 0)
         results[OURS_E2E], ious, _ = run_ours(clip, args.generator, true_mask=False)
-        scores = {m: evaluate(clip, results[m]) for m in METHODS}
-        scores[OURS_E2E].iou.extend(ious)
-        for m in METHODS:
+        variant_ious = {OURS_E2E: ious}
+        if args.smoothing_variants:
+            for name, landmark_smoothing, mask_smoothing in SMOOTHING_VARIANTS:
+                results[name], variant_ious[name], _ = run_ours(
+                    clip, args.generator, False, landmark_smoothing, mask_smoothing)
+        scores = {m: evaluate(clip, results[m]) for m in methods}
+        for name, values in variant_ious.items():
+            scores[name].iou.extend(values)
+        for m in methods:
             overall[m].extend(scores[m])
         per_clip.append((clip, scores))
         rows += sheet_rows(clip, results, args.sheet_frames)
@@ -252,13 +273,13 @@ def main() -> int:
     for column in ("clip", "method", "PSNR dB", "SSIM", "cast ΔE", "TDE", "mask IoU"):
         table.add_column(column, justify="left" if column in ("clip", "method") else "right")
     for clip, scores in per_clip:
-        for i, m in enumerate(METHODS):
-            table.add_row(clip.name if i == 0 else "", m, *_fmt(scores[m]), end_section=i == len(METHODS) - 1)
+        for i, m in enumerate(methods):
+            table.add_row(clip.name if i == 0 else "", m, *_fmt(scores[m]), end_section=i == len(methods) - 1)
     console.print(table)
     total = Table(title=f"overall, {len(per_clip)} clips")
     for column in ("method", "PSNR dB", "SSIM", "cast ΔE", "TDE", "mask IoU"):
         total.add_column(column, justify="left" if column == "method" else "right")
-    for m in METHODS:
+    for m in methods:
         total.add_row(m, *_fmt(overall[m]))
     console.print(total)
     if timed_faces:
