@@ -122,7 +122,7 @@ HERE = RuntimeInfo("11.0.0.114", "NVIDIA H100 80GB HBM3", "9.0")
 
 @pytest.fixture
 def tiny_weights(tmp_path: Path) -> Path:
-    from unmask_video.reconstruct.generator.configs import create_generator
+    from unmask_video.reconstruct.generator.networks import create_generator
     from unmask_video.reconstruct.generator.layers import init_weights
     from unmask_video.reconstruct.generator.weights import save_weights
 
