@@ -131,7 +131,7 @@ FLOORS: list[set[str]] = [
     {"pipeline"},  # the stages wired per frame
     {"reconstruct", "blend", "landmarks", "segment", "warp", "align", "reference_check", "debug", "synthetic"},
     {"io", "video", "live_capture", "live_outputs", "progress"},  # files, cameras, streams, terminals
-    {"", "errors", "stages", "landmark_sets", "metrics", "timing", "native_log", "live_stats"},  # shared basics
+    {"", "errors", "messages", "cache", "stages", "landmark_sets", "metrics", "timing", "native_log", "live_stats"},  # shared basics
 ]
 
 

@@ -64,11 +64,12 @@ def add_messages(parser: argparse.ArgumentParser, quiet_help: str = "no progress
 
 def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
     """The per-frame options from :func:`add_tracking`'s flags."""
+    from unmask_video.io.paths import check_debug_dir
     from unmask_video.pipeline import PipelineOptions
 
     if args.max_faces < 1:
         raise InputError("--max-faces must be at least 1")
-    options = PipelineOptions(debug_dir=args.debug_dir)
+    options = PipelineOptions(debug_dir=check_debug_dir(args.debug_dir))
     options.tracker.max_faces = args.max_faces
     options.tracker.smoothing = not args.no_smoothing
     options.segment.temporal_smoothing = args.mask_smoothing

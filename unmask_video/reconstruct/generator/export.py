@@ -1,4 +1,4 @@
-"""ONNX export of a generator, with a parity check against PyTorch and a cache beside the weights.
+"""ONNX export of a generator, with a parity check against PyTorch and a cache in the user's cache folder.
 
 The one export path: the ONNX Runtime backend's cache and the TensorRT engine builder both export here,
 make FP16 graphs with the one FP16 policy (:mod:`.fp16`) and check them against PyTorch FP32 with the one
@@ -126,7 +126,13 @@ class PytorchReference:
         import torch
 
         with torch.no_grad():
-            return self.module(*(torch.from_numpy(inputs[n]) for n in INPUT_NAMES)).numpy()
+            expected = self.module(*(torch.from_numpy(inputs[n]) for n in INPUT_NAMES)).numpy()
+        if not np.isfinite(expected).all():  # the weights themselves are broken: no backend can help
+            raise ProcessingError(
+                "the generator weights give NaN or infinite outputs in PyTorch too; they are broken "
+                "(retrain or re-download them), or use --generator none"
+            )
+        return expected
 
 
 def measure_onnx(reference: PytorchReference, onnx_path: str | Path, batch: int = 2, seed: int = 0) -> parity.Parity:
@@ -277,8 +283,9 @@ def cache_key(weights_sha256: str, *, fp16: bool, batch_dynamic: bool, opset: in
 
 
 def _cache_dirs(weights_path: Path) -> list[Path]:
-    user = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "unmask-video" / "onnx"
-    return [weights_path.parent, user]
+    from unmask_video.cache import cache_dir
+
+    return [cache_dir("onnx")]  # the user's cache (never the installed package), or a folder for this run only
 
 
 def read_export_report(path: Path) -> ExportReport | None:
@@ -313,9 +320,10 @@ def cached_onnx(
     opset: int = DEFAULT_OPSET,
     cache_dir: str | Path | None = None,
 ) -> ExportReport:
-    """The checked ONNX export of ``weights_path``, exported on first use and cached beside the
-    weights (or in ``~/.cache/unmask-video/onnx`` if that folder is read-only) under a key of the
+    """The checked ONNX export of ``weights_path``, exported on first use and cached in the user's cache
+    folder (:mod:`unmask_video.cache`; a folder for this run only where none is writable) under a key of the
     weights' SHA-256 and the exporter's version."""
+    from unmask_video.cache import make_readable
     from unmask_video.reconstruct.generator.weights import file_sha256, read_metadata
 
     weights_path = Path(weights_path)
@@ -337,7 +345,9 @@ def cached_onnx(
             d.mkdir(parents=True, exist_ok=True)
             if not os.access(d, os.W_OK):
                 continue
-            return export_onnx(weights_path, d / name, batch_dynamic=batch_dynamic, fp16=fp16, opset=opset)
+            report = export_onnx(weights_path, d / name, batch_dynamic=batch_dynamic, fp16=fp16, opset=opset)
+            make_readable(report.path)
+            return report
         except PermissionError as exc:
             last = exc
     raise ProcessingError(f"cannot write the ONNX export of {weights_path} anywhere ({last}); set XDG_CACHE_HOME")
