@@ -252,7 +252,8 @@ class VideoWriter:
             stream = container.add_stream(codec.name, rate=desc.rate)
         except ValueError as exc:  # FFmpeg says the container cannot hold this codec
             raise InputError(
-                f"the {fmt_name} container cannot hold {codec.name} video; choose another codec or extension"
+                f"the {fmt_name} container cannot hold {codec.name} video; choose another --codec "
+                f"({'libvpx-vp9 for WebM' if 'webm' in fmt_name else 'e.g. libx264'}) or output extension (.mp4, .mkv)"
             ) from exc
         stream.width, stream.height = self.width, self.height
         stream.pix_fmt = self.options.pix_fmt
