@@ -22,8 +22,8 @@ from unmask_video.reconstruct.generator.export import (
     check_onnx_parity,
     export_onnx,
     prepare_for_export,
-    sample_inputs,
 )
+from unmask_video.reconstruct.generator.parity import sample_inputs
 from unmask_video.reconstruct.generator.layers import init_weights
 from unmask_video.reconstruct.generator.weights import file_sha256, save_weights
 

@@ -154,6 +154,8 @@ def _face_mesh(static: bool, max_faces: int, det: float, trk: float):
     try:
         import mediapipe as mp  # imported lazily: it is slow to import and loads TFLite
     except ImportError as exc:  # pragma: no cover - mediapipe is a hard dependency
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):  # Ctrl-C while its extension loaded
+            raise KeyboardInterrupt from None
         raise ProcessingError("mediapipe is not installed; reinstall unmask-video (pip install -e .)") from exc
     return mp.solutions.face_mesh.FaceMesh(
         static_image_mode=static,

@@ -55,7 +55,9 @@ class FramePipeline:
         reconstructor: Reconstructor,
         options: PipelineOptions | None = None,
         timer: StageTimer | None = None,
+        tracker: FaceTracker | None = None,
     ) -> None:
+        """``tracker``: a FaceTracker lent by the caller (reset here and on :meth:`close`, never closed)."""
         self.options = options or PipelineOptions()
         self.timer = timer or StageTimer()
         self.reconstructor = check_reconstructor(reconstructor)
@@ -68,7 +70,9 @@ class FramePipeline:
                     "show what covers them: use a photo of the person without a mask"
                 )
             self.warper = ReferenceWarper(reference_image, reference_landmarks, self.options.warp)
-        self.tracker = FaceTracker(self.options.tracker)
+        self._own_tracker = tracker is None
+        self.tracker = FaceTracker(self.options.tracker) if tracker is None else tracker
+        self.tracker.reset()
         self.segmenter = MaskSegmenter(self.options.segment)
         self.stats = PipelineStats()
         self.debug = DebugWriter(self.options.debug_dir, self.options.debug_frames) if self.options.debug_dir else None
@@ -91,12 +95,31 @@ class FramePipeline:
         The input arrays are left unchanged (outputs with a face are copies) unless ``in_place``: then
         the faces are blended into the input arrays themselves (no frame copy), which are returned.
         """
+        faces = [self.locate(image, t) for image, t in zip(images, times)]
+        return self.rebuild(images, times, faces, in_place)
+
+    def locate(self, image: Image, t: float) -> list[np.ndarray]:
+        """The landmarks stage alone: the tracked faces of one frame, in capture order.
+
+        The threaded frame loop (:mod:`unmask_video.frame_loop`) runs it on its own thread, one frame ahead of
+        :meth:`rebuild`; it only reads ``image`` and keeps the tracker's state, nothing :meth:`rebuild` uses.
+        """
+        with self.timer("landmarks"):
+            return self.tracker.track(image, t)
+
+    def rebuild(
+        self,
+        images: Sequence[Image],
+        times: Sequence[float],
+        faces_per_frame: Sequence[list[np.ndarray]],
+        in_place: bool = False,
+    ) -> list[Image]:
+        """The stages after the landmarks (mask, warp, reconstruction, blend) for consecutive frames whose faces
+        :meth:`locate` found; same contract as :meth:`process_batch`."""
         outputs = list(images)
         jobs: list[tuple[int, FaceROI]] = []
-        for index, (image, t) in enumerate(zip(images, times)):
+        for index, (image, faces) in enumerate(zip(images, faces_per_frame)):
             self.stats.frames += 1
-            with self.timer("landmarks"):
-                faces = self.tracker.track(image, t)
             if not faces:
                 self.stats.frames_without_face += 1
                 self.segmenter.reset()  # the face was lost: its clusters and mask history no longer apply
@@ -144,4 +167,7 @@ class FramePipeline:
         return (int(cols[0]) - reach, int(rows[0]) - reach, int(cols[-1]) + 1 + reach, int(rows[-1]) + 1 + reach)
 
     def close(self) -> None:
-        self.tracker.close()
+        if self._own_tracker:
+            self.tracker.close()
+        else:
+            self.tracker.reset()

@@ -7,7 +7,9 @@ from rich.table import Table
 
 from unmask_video.runner import RunSummary
 
-STAGE_ORDER = ("decode", "landmarks", "segment", "warp", "reconstruct", "blend", "encode wait", "encode")
+STAGE_ORDER = (
+    "decode", "landmarks", "input wait", "segment", "warp", "reconstruct", "blend", "encode wait", "encode"
+)
 
 
 def summary_table(summary: RunSummary) -> Table:

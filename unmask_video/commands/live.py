@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from unmask_video.live_stats import terminal_status
     from unmask_video.pipeline import FramePipeline
     from unmask_video.reconstruct.factory import build_reconstructor
-    from unmask_video.video import read_image
+    from unmask_video.io import read_image
 
     reference = options.require_reference(args)
     source, live = live_from_args(args)

@@ -44,7 +44,7 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
 def run(args: argparse.Namespace) -> int:
     from unmask_video.runner import RunOptions, run_file
     from unmask_video.summary import print_summary
-    from unmask_video.video import EncodeOptions
+    from unmask_video.io import EncodeOptions
 
     if not args.input:
         raise InputError(f"no input video given (usage: {USAGE})")
