@@ -96,7 +96,8 @@ def count_frames(path: Path) -> int | None:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.stat().st_size < 50_000_000}
+    """Every name in ``folder`` with the bytes of its regular files (b"" for pipes and folders)."""
+    return {p.name: p.read_bytes() if p.is_file() else b"" for p in folder.iterdir()}
 
 
 def new_files(folder: Path, before: dict[str, bytes]) -> list[str]:
@@ -104,7 +105,10 @@ def new_files(folder: Path, before: dict[str, bytes]) -> list[str]:
 
 
 def changed(folder: Path, before: dict[str, bytes]) -> list[str]:
-    return sorted(name for name, data in before.items() if not (folder / name).exists() or (folder / name).read_bytes() != data)
+    return sorted(
+        name for name, data in before.items()
+        if not (folder / name).exists() or ((folder / name).is_file() and (folder / name).read_bytes() != data)
+    )  # fmt: skip
 
 
 def frames_of(folder: Path, names: list[str]) -> str:
@@ -195,8 +199,9 @@ def signals_at_random(env: Env) -> Iterator[Result]:
             if process.poll() is None:
                 process.send_signal(sig)
             got, err = finish(process, 60)
+            # -N: killed by the signal itself while Python was still starting (no handler yet, nothing written).
             result = judge(f"{sig.name} at {delay:.1f} s", got, time.monotonic() - start, err, folder, before,
-                           (code, 0), f"exit {code} and nothing left (0 if it had finished)")  # fmt: skip
+                           (code, -sig, 0), f"exit {code} and nothing left (0 if it had finished)")  # fmt: skip
             if got == 0 and not out.exists():
                 result.ok, result.notes = False, result.notes + ["exit 0 without output"]
             yield result

@@ -59,6 +59,13 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def raise_on_termination() -> None:
+    """From now on SIGTERM and SIGHUP raise :class:`Terminated` (main thread of a program that owns its process)."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in TERMINATING:
+            signal.signal(sig, _raise_terminated)
+
+
 class _Watchdog:
     def __init__(self, grace_s: float) -> None:
         self.grace_s = grace_s
