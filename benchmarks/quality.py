@@ -32,7 +32,7 @@ from unmask_video.pipeline import FramePipeline, PipelineOptions  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.synthetic import MaskStyle, draw_surgical_mask  # noqa: E402
-from unmask_video.video import VideoReader  # noqa: E402
+from unmask_video.io import VideoReader  # noqa: E402
 
 TALKING = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos" / "talking"
 STYLES = (MaskStyle(color=(200, 225, 235), pleats=3), MaskStyle(color=(245, 245, 245), pleats=3),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import av
 
-from unmask_video.video import EncodeOptions, VideoReader, VideoWriter
+from unmask_video.io import EncodeOptions, VideoReader, VideoWriter
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 DEFAULT = ["talking/lp_d10.mp4", "masked/woman_puts_on_kf94_720p.mp4"]

@@ -26,7 +26,8 @@ from unmask_video.reconstruct.backends import engine_index as index
 from unmask_video.reconstruct.backends import engine_sidecar as sidecar
 from unmask_video.reconstruct.backends import tensorrt_backend as runtime
 from unmask_video.engines.build import BatchRange, make_fp16_onnx
-from unmask_video.engines.cli import add_build_engine_parser, run_build_engine
+from unmask_video.cli import build_parser
+from unmask_video.engines.cli import run as run_build_engine
 from unmask_video.engines.fp16 import FP16_OPS, FRAGILE_FP32_OPS, convert_to_fp16, node_precisions
 from unmask_video.reconstruct.backends.engine_sidecar import EngineMeta, EngineRefused, RuntimeInfo
 from unmask_video.errors import InputError, ProcessingError
@@ -395,19 +396,17 @@ def test_auto_tries_recorded_engines_then_falls_back(tmp_path: Path, monkeypatch
 
 # ---------------------------------------------------------------------------------------------- CLI
 def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="unmask-video")
-    add_build_engine_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["build-engine", *argv])
+    return build_parser().parse_args(["build-engine", *argv])
 
 
 def test_cli_parses_options() -> None:
     args = parse("w.safetensors", "-o", "g.engine", "--precision", "fp32", "--batch", "1:4:8",
                  "--builder", "torch-tensorrt", "--min-psnr", "40")
     assert (args.precision, args.batch, args.builder, args.min_psnr) == ("fp32", "1:4:8", "torch-tensorrt", 40.0)
-    assert args.func is run_build_engine
-    with pytest.raises(SystemExit):
+    assert args.run is run_build_engine
+    with pytest.raises(InputError, match="invalid choice"):
         parse("w.safetensors", "-o", "g.engine", "--precision", "int8")
-    with pytest.raises(SystemExit):
+    with pytest.raises(InputError, match="required"):
         parse("w.safetensors")  # -o is required
 
 

@@ -30,16 +30,16 @@ class Source:
         self.count, self.fail_at = count, fail_at
         self.closed = False
 
-    def frames(self, on_audio_packet=None):
+    def frames(self, on_packet=None):
         try:
             for i in range(self.count):
                 if i == self.fail_at:
                     raise OSError(f"bad packet at frame {i}")
-                if i % 2 == 0 and on_audio_packet is not None:
-                    on_audio_packet(f"audio-{i}")
+                if i % 2 == 0 and on_packet is not None:
+                    on_packet(f"audio-{i}")
                 yield Frame(np.full((4, 4, 3), i % 256, np.uint8), i / 25.0, i)
-            if on_audio_packet is not None:
-                on_audio_packet("audio-end")
+            if on_packet is not None:
+                on_packet("audio-end")
         finally:
             self.closed = True
 
@@ -81,7 +81,7 @@ class Sink:
             raise KeyboardInterrupt
         self.events.append((frame.index, int(image[0, 0, 0])))
 
-    def mux_audio(self, packet):
+    def mux_packet(self, packet):
         self.events.append(packet)
 
 

@@ -24,7 +24,9 @@ import pytest
 
 from tests.live_producer import read_index
 from unmask_video.errors import InputError, ProcessingError
-from unmask_video.live import LiveOptions, LiveSource, add_live_arguments, format_cameras, live_from_args, run_live
+from unmask_video.cli import build_parser
+from unmask_video.commands.live import live_from_args
+from unmask_video.live import LiveOptions, LiveSource, format_cameras, run_live
 from unmask_video.live_capture import LOW_LATENCY_OPTIONS, list_cameras, open_spec
 from unmask_video.live_outputs import KeyAction, display_problem, key_action
 from unmask_video.live_stats import LiveMeter
@@ -497,25 +499,27 @@ def test_window_keys() -> None:
 
 
 def test_command_line_flags_become_live_options(tmp_path: Path) -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("-o", "--output")
-    add_live_arguments(parser)
-    args = parser.parse_args(
-        ["--webcam", "1", "--video-size", "640x480", "--framerate", "30", "--input-format", "mjpeg",
-         "-o", "udp://127.0.0.1:5000", "--format", "mpegts", "--record", str(tmp_path / "r.mp4"),
-         "--no-window", "--source-option", "thread_queue_size=8"]
+    parser = build_parser()
+
+    def parse(*argv: str) -> argparse.Namespace:
+        return parser.parse_args(["live", *argv])
+
+    args = parse(
+        "1", "--video-size", "640x480", "--framerate", "30", "--input-format", "mjpeg",
+        "-o", "udp://127.0.0.1:5000", "--format", "mpegts", "--record", str(tmp_path / "r.mp4"),
+        "--no-window", "--source-option", "thread_queue_size=8",
     )  # fmt: skip
     source, options = live_from_args(args)
     assert (source.device, source.url, source.video_size, source.framerate) == ("1", None, "640x480", "30")
     assert source.input_format == "mjpeg" and source.options == {"thread_queue_size": "8"}
     assert (options.stream_url, options.stream_format, options.window) == ("udp://127.0.0.1:5000", "mpegts", False)
     assert options.record == tmp_path / "r.mp4"
-    source, options = live_from_args(parser.parse_args(["--webcam", "-o", str(tmp_path / "x.mkv")]))
+    source, options = live_from_args(parse("-o", str(tmp_path / "x.mkv")))
     assert source.device is None and options.record == tmp_path / "x.mkv" and options.window is None
-    source, _ = live_from_args(parser.parse_args(["--webcam", "rtsp://cam/stream"]))
+    source, _ = live_from_args(parse("rtsp://cam/stream"))
     assert source.url == "rtsp://cam/stream" and source.device is None
     with pytest.raises(InputError, match="KEY=VALUE"):
-        live_from_args(parser.parse_args(["--webcam", "--source-option", "nonsense"]))
+        live_from_args(parse("--source-option", "nonsense"))
 
 
 def test_meter_figures_and_status_line() -> None:

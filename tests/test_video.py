@@ -14,7 +14,7 @@ import pytest
 
 from unmask_video import __version__
 from unmask_video.errors import InputError, ProcessingError
-from unmask_video.video import (
+from unmask_video.io import (
     METADATA_KEY,
     PROCESSED_COMMENT,
     BackgroundWriter,

@@ -161,7 +161,7 @@ def split_of(source: str, val_fraction: float) -> str:
 
 def video_frames(path: Path, every: int, most: int) -> Iterator[tuple[int, np.ndarray]]:
     """(frame index, RGB frame) of every ``every``-th decoded frame, at most ``most`` of them."""
-    from unmask_video.video import VideoReader
+    from unmask_video.io import VideoReader
 
     taken = 0
     with VideoReader(str(path)) as reader:

@@ -46,9 +46,9 @@ class FrameLoopOptions:
 
 
 class FrameSource(Protocol):
-    """What the loop reads: ``frames(on_audio_packet)`` yields decoded frames once (``VideoReader.frames``)."""
+    """What the loop reads: ``frames(on_packet)`` yields decoded frames once (``VideoReader.frames``)."""
 
-    def frames(self, on_audio_packet: Callable[[Any], None] | None = None) -> Iterator[Any]: ...
+    def frames(self, on_packet: Callable[[Any], None] | None = None) -> Iterator[Any]: ...
 
 
 class FrameSink(Protocol):
@@ -56,7 +56,7 @@ class FrameSink(Protocol):
 
     def write(self, frame: Any, image: np.ndarray) -> None: ...
 
-    def mux_audio(self, packet: Any) -> None: ...
+    def mux_packet(self, packet: Any) -> None: ...
 
 
 @dataclass
@@ -123,7 +123,7 @@ def run_threaded(
     def decode() -> None:
         audio: list[Any] = []
         try:
-            frames = source.frames(on_audio_packet=audio.append)
+            frames = source.frames(on_packet=audio.append)
             try:
                 while True:
                     with timer("decode"):
@@ -172,7 +172,7 @@ def run_threaded(
         with timer(write_stage):
             for (frame, packets, _), image in zip(pending, outputs):
                 for packet in packets:
-                    sink.mux_audio(packet)
+                    sink.mux_packet(packet)
                 sink.write(frame, image)
         if progress is not None:
             progress.advance(len(pending))
@@ -189,7 +189,7 @@ def run_threaded(
                     flush()
                 with timer(write_stage):
                     for packet in item.audio:
-                        sink.mux_audio(packet)
+                        sink.mux_packet(packet)
                 break
             pending.append(item)
             if len(pending) >= max(1, batch):

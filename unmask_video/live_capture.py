@@ -64,7 +64,7 @@ class OpenSpec:
 
 @dataclass(frozen=True)
 class CameraInfo:
-    """A camera that can be given to ``--webcam``."""
+    """A camera that can be given to ``unmask-video live``."""
 
     device: str
     name: str
@@ -133,7 +133,7 @@ def open_source(spec: OpenSpec, open_timeout_s: float = 10.0, read_timeout_s: fl
         raise InputError(f"{what} sent nothing within {open_timeout_s:g} s: check that it is running") from error
     except (FileNotFoundError, av.error.FileNotFoundError) as error:
         hint = (
-            "plug it in or pick another with --webcam DEVICE (see --list-cameras)"
+            "plug it in or pick another with unmask-video live DEVICE (see --list-cameras)"
             if spec.is_camera
             else "check the path or URL"
         )
@@ -166,7 +166,7 @@ def _reason(error: BaseException) -> str:
 def list_cameras(
     system: str | None = None, dev_root: Path = Path("/dev"), sysfs_root: Path = Path("/sys/class/video4linux")
 ) -> list[CameraInfo]:
-    """Cameras that ``--webcam`` can open. Linux: /dev/video* with their v4l2 names; elsewhere FFmpeg's device list."""
+    """Cameras that ``unmask-video live`` can open. Linux: /dev/video* with their v4l2 names; elsewhere FFmpeg's device list."""
     system = system or platform.system()
     if system == "Linux":
         cameras = []

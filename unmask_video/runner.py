@@ -9,11 +9,13 @@ from pathlib import Path
 
 from unmask_video.errors import InputError
 from unmask_video.frame_loop import FrameLoopOptions, run_threaded
+from unmask_video.io import handle_signals
+from unmask_video.io.paths import check_debug_dir
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.progress import FrameProgress
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 from unmask_video.timing import StageTimer
-from unmask_video.video import (
+from unmask_video.io import (
     BackgroundWriter,
     DecodedFrame,
     EncodeOptions,
@@ -25,6 +27,11 @@ from unmask_video.video import (
 )
 
 log = logging.getLogger(__name__)
+
+#: The most frames ``--batch`` may group per generator call.
+MAX_BATCH = 64
+#: Decoded frames held for one batch stay under this many bytes (a bigger --batch is lowered, with a warning).
+BATCH_MEMORY_BYTES = 512 * 1024 * 1024
 
 
 @dataclass
@@ -57,6 +64,7 @@ class RunSummary:
     generator: str
     backend: str
     timer: StageTimer
+    frames_lost: int | None = None  # expected minus decoded, when the expected count is known
 
     @property
     def fps(self) -> float:
@@ -66,44 +74,53 @@ class RunSummary:
 def run_file(options: RunOptions) -> RunSummary:
     """Rebuild the masked faces of ``options.input`` into ``options.output``.
 
-    Every check on the inputs runs before the output is opened, and the writer renames its temporary file over the
-    output only on success, so a failure or Ctrl-C never leaves a file at the output path.
+    Every check on the inputs runs before the first frame, and the writer puts its temporary file at the output only
+    on success, never over a file that appeared during the run (unless ``overwrite``), so a failure, Ctrl-C or a
+    signal never leaves a file at the output path and never replaces one.
     """
     if is_stream_url(options.output):
         raise InputError(
-            f"{options.output} is a stream; stream outputs are for live mode: unmask-video --webcam SOURCE -o URL"
+            f"{options.output} is a stream; stream outputs are for live mode: unmask-video live SOURCE -o URL"
         )
-    output = check_output_path(options.input, options.output)
-    if output.exists() and not options.overwrite:
-        raise InputError(f"{output} already exists; choose another output path or pass --overwrite to replace it")
+    if not 1 <= options.batch <= MAX_BATCH:
+        raise InputError(f"--batch must be between 1 and {MAX_BATCH}, got {options.batch}")
+    output = check_output_path(options.input, options.output, overwrite=options.overwrite)
+    check_debug_dir(options.pipeline.debug_dir)
+    with handle_signals():
+        return _run(options, output)
+
+
+def _run(options: RunOptions, output: Path) -> RunSummary:
     timer = StageTimer()
     start = time.perf_counter()
     with VideoReader(options.input) as reader:
-        reference = read_image(options.reference)
-        reconstructor = build_reconstructor(options.reconstructor)
-        pipeline = FramePipeline(reference, reconstructor, options.pipeline, timer)
-        try:
-            pipeline.warmup()
-            with VideoWriter(output, reader, options.encode) as video_writer, FrameProgress(
-                reader.info.frame_count, quiet=options.quiet
-            ) as progress:
-                if options.encode_queue > 0:
-                    # Encoding runs on its own thread, overlapping the face stages; "encode wait" is the time
-                    # the frame loop waited for it, "encode" the encoder thread's own time.
-                    with BackgroundWriter(video_writer, options.encode_queue) as writer:
-                        _stream(reader, writer, pipeline, timer, max(1, options.batch), progress, "encode wait",
-                                options.loop)
-                        with timer("encode wait"):
-                            writer.commit()
-                    timer.add("encode", writer.busy_s)
-                else:
-                    _stream(reader, video_writer, pipeline, timer, max(1, options.batch), progress, "encode", options.loop)
-                    with timer("encode"):
-                        video_writer.commit()
-        finally:
-            pipeline.close()
+        batch = _bounded_batch(options.batch, reader.info.width, reader.info.height)
+        # The writer checks the encoder, its options and the container before any model is loaded.
+        with VideoWriter(output, reader.description(), options.encode, overwrite=options.overwrite) as video_writer:
+            reference = read_image(options.reference)
+            reconstructor = build_reconstructor(options.reconstructor)
+            pipeline = FramePipeline(reference, reconstructor, options.pipeline, timer)
+            try:
+                pipeline.warmup()
+                with FrameProgress(reader.info.frame_count, quiet=options.quiet) as progress:
+                    if options.encode_queue > 0:
+                        # Encoding runs on its own thread, overlapping the face stages; "encode wait" is the time
+                        # the frame loop waited for it, "encode" the encoder thread's own time.
+                        with BackgroundWriter(video_writer, options.encode_queue) as writer:
+                            _stream(reader, writer, pipeline, timer, batch, progress, "encode wait", options.loop)
+                            with timer("encode wait"):
+                                output = Path(writer.commit())
+                        timer.add("encode", writer.busy_s)
+                    else:
+                        _stream(reader, video_writer, pipeline, timer, batch, progress, "encode", options.loop)
+                        with timer("encode"):
+                            output = Path(video_writer.commit())
+            finally:
+                pipeline.close()
         report = reader.report
     stats = pipeline.stats
+    if stats.frames and stats.frames_with_face == 0:
+        log.warning("no face was found in any of the %d frames of %s: the output is the input re-encoded", stats.frames, options.input)
     return RunSummary(
         output=output,
         frames=stats.frames,
@@ -112,11 +129,21 @@ def run_file(options: RunOptions) -> RunSummary:
         frames_expected=report.frames_expected,
         damage=report.error,
         lost_fraction=report.lost_fraction,
+        frames_lost=report.frames_lost,
         seconds=time.perf_counter() - start,
         generator=reconstructor.name,
         backend=reconstructor.provider,
         timer=timer,
     )
+
+
+def _bounded_batch(batch: int, width: int, height: int) -> int:
+    """``batch``, lowered so that the frames held for one batch stay under :data:`BATCH_MEMORY_BYTES`."""
+    limit = max(1, BATCH_MEMORY_BYTES // max(1, width * height * 3 * 2))  # the frame and its processed copy
+    if batch > limit:
+        log.warning("--batch %d would hold too much memory at %dx%d: using --batch %d", batch, width, height, limit)
+        return limit
+    return batch
 
 
 def _stream(
@@ -145,7 +172,7 @@ def _stream(
         progress.advance(len(pending))
         pending.clear()
 
-    frames = reader.frames(on_audio_packet=writer.mux_audio)
+    frames = reader.frames(on_packet=writer.mux_packet)
     while True:
         with timer("decode"):
             frame = next(frames, None)

@@ -24,13 +24,14 @@ from unmask_video.errors import InputError, ProcessingError
 from unmask_video.stages import FaceROI, Image
 from unmask_video.reconstruct.backends import Backend, select_backend
 from unmask_video.reconstruct.generator.configs import REGISTRY, GeneratorConfig
-from unmask_video.reconstruct.generator.weights import read_config
+from unmask_video.reconstruct.generator.card import beats_composite
+from unmask_video.reconstruct.generator.weights import read_card, read_config
 
 log = logging.getLogger(__name__)
 
 #: Where shipped weights live: ``<registry name>.safetensors``.
-SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
-#: The configuration ``--generator auto`` uses.
+SHIPPED_DIR = Path(__file__).resolve().parent / "generator" / "weights"
+#: The configuration ``--generator auto`` uses, when its model card records a win over the composite.
 DEFAULT_GENERATOR = "fast"
 
 
@@ -39,11 +40,24 @@ def shipped_weights(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def auto_weights() -> Path | None:
+    """The weights ``--generator auto`` runs: the shipped default generator, only if its model card records that
+    it beat the reference composite on the project's quality benchmark; else None (``auto`` means ``none``)."""
+    path = shipped_weights(DEFAULT_GENERATOR)
+    if path is None:
+        return None
+    if not beats_composite(read_card(path)):
+        log.info("the shipped %r generator's model card records no win over the composite on benchmarks.quality",
+                 DEFAULT_GENERATOR)
+        return None
+    return path
+
+
 def resolve_weights(name: str) -> Path | None:
-    """``auto`` / a registry name -> its shipped weights file, or None if not installed; anything else
-    is a path to a weights file (InputError if it does not exist)."""
+    """``auto`` -> :func:`auto_weights`; a registry name -> its shipped weights file, or None if not installed;
+    anything else is a path to a weights file (InputError if it does not exist)."""
     if name == "auto":
-        return shipped_weights(DEFAULT_GENERATOR)
+        return auto_weights()
     if name in REGISTRY:
         return shipped_weights(name)
     path = Path(name).expanduser()
