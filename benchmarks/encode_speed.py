@@ -1,6 +1,7 @@
 """Encoder cost and quality: libx264 presets, tunes and thread counts at crf 18, as ratios to the old default.
 
     python -m benchmarks.encode_speed [--clips talking/lp_s32.mp4,masked/man_grey_mask_1080p.mp4] [--frames 60]
+                                      [--data ../shared/data]
 
 For each clip (real video under ../shared/data/videos; skipped with a message when absent), the first
 ``--frames`` frames are decoded and converted to yuv420p once, then encoded with each setting into memory. Prints
@@ -23,7 +24,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SETTINGS = [  # (preset, tune, threads); threads 0 = x264's own choice
     ("veryfast", None, 0),
     ("veryfast", None, 1),
@@ -79,11 +80,12 @@ def main() -> int:
     parser.add_argument("--clips", default="talking/lp_s32.mp4,masked/man_grey_mask_1080p.mp4")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (default ../shared/data)")
     args = parser.parse_args()
     for name in args.clips.split(","):
-        path = DATA / name
+        path = args.data / "videos" / name
         if not path.exists():
-            print(f"skipped {name}: {path} is absent (the benchmark needs ../shared/data)")
+            print(f"skipped {name}: {path} is absent (the benchmark needs ../shared/data or --data)")
             continue
         frames, rate = load(path, args.frames)
         results: dict[tuple, list[tuple[float, float, float, float]]] = {s: [] for s in SETTINGS}

@@ -55,7 +55,7 @@ from unmask_video.reconstruct.factory import ReconstructorOptions  # noqa: E402
 from unmask_video.runner import RunOptions, RunSummary, run_file  # noqa: E402
 from unmask_video.summary import STAGE_ORDER  # noqa: E402
 from unmask_video.synthetic import ClipSpec, make_clip, make_reference  # noqa: E402
-from unmask_video.video import EncodeOptions  # noqa: E402
+from unmask_video.io import EncodeOptions  # noqa: E402
 
 
 @dataclass(frozen=True)
