@@ -1,4 +1,4 @@
-"""Encoder cost and quality: libx264 presets, tunes and thread counts at crf 18, as ratios to the old default.
+"""Encoder cost and quality: libx264 presets, tunes, thread counts and crf, as ratios to the old default.
 
     python -m benchmarks.encode_speed [--clips talking/lp_s32.mp4,masked/man_grey_mask_1080p.mp4] [--frames 60]
                                       [--data ../shared/data]
@@ -25,14 +25,15 @@ import av
 import numpy as np
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SETTINGS = [  # (preset, tune, threads); threads 0 = x264's own choice
-    ("veryfast", None, 0),
-    ("veryfast", None, 1),
-    ("superfast", None, 0),
-    ("superfast", None, 1),
-    ("ultrafast", None, 0),
-    ("ultrafast", None, 1),
-    ("veryfast", "zerolatency", 0),
+SETTINGS = [  # (preset, tune, threads, crf); threads 0 = x264's own choice
+    ("veryfast", None, 0, 18),
+    ("veryfast", None, 1, 18),
+    ("superfast", None, 0, 18),
+    ("superfast", None, 0, 21),
+    ("ultrafast", None, 0, 18),
+    ("ultrafast", None, 0, 22),
+    ("ultrafast", None, 1, 22),
+    ("veryfast", "zerolatency", 0, 18),
 ]
 
 
@@ -53,13 +54,13 @@ def load(path: Path, frames: int) -> tuple[list[av.VideoFrame], float]:
     return out, rate
 
 
-def encode(frames: list[av.VideoFrame], rate: float, preset: str, tune: str | None, threads: int):
+def encode(frames: list[av.VideoFrame], rate: float, preset: str, tune: str | None, threads: int, crf: int):
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=round(rate))
         stream.width, stream.height, stream.pix_fmt = frames[0].width, frames[0].height, "yuv420p"
         stream.codec_context.thread_count = threads
-        stream.codec_context.options = {"crf": "18", "preset": preset, **({"tune": tune} if tune else {})}
+        stream.codec_context.options = {"crf": str(crf), "preset": preset, **({"tune": tune} if tune else {})}
         wall, cpu = time.perf_counter(), _cpu_s()
         for i, frame in enumerate(frames):
             frame.pts = i
@@ -92,14 +93,14 @@ def main() -> int:
         for _ in range(args.repeat):
             for setting in SETTINGS:
                 results[setting].append(encode(frames, rate, *setting))
-        print(f"{name}: {frames[0].width}x{frames[0].height}, {len(frames)} frames, libx264 crf 18")
-        print(f"  {'preset':<10} {'tune':<12} {'threads':>7} {'CPU ms/f':>9} {'x':>5} {'wall ms/f':>9} "
+        print(f"{name}: {frames[0].width}x{frames[0].height}, {len(frames)} frames, libx264")
+        print(f"  {'preset':<10} {'tune':<12} {'threads':>7} {'crf':>4} {'CPU ms/f':>9} {'x':>5} {'wall ms/f':>9} "
               f"{'PSNR dB':>8} {'d dB':>6} {'kbit/s':>8} {'x':>5}")  # fmt: skip
         base = [statistics.median(v) for v in zip(*results[SETTINGS[0]])]
         for setting, runs in results.items():
             cpu, wall, psnr, kbps = (statistics.median(v) for v in zip(*runs))
-            preset, tune, threads = setting
-            print(f"  {preset:<10} {tune or '-':<12} {threads or 'auto':>7} {cpu:9.1f} {cpu / base[0]:5.2f} "
+            preset, tune, threads, crf = setting
+            print(f"  {preset:<10} {tune or '-':<12} {threads or 'auto':>7} {crf:>4} {cpu:9.1f} {cpu / base[0]:5.2f} "
                   f"{wall:9.1f} {psnr:8.2f} {psnr - base[2]:+6.2f} {kbps:8.0f} {kbps / base[3]:5.2f}")  # fmt: skip
     return 0
 
