@@ -16,7 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PresenceOptions", "Presence", "presence_score"]
+import cv2
+import numpy as np
+
+from unmask_video import landmark_sets as ls
+
+__all__ = ["PresenceOptions", "Presence", "presence_score", "lip_contrast"]
 
 
 @dataclass
@@ -28,19 +33,46 @@ class PresenceOptions:
     colour_far: float = 14.0  # ... and scoring 1
     cover_low: float = 0.75  # share of the lower face under the nose covered scoring 0 ...
     cover_high: float = 0.95  # ... and scoring 1
+    lips_low: float = 4.0  # lips this much redder (Lab a) than the skin around them score 1 (covered) ...
+    lips_high: float = 9.0  # ... and this much 0 (visible: no mask over the mouth)
     on: float = 0.5  # the average score above which a mask is taken as worn ...
     off: float = 0.3  # ... and below which it is taken off
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)
+
+
+def lip_contrast(lab: np.ndarray, landmarks: np.ndarray, size: float) -> float | None:
+    """How much redder (Lab a) the lips are than the skin around the mouth, or None when they are out of view.
+
+    Visible lips are redder than the skin around them; under a mask, "lips" and surroundings are the same cloth.
+    ``lab`` is a uint8 Lab image, ``landmarks`` in its pixels, ``size`` the face size in its pixels.
+    """
+    h, w = lab.shape[:2]
+    lips = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(lips, [np.round(landmarks[list(ls.LIPS_OUTER)]).astype(np.int32)], 1)
+    if lips.sum() < 12:
+        return None
+    k = max(int(round(0.08 * size)) | 1, 3)
+    ring = cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    near = max(int(round(0.02 * size)) | 1, 3)
+    ring &= 1 - cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (near, near)))
+    inner = cv2.erode(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    if inner.sum() < 6 or ring.sum() < 12:
+        return None
+    a = lab[..., 1]
+    return float(np.median(a[inner > 0])) - float(np.median(a[ring > 0]))
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:
     return float(min(max((x - lo) / max(hi - lo, 1e-6), 0.0), 1.0))
 
 
-def presence_score(skin_distance: float | None, cover: float, options: PresenceOptions) -> float:
-    """The score in [0, 1]; ``skin_distance`` None (no forehead visible) leaves the cover alone to decide."""
+def presence_score(
+    skin_distance: float | None, cover: float, lips: float | None, options: PresenceOptions
+) -> float:
+    """The score in [0, 1]; a cue that is None (no forehead or lips in view) is left out."""
     colour = 1.0 if skin_distance is None else _ramp(skin_distance, options.colour_near, options.colour_far)
-    return colour * _ramp(cover, options.cover_low, options.cover_high)
+    covered = 1.0 if lips is None else 1.0 - _ramp(lips, options.lips_low, options.lips_high)
+    return colour * covered * _ramp(cover, options.cover_low, options.cover_high)
 
 
 class Presence:

@@ -68,8 +68,8 @@ def mask_outline(landmarks: np.ndarray, below_chin: float = 0.06, drop: float = 
     Top edge across the nose bridge (landmark 197, so 195 and the rest of MASK_CORE are well inside) and
     0.05 face heights under the under-eye line over the cheeks, sides down the jaw from the ears, bottom
     along the jaw pushed up to ``below_chin`` face heights under the chin; corners rounded. With the defaults it
-    covers about 92 % of the MASK_REGION polygon and lies about 93 % inside it (all of it within 4 % of the face
-    width). ``drop`` moves the top edge down by that many face heights (a mask worn low).
+    covers most of the MASK_REGION polygon and lies mostly inside it (all of it close to it). ``drop`` moves the
+    top edge down by that many face heights (a mask worn low).
     """
     pts = np.asarray(landmarks, dtype=np.float64)
     bridge, chin = pts[_BRIDGE], pts[_CHIN]
@@ -115,7 +115,7 @@ def _face_frame(landmarks: np.ndarray, box: tuple[int, int, int, int]) -> tuple[
 
 
 # Patterns are milder than many real prints: FaceMesh loses faces behind bold, coarse patterns
-# (0.45-contrast stripes at half this frequency: about 35 % of frames lost).
+# (stronger stripes at half this frequency lose a good part of the frames).
 _STRIPE_FREQ = 10.0  # stripes per face height
 _STRIPE_CONTRAST = 0.2
 _DOT_CONTRAST = 0.3
