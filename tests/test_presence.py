@@ -16,11 +16,13 @@ from unmask_video.synthetic import ClipSpec, MaskStyle
 
 def test_score_cues():
     opt = PresenceOptions()
-    assert presence_score(30.0, 1.0, 0.0, opt) == pytest.approx(1.0)  # unlike skin, covers, no lips showing
-    assert presence_score(1.0, 1.0, 0.0, opt) == 0.0  # skin-coloured: a bare lower face
-    assert presence_score(30.0, 0.3, 0.0, opt) == 0.0  # a small piece: shadow, beard
-    assert presence_score(30.0, 1.0, 15.0, opt) == 0.0  # red lips in view: no mask over the mouth
-    assert presence_score(None, 1.0, None, opt) == pytest.approx(1.0)  # missing cues are left out
+    # unlike skin, covers the lower face, no lips showing, a clear upper edge
+    assert presence_score(30.0, 1.0, 0.0, 30.0, opt) == pytest.approx(1.0)
+    assert presence_score(1.0, 1.0, 0.0, 30.0, opt) == 0.0  # skin-coloured: a bare lower face
+    assert presence_score(30.0, 0.3, 0.0, 30.0, opt) == 0.0  # a small piece: shadow, beard
+    assert presence_score(30.0, 1.0, 15.0, 30.0, opt) == 0.0  # red lips in view: no mask over the mouth
+    assert presence_score(30.0, 1.0, 0.0, 3.0, opt) == 0.0  # fades into the skin above: shaded skin
+    assert presence_score(None, 1.0, None, None, opt) == pytest.approx(1.0)  # missing cues are left out
 
 
 def test_hysteresis_needs_more_than_one_odd_frame():

@@ -60,7 +60,7 @@ from threadpoolctl import threadpool_limits
 
 from unmask_video import landmark_sets as ls
 from unmask_video.errors import InputError
-from unmask_video.mask_presence import Presence, PresenceOptions, lip_contrast, presence_score
+from unmask_video.mask_presence import Presence, PresenceOptions, edge_contrast, lip_contrast, presence_score
 from unmask_video.mask_refine import ColourModel, grow, search_polygon
 
 log = logging.getLogger(__name__)
@@ -427,12 +427,16 @@ class MaskSegmenter:
         nose_y = int(round(float(lm[ls.NOSE[-3], 1])))
         lower[: max(nose_y, 0)] = 0
         cover = float(binary[lower > 0].mean()) if lower.any() else 0.0
-        lips = lip_contrast(cv2.cvtColor(sub, cv2.COLOR_RGB2LAB), lm, size)
-        score = presence_score(distance, cover, lips, popt)
+        lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
+        lips = lip_contrast(lab, lm, size, binary)
+        edge = edge_contrast(lab, binary, lm, size)
+        score = presence_score(distance, cover, lips, edge, popt)
         if state.presence is None:
             state.presence = Presence(popt)
         worn = state.presence.update(score)
-        log.debug("presence: skin distance %s cover %.2f lips %s score %.2f -> %s", distance, cover, lips, score, worn)
+        log.debug(
+            "presence: skin distance %s cover %.2f lips %s edge %s score %.2f -> %s", distance, cover, lips, edge, score, worn
+        )
         return worn, score, float(state.presence.average or 0.0)
 
     def _colour_model(
