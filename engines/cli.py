@@ -1,4 +1,4 @@
-"""``unmask-video build-engine``: the sub-command's parser and runner (wired in by unmask_video.cli)."""
+"""``unmask-video build-engine``: the subcommand's ``add_parser`` and ``run`` (listed in unmask_video.cli)."""
 
 from __future__ import annotations
 
@@ -14,38 +14,42 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def add_build_engine_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
+def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
     """Add the ``build-engine`` sub-command to ``subparsers``; return its parser."""
     from .build import BUILDERS, PRECISIONS
 
     p = subparsers.add_parser(
         "build-engine",
+        usage="unmask-video build-engine WEIGHTS -o ENGINE [options]",
         help="build a TensorRT engine for a generator checkpoint (NVIDIA GPU, TensorRT extra)",
         description="Export the checkpoint to ONNX, build a TensorRT engine for this GPU, check it against "
                     "PyTorch FP32 and write it with a metadata sidecar (ENGINE.json).")
-    p.add_argument("weights", type=Path, metavar="WEIGHTS", help="generator checkpoint (.safetensors)")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="ENGINE", help="engine file to write")
-    p.add_argument("--precision", choices=PRECISIONS, default="fp16", help="engine precision (default: fp16)")
-    p.add_argument("--batch", default="1:1:4", metavar="MIN:OPT:MAX",
-                   help="batch sizes of the optimisation profile (default: 1:1:4)")
-    p.add_argument("--builder", choices=BUILDERS, default="tensorrt",
-                   help="tensorrt: ONNX + TensorRT's parser (default); torch-tensorrt: from PyTorch directly")
-    p.add_argument("--timing-cache", type=Path, default=None, metavar="PATH",
-                   help="TensorRT timing cache, reused between builds (default: in the user cache folder)")
-    p.add_argument("--workspace-mib", type=int, default=4096, metavar="MIB", help="builder workspace limit")
-    p.add_argument("--max-abs-error", type=float, default=None, metavar="X",
-                   help="refuse the engine past this max abs error against PyTorch FP32 (default: per precision)")
-    p.add_argument("--min-psnr", type=float, default=None, metavar="DB",
-                   help="refuse the engine below this PSNR against PyTorch FP32 (default: per precision)")
-    p.add_argument("--keep-onnx", type=Path, default=None, metavar="PATH", help="also save the ONNX built from")
-    p.add_argument("--device", type=int, default=0, help="CUDA device index (default: 0)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no summary")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: TensorRT's too)")
-    p.set_defaults(func=run_build_engine)
+    files = p.add_argument_group("input and output")
+    files.add_argument("weights", type=Path, metavar="WEIGHTS", help="generator checkpoint (.safetensors)")
+    files.add_argument("-o", "--output", type=Path, required=True, metavar="ENGINE", help="engine file to write")
+    files.add_argument("--keep-onnx", type=Path, default=None, metavar="PATH", help="also save the ONNX built from")
+    build = p.add_argument_group("engine")
+    build.add_argument("--precision", choices=PRECISIONS, default="fp16", help="engine precision (default: fp16)")
+    build.add_argument("--batch", default="1:1:4", metavar="MIN:OPT:MAX",
+                       help="batch sizes of the optimisation profile (default: 1:1:4)")
+    build.add_argument("--builder", choices=BUILDERS, default="tensorrt",
+                       help="tensorrt: ONNX + TensorRT's parser (default); torch-tensorrt: from PyTorch directly")
+    build.add_argument("--timing-cache", type=Path, default=None, metavar="PATH",
+                       help="TensorRT timing cache, reused between builds (default: in the user cache folder)")
+    build.add_argument("--workspace-mib", type=int, default=4096, metavar="MIB", help="builder workspace limit")
+    build.add_argument("--device", type=int, default=0, help="CUDA device index (default: 0)")
+    limits = p.add_argument_group("accuracy against PyTorch FP32")
+    limits.add_argument("--max-abs-error", type=float, default=None, metavar="X",
+                        help="refuse the engine past this max abs error (default: per precision)")
+    limits.add_argument("--min-psnr", type=float, default=None, metavar="DB",
+                        help="refuse the engine below this PSNR (default: per precision)")
+    messages = p.add_argument_group("messages")
+    messages.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    messages.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: TensorRT's too)")
     return p
 
 
-def run_build_engine(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``build-engine``; returns 0. Raises InputError / ProcessingError with a one-line message."""
     from unmask_video.errors import InputError
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -250,3 +249,70 @@ def test_ctrl_c_leaves_no_file(synthetic_clip_factory, tmp_path):
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------------------------------------- subcommands
+
+
+def test_run_is_the_default_subcommand():
+    from unmask_video.cli import parse_args
+    from unmask_video.commands import run as run_command
+
+    argv = ["in.mp4", "--ref", "face.jpg", "-o", "out.mp4", "--crf", "20", "-q"]
+    implied, explicit = parse_args(argv), parse_args(["run", *argv])
+    assert vars(implied) == vars(explicit)
+    assert implied.command == "run" and implied.run is run_command.run and implied.crf == 20
+    assert parse_args(["-q", "in.mp4"]).command == "run"  # a flag first: still run
+
+
+@pytest.mark.parametrize(
+    "argv, command, flag",
+    [
+        (["in.mp4", "--ref", "f.jpg", "-o", "o.mp4", "--record", "r.mp4"], "run", "--record"),
+        (["run", "in.mp4", "--virtual-cam"], "run", "--virtual-cam"),
+        (["live", "--ref", "f.jpg", "--crf", "20"], "live", "--crf"),
+        (["live", "--ref", "f.jpg", "--batch", "2"], "live", "--batch"),
+        (["demo", "--ref", "f.jpg"], "demo", "--ref"),
+        (["build-engine", "w.safetensors", "-o", "g.engine", "--generator", "none"], "build-engine", "--generator"),
+    ],
+)
+def test_a_flag_of_another_subcommand_is_a_usage_error(capsys, argv, command, flag):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert f"'unmask-video {command}' does not take {flag}" in err and f"unmask-video {command} --help" in err
+
+
+@pytest.mark.parametrize("flag", ["--webcam", "--list-cameras"])
+def test_live_flags_in_file_mode_point_to_live(capsys, flag):
+    code, _, err = run(capsys, flag, "--ref", "face.jpg")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "unmask-video live" in err, err
+
+
+def test_each_subcommand_has_a_short_grouped_help_with_only_its_own_flags(capsys):
+    flags = {  # command: (flags its help shows, flags of other subcommands it must not have)
+        "run": (["--overwrite", "--crf", "--batch"], ["--record", "--virtual-cam", "--list-cameras", "--out-dir",
+                                                      "--precision"]),
+        "live": (["--record", "--virtual-cam", "--list-cameras"], ["--crf", "--batch", "--out-dir", "--precision"]),
+        "demo": (["--out-dir", "--frames", "--batch"], ["--ref", "--crf", "--overwrite", "--record", "--precision"]),
+        "build-engine": (["--precision", "--timing-cache"], ["--generator", "--ref", "--crf", "--record"]),
+    }
+    for command, (present, absent) in flags.items():
+        with pytest.raises(SystemExit) as exit_:
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        assert exit_.value.code == 0 and out.startswith(f"usage: unmask-video {'[run]' if command == 'run' else command}")
+        assert len(out.splitlines()) < 80, out
+        groups = [line for line in out.splitlines() if line.endswith(":") and not line.startswith(" ")]
+        assert len(groups) >= 3, groups
+        assert [f for f in present if f" {f}" not in out] == [] and [f for f in absent if f" {f}" in out] == []
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(command in out for command in flags)
+
+
+def test_live_needs_a_reference_and_lists_cameras_without_one(capsys):
+    code, _, err = run(capsys, "live", "--no-window")
+    assert code == 2 and "--ref" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run(capsys, "live", "--list-cameras")
+    assert code == 0 and out.strip(), err

@@ -138,3 +138,38 @@ def test_foreign_safetensors_without_config(tmp_path: Path) -> None:
     with pytest.raises(InputError) as exc:
         load_weights(path)
     assert "no unmask-video generator config" in _one_line(exc)
+
+
+def test_auto_runs_a_generator_only_when_its_card_records_a_win(tmp_path: Path, monkeypatch) -> None:
+    from unmask_video.reconstruct import factory, neural
+    from unmask_video.reconstruct.generator.card import beats_composite, quality_record
+
+    lost = quality_record({"a": 20.0, "b": 22.0}, {"a": 20.5, "b": 21.0})  # higher mean, but clip a loses 0.5 dB
+    won = quality_record({"a": 20.4, "b": 22.0}, {"a": 20.5, "b": 21.0})
+    assert not lost["beats_composite"] and won["beats_composite"]
+    forged = dict(lost, beats_composite=True)  # a verdict the figures do not support
+    model = _model()
+    monkeypatch.setattr(neural, "SHIPPED_DIR", tmp_path)
+    monkeypatch.setattr(neural, "DEFAULT_GENERATOR", "tiny")
+    for record, expected in (({}, False), (lost, False), (forged, False), (won, True)):
+        card = ModelCard(name="tiny", config="tiny", input_size=64, quality_benchmark=record)
+        save_weights(model, tmp_path / "tiny.safetensors", card=card)
+        assert beats_composite(read_card(tmp_path / "tiny.safetensors")) is expected
+        assert (neural.resolve_weights("auto") is not None) is expected
+        built = factory.build_reconstructor(factory.ReconstructorOptions(generator="auto", backend="torch"))
+        assert ("auto" in built.name) is not expected, built.name  # the summary says the composite ran
+        assert neural.resolve_weights("tiny") == tmp_path / "tiny.safetensors"  # asked by name: always runs
+
+
+def test_shipped_cards_carry_no_absolute_paths_and_auto_follows_them() -> None:
+    from unmask_video.reconstruct import neural
+    from unmask_video.reconstruct.generator.card import beats_composite
+
+    shipped = sorted(neural.SHIPPED_DIR.glob("*.safetensors"))
+    assert shipped, f"no shipped weights in {neural.SHIPPED_DIR}"
+    for path in shipped:
+        meta = read_metadata(path)
+        for text in [meta["card"], *(p.read_text() for p in neural.SHIPPED_DIR.glob("*.card.json"))]:
+            assert "/work/" not in text and "/tmp/" not in text and "/home/" not in text
+        if path.stem == neural.DEFAULT_GENERATOR:
+            assert (neural.resolve_weights("auto") == path) is beats_composite(read_card(path))

@@ -14,7 +14,7 @@ from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 from unmask_video.segment import MaskSegmenter, SegmentOptions
 from unmask_video.synthetic import ClipSpec, MaskStyle
-from unmask_video.video import read_image
+from unmask_video.io import read_image
 
 
 def _pipeline(clip, **kwargs) -> FramePipeline:

@@ -18,7 +18,7 @@ from unmask_video.reconstruct.factory import ReconstructorOptions
 from unmask_video.runner import RunOptions, run_file
 from unmask_video.summary import print_summary
 from unmask_video.synthetic import ClipSpec, make_clip
-from unmask_video.video import VideoReader
+from unmask_video.io import VideoReader
 
 log = logging.getLogger(__name__)
 

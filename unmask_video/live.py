@@ -5,16 +5,16 @@ README section (draft)
 
 Live mode
 ---------
-``unmask-video --webcam --ref face.jpg`` shows the camera with the mask removed, in a window. The reference
+``unmask-video live --ref face.jpg`` shows the camera with the mask removed, in a window. The reference
 and the models are loaded and warmed up before the first frame is shown; when the face is lost, frames pass
 through unchanged until it returns.
 
-- Camera: ``--webcam [DEVICE]``: v4l2 on Linux (``/dev/video0`` by default, ``--webcam 1`` = ``/dev/video1``),
-  avfoundation on macOS (``--webcam 0``), dshow on Windows (``--webcam "Integrated Camera"``).
+- Camera: ``unmask-video live [DEVICE]``: v4l2 on Linux (``/dev/video0`` by default, ``live 1`` = ``/dev/video1``),
+  avfoundation on macOS (``live 0``), dshow on Windows (``live "Integrated Camera"``).
   ``--video-size 1280x720``, ``--framerate 30`` and ``--input-format mjpeg`` are passed to the camera.
   ``--list-cameras`` shows the cameras there are.
-- Any live stream PyAV opens is a source too: ``--webcam rtsp://cam.local/stream``, ``--webcam udp://0.0.0.0:5000``,
-  or a named pipe (``--webcam /tmp/cam.fifo --source-format mpegts``); it is opened with low-latency options
+- Any live stream PyAV opens is a source too: ``live rtsp://cam.local/stream``, ``live udp://0.0.0.0:5000``,
+  or a named pipe (``live /tmp/cam.fifo --source-format mpegts``); it is opened with low-latency options
   (``--source-option KEY=VALUE`` adds FFmpeg options, e.g. ``rtsp_transport=tcp``).
 - Outputs, one or several: the preview window (the default where there is a display; ``--no-window``),
   ``--virtual-cam`` (a camera other apps can pick), ``-o udp://127.0.0.1:5000 --format mpegts`` (a network
@@ -44,7 +44,6 @@ latency and the display's are not included.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import signal
 import threading
@@ -57,11 +56,13 @@ import cv2
 import numpy as np
 
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.io import StreamDescription, handle_signals, is_stream_url
+from unmask_video.io.paths import check_debug_dir
 from unmask_video.live_capture import (
     CameraInfo,
     LatestFrameCapture,
     LiveSource,
-    is_stream_url,
+    is_live_source,
     list_cameras,
     open_source,
     open_spec,
@@ -86,10 +87,8 @@ __all__ = [
     "LiveOptions",
     "LiveSource",
     "LiveStats",
-    "add_live_arguments",
     "format_cameras",
     "list_cameras",
-    "live_from_args",
     "run_live",
 ]
 
@@ -119,6 +118,7 @@ class LiveOptions:
     virtual_cam: bool = False
     virtual_cam_device: str | None = None  # e.g. /dev/video10; None = pyvirtualcam's choice
     record: Path | None = None  # a file: .mp4, .mkv, .ts ...
+    overwrite: bool = False  # replace an existing recording file
     stream_url: str | None = None  # e.g. udp://127.0.0.1:5000
     stream_format: str | None = None  # container for stream_url; None = by scheme (udp -> mpegts)
     encode: LiveEncodeOptions = field(default_factory=LiveEncodeOptions)
@@ -144,7 +144,7 @@ def _make_outputs(options: LiveOptions) -> tuple[list[LiveOutput], WindowOutput 
     """Create (not open) every output; problems that are known up front fail here, before anything starts."""
     outputs: list[LiveOutput] = []
     if options.record is not None:
-        outputs.append(LiveWriter(options.record, None, options.encode))
+        outputs.append(LiveWriter(options.record, None, options.encode, overwrite=options.overwrite))
     if options.stream_url:
         outputs.append(LiveWriter(options.stream_url, options.stream_format, options.encode))
     if options.virtual_cam:
@@ -164,8 +164,12 @@ def _make_outputs(options: LiveOptions) -> tuple[list[LiveOutput], WindowOutput 
     return outputs, window
 
 
+#: Signals that stop a session cleanly (the recording is finished): Ctrl-C, kill, a closed terminal.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 class _Signals:
-    """Turns the first Ctrl-C / SIGTERM into a clean stop; a second Ctrl-C interrupts at once."""
+    """Turns the first Ctrl-C / SIGTERM / SIGHUP into a clean stop; a second Ctrl-C interrupts at once."""
 
     def __init__(self, enabled: bool) -> None:
         self.requested = threading.Event()
@@ -174,7 +178,7 @@ class _Signals:
 
     def __enter__(self) -> "_Signals":
         if self.enabled:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in _STOP_SIGNALS:
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
@@ -197,9 +201,14 @@ def run_live(source: LiveSource, processor: FrameProcessor, options: LiveOptions
     session's figures (also logged). Raises :class:`InputError` when the source or an output cannot be opened.
     """
     options = options or LiveOptions()
+    with handle_signals(terminate=options.handle_signals):
+        return _run_live(source, processor, options)
+
+
+def _run_live(source: LiveSource, processor: FrameProcessor, options: LiveOptions) -> LiveStats:
     outputs, window = _make_outputs(options)
     spec = open_spec(source)
-    container = open_source(spec, source.open_timeout_s, source.read_timeout_s)
+    container = open_source(spec, source.open_timeout_s, source.read_timeout_s)  # Ctrl-C interrupts it
     capture = LatestFrameCapture(container, spec.label).start()
     meter = LiveMeter()
     state = _State(effect_on=options.effect)
@@ -273,8 +282,12 @@ def _loop(
         if not opened:
             fps = capture.rate or (float(source.framerate) if source.framerate else 30.0)
             size = (image.shape[1], image.shape[0])
+            description = capture.description(size[0], size[1], fps)
             for output in outputs:
-                output.open(size[0], size[1], fps)
+                if hasattr(output, "open_stream"):
+                    output.open_stream(description)  # the shared writer: colour tags from the capture
+                else:
+                    output.open(size[0], size[1], fps)
                 opened.append(output)
         elif (image.shape[1], image.shape[0]) != size:
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)  # the source changed size mid-session
@@ -310,74 +323,6 @@ def _handle_key(action: KeyAction | None, state: _State, options: LiveOptions) -
         log.info("effect %s", "on" if state.effect_on else "off")
     elif action is KeyAction.SNAPSHOT and state.last_image is not None:
         log.info("snapshot: %s", save_snapshot(state.last_image, options.snapshot_dir))
-
-
-# ---------------------------------------------------------------------------------------------- command line
-
-
-def add_live_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the live-mode flags. The output URL comes from the parser's own ``-o/--output`` (``args.output``)."""
-    group = parser.add_argument_group("live mode")
-    group.add_argument("--webcam", nargs="?", const="", default=None, metavar="DEVICE|URL",
-                       help="live mode from a camera (default /dev/video0, '0' on macOS, a name on Windows) "
-                       "or from a stream URL / named pipe")  # fmt: skip
-    group.add_argument("--list-cameras", action="store_true", help="list the cameras and exit")
-    group.add_argument("--video-size", metavar="WxH", help="camera frame size, e.g. 1280x720")
-    group.add_argument("--framerate", metavar="FPS", help="camera frame rate, e.g. 30")
-    group.add_argument("--input-format", metavar="FMT", help="camera pixel/codec format, e.g. mjpeg or yuyv422")
-    group.add_argument("--source-format", metavar="FMT", help="demuxer of a stream source (mpegts for a named pipe)")
-    group.add_argument("--source-option", action="append", default=[], metavar="KEY=VALUE",
-                       help="an FFmpeg option for the source (repeatable), e.g. rtsp_transport=tcp")  # fmt: skip
-    group.add_argument("--window", dest="window", action="store_true", default=None, help="show the preview window")
-    group.add_argument("--no-window", dest="window", action="store_false", help="no preview window")
-    group.add_argument("--virtual-cam", action="store_true", help="send to a virtual camera (pyvirtualcam)")
-    group.add_argument("--virtual-cam-device", metavar="DEV", help="virtual camera device, e.g. /dev/video10")
-    group.add_argument("--record", type=Path, metavar="FILE", help="also record the session to FILE")
-    group.add_argument("--format", dest="stream_format", metavar="FMT",
-                       help="container format of the -o stream URL (default by scheme: udp -> mpegts)")  # fmt: skip
-    group.add_argument("--snapshot-dir", type=Path, default=Path("."), help="folder for snapshots (key s)")
-    group.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds")
-
-
-def live_from_args(args: argparse.Namespace) -> tuple[LiveSource, LiveOptions]:
-    """Turn the parsed flags into ``run_live`` arguments; ``-o`` is a stream URL or, for a path, a recording."""
-    options_extra: dict[str, str] = {}
-    for item in args.source_option or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InputError(f"--source-option wants KEY=VALUE, got {item!r}")
-        options_extra[key] = value
-    target = args.webcam or None
-    source = LiveSource(
-        device=None if target and is_stream_url(target) else target,
-        url=target if target and is_stream_url(target) else None,
-        source_format=args.source_format,
-        input_format=args.input_format,
-        video_size=args.video_size,
-        framerate=args.framerate,
-        options=options_extra,
-    )
-    record = args.record
-    stream_url = None
-    output = getattr(args, "output", None)
-    if output:
-        if "://" in output:
-            stream_url = output
-        elif record is None:
-            record = Path(output)
-        else:
-            raise InputError("give the recording once: either -o FILE or --record FILE")
-    live = LiveOptions(
-        window=args.window,
-        virtual_cam=args.virtual_cam,
-        virtual_cam_device=args.virtual_cam_device,
-        record=record,
-        stream_url=stream_url,
-        stream_format=args.stream_format,
-        snapshot_dir=args.snapshot_dir,
-        max_seconds=args.max_seconds,
-    )
-    return source, live
 
 
 def format_cameras(cameras: list[CameraInfo]) -> Iterator[str]:

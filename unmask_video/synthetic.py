@@ -68,8 +68,8 @@ def mask_outline(landmarks: np.ndarray, below_chin: float = 0.06, drop: float = 
     Top edge across the nose bridge (landmark 197, so 195 and the rest of MASK_CORE are well inside) and
     0.05 face heights under the under-eye line over the cheeks, sides down the jaw from the ears, bottom
     along the jaw pushed up to ``below_chin`` face heights under the chin; corners rounded. With the defaults it
-    covers most of the MASK_REGION polygon and lies mostly inside it (all of it close to it). ``drop`` moves the
-    top edge down by that many face heights (a mask worn low).
+    covers most of the MASK_REGION polygon and lies almost all inside it, the rest close to its edge
+    (tests/test_synthetic.py). ``drop`` moves the top edge down by that many face heights (a mask worn low).
     """
     pts = np.asarray(landmarks, dtype=np.float64)
     bridge, chin = pts[_BRIDGE], pts[_CHIN]
@@ -114,8 +114,8 @@ def _face_frame(landmarks: np.ndarray, box: tuple[int, int, int, int]) -> tuple[
     return u.astype(np.float32), v.astype(np.float32)
 
 
-# Patterns are milder than many real prints: FaceMesh loses faces behind bold, coarse patterns
-# (stronger stripes at half this frequency lose a good part of the frames).
+# Patterns are milder than many real prints: FaceMesh loses many faces behind bold, coarse patterns
+# (stronger stripes at half this frequency).
 _STRIPE_FREQ = 10.0  # stripes per face height
 _STRIPE_CONTRAST = 0.2
 _DOT_CONTRAST = 0.3
@@ -339,36 +339,16 @@ def make_reference(size: tuple[int, int] = (320, 320), face_width: float = 0.4) 
 def _write_video(path: Path, frames: np.ndarray, spec: ClipSpec) -> tuple[list[int], Fraction]:
     import av
 
-    n, h, w = frames.shape[:3]
-    with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=spec.fps)
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.options = {"crf": str(spec.crf), "preset": "veryfast"}
-        as_ = None
-        if spec.audio_hz is not None:
-            rate = 48000
-            as_ = out.add_stream("aac", rate=rate, layout="mono")
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts = i
-            vf.time_base = Fraction(1, spec.fps)
-            for p in vs.encode(vf):
-                out.mux(p)
-        for p in vs.encode():
-            out.mux(p)
-        if as_ is not None:
-            total = int(round(n / spec.fps * rate))
-            tone = (0.2 * np.sin(2 * math.pi * spec.audio_hz * np.arange(total) / rate)).astype(np.float32)
-            for start in range(0, total, 1024):
-                chunk = tone[None, start : start + 1024]
-                af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="mono")
-                af.sample_rate = rate
-                af.pts = start
-                af.time_base = Fraction(1, rate)
-                for p in as_.encode(af):
-                    out.mux(p)
-            for p in as_.encode():
-                out.mux(p)
+    from unmask_video.io import AudioTrack, EncodeOptions, write_clip
+
+    n = len(frames)
+    audio = None
+    if spec.audio_hz is not None:
+        rate = 48000
+        total = int(round(n / spec.fps * rate))
+        tone = (0.2 * np.sin(2 * math.pi * spec.audio_hz * np.arange(total) / rate)).astype(np.float32)
+        audio = (AudioTrack("aac", rate, "mono"), tone[None])
+    write_clip(path, frames, spec.fps, EncodeOptions(crf=spec.crf, preset="veryfast"), audio=audio)
     with av.open(str(path)) as inp:
         stream = inp.streams.video[0]
         pts = sorted(p.pts for p in inp.demux(stream) if p.pts is not None)

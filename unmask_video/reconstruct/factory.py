@@ -47,8 +47,15 @@ def _build(options: ReconstructorOptions) -> object:
     if weights is None:
         if name == "auto":
             log.info("no generator weights qualify for --generator auto; using the reference composite")
-            return ReferenceComposite(options.composite)
+            composite = ReferenceComposite(options.composite)
+            composite.name = "none (auto: no generator has beaten the composite)"  # what the summary shows
+            return composite
         raise InputError(f"no weights for generator '{name}'; pass a .safetensors file or --generator none")
     return neural.GeneratorReconstructor.from_weights(
-        weights, backend=options.backend, engine=options.engine, device=options.device, options=options.neural
+        weights,
+        backend=options.backend,
+        engine=options.engine,
+        device=options.device,
+        options=options.neural,
+        composite=options.composite,
     )

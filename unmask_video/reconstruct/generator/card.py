@@ -3,19 +3,8 @@
 A card is computed from a configuration (parameters and FLOPs are counted, not typed in) and stored as
 JSON in the metadata of every weights file, where the trainer adds training data and metrics.
 
-Counted figures (conditioned variants, batch 1; FLOPs = 2 x multiply-accumulates of convolutions and
-matrix products, torch.utils.flop_counter; the "-original" variants differ by < 1.5%), and latency per
-crop with ONNX Runtime 1.32 on the CPU, 2 threads, measured by benchmarks/generator_latency.py on the
-shared 2-core development machine at a load average of ~9 (min / median of 10; an idle machine is
-faster):
-
-=======  ====  ====  ==========  =======  ====================  ===========================
-name     crop  cnum  parameters  GFLOPs   ORT CPU ms/crop       torch CPU ms/crop (median)
-=======  ====  ====  ==========  =======  ====================  ===========================
-paper    256   32    38.10 M     112.45   5162 / 5273           21960
-fast     96    8     0.80 M      0.54     24.6 / 40.1           355
-tiny     64    8     0.64 M      0.24     (tests only)
-=======  ====  ====  ==========  =======  ====================  ===========================
+Parameters, FLOPs and latency per crop are measured, not quoted here: ``python -m benchmarks.generator_latency``
+prints them (and the README carries the latest run).
 
 paper: coarse = 5 gated convs with 2 downsamplings, 16 multi-dilation residual blocks (8 gated branches,
 dilations 1..8) at 64x64, dilated gated convs (2/4/8/16), 2 x (nearest resize + gated conv), tanh;
@@ -71,6 +60,10 @@ class ModelCard:
     metrics: dict[str, float] = field(default_factory=dict)
     latency_ms: dict[str, float] = field(default_factory=dict)
     notes: str = ""
+    #: The project's quality benchmark (``benchmarks.quality``: real talking-head clips, a drawn mask, the truth
+    #: known) run with these weights and with the composite (``--generator none``) in the same run: see
+    #: :func:`quality_record` for the keys. ``--generator auto`` uses the weights only if :func:`beats_composite`.
+    quality_benchmark: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -113,3 +106,46 @@ def card_for_config(config: GeneratorConfig, **fields: Any) -> ModelCard:
 def model_card(name: str, **overrides: Any) -> ModelCard:
     """The card of a registered configuration (with config overrides)."""
     return card_for_config(get_config(name, **overrides))
+
+
+#: A generator must not lose to the composite by more than this (PSNR inside the mask, dB) on any clip.
+MAX_CLIP_LOSS_DB = 0.3
+
+
+def quality_record(
+    generator_psnr: dict[str, float], composite_psnr: dict[str, float], **details: Any
+) -> dict[str, Any]:
+    """What a card records of one quality-benchmark run: per-clip PSNR inside the mask (dB) of the generator and
+    of the composite, measured in the same run, their means, and whether the generator beat the composite
+    (higher mean PSNR and no clip worse by more than :data:`MAX_CLIP_LOSS_DB`)."""
+    clips = sorted(set(generator_psnr) & set(composite_psnr))
+    if not clips:
+        raise ValueError("a quality record needs at least one clip scored for both the generator and the composite")
+    deltas = {c: generator_psnr[c] - composite_psnr[c] for c in clips}
+    mean_g = sum(generator_psnr[c] for c in clips) / len(clips)
+    mean_c = sum(composite_psnr[c] for c in clips) / len(clips)
+    wins = mean_g > mean_c and min(deltas.values()) >= -MAX_CLIP_LOSS_DB
+    return {
+        "benchmark": "benchmarks.quality",
+        "clips": clips,
+        "generator_psnr_db": {c: round(generator_psnr[c], 3) for c in clips},
+        "composite_psnr_db": {c: round(composite_psnr[c], 3) for c in clips},
+        "mean_generator_psnr_db": round(mean_g, 3),
+        "mean_composite_psnr_db": round(mean_c, 3),
+        "worst_clip_delta_db": round(min(deltas.values()), 3),
+        "beats_composite": bool(wins),
+        **details,
+    }
+
+
+def beats_composite(card: ModelCard | None) -> bool:
+    """True only if ``card`` records a quality-benchmark run the generator won against the composite (re-checked
+    from the recorded per-clip figures, not only the recorded verdict)."""
+    if card is None or not card.quality_benchmark:
+        return False
+    record = card.quality_benchmark
+    try:
+        again = quality_record(record["generator_psnr_db"], record["composite_psnr_db"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return bool(record.get("beats_composite")) and again["beats_composite"]

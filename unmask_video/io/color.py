@@ -1,0 +1,109 @@
+"""Colour conversion between decoded/encoded YUV frames and RGB uint8 images.
+
+Decoding: swscale's fast yuv420p -> RGB path comes out about one level too dark on every channel (so each pass
+through the tool would darken the video); its accurate flags fix that at a much higher cost. 4:2:0 frames (what
+H.264/HEVC decoders give) are converted here instead: chroma upsampled bilinearly with OpenCV, then one 3x4 colour
+matrix (cv2.transform), unbiased. Other pixel formats (10-bit, 4:2:2...) go through swscale with accurate rounding.
+Encoding goes through swscale with area-averaged chroma and accurate rounding. Untagged video uses swscale's
+default matrix (BT.601) both ways, so the output looks like the input in any player.
+"""
+
+from __future__ import annotations
+
+import av
+import cv2
+import numpy as np
+from av.video.reformatter import Interpolation, VideoReformatter
+
+#: AVColorSpace tag -> swscale matrix (SWS_CS_*): BT.709, FCC, BT.601 (BT470BG, SMPTE170M), SMPTE240M, BT.2020.
+_SWS_FROM_AVCOL = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
+#: 8-bit 4:2:0 formats converted to RGB here (see the module docstring).
+_YUV420 = frozenset({"yuv420p", "yuvj420p"})
+#: Luma weights (Kr, Kb) of each swscale matrix: BT.709, FCC, BT.601, SMPTE240M, BT.2020.
+_KR_KB = {1: (0.2126, 0.0722), 4: (0.30, 0.11), 5: (0.299, 0.114), 7: (0.212, 0.087), 9: (0.2627, 0.0593)}
+_SWS_DECODE = int(Interpolation.BILINEAR) | int(Interpolation.ACCURATE_RND) | int(Interpolation.FULL_CHR_H_INT)
+_SWS_ENCODE = int(Interpolation.AREA) | int(Interpolation.ACCURATE_RND)
+
+
+def sws_colorspace(avcol: int | None) -> int | None:
+    """The swscale matrix (what PyAV's reformat takes) for a stream's AVColorSpace tag; None = swscale default."""
+    return _SWS_FROM_AVCOL.get(int(avcol)) if avcol is not None else None
+
+
+def yuv_to_rgb_matrix(sws_cs: int, full_range: bool) -> np.ndarray:
+    """3x4 matrix for cv2.transform: [R, G, B] = M @ [Y, U, V, 1] in 8-bit code values."""
+    kr, kb = _KR_KB.get(sws_cs, _KR_KB[5])
+    kg = 1.0 - kr - kb
+    y_scale, c_scale, y_offset = (1 / 255, 1 / 255, 0.0) if full_range else (1 / 219, 1 / 224, 16.0)
+    m = 255.0 * np.array(
+        [
+            [y_scale, 0.0, 2 * (1 - kr) * c_scale],
+            [y_scale, -2 * kb * (1 - kb) / kg * c_scale, -2 * kr * (1 - kr) / kg * c_scale],
+            [y_scale, 2 * (1 - kb) * c_scale, 0.0],
+        ]
+    )
+    offset = -(m[:, 0] * y_offset + (m[:, 1] + m[:, 2]) * 128.0)
+    return np.hstack([m, offset[:, None]]).astype(np.float32)
+
+
+def _plane(frame: av.VideoFrame, index: int, width: int) -> np.ndarray:
+    """One 8-bit plane of ``frame`` as an (h, width) view, without its line padding."""
+    plane = frame.planes[index]
+    return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :width]
+
+
+class FrameToRGB:
+    """Decoded frames -> (H, W, 3) uint8 RGB with each frame's own matrix and range (one swscale context)."""
+
+    def __init__(self) -> None:
+        self._reformatter = VideoReformatter()
+        self._matrices: dict[tuple[int, bool], np.ndarray] = {}
+
+    def __call__(self, frame: av.VideoFrame) -> np.ndarray:
+        if frame.format.name in _YUV420:
+            width, height = frame.width, frame.height
+            full_range = frame.format.name == "yuvj420p" or int(frame.color_range) == 2  # AVCOL_RANGE_JPEG
+            key = (sws_colorspace(frame.colorspace) or 5, full_range)
+            matrix = self._matrices.get(key)
+            if matrix is None:
+                matrix = self._matrices[key] = yuv_to_rgb_matrix(*key)
+            half = (width + 1) // 2
+            planes = [_plane(frame, 0, width)] + [
+                cv2.resize(_plane(frame, i, half), (width, height), interpolation=cv2.INTER_LINEAR) for i in (1, 2)
+            ]
+            return cv2.transform(cv2.merge(planes), matrix)
+        rgb = self._reformatter.reformat(
+            frame,
+            format="rgb24",
+            src_colorspace=sws_colorspace(frame.colorspace),
+            src_color_range=frame.color_range,
+            interpolation=_SWS_DECODE,
+        )
+        return rgb.to_ndarray()
+
+
+class RGBToFrame:
+    """(H, W, 3) uint8 RGB -> a frame of the encoder's size, pixel format and matrix (limited range)."""
+
+    def __init__(self, width: int, height: int, pix_fmt: str, avcol: int | None) -> None:
+        self.width, self.height, self.pix_fmt = width, height, pix_fmt
+        self._colorspace = sws_colorspace(avcol)
+        self._reformatter = VideoReformatter()
+
+    def __call__(self, image: np.ndarray) -> av.VideoFrame:
+        height, width = image.shape[:2]
+        if (width, height) != (self.width, self.height) and width <= self.width and height <= self.height and (
+            self.width - width <= 1 and self.height - height <= 1
+        ):
+            # Odd size with 4:2:0: pad by repeating the last column/row (every source pixel kept).
+            image = np.pad(image, ((0, self.height - height), (0, self.width - width), (0, 0)), mode="edge")
+        vframe = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        return self._reformatter.reformat(
+            vframe,
+            width=self.width,
+            height=self.height,
+            format=self.pix_fmt,
+            dst_colorspace=self._colorspace,
+            dst_color_range=1,
+            interpolation=_SWS_ENCODE,
+        )
