@@ -14,7 +14,7 @@ import torch
 from unmask_video.errors import InputError
 from unmask_video.reconstruct.generator import create_generator
 from unmask_video.reconstruct.backends import BACKEND_CHOICES, select_backend
-from unmask_video.reconstruct.generator.export import sample_inputs
+from unmask_video.reconstruct.generator.parity import sample_inputs
 from unmask_video.reconstruct.generator.layers import init_weights
 from unmask_video.reconstruct.neural import GeneratorReconstructor, resolve_weights
 from unmask_video.reconstruct.generator.weights import save_weights

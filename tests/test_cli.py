@@ -290,7 +290,7 @@ def test_live_flags_in_file_mode_point_to_live(capsys, flag):
 
 
 def test_each_subcommand_has_a_short_grouped_help_with_only_its_own_flags(capsys):
-    own = {"run": ["--overwrite", "--crf"], "live": ["--record", "--virtual-cam", "--list-cameras"],
+    own = {"run": ["--codec", "--crf"], "live": ["--record", "--virtual-cam", "--list-cameras"],
            "demo": ["--out-dir", "--frames"], "build-engine": ["--precision", "--timing-cache"]}
     for command, flags in own.items():
         with pytest.raises(SystemExit) as exit_:

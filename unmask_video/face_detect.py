@@ -119,14 +119,22 @@ def _starts(length: int, side: float, stride: float) -> list[int]:
     return [int(round(i * step)) for i in range(n)]
 
 
+def import_mediapipe():  # -> the mediapipe module
+    """Import mediapipe (lazily: it is slow to import and loads TFLite); Ctrl-C during the import stays an interrupt."""
+    try:
+        import mediapipe as mp
+    except ImportError as exc:  # pragma: no cover - mediapipe is a hard dependency
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):  # Ctrl-C while its extension loaded
+            raise KeyboardInterrupt from None
+        raise ProcessingError("mediapipe is not installed; reinstall unmask-video (pip install -e .)") from exc
+    return mp
+
+
 class FaceDetector:
     """MediaPipe full-range face detection over a tile pyramid. Build once, reuse; :meth:`close` when done."""
 
     def __init__(self, min_confidence: float = 0.5) -> None:
-        try:
-            import mediapipe as mp
-        except ImportError as exc:  # pragma: no cover - mediapipe is a hard dependency
-            raise ProcessingError("mediapipe is not installed; reinstall unmask-video (pip install -e .)") from exc
+        mp = import_mediapipe()
         self._model = mp.solutions.face_detection.FaceDetection(
             min_detection_confidence=min_confidence, model_selection=1
         )

@@ -19,7 +19,7 @@ import numpy as np
 
 from unmask_video import landmark_sets
 from unmask_video.errors import ProcessingError
-from unmask_video.face_detect import resize
+from unmask_video.face_detect import import_mediapipe, resize
 
 #: The landmark subgraph with its inputs exposed: the image and the ROI (a NormalizedRect) to read it in.
 _GRAPH = """
@@ -76,6 +76,7 @@ class RoiLandmarker:
     """
 
     def __init__(self, min_presence: float = 0.5, crop_size: int = 256) -> None:
+        import_mediapipe()  # its extension first: Ctrl-C during that load stays an interrupt
         try:
             from google.protobuf import text_format
             from mediapipe.framework import calculator_pb2

@@ -21,7 +21,7 @@ import numpy as np
 
 from unmask_video import landmark_sets
 from unmask_video.errors import InputError, ProcessingError
-from unmask_video.face_detect import Detection, FaceDetector, Pass, merge_overlapping
+from unmask_video.face_detect import Detection, FaceDetector, Pass, import_mediapipe, merge_overlapping
 from unmask_video.face_landmark_model import RoiLandmarker, roi_from_box, roi_from_landmarks
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.stages import Box
@@ -108,10 +108,7 @@ def _to_pixels(face_landmarks, width: int, height: int) -> np.ndarray:
 
 
 def _face_mesh(static: bool, max_faces: int, det: float, trk: float):
-    try:
-        import mediapipe as mp  # imported lazily: it is slow to import and loads TFLite
-    except ImportError as exc:  # pragma: no cover - mediapipe is a hard dependency
-        raise ProcessingError("mediapipe is not installed; reinstall unmask-video (pip install -e .)") from exc
+    mp = import_mediapipe()
     return mp.solutions.face_mesh.FaceMesh(
         static_image_mode=static,
         max_num_faces=max_faces,

@@ -58,7 +58,9 @@ class FramePipeline:
         reconstructor: Reconstructor,
         options: PipelineOptions | None = None,
         timer: StageTimer | None = None,
+        tracker: FaceTracker | None = None,
     ) -> None:
+        """``tracker``: a FaceTracker lent by the caller (reset here and on :meth:`close`, never closed)."""
         self.options = options or PipelineOptions()
         self.timer = timer or StageTimer()
         self.reconstructor = check_reconstructor(reconstructor)
@@ -66,12 +68,14 @@ class FramePipeline:
             reference_landmarks = detect_reference_landmarks(reference_image)
             if lower_face_looks_covered(reference_image, reference_landmarks):
                 # A heuristic that also flags about 1 bare face in 7 (beards, shadows): said, not enforced.
-                log.info(
+                log.warning(
                     "the reference photo's nose and mouth may be covered (a mask, a hand?); if so the result will "
                     "show what covers them: use a photo of the person without a mask"
                 )
             self.warper = ReferenceWarper(reference_image, reference_landmarks, self.options.warp)
-        self.tracker = FaceTracker(self.options.tracker)
+        self._own_tracker = tracker is None
+        self.tracker = FaceTracker(self.options.tracker) if tracker is None else tracker
+        self.tracker.reset()
         self._face_ids: set[int] = set()  # the track ids of the last frame's faces
         self.segmenter = MaskSegmenter(self.options.segment)
         self.stats = PipelineStats()
@@ -178,4 +182,7 @@ class FramePipeline:
         return (int(cols[0]) - reach, int(rows[0]) - reach, int(cols[-1]) + 1 + reach, int(rows[-1]) + 1 + reach)
 
     def close(self) -> None:
-        self.tracker.close()
+        if self._own_tracker:
+            self.tracker.close()
+        else:
+            self.tracker.reset()

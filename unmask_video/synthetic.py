@@ -63,8 +63,8 @@ def mask_outline(landmarks: np.ndarray) -> np.ndarray:
 
     Top edge across the nose bridge (landmark 197, so 195 and the rest of MASK_CORE are well inside) and
     0.05 face heights under the under-eye line over the cheeks, sides down the jaw from the ears, bottom
-    along the jaw pushed up to 0.06 face heights under the chin; corners rounded. It covers about 92 %
-    of the MASK_REGION polygon and lies about 93 % inside it (all of it within 4 % of the face width).
+    along the jaw pushed up to 0.06 face heights under the chin; corners rounded. It covers most of the
+    MASK_REGION polygon and lies almost all inside it, the rest close to its edge (tests/test_synthetic.py).
     """
     pts = np.asarray(landmarks, dtype=np.float64)
     bridge, chin = pts[_BRIDGE], pts[_CHIN]
@@ -109,8 +109,8 @@ def _face_frame(landmarks: np.ndarray, box: tuple[int, int, int, int]) -> tuple[
     return u.astype(np.float32), v.astype(np.float32)
 
 
-# Patterns are milder than many real prints: FaceMesh loses faces behind bold, coarse patterns
-# (0.45-contrast stripes at half this frequency: about 35 % of frames lost).
+# Patterns are milder than many real prints: FaceMesh loses many faces behind bold, coarse patterns
+# (stronger stripes at half this frequency).
 _STRIPE_FREQ = 10.0  # stripes per face height
 _STRIPE_CONTRAST = 0.2
 _DOT_CONTRAST = 0.3

@@ -72,7 +72,9 @@ def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
         raise InputError("--max-faces must be at least 1")
     if getattr(args, "batch", 1) < 1:
         raise InputError("--batch must be at least 1")
-    options = PipelineOptions(debug_dir=args.debug_dir)
+    from unmask_video.io.paths import check_debug_dir
+
+    options = PipelineOptions(debug_dir=check_debug_dir(args.debug_dir))
     options.tracker.max_faces = args.max_faces
     if not 8 <= args.min_face_size <= 4096:
         raise InputError("--min-face-size must be between 8 and 4096 pixels")

@@ -66,6 +66,8 @@ _AUDIO_RULES = {
 _ENCODER_RATES = {"libopus": (48000, 24000, 16000, 12000, 8000), "mp2": (48000, 44100, 32000, 24000, 22050, 16000)}
 #: Subtitle codecs of containers that take only some (others are dropped with a warning).
 _SUBTITLE_RULES = {"mp4": frozenset({"mov_text"}), "mov": frozenset({"mov_text"}), "webm": frozenset({"webvtt"})}
+#: Encoders whose time base must be 1/frame rate.
+_FIXED_RATE_CODECS = frozenset({"mpeg1video", "mpeg2video"})
 #: x264/x265 presets, for the message about a wrong --preset.
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 
@@ -179,6 +181,7 @@ class VideoWriter:
         self._done = False
         self._frames_written = 0
         self._last_pts: int | None = None
+        self._last_codec_pts: int | None = None
         self._warned_size = False
         self._tmp: Path | None = None
         self.dropped_streams: list[str] = []
@@ -253,8 +256,10 @@ class VideoWriter:
             ) from exc
         stream.width, stream.height = self.width, self.height
         stream.pix_fmt = self.options.pix_fmt
-        stream.time_base = desc.time_base
-        stream.codec_context.time_base = desc.time_base
+        # MPEG-1/2 video take only a standard frame rate as their time base; others keep the source's clock.
+        self._codec_time_base = 1 / desc.rate if codec.name in _FIXED_RATE_CODECS else desc.time_base
+        stream.time_base = self._codec_time_base
+        stream.codec_context.time_base = self._codec_time_base
         stream.codec_context.thread_count = max(0, self.options.threads)
         for attr in ("colorspace", "color_primaries", "color_trc"):
             value = getattr(desc, attr)
@@ -281,8 +286,8 @@ class VideoWriter:
             container.start_encoding()  # opens the encoders and writes the header: every mismatch shows now
         except (av.FFmpegError, ValueError, OSError) as exc:
             raise InputError(
-                f"cannot write {self.path} with {codec.name} ({ffmpeg_message(exc)}); "
-                "choose another --codec, --preset/--crf or output extension"
+                f"cannot write {Path(str(self.path)).name}: the {fmt_name} container does not take {codec.name} video "
+                f"with these settings ({ffmpeg_message(exc)}); choose another --codec or output extension (.mp4, .mkv)"
             ) from exc
         if self.dropped_streams:
             log.warning("%s: %s", Path(str(self.path)).name, "; ".join(self.dropped_streams))
@@ -363,8 +368,13 @@ class VideoWriter:
             out = self._to_frame(image)
         except (ValueError, av.FFmpegError) as exc:
             raise ProcessingError(f"{label}: cannot convert to {self.options.pix_fmt}: {exc}") from exc
+        if self._codec_time_base != desc.time_base:
+            pts = round(pts * desc.time_base / self._codec_time_base)
+            if self._last_codec_pts is not None and pts <= self._last_codec_pts:
+                pts = self._last_codec_pts + 1
+            self._last_codec_pts = pts
         out.pts = pts
-        out.time_base = desc.time_base
+        out.time_base = self._codec_time_base
         try:
             container.mux(self.video_stream.encode(out))
         except (av.FFmpegError, OSError) as exc:

@@ -166,6 +166,11 @@ class GeneratorReconstructor:
                 f"generator backend {self.backend.name} returned shape {tuple(out.shape)}, expected {expected}; "
                 "the weights or engine do not match, rebuild them"
             )
+        if not np.isfinite(out).all():  # every backend: NaN/inf would show as a black face
+            raise ProcessingError(
+                f"the generator ({self.backend.name}) produced NaN or infinite values: its weights are broken "
+                "(retrain or re-download them), or use --generator none"
+            )
         return from_model(out)
 
     def paste_back(self, face: FaceROI, prep: _Prepared, out_crop: np.ndarray) -> Image:

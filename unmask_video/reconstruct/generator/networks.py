@@ -19,11 +19,11 @@ caller keeps the known pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from unmask_video.reconstruct.generator.configs import GeneratorConfig
 from unmask_video.reconstruct.generator.layers import (
     ConvBlock,
     GatedConv2d,
@@ -34,6 +34,9 @@ from unmask_video.reconstruct.generator.layers import (
     ZeroLinear,
     init_weights,
 )
+
+if TYPE_CHECKING:  # the configuration is only a type here: configs.create_generator builds networks from it
+    from unmask_video.reconstruct.generator.configs import GeneratorConfig
 
 
 @dataclass
