@@ -92,6 +92,7 @@ class RunSummary:
     #: Frames with faces too small to process (narrower than the tracker's min_face_size), and the most in one.
     frames_with_small_faces: int = 0
     most_small_faces: int = 0
+    frames_with_mask: int | None = None  # frames where a face wears a mask (the rest pass through untouched)
 
     @property
     def fps(self) -> float:
@@ -170,6 +171,7 @@ def _run(
         timer=timer,
         frames_with_small_faces=stats.frames_with_small_faces,
         most_small_faces=stats.most_small_faces,
+        frames_with_mask=stats.frames_with_mask,
     )
     _warn_about_faces(summary, options.input, options.pipeline.tracker.min_face_size)
     return summary

@@ -33,7 +33,9 @@ def add_reconstruction(parser: argparse.ArgumentParser, batching: bool = True) -
     group.add_argument("--engine", default=None, metavar="FILE", help="TensorRT engine file from 'unmask-video build-engine'")
     group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     if batching:
-        group.add_argument("--batch", type=int, default=1, metavar="N", help="faces from N consecutive frames per generator call")
+        group.add_argument(
+            "--batch", type=int, default=1, metavar="N", help="faces from N consecutive frames per generator call"
+        )
 
 
 def add_tracking(parser: argparse.ArgumentParser) -> None:
@@ -65,15 +67,12 @@ def add_messages(parser: argparse.ArgumentParser, quiet_help: str = "no progress
 
 
 def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
-    """The per-frame options from :func:`add_tracking`'s flags (and ``--batch`` checked where it exists)."""
+    """The per-frame options from :func:`add_tracking`'s flags."""
+    from unmask_video.io.paths import check_debug_dir
     from unmask_video.pipeline import PipelineOptions
 
     if args.max_faces < 1:
         raise InputError("--max-faces must be at least 1")
-    if getattr(args, "batch", 1) < 1:
-        raise InputError("--batch must be at least 1")
-    from unmask_video.io.paths import check_debug_dir
-
     options = PipelineOptions(debug_dir=check_debug_dir(args.debug_dir))
     options.tracker.max_faces = args.max_faces
     if not 8 <= args.min_face_size <= 4096:
@@ -83,6 +82,13 @@ def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
     options.segment.temporal_smoothing = args.mask_smoothing
     options.segment.reuse = not args.no_reuse
     return options
+
+
+def batch_size(args: argparse.Namespace) -> int:
+    """``--batch`` (added by :func:`add_reconstruction` with ``batching``), checked."""
+    if args.batch < 1:
+        raise InputError("--batch must be at least 1")
+    return args.batch
 
 
 def reconstructor_options(args: argparse.Namespace) -> ReconstructorOptions:
