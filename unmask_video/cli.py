@@ -16,7 +16,6 @@ Exit codes: 0 success, 2 bad usage or input, 1 failure while processing, 130 int
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import NoReturn, Sequence
 
