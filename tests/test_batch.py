@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 from pathlib import Path
 from typing import Sequence
 
@@ -104,6 +105,16 @@ def test_relative_paths_and_default_outputs(clips, tmp_path):
 def test_folder_needs_a_reference(clips, tmp_path, capsys):
     code, err = batch(capsys, clips, "--out", tmp_path / "out", "--no-ray")
     assert code == 2 and "pass --ref" in err
+
+
+def test_a_cluster_address_where_nothing_answers_is_exit_2(clips, tmp_path, capsys):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'unmask-video[ray]')")
+    with socket.socket() as probe:  # a free port: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, err = batch(capsys, clips / "all.csv", "--out", tmp_path / "out", "--ray", f"127.0.0.1:{port}")
+    assert code == 2 and f"nothing answers at the Ray address 127.0.0.1:{port}" in err
+    assert not (tmp_path / "out").exists()
 
 
 # --- in-process: report, exit codes, resume, --retry-failed ------------------------------------
