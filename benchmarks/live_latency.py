@@ -29,8 +29,9 @@ import av
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "videos" / "masked"
-CLIP = DATA / "woman_puts_on_kf94_720p.mp4"
+DATA = REPO.parent / "shared" / "data"
+CLIP_NAME = "videos/masked/woman_puts_on_kf94_720p.mp4"
+CLIP = DATA / CLIP_NAME  # replaced by --data
 CLIP_START_S = 5.6  # the white KF94 mask is on and FaceMesh finds the face from here
 REFERENCE_S = 1.5  # the face is bare here
 FPS = 30
@@ -97,9 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per run")
     parser.add_argument("--generator", default="none", help="pipeline reconstructor (none = reference composite)")
     parser.add_argument("--sizes", default="640x480,1280x720")
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (default ../shared/data)")
     args = parser.parse_args(argv)
+    global CLIP
+    CLIP = args.data / CLIP_NAME
     if not CLIP.exists():
-        print(f"skipped: {CLIP} is absent (the benchmark needs ../shared/data)")
+        print(f"skipped: {CLIP} is absent (the benchmark needs ../shared/data or --data)")
         return 0
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("GLOG_minloglevel", "2")

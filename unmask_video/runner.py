@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, ContextManager, Protocol
 
 from unmask_video.errors import InputError
+from unmask_video.frame_loop import FrameLoopOptions, run_threaded
 from unmask_video.io import handle_signals
 from unmask_video.io.paths import check_debug_dir
 from unmask_video.landmarks import FaceTracker
@@ -47,6 +48,8 @@ class RunOptions:
     batch: int = 1
     #: Frames queued for the encoder thread (0: encode on the calling thread, no overlap).
     encode_queue: int = 3
+    #: Decode and landmarks on their own threads (see unmask_video.frame_loop); threads=False: the serial loop.
+    loop: FrameLoopOptions = field(default_factory=FrameLoopOptions)
     quiet: bool = False
     overwrite: bool = False
 
@@ -86,6 +89,10 @@ class RunSummary:
     backend: str
     timer: StageTimer
     frames_lost: int | None = None  # expected minus decoded, when the expected count is known
+    #: Frames with faces too small to process (narrower than the tracker's min_face_size), and the most in one.
+    frames_with_small_faces: int = 0
+    most_small_faces: int = 0
+    frames_with_mask: int | None = None  # frames where a face wears a mask (the rest pass through untouched)
 
     @property
     def fps(self) -> float:
@@ -137,21 +144,19 @@ def _run(
                         # Encoding runs on its own thread, overlapping the face stages; "encode wait" is the time
                         # the frame loop waited for it, "encode" the encoder thread's own time.
                         with BackgroundWriter(video_writer, options.encode_queue) as writer:
-                            _stream(reader, writer, pipeline, timer, batch, sink, "encode wait")
+                            _stream(reader, writer, pipeline, timer, batch, sink, "encode wait", options.loop)
                             with timer("encode wait"):
                                 output = Path(writer.commit())
                         timer.add("encode", writer.busy_s)
                     else:
-                        _stream(reader, video_writer, pipeline, timer, batch, sink, "encode")
+                        _stream(reader, video_writer, pipeline, timer, batch, sink, "encode", options.loop)
                         with timer("encode"):
                             output = Path(video_writer.commit())
             finally:
                 pipeline.close()
         report = reader.report
     stats = pipeline.stats
-    if stats.frames and stats.frames_with_face == 0:
-        log.warning("no face was found in any of the %d frames of %s: the output is the input re-encoded", stats.frames, options.input)
-    return RunSummary(
+    summary = RunSummary(
         output=output,
         frames=stats.frames,
         frames_with_face=stats.frames_with_face,
@@ -164,7 +169,30 @@ def _run(
         generator=reconstructor.name,
         backend=reconstructor.provider,
         timer=timer,
+        frames_with_small_faces=stats.frames_with_small_faces,
+        most_small_faces=stats.most_small_faces,
+        frames_with_mask=stats.frames_with_mask,
     )
+    _warn_about_faces(summary, options.input, options.pipeline.tracker.min_face_size)
+    return summary
+
+
+def _warn_about_faces(summary: RunSummary, source: str, min_face_size: float) -> None:
+    """Say at the end of a run when faces were missing or too small (the output is then partly unchanged)."""
+    small = summary.frames_with_small_faces
+    if summary.frames and summary.frames_with_face == 0:
+        why = f" ({small} frames show faces under {min_face_size:.0f} px wide, too small to process)" if small else ""
+        log.warning(
+            "no face was found in any of the %d frames of %s%s: the output is the input re-encoded",
+            summary.frames, source, why,
+        )
+    elif small:
+        log.warning(
+            "%d of %d frames show faces under %.0f px wide (up to %d at once), too small to process: they are unchanged",
+            small, summary.frames, min_face_size, summary.most_small_faces,
+        )
+    elif summary.frames_without_face:
+        log.info("no face was found in %d of %d frames: they are unchanged", summary.frames_without_face, summary.frames)
 
 
 def _bounded_batch(batch: int, width: int, height: int) -> int:
@@ -184,7 +212,13 @@ def _stream(
     batch: int,
     progress: FrameSink,
     write_stage: str,
+    loop: FrameLoopOptions,
 ) -> None:
+    if loop.threads:
+        run_threaded(
+            reader, writer, pipeline, timer, batch=batch, progress=progress, write_stage=write_stage, depth=loop.depth
+        )
+        return
     pending: list[DecodedFrame] = []
 
     def flush() -> None:

@@ -1,0 +1,144 @@
+"""The threaded frame loop: same output as the serial loop, order kept, errors and Ctrl-C stop it cleanly."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from unmask_video.frame_loop import FrameLoopOptions, run_threaded
+from unmask_video.runner import RunOptions, run_file
+from unmask_video.synthetic import ClipSpec
+from unmask_video.timing import StageTimer
+
+
+@dataclass
+class Frame:
+    image: np.ndarray
+    time_s: float
+    index: int
+
+
+class Source:
+    """Yields ``count`` frames with an audio packet before every other one and one after the last."""
+
+    def __init__(self, count: int, fail_at: int | None = None) -> None:
+        self.count, self.fail_at = count, fail_at
+        self.closed = False
+
+    def frames(self, on_packet=None):
+        try:
+            for i in range(self.count):
+                if i == self.fail_at:
+                    raise OSError(f"bad packet at frame {i}")
+                if i % 2 == 0 and on_packet is not None:
+                    on_packet(f"audio-{i}")
+                yield Frame(np.full((4, 4, 3), i % 256, np.uint8), i / 25.0, i)
+            if on_packet is not None:
+                on_packet("audio-end")
+        finally:
+            self.closed = True
+
+
+class Pipeline:
+    """Adds 1 to every frame the landmarks stage 'found' (even frames), records the order of each stage."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.located: list[int] = []
+        self.rebuilt: list[int] = []
+        self.fail_at = fail_at
+        self.threads: set[str] = set()
+
+    def locate(self, image, t):
+        self.threads.add(threading.current_thread().name)
+        index = round(t * 25)
+        self.located.append(index)
+        if index == self.fail_at:
+            raise ValueError(f"landmarks failed at frame {index}")
+        return [np.zeros((468, 2), np.float32)] if index % 2 == 0 else []
+
+    def rebuild(self, images, times, faces_per_frame, in_place=False):
+        out = []
+        for image, t, faces in zip(images, times, faces_per_frame):
+            self.rebuilt.append(round(t * 25))
+            if faces:
+                image += 1
+            out.append(image)
+        return out
+
+
+class Sink:
+    def __init__(self, interrupt_at: int | None = None) -> None:
+        self.events: list[object] = []
+        self.interrupt_at = interrupt_at
+
+    def write(self, frame, image):
+        if frame.index == self.interrupt_at:
+            raise KeyboardInterrupt
+        self.events.append((frame.index, int(image[0, 0, 0])))
+
+    def mux_packet(self, packet):
+        self.events.append(packet)
+
+
+def _workers_alive() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name in ("unmask-video-decode", "unmask-video-landmarks")]
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_frames_and_audio_keep_their_order(batch: int) -> None:
+    source, pipeline, sink = Source(20), Pipeline(), Sink()
+    run_threaded(source, sink, pipeline, StageTimer(), batch=batch, depth=2)
+    expected: list[object] = []
+    for i in range(20):
+        if i % 2 == 0:
+            expected.append(f"audio-{i}")
+        expected.append((i, i + 1 if i % 2 == 0 else i))
+    assert sink.events == [*expected, "audio-end"]
+    assert pipeline.located == pipeline.rebuilt == list(range(20))
+    assert pipeline.threads == {"unmask-video-landmarks"}  # landmarks off the calling thread
+    assert source.closed and _workers_alive() == []
+
+
+@pytest.mark.parametrize("where", ["decode", "landmarks"])
+def test_worker_errors_reach_the_caller(where: str) -> None:
+    source = Source(30, fail_at=7 if where == "decode" else None)
+    pipeline = Pipeline(fail_at=7 if where == "landmarks" else None)
+    sink = Sink()
+    error = OSError if where == "decode" else ValueError
+    with pytest.raises(error, match="at frame 7"):
+        run_threaded(source, sink, pipeline, StageTimer(), depth=2)
+    assert [e for e in sink.events if isinstance(e, tuple)] == [(i, i + 1 - i % 2) for i in range(7)]
+    assert _workers_alive() == []
+
+
+def test_ctrl_c_in_the_caller_stops_the_workers() -> None:
+    source = Source(10_000)
+    with pytest.raises(KeyboardInterrupt):
+        run_threaded(source, Sink(interrupt_at=5), Pipeline(), StageTimer(), depth=2)
+    assert _workers_alive() == []
+    assert source.closed  # the decode thread closed its iterator: the reader can be closed after
+
+
+def test_threaded_run_writes_the_same_video_as_the_serial_loop(synthetic_clip_factory, tmp_path: Path) -> None:
+    clip = synthetic_clip_factory(ClipSpec(frames=12, size=(192, 192)))
+    decoded = {}
+    for threads in (False, True):
+        out = tmp_path / f"threads_{threads}.mp4"
+        summary = run_file(
+            RunOptions(
+                input=str(clip.video_path), output=str(out), reference=str(clip.reference_path), quiet=True,
+                loop=FrameLoopOptions(threads=threads, depth=2),
+            )
+        )  # fmt: skip
+        assert summary.frames == 12 and summary.frames_with_face > 0
+        with av.open(str(out)) as container:
+            assert len(container.streams.audio) == 1
+            decoded[threads] = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(decoded[True]) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(decoded[False], decoded[True]))
+    assert _workers_alive() == []

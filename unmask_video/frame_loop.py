@@ -1,0 +1,210 @@
+"""The threaded frame loop of a file run: decode, landmarks and the face stages overlap, frames stay in order.
+
+Three threads hand frames on through bounded queues (``depth`` frames each, so memory stays flat however long
+the video is):
+
+- the decode thread pulls frames out of the reader (PyAV decodes with the GIL released, and the YUV -> RGB
+  conversion is OpenCV, which releases it too), with the audio packets demuxed before each frame;
+- the landmarks thread runs :meth:`FramePipeline.locate` (MediaPipe's graph runs in its own native threads);
+- the calling thread runs :meth:`FramePipeline.rebuild` (mask, warp, reconstruction, blend) and hands each frame
+  and its audio packets to the writer (which encodes on its own thread when it is a ``BackgroundWriter``).
+
+Each stage sees the frames in capture order, one thread per stage, so the tracker's and the segmenter's state
+evolve exactly as in the serial loop and the output is the same. An error in a worker thread is raised in the
+calling thread; an error or Ctrl-C in the calling thread stops the workers (they give up waiting on a full
+queue within ``_POLL_S``) and waits for them before returning, so the reader and the pipeline can be closed
+safely afterwards and the writer aborts as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Protocol
+
+import numpy as np
+
+from unmask_video.pipeline import FramePipeline
+from unmask_video.progress import FrameProgress
+from unmask_video.timing import StageTimer
+
+log = logging.getLogger(__name__)
+
+_POLL_S = 0.05  # how often a worker blocked on a queue checks whether the loop was stopped
+
+
+@dataclass
+class FrameLoopOptions:
+    """How the frames of a file run are scheduled."""
+
+    #: Decode and landmarks on their own threads, overlapping the face stages (False: one thread, in turn).
+    threads: bool = True
+    #: Frames waiting between two threads (decode -> landmarks -> face stages).
+    depth: int = 3
+
+
+class FrameSource(Protocol):
+    """What the loop reads: ``frames(on_packet)`` yields decoded frames once (``VideoReader.frames``)."""
+
+    def frames(self, on_packet: Callable[[Any], None] | None = None) -> Iterator[Any]: ...
+
+
+class FrameSink(Protocol):
+    """What the loop writes to: ``VideoWriter`` or ``BackgroundWriter``."""
+
+    def write(self, frame: Any, image: np.ndarray) -> None: ...
+
+    def mux_packet(self, packet: Any) -> None: ...
+
+
+@dataclass
+class _Failure:
+    error: BaseException
+
+
+@dataclass
+class _End:
+    audio: list[Any]  # audio packets demuxed after the last frame
+
+
+class _Stopped(Exception):
+    """The loop was stopped while a worker waited on a queue."""
+
+
+class _Handoff:
+    """A bounded queue whose blocking calls give up (raise :class:`_Stopped`) once ``stop`` is set."""
+
+    def __init__(self, depth: int, stop: threading.Event) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
+        self._stop = stop
+
+    def put(self, item: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def get(self) -> Any:
+        while not self._stop.is_set():
+            try:
+                return self._queue.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+        raise _Stopped
+
+
+def run_threaded(
+    source: FrameSource,
+    sink: FrameSink,
+    pipeline: FramePipeline,
+    timer: StageTimer,
+    *,
+    batch: int = 1,
+    progress: FrameProgress | None = None,
+    write_stage: str = "encode",
+    depth: int = 3,
+) -> None:
+    """Process every frame of ``source`` into ``sink`` with decode and landmarks on their own threads.
+
+    ``batch`` consecutive frames go through :meth:`FramePipeline.rebuild` together (their faces are one
+    reconstructor batch). Frames are blended in place (the decoded arrays belong to this loop). Timer stages:
+    "decode" and "landmarks" are the worker threads' own time (they overlap the rest); "input wait" is the time
+    the calling thread waited for a located frame; ``write_stage`` the time it spent handing frames to ``sink``.
+    """
+    stop = threading.Event()
+    decoded = _Handoff(depth, stop)
+    located = _Handoff(depth, stop)
+
+    def decode() -> None:
+        audio: list[Any] = []
+        try:
+            frames = source.frames(on_packet=audio.append)
+            try:
+                while True:
+                    with timer("decode"):
+                        frame = next(frames, None)
+                    if frame is None:
+                        break
+                    packets, audio[:] = list(audio), []
+                    decoded.put((frame, packets))
+            finally:
+                close = getattr(frames, "close", None)
+                if close is not None:
+                    close()
+            decoded.put(_End(list(audio)))
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
+            _hand_over(decoded, exc)
+
+    def locate() -> None:
+        try:
+            while True:
+                item = decoded.get()
+                if isinstance(item, (_End, _Failure)):
+                    located.put(item)
+                    return
+                frame, packets = item
+                located.put((frame, packets, pipeline.locate(frame.image, frame.time_s)))
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
+            _hand_over(located, exc)
+
+    workers = [
+        threading.Thread(target=decode, name="unmask-video-decode", daemon=True),
+        threading.Thread(target=locate, name="unmask-video-landmarks", daemon=True),
+    ]
+    for worker in workers:
+        worker.start()
+    pending: list[tuple[Any, list[Any], list[np.ndarray]]] = []
+
+    def flush() -> None:
+        outputs = pipeline.rebuild(
+            [f.image for f, _, _ in pending], [f.time_s for f, _, _ in pending], [faces for _, _, faces in pending],
+            in_place=True,
+        )  # fmt: skip
+        with timer(write_stage):
+            for (frame, packets, _), image in zip(pending, outputs):
+                for packet in packets:
+                    sink.mux_packet(packet)
+                sink.write(frame, image)
+        if progress is not None:
+            progress.advance(len(pending))
+        pending.clear()
+
+    try:
+        while True:
+            with timer("input wait"):
+                item = located.get()
+            if isinstance(item, _Failure):
+                raise item.error
+            if isinstance(item, _End):
+                if pending:
+                    flush()
+                with timer(write_stage):
+                    for packet in item.audio:
+                        sink.mux_packet(packet)
+                break
+            pending.append(item)
+            if len(pending) >= max(1, batch):
+                flush()
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+
+
+def _hand_over(handoff: _Handoff, error: BaseException) -> None:
+    try:
+        handoff.put(_Failure(error))
+    except _Stopped:
+        log.debug("frame loop stopped; dropped a worker error: %r", error)
+
+
+__all__ = ["FrameLoopOptions", "run_threaded"]
