@@ -37,7 +37,7 @@ def _weights(name: str, tmp: Path) -> Path:
 
 
 def _time(backend, size: int, batch: int, repeats: int, warmup: int) -> list[float]:
-    from unmask_video.reconstruct.generator.export import sample_inputs
+    from unmask_video.reconstruct.generator.parity import sample_inputs
 
     inputs = sample_inputs(size, batch, seed=0)
     args = [inputs[k] for k in ("image", "mask", "reference", "ref_valid")]

@@ -1,9 +1,11 @@
 """Build a TensorRT engine for a generator checkpoint (``unmask-video build-engine``).
 
-TensorRT route (default): the checked ONNX export the ONNX Runtime backend uses (FP32), made mixed-
-precision FP16 by :mod:`engines.fp16` when asked (TensorRT 11 builds strongly typed networks only: the
-precision is in the graph, there is no FP16 builder flag) and checked with ONNX Runtime against PyTorch
-FP32; then TensorRT's ONNX parser (every error logged), one optimisation profile over the batch range, a
+TensorRT route (default): the product's one export path (:mod:`unmask_video.reconstruct.generator.export`):
+the ONNX export the ONNX Runtime backend uses, made mixed-precision FP16 by the one FP16 policy
+(:mod:`unmask_video.reconstruct.generator.fp16`) when asked (TensorRT 11 builds strongly typed networks
+only: the precision is in the graph, there is no FP16 builder flag) and checked with ONNX Runtime against
+PyTorch FP32 with the one threshold table (:mod:`unmask_video.reconstruct.generator.parity`); then
+TensorRT's ONNX parser (every error logged), one optimisation profile over the batch range, a
 timing cache reused between builds, ``build_serialized_network`` (None is a failure). The built engine is
 run on sample inputs and refused past the parity limits; then it is written with its sidecar and recorded
 for ``--backend auto``. The torch-tensorrt route (:mod:`engines.torch_trt`) replaces the ONNX/parser steps.
@@ -17,15 +19,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-import numpy as np
 
 import unmask_video
 from unmask_video.errors import InputError, ProcessingError
-
 from unmask_video.reconstruct.backends import engine_index as index
-
-from . import parity
 from unmask_video.reconstruct.backends.engine_sidecar import EngineMeta, atomic_write, sidecar_path, write_engine
+from unmask_video.reconstruct.generator import parity
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +72,7 @@ class BuildOptions:
     device: int = 0
 
     def limits(self) -> tuple[float, float]:
-        d_abs, d_psnr = parity.THRESHOLDS[self.precision]
-        return (self.max_abs_error if self.max_abs_error is not None else d_abs,
-                self.min_psnr if self.min_psnr is not None else d_psnr)
+        return parity.limits(self.precision, self.max_abs_error, self.min_psnr)
 
 
 @dataclass
@@ -87,63 +84,8 @@ class BuildResult:
     engine_parity: parity.Parity
 
 
-class _GeneratorRef:
-    """The checkpoint's PyTorch FP32 model, its input layout and sample inputs (the parity reference)."""
-
-    def __init__(self, weights: Path) -> None:
-        import torch
-
-        from unmask_video.reconstruct.generator import export as gexport
-        from unmask_video.reconstruct.generator.weights import load_weights
-
-        self.model = load_weights(weights)
-        self.size = self.model.config.size
-        self.names = list(gexport.INPUT_NAMES)
-        self.shapes = [[1 if n in ("mask", "ref_valid") else 3, self.size, self.size] for n in self.names]
-        ready = gexport.prepare_for_export(self.model)
-
-        class Refined(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.generator = ready
-
-            def forward(self, image, mask, reference, ref_valid):  # type: ignore[no-untyped-def]
-                return self.generator(image, mask, reference, ref_valid).refined
-
-        self.module = Refined().eval()
-        self._samples = gexport.sample_inputs
-
-    def samples(self, batch: int) -> dict[str, np.ndarray]:
-        return self._samples(self.size, batch, seed=0)
-
-    def expected(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        import torch
-
-        with torch.no_grad():
-            return self.module(*(torch.from_numpy(inputs[n]) for n in self.names)).numpy()
-
-
-def check_onnx_with_ort(onnx_path: Path, ref: _GeneratorRef, batch: int) -> parity.Parity:
-    """Run ``onnx_path`` with ONNX Runtime on CPU and measure it against PyTorch FP32."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-    inputs = ref.samples(batch)
-    got = session.run(None, inputs)[0]
-    return parity.measure(ref.expected(inputs), got)
-
-
-def make_fp16_onnx(fp32_path: Path, out_path: Path) -> Path:
-    """Write the mixed-precision FP16 variant of ``fp32_path`` (see :mod:`engines.fp16`)."""
-    import onnx
-
-    from .fp16 import convert_to_fp16
-
-    converted, _report = convert_to_fp16(onnx.load(str(fp32_path)))
-    onnx.save(converted, str(out_path))
-    return out_path
+#: The end of a parity refusal's message: what the user can do.
+PARITY_ADVICE = "try --precision fp32, or loosen --max-abs-error/--min-psnr"
 
 
 def build_serialized_onnx(onnx_path: Path, names: list[str], shapes: list[list[int]], batch: BatchRange,
@@ -209,9 +151,10 @@ def build_engine(weights: Path | str, out_path: Path | str, options: BuildOption
     """Build, check and write ``out_path`` (+ sidecar) for the checkpoint ``weights``; see the module doc."""
     from unmask_video.reconstruct.backends import tensorrt_backend as runtime
 
+    from unmask_video.reconstruct.generator.export import DEFAULT_OPSET, PytorchReference, export_onnx
+    from unmask_video.reconstruct.generator.weights import file_sha256, load_weights
+
     from . import torch_trt
-    from unmask_video.reconstruct.generator.export import DEFAULT_OPSET, export_onnx
-    from unmask_video.reconstruct.generator.weights import file_sha256
 
     options = options or BuildOptions()
     weights, out_path = Path(weights), Path(out_path)
@@ -222,38 +165,40 @@ def build_engine(weights: Path | str, out_path: Path | str, options: BuildOption
     timing_cache = options.timing_cache or index.default_timing_cache()
     t0 = time.perf_counter()
     weights_sha = file_sha256(weights)
-    ref = _GeneratorRef(weights)
+    model = load_weights(weights)
+    ref = PytorchReference(model)
+    names, shapes = list(ref.input_shapes), list(ref.input_shapes.values())
     onnx_parity = None
     with tempfile.TemporaryDirectory(prefix="unmask-engine-") as tmp:
         if options.builder == "tensorrt":
             onnx_path = Path(tmp) / "generator.onnx"
-            export_onnx(weights, onnx_path, batch_dynamic=True, opset=options.opset or DEFAULT_OPSET)
-            if options.precision == "fp16":
-                onnx_path = make_fp16_onnx(onnx_path, Path(tmp) / "generator-fp16.onnx")
-                onnx_parity = check_onnx_with_ort(onnx_path, ref, batch=2)
+            fp16 = options.precision == "fp16"
+            report = export_onnx(model, onnx_path, batch_dynamic=True, fp16=fp16, opset=options.opset or DEFAULT_OPSET,
+                                 max_abs=max_abs, min_psnr=min_psnr, advice=PARITY_ADVICE)
+            if fp16:
+                onnx_parity = parity.Parity(report.max_abs_err, report.psnr)
                 log.info("FP16 ONNX vs PyTorch FP32 (ONNX Runtime, CPU): %s", onnx_parity)
-                parity.check(onnx_parity, "the FP16 ONNX graph", max_abs, min_psnr)
             if options.keep_onnx:
                 options.keep_onnx.write_bytes(onnx_path.read_bytes())
             import torch
 
             with torch.cuda.device(options.device):  # TensorRT builds for the current CUDA device
-                engine = build_serialized_onnx(onnx_path, ref.names, ref.shapes, options.batch, timing_cache,
+                engine = build_serialized_onnx(onnx_path, names, shapes, options.batch, timing_cache,
                                                options.workspace_mib)
         else:
-            engine = torch_trt.build_serialized(ref.module, ref.shapes, options.batch.as_tuple(), options.precision,
+            engine = torch_trt.build_serialized(ref.module, shapes, options.batch.as_tuple(), options.precision,
                                                 timing_cache, options.workspace_mib, options.device)
     built = runtime.TensorRTEngine(engine, options.device, source="the freshly built engine")
     inputs = ref.samples(options.batch.opt)
-    got = runtime.run_batched(built, runtime.bind_inputs(built.input_names, tuple(inputs[n] for n in ref.names)))
+    got = runtime.run_batched(built, runtime.bind_inputs(built.input_names, tuple(inputs[n] for n in names)))
     engine_parity = parity.measure(ref.expected(inputs), got)
     log.info("engine vs PyTorch FP32 (batch %d): %s", options.batch.opt, engine_parity)
-    parity.check(engine_parity, f"the {options.precision} TensorRT engine", max_abs, min_psnr)
+    parity.check(engine_parity, f"the {options.precision} TensorRT engine", max_abs, min_psnr, PARITY_ADVICE)
     info = runtime.runtime_info(options.device)
     meta = EngineMeta(
         tensorrt_version=info.tensorrt_version, gpu_name=info.gpu_name, compute_capability=info.compute_capability,
         weights_sha256=weights_sha, precision=options.precision, builder=options.builder,
-        batch=options.batch.as_tuple(), inputs=dict(zip(ref.names, ref.shapes)),
+        batch=options.batch.as_tuple(), inputs=dict(ref.input_shapes),
         outputs={"refined": [3, ref.size, ref.size]}, engine_sha256="", engine_bytes=0,
         build_time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - t0, 1), weights_path=str(weights),

@@ -37,6 +37,15 @@ def _freeze(clip: SyntheticClip) -> SyntheticClip:
     return clip
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """ONNX exports and other cached files go to a session folder, not the user's real cache."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def synthetic_clip_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[[ClipSpec], SyntheticClip]:
     """``make(spec: ClipSpec = ClipSpec()) -> SyntheticClip``, rendered once per distinct spec per session.

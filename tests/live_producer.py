@@ -81,7 +81,9 @@ def clip_frames(
     return [frames[i % len(frames)] for i in range(count)]
 
 
-def play(out: str, fmt: str, fps: float, frames: Iterator[np.ndarray], width: int, height: int) -> int:
+def play(
+    out: str, fmt: str, fps: float, frames: Iterator[np.ndarray], width: int, height: int, gop: int | None = None
+) -> int:
     import av
 
     if out.startswith("udp://") and "pkt_size" not in out:
@@ -91,8 +93,9 @@ def play(out: str, fmt: str, fps: float, frames: Iterator[np.ndarray], width: in
     stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     # Zero latency: no B-frames and no look-ahead, so each frame leaves the encoder at once; a key frame
-    # every half second lets a reader that joins late start decoding quickly.
-    stream.options = {"preset": "ultrafast", "tune": "zerolatency", "g": str(max(1, int(fps // 2)))}
+    # every half second (unless ``gop`` says otherwise) lets a reader that joins late start decoding quickly.
+    gop = gop or max(1, int(fps // 2))
+    stream.options = {"preset": "ultrafast", "tune": "zerolatency", "g": str(gop), "keyint_min": str(gop)}
     sent = 0
     start = time.perf_counter()
     try:
@@ -127,13 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="320x240")
     parser.add_argument("--clip", default=None)
     parser.add_argument("--start", type=float, default=0.0, help="with --clip: play from this time on (s)")
+    parser.add_argument("--gop", type=int, default=None, help="frames between key frames (default: half a second)")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
     if args.clip:
         frames = iter(clip_frames(args.clip, width, height, args.frames, args.start))
     else:
         frames = synthetic_frames(width, height, args.frames)
-    play(args.out, args.format, args.fps, frames, width, height)
+    play(args.out, args.format, args.fps, frames, width, height, args.gop)
     return 0
 
 

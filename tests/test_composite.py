@@ -205,7 +205,8 @@ def test_working_size_keeps_the_quality_of_a_big_face() -> None:
     hole = face.mask > 0
     full = ReferenceComposite(CompositeOptions(work_px=0)).reconstruct([face])[0]
     small = ReferenceComposite(CompositeOptions(work_px=160)).reconstruct([face])[0]
-    assert psnr(small, truth, hole) > psnr(full, truth, hole) - 0.5, (psnr(small, truth, hole), psnr(full, truth, hole))
+    # (the full-size rebuild is near exact here, the reference being the truth moved: "as good" is capped)
+    assert psnr(small, truth, hole) > min(psnr(full, truth, hole) - 0.5, 40.0), (psnr(small, truth, hole), psnr(full, truth, hole))
     assert psnr(small, truth, hole) > psnr(face.image, truth, hole) + 10.0
     far = cv2.dilate(hole.astype(np.uint8), np.ones((41, 41), np.uint8)) == 0
     assert np.array_equal(small[far], face.image[far])
@@ -290,9 +291,92 @@ def test_colour_shift_is_averaged_over_the_frames_of_a_face():
     face = FaceROI(Box(100, 100, 164, 164), np.zeros((64, 64, 3), np.uint8), landmarks.astype(np.float32),
                    np.zeros((64, 64), np.float32), np.zeros((64, 64, 3), np.uint8), np.ones((64, 64), bool))
     composite = ReferenceComposite(CompositeOptions(color_smoothing=0.75))
-    first = composite._shift_filter(face)(np.array([8.0, 0.0, 0.0], np.float32))
-    second = composite._shift_filter(face)(np.array([0.0, 0.0, 0.0], np.float32))
+    first = composite._filters(face)[0](np.array([8.0, 0.0, 0.0], np.float32))
+    second = composite._filters(face)[0](np.array([0.0, 0.0, 0.0], np.float32))
     assert np.allclose(first, [8, 0, 0]) and np.allclose(second, [6, 0, 0])
     moved = FaceROI(Box(400, 100, 464, 164), face.image, face.landmarks, face.mask, face.reference, face.valid)
-    assert np.allclose(composite._shift_filter(moved)(np.array([1.0, 0, 0], np.float32)), [1, 0, 0])
-    assert ReferenceComposite(CompositeOptions(color_smoothing=0.0))._shift_filter(face) is None
+    assert np.allclose(composite._filters(moved)[0](np.array([1.0, 0, 0], np.float32)), [1, 0, 0])
+    assert ReferenceComposite(CompositeOptions(color_smoothing=0.0))._filters(face) == (None, None)
+    # The smooth colour field too: its coarse part is averaged, a sharp detail is left as measured.
+    field = np.full((30, 40, 3), 4.0, np.float32)
+    composite._filters(face)[1](field)
+    later = np.zeros((30, 40, 3), np.float32)
+    later[15, 20] = 9.0
+    smoothed = composite._filters(face)[1](later)
+    assert abs(float(smoothed[5, 5, 0]) - 3.0) < 0.3  # 0.75 * 4 + 0.25 * 0
+    assert smoothed[15, 20, 0] > 9.0 - 0.5
+
+
+def test_a_green_mask_does_not_tint_the_face() -> None:
+    # A green mask the segmentation only half finds: most of the ring then lies on green mask pixels.
+    # The colour statistics must come from the skin, so the rebuilt face is not pulled towards green
+    # (or its opposite) -- the reference's cast is still corrected.
+    face, truth = masked_face(cast=(20, 0, -15))
+    drawn = face.mask > 0
+    image = face.image.copy()
+    image[drawn] = (70, 170, 110)
+    face.image = image
+    ys = np.nonzero(drawn)[0]
+    face.mask = face.mask.copy()
+    face.mask[int(ys.min() + 0.5 * (ys.max() - ys.min())) :] = 0.0  # the lower half is missed
+    hole = face.mask > 0
+    out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+
+    def lab(rgb: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(rgb[hole].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3).mean(0)
+
+    cast = lab(out) - lab(truth)
+    assert np.abs(cast).max() < 4.0, cast
+    assert abs(cast[1]) < 3.0  # a*: no green or magenta tint
+
+
+def _edge_step(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
+    """The largest jump, over the mask edge's segments, of the output's error across the edge (Lab-free, RGB)."""
+    err = out.astype(np.float32) - truth.astype(np.float32)
+    inside = hole & (cv2.erode(hole.astype(np.uint8), np.ones((7, 7), np.uint8)) == 0)
+    outside = ~hole & (cv2.dilate(hole.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0)
+    steps = []
+    xs = np.nonzero(hole)[1]
+    for x0 in range(int(xs.min()), int(xs.max()), 12):  # segments of the edge, left to right
+        cols = np.zeros_like(hole)
+        cols[:, x0 : x0 + 12] = True
+        a, b = inside & cols, outside & cols
+        if a.sum() > 10 and b.sum() > 10:
+            steps.append(float(np.abs(err[a].mean(0) - err[b].mean(0)).max()))
+    return max(steps)
+
+
+def test_blend_leaves_no_step_at_the_mask_edge() -> None:
+    # The frame is lit from one side and the reference is not: the rebuilt skin must meet the frame's
+    # at the mask edge without a step, all along it (nose bridge, cheeks, under the chin).
+    face, truth = masked_face(cast=(15, 5, -10))
+    h, w = truth.shape[:2]
+    ramp = np.linspace(1.2, 0.75, w, dtype=np.float32)[None, :, None] * np.linspace(0.9, 1.1, h, dtype=np.float32)[:, None, None]
+    lit_truth = np.clip(truth * ramp, 0, 255).astype(np.uint8)
+    lit = lit_truth.copy()
+    lit[face.mask > 0] = MASK_COLOUR
+    face.image = lit
+    hole = face.mask > 0
+    steps = {}
+    for name, options in (("plain", CompositeOptions(seam_sigma=0.0, local_color_sigma=0.0)), ("ours", CompositeOptions())):
+        rebuilt = ReferenceComposite(options).reconstruct([face])[0]
+        frame = np.zeros((BOX.y1 + 10, BOX.x1 + 10, 3), np.uint8)
+        frame[BOX.slices] = lit
+        blend_into(frame, BOX, rebuilt, face.mask, options.band_px)
+        steps[name] = _edge_step(frame[BOX.slices], lit_truth, hole)
+    # (even a reference of exactly the frame's colours leaves a step of about 3.6 here: warp error)
+    assert steps["ours"] < 5.5, steps
+    assert steps["ours"] < 0.75 * steps["plain"], steps
+
+
+def test_matched_reference_is_the_colour_corrected_warp() -> None:
+    # The intermediate product a generator can start from: the warped reference with the frame's colours.
+    face, truth = masked_face(cast=(30, -10, -25))
+    composite = ReferenceComposite(CompositeOptions())
+    matched, valid = composite.matched_reference(face)
+    hole = face.mask > 0
+    assert matched.shape == face.reference.shape and matched.dtype == np.uint8
+    assert valid is face.valid
+    assert _mean_colour_error(matched, truth, hole & valid) < 6.0 < _mean_colour_error(face.reference, truth, hole & valid)
+    rebuilt = composite.reconstruct([face])[0]
+    assert np.abs(rebuilt[hole & valid].astype(int) - matched[hole & valid].astype(int)).mean() < 1.0

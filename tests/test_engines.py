@@ -21,14 +21,14 @@ import torch
 from onnx import TensorProto
 from onnx.reference import ReferenceEvaluator
 
-from unmask_video.engines import parity
+from unmask_video.reconstruct.generator import parity
 from unmask_video.reconstruct.backends import engine_index as index
 from unmask_video.reconstruct.backends import engine_sidecar as sidecar
 from unmask_video.reconstruct.backends import tensorrt_backend as runtime
-from unmask_video.engines.build import BatchRange, make_fp16_onnx
+from unmask_video.engines.build import BatchRange
 from unmask_video.cli import build_parser
 from unmask_video.engines.cli import run as run_build_engine
-from unmask_video.engines.fp16 import FP16_OPS, FRAGILE_FP32_OPS, convert_to_fp16, node_precisions
+from unmask_video.reconstruct.generator.fp16 import FP32_OPS, block_list, convert_to_fp16, node_precisions
 from unmask_video.reconstruct.backends.engine_sidecar import EngineMeta, EngineRefused, RuntimeInfo
 from unmask_video.errors import InputError, ProcessingError
 
@@ -122,7 +122,7 @@ HERE = RuntimeInfo("11.0.0.114", "NVIDIA H100 80GB HBM3", "9.0")
 
 @pytest.fixture
 def tiny_weights(tmp_path: Path) -> Path:
-    from unmask_video.reconstruct.generator.configs import create_generator
+    from unmask_video.reconstruct.generator.networks import create_generator
     from unmask_video.reconstruct.generator.layers import init_weights
     from unmask_video.reconstruct.generator.weights import save_weights
 
@@ -176,9 +176,15 @@ def test_fp16_statistics_stay_fp32_where_fp16_would_overflow() -> None:
     assert np.abs(got - expected).max() < 0.02
 
 
-def test_fp16_op_lists_do_not_overlap_and_cover_the_fragile_ops() -> None:
-    assert not FP16_OPS & FRAGILE_FP32_OPS
-    assert {"Softmax", "LayerNormalization", "InstanceNormalization", "ReduceMean"} <= FRAGILE_FP32_OPS
+def test_fp16_block_list_covers_the_fragile_ops() -> None:
+    from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST
+
+    assert {"Softmax", "LayerNormalization", "InstanceNormalization", "ReduceMean"} <= FP32_OPS
+    assert FP32_OPS | set(DEFAULT_OP_BLOCK_LIST) == set(block_list())
+    assert not {"Conv", "MatMul", "Add", "Mul", "Resize"} & set(block_list())  # the heavy ops do run in FP16
+    from unmask_video.engines.torch_trt import FP32_FUNCTIONS, FUNCTIONS_BY_OP  # the torch-tensorrt route's islands
+
+    assert set(FUNCTIONS_BY_OP) <= FP32_OPS and torch.softmax in FP32_FUNCTIONS and torch.layer_norm in FP32_FUNCTIONS
 
 
 def test_fp16_refuses_control_flow() -> None:
@@ -195,19 +201,18 @@ def test_fp16_refuses_control_flow() -> None:
 
 
 def test_generator_export_fp16_variant_matches_pytorch_fp32(tiny_weights: Path, tmp_path: Path) -> None:
-    """The generator's checked FP32 export, made FP16 for a strongly typed build, run by ONNX Runtime."""
-    from unmask_video.engines.build import _GeneratorRef, check_onnx_with_ort
-    from unmask_video.reconstruct.generator.export import export_onnx
+    """The generator's checked export, made FP16 for a strongly typed build, run by ONNX Runtime."""
+    from unmask_video.reconstruct.generator.export import PytorchReference, export_onnx, measure_onnx
+    from unmask_video.reconstruct.generator.weights import load_weights
 
-    fp32 = tmp_path / "g.onnx"
-    export_onnx(tiny_weights, fp32, batch_dynamic=True)
-    fp16 = make_fp16_onnx(fp32, tmp_path / "g16.onnx")
+    fp32 = export_onnx(tiny_weights, tmp_path / "g.onnx", batch_dynamic=True).path
+    fp16 = export_onnx(tiny_weights, tmp_path / "g16.onnx", batch_dynamic=True, fp16=True).path
     precisions = node_precisions(onnx.load(str(fp16)))
     assert precisions["Softmax"] == {TensorProto.FLOAT}
     assert TensorProto.FLOAT16 in precisions["Conv"]
-    ref = _GeneratorRef(tiny_weights)
-    p16 = check_onnx_with_ort(fp16, ref, batch=2)
-    p32 = check_onnx_with_ort(fp32, ref, batch=2)
+    ref = PytorchReference(load_weights(tiny_weights))
+    p16 = measure_onnx(ref, fp16, batch=2)
+    p32 = measure_onnx(ref, fp32, batch=2)
     max_abs, min_psnr = parity.THRESHOLDS["fp16"]
     parity.check(p16, "fp16 onnx", max_abs, min_psnr)
     assert p32.max_abs_error < p16.max_abs_error  # FP16 really is in the graph
@@ -431,7 +436,9 @@ def test_cli_errors_are_input_errors(tmp_path: Path, tiny_weights: Path) -> None
 @pytest.mark.skipif(not HAS_TRT, reason=f"needs TensorRT and a CUDA GPU: {runtime.unavailable_reason()}")
 def test_build_and_run_engine(tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch,
                               precision: str) -> None:
-    from unmask_video.engines.build import BuildOptions, _GeneratorRef, build_engine
+    from unmask_video.engines.build import BuildOptions, build_engine
+    from unmask_video.reconstruct.generator.export import INPUT_NAMES, PytorchReference
+    from unmask_video.reconstruct.generator.weights import load_weights
 
     monkeypatch.setenv(index.CACHE_ENV, str(tmp_path / "cache"))
     out = tmp_path / f"g-{precision}.engine"
@@ -441,9 +448,9 @@ def test_build_and_run_engine(tmp_path: Path, tiny_weights: Path, monkeypatch: p
     assert index.engines_for(result.meta.weights_sha256) == [out.resolve()]
     backend, reason = runtime.open_for_auto(result.meta.weights_sha256)
     assert backend is not None, reason
-    ref = _GeneratorRef(tiny_weights)
+    ref = PytorchReference(load_weights(tiny_weights))
     inputs = ref.samples(5)  # more than the profile's max: split into batches
-    got = backend.run(inputs["image"], inputs["mask"], inputs["reference"], inputs["ref_valid"])
+    got = backend.run(*(inputs[n] for n in INPUT_NAMES))
     parity.check(parity.measure(ref.expected(inputs), got), "engine", *parity.THRESHOLDS[precision])
     out.write_bytes(out.read_bytes()[:-7])
     assert runtime.open_for_auto(result.meta.weights_sha256)[0] is None

@@ -1,8 +1,10 @@
 """ONNX export: parity with PyTorch (freshly initialised weights, every path active), graph contents,
-fp16, refusal past the threshold, and the hash-keyed cache beside the weights."""
+fp16, refusal past the threshold, and the hash-keyed cache in the user's cache folder."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +22,8 @@ from unmask_video.reconstruct.generator.export import (
     check_onnx_parity,
     export_onnx,
     prepare_for_export,
-    sample_inputs,
 )
+from unmask_video.reconstruct.generator.parity import sample_inputs
 from unmask_video.reconstruct.generator.layers import init_weights
 from unmask_video.reconstruct.generator.weights import file_sha256, save_weights
 
@@ -103,11 +105,16 @@ def test_parity_check_refuses_a_model_that_disagrees(exported) -> None:
     assert "disagrees with PyTorch" in str(exc.value) and "\n" not in str(exc.value)
 
 
-def test_cache_beside_the_weights_keyed_by_hash_and_exporter(tmp_path: Path) -> None:
+def test_cache_in_the_user_cache_keyed_by_hash_and_exporter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     weights = tmp_path / "g.safetensors"
     digest = save_weights(_model(), weights)
     first = cached_onnx(weights)
-    assert not first.cached and first.path.parent == tmp_path
+    assert not first.cached and first.path.parent == tmp_path / "cache" / "unmask-video" / "onnx"
+    assert not list(tmp_path.glob("*.onnx"))  # nothing beside the weights (an installed package may be read-only)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(first.path.stat().st_mode) == 0o666 & ~umask  # readable by others, not mkstemp's 0600
     assert digest[:16] in first.path.name and f"x{EXPORTER_VERSION}" in first.path.name
     assert first.weights_sha256 == file_sha256(weights)
     mtime = first.path.stat().st_mtime_ns

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -546,3 +547,155 @@ def test_open_camera_source_per_platform() -> None:
 def test_missing_camera_device_raises_input_error() -> None:
     with pytest.raises(InputError, match="v4l2"):
         VideoReader("/dev/video_does_not_exist", input_format="v4l2")
+
+
+# -- faults found by a hostile user (issue 12) -----------------------------------------------------------------
+
+
+def _video_packet_offsets(path: Path) -> list[tuple[int, int]]:
+    """(byte offset, size) of each video packet in the file."""
+    with av.open(str(path)) as c:
+        return [(p.pos, p.size) for p in c.demux(c.streams.video[0]) if p.size and p.pos is not None and p.pos >= 0]
+
+
+def test_a_damaged_packet_is_skipped_and_the_rest_decodes(synthetic_clip_factory, tmp_path: Path) -> None:
+    """2 KB of random bytes inside one video packet near the middle: one frame is lost, not half the video."""
+    from unmask_video.synthetic import ClipSpec
+
+    clip = synthetic_clip_factory(ClipSpec(frames=78))
+    data = bytearray(clip.video_path.read_bytes())
+    offsets = _video_packet_offsets(clip.video_path)
+    pos, size = max(offsets[30:50], key=lambda o: o[1])  # a big (inter) packet in the middle
+    length = min(2048, size)  # from the packet's start: its NAL length prefix and header are garbage too
+    data[pos : pos + length] = np.random.default_rng(0).integers(0, 256, length, np.uint8).tobytes()
+    bad = tmp_path / "damaged.mp4"
+    bad.write_bytes(bytes(data))
+    with VideoReader(str(bad)) as reader:
+        frames = list(reader.frames())
+    report = reader.report
+    assert len(frames) >= 76  # FFmpeg decodes all but the damaged one; the reader once stopped there (~half)
+    assert report.packets_skipped >= 1 and report.frames_lost == 78 - len(frames)
+    assert report.error is not None and " s" in report.where() and "skipped" in report.error
+    times = [f.time_s for f in frames]
+    assert times == sorted(times) and times[-1] > 3.0  # decoding went on to the end
+
+
+def test_an_output_that_appears_during_the_run_is_never_replaced(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=4, audio=())
+    dst = tmp_path / "out.mp4"
+    with VideoReader(str(src)) as reader, VideoWriter(dst, reader, EncodeOptions(preset="ultrafast")) as writer:
+        for frame in reader.frames():
+            writer.write(frame, frame.image)
+        dst.write_bytes(b"someone else's file")  # created at the output path mid-run
+        with pytest.raises(ProcessingError, match=r"created by something else.*out-2\.mp4"):
+            writer.commit()
+    assert dst.read_bytes() == b"someone else's file"
+    with VideoReader(str(tmp_path / "out-2.mp4")) as kept:  # this run's result is kept, complete
+        assert sum(1 for _ in kept.frames()) == 4
+    assert leftovers(tmp_path, {"in.mp4", "out.mp4", "out-2.mp4"}) == []
+
+
+def test_two_runs_on_one_output_path_never_lose_either_result(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=3, audio=())
+    dst = tmp_path / "out.mp4"
+    with VideoReader(str(src)) as r1, VideoReader(str(src)) as r2:
+        w1 = VideoWriter(dst, r1, EncodeOptions(preset="ultrafast"))
+        w2 = VideoWriter(dst, r2, EncodeOptions(preset="ultrafast"))
+        assert w1.temp_path != w2.temp_path  # unique temporary names
+        for f1, f2 in zip(r1.frames(), r2.frames()):
+            w1.write(f1, f1.image)
+            w2.write(f2, f2.image)
+        assert w1.commit() == dst
+        with pytest.raises(ProcessingError, match="out-2.mp4"):
+            w2.commit()
+    assert dst.stat().st_size > 0 and (tmp_path / "out-2.mp4").stat().st_size > 0
+    assert leftovers(tmp_path, {"in.mp4", "out.mp4", "out-2.mp4"}) == []
+
+
+def test_overwrite_replaces_the_output(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=3, audio=())
+    dst = tmp_path / "out.mp4"
+    dst.write_bytes(b"old")
+    roundtrip(src, dst, overwrite=True)
+    assert dst.stat().st_size > 100 and leftovers(tmp_path, {"in.mp4", "out.mp4"}) == []
+
+
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        (EncodeOptions(preset="nonsense"), r"rejects --preset nonsense; use one of ultrafast"),
+        (EncodeOptions(crf=-5), r"rejects --crf -5"),
+    ],
+)
+def test_bad_encoder_settings_fail_before_the_first_frame(tmp_path: Path, options: EncodeOptions, message: str) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=2, audio=())
+    with VideoReader(str(src)) as reader:
+        with pytest.raises(InputError, match=message) as exc:
+            VideoWriter(tmp_path / "out.mp4", reader, options)
+    assert "\n" not in str(exc.value)
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+
+
+@pytest.mark.parametrize("suffix,codec", [(".webm", "opus"), (".mpg", "mp2")])
+def test_aac_is_converted_where_the_container_cannot_hold_it(tmp_path: Path, suffix: str, codec: str) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=25, audio=(("aac", 440),))
+    dst = tmp_path / f"out{suffix}"
+    options = EncodeOptions(codec="libvpx-vp9" if suffix == ".webm" else "libx264", preset="ultrafast")
+    roundtrip(src, dst, options)
+    with av.open(str(dst)) as c:
+        assert c.streams.audio[0].codec_context.name == codec
+        samples = sum(f.samples for f in c.decode(c.streams.audio[0]))
+        rate = c.streams.audio[0].codec_context.sample_rate
+    with av.open(str(dst)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 25
+    assert abs(samples / rate - 1.0) < 0.15  # the second of tone made it across
+
+
+def _add_subtitles(src: Path, dst: Path) -> Path:
+    """Remux ``src`` into Matroska with one SubRip subtitle stream (two cues)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        video = out.add_stream_from_template(inp.streams.video[0])
+        subs = out.add_mux_stream("subrip")
+        subs.time_base = Fraction(1, 1000)
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is None:
+                continue
+            packet.stream = video
+            out.mux(packet)
+        for i, text in enumerate((b"hello", b"world")):
+            cue = av.Packet(text)
+            cue.stream, cue.pts, cue.dts, cue.duration = subs, i * 200, i * 200, 150
+            cue.time_base = Fraction(1, 1000)
+            out.mux(cue)
+    return dst
+
+
+def test_subtitles_are_copied_where_the_container_holds_them(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    src = _add_subtitles(make_clip(tmp_path / "plain.mp4", frames=12, audio=()), tmp_path / "in.mkv")
+    roundtrip(src, tmp_path / "out.mkv")
+    with av.open(str(tmp_path / "out.mkv")) as c:
+        assert len(c.streams.subtitles) == 1
+        cues = [bytes(p) for p in c.demux(c.streams.subtitles[0]) if p.size]
+    assert cues == [b"hello", b"world"]
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        roundtrip(src, tmp_path / "out.mp4")  # MP4 holds only mov_text: dropped, and said so as a warning
+    assert any("subtitle stream" in r.getMessage() and "dropped" in r.getMessage() and r.levelname == "WARNING"
+               for r in caplog.records)  # fmt: skip
+
+
+def test_ts_output_says_it_was_processed(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=3)
+    roundtrip(src, tmp_path / "out.ts")
+    # MPEG-TS has no comment field: the service description table names the provider (VLC shows it).
+    assert f"unmask-video {__version__}".encode() in (tmp_path / "out.ts").read_bytes()
+
+
+def test_a_silent_stream_url_input_times_out(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(InputError, match=r"sent nothing within 1 s"):
+        VideoReader(f"udp://127.0.0.1:{port}", open_timeout_s=1.0)
+    assert time.monotonic() - start < 4

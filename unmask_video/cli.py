@@ -4,9 +4,11 @@
     unmask-video live [DEVICE|URL] --ref FACE.jpg           live mode: a camera or a live stream
     unmask-video demo                                       make a masked sample clip and unmask it
     unmask-video build-engine WEIGHTS -o X.engine           build a TensorRT engine (NVIDIA GPUs)
+    unmask-video batch MANIFEST.csv|IN_DIR --out DIR        many videos, on Ray or one after another
 
 ``run`` is implied when the first argument is not a subcommand's name. Each subcommand is a module with
-``add_parser(subparsers)`` and ``run(args) -> int`` (see :mod:`unmask_video.commands`), listed in SUBCOMMANDS.
+``add_parser(subparsers)`` and ``run(args) -> int`` (see :mod:`unmask_video.commands`), listed in subcommand_modules();
+their own imports wait until they run, so building the parser stays quick.
 
 Exit codes: 0 success, 2 bad usage or input, 1 failure while processing, 130 interrupted.
 """
@@ -14,8 +16,6 @@ Exit codes: 0 success, 2 bad usage or input, 1 failure while processing, 130 int
 from __future__ import annotations
 
 import argparse
-import importlib
-import logging
 import sys
 from typing import NoReturn, Sequence
 
@@ -25,13 +25,16 @@ from unmask_video.native_log import filter_native_stderr
 
 PROG = "unmask-video"
 DEFAULT_SUBCOMMAND = "run"
-# The subcommand modules, in the order --help lists them.
-SUBCOMMANDS = (
-    "unmask_video.commands.run",
-    "unmask_video.commands.live",
-    "unmask_video.commands.demo",
-    "unmask_video.engines.cli",
-)
+
+
+def subcommand_modules() -> tuple:
+    """The subcommand modules, in the order --help lists them. Imported here, inside :func:`main`'s error handling
+    (some pull in the whole pipeline, which takes seconds): Ctrl-C meanwhile is an interrupt, not a traceback."""
+    from unmask_video.batch import cli as batch
+    from unmask_video.commands import demo, live, run
+    from unmask_video.engines import cli as build_engine
+
+    return (run, live, demo, build_engine, batch)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,8 +58,7 @@ def build_parser() -> _Parser:
     subparsers = parser.add_subparsers(
         title="subcommands", dest="command", metavar="COMMAND", required=True, parser_class=_Parser
     )
-    for name in SUBCOMMANDS:
-        module = importlib.import_module(name)
+    for module in subcommand_modules():
         module.add_parser(subparsers).set_defaults(run=module.run)
     parser.subcommands = frozenset(subparsers.choices)
     return parser
@@ -81,16 +83,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
-    from rich.logging import RichHandler
+    from unmask_video.messages import configure_logging
 
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.ERROR if quiet else logging.WARNING
-    handler = RichHandler(show_path=False, show_time=False, rich_tracebacks=verbose > 1)
-    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    configure_logging(verbose, quiet)  # one line per message, on stderr
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # run as a program: this process owns the terminal
         filter_native_stderr()
+        from unmask_video.io.signals import raise_on_termination
+
+        raise_on_termination()  # SIGTERM/SIGHUP end the run like Ctrl-C, with cleanup and exit 128+N
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = 0
     try:
@@ -101,11 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnmaskError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        # File mode: the writer removed its temporary file. Live mode handles the first Ctrl-C itself (the
-        # recording is finished); only a second one lands here.
-        print(f"{PROG}: interrupted; no unfinished output file was left behind", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        # Ctrl-C, SIGTERM or SIGHUP (unmask_video.io.signals). File mode: the writer removed its temporary file.
+        # Live mode handles the first Ctrl-C itself (the recording is finished); only a second one lands here.
+        from unmask_video.io.signals import exit_code_for
+
+        what = "interrupted" if exit_code_for(interrupt) == 130 else str(interrupt)
+        print(f"{PROG}: {what}; no unfinished output file was left behind", file=sys.stderr)
+        return exit_code_for(interrupt)
     except Exception as error:  # noqa: BLE001 - the last line of defence: one line, no traceback
         if verbose > 1:
             raise

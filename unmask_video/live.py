@@ -56,10 +56,13 @@ import cv2
 import numpy as np
 
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.io import StreamDescription, handle_signals, is_stream_url
+from unmask_video.io.paths import check_debug_dir
 from unmask_video.live_capture import (
     CameraInfo,
     LatestFrameCapture,
     LiveSource,
+    is_live_source,
     list_cameras,
     open_source,
     open_spec,
@@ -115,6 +118,7 @@ class LiveOptions:
     virtual_cam: bool = False
     virtual_cam_device: str | None = None  # e.g. /dev/video10; None = pyvirtualcam's choice
     record: Path | None = None  # a file: .mp4, .mkv, .ts ...
+    overwrite: bool = False  # replace an existing recording file
     stream_url: str | None = None  # e.g. udp://127.0.0.1:5000
     stream_format: str | None = None  # container for stream_url; None = by scheme (udp -> mpegts)
     encode: LiveEncodeOptions = field(default_factory=LiveEncodeOptions)
@@ -140,7 +144,7 @@ def _make_outputs(options: LiveOptions) -> tuple[list[LiveOutput], WindowOutput 
     """Create (not open) every output; problems that are known up front fail here, before anything starts."""
     outputs: list[LiveOutput] = []
     if options.record is not None:
-        outputs.append(LiveWriter(options.record, None, options.encode))
+        outputs.append(LiveWriter(options.record, None, options.encode, overwrite=options.overwrite))
     if options.stream_url:
         outputs.append(LiveWriter(options.stream_url, options.stream_format, options.encode))
     if options.virtual_cam:
@@ -160,8 +164,12 @@ def _make_outputs(options: LiveOptions) -> tuple[list[LiveOutput], WindowOutput 
     return outputs, window
 
 
+#: Signals that stop a session cleanly (the recording is finished): Ctrl-C, kill, a closed terminal.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 class _Signals:
-    """Turns the first Ctrl-C / SIGTERM into a clean stop; a second Ctrl-C interrupts at once."""
+    """Turns the first Ctrl-C / SIGTERM / SIGHUP into a clean stop; a second Ctrl-C interrupts at once."""
 
     def __init__(self, enabled: bool) -> None:
         self.requested = threading.Event()
@@ -170,7 +178,7 @@ class _Signals:
 
     def __enter__(self) -> "_Signals":
         if self.enabled:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in _STOP_SIGNALS:
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
@@ -193,9 +201,14 @@ def run_live(source: LiveSource, processor: FrameProcessor, options: LiveOptions
     session's figures (also logged). Raises :class:`InputError` when the source or an output cannot be opened.
     """
     options = options or LiveOptions()
+    with handle_signals(terminate=options.handle_signals):
+        return _run_live(source, processor, options)
+
+
+def _run_live(source: LiveSource, processor: FrameProcessor, options: LiveOptions) -> LiveStats:
     outputs, window = _make_outputs(options)
     spec = open_spec(source)
-    container = open_source(spec, source.open_timeout_s, source.read_timeout_s)
+    container = open_source(spec, source.open_timeout_s, source.read_timeout_s)  # Ctrl-C interrupts it
     capture = LatestFrameCapture(container, spec.label).start()
     meter = LiveMeter()
     state = _State(effect_on=options.effect)
@@ -269,8 +282,12 @@ def _loop(
         if not opened:
             fps = capture.rate or (float(source.framerate) if source.framerate else 30.0)
             size = (image.shape[1], image.shape[0])
+            description = capture.description(size[0], size[1], fps)
             for output in outputs:
-                output.open(size[0], size[1], fps)
+                if hasattr(output, "open_stream"):
+                    output.open_stream(description)  # the shared writer: colour tags from the capture
+                else:
+                    output.open(size[0], size[1], fps)
                 opened.append(output)
         elif (image.shape[1], image.shape[0]) != size:
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)  # the source changed size mid-session

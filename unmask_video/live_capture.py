@@ -11,26 +11,28 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import platform
-import stat
 import threading
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
 
 from unmask_video.errors import InputError, ProcessingError
-from unmask_video.video import camera_options, open_camera_source
+from unmask_video.io import StreamDescription, camera_format, camera_options, is_named_pipe, is_stream_url, open_camera_source
+from unmask_video.io.reader import open_input
 
 log = logging.getLogger(__name__)
 
-#: FFmpeg device demuxer for cameras, by ``platform.system()``.
-CAMERA_FORMATS = {"Linux": "v4l2", "Darwin": "avfoundation", "Windows": "dshow"}
-#: Demuxer options that keep FFmpeg from buffering ahead of the newest frame on a network or pipe source.
-LOW_LATENCY_OPTIONS = {"fflags": "nobuffer", "flags": "low_delay", "probesize": "500000", "analyzeduration": "500000"}
+#: Demuxer options that keep FFmpeg from buffering ahead of the newest frame on a network or pipe source. Not
+#: ``fflags=nobuffer``: it drops the packets read while probing, and with them the only key frame of a stream
+#: whose key frames are far apart (nothing could be shown until the next one).
+LOW_LATENCY_OPTIONS = {"flags": "low_delay", "probesize": "32", "analyzeduration": "100000"}
+#: Damaged packets in a row after which the source counts as failed.
+_MAX_DEMUX_ERRORS = 50
 #: Extra options for UDP sources: a read thread with a bounded buffer that drops instead of failing.
 UDP_OPTIONS = {"overrun_nonfatal": "1", "fifo_size": "50000"}
 
@@ -80,24 +82,19 @@ class CapturedFrame:
     stream_time: float | None  # the frame's own timestamp in seconds, if it has one
 
 
-def is_stream_url(text: str) -> bool:
-    """True for ``scheme://...`` URLs and for existing named pipes."""
-    if "://" in text:
-        return True
-    try:
-        return stat.S_ISFIFO(os.stat(text).st_mode)
-    except OSError:
-        return False
+def is_live_source(text: str) -> bool:
+    """True for stream URLs and for existing named pipes (a camera otherwise)."""
+    return is_stream_url(text) or is_named_pipe(text)
 
 
 def open_spec(source: LiveSource, platform_name: str | None = None) -> OpenSpec:
     """Turn a :class:`LiveSource` into the target, demuxer and options for ``av.open``.
 
-    Cameras are resolved by :func:`unmask_video.video.open_camera_source` (``platform_name`` is a
+    Cameras are resolved by :func:`unmask_video.io.open_camera_source` (``platform_name`` is a
     ``sys.platform`` value, for tests).
     """
     options: dict[str, str] = {}
-    if source.url or (source.device and is_stream_url(source.device)):
+    if source.url or (source.device and is_live_source(source.device)):
         target = source.url or source.device or ""
         if source.low_latency:
             options.update(LOW_LATENCY_OPTIONS)
@@ -126,9 +123,12 @@ def open_source(spec: OpenSpec, open_timeout_s: float = 10.0, read_timeout_s: fl
     """Open ``spec`` with PyAV; every failure becomes an :class:`InputError` that says what to do."""
     what = spec.label
     try:
-        container = av.open(
-            spec.target, format=spec.format, options=dict(spec.options), timeout=(open_timeout_s, read_timeout_s)
-        )
+        container = open_input(
+            spec.target, format=spec.format, options=spec.options, open_timeout_s=open_timeout_s,
+            read_timeout_s=read_timeout_s,
+        )  # fmt: skip
+    except TimeoutError as error:
+        raise InputError(f"{what} sent nothing within {open_timeout_s:g} s: check that it is running") from error
     except av.error.ExitError as error:
         raise InputError(f"{what} sent nothing within {open_timeout_s:g} s: check that it is running") from error
     except (FileNotFoundError, av.error.FileNotFoundError) as error:
@@ -178,7 +178,7 @@ def list_cameras(
                 name = ""
             cameras.append(CameraInfo(str(path), name))
         return cameras
-    demuxer = CAMERA_FORMATS.get(system)
+    demuxer = camera_format(system)
     if demuxer is None:
         raise InputError(f"cannot list cameras on {system}: give a stream URL or a named pipe as the live source")
     return _ffmpeg_device_list(demuxer)
@@ -250,6 +250,20 @@ class LatestFrameCapture:
         rate = self.stream.average_rate or self.stream.guessed_rate
         return float(rate) if rate else None
 
+    def description(self, width: int, height: int, fps: float) -> StreamDescription:
+        """The stream the outputs get: the frame size, the rate and the source's colour tags."""
+        ctx = self.stream.codec_context
+
+        def tag(name: str) -> int | None:
+            value = getattr(ctx, name, None)
+            return int(value) if value is not None else None
+
+        return StreamDescription(
+            width=width, height=height, rate=Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30),
+            time_base=Fraction(1, 1000), colorspace=tag("colorspace"), color_primaries=tag("color_primaries"),
+            color_trc=tag("color_trc"),
+        )  # fmt: skip
+
     def start(self) -> "LatestFrameCapture":
         self._thread.start()
         return self
@@ -294,17 +308,28 @@ class LatestFrameCapture:
             self._lock.notify_all()
 
     def _run(self) -> None:
+        demux_errors = 0
         try:
-            for packet in self.container.demux(self.stream):
-                if self._stop.is_set():
-                    break
+            while not self._stop.is_set():
                 try:
-                    frames = packet.decode()
+                    for packet in self.container.demux(self.stream):
+                        demux_errors = 0
+                        if self._stop.is_set():
+                            break
+                        try:
+                            frames = packet.decode()
+                        except av.error.InvalidDataError:
+                            self.corrupt += 1
+                            continue
+                        for frame in frames:
+                            self._publish(frame)
+                    break  # the source ended
                 except av.error.InvalidDataError:
+                    # A damaged packet in the stream (not its end): skip it and go on reading.
                     self.corrupt += 1
-                    continue
-                for frame in frames:
-                    self._publish(frame)
+                    demux_errors += 1
+                    if demux_errors >= _MAX_DEMUX_ERRORS:
+                        raise
         except av.error.EOFError:
             pass
         except av.error.ExitError as error:

@@ -13,21 +13,19 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol
 
-import av
 import numpy as np
 
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.io import STREAM_FORMATS, EncodeOptions, StreamDescription, VideoWriter, check_encoder, is_stream_url
+from unmask_video.io.paths import check_output_path, url_scheme
 
 log = logging.getLogger(__name__)
-
-#: Container formats for stream URLs, by scheme, when ``--format`` is not given.
-STREAM_FORMATS = {"udp": "mpegts", "tcp": "mpegts", "srt": "mpegts", "rtp": "rtp_mpegts", "rtmp": "flv", "rtsp": "rtsp"}
 
 
 class LiveOutput(Protocol):
@@ -198,104 +196,89 @@ class LiveEncodeOptions:
     crf: int = 23
     keyframe_s: float = 1.0  # a key frame this often, so a viewer can join a stream quickly
 
+    def encode_options(self, fps: float) -> EncodeOptions:
+        """The :class:`EncodeOptions` of the shared writer at ``fps``."""
+        return EncodeOptions(
+            codec=self.codec,
+            crf=self.crf,
+            preset=self.preset,
+            tune=self.tune if self.codec == "libx264" else None,
+            keyframe_interval=max(1, round(fps * self.keyframe_s)),
+        )
+
 
 class LiveWriter:
-    """Encodes frames with wall-clock timestamps to a file (written to a temp name, renamed when done) or a URL.
+    """The recording (a file) or the network stream (a URL): :class:`unmask_video.io.VideoWriter` with wall-clock
+    timestamps.
 
-    Timestamps are milliseconds since the session started: a recording plays at the pace the session ran
-    at, whatever frames were dropped. A file is finished on ``close()`` even after an interruption; a file
-    that got no frame is removed.
+    Timestamps are milliseconds since the session started: a recording plays at the pace the session ran at,
+    whatever frames were dropped. A recording is checked when the session starts (an existing file is an error
+    unless ``overwrite``), written to a unique temporary name, finished on ``close()`` even after an interruption
+    and put in place without ever replacing a file that appeared meanwhile; one that got no frame is removed.
     """
 
     def __init__(self, target: str | os.PathLike[str], output_format: str | None = None,
-                 encode: LiveEncodeOptions | None = None) -> None:  # fmt: skip
-        self.target = str(target)
-        self.is_url = "://" in self.target
+                 encode: LiveEncodeOptions | None = None, *, overwrite: bool = False) -> None:  # fmt: skip
+        self.target = os.fspath(target)
+        self.is_url = is_stream_url(self.target)
         self.name = "stream" if self.is_url else "recording"
         self.encode = encode or LiveEncodeOptions()
         self.format = output_format
-        if self.is_url and self.format is None:
-            self.format = STREAM_FORMATS.get(self.target.split("://", 1)[0].lower())
-            if self.format is None:
+        self.overwrite = overwrite
+        check_encoder(self.encode.encode_options(30.0))  # a bad codec or option fails before anything starts
+        if self.is_url:
+            if self.format is None and url_scheme(self.target) not in STREAM_FORMATS:
                 raise InputError(f"cannot tell the container format of {self.target}: add --format (e.g. mpegts)")
-        if not self.is_url:
+        else:
             path = Path(self.target)
-            if not path.parent.exists():
-                raise InputError(f"the folder for the recording does not exist: {path.parent}")
-            self._partial = path.with_name(f".{path.stem}.partial{path.suffix or '.mkv'}")
             if self.format is None and not path.suffix:
                 self.format = "matroska"
-        self._container: Any = None
-        self._stream: Any = None
-        self._last_pts = -1
+            if not path.parent.exists():
+                raise InputError(f"the folder for the recording does not exist: {path.parent}")
+            self.target = str(check_output_path("", self.target, overwrite=overwrite, need_extension=False))
+        self._writer: VideoWriter | None = None
         self._t0: float | None = None
         self.frames = 0
+        self.path: Path | None = None  # where the recording went, once closed
 
     def open(self, width: int, height: int, fps: float) -> None:
-        destination = self.target if self.is_url else str(self._partial)
-        options = {"flush_packets": "1"} if self.is_url else {}
-        if self.is_url and self.target.startswith("udp://") and "pkt_size" not in self.target:
-            destination += ("&" if "?" in destination else "?") + "pkt_size=1316"
-        try:
-            self._container = av.open(destination, "w", format=self.format, options=options)
-        except (av.error.FFmpegError, OSError, ValueError) as error:
-            raise InputError(f"cannot open the {self.name} {self.target}: {error}") from error
         rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
+        self.open_stream(StreamDescription(width=width, height=height, rate=rate, time_base=Fraction(1, 1000)))
+
+    def open_stream(self, stream: StreamDescription) -> None:
+        """Open for frames of ``stream`` (from the capture: size, rate, colour); timestamps are in milliseconds."""
+        stream = replace(stream, time_base=Fraction(1, 1000), rotation=0, copied_streams=())
         try:
-            stream = self._container.add_stream(self.encode.codec, rate=rate)
-        except (av.error.FFmpegError, ValueError) as error:
-            self._container.close()
-            raise InputError(f"encoder {self.encode.codec} is not available: {error}") from error
-        stream.width, stream.height = width - width % 2, height - height % 2
-        stream.pix_fmt = "yuv420p"
-        stream.codec_context.time_base = Fraction(1, 1000)
-        options = {"g": str(max(1, round(float(rate) * self.encode.keyframe_s)))}
-        if self.encode.codec == "libx264":
-            options.update({"preset": self.encode.preset, "crf": str(self.encode.crf)})
-            if self.encode.tune:
-                options["tune"] = self.encode.tune
-        else:
-            options["bf"] = "0"
-        stream.options = options
-        self._stream = stream
-        log.info("%s: %s (%s, %dx%d)", self.name, self.target, self._container.format.name, stream.width, stream.height)
+            self._writer = VideoWriter(
+                self.target, stream, self.encode.encode_options(float(stream.rate)), output_format=self.format,
+                overwrite=self.overwrite, url_options={"flush_packets": "1"} if self.is_url else None,
+            )  # fmt: skip
+        except InputError as error:
+            raise InputError(f"cannot open the {self.name} {self.target}: {error}") from error
+        log.info("%s: %s (%dx%d)", self.name, self.target, self._writer.width, self._writer.height)
 
     def write(self, image: np.ndarray, t: float) -> None:
-        height, width = self._stream.height, self._stream.width
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:height, :width]), format="rgb24")
+        assert self._writer is not None, "open() first"
         if self._t0 is None:
             self._t0 = t  # the file starts at 0 with its first frame
-        pts = max(int(round((t - self._t0) * 1000)), self._last_pts + 1)  # strictly increasing, milliseconds
-        frame.pts, frame.time_base = pts, Fraction(1, 1000)
-        self._last_pts = pts
         try:
-            for packet in self._stream.encode(frame):
-                self._container.mux(packet)
-        except (av.error.FFmpegError, OSError) as error:
+            self._writer.write_at(image, int(round((t - self._t0) * 1000)))
+        except ProcessingError as error:
             raise ProcessingError(f"writing the {self.name} {self.target} failed: {error}") from error
         self.frames += 1
 
     def close(self) -> None:
-        """Flush and finish the file so it plays (also after Ctrl-C); rename it into place."""
-        if self._container is None:
+        """Flush and finish the file so it plays (also after Ctrl-C); put it in place."""
+        writer, self._writer = self._writer, None
+        if writer is None:
             return
-        container, self._container = self._container, None
-        try:
-            for packet in self._stream.encode():
-                container.mux(packet)
-        except (av.error.FFmpegError, OSError) as error:
-            log.warning("flushing the %s failed: %s", self.name, error)
-        finally:
-            try:
-                container.close()
-            except (av.error.FFmpegError, OSError) as error:
-                log.warning("closing the %s failed: %s", self.name, error)
+        if not self.frames:
+            writer.abort()
+            return
+        result = writer.commit()
         if not self.is_url:
-            if self.frames:
-                os.replace(self._partial, self.target)
-                log.info("recording: %s (%d frames)", self.target, self.frames)
-            else:
-                self._partial.unlink(missing_ok=True)
+            self.path = Path(result)
+            log.info("recording: %s (%d frames)", result, self.frames)
 
 
 def save_snapshot(image: np.ndarray, folder: Path) -> Path:

@@ -23,14 +23,21 @@ def mae_in_mask(a: np.ndarray, b: np.ndarray, mask: Region) -> float:
     return float(diff.mean() / 255.0) if diff.size else 0.0
 
 
-def psnr_in_mask(a: np.ndarray, b: np.ndarray, mask: Region, peak: float = 255.0) -> float:
-    """PSNR in dB over the masked pixels of two images of the same range (uint8: peak 255)."""
-    region = _region(mask)
-    diff = (a.astype(np.float64) - b.astype(np.float64))[region]
+def _psnr(diff: np.ndarray, peak: float) -> float:
     if diff.size == 0:
         return float("nan")
     mse = float(np.mean(diff**2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(peak**2 / mse)
+    return float("inf") if mse == 0 else float(10.0 * np.log10(peak**2 / mse))
+
+
+def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
+    """PSNR in dB of two arrays of the same range; ``peak`` is the range's width (uint8: 255, [-1, 1]: 2)."""
+    return _psnr(a.astype(np.float64) - b.astype(np.float64), peak)
+
+
+def psnr_in_mask(a: np.ndarray, b: np.ndarray, mask: Region, peak: float = 255.0) -> float:
+    """PSNR in dB over the masked pixels of two images of the same range (uint8: peak 255)."""
+    return _psnr((a.astype(np.float64) - b.astype(np.float64))[_region(mask)], peak)
 
 
 def ssim_in_mask(a: np.ndarray, b: np.ndarray, mask: Region) -> float:

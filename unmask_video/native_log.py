@@ -1,4 +1,4 @@
-"""Keep MediaPipe's native start-up chatter off the user's terminal.
+"""Keep native libraries' chatter (MediaPipe, libpng, ONNX Runtime, x264) off the user's terminal.
 
 MediaPipe and TensorFlow Lite write lines such as "Feedback manager requires a model with a single signature" or
 "Created TensorFlow Lite XNNPACK delegate" straight to file descriptor 2, from their own threads, at moments Python
@@ -19,10 +19,13 @@ import threading
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-#: Native log lines known to be harmless start-up noise.
+#: Native log lines that say nothing a user can act on: MediaPipe/TFLite start-up chatter, libpng's warnings about
+#: a photo's colour profile (OpenCV decodes it fine), ONNX Runtime's device discovery and telemetry lines, and x264's
+#: own "[error]" lines for an option it rejects (the command checks encoder options itself and says so in one line).
 NOISE = re.compile(
     rb"inference_feedback_manager\.cc|landmark_projection_calculator\.cc|"
-    rb"Created TensorFlow Lite XNNPACK delegate|All log messages before absl::InitializeLog"
+    rb"Created TensorFlow Lite XNNPACK delegate|All log messages before absl::InitializeLog|"
+    rb"^libpng (warning|error):|\[[WIEV]:onnxruntime:|^x264 \[(error|warning|info)\]:"
 )
 
 _installed = False

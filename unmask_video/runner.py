@@ -6,14 +6,17 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, ContextManager, Protocol
 
 from unmask_video.errors import InputError
 from unmask_video.frame_loop import FrameLoopOptions, run_threaded
 from unmask_video.io import handle_signals
 from unmask_video.io.paths import check_debug_dir
+from unmask_video.landmarks import FaceTracker
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.progress import FrameProgress
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
+from unmask_video.reconstruct.protocol import Reconstructor
 from unmask_video.timing import StageTimer
 from unmask_video.io import (
     BackgroundWriter,
@@ -52,6 +55,27 @@ class RunOptions:
 
 
 @dataclass
+class PipelineParts:
+    """Parts that a caller running many videos builds once and lends to each :func:`run_file` (batch workers).
+
+    The tracker is reset between videos, never closed by :func:`run_file`; its options must be the run's.
+    """
+
+    reconstructor: Reconstructor
+    tracker: FaceTracker
+
+
+class FrameSink(Protocol):
+    """Where :func:`run_file` reports frames done (a :class:`FrameProgress` or a batch worker's counter)."""
+
+    def advance(self, frames: int) -> None: ...
+
+
+#: ``make(frame_count_or_None)`` -> a context manager giving a :class:`FrameSink`.
+ProgressFactory = Callable[[int | None], ContextManager[FrameSink]]
+
+
+@dataclass
 class RunSummary:
     output: Path
     frames: int
@@ -65,14 +89,23 @@ class RunSummary:
     backend: str
     timer: StageTimer
     frames_lost: int | None = None  # expected minus decoded, when the expected count is known
+    #: Frames with faces too small to process (narrower than the tracker's min_face_size), and the most in one.
+    frames_with_small_faces: int = 0
+    most_small_faces: int = 0
+    frames_with_mask: int | None = None  # frames where a face wears a mask (the rest pass through untouched)
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-def run_file(options: RunOptions) -> RunSummary:
+def run_file(
+    options: RunOptions, parts: PipelineParts | None = None, progress: ProgressFactory | None = None
+) -> RunSummary:
     """Rebuild the masked faces of ``options.input`` into ``options.output``.
+
+    ``parts``: a prebuilt reconstructor and tracker to use instead of building them; ``progress``: where frames
+    done are reported (default: a progress bar unless ``options.quiet``).
 
     Every check on the inputs runs before the first frame, and the writer puts its temporary file at the output only
     on success, never over a file that appeared during the run (unless ``overwrite``), so a failure, Ctrl-C or a
@@ -87,10 +120,12 @@ def run_file(options: RunOptions) -> RunSummary:
     output = check_output_path(options.input, options.output, overwrite=options.overwrite)
     check_debug_dir(options.pipeline.debug_dir)
     with handle_signals():
-        return _run(options, output)
+        return _run(options, output, parts, progress)
 
 
-def _run(options: RunOptions, output: Path) -> RunSummary:
+def _run(
+    options: RunOptions, output: Path, parts: PipelineParts | None, progress: ProgressFactory | None
+) -> RunSummary:
     timer = StageTimer()
     start = time.perf_counter()
     with VideoReader(options.input) as reader:
@@ -98,30 +133,30 @@ def _run(options: RunOptions, output: Path) -> RunSummary:
         # The writer checks the encoder, its options and the container before any model is loaded.
         with VideoWriter(output, reader.description(), options.encode, overwrite=options.overwrite) as video_writer:
             reference = read_image(options.reference)
-            reconstructor = build_reconstructor(options.reconstructor)
-            pipeline = FramePipeline(reference, reconstructor, options.pipeline, timer)
+            reconstructor = parts.reconstructor if parts else build_reconstructor(options.reconstructor)
+            tracker = parts.tracker if parts else None
+            pipeline = FramePipeline(reference, reconstructor, options.pipeline, timer, tracker=tracker)
+            make_progress = progress or (lambda total: FrameProgress(total, quiet=options.quiet))
             try:
                 pipeline.warmup()
-                with FrameProgress(reader.info.frame_count, quiet=options.quiet) as progress:
+                with make_progress(reader.info.frame_count) as sink:
                     if options.encode_queue > 0:
                         # Encoding runs on its own thread, overlapping the face stages; "encode wait" is the time
                         # the frame loop waited for it, "encode" the encoder thread's own time.
                         with BackgroundWriter(video_writer, options.encode_queue) as writer:
-                            _stream(reader, writer, pipeline, timer, batch, progress, "encode wait", options.loop)
+                            _stream(reader, writer, pipeline, timer, batch, sink, "encode wait", options.loop)
                             with timer("encode wait"):
                                 output = Path(writer.commit())
                         timer.add("encode", writer.busy_s)
                     else:
-                        _stream(reader, video_writer, pipeline, timer, batch, progress, "encode", options.loop)
+                        _stream(reader, video_writer, pipeline, timer, batch, sink, "encode", options.loop)
                         with timer("encode"):
                             output = Path(video_writer.commit())
             finally:
                 pipeline.close()
         report = reader.report
     stats = pipeline.stats
-    if stats.frames and stats.frames_with_face == 0:
-        log.warning("no face was found in any of the %d frames of %s: the output is the input re-encoded", stats.frames, options.input)
-    return RunSummary(
+    summary = RunSummary(
         output=output,
         frames=stats.frames,
         frames_with_face=stats.frames_with_face,
@@ -134,7 +169,30 @@ def _run(options: RunOptions, output: Path) -> RunSummary:
         generator=reconstructor.name,
         backend=reconstructor.provider,
         timer=timer,
+        frames_with_small_faces=stats.frames_with_small_faces,
+        most_small_faces=stats.most_small_faces,
+        frames_with_mask=stats.frames_with_mask,
     )
+    _warn_about_faces(summary, options.input, options.pipeline.tracker.min_face_size)
+    return summary
+
+
+def _warn_about_faces(summary: RunSummary, source: str, min_face_size: float) -> None:
+    """Say at the end of a run when faces were missing or too small (the output is then partly unchanged)."""
+    small = summary.frames_with_small_faces
+    if summary.frames and summary.frames_with_face == 0:
+        why = f" ({small} frames show faces under {min_face_size:.0f} px wide, too small to process)" if small else ""
+        log.warning(
+            "no face was found in any of the %d frames of %s%s: the output is the input re-encoded",
+            summary.frames, source, why,
+        )
+    elif small:
+        log.warning(
+            "%d of %d frames show faces under %.0f px wide (up to %d at once), too small to process: they are unchanged",
+            small, summary.frames, min_face_size, summary.most_small_faces,
+        )
+    elif summary.frames_without_face:
+        log.info("no face was found in %d of %d frames: they are unchanged", summary.frames_without_face, summary.frames)
 
 
 def _bounded_batch(batch: int, width: int, height: int) -> int:
@@ -152,7 +210,7 @@ def _stream(
     pipeline: FramePipeline,
     timer: StageTimer,
     batch: int,
-    progress: FrameProgress,
+    progress: FrameSink,
     write_stage: str,
     loop: FrameLoopOptions,
 ) -> None:

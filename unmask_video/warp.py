@@ -6,9 +6,14 @@ sample, which is what :func:`cv2.remap` wants. The map is evaluated on a coarse 
 with a bilinear resize (the spline is smooth, so this loses nothing visible and saves most of the
 cost), then the reference is resampled once.
 
+Below the jaw FaceMesh has no landmarks, yet a worn mask reaches onto the neck. The spline also gets
+control points extrapolated from each face's own geometry (:func:`below_jaw_points`: the underside of
+the jaw and the upper neck, at fixed fractions of the face height below the lower jaw line), so the
+reference's chin, jaw and upper neck are carried onto the frame's, not left to an inpainting fill.
+
 The validity map says where the warp is trustworthy: inside the reference image and inside the
-reference's face oval, carried through the same map, and not where the spline folds or crushes the
-reference (tracking failures). A reference photo much bigger than the target face is sampled from a
+reference's face oval or the region below its jaw, carried through the same map, and not where the
+spline folds or crushes the reference (tracking failures). A reference photo much bigger than the target face is sampled from a
 Gaussian pyramid level, so shrinking it does not alias.
 """
 
@@ -25,7 +30,9 @@ from unmask_video.errors import InputError, ProcessingError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TPS", "WarpOptions", "fit_tps", "tps_maps", "ReferenceWarper", "face_region"]
+__all__ = [
+    "TPS", "WarpOptions", "fit_tps", "tps_maps", "ReferenceWarper", "face_region", "below_jaw_points", "neck_region", "picture_box",
+]
 
 
 def _kernel(d2: np.ndarray) -> np.ndarray:
@@ -201,6 +208,13 @@ class WarpOptions:
     #: Sample a reference face much larger than the target from a Gaussian pyramid level (no
     #: aliasing when a big photo is shrunk onto a small face). False: always the full-size reference.
     pyramid: bool = True
+    #: How far below the lower jaw line, in face heights (forehead top to chin), the warp reaches: the
+    #: extrapolated control points and the valid region go this deep onto the neck (0: the face oval only).
+    neck_reach: float = 0.4
+    #: The valid region also reaches this far, in face heights, outside the reference's face oval: a
+    #: mask's sides go past the face's outline towards the ears, and what the reference shows just
+    #: beyond its outline (ear, hair, background) is a better guess there than an inpainting fill.
+    outline_reach: float = 0.03
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -209,6 +223,80 @@ def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     poly = np.round(np.asarray(landmarks)[list(landmark_sets.FACE_OVAL)] * 16).astype(np.int32)
     cv2.fillPoly(out, [poly], 255, lineType=cv2.LINE_AA, shift=4)
     return out
+
+
+#: Fractions of ``neck_reach`` at which the rings of extrapolated control points lie below the jaw.
+_NECK_RINGS = (0.4, 1.0)
+#: Points of the lower jaw line the extrapolated control points grow from (every other one).
+_NECK_ROOTS = landmark_sets.LOWER_JAW[::2]
+
+
+def _face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+    """The unit vector down the face (forehead top to chin) and the face height in pixels."""
+    top, chin = (np.asarray(landmarks, np.float64)[i] for i in landmark_sets.FACE_HEIGHT)
+    down = chin - top
+    height = float(np.hypot(*down))
+    return down / max(height, 1e-9), height
+
+
+def below_jaw_points(landmarks: np.ndarray, reach: float, rings: tuple[float, ...] = _NECK_RINGS) -> np.ndarray:
+    """Points below the lower jaw line extrapolated from the face geometry: (len(rings) * R, 2) float64.
+
+    Each root point of the lower jaw is moved ``ring * reach`` face heights along a direction between
+    "away from the mouth" and "down the face": the underside of the jaw and the upper neck. Computed
+    alike on the reference and on each frame, they make the spline carry the reference's neck along
+    with its jaw. ``rings`` go from the jaw outwards.
+    """
+    pts = np.asarray(landmarks, np.float64)
+    down, height = _face_axes(pts)
+    roots = pts[list(_NECK_ROOTS)]
+    mouth = pts[list(landmark_sets.MOUTH)].mean(axis=0)
+    radial = roots - mouth
+    radial /= np.maximum(np.hypot(radial[:, 0], radial[:, 1]), 1e-9)[:, None]
+    direction = radial + down
+    direction /= np.maximum(np.hypot(direction[:, 0], direction[:, 1]), 1e-9)[:, None]
+    return np.concatenate([roots + direction * (r * reach * height) for r in rings])
+
+
+def neck_region(shape: tuple[int, int], landmarks: np.ndarray, reach: float) -> np.ndarray:
+    """(h, w) uint8, 255 between the lower jaw line and the outer ring of :func:`below_jaw_points`."""
+    out = np.zeros(shape, dtype=np.uint8)
+    if reach <= 0:
+        return out
+    jaw = np.asarray(landmarks, np.float64)[list(landmark_sets.LOWER_JAW)]
+    outer = below_jaw_points(landmarks, reach, (1.0,))
+    poly = np.round(np.concatenate([jaw, outer[::-1]]) * 16).astype(np.int32)
+    cv2.fillPoly(out, [poly], 255, lineType=cv2.LINE_AA, shift=4)
+    return out
+
+
+#: A border row or column of the reference whose pixels all lie within this many levels of their
+#: mean, and whose mean is below :data:`_BAR_LEVEL`, is a letterbox bar, not picture.
+_BAR_SPREAD = 6
+_BAR_LEVEL = 24
+
+
+def picture_box(image: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of ``image`` without the black letterbox or pillarbox bars along its borders.
+
+    A video frame used as the reference may carry bars; where the warp reaches past the picture (the
+    neck below a low face) it must not sample them."""
+    grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY).astype(np.int16)
+    h, w = grey.shape
+
+    def bar(line: np.ndarray) -> bool:
+        return int(line.max()) - int(line.min()) <= 2 * _BAR_SPREAD and float(line.mean()) < _BAR_LEVEL
+
+    y0, y1, x0, x1 = 0, h, 0, w
+    while y1 - y0 > 8 and bar(grey[y1 - 1]):
+        y1 -= 1
+    while y1 - y0 > 8 and bar(grey[y0]):
+        y0 += 1
+    while x1 - x0 > 8 and bar(grey[y0:y1, x1 - 1]):
+        x1 -= 1
+    while x1 - x0 > 8 and bar(grey[y0:y1, x0]):
+        x0 += 1
+    return x0, y0, x1, y1
 
 
 def _spread_of(points: np.ndarray) -> float:
@@ -246,20 +334,25 @@ class ReferenceWarper:
             raise ValueError(f"grid_step must be >= 1, got {options.grid_step}")
         self.options = options
 
-        h, w = image.shape[:2]
+        px0, py0, px1, py1 = picture_box(image)
         m = options.crop_margin
-        x0 = max(int(np.floor(lm[:, 0].min())) - m, 0)
-        y0 = max(int(np.floor(lm[:, 1].min())) - m, 0)
-        x1 = min(int(np.ceil(lm[:, 0].max())) + m + 1, w)
-        y1 = min(int(np.ceil(lm[:, 1].max())) + m + 1, h)
+        extent = np.concatenate([lm, below_jaw_points(lm, options.neck_reach, (1.0,))]) if options.neck_reach > 0 else lm
+        x0 = max(int(np.floor(extent[:, 0].min())) - m, px0)
+        y0 = max(int(np.floor(extent[:, 1].min())) - m, py0)
+        x1 = min(int(np.ceil(extent[:, 0].max())) + m + 1, px1)
+        y1 = min(int(np.ceil(extent[:, 1].max())) + m + 1, py1)
         if x1 - x0 < 8 or y1 - y0 < 8:
             raise InputError("the reference face is too small or outside the picture; pass a --ref photo with a clear face")
         self.image = np.ascontiguousarray(image[y0:y1, x0:x1])
         self.landmarks = lm - np.array([x0, y0], dtype=np.float32)
-        self._src = self.landmarks[list(landmark_sets.TPS_CONTROL)].astype(np.float64)
-        # The validity source: the face oval, shrunk by one pixel so that bilinear sampling at its
+        self._src = self._control(self.landmarks)
+        # The validity source: the face oval and the region below the jaw, shrunk by one pixel so that bilinear sampling at its
         # edge never mixes in the outside; remapped as float and thresholded.
         oval = face_region(self.image.shape[:2], self.landmarks)
+        oval |= neck_region(self.image.shape[:2], self.landmarks, options.neck_reach)
+        grow = int(round(options.outline_reach * _face_axes(self.landmarks)[1]))
+        if grow > 0:
+            oval = cv2.dilate(oval, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
         self._oval = cv2.erode(oval, np.ones((3, 3), np.uint8))
         # Gaussian pyramid (level k is 2**-k the size; pixel i of level k sits at 2**k * i of level 0).
         self._levels: list[tuple[np.ndarray, np.ndarray]] = [(self.image, self._oval)]
@@ -267,16 +360,22 @@ class ReferenceWarper:
             while min(self._levels[-1][0].shape[:2]) >= 64:
                 img, ovl = self._levels[-1]
                 self._levels.append((cv2.pyrDown(img), cv2.pyrDown(ovl)))
-        self._src_scale = _spread_of(self._src)
+        self._src_scale = _spread_of(self.landmarks[list(landmark_sets.TPS_CONTROL)])
         log.debug(
             "reference face cropped to %dx%d, %d pyramid level(s)", self.image.shape[1], self.image.shape[0], len(self._levels)
         )
 
+    def _control(self, landmarks: np.ndarray) -> np.ndarray:
+        """The spline's control points of a face: the TPS_CONTROL landmarks and the points below its jaw."""
+        pts = np.asarray(landmarks, np.float64)[list(landmark_sets.TPS_CONTROL)]
+        if self.options.neck_reach > 0:
+            pts = np.concatenate([pts, below_jaw_points(landmarks, self.options.neck_reach)])
+        return pts
+
     def fit(self, landmarks: np.ndarray) -> TPS:
         """The backward spline from target-ROI coordinates to (cropped) reference coordinates."""
         lm = _check_landmarks(landmarks, "target landmarks")
-        dst = lm[list(landmark_sets.TPS_CONTROL)].astype(np.float64)
-        return fit_tps(self._src, dst, self.options.regularization)
+        return fit_tps(self._src, self._control(lm), self.options.regularization)
 
     def _step(self, h: int, w: int) -> int:
         """The grid spacing: ``grid_step``, coarser on big ROIs so the node count stays bounded."""
@@ -311,8 +410,11 @@ class ReferenceWarper:
         return min(level, len(self._levels) - 1)
 
     def _face_box(self, landmarks: np.ndarray, h: int, w: int) -> tuple[int, int, int, int]:
-        """(x0, y0, x1, y1) of the target's face oval grown by ``face_margin``, clipped to the ROI."""
+        """(x0, y0, x1, y1) of the target's face oval (and the region below its jaw) grown by
+        ``face_margin``, clipped to the ROI."""
         oval = landmarks[list(landmark_sets.FACE_OVAL)]
+        if self.options.neck_reach > 0:
+            oval = np.concatenate([oval, below_jaw_points(landmarks, self.options.neck_reach, (1.0,))])
         lo, hi = oval.min(axis=0), oval.max(axis=0)
         grow = self.options.face_margin * float(max(hi - lo)) + 2.0
         x0 = int(np.clip(np.floor(lo[0] - grow), 0, w))

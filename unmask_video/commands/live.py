@@ -51,6 +51,7 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     outputs.add_argument("--format", dest="stream_format", metavar="FMT",
                          help="container format of the -o stream URL (default by scheme: udp -> mpegts)")  # fmt: skip
     outputs.add_argument("--record", type=Path, metavar="FILE", help="also record the session to FILE")
+    outputs.add_argument("--overwrite", action="store_true", help="replace the recording file if it exists")
     outputs.add_argument("--window", dest="window", action="store_true", default=None, help="show the preview window")
     outputs.add_argument("--no-window", dest="window", action="store_false", help="no preview window")
     outputs.add_argument("--virtual-cam", action="store_true", help="send to a virtual camera (pyvirtualcam)")
@@ -62,7 +63,8 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
 def live_from_args(args: argparse.Namespace) -> "tuple[LiveSource, LiveOptions]":
     """Turn the parsed flags into ``run_live`` arguments; ``-o`` is a stream URL or, for a path, a recording."""
     from unmask_video.live import LiveOptions
-    from unmask_video.live_capture import LiveSource, is_stream_url
+    from unmask_video.io import is_stream_url
+    from unmask_video.live_capture import LiveSource, is_live_source
 
     options_extra: dict[str, str] = {}
     for item in args.source_option or []:
@@ -71,9 +73,10 @@ def live_from_args(args: argparse.Namespace) -> "tuple[LiveSource, LiveOptions]"
             raise InputError(f"--source-option wants KEY=VALUE, got {item!r}")
         options_extra[key] = value
     target = args.source or None
+    live_source = bool(target) and is_live_source(target)
     source = LiveSource(
-        device=None if target and is_stream_url(target) else target,
-        url=target if target and is_stream_url(target) else None,
+        device=None if live_source else target,
+        url=target if live_source else None,
         source_format=args.source_format,
         input_format=args.input_format,
         video_size=args.video_size,
@@ -83,7 +86,7 @@ def live_from_args(args: argparse.Namespace) -> "tuple[LiveSource, LiveOptions]"
     record = args.record
     stream_url = None
     if args.output:
-        if "://" in args.output:
+        if is_stream_url(args.output):
             stream_url = args.output
         elif record is None:
             record = Path(args.output)
@@ -94,6 +97,7 @@ def live_from_args(args: argparse.Namespace) -> "tuple[LiveSource, LiveOptions]"
         virtual_cam=args.virtual_cam,
         virtual_cam_device=args.virtual_cam_device,
         record=record,
+        overwrite=args.overwrite,
         stream_url=stream_url,
         stream_format=args.stream_format,
         snapshot_dir=args.snapshot_dir,

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             encode=EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset),
             pipeline=options.pipeline_options(args),
             reconstructor=options.reconstructor_options(args),
-            batch=args.batch,
+            batch=options.batch_size(args),
             quiet=args.quiet,
             overwrite=args.overwrite,
         )
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print_summary(summary)
     if summary.damage:
-        lost = f"about {summary.lost_fraction:.0%} of the video" if summary.lost_fraction else "the rest of the video"
+        lost = f"{summary.frames_lost} frames ({summary.lost_fraction:.0%})" if summary.frames_lost else "some frames"
         log.error(
             "the input is damaged (%s): %d frames decoded, %s lost; %s holds the frames that decoded",
             summary.damage,

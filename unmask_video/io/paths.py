@@ -62,7 +62,7 @@ def check_readable_file(path: str, *, what: str) -> None:
         raise InputError(f"{what} {path} is not readable (check its permissions)")
 
 
-def check_output_path(input_path: str, output_path: str, *, overwrite: bool = True) -> Path:
+def check_output_path(input_path: str, output_path: str, *, overwrite: bool = True, need_extension: bool = True) -> Path:
     """Validate a file output before any work is done; return it as an absolute path.
 
     Raises InputError when the output is the input (also through symlinks, hard links or a relative path),
@@ -91,7 +91,7 @@ def check_output_path(input_path: str, output_path: str, *, overwrite: bool = Tr
         raise InputError(f"output folder {parent} is a file, not a folder; give another output path")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"output folder {parent} is not writable; choose another output path")
-    if out_abs.suffix == "":
+    if need_extension and out_abs.suffix == "":
         raise InputError(f"output {output_path} has no extension; end it with .mp4, .mkv or .mov")
     if not overwrite and os.path.lexists(out_abs):
         raise InputError(f"{out_abs} already exists; choose another output path or pass --overwrite to replace it")

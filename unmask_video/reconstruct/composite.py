@@ -1,9 +1,14 @@
 """The reference composite (``--generator none``).
 
 :class:`ReferenceComposite` rebuilds the masked part of a face from the warped reference still:
-the reference is colour-matched to the visible skin in a ring just outside the mask, pasted into
-the mask (and a little beyond it, so the blend has something to cross-fade), and what the warp
-does not cover is inpainted.
+the reference (which reaches below the jaw onto the neck, see :mod:`unmask_video.warp`) is
+colour-matched to the visible skin in a ring just outside the mask -- robust statistics that drop the
+mask's own colour, hair, shadows and hands, a smooth low-frequency field for light that changes across
+the face, both averaged over the frames of a face, and a seam field that makes the rebuilt skin meet
+the frame's at the mask edge -- then pasted into the mask (and a little beyond it, so the blend has
+something to cross-fade); the few pixels the warp does not cover are inpainted (Telea) from what
+surrounds them, never from the mask. :meth:`ReferenceComposite.matched_reference` exposes the
+colour-matched warp for a generator that corrects the composite.
 
 The blend back into the frame, which every reconstructor's output goes through, is :mod:`unmask_video.blend`.
 """
@@ -19,7 +24,6 @@ import numpy as np
 
 from unmask_video.blend import DEFAULT_BLEND_WIDTH_PX
 from unmask_video.stages import FaceROI, Image
-from unmask_video.warp import face_region
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,11 @@ __all__ = ["CompositeOptions", "ReferenceComposite", "match_color"]
 _MAX_STD_RATIO = 2.0
 #: Fewer ring pixels than this and the colour statistics are not trusted (no colour match).
 _MIN_RING_PIXELS = 30
+#: The smooth colour fields are built at most this many pixels across and applied as per-channel gains:
+#: no full-size Lab conversion of the region.
+_COLOUR_WORK_PX = 128
+#: Per-channel gains of the colour correction stay within this factor (or its inverse).
+_MAX_GAIN = 4.0
 #: Ring pixels whose colour difference is within this many Lab units of the median are never
 #: outliers (a tight ring would otherwise drop ordinary skin texture).
 _MIN_OUTLIER_LAB = 8.0
@@ -51,9 +60,9 @@ class CompositeOptions:
     #: fades the inpainted fringe in).
     inpaint_grow_px: int = 1
     #: Faces whose mask region (plus reach) is longer than this many pixels are rebuilt at this size and
-    #: scaled back up (the blend stays at full size); 0: always at full size. A speed/quality trade: at
-    #: 320 the 720p/1080p synthetic clips rebuild 2-3x faster but lose ~1.2-1.5 dB inside the mask (the
-    #: Telea fill of what the warp misses is what suffers), hence off by default.
+    #: scaled back up (the blend stays at full size); 0: always at full size. A speed/quality trade: big
+    #: faces rebuild several times faster but lose detail inside the mask (the fill of what the warp
+    #: misses suffers most), hence off by default.
     work_px: int = 0
     #: How far, in pixels, the rebuilt face is continued outside the mask: the blend's reach
     #: (``BlendOptions.width_px``), which :func:`~unmask_video.reconstruct.factory.build_reconstructor` copies here.
@@ -63,14 +72,20 @@ class CompositeOptions:
     #: of the region's size -- 0 turns it off.
     local_color_sigma: float = 0.35
     #: Also scale each Lab channel's spread (std) to the ring's, not only shift its mean. Off by
-    #: default: on real clips it costs 0.5 dB inside the mask (benchmarks/composite_quality.py), as
+    #: default: on real clips it loses accuracy inside the mask (benchmarks/composite_quality.py), as
     #: the ring's spread depends on what the ring covers more than on the lighting.
     transfer_std: bool = False
-    #: Weight of the past in an exponential average, over the frames of a face, of the colour shift
-    #: applied to the reference (0: every frame uses its own). The shift measured on the ring moves from
-    #: frame to frame with the mask edge; averaged, the rebuilt skin flickers less (benchmarks.quality, 7 clips:
-    #: TDE 6.31 -> 6.15, PSNR 20.92 -> 20.96 dB) while a lighting change is followed within a few frames.
+    #: Weight of the past in an exponential average, over the frames of a face, of the colour correction
+    #: applied to the reference (the mean shift, and the smooth offset field on a coarse grid over the
+    #: region; 0: every frame uses its own). Measured on the ring, they move from frame to frame with
+    #: the mask edge; averaged, the rebuilt skin flickers less while a lighting change is followed
+    #: within a few frames.
     color_smoothing: float = 0.8
+    #: Seam removal: what is left of the difference between the frame and the corrected reference on
+    #: the ring, spread inwards with a Gaussian of this fraction of the region's size and fading out
+    #: away from the ring (a cheap membrane, as in gradient-domain cloning): the rebuilt skin meets the
+    #: frame's at the mask edge without a step. 0 turns it off.
+    seam_sigma: float = 0.05
 
 
 def _bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
@@ -103,10 +118,19 @@ def _from_lab(lab: np.ndarray) -> np.ndarray:
     return np.clip(rgb, 0, 255, out=rgb).astype(np.uint8).reshape(lab.shape)
 
 
-def _spread(values: np.ndarray, where: np.ndarray, sigma: float, bias: np.ndarray | None = None) -> np.ndarray:
+def _spread(
+    values: np.ndarray,
+    where: np.ndarray,
+    sigma: float,
+    bias: np.ndarray | None = None,
+    fade: bool = False,
+    size: tuple[int, int] | None = None,
+) -> np.ndarray:
     """Normalised convolution: the (N, C) ``values`` known at the ``where`` pixels of an (h, w) grid,
     spread smoothly over the whole grid with a Gaussian of ``sigma`` pixels, plus ``bias`` ((C,), if
-    given). Returns (h, w, C) float32."""
+    given). With ``fade``, the field falls to 0 away from the known pixels (beyond about ``sigma``)
+    instead of extending their average everywhere. Returns (h, w, C) float32, or the field resized to
+    ``size`` ((w, h), a working size) if given."""
     h, w = where.shape
     channels = values.shape[1]
     # The field is smooth by construction: accumulate the known values into cells of f x f pixels
@@ -116,15 +140,21 @@ def _spread(values: np.ndarray, where: np.ndarray, sigma: float, bias: np.ndarra
     ys, xs = np.nonzero(where)
     cell = (ys // f) * sw + xs // f
     ws = np.bincount(cell, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
+    known = ws > 0
     vs = np.empty((sh, sw, channels), np.float32)
     for c in range(channels):
         vs[..., c] = np.bincount(cell, weights=values[:, c], minlength=sh * sw).reshape(sh, sw)
     ws = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
     vs = cv2.GaussianBlur(vs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
-    field = vs.reshape(sh, sw, channels) / np.maximum(ws, 1e-6)[..., None]
+    floor = 1e-6
+    if fade and known.any():
+        # Half the weight found on the known cells: the field is exact there and fades where they are far.
+        floor = max(0.5 * float(np.median(ws[known])), 1e-6)
+    field = vs.reshape(sh, sw, channels) / np.maximum(ws, floor)[..., None]
     if bias is not None:
         field += np.asarray(bias, np.float32)
-    return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, channels)
+    out_w, out_h = size if size is not None else (w, h)
+    return cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
 
 
 def _inliers(tgt: np.ndarray, ref: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
@@ -158,6 +188,8 @@ def match_color(
     transfer_std: bool = False,
     hole: np.ndarray | None = None,
     shift_filter: Callable[[np.ndarray], np.ndarray] | None = None,
+    seam_sigma: float = 0.0,
+    field_filter: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -166,9 +198,13 @@ def match_color(
     ``hole``, (h, w) bool, is where the target shows the mask, whose colour the ring must not
     have). With ``local_sigma > 0`` a smooth residual offset (the ring's remaining difference,
     spread by normalised convolution with a Gaussian of ``local_sigma`` times the region's size)
-    follows lighting that changes across the face. Returns a copy of ``reference`` with the
-    ``apply`` pixels corrected; the rest is unchanged. ``shift_filter`` maps the measured Lab mean
-    shift to the one applied (a temporal average); the local field still follows the measured one.
+    follows lighting that changes across the face. With ``seam_sigma > 0`` what still differs on the
+    ring is spread inwards with a Gaussian of ``seam_sigma`` times the region's size, fading away
+    from the ring: the corrected reference meets the target at the ring without a step. Returns a
+    copy of ``reference`` with the ``apply`` pixels corrected; the rest is unchanged.
+    ``shift_filter`` maps the measured Lab mean shift to the one applied, ``field_filter`` the
+    (h, w, 3) Lab offset field of the global and local correction to the one applied (temporal
+    averages); the seam field follows the frame.
     """
     out = reference.copy()
     n_ring = int(np.count_nonzero(ring))
@@ -193,29 +229,73 @@ def match_color(
         return out
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
     mu_r, mu_t = ref_in.mean(axis=0), tgt_in.mean(axis=0)
-    shift = (mu_t - mu_r) if shift_filter is None else shift_filter(mu_t - mu_r)
-    # The region is converted densely (one contiguous cvtColor, no per-pixel gathers): cheaper than
-    # gathering the ``apply`` pixels, which are most of it anyway.
-    ref_lab = _to_lab(ref_sub)
+    rh, rw = r.shape
+    size = 0.5 * (rh + rw)
+    r_in = np.zeros_like(r)
+    r_in[r] = keep
+    # (Except with the local field, the region is converted densely: one contiguous cvtColor, no
+    # per-pixel gathers, cheaper than gathering the ``apply`` pixels, which are most of it anyway.)
+    ref_lab = _to_lab(ref_sub) if transfer_std or local_sigma <= 0 else None
     if transfer_std:
+        assert ref_lab is not None
         sd_r, sd_t = ref_in.std(axis=0), tgt_in.std(axis=0)
         ratio = np.clip(sd_t / np.maximum(sd_r, 1e-3), 1.0 / _MAX_STD_RATIO, _MAX_STD_RATIO).astype(np.float32)
         corrected = (ref_lab - mu_r) * ratio + mu_t
         ring_corrected = (ref_in - mu_r) * ratio + mu_t
+        if local_sigma > 0:
+            corrected += _spread(tgt_in - ring_corrected, r_in, max(local_sigma * size, 1.0))
+    elif local_sigma > 0:
+        # The correction is smooth: its fields are built at a working size, and what they do to the
+        # reference there (per-channel gains) is applied at full size.
+        k = min(1.0, _COLOUR_WORK_PX / max(rh, rw))
+        small = (max(int(round(rw * k)), 1), max(int(round(rh * k)), 1))
+        shift = mu_t - mu_r
+        field = _spread(tgt_in - (ref_in + shift), r_in, max(local_sigma * size, 1.0), shift, size=small)
+        if field_filter is not None:
+            field = field_filter(field)
+        if seam_sigma > 0:
+            ys, xs = np.nonzero(r_in)
+            at_ring = field[np.minimum((ys * (small[1] / rh)).astype(int), small[1] - 1),
+                            np.minimum((xs * (small[0] / rw)).astype(int), small[0] - 1)]
+            field += _spread(tgt_in - (ref_in + at_ring), r_in, max(seam_sigma * size, 1.0), fade=True, size=small)
+        ref_small = cv2.resize(ref_sub, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+        lab_small = _to_lab(ref_small.astype(np.uint8)) + field
+        rgb_small = cv2.cvtColor(lab_small.astype(np.float32), cv2.COLOR_Lab2RGB) * np.float32(255.0)
+        gain = np.clip((rgb_small + 1.0) / (ref_small + 1.0), 1.0 / _MAX_GAIN, _MAX_GAIN)
+        gain = cv2.resize(gain, (rw, rh), interpolation=cv2.INTER_LINEAR)
+        corrected_rgb = cv2.multiply(ref_sub.astype(np.float32), gain)
+        np.copyto(out[region], np.clip(corrected_rgb + 0.5, 0, 255).astype(np.uint8), where=a[..., None])
+        return out
     else:
-        corrected = ref_lab
-        ring_corrected = ref_in + (mu_t - mu_r)
-    if local_sigma > 0:
-        rh, rw = r.shape
-        sigma = max(float(local_sigma) * 0.5 * (rh + rw), 1.0)
-        r_in = np.zeros_like(r)
-        r_in[r] = keep
-        # The mean shift rides along with the smooth field: one pass over the region for both.
-        corrected += _spread(tgt_in - ring_corrected, r_in, sigma, None if transfer_std else shift)
-    elif not transfer_std:
-        corrected += shift
+        assert ref_lab is not None
+        shift = (mu_t - mu_r) if shift_filter is None else shift_filter(mu_t - mu_r)
+        corrected = ref_lab + shift
+    if seam_sigma > 0:
+        residual = tgt_in - corrected[r_in]
+        corrected += _spread(residual, r_in, max(seam_sigma * size, 1.0), fade=True)
     np.copyto(out[region], _from_lab(corrected), where=a[..., None])
     return out
+
+
+#: The colour-correction field is averaged over time on a grid of this many cells across the region.
+_FIELD_GRID = 12
+
+
+class _FaceHistory:
+    """Per face of the last frames: an array (a colour shift or a coarse field), found again by position."""
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[np.ndarray, float, np.ndarray]] = []
+
+    def take(self, centre: np.ndarray, size: float) -> np.ndarray | None:
+        """The array of the face nearest ``centre`` (within half a face), removed from the history."""
+        distances = [float(np.linalg.norm(e[0] - centre)) for e in self._entries]
+        near = [i for i, d in enumerate(distances) if d < 0.5 * max(size, self._entries[i][1])]
+        return self._entries.pop(min(near, key=distances.__getitem__))[2] if near else None
+
+    def put(self, centre: np.ndarray, size: float, value: np.ndarray) -> None:
+        self._entries.append((centre, size, value))
+        del self._entries[:-8]  # a few faces at most are followed
 
 
 class ReferenceComposite:
@@ -226,8 +306,8 @@ class ReferenceComposite:
 
     def __init__(self, options: CompositeOptions | None = None) -> None:
         self.options = options or CompositeOptions()
-        #: Per face of the last frame: (centre in frame pixels, face size, smoothed colour shift).
-        self._shifts: list[tuple[np.ndarray, float, np.ndarray]] = []
+        #: Per face of the last frame: its smoothed colour correction.
+        self._history = _FaceHistory()
 
     @property
     def reference_reach(self) -> int:
@@ -243,24 +323,35 @@ class ReferenceComposite:
     def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
         return [self.reconstruct_one(face) for face in faces]
 
-    def _shift_filter(self, face: FaceROI) -> Callable[[np.ndarray], np.ndarray] | None:
-        """The temporal average of this face's colour shift (faces are matched to the last ones by position)."""
+    def _filters(
+        self, face: FaceROI
+    ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, Callable[[np.ndarray], np.ndarray] | None]:
+        """(shift filter, field filter): temporal averages of this face's colour correction (the face is
+        matched to the last frame's by position). The field is averaged on a coarse grid over the
+        region, so only its slow, smooth part is held back."""
         weight = self.options.color_smoothing
         if weight <= 0:
-            return None
+            return None, None
         centre = face.landmarks.mean(axis=0) + np.array([face.box.x0, face.box.y0], np.float32)
         size = float(np.ptp(face.landmarks[:, 0]))
-        distances = [float(np.linalg.norm(e[0] - centre)) for e in self._shifts]
-        near = [i for i, d in enumerate(distances) if d < 0.5 * max(size, self._shifts[i][1])]
-        previous = self._shifts.pop(min(near, key=distances.__getitem__)) if near else None
+        previous = self._history.take(centre, size)
 
-        def smooth(measured: np.ndarray) -> np.ndarray:
-            shift = measured if previous is None else weight * previous[2] + (1.0 - weight) * measured
-            self._shifts.append((centre, size, shift.astype(np.float32)))
-            del self._shifts[:-8]  # a few faces at most are followed
+        def smooth_shift(measured: np.ndarray) -> np.ndarray:
+            shift = measured if previous is None or previous.shape != measured.shape else weight * previous + (1.0 - weight) * measured
+            self._history.put(centre, size, shift.astype(np.float32))
             return shift
 
-        return smooth
+        def smooth_field(field: np.ndarray) -> np.ndarray:
+            h, w = field.shape[:2]
+            grid = cv2.resize(field, (_FIELD_GRID, _FIELD_GRID), interpolation=cv2.INTER_AREA)
+            if previous is None or previous.shape != grid.shape:
+                self._history.put(centre, size, grid)
+                return field
+            smoothed = weight * previous + (1.0 - weight) * grid
+            self._history.put(centre, size, smoothed)
+            return field + cv2.resize(smoothed - grid, (w, h), interpolation=cv2.INTER_LINEAR)
+
+        return smooth_shift, smooth_field
 
     def reconstruct_one(self, face: FaceROI) -> Image:
         """The ROI image with the hole (``mask > 0``) and the blend band around it rebuilt."""
@@ -281,9 +372,9 @@ class ReferenceComposite:
         sub_out = out[region]
         rh, rw = hole.shape
         scale = opts.work_px / max(rh, rw) if opts.work_px > 0 else 1.0
-        shift_filter = self._shift_filter(face)
+        filters = self._filters(face)
         if scale >= 1.0:
-            rebuilt, changed = self._rebuild(sub_image, hole, valid, reference, lm, 1.0, shift_filter)
+            rebuilt, changed = self._rebuild(sub_image, hole, valid, reference, lm, 1.0, filters)
             np.copyto(sub_out, rebuilt, where=changed[..., None])
             return out
         # A big face is rebuilt at a working size and scaled back up: the warped reference and the
@@ -300,12 +391,49 @@ class ReferenceComposite:
             cv2.resize(reference, size, interpolation=area),
             (lm + 0.5) * np.array([sx, sy], np.float32) - 0.5,  # pixel centres
             min(sx, sy),
-            shift_filter,
+            filters,
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
         np.copyto(sub_out, rebuilt, where=changed[..., None])
         return out
+
+    def matched_reference(self, face: FaceROI) -> tuple[Image, np.ndarray]:
+        """The composite's intermediate products, for a generator that corrects its output.
+
+        Returns the warped reference colour-matched to this face's visible skin ((h, w, 3) uint8, the
+        ROI's size; colour-matched over the hole and the blend band, as warped elsewhere) and where it
+        holds warped pixels ((h, w) bool, ``face.valid``). Stateless: the per-face temporal averages of
+        :meth:`reconstruct` are neither read nor advanced.
+        """
+        matched = face.reference.copy()
+        hole_full = face.mask > 0
+        region = _bbox(hole_full, self.reference_reach, hole_full.shape)
+        if region is None or not self.options.color_match:
+            return matched, face.valid
+        hole, valid = hole_full[region], face.valid[region]
+        dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+        paste, ring = self._bands(dist, valid, 1.0)
+        opts = self.options
+        matched[region] = match_color(
+            face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
+            seam_sigma=opts.seam_sigma,
+        )
+        return matched, face.valid
+
+    def _bands(self, dist: np.ndarray, valid: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """(paste, ring): the hole and its blend band where the warp is valid, and the ring of visible
+        skin the colour statistics come from, both (h, w) bool, from the distance to the hole."""
+        opts = self.options
+        # The band the blend cross-fades over is filled too (where the warp is valid); at a working
+        # scale one pixel more, so that it still covers the full-size band once scaled back.
+        band = max(int(np.ceil(opts.band_px * scale)), 0) + (1 if scale < 1.0 else 0)
+        paste = (dist <= band) & valid
+        gap, width = opts.ring_gap_px * scale, max(opts.ring_px * scale, 1.5)
+        # Skin only: where the warp is valid (the reference's face and the region below its jaw); the
+        # mask's colour, hair, shadows and hands are dropped from the ring's statistics as outliers.
+        ring = (dist > gap) & (dist <= gap + width) & valid
+        return paste, ring
 
     def _rebuild(
         self,
@@ -315,7 +443,7 @@ class ReferenceComposite:
         reference: np.ndarray,
         landmarks: np.ndarray,
         scale: float,
-        shift_filter: Callable[[np.ndarray], np.ndarray] | None = None,
+        filters: tuple[Callable[[np.ndarray], np.ndarray] | None, Callable[[np.ndarray], np.ndarray] | None] = (None, None),
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike, pixel lengths of the options times ``scale``).
 
@@ -325,16 +453,11 @@ class ReferenceComposite:
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-        # The band the blend cross-fades over is filled too (where the warp is valid); at a working
-        # scale one pixel more, so that it still covers the full-size band once scaled back.
-        band = max(int(np.ceil(opts.band_px * scale)), 0) + (1 if scale < 1.0 else 0)
-        paste = (dist <= band) & valid
+        paste, ring = self._bands(dist, valid, scale)
         if opts.color_match and opts.ring_px > 0:
-            gap, width = opts.ring_gap_px * scale, max(opts.ring_px * scale, 1.5)
-            face_u8 = face_region(hole.shape, landmarks)
-            ring = (dist > gap) & (dist <= gap + width) & (face_u8 >= 128) & valid
             reference = match_color(
-                reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole, shift_filter
+                reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
+                filters[0], opts.seam_sigma, filters[1],
             )
         out = image.copy()
         np.copyto(out, reference, where=paste[..., None])

@@ -1,4 +1,8 @@
-"""ONNX export of a generator, with a parity check against PyTorch and a cache beside the weights.
+"""ONNX export of a generator, with a parity check against PyTorch and a cache in the user's cache folder.
+
+The one export path: the ONNX Runtime backend's cache and the TensorRT engine builder both export here,
+make FP16 graphs with the one FP16 policy (:mod:`.fp16`) and check them against PyTorch FP32 with the one
+threshold table (:mod:`.parity`).
 
 The exported graph has four inputs ``image``, ``mask``, ``reference``, ``ref_valid`` (NCHW float32,
 see :mod:`.card`) and one output ``refined`` (NCHW float32 in [-1,1]); the batch axis is dynamic
@@ -28,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from unmask_video.errors import ProcessingError
+from unmask_video.reconstruct.generator import parity
 
 if TYPE_CHECKING:
     import torch
@@ -41,9 +46,6 @@ EXPORTER_VERSION = "1"
 DEFAULT_OPSET = 17
 INPUT_NAMES = ("image", "mask", "reference", "ref_valid")
 OUTPUT_NAMES = ("refined",)
-#: Parity thresholds (outputs in [-1,1]; PSNR with a peak-to-peak of 2).
-FP32_MAX_ABS, FP32_MIN_PSNR = 1e-2, 50.0
-FP16_MAX_ABS, FP16_MIN_PSNR = 0.1, 30.0
 
 
 @dataclass
@@ -109,41 +111,37 @@ def prepare_for_export(model: "Generator") -> "Generator":
     return m
 
 
-def sample_inputs(size: int, batch: int = 2, seed: int = 0) -> dict[str, np.ndarray]:
-    """Deterministic, face-like sample inputs: smooth random images, a lower-half hole, a reference
-    valid over most of the crop."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+class PytorchReference:
+    """What every export is checked against: the generator's inference module in PyTorch FP32 on the CPU."""
 
-    def smooth() -> np.ndarray:
-        out = np.zeros((3, size, size), np.float32)
-        for c in range(3):
-            a, b, p = rng.uniform(-1, 1, 3)
-            out[c] = 0.6 * np.sin(6 * a * xx + 5 * b * yy + 3 * p) + rng.normal(0, 0.1, (size, size))
-        return np.clip(out, -1, 1)
+    def __init__(self, model: "Generator") -> None:
+        self.size = model.config.size
+        self.input_shapes = {n: [1 if n in ("mask", "ref_valid") else 3, self.size, self.size] for n in INPUT_NAMES}
+        self.module = _export_module(prepare_for_export(model)).eval()
 
-    image = np.stack([smooth() for _ in range(batch)])
-    reference = np.stack([smooth() for _ in range(batch)])
-    mask = np.zeros((batch, 1, size, size), np.float32)
-    valid = np.ones((batch, 1, size, size), np.float32)
-    for i in range(batch):
-        top = int(size * rng.uniform(0.4, 0.6))
-        mask[i, 0, top : int(size * 0.95), int(size * 0.15) : int(size * 0.85)] = 1.0
-        valid[i, 0, :, : int(size * rng.uniform(0.0, 0.2))] = 0.0
-    return {"image": image, "mask": mask, "reference": reference, "ref_valid": valid}
+    def samples(self, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
+        return parity.sample_inputs(self.size, batch, seed)
 
+    def expected(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        import torch
 
-def psnr(a: np.ndarray, b: np.ndarray, peak_to_peak: float = 2.0) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10.0 * math.log10(peak_to_peak**2 / mse)
+        with torch.no_grad():
+            expected = self.module(*(torch.from_numpy(inputs[n]) for n in INPUT_NAMES)).numpy()
+        if not np.isfinite(expected).all():  # the weights themselves are broken: no backend can help
+            raise ProcessingError(
+                "the generator weights give NaN or infinite outputs in PyTorch too; they are broken "
+                "(retrain or re-download them), or use --generator none"
+            )
+        return expected
 
 
-def _ort_session(path: str | Path, providers: list[str] | None = None):  # type: ignore[no-untyped-def]
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=providers or ["CPUExecutionProvider"])
+def measure_onnx(reference: PytorchReference, onnx_path: str | Path, batch: int = 2, seed: int = 0) -> parity.Parity:
+    """Parity of the ONNX file run by ONNX Runtime (CPU) with PyTorch FP32 on sample inputs."""
+    inputs = reference.samples(batch, seed)
+    got = parity.run_onnx_cpu(str(onnx_path), inputs)
+    result = parity.measure(reference.expected(inputs), got)
+    log.info("ONNX parity %s: %s", Path(onnx_path).name, result)
+    return result
 
 
 def check_onnx_parity(
@@ -155,80 +153,25 @@ def check_onnx_parity(
     fp16: bool = False,
     max_abs: float | None = None,
     min_psnr: float | None = None,
+    advice: str = "use --backend torch or report the issue",
 ) -> tuple[float, float]:
-    """Run PyTorch (float32, CPU) and ONNX Runtime (CPU) on sample inputs; return (max abs error,
-    PSNR dB). Raises ProcessingError when the error passes the threshold (fp32: 1e-2 / 50 dB;
-    fp16: 0.1 / 30 dB)."""
-    import torch
+    """Run PyTorch (float32, CPU) and ONNX Runtime (CPU) on sample inputs; return (max abs error, PSNR dB).
 
-    max_abs = max_abs if max_abs is not None else (FP16_MAX_ABS if fp16 else FP32_MAX_ABS)
-    min_psnr = min_psnr if min_psnr is not None else (FP16_MIN_PSNR if fp16 else FP32_MIN_PSNR)
-    ref_model = prepare_for_export(model)
-    inputs = sample_inputs(model.config.size, batch, seed)
-    with torch.no_grad():
-        expected = ref_model(*(torch.from_numpy(inputs[k]) for k in INPUT_NAMES)).refined.numpy()
-    sess = _ort_session(onnx_path)
-    got = sess.run(list(OUTPUT_NAMES), inputs)[0].astype(np.float32)
-    if got.shape != expected.shape:
-        raise ProcessingError(
-            f"exported ONNX model {onnx_path} gives shape {got.shape}, PyTorch {expected.shape}; re-export it"
-        )
-    err = float(np.max(np.abs(got - expected)))
-    quality = psnr(got, expected)
-    log.info("ONNX parity %s: max abs err %.3g, PSNR %.1f dB", Path(onnx_path).name, err, quality)
-    if not np.isfinite(err) or err > max_abs or quality < min_psnr:
-        raise ProcessingError(
-            f"exported ONNX model {onnx_path} disagrees with PyTorch (max abs err {err:.3g} > {max_abs:g} "
-            f"or PSNR {quality:.1f} dB < {min_psnr:g}); use --backend torch or report the issue"
-        )
-    return err, quality
+    Raises ProcessingError past the limits (:data:`parity.THRESHOLDS` for the precision unless given)."""
+    limits = parity.limits("fp16" if fp16 else "fp32", max_abs, min_psnr)
+    result = measure_onnx(PytorchReference(model), onnx_path, batch, seed)
+    parity.check(result, f"exported ONNX model {onnx_path}", *limits, advice=advice)
+    return result.max_abs_error, result.psnr_db
 
 
 def _to_fp16(path: Path) -> None:
-    """Convert an fp32 ONNX file in place to fp16 weights and compute, keeping float32 inputs/outputs."""
+    """Rewrite the FP32 ONNX file at ``path`` with the FP16 policy of :mod:`.fp16` (float32 inputs/outputs)."""
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
 
-    model = onnx.load(str(path))
-    graph = model.graph
-    # Resize's roi / scales must stay float32
-    keep = {name for node in graph.node if node.op_type == "Resize" for name in list(node.input)[1:]}
-    for init in graph.initializer:
-        if init.data_type == TensorProto.FLOAT and init.name not in keep:
-            init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name))
-    for node in graph.node:
-        if node.op_type == "Constant" and not (set(node.output) & keep):
-            for attr in node.attribute:
-                if attr.t.data_type == TensorProto.FLOAT:
-                    attr.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(attr.t).astype(np.float16)))
-        if node.op_type == "Cast":
-            for attr in node.attribute:
-                if attr.name == "to" and attr.i == TensorProto.FLOAT:
-                    attr.i = TensorProto.FLOAT16
-    # float32 graph edges: cast inputs down and the output up
-    casts_in, renames = [], {}
-    for inp in graph.input:
-        new = f"{inp.name}__fp16"
-        casts_in.append(helper.make_node("Cast", [inp.name], [new], to=TensorProto.FLOAT16, name=f"cast_{inp.name}"))
-        renames[inp.name] = new
-    for node in graph.node:
-        for i, name in enumerate(node.input):
-            if name in renames:
-                node.input[i] = renames[name]
-    casts_out = []
-    for out in graph.output:
-        old = f"{out.name}__fp16"
-        for node in graph.node:
-            for i, name in enumerate(node.output):
-                if name == out.name:
-                    node.output[i] = old
-        casts_out.append(helper.make_node("Cast", [old], [out.name], to=TensorProto.FLOAT, name=f"cast_{out.name}"))
-    nodes = casts_in + list(graph.node) + casts_out
-    del graph.node[:]
-    graph.node.extend(nodes)
-    del graph.value_info[:]
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
+    from unmask_video.reconstruct.generator.fp16 import convert_to_fp16
+
+    converted, _report = convert_to_fp16(onnx.load(str(path)))
+    onnx.save(converted, str(path))
 
 
 def _load_source(source: "str | Path | Generator") -> tuple["Generator", str | None]:
@@ -248,11 +191,15 @@ def export_onnx(
     opset: int = DEFAULT_OPSET,
     check: bool = True,
     parity_batch: int = 2,
+    max_abs: float | None = None,
+    min_psnr: float | None = None,
+    advice: str = "use --backend torch or report the issue",
 ) -> ExportReport:
     """Export a generator (a weights file or a model) to ONNX at ``out_path`` and check it.
 
     The parity check against PyTorch runs before the file is written to ``out_path`` (it is written
-    to a temporary file first); past the threshold a ProcessingError is raised and nothing is left.
+    to a temporary file first); past the limits (``max_abs``/``min_psnr``, by default the threshold
+    table's for the precision) a ProcessingError ending in ``advice`` is raised and nothing is left.
     """
     import onnx
     import torch
@@ -291,7 +238,8 @@ def export_onnx(
             _to_fp16(tmp)
         err, quality = (0.0, math.inf)
         if check:
-            err, quality = check_onnx_parity(model, tmp, batch=parity_batch if batch_dynamic else 1, fp16=fp16)
+            err, quality = check_onnx_parity(model, tmp, batch=parity_batch if batch_dynamic else 1, fp16=fp16,
+                                             max_abs=max_abs, min_psnr=min_psnr, advice=advice)
         onnx_model = onnx.load(str(tmp))
         props = {
             "unmask_video.exporter": EXPORTER_VERSION,
@@ -335,8 +283,9 @@ def cache_key(weights_sha256: str, *, fp16: bool, batch_dynamic: bool, opset: in
 
 
 def _cache_dirs(weights_path: Path) -> list[Path]:
-    user = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "unmask-video" / "onnx"
-    return [weights_path.parent, user]
+    from unmask_video.cache import cache_dir
+
+    return [cache_dir("onnx")]  # the user's cache (never the installed package), or a folder for this run only
 
 
 def read_export_report(path: Path) -> ExportReport | None:
@@ -371,9 +320,10 @@ def cached_onnx(
     opset: int = DEFAULT_OPSET,
     cache_dir: str | Path | None = None,
 ) -> ExportReport:
-    """The checked ONNX export of ``weights_path``, exported on first use and cached beside the
-    weights (or in ``~/.cache/unmask-video/onnx`` if that folder is read-only) under a key of the
+    """The checked ONNX export of ``weights_path``, exported on first use and cached in the user's cache
+    folder (:mod:`unmask_video.cache`; a folder for this run only where none is writable) under a key of the
     weights' SHA-256 and the exporter's version."""
+    from unmask_video.cache import make_readable
     from unmask_video.reconstruct.generator.weights import file_sha256, read_metadata
 
     weights_path = Path(weights_path)
@@ -395,7 +345,9 @@ def cached_onnx(
             d.mkdir(parents=True, exist_ok=True)
             if not os.access(d, os.W_OK):
                 continue
-            return export_onnx(weights_path, d / name, batch_dynamic=batch_dynamic, fp16=fp16, opset=opset)
+            report = export_onnx(weights_path, d / name, batch_dynamic=batch_dynamic, fp16=fp16, opset=opset)
+            make_readable(report.path)
+            return report
         except PermissionError as exc:
             last = exc
     raise ProcessingError(f"cannot write the ONNX export of {weights_path} anywhere ({last}); set XDG_CACHE_HOME")
