@@ -11,8 +11,9 @@ The score combines four cues, each in [0, 1]:
 - edge: cloth on skin makes a clear colour step along the mask's upper edge; a bare face's shaded lower
   face fades into the skin above it (:func:`edge_contrast`).
 
-score = sqrt(colour x edge) x cover x lips. The decision follows a running average of the score: it turns on above ``on`` and off
-below ``off``, so one odd frame neither starts nor stops the rebuild. No mask: the face passes through untouched.
+score = sqrt(colour x edge) x cover x lips. The decision follows a running average of the score: it turns on
+above ``on`` and off below ``off``, so one odd frame neither starts nor stops the rebuild. No mask: the face
+passes through untouched.
 """
 
 from __future__ import annotations
