@@ -123,7 +123,8 @@ def main() -> None:
         )
     print(f"reuse on / reuse off time ratio: {rows['reuse on'] / rows['reuse off']:.3f}")
     print(
-        f"default (growth + presence) vs the method's plain k-means: {rows['reuse on'] - rows['k-means (method)']:+.2f} "
+        "default (growth + presence) vs the method's plain k-means: "
+        f"{rows['reuse on'] - rows['k-means (method)']:+.2f} "
         f"ms/frame, ratio {rows['reuse on'] / rows['k-means (method)']:.3f}"
     )
     print("IoU jitter: mean |IoU(t) - IoU(t-1)| with the drawn mask (flicker; lower is steadier)")

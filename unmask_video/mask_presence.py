@@ -11,8 +11,9 @@ The score combines four cues, each in [0, 1]:
 - edge: cloth on skin makes a clear colour step along the mask's upper edge; a bare face's shaded lower
   face fades into the skin above it (:func:`edge_contrast`).
 
-score = colour x cover x lips x edge. The decision follows a running average of the score: it turns on above ``on`` and off
-below ``off``, so one odd frame neither starts nor stops the rebuild. No mask: the face passes through untouched.
+score = sqrt(colour x edge) x cover x lips. The decision follows a running average of the score: it turns on
+above ``on`` and off below ``off``, so one odd frame neither starts nor stops the rebuild. No mask: the face
+passes through untouched.
 """
 
 from __future__ import annotations
@@ -32,15 +33,15 @@ class PresenceOptions:
     """Options of the mask presence decision."""
 
     enabled: bool = True
-    colour_near: float = 4.0  # colour distance to the skin (segmenter feature units) scoring 0 ...
-    colour_far: float = 14.0  # ... and scoring 1
+    colour_near: float = 6.0  # colour distance to the skin (segmenter feature units) scoring 0 ...
+    colour_far: float = 18.0  # ... and scoring 1
     cover_low: float = 0.75  # share of the lower face under the nose covered scoring 0 ...
     cover_high: float = 0.95  # ... and scoring 1
     lips_low: float = 4.0  # lips this much redder (Lab a) than the skin around them score 1 (covered) ...
     lips_high: float = 9.0  # ... and this much 0 (visible: no mask over the mouth)
     edge_low: float = 8.0  # colour step across the mask's upper edge (Lab) scoring 0 ...
     edge_high: float = 16.0  # ... and scoring 1
-    on: float = 0.5  # the average score above which a mask is taken as worn ...
+    on: float = 0.6  # the average score above which a mask is taken as worn ...
     off: float = 0.3  # ... and below which it is taken off
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)
 
@@ -115,7 +116,10 @@ def presence_score(
     colour = 1.0 if skin_distance is None else _ramp(skin_distance, options.colour_near, options.colour_far)
     covered = 1.0 if lips is None else 1.0 - _ramp(lips, options.lips_low, options.lips_high)
     step = 1.0 if edge is None else _ramp(edge, options.edge_low, options.edge_high)
-    return colour * covered * step * _ramp(cover, options.cover_low, options.cover_high)
+    # Unlike the skin and a clear edge back each other up (their geometric mean): either one alone, when weak,
+    # does not make a mask; a bare face's lit forehead can look unlike its shaded chin, and a pale mask on pale
+    # skin has a weak colour cue but a clear edge.
+    return float(np.sqrt(colour * step)) * covered * _ramp(cover, options.cover_low, options.cover_high)
 
 
 class Presence:

@@ -33,11 +33,12 @@ Method, per face (``face_id``):
 
 Video: the cluster centres fitted on a keyframe, and the colour model fitted with them, are reused on later
 frames (each pixel assigned to its nearest centre and looked up in the colour table, far cheaper than
-refitting; which centres are mask is re-decided every frame, which is cheap). A refit happens when the fit degrades (mean distance of the pixels to their centre grows past
-``refit_threshold`` x its keyframe value: "fit"), when the mask's share of the polygon jumps from one
-frame to the next ("share"), when the region's colour histogram moves away from the keyframe's
-("scene", which also drops the smoothing history), when the mask clusters stop holding the core
-("core"), or after ``max_reuse_frames`` frames ("age"). :attr:`MaskSegmenter.stats` counts them.
+refitting; which centres are mask is re-decided every frame, which is cheap). A refit happens when the fit
+degrades (mean distance of the pixels to their centre grows past ``refit_threshold`` x its keyframe value:
+"fit"), when the mask's share of the polygon jumps from one frame to the next ("share"), when the region's
+colour histogram moves away from the keyframe's ("scene", which also drops the smoothing history), when the
+mask clusters stop holding the core ("core"), or after ``max_reuse_frames`` frames ("age").
+:attr:`MaskSegmenter.stats` counts them.
 
 Temporal smoothing happens in face-aligned coordinates: each frame's mask is mapped into a canonical
 face frame (a least-squares affine fit of the MASK_REGION landmarks onto the face's first-frame ones,
@@ -95,7 +96,8 @@ class SegmentOptions:
     smoothing: float = 0.6  # EMA weight of the past, in [0, 1)
     deform_px: float = 3.0  # the past weighs nothing once the lower face deforms this fast (canonical px/frame)
     hysteresis: float = 0.15  # a smoothed pixel turns on above 0.5 + this, off below 0.5 - this
-    polygon_margin: float = 0.2  # outward push of the search polygon (face); FaceMesh puts the jaw too high on masked faces
+    # Outward push of the k-means polygon (face): FaceMesh puts the jaw too high on masked faces.
+    polygon_margin: float = 0.2
     top_margin_scale: float = 0.25  # the under-eye edge is pushed this much less (keeps the eyes out)
     side_margin_scale: float = 0.2  # the jaw is pushed this much less at the ears than under the chin
     refit_threshold: float = 1.5  # refit when mean pixel-to-centre distance > this x keyframe value
@@ -366,16 +368,16 @@ class MaskSegmenter:
         seed = self._clean(raw, core, sub_size)
         binary = seed
         search_mask = region
+        lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
         if opt.refine and seed.any():
             search_mask = np.zeros(shape, np.uint8)
             cv2.fillPoly(search_mask, [np.round(sub_search).astype(np.int32)], 1)
             search_mask |= region
-            lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
             if state.colour is None:
                 state.colour = self._colour_model(lab, seed, raw, region, search_mask, image, lm, poly, sub_size)
             prob = state.colour.probability(lab)
             binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob)
-        worn, score, average = self._presence(state, binary, feats, in_mask, fit, sub, sub_lm, sub_size)
+        worn, score, average = self._presence(state, binary, feats, in_mask, fit, lab, sub_lm, sub_size)
         state_detail = SegmentDetail(
             search=search, polygon=poly.astype(np.float32), window=(int(x0), int(y0), int(x1), int(y1)),
             seed=seed, score=score, average=average, worn=worn,
@@ -408,7 +410,7 @@ class MaskSegmenter:
         feats: np.ndarray,
         in_mask: np.ndarray,
         fit: _Fit,
-        sub: np.ndarray,
+        lab: np.ndarray,
         lm: np.ndarray,
         size: float,
     ) -> tuple[bool, float, float]:
@@ -417,17 +419,16 @@ class MaskSegmenter:
         if not popt.enabled:
             return bool(binary.any()), 1.0, 1.0
         distance = None
-        # (a grey or overexposed forehead is no skin colour to compare with: the cover decides alone)
+        # (a grey or overexposed forehead is no skin colour to compare with: the other cues decide)
         if fit.skin is not None and self._warm(fit.skin) and in_mask.any():
             distance = float(np.linalg.norm(feats[in_mask].mean(axis=0) - fit.skin))
         # The lower face under the nose: a mask worn correctly or low covers it; skin, lips or a beard do not.
-        shape = sub.shape[:2]
+        shape = lab.shape[:2]
         lower = np.zeros(shape, np.uint8)
         cv2.fillPoly(lower, [np.round(lm[list(ls.MASK_REGION)]).astype(np.int32)], 1)
         nose_y = int(round(float(lm[ls.NOSE[-3], 1])))
         lower[: max(nose_y, 0)] = 0
         cover = float(binary[lower > 0].mean()) if lower.any() else 0.0
-        lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
         lips = lip_contrast(lab, lm, size, binary)
         edge = edge_contrast(lab, binary, lm, size)
         score = presence_score(distance, cover, lips, edge, popt)
@@ -435,7 +436,8 @@ class MaskSegmenter:
             state.presence = Presence(popt)
         worn = state.presence.update(score)
         log.debug(
-            "presence: skin distance %s cover %.2f lips %s edge %s score %.2f -> %s", distance, cover, lips, edge, score, worn
+            "presence: skin distance %s cover %.2f lips %s edge %s score %.2f -> %s",
+            distance, cover, lips, edge, score, worn,
         )
         return worn, score, float(state.presence.average or 0.0)
 
