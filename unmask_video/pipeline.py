@@ -123,6 +123,7 @@ class FramePipeline:
             if not faces:
                 self.stats.frames_without_face += 1
                 self.segmenter.reset()  # the face was lost: its clusters and mask history no longer apply
+                self.warper.reset()  # and so does its smoothed warp shape
                 continue
             self.stats.frames_with_face += 1
             for face_id, landmarks in enumerate(faces):
@@ -151,7 +152,9 @@ class FramePipeline:
         with self.timer("segment"):
             mask = self.segmenter.segment(roi_image, roi_landmarks, face_id)
         with self.timer("warp"):
-            reference, valid = self.warper.warp(roi_landmarks, roi_image.shape[:2], self._warp_region(mask))
+            reference, valid = self.warper.warp(
+                roi_landmarks, roi_image.shape[:2], self._warp_region(mask), track=face_id
+            )
         return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid)
 
     def _warp_region(self, mask: np.ndarray) -> tuple[int, int, int, int] | None:
