@@ -189,8 +189,10 @@ def sheet_rows(clip: Clip, results: dict[str, list[np.ndarray]], picks: int, siz
     rows = []
     n = len(clip.truth)
     frames = sorted({int(round(k)) for k in np.linspace(1, n - 1, picks + 2)[1:-1]})
-    if clip.spec.hand is not None and clip.spec.hand.start + 4 < n:
-        frames[-1] = clip.spec.hand.start + 4
+    hand = clip.spec.hand
+    if hand is not None and hand.start + 4 < n:  # one frame with the hand in front, the others without
+        clear = [t for t in range(1, n) if not hand.start <= t <= hand.end]
+        frames = sorted({min(clear, key=lambda c: abs(c - t)) for t in frames[:-1]} | {hand.start + 4})
     for t in frames:
         box = face_box(clip.landmarks[t], clip.truth[t].shape[:2], 0.3)
         tiles = [_tile(clip.masked[t], box.slices, size)]
