@@ -79,7 +79,7 @@ class _Pipeline(FramePipeline):
             roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
             mask = np.ascontiguousarray(self.given[box.slices], dtype=np.float32)
             with self.timer("warp"):
-                reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(mask))
+                reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(mask), track=face_id)
             roi = FaceROI(box, image[box.slices], roi_landmarks, mask, reference, valid)
         self.last_mask = np.zeros(image.shape[:2], np.float32)
         self.last_mask[roi.box.slices] = roi.mask
@@ -189,8 +189,10 @@ def sheet_rows(clip: Clip, results: dict[str, list[np.ndarray]], picks: int, siz
     rows = []
     n = len(clip.truth)
     frames = sorted({int(round(k)) for k in np.linspace(1, n - 1, picks + 2)[1:-1]})
-    if clip.spec.hand is not None and clip.spec.hand.start + 4 < n:
-        frames[-1] = clip.spec.hand.start + 4
+    hand = clip.spec.hand
+    if hand is not None and hand.start + 4 < n:  # one frame with the hand in front, the others without
+        clear = [t for t in range(1, n) if not hand.start <= t <= hand.end]
+        frames = sorted({min(clear, key=lambda c: abs(c - t)) for t in frames[:-1]} | {hand.start + 4})
     for t in frames:
         box = face_box(clip.landmarks[t], clip.truth[t].shape[:2], 0.3)
         tiles = [_tile(clip.masked[t], box.slices, size)]
