@@ -36,6 +36,11 @@ MASK_CORE: Final[tuple[int, ...]] = (1, 4, 5, 195, 0, 13, 14, 17, 61, 291, 37, 2
 #: Chin points between the lower lip and the jaw: under a mask worn correctly, worn low or on the chin.
 MASK_CHIN: Final[tuple[int, ...]] = (18, 200, 199, 175)
 
+#: Outer lip contour, closed, from the image-left mouth corner over the upper lip and back under the lower lip.
+LIPS_OUTER: Final[tuple[int, ...]] = (
+    61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146,
+)
+
 #: Forehead points (mid, image-left, image-right, between the brows): bare skin above a worn mask, used as a skin colour probe.
 FOREHEAD: Final[tuple[int, ...]] = (151, 108, 337, 9)
 
