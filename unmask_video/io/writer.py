@@ -79,8 +79,10 @@ class EncodeOptions:
     """How the output video stream is encoded."""
 
     codec: str = "libx264"
-    crf: int = 18
-    preset: str = "veryfast"
+    #: superfast crf 21 keeps the PSNR of veryfast crf 18 at about half the encoder's CPU, with larger files
+    #: (benchmarks/encode_speed.py; figures in benchmarks/README.md).
+    crf: int = 21
+    preset: str = "superfast"
     pix_fmt: str = "yuv420p"
     threads: int = 0  # 0 = auto
     tune: str | None = None  # e.g. "zerolatency" (live mode)
