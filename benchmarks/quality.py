@@ -71,9 +71,12 @@ class _Pipeline(FramePipeline):
     given: np.ndarray | None = None
     last_mask: np.ndarray | None = None
 
-    def _face_roi(self, image, landmarks, face_id) -> FaceROI:  # type: ignore[override]
+    def _face_roi(self, image, landmarks, face_id) -> FaceROI | None:  # type: ignore[override]
         if self.given is None:
             roi = super()._face_roi(image, landmarks, face_id)
+            if roi is None:  # the mask presence decision said "no mask": the face passes through untouched
+                self.last_mask = np.zeros(image.shape[:2], np.float32)
+                return None
         else:
             box = face_box(landmarks, image.shape[:2], self.options.box_margin)
             roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
