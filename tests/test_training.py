@@ -491,3 +491,11 @@ def test_loader_workers_survive_epochs_and_draw_new_pairs(tmp_path: Path, faces:
     a, b = ds[(0, 1)], ds[(1, 1)]
     assert not torch.equal(a["mask"], b["mask"])
     assert torch.equal(ds[(1, 1)]["mask"], b["mask"])
+
+
+def test_cards_record_portable_paths() -> None:
+    from training.ship import portable
+
+    assert portable("/work/shared/data/faces/fmd") == "shared/data/faces/fmd"
+    assert portable("/home/someone/data/videos/talking") == "videos/talking"
+    assert portable("/tmp/gen/data192") == "gen/data192"

@@ -25,7 +25,25 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-def per_clip_scores(generators: list[str], clips: list[Path], frames: int) -> dict[str, dict[str, dict[str, float]]]:
+def sheet_row(truth: list, masked: list, masks: list, outputs: dict[str, list], tile: int = 160) -> np.ndarray:
+    """One contact-sheet row for the middle frame of a clip: masked | each generator's output | truth, cropped
+    around the true mask."""
+    import cv2
+
+    t = len(truth) // 2
+    ys, xs = np.nonzero(masks[t] > 0.5)
+    if ys.size == 0:
+        return np.zeros((tile, tile * (2 + len(outputs)), 3), np.uint8)
+    h, w = masks[t].shape
+    m = max(8, int(0.25 * max(ys.ptp(), xs.ptp())))
+    box = (slice(max(ys.min() - m, 0), min(ys.max() + m + 1, h)), slice(max(xs.min() - m, 0), min(xs.max() + m + 1, w)))
+    images = [masked[t], *(o[t] for o in outputs.values()), truth[t]]
+    return np.hstack([cv2.resize(np.ascontiguousarray(im[box]), (tile, tile), interpolation=cv2.INTER_AREA)
+                      for im in images])
+
+
+def per_clip_scores(generators: list[str], clips: list[Path], frames: int,
+                    sheet: list | None = None) -> dict[str, dict[str, dict[str, float]]]:
     """{generator: {clip name: {"psnr", "ssim", "tde"[, "cast"]}}} of the product end to end (its own segmenter
     and smoothing defaults) on the benchmark's clips and drawn masks; each clip is loaded once and run with every
     generator. Works with the realistic-mask benchmark (``Clip``, ``run_ours(clip, generator, true_mask)``) and
@@ -38,17 +56,22 @@ def per_clip_scores(generators: list[str], clips: list[Path], frames: int) -> di
             clip = q.load_clip(path, frames, number)
             if len(clip.truth) < 3:
                 continue
-            runs = {g: q.evaluate(clip, q.run_ours(clip, g, true_mask=False)[0]) for g in generators}
+            outputs = {g: q.run_ours(clip, g, true_mask=False)[0] for g in generators}
+            runs = {g: q.evaluate(clip, outputs[g]) for g in generators}
+            if sheet is not None:
+                sheet.append(sheet_row(clip.truth, clip.masked, clip.masks, outputs))
         else:
             _, landmark_smoothing, mask_smoothing = q.VARIANTS[1]  # the product's default
             truth, masked, masks = q.load_clip(path, frames, q.STYLES[number % len(q.STYLES)])
             if len(truth) < 3:
                 continue
-            runs = {}
+            runs, outputs = {}, {}
             for g in generators:
                 runs[g] = q.Scores()
-                q.evaluate(truth, q.run_ours(truth, masked, masks, g, landmark_smoothing, mask_smoothing)[0], masks,
-                           runs[g])
+                outputs[g] = q.run_ours(truth, masked, masks, g, landmark_smoothing, mask_smoothing)[0]
+                q.evaluate(truth, outputs[g], masks, runs[g])
+            if sheet is not None:
+                sheet.append(sheet_row(truth, masked, masks, outputs))
         for g, scores in runs.items():
             results[g][path.stem] = {k: float(np.mean(getattr(scores, k))) for k in ("psnr", "ssim", "tde", "cast")
                                      if getattr(scores, k, None)}
@@ -87,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clips", type=int, default=7)
     p.add_argument("--frames", type=int, default=60)
     p.add_argument("--write", action="store_true", help="record the result in the weights' model card")
+    p.add_argument("--sheet", type=Path, help="write a contact sheet PNG: per clip masked | composite | generator | "
+                   "truth (the middle frame)")
     p.add_argument("--talking", type=Path, help="the benchmark's clip folder (default: benchmarks.quality's, "
                    "../shared/data/videos/talking beside the repository)")
     a = p.parse_args(argv)
@@ -105,7 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: no talking-head clips at {talking} (the shared data folder is absent; see --talking)")
         return 0
     t0 = time.time()
-    scores = per_clip_scores(["none", str(a.weights)], clips, a.frames)
+    rows: list = []
+    scores = per_clip_scores(["none", str(a.weights)], clips, a.frames, rows)
+    if a.sheet and rows:
+        import cv2
+
+        cv2.imwrite(str(a.sheet), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+        log.info("contact sheet (masked | composite | generator | truth): %s", a.sheet)
     composite, generator = scores["none"], scores[str(a.weights)]
     record = quality_record(
         {c: v["psnr"] for c, v in generator.items()},
