@@ -1,6 +1,6 @@
 """Speed (and accuracy) of mask segmentation: the method's plain k-means against the default, measured in one run.
 
-    python -m benchmarks.segment_speed [--frames 60] [--video lp_d0.mp4] [--roi 430]
+    python -m benchmarks.segment_speed [--frames 60] [--video lp_d0.mp4] [--roi 430] [--data ../shared/data]
 
 Decodes frames of a real talking-head clip from ../shared/data/videos/talking (PyAV), tracks its
 landmarks (FaceMesh, not timed), draws a synthetic surgical mask on every frame (the ground truth),
@@ -91,12 +91,13 @@ def _time(data, options: SegmentOptions, passes: int = 3) -> tuple[float, float,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--data", type=Path, default=DATA.parents[1], help="the shared data folder (holds videos/)")
     parser.add_argument("--video", default="lp_d0.mp4")
     parser.add_argument(
         "--roi", type=int, default=430, help="ROI side in pixels after scaling (430: a talking head in 720p)"
     )
     args = parser.parse_args()
-    path = DATA / args.video
+    path = args.data / "videos" / "talking" / args.video
     if not path.exists():
         print(f"skipped: {path} not found (the ../shared data folder is absent)")
         sys.exit(0)
