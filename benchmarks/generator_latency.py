@@ -8,7 +8,7 @@ milliseconds per crop (min and median: the project machines are shared, the mini
 disturbed figure) and the ratio of the median to the baseline measured in the same run: the "fast"
 configuration on ONNX Runtime at batch 1, the default on a CPU. Weights are the shipped ones where
 installed, else freshly initialised (same cost). Parameters and FLOPs come from the model cards.
-The paper configuration is slow on a CPU (~112 GFLOPs a crop): it is timed with fewer repeats.
+Configurations over 20 GFLOPs a crop (paper) are slow on a CPU: they are timed with fewer repeats.
 """
 
 from __future__ import annotations

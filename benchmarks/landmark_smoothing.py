@@ -1,18 +1,18 @@
-"""Landmark tracking: FaceMesh cost, One-Euro smoothing (jitter vs lag), detection rate on masked faces.
+"""Landmark tracking: tracker cost, One-Euro smoothing (jitter vs lag), detection rate on masked faces.
 
     python -m benchmarks.landmark_smoothing [--frames 60] [--real-frames 100] [--talking 3]
 
 Synthetic part (always runs, astronaut clips from :mod:`unmask_video.synthetic`, frames with added
-noise, sigma 4): per-stage milliseconds per frame (FaceMesh, smoothing, mask drawing), then for a still
+noise, sigma 4): per-stage milliseconds per frame (the tracker, smoothing, mask drawing), then for a still
 and two moving heads the jitter (std of frame-to-frame landmark motion minus the true motion) and the
 error against the exact landmarks, each as a ratio of the raw (unsmoothed) tracker measured in the
-same run; then FaceMesh's detection rate on the decoded clip of every mask style, without and with the
+same run; then the tracker's detection rate on the decoded clip of every mask style, without and with the
 tracker's short hold.
 
 Real part (skipped with a message when ../shared/data is absent): the masked videos (detection rate,
 ms per frame, jitter as the std of landmark acceleration in face widths, smoothed / raw) and the
 talking-head videos with a synthetic mask drawn on the raw landmarks of each unmasked frame (how often
-FaceMesh still finds the masked face and how far its landmarks move, in % of the face width).
+the tracker still finds the masked face and how far its landmarks move, in % of the face width).
 A benchmark: it asserts nothing.
 """
 
@@ -85,7 +85,7 @@ def _jitter(lm: np.ndarray, truth: np.ndarray | None = None) -> float:
 def synthetic(console: Console, frames: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="lm_bench_"))
     table = Table(title="Smoothing on synthetic clips (ratios: smoothed / raw, same run)")
-    for col in ("clip", "raw jitter px", "jitter ratio", "raw error px", "error ratio", "FaceMesh ms", "smooth ms"):
+    for col in ("clip", "raw jitter px", "jitter ratio", "raw error px", "error ratio", "tracker ms", "smooth ms"):
         table.add_column(col, justify="right")
     cases = {
         "still": ClipSpec(frames=frames, motion=0.0, audio_hz=None),
@@ -120,7 +120,7 @@ def synthetic(console: Console, frames: int) -> None:
         draw_surgical_mask(truth, lm, spec.style)
     console.print(f"mask drawing: {(time.perf_counter() - t0) / len(clip.truth) * 1000:.2f} ms per 320x320 frame")
 
-    rates = Table(title="FaceMesh on decoded masked clips: frames with a face (no hold / with 0.2 s hold)")
+    rates = Table(title="The tracker on decoded masked clips: frames with a face (no hold / with 0.2 s hold)")
     rates.add_column("style")
     for col in ("320x320 moving", "256x256 fast", "480x360 small face"):
         rates.add_column(col, justify="right")
@@ -177,7 +177,7 @@ def real(console: Console, n: int, talking: int) -> None:
         console.print(f"real videos skipped: {videos} is absent")
         return
     table = Table(title=f"Real masked videos (first {n} frames)")
-    for col in ("video", "size", "found", "FaceMesh+smooth ms", "accel jitter smoothed / raw"):
+    for col in ("video", "size", "found", "tracker ms", "accel jitter smoothed / raw"):
         table.add_column(col, justify="right")
     for path in sorted((videos / "masked").glob("*.mp4")):
         frames, times = _read(path, n)

@@ -12,6 +12,11 @@ conversion, recording, the live machinery alone) and the real pipeline (FramePip
 taken at 1.5 s of the same clip, where the face is bare). Prints fps, capture-to-output delay (median,
 p95), dropped frames, the pipeline's per-stage milliseconds per frame, and the pipeline's figures as
 ratios to the baseline. Skips with a message when ../shared is absent.
+
+``--startup`` (no shared data needed): the start of a session on a synthetic MPEG-TS stream with a key frame every
+15 frames and with one in 250 (x264's default), with the source options of live mode (probed packets kept, a short
+probe) against the former ones (``fflags=nobuffer``, a 0.5 s probe) as the baseline: seconds from the start of
+``run_live`` to the first frame shown, the index of that frame in the stream, and the frames shown.
 """
 
 from __future__ import annotations
@@ -29,8 +34,9 @@ import av
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "videos" / "masked"
-CLIP = DATA / "woman_puts_on_kf94_720p.mp4"
+DATA = REPO.parent / "shared" / "data"
+CLIP_NAME = "videos/masked/woman_puts_on_kf94_720p.mp4"
+CLIP = DATA / CLIP_NAME  # replaced by --data
 CLIP_START_S = 5.6  # the white KF94 mask is on and FaceMesh finds the face from here
 REFERENCE_S = 1.5  # the face is bare here
 FPS = 30
@@ -92,14 +98,82 @@ def row(label: str, stats) -> str:
     )
 
 
+#: The source options live mode used before long key frame intervals were handled (the startup baseline).
+FORMER_OPTIONS = {"fflags": "nobuffer", "flags": "low_delay", "probesize": "500000", "analyzeduration": "500000"}
+
+
+def startup_once(options: dict[str, str], gop: int, tmp: Path) -> tuple[float | None, int | None, int]:
+    """(seconds to the first frame shown, its index in the stream, frames shown) for one 4 s session."""
+    from tests.live_producer import read_index
+    from unmask_video.live import LiveOptions, LiveSource, run_live
+
+    class First:
+        name = "probe"
+
+        def __init__(self) -> None:
+            self.at: float | None = None
+            self.index: int | None = None
+
+        def open(self, width: int, height: int, fps: float) -> None:
+            pass
+
+        def write(self, image: np.ndarray, t: float) -> None:
+            if self.at is None:
+                self.at, self.index = time.perf_counter(), read_index(image)
+
+        def close(self) -> None:
+            pass
+
+    fifo = tmp / f"startup_{gop}_{len(options)}.fifo"
+    os.mkfifo(fifo)
+    producer = subprocess.Popen([sys.executable, str(REPO / "tests" / "live_producer.py"), str(fifo), "--frames",
+                                 "100", "--fps", "25", "--gop", str(gop)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+    sink = First()
+    start = time.perf_counter()
+    try:
+        stats = run_live(LiveSource(url=str(fifo), source_format="mpegts", low_latency=False, options=dict(options)),
+                         Identity(), LiveOptions(window=False, extra_outputs=[sink], status=None))  # fmt: skip
+    finally:
+        producer.kill()
+        producer.wait()
+    return (sink.at - start if sink.at else None), sink.index, stats.frames_shown
+
+
+def startup(tmp: Path) -> None:
+    from unmask_video.live_capture import LOW_LATENCY_OPTIONS
+
+    print("session start on a synthetic MPEG-TS stream (100 frames at 25 fps into a named pipe):")
+    for gop in (15, 250):
+        rows = {name: startup_once(opts, gop, tmp) for name, opts in
+                (("former", FORMER_OPTIONS), ("current", LOW_LATENCY_OPTIONS))}  # fmt: skip
+        for name, (first_s, index, shown) in rows.items():
+            first = f"{first_s:5.2f} s" if first_s is not None else "  never"
+            print(f"  key frame every {gop:3d}  {name:<8} first frame after {first} (stream frame {index}), "
+                  f"{shown:3d} of 100 shown")  # fmt: skip
+        (b, _, b_shown), (c, _, c_shown) = rows["former"], rows["current"]
+        ratio = f"{c / b:.2f}" if b and c else "n/a (the baseline showed nothing)" if c else "n/a"
+        print(f"  key frame every {gop:3d}  ratio current/former: time to first frame {ratio}, "
+              f"frames shown {c_shown}/{max(b_shown, 0)}")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per run")
     parser.add_argument("--generator", default="none", help="pipeline reconstructor (none = reference composite)")
     parser.add_argument("--sizes", default="640x480,1280x720")
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (default ../shared/data)")
+    parser.add_argument("--startup", action="store_true", help="only the session start-up comparison (no shared data)")
     args = parser.parse_args(argv)
+    if args.startup:
+        sys.path.insert(0, str(REPO))
+        with tempfile.TemporaryDirectory() as tmp:
+            startup(Path(tmp))
+        return 0
+    global CLIP
+    CLIP = args.data / CLIP_NAME
     if not CLIP.exists():
-        print(f"skipped: {CLIP} is absent (the benchmark needs ../shared/data)")
+        print(f"skipped: {CLIP} is absent (the benchmark needs ../shared/data or --data)")
         return 0
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("GLOG_minloglevel", "2")

@@ -1,95 +1,427 @@
-"""Speed of the pipeline: per-stage milliseconds and end-to-end fps, on the CPU.
+"""Speed of the file pipeline: the old and the new path as ratios in one run, per-stage ms, fps, peak memory.
 
-    python -m benchmarks.speed [--frames 60] [--sizes 480p,720p,1080p] [--generators none,fast]
+    python -m benchmarks.speed [--sizes 720p,1080p,4k] [--frames 48] [--repeat 3] [--paths old,new]
+                               [--generator auto] [--memory 10,60] [--profile 720p]
 
-Runs the real command path (PyAV decode -> landmarks -> mask -> warp -> reconstruction -> blend -> PyAV encode) on
-self-made clips at each size: the reference composite (--generator none) with the mask-cluster reuse on (the
-baseline) and off, then each generator asked for (e.g. fast, with its weights installed), all as ratios to the
-baseline measured in this run. This is a benchmark, not a test: it asserts nothing.
+Runs the real command path (PyAV decode -> landmarks -> mask -> warp -> reconstruction -> blend -> PyAV encode)
+on self-made clips with one face: 720p and 1080p with the face 40 % of the frame width, 4k (3840x2160) with a
+face about 300 px wide. Each "path" is a set of runner options:
+
+- old: the runner as it was before issue 14 (serial frame loop, libx264 preset veryfast, encoder thread);
+- new: today's defaults (RunOptions());
+- serial: today's defaults with the serial frame loop (what the threaded loop alone brings);
+- more can be added in PATHS below.
+
+The paths are interleaved (old, new, old, new, ...) ``--repeat`` times so that the load of a shared machine hits
+them alike; the table shows each path's median fps and per-stage milliseconds per frame, and the median of the
+back-to-back ratios fps(path) / fps(first path). Per-stage times of worker threads overlap each other: they do
+not add up to the wall time.
+
+``--memory 10,60`` runs the new path on 1080p clips of 10 and 60 seconds (a short rendered clip looped) in a
+child process each and prints the peak resident memory and the resident memory sampled along the run
+(flat = no growth with the length). ``--profile SIZE`` prints the top functions (cProfile, serial loop so that
+every stage is on the profiled thread) of the new path at SIZE. This is a benchmark, not a test: it asserts
+nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import json
 import os
+import pstats
+import resource
+import statistics
+import subprocess
+import sys
 import tempfile
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
+import av  # noqa: E402
+import cv2  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from unmask_video.frame_loop import FrameLoopOptions  # noqa: E402
 from unmask_video.native_log import filter_native_stderr  # noqa: E402
-from unmask_video.pipeline import PipelineOptions  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions  # noqa: E402
 from unmask_video.runner import RunOptions, RunSummary, run_file  # noqa: E402
 from unmask_video.summary import STAGE_ORDER  # noqa: E402
-from unmask_video.synthetic import ClipSpec, make_clip  # noqa: E402
+from unmask_video.synthetic import ClipSpec, make_clip, make_reference  # noqa: E402
+from unmask_video.io import EncodeOptions  # noqa: E402
 
-SIZES = {"480p": (854, 480), "720p": (1280, 720), "1080p": (1920, 1080)}
+
+@dataclass(frozen=True)
+class Size:
+    width: int
+    height: int
+    face_width: float  # fraction of the frame width
 
 
-def _run(clip, out: Path, reuse: bool, generator: str, backend: str, batch: int, encode_queue: int) -> RunSummary:
-    options = PipelineOptions()
-    options.segment.reuse = reuse
-    return run_file(
-        RunOptions(
-            input=str(clip.video_path),
-            output=str(out),
-            reference=str(clip.reference_path),
-            pipeline=options,
-            reconstructor=ReconstructorOptions(generator=generator, backend=backend),
-            batch=batch,
-            encode_queue=encode_queue,
-            quiet=True,
-            overwrite=True,
-        )
+SIZES = {
+    "480p": Size(854, 480, 0.4),
+    "720p": Size(1280, 720, 0.4),
+    "1080p": Size(1920, 1080, 0.4),
+    "4k": Size(3840, 2160, 300 / 3840),
+}
+
+
+def _old(options: RunOptions) -> None:
+    options.loop = FrameLoopOptions(threads=False)
+    options.encode = EncodeOptions(preset="veryfast", threads=0)
+    options.encode_queue = 3
+
+
+def _new(options: RunOptions) -> None:
+    pass
+
+
+def _serial(options: RunOptions) -> None:
+    options.loop = FrameLoopOptions(threads=False)
+
+
+#: name -> what it changes in RunOptions() (the defaults).
+PATHS: dict[str, Callable[[RunOptions], None]] = {"old": _old, "new": _new, "serial": _serial}
+
+
+@dataclass
+class Clip:
+    video: Path
+    reference: Path
+
+
+def make_bench_clip(folder: Path, size: Size, frames: int) -> Clip:
+    """Render a clip (only its files are kept: the ground-truth arrays of a 4k clip are gigabytes)."""
+    clip = make_clip(folder, ClipSpec(frames=frames, size=(size.width, size.height), audio_hz=None,
+                                      face_width=size.face_width))  # fmt: skip
+    reference = clip.reference_path
+    if size.face_width * size.width < 400:  # a small face in a big frame: take the photo at a portrait's scale
+        image, _ = make_reference((720, 720), 0.45)
+        reference = folder / "reference_portrait.png"
+        cv2.imwrite(str(reference), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    return Clip(clip.video_path, reference)
+
+
+class ThreadCpu:
+    """CPU seconds per group of threads of this process over a ``with`` block, from /proc/self/task (Linux).
+
+    Polled every 50 ms (a thread that ends keeps all but its last moments). Groups: "face" (the calling thread:
+    the face stages, and everything Python does in the serial loop), "landmarks" (the landmarks thread and
+    MediaPipe's native threads), "decode" (the decode thread and libavcodec's), "other" (the encoder thread, and
+    native threads named after their creator: x264's, OpenCV's).
+    """
+
+    def __init__(self) -> None:
+        self.available = Path("/proc/self/task").is_dir()
+        self._tick = os.sysconf("SC_CLK_TCK") if self.available else 1
+        self._start: dict[str, float] = {}
+        self._last: dict[str, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._me = ""
+        self.groups: dict[str, float] = {}
+
+    def _snap(self) -> None:
+        names = {str(t.native_id): t.name for t in threading.enumerate()}
+        main = str(threading.main_thread().native_id)
+        for tid in os.listdir("/proc/self/task"):
+            if tid == self._me:
+                continue
+            try:
+                with open(f"/proc/self/task/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/self/task/{tid}/comm") as f:
+                    comm = f.read().strip()
+            except OSError:
+                continue  # the thread ended
+            cpu = (int(fields[11]) + int(fields[12])) / self._tick
+            name = "face" if tid == main else names.get(tid, comm)
+            previous = self._last.get(tid)
+            self._last[tid] = (previous[0] if previous and name == comm else name, cpu)
+
+    def _poll(self) -> None:
+        self._me = str(threading.get_native_id())
+        while not self._stop.wait(0.05):
+            self._snap()
+
+    def __enter__(self) -> "ThreadCpu":
+        if self.available:
+            self._snap()
+            self._start = {tid: cpu for tid, (_, cpu) in self._last.items()}
+            self._thread = threading.Thread(target=self._poll, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.available:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._snap()
+        for tid, (name, cpu) in self._last.items():
+            group = _group(name)
+            self.groups[group] = self.groups.get(group, 0.0) + cpu - self._start.get(tid, 0.0)
+
+
+def _group(name: str) -> str:
+    if name == "face":
+        return "face"
+    if name.startswith(("unmask-video-landmarks", "mediapipe")):
+        return "landmarks"
+    if name.startswith(("unmask-video-decode", "av:")):
+        return "decode"
+    return "other"
+
+
+@dataclass
+class Result:
+    summary: RunSummary
+    threaded: bool  # the threaded frame loop (decode and landmarks off the calling thread)
+    cpu_s: float  # CPU time of the whole process (every thread: MediaPipe's, x264's...)
+    groups: dict[str, float]  # CPU seconds per thread group (ThreadCpu), empty where /proc is absent
+
+    @property
+    def fps(self) -> float:
+        return self.summary.fps
+
+    def ms(self, seconds: float) -> float:
+        return 1000 * seconds / max(self.summary.frames, 1)
+
+    def cpu_ms(self) -> float:
+        return self.ms(self.cpu_s)
+
+    def critical_ms(self) -> float:
+        """CPU ms per frame of the longest chain of work that cannot overlap: in the serial loop the calling
+        thread waits for the decoder and for MediaPipe, so their CPU adds up with its own; in the threaded loop
+        each group has its own thread. The encoder has its own thread in both."""
+        g = {k: self.ms(v) for k, v in self.groups.items()}
+        face, landmarks, decode, other = (g.get(k, 0.0) for k in ("face", "landmarks", "decode", "other"))
+        return max(face, landmarks, decode, other) if self.threaded else max(face + landmarks + decode, other)
+
+    def free_fps(self, cores: int = 2) -> float:
+        """What this run's CPU use allows on ``cores`` otherwise idle cores: no faster than its critical chain,
+        and all threads together on at most ``cores`` (a model: perfect overlap, no contention)."""
+        return 1000 / max(self.critical_ms(), self.cpu_ms() / cores, 1e-9)
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(clip: Clip, out: Path, path: str, generator: str, batch: int = 1) -> Result:
+    options = run_options(clip, out, path, generator, batch)
+    cpu = _cpu_s()
+    with ThreadCpu() as threads:
+        summary = run_file(options)
+    return Result(summary, options.loop.threads, _cpu_s() - cpu, threads.groups)
+
+
+def run_options(clip: Clip, out: Path, path: str, generator: str, batch: int = 1) -> RunOptions:
+    options = RunOptions(
+        input=str(clip.video),
+        output=str(out),
+        reference=str(clip.reference),
+        reconstructor=ReconstructorOptions(generator=generator),
+        batch=batch,
+        quiet=True,
+        overwrite=True,
     )
+    PATHS[path](options)
+    return options
+
+
+def run_summary(clip: Clip, out: Path, path: str, generator: str, batch: int = 1) -> RunSummary:
+    return run_file(run_options(clip, out, path, generator, batch))
+
+
+def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
+    paths = args.paths.split(",")
+    for name in args.sizes.split(","):
+        table = Table(title=f"{name}: {os.cpu_count()} cores, medians of {args.repeat} interleaved runs")
+        for column in ("size", "face px", "path", "faces found"):
+            table.add_column(column)
+        for stage in STAGE_ORDER:
+            table.add_column(f"{stage}", justify="right")
+        table.add_column("fps", justify="right")
+        table.add_column(f"x {paths[0]}", justify="right")
+        table.add_column("CPU ms/f", justify="right")
+        for group in ("face", "landmarks", "decode", "other"):
+            table.add_column(f"{group} CPU", justify="right")
+        table.add_column("chain CPU", justify="right")
+        table.add_column("fps on 2 free cores", justify="right")
+        table.add_column(f"x {paths[0]} ", justify="right")
+        size = SIZES[name]
+        clip = make_bench_clip(tmp / name, size, args.frames)
+        run(clip, tmp / "warm.mp4", paths[-1], args.generator)  # warm-up: FaceMesh graph, allocators, caches
+        results: dict[str, list[Result]] = {p: [] for p in paths}
+        for _ in range(args.repeat):
+            for path in paths:
+                results[path].append(run(clip, tmp / f"{name}-{path}.mp4", path, args.generator))
+        for path in paths:
+            runs = results[path]
+            ratios = [r.fps / b.fps for r, b in zip(runs, results[paths[0]]) if b.fps > 0]
+            free_ratios = [r.free_fps() / b.free_fps() for r, b in zip(runs, results[paths[0]])]
+            summaries = [r.summary for r in runs]
+            cells = [
+                f"{statistics.median(r.timer.ms_per(stage, r.frames) for r in summaries):.1f}"
+                if stage in summaries[0].timer.seconds else "-"
+                for stage in STAGE_ORDER
+            ]  # fmt: skip
+            found = f"{summaries[-1].frames_with_face}/{summaries[-1].frames}"
+            med = statistics.median
+            table.add_row(name, f"{size.face_width * size.width:.0f}", path, found, *cells,
+                          f"{med(r.fps for r in runs):.1f}", f"{med(ratios):.2f}",
+                          f"{med(r.cpu_ms() for r in runs):.1f}",
+                          *(f"{med(r.ms(r.groups.get(g, 0.0)) for r in runs):.1f}"
+                            for g in ("face", "landmarks", "decode", "other")),
+                          f"{med(r.critical_ms() for r in runs):.1f}",
+                          f"{med(r.free_fps() for r in runs):.1f}", f"{med(free_ratios):.2f}")  # fmt: skip
+        console.print(table)
+    console.print(
+        "ms per frame per stage (medians). fps = frames / wall time of the whole run (open, decode, all stages, "
+        "encode, close). 'decode' and 'landmarks' run on their own threads in the threaded loop, 'encode' on the "
+        "encoder thread: 'input wait' and 'encode wait' are what the face-stage thread lost waiting for them. "
+        f"x {paths[0]}: median of the back-to-back fps ratios. CPU ms/f: CPU time of the whole process per frame "
+        "(all threads), then per thread group: face (the calling thread), landmarks (its thread + MediaPipe's), "
+        "decode (its thread + libavcodec's), other (encoder thread, x264's and OpenCV's threads). chain: the CPU "
+        "ms of the longest chain that cannot overlap (serial loop: face + landmarks + decode; threaded: the "
+        "largest group). On a shared, loaded machine the wall time mostly measures the load; 'fps on 2 free "
+        "cores' = 1000 / max(chain, CPU / 2) is what the CPU use allows on 2 idle cores (a model, not a "
+        "measurement: perfect overlap, no contention)."
+    )
+
+
+# -- memory ----------------------------------------------------------------------------------------------------
+
+
+def loop_clip(short: Clip, seconds: float, fps: int, out: Path) -> Path:
+    """``short``'s frames played forwards and backwards until ``seconds`` long, re-encoded (libx264 crf 12)."""
+    with av.open(str(short.video)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    order = list(range(len(frames))) + list(range(len(frames) - 2, 0, -1))
+    total = int(round(seconds * fps))
+    with av.open(str(out), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        stream.codec_context.options = {"crf": "12", "preset": "ultrafast"}
+        for i in range(total):
+            frame = av.VideoFrame.from_ndarray(frames[order[i % len(order)]], format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return out
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_child(video: str, reference: str, out: str, path: str, generator: str) -> None:
+    """Run one file in this process and print JSON: peak RSS and RSS samples (MiB) along the run."""
+    import resource
+
+    samples: list[tuple[float, float]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        start = time.perf_counter()
+        while not done.wait(0.25):
+            samples.append((time.perf_counter() - start, _rss_bytes() / 2**20))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    summary = run_summary(Clip(Path(video), Path(reference)), Path(out), path, generator)
+    done.set()
+    sampler.join()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"peak_mib": peak, "samples": samples, "frames": summary.frames, "fps": summary.fps}))
+
+
+def memory_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
+    if not Path("/proc/self/statm").exists():
+        console.print("memory: skipped (needs Linux /proc to sample the resident memory)")
+        return
+    fps = 25
+    short = make_bench_clip(tmp / "memory", SIZES["1080p"], 48)
+    table = Table(title="peak resident memory, 1080p, new path (child process per clip)")
+    for column in ("clip", "frames", "fps", "peak MiB", "RSS at 25 / 50 / 75 / 100 % of the run, MiB"):
+        table.add_column(column, justify="right")
+    for seconds in (float(s) for s in args.memory.split(",")):
+        video = loop_clip(short, seconds, fps, tmp / f"memory_{seconds:g}s.mp4")
+        child = subprocess.run(
+            [sys.executable, "-m", "benchmarks.speed", "--memory-child", str(video), str(short.reference),
+             str(tmp / "memory_out.mp4"), "new", args.generator],
+            capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
+        )  # fmt: skip
+        if child.returncode != 0:
+            console.print(f"memory run of {seconds:g} s failed: {child.stderr.strip().splitlines()[-1:]}")
+            continue
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        rss = [mib for _, mib in result["samples"]] or [0.0]
+        quarters = " / ".join(f"{rss[min(len(rss) - 1, int(q * (len(rss) - 1)))]:.0f}" for q in (0.25, 0.5, 0.75, 1.0))
+        table.add_row(f"{seconds:g} s", str(result["frames"]), f"{result['fps']:.1f}", f"{result['peak_mib']:.0f}",
+                      quarters)  # fmt: skip
+    console.print(table)
+
+
+# -- profile ---------------------------------------------------------------------------------------------------
+
+
+def profile(args: argparse.Namespace, tmp: Path, console: Console) -> None:
+    size = SIZES[args.profile]
+    clip = make_bench_clip(tmp / f"profile_{args.profile}", size, args.frames)
+    run(clip, tmp / "warm.mp4", "serial", args.generator)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    summary = run_summary(clip, tmp / "profile.mp4", "serial", args.generator)
+    profiler.disable()
+    console.print(f"profile: new path, serial loop, {args.profile}, {summary.frames} frames, {summary.fps:.1f} fps "
+                  "(calling thread; the encoder thread's own time is 'encode' above)")  # fmt: skip
+    stats = pstats.Stats(profiler)
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:18]  # type: ignore[attr-defined]
+    table = Table(title="top functions by own time (ms per frame)")
+    for column in ("function", "own ms", "cumulative ms", "calls/frame"):
+        table.add_column(column, justify="left" if column == "function" else "right")
+    for (file, line, func), (_, calls, own, cum, _) in rows:
+        where = f"{Path(file).name}:{line}({func})" if file != "~" else func
+        table.add_row(where, f"{1000 * own / summary.frames:.1f}", f"{1000 * cum / summary.frames:.1f}",
+                      f"{calls / summary.frames:.1f}")  # fmt: skip
+    console.print(table)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=60)
-    parser.add_argument("--sizes", default="480p,720p,1080p")
-    parser.add_argument("--generators", default="none", help="comma-separated, e.g. none,fast (none is the baseline)")
-    parser.add_argument("--backend", default="auto")
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--encode-queue", type=int, default=3, help="frames queued for the encoder thread (0: no thread)")
+    parser.add_argument("--sizes", default="720p,1080p,4k", help=f"comma-separated, of {', '.join(SIZES)}")
+    parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each path per size")
+    parser.add_argument("--paths", default="old,new", help=f"comma-separated, of {', '.join(PATHS)}; the first is "
+                        "the baseline of the ratios")  # fmt: skip
+    parser.add_argument("--generator", default=ReconstructorOptions().generator)
+    parser.add_argument("--memory", default="", help="clip lengths in seconds for the memory runs, e.g. 10,60")
+    parser.add_argument("--profile", default="", help="a size to profile, e.g. 720p")
+    parser.add_argument("--memory-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     filter_native_stderr()
-    console = Console(width=200)
-    table = Table(title=f"unmask-video pipeline speed ({os.cpu_count()} cores)")
-    for column in ("size", "generator", "reuse"):
-        table.add_column(column)
-    for stage in STAGE_ORDER:
-        table.add_column(f"{stage} ms", justify="right")
-    table.add_column("fps", justify="right")
-    table.add_column("fps / baseline", justify="right")
-    generators = [g for g in args.generators.split(",") if g != "none"]
-    runs = [("none", True), ("none", False), *[(g, True) for g in generators]]
+    if args.memory_child:
+        memory_child(*args.memory_child)
+        return
+    console = Console(width=260)
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.sizes.split(","):
-            clip = make_clip(Path(tmp) / name, ClipSpec(frames=args.frames, size=SIZES[name], audio_hz=None))
-            for generator in {g for g, _ in runs}:  # warm-up: first FaceMesh graph, ONNX export cache, allocators
-                _run(clip, Path(tmp) / "warm.mp4", True, generator, args.backend, args.batch, args.encode_queue)
-            results = [
-                (generator, reuse, _run(clip, Path(tmp) / f"{name}.mp4", reuse, generator, args.backend, args.batch,
-                                        args.encode_queue))
-                for generator, reuse in runs
-            ]
-            baseline = results[0][2].fps
-            for generator, reuse, summary in results:
-                cells = [f"{summary.timer.ms_per(stage, summary.frames):.1f}" for stage in STAGE_ORDER]
-                label = generator if generator == "none" else f"{generator} ({summary.backend})"
-                table.add_row(name, label, "on" if reuse else "off", *cells, f"{summary.fps:.1f}",
-                              f"{summary.fps / baseline:.2f}x")
-    console.print(table)
-    console.print(
-        "fps = frames / wall time of the whole run (decode, all stages, encode). Baseline: generator none with "
-        "mask-cluster reuse on, same size, same run. 'encode' runs on its own thread; 'encode wait' is what the "
-        "frame loop lost to it."
-    )
+        if args.sizes:
+            speed_table(args, Path(tmp), console)
+        if args.memory:
+            memory_table(args, Path(tmp), console)
+        if args.profile:
+            profile(args, Path(tmp), console)
+
 
 if __name__ == "__main__":
     main()

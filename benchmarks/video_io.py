@@ -3,11 +3,14 @@
     python benchmarks/video_io.py [VIDEO ...]      (default: the shared talking-head and masked clips)
 
 Prints milliseconds per frame for decode (to RGB) and encode (libx264 veryfast crf 18), and the ratio of
-the project's reader/writer to the bare loop (1.00 = no overhead). Skips when ../shared is absent.
+the project's reader/writer to the bare loop (1.00 = no overhead); then the one-off costs of the writer: opening
+(encoder, option and container checks, header) and committing (flush, close, no-replace publish) against a bare
+``av.open`` + ``add_stream`` and a bare flush + close + ``os.replace``. Skips when ../shared is absent.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -22,16 +25,20 @@ DEFAULT = ["talking/lp_d10.mp4", "masked/woman_puts_on_kf94_720p.mp4"]
 MAX_FRAMES = 120
 
 
-def bare(path: Path, out: Path) -> tuple[float, float, int]:
+def bare(path: Path, out: Path) -> tuple[float, float, int, float, float]:
     """Plain PyAV: decode to RGB, encode every frame again (no audio, no timestamps kept)."""
     dec = enc = 0.0
     n = 0
-    with av.open(str(path)) as src, av.open(str(out), "w") as dst:
+    tmp = out.with_name("." + out.name + ".partial.mp4")
+    with av.open(str(path)) as src:
+        t = time.perf_counter()
+        dst = av.open(str(tmp), "w")
         vin = src.streams.video[0]
         vin.codec_context.thread_type = "AUTO"
         vout = dst.add_stream("libx264", rate=vin.average_rate or 25)
         vout.width, vout.height, vout.pix_fmt = vin.width // 2 * 2, vin.height // 2 * 2, "yuv420p"
         vout.codec_context.options = {"crf": "18", "preset": "veryfast"}
+        opening = time.perf_counter() - t
         frames = src.decode(vin)
         while n < MAX_FRAMES:
             t = time.perf_counter()
@@ -46,15 +53,21 @@ def bare(path: Path, out: Path) -> tuple[float, float, int]:
             n += 1
         t = time.perf_counter()
         dst.mux(vout.encode())
-        enc += time.perf_counter() - t
-    return dec, enc, n
+        dst.close()
+        os.replace(tmp, out)
+        committing = time.perf_counter() - t
+    return dec, enc, n, opening, committing
 
 
-def project(path: Path, out: Path) -> tuple[float, float, int]:
+def project(path: Path, out: Path) -> tuple[float, float, int, float, float]:
     dec = enc = 0.0
     n = 0
-    with VideoReader(str(path)) as reader, VideoWriter(out, reader, EncodeOptions()) as writer:
-        frames = reader.frames(on_audio_packet=writer.mux_audio)
+    out.unlink(missing_ok=True)
+    with VideoReader(str(path)) as reader:
+        t = time.perf_counter()
+        writer = VideoWriter(out, reader.description(), EncodeOptions())
+        opening = time.perf_counter() - t
+        frames = reader.frames(on_packet=writer.mux_packet)
         while n < MAX_FRAMES:
             t = time.perf_counter()
             frame = next(frames, None)
@@ -67,8 +80,8 @@ def project(path: Path, out: Path) -> tuple[float, float, int]:
             n += 1
         t = time.perf_counter()
         writer.commit()
-        enc += time.perf_counter() - t
-    return dec, enc, n
+        committing = time.perf_counter() - t
+    return dec, enc, n, opening, committing
 
 
 def main(argv: list[str]) -> int:
@@ -80,8 +93,8 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for path in paths:
             project(path, Path(tmp) / "warmup.mp4")  # warm-up: codec init, page cache
-            b_dec, b_enc, n = bare(path, Path(tmp) / "bare.mp4")
-            p_dec, p_enc, m = project(path, Path(tmp) / "project.mp4")
+            b_dec, b_enc, n, b_open, b_commit = bare(path, Path(tmp) / "bare.mp4")
+            p_dec, p_enc, m, p_open, p_commit = project(path, Path(tmp) / "project.mp4")
             with av.open(str(path)) as c:
                 size = f"{c.streams.video[0].width}x{c.streams.video[0].height}"
             print(f"{path.name} ({size}, {n} frames)")
@@ -89,6 +102,10 @@ def main(argv: list[str]) -> int:
                   f"   ratio {p_dec / m / (b_dec / n):.2f}")
             print(f"  encode  bare {1000 * b_enc / n:6.2f} ms/frame   VideoWriter {1000 * p_enc / m:6.2f} ms/frame"
                   f"   ratio {p_enc / m / (b_enc / n):.2f}")
+            print(f"  open    bare {1000 * b_open:6.2f} ms         VideoWriter {1000 * p_open:6.2f} ms"
+                  f"         (checks + header; ratio {p_open / max(b_open, 1e-9):.1f})")
+            print(f"  commit  bare {1000 * b_commit:6.2f} ms         VideoWriter {1000 * p_commit:6.2f} ms"
+                  f"         (flush + close + publish; ratio {p_commit / max(b_commit, 1e-9):.2f})")
     return 0
 
 

@@ -2,8 +2,9 @@
 
 torch-tensorrt builds strongly typed engines from the dtypes in the exported program (its serialised-
 engine API has no precision flag), so for FP16 the model itself is cast to half, with the numerically
-fragile parts kept in FP32 by :class:`Fp32Islands` while the model is exported: softmax and the
-normalisation functions take FP32 inputs and hand FP16 back. Inputs and outputs stay float32 (the backend
+fragile parts of the product's FP16 policy (:mod:`unmask_video.reconstruct.generator.fp16`) kept in FP32 by
+:class:`Fp32Islands` while the model is exported: softmax and the normalisation functions take FP32 inputs
+and hand FP16 back. Inputs and outputs stay float32 (the backend
 contract) through :class:`HalfWithFloatIO`. The result is a plain serialised TensorRT engine, loaded by
 the same runtime and checked by the same sidecar as the ONNX route's.
 """
@@ -20,17 +21,27 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from unmask_video.reconstruct.generator.fp16 import FP32_OPS
+
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = "pip install 'unmask-video[torch-tensorrt]'"
 
 _F = torch.nn.functional
-#: Functions that run in FP32 inside an FP16 model (attention softmax, normalisation statistics).
-FP32_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset({
-    torch.softmax, _F.softmax, torch.Tensor.softmax, torch.log_softmax, _F.log_softmax, torch.Tensor.log_softmax,
-    _F.batch_norm, _F.instance_norm, _F.layer_norm, _F.group_norm, torch.batch_norm, torch.instance_norm,
-    torch.layer_norm, torch.group_norm, _F.scaled_dot_product_attention,
-})
+#: The PyTorch functions behind the ONNX ops of the product's FP16 policy that a module calls directly.
+FUNCTIONS_BY_OP: dict[str, tuple[Callable[..., Any], ...]] = {
+    "Softmax": (torch.softmax, _F.softmax, torch.Tensor.softmax, _F.scaled_dot_product_attention),
+    "LogSoftmax": (torch.log_softmax, _F.log_softmax, torch.Tensor.log_softmax),
+    "BatchNormalization": (_F.batch_norm, torch.batch_norm),
+    "InstanceNormalization": (_F.instance_norm, torch.instance_norm),
+    "LayerNormalization": (_F.layer_norm, torch.layer_norm),
+    "GroupNormalization": (_F.group_norm, torch.group_norm),
+}
+#: Functions that run in FP32 inside an FP16 model: those of the FP16 policy's FP32 ops (attention softmax,
+#: normalisation). The policy's statistic ops (reductions, powers) are left to these fused functions here.
+FP32_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
+    f for op, functions in FUNCTIONS_BY_OP.items() if op in FP32_OPS for f in functions
+)
 
 
 def unavailable_reason() -> str | None:

@@ -130,6 +130,29 @@ def test_reconstructor_passes_the_reference_through_with_fresh_weights(
         assert err.mean() < 1.0, err.mean()
 
 
+def test_a_fresh_composite_correcting_generator_returns_the_composite(
+    tmp_path: Path, astronaut: np.ndarray, astronaut_landmarks: np.ndarray
+) -> None:
+    # base "composite": the network's input is the composite's output and a fresh network (zero heads) adds no
+    # correction, so the stage's result is the composite's own; trained weights (here: random heads) change it.
+    from unmask_video.reconstruct.composite import ReferenceComposite
+
+    torch.manual_seed(0)
+    fresh, changed = tmp_path / "fresh.safetensors", tmp_path / "random.safetensors"
+    save_weights(create_generator("tiny", base="composite", framing="face_neck"), fresh)
+    save_weights(init_weights(create_generator("tiny", base="composite"), zero_heads=False), changed)
+    faces = [_face(astronaut, astronaut_landmarks, s) for s in (0, 4)]
+    want = ReferenceComposite().reconstruct(faces)
+    rec = GeneratorReconstructor.from_weights(fresh, backend="onnxruntime", threads=1)
+    assert rec.composite is not None and rec.reference_reach is None
+    for face, got, ref in zip(faces, rec.reconstruct(faces), want):
+        region = cv2.dilate((face.mask > 0).astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
+        err = np.abs(got.astype(np.int16) - ref.astype(np.int16))[region]
+        assert err.mean() < 1.0 and np.percentile(err, 99) <= 3, (err.mean(), err.max())
+    other = GeneratorReconstructor.from_weights(changed, backend="torch", device="cpu").reconstruct(faces[:1])[0]
+    assert np.abs(other.astype(np.int16) - want[0].astype(np.int16))[faces[0].mask > 0.5].mean() > 2.0
+
+
 def test_reconstructor_keeps_face_order_and_skips_unmasked(
     random_weights: Path, astronaut: np.ndarray, astronaut_landmarks: np.ndarray
 ) -> None:

@@ -122,7 +122,7 @@ HERE = RuntimeInfo("11.0.0.114", "NVIDIA H100 80GB HBM3", "9.0")
 
 @pytest.fixture
 def tiny_weights(tmp_path: Path) -> Path:
-    from unmask_video.reconstruct.generator.configs import create_generator
+    from unmask_video.reconstruct.generator.networks import create_generator
     from unmask_video.reconstruct.generator.layers import init_weights
     from unmask_video.reconstruct.generator.weights import save_weights
 
@@ -182,6 +182,9 @@ def test_fp16_block_list_covers_the_fragile_ops() -> None:
     assert {"Softmax", "LayerNormalization", "InstanceNormalization", "ReduceMean"} <= FP32_OPS
     assert FP32_OPS | set(DEFAULT_OP_BLOCK_LIST) == set(block_list())
     assert not {"Conv", "MatMul", "Add", "Mul", "Resize"} & set(block_list())  # the heavy ops do run in FP16
+    from unmask_video.engines.torch_trt import FP32_FUNCTIONS, FUNCTIONS_BY_OP  # the torch-tensorrt route's islands
+
+    assert set(FUNCTIONS_BY_OP) <= FP32_OPS and torch.softmax in FP32_FUNCTIONS and torch.layer_norm in FP32_FUNCTIONS
 
 
 def test_fp16_refuses_control_flow() -> None:

@@ -159,3 +159,35 @@ def test_batchnorm_option_trains_and_evaluates() -> None:
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert len(grads) > 0.9 * len(list(model.parameters()))
     assert dataclasses.replace(model.config).norm == "batch"
+
+
+# --------------------------------------------------------------------------------------------- benchmarks.gpu
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA: the benchmark would run")
+def test_gpu_benchmark_without_cuda_exits_with_one_line() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "benchmarks.gpu"], cwd=root, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CUDA" in lines[0], done.stderr
+
+
+def test_gpu_benchmark_parts_run_on_the_cpu() -> None:
+    # the parts the CUDA run uses, exercised here on the CPU with the tiny configuration
+    import json
+
+    from benchmarks import gpu
+
+    lat = gpu.generator_latency("tiny", (1, 2), device="cpu", fp16=False, repeats=2)
+    assert lat["crop"] == 64 and all(v["ms_per_crop"] > 0 for v in lat["batches"].values())
+    burst = gpu.training_burst("tiny", batch=2, steps=1, device="cpu", amp="none")
+    assert burst["crops_per_step"] == 4 and burst["crops_per_s"] > 0
+    report: dict = {}
+    gpu._part(report, "broken", lambda: 1 / 0)
+    assert report["broken"]["error"].startswith("ZeroDivisionError") and json.dumps(report)

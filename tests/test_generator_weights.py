@@ -173,3 +173,22 @@ def test_shipped_cards_carry_no_absolute_paths_and_auto_follows_them() -> None:
             assert "/work/" not in text and "/tmp/" not in text and "/home/" not in text
         if path.stem == neural.DEFAULT_GENERATOR:
             assert (neural.resolve_weights("auto") == path) is beats_composite(read_card(path))
+
+
+def test_quality_card_records_the_benchmark_in_both_cards(tmp_path: Path) -> None:
+    from training.quality_card import write_record
+    from unmask_video.reconstruct.generator.card import beats_composite, quality_record
+
+    model = _model()
+    path = tmp_path / "tiny.safetensors"
+    save_weights(model, path)
+    sidecar = tmp_path / "tiny.card.json"
+    sidecar.write_text(json.dumps({"name": "tiny", "sha256": file_sha256(path)}))
+    before = load_file(str(path))
+    record = quality_record({"a": 21.0, "b": 20.0}, {"a": 20.0, "b": 19.9}, frames_per_clip=5)
+    write_record(path, record)
+    assert read_card(path).quality_benchmark == record and beats_composite(read_card(path))
+    after = load_file(str(path))
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the tensors are untouched
+    full = json.loads(sidecar.read_text())
+    assert full["quality_benchmark"] == record and full["sha256"] == file_sha256(path)

@@ -1,4 +1,5 @@
-"""FaceMesh landmarks: One-Euro smoothing, the tracker, the reference still, the face box.
+"""FaceMesh landmarks: One-Euro smoothing, the tracker (faces of any size, several faces), the reference
+still, the face box.
 
 Everything runs the real MediaPipe FaceMesh on images made from ``skimage.data.astronaut()``.
 """
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.face_detect import FACE_MIN_PX, LEVEL_RATIO, TILE, pyramid
 from unmask_video.landmark_sets import FACE_OVAL
 from unmask_video.landmarks import (
     FaceTracker,
@@ -18,7 +20,7 @@ from unmask_video.landmarks import (
     detect_reference_landmarks,
     face_box,
 )
-from unmask_video.synthetic import ClipSpec
+from unmask_video.synthetic import ClipSpec, MaskStyle, draw_surgical_mask
 
 # --- One-Euro filter ---------------------------------------------------------------------------
 
@@ -136,8 +138,9 @@ def test_tracker_keeps_its_face_when_a_slightly_larger_one_appears(astronaut: np
     canvas, big_x, small_x = _two_faces(astronaut, True, scale=0.85)
     alone = canvas.copy()
     alone[:, :240] = 128  # only the smaller face
-    with FaceTracker(TrackerOptions(max_faces=1)) as tracker, FaceTracker(
-        TrackerOptions(max_faces=1, switch_ratio=1.0)
+    # switch_interval=0: the search for a larger face runs on every frame (by default every 2 s).
+    with FaceTracker(TrackerOptions(max_faces=1, switch_interval=0.0)) as tracker, FaceTracker(
+        TrackerOptions(max_faces=1, switch_ratio=1.0, switch_interval=0.0)
     ) as fickle:
         for i in range(3):
             first = tracker.track(alone, i / 25)
@@ -152,7 +155,8 @@ def test_tracker_keeps_its_face_when_a_slightly_larger_one_appears(astronaut: np
 
 def test_tracker_no_face_gives_empty_and_restarts_smoothing(astronaut: np.ndarray) -> None:
     blank = np.full_like(astronaut, 90)
-    with FaceTracker(TrackerOptions(smoothing=True)) as tracker, FaceTracker(
+    # detect_interval=0: the frame is searched for a face on every frame while none is tracked.
+    with FaceTracker(TrackerOptions(smoothing=True, detect_interval=0.0)) as tracker, FaceTracker(
         TrackerOptions(smoothing=False)
     ) as raw:
         assert tracker.track(blank, 0.0) == []
@@ -323,3 +327,146 @@ def test_face_box_is_square_around_the_oval_and_clipped(astronaut_landmarks: np.
     assert clipped.x1 <= 300 and clipped.y1 <= 300
     outside = face_box(lm + 1000.0, (100, 100))
     assert 0 <= outside.x0 < outside.x1 <= 100 and 0 <= outside.y0 < outside.y1 <= 100
+
+
+# --- faces of any size, several faces ------------------------------------------------------------
+
+
+def _place(canvas: np.ndarray, image: np.ndarray, landmarks: np.ndarray, width: float, x: float, y: float):
+    """Paste ``image`` scaled so that its face is ``width`` px wide, its face centre at (x, y); returns the
+    landmarks in the canvas."""
+    s = width / float(np.ptp(landmarks[:, 0]))
+    small = cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    lm = landmarks * s
+    c = lm.mean(axis=0)
+    ox, oy = int(round(x - c[0])), int(round(y - c[1]))
+    h, w = small.shape[:2]
+    y0, x0 = max(oy, 0), max(ox, 0)
+    y1, x1 = min(oy + h, canvas.shape[0]), min(ox + w, canvas.shape[1])
+    canvas[y0:y1, x0:x1] = small[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+    return (lm + np.array([ox, oy], np.float32)).astype(np.float32)
+
+
+def _background(h: int, w: int) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    noise = cv2.resize(rng.integers(60, 200, (h // 16, w // 16, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
+    return noise
+
+
+def test_a_60px_masked_face_in_a_720p_frame_is_found_and_tracked(astronaut, astronaut_landmarks) -> None:
+    masked, _ = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle())
+    errors, ids = [], []
+    with FaceTracker(TrackerOptions()) as tracker:
+        for i in range(6):
+            frame = _background(720, 1280)
+            truth = _place(frame, masked, astronaut_landmarks, 60.0, 900 + 3 * i, 500 - 2 * i)
+            faces = tracker.track_faces(frame, i / 25)
+            assert len(faces) == 1, f"frame {i}"
+            errors.append(np.linalg.norm(faces[0].landmarks - truth, axis=1).mean() / 60.0)
+            ids.append(faces[0].id)
+        assert tracker.searches == 1  # found on the first frame, then followed without searching again
+    assert len(set(ids)) == 1
+    assert max(errors) < 0.06, errors  # landmarks within 6 % of the face width (the mask hides the lower face)
+
+
+def test_two_faces_keep_two_stable_ids(astronaut, astronaut_landmarks) -> None:
+    masked, _ = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(color=(245, 245, 245)))
+    seen: list[dict[int, float]] = []
+    with FaceTracker(TrackerOptions(max_faces=3)) as tracker:
+        for i in range(8):
+            frame = _background(360, 640)
+            _place(frame, astronaut, astronaut_landmarks, 70.0, 160 + 2 * i, 180)
+            _place(frame, masked, astronaut_landmarks, 90.0, 470 - 2 * i, 170 + i)
+            faces = tracker.track_faces(frame, i / 25)
+            assert len(faces) == 2, f"frame {i}"
+            assert np.ptp(faces[0].landmarks[:, 0]) > np.ptp(faces[1].landmarks[:, 0])  # largest first
+            seen.append({f.id: float(f.landmarks[:, 0].mean()) for f in faces})
+    assert all(set(s) == set(seen[0]) for s in seen)  # the same two ids on every frame
+    left, right = sorted(seen[0], key=lambda k: seen[0][k])
+    assert all(s[left] < 320 < s[right] for s in seen)  # and each id stays on its person
+
+
+def test_a_frame_without_a_face_and_a_face_too_small(astronaut, astronaut_landmarks) -> None:
+    # detect_interval=0 and a search budget for the whole plan: every frame is searched completely.
+    with FaceTracker(TrackerOptions(detect_interval=0.0, search_passes=100)) as tracker:
+        assert tracker.track(_background(720, 1280), 0.0) == []
+        assert tracker.too_small == 0
+        frame = _background(720, 1280)
+        _place(frame, astronaut, astronaut_landmarks, 26.0, 640, 360)
+        assert tracker.track(frame, 0.04) == []  # found, but under min_face_size (40 px): not processed
+        assert tracker.too_small == 1
+    with FaceTracker(TrackerOptions(min_face_size=20.0)) as finer:  # on a crop: a finer search costs more
+        faces = finer.track(np.ascontiguousarray(frame[200:520, 440:840]), 0.0)
+    assert len(faces) == 1 and 20 < np.ptp(faces[0][:, 0]) < 34
+
+
+def test_the_landmark_cost_follows_the_face_not_the_frame(astronaut, astronaut_landmarks) -> None:
+    """Once a face is tracked, a 4K frame costs the landmark model no more than a small one: the same crop."""
+    crops = []
+    for h, w in ((360, 640), (2160, 3840)):
+        frame = _background(h, w)
+        _place(frame, astronaut, astronaut_landmarks, 200.0, w / 2, h / 2)
+        with FaceTracker(TrackerOptions(min_face_size=150.0)) as tracker:  # (a coarse first search: faster)
+            tracker.track(frame, 0.0)
+            model = tracker._model
+            sizes = []
+            original = model._graph.process
+            model._graph.process = lambda data, f=original: (sizes.append(data["image"].shape), f(data))[1]
+            assert len(tracker.track(frame, 0.04)) == 1
+            crops.append(sizes)
+    assert crops[0] == crops[1] == [(256, 256, 3)]
+
+
+def test_a_face_that_comes_later_is_found_by_a_search_spread_over_frames(astronaut, astronaut_landmarks) -> None:
+    masked, _ = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(color=(30, 30, 35), pleats=2))
+    with FaceTracker(TrackerOptions(detect_interval=0.0, search_passes=8)) as tracker:
+        assert tracker.track(_background(720, 1280), 0.0) == []
+        whole = tracker.detector_passes  # the first search runs whole, on its frame
+        assert whole > 8
+        found_at, per_frame = None, []
+        for i in range(1, 8):
+            frame = _background(720, 1280)
+            truth = _place(frame, masked, astronaut_landmarks, 60.0, 300, 200)
+            before = tracker.detector_passes
+            faces = tracker.track(frame, i / 25)
+            per_frame.append(tracker.detector_passes - before)
+            if faces:
+                found_at = i
+                break
+    assert max(per_frame) <= 8  # no frame pays for a whole search
+    assert found_at is not None and found_at <= -(-whole // 8) + 1, (found_at, per_frame)
+    assert np.linalg.norm(faces[0] - truth, axis=1).mean() < 0.06 * 60
+
+
+@pytest.mark.parametrize("size", [(720, 1280), (2160, 3840), (1364, 720), (100, 150)])
+def test_the_search_pyramid_covers_every_face_size_and_place(size: tuple[int, int]) -> None:
+    h, w = size
+    levels = pyramid(w, h, 40.0)
+    scales = [scale for scale, _ in levels]
+    assert scales == sorted(scales, reverse=True)  # finest first
+    assert scales[0] == pytest.approx(FACE_MIN_PX / 40.0)  # a 40 px face is FACE_MIN_PX model pixels there
+    for scale, tiles in levels:
+        widest = FACE_MIN_PX * LEVEL_RATIO / scale  # the widest face this level is meant for (frame pixels)
+        for fx0 in np.linspace(0, max(w - widest, 0), 41):  # any face up to ``widest`` lies whole in a tile
+            for fy0 in np.linspace(0, max(h - widest, 0), 41):
+                fx1, fy1 = min(fx0 + widest, w), min(fy0 + widest, h)
+                assert any(t[0] <= fx0 and t[1] <= fy0 and fx1 <= t[2] and fy1 <= t[3] for t in tiles), (x, y)
+        if len(tiles) > 1:
+            assert all((t[2] - t[0]) * scale <= TILE + 1 and (t[3] - t[1]) * scale <= TILE + 1 for t in tiles)
+    assert FACE_MIN_PX * LEVEL_RATIO / scales[-1] >= min(w, h)  # the coarsest level is for faces as large as the frame
+
+
+def test_landmarks_read_from_the_model_output_bytes_or_field_by_field() -> None:
+    from mediapipe.framework.formats import landmark_pb2
+
+    from unmask_video.face_landmark_model import _xy
+
+    plain = landmark_pb2.NormalizedLandmarkList()
+    for i in range(4):
+        plain.landmark.add(x=0.1 * i, y=0.9 - 0.1 * i, z=-0.02)
+    expected = np.array([[0.1 * i, 0.9 - 0.1 * i] for i in range(4)], np.float32)
+    assert np.allclose(_xy(plain), expected)
+    richer = landmark_pb2.NormalizedLandmarkList()
+    richer.CopyFrom(plain)
+    richer.landmark[2].visibility = 0.7  # another layout: read field by field
+    assert np.allclose(_xy(richer), expected)

@@ -535,3 +535,76 @@ def test_meter_figures_and_status_line() -> None:
     assert "10.0 fps" in line and "dropped 7" in line and "p95" in line
     stats.frames_dropped, stats.frames_captured = 7, 27
     assert "7 of 27 captured frames dropped" in stats.summary()
+
+
+# ------------------------------------------------------------------------------- faults found in issue 12
+
+
+def test_a_long_keyframe_interval_stream_shows_from_its_first_frames(fifo: str, tmp_path: Path) -> None:
+    """MPEG-TS H.264 with one key frame at the start (x264's default interval of 250 frames): frames are shown
+    from the first ones sent, and the session does not end while the producer is still sending."""
+    producer = subprocess.Popen(
+        [sys.executable, str(PRODUCER), fifo, "--frames", "60", "--fps", "25", "--gop", "250", "--size", "%dx%d" % SIZE],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    sink = CollectingOutput()
+    record = tmp_path / "long_gop.mp4"
+    try:
+        stats = run_live(LiveSource(url=fifo, source_format="mpegts"), MarkingProcessor(),
+                         LiveOptions(window=False, record=record, extra_outputs=[sink], status=None))  # fmt: skip
+    finally:
+        stop_process(producer)
+    assert stats.frames_shown >= 50, stats.summary()  # was 0 ("end of stream" after all frames were sent)
+    assert sink.indices[0] <= 3 and increasing(sink.indices)
+    assert stats.end_reason == "end of stream"
+    indices, _ = decoded_indices(record)
+    assert indices == sink.indices
+
+
+def test_a_recording_never_replaces_an_existing_file(tmp_path: Path) -> None:
+    from unmask_video.live_outputs import LiveWriter
+
+    record = tmp_path / "session.mp4"
+    record.write_bytes(b"yesterday's session")
+    with pytest.raises(InputError, match="already exists.*--overwrite"):
+        run_live(LiveSource(url="udp://127.0.0.1:9"), MarkingProcessor(), LiveOptions(window=False, record=record))
+    assert record.read_bytes() == b"yesterday's session"
+    # Two sessions recording side by side get their own temporary files.
+    a, b = LiveWriter(tmp_path / "a.mkv"), LiveWriter(tmp_path / "a2.mkv")
+    c = LiveWriter(tmp_path / "a.mkv")
+    for writer in (a, b, c):
+        writer.open(*SIZE, 25.0)
+    temps = {w._writer.temp_path for w in (a, b, c)}  # type: ignore[union-attr]
+    assert len(temps) == 3 and all(t is not None and t.exists() for t in temps)
+    frame = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+    for writer in (a, c):
+        writer.write(frame, 0.0)
+        writer.write(frame, 0.04)
+    a.close()
+    with pytest.raises(ProcessingError, match="a-2.mkv"):  # c's file appeared meanwhile: kept beside it
+        c.close()
+    b.close()  # no frame: nothing is left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-2.mkv", "a.mkv", "session.mp4"]
+
+
+def test_a_recording_says_it_was_processed(fifo: str, tmp_path: Path) -> None:
+    from unmask_video import __version__
+    from unmask_video.io import METADATA_KEY, PROCESSED_COMMENT
+
+    producer = start_producer(fifo, frames=20, fps=25)
+    record, stream_copy = tmp_path / "tagged.mkv", tmp_path / "tagged.ts"
+    try:
+        run_live(LiveSource(url=fifo, source_format="mpegts"), MarkingProcessor(),
+                 LiveOptions(window=False, record=record, status=None, max_frames=10))  # fmt: skip
+    finally:
+        stop_process(producer)
+    with av.open(str(record)) as container:
+        tags = {k.lower(): v for k, v in container.metadata.items()}
+    assert tags["comment"] == PROCESSED_COMMENT and tags[METADATA_KEY.lower()] == __version__
+    producer = start_producer(fifo, frames=20, fps=25)
+    try:
+        run_live(LiveSource(url=fifo, source_format="mpegts"), MarkingProcessor(),
+                 LiveOptions(window=False, record=stream_copy, status=None, max_frames=10))  # fmt: skip
+    finally:
+        stop_process(producer)
+    assert f"unmask-video {__version__}".encode() in stream_copy.read_bytes()

@@ -14,7 +14,7 @@ from unmask_video import landmark_sets
 from unmask_video.errors import InputError
 from unmask_video.landmarks import face_box
 from unmask_video.segment import MaskSegmenter, SegmentOptions, face_size, region_polygon
-from unmask_video.synthetic import BLACK, LIGHT_BLUE, WHITE, MaskStyle, draw_surgical_mask
+from unmask_video.synthetic import BLACK, LIGHT_BLUE, WHITE, MaskStyle, draw_finger, draw_surgical_mask
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -279,14 +279,127 @@ def test_large_face_is_segmented_at_the_working_size(astronaut, astronaut_landma
     assert iou(small_mask, tru) >= iou(full_mask, tru) - 0.02
 
 
-def test_bare_face_check_is_opt_in(astronaut, astronaut_landmarks):
+def test_bare_face_check_of_the_reference(astronaut, astronaut_landmarks):
     bare, _, lm = roi(astronaut, np.zeros(astronaut.shape[:2], np.float32), astronaut_landmarks)
     checked = MaskSegmenter(SegmentOptions(no_mask_below=8.0))
     assert float(checked.segment(bare, lm).max()) == 0.0
     assert checked.stats.unmasked == 1
-    # Off by default: the lower face of a bare face is taken as the mask (it is then rebuilt from the reference).
-    assert (MaskSegmenter().segment(bare, lm) >= 0.5).sum() > 1000
+    # The presence decision leaves a bare face alone; without it, the method's plain k-means takes its lower face
+    # for the mask (it would then be rebuilt from the reference).
+    assert float(MaskSegmenter().segment(bare, lm).max()) == 0.0
+    assert (MaskSegmenter(SegmentOptions.plain_kmeans()).segment(bare, lm) >= 0.5).sum() > 1000
     # A worn mask passes the check.
     masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
     img, tru, lm = roi(masked, truth, astronaut_landmarks)
     assert iou(MaskSegmenter(SegmentOptions(no_mask_below=8.0)).segment(img, lm), tru) >= 0.85
+
+
+# ------------------------------------------------------------------------------------------ real masks: reach,
+# occluders, masks worn low, presence
+
+
+@pytest.fixture(scope="module")
+def big_astronaut(astronaut, astronaut_landmarks):
+    """The astronaut at twice the size (a face about 180 px wide, as in a 720p talking head)."""
+    big = cv2.resize(astronaut, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+    return big, (astronaut_landmarks * 2.0).astype(np.float32)
+
+
+def _full(seg: MaskSegmenter, image: np.ndarray, lm: np.ndarray, face_id: int = 0) -> np.ndarray:
+    """The segmented mask over the whole image (bool), the face cropped as the pipeline does."""
+    box = face_box(lm, image.shape)
+    out = np.zeros(image.shape[:2], bool)
+    offset = np.array([box.x0, box.y0], np.float32)
+    out[box.slices] = seg.segment(np.ascontiguousarray(image[box.slices]), lm - offset, face_id) >= 0.5
+    return out
+
+
+@pytest.mark.parametrize(
+    "style", [MaskStyle(LIGHT_BLUE, below_chin=0.25), MaskStyle(BLACK, pleats=2, below_chin=0.3)], ids=["0.25", "0.3"]
+)
+def test_mask_reaching_below_the_jaw_is_covered(big_astronaut, style):
+    image, lm = big_astronaut
+    masked, truth = draw_surgical_mask(image, lm, style)
+    mask = _full(MaskSegmenter(), masked, lm)
+    truth = truth > 0
+    assert (truth & ~mask).sum() / truth.sum() <= 0.02
+    # The part under the FaceMesh jaw line (onto the neck) is covered too.
+    jaw = np.zeros(truth.shape, np.uint8)
+    cv2.fillPoly(jaw, [np.round(lm[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
+    below = truth & (jaw == 0)
+    below[: int(lm[list(landmark_sets.JAW)][:, 1].min())] = False
+    assert below.sum() > 500
+    assert (below & mask).sum() / below.sum() >= 0.95
+
+
+@pytest.mark.parametrize("colour", [LIGHT_BLUE, BLACK], ids=["light-blue", "black"])
+def test_a_finger_in_front_of_the_mask_stays_in_front(big_astronaut, colour):
+    image, lm = big_astronaut
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(colour))
+    with_finger, finger = draw_finger(masked, lm, length=0.15)  # a fingertip wholly on the mask: a hole in it
+    finger = finger > 0
+    assert finger.sum() > 300 and (truth[finger] > 0).all()
+    mask = _full(MaskSegmenter(), with_finger, lm)
+    assert (mask & finger).sum() / finger.sum() <= 0.1
+    rest = (truth > 0) & ~finger
+    assert (rest & mask).sum() / rest.sum() >= 0.97
+    # The method's plain k-means fills the finger in (it would be painted over): the check above means something.
+    plain = _full(MaskSegmenter(SegmentOptions.plain_kmeans()), with_finger, lm)
+    assert (plain & finger).sum() / finger.sum() >= 0.9
+
+
+def test_mask_worn_below_the_nose_keeps_the_nose(big_astronaut):
+    image, lm = big_astronaut
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE, drop=0.22))
+    truth = truth > 0
+    nose = [5, 195, 197, 6]  # the nose above the dropped mask's top edge
+    assert not any(truth[int(round(y)), int(round(x))] for x, y in lm[nose])
+    mask = _full(MaskSegmenter(), masked, lm)
+    assert (truth & ~mask).sum() / truth.sum() <= 0.05
+    assert not any(mask[int(round(y)), int(round(x))] for x, y in lm[nose])
+    # Not the nose nor the cheeks: what is changed outside the mask stays a small part of the mask's area.
+    assert (mask & ~truth).sum() / truth.sum() <= 0.2
+
+
+def _noisy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+
+
+def test_bare_face_gets_no_mask_frame_after_frame(big_astronaut):
+    image, lm = big_astronaut
+    seg = MaskSegmenter()
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        assert not _full(seg, _noisy(image, rng), lm).any()
+        detail = seg.detail(0)
+        assert detail is not None and not detail.worn and detail.score < 0.3
+    assert seg.stats.bare == 6 and seg.stats.worn == 0
+
+
+def test_mask_put_on_and_taken_off_mid_sequence(big_astronaut):
+    image, lm = big_astronaut
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(WHITE))
+    seg = MaskSegmenter()
+    rng = np.random.default_rng(1)
+    worn = []
+    for i in range(30):
+        frame = masked if 8 <= i < 20 else image
+        mask = _full(seg, _noisy(frame, rng), lm)
+        worn.append(bool(mask.any()))
+        if mask.any() and 8 <= i < 20:
+            assert iou(mask.astype(np.float32), truth) >= 0.85, f"frame {i}"
+    assert not any(worn[:8]), "nothing changes before the mask goes on"
+    assert all(worn[10:20]), "the mask is found at most two frames after it goes on"
+    assert not any(worn[22:]), "and dropped at most two frames after it comes off"
+    assert seg.stats.refit_reasons, "the clusters of the bare face were refitted for the mask"
+
+
+def test_two_faces_get_their_own_decision(big_astronaut):
+    image, lm = big_astronaut
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(BLACK, pleats=2))
+    seg = MaskSegmenter()
+    rng = np.random.default_rng(2)
+    for _ in range(4):
+        assert iou(_full(seg, _noisy(masked, rng), lm, face_id=0).astype(np.float32), truth) >= 0.85
+        assert not _full(seg, _noisy(image, rng), lm, face_id=1).any()
+    assert seg.detail(0).worn and not seg.detail(1).worn

@@ -10,13 +10,14 @@ import json
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
 from training import losses as L
 from training.augment import contrastive_augment, rotate_hue, simulate_second_photo
-from training.config import TrainConfig, apply_overrides
+from training.config import TrainConfig, parse_command
 from training.dataset import FacePairs, PairOptions
 from training.discriminator import Discriminator
 from training.evaluate import hole_metrics
@@ -86,21 +87,100 @@ def test_pairs_have_contract_shapes_and_a_useful_reference(faces: Path) -> None:
     assert not np.array_equal(ds.sample(0)["mask"], s["mask"])
 
 
-def test_video_frames_are_faces_of_one_person_and_serve_as_references(tmp_path: Path) -> None:
-    src = tmp_path / "src"
+@pytest.fixture(scope="module")
+def clip_faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A prepared folder from one example video: frames 0, 1 and 3, 4 (every 3rd frame and the one after it)."""
+    src = tmp_path_factory.mktemp("clip")
     write_example_video(src / "clip.mp4", frames=6)
-    out = tmp_path / "out"
-    report = prepare([src], out, PrepareOptions(size=64, video_every=2, video_frames=3), progress=False)
-    assert report.videos == 1 and report.photos == 3 and report.usable == 3
-    m = json.loads((out / "manifest.json").read_text())
-    assert [f["source"].rsplit("#", 1)[1] for f in m["faces"]] == ["frame=0", "frame=2", "frame=4"]
+    out = tmp_path_factory.mktemp("prepared_clip")
+    report = prepare([f"{src / 'clip.mp4'}@0-5"], out, PrepareOptions(size=96, video_every=3, video_frames=4),
+                     progress=False)
+    assert report.videos == 1 and report.photos == 4 and report.usable == 4
+    return out
+
+
+def test_video_frames_are_consecutive_pairs_of_one_person(clip_faces: Path) -> None:
+    m = json.loads((clip_faces / "manifest.json").read_text())
+    assert [f["frame"] for f in m["faces"]] == [0, 1, 3, 4]
+    assert [f["next"] for f in m["faces"]] == [1, None, 3, None]
     assert len({f["person"] for f in m["faces"]}) == 1 and len({f["split"] for f in m["faces"]}) == 1
-    ds = FacePairs(out, "all", PairOptions(size=64, other_frame_prob=1.0))
-    assert ds.by_person == {m["faces"][0]["person"]: [0, 1, 2]}
+    assert m["framing"] == "face_neck"
+    ds = FacePairs(clip_faces, "all", PairOptions(size=64, other_frame_prob=1.0))
+    assert ds.by_person == {m["faces"][0]["person"]: [0, 1, 2, 3]}
     s = ds.sample(0)
     v = (s["ref_valid"] > 0.5) & (s["mask"] > 0.5)
     assert v.mean() > 0.1
     assert np.abs(s["reference"][v].astype(float) - s["target"][v]).mean() < 40  # another frame, warped: close
+
+
+def test_composite_pairs_are_what_the_product_sees(clip_faces: Path) -> None:
+    from training.composite_pairs import CompositePairOptions, CompositePairs
+    from unmask_video.reconstruct.generator.networks import create_generator
+
+    ds = CompositePairs(clip_faces, "all", CompositePairOptions(size=64, min_frame_gap=2), seed=3)
+    assert len(ds) == 2  # frames 0 and 3 (their next frames exist)
+    s = ds.sample(0)
+    assert s["target"].shape == (2, 64, 64, 3) and s["mask"].shape == (2, 64, 64)
+    hole = s["mask"] > 0.5
+    assert 0.08 < hole.mean() < 0.6 and hole[0].sum() != hole[1].sum()  # the mask moves with the face
+    # the composite input: the masked frame outside the hole, rebuilt skin inside it, far better than the mask
+    outside = ~(cv2.dilate(hole[0].astype(np.uint8), np.ones((9, 9), np.uint8)) > 0)
+    assert np.abs(s["reference"][0][outside].astype(int) - s["image"][0][outside]).mean() < 2
+    err_comp = np.abs(s["reference"][0][hole[0]].astype(int) - s["target"][0][hole[0]]).mean()
+    err_masked = np.abs(s["image"][0][hole[0]].astype(int) - s["target"][0][hole[0]]).mean()
+    assert err_comp < 0.5 * err_masked, (err_comp, err_masked)
+    assert np.array_equal(ds.sample(0, epoch=0)["mask"], ds.sample(0, epoch=0)["mask"])  # seeded
+    assert not np.array_equal(ds.sample(0, epoch=1)["mask"], s["mask"])
+    t = ds[(0, 0)]
+    assert t["image"].shape == (2, 3, 64, 64) and t["mask"].shape == (2, 1, 64, 64)
+    # a fresh composite-correcting generator returns its composite input unchanged
+    g = create_generator("tiny", base="composite").eval()
+    with torch.no_grad():
+        out = g(t["image"], t["mask"], t["reference"], t["ref_valid"]).refined
+    assert torch.allclose(out, t["reference"], atol=1e-5)
+
+
+def test_holes_reach_the_neck_and_keep_their_style_over_frames(clip_faces: Path) -> None:
+    from training.holes import HoleStyle
+
+    lm = np.load(clip_faces / "landmarks.npy")
+    chin = lm[0][152]
+    low = [HoleStyle.sample(np.random.default_rng(i)) for i in range(40)]
+    reach = [np.nonzero(st.draw(lm[0], 96).any(axis=1))[0].max() - chin[1] for st in low]
+    assert max(reach) > 8 and min(reach) < 6  # some holes go well under the chin, some stop near it
+    style = low[0]
+    a, b = style.draw(lm[0], 96), style.draw(lm[1], 96)
+    assert np.array_equal(a, style.draw(lm[0], 96)) and 0.8 < a.sum() / b.sum() < 1.25
+
+
+def test_composite_step_uses_feature_matching_colour_and_temporal_losses(tmp_path: Path, clip_faces: Path) -> None:
+    from training.config import LossWeights
+
+    cfg = tiny_cfg(clip_faces, tmp_path / "run", pairs="composite", model_overrides={"base": "composite"},
+                   losses=LossWeights(contrastive=0.0, feature_matching=1.0, colour=1.0, temporal=1.0))
+    trainer = Trainer(cfg, Dist("cpu", 1))
+    from training.train import pair_maker
+
+    ds = pair_maker(cfg, 64)("all", seed=1)
+    batch = {k: torch.stack([ds[i][k] for i in range(2)]) for k in ds[0]}
+    vals = trainer.train_step(batch)
+    for key in ("fm", "colour", "temporal", "hole", "adv", "base_l1_01"):
+        assert np.isfinite(vals[key]), key
+    assert vals["fm"] > 0 and vals["colour"] > 0 and vals["temporal"] > 0
+    assert abs(vals["hole_l1_01"] - vals["base_l1_01"]) < 1e-4  # a fresh network: exactly the composite
+
+
+def test_colour_and_temporal_losses_known_values() -> None:
+    target = torch.zeros(1, 3, 16, 16)
+    mask = torch.zeros(1, 1, 16, 16)
+    mask[..., 4:12, 4:12] = 1
+    cast = target + 0.2 * mask  # a colour cast over the hole
+    assert abs(float(L.colour_loss(cast, target, mask)) - 0.2) < 1e-5
+    noise = target + 0.2 * mask * (torch.arange(16).view(1, 1, 1, 16) % 2 * 2 - 1)  # zero-mean texture
+    assert float(L.colour_loss(noise, target, mask)) < 0.5 * float(L.colour_loss(cast, target, mask))
+    moved = target + 0.1
+    assert float(L.temporal(target, moved, target, moved, mask)) == 0.0  # the truth changed the same way
+    assert abs(float(L.temporal(target, moved, target, target, mask)) - 0.1) < 1e-6  # flicker
 
 
 def test_second_photo_moves_landmarks_with_the_image() -> None:
@@ -214,13 +294,19 @@ def test_hole_metrics_known_values() -> None:
     assert l1 == pytest.approx(0.2) and psnr == pytest.approx(20 * math.log10(1 / 0.2), abs=1e-6)
 
 
-def test_config_round_trip_and_overrides(tmp_path: Path) -> None:
-    cfg = apply_overrides(TrainConfig(), ["losses.hole=4", "batch_size=3", 'model_overrides={"cnum": 4}'])
+def test_config_file_then_generated_flags(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    cfg, resume, progress = parse_command(["--losses.hole", "4", "--batch-size", "3", "--model-overrides", "cnum", "4",
+                                           "--pairs", "composite", "--no-resume"])
     assert cfg.losses.hole == 4 and cfg.batch_size == 3 and cfg.model_overrides == {"cnum": 4}
+    assert cfg.pairs == "composite" and not resume and progress
     cfg.save(tmp_path / "c.json")
     assert TrainConfig.load(tmp_path / "c.json") == cfg
-    with pytest.raises(ValueError):
-        apply_overrides(cfg, ["no_such_key=1"])
+    again, _, _ = parse_command(["--config", str(tmp_path / "c.json"), "--lr-g", "0.002"])  # the file, then a flag
+    assert again.losses.hole == 4 and again.batch_size == 3 and again.lr_g == 0.002
+    for bad in (["--no-such-key", "1"], ["--amp", "fp8"], ["--set", "batch_size=3"]):
+        with pytest.raises(SystemExit):
+            parse_command(bad)
+    capsys.readouterr()
 
 
 # --------------------------------------------------------------------------------------------- VGG
@@ -260,7 +346,7 @@ def test_vgg_missing_weights_error_and_no_vgg_flag(tmp_path: Path, faces: Path, 
     run_dir = tmp_path / "run"
     args = ["--data", str(faces), "--run-dir", str(run_dir), "--model", "tiny", "--batch-size", "2",
             "--max-steps", "1", "--num-workers", "0", "--no-progress", "--device", "cpu",
-            "--set", "disc_channels=8", "cpu_threads=1", "log_every=1"]
+            "--disc-channels", "8", "--cpu-threads", "1", "--log-every", "1"]
     assert main(args) == 2  # no weights, no flag: a one-line error, nothing trained
     err = capsys.readouterr().err
     assert "VGG19 ImageNet weights not found" in err and "--no-vgg" in err
@@ -334,9 +420,17 @@ def test_one_process_run_and_resume_continue_where_they_stopped(tmp_path: Path, 
     assert summary["step"] == 4
     steps = [int(r["step"]) for r in csv.DictReader((run_dir / "losses.csv").open())]
     assert steps == [1, 2, 3, 4]
-    assert torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["step"] == 4
+    resumed = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)
+    assert resumed["step"] == 4
     sessions = json.loads((run_dir / "run.json").read_text())["sessions"]
     assert [(s["from_step"], s["to_step"]) for s in sessions] == [(0, 2), (2, 4)]
+    # exactly: the same weights as a run of 4 steps that was never interrupted
+    straight = run(replace(cfg, max_steps=4, run_dir=str(tmp_path / "straight")), show_progress=False)
+    assert straight["step"] == 4
+    whole = torch.load(tmp_path / "straight" / "checkpoints" / "last.pt", weights_only=True)
+    for key in ("generator", "discriminator"):
+        for name, value in whole[key].items():
+            assert torch.allclose(resumed[key][name], value, atol=1e-6), (key, name)
 
 
 def test_exported_ema_generator_loads_in_the_product(tmp_path: Path, faces: Path) -> None:
@@ -397,3 +491,11 @@ def test_loader_workers_survive_epochs_and_draw_new_pairs(tmp_path: Path, faces:
     a, b = ds[(0, 1)], ds[(1, 1)]
     assert not torch.equal(a["mask"], b["mask"])
     assert torch.equal(ds[(1, 1)]["mask"], b["mask"])
+
+
+def test_cards_record_portable_paths() -> None:
+    from training.ship import portable
+
+    assert portable("/work/shared/data/faces/fmd") == "shared/data/faces/fmd"
+    assert portable("/home/someone/data/videos/talking") == "videos/talking"
+    assert portable("/tmp/gen/data192") == "gen/data192"

@@ -31,7 +31,7 @@ def test_two_process_gloo_run_writes_one_checkpoint(tmp_path: Path, faces: Path)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "training.train", "--data", str(faces), "--run-dir", str(run_dir), "--model", "tiny", "--no-vgg",
            "--batch-size", "1", "--max-steps", "3", "--num-workers", "0", "--device", "cpu", "--no-progress",
-           "--set", "disc_channels=8", "cpu_threads=1", "log_every=1", "checkpoint_every=2"]
+           "--disc-channels", "8", "--cpu-threads", "1", "--log-every", "1", "--checkpoint-every", "2"]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -57,7 +57,7 @@ def test_two_process_run_without_contrastive_loss(tmp_path: Path, faces: Path) -
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "training.train", "--data", str(faces), "--run-dir", str(tmp_path / "run"), "--model", "tiny",
            "--no-vgg", "--batch-size", "1", "--max-steps", "2", "--num-workers", "0", "--device", "cpu",
-           "--no-progress", "--set", "disc_channels=8", "cpu_threads=1", "losses.contrastive=0"]
+           "--no-progress", "--disc-channels", "8", "--cpu-threads", "1", "--losses.contrastive", "0"]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]

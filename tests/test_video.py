@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -694,8 +695,6 @@ def test_a_silent_stream_url_input_times_out(tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    import time
-
     start = time.monotonic()
     with pytest.raises(InputError, match=r"sent nothing within 1 s"):
         VideoReader(f"udp://127.0.0.1:{port}", open_timeout_s=1.0)

@@ -1,11 +1,17 @@
-"""The training configuration: one dataclass, saved as JSON into each run folder and into each checkpoint."""
+"""The training configuration: one dataclass, saved as JSON into each run folder and into each checkpoint.
+
+One way to set a field: a JSON file (``--config``, e.g. a run folder's ``config.json``) gives the defaults and the
+command line overrides any field, with flags generated from the dataclass by ``tyro`` (``--losses.hole 4``,
+``--batch-size 16``); :func:`parse_command` does both.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass
@@ -20,19 +26,27 @@ class LossWeights:
     perceptual: float = 0.05  # VGG19 perceptual loss, 5 layers
     style: float = 40.0  # VGG19 Gram-matrix style loss, 5 layers
     contrastive: float = 0.1  # InfoNCE on the pooled 512-d bottleneck feature, image vs its augmented copy
+    feature_matching: float = 0.0  # L1 between the discriminator's hidden activations on output and truth
+    colour: float = 0.0  # L1 between local colour means (1/8 resolution) over the hole, output vs truth
+    temporal: float = 0.0  # consecutive frames: |(out_t+1 - out_t) - (truth_t+1 - truth_t)| over the holes
+
+
+#: Fields older run folders may hold that no longer mean anything (ignored on load).
+_RETIRED = frozenset({"video_frames"})
 
 
 @dataclass
 class TrainConfig:
     # model
     model: str = "fast"  # generator configuration name (create_generator)
-    model_overrides: dict[str, Any] = field(default_factory=dict)
-    init: str = "kaiming"  # kaiming | normal | xavier | orthogonal
+    model_overrides: dict[str, int | float | str] = field(default_factory=dict)  # GeneratorConfig fields
+    init: Literal["kaiming", "normal", "xavier", "orthogonal"] = "kaiming"
+    init_from: str = ""  # a fresh run starts its generator from these weights (a last.pt or .safetensors)
     disc_channels: int = 64  # discriminator width (6 blocks: c, 2c, 4c, 4c, 4c, 4c)
     # data
     data: str = ""  # a folder written by training.prepare
+    pairs: Literal["photos", "composite"] = "photos"  # photos: training.dataset.FacePairs (reference-based); composite: training.composite_pairs
     image_size: int = 0  # 0: the generator configuration's own input size
-    video_frames: str = ""  # optional folder of per-person frame folders (another frame of the same person)
     drawn_mask_prob: float = 0.0  # share of holes taken from the drawn surgical mask instead of the jittered polygon
     num_workers: int = 2
     # optimisation
@@ -52,10 +66,11 @@ class TrainConfig:
     ema_decay: float = 0.999
     ema_start: int = 0  # steps before the EMA starts averaging (a plain copy until then)
     # precision and devices
-    amp: str = "none"  # none | bf16 | fp16 (fp16 uses a GradScaler; CUDA only)
-    device: str = "auto"  # auto | cpu | cuda
-    cpu_threads: int = 0  # torch threads per process on a CPU; 0: cores / processes on the node. Use 1 on a busy
-    # machine: OpenMP threads spin-waiting for a shared core make a step several times slower
+    amp: Literal["none", "bf16", "fp16"] = "none"  # fp16 uses a GradScaler; CUDA only
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    #: torch threads per process on a CPU; 0: cores / processes on the node. Use 1 on a busy machine: OpenMP threads
+    #: spin-waiting for a shared core make a step several times slower.
+    cpu_threads: int = 0
     # VGG19 for the perceptual and style losses
     vgg_weights: str = ""  # a torchvision-layout vgg19 state dict; empty: the torch hub cache
     no_vgg: bool = False  # train without the perceptual and style losses (recorded in the run)
@@ -78,6 +93,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in d.items() if k not in _RETIRED}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown training config keys: {sorted(unknown)}")
@@ -95,24 +111,25 @@ class TrainConfig:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
-def apply_overrides(cfg: TrainConfig, items: list[str]) -> TrainConfig:
-    """Apply ``key=value`` overrides (``losses.hole=4``, ``model_overrides={"cnum": 16}``); values parse as JSON."""
-    d = cfg.to_dict()
-    for item in items:
-        if "=" not in item:
-            raise ValueError(f"override {item!r} is not key=value")
-        key, raw = item.split("=", 1)
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        target = d
-        parts = key.split(".")
-        for p in parts[:-1]:
-            if p not in target or not isinstance(target[p], dict):
-                raise ValueError(f"unknown config key {key!r}")
-            target = target[p]
-        if parts[-1] not in target and parts[0] != "model_overrides":
-            raise ValueError(f"unknown config key {key!r}")
-        target[parts[-1]] = value
-    return TrainConfig.from_dict(d)
+def parse_command(argv: list[str] | None = None) -> tuple[TrainConfig, bool, bool]:
+    """``[--config FILE] [--no-resume] [--no-progress] [--FIELD VALUE ...]`` -> (config, resume, progress).
+
+    The file's values are the defaults of the generated flags; a flag that names no field is a usage error.
+    """
+    import tyro
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", type=Path)
+    pre.add_argument("--no-resume", action="store_true")
+    pre.add_argument("--no-progress", action="store_true")
+    known, rest = pre.parse_known_args(argv)
+    base = TrainConfig.load(known.config) if known.config else TrainConfig()
+    cfg = tyro.cli(
+        TrainConfig,
+        default=base,
+        args=rest,
+        prog="python -m training.train",
+        description="Train the inpainting generator (GAN). Also: --config FILE (a TrainConfig JSON whose values are "
+        "the defaults below), --no-resume (start over even if the run folder has a checkpoint), --no-progress.",
+    )
+    return cfg, not known.no_resume, not known.no_progress

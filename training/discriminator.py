@@ -28,6 +28,16 @@ class Discriminator(nn.Module):
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([image, mask], dim=1)).flatten(1)
 
+    def features(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The patch scores and the activations after each hidden block (for the feature-matching loss)."""
+        x = torch.cat([image, mask], dim=1)
+        feats = []
+        for layer in self.net:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                feats.append(x)
+        return x.flatten(1), feats
+
 
 def init_discriminator(module: nn.Module, kind: str = "kaiming") -> None:
     """Initialise the convolutions' raw weights (kaiming | normal | xavier | orthogonal)."""

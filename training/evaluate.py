@@ -118,12 +118,22 @@ def generator_method(model: torch.nn.Module, device: str = "cpu") -> Method:
 
 
 def evaluate(data: Path | str, methods: dict[str, Method], size: int, faces: int | None = None, seed: int = 12345,
-             batch: int = 16, split: str = "val") -> dict[str, dict[str, float]]:
-    """Score every method on the same held-out samples; returns {method: {l1, psnr, ssim, ...}}."""
-    ds = FacePairs(data, split, PairOptions(size=size), seed=seed, deterministic=True, limit=faces)
+             batch: int = 16, split: str = "val", pairs: str = "photos") -> dict[str, dict[str, float]]:
+    """Score every method on the same held-out samples; returns {method: {l1, psnr, ssim, ...}}.
+
+    ``pairs="composite"``: composite-correction samples (their first frame), whose ``reference`` is already the
+    composite's output (what a composite-correcting generator takes)."""
+    if pairs == "composite":
+        from training.composite_pairs import CompositePairOptions, CompositePairs
+
+        ds = CompositePairs(data, split, CompositePairOptions(size=size), seed=seed, deterministic=True, limit=faces)
+        sample = lambda i: {k: v[0] for k, v in ds.sample(i).items()}  # noqa: E731
+    else:
+        ds = FacePairs(data, split, PairOptions(size=size), seed=seed, deterministic=True, limit=faces)
+        sample = ds.sample
     scores = {name: Scores() for name in methods}
     for start in range(0, len(ds), batch):
-        samples = [ds.sample(i) for i in range(start, min(len(ds), start + batch))]
+        samples = [sample(i) for i in range(start, min(len(ds), start + batch))]
         for name, fn in methods.items():
             t = time.perf_counter()
             preds = fn(samples)
@@ -138,8 +148,10 @@ def evaluate(data: Path | str, methods: dict[str, Method], size: int, faces: int
     return {name: sc.summary() for name, sc in scores.items()}
 
 
-def baseline_methods() -> dict[str, Method]:
-    return {MASKED: masked_input_method, COMPOSITE: composite_method(), INPAINT: inpaint_method}
+def baseline_methods(pairs: str = "photos") -> dict[str, Method]:
+    """The masked input, the composite (already in composite samples' ``reference``) and cv2.inpaint."""
+    composite = (lambda samples: [s["reference"] for s in samples]) if pairs == "composite" else composite_method()
+    return {MASKED: masked_input_method, COMPOSITE: composite, INPAINT: inpaint_method}
 
 
 def format_table(results: dict[str, dict[str, float]]) -> str:
@@ -157,13 +169,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=0, help="crop size (default: the first generator's)")
     p.add_argument("--faces", type=int, default=None, help="at most this many held-out faces")
     p.add_argument("--json", type=Path, help="write the results here")
+    p.add_argument("--pairs", choices=["photos", "composite"], default="photos",
+                   help="the samples: reference-based pairs, or composite-correction pairs (what base=composite "
+                   "generators take)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from unmask_video.reconstruct.generator.weights import load_weights
 
     from training.export import generator_from_checkpoint
 
-    methods = baseline_methods()
+    methods = baseline_methods(a.pairs)
     size = a.size
     for w in a.weights:
         g = load_weights(w).float()
@@ -175,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         size = size or g.config.size
     if not size:
         p.error("give --size when no generator is scored")
-    res = evaluate(a.data, methods, size, a.faces)
+    res = evaluate(a.data, methods, size, a.faces, pairs=a.pairs)
     print(format_table(res))  # the CLI's own output
     if a.json:
         a.json.write_text(json.dumps(res, indent=2))

@@ -39,21 +39,18 @@ def write_example_faces(folder: Path, count: int = 6, blank: int = 0) -> list[Pa
 
 def write_example_video(path: Path, frames: int = 6) -> Path:
     """A short H.264 clip of the astronaut's face drifting and turning a little (one person, several frames)."""
-    import av
     from skimage.data import astronaut
+
+    from unmask_video.io import write_clip
 
     base = np.ascontiguousarray(astronaut()[40:300, 90:350])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 260, 260, "yuv420p"
+
+    def images():
         for i in range(frames):
             m = cv2.getRotationMatrix2D((130, 110), 2.0 * i, 1.0 + 0.02 * i)
             m[:, 2] += (2 * i, i)
-            img = cv2.warpAffine(base, m, (260, 260), borderMode=cv2.BORDER_REFLECT101)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+            yield cv2.warpAffine(base, m, (260, 260), borderMode=cv2.BORDER_REFLECT101)
+
+    return write_clip(path, images(), 10)

@@ -35,7 +35,8 @@ def save_generator(model: nn.Module, path: Path, *, half: bool = False, card: An
 
 def generator_from_checkpoint(path: Path, ema: bool = True) -> nn.Module:
     """Rebuild the (EMA) generator stored in a training checkpoint."""
-    from unmask_video.reconstruct.generator.configs import GeneratorConfig, create_generator
+    from unmask_video.reconstruct.generator.configs import GeneratorConfig
+    from unmask_video.reconstruct.generator.networks import create_generator
 
     ck = torch.load(path, map_location="cpu", weights_only=True)
     cfg = GeneratorConfig.from_json(ck["generator_config"])

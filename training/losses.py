@@ -69,6 +69,38 @@ def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.07) -> t
     return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))
 
 
+def feature_matching(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torch.Tensor:
+    """Mean over the discriminator's hidden layers of the L1 between its activations on the output and on the
+    truth (the truth's activations are constants)."""
+    return sum(F.l1_loss(a.float(), b.detach().float()) for a, b in zip(fake, real)) / max(1, len(fake))
+
+
+def low_frequency(x: torch.Tensor, weight: torch.Tensor, factor: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Local means of ``x`` over the pixels where ``weight`` is 1, in cells of ``factor`` x ``factor`` pixels
+    smoothed over 3 x 3 cells; returns (means (B,C,H/f,W/f), each cell's share of weighted pixels)."""
+    w = F.avg_pool2d(weight, factor)
+    num = F.avg_pool2d(x * weight, factor)
+    w = F.avg_pool2d(w, 3, 1, 1, count_include_pad=False)
+    num = F.avg_pool2d(num, 3, 1, 1, count_include_pad=False)
+    return num / w.clamp_min(1e-3), w
+
+
+def colour_loss(out: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, factor: int = 8) -> torch.Tensor:
+    """L1 between the low-frequency colour (local means over the hole) of the output and of the truth: a colour
+    cast or a shading band costs here even where fine texture differs."""
+    a, w = low_frequency(out, mask, factor)
+    b, _ = low_frequency(target, mask, factor)
+    cells = (w > 0.05).float()
+    return (torch.abs(a - b) * cells).sum() / (cells.sum() * out.shape[1]).clamp_min(1.0)
+
+
+def temporal(out_t: torch.Tensor, out_n: torch.Tensor, target_t: torch.Tensor, target_n: torch.Tensor,
+             region: torch.Tensor) -> torch.Tensor:
+    """Flicker: mean |(out_n - out_t) - (target_n - target_t)| over ``region`` (the holes of both frames), the
+    quality benchmark's temporal error."""
+    return masked_l1(out_n - out_t, target_n - target_t, region)
+
+
 def dilate(mask: torch.Tensor, px: int = 1) -> torch.Tensor:
     return F.max_pool2d(mask, 2 * px + 1, 1, px) if px > 0 else mask
 

@@ -2,20 +2,28 @@
 
 Usage::
 
-    python -m training.prepare FACES_DIR [FACES_DIR ...] OUT_DIR [--size 256] [--limit N] [--val-fraction 0.05]
+    python -m training.prepare SOURCE [SOURCE ...] OUT_DIR [--size 192] [--limit N] [--val-fraction 0.05]
+    python -m training.prepare ../shared/data/videos/talking ../shared/data/videos/masked/clip.mp4@70-115 OUT_DIR
     python -m training.prepare --realign OUT_DIR          # redo the crops from the stored landmarks (no FaceMesh)
 
-``FACES_DIR`` is any folder of face photos, searched recursively (the FFHQ or CelebA-HQ layouts, or
-``../shared/data/faces/*``); videos in it (.mp4, .mov, ...) give every ``--video-every``-th frame, up to
-``--video-frames``, as faces of one person, so a training pair can take its reference from another frame. Each photo goes through MediaPipe FaceMesh (static mode); photos with no face, several
-faces, a face too small or a face cut by the image border are counted and skipped. Each usable face is aligned with
-a similarity transform to a ``size`` x ``size`` crop, and the output folder gets::
+A ``SOURCE`` is a folder, searched recursively for face photos and videos (the FFHQ or CelebA-HQ layouts, or
+``../shared/data/faces/*``, ``../shared/data/videos/*``), or one video file, optionally with a frame range
+``clip.mp4@START-END`` (``@100-`` = from frame 100 on; e.g. the part of a masked clip where the person is unmasked).
+A video gives every ``--video-every``-th frame and the frame right after it (the pair feeds the temporal loss), up
+to ``--video-frames`` frames, as faces of one person, so a training pair takes its reference from another frame of
+that person (real differences of expression, pose and light). Each photo goes through MediaPipe FaceMesh (static
+mode); photos with no face, several faces, a face too small or a face cut by the image border are counted and
+skipped. Each usable face is aligned with a similarity transform to a ``size`` x ``size`` crop (``--framing``:
+``face_neck`` keeps the neck, where a mask can reach, inside the crop), and the output folder gets::
 
     images/000000.jpg ...          aligned crops (RGB, JPEG quality 95)
     landmarks.npy                  (N, 468, 2) float32 landmarks in crop pixels
     source_landmarks.npy           (N, 468, 2) float32 landmarks in source-photo pixels (for --realign)
-    manifest.json                  {"size", "alignment", "counts", "faces": [{"id", "image", "source", "split",
-                                    "mask_polygon": [[x, y], ...]}]}
+    manifest.json                  {"size", "alignment", "framing", "counts", "faces": [{"id", "image", "source",
+                                    "split", "person", "frame", "next", "mask_polygon": [[x, y], ...]}]}
+
+``person`` groups the frames of one video (null for photos), ``frame`` is the frame index, ``next`` the id of the
+face of the following frame (null if there is none).
 
 ``mask_polygon`` is the region a surgical mask covers (``landmark_sets.MASK_REGION``) in crop pixels, which the
 method precomputes once per face; training holes are drawn from it with jitter. The split (train / val) is a
@@ -46,14 +54,15 @@ VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm"}
 
 @dataclass
 class PrepareOptions:
-    size: int = 256  # crop side in pixels
+    size: int = 192  # crop side in pixels
+    framing: str = "face_neck"  # unmask_video.align template: "face" or "face_neck"
     limit: int | None = None  # at most this many photos per input folder (a random, seeded subset)
     val_fraction: float = 0.05  # held-out share, by a stable hash of the source path
     min_face_px: float = 40.0  # minimum inter-ocular distance x 2.5 (about the face width) in source pixels
     max_outside: float = 0.04  # reject a face whose mask region sticks out of the photo by more than this x its width
     seed: int = 0
-    video_every: int = 10  # from a video, take every N-th frame ...
-    video_frames: int = 30  # ... at most this many per video; they are frames of one "person"
+    video_every: int = 10  # from a video, take every N-th frame and the one after it ...
+    video_frames: int = 60  # ... at most this many frames per video; they are frames of one "person"
 
 
 @dataclass
@@ -97,12 +106,15 @@ def fallback_align_matrix(landmarks: np.ndarray, size: int) -> np.ndarray:
     return m.astype(np.float32)
 
 
-def get_align_matrix() -> tuple[Callable[[np.ndarray, int], np.ndarray], str]:
+def get_align_matrix(framing: str = "face") -> tuple[Callable[[np.ndarray, int], np.ndarray], str]:
     """The product's alignment (``unmask_video.align.align_matrix``) when present, else the fallback."""
     try:
         from unmask_video.align import align_matrix  # type: ignore[attr-defined]
 
-        return (lambda lm, size: np.asarray(align_matrix(lm, size), np.float32)), "unmask_video.align.align_matrix"
+        return (
+            (lambda lm, size: np.asarray(align_matrix(lm, size, framing), np.float32)),
+            "unmask_video.align.align_matrix",
+        )
     except Exception:  # noqa: BLE001 - any import problem means: use the fallback
         return fallback_align_matrix, "training.prepare.fallback_align_matrix"
 
@@ -159,14 +171,35 @@ def split_of(source: str, val_fraction: float) -> str:
     return "val" if h < val_fraction else "train"
 
 
-def video_frames(path: Path, every: int, most: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(frame index, RGB frame) of every ``every``-th decoded frame, at most ``most`` of them."""
+def parse_source(text: str) -> tuple[Path, tuple[int, int | None]]:
+    """``clip.mp4@100-250`` -> (path, (100, 250)); no range -> (path, (0, None)). The end is exclusive."""
+    path, _, rng = str(text).partition("@")
+    if not rng:
+        return Path(path), (0, None)
+    start, _, end = rng.partition("-")
+    try:
+        return Path(path), (int(start or 0), int(end) if end else None)
+    except ValueError:
+        raise ValueError(f"{text!r}: a frame range is @START-END, e.g. clip.mp4@70-115") from None
+
+
+def video_frames(
+    path: Path, every: int, most: int, frames: tuple[int, int | None] = (0, None), pairs: bool = False
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(frame index, RGB frame) of every ``every``-th decoded frame in ``frames`` (and, with ``pairs``, the frame
+    right after each), at most ``most`` of them."""
     from unmask_video.io import VideoReader
 
+    start, end = frames
     taken = 0
     with VideoReader(str(path)) as reader:
         for frame in reader.frames():
-            if frame.index % every == 0:
+            i = frame.index - start
+            if i < 0:
+                continue
+            if end is not None and frame.index >= end:
+                break
+            if i % every == 0 or (pairs and i % every == 1):
                 yield frame.index, frame.image
                 taken += 1
                 if taken >= most:
@@ -200,34 +233,38 @@ def crop_face(image: np.ndarray, landmarks: np.ndarray, size: int, align) -> tup
 def prepare(folders: Iterable[Path], out_dir: Path, options: PrepareOptions, progress: bool = True) -> PrepareReport:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "images").mkdir(exist_ok=True)
-    align, align_name = get_align_matrix()
+    align, align_name = get_align_matrix(options.framing)
     mesh = StaticFaceMesh()
     report = PrepareReport()
     faces: list[dict] = []
     crop_lms: list[np.ndarray] = []
     src_lms: list[np.ndarray] = []
-    jobs: list[tuple[Path, Path]] = []
-    for folder in folders:
+    jobs: list[tuple[Path, Path, tuple[int, int | None]]] = []
+    for source in folders:
+        folder, frames = parse_source(str(source))
+        if folder.is_file():
+            jobs.append((folder.parent, folder, frames))
+            continue
         photos = list_photos(folder, options.limit, options.seed, IMAGE_SUFFIXES | VIDEO_SUFFIXES)
         if not photos:
             log.warning("no photos or videos found under %s", folder)
-        jobs += [(folder, p) for p in photos]
+        jobs += [(folder, p, (0, None)) for p in photos]
 
-    def images() -> Iterator[tuple[Path, str, str | None, np.ndarray | None]]:
-        """(folder, source name, person, RGB image or None if unreadable) for photos and video frames."""
-        for folder, path in _progress(jobs, progress, "landmarks + crops"):
+    def images() -> Iterator[tuple[Path, str, str | None, int | None, np.ndarray | None]]:
+        """(folder, source name, person, frame index, RGB image or None if unreadable) for photos and video frames."""
+        for folder, path, frames in _progress(jobs, progress, "landmarks + crops"):
             if path.suffix.lower() in VIDEO_SUFFIXES:
                 report.videos += 1
                 try:
-                    for idx, frame in video_frames(path, options.video_every, options.video_frames):
-                        yield folder, f"{path}#frame={idx}", f"video:{path}", frame
+                    for idx, frame in video_frames(path, options.video_every, options.video_frames, frames, True):
+                        yield folder, f"{path}#frame={idx}", f"video:{path.name}", idx, frame
                 except Exception as e:  # noqa: BLE001 - one bad video must not stop the preparation
                     log.warning("skipped video %s: %s", path, e)
-                    yield folder, str(path), None, None
+                    yield folder, str(path), None, None, None
             else:
-                yield folder, str(path), None, read_rgb(path)
+                yield folder, str(path), None, None, read_rgb(path)
 
-    for folder, source, person, image in images():
+    for folder, source, person, frame_index, image in images():
         report.photos += 1
         if image is None:
             report.unreadable += 1
@@ -261,6 +298,8 @@ def prepare(folders: Iterable[Path], out_dir: Path, options: PrepareOptions, pro
                 "image": name,
                 "source": source,
                 "person": person,
+                "frame": frame_index,
+                "next": None,
                 # all frames of a video go to the same split, so held-out people stay unseen
                 "split": split_of(person or source, options.val_fraction),
                 "mask_polygon": np.round(clm[list(ls.MASK_REGION)], 2).tolist(),
@@ -271,11 +310,13 @@ def prepare(folders: Iterable[Path], out_dir: Path, options: PrepareOptions, pro
         report.usable += 1
         report.per_folder[str(folder)] = report.per_folder.get(str(folder), 0) + 1
     mesh.close()
+    link_next_frames(faces)
     np.save(out_dir / "landmarks.npy", np.asarray(crop_lms, np.float32).reshape(-1, ls.NUM_LANDMARKS, 2))
     np.save(out_dir / "source_landmarks.npy", np.asarray(src_lms, np.float32).reshape(-1, ls.NUM_LANDMARKS, 2))
     manifest = {
         "size": options.size,
         "alignment": align_name,
+        "framing": options.framing,
         "options": asdict(options),
         "counts": {**{k: v for k, v in asdict(report).items() if k != "per_folder"}, "unusable": report.unusable},
         "per_folder": report.per_folder,
@@ -285,11 +326,19 @@ def prepare(folders: Iterable[Path], out_dir: Path, options: PrepareOptions, pro
     return report
 
 
+def link_next_frames(faces: list[dict]) -> None:
+    """Set each video face's ``next`` to the id of the face of the following frame of the same video."""
+    where = {(f["person"], f["frame"]): f["id"] for f in faces if f.get("person") is not None}
+    for f in faces:
+        if f.get("person") is not None:
+            f["next"] = where.get((f["person"], f["frame"] + 1))
+
+
 def realign(out_dir: Path, size: int | None = None) -> int:
     """Redo the crops of a prepared folder from its stored source landmarks (after the alignment changed)."""
     manifest = json.loads((out_dir / "manifest.json").read_text())
     size = size or manifest["size"]
-    align, align_name = get_align_matrix()
+    align, align_name = get_align_matrix(manifest.get("framing", "face"))
     src = np.load(out_dir / "source_landmarks.npy")
     crop_lms = []
     for face, lm in zip(manifest["faces"], src):
@@ -325,8 +374,10 @@ def _progress(items: list, enabled: bool, label: str) -> Iterator:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.prepare", description=__doc__.split("\n\n")[0])
-    p.add_argument("paths", nargs="+", type=Path, help="FACES_DIR [FACES_DIR ...] OUT_DIR, or OUT_DIR with --realign")
+    p.add_argument("paths", nargs="+", help="SOURCE [SOURCE ...] OUT_DIR (folders, videos, clip.mp4@START-END), "
+                   "or OUT_DIR with --realign")
     p.add_argument("--size", type=int, default=PrepareOptions.size)
+    p.add_argument("--framing", default=PrepareOptions.framing, choices=["face", "face_neck"])
     p.add_argument("--limit", type=int, default=None, help="at most N photos per folder (random, seeded)")
     p.add_argument("--val-fraction", type=float, default=PrepareOptions.val_fraction)
     p.add_argument("--seed", type=int, default=0)
@@ -337,17 +388,21 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if a.realign:
-        n = realign(a.paths[-1], a.size if a.size != PrepareOptions.size else None)
+        n = realign(Path(a.paths[-1]), a.size if a.size != PrepareOptions.size else None)
         log.info("realigned %d faces", n)
         return 0
     if len(a.paths) < 2:
-        p.error("give at least one FACES_DIR and the OUT_DIR")
+        p.error("give at least one SOURCE and the OUT_DIR")
     for d in a.paths[:-1]:
-        if not d.is_dir():
-            p.error(f"{d} is not a folder of face photos")
-    opts = PrepareOptions(size=a.size, limit=a.limit, val_fraction=a.val_fraction, seed=a.seed,
+        try:
+            path, _ = parse_source(d)
+        except ValueError as e:
+            p.error(str(e))
+        if not (path.is_dir() or (path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES)):
+            p.error(f"{d} is neither a folder of face photos or videos nor a video file")
+    opts = PrepareOptions(size=a.size, framing=a.framing, limit=a.limit, val_fraction=a.val_fraction, seed=a.seed,
                           video_every=a.video_every, video_frames=a.video_frames)
-    r = prepare(a.paths[:-1], a.paths[-1], opts, progress=not a.quiet)
+    r = prepare(a.paths[:-1], Path(a.paths[-1]), opts, progress=not a.quiet)
     log.info(
         "%d photos and video frames: %d usable, %d without a usable face (no face %d, several faces %d, too small %d, "
         "cut by the border %d, unreadable %d)",

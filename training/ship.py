@@ -1,10 +1,13 @@
 """Make the shipped weights of a finished run: evaluate, export the EMA generator (fp16), write its model card.
 
-    python -m training.ship RUN_DIR --out unmask_video/generator/weights/fast [--faces N]
+    python -m training.ship RUN_DIR --out unmask_video/reconstruct/generator/weights/fast [--faces N]
+    python -m training.quality_card unmask_video/reconstruct/generator/weights/fast.safetensors --write
 
 Writes ``OUT.safetensors`` (fp16 EMA generator, the card in its metadata) and ``OUT.card.json`` (the full card: data,
 steps, wall time, hardware, configuration and the evaluation table against the three baselines, measured here in the
-same run on the held-out split), and prints the table as Markdown.
+same run on the held-out split), and prints the table as Markdown. Paths in the card are relative (folder names,
+never the training machine's absolute paths). Whether ``--generator auto`` may use the weights is decided by the
+quality benchmark, which ``training.quality_card --write`` records in the card afterwards.
 """
 
 from __future__ import annotations
@@ -24,6 +27,19 @@ from training.evaluate import COMPOSITE, INPAINT, MASKED, baseline_methods, eval
 from training.export import generator_from_checkpoint, save_generator
 
 log = logging.getLogger(__name__)
+
+#: How the training pairs were made, per TrainConfig.pairs.
+PAIRS = {
+    "photos": "target = the face; reference = a simulated second photo of the same face (perturbed TPS warp, "
+              "pose/expression jitter, lighting and colour changes) warped back by unmask_video.warp.ReferenceWarper "
+              "from noisy landmarks; hole = the MASK_REGION polygon with jitter or a drawn surgical mask",
+    "composite": "training.composite_pairs: two consecutive frames of a face (videos: the following frame; photos: "
+                 "the photo moved by a small random similarity); reference = another frame of the same person at "
+                 "least 8 frames away (videos, 85 %) or a simulated second photo (photos, and 15 % of video faces), "
+                 "with colour/light changes on the reference side only, warped by unmask_video.warp.ReferenceWarper "
+                 "from noisy landmarks; hole = training.holes (surgical-mask outline, onto the neck, worn low or "
+                 "high, occluders, edge wobble); input = the product's ReferenceComposite output on both frames",
+}
 
 
 def _cpu_name() -> str:
@@ -45,6 +61,15 @@ def _span(start: str | None, end: str | None) -> float | None:
     return float(calendar.timegm(time.strptime(end, fmt)) - calendar.timegm(time.strptime(start, fmt)))
 
 
+def portable(path: str) -> str:
+    """A path as the card records it: under a ``shared/data`` folder from there on, else its last two parts."""
+    parts = Path(path).parts
+    for i in range(len(parts) - 1):
+        if parts[i] == "shared" and parts[i + 1] == "data":
+            return "/".join(parts[i:])
+    return "/".join(parts[-2:]) if len(parts) > 1 else path
+
+
 def ship(run_dir: Path, out: Path, faces: int | None = None, notes: str = "") -> dict:
     from unmask_video.reconstruct.generator.card import card_for_config
 
@@ -55,18 +80,20 @@ def ship(run_dir: Path, out: Path, faces: int | None = None, notes: str = "") ->
     ema = generator_from_checkpoint(ckpt, ema=True)
     raw = generator_from_checkpoint(ckpt, ema=False)
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    methods = baseline_methods()
+    pairs = cfg.get("pairs", "photos")
+    methods = baseline_methods(pairs)
     methods["generator (EMA, shipped)"] = generator_method(ema)
     methods["generator (raw, not shipped)"] = generator_method(raw)
     t = time.time()
-    results = evaluate(cfg["data"], methods, ema.config.size, faces)
+    results = evaluate(cfg["data"], methods, ema.config.size, faces, pairs=pairs)
     eval_s = time.time() - t
     manifest = json.loads((Path(cfg["data"]) / "manifest.json").read_text())
     splits = {s: sum(f["split"] == s for f in manifest["faces"]) for s in ("train", "val")}
     shipped = results["generator (EMA, shipped)"]
     beats = {name: shipped["psnr"] > results[name]["psnr"] for name in (MASKED, COMPOSITE, INPAINT)}
+    folders = {portable(k): v for k, v in manifest.get("per_folder", {}).items()}
     training_data = (
-        f"{splits['train']} aligned faces from {', '.join(sorted(manifest.get('per_folder', {})))} "
+        f"{splits['train']} aligned faces from {', '.join(sorted(folders))} "
         f"(prepared by training.prepare: {manifest['counts']['photos']} photos, "
         f"{manifest['counts']['unusable']} without a usable face); {splits['val']} held out for evaluation"
     )
@@ -93,17 +120,15 @@ def ship(run_dir: Path, out: Path, faces: int | None = None, notes: str = "") ->
         "flops_per_crop": card.flops,
         "flops_note": card.flops_note,
         "data": {
-            "source_folders": manifest.get("per_folder", {}),
+            "source_folders": folders,
+            "videos": sorted({f["person"] for f in manifest["faces"] if f.get("person")}),
             "prepare_counts": manifest["counts"],
             "alignment": manifest["alignment"],
             "crop_size": ema.config.size,
             "train_faces": splits["train"],
             "held_out_faces": splits["val"],
             "split": "stable hash of the source path (training.prepare.split_of), 5 % held out",
-            "pairs": "target = the face; reference = a simulated second photo of the same face (perturbed TPS warp, "
-                     "pose/expression jitter, lighting and colour changes) warped back by unmask_video.warp."
-                     "ReferenceWarper from noisy landmarks; hole = the MASK_REGION polygon with jitter (50 %) or a drawn "
-                     "surgical mask (unmask_video.synthetic, 50 %)",
+            "pairs": PAIRS.get(pairs, pairs),
         },
         "training": {
             "steps": info.get("steps"),
@@ -113,11 +138,14 @@ def ship(run_dir: Path, out: Path, faces: int | None = None, notes: str = "") ->
             "wall_clock_first_start_to_end_s": _span(info.get("started"), info.get("finished")),
             "started": info.get("started"),
             "finished": info.get("finished"),
-            "hardware": f"CPU only: {_cpu_name()}, {os.cpu_count()} cores shared with other jobs, "
-                        f"{info.get('cpu_threads_per_process')} torch thread(s) per process; no GPU",
+            "hardware": (f"GPU: {info.get('device_name')} x {info.get('world_size')}"
+                         if str(info.get("device", "")).startswith("cuda") else
+                         f"CPU only: {_cpu_name()}, {os.cpu_count()} cores shared with other jobs, "
+                         f"{info.get('cpu_threads_per_process')} torch thread(s) per process; no GPU"),
             "vgg": info.get("vgg"),
             "effective_loss_weights": info.get("effective_loss_weights"),
-            "config": cfg,
+            "config": {**cfg, "data": portable(cfg["data"]), "run_dir": portable(cfg["run_dir"]),
+                       "init_from": portable(cfg["init_from"]) if cfg.get("init_from") else ""},
             "sessions": info.get("sessions", []),
         },
         "evaluation": {

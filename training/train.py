@@ -1,23 +1,18 @@
-"""The GAN trainer. One process, or DistributedDataParallel under torchrun.
+"""The GAN trainer: one process, or DistributedDataParallel under torchrun.
 
     python -m training.train --data /tmp/faces --run-dir runs/fast --model fast --no-vgg
+    python -m training.train --config runs/fast/config.json --losses.hole 4        # a file, then overrides
     torchrun --standalone --nproc_per_node 4 -m training.train --config runs/fast/config.json
-    torchrun --nnodes 2 --node_rank 0 --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint HOST:29500 \
-        -m training.train --config cfg.json
 
-A run folder holds ``config.json`` (the :class:`TrainConfig`), ``run.json`` (world size, devices, versions, whether
-VGG was used), ``losses.csv`` and ``loss_curves.png``, ``samples/step_*.png``, ``eval.csv`` and
-``checkpoints/last.pt`` (generator, EMA generator, discriminator, optimisers, schedulers, scalers, step, both
-configurations). Starting again with the same run folder resumes from ``last.pt`` unless ``--no-resume``.
+Every :class:`~training.config.TrainConfig` field is a flag (``--help`` lists them); ``--config FILE`` sets the
+defaults. The run folder's books (config, sessions, loss log, samples, checkpoints) are :mod:`training.run_folder`.
+Starting again with the same run folder resumes exactly from its last checkpoint unless ``--no-resume``.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
 import json
 import logging
-import math
 import os
 import platform
 import sys
@@ -38,10 +33,11 @@ from unmask_video.errors import InputError, UnmaskError
 
 from training import losses as L
 from training.augment import contrastive_augment
-from training.config import TrainConfig, apply_overrides
+from training.config import TrainConfig, parse_command
 from training.dataset import FacePairs, PairOptions, worker_init
 from training.discriminator import Discriminator, init_discriminator
 from training.ema import EMA
+from training.run_folder import RunFolder, load_checkpoint, write_samples
 
 log = logging.getLogger("training")
 
@@ -122,7 +118,7 @@ class OffsetSampler(Sampler[tuple[int, int]]):
 
 
 def build_generator(cfg: TrainConfig) -> nn.Module:
-    from unmask_video.reconstruct.generator.configs import create_generator
+    from unmask_video.reconstruct.generator.networks import create_generator
     from unmask_video.reconstruct.generator.layers import init_weights
 
     g = create_generator(cfg.model, **cfg.model_overrides)
@@ -136,6 +132,19 @@ def build_vgg(cfg: TrainConfig, device: torch.device) -> nn.Module | None:
     from training.vgg import VGG19Features
 
     return VGG19Features(cfg.vgg_weights or None).to(device)
+
+
+def pair_maker(cfg: TrainConfig, size: int):
+    """``make(split, **kwargs)`` -> the training pairs ``cfg.pairs`` asks for, at the model size."""
+    if cfg.pairs == "photos":
+        options = PairOptions(size=size, drawn_mask_prob=cfg.drawn_mask_prob)
+        return lambda split, **kw: FacePairs(cfg.data, split, options, **kw)
+    if cfg.pairs == "composite":
+        from training.composite_pairs import CompositePairOptions, CompositePairs
+
+        composite_options = CompositePairOptions(size=size)
+        return lambda split, **kw: CompositePairs(cfg.data, split, composite_options, **kw)
+    raise InputError(f"pairs={cfg.pairs!r} is not one of photos, composite")
 
 
 def effective_losses(cfg: TrainConfig):
@@ -202,9 +211,16 @@ class Trainer:
 
     # ---- the step
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        """One discriminator and one generator update. Tensors are (B,C,S,S), or (B,F,C,S,S) for F consecutive
+        frames of a face (composite pairs): all frames go through the generator, the first of each through the
+        discriminator, and consecutive frames feed the temporal loss."""
         cfg, w = self.cfg, self.w
         b = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-        n = b["image"].shape[0]
+        frames = b["image"].shape[1] if b["image"].dim() == 5 else 1
+        if b["image"].dim() == 5:
+            b = {k: v.flatten(0, 1) for k, v in b.items()}
+        n = b["image"].shape[0]  # frames of all faces
+        first = slice(0, n, frames)  # the first frame of each face
         use_con = w.contrastive > 0
         if use_con:
             aug = contrastive_augment(b, self.aug_gen)
@@ -215,12 +231,14 @@ class Trainer:
             out = self.g_ddp(image, mask, b["reference"], b["ref_valid"])
         coarse, refined, feat = out.coarse.float(), out.refined.float(), out.feature.float()
         comp = refined * mask + target * (1 - mask)
+        real, fake, hole = target[:n][first], comp[:n][first], mask[:n][first]
 
-        # discriminator: real faces vs composited outputs (the un-augmented half)
+        # discriminator: real faces vs composited outputs (first frames, un-augmented)
+        k = real.shape[0]
         self.opt_d.zero_grad(set_to_none=True)
         with amp:
-            scores = self.d_ddp(torch.cat([target[:n], comp[:n].detach()], 0), torch.cat([mask[:n], mask[:n]], 0))
-        d_loss = L.d_hinge(scores[:n].float(), scores[n:].float())
+            scores = self.d_ddp(torch.cat([real, fake.detach()], 0), torch.cat([hole, hole], 0))
+        d_loss = L.d_hinge(scores[:k].float(), scores[k:].float())
         self.scaler_d.scale(d_loss).backward()
         self._clip(self.d, self.scaler_d, self.opt_d)
         self.scaler_d.step(self.opt_d)
@@ -229,15 +247,28 @@ class Trainer:
         # generator
         terms: dict[str, torch.Tensor] = {}
         self.d.requires_grad_(False)
-        with amp:
-            fake_scores = self.d(comp[:n], mask[:n])  # the plain module: no DDP sync, D is not updated here
+        with amp:  # the plain module: no DDP sync, D is not updated here
+            fake_scores, fake_feats = self.d.features(fake, hole)
+            if w.feature_matching > 0:
+                with torch.no_grad():
+                    _, real_feats = self.d.features(real, hole)
         self.d.requires_grad_(True)
         terms["adv"] = L.g_hinge(fake_scores.float())
+        if w.feature_matching > 0:
+            terms["fm"] = L.feature_matching(fake_feats, real_feats)
         hole_r, valid_r = L.hole_valid_l1(refined, target, mask)
         hole_c, valid_c = L.hole_valid_l1(coarse, target, mask)
         terms["hole"] = hole_r + w.coarse * hole_c
         terms["valid"] = valid_r + w.coarse * valid_c
         terms["tv"] = L.total_variation(comp, L.dilate(mask, 1))
+        if w.colour > 0:
+            terms["colour"] = L.colour_loss(refined, target, mask)
+        if w.temporal > 0 and frames > 1:
+            shape = (n // frames, frames) + comp.shape[1:]
+            c5, t5 = comp[:n].reshape(shape), target[:n].reshape(shape)
+            m5 = mask[:n].reshape((n // frames, frames) + mask.shape[1:])
+            terms["temporal"] = L.temporal(c5[:, :-1].flatten(0, 1), c5[:, 1:].flatten(0, 1), t5[:, :-1].flatten(0, 1),
+                                           t5[:, 1:].flatten(0, 1), torch.maximum(m5[:, :-1], m5[:, 1:]).flatten(0, 1))
         if self.vgg is not None and (w.perceptual > 0 or w.style > 0):
             with amp:
                 f_t = [f.detach() for f in self.vgg(target)]
@@ -248,7 +279,8 @@ class Trainer:
         if use_con:
             terms["contrastive"] = L.info_nce(feat[:n], feat[n:], cfg.contrastive_temperature)
         weights = {"adv": w.adversarial, "hole": w.hole, "valid": w.valid, "tv": w.tv, "perceptual": w.perceptual,
-                   "style": w.style, "contrastive": w.contrastive}
+                   "style": w.style, "contrastive": w.contrastive, "fm": w.feature_matching, "colour": w.colour,
+                   "temporal": w.temporal}
         g_loss = sum(weights[k] * v for k, v in terms.items())
         if not use_con:  # keep the feature head in the graph (zero gradient), as DDP wants every parameter used
             g_loss = g_loss + 0.0 * feat.sum()
@@ -264,7 +296,33 @@ class Trainer:
         vals.update(d=float(d_loss.detach()), g=float(g_loss.detach()))
         with torch.no_grad():
             vals["hole_l1_01"] = float(L.masked_l1(refined[:n], target[:n], mask[:n])) / 2  # in [0,1] units
+            if cfg.pairs == "composite":  # the composite alone, for comparison (the network's base)
+                vals["base_l1_01"] = float(L.masked_l1(b["reference"][:n], target[:n], mask[:n])) / 2
         return vals
+
+    def resume(self, ckpt: dict[str, Any], scheds: list, path: Path) -> None:
+        """Continue exactly where ``ckpt`` stopped (weights, EMA, optimisers, schedulers, scalers, step)."""
+        if json.loads(ckpt["generator_config"]) != json.loads(self.gen_config.to_json()):
+            raise InputError(f"{path} holds a different generator configuration; use another --run-dir or "
+                             "--no-resume")
+        self.load(ckpt, scheds)
+        if self.world.main:
+            log.info("resumed from %s at step %d", path, self.step)
+
+    def init_generator(self, path: str) -> None:
+        """Start the generator (and its EMA) from the weights of another run: a training checkpoint (its EMA
+        generator) or a .safetensors file of the same configuration."""
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file
+
+            state = load_file(path)
+        else:
+            state = load_checkpoint(Path(path))["generator_ema"]
+        self.g.load_state_dict(state)
+        if self.ema is not None:
+            self.ema.model.load_state_dict(state)
+        if self.world.main:
+            log.info("generator initialised from %s", path)
 
     def _clip(self, model: nn.Module, scaler, opt) -> None:
         if self.cfg.grad_clip > 0:
@@ -285,6 +343,9 @@ class Trainer:
             "scaler_g": self.scaler_g.state_dict(),
             "scaler_d": self.scaler_d.state_dict(),
             "train_config": self.cfg.to_json(),
+            # random states, so a resumed run draws what the uninterrupted run would have drawn
+            "rng_torch": torch.get_rng_state(),
+            "rng_aug": self.aug_gen.get_state(),
             "generator_config": self.gen_config.to_json(),
         }
 
@@ -300,71 +361,9 @@ class Trainer:
         self.scaler_g.load_state_dict(ckpt["scaler_g"])
         self.scaler_d.load_state_dict(ckpt["scaler_d"])
         self.step = int(ckpt["step"])
-
-
-def save_checkpoint(state: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-# --------------------------------------------------------------------------------------------- outputs
-
-
-def write_loss_curves(csv_path: Path, png_path: Path) -> None:
-    """Plot every column of ``losses.csv`` against the step (one panel each), with OpenCV."""
-    import cv2
-
-    rows = list(csv.DictReader(csv_path.open()))
-    if len(rows) < 2:
-        return
-    keys = [k for k in rows[0] if k not in ("step", "epoch", "sec_per_step", "time")
-            and any(r.get(k) not in (None, "") for r in rows)]  # unused losses (e.g. without VGG) are left out
-    steps = np.array([float(r["step"]) for r in rows])
-    pw, ph, cols = 360, 200, 3
-    nrows = math.ceil(len(keys) / cols)
-    canvas = np.full((ph * nrows, pw * cols, 3), 255, np.uint8)
-    for i, k in enumerate(keys):
-        ys = np.array([float(r[k]) if r.get(k) not in (None, "") else np.nan for r in rows])
-        ok = np.isfinite(ys)
-        x0, y0 = (i % cols) * pw, (i // cols) * ph
-        cv2.rectangle(canvas, (x0 + 40, y0 + 20), (x0 + pw - 10, y0 + ph - 25), (200, 200, 200), 1)
-        if ok.sum() >= 2:
-            lo, hi = float(np.nanmin(ys)), float(np.nanmax(ys))
-            hi = hi if hi > lo else lo + 1e-6
-            px = x0 + 40 + (steps[ok] - steps[0]) / max(1.0, steps[-1] - steps[0]) * (pw - 50)
-            py = y0 + ph - 25 - (ys[ok] - lo) / (hi - lo) * (ph - 45)
-            cv2.polylines(canvas, [np.stack([px, py], 1).astype(np.int32)], False, (200, 60, 30), 1, cv2.LINE_AA)
-            cv2.putText(canvas, f"{hi:.3g}", (x0 + 2, y0 + 26), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (0, 0, 0), 1)
-            cv2.putText(canvas, f"{lo:.3g}", (x0 + 2, y0 + ph - 25), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (0, 0, 0), 1)
-        cv2.putText(canvas, k, (x0 + 45, y0 + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
-        cv2.putText(canvas, f"step {int(steps[-1])}", (x0 + pw - 90, y0 + ph - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
-                    (80, 80, 80), 1)
-    cv2.imwrite(str(png_path), canvas)
-
-
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5 + 0.5).byte().permute(0, 2, 3, 1).cpu().numpy()
-
-
-@torch.no_grad()
-def write_samples(model: nn.Module, batch: dict[str, torch.Tensor], path: Path, device: torch.device) -> None:
-    """Rows: masked input | warped reference | coarse | refined (composited) | truth."""
-    import cv2
-
-    model.eval()
-    b = {k: v.to(device) for k, v in batch.items()}
-    out = model(b["image"], b["mask"], b["reference"], b["ref_valid"])
-    comp = out.refined * b["mask"] + b["target"] * (1 - b["mask"])
-    cols = [b["image"], b["reference"] * b["ref_valid"], out.coarse, comp, b["target"]]
-    grid = np.concatenate([np.concatenate(list(to_uint8(c)), 0) for c in cols], 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+        if "rng_torch" in ckpt:  # checkpoints of older trainers lack them
+            torch.set_rng_state(ckpt["rng_torch"])
+            self.aug_gen.set_state(ckpt["rng_aug"])
 
 
 # --------------------------------------------------------------------------------------------- the loop
@@ -380,14 +379,12 @@ def run(cfg: TrainConfig, resume: bool = True, show_progress: bool = True) -> di
 
 
 def _run(cfg: TrainConfig, world: Dist, resume: bool, show_progress: bool) -> dict[str, Any]:
-    run_dir = Path(cfg.run_dir)
-    ckpt_path = run_dir / "checkpoints" / "last.pt"
     if not cfg.data:
         raise InputError("no training data: pass --data FOLDER (made by python -m training.prepare)")
+    folder = RunFolder(cfg.run_dir)
     trainer = Trainer(cfg, world)
-    size = trainer.size
-    pair_opts = PairOptions(size=size, drawn_mask_prob=cfg.drawn_mask_prob)
-    train_set = FacePairs(cfg.data, "train", pair_opts, seed=cfg.seed)
+    make_pairs = pair_maker(cfg, trainer.size)
+    train_set = make_pairs("train", seed=cfg.seed)
     base = DistributedSampler(train_set, num_replicas=world.world, rank=world.rank, shuffle=True, seed=cfg.seed,
                               drop_last=True)
     sampler = OffsetSampler(base, cfg.batch_size)
@@ -401,152 +398,94 @@ def _run(cfg: TrainConfig, world: Dist, resume: bool, show_progress: bool) -> di
         raise InputError(f"the training split has {len(train_set)} faces, fewer than one batch per process; "
                          "lower --batch-size or prepare more faces")
     spe = cfg.steps_per_epoch or full_epoch
-    total = cfg.epochs * spe
-    if cfg.max_steps:
-        total = min(total, cfg.max_steps)
-    f = lambda s: lr_factor(s, spe, cfg.epochs, cfg.decay_epochs)  # noqa: E731
-    scheds = [torch.optim.lr_scheduler.LambdaLR(trainer.opt_g, f), torch.optim.lr_scheduler.LambdaLR(trainer.opt_d, f)]
-
-    if resume and ckpt_path.is_file():
-        ck = load_checkpoint(ckpt_path)
-        saved = json.loads(ck["generator_config"])
-        if saved != json.loads(trainer.gen_config.to_json()):
-            raise InputError(f"{ckpt_path} holds a different generator configuration; use another --run-dir or "
-                             "--no-resume")
-        trainer.load(ck, scheds)
-        if world.main:
-            log.info("resumed from %s at step %d", ckpt_path, trainer.step)
-    if world.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        cfg.save(run_dir / "config.json")
-        info = {
-            "world_size": world.world,
-            "device": str(world.device),
-            "device_name": torch.cuda.get_device_name(world.device) if world.device.type == "cuda" else platform.processor() or platform.machine(),
-            "cpu_threads_per_process": torch.get_num_threads(),
-            "torch": torch.__version__,
-            "generator_config": json.loads(trainer.gen_config.to_json()),
-            "vgg": "disabled (--no-vgg): perceptual and style losses not used" if cfg.no_vgg else trainer.vgg.source,
-            "effective_loss_weights": vars(trainer.w),
-            "train_faces": len(train_set),
-            "steps_per_epoch": spe,
-            "planned_steps": total,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        prev_path = run_dir / "run.json"
-        if trainer.step > 0 and prev_path.is_file():  # resumed: keep the history of earlier sessions
-            prev = json.loads(prev_path.read_text())
-            info["started"] = prev.get("started", info["started"])
-            info["wall_time_s_total"] = prev.get("wall_time_s_total", 0.0)
-            info["sessions"] = prev.get("sessions", [])
-        info.setdefault("sessions", [])
-        info["sessions"].append({"world_size": world.world, "device": str(world.device), "from_step": trainer.step,
-                                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-        prev_path.write_text(json.dumps(info, indent=2))
+    total = min(cfg.epochs * spe, cfg.max_steps) if cfg.max_steps else cfg.epochs * spe
+    factor = lambda s: lr_factor(s, spe, cfg.epochs, cfg.decay_epochs)  # noqa: E731
+    scheds = [torch.optim.lr_scheduler.LambdaLR(o, factor) for o in (trainer.opt_g, trainer.opt_d)]
+    if resume and folder.checkpoint.is_file():
+        trainer.resume(load_checkpoint(folder.checkpoint), scheds, folder.checkpoint)
+    elif cfg.init_from:
+        trainer.init_generator(cfg.init_from)
     sample_batch = None
     if world.main:
+        folder.start_session(cfg.to_json(), session_info(cfg, trainer, world, len(train_set), spe, total),
+                             trainer.step, world.world, str(world.device))
+        folder.open_log(trainer.step)
         try:
-            val = FacePairs(cfg.data, "val", pair_opts, seed=cfg.seed + 1, deterministic=True, limit=8)
+            val = make_pairs("val", seed=cfg.seed + 1, deterministic=True, limit=8)
         except ValueError:  # no held-out faces: show training faces
-            val = FacePairs(cfg.data, "train", pair_opts, seed=cfg.seed + 1, deterministic=True, limit=8)
+            val = make_pairs("train", seed=cfg.seed + 1, deterministic=True, limit=8)
         sample_batch = {k: torch.stack([val[i][k] for i in range(len(val))]) for k in val[0]}
-
-    csv_path = run_dir / "losses.csv"
-    writer = None
-    if world.main:
-        fresh = not csv_path.exists() or trainer.step == 0
-        if not fresh:  # drop rows logged after the checkpoint we resumed from (they are trained again)
-            rows = list(csv.DictReader(csv_path.open()))
-            kept = [r for r in rows if float(r["step"]) <= trainer.step]
-            if len(kept) < len(rows):
-                with csv_path.open("w", newline="") as fh0:
-                    w0 = csv.DictWriter(fh0, fieldnames=list(rows[0]))
-                    w0.writeheader()
-                    w0.writerows(kept)
-        fh = csv_path.open("w" if fresh else "a", newline="")
-        writer = (fh, fresh)
-    t0 = time.time()
-    last_t, last_step = t0, trainer.step
+    t0 = last_t = time.time()
+    last_step = trainer.step
     acc: dict[str, list[float]] = {}
     summary: dict[str, Any] = {}
     progress = _Progress(show_progress and world.main, total, trainer.step)
     stop = trainer.step >= total
     try:
         while not stop:
-            data_pass, skip = divmod(trainer.step, full_epoch)  # passes over the data, resumable mid-pass
-            sampler.set_epoch(data_pass, skip)
+            sampler.set_epoch(*divmod(trainer.step, full_epoch))  # passes over the data, resumable mid-pass
             for batch in loader:
                 vals = trainer.train_step(batch)
-                for s in scheds:
-                    s.step()
+                for sched in scheds:
+                    sched.step()
                 for k, v in vals.items():
                     acc.setdefault(k, []).append(v)
                 step = trainer.step
-                epoch = step / spe
                 progress.update(step, vals)
                 if world.main and (step % cfg.log_every == 0 or step == total):
                     now = time.time()
-                    row = {"step": step, "epoch": epoch, "lr_g": scheds[0].get_last_lr()[0],
+                    row = {"step": step, "epoch": step / spe, "lr_g": scheds[0].get_last_lr()[0],
                            "sec_per_step": (now - last_t) / max(1, step - last_step), "time": now - t0}
                     row.update({k: float(np.mean(v)) for k, v in acc.items()})
-                    _write_row(writer, row)
-                    summary["last"] = row
+                    folder.log(row)
+                    summary["last"], last_t, last_step = row, now, step
                     acc.clear()
-                    last_t, last_step = now, step
-                if world.main and sample_batch is not None and cfg.sample_every and step % cfg.sample_every == 0:
-                    write_samples(trainer.ema.model, sample_batch, run_dir / "samples" / f"step_{step:07d}.png",
-                                  trainer.device)
+                if world.main and cfg.sample_every and step % cfg.sample_every == 0:
+                    write_samples(trainer.ema.model, sample_batch, folder.sample_path(step), trainer.device)
                 out_of_time = cfg.time_budget_min > 0 and (time.time() - t0) > cfg.time_budget_min * 60
-                if step >= total or world.any(out_of_time):
-                    stop = True
+                stop = step >= total or world.any(out_of_time)
+                if stop:
                     break
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
-                    _checkpoint(trainer, epoch, scheds, ckpt_path, world, csv_path)
+                    _checkpoint(trainer, folder, scheds, step / spe, world)
     finally:
         progress.close()
-        if writer is not None:
-            writer[0].close()
-    epoch = trainer.step / spe
-    _checkpoint(trainer, epoch, scheds, ckpt_path, world, csv_path)
+        folder.close_log()
+    _checkpoint(trainer, folder, scheds, trainer.step / spe, world)
     if world.main:
         from training.export import save_generator
 
-        save_generator(trainer.ema.model, run_dir / "generator_ema.safetensors", half=False,
+        save_generator(trainer.ema.model, folder.path / "generator_ema.safetensors", half=False,
                        extra={"step": str(trainer.step)})
-        if sample_batch is not None:
-            write_samples(trainer.ema.model, sample_batch, run_dir / "samples" / f"step_{trainer.step:07d}.png",
-                          trainer.device)
-        info = json.loads((run_dir / "run.json").read_text())
-        info.update(finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), steps=trainer.step,
-                    wall_time_s_this_session=round(time.time() - t0, 1))
-        if info.get("sessions"):
-            info["sessions"][-1].update(to_step=trainer.step, wall_s=round(time.time() - t0, 1))
-        info["wall_time_s_total"] = round(info.get("wall_time_s_total", 0) + time.time() - t0, 1)
-        (run_dir / "run.json").write_text(json.dumps(info, indent=2))
-        summary.update(step=trainer.step, wall_s=time.time() - t0, run_dir=str(run_dir))
+        write_samples(trainer.ema.model, sample_batch, folder.sample_path(trainer.step), trainer.device)
+        wall = folder.finish_session(trainer.step)
+        summary.update(step=trainer.step, wall_s=wall, run_dir=str(folder.path))
     world.barrier()
     return summary
 
 
-def _checkpoint(trainer: Trainer, epoch: float, scheds: list, path: Path, world: Dist, csv_path: Path) -> None:
+def session_info(cfg: TrainConfig, trainer: Trainer, world: Dist, faces: int, spe: int, total: int) -> dict[str, Any]:
+    """What run.json records about this session's machine, model and plan."""
+    cuda = world.device.type == "cuda"
+    return {
+        "world_size": world.world,
+        "device": str(world.device),
+        "device_name": torch.cuda.get_device_name(world.device) if cuda else platform.processor() or platform.machine(),
+        "cpu_threads_per_process": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "generator_config": json.loads(trainer.gen_config.to_json()),
+        "vgg": "disabled (--no-vgg): perceptual and style losses not used" if cfg.no_vgg else trainer.vgg.source,
+        "effective_loss_weights": vars(trainer.w),
+        "train_faces": faces,
+        "steps_per_epoch": spe,
+        "planned_steps": total,
+    }
+
+
+def _checkpoint(trainer: Trainer, folder: RunFolder, scheds: list, epoch: float, world: Dist) -> None:
     if world.main:
-        save_checkpoint(trainer.state(epoch, scheds), path)
-        try:
-            write_loss_curves(csv_path, path.parent.parent / "loss_curves.png")
-        except Exception as e:  # noqa: BLE001 - a plot must never stop training
-            log.warning("loss curves not written: %s", e)
+        folder.save(trainer.state(epoch, scheds))
     world.barrier()
-
-
-def _write_row(writer, row: dict[str, float]) -> None:
-    fh, fresh = writer
-    keys = ["step", "epoch", "lr_g", "sec_per_step", "time", "d", "g", "adv", "hole", "valid", "tv", "perceptual",
-            "style", "contrastive", "hole_l1_01"]
-    w = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
-    if fresh and fh.tell() == 0:
-        w.writeheader()
-    w.writerow({k: (f"{row[k]:.6g}" if k in row else "") for k in keys})
-    fh.flush()
 
 
 class _Progress:
@@ -575,51 +514,11 @@ class _Progress:
 # --------------------------------------------------------------------------------------------- CLI
 
 
-def parse_config(argv: list[str] | None) -> tuple[TrainConfig, bool, bool]:
-    p = argparse.ArgumentParser(prog="python -m training.train", description="Train the inpainting generator (GAN).")
-    p.add_argument("--config", type=Path, help="a config.json (TrainConfig); flags below override it")
-    p.add_argument("--data", help="folder made by python -m training.prepare")
-    p.add_argument("--run-dir")
-    p.add_argument("--model", help="generator configuration: tiny | fast | paper (| *-original)")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--decay-epochs", type=int)
-    p.add_argument("--steps-per-epoch", type=int)
-    p.add_argument("--max-steps", type=int)
-    p.add_argument("--time-budget-min", type=float)
-    p.add_argument("--lr-g", type=float)
-    p.add_argument("--lr-d", type=float)
-    p.add_argument("--init", choices=["kaiming", "normal", "xavier", "orthogonal"])
-    p.add_argument("--amp", choices=["none", "bf16", "fp16"])
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--num-workers", type=int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--vgg-weights", help="torchvision-layout VGG19 ImageNet state dict (vgg19-dcbb9e9d.pth)")
-    p.add_argument("--no-vgg", action="store_true", help="train without the perceptual and style losses")
-    p.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a checkpoint")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="any other TrainConfig field, e.g. losses.hole=4 log_every=10")
-    a = p.parse_args(argv)
-    cfg = TrainConfig.load(a.config) if a.config else TrainConfig()
-    flag_map = {"data": "data", "run_dir": "run_dir", "model": "model", "batch_size": "batch_size",
-                "epochs": "epochs", "decay_epochs": "decay_epochs", "steps_per_epoch": "steps_per_epoch",
-                "max_steps": "max_steps", "time_budget_min": "time_budget_min", "lr_g": "lr_g", "lr_d": "lr_d",
-                "init": "init", "amp": "amp", "device": "device", "num_workers": "num_workers", "seed": "seed",
-                "vgg_weights": "vgg_weights"}
-    changes = {field: getattr(a, arg) for arg, field in flag_map.items() if getattr(a, arg) is not None}
-    if a.no_vgg:
-        changes["no_vgg"] = True
-    cfg = replace(cfg, **changes)
-    cfg = apply_overrides(cfg, a.set)
-    return cfg, not a.no_resume, not a.no_progress
-
-
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
                         handlers=[logging.StreamHandler(sys.stderr)])
     try:
-        cfg, resume, show = parse_config(argv)
+        cfg, resume, show = parse_command(argv)
         if int(os.environ.get("RANK", "0")) != 0:
             logging.getLogger().setLevel(logging.WARNING)
         summary = run(cfg, resume=resume, show_progress=show)

@@ -7,7 +7,7 @@
     unmask-video batch MANIFEST.csv|IN_DIR --out DIR        many videos, on Ray or one after another
 
 ``run`` is implied when the first argument is not a subcommand's name. Each subcommand is a module with
-``add_parser(subparsers)`` and ``run(args) -> int`` (see :mod:`unmask_video.commands`), listed in SUBCOMMANDS;
+``add_parser(subparsers)`` and ``run(args) -> int`` (see :mod:`unmask_video.commands`), listed in subcommand_modules();
 their own imports wait until they run, so building the parser stays quick.
 
 Exit codes: 0 success, 2 bad usage or input, 1 failure while processing, 130 interrupted.
@@ -16,21 +16,25 @@ Exit codes: 0 success, 2 bad usage or input, 1 failure while processing, 130 int
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import NoReturn, Sequence
 
 from unmask_video import __version__
-from unmask_video.batch import cli as batch
-from unmask_video.commands import demo, live, run
-from unmask_video.engines import cli as build_engine
 from unmask_video.errors import InputError, UnmaskError
 from unmask_video.native_log import filter_native_stderr
 
 PROG = "unmask-video"
 DEFAULT_SUBCOMMAND = "run"
-#: The subcommand modules, in the order --help lists them.
-SUBCOMMANDS = (run, live, demo, build_engine, batch)
+
+
+def subcommand_modules() -> tuple:
+    """The subcommand modules, in the order --help lists them. Imported here, inside :func:`main`'s error handling
+    (some pull in the whole pipeline, which takes seconds): Ctrl-C meanwhile is an interrupt, not a traceback."""
+    from unmask_video.batch import cli as batch
+    from unmask_video.commands import demo, live, run
+    from unmask_video.engines import cli as build_engine
+
+    return (run, live, demo, build_engine, batch)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,7 +58,7 @@ def build_parser() -> _Parser:
     subparsers = parser.add_subparsers(
         title="subcommands", dest="command", metavar="COMMAND", required=True, parser_class=_Parser
     )
-    for module in SUBCOMMANDS:
+    for module in subcommand_modules():
         module.add_parser(subparsers).set_defaults(run=module.run)
     parser.subcommands = frozenset(subparsers.choices)
     return parser
@@ -87,6 +91,9 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # run as a program: this process owns the terminal
         filter_native_stderr()
+        from unmask_video.io.signals import raise_on_termination
+
+        raise_on_termination()  # SIGTERM/SIGHUP end the run like Ctrl-C, with cleanup and exit 128+N
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = 0
     try:

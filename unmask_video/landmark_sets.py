@@ -33,6 +33,14 @@ MASK_REGION: Final[tuple[int, ...]] = JAW + UNDER_EYES
 #: Points that are always under a worn mask (nose tip, mouth): they pick the mask cluster.
 MASK_CORE: Final[tuple[int, ...]] = (1, 4, 5, 195, 0, 13, 14, 17, 61, 291, 37, 267, 84, 314)
 
+#: Chin points between the lower lip and the jaw: under a mask worn correctly, worn low or on the chin.
+MASK_CHIN: Final[tuple[int, ...]] = (18, 200, 199, 175)
+
+#: Outer lip contour, closed, from the image-left mouth corner over the upper lip and back under the lower lip.
+LIPS_OUTER: Final[tuple[int, ...]] = (
+    61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146,
+)
+
 #: Forehead points (mid, image-left, image-right, between the brows): bare skin above a worn mask, used as a skin colour probe.
 FOREHEAD: Final[tuple[int, ...]] = (151, 108, 337, 9)
 
@@ -51,6 +59,9 @@ TPS_CONTROL: Final[tuple[int, ...]] = (
 
 #: Five points for similarity alignment of a face crop (eye corners averaged, nose tip, mouth corners).
 ALIGNMENT: Final[tuple[int, ...]] = (33, 133, 362, 263, 1, 61, 291)
+
+#: Outer eye corners (image-left, image-right): the line the FaceMesh landmark model's ROI is rotated to level.
+ROI_ROTATION: Final[tuple[int, int]] = (33, 263)
 
 #: The lower jaw line from the image-left jaw angle under the chin to the image-right one: the points the
 #: thin-plate spline's extrapolated control points below the jaw (chin, jaw underside, upper neck) grow from.

@@ -1,7 +1,9 @@
-"""Face landmarks: MediaPipe FaceMesh (468 points) with One-Euro temporal smoothing.
+"""Face landmarks of every face in a video, at any size, each face tracked under a stable id.
 
-- :class:`FaceTracker` runs FaceMesh in tracking mode on video frames and smooths each face's
-  landmarks over time with its own :class:`OneEuroFilter`.
+- :class:`FaceTracker` finds faces with the full-range detector (:mod:`unmask_video.face_detect`, a tile
+  pyramid, only when needed), then follows each one from its previous landmarks with FaceMesh's landmark
+  model on a crop of that face (:mod:`unmask_video.face_landmark_model`), and smooths each face's landmarks
+  over time with its own :class:`OneEuroFilter`. Each track keeps an id for as long as it lasts.
 - :func:`detect_reference_landmarks` runs FaceMesh in static mode on the reference still.
 - :func:`face_box` turns landmarks into the square-ish region of interest the face stages work in.
 
@@ -12,13 +14,16 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.face_detect import Detection, FaceDetector, Pass, import_mediapipe, merge_overlapping
+from unmask_video.face_landmark_model import RoiLandmarker, roi_from_box, roi_from_landmarks
+from unmask_video.one_euro import OneEuroFilter
 from unmask_video.stages import Box
 
 log = logging.getLogger(__name__)
@@ -34,95 +39,53 @@ class TrackerOptions:
     pixel coordinates by the face width when a track starts), so they do not depend on the resolution:
     ``min_cutoff`` (Hz) sets the smoothing of a still face, ``beta`` how fast the cutoff rises with the
     speed (face widths per second) so that a moving head does not lag, ``d_cutoff`` (Hz) the smoothing
-    of the speed estimate.
+    of the speed estimate. They were tuned with benchmarks/landmark_smoothing.py (one cutoff per face).
     """
 
     max_faces: int = 1
+    #: Score a face detection needs (the full-range detector).
     min_detection_confidence: float = 0.5
+    #: Face presence score the landmark model needs to keep following a face.
     min_tracking_confidence: float = 0.5
     smoothing: bool = True
-    # Tuned on synthetic clips (benchmarks/landmark_smoothing.py); the tracker uses one cutoff per face
-    # (OneEuroFilter shared_speed): a still face jitters about 7x less than raw FaceMesh; on a head moving
-    # up to about one face width per second the lag adds under 1 % of the face width of error.
     min_cutoff: float = 0.5
     beta: float = 22.0
     d_cutoff: float = 1.0
-    #: A new face is the same person as a tracked one when their centres are closer than this many face widths.
+    #: Faces narrower than this (pixels) are not processed and are counted as too small; the detector
+    #: searches the frame finely enough to find faces of this width (its cost grows as this shrinks).
+    min_face_size: float = 40.0
+    #: While fewer than ``max_faces`` faces are tracked, the frame is searched for new faces this often (seconds
+    #: between the end of one search and the start of the next; 0: all the time). A lost track starts a search.
+    detect_interval: float = 1.0
+    #: A search after the first one is spread over frames, at most this many detector passes per frame (the
+    #: first search after a start or a reset runs whole, on its frame).
+    search_passes: int = 8
+    #: While ``max_faces`` faces are tracked, the frame is searched this often (seconds) for a face larger
+    #: than a tracked one (only for faces wider than a tenth of the frame's shorter side: a cheap search).
+    switch_interval: float = 2.0
+    #: For this many seconds after a track is lost, the region around its last position is searched on every
+    #: frame (a cheap search: a few faces wide), and a face found there keeps the lost track's id.
+    relocate_time: float = 1.0
+    #: A detected face starts a track only if its landmarks move at most this much (mean, in face widths) when
+    #: the landmark model looks again on the ROI of its own first landmarks, or, if that second look loses it,
+    #: if the first landmarks' eyes lie within ``start_eye_distance`` face widths of the detector's: the model
+    #: also "finds" faces in some patterned backgrounds, and those do not hold still.
+    start_drift: float = 0.06
+    start_eye_distance: float = 0.1
+    #: Side (pixels) of the square crop each face is resized to for the landmark model.
+    crop_size: int = 256
+    #: Two tracks are the same face when one's centre is closer to the other's than this many face widths.
     match_distance: float = 0.5
-    #: With more faces in view than ``max_faces``, a face already tracked keeps its place unless another is
-    #: this many times larger (in area): the choice does not flip between similar faces or to a passing false
-    #: detection. New tracks are chosen largest first.
+    #: With more faces in view than ``max_faces``, a tracked face keeps its place unless another is this many
+    #: times larger (in area): the choice does not flip between similar faces or to a passing false detection.
+    #: New tracks are chosen largest first.
     switch_ratio: float = 1.5
-    #: When FaceMesh misses a tracked face for a moment (motion blur, a hand, a bold mask print) while the
-    #: face region still looks the same, its landmarks are carried forward (moved at the tracked speed) for up
-    #: to this many seconds instead of dropping the face; 0 turns this off.
+    #: When the landmark model misses a tracked face for a moment (motion blur, a hand, a bold mask print) while
+    #: the face region still looks the same, its landmarks are carried forward (moved at the tracked speed) for
+    #: up to this many seconds instead of dropping the face; 0 turns this off.
     hold_time: float = 0.2
     #: How alike (normalised cross-correlation of small grey patches) the face region must stay to be held.
     hold_similarity: float = 0.4
-
-
-def _smoothing_factor(te: float, cutoff: np.ndarray | float) -> np.ndarray | float:
-    tau = 1.0 / (2.0 * math.pi * cutoff)
-    return 1.0 / (1.0 + tau / te)
-
-
-class OneEuroFilter:
-    """The One-Euro filter (Casiez et al., CHI 2012), vectorised over an array of any shape.
-
-    By default every element is filtered independently with its own speed-adaptive cutoff. With
-    ``shared_speed=True`` one cutoff, driven by the root-mean-square speed of all elements, is used
-    for the whole array: the points of a rigidly moving shape (a face) are then smoothed alike, so the
-    shape does not distort, and the speed estimate is far less noisy.
-
-    ``__call__(x, t)`` takes the raw value ``x`` (any shape, fixed from the first call) at time ``t``
-    seconds and returns the filtered value (float64 array of the same shape). A time that does not
-    move forward returns the last output (same ``t``) or restarts the filter (earlier ``t``).
-    """
-
-    def __init__(
-        self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0, shared_speed: bool = False
-    ) -> None:
-        if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
-            raise ValueError("OneEuroFilter needs min_cutoff > 0, d_cutoff > 0 and beta >= 0")
-        self.min_cutoff = float(min_cutoff)
-        self.beta = float(beta)
-        self.d_cutoff = float(d_cutoff)
-        self.shared_speed = bool(shared_speed)
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the past: the next call returns its input unchanged."""
-        self._x: np.ndarray | None = None
-        self._dx: np.ndarray | None = None
-        self._t: float | None = None
-
-    @property
-    def velocity(self) -> np.ndarray | None:
-        """The filtered derivative (units per second), ``None`` before the first call."""
-        return None if self._dx is None else self._dx.copy()
-
-    def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        if self._x is not None and x.shape != self._x.shape:
-            raise ValueError(f"OneEuroFilter got shape {x.shape}, expected {self._x.shape}")
-        if self._x is None or self._t is None or t < self._t:
-            self._x = x.copy()
-            self._dx = np.zeros_like(x)
-            self._t = float(t)
-            return self._x.copy()
-        te = float(t) - self._t
-        if te <= 0.0:
-            return self._x.copy()
-        assert self._dx is not None
-        dx = (x - self._x) / te
-        a_d = _smoothing_factor(te, self.d_cutoff)
-        dx_hat = self._dx + a_d * (dx - self._dx)
-        speed = np.sqrt(np.mean(dx_hat**2)) if self.shared_speed else np.abs(dx_hat)
-        cutoff = self.min_cutoff + self.beta * speed
-        a = _smoothing_factor(te, cutoff)
-        x_hat = self._x + a * (x - self._x)
-        self._x, self._dx, self._t = x_hat, dx_hat, float(t)
-        return x_hat.copy()
 
 
 def _face_size(landmarks: np.ndarray) -> float:
@@ -151,12 +114,7 @@ def _to_pixels(face_landmarks, width: int, height: int) -> np.ndarray:
 
 
 def _face_mesh(static: bool, max_faces: int, det: float, trk: float):
-    try:
-        import mediapipe as mp  # imported lazily: it is slow to import and loads TFLite
-    except ImportError as exc:  # pragma: no cover - mediapipe is a hard dependency
-        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):  # Ctrl-C while its extension loaded
-            raise KeyboardInterrupt from None
-        raise ProcessingError("mediapipe is not installed; reinstall unmask-video (pip install -e .)") from exc
+    mp = import_mediapipe()
     return mp.solutions.face_mesh.FaceMesh(
         static_image_mode=static,
         max_num_faces=max_faces,
@@ -167,21 +125,37 @@ def _face_mesh(static: bool, max_faces: int, det: float, trk: float):
 
 
 @dataclass
+class TrackedFace:
+    """One face of one frame as the tracker returns it."""
+
+    id: int  #: stable for as long as the track lasts; a face found again after it was lost gets a new id
+    landmarks: np.ndarray  #: (468, 2) float32 frame pixels, smoothed
+    held: bool = False  #: carried forward from earlier frames, not found in this one
+
+
+@dataclass
 class _Track:
+    id: int
     filter: OneEuroFilter
     scale: float  # face width in pixels when the track started: the filter works in units of it
-    center: np.ndarray  # last centre (x, y)
-    size: float  # last face width
+    raw: np.ndarray  # the last landmarks the model found (or carried forward): the next frame's ROI
+    center: np.ndarray = field(default_factory=lambda: np.zeros(2))  # last centre (x, y)
+    size: float = 1.0  # last face width
     output: np.ndarray | None = None  # last landmarks returned for this face
     t: float = 0.0  # time of ``output``
     previous: np.ndarray | None = None  # the landmarks returned before ``output``
     previous_t: float = 0.0
-    seen: float = 0.0  # last time FaceMesh found the face
+    seen: float = 0.0  # last time the model found the face
     patch: np.ndarray | None = None  # grey patch of the face region when last found
 
     def emit(self, landmarks: np.ndarray, t: float) -> None:
         self.previous, self.previous_t = self.output, self.t
         self.output, self.t = landmarks, float(t)
+
+    def contains(self, point: np.ndarray) -> bool:
+        """Whether ``point`` lies in this face's last landmark bounding box."""
+        lo, hi = self.raw.min(axis=0), self.raw.max(axis=0)
+        return bool(np.all(point >= lo) and np.all(point <= hi))
 
     @property
     def velocity(self) -> np.ndarray:
@@ -193,6 +167,15 @@ class _Track:
         a = np.hstack([self.previous.astype(np.float64), np.ones((len(v), 1))])
         coef, *_ = np.linalg.lstsq(a, v, rcond=None)
         return a @ coef
+
+
+@dataclass
+class _Ghost:
+    """A track lost recently: where it was, for searching there again."""
+
+    id: int
+    landmarks: np.ndarray
+    t: float
 
 
 _PATCH = 16
@@ -216,33 +199,57 @@ def _face_patch(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
 
 
 class FaceTracker:
-    """MediaPipe FaceMesh in tracking mode, one model built once and reused, with per-face smoothing.
+    """Every face of a video, at any size, each under a stable id, with per-face smoothing.
 
-    ``track(image, t)`` returns up to ``options.max_faces`` landmark arrays, largest face first. With
-    ``max_faces=1`` and several faces in view the largest one is returned (FaceMesh is asked for at
-    least two faces so that the choice can be made; this makes it run its face detector on every
-    frame, about twice the cost of tracking one face), and then kept while it stays in view unless
-    another becomes ``switch_ratio`` times larger. Call :meth:`close` (or use ``with``) when done.
+    ``track_faces(image, t)`` returns up to ``options.max_faces`` :class:`TrackedFace`, largest first;
+    ``track(image, t)`` only their landmarks. A tracked face is followed from its previous landmarks with the
+    landmark model on a crop of the face (the cost follows the face size, not the frame size). While fewer than
+    ``max_faces`` faces are tracked, the frame is searched for faces with the detector pyramid: whole on the
+    first frame, then every ``detect_interval`` seconds or when a track is lost, spread over frames
+    (``search_passes`` detector passes per frame); the region around a lost face is searched on every frame for
+    ``relocate_time`` seconds, and a face found there keeps the lost track's id. With ``max_faces`` tracked, a
+    cheap coarse search every ``switch_interval`` seconds lets a face ``switch_ratio`` times larger take the
+    smallest one's place. Faces narrower than ``min_face_size`` are not tracked: :attr:`too_small` counts them
+    (as of the last complete search). Call :meth:`close` (or use ``with``) when done.
     """
 
     def __init__(self, options: TrackerOptions | None = None) -> None:
         self.options = options or TrackerOptions()
-        if self.options.max_faces < 1:
+        o = self.options
+        if o.max_faces < 1:
             raise InputError("--max-faces must be at least 1")
-        if self.options.switch_ratio < 1:
+        if o.switch_ratio < 1:
             raise InputError("the face switch ratio must be at least 1")
-        if self.options.hold_time < 0:
+        if o.hold_time < 0:
             raise InputError("the face hold time must be 0 (off) or more seconds")
-        self._mesh = _face_mesh(
-            static=False,
-            max_faces=max(2, self.options.max_faces),
-            det=self.options.min_detection_confidence,
-            trk=self.options.min_tracking_confidence,
-        )
+        if o.min_face_size < 8:
+            raise InputError("the smallest face size must be at least 8 pixels")
+        self._detector: FaceDetector | None = FaceDetector(o.min_detection_confidence)
+        self._model: RoiLandmarker | None = RoiLandmarker(o.min_tracking_confidence, o.crop_size)
         self._tracks: list[_Track] = []
+        self._next_id = 0
         self._last_t: float | None = None
-        #: For each face of the last :meth:`track` result: ``True`` where it was carried forward, not found.
+        self._last_search: float | None = None
+        self._last_switch_search: float | None = None
+        self._lost = False
+        self._ghosts: list[_Ghost] = []
+        self._sweep: list[Pass] = []  # the passes of the search under way, still to run
+        self._sweep_shape: tuple[int, int] = (0, 0)
+        self._sweep_small: list[Detection] = []  # faces too small found by it so far
+        #: For each face of the last result: ``True`` where it was carried forward, not found.
         self.held: list[bool] = []
+        #: For each face of the last result: its track id.
+        self.ids: list[int] = []
+        #: Faces the last full search found but that are narrower than ``min_face_size`` (not tracked).
+        self.too_small = 0
+        #: Full searches and coarse (switch) searches run so far.
+        self.searches = 0
+        self.switch_searches = 0
+
+    @property
+    def detector_passes(self) -> int:
+        """Face detector passes run so far (each is one model run on one tile)."""
+        return self._detector.passes if self._detector is not None else 0
 
     def __enter__(self) -> "FaceTracker":
         return self
@@ -251,108 +258,229 @@ class FaceTracker:
         self.close()
 
     def close(self) -> None:
-        """Release the FaceMesh graph. The tracker cannot be used afterwards."""
-        if self._mesh is not None:
-            self._mesh.close()
-            self._mesh = None
+        """Release the models. The tracker cannot be used afterwards."""
+        for model in (self._detector, self._model):
+            if model is not None:
+                model.close()
+        self._detector = self._model = None
 
     def reset(self) -> None:
-        """Forget all tracked faces (e.g. after a seek or a scene cut)."""
+        """Forget all tracked faces (e.g. after a seek or a scene cut): the next frame is searched."""
         self._tracks = []
         self.held = []
-
-    def detect_raw(self, image: np.ndarray) -> list[np.ndarray]:
-        """All faces FaceMesh finds in this frame, unsmoothed, largest first (advances the tracker)."""
-        if self._mesh is None:
-            raise ProcessingError("FaceTracker was used after close()")
-        image = _check_image(image, "frame")
-        h, w = image.shape[:2]
-        result = self._mesh.process(image)
-        faces = [_to_pixels(f, w, h) for f in (result.multi_face_landmarks or [])]
-        faces.sort(key=_face_area, reverse=True)
-        return faces
+        self.ids = []
+        self.too_small = 0
+        self._last_search = self._last_switch_search = None
+        self._lost = False
+        self._ghosts = []
+        self._sweep = []
 
     def track(self, image: np.ndarray, t: float) -> list[np.ndarray]:
         """Landmarks of up to ``max_faces`` faces in ``image`` (uint8 RGB) at time ``t`` seconds.
 
         Each is a (468, 2) float32 array in pixel coordinates, smoothed over time; largest face first.
         Returns ``[]`` when no face is found; the smoothing of a face restarts after it was lost. A face
-        FaceMesh misses for at most ``hold_time`` seconds while its region still looks the same is
-        carried forward; :attr:`held` tells which of the returned faces were.
+        the model misses for at most ``hold_time`` seconds while its region still looks the same is
+        carried forward; :attr:`held` tells which of the returned faces were, :attr:`ids` their track ids.
         """
+        return [face.landmarks for face in self.track_faces(image, t)]
+
+    def track_faces(self, image: np.ndarray, t: float) -> list[TrackedFace]:
+        """Like :meth:`track`, with each face's id and whether it was held."""
+        if self._detector is None or self._model is None:
+            raise ProcessingError("FaceTracker was used after close()")
         if not math.isfinite(t):
             raise ProcessingError(f"frame time {t} is not a number of seconds; the video has broken timestamps")
+        image = _check_image(image, "frame")
         if self._last_t is not None and t < self._last_t:
             self.reset()  # time went backwards: a seek or a new clip
         self._last_t = float(t)
-        o = self.options
-        faces = self.detect_raw(image)
-        limit = o.hold_time + 1e-6  # float times: 5 frames at 25 fps are 0.2 s
-        hold = o.hold_time > 0 and any(t - tr.seen <= limit for tr in self._tracks)
-        previous = {id(tr) for tr in self._tracks}
-        tracks = self._match(faces)
         results: list[tuple[np.ndarray, _Track, bool]] = []
-        for face, track in zip(faces, tracks):
-            smoothed = track.filter(face / track.scale, t) * track.scale
-            out = smoothed.astype(np.float32) if o.smoothing else face
-            track.emit(out, t)
-            track.seen = float(t)
-            track.patch = _face_patch(image, face) if o.hold_time > 0 else None
-            results.append((out, track, False))
-        if hold:
-            for track in self._tracks:
-                if any(track is tr for tr in tracks) or track.output is None or t - track.seen > limit:
-                    continue
-                moved = (track.output + track.velocity * (t - track.t)).astype(np.float32)
-                now = _face_patch(image, moved)
-                if now is None or track.patch is None or float(np.sum(now * track.patch)) < o.hold_similarity:
-                    continue
-                track.emit(moved, t)
-                track.center, track.size = moved.mean(axis=0), _face_size(moved)
+        for track in self._tracks:
+            raw = self._model.landmarks(image, roi_from_landmarks(track.raw))
+            if raw is not None:
+                results.append((self._found(track, raw, image, t), track, False))
+                continue
+            moved = self._hold(track, image, t)
+            if moved is not None:
                 results.append((moved, track, True))
-        if len(results) > o.max_faces:
-            bonus = lambda r: o.switch_ratio if id(r[1]) in previous else 1.0  # noqa: E731
-            results.sort(key=lambda r: _face_area(r[0]) * bonus(r), reverse=True)
-            results = results[: o.max_faces]
+            else:
+                log.debug("face %d lost at t=%.3f s", track.id, t)
+                self._lost = True
+                self._ghosts.append(_Ghost(track.id, track.raw, float(t)))
+        results = self._drop_duplicates(results)
+        self._relocate(image, t, results)
+        self._search(image, t, results)
         results.sort(key=lambda r: _face_area(r[0]), reverse=True)
-        if not results and self._tracks:
-            log.debug("face lost at t=%.3f s", t)
         self._tracks = [r[1] for r in results]
         self.held = [r[2] for r in results]
-        return [r[0] for r in results]
+        self.ids = [r[1].id for r in results]
+        return [TrackedFace(r[1].id, r[0], r[2]) for r in results]
 
-    def _new_track(self, face: np.ndarray) -> _Track:
+    # --- following a tracked face -----------------------------------------------------------------------
+
+    def _found(self, track: _Track, raw: np.ndarray, image: np.ndarray, t: float) -> np.ndarray:
         o = self.options
-        size = _face_size(face)
-        smoother = OneEuroFilter(o.min_cutoff, o.beta, o.d_cutoff, shared_speed=True)
-        return _Track(smoother, size, face.mean(axis=0), size)
+        smoothed = track.filter(raw / track.scale, t) * track.scale
+        out = smoothed.astype(np.float32) if o.smoothing else raw
+        track.emit(out, t)
+        track.raw = raw
+        track.center, track.size = raw.mean(axis=0), _face_size(raw)
+        track.seen = float(t)
+        track.patch = _face_patch(image, raw) if o.hold_time > 0 else None
+        return out
 
-    def _match(self, faces: list[np.ndarray]) -> list[_Track]:
-        """Pair each face with the nearest previous track (greedy by distance); new faces get new tracks."""
-        centers = [f.mean(axis=0) for f in faces]
-        sizes = [_face_size(f) for f in faces]
-        pairs = []
-        for i, (c, s) in enumerate(zip(centers, sizes)):
-            for j, tr in enumerate(self._tracks):
-                d = float(np.linalg.norm(c - tr.center)) / max(s, tr.size)
-                if d < self.options.match_distance:
-                    pairs.append((d, i, j))
-        pairs.sort()
-        chosen: dict[int, _Track] = {}
-        used: set[int] = set()
-        for _, i, j in pairs:
-            if i in chosen or j in used:
+    def _hold(self, track: _Track, image: np.ndarray, t: float) -> np.ndarray | None:
+        """The face carried forward at its tracked speed when it was found recently and still looks the same."""
+        o = self.options
+        limit = o.hold_time + 1e-6  # float times: 5 frames at 25 fps are 0.2 s
+        if o.hold_time <= 0 or track.output is None or t - track.seen > limit:
+            return None
+        moved = (track.output + track.velocity * (t - track.t)).astype(np.float32)
+        now = _face_patch(image, moved)
+        if now is None or track.patch is None or float(np.sum(now * track.patch)) < o.hold_similarity:
+            return None
+        track.emit(moved, t)
+        track.raw = moved
+        track.center, track.size = moved.mean(axis=0), _face_size(moved)
+        return moved
+
+    def _drop_duplicates(self, results: list[tuple[np.ndarray, _Track, bool]]) -> list:
+        """Two tracks that ended on the same face: the older one (lower id) stays."""
+        kept: list[tuple[np.ndarray, _Track, bool]] = []
+        for r in sorted(results, key=lambda r: r[1].id):
+            if any(self._same_face(r[1].center, r[1].size, k[1]) for k in kept):
+                log.debug("face %d merged into another track", r[1].id)
                 continue
-            chosen[i] = self._tracks[j]
-            used.add(j)
-        result = []
-        for i, face in enumerate(faces):
-            tr = chosen.get(i)
-            if tr is None:
-                tr = self._new_track(face)
-            tr.center, tr.size = centers[i], sizes[i]
-            result.append(tr)
-        return result
+            kept.append(r)
+        return kept
+
+    def _same_face(self, center: np.ndarray, size: float, track: _Track) -> bool:
+        return float(np.linalg.norm(center - track.center)) < self.options.match_distance * max(size, track.size)
+
+    # --- searching for faces ------------------------------------------------------------------------------
+
+    def _relocate(self, image: np.ndarray, t: float, results: list[tuple[np.ndarray, _Track, bool]]) -> None:
+        """Search around recently lost faces; a face found there takes the lost track's id."""
+        o = self.options
+        assert self._detector is not None
+        self._ghosts = [g for g in self._ghosts if t - g.t <= o.relocate_time + 1e-6]
+        h, w = image.shape[:2]
+        for ghost in list(self._ghosts):
+            if len(results) >= o.max_faces:
+                return
+            size = _face_size(ghost.landmarks)
+            cx, cy = ghost.landmarks.mean(axis=0)
+            x0, y0 = int(max(cx - 1.5 * size, 0)), int(max(cy - 1.5 * size, 0))
+            x1, y1 = int(min(cx + 1.5 * size, w)), int(min(cy + 1.5 * size, h))
+            if x1 - x0 < 8 or y1 - y0 < 8:
+                continue
+            found = self._detector.detect(image[y0:y1, x0:x1], max(o.min_face_size, 0.5 * size))
+            for d in sorted(found, key=lambda d: d.area, reverse=True):
+                d = d.shifted(x0, y0)
+                if d.width < o.min_face_size or any(r[1].contains(d.center) for r in results):
+                    continue
+                raw = self._landmarks_of(image, d)
+                if raw is None or any(r[1].contains(raw.mean(axis=0)) for r in results):
+                    continue
+                log.debug("face %d found again at t=%.3f s", ghost.id, t)
+                results.append(self._start(raw, image, t, ghost.id))  # (forgets the ghost)
+                break
+
+    def _search(self, image: np.ndarray, t: float, results: list[tuple[np.ndarray, _Track, bool]]) -> None:
+        """Adds new tracks to ``results`` from a face search when one is due (see the class docstring)."""
+        o = self.options
+        assert self._detector is not None
+        h, w = image.shape[:2]
+        tracks = [r[1] for r in results]
+        sweeping = len(tracks) < o.max_faces
+        if sweeping:
+            if self._sweep and self._sweep_shape != (h, w):
+                self._sweep = []  # the frame size changed: start over
+            if not self._sweep:
+                due = self._last_search is None or self._lost or t - self._last_search >= o.detect_interval - 1e-6
+                if not due:
+                    return
+                self._sweep = self._detector.plan(w, h, o.min_face_size)
+                self._sweep_shape = (h, w)
+                self._sweep_small = []
+                self.searches += 1
+            # The first search after a start or a reset runs at once; later ones are spread over frames.
+            budget = len(self._sweep) if self._last_search is None else max(1, o.search_passes)
+            now, self._sweep = self._sweep[:budget], self._sweep[budget:]
+            self._lost = False
+            detections = self._detector.run(image, now)
+        else:
+            self._sweep = []  # every place is taken: only a larger face could enter
+            if self._last_switch_search is not None and t - self._last_switch_search < o.switch_interval - 1e-6:
+                return
+            self._last_switch_search = float(t)
+            self.switch_searches += 1
+            # Only faces larger than the smallest tracked one and than a tenth of the frame: a coarse, cheap search.
+            smallest = min(tr.size for tr in tracks)
+            floor = max(o.min_face_size, smallest * math.sqrt(o.switch_ratio), min(h, w) / 10)
+            detections = self._detector.detect(image, floor)
+        fresh = [d for d in detections if not any(tr.contains(d.center) for tr in tracks)]
+        if sweeping:
+            self._sweep_small.extend(d for d in fresh if d.width < o.min_face_size)
+            if not self._sweep:  # the sweep is complete
+                self._last_search = float(t)
+                self.too_small = len(merge_overlapping(self._sweep_small))
+                if self.too_small:
+                    log.debug("%d face(s) under %.0f px found by t=%.3f s", self.too_small, o.min_face_size, t)
+        candidates = sorted((d for d in fresh if d.width >= o.min_face_size), key=lambda d: d.area, reverse=True)
+        for detection in candidates:
+            raw = self._landmarks_of(image, detection)
+            if raw is None or any(r[1].contains(raw.mean(axis=0)) for r in results):
+                continue
+            if len(results) < o.max_faces:
+                results.append(self._start(raw, image, t))
+                continue
+            weakest = min(results, key=lambda r: _face_area(r[0]))
+            if _face_area(raw) > o.switch_ratio * _face_area(weakest[0]):
+                log.debug("face %d replaced by a larger face at t=%.3f s", weakest[1].id, t)
+                results.remove(weakest)
+                results.append(self._start(raw, image, t))
+
+    def _landmarks_of(self, image: np.ndarray, d: Detection) -> np.ndarray | None:
+        """Landmarks of a detected face: the model on the detection's ROI, then once more on the ROI of those.
+
+        A face must hold still under that second look (a real face's landmarks barely move, the model's guess at a
+        face in a patterned background jumps), or, where the second look loses it, its eyes must be where the
+        detector put them; otherwise the detection is taken for a false one.
+        """
+        assert self._model is not None
+        first = self._model.landmarks(image, roi_from_box(d.x0, d.y0, d.x1, d.y1, d.left_eye, d.right_eye))
+        if first is None:
+            log.debug("no landmarks for a %.0f px face detection (score %.2f)", d.width, d.score)
+            return None
+        size = _face_size(first)
+        again = self._model.landmarks(image, roi_from_landmarks(first))
+        if again is not None:
+            drift = float(np.linalg.norm(again - first, axis=1).mean()) / size
+            if drift <= self.options.start_drift:
+                return again
+            log.debug("face detection (score %.2f) dropped: its landmarks moved %.2f face widths", d.score, drift)
+            return None
+        left = first[list(landmark_sets.LEFT_EYE_CORNERS)].mean(axis=0)
+        right = first[list(landmark_sets.RIGHT_EYE_CORNERS)].mean(axis=0)
+        miss = (float(np.linalg.norm(left - d.left_eye)) + float(np.linalg.norm(right - d.right_eye))) / (2 * size)
+        if miss <= self.options.start_eye_distance:
+            return first
+        log.debug("face detection (score %.2f) dropped: its eyes are %.2f face widths off", d.score, miss)
+        return None
+
+    def _start(
+        self, raw: np.ndarray, image: np.ndarray, t: float, face_id: int | None = None
+    ) -> tuple[np.ndarray, _Track, bool]:
+        o = self.options
+        size = _face_size(raw)
+        if face_id is None:
+            face_id, self._next_id = self._next_id, self._next_id + 1
+        self._ghosts = [g for g in self._ghosts if g.id != face_id]
+        track = _Track(face_id, OneEuroFilter(o.min_cutoff, o.beta, o.d_cutoff, shared_speed=True), size, raw)
+        log.debug("face %d found, %.0f px wide, at t=%.3f s", track.id, size, t)
+        return self._found(track, raw, image, t), track, False
 
 
 # --- reference still -------------------------------------------------------------------------
@@ -432,6 +560,7 @@ def face_box(landmarks: np.ndarray, frame_shape: tuple[int, ...], margin: float 
 
 __all__ = [
     "TrackerOptions",
+    "TrackedFace",
     "OneEuroFilter",
     "FaceTracker",
     "detect_reference_landmarks",

@@ -14,9 +14,9 @@ import numpy as np
 
 from unmask_video.blend import BlendOptions, blend_into
 from unmask_video.debug import DebugWriter
-from unmask_video.landmarks import FaceTracker, TrackerOptions, detect_reference_landmarks, face_box
+from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.reference_check import lower_face_looks_covered
-from unmask_video.segment import MaskSegmenter, SegmentOptions
+from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions
 from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
 from unmask_video.stages import FaceROI, Image
 from unmask_video.timing import StageTimer
@@ -43,7 +43,12 @@ class PipelineStats:
     frames: int = 0
     frames_with_face: int = 0
     frames_without_face: int = 0
+    frames_with_mask: int = 0  # frames where at least one face wears a mask (the others pass through untouched)
     faces: int = 0
+    #: Frames where the tracker saw faces narrower than its ``min_face_size`` (not processed), and the most in one.
+    frames_with_small_faces: int = 0
+    most_small_faces: int = 0
+    bare_faces: int = 0  # faces left untouched: no mask worn
 
 
 class FramePipeline:
@@ -73,9 +78,11 @@ class FramePipeline:
         self._own_tracker = tracker is None
         self.tracker = FaceTracker(self.options.tracker) if tracker is None else tracker
         self.tracker.reset()
+        self._face_ids: set[int] = set()  # the track ids of the last frame's faces
         self.segmenter = MaskSegmenter(self.options.segment)
         self.stats = PipelineStats()
         self.debug = DebugWriter(self.options.debug_dir, self.options.debug_frames) if self.options.debug_dir else None
+        self._details: dict[int, SegmentDetail | None] = {}  # what the segmenter saw, per ROI of the batch
 
     def warmup(self) -> None:
         """Start FaceMesh and warm up the reconstruction backend before the first frame (live mode needs this)."""
@@ -98,20 +105,25 @@ class FramePipeline:
         faces = [self.locate(image, t) for image, t in zip(images, times)]
         return self.rebuild(images, times, faces, in_place)
 
-    def locate(self, image: Image, t: float) -> list[np.ndarray]:
+    def locate(self, image: Image, t: float) -> list[TrackedFace]:
         """The landmarks stage alone: the tracked faces of one frame, in capture order.
 
         The threaded frame loop (:mod:`unmask_video.frame_loop`) runs it on its own thread, one frame ahead of
         :meth:`rebuild`; it only reads ``image`` and keeps the tracker's state, nothing :meth:`rebuild` uses.
         """
         with self.timer("landmarks"):
-            return self.tracker.track(image, t)
+            faces = self.tracker.track_faces(image, t)
+        small = self.tracker.too_small
+        if small:  # (counted here, on the landmarks thread: only this thread writes these two)
+            self.stats.frames_with_small_faces += 1
+            self.stats.most_small_faces = max(self.stats.most_small_faces, small)
+        return faces
 
     def rebuild(
         self,
         images: Sequence[Image],
         times: Sequence[float],
-        faces_per_frame: Sequence[list[np.ndarray]],
+        faces_per_frame: Sequence[list[TrackedFace]],
         in_place: bool = False,
     ) -> list[Image]:
         """The stages after the landmarks (mask, warp, reconstruction, blend) for consecutive frames whose faces
@@ -120,14 +132,20 @@ class FramePipeline:
         jobs: list[tuple[int, FaceROI]] = []
         for index, (image, faces) in enumerate(zip(images, faces_per_frame)):
             self.stats.frames += 1
+            self._forget_lost_faces(faces)
             if not faces:
                 self.stats.frames_without_face += 1
-                self.segmenter.reset()  # the face was lost: its clusters and mask history no longer apply
-                self.warper.reset()  # and so does its smoothed warp shape
                 continue
             self.stats.frames_with_face += 1
-            for face_id, landmarks in enumerate(faces):
-                jobs.append((index, self._face_roi(image, landmarks, face_id)))
+            masked = False
+            for face in faces:
+                roi = self._face_roi(image, face.landmarks, face.id)
+                if roi is None:  # no mask worn: the face passes through untouched
+                    self.stats.bare_faces += 1
+                    continue
+                masked = True
+                jobs.append((index, roi))
+            self.stats.frames_with_mask += int(masked)
         if not jobs:
             return outputs
         with self.timer("reconstruct"):
@@ -141,21 +159,37 @@ class FramePipeline:
                 blend_into(outputs[index], roi.box, rebuilt, roi.mask, blend.width_px, mode=blend.mode)
             if self.debug is not None:
                 with self.timer("debug"):
-                    self.debug.write(self.stats.frames - len(images) + index, roi, rebuilt)
+                    self.debug.write(self.stats.frames - len(images) + index, roi, rebuilt, self._details.get(id(roi)))
+        self._details.clear()
         self.stats.faces += len(jobs)
         return outputs
 
-    def _face_roi(self, image: Image, landmarks: np.ndarray, face_id: int) -> FaceROI:
+    def _forget_lost_faces(self, faces: list[TrackedFace]) -> None:
+        ids = {face.id for face in faces}
+        for gone in self._face_ids - ids:
+            self.segmenter.reset(gone)  # that face was lost: its clusters and mask history no longer apply
+            self.warper.reset(gone)  # and so does its smoothed warp shape
+        self._face_ids = ids
+
+    def _face_roi(self, image: Image, landmarks: np.ndarray, face_id: int) -> FaceROI | None:
+        """The face's ROI ready for reconstruction, or None when it wears no mask (nothing to rebuild)."""
         box = face_box(landmarks, image.shape[:2], self.options.box_margin)
         roi_image = image[box.slices]
         roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
         with self.timer("segment"):
             mask = self.segmenter.segment(roi_image, roi_landmarks, face_id)
+        if not mask.any():
+            if self.debug is not None:
+                with self.timer("debug"):
+                    self.debug.write_bare(self.stats.frames - 1, roi_image, roi_landmarks, self.segmenter.detail(face_id))
+            return None
         with self.timer("warp"):
             reference, valid = self.warper.warp(
                 roi_landmarks, roi_image.shape[:2], self._warp_region(mask), track=face_id
             )
-        return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid)
+        roi = FaceROI(box, roi_image, roi_landmarks, mask, reference, valid)
+        self._details[id(roi)] = self.segmenter.detail(face_id)
+        return roi
 
     def _warp_region(self, mask: np.ndarray) -> tuple[int, int, int, int] | None:
         """The box of the ROI the reconstructor reads the warped reference in, when it says so

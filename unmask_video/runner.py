@@ -89,6 +89,10 @@ class RunSummary:
     backend: str
     timer: StageTimer
     frames_lost: int | None = None  # expected minus decoded, when the expected count is known
+    #: Frames with faces too small to process (narrower than the tracker's min_face_size), and the most in one.
+    frames_with_small_faces: int = 0
+    most_small_faces: int = 0
+    frames_with_mask: int | None = None  # frames where a face wears a mask (the rest pass through untouched)
 
     @property
     def fps(self) -> float:
@@ -152,9 +156,7 @@ def _run(
                 pipeline.close()
         report = reader.report
     stats = pipeline.stats
-    if stats.frames and stats.frames_with_face == 0:
-        log.warning("no face was found in any of the %d frames of %s: the output is the input re-encoded", stats.frames, options.input)
-    return RunSummary(
+    summary = RunSummary(
         output=output,
         frames=stats.frames,
         frames_with_face=stats.frames_with_face,
@@ -167,7 +169,30 @@ def _run(
         generator=reconstructor.name,
         backend=reconstructor.provider,
         timer=timer,
+        frames_with_small_faces=stats.frames_with_small_faces,
+        most_small_faces=stats.most_small_faces,
+        frames_with_mask=stats.frames_with_mask,
     )
+    _warn_about_faces(summary, options.input, options.pipeline.tracker.min_face_size)
+    return summary
+
+
+def _warn_about_faces(summary: RunSummary, source: str, min_face_size: float) -> None:
+    """Say at the end of a run when faces were missing or too small (the output is then partly unchanged)."""
+    small = summary.frames_with_small_faces
+    if summary.frames and summary.frames_with_face == 0:
+        why = f" ({small} frames show faces under {min_face_size:.0f} px wide, too small to process)" if small else ""
+        log.warning(
+            "no face was found in any of the %d frames of %s%s: the output is the input re-encoded",
+            summary.frames, source, why,
+        )
+    elif small:
+        log.warning(
+            "%d of %d frames show faces under %.0f px wide (up to %d at once), too small to process: they are unchanged",
+            small, summary.frames, min_face_size, summary.most_small_faces,
+        )
+    elif summary.frames_without_face:
+        log.info("no face was found in %d of %d frames: they are unchanged", summary.frames_without_face, summary.frames)
 
 
 def _bounded_batch(batch: int, width: int, height: int) -> int:

@@ -1,26 +1,39 @@
-"""Mask segmentation: find the surgical mask inside the lower-face polygon of one face.
+"""Mask segmentation: find the whole surgical mask of one face, and only the mask; decide whether one is worn.
 
 Method, per face (``face_id``):
 
-1. The search region is the polygon of :data:`landmark_sets.MASK_REGION` (jaw line closed over the
-   cheeks under the eyes), pushed outward by ``polygon_margin`` x face size, most under the chin, less
-   toward the ears, little at the under-eye edge (:func:`region_polygon`). All the work happens in the
-   polygon's bounding box, so the cost follows the face size, not the ROI size.
-2. Pixels inside it, lightly blurred and converted to Lab with the lightness down-weighted (so the
-   shaded side and the pleat shadows of a mask stay with its lit part), are clustered by k-means (k=3,
+1. The k-means polygon is :data:`landmark_sets.MASK_REGION` (jaw line closed over the cheeks under the
+   eyes), pushed outward by ``polygon_margin`` x face size, most under the chin, less toward the ears,
+   little at the under-eye edge (:func:`region_polygon`). The search region (:func:`mask_refine.search_polygon`)
+   is larger: from the nose bridge down to ``below_jaw`` face heights under the jaw, ear to ear. All the work
+   happens in the search region's bounding box (at most ``work_size`` pixels), so the cost follows the face
+   size, not the ROI size.
+2. Pixels inside the k-means polygon, lightly blurred and converted to Lab with the lightness down-weighted (so
+   the shaded side and the pleat shadows of a mask stay with its lit part), are clustered by k-means (k=3,
    scikit-learn, fitted on a seeded random subsample of ``sample_pixels`` pixels). The median colour of
    the forehead (:data:`landmark_sets.FOREHEAD`) is added as an extra, never-mask centre when it differs
    enough from the mask colour: it pulls skin pixels away from a mask cluster they were lumped into.
 3. The mask cluster is the one holding most of the pixels around the :data:`landmark_sets.MASK_CORE`
-   points (nose tip, mouth), which a worn mask always covers. Another cluster joins it (two-colour or
-   patterned masks, strongly shaded sides) when it also holds ``merge_core_share`` of the core pixels
-   and its pixels lie as much inside the polygon's inner part as the main cluster's (rather than on the
-   rim, where skin, hair and background are).
-4. Clean-up: open, close, keep the components that touch the core, fill holes, feather the edge.
+   points (nose tip, mouth) and :data:`landmark_sets.MASK_CHIN`, which a worn mask covers. When that cluster
+   has the forehead's skin colour (a mask worn low or on the chin leaves the core bare), a cluster unlike the
+   skin that holds part of the core is taken instead (``skin_far_only``). Another cluster joins it
+   (two-colour or patterned masks, strongly shaded sides) when it also holds ``merge_core_share`` of the core
+   pixels and its pixels lie as much inside the polygon's inner part as the main cluster's (rather than on the
+   rim, where skin, hair and background are). Clean-up: open, close, keep the components that touch the core,
+   fill holes: the k-means mask.
+4. Growth (``refine``, :mod:`unmask_video.mask_refine`): a per-face Lab colour model of the k-means mask
+   against the rest (the skin in the polygon, the frame around the search region, the forehead) gives every
+   pixel of the search region a mask probability; the pixels above ``grow_threshold`` connected to the k-means
+   mask are the mask, up the nose bridge, under the chin, out to the ears. Holes are filled only where they
+   look like mask (pleat shadows, prints): a finger or a microphone in front of the mask stays in front.
+5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
+   much of the lower face under the nose it covers and whether red lips show; the decision follows it with
+   hysteresis. No mask worn: the mask is empty and the face passes through untouched. The final mask has a
+   hard edge, only lightly feathered (``feather_px``): the soft transition belongs to the blend.
 
-Video: the cluster centres fitted on a keyframe are reused on later frames (each pixel assigned to its
-nearest centre, far cheaper than refitting; which centres are mask is re-decided every frame, which is
-cheap). A refit happens when the fit degrades (mean distance of the pixels to their centre grows past
+Video: the cluster centres fitted on a keyframe, and the colour model fitted with them, are reused on later
+frames (each pixel assigned to its nearest centre and looked up in the colour table, far cheaper than
+refitting; which centres are mask is re-decided every frame, which is cheap). A refit happens when the fit degrades (mean distance of the pixels to their centre grows past
 ``refit_threshold`` x its keyframe value: "fit"), when the mask's share of the polygon jumps from one
 frame to the next ("share"), when the region's colour histogram moves away from the keyframe's
 ("scene", which also drops the smoothing history), when the mask clusters stop holding the core
@@ -47,10 +60,12 @@ from threadpoolctl import threadpool_limits
 
 from unmask_video import landmark_sets as ls
 from unmask_video.errors import InputError
+from unmask_video.mask_presence import Presence, PresenceOptions, edge_contrast, lip_contrast, presence_score
+from unmask_video.mask_refine import ColourModel, grow, search_polygon
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SegmentOptions", "SegmentStats", "MaskSegmenter", "region_polygon", "face_size"]
+__all__ = ["SegmentOptions", "SegmentStats", "SegmentDetail", "MaskSegmenter", "region_polygon", "face_size"]
 
 
 @dataclass
@@ -58,9 +73,23 @@ class SegmentOptions:
     """Options of :class:`MaskSegmenter`; lengths marked "face" are fractions of the face size."""
 
     clusters: int = 3  # k of k-means
+    # Grow the k-means mask over the search region with a per-face colour model (mask_refine); off: the
+    # method's plain k-means inside the landmark polygon.
+    refine: bool = True
+    below_jaw: float = 0.3  # the search region reaches this far under the jaw line (face)
+    search_side: float = 0.02  # ... this far out past the ears (face)
+    search_above: float = 0.03  # ... and this far above the under-eye line (face)
+    grow_threshold: float = 0.5  # P(mask) above which a pixel of the search region joins the mask
+    hole_prob: float = 0.4  # a hole in the mask is filled when its mean P(mask) is at least this (else: occluder)
+    # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
+    # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
+    skin_far_only: bool = True
+    core_chin: bool = True  # the chin points count in the core too (masks worn low cover them)
+    far_core_share: float = 0.15  # ... and hold at least this share of the core
+    presence: PresenceOptions = field(default_factory=PresenceOptions)
     reuse: bool = True  # reuse keyframe cluster centres on later frames
     # EMA of the mask in face-aligned coordinates. Off by default: on talking-head clips any lag of the mask
-    # behind the jaw cost more than the flicker it removed (benchmarks.quality: TDE 5.72 -> 6.47, IoU 0.978 -> 0.953),
+    # behind the jaw cost more than the flicker it removed (see benchmarks.quality: more temporal error, lower IoU),
     # and the reused clusters already keep the mask steady from frame to frame. `--mask-smoothing` turns it on.
     temporal_smoothing: bool = False
     smoothing: float = 0.6  # EMA weight of the past, in [0, 1)
@@ -83,14 +112,24 @@ class SegmentOptions:
     skin_anchor: bool = True  # add the forehead skin colour as an extra, never-mask centre ...
     skin_min_distance: float = 12.0  # ... when it is at least this far (feature units) from the mask centre
     # A face whose mask cluster is closer than this to the forehead colour is taken as bare (empty mask).
-    # 0 disables it. At 8, on real photos, ~2.5% of masked faces were dropped and ~75% of bare ones caught;
-    # a skin-coloured (beige) mask is always dropped, hence off by default.
+    # 0 disables it. Used by the reference photo check (reference_check); it drops some masked faces and always
+    # a skin-coloured (beige) one, hence off here: the presence decision (``presence``) is what skips bare faces.
     no_mask_below: float = 0.0
     open_px: float = 0.02  # opening kernel (face)
     close_px: float = 0.05  # closing kernel (face)
     feather_px: float = 2.0  # Gaussian sigma of the soft edge, in ROI pixels (0: hard {0, 1} mask)
     work_size: int = 224  # the polygon's box is downscaled to at most this side before segmenting, pixels
     canonical_size: int = 128  # side of the face-aligned smoothing frame, pixels
+
+    @classmethod
+    def plain_kmeans(cls, **changes: object) -> "SegmentOptions":
+        """The method's plain k-means: inside the landmark polygon only, the core picks the cluster, no growth,
+        no presence decision (the baseline of ``benchmarks.segmentation``)."""
+        base: dict[str, object] = dict(
+            refine=False, skin_far_only=False, core_chin=False, presence=PresenceOptions(enabled=False)
+        )
+        base.update(changes)
+        return cls(**base)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         if self.clusters < 2:
@@ -119,6 +158,8 @@ class SegmentStats:
     reused: int = 0
     refit_reasons: dict[str, int] = field(default_factory=dict)
     unmasked: int = 0  # frames returned empty because the face looked bare (``no_mask_below``)
+    bare: int = 0  # faces returned empty because the presence decision said no mask is worn
+    worn: int = 0  # faces with a mask worn
 
     def count_refit(self, reason: str) -> None:
         self.refit_reasons[reason] = self.refit_reasons.get(reason, 0) + 1
@@ -134,6 +175,7 @@ class _Fit:
     mean_dist: float  # mean pixel-to-centre distance at the keyframe
     share: float  # mask share of the polygon at the previous frame
     hist: np.ndarray  # normalised colour histogram of the region at the keyframe
+    skin: np.ndarray | None = None  # forehead skin colour (feature space), when visible
     age: int = 0  # frames since the fit
     unmasked: bool = False  # the "mask" cluster has the forehead's skin colour: no mask is worn
 
@@ -144,6 +186,21 @@ class _FaceState:
     template: np.ndarray | None = None  # (468, 2) canonical landmarks of this face
     ema: np.ndarray | None = None  # (S, S, 2) float32 canonical: running average, last output
     aligned: np.ndarray | None = None  # last frame's MASK_REGION landmarks in canonical coordinates
+    colour: ColourModel | None = None  # the colour model fitted with ``fit``
+    presence: Presence | None = None
+
+
+@dataclass
+class SegmentDetail:
+    """What the segmenter saw on a face's last frame, for the debug overlays (ROI coordinates)."""
+
+    search: np.ndarray  # (N, 2) float32, the search polygon
+    polygon: np.ndarray  # (M, 2) float32, the k-means polygon
+    window: tuple[int, int, int, int]  # x0, y0, x1, y1 of the working window
+    seed: np.ndarray  # uint8 {0, 1}, the k-means mask at the working size of ``window``
+    score: float  # mask presence score of the frame, in [0, 1]
+    average: float  # its running average
+    worn: bool  # the decision
 
 
 def face_size(landmarks: np.ndarray) -> float:
@@ -210,13 +267,16 @@ class MaskSegmenter:
         self.options = options or SegmentOptions()
         self.stats = SegmentStats()
         self._faces: dict[int, _FaceState] = {}
+        self._details: dict[int, SegmentDetail] = {}
 
     def reset(self, face_id: int | None = None) -> None:
         """Forget the clusters and smoothing state of one face, or of all faces."""
         if face_id is None:
             self._faces.clear()
+            self._details.clear()
         else:
             self._faces.pop(face_id, None)
+            self._details.pop(face_id, None)
 
     # ------------------------------------------------------------------ main entry
     def segment(self, image: np.ndarray, landmarks: np.ndarray, face_id: int = 0) -> np.ndarray:
@@ -231,15 +291,20 @@ class MaskSegmenter:
 
         poly = np.round(region_polygon(lm, opt.polygon_margin, opt.top_margin_scale, opt.side_margin_scale))
         poly = poly.astype(np.int32)
-        # Work inside the polygon's bounding box only: the cost follows the face, not the ROI.
-        x0, y0 = np.clip(poly.min(axis=0) - 2, 0, [w, h])
-        x1, y1 = np.clip(poly.max(axis=0) + 3, 0, [w, h])
+        search = search_polygon(lm, size, opt.below_jaw, opt.search_side, opt.search_above)
+        # Work inside the search region's bounding box only (with a rim around it for the colour model's
+        # "not mask" samples): the cost follows the face, not the ROI.
+        pts = np.vstack([poly, search]) if opt.refine else poly.astype(np.float32)
+        pad = np.array([2, 2]) + (int(round(0.08 * size)) if opt.refine else 0)
+        x0, y0 = np.clip(np.floor(pts.min(axis=0)).astype(int) - pad, 0, [w, h])
+        x1, y1 = np.clip(np.ceil(pts.max(axis=0)).astype(int) + pad + 1, 0, [w, h])
         out = np.zeros((h, w), np.float32)
         if x1 - x0 < 4 or y1 - y0 < 4:
             log.debug("face %d: mask region outside the ROI, empty mask", face_id)
             return out
         offset = np.array([x0, y0], np.float32)
-        sub, sub_lm, sub_size, sub_poly = image[y0:y1, x0:x1], lm - offset, size, (poly - offset).astype(np.float32)
+        sub, sub_lm, sub_size = image[y0:y1, x0:x1], lm - offset, size
+        sub_poly, sub_search = (poly - offset).astype(np.float32), search - offset
         full_shape = sub.shape[:2]
         # A large face is segmented at a capped working size: the mask needs no more detail than that.
         scale = min(1.0, opt.work_size / max(full_shape))
@@ -251,6 +316,7 @@ class MaskSegmenter:
             axes = np.array([sx, sy], np.float32)
             # Pixel centres: the resize maps x to (x + 0.5) * s - 0.5.
             sub_lm, sub_poly = (sub_lm + 0.5) * axes - 0.5, (sub_poly + 0.5) * axes - 0.5
+            sub_search = (sub_search + 0.5) * axes - 0.5
             sub_size = size * scale
         shape = sub.shape[:2]
         region = np.zeros(shape, np.uint8)
@@ -281,9 +347,10 @@ class MaskSegmenter:
                     state.ema = None
                 labels = None
         if labels is None:
-            skin = self._skin_colour(image, lm, poly) if opt.skin_anchor else None
+            skin = self._skin_colour(image, lm, poly) if (opt.skin_anchor or opt.skin_far_only) else None
             fit = self._fit(feats, region_idx, core, sub_lm, hist, shape, skin)
             state.fit = fit
+            state.colour = None
             self.stats.fits += 1
             labels, dist = self._assign(feats, fit.centres)
         assert fit is not None
@@ -295,7 +362,30 @@ class MaskSegmenter:
             in_mask = np.zeros_like(in_mask)
         binary = np.zeros(shape[0] * shape[1], np.uint8)
         binary[region_idx[in_mask]] = 1
-        binary = self._clean(binary.reshape(shape), core, sub_size).astype(np.float32)
+        raw = binary.reshape(shape)
+        seed = self._clean(raw, core, sub_size)
+        binary = seed
+        search_mask = region
+        if opt.refine and seed.any():
+            search_mask = np.zeros(shape, np.uint8)
+            cv2.fillPoly(search_mask, [np.round(sub_search).astype(np.int32)], 1)
+            search_mask |= region
+            lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
+            if state.colour is None:
+                state.colour = self._colour_model(lab, seed, raw, region, search_mask, image, lm, poly, sub_size)
+            prob = state.colour.probability(lab)
+            binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob)
+        worn, score, average = self._presence(state, binary, feats, in_mask, fit, sub, sub_lm, sub_size)
+        state_detail = SegmentDetail(
+            search=search, polygon=poly.astype(np.float32), window=(int(x0), int(y0), int(x1), int(y1)),
+            seed=seed, score=score, average=average, worn=worn,
+        )
+        self._details[face_id] = state_detail
+        if not worn:
+            self.stats.bare += 1
+            return out
+        self.stats.worn += 1
+        binary = binary.astype(np.float32)
         # Smooth the window at the working size; it maps onto ROI pixels by a scale and a shift.
         sub_to_roi = np.array(
             [[1.0 / sx, 0.0, x0 + 0.5 / sx - 0.5], [0.0, 1.0 / sy, y0 + 0.5 / sy - 0.5]], np.float32
@@ -307,11 +397,82 @@ class MaskSegmenter:
         out[y0:y1, x0:x1] = binary
         return self._feather(out, (x0, y0, x1, y1))
 
+    def detail(self, face_id: int = 0) -> SegmentDetail | None:
+        """What the last :meth:`segment` call of this face saw (search region, k-means mask, presence)."""
+        return self._details.get(face_id)
+
+    def _presence(
+        self,
+        state: _FaceState,
+        binary: np.ndarray,
+        feats: np.ndarray,
+        in_mask: np.ndarray,
+        fit: _Fit,
+        sub: np.ndarray,
+        lm: np.ndarray,
+        size: float,
+    ) -> tuple[bool, float, float]:
+        """(worn, score, running average) of this frame; always worn when the decision is off."""
+        popt = self.options.presence
+        if not popt.enabled:
+            return bool(binary.any()), 1.0, 1.0
+        distance = None
+        # (a grey or overexposed forehead is no skin colour to compare with: the cover decides alone)
+        if fit.skin is not None and self._warm(fit.skin) and in_mask.any():
+            distance = float(np.linalg.norm(feats[in_mask].mean(axis=0) - fit.skin))
+        # The lower face under the nose: a mask worn correctly or low covers it; skin, lips or a beard do not.
+        shape = sub.shape[:2]
+        lower = np.zeros(shape, np.uint8)
+        cv2.fillPoly(lower, [np.round(lm[list(ls.MASK_REGION)]).astype(np.int32)], 1)
+        nose_y = int(round(float(lm[ls.NOSE[-3], 1])))
+        lower[: max(nose_y, 0)] = 0
+        cover = float(binary[lower > 0].mean()) if lower.any() else 0.0
+        lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
+        lips = lip_contrast(lab, lm, size, binary)
+        edge = edge_contrast(lab, binary, lm, size)
+        score = presence_score(distance, cover, lips, edge, popt)
+        if state.presence is None:
+            state.presence = Presence(popt)
+        worn = state.presence.update(score)
+        log.debug(
+            "presence: skin distance %s cover %.2f lips %s edge %s score %.2f -> %s", distance, cover, lips, edge, score, worn
+        )
+        return worn, score, float(state.presence.average or 0.0)
+
+    def _colour_model(
+        self,
+        lab: np.ndarray,
+        seed: np.ndarray,
+        raw: np.ndarray,
+        region: np.ndarray,
+        search: np.ndarray,
+        image: np.ndarray,
+        lm: np.ndarray,
+        poly: np.ndarray,
+        size: float,
+    ) -> ColourModel:
+        """The colour model of this face: the k-means mask cluster pixels (``raw``, inside the cleaned ``seed``:
+        not the holes it filled, which may be a finger) against the rest of the polygon, the rim of the window
+        outside the search region and the forehead skin."""
+        k = max(int(round(0.02 * size)) | 1, 3)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        inner = cv2.erode(seed, kernel) & raw
+        if inner.sum() < 50:
+            inner = seed & raw
+        near = cv2.dilate(seed, kernel)
+        other = ((region > 0) & (near == 0)) | (cv2.dilate(search, kernel) == 0)
+        samples = [lab[other]]
+        probe = self._probe_pixels(image, lm, poly)
+        if probe is not None:
+            samples.append(cv2.cvtColor(probe.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3))
+        return ColourModel(lab[inner > 0], np.concatenate(samples))
+
     # ------------------------------------------------------------------ pieces
     def _core_mask(self, lm: np.ndarray, size: float, shape: tuple[int, int]) -> np.ndarray:
         core = np.zeros(shape, np.uint8)
         r = max(int(round(self.options.core_radius * size)), 1)
-        for x, y in np.round(lm[list(ls.MASK_CORE)]).astype(np.int32):
+        points = ls.MASK_CORE + (ls.MASK_CHIN if self.options.core_chin else ())
+        for x, y in np.round(lm[list(points)]).astype(np.int32):
             cv2.circle(core, (int(x), int(y)), r, 1, -1)
         return core > 0
 
@@ -337,15 +498,20 @@ class MaskSegmenter:
         labels = d2.argmin(axis=1)
         return labels, np.sqrt(d2[np.arange(len(feats)), labels])
 
-    def _skin_colour(self, image: np.ndarray, lm: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
-        """Median feature of the forehead probe disks outside the search polygon, or None if too few."""
+    def _probe_pixels(self, image: np.ndarray, lm: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
+        """RGB pixels (n, 3) of the forehead probe disks outside the search polygon, or None if too few."""
         probe = np.zeros(image.shape[:2], np.uint8)
         r = max(int(round(self.options.core_radius * face_size(lm))), 1)
         for x, y in np.round(lm[list(ls.FOREHEAD)]).astype(np.int32):
             cv2.circle(probe, (int(x), int(y)), r, 1, -1)
         cv2.fillPoly(probe, [poly], 0)
         pixels = image[probe > 0]
-        if len(pixels) < 20:
+        return pixels if len(pixels) >= 20 else None
+
+    def _skin_colour(self, image: np.ndarray, lm: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
+        """Median feature of the forehead probe disks outside the search polygon, or None if too few."""
+        pixels = self._probe_pixels(image, lm, poly)
+        if pixels is None:
             return None
         lab = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
         lab[:, 0] *= self.options.lightness_weight
@@ -368,7 +534,7 @@ class MaskSegmenter:
         sample = feats[rng.choice(len(feats), n, replace=False)] if len(feats) > n else feats
         if len(np.unique(sample, axis=0)) < k:  # flat region: jitter so that k-means has k distinct points
             sample = sample + rng.normal(0, 0.5, sample.shape).astype(np.float32)
-        # One thread: on a few thousand points the thread pool costs far more than it saves (x10-50 under load).
+        # One thread: on a few thousand points the thread pool costs far more than it saves (much more under load).
         with threadpool_limits(limits=1):
             km = KMeans(n_clusters=k, n_init=2, random_state=opt.seed, max_iter=50).fit(sample)
         centres = km.cluster_centers_.astype(np.float32)
@@ -380,7 +546,18 @@ class MaskSegmenter:
             main = centres[mask_clusters]
             gap = float(np.linalg.norm(main - skin, axis=1).min())
             unmasked = gap < opt.no_mask_below
-            if gap >= opt.skin_min_distance:
+            far = np.linalg.norm(centres - skin, axis=1) >= opt.skin_min_distance
+            # (only against a warm probe: an overexposed or grey forehead says nothing about the skin's colour)
+            if opt.skin_far_only and self._warm(skin) and far.any() and not far[mask_clusters].all():
+                # The core is bare skin (a mask worn low, or no mask): the mask, if any, is a cluster unlike skin
+                # that still holds a part of the core (the chin, the mouth), not hair or background on the rim.
+                core_labels = labels[core.ravel()[region_idx]]
+                core_share = np.bincount(core_labels, minlength=k) / max(len(core_labels), 1)
+                if float(core_share[far].max()) >= opt.far_core_share:
+                    eligible = far
+                    mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
+                    gap = float(np.linalg.norm(centres[mask_clusters] - skin, axis=1).min())
+            if opt.skin_anchor and gap >= opt.skin_min_distance:
                 centres = np.vstack([centres, skin[None, :]]).astype(np.float32)
                 eligible = np.append(eligible, False)
                 labels, dist = self._assign(feats, centres)
@@ -388,7 +565,12 @@ class MaskSegmenter:
             else:
                 log.debug("skin probe %.1f from the mask centre: not used", gap)
         share = float(mask_clusters[labels].mean())
-        return _Fit(centres, mask_clusters, eligible, float(dist.mean()), share, hist, unmasked=unmasked)
+        return _Fit(centres, mask_clusters, eligible, float(dist.mean()), share, hist, skin=skin, unmasked=unmasked)
+
+    @staticmethod
+    def _warm(skin: np.ndarray) -> bool:
+        """Does this (feature-space) colour look like lit skin: red and yellow enough (Lab a, b above neutral)?"""
+        return bool((skin[1] - 128.0) + (skin[2] - 128.0) >= 8.0)
 
     def _choose(
         self,

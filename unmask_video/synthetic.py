@@ -40,11 +40,15 @@ _EAR_LEFT, _EAR_RIGHT = landmark_sets.JAW[0], landmark_sets.JAW[-1]
 
 @dataclass(frozen=True)
 class MaskStyle:
-    """How the drawn mask looks. ``pattern`` is ``None``, ``"stripes"`` or ``"dots"``."""
+    """How the drawn mask looks. ``pattern`` is ``None``, ``"stripes"`` or ``"dots"``. ``below_chin`` is how far
+    the mask reaches under the chin (face heights); ``drop`` moves the whole mask down (face heights: 0.25 is
+    a mask worn below the nose)."""
 
     color: tuple[int, int, int] = LIGHT_BLUE
     pleats: int = 3
     pattern: str | None = None
+    below_chin: float = 0.06
+    drop: float = 0.0
 
 
 # --- drawing the mask -------------------------------------------------------------------------
@@ -58,13 +62,14 @@ def _chaikin(poly: np.ndarray, iterations: int = 2) -> np.ndarray:
     return poly
 
 
-def mask_outline(landmarks: np.ndarray) -> np.ndarray:
+def mask_outline(landmarks: np.ndarray, below_chin: float = 0.06, drop: float = 0.0) -> np.ndarray:
     """The outline (K, 2) float32 of a surgical mask worn on the face with these landmarks.
 
     Top edge across the nose bridge (landmark 197, so 195 and the rest of MASK_CORE are well inside) and
     0.05 face heights under the under-eye line over the cheeks, sides down the jaw from the ears, bottom
-    along the jaw pushed up to 0.06 face heights under the chin; corners rounded. It covers most of the
-    MASK_REGION polygon and lies almost all inside it, the rest close to its edge (tests/test_synthetic.py).
+    along the jaw pushed up to ``below_chin`` face heights under the chin; corners rounded. With the defaults it
+    covers most of the MASK_REGION polygon and lies almost all inside it, the rest close to its edge
+    (tests/test_synthetic.py). ``drop`` moves the top edge down by that many face heights (a mask worn low).
     """
     pts = np.asarray(landmarks, dtype=np.float64)
     bridge, chin = pts[_BRIDGE], pts[_CHIN]
@@ -79,11 +84,11 @@ def mask_outline(landmarks: np.ndarray) -> np.ndarray:
     weight = np.sin(np.linspace(0.0, math.pi, n)) ** 2
     out = jaw - center
     out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-6
-    jaw = jaw + out * (0.06 * face_h * weight)[:, None]
+    jaw = jaw + out * (below_chin * face_h * weight)[:, None]
     # Top: under the eyes, lowered by 0.05 face heights at the cheeks, rising to the nose bridge.
     m = len(top)
-    drop = 0.05 - 0.05 * np.exp(-((np.arange(m) - (m - 1) / 2) ** 2) / 2.0)
-    top = top + down[None, :] * (drop * face_h)[:, None]
+    lowered = 0.05 - 0.05 * np.exp(-((np.arange(m) - (m - 1) / 2) ** 2) / 2.0)
+    top = top + down[None, :] * ((lowered + drop) * face_h)[:, None]
     poly = np.concatenate([jaw, top], axis=0)
     return _chaikin(poly, 2).astype(np.float32)
 
@@ -140,7 +145,7 @@ def draw_surgical_mask(
     shading darker towards the sides, a faint weave and optionally a pattern.
     """
     h, w = image.shape[:2]
-    outline = mask_outline(landmarks)
+    outline = mask_outline(landmarks, style.below_chin, style.drop)
     binary = np.zeros((h, w), np.float32)
     # Work in the outline's bounding box only: the cost does not grow with the frame.
     x0, y0 = np.floor(outline.min(axis=0)).astype(int) - 2
@@ -181,6 +186,33 @@ def draw_surgical_mask(
     return out, binary
 
 
+def draw_finger(
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    color: tuple[int, int, int] = (205, 150, 125),
+    width: float = 0.11,
+    length: float = 0.6,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw a finger (a shaded skin-coloured capsule ``width`` face widths wide, ``length`` long) pointing up
+    to beside the mouth, in front of whatever is there: the default reaches up from below the chin, a short one
+    (0.15) lies wholly on a worn mask. Returns ``(image uint8, finger mask float32 {0, 1})``."""
+    pts = np.asarray(landmarks, dtype=np.float64)
+    face_w = float(np.ptp(pts[list(landmark_sets.FACE_OVAL)][:, 0])) + 1.0
+    tip = pts[landmark_sets.MOUTH[0]] * 0.5 + pts[_CHIN] * 0.5 + np.array([0.12 * face_w, -0.08 * face_w])
+    base = tip + np.array([0.05 * face_w, length * face_w])
+    h, w = image.shape[:2]
+    finger = np.zeros((h, w), np.uint8)
+    r = max(int(round(width * face_w / 2)), 1)
+    cv2.line(finger, tuple(int(v) for v in np.round(tip)), tuple(int(v) for v in np.round(base)), 255, 2 * r)
+    cv2.circle(finger, tuple(int(v) for v in np.round(tip)), r, 255, -1)
+    dist = cv2.distanceTransform((finger > 0).astype(np.uint8), cv2.DIST_L2, 3)
+    shade = 0.75 + 0.25 * np.clip(dist / max(r, 1), 0.0, 1.0)  # rounder: darker at its sides
+    out = image.copy()
+    on = finger > 0
+    out[on] = np.clip(np.asarray(color, np.float32)[None, :] * shade[on][:, None], 0, 255).astype(np.uint8)
+    return out, on.astype(np.float32)
+
+
 # --- clips --------------------------------------------------------------------------------------
 
 
@@ -199,6 +231,7 @@ class ClipSpec:
     seed: int = 0
     face_width: float = 0.4
     crf: int = 12
+    mask_frames: tuple[int, int] | None = None  # only frames [start, end) wear the mask (None: all of them)
 
 
 @dataclass
@@ -306,36 +339,16 @@ def make_reference(size: tuple[int, int] = (320, 320), face_width: float = 0.4) 
 def _write_video(path: Path, frames: np.ndarray, spec: ClipSpec) -> tuple[list[int], Fraction]:
     import av
 
-    n, h, w = frames.shape[:3]
-    with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=spec.fps)
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.options = {"crf": str(spec.crf), "preset": "veryfast"}
-        as_ = None
-        if spec.audio_hz is not None:
-            rate = 48000
-            as_ = out.add_stream("aac", rate=rate, layout="mono")
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts = i
-            vf.time_base = Fraction(1, spec.fps)
-            for p in vs.encode(vf):
-                out.mux(p)
-        for p in vs.encode():
-            out.mux(p)
-        if as_ is not None:
-            total = int(round(n / spec.fps * rate))
-            tone = (0.2 * np.sin(2 * math.pi * spec.audio_hz * np.arange(total) / rate)).astype(np.float32)
-            for start in range(0, total, 1024):
-                chunk = tone[None, start : start + 1024]
-                af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="mono")
-                af.sample_rate = rate
-                af.pts = start
-                af.time_base = Fraction(1, rate)
-                for p in as_.encode(af):
-                    out.mux(p)
-            for p in as_.encode():
-                out.mux(p)
+    from unmask_video.io import AudioTrack, EncodeOptions, write_clip
+
+    n = len(frames)
+    audio = None
+    if spec.audio_hz is not None:
+        rate = 48000
+        total = int(round(n / spec.fps * rate))
+        tone = (0.2 * np.sin(2 * math.pi * spec.audio_hz * np.arange(total) / rate)).astype(np.float32)
+        audio = (AudioTrack("aac", rate, "mono"), tone[None])
+    write_clip(path, frames, spec.fps, EncodeOptions(crf=spec.crf, preset="veryfast"), audio=audio)
     with av.open(str(path)) as inp:
         stream = inp.streams.video[0]
         pts = sorted(p.pts for p in inp.demux(stream) if p.pts is not None)
@@ -366,7 +379,10 @@ def make_clip(out_dir: Path, spec: ClipSpec = ClipSpec()) -> SyntheticClip:
         m = _compose(_motion(spec, i, center), base)
         truth[i] = _render(m, spec.size)
         lms[i] = _apply(m, pts0)
-        masked[i], masks[i] = draw_surgical_mask(truth[i], lms[i], spec.style)
+        if spec.mask_frames is None or spec.mask_frames[0] <= i < spec.mask_frames[1]:
+            masked[i], masks[i] = draw_surgical_mask(truth[i], lms[i], spec.style)
+        else:
+            masked[i], masks[i] = truth[i], 0.0
     tag = hashlib.sha1(repr(spec).encode()).hexdigest()[:10]
     video_path = out_dir / f"clip_{tag}.mp4"
     reference_path = out_dir / f"reference_{tag}.png"
@@ -394,6 +410,7 @@ __all__ = [
     "ClipSpec",
     "SyntheticClip",
     "draw_surgical_mask",
+    "draw_finger",
     "mask_outline",
     "make_clip",
     "make_reference",

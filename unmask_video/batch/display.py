@@ -96,7 +96,8 @@ class BatchDisplay:
                 self._progress.update(
                     self._worker_tasks[snap.worker],
                     completed=snap.frames_done,
-                    total=snap.frames_total,
+                    # (an unknown count shows as the frames done: rich keeps the old total when given None)
+                    total=snap.frames_total if snap.frames_total is not None else snap.frames_done,
                     info=f"{fps:5.1f} fps  {name}",
                 )
             self._refresh_frames(now)

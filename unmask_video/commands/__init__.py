@@ -1,6 +1,6 @@
 """The command's subcommands (``unmask-video run|live|demo|...``).
 
-Each subcommand is a module with two functions, listed once in :data:`unmask_video.cli.SUBCOMMANDS`
+Each subcommand is a module with two functions, listed once in :func:`unmask_video.cli.subcommand_modules`
 (imported there; adding one is an import and an entry):
 
 - ``add_parser(subparsers) -> ArgumentParser``: adds its parser, with only its own flags;

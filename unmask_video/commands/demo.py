@@ -18,7 +18,9 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
         "to the unmasked truth the output is than the masked input.",
     )
     files = parser.add_argument_group("demo")
-    files.add_argument("--out-dir", type=Path, default=Path("unmask-video-demo"), metavar="DIR", help="folder for the demo files")
+    files.add_argument(
+        "--out-dir", type=Path, default=Path("unmask-video-demo"), metavar="DIR", help="folder for the demo files"
+    )
     files.add_argument("--frames", type=int, default=50, metavar="N", help="length of the sample clip (default 50)")
     options.add_reconstruction(parser)
     options.add_tracking(parser)
@@ -33,4 +35,4 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--frames must be at least 1")
     pipeline = options.pipeline_options(args)
     reconstructor = options.reconstructor_options(args)
-    return run_demo(args.out_dir, args.frames, pipeline, reconstructor, args.batch, args.quiet)
+    return run_demo(args.out_dir, args.frames, pipeline, reconstructor, options.batch_size(args), args.quiet)

@@ -33,12 +33,18 @@ def add_reconstruction(parser: argparse.ArgumentParser, batching: bool = True) -
     group.add_argument("--engine", default=None, metavar="FILE", help="TensorRT engine file from 'unmask-video build-engine'")
     group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     if batching:
-        group.add_argument("--batch", type=int, default=1, metavar="N", help="faces from N consecutive frames per generator call")
+        group.add_argument(
+            "--batch", type=int, default=1, metavar="N", help="faces from N consecutive frames per generator call"
+        )
 
 
 def add_tracking(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("faces and mask")
     group.add_argument("--max-faces", type=int, default=1, metavar="N", help="process up to N faces per frame (largest first)")
+    group.add_argument(
+        "--min-face-size", type=float, default=40.0, metavar="PX",
+        help="faces narrower than PX pixels are left unchanged (default 40; smaller makes the face search slower)",
+    )
     group.add_argument("--no-smoothing", action="store_true", help="turn off temporal smoothing of the landmarks")
     group.add_argument(
         "--mask-smoothing", action="store_true", help="also smooth the mask over time (face-aligned EMA; off by default)"
@@ -61,21 +67,28 @@ def add_messages(parser: argparse.ArgumentParser, quiet_help: str = "no progress
 
 
 def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
-    """The per-frame options from :func:`add_tracking`'s flags (and ``--batch`` checked where it exists)."""
+    """The per-frame options from :func:`add_tracking`'s flags."""
+    from unmask_video.io.paths import check_debug_dir
     from unmask_video.pipeline import PipelineOptions
 
     if args.max_faces < 1:
         raise InputError("--max-faces must be at least 1")
-    if getattr(args, "batch", 1) < 1:
-        raise InputError("--batch must be at least 1")
-    from unmask_video.io.paths import check_debug_dir
-
     options = PipelineOptions(debug_dir=check_debug_dir(args.debug_dir))
     options.tracker.max_faces = args.max_faces
+    if not 8 <= args.min_face_size <= 4096:
+        raise InputError("--min-face-size must be between 8 and 4096 pixels")
+    options.tracker.min_face_size = args.min_face_size
     options.tracker.smoothing = not args.no_smoothing
     options.segment.temporal_smoothing = args.mask_smoothing
     options.segment.reuse = not args.no_reuse
     return options
+
+
+def batch_size(args: argparse.Namespace) -> int:
+    """``--batch`` (added by :func:`add_reconstruction` with ``batching``), checked."""
+    if args.batch < 1:
+        raise InputError("--batch must be at least 1")
+    return args.batch
 
 
 def reconstructor_options(args: argparse.Namespace) -> ReconstructorOptions:

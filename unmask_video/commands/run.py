@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             encode=EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset),
             pipeline=options.pipeline_options(args),
             reconstructor=options.reconstructor_options(args),
-            batch=args.batch,
+            batch=options.batch_size(args),
             quiet=args.quiet,
             overwrite=args.overwrite,
         )

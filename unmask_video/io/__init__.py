@@ -19,7 +19,7 @@ from unmask_video.io.paths import (
 )
 from unmask_video.io.reader import DecodedFrame, DecodeReport, VideoInfo, VideoReader, open_input, read_image
 from unmask_video.io.signals import Terminated, call_interruptibly, exit_code_for, handle_signals
-from unmask_video.io.stream import StreamDescription
+from unmask_video.io.stream import AudioTrack, StreamDescription
 from unmask_video.io.writer import (
     METADATA_KEY,
     PROCESSED_COMMENT,
@@ -29,9 +29,11 @@ from unmask_video.io.writer import (
     EncodeOptions,
     VideoWriter,
     check_encoder,
+    write_clip,
 )
 
 __all__ = [
+    "AudioTrack",
     "BackgroundWriter",
     "CAMERA_FORMATS",
     "DecodeReport",
@@ -61,4 +63,5 @@ __all__ = [
     "publish",
     "read_image",
     "rename_no_replace",
+    "write_clip",
 ]

@@ -149,7 +149,7 @@ class VideoReader:
                 path, format=input_format, options=options, open_timeout_s=open_timeout_s if waits else None,
                 read_timeout_s=open_timeout_s,
             )  # fmt: skip
-        except TimeoutError as exc:
+        except (TimeoutError, av.error.ExitError) as exc:  # ours, or FFmpeg's own timeout
             raise InputError(
                 f"{self.source} sent nothing within {open_timeout_s:g} s: check that the sender is running"
             ) from exc

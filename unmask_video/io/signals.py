@@ -18,7 +18,6 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 from typing import Callable, Iterator, TypeVar
@@ -46,8 +45,25 @@ def exit_code_for(interrupt: KeyboardInterrupt) -> int:
     return getattr(interrupt, "exit_code", 130)
 
 
+#: The signal received inside :func:`handle_signals` (None: none yet).
+_received: list[int] = []
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
+    _received.append(signum)
     raise Terminated(signum)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    _received.append(signum)
+    raise KeyboardInterrupt
+
+
+def raise_on_termination() -> None:
+    """From now on SIGTERM and SIGHUP raise :class:`Terminated` (main thread of a program that owns its process)."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in TERMINATING:
+            signal.signal(sig, _raise_terminated)
 
 
 class _Watchdog:
@@ -97,9 +113,12 @@ def handle_signals(*, terminate: bool = True, grace_s: float = 5.0) -> Iterator[
         yield
         return
     previous: dict[int, object] = {}
+    _received.clear()
     if terminate:
         for sig in TERMINATING:
             previous[sig] = signal.signal(sig, _raise_terminated)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _raise_interrupt)
     watchdog = _Watchdog(grace_s)
     try:
         old_fd = signal.set_wakeup_fd(watchdog.write_fd, warn_on_full_buffer=False)
@@ -109,6 +128,13 @@ def handle_signals(*, terminate: bool = True, grace_s: float = 5.0) -> Iterator[
         watchdog.thread.start()
     try:
         yield
+    except BaseException as exc:
+        # A library may turn the KeyboardInterrupt raised inside it into its own error (an import that was
+        # interrupted reads as "not installed"): after a signal, the signal is what ends the run.
+        if _received and not isinstance(exc, KeyboardInterrupt):
+            signum = _received[0]
+            raise (KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)) from exc
+        raise
     finally:
         if old_fd is not None:
             signal.set_wakeup_fd(old_fd)
@@ -164,6 +190,3 @@ def call_interruptibly(fn: Callable[[], T], *, timeout_s: float | None, on_aband
     return box["value"]  # type: ignore[return-value]
 
 
-def stderr_line(message: str) -> None:
-    """One line on stderr (for the rare messages that must not go through logging)."""
-    print(message.replace("\n", " "), file=sys.stderr)

@@ -13,6 +13,15 @@ from typing import Any, Mapping
 
 
 @dataclass(frozen=True)
+class AudioTrack:
+    """An audio track the caller generates (rather than copies from a source): encoded by the writer."""
+
+    codec: str = "aac"
+    rate: int = 48000
+    layout: str = "mono"
+
+
+@dataclass(frozen=True)
 class StreamDescription:
     width: int
     height: int
@@ -25,3 +34,5 @@ class StreamDescription:
     tags: Mapping[str, str] = field(default_factory=dict)  # container tags of the source to keep
     #: Streams of the source copied packet for packet (audio, subtitles); their packets go to ``mux_packet``.
     copied_streams: tuple[Any, ...] = ()
+    #: Audio the caller generates, written with :meth:`~unmask_video.io.writer.VideoWriter.write_audio`.
+    audio_tracks: tuple[AudioTrack, ...] = ()

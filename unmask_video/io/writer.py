@@ -20,6 +20,7 @@ one pixel on the right/bottom, repeating the last column/row (no cropping); the 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -38,7 +39,7 @@ from unmask_video.errors import InputError, ProcessingError
 from unmask_video.io.color import RGBToFrame
 from unmask_video.io.paths import is_stream_url, publish, remove_temp, temp_path_for, url_scheme
 from unmask_video.io.reader import DecodedFrame, VideoReader, ffmpeg_message
-from unmask_video.io.stream import StreamDescription
+from unmask_video.io.stream import AudioTrack, StreamDescription
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +172,10 @@ class VideoWriter:
         output_format: str | None = None,
         overwrite: bool = False,
         url_options: dict[str, str] | None = None,
+        mark_processed: bool = True,
     ) -> None:
         self.options = options or EncodeOptions()
+        self.mark_processed = mark_processed  # False for clips the tool makes itself (test and demo inputs)
         self.stream = stream.description() if isinstance(stream, VideoReader) else stream
         self.overwrite = overwrite
         self._url = isinstance(path, str) and is_stream_url(path)
@@ -232,9 +235,10 @@ class VideoWriter:
         for key, value in desc.tags.items():
             if key.lower() not in _SKIPPED_TAGS:
                 container.metadata[key] = value
-        container.metadata["comment"] = PROCESSED_COMMENT
-        container.metadata[METADATA_KEY] = __version__
-        if "mpegts" in fmt_name:
+        if self.mark_processed:
+            container.metadata["comment"] = PROCESSED_COMMENT
+            container.metadata[METADATA_KEY] = __version__
+        if "mpegts" in fmt_name and self.mark_processed:
             container.metadata["service_provider"] = TS_SERVICE_PROVIDER
             container.metadata.setdefault("service_name", "unmask-video")
 
@@ -252,7 +256,8 @@ class VideoWriter:
             stream = container.add_stream(codec.name, rate=desc.rate)
         except ValueError as exc:  # FFmpeg says the container cannot hold this codec
             raise InputError(
-                f"the {fmt_name} container cannot hold {codec.name} video; choose another codec or extension"
+                f"the {fmt_name} container cannot hold {codec.name} video; choose another --codec "
+                f"({'libvpx-vp9 for WebM' if 'webm' in fmt_name else 'e.g. libx264'}) or output extension (.mp4, .mkv)"
             ) from exc
         stream.width, stream.height = self.width, self.height
         stream.pix_fmt = self.options.pix_fmt
@@ -282,6 +287,12 @@ class VideoWriter:
                 self._add_audio(container, src)
             elif src.type == "subtitle":
                 self._add_subtitle(container, src)
+        self._tracks: list[Any] = []
+        for track in desc.audio_tracks:
+            try:
+                self._tracks.append(container.add_stream(track.codec, rate=track.rate, layout=track.layout))
+            except (ValueError, av.FFmpegError) as exc:
+                raise InputError(f"{fmt_name} cannot hold {track.codec} audio: {exc}") from exc
         try:
             container.start_encoding()  # opens the encoders and writes the header: every mismatch shows now
         except (av.FFmpegError, ValueError, OSError) as exc:
@@ -390,6 +401,20 @@ class VideoWriter:
             return pts
         return round(Fraction(frame.index) / desc.rate / desc.time_base)
 
+    def write_audio(self, track: int, samples: np.ndarray, start: int) -> None:
+        """Encode generated audio: ``samples`` (channels, n) float32 of ``audio_tracks[track]`` from sample ``start``."""
+        container = self._open_container()
+        stream = self._tracks[track]
+        spec: AudioTrack = self.stream.audio_tracks[track]
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, np.float32), format="fltp", layout=spec.layout)
+        frame.sample_rate = spec.rate
+        frame.pts = start
+        frame.time_base = Fraction(1, spec.rate)
+        try:
+            container.mux(stream.encode(frame))
+        except (av.FFmpegError, OSError) as exc:
+            raise ProcessingError(f"writing audio failed: {ffmpeg_message(exc)}") from exc
+
     def mux_packet(self, packet: av.Packet) -> None:
         """Write one demuxed audio/subtitle packet of the source (consumed: its stream/timestamps change)."""
         container = self._open_container()
@@ -455,6 +480,8 @@ class VideoWriter:
                     if resampler is not None:
                         self._encode_resampled(index, resampler.resample(None))
                     self._encode_audio(index, None)
+                for stream in self._tracks:
+                    container.mux(stream.encode(None))
                 container.close()
             except (av.FFmpegError, OSError) as exc:
                 raise ProcessingError(f"finishing {self.path} failed: {ffmpeg_message(exc)}") from exc
@@ -542,6 +569,20 @@ class BackgroundWriter:
         """Queue ``image`` for encoding at ``frame``'s timestamp (see :meth:`VideoWriter.write`)."""
         self._put((self.writer.write, (frame, image)))
 
+    def write_audio(self, track: int, samples: np.ndarray, start: int) -> None:
+        """Encode generated audio: ``samples`` (channels, n) float32 of ``audio_tracks[track]`` from sample ``start``."""
+        container = self._open_container()
+        stream = self._tracks[track]
+        spec: AudioTrack = self.stream.audio_tracks[track]
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, np.float32), format="fltp", layout=spec.layout)
+        frame.sample_rate = spec.rate
+        frame.pts = start
+        frame.time_base = Fraction(1, spec.rate)
+        try:
+            container.mux(stream.encode(frame))
+        except (av.FFmpegError, OSError) as exc:
+            raise ProcessingError(f"writing audio failed: {ffmpeg_message(exc)}") from exc
+
     def mux_packet(self, packet: av.Packet) -> None:
         """Queue one demuxed audio/subtitle packet (see :meth:`VideoWriter.mux_packet`)."""
         self._put((self.writer.mux_packet, (packet,)))
@@ -618,6 +659,34 @@ class BackgroundWriter:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if not self._done:
             self.abort()
+
+
+def write_clip(
+    path: str | os.PathLike[str],
+    frames: Any,
+    rate: int | Fraction,
+    options: EncodeOptions | None = None,
+    *,
+    audio: tuple[AudioTrack, np.ndarray] | None = None,
+) -> Path:
+    """Encode generated RGB frames (an iterable of (H, W, 3) uint8, frame i at i / rate) to a file, with optional
+    generated audio ``(track, samples (channels, n) float32)``; replaces ``path``; returns it. For clips the tool
+    makes itself (tests, the demo, training examples): no "processed by" tag."""
+    frames = iter(frames)
+    first = next(frames)
+    height, width = first.shape[:2]
+    rate = Fraction(rate)
+    desc = StreamDescription(width=width, height=height, rate=rate, time_base=1 / rate,
+                             audio_tracks=(audio[0],) if audio else ())  # fmt: skip
+    with VideoWriter(path, desc, options, overwrite=True, mark_processed=False) as writer:
+        for i, image in enumerate(itertools.chain([first], frames)):
+            writer.write_at(image, i)
+        if audio is not None:
+            track, samples = audio
+            block = 1024
+            for start in range(0, samples.shape[1], block):
+                writer.write_audio(0, samples[:, start : start + block], start)
+        return Path(writer.commit())
 
 
 def _chroma_factor(chroma_size: Any) -> int:

@@ -52,5 +52,10 @@ def _build(options: ReconstructorOptions) -> object:
             return composite
         raise InputError(f"no weights for generator '{name}'; pass a .safetensors file or --generator none")
     return neural.GeneratorReconstructor.from_weights(
-        weights, backend=options.backend, engine=options.engine, device=options.device, options=options.neural
+        weights,
+        backend=options.backend,
+        engine=options.engine,
+        device=options.device,
+        options=options.neural,
+        composite=options.composite,
     )

@@ -1,12 +1,16 @@
 """The neural reconstruction stage: :class:`GeneratorReconstructor` implements
-:class:`unmask_video.stages.Reconstructor` over any generator backend.
+:class:`unmask_video.reconstruct.protocol.Reconstructor` over any generator backend.
 
-For each face: align the ROI image, mask, warped reference and validity map into the model's square
-crop (:mod:`unmask_video.align`), convert once to the model range (NCHW float32, [-1,1]), run the
-backend on the batch, warp the result back into the ROI. The crop is usually smaller than the face in
-the frame, so with ``detail_transfer`` the high-frequency band of the full-resolution warped
-reference (what the crop's resampling removed) is added back where the reference is valid: the
-network supplies colour, shading and missing content, the reference its sharp detail.
+Generators that correct the composite (``GeneratorConfig.base == "composite"``, the shipped kind): for each face
+the reference composite (:class:`~unmask_video.reconstruct.composite.ReferenceComposite`: warped reference,
+colour-matched, inpainted where the warp gives nothing) runs first; its output, the ROI image, the mask and the
+warp's validity map are aligned into the model's square crop (:mod:`unmask_video.align`), converted once to the
+model range (NCHW float32, [-1,1]) and run through the backend as one batch; the network predicts a correction of
+the composite, which is warped back and added to the full-resolution composite. The composite keeps its detail;
+the network changes colour, shading and shape at the crop's resolution.
+
+Older generators (``base == "reference"``) take the warped reference instead; with ``detail_transfer`` the
+high-frequency band of the full-resolution reference is added back where it is valid.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from unmask_video import align
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.stages import FaceROI, Image
 from unmask_video.reconstruct.backends import Backend, select_backend
+from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.generator.configs import REGISTRY, GeneratorConfig
 from unmask_video.reconstruct.generator.card import beats_composite
 from unmask_video.reconstruct.generator.weights import read_card, read_config
@@ -109,13 +114,16 @@ class GeneratorReconstructor:
         config: GeneratorConfig,
         options: GeneratorOptions | None = None,
         weights_path: Path | None = None,
+        composite: CompositeOptions | None = None,
     ) -> None:
         self.backend = backend
         self.config = config
         self.options = options or GeneratorOptions()
         self.weights_path = weights_path
         self.name = config.name
-        #: The network reads the whole aligned face crop of the warped reference.
+        #: The composite this generator corrects (None: it takes the warped reference itself).
+        self.composite = ReferenceComposite(composite) if config.corrects_composite else None
+        #: The network reads the whole aligned face crop of the warped reference (or of the composite).
         self.reference_reach: int | None = None
         self.provider = f"{backend.name}: {backend.provider}"
         self.size = config.size
@@ -130,18 +138,20 @@ class GeneratorReconstructor:
         engine: str | Path | None = None,
         device: str = "auto",
         options: GeneratorOptions | None = None,
+        composite: CompositeOptions | None = None,
         **backend_options: Any,
     ) -> "GeneratorReconstructor":
         config = read_config(weights)
         chosen = select_backend(backend, weights, device=device, engine=engine, **backend_options)
-        return cls(chosen, config, options, Path(weights))
+        return cls(chosen, config, options, Path(weights), composite)
 
     def warmup(self, batch: int = 1) -> None:
         s = self.size
         zeros = [np.zeros((batch, c, s, s), np.float32) for c in (3, 1, 3, 1)]
         self.backend.run(*zeros)
 
-    def prepare(self, face: FaceROI) -> _Prepared:
+    def prepare(self, face: FaceROI, base: Image | None = None) -> _Prepared:
+        """The model crops of a face; ``base`` is the composite's output for it (generators that correct it)."""
         s = self.size
         m = align.align_matrix(face.landmarks, s, self.config.framing)
         image = align.crop(face.image, m, s)
@@ -149,7 +159,7 @@ class GeneratorReconstructor:
         hole = (mask > self.options.hole_threshold).astype(np.uint8)
         if self.options.hole_dilate > 0:
             hole = cv2.dilate(hole, self._kernel)
-        reference = align.crop(face.reference, m, s)
+        reference = align.crop(face.reference if base is None else base, m, s)
         valid = align.crop(face.valid.astype(np.float32), m, s, border=cv2.BORDER_CONSTANT, antialias=False)
         return _Prepared(m, image, hole.astype(np.float32), reference, (valid > 0.999).astype(np.float32))
 
@@ -173,22 +183,28 @@ class GeneratorReconstructor:
             )
         return from_model(out)
 
-    def paste_back(self, face: FaceROI, prep: _Prepared, out_crop: np.ndarray) -> Image:
-        """Warp the generated crop back into the ROI (only over the mask's bounding box: the caller
-        uses masked pixels only; the rest of the ROI is returned as it was)."""
+    def paste_back(self, face: FaceROI, prep: _Prepared, out_crop: np.ndarray, base: Image | None = None) -> Image:
+        """Warp the generated crop back into the ROI, over the mask's bounding box (grown by the composite's
+        blend band when correcting ``base``, the composite's output, which is returned elsewhere; otherwise the
+        rest of the ROI is returned as it was)."""
         h, w = face.image.shape[:2]
-        result = face.image.copy()
+        result = face.image.copy() if base is None else base.copy()
         bx, by, bw, bh = cv2.boundingRect((face.mask > 0).view(np.uint8))
         if bw == 0 or bh == 0:
             return result
-        x0, y0 = max(bx - 2, 0), max(by - 2, 0)
-        x1, y1 = min(bx + bw + 2, w), min(by + bh + 2, h)
+        grow = 2 if self.composite is None else int(np.ceil(self.composite.options.band_px)) + 2
+        x0, y0 = max(bx - grow, 0), max(by - grow, 0)
+        x1, y1 = min(bx + bw + grow, w), min(by + bh + grow, h)
         m = prep.matrix.copy()
         m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64)  # box pixel -> crop pixel
         shape = (y1 - y0, x1 - x0)
         out = align.uncrop(out_crop, m, shape)
-        ref = face.reference[y0:y1, x0:x1]
-        if self.options.detail_transfer and align.crop_scale(m) < 1.0:
+        if base is not None:  # the composite at full resolution plus the network's correction of it
+            out += base[y0:y1, x0:x1].astype(np.float32) - align.uncrop(prep.reference.astype(np.float32), m, shape)
+            ref = None
+        else:
+            ref = face.reference[y0:y1, x0:x1]
+        if ref is not None and self.options.detail_transfer and align.crop_scale(m) < 1.0:
             low_ref = align.uncrop(prep.reference.astype(np.float32), m, shape)
             weight = align.uncrop(prep.valid, m, shape) * face.valid[y0:y1, x0:x1]
             out += weight[..., None] * (ref.astype(np.float32) - low_ref)
@@ -197,7 +213,8 @@ class GeneratorReconstructor:
         )
         if corners.min() < 0 or corners.max() > self.size - 1:  # the box leaves the crop
             cover = align.coverage(m, self.size, shape)[..., None]
-            out = cover * out + (1.0 - cover) * face.image[y0:y1, x0:x1].astype(np.float32)
+            outside = (face.image if base is None else base)[y0:y1, x0:x1].astype(np.float32)
+            out = cover * out + (1.0 - cover) * outside
         result[y0:y1, x0:x1] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
         return result
 
@@ -209,11 +226,15 @@ class GeneratorReconstructor:
                 results[i] = face.image.copy()
             else:
                 todo.append(i)
+        bases: list[Image | None] = [None] * len(faces)
+        if self.composite is not None and todo:
+            for i, rebuilt in zip(todo, self.composite.reconstruct([faces[i] for i in todo])):
+                bases[i] = rebuilt
         step = max(1, self.options.max_batch)
         for start in range(0, len(todo), step):
             idx = todo[start : start + step]
-            prepared = [self.prepare(faces[i]) for i in idx]
+            prepared = [self.prepare(faces[i], bases[i]) for i in idx]
             crops = self.run_crops(prepared)
             for k, i in enumerate(idx):
-                results[i] = self.paste_back(faces[i], prepared[k], crops[k])
+                results[i] = self.paste_back(faces[i], prepared[k], crops[k], bases[i])
         return [r for r in results if r is not None]

@@ -4,7 +4,9 @@ Names: "paper" (the method's generator, cnum=32, 256x256), "fast" (same family s
 on a CPU, 128x128), "tiny" (a very small one for tests and smoke tests). Every name is the
 reference-conditioned variant; the "-original" names (e.g. "paper-original") are the method's
 original variant, where the warped reference is pasted into the hole and the network sees image and
-mask only. ``create_generator(name, conditioned=False)`` is the same thing.
+mask only. ``networks.create_generator(name, conditioned=False)`` is the same thing.
+
+This module imports nothing of the package (the networks import it, never the reverse).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from unmask_video.reconstruct.generator.networks import Generator
+#: What a residual network's output is added to: the TPS-warped reference ("reference", zeroed where it is not
+#: valid), or the reference composite's output, defined everywhere ("composite": the network corrects it).
+BASES = ("reference", "composite")
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,14 @@ class GeneratorConfig:
     act: str = "elu"
     #: Width of the pooled bottleneck feature returned for the contrastive loss.
     feature_dim: int = 512
-    #: Where the crop sits on the face (see unmask_video.align): "face" = whole face.
+    #: Where the crop sits on the face (see unmask_video.align): "face" = whole face, "face_neck" = the face
+    #: and the neck below the chin (a mask reaches onto the neck).
     framing: str = "face"
+    #: Conditioned residual networks: what the "reference" input is and the residual is added to (see BASES).
+    #: "composite": the reference input is the composite's output (colour-matched warped reference, inpainted
+    #: where the warp gives nothing), ``ref_valid`` only says where the warp covered, and the output is that
+    #: composite plus the predicted residual everywhere.
+    base: str = "reference"
 
     def __post_init__(self) -> None:
         if self.size % 16 or self.size < 32:
@@ -62,6 +71,15 @@ class GeneratorConfig:
             raise ValueError(f"attention factors must be among 4, 8, 16, got {bad}")
         if not self.coarse_dilations or not self.refine_dilations:
             raise ValueError("dilation lists must not be empty")
+        if self.base not in BASES:
+            raise ValueError(f"base must be one of {BASES}, got {self.base!r}")
+        if self.base == "composite" and not (self.conditioned and self.residual):
+            raise ValueError("base 'composite' needs a conditioned residual network")
+
+    @property
+    def corrects_composite(self) -> bool:
+        """True: the network takes the composite's output and predicts a correction of it."""
+        return self.base == "composite"
 
     @property
     def in_channels(self) -> int:
@@ -107,6 +125,8 @@ _FAST = GeneratorConfig(
     attention=(16,),
     norm="none",
     act="lrelu",
+    framing="face_neck",
+    base="composite",
 )
 
 _TINY = GeneratorConfig(
@@ -131,7 +151,7 @@ def register(config: GeneratorConfig) -> GeneratorConfig:
     """Add a named configuration (and its "-original" twin) to the registry."""
     REGISTRY[config.name] = config
     if config.conditioned:
-        original = dataclasses.replace(config, name=f"{config.name}-original", conditioned=False)
+        original = dataclasses.replace(config, name=f"{config.name}-original", conditioned=False, base="reference")
         REGISTRY[original.name] = original
     return config
 
@@ -152,13 +172,3 @@ def get_config(name: str, **overrides: Any) -> GeneratorConfig:
             raise ValueError(f"unknown generator config fields {unknown}")
         cfg = dataclasses.replace(cfg, **overrides)
     return cfg
-
-
-def create_generator(name: str | GeneratorConfig, **overrides: Any) -> "Generator":
-    """Build a freshly initialised generator from a registered name (or a config) plus overrides."""
-    from unmask_video.reconstruct.generator.networks import Generator
-
-    cfg = name if isinstance(name, GeneratorConfig) else get_config(name, **overrides)
-    if isinstance(name, GeneratorConfig) and overrides:
-        cfg = dataclasses.replace(cfg, **overrides)
-    return Generator(cfg)

@@ -18,12 +18,14 @@ caller keeps the known pixels.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 from torch import nn
 
+from unmask_video.reconstruct.generator.configs import GeneratorConfig, get_config
 from unmask_video.reconstruct.generator.layers import (
     ConvBlock,
     GatedConv2d,
@@ -35,9 +37,6 @@ from unmask_video.reconstruct.generator.layers import (
     init_weights,
 )
 
-if TYPE_CHECKING:  # the configuration is only a type here: configs.create_generator builds networks from it
-    from unmask_video.reconstruct.generator.configs import GeneratorConfig
-
 
 @dataclass
 class GeneratorOutput:
@@ -46,8 +45,11 @@ class GeneratorOutput:
     feature: torch.Tensor  # (B,feature_dim) pooled bottleneck feature (contrastive loss)
 
 
-def _residual_head(delta: torch.Tensor, base: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """Reference (where valid) plus a residual, clamped to [-1,1]; a bounded prediction elsewhere."""
+def _residual_head(delta: torch.Tensor, base: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
+    """The base plus a residual, clamped to [-1,1]: where ``valid`` (a warped reference) is 1, a bounded
+    prediction where it is 0; everywhere when ``valid`` is None (the base is the composite, defined everywhere)."""
+    if valid is None:
+        return torch.clamp(base + delta, -1.0, 1.0)
     out = valid * (base + delta) + (1.0 - valid) * torch.tanh(delta)
     return torch.clamp(out, -1.0, 1.0)
 
@@ -79,13 +81,14 @@ class CoarseNet(nn.Module):
             g(c, max(1, c // 2)),
         )
         self.residual = cfg.conditioned and cfg.residual
+        self.everywhere = cfg.corrects_composite
         head = ZeroConv2d if self.residual else nn.Conv2d
         self.head = head(max(1, c // 2), 3, 3, 1, 1)
 
     def forward(self, x: torch.Tensor, ref: torch.Tensor | None, valid: torch.Tensor | None) -> torch.Tensor:
         y = self.head(self.decoder(self.body(self.encoder(x))))
         if self.residual:
-            return _residual_head(y, ref, valid)
+            return _residual_head(y, ref, None if self.everywhere else valid)
         return torch.tanh(y)
 
 
@@ -118,6 +121,7 @@ class RefineNet(nn.Module):
         )
         self.merge = nn.ModuleList([blk(2 * widths[i], widths[i]) for i in range(4)])
         self.residual = cfg.conditioned and cfg.residual
+        self.everywhere = cfg.corrects_composite
         head = ZeroConv2d if self.residual else nn.Conv2d
         self.head = nn.Sequential(nn.ReflectionPad2d(1), head(c, 3, 3, 1, 0))
         self.project: nn.Module = (
@@ -147,7 +151,7 @@ class RefineNet(nn.Module):
             gb = self.colour(pooled)
             gain = 1.0 + gb[:, :3, None, None]
             bias = gb[:, 3:, None, None]
-            return _residual_head(y, ref * gain + bias, valid), feature
+            return _residual_head(y, ref * gain + bias, None if self.everywhere else valid), feature
         return torch.tanh(y), feature
 
 
@@ -169,13 +173,13 @@ class Generator(nn.Module):
         ref_valid: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The hole-zeroed image (original variant: with the reference pasted), the mask, and the
-        reference zeroed where it is not valid, with its validity map."""
+        reference zeroed where it is not valid (kept whole when it is the composite), with its validity map."""
         if reference is None:
             reference = torch.zeros_like(image)
             ref_valid = torch.zeros_like(mask)
         elif ref_valid is None:
             ref_valid = torch.ones_like(mask)
-        ref = reference * ref_valid
+        ref = reference if self.config.corrects_composite else reference * ref_valid
         known = image * (1.0 - mask)
         if not self.config.conditioned:
             known = known + ref * mask
@@ -201,6 +205,15 @@ class Generator(nn.Module):
             x2 = torch.cat([merged, mask], dim=1)
         refined, feature = self.refine(x2, ref, valid)
         return GeneratorOutput(coarse=coarse, refined=refined, feature=feature)
+
+
+def create_generator(name: str | GeneratorConfig, **overrides: Any) -> Generator:
+    """Build a freshly initialised generator from a registered name (or a config) plus overrides."""
+    if isinstance(name, GeneratorConfig):
+        cfg = dataclasses.replace(name, **overrides) if overrides else name
+    else:
+        cfg = get_config(name, **overrides)
+    return Generator(cfg)
 
 
 def count_parameters(model: nn.Module) -> int:

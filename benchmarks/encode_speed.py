@@ -1,0 +1,109 @@
+"""Encoder cost and quality: libx264 presets, tunes, thread counts and crf, as ratios to the old default.
+
+    python -m benchmarks.encode_speed [--clips talking/lp_s32.mp4,masked/man_grey_mask_1080p.mp4] [--frames 60]
+                                      [--data ../shared/data]
+
+For each clip (real video under ../shared/data/videos; skipped with a message when absent), the first
+``--frames`` frames are decoded and converted to yuv420p once, then encoded with each setting into memory. Prints
+per setting: the CPU time of the whole process per frame (every x264 thread counted: what the encoder takes
+from the other stages on a 2-core machine), the wall time per frame, the PSNR of the encoded frames against the
+frames given to the encoder (Y, U and V planes together: the encoder's own loss, nothing else) and the bitrate,
+each as a ratio to the first setting (the default before issue 14: veryfast). The settings are interleaved
+over ``--repeat`` rounds and the medians kept, so the load of a shared machine hits them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SETTINGS = [  # (preset, tune, threads, crf); threads 0 = x264's own choice
+    ("veryfast", None, 0, 18),
+    ("veryfast", None, 1, 18),
+    ("superfast", None, 0, 18),
+    ("superfast", None, 0, 21),
+    ("ultrafast", None, 0, 18),
+    ("ultrafast", None, 0, 22),
+    ("ultrafast", None, 1, 22),
+    ("veryfast", "zerolatency", 0, 18),
+]
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load(path: Path, frames: int) -> tuple[list[av.VideoFrame], float]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        rate = float(stream.average_rate or 25)
+        out = []
+        for frame in container.decode(video=0):
+            out.append(frame.reformat(format="yuv420p"))
+            if len(out) >= frames:
+                break
+    return out, rate
+
+
+def encode(frames: list[av.VideoFrame], rate: float, preset: str, tune: str | None, threads: int, crf: int):
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=round(rate))
+        stream.width, stream.height, stream.pix_fmt = frames[0].width, frames[0].height, "yuv420p"
+        stream.codec_context.thread_count = threads
+        stream.codec_context.options = {"crf": str(crf), "preset": preset, **({"tune": tune} if tune else {})}
+        wall, cpu = time.perf_counter(), _cpu_s()
+        for i, frame in enumerate(frames):
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+        wall, cpu = time.perf_counter() - wall, _cpu_s() - cpu
+    data = buffer.getvalue()
+    with av.open(io.BytesIO(data)) as container:
+        decoded = [f.to_ndarray() for f in container.decode(video=0)]
+    mse = np.mean([np.mean((d.astype(np.float32) - s.to_ndarray()) ** 2) for d, s in zip(decoded, frames)])
+    psnr = 10 * np.log10(255.0**2 / max(mse, 1e-12))
+    n = len(frames)
+    return 1000 * cpu / n, 1000 * wall / n, psnr, len(data) * 8 * rate / n / 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", default="talking/lp_s32.mp4,masked/man_grey_mask_1080p.mp4")
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (default ../shared/data)")
+    args = parser.parse_args()
+    for name in args.clips.split(","):
+        path = args.data / "videos" / name
+        if not path.exists():
+            print(f"skipped {name}: {path} is absent (the benchmark needs ../shared/data or --data)")
+            continue
+        frames, rate = load(path, args.frames)
+        results: dict[tuple, list[tuple[float, float, float, float]]] = {s: [] for s in SETTINGS}
+        for _ in range(args.repeat):
+            for setting in SETTINGS:
+                results[setting].append(encode(frames, rate, *setting))
+        print(f"{name}: {frames[0].width}x{frames[0].height}, {len(frames)} frames, libx264")
+        print(f"  {'preset':<10} {'tune':<12} {'threads':>7} {'crf':>4} {'CPU ms/f':>9} {'x':>5} {'wall ms/f':>9} "
+              f"{'PSNR dB':>8} {'d dB':>6} {'kbit/s':>8} {'x':>5}")  # fmt: skip
+        base = [statistics.median(v) for v in zip(*results[SETTINGS[0]])]
+        for setting, runs in results.items():
+            cpu, wall, psnr, kbps = (statistics.median(v) for v in zip(*runs))
+            preset, tune, threads, crf = setting
+            print(f"  {preset:<10} {tune or '-':<12} {threads or 'auto':>7} {crf:>4} {cpu:9.1f} {cpu / base[0]:5.2f} "
+                  f"{wall:9.1f} {psnr:8.2f} {psnr - base[2]:+6.2f} {kbps:8.0f} {kbps / base[3]:5.2f}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

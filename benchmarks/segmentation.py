@@ -1,0 +1,196 @@
+"""Mask segmentation on real photos with pixel truth: ``../shared/data/masked_pairs``.
+
+    python -m benchmarks.segmentation [--data ../shared/data] [--limit N] [--sheet /tmp/seg.png]
+
+Each pair is the same photo with and without a mask pasted on, pixel-aligned, so where they differ is the true mask.
+The difference is cleaned up: blurred, thresholded, opened (which also drops the thin ear loops that run off the
+face over hair and background: they are not part of what is rebuilt), the largest component kept, holes filled.
+Landmarks are found by FaceMesh on the masked photo (static mode), as the product sees it; photos where no face is
+found are counted and skipped. A mask is "worn low" when the nose tip lies outside it.
+
+For the method's plain k-means (k=3 in the lower-face polygon) and for the default segmentation, in this run:
+- IoU with the true mask;
+- uncovered: % of the true mask the segmentation leaves out;
+- outside: area segmented outside the true mask, as % of the true mask area;
+mean and worst 10 % (the mean of the worst tenth of the photos), for correctly worn and low masks apart; ms per
+face. On the unmasked photos of the same pairs: the share of bare faces that get a non-empty mask (they would be
+changed). ``--sheet`` writes a contact sheet (masked photo | k-means | ours, truth outlined) of the worst photos.
+
+This is a benchmark, not a test: it asserts nothing. It skips with a message when the data is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from unmask_video.errors import InputError  # noqa: E402
+from unmask_video.landmarks import detect_reference_landmarks, face_box  # noqa: E402
+from unmask_video.native_log import filter_native_stderr  # noqa: E402
+from unmask_video.segment import MaskSegmenter, SegmentOptions, face_size  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def true_mask(with_mask: np.ndarray, without_mask: np.ndarray) -> np.ndarray:
+    """The cleaned-up difference of a pair, bool (H, W)."""
+    h, w = with_mask.shape[:2]
+    diff = np.abs(cv2.GaussianBlur(with_mask, (5, 5), 0).astype(np.int16) - cv2.GaussianBlur(without_mask, (5, 5), 0))
+    binary = (diff.max(axis=2) > 25).astype(np.uint8)
+    k = max(3, int(round(0.02 * max(h, w))) | 1)
+    binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if n < 2:
+        return np.zeros((h, w), bool)
+    binary = (comp == 1 + int(stats[1:, cv2.CC_STAT_AREA].argmax())).astype(np.uint8)
+    flood = np.pad(binary, 1).copy()
+    cv2.floodFill(flood, None, (0, 0), 1)
+    return (binary > 0) | (flood[1:-1, 1:-1] == 0)
+
+
+def segment_full(seg: MaskSegmenter, image: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, float]:
+    """The segmented mask over the whole photo (bool) and the ms it took, the face cropped as the pipeline does."""
+    box = face_box(lm, image.shape)
+    roi = np.ascontiguousarray(image[box.slices])
+    roi_lm = (lm - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
+    start = time.perf_counter()
+    mask = seg.segment(roi, roi_lm)
+    ms = 1000.0 * (time.perf_counter() - start)
+    out = np.zeros(image.shape[:2], bool)
+    out[box.slices] = mask >= 0.5
+    return out, ms
+
+
+@dataclass
+class Scores:
+    iou: list[float] = field(default_factory=list)
+    uncovered: list[float] = field(default_factory=list)
+    outside: list[float] = field(default_factory=list)
+    ms: list[float] = field(default_factory=list)
+    bare_changed: list[bool] = field(default_factory=list)
+
+    def add(self, pred: np.ndarray, truth: np.ndarray, ms: float) -> None:
+        area = max(int(truth.sum()), 1)
+        inter = int((pred & truth).sum())
+        self.iou.append(inter / max(int((pred | truth).sum()), 1))
+        self.uncovered.append(100.0 * (area - inter) / area)
+        self.outside.append(100.0 * int((pred & ~truth).sum()) / area)
+        self.ms.append(ms)
+
+
+def _mean_worst(values: list[float], worst_high: bool) -> str:
+    if not values:
+        return "-"
+    v = np.sort(np.asarray(values))
+    n = max(1, int(round(0.1 * len(v))))
+    worst = v[-n:] if worst_high else v[:n]
+    return f"{v.mean():.3f} / {worst.mean():.3f}" if not worst_high else f"{v.mean():.1f} / {worst.mean():.1f}"
+
+
+def _sheet(path: Path, rows: list[tuple[np.ndarray, ...]]) -> None:
+    tiles = []
+    for images in rows:
+        tiles.append(np.concatenate([cv2.resize(im, (200, 240), interpolation=cv2.INTER_AREA) for im in images], 1))
+    cv2.imwrite(str(path), cv2.cvtColor(np.concatenate(tiles, 0), cv2.COLOR_RGB2BGR))
+
+
+def _draw(image: np.ndarray, pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    out = image.copy()
+    out[pred] = (0.45 * out[pred] + 0.55 * np.array([255, 0, 255])).astype(np.uint8)
+    contours, _ = cv2.findContours(truth.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    cv2.drawContours(out, contours, -1, (0, 255, 0), max(1, image.shape[1] // 200))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (holds masked_pairs/)")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N pairs (0: all)")
+    parser.add_argument("--sheet", type=Path, help="write a contact sheet of the worst photos here (PNG)")
+    parser.add_argument("--sheet-rows", type=int, default=10)
+    args = parser.parse_args(argv)
+    folder = args.data / "masked_pairs"
+    if not (folder / "with_mask").is_dir():
+        print(f"skipped: {folder} not found (pass --data)")
+        return 0
+    filter_native_stderr()
+    names = sorted(p.name for p in (folder / "with_mask").iterdir() if (folder / "without_mask" / p.name).exists())
+    if args.limit:
+        names = names[: args.limit]
+    methods = {"k-means (method)": SegmentOptions.plain_kmeans(), "ours (default)": SegmentOptions()}
+    scores = {m: {"worn": Scores(), "low": Scores()} for m in methods}
+    bare = {m: Scores() for m in methods}
+    no_face = 0
+    sheet_rows: list[tuple[float, tuple[np.ndarray, ...]]] = []
+    for name in names:
+        masked = cv2.cvtColor(cv2.imread(str(folder / "with_mask" / name)), cv2.COLOR_BGR2RGB)
+        clean = cv2.cvtColor(cv2.imread(str(folder / "without_mask" / name)), cv2.COLOR_BGR2RGB)
+        if masked.shape != clean.shape:
+            continue
+        truth = true_mask(masked, clean)
+        try:
+            lm = detect_reference_landmarks(masked)
+        except InputError:
+            no_face += 1
+            continue
+        if truth.sum() < 0.02 * face_size(lm) ** 2:
+            continue
+        nose = np.round(lm[1]).astype(int)
+        inside = 0 <= nose[1] < truth.shape[0] and 0 <= nose[0] < truth.shape[1] and truth[nose[1], nose[0]]
+        kind = "worn" if inside else "low"
+        preds = []
+        for m, opt in methods.items():
+            pred, ms = segment_full(MaskSegmenter(opt), masked, lm)
+            scores[m][kind].add(pred, truth, ms)
+            preds.append(pred)
+        if args.sheet:
+            last = scores[list(methods)[-1]][kind]
+            badness = last.uncovered[-1] + last.outside[-1]
+            sheet_rows.append((badness, (masked,) + tuple(_draw(masked, p, truth) for p in preds)))
+        try:
+            lm_bare = detect_reference_landmarks(clean)
+        except InputError:
+            continue
+        for m, opt in methods.items():
+            pred, ms = segment_full(MaskSegmenter(opt), clean, lm_bare)
+            bare[m].bare_changed.append(bool(pred.any()))
+    console = Console()
+    table = Table(title=f"mask segmentation on {folder} ({no_face} photos without a face found, skipped)")
+    for col in ("method", "worn", "photos", "IoU mean / worst10%", "uncovered % mean / worst10%",
+                "outside % mean / worst10%", "ms/face"):
+        table.add_column(col, justify="right")
+    for m in methods:
+        for kind in ("worn", "low"):
+            s = scores[m][kind]
+            table.add_row(m, "correctly" if kind == "worn" else "low", str(len(s.iou)),
+                          _mean_worst(s.iou, False), _mean_worst(s.uncovered, True), _mean_worst(s.outside, True),
+                          f"{np.median(s.ms):.1f}" if s.ms else "-")
+    console.print(table)
+    for m in methods:
+        changed = bare[m].bare_changed
+        missed = sum(u >= 99.9 for kind in ("worn", "low") for u in scores[m][kind].uncovered)
+        total = sum(len(scores[m][kind].uncovered) for kind in ("worn", "low"))
+        console.print(
+            f"{m}: bare faces given a mask (would be changed): {sum(changed)} of {len(changed)}; "
+            f"masked faces left untouched: {missed} of {total}"
+        )
+    if args.sheet and sheet_rows:
+        sheet_rows.sort(key=lambda r: -r[0])
+        _sheet(args.sheet, [r[1] for r in sheet_rows[: args.sheet_rows]])
+        console.print(f"contact sheet (masked | {' | '.join(methods)}; truth outlined green): {args.sheet}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Grow the k-means mask cluster into the whole mask: a search region from the face geometry and a per-face
+colour model.
+
+The k-means step (:mod:`unmask_video.segment`) only looks inside the lower-face landmark polygon, and a real
+mask reaches beyond it: up onto the nose bridge, well below the FaceMesh jaw line onto the neck, out to the ears.
+Here:
+
+1. :func:`search_polygon` is where a mask can be: from the nose bridge and slightly above the under-eye line,
+   down to ``below_jaw`` face heights under the jaw line (less toward the ears), out past the ears.
+2. :class:`ColourModel` is a per-face Lab colour histogram of the mask (the k-means mask pixels) against what
+   is not mask (the rest of the k-means polygon, the frame around the search region, the forehead skin). It is
+   fitted when the k-means clusters are, and reused with them on later frames (a table look-up per pixel).
+3. :func:`grow` keeps the pixels of the search region the model calls mask that are connected to the k-means
+   mask, and fills the holes that look like mask (pleat shadows, prints) but not those that look like what is
+   not mask (a finger, a microphone in front of the mask stays in front).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unmask_video import landmark_sets as ls
+
+__all__ = ["search_polygon", "ColourModel", "grow"]
+
+_L_BINS, _AB_BINS = 8, 32
+
+
+def search_polygon(
+    landmarks: np.ndarray, size: float, below_jaw: float = 0.3, side: float = 0.02, above: float = 0.03
+) -> np.ndarray:
+    """Where the mask may be, (N, 2) float32 in the landmarks' coordinates.
+
+    The jaw line is moved down (along the face's vertical axis) by ``below_jaw`` x ``size`` under the chin,
+    a fifth of that at the ears (beside the neck is background or hair), and outward by ``side`` x ``size`` at the ears; the under-eye line is raised
+    by ``above`` x ``size`` and its middle point is the nose bridge (landmark 6) instead of 197.
+    """
+    lm = np.asarray(landmarks, np.float32)
+    top_pt, chin = lm[ls.NOSE[1]], lm[ls.JAW[len(ls.JAW) // 2]]
+    down = chin - top_pt
+    down /= max(float(np.linalg.norm(down)), 1e-6)
+    jaw = lm[list(ls.JAW)].copy()
+    n = len(jaw)
+    profile = np.sin(np.linspace(0.0, np.pi, n)) ** 2  # 0 at the ears, 1 at the chin
+    jaw += down[None, :] * (size * below_jaw * (0.2 + 0.8 * profile))[:, None]
+    across = jaw[-1] - jaw[0]
+    across /= max(float(np.linalg.norm(across)), 1e-6)
+    edge = (1.0 - profile) ** 2  # outward push, all of it at the ears
+    jaw += across[None, :] * (np.linspace(-1.0, 1.0, n) * size * side * edge)[:, None]
+    top = lm[list(ls.UNDER_EYES)].copy()
+    top[len(top) // 2] = top_pt
+    top -= down[None, :] * (size * above)
+    top[0] += across * size * side
+    top[-1] -= across * size * side
+    return np.concatenate([jaw, top]).astype(np.float32)
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
+
+
+def _bins(lab: np.ndarray) -> np.ndarray:
+    """Histogram bin index of every pixel of a uint8 Lab image, int32."""
+    l = lab[..., 0].astype(np.int32) * _L_BINS >> 8
+    a = lab[..., 1].astype(np.int32) * _AB_BINS >> 8
+    b = lab[..., 2].astype(np.int32) * _AB_BINS >> 8
+    return (l * _AB_BINS + a) * _AB_BINS + b
+
+
+def _density(bins: np.ndarray) -> np.ndarray:
+    hist = np.bincount(bins.ravel(), minlength=_L_BINS * _AB_BINS * _AB_BINS).astype(np.float32)
+    hist = hist.reshape(_L_BINS, _AB_BINS, _AB_BINS)
+    # Smooth across neighbouring colours (lighting shifts a colour by a bin or two), more in lightness.
+    hist = cv2.GaussianBlur(hist.reshape(_L_BINS, -1), (0, 0), sigmaX=0.01, sigmaY=0.8).reshape(hist.shape)
+    for i in range(_L_BINS):
+        hist[i] = cv2.GaussianBlur(hist[i], (0, 0), 1.0)
+    return hist.ravel() / max(float(hist.sum()), 1.0)
+
+
+class ColourModel:
+    """P(mask | colour) as a table over Lab bins, from mask and not-mask pixel samples (uint8 Lab, (n, 3))."""
+
+    def __init__(self, mask_lab: np.ndarray, other_lab: np.ndarray, prior: float = 0.5) -> None:
+        fg = _density(_bins(mask_lab))
+        bg = _density(_bins(other_lab))
+        floor = 1e-6
+        # Colours neither sample has seen lean to "not mask" (0.3): a finger or a microphone in front of the mask.
+        self.table = (prior * fg + floor) / (prior * fg + (1.0 - prior) * bg + floor / 0.3)
+        self.table = self.table.astype(np.float32)
+
+    def probability(self, lab: np.ndarray) -> np.ndarray:
+        """P(mask) of every pixel of a uint8 Lab image, float32 of its (h, w)."""
+        return self.table[_bins(lab)]
+
+
+def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float, small: int) -> np.ndarray:
+    """Fill the holes of ``binary`` smaller than ``small`` pixels or whose mean mask probability is at least
+    ``min_prob``: pleat shadows and prints are filled, an occluder in front of the mask is not."""
+    h, w = binary.shape
+    inv = (binary == 0).astype(np.uint8)
+    n, comp = cv2.connectedComponents(inv, connectivity=4)
+    if n <= 1:
+        return binary
+    border = np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))
+    sums = np.bincount(comp.ravel(), weights=prob.ravel(), minlength=n)
+    counts = np.bincount(comp.ravel(), minlength=n)
+    fill = (sums / np.maximum(counts, 1) >= min_prob) | (counts < small)
+    fill[border] = False
+    fill[0] = False  # label 0 is the mask itself
+    out = binary.copy()
+    out[fill[comp]] = 1
+    return out
+
+
+def grow(
+    prob: np.ndarray,
+    seed: np.ndarray,
+    search: np.ndarray,
+    size: float,
+    threshold: float = 0.5,
+    hole_prob: float = 0.4,
+) -> np.ndarray:
+    """The mask, uint8 {0, 1}: pixels of ``search`` with ``prob`` >= ``threshold`` connected to ``seed``.
+
+    ``prob`` is P(mask) per pixel, ``seed`` and ``search`` are uint8/bool masks of the same shape, ``size`` the
+    face size in these pixels (sets the small clean-up kernels).
+    """
+    smooth = cv2.GaussianBlur(prob, (0, 0), max(0.006 * size, 0.6))
+    cand = ((smooth >= threshold) & (search > 0)).astype(np.uint8)
+    k = max(int(round(0.012 * size)) | 1, 3)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    cand = cv2.morphologyEx(cand, cv2.MORPH_OPEN, kernel)  # cuts thin bridges to look-alike background
+    n, comp = cv2.connectedComponents(cand, connectivity=8)
+    if n <= 1:
+        return cand
+    hits = np.bincount(comp[(seed > 0) & (cand > 0)], minlength=n)
+    hits[0] = 0
+    keep = hits > 0
+    out = keep[comp].astype(np.uint8)
+    out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, kernel)
+    out &= search.astype(np.uint8)
+    return _fill_mask_like_holes(out, smooth, hole_prob, int((0.03 * size) ** 2))
