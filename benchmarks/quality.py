@@ -301,9 +301,10 @@ def main() -> int:
             np.mean(s[ours].psnr) >= np.mean(s[telea].psnr) + 3.0 for _, s in per_clip),
         "colour cast <= 3": np.mean(overall[ours].cast) <= 3.0,
         "TDE <= 0.8 x Telea's": np.mean(overall[ours].tde) <= 0.8 * np.mean(overall[telea].tde),
-        "composite <= 12 ms per face at 720p": composite <= 12.0,
         "end to end beats Telea (PSNR)": np.mean(overall[OURS_E2E].psnr) > np.mean(overall[telea].psnr),
     }
+    if timed_faces:
+        checks["composite <= 12 ms per face at 720p (wall time)"] = composite <= 12.0
     for check, ok in checks.items():
         console.print(f"{'yes' if ok else 'NO '}  {check}")
     if rows:
