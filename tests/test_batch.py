@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 from pathlib import Path
 from typing import Sequence
 
@@ -106,6 +107,16 @@ def test_folder_needs_a_reference(clips, tmp_path, capsys):
     assert code == 2 and "pass --ref" in err
 
 
+def test_a_cluster_address_where_nothing_answers_is_exit_2(clips, tmp_path, capsys):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'unmask-video[ray]')")
+    with socket.socket() as probe:  # a free port: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, err = batch(capsys, clips / "all.csv", "--out", tmp_path / "out", "--ray", f"127.0.0.1:{port}")
+    assert code == 2 and f"nothing answers at the Ray address 127.0.0.1:{port}" in err
+    assert not (tmp_path / "out").exists()
+
+
 # --- in-process: report, exit codes, resume, --retry-failed ------------------------------------
 
 
@@ -166,6 +177,37 @@ def test_without_ray_it_runs_in_process_and_says_so(clips, tmp_path, monkeypatch
         outcome = run_batch(BatchOptions(jobs, tmp_path / "out", _template(), quiet=True))
     assert outcome.executor == "in-process" and outcome.exit_code == 0
     assert any("Ray is not installed" in r.getMessage() for r in caplog.records)
+
+
+def test_models_and_facemesh_are_loaded_once_per_worker(clips, tmp_path, monkeypatch):
+    import unmask_video.batch.worker as worker_module
+    import unmask_video.pipeline as pipeline_module
+    import unmask_video.runner as runner_module
+
+    built = {"reconstructor": 0, "tracker": 0}
+    real_build, real_tracker = worker_module.build_reconstructor, worker_module.FaceTracker
+
+    def build(options):
+        built["reconstructor"] += 1
+        return real_build(options)
+
+    def tracker(options):
+        built["tracker"] += 1
+        return real_tracker(options)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a video built its own models")
+
+    monkeypatch.setattr(worker_module, "build_reconstructor", build)
+    monkeypatch.setattr(worker_module, "FaceTracker", tracker)
+    monkeypatch.setattr(runner_module, "build_reconstructor", forbidden)
+    monkeypatch.setattr(pipeline_module, "FaceTracker", forbidden)
+    rows = [(str(clips / n), str(clips / "face.png")) for n in ("a.mp4", "b.mp4")]
+    jobs = jobs_from_manifest(write_manifest(tmp_path / "m.csv", rows), tmp_path / "out")
+    outcome = run_batch(BatchOptions(jobs, tmp_path / "out", _template(), use_ray=False, quiet=True))
+    assert [r.status for r in outcome.results] == ["ok", "ok"]
+    assert [r.frames_with_face for r in outcome.results] == [FRAMES, FRAMES]  # the lent tracker was reset between
+    assert built == {"reconstructor": 1, "tracker": 1}
 
 
 def _template() -> RunOptions:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.face_detect import FACE_MIN_PX, LEVEL_RATIO, TILE, pyramid
 from unmask_video.landmark_sets import FACE_OVAL
 from unmask_video.landmarks import (
     FaceTracker,
@@ -435,3 +436,37 @@ def test_a_face_that_comes_later_is_found_by_a_search_spread_over_frames(astrona
     assert max(per_frame) <= 8  # no frame pays for a whole search
     assert found_at is not None and found_at <= -(-whole // 8) + 1, (found_at, per_frame)
     assert np.linalg.norm(faces[0] - truth, axis=1).mean() < 0.06 * 60
+
+
+@pytest.mark.parametrize("size", [(720, 1280), (2160, 3840), (1364, 720), (100, 150)])
+def test_the_search_pyramid_covers_every_face_size_and_place(size: tuple[int, int]) -> None:
+    h, w = size
+    levels = pyramid(w, h, 40.0)
+    scales = [scale for scale, _ in levels]
+    assert scales == sorted(scales, reverse=True)  # finest first
+    assert scales[0] == pytest.approx(FACE_MIN_PX / 40.0)  # a 40 px face is FACE_MIN_PX model pixels there
+    for scale, tiles in levels:
+        widest = FACE_MIN_PX * LEVEL_RATIO / scale  # the widest face this level is meant for (frame pixels)
+        for fx0 in np.linspace(0, max(w - widest, 0), 41):  # any face up to ``widest`` lies whole in a tile
+            for fy0 in np.linspace(0, max(h - widest, 0), 41):
+                fx1, fy1 = min(fx0 + widest, w), min(fy0 + widest, h)
+                assert any(t[0] <= fx0 and t[1] <= fy0 and fx1 <= t[2] and fy1 <= t[3] for t in tiles), (x, y)
+        if len(tiles) > 1:
+            assert all((t[2] - t[0]) * scale <= TILE + 1 and (t[3] - t[1]) * scale <= TILE + 1 for t in tiles)
+    assert FACE_MIN_PX * LEVEL_RATIO / scales[-1] >= min(w, h)  # the coarsest level is for faces as large as the frame
+
+
+def test_landmarks_read_from_the_model_output_bytes_or_field_by_field() -> None:
+    from mediapipe.framework.formats import landmark_pb2
+
+    from unmask_video.face_landmark_model import _xy
+
+    plain = landmark_pb2.NormalizedLandmarkList()
+    for i in range(4):
+        plain.landmark.add(x=0.1 * i, y=0.9 - 0.1 * i, z=-0.02)
+    expected = np.array([[0.1 * i, 0.9 - 0.1 * i] for i in range(4)], np.float32)
+    assert np.allclose(_xy(plain), expected)
+    richer = landmark_pb2.NormalizedLandmarkList()
+    richer.CopyFrom(plain)
+    richer.landmark[2].visibility = 0.7  # another layout: read field by field
+    assert np.allclose(_xy(richer), expected)

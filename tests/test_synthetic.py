@@ -167,3 +167,38 @@ def test_named_points_are_where_the_mask_needs_them(astronaut_landmarks) -> None
 def test_factory_caches_per_spec(synthetic_clip_factory, synthetic_clip) -> None:
     assert synthetic_clip_factory(ClipSpec()) is synthetic_clip
     assert not synthetic_clip.truth.flags.writeable
+
+
+def test_mask_style_reach_below_the_chin_and_worn_low(astronaut, astronaut_landmarks) -> None:
+    lm = astronaut_landmarks
+    _, default = draw_surgical_mask(astronaut, lm, MaskStyle())
+    _, deep = draw_surgical_mask(astronaut, lm, MaskStyle(below_chin=0.25))
+    _, low = draw_surgical_mask(astronaut, lm, MaskStyle(drop=0.33))
+    rows = lambda m: np.flatnonzero(m.any(axis=1))  # noqa: E731
+    face_h = float(lm[152, 1] - lm[197, 1])
+    assert rows(deep)[-1] - rows(default)[-1] >= 0.15 * face_h  # it reaches further down the neck
+    col = int(round(lm[1, 0]))
+    assert rows(low[:, col : col + 1])[0] - rows(default[:, col : col + 1])[0] >= 0.25 * face_h  # lower over the nose
+    tip = np.round(lm[1]).astype(int)
+    assert default[tip[1], tip[0]] == 1 and low[tip[1], tip[0]] == 0  # the nose tip shows above a low mask
+    assert (deep >= default).all()
+
+
+def test_draw_finger_paints_only_the_finger(astronaut, astronaut_landmarks) -> None:
+    from unmask_video.synthetic import draw_finger
+
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle())
+    out, finger = draw_finger(masked, astronaut_landmarks, length=0.15)
+    on = finger > 0
+    assert on.sum() > 50 and (truth[on] > 0).all()  # a short finger lies wholly on the mask
+    assert (out[~on] == masked[~on]).all()
+    assert np.abs(out[on].astype(int) - masked[on]).sum(axis=-1).mean() > 30
+
+
+def test_clip_with_the_mask_on_part_of_the_frames(synthetic_clip_factory) -> None:
+    clip = synthetic_clip_factory(ClipSpec(frames=6, size=(160, 160), audio_hz=None, motion=0.0, mask_frames=(2, 4)))
+    for i in range(6):
+        if 2 <= i < 4:
+            assert clip.masks[i].sum() > 100 and (clip.masked[i] != clip.truth[i]).any()
+        else:
+            assert clip.masks[i].sum() == 0 and (clip.masked[i] == clip.truth[i]).all()

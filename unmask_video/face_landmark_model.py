@@ -119,8 +119,30 @@ class RoiLandmarker:
         found = result.face_landmarks
         if found is None:
             return None
-        pts = np.array([(p.x, p.y) for p in found.landmark[: landmark_sets.NUM_LANDMARKS]], np.float64) * s
+        pts = _xy(found)[: landmark_sets.NUM_LANDMARKS].astype(np.float64) * s
         return (pts / k + np.array([x0, y0])).astype(np.float32)
+
+
+#: One serialized NormalizedLandmark with x, y, z set: a length-delimited field (tag 1, length 15) holding three
+#: fixed32 fields (tags 1, 2, 3), each a tag byte and 4 little-endian float bytes.
+_LANDMARK_BYTES = np.dtype(
+    [("tag", "u1"), ("len", "u1"), ("tx", "u1"), ("x", "<f4"), ("ty", "u1"), ("y", "<f4"), ("tz", "u1"), ("z", "<f4")]
+)
+
+
+def _xy(landmark_list) -> np.ndarray:
+    """(N, 2) float32 normalized x, y of a NormalizedLandmarkList: read from its serialized bytes at once (reading
+    468 protobuf messages field by field in Python costs more than the landmark model's own bookkeeping), or
+    message by message when the layout is not the plain one."""
+    data = landmark_list.SerializeToString()
+    n = len(landmark_list.landmark)
+    if len(data) == n * _LANDMARK_BYTES.itemsize:
+        rows = np.frombuffer(data, _LANDMARK_BYTES)
+        if (rows["tag"] == 0x0A).all() and (rows["len"] == 15).all() and (rows["tx"] == 0x0D).all() and (
+            rows["ty"] == 0x15
+        ).all():
+            return np.stack([rows["x"], rows["y"]], axis=1).astype(np.float32)
+    return np.array([(p.x, p.y) for p in landmark_list.landmark], np.float32)
 
 
 def _shrink_region(image: np.ndarray, x0: float, y0: float, side: float, size: int) -> np.ndarray:

@@ -36,6 +36,11 @@ MASK_CORE: Final[tuple[int, ...]] = (1, 4, 5, 195, 0, 13, 14, 17, 61, 291, 37, 2
 #: Chin points between the lower lip and the jaw: under a mask worn correctly, worn low or on the chin.
 MASK_CHIN: Final[tuple[int, ...]] = (18, 200, 199, 175)
 
+#: Outer lip contour, closed, from the image-left mouth corner over the upper lip and back under the lower lip.
+LIPS_OUTER: Final[tuple[int, ...]] = (
+    61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146,
+)
+
 #: Forehead points (mid, image-left, image-right, between the brows): bare skin above a worn mask, used as a skin colour probe.
 FOREHEAD: Final[tuple[int, ...]] = (151, 108, 337, 9)
 
@@ -64,3 +69,7 @@ LOWER_JAW: Final[tuple[int, ...]] = (58, 172, 136, 150, 149, 176, 148, 152, 377,
 
 #: Forehead top and chin tip: the face height, the unit of lengths extrapolated from the face geometry.
 FACE_HEIGHT: Final[tuple[int, int]] = (10, 152)
+
+#: Points FaceMesh follows well above a worn mask (eye corners, nose bridge): the face's rigid frame, in which
+#: the warp's lower-face control points (guessed under the mask, and jittery) are smoothed over time.
+UPPER_FACE: Final[tuple[int, ...]] = (33, 133, 362, 263, 168, 6)

@@ -66,6 +66,12 @@ class TrackerOptions:
     #: For this many seconds after a track is lost, the region around its last position is searched on every
     #: frame (a cheap search: a few faces wide), and a face found there keeps the lost track's id.
     relocate_time: float = 1.0
+    #: A detected face starts a track only if its landmarks move at most this much (mean, in face widths) when
+    #: the landmark model looks again on the ROI of its own first landmarks, or, if that second look loses it,
+    #: if the first landmarks' eyes lie within ``start_eye_distance`` face widths of the detector's: the model
+    #: also "finds" faces in some patterned backgrounds, and those do not hold still.
+    start_drift: float = 0.06
+    start_eye_distance: float = 0.1
     #: Side (pixels) of the square crop each face is resized to for the landmark model.
     crop_size: int = 256
     #: Two tracks are the same face when one's centre is closer to the other's than this many face widths.
@@ -437,14 +443,32 @@ class FaceTracker:
                 results.append(self._start(raw, image, t))
 
     def _landmarks_of(self, image: np.ndarray, d: Detection) -> np.ndarray | None:
-        """Landmarks of a detected face: the model on the detection's ROI, then once more on the ROI of those."""
+        """Landmarks of a detected face: the model on the detection's ROI, then once more on the ROI of those.
+
+        A face must hold still under that second look (a real face's landmarks barely move, the model's guess at a
+        face in a patterned background jumps), or, where the second look loses it, its eyes must be where the
+        detector put them; otherwise the detection is taken for a false one.
+        """
         assert self._model is not None
         first = self._model.landmarks(image, roi_from_box(d.x0, d.y0, d.x1, d.y1, d.left_eye, d.right_eye))
         if first is None:
             log.debug("no landmarks for a %.0f px face detection (score %.2f)", d.width, d.score)
             return None
+        size = _face_size(first)
         again = self._model.landmarks(image, roi_from_landmarks(first))
-        return again if again is not None else first
+        if again is not None:
+            drift = float(np.linalg.norm(again - first, axis=1).mean()) / size
+            if drift <= self.options.start_drift:
+                return again
+            log.debug("face detection (score %.2f) dropped: its landmarks moved %.2f face widths", d.score, drift)
+            return None
+        left = first[list(landmark_sets.LEFT_EYE_CORNERS)].mean(axis=0)
+        right = first[list(landmark_sets.RIGHT_EYE_CORNERS)].mean(axis=0)
+        miss = (float(np.linalg.norm(left - d.left_eye)) + float(np.linalg.norm(right - d.right_eye))) / (2 * size)
+        if miss <= self.options.start_eye_distance:
+            return first
+        log.debug("face detection (score %.2f) dropped: its eyes are %.2f face widths off", d.score, miss)
+        return None
 
     def _start(
         self, raw: np.ndarray, image: np.ndarray, t: float, face_id: int | None = None

@@ -1,22 +1,31 @@
 """Is a mask worn at all? A per-face score each frame and a decision with hysteresis over time.
 
-The score combines two cues, each in [0, 1]:
+The score combines four cues, each in [0, 1]:
 
 - colour: how far the segmented mask's colour is from the forehead's skin (a bare face's "mask cluster" is
   skin, lips or beard, close to the forehead colour; a worn mask is cloth of another colour);
 - cover: how much of the lower face under the nose (the landmark polygon between the cheeks, the nose and the
   chin) the segmented mask covers (a worn mask, even worn below the nose, covers nearly all of it; on a bare
-  face the "mask" cluster is lips, shadow or beard and covers a part).
+  face the "mask" cluster is lips, shadow or beard and covers a part);
+- lips: red lips in view mean no mask over the mouth (:func:`lip_contrast`);
+- edge: cloth on skin makes a clear colour step along the mask's upper edge; a bare face's shaded lower
+  face fades into the skin above it (:func:`edge_contrast`).
 
-score = colour x cover. The decision follows a running average of the score: it turns on above ``on`` and off
-below ``off``, so one odd frame neither starts nor stops the rebuild. No mask: the face passes through untouched.
+score = sqrt(colour x edge) x cover x lips. The decision follows a running average of the score: it turns on
+above ``on`` and off below ``off``, so one odd frame neither starts nor stops the rebuild. No mask: the face
+passes through untouched.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PresenceOptions", "Presence", "presence_score"]
+import cv2
+import numpy as np
+
+from unmask_video import landmark_sets as ls
+
+__all__ = ["PresenceOptions", "Presence", "presence_score", "lip_contrast", "edge_contrast"]
 
 
 @dataclass
@@ -24,23 +33,93 @@ class PresenceOptions:
     """Options of the mask presence decision."""
 
     enabled: bool = True
-    colour_near: float = 4.0  # colour distance to the skin (segmenter feature units) scoring 0 ...
-    colour_far: float = 14.0  # ... and scoring 1
+    colour_near: float = 6.0  # colour distance to the skin (segmenter feature units) scoring 0 ...
+    colour_far: float = 18.0  # ... and scoring 1
     cover_low: float = 0.75  # share of the lower face under the nose covered scoring 0 ...
     cover_high: float = 0.95  # ... and scoring 1
-    on: float = 0.5  # the average score above which a mask is taken as worn ...
+    lips_low: float = 4.0  # lips this much redder (Lab a) than the skin around them score 1 (covered) ...
+    lips_high: float = 9.0  # ... and this much 0 (visible: no mask over the mouth)
+    edge_low: float = 8.0  # colour step across the mask's upper edge (Lab) scoring 0 ...
+    edge_high: float = 16.0  # ... and scoring 1
+    on: float = 0.6  # the average score above which a mask is taken as worn ...
     off: float = 0.3  # ... and below which it is taken off
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)
+
+
+def lip_contrast(
+    lab: np.ndarray, landmarks: np.ndarray, size: float, mask: np.ndarray | None = None
+) -> float | None:
+    """How much redder (Lab a) the lips are than the skin around the mouth, or None when they are out of view.
+
+    Visible lips are redder than the skin around them; under a mask, "lips" and surroundings are the same cloth.
+    ``lab`` is a uint8 Lab image, ``landmarks`` in its pixels, ``size`` the face size in its pixels. When the
+    segmented ``mask`` covers both the lips and the skin around them, a red there is the mask's print: None.
+    """
+    h, w = lab.shape[:2]
+    lips = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(lips, [np.round(landmarks[list(ls.LIPS_OUTER)]).astype(np.int32)], 1)
+    if lips.sum() < 12:
+        return None
+    k = max(int(round(0.08 * size)) | 1, 3)
+    ring = cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    near = max(int(round(0.02 * size)) | 1, 3)
+    ring &= 1 - cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (near, near)))
+    inner = cv2.erode(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    if inner.sum() < 6 or ring.sum() < 12:
+        return None
+    if mask is not None and (mask[inner > 0] > 0).mean() >= 0.9 and (mask[ring > 0] > 0).mean() >= 0.9:
+        return None
+    a = lab[..., 1]
+    return float(np.median(a[inner > 0])) - float(np.median(a[ring > 0]))
+
+
+def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size: float) -> float | None:
+    """Colour step (Lab, lightness at half weight) across the mask's upper edge inside the face, or None.
+
+    A mask is cloth on skin: just inside its upper edge and just above it, the colours differ clearly. A bare
+    face's "mask" (its lower face skin, shaded) fades into the skin above it.
+    """
+    h, w = mask.shape
+    face = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(face, [np.round(landmarks[list(ls.FACE_OVAL)]).astype(np.int32)], 1)
+    k = max(int(round(0.05 * size)) | 1, 3)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    binary = (mask > 0).astype(np.uint8)
+    outside = (cv2.dilate(binary, kernel) > 0) & (binary == 0) & (face > 0)
+    inside = (binary > 0) & (cv2.erode(binary, kernel) == 0) & (face > 0)
+    # Only the upper half of the face's rings: below, the neck or the background are no skin to compare with.
+    chin_y = float(landmarks[ls.JAW[len(ls.JAW) // 2], 1])
+    nose_y = float(landmarks[ls.NOSE[-3], 1])
+    rows = np.arange(h)[:, None] < (nose_y + chin_y) / 2
+    outside &= rows
+    inside &= rows
+    if outside.sum() < 12 or inside.sum() < 12:
+        return None
+    weight = np.array([0.5, 1.0, 1.0], np.float32)
+    a = np.median(lab[inside].astype(np.float32), axis=0) * weight
+    b = np.median(lab[outside].astype(np.float32), axis=0) * weight
+    return float(np.linalg.norm(a - b))
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:
     return float(min(max((x - lo) / max(hi - lo, 1e-6), 0.0), 1.0))
 
 
-def presence_score(skin_distance: float | None, cover: float, options: PresenceOptions) -> float:
-    """The score in [0, 1]; ``skin_distance`` None (no forehead visible) leaves the cover alone to decide."""
+def presence_score(
+    skin_distance: float | None,
+    cover: float,
+    lips: float | None,
+    edge: float | None,
+    options: PresenceOptions,
+) -> float:
+    """The score in [0, 1]; a cue that is None (no forehead, lips or upper edge in view) is left out."""
     colour = 1.0 if skin_distance is None else _ramp(skin_distance, options.colour_near, options.colour_far)
-    return colour * _ramp(cover, options.cover_low, options.cover_high)
+    covered = 1.0 if lips is None else 1.0 - _ramp(lips, options.lips_low, options.lips_high)
+    step = 1.0 if edge is None else _ramp(edge, options.edge_low, options.edge_high)
+    # Unlike the skin and a clear edge back each other up (their geometric mean): either one alone, when weak,
+    # does not make a mask; a bare face's lit forehead can look unlike its shaded chin, and a pale mask on pale
+    # skin has a weak colour cue but a clear edge.
+    return float(np.sqrt(colour * step)) * covered * _ramp(cover, options.cover_low, options.cover_high)
 
 
 class Presence:

@@ -33,8 +33,9 @@ def search_polygon(
     """Where the mask may be, (N, 2) float32 in the landmarks' coordinates.
 
     The jaw line is moved down (along the face's vertical axis) by ``below_jaw`` x ``size`` under the chin,
-    a fifth of that at the ears (beside the neck is background or hair), and outward by ``side`` x ``size`` at the ears; the under-eye line is raised
-    by ``above`` x ``size`` and its middle point is the nose bridge (landmark 6) instead of 197.
+    a fifth of that at the ears (beside the neck is background or hair), and outward by ``side`` x ``size``
+    at the ears; the under-eye line is raised by ``above`` x ``size`` and its middle point is the nose bridge
+    (landmark 6) instead of 197.
     """
     lm = np.asarray(landmarks, np.float32)
     top_pt, chin = lm[ls.NOSE[1]], lm[ls.JAW[len(ls.JAW) // 2]]

@@ -1,30 +1,44 @@
-"""Mask segmentation: find the surgical mask inside the lower-face polygon of one face.
+"""Mask segmentation: find the whole surgical mask of one face, and only the mask; decide whether one is worn.
 
 Method, per face (``face_id``):
 
-1. The search region is the polygon of :data:`landmark_sets.MASK_REGION` (jaw line closed over the
-   cheeks under the eyes), pushed outward by ``polygon_margin`` x face size, most under the chin, less
-   toward the ears, little at the under-eye edge (:func:`region_polygon`). All the work happens in the
-   polygon's bounding box, so the cost follows the face size, not the ROI size.
-2. Pixels inside it, lightly blurred and converted to Lab with the lightness down-weighted (so the
-   shaded side and the pleat shadows of a mask stay with its lit part), are clustered by k-means (k=3,
+1. The k-means polygon is :data:`landmark_sets.MASK_REGION` (jaw line closed over the cheeks under the
+   eyes), pushed outward by ``polygon_margin`` x face size, most under the chin, less toward the ears,
+   little at the under-eye edge (:func:`region_polygon`). The search region (:func:`mask_refine.search_polygon`)
+   is larger: from the nose bridge down to ``below_jaw`` face heights under the jaw, ear to ear. All the work
+   happens in the search region's bounding box (at most ``work_size`` pixels), so the cost follows the face
+   size, not the ROI size.
+2. Pixels inside the k-means polygon, lightly blurred and converted to Lab with the lightness down-weighted (so
+   the shaded side and the pleat shadows of a mask stay with its lit part), are clustered by k-means (k=3,
    scikit-learn, fitted on a seeded random subsample of ``sample_pixels`` pixels). The median colour of
    the forehead (:data:`landmark_sets.FOREHEAD`) is added as an extra, never-mask centre when it differs
    enough from the mask colour: it pulls skin pixels away from a mask cluster they were lumped into.
 3. The mask cluster is the one holding most of the pixels around the :data:`landmark_sets.MASK_CORE`
-   points (nose tip, mouth), which a worn mask always covers. Another cluster joins it (two-colour or
-   patterned masks, strongly shaded sides) when it also holds ``merge_core_share`` of the core pixels
-   and its pixels lie as much inside the polygon's inner part as the main cluster's (rather than on the
-   rim, where skin, hair and background are).
-4. Clean-up: open, close, keep the components that touch the core, fill holes, feather the edge.
+   points (nose tip, mouth) and :data:`landmark_sets.MASK_CHIN`, which a worn mask covers. When that cluster
+   has the forehead's skin colour (a mask worn low or on the chin leaves the core bare), a cluster unlike the
+   skin that holds part of the core is taken instead (``skin_far_only``). Another cluster joins it
+   (two-colour or patterned masks, strongly shaded sides) when it also holds ``merge_core_share`` of the core
+   pixels and its pixels lie as much inside the polygon's inner part as the main cluster's (rather than on the
+   rim, where skin, hair and background are). Clean-up: open, close, keep the components that touch the core,
+   fill holes: the k-means mask.
+4. Growth (``refine``, :mod:`unmask_video.mask_refine`): a per-face Lab colour model of the k-means mask
+   against the rest (the skin in the polygon, the frame around the search region, the forehead) gives every
+   pixel of the search region a mask probability; the pixels above ``grow_threshold`` connected to the k-means
+   mask are the mask, up the nose bridge, under the chin, out to the ears. Holes are filled only where they
+   look like mask (pleat shadows, prints): a finger or a microphone in front of the mask stays in front.
+5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
+   much of the lower face under the nose it covers and whether red lips show; the decision follows it with
+   hysteresis. No mask worn: the mask is empty and the face passes through untouched. The final mask has a
+   hard edge, only lightly feathered (``feather_px``): the soft transition belongs to the blend.
 
-Video: the cluster centres fitted on a keyframe are reused on later frames (each pixel assigned to its
-nearest centre, far cheaper than refitting; which centres are mask is re-decided every frame, which is
-cheap). A refit happens when the fit degrades (mean distance of the pixels to their centre grows past
-``refit_threshold`` x its keyframe value: "fit"), when the mask's share of the polygon jumps from one
-frame to the next ("share"), when the region's colour histogram moves away from the keyframe's
-("scene", which also drops the smoothing history), when the mask clusters stop holding the core
-("core"), or after ``max_reuse_frames`` frames ("age"). :attr:`MaskSegmenter.stats` counts them.
+Video: the cluster centres fitted on a keyframe, and the colour model fitted with them, are reused on later
+frames (each pixel assigned to its nearest centre and looked up in the colour table, far cheaper than
+refitting; which centres are mask is re-decided every frame, which is cheap). A refit happens when the fit
+degrades (mean distance of the pixels to their centre grows past ``refit_threshold`` x its keyframe value:
+"fit"), when the mask's share of the polygon jumps from one frame to the next ("share"), when the region's
+colour histogram moves away from the keyframe's ("scene", which also drops the smoothing history), when the
+mask clusters stop holding the core ("core"), or after ``max_reuse_frames`` frames ("age").
+:attr:`MaskSegmenter.stats` counts them.
 
 Temporal smoothing happens in face-aligned coordinates: each frame's mask is mapped into a canonical
 face frame (a least-squares affine fit of the MASK_REGION landmarks onto the face's first-frame ones,
@@ -47,7 +61,7 @@ from threadpoolctl import threadpool_limits
 
 from unmask_video import landmark_sets as ls
 from unmask_video.errors import InputError
-from unmask_video.mask_presence import Presence, PresenceOptions, presence_score
+from unmask_video.mask_presence import Presence, PresenceOptions, edge_contrast, lip_contrast, presence_score
 from unmask_video.mask_refine import ColourModel, grow, search_polygon
 
 log = logging.getLogger(__name__)
@@ -76,13 +90,14 @@ class SegmentOptions:
     presence: PresenceOptions = field(default_factory=PresenceOptions)
     reuse: bool = True  # reuse keyframe cluster centres on later frames
     # EMA of the mask in face-aligned coordinates. Off by default: on talking-head clips any lag of the mask
-    # behind the jaw cost more than the flicker it removed (benchmarks.quality: TDE 5.72 -> 6.47, IoU 0.978 -> 0.953),
+    # behind the jaw cost more than the flicker it removed (see benchmarks.quality: more temporal error, lower IoU),
     # and the reused clusters already keep the mask steady from frame to frame. `--mask-smoothing` turns it on.
     temporal_smoothing: bool = False
     smoothing: float = 0.6  # EMA weight of the past, in [0, 1)
     deform_px: float = 3.0  # the past weighs nothing once the lower face deforms this fast (canonical px/frame)
     hysteresis: float = 0.15  # a smoothed pixel turns on above 0.5 + this, off below 0.5 - this
-    polygon_margin: float = 0.2  # outward push of the search polygon (face); FaceMesh puts the jaw too high on masked faces
+    # Outward push of the k-means polygon (face): FaceMesh puts the jaw too high on masked faces.
+    polygon_margin: float = 0.2
     top_margin_scale: float = 0.25  # the under-eye edge is pushed this much less (keeps the eyes out)
     side_margin_scale: float = 0.2  # the jaw is pushed this much less at the ears than under the chin
     refit_threshold: float = 1.5  # refit when mean pixel-to-centre distance > this x keyframe value
@@ -99,8 +114,8 @@ class SegmentOptions:
     skin_anchor: bool = True  # add the forehead skin colour as an extra, never-mask centre ...
     skin_min_distance: float = 12.0  # ... when it is at least this far (feature units) from the mask centre
     # A face whose mask cluster is closer than this to the forehead colour is taken as bare (empty mask).
-    # 0 disables it. At 8, on real photos, ~2.5% of masked faces were dropped and ~75% of bare ones caught;
-    # a skin-coloured (beige) mask is always dropped, hence off by default.
+    # 0 disables it. Used by the reference photo check (reference_check); it drops some masked faces and always
+    # a skin-coloured (beige) one, hence off here: the presence decision (``presence``) is what skips bare faces.
     no_mask_below: float = 0.0
     open_px: float = 0.02  # opening kernel (face)
     close_px: float = 0.05  # closing kernel (face)
@@ -353,16 +368,16 @@ class MaskSegmenter:
         seed = self._clean(raw, core, sub_size)
         binary = seed
         search_mask = region
+        lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
         if opt.refine and seed.any():
             search_mask = np.zeros(shape, np.uint8)
             cv2.fillPoly(search_mask, [np.round(sub_search).astype(np.int32)], 1)
             search_mask |= region
-            lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
             if state.colour is None:
                 state.colour = self._colour_model(lab, seed, raw, region, search_mask, image, lm, poly, sub_size)
             prob = state.colour.probability(lab)
             binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob)
-        worn, score, average = self._presence(state, binary, feats, in_mask, fit, sub_lm, shape)
+        worn, score, average = self._presence(state, binary, feats, in_mask, fit, lab, sub_lm, sub_size)
         state_detail = SegmentDetail(
             search=search, polygon=poly.astype(np.float32), window=(int(x0), int(y0), int(x1), int(y1)),
             seed=seed, score=score, average=average, worn=worn,
@@ -395,28 +410,35 @@ class MaskSegmenter:
         feats: np.ndarray,
         in_mask: np.ndarray,
         fit: _Fit,
+        lab: np.ndarray,
         lm: np.ndarray,
-        shape: tuple[int, int],
+        size: float,
     ) -> tuple[bool, float, float]:
         """(worn, score, running average) of this frame; always worn when the decision is off."""
         popt = self.options.presence
         if not popt.enabled:
             return bool(binary.any()), 1.0, 1.0
         distance = None
-        # (a grey or overexposed forehead is no skin colour to compare with: the cover decides alone)
+        # (a grey or overexposed forehead is no skin colour to compare with: the other cues decide)
         if fit.skin is not None and self._warm(fit.skin) and in_mask.any():
             distance = float(np.linalg.norm(feats[in_mask].mean(axis=0) - fit.skin))
         # The lower face under the nose: a mask worn correctly or low covers it; skin, lips or a beard do not.
+        shape = lab.shape[:2]
         lower = np.zeros(shape, np.uint8)
         cv2.fillPoly(lower, [np.round(lm[list(ls.MASK_REGION)]).astype(np.int32)], 1)
         nose_y = int(round(float(lm[ls.NOSE[-3], 1])))
         lower[: max(nose_y, 0)] = 0
         cover = float(binary[lower > 0].mean()) if lower.any() else 0.0
-        score = presence_score(distance, cover, popt)
+        lips = lip_contrast(lab, lm, size, binary)
+        edge = edge_contrast(lab, binary, lm, size)
+        score = presence_score(distance, cover, lips, edge, popt)
         if state.presence is None:
             state.presence = Presence(popt)
         worn = state.presence.update(score)
-        log.debug("presence: skin distance %s cover %.2f score %.2f -> %s", distance, cover, score, worn)
+        log.debug(
+            "presence: skin distance %s cover %.2f lips %s edge %s score %.2f -> %s",
+            distance, cover, lips, edge, score, worn,
+        )
         return worn, score, float(state.presence.average or 0.0)
 
     def _colour_model(
@@ -514,7 +536,7 @@ class MaskSegmenter:
         sample = feats[rng.choice(len(feats), n, replace=False)] if len(feats) > n else feats
         if len(np.unique(sample, axis=0)) < k:  # flat region: jitter so that k-means has k distinct points
             sample = sample + rng.normal(0, 0.5, sample.shape).astype(np.float32)
-        # One thread: on a few thousand points the thread pool costs far more than it saves (x10-50 under load).
+        # One thread: on a few thousand points the thread pool costs far more than it saves (much more under load).
         with threadpool_limits(limits=1):
             km = KMeans(n_clusters=k, n_init=2, random_state=opt.seed, max_iter=50).fit(sample)
         centres = km.cluster_centers_.astype(np.float32)

@@ -23,7 +23,8 @@ def summary_table(summary: RunSummary) -> Table:
     table.add_row("frames with faces too small to process", str(summary.frames_with_small_faces))
     if summary.frames_with_mask is not None:
         table.add_row("frames with a mask (rebuilt)", str(summary.frames_with_mask))
-        table.add_row("frames with faces but no mask (unchanged)", str(summary.frames_with_face - summary.frames_with_mask))
+        bare = summary.frames_with_face - summary.frames_with_mask
+        table.add_row("frames with faces but no mask (unchanged)", str(bare))
     table.add_row("generator / backend", f"{summary.generator} / {summary.backend}")
     table.add_row("wall time", f"{summary.seconds:.1f} s ({summary.fps:.1f} fps)")
     for stage in STAGE_ORDER:

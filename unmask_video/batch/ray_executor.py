@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import ipaddress
 import logging
 import os
+import socket
 import sys
 from collections import deque
 from contextlib import contextmanager
@@ -54,11 +56,47 @@ def use_loopback() -> None:
         constants.ENABLE_RAY_CLUSTER = False  # ray was imported before the variable was set
 
 
+#: Seconds to wait for a cluster's address to answer before saying it cannot be reached.
+CONNECT_TIMEOUT_S = 5.0
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of ``HOST:PORT`` (also ``ray://HOST:PORT``), None for ``auto`` or a form without a port."""
+    text = address.split("://", 1)[-1]
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return host.strip("[]"), int(port)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+    except (OSError, ValueError):
+        return False
+
+
+def check_reachable(address: str) -> None:
+    """Raise :class:`InputError` at once when nothing answers at ``address`` (Ray itself retries for minutes)."""
+    target = _host_port(address)
+    if target is None:
+        return
+    try:
+        with socket.create_connection(target, timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"nothing answers at the Ray address {address} ({exc.strerror or exc}); start the cluster with "
+            "'ray start --head' there, or leave out --ray to run on this machine"
+        ) from exc
+
+
 @contextmanager
 def ray_session(options: RayOptions) -> Iterator[int]:
     """Connect to (or start) Ray; yield the number of workers to start."""
-    if options.address is None:
-        use_loopback()
+    target = _host_port(options.address) if options.address else None
+    if options.address is None or (target is not None and _is_loopback(target[0])):
+        use_loopback()  # a local Ray, or a cluster on this machine's loopback address
     import ray
 
     started = False

@@ -16,9 +16,9 @@ from unmask_video.batch.display import BatchDisplay, NullObserver, Observer, sum
 from unmask_video.batch.leftovers import remove_partials
 from unmask_video.batch.local_executor import run_local
 from unmask_video.batch.manifest import Job
-from unmask_video.batch.ray_executor import RayOptions, ray_installed, run_ray
+from unmask_video.batch.ray_executor import RayOptions, check_reachable, ray_installed, run_ray
 from unmask_video.batch.report import FAILED, OK, REPORT_NAME, SKIPPED, ReportWriter, VideoResult, read_report
-from unmask_video.batch.resume import RUN, carried_result, plan
+from unmask_video.batch.resume import KEEP_FAILED, RUN, carried_result, plan
 from unmask_video.batch.worker import Task, WorkerProgress
 from unmask_video.errors import InputError
 from unmask_video.runner import RunOptions
@@ -74,6 +74,8 @@ def _choose_executor(options: BatchOptions) -> bool:
     installed = ray_installed()
     if options.use_ray and not installed:
         raise InputError("Ray is not installed: pip install 'unmask-video[ray]' (or leave out --ray)")
+    if options.use_ray and options.ray.address:
+        check_reachable(options.ray.address)  # before the display starts: Ray itself would retry for minutes
     if options.use_ray is False:
         log.info("running the videos one after another in this process (--no-ray)")
         return False
@@ -105,7 +107,7 @@ def run_batch(options: BatchOptions, observer: Observer | None = None) -> BatchO
     others = [r for output, r in previous.items() if output not in ours]  # lines of other batches into this folder
     carried = [carried_result(p) for p in planned if p.action != RUN]
     tasks = [Task(p.job, p.fingerprint, p.replace) for p in planned if p.action == RUN]
-    kept = sum(1 for p in planned if p.action not in (RUN,) and p.previous and p.previous.status == FAILED)
+    kept = sum(1 for p in planned if p.action == KEEP_FAILED)
     if kept:
         log.warning("%d video(s) failed in an earlier run and are not retried; --retry-failed retries them", kept)
     for task in tasks:
@@ -124,11 +126,12 @@ def run_batch(options: BatchOptions, observer: Observer | None = None) -> BatchO
             if result.status == FAILED:
                 log.warning("%s failed: %s", Path(result.input).name, result.error)
 
-        if tasks:
-            if use_ray:
-                run_ray(tasks, options.template, options.ray, sink, on_result)
-            else:
-                run_local(tasks, options.template, sink, on_result)
+        if not tasks:
+            sink.workers(0)  # nothing to run: no worker starts
+        elif use_ray:
+            run_ray(tasks, options.template, options.ray, sink, on_result)
+        else:
+            run_local(tasks, options.template, sink, on_result)
     outcome = BatchOutcome(
         results=[results[str(job.output)] for job in options.jobs if str(job.output) in results],
         seconds=time.perf_counter() - start,
