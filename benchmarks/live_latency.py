@@ -1,17 +1,20 @@
 """Live-mode delay and fps at 640x480 and 1280x720 on this machine.
 
-    python benchmarks/live_latency.py [--seconds 6] [--generator none] [--sizes 640x480,1280x720]
+    python -m benchmarks.live_latency [--seconds 6] [--generator none] [--sizes 640x480,1280x720]
+                                      [--paths old,new] [--repeat 2] [--data ../shared/data]
 
 A producer process (tests/live_producer.py) plays a real masked clip into a named pipe at 30 fps, real-time
 pace, as MPEG-TS/H.264 like a network camera would send it: ../shared/data/videos/masked/
 woman_puts_on_kf94_720p.mp4 from 5.6 s on (mask on), cropped to 4:3 for 640x480. The live loop reads it,
 processes the newest frame and records the result (libx264 ultrafast/zerolatency).
 
-Per size, two runs in the same process: the baseline (an identity processor: capture, decode, RGB
-conversion, recording, the live machinery alone) and the real pipeline (FramePipeline with the reference
-taken at 1.5 s of the same clip, where the face is bare). Prints fps, capture-to-output delay (median,
-p95), dropped frames, the pipeline's per-stage milliseconds per frame, and the pipeline's figures as
-ratios to the baseline. Skips with a message when ../shared is absent.
+Per size, in the same process: the baseline (an identity processor: capture, decode, RGB conversion,
+recording, the live machinery alone), then the real pipeline (FramePipeline with the reference taken at
+1.5 s of the same clip, where the face is bare) on each live-mode path (PATHS: old = outputs written on the
+processing thread, new = today's defaults), interleaved ``--repeat`` times. Prints fps, capture-to-output
+delay (median, p95), dropped frames and the pipeline's per-stage milliseconds per frame of every run, then
+per path the medians and the ratios to the first path and to the baseline. Skips with a message when the
+data folder is absent.
 
 ``--startup`` (no shared data needed): the start of a session on a synthetic MPEG-TS stream with a key frame every
 15 frames and with one in 250 (x264's default), with the source options of live mode (probed packets kept, a short
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,7 +69,12 @@ def make_pipeline(generator: str):
     return FramePipeline(reference_frame(), build_reconstructor(ReconstructorOptions(generator=generator)))
 
 
-def run_once(processor, size: str, seconds: float, workdir: Path, label: str):
+#: Live-mode paths compared in one run: name -> LiveOptions fields. old: the outputs written in turn on the
+#: processing thread (before issue 14); new: today's defaults (outputs on their own thread).
+PATHS = {"old": {"output_thread": False}, "new": {}}
+
+
+def run_once(processor, size: str, seconds: float, workdir: Path, label: str, path: str = "new"):
     from unmask_video.live import LiveOptions, LiveSource, run_live
 
     fifo = workdir / f"{label}-{size}.fifo"
@@ -80,7 +89,8 @@ def run_once(processor, size: str, seconds: float, workdir: Path, label: str):
         stats = run_live(
             LiveSource(url=str(fifo), source_format="mpegts", open_timeout_s=30),
             processor,
-            LiveOptions(window=False, record=workdir / f"{label}-{size}.mkv", max_seconds=seconds, status=None),
+            LiveOptions(window=False, record=workdir / f"{label}-{size}.mkv", max_seconds=seconds, status=None,
+                        **PATHS[path]),
         )
     finally:
         if producer.poll() is None:
@@ -164,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="640x480,1280x720")
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (default ../shared/data)")
     parser.add_argument("--startup", action="store_true", help="only the session start-up comparison (no shared data)")
+    parser.add_argument("--paths", default="old,new", help=f"comma-separated, of {', '.join(PATHS)}")
+    parser.add_argument("--repeat", type=int, default=2, help="interleaved runs of each path per size")
     args = parser.parse_args(argv)
     if args.startup:
         sys.path.insert(0, str(REPO))
@@ -179,28 +191,40 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
     print(f"live latency: {CLIP.name} at {FPS} fps into a named pipe, {args.seconds:g} s per run, "
           f"{os.cpu_count()} CPU cores, generator {args.generator}")  # fmt: skip
+    paths = args.paths.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes.split(","):
             base = run_once(Identity(), size, args.seconds, Path(tmp), "baseline")
-            pipeline = make_pipeline(args.generator)  # fresh per size: no tracking state carried over
-            pipeline.warmup()
-            pipeline.timer.reset()
-            full = run_once(pipeline, size, args.seconds, Path(tmp), "pipeline")
             print(f"{size}:")
             print(row("baseline", base))
-            print(row("pipeline", full))
-            stages = "  ".join(
-                f"{name} {pipeline.timer.ms_per(name, full.frames_shown):.1f}"
-                for name in sorted(pipeline.timer.seconds)
-                if name not in ("reference", "warmup")
-            )
-            faces = pipeline.stats.frames_with_face / max(pipeline.stats.frames, 1)
-            print(f"  pipeline ms/frame: {stages}  (face found in {faces:.0%} of {pipeline.stats.frames} frames)")
-            print(
-                f"  ratio pipeline/baseline: fps {full.fps / max(base.fps, 1e-9):.2f}x, "
-                f"delay median {full.delay_median_ms / max(base.delay_median_ms, 1e-9):.1f}x, "
-                f"p95 {full.delay_p95_ms / max(base.delay_p95_ms, 1e-9):.1f}x"
-            )
+            runs: dict[str, list] = {path: [] for path in paths}
+            for round_ in range(args.repeat):  # interleaved: the machine's load hits every path alike
+                for path in paths:
+                    pipeline = make_pipeline(args.generator)  # fresh per run: no tracking state carried over
+                    pipeline.warmup()
+                    pipeline.timer.reset()
+                    stats = run_once(pipeline, size, args.seconds, Path(tmp), f"{path}{round_}", path)
+                    runs[path].append(stats)
+                    print(row(path, stats))
+                    stages = "  ".join(
+                        f"{name} {pipeline.timer.ms_per(name, stats.frames_shown):.1f}"
+                        for name in sorted(pipeline.timer.seconds)
+                        if name not in ("reference", "warmup")
+                    )
+                    faces = pipeline.stats.frames_with_face / max(pipeline.stats.frames, 1)
+                    print(f"    ms/frame: {stages}  (face found in {faces:.0%} of {pipeline.stats.frames} frames)")
+            med = statistics.median
+            first = runs[paths[0]]
+            for path in paths:
+                fps = med(r.fps for r in runs[path])
+                p95 = med(r.delay_p95_ms for r in runs[path])
+                print(
+                    f"  {path}: median fps {fps:.1f}, delay median {med(r.delay_median_ms for r in runs[path]):.0f} "
+                    f"ms, p95 {p95:.0f} ms; x {paths[0]}: fps "
+                    f"{med(r.fps / max(b.fps, 1e-9) for r, b in zip(runs[path], first)):.2f}, p95 "
+                    f"{med(r.delay_p95_ms / max(b.delay_p95_ms, 1e-9) for r, b in zip(runs[path], first)):.2f}; "
+                    f"x baseline: fps {fps / max(base.fps, 1e-9):.2f}, p95 {p95 / max(base.delay_p95_ms, 1e-9):.1f}"
+                )
     return 0
 
 

@@ -71,15 +71,18 @@ class _Pipeline(FramePipeline):
     given: np.ndarray | None = None
     last_mask: np.ndarray | None = None
 
-    def _face_roi(self, image, landmarks, face_id) -> FaceROI:  # type: ignore[override]
+    def _face_roi(self, image, landmarks, face_id) -> FaceROI | None:  # type: ignore[override]
         if self.given is None:
             roi = super()._face_roi(image, landmarks, face_id)
+            if roi is None:  # the mask presence decision said "no mask": the face passes through untouched
+                self.last_mask = np.zeros(image.shape[:2], np.float32)
+                return None
         else:
             box = face_box(landmarks, image.shape[:2], self.options.box_margin)
             roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
             mask = np.ascontiguousarray(self.given[box.slices], dtype=np.float32)
             with self.timer("warp"):
-                reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(mask))
+                reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(mask), track=face_id)
             roi = FaceROI(box, image[box.slices], roi_landmarks, mask, reference, valid)
         self.last_mask = np.zeros(image.shape[:2], np.float32)
         self.last_mask[roi.box.slices] = roi.mask
@@ -189,8 +192,10 @@ def sheet_rows(clip: Clip, results: dict[str, list[np.ndarray]], picks: int, siz
     rows = []
     n = len(clip.truth)
     frames = sorted({int(round(k)) for k in np.linspace(1, n - 1, picks + 2)[1:-1]})
-    if clip.spec.hand is not None and clip.spec.hand.start + 4 < n:
-        frames[-1] = clip.spec.hand.start + 4
+    hand = clip.spec.hand
+    if hand is not None and hand.start + 4 < n:  # one frame with the hand in front, the others without
+        clear = [t for t in range(1, n) if not hand.start <= t <= hand.end]
+        frames = sorted({min(clear, key=lambda c: abs(c - t)) for t in frames[:-1]} | {hand.start + 4})
     for t in frames:
         box = face_box(clip.landmarks[t], clip.truth[t].shape[:2], 0.3)
         tiles = [_tile(clip.masked[t], box.slices, size)]
@@ -296,9 +301,10 @@ def main() -> int:
             np.mean(s[ours].psnr) >= np.mean(s[telea].psnr) + 3.0 for _, s in per_clip),
         "colour cast <= 3": np.mean(overall[ours].cast) <= 3.0,
         "TDE <= 0.8 x Telea's": np.mean(overall[ours].tde) <= 0.8 * np.mean(overall[telea].tde),
-        "composite <= 12 ms per face at 720p": composite <= 12.0,
         "end to end beats Telea (PSNR)": np.mean(overall[OURS_E2E].psnr) > np.mean(overall[telea].psnr),
     }
+    if timed_faces:
+        checks["composite <= 12 ms per face at 720p (wall time)"] = composite <= 12.0
     for check, ok in checks.items():
         console.print(f"{'yes' if ok else 'NO '}  {check}")
     if rows:

@@ -7,7 +7,7 @@ Runs the real command path (PyAV decode -> landmarks -> mask -> warp -> reconstr
 on self-made clips with one face: 720p and 1080p with the face 40 % of the frame width, 4k (3840x2160) with a
 face about 300 px wide. Each "path" is a set of runner options:
 
-- old: the runner as it was before issue 14 (serial frame loop, libx264 preset veryfast, encoder thread);
+- old: the runner as it was before issue 14 (serial frame loop, libx264 veryfast crf 18, encoder thread);
 - new: today's defaults (RunOptions());
 - serial: today's defaults with the serial frame loop (what the threaded loop alone brings);
 - more can be added in PATHS below.
@@ -75,7 +75,7 @@ SIZES = {
 
 def _old(options: RunOptions) -> None:
     options.loop = FrameLoopOptions(threads=False)
-    options.encode = EncodeOptions(preset="veryfast", threads=0)
+    options.encode = EncodeOptions(preset="veryfast", crf=18, threads=0)
     options.encode_queue = 3
 
 

@@ -3,10 +3,11 @@
     python -m benchmarks.warp_speed [--sizes 150,300,500] [--repeat 50]
 
 Uses the astronaut photo (shipped with scikit-image), scaled so that the face ROI (the face oval's box
-grown by a quarter on every side, as the pipeline crops it) is about each size in pixels; the target is
+grown as the pipeline crops it) is about each size in pixels; the target is
 the same face rotated and scaled, with a drawn lower-face mask. Prints milliseconds per ROI for each
-step (process CPU time, one OpenCV thread by default), and the coarse-grid TPS warp as a ratio of the dense (every pixel) TPS warp measured in the same
-run, and the Poisson blend as a ratio of the feathered blend. A benchmark: it asserts nothing.
+step (process CPU time, one OpenCV thread by default), and the coarse-grid TPS warp as a ratio of the dense (every
+pixel) TPS warp and of the face-only warp (no control points below the jaw) measured in the same run, and the
+Poisson blend as a ratio of the feathered blend. A benchmark: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from unmask_video.reconstruct.composite import (  # noqa: E402
     ReferenceComposite,
     match_color,
 )
-from unmask_video.blend import blend_into  # noqa: E402
+from unmask_video.blend import DEFAULT_BLEND_WIDTH_PX, blend_into  # noqa: E402
 from unmask_video.landmarks import face_box  # noqa: E402
+from unmask_video.pipeline import PipelineOptions  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.synthetic import astronaut_landmarks  # noqa: E402
 from unmask_video.warp import ReferenceWarper, WarpOptions, face_region  # noqa: E402
@@ -61,7 +63,7 @@ def _scene(size: int):
     m = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), 7.0, 1.04)
     frame = cv2.warpAffine(big, m, (big.shape[1], big.shape[0]), borderMode=cv2.BORDER_REFLECT)
     target = (big_lm @ m[:, :2].T + m[:, 2]).astype(np.float32)
-    box = face_box(target, frame.shape)
+    box = face_box(target, frame.shape, PipelineOptions().box_margin)
     roi_lm = (target - [box.x0, box.y0]).astype(np.float32)
     roi = np.ascontiguousarray(frame[box.slices])
     mask = np.zeros(roi.shape[:2], np.uint8)
@@ -87,6 +89,8 @@ def main() -> None:
         "TPS warp",
         "dense TPS (baseline)",
         "warp / dense",
+        "face-only warp",
+        "warp / face-only",
         "colour match",
         "inpaint (gap)",
         "composite total",
@@ -102,12 +106,18 @@ def main() -> None:
         dense = ReferenceWarper(ref, ref_lm, WarpOptions(grid_step=1, max_grid_nodes=0))
         t_warp = _ms(lambda: warper.warp(roi_lm, shape), args.repeat)
         t_dense = _ms(lambda: dense.warp(roi_lm, shape), max(args.repeat // 10, 3))
+        oval_only = ReferenceWarper(ref, ref_lm, WarpOptions(neck_reach=0.0))  # no control points below the jaw
+        t_oval = _ms(lambda: oval_only.warp(roi_lm, shape), args.repeat)
 
         warped, valid = warper.warp(roi_lm, shape)
         hole = (mask > 0).astype(np.uint8)
         ring = (cv2.dilate(hole, np.ones((21, 21), np.uint8)) > 0) & (hole == 0) & (face_region(shape, roi_lm) > 0) & valid
         paste = (cv2.dilate(hole, np.ones((13, 13), np.uint8)) > 0) & valid
-        t_color = _ms(lambda: match_color(warped, roi, ring, paste, 0.35), args.repeat)
+        options = CompositeOptions()
+        t_color = _ms(
+            lambda: match_color(warped, roi, ring, paste, options.local_color_sigma, hole=hole > 0, seam_sigma=options.seam_sigma),
+            args.repeat,
+        )
 
         # A gap of about 5 % of the hole, as when the reference does not show part of the face.
         gap_valid = valid.copy()
@@ -124,13 +134,16 @@ def main() -> None:
         filled = composite.reconstruct([face])[0]
 
         work = frame.copy()
-        t_feather = _ms(lambda: blend_into(work, box, filled, mask, 6.0), args.repeat)
-        t_poisson = _ms(lambda: blend_into(work, box, filled, mask, 6.0, mode="poisson"), max(args.repeat // 5, 3))
+        width = DEFAULT_BLEND_WIDTH_PX
+        t_feather = _ms(lambda: blend_into(work, box, filled, mask, width), args.repeat)
+        t_poisson = _ms(lambda: blend_into(work, box, filled, mask, width, mode="poisson"), max(args.repeat // 5, 3))
         table.add_row(
             f"{box.width}x{box.height}",
             f"{t_warp:.2f}",
             f"{t_dense:.2f}",
             f"{t_warp / t_dense:.2f}",
+            f"{t_oval:.2f}",
+            f"{t_warp / t_oval:.2f}",
             f"{t_color:.2f}",
             f"{t_inpaint:.2f}",
             f"{t_comp:.2f}",

@@ -52,6 +52,11 @@ def interrupt_after(process: subprocess.Popen, delay_s: float, sig: int = signal
     return process.returncode, err, time.monotonic() - sent
 
 
+#: Exit codes of an interrupted run: 130, or "killed by SIGINT" (-2) where CPython ends a process that handled a
+#: KeyboardInterrupt raised inside an extension's import that way (a shell shows 130 for both).
+INTERRUPTED = (130, -signal.SIGINT)
+
+
 def error_lines(err: str) -> list[str]:
     """stderr without the lines of native libraries that the test process itself may print."""
     return [line for line in err.splitlines() if line.strip()]
@@ -65,7 +70,7 @@ def test_ctrl_c_stops_a_run_waiting_for_a_silent_stream(synthetic_clip, tmp_path
     run = spawn(command(f"udp://127.0.0.1:{port}", "--ref", str(synthetic_clip.reference_path), "-o",
                         str(tmp_path / "out.mp4")), tmp_path)  # fmt: skip
     code, err, took = interrupt_after(run, 3.0)
-    assert code == 130 and took < 4, err
+    assert code in INTERRUPTED and took < 4, err
     assert error_lines(err)[-1].startswith("unmask-video: interrupted")
     assert not list(tmp_path.glob("*.mp4")) and not list(tmp_path.glob(".*partial*"))
 
@@ -76,7 +81,7 @@ def test_ctrl_c_stops_a_run_on_a_named_pipe_nobody_writes_to(synthetic_clip, tmp
     run = spawn(command(str(fifo), "--ref", str(synthetic_clip.reference_path), "-o", str(tmp_path / "out.mp4")),
                 tmp_path)  # fmt: skip
     code, err, took = interrupt_after(run, 3.0)
-    assert code == 130 and took < 7, err  # the watchdog's grace at worst
+    assert code in INTERRUPTED and took < 7, err  # the watchdog's grace at worst
     assert not list(tmp_path.glob("*.mp4")) and not list(tmp_path.glob(".*partial*"))
 
 
@@ -85,7 +90,7 @@ def test_ctrl_c_stops_live_mode_while_the_source_opens(synthetic_clip, tmp_path:
     run = spawn(command("live", f"udp://127.0.0.1:{port}", "--ref", str(synthetic_clip.reference_path), "--no-window",
                         "--record", str(tmp_path / "rec.mp4"), "--generator", "none"), tmp_path)  # fmt: skip
     code, err, took = interrupt_after(run, 4.0)
-    assert code == 130 and took < 4, err  # was: waited out the 10 s open timeout, exit 2
+    assert code in INTERRUPTED and took < 4, err  # was: waited out the 10 s open timeout, exit 2
     assert not list(tmp_path.glob("*.mp4")) and not list(tmp_path.glob(".*partial*"))
 
 

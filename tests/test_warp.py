@@ -278,3 +278,29 @@ def test_bad_reference_is_an_input_error() -> None:
         ReferenceWarper(image[..., 0], lm, WarpOptions())
     with pytest.raises(InputError):
         ReferenceWarper(image, np.full_like(lm, np.nan), WarpOptions())
+
+
+def test_warp_follows_the_head_and_not_the_jitter_of_the_guessed_lower_face() -> None:
+    # Under a mask FaceMesh guesses the mouth and jaw, and the guesses jitter from frame to frame. Per face
+    # track the control points' shape is averaged in the face's rigid frame: the reference position that
+    # a point of the face maps to stays put while the head moves, with no lag.
+    image, lm = astronaut()
+    warper = ReferenceWarper(image, lm, WarpOptions())
+    rng = np.random.default_rng(0)
+    lower = list(set(landmark_sets.MOUTH) | set(landmark_sets.JAW))
+    mouth = lm[list(landmark_sets.MOUTH)].mean(axis=0)
+    mapped: dict[str, list[np.ndarray]] = {"raw": [], "tracked": [], "still shape": []}
+    for t in range(12):
+        shift = np.array([4.0 * t, -2.0 * t], np.float32)
+        moved = lm + shift
+        jittered = moved.copy()
+        jittered[lower] += rng.normal(0.0, 2.0, (len(lower), 2)).astype(np.float32)
+        mapped["raw"].append(warper.fit(jittered)(mouth + shift)[0])
+        mapped["tracked"].append(warper.fit(jittered, track=0)(mouth + shift)[0])
+        mapped["still shape"].append(warper.fit(moved, track=1)(mouth + shift)[0])
+    spread = {k: float(np.linalg.norm(np.std(v[4:], axis=0))) for k, v in mapped.items()}
+    assert spread["tracked"] < 0.5 * spread["raw"], spread
+    # A head that only moves: followed exactly, frame by frame (the shape in its rigid frame does not change).
+    assert np.abs(np.array(mapped["still shape"]) - mapped["still shape"][0]).max() < 0.05
+    warper.reset()
+    assert not warper._shapes

@@ -42,8 +42,8 @@ def sheet_row(truth: list, masked: list, masks: list, outputs: dict[str, list], 
                       for im in images])
 
 
-def per_clip_scores(generators: list[str], clips: list[Path], frames: int,
-                    sheet: list | None = None) -> dict[str, dict[str, dict[str, float]]]:
+def per_clip_scores(generators: list[str], clips: list[Path], frames: int, sheet: list | None = None,
+                    skipped: dict[str, str] | None = None) -> dict[str, dict[str, dict[str, float]]]:
     """{generator: {clip name: {"psnr", "ssim", "tde"[, "cast"]}}} of the product end to end (its own segmenter
     and smoothing defaults) on the benchmark's clips and drawn masks; each clip is loaded once and run with every
     generator. Works with the realistic-mask benchmark (``Clip``, ``run_ours(clip, generator, true_mask)``) and
@@ -52,31 +52,46 @@ def per_clip_scores(generators: list[str], clips: list[Path], frames: int,
 
     results: dict[str, dict[str, dict[str, float]]] = {g: {} for g in generators}
     for number, path in enumerate(clips):
-        if hasattr(q, "Clip"):
-            clip = q.load_clip(path, frames, number)
-            if len(clip.truth) < 3:
-                continue
-            outputs = {g: q.run_ours(clip, g, true_mask=False)[0] for g in generators}
-            runs = {g: q.evaluate(clip, outputs[g]) for g in generators}
-            if sheet is not None:
-                sheet.append(sheet_row(clip.truth, clip.masked, clip.masks, outputs))
-        else:
-            _, landmark_smoothing, mask_smoothing = q.VARIANTS[1]  # the product's default
-            truth, masked, masks = q.load_clip(path, frames, q.STYLES[number % len(q.STYLES)])
-            if len(truth) < 3:
-                continue
-            runs, outputs = {}, {}
-            for g in generators:
-                runs[g] = q.Scores()
-                outputs[g] = q.run_ours(truth, masked, masks, g, landmark_smoothing, mask_smoothing)[0]
-                q.evaluate(truth, outputs[g], masks, runs[g])
-            if sheet is not None:
-                sheet.append(sheet_row(truth, masked, masks, outputs))
+        try:
+            runs = _score_clip(q, number, path, frames, generators, sheet)
+        except Exception as exc:  # noqa: BLE001 - a clip the benchmark cannot run is skipped for every generator
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            log.warning("%s skipped: the benchmark failed on it (%s)", path.stem, reason)
+            if skipped is not None:
+                skipped[path.stem] = reason
+            continue
+        if runs is None:
+            continue
         for g, scores in runs.items():
             results[g][path.stem] = {k: float(np.mean(getattr(scores, k))) for k in ("psnr", "ssim", "tde", "cast")
                                      if getattr(scores, k, None)}
         log.info("%s: PSNR %s", path.stem, {g: round(r[path.stem]["psnr"], 2) for g, r in results.items()})
     return results
+
+
+def _score_clip(q, number: int, path: Path, frames: int, generators: list[str], sheet: list | None):
+    """The benchmark's scores of every generator on one clip (None: too few frames with a face)."""
+    if hasattr(q, "Clip"):
+        clip = q.load_clip(path, frames, number)
+        if len(clip.truth) < 3:
+            return None
+        outputs = {g: q.run_ours(clip, g, true_mask=False)[0] for g in generators}
+        runs = {g: q.evaluate(clip, outputs[g]) for g in generators}
+        if sheet is not None:
+            sheet.append(sheet_row(clip.truth, clip.masked, clip.masks, outputs))
+    else:
+        _, landmark_smoothing, mask_smoothing = q.VARIANTS[1]  # the product's default
+        truth, masked, masks = q.load_clip(path, frames, q.STYLES[number % len(q.STYLES)])
+        if len(truth) < 3:
+            return None
+        runs, outputs = {}, {}
+        for g in generators:
+            runs[g] = q.Scores()
+            outputs[g] = q.run_ours(truth, masked, masks, g, landmark_smoothing, mask_smoothing)[0]
+            q.evaluate(truth, outputs[g], masks, runs[g])
+        if sheet is not None:
+            sheet.append(sheet_row(truth, masked, masks, outputs))
+    return runs
 
 
 def write_record(weights: Path, record: dict) -> None:
@@ -131,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     t0 = time.time()
     rows: list = []
-    scores = per_clip_scores(["none", str(a.weights)], clips, a.frames, rows)
+    skipped: dict[str, str] = {}
+    scores = per_clip_scores(["none", str(a.weights)], clips, a.frames, rows, skipped)
     if a.sheet and rows:
         import cv2
 
@@ -142,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         {c: v["psnr"] for c, v in generator.items()},
         {c: v["psnr"] for c, v in composite.items()},
         frames_per_clip=a.frames,
+        skipped_clips=skipped,
         variant="end to end (the product's segmenter and default smoothing)",
         generator_tde=round(float(np.mean([v["tde"] for v in generator.values()])), 3),
         composite_tde=round(float(np.mean([v["tde"] for v in composite.values()])), 3),

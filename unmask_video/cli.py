@@ -88,15 +88,28 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     configure_logging(verbose, quiet)  # one line per message, on stderr
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    if argv is None:  # run as a program: this process owns the terminal
-        filter_native_stderr()
-        from unmask_video.io.signals import raise_on_termination
+def _forget_interrupt() -> None:
+    """CPython remembers a KeyboardInterrupt that passed through code an extension ran with ``PyRun_*`` (an import
+    cut short) and, although it was handled, ends the process with SIGINT at exit; a shell reads that as 130 too,
+    but a caller that waits on the process sees "killed by SIGINT". Forget it where CPython exposes the flag (3.11)."""
+    import ctypes
 
-        raise_on_termination()  # SIGTERM/SIGHUP end the run like Ctrl-C, with cleanup and exit 128+N
+    try:
+        ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt").value = 0
+    except (ValueError, AttributeError, OSError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    program = argv is None  # run as a program: this process owns the terminal and its signals
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = 0
-    try:
+    try:  # everything inside: Ctrl-C during a slow import is an interrupt too, not a traceback
+        if program:
+            filter_native_stderr()
+            from unmask_video.io.signals import raise_on_termination
+
+            raise_on_termination()  # SIGTERM/SIGHUP end the run like Ctrl-C, with cleanup and exit 128+N
         args = parse_args(argv)
         verbose = args.verbose
         _configure_logging(args.verbose, args.quiet)
@@ -105,13 +118,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt as interrupt:
-        # Ctrl-C, SIGTERM or SIGHUP (unmask_video.io.signals). File mode: the writer removed its temporary file.
-        # Live mode handles the first Ctrl-C itself (the recording is finished); only a second one lands here.
-        from unmask_video.io.signals import exit_code_for
-
-        what = "interrupted" if exit_code_for(interrupt) == 130 else str(interrupt)
+        # Ctrl-C, SIGTERM or SIGHUP (unmask_video.io.signals.Terminated carries 128+N). File mode: the writer
+        # removed its temporary file. Live mode handles the first Ctrl-C itself (the recording is finished); only a
+        # second one lands here. Nothing is imported here: the interrupt may have cut an import short.
+        code = getattr(interrupt, "exit_code", 130)
+        what = "interrupted" if code == 130 else str(interrupt)
         print(f"{PROG}: {what}; no unfinished output file was left behind", file=sys.stderr)
-        return exit_code_for(interrupt)
+        _forget_interrupt()
+        return code
     except Exception as error:  # noqa: BLE001 - the last line of defence: one line, no traceback
         if verbose > 1:
             raise

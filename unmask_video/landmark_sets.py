@@ -69,3 +69,7 @@ LOWER_JAW: Final[tuple[int, ...]] = (58, 172, 136, 150, 149, 176, 148, 152, 377,
 
 #: Forehead top and chin tip: the face height, the unit of lengths extrapolated from the face geometry.
 FACE_HEIGHT: Final[tuple[int, int]] = (10, 152)
+
+#: Points FaceMesh follows well above a worn mask (eye corners, nose bridge): the face's rigid frame, in which
+#: the warp's lower-face control points (guessed under the mask, and jittery) are smoothed over time.
+UPPER_FACE: Final[tuple[int, ...]] = (33, 133, 362, 263, 168, 6)

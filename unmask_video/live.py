@@ -58,6 +58,7 @@ import numpy as np
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.io import StreamDescription, handle_signals, is_stream_url
 from unmask_video.io.paths import check_debug_dir
+from unmask_video.live_output_thread import OutputThread
 from unmask_video.live_capture import (
     CameraInfo,
     LatestFrameCapture,
@@ -130,6 +131,9 @@ class LiveOptions:
     status: Callable[[str], None] | None = log_status  # gets the status line; None = no status line
     status_interval_s: float = 1.0
     handle_signals: bool = True  # Ctrl-C / SIGTERM stop the session cleanly (main thread only)
+    #: Recording, stream and virtual camera written on their own thread (unmask_video.live_output_thread), so the
+    #: next frame's processing overlaps their encoding; False: written in turn on the processing thread.
+    output_thread: bool = True
 
 
 @dataclass
@@ -260,59 +264,89 @@ def _loop(
     next_status = start + options.status_interval_s
     first_shown: float | None = None
     size = (0, 0)
-    while state.stop_reason is None:
-        if signals.requested.is_set():
-            state.stop_reason = "interrupted"
-            break
-        item = capture.get(timeout=0.05)
-        if window is not None:
-            _handle_key(window.poll(), state, options)
-            if state.stop_reason:
+    shown_count = 0
+    meter_lock = threading.Lock()  # the output thread records into the meter while this thread reads it
+    others = [output for output in outputs if output is not window]  # the window stays on this thread (GUI)
+    worker: OutputThread | None = None
+
+    def record(token: tuple[int, float, float | None]) -> None:
+        with meter_lock:
+            meter.record(*token, time.perf_counter())
+
+    try:
+        while state.stop_reason is None:
+            if signals.requested.is_set():
+                state.stop_reason = "interrupted"
                 break
-        if item is None:
-            if capture.ended:
-                lost = capture.end_message()
-                state.source_lost = lost is not None
-                state.stop_reason = lost or "end of stream"
-            elif options.status is not None and time.perf_counter() >= next_status + 1.0:
-                options.status(f"waiting for frames from {capture.label} ...")
-                next_status = time.perf_counter() + options.status_interval_s
-            continue
-        image = item.frame.to_ndarray(format="rgb24")
-        if not opened:
-            fps = capture.rate or (float(source.framerate) if source.framerate else 30.0)
-            size = (image.shape[1], image.shape[0])
-            description = capture.description(size[0], size[1], fps)
-            for output in outputs:
-                if hasattr(output, "open_stream"):
-                    output.open_stream(description)  # the shared writer: colour tags from the capture
-                else:
-                    output.open(size[0], size[1], fps)
-                opened.append(output)
-        elif (image.shape[1], image.shape[0]) != size:
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)  # the source changed size mid-session
-        if state.effect_on:
-            result = processor.process(image, item.captured_at - start)
-            if result.shape != image.shape or result.dtype != np.uint8:
-                raise ProcessingError(
-                    f"the frame processor returned {result.dtype} {result.shape} for a {image.shape} frame"
-                )
-        else:
-            result = image
-        now = time.perf_counter()
-        for output in outputs:
-            output.write(result, now - start)
-        shown = time.perf_counter()
-        meter.record(item.index, item.captured_at, item.stream_time, shown)
-        state.last_image = result
-        first_shown = first_shown or shown
-        if options.status is not None and shown >= next_status:
-            options.status(meter.status_line(capture.dropped, state.effect_on))
-            next_status = shown + options.status_interval_s
-        if options.max_frames is not None and meter.stats.frames_shown >= options.max_frames:
-            state.stop_reason = "frame limit"
-        elif options.max_seconds is not None and shown - first_shown >= options.max_seconds:
-            state.stop_reason = "time limit"
+            item = capture.get(timeout=0.05)
+            if window is not None:
+                _handle_key(window.poll(), state, options)
+                if state.stop_reason:
+                    break
+            if item is None:
+                if capture.ended:
+                    lost = capture.end_message()
+                    state.source_lost = lost is not None
+                    state.stop_reason = lost or "end of stream"
+                elif options.status is not None and time.perf_counter() >= next_status + 1.0:
+                    options.status(f"waiting for frames from {capture.label} ...")
+                    next_status = time.perf_counter() + options.status_interval_s
+                continue
+            image = item.frame.to_ndarray(format="rgb24")
+            if not opened:
+                fps = capture.rate or (float(source.framerate) if source.framerate else 30.0)
+                size = (image.shape[1], image.shape[0])
+                description = capture.description(size[0], size[1], fps)
+                for output in outputs:
+                    if hasattr(output, "open_stream"):
+                        output.open_stream(description)  # the shared writer: colour tags from the capture
+                    else:
+                        output.open(size[0], size[1], fps)
+                    opened.append(output)
+            elif (image.shape[1], image.shape[0]) != size:
+                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)  # the source changed size mid-session
+            if state.effect_on:
+                result = processor.process(image, item.captured_at - start)
+                if result.shape != image.shape or result.dtype != np.uint8:
+                    raise ProcessingError(
+                        f"the frame processor returned {result.dtype} {result.shape} for a {image.shape} frame"
+                    )
+            else:
+                result = image
+            now = time.perf_counter()
+            token = (item.index, item.captured_at, item.stream_time)
+            if window is not None:
+                window.write(result, now - start)
+            if options.output_thread and others:
+                if worker is None:
+                    worker = OutputThread(others, on_written=record)
+                worker.submit(result, now - start, token)  # ``result`` is this frame's own array: not reused
+            else:
+                for output in others:
+                    output.write(result, now - start)
+                record(token)
+            shown = time.perf_counter()
+            shown_count += 1
+            state.last_image = result
+            first_shown = first_shown or shown
+            if options.status is not None and shown >= next_status:
+                with meter_lock:
+                    line = meter.status_line(capture.dropped, state.effect_on)
+                options.status(line)
+                next_status = shown + options.status_interval_s
+            if options.max_frames is not None and shown_count >= options.max_frames:
+                state.stop_reason = "frame limit"
+            elif options.max_seconds is not None and shown - first_shown >= options.max_seconds:
+                state.stop_reason = "time limit"
+    except BaseException:
+        if worker is not None:
+            try:
+                worker.close()
+            except Exception as error:  # noqa: BLE001 - the error already in flight is the one to report
+                log.debug("live outputs: %s", error)
+        raise
+    if worker is not None:
+        worker.close()  # the last frame reaches every output; an output's error is raised here
 
 
 def _handle_key(action: KeyAction | None, state: _State, options: LiveOptions) -> None:

@@ -168,6 +168,7 @@ class FramePipeline:
         ids = {face.id for face in faces}
         for gone in self._face_ids - ids:
             self.segmenter.reset(gone)  # that face was lost: its clusters and mask history no longer apply
+            self.warper.reset(gone)  # and so does its smoothed warp shape
         self._face_ids = ids
 
     def _face_roi(self, image: Image, landmarks: np.ndarray, face_id: int) -> FaceROI | None:
@@ -183,7 +184,9 @@ class FramePipeline:
                     self.debug.write_bare(self.stats.frames - 1, roi_image, roi_landmarks, self.segmenter.detail(face_id))
             return None
         with self.timer("warp"):
-            reference, valid = self.warper.warp(roi_landmarks, roi_image.shape[:2], self._warp_region(mask))
+            reference, valid = self.warper.warp(
+                roi_landmarks, roi_image.shape[:2], self._warp_region(mask), track=face_id
+            )
         roi = FaceROI(box, roi_image, roi_landmarks, mask, reference, valid)
         self._details[id(roi)] = self.segmenter.detail(face_id)
         return roi

@@ -71,8 +71,8 @@ class TPS:
     def grid(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Evaluate on the grid ``xs`` x ``ys``; returns (map_x, map_y), each (len(ys), len(xs)) float32.
 
-        Computed in float32 with separable squared distances (about 3x faster than ``__call__`` on
-        the grid; the error is far below 1e-3 pixel at face sizes).
+        Computed in float32 with separable squared distances (several times faster than ``__call__``
+        on the grid; the error is far below a thousandth of a pixel at face sizes).
         """
         c = self.centers.astype(np.float32)
         px = ((np.asarray(xs, np.float64) - self.center[0]) / self.scale).astype(np.float32)
@@ -123,8 +123,8 @@ def fit_tps(src: np.ndarray, dst: np.ndarray, regularization: float = 0.0) -> TP
     lhs[k:, :k] = p.T
     rhs = np.zeros((k + 3, 2))
     rhs[:k] = s
-    # OpenCV's LU, not numpy's: LAPACK through a multi-threaded OpenBLAS takes milliseconds on this
-    # 33x33 system when the cores are busy (thread wake-ups), OpenCV's takes tens of microseconds.
+    # OpenCV's LU, not numpy's: LAPACK through a multi-threaded OpenBLAS pays thread wake-ups on this
+    # small system when the cores are busy, far more than the solve itself; OpenCV's runs in-thread.
     ok, sol = cv2.solve(lhs, rhs, flags=cv2.DECOMP_LU)
     if not ok or not np.isfinite(sol).all():
         raise ProcessingError(
@@ -215,6 +215,14 @@ class WarpOptions:
     #: mask's sides go past the face's outline towards the ears, and what the reference shows just
     #: beyond its outline (ear, hair, background) is a better guess there than an inpainting fill.
     outline_reach: float = 0.03
+    #: Weight of the past in an exponential average, per face track, of the control points' shape in the
+    #: face's rigid frame (eye corners and nose bridge: position, size and roll follow the frame at once).
+    #: Under a mask FaceMesh guesses the mouth and jaw, and the guesses jitter; averaged, the warped
+    #: reference stops shimmering while the head moves freely. 0: every frame uses its own points.
+    shape_smoothing: float = 0.9
+    #: Weight of the past in an exponential average, per face track, of the rigid frame itself (position,
+    #: size, roll): a light one, as the head's motion must be followed without lag. 0: none.
+    frame_smoothing: float = 0.0
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -299,6 +307,17 @@ def picture_box(image: np.ndarray) -> tuple[int, int, int, int]:
     return x0, y0, x1, y1
 
 
+def _rigid_frame(landmarks: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """(centre, scale, 2x2 rotation) of the face's rigid frame, from the :data:`UPPER_FACE` points."""
+    pts = np.asarray(landmarks, np.float64)[list(landmark_sets.UPPER_FACE)]
+    centre = pts.mean(axis=0)
+    scale = max(float(np.sqrt(((pts - centre) ** 2).sum(axis=1).mean())), 1e-6)
+    eyes = np.asarray(landmarks, np.float64)
+    d = eyes[landmark_sets.RIGHT_EYE_CORNERS[1]] - eyes[landmark_sets.LEFT_EYE_CORNERS[0]]
+    c, s_ = d / max(float(np.hypot(*d)), 1e-9)
+    return centre, scale, np.array([[c, -s_], [s_, c]])
+
+
 def _spread_of(points: np.ndarray) -> float:
     """RMS distance of points from their centroid: a size that follows the face's scale."""
     p = np.asarray(points, dtype=np.float64)
@@ -361,6 +380,10 @@ class ReferenceWarper:
                 img, ovl = self._levels[-1]
                 self._levels.append((cv2.pyrDown(img), cv2.pyrDown(ovl)))
         self._src_scale = _spread_of(self.landmarks[list(landmark_sets.TPS_CONTROL)])
+        #: Per face track: the smoothed control-point shape in the face's rigid frame.
+        self._shapes: dict[int, np.ndarray] = {}
+        #: Per face track: the smoothed rigid frame (centre x, y, scale, cos, sin).
+        self._frames: dict[int, np.ndarray] = {}
         log.debug(
             "reference face cropped to %dx%d, %d pyramid level(s)", self.image.shape[1], self.image.shape[0], len(self._levels)
         )
@@ -372,10 +395,42 @@ class ReferenceWarper:
             pts = np.concatenate([pts, below_jaw_points(landmarks, self.options.neck_reach)])
         return pts
 
-    def fit(self, landmarks: np.ndarray) -> TPS:
-        """The backward spline from target-ROI coordinates to (cropped) reference coordinates."""
+    def reset(self, track: int | None = None) -> None:
+        """Forget the smoothed shape of one face track (``None``: of every track), e.g. when a face is lost."""
+        if track is None:
+            self._shapes.clear()
+            self._frames.clear()
+        else:
+            self._shapes.pop(track, None)
+            self._frames.pop(track, None)
+
+    def _smoothed(self, landmarks: np.ndarray, points: np.ndarray, track: int) -> np.ndarray:
+        """``points`` with their shape in the face's rigid frame averaged over the track's frames."""
+        centre, scale, rotation = _rigid_frame(landmarks)
+        shape = (points - centre) @ rotation / scale  # rotation is orthonormal: R^T applied on the right
+        weight = self.options.shape_smoothing
+        previous = self._shapes.get(track)
+        if previous is not None and previous.shape == shape.shape:
+            shape = weight * previous + (1.0 - weight) * shape
+        self._shapes[track] = shape
+        frame = np.concatenate([centre, [scale], rotation[:, 0]])
+        held = self._frames.get(track)
+        if held is not None and self.options.frame_smoothing > 0:
+            frame = self.options.frame_smoothing * held + (1.0 - self.options.frame_smoothing) * frame
+        self._frames[track] = frame
+        centre, scale = frame[:2], float(frame[2])
+        c, s_ = frame[3:] / max(float(np.hypot(*frame[3:])), 1e-9)
+        rotation = np.array([[c, -s_], [s_, c]])
+        return shape @ rotation.T * scale + centre
+
+    def fit(self, landmarks: np.ndarray, track: int | None = None) -> TPS:
+        """The backward spline from target-ROI coordinates to (cropped) reference coordinates. With
+        ``track`` (a face track's id) the control points' shape is averaged over that track's frames."""
         lm = _check_landmarks(landmarks, "target landmarks")
-        return fit_tps(self._src, self._control(lm), self.options.regularization)
+        dst = self._control(lm)
+        if track is not None and self.options.shape_smoothing > 0:
+            dst = self._smoothed(lm, dst, track)
+        return fit_tps(self._src, dst, self.options.regularization)
 
     def _step(self, h: int, w: int) -> int:
         """The grid spacing: ``grid_step``, coarser on big ROIs so the node count stays bounded."""
@@ -390,6 +445,7 @@ class ReferenceWarper:
         shape: tuple[int, int],
         origin: tuple[int, int] = (0, 0),
         jacobian: bool = False,
+        track: int | None = None,
     ) -> tuple[np.ndarray, ...]:
         """The (h, w) float32 ``map_x``, ``map_y`` for ``cv2.remap``: the reference position of each pixel
         (and its Jacobian determinant with ``jacobian``; see :func:`tps_maps`).
@@ -398,7 +454,7 @@ class ReferenceWarper:
         landmarks' coordinates.
         """
         h, w = int(shape[0]), int(shape[1])
-        return tps_maps(self.fit(landmarks), (h, w), self._step(h, w), origin, jacobian)
+        return tps_maps(self.fit(landmarks, track), (h, w), self._step(h, w), origin, jacobian)
 
     def _level(self, landmarks: np.ndarray) -> int:
         """The pyramid level to sample: the smallest whose face is still at least the target's size."""
@@ -428,6 +484,7 @@ class ReferenceWarper:
         landmarks: np.ndarray,
         shape: tuple[int, int],
         region: tuple[int, int, int, int] | None = None,
+        track: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Warp the reference onto a face.
 
@@ -436,7 +493,8 @@ class ReferenceWarper:
         (h, w) bool: inside the reference image and inside the reference's face oval. With ``region``,
         an (x0, y0, x1, y1) box of the ROI (x1, y1 exclusive), only that box is warped (a caller that
         reads the reference near the mask only need not pay for the whole face): outside it nothing
-        is valid.
+        is valid. ``track``: the face track's id, for the temporal smoothing of the control points
+        (``shape_smoothing``); None: this frame's points as they are.
         """
         h, w = int(shape[0]), int(shape[1])
         lm = _check_landmarks(landmarks, "target landmarks")
@@ -450,7 +508,7 @@ class ReferenceWarper:
         if x1 <= x0 or y1 <= y0:
             return warped, valid
         check = self.options.min_jacobian is not None
-        maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check)
+        maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check, track=track)
         map_x, map_y = maps[0], maps[1]
         level = self._level(lm)
         image, oval = self._levels[level]

@@ -17,6 +17,7 @@ from unmask_video.batch.worker import Task, WorkerProgress
 
 #: Failed videos listed in the summary (the report has them all).
 MAX_LISTED_FAILURES = 20
+STARTING = "starting the workers: models load once per worker"
 
 
 class Observer(Protocol):
@@ -58,7 +59,8 @@ class BatchDisplay:
             console=self.console,
             transient=False,
         )
-        self._videos = self._progress.add_task("videos", total=videos, info="")
+        self._ready = False  # the workers have started and loaded their models
+        self._videos = self._progress.add_task("videos", total=videos, info=STARTING)
         self._frames = self._progress.add_task("frames", total=None, info="")
         self._worker_tasks: dict[int, TaskID] = {}
         self._done: dict[str, int] = {OK: 0, FAILED: 0, SKIPPED: 0}
@@ -76,6 +78,8 @@ class BatchDisplay:
 
     def workers(self, count: int) -> None:
         with self._lock:
+            self._ready = True
+            self._progress.update(self._videos, info=self._counts())
             for worker in range(count):
                 if worker not in self._worker_tasks:
                     self._worker_tasks[worker] = self._progress.add_task(f"worker {worker + 1}", total=None, info="idle")
@@ -109,12 +113,12 @@ class BatchDisplay:
                 self._frames_finished += result.frames
             if result.worker is not None:
                 self._current[result.worker] = 0
-            self._progress.update(
-                self._videos,
-                advance=1,
-                info=f"ok {self._done[OK]}  failed {self._done[FAILED]}  skipped {self._done[SKIPPED]}",
-            )
+            self._progress.update(self._videos, advance=1, info=self._counts())
             self._refresh_frames(time.monotonic())
+
+    def _counts(self) -> str:
+        counts = f"ok {self._done[OK]}  failed {self._done[FAILED]}  skipped {self._done[SKIPPED]}"
+        return counts if self._ready else f"{counts}  ({STARTING})"
 
     def _refresh_frames(self, now: float) -> None:
         frames = self._frames_finished + sum(self._current.values())

@@ -126,11 +126,12 @@ def run_batch(options: BatchOptions, observer: Observer | None = None) -> BatchO
             if result.status == FAILED:
                 log.warning("%s failed: %s", Path(result.input).name, result.error)
 
-        if tasks:
-            if use_ray:
-                run_ray(tasks, options.template, options.ray, sink, on_result)
-            else:
-                run_local(tasks, options.template, sink, on_result)
+        if not tasks:
+            sink.workers(0)  # nothing to run: no worker starts
+        elif use_ray:
+            run_ray(tasks, options.template, options.ray, sink, on_result)
+        else:
+            run_local(tasks, options.template, sink, on_result)
     outcome = BatchOutcome(
         results=[results[str(job.output)] for job in options.jobs if str(job.output) in results],
         seconds=time.perf_counter() - start,

@@ -20,6 +20,7 @@ one pixel on the right/bottom, repeating the last column/row (no cropping); the 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -78,8 +79,10 @@ class EncodeOptions:
     """How the output video stream is encoded."""
 
     codec: str = "libx264"
-    crf: int = 18
-    preset: str = "veryfast"
+    #: superfast crf 21 keeps the PSNR of veryfast crf 18 at about half the encoder's CPU, with larger files
+    #: (benchmarks/encode_speed.py; figures in benchmarks/README.md).
+    crf: int = 21
+    preset: str = "superfast"
     pix_fmt: str = "yuv420p"
     threads: int = 0  # 0 = auto
     tune: str | None = None  # e.g. "zerolatency" (live mode)
@@ -106,16 +109,18 @@ def check_encoder(options: EncodeOptions) -> av.Codec:
     return codec
 
 
-def _try_open(codec: av.Codec, pix_fmt: str, opts: dict[str, str]) -> BaseException | None:
-    ctx = av.CodecContext.create(codec.name, "w")
+@functools.lru_cache(maxsize=64)
+def _rejects(codec_name: str, pix_fmt: str, name: str, value: str) -> bool:
+    """Whether the encoder refuses to open with ``name=value`` (remembered: live mode opens writers mid-session)."""
+    ctx = av.CodecContext.create(codec_name, "w")
     ctx.width, ctx.height, ctx.pix_fmt = 64, 64, pix_fmt
     ctx.time_base = Fraction(1, 25)
-    ctx.options = dict(opts)
+    ctx.options = {name: value}
     try:
         ctx.open()
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        return exc
-    return None
+    except (av.FFmpegError, OSError, ValueError):
+        return True
+    return False
 
 
 def encoder_options(codec: av.Codec, options: EncodeOptions) -> dict[str, str]:
@@ -132,8 +137,7 @@ def encoder_options(codec: av.Codec, options: EncodeOptions) -> dict[str, str]:
         if name not in known:
             log.info("%s has no %s option: using its default", codec.name, name)
             continue
-        error = _try_open(codec, options.pix_fmt, {name: value})
-        if error is not None:
+        if _rejects(codec.name, options.pix_fmt, name, value):
             hint = ""
             if name == "preset" and codec.name in ("libx264", "libx265"):
                 hint = f"; use one of {', '.join(X264_PRESETS)}"

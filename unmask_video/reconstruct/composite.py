@@ -105,7 +105,7 @@ def _bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice,
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
     """(..., 3) uint8 RGB pixels (a pixel list or an image) -> float32 Lab of the same shape (L in [0, 100])."""
-    # One row, not one column: OpenCV converts row by row, and a column of N one-pixel rows is ~10x slower.
+    # One row, not one column: OpenCV converts row by row, and a column of N one-pixel rows is far slower.
     px = rgb.reshape(1, -1, 3).astype(np.float32) * np.float32(1.0 / 255.0)
     return cv2.cvtColor(px, cv2.COLOR_RGB2Lab).reshape(rgb.shape)
 

@@ -11,10 +11,14 @@ dilations 1..8) at 64x64, dilated gated convs (2/4/8/16), 2 x (nearest resize + 
 refine = reflection-padded encoder, 4 downsamplings to 512 x 16x16, 10 multi-dilation residual blocks
 (4 branches, dilations 1/2/4/8, replication padding), self-attention at 16x16 (bottleneck), 32x32 and
 64x64 (skips), bilinear-upsampling decoder, BatchNorm (fused on export), ELU.
-fast: the same family at 96x96, cnum 8, one 4-branch coarse block, dilated rates 2/4, two refine blocks,
-attention at the 6x6 bottleneck only, no BatchNorm, LeakyReLU. Conditioned: outputs are the warped
-reference (with a per-image colour gain/bias) plus a zero-initialised residual where it is valid, so
-training starts from the reference composite and only learns the correction.
+fast: the same family at 96x96 (the face and the neck: "face_neck" framing), cnum 8, one 4-branch coarse block,
+dilated rates 2/4, two refine blocks, attention at the 6x6 bottleneck only, no BatchNorm, LeakyReLU. It corrects
+the composite (base "composite"): its reference input is the composite's output, and its outputs are that
+composite (with a per-image colour gain/bias) plus a zero-initialised residual, so a fresh network returns the
+composite and training only learns the correction.
+
+``quality_benchmark`` records a run of the project's quality benchmark against the composite
+(:func:`quality_record`); ``--generator auto`` uses weights only when :func:`beats_composite` says so.
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ INPUTS_CONDITIONED = (
     "mask (B,1,S,S) float32 in {0,1}, 1 = hole to rebuild",
     "reference (B,3,S,S) float32 in [-1,1], the TPS-warped reference crop",
     "ref_valid (B,1,S,S) float32 in {0,1}, 1 = reference pixel valid",
+)
+INPUTS_COMPOSITE = (
+    "image (B,3,S,S) float32 in [-1,1], the face crop as it is (the network zeroes the hole)",
+    "mask (B,1,S,S) float32 in {0,1}, 1 = hole to rebuild",
+    "reference (B,3,S,S) float32 in [-1,1], the reference composite's output (--generator none) for the face",
+    "ref_valid (B,1,S,S) float32 in {0,1}, 1 = the warped reference covered this pixel",
 )
 INPUTS_ORIGINAL = (
     "image (B,3,S,S) float32 in [-1,1], the face crop as it is (the network zeroes the hole)",
@@ -79,7 +89,8 @@ class ModelCard:
         return (
             f"{self.name}: {self.input_size}x{self.input_size} crop, "
             f"{self.parameters / 1e6:.2f} M parameters, {self.flops / 1e9:.2f} GFLOPs, "
-            f"{'reference-conditioned' if self.conditioned else 'original (reference pasted)'}, "
+            f"{'reference-conditioned' if self.conditioned else 'original (reference pasted)'}"
+            f"{', corrects the composite' if self.inputs == INPUTS_COMPOSITE else ''}, "
             f"{self.training_data}"
         )
 
@@ -96,7 +107,8 @@ def card_for_config(config: GeneratorConfig, **fields: Any) -> ModelCard:
         config=config.name,
         input_size=config.size,
         conditioned=config.conditioned,
-        inputs=INPUTS_CONDITIONED if config.conditioned else INPUTS_ORIGINAL,
+        inputs=(INPUTS_COMPOSITE if config.corrects_composite else INPUTS_CONDITIONED) if config.conditioned
+        else INPUTS_ORIGINAL,
         parameters=count_parameters(model),
         flops=count_flops(model),
     )
