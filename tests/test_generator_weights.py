@@ -144,14 +144,15 @@ def test_auto_runs_a_generator_only_when_its_card_records_a_win(tmp_path: Path, 
     from unmask_video.reconstruct import factory, neural
     from unmask_video.reconstruct.generator.card import beats_composite, quality_record
 
-    lost = quality_record({"a": 20.0, "b": 22.0}, {"a": 20.5, "b": 21.0})  # higher mean, but clip a loses 0.5 dB
-    won = quality_record({"a": 20.4, "b": 22.0}, {"a": 20.5, "b": 21.0})
-    assert not lost["beats_composite"] and won["beats_composite"]
+    lost = quality_record({"a": 20.0, "b": 24.0}, {"a": 20.5, "b": 21.0})  # +1.25 dB mean, but clip a loses 0.5 dB
+    small = quality_record({"a": 20.6, "b": 21.2}, {"a": 20.5, "b": 21.0})  # better everywhere, by too little
+    won = quality_record({"a": 21.3, "b": 22.3}, {"a": 20.5, "b": 21.0})
+    assert not lost["beats_composite"] and not small["beats_composite"] and won["beats_composite"]
     forged = dict(lost, beats_composite=True)  # a verdict the figures do not support
     model = _model()
     monkeypatch.setattr(neural, "SHIPPED_DIR", tmp_path)
     monkeypatch.setattr(neural, "DEFAULT_GENERATOR", "tiny")
-    for record, expected in (({}, False), (lost, False), (forged, False), (won, True)):
+    for record, expected in (({}, False), (lost, False), (small, False), (forged, False), (won, True)):
         card = ModelCard(name="tiny", config="tiny", input_size=64, quality_benchmark=record)
         save_weights(model, tmp_path / "tiny.safetensors", card=card)
         assert beats_composite(read_card(tmp_path / "tiny.safetensors")) is expected
@@ -185,7 +186,7 @@ def test_quality_card_records_the_benchmark_in_both_cards(tmp_path: Path) -> Non
     sidecar = tmp_path / "tiny.card.json"
     sidecar.write_text(json.dumps({"name": "tiny", "sha256": file_sha256(path)}))
     before = load_file(str(path))
-    record = quality_record({"a": 21.0, "b": 20.0}, {"a": 20.0, "b": 19.9}, frames_per_clip=5)
+    record = quality_record({"a": 21.5, "b": 21.0}, {"a": 20.0, "b": 19.9}, frames_per_clip=5)
     write_record(path, record)
     assert read_card(path).quality_benchmark == record and beats_composite(read_card(path))
     after = load_file(str(path))
