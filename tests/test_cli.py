@@ -238,7 +238,10 @@ def test_ctrl_c_leaves_no_file(synthetic_clip_factory, tmp_path):
     )
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not any(p.name.startswith(".") for p in tmp_path.iterdir()):
+        # Interrupt once frames are being encoded (the temporary file holds more than the encoder checks wrote): mid-run.
+        while time.monotonic() < deadline and not any(
+            p.name.startswith(".") and p.stat().st_size > 16384 for p in tmp_path.iterdir()
+        ):
             time.sleep(0.05)
         assert process.poll() is None, "finished before it could be interrupted"
         process.send_signal(signal.SIGINT)
