@@ -433,6 +433,25 @@ def test_background_writer_matches_the_direct_writer(tmp_path: Path) -> None:
     assert leftovers(tmp_path, {"in.mp4", "direct.mp4", "threaded.mp4"}) == []
 
 
+def test_background_writer_encodes_generated_audio(tmp_path: Path) -> None:
+    from unmask_video.io.stream import AudioTrack, StreamDescription
+
+    track = AudioTrack(rate=SR)
+    desc = StreamDescription(width=64, height=48, rate=Fraction(25), time_base=Fraction(1, 25), audio_tracks=(track,))
+    tone = np.sin(np.arange(SR) * 2 * np.pi * 440 / SR).astype(np.float32)[None]  # one second
+    out = tmp_path / "gen.mp4"
+    with VideoWriter(out, desc, EncodeOptions(preset="ultrafast"), mark_processed=False) as video_writer:
+        video_writer.write_at(_picture(0, 64, 48), 0)
+        with BackgroundWriter(video_writer, depth=2) as writer:
+            for start in range(0, SR, 1024):
+                writer.write_audio(0, tone[:, start : start + 1024], start)
+            writer.commit()
+    with av.open(str(out)) as container:
+        audio = container.streams.audio[0]
+        seconds = sum(frame.samples for frame in container.decode(audio)) / audio.rate
+    assert seconds == pytest.approx(1.0, abs=0.1)
+
+
 def decode_frames_rgb(path: Path) -> list[np.ndarray]:
     with av.open(str(path)) as c:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]

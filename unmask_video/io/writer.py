@@ -574,18 +574,8 @@ class BackgroundWriter:
         self._put((self.writer.write, (frame, image)))
 
     def write_audio(self, track: int, samples: np.ndarray, start: int) -> None:
-        """Encode generated audio: ``samples`` (channels, n) float32 of ``audio_tracks[track]`` from sample ``start``."""
-        container = self._open_container()
-        stream = self._tracks[track]
-        spec: AudioTrack = self.stream.audio_tracks[track]
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, np.float32), format="fltp", layout=spec.layout)
-        frame.sample_rate = spec.rate
-        frame.pts = start
-        frame.time_base = Fraction(1, spec.rate)
-        try:
-            container.mux(stream.encode(frame))
-        except (av.FFmpegError, OSError) as exc:
-            raise ProcessingError(f"writing audio failed: {ffmpeg_message(exc)}") from exc
+        """Queue generated audio for encoding (see :meth:`VideoWriter.write_audio`)."""
+        self._put((self.writer.write_audio, (track, samples, start)))
 
     def mux_packet(self, packet: av.Packet) -> None:
         """Queue one demuxed audio/subtitle packet (see :meth:`VideoWriter.mux_packet`)."""
