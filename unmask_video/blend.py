@@ -14,7 +14,7 @@ import numpy as np
 
 from unmask_video.stages import Box
 
-__all__ = ["DEFAULT_BLEND_WIDTH_PX", "BlendMode", "BlendOptions", "blend_into", "feather_alpha"]
+__all__ = ["DEFAULT_BLEND_WIDTH_PX", "BlendMode", "BlendOptions", "blend_into", "feather_alpha", "mask_bbox"]
 
 BlendMode = Literal["feather", "poisson"]
 DEFAULT_BLEND_WIDTH_PX = 12.0
@@ -32,8 +32,9 @@ def _ellipse(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def _bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
-    """Slices of the bounding box of ``mask != 0`` grown by ``margin`` and clipped to ``shape``."""
+def mask_bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
+    """Slices of the bounding box of ``mask != 0`` grown by ``margin`` and clipped to ``shape`` (None: empty mask)."""
+    # Row and column projections: far cheaper than listing every non-zero pixel (cv2.findNonZero).
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
@@ -97,7 +98,7 @@ def blend_into(
         raise ValueError(f"unknown blend mode {mode!r}")
 
     # The alpha reaches at most ``width_px`` (+ rounding) outside the mask: compute it on that box only.
-    region = _bbox(mask > 0, int(np.ceil(max(width_px, 0.0))) + 3, mask.shape)
+    region = mask_bbox(mask > 0, int(np.ceil(max(width_px, 0.0))) + 3, mask.shape)
     if region is None:
         return
     a = feather_alpha(mask[region], width_px)

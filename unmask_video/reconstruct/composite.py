@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from unmask_video.blend import DEFAULT_BLEND_WIDTH_PX
+from unmask_video.blend import DEFAULT_BLEND_WIDTH_PX, mask_bbox
 from unmask_video.stages import FaceROI, Image
 
 log = logging.getLogger(__name__)
@@ -86,21 +86,6 @@ class CompositeOptions:
     #: away from the ring (a cheap membrane, as in gradient-domain cloning): the rebuilt skin meets the
     #: frame's at the mask edge without a step. 0 turns it off.
     seam_sigma: float = 0.05
-
-
-def _bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
-    """Slices of the bounding box of ``mask != 0`` grown by ``margin`` and clipped to ``shape``."""
-    # Row and column projections: far cheaper than listing every non-zero pixel (cv2.findNonZero).
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    y, h = int(rows[0]), int(rows[-1]) + 1 - int(rows[0])
-    x, w = int(cols[0]), int(cols[-1]) + 1 - int(cols[0])
-    return (
-        slice(max(y - margin, 0), min(y + h + margin, shape[0])),
-        slice(max(x - margin, 0), min(x + w + margin, shape[1])),
-    )
 
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -211,7 +196,7 @@ def match_color(
     if n_ring < _MIN_RING_PIXELS or not apply.any():
         log.debug("colour match skipped: %d ring pixels", n_ring)
         return out
-    region = _bbox(ring | apply, 0, ring.shape)
+    region = mask_bbox(ring | apply, 0, ring.shape)
     assert region is not None
     r = ring[region]
     a = apply[region]
@@ -361,7 +346,7 @@ class ReferenceComposite:
         out = image.copy()
         hole_full = face.mask > 0
         # Work on the box around the hole and everything within reach of it: the cost follows the mask.
-        region = _bbox(hole_full, self.reference_reach, (h, w))
+        region = mask_bbox(hole_full, self.reference_reach, (h, w))
         if region is None:
             return out
         hole = hole_full[region]
@@ -408,7 +393,7 @@ class ReferenceComposite:
         """
         matched = face.reference.copy()
         hole_full = face.mask > 0
-        region = _bbox(hole_full, self.reference_reach, hole_full.shape)
+        region = mask_bbox(hole_full, self.reference_reach, hole_full.shape)
         if region is None or not self.options.color_match:
             return matched, face.valid
         hole, valid = hole_full[region], face.valid[region]
@@ -466,7 +451,7 @@ class ReferenceComposite:
         gaps = (dist <= grow) & ~valid
         if gaps.any():
             r = max(int(round(opts.inpaint_radius * scale)), 1)
-            where = _bbox(gaps, 2 * r + 2, hole.shape)
+            where = mask_bbox(gaps, 2 * r + 2, hole.shape)
             assert where is not None
             patch = np.ascontiguousarray(out[where])
             out[where] = cv2.inpaint(patch, gaps[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
