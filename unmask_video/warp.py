@@ -34,6 +34,7 @@ import numpy as np
 from unmask_video import landmark_sets
 from unmask_video.align import similarity, transform_points
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.one_euro import OneEuroFilter
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +231,14 @@ class WarpOptions:
     #: Weight of the past in an exponential average, per face track, of the rigid frame itself (position,
     #: size, roll): a light one, as the head's motion must be followed without lag. 0: none.
     frame_smoothing: float = 0.0
+    #: Speed-adaptive (One-Euro) filter, per face track, of the rigid frame (position and size in face sizes,
+    #: roll), with this cutoff in Hz for a still head (0: off). FaceMesh's eye and brow points jitter by a
+    #: fraction of a pixel; every point under the mask follows the rigid frame, so its jitter is the rebuilt
+    #: face's. Time runs at :data:`_NOMINAL_FPS` frames per second of the track (the warp is not told the time).
+    frame_min_cutoff: float = 0.0
+    #: How fast that filter's cutoff rises with the head's speed (face sizes per second): a moving head is
+    #: followed without lag.
+    frame_beta: float = 0.0
     #: Where the frame's control points below the jaw come from. True: the reference's own points carried
     #: onto the frame by the similarity fitted on the :data:`~unmask_video.landmark_sets.STABLE_FACE`
     #: landmarks (what FaceMesh sees above the mask), so the neck comes from the reference undistorted.
@@ -250,12 +259,16 @@ def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     return out
 
 
+#: The frame rate the rigid-frame filter assumes (``WarpOptions.frame_min_cutoff``).
+_NOMINAL_FPS = 25.0
+
 #: Fractions of ``neck_reach`` at which the rings of extrapolated control points lie below the jaw.
 _NECK_RINGS = (0.4, 1.0)
 #: Points of the lower jaw line the extrapolated control points grow from (every other one).
 _NECK_ROOTS = landmark_sets.LOWER_JAW[::2]
-#: The control points FaceMesh guesses under a worn mask (mouth, lower jaw) and their rows in TPS_CONTROL.
-_LOWER_CONTROL = tuple(i for i in landmark_sets.TPS_CONTROL if i in landmark_sets.MOUTH or i in landmark_sets.LOWER_JAW)
+#: The control points FaceMesh guesses under a worn mask (mouth, the jaw line from ear to ear) and their rows in
+#: TPS_CONTROL.
+_LOWER_CONTROL = tuple(i for i in landmark_sets.TPS_CONTROL if i in landmark_sets.MOUTH or i in landmark_sets.JAW)
 _LOWER_ROWS = [landmark_sets.TPS_CONTROL.index(i) for i in _LOWER_CONTROL]
 
 
@@ -409,6 +422,8 @@ class ReferenceWarper:
         self._shapes: dict[int, np.ndarray] = {}
         #: Per face track: the smoothed rigid frame (centre x, y, scale, cos, sin).
         self._frames: dict[int, np.ndarray] = {}
+        #: Per face track: the One-Euro filter of the rigid frame, the track's first scale and its frame count.
+        self._frame_filters: dict[int, tuple[OneEuroFilter, float, list[int]]] = {}
         log.debug(
             "reference face cropped to %dx%d, %d pyramid level(s)", self.image.shape[1], self.image.shape[0], len(self._levels)
         )
@@ -443,9 +458,11 @@ class ReferenceWarper:
         if track is None:
             self._shapes.clear()
             self._frames.clear()
+            self._frame_filters.clear()
         else:
             self._shapes.pop(track, None)
             self._frames.pop(track, None)
+            self._frame_filters.pop(track, None)
 
     def _smoothed(self, landmarks: np.ndarray, points: np.ndarray, track: int) -> np.ndarray:
         """``points`` with their shape in the face's rigid frame averaged over the track's frames."""
@@ -461,10 +478,26 @@ class ReferenceWarper:
         if held is not None and self.options.frame_smoothing > 0:
             frame = self.options.frame_smoothing * held + (1.0 - self.options.frame_smoothing) * frame
         self._frames[track] = frame
+        if self.options.frame_min_cutoff > 0:
+            frame = self._filtered_frame(frame, track)
         centre, scale = frame[:2], float(frame[2])
         c, s_ = frame[3:] / max(float(np.hypot(*frame[3:])), 1e-9)
         rotation = np.array([[c, -s_], [s_, c]])
         return shape @ rotation.T * scale + centre
+
+    def _filtered_frame(self, frame: np.ndarray, track: int) -> np.ndarray:
+        """The rigid frame (centre x, y, scale, cos, sin) through the track's One-Euro filter, in face sizes."""
+        held = self._frame_filters.get(track)
+        if held is None:
+            o = self.options
+            held = (OneEuroFilter(o.frame_min_cutoff, o.frame_beta, 1.0, shared_speed=True), float(frame[2]), [0])
+            self._frame_filters[track] = held
+        one_euro, unit, count = held
+        angle = float(np.arctan2(frame[4], frame[3]))
+        state = np.array([frame[0] / unit, frame[1] / unit, np.log(frame[2] / unit), angle])
+        out = one_euro(state, count[0] / _NOMINAL_FPS)
+        count[0] += 1
+        return np.array([out[0] * unit, out[1] * unit, unit * np.exp(out[2]), np.cos(out[3]), np.sin(out[3])])
 
     def fit(self, landmarks: np.ndarray, track: int | None = None) -> TPS:
         """The backward spline from target-ROI coordinates to (cropped) reference coordinates. With
