@@ -288,7 +288,8 @@ def test_warp_follows_the_head_and_not_the_jitter_of_the_guessed_lower_face() ->
     # (With the default options the jaw and mouth points are the reference's, carried by the seen landmarks: the
     # guesses' jitter does not reach the warp at all, checked at the end. Here they follow FaceMesh.)
     image, lm = astronaut()
-    warper = ReferenceWarper(image, lm, WarpOptions(jaw_from_reference=0.0))
+    # (And the rigid frame unfiltered: its filter is the next test's.)
+    warper = ReferenceWarper(image, lm, WarpOptions(jaw_from_reference=0.0, frame_min_cutoff=0.0))
     rng = np.random.default_rng(0)
     lower = list(set(landmark_sets.MOUTH) | set(landmark_sets.JAW))
     mouth = lm[list(landmark_sets.MOUTH)].mean(axis=0)
@@ -346,8 +347,8 @@ def test_rigid_frame_filter_steadies_a_still_head_and_follows_a_moving_one() -> 
     rng = np.random.default_rng(1)
     seen = list(landmark_sets.STABLE_FACE)
     mouth = lm[list(landmark_sets.MOUTH)].mean(axis=0)
-    plain = ReferenceWarper(image, lm, WarpOptions())
-    filtered = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.5, frame_beta=2.0))
+    plain = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0))
+    filtered = ReferenceWarper(image, lm, WarpOptions())  # the default filter
     still: dict[str, list[np.ndarray]] = {"plain": [], "filtered": []}
     for t in range(30):
         jittered = lm.copy()

@@ -235,10 +235,10 @@ class WarpOptions:
     #: roll), with this cutoff in Hz for a still head (0: off). FaceMesh's eye and brow points jitter by a
     #: fraction of a pixel; every point under the mask follows the rigid frame, so its jitter is the rebuilt
     #: face's. Time runs at :data:`_NOMINAL_FPS` frames per second of the track (the warp is not told the time).
-    frame_min_cutoff: float = 0.0
+    frame_min_cutoff: float = 0.5
     #: How fast that filter's cutoff rises with the head's speed (face sizes per second): a moving head is
     #: followed without lag.
-    frame_beta: float = 0.0
+    frame_beta: float = 6.0
     #: Where the frame's control points below the jaw come from. True: the reference's own points carried
     #: onto the frame by the similarity fitted on the :data:`~unmask_video.landmark_sets.STABLE_FACE`
     #: landmarks (what FaceMesh sees above the mask), so the neck comes from the reference undistorted.
