@@ -10,6 +10,8 @@ face about 300 px wide. Each "path" is a set of runner options:
 - old: the runner as it was before issue 14 (serial frame loop, libx264 veryfast crf 18, encoder thread);
 - new: today's defaults (RunOptions());
 - serial: today's defaults with the serial frame loop (what the threaded loop alone brings);
+- rgb-encode: today's defaults, every frame converted back from RGB as a whole (what encoding from the decoded
+  YUV planes, converting only the face's changed boxes, brings);
 - more can be added in PATHS below.
 
 The paths are interleaved (old, new, old, new, ...) ``--repeat`` times so that the load of a shared machine hits
@@ -75,7 +77,7 @@ SIZES = {
 
 def _old(options: RunOptions) -> None:
     options.loop = FrameLoopOptions(threads=False)
-    options.encode = EncodeOptions(preset="veryfast", crf=18, threads=0)
+    options.encode = EncodeOptions(preset="veryfast", crf=18, threads=0, reuse_decoded_planes=False)
     options.encode_queue = 3
 
 
@@ -87,8 +89,14 @@ def _serial(options: RunOptions) -> None:
     options.loop = FrameLoopOptions(threads=False)
 
 
+def _rgb_encode(options: RunOptions) -> None:
+    options.encode.reuse_decoded_planes = False
+
+
 #: name -> what it changes in RunOptions() (the defaults).
-PATHS: dict[str, Callable[[RunOptions], None]] = {"old": _old, "new": _new, "serial": _serial}
+PATHS: dict[str, Callable[[RunOptions], None]] = {
+    "old": _old, "new": _new, "serial": _serial, "rgb-encode": _rgb_encode,
+}
 
 
 @dataclass
