@@ -413,9 +413,8 @@ class FaceTracker:
                 # frame's finest level alone is some 200 detector passes.
                 found: list[Detection] = []
                 while self._sweep and len(results) < o.max_faces:
-                    level = self._sweep[0]
-                    size = next((i for i, p in enumerate(self._sweep) if (p.short, p.scale) != (level.short, level.scale)),
-                                len(self._sweep))  # fmt: skip
+                    level = (self._sweep[0].short, self._sweep[0].scale)
+                    size = next((i for i, p in enumerate(self._sweep) if (p.short, p.scale) != level), len(self._sweep))
                     now, self._sweep = self._sweep[:size], self._sweep[size:]
                     found.extend(self._detector.run(image, now))
                     new = [d for d in merge_overlapping(found) if d.width >= o.min_face_size

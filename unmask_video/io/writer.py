@@ -372,8 +372,11 @@ class VideoWriter:
         """
         self.write_at(image, self._pts_for(frame), frame.index, frame)
 
-    def write_at(self, image: np.ndarray, pts: int, index: int | None = None, frame: DecodedFrame | None = None) -> None:
-        """Encode ``image`` at ``pts`` (in the description's time base; made strictly increasing)."""
+    def write_at(
+        self, image: np.ndarray, pts: int, index: int | None = None, frame: DecodedFrame | None = None
+    ) -> None:
+        """Encode ``image`` at ``pts`` (in the description's time base; made strictly increasing); ``frame``: the
+        decoded frame it came from, whose planes are reused where they can be (see :meth:`write`)."""
         container = self._open_container()
         desc = self.stream
         label = f"frame {index if index is not None else self._frames_written}"
