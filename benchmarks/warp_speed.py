@@ -91,6 +91,8 @@ def main() -> None:
         "warp / dense",
         "face-only warp",
         "warp / face-only",
+        "warp, tracked",
+        "x FaceMesh under mask",
         "colour match",
         "inpaint (gap)",
         "composite total",
@@ -108,6 +110,11 @@ def main() -> None:
         t_dense = _ms(lambda: dense.warp(roi_lm, shape), max(args.repeat // 10, 3))
         oval_only = ReferenceWarper(ref, ref_lm, WarpOptions(neck_reach=0.0))  # no control points below the jaw
         t_oval = _ms(lambda: oval_only.warp(roi_lm, shape), args.repeat)
+        # As the pipeline calls it (a face track: shape smoothing and the rigid-frame filter), with the control
+        # points under the mask from the reference through the seen landmarks (default) or FaceMesh's guess.
+        t_tracked = _ms(lambda: warper.warp(roi_lm, shape, track=0), args.repeat)
+        guessed = ReferenceWarper(ref, ref_lm, WarpOptions(neck_from_reference=False, jaw_from_reference=0.0, frame_min_cutoff=0.0))
+        t_guessed = _ms(lambda: guessed.warp(roi_lm, shape, track=0), args.repeat)
 
         warped, valid = warper.warp(roi_lm, shape)
         hole = (mask > 0).astype(np.uint8)
@@ -144,6 +151,8 @@ def main() -> None:
             f"{t_warp / t_dense:.2f}",
             f"{t_oval:.2f}",
             f"{t_warp / t_oval:.2f}",
+            f"{t_tracked:.2f}",
+            f"{t_tracked / t_guessed:.2f}",
             f"{t_color:.2f}",
             f"{t_inpaint:.2f}",
             f"{t_comp:.2f}",
