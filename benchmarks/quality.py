@@ -164,6 +164,8 @@ SMOOTHING_VARIANTS = (
 WARP_OVERRIDES: dict[str, object] = {}
 #: PipelineOptions fields set with --pipeline (development).
 PIPELINE_OVERRIDES: dict[str, object] = {}
+#: The blend mode (--blend; development).
+BLEND_MODE: list[str] = ["feather"]
 #: CompositeOptions fields set with --composite (development).
 COMPOSITE_OVERRIDES: dict[str, object] = {}
 
@@ -191,6 +193,7 @@ def run_ours(
     timer = StageTimer()
     options = replace(PipelineOptions(), **PIPELINE_OVERRIDES)
     options.warp = replace(options.warp, **WARP_OVERRIDES)
+    options.blend = replace(options.blend, mode=BLEND_MODE[0])
     options.tracker.smoothing = landmark_smoothing
     options.segment.temporal_smoothing = mask_smoothing
     reconstruction = ReconstructorOptions(generator=generator)
@@ -254,10 +257,12 @@ def main() -> int:
                         "(development: compare warp settings)")
     parser.add_argument("--pipeline", default="", help="PipelineOptions fields, e.g. 'box_margin=0.5' (development)")
     parser.add_argument("--composite", default="", help="CompositeOptions fields, e.g. 'seam_sigma=0' (development)")
+    parser.add_argument("--blend", default="feather", choices=("feather", "poisson"), help="blend mode (development)")
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end (segmenter) run (development: faster)")
     args = parser.parse_args()
     WARP_OVERRIDES.update(parse_overrides(args.warp, PipelineOptions().warp))
     PIPELINE_OVERRIDES.update(parse_overrides(args.pipeline, PipelineOptions()))
+    BLEND_MODE[0] = args.blend
     COMPOSITE_OVERRIDES.update(parse_overrides(args.composite, ReconstructorOptions().composite))
     filter_native_stderr()
     cv2.setNumThreads(1)  # the per-face milliseconds are on one core
