@@ -36,7 +36,8 @@ class PipelineOptions:
     segment: SegmentOptions = field(default_factory=SegmentOptions)
     warp: WarpOptions = field(default_factory=WarpOptions)
     blend: BlendOptions = field(default_factory=BlendOptions)
-    box_margin: float = 0.4  # face box margin, relative to the face size (a worn mask reaches ~0.3 face heights below the chin)
+    box_margin: float = 0.55  # face box margin, relative to the face size: a worn mask reaches ~0.3 face heights below
+    # the chin, and under the mask FaceMesh places the chin too high (0.4 cut the bottom of low masks off)
     debug_dir: Path | None = None
     debug_frames: int = 4
     #: Faces wider than this (pixels) are reconstructed at a working size where they are this wide; the warped
