@@ -26,6 +26,9 @@ Method, per face (``face_id``):
    pixel of the search region a mask probability; the pixels above ``grow_threshold`` connected to the k-means
    mask are the mask, up the nose bridge, under the chin, out to the ears. Holes are filled only where they
    look like mask (pleat shadows, prints): a finger or a microphone in front of the mask stays in front.
+   Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
+   its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
+   smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
 5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
    much of the lower face under the nose it covers and whether red lips show; the decision follows it with
    hysteresis. No mask worn: the mask is empty and the face passes through untouched. The final mask has a
@@ -62,7 +65,7 @@ from threadpoolctl import threadpool_limits
 from unmask_video import landmark_sets as ls
 from unmask_video.errors import InputError
 from unmask_video.mask_presence import Presence, PresenceOptions, edge_contrast, lip_contrast, presence_score
-from unmask_video.mask_refine import ColourModel, grow, search_polygon
+from unmask_video.mask_refine import ColourModel, grow, search_polygon, snap_edges
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,8 @@ class SegmentOptions:
     search_side: float = 0.02  # ... this far out past the ears (face)
     search_above: float = 0.03  # ... and this far above the under-eye line (face)
     grow_threshold: float = 0.5  # P(mask) above which a pixel of the search region joins the mask
+    snap: bool = True  # move the grown mask's boundary onto the image's edges (marker watershed)
+    snap_band: float = 0.05  # ... within this distance of it (face)
     hole_prob: float = 0.4  # a hole in the mask is filled when its mean P(mask) is at least this (else: occluder)
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
@@ -377,6 +382,8 @@ class MaskSegmenter:
                 state.colour = self._colour_model(lab, seed, raw, region, search_mask, image, lm, poly, sub_size)
             prob = state.colour.probability(lab)
             binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob)
+            if opt.snap and binary.any():
+                binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band)
         worn, score, average = self._presence(state, binary, feats, in_mask, fit, lab, sub_lm, sub_size)
         state_detail = SegmentDetail(
             search=search, polygon=poly.astype(np.float32), window=(int(x0), int(y0), int(x1), int(y1)),
