@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -160,16 +160,42 @@ SMOOTHING_VARIANTS = (
 )
 
 
+#: WarpOptions fields set with --warp (development: compare warp settings on the same clips).
+WARP_OVERRIDES: dict[str, object] = {}
+#: PipelineOptions fields set with --pipeline (development).
+PIPELINE_OVERRIDES: dict[str, object] = {}
+#: CompositeOptions fields set with --composite (development).
+COMPOSITE_OVERRIDES: dict[str, object] = {}
+
+
+def parse_overrides(text: str, options: object) -> dict[str, object]:
+    """``"a=1,b=0.5"`` -> {"a": 1, "b": 0.5}, each value converted to the type of ``options``'s field."""
+    out: dict[str, object] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        if not hasattr(options, name):
+            raise SystemExit(f"--warp: {type(options).__name__} has no field {name!r}")
+        current = getattr(options, name)
+        if isinstance(current, bool):
+            out[name] = value.lower() in ("1", "true", "yes")
+        elif current is None or isinstance(current, float):
+            out[name] = None if value.lower() == "none" else float(value)
+        else:
+            out[name] = type(current)(value)
+    return out
+
+
 def run_ours(
     clip: Clip, generator: str, true_mask: bool, landmark_smoothing: bool = True, mask_smoothing: bool = False
 ) -> tuple[list[np.ndarray], list[float], StageTimer]:
     timer = StageTimer()
-    options = PipelineOptions()
+    options = replace(PipelineOptions(), **PIPELINE_OVERRIDES)
+    options.warp = replace(options.warp, **WARP_OVERRIDES)
     options.tracker.smoothing = landmark_smoothing
     options.segment.temporal_smoothing = mask_smoothing
-    pipeline = _Pipeline(
-        clip.truth[0], build_reconstructor(ReconstructorOptions(generator=generator)), options, timer
-    )
+    reconstruction = ReconstructorOptions(generator=generator)
+    reconstruction.composite = replace(reconstruction.composite, **COMPOSITE_OVERRIDES)
+    pipeline = _Pipeline(clip.truth[0], build_reconstructor(reconstruction), options, timer)
     pipeline.warmup()
     timer.reset()
     outputs, ious = [clip.masked[0]], []
@@ -224,7 +250,15 @@ def main() -> int:
     parser.add_argument("--smoothing-variants", action="store_true",
                         help="also end to end without landmark smoothing and with mask smoothing")
     parser.add_argument("--only", default="", help="comma-separated clip names (development: a subset)")
+    parser.add_argument("--warp", default="", help="WarpOptions fields, e.g. 'jaw_from_reference=0.5,neck_reach=0' "
+                        "(development: compare warp settings)")
+    parser.add_argument("--pipeline", default="", help="PipelineOptions fields, e.g. 'box_margin=0.5' (development)")
+    parser.add_argument("--composite", default="", help="CompositeOptions fields, e.g. 'seam_sigma=0' (development)")
+    parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end (segmenter) run (development: faster)")
     args = parser.parse_args()
+    WARP_OVERRIDES.update(parse_overrides(args.warp, PipelineOptions().warp))
+    PIPELINE_OVERRIDES.update(parse_overrides(args.pipeline, PipelineOptions()))
+    COMPOSITE_OVERRIDES.update(parse_overrides(args.composite, ReconstructorOptions().composite))
     filter_native_stderr()
     cv2.setNumThreads(1)  # the per-face milliseconds are on one core
     console = Console()
@@ -258,7 +292,10 @@ def main() -> int:
             for stage in TIMED_STAGES:
                 timing.add(stage, timer.seconds.get(stage, 0.0))
             timed_faces += timer.calls.get("blend", 0)
-        results[OURS_E2E], ious, _ = run_ours(clip, args.generator, true_mask=False)
+        if args.no_e2e:
+            results[OURS_E2E], ious = results[OURS_TRUE], []
+        else:
+            results[OURS_E2E], ious, _ = run_ours(clip, args.generator, true_mask=False)
         variant_ious = {OURS_E2E: ious}
         if args.smoothing_variants:
             for name, landmark_smoothing, mask_smoothing in SMOOTHING_VARIANTS:
@@ -274,6 +311,9 @@ def main() -> int:
         h, w = clip.truth[0].shape[:2]
         console.print(f"{path.name}: {len(clip.truth)} frames {w}x{h}, mask: {clip.spec.describe()}")
 
+    if WARP_OVERRIDES or PIPELINE_OVERRIDES or COMPOSITE_OVERRIDES:
+        console.print(f"options changed: warp {WARP_OVERRIDES}, pipeline {PIPELINE_OVERRIDES}, "
+                      f"composite {COMPOSITE_OVERRIDES}")
     table = Table(title=f"inside the true mask, per clip ({args.frames} frames each), generator {args.generator}")
     for column in ("clip", "method", "PSNR dB", "SSIM", "cast ΔE", "TDE", "mask IoU"):
         table.add_column(column, justify="left" if column in ("clip", "method") else "right")

@@ -1,7 +1,7 @@
 """Speed of the file pipeline: the old and the new path as ratios in one run, per-stage ms, fps, peak memory.
 
     python -m benchmarks.speed [--sizes 720p,1080p,4k] [--frames 48] [--repeat 3] [--paths old,new]
-                               [--generator auto] [--memory 10,60] [--profile 720p]
+                               [--generator auto] [--memory 10,60] [--profile 720p] [--search 720p,4k]
 
 Runs the real command path (PyAV decode -> landmarks -> mask -> warp -> reconstruction -> blend -> PyAV encode)
 on self-made clips with one face: 720p and 1080p with the face 40 % of the frame width, 4k (3840x2160) with a
@@ -10,6 +10,8 @@ face about 300 px wide. Each "path" is a set of runner options:
 - old: the runner as it was before issue 14 (serial frame loop, libx264 veryfast crf 18, encoder thread);
 - new: today's defaults (RunOptions());
 - serial: today's defaults with the serial frame loop (what the threaded loop alone brings);
+- rgb-encode: today's defaults, every frame converted back from RGB as a whole (what encoding from the decoded
+  YUV planes, converting only the face's changed boxes, brings);
 - more can be added in PATHS below.
 
 The paths are interleaved (old, new, old, new, ...) ``--repeat`` times so that the load of a shared machine hits
@@ -20,7 +22,9 @@ not add up to the wall time.
 ``--memory 10,60`` runs the new path on 1080p clips of 10 and 60 seconds (a short rendered clip looped) in a
 child process each and prints the peak resident memory and the resident memory sampled along the run
 (flat = no growth with the length). ``--profile SIZE`` prints the top functions (cProfile, serial loop so that
-every stage is on the profiled thread) of the new path at SIZE. This is a benchmark, not a test: it asserts
+every stage is on the profiled thread) of the new path at SIZE. ``--search 720p,4k`` times the tracker's first face
+search on each size's first frame against the whole search plan (what the first search cost before it stopped at
+the level that fills the free places). This is a benchmark, not a test: it asserts
 nothing.
 """
 
@@ -75,7 +79,7 @@ SIZES = {
 
 def _old(options: RunOptions) -> None:
     options.loop = FrameLoopOptions(threads=False)
-    options.encode = EncodeOptions(preset="veryfast", crf=18, threads=0)
+    options.encode = EncodeOptions(preset="veryfast", crf=18, threads=0, reuse_decoded_planes=False)
     options.encode_queue = 3
 
 
@@ -87,8 +91,14 @@ def _serial(options: RunOptions) -> None:
     options.loop = FrameLoopOptions(threads=False)
 
 
+def _rgb_encode(options: RunOptions) -> None:
+    options.encode.reuse_decoded_planes = False
+
+
 #: name -> what it changes in RunOptions() (the defaults).
-PATHS: dict[str, Callable[[RunOptions], None]] = {"old": _old, "new": _new, "serial": _serial}
+PATHS: dict[str, Callable[[RunOptions], None]] = {
+    "old": _old, "new": _new, "serial": _serial, "rgb-encode": _rgb_encode,
+}
 
 
 @dataclass
@@ -372,6 +382,42 @@ def memory_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
     console.print(table)
 
 
+# -- first face search ----------------------------------------------------------------------------------------
+
+
+def search_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
+    """The tracker's first search on the first frame of each size's clip (one face), against the whole search plan
+    (every level, as the first search ran before it stopped at the level that fills the free places)."""
+    from unmask_video.landmarks import FaceTracker, TrackerOptions
+
+    table = Table(title="first face search, one face (CPU of the process, median of --repeat)")
+    for column in ("size", "face px", "passes now", "now: ms CPU (incl. its landmarks)", "passes whole plan",
+                   "whole plan: ms CPU (detection only)", "x whole"):  # fmt: skip
+        table.add_column(column, justify="right")
+    for name in [n for n in args.search.split(",") if n]:
+        size = SIZES[name]
+        clip = make_bench_clip(tmp / f"search_{name}", size, 2)
+        with av.open(str(clip.video)) as container:
+            image = next(container.decode(video=0)).to_ndarray(format="rgb24")
+        now, whole, passes = [], [], (0, 0)
+        for _ in range(max(1, args.repeat)):
+            with FaceTracker(TrackerOptions()) as tracker:
+                start = time.process_time()
+                tracker.track_faces(image, 0.0)
+                now.append(time.process_time() - start)
+                first = tracker.detector_passes
+                detector = tracker._detector
+                assert detector is not None
+                start = time.process_time()
+                detector.detect(image, TrackerOptions().min_face_size)
+                whole.append(time.process_time() - start)
+                passes = (first, detector.passes - first)
+        a, b = statistics.median(now), statistics.median(whole)
+        table.add_row(name, f"{size.face_width * size.width:.0f}", str(passes[0]), f"{1000 * a:.0f}", str(passes[1]),
+                      f"{1000 * b:.0f}", f"{b / a:.1f}")  # fmt: skip
+    console.print(table)
+
+
 # -- profile ---------------------------------------------------------------------------------------------------
 
 
@@ -407,6 +453,7 @@ def main() -> None:
     parser.add_argument("--generator", default=ReconstructorOptions().generator)
     parser.add_argument("--memory", default="", help="clip lengths in seconds for the memory runs, e.g. 10,60")
     parser.add_argument("--profile", default="", help="a size to profile, e.g. 720p")
+    parser.add_argument("--search", default="", help="sizes whose first face search to time, e.g. 720p,4k")
     parser.add_argument("--memory-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     filter_native_stderr()
@@ -417,6 +464,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.sizes:
             speed_table(args, Path(tmp), console)
+        if args.search:
+            search_table(args, Path(tmp), console)
         if args.memory:
             memory_table(args, Path(tmp), console)
         if args.profile:

@@ -63,11 +63,13 @@ class Pipeline:
 
     def rebuild(self, images, times, faces_per_frame, in_place=False):
         out = []
+        self.last_changed = []
         for image, t, faces in zip(images, times, faces_per_frame):
             self.rebuilt.append(round(t * 25))
             if faces:
                 image += 1
             out.append(image)
+            self.last_changed.append([(0, 0, image.shape[1], image.shape[0])] if faces else [])
         return out
 
 
@@ -80,6 +82,7 @@ class Sink:
         if frame.index == self.interrupt_at:
             raise KeyboardInterrupt
         self.events.append((frame.index, int(image[0, 0, 0])))
+        assert frame.changed == ([(0, 0, 4, 4)] if frame.index % 2 == 0 else [])  # what the stages changed, per frame
 
     def mux_packet(self, packet):
         self.events.append(packet)

@@ -37,8 +37,9 @@ TEMPLATES["face_neck"] = np.column_stack(
 )
 
 
-def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity (Umeyama, no reflection) mapping ``src`` points onto ``dst``: 2x3."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
     mu_s, mu_d = src.mean(0), dst.mean(0)
     s, d = src - mu_s, dst - mu_d
     var_s = (s**2).sum() / len(src)
@@ -62,7 +63,7 @@ def align_matrix(landmarks: np.ndarray, size: int, framing: str = "face") -> np.
     if framing not in TEMPLATES:
         raise ValueError(f"unknown framing {framing!r}; expected one of {sorted(TEMPLATES)}")
     src = np.asarray(landmarks, np.float64)[list(ALIGNMENT)]
-    return _similarity(src, TEMPLATES[framing] * size)
+    return similarity(src, TEMPLATES[framing] * size)
 
 
 def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:

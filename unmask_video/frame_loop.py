@@ -170,9 +170,10 @@ def run_threaded(
             in_place=True,
         )  # fmt: skip
         with timer(write_stage):
-            for (frame, packets, _), image in zip(pending, outputs):
+            for (frame, packets, _), image, changed in zip(pending, outputs, pipeline.last_changed):
                 for packet in packets:
                     sink.mux_packet(packet)
+                frame.changed = changed  # the writer converts only these boxes back to YUV
                 sink.write(frame, image)
         if progress is not None:
             progress.advance(len(pending))

@@ -73,3 +73,8 @@ FACE_HEIGHT: Final[tuple[int, int]] = (10, 152)
 #: Points FaceMesh follows well above a worn mask (eye corners, nose bridge): the face's rigid frame, in which
 #: the warp's lower-face control points (guessed under the mask, and jittery) are smoothed over time.
 UPPER_FACE: Final[tuple[int, ...]] = (33, 133, 362, 263, 168, 6)
+
+#: Points FaceMesh places well above a worn mask (eye corners, nose bridge, brows, temples, mid forehead): the
+#: least-squares similarity between the reference's and a frame's is how the region under the mask that
+#: FaceMesh cannot see (below the jaw) is carried from the reference onto the frame.
+STABLE_FACE: Final[tuple[int, ...]] = UPPER_FACE + (70, 105, 107, 336, 334, 300, 127, 356, 151)

@@ -405,10 +405,29 @@ class FaceTracker:
                 self._sweep_shape = (h, w)
                 self._sweep_small = []
                 self.searches += 1
-            # The first search after a start or a reset runs at once; later ones are spread over frames.
-            budget = len(self._sweep) if self._last_search is None else max(1, o.search_passes)
-            now, self._sweep = self._sweep[:budget], self._sweep[budget:]
             self._lost = False
+            if self._last_search is None:
+                # The first search after a start or a reset runs on its frame, coarse levels (large faces) first,
+                # and ends once there are faces for every free place: the finer levels could only add smaller
+                # faces, which would not take a place (as when a spread search is cut short by a face found). A 4k
+                # frame's finest level alone is some 200 detector passes.
+                found: list[Detection] = []
+                while self._sweep and len(results) < o.max_faces:
+                    level = (self._sweep[0].short, self._sweep[0].scale)
+                    size = next((i for i, p in enumerate(self._sweep) if (p.short, p.scale) != level), len(self._sweep))
+                    now, self._sweep = self._sweep[:size], self._sweep[size:]
+                    found.extend(self._detector.run(image, now))
+                    new = [d for d in merge_overlapping(found) if d.width >= o.min_face_size
+                           and not any(r[1].contains(d.center) for r in results)]  # fmt: skip
+                    if len(new) >= o.max_faces - len(results) or not self._sweep:
+                        self._take(image, t, results, merge_overlapping(found), True)
+                        found = []
+                self._sweep = []
+                self._end_sweep(t)
+                return
+            # Later ones are spread over frames.
+            budget = max(1, o.search_passes)
+            now, self._sweep = self._sweep[:budget], self._sweep[budget:]
             detections = self._detector.run(image, now)
         else:
             self._sweep = []  # every place is taken: only a larger face could enter
@@ -420,14 +439,31 @@ class FaceTracker:
             smallest = min(tr.size for tr in tracks)
             floor = max(o.min_face_size, smallest * math.sqrt(o.switch_ratio), min(h, w) / 10)
             detections = self._detector.detect(image, floor)
-        fresh = [d for d in detections if not any(tr.contains(d.center) for tr in tracks)]
+        self._take(image, t, results, detections, sweeping)
+        if sweeping and not self._sweep:  # the sweep is complete
+            self._end_sweep(t)
+
+    def _end_sweep(self, t: float) -> None:
+        o = self.options
+        self._last_search = float(t)
+        self.too_small = len(merge_overlapping(self._sweep_small))
+        if self.too_small:
+            log.debug("%d face(s) under %.0f px found by t=%.3f s", self.too_small, o.min_face_size, t)
+
+    def _take(
+        self,
+        image: np.ndarray,
+        t: float,
+        results: list[tuple[np.ndarray, _Track, bool]],
+        detections: list[Detection],
+        sweeping: bool,
+    ) -> None:
+        """Starts tracks for the new faces among ``detections``: into a free place, or in the place of a face
+        ``switch_ratio`` times smaller."""
+        o = self.options
+        fresh = [d for d in detections if not any(r[1].contains(d.center) for r in results)]
         if sweeping:
             self._sweep_small.extend(d for d in fresh if d.width < o.min_face_size)
-            if not self._sweep:  # the sweep is complete
-                self._last_search = float(t)
-                self.too_small = len(merge_overlapping(self._sweep_small))
-                if self.too_small:
-                    log.debug("%d face(s) under %.0f px found by t=%.3f s", self.too_small, o.min_face_size, t)
         candidates = sorted((d for d in fresh if d.width >= o.min_face_size), key=lambda d: d.area, reverse=True)
         for detection in candidates:
             raw = self._landmarks_of(image, detection)

@@ -6,13 +6,14 @@ Kept short on purpose: each stage lives in its own module and this file only wir
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from unmask_video.blend import BlendOptions, blend_into
+from unmask_video.blend import BlendOptions, blend_into, mask_bbox
 from unmask_video.debug import DebugWriter
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.reference_check import lower_face_looks_covered
@@ -33,7 +34,8 @@ class PipelineOptions:
     segment: SegmentOptions = field(default_factory=SegmentOptions)
     warp: WarpOptions = field(default_factory=WarpOptions)
     blend: BlendOptions = field(default_factory=BlendOptions)
-    box_margin: float = 0.4  # face box margin, relative to the face size (a worn mask reaches ~0.3 face heights below the chin)
+    box_margin: float = 0.55  # face box margin, relative to the face size: a worn mask reaches ~0.3 face heights below
+    # the chin, and under the mask FaceMesh places the chin too high (0.4 cut the bottom of low masks off)
     debug_dir: Path | None = None
     debug_frames: int = 4
 
@@ -83,6 +85,9 @@ class FramePipeline:
         self.stats = PipelineStats()
         self.debug = DebugWriter(self.options.debug_dir, self.options.debug_frames) if self.options.debug_dir else None
         self._details: dict[int, SegmentDetail | None] = {}  # what the segmenter saw, per ROI of the batch
+        #: For each frame of the last :meth:`rebuild` (or :meth:`process_batch`): boxes (x0, y0, x1, y1) outside
+        #: which its output is exactly its input (the writer converts only those back to YUV).
+        self.last_changed: list[list[tuple[int, int, int, int]]] = []
 
     def warmup(self) -> None:
         """Start FaceMesh and warm up the reconstruction backend before the first frame (live mode needs this)."""
@@ -129,6 +134,7 @@ class FramePipeline:
         """The stages after the landmarks (mask, warp, reconstruction, blend) for consecutive frames whose faces
         :meth:`locate` found; same contract as :meth:`process_batch`."""
         outputs = list(images)
+        self.last_changed = [[] for _ in images]
         jobs: list[tuple[int, FaceROI]] = []
         for index, (image, faces) in enumerate(zip(images, faces_per_frame)):
             self.stats.frames += 1
@@ -157,12 +163,29 @@ class FramePipeline:
                     outputs[index] = images[index].copy()
                 blend = self.options.blend
                 blend_into(outputs[index], roi.box, rebuilt, roi.mask, blend.width_px, mode=blend.mode)
+                changed = self._blended_box(roi, images[index].shape)
+                if changed is not None:
+                    self.last_changed[index].append(changed)
             if self.debug is not None:
                 with self.timer("debug"):
                     self.debug.write(self.stats.frames - len(images) + index, roi, rebuilt, self._details.get(id(roi)))
         self._details.clear()
         self.stats.faces += len(jobs)
         return outputs
+
+    def _blended_box(self, roi: FaceROI, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+        """The frame box (x0, y0, x1, y1) the blend of ``roi`` can have written to: the mask's bounding box grown
+        by the blend's reach (the feather's width, or the Poisson mode's dilation of half of it, each plus a few
+        pixels of rounding), inside the face box and the frame."""
+        reach = int(math.ceil(max(self.options.blend.width_px, 0.0))) + 8
+        region = mask_bbox(roi.mask > 0, reach, roi.mask.shape[:2])
+        if region is None:
+            return None
+        rows, cols = region
+        box = roi.box
+        x0, y0 = max(box.x0 + cols.start, 0), max(box.y0 + rows.start, 0)
+        x1, y1 = min(box.x0 + cols.stop, int(shape[1])), min(box.y0 + rows.stop, int(shape[0]))
+        return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
     def _forget_lost_faces(self, faces: list[TrackedFace]) -> None:
         ids = {face.id for face in faces}

@@ -225,7 +225,8 @@ def _stream(
         # The decoded frames are this loop's own (nothing else holds them): blend into them, no frame copies.
         outputs = pipeline.process_batch([f.image for f in pending], [f.time_s for f in pending], in_place=True)
         with timer(write_stage):
-            for frame, image in zip(pending, outputs):
+            for frame, image, changed in zip(pending, outputs, pipeline.last_changed):
+                frame.changed = changed  # the writer converts only these boxes back to YUV
                 writer.write(frame, image)
         progress.advance(len(pending))
         pending.clear()

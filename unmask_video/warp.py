@@ -7,9 +7,15 @@ with a bilinear resize (the spline is smooth, so this loses nothing visible and 
 cost), then the reference is resampled once.
 
 Below the jaw FaceMesh has no landmarks, yet a worn mask reaches onto the neck. The spline also gets
-control points extrapolated from each face's own geometry (:func:`below_jaw_points`: the underside of
+control points extrapolated from the reference's face geometry (:func:`below_jaw_points`: the underside of
 the jaw and the upper neck, at fixed fractions of the face height below the lower jaw line), so the
 reference's chin, jaw and upper neck are carried onto the frame's, not left to an inpainting fill.
+
+Under a mask FaceMesh cannot see the jaw and mouth: its guess there is biased (the chin placed too high)
+and jitters. So a frame's control points under the mask (below the jaw, and on the jaw and mouth) are the
+reference's own, carried onto the frame by the least-squares similarity of the landmarks FaceMesh does
+see (:data:`~unmask_video.landmark_sets.STABLE_FACE`: eyes, brows, nose bridge, temples); only those
+points above the mask follow FaceMesh directly (``neck_from_reference``, ``jaw_from_reference``).
 
 The validity map says where the warp is trustworthy: inside the reference image and inside the
 reference's face oval or the region below its jaw, carried through the same map, and not where the
@@ -26,6 +32,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
+from unmask_video.align import similarity, transform_points
 from unmask_video.errors import InputError, ProcessingError
 
 log = logging.getLogger(__name__)
@@ -223,6 +230,16 @@ class WarpOptions:
     #: Weight of the past in an exponential average, per face track, of the rigid frame itself (position,
     #: size, roll): a light one, as the head's motion must be followed without lag. 0: none.
     frame_smoothing: float = 0.0
+    #: Where the frame's control points below the jaw come from. True: the reference's own points carried
+    #: onto the frame by the similarity fitted on the :data:`~unmask_video.landmark_sets.STABLE_FACE`
+    #: landmarks (what FaceMesh sees above the mask), so the neck comes from the reference undistorted.
+    #: False: extrapolated from the frame's own lower jaw line, which FaceMesh guesses under the mask.
+    neck_from_reference: bool = True
+    #: The frame's jaw and mouth control points are this mix of the reference's carried by the same
+    #: similarity (1) and FaceMesh's guess under the mask (0). FaceMesh's guess under a mask is biased
+    #: (the chin too high: a squashed lower face) and jitters; the reference's shape carried rigidly is
+    #: closer to the truth on every benchmark clip (see benchmarks/README.md, issue 11).
+    jaw_from_reference: float = 1.0
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -237,6 +254,9 @@ def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
 _NECK_RINGS = (0.4, 1.0)
 #: Points of the lower jaw line the extrapolated control points grow from (every other one).
 _NECK_ROOTS = landmark_sets.LOWER_JAW[::2]
+#: The control points FaceMesh guesses under a worn mask (mouth, lower jaw) and their rows in TPS_CONTROL.
+_LOWER_CONTROL = tuple(i for i in landmark_sets.TPS_CONTROL if i in landmark_sets.MOUTH or i in landmark_sets.LOWER_JAW)
+_LOWER_ROWS = [landmark_sets.TPS_CONTROL.index(i) for i in _LOWER_CONTROL]
 
 
 def _face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
@@ -365,6 +385,11 @@ class ReferenceWarper:
         self.image = np.ascontiguousarray(image[y0:y1, x0:x1])
         self.landmarks = lm - np.array([x0, y0], dtype=np.float32)
         self._src = self._control(self.landmarks)
+        self._stable = self.landmarks[list(landmark_sets.STABLE_FACE)].astype(np.float64)
+        self._src_lower = self.landmarks[list(_LOWER_CONTROL)].astype(np.float64)
+        self._src_neck = (
+            below_jaw_points(self.landmarks, options.neck_reach) if options.neck_reach > 0 else np.zeros((0, 2))
+        )
         # The validity source: the face oval and the region below the jaw, shrunk by one pixel so that bilinear sampling at its
         # edge never mixes in the outside; remapped as float and thresholded.
         oval = face_region(self.image.shape[:2], self.landmarks)
@@ -393,6 +418,24 @@ class ReferenceWarper:
         pts = np.asarray(landmarks, np.float64)[list(landmark_sets.TPS_CONTROL)]
         if self.options.neck_reach > 0:
             pts = np.concatenate([pts, below_jaw_points(landmarks, self.options.neck_reach)])
+        return pts
+
+    def _target_control(self, landmarks: np.ndarray) -> np.ndarray:
+        """A frame's control points, in the order of :meth:`_control`'s: FaceMesh's where it sees (above the
+        mask), and below the jaw (and, with ``jaw_from_reference``, on the jaw) the reference's own points
+        carried onto the frame by the similarity of the stable landmarks."""
+        o = self.options
+        if not (o.neck_from_reference or o.jaw_from_reference > 0):
+            return self._control(landmarks)
+        lm = np.asarray(landmarks, np.float64)
+        to_frame = similarity(self._stable, lm[list(landmark_sets.STABLE_FACE)])
+        pts = lm[list(landmark_sets.TPS_CONTROL)]
+        if o.jaw_from_reference > 0:
+            w = float(o.jaw_from_reference)
+            pts[_LOWER_ROWS] = (1.0 - w) * pts[_LOWER_ROWS] + w * transform_points(self._src_lower, to_frame)
+        if o.neck_reach > 0:
+            neck = transform_points(self._src_neck, to_frame) if o.neck_from_reference else below_jaw_points(lm, o.neck_reach)
+            pts = np.concatenate([pts, neck])
         return pts
 
     def reset(self, track: int | None = None) -> None:
@@ -427,7 +470,7 @@ class ReferenceWarper:
         """The backward spline from target-ROI coordinates to (cropped) reference coordinates. With
         ``track`` (a face track's id) the control points' shape is averaged over that track's frames."""
         lm = _check_landmarks(landmarks, "target landmarks")
-        dst = self._control(lm)
+        dst = self._target_control(lm)
         if track is not None and self.options.shape_smoothing > 0:
             dst = self._smoothed(lm, dst, track)
         return fit_tps(self._src, dst, self.options.regularization)
@@ -470,7 +513,7 @@ class ReferenceWarper:
         ``face_margin``, clipped to the ROI."""
         oval = landmarks[list(landmark_sets.FACE_OVAL)]
         if self.options.neck_reach > 0:
-            oval = np.concatenate([oval, below_jaw_points(landmarks, self.options.neck_reach, (1.0,))])
+            oval = np.concatenate([oval, self._target_control(landmarks)])
         lo, hi = oval.min(axis=0), oval.max(axis=0)
         grow = self.options.face_margin * float(max(hi - lo)) + 2.0
         x0 = int(np.clip(np.floor(lo[0] - grow), 0, w))

@@ -26,8 +26,8 @@ def add_reconstruction(parser: argparse.ArgumentParser, batching: bool = True) -
         "--generator",
         default="auto",
         metavar="NAME|WEIGHTS",
-        help=f"one of {', '.join(GENERATOR_CHOICES)} or a .safetensors file (default: auto = shipped weights "
-        "if installed, else none = the reference composite)",
+        help=f"one of {', '.join(GENERATOR_CHOICES)} or a .safetensors file (default: auto = the shipped weights "
+        "when their model card records a win over the composite, else none = the reference composite)",
     )
     group.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime", "tensorrt"))
     group.add_argument("--engine", default=None, metavar="FILE", help="TensorRT engine file from 'unmask-video build-engine'")

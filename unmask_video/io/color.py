@@ -6,6 +6,11 @@ H.264/HEVC decoders give) are converted here instead: chroma upsampled bilinearl
 matrix (cv2.transform), unbiased. Other pixel formats (10-bit, 4:2:2...) go through swscale with accurate rounding.
 Encoding goes through swscale with area-averaged chroma and accurate rounding. Untagged video uses swscale's
 default matrix (BT.601) both ways, so the output looks like the input in any player.
+
+Where the output's pixel format, size and matrix are the decoded frame's (yuv420p, limited range: most videos),
+:meth:`RGBToFrame.patched` encodes from the decoded planes and converts only the boxes the stages changed: the
+rest of the frame goes out exactly as it came in (no RGB round trip), and the whole-frame conversions shrink to
+the face's.
 """
 
 from __future__ import annotations
@@ -89,6 +94,47 @@ class RGBToFrame:
         self.width, self.height, self.pix_fmt = width, height, pix_fmt
         self._colorspace = sws_colorspace(avcol)
         self._reformatter = VideoReformatter()
+        self._patch_reformatter = VideoReformatter()
+
+    def takes_planes_of(self, source: av.VideoFrame) -> bool:
+        """Whether ``source``'s planes can be encoded as they are: yuv420p in limited range, of this size, coded
+        with the matrix this converter writes."""
+        return (
+            self.pix_fmt == "yuv420p"
+            and source.format.name == "yuv420p"
+            and int(source.color_range) != 2  # AVCOL_RANGE_JPEG
+            and (source.width, source.height) == (self.width, self.height)
+            and (sws_colorspace(source.colorspace) or 5) == (self._colorspace or 5)
+        )
+
+    def patched(
+        self, source: av.VideoFrame, image: np.ndarray, boxes: list[tuple[int, int, int, int]]
+    ) -> av.VideoFrame | None:
+        """A frame to encode: ``source``'s planes (copied, ``source`` is left alone) with each box (x0, y0, x1, y1)
+        of ``image`` converted from RGB into them, grown to even coordinates; None when :meth:`takes_planes_of`
+        says no or ``image`` is not ``source``'s size. ``image`` must equal ``source`` outside the boxes."""
+        if not self.takes_planes_of(source) or image.shape[:2] != (source.height, source.width):
+            return None
+        width, height = self.width, self.height
+        planes = source.to_ndarray()  # (3 H / 2, W) I420, a copy
+        luma = planes[:height]
+        chroma = planes[height:].reshape(2, height // 2, width // 2)
+        for x0, y0, x1, y1 in boxes:
+            x0, y0 = max(0, x0) & ~1, max(0, y0) & ~1
+            x1, y1 = min(width, x1 + (x1 & 1)), min(height, y1 + (y1 & 1))
+            if x1 <= x0 or y1 <= y0:
+                continue
+            crop = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[y0:y1, x0:x1]), format="rgb24")
+            yuv = self._patch_reformatter.reformat(
+                crop, format="yuv420p", dst_colorspace=self._colorspace, dst_color_range=1, interpolation=_SWS_ENCODE
+            ).to_ndarray()
+            h, w = y1 - y0, x1 - x0
+            luma[y0:y1, x0:x1] = yuv[:h]
+            chroma[:, y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = yuv[h:].reshape(2, h // 2, w // 2)
+        out = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+        out.colorspace = source.colorspace
+        out.color_range = 1
+        return out
 
     def __call__(self, image: np.ndarray) -> av.VideoFrame:
         height, width = image.shape[:2]

@@ -57,6 +57,12 @@ class DecodedFrame:
     time_base: Fraction
     time_s: float
     index: int
+    #: The frame as the decoder gave it (YUV; never written to). The writer encodes from its planes where the
+    #: stages changed ``image`` only inside ``changed`` (see :meth:`VideoWriter.write`).
+    source: av.VideoFrame | None = None
+    #: Boxes (x0, y0, x1, y1) of ``image`` outside which the stages left it exactly as decoded, set by the frame
+    #: loop after the stages; None: not known (the whole image is converted back from RGB).
+    changed: list[tuple[int, int, int, int]] | None = None
 
 
 @dataclass
@@ -347,7 +353,9 @@ class VideoReader:
         time_base = frame.time_base or self.info.time_base
         pts = frame.pts
         time_s = float(pts * time_base) if pts is not None else self._index / self.info.fps
-        decoded = DecodedFrame(image=image, pts=pts, time_base=Fraction(time_base), time_s=time_s, index=self._index)
+        decoded = DecodedFrame(
+            image=image, pts=pts, time_base=Fraction(time_base), time_s=time_s, index=self._index, source=frame
+        )
         self._index += 1
         return decoded
 

@@ -88,6 +88,9 @@ class EncodeOptions:
     tune: str | None = None  # e.g. "zerolatency" (live mode)
     keyframe_interval: int | None = None  # GOP length in frames; None = the encoder's default
     extra: dict[str, str] = field(default_factory=dict)  # more encoder options, passed through
+    #: Encode a decoded frame from its own YUV planes, converting only the boxes the stages changed (see
+    #: :meth:`VideoWriter.write`); False: every frame is converted from RGB as a whole (the path before issue 14).
+    reuse_decoded_planes: bool = True
 
 
 def check_encoder(options: EncodeOptions) -> av.Codec:
@@ -361,11 +364,19 @@ class VideoWriter:
     # -- writing ---------------------------------------------------------------------------------------------
 
     def write(self, frame: DecodedFrame, image: np.ndarray) -> None:
-        """Encode ``image`` (H, W, 3) uint8 RGB at ``frame``'s source timestamp."""
-        self.write_at(image, self._pts_for(frame), frame.index)
+        """Encode ``image`` (H, W, 3) uint8 RGB at ``frame``'s source timestamp.
 
-    def write_at(self, image: np.ndarray, pts: int, index: int | None = None) -> None:
-        """Encode ``image`` at ``pts`` (in the description's time base; made strictly increasing)."""
+        Where ``frame.changed`` says which boxes of ``image`` the stages may have changed and ``frame.source``
+        (the decoded frame) is already in the output's pixel format, size and matrix, the frame is encoded from
+        ``frame.source``'s planes with only those boxes converted from ``image``: the rest goes out as decoded.
+        """
+        self.write_at(image, self._pts_for(frame), frame.index, frame)
+
+    def write_at(
+        self, image: np.ndarray, pts: int, index: int | None = None, frame: DecodedFrame | None = None
+    ) -> None:
+        """Encode ``image`` at ``pts`` (in the description's time base; made strictly increasing); ``frame``: the
+        decoded frame it came from, whose planes are reused where they can be (see :meth:`write`)."""
         container = self._open_container()
         desc = self.stream
         label = f"frame {index if index is not None else self._frames_written}"
@@ -380,7 +391,14 @@ class VideoWriter:
             pts = self._last_pts + 1
         self._last_pts = pts
         try:
-            out = self._to_frame(image)
+            out = None
+            if (
+                frame is not None and frame.source is not None and frame.changed is not None
+                and self.options.reuse_decoded_planes
+            ):  # fmt: skip
+                out = self._to_frame.patched(frame.source, image, frame.changed)
+            if out is None:
+                out = self._to_frame(image)
         except (ValueError, av.FFmpegError) as exc:
             raise ProcessingError(f"{label}: cannot convert to {self.options.pix_fmt}: {exc}") from exc
         if self._codec_time_base != desc.time_base:
