@@ -71,20 +71,30 @@ def _lab(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
 
 
+def _shading_free_lut() -> np.ndarray:
+    """(256, 256) uint8: the bin of a chroma channel (uint8 Lab a or b) divided by the lightness (uint8 L)."""
+    light = np.maximum(np.arange(256, dtype=np.float32) * (100.0 / 255.0) + 16.0, 50.0)[:, None]
+    chroma = np.arange(256, dtype=np.float32)[None, :] - 128.0
+    value = np.clip(chroma * (128.0 / light) + 128.0, 0, 255).astype(np.int32)
+    return (value * _AB_BINS >> 8).astype(np.uint8)
+
+
+_FREE_LUT = _shading_free_lut()
+
+
 def _bins(lab: np.ndarray, shading_free: bool = True) -> np.ndarray:
     """Histogram bin index of every pixel of a uint8 Lab image, int32.
 
     ``shading_free``: the chroma (a, b) is divided by the lightness (L + 16, as Lab computes both from cube
     roots, a colour shaded by a factor keeps a / (L + 16) and b / (L + 16)): the shaded side and the folds of a
-    mask fall in the bins of its lit part, while skin (warm) and cloth (neutral or cool) stay apart.
+    mask fall in the bins of its lit part, while skin (warm) and cloth (neutral or cool) stay apart. Not below
+    L = 34: dark cloth, hair and shadow have little chroma to normalise, and their noise would grow.
     """
-    l = lab[..., 0].astype(np.int32) * _L_BINS >> 8
+    light = lab[..., 0]
+    l = light.astype(np.int32) * _L_BINS >> 8
     if shading_free:
-        # (not below L = 34: dark cloth, hair and shadow have little chroma to normalise, and noise would grow)
-        light = np.maximum(lab[..., 0].astype(np.float32) * (100.0 / 255.0) + 16.0, 50.0)
-        scale = 128.0 / light
-        a = np.clip((lab[..., 1].astype(np.float32) - 128.0) * scale + 128.0, 0, 255).astype(np.int32) * _AB_BINS >> 8
-        b = np.clip((lab[..., 2].astype(np.float32) - 128.0) * scale + 128.0, 0, 255).astype(np.int32) * _AB_BINS >> 8
+        a = _FREE_LUT[light, lab[..., 1]].astype(np.int32)
+        b = _FREE_LUT[light, lab[..., 2]].astype(np.int32)
     else:
         a = lab[..., 1].astype(np.int32) * _AB_BINS >> 8
         b = lab[..., 2].astype(np.int32) * _AB_BINS >> 8
