@@ -29,6 +29,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from unmask_video.landmarks import FaceTracker, face_box  # noqa: E402
+from unmask_video.mask_presence import PresenceOptions  # noqa: E402
 from unmask_video.segment import MaskSegmenter, SegmentOptions  # noqa: E402
 from unmask_video.synthetic import LIGHT_BLUE, MaskStyle, draw_surgical_mask  # noqa: E402
 
@@ -113,7 +114,7 @@ def main() -> None:
         # before issue 10's boundary snap, shading-free colour model, deeper search region and ear loops
         ("before (grown only)", SegmentOptions(
             reuse=True, snap=False, shading_free=False, below_jaw=0.3, search_jaw_floor=0.2, loops=False,
-            edge_on_seed=False,
+            edge_on_seed=False, presence=PresenceOptions(lips_ring_skin=0.0),
         )),
         ("reuse on", SegmentOptions(reuse=True)),
         ("reuse off", SegmentOptions(reuse=False)),

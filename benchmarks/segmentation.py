@@ -50,6 +50,7 @@ from rich.table import Table  # noqa: E402
 
 from benchmarks.drawn_masks import draw, mask_plan  # noqa: E402
 from unmask_video.errors import InputError  # noqa: E402
+from unmask_video.mask_presence import PresenceOptions  # noqa: E402
 from unmask_video.landmarks import detect_reference_landmarks, face_box  # noqa: E402
 from unmask_video.native_log import filter_native_stderr  # noqa: E402
 from unmask_video.segment import MaskSegmenter, SegmentOptions, face_size  # noqa: E402
@@ -282,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     methods = {
         "k-means (method)": SegmentOptions.plain_kmeans(),
         # issue 10's state before the shading-free colour model, the larger search region and the boundary snap
-        "ours, before": SegmentOptions(snap=False, shading_free=False, below_jaw=0.3, search_jaw_floor=0.2),
+        "ours, before": SegmentOptions(
+            snap=False, shading_free=False, below_jaw=0.3, search_jaw_floor=0.2, loops=False, edge_on_seed=False,
+            presence=PresenceOptions(lips_ring_skin=0.0),
+        ),
         "ours (default)": SegmentOptions(),
     }
     console = Console(width=170)
