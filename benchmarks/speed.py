@@ -12,6 +12,7 @@ face about 300 px wide. Each "path" is a set of runner options:
 - serial: today's defaults with the serial frame loop (what the threaded loop alone brings);
 - rgb-encode: today's defaults, every frame converted back from RGB as a whole (what encoding from the decoded
   YUV planes, converting only the face's changed boxes, brings);
+- work400: today's defaults with faces reconstructed at a working size of 400 px (``PipelineOptions.work_face_px``);
 - more can be added in PATHS below.
 
 The paths are interleaved (old, new, old, new, ...) ``--repeat`` times so that the load of a shared machine hits
@@ -95,9 +96,13 @@ def _rgb_encode(options: RunOptions) -> None:
     options.encode.reuse_decoded_planes = False
 
 
+def _work400(options: RunOptions) -> None:
+    options.pipeline.work_face_px = 400.0
+
+
 #: name -> what it changes in RunOptions() (the defaults).
 PATHS: dict[str, Callable[[RunOptions], None]] = {
-    "old": _old, "new": _new, "serial": _serial, "rgb-encode": _rgb_encode,
+    "old": _old, "new": _new, "serial": _serial, "rgb-encode": _rgb_encode, "work400": _work400,
 }
 
 

@@ -13,6 +13,7 @@ from unmask_video.io import EncodeOptions, read_image
 from unmask_video.io.color import FrameToRGB, RGBToFrame
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.blend import BlendOptions
+from unmask_video.metrics import psnr_in_mask
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 from unmask_video.runner import RunOptions, run_file
 from unmask_video.synthetic import ClipSpec
@@ -105,3 +106,27 @@ def test_run_encodes_from_the_decoded_planes(synthetic_clip_factory, tmp_path: P
     for index, (a, b) in enumerate(zip(planes[True], planes[False])):
         rebuilt = clip.masks[index] > 0
         assert rebuilt.any() and np.array_equal(a[:192][rebuilt], b[:192][rebuilt])
+
+
+def test_reconstruction_at_a_working_size_keeps_close_to_the_full_size_one(synthetic_clip) -> None:
+    """``work_face_px``: the face reconstructed at half its size, the reference's detail added back at full size."""
+    frames, _ = decode_frames(synthetic_clip.video_path)
+    face = float(np.ptp(synthetic_clip.landmarks[0][:, 0]))
+    scores: dict[float | None, list[float]] = {}
+    for work in (None, face / 2):
+        reconstructor = build_reconstructor(ReconstructorOptions(generator="none"))
+        options = PipelineOptions(work_face_px=work)
+        pipeline = FramePipeline(read_image(synthetic_clip.reference_path), reconstructor, options)
+        scores[work] = []
+        for index, frame in enumerate(frames[:6]):
+            out = pipeline.process(frame, index / 25)
+            assert out.shape == frame.shape
+            outside = np.ones(frame.shape[:2], bool)
+            for x0, y0, x1, y1 in pipeline.last_changed[0]:
+                outside[y0:y1, x0:x1] = False
+            assert np.array_equal(out[outside], frame[outside])
+            scores[work].append(psnr_in_mask(out, synthetic_clip.truth[index], synthetic_clip.masks[index]))
+        pipeline.close()
+    full, half = np.mean(scores[None]), np.mean(scores[face / 2])
+    masked = np.mean([psnr_in_mask(f, t, m) for f, t, m in zip(frames[:6], synthetic_clip.truth, synthetic_clip.masks)])
+    assert half > masked + 3.0 and abs(half - full) < 1.0, (masked, full, half)

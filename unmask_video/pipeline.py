@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from unmask_video.blend import BlendOptions, blend_into, mask_bbox
 from unmask_video.debug import DebugWriter
+from unmask_video.face_detect import resize
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions
 from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
-from unmask_video.stages import FaceROI, Image
+from unmask_video.stages import Box, FaceROI, Image
 from unmask_video.timing import StageTimer
 from unmask_video.warp import ReferenceWarper, WarpOptions
 
@@ -38,6 +40,11 @@ class PipelineOptions:
     # the chin, and under the mask FaceMesh places the chin too high (0.4 cut the bottom of low masks off)
     debug_dir: Path | None = None
     debug_frames: int = 4
+    #: Faces wider than this (pixels) are reconstructed at a working size where they are this wide; the warped
+    #: reference's own detail is then added back at full size (``rebuilt = reference + upsampled(rebuilt_small -
+    #: reference_small)`` where the reference is valid) and the blend runs at full size with the full-size mask.
+    #: The mask and the warp stay at full size. None: reconstruction at the frame's size.
+    work_face_px: float | None = None
 
 
 @dataclass
@@ -155,7 +162,9 @@ class FramePipeline:
         if not jobs:
             return outputs
         with self.timer("reconstruct"):
-            filled = self.reconstructor.reconstruct([roi for _, roi in jobs])
+            inputs = [self._at_work_size(roi) for _, roi in jobs]
+            filled = self.reconstructor.reconstruct(inputs)
+            filled = [self._to_full_size(roi, small, rebuilt) for (_, roi), small, rebuilt in zip(jobs, inputs, filled)]
         for (index, roi), rebuilt in zip(jobs, filled):
             with self.timer("blend"):
                 # (the debug overlays read the ROI images, views of the input, after the blend: copy then)
@@ -172,6 +181,62 @@ class FramePipeline:
         self._details.clear()
         self.stats.faces += len(jobs)
         return outputs
+
+    def _at_work_size(self, roi: FaceROI) -> FaceROI:
+        """``roi`` shrunk so that its face is ``work_face_px`` wide (its box in the same shrunk frame's coordinates),
+        or ``roi`` itself when the face is not wider than that."""
+        work = self.options.work_face_px
+        span = roi.landmarks.max(axis=0) - roi.landmarks.min(axis=0)
+        if not work or float(span.max()) <= work:
+            return roi
+        scale = work / float(span.max())
+        box = roi.box
+        w, h = max(1, int(round(box.width * scale))), max(1, int(round(box.height * scale)))
+        sx, sy = w / box.width, h / box.height
+
+        def shrink(a: np.ndarray) -> np.ndarray:
+            return resize(a, w, h)  # (area-averaged by whole factors, then bilinear: a plain area resize costs 5x)
+
+        x0, y0 = int(round(box.x0 * sx)), int(round(box.y0 * sy))
+        return FaceROI(
+            Box(x0, y0, x0 + w, y0 + h),
+            shrink(roi.image),
+            (roi.landmarks * np.array([sx, sy], np.float32)).astype(np.float32),
+            shrink(roi.mask),
+            shrink(roi.reference),
+            shrink(roi.valid.astype(np.uint8) * 255) == 255,
+        )
+
+    def _to_full_size(self, roi: FaceROI, small: FaceROI, rebuilt: Image) -> Image:
+        """The reconstruction of ``small`` (``roi`` at its working size) at ``roi``'s size, where the blend reads it:
+        the full-size warped reference plus the upsampled change the reconstruction made to the small one, or the
+        upsampled reconstruction where the reference is not valid; elsewhere ``roi``'s own pixels."""
+        if small is roi:
+            return rebuilt
+        h, w = roi.image.shape[:2]
+        reach = int(math.ceil(max(self.options.blend.width_px, 0.0))) + 8
+        region = mask_bbox(roi.mask > 0, reach, (h, w))
+        out = roi.image.copy()
+        if region is None:
+            return out
+        rows, cols = region
+        sh, sw = small.image.shape[:2]
+        sx, sy = sw / w, sh / h
+        # Region pixel (x, y) -> working-size pixel, pixel centres aligned as cv2.resize aligns them.
+        to_small = np.array([[sx, 0.0, (cols.start + 0.5) * sx - 0.5], [0.0, sy, (rows.start + 0.5) * sy - 0.5]])
+        size = (cols.stop - cols.start, rows.stop - rows.start)
+
+        def grow(a: np.ndarray, interpolation: int) -> np.ndarray:
+            return cv2.warpAffine(a, to_small, size, flags=interpolation | cv2.WARP_INVERSE_MAP,
+                                  borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+
+        change = grow(cv2.subtract(rebuilt, small.reference, dtype=cv2.CV_16S), cv2.INTER_LINEAR)
+        detailed = cv2.add(roi.reference[region], change, dtype=cv2.CV_8U)  # (saturated)
+        invalid = ~(roi.valid[region] & (grow(small.valid.astype(np.uint8), cv2.INTER_NEAREST) > 0))
+        if invalid.any():
+            detailed[invalid] = grow(rebuilt, cv2.INTER_LINEAR)[invalid]
+        out[region] = detailed
+        return out
 
     def _blended_box(self, roi: FaceROI, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
         """The frame box (x0, y0, x1, y1) the blend of ``roi`` can have written to: the mask's bounding box grown
