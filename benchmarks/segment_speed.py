@@ -29,6 +29,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from unmask_video.landmarks import FaceTracker, face_box  # noqa: E402
+from unmask_video.mask_presence import PresenceOptions  # noqa: E402
 from unmask_video.segment import MaskSegmenter, SegmentOptions  # noqa: E402
 from unmask_video.synthetic import LIGHT_BLUE, MaskStyle, draw_surgical_mask  # noqa: E402
 
@@ -110,6 +111,11 @@ def main() -> None:
     rows = {}
     for name, opts in (
         ("k-means (method)", SegmentOptions.plain_kmeans(reuse=True)),
+        # before issue 10's boundary snap, shading-free colour model, deeper search region and ear loops
+        ("before (grown only)", SegmentOptions(
+            reuse=True, snap=False, shading_free=False, below_jaw=0.3, search_jaw_floor=0.2, loops=False,
+            edge_on_seed=False, presence=PresenceOptions(lips_ring_skin=0.0),
+        )),
         ("reuse on", SegmentOptions(reuse=True)),
         ("reuse off", SegmentOptions(reuse=False)),
         ("reuse on, mask smoothing", SegmentOptions(reuse=True, temporal_smoothing=True)),
@@ -127,6 +133,11 @@ def main() -> None:
         "default (growth + presence) vs the method's plain k-means: "
         f"{rows['reuse on'] - rows['k-means (method)']:+.2f} "
         f"ms/frame, ratio {rows['reuse on'] / rows['k-means (method)']:.3f}"
+    )
+    print(
+        "default vs before (snap, shading-free model, deeper region, loops): "
+        f"{rows['reuse on'] - rows['before (grown only)']:+.2f} ms/frame, "
+        f"ratio {rows['reuse on'] / rows['before (grown only)']:.3f}"
     )
     print("IoU jitter: mean |IoU(t) - IoU(t-1)| with the drawn mask (flicker; lower is steadier)")
 

@@ -112,10 +112,15 @@ def test_segments_drawn_mask_styles(astronaut, astronaut_landmarks, name):
 def test_two_colour_pattern_merges_clusters(astronaut, astronaut_landmarks, base, second):
     masked, truth = two_colour(astronaut, astronaut_landmarks, base, second, 0.12)
     img, tru, lm = roi(masked, truth, astronaut_landmarks)
-    merged = MaskSegmenter(SegmentOptions()).segment(img, lm)
+    # (the search region of before issue 10's deeper one: under this synthetic mask the astronaut's suit collar is
+    # white, and the deeper region takes part of it in with the white stripes; the merge is what is tested here)
+    shallow = dict(below_jaw=0.3, search_jaw_floor=0.2)
+    merged = MaskSegmenter(SegmentOptions(**shallow)).segment(img, lm)
     assert iou(merged, tru) >= 0.85, f"IoU {iou(merged, tru):.3f}"
+    deep = MaskSegmenter(SegmentOptions()).segment(img, lm)
+    assert ((tru >= 0.5) & (deep < 0.5)).sum() <= 0.02 * (tru >= 0.5).sum()  # the default covers the mask too
     # Without the merge rule only one of the two colours is kept: the rule is what makes this work.
-    single = MaskSegmenter(SegmentOptions(merge_core_share=1.1)).segment(img, lm)
+    single = MaskSegmenter(SegmentOptions(merge_core_share=1.1, **shallow)).segment(img, lm)
     assert iou(single, tru) < 0.7
 
 

@@ -41,19 +41,29 @@ class PresenceOptions:
     lips_high: float = 9.0  # ... and this much 0 (visible: no mask over the mouth)
     edge_low: float = 8.0  # colour step across the mask's upper edge (Lab) scoring 0 ...
     edge_high: float = 16.0  # ... and scoring 1
+    # Where the segmented mask covers the lips and the skin around them, the lips cue still counts when that
+    # "skin around them" has the forehead's colour (Lab a, b within this): a bare face's "mask" is its whole lower
+    # face, lips included; around a red print on a mask, the cloth is unlike the forehead. 0: the cue is dropped.
+    lips_ring_skin: float = 8.0
     on: float = 0.6  # the average score above which a mask is taken as worn ...
     off: float = 0.3  # ... and below which it is taken off
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)
 
 
 def lip_contrast(
-    lab: np.ndarray, landmarks: np.ndarray, size: float, mask: np.ndarray | None = None
+    lab: np.ndarray,
+    landmarks: np.ndarray,
+    size: float,
+    mask: np.ndarray | None = None,
+    skin_ab: np.ndarray | None = None,
+    ring_skin: float = 0.0,
 ) -> float | None:
     """How much redder (Lab a) the lips are than the skin around the mouth, or None when they are out of view.
 
     Visible lips are redder than the skin around them; under a mask, "lips" and surroundings are the same cloth.
     ``lab`` is a uint8 Lab image, ``landmarks`` in its pixels, ``size`` the face size in its pixels. When the
-    segmented ``mask`` covers both the lips and the skin around them, a red there is the mask's print: None.
+    segmented ``mask`` covers both the lips and the skin around them, a red there is the mask's print: None,
+    unless the skin around them has the forehead's colour (``skin_ab``, Lab a and b, within ``ring_skin``).
     """
     h, w = lab.shape[:2]
     lips = np.zeros((h, w), np.uint8)
@@ -68,7 +78,9 @@ def lip_contrast(
     if inner.sum() < 6 or ring.sum() < 12:
         return None
     if mask is not None and (mask[inner > 0] > 0).mean() >= 0.9 and (mask[ring > 0] > 0).mean() >= 0.9:
-        return None
+        around = np.median(lab[ring > 0][:, 1:].astype(np.float32), axis=0)
+        if skin_ab is None or ring_skin <= 0 or float(np.linalg.norm(around - skin_ab)) > ring_skin:
+            return None
     a = lab[..., 1]
     return float(np.median(a[inner > 0])) - float(np.median(a[ring > 0]))
 

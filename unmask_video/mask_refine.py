@@ -6,13 +6,17 @@ mask reaches beyond it: up onto the nose bridge, well below the FaceMesh jaw lin
 Here:
 
 1. :func:`search_polygon` is where a mask can be: from the nose bridge and slightly above the under-eye line,
-   down to ``below_jaw`` face heights under the jaw line (less toward the ears), out past the ears.
-2. :class:`ColourModel` is a per-face Lab colour histogram of the mask (the k-means mask pixels) against what
+   down to ``below_jaw`` face heights under the jaw line (``jaw_floor`` of that under the ears), out past the ears.
+2. :class:`ColourModel` is a per-face colour histogram (Lab lightness, and a and b divided by the lightness: a
+   shaded colour keeps its bins) of the mask (the k-means mask pixels) against what
    is not mask (the rest of the k-means polygon, the frame around the search region, the forehead skin). It is
    fitted when the k-means clusters are, and reused with them on later frames (a table look-up per pixel).
 3. :func:`grow` keeps the pixels of the search region the model calls mask that are connected to the k-means
    mask, and fills the holes that look like mask (pleat shadows, prints) but not those that look like what is
    not mask (a finger, a microphone in front of the mask stays in front).
+4. :func:`snap_edges` moves the grown mask's boundary, within a narrow band, onto the sharpest step of the
+   per-pixel mask probability and of the lightness (a marker watershed): the boundary is accurate to a pixel or
+   two at the working size, instead of following the growth's blurred, closed outline.
 """
 
 from __future__ import annotations
@@ -22,18 +26,24 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 
-__all__ = ["search_polygon", "ColourModel", "grow"]
+__all__ = ["search_polygon", "ColourModel", "grow", "snap_edges"]
 
 _L_BINS, _AB_BINS = 8, 32
+_RELIEF_LIGHT = 0.25  # weight of lightness steps against mask-probability steps in the relief
 
 
 def search_polygon(
-    landmarks: np.ndarray, size: float, below_jaw: float = 0.3, side: float = 0.02, above: float = 0.03
+    landmarks: np.ndarray,
+    size: float,
+    below_jaw: float = 0.3,
+    side: float = 0.02,
+    above: float = 0.03,
+    jaw_floor: float = 0.2,
 ) -> np.ndarray:
     """Where the mask may be, (N, 2) float32 in the landmarks' coordinates.
 
     The jaw line is moved down (along the face's vertical axis) by ``below_jaw`` x ``size`` under the chin,
-    a fifth of that at the ears (beside the neck is background or hair), and outward by ``side`` x ``size``
+    ``jaw_floor`` of that at the ears (beside the neck is background or hair), and outward by ``side`` x ``size``
     at the ears; the under-eye line is raised by ``above`` x ``size`` and its middle point is the nose bridge
     (landmark 6) instead of 197.
     """
@@ -44,7 +54,7 @@ def search_polygon(
     jaw = lm[list(ls.JAW)].copy()
     n = len(jaw)
     profile = np.sin(np.linspace(0.0, np.pi, n)) ** 2  # 0 at the ears, 1 at the chin
-    jaw += down[None, :] * (size * below_jaw * (0.2 + 0.8 * profile))[:, None]
+    jaw += down[None, :] * (size * below_jaw * (jaw_floor + (1.0 - jaw_floor) * profile))[:, None]
     across = jaw[-1] - jaw[0]
     across /= max(float(np.linalg.norm(across)), 1e-6)
     edge = (1.0 - profile) ** 2  # outward push, all of it at the ears
@@ -61,19 +71,41 @@ def _lab(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
 
 
-def _bins(lab: np.ndarray) -> np.ndarray:
-    """Histogram bin index of every pixel of a uint8 Lab image, int32."""
-    l = lab[..., 0].astype(np.int32) * _L_BINS >> 8
-    a = lab[..., 1].astype(np.int32) * _AB_BINS >> 8
-    b = lab[..., 2].astype(np.int32) * _AB_BINS >> 8
+def _shading_free_lut() -> np.ndarray:
+    """(256, 256) uint8: the bin of a chroma channel (uint8 Lab a or b) divided by the lightness (uint8 L)."""
+    light = np.maximum(np.arange(256, dtype=np.float32) * (100.0 / 255.0) + 16.0, 50.0)[:, None]
+    chroma = np.arange(256, dtype=np.float32)[None, :] - 128.0
+    value = np.clip(chroma * (128.0 / light) + 128.0, 0, 255).astype(np.int32)
+    return (value * _AB_BINS >> 8).astype(np.uint8)
+
+
+_FREE_LUT = _shading_free_lut()
+
+
+def _bins(lab: np.ndarray, shading_free: bool = True) -> np.ndarray:
+    """Histogram bin index of every pixel of a uint8 Lab image, int32.
+
+    ``shading_free``: the chroma (a, b) is divided by the lightness (L + 16, as Lab computes both from cube
+    roots, a colour shaded by a factor keeps a / (L + 16) and b / (L + 16)): the shaded side and the folds of a
+    mask fall in the bins of its lit part, while skin (warm) and cloth (neutral or cool) stay apart. Not below
+    L = 34: dark cloth, hair and shadow have little chroma to normalise, and their noise would grow.
+    """
+    light = lab[..., 0]
+    l = light.astype(np.int32) * _L_BINS >> 8
+    if shading_free:
+        a = _FREE_LUT[light, lab[..., 1]].astype(np.int32)
+        b = _FREE_LUT[light, lab[..., 2]].astype(np.int32)
+    else:
+        a = lab[..., 1].astype(np.int32) * _AB_BINS >> 8
+        b = lab[..., 2].astype(np.int32) * _AB_BINS >> 8
     return (l * _AB_BINS + a) * _AB_BINS + b
 
 
-def _density(bins: np.ndarray) -> np.ndarray:
+def _density(bins: np.ndarray, l_sigma: float = 0.8) -> np.ndarray:
     hist = np.bincount(bins.ravel(), minlength=_L_BINS * _AB_BINS * _AB_BINS).astype(np.float32)
     hist = hist.reshape(_L_BINS, _AB_BINS, _AB_BINS)
     # Smooth across neighbouring colours (lighting shifts a colour by a bin or two), more in lightness.
-    hist = cv2.GaussianBlur(hist.reshape(_L_BINS, -1), (0, 0), sigmaX=0.01, sigmaY=0.8).reshape(hist.shape)
+    hist = cv2.GaussianBlur(hist.reshape(_L_BINS, -1), (0, 0), sigmaX=0.01, sigmaY=l_sigma).reshape(hist.shape)
     for i in range(_L_BINS):
         hist[i] = cv2.GaussianBlur(hist[i], (0, 0), 1.0)
     return hist.ravel() / max(float(hist.sum()), 1.0)
@@ -82,9 +114,14 @@ def _density(bins: np.ndarray) -> np.ndarray:
 class ColourModel:
     """P(mask | colour) as a table over Lab bins, from mask and not-mask pixel samples (uint8 Lab, (n, 3))."""
 
-    def __init__(self, mask_lab: np.ndarray, other_lab: np.ndarray, prior: float = 0.5) -> None:
-        fg = _density(_bins(mask_lab))
-        bg = _density(_bins(other_lab))
+    def __init__(
+        self, mask_lab: np.ndarray, other_lab: np.ndarray, prior: float = 0.5, shading_free: bool = True
+    ) -> None:
+        self.shading_free = shading_free
+        # Shading-free chroma: lightness says little (the mask's shaded side), so it is smoothed more.
+        l_sigma = 3.0 if shading_free else 0.8
+        fg = _density(_bins(mask_lab, shading_free), l_sigma)
+        bg = _density(_bins(other_lab, shading_free), l_sigma)
         floor = 1e-6
         # Colours neither sample has seen lean to "not mask" (0.3): a finger or a microphone in front of the mask.
         self.table = (prior * fg + floor) / (prior * fg + (1.0 - prior) * bg + floor / 0.3)
@@ -92,7 +129,7 @@ class ColourModel:
 
     def probability(self, lab: np.ndarray) -> np.ndarray:
         """P(mask) of every pixel of a uint8 Lab image, float32 of its (h, w)."""
-        return self.table[_bins(lab)]
+        return self.table[_bins(lab, self.shading_free)]
 
 
 def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float, small: int) -> np.ndarray:
@@ -142,3 +179,102 @@ def grow(
     out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, kernel)
     out &= search.astype(np.uint8)
     return _fill_mask_like_holes(out, smooth, hole_prob, int((0.03 * size) ** 2))
+
+
+def snap_edges(
+    lab: np.ndarray,
+    prob: np.ndarray,
+    grown: np.ndarray,
+    search: np.ndarray,
+    size: float,
+    band: float = 0.05,
+) -> np.ndarray:
+    """Move the boundary of the ``grown`` mask onto the image's edges nearby: a marker watershed in a band of
+    ``band`` x ``size`` on either side of it, uint8 {0, 1}.
+
+    The colour model's boundary is blurred and jagged (colour bins, the smoothing of the probabilities): it
+    eats a rim of skin where the cloth meets look-alike skin and stops short where the cloth is shaded. The
+    band's inside is flooded from the mask's sure part (``grown`` eroded by the band), its outside from the
+    sure outside (the rest of the window, and the window outside ``search``); the floods meet on the strongest
+    colour edge in between, which is where the cloth ends.
+    """
+    b = max(int(round(band * size)), 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * b + 1, 2 * b + 1))
+    inside = cv2.erode(grown, kernel)
+    if not inside.any():
+        return grown
+    markers = np.zeros(grown.shape, np.int32)
+    # (not the window outside ``search``: where the search region clipped the mask, that cut is no edge to snap to)
+    markers[(cv2.dilate(grown, kernel) == 0) | _holes(grown)] = 1
+    markers[inside > 0] = 2
+    # The relief: steps of the mask probability (cloth to skin; a pleat line or a print is mask-coloured and
+    # makes none) and, at half weight, of the lightness (the cloth's outline, where colours are alike).
+    sigma = max(0.006 * size, 0.7)
+    p = cv2.GaussianBlur(prob, (0, 0), sigma) * 255.0
+    light = cv2.GaussianBlur(lab[..., 0], (0, 0), sigma).astype(np.float32) * _RELIEF_LIGHT
+    relief = np.clip(np.dstack([p, light, light]), 0, 255).astype(np.uint8)
+    cv2.watershed(relief, markers)
+    out = ((markers == 2) | ((markers == -1) & (grown > 0))).astype(np.uint8) & (search > 0).astype(np.uint8)
+    return _fill_holes_touching(out, grown)
+
+
+def _holes(binary: np.ndarray) -> np.ndarray:
+    """The holes of a uint8 {0, 1} mask (what it left out that does not reach the border: an occluder), bool."""
+    inv = (binary == 0).astype(np.uint8)
+    n, comp = cv2.connectedComponents(inv, connectivity=4)
+    if n <= 2:
+        return np.zeros(binary.shape, bool)
+    hole = np.ones(n, bool)
+    hole[np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))] = False
+    hole[0] = False
+    return hole[comp]
+
+
+def _fill_holes_touching(out: np.ndarray, grown: np.ndarray) -> np.ndarray:
+    """Holes of ``out`` that were not holes of ``grown`` (the watershed's boundary lines) are filled."""
+    inv = (out == 0).astype(np.uint8)
+    n, comp = cv2.connectedComponents(inv, connectivity=4)
+    if n <= 2:
+        return out
+    border = np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))
+    # a hole of ``out`` is kept when it holds a hole of ``grown`` (an occluder the growth left out)
+    was_hole = np.bincount(comp[(grown == 0)].ravel(), minlength=n) > 0
+    fill = ~was_hole
+    fill[border] = False
+    fill[0] = False
+    res = out.copy()
+    res[fill[comp]] = 1
+    return res
+
+
+def ear_loops(
+    prob: np.ndarray,
+    mask: np.ndarray,
+    face: np.ndarray,
+    size: float,
+    width: float = 0.02,
+    min_length: float = 0.05,
+) -> np.ndarray:
+    """The ear loops' ends on the cheeks, uint8 {0, 1}: thin strokes of the mask's colour, touching the mask.
+
+    ``prob`` is the per-pixel mask probability, ``mask`` the mask, ``face`` where loops may be (the face outline:
+    beyond it, thin dark or pale strokes are as likely hair). A candidate is a mask-coloured pixel outside the mask
+    that an opening of ``width`` x ``size`` removes (thin: not a patch of look-alike skin); the strokes kept
+    touch the mask and are at least ``min_length`` x ``size`` long. They are widened by a pixel (their
+    anti-aliased edges).
+    """
+    cand = ((prob >= 0.5) & (mask == 0) & (face > 0)).astype(np.uint8)
+    if not cand.any():
+        return np.zeros_like(mask)
+    k = max(int(round(width * size)) | 1, 3)
+    thick = cv2.morphologyEx(cand, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    thin = cand & (thick == 0)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(thin, connectivity=8)
+    if n <= 1:
+        return np.zeros_like(mask)
+    touch = np.bincount(comp[cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0].ravel(), minlength=n) > 0
+    long = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= min_length * size
+    keep = touch & long
+    keep[0] = False
+    loops = keep[comp].astype(np.uint8)
+    return cv2.dilate(loops, np.ones((3, 3), np.uint8)) & (1 - mask) & (face > 0).astype(np.uint8)

@@ -21,11 +21,15 @@ Method, per face (``face_id``):
    pixels and its pixels lie as much inside the polygon's inner part as the main cluster's (rather than on the
    rim, where skin, hair and background are). Clean-up: open, close, keep the components that touch the core,
    fill holes: the k-means mask.
-4. Growth (``refine``, :mod:`unmask_video.mask_refine`): a per-face Lab colour model of the k-means mask
+4. Growth (``refine``, :mod:`unmask_video.mask_refine`): a per-face colour model (Lab, the chroma divided by
+   the lightness so that the mask's shaded side and folds keep the colour of its lit part) of the k-means mask
    against the rest (the skin in the polygon, the frame around the search region, the forehead) gives every
    pixel of the search region a mask probability; the pixels above ``grow_threshold`` connected to the k-means
    mask are the mask, up the nose bridge, under the chin, out to the ears. Holes are filled only where they
    look like mask (pleat shadows, prints): a finger or a microphone in front of the mask stays in front.
+   Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
+   its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
+   smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
 5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
    much of the lower face under the nose it covers and whether red lips show; the decision follows it with
    hysteresis. No mask worn: the mask is empty and the face passes through untouched. The final mask has a
@@ -62,7 +66,7 @@ from threadpoolctl import threadpool_limits
 from unmask_video import landmark_sets as ls
 from unmask_video.errors import InputError
 from unmask_video.mask_presence import Presence, PresenceOptions, edge_contrast, lip_contrast, presence_score
-from unmask_video.mask_refine import ColourModel, grow, search_polygon
+from unmask_video.mask_refine import ColourModel, ear_loops, grow, search_polygon, snap_edges
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +81,16 @@ class SegmentOptions:
     # Grow the k-means mask over the search region with a per-face colour model (mask_refine); off: the
     # method's plain k-means inside the landmark polygon.
     refine: bool = True
-    below_jaw: float = 0.3  # the search region reaches this far under the jaw line (face)
+    below_jaw: float = 0.4  # the search region reaches this far under the jaw line (face)
     search_side: float = 0.02  # ... this far out past the ears (face)
+    search_jaw_floor: float = 0.5  # ... and reaches this share of ``below_jaw`` under the ears
     search_above: float = 0.03  # ... and this far above the under-eye line (face)
+    shading_free: bool = True  # the colour model bins chroma / lightness (a shaded mask keeps its bins)
     grow_threshold: float = 0.5  # P(mask) above which a pixel of the search region joins the mask
+    snap: bool = True  # move the grown mask's boundary onto the image's edges (marker watershed)
+    snap_band: float = 0.05  # ... within this distance of it (face)
+    loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
+    loop_reach: float = 0.04  # ... within this distance of the face outline (face)
     hole_prob: float = 0.4  # a hole in the mask is filled when its mean P(mask) is at least this (else: occluder)
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
@@ -88,6 +98,7 @@ class SegmentOptions:
     core_chin: bool = True  # the chin points count in the core too (masks worn low cover them)
     far_core_share: float = 0.15  # ... and hold at least this share of the core
     presence: PresenceOptions = field(default_factory=PresenceOptions)
+    edge_on_seed: bool = True  # the presence's edge cue looks at the k-means mask's edge (not the grown mask's)
     reuse: bool = True  # reuse keyframe cluster centres on later frames
     # EMA of the mask in face-aligned coordinates. Off by default: on talking-head clips any lag of the mask
     # behind the jaw cost more than the flicker it removed (see benchmarks.quality: more temporal error, lower IoU),
@@ -293,7 +304,9 @@ class MaskSegmenter:
 
         poly = np.round(region_polygon(lm, opt.polygon_margin, opt.top_margin_scale, opt.side_margin_scale))
         poly = poly.astype(np.int32)
-        search = search_polygon(lm, size, opt.below_jaw, opt.search_side, opt.search_above)
+        search = search_polygon(
+            lm, size, opt.below_jaw, opt.search_side, opt.search_above, opt.search_jaw_floor
+        )
         # Work inside the search region's bounding box only (with a rim around it for the colour model's
         # "not mask" samples): the cost follows the face, not the ROI.
         pts = np.vstack([poly, search]) if opt.refine else poly.astype(np.float32)
@@ -377,7 +390,15 @@ class MaskSegmenter:
                 state.colour = self._colour_model(lab, seed, raw, region, search_mask, image, lm, poly, sub_size)
             prob = state.colour.probability(lab)
             binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob)
-        worn, score, average = self._presence(state, binary, feats, in_mask, fit, lab, sub_lm, sub_size)
+            if opt.snap and binary.any():
+                binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band)
+        # (the presence cues look at the mask's body: the loops would blur its upper edge)
+        worn, score, average = self._presence(state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size)
+        if opt.refine and opt.loops and worn and binary.any():
+            face = np.zeros(shape, np.uint8)
+            cv2.fillPoly(face, [np.round(sub_lm[list(ls.FACE_OVAL)]).astype(np.int32)], 1)
+            face = cv2.dilate(face, _disk_kernel(opt.loop_reach * sub_size))
+            binary = binary | ear_loops(prob, binary, face, sub_size)
         state_detail = SegmentDetail(
             search=search, polygon=poly.astype(np.float32), window=(int(x0), int(y0), int(x1), int(y1)),
             seed=seed, score=score, average=average, worn=worn,
@@ -407,6 +428,7 @@ class MaskSegmenter:
         self,
         state: _FaceState,
         binary: np.ndarray,
+        seed: np.ndarray,
         feats: np.ndarray,
         in_mask: np.ndarray,
         fit: _Fit,
@@ -429,8 +451,9 @@ class MaskSegmenter:
         nose_y = int(round(float(lm[ls.NOSE[-3], 1])))
         lower[: max(nose_y, 0)] = 0
         cover = float(binary[lower > 0].mean()) if lower.any() else 0.0
-        lips = lip_contrast(lab, lm, size, binary)
-        edge = edge_contrast(lab, binary, lm, size)
+        skin_ab = None if fit.skin is None else fit.skin[1:]  # (feature space: Lab with L scaled; a, b as they are)
+        lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin)
+        edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
         score = presence_score(distance, cover, lips, edge, popt)
         if state.presence is None:
             state.presence = Presence(popt)
@@ -467,7 +490,7 @@ class MaskSegmenter:
         probe = self._probe_pixels(image, lm, poly)
         if probe is not None:
             samples.append(cv2.cvtColor(probe.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3))
-        return ColourModel(lab[inner > 0], np.concatenate(samples))
+        return ColourModel(lab[inner > 0], np.concatenate(samples), shading_free=self.options.shading_free)
 
     # ------------------------------------------------------------------ pieces
     def _core_mask(self, lm: np.ndarray, size: float, shape: tuple[int, int]) -> np.ndarray:

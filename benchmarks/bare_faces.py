@@ -1,0 +1,115 @@
+"""Bare faces pass through: the pipeline on real clips where nobody wears a mask, output against input.
+
+    python -m benchmarks.bare_faces [--frames 150] [--data ../shared/data/videos]
+
+Runs the file pipeline's stages (FramePipeline, default options, the reference composite) over the first
+``--frames`` frames of every clip in videos/talking and videos/small_faces, and over the bare stretch of
+videos/masked/woman_puts_on_kf94_720p.mp4 (frames 46-119: the mask is in her hands, then the cut to the product
+shot), with a reference taken from a late frame of the same clip. Per clip: frames whose output differs from
+the input in any pixel, the frames the pipeline counted as masked, and the lowest whole-frame PSNR (inf: every
+frame unchanged). The aim (issue 10): no bare frame changed, whole-frame PSNR >= 45 dB. Skips with a message
+when the data folder is absent. A benchmark: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+import av  # noqa: E402
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from unmask_video.metrics import psnr  # noqa: E402
+from unmask_video.pipeline import FramePipeline  # noqa: E402
+from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
+#: (clip, first frame, end frame or None): the stretches where no mask is worn.
+KF94 = ("masked/woman_puts_on_kf94_720p.mp4", 46, 120)
+
+
+@dataclass
+class BareResult:
+    clip: str
+    frames: int
+    changed: int
+    masked: int
+    worst_psnr: float
+    seconds: float
+
+
+def read_frames(path: Path, start: int, end: int) -> list[np.ndarray]:
+    frames = []
+    with av.open(str(path)) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index >= end:
+                break
+            if index >= start:
+                frames.append(frame.to_ndarray(format="rgb24"))
+    return frames
+
+
+def run_clip(path: Path, start: int, end: int, reference: np.ndarray, name: str) -> BareResult:
+    frames = read_frames(path, start, end)
+    pipeline = FramePipeline(reference, build_reconstructor(ReconstructorOptions(generator="none")))
+    changed, worst = 0, math.inf
+    t = time.perf_counter()
+    try:
+        for index, frame in enumerate(frames):
+            out = pipeline.process(frame, index / 25)
+            if not np.array_equal(out, frame):
+                changed += 1
+                worst = min(worst, psnr(out, frame))
+    finally:
+        pipeline.close()
+    return BareResult(name, len(frames), changed, pipeline.stats.frames_with_mask, worst, time.perf_counter() - t)
+
+
+def late_frame(path: Path) -> np.ndarray:
+    """A frame near the end of the clip (the reference: it is not among the frames processed)."""
+    with av.open(str(path)) as container:
+        count = container.streams.video[0].frames or 300
+    return read_frames(path, max(0, count - 5), count - 4)[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bare_faces", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frames", type=int, default=150, help="frames per bare clip (from the start)")
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared videos folder")
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"skipped: no data folder {args.data} (pass --data)")
+        return 0
+    jobs = [(p, 0, args.frames) for folder in ("talking", "small_faces") for p in sorted((args.data / folder).glob("*.mp4"))]
+    kf94 = args.data / KF94[0]
+    if kf94.exists():
+        jobs.append((kf94, KF94[1], KF94[2]))
+    console = Console()
+    table = Table(title="bare faces: output against input")
+    for column in ("clip", "frames", "frames changed", "counted as masked", "worst whole-frame PSNR dB", "s"):
+        table.add_column(column, justify="left" if column == "clip" else "right")
+    total = changed = 0
+    for path, start, end in jobs:
+        reference = read_frames(kf94, 60, 61)[0] if path == kf94 else late_frame(path)
+        name = f"{path.stem}@{start}-{end}"
+        result = run_clip(path, start, end, reference, name)
+        total, changed = total + result.frames, changed + result.changed
+        worst = "inf" if math.isinf(result.worst_psnr) else f"{result.worst_psnr:.1f}"
+        table.add_row(name, str(result.frames), str(result.changed), str(result.masked), worst, f"{result.seconds:.0f}")
+        console.print(f"{name}: {result.changed} of {result.frames} frames changed")
+    table.add_row("all", str(total), str(changed), "", "", "")
+    console.print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The boundary step of the mask growth (mask_refine.snap_edges): synthetic images, no data needed."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unmask_video.mask_refine import snap_edges
+
+
+def _scene(skin=(214, 170, 150), cloth=(236, 240, 244), radius=40):
+    """A cloth-coloured disc on a skin-coloured square (lightly noisy), and the disc as truth."""
+    rng = np.random.default_rng(0)
+    image = np.zeros((160, 160, 3), np.float32) + np.array(skin, np.float32)
+    truth = np.zeros((160, 160), np.uint8)
+    cv2.circle(truth, (80, 80), radius, 1, -1)
+    image[truth > 0] = cloth
+    image += rng.normal(0, 3, image.shape)
+    rgb = np.clip(image, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB), truth
+
+
+def _boundary_error(mask, truth):
+    return int((mask != truth).sum())
+
+
+def _noisy_prob(truth, low=0.1, high=0.9):
+    """A colour model's per-pixel P(mask): high on the cloth, low off it, noisy."""
+    rng = np.random.default_rng(1)
+    prob = np.where(truth > 0, high, low) + rng.normal(0, 0.1, truth.shape)
+    return np.clip(prob, 0, 1).astype(np.float32)
+
+
+def test_a_mask_grown_past_the_cloth_is_pulled_back_to_its_edge():
+    lab, truth = _scene()
+    # The growth's smoothing and closing carried the mask 6 px past the cloth all round.
+    grown = cv2.dilate(truth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13)))
+    prob = _noisy_prob(truth)
+    search = np.ones_like(truth)
+    out = snap_edges(lab, prob, grown, search, size=160.0, band=0.06)
+    assert _boundary_error(grown, truth) > 1500
+    assert _boundary_error(out, truth) <= 0.15 * _boundary_error(grown, truth)
+
+
+def test_a_mask_stopped_short_of_the_cloth_edge_is_pushed_out_to_it():
+    lab, truth = _scene()
+    grown = cv2.erode(truth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11)))  # 5 px short
+    prob = _noisy_prob(truth, low=0.2, high=0.7)  # shaded cloth: a weak model
+    out = snap_edges(lab, prob, grown, np.ones_like(truth), size=160.0, band=0.06)
+    assert _boundary_error(out, truth) <= 0.15 * _boundary_error(grown, truth)
+
+
+def test_an_occluder_hole_stays_open_and_nothing_leaves_the_search_region():
+    lab, truth = _scene()
+    grown = truth.copy()
+    cv2.circle(grown, (80, 80), 8, 0, -1)  # a fingertip the growth left out
+    search = np.ones_like(truth)
+    search[:, 110:] = 0
+    out = snap_edges(lab, grown.astype(np.float32), grown, search, size=160.0)
+    assert out[76:85, 76:85].sum() == 0
+    assert out[:, 110:].sum() == 0
+    assert (out & grown)[:, :110].sum() >= 0.97 * grown[:, :110].sum()
+
+
+def test_the_colour_model_keeps_the_shaded_side_of_the_mask():
+    """Cloth seen lit and in shadow (the same colour at 45 % light) against skin: with the chroma divided by the
+    lightness, the shaded cloth is mask; binning raw Lab, it is not."""
+    from unmask_video.mask_refine import ColourModel
+
+    rng = np.random.default_rng(2)
+
+    def patch(rgb, n=2000, light=1.0):
+        pixels = np.clip(np.array(rgb, np.float32) * light + rng.normal(0, 3, (n, 3)), 0, 255).astype(np.uint8)
+        return cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3)
+
+    cloth, skin = (170, 205, 228), (205, 160, 135)
+    lit, shaded = patch(cloth), patch(cloth, light=0.45)
+    other = np.concatenate([patch(skin), patch(skin, light=0.6), patch((60, 80, 60))])
+    free = ColourModel(lit, other, shading_free=True)
+    raw = ColourModel(lit, other, shading_free=False)
+    shaded_img, skin_img = shaded.reshape(-1, 1, 3), patch(skin, light=0.8).reshape(-1, 1, 3)
+    assert float(np.median(free.probability(shaded_img))) >= 0.6
+    assert float(np.median(raw.probability(shaded_img))) < 0.5
+    assert float(np.median(free.probability(skin_img))) < 0.3  # skin in any light stays skin
+
+
+def test_ear_loops_are_thin_mask_coloured_strokes_touching_the_mask():
+    from unmask_video.mask_refine import ear_loops
+
+    size = 200.0
+    mask = np.zeros((200, 200), np.uint8)
+    cv2.rectangle(mask, (60, 90), (140, 160), 1, -1)
+    prob = mask.astype(np.float32) * 0.9
+    loop, stray, patch = (np.zeros_like(mask) for _ in range(3))
+    cv2.line(loop, (141, 95), (190, 70), 1, 2)  # from the mask's corner toward the ear
+    cv2.line(stray, (10, 40), (50, 40), 1, 2)  # mask-coloured, but apart from the mask
+    cv2.circle(patch, (50, 150), 12, 1, -1)  # a patch of look-alike skin beside the mask
+    for extra in (loop, stray, patch):
+        prob[extra > 0] = 0.8
+    face = np.ones_like(mask)
+    out = ear_loops(prob, mask, face, size)
+    assert (out[loop > 0] > 0).mean() >= 0.95
+    assert out[stray > 0].sum() == 0 and out[patch > 0].sum() <= 0.05 * patch.sum()
+    assert (out & mask).sum() == 0
+    face[:, 170:] = 0  # the loop's part beyond the face outline is left alone (as likely hair)
+    assert ear_loops(prob, mask, face, size)[:, 170:].sum() == 0
