@@ -132,20 +132,25 @@ class ColourModel:
         return self.table[_bins(lab, self.shading_free)]
 
 
+def _hole_components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels of the components of what a uint8 {0, 1} mask leaves out, per label: a hole, i.e. not reaching the
+    image border; label 0 is the mask itself)."""
+    n, comp = cv2.connectedComponents((binary == 0).astype(np.uint8), connectivity=4)
+    hole = np.ones(n, bool)
+    hole[np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))] = False
+    hole[0] = False
+    return comp, hole
+
+
 def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float, small: int) -> np.ndarray:
     """Fill the holes of ``binary`` smaller than ``small`` pixels or whose mean mask probability is at least
     ``min_prob``: pleat shadows and prints are filled, an occluder in front of the mask is not."""
-    h, w = binary.shape
-    inv = (binary == 0).astype(np.uint8)
-    n, comp = cv2.connectedComponents(inv, connectivity=4)
-    if n <= 1:
+    comp, hole = _hole_components(binary)
+    if not hole.any():
         return binary
-    border = np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))
-    sums = np.bincount(comp.ravel(), weights=prob.ravel(), minlength=n)
-    counts = np.bincount(comp.ravel(), minlength=n)
-    fill = (sums / np.maximum(counts, 1) >= min_prob) | (counts < small)
-    fill[border] = False
-    fill[0] = False  # label 0 is the mask itself
+    sums = np.bincount(comp.ravel(), weights=prob.ravel(), minlength=len(hole))
+    counts = np.bincount(comp.ravel(), minlength=len(hole))
+    fill = hole & ((sums / np.maximum(counts, 1) >= min_prob) | (counts < small))
     out = binary.copy()
     out[fill[comp]] = 1
     return out
@@ -220,30 +225,19 @@ def snap_edges(
 
 def _holes(binary: np.ndarray) -> np.ndarray:
     """The holes of a uint8 {0, 1} mask (what it left out that does not reach the border: an occluder), bool."""
-    inv = (binary == 0).astype(np.uint8)
-    n, comp = cv2.connectedComponents(inv, connectivity=4)
-    if n <= 2:
-        return np.zeros(binary.shape, bool)
-    hole = np.ones(n, bool)
-    hole[np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))] = False
-    hole[0] = False
+    comp, hole = _hole_components(binary)
     return hole[comp]
 
 
 def _fill_holes_touching(out: np.ndarray, grown: np.ndarray) -> np.ndarray:
     """Holes of ``out`` that were not holes of ``grown`` (the watershed's boundary lines) are filled."""
-    inv = (out == 0).astype(np.uint8)
-    n, comp = cv2.connectedComponents(inv, connectivity=4)
-    if n <= 2:
+    comp, hole = _hole_components(out)
+    if not hole.any():
         return out
-    border = np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))
     # a hole of ``out`` is kept when it holds a hole of ``grown`` (an occluder the growth left out)
-    was_hole = np.bincount(comp[(grown == 0)].ravel(), minlength=n) > 0
-    fill = ~was_hole
-    fill[border] = False
-    fill[0] = False
+    was_hole = np.bincount(comp[grown == 0].ravel(), minlength=len(hole)) > 0
     res = out.copy()
-    res[fill[comp]] = 1
+    res[(hole & ~was_hole)[comp]] = 1
     return res
 
 
