@@ -104,3 +104,35 @@ def test_ear_loops_are_thin_mask_coloured_strokes_touching_the_mask():
     assert (out & mask).sum() == 0
     face[:, 170:] = 0  # the loop's part beyond the face outline is left alone (as likely hair)
     assert ear_loops(prob, mask, face, size)[:, 170:].sum() == 0
+
+
+def test_ear_loops_run_on_past_the_face_outline_from_the_mask_side_only():
+    from unmask_video.mask_refine import ear_loops
+
+    size = 200.0
+    mask = np.zeros((240, 240), np.uint8)
+    cv2.rectangle(mask, (60, 90), (140, 160), 1, -1)
+    prob = mask.astype(np.float32) * 0.9
+    face = np.zeros_like(mask)
+    face[:, 40:160] = 1  # the face outline ends 20 px beside the mask
+    beyond = np.ones_like(mask)
+    loop, strand, collar, tangle = (np.zeros_like(mask) for _ in range(4))
+    cv2.polylines(loop, [np.array([[141, 100], [165, 90], [185, 70], [190, 45]], np.int32)], False, 1, 2)
+    cv2.line(strand, (10, 30), (30, 140), 1, 2)  # a hair highlight beyond the outline, apart from the mask
+    cv2.line(collar, (70, 161), (15, 215), 1, 2)  # a white collar leaving the mask's bottom
+    cv2.line(strand, (100, 89), (200, 20), 1, 2)  # a pale hair strand leaving the mask's top, not its side
+    # a tangle of pale hair highlights (or a rim of a pale background) from the mask's side: a zigzag, not a stroke
+    zig = [[141, 96]] + [[215 if i % 2 == 0 else 150, 96 + 7 * (i + 1)] for i in range(6)]
+    cv2.polylines(tangle, [np.array(zig, np.int32)], False, 1, 1)
+    for extra in (loop, strand, collar):
+        prob[extra > 0] = 0.8
+    out = ear_loops(prob, mask, face, size, beyond=beyond)
+    assert (out[loop > 0] > 0).mean() >= 0.95  # the whole loop, to the ear
+    assert out[(loop > 0) & (face == 0)].sum() > 30
+    assert out[(strand > 0) & (face == 0)].sum() == 0
+    assert out[(collar > 0) & (face == 0)].sum() == 0
+    assert (out & mask).sum() == 0
+    assert ear_loops(prob, mask, face, size)[face == 0].sum() == 0  # without ``beyond``: within the outline
+    prob2 = mask.astype(np.float32) * 0.9
+    prob2[tangle > 0] = 0.8
+    assert ear_loops(prob2, mask, face, size, beyond=beyond)[face == 0].sum() == 0

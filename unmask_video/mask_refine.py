@@ -248,6 +248,9 @@ def ear_loops(
     size: float,
     width: float = 0.02,
     min_length: float = 0.05,
+    beyond: np.ndarray | None = None,
+    winding: float = 2.0,
+    side: float = 0.2,
 ) -> np.ndarray:
     """The ear loops' ends on the cheeks, uint8 {0, 1}: thin strokes of the mask's colour, touching the mask.
 
@@ -256,9 +259,36 @@ def ear_loops(
     that an opening of ``width`` x ``size`` removes (thin: not a patch of look-alike skin); the strokes kept
     touch the mask and are at least ``min_length`` x ``size`` long. They are widened by a pixel (their
     anti-aliased edges).
+
+    ``beyond`` (optional) is where a loop may run on past the face outline, towards the ear: a stroke there is
+    kept whole when it starts at the mask's side edge (it touches the mask in the outer ``side`` of the mask's
+    width on either side, above the mask's lowest third: not a collar under the chin) and is a single stroke (its
+    length, half its outline, at most ``winding`` x its extent: not a tangle of hair highlights or a rim of a
+    pale background).
     """
-    cand = ((prob >= 0.5) & (mask == 0) & (face > 0)).astype(np.uint8)
-    if not cand.any():
+    face = (face > 0).astype(np.uint8)
+    loops = _thin_strokes(prob, mask, face, size, width, min_length, None, winding, side)
+    if beyond is not None:
+        zone = face | (beyond > 0).astype(np.uint8)
+        loops |= _thin_strokes(prob, mask, zone, size, width, min_length, face, winding, side)
+    return loops
+
+
+def _thin_strokes(
+    prob: np.ndarray,
+    mask: np.ndarray,
+    zone: np.ndarray,
+    size: float,
+    width: float,
+    min_length: float,
+    face: np.ndarray | None,
+    winding: float,
+    side: float,
+) -> np.ndarray:
+    """The strokes of :func:`ear_loops` within ``zone``; with ``face``, only those that leave it and start at the
+    mask's side edge, single strokes."""
+    cand = ((prob >= 0.5) & (mask == 0) & (zone > 0)).astype(np.uint8)
+    if not cand.any() or not mask.any():
         return np.zeros_like(mask)
     k = max(int(round(width * size)) | 1, 3)
     thick = cv2.morphologyEx(cand, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
@@ -266,9 +296,26 @@ def ear_loops(
     n, comp, stats, _ = cv2.connectedComponentsWithStats(thin, connectivity=8)
     if n <= 1:
         return np.zeros_like(mask)
-    touch = np.bincount(comp[cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0].ravel(), minlength=n) > 0
-    long = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= min_length * size
-    keep = touch & long
+    rim = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
+    touch = np.bincount(comp[rim].ravel(), minlength=n) > 0
+    length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    keep = touch & (length >= min_length * size)
+    if face is not None:
+        outside = np.bincount(comp[face == 0].ravel(), minlength=n) > 0
+        ys, xs = np.nonzero(mask)
+        x_lo, x_hi = float(xs.min()), float(xs.max())
+        y_lo, y_hi = float(ys.min()), float(ys.max())
+        band = side * (x_hi - x_lo)
+        ry, rx = np.nonzero(rim & (comp > 0))
+        at_side = ((rx <= x_lo + band) | (rx >= x_hi - band)) & (ry <= y_hi - (y_hi - y_lo) / 3.0)
+        sided = np.bincount(comp[ry[at_side], rx[at_side]], minlength=n) > 0
+        keep &= outside & sided
+        for i in np.flatnonzero(keep):
+            x, y, bw, bh = stats[i, :4]
+            part = (comp[y : y + bh, x : x + bw] == i).astype(np.uint8)
+            contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            path = sum(cv2.arcLength(c, True) for c in contours) / 2.0
+            keep[i] = path <= winding * max(float(np.hypot(bw, bh)), 1.0)
     keep[0] = False
     loops = keep[comp].astype(np.uint8)
-    return cv2.dilate(loops, np.ones((3, 3), np.uint8)) & (1 - mask) & (face > 0).astype(np.uint8)
+    return cv2.dilate(loops, np.ones((3, 3), np.uint8)) & (1 - mask) & zone

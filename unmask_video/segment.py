@@ -91,6 +91,8 @@ class SegmentOptions:
     snap_band: float = 0.05  # ... within this distance of it (face)
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
+    # ... and on past it, towards the ear, this far (face): a thin elongated stroke from the mask's side edge
+    loop_beyond: float = 0.2
     hole_prob: float = 0.4  # a hole in the mask is filled when its mean P(mask) is at least this (else: occluder)
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
@@ -397,8 +399,9 @@ class MaskSegmenter:
         if opt.refine and opt.loops and worn and binary.any():
             face = np.zeros(shape, np.uint8)
             cv2.fillPoly(face, [np.round(sub_lm[list(ls.FACE_OVAL)]).astype(np.int32)], 1)
+            beyond = cv2.dilate(face, _disk_kernel(opt.loop_beyond * sub_size)) if opt.loop_beyond > 0 else None
             face = cv2.dilate(face, _disk_kernel(opt.loop_reach * sub_size))
-            binary = binary | ear_loops(prob, binary, face, sub_size)
+            binary = binary | ear_loops(prob, binary, face, sub_size, beyond=beyond)
         state_detail = SegmentDetail(
             search=search, polygon=poly.astype(np.float32), window=(int(x0), int(y0), int(x1), int(y1)),
             seed=seed, score=score, average=average, worn=worn,
