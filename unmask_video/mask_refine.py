@@ -267,26 +267,7 @@ def ear_loops(
     pale background).
     """
     face = (face > 0).astype(np.uint8)
-    loops = _thin_strokes(prob, mask, face, size, width, min_length, None, winding, side)
-    if beyond is not None:
-        zone = face | (beyond > 0).astype(np.uint8)
-        loops |= _thin_strokes(prob, mask, zone, size, width, min_length, face, winding, side)
-    return loops
-
-
-def _thin_strokes(
-    prob: np.ndarray,
-    mask: np.ndarray,
-    zone: np.ndarray,
-    size: float,
-    width: float,
-    min_length: float,
-    face: np.ndarray | None,
-    winding: float,
-    side: float,
-) -> np.ndarray:
-    """The strokes of :func:`ear_loops` within ``zone``; with ``face``, only those that leave it and start at the
-    mask's side edge, single strokes."""
+    zone = face if beyond is None else face | (beyond > 0).astype(np.uint8)
     cand = ((prob >= 0.5) & (mask == 0) & (zone > 0)).astype(np.uint8)
     if not cand.any() or not mask.any():
         return np.zeros_like(mask)
@@ -300,22 +281,25 @@ def _thin_strokes(
     touch = np.bincount(comp[rim].ravel(), minlength=n) > 0
     length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     keep = touch & (length >= min_length * size)
-    if face is not None:
-        outside = np.bincount(comp[face == 0].ravel(), minlength=n) > 0
+    keep[0] = False
+    whole = np.zeros(n, bool)  # kept past the face outline too
+    if beyond is not None:
+        whole = keep & (np.bincount(comp[face == 0].ravel(), minlength=n) > 0)
         ys, xs = np.nonzero(mask)
-        x_lo, x_hi = float(xs.min()), float(xs.max())
-        y_lo, y_hi = float(ys.min()), float(ys.max())
+        x_lo, x_hi, y_lo, y_hi = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
         band = side * (x_hi - x_lo)
         ry, rx = np.nonzero(rim & (comp > 0))
         at_side = ((rx <= x_lo + band) | (rx >= x_hi - band)) & (ry <= y_hi - (y_hi - y_lo) / 3.0)
-        sided = np.bincount(comp[ry[at_side], rx[at_side]], minlength=n) > 0
-        keep &= outside & sided
-        for i in np.flatnonzero(keep):
+        whole &= np.bincount(comp[ry[at_side], rx[at_side]], minlength=n) > 0
+        for i in np.flatnonzero(whole):
             x, y, bw, bh = stats[i, :4]
             part = (comp[y : y + bh, x : x + bw] == i).astype(np.uint8)
             contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-            path = sum(cv2.arcLength(c, True) for c in contours) / 2.0
-            keep[i] = path <= winding * max(float(np.hypot(bw, bh)), 1.0)
-    keep[0] = False
-    loops = keep[comp].astype(np.uint8)
-    return cv2.dilate(loops, np.ones((3, 3), np.uint8)) & (1 - mask) & zone
+            path = sum(cv2.arcLength(c, True) for c in contours) / 2.0  # a thin stroke's outline is twice its length
+            whole[i] = path <= winding * max(float(np.hypot(bw, bh)), 1.0)
+    # (widened by a pixel: their anti-aliased edges)
+    ring = np.ones((3, 3), np.uint8)
+    loops = cv2.dilate(keep[comp].astype(np.uint8), ring) & face
+    if whole.any():
+        loops |= cv2.dilate(whole[comp].astype(np.uint8), ring) & zone
+    return loops & (1 - mask)
