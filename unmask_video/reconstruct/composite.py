@@ -103,6 +103,17 @@ def _from_lab(lab: np.ndarray) -> np.ndarray:
     return np.clip(rgb, 0, 255, out=rgb).astype(np.uint8).reshape(lab.shape)
 
 
+def _paste(dst: np.ndarray, src: np.ndarray, where: np.ndarray) -> None:
+    """``dst[where] = src[where]`` for (h, w, 3) images and an (h, w) bool map, in place (``dst`` may be a
+    view). One OpenCV masked copy: numpy's ``copyto(..., where=)`` with a broadcast map is many times slower."""
+    if dst.flags.c_contiguous:
+        cv2.copyTo(np.ascontiguousarray(src), where.astype(np.uint8), dst)  # writes into dst's own memory
+        return
+    patch = np.ascontiguousarray(dst)
+    cv2.copyTo(np.ascontiguousarray(src), where.astype(np.uint8), patch)
+    dst[...] = patch
+
+
 def _spread(
     values: np.ndarray,
     where: np.ndarray,
@@ -220,7 +231,7 @@ def _match_color_into(
     n_ring = int(np.count_nonzero(ring))
     if n_ring < _MIN_RING_PIXELS or not apply.any():
         log.debug("colour match skipped: %d ring pixels", n_ring)
-        np.copyto(out, reference, where=apply[..., None])
+        _paste(out, reference, apply)
         return
     region = mask_bbox(ring | apply, 0, ring.shape)
     assert region is not None
@@ -237,7 +248,7 @@ def _match_color_into(
     keep = _inliers(tgt_ring, ref_ring, hole_lab)
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
         log.debug("colour match skipped: %d usable ring pixels", np.count_nonzero(keep))
-        np.copyto(out, reference, where=apply[..., None])
+        _paste(out, reference, apply)
         return
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
     mu_r, mu_t = ref_in.mean(axis=0), tgt_in.mean(axis=0)
@@ -281,7 +292,7 @@ def _match_color_into(
         gain = cv2.resize(gain, (rw, rh), interpolation=cv2.INTER_LINEAR)
         # One OpenCV pass at full size (uint8 times the gain, rounded and saturated): no float copies.
         corrected = cv2.multiply(ref_sub, gain, dtype=cv2.CV_8U)
-        np.copyto(out[region], corrected, where=a[..., None])
+        _paste(out[region], corrected, a)
         return
     else:
         assert ref_lab is not None
@@ -290,7 +301,7 @@ def _match_color_into(
     if seam_sigma > 0:
         residual = tgt_in - corrected[r_in]
         corrected += _spread(residual, r_in, max(seam_sigma * size, 1.0), fade=True)
-    np.copyto(out[region], _from_lab(corrected), where=a[..., None])
+    _paste(out[region], _from_lab(corrected), a)
 
 
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
@@ -411,7 +422,7 @@ class ReferenceComposite:
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
-        np.copyto(sub_out, rebuilt, where=changed[..., None])
+        _paste(sub_out, rebuilt, changed)
         return out
 
     def matched_reference(self, face: FaceROI) -> tuple[Image, np.ndarray]:
@@ -480,7 +491,7 @@ class ReferenceComposite:
                 filters[0], opts.seam_sigma, filters[1],
             )
         else:
-            np.copyto(out, reference, where=paste[..., None])
+            _paste(out, reference, paste)
         grow = max(opts.inpaint_grow_px, 0)
         grow = max(grow * scale, 1.0) if grow > 0 else 0.0
         gaps = (dist <= grow) & ~valid
