@@ -114,6 +114,11 @@ def _paste(dst: np.ndarray, src: np.ndarray, where: np.ndarray) -> None:
     dst[...] = patch
 
 
+def _coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of an (h, w) map (same order), listed through the flat index: several times faster."""
+    return np.divmod(np.flatnonzero(mask), mask.shape[1])
+
+
 def _spread(
     values: np.ndarray,
     where: np.ndarray,
@@ -134,7 +139,7 @@ def _spread(
     # (a histogram of the few known pixels, not a pass over the dense grid) and blur those.
     f = max(1, int(sigma // 4))
     sw, sh = max(-(-w // f), 1), max(-(-h // f), 1)
-    ys, xs = np.nonzero(where) if coords is None else coords
+    ys, xs = _coords(where) if coords is None else coords
     cell = (ys // f) * sw + xs // f
     ws = np.bincount(cell, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
     known = ws > 0
@@ -238,8 +243,9 @@ def _match_color_into(
     r = ring[region]
     a = apply[region]
     ref_sub = reference[region]
-    ref_ring = _to_lab(ref_sub[r])
-    tgt_ring = _to_lab(target[region][r])
+    ring_ys, ring_xs = _coords(r)
+    ref_ring = _to_lab(ref_sub[ring_ys, ring_xs])
+    tgt_ring = _to_lab(target[region][ring_ys, ring_xs])
     hole_lab = None
     if hole is not None and hole.any():
         hole_idx = np.flatnonzero(hole)
@@ -254,8 +260,9 @@ def _match_color_into(
     mu_r, mu_t = ref_in.mean(axis=0), tgt_in.mean(axis=0)
     rh, rw = r.shape
     size = 0.5 * (rh + rw)
+    coords = ring_ys[keep], ring_xs[keep]  # the kept ring pixels, as np.nonzero(r_in) lists them
     r_in = np.zeros_like(r)
-    r_in[r] = keep
+    r_in[coords] = True
     # (Except with the local field, the region is converted densely: one contiguous cvtColor, no
     # per-pixel gathers, cheaper than gathering the ``apply`` pixels, which are most of it anyway.)
     ref_lab = _to_lab(ref_sub) if transfer_std or local_sigma <= 0 else None
@@ -266,14 +273,13 @@ def _match_color_into(
         corrected = (ref_lab - mu_r) * ratio + mu_t
         ring_corrected = (ref_in - mu_r) * ratio + mu_t
         if local_sigma > 0:
-            corrected += _spread(tgt_in - ring_corrected, r_in, max(local_sigma * size, 1.0))
+            corrected += _spread(tgt_in - ring_corrected, r_in, max(local_sigma * size, 1.0), coords=coords)
     elif local_sigma > 0:
         # The correction is smooth: its fields are built at a working size, and what they do to the
         # reference there (per-channel gains) is applied at full size.
         k = min(1.0, _COLOUR_WORK_PX / max(rh, rw))
         small = (max(int(round(rw * k)), 1), max(int(round(rh * k)), 1))
         shift = mu_t - mu_r
-        coords = np.nonzero(r_in)  # the kept ring pixels, listed once for both fields
         field = _spread(tgt_in - (ref_in + shift), r_in, max(local_sigma * size, 1.0), shift, size=small, coords=coords)
         if field_filter is not None:
             field = field_filter(field)
@@ -299,8 +305,8 @@ def _match_color_into(
         shift = (mu_t - mu_r) if shift_filter is None else shift_filter(mu_t - mu_r)
         corrected = ref_lab + shift
     if seam_sigma > 0:
-        residual = tgt_in - corrected[r_in]
-        corrected += _spread(residual, r_in, max(seam_sigma * size, 1.0), fade=True)
+        residual = tgt_in - corrected[coords]
+        corrected += _spread(residual, r_in, max(seam_sigma * size, 1.0), fade=True, coords=coords)
     _paste(out[region], _from_lab(corrected), a)
 
 
