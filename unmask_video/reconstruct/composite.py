@@ -296,8 +296,10 @@ def _match_color_into(
         ref_small_f = ref_small.astype(np.float32)
         gain = np.clip((rgb_small + 1.0) / (ref_small_f + 1.0), 1.0 / _MAX_GAIN, _MAX_GAIN)
         gain = cv2.resize(gain, (rw, rh), interpolation=cv2.INTER_LINEAR)
-        # One OpenCV pass at full size (uint8 times the gain, rounded and saturated): no float copies.
-        corrected = cv2.multiply(ref_sub, gain, dtype=cv2.CV_8U)
+        # uint8 times the gain straight to float32 (no float copy of the reference), rounded half up in place.
+        corrected_f = cv2.multiply(ref_sub, gain, dtype=cv2.CV_32F)
+        corrected_f += np.float32(0.5)
+        corrected = np.minimum(corrected_f, 255.0, out=corrected_f).astype(np.uint8)
         _paste(out[region], corrected, a)
         return
     else:
