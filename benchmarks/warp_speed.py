@@ -1,20 +1,28 @@
 """Speed of the reference warp, colour match, gap inpainting and blend, per face ROI.
 
-    python -m benchmarks.warp_speed [--sizes 150,300,500] [--repeat 50]
+    python -m benchmarks.warp_speed [--sizes 150,300,500] [--repeat 50] [--baseline-rev REV]
 
 Uses the astronaut photo (shipped with scikit-image), scaled so that the face ROI (the face oval's box
 grown as the pipeline crops it) is about each size in pixels; the target is
 the same face rotated and scaled, with a drawn lower-face mask. Prints milliseconds per ROI for each
 step (process CPU time, one OpenCV thread by default), and the coarse-grid TPS warp as a ratio of the dense (every
 pixel) TPS warp and of the face-only warp (no control points below the jaw) measured in the same run, and the
-Poisson blend as a ratio of the feathered blend. A benchmark: it asserts nothing.
+Poisson blend as a ratio of the feathered blend. The composite is also timed as it was at git revision
+``--baseline-rev`` (the module's source read with ``git show``; skipped outside a git checkout), in the same run,
+with the largest difference between the two outputs. A benchmark: it asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -52,6 +60,49 @@ def _ms(fn: Callable[[], object], repeat: int) -> float:
     return min(best)
 
 
+#: The composite before its speed work (in-place pastes, ring listed once): the default baseline.
+BASELINE_REV = "3cec95e"
+
+
+def _composite_at(rev: str) -> ModuleType | None:
+    """unmask_video/reconstruct/composite.py as it was at git revision ``rev``, imported as its own module
+    (None, with a message, where git or the revision is not there)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        source = subprocess.run(
+            ["git", "show", f"{rev}:unmask_video/reconstruct/composite.py"],
+            cwd=root, capture_output=True, text=True, check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        print(f"composite at {rev}: not found (no git checkout or no such revision); baseline skipped")
+        return None
+    path = Path(tempfile.mkdtemp()) / f"composite_{rev}.py"
+    path.write_text(source)
+    name = f"_composite_baseline_{rev}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _ms_pair(fn_a: Callable[[], object], fn_b: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """:func:`_ms` of two functions whose rounds alternate, so that a change of load on a shared machine
+    falls on both alike."""
+    for _ in range(3):
+        fn_a()
+        fn_b()
+    best_a, best_b = [], []
+    for _ in range(5):
+        for fn, best in ((fn_a, best_a), (fn_b, best_b)):
+            t0 = time.process_time()
+            for _ in range(repeat):
+                fn()
+            best.append((time.process_time() - t0) / repeat * 1000.0)
+    return min(best_a), min(best_b)
+
+
 def _scene(size: int):
     """Reference image + landmarks and a masked target ROI whose side is about ``size`` pixels."""
     image, lm = astronaut_landmarks()
@@ -78,7 +129,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="150,300,500")
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1: per-core cost)")
+    parser.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision of the composite timed as baseline")
     args = parser.parse_args()
+    baseline = _composite_at(args.baseline_rev)
     console = Console(width=200)
     cv2.setNumThreads(args.threads)
     table = Table(
@@ -96,6 +149,9 @@ def main() -> None:
         "colour match",
         "inpaint (gap)",
         "composite total",
+        f"composite @{args.baseline_rev}",
+        "new / baseline",
+        "max |new - baseline|",
         "blend feather",
         "blend poisson",
         "poisson / feather",
@@ -139,6 +195,15 @@ def main() -> None:
         face = FaceROI(box=box, image=roi, landmarks=roi_lm, mask=mask, reference=warped, valid=gap_valid)
         t_comp = _ms(lambda: composite.reconstruct([face]), args.repeat)
         filled = composite.reconstruct([face])[0]
+        base_cells = ["-", "-", "-"]
+        if baseline is not None:
+            # Fresh instances on both sides (the per-face colour history starts alike), rounds alternating.
+            old = baseline.ReferenceComposite(baseline.CompositeOptions())
+            t_old, t_comp = _ms_pair(lambda: old.reconstruct([face]), lambda: composite.reconstruct([face]), args.repeat)
+            a = baseline.ReferenceComposite(baseline.CompositeOptions()).reconstruct([face])[0]
+            b = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+            diff = int(np.abs(a.astype(np.int16) - b).max())
+            base_cells = [f"{t_old:.2f}", f"{t_comp / t_old:.2f}", str(diff)]
 
         work = frame.copy()
         width = DEFAULT_BLEND_WIDTH_PX
@@ -156,6 +221,7 @@ def main() -> None:
             f"{t_color:.2f}",
             f"{t_inpaint:.2f}",
             f"{t_comp:.2f}",
+            *base_cells,
             f"{t_feather:.2f}",
             f"{t_poisson:.2f}",
             f"{t_poisson / t_feather:.1f}",

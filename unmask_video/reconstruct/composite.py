@@ -103,6 +103,22 @@ def _from_lab(lab: np.ndarray) -> np.ndarray:
     return np.clip(rgb, 0, 255, out=rgb).astype(np.uint8).reshape(lab.shape)
 
 
+def _paste(dst: np.ndarray, src: np.ndarray, where: np.ndarray) -> None:
+    """``dst[where] = src[where]`` for (h, w, 3) images and an (h, w) bool map, in place (``dst`` may be a
+    view). One OpenCV masked copy: numpy's ``copyto(..., where=)`` with a broadcast map is many times slower."""
+    if dst.flags.c_contiguous:
+        cv2.copyTo(np.ascontiguousarray(src), where.astype(np.uint8), dst)  # writes into dst's own memory
+        return
+    patch = np.ascontiguousarray(dst)
+    cv2.copyTo(np.ascontiguousarray(src), where.astype(np.uint8), patch)
+    dst[...] = patch
+
+
+def _coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of an (h, w) map (same order), listed through the flat index: several times faster."""
+    return np.divmod(np.flatnonzero(mask), mask.shape[1])
+
+
 def _spread(
     values: np.ndarray,
     where: np.ndarray,
@@ -110,19 +126,20 @@ def _spread(
     bias: np.ndarray | None = None,
     fade: bool = False,
     size: tuple[int, int] | None = None,
+    coords: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Normalised convolution: the (N, C) ``values`` known at the ``where`` pixels of an (h, w) grid,
     spread smoothly over the whole grid with a Gaussian of ``sigma`` pixels, plus ``bias`` ((C,), if
     given). With ``fade``, the field falls to 0 away from the known pixels (beyond about ``sigma``)
     instead of extending their average everywhere. Returns (h, w, C) float32, or the field resized to
-    ``size`` ((w, h), a working size) if given."""
+    ``size`` ((w, h), a working size) if given. ``coords``: ``np.nonzero(where)``, if the caller has it."""
     h, w = where.shape
     channels = values.shape[1]
     # The field is smooth by construction: accumulate the known values into cells of f x f pixels
     # (a histogram of the few known pixels, not a pass over the dense grid) and blur those.
     f = max(1, int(sigma // 4))
     sw, sh = max(-(-w // f), 1), max(-(-h // f), 1)
-    ys, xs = np.nonzero(where)
+    ys, xs = _coords(where) if coords is None else coords
     cell = (ys // f) * sw + xs // f
     ws = np.bincount(cell, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
     known = ws > 0
@@ -151,13 +168,16 @@ def _inliers(tgt: np.ndarray, ref: np.ndarray, hole_lab: np.ndarray | None) -> n
     """
     keep = np.ones(len(tgt), bool)
     if hole_lab is not None and len(hole_lab) >= _MIN_RING_PIXELS:
-        mu = np.median(hole_lab, axis=0)
-        spread = np.maximum(np.percentile(np.abs(hole_lab - mu), 75, axis=0), 3.0)
+        # Statistics per channel over contiguous rows (numpy's median along the first axis of an (N, 3)
+        # array partitions strided columns, several times slower; the values are the same).
+        hole_t = np.ascontiguousarray(hole_lab.T)
+        mu = np.median(hole_t, axis=1)
+        spread = np.maximum(np.percentile(np.abs(hole_t - mu[:, None]), 75, axis=1), 3.0)
         like_mask = (((tgt - mu) / spread) ** 2).sum(axis=1) < 9.0
         if np.count_nonzero(~like_mask) >= _MIN_RING_PIXELS:
             keep &= ~like_mask
     d = tgt - ref
-    med = np.median(d[keep], axis=0)
+    med = np.median(np.ascontiguousarray(d[keep].T), axis=1)
     dev = np.sqrt(((d - med) ** 2).sum(axis=1))
     mad = float(np.median(dev[keep]))
     keep &= dev <= max(3.0 * mad, _MIN_OUTLIER_LAB)
@@ -192,17 +212,40 @@ def match_color(
     averages); the seam field follows the frame.
     """
     out = reference.copy()
+    _match_color_into(
+        out, reference, target, ring, apply, local_sigma, transfer_std, hole, shift_filter, seam_sigma, field_filter
+    )
+    return out
+
+
+def _match_color_into(
+    out: np.ndarray,
+    reference: np.ndarray,
+    target: np.ndarray,
+    ring: np.ndarray,
+    apply: np.ndarray,
+    local_sigma: float = 0.0,
+    transfer_std: bool = False,
+    hole: np.ndarray | None = None,
+    shift_filter: Callable[[np.ndarray], np.ndarray] | None = None,
+    seam_sigma: float = 0.0,
+    field_filter: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> None:
+    """:func:`match_color` written into ``out`` ((h, w, 3) uint8): its ``apply`` pixels get the
+    colour-matched reference (the reference as it is where no match can be made); the rest is left alone."""
     n_ring = int(np.count_nonzero(ring))
     if n_ring < _MIN_RING_PIXELS or not apply.any():
         log.debug("colour match skipped: %d ring pixels", n_ring)
-        return out
+        _paste(out, reference, apply)
+        return
     region = mask_bbox(ring | apply, 0, ring.shape)
     assert region is not None
     r = ring[region]
     a = apply[region]
     ref_sub = reference[region]
-    ref_ring = _to_lab(ref_sub[r])
-    tgt_ring = _to_lab(target[region][r])
+    ring_ys, ring_xs = _coords(r)
+    ref_ring = _to_lab(ref_sub[ring_ys, ring_xs])
+    tgt_ring = _to_lab(target[region][ring_ys, ring_xs])
     hole_lab = None
     if hole is not None and hole.any():
         hole_idx = np.flatnonzero(hole)
@@ -211,13 +254,15 @@ def match_color(
     keep = _inliers(tgt_ring, ref_ring, hole_lab)
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
         log.debug("colour match skipped: %d usable ring pixels", np.count_nonzero(keep))
-        return out
+        _paste(out, reference, apply)
+        return
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
     mu_r, mu_t = ref_in.mean(axis=0), tgt_in.mean(axis=0)
     rh, rw = r.shape
     size = 0.5 * (rh + rw)
+    coords = ring_ys[keep], ring_xs[keep]  # the kept ring pixels, as np.nonzero(r_in) lists them
     r_in = np.zeros_like(r)
-    r_in[r] = keep
+    r_in[coords] = True
     # (Except with the local field, the region is converted densely: one contiguous cvtColor, no
     # per-pixel gathers, cheaper than gathering the ``apply`` pixels, which are most of it anyway.)
     ref_lab = _to_lab(ref_sub) if transfer_std or local_sigma <= 0 else None
@@ -228,38 +273,43 @@ def match_color(
         corrected = (ref_lab - mu_r) * ratio + mu_t
         ring_corrected = (ref_in - mu_r) * ratio + mu_t
         if local_sigma > 0:
-            corrected += _spread(tgt_in - ring_corrected, r_in, max(local_sigma * size, 1.0))
+            corrected += _spread(tgt_in - ring_corrected, r_in, max(local_sigma * size, 1.0), coords=coords)
     elif local_sigma > 0:
         # The correction is smooth: its fields are built at a working size, and what they do to the
         # reference there (per-channel gains) is applied at full size.
         k = min(1.0, _COLOUR_WORK_PX / max(rh, rw))
         small = (max(int(round(rw * k)), 1), max(int(round(rh * k)), 1))
         shift = mu_t - mu_r
-        field = _spread(tgt_in - (ref_in + shift), r_in, max(local_sigma * size, 1.0), shift, size=small)
+        field = _spread(tgt_in - (ref_in + shift), r_in, max(local_sigma * size, 1.0), shift, size=small, coords=coords)
         if field_filter is not None:
             field = field_filter(field)
         if seam_sigma > 0:
-            ys, xs = np.nonzero(r_in)
+            ys, xs = coords
             at_ring = field[np.minimum((ys * (small[1] / rh)).astype(int), small[1] - 1),
                             np.minimum((xs * (small[0] / rw)).astype(int), small[0] - 1)]
-            field += _spread(tgt_in - (ref_in + at_ring), r_in, max(seam_sigma * size, 1.0), fade=True, size=small)
-        ref_small = cv2.resize(ref_sub, small, interpolation=cv2.INTER_AREA).astype(np.float32)
-        lab_small = _to_lab(ref_small.astype(np.uint8)) + field
+            field += _spread(
+                tgt_in - (ref_in + at_ring), r_in, max(seam_sigma * size, 1.0), fade=True, size=small, coords=coords
+            )
+        ref_small = cv2.resize(ref_sub, small, interpolation=cv2.INTER_AREA)
+        lab_small = _to_lab(ref_small) + field
         rgb_small = cv2.cvtColor(lab_small.astype(np.float32), cv2.COLOR_Lab2RGB) * np.float32(255.0)
-        gain = np.clip((rgb_small + 1.0) / (ref_small + 1.0), 1.0 / _MAX_GAIN, _MAX_GAIN)
+        ref_small_f = ref_small.astype(np.float32)
+        gain = np.clip((rgb_small + 1.0) / (ref_small_f + 1.0), 1.0 / _MAX_GAIN, _MAX_GAIN)
         gain = cv2.resize(gain, (rw, rh), interpolation=cv2.INTER_LINEAR)
-        corrected_rgb = cv2.multiply(ref_sub.astype(np.float32), gain)
-        np.copyto(out[region], np.clip(corrected_rgb + 0.5, 0, 255).astype(np.uint8), where=a[..., None])
-        return out
+        # uint8 times the gain straight to float32 (no float copy of the reference), rounded half up in place.
+        corrected_f = cv2.multiply(ref_sub, gain, dtype=cv2.CV_32F)
+        corrected_f += np.float32(0.5)
+        corrected = np.minimum(corrected_f, 255.0, out=corrected_f).astype(np.uint8)
+        _paste(out[region], corrected, a)
+        return
     else:
         assert ref_lab is not None
         shift = (mu_t - mu_r) if shift_filter is None else shift_filter(mu_t - mu_r)
         corrected = ref_lab + shift
     if seam_sigma > 0:
-        residual = tgt_in - corrected[r_in]
-        corrected += _spread(residual, r_in, max(seam_sigma * size, 1.0), fade=True)
-    np.copyto(out[region], _from_lab(corrected), where=a[..., None])
-    return out
+        residual = tgt_in - corrected[coords]
+        corrected += _spread(residual, r_in, max(seam_sigma * size, 1.0), fade=True, coords=coords)
+    _paste(out[region], _from_lab(corrected), a)
 
 
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
@@ -359,8 +409,8 @@ class ReferenceComposite:
         scale = opts.work_px / max(rh, rw) if opts.work_px > 0 else 1.0
         filters = self._filters(face)
         if scale >= 1.0:
-            rebuilt, changed = self._rebuild(sub_image, hole, valid, reference, lm, 1.0, filters)
-            np.copyto(sub_out, rebuilt, where=changed[..., None])
+            # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
+            self._rebuild(sub_image, hole, valid, reference, lm, 1.0, filters, out=sub_out)
             return out
         # A big face is rebuilt at a working size and scaled back up: the warped reference and the
         # colour fields hold little detail beyond it, and the cost drops with the square of the scale.
@@ -380,7 +430,7 @@ class ReferenceComposite:
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
-        np.copyto(sub_out, rebuilt, where=changed[..., None])
+        _paste(sub_out, rebuilt, changed)
         return out
 
     def matched_reference(self, face: FaceROI) -> tuple[Image, np.ndarray]:
@@ -429,23 +479,27 @@ class ReferenceComposite:
         landmarks: np.ndarray,
         scale: float,
         filters: tuple[Callable[[np.ndarray], np.ndarray] | None, Callable[[np.ndarray], np.ndarray] | None] = (None, None),
+        out: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike, pixel lengths of the options times ``scale``).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
-        pixels that were rebuilt.
+        pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
+        a new copy if None.
         """
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
         paste, ring = self._bands(dist, valid, scale)
+        if out is None:
+            out = image.copy()
         if opts.color_match and opts.ring_px > 0:
-            reference = match_color(
-                reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
+            _match_color_into(
+                out, reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1],
             )
-        out = image.copy()
-        np.copyto(out, reference, where=paste[..., None])
+        else:
+            _paste(out, reference, paste)
         grow = max(opts.inpaint_grow_px, 0)
         grow = max(grow * scale, 1.0) if grow > 0 else 0.0
         gaps = (dist <= grow) & ~valid
