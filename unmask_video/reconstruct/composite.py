@@ -195,6 +195,7 @@ def match_color(
     shift_filter: Callable[[np.ndarray], np.ndarray] | None = None,
     seam_sigma: float = 0.0,
     field_filter: Callable[[np.ndarray], np.ndarray] | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -209,35 +210,19 @@ def match_color(
     copy of ``reference`` with the ``apply`` pixels corrected; the rest is unchanged.
     ``shift_filter`` maps the measured Lab mean shift to the one applied, ``field_filter`` the
     (h, w, 3) Lab offset field of the global and local correction to the one applied (temporal
-    averages); the seam field follows the frame.
+    averages); the seam field follows the frame. ``out`` ((h, w, 3) uint8): write the result into it
+    instead (its ``apply`` pixels get the colour-matched reference, or the reference as it is where no match
+    can be made; the rest is left alone) and return it.
     """
-    out = reference.copy()
-    _match_color_into(
-        out, reference, target, ring, apply, local_sigma, transfer_std, hole, shift_filter, seam_sigma, field_filter
-    )
-    return out
-
-
-def _match_color_into(
-    out: np.ndarray,
-    reference: np.ndarray,
-    target: np.ndarray,
-    ring: np.ndarray,
-    apply: np.ndarray,
-    local_sigma: float = 0.0,
-    transfer_std: bool = False,
-    hole: np.ndarray | None = None,
-    shift_filter: Callable[[np.ndarray], np.ndarray] | None = None,
-    seam_sigma: float = 0.0,
-    field_filter: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> None:
-    """:func:`match_color` written into ``out`` ((h, w, 3) uint8): its ``apply`` pixels get the
-    colour-matched reference (the reference as it is where no match can be made); the rest is left alone."""
+    fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
+    if out is None:
+        out = reference.copy()
     n_ring = int(np.count_nonzero(ring))
     if n_ring < _MIN_RING_PIXELS or not apply.any():
         log.debug("colour match skipped: %d ring pixels", n_ring)
-        _paste(out, reference, apply)
-        return
+        if not fresh:
+            _paste(out, reference, apply)
+        return out
     region = mask_bbox(ring | apply, 0, ring.shape)
     assert region is not None
     r = ring[region]
@@ -254,8 +239,9 @@ def _match_color_into(
     keep = _inliers(tgt_ring, ref_ring, hole_lab)
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
         log.debug("colour match skipped: %d usable ring pixels", np.count_nonzero(keep))
-        _paste(out, reference, apply)
-        return
+        if not fresh:
+            _paste(out, reference, apply)
+        return out
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
     mu_r, mu_t = ref_in.mean(axis=0), tgt_in.mean(axis=0)
     rh, rw = r.shape
@@ -301,7 +287,7 @@ def _match_color_into(
         corrected_f += np.float32(0.5)
         corrected = np.minimum(corrected_f, 255.0, out=corrected_f).astype(np.uint8)
         _paste(out[region], corrected, a)
-        return
+        return out
     else:
         assert ref_lab is not None
         shift = (mu_t - mu_r) if shift_filter is None else shift_filter(mu_t - mu_r)
@@ -310,6 +296,7 @@ def _match_color_into(
         residual = tgt_in - corrected[coords]
         corrected += _spread(residual, r_in, max(seam_sigma * size, 1.0), fade=True, coords=coords)
     _paste(out[region], _from_lab(corrected), a)
+    return out
 
 
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
@@ -494,9 +481,9 @@ class ReferenceComposite:
         if out is None:
             out = image.copy()
         if opts.color_match and opts.ring_px > 0:
-            _match_color_into(
-                out, reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
-                filters[0], opts.seam_sigma, filters[1],
+            match_color(
+                reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
+                filters[0], opts.seam_sigma, filters[1], out=out,
             )
         else:
             _paste(out, reference, paste)
