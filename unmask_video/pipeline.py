@@ -214,8 +214,7 @@ class FramePipeline:
         if small is roi:
             return rebuilt
         h, w = roi.image.shape[:2]
-        reach = int(math.ceil(max(self.options.blend.width_px, 0.0))) + 8
-        region = mask_bbox(roi.mask > 0, reach, (h, w))
+        region = self._blend_region(roi)
         out = roi.image.copy()
         if region is None:
             return out
@@ -238,12 +237,16 @@ class FramePipeline:
         out[region] = detailed
         return out
 
-    def _blended_box(self, roi: FaceROI, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
-        """The frame box (x0, y0, x1, y1) the blend of ``roi`` can have written to: the mask's bounding box grown
-        by the blend's reach (the feather's width, or the Poisson mode's dilation of half of it, each plus a few
-        pixels of rounding), inside the face box and the frame."""
+    def _blend_region(self, roi: FaceROI) -> tuple[slice, slice] | None:
+        """The box of ``roi`` the blend can write to: the mask's bounding box grown by the blend's reach (the
+        feather's width, or the Poisson mode's dilation of half of it, each plus a few pixels of rounding)."""
         reach = int(math.ceil(max(self.options.blend.width_px, 0.0))) + 8
-        region = mask_bbox(roi.mask > 0, reach, roi.mask.shape[:2])
+        return mask_bbox(roi.mask > 0, reach, roi.mask.shape[:2])
+
+    def _blended_box(self, roi: FaceROI, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+        """The frame box (x0, y0, x1, y1) the blend of ``roi`` can have written to (:meth:`_blend_region`),
+        inside the face box and the frame."""
+        region = self._blend_region(roi)
         if region is None:
             return None
         rows, cols = region
