@@ -470,3 +470,22 @@ def test_landmarks_read_from_the_model_output_bytes_or_field_by_field() -> None:
     richer.CopyFrom(plain)
     richer.landmark[2].visibility = 0.7  # another layout: read field by field
     assert np.allclose(_xy(richer), expected)
+
+
+@pytest.mark.parametrize("cut_threshold", [0.1, 0.0], ids=["cut-search", "off"])
+def test_a_cut_to_another_shot_is_searched_at_once(astronaut, astronaut_landmarks, cut_threshold) -> None:
+    # A shot without a face for more than the search interval's start, then a cut to a face: with the cut search
+    # on, the face is found within the frames of one spread search; off, it waits for the next interval.
+    options = TrackerOptions(detect_interval=10.0, search_passes=8, cut_threshold=cut_threshold)
+    with FaceTracker(options) as tracker:
+        for i in range(3):
+            assert tracker.track(_background(720, 1280), i / 25) == []
+        found = []
+        for i in range(3, 9):
+            frame = _background(720, 1280)
+            _place(frame, astronaut, astronaut_landmarks, 200.0, 500, 250)
+            found.append(len(tracker.track(frame, i / 25)))
+    if cut_threshold > 0:
+        assert any(found[:3]), found
+    else:
+        assert found == [0] * 6, found

@@ -57,6 +57,10 @@ class TrackerOptions:
     #: While fewer than ``max_faces`` faces are tracked, the frame is searched for new faces this often (seconds
     #: between the end of one search and the start of the next; 0: all the time). A lost track starts a search.
     detect_interval: float = 1.0
+    #: ... unless the picture changes this much (mean absolute difference, in [0, 1], of small grey thumbnails of
+    #: this frame and of the last one searched): a cut to another shot is searched at once, so the faces of the new
+    #: shot do not wait ``detect_interval`` to be found. 0: off.
+    cut_threshold: float = 0.1
     #: A search after the first one is spread over frames, at most this many detector passes per frame (the
     #: first search after a start or a reset runs whole, on its frame).
     search_passes: int = 8
@@ -181,6 +185,14 @@ class _Ghost:
 _PATCH = 16
 
 
+def _thumbnail(image: np.ndarray) -> np.ndarray:
+    """A small grey thumbnail of a frame, float32 in [0, 1] (cheap at any size: every few pixels only)."""
+    h, w = image.shape[:2]
+    step = max(1, min(h, w) // 180)
+    small = cv2.resize(np.ascontiguousarray(image[::step, ::step]), (32, 18), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+
+
 def _face_patch(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     """The face region of an RGB image as a grey, zero-mean, unit-norm ``_PATCH`` x ``_PATCH`` patch
     (``None`` when the region is off the frame or flat)."""
@@ -236,6 +248,7 @@ class FaceTracker:
         self._sweep: list[Pass] = []  # the passes of the search under way, still to run
         self._sweep_shape: tuple[int, int] = (0, 0)
         self._sweep_small: list[Detection] = []  # faces too small found by it so far
+        self._searched: np.ndarray | None = None  # thumbnail of the last frame a search pass ran on
         #: For each face of the last result: ``True`` where it was carried forward, not found.
         self.held: list[bool] = []
         #: For each face of the last result: its track id.
@@ -274,6 +287,7 @@ class FaceTracker:
         self._lost = False
         self._ghosts = []
         self._sweep = []
+        self._searched = None
 
     def track(self, image: np.ndarray, t: float) -> list[np.ndarray]:
         """Landmarks of up to ``max_faces`` faces in ``image`` (uint8 RGB) at time ``t`` seconds.
@@ -399,13 +413,15 @@ class FaceTracker:
                 self._sweep = []  # the frame size changed: start over
             if not self._sweep:
                 due = self._last_search is None or self._lost or t - self._last_search >= o.detect_interval - 1e-6
-                if not due:
+                if not due and not self._cut(image):
                     return
                 self._sweep = self._detector.plan(w, h, o.min_face_size)
                 self._sweep_shape = (h, w)
                 self._sweep_small = []
                 self.searches += 1
             self._lost = False
+            if o.cut_threshold > 0:
+                self._searched = _thumbnail(image)
             if self._last_search is None:
                 # The first search after a start or a reset runs on its frame, coarse levels (large faces) first,
                 # and ends once there are faces for every free place: the finer levels could only add smaller
@@ -442,6 +458,17 @@ class FaceTracker:
         self._take(image, t, results, detections, sweeping)
         if sweeping and not self._sweep:  # the sweep is complete
             self._end_sweep(t)
+
+    def _cut(self, image: np.ndarray) -> bool:
+        """Whether this frame looks unlike the last one searched (a cut to another shot)."""
+        threshold = self.options.cut_threshold
+        if threshold <= 0 or self._searched is None:
+            return False
+        change = float(np.abs(_thumbnail(image) - self._searched).mean())
+        if change > threshold:
+            log.debug("the picture changed (%.2f): searching for faces now", change)
+            return True
+        return False
 
     def _end_sweep(self, t: float) -> None:
         o = self.options
