@@ -1,17 +1,22 @@
-"""The mask presence decision: its score, its hysteresis, and the pipeline leaving bare faces untouched."""
+"""The mask presence decision: its score, its hysteresis, the pipeline leaving bare faces untouched, and hands in
+front of a worn mask (the mask stays found, the hand stays in front)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from tests.helpers import decode_frames
+from unmask_video import landmark_sets
+from unmask_video.landmarks import face_box
 from unmask_video.mask_presence import Presence, PresenceOptions, presence_score
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
-from unmask_video.synthetic import ClipSpec, MaskStyle
+from unmask_video.segment import MaskSegmenter, SegmentOptions
+from unmask_video.synthetic import BLACK, LIGHT_BLUE, ClipSpec, MaskStyle, draw_finger, draw_surgical_mask
 
 
 def test_score_cues():
@@ -57,3 +62,64 @@ def test_pipeline_leaves_frames_without_a_mask_untouched(synthetic_clip_factory,
     assert pipeline.stats.bare_faces == 24 - pipeline.stats.frames_with_mask
     overlays = sorted(tmp_path.glob("*.png"))
     assert len(overlays) == 24  # one per face, bare faces too (their decision is in the overlay)
+
+
+# ------------------------------------------------------------------------------------------ hands in front
+
+
+@pytest.fixture(scope="module")
+def big_face(astronaut, astronaut_landmarks):
+    """The astronaut at twice the size (a face about 180 px wide, as in a 720p talking head), and her skin colour
+    (the median of the forehead points' surroundings): a hand in front of her face has it."""
+    big = cv2.resize(astronaut, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+    lm = (astronaut_landmarks * 2.0).astype(np.float32)
+    points = np.round(lm[list(landmark_sets.FOREHEAD)]).astype(int)
+    skin = np.median(np.concatenate([big[y - 6 : y + 6, x - 6 : x + 6].reshape(-1, 3) for x, y in points]), axis=0)
+    return big, lm, tuple(int(v) for v in skin)
+
+
+def _segment_full(seg: MaskSegmenter, image: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    box = face_box(lm, image.shape)
+    out = np.zeros(image.shape[:2], bool)
+    offset = np.array([box.x0, box.y0], np.float32)
+    out[box.slices] = seg.segment(np.ascontiguousarray(image[box.slices]), lm - offset) >= 0.5
+    return out
+
+
+def _hand_clip(image, lm, skin, frames=12, hand=(4, 10)):
+    """Noisy frames of ``image`` with a skin-coloured hand (a wide, shaded capsule from under the chin up beside the
+    mouth) in front of the face in frames ``hand``; also the hand's pixels."""
+    with_hand, pixels = draw_finger(image, lm, color=skin, width=0.3, length=0.8)
+    rng = np.random.default_rng(3)
+    clip = [with_hand if hand[0] <= i < hand[1] else image for i in range(frames)]
+    return [np.clip(f + rng.normal(0, 3, f.shape), 0, 255).astype(np.uint8) for f in clip], pixels > 0
+
+
+@pytest.mark.parametrize("colour", [LIGHT_BLUE, BLACK], ids=["light-blue", "black"])
+def test_a_hand_in_front_of_a_worn_mask_keeps_it_found_and_stays_in_front(big_face, colour):
+    image, lm, skin = big_face
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(colour))
+    truth = truth > 0
+    frames, hand = _hand_clip(masked, lm, skin)
+    assert (hand & truth).sum() / truth.sum() > 0.2  # the hand hides a good part of the mask
+    seg = MaskSegmenter()
+    for i, frame in enumerate(frames):
+        mask = _segment_full(seg, frame, lm)
+        assert mask.any(), f"frame {i}: the mask was dropped"
+        if 4 <= i < 10:
+            assert (mask & hand).sum() / hand.sum() <= 0.02, f"frame {i}: the hand is painted over"
+            rest = truth & ~hand
+            assert (mask & rest).sum() / rest.sum() >= 0.97, f"frame {i}: the mask around the hand is not covered"
+    # Without the occluder rule the hand turns the mask off (the cover and lips cues drop): the checks above mean
+    # something.
+    plain = MaskSegmenter(SegmentOptions(presence=PresenceOptions(occluder_tolerance=0.0)))
+    worn = [_segment_full(plain, frame, lm).any() for frame in frames]
+    assert not all(worn[4:10])
+
+
+def test_a_hand_in_front_of_a_bare_face_makes_no_mask(big_face):
+    image, lm, skin = big_face
+    frames, _ = _hand_clip(image, lm, skin)
+    seg = MaskSegmenter()
+    for i, frame in enumerate(frames):
+        assert not _segment_full(seg, frame, lm).any(), f"frame {i}: a bare face got a mask"

@@ -6,7 +6,11 @@ The score combines four cues, each in [0, 1]:
   skin, lips or beard, close to the forehead colour; a worn mask is cloth of another colour);
 - cover: how much of the lower face under the nose (the landmark polygon between the cheeks, the nose and the
   chin) the segmented mask covers (a worn mask, even worn below the nose, covers nearly all of it; on a bare
-  face the "mask" cluster is lips, shadow or beard and covers a part);
+  face the "mask" cluster is lips, shadow or beard and covers a part). Hands in front of a worn mask (putting it
+  on, adjusting it) hide part of it: skin-coloured occluders that come into the face from outside
+  (:func:`unmask_video.occluders.skin_occluders`) are left out of the lower face measured, but only when the visible
+  mask already covers most of it (``occluder_min_cover``) and they hide at most ``occluder_max_share`` of it: on a
+  bare face the chin's skin joins the neck like a hand and would otherwise count as an occluder;
 - lips: red lips in view mean no mask over the mouth (:func:`lip_contrast`);
 - edge: cloth on skin makes a clear colour step along the mask's upper edge; a bare face's shaded lower
   face fades into the skin above it (:func:`edge_contrast`).
@@ -25,7 +29,9 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 
-__all__ = ["PresenceOptions", "Presence", "presence_score", "lip_contrast", "edge_contrast"]
+__all__ = [
+    "PresenceOptions", "Presence", "presence_score", "lip_contrast", "edge_contrast", "lower_face", "lower_cover",
+]
 
 
 @dataclass
@@ -45,6 +51,12 @@ class PresenceOptions:
     # "skin around them" has the forehead's colour (Lab a, b within this): a bare face's "mask" is its whole lower
     # face, lips included; around a red print on a mask, the cloth is unlike the forehead. 0: the cue is dropped.
     lips_ring_skin: float = 8.0
+    # Skin-coloured occluders (hands) are left out of the cover's lower face when the visible mask covers at least
+    # ``occluder_min_cover`` of it and they hide at most ``occluder_max_share`` of it; an occluder's pixels are
+    # within ``occluder_tolerance`` (Lab a, b) of the forehead's skin. 0 tolerance: occluders are not looked for.
+    occluder_tolerance: float = 10.0
+    occluder_min_cover: float = 0.6
+    occluder_max_share: float = 0.4
     on: float = 0.6  # the average score above which a mask is taken as worn ...
     off: float = 0.3  # ... and below which it is taken off
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)
@@ -57,6 +69,7 @@ def lip_contrast(
     mask: np.ndarray | None = None,
     skin_ab: np.ndarray | None = None,
     ring_skin: float = 0.0,
+    occluder: np.ndarray | None = None,
 ) -> float | None:
     """How much redder (Lab a) the lips are than the skin around the mouth, or None when they are out of view.
 
@@ -64,6 +77,7 @@ def lip_contrast(
     ``lab`` is a uint8 Lab image, ``landmarks`` in its pixels, ``size`` the face size in its pixels. When the
     segmented ``mask`` covers both the lips and the skin around them, a red there is the mask's print: None,
     unless the skin around them has the forehead's colour (``skin_ab``, Lab a and b, within ``ring_skin``).
+    The pixels of an ``occluder`` map (a hand in front of the mouth: skin, redder than most masks) are no lips.
     """
     h, w = lab.shape[:2]
     lips = np.zeros((h, w), np.uint8)
@@ -75,6 +89,8 @@ def lip_contrast(
     near = max(int(round(0.02 * size)) | 1, 3)
     ring &= 1 - cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (near, near)))
     inner = cv2.erode(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    if occluder is not None:
+        inner &= 1 - (occluder > 0).astype(np.uint8)
     if inner.sum() < 6 or ring.sum() < 12:
         return None
     if mask is not None and (mask[inner > 0] > 0).mean() >= 0.9 and (mask[ring > 0] > 0).mean() >= 0.9:
@@ -111,6 +127,36 @@ def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size
     a = np.median(lab[inside].astype(np.float32), axis=0) * weight
     b = np.median(lab[outside].astype(np.float32), axis=0) * weight
     return float(np.linalg.norm(a - b))
+
+
+def lower_face(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """uint8 {0, 1}: the lower face under the nose (MASK_REGION below the nose's base), where a worn mask is."""
+    lower = np.zeros(shape, np.uint8)
+    cv2.fillPoly(lower, [np.round(landmarks[list(ls.MASK_REGION)]).astype(np.int32)], 1)
+    nose_y = int(round(float(landmarks[ls.NOSE[-3], 1])))
+    lower[: max(nose_y, 0)] = 0
+    return lower
+
+
+def lower_cover(
+    mask: np.ndarray, lower: np.ndarray, occluder: np.ndarray | None, options: PresenceOptions
+) -> tuple[float, float, bool]:
+    """(cover, occluded, discounted): the share of the ``lower`` face the ``mask`` covers, the share of it the
+    ``occluder`` map hides, and whether those hidden pixels were left out of the cover (when the visible mask covers
+    enough and they hide not too much, see :class:`PresenceOptions`). All three are {0, 1} arrays of one shape."""
+    area = int(lower.sum())
+    if area == 0:
+        return 0.0, 0.0, False
+    inside = lower > 0
+    covered = int((mask[inside] > 0).sum())
+    cover = covered / area
+    if occluder is None:
+        return cover, 0.0, False
+    hidden = int(((occluder[inside] > 0) & (mask[inside] == 0)).sum())
+    occluded = hidden / area
+    if cover < options.occluder_min_cover or occluded > options.occluder_max_share or hidden == 0:
+        return cover, occluded, False
+    return covered / (area - hidden), occluded, True
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:

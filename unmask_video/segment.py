@@ -65,8 +65,11 @@ from threadpoolctl import threadpool_limits
 
 from unmask_video import landmark_sets as ls
 from unmask_video.errors import InputError
-from unmask_video.mask_presence import Presence, PresenceOptions, edge_contrast, lip_contrast, presence_score
+from unmask_video.mask_presence import (
+    Presence, PresenceOptions, edge_contrast, lip_contrast, lower_cover, lower_face, presence_score,
+)
 from unmask_video.mask_refine import ColourModel, ear_loops, grow, search_polygon, snap_edges
+from unmask_video.occluders import skin_occluders
 
 log = logging.getLogger(__name__)
 
@@ -450,22 +453,28 @@ class MaskSegmenter:
         if fit.skin is not None and self._warm(fit.skin) and in_mask.any():
             distance = float(np.linalg.norm(feats[in_mask].mean(axis=0) - fit.skin))
         # The lower face under the nose: a mask worn correctly or low covers it; skin, lips or a beard do not.
-        shape = lab.shape[:2]
-        lower = np.zeros(shape, np.uint8)
-        cv2.fillPoly(lower, [np.round(lm[list(ls.MASK_REGION)]).astype(np.int32)], 1)
-        nose_y = int(round(float(lm[ls.NOSE[-3], 1])))
-        lower[: max(nose_y, 0)] = 0
-        cover = float(binary[lower > 0].mean()) if lower.any() else 0.0
+        # Hands in front of the mask (skin-coloured, coming into the face from outside) are left out of it when the
+        # visible mask already covers most of it.
+        lower = lower_face(lab.shape[:2], lm)
         skin_ab = None if fit.skin is None else fit.skin[1:]  # (feature space: Lab with L scaled; a, b as they are)
-        lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin)
+        cover, occluded, _ = lower_cover(binary, lower, None, popt)
+        occluder = None
+        if (
+            popt.occluder_tolerance > 0 and skin_ab is not None and self._warm(fit.skin)
+            and popt.occluder_min_cover <= cover < popt.cover_high
+        ):
+            hands = skin_occluders(lab, binary, lm, size, skin_ab, popt.occluder_tolerance)
+            cover, occluded, discounted = lower_cover(binary, lower, hands, popt)
+            occluder = hands if discounted else None  # (a hand over the mouth is no red lips either)
+        lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin, occluder)
         edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
         score = presence_score(distance, cover, lips, edge, popt)
         if state.presence is None:
             state.presence = Presence(popt)
         worn = state.presence.update(score)
         log.debug(
-            "presence: skin distance %s cover %.2f lips %s edge %s score %.2f -> %s",
-            distance, cover, lips, edge, score, worn,
+            "presence: skin distance %s cover %.2f (occluded %.2f) lips %s edge %s score %.2f -> %s",
+            distance, cover, occluded, lips, edge, score, worn,
         )
         return worn, score, float(state.presence.average or 0.0)
 
