@@ -123,3 +123,38 @@ def test_a_hand_in_front_of_a_bare_face_makes_no_mask(big_face):
     seg = MaskSegmenter()
     for i, frame in enumerate(frames):
         assert not _segment_full(seg, frame, lm).any(), f"frame {i}: a bare face got a mask"
+
+
+def _palm(image: np.ndarray, lm: np.ndarray, skin) -> tuple[np.ndarray, np.ndarray]:
+    """A hand flat over the mouth: a shaded skin-coloured palm from under the chin, four fingers up to the nose."""
+    size = float(np.ptp(lm[list(landmark_sets.FACE_OVAL)][:, 1]))
+    mouth = lm[13]
+    layer = np.zeros(image.shape[:2], np.uint8)
+    centre = (int(round(mouth[0])), int(round(mouth[1] + 0.17 * size)))
+    cv2.ellipse(layer, centre, (int(0.16 * size), int(0.22 * size)), 0, 0, 360, 1, -1)
+    for k in range(4):
+        x = int(round(mouth[0] + (k - 1.5) * 0.07 * size))
+        cv2.line(layer, (x, centre[1]), (x, int(round(mouth[1] - 0.16 * size))), 1, max(int(0.06 * size), 2))
+    on = layer > 0
+    shade = 0.9 + 0.1 * np.linspace(-1, 1, image.shape[1])[None, :].repeat(image.shape[0], 0)
+    out = image.copy()
+    out[on] = np.clip(np.asarray(skin, np.float32)[None, :] * shade[on][:, None], 0, 255).astype(np.uint8)
+    return out, on
+
+
+@pytest.mark.parametrize("colour", [LIGHT_BLUE, BLACK], ids=["light-blue", "black"])
+def test_a_hand_over_the_mouth_of_a_masked_face_on_one_frame(big_face, colour):
+    # The hand holds the nose and mouth (the k-means core): the mask is the cluster around it, on both sides.
+    image, lm, skin = big_face
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(colour))
+    with_hand, hand = _palm(masked, lm, skin)
+    truth = truth > 0
+    assert (hand & truth).sum() / truth.sum() > 0.3
+    mask = _segment_full(MaskSegmenter(), with_hand, lm)
+    assert (mask & hand).sum() / hand.sum() <= 0.05, "the hand is painted over"  # (its outline: a pixel or two)
+    rest = truth & ~hand
+    assert (mask & rest).sum() / rest.sum() >= 0.9, "the mask around the hand is not covered"
+    plain = MaskSegmenter(SegmentOptions(presence=PresenceOptions(occluder_tolerance=0.0)))
+    assert not _segment_full(plain, with_hand, lm).any()  # without the occluder rules: taken for a bare face
+    bare, _ = _palm(image, lm, skin)
+    assert not _segment_full(MaskSegmenter(), bare, lm).any(), "a hand over a bare face's mouth made a mask"

@@ -9,8 +9,10 @@ The score combines four cues, each in [0, 1]:
   face the "mask" cluster is lips, shadow or beard and covers a part). Hands in front of a worn mask (putting it
   on, adjusting it) hide part of it: skin-coloured occluders that come into the face from outside
   (:func:`unmask_video.occluders.skin_occluders`) are left out of the lower face measured, but only when the visible
-  mask already covers most of it (``occluder_min_cover``) and they hide at most ``occluder_max_share`` of it: on a
-  bare face the chin's skin joins the neck like a hand and would otherwise count as an occluder;
+  mask already covers most of it (``occluder_min_cover``) and they hide at most ``occluder_max_share`` of it, or
+  they hide the lips and the mask shows on both sides of them (a hand flat over the mouth, ``hand_*``), and in both
+  cases no red lips show past them (``hand_lips``): on a bare face the chin's skin joins the neck like a hand and
+  would otherwise count as an occluder;
 - lips: red lips in view mean no mask over the mouth (:func:`lip_contrast`);
 - edge: cloth on skin makes a clear colour step along the mask's upper edge; a bare face's shaded lower
   face fades into the skin above it (:func:`edge_contrast`).
@@ -31,6 +33,7 @@ from unmask_video import landmark_sets as ls
 
 __all__ = [
     "PresenceOptions", "Presence", "presence_score", "lip_contrast", "edge_contrast", "lower_face", "lower_cover",
+    "lips_region",
 ]
 
 
@@ -57,6 +60,16 @@ class PresenceOptions:
     occluder_tolerance: float = 10.0
     occluder_min_cover: float = 0.6
     occluder_max_share: float = 0.4
+    # ... or, for a hand in front of the mouth, when it hides at least ``hand_mouth`` of the lips (red lips are no
+    # skin colour: on a bare face they stay in view) and the visible mask shows on both sides of the lower face
+    # (``hand_sides`` of each outer third), from ``hand_min_cover`` visible up to ``hand_max_share`` hidden.
+    hand_mouth: float = 0.7
+    hand_sides: float = 0.2
+    hand_min_cover: float = 0.2
+    hand_max_share: float = 0.8
+    # Either way, only when the lips (the occluder's pixels left out) are at most this much redder than the skin
+    # around them: under a mask or behind a hand no red lips show.
+    hand_lips: float = 1.5
     on: float = 0.6  # the average score above which a mask is taken as worn ...
     off: float = 0.3  # ... and below which it is taken off
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)
@@ -79,9 +92,7 @@ def lip_contrast(
     unless the skin around them has the forehead's colour (``skin_ab``, Lab a and b, within ``ring_skin``).
     The pixels of an ``occluder`` map (a hand in front of the mouth: skin, redder than most masks) are no lips.
     """
-    h, w = lab.shape[:2]
-    lips = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(lips, [np.round(landmarks[list(ls.LIPS_OUTER)]).astype(np.int32)], 1)
+    lips = lips_region(lab.shape[:2], landmarks)
     if lips.sum() < 12:
         return None
     k = max(int(round(0.08 * size)) | 1, 3)
@@ -99,6 +110,13 @@ def lip_contrast(
             return None
     a = lab[..., 1]
     return float(np.median(a[inner > 0])) - float(np.median(a[ring > 0]))
+
+
+def lips_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """uint8 {0, 1}: inside the outer lip line."""
+    lips = np.zeros(shape, np.uint8)
+    cv2.fillPoly(lips, [np.round(landmarks[list(ls.LIPS_OUTER)]).astype(np.int32)], 1)
+    return lips
 
 
 def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size: float) -> float | None:
@@ -139,11 +157,16 @@ def lower_face(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
 
 
 def lower_cover(
-    mask: np.ndarray, lower: np.ndarray, occluder: np.ndarray | None, options: PresenceOptions
+    mask: np.ndarray,
+    lower: np.ndarray,
+    occluder: np.ndarray | None,
+    options: PresenceOptions,
+    mouth: np.ndarray | None = None,
 ) -> tuple[float, float, bool]:
     """(cover, occluded, discounted): the share of the ``lower`` face the ``mask`` covers, the share of it the
     ``occluder`` map hides, and whether those hidden pixels were left out of the cover (when the visible mask covers
-    enough and they hide not too much, see :class:`PresenceOptions`). All three are {0, 1} arrays of one shape."""
+    enough and they hide not too much, or they hide the ``mouth`` (the lips) and the mask shows on both sides, see
+    :class:`PresenceOptions`). All are {0, 1} arrays of one shape."""
     area = int(lower.sum())
     if area == 0:
         return 0.0, 0.0, False
@@ -154,9 +177,30 @@ def lower_cover(
         return cover, 0.0, False
     hidden = int(((occluder[inside] > 0) & (mask[inside] == 0)).sum())
     occluded = hidden / area
-    if cover < options.occluder_min_cover or occluded > options.occluder_max_share or hidden == 0:
+    if hidden == 0 or hidden == area:
         return cover, occluded, False
-    return covered / (area - hidden), occluded, True
+    if cover >= options.occluder_min_cover and occluded <= options.occluder_max_share:
+        return covered / (area - hidden), occluded, True
+    if (
+        mouth is not None and mouth.any() and options.hand_min_cover <= cover
+        and occluded <= options.hand_max_share
+        and float((occluder[mouth > 0] > 0).mean()) >= options.hand_mouth
+        and _both_sides(mask, lower, options.hand_sides)
+    ):
+        return covered / (area - hidden), occluded, True
+    return cover, occluded, False
+
+
+def _both_sides(mask: np.ndarray, lower: np.ndarray, share: float) -> bool:
+    """Whether ``mask`` covers at least ``share`` of the ``lower`` face's left third and of its right third."""
+    cols = np.flatnonzero(lower.any(axis=0))
+    x0, x1 = int(cols[0]), int(cols[-1]) + 1
+    third = max((x1 - x0) // 3, 1)
+    for a, b in ((x0, x0 + third), (x1 - third, x1)):
+        part = lower[:, a:b] > 0
+        if not part.any() or float((mask[:, a:b][part] > 0).mean()) < share:
+            return False
+    return True
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:

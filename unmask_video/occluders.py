@@ -15,7 +15,7 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 
-__all__ = ["skin_occluders"]
+__all__ = ["skin_occluders", "entering"]
 
 
 def skin_occluders(
@@ -34,10 +34,15 @@ def skin_occluders(
     bridges cut by an opening) that touch the area outside the face outline and below the mouth: a hand, a wrist,
     fingers reaching up the face; also a bare neck and chin (see the module docstring).
     """
-    h, w = mask.shape
     ab = lab[..., 1:].astype(np.float32) - np.asarray(skin_ab, np.float32)
     skin = ((ab * ab).sum(axis=2) <= tolerance * tolerance) & (mask == 0)
-    skin = skin.astype(np.uint8)
+    return entering(skin.astype(np.uint8), landmarks, size)
+
+
+def entering(skin: np.ndarray, landmarks: np.ndarray, size: float) -> np.ndarray:
+    """uint8 {0, 1}: the connected regions of the ``skin`` map ({0, 1}; thin bridges cut by an opening) that touch the
+    area outside the face outline and below the mouth (``landmarks`` and the face ``size`` in its pixels)."""
+    h, w = skin.shape
     k = max(int(round(0.02 * size)) | 1, 3)
     skin = cv2.morphologyEx(skin, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     if not skin.any():

@@ -16,8 +16,11 @@ Method, per face (``face_id``):
 3. The mask cluster is the one holding most of the pixels around the :data:`landmark_sets.MASK_CORE`
    points (nose tip, mouth) and :data:`landmark_sets.MASK_CHIN`, which a worn mask covers. When that cluster
    has the forehead's skin colour (a mask worn low or on the chin leaves the core bare), a cluster unlike the
-   skin that holds part of the core is taken instead (``skin_far_only``). Another cluster joins it
-   (two-colour or patterned masks, strongly shaded sides) when it also holds ``merge_core_share`` of the core
+   skin that holds part of the core is taken instead (``skin_far_only``; the core that a skin-coloured occluder
+   coming into the face from below hides, a hand over the mouth (:mod:`unmask_video.occluders`), is left out of
+   that count, and such a face counts as masked only while the presence decision takes the occluder for a hand).
+   Another cluster joins it (two-colour or patterned masks, strongly shaded sides) when it also holds
+   ``merge_core_share`` of the core
    pixels and its pixels lie as much inside the polygon's inner part as the main cluster's (rather than on the
    rim, where skin, hair and background are). Clean-up: open, close, keep the components that touch the core,
    fill holes: the k-means mask.
@@ -66,10 +69,10 @@ from threadpoolctl import threadpool_limits
 from unmask_video import landmark_sets as ls
 from unmask_video.errors import InputError
 from unmask_video.mask_presence import (
-    Presence, PresenceOptions, edge_contrast, lip_contrast, lower_cover, lower_face, presence_score,
+    Presence, PresenceOptions, edge_contrast, lip_contrast, lips_region, lower_cover, lower_face, presence_score,
 )
 from unmask_video.mask_refine import ColourModel, ear_loops, grow, search_polygon, snap_edges
-from unmask_video.occluders import skin_occluders
+from unmask_video.occluders import entering, skin_occluders
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +199,7 @@ class _Fit:
     skin: np.ndarray | None = None  # forehead skin colour (feature space), when visible
     age: int = 0  # frames since the fit
     unmasked: bool = False  # the "mask" cluster has the forehead's skin colour: no mask is worn
+    past_hands: bool = False  # the mask cluster was chosen on the core a skin-coloured occluder leaves free
 
 
 @dataclass
@@ -461,14 +465,25 @@ class MaskSegmenter:
         occluder = None
         if (
             popt.occluder_tolerance > 0 and skin_ab is not None and self._warm(fit.skin)
-            and popt.occluder_min_cover <= cover < popt.cover_high
+            and min(popt.occluder_min_cover, popt.hand_min_cover) <= cover < popt.cover_high
         ):
             hands = skin_occluders(lab, binary, lm, size, skin_ab, popt.occluder_tolerance)
-            cover, occluded, discounted = lower_cover(binary, lower, hands, popt)
-            occluder = hands if discounted else None  # (a hand over the mouth is no red lips either)
+            mouth = lips_region(lab.shape[:2], lm)
+            hand_cover, hand_occluded, discounted = lower_cover(binary, lower, hands, popt, mouth)
+            if discounted:
+                # A hand over the mouth is no red lips either; but red lips still in view past it: a bare face
+                # (its lit skin joins the neck like a hand).
+                hand_lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin, hands)
+                if hand_lips is None or hand_lips <= popt.hand_lips:
+                    occluder, cover, occluded = hands, hand_cover, hand_occluded
         lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin, occluder)
         edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
         score = presence_score(distance, cover, lips, edge, popt)
+        if fit.past_hands and occluder is None and cover < popt.cover_high:
+            # The mask cluster was found around a skin-coloured occluder holding the core: worn only while that
+            # occluder passes as a hand, or once the mask covers the lower face by itself (the hand has gone);
+            # else it was a bare face's lit skin joining the neck, around a beard or a shadow.
+            score = 0.0
         if state.presence is None:
             state.presence = Presence(popt)
         worn = state.presence.update(score)
@@ -580,7 +595,7 @@ class MaskSegmenter:
         labels, dist = self._assign(feats, centres)
         eligible = np.ones(k, bool)
         mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
-        unmasked = False
+        unmasked = hands_core = False
         if skin is not None:
             main = centres[mask_clusters]
             gap = float(np.linalg.norm(main - skin, axis=1).min())
@@ -592,8 +607,13 @@ class MaskSegmenter:
                 # that still holds a part of the core (the chin, the mouth), not hair or background on the rim.
                 core_labels = labels[core.ravel()[region_idx]]
                 core_share = np.bincount(core_labels, minlength=k) / max(len(core_labels), 1)
+                past_hands = False
+                if float(core_share[far].max()) < opt.far_core_share:
+                    core_share = self._core_share_past_hands(labels, region_idx, core, lm, shape, far)
+                    past_hands = True
                 if float(core_share[far].max()) >= opt.far_core_share:
                     eligible = far
+                    hands_core = past_hands
                     mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
                     gap = float(np.linalg.norm(centres[mask_clusters] - skin, axis=1).min())
             if opt.skin_anchor and gap >= opt.skin_min_distance:
@@ -604,7 +624,32 @@ class MaskSegmenter:
             else:
                 log.debug("skin probe %.1f from the mask centre: not used", gap)
         share = float(mask_clusters[labels].mean())
-        return _Fit(centres, mask_clusters, eligible, float(dist.mean()), share, hist, skin=skin, unmasked=unmasked)
+        return _Fit(
+            centres, mask_clusters, eligible, float(dist.mean()), share, hist, skin=skin, unmasked=unmasked,
+            past_hands=hands_core,
+        )
+
+    def _core_share_past_hands(
+        self,
+        labels: np.ndarray,
+        region_idx: np.ndarray,
+        core: np.ndarray,
+        lm: np.ndarray,
+        shape: tuple[int, int],
+        far: np.ndarray,
+    ) -> np.ndarray:
+        """Each cluster's share of the core pixels that no skin-coloured occluder hides: a hand in front of the mask,
+        coming into the face from below, holds the nose and mouth; the mask is the cluster around it. All zeros when
+        the occluder hides nearly the whole core."""
+        k = len(far)
+        skin = np.zeros(shape[0] * shape[1], np.uint8)
+        skin[region_idx[~far[labels]]] = 1
+        hands = entering(skin.reshape(shape), lm, face_size(lm))
+        free = core & (hands == 0)
+        counts = np.bincount(labels[free.ravel()[region_idx]], minlength=k).astype(np.float64)
+        if counts.sum() < 0.02 * max(int(core.sum()), 1):
+            return np.zeros(k)
+        return counts / counts.sum()
 
     @staticmethod
     def _warm(skin: np.ndarray) -> bool:
