@@ -14,7 +14,9 @@ Here:
 3. :func:`grow` keeps the pixels of the search region the model calls mask that are connected to the k-means
    mask, and fills the holes that look like mask (pleat shadows, prints) but not those that look like what is
    not mask (a finger, a microphone in front of the mask stays in front).
-4. :func:`snap_edges` moves the grown mask's boundary, within a narrow band, onto the sharpest step of the
+4. :func:`grow_deeper` continues a mask that the search region's bottom cut off into a band under it, through
+   pixels the model is sure of only, and only where the cut runs along a wide front.
+5. :func:`snap_edges` moves the grown mask's boundary, within a narrow band, onto the sharpest step of the
    per-pixel mask probability and of the lightness (a marker watershed): the boundary is accurate to a pixel or
    two at the working size, instead of following the growth's blurred, closed outline.
 """
@@ -26,7 +28,7 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 
-__all__ = ["search_polygon", "ColourModel", "grow", "snap_edges"]
+__all__ = ["search_polygon", "ColourModel", "grow", "grow_deeper", "snap_edges", "ear_loops"]
 
 _L_BINS, _AB_BINS = 8, 32
 _RELIEF_LIGHT = 0.25  # weight of lightness steps against mask-probability steps in the relief
@@ -184,6 +186,42 @@ def grow(
     out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, kernel)
     out &= search.astype(np.uint8)
     return _fill_mask_like_holes(out, smooth, hole_prob, int((0.03 * size) ** 2))
+
+
+def grow_deeper(
+    prob: np.ndarray,
+    grown: np.ndarray,
+    band: np.ndarray,
+    size: float,
+    threshold: float = 0.8,
+    front: float = 0.15,
+) -> np.ndarray:
+    """``grown`` (uint8 {0, 1}) continued into ``band`` (the region past the search region's bottom): the band's
+    pixels with ``prob`` >= ``threshold`` connected to ``grown`` along a front of at least ``front`` x ``size``
+    pixels.
+
+    A mask that the search region cut off (worn far down the neck, the FaceMesh jaw too high) meets the band all
+    along its cut bottom edge; a collar as pale as the mask touches it at a corner, if at all.
+    """
+    smooth = cv2.GaussianBlur(prob, (0, 0), max(0.006 * size, 0.6))
+    cand = ((smooth >= threshold) & (band > 0)).astype(np.uint8)
+    if not cand.any():
+        return grown
+    k = max(int(round(0.012 * size)) | 1, 3)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    cand = cv2.morphologyEx(cand, cv2.MORPH_OPEN, kernel)
+    n, comp = cv2.connectedComponents(cand, connectivity=8)
+    if n <= 1:
+        return grown
+    touching = (cv2.dilate(grown, np.ones((3, 3), np.uint8)) > 0) & (cand > 0)
+    contact = np.bincount(comp[touching], minlength=n)
+    contact[0] = 0
+    keep = contact >= front * size
+    if not keep.any():
+        return grown
+    out = grown | keep[comp].astype(np.uint8)
+    out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, kernel) & ((grown > 0) | (band > 0)).astype(np.uint8)
+    return out
 
 
 def snap_edges(

@@ -27,6 +27,11 @@ Method, per face (``face_id``):
    pixel of the search region a mask probability; the pixels above ``grow_threshold`` connected to the k-means
    mask are the mask, up the nose bridge, under the chin, out to the ears. Holes are filled only where they
    look like mask (pleat shadows, prints): a finger or a microphone in front of the mask stays in front.
+   Where the search region's bottom cut the grown mask off along a wide front (``deep_front``: a mask worn far
+   down the neck, under a FaceMesh jaw placed too high on the masked face), it goes on into a deep band under
+   the search region (down to ``deep_below``), there only through pixels the colour model is as sure of as of
+   the k-means mask (``deep_threshold``, ``deep_margin``: the neck and a collar nearly as pale as the mask stay
+   out) (:func:`mask_refine.grow_deeper`).
    Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
    its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
    smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
@@ -66,7 +71,7 @@ from threadpoolctl import threadpool_limits
 from unmask_video import landmark_sets as ls
 from unmask_video.errors import InputError
 from unmask_video.mask_presence import Presence, PresenceOptions, edge_contrast, lip_contrast, presence_score
-from unmask_video.mask_refine import ColourModel, ear_loops, grow, search_polygon, snap_edges
+from unmask_video.mask_refine import ColourModel, ear_loops, grow, grow_deeper, search_polygon, snap_edges
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +92,16 @@ class SegmentOptions:
     search_above: float = 0.03  # ... and this far above the under-eye line (face)
     shading_free: bool = True  # the colour model bins chroma / lightness (a shaded mask keeps its bins)
     grow_threshold: float = 0.5  # P(mask) above which a pixel of the search region joins the mask
+    # The deep band: under the search region, down to ``deep_below`` face heights under the jaw line (a mask worn
+    # far down the neck, under a FaceMesh jaw placed too high on a masked face), a pixel joins only when the
+    # colour model is about as sure of it as of the k-means mask (its median P(mask) less ``deep_margin``), and
+    # above ``deep_threshold`` at most (there are the neck and the collar). At most ``below_jaw`` turns it off.
+    deep_below: float = 0.6
+    deep_threshold: float = 0.9
+    deep_margin: float = 0.05
+    # ... and only where the mask grown in the search region meets the band along at least this length (face): a
+    # mask cut off by the search region's bottom, not a white collar touching the mask's corner.
+    deep_front: float = 0.25
     snap: bool = True  # move the grown mask's boundary onto the image's edges (marker watershed)
     snap_band: float = 0.05  # ... within this distance of it (face)
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
@@ -309,12 +324,21 @@ class MaskSegmenter:
         search = search_polygon(
             lm, size, opt.below_jaw, opt.search_side, opt.search_above, opt.search_jaw_floor
         )
+        deep = None
+        if opt.refine and opt.deep_below > opt.below_jaw:
+            deep = search_polygon(lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor)
         # Work inside the search region's bounding box only (with a rim around it for the colour model's
         # "not mask" samples): the cost follows the face, not the ROI.
         pts = np.vstack([poly, search]) if opt.refine else poly.astype(np.float32)
         pad = np.array([2, 2]) + (int(round(0.08 * size)) if opt.refine else 0)
         x0, y0 = np.clip(np.floor(pts.min(axis=0)).astype(int) - pad, 0, [w, h])
         x1, y1 = np.clip(np.ceil(pts.max(axis=0)).astype(int) + pad + 1, 0, [w, h])
+        # The deep band extends the window downward (and sideways where it must); the working scale and the
+        # colour model's samples stay those of the search region's window.
+        base = (int(x0), int(y0), int(x1), int(y1))
+        if deep is not None:
+            x0, y0 = np.minimum([x0, y0], np.clip(np.floor(deep.min(axis=0)).astype(int) - pad, 0, [w, h]))
+            x1, y1 = np.maximum([x1, y1], np.clip(np.ceil(deep.max(axis=0)).astype(int) + pad + 1, 0, [w, h]))
         out = np.zeros((h, w), np.float32)
         if x1 - x0 < 4 or y1 - y0 < 4:
             log.debug("face %d: mask region outside the ROI, empty mask", face_id)
@@ -322,9 +346,10 @@ class MaskSegmenter:
         offset = np.array([x0, y0], np.float32)
         sub, sub_lm, sub_size = image[y0:y1, x0:x1], lm - offset, size
         sub_poly, sub_search = (poly - offset).astype(np.float32), search - offset
+        sub_deep = None if deep is None else deep - offset
         full_shape = sub.shape[:2]
         # A large face is segmented at a capped working size: the mask needs no more detail than that.
-        scale = min(1.0, opt.work_size / max(full_shape))
+        scale = min(1.0, opt.work_size / max(base[2] - base[0], base[3] - base[1]))
         sx = sy = 1.0
         if scale < 1.0:
             shape = (max(int(round(full_shape[0] * scale)), 4), max(int(round(full_shape[1] * scale)), 4))
@@ -334,6 +359,7 @@ class MaskSegmenter:
             # Pixel centres: the resize maps x to (x + 0.5) * s - 0.5.
             sub_lm, sub_poly = (sub_lm + 0.5) * axes - 0.5, (sub_poly + 0.5) * axes - 0.5
             sub_search = (sub_search + 0.5) * axes - 0.5
+            sub_deep = None if sub_deep is None else (sub_deep + 0.5) * axes - 0.5
             sub_size = size * scale
         shape = sub.shape[:2]
         region = np.zeros(shape, np.uint8)
@@ -389,9 +415,25 @@ class MaskSegmenter:
             cv2.fillPoly(search_mask, [np.round(sub_search).astype(np.int32)], 1)
             search_mask |= region
             if state.colour is None:
-                state.colour = self._colour_model(lab, seed, raw, region, search_mask, image, lm, poly, sub_size)
+                # (its "not mask" rim: the search region's window, not the deep band's extension below it)
+                inside = np.zeros(shape, np.uint8)
+                bx0, by0 = int(round((base[0] - x0) * sx)), int(round((base[1] - y0) * sy))
+                inside[by0 : int(round((base[3] - y0) * sy)), bx0 : int(round((base[2] - x0) * sx))] = 1
+                state.colour = self._colour_model(
+                    lab, seed, raw, region, search_mask, image, lm, poly, sub_size, inside
+                )
             prob = state.colour.probability(lab)
             binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob)
+            if sub_deep is not None and binary.any():
+                band = np.zeros(shape, np.uint8)
+                cv2.fillPoly(band, [np.round(sub_deep).astype(np.int32)], 1)
+                band &= 1 - search_mask
+                # (as sure as the colour model is of the k-means mask itself, up to ``deep_threshold``: a dark mask
+                # whose colour the background shares is never as sure as a pale blue one)
+                sure = min(opt.deep_threshold, float(np.median(prob[seed > 0])) - opt.deep_margin)
+                deeper = grow_deeper(prob, binary, band, sub_size, sure, opt.deep_front)
+                if (deeper != binary).any():  # (else the snap stays out of the band too)
+                    binary, search_mask = deeper, search_mask | band
             if opt.snap and binary.any():
                 binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band)
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
@@ -480,10 +522,11 @@ class MaskSegmenter:
         lm: np.ndarray,
         poly: np.ndarray,
         size: float,
+        window: np.ndarray | None = None,
     ) -> ColourModel:
         """The colour model of this face: the k-means mask cluster pixels (``raw``, inside the cleaned ``seed``:
         not the holes it filled, which may be a finger) against the rest of the polygon, the rim of the window
-        outside the search region and the forehead skin."""
+        outside the search region (within ``window`` when given) and the forehead skin."""
         k = max(int(round(0.02 * size)) | 1, 3)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
         inner = cv2.erode(seed, kernel) & raw
@@ -491,6 +534,8 @@ class MaskSegmenter:
             inner = seed & raw
         near = cv2.dilate(seed, kernel)
         other = ((region > 0) & (near == 0)) | (cv2.dilate(search, kernel) == 0)
+        if window is not None:
+            other &= window > 0
         samples = [lab[other]]
         probe = self._probe_pixels(image, lm, poly)
         if probe is not None:
