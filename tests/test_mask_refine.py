@@ -177,3 +177,20 @@ def test_the_deep_band_takes_nothing_without_a_wide_front():
     # A colour below the threshold (a collar the model half believes) never joins, even along a wide front.
     weak = np.where(truth > 0, 0.8, 0.1).astype(np.float32)
     assert (grow_deeper(weak, truth & search, band, size=200.0, threshold=0.9) & band).sum() == 0
+
+
+def test_the_colour_bins_are_those_of_the_formula():
+    """The bins come from two table look-ups per pixel: they are the Lab bins computed directly."""
+    from unmask_video.mask_refine import _AB_BINS, _FREE_LUT, _L_BINS, _bins
+
+    lab = np.random.default_rng(3).integers(0, 256, (64, 48, 3), dtype=np.uint8)
+    light = lab[..., 0].astype(np.int64)
+    l_bin = light * _L_BINS >> 8
+    for shading_free in (True, False):
+        if shading_free:
+            a, b = _FREE_LUT[lab[..., 0], lab[..., 1]].astype(np.int64), _FREE_LUT[lab[..., 0], lab[..., 2]]
+        else:
+            a, b = lab[..., 1].astype(np.int64) * _AB_BINS >> 8, lab[..., 2].astype(np.int64) * _AB_BINS >> 8
+        expected = (l_bin * _AB_BINS + a) * _AB_BINS + b
+        np.testing.assert_array_equal(_bins(lab, shading_free), expected)
+        np.testing.assert_array_equal(_bins(lab.reshape(-1, 3), shading_free), expected.ravel())  # (n, 3) samples

@@ -427,3 +427,13 @@ def test_mask_worn_far_down_the_neck_is_covered_by_the_deep_band(big_astronaut, 
     assert uncovered(SegmentOptions()) <= 0.025
     # Without the band the search region's bottom cuts the mask off: the check above means something.
     assert uncovered(SegmentOptions(deep_below=0.0)) >= 0.04
+
+
+def test_nearest_centres_are_those_of_a_brute_force_search():
+    rng = np.random.default_rng(4)
+    feats = (rng.random((5000, 3)) * 255).astype(np.float32)
+    centres = (rng.random((4, 3)) * 255).astype(np.float32)
+    labels, dist = MaskSegmenter._assign(feats, centres)
+    d = np.linalg.norm(feats[:, None, :] - centres[None, :, :], axis=2)
+    np.testing.assert_array_equal(labels, d.argmin(axis=1))
+    np.testing.assert_allclose(dist, d.min(axis=1), rtol=1e-5, atol=1e-3)

@@ -28,10 +28,10 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 
-__all__ = ["search_polygon", "ColourModel", "grow", "grow_deeper", "snap_edges", "ear_loops"]
+__all__ = ["search_polygon", "ColourModel", "smooth_probability", "grow", "grow_deeper", "snap_edges", "ear_loops"]
 
 _L_BINS, _AB_BINS = 8, 32
-_RELIEF_LIGHT = 0.25  # weight of lightness steps against mask-probability steps in the relief
+_RELIEF_LIGHT_SHIFT = 2  # lightness steps weigh 1 / 2**this of mask-probability steps in the relief
 
 
 def search_polygon(
@@ -84,6 +84,18 @@ def _shading_free_lut() -> np.ndarray:
 _FREE_LUT = _shading_free_lut()
 
 
+def _bin_tables(shading_free: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Two int32 tables over (L << 8) | chroma: the first gives (L bin x 32 + a bin) x 32 from (L, a), the second
+    the b bin from (L, b); their sum is :func:`_bins`'s index (two look-ups per pixel)."""
+    light, chroma = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    l_bin = light * _L_BINS >> 8
+    ab_bin = _FREE_LUT[light, chroma].astype(np.int64) if shading_free else chroma * _AB_BINS >> 8
+    return ((l_bin * _AB_BINS + ab_bin) * _AB_BINS).ravel().astype(np.int32), ab_bin.ravel().astype(np.int32)
+
+
+_BIN_TABLES = {free: _bin_tables(free) for free in (True, False)}
+
+
 def _bins(lab: np.ndarray, shading_free: bool = True) -> np.ndarray:
     """Histogram bin index of every pixel of a uint8 Lab image, int32.
 
@@ -92,15 +104,9 @@ def _bins(lab: np.ndarray, shading_free: bool = True) -> np.ndarray:
     mask fall in the bins of its lit part, while skin (warm) and cloth (neutral or cool) stay apart. Not below
     L = 34: dark cloth, hair and shadow have little chroma to normalise, and their noise would grow.
     """
-    light = lab[..., 0]
-    l = light.astype(np.int32) * _L_BINS >> 8
-    if shading_free:
-        a = _FREE_LUT[light, lab[..., 1]].astype(np.int32)
-        b = _FREE_LUT[light, lab[..., 2]].astype(np.int32)
-    else:
-        a = lab[..., 1].astype(np.int32) * _AB_BINS >> 8
-        b = lab[..., 2].astype(np.int32) * _AB_BINS >> 8
-    return (l * _AB_BINS + a) * _AB_BINS + b
+    la, lb = _BIN_TABLES[shading_free]
+    high = lab[..., 0].astype(np.uint16) << 8
+    return la[high | lab[..., 1]] + lb[high | lab[..., 2]]
 
 
 def _density(bins: np.ndarray, l_sigma: float = 0.8) -> np.ndarray:
@@ -158,6 +164,12 @@ def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float,
     return out
 
 
+def smooth_probability(prob: np.ndarray, size: float, floor: float = 0.6) -> np.ndarray:
+    """P(mask) blurred over about 0.6 % of the face size (at least ``floor`` px): the growth's, the deep band's
+    and the snap's view of it (one blur shared where the sigmas agree)."""
+    return cv2.GaussianBlur(prob, (0, 0), max(0.006 * size, floor))
+
+
 def grow(
     prob: np.ndarray,
     seed: np.ndarray,
@@ -165,13 +177,16 @@ def grow(
     size: float,
     threshold: float = 0.5,
     hole_prob: float = 0.4,
+    smooth: np.ndarray | None = None,
 ) -> np.ndarray:
     """The mask, uint8 {0, 1}: pixels of ``search`` with ``prob`` >= ``threshold`` connected to ``seed``.
 
     ``prob`` is P(mask) per pixel, ``seed`` and ``search`` are uint8/bool masks of the same shape, ``size`` the
-    face size in these pixels (sets the small clean-up kernels).
+    face size in these pixels (sets the small clean-up kernels); ``smooth``: :func:`smooth_probability` of
+    ``prob``, when the caller has it.
     """
-    smooth = cv2.GaussianBlur(prob, (0, 0), max(0.006 * size, 0.6))
+    if smooth is None:
+        smooth = smooth_probability(prob, size)
     cand = ((smooth >= threshold) & (search > 0)).astype(np.uint8)
     k = max(int(round(0.012 * size)) | 1, 3)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
@@ -195,15 +210,18 @@ def grow_deeper(
     size: float,
     threshold: float = 0.8,
     front: float = 0.15,
+    smooth: np.ndarray | None = None,
 ) -> np.ndarray:
     """``grown`` (uint8 {0, 1}) continued into ``band`` (the region past the search region's bottom): the band's
     pixels with ``prob`` >= ``threshold`` connected to ``grown`` along a front of at least ``front`` x ``size``
     pixels.
 
     A mask that the search region cut off (worn far down the neck, the FaceMesh jaw too high) meets the band all
-    along its cut bottom edge; a collar as pale as the mask touches it at a corner, if at all.
+    along its cut bottom edge; a collar as pale as the mask touches it at a corner, if at all. ``smooth``: as in
+    :func:`grow`.
     """
-    smooth = cv2.GaussianBlur(prob, (0, 0), max(0.006 * size, 0.6))
+    if smooth is None:
+        smooth = smooth_probability(prob, size)
     cand = ((smooth >= threshold) & (band > 0)).astype(np.uint8)
     if not cand.any():
         return grown
@@ -231,6 +249,7 @@ def snap_edges(
     search: np.ndarray,
     size: float,
     band: float = 0.05,
+    smooth: np.ndarray | None = None,
 ) -> np.ndarray:
     """Move the boundary of the ``grown`` mask onto the image's edges nearby: a marker watershed in a band of
     ``band`` x ``size`` on either side of it, uint8 {0, 1}.
@@ -239,23 +258,26 @@ def snap_edges(
     eats a rim of skin where the cloth meets look-alike skin and stops short where the cloth is shaded. The
     band's inside is flooded from the mask's sure part (``grown`` eroded by the band), its outside from the
     sure outside (the rest of the window, and the window outside ``search``); the floods meet on the strongest
-    colour edge in between, which is where the cloth ends.
+    colour edge in between, which is where the cloth ends. ``smooth``: :func:`smooth_probability` of ``prob``
+    (used where its blur is the snap's own: a working face size of 117 px or more).
     """
     b = max(int(round(band * size)), 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * b + 1, 2 * b + 1))
-    inside = cv2.erode(grown, kernel)
+    # (an erosion and a dilation by a disk of radius b, as distance thresholds: a large disk kernel is slow)
+    inside = cv2.distanceTransform(grown, cv2.DIST_L2, 5) > b
     if not inside.any():
         return grown
     markers = np.zeros(grown.shape, np.int32)
     # (not the window outside ``search``: where the search region clipped the mask, that cut is no edge to snap to)
-    markers[(cv2.dilate(grown, kernel) == 0) | _holes(grown)] = 1
-    markers[inside > 0] = 2
+    markers[(cv2.distanceTransform(1 - grown, cv2.DIST_L2, 5) > b) | _holes(grown)] = 1
+    markers[inside] = 2
     # The relief: steps of the mask probability (cloth to skin; a pleat line or a print is mask-coloured and
-    # makes none) and, at half weight, of the lightness (the cloth's outline, where colours are alike).
+    # makes none) and, at a quarter weight, of the lightness (the cloth's outline, where colours are alike).
     sigma = max(0.006 * size, 0.7)
-    p = cv2.GaussianBlur(prob, (0, 0), sigma) * 255.0
-    light = cv2.GaussianBlur(lab[..., 0], (0, 0), sigma).astype(np.float32) * _RELIEF_LIGHT
-    relief = np.clip(np.dstack([p, light, light]), 0, 255).astype(np.uint8)
+    if smooth is None or sigma != max(0.006 * size, 0.6):
+        smooth = smooth_probability(prob, size, 0.7)
+    p = np.clip(smooth * 255.0, 0, 255).astype(np.uint8)
+    light = cv2.GaussianBlur(lab[..., 0], (0, 0), sigma) >> _RELIEF_LIGHT_SHIFT  # (a quarter: uint8 >> 2)
+    relief = cv2.merge([p, light, light])
     cv2.watershed(relief, markers)
     out = ((markers == 2) | ((markers == -1) & (grown > 0))).astype(np.uint8) & (search > 0).astype(np.uint8)
     return _fill_holes_touching(out, grown)
@@ -323,8 +345,8 @@ def ear_loops(
     whole = np.zeros(n, bool)  # kept past the face outline too
     if beyond is not None:
         whole = keep & (np.bincount(comp[face == 0].ravel(), minlength=n) > 0)
-        ys, xs = np.nonzero(mask)
-        x_lo, x_hi, y_lo, y_hi = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
+        bx, by, bw, bh = cv2.boundingRect(mask)
+        x_lo, x_hi, y_lo, y_hi = float(bx), float(bx + bw - 1), float(by), float(by + bh - 1)
         band = side * (x_hi - x_lo)
         ry, rx = np.nonzero(rim & (comp > 0))
         at_side = ((rx <= x_lo + band) | (rx >= x_hi - band)) & (ry <= y_hi - (y_hi - y_lo) / 3.0)

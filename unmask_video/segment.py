@@ -71,7 +71,9 @@ from threadpoolctl import threadpool_limits
 from unmask_video import landmark_sets as ls
 from unmask_video.errors import InputError
 from unmask_video.mask_presence import Presence, PresenceOptions, edge_contrast, lip_contrast, presence_score
-from unmask_video.mask_refine import ColourModel, ear_loops, grow, grow_deeper, search_polygon, snap_edges
+from unmask_video.mask_refine import (
+    ColourModel, ear_loops, grow, grow_deeper, search_polygon, smooth_probability, snap_edges,
+)
 
 log = logging.getLogger(__name__)
 
@@ -423,7 +425,8 @@ class MaskSegmenter:
                     lab, seed, raw, region, search_mask, image, lm, poly, sub_size, inside
                 )
             prob = state.colour.probability(lab)
-            binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob)
+            smooth = smooth_probability(prob, sub_size)
+            binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob, smooth)
             if sub_deep is not None and binary.any():
                 band = np.zeros(shape, np.uint8)
                 cv2.fillPoly(band, [np.round(sub_deep).astype(np.int32)], 1)
@@ -431,11 +434,11 @@ class MaskSegmenter:
                 # (as sure as the colour model is of the k-means mask itself, up to ``deep_threshold``: a dark mask
                 # whose colour the background shares is never as sure as a pale blue one)
                 sure = min(opt.deep_threshold, float(np.median(prob[seed > 0])) - opt.deep_margin)
-                deeper = grow_deeper(prob, binary, band, sub_size, sure, opt.deep_front)
+                deeper = grow_deeper(prob, binary, band, sub_size, sure, opt.deep_front, smooth)
                 if (deeper != binary).any():  # (else the snap stays out of the band too)
                     binary, search_mask = deeper, search_mask | band
             if opt.snap and binary.any():
-                binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band)
+                binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth)
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
         worn, score, average = self._presence(state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size)
         if opt.refine and opt.loops and worn and binary.any():
@@ -462,8 +465,9 @@ class MaskSegmenter:
         )
         binary = self._smooth(state, binary, lm, sub_to_roi)
         if scale < 1.0:
-            binary = cv2.resize(binary, full_shape[::-1], interpolation=cv2.INTER_LINEAR)
-            binary = (binary >= 0.5).astype(np.float32)
+            # (as uint8 {0, 255}: a quarter of the float's memory traffic; >= 128 is the float's >= 0.5)
+            up = cv2.resize((binary * 255).astype(np.uint8), full_shape[::-1], interpolation=cv2.INTER_LINEAR)
+            binary = (up >= 128).astype(np.float32)
         out[y0:y1, x0:x1] = binary
         return self._feather(out, (x0, y0, x1, y1))
 
@@ -566,12 +570,12 @@ class MaskSegmenter:
 
     @staticmethod
     def _assign(feats: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d2 = np.empty((len(feats), len(centres)), np.float32)
-        for j, c in enumerate(centres):
-            diff = feats - c
-            d2[:, j] = np.einsum("ij,ij->i", diff, diff)
-        labels = d2.argmin(axis=1)
-        return labels, np.sqrt(d2[np.arange(len(feats)), labels])
+        """The nearest centre of every feature (labels, int) and the distance to it (float32)."""
+        dist, labels = cv2.batchDistance(
+            np.ascontiguousarray(feats, np.float32), np.ascontiguousarray(centres, np.float32), cv2.CV_32F,
+            normType=cv2.NORM_L2, K=1,
+        )
+        return labels.ravel().astype(np.intp), dist.ravel()
 
     def _probe_pixels(self, image: np.ndarray, lm: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
         """RGB pixels (n, 3) of the forehead probe disks outside the search polygon, or None if too few."""
@@ -664,7 +668,7 @@ class MaskSegmenter:
         core_counts = np.bincount(labels[core_flat], minlength=k).astype(np.float64)
         core_share = core_counts / max(core_counts.sum(), 1.0)
         # The inner part of the region: the unexpanded polygon shrunk toward its centre.
-        inner_poly = region_polygon(lm, 0.0)
+        inner_poly = lm[list(ls.MASK_REGION)].astype(np.float32)  # (region_polygon with no margin)
         centre = inner_poly.mean(axis=0)
         inner_poly = centre + 0.7 * (inner_poly - centre)
         inner = np.zeros(shape, np.uint8)
