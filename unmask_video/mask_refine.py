@@ -208,8 +208,8 @@ def grow_deeper(
     grown: np.ndarray,
     band: np.ndarray,
     size: float,
-    threshold: float = 0.8,
-    front: float = 0.15,
+    threshold: float = 0.9,
+    front: float = 0.25,
     smooth: np.ndarray | None = None,
 ) -> np.ndarray:
     """``grown`` (uint8 {0, 1}) continued into ``band`` (the region past the search region's bottom): the band's
