@@ -194,3 +194,20 @@ def test_the_colour_bins_are_those_of_the_formula():
         expected = (l_bin * _AB_BINS + a) * _AB_BINS + b
         np.testing.assert_array_equal(_bins(lab, shading_free), expected)
         np.testing.assert_array_equal(_bins(lab.reshape(-1, 3), shading_free), expected.ravel())  # (n, 3) samples
+
+
+def test_holes_are_what_the_mask_leaves_out_away_from_the_border():
+    from unmask_video.mask_refine import _holes
+
+    mask = np.zeros((60, 80), np.uint8)
+    cv2.rectangle(mask, (10, 10), (70, 50), 1, -1)
+    cv2.circle(mask, (30, 30), 6, 0, -1)  # a hole
+    mask[25:35, 60:80] = 0  # a notch open to the border: no hole
+    mask[0:3, 0:3] = 1  # a corner piece: the border around it is still outside
+    holes = _holes(mask)
+    expected = np.zeros_like(mask)
+    cv2.circle(expected, (30, 30), 6, 1, -1)
+    np.testing.assert_array_equal(holes, expected > 0)
+    diagonal = np.ones((20, 20), np.uint8)
+    diagonal[5, 5] = diagonal[6, 6] = 0  # two pixels touching at a corner: two 4-connected holes
+    assert _holes(diagonal).sum() == 2

@@ -140,12 +140,24 @@ class ColourModel:
         return self.table[_bins(lab, self.shading_free)]
 
 
-def _hole_components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(labels of the components of what a uint8 {0, 1} mask leaves out, per label: a hole, i.e. not reaching the
-    image border; label 0 is the mask itself)."""
-    n, comp = cv2.connectedComponents((binary == 0).astype(np.uint8), connectivity=4)
+def _holes(binary: np.ndarray) -> np.ndarray:
+    """The holes of a uint8 {0, 1} mask (what it leaves out that does not reach the border, 4-connected), bool:
+    one flood of what it leaves out from a frame around it."""
+    h, w = binary.shape
+    out = np.ones((h + 2, w + 2), np.uint8)
+    out[1:-1, 1:-1] = binary == 0
+    cv2.floodFill(out, None, (0, 0), 0)
+    return out[1:-1, 1:-1] > 0
+
+
+def _hole_components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(labels of the holes of a uint8 {0, 1} mask, 0 elsewhere; per label: a hole, label 0 not), or None when it
+    has none (the common case, found by one flood)."""
+    holes = _holes(binary)
+    if not holes.any():
+        return None
+    n, comp = cv2.connectedComponents(holes.astype(np.uint8), connectivity=4)
     hole = np.ones(n, bool)
-    hole[np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))] = False
     hole[0] = False
     return comp, hole
 
@@ -153,9 +165,10 @@ def _hole_components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float, small: int) -> np.ndarray:
     """Fill the holes of ``binary`` smaller than ``small`` pixels or whose mean mask probability is at least
     ``min_prob``: pleat shadows and prints are filled, an occluder in front of the mask is not."""
-    comp, hole = _hole_components(binary)
-    if not hole.any():
+    holes = _hole_components(binary)
+    if holes is None:
         return binary
+    comp, hole = holes
     sums = np.bincount(comp.ravel(), weights=prob.ravel(), minlength=len(hole))
     counts = np.bincount(comp.ravel(), minlength=len(hole))
     fill = hole & ((sums / np.maximum(counts, 1) >= min_prob) | (counts < small))
@@ -283,17 +296,12 @@ def snap_edges(
     return _fill_holes_touching(out, grown)
 
 
-def _holes(binary: np.ndarray) -> np.ndarray:
-    """The holes of a uint8 {0, 1} mask (what it left out that does not reach the border: an occluder), bool."""
-    comp, hole = _hole_components(binary)
-    return hole[comp]
-
-
 def _fill_holes_touching(out: np.ndarray, grown: np.ndarray) -> np.ndarray:
     """Holes of ``out`` that were not holes of ``grown`` (the watershed's boundary lines) are filled."""
-    comp, hole = _hole_components(out)
-    if not hole.any():
+    holes = _hole_components(out)
+    if holes is None:
         return out
+    comp, hole = holes
     # a hole of ``out`` is kept when it holds a hole of ``grown`` (an occluder the growth left out)
     was_hole = np.bincount(comp[grown == 0].ravel(), minlength=len(hole)) > 0
     res = out.copy()
