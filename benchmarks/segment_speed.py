@@ -11,16 +11,26 @@ a warm-up. Prints the median ms/frame over three passes, the reuse/no-reuse rati
 default over the plain k-means, the refit count, the mean IoU with the drawn mask and the frame-to-frame
 IoU jitter (flicker).
 
+Then the default as it is against the default as it was at git revision ``--baseline-rev`` (segment.py and
+mask_refine.py read with ``git show`` and imported as their own modules; skipped outside a git checkout), and
+the plain k-means, in alternating rounds on one OpenCV thread, timed in CPU time (best of the rounds: a change of
+load on a shared machine falls on all alike): ms/frame, the ratio now / then, the cost over the plain k-means
+then and now, and how much the masks of the two differ (frames identical, pixels as % of the mask area).
+
 This is a benchmark, not a test: it asserts nothing. It skips with a message when ../shared is absent.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -89,6 +99,76 @@ def _time(data, options: SegmentOptions, passes: int = 3) -> tuple[float, float,
     return 1000.0 * float(np.median(times)), float(np.mean(ious)), _jitter(last), seg
 
 
+#: Before the segmentation's speed work (nearest centres by cv2.batchDistance, one shared blur of the mask
+#: probability, table look-ups of the colour bins, the snap's relief in uint8, distance thresholds for its band).
+BASELINE_REV = "02f0f4a"
+
+
+def _segment_at(rev: str) -> ModuleType | None:
+    """unmask_video/segment.py (with its mask_refine.py) as it was at git revision ``rev``, imported as its own
+    modules (None, with a message, where git or the revision is not there)."""
+    root = Path(__file__).resolve().parents[1]
+    folder = Path(tempfile.mkdtemp())
+    modules = {}
+    for name in ("mask_refine", "segment"):
+        try:
+            source = subprocess.run(
+                ["git", "show", f"{rev}:unmask_video/{name}.py"], cwd=root, capture_output=True, text=True, check=True
+            ).stdout
+        except (OSError, subprocess.CalledProcessError):
+            print(f"segmentation at {rev}: not found (no git checkout or no such revision); baseline skipped")
+            return None
+        module_name = f"_{name}_baseline_{rev}"
+        source = source.replace("from unmask_video.mask_refine import", f"from _mask_refine_baseline_{rev} import")
+        path = folder / f"{module_name}.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+        modules[name] = module
+    return modules["segment"]
+
+
+def _against_baseline(data, rev: str, rounds: int = 5) -> None:
+    """CPU ms/frame of the default now and at ``rev`` and of the plain k-means, alternating; masks compared."""
+    old = _segment_at(rev)
+    if old is None:
+        return
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+
+    def run(make) -> tuple[float, list[np.ndarray]]:
+        seg = make()
+        start = time.process_time()
+        masks = [seg.segment(img, lm) >= 0.5 for img, lm, _ in data]
+        return 1000.0 * (time.process_time() - start) / len(data), masks
+
+    makers = {
+        f"default at {rev}": lambda: old.MaskSegmenter(old.SegmentOptions()),
+        "default now": lambda: MaskSegmenter(SegmentOptions()),
+        "plain k-means now": lambda: MaskSegmenter(SegmentOptions.plain_kmeans()),
+    }
+    best: dict[str, float] = {}
+    masks: dict[str, list[np.ndarray]] = {}
+    try:
+        for _ in range(rounds):
+            for name, make in makers.items():
+                ms, masks[name] = run(make)
+                best[name] = min(best.get(name, ms), ms)
+    finally:
+        cv2.setNumThreads(threads)
+    then, now, plain = best[f"default at {rev}"], best["default now"], best["plain k-means now"]
+    a, b = masks[f"default at {rev}"], masks["default now"]
+    same = sum(bool((x == y).all()) for x, y in zip(a, b))
+    differ = sum(int((x != y).sum()) for x, y in zip(a, b)) / max(sum(int(x.sum()) for x in a), 1)
+    print(f"CPU ms/frame, one OpenCV thread, best of {rounds} alternating rounds: default at {rev} {then:.2f}, "
+          f"now {now:.2f} (ratio {now / then:.3f}); plain k-means {plain:.2f}")
+    print(f"default over the plain k-means: at {rev} {then - plain:+.2f} ms/frame, now {now - plain:+.2f} ms/frame")
+    print(f"masks now vs at {rev}: {same} of {len(a)} frames identical, {100 * differ:.4f} % of the mask area differs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=60)
@@ -97,6 +177,7 @@ def main() -> None:
     parser.add_argument(
         "--roi", type=int, default=430, help="ROI side in pixels after scaling (430: a talking head in 720p)"
     )
+    parser.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision of the segmentation timed as baseline")
     args = parser.parse_args()
     path = args.data / "videos" / "talking" / args.video
     if not path.exists():
@@ -140,6 +221,7 @@ def main() -> None:
         f"ratio {rows['reuse on'] / rows['before (grown only)']:.3f}"
     )
     print("IoU jitter: mean |IoU(t) - IoU(t-1)| with the drawn mask (flicker; lower is steadier)")
+    _against_baseline(data, args.baseline_rev)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
-"""The boundary step of the mask growth (mask_refine.snap_edges): synthetic images, no data needed."""
+"""The later steps of the mask growth (mask_refine: snap_edges, grow_deeper, ear_loops): synthetic images, no
+data needed."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from unmask_video.mask_refine import snap_edges
+from unmask_video.mask_refine import grow_deeper, snap_edges
 
 
 def _scene(skin=(214, 170, 150), cloth=(236, 240, 244), radius=40):
@@ -136,3 +137,77 @@ def test_ear_loops_run_on_past_the_face_outline_from_the_mask_side_only():
     prob2 = mask.astype(np.float32) * 0.9
     prob2[tangle > 0] = 0.8
     assert ear_loops(prob2, mask, face, size, beyond=beyond)[face == 0].sum() == 0
+
+
+def _deep_scene():
+    """A 200 px window: the search region is the top 120 rows, the deep band the rows 120-180 under it. The cloth
+    (P(mask) 0.97) runs on to row 165; a pale collar strip (0.97 too) runs off the mask's side down the band."""
+    truth = np.zeros((200, 200), np.uint8)
+    cv2.ellipse(truth, (100, 80), (70, 85), 0, 0, 360, 1, -1)  # down to row 165
+    collar = np.zeros_like(truth)
+    cv2.line(collar, (170, 110), (199, 199), 1, 9)
+    search = np.zeros_like(truth)
+    search[:120] = 1
+    band = np.zeros_like(truth)
+    band[120:180] = 1
+    prob = np.where((truth | collar) > 0, 0.97, 0.1).astype(np.float32)
+    return truth, collar, search, band, prob
+
+
+def test_a_mask_cut_off_by_the_search_region_is_continued_into_the_deep_band():
+    truth, collar, search, band, prob = _deep_scene()
+    prob = np.where(truth > 0, 0.97, 0.1).astype(np.float32)
+    grown = truth & search  # the growth stopped at the search region's bottom
+    out = grow_deeper(prob, grown, band, size=200.0, threshold=0.9, front=0.25)
+    below = truth & band
+    assert (out & below).sum() >= 0.9 * below.sum()  # (its edge a pixel or two inside: the snap moves it)
+    assert (out & (1 - truth)).sum() <= 0.03 * below.sum()
+    assert (out & grown).sum() == grown.sum()  # nothing of the grown mask is lost
+    assert out[180:].sum() == 0  # nothing past the band
+
+
+def test_the_deep_band_takes_nothing_without_a_wide_front():
+    truth, collar, search, band, prob = _deep_scene()
+    # The mask ends inside the search region (row 100): only the collar strip reaches the band.
+    grown = truth.copy()
+    grown[100:] = 0
+    grown |= collar & search
+    prob = np.where(((truth > 0) & (np.arange(200)[:, None] < 100)) | (collar > 0), 0.97, 0.1).astype(np.float32)
+    assert (grow_deeper(prob, grown, band, size=200.0, threshold=0.9, front=0.25) & band).sum() == 0
+    # A colour below the threshold (a collar the model half believes) never joins, even along a wide front.
+    weak = np.where(truth > 0, 0.8, 0.1).astype(np.float32)
+    assert (grow_deeper(weak, truth & search, band, size=200.0, threshold=0.9) & band).sum() == 0
+
+
+def test_the_colour_bins_are_those_of_the_formula():
+    """The bins come from two table look-ups per pixel: they are the Lab bins computed directly."""
+    from unmask_video.mask_refine import _AB_BINS, _FREE_LUT, _L_BINS, _bins
+
+    lab = np.random.default_rng(3).integers(0, 256, (64, 48, 3), dtype=np.uint8)
+    light = lab[..., 0].astype(np.int64)
+    l_bin = light * _L_BINS >> 8
+    for shading_free in (True, False):
+        if shading_free:
+            a, b = _FREE_LUT[lab[..., 0], lab[..., 1]].astype(np.int64), _FREE_LUT[lab[..., 0], lab[..., 2]]
+        else:
+            a, b = lab[..., 1].astype(np.int64) * _AB_BINS >> 8, lab[..., 2].astype(np.int64) * _AB_BINS >> 8
+        expected = (l_bin * _AB_BINS + a) * _AB_BINS + b
+        np.testing.assert_array_equal(_bins(lab, shading_free), expected)
+        np.testing.assert_array_equal(_bins(lab.reshape(-1, 3), shading_free), expected.ravel())  # (n, 3) samples
+
+
+def test_holes_are_what_the_mask_leaves_out_away_from_the_border():
+    from unmask_video.mask_refine import _holes
+
+    mask = np.zeros((60, 80), np.uint8)
+    cv2.rectangle(mask, (10, 10), (70, 50), 1, -1)
+    cv2.circle(mask, (30, 30), 6, 0, -1)  # a hole
+    mask[25:35, 60:80] = 0  # a notch open to the border: no hole
+    mask[0:3, 0:3] = 1  # a corner piece: the border around it is still outside
+    holes = _holes(mask)
+    expected = np.zeros_like(mask)
+    cv2.circle(expected, (30, 30), 6, 1, -1)
+    np.testing.assert_array_equal(holes, expected > 0)
+    diagonal = np.ones((20, 20), np.uint8)
+    diagonal[5, 5] = diagonal[6, 6] = 0  # two pixels touching at a corner: two 4-connected holes
+    assert _holes(diagonal).sum() == 2

@@ -408,3 +408,32 @@ def test_two_faces_get_their_own_decision(big_astronaut):
         assert iou(_full(seg, _noisy(masked, rng), lm, face_id=0).astype(np.float32), truth) >= 0.85
         assert not _full(seg, _noisy(image, rng), lm, face_id=1).any()
     assert seg.detail(0).worn and not seg.detail(1).worn
+
+
+@pytest.mark.parametrize("colour", [LIGHT_BLUE, BLACK], ids=["light-blue", "black"])
+def test_mask_worn_far_down_the_neck_is_covered_by_the_deep_band(big_astronaut, colour):
+    image, lm = big_astronaut
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(colour, below_chin=0.5))
+    truth = truth > 0
+
+    def uncovered(options: SegmentOptions) -> float:
+        box = face_box(lm, image.shape, 0.55)  # the pipeline's box: the mask is not cut off by it
+        mask = np.zeros(truth.shape, bool)
+        roi_lm = lm - np.array([box.x0, box.y0], np.float32)
+        mask[box.slices] = MaskSegmenter(options).segment(np.ascontiguousarray(masked[box.slices]), roi_lm) >= 0.5
+        assert (mask & ~truth).sum() / truth.sum() <= 0.1
+        return float((truth & ~mask).sum() / truth.sum())
+
+    assert uncovered(SegmentOptions()) <= 0.025
+    # Without the band the search region's bottom cuts the mask off: the check above means something.
+    assert uncovered(SegmentOptions(deep_below=0.0)) >= 0.04
+
+
+def test_nearest_centres_are_those_of_a_brute_force_search():
+    rng = np.random.default_rng(4)
+    feats = (rng.random((5000, 3)) * 255).astype(np.float32)
+    centres = (rng.random((4, 3)) * 255).astype(np.float32)
+    labels, dist = MaskSegmenter._assign(feats, centres)
+    d = np.linalg.norm(feats[:, None, :] - centres[None, :, :], axis=2)
+    np.testing.assert_array_equal(labels, d.argmin(axis=1))
+    np.testing.assert_allclose(dist, d.min(axis=1), rtol=1e-5, atol=1e-3)

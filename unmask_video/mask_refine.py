@@ -14,7 +14,9 @@ Here:
 3. :func:`grow` keeps the pixels of the search region the model calls mask that are connected to the k-means
    mask, and fills the holes that look like mask (pleat shadows, prints) but not those that look like what is
    not mask (a finger, a microphone in front of the mask stays in front).
-4. :func:`snap_edges` moves the grown mask's boundary, within a narrow band, onto the sharpest step of the
+4. :func:`grow_deeper` continues a mask that the search region's bottom cut off into a band under it, through
+   pixels the model is sure of only, and only where the cut runs along a wide front.
+5. :func:`snap_edges` moves the grown mask's boundary, within a narrow band, onto the sharpest step of the
    per-pixel mask probability and of the lightness (a marker watershed): the boundary is accurate to a pixel or
    two at the working size, instead of following the growth's blurred, closed outline.
 """
@@ -26,10 +28,10 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 
-__all__ = ["search_polygon", "ColourModel", "grow", "snap_edges"]
+__all__ = ["search_polygon", "ColourModel", "smooth_probability", "grow", "grow_deeper", "snap_edges", "ear_loops"]
 
 _L_BINS, _AB_BINS = 8, 32
-_RELIEF_LIGHT = 0.25  # weight of lightness steps against mask-probability steps in the relief
+_RELIEF_LIGHT_SHIFT = 2  # lightness steps weigh 1 / 2**this of mask-probability steps in the relief
 
 
 def search_polygon(
@@ -82,6 +84,18 @@ def _shading_free_lut() -> np.ndarray:
 _FREE_LUT = _shading_free_lut()
 
 
+def _bin_tables(shading_free: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Two int32 tables over (L << 8) | chroma: the first gives (L bin x 32 + a bin) x 32 from (L, a), the second
+    the b bin from (L, b); their sum is :func:`_bins`'s index (two look-ups per pixel)."""
+    light, chroma = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    l_bin = light * _L_BINS >> 8
+    ab_bin = _FREE_LUT[light, chroma].astype(np.int64) if shading_free else chroma * _AB_BINS >> 8
+    return ((l_bin * _AB_BINS + ab_bin) * _AB_BINS).ravel().astype(np.int32), ab_bin.ravel().astype(np.int32)
+
+
+_BIN_TABLES = {free: _bin_tables(free) for free in (True, False)}
+
+
 def _bins(lab: np.ndarray, shading_free: bool = True) -> np.ndarray:
     """Histogram bin index of every pixel of a uint8 Lab image, int32.
 
@@ -90,15 +104,9 @@ def _bins(lab: np.ndarray, shading_free: bool = True) -> np.ndarray:
     mask fall in the bins of its lit part, while skin (warm) and cloth (neutral or cool) stay apart. Not below
     L = 34: dark cloth, hair and shadow have little chroma to normalise, and their noise would grow.
     """
-    light = lab[..., 0]
-    l = light.astype(np.int32) * _L_BINS >> 8
-    if shading_free:
-        a = _FREE_LUT[light, lab[..., 1]].astype(np.int32)
-        b = _FREE_LUT[light, lab[..., 2]].astype(np.int32)
-    else:
-        a = lab[..., 1].astype(np.int32) * _AB_BINS >> 8
-        b = lab[..., 2].astype(np.int32) * _AB_BINS >> 8
-    return (l * _AB_BINS + a) * _AB_BINS + b
+    la, lb = _BIN_TABLES[shading_free]
+    high = lab[..., 0].astype(np.uint16) << 8
+    return la[high | lab[..., 1]] + lb[high | lab[..., 2]]
 
 
 def _density(bins: np.ndarray, l_sigma: float = 0.8) -> np.ndarray:
@@ -132,12 +140,24 @@ class ColourModel:
         return self.table[_bins(lab, self.shading_free)]
 
 
-def _hole_components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(labels of the components of what a uint8 {0, 1} mask leaves out, per label: a hole, i.e. not reaching the
-    image border; label 0 is the mask itself)."""
-    n, comp = cv2.connectedComponents((binary == 0).astype(np.uint8), connectivity=4)
+def _holes(binary: np.ndarray) -> np.ndarray:
+    """The holes of a uint8 {0, 1} mask (what it leaves out that does not reach the border, 4-connected), bool:
+    one flood of what it leaves out from a frame around it."""
+    h, w = binary.shape
+    out = np.ones((h + 2, w + 2), np.uint8)
+    out[1:-1, 1:-1] = binary == 0
+    cv2.floodFill(out, None, (0, 0), 0)
+    return out[1:-1, 1:-1] > 0
+
+
+def _hole_components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(labels of the holes of a uint8 {0, 1} mask, 0 elsewhere; per label: a hole, label 0 not), or None when it
+    has none (the common case, found by one flood)."""
+    holes = _holes(binary)
+    if not holes.any():
+        return None
+    n, comp = cv2.connectedComponents(holes.astype(np.uint8), connectivity=4)
     hole = np.ones(n, bool)
-    hole[np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))] = False
     hole[0] = False
     return comp, hole
 
@@ -145,15 +165,22 @@ def _hole_components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float, small: int) -> np.ndarray:
     """Fill the holes of ``binary`` smaller than ``small`` pixels or whose mean mask probability is at least
     ``min_prob``: pleat shadows and prints are filled, an occluder in front of the mask is not."""
-    comp, hole = _hole_components(binary)
-    if not hole.any():
+    holes = _hole_components(binary)
+    if holes is None:
         return binary
+    comp, hole = holes
     sums = np.bincount(comp.ravel(), weights=prob.ravel(), minlength=len(hole))
     counts = np.bincount(comp.ravel(), minlength=len(hole))
     fill = hole & ((sums / np.maximum(counts, 1) >= min_prob) | (counts < small))
     out = binary.copy()
     out[fill[comp]] = 1
     return out
+
+
+def smooth_probability(prob: np.ndarray, size: float, floor: float = 0.6) -> np.ndarray:
+    """P(mask) blurred over about 0.6 % of the face size (at least ``floor`` px): the growth's, the deep band's
+    and the snap's view of it (one blur shared where the sigmas agree)."""
+    return cv2.GaussianBlur(prob, (0, 0), max(0.006 * size, floor))
 
 
 def grow(
@@ -163,13 +190,16 @@ def grow(
     size: float,
     threshold: float = 0.5,
     hole_prob: float = 0.4,
+    smooth: np.ndarray | None = None,
 ) -> np.ndarray:
     """The mask, uint8 {0, 1}: pixels of ``search`` with ``prob`` >= ``threshold`` connected to ``seed``.
 
     ``prob`` is P(mask) per pixel, ``seed`` and ``search`` are uint8/bool masks of the same shape, ``size`` the
-    face size in these pixels (sets the small clean-up kernels).
+    face size in these pixels (sets the small clean-up kernels); ``smooth``: :func:`smooth_probability` of
+    ``prob``, when the caller has it.
     """
-    smooth = cv2.GaussianBlur(prob, (0, 0), max(0.006 * size, 0.6))
+    if smooth is None:
+        smooth = smooth_probability(prob, size)
     cand = ((smooth >= threshold) & (search > 0)).astype(np.uint8)
     k = max(int(round(0.012 * size)) | 1, 3)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
@@ -186,6 +216,45 @@ def grow(
     return _fill_mask_like_holes(out, smooth, hole_prob, int((0.03 * size) ** 2))
 
 
+def grow_deeper(
+    prob: np.ndarray,
+    grown: np.ndarray,
+    band: np.ndarray,
+    size: float,
+    threshold: float = 0.9,
+    front: float = 0.25,
+    smooth: np.ndarray | None = None,
+) -> np.ndarray:
+    """``grown`` (uint8 {0, 1}) continued into ``band`` (the region past the search region's bottom): the band's
+    pixels with ``prob`` >= ``threshold`` connected to ``grown`` along a front of at least ``front`` x ``size``
+    pixels.
+
+    A mask that the search region cut off (worn far down the neck, the FaceMesh jaw too high) meets the band all
+    along its cut bottom edge; a collar as pale as the mask touches it at a corner, if at all. ``smooth``: as in
+    :func:`grow`.
+    """
+    if smooth is None:
+        smooth = smooth_probability(prob, size)
+    cand = ((smooth >= threshold) & (band > 0)).astype(np.uint8)
+    if not cand.any():
+        return grown
+    k = max(int(round(0.012 * size)) | 1, 3)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    cand = cv2.morphologyEx(cand, cv2.MORPH_OPEN, kernel)
+    n, comp = cv2.connectedComponents(cand, connectivity=8)
+    if n <= 1:
+        return grown
+    touching = (cv2.dilate(grown, np.ones((3, 3), np.uint8)) > 0) & (cand > 0)
+    contact = np.bincount(comp[touching], minlength=n)
+    contact[0] = 0
+    keep = contact >= front * size
+    if not keep.any():
+        return grown
+    out = grown | keep[comp].astype(np.uint8)
+    out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, kernel) & ((grown > 0) | (band > 0)).astype(np.uint8)
+    return out
+
+
 def snap_edges(
     lab: np.ndarray,
     prob: np.ndarray,
@@ -193,6 +262,7 @@ def snap_edges(
     search: np.ndarray,
     size: float,
     band: float = 0.05,
+    smooth: np.ndarray | None = None,
 ) -> np.ndarray:
     """Move the boundary of the ``grown`` mask onto the image's edges nearby: a marker watershed in a band of
     ``band`` x ``size`` on either side of it, uint8 {0, 1}.
@@ -201,39 +271,37 @@ def snap_edges(
     eats a rim of skin where the cloth meets look-alike skin and stops short where the cloth is shaded. The
     band's inside is flooded from the mask's sure part (``grown`` eroded by the band), its outside from the
     sure outside (the rest of the window, and the window outside ``search``); the floods meet on the strongest
-    colour edge in between, which is where the cloth ends.
+    colour edge in between, which is where the cloth ends. ``smooth``: :func:`smooth_probability` of ``prob``
+    (used where its blur is the snap's own: a working face size of 117 px or more).
     """
     b = max(int(round(band * size)), 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * b + 1, 2 * b + 1))
-    inside = cv2.erode(grown, kernel)
+    # (an erosion and a dilation by a disk of radius b, as distance thresholds: a large disk kernel is slow)
+    inside = cv2.distanceTransform(grown, cv2.DIST_L2, 5) > b
     if not inside.any():
         return grown
     markers = np.zeros(grown.shape, np.int32)
     # (not the window outside ``search``: where the search region clipped the mask, that cut is no edge to snap to)
-    markers[(cv2.dilate(grown, kernel) == 0) | _holes(grown)] = 1
-    markers[inside > 0] = 2
+    markers[(cv2.distanceTransform(1 - grown, cv2.DIST_L2, 5) > b) | _holes(grown)] = 1
+    markers[inside] = 2
     # The relief: steps of the mask probability (cloth to skin; a pleat line or a print is mask-coloured and
-    # makes none) and, at half weight, of the lightness (the cloth's outline, where colours are alike).
+    # makes none) and, at a quarter weight, of the lightness (the cloth's outline, where colours are alike).
     sigma = max(0.006 * size, 0.7)
-    p = cv2.GaussianBlur(prob, (0, 0), sigma) * 255.0
-    light = cv2.GaussianBlur(lab[..., 0], (0, 0), sigma).astype(np.float32) * _RELIEF_LIGHT
-    relief = np.clip(np.dstack([p, light, light]), 0, 255).astype(np.uint8)
+    if smooth is None or sigma != max(0.006 * size, 0.6):
+        smooth = smooth_probability(prob, size, 0.7)
+    p = np.clip(smooth * 255.0, 0, 255).astype(np.uint8)
+    light = cv2.GaussianBlur(lab[..., 0], (0, 0), sigma) >> _RELIEF_LIGHT_SHIFT  # (a quarter: uint8 >> 2)
+    relief = cv2.merge([p, light, light])
     cv2.watershed(relief, markers)
     out = ((markers == 2) | ((markers == -1) & (grown > 0))).astype(np.uint8) & (search > 0).astype(np.uint8)
     return _fill_holes_touching(out, grown)
 
 
-def _holes(binary: np.ndarray) -> np.ndarray:
-    """The holes of a uint8 {0, 1} mask (what it left out that does not reach the border: an occluder), bool."""
-    comp, hole = _hole_components(binary)
-    return hole[comp]
-
-
 def _fill_holes_touching(out: np.ndarray, grown: np.ndarray) -> np.ndarray:
     """Holes of ``out`` that were not holes of ``grown`` (the watershed's boundary lines) are filled."""
-    comp, hole = _hole_components(out)
-    if not hole.any():
+    holes = _hole_components(out)
+    if holes is None:
         return out
+    comp, hole = holes
     # a hole of ``out`` is kept when it holds a hole of ``grown`` (an occluder the growth left out)
     was_hole = np.bincount(comp[grown == 0].ravel(), minlength=len(hole)) > 0
     res = out.copy()
@@ -285,8 +353,8 @@ def ear_loops(
     whole = np.zeros(n, bool)  # kept past the face outline too
     if beyond is not None:
         whole = keep & (np.bincount(comp[face == 0].ravel(), minlength=n) > 0)
-        ys, xs = np.nonzero(mask)
-        x_lo, x_hi, y_lo, y_hi = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
+        bx, by, bw, bh = cv2.boundingRect(mask)
+        x_lo, x_hi, y_lo, y_hi = float(bx), float(bx + bw - 1), float(by), float(by + bh - 1)
         band = side * (x_hi - x_lo)
         ry, rx = np.nonzero(rim & (comp > 0))
         at_side = ((rx <= x_lo + band) | (rx >= x_hi - band)) & (ry <= y_hi - (y_hi - y_lo) / 3.0)

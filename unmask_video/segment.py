@@ -30,6 +30,11 @@ Method, per face (``face_id``):
    pixel of the search region a mask probability; the pixels above ``grow_threshold`` connected to the k-means
    mask are the mask, up the nose bridge, under the chin, out to the ears. Holes are filled only where they
    look like mask (pleat shadows, prints): a finger or a microphone in front of the mask stays in front.
+   Where the search region's bottom cut the grown mask off along a wide front (``deep_front``: a mask worn far
+   down the neck, under a FaceMesh jaw placed too high on the masked face), it goes on into a deep band under
+   the search region (down to ``deep_below``), there only through pixels the colour model is as sure of as of
+   the k-means mask (``deep_threshold``, ``deep_margin``: the neck and a collar nearly as pale as the mask stay
+   out) (:func:`mask_refine.grow_deeper`).
    Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
    its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
    smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
@@ -71,7 +76,9 @@ from unmask_video.errors import InputError
 from unmask_video.mask_presence import (
     Presence, PresenceOptions, edge_contrast, lip_contrast, lips_region, lower_cover, lower_face, presence_score,
 )
-from unmask_video.mask_refine import ColourModel, ear_loops, grow, search_polygon, snap_edges
+from unmask_video.mask_refine import (
+    ColourModel, ear_loops, grow, grow_deeper, search_polygon, smooth_probability, snap_edges,
+)
 from unmask_video.occluders import entering, skin_occluders
 
 log = logging.getLogger(__name__)
@@ -93,6 +100,16 @@ class SegmentOptions:
     search_above: float = 0.03  # ... and this far above the under-eye line (face)
     shading_free: bool = True  # the colour model bins chroma / lightness (a shaded mask keeps its bins)
     grow_threshold: float = 0.5  # P(mask) above which a pixel of the search region joins the mask
+    # The deep band: under the search region, down to ``deep_below`` face heights under the jaw line (a mask worn
+    # far down the neck, under a FaceMesh jaw placed too high on a masked face), a pixel joins only when the
+    # colour model is about as sure of it as of the k-means mask (its median P(mask) less ``deep_margin``), and
+    # above ``deep_threshold`` at most (there are the neck and the collar). At most ``below_jaw`` turns it off.
+    deep_below: float = 0.6
+    deep_threshold: float = 0.9
+    deep_margin: float = 0.05
+    # ... and only where the mask grown in the search region meets the band along at least this length (face): a
+    # mask cut off by the search region's bottom, not a white collar touching the mask's corner.
+    deep_front: float = 0.25
     snap: bool = True  # move the grown mask's boundary onto the image's edges (marker watershed)
     snap_band: float = 0.05  # ... within this distance of it (face)
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
@@ -316,12 +333,21 @@ class MaskSegmenter:
         search = search_polygon(
             lm, size, opt.below_jaw, opt.search_side, opt.search_above, opt.search_jaw_floor
         )
+        deep = None
+        if opt.refine and opt.deep_below > opt.below_jaw:
+            deep = search_polygon(lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor)
         # Work inside the search region's bounding box only (with a rim around it for the colour model's
         # "not mask" samples): the cost follows the face, not the ROI.
         pts = np.vstack([poly, search]) if opt.refine else poly.astype(np.float32)
         pad = np.array([2, 2]) + (int(round(0.08 * size)) if opt.refine else 0)
         x0, y0 = np.clip(np.floor(pts.min(axis=0)).astype(int) - pad, 0, [w, h])
         x1, y1 = np.clip(np.ceil(pts.max(axis=0)).astype(int) + pad + 1, 0, [w, h])
+        # The deep band extends the window downward (and sideways where it must); the working scale and the
+        # colour model's samples stay those of the search region's window.
+        base = (int(x0), int(y0), int(x1), int(y1))
+        if deep is not None:
+            x0, y0 = np.minimum([x0, y0], np.clip(np.floor(deep.min(axis=0)).astype(int) - pad, 0, [w, h]))
+            x1, y1 = np.maximum([x1, y1], np.clip(np.ceil(deep.max(axis=0)).astype(int) + pad + 1, 0, [w, h]))
         out = np.zeros((h, w), np.float32)
         if x1 - x0 < 4 or y1 - y0 < 4:
             log.debug("face %d: mask region outside the ROI, empty mask", face_id)
@@ -329,9 +355,10 @@ class MaskSegmenter:
         offset = np.array([x0, y0], np.float32)
         sub, sub_lm, sub_size = image[y0:y1, x0:x1], lm - offset, size
         sub_poly, sub_search = (poly - offset).astype(np.float32), search - offset
+        sub_deep = None if deep is None else deep - offset
         full_shape = sub.shape[:2]
         # A large face is segmented at a capped working size: the mask needs no more detail than that.
-        scale = min(1.0, opt.work_size / max(full_shape))
+        scale = min(1.0, opt.work_size / max(base[2] - base[0], base[3] - base[1]))
         sx = sy = 1.0
         if scale < 1.0:
             shape = (max(int(round(full_shape[0] * scale)), 4), max(int(round(full_shape[1] * scale)), 4))
@@ -341,6 +368,7 @@ class MaskSegmenter:
             # Pixel centres: the resize maps x to (x + 0.5) * s - 0.5.
             sub_lm, sub_poly = (sub_lm + 0.5) * axes - 0.5, (sub_poly + 0.5) * axes - 0.5
             sub_search = (sub_search + 0.5) * axes - 0.5
+            sub_deep = None if sub_deep is None else (sub_deep + 0.5) * axes - 0.5
             sub_size = size * scale
         shape = sub.shape[:2]
         region = np.zeros(shape, np.uint8)
@@ -396,11 +424,28 @@ class MaskSegmenter:
             cv2.fillPoly(search_mask, [np.round(sub_search).astype(np.int32)], 1)
             search_mask |= region
             if state.colour is None:
-                state.colour = self._colour_model(lab, seed, raw, region, search_mask, image, lm, poly, sub_size)
+                # (its "not mask" rim: the search region's window, not the deep band's extension below it)
+                inside = np.zeros(shape, np.uint8)
+                bx0, by0 = int(round((base[0] - x0) * sx)), int(round((base[1] - y0) * sy))
+                inside[by0 : int(round((base[3] - y0) * sy)), bx0 : int(round((base[2] - x0) * sx))] = 1
+                state.colour = self._colour_model(
+                    lab, seed, raw, region, search_mask, image, lm, poly, sub_size, inside
+                )
             prob = state.colour.probability(lab)
-            binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob)
+            smooth = smooth_probability(prob, sub_size)
+            binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob, smooth)
+            if sub_deep is not None and binary.any():
+                band = np.zeros(shape, np.uint8)
+                cv2.fillPoly(band, [np.round(sub_deep).astype(np.int32)], 1)
+                band &= 1 - search_mask
+                # (as sure as the colour model is of the k-means mask itself, up to ``deep_threshold``: a dark mask
+                # whose colour the background shares is never as sure as a pale blue one)
+                sure = min(opt.deep_threshold, float(np.median(prob[seed > 0])) - opt.deep_margin)
+                deeper = grow_deeper(prob, binary, band, sub_size, sure, opt.deep_front, smooth)
+                if (deeper != binary).any():  # (else the snap stays out of the band too)
+                    binary, search_mask = deeper, search_mask | band
             if opt.snap and binary.any():
-                binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band)
+                binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth)
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
         worn, score, average = self._presence(state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size)
         if opt.refine and opt.loops and worn and binary.any():
@@ -427,8 +472,9 @@ class MaskSegmenter:
         )
         binary = self._smooth(state, binary, lm, sub_to_roi)
         if scale < 1.0:
-            binary = cv2.resize(binary, full_shape[::-1], interpolation=cv2.INTER_LINEAR)
-            binary = (binary >= 0.5).astype(np.float32)
+            # (as uint8 {0, 255}: a quarter of the float's memory traffic; >= 128 is the float's >= 0.5)
+            up = cv2.resize((binary * 255).astype(np.uint8), full_shape[::-1], interpolation=cv2.INTER_LINEAR)
+            binary = (up >= 128).astype(np.float32)
         out[y0:y1, x0:x1] = binary
         return self._feather(out, (x0, y0, x1, y1))
 
@@ -504,10 +550,11 @@ class MaskSegmenter:
         lm: np.ndarray,
         poly: np.ndarray,
         size: float,
+        window: np.ndarray | None = None,
     ) -> ColourModel:
         """The colour model of this face: the k-means mask cluster pixels (``raw``, inside the cleaned ``seed``:
         not the holes it filled, which may be a finger) against the rest of the polygon, the rim of the window
-        outside the search region and the forehead skin."""
+        outside the search region (within ``window`` when given) and the forehead skin."""
         k = max(int(round(0.02 * size)) | 1, 3)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
         inner = cv2.erode(seed, kernel) & raw
@@ -515,6 +562,8 @@ class MaskSegmenter:
             inner = seed & raw
         near = cv2.dilate(seed, kernel)
         other = ((region > 0) & (near == 0)) | (cv2.dilate(search, kernel) == 0)
+        if window is not None:
+            other &= window > 0
         samples = [lab[other]]
         probe = self._probe_pixels(image, lm, poly)
         if probe is not None:
@@ -545,12 +594,12 @@ class MaskSegmenter:
 
     @staticmethod
     def _assign(feats: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d2 = np.empty((len(feats), len(centres)), np.float32)
-        for j, c in enumerate(centres):
-            diff = feats - c
-            d2[:, j] = np.einsum("ij,ij->i", diff, diff)
-        labels = d2.argmin(axis=1)
-        return labels, np.sqrt(d2[np.arange(len(feats)), labels])
+        """The nearest centre of every feature (labels, int) and the distance to it (float32)."""
+        dist, labels = cv2.batchDistance(
+            np.ascontiguousarray(feats, np.float32), np.ascontiguousarray(centres, np.float32), cv2.CV_32F,
+            normType=cv2.NORM_L2, K=1,
+        )
+        return labels.ravel().astype(np.intp), dist.ravel()
 
     def _probe_pixels(self, image: np.ndarray, lm: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
         """RGB pixels (n, 3) of the forehead probe disks outside the search polygon, or None if too few."""
@@ -673,7 +722,7 @@ class MaskSegmenter:
         core_counts = np.bincount(labels[core_flat], minlength=k).astype(np.float64)
         core_share = core_counts / max(core_counts.sum(), 1.0)
         # The inner part of the region: the unexpanded polygon shrunk toward its centre.
-        inner_poly = region_polygon(lm, 0.0)
+        inner_poly = lm[list(ls.MASK_REGION)].astype(np.float32)  # (region_polygon with no margin)
         centre = inner_poly.mean(axis=0)
         inner_poly = centre + 0.7 * (inner_poly - centre)
         inner = np.zeros(shape, np.uint8)
