@@ -198,7 +198,35 @@ def test_letterbox_bars_of_the_reference_are_not_sampled() -> None:
     assert picture_box(barred) == (0, 0, image.shape[1], cut)
     warped, valid = ReferenceWarper(barred, lm, WarpOptions()).warp(lm, image.shape[:2])
     assert valid[cut - 10 : cut - 3].any()
-    assert not valid[cut + 1 :].any() and (warped[cut + 1 :] == 0).all()
+    # Past the bar's edge the neck is the picture's mirror image (or nothing), never the bar.
+    past = valid.copy()
+    past[: cut + 1] = False
+    assert past.any() and (warped[cut + 1 :][~past[cut + 1 :]] == 0).all()
+    ys, xs = np.nonzero(past)
+    assert np.abs(warped[ys, xs].astype(int) - image[2 * (cut - 1) - ys, xs].astype(int)).mean() < 4.0
+
+
+def test_neck_past_the_reference_pictures_edge_is_its_mirror_image() -> None:
+    # A low face in a video frame used as the reference: the picture ends a little below the chin, and a
+    # mask reaches further down the neck. There the warp shows the picture's neck mirrored at the edge (no
+    # seam, no fill); a mirrored chin or face is not valid.
+    image, lm = astronaut()
+    cut = int(lm[152, 1]) + 12
+    picture = np.ascontiguousarray(image[:cut])
+    warped, valid = ReferenceWarper(picture, lm, WarpOptions()).warp(lm, image.shape[:2])
+    below = neck_region(image.shape[:2], lm, WarpOptions().neck_reach) > 0
+    past = below.copy()
+    past[: cut + 1] = False
+    past[cut + 10 :] = False  # the mirror of the 10 rows above the edge: neck, below the jaw
+    assert past.sum() > 300
+    assert valid[past].mean() > 0.9
+    ys, xs = np.nonzero(past & valid)
+    mirror = picture[2 * (cut - 1) - ys, xs].astype(int)
+    assert np.abs(warped[ys, xs].astype(int) - mirror).mean() < 4.0
+    # Far past the edge the mirror would show the chin and the face: not valid.
+    far = np.zeros_like(valid)
+    far[cut + 40 :] = True
+    assert not (valid & far).any()
 
 
 def test_valid_is_false_outside_the_reference_image() -> None:
