@@ -4,7 +4,8 @@ A reference photo whose nose and mouth are hidden (a mask, a hand, a held object
 would paste the cover itself. The mask segmenter's own presence decision (the one that lets bare faces in a video
 pass through untouched) answers it on the still. A mask held off the face can still leave its ear loop across a
 cheek: a thin stroke the segmenter does not call a mask, which the composite would then paste onto every frame;
-:func:`strokes_across_cheeks` finds those. Both are heuristics, so the pipeline warns rather than refuses.
+:func:`strokes_across_cheeks` finds those (and :class:`~unmask_video.warp.ReferenceWarper` paints them out of its
+copy of the reference). Both are heuristics, so the pipeline warns rather than refuses.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import numpy as np
 from unmask_video import landmark_sets
 from unmask_video.landmarks import face_box
 from unmask_video.segment import MaskSegmenter, SegmentOptions
-from unmask_video.warp import face_region
 
 __all__ = ["StrokeOptions", "lower_face_looks_covered", "strokes_across_cheeks"]
 
@@ -62,17 +62,22 @@ def strokes_across_cheeks(image: np.ndarray, landmarks: np.ndarray, options: Str
     roi_lm = (lm - [box.x0, box.y0]).astype(np.float32)
     h, w = roi.shape[:2]
     lab = cv2.cvtColor(roi, cv2.COLOR_RGB2LAB)  # uint8: L in [0, 255], a and b offset by 128
-    oval = face_region((h, w), roi_lm) > 0
+    oval_map = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(oval_map, [np.round(roi_lm[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
+    oval = oval_map > 0
     grow = max(int(0.04 * height), 1)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-    region = cv2.dilate(oval.astype(np.uint8), disc) > 0
-    eyes = float(roi_lm[list(landmark_sets.UNDER_EYES), 1].mean())
-    nose_tip = float(roi_lm[landmark_sets.NOSE[6], 1])
-    region[: max(int(0.5 * (eyes + nose_tip)), 0)] = False  # below the middle of the nose: no glasses rims
+    reach = cv2.dilate(oval.astype(np.uint8), disc) > 0  # where a stroke found on the cheek may run on
     core = np.zeros((h, w), np.uint8)
     hull = cv2.convexHull(np.round(roi_lm[list(landmark_sets.NOSE + landmark_sets.MOUTH)]).astype(np.int32))
     cv2.fillConvexPoly(core, hull, 1)
-    region &= cv2.dilate(core, disc) == 0
+    reach &= cv2.dilate(core, disc) == 0
+    # A stroke is judged on the cheeks below the middle of the nose (no glasses rims, no eyes); once found, it
+    # is followed up the face's side.
+    eyes = float(roi_lm[list(landmark_sets.UNDER_EYES), 1].mean())
+    nose_tip = float(roi_lm[landmark_sets.NOSE[6], 1])
+    region = reach.copy()
+    region[: max(int(0.5 * (eyes + nose_tip)), 0)] = False
     k = max(int(opts.tophat_size * height) | 1, 5)
     tophat = cv2.morphologyEx(lab[..., 0], cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     skin = region & (tophat < opts.min_tophat // 2)
@@ -81,13 +86,16 @@ def strokes_across_cheeks(image: np.ndarray, landmarks: np.ndarray, options: Str
     skin_lab = np.median(lab[skin], axis=0).astype(np.float64)
     skin_chroma = max(float(np.hypot(skin_lab[1] - 128, skin_lab[2] - 128)), 1.0)
     skin_dir = (skin_lab[1:] - 128.0) / skin_chroma
-    candidates = region & (tophat >= opts.min_tophat) & (lab[..., 1].astype(np.int16) < skin_lab[1] - 4)
+    candidates = reach & (tophat >= opts.min_tophat) & (lab[..., 1].astype(np.int16) < skin_lab[1] - 4)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
     for i in range(1, n):
-        area = int(stats[i, cv2.CC_STAT_AREA])
-        if area < 10 or max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) < opts.min_length * height:
+        if max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) < opts.min_length * height:
             continue
-        where = labels == i
+        whole = labels == i
+        where = whole & region
+        area = int(np.count_nonzero(where))
+        if area < 10:
+            continue
         ys, xs = np.nonzero(where)
         _, sides, _ = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
         length = max(sides)
@@ -101,7 +109,7 @@ def strokes_across_cheeks(image: np.ndarray, landmarks: np.ndarray, options: Str
         # How much of the skin's own hue it has: its chroma along the skin's chroma direction, relative to the skin's.
         skin_hue = float(((peak[:, 1:] - 128.0) @ skin_dir).mean()) / skin_chroma
         if lightness >= opts.min_lightness and lightness - skin_lab[0] >= opts.min_lighter and skin_hue <= opts.max_skin_hue:
-            out[box.slices][where] = True
+            out[box.slices][whole] = True
     return out
 
 

@@ -38,6 +38,7 @@ from unmask_video import landmark_sets
 from unmask_video.align import similarity, transform_points
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.one_euro import OneEuroFilter
+from unmask_video.reference_check import strokes_across_cheeks
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +253,9 @@ class WarpOptions:
     #: (the chin too high: a squashed lower face) and jitters; the reference's shape carried rigidly is
     #: closer to the truth on every benchmark clip (see benchmarks/README.md, issue 11).
     jaw_from_reference: float = 1.0
+    #: Paint a mask's ear loop hanging across a cheek out of the reference (inpainted from the skin around it;
+    #: :func:`~unmask_video.reference_check.strokes_across_cheeks`), so it is not carried onto every frame.
+    remove_loops: bool = True
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -343,6 +347,21 @@ def picture_box(image: np.ndarray) -> tuple[int, int, int, int]:
     return x0, y0, x1, y1
 
 
+def _paint_out_loops(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """``image``, or a copy with the thin light strokes across its cheeks (a mask's ear loop) inpainted."""
+    loops = strokes_across_cheeks(image, landmarks)
+    if not loops.any():
+        return image
+    grown = cv2.dilate(loops.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    ys, xs = np.nonzero(grown)
+    y0, y1 = max(int(ys.min()) - 8, 0), min(int(ys.max()) + 9, image.shape[0])
+    x0, x1 = max(int(xs.min()) - 8, 0), min(int(xs.max()) + 9, image.shape[1])
+    out = image.copy()
+    out[y0:y1, x0:x1] = cv2.inpaint(np.ascontiguousarray(image[y0:y1, x0:x1]), grown[y0:y1, x0:x1], 3, cv2.INPAINT_TELEA)
+    log.info("a thin light stroke across the reference's cheek (a mask's ear loop?) was painted out: %d pixels", len(ys))
+    return out
+
+
 def _rigid_frame(landmarks: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     """(centre, scale, 2x2 rotation) of the face's rigid frame, from the :data:`UPPER_FACE` points."""
     pts = np.asarray(landmarks, np.float64)[list(landmark_sets.UPPER_FACE)]
@@ -388,6 +407,8 @@ class ReferenceWarper:
         if options.grid_step < 1:
             raise ValueError(f"grid_step must be >= 1, got {options.grid_step}")
         self.options = options
+        if options.remove_loops:
+            image = _paint_out_loops(image, lm)
 
         px0, py0, px1, py1 = picture_box(image)
         m = options.crop_margin
