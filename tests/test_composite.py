@@ -380,3 +380,30 @@ def test_matched_reference_is_the_colour_corrected_warp() -> None:
     assert _mean_colour_error(matched, truth, hole & valid) < 6.0 < _mean_colour_error(face.reference, truth, hole & valid)
     rebuilt = composite.reconstruct([face])[0]
     assert np.abs(rebuilt[hole & valid].astype(int) - matched[hole & valid].astype(int)).mean() < 1.0
+
+
+def test_hair_in_the_ring_does_not_dilute_a_small_colour_shift() -> None:
+    # The ring around a mask often runs over hair (and background) at the jaw's sides: it looks the same in the
+    # reference and the frame, so it says "no change". With a small cast (below the outlier test's reach) it
+    # would pull the correction towards none; only skin must count, as the reference shows it.
+    from unmask_video.reconstruct.composite import match_color
+
+    face, truth = masked_face(cast=(6, -4, -6))
+    hole = face.mask > 0
+    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+    ring = (dist > 2) & (dist <= 10) & face.valid
+    apply = hole & face.valid
+    xs = np.nonzero(ring)[1]
+    hair = np.zeros_like(hole)
+    hair[:, : int(np.percentile(xs, 50))] = True  # the left half of the ring: dark hair in both images
+    hair &= ~hole
+    reference, image = face.reference.copy(), face.image.copy()
+    reference[hair] = image[hair] = (38, 26, 20)
+    assert _mean_colour_error(reference, truth, apply) > 5.0
+    # The colour statistics: skin only (with the hair counted, about 3).
+    out = match_color(reference, image, ring, apply, 0.0, False, hole)
+    assert _mean_colour_error(out, truth, apply) < 1.5
+    # The smooth field: hair and background count half, so that the seam still meets them (about 3.2 when
+    # they count fully).
+    out = match_color(reference, image, ring, apply, 0.35, False, hole, seam_sigma=0.05)
+    assert _mean_colour_error(out, truth, apply) < 2.8

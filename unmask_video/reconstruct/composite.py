@@ -38,6 +38,8 @@ _MIN_RING_PIXELS = 30
 _COLOUR_WORK_PX = 128
 #: Per-channel gains of the colour correction stay within this factor (or its inverse).
 _MAX_GAIN = 4.0
+#: Weight, in the smooth colour field, of ring pixels where the reference shows no skin (hair, background).
+_NON_SKIN_WEIGHT = 0.5
 #: Ring pixels whose colour difference is within this many Lab units of the median are never
 #: outliers (a tight ring would otherwise drop ordinary skin texture).
 _MIN_OUTLIER_LAB = 8.0
@@ -127,11 +129,12 @@ def _spread(
     fade: bool = False,
     size: tuple[int, int] | None = None,
     coords: tuple[np.ndarray, np.ndarray] | None = None,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Normalised convolution: the (N, C) ``values`` known at the ``where`` pixels of an (h, w) grid,
     spread smoothly over the whole grid with a Gaussian of ``sigma`` pixels, plus ``bias`` ((C,), if
     given). With ``fade``, the field falls to 0 away from the known pixels (beyond about ``sigma``)
-    instead of extending their average everywhere. Returns (h, w, C) float32, or the field resized to
+    instead of extending their average everywhere. ``weights``: (N,) weights of the known pixels (1 if None). Returns (h, w, C) float32, or the field resized to
     ``size`` ((w, h), a working size) if given. ``coords``: ``np.nonzero(where)``, if the caller has it."""
     h, w = where.shape
     channels = values.shape[1]
@@ -141,11 +144,13 @@ def _spread(
     sw, sh = max(-(-w // f), 1), max(-(-h // f), 1)
     ys, xs = _coords(where) if coords is None else coords
     cell = (ys // f) * sw + xs // f
-    ws = np.bincount(cell, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
+    ws = np.bincount(cell, weights=weights, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
     known = ws > 0
     vs = np.empty((sh, sw, channels), np.float32)
     for c in range(channels):
-        vs[..., c] = np.bincount(cell, weights=values[:, c], minlength=sh * sw).reshape(sh, sw)
+        vs[..., c] = np.bincount(
+            cell, weights=values[:, c] if weights is None else values[:, c] * weights, minlength=sh * sw
+        ).reshape(sh, sw)
     ws = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
     vs = cv2.GaussianBlur(vs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
     floor = 1e-6
@@ -159,29 +164,45 @@ def _spread(
     return cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
 
 
-def _inliers(tgt: np.ndarray, ref: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
-    """(N,) bool: the ring pixels that show skin whose colour the reference can be matched to.
+def _near(lab: np.ndarray, sample: np.ndarray, spreads: float) -> np.ndarray:
+    """(N,) bool: the ``lab`` pixels ((N, 3)) within ``spreads`` robust spreads of the ``sample`` pixels' median
+    colour ((M, 3) Lab; per channel, the spread is the 75th percentile of the distance to the median, at least 3)."""
+    # Statistics per channel over contiguous rows (numpy's median along the first axis of an (N, 3)
+    # array partitions strided columns, several times slower; the values are the same).
+    sample_t = np.ascontiguousarray(sample.T)
+    mu = np.median(sample_t, axis=1)
+    spread = np.maximum(np.percentile(np.abs(sample_t - mu[:, None]), 75, axis=1), 3.0)
+    return (((lab - mu) / spread) ** 2).sum(axis=1) < spreads * spreads
 
-    Dropped: pixels that look like the mask (within 3 spreads of the hole's colour: the part of
-    the mask the segmentation missed), then pixels whose target-minus-reference difference is far
-    from the median difference (hands, hair, shadows, a landmark slip).
+
+def _inliers(
+    tgt: np.ndarray, ref: np.ndarray, hole_lab: np.ndarray | None, skin_lab: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, seam): (N,) bool each, the ring pixels the colour statistics come from, and those the seam
+    is matched on.
+
+    Dropped from both: pixels that look like the mask (within 3 spreads of the hole's colour,
+    ``hole_lab``: the part of the mask the segmentation missed), and pixels whose target-minus-reference
+    difference is far from the median difference (hands, hair that moved, shadows, a landmark slip).
+    Dropped from the colour statistics only: pixels where the reference does not show skin (further than
+    3 spreads from the colour of ``skin_lab``, the warped reference inside the hole: hair, background, the
+    dark of a nostril), which look alike in both images and would pull the match towards no change; the
+    seam must still meet the frame there. A test that would leave fewer than ``_MIN_RING_PIXELS`` is not
+    applied.
     """
     keep = np.ones(len(tgt), bool)
     if hole_lab is not None and len(hole_lab) >= _MIN_RING_PIXELS:
-        # Statistics per channel over contiguous rows (numpy's median along the first axis of an (N, 3)
-        # array partitions strided columns, several times slower; the values are the same).
-        hole_t = np.ascontiguousarray(hole_lab.T)
-        mu = np.median(hole_t, axis=1)
-        spread = np.maximum(np.percentile(np.abs(hole_t - mu[:, None]), 75, axis=1), 3.0)
-        like_mask = (((tgt - mu) / spread) ** 2).sum(axis=1) < 9.0
+        like_mask = _near(tgt, hole_lab, 3.0)
         if np.count_nonzero(~like_mask) >= _MIN_RING_PIXELS:
             keep &= ~like_mask
+    skin = _near(ref, skin_lab, 3.0) if skin_lab is not None and len(skin_lab) >= _MIN_RING_PIXELS else keep
     d = tgt - ref
     med = np.median(np.ascontiguousarray(d[keep].T), axis=1)
     dev = np.sqrt(((d - med) ** 2).sum(axis=1))
     mad = float(np.median(dev[keep]))
-    keep &= dev <= max(3.0 * mad, _MIN_OUTLIER_LAB)
-    return keep
+    seam = keep & (dev <= max(3.0 * mad, _MIN_OUTLIER_LAB))
+    colour = seam & skin
+    return (colour if np.count_nonzero(colour) >= _MIN_RING_PIXELS else seam), seam
 
 
 def match_color(
@@ -231,12 +252,13 @@ def match_color(
     ring_ys, ring_xs = _coords(r)
     ref_ring = _to_lab(ref_sub[ring_ys, ring_xs])
     tgt_ring = _to_lab(target[region][ring_ys, ring_xs])
-    hole_lab = None
+    hole_lab = skin_lab = None
     if hole is not None and hole.any():
         hole_idx = np.flatnonzero(hole)
         hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
         hole_lab = _to_lab(target.reshape(-1, 3)[hole_idx])
-    keep = _inliers(tgt_ring, ref_ring, hole_lab)
+        skin_lab = _to_lab(reference.reshape(-1, 3)[hole_idx[:: 4]])  # its median and spread: fewer suffice
+    keep, seam_keep = _inliers(tgt_ring, ref_ring, hole_lab, skin_lab)
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
         log.debug("colour match skipped: %d usable ring pixels", np.count_nonzero(keep))
         if not fresh:
@@ -249,6 +271,8 @@ def match_color(
     coords = ring_ys[keep], ring_xs[keep]  # the kept ring pixels, as np.nonzero(r_in) lists them
     r_in = np.zeros_like(r)
     r_in[coords] = True
+    seam_coords = ring_ys[seam_keep], ring_xs[seam_keep]  # the ring pixels the seam is matched on
+    seam_ref, seam_tgt = ref_ring[seam_keep], tgt_ring[seam_keep]
     # (Except with the local field, the region is converted densely: one contiguous cvtColor, no
     # per-pixel gathers, cheaper than gathering the ``apply`` pixels, which are most of it anyway.)
     ref_lab = _to_lab(ref_sub) if transfer_std or local_sigma <= 0 else None
@@ -266,15 +290,21 @@ def match_color(
         k = min(1.0, _COLOUR_WORK_PX / max(rh, rw))
         small = (max(int(round(rw * k)), 1), max(int(round(rh * k)), 1))
         shift = mu_t - mu_r
-        field = _spread(tgt_in - (ref_in + shift), r_in, max(local_sigma * size, 1.0), shift, size=small, coords=coords)
+        # The smooth field, from every ring pixel that agrees, those where the reference shows no skin (hair,
+        # background) with a low weight: where skin is near, its colour change rules; where none is, the
+        # field still follows the light there.
+        field = _spread(
+            seam_tgt - (seam_ref + shift), r, max(local_sigma * size, 1.0), shift, size=small, coords=seam_coords,
+            weights=np.where(keep[seam_keep], np.float32(1.0), np.float32(_NON_SKIN_WEIGHT)),
+        )
         if field_filter is not None:
             field = field_filter(field)
         if seam_sigma > 0:
-            ys, xs = coords
+            ys, xs = seam_coords
             at_ring = field[np.minimum((ys * (small[1] / rh)).astype(int), small[1] - 1),
                             np.minimum((xs * (small[0] / rw)).astype(int), small[0] - 1)]
             field += _spread(
-                tgt_in - (ref_in + at_ring), r_in, max(seam_sigma * size, 1.0), fade=True, size=small, coords=coords
+                seam_tgt - (seam_ref + at_ring), r, max(seam_sigma * size, 1.0), fade=True, size=small, coords=seam_coords
             )
         ref_small = cv2.resize(ref_sub, small, interpolation=cv2.INTER_AREA)
         lab_small = _to_lab(ref_small) + field
@@ -293,8 +323,8 @@ def match_color(
         shift = (mu_t - mu_r) if shift_filter is None else shift_filter(mu_t - mu_r)
         corrected = ref_lab + shift
     if seam_sigma > 0:
-        residual = tgt_in - corrected[coords]
-        corrected += _spread(residual, r_in, max(seam_sigma * size, 1.0), fade=True, coords=coords)
+        residual = seam_tgt - corrected[seam_coords]
+        corrected += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
     _paste(out[region], _from_lab(corrected), a)
     return out
 
