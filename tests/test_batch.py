@@ -179,6 +179,23 @@ def test_without_ray_it_runs_in_process_and_says_so(clips, tmp_path, monkeypatch
     assert any("Ray is not installed" in r.getMessage() for r in caplog.records)
 
 
+def test_a_worker_keeps_opencv_and_torch_to_its_share_of_the_cores():
+    import cv2
+    import torch
+
+    from unmask_video.batch.worker import VideoWorker
+
+    before = cv2.getNumThreads(), torch.get_num_threads()
+    try:
+        cv2.setNumThreads(4)
+        template = RunOptions(input="", output="", reference="", reconstructor=ReconstructorOptions(generator="none"))
+        VideoWorker(template, threads=1).setup()
+        assert (cv2.getNumThreads(), torch.get_num_threads()) == (1, 1)
+    finally:
+        cv2.setNumThreads(before[0])
+        torch.set_num_threads(before[1])
+
+
 def test_models_and_facemesh_are_loaded_once_per_worker(clips, tmp_path, monkeypatch):
     import unmask_video.batch.worker as worker_module
     import unmask_video.pipeline as pipeline_module

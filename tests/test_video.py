@@ -96,6 +96,31 @@ def make_clip(
     return path
 
 
+def test_timestamps_that_stand_still_are_retimed_at_the_nominal_rate(tmp_path: Path, caplog) -> None:
+    src = tmp_path / "still.mp4"  # a bad muxer: every frame at pts 0 (the container's average rate becomes absurd)
+    with av.open(str(src), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.options = {"bframes": "0"}
+        for i in range(9):
+            frame = av.VideoFrame.from_ndarray(_picture(i, 64, 48), format="rgb24")
+            frame.pts = i
+            for packet in video.encode(frame if i < 8 else None):
+                packet.pts = packet.dts = 0
+                out.mux(packet)
+    with av.open(str(src)) as c:
+        assert [f.pts for f in c.decode(video=0)] == [0] * 8
+    with caplog.at_level("WARNING"), VideoReader(str(src)) as reader:
+        frames = list(reader.frames())
+    assert reader.info.fps == 25
+    assert [f.time_s for f in frames] == pytest.approx([i / 25 for i in range(8)])
+    assert reader.report.timestamps_repaired == 7
+    assert "timestamps stop increasing at frame 1" in caplog.text
+    dst = tmp_path / "out.mp4"
+    roundtrip(src, dst)
+    assert [float(t) for t in video_pts_seconds(dst)] == pytest.approx([i / 25 for i in range(8)])
+
+
 def roundtrip(src: Path, dst: Path | str, options: EncodeOptions | None = None, **kw) -> VideoReader:
     with VideoReader(str(src)) as reader, VideoWriter(dst, reader, options or EncodeOptions(preset="ultrafast"), **kw) as writer:
         for frame in reader.frames(on_audio_packet=writer.mux_audio):

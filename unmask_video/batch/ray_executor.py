@@ -140,8 +140,8 @@ class BatchActor:
     """What runs inside each Ray worker process (``max_concurrency=2``: ``progress`` answers while ``process``
     runs)."""
 
-    def __init__(self, template: RunOptions, worker: int) -> None:
-        self._worker = VideoWorker(template, worker)
+    def __init__(self, template: RunOptions, worker: int, threads: int) -> None:
+        self._worker = VideoWorker(template, worker, threads=threads)
 
     def setup(self) -> tuple[int, str] | None:
         try:
@@ -176,7 +176,7 @@ def run_ray(
 
         def new_actor(worker: int) -> Any:
             return remote.options(num_cpus=options.cpus_per_worker, num_gpus=options.gpus_per_worker).remote(
-                template, worker
+                template, worker, max(1, round(options.cpus_per_worker))
             )
 
         actors = {w: new_actor(w) for w in range(count)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -50,11 +51,23 @@ class Task:
     attempt: int = 1
 
 
+def limit_threads(threads: int) -> None:
+    """Keep OpenCV's and torch's thread pools to ``threads``: several workers on one machine would otherwise each
+    start a pool as large as the machine and fight over its cores. torch is limited only when already imported."""
+    import cv2
+
+    cv2.setNumThreads(threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
 class VideoWorker:
     """Processes videos with one reconstructor and one tracker for all of them (call :meth:`setup` first)."""
 
-    def __init__(self, template: RunOptions, worker: int = 0) -> None:
+    def __init__(self, template: RunOptions, worker: int = 0, threads: int | None = None) -> None:
         self.template = template
+        self.threads = threads  # CPU threads for OpenCV and torch (None: their defaults, all cores)
         self.parts: PipelineParts | None = None
         self._lock = threading.Lock()
         self._progress = WorkerProgress(worker=worker, pid=os.getpid())
@@ -63,8 +76,12 @@ class VideoWorker:
     def setup(self) -> None:
         """Load the models and FaceMesh; raises :class:`UnmaskError` for options no video can run with."""
         if self.parts is None:
+            if self.threads:
+                limit_threads(self.threads)
             reconstructor = build_reconstructor(self.template.reconstructor)
             reconstructor.warmup()
+            if self.threads:
+                limit_threads(self.threads)  # (again: building the reconstructor may have imported torch)
             self.parts = PipelineParts(reconstructor, FaceTracker(self.template.pipeline.tracker))
 
     def progress(self) -> tuple[WorkerProgress, float]:

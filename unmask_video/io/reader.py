@@ -75,6 +75,7 @@ class DecodeReport:
     packets_skipped: int = 0  # packets that did not decode or demux and were skipped
     damaged_at_s: list[float] = field(default_factory=list)  # source times of the skipped packets
     expected_is_exact: bool = field(default=False, repr=False)
+    timestamps_repaired: int = 0  # frames whose timestamp did not come after the previous one's (re-timed)
 
     @property
     def frames_lost(self) -> int | None:
@@ -199,6 +200,7 @@ class VideoReader:
         self._frames_started = False
         self._index = 0
         self._last_time_s = 0.0
+        self._last_pts: tuple[int, Fraction] | None = None  # the previous frame's (pts, time base), as repaired
         self.report = DecodeReport()
 
         first = self._prime()
@@ -209,6 +211,9 @@ class VideoReader:
         stream = self.video_stream
         time_base = stream.time_base or Fraction(1, 90000)
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        if rate and stream.guessed_rate and rate > 1.01 * stream.guessed_rate:
+            # an average above the rate every timestamp fits (FFmpeg's guess) comes from timestamps that stand still
+            rate = stream.guessed_rate
         fps = float(rate) if rate else 0.0
         duration_s: float | None = None
         if stream.duration:
@@ -351,13 +356,31 @@ class VideoReader:
     def _convert(self, frame: av.VideoFrame) -> DecodedFrame:
         image = self._to_rgb(frame)
         time_base = frame.time_base or self.info.time_base
-        pts = frame.pts
+        pts = self._repaired_pts(frame.pts, Fraction(time_base))
         time_s = float(pts * time_base) if pts is not None else self._index / self.info.fps
         decoded = DecodedFrame(
             image=image, pts=pts, time_base=Fraction(time_base), time_s=time_s, index=self._index, source=frame
         )
         self._index += 1
         return decoded
+
+    def _repaired_pts(self, pts: int | None, time_base: Fraction) -> int | None:
+        """``pts``, or one frame period (at the nominal rate) after the previous frame's when it does not come after
+        it: a file whose timestamps stand still or go back (a bad muxer) would otherwise look like one instant to
+        the time filters and be written as one burst of frames."""
+        last = self._last_pts
+        if pts is not None and last is not None and last[1] == time_base and pts <= last[0]:
+            step = max(1, round(1 / (Fraction(self.info.fps).limit_denominator(1001) * time_base)))
+            if not self.report.timestamps_repaired:
+                log.warning(
+                    "%s: the timestamps stop increasing at frame %d; timing the frames at %.3g fps from there",
+                    self.source, self._index, self.info.fps,
+                )
+            self.report.timestamps_repaired += 1
+            pts = last[0] + step
+        if pts is not None:
+            self._last_pts = (pts, time_base)
+        return pts
 
     def _check_complete(self) -> None:
         report = self.report
