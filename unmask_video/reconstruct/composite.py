@@ -55,6 +55,10 @@ class CompositeOptions:
     ring_px: int = 8
     #: Pixels next to the mask edge skipped by the ring (the segmentation's edge is uncertain).
     ring_gap_px: int = 2
+    #: Pixels next to the mask edge skipped by the colour statistics (not by the seam): the mask's shadow and
+    #: the light it throws back darken and tint the skin just around it, which the rebuilt face, unmasked,
+    #: does not have. The ring then reaches this far plus ``ring_px``.
+    stats_gap_px: int = 6
     #: Radius of the Telea inpainting that fills what the warp does not cover.
     inpaint_radius: int = 3
     #: Where the warp does not cover, the inpainting also redoes this many pixels outside the mask
@@ -217,6 +221,7 @@ def match_color(
     seam_sigma: float = 0.0,
     field_filter: Callable[[np.ndarray], np.ndarray] | None = None,
     out: np.ndarray | None = None,
+    stats_ring: np.ndarray | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -233,7 +238,8 @@ def match_color(
     (h, w, 3) Lab offset field of the global and local correction to the one applied (temporal
     averages); the seam field follows the frame. ``out`` ((h, w, 3) uint8): write the result into it
     instead (its ``apply`` pixels get the colour-matched reference, or the reference as it is where no match
-    can be made; the rest is left alone) and return it.
+    can be made; the rest is left alone) and return it. ``stats_ring`` ((h, w) bool, within ``ring``): the
+    colour statistics (global shift and smooth field) come from these ring pixels only, the seam from all.
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -259,6 +265,10 @@ def match_color(
         hole_lab = _to_lab(target.reshape(-1, 3)[hole_idx])
         skin_lab = _to_lab(reference.reshape(-1, 3)[hole_idx[:: 4]])  # its median and spread: fewer suffice
     keep, seam_keep = _inliers(tgt_ring, ref_ring, hole_lab, skin_lab)
+    if stats_ring is not None:
+        far = keep & stats_ring[region][ring_ys, ring_xs]
+        if np.count_nonzero(far) >= _MIN_RING_PIXELS:
+            keep = far
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
         log.debug("colour match skipped: %d usable ring pixels", np.count_nonzero(keep))
         if not fresh:
@@ -367,7 +377,7 @@ class ReferenceComposite:
         the pipeline warps only that box (the rest of the face is never looked at)."""
         opts = self.options
         band = max(int(np.ceil(opts.band_px)), 0)
-        return max(band, opts.ring_gap_px + opts.ring_px if opts.color_match else 0) + 2
+        return max(band, max(opts.ring_gap_px, opts.stats_gap_px) + opts.ring_px if opts.color_match else 0) + 2
 
     def warmup(self) -> None:
         """Nothing to load: OpenCV and numpy only."""
@@ -465,27 +475,31 @@ class ReferenceComposite:
             return matched, face.valid
         hole, valid = hole_full[region], face.valid[region]
         dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-        paste, ring = self._bands(dist, valid, 1.0)
+        paste, ring, stats = self._bands(dist, valid, 1.0)
         opts = self.options
         matched[region] = match_color(
             face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
-            seam_sigma=opts.seam_sigma,
+            seam_sigma=opts.seam_sigma, stats_ring=stats,
         )
         return matched, face.valid
 
-    def _bands(self, dist: np.ndarray, valid: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-        """(paste, ring): the hole and its blend band where the warp is valid, and the ring of visible
-        skin the colour statistics come from, both (h, w) bool, from the distance to the hole."""
+    def _bands(
+        self, dist: np.ndarray, valid: np.ndarray, scale: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(paste, ring, stats): the hole and its blend band where the warp is valid, the ring of visible
+        skin the seam is matched on, and the part of it the colour statistics come from (None: all of it),
+        (h, w) bool each, from the distance to the hole."""
         opts = self.options
         # The band the blend cross-fades over is filled too (where the warp is valid); at a working
         # scale one pixel more, so that it still covers the full-size band once scaled back.
         band = max(int(np.ceil(opts.band_px * scale)), 0) + (1 if scale < 1.0 else 0)
         paste = (dist <= band) & valid
         gap, width = opts.ring_gap_px * scale, max(opts.ring_px * scale, 1.5)
+        stats_gap = opts.stats_gap_px * scale
         # Skin only: where the warp is valid (the reference's face and the region below its jaw); the
         # mask's colour, hair, shadows and hands are dropped from the ring's statistics as outliers.
-        ring = (dist > gap) & (dist <= gap + width) & valid
-        return paste, ring
+        ring = (dist > gap) & (dist <= max(gap, stats_gap) + width) & valid
+        return paste, ring, (ring & (dist > stats_gap)) if stats_gap > gap else None
 
     def _rebuild(
         self,
@@ -507,13 +521,13 @@ class ReferenceComposite:
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-        paste, ring = self._bands(dist, valid, scale)
+        paste, ring, stats = self._bands(dist, valid, scale)
         if out is None:
             out = image.copy()
         if opts.color_match and opts.ring_px > 0:
             match_color(
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
-                filters[0], opts.seam_sigma, filters[1], out=out,
+                filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats,
             )
         else:
             _paste(out, reference, paste)
