@@ -6,7 +6,8 @@
 For each clip in ../shared/data/videos/talking (and ../shared/data/videos/small_faces with --small-faces):
 landmarks found on the unmasked frames, a varied realistic mask drawn from them (benchmarks.drawn_masks: up to
 the nose bridge or below the nose, 0.15-0.3 face heights below the chin, shaded fabrics and prints, a hand
-passing in front on some clips), frame 0 (unmasked) used as the reference still, frames from 1 on evaluated.
+passing in front on some clips; never over the clip's letterbox bars), frame 0 (unmasked) used as the reference still,
+frames from 1 on evaluated.
 
 Methods, all in this run: the masked input; cv2.inpaint (Telea) frame by frame with the TRUE mask; ours with
 the TRUE mask (the pipeline's own tracker on the masked frames, the segmenter replaced by the truth: isolates
@@ -43,6 +44,7 @@ from unmask_video.pipeline import FramePipeline, PipelineOptions  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.timing import StageTimer  # noqa: E402
+from unmask_video.warp import picture_box  # noqa: E402
 from unmask_video.io import VideoReader  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
@@ -113,6 +115,13 @@ def load_clip(path: Path, frames: int, index: int) -> Clip:
             masked, truth, mask = draw(frame.image, faces[0], spec, len(clip.truth))
             if len(clip.truth) == 0:  # the reference still: no mask, no hand
                 masked, truth, mask = frame.image, frame.image, np.zeros(mask.shape, np.float32)
+                bars = np.ones(mask.shape, bool)
+                x0, y0, x1, y1 = picture_box(frame.image)
+                bars[y0:y1, x0:x1] = False
+            elif bars.any():
+                # A mask is worn in the picture, not over the clip's letterbox bars (they stay black).
+                mask = np.where(bars, 0.0, mask).astype(np.float32)
+                masked = np.where(bars[..., None], truth, masked)
             clip.truth.append(truth)
             clip.masked.append(masked)
             clip.masks.append(mask)

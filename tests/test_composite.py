@@ -380,3 +380,49 @@ def test_matched_reference_is_the_colour_corrected_warp() -> None:
     assert _mean_colour_error(matched, truth, hole & valid) < 6.0 < _mean_colour_error(face.reference, truth, hole & valid)
     rebuilt = composite.reconstruct([face])[0]
     assert np.abs(rebuilt[hole & valid].astype(int) - matched[hole & valid].astype(int)).mean() < 1.0
+
+
+def test_hair_in_the_ring_does_not_dilute_a_small_colour_shift() -> None:
+    # The ring around a mask often runs over hair (and background) at the jaw's sides: it looks the same in the
+    # reference and the frame, so it says "no change". With a small cast (below the outlier test's reach) it
+    # would pull the correction towards none; only skin must count, as the reference shows it.
+    from unmask_video.reconstruct.composite import match_color
+
+    face, truth = masked_face(cast=(6, -4, -6))
+    hole = face.mask > 0
+    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+    ring = (dist > 2) & (dist <= 10) & face.valid
+    apply = hole & face.valid
+    xs = np.nonzero(ring)[1]
+    hair = np.zeros_like(hole)
+    hair[:, : int(np.percentile(xs, 50))] = True  # the left half of the ring: dark hair in both images
+    hair &= ~hole
+    reference, image = face.reference.copy(), face.image.copy()
+    reference[hair] = image[hair] = (38, 26, 20)
+    assert _mean_colour_error(reference, truth, apply) > 5.0
+    # The colour statistics: skin only (with the hair counted, about 3).
+    out = match_color(reference, image, ring, apply, 0.0, False, hole)
+    assert _mean_colour_error(out, truth, apply) < 1.5
+    # The smooth field: hair and background count half, so that the seam still meets them (about 3.2 when
+    # they count fully).
+    out = match_color(reference, image, ring, apply, 0.35, False, hole, seam_sigma=0.05)
+    assert _mean_colour_error(out, truth, apply) < 2.8
+
+
+def test_the_masks_shadow_around_it_does_not_darken_the_rebuilt_face() -> None:
+    # A worn mask shades the skin just around it (and throws its colour back onto it); unmasked, the face has no
+    # such shadow. The colour statistics skip the first pixels next to the mask; the seam still meets the frame.
+    face, truth = masked_face()
+    hole = face.mask > 0
+    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+    shadow = ~hole & (dist <= 5)
+    image = face.image.copy()
+    image[shadow] = (image[shadow] * np.array([0.9, 0.87, 0.87])).astype(np.uint8)  # within the outlier test
+    face.image = image
+    inner = hole & (cv2.erode(hole.astype(np.uint8), np.ones((31, 31), np.uint8)) > 0)  # away from the seam
+    errors = {}
+    for gap in (2, 6):
+        out = ReferenceComposite(CompositeOptions(stats_gap_px=gap, color_smoothing=0.0)).reconstruct([face])[0]
+        errors[gap] = _mean_colour_error(out, truth, inner)
+    assert errors[6] < 0.6 * errors[2], errors  # (about 4.0 and 2.0)
+    assert errors[6] < 3.0, errors

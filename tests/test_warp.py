@@ -198,7 +198,35 @@ def test_letterbox_bars_of_the_reference_are_not_sampled() -> None:
     assert picture_box(barred) == (0, 0, image.shape[1], cut)
     warped, valid = ReferenceWarper(barred, lm, WarpOptions()).warp(lm, image.shape[:2])
     assert valid[cut - 10 : cut - 3].any()
-    assert not valid[cut + 1 :].any() and (warped[cut + 1 :] == 0).all()
+    # Past the bar's edge the neck is the picture's mirror image (or nothing), never the bar.
+    past = valid.copy()
+    past[: cut + 1] = False
+    assert past.any() and (warped[cut + 1 :][~past[cut + 1 :]] == 0).all()
+    ys, xs = np.nonzero(past)
+    assert np.abs(warped[ys, xs].astype(int) - image[2 * (cut - 1) - ys, xs].astype(int)).mean() < 4.0
+
+
+def test_neck_past_the_reference_pictures_edge_is_its_mirror_image() -> None:
+    # A low face in a video frame used as the reference: the picture ends a little below the chin, and a
+    # mask reaches further down the neck. There the warp shows the picture's neck mirrored at the edge (no
+    # seam, no fill); a mirrored chin or face is not valid.
+    image, lm = astronaut()
+    cut = int(lm[152, 1]) + 12
+    picture = np.ascontiguousarray(image[:cut])
+    warped, valid = ReferenceWarper(picture, lm, WarpOptions()).warp(lm, image.shape[:2])
+    below = neck_region(image.shape[:2], lm, WarpOptions().neck_reach) > 0
+    past = below.copy()
+    past[: cut + 1] = False
+    past[cut + 10 :] = False  # the mirror of the 10 rows above the edge: neck, below the jaw
+    assert past.sum() > 300
+    assert valid[past].mean() > 0.9
+    ys, xs = np.nonzero(past & valid)
+    mirror = picture[2 * (cut - 1) - ys, xs].astype(int)
+    assert np.abs(warped[ys, xs].astype(int) - mirror).mean() < 4.0
+    # Far past the edge the mirror would show the chin and the face: not valid.
+    far = np.zeros_like(valid)
+    far[cut + 40 :] = True
+    assert not (valid & far).any()
 
 
 def test_valid_is_false_outside_the_reference_image() -> None:
@@ -364,3 +392,23 @@ def test_rigid_frame_filter_steadies_a_still_head_and_follows_a_moving_one() -> 
         shift = np.array([3.0 * t, 0.0], np.float32)
         mapped = filtered.fit(lm + shift, track=0)(mouth + shift)[0]
     assert np.linalg.norm(mapped - expected) < 2.5, mapped - expected
+
+
+def test_an_ear_loop_across_the_references_cheek_is_painted_out() -> None:
+    # A mask held off the face leaves its white loop across her cheek: the warped reference must not carry it
+    # onto every frame. Painted out, the cheek is close to the bare photo's; kept, it is not.
+    from tests.test_reference_check import _loop
+
+    image, lm = astronaut()
+    looped = _loop(image, lm, (250, 250, 250))
+    drawn = (looped != image).any(axis=2)
+    cleaned, valid = ReferenceWarper(looped, lm, WarpOptions()).warp(lm, image.shape[:2])
+    kept, _ = ReferenceWarper(looped, lm, WarpOptions(remove_loops=False)).warp(lm, image.shape[:2])
+    where = drawn & valid
+    assert where.sum() > 100
+    assert psnr(kept, image, where) < 20.0
+    assert psnr(cleaned, image, where) > psnr(kept, image, where) + 8.0
+    # A bare reference is left as it is.
+    bare, _ = ReferenceWarper(image, lm, WarpOptions()).warp(lm, image.shape[:2])
+    plain, _ = ReferenceWarper(image, lm, WarpOptions(remove_loops=False)).warp(lm, image.shape[:2])
+    assert np.array_equal(bare, plain)

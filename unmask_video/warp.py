@@ -19,7 +19,10 @@ points above the mask follow FaceMesh directly (``neck_from_reference``, ``jaw_f
 
 The validity map says where the warp is trustworthy: inside the reference image and inside the
 reference's face oval or the region below its jaw, carried through the same map, and not where the
-spline folds or crushes the reference (tracking failures). A reference photo much bigger than the target face is sampled from a
+spline folds or crushes the reference (tracking failures). Where the region below the jaw runs past the
+reference picture's edge (a low face in a video frame), the picture is continued by its mirror image,
+valid only where the mirrored pixel is itself neck: the skin continues without a seam or an inpainted
+smear. A reference photo much bigger than the target face is sampled from a
 Gaussian pyramid level, so shrinking it does not alias.
 """
 
@@ -35,6 +38,7 @@ from unmask_video import landmark_sets
 from unmask_video.align import similarity, transform_points
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.one_euro import OneEuroFilter
+from unmask_video.reference_check import strokes_across_cheeks
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +253,9 @@ class WarpOptions:
     #: (the chin too high: a squashed lower face) and jitters; the reference's shape carried rigidly is
     #: closer to the truth on every benchmark clip (see benchmarks/README.md, issue 11).
     jaw_from_reference: float = 1.0
+    #: Paint a mask's ear loop hanging across a cheek out of the reference (inpainted from the skin around it;
+    #: :func:`~unmask_video.reference_check.strokes_across_cheeks`), so it is not carried onto every frame.
+    remove_loops: bool = True
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -340,6 +347,21 @@ def picture_box(image: np.ndarray) -> tuple[int, int, int, int]:
     return x0, y0, x1, y1
 
 
+def _paint_out_loops(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """``image``, or a copy with the thin light strokes across its cheeks (a mask's ear loop) inpainted."""
+    loops = strokes_across_cheeks(image, landmarks)
+    if not loops.any():
+        return image
+    grown = cv2.dilate(loops.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    ys, xs = np.nonzero(grown)
+    y0, y1 = max(int(ys.min()) - 8, 0), min(int(ys.max()) + 9, image.shape[0])
+    x0, x1 = max(int(xs.min()) - 8, 0), min(int(xs.max()) + 9, image.shape[1])
+    out = image.copy()
+    out[y0:y1, x0:x1] = cv2.inpaint(np.ascontiguousarray(image[y0:y1, x0:x1]), grown[y0:y1, x0:x1], 3, cv2.INPAINT_TELEA)
+    log.info("a thin light stroke across the reference's cheek (a mask's ear loop?) was painted out: %d pixels", len(ys))
+    return out
+
+
 def _rigid_frame(landmarks: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     """(centre, scale, 2x2 rotation) of the face's rigid frame, from the :data:`UPPER_FACE` points."""
     pts = np.asarray(landmarks, np.float64)[list(landmark_sets.UPPER_FACE)]
@@ -385,18 +407,24 @@ class ReferenceWarper:
         if options.grid_step < 1:
             raise ValueError(f"grid_step must be >= 1, got {options.grid_step}")
         self.options = options
+        if options.remove_loops:
+            image = _paint_out_loops(image, lm)
 
         px0, py0, px1, py1 = picture_box(image)
         m = options.crop_margin
         extent = np.concatenate([lm, below_jaw_points(lm, options.neck_reach, (1.0,))]) if options.neck_reach > 0 else lm
-        x0 = max(int(np.floor(extent[:, 0].min())) - m, px0)
-        y0 = max(int(np.floor(extent[:, 1].min())) - m, py0)
-        x1 = min(int(np.ceil(extent[:, 0].max())) + m + 1, px1)
-        y1 = min(int(np.ceil(extent[:, 1].max())) + m + 1, py1)
+        ex0, ey0 = int(np.floor(extent[:, 0].min())) - m, int(np.floor(extent[:, 1].min())) - m
+        ex1, ey1 = int(np.ceil(extent[:, 0].max())) + m + 1, int(np.ceil(extent[:, 1].max())) + m + 1
+        x0, y0, x1, y1 = max(ex0, px0), max(ey0, py0), min(ex1, px1), min(ey1, py1)
         if x1 - x0 < 8 or y1 - y0 < 8:
             raise InputError("the reference face is too small or outside the picture; pass a --ref photo with a clear face")
-        self.image = np.ascontiguousarray(image[y0:y1, x0:x1])
-        self.landmarks = lm - np.array([x0, y0], dtype=np.float32)
+        # Where the face's reach (the neck below a low face) runs past the picture, the picture is continued
+        # by its mirror image: valid only where the mirrored pixel is the neck below the jaw (see below).
+        top, left = min(max(y0 - ey0, 0), y1 - y0 - 1), min(max(x0 - ex0, 0), x1 - x0 - 1)
+        bottom, right = min(max(ey1 - y1, 0), y1 - y0 - 1), min(max(ex1 - x1, 0), x1 - x0 - 1)
+        picture = np.ascontiguousarray(image[y0:y1, x0:x1])
+        self.image = cv2.copyMakeBorder(picture, top, bottom, left, right, cv2.BORDER_REFLECT_101)
+        self.landmarks = lm - np.array([x0 - left, y0 - top], dtype=np.float32)
         self._src = self._control(self.landmarks)
         self._stable = self.landmarks[list(landmark_sets.STABLE_FACE)].astype(np.float64)
         self._src_lower = self.landmarks[list(_LOWER_CONTROL)].astype(np.float64)
@@ -406,10 +434,19 @@ class ReferenceWarper:
         # The validity source: the face oval and the region below the jaw, shrunk by one pixel so that bilinear sampling at its
         # edge never mixes in the outside; remapped as float and thresholded.
         oval = face_region(self.image.shape[:2], self.landmarks)
-        oval |= neck_region(self.image.shape[:2], self.landmarks, options.neck_reach)
+        neck = neck_region(self.image.shape[:2], self.landmarks, options.neck_reach)
+        oval |= neck
         grow = int(round(options.outline_reach * _face_axes(self.landmarks)[1]))
         if grow > 0:
             oval = cv2.dilate(oval, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+        if top or bottom or left or right:
+            # Past the picture's border only the mirrored neck is valid: a mirrored jaw, face or background is not
+            # what lies there (those pixels are inpainted, as before).
+            ph, pw = picture.shape[:2]
+            source = np.full((ph, pw), 255, np.uint8)
+            mirrored = cv2.copyMakeBorder(neck[top:top + ph, left:left + pw], top, bottom, left, right, cv2.BORDER_REFLECT_101)
+            mirrored[top:top + ph, left:left + pw] = source
+            oval &= mirrored
         self._oval = cv2.erode(oval, np.ones((3, 3), np.uint8))
         # Gaussian pyramid (level k is 2**-k the size; pixel i of level k sits at 2**k * i of level 0).
         self._levels: list[tuple[np.ndarray, np.ndarray]] = [(self.image, self._oval)]
@@ -566,7 +603,7 @@ class ReferenceWarper:
 
         ``landmarks``: the target's (468, 2) landmarks in ROI coordinates; ``shape``: (h, w) of the ROI.
         Returns the warped reference, (h, w, 3) uint8 (zero where not valid), and the validity map,
-        (h, w) bool: inside the reference image and inside the reference's face oval. With ``region``,
+        (h, w) bool: inside the reference image (or its mirrored neck past its edge) and inside the reference's face oval. With ``region``,
         an (x0, y0, x1, y1) box of the ROI (x1, y1 exclusive), only that box is warped (a caller that
         reads the reference near the mask only need not pay for the whole face): outside it nothing
         is valid. ``track``: the face track's id, for the temporal smoothing of the control points

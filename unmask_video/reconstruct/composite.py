@@ -31,6 +31,8 @@ __all__ = ["CompositeOptions", "ReferenceComposite", "match_color"]
 
 #: Colour transfer never scales a channel's spread by more than this factor (or its inverse).
 _MAX_STD_RATIO = 2.0
+#: At most this many ring pixels are looked at (an even subsample of a bigger ring).
+_MAX_RING_PIXELS = 6000
 #: Fewer ring pixels than this and the colour statistics are not trusted (no colour match).
 _MIN_RING_PIXELS = 30
 #: The smooth colour fields are built at most this many pixels across and applied as per-channel gains:
@@ -38,6 +40,8 @@ _MIN_RING_PIXELS = 30
 _COLOUR_WORK_PX = 128
 #: Per-channel gains of the colour correction stay within this factor (or its inverse).
 _MAX_GAIN = 4.0
+#: Weight, in the smooth colour field, of ring pixels where the reference shows no skin (hair, background).
+_NON_SKIN_WEIGHT = 0.5
 #: Ring pixels whose colour difference is within this many Lab units of the median are never
 #: outliers (a tight ring would otherwise drop ordinary skin texture).
 _MIN_OUTLIER_LAB = 8.0
@@ -53,6 +57,10 @@ class CompositeOptions:
     ring_px: int = 8
     #: Pixels next to the mask edge skipped by the ring (the segmentation's edge is uncertain).
     ring_gap_px: int = 2
+    #: Pixels next to the mask edge skipped by the colour statistics (not by the seam): the mask's shadow and
+    #: the light it throws back darken and tint the skin just around it, which the rebuilt face, unmasked,
+    #: does not have. The ring then reaches this far plus ``ring_px``.
+    stats_gap_px: int = 6
     #: Radius of the Telea inpainting that fills what the warp does not cover.
     inpaint_radius: int = 3
     #: Where the warp does not cover, the inpainting also redoes this many pixels outside the mask
@@ -127,11 +135,12 @@ def _spread(
     fade: bool = False,
     size: tuple[int, int] | None = None,
     coords: tuple[np.ndarray, np.ndarray] | None = None,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Normalised convolution: the (N, C) ``values`` known at the ``where`` pixels of an (h, w) grid,
     spread smoothly over the whole grid with a Gaussian of ``sigma`` pixels, plus ``bias`` ((C,), if
     given). With ``fade``, the field falls to 0 away from the known pixels (beyond about ``sigma``)
-    instead of extending their average everywhere. Returns (h, w, C) float32, or the field resized to
+    instead of extending their average everywhere. ``weights``: (N,) weights of the known pixels (1 if None). Returns (h, w, C) float32, or the field resized to
     ``size`` ((w, h), a working size) if given. ``coords``: ``np.nonzero(where)``, if the caller has it."""
     h, w = where.shape
     channels = values.shape[1]
@@ -141,11 +150,13 @@ def _spread(
     sw, sh = max(-(-w // f), 1), max(-(-h // f), 1)
     ys, xs = _coords(where) if coords is None else coords
     cell = (ys // f) * sw + xs // f
-    ws = np.bincount(cell, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
+    ws = np.bincount(cell, weights=weights, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
     known = ws > 0
     vs = np.empty((sh, sw, channels), np.float32)
     for c in range(channels):
-        vs[..., c] = np.bincount(cell, weights=values[:, c], minlength=sh * sw).reshape(sh, sw)
+        vs[..., c] = np.bincount(
+            cell, weights=values[:, c] if weights is None else values[:, c] * weights, minlength=sh * sw
+        ).reshape(sh, sw)
     ws = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
     vs = cv2.GaussianBlur(vs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
     floor = 1e-6
@@ -159,29 +170,45 @@ def _spread(
     return cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
 
 
-def _inliers(tgt: np.ndarray, ref: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
-    """(N,) bool: the ring pixels that show skin whose colour the reference can be matched to.
+def _near(lab: np.ndarray, sample: np.ndarray, spreads: float) -> np.ndarray:
+    """(N,) bool: the ``lab`` pixels ((N, 3)) within ``spreads`` robust spreads of the ``sample`` pixels' median
+    colour ((M, 3) Lab; per channel, the spread is the 75th percentile of the distance to the median, at least 3)."""
+    # Statistics per channel over contiguous rows (numpy's median along the first axis of an (N, 3)
+    # array partitions strided columns, several times slower; the values are the same).
+    sample_t = np.ascontiguousarray(sample.T)
+    mu = np.median(sample_t, axis=1)
+    spread = np.maximum(np.percentile(np.abs(sample_t - mu[:, None]), 75, axis=1), 3.0)
+    return (((lab - mu) / spread) ** 2).sum(axis=1) < spreads * spreads
 
-    Dropped: pixels that look like the mask (within 3 spreads of the hole's colour: the part of
-    the mask the segmentation missed), then pixels whose target-minus-reference difference is far
-    from the median difference (hands, hair, shadows, a landmark slip).
+
+def _inliers(
+    tgt: np.ndarray, ref: np.ndarray, hole_lab: np.ndarray | None, skin_lab: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, seam): (N,) bool each, the ring pixels the colour statistics come from, and those the seam
+    is matched on.
+
+    Dropped from both: pixels that look like the mask (within 3 spreads of the hole's colour,
+    ``hole_lab``: the part of the mask the segmentation missed), and pixels whose target-minus-reference
+    difference is far from the median difference (hands, hair that moved, shadows, a landmark slip).
+    Dropped from the colour statistics only: pixels where the reference does not show skin (further than
+    3 spreads from the colour of ``skin_lab``, the warped reference inside the hole: hair, background, the
+    dark of a nostril), which look alike in both images and would pull the match towards no change; the
+    seam must still meet the frame there. A test that would leave fewer than ``_MIN_RING_PIXELS`` is not
+    applied.
     """
     keep = np.ones(len(tgt), bool)
     if hole_lab is not None and len(hole_lab) >= _MIN_RING_PIXELS:
-        # Statistics per channel over contiguous rows (numpy's median along the first axis of an (N, 3)
-        # array partitions strided columns, several times slower; the values are the same).
-        hole_t = np.ascontiguousarray(hole_lab.T)
-        mu = np.median(hole_t, axis=1)
-        spread = np.maximum(np.percentile(np.abs(hole_t - mu[:, None]), 75, axis=1), 3.0)
-        like_mask = (((tgt - mu) / spread) ** 2).sum(axis=1) < 9.0
+        like_mask = _near(tgt, hole_lab, 3.0)
         if np.count_nonzero(~like_mask) >= _MIN_RING_PIXELS:
             keep &= ~like_mask
+    skin = _near(ref, skin_lab, 3.0) if skin_lab is not None and len(skin_lab) >= _MIN_RING_PIXELS else keep
     d = tgt - ref
     med = np.median(np.ascontiguousarray(d[keep].T), axis=1)
     dev = np.sqrt(((d - med) ** 2).sum(axis=1))
     mad = float(np.median(dev[keep]))
-    keep &= dev <= max(3.0 * mad, _MIN_OUTLIER_LAB)
-    return keep
+    seam = keep & (dev <= max(3.0 * mad, _MIN_OUTLIER_LAB))
+    colour = seam & skin
+    return (colour if np.count_nonzero(colour) >= _MIN_RING_PIXELS else seam), seam
 
 
 def match_color(
@@ -196,6 +223,7 @@ def match_color(
     seam_sigma: float = 0.0,
     field_filter: Callable[[np.ndarray], np.ndarray] | None = None,
     out: np.ndarray | None = None,
+    stats_ring: np.ndarray | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -212,7 +240,8 @@ def match_color(
     (h, w, 3) Lab offset field of the global and local correction to the one applied (temporal
     averages); the seam field follows the frame. ``out`` ((h, w, 3) uint8): write the result into it
     instead (its ``apply`` pixels get the colour-matched reference, or the reference as it is where no match
-    can be made; the rest is left alone) and return it.
+    can be made; the rest is left alone) and return it. ``stats_ring`` ((h, w) bool, within ``ring``): the
+    colour statistics (global shift and smooth field) come from these ring pixels only, the seam from all.
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -229,14 +258,23 @@ def match_color(
     a = apply[region]
     ref_sub = reference[region]
     ring_ys, ring_xs = _coords(r)
+    if len(ring_ys) > _MAX_RING_PIXELS:
+        # A big face's ring: an even subsample carries the same statistics and smooth fields at a fraction of the cost.
+        step = -(-len(ring_ys) // _MAX_RING_PIXELS)
+        ring_ys, ring_xs = ring_ys[::step], ring_xs[::step]
     ref_ring = _to_lab(ref_sub[ring_ys, ring_xs])
     tgt_ring = _to_lab(target[region][ring_ys, ring_xs])
-    hole_lab = None
+    hole_lab = skin_lab = None
     if hole is not None and hole.any():
         hole_idx = np.flatnonzero(hole)
         hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
         hole_lab = _to_lab(target.reshape(-1, 3)[hole_idx])
-    keep = _inliers(tgt_ring, ref_ring, hole_lab)
+        skin_lab = _to_lab(reference.reshape(-1, 3)[hole_idx[:: 4]])  # its median and spread: fewer suffice
+    keep, seam_keep = _inliers(tgt_ring, ref_ring, hole_lab, skin_lab)
+    if stats_ring is not None:
+        far = keep & stats_ring[region][ring_ys, ring_xs]
+        if np.count_nonzero(far) >= _MIN_RING_PIXELS:
+            keep = far
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
         log.debug("colour match skipped: %d usable ring pixels", np.count_nonzero(keep))
         if not fresh:
@@ -249,6 +287,8 @@ def match_color(
     coords = ring_ys[keep], ring_xs[keep]  # the kept ring pixels, as np.nonzero(r_in) lists them
     r_in = np.zeros_like(r)
     r_in[coords] = True
+    seam_coords = ring_ys[seam_keep], ring_xs[seam_keep]  # the ring pixels the seam is matched on
+    seam_ref, seam_tgt = ref_ring[seam_keep], tgt_ring[seam_keep]
     # (Except with the local field, the region is converted densely: one contiguous cvtColor, no
     # per-pixel gathers, cheaper than gathering the ``apply`` pixels, which are most of it anyway.)
     ref_lab = _to_lab(ref_sub) if transfer_std or local_sigma <= 0 else None
@@ -266,15 +306,21 @@ def match_color(
         k = min(1.0, _COLOUR_WORK_PX / max(rh, rw))
         small = (max(int(round(rw * k)), 1), max(int(round(rh * k)), 1))
         shift = mu_t - mu_r
-        field = _spread(tgt_in - (ref_in + shift), r_in, max(local_sigma * size, 1.0), shift, size=small, coords=coords)
+        # The smooth field, from every ring pixel that agrees, those where the reference shows no skin (hair,
+        # background) with a low weight: where skin is near, its colour change rules; where none is, the
+        # field still follows the light there.
+        field = _spread(
+            seam_tgt - (seam_ref + shift), r, max(local_sigma * size, 1.0), shift, size=small, coords=seam_coords,
+            weights=np.where(keep[seam_keep], np.float32(1.0), np.float32(_NON_SKIN_WEIGHT)),
+        )
         if field_filter is not None:
             field = field_filter(field)
         if seam_sigma > 0:
-            ys, xs = coords
+            ys, xs = seam_coords
             at_ring = field[np.minimum((ys * (small[1] / rh)).astype(int), small[1] - 1),
                             np.minimum((xs * (small[0] / rw)).astype(int), small[0] - 1)]
             field += _spread(
-                tgt_in - (ref_in + at_ring), r_in, max(seam_sigma * size, 1.0), fade=True, size=small, coords=coords
+                seam_tgt - (seam_ref + at_ring), r, max(seam_sigma * size, 1.0), fade=True, size=small, coords=seam_coords
             )
         ref_small = cv2.resize(ref_sub, small, interpolation=cv2.INTER_AREA)
         lab_small = _to_lab(ref_small) + field
@@ -293,8 +339,8 @@ def match_color(
         shift = (mu_t - mu_r) if shift_filter is None else shift_filter(mu_t - mu_r)
         corrected = ref_lab + shift
     if seam_sigma > 0:
-        residual = tgt_in - corrected[coords]
-        corrected += _spread(residual, r_in, max(seam_sigma * size, 1.0), fade=True, coords=coords)
+        residual = seam_tgt - corrected[seam_coords]
+        corrected += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
     _paste(out[region], _from_lab(corrected), a)
     return out
 
@@ -337,7 +383,7 @@ class ReferenceComposite:
         the pipeline warps only that box (the rest of the face is never looked at)."""
         opts = self.options
         band = max(int(np.ceil(opts.band_px)), 0)
-        return max(band, opts.ring_gap_px + opts.ring_px if opts.color_match else 0) + 2
+        return max(band, max(opts.ring_gap_px, opts.stats_gap_px) + opts.ring_px if opts.color_match else 0) + 2
 
     def warmup(self) -> None:
         """Nothing to load: OpenCV and numpy only."""
@@ -435,27 +481,31 @@ class ReferenceComposite:
             return matched, face.valid
         hole, valid = hole_full[region], face.valid[region]
         dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-        paste, ring = self._bands(dist, valid, 1.0)
+        paste, ring, stats = self._bands(dist, valid, 1.0)
         opts = self.options
         matched[region] = match_color(
             face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
-            seam_sigma=opts.seam_sigma,
+            seam_sigma=opts.seam_sigma, stats_ring=stats,
         )
         return matched, face.valid
 
-    def _bands(self, dist: np.ndarray, valid: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-        """(paste, ring): the hole and its blend band where the warp is valid, and the ring of visible
-        skin the colour statistics come from, both (h, w) bool, from the distance to the hole."""
+    def _bands(
+        self, dist: np.ndarray, valid: np.ndarray, scale: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(paste, ring, stats): the hole and its blend band where the warp is valid, the ring of visible
+        skin the seam is matched on, and the part of it the colour statistics come from (None: all of it),
+        (h, w) bool each, from the distance to the hole."""
         opts = self.options
         # The band the blend cross-fades over is filled too (where the warp is valid); at a working
         # scale one pixel more, so that it still covers the full-size band once scaled back.
         band = max(int(np.ceil(opts.band_px * scale)), 0) + (1 if scale < 1.0 else 0)
         paste = (dist <= band) & valid
         gap, width = opts.ring_gap_px * scale, max(opts.ring_px * scale, 1.5)
+        stats_gap = opts.stats_gap_px * scale
         # Skin only: where the warp is valid (the reference's face and the region below its jaw); the
         # mask's colour, hair, shadows and hands are dropped from the ring's statistics as outliers.
-        ring = (dist > gap) & (dist <= gap + width) & valid
-        return paste, ring
+        ring = (dist > gap) & (dist <= max(gap, stats_gap) + width) & valid
+        return paste, ring, (ring & (dist > stats_gap)) if stats_gap > gap else None
 
     def _rebuild(
         self,
@@ -477,13 +527,13 @@ class ReferenceComposite:
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-        paste, ring = self._bands(dist, valid, scale)
+        paste, ring, stats = self._bands(dist, valid, scale)
         if out is None:
             out = image.copy()
         if opts.color_match and opts.ring_px > 0:
             match_color(
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
-                filters[0], opts.seam_sigma, filters[1], out=out,
+                filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats,
             )
         else:
             _paste(out, reference, paste)
