@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from unmask_video.reference_check import lower_face_looks_covered, strokes_across_cheeks
+from unmask_video.warp import ReferenceWarper, WarpOptions
 from unmask_video.synthetic import BLACK, LIGHT_BLUE, WHITE, MaskStyle, draw_surgical_mask
 
 
@@ -44,7 +45,7 @@ def _loop(image, landmarks, colour, width=2):
     return out
 
 
-def test_an_ear_loop_across_a_cheek_is_noticed(astronaut, astronaut_landmarks):
+def test_an_ear_loop_across_a_cheek_is_noticed(astronaut, astronaut_landmarks, caplog):
     # A mask held off the face leaves its loop across her cheek: the segmenter sees no mask, but the composite
     # would paste the loop onto every frame. White and light blue loops are found; the bare face has none.
     from unmask_video.reference_check import strokes_across_cheeks
@@ -56,7 +57,11 @@ def test_an_ear_loop_across_a_cheek_is_noticed(astronaut, astronaut_landmarks):
         drawn = (looped != astronaut).any(axis=2)
         assert found.sum() > 0.2 * drawn.sum(), colour
         assert not (found & ~drawn).any()  # only the loop itself
-        assert lower_face_looks_covered(looped, astronaut_landmarks)
+        assert not lower_face_looks_covered(looped, astronaut_landmarks)  # (no mask worn: no "covered" warning)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="unmask_video.warp"):
+            ReferenceWarper(looped, astronaut_landmarks, WarpOptions())
+        assert any("ear loop" in record.getMessage() and "painted out" in record.getMessage() for record in caplog.records)
 
 
 def test_a_highlight_or_a_broad_light_patch_is_not_a_loop(astronaut, astronaut_landmarks):

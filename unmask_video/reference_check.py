@@ -4,8 +4,8 @@ A reference photo whose nose and mouth are hidden (a mask, a hand, a held object
 would paste the cover itself. The mask segmenter's own presence decision (the one that lets bare faces in a video
 pass through untouched) answers it on the still. A mask held off the face can still leave its ear loop across a
 cheek: a thin stroke the segmenter does not call a mask, which the composite would then paste onto every frame;
-:func:`strokes_across_cheeks` finds those (and :class:`~unmask_video.warp.ReferenceWarper` paints them out of its
-copy of the reference). Both are heuristics, so the pipeline warns rather than refuses.
+:func:`strokes_across_cheeks` finds those, and :class:`~unmask_video.warp.ReferenceWarper` paints them out of its
+copy of the reference (and says so). Both are heuristics: the pipeline warns rather than refuses.
 """
 
 from __future__ import annotations
@@ -114,10 +114,9 @@ def strokes_across_cheeks(image: np.ndarray, landmarks: np.ndarray, options: Str
 
 
 def lower_face_looks_covered(image: np.ndarray, landmarks: np.ndarray) -> bool:
-    """True when the segmenter finds a mask worn on the reference's face, or a mask's ear loop lies across a cheek."""
+    """True when the segmenter finds a mask worn on the reference's face (an ear loop across a cheek is the warper's
+    business: it paints it out, see :func:`strokes_across_cheeks`)."""
     box = face_box(landmarks, image.shape[:2])
     probe = MaskSegmenter(SegmentOptions(temporal_smoothing=False, reuse=False))
     roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
-    if probe.segment(image[box.slices], roi_landmarks).any():
-        return True
-    return bool(strokes_across_cheeks(image, landmarks).any())
+    return bool(probe.segment(image[box.slices], roi_landmarks).any())

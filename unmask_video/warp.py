@@ -358,7 +358,10 @@ def _paint_out_loops(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     x0, x1 = max(int(xs.min()) - 8, 0), min(int(xs.max()) + 9, image.shape[1])
     out = image.copy()
     out[y0:y1, x0:x1] = cv2.inpaint(np.ascontiguousarray(image[y0:y1, x0:x1]), grown[y0:y1, x0:x1], 3, cv2.INPAINT_TELEA)
-    log.info("a thin light stroke across the reference's cheek (a mask's ear loop?) was painted out: %d pixels", len(ys))
+    log.warning(
+        "the reference photo has a thin light stroke across a cheek (a mask's ear loop?); it was painted out of the "
+        "reference (%d pixels): for the best result use a photo with nothing across the face", len(ys)
+    )
     return out
 
 
