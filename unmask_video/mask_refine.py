@@ -183,6 +183,19 @@ def smooth_probability(prob: np.ndarray, size: float, floor: float = 0.6) -> np.
     return cv2.GaussianBlur(prob, (0, 0), max(0.006 * size, floor))
 
 
+def _candidates(
+    smooth: np.ndarray, threshold: float, region: np.ndarray, size: float
+) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """(clean-up kernel, candidates, component count, component labels): the pixels of ``region`` where the smoothed
+    P(mask) is at least ``threshold``, opened by a small disk (it cuts thin bridges to look-alike background; its
+    size follows the face ``size``), labelled 8-connected."""
+    k = max(int(round(0.012 * size)) | 1, 3)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    cand = cv2.morphologyEx(((smooth >= threshold) & (region > 0)).astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    n, comp = cv2.connectedComponents(cand, connectivity=8)
+    return kernel, cand, n, comp
+
+
 def grow(
     prob: np.ndarray,
     seed: np.ndarray,
@@ -200,11 +213,7 @@ def grow(
     """
     if smooth is None:
         smooth = smooth_probability(prob, size)
-    cand = ((smooth >= threshold) & (search > 0)).astype(np.uint8)
-    k = max(int(round(0.012 * size)) | 1, 3)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    cand = cv2.morphologyEx(cand, cv2.MORPH_OPEN, kernel)  # cuts thin bridges to look-alike background
-    n, comp = cv2.connectedComponents(cand, connectivity=8)
+    kernel, cand, n, comp = _candidates(smooth, threshold, search, size)
     if n <= 1:
         return cand
     hits = np.bincount(comp[(seed > 0) & (cand > 0)], minlength=n)
@@ -235,13 +244,7 @@ def grow_deeper(
     """
     if smooth is None:
         smooth = smooth_probability(prob, size)
-    cand = ((smooth >= threshold) & (band > 0)).astype(np.uint8)
-    if not cand.any():
-        return grown
-    k = max(int(round(0.012 * size)) | 1, 3)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    cand = cv2.morphologyEx(cand, cv2.MORPH_OPEN, kernel)
-    n, comp = cv2.connectedComponents(cand, connectivity=8)
+    kernel, cand, n, comp = _candidates(smooth, threshold, band, size)
     if n <= 1:
         return grown
     touching = (cv2.dilate(grown, np.ones((3, 3), np.uint8)) > 0) & (cand > 0)

@@ -508,7 +508,7 @@ class MaskSegmenter:
         lower = lower_face(lab.shape[:2], lm)
         skin_ab = None if fit.skin is None else fit.skin[1:]  # (feature space: Lab with L scaled; a, b as they are)
         cover, occluded, _ = lower_cover(binary, lower, None, popt)
-        occluder = None
+        occluder, lips = None, None
         if (
             popt.occluder_tolerance > 0 and skin_ab is not None and self._warm(fit.skin)
             and min(popt.occluder_min_cover, popt.hand_min_cover) <= cover < popt.cover_high
@@ -521,8 +521,9 @@ class MaskSegmenter:
                 # (its lit skin joins the neck like a hand).
                 hand_lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin, hands)
                 if hand_lips is None or hand_lips <= popt.hand_lips:
-                    occluder, cover, occluded = hands, hand_cover, hand_occluded
-        lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin, occluder)
+                    occluder, cover, occluded, lips = hands, hand_cover, hand_occluded, hand_lips
+        if occluder is None:
+            lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin)
         edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
         score = presence_score(distance, cover, lips, edge, popt)
         if fit.past_hands and occluder is None and cover < popt.cover_high:
