@@ -84,7 +84,8 @@ class _Pipeline(FramePipeline):
             roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
             mask = np.ascontiguousarray(self.given[box.slices], dtype=np.float32)
             with self.timer("warp"):
-                reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(mask), track=face_id)
+                reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(mask), track=face_id,
+                                                    image=image[box.slices], mask=mask)
             roi = FaceROI(box, image[box.slices], roi_landmarks, mask, reference, valid)
         self.last_mask = np.zeros(image.shape[:2], np.float32)
         self.last_mask[roi.box.slices] = roi.mask

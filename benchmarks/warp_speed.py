@@ -146,6 +146,7 @@ def main() -> None:
         "warp / face-only",
         "warp, tracked",
         "x FaceMesh under mask",
+        "x reach not skin-only",
         "colour match",
         "inpaint (gap)",
         "composite total",
@@ -168,7 +169,10 @@ def main() -> None:
         t_oval = _ms(lambda: oval_only.warp(roi_lm, shape), args.repeat)
         # As the pipeline calls it (a face track: shape smoothing and the rigid-frame filter), with the control
         # points under the mask from the reference through the seen landmarks (default) or FaceMesh's guess.
-        t_tracked = _ms(lambda: warper.warp(roi_lm, shape, track=0), args.repeat)
+        t_tracked = _ms(lambda: warper.warp(roi_lm, shape, track=0, image=roi, mask=mask), args.repeat)
+        # The same without the skin-only reach past the face outline (and its same-place test against the frame).
+        anything = ReferenceWarper(ref, ref_lm, WarpOptions(reach_skin_only=False))
+        t_anything = _ms(lambda: anything.warp(roi_lm, shape, track=0), args.repeat)
         guessed = ReferenceWarper(ref, ref_lm, WarpOptions(neck_from_reference=False, jaw_from_reference=0.0, frame_min_cutoff=0.0))
         t_guessed = _ms(lambda: guessed.warp(roi_lm, shape, track=0), args.repeat)
 
@@ -218,6 +222,7 @@ def main() -> None:
             f"{t_warp / t_oval:.2f}",
             f"{t_tracked:.2f}",
             f"{t_tracked / t_guessed:.2f}",
+            f"{t_tracked / t_anything:.2f}",
             f"{t_color:.2f}",
             f"{t_inpaint:.2f}",
             f"{t_comp:.2f}",

@@ -40,7 +40,10 @@ def masked_face(cast: tuple[int, int, int] = (0, 0, 0), box: Box = BOX):
     mask = polygon_mask(roi_lm, truth_roi.shape[:2])
     masked = truth_roi.copy()
     masked[mask > 0] = MASK_COLOUR
-    warped, valid = ReferenceWarper(with_cast(reference, cast), reference_lm, WarpOptions()).warp(roi_lm, mask.shape)
+    # The reference is the truth's own photo: what lies below her jaw (her suit's collar ring) is the same in both,
+    # so all of it is carried (a photo from elsewhere carries only its skin there; test_warp.py checks that).
+    options = WarpOptions(reach_skin_only=False)
+    warped, valid = ReferenceWarper(with_cast(reference, cast), reference_lm, options).warp(roi_lm, mask.shape)
     face = FaceROI(box=box, image=masked, landmarks=roi_lm, mask=mask, reference=warped, valid=valid)
     return face, truth_roi
 
@@ -139,6 +142,30 @@ def test_gaps_the_warp_does_not_cover_are_filled() -> None:
     assert (out[gap].max(axis=1) > 40).all()  # no black holes
     assert not (out[gap] == MASK_COLOUR).all(axis=1).any()  # and not the mask either
     assert psnr(out, truth, gap) > max(psnr(face.image, truth, gap) + 5.0, 15.0)
+
+
+def test_beside_the_jaw_what_the_warp_does_not_cover_comes_from_the_frames_surroundings() -> None:
+    # Dark hair beside the jaw in the frame, a reference whose surroundings were not carried (taken elsewhere): the
+    # gap between the rebuilt jaw and the mask's side is filled from the hair around the mask, not with the skin
+    # smeared out of the jaw (Telea, from everything around the gap).
+    face, _ = masked_face()
+    face.mask = cv2.dilate(face.mask, np.ones((31, 31), np.uint8))  # a mask reaching past the face's sides
+    hole = face.mask > 0
+    oval = face_region(hole.shape, face.landmarks) > 0
+    beside = hole & ~oval
+    assert beside.sum() > 300
+    hair = (35, 25, 20)
+    face.image = face.image.copy()
+    face.image[~oval & ~hole] = hair
+    face.image[hole] = MASK_COLOUR
+    face.valid = face.valid & oval
+    face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
+    gap = beside & (cv2.distanceTransform(oval.astype(np.uint8) ^ 1, cv2.DIST_L2, 3) > 3)
+    distance = {}
+    for fill in ("surround", "telea"):
+        out = ReferenceComposite(CompositeOptions(fill=fill)).reconstruct([face])[0]
+        distance[fill] = float(np.abs(out[gap].astype(np.float32) - hair).mean())
+    assert distance["surround"] < 12.0 and distance["surround"] < 0.5 * distance["telea"], distance
 
 
 def test_fringe_outside_the_mask_is_redone_where_the_warp_does_not_reach() -> None:

@@ -18,6 +18,7 @@ from unmask_video.warp import (
     below_jaw_points,
     face_region,
     fit_tps,
+    neck_column,
     neck_region,
     picture_box,
 )
@@ -170,11 +171,61 @@ def test_neck_below_the_jaw_is_covered_by_the_warp() -> None:
     truth, target = moved_astronaut()
     below = (neck_region(image.shape[:2], target, 0.3) > 0) & (face_region(image.shape[:2], target) == 0)
     assert below.sum() > 2000
-    warped, valid = ReferenceWarper(image, lm, WarpOptions()).warp(target, image.shape[:2])
+    # (Everything below the jaw, her suit's collar ring included: the geometry, not the skin test below.)
+    warped, valid = ReferenceWarper(image, lm, WarpOptions(reach_skin_only=False)).warp(target, image.shape[:2])
     assert valid[below].mean() > 0.97
     assert psnr(warped, truth, below & valid) > 25.0
     _, oval_only = ReferenceWarper(image, lm, WarpOptions(neck_reach=0.0)).warp(target, image.shape[:2])
     assert oval_only[below].mean() < 0.05
+
+
+def test_only_the_references_skin_below_and_beside_the_jaw_is_carried() -> None:
+    # A reference from another place: what it shows below and beside its jaw that is not skin (the astronaut's
+    # dark suit ring, hair, a background) would be pasted beside the frame's jaw as a strip. Only its neck's skin,
+    # within the neck's width, is valid there; the face oval stays valid whatever its colour.
+    image, lm = astronaut()
+    face = face_region(image.shape[:2], lm) > 0
+    below = (neck_region(image.shape[:2], lm, 0.3) > 0) & ~face
+    column = neck_column(image.shape[:2], lm) > 0
+    skin = np.median(image[face], axis=0)
+    rng = np.random.default_rng(3)
+    necked = image.copy()
+    necked[below & column] = np.clip(skin + rng.normal(0, 4, ((below & column).sum(), 3)), 0, 255).astype(np.uint8)
+    necked.setflags(write=False)
+    _, valid = ReferenceWarper(necked, lm, WarpOptions()).warp(lm, image.shape[:2])
+    # (a few pixels of margin: the skin is shrunk a little at its edge, and sampling blurs it)
+    inner_neck = cv2.erode((below & column).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    beside = cv2.erode((below & ~column).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert inner_neck.sum() > 500 and beside.sum() > 300
+    assert valid[inner_neck].mean() > 0.95
+    assert valid[beside].mean() < 0.05  # the dark suit beside the neck
+    _, everything = ReferenceWarper(necked, lm, WarpOptions(reach_skin_only=False)).warp(lm, image.shape[:2])
+    assert everything[beside].mean() > 0.95
+    inside = cv2.erode(face.astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
+    assert valid[inside].all()  # eyes, lips and brows are not skin-coloured, and are the face
+
+
+def test_the_references_surroundings_are_carried_where_the_frame_shows_the_same_place() -> None:
+    # A reference from the same place (the frame's own photo): its suit ring beside and below the neck is what the
+    # frame shows outside the mask there too, so it is carried under the mask. The same frame with another
+    # background and clothes: only the reference's skin is.
+    image, lm = astronaut()
+    truth, target = moved_astronaut()
+    shape = image.shape[:2]
+    face = face_region(shape, target) > 0
+    mask = ((face & (np.arange(shape[0])[:, None] > target[4, 1])) | (neck_region(shape, target, 0.1) > 0)).astype(np.float32)
+    elsewhere = truth.copy()
+    elsewhere[~face & (mask == 0)] = (40, 90, 200)
+    valid = {}
+    for name, frame in (("same", truth), ("elsewhere", elsewhere), ("no frame", None)):
+        warper = ReferenceWarper(image, lm, WarpOptions())
+        warped, valid[name] = warper.warp(target, shape, track=1, image=frame, mask=None if frame is None else mask)
+        if name == "same":
+            same_warped = warped
+    assert np.array_equal(valid["elsewhere"], valid["no frame"])
+    carried = valid["same"] & ~valid["elsewhere"] & (mask > 0)
+    assert carried.sum() > 300 and not (valid["elsewhere"] & ~valid["same"]).any()
+    assert psnr(same_warped, truth, carried) > 22.0
 
 
 def test_points_below_the_jaw_follow_the_face() -> None:
@@ -196,7 +247,7 @@ def test_letterbox_bars_of_the_reference_are_not_sampled() -> None:
     cut = int(lm[152, 1]) + 25
     barred[cut:] = 4
     assert picture_box(barred) == (0, 0, image.shape[1], cut)
-    warped, valid = ReferenceWarper(barred, lm, WarpOptions()).warp(lm, image.shape[:2])
+    warped, valid = ReferenceWarper(barred, lm, WarpOptions(reach_skin_only=False)).warp(lm, image.shape[:2])
     assert valid[cut - 10 : cut - 3].any()
     # Past the bar's edge the neck is the picture's mirror image (or nothing), never the bar.
     past = valid.copy()
@@ -213,7 +264,7 @@ def test_neck_past_the_reference_pictures_edge_is_its_mirror_image() -> None:
     image, lm = astronaut()
     cut = int(lm[152, 1]) + 12
     picture = np.ascontiguousarray(image[:cut])
-    warped, valid = ReferenceWarper(picture, lm, WarpOptions()).warp(lm, image.shape[:2])
+    warped, valid = ReferenceWarper(picture, lm, WarpOptions(reach_skin_only=False)).warp(lm, image.shape[:2])
     below = neck_region(image.shape[:2], lm, WarpOptions().neck_reach) > 0
     past = below.copy()
     past[: cut + 1] = False
@@ -359,8 +410,8 @@ def test_lower_face_and_neck_follow_the_seen_face_not_the_guess_under_the_mask()
     lower &= np.arange(image.shape[0])[:, None] > target[17, 1]  # below the lower lip
     scores = {}
     for name, options in (
-        ("reference", WarpOptions()),
-        ("guess", WarpOptions(neck_from_reference=False, jaw_from_reference=0.0)),
+        ("reference", WarpOptions(reach_skin_only=False)),  # (her suit's collar below the jaw too: the geometry)
+        ("guess", WarpOptions(neck_from_reference=False, jaw_from_reference=0.0, reach_skin_only=False)),
     ):
         warped, valid = ReferenceWarper(image, lm, options).warp(guessed, image.shape[:2])
         assert valid[lower].mean() > 0.9

@@ -67,6 +67,10 @@ ROI_ROTATION: Final[tuple[int, int]] = (33, 263)
 #: thin-plate spline's extrapolated control points below the jaw (chin, jaw underside, upper neck) grow from.
 LOWER_JAW: Final[tuple[int, ...]] = (58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288)
 
+#: Two points of the lower jaw line, one on each side, about as far apart as the neck is wide: what lies below
+#: the jaw and outside the lines through them (down the face) is beside the neck (background, hair, shoulders).
+NECK_SIDES: Final[tuple[int, int]] = (136, 365)
+
 #: Forehead top and chin tip: the face height, the unit of lengths extrapolated from the face geometry.
 FACE_HEIGHT: Final[tuple[int, int]] = (10, 152)
 

@@ -276,7 +276,7 @@ class FramePipeline:
             return None
         with self.timer("warp"):
             reference, valid = self.warper.warp(
-                roi_landmarks, roi_image.shape[:2], self._warp_region(mask), track=face_id
+                roi_landmarks, roi_image.shape[:2], self._warp_region(mask), track=face_id, image=roi_image, mask=mask
             )
         roi = FaceROI(box, roi_image, roi_landmarks, mask, reference, valid)
         self._details[id(roi)] = self.segmenter.detail(face_id)

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "TPS", "WarpOptions", "fit_tps", "tps_maps", "ReferenceWarper", "face_region", "below_jaw_points", "neck_region", "picture_box",
+    "skin_like", "neck_column",
 ]
 
 
@@ -253,6 +254,11 @@ class WarpOptions:
     #: (the chin too high: a squashed lower face) and jitters; the reference's shape carried rigidly is
     #: closer to the truth on every benchmark clip (see benchmarks/README.md, issue 11).
     jaw_from_reference: float = 1.0
+    #: Past the reference's face oval (the region below its jaw and the band past its outline) only the reference's
+    #: skin is valid: its hair, background or collar there belong to where the photo was taken and, carried onto a
+    #: frame of another place or hairstyle, show as strips beside the jaw; those pixels are filled from what the
+    #: frame shows around the mask instead. False: everything in that region is valid.
+    reach_skin_only: bool = True
     #: Paint a mask's ear loop hanging across a cheek out of the reference (inpainted from the skin around it;
     #: :func:`~unmask_video.reference_check.strokes_across_cheeks`), so it is not carried onto every frame.
     remove_loops: bool = True
@@ -304,6 +310,51 @@ def below_jaw_points(landmarks: np.ndarray, reach: float, rings: tuple[float, ..
     direction = radial + down
     direction /= np.maximum(np.hypot(direction[:, 0], direction[:, 1]), 1e-9)[:, None]
     return np.concatenate([roots + direction * (r * reach * height) for r in rings])
+
+
+#: A pixel is the reference's skin when its Lab colour lies within this many robust spreads of the face's
+#: (lightness counted at a third of its weight: a neck in the jaw's shadow is still skin).
+_SKIN_SPREADS = 3.5
+#: Past its face outline the reference shows what the frame shows (the same place) when most of those pixels seen
+#: outside the mask are within this many Lab units of the frame's...
+_SAME_PLACE_LAB = 20.0
+#: ... judged on at least this many pixels, and averaged over a track's frames with this weight of the past.
+_SAME_PLACE_MIN_PIXELS = 50
+_SAME_PLACE_SMOOTHING = 0.8
+#: The reference's skin past its face outline is shrunk by this fraction of the face height, and along the inside
+#: of the outline twice as deep only skin is valid.
+_SKIN_EDGE = 0.01
+
+
+def skin_like(image: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """(h, w) uint8, 255 where ``image`` (RGB uint8) has the colour of the skin inside ``face`` ((h, w) uint8 map of
+    the face oval): its median Lab colour, within :data:`_SKIN_SPREADS` robust spreads (the 75th percentile of the
+    distance to the median, per channel, at least 3); lightness weighs a third. Cleaned of specks (5 px opening and
+    closing)."""
+    inner = cv2.erode(face, np.ones((5, 5), np.uint8)) >= 128
+    if np.count_nonzero(inner) < 50:
+        return np.full(face.shape, 255, np.uint8)
+    lab = cv2.cvtColor(image.astype(np.float32) * np.float32(1.0 / 255.0), cv2.COLOR_RGB2Lab)
+    sample = lab[inner][:: max(1, int(np.count_nonzero(inner)) // 20000)]
+    mu = np.median(sample, axis=0)
+    spread = np.maximum(np.percentile(np.abs(sample - mu), 75, axis=0), 3.0)
+    spread[0] *= 3.0
+    d = (((lab - mu) / spread) ** 2).sum(axis=2)
+    out = (d < _SKIN_SPREADS * _SKIN_SPREADS).astype(np.uint8) * 255
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    return cv2.morphologyEx(cv2.morphologyEx(out, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
+
+
+def neck_column(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """(h, w) uint8, 255 between the lines down the face through the :data:`~unmask_video.landmark_sets.NECK_SIDES`
+    points (the neck's width), 0 beside them."""
+    pts = np.asarray(landmarks, np.float64)
+    down, _ = _face_axes(pts)
+    across = np.array([-down[1], down[0]])
+    a, b = sorted(float(pts[i] @ across) for i in landmark_sets.NECK_SIDES)
+    h, w = shape
+    coord = np.arange(w, dtype=np.float64)[None, :] * across[0] + np.arange(h, dtype=np.float64)[:, None] * across[1]
+    return ((coord >= a) & (coord <= b)).astype(np.uint8) * 255
 
 
 def neck_region(shape: tuple[int, int], landmarks: np.ndarray, reach: float) -> np.ndarray:
@@ -436,12 +487,23 @@ class ReferenceWarper:
         )
         # The validity source: the face oval and the region below the jaw, shrunk by one pixel so that bilinear sampling at its
         # edge never mixes in the outside; remapped as float and thresholded.
-        oval = face_region(self.image.shape[:2], self.landmarks)
+        face = face_region(self.image.shape[:2], self.landmarks)
         neck = neck_region(self.image.shape[:2], self.landmarks, options.neck_reach)
-        oval |= neck
+        oval = face | neck
         grow = int(round(options.outline_reach * _face_axes(self.landmarks)[1]))
         if grow > 0:
             oval = cv2.dilate(oval, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+        if options.reach_skin_only:
+            # Below the jaw only the neck's width, past the outline only a thin band; there, and along the inside
+            # of the outline (where hair often begins), only skin, a little shrunk so the hair at its edge stays out.
+            height = _face_axes(self.landmarks)[1]
+            edge = max(int(round(_SKIN_EDGE * height)), 1)
+            inner = cv2.erode(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * edge + 1, 4 * edge + 1)))
+            skin = cv2.erode(skin_like(self.image, face), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1, 2 * edge + 1)))
+            reach = neck_column(self.image.shape[:2], self.landmarks) | face
+            if grow > 0:
+                reach |= cv2.dilate(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+            oval = np.dstack([oval & (inner | (skin & reach)), oval])  # (strict, loose)
         if top or bottom or left or right:
             # Past the picture's border only the mirrored neck is valid: a mirrored jaw, face or background is not
             # what lies there (those pixels are inpainted, as before).
@@ -449,7 +511,7 @@ class ReferenceWarper:
             source = np.full((ph, pw), 255, np.uint8)
             mirrored = cv2.copyMakeBorder(neck[top:top + ph, left:left + pw], top, bottom, left, right, cv2.BORDER_REFLECT_101)
             mirrored[top:top + ph, left:left + pw] = source
-            oval &= mirrored
+            oval &= mirrored if oval.ndim == 2 else mirrored[..., None]
         self._oval = cv2.erode(oval, np.ones((3, 3), np.uint8))
         # Gaussian pyramid (level k is 2**-k the size; pixel i of level k sits at 2**k * i of level 0).
         self._levels: list[tuple[np.ndarray, np.ndarray]] = [(self.image, self._oval)]
@@ -460,6 +522,8 @@ class ReferenceWarper:
         self._src_scale = _spread_of(self.landmarks[list(landmark_sets.TPS_CONTROL)])
         #: Per face track: the smoothed control-point shape in the face's rigid frame.
         self._shapes: dict[int, np.ndarray] = {}
+        #: Per face track: the averaged fraction of the reference's surroundings that look like the frame's.
+        self._places: dict[int, float] = {}
         #: Per face track: the smoothed rigid frame (centre x, y, scale, cos, sin).
         self._frames: dict[int, np.ndarray] = {}
         #: Per face track: the One-Euro filter of the rigid frame, the track's first scale and its frame count.
@@ -496,10 +560,12 @@ class ReferenceWarper:
     def reset(self, track: int | None = None) -> None:
         """Forget the smoothed shape of one face track (``None``: of every track), e.g. when a face is lost."""
         if track is None:
+            self._places.clear()
             self._shapes.clear()
             self._frames.clear()
             self._frame_filters.clear()
         else:
+            self._places.pop(track, None)
             self._shapes.pop(track, None)
             self._frames.pop(track, None)
             self._frame_filters.pop(track, None)
@@ -524,6 +590,33 @@ class ReferenceWarper:
         c, s_ = frame[3:] / max(float(np.hypot(*frame[3:])), 1e-9)
         rotation = np.array([[c, -s_], [s_, c]])
         return shape @ rotation.T * scale + centre
+
+    def _same_place(
+        self,
+        sub: np.ndarray,
+        ok: np.ndarray,
+        image: np.ndarray | None,
+        mask: np.ndarray | None,
+        box: tuple[int, int, int, int],
+        track: int | None,
+    ) -> bool:
+        """Whether the reference's surroundings past its face outline (``ok[..., 1]`` but not ``ok[..., 0]``) look
+        like what the frame shows there outside the mask: most of those pixels within :data:`_SAME_PLACE_LAB` Lab
+        units of the frame's, averaged over the track's frames. No frame or mask given: False."""
+        if image is None or mask is None:
+            return False
+        x0, y0, x1, y1 = box
+        around = ok[..., 1] & ~ok[..., 0] & (cv2.dilate((mask[y0:y1, x0:x1] > 0).astype(np.uint8), np.ones((7, 7), np.uint8)) == 0)
+        held = self._places.get(track) if track is not None else None
+        if np.count_nonzero(around) >= _SAME_PLACE_MIN_PIXELS:
+            ys, xs = np.nonzero(around)
+            ref = cv2.cvtColor(sub[ys, xs].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+            frame = cv2.cvtColor(image[y0:y1, x0:x1][ys, xs].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+            alike = float(np.mean(np.linalg.norm((ref - frame).reshape(-1, 3), axis=1) < _SAME_PLACE_LAB))
+            held = alike if held is None else _SAME_PLACE_SMOOTHING * held + (1.0 - _SAME_PLACE_SMOOTHING) * alike
+            if track is not None:
+                self._places[track] = held
+        return held is not None and held >= 0.5
 
     def _filtered_frame(self, frame: np.ndarray, track: int) -> np.ndarray:
         """The rigid frame (centre x, y, scale, cos, sin) through the track's One-Euro filter, in face sizes."""
@@ -601,6 +694,8 @@ class ReferenceWarper:
         shape: tuple[int, int],
         region: tuple[int, int, int, int] | None = None,
         track: int | None = None,
+        image: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Warp the reference onto a face.
 
@@ -610,7 +705,11 @@ class ReferenceWarper:
         an (x0, y0, x1, y1) box of the ROI (x1, y1 exclusive), only that box is warped (a caller that
         reads the reference near the mask only need not pay for the whole face): outside it nothing
         is valid. ``track``: the face track's id, for the temporal smoothing of the control points
-        (``shape_smoothing``); None: this frame's points as they are.
+        (``shape_smoothing``); None: this frame's points as they are. ``image`` and ``mask``: the frame's ROI
+        ((h, w, 3) uint8) and its mask ((h, w), > 0 covered): with ``reach_skin_only``, the reference's hair or
+        background past its face outline is carried over after all while it looks like what the frame shows there
+        outside the mask (a reference taken in the same place; averaged over the track's frames); without them,
+        only its skin is.
         """
         h, w = int(shape[0]), int(shape[1])
         lm = _check_landmarks(landmarks, "target landmarks")
@@ -627,13 +726,16 @@ class ReferenceWarper:
         maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check, track=track)
         map_x, map_y = maps[0], maps[1]
         level = self._level(lm)
-        image, oval = self._levels[level]
+        source, oval = self._levels[level]
         if level:
             f = np.float32(1.0 / (1 << level))
             map_x, map_y = map_x * f, map_y * f
-        sub = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        sub = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         inside = cv2.remap(oval, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         ok = inside >= 128
+        if ok.ndim == 3:
+            loose = self._same_place(sub, ok, image, mask, (x0, y0, x1, y1), track)
+            ok = ok[..., 1] if loose else ok[..., 0]
         if check:
             # Folds (negative determinant) and crushes (tiny), relative to the face's overall area
             # ratio, reference to target.

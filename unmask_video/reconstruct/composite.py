@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
+from unmask_video import landmark_sets
 from unmask_video.blend import DEFAULT_BLEND_WIDTH_PX, mask_bbox
 from unmask_video.stages import FaceROI, Image
 
@@ -63,6 +64,15 @@ class CompositeOptions:
     stats_gap_px: int = 6
     #: Radius of the Telea inpainting that fills what the warp does not cover.
     inpaint_radius: int = 3
+    #: How what the warp does not cover is filled outside the face's outline (beside the jaw and neck, where the
+    #: warp carries only the reference's skin): "surround", a smooth field spread from the frame's pixels just
+    #: outside the mask (all of them: hair and background too; never the mask, never the rebuilt skin), its
+    #: Gaussian ``fill_sigma`` times the region's size; or "telea", OpenCV's inpainting from everything around the
+    #: gap, which smears the rebuilt skin next to it into the hair or background. Inside the outline: Telea.
+    fill: str = "surround"
+    #: The surround fill's Gaussian, as a fraction of the region's size (a second one 4x wider reaches the middle
+    #: of a wide gap).
+    fill_sigma: float = 0.03
     #: Where the warp does not cover, the inpainting also redoes this many pixels outside the mask
     #: edge, so that a fringe the segmentation missed is not smeared into the hole (the blend then
     #: fades the inpainted fringe in).
@@ -345,6 +355,37 @@ def match_color(
     return out
 
 
+def _face_oval(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """(h, w) bool: inside the face oval drawn through ``landmarks``."""
+    out = np.zeros(shape, np.uint8)
+    poly = np.round(np.asarray(landmarks, np.float64)[list(landmark_sets.FACE_OVAL)] * 16).astype(np.int32)
+    cv2.fillPoly(out, [poly], 255, shift=4)
+    return out > 0
+
+
+def _surround(image: np.ndarray, around: np.ndarray, sigma: float) -> np.ndarray:
+    """(h, w, 3) uint8: the ``image`` pixels at ``around`` ((h, w) bool) spread over the whole grid by normalised
+    convolution with a Gaussian of ``sigma`` pixels, and where those are far, of ``4 * sigma``."""
+    ys, xs = _coords(around)
+    values = image[ys, xs].astype(np.float32)
+    f = max(1, int(sigma // 4))
+    h, w = around.shape
+    sw, sh = -(-w // f), -(-h // f)
+    cell = (ys // f) * sw + xs // f
+    ws = np.bincount(cell, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
+    vs = np.stack([np.bincount(cell, weights=values[:, c], minlength=sh * sw) for c in range(3)], axis=-1)
+    vs = vs.astype(np.float32).reshape(sh, sw, 3)
+    near_w = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
+    near_v = cv2.GaussianBlur(vs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
+    far_w = cv2.GaussianBlur(ws, (0, 0), 4 * sigma / f, borderType=cv2.BORDER_CONSTANT)
+    far_v = cv2.GaussianBlur(vs, (0, 0), 4 * sigma / f, borderType=cv2.BORDER_CONSTANT)
+    # The far field counts a little everywhere: it decides only where the near one has (almost) nothing.
+    k = np.float32(1e-3)
+    field = (near_v + k * far_v) / np.maximum(near_w + k * far_w, 1e-12)[..., None]
+    field = cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, 3)
+    return np.clip(field + 0.5, 0, 255).astype(np.uint8)
+
+
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
 _FIELD_GRID = 12
 
@@ -540,6 +581,18 @@ class ReferenceComposite:
         grow = max(opts.inpaint_grow_px, 0)
         grow = max(grow * scale, 1.0) if grow > 0 else 0.0
         gaps = (dist <= grow) & ~valid
+        outer = gaps & ~_face_oval(hole.shape, landmarks) if gaps.any() and opts.fill == "surround" else None
+        if outer is not None and outer.any():
+            # Beside the face (where the reference's hair or background was not carried over), the frame's
+            # surroundings; inside it, Telea from the rebuilt skin around the gap, below.
+            gap_px = max(opts.ring_gap_px * scale, 1.0)
+            around = (dist > gap_px) & (dist <= gap_px + max(opts.ring_px * scale, 1.5))
+            if np.count_nonzero(around) >= _MIN_RING_PIXELS:
+                where = mask_bbox(outer, 0, hole.shape)
+                assert where is not None
+                fill = _surround(image, around, max(opts.fill_sigma * 0.5 * sum(hole.shape), 1.0))
+                _paste(out[where], fill[where], outer[where])
+                gaps &= ~outer
         if gaps.any():
             r = max(int(round(opts.inpaint_radius * scale)), 1)
             where = mask_bbox(gaps, 2 * r + 2, hole.shape)
