@@ -48,9 +48,15 @@ from pathlib import Path
 from typing import Callable
 
 os.environ.setdefault("GLOG_minloglevel", "2")
+try:  # the native threads libraries start at import (OpenBLAS's) are named after this ("other" below)
+    with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as _comm:
+        _comm.write("uv-import")
+except OSError:
+    pass
 
 import av  # noqa: E402
 import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -59,6 +65,7 @@ from unmask_video.native_log import filter_native_stderr  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions  # noqa: E402
 from unmask_video.runner import RunOptions, RunSummary, run_file  # noqa: E402
 from unmask_video.summary import STAGE_ORDER  # noqa: E402
+from unmask_video.timing import name_os_thread  # noqa: E402
 from unmask_video.synthetic import ClipSpec, make_clip, make_reference  # noqa: E402
 from unmask_video.io import EncodeOptions  # noqa: E402
 
@@ -124,13 +131,19 @@ def make_bench_clip(folder: Path, size: Size, frames: int) -> Clip:
     return Clip(clip.video_path, reference)
 
 
+GROUPS = ("face", "landmarks", "decode", "encode", "opencv", "other")
+
+
 class ThreadCpu:
     """CPU seconds per group of threads of this process over a ``with`` block, from /proc/self/task (Linux).
 
-    Polled every 50 ms (a thread that ends keeps all but its last moments). Groups: "face" (the calling thread:
-    the face stages, and everything Python does in the serial loop), "landmarks" (the landmarks thread and
-    MediaPipe's native threads), "decode" (the decode thread and libavcodec's), "other" (the encoder thread, and
-    native threads named after their creator: x264's, OpenCV's).
+    Polled every 50 ms (a thread that ends keeps all but its last moments). Threads are grouped by their OS name
+    (``timing.name_os_thread``: native threads inherit the name of the thread that starts them): "face" (the
+    calling thread: the face stages, and everything Python does in the serial loop), "landmarks" (the landmarks
+    thread and MediaPipe's threads), "decode" (the decode thread and libavcodec's), "encode" (the writer thread
+    and x264's threads, which it starts), "opencv" (OpenCV's pool: the parallel parts of OpenCV calls from every
+    thread; :func:`start_opencv_pool` names it), "other" (anything else, e.g. native threads the calling thread
+    started while the pipeline was set up).
     """
 
     def __init__(self) -> None:
@@ -143,7 +156,6 @@ class ThreadCpu:
         self.groups: dict[str, float] = {}
 
     def _snap(self) -> None:
-        names = {str(t.native_id): t.name for t in threading.enumerate()}
         main = str(threading.main_thread().native_id)
         for tid in os.listdir("/proc/self/task"):
             if tid == self._me:
@@ -156,9 +168,7 @@ class ThreadCpu:
             except OSError:
                 continue  # the thread ended
             cpu = (int(fields[11]) + int(fields[12])) / self._tick
-            name = "face" if tid == main else names.get(tid, comm)
-            previous = self._last.get(tid)
-            self._last[tid] = (previous[0] if previous and name == comm else name, cpu)
+            self._last[tid] = ("face" if tid == main else comm, cpu)
 
     def _poll(self) -> None:
         self._me = str(threading.get_native_id())
@@ -187,11 +197,31 @@ class ThreadCpu:
 def _group(name: str) -> str:
     if name == "face":
         return "face"
-    if name.startswith(("unmask-video-landmarks", "mediapipe")):
+    if name.startswith(("uv-landmarks", "mediapipe")):
         return "landmarks"
-    if name.startswith(("unmask-video-decode", "av:")):
+    if name.startswith(("uv-decode", "av:")):
         return "decode"
+    if name.startswith("uv-encode"):
+        return "encode"
+    if name.startswith("uv-opencv"):
+        return "opencv"
     return "other"
+
+
+def start_opencv_pool() -> None:
+    """Start OpenCV's thread pool from a thread named "opencv", so that its threads carry that name (the pool
+    is started once, by the first OpenCV call that runs in parallel, and serves every thread afterwards)."""
+
+    def start() -> None:
+        name_os_thread("opencv")
+        image = np.zeros((1080, 1920, 3), np.uint8)
+        for _ in range(3):
+            cv2.GaussianBlur(image, (9, 9), 2.0)
+            cv2.resize(image, (960, 540), interpolation=cv2.INTER_AREA)
+
+    thread = threading.Thread(target=start, name="opencv-pool-start")
+    thread.start()
+    thread.join()
 
 
 @dataclass
@@ -216,8 +246,9 @@ class Result:
         thread waits for the decoder and for MediaPipe, so their CPU adds up with its own; in the threaded loop
         each group has its own thread. The encoder has its own thread in both."""
         g = {k: self.ms(v) for k, v in self.groups.items()}
-        face, landmarks, decode, other = (g.get(k, 0.0) for k in ("face", "landmarks", "decode", "other"))
-        return max(face, landmarks, decode, other) if self.threaded else max(face + landmarks + decode, other)
+        face, landmarks, decode, encode = (g.get(k, 0.0) for k in ("face", "landmarks", "decode", "encode"))
+        # (OpenCV's pool runs parts of the other threads' calls alongside them: not a chain of its own)
+        return max(face, landmarks, decode, encode) if self.threaded else max(face + landmarks + decode, encode)
 
     def free_fps(self, cores: int = 2) -> float:
         """What this run's CPU use allows on ``cores`` otherwise idle cores: no faster than its critical chain,
@@ -267,7 +298,7 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         table.add_column("fps", justify="right")
         table.add_column(f"x {paths[0]}", justify="right")
         table.add_column("CPU ms/f", justify="right")
-        for group in ("face", "landmarks", "decode", "other"):
+        for group in GROUPS:
             table.add_column(f"{group} CPU", justify="right")
         table.add_column("chain CPU", justify="right")
         table.add_column("fps on 2 free cores", justify="right")
@@ -295,7 +326,7 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
                           f"{med(r.fps for r in runs):.1f}", f"{med(ratios):.2f}",
                           f"{med(r.cpu_ms() for r in runs):.1f}",
                           *(f"{med(r.ms(r.groups.get(g, 0.0)) for r in runs):.1f}"
-                            for g in ("face", "landmarks", "decode", "other")),
+                            for g in GROUPS),
                           f"{med(r.critical_ms() for r in runs):.1f}",
                           f"{med(r.free_fps() for r in runs):.1f}", f"{med(free_ratios):.2f}")  # fmt: skip
         console.print(table)
@@ -305,9 +336,10 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         "encoder thread: 'input wait' and 'encode wait' are what the face-stage thread lost waiting for them. "
         f"x {paths[0]}: median of the back-to-back fps ratios. CPU ms/f: CPU time of the whole process per frame "
         "(all threads), then per thread group: face (the calling thread), landmarks (its thread + MediaPipe's), "
-        "decode (its thread + libavcodec's), other (encoder thread, x264's and OpenCV's threads). chain: the CPU "
-        "ms of the longest chain that cannot overlap (serial loop: face + landmarks + decode; threaded: the "
-        "largest group). On a shared, loaded machine the wall time mostly measures the load; 'fps on 2 free "
+        "decode (its thread + libavcodec's), encode (the writer thread + x264's), opencv (OpenCV's pool: the "
+        "parallel parts of OpenCV calls, mostly the face stages'), other (native threads started while the "
+        "pipeline is set up). chain: the CPU ms of the longest chain that cannot overlap (serial loop: face + "
+        "landmarks + decode; threaded: the largest of face, landmarks, decode, encode). On a shared, loaded machine the wall time mostly measures the load; 'fps on 2 free "
         "cores' = 1000 / max(chain, CPU / 2) is what the CPU use allows on 2 idle cores (a model, not a "
         "measurement: perfect overlap, no contention)."
     )
@@ -466,6 +498,8 @@ def main() -> None:
         memory_child(*args.memory_child)
         return
     console = Console(width=260)
+    name_os_thread("main")  # (native threads it starts while setting up show as "other")
+    start_opencv_pool()
     with tempfile.TemporaryDirectory() as tmp:
         if args.sizes:
             speed_table(args, Path(tmp), console)
