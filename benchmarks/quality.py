@@ -73,9 +73,9 @@ class _Pipeline(FramePipeline):
     given: np.ndarray | None = None
     last_mask: np.ndarray | None = None
 
-    def _face_roi(self, image, landmarks, face_id) -> FaceROI | None:  # type: ignore[override]
+    def _face_roi(self, image, landmarks, face_id, frame_index) -> FaceROI | None:  # type: ignore[override]
         if self.given is None:
-            roi = super()._face_roi(image, landmarks, face_id)
+            roi = super()._face_roi(image, landmarks, face_id, frame_index)
             if roi is None:  # the mask presence decision said "no mask": the face passes through untouched
                 self.last_mask = np.zeros(image.shape[:2], np.float32)
                 return None
