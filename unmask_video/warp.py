@@ -319,8 +319,10 @@ _SKIN_SPREADS = 3.5
 #: outside the mask are within this many Lab units of the frame's...
 _SAME_PLACE_LAB = 20.0
 #: ... judged on at least this many pixels, and averaged over a track's frames with this weight of the past.
-_SAME_PLACE_MIN_PIXELS = 50
+_SAME_PLACE_MIN_PIXELS = 30
 _SAME_PLACE_SMOOTHING = 0.8
+#: At most this many of those pixels are compared (an even subsample).
+_SAME_PLACE_MAX_PIXELS = 1500
 #: The reference's skin past its face outline is shrunk by this fraction of the face height, and along the inside
 #: of the outline twice as deep only skin is valid.
 _SKIN_EDGE = 0.01
@@ -503,7 +505,8 @@ class ReferenceWarper:
             reach = neck_column(self.image.shape[:2], self.landmarks) | face
             if grow > 0:
                 reach |= cv2.dilate(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-            oval = np.dstack([oval & (inner | (skin & reach)), oval])  # (strict, loose)
+            # One map, two levels (a two-channel remap costs three times one): 255 the skin, 128 the rest.
+            oval = np.where(inner | (skin & reach), oval, oval // 255 * 128).astype(np.uint8)
         if top or bottom or left or right:
             # Past the picture's border only the mirrored neck is valid: a mirrored jaw, face or background is not
             # what lies there (those pixels are inpainted, as before).
@@ -511,7 +514,7 @@ class ReferenceWarper:
             source = np.full((ph, pw), 255, np.uint8)
             mirrored = cv2.copyMakeBorder(neck[top:top + ph, left:left + pw], top, bottom, left, right, cv2.BORDER_REFLECT_101)
             mirrored[top:top + ph, left:left + pw] = source
-            oval &= mirrored if oval.ndim == 2 else mirrored[..., None]
+            oval &= mirrored
         self._oval = cv2.erode(oval, np.ones((3, 3), np.uint8))
         # Gaussian pyramid (level k is 2**-k the size; pixel i of level k sits at 2**k * i of level 0).
         self._levels: list[tuple[np.ndarray, np.ndarray]] = [(self.image, self._oval)]
@@ -594,24 +597,32 @@ class ReferenceWarper:
     def _same_place(
         self,
         sub: np.ndarray,
-        ok: np.ndarray,
+        strict: np.ndarray,
+        loose: np.ndarray,
         image: np.ndarray | None,
         mask: np.ndarray | None,
         box: tuple[int, int, int, int],
         track: int | None,
     ) -> bool:
-        """Whether the reference's surroundings past its face outline (``ok[..., 1]`` but not ``ok[..., 0]``) look
+        """Whether the reference's surroundings past its face outline (``loose`` but not ``strict``) look
         like what the frame shows there outside the mask: most of those pixels within :data:`_SAME_PLACE_LAB` Lab
         units of the frame's, averaged over the track's frames. No frame or mask given: False."""
         if image is None or mask is None:
             return False
         x0, y0, x1, y1 = box
-        around = ok[..., 1] & ~ok[..., 0] & (cv2.dilate((mask[y0:y1, x0:x1] > 0).astype(np.uint8), np.ones((7, 7), np.uint8)) == 0)
+        # On a grid of every k-th pixel (about 150 across): a fraction needs no more.
+        k = max(1, min(y1 - y0, x1 - x0) // 150)
+        covered = (mask[y0:y1:k, x0:x1:k] > 0).astype(np.uint8)
+        near = cv2.dilate(covered, np.ones((2 * (3 // k) + 3, 2 * (3 // k) + 3), np.uint8))
+        around = loose[::k, ::k] & ~strict[::k, ::k] & (near == 0)
         held = self._places.get(track) if track is not None else None
         if np.count_nonzero(around) >= _SAME_PLACE_MIN_PIXELS:
             ys, xs = np.nonzero(around)
-            ref = cv2.cvtColor(sub[ys, xs].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-            frame = cv2.cvtColor(image[y0:y1, x0:x1][ys, xs].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+            step = -(-len(ys) // _SAME_PLACE_MAX_PIXELS)  # an even subsample is enough for a fraction
+            ys, xs = ys[::step], xs[::step]
+            ref = cv2.cvtColor(sub[::k, ::k][ys, xs].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+            seen = image[y0:y1:k, x0:x1:k][ys, xs]
+            frame = cv2.cvtColor(seen.reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
             alike = float(np.mean(np.linalg.norm((ref - frame).reshape(-1, 3), axis=1) < _SAME_PLACE_LAB))
             held = alike if held is None else _SAME_PLACE_SMOOTHING * held + (1.0 - _SAME_PLACE_SMOOTHING) * alike
             if track is not None:
@@ -732,10 +743,11 @@ class ReferenceWarper:
             map_x, map_y = map_x * f, map_y * f
         sub = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         inside = cv2.remap(oval, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        ok = inside >= 128
-        if ok.ndim == 3:
-            loose = self._same_place(sub, ok, image, mask, (x0, y0, x1, y1), track)
-            ok = ok[..., 1] if loose else ok[..., 0]
+        if self.options.reach_skin_only:
+            strict, loose = inside >= 192, inside >= 64
+            ok = loose if self._same_place(sub, strict, loose, image, mask, (x0, y0, x1, y1), track) else strict
+        else:
+            ok = inside >= 128
         if check:
             # Folds (negative determinant) and crushes (tiny), relative to the face's overall area
             # ratio, reference to target.

@@ -369,7 +369,7 @@ def _surround(image: np.ndarray, around: np.ndarray, sigma: float) -> np.ndarray
     convolution with a Gaussian of ``sigma`` pixels, and where those are far, of ``4 * sigma``."""
     ys, xs = _coords(around)
     values = image[ys, xs].astype(np.float32)
-    f = max(1, int(sigma // 4))
+    f = max(1, int(sigma))  # the fields are smooth: cells of about sigma, blurred, then resized
     h, w = around.shape
     sw, sh = -(-w // f), -(-h // f)
     cell = (ys // f) * sw + xs // f
