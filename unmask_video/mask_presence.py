@@ -75,6 +75,9 @@ class PresenceOptions:
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)
 
 
+_LIPS_SEEN = 0.25  # past an occluder, at least this share of the lips must be in view for the lips cue to count
+
+
 def lip_contrast(
     lab: np.ndarray,
     landmarks: np.ndarray,
@@ -101,7 +104,11 @@ def lip_contrast(
     ring &= 1 - cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (near, near)))
     inner = cv2.erode(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     if occluder is not None:
+        whole = int(inner.sum())
         inner &= 1 - (occluder > 0).astype(np.uint8)
+        # (a few pixels along the occluder's edge are no lips in view: a print or the hand's own rim)
+        if inner.sum() < _LIPS_SEEN * whole:
+            return None
     if inner.sum() < 6 or ring.sum() < 12:
         return None
     if mask is not None and (mask[inner > 0] > 0).mean() >= 0.9 and (mask[ring > 0] > 0).mean() >= 0.9:

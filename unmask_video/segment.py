@@ -112,10 +112,21 @@ class SegmentOptions:
     deep_front: float = 0.25
     snap: bool = True  # move the grown mask's boundary onto the image's edges (marker watershed)
     snap_band: float = 0.05  # ... within this distance of it (face)
+    snap_line: bool = True  # ... and the edge's own pixels (the line where the snap's floods meet) are mask
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
     # ... and on past it, towards the ear, this far (face): a thin elongated stroke from the mask's side edge
     loop_beyond: float = 0.2
+    # The k-means mask is opened by a disk of this diameter (face) before it seeds the growth and the colour model:
+    # its narrow legs into look-alike skin (a lit nose bridge, the shaded neck) go. 0: not opened.
+    seed_open: float = 0.0
+    # A noisy image (sensor noise of a dark scene, a grainy photo) is blurred before the colour model looks at it:
+    # by ``noise_blur`` px per grey level of estimated noise over ``noise_floor``. 0 floor: never.
+    noise_floor: float = 0.0
+    noise_blur: float = 0.15
+    # With a hand in front of the mask (``skin_far_only`` found the mask around it), the k-means mask's components at
+    # least this share of the largest core-touching one's area are mask too: the mask's side beyond the hand.
+    split_share: float = 0.2
     hole_prob: float = 0.4  # a hole in the mask is filled when its mean P(mask) is at least this (else: occluder)
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
@@ -226,6 +237,7 @@ class _FaceState:
     ema: np.ndarray | None = None  # (S, S, 2) float32 canonical: running average, last output
     aligned: np.ndarray | None = None  # last frame's MASK_REGION landmarks in canonical coordinates
     colour: ColourModel | None = None  # the colour model fitted with ``fit``
+    noise_blur: float = 0.0  # Gaussian sigma (working pixels) that quiets the image noise, measured with ``colour``
     presence: Presence | None = None
 
 
@@ -272,6 +284,9 @@ def region_polygon(
     push[:n_jaw, 0] *= side_margin_scale + (1.0 - side_margin_scale) * profile
     push[n_jaw:] *= top_margin_scale
     return (pts + direction * push).astype(np.float32)
+
+
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
 def _disk_kernel(diameter: float) -> np.ndarray:
@@ -415,9 +430,16 @@ class MaskSegmenter:
         binary = np.zeros(shape[0] * shape[1], np.uint8)
         binary[region_idx[in_mask]] = 1
         raw = binary.reshape(shape)
-        seed = self._clean(raw, core, sub_size)
+        # (a hand in front of the mask splits it: its far side touches no core point, and is kept when it is large)
+        seed = self._clean(raw, core, sub_size, opt.split_share if fit.past_hands else 0.0)
+        if opt.refine and opt.seed_open > 0 and seed.any():
+            seed = self._open_seed(seed, core, sub_size)
         binary = seed
         search_mask = region
+        if opt.refine and state.colour is None:
+            state.noise_blur = self._noise_blur(sub)
+        if state.noise_blur > 0:
+            sub = cv2.GaussianBlur(sub, (0, 0), state.noise_blur)
         lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
         if opt.refine and seed.any():
             search_mask = np.zeros(shape, np.uint8)
@@ -445,9 +467,17 @@ class MaskSegmenter:
                 if (deeper != binary).any():  # (else the snap stays out of the band too)
                     binary, search_mask = deeper, search_mask | band
             if opt.snap and binary.any():
-                binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth)
+                binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth, opt.snap_line)
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
-        worn, score, average = self._presence(state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size)
+        # (a mask cluster chosen around a skin-coloured occluder: that occluder, as k-means saw it, is a hand candidate)
+        skin_like = None
+        if fit.past_hands:
+            skin_like = np.zeros(shape[0] * shape[1], np.uint8)
+            skin_like[region_idx[~fit.eligible[labels]]] = 1
+            skin_like = skin_like.reshape(shape)
+        worn, score, average = self._presence(
+            state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size, skin_like
+        )
         if opt.refine and opt.loops and worn and binary.any():
             face = np.zeros(shape, np.uint8)
             cv2.fillPoly(face, [np.round(sub_lm[list(ls.FACE_OVAL)]).astype(np.int32)], 1)
@@ -493,6 +523,7 @@ class MaskSegmenter:
         lab: np.ndarray,
         lm: np.ndarray,
         size: float,
+        skin_like: np.ndarray | None = None,
     ) -> tuple[bool, float, float]:
         """(worn, score, running average) of this frame; always worn when the decision is off."""
         popt = self.options.presence
@@ -514,6 +545,9 @@ class MaskSegmenter:
             and min(popt.occluder_min_cover, popt.hand_min_cover) <= cover < popt.cover_high
         ):
             hands = skin_occluders(lab, binary, lm, size, skin_ab, popt.occluder_tolerance)
+            if skin_like is not None:
+                # (the k-means' skin-like clusters too: a hand lit unlike the forehead, still unlike the mask)
+                hands |= entering(skin_like & (1 - (binary > 0).astype(np.uint8)), lm, size)
             mouth = lips_region(lab.shape[:2], lm)
             hand_cover, hand_occluded, discounted = lower_cover(binary, lower, hands, popt, mouth)
             if discounted:
@@ -572,6 +606,31 @@ class MaskSegmenter:
         return ColourModel(lab[inner > 0], np.concatenate(samples), shading_free=self.options.shading_free)
 
     # ------------------------------------------------------------------ pieces
+    def _open_seed(self, seed: np.ndarray, core: np.ndarray, size: float) -> np.ndarray:
+        """The k-means mask opened by a disk of ``seed_open`` x ``size``: the narrow legs and spikes it sends into
+        look-alike skin (a lit nose bridge, the shaded neck beside the chin) go, the mask's body stays; the
+        components that touch the core are kept. The seed as it was when the opening leaves none."""
+        opened = cv2.morphologyEx(seed, cv2.MORPH_OPEN, _disk_kernel(self.options.seed_open * size))
+        n, comp = cv2.connectedComponents(opened, connectivity=8)
+        keep = np.unique(comp[core & (opened > 0)])
+        keep = keep[keep > 0]
+        if keep.size == 0:
+            return seed
+        return np.isin(comp, keep).astype(np.uint8)
+
+    def _noise_blur(self, image: np.ndarray) -> float:
+        """The Gaussian sigma (pixels) that quiets this image's noise before the colour model looks at it, 0 when it is
+        clean: Immerkaer's estimate of the noise's standard deviation (grey levels) from a Laplacian-difference filter,
+        above ``noise_floor``, sets the blur (``noise_blur`` per grey level over it, at most 2.5 pixels)."""
+        opt = self.options
+        if opt.noise_floor <= 0:
+            return 0.0
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        if min(grey.shape) < 8:
+            return 0.0
+        sigma = float(np.sqrt(np.pi / 2) / 6 * np.abs(cv2.filter2D(grey, -1, _NOISE_KERNEL)[1:-1, 1:-1]).mean())
+        return float(min(max(sigma - opt.noise_floor, 0.0) * opt.noise_blur, 2.5))
+
     def _core_mask(self, lm: np.ndarray, size: float, shape: tuple[int, int]) -> np.ndarray:
         core = np.zeros(shape, np.uint8)
         r = max(int(round(self.options.core_radius * size)), 1)
@@ -766,16 +825,22 @@ class MaskSegmenter:
             return "core"
         return None
 
-    def _clean(self, binary: np.ndarray, core: np.ndarray, size: float) -> np.ndarray:
+    def _clean(self, binary: np.ndarray, core: np.ndarray, size: float, split_share: float = 0.0) -> np.ndarray:
+        """Opened, closed, the components that touch the ``core`` kept (and, with ``split_share`` > 0, those at least that
+        share of the largest kept one's area), holes filled."""
         opt = self.options
         if opt.open_px > 0:
             binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _disk_kernel(opt.open_px * size))
         if opt.close_px > 0:
             binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, _disk_kernel(opt.close_px * size))
-        n, comp = cv2.connectedComponents(binary, connectivity=8)
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
         if n > 2:
             keep = np.unique(comp[core & (binary > 0)])
             keep = keep[keep > 0]
+            if split_share > 0 and keep.size:
+                area = stats[:, cv2.CC_STAT_AREA]
+                large = np.flatnonzero(area >= split_share * area[keep].max())
+                keep = np.union1d(keep, large[large > 0])
             binary = np.isin(comp, keep).astype(np.uint8)
         return _fill_holes(binary)
 
