@@ -67,6 +67,9 @@ class PresenceOptions:
     hand_sides: float = 0.2
     hand_min_cover: float = 0.2
     hand_max_share: float = 0.8
+    # ... or the mask shows on one side only (a turned face, the hand over the other side) and the mask and the hand
+    # together cover at least this share of the lower face (nothing else, no lips or beard, shows there). 0: off.
+    hand_one_side: float = 0.9
     # Either way, only when the lips (the occluder's pixels left out) are at most this much redder than the skin
     # around them: under a mask or behind a hand no red lips show.
     hand_lips: float = 1.5
@@ -192,22 +195,36 @@ def lower_cover(
         mouth is not None and mouth.any() and options.hand_min_cover <= cover
         and occluded <= options.hand_max_share
         and float((occluder[mouth > 0] > 0).mean()) >= options.hand_mouth
-        and _both_sides(mask, lower, options.hand_sides)
+        and (
+            _both_sides(mask, lower, options.hand_sides)
+            or (options.hand_one_side > 0 and _one_side(mask, lower, options.hand_sides)
+                and (covered + hidden) / area >= options.hand_one_side)
+        )
     ):
         return covered / (area - hidden), occluded, True
     return cover, occluded, False
 
 
-def _both_sides(mask: np.ndarray, lower: np.ndarray, share: float) -> bool:
-    """Whether ``mask`` covers at least ``share`` of the ``lower`` face's left third and of its right third."""
+def _side_shares(mask: np.ndarray, lower: np.ndarray) -> list[float]:
+    """The share of the ``lower`` face's left third and of its right third that ``mask`` covers."""
     cols = np.flatnonzero(lower.any(axis=0))
     x0, x1 = int(cols[0]), int(cols[-1]) + 1
     third = max((x1 - x0) // 3, 1)
+    shares = []
     for a, b in ((x0, x0 + third), (x1 - third, x1)):
         part = lower[:, a:b] > 0
-        if not part.any() or float((mask[:, a:b][part] > 0).mean()) < share:
-            return False
-    return True
+        shares.append(float((mask[:, a:b][part] > 0).mean()) if part.any() else 0.0)
+    return shares
+
+
+def _both_sides(mask: np.ndarray, lower: np.ndarray, share: float) -> bool:
+    """Whether ``mask`` covers at least ``share`` of the ``lower`` face's left third and of its right third."""
+    return min(_side_shares(mask, lower)) >= share
+
+
+def _one_side(mask: np.ndarray, lower: np.ndarray, share: float) -> bool:
+    """Whether ``mask`` covers at least ``share`` of the ``lower`` face's left third or of its right third."""
+    return max(_side_shares(mask, lower)) >= share
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:

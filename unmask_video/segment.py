@@ -403,7 +403,7 @@ class MaskSegmenter:
             fit.age += 1
             labels, dist = self._assign(feats, fit.centres)
             # The centres are kept; which of them are mask is re-decided (cheap): shading moves with the head.
-            fit.mask_clusters = self._choose(labels, region_idx, core, sub_lm, shape, fit.eligible)
+            fit.mask_clusters = self._choose(labels, region_idx, core, sub_lm, shape, fit.eligible, fit.past_hands)
             reason = self._refit_reason(fit, labels, dist, hist, core, region_idx)
             if reason is None:
                 self.stats.reused += 1
@@ -723,13 +723,13 @@ class MaskSegmenter:
                 if float(core_share[far].max()) >= opt.far_core_share:
                     eligible = far
                     hands_core = past_hands
-                    mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
+                    mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible, hands_core)
                     gap = float(np.linalg.norm(centres[mask_clusters] - skin, axis=1).min())
             if opt.skin_anchor and gap >= opt.skin_min_distance:
                 centres = np.vstack([centres, skin[None, :]]).astype(np.float32)
                 eligible = np.append(eligible, False)
                 labels, dist = self._assign(feats, centres)
-                mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
+                mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible, hands_core)
             else:
                 log.debug("skin probe %.1f from the mask centre: not used", gap)
         share = float(mask_clusters[labels].mean())
@@ -773,13 +773,18 @@ class MaskSegmenter:
         lm: np.ndarray,
         shape: tuple[int, int],
         eligible: np.ndarray,
+        among_eligible: bool = False,
     ) -> np.ndarray:
         """Pick the mask cluster(s) among the ``eligible`` centres: the one with most core pixels, plus any
-        other holding a share of the core whose pixels lie as much inside the polygon (not on its rim)."""
+        other holding a share of the core whose pixels lie as much inside the polygon (not on its rim).
+        ``among_eligible``: the shares count the eligible centres' core pixels only (a hand in front of the mask
+        holds most of the core: the mask's lit and shaded sides share what it leaves)."""
         opt = self.options
         k = len(eligible)
         core_flat = core.ravel()[region_idx]
         core_counts = np.bincount(labels[core_flat], minlength=k).astype(np.float64)
+        if among_eligible:
+            core_counts = np.where(eligible, core_counts, 0.0)
         core_share = core_counts / max(core_counts.sum(), 1.0)
         # The inner part of the region: the unexpanded polygon shrunk toward its centre.
         inner_poly = lm[list(ls.MASK_REGION)].astype(np.float32)  # (region_polygon with no margin)
