@@ -73,6 +73,12 @@ class PresenceOptions:
     # Either way, only when the lips (the occluder's pixels left out) are at most this much redder than the skin
     # around them: under a mask or behind a hand no red lips show.
     hand_lips: float = 1.5
+    # ... and only when the mask is at least this far from the skin's colour (as ``colour_*``), this far in chroma
+    # over lightness (segment's shading-free chroma: a shaded colour keeps it), and its upper edge at least this
+    # clear (as ``edge_*``): a bare face's shaded half beside its lit half (which joins the neck like a hand) is not.
+    hand_colour: float = 15.0
+    hand_chroma: float = 15.0
+    hand_edge: float = 16.0
     on: float = 0.6  # the average score above which a mask is taken as worn ...
     off: float = 0.3  # ... and below which it is taken off
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)

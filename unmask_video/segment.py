@@ -112,7 +112,7 @@ class SegmentOptions:
     deep_front: float = 0.25
     snap: bool = True  # move the grown mask's boundary onto the image's edges (marker watershed)
     snap_band: float = 0.05  # ... within this distance of it (face)
-    snap_line: bool = True  # ... and the edge's own pixels (the line where the snap's floods meet) are mask
+    snap_line: bool = False  # ... and the edge's own pixels (the line where the snap's floods meet) are mask
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
     # ... and on past it, towards the ear, this far (face): a thin elongated stroke from the mask's side edge
@@ -156,7 +156,7 @@ class SegmentOptions:
     lightness_weight: float = 0.15  # weight of Lab L against a, b in the clustering
     blur_sigma: float = 0.006  # pre-clustering Gaussian blur (face)
     core_radius: float = 0.05  # radius of the disks around the core points (face)
-    merge_core_share: float = 0.1  # a second cluster must hold this share of the core pixels ...
+    merge_core_share: float = 0.05  # a second cluster must hold this share of the core pixels ...
     merge_inner_ratio: float = 0.6  # ... and an inner-polygon fraction >= this x the main cluster's
     skin_anchor: bool = True  # add the forehead skin colour as an extra, never-mask centre ...
     skin_min_distance: float = 12.0  # ... when it is at least this far (feature units) from the mask centre
@@ -540,8 +540,19 @@ class MaskSegmenter:
         skin_ab = None if fit.skin is None else fit.skin[1:]  # (feature space: Lab with L scaled; a, b as they are)
         cover, occluded, _ = lower_cover(binary, lower, None, popt)
         occluder, lips = None, None
+        edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
+        # A hand is looked for only behind clear cloth: unlike the skin and with a clear upper edge (a bare face's
+        # shaded half beside its lit half, which joins the neck like a hand, is neither).
+        free = None  # the same, in chroma over lightness (a shaded half of a bare face keeps the skin's)
+        if fit.skin is not None and self._warm(fit.skin) and in_mask.any():
+            chroma = self._free_chroma(feats[in_mask])
+            free = float(np.linalg.norm(np.median(chroma, axis=0) - self._free_chroma(fit.skin[None, :])[0]))
+        clear = (
+            (distance is None or distance >= popt.hand_colour) and (free is None or free >= popt.hand_chroma)
+            and (edge is None or edge >= popt.hand_edge)
+        )
         if (
-            popt.occluder_tolerance > 0 and skin_ab is not None and self._warm(fit.skin)
+            popt.occluder_tolerance > 0 and skin_ab is not None and self._warm(fit.skin) and clear
             and min(popt.occluder_min_cover, popt.hand_min_cover) <= cover < popt.cover_high
         ):
             hands = skin_occluders(lab, binary, lm, size, skin_ab, popt.occluder_tolerance)
@@ -558,7 +569,6 @@ class MaskSegmenter:
                     occluder, cover, occluded, lips = hands, hand_cover, hand_occluded, hand_lips
         if occluder is None:
             lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin)
-        edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
         score = presence_score(distance, cover, lips, edge, popt)
         if fit.past_hands and occluder is None and cover < popt.cover_high:
             # The mask cluster was found around a skin-coloured occluder holding the core: worn only while that
@@ -759,6 +769,12 @@ class MaskSegmenter:
         if counts.sum() < 0.02 * max(int(core.sum()), 1):
             return np.zeros(k)
         return counts / counts.sum()
+
+    def _free_chroma(self, feats: np.ndarray) -> np.ndarray:
+        """(n, 2) float32: the Lab chroma (a, b) of segmenter features (n, 3) divided by their lightness, as the colour
+        model's shading-free bins do (:mod:`unmask_video.mask_refine`): a shaded colour keeps it."""
+        light = feats[:, 0] / self.options.lightness_weight * (100.0 / 255.0) + 16.0
+        return (feats[:, 1:] - 128.0) * (128.0 / np.maximum(light, 50.0))[:, None]
 
     @staticmethod
     def _warm(skin: np.ndarray) -> bool:
