@@ -1,7 +1,8 @@
 """Speed of the file pipeline: the old and the new path as ratios in one run, per-stage ms, fps, peak memory.
 
     python -m benchmarks.speed [--sizes 720p,1080p,4k] [--frames 48] [--repeat 3] [--paths old,new]
-                               [--generator auto] [--memory 10,60] [--profile 720p] [--search 720p,4k]
+                               [--baseline-rev REV] [--generator auto] [--memory 10,60] [--profile 720p]
+                               [--search 720p,4k]
 
 Runs the real command path (PyAV decode -> landmarks -> mask -> warp -> reconstruction -> blend -> PyAV encode)
 on self-made clips with one face: 720p and 1080p with the face 40 % of the frame width, 4k (3840x2160) with a
@@ -14,6 +15,10 @@ face about 300 px wide. Each "path" is a set of runner options:
   YUV planes, converting only the face's changed boxes, brings);
 - work400: today's defaults with faces reconstructed at a working size of 400 px (``PipelineOptions.work_face_px``);
 - more can be added in PATHS below.
+
+``--baseline-rev REV`` adds a first path, "@REV": the default options with the code of git revision REV (its
+files taken with ``git archive``), so that a code change is measured against the code before it in the same
+run; every path then runs in a child process of its own (a warm-up run, then the measured one).
 
 The paths are interleaved (old, new, old, new, ...) ``--repeat`` times so that the load of a shared machine hits
 them alike; the table shows each path's median fps and per-stage milliseconds per frame, and the median of the
@@ -49,8 +54,21 @@ from typing import Callable
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
+
+def _name_this_thread(name: str) -> None:
+    """``timing.name_os_thread`` (kept here: a --baseline-rev child imports an older package that may lack it)."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as comm:
+            comm.write(f"uv-{name}"[:15])
+    except OSError:
+        pass
+
+
+_name_this_thread("import")  # the native threads libraries start at import (OpenBLAS's) are named after this
+
 import av  # noqa: E402
 import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -124,13 +142,19 @@ def make_bench_clip(folder: Path, size: Size, frames: int) -> Clip:
     return Clip(clip.video_path, reference)
 
 
+GROUPS = ("face", "landmarks", "decode", "encode", "opencv", "other")
+
+
 class ThreadCpu:
     """CPU seconds per group of threads of this process over a ``with`` block, from /proc/self/task (Linux).
 
-    Polled every 50 ms (a thread that ends keeps all but its last moments). Groups: "face" (the calling thread:
-    the face stages, and everything Python does in the serial loop), "landmarks" (the landmarks thread and
-    MediaPipe's native threads), "decode" (the decode thread and libavcodec's), "other" (the encoder thread, and
-    native threads named after their creator: x264's, OpenCV's).
+    Polled every 50 ms (a thread that ends keeps all but its last moments). Threads are grouped by their OS name
+    (``timing.name_os_thread``: native threads inherit the name of the thread that starts them): "face" (the
+    calling thread: the face stages, and everything Python does in the serial loop), "landmarks" (the landmarks
+    thread and MediaPipe's threads), "decode" (the decode thread and libavcodec's), "encode" (the writer thread
+    and x264's threads, which it starts), "opencv" (OpenCV's pool: the parallel parts of OpenCV calls from every
+    thread; :func:`start_opencv_pool` names it), "other" (anything else, e.g. native threads the calling thread
+    started while the pipeline was set up).
     """
 
     def __init__(self) -> None:
@@ -143,7 +167,6 @@ class ThreadCpu:
         self.groups: dict[str, float] = {}
 
     def _snap(self) -> None:
-        names = {str(t.native_id): t.name for t in threading.enumerate()}
         main = str(threading.main_thread().native_id)
         for tid in os.listdir("/proc/self/task"):
             if tid == self._me:
@@ -156,9 +179,7 @@ class ThreadCpu:
             except OSError:
                 continue  # the thread ended
             cpu = (int(fields[11]) + int(fields[12])) / self._tick
-            name = "face" if tid == main else names.get(tid, comm)
-            previous = self._last.get(tid)
-            self._last[tid] = (previous[0] if previous and name == comm else name, cpu)
+            self._last[tid] = ("face" if tid == main else comm, cpu)
 
     def _poll(self) -> None:
         self._me = str(threading.get_native_id())
@@ -187,16 +208,53 @@ class ThreadCpu:
 def _group(name: str) -> str:
     if name == "face":
         return "face"
-    if name.startswith(("unmask-video-landmarks", "mediapipe")):
+    if name.startswith(("uv-landmarks", "mediapipe")):
         return "landmarks"
-    if name.startswith(("unmask-video-decode", "av:")):
+    if name.startswith(("uv-decode", "av:")):
         return "decode"
+    if name.startswith("uv-encode"):
+        return "encode"
+    if name.startswith("uv-opencv"):
+        return "opencv"
     return "other"
+
+
+def start_opencv_pool() -> None:
+    """Start OpenCV's thread pool from a thread named "opencv", so that its threads carry that name (the pool
+    is started once, by the first OpenCV call that runs in parallel, and serves every thread afterwards)."""
+
+    def start() -> None:
+        _name_this_thread("opencv")
+        image = np.zeros((1080, 1920, 3), np.uint8)
+        for _ in range(3):
+            cv2.GaussianBlur(image, (9, 9), 2.0)
+            cv2.resize(image, (960, 540), interpolation=cv2.INTER_AREA)
+
+    thread = threading.Thread(target=start, name="opencv-pool-start")
+    thread.start()
+    thread.join()
+
+
+@dataclass
+class Measured:
+    """What the table reads of a run's RunSummary (a child process sends it as JSON)."""
+
+    frames: int
+    frames_with_face: int
+    fps: float
+    stages: dict[str, float]  # seconds per timer stage
+
+    @classmethod
+    def of(cls, summary: RunSummary) -> "Measured":
+        return cls(summary.frames, summary.frames_with_face, summary.fps, dict(summary.timer.seconds))
+
+    def ms_per(self, stage: str) -> float:
+        return 1000.0 * self.stages.get(stage, 0.0) / max(self.frames, 1)
 
 
 @dataclass
 class Result:
-    summary: RunSummary
+    summary: Measured
     threaded: bool  # the threaded frame loop (decode and landmarks off the calling thread)
     cpu_s: float  # CPU time of the whole process (every thread: MediaPipe's, x264's...)
     groups: dict[str, float]  # CPU seconds per thread group (ThreadCpu), empty where /proc is absent
@@ -216,8 +274,9 @@ class Result:
         thread waits for the decoder and for MediaPipe, so their CPU adds up with its own; in the threaded loop
         each group has its own thread. The encoder has its own thread in both."""
         g = {k: self.ms(v) for k, v in self.groups.items()}
-        face, landmarks, decode, other = (g.get(k, 0.0) for k in ("face", "landmarks", "decode", "other"))
-        return max(face, landmarks, decode, other) if self.threaded else max(face + landmarks + decode, other)
+        face, landmarks, decode, encode = (g.get(k, 0.0) for k in ("face", "landmarks", "decode", "encode"))
+        # (OpenCV's pool runs parts of the other threads' calls alongside them: not a chain of its own)
+        return max(face, landmarks, decode, encode) if self.threaded else max(face + landmarks + decode, encode)
 
     def free_fps(self, cores: int = 2) -> float:
         """What this run's CPU use allows on ``cores`` otherwise idle cores: no faster than its critical chain,
@@ -235,7 +294,46 @@ def run(clip: Clip, out: Path, path: str, generator: str, batch: int = 1) -> Res
     cpu = _cpu_s()
     with ThreadCpu() as threads:
         summary = run_file(options)
-    return Result(summary, options.loop.threads, _cpu_s() - cpu, threads.groups)
+    return Result(Measured.of(summary), options.loop.threads, _cpu_s() - cpu, threads.groups)
+
+
+def run_child(clip: Clip, out: Path, path: str, generator: str, tree: Path | None) -> Result:
+    """``run`` in a child process (after a warm-up run there), with the ``unmask_video`` package of ``tree``
+    (a checkout of another revision) or of this checkout (None)."""
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(tree or root))
+    child = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--run-child", str(clip.video), str(clip.reference),
+         str(out), path if tree is None else "new", generator],
+        capture_output=True, text=True, env=env, cwd=str(tree or root),
+    )  # fmt: skip
+    if child.returncode != 0:
+        raise SystemExit(f"the {path} run failed: {(child.stderr.strip().splitlines() or ['?'])[-1]}")
+    data = json.loads(child.stdout.strip().splitlines()[-1])
+    return Result(Measured(**data["summary"]), data["threaded"], data["cpu_s"], data["groups"])
+
+
+def child_main(video: str, reference: str, out: str, path: str, generator: str) -> None:
+    """One warm-up run and one measured run in this process; prints the measured one as JSON."""
+    clip = Clip(Path(video), Path(reference))
+    _name_this_thread("main")
+    start_opencv_pool()
+    run(clip, Path(out), path, generator)
+    result = run(clip, Path(out), path, generator)
+    print(json.dumps({"summary": vars(result.summary), "threaded": result.threaded, "cpu_s": result.cpu_s,
+                      "groups": result.groups}))  # fmt: skip
+
+
+def checkout(rev: str, folder: Path) -> Path:
+    """The files of git revision ``rev`` of this repository, written under ``folder``."""
+    root = Path(__file__).resolve().parents[1]
+    tree = folder / f"rev-{rev}"
+    tree.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(root), "archive", rev], capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise SystemExit(f"--baseline-rev {rev}: {archive.stderr.decode(errors='replace').strip()}")
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
 
 
 def run_options(clip: Clip, out: Path, path: str, generator: str, batch: int = 1) -> RunOptions:
@@ -258,6 +356,9 @@ def run_summary(clip: Clip, out: Path, path: str, generator: str, batch: int = 1
 
 def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
     paths = args.paths.split(",")
+    baseline = checkout(args.baseline_rev, tmp) if args.baseline_rev else None
+    if baseline is not None:
+        paths = [f"@{args.baseline_rev}"] + paths
     for name in args.sizes.split(","):
         table = Table(title=f"{name}: {os.cpu_count()} cores, medians of {args.repeat} interleaved runs")
         for column in ("size", "face px", "path", "faces found"):
@@ -267,26 +368,31 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         table.add_column("fps", justify="right")
         table.add_column(f"x {paths[0]}", justify="right")
         table.add_column("CPU ms/f", justify="right")
-        for group in ("face", "landmarks", "decode", "other"):
+        for group in GROUPS:
             table.add_column(f"{group} CPU", justify="right")
         table.add_column("chain CPU", justify="right")
         table.add_column("fps on 2 free cores", justify="right")
         table.add_column(f"x {paths[0]} ", justify="right")
         size = SIZES[name]
         clip = make_bench_clip(tmp / name, size, args.frames)
-        run(clip, tmp / "warm.mp4", paths[-1], args.generator)  # warm-up: FaceMesh graph, allocators, caches
+        if baseline is None:
+            run(clip, tmp / "warm.mp4", paths[-1], args.generator)  # warm-up: FaceMesh graph, allocators, caches
         results: dict[str, list[Result]] = {p: [] for p in paths}
         for _ in range(args.repeat):
             for path in paths:
-                results[path].append(run(clip, tmp / f"{name}-{path}.mp4", path, args.generator))
+                out = tmp / f"{name}-{path}.mp4"
+                if baseline is None:
+                    results[path].append(run(clip, out, path, args.generator))
+                else:  # every path in a child process of its own, the baseline with the old revision's package
+                    tree = baseline if path.startswith("@") else None
+                    results[path].append(run_child(clip, out, path, args.generator, tree))
         for path in paths:
             runs = results[path]
             ratios = [r.fps / b.fps for r, b in zip(runs, results[paths[0]]) if b.fps > 0]
             free_ratios = [r.free_fps() / b.free_fps() for r, b in zip(runs, results[paths[0]])]
             summaries = [r.summary for r in runs]
             cells = [
-                f"{statistics.median(r.timer.ms_per(stage, r.frames) for r in summaries):.1f}"
-                if stage in summaries[0].timer.seconds else "-"
+                f"{statistics.median(r.ms_per(stage) for r in summaries):.1f}" if stage in summaries[0].stages else "-"
                 for stage in STAGE_ORDER
             ]  # fmt: skip
             found = f"{summaries[-1].frames_with_face}/{summaries[-1].frames}"
@@ -295,7 +401,7 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
                           f"{med(r.fps for r in runs):.1f}", f"{med(ratios):.2f}",
                           f"{med(r.cpu_ms() for r in runs):.1f}",
                           *(f"{med(r.ms(r.groups.get(g, 0.0)) for r in runs):.1f}"
-                            for g in ("face", "landmarks", "decode", "other")),
+                            for g in GROUPS),
                           f"{med(r.critical_ms() for r in runs):.1f}",
                           f"{med(r.free_fps() for r in runs):.1f}", f"{med(free_ratios):.2f}")  # fmt: skip
         console.print(table)
@@ -305,9 +411,10 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         "encoder thread: 'input wait' and 'encode wait' are what the face-stage thread lost waiting for them. "
         f"x {paths[0]}: median of the back-to-back fps ratios. CPU ms/f: CPU time of the whole process per frame "
         "(all threads), then per thread group: face (the calling thread), landmarks (its thread + MediaPipe's), "
-        "decode (its thread + libavcodec's), other (encoder thread, x264's and OpenCV's threads). chain: the CPU "
-        "ms of the longest chain that cannot overlap (serial loop: face + landmarks + decode; threaded: the "
-        "largest group). On a shared, loaded machine the wall time mostly measures the load; 'fps on 2 free "
+        "decode (its thread + libavcodec's), encode (the writer thread + x264's), opencv (OpenCV's pool: the "
+        "parallel parts of OpenCV calls, mostly the face stages'), other (native threads started while the "
+        "pipeline is set up). chain: the CPU ms of the longest chain that cannot overlap (serial loop: face + "
+        "landmarks + decode; threaded: the largest of face, landmarks, decode, encode). On a shared, loaded machine the wall time mostly measures the load; 'fps on 2 free "
         "cores' = 1000 / max(chain, CPU / 2) is what the CPU use allows on 2 idle cores (a model, not a "
         "measurement: perfect overlap, no contention)."
     )
@@ -459,13 +566,22 @@ def main() -> None:
     parser.add_argument("--memory", default="", help="clip lengths in seconds for the memory runs, e.g. 10,60")
     parser.add_argument("--profile", default="", help="a size to profile, e.g. 720p")
     parser.add_argument("--search", default="", help="sizes whose first face search to time, e.g. 720p,4k")
+    parser.add_argument("--baseline-rev", default="", help="a git revision (e.g. main, HEAD~3) run as the first "
+                        "path, with the default options of that revision's code: every path then runs in a child "
+                        "process of its own (one warm-up run each)")  # fmt: skip
     parser.add_argument("--memory-child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--run-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     filter_native_stderr()
     if args.memory_child:
         memory_child(*args.memory_child)
         return
+    if args.run_child:
+        child_main(*args.run_child)
+        return
     console = Console(width=260)
+    _name_this_thread("main")  # (native threads it starts while setting up show as "other")
+    start_opencv_pool()
     with tempfile.TemporaryDirectory() as tmp:
         if args.sizes:
             speed_table(args, Path(tmp), console)

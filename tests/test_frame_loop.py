@@ -145,3 +145,27 @@ def test_threaded_run_writes_the_same_video_as_the_serial_loop(synthetic_clip_fa
     assert len(decoded[True]) == 12
     assert all(np.array_equal(a, b) for a, b in zip(decoded[False], decoded[True]))
     assert _workers_alive() == []
+
+
+def test_os_thread_names_are_set_restored_and_inherited(tmp_path):
+    import threading
+    from pathlib import Path
+
+    from unmask_video.timing import os_thread_named
+
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("OS thread names are read from Linux /proc")
+
+    def comm() -> str:
+        return Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text().strip()
+
+    before = comm()
+    seen: list[str] = []
+    with os_thread_named("probe-with-a-long-name"):
+        inside = comm()
+        child = threading.Thread(target=lambda: seen.append(comm()))
+        child.start()
+        child.join()
+    assert inside == "uv-probe-with-a"  # (15 bytes: the kernel's limit)
+    assert seen == [inside]  # a thread started inside the block carries the name, as native threads do
+    assert comm() == before

@@ -489,3 +489,29 @@ def test_a_cut_to_another_shot_is_searched_at_once(astronaut, astronaut_landmark
         assert any(found[:3]), found
     else:
         assert found == [0] * 6, found
+
+
+@pytest.mark.parametrize("size, target", [((701, 523), (97, 71)), ((900, 671), (256, 191)), ((1280, 720), (640, 360)),
+                                          ((333, 250), (300, 240)), ((640, 480), (900, 700))])  # fmt: skip
+def test_resize_matches_a_plain_area_resize_in_value_and_geometry(size, target):
+    from skimage import data
+
+    from unmask_video.face_detect import resize
+
+    image = cv2.resize(data.astronaut(), size, interpolation=cv2.INTER_AREA)
+    block = np.zeros_like(image)
+    block[200:240, 150:170] = 100  # its response's centroid must land where cv2.resize puts it
+
+    def plain(a: np.ndarray) -> np.ndarray:
+        return cv2.resize(a, target, interpolation=cv2.INTER_AREA if target[0] < size[0] else cv2.INTER_LINEAR)
+
+    ours = resize(image, *target)
+    assert ours.shape == plain(image).shape and ours.dtype == np.uint8
+    assert np.abs(ours.astype(np.int16) - plain(image)).mean() < 2.0
+
+    def centroid(a: np.ndarray) -> np.ndarray:
+        weight = a[..., 0].astype(np.float64)
+        ys, xs = np.indices(weight.shape)
+        return np.array([(xs * weight).sum(), (ys * weight).sum()]) / weight.sum()
+
+    assert np.abs(centroid(resize(block, *target)) - centroid(plain(block))).max() < 0.1

@@ -116,3 +116,23 @@ def test_mask_segmentation_on_decoded_video_reaches_iou_085(synthetic_clip_facto
         scores.append(iou(mask, clip.masks[index]))
     tracker.close()
     assert np.mean(scores) >= 0.85, scores
+
+
+def test_numpy_blas_runs_on_one_thread_while_a_pipeline_is_open(synthetic_clip):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    if not blas_threads():
+        pytest.skip("numpy is built without a BLAS that threadpoolctl can see")
+    with threadpool_limits(limits=2, user_api="blas"):  # (the machine may have one core: say 2 ourselves)
+        before = blas_threads()
+        if 2 not in before:
+            pytest.skip("no BLAS here that runs on several threads")
+        pipeline = _pipeline(synthetic_clip)
+        try:
+            assert set(blas_threads()) == {1}
+        finally:
+            pipeline.close()
+        assert blas_threads() == before

@@ -28,7 +28,7 @@ import numpy as np
 
 from unmask_video.pipeline import FramePipeline
 from unmask_video.progress import FrameProgress
-from unmask_video.timing import StageTimer
+from unmask_video.timing import StageTimer, name_os_thread
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ def run_threaded(
     located = _Handoff(depth, stop)
 
     def decode() -> None:
+        name_os_thread("decode")  # (libavcodec's frame threads are named after their codec, not after this)
         audio: list[Any] = []
         try:
             frames = source.frames(on_packet=audio.append)
@@ -143,6 +144,7 @@ def run_threaded(
             _hand_over(decoded, exc)
 
     def locate() -> None:
+        name_os_thread("landmarks")  # MediaPipe graphs built here start their threads under this name
         try:
             while True:
                 item = decoded.get()

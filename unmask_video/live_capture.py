@@ -24,6 +24,7 @@ import av
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.io import StreamDescription, camera_format, camera_options, is_named_pipe, is_stream_url, open_camera_source
 from unmask_video.io.reader import open_input
+from unmask_video.timing import name_os_thread
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +309,7 @@ class LatestFrameCapture:
             self._lock.notify_all()
 
     def _run(self) -> None:
+        name_os_thread("capture")
         demux_errors = 0
         try:
             while not self._stop.is_set():

@@ -15,6 +15,8 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
+from unmask_video.timing import name_os_thread
+
 
 class _Output(Protocol):
     def write(self, image: np.ndarray, t: float) -> None: ...
@@ -63,6 +65,7 @@ class OutputThread:
             raise error
 
     def _work(self) -> None:
+        name_os_thread("outputs")  # an encoder opened on this thread starts its threads under this name
         while True:
             item = self._queue.get()
             if item is self._STOP:

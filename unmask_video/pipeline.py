@@ -13,6 +13,7 @@ from typing import Sequence
 
 import cv2
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from unmask_video.blend import BlendOptions, blend_into, mask_bbox
 from unmask_video.debug import DebugWriter
@@ -22,7 +23,7 @@ from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions
 from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
 from unmask_video.stages import Box, FaceROI, Image
-from unmask_video.timing import StageTimer
+from unmask_video.timing import StageTimer, os_thread_named
 from unmask_video.warp import ReferenceWarper, WarpOptions
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,10 @@ class FramePipeline:
         """``tracker``: a FaceTracker lent by the caller (reset here and on :meth:`close`, never closed)."""
         self.options = options or PipelineOptions()
         self.timer = timer or StageTimer()
+        # numpy's BLAS on one thread while the pipeline is open: the face stages' matrix products are small (a
+        # face's pixels times 3x3), and OpenBLAS's pool threads spin between them, burning a core's share of CPU
+        # that the frame loop's own threads need (benchmarks.speed: "other" CPU).
+        self._blas = threadpool_limits(limits=1, user_api="blas")
         self.reconstructor = check_reconstructor(reconstructor)
         with self.timer("reference"):
             reference_landmarks = detect_reference_landmarks(reference_image)
@@ -85,7 +90,10 @@ class FramePipeline:
                 )
             self.warper = ReferenceWarper(reference_image, reference_landmarks, self.options.warp)
         self._own_tracker = tracker is None
-        self.tracker = FaceTracker(self.options.tracker) if tracker is None else tracker
+        if tracker is None:
+            with os_thread_named("landmarks"):  # (the graphs' native threads are named after the landmarks)
+                tracker = FaceTracker(self.options.tracker)
+        self.tracker = tracker
         self.tracker.reset()
         self._face_ids: set[int] = set()  # the track ids of the last frame's faces
         self.segmenter = MaskSegmenter(self.options.segment)
@@ -295,6 +303,7 @@ class FramePipeline:
         return (int(cols[0]) - reach, int(rows[0]) - reach, int(cols[-1]) + 1 + reach, int(rows[-1]) + 1 + reach)
 
     def close(self) -> None:
+        self._blas.restore_original_limits()
         if self._own_tracker:
             self.tracker.close()
         else:

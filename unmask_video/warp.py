@@ -639,7 +639,7 @@ class ReferenceWarper:
             # ratio, reference to target.
             ratio = (self._src_scale / max(_spread_of(lm[list(landmark_sets.TPS_CONTROL)]), 1e-6)) ** 2
             ok &= maps[2] >= self.options.min_jacobian * ratio
-        sub[~ok] = 0
-        warped[y0:y1, x0:x1] = sub
+        # (zero where not ok: one OpenCV masked operation, many times faster than numpy's boolean assignment)
+        warped[y0:y1, x0:x1] = cv2.bitwise_and(sub, sub, mask=ok.view(np.uint8))
         valid[y0:y1, x0:x1] = ok
         return warped, valid

@@ -41,6 +41,7 @@ from unmask_video.io.color import RGBToFrame
 from unmask_video.io.paths import is_stream_url, publish, remove_temp, temp_path_for, url_scheme
 from unmask_video.io.reader import DecodedFrame, VideoReader, ffmpeg_message
 from unmask_video.io.stream import AudioTrack, StreamDescription
+from unmask_video.timing import name_os_thread, os_thread_named
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +222,8 @@ class VideoWriter:
             self._remove_tmp()
             raise InputError(f"cannot write {path}: {ffmpeg_message(exc)}") from exc
         try:
-            self._setup(codec)
+            with os_thread_named("encode"):  # (the encoder's native threads start here: named for profilers)
+                self._setup(codec)
         except BaseException:
             self.abort()
             raise
@@ -617,6 +619,7 @@ class BackgroundWriter:
             raise self._error
 
     def _work(self) -> None:
+        name_os_thread("encode")  # the encoder opens on its first frame, here: x264's threads take this name
         while True:
             item = self._queue.get()
             if item is self._STOP:
