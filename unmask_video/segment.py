@@ -544,18 +544,16 @@ class MaskSegmenter:
         edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
         # A hand is looked for only behind clear cloth: unlike the skin and with a clear upper edge (a bare face's
         # shaded half beside its lit half, which joins the neck like a hand, is neither).
-        free = None  # the same, in chroma over lightness (a shaded half of a bare face keeps the skin's)
-        if fit.skin is not None and self._warm(fit.skin) and in_mask.any():
-            chroma = self._free_chroma(feats[in_mask])
-            free = float(np.linalg.norm(np.median(chroma, axis=0) - self._free_chroma(fit.skin[None, :])[0]))
-        clear = (
-            (distance is None or distance >= popt.hand_colour) and (free is None or free >= popt.hand_chroma)
-            and (edge is None or edge >= popt.hand_edge)
-        )
-        if (
-            popt.occluder_tolerance > 0 and skin_ab is not None and self._warm(fit.skin) and clear
+        looked_for = (
+            popt.occluder_tolerance > 0 and skin_ab is not None and self._warm(fit.skin)
             and min(popt.occluder_min_cover, popt.hand_min_cover) <= cover < popt.cover_high
-        ):
+            and (distance is None or distance >= popt.hand_colour) and (edge is None or edge >= popt.hand_edge)
+        )
+        if looked_for and fit.skin is not None and in_mask.any():
+            # ... nor in chroma over lightness (a shaded half of a bare face keeps the skin's)
+            chroma = np.median(self._free_chroma(feats[in_mask]), axis=0)
+            looked_for = float(np.linalg.norm(chroma - self._free_chroma(fit.skin[None, :])[0])) >= popt.hand_chroma
+        if looked_for:
             hands = skin_occluders(lab, binary, lm, size, skin_ab, popt.occluder_tolerance)
             if skin_like is not None:
                 # (the k-means' skin-like clusters too: a hand lit unlike the forehead, still unlike the mask)
@@ -855,7 +853,10 @@ class MaskSegmenter:
             binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _disk_kernel(opt.open_px * size))
         if opt.close_px > 0:
             binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, _disk_kernel(opt.close_px * size))
-        n, comp, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        if split_share > 0:
+            n, comp, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        else:
+            n, comp = cv2.connectedComponents(binary, connectivity=8)
         if n > 2:
             keep = np.unique(comp[core & (binary > 0)])
             keep = keep[keep > 0]
