@@ -184,7 +184,7 @@ def smooth_probability(prob: np.ndarray, size: float, floor: float = 0.6) -> np.
 
 
 def _candidates(
-    smooth: np.ndarray, threshold: float, region: np.ndarray, size: float
+    smooth: np.ndarray, threshold: float | np.ndarray, region: np.ndarray, size: float
 ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """(clean-up kernel, candidates, component count, component labels): the pixels of ``region`` where the smoothed
     P(mask) is at least ``threshold``, opened by a small disk (it cuts thin bridges to look-alike background; its
@@ -201,15 +201,15 @@ def grow(
     seed: np.ndarray,
     search: np.ndarray,
     size: float,
-    threshold: float = 0.5,
+    threshold: float | np.ndarray = 0.5,
     hole_prob: float = 0.4,
     smooth: np.ndarray | None = None,
 ) -> np.ndarray:
     """The mask, uint8 {0, 1}: pixels of ``search`` with ``prob`` >= ``threshold`` connected to ``seed``.
 
     ``prob`` is P(mask) per pixel, ``seed`` and ``search`` are uint8/bool masks of the same shape, ``size`` the
-    face size in these pixels (sets the small clean-up kernels); ``smooth``: :func:`smooth_probability` of
-    ``prob``, when the caller has it.
+    face size in these pixels (sets the small clean-up kernels); ``threshold`` a number or a per-pixel array;
+    ``smooth``: :func:`smooth_probability` of ``prob``, when the caller has it.
     """
     if smooth is None:
         smooth = smooth_probability(prob, size)

@@ -101,6 +101,9 @@ class SegmentOptions:
     search_above: float = 0.03  # ... and this far above the under-eye line (face)
     shading_free: bool = True  # the colour model bins chroma / lightness (a shaded mask keeps its bins)
     grow_threshold: float = 0.5  # P(mask) above which a pixel of the search region joins the mask
+    # ... and under the FaceMesh jaw line (the neck, collars, shirts are there). Off (as ``grow_threshold``): a
+    # higher one kept necks and shirts out, but left the shaded underside of as many masks uncovered.
+    neck_threshold: float = 0.5
     # The deep band: under the search region, down to ``deep_below`` face heights under the jaw line (a mask worn
     # far down the neck, under a FaceMesh jaw placed too high on a masked face), a pixel joins only when the
     # colour model is about as sure of it as of the k-means mask (its median P(mask) less ``deep_margin``), and
@@ -118,13 +121,6 @@ class SegmentOptions:
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
     # ... and on past it, towards the ear, this far (face): a thin elongated stroke from the mask's side edge
     loop_beyond: float = 0.2
-    # The k-means mask is opened by a disk of this diameter (face) before it seeds the growth and the colour model:
-    # its narrow legs into look-alike skin (a lit nose bridge, the shaded neck) go. 0: not opened.
-    seed_open: float = 0.0
-    # A noisy image (sensor noise of a dark scene, a grainy photo) is blurred before the colour model looks at it:
-    # by ``noise_blur`` px per grey level of estimated noise over ``noise_floor``. 0 floor: never.
-    noise_floor: float = 0.0
-    noise_blur: float = 0.15
     # With a hand in front of the mask (``skin_far_only`` found the mask around it), the k-means mask's components at
     # least this share of the largest core-touching one's area are mask too: the mask's side beyond the hand.
     split_share: float = 0.2
@@ -238,7 +234,6 @@ class _FaceState:
     ema: np.ndarray | None = None  # (S, S, 2) float32 canonical: running average, last output
     aligned: np.ndarray | None = None  # last frame's MASK_REGION landmarks in canonical coordinates
     colour: ColourModel | None = None  # the colour model fitted with ``fit``
-    noise_blur: float = 0.0  # Gaussian sigma (working pixels) that quiets the image noise, measured with ``colour``
     presence: Presence | None = None
 
 
@@ -285,9 +280,6 @@ def region_polygon(
     push[:n_jaw, 0] *= side_margin_scale + (1.0 - side_margin_scale) * profile
     push[n_jaw:] *= top_margin_scale
     return (pts + direction * push).astype(np.float32)
-
-
-_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
 def _disk_kernel(diameter: float) -> np.ndarray:
@@ -433,14 +425,8 @@ class MaskSegmenter:
         raw = binary.reshape(shape)
         # (a hand in front of the mask splits it: its far side touches no core point, and is kept when it is large)
         seed = self._clean(raw, core, sub_size, opt.split_share if fit.past_hands else 0.0)
-        if opt.refine and opt.seed_open > 0 and seed.any():
-            seed = self._open_seed(seed, core, sub_size)
         binary = seed
         search_mask = region
-        if opt.refine and state.colour is None:
-            state.noise_blur = self._noise_blur(sub)
-        if state.noise_blur > 0:
-            sub = cv2.GaussianBlur(sub, (0, 0), state.noise_blur)
         lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
         if opt.refine and seed.any():
             search_mask = np.zeros(shape, np.uint8)
@@ -456,7 +442,15 @@ class MaskSegmenter:
                 )
             prob = state.colour.probability(lab)
             smooth = smooth_probability(prob, sub_size)
-            binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob, smooth)
+            threshold: float | np.ndarray = opt.grow_threshold
+            if opt.neck_threshold > opt.grow_threshold:
+                # Under the jaw line (the neck, a collar, a shirt) a pixel joins only when the model is surer of it.
+                neck = np.zeros(shape, np.uint8)
+                jaw = sub_lm[list(ls.JAW)]
+                under = np.vstack([jaw, [[jaw[-1, 0], shape[0] + 1], [jaw[0, 0], shape[0] + 1]]])
+                cv2.fillPoly(neck, [np.round(under).astype(np.int32)], 1)
+                threshold = np.where(neck > 0, np.float32(opt.neck_threshold), np.float32(opt.grow_threshold))
+            binary = grow(prob, seed, search_mask, sub_size, threshold, opt.hole_prob, smooth)
             if sub_deep is not None and binary.any():
                 band = np.zeros(shape, np.uint8)
                 cv2.fillPoly(band, [np.round(sub_deep).astype(np.int32)], 1)
@@ -615,31 +609,6 @@ class MaskSegmenter:
         return ColourModel(lab[inner > 0], np.concatenate(samples), shading_free=self.options.shading_free)
 
     # ------------------------------------------------------------------ pieces
-    def _open_seed(self, seed: np.ndarray, core: np.ndarray, size: float) -> np.ndarray:
-        """The k-means mask opened by a disk of ``seed_open`` x ``size``: the narrow legs and spikes it sends into
-        look-alike skin (a lit nose bridge, the shaded neck beside the chin) go, the mask's body stays; the
-        components that touch the core are kept. The seed as it was when the opening leaves none."""
-        opened = cv2.morphologyEx(seed, cv2.MORPH_OPEN, _disk_kernel(self.options.seed_open * size))
-        n, comp = cv2.connectedComponents(opened, connectivity=8)
-        keep = np.unique(comp[core & (opened > 0)])
-        keep = keep[keep > 0]
-        if keep.size == 0:
-            return seed
-        return np.isin(comp, keep).astype(np.uint8)
-
-    def _noise_blur(self, image: np.ndarray) -> float:
-        """The Gaussian sigma (pixels) that quiets this image's noise before the colour model looks at it, 0 when it is
-        clean: Immerkaer's estimate of the noise's standard deviation (grey levels) from a Laplacian-difference filter,
-        above ``noise_floor``, sets the blur (``noise_blur`` per grey level over it, at most 2.5 pixels)."""
-        opt = self.options
-        if opt.noise_floor <= 0:
-            return 0.0
-        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-        if min(grey.shape) < 8:
-            return 0.0
-        sigma = float(np.sqrt(np.pi / 2) / 6 * np.abs(cv2.filter2D(grey, -1, _NOISE_KERNEL)[1:-1, 1:-1]).mean())
-        return float(min(max(sigma - opt.noise_floor, 0.0) * opt.noise_blur, 2.5))
-
     def _core_mask(self, lm: np.ndarray, size: float, shape: tuple[int, int]) -> np.ndarray:
         core = np.zeros(shape, np.uint8)
         r = max(int(round(self.options.core_radius * size)), 1)
@@ -846,8 +815,8 @@ class MaskSegmenter:
         return None
 
     def _clean(self, binary: np.ndarray, core: np.ndarray, size: float, split_share: float = 0.0) -> np.ndarray:
-        """Opened, closed, the components that touch the ``core`` kept (and, with ``split_share`` > 0, those at least that
-        share of the largest kept one's area), holes filled."""
+        """Opened, closed, the components that touch the ``core`` kept (and, with ``split_share`` > 0, those at least
+        that share of the largest kept one's area), holes filled."""
         opt = self.options
         if opt.open_px > 0:
             binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _disk_kernel(opt.open_px * size))
