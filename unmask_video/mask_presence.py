@@ -104,10 +104,23 @@ def lip_contrast(
     unless the skin around them has the forehead's colour (``skin_ab``, Lab a and b, within ``ring_skin``).
     The pixels of an ``occluder`` map (a hand in front of the mouth: skin, redder than most masks) are no lips.
     """
+    k = max(int(round(0.08 * size)) | 1, 3)
+    # (all of it happens in a window around the lips, the ring's reach included: the same pixels, a fraction of the cost)
+    pts = np.asarray(landmarks, np.float32)[list(ls.LIPS_OUTER)]
+    h, w = lab.shape[:2]
+    pad = k + 2
+    x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + pad + 1, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    window = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
+    lab = lab[window]
+    mask = None if mask is None else mask[window]
+    occluder = None if occluder is None else occluder[window]
+    landmarks = np.asarray(landmarks, np.float32) - np.array([x0, y0], np.float32)
     lips = lips_region(lab.shape[:2], landmarks)
     if lips.sum() < 12:
         return None
-    k = max(int(round(0.08 * size)) | 1, 3)
     ring = cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     near = max(int(round(0.02 * size)) | 1, 3)
     ring &= 1 - cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (near, near)))
@@ -141,18 +154,31 @@ def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size
     A mask is cloth on skin: just inside its upper edge and just above it, the colours differ clearly. A bare
     face's "mask" (its lower face skin, shaded) fades into the skin above it.
     """
+    k = max(int(round(0.05 * size)) | 1, 3)
+    # Only the upper half of the face's rings: below, the neck or the background are no skin to compare with.
+    chin_y = float(landmarks[ls.JAW[len(ls.JAW) // 2], 1])
+    nose_y = float(landmarks[ls.NOSE[-3], 1])
+    limit = (nose_y + chin_y) / 2
+    # (all of it happens in a window: the face outline's box above that line, and the rings' reach around it)
+    oval = np.asarray(landmarks, np.float32)[list(ls.FACE_OVAL)]
+    h, w = mask.shape
+    pad = k + 2
+    x0, y0 = np.maximum(np.floor(oval.min(axis=0)).astype(int) - pad, 0)
+    x1 = min(int(np.ceil(oval[:, 0].max())) + pad + 1, w)
+    y1 = min(int(np.ceil(min(float(oval[:, 1].max()), limit))) + pad + 1, h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    window = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
+    lab, mask = lab[window], mask[window]
+    offset = np.array([x0, y0], np.float32)
     h, w = mask.shape
     face = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(face, [np.round(landmarks[list(ls.FACE_OVAL)]).astype(np.int32)], 1)
-    k = max(int(round(0.05 * size)) | 1, 3)
+    cv2.fillPoly(face, [np.round(oval - offset).astype(np.int32)], 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     binary = (mask > 0).astype(np.uint8)
     outside = (cv2.dilate(binary, kernel) > 0) & (binary == 0) & (face > 0)
     inside = (binary > 0) & (cv2.erode(binary, kernel) == 0) & (face > 0)
-    # Only the upper half of the face's rings: below, the neck or the background are no skin to compare with.
-    chin_y = float(landmarks[ls.JAW[len(ls.JAW) // 2], 1])
-    nose_y = float(landmarks[ls.NOSE[-3], 1])
-    rows = np.arange(h)[:, None] < (nose_y + chin_y) / 2
+    rows = np.arange(h)[:, None] + int(y0) < limit
     outside &= rows
     inside &= rows
     if outside.sum() < 12 or inside.sum() < 12:
