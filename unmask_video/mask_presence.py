@@ -10,9 +10,11 @@ The score combines four cues, each in [0, 1]:
   on, adjusting it) hide part of it: skin-coloured occluders that come into the face from outside
   (:func:`unmask_video.occluders.skin_occluders`) are left out of the lower face measured, but only when the visible
   mask already covers most of it (``occluder_min_cover``) and they hide at most ``occluder_max_share`` of it, or
-  they hide the lips and the mask shows on both sides of them (a hand flat over the mouth, ``hand_*``), and in both
-  cases no red lips show past them (``hand_lips``): on a bare face the chin's skin joins the neck like a hand and
-  would otherwise count as an occluder;
+  they hide the lips and the mask shows on both sides of them (a hand flat over the mouth, ``hand_*``) or on one
+  side with the hand covering the rest (a turned face, ``hand_one_side``), and in all cases no red lips show past
+  them (``hand_lips``): on a bare face the chin's skin joins the neck like a hand and would otherwise count as an
+  occluder. Hands are looked for only behind clear cloth (``hand_colour``, ``hand_chroma``, ``hand_edge``): a bare
+  face's shaded half beside its lit half is not;
 - lips: red lips in view mean no mask over the mouth (:func:`lip_contrast`);
 - edge: cloth on skin makes a clear colour step along the mask's upper edge; a bare face's shaded lower
   face fades into the skin above it (:func:`edge_contrast`).

@@ -18,7 +18,9 @@ Method, per face (``face_id``):
    has the forehead's skin colour (a mask worn low or on the chin leaves the core bare), a cluster unlike the
    skin that holds part of the core is taken instead (``skin_far_only``; the core that a skin-coloured occluder
    coming into the face from below hides, a hand over the mouth (:mod:`unmask_video.occluders`), is left out of
-   that count, and such a face counts as masked only while the presence decision takes the occluder for a hand).
+   that count, the clusters share what it leaves, the k-means mask's large components beyond the hand are kept
+   (``split_share``), and such a face counts as masked only while the presence decision takes the occluder for a
+   hand).
    Another cluster joins it (two-colour or patterned masks, strongly shaded sides) when it also holds
    ``merge_core_share`` of the core
    pixels and its pixels lie as much inside the polygon's inner part as the main cluster's (rather than on the
