@@ -159,6 +159,9 @@ class SegmentOptions:
     merge_inner_ratio: float = 0.6  # ... and an inner-polygon fraction >= this x the main cluster's
     skin_anchor: bool = True  # add the forehead skin colour as an extra, never-mask centre ...
     skin_min_distance: float = 12.0  # ... when it is at least this far (feature units) from the mask centre
+    # A cluster at least this far from the forehead colour (and ``skin_min_distance`` at most) is unlike the skin for
+    # ``skin_far_only``: the skin's own clusters (a bare nose, a bare chin, a hand) come nearer.
+    skin_near: float = 10.5
     # A face whose mask cluster is closer than this to the forehead colour is taken as bare (empty mask).
     # 0 disables it. Used by the reference photo check (reference_check); it drops some masked faces and always
     # a skin-coloured (beige) one, hence off here: the presence decision (``presence``) is what skips bare faces.
@@ -689,7 +692,8 @@ class MaskSegmenter:
             main = centres[mask_clusters]
             gap = float(np.linalg.norm(main - skin, axis=1).min())
             unmasked = gap < opt.no_mask_below
-            far = np.linalg.norm(centres - skin, axis=1) >= opt.skin_min_distance
+            # (nearer than ``skin_near``: the skin itself; a white mask's lit side on pale skin is a little further)
+            far = np.linalg.norm(centres - skin, axis=1) >= min(opt.skin_near, opt.skin_min_distance)
             # (only against a warm probe: an overexposed or grey forehead says nothing about the skin's colour)
             if opt.skin_far_only and self._warm(skin) and far.any() and not far[mask_clusters].all():
                 # The core is bare skin (a mask worn low, or no mask): the mask, if any, is a cluster unlike skin
