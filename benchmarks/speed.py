@@ -11,6 +11,7 @@ face about 300 px wide. Each "path" is a set of runner options:
 - old: the runner as it was before issue 14 (serial frame loop, libx264 veryfast crf 18, encoder thread);
 - new: today's defaults (RunOptions());
 - serial: today's defaults with the serial frame loop (what the threaded loop alone brings);
+- unsplit: today's defaults with all face stages on one thread (what the mask and warp thread brings);
 - rgb-encode: today's defaults, every frame converted back from RGB as a whole (what encoding from the decoded
   YUV planes, converting only the face's changed boxes, brings);
 - work400: today's defaults with faces reconstructed at a working size of 400 px (``PipelineOptions.work_face_px``);
@@ -110,6 +111,10 @@ def _serial(options: RunOptions) -> None:
     options.loop = FrameLoopOptions(threads=False)
 
 
+def _unsplit(options: RunOptions) -> None:
+    options.loop = FrameLoopOptions(split_face_stages=False)
+
+
 def _rgb_encode(options: RunOptions) -> None:
     options.encode.reuse_decoded_planes = False
 
@@ -120,7 +125,7 @@ def _work400(options: RunOptions) -> None:
 
 #: name -> what it changes in RunOptions() (the defaults).
 PATHS: dict[str, Callable[[RunOptions], None]] = {
-    "old": _old, "new": _new, "serial": _serial, "rgb-encode": _rgb_encode, "work400": _work400,
+    "old": _old, "new": _new, "serial": _serial, "unsplit": _unsplit, "rgb-encode": _rgb_encode, "work400": _work400,
 }
 
 
@@ -142,7 +147,7 @@ def make_bench_clip(folder: Path, size: Size, frames: int) -> Clip:
     return Clip(clip.video_path, reference)
 
 
-GROUPS = ("face", "landmarks", "decode", "encode", "opencv", "other")
+GROUPS = ("face", "prepare", "landmarks", "decode", "encode", "opencv", "other")
 
 
 class ThreadCpu:
@@ -150,7 +155,8 @@ class ThreadCpu:
 
     Polled every 50 ms (a thread that ends keeps all but its last moments). Threads are grouped by their OS name
     (``timing.name_os_thread``: native threads inherit the name of the thread that starts them): "face" (the
-    calling thread: the face stages, and everything Python does in the serial loop), "landmarks" (the landmarks
+    calling thread: the face stages, and everything Python does in the serial loop), "prepare" (the mask and warp
+    stages' thread when the face stages are split), "landmarks" (the landmarks
     thread and MediaPipe's threads), "decode" (the decode thread and libavcodec's), "encode" (the writer thread
     and x264's threads, which it starts), "opencv" (OpenCV's pool: the parallel parts of OpenCV calls from every
     thread; :func:`start_opencv_pool` names it), "other" (anything else, e.g. native threads the calling thread
@@ -208,6 +214,8 @@ class ThreadCpu:
 def _group(name: str) -> str:
     if name == "face":
         return "face"
+    if name.startswith("uv-prepare"):
+        return "prepare"
     if name.startswith(("uv-landmarks", "mediapipe")):
         return "landmarks"
     if name.startswith(("uv-decode", "av:")):
@@ -274,9 +282,13 @@ class Result:
         thread waits for the decoder and for MediaPipe, so their CPU adds up with its own; in the threaded loop
         each group has its own thread. The encoder has its own thread in both."""
         g = {k: self.ms(v) for k, v in self.groups.items()}
-        face, landmarks, decode, encode = (g.get(k, 0.0) for k in ("face", "landmarks", "decode", "encode"))
+        face, prepare, landmarks, decode, encode = (
+            g.get(k, 0.0) for k in ("face", "prepare", "landmarks", "decode", "encode")
+        )  # fmt: skip
         # (OpenCV's pool runs parts of the other threads' calls alongside them: not a chain of its own)
-        return max(face, landmarks, decode, encode) if self.threaded else max(face + landmarks + decode, encode)
+        if self.threaded:
+            return max(face, prepare, landmarks, decode, encode)
+        return max(face + prepare + landmarks + decode, encode)
 
     def free_fps(self, cores: int = 2) -> float:
         """What this run's CPU use allows on ``cores`` otherwise idle cores: no faster than its critical chain,
@@ -407,14 +419,15 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         console.print(table)
     console.print(
         "ms per frame per stage (medians). fps = frames / wall time of the whole run (open, decode, all stages, "
-        "encode, close). 'decode' and 'landmarks' run on their own threads in the threaded loop, 'encode' on the "
+        "encode, close). 'decode', 'landmarks', 'segment' and 'warp' run on their own threads in the threaded loop, 'encode' on the "
         "encoder thread: 'input wait' and 'encode wait' are what the face-stage thread lost waiting for them. "
         f"x {paths[0]}: median of the back-to-back fps ratios. CPU ms/f: CPU time of the whole process per frame "
-        "(all threads), then per thread group: face (the calling thread), landmarks (its thread + MediaPipe's), "
-        "decode (its thread + libavcodec's), encode (the writer thread + x264's), opencv (OpenCV's pool: the "
+        "(all threads), then per thread group: face (the calling thread), prepare (the mask and warp thread), "
+        "landmarks (its thread + MediaPipe's), decode (its thread + libavcodec's), encode (the writer thread + "
+        "x264's), opencv (OpenCV's pool: the "
         "parallel parts of OpenCV calls, mostly the face stages'), other (native threads started while the "
         "pipeline is set up). chain: the CPU ms of the longest chain that cannot overlap (serial loop: face + "
-        "landmarks + decode; threaded: the largest of face, landmarks, decode, encode). On a shared, loaded machine the wall time mostly measures the load; 'fps on 2 free "
+        "landmarks + decode; threaded: the largest of face, prepare, landmarks, decode, encode). On a shared, loaded machine the wall time mostly measures the load; 'fps on 2 free "
         "cores' = 1000 / max(chain, CPU / 2) is what the CPU use allows on 2 idle cores (a model, not a "
         "measurement: perfect overlap, no contention)."
     )

@@ -47,11 +47,15 @@ class Source:
 class Pipeline:
     """Adds 1 to every frame the landmarks stage 'found' (even frames), records the order of each stage."""
 
-    def __init__(self, fail_at: int | None = None) -> None:
+    debug = None
+
+    def __init__(self, fail_at: int | None = None, prepare_fails_at: int | None = None) -> None:
         self.located: list[int] = []
+        self.prepared: list[int] = []
         self.rebuilt: list[int] = []
-        self.fail_at = fail_at
+        self.fail_at, self.prepare_fails_at = fail_at, prepare_fails_at
         self.threads: set[str] = set()
+        self.prepare_threads: set[str] = set()
 
     def locate(self, image, t):
         self.threads.add(threading.current_thread().name)
@@ -62,10 +66,22 @@ class Pipeline:
         return [np.zeros((468, 2), np.float32)] if index % 2 == 0 else []
 
     def rebuild(self, images, times, faces_per_frame, in_place=False):
+        return self.finish(self.prepare(images, faces_per_frame), in_place)
+
+    def prepare(self, images, faces_per_frame):
+        self.prepare_threads.add(threading.current_thread().name)
+        for image in images:
+            index = int(image[0, 0, 0])  # (the frames' values are their index until the blend adds 1)
+            self.prepared.append(index)
+            if index == self.prepare_fails_at:
+                raise ValueError(f"mask failed at frame {index}")
+        return list(zip(images, faces_per_frame))
+
+    def finish(self, batch, in_place=False):
         out = []
         self.last_changed = []
-        for image, t, faces in zip(images, times, faces_per_frame):
-            self.rebuilt.append(round(t * 25))
+        for image, faces in batch:
+            self.rebuilt.append(int(image[0, 0, 0]))
             if faces:
                 image += 1
             out.append(image)
@@ -89,32 +105,36 @@ class Sink:
 
 
 def _workers_alive() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name in ("unmask-video-decode", "unmask-video-landmarks")]
+    names = ("unmask-video-decode", "unmask-video-landmarks", "unmask-video-prepare")
+    return [t.name for t in threading.enumerate() if t.name in names]
 
 
+@pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("batch", [1, 3])
-def test_frames_and_audio_keep_their_order(batch: int) -> None:
+def test_frames_and_audio_keep_their_order(batch: int, split: bool) -> None:
     source, pipeline, sink = Source(20), Pipeline(), Sink()
-    run_threaded(source, sink, pipeline, StageTimer(), batch=batch, depth=2)
+    run_threaded(source, sink, pipeline, StageTimer(), batch=batch, depth=2, split_face_stages=split)
     expected: list[object] = []
     for i in range(20):
         if i % 2 == 0:
             expected.append(f"audio-{i}")
         expected.append((i, i + 1 if i % 2 == 0 else i))
     assert sink.events == [*expected, "audio-end"]
-    assert pipeline.located == pipeline.rebuilt == list(range(20))
+    assert pipeline.located == pipeline.prepared == pipeline.rebuilt == list(range(20))
     assert pipeline.threads == {"unmask-video-landmarks"}  # landmarks off the calling thread
+    # mask and warp on their own thread when split, else on the calling one
+    assert pipeline.prepare_threads == ({"unmask-video-prepare"} if split else {threading.current_thread().name})
     assert source.closed and _workers_alive() == []
 
 
-@pytest.mark.parametrize("where", ["decode", "landmarks"])
+@pytest.mark.parametrize("where", ["decode", "landmarks", "prepare"])
 def test_worker_errors_reach_the_caller(where: str) -> None:
     source = Source(30, fail_at=7 if where == "decode" else None)
-    pipeline = Pipeline(fail_at=7 if where == "landmarks" else None)
+    pipeline = Pipeline(fail_at=7 if where == "landmarks" else None, prepare_fails_at=7 if where == "prepare" else None)
     sink = Sink()
     error = OSError if where == "decode" else ValueError
     with pytest.raises(error, match="at frame 7"):
-        run_threaded(source, sink, pipeline, StageTimer(), depth=2)
+        run_threaded(source, sink, pipeline, StageTimer(), depth=2, split_face_stages=True)
     assert [e for e in sink.events if isinstance(e, tuple)] == [(i, i + 1 - i % 2) for i in range(7)]
     assert _workers_alive() == []
 
@@ -122,7 +142,7 @@ def test_worker_errors_reach_the_caller(where: str) -> None:
 def test_ctrl_c_in_the_caller_stops_the_workers() -> None:
     source = Source(10_000)
     with pytest.raises(KeyboardInterrupt):
-        run_threaded(source, Sink(interrupt_at=5), Pipeline(), StageTimer(), depth=2)
+        run_threaded(source, Sink(interrupt_at=5), Pipeline(), StageTimer(), depth=2, split_face_stages=True)
     assert _workers_alive() == []
     assert source.closed  # the decode thread closed its iterator: the reader can be closed after
 
@@ -130,20 +150,22 @@ def test_ctrl_c_in_the_caller_stops_the_workers() -> None:
 def test_threaded_run_writes_the_same_video_as_the_serial_loop(synthetic_clip_factory, tmp_path: Path) -> None:
     clip = synthetic_clip_factory(ClipSpec(frames=12, size=(192, 192)))
     decoded = {}
-    for threads in (False, True):
-        out = tmp_path / f"threads_{threads}.mp4"
+    for threads, split in ((False, False), (True, False), (True, True)):
+        out = tmp_path / f"threads_{threads}_{split}.mp4"
         summary = run_file(
             RunOptions(
                 input=str(clip.video_path), output=str(out), reference=str(clip.reference_path), quiet=True,
-                loop=FrameLoopOptions(threads=threads, depth=2),
+                loop=FrameLoopOptions(threads=threads, depth=2, split_face_stages=split),
             )
         )  # fmt: skip
-        assert summary.frames == 12 and summary.frames_with_face > 0
+        assert summary.frames == 12 and summary.frames_with_face > 0 and summary.frames_with_mask > 0
         with av.open(str(out)) as container:
             assert len(container.streams.audio) == 1
-            decoded[threads] = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    assert len(decoded[True]) == 12
-    assert all(np.array_equal(a, b) for a, b in zip(decoded[False], decoded[True]))
+            decoded[threads, split] = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    serial = decoded[False, False]
+    for key in ((True, False), (True, True)):
+        assert len(decoded[key]) == 12
+        assert all(np.array_equal(a, b) for a, b in zip(serial, decoded[key])), key
     assert _workers_alive() == []
 
 

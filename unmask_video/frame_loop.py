@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
-from unmask_video.pipeline import FramePipeline
+from unmask_video.pipeline import FramePipeline, PreparedBatch
 from unmask_video.progress import FrameProgress
 from unmask_video.timing import StageTimer, name_os_thread
 
@@ -41,8 +41,11 @@ class FrameLoopOptions:
 
     #: Decode and landmarks on their own threads, overlapping the face stages (False: one thread, in turn).
     threads: bool = True
-    #: Frames waiting between two threads (decode -> landmarks -> face stages).
+    #: Frames waiting between two threads (decode -> landmarks -> mask and warp -> reconstruction and blend).
     depth: int = 3
+    #: The mask and warp stages on a thread of their own, one batch ahead of reconstruction and blend (False:
+    #: all face stages on the calling thread). Off while debug overlays are written.
+    split_face_stages: bool = True
 
 
 class FrameSource(Protocol):
@@ -108,17 +111,23 @@ def run_threaded(
     progress: FrameProgress | None = None,
     write_stage: str = "encode",
     depth: int = 3,
+    split_face_stages: bool = False,
 ) -> None:
     """Process every frame of ``source`` into ``sink`` with decode and landmarks on their own threads.
 
     ``batch`` consecutive frames go through :meth:`FramePipeline.rebuild` together (their faces are one
-    reconstructor batch). Frames are blended in place (the decoded arrays belong to this loop). Timer stages:
-    "decode" and "landmarks" are the worker threads' own time (they overlap the rest); "input wait" is the time
-    the calling thread waited for a located frame; ``write_stage`` the time it spent handing frames to ``sink``.
+    reconstructor batch); with ``split_face_stages``, its :meth:`~FramePipeline.prepare` (mask, warp) runs on a
+    thread of its own and its :meth:`~FramePipeline.finish` (reconstruction, blend) on the calling thread. Frames
+    are blended in place (the decoded arrays belong to this loop). Timer stages: "decode", "landmarks" (and
+    "segment", "warp" when split) are the worker threads' own time (they overlap the rest); "input wait" is the
+    time the calling thread waited for its input; ``write_stage`` the time it spent handing frames to ``sink``.
     """
     stop = threading.Event()
     decoded = _Handoff(depth, stop)
     located = _Handoff(depth, stop)
+    split = split_face_stages and pipeline.debug is None  # (the debug writer is not shared between threads)
+    prepared = _Handoff(depth, stop) if split else located
+    size = max(1, batch)
 
     def decode() -> None:
         name_os_thread("decode")  # (libavcodec's frame threads are named after their codec, not after this)
@@ -158,19 +167,50 @@ def run_threaded(
         except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
             _hand_over(located, exc)
 
+    def prepare() -> None:
+        name_os_thread("prepare")
+        waiting: list[tuple[Any, list[Any], list[Any]]] = []
+        try:
+            while True:
+                item = located.get()
+                if isinstance(item, _Failure):
+                    prepared.put(item)
+                    return
+                if isinstance(item, _End) or len(waiting) + 1 >= size:
+                    if not isinstance(item, _End):
+                        waiting.append(item)
+                    if waiting:
+                        ready = pipeline.prepare([f.image for f, _, _ in waiting], [faces for _, _, faces in waiting])
+                        prepared.put((list(waiting), ready))
+                        waiting.clear()
+                    if isinstance(item, _End):
+                        prepared.put(item)
+                        return
+                else:
+                    waiting.append(item)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
+            _hand_over(prepared, exc)
+
     workers = [
         threading.Thread(target=decode, name="unmask-video-decode", daemon=True),
         threading.Thread(target=locate, name="unmask-video-landmarks", daemon=True),
     ]
+    if split:
+        workers.append(threading.Thread(target=prepare, name="unmask-video-prepare", daemon=True))
     for worker in workers:
         worker.start()
-    pending: list[tuple[Any, list[Any], list[np.ndarray]]] = []
+    pending: list[tuple[Any, list[Any], list[Any]]] = []
 
-    def flush() -> None:
-        outputs = pipeline.rebuild(
-            [f.image for f, _, _ in pending], [f.time_s for f, _, _ in pending], [faces for _, _, faces in pending],
-            in_place=True,
-        )  # fmt: skip
+    def flush(ready: PreparedBatch | None = None) -> None:
+        if ready is None:
+            outputs = pipeline.rebuild(
+                [f.image for f, _, _ in pending], [f.time_s for f, _, _ in pending],
+                [faces for _, _, faces in pending], in_place=True,
+            )  # fmt: skip
+        else:
+            outputs = pipeline.finish(ready, in_place=True)
         with timer(write_stage):
             for (frame, packets, _), image, changed in zip(pending, outputs, pipeline.last_changed):
                 for packet in packets:
@@ -184,7 +224,7 @@ def run_threaded(
     try:
         while True:
             with timer("input wait"):
-                item = located.get()
+                item = prepared.get()
             if isinstance(item, _Failure):
                 raise item.error
             if isinstance(item, _End):
@@ -194,8 +234,13 @@ def run_threaded(
                     for packet in item.audio:
                         sink.mux_packet(packet)
                 break
+            if split:
+                frames, ready = item
+                pending.extend(frames)
+                flush(ready)
+                continue
             pending.append(item)
-            if len(pending) >= max(1, batch):
+            if len(pending) >= size:
                 flush()
     finally:
         stop.set()

@@ -21,7 +21,7 @@ import numpy as np
 
 from unmask_video import landmark_sets
 from unmask_video.errors import InputError, ProcessingError
-from unmask_video.face_detect import Detection, FaceDetector, Pass, import_mediapipe, merge_overlapping
+from unmask_video.face_detect import Detection, FaceDetector, Pass, import_mediapipe, merge_overlapping, resize
 from unmask_video.face_landmark_model import RoiLandmarker, roi_from_box, roi_from_landmarks
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.stages import Box
@@ -203,7 +203,7 @@ def _face_patch(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     x1, y1 = min(hi[0], w), min(hi[1], h)
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
-    small = cv2.resize(image[y0:y1, x0:x1], (_PATCH, _PATCH), interpolation=cv2.INTER_AREA)
+    small = resize(image[y0:y1, x0:x1], _PATCH, _PATCH)  # (an area resize by a non-whole factor costs 5-10x)
     patch = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
     patch -= patch.mean()
     norm = float(np.linalg.norm(patch))

@@ -61,6 +61,16 @@ class PipelineStats:
     bare_faces: int = 0  # faces left untouched: no mask worn
 
 
+@dataclass
+class PreparedBatch:
+    """Frames after :meth:`FramePipeline.prepare`: their masked faces' ROIs, waiting for reconstruction."""
+
+    images: list[Image]
+    #: (index of the frame in ``images``, the face's ROI, what the segmenter saw: kept for the debug overlays only)
+    jobs: list[tuple[int, FaceROI, SegmentDetail | None]]
+    first_frame: int  # the number of frames prepared before these
+
+
 class FramePipeline:
     """Rebuilds the masked lower face in frames, in capture order, one frame or a batch at a time."""
 
@@ -99,7 +109,6 @@ class FramePipeline:
         self.segmenter = MaskSegmenter(self.options.segment)
         self.stats = PipelineStats()
         self.debug = DebugWriter(self.options.debug_dir, self.options.debug_frames) if self.options.debug_dir else None
-        self._details: dict[int, SegmentDetail | None] = {}  # what the segmenter saw, per ROI of the batch
         #: For each frame of the last :meth:`rebuild` (or :meth:`process_batch`): boxes (x0, y0, x1, y1) outside
         #: which its output is exactly its input (the writer converts only those back to YUV).
         self.last_changed: list[list[tuple[int, int, int, int]]] = []
@@ -148,9 +157,16 @@ class FramePipeline:
     ) -> list[Image]:
         """The stages after the landmarks (mask, warp, reconstruction, blend) for consecutive frames whose faces
         :meth:`locate` found; same contract as :meth:`process_batch`."""
-        outputs = list(images)
-        self.last_changed = [[] for _ in images]
-        jobs: list[tuple[int, FaceROI]] = []
+        return self.finish(self.prepare(images, faces_per_frame), in_place)
+
+    def prepare(self, images: Sequence[Image], faces_per_frame: Sequence[list[TrackedFace]]) -> PreparedBatch:
+        """The mask and warp stages of :meth:`rebuild`: each masked face's ROI, ready for :meth:`finish`.
+
+        The threaded frame loop may run it on its own thread, one batch ahead of :meth:`finish`: it keeps the
+        segmenter's and the warper's state (and the frame counts), nothing :meth:`finish` touches, and only
+        reads ``images``.
+        """
+        batch = PreparedBatch(list(images), [], self.stats.frames)
         for index, (image, faces) in enumerate(zip(images, faces_per_frame)):
             self.stats.frames += 1
             self._forget_lost_faces(faces)
@@ -160,20 +176,29 @@ class FramePipeline:
             self.stats.frames_with_face += 1
             masked = False
             for face in faces:
-                roi = self._face_roi(image, face.landmarks, face.id)
+                roi = self._face_roi(image, face.landmarks, face.id, batch.first_frame + index)
                 if roi is None:  # no mask worn: the face passes through untouched
                     self.stats.bare_faces += 1
                     continue
                 masked = True
-                jobs.append((index, roi))
+                batch.jobs.append((index, roi, self.segmenter.detail(face.id) if self.debug is not None else None))
             self.stats.frames_with_mask += int(masked)
+        return batch
+
+    def finish(self, batch: PreparedBatch, in_place: bool = False) -> list[Image]:
+        """The reconstruction and blend stages of :meth:`rebuild` for a batch :meth:`prepare` made (in order);
+        sets :attr:`last_changed`."""
+        images = batch.images
+        outputs = list(images)
+        self.last_changed = [[] for _ in images]
+        jobs = batch.jobs
         if not jobs:
             return outputs
         with self.timer("reconstruct"):
-            inputs = [self._at_work_size(roi) for _, roi in jobs]
+            inputs = [self._at_work_size(roi) for _, roi, _ in jobs]
             filled = self.reconstructor.reconstruct(inputs)
-            filled = [self._to_full_size(roi, small, rebuilt) for (_, roi), small, rebuilt in zip(jobs, inputs, filled)]
-        for (index, roi), rebuilt in zip(jobs, filled):
+            filled = [self._to_full_size(roi, small, rebuilt) for (_, roi, _), small, rebuilt in zip(jobs, inputs, filled)]
+        for (index, roi, detail), rebuilt in zip(jobs, filled):
             with self.timer("blend"):
                 # (the debug overlays read the ROI images, views of the input, after the blend: copy then)
                 if outputs[index] is images[index] and (not in_place or self.debug is not None):
@@ -185,8 +210,7 @@ class FramePipeline:
                     self.last_changed[index].append(changed)
             if self.debug is not None:
                 with self.timer("debug"):
-                    self.debug.write(self.stats.frames - len(images) + index, roi, rebuilt, self._details.get(id(roi)))
-        self._details.clear()
+                    self.debug.write(batch.first_frame + index, roi, rebuilt, detail)
         self.stats.faces += len(jobs)
         return outputs
 
@@ -270,7 +294,7 @@ class FramePipeline:
             self.warper.reset(gone)  # and so does its smoothed warp shape
         self._face_ids = ids
 
-    def _face_roi(self, image: Image, landmarks: np.ndarray, face_id: int) -> FaceROI | None:
+    def _face_roi(self, image: Image, landmarks: np.ndarray, face_id: int, frame_index: int) -> FaceROI | None:
         """The face's ROI ready for reconstruction, or None when it wears no mask (nothing to rebuild)."""
         box = face_box(landmarks, image.shape[:2], self.options.box_margin)
         roi_image = image[box.slices]
@@ -280,15 +304,13 @@ class FramePipeline:
         if not mask.any():
             if self.debug is not None:
                 with self.timer("debug"):
-                    self.debug.write_bare(self.stats.frames - 1, roi_image, roi_landmarks, self.segmenter.detail(face_id))
+                    self.debug.write_bare(frame_index, roi_image, roi_landmarks, self.segmenter.detail(face_id))
             return None
         with self.timer("warp"):
             reference, valid = self.warper.warp(
                 roi_landmarks, roi_image.shape[:2], self._warp_region(mask), track=face_id
             )
-        roi = FaceROI(box, roi_image, roi_landmarks, mask, reference, valid)
-        self._details[id(roi)] = self.segmenter.detail(face_id)
-        return roi
+        return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid)
 
     def _warp_region(self, mask: np.ndarray) -> tuple[int, int, int, int] | None:
         """The box of the ROI the reconstructor reads the warped reference in, when it says so

@@ -216,7 +216,8 @@ def _stream(
 ) -> None:
     if loop.threads:
         run_threaded(
-            reader, writer, pipeline, timer, batch=batch, progress=progress, write_stage=write_stage, depth=loop.depth
+            reader, writer, pipeline, timer, batch=batch, progress=progress, write_stage=write_stage, depth=loop.depth,
+            split_face_stages=loop.split_face_stages,
         )
         return
     pending: list[DecodedFrame] = []
