@@ -158,3 +158,36 @@ def test_a_hand_over_the_mouth_of_a_masked_face_on_one_frame(big_face, colour):
     assert not _segment_full(plain, with_hand, lm).any()  # without the occluder rules: taken for a bare face
     bare, _ = _palm(image, lm, skin)
     assert not _segment_full(MaskSegmenter(), bare, lm).any(), "a hand over a bare face's mouth made a mask"
+
+
+def _side_hand(image: np.ndarray, lm: np.ndarray, skin, side: float) -> tuple[np.ndarray, np.ndarray]:
+    """A hand flat over the mouth and most of one side of the lower face (``side`` -1: image-left, 1: right), from
+    under the chin, in shadow (darker than the forehead): the mask shows on the other side only."""
+    size = float(np.ptp(lm[list(landmark_sets.FACE_OVAL)][:, 1]))
+    mouth = lm[13]
+    layer = np.zeros(image.shape[:2], np.uint8)
+    cv2.ellipse(layer, (int(round(mouth[0])), int(round(mouth[1] + 0.17 * size))), (int(0.16 * size), int(0.22 * size)),
+                0, 0, 360, 1, -1)  # (the palm over the mouth, as _palm's)
+    centre = (int(round(mouth[0] + side * 0.25 * size)), int(round(mouth[1] + 0.15 * size)))
+    cv2.ellipse(layer, centre, (int(0.22 * size), int(0.35 * size)), 0, 0, 360, 1, -1)
+    on = layer > 0
+    out = image.copy()
+    out[on] = np.clip(np.asarray(skin, np.float32) * 0.8, 0, 255).astype(np.uint8)
+    return out, on
+
+
+@pytest.mark.parametrize("side", [-1.0, 1.0], ids=["left", "right"])
+def test_a_hand_over_one_side_of_a_masked_face_keeps_the_other_side(big_face, side):
+    # The hand holds the core and one side of the lower face: the mask shows on the other side only, and is still
+    # found there (the hand stays in front); the same hand over a bare face makes no mask.
+    image, lm, skin = big_face
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+    with_hand, hand = _side_hand(masked, lm, skin, side)
+    truth = truth > 0
+    assert (hand & truth).sum() / truth.sum() > 0.25
+    mask = _segment_full(MaskSegmenter(), with_hand, lm)
+    assert (mask & hand).sum() / hand.sum() <= 0.05, "the hand is painted over"
+    rest = truth & ~hand
+    assert (mask & rest).sum() / rest.sum() >= 0.85, "the mask beside the hand is not covered"
+    bare, _ = _side_hand(image, lm, skin, side)
+    assert not _segment_full(MaskSegmenter(), bare, lm).any(), "a hand over a bare face's side made a mask"

@@ -10,9 +10,11 @@ The score combines four cues, each in [0, 1]:
   on, adjusting it) hide part of it: skin-coloured occluders that come into the face from outside
   (:func:`unmask_video.occluders.skin_occluders`) are left out of the lower face measured, but only when the visible
   mask already covers most of it (``occluder_min_cover``) and they hide at most ``occluder_max_share`` of it, or
-  they hide the lips and the mask shows on both sides of them (a hand flat over the mouth, ``hand_*``), and in both
-  cases no red lips show past them (``hand_lips``): on a bare face the chin's skin joins the neck like a hand and
-  would otherwise count as an occluder;
+  they hide the lips and the mask shows on both sides of them (a hand flat over the mouth, ``hand_*``) or on one
+  side with the hand covering the rest (a turned face, ``hand_one_side``), and in all cases no red lips show past
+  them (``hand_lips``): on a bare face the chin's skin joins the neck like a hand and would otherwise count as an
+  occluder. Hands are looked for only behind clear cloth (``hand_colour``, ``hand_chroma``, ``hand_edge``): a bare
+  face's shaded half beside its lit half is not;
 - lips: red lips in view mean no mask over the mouth (:func:`lip_contrast`);
 - edge: cloth on skin makes a clear colour step along the mask's upper edge; a bare face's shaded lower
   face fades into the skin above it (:func:`edge_contrast`).
@@ -67,12 +69,24 @@ class PresenceOptions:
     hand_sides: float = 0.2
     hand_min_cover: float = 0.2
     hand_max_share: float = 0.8
+    # ... or the mask shows on one side only (a turned face, the hand over the other side) and the mask and the hand
+    # together cover at least this share of the lower face (nothing else, no lips or beard, shows there). 0: off.
+    hand_one_side: float = 0.9
     # Either way, only when the lips (the occluder's pixels left out) are at most this much redder than the skin
     # around them: under a mask or behind a hand no red lips show.
     hand_lips: float = 1.5
+    # ... and only when the mask is at least this far from the skin's colour (as ``colour_*``), this far in chroma
+    # over lightness (segment's shading-free chroma: a shaded colour keeps it), and its upper edge at least this
+    # clear (as ``edge_*``): a bare face's shaded half beside its lit half (which joins the neck like a hand) is not.
+    hand_colour: float = 15.0
+    hand_chroma: float = 15.0
+    hand_edge: float = 16.0
     on: float = 0.6  # the average score above which a mask is taken as worn ...
     off: float = 0.3  # ... and below which it is taken off
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)
+
+
+_LIPS_SEEN = 0.25  # past an occluder, at least this share of the lips must be in view for the lips cue to count
 
 
 def lip_contrast(
@@ -92,16 +106,33 @@ def lip_contrast(
     unless the skin around them has the forehead's colour (``skin_ab``, Lab a and b, within ``ring_skin``).
     The pixels of an ``occluder`` map (a hand in front of the mouth: skin, redder than most masks) are no lips.
     """
+    k = max(int(round(0.08 * size)) | 1, 3)
+    # (all of it happens in a window around the lips, the ring's reach included: the same pixels, a fraction of the cost)
+    pts = np.asarray(landmarks, np.float32)[list(ls.LIPS_OUTER)]
+    h, w = lab.shape[:2]
+    pad = k + 2
+    x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + pad + 1, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    window = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
+    lab = lab[window]
+    mask = None if mask is None else mask[window]
+    occluder = None if occluder is None else occluder[window]
+    landmarks = np.asarray(landmarks, np.float32) - np.array([x0, y0], np.float32)
     lips = lips_region(lab.shape[:2], landmarks)
     if lips.sum() < 12:
         return None
-    k = max(int(round(0.08 * size)) | 1, 3)
     ring = cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     near = max(int(round(0.02 * size)) | 1, 3)
     ring &= 1 - cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (near, near)))
     inner = cv2.erode(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     if occluder is not None:
+        whole = int(inner.sum())
         inner &= 1 - (occluder > 0).astype(np.uint8)
+        # (a few pixels along the occluder's edge are no lips in view: a print or the hand's own rim)
+        if inner.sum() < _LIPS_SEEN * whole:
+            return None
     if inner.sum() < 6 or ring.sum() < 12:
         return None
     if mask is not None and (mask[inner > 0] > 0).mean() >= 0.9 and (mask[ring > 0] > 0).mean() >= 0.9:
@@ -125,18 +156,31 @@ def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size
     A mask is cloth on skin: just inside its upper edge and just above it, the colours differ clearly. A bare
     face's "mask" (its lower face skin, shaded) fades into the skin above it.
     """
+    k = max(int(round(0.05 * size)) | 1, 3)
+    # Only the upper half of the face's rings: below, the neck or the background are no skin to compare with.
+    chin_y = float(landmarks[ls.JAW[len(ls.JAW) // 2], 1])
+    nose_y = float(landmarks[ls.NOSE[-3], 1])
+    limit = (nose_y + chin_y) / 2
+    # (all of it happens in a window: the face outline's box above that line, and the rings' reach around it)
+    oval = np.asarray(landmarks, np.float32)[list(ls.FACE_OVAL)]
+    h, w = mask.shape
+    pad = k + 2
+    x0, y0 = np.maximum(np.floor(oval.min(axis=0)).astype(int) - pad, 0)
+    x1 = min(int(np.ceil(oval[:, 0].max())) + pad + 1, w)
+    y1 = min(int(np.ceil(min(float(oval[:, 1].max()), limit))) + pad + 1, h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    window = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
+    lab, mask = lab[window], mask[window]
+    offset = np.array([x0, y0], np.float32)
     h, w = mask.shape
     face = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(face, [np.round(landmarks[list(ls.FACE_OVAL)]).astype(np.int32)], 1)
-    k = max(int(round(0.05 * size)) | 1, 3)
+    cv2.fillPoly(face, [np.round(oval - offset).astype(np.int32)], 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     binary = (mask > 0).astype(np.uint8)
     outside = (cv2.dilate(binary, kernel) > 0) & (binary == 0) & (face > 0)
     inside = (binary > 0) & (cv2.erode(binary, kernel) == 0) & (face > 0)
-    # Only the upper half of the face's rings: below, the neck or the background are no skin to compare with.
-    chin_y = float(landmarks[ls.JAW[len(ls.JAW) // 2], 1])
-    nose_y = float(landmarks[ls.NOSE[-3], 1])
-    rows = np.arange(h)[:, None] < (nose_y + chin_y) / 2
+    rows = np.arange(h)[:, None] + int(y0) < limit
     outside &= rows
     inside &= rows
     if outside.sum() < 12 or inside.sum() < 12:
@@ -185,22 +229,36 @@ def lower_cover(
         mouth is not None and mouth.any() and options.hand_min_cover <= cover
         and occluded <= options.hand_max_share
         and float((occluder[mouth > 0] > 0).mean()) >= options.hand_mouth
-        and _both_sides(mask, lower, options.hand_sides)
+        and (
+            _both_sides(mask, lower, options.hand_sides)
+            or (options.hand_one_side > 0 and _one_side(mask, lower, options.hand_sides)
+                and (covered + hidden) / area >= options.hand_one_side)
+        )
     ):
         return covered / (area - hidden), occluded, True
     return cover, occluded, False
 
 
-def _both_sides(mask: np.ndarray, lower: np.ndarray, share: float) -> bool:
-    """Whether ``mask`` covers at least ``share`` of the ``lower`` face's left third and of its right third."""
+def _side_shares(mask: np.ndarray, lower: np.ndarray) -> list[float]:
+    """The share of the ``lower`` face's left third and of its right third that ``mask`` covers."""
     cols = np.flatnonzero(lower.any(axis=0))
     x0, x1 = int(cols[0]), int(cols[-1]) + 1
     third = max((x1 - x0) // 3, 1)
+    shares = []
     for a, b in ((x0, x0 + third), (x1 - third, x1)):
         part = lower[:, a:b] > 0
-        if not part.any() or float((mask[:, a:b][part] > 0).mean()) < share:
-            return False
-    return True
+        shares.append(float((mask[:, a:b][part] > 0).mean()) if part.any() else 0.0)
+    return shares
+
+
+def _both_sides(mask: np.ndarray, lower: np.ndarray, share: float) -> bool:
+    """Whether ``mask`` covers at least ``share`` of the ``lower`` face's left third and of its right third."""
+    return min(_side_shares(mask, lower)) >= share
+
+
+def _one_side(mask: np.ndarray, lower: np.ndarray, share: float) -> bool:
+    """Whether ``mask`` covers at least ``share`` of the ``lower`` face's left third or of its right third."""
+    return max(_side_shares(mask, lower)) >= share
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:

@@ -184,7 +184,7 @@ def smooth_probability(prob: np.ndarray, size: float, floor: float = 0.6) -> np.
 
 
 def _candidates(
-    smooth: np.ndarray, threshold: float, region: np.ndarray, size: float
+    smooth: np.ndarray, threshold: float | np.ndarray, region: np.ndarray, size: float
 ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """(clean-up kernel, candidates, component count, component labels): the pixels of ``region`` where the smoothed
     P(mask) is at least ``threshold``, opened by a small disk (it cuts thin bridges to look-alike background; its
@@ -201,15 +201,15 @@ def grow(
     seed: np.ndarray,
     search: np.ndarray,
     size: float,
-    threshold: float = 0.5,
+    threshold: float | np.ndarray = 0.5,
     hole_prob: float = 0.4,
     smooth: np.ndarray | None = None,
 ) -> np.ndarray:
     """The mask, uint8 {0, 1}: pixels of ``search`` with ``prob`` >= ``threshold`` connected to ``seed``.
 
     ``prob`` is P(mask) per pixel, ``seed`` and ``search`` are uint8/bool masks of the same shape, ``size`` the
-    face size in these pixels (sets the small clean-up kernels); ``smooth``: :func:`smooth_probability` of
-    ``prob``, when the caller has it.
+    face size in these pixels (sets the small clean-up kernels); ``threshold`` a number or a per-pixel array;
+    ``smooth``: :func:`smooth_probability` of ``prob``, when the caller has it.
     """
     if smooth is None:
         smooth = smooth_probability(prob, size)
@@ -266,6 +266,7 @@ def snap_edges(
     size: float,
     band: float = 0.05,
     smooth: np.ndarray | None = None,
+    edge_line: bool = True,
 ) -> np.ndarray:
     """Move the boundary of the ``grown`` mask onto the image's edges nearby: a marker watershed in a band of
     ``band`` x ``size`` on either side of it, uint8 {0, 1}.
@@ -275,7 +276,8 @@ def snap_edges(
     band's inside is flooded from the mask's sure part (``grown`` eroded by the band), its outside from the
     sure outside (the rest of the window, and the window outside ``search``); the floods meet on the strongest
     colour edge in between, which is where the cloth ends. ``smooth``: :func:`smooth_probability` of ``prob``
-    (used where its blur is the snap's own: a working face size of 117 px or more).
+    (used where its blur is the snap's own: a working face size of 117 px or more). ``edge_line``: the pixels of the
+    line where the floods meet (the edge itself) are mask where they look like it, not only where the growth had them.
     """
     b = max(int(round(band * size)), 1)
     # (an erosion and a dilation by a disk of radius b, as distance thresholds: a large disk kernel is slow)
@@ -295,7 +297,10 @@ def snap_edges(
     light = cv2.GaussianBlur(lab[..., 0], (0, 0), sigma) >> _RELIEF_LIGHT_SHIFT  # (a quarter: uint8 >> 2)
     relief = cv2.merge([p, light, light])
     cv2.watershed(relief, markers)
-    out = ((markers == 2) | ((markers == -1) & (grown > 0))).astype(np.uint8) & (search > 0).astype(np.uint8)
+    # (the watershed's line is the edge's own pixels: mask where the growth had them or, ``edge_line``, where their
+    # own colour is the cloth's (a pixel half cloth, the cloth's hem), not the skin's)
+    line = (markers == -1) & ((grown > 0) | ((prob >= 0.5) if edge_line else False))
+    out = ((markers == 2) | line).astype(np.uint8) & (search > 0).astype(np.uint8)
     return _fill_holes_touching(out, grown)
 
 

@@ -18,7 +18,9 @@ Method, per face (``face_id``):
    has the forehead's skin colour (a mask worn low or on the chin leaves the core bare), a cluster unlike the
    skin that holds part of the core is taken instead (``skin_far_only``; the core that a skin-coloured occluder
    coming into the face from below hides, a hand over the mouth (:mod:`unmask_video.occluders`), is left out of
-   that count, and such a face counts as masked only while the presence decision takes the occluder for a hand).
+   that count, the clusters share what it leaves, the k-means mask's large components beyond the hand are kept
+   (``split_share``), and such a face counts as masked only while the presence decision takes the occluder for a
+   hand).
    Another cluster joins it (two-colour or patterned masks, strongly shaded sides) when it also holds
    ``merge_core_share`` of the core
    pixels and its pixels lie as much inside the polygon's inner part as the main cluster's (rather than on the
@@ -101,6 +103,9 @@ class SegmentOptions:
     search_above: float = 0.03  # ... and this far above the under-eye line (face)
     shading_free: bool = True  # the colour model bins chroma / lightness (a shaded mask keeps its bins)
     grow_threshold: float = 0.5  # P(mask) above which a pixel of the search region joins the mask
+    # ... and under the FaceMesh jaw line (the neck, collars, shirts are there). Off (as ``grow_threshold``): a
+    # higher one kept necks and shirts out, but left the shaded underside of as many masks uncovered.
+    neck_threshold: float = 0.5
     # The deep band: under the search region, down to ``deep_below`` face heights under the jaw line (a mask worn
     # far down the neck, under a FaceMesh jaw placed too high on a masked face), a pixel joins only when the
     # colour model is about as sure of it as of the k-means mask (its median P(mask) less ``deep_margin``), and
@@ -113,10 +118,14 @@ class SegmentOptions:
     deep_front: float = 0.25
     snap: bool = True  # move the grown mask's boundary onto the image's edges (marker watershed)
     snap_band: float = 0.05  # ... within this distance of it (face)
+    snap_line: bool = False  # ... and the edge's own pixels (the line where the snap's floods meet) are mask
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
     # ... and on past it, towards the ear, this far (face): a thin elongated stroke from the mask's side edge
     loop_beyond: float = 0.2
+    # With a hand in front of the mask (``skin_far_only`` found the mask around it), the k-means mask's components at
+    # least this share of the largest core-touching one's area are mask too: the mask's side beyond the hand.
+    split_share: float = 0.2
     hole_prob: float = 0.4  # a hole in the mask is filled when its mean P(mask) is at least this (else: occluder)
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
@@ -146,10 +155,13 @@ class SegmentOptions:
     lightness_weight: float = 0.15  # weight of Lab L against a, b in the clustering
     blur_sigma: float = 0.006  # pre-clustering Gaussian blur (face)
     core_radius: float = 0.05  # radius of the disks around the core points (face)
-    merge_core_share: float = 0.1  # a second cluster must hold this share of the core pixels ...
+    merge_core_share: float = 0.05  # a second cluster must hold this share of the core pixels ...
     merge_inner_ratio: float = 0.6  # ... and an inner-polygon fraction >= this x the main cluster's
     skin_anchor: bool = True  # add the forehead skin colour as an extra, never-mask centre ...
     skin_min_distance: float = 12.0  # ... when it is at least this far (feature units) from the mask centre
+    # A cluster at least this far from the forehead colour (and ``skin_min_distance`` at most) is unlike the skin for
+    # ``skin_far_only``: the skin's own clusters (a bare nose, a bare chin, a hand) come nearer.
+    skin_near: float = 10.5
     # A face whose mask cluster is closer than this to the forehead colour is taken as bare (empty mask).
     # 0 disables it. Used by the reference photo check (reference_check); it drops some masked faces and always
     # a skin-coloured (beige) one, hence off here: the presence decision (``presence``) is what skips bare faces.
@@ -389,7 +401,7 @@ class MaskSegmenter:
             fit.age += 1
             labels, dist = self._assign(feats, fit.centres)
             # The centres are kept; which of them are mask is re-decided (cheap): shading moves with the head.
-            fit.mask_clusters = self._choose(labels, region_idx, core, sub_lm, shape, fit.eligible)
+            fit.mask_clusters = self._choose(labels, region_idx, core, sub_lm, shape, fit.eligible, fit.past_hands)
             reason = self._refit_reason(fit, labels, dist, hist, core, region_idx)
             if reason is None:
                 self.stats.reused += 1
@@ -416,7 +428,8 @@ class MaskSegmenter:
         binary = np.zeros(shape[0] * shape[1], np.uint8)
         binary[region_idx[in_mask]] = 1
         raw = binary.reshape(shape)
-        seed = self._clean(raw, core, sub_size)
+        # (a hand in front of the mask splits it: its far side touches no core point, and is kept when it is large)
+        seed = self._clean(raw, core, sub_size, opt.split_share if fit.past_hands else 0.0)
         binary = seed
         search_mask = region
         lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
@@ -434,7 +447,15 @@ class MaskSegmenter:
                 )
             prob = state.colour.probability(lab)
             smooth = smooth_probability(prob, sub_size)
-            binary = grow(prob, seed, search_mask, sub_size, opt.grow_threshold, opt.hole_prob, smooth)
+            threshold: float | np.ndarray = opt.grow_threshold
+            if opt.neck_threshold > opt.grow_threshold:
+                # Under the jaw line (the neck, a collar, a shirt) a pixel joins only when the model is surer of it.
+                neck = np.zeros(shape, np.uint8)
+                jaw = sub_lm[list(ls.JAW)]
+                under = np.vstack([jaw, [[jaw[-1, 0], shape[0] + 1], [jaw[0, 0], shape[0] + 1]]])
+                cv2.fillPoly(neck, [np.round(under).astype(np.int32)], 1)
+                threshold = np.where(neck > 0, np.float32(opt.neck_threshold), np.float32(opt.grow_threshold))
+            binary = grow(prob, seed, search_mask, sub_size, threshold, opt.hole_prob, smooth)
             if sub_deep is not None and binary.any():
                 band = np.zeros(shape, np.uint8)
                 cv2.fillPoly(band, [np.round(sub_deep).astype(np.int32)], 1)
@@ -446,9 +467,17 @@ class MaskSegmenter:
                 if (deeper != binary).any():  # (else the snap stays out of the band too)
                     binary, search_mask = deeper, search_mask | band
             if opt.snap and binary.any():
-                binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth)
+                binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth, opt.snap_line)
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
-        worn, score, average = self._presence(state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size)
+        # (a mask cluster chosen around a skin-coloured occluder: that occluder, as k-means saw it, is a hand candidate)
+        skin_like = None
+        if fit.past_hands:
+            skin_like = np.zeros(shape[0] * shape[1], np.uint8)
+            skin_like[region_idx[~fit.eligible[labels]]] = 1
+            skin_like = skin_like.reshape(shape)
+        worn, score, average = self._presence(
+            state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size, skin_like
+        )
         if opt.refine and opt.loops and worn and binary.any():
             face = np.zeros(shape, np.uint8)
             cv2.fillPoly(face, [np.round(sub_lm[list(ls.FACE_OVAL)]).astype(np.int32)], 1)
@@ -494,6 +523,7 @@ class MaskSegmenter:
         lab: np.ndarray,
         lm: np.ndarray,
         size: float,
+        skin_like: np.ndarray | None = None,
     ) -> tuple[bool, float, float]:
         """(worn, score, running average) of this frame; always worn when the decision is off."""
         popt = self.options.presence
@@ -510,11 +540,23 @@ class MaskSegmenter:
         skin_ab = None if fit.skin is None else fit.skin[1:]  # (feature space: Lab with L scaled; a, b as they are)
         cover, occluded, _ = lower_cover(binary, lower, None, popt)
         occluder, lips = None, None
-        if (
+        edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
+        # A hand is looked for only behind clear cloth: unlike the skin and with a clear upper edge (a bare face's
+        # shaded half beside its lit half, which joins the neck like a hand, is neither).
+        looked_for = (
             popt.occluder_tolerance > 0 and skin_ab is not None and self._warm(fit.skin)
             and min(popt.occluder_min_cover, popt.hand_min_cover) <= cover < popt.cover_high
-        ):
+            and (distance is None or distance >= popt.hand_colour) and (edge is None or edge >= popt.hand_edge)
+        )
+        if looked_for and fit.skin is not None and in_mask.any():
+            # ... nor in chroma over lightness (a shaded half of a bare face keeps the skin's)
+            chroma = np.median(self._free_chroma(feats[in_mask]), axis=0)
+            looked_for = float(np.linalg.norm(chroma - self._free_chroma(fit.skin[None, :])[0])) >= popt.hand_chroma
+        if looked_for:
             hands = skin_occluders(lab, binary, lm, size, skin_ab, popt.occluder_tolerance)
+            if skin_like is not None:
+                # (the k-means' skin-like clusters too: a hand lit unlike the forehead, still unlike the mask)
+                hands |= entering(skin_like & (1 - (binary > 0).astype(np.uint8)), lm, size)
             mouth = lips_region(lab.shape[:2], lm)
             hand_cover, hand_occluded, discounted = lower_cover(binary, lower, hands, popt, mouth)
             if discounted:
@@ -525,7 +567,6 @@ class MaskSegmenter:
                     occluder, cover, occluded, lips = hands, hand_cover, hand_occluded, hand_lips
         if occluder is None:
             lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin)
-        edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
         score = presence_score(distance, cover, lips, edge, popt)
         if fit.past_hands and occluder is None and cover < popt.cover_high:
             # The mask cluster was found around a skin-coloured occluder holding the core: worn only while that
@@ -651,7 +692,8 @@ class MaskSegmenter:
             main = centres[mask_clusters]
             gap = float(np.linalg.norm(main - skin, axis=1).min())
             unmasked = gap < opt.no_mask_below
-            far = np.linalg.norm(centres - skin, axis=1) >= opt.skin_min_distance
+            # (nearer than ``skin_near``: the skin itself; a white mask's lit side on pale skin is a little further)
+            far = np.linalg.norm(centres - skin, axis=1) >= min(opt.skin_near, opt.skin_min_distance)
             # (only against a warm probe: an overexposed or grey forehead says nothing about the skin's colour)
             if opt.skin_far_only and self._warm(skin) and far.any() and not far[mask_clusters].all():
                 # The core is bare skin (a mask worn low, or no mask): the mask, if any, is a cluster unlike skin
@@ -665,13 +707,13 @@ class MaskSegmenter:
                 if float(core_share[far].max()) >= opt.far_core_share:
                     eligible = far
                     hands_core = past_hands
-                    mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
+                    mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible, hands_core)
                     gap = float(np.linalg.norm(centres[mask_clusters] - skin, axis=1).min())
             if opt.skin_anchor and gap >= opt.skin_min_distance:
                 centres = np.vstack([centres, skin[None, :]]).astype(np.float32)
                 eligible = np.append(eligible, False)
                 labels, dist = self._assign(feats, centres)
-                mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
+                mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible, hands_core)
             else:
                 log.debug("skin probe %.1f from the mask centre: not used", gap)
         share = float(mask_clusters[labels].mean())
@@ -702,6 +744,12 @@ class MaskSegmenter:
             return np.zeros(k)
         return counts / counts.sum()
 
+    def _free_chroma(self, feats: np.ndarray) -> np.ndarray:
+        """(n, 2) float32: the Lab chroma (a, b) of segmenter features (n, 3) divided by their lightness, as the colour
+        model's shading-free bins do (:mod:`unmask_video.mask_refine`): a shaded colour keeps it."""
+        light = feats[:, 0] / self.options.lightness_weight * (100.0 / 255.0) + 16.0
+        return (feats[:, 1:] - 128.0) * (128.0 / np.maximum(light, 50.0))[:, None]
+
     @staticmethod
     def _warm(skin: np.ndarray) -> bool:
         """Does this (feature-space) colour look like lit skin: red and yellow enough (Lab a, b above neutral)?"""
@@ -715,13 +763,18 @@ class MaskSegmenter:
         lm: np.ndarray,
         shape: tuple[int, int],
         eligible: np.ndarray,
+        among_eligible: bool = False,
     ) -> np.ndarray:
         """Pick the mask cluster(s) among the ``eligible`` centres: the one with most core pixels, plus any
-        other holding a share of the core whose pixels lie as much inside the polygon (not on its rim)."""
+        other holding a share of the core whose pixels lie as much inside the polygon (not on its rim).
+        ``among_eligible``: the shares count the eligible centres' core pixels only (a hand in front of the mask
+        holds most of the core: the mask's lit and shaded sides share what it leaves)."""
         opt = self.options
         k = len(eligible)
         core_flat = core.ravel()[region_idx]
         core_counts = np.bincount(labels[core_flat], minlength=k).astype(np.float64)
+        if among_eligible:
+            core_counts = np.where(eligible, core_counts, 0.0)
         core_share = core_counts / max(core_counts.sum(), 1.0)
         # The inner part of the region: the unexpanded polygon shrunk toward its centre.
         inner_poly = lm[list(ls.MASK_REGION)].astype(np.float32)  # (region_polygon with no margin)
@@ -767,16 +820,25 @@ class MaskSegmenter:
             return "core"
         return None
 
-    def _clean(self, binary: np.ndarray, core: np.ndarray, size: float) -> np.ndarray:
+    def _clean(self, binary: np.ndarray, core: np.ndarray, size: float, split_share: float = 0.0) -> np.ndarray:
+        """Opened, closed, the components that touch the ``core`` kept (and, with ``split_share`` > 0, those at least
+        that share of the largest kept one's area), holes filled."""
         opt = self.options
         if opt.open_px > 0:
             binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _disk_kernel(opt.open_px * size))
         if opt.close_px > 0:
             binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, _disk_kernel(opt.close_px * size))
-        n, comp = cv2.connectedComponents(binary, connectivity=8)
+        if split_share > 0:
+            n, comp, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        else:
+            n, comp = cv2.connectedComponents(binary, connectivity=8)
         if n > 2:
             keep = np.unique(comp[core & (binary > 0)])
             keep = keep[keep > 0]
+            if split_share > 0 and keep.size:
+                area = stats[:, cv2.CC_STAT_AREA]
+                large = np.flatnonzero(area >= split_share * area[keep].max())
+                keep = np.union1d(keep, large[large > 0])
             binary = np.isin(comp, keep).astype(np.uint8)
         return _fill_holes(binary)
 
