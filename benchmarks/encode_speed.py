@@ -32,6 +32,8 @@ SETTINGS = [  # (preset, tune, threads, crf); threads 0 = x264's own choice
     ("veryfast", None, 1, 18),
     ("superfast", None, 0, 18),
     ("superfast", None, 0, 21),
+    ("superfast", None, 1, 21),
+    ("superfast", None, 2, 21),
     ("ultrafast", None, 0, 18),
     ("ultrafast", None, 0, 22),
     ("ultrafast", None, 1, 22),

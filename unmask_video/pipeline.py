@@ -318,11 +318,11 @@ class FramePipeline:
         reach = self.reconstructor.reference_reach
         if reach is None:
             return None
-        rows = np.flatnonzero((mask > 0).any(axis=1))
-        if rows.size == 0:
+        region = mask_bbox(mask > 0, 0, mask.shape[:2])
+        if region is None:
             return (0, 0, 0, 0)
-        cols = np.flatnonzero((mask > 0).any(axis=0))
-        return (int(cols[0]) - reach, int(rows[0]) - reach, int(cols[-1]) + 1 + reach, int(rows[-1]) + 1 + reach)
+        rows, cols = region
+        return (cols.start - reach, rows.start - reach, cols.stop + reach, rows.stop + reach)
 
     def close(self) -> None:
         self._blas.restore_original_limits()

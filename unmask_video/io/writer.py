@@ -85,7 +85,10 @@ class EncodeOptions:
     crf: int = 21
     preset: str = "superfast"
     pix_fmt: str = "yuv420p"
-    threads: int = 0  # 0 = auto
+    #: x264's threads (0 = its own choice, 1.5x the cores plus look-ahead): 2 keeps the PSNR and the bitrate at
+    #: 10-15 % less CPU than its own choice at 720p superfast on 2 cores, where the frame loop's threads share them
+    #: (benchmarks/encode_speed.py).
+    threads: int = 2
     tune: str | None = None  # e.g. "zerolatency" (live mode)
     keyframe_interval: int | None = None  # GOP length in frames; None = the encoder's default
     extra: dict[str, str] = field(default_factory=dict)  # more encoder options, passed through
