@@ -66,7 +66,7 @@ of the past for that frame (``deform_px``).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -541,24 +541,24 @@ class MaskSegmenter:
         cover, occluded, _ = lower_cover(binary, lower, None, popt)
         occluder, lips = None, None
         edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
-        # A hand is looked for only behind clear cloth: unlike the skin and with a clear upper edge (a bare face's
-        # shaded half beside its lit half, which joins the neck like a hand, is neither).
-        looked_for = (
+        if (
             popt.occluder_tolerance > 0 and skin_ab is not None and self._warm(fit.skin)
             and min(popt.occluder_min_cover, popt.hand_min_cover) <= cover < popt.cover_high
-            and (distance is None or distance >= popt.hand_colour) and (edge is None or edge >= popt.hand_edge)
-        )
-        if looked_for and fit.skin is not None and in_mask.any():
-            # ... nor in chroma over lightness (a shaded half of a bare face keeps the skin's)
-            chroma = np.median(self._free_chroma(feats[in_mask]), axis=0)
-            looked_for = float(np.linalg.norm(chroma - self._free_chroma(fit.skin[None, :])[0])) >= popt.hand_chroma
-        if looked_for:
+        ):
+            # The wider hand rules (the k-means' skin-like clusters as hand candidates, the mask seen on one side only)
+            # only behind clear cloth: unlike the skin in colour and in chroma over lightness, with a clear upper edge
+            # (a bare face's shaded half beside its lit half, which joins the neck like a hand, is none of these).
+            clear = (distance is None or distance >= popt.hand_colour) and (edge is None or edge >= popt.hand_edge)
+            if clear and in_mask.any():
+                chroma = np.median(self._free_chroma(feats[in_mask]), axis=0)
+                clear = float(np.linalg.norm(chroma - self._free_chroma(fit.skin[None, :])[0])) >= popt.hand_chroma
             hands = skin_occluders(lab, binary, lm, size, skin_ab, popt.occluder_tolerance)
-            if skin_like is not None:
-                # (the k-means' skin-like clusters too: a hand lit unlike the forehead, still unlike the mask)
+            if clear and skin_like is not None:
+                # (a hand lit unlike the forehead, still unlike the mask)
                 hands |= entering(skin_like & (1 - (binary > 0).astype(np.uint8)), lm, size)
             mouth = lips_region(lab.shape[:2], lm)
-            hand_cover, hand_occluded, discounted = lower_cover(binary, lower, hands, popt, mouth)
+            rules = popt if clear else replace(popt, hand_one_side=0.0)
+            hand_cover, hand_occluded, discounted = lower_cover(binary, lower, hands, rules, mouth)
             if discounted:
                 # A hand over the mouth is no red lips either; but red lips still in view past it: a bare face
                 # (its lit skin joins the neck like a hand).
