@@ -44,7 +44,9 @@ class PipelineOptions:
     #: Faces wider than this (pixels) are reconstructed at a working size where they are this wide; the warped
     #: reference's own detail is then added back at full size (``rebuilt = reference + upsampled(rebuilt_small -
     #: reference_small)`` where the reference is valid) and the blend runs at full size with the full-size mask.
-    #: The mask and the warp stay at full size. None: reconstruction at the frame's size.
+    #: The mask and the warp stay at full size. Only the mask's box grown by the reconstructor's reach is shrunk.
+    #: None (the default): reconstruction at the frame's size (the composite's colour statistics are taken in
+    #: pixels, so a working size changes its colour on large faces: benchmarks/README.md, benchmarks.work_size).
     work_face_px: float | None = None
 
 
@@ -273,16 +275,14 @@ class FramePipeline:
             return out
         rows, cols = region
         crop_rows, crop_cols = crop
-        sh, sw = small.image.shape[:2]
-        sx, sy = sw / (crop_cols.stop - crop_cols.start), sh / (crop_rows.stop - crop_rows.start)
-        # Region pixel (x, y) -> working-size pixel, pixel centres aligned as cv2.resize aligns them.
-        to_small = np.array([[sx, 0.0, (cols.start - crop_cols.start + 0.5) * sx - 0.5],
-                             [0.0, sy, (rows.start - crop_rows.start + 0.5) * sy - 0.5]])  # fmt: skip
-        size = (cols.stop - cols.start, rows.stop - rows.start)
+        size = (crop_cols.stop - crop_cols.start, crop_rows.stop - crop_rows.start)
+        # The blend region inside the crop: the small arrays resized back to the crop's size (pixel centres aligned
+        # as the shrink aligned them; a resize costs a fraction of an affine warp), then cut.
+        inner = (slice(rows.start - crop_rows.start, rows.stop - crop_rows.start),
+                 slice(cols.start - crop_cols.start, cols.stop - crop_cols.start))  # fmt: skip
 
         def grow(a: np.ndarray, interpolation: int) -> np.ndarray:
-            return cv2.warpAffine(a, to_small, size, flags=interpolation | cv2.WARP_INVERSE_MAP,
-                                  borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+            return cv2.resize(a, size, interpolation=interpolation)[inner]
 
         change = grow(cv2.subtract(rebuilt, small.reference, dtype=cv2.CV_16S), cv2.INTER_LINEAR)
         detailed = cv2.add(roi.reference[region], change, dtype=cv2.CV_8U)  # (saturated)
