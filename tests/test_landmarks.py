@@ -515,3 +515,33 @@ def test_resize_matches_a_plain_area_resize_in_value_and_geometry(size, target):
         return np.array([(xs * weight).sum(), (ys * weight).sum()]) / weight.sum()
 
     assert np.abs(centroid(resize(block, *target)) - centroid(plain(block))).max() < 0.1
+
+
+def _head_moved(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``image`` (the astronaut) with only the head moved by (dx, dy) pixels; the rest of the picture stays."""
+    x0, y0, x1, y1 = 150, 40, 320, 210
+    out = image.copy()
+    out[y0 + dy:y1 + dy, x0 + dx:x1 + dx] = image[y0:y1, x0:x1]
+    return out
+
+
+def test_a_held_face_that_turns_back_is_followed_not_extrapolated(astronaut, astronaut_landmarks) -> None:
+    """The head moves right, then FaceMesh misses it (motion blur) while it swings back: the held face follows
+    it back instead of flying on at the last speed (and so is not dropped for looking unlike where it went)."""
+    centre = astronaut_landmarks.mean(axis=0)
+    with FaceTracker(TrackerOptions()) as tracker:
+        for i, dx in enumerate((0, 7, 14, 21)):
+            assert tracker.track(_head_moved(astronaut, dx, 0), i / 25) and tracker.held == [False]
+        errors = []
+        for i, (dx, dy) in enumerate(((14, 4), (7, 8), (0, 10)), start=4):
+            faces = tracker.track(cv2.GaussianBlur(_head_moved(astronaut, dx, dy), (0, 0), 6), i / 25)
+            assert tracker.held == [True], f"frame {i} dropped"
+            errors.append(float(np.linalg.norm(faces[0].mean(axis=0) - centre - (dx, dy))))
+        assert max(errors) < 5.0, errors
+        # Something else where the face was (another part of the picture, same frame otherwise) is not held.
+        tracker.track(astronaut, 7 / 25)
+        other = astronaut.copy()
+        x0, y0, x1, y1 = 170, 60, 290, 190
+        other[y0:y1, x0:x1] = astronaut[330:330 + (y1 - y0), 300:300 + (x1 - x0)]
+        other = cv2.GaussianBlur(other, (0, 0), 6)
+        assert tracker.track(other, 8 / 25) == []

@@ -85,11 +85,15 @@ class TrackerOptions:
     #: New tracks are chosen largest first.
     switch_ratio: float = 1.5
     #: When the landmark model misses a tracked face for a moment (motion blur, a hand, a bold mask print) while
-    #: the face region still looks the same, its landmarks are carried forward (moved at the tracked speed) for
-    #: up to this many seconds instead of dropping the face; 0 turns this off.
+    #: the face region still looks the same, its landmarks are carried forward for up to this many seconds
+    #: instead of dropping the face; 0 turns this off. The face is looked for (a small grey template of it, as
+    #: last found) within ``hold_reach`` face widths of where it was last found, so a head that turns back during
+    #: the miss is followed, not extrapolated past; a frame that changed like a cut (``cut_threshold``) is not held.
     hold_time: float = 0.2
     #: How alike (normalised cross-correlation of small grey patches) the face region must stay to be held.
     hold_similarity: float = 0.4
+    #: How far (face widths) from where it was last found a held face is looked for.
+    hold_reach: float = 0.5
 
 
 def _face_size(landmarks: np.ndarray) -> float:
@@ -151,6 +155,9 @@ class _Track:
     previous_t: float = 0.0
     seen: float = 0.0  # last time the model found the face
     patch: np.ndarray | None = None  # grey patch of the face region when last found
+    template: "_Template | None" = None  # the face as last found, for looking for it while it is held
+    anchor: np.ndarray | None = None  # the landmarks returned when the face was last found
+    sample: np.ndarray | None = None  # the frame when the face was last found, sparsely sampled (the cut check)
 
     def emit(self, landmarks: np.ndarray, t: float) -> None:
         self.previous, self.previous_t = self.output, self.t
@@ -193,6 +200,18 @@ def _thumbnail(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
 
 
+def _sample(image: np.ndarray) -> np.ndarray:
+    """Every few pixels of a frame (about 72 rows): kept with a track for a cut check, far cheaper than a
+    :func:`_thumbnail` of every frame the face is found in."""
+    step = max(1, min(image.shape[:2]) // 72)
+    return np.ascontiguousarray(image[::step, ::step])
+
+
+def _change(a: np.ndarray, b: np.ndarray) -> float:
+    """How unlike two frame samples look: the mean absolute difference of their thumbnails, in [0, 1]."""
+    return float(np.abs(_thumbnail(a) - _thumbnail(b)).mean())
+
+
 def _face_patch(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     """The face region of an RGB image as a grey, zero-mean, unit-norm ``_PATCH`` x ``_PATCH`` patch
     (``None`` when the region is off the frame or flat)."""
@@ -208,6 +227,72 @@ def _face_patch(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     patch -= patch.mean()
     norm = float(np.linalg.norm(patch))
     return patch / norm if norm > 1e-3 * _PATCH else None
+
+
+#: Width (pixels) a face is shrunk to for looking for it in a frame where the landmark model missed it.
+_TEMPLATE = 32
+
+
+@dataclass
+class _Template:
+    """A face region as last found: grey, shrunk to ``_TEMPLATE`` pixels wide, and where it was."""
+
+    image: np.ndarray  # float32 grey
+    x0: int  # the region's corner in frame pixels
+    y0: int
+    scale: float  # template pixels per frame pixel
+
+
+def _region(landmarks: np.ndarray, w: int, h: int, pad: float = 0.0) -> tuple[int, int, int, int]:
+    lo = np.floor(landmarks.min(axis=0) - pad).astype(int)
+    hi = np.ceil(landmarks.max(axis=0) + pad).astype(int)
+    return max(int(lo[0]), 0), max(int(lo[1]), 0), min(int(hi[0]), w), min(int(hi[1]), h)
+
+
+def _grey_small(image: np.ndarray, box: tuple[int, int, int, int], scale: float) -> np.ndarray | None:
+    x0, y0, x1, y1 = box
+    sw, sh = int(round((x1 - x0) * scale)), int(round((y1 - y0) * scale))
+    if sw < 4 or sh < 4:
+        return None
+    small = resize(np.ascontiguousarray(image[y0:y1, x0:x1]), sw, sh)
+    return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def _face_template(image: np.ndarray, landmarks: np.ndarray) -> _Template | None:
+    h, w = image.shape[:2]
+    box = _region(landmarks, w, h)
+    scale = min(1.0, _TEMPLATE / _face_size(landmarks))
+    grey = _grey_small(image, box, scale)
+    if grey is None or float(grey.std()) < 1.0:
+        return None
+    return _Template(grey, box[0], box[1], scale)
+
+
+def _find_face(image: np.ndarray, template: _Template, reach: float) -> tuple[np.ndarray, float] | None:
+    """Where (shift in frame pixels, x and y) the face of ``template`` best matches ``image`` within ``reach``
+    frame pixels of where it was, and how well (normalised cross-correlation); ``None`` when it cannot be
+    looked for (off the frame)."""
+    h, w = image.shape[:2]
+    th, tw = template.image.shape
+    s = template.scale
+    x0, y0 = max(int(template.x0 - reach), 0), max(int(template.y0 - reach), 0)
+    x1 = min(int(math.ceil(template.x0 + tw / s + reach)), w)
+    y1 = min(int(math.ceil(template.y0 + th / s + reach)), h)
+    area = _grey_small(image, (x0, y0, x1, y1), s)
+    if area is None or area.shape[0] < th or area.shape[1] < tw:
+        return None
+    score = cv2.matchTemplate(area, template.image, cv2.TM_CCOEFF_NORMED)
+    score = np.nan_to_num(score, nan=-1.0, posinf=-1.0, neginf=-1.0)
+    _, best, _, (bx, by) = cv2.minMaxLoc(score)
+    # Sub-pixel peak (a parabola through the neighbours), then back to frame pixels.
+    peak = np.array([bx, by], dtype=np.float64)
+    for axis, (line, k) in enumerate(((score[by, :], bx), (score[:, bx], by))):
+        if 0 < k < len(line) - 1:
+            den = line[k - 1] - 2 * line[k] + line[k + 1]
+            if den < 0:
+                peak[axis] += float(np.clip(0.5 * (line[k - 1] - line[k + 1]) / den, -0.5, 0.5))
+    shift = np.array([x0, y0], dtype=np.float64) + peak / s - np.array([template.x0, template.y0])
+    return shift, float(best)
 
 
 class FaceTracker:
@@ -341,18 +426,32 @@ class FaceTracker:
         track.raw = raw
         track.center, track.size = raw.mean(axis=0), _face_size(raw)
         track.seen = float(t)
-        track.patch = _face_patch(image, raw) if o.hold_time > 0 else None
+        if o.hold_time > 0:
+            track.patch = _face_patch(image, raw)
+            track.template = _face_template(image, raw)
+            track.anchor = out
+            track.sample = _sample(image) if o.cut_threshold > 0 else None
         return out
 
     def _hold(self, track: _Track, image: np.ndarray, t: float) -> np.ndarray | None:
-        """The face carried forward at its tracked speed when it was found recently and still looks the same."""
+        """The face carried forward when it was found recently, the frame is no cut, and the face is still there:
+        its template found within ``hold_reach`` face widths of where it was last found, and the face region
+        there as alike as ``hold_similarity`` to the one last found."""
         o = self.options
         limit = o.hold_time + 1e-6  # float times: 5 frames at 25 fps are 0.2 s
-        if o.hold_time <= 0 or track.output is None or t - track.seen > limit:
+        if o.hold_time <= 0 or track.anchor is None or track.template is None or t - track.seen > limit:
             return None
-        moved = (track.output + track.velocity * (t - track.t)).astype(np.float32)
+        if track.sample is not None and _change(_sample(image), track.sample) > o.cut_threshold:
+            log.debug("face %d not held at t=%.3f s: the picture changed like a cut", track.id, t)
+            return None
+        found = _find_face(image, track.template, o.hold_reach * _face_size(track.anchor))
+        if found is None or found[1] < o.hold_similarity:
+            return None
+        moved = (track.anchor + found[0]).astype(np.float32)
         now = _face_patch(image, moved)
-        if now is None or track.patch is None or float(np.sum(now * track.patch)) < o.hold_similarity:
+        similarity = float(np.sum(now * track.patch)) if now is not None and track.patch is not None else -1.0
+        if similarity < o.hold_similarity:
+            log.debug("face %d not held at t=%.3f s: its region looks different (%.2f)", track.id, t, similarity)
             return None
         track.emit(moved, t)
         track.raw = moved
