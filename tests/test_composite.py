@@ -453,3 +453,35 @@ def test_the_masks_shadow_around_it_does_not_darken_the_rebuilt_face() -> None:
         errors[gap] = _mean_colour_error(out, truth, inner)
     assert errors[6] < 0.6 * errors[2], errors  # (about 4.0 and 2.0)
     assert errors[6] < 3.0, errors
+
+
+def test_pale_skin_beside_a_white_mask_is_not_taken_for_the_mask() -> None:
+    # A pleated white mask on a pale face, hair over part of the ring: the mask's colour spread (its folds, the skin
+    # it reflects) takes in the pale skin around it. Were that skin dropped as mask-coloured, only the hair (alike in
+    # both images: "no change") would be left and the rebuilt face would keep the reference's colour; it must be
+    # matched to her pale skin. A grey shirt, no more colourful than the mask, is still left out.
+    from unmask_video.reconstruct.composite import match_color
+
+    rng = np.random.default_rng(3)
+    h, w = 120, 120
+    yy, xx = np.mgrid[:h, :w]
+    hole = ((yy - 60) / 34.0) ** 2 + ((xx - 60) / 44.0) ** 2 <= 1.0
+    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+    ring = (dist > 2) & (dist <= 14)
+    hair = ring & (xx < 40)
+    shirt = ring & (yy > 100)
+
+    def texture(colour: tuple[int, int, int]) -> np.ndarray:
+        return np.clip(np.array(colour, np.float32) + rng.normal(0.0, 3.0, (h, w, 1)), 0, 255)
+
+    reference = texture((205, 150, 125))  # her reference photo: another light, tanned skin
+    image = texture((240, 222, 210))  # the frame: pale skin
+    folds = (0.78 + 0.22 * np.cos(yy / 3.0))[..., None]  # the pleats' shading, and the light they throw back
+    image[hole] = (np.array([236, 222, 222], np.float32) * folds + rng.normal(0.0, 4.0, (h, w, 3)))[hole]
+    reference[hair] = image[hair] = (70, 52, 40)
+    image[shirt] = (128, 130, 134)
+    reference, image = reference.astype(np.uint8), np.clip(image, 0, 255).astype(np.uint8)
+    pale = texture((240, 222, 210)).astype(np.uint8)  # what her skin under the mask looks like
+    out = match_color(reference, image, ring, hole, 0.0, False, hole)
+    assert _mean_colour_error(reference, pale, hole) > 30.0
+    assert _mean_colour_error(out, pale, hole) < 4.0, _mean_colour_error(out, pale, hole)

@@ -47,6 +47,9 @@ _NON_SKIN_WEIGHT = 0.5
 #: Ring pixels whose colour difference is within this many Lab units of the median are never
 #: outliers (a tight ring would otherwise drop ordinary skin texture).
 _MIN_OUTLIER_LAB = 8.0
+#: A mask whose median Lab chroma (distance from grey in the a/b plane) is below this is neutral (white, grey,
+#: black): its colour cannot be told from pale skin's, only its lack of colour can.
+_NEUTRAL_CHROMA = 10.0
 
 
 @dataclass
@@ -181,15 +184,21 @@ def _spread(
     return cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
 
 
-def _near(lab: np.ndarray, sample: np.ndarray, spreads: float) -> np.ndarray:
-    """(N,) bool: the ``lab`` pixels ((N, 3)) within ``spreads`` robust spreads of the ``sample`` pixels' median
-    colour ((M, 3) Lab; per channel, the spread is the 75th percentile of the distance to the median, at least 3)."""
+def _distance(lab: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """(N,) squared distance of the ``lab`` pixels ((N, 3)) to the ``sample`` pixels' median colour ((M, 3) Lab),
+    in robust spreads (per channel, the spread is the 75th percentile of the distance to the median, at least 3)."""
     # Statistics per channel over contiguous rows (numpy's median along the first axis of an (N, 3)
     # array partitions strided columns, several times slower; the values are the same).
     sample_t = np.ascontiguousarray(sample.T)
     mu = np.median(sample_t, axis=1)
     spread = np.maximum(np.percentile(np.abs(sample_t - mu[:, None]), 75, axis=1), 3.0)
-    return (((lab - mu) / spread) ** 2).sum(axis=1) < spreads * spreads
+    return (((lab - mu) / spread) ** 2).sum(axis=1)
+
+
+def _near(lab: np.ndarray, sample: np.ndarray, spreads: float) -> np.ndarray:
+    """(N,) bool: the ``lab`` pixels ((N, 3)) within ``spreads`` robust spreads of the ``sample`` pixels' median
+    colour ((M, 3) Lab; see :func:`_distance`)."""
+    return _distance(lab, sample) < spreads * spreads
 
 
 def _inliers(
@@ -210,6 +219,12 @@ def _inliers(
     keep = np.ones(len(tgt), bool)
     if hole_lab is not None and len(hole_lab) >= _MIN_RING_PIXELS:
         like_mask = _near(tgt, hole_lab, 3.0)
+        mask_chroma = float(np.median(np.hypot(hole_lab[:, 1], hole_lab[:, 2])))
+        if mask_chroma < _NEUTRAL_CHROMA:
+            # A white or grey mask's colour spread takes in pale skin, which is as near it as a fringe of the mask
+            # itself (and that fringe, hardly coloured, hardly tints the match): only what is no more colourful
+            # than the mask (a grey shirt or background, the mask's own shadows) is the mask's.
+            like_mask &= np.hypot(tgt[:, 1], tgt[:, 2]) <= mask_chroma
         if np.count_nonzero(~like_mask) >= _MIN_RING_PIXELS:
             keep &= ~like_mask
     skin = _near(ref, skin_lab, 3.0) if skin_lab is not None and len(skin_lab) >= _MIN_RING_PIXELS else keep
