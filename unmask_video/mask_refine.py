@@ -28,7 +28,10 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 
-__all__ = ["search_polygon", "ColourModel", "smooth_probability", "grow", "grow_deeper", "snap_edges", "ear_loops"]
+__all__ = [
+    "search_polygon", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
+    "ear_loops",
+]
 
 _L_BINS, _AB_BINS = 8, 32
 _RELIEF_LIGHT_SHIFT = 2  # lightness steps weigh 1 / 2**this of mask-probability steps in the relief
@@ -73,11 +76,17 @@ def _lab(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
 
 
+def shading_free_chroma(light: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """A chroma channel (Lab a or b less 128, on OpenCV's uint8 scale) divided by the lightness (OpenCV's uint8 L,
+    as L + 16, not below 50: see :func:`_bins`), times 128: a shaded colour keeps it. Broadcasts."""
+    return chroma * (128.0 / np.maximum(light * (100.0 / 255.0) + 16.0, 50.0))
+
+
 def _shading_free_lut() -> np.ndarray:
     """(256, 256) uint8: the bin of a chroma channel (uint8 Lab a or b) divided by the lightness (uint8 L)."""
-    light = np.maximum(np.arange(256, dtype=np.float32) * (100.0 / 255.0) + 16.0, 50.0)[:, None]
+    light = np.arange(256, dtype=np.float32)[:, None]
     chroma = np.arange(256, dtype=np.float32)[None, :] - 128.0
-    value = np.clip(chroma * (128.0 / light) + 128.0, 0, 255).astype(np.int32)
+    value = np.clip(shading_free_chroma(light, chroma) + 128.0, 0, 255).astype(np.int32)
     return (value * _AB_BINS >> 8).astype(np.uint8)
 
 

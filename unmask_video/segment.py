@@ -80,7 +80,7 @@ from unmask_video.mask_presence import (
     Presence, PresenceOptions, edge_contrast, lip_contrast, lips_region, lower_cover, lower_face, presence_score,
 )
 from unmask_video.mask_refine import (
-    ColourModel, ear_loops, grow, grow_deeper, search_polygon, smooth_probability, snap_edges,
+    ColourModel, ear_loops, grow, grow_deeper, search_polygon, shading_free_chroma, smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
 
@@ -747,8 +747,8 @@ class MaskSegmenter:
     def _free_chroma(self, feats: np.ndarray) -> np.ndarray:
         """(n, 2) float32: the Lab chroma (a, b) of segmenter features (n, 3) divided by their lightness, as the colour
         model's shading-free bins do (:mod:`unmask_video.mask_refine`): a shaded colour keeps it."""
-        light = feats[:, 0] / self.options.lightness_weight * (100.0 / 255.0) + 16.0
-        return (feats[:, 1:] - 128.0) * (128.0 / np.maximum(light, 50.0))[:, None]
+        light = feats[:, 0] / self.options.lightness_weight
+        return shading_free_chroma(light[:, None], feats[:, 1:] - 128.0)
 
     @staticmethod
     def _warm(skin: np.ndarray) -> bool:
