@@ -305,6 +305,16 @@ def _fill_holes(binary: np.ndarray) -> np.ndarray:
     return out
 
 
+def _clusters_map(
+    labels: np.ndarray, region_idx: np.ndarray, chosen: np.ndarray, shape: tuple[int, int]
+) -> np.ndarray:
+    """(h, w) uint8, 1 at the region's pixels (``region_idx`` into the flattened ``shape``) whose k-means cluster
+    (``labels``) is one of the ``chosen`` ((k,) bool), 0 elsewhere."""
+    out = np.zeros(shape[0] * shape[1], np.uint8)
+    out[region_idx[chosen[labels]]] = 1
+    return out.reshape(shape)
+
+
 def _affine_lstsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """2x3 affine matrix mapping ``src`` points onto ``dst`` points in the least-squares sense."""
     a = np.hstack([src.astype(np.float64), np.ones((len(src), 1))])
@@ -470,11 +480,7 @@ class MaskSegmenter:
                 binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth, opt.snap_line)
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
         # (a mask cluster chosen around a skin-coloured occluder: that occluder, as k-means saw it, is a hand candidate)
-        skin_like = None
-        if fit.past_hands:
-            skin_like = np.zeros(shape[0] * shape[1], np.uint8)
-            skin_like[region_idx[~fit.eligible[labels]]] = 1
-            skin_like = skin_like.reshape(shape)
+        skin_like = _clusters_map(labels, region_idx, ~fit.eligible, shape) if fit.past_hands else None
         worn, score, average = self._presence(
             state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size, skin_like
         )
@@ -735,9 +741,7 @@ class MaskSegmenter:
         coming into the face from below, holds the nose and mouth; the mask is the cluster around it. All zeros when
         the occluder hides nearly the whole core."""
         k = len(far)
-        skin = np.zeros(shape[0] * shape[1], np.uint8)
-        skin[region_idx[~far[labels]]] = 1
-        hands = entering(skin.reshape(shape), lm, face_size(lm))
+        hands = entering(_clusters_map(labels, region_idx, ~far, shape), lm, face_size(lm))
         free = core & (hands == 0)
         counts = np.bincount(labels[free.ravel()[region_idx]], minlength=k).astype(np.float64)
         if counts.sum() < 0.02 * max(int(core.sum()), 1):
