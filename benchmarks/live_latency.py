@@ -204,6 +204,33 @@ def child_main(size: str, seconds: str, workdir: str, label: str, path: str, gen
     print(json.dumps(dataclasses.asdict(run)))
 
 
+def profile(size: str, seconds: float, generator: str, top: int = 30) -> None:
+    """cProfile of one run of the serial path (every stage in turn on the profiled processing thread; the capture
+    and outputs threads are not in it): the top functions by cumulative time per frame shown (the project's own
+    functions and the built-in calls; run_live includes opening the source)."""
+    import cProfile
+    import pstats
+
+    pipeline = make_pipeline(generator)
+    pipeline.warmup()
+    profiler = cProfile.Profile()
+    with tempfile.TemporaryDirectory() as tmp:
+        profiler.enable()
+        stats = run_once(pipeline, size, seconds, Path(tmp), "profile", "serial", timer=pipeline.timer)
+        profiler.disable()
+    frames = max(stats.frames_shown, 1)
+    print(f"profile of the processing thread, serial path, {size}, {stats.frames_shown} frames "
+          f"({stats.fps:.1f} fps, p95 {stats.delay_p95_ms:.0f} ms); ms per frame shown (cumulative / own):")  # fmt: skip
+    table = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows = []
+    for (filename, line, name), (_, calls, own, cumulative, _) in table.items():
+        if "unmask_video" in filename or filename == "~":
+            label = f"{Path(filename).name}:{name}" if filename != "~" else name
+            rows.append((cumulative, own, calls, label))
+    for cumulative, own, calls, label in sorted(rows, reverse=True)[:top]:
+        print(f"  {1000 * cumulative / frames:7.1f} {1000 * own / frames:6.1f}  {calls:6d}  {label}")
+
+
 def checkout(rev: str, folder: Path) -> Path:
     """The files of git revision ``rev`` of this repository, written under ``folder``."""
     tree = folder / f"rev-{rev}"
@@ -285,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="interleaved runs of each path per size")
     parser.add_argument("--baseline-rev", default="", help="a git revision (e.g. main, HEAD~3) run as the first "
                         "path with its own defaults: every run then happens in a child process")  # fmt: skip
+    parser.add_argument("--profile", default="", help="a size (e.g. 1280x720): profile the processing thread of "
+                        "the serial path there (cProfile) and print the top functions")  # fmt: skip
     parser.add_argument("--run-child", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run_child:
@@ -304,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
     print(f"live latency: {CLIP.name} at {FPS} fps into a named pipe, {args.seconds:g} s per run, "
           f"{os.cpu_count()} CPU cores, generator {args.generator}")  # fmt: skip
+    if args.profile:
+        profile(args.profile, args.seconds, args.generator)
+        return 0
     paths = args.paths.split(",")
     unknown = [p for p in paths if p not in PATHS]
     if unknown:

@@ -57,6 +57,7 @@ import numpy as np
 
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.io import StreamDescription, handle_signals, is_stream_url
+from unmask_video.io.color import FrameToRGB
 from unmask_video.io.paths import check_debug_dir
 from unmask_video.live_ahead import Ahead, LandmarksAhead
 from unmask_video.live_output_thread import OutputThread
@@ -287,10 +288,11 @@ class _Frames:
         self.start = start
         self.size: tuple[int, int] | None = None
         self.split = _splits(processor)
+        self._to_rgb = FrameToRGB()  # the file path's conversion (each frame's own matrix): the same pixels
 
     def image(self, item: Any) -> np.ndarray:
         with self.timer("rgb"):
-            image = item.frame.to_ndarray(format="rgb24")
+            image = self._to_rgb(item.frame)
             if self.size is None:
                 self.size = (image.shape[1], image.shape[0])
             elif (image.shape[1], image.shape[0]) != self.size:
