@@ -20,7 +20,9 @@ through unchanged until it returns.
   ``--virtual-cam`` (a camera other apps can pick), ``-o udp://127.0.0.1:5000 --format mpegts`` (a network
   stream: ``ffplay -fflags nobuffer udp://127.0.0.1:5000``), and ``--record session.mp4``.
 - Latency first: only the newest camera frame is kept; frames that processing cannot keep up with are
-  dropped, never queued, so the delay stays bounded. The status line shows processing fps, the
+  dropped, never queued, so the delay stays bounded. The next frame's landmarks run on a thread of their own
+  while the current frame's face stages run, started just in time to end when those do (more frames per second
+  without a longer delay). The status line shows processing fps, the
   capture-to-output delay (median and 95th percentile) and the dropped frames; the same figures are
   printed at the end.
 - Ctrl-C or closing the window stops cleanly and finishes the recording so it plays. A camera that is
