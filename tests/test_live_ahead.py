@@ -150,3 +150,74 @@ def test_landmarks_ahead_give_the_same_pictures_as_the_stages_in_turn(synthetic_
 
 def drain_all(ahead: LandmarksAhead) -> list:
     return drain(ahead, busy_s=0.0)
+
+
+class SplitMarker:
+    """A processor that splits like FramePipeline: ``locate`` reads the frame's index (sleeping like landmarks),
+    ``rebuild`` checks it got that frame's own result and paints the mark (sleeping like the face stages)."""
+
+    def __init__(self, locate_ms: float, rebuild_ms: float) -> None:
+        self.locate_s, self.rebuild_s = locate_ms / 1000, rebuild_ms / 1000
+        self.located: list[int] = []
+        self.rebuilt: list[int] = []
+        self.threads: set[str] = set()
+
+    def warmup(self) -> None:
+        pass
+
+    def locate(self, image: np.ndarray, t: float) -> int:
+        from tests.live_producer import read_index
+
+        self.threads.add(threading.current_thread().name)
+        time.sleep(self.locate_s)
+        index = read_index(image)
+        self.located.append(index)
+        return index
+
+    def rebuild(self, images, times, faces_per_frame, in_place: bool = False) -> list[np.ndarray]:
+        from tests.live_producer import read_index
+        from tests.test_live import MARK
+
+        (image,), (index,) = images, faces_per_frame
+        assert read_index(image) == index  # this frame's own landmarks
+        time.sleep(self.rebuild_s)
+        self.rebuilt.append(index)
+        out = image if in_place else image.copy()
+        out[MARK] = 255
+        return [out]
+
+    def process(self, image: np.ndarray, t: float) -> np.ndarray:
+        return self.rebuild([image], [t], [self.locate(image, t)])[0]
+
+
+def test_a_live_session_runs_the_landmarks_ahead_in_order_and_drops_stale_frames(tmp_path) -> None:
+    """run_live with a splitting processor slower than the 25 fps source: the landmarks run on the worker thread,
+    every shown frame was located once and rebuilt with its own landmarks, in capture order; the frames it could
+    not keep up with were dropped at the capture, and the delay stays bounded (no queue)."""
+    import os
+
+    from tests.test_live import CollectingOutput, increasing, start_producer, stop_process
+    from unmask_video.live import LiveOptions, LiveSource, run_live
+    from unmask_video.timing import StageTimer
+
+    fifo = tmp_path / "camera.fifo"
+    os.mkfifo(fifo)
+    sink, processor, timer = CollectingOutput(), SplitMarker(locate_ms=25, rebuild_ms=60), StageTimer()
+    producer = start_producer(str(fifo), frames=75, fps=25)
+    try:
+        stats = run_live(LiveSource(url=str(fifo), source_format="mpegts", read_timeout_s=5), processor,
+                         LiveOptions(window=False, extra_outputs=[sink], status=None, timer=timer))  # fmt: skip
+    finally:
+        stop_process(producer)
+    assert stats.end_reason == "end of stream"
+    assert stats.frames_shown >= 10 and all(sink.marked)
+    assert processor.threads == {"unmask-video-live-landmarks"}
+    assert increasing(sink.indices) and sink.indices == processor.rebuilt == processor.located
+    assert stats.frames_dropped >= stats.frames_shown * 0.5
+    assert abs(stats.frames_shown + stats.frames_dropped - stats.frames_captured) <= 1
+    # Overlapped, the fps is bounded by the face stages (60 ms), not by landmarks + face stages (85 ms) ...
+    assert stats.fps > 1000 / 85 * 1.05
+    # ... and the delay by one pass through both, plus a frame interval, not by a queue.
+    assert stats.delay_p95_ms < 25 + 60 + 40 + 100
+    assert len(stats.waits_ms) == stats.frames_shown
+    assert {"rgb", "decode", "output"} <= set(timer.seconds)
