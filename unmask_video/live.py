@@ -52,7 +52,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol, cast
 
 import cv2
 import numpy as np
@@ -289,7 +289,8 @@ class _Frames:
         self.timer = timer
         self.start = start
         self.size: tuple[int, int] | None = None
-        self.split = _splits(processor)
+        #: The processor when its landmarks can run apart (None: ``process`` runs every stage)
+        self.split = cast(SplitFrameProcessor, processor) if _splits(processor) else None
         self._to_rgb = FrameToRGB()  # the file path's conversion (each frame's own matrix): the same pixels
 
     def image(self, item: Any) -> np.ndarray:
@@ -303,20 +304,23 @@ class _Frames:
 
     def locate(self, item: Any) -> tuple[np.ndarray, Any]:
         image = self.image(item)
-        faces = self.processor.locate(image, item.captured_at - self.start) if self.state.effect_on else None  # type: ignore[attr-defined]
+        assert self.split is not None  # (only called when the processor splits)
+        faces = self.split.locate(image, item.captured_at - self.start) if self.state.effect_on else None
         return image, faces
 
     def process(self, item: Any, image: np.ndarray, faces: Any) -> np.ndarray:
         if not self.state.effect_on:
             return image
         t = item.captured_at - self.start
-        if faces is not None:
+        if faces is not None and self.split is not None:
             # (the image is this frame's own array, converted above: blended in place, no copy)
-            result = self.processor.rebuild([image], [t], [faces], in_place=True)[0]  # type: ignore[attr-defined]
+            result = self.split.rebuild([image], [t], [faces], in_place=True)[0]
         else:
             result = self.processor.process(image, t)
         if result.shape != image.shape or result.dtype != np.uint8:
-            raise ProcessingError(f"the frame processor returned {result.dtype} {result.shape} for a {image.shape} frame")
+            raise ProcessingError(
+                f"the frame processor returned {result.dtype} {result.shape} for a {image.shape} frame"
+            )
         return result
 
 
@@ -356,7 +360,7 @@ def _loop(
     worker: OutputThread | None = None
     frames = _Frames(processor, state, timer, start)
     ahead: LandmarksAhead[Any, tuple[np.ndarray, Any]] | None = None
-    if options.landmarks_ahead and frames.split:
+    if options.landmarks_ahead and frames.split is not None:
         ahead = LandmarksAhead(capture.get, frames.locate, lambda: capture.ended, pace=options.pace).start()
 
     def record(token: tuple[int, float, float | None]) -> None:
