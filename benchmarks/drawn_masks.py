@@ -191,7 +191,8 @@ def draw(
     """Draw ``spec`` on the face with these landmarks in frame number ``frame``.
 
     Returns ``(masked image, truth image, true mask)``: the truth is ``image`` with the hand drawn in
-    (if it passes in this frame), the mask float32 (H, W) in {0, 1} where the drawn mask is visible.
+    (if it passes in this frame), the mask float32 (H, W) in {0, 1} where the drawn mask or its ear loops are
+    visible.
     """
     h, w = image.shape[:2]
     pts = np.asarray(landmarks, np.float64)
@@ -250,13 +251,18 @@ def draw(
     a = alpha[..., None]
     crop = image[y0:y1, x0:x1].astype(np.float32) * (1 - a) + rgb * a
     masked[y0:y1, x0:x1] = np.clip(np.round(crop), 0, 255).astype(np.uint8)
-    # Ear loops: thin lines from the top and bottom corners towards the ears.
-    loop = tuple(int(c * 0.9) for c in spec.color)
+    # Ear loops: thin lines from the top corners towards the ears. They are part of the mask (what must be
+    # removed): they are in the true mask, not in the truth image.
+    loop = np.asarray([c * 0.9 for c in spec.color], np.float32)
     thick = max(int(round(0.008 * fh)), 1)
+    loops = np.zeros((h, w), np.uint8)
     for corner, ear in ((poly[0], pts[_EAR_L]), (poly[len(poly) // 2 - 12], pts[_EAR_R])):
-        cv2.line(masked, tuple(np.round(corner).astype(int)), tuple(np.round(ear).astype(int)), loop, thick, cv2.LINE_AA)
+        cv2.line(loops, tuple(np.round(corner).astype(int)), tuple(np.round(ear).astype(int)), 255, thick, cv2.LINE_AA)
+    la = loops.astype(np.float32)[..., None] / 255.0
+    masked = np.clip(np.round(masked * (1 - la) + loop * la), 0, 255).astype(np.uint8)
     true_mask = empty.copy()
     true_mask[y0:y1, x0:x1] = alpha >= 0.5
+    true_mask[loops >= 128] = 1.0
     if hand_alpha is not None:
         ha = hand_alpha[..., None]
         masked = np.clip(np.round(masked * (1 - ha) + truth * ha), 0, 255).astype(np.uint8)
