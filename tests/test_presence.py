@@ -191,3 +191,67 @@ def test_a_hand_over_one_side_of_a_masked_face_keeps_the_other_side(big_face, si
     assert (mask & rest).sum() / rest.sum() >= 0.85, "the mask beside the hand is not covered"
     bare, _ = _side_hand(image, lm, skin, side)
     assert not _segment_full(MaskSegmenter(), bare, lm).any(), "a hand over a bare face's side made a mask"
+
+
+def test_hold_keeps_a_worn_mask_while_something_skin_coloured_hides_it():
+    opt = PresenceOptions(hold_frames=3)
+    presence = Presence(opt)
+    assert presence.update(1.0) and presence.update(1.0)
+    for _ in range(3):  # a hand in front: the score drops, the decision holds
+        assert presence.update(0.0, hidden=True)
+    assert presence.update(0.0, hidden=True)  # past ``hold_frames`` the average falls again (1 -> 0.5) ...
+    assert not presence.update(0.0, hidden=True)  # ... (0.25) and the mask is taken off
+    bare = Presence(opt)  # a face not taken as masked is never held
+    assert not any(bare.update(0.0, hidden=True) for _ in range(4))
+    assert not bare.update(1.0, hidden=True)
+
+
+def _passing_hand(image: np.ndarray, lm: np.ndarray, skin, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """A flat hand (palm and four fingers, no wrist: it need not come from outside the face) crossing the lower face
+    from image-left (``t`` 0) to image-right (``t`` 1), shaded across."""
+    size = float(np.ptp(lm[list(landmark_sets.FACE_OVAL)][:, 1]))
+    mouth = lm[13]
+    palm = (int(round(mouth[0] + (0.5 - 1.0 * t) * -0.6 * size)), int(round(mouth[1] + 0.1 * size)))
+    layer = np.zeros(image.shape[:2], np.uint8)
+    cv2.ellipse(layer, palm, (int(0.17 * size), int(0.2 * size)), 0, 0, 360, 1, -1)
+    for k in range(4):
+        x = int(round(palm[0] + (k - 1.5) * 0.08 * size))
+        cv2.line(layer, (x, palm[1]), (x, int(round(palm[1] - 0.35 * size))), 1, max(int(0.065 * size), 2))
+    on = layer > 0
+    shade = 0.9 + 0.1 * np.linspace(-1, 1, image.shape[1])[None, :].repeat(image.shape[0], 0)
+    out = image.copy()
+    out[on] = np.clip(np.asarray(skin, np.float32)[None, :] * shade[on][:, None], 0, 255).astype(np.uint8)
+    return out, on
+
+
+def _passing_clip(image, lm, skin, frames=12, hand=(3, 10)):
+    rng = np.random.default_rng(5)
+    clip, hands = [], []
+    for i in range(frames):
+        frame, on = image, np.zeros(image.shape[:2], bool)
+        if hand[0] <= i < hand[1]:
+            frame, on = _passing_hand(image, lm, skin, (i - hand[0]) / (hand[1] - hand[0] - 1))
+        clip.append(np.clip(frame + rng.normal(0, 3, frame.shape), 0, 255).astype(np.uint8))
+        hands.append(on)
+    return clip, hands
+
+
+def test_a_hand_passing_over_a_worn_mask_keeps_the_face_rebuilt_behind_it(big_face):
+    image, lm, skin = big_face
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+    truth = truth > 0
+    frames, hands = _passing_clip(masked, lm, skin)
+    assert max((h & truth).sum() / truth.sum() for h in hands) > 0.3  # the hand hides a good part of the mask
+    seg = MaskSegmenter()
+    for i, (frame, hand) in enumerate(zip(frames, hands)):
+        mask = _segment_full(seg, frame, lm)
+        assert mask.any(), f"frame {i}: the mask was dropped"
+        if hand.any():
+            assert (mask & hand).sum() / hand.sum() <= 0.05, f"frame {i}: the hand is painted over"
+    # Without the hold the hand turns the mask off: the check above means something.
+    plain = MaskSegmenter(SegmentOptions(presence=PresenceOptions(hold_frames=0)))
+    assert not all(_segment_full(plain, frame, lm).any() for frame in frames)
+    # The same hand passing over the bare face makes no mask.
+    bare = MaskSegmenter()
+    for i, frame in enumerate(_passing_clip(image, lm, skin)[0]):
+        assert not _segment_full(bare, frame, lm).any(), f"frame {i}: a bare face got a mask"

@@ -20,8 +20,10 @@ The score combines four cues, each in [0, 1]:
   face fades into the skin above it (:func:`edge_contrast`).
 
 score = sqrt(colour x edge) x cover x lips. The decision follows a running average of the score: it turns on
-above ``on`` and off below ``off``, so one odd frame neither starts nor stops the rebuild. No mask: the face
-passes through untouched.
+above ``on`` and off below ``off``, so one odd frame neither starts nor stops the rebuild. While a mask is worn, frames
+where something skin-coloured hides part of the lower face and no red lips show (a hand passing in front of the mask,
+which :mod:`unmask_video.occluders` does not find: it need not come from outside the face) are held: the average does
+not fall (``hold_skin``, ``hold_frames``). No mask: the face passes through untouched.
 """
 
 from __future__ import annotations
@@ -81,6 +83,13 @@ class PresenceOptions:
     hand_colour: float = 15.0
     hand_chroma: float = 15.0
     hand_edge: float = 16.0
+    # Hold: while a mask is taken as worn, a frame whose lower face is partly hidden by something skin-coloured in front
+    # of the mask (at least ``hold_skin`` of the lower face: a hand passing, wherever it comes from) and shows no red
+    # lips (at most ``lips_low``) does not lower the running average, for at most ``hold_frames`` frames in a row: the
+    # hand stays in front of the rebuilt face instead of the whole mask coming back. A bare face is never held (it is
+    # never taken as masked), and a mask taken off shows the lips. 0 frames: no hold.
+    hold_skin: float = 0.15
+    hold_frames: int = 30
     on: float = 0.6  # the average score above which a mask is taken as worn ...
     off: float = 0.3  # ... and below which it is taken off
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)
@@ -289,9 +298,22 @@ class Presence:
         self.options = options
         self.average: float | None = None
         self.worn = False
+        self.held = 0  # frames held in a row (see ``PresenceOptions.hold_skin``)
 
-    def update(self, score: float) -> bool:
+    def holds(self, hidden: bool) -> bool:
+        """Whether a frame whose mask is ``hidden`` (by something skin-coloured in front of it, no lips in view) is held:
+        only while the mask is taken as worn, for at most ``hold_frames`` frames in a row."""
+        return hidden and self.worn and self.held < self.options.hold_frames
+
+    def update(self, score: float, hidden: bool = False) -> bool:
+        """The decision after this frame's ``score``; ``hidden``: the frame may be held (:meth:`holds`)."""
         opt = self.options
+        if not (hidden and self.worn):
+            self.held = 0
+        elif self.holds(hidden):
+            self.held += 1
+            if score < (self.average or 0.0):  # (the average does not fall; a good frame still counts)
+                return self.worn
         if self.average is None:
             self.average = score
             self.worn = score >= 0.5 * (opt.on + opt.off)

@@ -581,12 +581,31 @@ class MaskSegmenter:
             score = 0.0
         if state.presence is None:
             state.presence = Presence(popt)
-        worn = state.presence.update(score)
+        hidden = 0.0
+        if (
+            popt.hold_frames > 0 and state.presence.worn and score < (state.presence.average or 0.0)
+            and popt.occluder_tolerance > 0 and skin_ab is not None and self._warm(fit.skin)
+            and (lips is None or lips <= popt.lips_low)
+        ):
+            hidden = self._skin_in_front(lab, binary, lower, skin_ab)
+        worn = state.presence.update(score, hidden >= popt.hold_skin)
         log.debug(
-            "presence: skin distance %s cover %.2f (occluded %.2f) lips %s edge %s score %.2f -> %s",
-            distance, cover, occluded, lips, edge, score, worn,
+            "presence: skin distance %s cover %.2f (occluded %.2f) lips %s edge %s score %.2f skin in front %.2f -> %s",
+            distance, cover, occluded, lips, edge, score, hidden, worn,
         )
         return worn, score, float(state.presence.average or 0.0)
+
+    def _skin_in_front(self, lab: np.ndarray, mask: np.ndarray, lower: np.ndarray, skin_ab: np.ndarray) -> float:
+        """The share of the ``lower`` face that is not ``mask`` and has the skin's colour (Lab a, b within the presence's
+        ``occluder_tolerance`` of ``skin_ab``): on a worn mask, a hand or fingers in front of it."""
+        inside = lower > 0
+        area = int(inside.sum())
+        if area == 0:
+            return 0.0
+        ab = lab[inside][:, 1:].astype(np.float32) - np.asarray(skin_ab, np.float32)
+        tol = self.options.presence.occluder_tolerance
+        skin = ((ab * ab).sum(axis=1) <= tol * tol) & (mask[inside] == 0)
+        return float(skin.sum()) / area
 
     def _colour_model(
         self,
@@ -700,6 +719,7 @@ class MaskSegmenter:
             unmasked = gap < opt.no_mask_below
             # (nearer than ``skin_near``: the skin itself; a white mask's lit side on pale skin is a little further)
             far = np.linalg.norm(centres - skin, axis=1) >= min(opt.skin_near, opt.skin_min_distance)
+            log.debug("fit: centres %s, skin %s", np.round(centres, 1).tolist(), np.round(skin, 1).tolist())
             # (only against a warm probe: an overexposed or grey forehead says nothing about the skin's colour)
             if opt.skin_far_only and self._warm(skin) and far.any() and not far[mask_clusters].all():
                 # The core is bare skin (a mask worn low, or no mask): the mask, if any, is a cluster unlike skin
