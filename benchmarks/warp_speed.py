@@ -38,7 +38,8 @@ from unmask_video.reconstruct.composite import (  # noqa: E402
     ReferenceComposite,
     match_color,
 )
-from unmask_video.blend import DEFAULT_BLEND_WIDTH_PX, blend_into  # noqa: E402
+from unmask_video.blend import DEFAULT_BLEND_WIDTH, blend_into  # noqa: E402
+from unmask_video.face_units import face_size_px  # noqa: E402
 from unmask_video.landmarks import face_box  # noqa: E402
 from unmask_video.pipeline import PipelineOptions  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
@@ -210,7 +211,7 @@ def main() -> None:
             base_cells = [f"{t_old:.2f}", f"{t_comp / t_old:.2f}", str(diff)]
 
         work = frame.copy()
-        width = DEFAULT_BLEND_WIDTH_PX
+        width = DEFAULT_BLEND_WIDTH.px(face_size_px(roi_lm))
         t_feather = _ms(lambda: blend_into(work, box, filled, mask, width), args.repeat)
         t_poisson = _ms(lambda: blend_into(work, box, filled, mask, width, mode="poisson"), max(args.repeat // 5, 3))
         table.add_row(

@@ -12,19 +12,23 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from unmask_video.face_units import FaceLength
 from unmask_video.stages import Box
 
-__all__ = ["DEFAULT_BLEND_WIDTH_PX", "BlendMode", "BlendOptions", "blend_into", "feather_alpha", "mask_bbox"]
+__all__ = ["DEFAULT_BLEND_WIDTH", "BlendMode", "BlendOptions", "blend_into", "feather_alpha", "mask_bbox"]
 
 BlendMode = Literal["feather", "poisson"]
-DEFAULT_BLEND_WIDTH_PX = 12.0
+#: The blend's reach outside the mask, in face units: 12 px on a face of ``face_units.REFERENCE_FACE_PX``, at
+#: least 6 (the reference composite fills the same band: ``CompositeOptions.band``).
+DEFAULT_BLEND_WIDTH = FaceLength(12.0, 6.0)
 
 
 @dataclass
 class BlendOptions:
     """How the rebuilt region meets the frame."""
 
-    width_px: float = DEFAULT_BLEND_WIDTH_PX  # the soft edge reaches this many ROI pixels outside the mask (0: hard edge)
+    #: The soft edge reaches this far outside the mask (scaled with the face; ``FaceLength(0)``: a hard edge).
+    width: FaceLength = DEFAULT_BLEND_WIDTH
     mode: BlendMode = "feather"
 
 
