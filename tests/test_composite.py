@@ -8,7 +8,7 @@ import pytest
 
 from tests.test_warp import astronaut, moved_astronaut, psnr
 from unmask_video import landmark_sets
-from unmask_video.blend import blend_into, feather_alpha
+from unmask_video.blend import blend_into, feather_alpha, feather_reach
 from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.landmarks import face_box
@@ -50,7 +50,7 @@ def masked_face(cast: tuple[int, int, int] = (0, 0, 0), box: Box = BOX):
 
 
 def scaled_face(face: FaceROI, truth: np.ndarray, face_px: float) -> tuple[FaceROI, np.ndarray]:
-    """``face`` (and its truth) resized so that the face is ``face_px`` (``face_size_px``) across."""
+    """``face`` (and its truth) resized so that the face is ``face_px`` (``face_size_px``) across, its ROI a frame."""
     k = face_px / face_size_px(face.landmarks)
     size = (int(round(face.image.shape[1] * k)), int(round(face.image.shape[0] * k)))
     k_xy = np.array([size[0] / face.image.shape[1], size[1] / face.image.shape[0]], np.float32)
@@ -60,7 +60,7 @@ def scaled_face(face: FaceROI, truth: np.ndarray, face_px: float) -> tuple[FaceR
         return cv2.resize(a, size, interpolation=interpolation)
 
     scaled = FaceROI(
-        face.box,
+        Box(0, 0, size[0], size[1]),  # (the ROI is the whole frame)
         resized(face.image),
         ((face.landmarks + 0.5) * k_xy - 0.5).astype(np.float32),
         resized(face.mask),
@@ -266,17 +266,17 @@ def test_working_size_keeps_the_quality_of_a_big_face() -> None:
 
 
 def test_feather_alpha_is_one_on_the_mask_and_zero_beyond_the_feather() -> None:
-    mask = np.zeros((120, 140), np.float32)
-    mask[40:80, 50:90] = 1.0
-    for feather in (0.0, 3.0, 6.0, 11.0):
+    mask = np.zeros((220, 240), np.float32)
+    mask[90:130, 100:140] = 1.0
+    for feather in (0.0, 3.0, 6.0, 11.0, 25.0, 40.0):  # (the wide ones, a big face's, are computed smaller)
         alpha = feather_alpha(mask, feather)
         assert (alpha[mask > 0] == 1.0).all()
-        reach = int(np.ceil(feather)) + 1
+        reach = feather_reach(feather)
         beyond = np.ones_like(mask, bool)
-        beyond[40 - reach : 80 + reach, 50 - reach : 90 + reach] = False
+        beyond[90 - reach : 130 + reach, 100 - reach : 140 + reach] = False
         assert (alpha[beyond] == 0.0).all()
         if feather:
-            assert 0 < alpha[60, 90 + int(feather) // 2] < 1  # the seam is outside the mask edge
+            assert 0 < alpha[110, 140 + int(feather) // 2] < 1  # the seam is outside the mask edge
 
 
 @pytest.mark.parametrize("mode", ["feather", "poisson"])

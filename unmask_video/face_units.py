@@ -16,7 +16,7 @@ __all__ = ["REFERENCE_FACE_PX", "FaceLength", "face_size_px"]
 
 #: The face size (:func:`face_size_px`) the stages' pixel lengths were tuned at: the quality benchmark's talking
 #: clips and the real masked videos have faces of 256-340 px by that measure.
-REFERENCE_FACE_PX = 300.0
+REFERENCE_FACE_PX = 256.0
 
 
 def face_size_px(landmarks: np.ndarray) -> float:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from unmask_video.blend import BlendOptions, blend_into, mask_bbox
+from unmask_video.blend import BlendOptions, blend_into, feather_reach, mask_bbox
 from unmask_video.debug import DebugWriter
 from unmask_video.face_detect import resize
 from unmask_video.face_units import face_size_px
@@ -236,7 +236,7 @@ class FramePipeline:
         crop: tuple[slice, slice] | None = (slice(0, h), slice(0, w))
         reach = self.reconstructor.reach_px(work)
         if reach is not None:  # (its reach is in working-size pixels: 1 / scale as many at full size)
-            blend_reach = int(math.ceil(self._blend_width(roi))) + 8
+            blend_reach = feather_reach(self._blend_width(roi)) + 7
             crop = mask_bbox(roi.mask > 0, max(int(math.ceil(reach / scale)), blend_reach) + 4, (h, w))
             if crop is None:
                 return roi, None
@@ -296,7 +296,7 @@ class FramePipeline:
     def _blend_region(self, roi: FaceROI) -> tuple[slice, slice] | None:
         """The box of ``roi`` the blend can write to: the mask's bounding box grown by the blend's reach (the
         feather's width, or the Poisson mode's dilation of half of it, each plus a few pixels of rounding)."""
-        reach = int(math.ceil(self._blend_width(roi))) + 8
+        reach = feather_reach(self._blend_width(roi)) + 7
         return mask_bbox(roi.mask > 0, reach, roi.mask.shape[:2])
 
     def _blend_width(self, roi: FaceROI) -> float:
