@@ -1,7 +1,7 @@
 """Quality on real talking-head clips with realistic drawn masks (ground truth known), per clip and overall.
 
     python -m benchmarks.quality [--frames 60] [--clips 8] [--small-faces] [--generator none]
-                                 [--sheet /tmp/unmask_quality.png]
+                                 [--sheet SHEET.png]
 
 For each clip in ../shared/data/videos/talking (and ../shared/data/videos/small_faces with --small-faces):
 landmarks found on the unmasked frames, a varied realistic mask drawn from them (benchmarks.drawn_masks: up to
@@ -18,7 +18,8 @@ colour of output and truth, per frame, averaged), and the temporal error TDE = m
 pixels of |(out_t - out_t-1) - (truth_t - truth_t-1)| (flicker only); mask IoU for the end-to-end run. On
 clips of 720 lines or more, the per-face milliseconds of warp, reconstruction and blend on one core. A
 contact sheet (masked / Telea / ours / truth crops for a few frames of each clip) is written as a PNG:
-look at it before believing the figures. Skips with a message when ../shared is absent.
+look at it before believing the figures (by default a new file in the temp folder per run, named with the time and
+the process id, so that runs side by side do not overwrite each other's). Skips with a message when ../shared is absent.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -261,7 +264,8 @@ def main() -> int:
     parser.add_argument("--clips", type=int, default=8)
     parser.add_argument("--small-faces", action="store_true", help="also the clips in videos/small_faces")
     parser.add_argument("--generator", default="none")
-    parser.add_argument("--sheet", type=Path, default=Path("/tmp/unmask_quality.png"), help="contact sheet PNG")
+    parser.add_argument("--sheet", type=Path, default=None,
+                        help="contact sheet PNG (default: unmask_quality_<time>_<pid>.png in the temp folder)")
     parser.add_argument("--sheet-frames", type=int, default=2, help="frames per clip on the contact sheet")
     parser.add_argument("--data", type=Path, default=DATA, help="the shared videos folder")
     parser.add_argument("--smoothing-variants", action="store_true",
@@ -274,6 +278,8 @@ def main() -> int:
     parser.add_argument("--blend", default="feather", choices=("feather", "poisson"), help="blend mode (development)")
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end (segmenter) run (development: faster)")
     args = parser.parse_args()
+    if args.sheet is None:
+        args.sheet = Path(tempfile.gettempdir()) / f"unmask_quality_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}.png"
     WARP_OVERRIDES.update(parse_overrides(args.warp, PipelineOptions().warp))
     PIPELINE_OVERRIDES.update(parse_overrides(args.pipeline, PipelineOptions()))
     BLEND_MODE[0] = args.blend
