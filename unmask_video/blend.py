@@ -21,9 +21,10 @@ BlendMode = Literal["feather", "poisson"]
 #: Feathers wider than twice this are computed on the mask shrunk by a whole factor (their half-width there about
 #: this many pixels): the grown-and-blurred alpha costs in proportion to its width.
 _FEATHER_WORK_HALF_PX = 6
-#: The blend's reach outside the mask, in face units: 12 px on a face of ``face_units.REFERENCE_FACE_PX``, at
-#: least 6 (the reference composite fills the same band: ``CompositeOptions.band``).
-DEFAULT_BLEND_WIDTH = FaceLength(12.0, 6.0)
+#: The blend's reach outside the mask, in face units: 12 px on a face of ``face_units.REFERENCE_FACE_PX``, more on a
+#: larger face, never less (a narrower feather shows the fringe of a mask the segmentation missed on small faces);
+#: the reference composite fills the same band (``CompositeOptions.band``).
+DEFAULT_BLEND_WIDTH = FaceLength(12.0, 12.0)
 
 
 @dataclass

@@ -16,7 +16,7 @@ The blend back into the frame, which every reconstructor's output goes through, 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Callable, Sequence
 
 import cv2
@@ -56,20 +56,23 @@ _NEUTRAL_CHROMA = 10.0
 @dataclass
 class CompositeOptions:
     """Options of the reference composite. Its distances are :class:`~unmask_video.face_units.FaceLength` values:
-    pixels on a face of ``face_units.REFERENCE_FACE_PX``, scaled with each face's size, with a floor in pixels."""
+    pixels on a face of ``face_units.REFERENCE_FACE_PX``, scaled with each face's size, with a floor in pixels.
+    The floors are the reference values: on smaller faces the bands keep their pixels (the segmentation's edge
+    error is pixels wide whatever the face's size, and narrower bands let more of a missed mask fringe into
+    the colour statistics and the seam: benchmarks/README.md), on larger ones they grow."""
 
     #: Match the warped reference's colour to the visible skin around the mask.
     color_match: bool = True
     #: Width of the ring of visible skin just outside the mask used for the colour statistics.
-    ring: FaceLength = FaceLength(8.0, 4.0)
+    ring: FaceLength = FaceLength(8.0, 8.0)
     #: What next to the mask edge the ring skips (the segmentation's edge is uncertain).
     ring_gap: FaceLength = FaceLength(2.0, 2.0)
     #: What next to the mask edge the colour statistics skip (not the seam): the mask's shadow and the light it
     #: throws back darken and tint the skin just around it, which the rebuilt face, unmasked, does not have. The
     #: ring then reaches this far plus ``ring``.
-    stats_gap: FaceLength = FaceLength(6.0, 3.0)
+    stats_gap: FaceLength = FaceLength(6.0, 6.0)
     #: Radius of the Telea inpainting that fills what the warp does not cover.
-    inpaint_radius: FaceLength = FaceLength(3.0, 2.0)
+    inpaint_radius: FaceLength = FaceLength(3.0, 3.0)
     #: How what the warp does not cover is filled outside the face's outline (beside the jaw and neck, where the
     #: warp carries only the reference's skin): "surround", a smooth field spread from the frame's pixels just
     #: outside the mask (all of them: hair and background too; never the mask, never the rebuilt skin), its
@@ -435,6 +438,10 @@ class _Lengths:
     inpaint_radius: float
     inpaint_grow: float
 
+    def scaled(self, k: float) -> _Lengths:
+        """The same lengths on the region resized by ``k`` (a working size: the full-size face's floors kept)."""
+        return _Lengths(*(k * v for v in astuple(self)))
+
 
 class ReferenceComposite:
     """``--generator none``: rebuild the masked part of each face from the warped reference."""
@@ -537,7 +544,7 @@ class ReferenceComposite:
             cv2.resize(valid.astype(np.float32), size, interpolation=area) >= 0.999,  # every pixel valid
             cv2.resize(reference, size, interpolation=area),
             (lm + 0.5) * np.array([sx, sy], np.float32) - 0.5,  # pixel centres
-            self.lengths(face_px * min(sx, sy)),
+            self.lengths(face_px).scaled(min(sx, sy)),
             filters,
             upsampled=True,
         )
