@@ -46,8 +46,9 @@ class PipelineOptions:
     #: reference's own detail is then added back at full size (``rebuilt = reference + upsampled(rebuilt_small -
     #: reference_small)`` where the reference is valid) and the blend runs at full size with the full-size mask.
     #: The mask and the warp stay at full size. Only the mask's box grown by the reconstructor's reach is shrunk.
-    #: None (the default): reconstruction at the frame's size (the composite's colour statistics are taken in
-    #: pixels, so a working size changes its colour on large faces: benchmarks/README.md, benchmarks.work_size).
+    #: None (the default): reconstruction at the frame's size. With the composite's bands in face units a cap of
+    #: 256 px or more (``face_units.REFERENCE_FACE_PX``; below, its floors widen the bands) keeps the colour, but
+    #: gains nothing end to end on 2 cores (benchmarks/README.md, benchmarks.work_size).
     work_face_px: float | None = None
 
 
