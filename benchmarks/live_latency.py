@@ -1,7 +1,7 @@
 """Live-mode delay and fps at 640x480 and 1280x720 on this machine.
 
     python -m benchmarks.live_latency [--seconds 6] [--generator none] [--sizes 640x480,1280x720]
-                                      [--paths old,new] [--repeat 2] [--data ../shared/data]
+                                      [--paths old,new] [--repeat 2] [--baseline-rev REV] [--data ../shared/data]
 
 A producer process (tests/live_producer.py) plays a real masked clip into a named pipe at 30 fps, real-time
 pace, as MPEG-TS/H.264 like a network camera would send it: ../shared/data/videos/masked/
@@ -11,10 +11,18 @@ processes the newest frame and records the result (libx264 ultrafast/zerolatency
 Per size, in the same process: the baseline (an identity processor: capture, decode, RGB conversion,
 recording, the live machinery alone), then the real pipeline (FramePipeline with the reference taken at
 1.8 s of the same clip, where the face is bare) on each live-mode path (PATHS: old = outputs written on the
-processing thread, new = today's defaults), interleaved ``--repeat`` times. Prints fps, capture-to-output
-delay (median, p95), dropped frames and the pipeline's per-stage milliseconds per frame of every run, then
-per path the medians and the ratios to the first path and to the baseline. Skips with a message when the
-data folder is absent.
+processing thread and every stage in turn, serial = today's outputs thread with every stage in turn,
+unpaced = landmarks one frame ahead started as soon as possible, new = today's defaults: landmarks one frame
+ahead, paced), interleaved ``--repeat`` times. Prints fps, capture-to-output delay (median, p95), the median wait
+from decode to the start of processing, dropped frames and the per-stage milliseconds per frame shown of every
+run (decode: per frame decoded, on the capture thread; rgb: the RGB conversion; landmarks, segment (the mask),
+warp, reconstruct, blend: the pipeline's; output: the recording's encode and write, on the outputs thread;
+stages on different threads overlap, so they do not add up to the delay), then per path the medians and the
+ratios to the first path and to the baseline. Skips with a message when the data folder is absent.
+
+``--baseline-rev REV`` adds a first path, "@REV": live mode's defaults with the code of git revision REV (its files
+taken with ``git archive``), so that a code change is measured against the code before it in the same run; every
+run then happens in a child process of its own (the pipeline built and warmed up there).
 
 ``--startup`` (no shared data needed): the start of a session on a synthetic MPEG-TS stream with a key frame every
 15 frames and with one in 250 (x264's default), with the source options of live mode (probed packets kept, a short
@@ -25,6 +33,8 @@ probe) against the former ones (``fflags=nobuffer``, a 0.5 s probe) as the basel
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import os
 import statistics
@@ -71,12 +81,25 @@ def make_pipeline(generator: str):
 
 
 #: Live-mode paths compared in one run: name -> LiveOptions fields. old: the outputs written in turn on the
-#: processing thread (before issue 14); new: today's defaults (outputs on their own thread).
-PATHS = {"old": {"output_thread": False}, "new": {}}
+#: processing thread, every stage in turn (before issue 14); serial: the outputs on their own thread, every stage
+#: in turn; unpaced: the landmarks one frame ahead, started as soon as the previous frame was taken; new: today's
+#: defaults (landmarks one frame ahead, paced).
+PATHS = {
+    "old": {"output_thread": False, "landmarks_ahead": False},
+    "serial": {"landmarks_ahead": False},
+    "unpaced": {"pace": False},
+    "new": {},
+}
+STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")
 
 
-def run_once(processor, size: str, seconds: float, workdir: Path, label: str, path: str = "new"):
+def run_once(processor, size: str, seconds: float, workdir: Path, label: str, path: str = "new", timer=None):
     from unmask_video.live import LiveOptions, LiveSource, run_live
+
+    fields = {f.name for f in dataclasses.fields(LiveOptions)}  # (a --baseline-rev child's may have fewer)
+    extra = dict(PATHS[path])
+    if timer is not None and "timer" in fields:
+        extra["timer"] = timer
 
     fifo = workdir / f"{label}-{size}.fifo"
     os.mkfifo(fifo)
@@ -91,7 +114,7 @@ def run_once(processor, size: str, seconds: float, workdir: Path, label: str, pa
             LiveSource(url=str(fifo), source_format="mpegts", open_timeout_s=30),
             processor,
             LiveOptions(window=False, record=workdir / f"{label}-{size}.mkv", max_seconds=seconds, status=None,
-                        **PATHS[path]),
+                        **{k: v for k, v in extra.items() if k in fields}),
         )
     finally:
         if producer.poll() is None:
@@ -100,13 +123,123 @@ def run_once(processor, size: str, seconds: float, workdir: Path, label: str, pa
     return stats
 
 
-def row(label: str, stats) -> str:
-    dropped = 100.0 * stats.frames_dropped / max(stats.frames_captured, 1)
-    return (
-        f"  {label:<9} {stats.fps:6.1f} fps  delay median {stats.delay_median_ms:6.1f} ms  "
-        f"p95 {stats.delay_p95_ms:6.1f} ms  "
-        f"dropped {stats.frames_dropped:3d}/{stats.frames_captured:<3d} ({dropped:4.1f}%)"
+@dataclasses.dataclass
+class Run:
+    """What the table reads of one run (a child process sends it as JSON)."""
+
+    fps: float
+    delay_median_ms: float
+    delay_p95_ms: float
+    wait_median_ms: float
+    frames_dropped: int
+    frames_captured: int
+    frames_shown: int
+    stage_ms: dict[str, float]
+    face_share: float
+    frames: int
+
+    @classmethod
+    def of(cls, stats, pipeline=None) -> "Run":
+        stage_ms: dict[str, float] = {}
+        if pipeline is not None:
+            timer = pipeline.timer
+            for name in STAGES:
+                if name in timer.seconds:
+                    count = stats.frames_captured if name == "decode" else stats.frames_shown
+                    stage_ms[name] = timer.ms_per(name, count)
+        waits = getattr(stats, "waits_ms", None) or []
+        return cls(
+            stats.fps, stats.delay_median_ms, stats.delay_p95_ms, float(np.median(waits)) if waits else float("nan"),
+            stats.frames_dropped, stats.frames_captured, stats.frames_shown, stage_ms,
+            pipeline.stats.frames_with_face / max(pipeline.stats.frames, 1) if pipeline is not None else 0.0,
+            pipeline.stats.frames if pipeline is not None else 0,
+        )  # fmt: skip
+
+
+def row(label: str, run: Run) -> str:
+    dropped = 100.0 * run.frames_dropped / max(run.frames_captured, 1)
+    text = (
+        f"  {label:<9} {run.fps:6.1f} fps  delay median {run.delay_median_ms:6.1f} ms  "
+        f"p95 {run.delay_p95_ms:6.1f} ms  wait {run.wait_median_ms:5.1f} ms  "
+        f"dropped {run.frames_dropped:3d}/{run.frames_captured:<3d} ({dropped:4.1f}%)"
     )
+    if run.stage_ms:
+        stages = "  ".join(f"{name} {ms:.1f}" for name, ms in run.stage_ms.items())
+        text += f"\n    ms/frame: {stages}  (face found in {run.face_share:.0%} of {run.frames} frames)"
+    return text
+
+
+def measure(size: str, seconds: float, workdir: Path, label: str, path: str, generator: str) -> Run:
+    """One run of the real pipeline on ``path`` in this process (a fresh pipeline: no tracking state carried)."""
+    pipeline = make_pipeline(generator)
+    pipeline.warmup()
+    pipeline.timer.reset()
+    stats = run_once(pipeline, size, seconds, workdir, label, path, timer=pipeline.timer)
+    return Run.of(stats, pipeline)
+
+
+def measure_child(size: str, seconds: float, workdir: Path, label: str, path: str, generator: str,
+                  tree: Path | None) -> Run:  # fmt: skip
+    """:func:`measure` in a child process, with the ``unmask_video`` package of ``tree`` (a checkout of another
+    revision, run with its defaults) or of this checkout (None)."""
+    env = dict(os.environ, PYTHONPATH=str(tree or REPO))
+    child = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--run-child", size, str(seconds), str(workdir), label,
+         "new" if tree is not None else path, generator, str(CLIP.parents[2])],
+        capture_output=True, text=True, env=env, cwd=str(tree or REPO),
+    )  # fmt: skip
+    if child.returncode != 0:
+        raise SystemExit(f"the {path} run failed: {(child.stderr.strip().splitlines() or ['?'])[-1]}")
+    return Run(**json.loads(next(line for line in reversed(child.stdout.splitlines()) if line.startswith("{"))))
+
+
+def child_main(size: str, seconds: str, workdir: str, label: str, path: str, generator: str, data: str) -> None:
+    global CLIP
+    CLIP = Path(data) / CLIP_NAME
+    logging.basicConfig(level=logging.WARNING)
+    import unmask_video
+
+    logging.getLogger(__name__).info("package: %s", unmask_video.__file__)
+    run = measure(size, float(seconds), Path(workdir), label, path, generator)
+    print(json.dumps(dataclasses.asdict(run)))
+
+
+def profile(size: str, seconds: float, generator: str, top: int = 30) -> None:
+    """cProfile of one run of the serial path (every stage in turn on the profiled processing thread; the capture
+    and outputs threads are not in it): the top functions by cumulative time per frame shown (the project's own
+    functions and the built-in calls; run_live includes opening the source)."""
+    import cProfile
+    import pstats
+
+    pipeline = make_pipeline(generator)
+    pipeline.warmup()
+    profiler = cProfile.Profile()
+    with tempfile.TemporaryDirectory() as tmp:
+        profiler.enable()
+        stats = run_once(pipeline, size, seconds, Path(tmp), "profile", "serial", timer=pipeline.timer)
+        profiler.disable()
+    frames = max(stats.frames_shown, 1)
+    print(f"profile of the processing thread, serial path, {size}, {stats.frames_shown} frames "
+          f"({stats.fps:.1f} fps, p95 {stats.delay_p95_ms:.0f} ms); ms per frame shown (cumulative / own):")  # fmt: skip
+    table = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows = []
+    for (filename, line, name), (_, calls, own, cumulative, _) in table.items():
+        if "unmask_video" in filename or filename == "~":
+            label = f"{Path(filename).name}:{name}" if filename != "~" else name
+            rows.append((cumulative, own, calls, label))
+    for cumulative, own, calls, label in sorted(rows, reverse=True)[:top]:
+        print(f"  {1000 * cumulative / frames:7.1f} {1000 * own / frames:6.1f}  {calls:6d}  {label}")
+
+
+def checkout(rev: str, folder: Path) -> Path:
+    """The files of git revision ``rev`` of this repository, written under ``folder``."""
+    tree = folder / f"rev-{rev}"
+    tree.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise SystemExit(f"--baseline-rev {rev}: {archive.stderr.decode(errors='replace').strip()}")
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
 
 
 #: The source options live mode used before long key frame intervals were handled (the startup baseline).
@@ -177,7 +310,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startup", action="store_true", help="only the session start-up comparison (no shared data)")
     parser.add_argument("--paths", default="old,new", help=f"comma-separated, of {', '.join(PATHS)}")
     parser.add_argument("--repeat", type=int, default=2, help="interleaved runs of each path per size")
+    parser.add_argument("--baseline-rev", default="", help="a git revision (e.g. main, HEAD~3) run as the first "
+                        "path with its own defaults: every run then happens in a child process")  # fmt: skip
+    parser.add_argument("--profile", default="", help="a size (e.g. 1280x720): profile the processing thread of "
+                        "the serial path there (cProfile) and print the top functions")  # fmt: skip
+    parser.add_argument("--run-child", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.run_child:
+        child_main(*args.run_child)
+        return 0
     if args.startup:
         sys.path.insert(0, str(REPO))
         with tempfile.TemporaryDirectory() as tmp:
@@ -192,39 +333,48 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
     print(f"live latency: {CLIP.name} at {FPS} fps into a named pipe, {args.seconds:g} s per run, "
           f"{os.cpu_count()} CPU cores, generator {args.generator}")  # fmt: skip
+    if args.profile:
+        profile(args.profile, args.seconds, args.generator)
+        return 0
     paths = args.paths.split(",")
+    unknown = [p for p in paths if p not in PATHS]
+    if unknown:
+        raise SystemExit(f"unknown --paths {', '.join(unknown)}: use some of {', '.join(PATHS)}")
     with tempfile.TemporaryDirectory() as tmp:
+        baseline = checkout(args.baseline_rev, Path(tmp)) if args.baseline_rev else None
+        if baseline is not None:
+            paths = [f"@{args.baseline_rev}"] + paths
         for size in args.sizes.split(","):
-            base = run_once(Identity(), size, args.seconds, Path(tmp), "baseline")
+            base = Run.of(run_once(Identity(), size, args.seconds, Path(tmp), "baseline"))
             print(f"{size}:")
-            print(row("baseline", base))
-            runs: dict[str, list] = {path: [] for path in paths}
+            print(row("identity", base))
+            runs: dict[str, list[Run]] = {path: [] for path in paths}
             for round_ in range(args.repeat):  # interleaved: the machine's load hits every path alike
                 for path in paths:
-                    pipeline = make_pipeline(args.generator)  # fresh per run: no tracking state carried over
-                    pipeline.warmup()
-                    pipeline.timer.reset()
-                    stats = run_once(pipeline, size, args.seconds, Path(tmp), f"{path}{round_}", path)
-                    runs[path].append(stats)
-                    print(row(path, stats))
-                    stages = "  ".join(
-                        f"{name} {pipeline.timer.ms_per(name, stats.frames_shown):.1f}"
-                        for name in sorted(pipeline.timer.seconds)
-                        if name not in ("reference", "warmup")
-                    )
-                    faces = pipeline.stats.frames_with_face / max(pipeline.stats.frames, 1)
-                    print(f"    ms/frame: {stages}  (face found in {faces:.0%} of {pipeline.stats.frames} frames)")
+                    label = f"{path.lstrip('@')}{round_}"
+                    if baseline is None:
+                        run = measure(size, args.seconds, Path(tmp), label, path, args.generator)
+                    else:
+                        tree = baseline if path.startswith("@") else None
+                        run = measure_child(size, args.seconds, Path(tmp), label, path, args.generator, tree)
+                    runs[path].append(run)
+                    print(row(path, run))
             med = statistics.median
             first = runs[paths[0]]
             for path in paths:
                 fps = med(r.fps for r in runs[path])
                 p95 = med(r.delay_p95_ms for r in runs[path])
+                stages = "  ".join(
+                    f"{name} {med(r.stage_ms.get(name, 0.0) for r in runs[path]):.1f}"
+                    for name in STAGES if any(name in r.stage_ms for r in runs[path])
+                )  # fmt: skip
                 print(
                     f"  {path}: median fps {fps:.1f}, delay median {med(r.delay_median_ms for r in runs[path]):.0f} "
-                    f"ms, p95 {p95:.0f} ms; x {paths[0]}: fps "
-                    f"{med(r.fps / max(b.fps, 1e-9) for r, b in zip(runs[path], first)):.2f}, p95 "
+                    f"ms, p95 {p95:.0f} ms, wait {med(r.wait_median_ms for r in runs[path]):.0f} ms; x {paths[0]}: "
+                    f"fps {med(r.fps / max(b.fps, 1e-9) for r, b in zip(runs[path], first)):.2f}, p95 "
                     f"{med(r.delay_p95_ms / max(b.delay_p95_ms, 1e-9) for r, b in zip(runs[path], first)):.2f}; "
-                    f"x baseline: fps {fps / max(base.fps, 1e-9):.2f}, p95 {p95 / max(base.delay_p95_ms, 1e-9):.1f}"
+                    f"x identity: fps {fps / max(base.fps, 1e-9):.2f}, p95 {p95 / max(base.delay_p95_ms, 1e-9):.1f}"
+                    f"\n    median ms/frame: {stages}"
                 )
     return 0
 

@@ -20,7 +20,9 @@ through unchanged until it returns.
   ``--virtual-cam`` (a camera other apps can pick), ``-o udp://127.0.0.1:5000 --format mpegts`` (a network
   stream: ``ffplay -fflags nobuffer udp://127.0.0.1:5000``), and ``--record session.mp4``.
 - Latency first: only the newest camera frame is kept; frames that processing cannot keep up with are
-  dropped, never queued, so the delay stays bounded. The status line shows processing fps, the
+  dropped, never queued, so the delay stays bounded. The next frame's landmarks run on a thread of their own
+  while the current frame's face stages run, started just in time to end when those do (more frames per second
+  without a longer delay). The status line shows processing fps, the
   capture-to-output delay (median and 95th percentile) and the dropped frames; the same figures are
   printed at the end.
 - Ctrl-C or closing the window stops cleanly and finishes the recording so it plays. A camera that is
@@ -50,14 +52,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol, cast
 
 import cv2
 import numpy as np
 
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.io import StreamDescription, handle_signals, is_stream_url
+from unmask_video.io.color import FrameToRGB
 from unmask_video.io.paths import check_debug_dir
+from unmask_video.live_ahead import Ahead, LandmarksAhead
 from unmask_video.live_output_thread import OutputThread
 from unmask_video.live_capture import (
     CameraInfo,
@@ -81,6 +85,7 @@ from unmask_video.live_outputs import (
     save_snapshot,
 )
 from unmask_video.live_stats import LiveMeter, LiveStats, log_status
+from unmask_video.timing import StageTimer
 
 __all__ = [
     "CameraInfo",
@@ -111,6 +116,24 @@ class FrameProcessor(Protocol):
         ...
 
 
+class SplitFrameProcessor(FrameProcessor, Protocol):
+    """A processor whose landmarks stage can run apart from the rest (:class:`~unmask_video.pipeline.FramePipeline`):
+    ``process(image, t)`` is ``rebuild([image], [t], [locate(image, t)])[0]``. Live mode then runs the next
+    frame's ``locate`` on a thread of its own while the current frame's ``rebuild`` runs."""
+
+    def locate(self, image: np.ndarray, t: float) -> Any:
+        """The landmarks of one frame, in capture order."""
+        ...
+
+    def rebuild(self, images: Any, times: Any, faces_per_frame: Any, in_place: bool = False) -> list[np.ndarray]:
+        """The stages after the landmarks for frames :meth:`locate` saw."""
+        ...
+
+
+def _splits(processor: FrameProcessor) -> bool:
+    return callable(getattr(processor, "locate", None)) and callable(getattr(processor, "rebuild", None))
+
+
 @dataclass
 class LiveOptions:
     """Where the processed frames go, and how the session runs."""
@@ -134,6 +157,14 @@ class LiveOptions:
     #: Recording, stream and virtual camera written on their own thread (unmask_video.live_output_thread), so the
     #: next frame's processing overlaps their encoding; False: written in turn on the processing thread.
     output_thread: bool = True
+    #: With a processor that splits (:class:`SplitFrameProcessor`), the next frame's RGB conversion and landmarks
+    #: on a thread of their own (unmask_video.live_ahead), overlapping the current frame's face stages and started
+    #: just in time for them to end (``pace``); False: every stage in turn on the processing thread.
+    landmarks_ahead: bool = True
+    pace: bool = True
+    #: Gets the live stages' seconds ("decode" on the capture thread, "rgb", "output"); the benchmark passes the
+    #: pipeline's timer, so that every stage is in one place.
+    timer: StageTimer | None = None
 
 
 @dataclass
@@ -248,6 +279,64 @@ def _close_outputs(opened: list[LiveOutput]) -> None:
             log.warning("closing the %s failed: %s", output.name, error)
 
 
+class _Frames:
+    """The captured frames as RGB images of the session's size (the first frame's: a source that changes size
+    mid-session is resized), with their landmarks when the processor splits and the effect is on."""
+
+    def __init__(self, processor: FrameProcessor, state: _State, timer: StageTimer, start: float) -> None:
+        self.processor = processor
+        self.state = state
+        self.timer = timer
+        self.start = start
+        self.size: tuple[int, int] | None = None
+        #: The processor when its landmarks can run apart (None: ``process`` runs every stage)
+        self.split = cast(SplitFrameProcessor, processor) if _splits(processor) else None
+        self._to_rgb = FrameToRGB()  # the file path's conversion (each frame's own matrix): the same pixels
+
+    def image(self, item: Any) -> np.ndarray:
+        with self.timer("rgb"):
+            image = self._to_rgb(item.frame)
+            if self.size is None:
+                self.size = (image.shape[1], image.shape[0])
+            elif (image.shape[1], image.shape[0]) != self.size:
+                image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)  # the source changed size
+        return image
+
+    def locate(self, item: Any) -> tuple[np.ndarray, Any]:
+        image = self.image(item)
+        assert self.split is not None  # (only called when the processor splits)
+        faces = self.split.locate(image, item.captured_at - self.start) if self.state.effect_on else None
+        return image, faces
+
+    def process(self, item: Any, image: np.ndarray, faces: Any) -> np.ndarray:
+        if not self.state.effect_on:
+            return image
+        t = item.captured_at - self.start
+        if faces is not None and self.split is not None:
+            # (the image is this frame's own array, converted above: blended in place, no copy)
+            result = self.split.rebuild([image], [t], [faces], in_place=True)[0]
+        else:
+            result = self.processor.process(image, t)
+        if result.shape != image.shape or result.dtype != np.uint8:
+            raise ProcessingError(
+                f"the frame processor returned {result.dtype} {result.shape} for a {image.shape} frame"
+            )
+        return result
+
+
+class _TimedWrites:
+    """The outputs written in turn as one, their time counted as the "output" stage."""
+
+    def __init__(self, outputs: list[LiveOutput], timer: StageTimer) -> None:
+        self.outputs = outputs
+        self.timer = timer
+
+    def write(self, image: np.ndarray, t: float) -> None:
+        with self.timer("output"):
+            for output in self.outputs:
+                output.write(image, t)
+
+
 def _loop(
     capture: LatestFrameCapture,
     processor: FrameProcessor,
@@ -263,11 +352,16 @@ def _loop(
     start = time.perf_counter()
     next_status = start + options.status_interval_s
     first_shown: float | None = None
-    size = (0, 0)
     shown_count = 0
     meter_lock = threading.Lock()  # the output thread records into the meter while this thread reads it
     others = [output for output in outputs if output is not window]  # the window stays on this thread (GUI)
+    timer = options.timer if options.timer is not None else StageTimer()
+    writes = _TimedWrites(others, timer)
     worker: OutputThread | None = None
+    frames = _Frames(processor, state, timer, start)
+    ahead: LandmarksAhead[Any, tuple[np.ndarray, Any]] | None = None
+    if options.landmarks_ahead and frames.split is not None:
+        ahead = LandmarksAhead(capture.get, frames.locate, lambda: capture.ended, pace=options.pace).start()
 
     def record(token: tuple[int, float, float | None]) -> None:
         with meter_lock:
@@ -278,13 +372,20 @@ def _loop(
             if signals.requested.is_set():
                 state.stop_reason = "interrupted"
                 break
-            item = capture.get(timeout=0.05)
+            located: Ahead[Any, tuple[np.ndarray, Any]] | None
+            if ahead is not None:
+                located = ahead.get(timeout=0.05)
+                ended = ahead.finished
+            else:
+                raw = capture.get(timeout=0.05)
+                located = None if raw is None else Ahead(raw, (np.empty(0), None), time.perf_counter())
+                ended = capture.ended
             if window is not None:
                 _handle_key(window.poll(), state, options)
                 if state.stop_reason:
                     break
-            if item is None:
-                if capture.ended:
+            if located is None:
+                if ended:
                     lost = capture.end_message()
                     state.source_lost = lost is not None
                     state.stop_reason = lost or "end of stream"
@@ -292,38 +393,30 @@ def _loop(
                     options.status(f"waiting for frames from {capture.label} ...")
                     next_status = time.perf_counter() + options.status_interval_s
                 continue
-            image = item.frame.to_ndarray(format="rgb24")
+            item = located.item
+            image, faces = located.result if ahead is not None else (frames.image(item), None)
             if not opened:
                 fps = capture.rate or (float(source.framerate) if source.framerate else 30.0)
-                size = (image.shape[1], image.shape[0])
-                description = capture.description(size[0], size[1], fps)
+                description = capture.description(image.shape[1], image.shape[0], fps)
                 for output in outputs:
                     if hasattr(output, "open_stream"):
                         output.open_stream(description)  # the shared writer: colour tags from the capture
                     else:
-                        output.open(size[0], size[1], fps)
+                        output.open(image.shape[1], image.shape[0], fps)
                     opened.append(output)
-            elif (image.shape[1], image.shape[0]) != size:
-                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)  # the source changed size mid-session
-            if state.effect_on:
-                result = processor.process(image, item.captured_at - start)
-                if result.shape != image.shape or result.dtype != np.uint8:
-                    raise ProcessingError(
-                        f"the frame processor returned {result.dtype} {result.shape} for a {image.shape} frame"
-                    )
-            else:
-                result = image
+            result = frames.process(item, image, faces)
             now = time.perf_counter()
             token = (item.index, item.captured_at, item.stream_time)
+            with meter_lock:
+                meter.stats.waits_ms.append((located.started_at - item.captured_at) * 1000.0)
             if window is not None:
                 window.write(result, now - start)
             if options.output_thread and others:
                 if worker is None:
-                    worker = OutputThread(others, on_written=record)
+                    worker = OutputThread([writes], on_written=record)
                 worker.submit(result, now - start, token)  # ``result`` is this frame's own array: not reused
             else:
-                for output in others:
-                    output.write(result, now - start)
+                writes.write(result, now - start)
                 record(token)
             shown = time.perf_counter()
             shown_count += 1
@@ -339,14 +432,19 @@ def _loop(
             elif options.max_seconds is not None and shown - first_shown >= options.max_seconds:
                 state.stop_reason = "time limit"
     except BaseException:
+        if ahead is not None:
+            ahead.close()
         if worker is not None:
             try:
                 worker.close()
             except Exception as error:  # noqa: BLE001 - the error already in flight is the one to report
                 log.debug("live outputs: %s", error)
         raise
+    if ahead is not None:
+        ahead.close()
     if worker is not None:
         worker.close()  # the last frame reaches every output; an output's error is raised here
+    timer.add("decode", capture.decode_s)
 
 
 def _handle_key(action: KeyAction | None, state: _State, options: LiveOptions) -> None:

@@ -235,6 +235,7 @@ class LatestFrameCapture:
         self.captured = 0  # frames decoded
         self.dropped = 0  # frames replaced before the loop took them
         self.corrupt = 0  # packets that did not decode (lost network packets); skipped
+        self.decode_s = 0.0  # seconds spent decoding packets (this thread's own time, all frames)
         self.ended = False  # the source ended or failed; no more frames will come
         self.error: BaseException | None = None  # why it ended, when it was not a normal end of stream
 
@@ -318,11 +319,14 @@ class LatestFrameCapture:
                         demux_errors = 0
                         if self._stop.is_set():
                             break
+                        decoding = time.perf_counter()
                         try:
                             frames = packet.decode()
                         except av.error.InvalidDataError:
                             self.corrupt += 1
                             continue
+                        finally:
+                            self.decode_s += time.perf_counter() - decoding
                         for frame in frames:
                             self._publish(frame)
                     break  # the source ended

@@ -28,6 +28,8 @@ class LiveStats:
     delays_ms: list[float] = field(default_factory=list)  # per shown frame, capture to output
     lags_ms: list[float] = field(default_factory=list)  # per shown frame: output clock minus stream clock (see below)
     indices: list[int] = field(default_factory=list)  # capture index of each shown frame (increasing)
+    #: per shown frame: from its decode to the start of its processing (its RGB conversion), the time it waited
+    waits_ms: list[float] = field(default_factory=list)
 
     @property
     def fps(self) -> float:

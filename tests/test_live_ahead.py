@@ -1,0 +1,223 @@
+"""Live mode's landmarks one frame ahead (unmask_video.live_ahead): order kept, stale frames dropped, bounded,
+paced, errors raised on the processing thread, and the same pictures as the stages run in turn."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from unmask_video.live_ahead import LandmarksAhead
+
+
+class NewestSlot:
+    """A stand-in for LatestFrameCapture: a producer thread publishes 0, 1, 2 ... every ``period_s``; ``get`` hands
+    out the newest one not yet taken (older ones are dropped and counted)."""
+
+    def __init__(self, count: int, period_s: float) -> None:
+        self.count, self.period_s = count, period_s
+        self.cond = threading.Condition()
+        self.slot: tuple[int, float] | None = None
+        self.dropped = 0
+        self.ended = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "NewestSlot":
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        for index in range(self.count):
+            time.sleep(self.period_s)
+            with self.cond:
+                self.dropped += self.slot is not None
+                self.slot = (index, time.perf_counter())
+                self.cond.notify_all()
+        with self.cond:
+            self.ended = True
+            self.cond.notify_all()
+
+    def get(self, timeout: float) -> tuple[int, float] | None:
+        with self.cond:
+            if self.slot is None and not self.ended:
+                self.cond.wait(timeout)
+            item, self.slot = self.slot, None
+            return item
+
+
+def drain(ahead: LandmarksAhead, busy_s: float) -> list:
+    out = []
+    deadline = time.perf_counter() + 20
+    while not ahead.finished and time.perf_counter() < deadline:
+        got = ahead.get(timeout=0.05)
+        if got is not None:
+            out.append((got, time.perf_counter()))
+            time.sleep(busy_s)  # the face stages of this frame
+    ahead.close()
+    return out
+
+
+def test_frames_come_in_order_and_stale_ones_are_dropped_not_queued() -> None:
+    """A 500 fps source, landmarks 4 ms, face stages 12 ms: most frames are dropped, the rest come in order,
+    and each one is the newest there was when its landmarks started (at most one frame is ever ahead)."""
+    source = NewestSlot(count=400, period_s=0.002).start()
+    located: list[int] = []
+
+    def locate(item: tuple[int, float]) -> int:
+        located.append(item[0])
+        time.sleep(0.004)
+        return item[0] * 10
+
+    got = drain(LandmarksAhead(source.get, locate, lambda: source.ended, pace=False).start(), busy_s=0.012)
+    indices = [g.item[0] for g, _ in got]
+    assert len(indices) >= 10
+    assert all(a < b for a, b in zip(indices, indices[1:]))  # capture order
+    assert [g.result for g, _ in got] == [i * 10 for i in indices]  # each frame with its own landmarks
+    assert located == indices  # nothing located was thrown away, nothing handed out twice
+    assert source.dropped >= len(indices)  # the frames the loop could not keep up with were dropped
+    # Bounded: a frame handed out never waited for more than one frame's face stages (plus scheduling slack).
+    waits = [taken - g.started_at for g, taken in got]
+    assert float(np.median(waits)) < 0.012 + 0.004 + 0.02
+
+
+def test_pacing_starts_the_landmarks_just_in_time() -> None:
+    """Face stages of 40 ms, landmarks of 3 ms: unpaced, a located frame waits ~35 ms for the face stages; paced,
+    the landmarks start late enough that it waits only a few ms (a fresher frame, the same throughput)."""
+    results = {}
+    for pace in (False, True):
+        source = NewestSlot(count=600, period_s=0.001).start()
+        got = drain(LandmarksAhead(source.get, lambda item: time.sleep(0.003), lambda: source.ended, pace=pace).start(),
+                    busy_s=0.040)  # fmt: skip
+        waits = [taken - g.started_at - 0.003 for g, taken in got[3:]]  # after the averages settled
+        results[pace] = (float(np.median(waits)), len(got))
+    unpaced, paced = results[False], results[True]
+    assert unpaced[0] > 0.025
+    assert paced[0] < 0.5 * unpaced[0]
+    assert paced[1] >= 0.8 * unpaced[1]  # throughput kept
+
+
+def test_an_error_in_the_landmarks_is_raised_on_the_processing_thread() -> None:
+    source = NewestSlot(count=50, period_s=0.002).start()
+
+    def locate(item: tuple[int, float]) -> None:
+        if item[0] >= 5:
+            raise RuntimeError("landmarks failed")
+
+    ahead = LandmarksAhead(source.get, locate, lambda: source.ended).start()
+    with pytest.raises(RuntimeError, match="landmarks failed"):
+        drain(ahead, busy_s=0.001)
+    ahead.close()
+
+
+def test_landmarks_ahead_give_the_same_pictures_as_the_stages_in_turn(synthetic_clip) -> None:
+    """The real pipeline: every frame located one ahead on the worker and rebuilt in place gives exactly the
+    frames ``process`` gives when all stages run in turn (the tracker sees the same frames in the same order)."""
+    from unmask_video.pipeline import FramePipeline
+    from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
+
+    frames = [np.array(f) for f in synthetic_clip.masked[:12]]
+
+    def pipeline() -> FramePipeline:
+        return FramePipeline(synthetic_clip.reference, build_reconstructor(ReconstructorOptions(generator="none")))
+
+    serial = pipeline()
+    try:
+        expected = [serial.process(f, i / 25) for i, f in enumerate(frames)]
+    finally:
+        serial.close()
+    assert sum(not np.array_equal(e, f) for e, f in zip(expected, frames)) >= 6  # the masks were removed
+
+    queue = list(enumerate(frames))
+    split = pipeline()
+    try:
+        ahead = LandmarksAhead(
+            lambda timeout: queue.pop(0) if queue else None,
+            lambda item: split.locate(item[1], item[0] / 25),
+            lambda: not queue,
+        ).start()
+        outputs = []
+        for got, _ in drain_all(ahead):
+            (index, image), faces = got.item, got.result
+            outputs.append(split.rebuild([image.copy()], [index / 25], [faces], in_place=True)[0])
+    finally:
+        split.close()
+    assert len(outputs) == len(expected)
+    for out, want in zip(outputs, expected):
+        assert np.array_equal(out, want)
+
+
+def drain_all(ahead: LandmarksAhead) -> list:
+    return drain(ahead, busy_s=0.0)
+
+
+class SplitMarker:
+    """A processor that splits like FramePipeline: ``locate`` reads the frame's index (sleeping like landmarks),
+    ``rebuild`` checks it got that frame's own result and paints the mark (sleeping like the face stages)."""
+
+    def __init__(self, locate_ms: float, rebuild_ms: float) -> None:
+        self.locate_s, self.rebuild_s = locate_ms / 1000, rebuild_ms / 1000
+        self.located: list[int] = []
+        self.rebuilt: list[int] = []
+        self.threads: set[str] = set()
+
+    def warmup(self) -> None:
+        pass
+
+    def locate(self, image: np.ndarray, t: float) -> int:
+        from tests.live_producer import read_index
+
+        self.threads.add(threading.current_thread().name)
+        time.sleep(self.locate_s)
+        index = read_index(image)
+        self.located.append(index)
+        return index
+
+    def rebuild(self, images, times, faces_per_frame, in_place: bool = False) -> list[np.ndarray]:
+        from tests.live_producer import read_index
+        from tests.test_live import MARK
+
+        (image,), (index,) = images, faces_per_frame
+        assert read_index(image) == index  # this frame's own landmarks
+        time.sleep(self.rebuild_s)
+        self.rebuilt.append(index)
+        out = image if in_place else image.copy()
+        out[MARK] = 255
+        return [out]
+
+    def process(self, image: np.ndarray, t: float) -> np.ndarray:
+        return self.rebuild([image], [t], [self.locate(image, t)])[0]
+
+
+def test_a_live_session_runs_the_landmarks_ahead_in_order_and_drops_stale_frames(tmp_path) -> None:
+    """run_live with a splitting processor slower than the 25 fps source: the landmarks run on the worker thread,
+    every shown frame was located once and rebuilt with its own landmarks, in capture order; the frames it could
+    not keep up with were dropped at the capture, and the delay stays bounded (no queue)."""
+    import os
+
+    from tests.test_live import CollectingOutput, increasing, start_producer, stop_process
+    from unmask_video.live import LiveOptions, LiveSource, run_live
+    from unmask_video.timing import StageTimer
+
+    fifo = tmp_path / "camera.fifo"
+    os.mkfifo(fifo)
+    sink, processor, timer = CollectingOutput(), SplitMarker(locate_ms=25, rebuild_ms=60), StageTimer()
+    producer = start_producer(str(fifo), frames=75, fps=25)
+    try:
+        stats = run_live(LiveSource(url=str(fifo), source_format="mpegts", read_timeout_s=5), processor,
+                         LiveOptions(window=False, extra_outputs=[sink], status=None, timer=timer))  # fmt: skip
+    finally:
+        stop_process(producer)
+    assert stats.end_reason == "end of stream"
+    assert stats.frames_shown >= 10 and all(sink.marked)
+    assert processor.threads == {"unmask-video-live-landmarks"}
+    assert increasing(sink.indices) and sink.indices == processor.rebuilt == processor.located
+    assert stats.frames_dropped >= stats.frames_shown * 0.5
+    assert abs(stats.frames_shown + stats.frames_dropped - stats.frames_captured) <= 1
+    # Overlapped, the fps is bounded by the face stages (60 ms), not by landmarks + face stages (85 ms) ...
+    assert stats.fps > 1000 / 85 * 1.05
+    # ... and the delay by one pass through both, plus a frame interval, not by a queue.
+    assert stats.delay_p95_ms < 25 + 60 + 40 + 100
+    assert len(stats.waits_ms) == stats.frames_shown
+    assert {"rgb", "decode", "output"} <= set(timer.seconds)
