@@ -38,7 +38,8 @@ from unmask_video.reconstruct.composite import (  # noqa: E402
     ReferenceComposite,
     match_color,
 )
-from unmask_video.blend import DEFAULT_BLEND_WIDTH_PX, blend_into  # noqa: E402
+from unmask_video.blend import DEFAULT_BLEND_WIDTH, blend_into  # noqa: E402
+from unmask_video.face_units import face_size_px  # noqa: E402
 from unmask_video.landmarks import face_box  # noqa: E402
 from unmask_video.pipeline import PipelineOptions  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
@@ -64,27 +65,36 @@ def _ms(fn: Callable[[], object], repeat: int) -> float:
 BASELINE_REV = "3cec95e"
 
 
-def _composite_at(rev: str) -> ModuleType | None:
-    """unmask_video/reconstruct/composite.py as it was at git revision ``rev``, imported as its own module
-    (None, with a message, where git or the revision is not there)."""
+def _module_at(rev: str, module_path: str, name: str, source_edit: Callable[[str], str] = lambda s: s) -> ModuleType:
+    """``module_path`` as it was at git revision ``rev``, imported as the module ``name`` (CalledProcessError or
+    OSError where git or the revision is not there)."""
     root = Path(__file__).resolve().parents[1]
-    try:
-        source = subprocess.run(
-            ["git", "show", f"{rev}:unmask_video/reconstruct/composite.py"],
-            cwd=root, capture_output=True, text=True, check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        print(f"composite at {rev}: not found (no git checkout or no such revision); baseline skipped")
-        return None
-    path = Path(tempfile.mkdtemp()) / f"composite_{rev}.py"
-    path.write_text(source)
-    name = f"_composite_baseline_{rev}"
+    source = subprocess.run(
+        ["git", "show", f"{rev}:{module_path}"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / f"{name}.py"
+    path.write_text(source_edit(source))
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+def _composite_at(rev: str) -> ModuleType | None:
+    """unmask_video/reconstruct/composite.py as it was at git revision ``rev``, imported as its own module with the
+    blend module of that revision (None, with a message, where git or the revision is not there)."""
+    try:
+        blend = f"_blend_baseline_{rev}"
+        _module_at(rev, "unmask_video/blend.py", blend)
+        return _module_at(
+            rev, "unmask_video/reconstruct/composite.py", f"_composite_baseline_{rev}",
+            lambda source: source.replace("from unmask_video.blend import", f"from {blend} import"),
+        )
+    except (OSError, subprocess.CalledProcessError):
+        print(f"composite at {rev}: not found (no git checkout or no such revision); baseline skipped")
+        return None
 
 
 def _ms_pair(fn_a: Callable[[], object], fn_b: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -210,7 +220,7 @@ def main() -> None:
             base_cells = [f"{t_old:.2f}", f"{t_comp / t_old:.2f}", str(diff)]
 
         work = frame.copy()
-        width = DEFAULT_BLEND_WIDTH_PX
+        width = DEFAULT_BLEND_WIDTH.px(face_size_px(roi_lm))
         t_feather = _ms(lambda: blend_into(work, box, filled, mask, width), args.repeat)
         t_poisson = _ms(lambda: blend_into(work, box, filled, mask, width, mode="poisson"), max(args.repeat // 5, 3))
         table.add_row(
