@@ -216,7 +216,7 @@ def causes(pred: np.ndarray, truth: np.ndarray, lm: np.ndarray, options: Segment
     size = face_size(lm)
     search = np.zeros(truth.shape, np.uint8)
     poly = search_polygon(lm, size, options.below_jaw, options.search_side, options.search_above,
-                          options.search_jaw_floor)
+                          options.search_jaw_floor, options.search_cheek)
     cv2.fillPoly(search, [np.round(poly).astype(np.int32)], 1)
     jaw = lm[list(ls.JAW)]
     under = np.zeros(truth.shape, np.uint8)

@@ -44,13 +44,15 @@ def search_polygon(
     side: float = 0.02,
     above: float = 0.03,
     jaw_floor: float = 0.2,
+    cheek: float = 0.0,
 ) -> np.ndarray:
     """Where the mask may be, (N, 2) float32 in the landmarks' coordinates.
 
     The jaw line is moved down (along the face's vertical axis) by ``below_jaw`` x ``size`` under the chin,
     ``jaw_floor`` of that at the ears (beside the neck is background or hair), and outward by ``side`` x ``size``
-    at the ears; the under-eye line is raised by ``above`` x ``size`` and its middle point is the nose bridge
-    (landmark 6) instead of 197.
+    at the ears, and ``cheek`` x ``size`` more along the jaw's sides (fading to none at the chin: a mask stands off
+    the cheeks, most visibly on a turned face's far side, past FaceMesh's outline); the under-eye line is raised by
+    ``above`` x ``size`` and its middle point is the nose bridge (landmark 6) instead of 197.
     """
     lm = np.asarray(landmarks, np.float32)
     top_pt, chin = lm[ls.NOSE[1]], lm[ls.JAW[len(ls.JAW) // 2]]
@@ -62,13 +64,13 @@ def search_polygon(
     jaw += down[None, :] * (size * below_jaw * (jaw_floor + (1.0 - jaw_floor) * profile))[:, None]
     across = jaw[-1] - jaw[0]
     across /= max(float(np.linalg.norm(across)), 1e-6)
-    edge = (1.0 - profile) ** 2  # outward push, all of it at the ears
-    jaw += across[None, :] * (np.linspace(-1.0, 1.0, n) * size * side * edge)[:, None]
+    edge = side * (1.0 - profile) ** 2 + cheek * (1.0 - profile)  # outward push, most of it at the ears
+    jaw += across[None, :] * (np.linspace(-1.0, 1.0, n) * size * edge)[:, None]
     top = lm[list(ls.UNDER_EYES)].copy()
     top[len(top) // 2] = top_pt
     top -= down[None, :] * (size * above)
-    top[0] += across * size * side
-    top[-1] -= across * size * side
+    top[0] += across * size * (side + cheek)
+    top[-1] -= across * size * (side + cheek)
     return np.concatenate([jaw, top]).astype(np.float32)
 
 

@@ -99,6 +99,10 @@ class SegmentOptions:
     refine: bool = True
     below_jaw: float = 0.4  # the search region reaches this far under the jaw line (face)
     search_side: float = 0.02  # ... this far out past the ears (face)
+    search_cheek: float = 0.0  # ... and this much more out along the jaw's sides, none at the chin (face)
+    # The deep band (below) also reaches this much further out along the jaw's sides than the search region (a mask
+    # standing off the cheeks past FaceMesh's outline, cut off there along its side): grown into as under the jaw.
+    deep_cheek: float = 0.1
     search_jaw_floor: float = 0.5  # ... and reaches this share of ``below_jaw`` under the ears
     search_above: float = 0.03  # ... and this far above the under-eye line (face)
     shading_free: bool = True  # the colour model bins chroma / lightness (a shaded mask keeps its bins)
@@ -354,11 +358,14 @@ class MaskSegmenter:
         poly = np.round(region_polygon(lm, opt.polygon_margin, opt.top_margin_scale, opt.side_margin_scale))
         poly = poly.astype(np.int32)
         search = search_polygon(
-            lm, size, opt.below_jaw, opt.search_side, opt.search_above, opt.search_jaw_floor
+            lm, size, opt.below_jaw, opt.search_side, opt.search_above, opt.search_jaw_floor, opt.search_cheek
         )
         deep = None
         if opt.refine and opt.deep_below > opt.below_jaw:
-            deep = search_polygon(lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor)
+            deep = search_polygon(
+                lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor,
+                opt.search_cheek + opt.deep_cheek,
+            )
         # Work inside the search region's bounding box only (with a rim around it for the colour model's
         # "not mask" samples): the cost follows the face, not the ROI.
         pts = np.vstack([poly, search]) if opt.refine else poly.astype(np.float32)
