@@ -101,8 +101,10 @@ class SegmentOptions:
     search_side: float = 0.02  # ... this far out past the ears (face)
     search_cheek: float = 0.0  # ... and this much more out along the jaw's sides, none at the chin (face)
     # The deep band (below) also reaches this much further out along the jaw's sides than the search region (a mask
-    # standing off the cheeks past FaceMesh's outline, cut off there along its side): grown into as under the jaw.
-    deep_cheek: float = 0.1
+    # standing off the cheeks past FaceMesh's outline, cut off there along its side): grown into as under the jaw;
+    # no further than the working window's rim (0.08 face sizes around the search region). Off: at 0.1 a white mask
+    # grows into a pale background beside the jaw (the tests' astronaut), though real photos and the drawn masks gain.
+    deep_cheek: float = 0.0
     search_jaw_floor: float = 0.5  # ... and reaches this share of ``below_jaw`` under the ears
     search_above: float = 0.03  # ... and this far above the under-eye line (face)
     shading_free: bool = True  # the colour model bins chroma / lightness (a shaded mask keeps its bins)
@@ -360,12 +362,18 @@ class MaskSegmenter:
         search = search_polygon(
             lm, size, opt.below_jaw, opt.search_side, opt.search_above, opt.search_jaw_floor, opt.search_cheek
         )
-        deep = None
+        deep = deep_reach = None
         if opt.refine and opt.deep_below > opt.below_jaw:
-            deep = search_polygon(
-                lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor,
-                opt.search_cheek + opt.deep_cheek,
+            deep_reach = search_polygon(
+                lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor, opt.search_cheek
             )
+            deep = deep_reach
+            if opt.deep_cheek > 0:
+                # (out along the sides only as far as the window's rim reaches: a wider window costs every frame)
+                deep = search_polygon(
+                    lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor,
+                    opt.search_cheek + opt.deep_cheek,
+                )
         # Work inside the search region's bounding box only (with a rim around it for the colour model's
         # "not mask" samples): the cost follows the face, not the ROI.
         pts = np.vstack([poly, search]) if opt.refine else poly.astype(np.float32)
@@ -375,9 +383,9 @@ class MaskSegmenter:
         # The deep band extends the window downward (and sideways where it must); the working scale and the
         # colour model's samples stay those of the search region's window.
         base = (int(x0), int(y0), int(x1), int(y1))
-        if deep is not None:
-            x0, y0 = np.minimum([x0, y0], np.clip(np.floor(deep.min(axis=0)).astype(int) - pad, 0, [w, h]))
-            x1, y1 = np.maximum([x1, y1], np.clip(np.ceil(deep.max(axis=0)).astype(int) + pad + 1, 0, [w, h]))
+        if deep_reach is not None:
+            x0, y0 = np.minimum([x0, y0], np.clip(np.floor(deep_reach.min(axis=0)).astype(int) - pad, 0, [w, h]))
+            x1, y1 = np.maximum([x1, y1], np.clip(np.ceil(deep_reach.max(axis=0)).astype(int) + pad + 1, 0, [w, h]))
         out = np.zeros((h, w), np.float32)
         if x1 - x0 < 4 or y1 - y0 < 4:
             log.debug("face %d: mask region outside the ROI, empty mask", face_id)
