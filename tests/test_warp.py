@@ -539,7 +539,9 @@ def test_warp_from_a_pyramid_level_is_the_previous_computation_bit_for_bit() -> 
     x0, y0, x1, y1 = warper._face_box(target, h, w)
     maps = warper.maps(target, (y1 - y0, x1 - x0), (x0, y0), jacobian=True)
     f = np.float32(1.0 / (1 << level))
-    source, oval = warper._levels[level]
+    source, oval = warper.image, warper._oval  # the pyramid level as it was built before
+    for _ in range(level):
+        source, oval = cv2.pyrDown(source), cv2.pyrDown(oval)
     sub = cv2.remap(source, maps[0] * f, maps[1] * f, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     inside = cv2.remap(oval, maps[0] * f, maps[1] * f, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     ratio = (warper._src_scale / _spread_of(target[list(landmark_sets.TPS_CONTROL)])) ** 2

@@ -550,13 +550,13 @@ class ReferenceWarper:
             oval &= mirrored
         self._oval = cv2.erode(oval, np.ones((3, 3), np.uint8))
         # Gaussian pyramid (level k is 2**-k the size; pixel i of level k sits at 2**k * i of level 0).
-        self._levels: list[tuple[np.ndarray, np.ndarray]] = [(self.image, self._oval)]
+        # Each level is kept only as one picture for :func:`remap_with_validity` (one remap instead of two).
+        img, ovl = self.image, self._oval
+        self._levels: list[np.ndarray] = [merge_with_validity(img, ovl)]
         if options.pyramid:
-            while min(self._levels[-1][0].shape[:2]) >= 64:
-                img, ovl = self._levels[-1]
-                self._levels.append((cv2.pyrDown(img), cv2.pyrDown(ovl)))
-        #: Each level as one picture for :func:`remap_with_validity` (one remap instead of two).
-        self._merged = [merge_with_validity(img, ovl) for img, ovl in self._levels]
+            while min(img.shape[:2]) >= 64:
+                img, ovl = cv2.pyrDown(img), cv2.pyrDown(ovl)
+                self._levels.append(merge_with_validity(img, ovl))
         self._src_scale = _spread_of(self.landmarks[list(landmark_sets.TPS_CONTROL)])
         #: Per face track: the smoothed control-point shape in the face's rigid frame.
         self._shapes: dict[int, np.ndarray] = {}
@@ -784,7 +784,7 @@ class ReferenceWarper:
         # The pyramid level's 2**-level is applied to the grid's nodes, not to the full-size maps (the same maps).
         maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check, track=track,
                          scale=1.0 / (1 << level), control=control)  # fmt: skip
-        sub, inside = remap_with_validity(self._merged[level], maps[0], maps[1])
+        sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
         if self.options.reach_skin_only:
             strict, loose = inside >= 192, inside >= 64
             ok = loose if self._same_place(sub, strict, loose, image, mask, (x0, y0, x1, y1), track) else strict
