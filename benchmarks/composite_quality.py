@@ -32,6 +32,7 @@ from unmask_video.blend import blend_into  # noqa: E402
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite  # noqa: E402
 from unmask_video.errors import InputError  # noqa: E402
 from unmask_video.landmarks import detect_reference_landmarks, face_box  # noqa: E402
+from unmask_video.face_units import FaceLength  # noqa: E402
 from unmask_video.metrics import psnr_in_mask, ssim_in_mask  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.synthetic import draw_surgical_mask  # noqa: E402
@@ -41,12 +42,12 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / "tal
 
 # name -> (CompositeOptions overrides, blend mode, feather px)
 VARIANTS: dict[str, tuple[dict, str, float]] = {
-    "baseline: paste, no colour, hard edge": ({"color_match": False, "band_px": 0.0}, "feather", 0.0),
+    "baseline: paste, no colour, hard edge": ({"color_match": False, "band": FaceLength(0.0)}, "feather", 0.0),
     "no colour, feather": ({"color_match": False}, "feather", 6.0),
     "global colour, feather": ({"local_color_sigma": 0.0}, "feather", 6.0),
     "global colour + std, feather": ({"local_color_sigma": 0.0, "transfer_std": True}, "feather", 6.0),
     "global+local colour, feather": ({}, "feather", 6.0),
-    "global+local colour, feather 12": ({"band_px": 12.0}, "feather", 12.0),
+    "global+local colour, feather 12": ({"band": FaceLength(12.0)}, "feather", 12.0),
     "no colour, poisson": ({"color_match": False}, "poisson", 6.0),
     "global+local colour, poisson": ({}, "poisson", 6.0),
 }

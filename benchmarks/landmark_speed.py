@@ -37,7 +37,7 @@ from rich.table import Table  # noqa: E402
 
 import unmask_video.face_landmark_model as model_module  # noqa: E402
 import unmask_video.landmarks as tracker_module  # noqa: E402
-from benchmarks.warp_speed import _module_at  # noqa: E402
+from benchmarks.warp_speed import _module_or_none  # noqa: E402
 from unmask_video.synthetic import ClipSpec, make_clip  # noqa: E402
 
 #: The tracker before its speed work of issue 14 (the hold's patch and template made on every frame).
@@ -122,7 +122,7 @@ def main() -> None:
     args = parser.parse_args()
     cv2.setNumThreads(args.threads)
     console = Console(width=200)
-    baseline = _module_at(args.baseline_rev, "unmask_video/landmarks.py")
+    baseline = _module_or_none(args.baseline_rev, "unmask_video/landmarks.py")
     clips: dict[str, tuple[list[np.ndarray], float]] = {}
     tmp = Path(tempfile.mkdtemp(prefix="lm_speed_"))
     for name in filter(None, args.sizes.split(",")):

@@ -40,6 +40,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from benchmarks.drawn_masks import DrawnMask, draw, mask_plan  # noqa: E402
+from unmask_video.face_units import FaceLength  # noqa: E402
 from unmask_video.landmarks import FaceTracker, TrackerOptions, face_box  # noqa: E402
 from unmask_video.metrics import iou, psnr_in_mask, ssim_in_mask, temporal_error  # noqa: E402
 from unmask_video.native_log import filter_native_stderr  # noqa: E402
@@ -87,7 +88,7 @@ class _Pipeline(FramePipeline):
             roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
             mask = np.ascontiguousarray(self.given[box.slices], dtype=np.float32)
             with self.timer("warp"):
-                reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(mask), track=face_id,
+                reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(mask, roi_landmarks), track=face_id,
                                                     image=image[box.slices], mask=mask)
             roi = FaceROI(box, image[box.slices], roi_landmarks, mask, reference, valid)
         self.last_mask = np.zeros(image.shape[:2], np.float32)
@@ -193,6 +194,9 @@ def parse_overrides(text: str, options: object) -> dict[str, object]:
         current = getattr(options, name)
         if isinstance(current, bool):
             out[name] = value.lower() in ("1", "true", "yes")
+        elif isinstance(current, FaceLength):  # "8" or "8/4": pixels at the reference face size [/ floor]
+            at, _, floor = value.partition("/")
+            out[name] = FaceLength(float(at), float(floor) if floor else current.floor_px)
         elif current is None or isinstance(current, float):
             out[name] = None if value.lower() == "none" else float(value)
         else:
@@ -270,7 +274,7 @@ def main() -> int:
     parser.add_argument("--warp", default="", help="WarpOptions fields, e.g. 'jaw_from_reference=0.5,neck_reach=0' "
                         "(development: compare warp settings)")
     parser.add_argument("--pipeline", default="", help="PipelineOptions fields, e.g. 'box_margin=0.5' (development)")
-    parser.add_argument("--composite", default="", help="CompositeOptions fields, e.g. 'seam_sigma=0' (development)")
+    parser.add_argument("--composite", default="", help="CompositeOptions fields, e.g. 'seam_sigma=0,ring=8/4' (face lengths: px at a 300 px face[/floor]; development)")
     parser.add_argument("--blend", default="feather", choices=("feather", "poisson"), help="blend mode (development)")
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end (segmenter) run (development: faster)")
     args = parser.parse_args()

@@ -1,7 +1,8 @@
 """Mask segmentation against pixel truth: real photos (``../shared/data/masked_pairs``) and drawn masks on real
 talking-head frames (``../shared/data/videos/talking`` with :mod:`benchmarks.drawn_masks`).
 
-    python -m benchmarks.segmentation [--data ../shared/data] [--set pairs|drawn|both] [--limit N] [--sheet /tmp/seg.png]
+    python -m benchmarks.segmentation [--data ../shared/data] [--set pairs|drawn|both] [--limit N] [--sheet /tmp/s.png]
+        [--overlays /tmp/seg-overlays]
 
 Each pair is the same photo with and without a mask pasted on, pixel-aligned, so where they differ is the true mask.
 The difference is cleaned up: blurred, thresholded, opened (which also drops the thin ear loops that run off the
@@ -20,6 +21,12 @@ For the method's plain k-means (k=3 in the lower-face polygon) and for the defau
 mean and worst 10 % (the mean of the worst tenth of the photos), for correctly worn and low masks apart; ms per
 face. On the unmasked photos of the same pairs: the share of bare faces that get a non-empty mask (they would be
 changed). ``--sheet`` writes a contact sheet (masked photo | k-means | ours, truth outlined) of the worst photos.
+
+Where the default's errors are (:func:`causes`, a second table, per group): the uncovered part split into faces the
+presence decision dropped, pixels on the truth's outline (within 2.5 px), true mask outside the search region and the
+rest; the outside part into pixels on the outline, above the true mask's top (bare nose and cheeks grown into), under
+the FaceMesh jaw line (necks, collars) and the rest. ``--overlays DIR`` writes one picture per photo of the worst
+10 % of each group (photo | ours against the truth: red uncovered, blue outside), to look at.
 
 Drawn masks (``--set drawn``): on frames of each talking clip, the varied masks of :func:`drawn_masks.mask_plan`
 (colours, prints, pleats or a seam, 0.15-0.3 face heights below the chin, some worn below the nose, a hand passing
@@ -54,6 +61,8 @@ from unmask_video.mask_presence import PresenceOptions  # noqa: E402
 from unmask_video.landmarks import detect_reference_landmarks, face_box  # noqa: E402
 from unmask_video.native_log import filter_native_stderr  # noqa: E402
 from unmask_video.pipeline import PipelineOptions  # noqa: E402
+from unmask_video import landmark_sets as ls  # noqa: E402
+from unmask_video.mask_refine import search_polygon  # noqa: E402
 from unmask_video.segment import MaskSegmenter, SegmentOptions, face_size  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -180,6 +189,69 @@ def _draw(image: np.ndarray, pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return out
 
 
+RIM_PX = 2.5  # "on the outline": within this distance of the true mask's outline (px)
+CAUSES = (
+    "uncovered: face dropped", "uncovered: on the outline", "uncovered: outside the search region",
+    "uncovered: elsewhere", "outside: on the outline", "outside: above the mask's top", "outside: under the jaw",
+    "outside: elsewhere",
+)
+
+
+def causes(pred: np.ndarray, truth: np.ndarray, lm: np.ndarray, options: SegmentOptions) -> dict[str, float]:
+    """Where the errors of one photo are, each as % of the true mask's area (the uncovered ones add up to the
+    photo's uncovered %, the outside ones to its outside %): a face the presence decision dropped (nothing
+    segmented); pixels within ``RIM_PX`` of the truth's outline (a boundary a pixel or two off, the pasted mask's hem);
+    true mask outside the search region (where the growth never looks); segmented pixels above the truth's top in
+    their column (the nose and cheeks above a mask worn low, pale skin grown into), or under the FaceMesh jaw line
+    (a neck, a collar); the rest."""
+    area = max(int(truth.sum()), 1)
+    out = dict.fromkeys(CAUSES, 0.0)
+    uncovered, outside = truth & ~pred, pred & ~truth
+    if not pred.any():
+        out["uncovered: face dropped"] = 100.0 * int(uncovered.sum()) / area
+        return out
+    t8 = truth.astype(np.uint8)
+    rim_in = cv2.distanceTransform(t8, cv2.DIST_L2, 3) <= RIM_PX
+    rim_out = cv2.distanceTransform(1 - t8, cv2.DIST_L2, 3) <= RIM_PX
+    size = face_size(lm)
+    search = np.zeros(truth.shape, np.uint8)
+    poly = search_polygon(lm, size, options.below_jaw, options.search_side, options.search_above,
+                          options.search_jaw_floor)
+    cv2.fillPoly(search, [np.round(poly).astype(np.int32)], 1)
+    jaw = lm[list(ls.JAW)]
+    under = np.zeros(truth.shape, np.uint8)
+    bottom = truth.shape[0] + 1
+    cv2.fillPoly(under, [np.round(np.vstack([jaw, [[jaw[-1, 0], bottom], [jaw[0, 0], bottom]]])).astype(np.int32)], 1)
+    tops = np.where(truth.any(axis=0), truth.argmax(axis=0), truth.shape[0])
+    above = np.arange(truth.shape[0])[:, None] < tops[None, :]
+    u = uncovered & ~rim_in
+    o = outside & ~rim_out
+    for key, part in (
+        ("uncovered: on the outline", uncovered & rim_in),
+        ("uncovered: outside the search region", u & (search == 0)),
+        ("uncovered: elsewhere", u & (search > 0)),
+        ("outside: on the outline", outside & rim_out),
+        ("outside: above the mask's top", o & above),
+        ("outside: under the jaw", o & ~above & (under > 0)),
+        ("outside: elsewhere", o & ~above & (under == 0)),
+    ):
+        out[key] = 100.0 * int(part.sum()) / area
+    return out
+
+
+def overlay(image: np.ndarray, pred: np.ndarray, truth: np.ndarray, label: str) -> np.ndarray:
+    """The photo beside the same photo with the segmentation against the truth: both green, true mask left
+    uncovered red, segmented outside the truth blue; 256 px high, ``label`` written on it."""
+    out = image.copy()
+    for part, colour, weight in ((pred & truth, (0, 255, 0), 0.4), (truth & ~pred, (255, 0, 0), 0.7),
+                                 (pred & ~truth, (0, 80, 255), 0.7)):
+        out[part] = ((1 - weight) * out[part] + weight * np.array(colour)).astype(np.uint8)
+    scale = 256 / image.shape[0]
+    tile = cv2.resize(np.concatenate([image, out], 1), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    cv2.putText(tile, label, (3, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1)
+    return tile
+
+
 @dataclass
 class Case:
     """One photo with its truth: the masked image, the true mask, the bare image and their landmarks."""
@@ -245,9 +317,13 @@ def drawn_cases(folder: Path, per_clip: int, skipped: list[str]) -> Iterator[Cas
 
 
 def evaluate(title: str, cases: Iterator[Case], skipped: list[str], methods: dict[str, SegmentOptions],
-             sheet: Path | None, sheet_rows_n: int, console: Console) -> None:
+             sheet: Path | None, sheet_rows_n: int, console: Console, overlays: Path | None = None) -> None:
     kinds = {"worn": "correctly", "low": "low", "hand": "hand in front"}
     scores = {m: {kind: Scores() for kind in kinds} for m in methods}
+    last_method = list(methods)[-1]
+    # (the last method's: where its errors are, per photo; the worst photos' overlays)
+    where: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+    worst: dict[str, list[tuple[float, str, np.ndarray]]] = {kind: [] for kind in kinds}
     bare = {m: Scores() for m in methods}
     sheet_rows: list[tuple[float, tuple[np.ndarray, ...]]] = []
     for case in cases:
@@ -262,6 +338,14 @@ def evaluate(title: str, cases: Iterator[Case], skipped: list[str], methods: dic
             pred, ms = segment_full(MaskSegmenter(opt), masked, lm)
             scores[m][kind].add(pred, truth, ms, face_size(lm))
             preds.append(pred)
+        where[kind].append(causes(preds[-1], truth, lm, methods[last_method]))
+        if overlays:
+            last = scores[last_method][kind]
+            label = f"{case.name[:40]} {kind} uncovered {last.uncovered[-1]:.0f} outside {last.outside[-1]:.0f}"
+            worst[kind].append((last.uncovered[-1] + last.outside[-1], case.name,
+                                overlay(masked, preds[-1], truth, label)))
+            worst[kind].sort(key=lambda r: -r[0])
+            del worst[kind][max(3, int(np.ceil(0.1 * len(scores[last_method][kind].iou)))) :]
         if sheet:
             last = scores[list(methods)[-1]][kind]
             badness = last.uncovered[-1] + last.outside[-1]
@@ -285,6 +369,22 @@ def evaluate(title: str, cases: Iterator[Case], skipped: list[str], methods: dic
                           _mean_worst(s.boundary, True), f"{np.mean(s.boundary_rel):.2f}" if s.boundary_rel else "-",
                           f"{np.median(s.ms):.1f}" if s.ms else "-")
     console.print(table)
+    table = Table(title=f"{last_method}: where the errors are (% of the true mask area, mean over the photos)")
+    table.add_column("error")
+    for kind, label in kinds.items():
+        if where[kind]:
+            table.add_column(f"{label} ({len(where[kind])})", justify="right")
+    for key in CAUSES:
+        table.add_row(key, *(f"{np.mean([w[key] for w in where[kind]]):.2f}" for kind in kinds if where[kind]))
+    console.print(table)
+    if overlays:
+        overlays.mkdir(parents=True, exist_ok=True)
+        for kind, rows in worst.items():
+            for rank, (_, name, tile) in enumerate(rows):
+                safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:60]
+                cv2.imwrite(str(overlays / f"{kind}_{rank:02d}_{safe}.png"), cv2.cvtColor(tile, cv2.COLOR_RGB2BGR))
+        console.print(f"overlays of the worst 10 % of each group ({last_method}; green: both, red: true mask "
+                      f"left uncovered, blue: segmented outside it): {overlays}")
     for m in methods:
         changed = bare[m].bare_changed
         missed = sum(u >= 99.9 for kind in kinds for u in scores[m][kind].uncovered)
@@ -308,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sheet", type=Path, help="write a contact sheet of the worst photos here (PNG; "
                         "with --set both, the drawn set's goes next to it with -drawn added)")
     parser.add_argument("--sheet-rows", type=int, default=10)
+    parser.add_argument("--overlays", type=Path, help="write one overlay PNG per photo of the worst 10 %% of each "
+                        "group (the default segmentation against the truth) into this folder")
     args = parser.parse_args(argv)
     filter_native_stderr()
     methods = {
@@ -329,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             skipped: list[str] = []
             evaluate(str(folder), pair_cases(folder, args.limit, skipped), skipped, methods, args.sheet,
-                     args.sheet_rows, console)
+                     args.sheet_rows, console, args.overlays)
     if args.set in ("drawn", "both"):
         folder = args.data / "videos" / "talking"
         if not folder.is_dir():
@@ -339,8 +441,11 @@ def main(argv: list[str] | None = None) -> int:
             sheet = args.sheet
             if sheet and args.set == "both":
                 sheet = sheet.with_name(sheet.stem + "-drawn" + sheet.suffix)
+            overlays = args.overlays
+            if overlays and args.set == "both":
+                overlays = overlays / "drawn"
             evaluate(f"drawn masks on {folder}", drawn_cases(folder, args.per_clip, skipped), skipped, methods,
-                     sheet, args.sheet_rows, console)
+                     sheet, args.sheet_rows, console, overlays)
     return 0
 
 

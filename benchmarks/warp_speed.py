@@ -41,7 +41,8 @@ from unmask_video.reconstruct.composite import (  # noqa: E402
     ReferenceComposite,
     match_color,
 )
-from unmask_video.blend import DEFAULT_BLEND_WIDTH_PX, blend_into  # noqa: E402
+from unmask_video.blend import DEFAULT_BLEND_WIDTH, blend_into  # noqa: E402
+from unmask_video.face_units import face_size_px  # noqa: E402
 from unmask_video.landmarks import face_box  # noqa: E402
 from unmask_video.pipeline import PipelineOptions  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
@@ -69,34 +70,47 @@ BASELINE_REV = "3cec95e"
 WARP_BASELINE_REV = "88f4916"
 
 
-def _composite_at(rev: str) -> ModuleType | None:
-    """unmask_video/reconstruct/composite.py as it was at git revision ``rev``, imported as its own module
-    (None, with a message, where git or the revision is not there)."""
-    return _module_at(rev, "unmask_video/reconstruct/composite.py")
-
-
-def _module_at(rev: str, relative: str) -> ModuleType | None:
-    """The module at ``relative`` (a path in the repository) as it was at git revision ``rev``, imported as its own
-    module (None, with a message, where git or the revision is not there)."""
+def _module_at(rev: str, module_path: str, name: str, source_edit: Callable[[str], str] = lambda s: s) -> ModuleType:
+    """``module_path`` as it was at git revision ``rev``, imported as the module ``name`` (CalledProcessError or
+    OSError where git or the revision is not there)."""
     root = Path(__file__).resolve().parents[1]
-    stem = Path(relative).stem
-    try:
-        source = subprocess.run(
-            ["git", "show", f"{rev}:{relative}"],
-            cwd=root, capture_output=True, text=True, check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        print(f"{stem} at {rev}: not found (no git checkout or no such revision); baseline skipped")
-        return None
-    path = Path(tempfile.mkdtemp()) / f"{stem}_{rev}.py"
-    path.write_text(source)
-    name = f"_{stem}_baseline_{rev}"
+    source = subprocess.run(
+        ["git", "show", f"{rev}:{module_path}"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / f"{name}.py"
+    path.write_text(source_edit(source))
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+def _composite_at(rev: str) -> ModuleType | None:
+    """unmask_video/reconstruct/composite.py as it was at git revision ``rev``, imported as its own module with the
+    blend module of that revision (None, with a message, where git or the revision is not there)."""
+    try:
+        blend = f"_blend_baseline_{rev}"
+        _module_at(rev, "unmask_video/blend.py", blend)
+        return _module_at(
+            rev, "unmask_video/reconstruct/composite.py", f"_composite_baseline_{rev}",
+            lambda source: source.replace("from unmask_video.blend import", f"from {blend} import"),
+        )
+    except (OSError, subprocess.CalledProcessError):
+        print(f"composite at {rev}: not found (no git checkout or no such revision); baseline skipped")
+        return None
+
+
+def _module_or_none(rev: str, module_path: str) -> ModuleType | None:
+    """``module_path`` (a module with no sibling imports to swap) as it was at git revision ``rev``, imported as its
+    own module (None, with a message, where git or the revision is not there)."""
+    stem = Path(module_path).stem
+    try:
+        return _module_at(rev, module_path, f"_{stem}_baseline_{rev}")
+    except (OSError, subprocess.CalledProcessError):
+        print(f"{stem} at {rev}: not found (no git checkout or no such revision); baseline skipped")
+        return None
 
 
 def _ms_pair(fn_a: Callable[[], object], fn_b: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -145,7 +159,7 @@ def main() -> None:
     parser.add_argument("--warp-baseline-rev", default=WARP_BASELINE_REV, help="git revision of the warp timed as baseline")
     args = parser.parse_args()
     baseline = _composite_at(args.baseline_rev)
-    warp_baseline = _module_at(args.warp_baseline_rev, "unmask_video/warp.py")
+    warp_baseline = _module_or_none(args.warp_baseline_rev, "unmask_video/warp.py")
     console = Console(width=200)
     cv2.setNumThreads(args.threads)
     table = Table(
@@ -246,7 +260,7 @@ def main() -> None:
             base_cells = [f"{t_old:.2f}", f"{t_comp / t_old:.2f}", str(diff)]
 
         work = frame.copy()
-        width = DEFAULT_BLEND_WIDTH_PX
+        width = DEFAULT_BLEND_WIDTH.px(face_size_px(roi_lm))
         t_feather = _ms(lambda: blend_into(work, box, filled, mask, width), args.repeat)
         t_poisson = _ms(lambda: blend_into(work, box, filled, mask, width, mode="poisson"), max(args.repeat // 5, 3))
         table.add_row(

@@ -11,8 +11,8 @@ table shows each stage's CPU ms per frame (thread CPU time, medians) and the fac
 
 Quality (when the data folder exists; skipped with a line otherwise): the real masked clips (1080p grey mask
 upscaled x2, 720p KF94 upscaled x1.5, with the reference photos the lead picked for them, /tmp/lead10/refM.jpg and
-/tmp/lead/ref54.png) run through each cap; the PSNR of each cap's output against the first cap's inside the blended boxes is
-printed, and ``--sheet`` writes crops of the rebuilt lower face (first cap | each cap, x2 zoom) to look at.
+/tmp/lead/ref54.png) run through each cap; the PSNR of each cap's output against the first cap's inside the blended boxes
+and the shift of their mean Lab colour there (a colour that changes with the working size) are printed, and ``--sheet`` writes crops of the rebuilt lower face (first cap | each cap, x2 zoom) to look at.
 This is a benchmark, not a test: it asserts nothing.
 """
 
@@ -133,6 +133,12 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 99.0 if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
+def _lab_mean(rgb: np.ndarray) -> np.ndarray:
+    """The mean Lab colour (L in [0, 100]) of an RGB uint8 crop."""
+    lab = cv2.cvtColor(rgb.reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    return lab.reshape(-1, 3).mean(axis=0)
+
+
 def quality(args: argparse.Namespace, console: Console) -> None:
     data = Path(args.data)
     masked = data / "videos" / "masked"
@@ -146,7 +152,7 @@ def quality(args: argparse.Namespace, console: Console) -> None:
         return
     caps = [_cap(c) for c in args.caps.split(",")]
     table = Table(title="PSNR of each working size's output vs the first's, inside the blended boxes")
-    for column in ("clip", "face px", "work_face_px", "frames", "PSNR dB", "worst frame dB"):
+    for column in ("clip", "face px", "work_face_px", "frames", "PSNR dB", "worst frame dB", "mean Lab shift"):
         table.add_column(column, justify="right")
     crops = []
     for name, video, ref_path, scale in cases:
@@ -159,14 +165,17 @@ def quality(args: argparse.Namespace, console: Console) -> None:
         pick = max(range(len(frames)), key=lambda i: len(boxes[i]))
         for cap in caps:
             _, outs, _ = runs[cap]
-            scores = []
+            scores, shifts = [], []
             for i, bs in enumerate(boxes):
                 for x0, y0, x1, y1 in bs:
                     scores.append(_psnr(first[i][y0:y1, x0:x1], outs[i][y0:y1, x0:x1]))
+                    shifts.append(_lab_mean(outs[i][y0:y1, x0:x1]) - _lab_mean(first[i][y0:y1, x0:x1]))
+            shift = np.mean(shifts, axis=0) if shifts else None
             face_px = f"{statistics.median(widths):.0f}" if widths else "-"
             table.add_row(name, face_px, "none" if cap is None else f"{cap:.0f}", str(len(scores)),
                           f"{statistics.mean(scores):.2f}" if scores else "-",
-                          f"{min(scores):.2f}" if scores else "-")  # fmt: skip
+                          f"{min(scores):.2f}" if scores else "-",
+                          "-" if shift is None else "L {:+.2f} a {:+.2f} b {:+.2f}".format(*shift))  # fmt: skip
         if boxes[pick]:
             x0, y0, x1, y1 = boxes[pick][0]
             row = [runs[cap][1][pick][y0:y1, x0:x1] for cap in caps]

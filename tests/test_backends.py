@@ -144,7 +144,7 @@ def test_a_fresh_composite_correcting_generator_returns_the_composite(
     faces = [_face(astronaut, astronaut_landmarks, s) for s in (0, 4)]
     want = ReferenceComposite().reconstruct(faces)
     rec = GeneratorReconstructor.from_weights(fresh, backend="onnxruntime", threads=1)
-    assert rec.composite is not None and rec.reference_reach is None
+    assert rec.composite is not None and rec.reach_px(300.0) is None
     for face, got, ref in zip(faces, rec.reconstruct(faces), want):
         region = cv2.dilate((face.mask > 0).astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
         err = np.abs(got.astype(np.int16) - ref.astype(np.int16))[region]

@@ -8,7 +8,8 @@ import pytest
 
 from tests.test_warp import astronaut, moved_astronaut, psnr
 from unmask_video import landmark_sets
-from unmask_video.blend import blend_into, feather_alpha
+from unmask_video.blend import blend_into, feather_alpha, feather_reach
+from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.landmarks import face_box
 from unmask_video.reconstruct.protocol import Reconstructor
@@ -48,6 +49,27 @@ def masked_face(cast: tuple[int, int, int] = (0, 0, 0), box: Box = BOX):
     return face, truth_roi
 
 
+def scaled_face(face: FaceROI, truth: np.ndarray, face_px: float) -> tuple[FaceROI, np.ndarray]:
+    """``face`` (and its truth) resized so that the face is ``face_px`` (``face_size_px``) across, its ROI a frame."""
+    k = face_px / face_size_px(face.landmarks)
+    size = (int(round(face.image.shape[1] * k)), int(round(face.image.shape[0] * k)))
+    k_xy = np.array([size[0] / face.image.shape[1], size[1] / face.image.shape[0]], np.float32)
+    area = cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR
+
+    def resized(a: np.ndarray, interpolation: int = area) -> np.ndarray:
+        return cv2.resize(a, size, interpolation=interpolation)
+
+    scaled = FaceROI(
+        Box(0, 0, size[0], size[1]),  # (the ROI is the whole frame)
+        resized(face.image),
+        ((face.landmarks + 0.5) * k_xy - 0.5).astype(np.float32),
+        resized(face.mask),
+        resized(face.reference),
+        resized(face.valid.astype(np.uint8), cv2.INTER_NEAREST) > 0,
+    )
+    return scaled, resized(truth)
+
+
 def test_is_a_reconstructor_named_none() -> None:
     composite = ReferenceComposite(CompositeOptions())
     reconstructor: Reconstructor = composite  # the protocol's attributes, checked by hand
@@ -68,7 +90,8 @@ def test_composite_is_closer_to_the_truth_than_the_masked_input() -> None:
     assert before < 15.0
     assert after > 28.0, (before, after)
     # Outside the hole and the blend band the ROI is returned untouched.
-    reach = 2 * int(np.ceil(options.band_px)) + 3  # the blend band (band_px) and a pixel of rounding
+    band_px = options.band.px(face_size_px(face.landmarks))
+    reach = 2 * int(np.ceil(band_px)) + 3  # the blend band and a pixel of rounding
     band = cv2.dilate(hole.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
     assert np.array_equal(out[~band], face.image[~band])
 
@@ -182,7 +205,7 @@ def test_fringe_outside_the_mask_is_redone_where_the_warp_does_not_reach() -> No
     blind = fringe & ~face.valid
     assert blind.sum() > 100
     for grow, redone in ((0, False), (1, True)):
-        out = ReferenceComposite(CompositeOptions(inpaint_grow_px=grow)).reconstruct([face])[0]
+        out = ReferenceComposite(CompositeOptions(inpaint_grow=FaceLength(grow))).reconstruct([face])[0]
         still_mask = (out[blind] == MASK_COLOUR).all(axis=1).mean()
         assert (still_mask < 0.05) if redone else (still_mask == 1.0), (grow, still_mask)
 
@@ -207,7 +230,7 @@ def test_composite_on_the_synthetic_clip(synthetic_clip) -> None:
         warped, valid = warper.warp(roi_lm, mask.shape)
         face = FaceROI(box, np.ascontiguousarray(masked[box.slices]), roi_lm, mask, warped, valid)
         out = masked.copy()
-        blend_into(out, box, composite.reconstruct([face])[0], mask, composite.options.band_px)
+        blend_into(out, box, composite.reconstruct([face])[0], mask, composite.lengths(face_size_px(roi_lm)).band)
         hole = clip.masks[i] > 0
         before, after = psnr(masked, truth, hole), psnr(out, truth, hole)
         # (without the colour match this is about 26 dB: the reference is recoloured)
@@ -243,17 +266,17 @@ def test_working_size_keeps_the_quality_of_a_big_face() -> None:
 
 
 def test_feather_alpha_is_one_on_the_mask_and_zero_beyond_the_feather() -> None:
-    mask = np.zeros((120, 140), np.float32)
-    mask[40:80, 50:90] = 1.0
-    for feather in (0.0, 3.0, 6.0, 11.0):
+    mask = np.zeros((220, 240), np.float32)
+    mask[90:130, 100:140] = 1.0
+    for feather in (0.0, 3.0, 6.0, 11.0, 25.0, 40.0):  # (the wide ones, a big face's, are computed smaller)
         alpha = feather_alpha(mask, feather)
         assert (alpha[mask > 0] == 1.0).all()
-        reach = int(np.ceil(feather)) + 1
+        reach = feather_reach(feather)
         beyond = np.ones_like(mask, bool)
-        beyond[40 - reach : 80 + reach, 50 - reach : 90 + reach] = False
+        beyond[90 - reach : 130 + reach, 100 - reach : 140 + reach] = False
         assert (alpha[beyond] == 0.0).all()
         if feather:
-            assert 0 < alpha[60, 90 + int(feather) // 2] < 1  # the seam is outside the mask edge
+            assert 0 < alpha[110, 140 + int(feather) // 2] < 1  # the seam is outside the mask edge
 
 
 @pytest.mark.parametrize("mode", ["feather", "poisson"])
@@ -389,7 +412,7 @@ def test_blend_leaves_no_step_at_the_mask_edge() -> None:
         rebuilt = ReferenceComposite(options).reconstruct([face])[0]
         frame = np.zeros((BOX.y1 + 10, BOX.x1 + 10, 3), np.uint8)
         frame[BOX.slices] = lit
-        blend_into(frame, BOX, rebuilt, face.mask, options.band_px)
+        blend_into(frame, BOX, rebuilt, face.mask, options.band.px(face_size_px(face.landmarks)))
         steps[name] = _edge_step(frame[BOX.slices], lit_truth, hole)
     # (even a reference of exactly the frame's colours leaves a step of about 3.6 here: warp error)
     assert steps["ours"] < 5.5, steps
@@ -439,7 +462,8 @@ def test_hair_in_the_ring_does_not_dilute_a_small_colour_shift() -> None:
 def test_the_masks_shadow_around_it_does_not_darken_the_rebuilt_face() -> None:
     # A worn mask shades the skin just around it (and throws its colour back onto it); unmasked, the face has no
     # such shadow. The colour statistics skip the first pixels next to the mask; the seam still meets the frame.
-    face, truth = masked_face()
+    # (The face scaled to the size the lengths are given at: the gaps and the shadow below are its pixels.)
+    face, truth = scaled_face(*masked_face(), REFERENCE_FACE_PX)
     hole = face.mask > 0
     dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
     shadow = ~hole & (dist <= 5)
@@ -449,7 +473,7 @@ def test_the_masks_shadow_around_it_does_not_darken_the_rebuilt_face() -> None:
     inner = hole & (cv2.erode(hole.astype(np.uint8), np.ones((31, 31), np.uint8)) > 0)  # away from the seam
     errors = {}
     for gap in (2, 6):
-        out = ReferenceComposite(CompositeOptions(stats_gap_px=gap, color_smoothing=0.0)).reconstruct([face])[0]
+        out = ReferenceComposite(CompositeOptions(stats_gap=FaceLength(gap), color_smoothing=0.0)).reconstruct([face])[0]
         errors[gap] = _mean_colour_error(out, truth, inner)
     assert errors[6] < 0.6 * errors[2], errors  # (about 4.0 and 2.0)
     assert errors[6] < 3.0, errors

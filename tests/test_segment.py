@@ -437,3 +437,32 @@ def test_nearest_centres_are_those_of_a_brute_force_search():
     d = np.linalg.norm(feats[:, None, :] - centres[None, :, :], axis=2)
     np.testing.assert_array_equal(labels, d.argmin(axis=1))
     np.testing.assert_allclose(dist, d.min(axis=1), rtol=1e-5, atol=1e-3)
+
+
+def test_benchmark_error_causes_add_up_and_find_their_place(astronaut_landmarks):
+    """benchmarks.segmentation.causes: the uncovered parts add up to the uncovered %, the outside parts to the
+    outside %; a prediction one pixel short is "on the outline", skin above the mask "above the mask's top", an empty
+    one "face dropped"."""
+    from benchmarks.segmentation import CAUSES, causes
+
+    lm = astronaut_landmarks
+    truth = np.zeros((512, 512), np.uint8)
+    cv2.fillPoly(truth, [np.round(lm[list(landmark_sets.MASK_REGION)]).astype(np.int32)], 1)
+    truth = truth > 0
+    area = truth.sum()
+    short = cv2.erode(truth.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    nose_y = int(lm[landmark_sets.NOSE[1], 1])
+    pred = short.copy()
+    cols = np.flatnonzero(truth.any(axis=0))
+    pred[nose_y - 40 : nose_y - 20, cols[len(cols) // 3] : cols[2 * len(cols) // 3]] = True  # (above the mask's top)
+    got = causes(pred, truth, lm, SegmentOptions())
+    assert set(got) == set(CAUSES)
+    uncovered = 100.0 * (truth & ~pred).sum() / area
+    outside = 100.0 * (pred & ~truth).sum() / area
+    assert sum(v for k, v in got.items() if k.startswith("uncovered")) == pytest.approx(uncovered)
+    assert sum(v for k, v in got.items() if k.startswith("outside")) == pytest.approx(outside)
+    assert got["uncovered: on the outline"] == pytest.approx(uncovered)
+    assert got["outside: above the mask's top"] > 0.9 * outside > 0
+    dropped = causes(np.zeros_like(truth), truth, lm, SegmentOptions())
+    assert dropped["uncovered: face dropped"] == pytest.approx(100.0)
+    assert sum(dropped.values()) == pytest.approx(100.0)

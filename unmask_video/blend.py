@@ -12,19 +12,27 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from unmask_video.face_units import FaceLength
 from unmask_video.stages import Box
 
-__all__ = ["DEFAULT_BLEND_WIDTH_PX", "BlendMode", "BlendOptions", "blend_into", "feather_alpha", "mask_bbox"]
+__all__ = ["DEFAULT_BLEND_WIDTH", "BlendMode", "BlendOptions", "blend_into", "feather_alpha", "feather_reach", "mask_bbox"]
 
 BlendMode = Literal["feather", "poisson"]
-DEFAULT_BLEND_WIDTH_PX = 12.0
+#: Feathers wider than twice this are computed on the mask shrunk by a whole factor (their half-width there about
+#: this many pixels): the grown-and-blurred alpha costs in proportion to its width.
+_FEATHER_WORK_HALF_PX = 6
+#: The blend's reach outside the mask, in face units: 12 px on a face of ``face_units.REFERENCE_FACE_PX``, more on a
+#: larger face, never less (a narrower feather shows the fringe of a mask the segmentation missed on small faces);
+#: the reference composite fills the same band (``CompositeOptions.band``).
+DEFAULT_BLEND_WIDTH = FaceLength(12.0, 12.0)
 
 
 @dataclass
 class BlendOptions:
     """How the rebuilt region meets the frame."""
 
-    width_px: float = DEFAULT_BLEND_WIDTH_PX  # the soft edge reaches this many ROI pixels outside the mask (0: hard edge)
+    #: The soft edge reaches this far outside the mask (scaled with the face; ``FaceLength(0)``: a hard edge).
+    width: FaceLength = DEFAULT_BLEND_WIDTH
     mode: BlendMode = "feather"
 
 
@@ -45,15 +53,38 @@ def mask_bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[sl
     )
 
 
+def feather_reach(width_px: float) -> int:
+    """How many pixels outside the mask :func:`feather_alpha` can reach (its width, and the rounding of the
+    working scale a wide feather is computed at)."""
+    k = _feather_shrink(width_px)
+    return int(np.ceil(max(width_px, 0.0))) + 1 + (2 * k if k > 1 else 0)
+
+
+def _feather_shrink(width_px: float) -> int:
+    """The whole factor a feather this wide is computed smaller by (1: at full size)."""
+    return max(int(round(max(width_px, 0.0) / 2.0)) // _FEATHER_WORK_HALF_PX, 1)
+
+
 def feather_alpha(mask: np.ndarray, width_px: float) -> np.ndarray:
     """The blend alpha of a mask: grown by ``width_px / 2``, blurred over ``width_px / 2``.
 
-    The result is 1 on the mask (at least ``mask`` everywhere) and falls to exactly 0 by
-    ``width_px`` pixels outside it, so the seam lies outside the mask edge.
+    The result is 1 on the mask (at least ``mask`` everywhere) and falls to 0 by ``width_px`` pixels outside it
+    (exactly, up to a feather of ``2 * _FEATHER_WORK_HALF_PX`` px; a wider one, on a big face, is computed on the
+    mask shrunk by a whole factor and reaches at most that factor further: :func:`feather_reach`), so the seam lies
+    outside the mask edge.
     """
     m = np.asarray(mask, dtype=np.float32)
     if width_px <= 0:
         return np.clip(m, 0.0, 1.0)
+    k = _feather_shrink(width_px)
+    if k > 1:
+        # A wide feather is smooth: the dilation and blur cost grows with its width, so they run k times smaller.
+        h, w = m.shape
+        hp, wp = -(-h // k) * k, -(-w // k) * k
+        padded = cv2.copyMakeBorder(m, 0, hp - h, 0, wp - w, cv2.BORDER_REPLICATE)
+        small = cv2.resize(padded, (wp // k, hp // k), interpolation=cv2.INTER_AREA)
+        alpha = cv2.resize(feather_alpha(small, width_px / k), (wp, hp), interpolation=cv2.INTER_LINEAR)[:h, :w]
+        return np.clip(np.maximum(alpha, m), 0.0, 1.0)
     g = max(int(round(width_px / 2.0)), 1)
     grown = cv2.dilate(m, _ellipse(g))
     alpha = cv2.GaussianBlur(grown, (2 * g + 1, 2 * g + 1), g / 2.0, borderType=cv2.BORDER_REPLICATE)
@@ -97,8 +128,8 @@ def blend_into(
     if mode != "feather":
         raise ValueError(f"unknown blend mode {mode!r}")
 
-    # The alpha reaches at most ``width_px`` (+ rounding) outside the mask: compute it on that box only.
-    region = mask_bbox(mask > 0, int(np.ceil(max(width_px, 0.0))) + 3, mask.shape)
+    # The alpha reaches at most ``feather_reach(width_px)`` outside the mask: compute it on that box only.
+    region = mask_bbox(mask > 0, feather_reach(width_px) + 2, mask.shape)
     if region is None:
         return
     a = feather_alpha(mask[region], width_px)

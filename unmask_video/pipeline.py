@@ -15,9 +15,10 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from unmask_video.blend import BlendOptions, blend_into, mask_bbox
+from unmask_video.blend import BlendOptions, blend_into, feather_reach, mask_bbox
 from unmask_video.debug import DebugWriter
 from unmask_video.face_detect import resize
+from unmask_video.face_units import face_size_px
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions
@@ -45,8 +46,9 @@ class PipelineOptions:
     #: reference's own detail is then added back at full size (``rebuilt = reference + upsampled(rebuilt_small -
     #: reference_small)`` where the reference is valid) and the blend runs at full size with the full-size mask.
     #: The mask and the warp stay at full size. Only the mask's box grown by the reconstructor's reach is shrunk.
-    #: None (the default): reconstruction at the frame's size (the composite's colour statistics are taken in
-    #: pixels, so a working size changes its colour on large faces: benchmarks/README.md, benchmarks.work_size).
+    #: None (the default): reconstruction at the frame's size. With the composite's bands in face units a cap of
+    #: 256 px or more (``face_units.REFERENCE_FACE_PX``; below, its floors widen the bands) keeps the colour, but
+    #: gains nothing end to end on 2 cores (benchmarks/README.md, benchmarks.work_size).
     work_face_px: float | None = None
 
 
@@ -209,7 +211,7 @@ class FramePipeline:
                 if outputs[index] is images[index] and (not in_place or self.debug is not None):
                     outputs[index] = images[index].copy()
                 blend = self.options.blend
-                blend_into(outputs[index], roi.box, rebuilt, roi.mask, blend.width_px, mode=blend.mode)
+                blend_into(outputs[index], roi.box, rebuilt, roi.mask, self._blend_width(roi), mode=blend.mode)
                 changed = self._blended_box(roi, images[index].shape)
                 if changed is not None:
                     self.last_changed[index].append(changed)
@@ -223,19 +225,19 @@ class FramePipeline:
         """``roi`` shrunk so that its face is ``work_face_px`` wide (its box in the same shrunk frame's coordinates)
         and the (rows, cols) of ``roi`` it covers, or ``(roi, None)`` when the face is not wider than that.
 
-        With a reconstructor that says how far it reads (``reference_reach``), only the mask's box grown by that
+        With a reconstructor that says how far it reads (``reach_px``), only the mask's box grown by that
         (and by the blend's reach) is shrunk: the rest of the ROI is never read, and shrinking it cost more than
         the smaller reconstruction saved."""
         work = self.options.work_face_px
-        span = roi.landmarks.max(axis=0) - roi.landmarks.min(axis=0)
-        if not work or float(span.max()) <= work:
+        face_px = face_size_px(roi.landmarks)
+        if not work or face_px <= work:
             return roi, None
         h, w = roi.image.shape[:2]
-        scale = work / float(span.max())
+        scale = work / face_px
         crop: tuple[slice, slice] | None = (slice(0, h), slice(0, w))
-        reach = self.reconstructor.reference_reach
+        reach = self.reconstructor.reach_px(work)
         if reach is not None:  # (its reach is in working-size pixels: 1 / scale as many at full size)
-            blend_reach = int(math.ceil(max(self.options.blend.width_px, 0.0))) + 8
+            blend_reach = feather_reach(self._blend_width(roi)) + 7
             crop = mask_bbox(roi.mask > 0, max(int(math.ceil(reach / scale)), blend_reach) + 4, (h, w))
             if crop is None:
                 return roi, None
@@ -295,8 +297,12 @@ class FramePipeline:
     def _blend_region(self, roi: FaceROI) -> tuple[slice, slice] | None:
         """The box of ``roi`` the blend can write to: the mask's bounding box grown by the blend's reach (the
         feather's width, or the Poisson mode's dilation of half of it, each plus a few pixels of rounding)."""
-        reach = int(math.ceil(max(self.options.blend.width_px, 0.0))) + 8
+        reach = feather_reach(self._blend_width(roi)) + 7
         return mask_bbox(roi.mask > 0, reach, roi.mask.shape[:2])
+
+    def _blend_width(self, roi: FaceROI) -> float:
+        """The blend's reach outside the mask on this face, in its ROI's pixels (``BlendOptions.width``)."""
+        return self.options.blend.width.px(face_size_px(roi.landmarks))
 
     def _blended_box(self, roi: FaceROI, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
         """The frame box (x0, y0, x1, y1) the blend of ``roi`` can have written to (:meth:`_blend_region`),
@@ -331,14 +337,22 @@ class FramePipeline:
             return None
         with self.timer("warp"):
             reference, valid = self.warper.warp(
-                roi_landmarks, roi_image.shape[:2], self._warp_region(mask), track=face_id, image=roi_image, mask=mask
+                roi_landmarks, roi_image.shape[:2], self._warp_region(mask, roi_landmarks), track=face_id,
+                image=roi_image, mask=mask,
             )
         return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid)
 
-    def _warp_region(self, mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    def _warp_region(self, mask: np.ndarray, landmarks: np.ndarray) -> tuple[int, int, int, int] | None:
         """The box of the ROI the reconstructor reads the warped reference in, when it says so
-        (``reference_reach``: pixels beyond the mask's bounding box); None: the whole face."""
-        reach = self.reconstructor.reference_reach
+        (``reach_px``: pixels beyond the mask's bounding box, at the face's size or its working size); None: the
+        whole face."""
+        face_px = face_size_px(landmarks)
+        work = self.options.work_face_px
+        if work and face_px > work:  # (read at the working size: 1 / scale as many pixels here)
+            reach = self.reconstructor.reach_px(work)
+            reach = None if reach is None else int(math.ceil(reach * face_px / work))
+        else:
+            reach = self.reconstructor.reach_px(face_px)
         if reach is None:
             return None
         region = mask_bbox(mask > 0, 0, mask.shape[:2])

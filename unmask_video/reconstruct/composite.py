@@ -16,15 +16,16 @@ The blend back into the frame, which every reconstructor's output goes through, 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
-from unmask_video.blend import DEFAULT_BLEND_WIDTH_PX, mask_bbox
+from unmask_video.blend import DEFAULT_BLEND_WIDTH, mask_bbox
 from unmask_video.face_detect import resize
+from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.stages import FaceROI, Image
 
 log = logging.getLogger(__name__)
@@ -54,20 +55,24 @@ _NEUTRAL_CHROMA = 10.0
 
 @dataclass
 class CompositeOptions:
-    """Options of the reference composite."""
+    """Options of the reference composite. Its distances are :class:`~unmask_video.face_units.FaceLength` values:
+    pixels on a face of ``face_units.REFERENCE_FACE_PX``, scaled with each face's size, with a floor in pixels.
+    The floors are the reference values: on smaller faces the bands keep their pixels (the segmentation's edge
+    error is pixels wide whatever the face's size, and narrower bands let more of a missed mask fringe into
+    the colour statistics and the seam: benchmarks/README.md), on larger ones they grow."""
 
     #: Match the warped reference's colour to the visible skin around the mask.
     color_match: bool = True
-    #: Width, in pixels, of the ring of visible skin just outside the mask used for the colour statistics.
-    ring_px: int = 8
-    #: Pixels next to the mask edge skipped by the ring (the segmentation's edge is uncertain).
-    ring_gap_px: int = 2
-    #: Pixels next to the mask edge skipped by the colour statistics (not by the seam): the mask's shadow and
-    #: the light it throws back darken and tint the skin just around it, which the rebuilt face, unmasked,
-    #: does not have. The ring then reaches this far plus ``ring_px``.
-    stats_gap_px: int = 6
+    #: Width of the ring of visible skin just outside the mask used for the colour statistics.
+    ring: FaceLength = FaceLength(8.0, 8.0)
+    #: What next to the mask edge the ring skips (the segmentation's edge is uncertain).
+    ring_gap: FaceLength = FaceLength(2.0, 2.0)
+    #: What next to the mask edge the colour statistics skip (not the seam): the mask's shadow and the light it
+    #: throws back darken and tint the skin just around it, which the rebuilt face, unmasked, does not have. The
+    #: ring then reaches this far plus ``ring``.
+    stats_gap: FaceLength = FaceLength(6.0, 6.0)
     #: Radius of the Telea inpainting that fills what the warp does not cover.
-    inpaint_radius: int = 3
+    inpaint_radius: FaceLength = FaceLength(3.0, 3.0)
     #: How what the warp does not cover is filled outside the face's outline (beside the jaw and neck, where the
     #: warp carries only the reference's skin): "surround", a smooth field spread from the frame's pixels just
     #: outside the mask (all of them: hair and background too; never the mask, never the rebuilt skin), its
@@ -77,18 +82,17 @@ class CompositeOptions:
     #: The surround fill's Gaussian, as a fraction of the region's size (a second one 4x wider reaches the middle
     #: of a wide gap).
     fill_sigma: float = 0.03
-    #: Where the warp does not cover, the inpainting also redoes this many pixels outside the mask
-    #: edge, so that a fringe the segmentation missed is not smeared into the hole (the blend then
-    #: fades the inpainted fringe in).
-    inpaint_grow_px: int = 1
+    #: Where the warp does not cover, the inpainting also redoes this much outside the mask edge, so that a
+    #: fringe the segmentation missed is not smeared into the hole (the blend then fades the inpainted fringe in).
+    inpaint_grow: FaceLength = FaceLength(1.0, 1.0)
     #: Faces whose mask region (plus reach) is longer than this many pixels are rebuilt at this size and
     #: scaled back up (the blend stays at full size); 0: always at full size. A speed/quality trade: big
     #: faces rebuild several times faster but lose detail inside the mask (the fill of what the warp
     #: misses suffers most), hence off by default.
     work_px: int = 0
-    #: How far, in pixels, the rebuilt face is continued outside the mask: the blend's reach
-    #: (``BlendOptions.width_px``), which :func:`~unmask_video.reconstruct.factory.build_reconstructor` copies here.
-    band_px: float = DEFAULT_BLEND_WIDTH_PX
+    #: How far the rebuilt face is continued outside the mask: the blend's reach (``BlendOptions.width``; both
+    #: default to ``blend.DEFAULT_BLEND_WIDTH``).
+    band: FaceLength = DEFAULT_BLEND_WIDTH
     #: Follow lighting that changes across the face: after the global transfer, add a smooth
     #: offset field interpolated from the ring (normalised convolution), its Gaussian this fraction
     #: of the region's size -- 0 turns it off.
@@ -423,6 +427,22 @@ class _FaceHistory:
         del self._entries[:-8]  # a few faces at most are followed
 
 
+@dataclass(frozen=True)
+class _Lengths:
+    """The composite's distances in pixels for one face: :class:`CompositeOptions`' face lengths at its size."""
+
+    band: float
+    ring: float
+    ring_gap: float
+    stats_gap: float
+    inpaint_radius: float
+    inpaint_grow: float
+
+    def scaled(self, k: float) -> _Lengths:
+        """The same lengths on the region resized by ``k`` (a working size: the full-size face's floors kept)."""
+        return _Lengths(*(k * v for v in astuple(self)))
+
+
 class ReferenceComposite:
     """``--generator none``: rebuild the masked part of each face from the warped reference."""
 
@@ -434,13 +454,21 @@ class ReferenceComposite:
         #: Per face of the last frame: its smoothed colour correction.
         self._history = _FaceHistory()
 
-    @property
-    def reference_reach(self) -> int:
-        """How far, in pixels, outside the mask's bounding box this reads ``face.reference``/``face.valid``:
-        the pipeline warps only that box (the rest of the face is never looked at)."""
+    def lengths(self, face_px: float) -> _Lengths:
+        """The options' distances in pixels on a face of ``face_px`` (``face_units.face_size_px``)."""
         opts = self.options
-        band = max(int(np.ceil(opts.band_px)), 0)
-        return max(band, max(opts.ring_gap_px, opts.stats_gap_px) + opts.ring_px if opts.color_match else 0) + 2
+        return _Lengths(
+            opts.band.px(face_px), opts.ring.px(face_px), opts.ring_gap.px(face_px), opts.stats_gap.px(face_px),
+            opts.inpaint_radius.px(face_px), opts.inpaint_grow.px(face_px),
+        )
+
+    def reach_px(self, face_px: float) -> int:
+        """How far, in pixels, outside the mask's bounding box this reads ``face.reference``/``face.valid`` on a
+        face of ``face_px``: the pipeline warps only that box (the rest of the face is never looked at)."""
+        lengths = self.lengths(face_px)
+        band = max(int(np.ceil(lengths.band)), 0)
+        ring = int(np.ceil(max(lengths.ring_gap, lengths.stats_gap) + max(lengths.ring, 1.5)))
+        return max(band, ring if self.options.color_match else 0) + 2
 
     def warmup(self) -> None:
         """Nothing to load: OpenCV and numpy only."""
@@ -485,8 +513,9 @@ class ReferenceComposite:
         h, w = image.shape[:2]
         out = image.copy()
         hole_full = face.mask > 0
+        face_px = face_size_px(face.landmarks)
         # Work on the box around the hole and everything within reach of it: the cost follows the mask.
-        region = mask_bbox(hole_full, self.reference_reach, (h, w))
+        region = mask_bbox(hole_full, self.reach_px(face_px), (h, w))
         if region is None:
             return out
         hole = hole_full[region]
@@ -500,7 +529,7 @@ class ReferenceComposite:
         filters = self._filters(face)
         if scale >= 1.0:
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
-            self._rebuild(sub_image, hole, valid, reference, lm, 1.0, filters, out=sub_out)
+            self._rebuild(sub_image, hole, valid, reference, lm, self.lengths(face_px), filters, out=sub_out)
             return out
         # A big face is rebuilt at a working size and scaled back up: the warped reference and the
         # colour fields hold little detail beyond it, and the cost drops with the square of the scale.
@@ -515,8 +544,9 @@ class ReferenceComposite:
             cv2.resize(valid.astype(np.float32), size, interpolation=area) >= 0.999,  # every pixel valid
             cv2.resize(reference, size, interpolation=area),
             (lm + 0.5) * np.array([sx, sy], np.float32) - 0.5,  # pixel centres
-            min(sx, sy),
+            self.lengths(face_px).scaled(min(sx, sy)),
             filters,
+            upsampled=True,
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
@@ -533,12 +563,13 @@ class ReferenceComposite:
         """
         matched = face.reference.copy()
         hole_full = face.mask > 0
-        region = mask_bbox(hole_full, self.reference_reach, hole_full.shape)
+        lengths = self.lengths(face_size_px(face.landmarks))
+        region = mask_bbox(hole_full, self.reach_px(face_size_px(face.landmarks)), hole_full.shape)
         if region is None or not self.options.color_match:
             return matched, face.valid
         hole, valid = hole_full[region], face.valid[region]
         dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-        paste, ring, stats = self._bands(dist, valid, 1.0)
+        paste, ring, stats = self._bands(dist, valid, lengths)
         opts = self.options
         matched[region] = match_color(
             face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
@@ -546,19 +577,19 @@ class ReferenceComposite:
         )
         return matched, face.valid
 
+    @staticmethod
     def _bands(
-        self, dist: np.ndarray, valid: np.ndarray, scale: float
+        dist: np.ndarray, valid: np.ndarray, lengths: _Lengths, upsampled: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(paste, ring, stats): the hole and its blend band where the warp is valid, the ring of visible
         skin the seam is matched on, and the part of it the colour statistics come from (None: all of it),
         (h, w) bool each, from the distance to the hole."""
-        opts = self.options
         # The band the blend cross-fades over is filled too (where the warp is valid); at a working
-        # scale one pixel more, so that it still covers the full-size band once scaled back.
-        band = max(int(np.ceil(opts.band_px * scale)), 0) + (1 if scale < 1.0 else 0)
+        # scale (``upsampled``) one pixel more, so that it still covers the full-size band once scaled back.
+        band = max(int(np.ceil(lengths.band)), 0) + (1 if upsampled else 0)
         paste = (dist <= band) & valid
-        gap, width = opts.ring_gap_px * scale, max(opts.ring_px * scale, 1.5)
-        stats_gap = opts.stats_gap_px * scale
+        gap, width = lengths.ring_gap, max(lengths.ring, 1.5)
+        stats_gap = lengths.stats_gap
         # Skin only: where the warp is valid (the reference's face and the region below its jaw); the
         # mask's colour, hair, shadows and hands are dropped from the ring's statistics as outliers.
         ring = (dist > gap) & (dist <= max(gap, stats_gap) + width) & valid
@@ -571,11 +602,13 @@ class ReferenceComposite:
         valid: np.ndarray,
         reference: np.ndarray,
         landmarks: np.ndarray,
-        scale: float,
+        lengths: _Lengths,
         filters: tuple[Callable[[np.ndarray], np.ndarray] | None, Callable[[np.ndarray], np.ndarray] | None] = (None, None),
         out: np.ndarray | None = None,
+        upsampled: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Rebuild one region (all arrays cropped alike, pixel lengths of the options times ``scale``).
+        """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
+        ``upsampled``: it is a working size that will be scaled up).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -584,25 +617,24 @@ class ReferenceComposite:
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-        paste, ring, stats = self._bands(dist, valid, scale)
+        paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
         if out is None:
             out = image.copy()
-        if opts.color_match and opts.ring_px > 0:
+        if opts.color_match and lengths.ring > 0:
             match_color(
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats,
             )
         else:
             _paste(out, reference, paste)
-        grow = max(opts.inpaint_grow_px, 0)
-        grow = max(grow * scale, 1.0) if grow > 0 else 0.0
+        grow = max(lengths.inpaint_grow, 1.0) if lengths.inpaint_grow > 0 else 0.0
         gaps = (dist <= grow) & ~valid
         outer = gaps & ~_face_oval(hole.shape, landmarks) if gaps.any() and opts.fill == "surround" else None
         if outer is not None and outer.any():
             # Beside the face (where the reference's hair or background was not carried over), the frame's
             # surroundings; inside it, Telea from the rebuilt skin around the gap, below.
-            gap_px = max(opts.ring_gap_px * scale, 1.0)
-            around = (dist > gap_px) & (dist <= gap_px + max(opts.ring_px * scale, 1.5))
+            gap_px = max(lengths.ring_gap, 1.0)
+            around = (dist > gap_px) & (dist <= gap_px + max(lengths.ring, 1.5))
             if np.count_nonzero(around) >= _MIN_RING_PIXELS:
                 where = mask_bbox(outer, 0, hole.shape)
                 assert where is not None
@@ -610,7 +642,7 @@ class ReferenceComposite:
                 _paste(out[where], fill[where], outer[where])
                 gaps &= ~outer
         if gaps.any():
-            r = max(int(round(opts.inpaint_radius * scale)), 1)
+            r = max(int(round(lengths.inpaint_radius)), 1)
             where = mask_bbox(gaps, 2 * r + 2, hole.shape)
             assert where is not None
             patch = np.ascontiguousarray(out[where])

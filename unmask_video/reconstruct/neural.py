@@ -25,6 +25,7 @@ import numpy as np
 
 from unmask_video import align
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.face_units import face_size_px
 from unmask_video.stages import FaceROI, Image
 from unmask_video.reconstruct.backends import Backend, select_backend
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
@@ -123,8 +124,6 @@ class GeneratorReconstructor:
         self.name = config.name
         #: The composite this generator corrects (None: it takes the warped reference itself).
         self.composite = ReferenceComposite(composite) if config.corrects_composite else None
-        #: The network reads the whole aligned face crop of the warped reference (or of the composite).
-        self.reference_reach: int | None = None
         self.provider = f"{backend.name}: {backend.provider}"
         self.size = config.size
         kernel = 2 * self.options.hole_dilate + 1
@@ -144,6 +143,10 @@ class GeneratorReconstructor:
         config = read_config(weights)
         chosen = select_backend(backend, weights, device=device, engine=engine, **backend_options)
         return cls(chosen, config, options, Path(weights), composite)
+
+    def reach_px(self, face_px: float) -> None:
+        """None: the network reads the whole aligned face crop of the warped reference (or of the composite)."""
+        return None
 
     def warmup(self, batch: int = 1) -> None:
         s = self.size
@@ -192,7 +195,7 @@ class GeneratorReconstructor:
         bx, by, bw, bh = cv2.boundingRect((face.mask > 0).view(np.uint8))
         if bw == 0 or bh == 0:
             return result
-        grow = 2 if self.composite is None else int(np.ceil(self.composite.options.band_px)) + 2
+        grow = 2 if self.composite is None else int(np.ceil(self.composite.lengths(face_size_px(face.landmarks)).band)) + 2
         x0, y0 = max(bx - grow, 0), max(by - grow, 0)
         x1, y1 = min(bx + bw + grow, w), min(by + bh + grow, h)
         m = prep.matrix.copy()
