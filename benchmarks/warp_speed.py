@@ -156,7 +156,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1: per-core cost)")
     parser.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision of the composite timed as baseline")
-    parser.add_argument("--warp-baseline-rev", default=WARP_BASELINE_REV, help="git revision of the warp timed as baseline")
+    parser.add_argument(
+        "--warp-baseline-rev", default=WARP_BASELINE_REV, help="git revision of the warp timed as baseline"
+    )
     args = parser.parse_args()
     baseline = _composite_at(args.baseline_rev)
     warp_baseline = _module_or_none(args.warp_baseline_rev, "unmask_video/warp.py")
