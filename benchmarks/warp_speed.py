@@ -9,7 +9,10 @@ step (process CPU time, one OpenCV thread by default), and the coarse-grid TPS w
 pixel) TPS warp and of the face-only warp (no control points below the jaw) measured in the same run, and the
 Poisson blend as a ratio of the feathered blend. The composite is also timed as it was at git revision
 ``--baseline-rev`` (the module's source read with ``git show``; skipped outside a git checkout), in the same run,
-with the largest difference between the two outputs. A benchmark: it asserts nothing.
+with the largest difference between the two outputs; so is the tracked warp (as the pipeline calls it: a face
+track, the frame and its mask) as it was at ``--warp-baseline-rev`` (before its speed work of issue 14), with the
+largest difference of the warped pixels and the number of validity pixels that differ. A benchmark: it asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ def _ms(fn: Callable[[], object], repeat: int) -> float:
 
 #: The composite before its speed work (in-place pastes, ring listed once): the default baseline.
 BASELINE_REV = "3cec95e"
+#: The warp before its speed work of issue 14 (two remaps, full-size map scaling, control points twice).
+WARP_BASELINE_REV = "88f4916"
 
 
 def _module_at(rev: str, module_path: str, name: str, source_edit: Callable[[str], str] = lambda s: s) -> ModuleType:
@@ -94,6 +99,17 @@ def _composite_at(rev: str) -> ModuleType | None:
         )
     except (OSError, subprocess.CalledProcessError):
         print(f"composite at {rev}: not found (no git checkout or no such revision); baseline skipped")
+        return None
+
+
+def _module_or_none(rev: str, module_path: str) -> ModuleType | None:
+    """``module_path`` (a module with no sibling imports to swap) as it was at git revision ``rev``, imported as its
+    own module (None, with a message, where git or the revision is not there)."""
+    stem = Path(module_path).stem
+    try:
+        return _module_at(rev, module_path, f"_{stem}_baseline_{rev}")
+    except (OSError, subprocess.CalledProcessError):
+        print(f"{stem} at {rev}: not found (no git checkout or no such revision); baseline skipped")
         return None
 
 
@@ -140,8 +156,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1: per-core cost)")
     parser.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision of the composite timed as baseline")
+    parser.add_argument(
+        "--warp-baseline-rev", default=WARP_BASELINE_REV, help="git revision of the warp timed as baseline"
+    )
     args = parser.parse_args()
     baseline = _composite_at(args.baseline_rev)
+    warp_baseline = _module_or_none(args.warp_baseline_rev, "unmask_video/warp.py")
     console = Console(width=200)
     cv2.setNumThreads(args.threads)
     table = Table(
@@ -155,6 +175,9 @@ def main() -> None:
         "face-only warp",
         "warp / face-only",
         "warp, tracked",
+        f"tracked @{args.warp_baseline_rev}",
+        "new / baseline ",
+        "max |new - baseline| (valid px differing)",
         "x FaceMesh under mask",
         "x reach not skin-only",
         "colour match",
@@ -180,6 +203,25 @@ def main() -> None:
         # As the pipeline calls it (a face track: shape smoothing and the rigid-frame filter), with the control
         # points under the mask from the reference through the seen landmarks (default) or FaceMesh's guess.
         t_tracked = _ms(lambda: warper.warp(roi_lm, shape, track=0, image=roi, mask=mask), args.repeat)
+        warp_cells = ["-", "-", "-"]
+        if warp_baseline is not None:
+            old_warper = warp_baseline.ReferenceWarper(ref, ref_lm, warp_baseline.WarpOptions())
+            t_old_warp, t_tracked = _ms_pair(
+                lambda: old_warper.warp(roi_lm, shape, track=0, image=roi, mask=mask),
+                lambda: warper.warp(roi_lm, shape, track=0, image=roi, mask=mask),
+                args.repeat,
+            )
+            # Fresh warpers on both sides (the per-track smoothing starts alike), a few frames each.
+            a_w = warp_baseline.ReferenceWarper(ref, ref_lm, warp_baseline.WarpOptions())
+            b_w = ReferenceWarper(ref, ref_lm, WarpOptions())
+            diff, differing = 0, 0
+            for k in range(5):
+                moved = (roi_lm + np.float32(0.7 * k)).astype(np.float32)
+                a_img, a_valid = a_w.warp(moved, shape, track=0, image=roi, mask=mask)
+                b_img, b_valid = b_w.warp(moved, shape, track=0, image=roi, mask=mask)
+                diff = max(diff, int(np.abs(a_img.astype(np.int16) - b_img).max()))
+                differing += int((a_valid != b_valid).sum())
+            warp_cells = [f"{t_old_warp:.2f}", f"{t_tracked / t_old_warp:.2f}", f"{diff} ({differing})"]
         # The same without the skin-only reach past the face outline (and its same-place test against the frame).
         anything = ReferenceWarper(ref, ref_lm, WarpOptions(reach_skin_only=False))
         t_anything = _ms(lambda: anything.warp(roi_lm, shape, track=0), args.repeat)
@@ -231,6 +273,7 @@ def main() -> None:
             f"{t_oval:.2f}",
             f"{t_warp / t_oval:.2f}",
             f"{t_tracked:.2f}",
+            *warp_cells,
             f"{t_tracked / t_guessed:.2f}",
             f"{t_tracked / t_anything:.2f}",
             f"{t_color:.2f}",

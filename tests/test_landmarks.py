@@ -545,3 +545,32 @@ def test_a_held_face_that_turns_back_is_followed_not_extrapolated(astronaut, ast
         other[y0:y1, x0:x1] = astronaut[330:330 + (y1 - y0), 300:300 + (x1 - x0)]
         other = cv2.GaussianBlur(other, (0, 0), 6)
         assert tracker.track(other, 8 / 25) == []
+
+
+@pytest.mark.parametrize("shift", [(0.0, 0.0), (-120.0, 0.0), (0.0, 380.0)])
+def test_the_hold_patch_and_template_made_on_a_miss_are_those_of_the_frame_the_face_was_found_in(
+    astronaut, astronaut_landmarks, shift
+) -> None:
+    """The tracker keeps a copy of the face region of the frame a face was found in and makes the patch and template
+    the hold looks for it with only when the model misses it: the same as made from that frame at once, whole or
+    partly off the frame, even when the frame was written to afterwards (a blend in place)."""
+    from unmask_video.landmarks import _face_patch, _face_template, _FaceShot
+
+    frame = astronaut.copy()
+    landmarks = (astronaut_landmarks + np.array(shift, np.float32)).astype(np.float32)
+    want_patch, want_template = _face_patch(frame, landmarks), _face_template(frame, landmarks)
+    shot = _FaceShot(frame, landmarks)
+    frame[:] = 0  # the frame changed after the face was found
+    patch, template = shot.patch, shot.template
+    assert want_patch is not None and want_template is not None
+    assert patch is not None and np.array_equal(patch, want_patch)
+    assert template is not None and np.array_equal(template.image, want_template.image)
+    assert (template.x0, template.y0, template.scale) == (want_template.x0, want_template.y0, want_template.scale)
+    assert _face_patch(frame, landmarks) is None  # (and the frame itself now gives none: flat)
+
+
+def test_a_face_off_the_frame_has_no_hold_patch_or_template(astronaut, astronaut_landmarks) -> None:
+    from unmask_video.landmarks import _FaceShot
+
+    shot = _FaceShot(np.ascontiguousarray(astronaut), astronaut_landmarks + np.float32(2000.0))
+    assert shot.patch is None and shot.template is None

@@ -17,10 +17,14 @@ from unmask_video.warp import (
     WarpOptions,
     below_jaw_points,
     face_region,
+    _spread_of,
     fit_tps,
+    merge_with_validity,
     neck_column,
     neck_region,
     picture_box,
+    remap_with_validity,
+    tps_maps,
 )
 
 
@@ -463,3 +467,89 @@ def test_an_ear_loop_across_the_references_cheek_is_painted_out() -> None:
     bare, _ = ReferenceWarper(image, lm, WarpOptions()).warp(lm, image.shape[:2])
     plain, _ = ReferenceWarper(image, lm, WarpOptions(remove_loops=False)).warp(lm, image.shape[:2])
     assert np.array_equal(bare, plain)
+
+
+# ------------------------------------------------------------------------------------- speed work, same output
+
+
+def test_grid_written_in_one_buffer_is_the_plain_formula_bit_for_bit() -> None:
+    rng = np.random.default_rng(3)
+    src = rng.uniform(0, 300, (46, 2))
+    tps = fit_tps(src, src + rng.normal(0, 6, src.shape), 0.1)
+    xs, ys = np.arange(-10.0, 330.0, 6.0), np.arange(-12.0, 300.0, 6.0)
+    map_x, map_y = tps.grid(xs, ys)
+    # The computation as it was written before (out of place).
+    c = tps.centers.astype(np.float32)
+    px = ((xs - tps.center[0]) / tps.scale).astype(np.float32)
+    py = ((ys - tps.center[1]) / tps.scale).astype(np.float32)
+    d2 = (py[:, None] - c[None, :, 1])[:, None, :] ** 2 + ((px[:, None] - c[None, :, 0]) ** 2)[None, :, :]
+    u = d2 * np.log(np.maximum(d2, np.float32(1e-30)))
+    out = (u.reshape(-1, len(c)) @ tps.weights.astype(np.float32)).reshape(len(ys), len(xs), 2)
+    a = tps.affine.astype(np.float32)
+    assert np.array_equal(map_x, out[..., 0] + (a[0, 0] + px[None, :] * a[1, 0] + py[:, None] * a[2, 0]))
+    assert np.array_equal(map_y, out[..., 1] + (a[0, 1] + px[None, :] * a[1, 1] + py[:, None] * a[2, 1]))
+
+
+@pytest.mark.parametrize("step", [1, 6])
+def test_maps_scaled_on_the_grid_nodes_equal_the_scaled_full_size_maps(step: int) -> None:
+    rng = np.random.default_rng(4)
+    src = rng.uniform(0, 200, (30, 2))
+    tps = fit_tps(src * 3.0, src + rng.normal(0, 4, src.shape), 0.1)
+    plain = tps_maps(tps, (150, 170), step, (10.0, 20.0), jacobian=True)
+    for level in (1, 2, 3):
+        f = np.float32(1.0 / (1 << level))
+        scaled = tps_maps(tps, (150, 170), step, (10.0, 20.0), jacobian=True, scale=1.0 / (1 << level))
+        assert np.array_equal(scaled[0], plain[0] * f) and np.array_equal(scaled[1], plain[1] * f)
+        assert np.array_equal(scaled[2], plain[2])  # the Jacobian is the unscaled map's
+
+
+def test_one_remap_of_the_merged_picture_equals_the_two_remaps_bit_for_bit() -> None:
+    rng = np.random.default_rng(5)
+    image = np.ascontiguousarray(skimage.data.astronaut()[100:160, 180:250])
+    validity = rng.integers(0, 256, image.shape[:2], dtype=np.uint8)
+    validity[:, :3] = 255  # valid up to the picture's edge: its border must read as 0, not be replicated
+    h, w = 90, 110
+    map_x = rng.uniform(-3.0, image.shape[1] + 2.0, (h, w)).astype(np.float32)
+    map_y = rng.uniform(-3.0, image.shape[0] + 2.0, (h, w)).astype(np.float32)
+    map_x[:5] = rng.uniform(-0.999, 0.0, (5, w))  # between the first pixel and the border
+    map_y[:, :5] = rng.uniform(image.shape[0] - 1.0, image.shape[0], (h, 5))  # between the last pixel and the border
+    map_x[10, :10] = [-1e6, 1e6, -40000, 40000, 32766.9, -32767.9, 32767.0, -32768.0, 1e30, -1e30]  # far off, saturated
+    map_y[11, :4] = [-1e6, 1e6, 32767.5, -32768.5]
+    sub, inside = remap_with_validity(merge_with_validity(image, validity), map_x, map_y)
+    want_sub = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    want_inside = cv2.remap(validity, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    assert sub.shape == (h, w, 3) and inside.shape == (h, w)
+    assert np.array_equal(sub, want_sub)
+    assert np.array_equal(inside, want_inside)
+
+
+def test_warp_from_a_pyramid_level_is_the_previous_computation_bit_for_bit() -> None:
+    """The warp as computed before its speed work (full-size maps scaled to the level, two remaps with their own
+    borders): the same warped pixels and validity."""
+    image, lm = astronaut()
+    truth, target = moved_astronaut(angle=-6.0, scale=0.9)
+    k = 3
+    big = cv2.resize(image, None, fx=k, fy=k, interpolation=cv2.INTER_LINEAR)
+    options = WarpOptions(reach_skin_only=False)
+    warper = ReferenceWarper(big, lm * k, options)
+    h, w = truth.shape[:2]
+    level = warper._level(target)
+    assert level >= 1
+    warped, valid = warper.warp(target, (h, w))
+    x0, y0, x1, y1 = warper._face_box(target, h, w)
+    maps = warper.maps(target, (y1 - y0, x1 - x0), (x0, y0), jacobian=True)
+    f = np.float32(1.0 / (1 << level))
+    source, oval = warper.image, warper._oval  # the pyramid level as it was built before
+    for _ in range(level):
+        source, oval = cv2.pyrDown(source), cv2.pyrDown(oval)
+    sub = cv2.remap(source, maps[0] * f, maps[1] * f, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inside = cv2.remap(oval, maps[0] * f, maps[1] * f, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    ratio = (warper._src_scale / _spread_of(target[list(landmark_sets.TPS_CONTROL)])) ** 2
+    ok = (inside >= 128) & (maps[2] >= options.min_jacobian * ratio)
+    want_valid = np.zeros((h, w), bool)
+    want_valid[y0:y1, x0:x1] = ok
+    want = np.zeros((h, w, 3), np.uint8)
+    want[y0:y1, x0:x1][ok] = sub[ok]
+    assert valid.sum() > 1000
+    assert np.array_equal(valid, want_valid)
+    assert np.array_equal(warped, want)

@@ -154,8 +154,7 @@ class _Track:
     previous: np.ndarray | None = None  # the landmarks returned before ``output``
     previous_t: float = 0.0
     seen: float = 0.0  # last time the model found the face
-    patch: np.ndarray | None = None  # grey patch of the face region when last found
-    template: "_Template | None" = None  # the face as last found, for looking for it while it is held
+    shot: "_FaceShot | None" = None  # the face region as last found: its patch and template, made when needed
     anchor: np.ndarray | None = None  # the landmarks returned when the face was last found
     sample: np.ndarray | None = None  # the frame when the face was last found, sparsely sampled (the cut check)
 
@@ -216,13 +215,15 @@ def _face_patch(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     """The face region of an RGB image as a grey, zero-mean, unit-norm ``_PATCH`` x ``_PATCH`` patch
     (``None`` when the region is off the frame or flat)."""
     h, w = image.shape[:2]
-    lo = np.floor(landmarks.min(axis=0)).astype(int)
-    hi = np.ceil(landmarks.max(axis=0)).astype(int)
-    x0, y0 = max(lo[0], 0), max(lo[1], 0)
-    x1, y1 = min(hi[0], w), min(hi[1], h)
-    if x1 - x0 < 4 or y1 - y0 < 4:
+    x0, y0, x1, y1 = _region(landmarks, w, h)
+    return _patch_of(image[y0:y1, x0:x1])
+
+
+def _patch_of(region: np.ndarray) -> np.ndarray | None:
+    """:func:`_face_patch` of the face region itself (``None`` when under 4 pixels on a side or flat)."""
+    if region.shape[0] < 4 or region.shape[1] < 4:
         return None
-    small = resize(image[y0:y1, x0:x1], _PATCH, _PATCH)  # (an area resize by a non-whole factor costs 5-10x)
+    small = resize(region, _PATCH, _PATCH)  # (an area resize by a non-whole factor costs 5-10x)
     patch = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
     patch -= patch.mean()
     norm = float(np.linalg.norm(patch))
@@ -261,11 +262,51 @@ def _grey_small(image: np.ndarray, box: tuple[int, int, int, int], scale: float)
 def _face_template(image: np.ndarray, landmarks: np.ndarray) -> _Template | None:
     h, w = image.shape[:2]
     box = _region(landmarks, w, h)
-    scale = min(1.0, _TEMPLATE / _face_size(landmarks))
-    grey = _grey_small(image, box, scale)
+    return _template_of(image[box[1]:box[3], box[0]:box[2]], box[0], box[1], _face_size(landmarks))
+
+
+def _template_of(region: np.ndarray, x0: int, y0: int, face_size: float) -> _Template | None:
+    """:func:`_face_template` of the face region itself, whose corner is at (``x0``, ``y0``) in the frame."""
+    scale = min(1.0, _TEMPLATE / face_size)
+    grey = _grey_small(region, (0, 0, region.shape[1], region.shape[0]), scale)
     if grey is None or float(grey.std()) < 1.0:
         return None
-    return _Template(grey, box[0], box[1], scale)
+    return _Template(grey, x0, y0, scale)
+
+
+class _FaceShot:
+    """The face region of the frame a face was last found in (a copy: the frame may be changed later), from which
+    the patch and template that look for the face while it is held are made only when a miss needs them, the
+    same as made on every frame before (tests): a frame the model finds the face in (most frames) pays a copy of
+    the face region only."""
+
+    def __init__(self, image: np.ndarray, landmarks: np.ndarray) -> None:
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = _region(landmarks, w, h)
+        self._region = image[y0:y1, x0:x1].copy()
+        self._x0, self._y0 = x0, y0
+        self._size = _face_size(landmarks)
+        self._made = False
+        self._patch: np.ndarray | None = None
+        self._template: _Template | None = None
+
+    def _make(self) -> None:
+        if not self._made:
+            self._patch = _patch_of(self._region)
+            self._template = _template_of(self._region, self._x0, self._y0, self._size)
+            self._made = True
+
+    @property
+    def patch(self) -> np.ndarray | None:
+        """:func:`_face_patch` of the face as last found."""
+        self._make()
+        return self._patch
+
+    @property
+    def template(self) -> _Template | None:
+        """:func:`_face_template` of the face as last found."""
+        self._make()
+        return self._template
 
 
 def _find_face(image: np.ndarray, template: _Template, reach: float) -> tuple[np.ndarray, float] | None:
@@ -427,8 +468,7 @@ class FaceTracker:
         track.center, track.size = raw.mean(axis=0), _face_size(raw)
         track.seen = float(t)
         if o.hold_time > 0:
-            track.patch = _face_patch(image, raw)
-            track.template = _face_template(image, raw)
+            track.shot = _FaceShot(image, raw)
             track.anchor = out
             track.sample = _sample(image) if o.cut_threshold > 0 else None
         return out
@@ -439,17 +479,21 @@ class FaceTracker:
         there as alike as ``hold_similarity`` to the one last found."""
         o = self.options
         limit = o.hold_time + 1e-6  # float times: 5 frames at 25 fps are 0.2 s
-        if o.hold_time <= 0 or track.anchor is None or track.template is None or t - track.seen > limit:
+        if o.hold_time <= 0 or track.anchor is None or track.shot is None or t - track.seen > limit:
+            return None
+        template = track.shot.template
+        if template is None:
             return None
         if track.sample is not None and _change(_sample(image), track.sample) > o.cut_threshold:
             log.debug("face %d not held at t=%.3f s: the picture changed like a cut", track.id, t)
             return None
-        found = _find_face(image, track.template, o.hold_reach * _face_size(track.anchor))
+        found = _find_face(image, template, o.hold_reach * _face_size(track.anchor))
         if found is None or found[1] < o.hold_similarity:
             return None
         moved = (track.anchor + found[0]).astype(np.float32)
         now = _face_patch(image, moved)
-        similarity = float(np.sum(now * track.patch)) if now is not None and track.patch is not None else -1.0
+        last = track.shot.patch
+        similarity = float(np.sum(now * last)) if now is not None and last is not None else -1.0
         if similarity < o.hold_similarity:
             log.debug("face %d not held at t=%.3f s: its region looks different (%.2f)", track.id, t, similarity)
             return None

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "TPS", "WarpOptions", "fit_tps", "tps_maps", "ReferenceWarper", "face_region", "below_jaw_points", "neck_region", "picture_box",
-    "skin_like", "neck_column",
+    "skin_like", "neck_column", "merge_with_validity", "remap_with_validity",
 ]
 
 
@@ -93,7 +93,11 @@ class TPS:
         dx2 = (px[:, None] - c[None, :, 0]) ** 2  # (nx, K)
         dy2 = (py[:, None] - c[None, :, 1]) ** 2  # (ny, K)
         d2 = dy2[:, None, :] + dx2[None, :, :]  # (ny, nx, K)
-        u = d2 * np.log(np.maximum(d2, np.float32(1e-30)))
+        # u = d2 log(max(d2, eps)), written into one buffer (the same operations as out of place, bit for bit,
+        # without three more temporaries of the (ny, nx, K) size).
+        u = np.maximum(d2, np.float32(1e-30))
+        np.log(u, out=u)
+        np.multiply(d2, u, out=u)
         out = (u.reshape(-1, len(c)) @ self.weights.astype(np.float32)).reshape(len(py), len(px), 2)
         a = self.affine.astype(np.float32)
         map_x = out[..., 0] + (a[0, 0] + px[None, :] * a[1, 0] + py[:, None] * a[2, 0])
@@ -156,6 +160,7 @@ def tps_maps(
     step: int = 4,
     origin: tuple[float, float] = (0.0, 0.0),
     jacobian: bool = False,
+    scale: float = 1.0,
 ) -> tuple[np.ndarray, ...]:
     """``tps`` evaluated at every pixel of an (h, w) region, as float32 ``map_x``, ``map_y`` for ``cv2.remap``.
 
@@ -163,14 +168,19 @@ def tps_maps(
     nodes are placed where ``cv2.resize`` expects them, so every pixel is an exact bilinear blend of
     its four nodes (no half-cell shift). ``origin`` is the region's top-left (x, y) in the spline's
     coordinates. With ``jacobian``, a third (h, w) float32 array is returned: the map's Jacobian
-    determinant (source area per pixel), computed on the nodes and upsampled the same way.
+    determinant (source area per pixel), computed on the nodes and upsampled the same way. ``scale`` multiplies
+    the map (not the Jacobian): applied to the nodes before they are upsampled, which for a power of two (a
+    pyramid level) gives the same maps, bit for bit, as scaling the full-size maps, at the nodes' cost.
     """
     h, w = int(shape[0]), int(shape[1])
     ox, oy = float(origin[0]), float(origin[1])
     step = max(int(step), 1)
     if step == 1:
         gx, gy = tps.grid(ox + np.arange(w, dtype=np.float64), oy + np.arange(h, dtype=np.float64))
-        return (gx, gy, _jacobian(gx, gy, 1.0)) if jacobian else (gx, gy)
+        jac = _jacobian(gx, gy, 1.0) if jacobian else None
+        if scale != 1.0:
+            gx, gy = gx * np.float32(scale), gy * np.float32(scale)
+        return (gx, gy, jac) if jac is not None else (gx, gy)
     # cv2.resize by exactly ``step`` puts node j at output pixel ``j * step + step/2 - 0.5``; one
     # extra node of padding on each side keeps every pixel of the region between four nodes.
     pad = step
@@ -181,10 +191,33 @@ def tps_maps(
     ys = oy + start + step * np.arange(ny, dtype=np.float64)
     gx, gy = tps.grid(xs, ys)
     size = (nx * step, ny * step)
-    nodes = [gx, gy, _jacobian(gx, gy, float(step))] if jacobian else [gx, gy]
+    jac = [_jacobian(gx, gy, float(step))] if jacobian else []
+    if scale != 1.0:
+        gx, gy = gx * np.float32(scale), gy * np.float32(scale)
+    nodes = [gx, gy, *jac]
     return tuple(
         cv2.resize(g, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w] for g in nodes
     )
+
+
+def merge_with_validity(image: np.ndarray, validity: np.ndarray) -> np.ndarray:
+    """(h + 2, w + 2, 4) uint8: an RGB ``image`` and its (h, w) uint8 ``validity`` map as one picture for
+    :func:`remap_with_validity`, with a 1-pixel border: the RGB replicated, the validity 0."""
+    rgb = cv2.copyMakeBorder(image, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    return cv2.merge([*cv2.split(rgb), cv2.copyMakeBorder(validity, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)])
+
+
+def remap_with_validity(merged: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The RGB picture and the validity map of :func:`merge_with_validity` sampled at the float32 maps (bilinear):
+    the same pixels, bit for bit (tests), as ``cv2.remap`` of the image with ``BORDER_REPLICATE`` and of the
+    validity with ``BORDER_CONSTANT`` 0, in one 4-channel remap (it costs about what a 3-channel one does; the
+    1-channel one was half as much again). The maps are converted once to OpenCV's fixed-point form (what
+    ``cv2.remap`` does to float maps on every call) and shifted by the border in whole pixels (exact; a far-off
+    position that saturated stays far off). Returns (h, w, 3) and (h, w) uint8 (the latter a view)."""
+    fixed, fraction = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
+    np.add(np.minimum(fixed, np.int16(32766), out=fixed), np.int16(1), out=fixed)
+    both = cv2.remap(merged, fixed, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.cvtColor(both, cv2.COLOR_RGBA2RGB), both[..., 3]
 
 
 def _jacobian(map_x: np.ndarray, map_y: np.ndarray, spacing: float) -> np.ndarray:
@@ -517,11 +550,13 @@ class ReferenceWarper:
             oval &= mirrored
         self._oval = cv2.erode(oval, np.ones((3, 3), np.uint8))
         # Gaussian pyramid (level k is 2**-k the size; pixel i of level k sits at 2**k * i of level 0).
-        self._levels: list[tuple[np.ndarray, np.ndarray]] = [(self.image, self._oval)]
+        # Each level is kept only as one picture for :func:`remap_with_validity` (one remap instead of two).
+        img, ovl = self.image, self._oval
+        self._levels: list[np.ndarray] = [merge_with_validity(img, ovl)]
         if options.pyramid:
-            while min(self._levels[-1][0].shape[:2]) >= 64:
-                img, ovl = self._levels[-1]
-                self._levels.append((cv2.pyrDown(img), cv2.pyrDown(ovl)))
+            while min(img.shape[:2]) >= 64:
+                img, ovl = cv2.pyrDown(img), cv2.pyrDown(ovl)
+                self._levels.append(merge_with_validity(img, ovl))
         self._src_scale = _spread_of(self.landmarks[list(landmark_sets.TPS_CONTROL)])
         #: Per face track: the smoothed control-point shape in the face's rigid frame.
         self._shapes: dict[int, np.ndarray] = {}
@@ -643,11 +678,12 @@ class ReferenceWarper:
         count[0] += 1
         return np.array([out[0] * unit, out[1] * unit, unit * np.exp(out[2]), np.cos(out[3]), np.sin(out[3])])
 
-    def fit(self, landmarks: np.ndarray, track: int | None = None) -> TPS:
+    def fit(self, landmarks: np.ndarray, track: int | None = None, control: np.ndarray | None = None) -> TPS:
         """The backward spline from target-ROI coordinates to (cropped) reference coordinates. With
-        ``track`` (a face track's id) the control points' shape is averaged over that track's frames."""
+        ``track`` (a face track's id) the control points' shape is averaged over that track's frames. ``control``:
+        :meth:`_target_control` of these landmarks when the caller has it already (it is not computed again)."""
         lm = _check_landmarks(landmarks, "target landmarks")
-        dst = self._target_control(lm)
+        dst = self._target_control(lm) if control is None else control
         if track is not None and self.options.shape_smoothing > 0:
             dst = self._smoothed(lm, dst, track)
         return fit_tps(self._src, dst, self.options.regularization)
@@ -666,31 +702,38 @@ class ReferenceWarper:
         origin: tuple[int, int] = (0, 0),
         jacobian: bool = False,
         track: int | None = None,
+        scale: float = 1.0,
+        control: np.ndarray | None = None,
     ) -> tuple[np.ndarray, ...]:
         """The (h, w) float32 ``map_x``, ``map_y`` for ``cv2.remap``: the reference position of each pixel
         (and its Jacobian determinant with ``jacobian``; see :func:`tps_maps`).
 
         ``shape`` is the (h, w) of the region mapped and ``origin`` its top-left (x, y) in the
-        landmarks' coordinates.
+        landmarks' coordinates; ``scale`` multiplies the maps (see :func:`tps_maps`), ``control`` is passed to
+        :meth:`fit`.
         """
         h, w = int(shape[0]), int(shape[1])
-        return tps_maps(self.fit(landmarks, track), (h, w), self._step(h, w), origin, jacobian)
+        return tps_maps(self.fit(landmarks, track, control), (h, w), self._step(h, w), origin, jacobian, scale)
 
-    def _level(self, landmarks: np.ndarray) -> int:
-        """The pyramid level to sample: the smallest whose face is still at least the target's size."""
+    def _level(self, landmarks: np.ndarray, target: float | None = None) -> int:
+        """The pyramid level to sample: the smallest whose face is still at least the target's size (``target``:
+        the spread of its control landmarks, when the caller has it)."""
         if len(self._levels) == 1:
             return 0
-        target = _spread_of(landmarks[list(landmark_sets.TPS_CONTROL)])
+        if target is None:
+            target = _spread_of(landmarks[list(landmark_sets.TPS_CONTROL)])
         shrink = self._src_scale / max(target, 1e-6)  # > 1: the reference face is bigger
         level = int(np.floor(np.log2(max(shrink, 1.0))))
         return min(level, len(self._levels) - 1)
 
-    def _face_box(self, landmarks: np.ndarray, h: int, w: int) -> tuple[int, int, int, int]:
+    def _face_box(
+        self, landmarks: np.ndarray, h: int, w: int, control: np.ndarray | None = None
+    ) -> tuple[int, int, int, int]:
         """(x0, y0, x1, y1) of the target's face oval (and the region below its jaw) grown by
-        ``face_margin``, clipped to the ROI."""
+        ``face_margin``, clipped to the ROI (``control``: :meth:`_target_control` of the landmarks, when known)."""
         oval = landmarks[list(landmark_sets.FACE_OVAL)]
         if self.options.neck_reach > 0:
-            oval = np.concatenate([oval, self._target_control(landmarks)])
+            oval = np.concatenate([oval, self._target_control(landmarks) if control is None else control])
         lo, hi = oval.min(axis=0), oval.max(axis=0)
         grow = self.options.face_margin * float(max(hi - lo)) + 2.0
         x0 = int(np.clip(np.floor(lo[0] - grow), 0, w))
@@ -726,23 +769,22 @@ class ReferenceWarper:
         lm = _check_landmarks(landmarks, "target landmarks")
         warped = np.zeros((h, w, 3), np.uint8)
         valid = np.zeros((h, w), bool)
+        # The frame's control points, once: the face box and the spline both need them.
+        control = self._target_control(lm)
         # Only the target's face (and a margin) can be valid: map that box, not the whole ROI.
-        x0, y0, x1, y1 = self._face_box(lm, h, w)
+        x0, y0, x1, y1 = self._face_box(lm, h, w, control)
         if region is not None:
             x0, y0 = max(x0, int(region[0])), max(y0, int(region[1]))
             x1, y1 = min(x1, int(region[2])), min(y1, int(region[3]))
         if x1 <= x0 or y1 <= y0:
             return warped, valid
         check = self.options.min_jacobian is not None
-        maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check, track=track)
-        map_x, map_y = maps[0], maps[1]
-        level = self._level(lm)
-        source, oval = self._levels[level]
-        if level:
-            f = np.float32(1.0 / (1 << level))
-            map_x, map_y = map_x * f, map_y * f
-        sub = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        inside = cv2.remap(oval, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        spread = _spread_of(lm[list(landmark_sets.TPS_CONTROL)])
+        level = self._level(lm, spread)
+        # The pyramid level's 2**-level is applied to the grid's nodes, not to the full-size maps (the same maps).
+        maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check, track=track,
+                         scale=1.0 / (1 << level), control=control)  # fmt: skip
+        sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
         if self.options.reach_skin_only:
             strict, loose = inside >= 192, inside >= 64
             ok = loose if self._same_place(sub, strict, loose, image, mask, (x0, y0, x1, y1), track) else strict
@@ -751,7 +793,7 @@ class ReferenceWarper:
         if check:
             # Folds (negative determinant) and crushes (tiny), relative to the face's overall area
             # ratio, reference to target.
-            ratio = (self._src_scale / max(_spread_of(lm[list(landmark_sets.TPS_CONTROL)]), 1e-6)) ** 2
+            ratio = (self._src_scale / max(spread, 1e-6)) ** 2
             ok &= maps[2] >= self.options.min_jacobian * ratio
         # (zero where not ok: one OpenCV masked operation, many times faster than numpy's boolean assignment)
         warped[y0:y1, x0:x1] = cv2.bitwise_and(sub, sub, mask=ok.view(np.uint8))
