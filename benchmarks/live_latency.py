@@ -231,17 +231,6 @@ def profile(size: str, seconds: float, generator: str, top: int = 30) -> None:
         print(f"  {1000 * cumulative / frames:7.1f} {1000 * own / frames:6.1f}  {calls:6d}  {label}")
 
 
-def checkout(rev: str, folder: Path) -> Path:
-    """The files of git revision ``rev`` of this repository, written under ``folder``."""
-    tree = folder / f"rev-{rev}"
-    tree.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], capture_output=True, check=False)
-    if archive.returncode != 0:
-        raise SystemExit(f"--baseline-rev {rev}: {archive.stderr.decode(errors='replace').strip()}")
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-    return tree
-
-
 #: The source options live mode used before long key frame intervals were handled (the startup baseline).
 FORMER_OPTIONS = {"fflags": "nobuffer", "flags": "low_delay", "probesize": "500000", "analyzeduration": "500000"}
 
@@ -340,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [p for p in paths if p not in PATHS]
     if unknown:
         raise SystemExit(f"unknown --paths {', '.join(unknown)}: use some of {', '.join(PATHS)}")
+    # (imported here, in the parent: a --baseline-rev child finds an older revision's benchmarks package first)
+    from benchmarks.revisions import checkout
+
     with tempfile.TemporaryDirectory() as tmp:
         baseline = checkout(args.baseline_rev, Path(tmp)) if args.baseline_rev else None
         if baseline is not None:

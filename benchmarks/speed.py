@@ -336,18 +336,6 @@ def child_main(video: str, reference: str, out: str, path: str, generator: str) 
                       "groups": result.groups}))  # fmt: skip
 
 
-def checkout(rev: str, folder: Path) -> Path:
-    """The files of git revision ``rev`` of this repository, written under ``folder``."""
-    root = Path(__file__).resolve().parents[1]
-    tree = folder / f"rev-{rev}"
-    tree.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(root), "archive", rev], capture_output=True, check=False)
-    if archive.returncode != 0:
-        raise SystemExit(f"--baseline-rev {rev}: {archive.stderr.decode(errors='replace').strip()}")
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-    return tree
-
-
 def run_options(clip: Clip, out: Path, path: str, generator: str, batch: int = 1) -> RunOptions:
     options = RunOptions(
         input=str(clip.video),
@@ -367,6 +355,9 @@ def run_summary(clip: Clip, out: Path, path: str, generator: str, batch: int = 1
 
 
 def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
+    # (imported here, in the parent: a --baseline-rev child finds an older revision's benchmarks package first)
+    from benchmarks.revisions import checkout
+
     paths = args.paths.split(",")
     baseline = checkout(args.baseline_rev, tmp) if args.baseline_rev else None
     if baseline is not None:
