@@ -297,11 +297,12 @@ class WarpOptions:
     remove_loops: bool = True
 
 
-def face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
-    """(h, w) uint8 map, 255 inside the face oval drawn through ``landmarks``, 0 elsewhere."""
+def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool = True) -> np.ndarray:
+    """(h, w) uint8 map, 255 inside the face oval drawn through ``landmarks``, 0 elsewhere (with ``antialiased``,
+    the pixels its outline crosses in between)."""
     out = np.zeros(shape, dtype=np.uint8)
     poly = np.round(np.asarray(landmarks)[list(landmark_sets.FACE_OVAL)] * 16).astype(np.int32)
-    cv2.fillPoly(out, [poly], 255, lineType=cv2.LINE_AA, shift=4)
+    cv2.fillPoly(out, [poly], 255, lineType=cv2.LINE_AA if antialiased else cv2.LINE_8, shift=4)
     return out
 
 

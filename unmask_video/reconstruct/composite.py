@@ -22,11 +22,11 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from unmask_video import landmark_sets
 from unmask_video.blend import DEFAULT_BLEND_WIDTH, mask_bbox
 from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.stages import FaceROI, Image
+from unmask_video.warp import face_region
 
 log = logging.getLogger(__name__)
 
@@ -375,14 +375,6 @@ def match_color(
     return out
 
 
-def _face_oval(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
-    """(h, w) bool: inside the face oval drawn through ``landmarks``."""
-    out = np.zeros(shape, np.uint8)
-    poly = np.round(np.asarray(landmarks, np.float64)[list(landmark_sets.FACE_OVAL)] * 16).astype(np.int32)
-    cv2.fillPoly(out, [poly], 255, shift=4)
-    return out > 0
-
-
 def _surround(image: np.ndarray, around: np.ndarray, sigma: float) -> np.ndarray:
     """(h, w, 3) uint8: the ``image`` pixels at ``around`` ((h, w) bool) spread over the whole grid by normalised
     convolution with a Gaussian of ``sigma`` pixels, and where those are far, of ``4 * sigma``."""
@@ -563,8 +555,9 @@ class ReferenceComposite:
         """
         matched = face.reference.copy()
         hole_full = face.mask > 0
-        lengths = self.lengths(face_size_px(face.landmarks))
-        region = mask_bbox(hole_full, self.reach_px(face_size_px(face.landmarks)), hole_full.shape)
+        face_px = face_size_px(face.landmarks)
+        lengths = self.lengths(face_px)
+        region = mask_bbox(hole_full, self.reach_px(face_px), hole_full.shape)
         if region is None or not self.options.color_match:
             return matched, face.valid
         hole, valid = hole_full[region], face.valid[region]
@@ -629,7 +622,9 @@ class ReferenceComposite:
             _paste(out, reference, paste)
         grow = max(lengths.inpaint_grow, 1.0) if lengths.inpaint_grow > 0 else 0.0
         gaps = (dist <= grow) & ~valid
-        outer = gaps & ~_face_oval(hole.shape, landmarks) if gaps.any() and opts.fill == "surround" else None
+        outer = None
+        if gaps.any() and opts.fill == "surround":
+            outer = gaps & (face_region(hole.shape, landmarks, antialiased=False) == 0)
         if outer is not None and outer.any():
             # Beside the face (where the reference's hair or background was not carried over), the frame's
             # surroundings; inside it, Telea from the rebuilt skin around the gap, below.
