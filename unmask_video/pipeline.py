@@ -237,8 +237,7 @@ class FramePipeline:
         crop: tuple[slice, slice] | None = (slice(0, h), slice(0, w))
         reach = self.reconstructor.reach_px(work)
         if reach is not None:  # (its reach is in working-size pixels: 1 / scale as many at full size)
-            blend_reach = feather_reach(self._blend_width(roi)) + 7
-            crop = mask_bbox(roi.mask > 0, max(int(math.ceil(reach / scale)), blend_reach) + 4, (h, w))
+            crop = mask_bbox(roi.mask > 0, max(int(math.ceil(reach / scale)), self._blend_reach(roi)) + 4, (h, w))
             if crop is None:
                 return roi, None
         rows, cols = crop
@@ -297,8 +296,11 @@ class FramePipeline:
     def _blend_region(self, roi: FaceROI) -> tuple[slice, slice] | None:
         """The box of ``roi`` the blend can write to: the mask's bounding box grown by the blend's reach (the
         feather's width, or the Poisson mode's dilation of half of it, each plus a few pixels of rounding)."""
-        reach = feather_reach(self._blend_width(roi)) + 7
-        return mask_bbox(roi.mask > 0, reach, roi.mask.shape[:2])
+        return mask_bbox(roi.mask > 0, self._blend_reach(roi), roi.mask.shape[:2])
+
+    def _blend_reach(self, roi: FaceROI) -> int:
+        """How far outside ``roi``'s mask the blend can write, with a few pixels of rounding."""
+        return feather_reach(self._blend_width(roi)) + 7
 
     def _blend_width(self, roi: FaceROI) -> float:
         """The blend's reach outside the mask on this face, in its ROI's pixels (``BlendOptions.width``)."""
