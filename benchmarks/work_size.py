@@ -23,9 +23,7 @@ import os
 import statistics
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -44,19 +42,6 @@ from unmask_video.timing import StageTimer  # noqa: E402
 STAGES = ("segment", "warp", "reconstruct", "blend")
 
 
-class CpuTimer(StageTimer):
-    """A StageTimer that counts the calling thread's CPU time, not the wall time (a shared machine's load)."""
-
-    @contextmanager
-    def __call__(self, stage: str) -> Iterator[None]:
-        start = time.thread_time()
-        try:
-            yield
-        finally:
-            self.seconds[stage] += time.thread_time() - start
-            self.calls[stage] += 1
-
-
 def _cap(text: str) -> float | None:
     return None if text == "none" else float(text)
 
@@ -71,8 +56,8 @@ def _locate(frames: list[np.ndarray]) -> list[list[TrackedFace]]:
 
 def _run(
     frames: list[np.ndarray], faces: list[list[TrackedFace]], reference: np.ndarray, cap: float | None, generator: str
-) -> tuple[CpuTimer, list[np.ndarray], list[list[tuple[int, int, int, int]]]]:
-    timer = CpuTimer()
+) -> tuple[StageTimer, list[np.ndarray], list[list[tuple[int, int, int, int]]]]:
+    timer = StageTimer(clock=time.thread_time)  # the calling thread's CPU time (not a shared machine's load)
     tracker = FaceTracker(TrackerOptions())
     pipeline = FramePipeline(
         reference, build_reconstructor(ReconstructorOptions(generator=generator)),
