@@ -125,6 +125,16 @@ def test_a_hand_in_front_of_a_bare_face_makes_no_mask(big_face):
         assert not _segment_full(seg, frame, lm).any(), f"frame {i}: a bare face got a mask"
 
 
+def _paint_skin(image: np.ndarray, layer: np.ndarray, skin) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` with the ``layer`` (> 0) painted in the ``skin`` colour, shaded across from image-left to right
+    (0.8x to 1.0x), and the (h, w) bool map of the painted pixels."""
+    on = layer > 0
+    shade = 0.9 + 0.1 * np.linspace(-1, 1, image.shape[1])[None, :].repeat(image.shape[0], 0)
+    out = image.copy()
+    out[on] = np.clip(np.asarray(skin, np.float32)[None, :] * shade[on][:, None], 0, 255).astype(np.uint8)
+    return out, on
+
+
 def _palm(image: np.ndarray, lm: np.ndarray, skin) -> tuple[np.ndarray, np.ndarray]:
     """A hand flat over the mouth: a shaded skin-coloured palm from under the chin, four fingers up to the nose."""
     size = float(np.ptp(lm[list(landmark_sets.FACE_OVAL)][:, 1]))
@@ -135,11 +145,7 @@ def _palm(image: np.ndarray, lm: np.ndarray, skin) -> tuple[np.ndarray, np.ndarr
     for k in range(4):
         x = int(round(mouth[0] + (k - 1.5) * 0.07 * size))
         cv2.line(layer, (x, centre[1]), (x, int(round(mouth[1] - 0.16 * size))), 1, max(int(0.06 * size), 2))
-    on = layer > 0
-    shade = 0.9 + 0.1 * np.linspace(-1, 1, image.shape[1])[None, :].repeat(image.shape[0], 0)
-    out = image.copy()
-    out[on] = np.clip(np.asarray(skin, np.float32)[None, :] * shade[on][:, None], 0, 255).astype(np.uint8)
-    return out, on
+    return _paint_skin(image, layer, skin)
 
 
 @pytest.mark.parametrize("colour", [LIGHT_BLUE, BLACK], ids=["light-blue", "black"])
@@ -217,11 +223,7 @@ def _passing_hand(image: np.ndarray, lm: np.ndarray, skin, t: float) -> tuple[np
     for k in range(4):
         x = int(round(palm[0] + (k - 1.5) * 0.08 * size))
         cv2.line(layer, (x, palm[1]), (x, int(round(palm[1] - 0.35 * size))), 1, max(int(0.065 * size), 2))
-    on = layer > 0
-    shade = 0.9 + 0.1 * np.linspace(-1, 1, image.shape[1])[None, :].repeat(image.shape[0], 0)
-    out = image.copy()
-    out[on] = np.clip(np.asarray(skin, np.float32)[None, :] * shade[on][:, None], 0, 255).astype(np.uint8)
-    return out, on
+    return _paint_skin(image, layer, skin)
 
 
 def _passing_clip(image, lm, skin, frames=12, hand=(3, 10)):
