@@ -1,7 +1,7 @@
 """Quality on real talking-head clips with realistic drawn masks (ground truth known), per clip and overall.
 
     python -m benchmarks.quality [--frames 60] [--clips 8] [--small-faces] [--generator none]
-                                 [--sheet SHEET.png]
+                                 [--sheet SHEET.png] [--relit]
 
 For each clip in ../shared/data/videos/talking (and ../shared/data/videos/small_faces with --small-faces):
 landmarks found on the unmasked frames, a varied realistic mask drawn from them (benchmarks.drawn_masks: up to
@@ -15,7 +15,9 @@ warp + reconstruction + blend); ours end to end (the product's segmenter).
 
 Reported inside the true mask: PSNR and SSIM against the truth, colour cast (distance between the mean Lab
 colour of output and truth, per frame, averaged), and the temporal error TDE = mean over frames and mask
-pixels of |(out_t - out_t-1) - (truth_t - truth_t-1)| (flicker only); mask IoU for the end-to-end run. On
+pixels of |(out_t - out_t-1) - (truth_t - truth_t-1)| (flicker only); mask IoU for the end-to-end run. With --relit,
+ours also runs with the reference still relit (:func:`relight`: another white balance, exposure, gamma, side light and
+saturation, drawn per clip from a seeded range), so that the cast and PSNR show what a photo in other light gives. On
 clips of 720 lines or more, the per-face milliseconds of warp, reconstruction and blend on one core. A
 contact sheet (masked / Telea / ours / truth crops for a few frames of each clip) is written as a PNG:
 look at it before believing the figures (by default a new file in the temp folder per run, named with the time and
