@@ -515,9 +515,9 @@ def _skin_light(
     ref_f = ref_small.astype(np.float32)
     gain = np.clip((rgb_new + 1.0) / (ref_f + 1.0), 1.0 / _MAX_DETAIL_GAIN, _MAX_DETAIL_GAIN)
     offset = rgb_new - gain * ref_f + np.float32(0.5)  # (+0.5: rounded half up)
-    both = cv2.resize(np.concatenate([gain, offset], axis=2), (rw, rh), interpolation=cv2.INTER_LINEAR)
-    corrected = cv2.multiply(ref, both[..., :3], dtype=cv2.CV_32F)
-    corrected += both[..., 3:]
+    # (contiguous 3-channel fields: OpenCV's fast paths)
+    corrected = cv2.multiply(ref, cv2.resize(gain, (rw, rh), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_32F)
+    cv2.add(corrected, cv2.resize(offset, (rw, rh), interpolation=cv2.INTER_LINEAR), dst=corrected)
     return np.clip(corrected, 0.0, 255.0, out=corrected).astype(np.uint8)
 
 
