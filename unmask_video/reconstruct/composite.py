@@ -352,7 +352,7 @@ def match_color(
             field += _spread(
                 seam_tgt - (seam_ref + at_ring), r, max(seam_sigma * size, 1.0), fade=True, size=small, coords=seam_coords
             )
-        ref_small = resize(ref_sub, *small)  # (area by halvings, then bilinear: a plain area resize costs 5x)
+        ref_small = _resize_covered(ref_sub, small)  # (area by halvings, then bilinear: a plain area resize costs 5x)
         lab_small = _to_lab(ref_small) + field
         rgb_small = cv2.cvtColor(lab_small.astype(np.float32), cv2.COLOR_Lab2RGB) * np.float32(255.0)
         ref_small_f = ref_small.astype(np.float32)
@@ -373,6 +373,22 @@ def match_color(
         corrected += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
     _paste(out[region], _from_lab(corrected), a)
     return out
+
+
+def _resize_covered(reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The warped ``reference`` (black where the warp is not valid) resized to ``size`` (width, height) as
+    :func:`resize` does, its black pixels left out: a working pixel across the edge of what the warp covers gets the
+    covered pixels' colour (a normalised convolution), not a darker mix with black, which would make the gain there
+    (corrected colour over it) too strong and, scaled back up, light a rim along that edge."""
+    small = resize(reference, *size)
+    covered = reference.any(axis=2)
+    if covered.all():
+        return small
+    cover = resize(covered.astype(np.float32), *size)
+    weight = cv2.GaussianBlur(cover, (5, 5), 0)
+    spread = cv2.GaussianBlur(small.astype(np.float32), (5, 5), 0) / np.maximum(weight, np.float32(1e-3))[..., None]
+    keep = (cover >= np.float32(0.999)) | (weight < np.float32(1e-3))
+    return np.where(keep[..., None], small, np.clip(spread + np.float32(0.5), 0, 255).astype(np.uint8))
 
 
 def _surround(image: np.ndarray, around: np.ndarray, sigma: float) -> np.ndarray:
