@@ -367,8 +367,8 @@ _SAME_PLACE_SMOOTHING = 0.8
 _SAME_PLACE_MAX_PIXELS = 1500
 #: The reference's surroundings are carried only while the frame's face turns (:func:`yaw`) within this much of the
 #: reference's, and stop once it differs by more than this.
-_SAME_POSE_ENTER = 0.05
-_SAME_POSE_LEAVE = 0.08
+_SAME_POSE_ENTER = 0.08
+_SAME_POSE_LEAVE = 0.11
 #: The reference's skin past its face outline is shrunk by this fraction of the face height, and along the inside
 #: of the outline twice as deep only skin is valid.
 _SKIN_EDGE = 0.01
@@ -394,14 +394,14 @@ def skin_like(image: np.ndarray, face: np.ndarray) -> np.ndarray:
 
 
 def yaw(landmarks: np.ndarray) -> float:
-    """How far the face is turned: where the nose tip lies between the face's sides
+    """How far the face is turned: where its nose bridge lies between its sides
     (:data:`~unmask_video.landmark_sets.YAW_PROBE`), along the line joining them, minus one half (0: frontal, about
-    +-0.3 for a face turned to show one cheek)."""
+    +-0.2 for a face turned to show one cheek)."""
     pts = np.asarray(landmarks, np.float64)
-    left, nose, right = (pts[i] for i in landmark_sets.YAW_PROBE)
+    left, bridge, right = (pts[i] for i in landmark_sets.YAW_PROBE)
     across = right - left
     length2 = max(float(across @ across), 1e-9)
-    return float((nose - left) @ across / length2 - 0.5)
+    return float((bridge - left) @ across / length2 - 0.5)
 
 
 def neck_column(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:

@@ -381,14 +381,19 @@ def _resize_covered(reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     covered pixels' colour (a normalised convolution), not a darker mix with black, which would make the gain there
     (corrected colour over it) too strong and, scaled back up, light a rim along that edge."""
     small = resize(reference, *size)
-    covered = reference.any(axis=2)
-    if covered.all():
+    # (a pixel the warp covers is not black; its grey level is 0 only if nearly black, and then no matter)
+    covered = cv2.compare(cv2.cvtColor(reference, cv2.COLOR_RGB2GRAY), 0, cv2.CMP_GT)
+    if cv2.countNonZero(covered) == covered.size:
         return small
-    cover = resize(covered.astype(np.float32), *size)
-    weight = cv2.GaussianBlur(cover, (5, 5), 0)
-    spread = cv2.GaussianBlur(small.astype(np.float32), (5, 5), 0) / np.maximum(weight, np.float32(1e-3))[..., None]
-    keep = (cover >= np.float32(0.999)) | (weight < np.float32(1e-3))
-    return np.where(keep[..., None], small, np.clip(spread + np.float32(0.5), 0, 255).astype(np.uint8))
+    cover = resize(covered, *size)
+    weight = cv2.GaussianBlur(cover.astype(np.float32), (5, 5), 0, borderType=cv2.BORDER_REPLICATE)
+    blurred = cv2.GaussianBlur(small.astype(np.float32), (5, 5), 0, borderType=cv2.BORDER_REPLICATE)
+    # (both blurred alike: their ratio, times 255, is the mean colour of the covered pixels nearby)
+    spread = cv2.convertScaleAbs(cv2.divide(blurred, cv2.merge([weight, weight, weight]), scale=255.0))
+    edge = cv2.bitwise_and(cv2.compare(cover, 254, cv2.CMP_LT), cv2.compare(weight, 0.5, cv2.CMP_GT))
+    out = small.copy()
+    cv2.copyTo(spread, edge, out)
+    return out
 
 
 def _surround(image: np.ndarray, around: np.ndarray, sigma: float) -> np.ndarray:
