@@ -49,7 +49,7 @@ from unmask_video.pipeline import FramePipeline, PipelineOptions  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.timing import StageTimer  # noqa: E402
-from unmask_video.warp import face_region, neck_column, picture_box  # noqa: E402
+from unmask_video.warp import face_region, neck_column, neck_region, picture_box  # noqa: E402
 from unmask_video.io import VideoReader  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
@@ -136,13 +136,14 @@ def load_clip(path: Path, frames: int, index: int) -> Clip:
     return clip
 
 
-#: With --swap-background, the reference's surroundings outside its head are replaced from this far past its face oval
-#: (face heights; the hair at its edge and the ears stay) and outside the neck's column below the jaw.
-SWAP_HEAD_MARGIN = 0.05
+#: With --swap-background, the reference's surroundings are replaced from this far past its face oval (face heights)
+#: and outside the neck's column below the jaw. The warp may carry a band past the outline (``outline_reach``): a wider
+#: margin would keep the reference's own wall there, and a carried wall would not show.
+SWAP_HEAD_MARGIN = 0.0
 
 
 def swap_background(image: np.ndarray, landmarks: np.ndarray, seed: int) -> np.ndarray:
-    """``image`` (the reference still) with everything outside a generous head region (its face oval grown by
+    """``image`` (the reference still) with everything outside its head (its face oval grown by
     :data:`SWAP_HEAD_MARGIN` face heights, and the neck's column from the jaw down) replaced by a seeded texture: a
     colour of its own per ``seed`` (some of them skin-like: tan, orange, brown) with soft blotches and fine grain.
     The benchmark's reference is a frame of the same clip, so the reference's wall IS the frame's wall and carrying
@@ -152,13 +153,13 @@ def swap_background(image: np.ndarray, landmarks: np.ndarray, seed: int) -> np.n
     pts = np.asarray(landmarks, np.float64)
     top, chin = (pts[i] for i in landmark_sets.FACE_HEIGHT)
     height = float(np.hypot(*(chin - top)))
-    grow = max(int(round(SWAP_HEAD_MARGIN * height)), 1)
+    grow = max(int(round(SWAP_HEAD_MARGIN * height)), 0)
     head = cv2.dilate(face_region((h, w), pts, antialiased=False),
                       cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     below = np.zeros((h, w), np.uint8)
     jaw_y = int(pts[list(landmark_sets.LOWER_JAW), 1].max())
     below[min(max(jaw_y - grow, 0), h):] = 255
-    head |= neck_column((h, w), pts) & below
+    head |= neck_column((h, w), pts) & (below | neck_region((h, w), pts, 0.4))
     colour = rng.uniform(40, 225, 3)
     if seed % 2 == 0:  # every other clip a skin-like colour: the hardest case for a colour test
         colour = np.array([rng.uniform(170, 230), rng.uniform(110, 160), rng.uniform(60, 110)])
