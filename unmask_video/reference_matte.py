@@ -5,17 +5,20 @@ background, hair, clothes and glasses frames belong to where the photo was taken
 place (or of the same place once the head has turned), they show as strips of wall or collar beside the jaw. The
 matte is decided once, when the reference is loaded:
 
-- *where* skin can be: the face oval, a thin band past its outline (the ears, the cheek a turned face shows), and
-  below the jaw only the neck's column (``warp.neck_column``), never beside it;
+- *where* skin can be (``reach``, given by the warp): the face oval and, below the jaw, only the neck's column
+  (``warp.neck_column``), never beside it nor past the outline (a wall of the skin's own colour and light cannot
+  be told from skin by colour: there only where it lies tells them apart);
 - *which colour* is skin: a model of the face's own skin learned from the face centre (inside the oval, away from
   its outline, the eyes and the lips): the median Lab colour and the robust covariance of its chroma, lightness
-  allowed far darker (a neck in the jaw's shadow) than lighter;
+  allowed far darker (a neck in the jaw's shadow, down to a floor: not dark hair) than lighter (a lit wall, a pale
+  shirt);
 - *connected*: only skin-coloured pieces joined to the face centre count (a wall of skin colour beside the face,
   cut off from it by hair or an edge, does not), and what those pieces enclose is kept whatever its colour (lips,
   nostrils, a moustache, the eyes), while what reaches in from outside the skin (hair over a cheek or the
   forehead, a collar, the wall) is not.
 
-Everything the matte leaves out is not valid in the warp; the composite fills it from the frame's surroundings.
+Everything the matte leaves out is not valid in the warp (unless the reference was taken in the same place and the
+face is seen in its pose: ``warp.ReferenceWarper``); the composite fills it from the frame's surroundings.
 """
 
 from __future__ import annotations

@@ -17,9 +17,10 @@ reference's own, carried onto the frame by the least-squares similarity of the l
 see (:data:`~unmask_video.landmark_sets.STABLE_FACE`: eyes, brows, nose bridge, temples); only those
 points above the mask follow FaceMesh directly (``neck_from_reference``, ``jaw_from_reference``).
 
-The validity map says where the warp is trustworthy: inside the reference image and inside the
-reference's face oval or the region below its jaw, carried through the same map, and not where the
-spline folds or crushes the reference (tracking failures). Where the region below the jaw runs past the
+The validity map says where the warp is trustworthy: inside the reference image and on the reference's own face
+and neck skin (:mod:`unmask_video.reference_matte`, decided once when the reference is loaded: not its wall, hair,
+clothes or glasses frames), carried through the same map, and not where the spline folds or crushes the reference
+(tracking failures). Where the region below the jaw runs past the
 reference picture's edge (a low face in a video frame), the picture is continued by its mirror image,
 valid only where the mirrored pixel is itself neck: the skin continues without a seam or an inpainted
 smear. A reference photo much bigger than the target face is sampled from a
@@ -810,8 +811,8 @@ class ReferenceWarper:
         (``shape_smoothing``); None: this frame's points as they are. ``image`` and ``mask``: the frame's ROI
         ((h, w, 3) uint8) and its mask ((h, w), > 0 covered): with ``reach_skin_only``, the reference's hair or
         background past its face outline is carried over after all while it looks like what the frame shows there
-        outside the mask (a reference taken in the same place; averaged over the track's frames); without them,
-        only its skin is.
+        outside the mask (a reference taken in the same place; averaged over the track's frames) and the face is turned
+        as in the reference (:func:`yaw`); without them, only its skin is.
         """
         h, w = int(shape[0]), int(shape[1])
         lm = _check_landmarks(landmarks, "target landmarks")
