@@ -1,7 +1,7 @@
 """Quality on real talking-head clips with realistic drawn masks (ground truth known), per clip and overall.
 
     python -m benchmarks.quality [--frames 60] [--clips 8] [--small-faces] [--generator none]
-                                 [--sheet SHEET.png]
+                                 [--sheet SHEET.png] [--relit]
 
 For each clip in ../shared/data/videos/talking (and ../shared/data/videos/small_faces with --small-faces):
 landmarks found on the unmasked frames, a varied realistic mask drawn from them (benchmarks.drawn_masks: up to
@@ -15,7 +15,9 @@ warp + reconstruction + blend); ours end to end (the product's segmenter).
 
 Reported inside the true mask: PSNR and SSIM against the truth, colour cast (distance between the mean Lab
 colour of output and truth, per frame, averaged), and the temporal error TDE = mean over frames and mask
-pixels of |(out_t - out_t-1) - (truth_t - truth_t-1)| (flicker only); mask IoU for the end-to-end run. On
+pixels of |(out_t - out_t-1) - (truth_t - truth_t-1)| (flicker only); mask IoU for the end-to-end run. With --relit,
+ours also runs with the reference still relit (:func:`relight`: another white balance, exposure, gamma, side light and
+saturation, drawn per clip from a seeded range), so that the cast and PSNR show what a photo in other light gives. On
 clips of 720 lines or more, the per-face milliseconds of warp, reconstruction and blend on one core. A
 contact sheet (masked / Telea / ours / truth crops for a few frames of each clip) is written as a PNG:
 look at it before believing the figures (by default a new file in the temp folder per run, named with the time and
@@ -55,6 +57,8 @@ from unmask_video.io import VideoReader  # noqa: E402
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
 MASKED, TELEA, OURS_TRUE, OURS_E2E = "masked input", "Telea (true mask)", "ours (true mask)", "ours (segmenter)"
 METHODS = (MASKED, TELEA, OURS_TRUE, OURS_E2E)
+#: With --relit: ours run again with the reference still in another light (see :func:`relight`).
+RELIT_TRUE, RELIT_E2E = "ours (true mask), relit reference", "ours (segmenter), relit reference"
 TIMED_STAGES = ("warp", "reconstruct", "blend")
 
 
@@ -239,8 +243,31 @@ def parse_overrides(text: str, options: object) -> dict[str, object]:
     return out
 
 
+def relight(image: np.ndarray, landmarks: np.ndarray, seed: int) -> np.ndarray:
+    """``image`` (the reference still) as if taken in another light, by another camera: drawn from a seeded range,
+    a white-balance shift (red and blue gains), an exposure gain and gamma, a side light (a linear gain ramp across
+    the face, in a random direction) and a saturation change. What a user with a photo from elsewhere gives."""
+    rng = np.random.default_rng(seed)
+    rgb = image.astype(np.float32) / 255.0
+    wb = np.exp(np.array([rng.uniform(-0.2, 0.2), 0.0, rng.uniform(-0.2, 0.2)], np.float32))
+    exposure, gamma = float(np.exp(rng.uniform(-0.45, 0.3))), float(rng.uniform(0.75, 1.3))
+    angle, strength = float(rng.uniform(0, 2 * np.pi)), float(rng.uniform(0.15, 0.35))
+    saturation = float(rng.uniform(0.7, 1.4))
+    h, w = image.shape[:2]
+    centre = landmarks.mean(axis=0)
+    width = max(float(np.ptp(landmarks[:, 0])), 1.0)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    along = ((xs - centre[0]) * np.cos(angle) + (ys - centre[1]) * np.sin(angle)) / width  # about -0.5..0.5 on the face
+    side = np.clip(1.0 + 2.0 * strength * along, 0.3, 2.0)[..., None]
+    rgb = np.clip(rgb * wb * exposure * side, 0.0, 1.0) ** gamma
+    grey = rgb.mean(axis=2, keepdims=True)
+    rgb = grey + saturation * (rgb - grey)
+    return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
 def run_ours(
-    clip: Clip, generator: str, true_mask: bool, landmark_smoothing: bool = True, mask_smoothing: bool = False
+    clip: Clip, generator: str, true_mask: bool, landmark_smoothing: bool = True, mask_smoothing: bool = False,
+    reference: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], list[float], StageTimer]:
     timer = StageTimer()
     options = replace(PipelineOptions(), **PIPELINE_OVERRIDES)
@@ -250,7 +277,7 @@ def run_ours(
     options.segment.temporal_smoothing = mask_smoothing
     reconstruction = ReconstructorOptions(generator=generator)
     reconstruction.composite = replace(reconstruction.composite, **COMPOSITE_OVERRIDES)
-    pipeline = _Pipeline(clip.truth[0], build_reconstructor(reconstruction), options, timer)
+    pipeline = _Pipeline(clip.truth[0] if reference is None else reference, build_reconstructor(reconstruction), options, timer)
     pipeline.warmup()
     timer.reset()
     outputs, ious = [clip.masked[0]], []
@@ -269,7 +296,8 @@ def _tile(image: np.ndarray, box: tuple[slice, slice], size: int) -> np.ndarray:
 
 
 def sheet_rows(clip: Clip, results: dict[str, list[np.ndarray]], picks: int, size: int = 160) -> list[np.ndarray]:
-    """Rows of the contact sheet: masked | Telea | ours (true mask) | ours (segmenter) | truth, ``picks`` frames."""
+    """Rows of the contact sheet: masked | Telea | ours (true mask) | ours (segmenter) [| ours relit (true mask)] |
+    truth, ``picks`` frames."""
     rows = []
     n = len(clip.truth)
     frames = sorted({int(round(k)) for k in np.linspace(1, n - 1, picks + 2)[1:-1]})
@@ -280,7 +308,7 @@ def sheet_rows(clip: Clip, results: dict[str, list[np.ndarray]], picks: int, siz
     for t in frames:
         box = face_box(clip.landmarks[t], clip.truth[t].shape[:2], 0.3)
         tiles = [_tile(clip.masked[t], box.slices, size)]
-        tiles += [_tile(results[m][t], box.slices, size) for m in (TELEA, OURS_TRUE, OURS_E2E)]
+        tiles += [_tile(results[m][t], box.slices, size) for m in (TELEA, OURS_TRUE, OURS_E2E, RELIT_TRUE) if m in results]
         tiles.append(_tile(clip.truth[t], box.slices, size))
         row = np.hstack(tiles)
         cv2.putText(row, f"{clip.name} f{t}", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1, cv2.LINE_AA)
@@ -311,6 +339,9 @@ def main() -> int:
     parser.add_argument("--pipeline", default="", help="PipelineOptions fields, e.g. 'box_margin=0.5' (development)")
     parser.add_argument("--composite", default="", help="CompositeOptions fields, e.g. 'seam_sigma=0,ring=8/4' (face lengths: px at a 300 px face[/floor]; development)")
     parser.add_argument("--blend", default="feather", choices=("feather", "poisson"), help="blend mode (development)")
+    parser.add_argument("--relit", action="store_true",
+                        help="also ours with the reference still relit (another white balance, exposure, side light, "
+                        "saturation, drawn per clip): what a user with a photo in other light gets")
     parser.add_argument("--swap-background", action="store_true",
                         help="replace the reference's surroundings outside its head with a seeded texture per clip (the "
                         "real-use case: a reference taken elsewhere; a carried wall shows as an error)")
@@ -337,6 +368,7 @@ def main() -> int:
         return 0
     per_clip: list[tuple[Clip, dict[str, Scores]]] = []
     methods = METHODS + (tuple(name for name, _, _ in SMOOTHING_VARIANTS) if args.smoothing_variants else ())
+    methods += ((RELIT_TRUE,) + (() if args.no_e2e else (RELIT_E2E,))) if args.relit else ()
     overall = {m: Scores() for m in methods}
     timing = StageTimer()
     timed_faces = 0
@@ -362,6 +394,11 @@ def main() -> int:
         else:
             results[OURS_E2E], ious, _ = run_ours(clip, args.generator, true_mask=False)
         variant_ious = {OURS_E2E: ious}
+        if args.relit:
+            relit = relight(clip.truth[0], clip.landmarks[0], seed=number)
+            results[RELIT_TRUE], _, _ = run_ours(clip, args.generator, True, reference=relit)
+            if not args.no_e2e:
+                results[RELIT_E2E], variant_ious[RELIT_E2E], _ = run_ours(clip, args.generator, False, reference=relit)
         if args.smoothing_variants:
             for name, landmark_smoothing, mask_smoothing in SMOOTHING_VARIANTS:
                 results[name], variant_ious[name], _ = run_ours(
@@ -414,8 +451,10 @@ def main() -> int:
         console.print(f"{'yes' if ok else 'NO '}  {check}")
     if rows:
         header = np.zeros((18, rows[0].shape[1], 3), np.uint8)
-        for k, label in enumerate(("masked", "Telea (true mask)", "ours (true mask)", "ours (segmenter)", "truth")):
-            cv2.putText(header, label, (k * rows[0].shape[1] // 5 + 4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42,
+        labels = ("masked", "Telea (true mask)", "ours (true mask)", "ours (segmenter)") + (
+            ("ours, relit ref (true mask)",) if args.relit else ()) + ("truth",)
+        for k, label in enumerate(labels):
+            cv2.putText(header, label, (k * rows[0].shape[1] // len(labels) + 4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42,
                         (255, 255, 255), 1, cv2.LINE_AA)
         args.sheet.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(args.sheet), np.vstack([header, *rows])[..., ::-1])

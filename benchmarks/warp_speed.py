@@ -11,8 +11,8 @@ Poisson blend as a ratio of the feathered blend. The composite is also timed as 
 ``--baseline-rev`` (the module's source read with ``git show``; skipped outside a git checkout), in the same run,
 with the largest difference between the two outputs; so is the tracked warp (as the pipeline calls it: a face
 track, the frame and its mask) as it was at ``--warp-baseline-rev`` (before its speed work of issue 14), with the
-largest difference of the warped pixels and the number of validity pixels that differ. A benchmark: it asserts
-nothing.
+largest difference of the warped pixels and the number of validity pixels that differ; and the composite with
+``CompositeOptions(light="skin")`` against the default, rounds alternating. A benchmark: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -191,6 +191,7 @@ def main() -> None:
         "poisson / feather",
     ):
         table.add_column(col, justify="right")
+    skin_lines: list[str] = []
     for size in (int(s) for s in args.sizes.split(",")):
         ref, ref_lm, frame, box, roi, roi_lm, mask = _scene(size)
         shape = roi.shape[:2]
@@ -261,6 +262,14 @@ def main() -> None:
             diff = int(np.abs(a.astype(np.int16) - b).max())
             base_cells = [f"{t_old:.2f}", f"{t_comp / t_old:.2f}", str(diff)]
 
+        # The composite with the colour and light from the frame's skin (CompositeOptions.light="skin"), against the
+        # default in the same alternating rounds.
+        skin = ReferenceComposite(CompositeOptions(light="skin"))
+        default = ReferenceComposite(CompositeOptions())
+        t_ring, t_skin = _ms_pair(lambda: default.reconstruct([face]), lambda: skin.reconstruct([face]), args.repeat)
+        skin_lines.append(f"{box.width}x{box.height}: composite light=skin {t_skin:.2f} ms, light=ring {t_ring:.2f} ms "
+                          f"({t_skin / t_ring:.2f}x)")
+
         work = frame.copy()
         width = DEFAULT_BLEND_WIDTH.px(face_size_px(roi_lm))
         t_feather = _ms(lambda: blend_into(work, box, filled, mask, width), args.repeat)
@@ -285,6 +294,8 @@ def main() -> None:
             f"{t_poisson / t_feather:.1f}",
         )
     console.print(table)
+    for line in skin_lines:
+        console.print(line)
 
 
 if __name__ == "__main__":

@@ -32,9 +32,12 @@ def with_cast(image: np.ndarray, cast: tuple[int, int, int]) -> np.ndarray:
     return np.clip(image.astype(np.int16) + np.array(cast, np.int16), 0, 255).astype(np.uint8)
 
 
-def masked_face(cast: tuple[int, int, int] = (0, 0, 0), box: Box = BOX):
-    """(ROI of a masked moved astronaut, the unmasked truth ROI, the mask) with the reference warped onto it."""
+def masked_face(cast: tuple[int, int, int] = (0, 0, 0), box: Box = BOX, light=None):
+    """(ROI of a masked moved astronaut, the unmasked truth ROI, the mask) with the reference warped onto it;
+    ``light``: a function that relights the reference photo (its landmarks given) before the warp."""
     reference, reference_lm = astronaut()
+    if light is not None:
+        reference = light(reference, reference_lm)
     truth, target = moved_astronaut()
     roi_lm = (target - [box.x0, box.y0]).astype(np.float32)
     truth_roi = np.ascontiguousarray(truth[box.slices])
@@ -509,3 +512,38 @@ def test_pale_skin_beside_a_white_mask_is_not_taken_for_the_mask() -> None:
     out = match_color(reference, image, ring, hole, 0.0, False, hole)
     assert _mean_colour_error(reference, pale, hole) > 30.0
     assert _mean_colour_error(out, pale, hole) < 4.0, _mean_colour_error(out, pale, hole)
+
+
+def _relit(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The reference photo in other light: darker, warmer, lit from its left, a highlight on the lower face."""
+    h, w = reference.shape[:2]
+    x0, x1 = float(landmarks[:, 0].min()), float(landmarks[:, 0].max())
+    side = np.clip(1.25 - 0.6 * (np.arange(w, dtype=np.float32) - x0) / (x1 - x0), 0.5, 1.3)[None, :, None]
+    rgb = reference.astype(np.float32) * side * np.array([1.05, 0.8, 0.6], np.float32)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = landmarks[:, 0].mean(), landmarks[:, 1].mean() + 0.15 * (landmarks[:, 1].max() - landmarks[:, 1].min())
+    rgb += 90.0 * np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * (0.06 * (x1 - x0)) ** 2))[..., None]
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def _lab(pixels: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(pixels.reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3)
+
+
+def test_a_reference_in_other_light_takes_the_light_of_the_frames_skin() -> None:
+    face, truth = masked_face(light=_relit)
+    hole = face.mask > 0
+    truth_lab = _lab(truth[hole])
+    results = {}
+    for light in ("skin", "ring"):
+        out = ReferenceComposite(CompositeOptions(light=light)).reconstruct([face])[0]
+        lab = _lab(out[hole])
+        results[light] = (float(np.linalg.norm(lab.mean(0) - truth_lab.mean(0))),
+                          float(np.percentile(lab[:, 0], 99.5) - np.percentile(truth_lab[:, 0], 99.5)))
+    cast, highlight = results["skin"]
+    plain_lab = _lab(face.reference[hole])
+    assert float(np.linalg.norm(plain_lab.mean(0) - truth_lab.mean(0))) > 12.0  # the relit reference is far off
+    assert cast < 2.5 and cast < results["ring"][0], results
+    # The reference's highlight is not carried at full strength (nor amplified by the gain that brightens the rest).
+    assert highlight < 6.0, results
+    assert highlight < results["ring"][1] - 3.0, results

@@ -48,6 +48,21 @@ _NON_SKIN_WEIGHT = 0.5
 #: Ring pixels whose colour difference is within this many Lab units of the median are never
 #: outliers (a tight ring would otherwise drop ordinary skin texture).
 _MIN_OUTLIER_LAB = 8.0
+#: With ``light="skin"``: the rebuilt face's L (at the working size) is compressed by ``_HIGHLIGHT_SLOPE`` above the
+#: ``_HIGHLIGHT_PERCENTILE`` of the frame's skin around the mask plus ``_HIGHLIGHT_MARGIN`` Lab units: no highlight
+#: brighter than the frame's own skin shows.
+_HIGHLIGHT_PERCENTILE, _HIGHLIGHT_MARGIN, _HIGHLIGHT_SLOPE = 98.0, 3.0, 0.3
+#: With ``light="skin"``: the reference's variation around its smooth skin light is scaled down at most to this
+#: fraction (per Lab channel) to match the frame skin's.
+_MIN_CONTRAST = 0.5
+#: With ``light="skin"``: weight, in the smooth light field, of ring pixels where the frame shows no skin.
+_NOT_FRAME_SKIN_WEIGHT = 0.1
+#: With ``light="skin"``: the per-channel gain that carries the reference's fine detail onto the new light stays
+#: within this factor (or its inverse); the rest of the change is an offset (no amplified highlights).
+_MAX_DETAIL_GAIN = 1.5
+#: With ``light="skin"``: ring pixels further than this many robust spreads from the frame's colour where the
+#: reference shows skin are not the frame's skin.
+_FRAME_SKIN_SPREADS = 4.0
 #: A mask whose median Lab chroma (distance from grey in the a/b plane) is below this is neutral (white, grey,
 #: black): its colour cannot be told from pale skin's, only its lack of colour can.
 _NEUTRAL_CHROMA = 10.0
@@ -112,6 +127,15 @@ class CompositeOptions:
     #: away from the ring (a cheap membrane, as in gradient-domain cloning): the rebuilt skin meets the
     #: frame's at the mask edge without a step. 0 turns it off.
     seam_sigma: float = 0.05
+    #: Where the rebuilt face's light comes from (with ``local_color_sigma`` > 0): "ring", the difference of the
+    #: frame and the reference on the ring spread inwards and applied as per-channel gains (up to 4x: with a photo
+    #: taken in other light it carries the photo's highlights and shadows, amplified); or "skin", the frame's
+    #: visible skin against the reference's own smooth skin light (its hair or background in the ring does not
+    #: count, nor the frame's collar or hair), the reference's highlights and shadows scaled down to the contrast
+    #: the frame's skin shows, its detail carried with a bounded gain (:func:`_skin_light`). "skin" looks right on
+    #: real clips with a photo of another person in other light, but is not the default: on the quality benchmark
+    #: it is not better (benchmarks/README.md).
+    light: str = "ring"
 
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -254,6 +278,7 @@ def match_color(
     field_filter: Callable[[np.ndarray], np.ndarray] | None = None,
     out: np.ndarray | None = None,
     stats_ring: np.ndarray | None = None,
+    light: str = "ring",
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -272,6 +297,8 @@ def match_color(
     instead (its ``apply`` pixels get the colour-matched reference, or the reference as it is where no match
     can be made; the rest is left alone) and return it. ``stats_ring`` ((h, w) bool, within ``ring``): the
     colour statistics (global shift and smooth field) come from these ring pixels only, the seam from all.
+    ``light`` (with ``local_sigma > 0``): "skin" or "ring", see :attr:`CompositeOptions.light` and
+    :func:`_skin_light`.
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -330,6 +357,13 @@ def match_color(
         ring_corrected = (ref_in - mu_r) * ratio + mu_t
         if local_sigma > 0:
             corrected += _spread(tgt_in - ring_corrected, r_in, max(local_sigma * size, 1.0), coords=coords)
+    elif local_sigma > 0 and light == "skin":
+        corrected = _skin_light(
+            ref_sub, r, a, (ring_ys, ring_xs), tgt_ring, ref_ring, hole_lab, skin_lab, keep, seam_keep,
+            None if stats_ring is None else stats_ring[region][ring_ys, ring_xs], local_sigma, seam_sigma, field_filter,
+        )
+        _paste(out[region], corrected, a)
+        return out
     elif local_sigma > 0:
         # The correction is smooth: its fields are built at a working size, and what they do to the
         # reference there (per-channel gains) is applied at full size.
@@ -374,6 +408,117 @@ def match_color(
     _paste(out[region], _from_lab(corrected), a)
     return out
 
+
+def _skin_light(
+    ref: np.ndarray,
+    ring: np.ndarray,
+    apply: np.ndarray,
+    ring_coords: tuple[np.ndarray, np.ndarray],
+    tgt_ring: np.ndarray,
+    ref_ring: np.ndarray,
+    hole_lab: np.ndarray | None,
+    skin_lab: np.ndarray | None,
+    colour_keep: np.ndarray,
+    seam_keep: np.ndarray,
+    far: np.ndarray | None,
+    local_sigma: float,
+    seam_sigma: float,
+    field_filter: Callable[[np.ndarray], np.ndarray] | None,
+) -> np.ndarray:
+    """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``).
+
+    At a working size: the reference's smooth skin light ``S_r`` (its skin pixels in the region, spread by normalised
+    convolution); on the ring, the frame against the reference pixel by pixel, except where the frame shows skin and
+    the reference does not (hair or background beside a frame's cheek), where against ``S_r``; ring pixels where the
+    frame shows no skin (not near its colour where both show skin above the mask's middle: a collar, a hood, hair)
+    count little. The reference's variation around ``S_r`` is scaled per Lab channel down to what the frame's skin
+    shows around its own light on the ring (``_MIN_CONTRAST`` at least: a harsher light's highlights and shadows are
+    not carried at full strength), the difference is spread inwards (``D``): ``S_r + c (ref - S_r) + D``, its L
+    compressed above the frame skin's brightest; plus the seam field. At full size the reference's fine detail is
+    carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
+    ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` (Lab) were read at; ``seam_keep`` those the
+    seam is matched on; ``colour_keep`` those where the reference shows skin and agrees with the frame
+    (:func:`_inliers`); ``far`` those the statistics may come from (None: all).
+    """
+    rh, rw = ring.shape
+    size = 0.5 * (rh + rw)
+    k = min(1.0, _COLOUR_WORK_PX / max(rh, rw))
+    small = (max(int(round(rw * k)), 1), max(int(round(rh * k)), 1))
+    ref_small = _resize_covered(ref, small)  # (the warp's black outside what it covers left out)
+    lab_small = _to_lab(ref_small)
+    ys, xs = ring_coords
+    ys_s = np.minimum((ys * (small[1] / rh)).astype(np.intp), small[1] - 1)
+    xs_s = np.minimum((xs * (small[0] / rw)).astype(np.intp), small[0] - 1)
+    # The reference's skin: near the colour of the warped lower face (drops its hair, background, nostrils).
+    flat = lab_small.reshape(-1, 3)
+    # (only where the reference was warped and is used: the ring and the pixels to correct)
+    domain = cv2.resize((ring | apply).view(np.uint8), small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0
+    skin = domain & _near(flat, skin_lab, 3.0) if skin_lab is not None and len(skin_lab) >= _MIN_RING_PIXELS else domain
+    if np.count_nonzero(skin) < _MIN_RING_PIXELS:
+        skin = domain if np.count_nonzero(domain) >= _MIN_RING_PIXELS else np.ones(len(flat), bool)
+    skin_map = skin.reshape(small[1], small[0])
+    s_ref = _spread(flat[skin], skin_map, max(local_sigma * size * k, 1.0))
+    smooth_ring = s_ref[ys_s, xs_s]
+    ref_skin = _near(ref_ring, skin_lab, 3.0) if skin_lab is not None and len(skin_lab) >= _MIN_RING_PIXELS else np.ones(len(ys), bool)
+    # The frame's skin: near the colour the frame shows where the reference shows skin and the two agree
+    # (``colour_keep``) above the middle of the mask (the cheeks under the eyes, the nose bridge); not a collar, a hood,
+    # a beard or hair beside or below the mask.
+    frame_skin = np.ones(len(ys), bool)
+    sample = colour_keep & (ys < np.median(np.flatnonzero(ring.any(axis=1))))
+    if np.count_nonzero(sample) < _MIN_RING_PIXELS:
+        sample = colour_keep
+    if np.count_nonzero(sample) >= _MIN_RING_PIXELS:
+        frame_skin = _near(tgt_ring, tgt_ring[sample], _FRAME_SKIN_SPREADS)
+    # The frame is compared with the reference pixel by pixel (so that the same photo in the same light is matched
+    # exactly, and hair or background in both still tell how the light changed), except where the frame shows skin
+    # and the reference does not (its hair or background beside a frame's cheek): there with its smooth skin light.
+    at_ring = ref_ring.copy()
+    swap = frame_skin & ~ref_skin
+    at_ring[swap] = smooth_ring[swap]
+    keep = _inliers(tgt_ring, at_ring, hole_lab)[1]
+    if far is not None and np.count_nonzero(keep & far) >= _MIN_RING_PIXELS:
+        keep &= far
+    if np.count_nonzero(keep) < _MIN_RING_PIXELS:
+        keep = np.ones(len(ys), bool)
+    skin_keep = keep & frame_skin
+    # Where the frame shows no skin, the pixels count little: where skin is near, its light rules.
+    weights = np.where(skin_keep[keep], np.float32(1.0), np.float32(_NOT_FRAME_SKIN_WEIGHT))
+    sigma = max(local_sigma * size, 1.0)
+    coords = (ys[keep], xs[keep])
+    # How strong the reference's own shading and colour variation around its smooth skin light may be: as strong as
+    # the frame's skin shows around its own, on the ring pixels where both show skin (1 for the same photo in the same
+    # light; less where the photo's light is harsher: its highlights and shadows are not the frame's).
+    contrast = np.ones(3, np.float32)
+    both = skin_keep & ref_skin
+    if np.count_nonzero(both) >= _MIN_RING_PIXELS:
+        frame_light = smooth_ring + _spread(
+            tgt_ring[keep] - at_ring[keep], ring, sigma, size=small, coords=coords, weights=weights)[ys_s, xs_s]
+        theirs = np.percentile(np.abs(ref_ring[both] - smooth_ring[both]), 75, axis=0)
+        ours = np.percentile(np.abs(tgt_ring[both] - frame_light[both]), 75, axis=0)
+        contrast = np.clip(ours / np.maximum(theirs, 1e-3), _MIN_CONTRAST, 1.0).astype(np.float32)
+    base_ring = smooth_ring + contrast * (at_ring - smooth_ring)
+    d = _spread(tgt_ring[keep] - base_ring[keep], ring, sigma, size=small, coords=coords, weights=weights)
+    if field_filter is not None:
+        d = field_filter(d)
+    new = s_ref + contrast * (lab_small - s_ref) + d
+    # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
+    # are compressed above it.
+    knee = float(np.percentile(tgt_ring[skin_keep if skin_keep.any() else keep, 0], _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
+    above = np.maximum(new[..., 0] - knee, 0.0)
+    new[..., 0] -= (1.0 - _HIGHLIGHT_SLOPE) * above
+    if seam_sigma > 0 and seam_keep.any():
+        change = new - lab_small  # what the working size does to the reference, read at the seam's ring pixels
+        residual = tgt_ring[seam_keep] - (ref_ring[seam_keep] + change[ys_s[seam_keep], xs_s[seam_keep]])
+        new += _spread(residual, ring, max(seam_sigma * size, 1.0), fade=True, size=small,
+                       coords=(ys[seam_keep], xs[seam_keep]))
+    rgb_new = cv2.cvtColor(new.astype(np.float32), cv2.COLOR_Lab2RGB) * np.float32(255.0)
+    ref_f = ref_small.astype(np.float32)
+    gain = np.clip((rgb_new + 1.0) / (ref_f + 1.0), 1.0 / _MAX_DETAIL_GAIN, _MAX_DETAIL_GAIN)
+    offset = rgb_new - gain * ref_f + np.float32(0.5)  # (+0.5: rounded half up)
+    # (contiguous 3-channel fields: OpenCV's fast paths)
+    corrected = cv2.multiply(ref, cv2.resize(gain, (rw, rh), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_32F)
+    cv2.add(corrected, cv2.resize(offset, (rw, rh), interpolation=cv2.INTER_LINEAR), dst=corrected)
+    return np.clip(corrected, 0.0, 255.0, out=corrected).astype(np.uint8)
 
 def _resize_covered(reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The warped ``reference`` (black where the warp is not valid) resized to ``size`` (width, height) as
@@ -587,7 +732,7 @@ class ReferenceComposite:
         opts = self.options
         matched[region] = match_color(
             face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
-            seam_sigma=opts.seam_sigma, stats_ring=stats,
+            seam_sigma=opts.seam_sigma, stats_ring=stats, light=opts.light,
         )
         return matched, face.valid
 
@@ -637,7 +782,7 @@ class ReferenceComposite:
         if opts.color_match and lengths.ring > 0:
             match_color(
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
-                filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats,
+                filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
             )
         else:
             _paste(out, reference, paste)
