@@ -30,7 +30,7 @@ from unmask_video import landmark_sets as ls
 
 __all__ = [
     "search_polygon", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
-    "ear_loops",
+    "cut_at_rim", "ear_loops",
 ]
 
 _L_BINS, _AB_BINS = 8, 32
@@ -313,6 +313,100 @@ def snap_edges(
     line = (markers == -1) & ((grown > 0) | ((prob >= 0.5) if edge_line else False))
     out = ((markers == 2) | line).astype(np.uint8) & (search > 0).astype(np.uint8)
     return _fill_holes_touching(out, grown)
+
+
+def cut_at_rim(
+    lab: np.ndarray,
+    mask: np.ndarray,
+    sure: np.ndarray,
+    below: np.ndarray,
+    size: float,
+    chroma_gain: float = 3.0,
+    light_weight: float = 0.5,
+    line_width: float = 0.03,
+    outside: np.ndarray | None = None,
+    same_cloth: float = 0.0,
+    hem_px: int = 0,
+    parts: np.ndarray | None = None,
+) -> np.ndarray:
+    """``mask`` (uint8 {0, 1}) less what lies past the cloth's rim under the jaw: a neck, a collar or a hood lining of
+    nearly the mask's colour that the growth (or the k-means cluster itself) took in.
+
+    A marker watershed over the whole window: the mask's ``sure`` part (above the jaw line) floods outward, what is
+    not mask (and, given ``outside``, only where ``outside`` is set: what the colour model rejects, not the cloth the
+    growth missed beside the mask) floods inward; they meet on the strongest colour steps between them. The cloth is
+    one fabric, shaded smoothly, and its rim is a step in colour (its hem, skin or clothing beyond it), so the mask's
+    flood stops at the rim, while a look-alike neck or collar the growth took in is reached more easily from the
+    rest of the neck or the clothing, through no rim. The relief weighs the chroma (Lab a, b) ``chroma_gain`` times
+    and the lightness ``light_weight`` times (the pleats and folds of a mask are lightness steps, not colour ones),
+    after a median over ``line_width`` x ``size`` (thin lines, pleats and print dots, are no steps). Only pixels in
+    ``below`` (under the jaw line) leave the mask; the parts cut off from the mask above the jaw line go with them.
+
+    ``same_cloth`` > 0: a piece cut off (pieces a few pixels apart judged together) whose median chroma over lightness
+    lies within ``same_cloth`` of the sure mask's, or of one of its ``parts``' (an int map of the k-means clusters of
+    the mask, -1 elsewhere: a two-colour mask) stays: the cloth beyond one of its own lines (a stripe, a seam, the
+    shadow of a fold). ``hem_px``: the mask keeps this many pixels past the cut (the line lies on a blurred step).
+    """
+    if not mask.any() or not sure.any():
+        return mask
+    # (a median first: the thin lines of pleats, seams and prints go, steps stay)
+    k = max(int(round(line_width * size)) | 1, 3)
+    smooth = cv2.medianBlur(lab, k) if k <= 255 else lab
+    sigma = max(0.006 * size, 0.7)
+    smooth = cv2.GaussianBlur(smooth, (0, 0), sigma).astype(np.float32)
+    relief = np.empty(lab.shape, np.float32)
+    relief[..., 0] = smooth[..., 0] * light_weight
+    relief[..., 1:] = 128.0 + chroma_gain * (smooth[..., 1:] - 128.0)
+    relief = np.clip(relief, 0, 255).astype(np.uint8)
+    markers = np.zeros(mask.shape, np.int32)
+    markers[(mask == 0) if outside is None else (mask == 0) & (outside > 0)] = 1
+    markers[(sure > 0) & (mask > 0)] = 2
+    cv2.watershed(relief, markers)
+    cut = (markers == 1) & (below > 0) & (mask > 0)
+    if not cut.any():
+        return mask
+    out = mask.copy()
+    out[cut] = 0
+    # (what the cut leaves under the jaw apart from the mask above it goes too)
+    n, comp = cv2.connectedComponents(out, connectivity=8)
+    if n > 2:
+        keep = np.unique(comp[(out > 0) & (below == 0)])
+        out = np.isin(comp, keep[keep > 0]).astype(np.uint8)
+    if same_cloth <= 0:
+        return out
+    # A piece cut off that has the cloth's own colour (its chroma over lightness) is the cloth beyond one of its own
+    # lines (a stripe, a seam, a pleat's shadow): it stays.
+    gone = ((mask > 0) & (out == 0)).astype(np.uint8)
+    # (pieces a few pixels apart, split by the jaw line or the cut's own line, are judged as one)
+    k = max(int(round(0.05 * size)) | 1, 3)
+    n, comp = cv2.connectedComponents(cv2.dilate(gone, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))), connectivity=8)
+    comp[gone == 0] = 0
+    light = lab[..., 0].astype(np.float32)
+    free = shading_free_chroma(light[..., None], lab[..., 1:].astype(np.float32) - 128.0)
+    kept = (sure > 0) & (mask > 0)
+    # The cloth's colours: the sure mask's median, and with ``parts`` (its k-means clusters: a two-colour or printed
+    # mask has several) the median of each part holding a tenth of it whose colour is another one (at least 3 x
+    # ``same_cloth`` from the median: not a white mask's shaded side, warmer than its lit side).
+    median = np.median(free[kept], axis=0)
+    colours = [median]
+    if parts is not None:
+        labels = parts[kept]
+        counts = np.bincount(labels[labels >= 0])
+        for c in np.flatnonzero(counts >= 0.1 * kept.sum()):
+            colour = np.median(free[kept & (parts == c)], axis=0)
+            if float(np.linalg.norm(colour - median)) >= 3 * same_cloth:
+                colours.append(colour)
+    colours_arr = np.array(colours, np.float32)
+    for i in range(1, n):
+        piece = comp == i
+        d = float(np.linalg.norm(colours_arr - np.median(free[piece], axis=0), axis=1).min())
+        if d < same_cloth:
+            out[piece] = 1
+    if hem_px > 0:
+        # (the cut's line lies on the blurred step: the cloth's hem beside it, a pixel or two, stays)
+        ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * hem_px + 1, 2 * hem_px + 1))
+        out |= cv2.dilate(out, ring) & mask
+    return out
 
 
 def _fill_holes_touching(out: np.ndarray, grown: np.ndarray) -> np.ndarray:
