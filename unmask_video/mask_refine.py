@@ -374,15 +374,10 @@ def cut_at_rim(
         out = np.isin(comp, keep[keep > 0]).astype(np.uint8)
     if same_cloth <= 0:
         return out
-    # A piece cut off that has the cloth's own colour (its chroma over lightness) is the cloth beyond one of its own
-    # lines (a stripe, a seam, a pleat's shadow): it stays.
-    gone = ((mask > 0) & (out == 0)).astype(np.uint8)
-    # (pieces a few pixels apart, split by the jaw line or the cut's own line, are judged as one)
-    k = max(int(round(0.05 * size)) | 1, 3)
-    n, comp = cv2.connectedComponents(cv2.dilate(gone, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))), connectivity=8)
-    comp[gone == 0] = 0
-    light = lab[..., 0].astype(np.float32)
-    free = shading_free_chroma(light[..., None], lab[..., 1:].astype(np.float32) - 128.0)
+    # What the cut took that has the cloth's own colour (its chroma over lightness, as the relief sees it) and touches
+    # what is left is the cloth beyond one of its own lines (a stripe, a seam, the shadow of a fold): it stays.
+    gone = (mask > 0) & (out == 0)
+    free = shading_free_chroma(smooth[..., :1], smooth[..., 1:] - 128.0)
     kept = (sure > 0) & (mask > 0)
     # The cloth's colours: the sure mask's median, and with ``parts`` (its k-means clusters: a two-colour or printed
     # mask has several) the median of each part holding a tenth of it whose colour is another one (at least 3 x
@@ -396,12 +391,17 @@ def cut_at_rim(
             colour = np.median(free[kept & (parts == c)], axis=0)
             if float(np.linalg.norm(colour - median)) >= 3 * same_cloth:
                 colours.append(colour)
-    colours_arr = np.array(colours, np.float32)
-    for i in range(1, n):
-        piece = comp == i
-        d = float(np.linalg.norm(colours_arr - np.median(free[piece], axis=0), axis=1).min())
-        if d < same_cloth:
-            out[piece] = 1
+    near = np.zeros(mask.shape, bool)
+    for colour in colours:
+        near |= ((free - colour) ** 2).sum(axis=2) < same_cloth**2
+    # (closed: the thin stripes or dots of another colour between the cloth-coloured parts come back with them)
+    k = max(int(round(0.05 * size)) | 1, 3)
+    back = cv2.morphologyEx((gone & near).astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    back &= gone
+    if back.any():
+        n, comp = cv2.connectedComponents(back | out, connectivity=8)
+        keep = np.unique(comp[out > 0])
+        out = np.isin(comp, keep[keep > 0]).astype(np.uint8)
     if hem_px > 0:
         # (the cut's line lies on the blurred step: the cloth's hem beside it, a pixel or two, stays)
         ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * hem_px + 1, 2 * hem_px + 1))

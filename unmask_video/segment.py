@@ -516,7 +516,7 @@ class MaskSegmenter:
                     sure = cv2.erode(sure, _disk_kernel(2 * opt.rim_sure_erode * sub_size))
                 binary = cut_at_rim(
                     lab, binary, sure, below, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, opt.rim_line_width,
-                    smooth < opt.grow_threshold, opt.rim_same_cloth, opt.rim_hem_px,
+                    (smooth < opt.grow_threshold) | (search_mask == 0), opt.rim_same_cloth, opt.rim_hem_px,
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape),
                 )
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
