@@ -133,6 +133,8 @@ class SegmentOptions:
     rim_light_weight: float = 0.5  # ... and of the lightness (a mask's pleats and folds are lightness steps)
     rim_sure_erode: float = 0.02  # the mask above the jaw line, eroded this much (face): the sure mask
     rim_line_width: float = 0.03  # lines thinner than this (face: pleats, seams, prints) are no rim
+    # ... flooding in from what the colour model rejects and (``rim_past_search``) from past the search region too
+    rim_past_search: bool = False
     rim_hem_px: int = 2  # the cut's line moves out this many pixels (working size): the hem beside it stays
     rim_same_cloth: float = 4.0  # a piece cut off whose chroma over lightness is this near the sure mask's stays
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
@@ -516,7 +518,8 @@ class MaskSegmenter:
                     sure = cv2.erode(sure, _disk_kernel(2 * opt.rim_sure_erode * sub_size))
                 binary = cut_at_rim(
                     lab, binary, sure, below, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, opt.rim_line_width,
-                    (smooth < opt.grow_threshold) | (search_mask == 0), opt.rim_same_cloth, opt.rim_hem_px,
+                    (smooth < opt.grow_threshold) | ((search_mask == 0) if opt.rim_past_search else False),
+                    opt.rim_same_cloth, opt.rim_hem_px,
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape),
                 )
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
