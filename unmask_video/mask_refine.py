@@ -347,20 +347,50 @@ def cut_at_rim(
     the mask, -1 elsewhere: a two-colour mask) stays: the cloth beyond one of its own lines (a stripe, a seam, the
     shadow of a fold). ``hem_px``: the mask keeps this many pixels past the cut (the line lies on a blurred step).
     """
-    if not mask.any() or not sure.any():
+    if not mask.any() or not sure.any() or not (mask & below).any():
         return mask
-    # (a median first: the thin lines of pleats, seams and prints go, steps stay)
+    # Only around the mask (a rim of a tenth of the face for what is not mask to flood in from): the cost follows it.
+    x, y, w, h = cv2.boundingRect(mask)
+    pad = max(int(round(0.1 * size)), 4)
+    box = (slice(max(y - pad, 0), y + h + pad), slice(max(x - pad, 0), x + w + pad))
+    if outside is not None:
+        outside = outside[box]
+    out = mask.copy()
+    out[box] = _cut_at_rim(
+        lab[box], mask[box], sure[box], below[box], size, chroma_gain, light_weight, line_width, outside, same_cloth,
+        hem_px, None if parts is None else parts[box],
+    )
+    return out
+
+
+def _cut_at_rim(
+    lab: np.ndarray,
+    mask: np.ndarray,
+    sure: np.ndarray,
+    below: np.ndarray,
+    size: float,
+    chroma_gain: float,
+    light_weight: float,
+    line_width: float,
+    outside: np.ndarray | None,
+    same_cloth: float,
+    hem_px: int,
+    parts: np.ndarray | None,
+) -> np.ndarray:
+    """:func:`cut_at_rim` on a window around the mask."""
+    if not sure.any():
+        return mask
+    # (a median first: the thin lines of pleats, seams and prints go, steps stay; then a light blur, all in uint8, and
+    # one table look-up per channel for the weights)
     k = max(int(round(line_width * size)) | 1, 3)
-    smooth = cv2.medianBlur(lab, k) if k <= 255 else lab
+    smooth = cv2.medianBlur(lab, min(k, 255))
     sigma = max(0.006 * size, 0.7)
-    smooth = cv2.GaussianBlur(smooth, (0, 0), sigma).astype(np.float32)
-    relief = np.empty(lab.shape, np.float32)
-    relief[..., 0] = smooth[..., 0] * light_weight
-    relief[..., 1:] = 128.0 + chroma_gain * (smooth[..., 1:] - 128.0)
-    relief = np.clip(relief, 0, 255).astype(np.uint8)
+    smooth = cv2.GaussianBlur(smooth, (0, 0), sigma)
+    relief = cv2.LUT(smooth, _relief_table(chroma_gain, light_weight))
     markers = np.zeros(mask.shape, np.int32)
     markers[(mask == 0) if outside is None else (mask == 0) & (outside > 0)] = 1
-    markers[(sure > 0) & (mask > 0)] = 2
+    kept = (sure > 0) & (mask > 0)
+    markers[kept] = 2
     cv2.watershed(relief, markers)
     cut = (markers == 1) & (below > 0) & (mask > 0)
     if not cut.any():
@@ -368,45 +398,77 @@ def cut_at_rim(
     out = mask.copy()
     out[cut] = 0
     # (what the cut leaves under the jaw apart from the mask above it goes too)
-    n, comp = cv2.connectedComponents(out, connectivity=8)
-    if n > 2:
-        keep = np.unique(comp[(out > 0) & (below == 0)])
-        out = np.isin(comp, keep[keep > 0]).astype(np.uint8)
-    if same_cloth <= 0:
-        return out
-    # What the cut took that has the cloth's own colour (its chroma over lightness, as the relief sees it) and touches
-    # what is left is the cloth beyond one of its own lines (a stripe, a seam, the shadow of a fold): it stays.
-    gone = (mask > 0) & (out == 0)
-    free = shading_free_chroma(smooth[..., :1], smooth[..., 1:] - 128.0)
-    kept = (sure > 0) & (mask > 0)
-    # The cloth's colours: the sure mask's median, and with ``parts`` (its k-means clusters: a two-colour or printed
-    # mask has several) the median of each part holding a tenth of it whose colour is another one (at least 3 x
-    # ``same_cloth`` from the median: not a white mask's shaded side, warmer than its lit side).
-    median = np.median(free[kept], axis=0)
-    colours = [median]
-    if parts is not None:
-        labels = parts[kept]
-        counts = np.bincount(labels[labels >= 0])
-        for c in np.flatnonzero(counts >= 0.1 * kept.sum()):
-            colour = np.median(free[kept & (parts == c)], axis=0)
-            if float(np.linalg.norm(colour - median)) >= 3 * same_cloth:
-                colours.append(colour)
-    near = np.zeros(mask.shape, bool)
-    for colour in colours:
-        near |= ((free - colour) ** 2).sum(axis=2) < same_cloth**2
-    # (closed: the thin stripes or dots of another colour between the cloth-coloured parts come back with them)
-    k = max(int(round(0.05 * size)) | 1, 3)
-    back = cv2.morphologyEx((gone & near).astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    back &= gone
-    if back.any():
-        n, comp = cv2.connectedComponents(back | out, connectivity=8)
-        keep = np.unique(comp[out > 0])
-        out = np.isin(comp, keep[keep > 0]).astype(np.uint8)
+    out = _components_touching(out, (out > 0) & (below == 0))
+    if same_cloth > 0:
+        # What the cut took that has the cloth's own colour (its chroma over lightness, as the relief sees it) and
+        # touches what is left is the cloth beyond one of its own lines (a stripe, a seam, the shadow of a fold).
+        gone = (mask > 0) & (out == 0)
+        near = np.zeros(mask.shape, np.uint8)
+        near[gone] = _near_cloth(smooth, gone, kept, parts, same_cloth)
+        # (closed: the thin stripes or dots of another colour between the cloth-coloured parts come back with them)
+        k = max(int(round(0.05 * size)) | 1, 3)
+        back = cv2.morphologyEx(near, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        back &= gone
+        if back.any():
+            out = _components_touching(back | out, out > 0)
     if hem_px > 0:
         # (the cut's line lies on the blurred step: the cloth's hem beside it, a pixel or two, stays)
         ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * hem_px + 1, 2 * hem_px + 1))
         out |= cv2.dilate(out, ring) & mask
     return out
+
+
+def _relief_table(chroma_gain: float, light_weight: float) -> np.ndarray:
+    """(256, 1, 3) uint8: Lab L times ``light_weight``, a and b spread ``chroma_gain`` times about neutral (128)."""
+    v = np.arange(256, dtype=np.float32)
+    table = np.stack([v * light_weight, 128.0 + chroma_gain * (v - 128.0), 128.0 + chroma_gain * (v - 128.0)], axis=1)
+    return np.clip(np.round(table), 0, 255).astype(np.uint8).reshape(256, 1, 3)
+
+
+def _components_touching(binary: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    """uint8 {0, 1}: the 8-connected components of ``binary`` holding a pixel of ``anchor`` (bool)."""
+    n, comp = cv2.connectedComponents(binary, connectivity=8)
+    if n <= 2:
+        return binary
+    keep = np.zeros(n, bool)
+    keep[comp[anchor]] = True
+    keep[0] = False
+    return keep[comp].astype(np.uint8)
+
+
+def _near_cloth(
+    lab: np.ndarray, where: np.ndarray, kept: np.ndarray, parts: np.ndarray | None, tolerance: float
+) -> np.ndarray:
+    """uint8 {0, 1} per pixel of ``where`` (bool): its chroma over lightness lies within ``tolerance`` of the cloth's.
+
+    The cloth's colours: the median of the ``kept`` (sure) mask, and with ``parts`` (its k-means clusters, -1
+    elsewhere: a two-colour or printed mask has several) the median of each part holding a tenth of it whose colour
+    is another one (at least 3 x ``tolerance`` from the median: not a white mask's shaded side, warmer than its lit
+    side). Medians over about 1000 pixels at most."""
+
+    def free(pixels: np.ndarray) -> np.ndarray:
+        pixels = pixels.astype(np.float32)
+        return shading_free_chroma(pixels[:, :1], pixels[:, 1:] - 128.0)
+
+    idx = np.flatnonzero(kept.ravel())
+    step = max(len(idx) // 1000, 1)
+    idx = idx[::step]
+    flat = lab.reshape(-1, 3)
+    cloth = free(flat[idx])
+    median = np.median(cloth, axis=0)
+    colours = [median]
+    if parts is not None:
+        labels = parts.ravel()[idx]
+        counts = np.bincount(labels[labels >= 0])
+        for c in np.flatnonzero(counts >= 0.1 * len(idx)):
+            colour = np.median(cloth[labels == c], axis=0)
+            if float(np.linalg.norm(colour - median)) >= 3 * tolerance:
+                colours.append(colour)
+    pixels = free(lab[where])
+    near = np.zeros(len(pixels), bool)
+    for colour in colours:
+        near |= ((pixels - colour) ** 2).sum(axis=1) < tolerance**2
+    return near.astype(np.uint8)
 
 
 def _fill_holes_touching(out: np.ndarray, grown: np.ndarray) -> np.ndarray:
