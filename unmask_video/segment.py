@@ -40,6 +40,10 @@ Method, per face (``face_id``):
    Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
    its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
    smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
+   Last (``rim_cut``, :func:`mask_refine.cut_at_rim`), under the jaw line the mask is cut at the cloth's rim: a marker
+   watershed on the colour steps, flooded from the mask above the jaw line and from what the colour model rejects,
+   takes off a lit neck, a collar or a hood lining of nearly the mask's colour that the growth (or the k-means
+   cluster) took in; what it took that has the cloth's own colour comes back.
 5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
    much of the lower face under the nose it covers and whether red lips show; the decision follows it with
    hysteresis. No mask worn: the mask is empty and the face passes through untouched. The final mask has a
