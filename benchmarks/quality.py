@@ -40,6 +40,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from benchmarks.drawn_masks import DrawnMask, draw, mask_plan  # noqa: E402
+from unmask_video import landmark_sets  # noqa: E402
 from unmask_video.face_units import FaceLength  # noqa: E402
 from unmask_video.landmarks import FaceTracker, TrackerOptions, face_box  # noqa: E402
 from unmask_video.metrics import iou, psnr_in_mask, ssim_in_mask, temporal_error  # noqa: E402
@@ -48,7 +49,7 @@ from unmask_video.pipeline import FramePipeline, PipelineOptions  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.timing import StageTimer  # noqa: E402
-from unmask_video.warp import picture_box  # noqa: E402
+from unmask_video.warp import face_region, neck_column, neck_region, picture_box  # noqa: E402
 from unmask_video.io import VideoReader  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
@@ -133,6 +134,40 @@ def load_clip(path: Path, frames: int, index: int) -> Clip:
             clip.landmarks.append(faces[0])
     tracker.close()
     return clip
+
+
+#: With --swap-background, the reference's surroundings are replaced from this far past its face oval (face heights)
+#: and outside the neck's column below the jaw. The warp may carry a band past the outline (``outline_reach``): a wider
+#: margin would keep the reference's own wall there, and a carried wall would not show.
+SWAP_HEAD_MARGIN = 0.0
+
+
+def swap_background(image: np.ndarray, landmarks: np.ndarray, seed: int) -> np.ndarray:
+    """``image`` (the reference still) with everything outside its head (its face oval grown by
+    :data:`SWAP_HEAD_MARGIN` face heights, and the neck's column from the jaw down) replaced by a seeded texture: a
+    colour of its own per ``seed`` (some of them skin-like: tan, orange, brown) with soft blotches and fine grain.
+    The benchmark's reference is a frame of the same clip, so the reference's wall IS the frame's wall and carrying
+    it looks right; in real use the reference is taken elsewhere, and with the swap a carried wall shows as an error."""
+    rng = np.random.default_rng(1000 + seed)
+    h, w = image.shape[:2]
+    pts = np.asarray(landmarks, np.float64)
+    top, chin = (pts[i] for i in landmark_sets.FACE_HEIGHT)
+    height = float(np.hypot(*(chin - top)))
+    grow = max(int(round(SWAP_HEAD_MARGIN * height)), 0)
+    head = cv2.dilate(face_region((h, w), pts, antialiased=False),
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    below = np.zeros((h, w), np.uint8)
+    jaw_y = int(pts[list(landmark_sets.LOWER_JAW), 1].max())
+    below[min(max(jaw_y - grow, 0), h):] = 255
+    head |= neck_column((h, w), pts) & (below | neck_region((h, w), pts, 0.4))
+    colour = rng.uniform(40, 225, 3)
+    if seed % 2 == 0:  # every other clip a skin-like colour: the hardest case for a colour test
+        colour = np.array([rng.uniform(170, 230), rng.uniform(110, 160), rng.uniform(60, 110)])
+    shade = rng.normal(0, 14, (6, 6, 1)) + rng.normal(0, 4, (6, 6, 3))  # mostly lightness, a little hue
+    blotch = cv2.resize(shade.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    grain = rng.normal(0, 6, (h, w, 1)).astype(np.float32)
+    texture = np.clip(colour[None, None, :] + blotch + grain, 0, 255).astype(np.uint8)
+    return np.where(head[..., None] > 0, image, texture)
 
 
 def _crop(mask: np.ndarray, margin: int = 8) -> tuple[slice, slice]:
@@ -276,6 +311,9 @@ def main() -> int:
     parser.add_argument("--pipeline", default="", help="PipelineOptions fields, e.g. 'box_margin=0.5' (development)")
     parser.add_argument("--composite", default="", help="CompositeOptions fields, e.g. 'seam_sigma=0,ring=8/4' (face lengths: px at a 300 px face[/floor]; development)")
     parser.add_argument("--blend", default="feather", choices=("feather", "poisson"), help="blend mode (development)")
+    parser.add_argument("--swap-background", action="store_true",
+                        help="replace the reference's surroundings outside its head with a seeded texture per clip (the "
+                        "real-use case: a reference taken elsewhere; a carried wall shows as an error)")
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end (segmenter) run (development: faster)")
     args = parser.parse_args()
     if args.sheet is None:
@@ -308,6 +346,8 @@ def main() -> int:
         if len(clip.truth) < 3:
             console.print(f"{path.name}: too few frames with a face, skipped")
             continue
+        if args.swap_background:  # frame 0 is only the reference: it is not scored
+            clip.truth[0] = clip.masked[0] = swap_background(clip.truth[0], clip.landmarks[0], number)
         results = {
             MASKED: clip.masked,
             TELEA: [cv2.inpaint(m, (k > 0.5).astype(np.uint8), 5, cv2.INPAINT_TELEA) for m, k in zip(clip.masked, clip.masks)],

@@ -133,7 +133,7 @@ def test_warp_onto_moved_face_matches_the_truth() -> None:
     assert valid.shape == (h, w) and valid.dtype == bool
     face = face_region((h, w), roi_lm) >= 128
     inside = face & valid
-    assert inside.sum() > 0.9 * face.sum()
+    assert inside.sum() > 0.85 * face.sum()  # (the hair over her forehead is not her skin: the matte leaves it out)
     assert psnr(warped, truth[y0 : y0 + h, x0 : x0 + w], inside) > 25.0
 
 

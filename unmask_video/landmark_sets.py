@@ -71,6 +71,10 @@ LOWER_JAW: Final[tuple[int, ...]] = (58, 172, 136, 150, 149, 176, 148, 152, 377,
 #: the jaw and outside the lines through them (down the face) is beside the neck (background, hair, shoulders).
 NECK_SIDES: Final[tuple[int, int]] = (136, 365)
 
+#: The face's image-left side (by the ear), the nose bridge between the eyes, the image-right side: how far the bridge
+#: lies between the sides says how far the face is turned (all three above a worn mask, unlike the nose tip).
+YAW_PROBE: Final[tuple[int, int, int]] = (234, 168, 454)
+
 #: Forehead top and chin tip: the face height, the unit of lengths extrapolated from the face geometry.
 FACE_HEIGHT: Final[tuple[int, int]] = (10, 152)
 

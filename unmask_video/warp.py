@@ -17,9 +17,10 @@ reference's own, carried onto the frame by the least-squares similarity of the l
 see (:data:`~unmask_video.landmark_sets.STABLE_FACE`: eyes, brows, nose bridge, temples); only those
 points above the mask follow FaceMesh directly (``neck_from_reference``, ``jaw_from_reference``).
 
-The validity map says where the warp is trustworthy: inside the reference image and inside the
-reference's face oval or the region below its jaw, carried through the same map, and not where the
-spline folds or crushes the reference (tracking failures). Where the region below the jaw runs past the
+The validity map says where the warp is trustworthy: inside the reference image and on the reference's own face
+and neck skin (:mod:`unmask_video.reference_matte`, decided once when the reference is loaded: not its wall, hair,
+clothes or glasses frames), carried through the same map, and not where the spline folds or crushes the reference
+(tracking failures). Where the region below the jaw runs past the
 reference picture's edge (a low face in a video frame), the picture is continued by its mirror image,
 valid only where the mirrored pixel is itself neck: the skin continues without a seam or an inpainted
 smear. A reference photo much bigger than the target face is sampled from a
@@ -39,12 +40,13 @@ from unmask_video.align import similarity, transform_points
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_check import strokes_across_cheeks
+from unmask_video.reference_matte import reference_matte
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "TPS", "WarpOptions", "fit_tps", "tps_maps", "ReferenceWarper", "face_region", "below_jaw_points", "neck_region", "picture_box",
-    "skin_like", "neck_column", "merge_with_validity", "remap_with_validity",
+    "skin_like", "neck_column", "yaw", "merge_with_validity", "remap_with_validity",
 ]
 
 
@@ -292,6 +294,13 @@ class WarpOptions:
     #: frame of another place or hairstyle, show as strips beside the jaw; those pixels are filled from what the
     #: frame shows around the mask instead. False: everything in that region is valid.
     reach_skin_only: bool = True
+    #: How ``reach_skin_only`` tells skin. True: the reference matte (:func:`~unmask_video.reference_matte.reference_matte`,
+    #: decided once when the reference is loaded): only the reference's own face and neck skin, inside its face oval
+    #: and the neck's column, is valid; its background, hair, clothes and glasses frames, beside the face or reaching
+    #: into it, are filled from what the frame shows around the mask instead, unless the reference was taken in the
+    #: same place and the face is seen in its pose. False: the older rule (a colour test past the outline and below
+    #: the jaw, the whole face oval valid).
+    reference_matte: bool = True
     #: Paint a mask's ear loop hanging across a cheek out of the reference (inpainted from the skin around it;
     #: :func:`~unmask_video.reference_check.strokes_across_cheeks`), so it is not carried onto every frame.
     remove_loops: bool = True
@@ -357,6 +366,10 @@ _SAME_PLACE_MIN_PIXELS = 30
 _SAME_PLACE_SMOOTHING = 0.8
 #: At most this many of those pixels are compared (an even subsample).
 _SAME_PLACE_MAX_PIXELS = 1500
+#: The reference's surroundings are carried only while the frame's face turns (:func:`yaw`) within this much of the
+#: reference's, and stop once it differs by more than this.
+_SAME_POSE_ENTER = 0.08
+_SAME_POSE_LEAVE = 0.11
 #: The reference's skin past its face outline is shrunk by this fraction of the face height, and along the inside
 #: of the outline twice as deep only skin is valid.
 _SKIN_EDGE = 0.01
@@ -379,6 +392,17 @@ def skin_like(image: np.ndarray, face: np.ndarray) -> np.ndarray:
     out = (d < _SKIN_SPREADS * _SKIN_SPREADS).astype(np.uint8) * 255
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     return cv2.morphologyEx(cv2.morphologyEx(out, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
+
+
+def yaw(landmarks: np.ndarray) -> float:
+    """How far the face is turned: where its nose bridge lies between its sides
+    (:data:`~unmask_video.landmark_sets.YAW_PROBE`), along the line joining them, minus one half (0: frontal, about
+    +-0.2 for a face turned to show one cheek)."""
+    pts = np.asarray(landmarks, np.float64)
+    left, bridge, right = (pts[i] for i in landmark_sets.YAW_PROBE)
+    across = right - left
+    length2 = max(float(across @ across), 1e-9)
+    return float((bridge - left) @ across / length2 - 0.5)
 
 
 def neck_column(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -529,7 +553,15 @@ class ReferenceWarper:
         grow = int(round(options.outline_reach * _face_axes(self.landmarks)[1]))
         if grow > 0:
             oval = cv2.dilate(oval, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-        if options.reach_skin_only:
+        if options.reach_skin_only and options.reference_matte:
+            # Only the reference's own face and neck skin (joined to its face centre, with what it encloses), inside
+            # its face oval and the neck's column below the jaw; one map, two levels: 255 the matte, 128 the rest of
+            # the region (carried only from a reference taken in the same place, seen in the same pose: see warp()).
+            height = _face_axes(self.landmarks)[1]
+            reach = ((neck & neck_column(self.image.shape[:2], self.landmarks)) | face) >= 128
+            matte = reference_matte(self.image, self.landmarks, face, reach.astype(np.uint8) * 255, height)
+            oval = np.where(matte > 0, np.uint8(255), oval // 255 * 128).astype(np.uint8)
+        elif options.reach_skin_only:
             # Below the jaw only the neck's width, past the outline only a thin band; there, and along the inside
             # of the outline (where hair often begins), only skin, a little shrunk so the hair at its edge stays out.
             height = _face_axes(self.landmarks)[1]
@@ -563,6 +595,9 @@ class ReferenceWarper:
         self._shapes: dict[int, np.ndarray] = {}
         #: Per face track: the averaged fraction of the reference's surroundings that look like the frame's.
         self._places: dict[int, float] = {}
+        #: Per face track: whether it is seen in the reference's pose (hysteresis of :meth:`_same_pose`).
+        self._poses: dict[int, bool] = {}
+        self._yaw = yaw(self.landmarks)
         #: Per face track: the smoothed rigid frame (centre x, y, scale, cos, sin).
         self._frames: dict[int, np.ndarray] = {}
         #: Per face track: the One-Euro filter of the rigid frame, the track's first scale and its frame count.
@@ -600,11 +635,13 @@ class ReferenceWarper:
         """Forget the smoothed shape of one face track (``None``: of every track), e.g. when a face is lost."""
         if track is None:
             self._places.clear()
+            self._poses.clear()
             self._shapes.clear()
             self._frames.clear()
             self._frame_filters.clear()
         else:
             self._places.pop(track, None)
+            self._poses.pop(track, None)
             self._shapes.pop(track, None)
             self._frames.pop(track, None)
             self._frame_filters.pop(track, None)
@@ -664,6 +701,17 @@ class ReferenceWarper:
             if track is not None:
                 self._places[track] = held
         return held is not None and held >= 0.5
+
+    def _same_pose(self, landmarks: np.ndarray, track: int | None) -> bool:
+        """Whether the face turns about as the reference's does (:func:`yaw` within :data:`_SAME_POSE_ENTER` of it;
+        a track that was, until it differs by more than :data:`_SAME_POSE_LEAVE`). Only then does the reference's
+        surroundings beside its face lie beside the frame's: once the head has turned, its wall lands on the cheek."""
+        turn = abs(yaw(landmarks) - self._yaw)
+        held = self._poses.get(track, False) if track is not None else False
+        same = turn <= (_SAME_POSE_LEAVE if held else _SAME_POSE_ENTER)
+        if track is not None:
+            self._poses[track] = same
+        return same
 
     def _filtered_frame(self, frame: np.ndarray, track: int) -> np.ndarray:
         """The rigid frame (centre x, y, scale, cos, sin) through the track's One-Euro filter, in face sizes."""
@@ -763,8 +811,8 @@ class ReferenceWarper:
         (``shape_smoothing``); None: this frame's points as they are. ``image`` and ``mask``: the frame's ROI
         ((h, w, 3) uint8) and its mask ((h, w), > 0 covered): with ``reach_skin_only``, the reference's hair or
         background past its face outline is carried over after all while it looks like what the frame shows there
-        outside the mask (a reference taken in the same place; averaged over the track's frames); without them,
-        only its skin is.
+        outside the mask (a reference taken in the same place; averaged over the track's frames) and the face is turned
+        as in the reference (:func:`yaw`); without them, only its skin is.
         """
         h, w = int(shape[0]), int(shape[1])
         lm = _check_landmarks(landmarks, "target landmarks")
@@ -786,7 +834,11 @@ class ReferenceWarper:
         maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check, track=track,
                          scale=1.0 / (1 << level), control=control)  # fmt: skip
         sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
-        if self.options.reach_skin_only:
+        if self.options.reach_skin_only and self.options.reference_matte:
+            strict, loose = inside >= 192, inside >= 64
+            same = self._same_pose(lm, track) and self._same_place(sub, strict, loose, image, mask, (x0, y0, x1, y1), track)
+            ok = loose if same else strict
+        elif self.options.reach_skin_only:
             strict, loose = inside >= 192, inside >= 64
             ok = loose if self._same_place(sub, strict, loose, image, mask, (x0, y0, x1, y1), track) else strict
         else:

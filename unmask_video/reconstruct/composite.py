@@ -352,7 +352,7 @@ def match_color(
             field += _spread(
                 seam_tgt - (seam_ref + at_ring), r, max(seam_sigma * size, 1.0), fade=True, size=small, coords=seam_coords
             )
-        ref_small = resize(ref_sub, *small)  # (area by halvings, then bilinear: a plain area resize costs 5x)
+        ref_small = _resize_covered(ref_sub, small)  # (area by halvings, then bilinear: a plain area resize costs 5x)
         lab_small = _to_lab(ref_small) + field
         rgb_small = cv2.cvtColor(lab_small.astype(np.float32), cv2.COLOR_Lab2RGB) * np.float32(255.0)
         ref_small_f = ref_small.astype(np.float32)
@@ -372,6 +372,27 @@ def match_color(
         residual = seam_tgt - corrected[seam_coords]
         corrected += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
     _paste(out[region], _from_lab(corrected), a)
+    return out
+
+
+def _resize_covered(reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The warped ``reference`` (black where the warp is not valid) resized to ``size`` (width, height) as
+    :func:`resize` does, its black pixels left out: a working pixel across the edge of what the warp covers gets the
+    covered pixels' colour (a normalised convolution), not a darker mix with black, which would make the gain there
+    (corrected colour over it) too strong and, scaled back up, light a rim along that edge."""
+    small = resize(reference, *size)
+    # (a pixel the warp covers is not black; its grey level is 0 only if nearly black, and then no matter)
+    covered = cv2.compare(cv2.cvtColor(reference, cv2.COLOR_RGB2GRAY), 0, cv2.CMP_GT)
+    if cv2.countNonZero(covered) == covered.size:
+        return small
+    cover = resize(covered, *size)
+    weight = cv2.GaussianBlur(cover.astype(np.float32), (5, 5), 0, borderType=cv2.BORDER_REPLICATE)
+    blurred = cv2.GaussianBlur(small.astype(np.float32), (5, 5), 0, borderType=cv2.BORDER_REPLICATE)
+    # (both blurred alike: their ratio, times 255, is the mean colour of the covered pixels nearby)
+    spread = cv2.convertScaleAbs(cv2.divide(blurred, cv2.merge([weight, weight, weight]), scale=255.0))
+    edge = cv2.bitwise_and(cv2.compare(cover, 254, cv2.CMP_LT), cv2.compare(weight, 0.5, cv2.CMP_GT))
+    out = small.copy()
+    cv2.copyTo(spread, edge, out)
     return out
 
 

@@ -1,0 +1,160 @@
+"""The reference matte: only the reference's own face and neck skin is carried by the warp, never its wall, hair or
+clothes, even where they have the colour of skin."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.test_warp import astronaut, moved_astronaut
+from unmask_video import landmark_sets
+from unmask_video.reconstruct.composite import match_color
+from unmask_video.reference_matte import reference_matte
+from unmask_video.warp import ReferenceWarper, WarpOptions, face_region, neck_column, neck_region
+
+
+def _height(lm: np.ndarray) -> float:
+    top, chin = (np.asarray(lm, np.float64)[i] for i in landmark_sets.FACE_HEIGHT)
+    return float(np.hypot(*(chin - top)))
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.asarray(rgb, np.float32).reshape(1, -1, 3) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3)
+
+
+def _walled(colour: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The astronaut in front of a wall of a skin-like colour that reaches the face's outline (her hair, ears and the
+    suit beside the neck painted over): (image, landmarks, the wall's (h, w) bool map)."""
+    image, lm = astronaut()
+    shape = image.shape[:2]
+    height = _height(lm)
+    face = face_region(shape, lm, antialiased=False)
+    skin = np.median(image[cv2.erode(face, np.ones((25, 25), np.uint8)) > 0], axis=0)
+    # Right up to the outline (no gap), the wall beside the cheeks and the jaw; below the jaw the neck's column stays.
+    below = np.zeros(shape, bool)
+    below[int(lm[list(landmark_sets.LOWER_JAW), 1].max()) - 4:] = True
+    keep = (face > 0) | ((neck_column(shape, lm) > 0) & below)
+    if colour == "pale":
+        # A wall of the skin's own colour and light cannot be told from skin where skin may be (below the jaw's
+        # corners, in the neck's column): only beside the face and the neck.
+        keep |= (neck_region(shape, lm, 0.4) > 0) & (neck_column(shape, lm) > 0)
+    wall = ~keep
+    wall[: int(lm[list(landmark_sets.LEFT_EYE_CORNERS), 1].min())] = False  # (her hair above the eyes stays)
+    if colour == "orange":  # a wooden or painted wall: skin's hue, far more saturated
+        tone = np.array([214.0, 138.0, 66.0])
+    else:  # "pale": skin's own hue, a little lighter (a lit wall, a pale shirt): only where it lies tells it apart
+        tone = np.clip(skin * 1.25 + 12, 0, 255)
+    rng = np.random.default_rng(5)
+    walled = image.copy()
+    walled[wall] = np.clip(tone + rng.normal(0, 4, (int(wall.sum()), 3)), 0, 255).astype(np.uint8)
+    walled.setflags(write=False)
+    assert height > 100
+    return walled, lm, wall
+
+
+def _carried(image: np.ndarray, lm: np.ndarray, wall: np.ndarray, target: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the valid pixels of a warp onto ``target`` that sample the reference's ``wall``."""
+    warper = ReferenceWarper(image, lm, WarpOptions())
+    map_x, map_y = warper.maps(target, valid.shape)
+    dx, dy = (np.asarray(lm, np.float32)[0] - warper.landmarks[0]).tolist()  # (the reference is cropped to its face)
+    at = cv2.remap(wall.astype(np.uint8) * 255, map_x + np.float32(dx), map_y + np.float32(dy), cv2.INTER_LINEAR)
+    return valid & (at >= 128)
+
+
+@pytest.mark.parametrize("colour", ["orange", "pale"])
+def test_a_skin_coloured_wall_beside_the_face_is_not_carried(colour: str) -> None:
+    image, lm, wall = _walled(colour)
+    wall_lab = _lab(image[wall]).mean(axis=0)
+    truth, target = moved_astronaut()
+    shape = image.shape[:2]
+    # The wall is near the face's skin colour (the test is not trivially easy)...
+    face_lab = _lab(image[cv2.erode(face_region(shape, lm), np.ones((25, 25), np.uint8)) > 0]).mean(axis=0)
+    assert np.linalg.norm(wall_lab[1:] - face_lab[1:]) < 40
+    _, valid = ReferenceWarper(image, lm, WarpOptions()).warp(target, shape)
+    # ... and none of it is carried onto the frame: no valid pixel samples the wall.
+    assert valid.sum() > 5000 and _carried(image, lm, wall, target, valid).sum() < 20
+    # The face and the neck below the jaw are carried (and match the moved truth).
+    inner = cv2.erode(face_region(shape, target), np.ones((31, 31), np.uint8)) > 0
+    assert valid[inner].mean() > 0.98
+    neck = (neck_region(shape, target, 0.2) > 0) & (neck_column(shape, target) > 0) & (face_region(shape, target) == 0)
+    neck &= truth.mean(axis=2) > 90  # (her skin, not the black suit under it)
+    neck = cv2.erode(neck.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    assert neck.sum() > 150 and valid[neck].mean() > 0.9
+    # The rule before the matte (a colour test alone, and the whole region below the jaw outside it) carried it.
+    _, old_valid = ReferenceWarper(image, lm, WarpOptions(reference_matte=False, reach_skin_only=False)).warp(target, shape)
+    assert _carried(image, lm, wall, target, old_valid).sum() > 300
+
+
+def test_the_matte_keeps_the_lips_and_eyes_and_drops_hair_reaching_in_over_a_cheek() -> None:
+    image, lm = astronaut()
+    shape = image.shape[:2]
+    height = _height(lm)
+    face = face_region(shape, lm)
+    # A dark lock of hair from outside the face over the image-left cheek, down to beside the mouth.
+    hair = np.zeros(shape, np.uint8)
+    cheek, mouth = lm[234], lm[61]
+    start = (int(cheek[0] - 0.1 * height), int(cheek[1]))
+    end = (int(0.5 * (cheek[0] + mouth[0])), int(mouth[1]))
+    cv2.line(hair, start, end, 255, max(int(0.05 * height), 3))
+    haired = image.copy()
+    haired[hair > 0] = (35, 25, 20)
+    reach = face | cv2.dilate(face, np.ones((9, 9), np.uint8))
+    matte = reference_matte(haired, lm, face, reach, height) > 0
+    inside = (hair > 0) & (face > 0)
+    assert inside.sum() > 100
+    assert matte[inside].mean() < 0.05
+    # The lips, nostrils and eyes are not skin-coloured, and are the face: enclosed by its skin, they stay.
+    for points in (landmark_sets.LIPS_OUTER, landmark_sets.LEFT_EYE_CORNERS + landmark_sets.RIGHT_EYE_CORNERS):
+        poly = np.zeros(shape, np.uint8)
+        cv2.fillConvexPoly(poly, cv2.convexHull(np.round(lm[list(points)]).astype(np.int32)), 255)
+        assert matte[poly > 0].mean() > 0.95
+    # Nothing outside where skin may be.
+    assert not (matte & (reach == 0)).any()
+
+
+def test_a_reference_whose_face_centre_is_too_small_keeps_the_whole_region() -> None:
+    image, lm = astronaut()
+    tiny = (lm - lm.mean(axis=0)) * 0.05 + lm.mean(axis=0)
+    face = face_region(image.shape[:2], tiny)
+    matte = reference_matte(image, tiny, face, face, _height(tiny))
+    assert np.array_equal(matte, face)
+
+
+def test_the_references_surroundings_are_carried_from_the_same_place_only_in_the_same_pose() -> None:
+    # A reference from the same place (the frame's own photo): beside its face lies what lies beside the frame's, as
+    # long as the head is seen as in the reference. Once it has turned, the reference's wall beside the jaw lands on
+    # the cheek: only the matte is carried, as from a reference taken elsewhere.
+    image, lm = astronaut()
+    truth, target = moved_astronaut()
+    shape = image.shape[:2]
+    face = face_region(shape, target) > 0
+    mask = ((face & (np.arange(shape[0])[:, None] > target[4, 1])) | (neck_region(shape, target, 0.1) > 0)).astype(np.float32)
+    left, bridge, right = landmark_sets.YAW_PROBE
+    turned = target.copy()
+    turned[bridge] += 0.2 * (target[right] - target[left])  # the nose bridge towards one side: the head has turned
+    valid = {}
+    for name, points, frame in (("same pose", target, truth), ("turned", turned, truth), ("elsewhere", turned, None)):
+        _, valid[name] = ReferenceWarper(image, lm, WarpOptions()).warp(
+            points, shape, track=1, image=frame, mask=None if frame is None else mask)
+    _, strict = ReferenceWarper(image, lm, WarpOptions()).warp(target, shape)
+    assert (valid["same pose"] & ~strict & (mask > 0)).sum() > 300
+    assert np.array_equal(valid["turned"], valid["elsewhere"])
+
+
+def test_the_colour_match_lights_no_rim_along_the_edge_of_what_the_warp_covers() -> None:
+    # With the matte, the edge of what the warp covers runs through the mask (the fill takes over there). The colour
+    # gains are built at a working size: a working pixel across that edge must not mix the reference with the black
+    # the warp leaves where it is not valid, or its gain is too strong and the rebuilt skin gets a bright rim.
+    h = w = 240
+    yy, xx = np.mgrid[:h, :w]
+    covered = (xx < 150) | (yy < 80)  # (the ring above the hole reaches past the edge, as around a face)
+    reference = np.zeros((h, w, 3), np.uint8)
+    reference[covered] = (150, 100, 85)
+    target = np.full((h, w, 3), (215, 150, 125), np.uint8)
+    hole = (np.abs(yy - 120) < 60) & (np.abs(xx - 120) < 60)
+    ring = ~hole & (np.abs(yy - 120) < 80) & (np.abs(xx - 120) < 80) & covered
+    apply = hole & covered
+    out = match_color(reference, target, ring, apply, local_sigma=0.35, hole=hole, seam_sigma=0.05)
+    edge, inner = out[apply & (xx == 149) & (yy > 100)].mean(axis=0), out[apply & (xx == 130) & (yy > 100)].mean(axis=0)
+    assert np.abs(edge - inner).max() < 3, (edge, inner)

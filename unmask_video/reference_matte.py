@@ -1,0 +1,158 @@
+"""Which pixels of the reference photo are the person's face and neck skin: the reference matte.
+
+The warp carries the reference into the frame's mask; only the reference's own face and neck belong there. Its
+background, hair, clothes and glasses frames belong to where the photo was taken: carried onto a frame of another
+place (or of the same place once the head has turned), they show as strips of wall or collar beside the jaw. The
+matte is decided once, when the reference is loaded:
+
+- *where* skin can be (``reach``, given by the warp): the face oval and, below the jaw, only the neck's column
+  (``warp.neck_column``), never beside it nor past the outline (a wall of the skin's own colour and light cannot
+  be told from skin by colour: there only where it lies tells them apart);
+- *which colour* is skin: a model of the face's own skin learned from the face centre (inside the oval, away from
+  its outline, the eyes and the lips): the median Lab colour and the robust covariance of its chroma, lightness
+  allowed far darker (a neck in the jaw's shadow, down to a floor: not dark hair) than lighter (a lit wall, a pale
+  shirt);
+- *connected*: only skin-coloured pieces joined to the face centre count (a wall of skin colour beside the face,
+  cut off from it by hair or an edge, does not), and what those pieces enclose is kept whatever its colour (lips,
+  nostrils, a moustache, the eyes), while what reaches in from outside the skin (hair over a cheek or the
+  forehead, a collar, the wall) is not.
+
+Everything the matte leaves out is not valid in the warp (unless the reference was taken in the same place and the
+face is seen in its pose: ``warp.ReferenceWarper``); the composite fills it from the frame's surroundings.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+from unmask_video import landmark_sets
+
+log = logging.getLogger(__name__)
+
+__all__ = ["skin_model", "skin_distance", "reference_matte", "SkinModel"]
+
+#: The face centre the skin colour is learned from: the face oval shrunk by this fraction of the face height...
+_CENTRE_INSET = 0.1
+#: ... without the discs of this radius (face heights) around each eye and around the lips.
+_EYE_RADIUS = 0.09
+_LIPS_MARGIN = 0.03
+#: A pixel is skin-coloured within this Mahalanobis distance of the centre's chroma (a, b)...
+_CHROMA_LIMIT = 3.5
+#: ... and with a lightness no more than this many robust spreads above the centre's median, or this many below
+#: (shadowed skin is darker, rarely lighter: a pale wall or shirt next to the face is lighter).
+_LIGHTER_SPREADS = 2.5
+_DARKER_SPREADS = 12.0
+#: ... and never darker than this fraction of the centre's median lightness (dark hair, a beard, a black collar have
+#: a faint colour that a face with a wide spread of light would otherwise take for skin in shadow).
+_DARKEST = 0.45
+#: Smallest robust spread of the chroma (a, b) and of the lightness, Lab units (a flat, evenly lit face).
+_MIN_CHROMA_SPREAD = 2.0
+_MIN_LIGHT_SPREAD = 3.0
+#: Specks and one-pixel bridges are cleaned with an opening and a closing of this fraction of the face height.
+_CLEAN = 0.015
+#: The matte's outline is smoothed with a Gaussian of this fraction of the face height.
+_SMOOTH = 0.012
+#: Fewer centre pixels than this and no colour is learned (every pixel of the region is skin).
+_MIN_SAMPLE = 50
+#: At most this many centre pixels are used for the model (an even subsample).
+_MAX_SAMPLE = 20000
+
+
+class SkinModel:
+    """The face's skin colour: median Lab, the inverse covariance of its chroma and the spread of its lightness."""
+
+    def __init__(self, median: np.ndarray, inverse: np.ndarray, light_spread: float) -> None:
+        self.median = median
+        self.inverse = inverse
+        self.light_spread = light_spread
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image.astype(np.float32) * np.float32(1.0 / 255.0), cv2.COLOR_RGB2Lab)
+
+
+def _disc(size: float) -> np.ndarray:
+    r = max(int(round(size)), 1)
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def face_centre(shape: tuple[int, int], landmarks: np.ndarray, face: np.ndarray, height: float) -> np.ndarray:
+    """(h, w) bool: the face centre the skin colour is learned from (the oval shrunk, without eyes and lips)."""
+    pts = np.asarray(landmarks, np.float64)
+    centre = cv2.erode(face, _disc(_CENTRE_INSET * height)) >= 128
+    holes = np.zeros(shape, np.uint8)
+    for corners in (landmark_sets.LEFT_EYE_CORNERS, landmark_sets.RIGHT_EYE_CORNERS):
+        eye = pts[list(corners)].mean(axis=0)
+        cv2.circle(holes, (int(round(eye[0])), int(round(eye[1]))), max(int(round(_EYE_RADIUS * height)), 1), 255, -1)
+    lips = cv2.convexHull(np.round(pts[list(landmark_sets.LIPS_OUTER)]).astype(np.int32))
+    cv2.fillConvexPoly(holes, lips, 255)
+    holes[cv2.dilate(holes, _disc(_LIPS_MARGIN * height)) > 0] = 255
+    return centre & (holes == 0)
+
+
+def skin_model(lab: np.ndarray, centre: np.ndarray) -> SkinModel | None:
+    """The skin colour learned from the ``centre`` pixels of ``lab`` (None: too few of them)."""
+    count = int(np.count_nonzero(centre))
+    if count < _MIN_SAMPLE:
+        return None
+    sample = lab[centre][:: max(1, count // _MAX_SAMPLE)].astype(np.float64)
+    median = np.median(sample, axis=0)
+    spread = np.maximum(np.percentile(np.abs(sample - median), 75, axis=0), [_MIN_LIGHT_SPREAD, _MIN_CHROMA_SPREAD, _MIN_CHROMA_SPREAD])
+    # The chroma's covariance from the pixels near the median (the eyebrows' ends, a mole, a nostril left out).
+    near = (np.abs(sample - median) <= 2.5 * spread).all(axis=1)
+    chroma = sample[near, 1:] if np.count_nonzero(near) >= _MIN_SAMPLE else sample[:, 1:]
+    cov = np.cov(chroma, rowvar=False) + np.eye(2) * _MIN_CHROMA_SPREAD**2
+    return SkinModel(median, np.linalg.inv(cov), float(spread[0]))
+
+
+def skin_distance(lab: np.ndarray, model: SkinModel) -> tuple[np.ndarray, np.ndarray]:
+    """(chroma Mahalanobis distance, lightness in robust spreads above the median, negative below), (h, w) float32."""
+    d = lab[..., 1:] - model.median[1:].astype(np.float32)
+    inv = model.inverse.astype(np.float32)
+    q = inv[0, 0] * d[..., 0] ** 2 + 2 * inv[0, 1] * d[..., 0] * d[..., 1] + inv[1, 1] * d[..., 1] ** 2
+    return np.sqrt(np.maximum(q, 0)), (lab[..., 0] - np.float32(model.median[0])) / np.float32(model.light_spread)
+
+
+def _fill_enclosed(region: np.ndarray) -> np.ndarray:
+    """``region`` ((h, w) uint8 255/0) with every hole it encloses (not reaching the picture's border) filled."""
+    h, w = region.shape
+    padded = cv2.copyMakeBorder(region, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    flood = padded.copy()
+    cv2.floodFill(flood, np.zeros((h + 4, w + 4), np.uint8), (0, 0), 255)
+    return region | cv2.bitwise_not(flood[1:-1, 1:-1])
+
+
+def reference_matte(
+    image: np.ndarray, landmarks: np.ndarray, face: np.ndarray, reach: np.ndarray, height: float
+) -> np.ndarray:
+    """(h, w) uint8, 255 where ``image`` (the reference, RGB uint8) shows the person's face or neck skin, 0 elsewhere.
+
+    ``face``: the face oval ((h, w) uint8, 255 inside); ``reach``: where skin may be at all ((h, w) uint8: the oval,
+    the band past its outline, the neck's column below the jaw); ``height``: the face height in pixels. Skin is the
+    centre's colour (:func:`skin_model`), joined to the face centre, with what it encloses (lips, nostrils, eyes)."""
+    centre = face_centre(image.shape[:2], landmarks, face, height)
+    lab = _lab(image)
+    model = skin_model(lab, centre)
+    if model is None:
+        log.debug("reference matte: the face centre is too small to learn its skin colour; the whole region is kept")
+        return reach.copy()
+    chroma, light = skin_distance(lab, model)
+    darkest = max(-_DARKER_SPREADS, (_DARKEST - 1.0) * float(model.median[0]) / model.light_spread)
+    skin = ((chroma < _CHROMA_LIMIT) & (light < _LIGHTER_SPREADS) & (light > darkest)).astype(np.uint8) * 255
+    skin &= reach
+    clean = _disc(_CLEAN * height)
+    skin = cv2.morphologyEx(cv2.morphologyEx(skin, cv2.MORPH_OPEN, clean), cv2.MORPH_CLOSE, clean)
+    skin &= reach
+    # Only the pieces joined to the face centre.
+    count, labels = cv2.connectedComponents(skin, connectivity=4)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[centre & (skin > 0)])] = True
+    keep[0] = False
+    joined = _fill_enclosed(keep[labels].astype(np.uint8) * 255)
+    # A smooth outline (the colour test's edge is ragged pixel by pixel; the fill meets the skin along it).
+    sigma = max(_SMOOTH * height, 0.5)
+    smooth = cv2.GaussianBlur(joined, (0, 0), sigma) >= 128
+    return (smooth.astype(np.uint8) * 255) & reach
