@@ -211,3 +211,32 @@ def test_holes_are_what_the_mask_leaves_out_away_from_the_border():
     diagonal = np.ones((20, 20), np.uint8)
     diagonal[5, 5] = diagonal[6, 6] = 0  # two pixels touching at a corner: two 4-connected holes
     assert _holes(diagonal).sum() == 2
+
+
+def test_the_rim_cut_takes_off_a_look_alike_collar_but_not_the_cloth_beyond_a_pleat():
+    from unmask_video.mask_refine import cut_at_rim
+
+    rng = np.random.default_rng(3)
+    h, w = 200, 200
+    image = np.zeros((h, w, 3), np.float32) + (214, 170, 150)  # skin
+    cloth = np.zeros((h, w), np.uint8)
+    cv2.ellipse(cloth, (100, 90), (70, 60), 0, 0, 360, 1, -1)
+    collar = np.zeros((h, w), np.uint8)
+    collar[150:, 40:160] = 1
+    collar &= 1 - cloth
+    image[cloth > 0] = (232, 234, 240)  # a cool white mask
+    image[collar > 0] = (236, 228, 208)  # a warm white collar touching its lower rim
+    image[126:129, 40:160][cloth[126:129, 40:160] > 0] = (150, 152, 158)  # a pleat's shadow line under the jaw
+    image += rng.normal(0, 2.0, image.shape)
+    lab = cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB)
+    below = np.zeros((h, w), np.uint8)
+    below[110:] = 1  # under the jaw line
+    sure = cloth & (1 - below)
+    grown = cloth | collar  # the growth took the collar in
+    outside = np.ones((h, w), bool)
+    outside[collar > 0] = False  # (the colour model calls the collar mask)
+    out = cut_at_rim(lab, grown, sure, below, size=160.0, outside=outside, same_cloth=4.0, hem_px=1)
+    assert (out & collar).sum() <= 0.1 * collar.sum()
+    assert (cloth & (1 - out)).sum() <= 0.01 * cloth.sum()  # the cloth under the pleat line stays
+    # Nothing above the jaw line leaves the mask.
+    assert ((grown > 0) & (below == 0) & (out == 0)).sum() == 0

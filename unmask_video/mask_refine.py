@@ -30,7 +30,7 @@ from unmask_video import landmark_sets as ls
 
 __all__ = [
     "search_polygon", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
-    "ear_loops",
+    "cut_at_rim", "ear_loops",
 ]
 
 _L_BINS, _AB_BINS = 8, 32
@@ -313,6 +313,162 @@ def snap_edges(
     line = (markers == -1) & ((grown > 0) | ((prob >= 0.5) if edge_line else False))
     out = ((markers == 2) | line).astype(np.uint8) & (search > 0).astype(np.uint8)
     return _fill_holes_touching(out, grown)
+
+
+def cut_at_rim(
+    lab: np.ndarray,
+    mask: np.ndarray,
+    sure: np.ndarray,
+    below: np.ndarray,
+    size: float,
+    chroma_gain: float = 3.0,
+    light_weight: float = 0.5,
+    line_width: float = 0.03,
+    outside: np.ndarray | None = None,
+    same_cloth: float = 0.0,
+    hem_px: int = 0,
+    parts: np.ndarray | None = None,
+) -> np.ndarray:
+    """``mask`` (uint8 {0, 1}) less what lies past the cloth's rim under the jaw: a neck, a collar or a hood lining of
+    nearly the mask's colour that the growth (or the k-means cluster itself) took in.
+
+    A marker watershed over the whole window: the mask's ``sure`` part (above the jaw line) floods outward, what is
+    not mask (and, given ``outside``, only where ``outside`` is set: what the colour model rejects, not the cloth the
+    growth missed beside the mask) floods inward; they meet on the strongest colour steps between them. The cloth is
+    one fabric, shaded smoothly, and its rim is a step in colour (its hem, skin or clothing beyond it), so the mask's
+    flood stops at the rim, while a look-alike neck or collar the growth took in is reached more easily from the
+    rest of the neck or the clothing, through no rim. The relief weighs the chroma (Lab a, b) ``chroma_gain`` times
+    and the lightness ``light_weight`` times (the pleats and folds of a mask are lightness steps, not colour ones),
+    after a median over ``line_width`` x ``size`` (thin lines, pleats and print dots, are no steps). Only pixels in
+    ``below`` (under the jaw line) leave the mask; the parts cut off from the mask above the jaw line go with them.
+
+    ``same_cloth`` > 0: a piece cut off (pieces a few pixels apart judged together) whose median chroma over lightness
+    lies within ``same_cloth`` of the sure mask's, or of one of its ``parts``' (an int map of the k-means clusters of
+    the mask, -1 elsewhere: a two-colour mask) stays: the cloth beyond one of its own lines (a stripe, a seam, the
+    shadow of a fold). ``hem_px``: the mask keeps this many pixels past the cut (the line lies on a blurred step).
+    """
+    if not mask.any() or not sure.any() or not (mask & below).any():
+        return mask
+    # Only around the mask (a rim of a tenth of the face for what is not mask to flood in from): the cost follows it.
+    x, y, w, h = cv2.boundingRect(mask)
+    pad = max(int(round(0.1 * size)), 4)
+    box = (slice(max(y - pad, 0), y + h + pad), slice(max(x - pad, 0), x + w + pad))
+    if outside is not None:
+        outside = outside[box]
+    out = mask.copy()
+    out[box] = _cut_at_rim(
+        lab[box], mask[box], sure[box], below[box], size, chroma_gain, light_weight, line_width, outside, same_cloth,
+        hem_px, None if parts is None else parts[box],
+    )
+    return out
+
+
+def _cut_at_rim(
+    lab: np.ndarray,
+    mask: np.ndarray,
+    sure: np.ndarray,
+    below: np.ndarray,
+    size: float,
+    chroma_gain: float,
+    light_weight: float,
+    line_width: float,
+    outside: np.ndarray | None,
+    same_cloth: float,
+    hem_px: int,
+    parts: np.ndarray | None,
+) -> np.ndarray:
+    """:func:`cut_at_rim` on a window around the mask."""
+    if not sure.any():
+        return mask
+    # (a median first: the thin lines of pleats, seams and prints go, steps stay; then a light blur, all in uint8, and
+    # one table look-up per channel for the weights)
+    k = max(int(round(line_width * size)) | 1, 3)
+    smooth = cv2.medianBlur(lab, min(k, 255))
+    sigma = max(0.006 * size, 0.7)
+    smooth = cv2.GaussianBlur(smooth, (0, 0), sigma)
+    relief = cv2.LUT(smooth, _relief_table(chroma_gain, light_weight))
+    markers = np.zeros(mask.shape, np.int32)
+    markers[(mask == 0) if outside is None else (mask == 0) & (outside > 0)] = 1
+    kept = (sure > 0) & (mask > 0)
+    markers[kept] = 2
+    cv2.watershed(relief, markers)
+    cut = (markers == 1) & (below > 0) & (mask > 0)
+    if not cut.any():
+        return mask
+    out = mask.copy()
+    out[cut] = 0
+    # (what the cut leaves under the jaw apart from the mask above it goes too)
+    out = _components_touching(out, (out > 0) & (below == 0))
+    if same_cloth > 0:
+        # What the cut took that has the cloth's own colour (its chroma over lightness, as the relief sees it) and
+        # touches what is left is the cloth beyond one of its own lines (a stripe, a seam, the shadow of a fold).
+        gone = (mask > 0) & (out == 0)
+        near = np.zeros(mask.shape, np.uint8)
+        near[gone] = _near_cloth(smooth, gone, kept, parts, same_cloth)
+        # (closed: the thin stripes or dots of another colour between the cloth-coloured parts come back with them)
+        k = max(int(round(0.05 * size)) | 1, 3)
+        back = cv2.morphologyEx(near, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        back &= gone
+        if back.any():
+            out = _components_touching(back | out, out > 0)
+    if hem_px > 0:
+        # (the cut's line lies on the blurred step: the cloth's hem beside it, a pixel or two, stays)
+        ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * hem_px + 1, 2 * hem_px + 1))
+        out |= cv2.dilate(out, ring) & mask
+    return out
+
+
+def _relief_table(chroma_gain: float, light_weight: float) -> np.ndarray:
+    """(256, 1, 3) uint8: Lab L times ``light_weight``, a and b spread ``chroma_gain`` times about neutral (128)."""
+    v = np.arange(256, dtype=np.float32)
+    table = np.stack([v * light_weight, 128.0 + chroma_gain * (v - 128.0), 128.0 + chroma_gain * (v - 128.0)], axis=1)
+    return np.clip(np.round(table), 0, 255).astype(np.uint8).reshape(256, 1, 3)
+
+
+def _components_touching(binary: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    """uint8 {0, 1}: the 8-connected components of ``binary`` holding a pixel of ``anchor`` (bool)."""
+    n, comp = cv2.connectedComponents(binary, connectivity=8)
+    if n <= 2:
+        return binary
+    keep = np.zeros(n, bool)
+    keep[comp[anchor]] = True
+    keep[0] = False
+    return keep[comp].astype(np.uint8)
+
+
+def _near_cloth(
+    lab: np.ndarray, where: np.ndarray, kept: np.ndarray, parts: np.ndarray | None, tolerance: float
+) -> np.ndarray:
+    """uint8 {0, 1} per pixel of ``where`` (bool): its chroma over lightness lies within ``tolerance`` of the cloth's.
+
+    The cloth's colours: the median of the ``kept`` (sure) mask, and with ``parts`` (its k-means clusters, -1
+    elsewhere: a two-colour or printed mask has several) the median of each part holding a tenth of it whose colour
+    is another one (at least 3 x ``tolerance`` from the median: not a white mask's shaded side, warmer than its lit
+    side). Medians over about 1000 pixels at most."""
+
+    def free(pixels: np.ndarray) -> np.ndarray:
+        pixels = pixels.astype(np.float32)
+        return shading_free_chroma(pixels[:, :1], pixels[:, 1:] - 128.0)
+
+    idx = np.flatnonzero(kept.ravel())
+    step = max(len(idx) // 1000, 1)
+    idx = idx[::step]
+    flat = lab.reshape(-1, 3)
+    cloth = free(flat[idx])
+    median = np.median(cloth, axis=0)
+    colours = [median]
+    if parts is not None:
+        labels = parts.ravel()[idx]
+        counts = np.bincount(labels[labels >= 0])
+        for c in np.flatnonzero(counts >= 0.1 * len(idx)):
+            colour = np.median(cloth[labels == c], axis=0)
+            if float(np.linalg.norm(colour - median)) >= 3 * tolerance:
+                colours.append(colour)
+    pixels = free(lab[where])
+    near = np.zeros(len(pixels), bool)
+    for colour in colours:
+        near |= ((pixels - colour) ** 2).sum(axis=1) < tolerance**2
+    return near.astype(np.uint8)
 
 
 def _fill_holes_touching(out: np.ndarray, grown: np.ndarray) -> np.ndarray:

@@ -40,6 +40,10 @@ Method, per face (``face_id``):
    Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
    its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
    smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
+   Last (``rim_cut``, :func:`mask_refine.cut_at_rim`), under the jaw line the mask is cut at the cloth's rim: a marker
+   watershed on the colour steps, flooded from the mask above the jaw line and from what the colour model rejects,
+   takes off a lit neck, a collar or a hood lining of nearly the mask's colour that the growth (or the k-means
+   cluster) took in; what it took that has the cloth's own colour comes back.
 5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
    much of the lower face under the nose it covers and whether red lips show; the decision follows it with
    hysteresis. No mask worn: the mask is empty and the face passes through untouched. The final mask has a
@@ -80,7 +84,8 @@ from unmask_video.mask_presence import (
     Presence, PresenceOptions, edge_contrast, lip_contrast, lips_region, lower_cover, lower_face, presence_score,
 )
 from unmask_video.mask_refine import (
-    ColourModel, ear_loops, grow, grow_deeper, search_polygon, shading_free_chroma, smooth_probability, snap_edges,
+    ColourModel, cut_at_rim, ear_loops, grow, grow_deeper, search_polygon, shading_free_chroma, smooth_probability,
+    snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
 
@@ -125,6 +130,17 @@ class SegmentOptions:
     snap: bool = True  # move the grown mask's boundary onto the image's edges (marker watershed)
     snap_band: float = 0.05  # ... within this distance of it (face)
     snap_line: bool = False  # ... and the edge's own pixels (the line where the snap's floods meet) are mask
+    # Under the jaw line, what lies past the cloth's rim leaves the mask (mask_refine.cut_at_rim): a neck, a collar,
+    # a hood lining of nearly the mask's colour, reached from the rest of the neck or clothing through no colour step.
+    rim_cut: bool = True
+    rim_chroma_gain: float = 3.0  # the relief's weight of the chroma (Lab a, b) ...
+    rim_light_weight: float = 0.5  # ... and of the lightness (a mask's pleats and folds are lightness steps)
+    rim_sure_erode: float = 0.02  # the mask above the jaw line, eroded this much (face): the sure mask
+    rim_line_width: float = 0.03  # lines thinner than this (face: pleats, seams, prints) are no rim
+    # ... flooding in from what the colour model rejects and (``rim_past_search``) from past the search region too
+    rim_past_search: bool = False
+    rim_hem_px: int = 2  # the cut's line moves out this many pixels (working size): the hem beside it stays
+    rim_same_cloth: float = 4.0  # a piece cut off whose chroma over lightness is this near the sure mask's stays
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
     # ... and on past it, towards the ear, this far (face): a thin elongated stroke from the mask's side edge
@@ -321,6 +337,15 @@ def _clusters_map(
     return out.reshape(shape)
 
 
+def _cluster_map(
+    labels: np.ndarray, region_idx: np.ndarray, chosen: np.ndarray, shape: tuple[int, int]
+) -> np.ndarray:
+    """(h, w) int32: at the region's pixels whose k-means cluster is one of the ``chosen``, that cluster; -1 elsewhere."""
+    out = np.full(shape[0] * shape[1], -1, np.int32)
+    out[region_idx] = np.where(chosen[labels], labels, -1)
+    return out.reshape(shape)
+
+
 def _affine_lstsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """2x3 affine matrix mapping ``src`` points onto ``dst`` points in the least-squares sense."""
     a = np.hstack([src.astype(np.float64), np.ones((len(src), 1))])
@@ -475,10 +500,7 @@ class MaskSegmenter:
             threshold: float | np.ndarray = opt.grow_threshold
             if opt.neck_threshold > opt.grow_threshold:
                 # Under the jaw line (the neck, a collar, a shirt) a pixel joins only when the model is surer of it.
-                neck = np.zeros(shape, np.uint8)
-                jaw = sub_lm[list(ls.JAW)]
-                under = np.vstack([jaw, [[jaw[-1, 0], shape[0] + 1], [jaw[0, 0], shape[0] + 1]]])
-                cv2.fillPoly(neck, [np.round(under).astype(np.int32)], 1)
+                neck = self._under_jaw(sub_lm, shape)
                 threshold = np.where(neck > 0, np.float32(opt.neck_threshold), np.float32(opt.grow_threshold))
             binary = grow(prob, seed, search_mask, sub_size, threshold, opt.hole_prob, smooth)
             if sub_deep is not None and binary.any():
@@ -493,6 +515,17 @@ class MaskSegmenter:
                     binary, search_mask = deeper, search_mask | band
             if opt.snap and binary.any():
                 binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth, opt.snap_line)
+            if opt.rim_cut and binary.any():
+                below = self._under_jaw(sub_lm, shape)
+                sure = (seed | binary) & (1 - below)
+                if opt.rim_sure_erode > 0:
+                    sure = cv2.erode(sure, _disk_kernel(2 * opt.rim_sure_erode * sub_size))
+                binary = cut_at_rim(
+                    lab, binary, sure, below, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, opt.rim_line_width,
+                    (smooth < opt.grow_threshold) | ((search_mask == 0) if opt.rim_past_search else False),
+                    opt.rim_same_cloth, opt.rim_hem_px,
+                    _cluster_map(labels, region_idx, fit.mask_clusters, shape),
+                )
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
         # (a mask cluster chosen around a skin-coloured occluder: that occluder, as k-means saw it, is a hand candidate)
         skin_like = _clusters_map(labels, region_idx, ~fit.eligible, shape) if fit.past_hands else None
@@ -654,6 +687,15 @@ class MaskSegmenter:
         return ColourModel(lab[inner > 0], np.concatenate(samples), shading_free=self.options.shading_free)
 
     # ------------------------------------------------------------------ pieces
+    @staticmethod
+    def _under_jaw(lm: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """uint8 {0, 1}: under the FaceMesh jaw line, down to the bottom of ``shape`` (the neck, collars, shirts)."""
+        neck = np.zeros(shape, np.uint8)
+        jaw = lm[list(ls.JAW)]
+        under = np.vstack([jaw, [[jaw[-1, 0], shape[0] + 1], [jaw[0, 0], shape[0] + 1]]])
+        cv2.fillPoly(neck, [np.round(under).astype(np.int32)], 1)
+        return neck
+
     def _core_mask(self, lm: np.ndarray, size: float, shape: tuple[int, int]) -> np.ndarray:
         core = np.zeros(shape, np.uint8)
         r = max(int(round(self.options.core_radius * size)), 1)
