@@ -57,6 +57,11 @@ _HIGHLIGHT_PERCENTILE, _HIGHLIGHT_MARGIN, _HIGHLIGHT_SLOPE = 98.0, 3.0, 0.3
 _MIN_CONTRAST = 0.5
 #: With ``light="skin"``: weight, in the smooth light field, of ring pixels where the frame shows no skin.
 _NOT_FRAME_SKIN_WEIGHT = 0.1
+#: With ``light="skin"``: the seam field's Gaussian is this many times ``CompositeOptions.seam_sigma``. The light field,
+#: built from the frame's skin, leaves more of the step to the seam where the ring shows no skin (a collar, hair or
+#: background at the jaw's sides): a seam as narrow as the "ring" light's corrects it at the ring but leaves a step
+#: just inside the mask edge.
+_SKIN_SEAM_SCALE = 1.5
 #: With ``light="skin"``: the per-channel gain that carries the reference's fine detail onto the new light stays
 #: within this factor (or its inverse); the rest of the change is an offset (no amplified highlights).
 _MAX_DETAIL_GAIN = 1.5
@@ -509,7 +514,7 @@ def _skin_light(
     if seam_sigma > 0 and seam_keep.any():
         change = new - lab_small  # what the working size does to the reference, read at the seam's ring pixels
         residual = tgt_ring[seam_keep] - (ref_ring[seam_keep] + change[ys_s[seam_keep], xs_s[seam_keep]])
-        new += _spread(residual, ring, max(seam_sigma * size, 1.0), fade=True, size=small,
+        new += _spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * size, 1.0), fade=True, size=small,
                        coords=(ys[seam_keep], xs[seam_keep]))
     rgb_new = cv2.cvtColor(new.astype(np.float32), cv2.COLOR_Lab2RGB) * np.float32(255.0)
     ref_f = ref_small.astype(np.float32)
