@@ -138,8 +138,9 @@ class CompositeOptions:
     #: visible skin against the reference's own smooth skin light (its hair or background in the ring does not
     #: count, nor the frame's collar or hair), the reference's highlights and shadows scaled down to the contrast
     #: the frame's skin shows, its detail carried with a bounded gain (:func:`_skin_light`). "skin" looks right on
-    #: real clips with a photo of another person in other light, but is not the default: on the quality benchmark
-    #: it is not better (benchmarks/README.md).
+    #: real clips with a photo of another person in other light and gains with a relit reference on the quality
+    #: benchmark, but is not the default: it costs about 1.5x, and with a photo of the same person in the same light
+    #: it mutes the lips (benchmarks/README.md).
     light: str = "ring"
 
 
@@ -505,7 +506,8 @@ def _skin_light(
     at_ring = ref_ring.copy()
     swap = frame_skin & ~ref_skin
     at_ring[swap] = smooth_ring[swap]
-    keep = _inliers(tgt_ring, at_ring, not_mask)[1]
+    # (nothing swapped: the seam's inliers, found on the same pixels)
+    keep = _inliers(tgt_ring, at_ring, not_mask)[1] if swap.any() else seam_keep.copy()
     if far is not None and np.count_nonzero(keep & far) >= _MIN_RING_PIXELS:
         keep &= far
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
