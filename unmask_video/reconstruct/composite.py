@@ -137,11 +137,10 @@ class CompositeOptions:
     #: taken in other light it carries the photo's highlights and shadows, amplified); or "skin", the frame's
     #: visible skin against the reference's own smooth skin light (its hair or background in the ring does not
     #: count, nor the frame's collar or hair), the reference's highlights and shadows scaled down to the contrast
-    #: the frame's skin shows, its detail carried with a bounded gain (:func:`_skin_light`). "skin" looks right on
-    #: real clips with a photo of another person in other light and gains with a relit reference on the quality
-    #: benchmark, but is not the default: it costs about 1.5x, and with a photo of the same person in the same light
-    #: it mutes the lips (benchmarks/README.md).
-    light: str = "ring"
+    #: the frame's skin shows (not a colour far stronger than the skin's own variation: lips, lipstick), its detail
+    #: carried with a bounded gain (:func:`_skin_light`). "skin" looks right on real clips with a photo in other light
+    #: and gains with a relit reference on the quality benchmark; it costs about 1.5x "ring" (benchmarks/README.md).
+    light: str = "skin"
 
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -526,6 +525,7 @@ def _skin_light(
                     ring, sigma, size=small, coords=coords, weights=weights)
     d = np.ascontiguousarray(parts[..., :3])
     contrast = np.ones(3, np.float32)
+    theirs: np.ndarray | None = None
     both = skin_keep & ref_skin
     if np.count_nonzero(both) >= _MIN_RING_PIXELS:
         frame_light = smooth_ring + d[ys_s, xs_s]
@@ -535,8 +535,18 @@ def _skin_light(
         contrast = np.clip(ours / np.maximum(theirs, 1e-3), _MIN_CONTRAST, 1.0).astype(np.float32)
         d += (1.0 - contrast) * parts[..., 3:]
     if field_filter is not None:
-        d = field_filter(d)
-    new = s_ref + contrast * (lab_small - s_ref) + d
+        # (the contrast is averaged over the face's frames with the field, as three constant channels beside it: a
+        # per-frame estimate would make the rebuilt skin's shading flicker)
+        filtered = field_filter(np.concatenate([d, np.broadcast_to(contrast, d.shape)], axis=2))
+        d = np.ascontiguousarray(filtered[..., :3])
+        contrast = filtered[..., 3:].reshape(-1, 3).mean(axis=0).astype(np.float32)
+    dev = lab_small - s_ref
+    new = s_ref + contrast * dev + d
+    if theirs is not None and (contrast[1:] < 1.0).any():
+        # A colour far stronger than the skin's own variation around its light (lips, lipstick: from 3x, fully at 5x)
+        # is the person's, not the light's: its chroma is not scaled down.
+        strong = np.clip((np.abs(dev[..., 1:]) / np.maximum(theirs[1:], 1.0) - 3.0) / 2.0, 0.0, 1.0)
+        new[..., 1:] += strong * (1.0 - contrast[1:]) * dev[..., 1:]
     # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
     # are compressed above it.
     knee = float(np.percentile(tgt_ring[skin_keep if skin_keep.any() else keep, 0], _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
@@ -555,6 +565,7 @@ def _skin_light(
     # (contiguous 3-channel fields: OpenCV's fast paths; the sum rounded and saturated to uint8 in the same pass)
     corrected = cv2.multiply(ref, cv2.resize(gain, (rw, rh), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_32F)
     return cv2.add(corrected, cv2.resize(offset, (rw, rh), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_8U)
+
 
 def _resize_covered(reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The warped ``reference`` (black where the warp is not valid) resized to ``size`` (width, height) as
@@ -575,6 +586,16 @@ def _resize_covered(reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     out = small.copy()
     cv2.copyTo(spread, edge, out)
     return out
+
+
+def _resize_channels(field: np.ndarray, size: tuple[int, int], interpolation: int) -> np.ndarray:
+    """``cv2.resize`` of an (h, w, c) float field to ``size`` (width, height) for any c (OpenCV takes at most 4
+    channels at once: three at a time)."""
+    if field.shape[2] <= 4:
+        return cv2.resize(field, size, interpolation=interpolation).reshape(size[1], size[0], field.shape[2])
+    parts = [cv2.resize(np.ascontiguousarray(field[..., i:i + 3]), size, interpolation=interpolation)
+             for i in range(0, field.shape[2], 3)]
+    return np.concatenate([p.reshape(size[1], size[0], -1) for p in parts], axis=2)
 
 
 def _surround(image: np.ndarray, around: np.ndarray, sigma: float) -> np.ndarray:
@@ -690,13 +711,13 @@ class ReferenceComposite:
 
         def smooth_field(field: np.ndarray) -> np.ndarray:
             h, w = field.shape[:2]
-            grid = cv2.resize(field, (_FIELD_GRID, _FIELD_GRID), interpolation=cv2.INTER_AREA)
+            grid = _resize_channels(field, (_FIELD_GRID, _FIELD_GRID), cv2.INTER_AREA)
             if previous is None or previous.shape != grid.shape:
                 self._history.put(centre, size, grid)
                 return field
             smoothed = weight * previous + (1.0 - weight) * grid
             self._history.put(centre, size, smoothed)
-            return field + cv2.resize(smoothed - grid, (w, h), interpolation=cv2.INTER_LINEAR)
+            return field + _resize_channels(smoothed - grid, (w, h), cv2.INTER_LINEAR)
 
         return smooth_shift, smooth_field
 
