@@ -210,6 +210,8 @@ _OFFSET_FINEST = 0.01
 _OFFSET_SCALES = 5
 #: ... the finer taking over where it holds at least this much of the ring (a smooth field, exact at the hole's edge).
 _OFFSET_SUPPORT = 0.15
+#: Nothing this close (face heights) to the face oval's outline is filled.
+_OUTLINE_KEEP = 0.02
 #: The matte's own pixels this close (face heights) to the hole are filled too (the hair's edge and shadow).
 _EDGE = 0.01
 #: The mirror is looked up within this many face heights of the hole.
@@ -223,12 +225,14 @@ def mirror_fill(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill the face skin the reference photo hides (hair over a cheek, a hand) with its own skin from the mirror side.
 
-    ``image``: the reference (RGB uint8); ``matte``: its skin (:func:`reference_matte`); ``region``: where a hidden
-    pixel is filled ((h, w) uint8, 255: the face oval and the neck's column); ``height``: the face height in pixels.
+    ``image``: the reference (RGB uint8); ``matte``: its skin (:func:`reference_matte`); ``region``: the face oval
+    ((h, w) uint8, 255 inside): a hidden pixel is filled inside it, below the eyes, not along its outline (there the
+    oval may run past the true jaw onto the hair: the jaw would widen); ``height``: the face height in pixels.
     Each pixel of ``region`` the matte leaves out whose mirror image through the face's midline (:func:`mirror_map`)
     is in the matte takes that pixel's colour plus a smooth offset, the difference between the two sides' skin near
     the hole (so the filled cheek has its own side's light and meets the skin around it without an edge). Returns
     the filled image and the matte with the filled pixels added; what nothing mirrors onto stays out of the matte."""
+    region = cv2.erode(region, _disc(_OUTLINE_KEEP * height))
     # Only the region's box (and a margin for the ring around a hole at its edge) is worked on.
     x, y, bw, bh = cv2.boundingRect((region > 0).astype(np.uint8))
     if bw == 0 or bh == 0:

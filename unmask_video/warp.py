@@ -566,7 +566,7 @@ class ReferenceWarper:
             reach = ((neck & neck_column(self.image.shape[:2], self.landmarks)) | face) >= 128
             matte = reference_matte(self.image, self.landmarks, face, reach.astype(np.uint8) * 255, height)
             if options.mirror_fill:
-                self.image, matte = mirror_fill(self.image, self.landmarks, matte, reach.astype(np.uint8) * 255, height)
+                self.image, matte = mirror_fill(self.image, self.landmarks, matte, face, height)
             oval = np.where(matte > 0, np.uint8(255), oval // 255 * 128).astype(np.uint8)
         elif options.reach_skin_only:
             # Below the jaw only the neck's width, past the outline only a thin band; there, and along the inside
