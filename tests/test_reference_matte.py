@@ -10,7 +10,7 @@ import pytest
 from tests.test_warp import astronaut, moved_astronaut
 from unmask_video import landmark_sets
 from unmask_video.reconstruct.composite import match_color
-from unmask_video.reference_matte import reference_matte
+from unmask_video.reference_matte import mirror_fill, mirror_map, mirror_pairs, reference_matte
 from unmask_video.warp import ReferenceWarper, WarpOptions, face_region, neck_column, neck_region
 
 
@@ -54,12 +54,15 @@ def _walled(colour: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _carried(image: np.ndarray, lm: np.ndarray, wall: np.ndarray, target: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(h, w) bool: the valid pixels of a warp onto ``target`` that sample the reference's ``wall``."""
+    """(h, w) bool: the valid pixels of a warp onto ``target`` that sample the reference's ``wall`` (as it is: not
+    where the mirror fill has painted the face's own skin over it, at the face's outline)."""
     warper = ReferenceWarper(image, lm, WarpOptions())
     map_x, map_y = warper.maps(target, valid.shape)
     dx, dy = (np.asarray(lm, np.float32)[0] - warper.landmarks[0]).tolist()  # (the reference is cropped to its face)
     at = cv2.remap(wall.astype(np.uint8) * 255, map_x + np.float32(dx), map_y + np.float32(dy), cv2.INTER_LINEAR)
-    return valid & (at >= 128)
+    painted = (warper.image != ReferenceWarper(image, lm, WarpOptions(mirror_fill=False)).image).any(axis=2)
+    over = cv2.remap(painted.astype(np.uint8) * 255, map_x, map_y, cv2.INTER_LINEAR)
+    return valid & (at >= 128) & (over < 128)
 
 
 @pytest.mark.parametrize("colour", ["orange", "pale"])
@@ -158,3 +161,74 @@ def test_the_colour_match_lights_no_rim_along_the_edge_of_what_the_warp_covers()
     out = match_color(reference, target, ring, apply, local_sigma=0.35, hole=hole, seam_sigma=0.05)
     edge, inner = out[apply & (xx == 149) & (yy > 100)].mean(axis=0), out[apply & (xx == 130) & (yy > 100)].mean(axis=0)
     assert np.abs(edge - inner).max() < 3, (edge, inner)
+
+
+def _haired_cheek() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The astronaut with a dark lock of hair down her image-left cheek, below the eyes: (image, landmarks, the lock's
+    (h, w) bool map inside the face, the same place mirrored onto the other cheek)."""
+    image, lm = astronaut()
+    shape = image.shape[:2]
+    height = _height(lm)
+    eyes_y = lm[list(landmark_sets.LEFT_EYE_CORNERS + landmark_sets.RIGHT_EYE_CORNERS), 1].mean()
+    hair = np.zeros(shape, np.uint8)
+    top = (int(lm[234, 0] - 0.05 * height), int(eyes_y + 0.15 * height))
+    bottom = (int(lm[172, 0] + 0.08 * height), int(lm[172, 1] - 0.05 * height))
+    cv2.line(hair, top, bottom, 255, max(int(0.07 * height), 3))
+    haired = image.copy()
+    haired[hair > 0] = (40, 28, 22)
+    inside = (hair > 0) & (cv2.erode(face_region(shape, lm), np.ones((9, 9), np.uint8)) > 0)
+    # Its mirror: the same place across the face's midline (through the nose bridge and the chin).
+    mid = lm[list(landmark_sets.NOSE[:1]) + [152]].mean(axis=0)
+    other = np.zeros(shape, bool)
+    ys, xs = np.nonzero(inside)
+    other[ys, np.clip((2 * mid[0] - xs).astype(int), 0, shape[1] - 1)] = True
+    return haired, lm, inside, other
+
+
+def test_the_mirror_fill_gives_a_hair_covered_cheek_the_other_cheeks_skin() -> None:
+    haired, lm, inside, other = _haired_cheek()
+    shape = haired.shape[:2]
+    height = _height(lm)
+    face = face_region(shape, lm)
+    matte = reference_matte(haired, lm, face, face, height)
+    assert inside.sum() > 120 and (matte[inside] > 0).mean() < 0.1  # (the lock is not skin: a hole in the matte)
+    filled, grown = mirror_fill(haired, lm, matte, face, height)
+    # The lock is skin now, coloured like the other cheek, not like the hair; the rest of the picture is untouched.
+    assert (grown[inside] > 0).mean() > 0.9
+    skin = _lab(haired[other & (matte > 0)]).mean(axis=0)
+    assert np.linalg.norm(_lab(filled[inside]).mean(axis=0)[1:] - skin[1:]) < 4  # (its hue; its light is its side's)
+    assert np.linalg.norm(_lab(haired[inside]).mean(axis=0) - skin) > 30
+    truth = _lab(astronaut()[0][inside]).mean(axis=0)  # (the cheek under the lock)
+    assert np.linalg.norm(_lab(filled[inside]).mean(axis=0) - truth) < 8  # (the lock itself: 55 away)
+    away = cv2.dilate(((grown > 0) != (matte > 0)).astype(np.uint8), np.ones((9, 9), np.uint8)) == 0
+    assert np.array_equal(filled[away], haired[away])
+    # No edge where the fill meets the skin around it: each pixel of the fill's rim has the lightness of the skin just
+    # outside it (the mean within a few pixels), as the hair's had not.
+    light = _lab(filled).reshape(shape + (3,))[..., 0]
+    rim = (cv2.dilate(inside.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0) & ~inside & (matte > 0)
+    rim &= (haired != (40, 28, 22)).any(axis=2)  # (the skin around it, not the lock's ends past the face)
+    edge = (cv2.dilate((~inside).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & inside & (grown > 0)
+    around = cv2.blur(light * rim, (7, 7)) / np.maximum(cv2.blur(rim.astype(np.float32), (7, 7)), 1e-6)
+    near = edge & (cv2.blur(rim.astype(np.float32), (7, 7)) > 0.1)
+    assert near.sum() > 30 and np.abs(light[near] - around[near]).mean() < 4.5  # (the untouched photo's: 3.6)
+
+    # Through the warp: the filled cheek is valid (option on) and not (option off).
+    for on in (True, False):
+        warper = ReferenceWarper(haired, lm, WarpOptions(mirror_fill=on))
+        _, valid = warper.warp(lm, shape)
+        assert valid[cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0].mean() > (0.9 if on else -1)
+        if not on:
+            assert valid[inside].mean() < 0.1
+
+
+def test_the_mirror_map_takes_each_side_of_the_face_to_the_other() -> None:
+    _, lm = astronaut()
+    height = _height(lm)
+    a, b = mirror_pairs()
+    assert len(a) > 40 and np.array_equal(np.sort(a), np.sort(np.unique(a)))
+    coef = mirror_map(lm, height)
+    origin = lm[list(landmark_sets.NOSE[:1])].mean(axis=0)
+    for left, right in ((234, 454), (61, 291), (33, 263), (172, 397)):
+        src = (lm[[left]].astype(np.float64) - origin) / height
+        to = (np.stack([np.ones(1), src[:, 0], src[:, 1], src[:, 0] ** 2, src[:, 0] * src[:, 1], src[:, 1] ** 2], 1) @ coef) * height + origin
+        assert np.hypot(*(to[0] - lm[right])) < 0.04 * height, (left, right)

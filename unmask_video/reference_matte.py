@@ -156,3 +156,163 @@ def reference_matte(
     sigma = max(_SMOOTH * height, 0.5)
     smooth = cv2.GaussianBlur(joined, (0, 0), sigma) >= 128
     return (smooth.astype(np.uint8) * 255) & reach
+
+
+def mirror_pairs() -> tuple[np.ndarray, np.ndarray]:
+    """Landmark indices (a, b), (P,) int each: b[i] is a[i]'s mirror image through the face's midline.
+
+    Read off the symmetric order of the sets in :mod:`~unmask_video.landmark_sets` (the face oval from the forehead's
+    top round to it again, the jaw from ear to ear, the outer lips from one corner round, the under-eye line through
+    the nose bridge) and the eye corners; the nose's midline points are their own mirror."""
+    pairs: list[tuple[int, int]] = []
+    oval = landmark_sets.FACE_OVAL
+    pairs += [(oval[k], oval[-k % len(oval)]) for k in range(len(oval))]
+    jaw = landmark_sets.JAW
+    pairs += [(jaw[k], jaw[len(jaw) - 1 - k]) for k in range(len(jaw))]
+    lips = landmark_sets.LIPS_OUTER
+    pairs += [(lips[k], lips[(len(lips) // 2 - k) % len(lips)]) for k in range(len(lips))]
+    under = landmark_sets.UNDER_EYES
+    pairs += [(under[k], under[len(under) - 1 - k]) for k in range(len(under))]
+    for left, right in ((landmark_sets.LEFT_EYE_CORNERS, landmark_sets.RIGHT_EYE_CORNERS),):
+        pairs += [(left[0], right[1]), (left[1], right[0]), (right[1], left[0]), (right[0], left[1])]
+    pairs += [(i, i) for i in landmark_sets.NOSE[:8]]
+    a, b = np.array(sorted(set(pairs))).T
+    return a, b
+
+
+def _quadratic_terms(points: np.ndarray) -> np.ndarray:
+    x, y = points[:, 0], points[:, 1]
+    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+
+
+def mirror_map(landmarks: np.ndarray, height: float) -> np.ndarray:
+    """(6, 2) coefficients of the quadratic map taking each point of the face to its mirror image through the face's
+    midline (least squares over :func:`mirror_pairs`, coordinates in face heights about the nose bridge: a turned head's
+    sides differ in size and the map follows)."""
+    pts = np.asarray(landmarks, np.float64)
+    a, b = mirror_pairs()
+    origin = pts[list(landmark_sets.NOSE[:1])].mean(axis=0)
+    src, dst = (pts[a] - origin) / height, (pts[b] - origin) / height
+    coef, *_ = np.linalg.lstsq(_quadratic_terms(src), dst, rcond=None)
+    return coef
+
+
+#: Only pixels this far (face heights) below the eye corners' line are filled (the lower face and the neck: a mirrored
+#: eye or brow, a little off, would show; nothing above the eyes is under a mask).
+_BELOW_EYES = 0.0
+#: The mirrored pixel must lie this far (face heights) inside the matte (not at its edge, where hair begins).
+_SOURCE_INSET = 0.02
+#: The mirrored skin's colour is brought to the hole's own skin by an offset (the two sides' light differs: one lit,
+#: one in shadow), learned on a ring of skin this wide (face heights) around the hole...
+_RING = 0.02
+#: ... and spread over the hole by Gaussians of this fraction of the face height, doubled this many times...
+_OFFSET_FINEST = 0.01
+_OFFSET_SCALES = 5
+#: ... the finer taking over where it holds at least this much of the ring (a smooth field, exact at the hole's edge).
+_OFFSET_SUPPORT = 0.15
+#: Nothing this close (face heights) to the face oval's outline is filled.
+_OUTLINE_KEEP = 0.02
+#: The matte's own pixels this close (face heights) to the hole are filled too (the hair's edge and shadow).
+_EDGE = 0.01
+#: The mirror is looked up within this many face heights of the hole.
+_OFFSET_BAND = 0.04
+#: Margin (face heights) around the region's box that the fill works in.
+_MARGIN = 0.08
+
+
+def mirror_fill(
+    image: np.ndarray, landmarks: np.ndarray, matte: np.ndarray, region: np.ndarray, height: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill the face skin the reference photo hides (hair over a cheek, a hand) with its own skin from the mirror side.
+
+    ``image``: the reference (RGB uint8); ``matte``: its skin (:func:`reference_matte`); ``region``: the face oval
+    ((h, w) uint8, 255 inside): a hidden pixel is filled inside it, below the eyes, not along its outline (there the
+    oval may run past the true jaw onto the hair: the jaw would widen); ``height``: the face height in pixels.
+    Each pixel of ``region`` the matte leaves out whose mirror image through the face's midline (:func:`mirror_map`)
+    is in the matte takes that pixel's colour plus a smooth offset, the difference between the two sides' skin near
+    the hole (so the filled cheek has its own side's light and meets the skin around it without an edge). Returns
+    the filled image and the matte with the filled pixels added; what nothing mirrors onto stays out of the matte."""
+    region = cv2.erode(region, _disc(_OUTLINE_KEEP * height))
+    # Only the region's box (and a margin for the ring around a hole at its edge) is worked on.
+    x, y, bw, bh = cv2.boundingRect((region > 0).astype(np.uint8))
+    if bw == 0 or bh == 0:
+        return image, matte
+    m = int(np.ceil(_MARGIN * height))
+    x0, y0 = max(x - m, 0), max(y - m, 0)
+    x1, y1 = min(x + bw + m, matte.shape[1]), min(y + bh + m, matte.shape[0])
+    box = (slice(y0, y1), slice(x0, x1))
+    shifted = np.asarray(landmarks, np.float64) - [x0, y0]
+    sub, sub_matte = _mirror_fill(np.ascontiguousarray(image[box]), shifted, np.ascontiguousarray(matte[box]),
+                                  np.ascontiguousarray(region[box]), height)  # fmt: skip
+    if sub_matte is matte[box] or np.array_equal(sub_matte, matte[box]):
+        return image, matte
+    out, grown = image.copy(), matte.copy()
+    out[box], grown[box] = sub, sub_matte
+    return out, grown
+
+
+def _mirror_fill(
+    image: np.ndarray, landmarks: np.ndarray, matte: np.ndarray, region: np.ndarray, height: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`mirror_fill` within a box of the reference (``landmarks`` in its coordinates)."""
+    h, w = matte.shape
+    hole = (region > 0) & (matte == 0)
+    # Only the lower face and the neck (what a mask covers): a mirrored eye or brow, a little off, shows.
+    pts = np.asarray(landmarks, np.float64)
+    eyes = pts[list(landmark_sets.LEFT_EYE_CORNERS + landmark_sets.RIGHT_EYE_CORNERS)]
+    down = pts[landmark_sets.FACE_HEIGHT[1]] - pts[landmark_sets.FACE_HEIGHT[0]]
+    down /= max(float(np.hypot(*down)), 1e-9)
+    yy, xx = np.mgrid[0:h, 0:w]
+    below = ((xx - eyes[:, 0].mean()) * down[0] + (yy - eyes[:, 1].mean()) * down[1]) > _BELOW_EYES * height
+    hole &= below
+    if not hole.any():
+        return image, matte
+    # The matte's edge along the hole (hair's edge, its shadow) is taken with it.
+    hole = (cv2.dilate(hole.astype(np.uint8), _disc(_EDGE * height)) > 0) & (region > 0) & below
+    coef = mirror_map(landmarks, height)
+    origin = np.asarray(landmarks, np.float64)[list(landmark_sets.NOSE[:1])].mean(axis=0)
+    # The mirror of every pixel within the band around the hole (where the offset is learned) and of the hole.
+    band = max(int(round(_OFFSET_BAND * height)), 1)
+    near = cv2.dilate(hole.astype(np.uint8), _disc(band)) > 0
+    ys, xs = np.nonzero(near)
+    src = (np.stack([xs, ys], axis=1).astype(np.float64) - origin) / height
+    mirrored = (_quadratic_terms(src) @ coef) * height + origin
+    mx, my = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+    mx[ys, xs], my[ys, xs] = mirrored[:, 0], mirrored[:, 1]
+    far = ~near
+    mx[far], my[far] = -1.0, -1.0
+    colour = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    # The mirror counts only where it lands well inside the skin (not at the matte's edge, where hair begins).
+    inner = cv2.erode(matte, _disc(_SOURCE_INSET * height)).astype(np.float32)
+    there = cv2.remap(inner, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0) >= 250
+    there &= near
+    fill = hole & there
+    if not fill.any():
+        return image, matte
+    # The offset: this side's skin minus the mirror side's, known on a thin ring of skin around the hole, spread over
+    # the hole from the nearest of it outwards (normalised Gaussian averages from fine to coarse, each finer one
+    # taking over where it has enough of the ring; on a picture shrunk so the finest Gaussian spans a pixel or two).
+    ring = (cv2.dilate(hole.astype(np.uint8), _disc(_RING * height)) > 0) & ~hole & (matte > 0) & there
+    weight = ring.astype(np.float32)
+    diff = (image.astype(np.float32) - colour.astype(np.float32)) * weight[..., None]
+    finest = max(_OFFSET_FINEST * height, 1.0)
+    shrink = max(1.0, finest / 1.5)
+    small = (max(int(round(w / shrink)), 1), max(int(round(h / shrink)), 1))
+    weight_s = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
+    diff_s = cv2.resize(diff, small, interpolation=cv2.INTER_AREA)
+    offset = np.zeros(diff_s.shape, np.float32)
+    for k in reversed(range(_OFFSET_SCALES)):
+        sigma = finest / shrink * 2**k
+        total = cv2.GaussianBlur(weight_s, (0, 0), sigma)
+        estimate = cv2.GaussianBlur(diff_s, (0, 0), sigma) / np.maximum(total, 1e-6)[..., None]
+        # (how much of the ring the Gaussian holds, against a ring's share of a disc of its size)
+        alpha = np.clip(total / _OFFSET_SUPPORT, 0.0, 1.0)[..., None]
+        offset = alpha * estimate + (1.0 - alpha) * offset
+    offset = cv2.resize(offset, (w, h), interpolation=cv2.INTER_LINEAR)
+    out = image.copy()
+    filled = np.clip(colour.astype(np.float32) + offset, 0, 255).astype(np.uint8)
+    out[fill] = filled[fill]
+    grown = matte.copy()
+    grown[fill] = 255
+    log.debug("reference matte: %d hidden skin pixels filled from the mirror side", int(np.count_nonzero(fill)))
+    return out, grown

@@ -40,7 +40,7 @@ from unmask_video.align import similarity, transform_points
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_check import strokes_across_cheeks
-from unmask_video.reference_matte import reference_matte
+from unmask_video.reference_matte import mirror_fill, reference_matte
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +301,11 @@ class WarpOptions:
     #: same place and the face is seen in its pose. False: the older rule (a colour test past the outline and below
     #: the jaw, the whole face oval valid).
     reference_matte: bool = True
+    #: With the reference matte: the face and neck skin the reference photo hides (hair over a cheek, a hand) is
+    #: filled once, when the reference is loaded, with its own skin from the mirror side of the face
+    #: (:func:`~unmask_video.reference_matte.mirror_fill`) and is valid; only what nothing mirrors onto is left to the
+    #: composite's fill. False: every pixel the matte leaves out is filled from the frame's surroundings.
+    mirror_fill: bool = True
     #: Paint a mask's ear loop hanging across a cheek out of the reference (inpainted from the skin around it;
     #: :func:`~unmask_video.reference_check.strokes_across_cheeks`), so it is not carried onto every frame.
     remove_loops: bool = True
@@ -560,6 +565,8 @@ class ReferenceWarper:
             height = _face_axes(self.landmarks)[1]
             reach = ((neck & neck_column(self.image.shape[:2], self.landmarks)) | face) >= 128
             matte = reference_matte(self.image, self.landmarks, face, reach.astype(np.uint8) * 255, height)
+            if options.mirror_fill:
+                self.image, matte = mirror_fill(self.image, self.landmarks, matte, face, height)
             oval = np.where(matte > 0, np.uint8(255), oval // 255 * 128).astype(np.uint8)
         elif options.reach_skin_only:
             # Below the jaw only the neck's width, past the outline only a thin band; there, and along the inside
