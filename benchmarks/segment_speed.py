@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -99,18 +101,19 @@ def _time(data, options: SegmentOptions, passes: int = 3) -> tuple[float, float,
     return 1000.0 * float(np.median(times)), float(np.mean(ious)), _jitter(last), seg
 
 
-#: Before the segmentation's speed work (nearest centres by cv2.batchDistance, one shared blur of the mask
-#: probability, table look-ups of the colour bins, the snap's relief in uint8, distance thresholds for its band).
-BASELINE_REV = "02f0f4a"
+#: Main after the rim cut (mask_refine.cut_at_rim), before its speed work: the default baseline. (The earlier speed
+#: work (cv2.batchDistance, one shared probability blur, colour-bin tables) is measured against 02f0f4a.)
+BASELINE_REV = "d583140"
 
 
 def _segment_at(rev: str) -> ModuleType | None:
-    """unmask_video/segment.py (with its mask_refine.py) as it was at git revision ``rev``, imported as its own
-    modules (None, with a message, where git or the revision is not there)."""
+    """unmask_video/segment.py (with its mask_refine.py, mask_presence.py and occluders.py) as it was at git revision
+    ``rev``, imported as their own modules (None, with a message, where git or the revision is not there)."""
     root = Path(__file__).resolve().parents[1]
     folder = Path(tempfile.mkdtemp())
     modules = {}
-    for name in ("mask_refine", "segment"):
+    names = ("occluders", "mask_presence", "mask_refine", "segment")
+    for name in names:
         try:
             source = subprocess.run(
                 ["git", "show", f"{rev}:unmask_video/{name}.py"], cwd=root, capture_output=True, text=True, check=True
@@ -119,7 +122,8 @@ def _segment_at(rev: str) -> ModuleType | None:
             print(f"segmentation at {rev}: not found (no git checkout or no such revision); baseline skipped")
             return None
         module_name = f"_{name}_baseline_{rev}"
-        source = source.replace("from unmask_video.mask_refine import", f"from _mask_refine_baseline_{rev} import")
+        for other in names:
+            source = source.replace(f"from unmask_video.{other} import", f"from _{other}_baseline_{rev} import")
         path = folder / f"{module_name}.py"
         path.write_text(source)
         spec = importlib.util.spec_from_file_location(module_name, path)
@@ -131,42 +135,127 @@ def _segment_at(rev: str) -> ModuleType | None:
     return modules["segment"]
 
 
-def _against_baseline(data, rev: str, rounds: int = 5) -> None:
-    """CPU ms/frame of the default now and at ``rev`` and of the plain k-means, alternating; masks compared."""
+#: The parts of the default segmentation, timed apart: names in a segment module's namespace (the functions it calls)
+#: or its MaskSegmenter's methods. What none of them holds is the segment call's own body ("rest").
+PARTS: dict[str, tuple[str, ...]] = {
+    "k-means": (
+        "MaskSegmenter._features", "MaskSegmenter._histogram", "MaskSegmenter._assign", "MaskSegmenter._fit",
+        "MaskSegmenter._choose", "MaskSegmenter._refit_reason", "MaskSegmenter._clean", "MaskSegmenter._core_mask",
+    ),
+    "grow/refine": ("MaskSegmenter._colour_model", "smooth_probability", "grow", "grow_deeper", "snap_edges"),
+    "rim cut": ("cut_at_rim", "_cluster_map", "MaskSegmenter._under_jaw"),
+    "presence": ("MaskSegmenter._presence",),
+    "occluders": ("skin_occluders", "entering", "MaskSegmenter._skin_in_front"),
+    "ear loops": ("ear_loops",),
+}
+
+
+class _PartClock:
+    """Exclusive CPU time per part: each part's wrapped calls, less the time of the wrapped calls inside them."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+        self._stack: list[float] = []
+
+    def wrap(self, part: str, fn):
+        def timed(*args, **kwargs):
+            start = time.process_time()
+            self._stack.append(0.0)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                elapsed = time.process_time() - start
+                inner = self._stack.pop()
+                self.totals[part] = self.totals.get(part, 0.0) + elapsed - inner
+                if self._stack:
+                    self._stack[-1] += elapsed
+
+        return timed
+
+
+@contextmanager
+def _clocked(module: ModuleType, clock: _PartClock):
+    """The segment ``module``'s parts (:data:`PARTS`) and its MaskSegmenter.segment wrapped by ``clock``."""
+    undo = []
+    for part, names in {**PARTS, "total": ("MaskSegmenter.segment",)}.items():
+        for name in names:
+            owner: object = module
+            if name.startswith("MaskSegmenter."):
+                owner, name = module.MaskSegmenter, name.split(".", 1)[1]
+            if not hasattr(owner, name):
+                continue
+            raw = inspect.getattr_static(owner, name)
+            fn = raw.__func__ if isinstance(raw, staticmethod) else raw
+            timed = clock.wrap(part, fn)
+            setattr(owner, name, staticmethod(timed) if isinstance(raw, staticmethod) else timed)
+            undo.append((owner, name, raw))
+    try:
+        yield
+    finally:
+        for owner, name, raw in reversed(undo):
+            setattr(owner, name, raw)
+
+
+def _against_baseline(data, rev: str, rounds: int = 5) -> bool:
+    """CPU ms/frame of the default now and at ``rev`` and of the plain k-means, alternating, in total and per part
+    (:data:`PARTS`, best of the rounds each); masks compared. True when every mask is bit-identical."""
     old = _segment_at(rev)
     if old is None:
-        return
+        return True
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
 
     def run(make) -> tuple[float, list[np.ndarray]]:
         seg = make()
         start = time.process_time()
-        masks = [seg.segment(img, lm) >= 0.5 for img, lm, _ in data]
+        masks = [seg.segment(img, lm) for img, lm, _ in data]
         return 1000.0 * (time.process_time() - start) / len(data), masks
+
+    def parts(module: ModuleType) -> dict[str, float]:
+        clock = _PartClock()
+        with _clocked(module, clock):
+            seg = module.MaskSegmenter(module.SegmentOptions())
+            for img, lm, _ in data:
+                seg.segment(img, lm)
+        ms = {part: 1000.0 * t / len(data) for part, t in clock.totals.items()}
+        ms["rest"] = ms.pop("total", 0.0)  # (exclusive: the segment call's own body)
+        return ms
 
     makers = {
         f"default at {rev}": lambda: old.MaskSegmenter(old.SegmentOptions()),
         "default now": lambda: MaskSegmenter(SegmentOptions()),
         "plain k-means now": lambda: MaskSegmenter(SegmentOptions.plain_kmeans()),
     }
+    now_module = sys.modules[MaskSegmenter.__module__]
     best: dict[str, float] = {}
+    best_parts: dict[str, dict[str, float]] = {"then": {}, "now": {}}
     masks: dict[str, list[np.ndarray]] = {}
     try:
         for _ in range(rounds):
             for name, make in makers.items():
                 ms, masks[name] = run(make)
                 best[name] = min(best.get(name, ms), ms)
+            for key, module in (("then", old), ("now", now_module)):
+                for part, ms in parts(module).items():
+                    best_parts[key][part] = min(best_parts[key].get(part, ms), ms)
     finally:
         cv2.setNumThreads(threads)
     then, now, plain = best[f"default at {rev}"], best["default now"], best["plain k-means now"]
     a, b = masks[f"default at {rev}"], masks["default now"]
-    same = sum(bool((x == y).all()) for x, y in zip(a, b))
-    differ = sum(int((x != y).sum()) for x, y in zip(a, b)) / max(sum(int(x.sum()) for x in a), 1)
+    same = sum(bool(np.array_equal(x, y)) for x, y in zip(a, b))
+    differ = sum(int(((x >= 0.5) != (y >= 0.5)).sum()) for x, y in zip(a, b)) / max(
+        sum(int((x >= 0.5).sum()) for x in a), 1
+    )
     print(f"CPU ms/frame, one OpenCV thread, best of {rounds} alternating rounds: default at {rev} {then:.2f}, "
           f"now {now:.2f} (ratio {now / then:.3f}); plain k-means {plain:.2f}")
     print(f"default over the plain k-means: at {rev} {then - plain:+.2f} ms/frame, now {now - plain:+.2f} ms/frame")
-    print(f"masks now vs at {rev}: {same} of {len(a)} frames identical, {100 * differ:.4f} % of the mask area differs")
+    print(f"per part (exclusive CPU ms/frame, timed apart with the calls wrapped; best of {rounds}): at {rev} -> now")
+    for part in (*PARTS, "rest"):
+        t0, t1 = best_parts["then"].get(part, 0.0), best_parts["now"].get(part, 0.0)
+        print(f"  {part:12s} {t0:6.2f} -> {t1:6.2f}  ratio {t1 / t0 if t0 > 0 else float('nan'):.3f}")
+    print(f"masks now vs at {rev}: {same} of {len(a)} frames bit-identical (float masks), "
+          f"{100 * differ:.4f} % of the mask area differs")
+    return same == len(a)
 
 
 def main() -> None:
@@ -178,6 +267,11 @@ def main() -> None:
         "--roi", type=int, default=430, help="ROI side in pixels after scaling (430: a talking head in 720p)"
     )
     parser.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision of the segmentation timed as baseline")
+    parser.add_argument(
+        "--identical", action="store_true",
+        help="exit 1 unless the default's masks are bit-identical to those at --baseline-rev (speed work only)",
+    )
+    parser.add_argument("--only-baseline", action="store_true", help="only the same-run comparison with --baseline-rev")
     args = parser.parse_args()
     path = args.data / "videos" / "talking" / args.video
     if not path.exists():
@@ -189,6 +283,9 @@ def main() -> None:
         sys.exit(0)
     h, w = data[0][0].shape[:2]
     print(f"{path.name}: {len(data)} frames, ROI {w}x{h}, {os.cpu_count()} cores")
+    if args.only_baseline:
+        identical = _against_baseline(data, args.baseline_rev)
+        sys.exit(1 if args.identical and not identical else 0)
     rows = {}
     for name, opts in (
         ("k-means (method)", SegmentOptions.plain_kmeans(reuse=True)),
@@ -221,7 +318,10 @@ def main() -> None:
         f"ratio {rows['reuse on'] / rows['before (grown only)']:.3f}"
     )
     print("IoU jitter: mean |IoU(t) - IoU(t-1)| with the drawn mask (flicker; lower is steadier)")
-    _against_baseline(data, args.baseline_rev)
+    identical = _against_baseline(data, args.baseline_rev)
+    if args.identical and not identical:
+        print(f"FAILED: --identical: the masks differ from those at {args.baseline_rev}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":
