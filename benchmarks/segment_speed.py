@@ -1,6 +1,7 @@
 """Speed (and accuracy) of mask segmentation: the method's plain k-means against the default, measured in one run.
 
     python -m benchmarks.segment_speed [--frames 60] [--video lp_d0.mp4] [--roi 430] [--data ../shared/data]
+        [--baseline-rev REV] [--identical] [--only-baseline] [--real woman_puts_on_kf94_720p.mp4]
 
 Decodes frames of a real talking-head clip from ../shared/data/videos/talking (PyAV), tracks its
 landmarks (FaceMesh, not timed), draws a synthetic surgical mask on every frame (the ground truth),
@@ -11,13 +12,17 @@ a warm-up. Prints the median ms/frame over three passes, the reuse/no-reuse rati
 default over the plain k-means, the refit count, the mean IoU with the drawn mask and the frame-to-frame
 IoU jitter (flicker).
 
-Then the default as it is against the default as it was at git revision ``--baseline-rev`` (segment.py and
-mask_refine.py read with ``git show`` and imported as their own modules; skipped outside a git checkout), and
-the plain k-means, in alternating rounds on one OpenCV thread, timed in CPU time (best of the rounds: a change of
-load on a shared machine falls on all alike): ms/frame, the ratio now / then, the cost over the plain k-means
-then and now, and how much the masks of the two differ (frames identical, pixels as % of the mask area).
+Then the default as it is against the default as it was at git revision ``--baseline-rev`` (segment.py,
+mask_refine.py, mask_presence.py and occluders.py read with ``git show`` and imported as their own modules; skipped
+outside a git checkout), and the plain k-means, in alternating rounds on one OpenCV thread, timed in CPU time (best of
+the rounds: a change of load on a shared machine falls on all alike): ms/frame, the ratio now / then, the cost over the
+plain k-means then and now; per part (k-means, grow/refine, rim cut, presence, occluders, ear loops, the segment call's
+own body), exclusive CPU time with the parts' calls wrapped (:data:`PARTS`); and how much the masks of the two differ
+(frames whose float masks are bit-identical, pixels as % of the mask area). ``--identical`` exits 1 unless every mask
+is bit-identical (for speed work that must not move the mask). ``--real NAME``: the same comparison on a clip of a real
+mask (``videos/masked``), as it is.
 
-This is a benchmark, not a test: it asserts nothing. It skips with a message when ../shared is absent.
+This is a benchmark, not a test: it asserts nothing but ``--identical``. It skips with a message when ../shared is absent.
 """
 
 from __future__ import annotations
@@ -53,8 +58,11 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
 
 
-def _load(path: Path, frames: int, roi: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(ROI image, ROI landmarks, ROI truth mask) for the first ``frames`` frames with a face."""
+def _load(
+    path: Path, frames: int, roi: int, draw: bool = True
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(ROI image, ROI landmarks, ROI truth mask) for the first ``frames`` frames with a face (``draw`` False: a clip
+    of a real mask, as it is; its "truth" is empty)."""
     out = []
     with av.open(str(path)) as container, FaceTracker() as tracker:
         stream = container.streams.video[0]
@@ -65,7 +73,10 @@ def _load(path: Path, frames: int, roi: int) -> list[tuple[np.ndarray, np.ndarra
             if not faces:
                 continue
             lm = faces[0]
-            masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+            if draw:
+                masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+            else:
+                masked, truth = image, np.zeros(image.shape[:2], np.float32)
             box = face_box(lm, image.shape)
             scale = roi / max(box.width, box.height)
             crop = cv2.resize(masked[box.slices], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -177,7 +188,7 @@ class _PartClock:
 def _clocked(module: ModuleType, clock: _PartClock):
     """The segment ``module``'s parts (:data:`PARTS`) and its MaskSegmenter.segment wrapped by ``clock``."""
     undo = []
-    for part, names in {**PARTS, "total": ("MaskSegmenter.segment",)}.items():
+    for part, names in {**PARTS, "rest": ("MaskSegmenter.segment",)}.items():
         for name in names:
             owner: object = module
             if name.startswith("MaskSegmenter."):
@@ -197,47 +208,51 @@ def _clocked(module: ModuleType, clock: _PartClock):
 
 
 def _against_baseline(data, rev: str, rounds: int = 5) -> bool:
-    """CPU ms/frame of the default now and at ``rev`` and of the plain k-means, alternating, in total and per part
-    (:data:`PARTS`, best of the rounds each); masks compared. True when every mask is bit-identical."""
+    """CPU ms/frame of the default now and at ``rev`` and of the plain k-means, in total and per part of the default
+    (:data:`PARTS`); masks compared. True when every mask is bit-identical.
+
+    The machine is shared and its load changes from second to second: the three run side by side, frame by frame
+    (each its own segmenter, in an order that turns round every frame), and each figure is the best of ``rounds``
+    passes. The default's parts are timed in a second set of passes, with their calls wrapped (the wrapping costs a
+    little): exclusive CPU time, the segment call's own body as "rest"."""
     old = _segment_at(rev)
     if old is None:
         return True
+    now_module = sys.modules[MaskSegmenter.__module__]
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
-
-    def run(make) -> tuple[float, list[np.ndarray]]:
-        seg = make()
-        start = time.process_time()
-        masks = [seg.segment(img, lm) for img, lm, _ in data]
-        return 1000.0 * (time.process_time() - start) / len(data), masks
-
-    def parts(module: ModuleType) -> dict[str, float]:
-        clock = _PartClock()
-        with _clocked(module, clock):
-            seg = module.MaskSegmenter(module.SegmentOptions())
-            for img, lm, _ in data:
-                seg.segment(img, lm)
-        ms = {part: 1000.0 * t / len(data) for part, t in clock.totals.items()}
-        ms["rest"] = ms.pop("total", 0.0)  # (exclusive: the segment call's own body)
-        return ms
-
     makers = {
         f"default at {rev}": lambda: old.MaskSegmenter(old.SegmentOptions()),
         "default now": lambda: MaskSegmenter(SegmentOptions()),
         "plain k-means now": lambda: MaskSegmenter(SegmentOptions.plain_kmeans()),
     }
-    now_module = sys.modules[MaskSegmenter.__module__]
+
+    def side_by_side(names: list[str]) -> tuple[dict[str, float], dict[str, list[np.ndarray]]]:
+        segs = {name: makers[name]() for name in names}
+        spent = dict.fromkeys(names, 0.0)
+        masks: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        for i, (img, lm, _) in enumerate(data):
+            for name in names if i % 2 == 0 else names[::-1]:
+                start = time.process_time()
+                masks[name].append(segs[name].segment(img, lm))
+                spent[name] += time.process_time() - start
+        return {name: 1000.0 * t / len(data) for name, t in spent.items()}, masks
+
     best: dict[str, float] = {}
     best_parts: dict[str, dict[str, float]] = {"then": {}, "now": {}}
     masks: dict[str, list[np.ndarray]] = {}
     try:
         for _ in range(rounds):
-            for name, make in makers.items():
-                ms, masks[name] = run(make)
-                best[name] = min(best.get(name, ms), ms)
-            for key, module in (("then", old), ("now", now_module)):
-                for part, ms in parts(module).items():
-                    best_parts[key][part] = min(best_parts[key].get(part, ms), ms)
+            ms, masks = side_by_side(list(makers))
+            for name, value in ms.items():
+                best[name] = min(best.get(name, value), value)
+            clocks = {"then": _PartClock(), "now": _PartClock()}
+            with _clocked(old, clocks["then"]), _clocked(now_module, clocks["now"]):
+                side_by_side([f"default at {rev}", "default now"])
+            for key, clock in clocks.items():
+                for part, t in clock.totals.items():
+                    value = 1000.0 * t / len(data)
+                    best_parts[key][part] = min(best_parts[key].get(part, value), value)
     finally:
         cv2.setNumThreads(threads)
     then, now, plain = best[f"default at {rev}"], best["default now"], best["plain k-means now"]
@@ -246,10 +261,10 @@ def _against_baseline(data, rev: str, rounds: int = 5) -> bool:
     differ = sum(int(((x >= 0.5) != (y >= 0.5)).sum()) for x, y in zip(a, b)) / max(
         sum(int((x >= 0.5).sum()) for x in a), 1
     )
-    print(f"CPU ms/frame, one OpenCV thread, best of {rounds} alternating rounds: default at {rev} {then:.2f}, "
-          f"now {now:.2f} (ratio {now / then:.3f}); plain k-means {plain:.2f}")
+    print(f"CPU ms/frame, one OpenCV thread, side by side frame by frame, best of {rounds} passes: default at {rev} "
+          f"{then:.2f}, now {now:.2f} (ratio {now / then:.3f}); plain k-means {plain:.2f}")
     print(f"default over the plain k-means: at {rev} {then - plain:+.2f} ms/frame, now {now - plain:+.2f} ms/frame")
-    print(f"per part (exclusive CPU ms/frame, timed apart with the calls wrapped; best of {rounds}): at {rev} -> now")
+    print(f"per part of the default (exclusive CPU ms/frame, calls wrapped; best of {rounds}): at {rev} -> now")
     for part in (*PARTS, "rest"):
         t0, t1 = best_parts["then"].get(part, 0.0), best_parts["now"].get(part, 0.0)
         print(f"  {part:12s} {t0:6.2f} -> {t1:6.2f}  ratio {t1 / t0 if t0 > 0 else float('nan'):.3f}")
@@ -272,18 +287,23 @@ def main() -> None:
         help="exit 1 unless the default's masks are bit-identical to those at --baseline-rev (speed work only)",
     )
     parser.add_argument("--only-baseline", action="store_true", help="only the same-run comparison with --baseline-rev")
+    parser.add_argument(
+        "--real", metavar="NAME",
+        help="a clip of a real mask under videos/masked (e.g. woman_puts_on_kf94_720p.mp4) instead of --video with a "
+        "drawn one: only the same-run comparison with --baseline-rev (no truth to measure IoU with)",
+    )
     args = parser.parse_args()
-    path = args.data / "videos" / "talking" / args.video
+    path = args.data / "videos" / ("masked" if args.real else "talking") / (args.real or args.video)
     if not path.exists():
         print(f"skipped: {path} not found (the ../shared data folder is absent)")
         sys.exit(0)
-    data = _load(path, args.frames, args.roi)
+    data = _load(path, args.frames, args.roi, draw=not args.real)
     if not data:
         print(f"skipped: no face found in {path}")
         sys.exit(0)
     h, w = data[0][0].shape[:2]
     print(f"{path.name}: {len(data)} frames, ROI {w}x{h}, {os.cpu_count()} cores")
-    if args.only_baseline:
+    if args.only_baseline or args.real:
         identical = _against_baseline(data, args.baseline_rev)
         sys.exit(1 if args.identical and not identical else 0)
     rows = {}
