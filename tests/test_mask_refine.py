@@ -265,3 +265,44 @@ def test_the_boxed_filters_give_the_same_values_where_they_are_read():
             part[box] = cv2.GaussianBlur(cv2.medianBlur(lab[box], k), (0, 0), sigma)
             assert not np.array_equal(part[where], whole[where])
     assert _box_around(np.zeros((5, 5), bool), 2) is None
+
+
+def test_the_rim_cut_is_the_same_with_the_stray_unknowns_settled(monkeypatch):
+    """Unknown patches off the mask (the colour model calls them mask, the growth did not take them) are labelled
+    as not mask before the watershed, and only the box around the rest gets a relief: the cut is the same, bit for
+    bit, as with them flooded over the whole window."""
+    from unmask_video import mask_refine
+
+    rng = np.random.default_rng(4)
+    h, w = 200, 200
+    image = np.zeros((h, w, 3), np.float32) + (214, 170, 150)
+    cloth = np.zeros((h, w), np.uint8)
+    cv2.ellipse(cloth, (100, 90), (60, 55), 0, 0, 360, 1, -1)
+    collar = np.zeros((h, w), np.uint8)
+    collar[148:, 50:150] = 1
+    collar &= 1 - cloth
+    image[cloth > 0] = (232, 234, 240)
+    image[collar > 0] = (236, 228, 208)
+    image[2:30, 2:40] = (230, 233, 240)  # a pale patch at the window's corner, off the mask
+    image += rng.normal(0, 2.0, image.shape)
+    lab = cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB)
+    below = np.zeros((h, w), np.uint8)
+    below[110:] = 1
+    grown = cloth | collar
+    sure = cv2.erode(cloth & (1 - below), np.ones((7, 7), np.uint8))
+    outside = np.ones((h, w), bool)
+    outside[collar > 0] = False
+    outside[2:30, 2:40] = False  # (the colour model calls the patch mask)
+    outside[cv2.dilate(grown, np.ones((5, 5), np.uint8)) > 0] = False  # (and the cloth's blurred rim)
+    args = (lab, grown, sure, below, 160.0, 3.0, 0.5, 0.03, outside, 4.0, 1, None)
+    settled = mask_refine._cut_at_rim(*args)
+    markers = np.zeros((h, w), np.int32)
+    markers[(grown == 0) & outside] = 1
+    markers[(sure > 0) & (grown > 0)] = 2
+    mask_refine._settle_strays(markers, grown)
+    assert (markers[2:30, 2:40] == 1).all()  # the patch was settled (the test can tell)
+    monkeypatch.setattr(mask_refine, "_settle_strays", lambda markers, mask: None)
+    monkeypatch.setattr(mask_refine, "_box_around", lambda where, reach: (slice(None), slice(None)))
+    whole = mask_refine._cut_at_rim(*args)
+    assert (grown & (1 - whole)).any()  # something was cut
+    np.testing.assert_array_equal(settled, whole)
