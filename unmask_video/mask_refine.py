@@ -388,7 +388,6 @@ def _cut_at_rim(
     markers[(mask == 0) if outside is None else (mask == 0) & (outside > 0)] = 1
     kept = (sure > 0) & (mask > 0)
     markers[kept] = 2
-    _settle_strays(markers, mask)
     # The relief matters only where the watershed looks (the pixels it floods and their labelled neighbours), and the
     # smoothed colours only in the mask (the cloth's colour and what the cut took): both are computed in the box around
     # those, with the filters' reach around it, and are the same there as over the whole window.
@@ -423,21 +422,6 @@ def _cut_at_rim(
         ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * hem_px + 1, 2 * hem_px + 1))
         out |= cv2.dilate(out, ring) & mask
     return out
-
-
-def _settle_strays(markers: np.ndarray, mask: np.ndarray) -> None:
-    """Label as not mask (1) the watershed's unknown pixels (0) 4-connected to no unknown pixel of the ``mask``: the
-    watershed (4-connected) floods each such patch apart from the rest, and what it gives them changes no mask pixel's
-    label, which is all :func:`_cut_at_rim` reads. (Patches the colour model takes for mask off the mask, at the
-    window's edges: no relief is needed there.) In place."""
-    unknown = (markers == 0).astype(np.uint8)
-    n, comp = cv2.connectedComponents(unknown, connectivity=4)
-    if n <= 2:
-        return
-    touching = np.zeros(n, bool)
-    touching[comp[(mask > 0) & (unknown > 0)]] = True
-    touching[0] = True  # (the labelled pixels: left as they are)
-    markers[~touching[comp]] = 1
 
 
 def _gaussian_reach(sigma: float) -> int:
