@@ -457,8 +457,8 @@ class MaskSegmenter:
             return out
 
         region_idx = np.flatnonzero(region.ravel())
-        # (the features and the histogram only in the polygon's box, with the blur's reach around it: the window around
-        # the search region is far larger, and the values inside the polygon are the same)
+        # (the features and the histogram only in the polygon's box, with the blur's reach around it: the working window
+        # around the search region is larger, and the values inside the polygon are the same)
         box = _box_around(region, _blur_reach(opt.blur_sigma * sub_size))
         feats = self._features(sub[box], sub_size).reshape(-1, 3)[np.flatnonzero(region[box])]  # (a take: cheaper)
         hist = self._histogram(sub[box], region[box])
