@@ -57,6 +57,11 @@ _HIGHLIGHT_PERCENTILE, _HIGHLIGHT_MARGIN, _HIGHLIGHT_SLOPE = 98.0, 3.0, 0.3
 _MIN_CONTRAST = 0.5
 #: With ``light="skin"``: weight, in the smooth light field, of ring pixels where the frame shows no skin.
 _NOT_FRAME_SKIN_WEIGHT = 0.1
+#: With ``light="skin"``: the seam field's Gaussian is this many times ``CompositeOptions.seam_sigma``. The light field,
+#: built from the frame's skin, leaves more of the step to the seam where the ring shows no skin (a collar, hair or
+#: background at the jaw's sides): a seam as narrow as the "ring" light's corrects it at the ring but leaves a step
+#: just inside the mask edge.
+_SKIN_SEAM_SCALE = 1.5
 #: With ``light="skin"``: the per-channel gain that carries the reference's fine detail onto the new light stays
 #: within this factor (or its inverse); the rest of the change is an offset (no amplified highlights).
 _MAX_DETAIL_GAIN = 1.5
@@ -133,8 +138,9 @@ class CompositeOptions:
     #: visible skin against the reference's own smooth skin light (its hair or background in the ring does not
     #: count, nor the frame's collar or hair), the reference's highlights and shadows scaled down to the contrast
     #: the frame's skin shows, its detail carried with a bounded gain (:func:`_skin_light`). "skin" looks right on
-    #: real clips with a photo of another person in other light, but is not the default: on the quality benchmark
-    #: it is not better (benchmarks/README.md).
+    #: real clips with a photo of another person in other light and gains with a relit reference on the quality
+    #: benchmark, but is not the default: it costs about 1.5x, and with a photo of the same person in the same light
+    #: it mutes the lips (benchmarks/README.md).
     light: str = "ring"
 
 
@@ -212,38 +218,34 @@ def _spread(
     return cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
 
 
-def _distance(lab: np.ndarray, sample: np.ndarray) -> np.ndarray:
-    """(N,) squared distance of the ``lab`` pixels ((N, 3)) to the ``sample`` pixels' median colour ((M, 3) Lab),
-    in robust spreads (per channel, the spread is the 75th percentile of the distance to the median, at least 3)."""
+def _robust(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(median, spread), (3,) each, of the ``sample`` pixels ((M, 3) Lab): per channel, the spread is the 75th
+    percentile of the distance to the median, at least 3."""
     # Statistics per channel over contiguous rows (numpy's median along the first axis of an (N, 3)
     # array partitions strided columns, several times slower; the values are the same).
     sample_t = np.ascontiguousarray(sample.T)
     mu = np.median(sample_t, axis=1)
     spread = np.maximum(np.percentile(np.abs(sample_t - mu[:, None]), 75, axis=1), 3.0)
+    return mu.astype(np.float32), spread.astype(np.float32)
+
+
+def _distance(lab: np.ndarray, sample: np.ndarray | tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """(N,) squared distance of the ``lab`` pixels ((N, 3)) to the ``sample`` pixels' median colour ((M, 3) Lab),
+    in robust spreads (:func:`_robust`; or ``sample`` is already its (median, spread))."""
+    mu, spread = _robust(sample) if isinstance(sample, np.ndarray) else sample
     return (((lab - mu) / spread) ** 2).sum(axis=1)
 
 
-def _near(lab: np.ndarray, sample: np.ndarray, spreads: float) -> np.ndarray:
+def _near(lab: np.ndarray, sample: np.ndarray | tuple[np.ndarray, np.ndarray], spreads: float) -> np.ndarray:
     """(N,) bool: the ``lab`` pixels ((N, 3)) within ``spreads`` robust spreads of the ``sample`` pixels' median
-    colour ((M, 3) Lab; see :func:`_distance`)."""
+    colour ((M, 3) Lab, or its (median, spread); see :func:`_distance`)."""
     return _distance(lab, sample) < spreads * spreads
 
 
-def _inliers(
-    tgt: np.ndarray, ref: np.ndarray, hole_lab: np.ndarray | None, skin_lab: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(colour, seam): (N,) bool each, the ring pixels the colour statistics come from, and those the seam
-    is matched on.
-
-    Dropped from both: pixels that look like the mask (within 3 spreads of the hole's colour,
-    ``hole_lab``: the part of the mask the segmentation missed), and pixels whose target-minus-reference
-    difference is far from the median difference (hands, hair that moved, shadows, a landmark slip).
-    Dropped from the colour statistics only: pixels where the reference does not show skin (further than
-    3 spreads from the colour of ``skin_lab``, the warped reference inside the hole: hair, background, the
-    dark of a nostril), which look alike in both images and would pull the match towards no change; the
-    seam must still meet the frame there. A test that would leave fewer than ``_MIN_RING_PIXELS`` is not
-    applied.
-    """
+def _not_mask(tgt: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
+    """(N,) bool: the ``tgt`` ring pixels ((N, 3) Lab) that do not look like the mask (within 3 spreads of the
+    hole's colour, ``hole_lab``: the part of the mask the segmentation missed); all if that would leave fewer than
+    ``_MIN_RING_PIXELS``."""
     keep = np.ones(len(tgt), bool)
     if hole_lab is not None and len(hole_lab) >= _MIN_RING_PIXELS:
         like_mask = _near(tgt, hole_lab, 3.0)
@@ -255,7 +257,26 @@ def _inliers(
             like_mask &= np.hypot(tgt[:, 1], tgt[:, 2]) <= mask_chroma
         if np.count_nonzero(~like_mask) >= _MIN_RING_PIXELS:
             keep &= ~like_mask
-    skin = _near(ref, skin_lab, 3.0) if skin_lab is not None and len(skin_lab) >= _MIN_RING_PIXELS else keep
+    return keep
+
+
+def _inliers(
+    tgt: np.ndarray, ref: np.ndarray, not_mask: np.ndarray, skin: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, seam): (N,) bool each, the ring pixels the colour statistics come from, and those the seam
+    is matched on.
+
+    Dropped from both: pixels that look like the mask (not in ``not_mask``, :func:`_not_mask`), and pixels whose target-minus-reference
+    difference is far from the median difference (hands, hair that moved, shadows, a landmark slip).
+    Dropped from the colour statistics only: pixels where the reference does not show skin (further than
+    3 spreads from the colour of the warped reference inside the hole, ``skin``: hair, background, the
+    dark of a nostril), which look alike in both images and would pull the match towards no change; the
+    seam must still meet the frame there (``skin``: where the reference shows skin, None: everywhere). A test that
+    would leave fewer than ``_MIN_RING_PIXELS`` is not applied.
+    """
+    keep = not_mask
+    if skin is None:
+        skin = keep
     d = tgt - ref
     med = np.median(np.ascontiguousarray(d[keep].T), axis=1)
     dev = np.sqrt(((d - med) ** 2).sum(axis=1))
@@ -327,7 +348,11 @@ def match_color(
         hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
         hole_lab = _to_lab(target.reshape(-1, 3)[hole_idx])
         skin_lab = _to_lab(reference.reshape(-1, 3)[hole_idx[:: 4]])  # its median and spread: fewer suffice
-    keep, seam_keep = _inliers(tgt_ring, ref_ring, hole_lab, skin_lab)
+    not_mask = _not_mask(tgt_ring, hole_lab)
+    # Where the reference shows skin: near the colour of the warped reference inside the hole.
+    skin_stats = _robust(skin_lab) if skin_lab is not None and len(skin_lab) >= _MIN_RING_PIXELS else None
+    ref_skin = None if skin_stats is None else _near(ref_ring, skin_stats, 3.0)
+    keep, seam_keep = _inliers(tgt_ring, ref_ring, not_mask, ref_skin)
     if stats_ring is not None:
         far = keep & stats_ring[region][ring_ys, ring_xs]
         if np.count_nonzero(far) >= _MIN_RING_PIXELS:
@@ -359,7 +384,7 @@ def match_color(
             corrected += _spread(tgt_in - ring_corrected, r_in, max(local_sigma * size, 1.0), coords=coords)
     elif local_sigma > 0 and light == "skin":
         corrected = _skin_light(
-            ref_sub, r, a, (ring_ys, ring_xs), tgt_ring, ref_ring, hole_lab, skin_lab, keep, seam_keep,
+            ref_sub, r, a, (ring_ys, ring_xs), tgt_ring, ref_ring, not_mask, skin_stats, ref_skin, keep, seam_keep,
             None if stats_ring is None else stats_ring[region][ring_ys, ring_xs], local_sigma, seam_sigma, field_filter,
         )
         _paste(out[region], corrected, a)
@@ -416,8 +441,9 @@ def _skin_light(
     ring_coords: tuple[np.ndarray, np.ndarray],
     tgt_ring: np.ndarray,
     ref_ring: np.ndarray,
-    hole_lab: np.ndarray | None,
-    skin_lab: np.ndarray | None,
+    not_mask: np.ndarray,
+    skin_stats: tuple[np.ndarray, np.ndarray] | None,
+    ref_skin: np.ndarray | None,
     colour_keep: np.ndarray,
     seam_keep: np.ndarray,
     far: np.ndarray | None,
@@ -436,7 +462,9 @@ def _skin_light(
     not carried at full strength), the difference is spread inwards (``D``): ``S_r + c (ref - S_r) + D``, its L
     compressed above the frame skin's brightest; plus the seam field. At full size the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
-    ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` (Lab) were read at; ``seam_keep`` those the
+    ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` (Lab) were read at; ``not_mask`` those that
+    do not look like the mask (:func:`_not_mask`); ``skin_stats`` the robust colour of the reference's skin (the warp
+    inside the hole; None: unknown) and ``ref_skin`` the ring pixels near it; ``seam_keep`` those the
     seam is matched on; ``colour_keep`` those where the reference shows skin and agrees with the frame
     (:func:`_inliers`); ``far`` those the statistics may come from (None: all).
     """
@@ -453,13 +481,16 @@ def _skin_light(
     flat = lab_small.reshape(-1, 3)
     # (only where the reference was warped and is used: the ring and the pixels to correct)
     domain = cv2.resize((ring | apply).view(np.uint8), small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0
-    skin = domain & _near(flat, skin_lab, 3.0) if skin_lab is not None and len(skin_lab) >= _MIN_RING_PIXELS else domain
+    skin = domain.copy()
+    if skin_stats is not None:
+        skin[domain] = _near(flat[domain], skin_stats, 3.0)
     if np.count_nonzero(skin) < _MIN_RING_PIXELS:
         skin = domain if np.count_nonzero(domain) >= _MIN_RING_PIXELS else np.ones(len(flat), bool)
     skin_map = skin.reshape(small[1], small[0])
     s_ref = _spread(flat[skin], skin_map, max(local_sigma * size * k, 1.0))
     smooth_ring = s_ref[ys_s, xs_s]
-    ref_skin = _near(ref_ring, skin_lab, 3.0) if skin_lab is not None and len(skin_lab) >= _MIN_RING_PIXELS else np.ones(len(ys), bool)
+    if ref_skin is None:
+        ref_skin = np.ones(len(ys), bool)
     # The frame's skin: near the colour the frame shows where the reference shows skin and the two agree
     # (``colour_keep``) above the middle of the mask (the cheeks under the eyes, the nose bridge); not a collar, a hood,
     # a beard or hair beside or below the mask.
@@ -475,7 +506,8 @@ def _skin_light(
     at_ring = ref_ring.copy()
     swap = frame_skin & ~ref_skin
     at_ring[swap] = smooth_ring[swap]
-    keep = _inliers(tgt_ring, at_ring, hole_lab)[1]
+    # (nothing swapped: the seam's inliers, found on the same pixels)
+    keep = _inliers(tgt_ring, at_ring, not_mask)[1] if swap.any() else seam_keep.copy()
     if far is not None and np.count_nonzero(keep & far) >= _MIN_RING_PIXELS:
         keep &= far
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
@@ -488,16 +520,20 @@ def _skin_light(
     # How strong the reference's own shading and colour variation around its smooth skin light may be: as strong as
     # the frame's skin shows around its own, on the ring pixels where both show skin (1 for the same photo in the same
     # light; less where the photo's light is harsher: its highlights and shadows are not the frame's).
+    # The light field ``D`` spreads ``frame - (S_r + c (ref - S_r))`` = ``(frame - ref) + (1 - c) (ref - S_r)``: both
+    # parts are spread at once (the spread is linear), the first alone is the frame's light around ``S_r``.
+    parts = _spread(np.concatenate([tgt_ring[keep] - at_ring[keep], at_ring[keep] - smooth_ring[keep]], axis=1),
+                    ring, sigma, size=small, coords=coords, weights=weights)
+    d = np.ascontiguousarray(parts[..., :3])
     contrast = np.ones(3, np.float32)
     both = skin_keep & ref_skin
     if np.count_nonzero(both) >= _MIN_RING_PIXELS:
-        frame_light = smooth_ring + _spread(
-            tgt_ring[keep] - at_ring[keep], ring, sigma, size=small, coords=coords, weights=weights)[ys_s, xs_s]
-        theirs = np.percentile(np.abs(ref_ring[both] - smooth_ring[both]), 75, axis=0)
-        ours = np.percentile(np.abs(tgt_ring[both] - frame_light[both]), 75, axis=0)
+        frame_light = smooth_ring + d[ys_s, xs_s]
+        # (per channel over contiguous rows, as in :func:`_robust`)
+        theirs = np.percentile(np.ascontiguousarray(np.abs(ref_ring[both] - smooth_ring[both]).T), 75, axis=1)
+        ours = np.percentile(np.ascontiguousarray(np.abs(tgt_ring[both] - frame_light[both]).T), 75, axis=1)
         contrast = np.clip(ours / np.maximum(theirs, 1e-3), _MIN_CONTRAST, 1.0).astype(np.float32)
-    base_ring = smooth_ring + contrast * (at_ring - smooth_ring)
-    d = _spread(tgt_ring[keep] - base_ring[keep], ring, sigma, size=small, coords=coords, weights=weights)
+        d += (1.0 - contrast) * parts[..., 3:]
     if field_filter is not None:
         d = field_filter(d)
     new = s_ref + contrast * (lab_small - s_ref) + d
@@ -507,18 +543,18 @@ def _skin_light(
     above = np.maximum(new[..., 0] - knee, 0.0)
     new[..., 0] -= (1.0 - _HIGHLIGHT_SLOPE) * above
     if seam_sigma > 0 and seam_keep.any():
-        change = new - lab_small  # what the working size does to the reference, read at the seam's ring pixels
-        residual = tgt_ring[seam_keep] - (ref_ring[seam_keep] + change[ys_s[seam_keep], xs_s[seam_keep]])
-        new += _spread(residual, ring, max(seam_sigma * size, 1.0), fade=True, size=small,
+        # What the working size does to the reference, read at the seam's ring pixels.
+        at_s = ys_s[seam_keep], xs_s[seam_keep]
+        residual = tgt_ring[seam_keep] - (ref_ring[seam_keep] + (new[at_s] - lab_small[at_s]))
+        new += _spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * size, 1.0), fade=True, size=small,
                        coords=(ys[seam_keep], xs[seam_keep]))
     rgb_new = cv2.cvtColor(new.astype(np.float32), cv2.COLOR_Lab2RGB) * np.float32(255.0)
     ref_f = ref_small.astype(np.float32)
     gain = np.clip((rgb_new + 1.0) / (ref_f + 1.0), 1.0 / _MAX_DETAIL_GAIN, _MAX_DETAIL_GAIN)
-    offset = rgb_new - gain * ref_f + np.float32(0.5)  # (+0.5: rounded half up)
-    # (contiguous 3-channel fields: OpenCV's fast paths)
+    offset = rgb_new - gain * ref_f
+    # (contiguous 3-channel fields: OpenCV's fast paths; the sum rounded and saturated to uint8 in the same pass)
     corrected = cv2.multiply(ref, cv2.resize(gain, (rw, rh), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_32F)
-    cv2.add(corrected, cv2.resize(offset, (rw, rh), interpolation=cv2.INTER_LINEAR), dst=corrected)
-    return np.clip(corrected, 0.0, 255.0, out=corrected).astype(np.uint8)
+    return cv2.add(corrected, cv2.resize(offset, (rw, rh), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_8U)
 
 def _resize_covered(reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The warped ``reference`` (black where the warp is not valid) resized to ``size`` (width, height) as
