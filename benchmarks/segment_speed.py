@@ -1,6 +1,7 @@
 """Speed (and accuracy) of mask segmentation: the method's plain k-means against the default, measured in one run.
 
     python -m benchmarks.segment_speed [--frames 60] [--video lp_d0.mp4] [--roi 430] [--data ../shared/data]
+        [--baseline-rev REV] [--identical] [--only-baseline] [--real woman_puts_on_kf94_720p.mp4]
 
 Decodes frames of a real talking-head clip from ../shared/data/videos/talking (PyAV), tracks its
 landmarks (FaceMesh, not timed), draws a synthetic surgical mask on every frame (the ground truth),
@@ -11,24 +12,30 @@ a warm-up. Prints the median ms/frame over three passes, the reuse/no-reuse rati
 default over the plain k-means, the refit count, the mean IoU with the drawn mask and the frame-to-frame
 IoU jitter (flicker).
 
-Then the default as it is against the default as it was at git revision ``--baseline-rev`` (segment.py and
-mask_refine.py read with ``git show`` and imported as their own modules; skipped outside a git checkout), and
-the plain k-means, in alternating rounds on one OpenCV thread, timed in CPU time (best of the rounds: a change of
-load on a shared machine falls on all alike): ms/frame, the ratio now / then, the cost over the plain k-means
-then and now, and how much the masks of the two differ (frames identical, pixels as % of the mask area).
+Then the default as it is against the default as it was at git revision ``--baseline-rev`` (segment.py,
+mask_refine.py, mask_presence.py and occluders.py read with ``git show`` and imported as their own modules; skipped
+outside a git checkout), and the plain k-means, in alternating rounds on one OpenCV thread, timed in CPU time (best of
+the rounds: a change of load on a shared machine falls on all alike): ms/frame, the ratio now / then, the cost over the
+plain k-means then and now; per part (k-means, grow/refine, rim cut, presence, occluders, ear loops, the segment call's
+own body), exclusive CPU time with the parts' calls wrapped (:data:`PARTS`); and how much the masks of the two differ
+(frames whose float masks are bit-identical, pixels as % of the mask area). ``--identical`` exits 1 unless every mask
+is bit-identical (for speed work that must not move the mask). ``--real NAME``: the same comparison on a clip of a real
+mask (``videos/masked``), as it is.
 
-This is a benchmark, not a test: it asserts nothing. It skips with a message when ../shared is absent.
+This is a benchmark, not a test: it asserts nothing but ``--identical``. It skips with a message when ../shared is absent.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -51,8 +58,11 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
 
 
-def _load(path: Path, frames: int, roi: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(ROI image, ROI landmarks, ROI truth mask) for the first ``frames`` frames with a face."""
+def _load(
+    path: Path, frames: int, roi: int, draw: bool = True
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(ROI image, ROI landmarks, ROI truth mask) for the first ``frames`` frames with a face (``draw`` False: a clip
+    of a real mask, as it is; its "truth" is empty)."""
     out = []
     with av.open(str(path)) as container, FaceTracker() as tracker:
         stream = container.streams.video[0]
@@ -63,7 +73,10 @@ def _load(path: Path, frames: int, roi: int) -> list[tuple[np.ndarray, np.ndarra
             if not faces:
                 continue
             lm = faces[0]
-            masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+            if draw:
+                masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+            else:
+                masked, truth = image, np.zeros(image.shape[:2], np.float32)
             box = face_box(lm, image.shape)
             scale = roi / max(box.width, box.height)
             crop = cv2.resize(masked[box.slices], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -99,18 +112,19 @@ def _time(data, options: SegmentOptions, passes: int = 3) -> tuple[float, float,
     return 1000.0 * float(np.median(times)), float(np.mean(ious)), _jitter(last), seg
 
 
-#: Before the segmentation's speed work (nearest centres by cv2.batchDistance, one shared blur of the mask
-#: probability, table look-ups of the colour bins, the snap's relief in uint8, distance thresholds for its band).
-BASELINE_REV = "02f0f4a"
+#: Main after the rim cut (mask_refine.cut_at_rim), before its speed work: the default baseline. (The earlier speed
+#: work (cv2.batchDistance, one shared probability blur, colour-bin tables) is measured against 02f0f4a.)
+BASELINE_REV = "d583140"
 
 
 def _segment_at(rev: str) -> ModuleType | None:
-    """unmask_video/segment.py (with its mask_refine.py) as it was at git revision ``rev``, imported as its own
-    modules (None, with a message, where git or the revision is not there)."""
+    """unmask_video/segment.py (with its mask_refine.py, mask_presence.py and occluders.py) as it was at git revision
+    ``rev``, imported as their own modules (None, with a message, where git or the revision is not there)."""
     root = Path(__file__).resolve().parents[1]
     folder = Path(tempfile.mkdtemp())
     modules = {}
-    for name in ("mask_refine", "segment"):
+    names = ("occluders", "mask_presence", "mask_refine", "segment")
+    for name in names:
         try:
             source = subprocess.run(
                 ["git", "show", f"{rev}:unmask_video/{name}.py"], cwd=root, capture_output=True, text=True, check=True
@@ -119,7 +133,8 @@ def _segment_at(rev: str) -> ModuleType | None:
             print(f"segmentation at {rev}: not found (no git checkout or no such revision); baseline skipped")
             return None
         module_name = f"_{name}_baseline_{rev}"
-        source = source.replace("from unmask_video.mask_refine import", f"from _mask_refine_baseline_{rev} import")
+        for other in names:
+            source = source.replace(f"from unmask_video.{other} import", f"from _{other}_baseline_{rev} import")
         path = folder / f"{module_name}.py"
         path.write_text(source)
         spec = importlib.util.spec_from_file_location(module_name, path)
@@ -131,42 +146,131 @@ def _segment_at(rev: str) -> ModuleType | None:
     return modules["segment"]
 
 
-def _against_baseline(data, rev: str, rounds: int = 5) -> None:
-    """CPU ms/frame of the default now and at ``rev`` and of the plain k-means, alternating; masks compared."""
+#: The parts of the default segmentation, timed apart: names in a segment module's namespace (the functions it calls)
+#: or its MaskSegmenter's methods. What none of them holds is the segment call's own body ("rest").
+PARTS: dict[str, tuple[str, ...]] = {
+    "k-means": (
+        "MaskSegmenter._features", "MaskSegmenter._histogram", "MaskSegmenter._assign", "MaskSegmenter._fit",
+        "MaskSegmenter._choose", "MaskSegmenter._refit_reason", "MaskSegmenter._clean", "MaskSegmenter._core_mask",
+    ),
+    "grow/refine": ("MaskSegmenter._colour_model", "smooth_probability", "grow", "grow_deeper", "snap_edges"),
+    "rim cut": ("cut_at_rim", "_cluster_map", "MaskSegmenter._under_jaw"),
+    "presence": ("MaskSegmenter._presence",),
+    "occluders": ("skin_occluders", "entering", "MaskSegmenter._skin_in_front"),
+    "ear loops": ("ear_loops",),
+}
+
+
+class _PartClock:
+    """Exclusive CPU time per part: each part's wrapped calls, less the time of the wrapped calls inside them."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+        self._stack: list[float] = []
+
+    def wrap(self, part: str, fn):
+        def timed(*args, **kwargs):
+            start = time.process_time()
+            self._stack.append(0.0)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                elapsed = time.process_time() - start
+                inner = self._stack.pop()
+                self.totals[part] = self.totals.get(part, 0.0) + elapsed - inner
+                if self._stack:
+                    self._stack[-1] += elapsed
+
+        return timed
+
+
+@contextmanager
+def _clocked(module: ModuleType, clock: _PartClock):
+    """The segment ``module``'s parts (:data:`PARTS`) and its MaskSegmenter.segment wrapped by ``clock``."""
+    undo = []
+    for part, names in {**PARTS, "rest": ("MaskSegmenter.segment",)}.items():
+        for name in names:
+            owner: object = module
+            if name.startswith("MaskSegmenter."):
+                owner, name = module.MaskSegmenter, name.split(".", 1)[1]
+            if not hasattr(owner, name):
+                continue
+            raw = inspect.getattr_static(owner, name)
+            fn = raw.__func__ if isinstance(raw, staticmethod) else raw
+            timed = clock.wrap(part, fn)
+            setattr(owner, name, staticmethod(timed) if isinstance(raw, staticmethod) else timed)
+            undo.append((owner, name, raw))
+    try:
+        yield
+    finally:
+        for owner, name, raw in reversed(undo):
+            setattr(owner, name, raw)
+
+
+def _against_baseline(data, rev: str, rounds: int = 5) -> bool:
+    """CPU ms/frame of the default now and at ``rev`` and of the plain k-means, in total and per part of the default
+    (:data:`PARTS`); masks compared. True when every mask is bit-identical.
+
+    The machine is shared and its load changes from second to second: the three run side by side, frame by frame
+    (each its own segmenter, in an order that turns round every frame), and each figure is the best of ``rounds``
+    passes. The default's parts are timed in a second set of passes, with their calls wrapped (the wrapping costs a
+    little): exclusive CPU time, the segment call's own body as "rest"."""
     old = _segment_at(rev)
     if old is None:
-        return
+        return True
+    now_module = sys.modules[MaskSegmenter.__module__]
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
-
-    def run(make) -> tuple[float, list[np.ndarray]]:
-        seg = make()
-        start = time.process_time()
-        masks = [seg.segment(img, lm) >= 0.5 for img, lm, _ in data]
-        return 1000.0 * (time.process_time() - start) / len(data), masks
-
     makers = {
         f"default at {rev}": lambda: old.MaskSegmenter(old.SegmentOptions()),
         "default now": lambda: MaskSegmenter(SegmentOptions()),
         "plain k-means now": lambda: MaskSegmenter(SegmentOptions.plain_kmeans()),
     }
+
+    def side_by_side(names: list[str]) -> tuple[dict[str, float], dict[str, list[np.ndarray]]]:
+        segs = {name: makers[name]() for name in names}
+        spent = dict.fromkeys(names, 0.0)
+        masks: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        for i, (img, lm, _) in enumerate(data):
+            for name in names if i % 2 == 0 else names[::-1]:
+                start = time.process_time()
+                masks[name].append(segs[name].segment(img, lm))
+                spent[name] += time.process_time() - start
+        return {name: 1000.0 * t / len(data) for name, t in spent.items()}, masks
+
     best: dict[str, float] = {}
+    best_parts: dict[str, dict[str, float]] = {"then": {}, "now": {}}
     masks: dict[str, list[np.ndarray]] = {}
     try:
         for _ in range(rounds):
-            for name, make in makers.items():
-                ms, masks[name] = run(make)
-                best[name] = min(best.get(name, ms), ms)
+            ms, masks = side_by_side(list(makers))
+            for name, value in ms.items():
+                best[name] = min(best.get(name, value), value)
+            clocks = {"then": _PartClock(), "now": _PartClock()}
+            with _clocked(old, clocks["then"]), _clocked(now_module, clocks["now"]):
+                side_by_side([f"default at {rev}", "default now"])
+            for key, clock in clocks.items():
+                for part, t in clock.totals.items():
+                    value = 1000.0 * t / len(data)
+                    best_parts[key][part] = min(best_parts[key].get(part, value), value)
     finally:
         cv2.setNumThreads(threads)
     then, now, plain = best[f"default at {rev}"], best["default now"], best["plain k-means now"]
     a, b = masks[f"default at {rev}"], masks["default now"]
-    same = sum(bool((x == y).all()) for x, y in zip(a, b))
-    differ = sum(int((x != y).sum()) for x, y in zip(a, b)) / max(sum(int(x.sum()) for x in a), 1)
-    print(f"CPU ms/frame, one OpenCV thread, best of {rounds} alternating rounds: default at {rev} {then:.2f}, "
-          f"now {now:.2f} (ratio {now / then:.3f}); plain k-means {plain:.2f}")
+    same = sum(bool(np.array_equal(x, y)) for x, y in zip(a, b))
+    differ = sum(int(((x >= 0.5) != (y >= 0.5)).sum()) for x, y in zip(a, b)) / max(
+        sum(int((x >= 0.5).sum()) for x in a), 1
+    )
+    print(f"CPU ms/frame, one OpenCV thread, side by side frame by frame, best of {rounds} passes: default at {rev} "
+          f"{then:.2f}, now {now:.2f} (ratio {now / then:.3f}); plain k-means {plain:.2f}")
     print(f"default over the plain k-means: at {rev} {then - plain:+.2f} ms/frame, now {now - plain:+.2f} ms/frame")
-    print(f"masks now vs at {rev}: {same} of {len(a)} frames identical, {100 * differ:.4f} % of the mask area differs")
+    print(f"per part of the default (exclusive CPU ms/frame, calls wrapped; best of {rounds}): at {rev} -> now")
+    for part in (*PARTS, "rest"):
+        t0, t1 = best_parts["then"].get(part, 0.0), best_parts["now"].get(part, 0.0)
+        print(f"  {part:12s} {t0:6.2f} -> {t1:6.2f}  ratio {t1 / t0 if t0 > 0 else float('nan'):.3f}")
+    print(f"masks now vs at {rev}: {same} of {len(a)} frames bit-identical (float masks), "
+          f"{100 * differ:.4f} % of the mask area differs")
+    return same == len(a)
 
 
 def main() -> None:
@@ -178,17 +282,30 @@ def main() -> None:
         "--roi", type=int, default=430, help="ROI side in pixels after scaling (430: a talking head in 720p)"
     )
     parser.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision of the segmentation timed as baseline")
+    parser.add_argument(
+        "--identical", action="store_true",
+        help="exit 1 unless the default's masks are bit-identical to those at --baseline-rev (speed work only)",
+    )
+    parser.add_argument("--only-baseline", action="store_true", help="only the same-run comparison with --baseline-rev")
+    parser.add_argument(
+        "--real", metavar="NAME",
+        help="a clip of a real mask under videos/masked (e.g. woman_puts_on_kf94_720p.mp4) instead of --video with a "
+        "drawn one: only the same-run comparison with --baseline-rev (no truth to measure IoU with)",
+    )
     args = parser.parse_args()
-    path = args.data / "videos" / "talking" / args.video
+    path = args.data / "videos" / ("masked" if args.real else "talking") / (args.real or args.video)
     if not path.exists():
         print(f"skipped: {path} not found (the ../shared data folder is absent)")
         sys.exit(0)
-    data = _load(path, args.frames, args.roi)
+    data = _load(path, args.frames, args.roi, draw=not args.real)
     if not data:
         print(f"skipped: no face found in {path}")
         sys.exit(0)
     h, w = data[0][0].shape[:2]
     print(f"{path.name}: {len(data)} frames, ROI {w}x{h}, {os.cpu_count()} cores")
+    if args.only_baseline or args.real:
+        identical = _against_baseline(data, args.baseline_rev)
+        sys.exit(1 if args.identical and not identical else 0)
     rows = {}
     for name, opts in (
         ("k-means (method)", SegmentOptions.plain_kmeans(reuse=True)),
@@ -221,7 +338,10 @@ def main() -> None:
         f"ratio {rows['reuse on'] / rows['before (grown only)']:.3f}"
     )
     print("IoU jitter: mean |IoU(t) - IoU(t-1)| with the drawn mask (flicker; lower is steadier)")
-    _against_baseline(data, args.baseline_rev)
+    identical = _against_baseline(data, args.baseline_rev)
+    if args.identical and not identical:
+        print(f"FAILED: --identical: the masks differ from those at {args.baseline_rev}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

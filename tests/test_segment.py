@@ -529,3 +529,22 @@ def test_mask_standing_off_the_cheeks_past_the_outline_is_covered_with_deep_chee
     plain, _ = errors(SegmentOptions())
     assert uncovered <= 0.03 and outside <= 0.05
     assert plain >= uncovered + 0.05  # without the sides' band the search region cuts the mask's sides off
+
+
+@pytest.mark.parametrize("style", [MaskStyle(LIGHT_BLUE, below_chin=0.3), MaskStyle(BLACK, pleats=2)], ids=["blue", "black"])
+def test_the_boxed_filters_give_the_whole_windows_mask_bit_for_bit(big_astronaut, style, monkeypatch):
+    """The features, the histogram and the rim cut's relief are computed only in boxes around where they are read
+    (speed): the mask is the same, to the bit, as with them computed over the whole working window."""
+    from unmask_video import mask_refine, segment
+
+    image, lm = big_astronaut
+    masked, _ = draw_surgical_mask(image, lm, style)
+    box = face_box(lm, masked.shape)
+    roi_img, roi_lm = np.ascontiguousarray(masked[box.slices]), lm - np.array([box.x0, box.y0], np.float32)
+    boxed = [MaskSegmenter().segment(roi_img, roi_lm) for _ in range(2)]  # (a fit, then the reused clusters)
+    monkeypatch.setattr(segment, "_box_around", lambda where, reach: (slice(None), slice(None)))
+    monkeypatch.setattr(mask_refine, "_box_around", lambda where, reach: (slice(None), slice(None)))
+    whole = [MaskSegmenter().segment(roi_img, roi_lm) for _ in range(2)]
+    assert boxed[0].any()
+    for a, b in zip(boxed, whole):
+        np.testing.assert_array_equal(a, b)

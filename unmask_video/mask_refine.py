@@ -382,15 +382,21 @@ def _cut_at_rim(
         return mask
     # (a median first: the thin lines of pleats, seams and prints go, steps stay; then a light blur, all in uint8, and
     # one table look-up per channel for the weights)
-    k = max(int(round(line_width * size)) | 1, 3)
-    smooth = cv2.medianBlur(lab, min(k, 255))
+    k = min(max(int(round(line_width * size)) | 1, 3), 255)
     sigma = max(0.006 * size, 0.7)
-    smooth = cv2.GaussianBlur(smooth, (0, 0), sigma)
-    relief = cv2.LUT(smooth, _relief_table(chroma_gain, light_weight))
     markers = np.zeros(mask.shape, np.int32)
     markers[(mask == 0) if outside is None else (mask == 0) & (outside > 0)] = 1
     kept = (sure > 0) & (mask > 0)
     markers[kept] = 2
+    # The relief matters only where the watershed looks (the pixels it floods and their labelled neighbours), and the
+    # smoothed colours only in the mask (the cloth's colour and what the cut took): both are computed in the box around
+    # those, with the filters' reach around it, and are the same there as over the whole window.
+    smooth = np.zeros_like(lab)
+    relief = np.zeros_like(lab)
+    needed = _box_around((markers == 0) | (mask > 0), k // 2 + _gaussian_reach(sigma) + 1)
+    if needed is not None:
+        smooth[needed] = cv2.GaussianBlur(cv2.medianBlur(lab[needed], k), (0, 0), sigma)
+        relief[needed] = cv2.LUT(smooth[needed], _relief_table(chroma_gain, light_weight))
     cv2.watershed(relief, markers)
     cut = (markers == 1) & (below > 0) & (mask > 0)
     if not cut.any():
@@ -416,6 +422,21 @@ def _cut_at_rim(
         ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * hem_px + 1, 2 * hem_px + 1))
         out |= cv2.dilate(out, ring) & mask
     return out
+
+
+def _gaussian_reach(sigma: float) -> int:
+    """The radius of OpenCV's Gaussian kernel of ``sigma`` on a uint8 image (its size: round(6 sigma + 1), odd)."""
+    return (int(round(sigma * 6 + 1)) | 1) // 2
+
+
+def _box_around(where: np.ndarray, reach: int) -> tuple[slice, slice] | None:
+    """The bounding box of ``where`` (bool) grown by ``reach`` pixels and kept inside the array: filters whose reach
+    is at most ``reach`` give the same values inside ``where`` on the box as on the whole array. None: ``where`` is
+    empty."""
+    x, y, w, h = cv2.boundingRect(where.astype(np.uint8))
+    if w == 0 or h == 0:
+        return None
+    return slice(max(y - reach, 0), y + h + reach), slice(max(x - reach, 0), x + w + reach)
 
 
 def _relief_table(chroma_gain: float, light_weight: float) -> np.ndarray:
