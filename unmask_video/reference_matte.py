@@ -24,6 +24,7 @@ face is seen in its pose: ``warp.ReferenceWarper``); the composite fills it from
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -61,13 +62,13 @@ _MIN_SAMPLE = 50
 _MAX_SAMPLE = 20000
 
 
+@dataclass(frozen=True)
 class SkinModel:
     """The face's skin colour: median Lab, the inverse covariance of its chroma and the spread of its lightness."""
 
-    def __init__(self, median: np.ndarray, inverse: np.ndarray, light_spread: float) -> None:
-        self.median = median
-        self.inverse = inverse
-        self.light_spread = light_spread
+    median: np.ndarray
+    inverse: np.ndarray
+    light_spread: float
 
 
 def _lab(image: np.ndarray) -> np.ndarray:
