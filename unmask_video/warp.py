@@ -841,13 +841,12 @@ class ReferenceWarper:
         maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check, track=track,
                          scale=1.0 / (1 << level), control=control)  # fmt: skip
         sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
-        if self.options.reach_skin_only and self.options.reference_matte:
+        if self.options.reach_skin_only:
             strict, loose = inside >= 192, inside >= 64
-            same = self._same_pose(lm, track) and self._same_place(sub, strict, loose, image, mask, (x0, y0, x1, y1), track)
+            # (with the matte, only in the reference's pose too: once the head has turned, its wall lands on the cheek)
+            pose = self._same_pose(lm, track) if self.options.reference_matte else True
+            same = pose and self._same_place(sub, strict, loose, image, mask, (x0, y0, x1, y1), track)
             ok = loose if same else strict
-        elif self.options.reach_skin_only:
-            strict, loose = inside >= 192, inside >= 64
-            ok = loose if self._same_place(sub, strict, loose, image, mask, (x0, y0, x1, y1), track) else strict
         else:
             ok = inside >= 128
         if check:
