@@ -24,6 +24,7 @@ face is seen in its pose: ``warp.ReferenceWarper``); the composite fills it from
 from __future__ import annotations
 
 import logging
+from typing import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -174,8 +175,8 @@ def mirror_pairs() -> tuple[np.ndarray, np.ndarray]:
     pairs += [(lips[k], lips[(len(lips) // 2 - k) % len(lips)]) for k in range(len(lips))]
     under = landmark_sets.UNDER_EYES
     pairs += [(under[k], under[len(under) - 1 - k]) for k in range(len(under))]
-    for left, right in ((landmark_sets.LEFT_EYE_CORNERS, landmark_sets.RIGHT_EYE_CORNERS),):
-        pairs += [(left[0], right[1]), (left[1], right[0]), (right[1], left[0]), (right[0], left[1])]
+    left, right = landmark_sets.LEFT_EYE_CORNERS, landmark_sets.RIGHT_EYE_CORNERS
+    pairs += [(left[0], right[1]), (left[1], right[0]), (right[1], left[0]), (right[0], left[1])]
     pairs += [(i, i) for i in landmark_sets.NOSE[:8]]
     a, b = np.array(sorted(set(pairs))).T
     return a, b
@@ -186,16 +187,20 @@ def _quadratic_terms(points: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
 
 
-def mirror_map(landmarks: np.ndarray, height: float) -> np.ndarray:
-    """(6, 2) coefficients of the quadratic map taking each point of the face to its mirror image through the face's
-    midline (least squares over :func:`mirror_pairs`, coordinates in face heights about the nose bridge: a turned head's
-    sides differ in size and the map follows)."""
+def mirror_map(landmarks: np.ndarray, height: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The map taking each point of the face ((N, 2) pixels) to its mirror image through the face's midline: quadratic,
+    fitted by least squares over :func:`mirror_pairs` in face heights about the nose bridge (a turned head's sides
+    differ in size and the map follows)."""
     pts = np.asarray(landmarks, np.float64)
     a, b = mirror_pairs()
     origin = pts[list(landmark_sets.NOSE[:1])].mean(axis=0)
     src, dst = (pts[a] - origin) / height, (pts[b] - origin) / height
     coef, *_ = np.linalg.lstsq(_quadratic_terms(src), dst, rcond=None)
-    return coef
+
+    def mirror(points: np.ndarray) -> np.ndarray:
+        return (_quadratic_terms((np.asarray(points, np.float64) - origin) / height) @ coef) * height + origin
+
+    return mirror
 
 
 #: Only pixels this far (face heights) below the eye corners' line are filled (the lower face and the neck: a mirrored
@@ -270,14 +275,12 @@ def _mirror_fill(
         return image, matte
     # The matte's edge along the hole (hair's edge, its shadow) is taken with it.
     hole = (cv2.dilate(hole.astype(np.uint8), _disc(_EDGE * height)) > 0) & (region > 0) & below
-    coef = mirror_map(landmarks, height)
-    origin = np.asarray(landmarks, np.float64)[list(landmark_sets.NOSE[:1])].mean(axis=0)
+    mirror = mirror_map(landmarks, height)
     # The mirror of every pixel within the band around the hole (where the offset is learned) and of the hole.
     band = max(int(round(_OFFSET_BAND * height)), 1)
     near = cv2.dilate(hole.astype(np.uint8), _disc(band)) > 0
     ys, xs = np.nonzero(near)
-    src = (np.stack([xs, ys], axis=1).astype(np.float64) - origin) / height
-    mirrored = (_quadratic_terms(src) @ coef) * height + origin
+    mirrored = mirror(np.stack([xs, ys], axis=1))
     mx, my = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
     mx[ys, xs], my[ys, xs] = mirrored[:, 0], mirrored[:, 1]
     far = ~near

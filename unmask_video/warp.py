@@ -555,14 +555,14 @@ class ReferenceWarper:
         face = face_region(self.image.shape[:2], self.landmarks)
         neck = neck_region(self.image.shape[:2], self.landmarks, options.neck_reach)
         oval = face | neck
-        grow = int(round(options.outline_reach * _face_axes(self.landmarks)[1]))
+        height = _face_axes(self.landmarks)[1]
+        grow = int(round(options.outline_reach * height))
         if grow > 0:
             oval = cv2.dilate(oval, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
         if options.reach_skin_only and options.reference_matte:
             # Only the reference's own face and neck skin (joined to its face centre, with what it encloses), inside
             # its face oval and the neck's column below the jaw; one map, two levels: 255 the matte, 128 the rest of
             # the region (carried only from a reference taken in the same place, seen in the same pose: see warp()).
-            height = _face_axes(self.landmarks)[1]
             reach = ((neck & neck_column(self.image.shape[:2], self.landmarks)) | face) >= 128
             matte = reference_matte(self.image, self.landmarks, face, reach.astype(np.uint8) * 255, height)
             if options.mirror_fill:
@@ -571,7 +571,6 @@ class ReferenceWarper:
         elif options.reach_skin_only:
             # Below the jaw only the neck's width, past the outline only a thin band; there, and along the inside
             # of the outline (where hair often begins), only skin, a little shrunk so the hair at its edge stays out.
-            height = _face_axes(self.landmarks)[1]
             edge = max(int(round(_SKIN_EDGE * height)), 1)
             inner = cv2.erode(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * edge + 1, 4 * edge + 1)))
             skin = cv2.erode(skin_like(self.image, face), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1, 2 * edge + 1)))

@@ -391,8 +391,7 @@ def match_color(
     elif local_sigma > 0:
         # The correction is smooth: its fields are built at a working size, and what they do to the
         # reference there (per-channel gains) is applied at full size.
-        k = min(1.0, _COLOUR_WORK_PX / max(rh, rw))
-        small = (max(int(round(rw * k)), 1), max(int(round(rh * k)), 1))
+        small = _work_size(rh, rw)[0]
         shift = mu_t - mu_r
         # The smooth field, from every ring pixel that agrees, those where the reference shows no skin (hair,
         # background) with a low weight: where skin is near, its colour change rules; where none is, the
@@ -404,9 +403,7 @@ def match_color(
         if field_filter is not None:
             field = field_filter(field)
         if seam_sigma > 0:
-            ys, xs = seam_coords
-            at_ring = field[np.minimum((ys * (small[1] / rh)).astype(int), small[1] - 1),
-                            np.minimum((xs * (small[0] / rw)).astype(int), small[0] - 1)]
+            at_ring = field[_at_work_size(seam_coords, small, (rh, rw))]
             field += _spread(
                 seam_tgt - (seam_ref + at_ring), r, max(seam_sigma * size, 1.0), fade=True, size=small, coords=seam_coords
             )
@@ -431,6 +428,22 @@ def match_color(
         corrected += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
     _paste(out[region], _from_lab(corrected), a)
     return out
+
+
+def _work_size(h: int, w: int) -> tuple[tuple[int, int], float]:
+    """The working size the smooth colour fields of an (h, w) region are built at, (width, height), its longer side
+    at most ``_COLOUR_WORK_PX``, and the scale to it."""
+    k = min(1.0, _COLOUR_WORK_PX / max(h, w))
+    return (max(int(round(w * k)), 1), max(int(round(h * k)), 1)), k
+
+
+def _at_work_size(
+    coords: tuple[np.ndarray, np.ndarray], small: tuple[int, int], shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (ys, xs) pixels of a region of ``shape`` (h, w) as indices into its working size ``small`` (w, h)."""
+    ys, xs = coords
+    return (np.minimum((ys * (small[1] / shape[0])).astype(np.intp), small[1] - 1),
+            np.minimum((xs * (small[0] / shape[1])).astype(np.intp), small[0] - 1))
 
 
 def _skin_light(
@@ -469,13 +482,11 @@ def _skin_light(
     """
     rh, rw = ring.shape
     size = 0.5 * (rh + rw)
-    k = min(1.0, _COLOUR_WORK_PX / max(rh, rw))
-    small = (max(int(round(rw * k)), 1), max(int(round(rh * k)), 1))
+    small, k = _work_size(rh, rw)
     ref_small = _resize_covered(ref, small)  # (the warp's black outside what it covers left out)
     lab_small = _to_lab(ref_small)
     ys, xs = ring_coords
-    ys_s = np.minimum((ys * (small[1] / rh)).astype(np.intp), small[1] - 1)
-    xs_s = np.minimum((xs * (small[0] / rw)).astype(np.intp), small[0] - 1)
+    ys_s, xs_s = _at_work_size(ring_coords, small, (rh, rw))
     # The reference's skin: near the colour of the warped lower face (drops its hair, background, nostrils).
     flat = lab_small.reshape(-1, 3)
     # (only where the reference was warped and is used: the ring and the pixels to correct)
