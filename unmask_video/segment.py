@@ -516,10 +516,11 @@ class MaskSegmenter:
             prob = state.colour.probability(lab)
             smooth = smooth_probability(prob, sub_size)
             threshold: float | np.ndarray = opt.grow_threshold
+            # (under the FaceMesh jaw line: the neck, a collar, a shirt)
+            below = self._under_jaw(sub_lm, shape) if opt.neck_threshold > opt.grow_threshold or opt.rim_cut else None
             if opt.neck_threshold > opt.grow_threshold:
-                # Under the jaw line (the neck, a collar, a shirt) a pixel joins only when the model is surer of it.
-                neck = self._under_jaw(sub_lm, shape)
-                threshold = np.where(neck > 0, np.float32(opt.neck_threshold), np.float32(opt.grow_threshold))
+                # Under the jaw line a pixel joins only when the model is surer of it.
+                threshold = np.where(below > 0, np.float32(opt.neck_threshold), np.float32(opt.grow_threshold))
             binary = grow(prob, seed, search_mask, sub_size, threshold, opt.hole_prob, smooth)
             if sub_deep is not None and binary.any():
                 band = np.zeros(shape, np.uint8)
@@ -534,7 +535,6 @@ class MaskSegmenter:
             if opt.snap and binary.any():
                 binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth, opt.snap_line)
             if opt.rim_cut and binary.any():
-                below = self._under_jaw(sub_lm, shape)
                 sure = (seed | binary) & (1 - below)
                 if opt.rim_sure_erode > 0:
                     sure = cv2.erode(sure, _disk_kernel(2 * opt.rim_sure_erode * sub_size))
