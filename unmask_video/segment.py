@@ -733,9 +733,13 @@ class MaskSegmenter:
         tip, bridge = lm[ls.NOSE[6]], lm[ls.NOSE[1]]
         down = tip - bridge
         down /= max(float(np.linalg.norm(down)), 1e-6)
-        ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
-        along = (xs - tip[0]) * down[0] + (ys - tip[1]) * down[1]
-        return (along < -lift).astype(np.uint8)
+        # (a half-plane as a large quadrilateral, which fillPoly clips to the window)
+        point, across, reach = tip - lift * down, np.array([down[1], -down[0]]), 2.0 * float(sum(shape))
+        quad = np.array([point - reach * across, point + reach * across])
+        quad = np.vstack([quad, quad[::-1] - reach * down])
+        over = np.zeros(shape, np.uint8)
+        cv2.fillPoly(over, [np.round(quad).astype(np.int32)], 1)
+        return over
 
     def _core_mask(self, lm: np.ndarray, size: float, shape: tuple[int, int]) -> np.ndarray:
         core = np.zeros(shape, np.uint8)
