@@ -16,8 +16,9 @@ The score combines four cues, each in [0, 1]:
   occluder. Hands are looked for only behind clear cloth (``hand_colour``, ``hand_chroma``, ``hand_edge``): a bare
   face's shaded half beside its lit half is not;
 - lips: red lips in view mean no mask over the mouth (:func:`lip_contrast`);
-- edge: cloth on skin makes a clear colour step along the mask's upper edge; a bare face's shaded lower
-  face fades into the skin above it (:func:`edge_contrast`).
+- edge: cloth on skin makes a clear colour step along the mask's upper edge (read column by column, just above
+  and just below the mask's top); a bare face's shaded lower face fades into the skin above it
+  (:func:`edge_contrast`).
 
 score = sqrt(colour x edge) x cover x lips. The decision follows a running average of the score: it turns on
 above ``on`` and off below ``off``, so one odd frame neither starts nor stops the rebuild. While a mask is worn, frames
@@ -186,7 +187,7 @@ def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size
     face = np.zeros((h, w), np.uint8)
     cv2.fillPoly(face, [np.round(oval - offset).astype(np.int32)], 1)
     binary = mask > 0
-    # The upper edge only: in each column, the ``k`` pixels above the mask's top and the ``k`` below it. Around the
+    # The upper edge only: in each column, the k / 2 pixels above the mask's top and the k / 2 below it. Around the
     # sides a mask reaches the face's outline, and a ring there compares the cloth with more cloth.
     has = binary.any(axis=0)
     top = np.where(has, binary.argmax(axis=0), h)

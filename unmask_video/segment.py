@@ -43,7 +43,9 @@ Method, per face (``face_id``):
    Last (``rim_cut``, :func:`mask_refine.cut_at_rim`), under the jaw line the mask is cut at the cloth's rim: a marker
    watershed on the colour steps, flooded from the mask above the jaw line and from what the colour model rejects,
    takes off a lit neck, a collar or a hood lining of nearly the mask's colour that the growth (or the k-means
-   cluster) took in; what it took that has the cloth's own colour comes back.
+   cluster) took in; what it took that has the cloth's own colour comes back. The same watershed cuts over the nose
+   tip too (``top_cut``), flooded there also from the skin above the search region: pale skin on the nose bridge and
+   the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge.
 5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
    much of the lower face under the nose it covers and whether red lips show; the decision follows it with
    hysteresis. No mask worn: the mask is empty and the face passes through untouched. The final mask has a
