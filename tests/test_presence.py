@@ -12,7 +12,7 @@ import pytest
 from tests.helpers import decode_frames
 from unmask_video import landmark_sets
 from unmask_video.landmarks import face_box
-from unmask_video.mask_presence import Presence, PresenceOptions, presence_score
+from unmask_video.mask_presence import Presence, PresenceOptions, median_u8, presence_score
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 from unmask_video.segment import MaskSegmenter, SegmentOptions
@@ -310,3 +310,13 @@ def test_the_edge_cue_reads_the_masks_upper_edge_not_its_sides(astronaut_landmar
     bare[:] = skin
     edge = edge_contrast(bare, seed.astype(np.uint8), lm, size)
     assert edge is not None and edge < PresenceOptions().edge_low
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 500, 1001])
+def test_median_u8_is_numpys_median(n):
+    rng = np.random.default_rng(n)
+    values = rng.integers(0, 256, (n, 3)).astype(np.uint8)
+    values[: n // 2, 1] = 200  # ties, and the two middle values apart
+    got = median_u8(values)
+    assert got.dtype == np.float32
+    assert np.array_equal(got, np.median(values.astype(np.float32), axis=0))
