@@ -266,3 +266,12 @@ def test_the_boxed_filters_give_the_same_values_where_they_are_read():
             assert not np.array_equal(part[where], whole[where])
     assert _box_around(np.zeros((5, 5), bool), 2) is None
 
+
+
+def test_the_shading_free_chroma_table_is_the_function_on_every_uint8_value():
+    from unmask_video.mask_refine import _FREE_CHROMA, shading_free_chroma
+
+    light, chroma = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    pixels = np.stack([light.ravel(), chroma.ravel()], axis=1).astype(np.float32)
+    want = shading_free_chroma(pixels[:, :1], pixels[:, 1:] - 128.0)[:, 0]
+    assert _FREE_CHROMA.dtype == np.float32 and np.array_equal(_FREE_CHROMA, want)

@@ -94,6 +94,11 @@ def _shading_free_lut() -> np.ndarray:
 
 _FREE_LUT = _shading_free_lut()
 
+#: (65536,) float32: :func:`shading_free_chroma` of float32 (L, chroma - 128) at (L << 8) | chroma, uint8 L and chroma.
+_FREE_CHROMA = shading_free_chroma(
+    np.repeat(np.arange(256, dtype=np.float32), 256), np.tile(np.arange(256, dtype=np.float32), 256) - 128.0
+).astype(np.float32)
+
 
 def _bin_tables(shading_free: bool) -> tuple[np.ndarray, np.ndarray]:
     """Two int32 tables over (L << 8) | chroma: the first gives (L bin x 32 + a bin) x 32 from (L, a), the second
@@ -468,8 +473,9 @@ def _near_cloth(
     side). Medians over about 1000 pixels at most."""
 
     def free(pixels: np.ndarray) -> np.ndarray:
-        pixels = pixels.astype(np.float32)
-        return shading_free_chroma(pixels[:, :1], pixels[:, 1:] - 128.0)
+        # (shading_free_chroma of the float32 pixels, looked up: the same float32 operations, done once per value)
+        light = pixels[:, :1].astype(np.intp) << 8
+        return _FREE_CHROMA[light | pixels[:, 1:]]
 
     idx = np.flatnonzero(kept.ravel())
     step = max(len(idx) // 1000, 1)

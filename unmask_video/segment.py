@@ -623,8 +623,9 @@ class MaskSegmenter:
         distance = None
         # (a grey or overexposed forehead is no skin colour to compare with: the other cues decide)
         if fit.skin is not None and self._warm(fit.skin) and in_mask.any():
-            # (the mean as a product with the 0/1 weights: a mean over axis 0 of an (n, 3) array is several times slower)
-            mean = (in_mask.astype(np.float32) @ feats) / np.float32(np.count_nonzero(in_mask))
+            # (the mean as a sum of products with the 0/1 weights: a mean over axis 0 of an (n, 3) array is several times
+            # slower, and a matrix product wakes BLAS's threads, slow on a loaded machine)
+            mean = np.einsum("i,ij->j", in_mask.astype(np.float32), feats) / np.float32(np.count_nonzero(in_mask))
             distance = float(np.linalg.norm(mean - fit.skin))
         # The lower face under the nose: a mask worn correctly or low covers it; skin, lips or a beard do not.
         # Hands in front of the mask (skin-coloured, coming into the face from outside) are left out of it when the
