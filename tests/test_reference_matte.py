@@ -214,7 +214,7 @@ def test_the_mirror_fill_gives_a_hair_covered_cheek_the_other_cheeks_skin() -> N
 
     # Through the warp: the filled cheek is valid (option on) and not (option off).
     for on in (True, False):
-        warper = ReferenceWarper(haired, lm, WarpOptions(mirror_fill=on, extend_skin=False))
+        warper = ReferenceWarper(haired, lm, WarpOptions(mirror_fill=on))
         _, valid = warper.warp(lm, shape)
         assert valid[cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0].mean() > (0.9 if on else -1)
         if not on:

@@ -34,7 +34,7 @@ from unmask_video import landmark_sets
 
 log = logging.getLogger(__name__)
 
-__all__ = ["skin_model", "skin_distance", "reference_matte", "SkinModel", "mirror_fill", "extend_skin"]
+__all__ = ["skin_model", "skin_distance", "reference_matte", "SkinModel", "mirror_fill"]
 
 #: The face centre the skin colour is learned from: the face oval shrunk by this fraction of the face height...
 _CENTRE_INSET = 0.1
@@ -303,56 +303,6 @@ def _mirror_fill(
     grown = matte.copy()
     grown[fill] = 255
     log.debug("reference matte: %d hidden skin pixels filled from the mirror side", int(np.count_nonzero(fill)))
-    return out, grown
-
-
-#: What the matte and the mirror fill leave out of the face oval is continued from the skin nearest it, except this
-#: close (face heights) to the oval's outline...
-_EXTEND_OUTLINE_KEEP = 0.01
-#: ... from the skin this far (face heights) inside the matte's edge (not its rim, where hair begins).
-_EXTEND_INSET = 0.01
-#: The continued colours are spread with Gaussians from this fraction of the face height (doubled, see :func:`_spread`).
-_EXTEND_FINEST = 0.015
-
-
-def extend_skin(
-    image: np.ndarray, landmarks: np.ndarray, matte: np.ndarray, region: np.ndarray, height: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Continue the face's skin over what is left of the face oval below the eyes (hair over a cheek that nothing
-    mirrors onto: :func:`mirror_fill` first), so the warp covers the whole face and the composite's fill is needed
-    only beside it, where the frame's own surroundings belong.
-
-    ``image``: the reference (RGB uint8); ``matte``: its skin; ``region``: the face oval ((h, w) uint8, 255 inside);
-    ``height``: the face height in pixels. Each pixel of ``region`` (not along its outline) below the eye corners'
-    line that the matte leaves out takes the colour of the skin nearest it (the matte's pixels a little inside its
-    edge, spread outwards by normalised Gaussian averages, finest first: a smooth continuation of the skin's own
-    light, never the hair's colour). Returns the image and the matte with those pixels added."""
-    region = cv2.erode(region, _disc(_EXTEND_OUTLINE_KEEP * height))
-    hole = (region > 0) & (matte == 0)
-    if not hole.any():
-        return image, matte
-    h, w = matte.shape
-    pts = np.asarray(landmarks, np.float64)
-    eyes = pts[list(landmark_sets.LEFT_EYE_CORNERS + landmark_sets.RIGHT_EYE_CORNERS)]
-    down = pts[landmark_sets.FACE_HEIGHT[1]] - pts[landmark_sets.FACE_HEIGHT[0]]
-    down /= max(float(np.hypot(*down)), 1e-9)
-    yy, xx = np.mgrid[0:h, 0:w]
-    hole &= ((xx - eyes[:, 0].mean()) * down[0] + (yy - eyes[:, 1].mean()) * down[1]) > _BELOW_EYES * height
-    source = cv2.erode(matte, _disc(_EXTEND_INSET * height)) > 0
-    if not hole.any() or np.count_nonzero(source) < _MIN_SAMPLE:
-        return image, matte
-    # Only the hole's box and a margin around it are worked on.
-    x, y, bw, bh = cv2.boundingRect(hole.astype(np.uint8))
-    m = int(np.ceil(_MARGIN * height))
-    box = (slice(max(y - m, 0), min(y + bh + m, h)), slice(max(x - m, 0), min(x + bw + m, w)))
-    sub_hole, sub_source = hole[box], source[box]
-    if not sub_source.any():
-        return image, matte
-    field = _spread(image[box].astype(np.float32), sub_source, max(_EXTEND_FINEST * height, 1.0))
-    out, grown = image.copy(), matte.copy()
-    out[box][sub_hole] = np.clip(field[sub_hole] + 0.5, 0, 255).astype(np.uint8)
-    grown[box][sub_hole] = 255
-    log.debug("reference matte: %d face pixels continued from the skin nearest them", int(np.count_nonzero(hole)))
     return out, grown
 
 

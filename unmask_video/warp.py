@@ -40,7 +40,7 @@ from unmask_video.align import similarity, transform_points
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_check import strokes_across_cheeks
-from unmask_video.reference_matte import extend_skin, mirror_fill, reference_matte
+from unmask_video.reference_matte import mirror_fill, reference_matte
 
 log = logging.getLogger(__name__)
 
@@ -306,11 +306,6 @@ class WarpOptions:
     #: (:func:`~unmask_video.reference_matte.mirror_fill`) and is valid; only what nothing mirrors onto is left to the
     #: composite's fill. False: every pixel the matte leaves out is filled from the frame's surroundings.
     mirror_fill: bool = True
-    #: With the reference matte: what is still left out of the face oval below the eyes (hair over a cheek with no
-    #: skin across the face to mirror) is continued from the skin nearest it
-    #: (:func:`~unmask_video.reference_matte.extend_skin`) and is valid: the warp covers the whole face, so the
-    #: composite's fill, which takes the frame's surroundings, is needed only beside it. False: left to the fill.
-    extend_skin: bool = True
     #: Paint a mask's ear loop hanging across a cheek out of the reference (inpainted from the skin around it;
     #: :func:`~unmask_video.reference_check.strokes_across_cheeks`), so it is not carried onto every frame.
     remove_loops: bool = True
@@ -572,8 +567,6 @@ class ReferenceWarper:
             matte = reference_matte(self.image, self.landmarks, face, reach.astype(np.uint8) * 255, height)
             if options.mirror_fill:
                 self.image, matte = mirror_fill(self.image, self.landmarks, matte, face, height)
-            if options.extend_skin:
-                self.image, matte = extend_skin(self.image, self.landmarks, matte, face, height)
             oval = np.where(matte > 0, np.uint8(255), oval // 255 * 128).astype(np.uint8)
         elif options.reach_skin_only:
             # Below the jaw only the neck's width, past the outline only a thin band; there, and along the inside

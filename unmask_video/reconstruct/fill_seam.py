@@ -43,8 +43,8 @@ def feather_into_fill(out: np.ndarray, fill: np.ndarray, filled: np.ndarray, cov
     outside = filled & (to_covered < width)
     if not (inside.any() or outside.any()):
         return
-    # The skin's local colour near the edge, from the covered pixels past the rim.
-    source = (covered & (to_filled >= 2.0) & (to_filled < width + 2.0)).astype(np.float32)
+    # The skin's local colour near the edge, from the covered pixels past the faded ones (not the rim's shade).
+    source = (covered & (to_filled >= inner) & (to_filled < inner + width)).astype(np.float32)
     sigma = max(0.5 * inner, 1.0)
     weight = cv2.GaussianBlur(source, (0, 0), sigma)
     far = cv2.GaussianBlur(source, (0, 0), 4 * sigma)
