@@ -108,7 +108,7 @@ class CompositeOptions:
     inpaint_grow: FaceLength = FaceLength(1.0, 1.0)
     #: The warped skin fades into the surround fill over this distance inside its edge
     #: (:func:`~unmask_video.reconstruct.fill_seam.feather_into_fill`; 0: a hard step where the reference's matte ends).
-    fill_feather: FaceLength = FaceLength(12.0, 3.0)
+    fill_feather: FaceLength = FaceLength(8.0, 3.0)
     #: Faces whose mask region (plus reach) is longer than this many pixels are rebuilt at this size and
     #: scaled back up (the blend stays at full size); 0: always at full size. A speed/quality trade: big
     #: faces rebuild several times faster but lose detail inside the mask (the fill of what the warp

@@ -18,7 +18,7 @@ __all__ = ["feather_into_fill"]
 
 #: The warped pixels this far inside their edge, as a fraction of the fade's width, are faded into the skin's local
 #: colour (the rim sampled across the matte's edge); the fade into the fill runs outwards over the whole width.
-_INNER = 0.5
+_INNER = 0.35
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
