@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tests.test_composite import MASK_COLOUR, masked_face
-from unmask_video.face_units import FaceLength
+from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
+from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.fill_seam import feather_into_fill
 from unmask_video.warp import face_region
@@ -40,9 +40,9 @@ def test_the_warped_skin_fades_into_the_fill_without_a_step_and_loses_its_rim() 
 def test_no_step_where_the_warp_ends_beside_the_jaw_and_the_surround_fill_takes_over() -> None:
     # The reference shows no skin beside the jaw on one side (its matte ends at the face's outline): there the
     # composite fills from the frame's surroundings, here a saturated blue, far from the skin's colour.
-    face, _ = masked_face()
+    face, _ = scaled_face(*masked_face(), REFERENCE_FACE_PX)  # (the fade's width at the face size it is given for)
     # (a mask reaching past the face's outline at its sides, as a real one does towards the ears)
-    face.mask = cv2.dilate(face.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (21, 21)))
+    face.mask = cv2.dilate(face.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (41, 41)))
     hole = face.mask > 0
     face.image = face.image.copy()
     face.image[hole] = MASK_COLOUR
@@ -51,7 +51,7 @@ def test_no_step_where_the_warp_ends_beside_the_jaw_and_the_surround_fill_takes_
     left = np.arange(hole.shape[1])[None, :] < (xs.min() + xs.max()) // 2
     face.valid = face.valid & ~(left & ~oval)
     face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
-    around = cv2.dilate(hole.astype(np.uint8), np.ones((31, 31), np.uint8)).astype(bool) & ~hole
+    around = cv2.dilate(hole.astype(np.uint8), np.ones((61, 61), np.uint8)).astype(bool) & ~hole
     face.image[around & left] = (30, 60, 220)
     filled = hole & ~face.valid & ~oval
     assert filled.sum() > 200
@@ -70,6 +70,6 @@ def test_no_step_where_the_warp_ends_beside_the_jaw_and_the_surround_fill_takes_
     out_hard, out_soft = hard.reconstruct([face])[0], soft.reconstruct([face])[0]
     assert step(out_soft) < 0.45 * step(out_hard), (step(out_soft), step(out_hard))
     # The warped skin away from the fill is the same pixels.
-    width = soft.lengths(float(np.ptp(face.landmarks[:, 0]))).fill_feather
+    width = soft.lengths(face_size_px(face.landmarks)).fill_feather
     deep = hole & face.valid & (cv2.distanceTransform((~filled).astype(np.uint8), cv2.DIST_L2, 5) > 2 * width + 2)
     assert deep.sum() > 500 and np.array_equal(out_soft[deep], out_hard[deep])
