@@ -19,11 +19,10 @@ def test_the_warped_skin_fades_into_the_fill_without_a_step_and_loses_its_rim() 
     out = np.full((h, w, 3), 100, np.uint8)
     out[:, :edge] = 200
     out[:, edge - 1] = 60
-    fill = np.full((h, w, 3), 100, np.uint8)
     covered = np.zeros((h, w), bool)
     covered[:, :edge] = True
     before = out.copy()
-    feather_into_fill(out, fill, ~covered, covered, width)
+    feather_into_fill(out, ~covered, covered, width)
     row = out[h // 2, :, 0].astype(np.int32)
     # No step: the 100 levels between skin and fill are spread over the fade (a hard edge is one step of 100 or 140).
     assert np.abs(np.diff(row)).max() <= 25, row
@@ -33,7 +32,7 @@ def test_the_warped_skin_fades_into_the_fill_without_a_step_and_loses_its_rim() 
     assert np.array_equal(out[:, edge + int(width) + 1 :], before[:, edge + int(width) + 1 :])
     # A zero width leaves the step.
     hard = before.copy()
-    feather_into_fill(hard, fill, ~covered, covered, 0.0)
+    feather_into_fill(hard, ~covered, covered, 0.0)
     assert np.array_equal(hard, before)
 
 

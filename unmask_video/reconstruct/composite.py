@@ -106,7 +106,7 @@ class CompositeOptions:
     #: Where the warp does not cover, the inpainting also redoes this much outside the mask edge, so that a
     #: fringe the segmentation missed is not smeared into the hole (the blend then fades the inpainted fringe in).
     inpaint_grow: FaceLength = FaceLength(1.0, 1.0)
-    #: The warped skin fades into the surround fill over this distance inside its edge
+    #: Where the warped skin meets the surround fill, its colour is continued this far into the fill and faded into it
     #: (:func:`~unmask_video.reconstruct.fill_seam.feather_into_fill`; 0: a hard step where the reference's matte ends).
     fill_feather: FaceLength = FaceLength(8.0, 3.0)
     #: Faces whose mask region (plus reach) is longer than this many pixels are rebuilt at this size and
@@ -874,7 +874,7 @@ class ReferenceComposite:
                 assert where is not None
                 fill = _surround(image, around, max(opts.fill_sigma * 0.5 * sum(hole.shape), 1.0))
                 _paste(out[where], fill[where], outer[where])
-                feather_into_fill(out[where], fill[where], outer[where], paste[where], lengths.fill_feather)
+                feather_into_fill(out[where], outer[where], paste[where], lengths.fill_feather)
                 gaps &= ~outer
         if gaps.any():
             r = max(int(round(lengths.inpaint_radius)), 1)

@@ -26,9 +26,9 @@ def _smoothstep(t: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)  # no kink where the fade starts or ends
 
 
-def feather_into_fill(out: np.ndarray, fill: np.ndarray, filled: np.ndarray, covered: np.ndarray, width: float) -> None:
+def feather_into_fill(out: np.ndarray, filled: np.ndarray, covered: np.ndarray, width: float) -> None:
     """Soften where the ``covered`` pixels of ``out`` ((h, w, 3) uint8, changed in place; (h, w) bool: the warped
-    reference) meet the ``filled`` ones ((h, w) bool, whose colour is ``fill``, (h, w, 3) uint8).
+    reference) meet the ``filled`` ones ((h, w) bool: the fill, already in ``out``).
 
     The warped skin's local colour (a normalised Gaussian average of the covered pixels near the edge, rim left out)
     is continued into the filled pixels and fades into the fill over ``width`` pixels from the edge; the covered
@@ -58,4 +58,4 @@ def feather_into_fill(out: np.ndarray, fill: np.ndarray, filled: np.ndarray, cov
     out[inside] = np.clip(a * out[inside] + (1.0 - a) * local[inside] + 0.5, 0, 255).astype(np.uint8)
     outside &= known
     b = _smoothstep(1.0 - to_covered[outside] / width)[:, None]
-    out[outside] = np.clip(b * local[outside] + (1.0 - b) * fill[outside] + 0.5, 0, 255).astype(np.uint8)
+    out[outside] = np.clip(b * local[outside] + (1.0 - b) * out[outside] + 0.5, 0, 255).astype(np.uint8)
