@@ -1,15 +1,18 @@
 """The reference composite as the pipeline calls it, replayed: today's against a git revision's, part by part.
 
-    python -m benchmarks.composite_replay [--data ../shared/data/videos] [--sizes 720p] [--faces 40] [--rounds 5]
-                                          [--baseline-rev REV] [--astronaut 300,500]
+    python -m benchmarks.composite_replay [--data ../shared/data/videos] [--sizes 720p] [--quality lp_s32]
+                                          [--faces 40] [--rounds 5] [--baseline-rev REV] [--astronaut 300,500]
 
 Runs the real command path once on each clip and records every face the reference composite is given (the ROI,
 its mask, landmarks, warped reference and validity): the real masked clip ``masked/woman_puts_on_kf94_720p.mp4``
 with its frame 54 (no mask yet) as the reference, where ``--data`` holds it, and the speed benchmark's self-made
-clips (``--sizes``: face 40 % of the width); plus the astronaut scenes of ``benchmarks.warp_speed`` (``--astronaut``:
-ROI sizes, always there). Each face is replayed twice: with its warped reference as recorded and with it relit
-(``benchmarks.quality.relight``: another white balance, exposure, gamma and side light), the case where the
-composite's light field has most to do. ``--faces`` of the faces, evenly spread, go in order through a fresh
+clips (``--sizes``: face 40 % of the width); the quality benchmark's talking-head clips named by ``--quality`` (its
+drawn mask as the true mask, its frame 0 as the reference, as ``benchmarks.quality`` runs them: ``lp_s32`` is the
+clip of 720 lines whose faces give its "ms per face at 720p"); plus the astronaut scenes of
+``benchmarks.warp_speed`` (``--astronaut``: ROI sizes, always there). Each face is replayed twice: with its warped
+reference as recorded and relit (``benchmarks.quality.relight``: another white balance, exposure, gamma and side
+light; on the quality clips the reference still is relit as ``--relit`` does it, elsewhere the warped reference),
+the case where the composite's light field has most to do. ``--faces`` of the faces, evenly spread, go in order through a fresh
 composite of today's ``unmask_video/reconstruct/composite.py`` and of the module as it was at ``--baseline-rev``
 (read with ``git show``; its sibling modules today's), taking turns face by face, ``--rounds`` times.
 
@@ -27,10 +30,11 @@ import os
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -40,7 +44,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 import unmask_video.reconstruct.composite as composite_module  # noqa: E402
-from benchmarks.quality import relight  # noqa: E402
+import benchmarks.quality as quality  # noqa: E402
 from benchmarks.speed import SIZES, Clip, make_bench_clip  # noqa: E402
 from benchmarks.warp_replay import REAL_CLIP, REFERENCE_FRAME, _reference_frame  # noqa: E402
 from benchmarks.warp_speed import _composite_at, _scene  # noqa: E402
@@ -55,9 +59,9 @@ BASELINE_REV = "44e81d0"
 PARTS = (("colour match", "match_color"), ("  of it: skin light", "_skin_light"), ("fill beside the face", "_surround"))
 
 
-def _record(clip: Clip, out: Path) -> list[FaceROI]:
-    """Every face the composite is given in one run of the command path on ``clip`` (copies)."""
-    faces: list[FaceROI] = []
+@contextmanager
+def _recording(faces: list[FaceROI]) -> Iterator[None]:
+    """While in it, every face the composite is given is added to ``faces`` (copies)."""
     original = composite_module.ReferenceComposite.reconstruct
 
     def recording(self: Any, batch: list[FaceROI]) -> Any:
@@ -67,11 +71,36 @@ def _record(clip: Clip, out: Path) -> list[FaceROI]:
 
     composite_module.ReferenceComposite.reconstruct = recording  # type: ignore[method-assign]
     try:
-        run_file(RunOptions(input=str(clip.video), output=str(out), reference=str(clip.reference),
-                            reconstructor=ReconstructorOptions(generator="none"), quiet=True, overwrite=True))  # fmt: skip
+        yield
     finally:
         composite_module.ReferenceComposite.reconstruct = original  # type: ignore[method-assign]
+
+
+def _record(clip: Clip, out: Path) -> list[FaceROI]:
+    """Every face the composite is given in one run of the command path on ``clip``."""
+    faces: list[FaceROI] = []
+    with _recording(faces):
+        run_file(RunOptions(input=str(clip.video), output=str(out), reference=str(clip.reference),
+                            reconstructor=ReconstructorOptions(generator="none"), quiet=True, overwrite=True))  # fmt: skip
     return faces
+
+
+def _quality_faces(data: Path, name: str, frames: int) -> tuple[list[FaceROI], list[FaceROI]] | None:
+    """The faces of ``benchmarks.quality``'s run with the true mask on its clip ``name`` (None: not there), with the
+    reference still as it is and relit as its ``--relit`` relights it."""
+    clips = sorted((data / "talking").glob("*.mp4"))
+    numbered = [(k, c) for k, c in enumerate(clips) if c.stem == name]
+    if not numbered:
+        return None
+    number, path = numbered[0]
+    clip = quality.load_clip(path, frames, number)
+    runs = []
+    for reference in (None, quality.relight(clip.truth[0], clip.landmarks[0], seed=number)):
+        faces: list[FaceROI] = []
+        with _recording(faces):
+            quality.run_ours(clip, "none", True, reference=reference)
+        runs.append(faces)
+    return runs[0], runs[1]
 
 
 def _astronaut(size: int) -> list[FaceROI]:
@@ -84,7 +113,7 @@ def _astronaut(size: int) -> list[FaceROI]:
 
 def _relit(faces: list[FaceROI], seed: int) -> list[FaceROI]:
     """The faces with their warped reference in another light (black, where the warp does not cover, stays black)."""
-    return [replace(f, reference=relight(f.reference, f.landmarks, seed)) for f in faces]
+    return [replace(f, reference=quality.relight(f.reference, f.landmarks, seed)) for f in faces]
 
 
 class _PartTimer:
@@ -146,6 +175,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "videos")
     parser.add_argument("--sizes", default="720p", help=f"self-made clips, of {', '.join(SIZES)} ('' for none)")
     parser.add_argument("--frames", type=int, default=36, help="frames of each self-made clip")
+    parser.add_argument("--quality", default="lp_s32", help="benchmarks.quality clips, by name ('' for none)")
+    parser.add_argument("--quality-frames", type=int, default=30, help="frames of each quality clip")
     parser.add_argument("--astronaut", default="300,500", help="astronaut scenes: ROI sizes ('' for none)")
     parser.add_argument("--faces", type=int, default=40, help="faces replayed per clip (evenly spread)")
     parser.add_argument("--rounds", type=int, default=5)
@@ -154,7 +185,7 @@ def main() -> None:
     console = Console(width=200)
     baseline = _composite_at(args.baseline_rev)
     tmp = Path(tempfile.mkdtemp(prefix="composite_replay_"))
-    scenes: dict[str, list[FaceROI]] = {}
+    scenes: dict[str, tuple[list[FaceROI], list[FaceROI] | None]] = {}  # faces, and relit (None: relight them)
     real = args.data / REAL_CLIP
     clips: dict[str, Clip] = {}
     if real.is_file():
@@ -169,10 +200,17 @@ def main() -> None:
             console.print(f"{name}: the composite was never called (no mask found)")
             continue
         faces = faces[:: max(1, len(faces) // args.faces)][: args.faces]
-        scenes[f"{name}, {faces[0].image.shape[1]}x{faces[0].image.shape[0]}"] = faces
+        scenes[f"{name}, {faces[0].image.shape[1]}x{faces[0].image.shape[0]}"] = (faces, None)
+    for name in filter(None, args.quality.split(",")):
+        found = _quality_faces(args.data, name, args.quality_frames)
+        if found is None or not found[0]:
+            console.print(f"{name}: not found under {args.data / 'talking'} (or no face): skipped")
+            continue
+        plain, relit = (f[:: max(1, len(f) // args.faces)][: args.faces] for f in found)
+        scenes[f"{name} (quality), {plain[0].image.shape[1]}x{plain[0].image.shape[0]}"] = (plain, relit)
     for size in (int(s) for s in filter(None, args.astronaut.split(","))):
         faces = _astronaut(size)
-        scenes[f"astronaut {faces[0].image.shape[1]}x{faces[0].image.shape[0]}"] = faces * 5
+        scenes[f"astronaut {faces[0].image.shape[1]}x{faces[0].image.shape[0]}"] = (faces * 5, None)
     cv2.setNumThreads(1)
     modules = [composite_module] if baseline is None else [composite_module, baseline]
     columns = [("total", "composite")] + [(fn, label) for label, fn in PARTS] + [("rest", "rest")]
@@ -183,8 +221,8 @@ def main() -> None:
     for _, label in columns:
         table.add_column(label.strip(), justify="right")
     table.add_column("max |new - baseline|", justify="right")
-    for seed, (name, faces) in enumerate(scenes.items()):
-        for kind, batch in (("as warped", faces), ("relit", _relit(faces, seed))):
+    for seed, (name, (faces, relit)) in enumerate(scenes.items()):
+        for kind, batch in (("as warped", faces), ("relit", _relit(faces, seed) if relit is None else relit)):
             rounds = [_replay(modules, batch) for _ in range(args.rounds)]
             new = [r[0][0] for r in rounds]
             cells = []

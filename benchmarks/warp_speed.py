@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -90,11 +91,12 @@ def _module_at(rev: str, module_path: str, name: str, source_edit: Callable[[str
 def _composite_at(rev: str) -> ModuleType | None:
     """unmask_video/reconstruct/composite.py as it was at git revision ``rev``, imported as its own module with the
     blend module of that revision (None, with a message, where git or the revision is not there)."""
+    tag = re.sub(r"\W", "_", rev)  # (a module name: HEAD~1 -> HEAD_1)
     try:
-        blend = f"_blend_baseline_{rev}"
+        blend = f"_blend_baseline_{tag}"
         _module_at(rev, "unmask_video/blend.py", blend)
         return _module_at(
-            rev, "unmask_video/reconstruct/composite.py", f"_composite_baseline_{rev}",
+            rev, "unmask_video/reconstruct/composite.py", f"_composite_baseline_{tag}",
             lambda source: source.replace("from unmask_video.blend import", f"from {blend} import"),
         )
     except (OSError, subprocess.CalledProcessError):
