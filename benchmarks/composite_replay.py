@@ -16,7 +16,9 @@ the case where the composite's light field has most to do. ``--faces`` of the fa
 composite of today's ``unmask_video/reconstruct/composite.py`` and of the module as it was at ``--baseline-rev``
 (read with ``git show``; its sibling modules today's), taking turns face by face, ``--rounds`` times.
 
-Prints process CPU ms per face (one OpenCV thread; the mean over the faces, the median over the rounds) for the
+Prints process CPU ms per face (one OpenCV thread; the mean over the faces, the median over the rounds) and page
+faults per face (minor faults: new memory touched; on this project's machine each costs about 3.5 us of CPU, and how
+many a run gets depends on the allocator's state, so that they make CPU ms differ between runs) for the
 whole composite and its parts -- the colour match (``match_color``), within it the light field (``light="skin"``:
 ``_skin_light``), the fill beside the face (``_surround``) and the rest (bands, Telea inpainting, pastes) -- each
 module's functions of those names timed where it has them, the median of the rounds' ratios, and the largest
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -154,16 +157,18 @@ def _replay(modules: list[ModuleType], faces: list[FaceROI]) -> list[tuple[dict[
     composites = [m.ReferenceComposite(m.CompositeOptions()) for m in modules]
     timers = [_PartTimer(m, names) for m in modules]
     totals = [0.0 for _ in modules]
+    faults = [0 for _ in modules]
     outputs: list[list[np.ndarray]] = [[] for _ in modules]
     for face in faces:
         for i, (composite, timer) in enumerate(zip(composites, timers)):
             with timer:
-                t0 = time.process_time()
+                f0, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.process_time()
                 outputs[i].append(composite.reconstruct([face])[0])
                 totals[i] += time.process_time() - t0
+                faults[i] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
     results = []
-    for total, timer, out in zip(totals, timers, outputs):
-        ms = {"total": total * 1000.0 / len(faces)}
+    for total, fault, timer, out in zip(totals, faults, timers, outputs):
+        ms = {"total": total * 1000.0 / len(faces), "faults": fault / len(faces)}
         ms.update({n: (timer.seconds[n] * 1000.0 / len(faces) if timer.has(n) else float("nan")) for n in names})
         ms["rest"] = ms["total"] - ms["match_color"] - (0.0 if np.isnan(ms["_surround"]) else ms["_surround"])
         results.append((ms, out))
@@ -213,7 +218,7 @@ def main() -> None:
         scenes[f"astronaut {faces[0].image.shape[1]}x{faces[0].image.shape[0]}"] = (faces * 5, None)
     cv2.setNumThreads(1)
     modules = [composite_module] if baseline is None else [composite_module, baseline]
-    columns = [("total", "composite")] + [(fn, label) for label, fn in PARTS] + [("rest", "rest")]
+    columns = [("total", "composite")] + [(fn, label) for label, fn in PARTS] + [("rest", "rest"), ("faults", "page faults")]
     table = Table(title=f"reference composite, CPU ms per face, @{args.baseline_rev} -> today (medians of {args.rounds} "
                         f"rounds, the two taking turns face by face, 1 OpenCV thread)")  # fmt: skip
     table.add_column("scene (faces)")
@@ -229,12 +234,15 @@ def main() -> None:
             for key, _ in columns:
                 n = statistics.median(m[key] for m in new)
                 if baseline is None:
-                    cells.append(f"{n:.2f}")
+                    cells.append(f"{n:.0f}" if key == "faults" else f"{n:.2f}")
                     continue
                 old = [r[1][0] for r in rounds]
                 o = statistics.median(m[key] for m in old)
                 if np.isnan(o) or np.isnan(n):
                     cells.append(f"{o:.2f} -> {n:.2f}")
+                    continue
+                if key == "faults":
+                    cells.append(f"{o:.0f} -> {n:.0f}")
                     continue
                 ratio = statistics.median(b[key] / a[key] for a, b in zip(old, new) if a[key] > 0)
                 cells.append(f"{o:.2f} -> {n:.2f} ({ratio:.2f}x)")

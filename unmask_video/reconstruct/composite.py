@@ -773,22 +773,30 @@ class _FieldFilter:
         return self.with_constants(field, np.zeros(0, np.float32))[0]
 
     def with_constants(self, field: np.ndarray, constants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The field and ``constants`` ((k,): numbers averaged with it, as constant channels of its grid) to apply."""
+        """The (h, w, 3) field and ``constants`` ((k,), k <= 3: numbers averaged with it) to apply: the same numbers as
+        the filter of the field with the constants as k more channels beside it (their mean over the pixels), without
+        the (h, w, 3 + k) field: the constants' channels are resized on their own."""
         h, w = field.shape[:2]
         grid = _resize_channels(field, (_FIELD_GRID, _FIELD_GRID), cv2.INTER_AREA)
         cells = grid
         if len(constants):
-            cells = np.concatenate([grid, np.broadcast_to(constants, grid.shape[:2] + constants.shape)], axis=2)
+            flat = np.empty((h, w, len(constants)), np.float32)
+            flat[...] = constants
+            flat_grid = _resize_channels(flat, (_FIELD_GRID, _FIELD_GRID), cv2.INTER_AREA)
+            cells = np.concatenate([grid, flat_grid], axis=2)
         previous = self._previous
         if previous is None or previous.shape != cells.shape:
             self._history.put(self._centre, self._size, cells)
-            return field, constants
-        smoothed = self._weight * previous + (1.0 - self._weight) * cells
-        self._history.put(self._centre, self._size, smoothed)
-        channels = field.shape[2]
-        field = field + _resize_channels(smoothed[..., :channels] - grid, (w, h), cv2.INTER_LINEAR)
+        else:
+            smoothed = self._weight * previous + (1.0 - self._weight) * cells
+            self._history.put(self._centre, self._size, smoothed)
+            delta = smoothed - cells
+            channels = field.shape[2]
+            field = field + _resize_channels(delta[..., :channels], (w, h), cv2.INTER_LINEAR)
+            if len(constants):
+                flat = flat + _resize_channels(delta[..., channels:], (w, h), cv2.INTER_LINEAR)
         if len(constants):
-            constants = _channels(smoothed[..., channels:].reshape(-1, len(constants))).mean(axis=1).astype(np.float32)
+            constants = flat.reshape(-1, len(constants)).mean(axis=0).astype(np.float32)
         return field, constants
 
 
