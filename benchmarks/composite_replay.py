@@ -22,7 +22,8 @@ many a run gets depends on the allocator's state, so that they make CPU ms diffe
 whole composite and its parts -- the colour match (``match_color``), within it the light field (``light="skin"``:
 ``_skin_light``), the fill beside the face (``_surround``) and the rest (bands, Telea inpainting, pastes) -- each
 module's functions of those names timed where it has them, the median of the rounds' ratios, and the largest
-difference between the two outputs. A benchmark: it asserts nothing.
+difference between the two outputs; then today's composite with ``light="ring"`` against its default
+(``light="skin"``) on the relit faces, alternating the same way. A benchmark: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -150,11 +151,14 @@ class _PartTimer:
         return name in self._saved
 
 
-def _replay(modules: list[ModuleType], faces: list[FaceROI]) -> list[tuple[dict[str, float], list[np.ndarray]]]:
-    """For each of ``modules``, a fresh composite over ``faces`` (in order; the modules take turns face by face):
-    its CPU ms per face, in all and by part (NaN: the module has no such function), and its outputs."""
+def _replay(
+    modules: list[ModuleType], faces: list[FaceROI], options: list[dict[str, Any]] | None = None
+) -> list[tuple[dict[str, float], list[np.ndarray]]]:
+    """For each of ``modules``, a fresh composite (with its ``CompositeOptions(**options[i])``, the defaults if None)
+    over ``faces`` (in order; the modules take turns face by face): its CPU ms per face, in all and by part (NaN: the
+    module has no such function), and its outputs."""
     names = [fn for _, fn in PARTS]
-    composites = [m.ReferenceComposite(m.CompositeOptions()) for m in modules]
+    composites = [m.ReferenceComposite(m.CompositeOptions(**(options[i] if options else {}))) for i, m in enumerate(modules)]
     timers = [_PartTimer(m, names) for m in modules]
     totals = [0.0 for _ in modules]
     faults = [0 for _ in modules]
@@ -252,6 +256,15 @@ def main() -> None:
                 diff = str(max(int(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(old_out, new_out)))
             table.add_row(f"{name} ({len(batch)})", kind, *cells, diff)
     console.print(table)
+    # Today's composite with the light from the ring (light="ring", the default before issue 11's skin light)
+    # against the default, alternating the same way.
+    for seed, (name, (faces, relit)) in enumerate(scenes.items()):
+        batch = _relit(faces, seed) if relit is None else relit
+        rounds = [_replay([composite_module, composite_module], batch, [{"light": "ring"}, {}]) for _ in range(args.rounds)]
+        ring, skin = (statistics.median(r[i][0]["total"] for r in rounds) for i in (0, 1))
+        ratio = statistics.median(r[1][0]["total"] / r[0][0]["total"] for r in rounds)
+        console.print(f"{name}, relit: today's composite with light=ring {ring:.2f} ms, light=skin (the default) "
+                      f"{skin:.2f} ms per face ({ratio:.2f}x)")  # fmt: skip
 
 
 if __name__ == "__main__":

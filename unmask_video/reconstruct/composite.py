@@ -140,7 +140,7 @@ class CompositeOptions:
     #: count, nor the frame's collar or hair), the reference's highlights and shadows scaled down to the contrast
     #: the frame's skin shows (not a colour far stronger than the skin's own variation: lips, lipstick), its detail
     #: carried with a bounded gain (:func:`_skin_light`). "skin" looks right on real clips with a photo in other light
-    #: and gains with a relit reference on the quality benchmark; it costs about 1.5x "ring" (benchmarks/README.md).
+    #: and gains with a relit reference on the quality benchmark; it costs 1.0-1.4x "ring" (benchmarks/README.md).
     light: str = "skin"
 
 
