@@ -162,7 +162,8 @@ def _from_lab(lab: np.ndarray) -> np.ndarray:
 def _paste(dst: np.ndarray, src: np.ndarray, where: np.ndarray) -> None:
     """``dst[where] = src[where]`` for (h, w, 3) images and an (h, w) bool map, in place (``dst`` may be a
     view). One OpenCV masked copy: numpy's ``copyto(..., where=)`` with a broadcast map is many times slower."""
-    _written(dst, cv2.copyTo(np.ascontiguousarray(src), where.view(np.uint8), dst))
+    mask = where.view(np.uint8) if where.dtype == bool else where.astype(np.uint8)
+    _written(dst, cv2.copyTo(np.ascontiguousarray(src), mask, dst))
 
 
 def _written(dst: np.ndarray, result: np.ndarray) -> None:
