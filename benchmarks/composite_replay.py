@@ -12,9 +12,9 @@ clip of 720 lines whose faces give its "ms per face at 720p"); plus the astronau
 ``benchmarks.warp_speed`` (``--astronaut``: ROI sizes, always there). Each face is replayed twice: with its warped
 reference as recorded and relit (``benchmarks.quality.relight``: another white balance, exposure, gamma and side
 light; on the quality clips the reference still is relit as ``--relit`` does it, elsewhere the warped reference),
-the case where the composite's light field has most to do. ``--faces`` of the faces, evenly spread, go in order through a fresh
-composite of today's ``unmask_video/reconstruct/composite.py`` and of the module as it was at ``--baseline-rev``
-(read with ``git show``; its sibling modules today's), taking turns face by face, ``--rounds`` times.
+the case where the composite's light field has most to do. ``--faces`` of the faces, evenly spread, go in order
+through a fresh composite of today's ``unmask_video/reconstruct/composite.py`` and of the module as it was at
+``--baseline-rev`` (read with ``git show``; its sibling modules today's), taking turns face by face, ``--rounds`` times.
 
 Prints process CPU ms per face (one OpenCV thread; the mean over the faces, the median over the rounds) and page
 faults per face (minor faults: new memory touched; on this project's machine each costs about 3.5 us of CPU, and how

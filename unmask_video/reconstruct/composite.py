@@ -475,7 +475,8 @@ def match_color(
         if seam_sigma > 0:
             at_ring = field[_at_work_size(seam_coords, small, (rh, rw))]
             field += _spread(
-                (seam_tgt - (seam_ref + at_ring)).T, r, max(seam_sigma * size, 1.0), fade=True, size=small, coords=seam_coords
+                (seam_tgt - (seam_ref + at_ring)).T, r, max(seam_sigma * size, 1.0), fade=True, size=small,
+                coords=seam_coords,
             )
         ref_small = _resize_covered(ref_sub, small)  # (area by halvings, then bilinear: a plain area resize costs 5x)
         lab_small = _to_lab(ref_small) + field
@@ -632,7 +633,8 @@ def _skin_light(
         new[1:] += strong * (1.0 - contrast[1:])[:, None] * dev[1:]
     # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
     # are compressed above it.
-    knee = float(_percentile(tgt_ring[0, skin_keep if skin_keep.any() else keep], _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
+    lit = tgt_ring[0, skin_keep if skin_keep.any() else keep]
+    knee = float(_percentile(lit, _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
     above = np.maximum(new[0] - knee, 0.0)
     new[0] -= (1.0 - _HIGHLIGHT_SLOPE) * above
     if seam_sigma > 0 and seam_keep.any():
@@ -664,7 +666,8 @@ def _filter_with(
     if isinstance(field_filter, _FieldFilter):
         image, constants = field_filter.with_constants(image, constants)
     else:
-        filtered = field_filter(np.concatenate([image, np.broadcast_to(constants, image.shape[:2] + constants.shape)], axis=2))
+        beside = np.broadcast_to(constants, image.shape[:2] + constants.shape)
+        filtered = field_filter(np.concatenate([image, beside], axis=2))
         image = np.ascontiguousarray(filtered[..., :3])
         constants = filtered[..., 3:].reshape(-1, len(constants)).mean(axis=0).astype(np.float32)
     return _channels(image.reshape(-1, 3)), constants
@@ -701,7 +704,9 @@ def _resize_channels(field: np.ndarray, size: tuple[int, int], interpolation: in
     return np.concatenate([p.reshape(size[1], size[0], -1) for p in parts], axis=2)
 
 
-def _surround(image: np.ndarray, around: np.ndarray, sigma: float, box: tuple[slice, slice], at: np.ndarray) -> np.ndarray:
+def _surround(
+    image: np.ndarray, around: np.ndarray, sigma: float, box: tuple[slice, slice], at: np.ndarray
+) -> np.ndarray:
     """The ``image`` pixels at ``around`` ((h, w) bool) spread over the whole grid by normalised convolution with a
     Gaussian of ``sigma`` pixels, and where those are far, of ``4 * sigma``: (M, 3) uint8, its values at the ``at``
     pixels ((bh, bw) bool) of its ``box`` (slices of the grid), in raster order."""
