@@ -278,3 +278,35 @@ def test_a_worn_mask_stays_rebuilt_through_blurred_frames_with_landmarks_placed_
 
     assert all(run(SegmentOptions())), "the mask was dropped on the blurred frames"
     assert not all(run(SegmentOptions(presence=PresenceOptions(hold_frames=0))))  # without the hold it is
+
+
+def test_the_edge_cue_reads_the_masks_upper_edge_not_its_sides(astronaut_landmarks):
+    # A mask reaching the face's outline: beside the k-means mask (narrower than the cloth, cut by its polygon) is more
+    # cloth. The cue compares the cloth under the mask's upper edge with the skin above it, not with the cloth beside.
+    from unmask_video.mask_presence import edge_contrast
+    from unmask_video.segment import face_size
+
+    lm = np.asarray(astronaut_landmarks, np.float32)
+    size = face_size(lm)
+    skin, cloth = np.array([170, 145, 150], np.uint8), np.array([215, 124, 118], np.uint8)  # Lab: warm skin, pale blue
+    lab = np.empty((512, 512, 3), np.uint8)
+    lab[:] = skin
+    face = np.zeros((512, 512), np.uint8)
+    cv2.fillPoly(face, [np.round(lm[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
+    top = int(round(float(lm[landmark_sets.NOSE[1], 1])))  # the cloth's top edge on the nose bridge
+    worn = (face > 0) & (np.arange(512)[:, None] >= top)
+    lab[worn] = cloth
+    xs = np.flatnonzero(worn.any(axis=0))
+    seed = worn.copy()
+    side = int(0.25 * (xs[-1] - xs[0]))
+    seed[:, : xs[0] + side] = False
+    seed[:, xs[-1] - side :] = False
+    step = float(np.linalg.norm((cloth.astype(np.float32) - skin) * np.array([0.5, 1.0, 1.0])))
+    edge = edge_contrast(lab, seed.astype(np.uint8), lm, size)
+    assert edge is not None and edge >= 0.9 * step
+    assert edge >= PresenceOptions().edge_high
+    # A bare face: the "mask" is the lower face's own skin, no step at its top.
+    bare = np.empty_like(lab)
+    bare[:] = skin
+    edge = edge_contrast(bare, seed.astype(np.uint8), lm, size)
+    assert edge is not None and edge < PresenceOptions().edge_low

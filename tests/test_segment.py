@@ -13,6 +13,7 @@ import pytest
 from unmask_video import landmark_sets
 from unmask_video.errors import InputError
 from unmask_video.landmarks import face_box
+from unmask_video.mask_presence import PresenceOptions
 from unmask_video.segment import MaskSegmenter, SegmentOptions, face_size, region_polygon
 from unmask_video.synthetic import BLACK, LIGHT_BLUE, WHITE, MaskStyle, draw_finger, draw_surgical_mask
 
@@ -548,3 +549,44 @@ def test_the_boxed_filters_give_the_whole_windows_mask_bit_for_bit(big_astronaut
     assert boxed[0].any()
     for a, b in zip(boxed, whole):
         np.testing.assert_array_equal(a, b)
+
+
+def _with_pale_skin_above(masked: np.ndarray, truth: np.ndarray, lm: np.ndarray, colour, reach: int, seed: int = 0):
+    """``masked`` with the face above the mask's top edge, ``reach`` pixels up column by column, painted a pale skin of
+    ``colour`` (lit nose bridge and cheeks, a little darker upward, lightly noisy); and that band (bool)."""
+    t = truth > 0.5
+    cols = np.flatnonzero(t.any(axis=0))
+    top = np.full(t.shape[1], -(10**6), int)
+    top[cols] = np.argmax(t[:, cols], axis=0)
+    above = top[None, :] - np.arange(t.shape[0])[:, None]
+    face = np.zeros(t.shape, np.uint8)
+    cv2.fillPoly(face, [np.round(lm[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
+    band = (above > 0) & (above <= reach) & ~t & (face > 0)
+    shade = 1.0 - 0.1 * np.clip(above, 0, reach) / reach
+    out = masked.astype(np.float32)
+    noise = np.random.default_rng(seed).normal(0, 2.0, out.shape)
+    out[band] = (np.array(colour, np.float32)[None, None] * shade[..., None] + noise)[band]
+    return np.clip(out, 0, 255).astype(np.uint8), band
+
+
+@pytest.mark.parametrize(
+    "mask_colour,skin", [(LIGHT_BLUE, (215, 225, 228)), ((200, 200, 205), (215, 210, 205))], ids=["light-blue", "grey"]
+)
+def test_pale_skin_over_the_masks_top_edge_is_cut_off(big_astronaut, mask_colour, skin):
+    # Real photos: a pale mask under a lit nose bridge and pale cheeks, near enough in colour for the cluster and the
+    # growth to take them in. The cloth's top edge is a colour step; the skin joins the skin above through none.
+    image, lm = big_astronaut
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(mask_colour))
+    pale, band = _with_pale_skin_above(masked, truth, lm, skin, int(0.15 * face_size(lm)))
+    truth = truth > 0
+    off = PresenceOptions(enabled=False)  # (the segmentation itself; the presence decision has its own tests)
+
+    def figures(options: SegmentOptions) -> tuple[float, float]:
+        mask = _full(MaskSegmenter(options), pale, lm)
+        return float((truth & ~mask).sum() / truth.sum()), float((mask & band).sum() / band.sum())
+
+    uncovered, taken = figures(SegmentOptions(presence=off))
+    assert uncovered <= 0.02
+    assert taken <= 0.15
+    # Without the cut the growth takes the pale skin in: the check above means something.
+    assert figures(SegmentOptions(presence=off, top_cut=False))[1] >= 0.3

@@ -16,8 +16,9 @@ The score combines four cues, each in [0, 1]:
   occluder. Hands are looked for only behind clear cloth (``hand_colour``, ``hand_chroma``, ``hand_edge``): a bare
   face's shaded half beside its lit half is not;
 - lips: red lips in view mean no mask over the mouth (:func:`lip_contrast`);
-- edge: cloth on skin makes a clear colour step along the mask's upper edge; a bare face's shaded lower
-  face fades into the skin above it (:func:`edge_contrast`).
+- edge: cloth on skin makes a clear colour step along the mask's upper edge (read column by column, just above
+  and just below the mask's top); a bare face's shaded lower face fades into the skin above it
+  (:func:`edge_contrast`).
 
 score = sqrt(colour x edge) x cover x lips. The decision follows a running average of the score: it turns on
 above ``on`` and off below ``off``, so one odd frame neither starts nor stops the rebuild. While a mask is worn, frames
@@ -52,8 +53,8 @@ class PresenceOptions:
     cover_high: float = 0.95  # ... and scoring 1
     lips_low: float = 4.0  # lips this much redder (Lab a) than the skin around them score 1 (covered) ...
     lips_high: float = 9.0  # ... and this much 0 (visible: no mask over the mouth)
-    edge_low: float = 8.0  # colour step across the mask's upper edge (Lab) scoring 0 ...
-    edge_high: float = 16.0  # ... and scoring 1
+    edge_low: float = 7.0  # colour step across the mask's upper edge (Lab; per column, see edge_contrast) scoring 0 ...
+    edge_high: float = 14.0  # ... and scoring 1
     # Where the segmented mask covers the lips and the skin around them, the lips cue still counts when that
     # "skin around them" has the forehead's colour (Lab a, b within this): a bare face's "mask" is its whole lower
     # face, lips included; around a red print on a mask, the cloth is unlike the forehead. 0: the cue is dropped.
@@ -185,11 +186,15 @@ def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size
     h, w = mask.shape
     face = np.zeros((h, w), np.uint8)
     cv2.fillPoly(face, [np.round(oval - offset).astype(np.int32)], 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    binary = (mask > 0).astype(np.uint8)
-    outside = (cv2.dilate(binary, kernel) > 0) & (binary == 0) & (face > 0)
-    inside = (binary > 0) & (cv2.erode(binary, kernel) == 0) & (face > 0)
-    rows = np.arange(h)[:, None] + int(y0) < limit
+    binary = mask > 0
+    # The upper edge only: in each column, the k / 2 pixels above the mask's top and the k / 2 below it. Around the
+    # sides a mask reaches the face's outline, and a ring there compares the cloth with more cloth.
+    has = binary.any(axis=0)
+    top = np.where(has, binary.argmax(axis=0), h)
+    rows_i = np.arange(h)[:, None]
+    outside = (rows_i >= top[None, :] - k // 2) & (rows_i < top[None, :]) & has[None, :] & (face > 0)
+    inside = (rows_i >= top[None, :]) & (rows_i < top[None, :] + k // 2) & binary & (face > 0)
+    rows = rows_i + int(y0) < limit
     outside &= rows
     inside &= rows
     if outside.sum() < 12 or inside.sum() < 12:

@@ -43,7 +43,9 @@ Method, per face (``face_id``):
    Last (``rim_cut``, :func:`mask_refine.cut_at_rim`), under the jaw line the mask is cut at the cloth's rim: a marker
    watershed on the colour steps, flooded from the mask above the jaw line and from what the colour model rejects,
    takes off a lit neck, a collar or a hood lining of nearly the mask's colour that the growth (or the k-means
-   cluster) took in; what it took that has the cloth's own colour comes back.
+   cluster) took in; what it took that has the cloth's own colour comes back. The same watershed cuts over the nose
+   tip too (``top_cut``), flooded there also from the skin above the search region: pale skin on the nose bridge and
+   the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge.
 5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
    much of the lower face under the nose it covers and whether red lips show; the decision follows it with
    hysteresis. No mask worn: the mask is empty and the face passes through untouched. The final mask has a
@@ -140,6 +142,11 @@ class SegmentOptions:
     # ... flooding in from what the colour model rejects and (``rim_past_search``) from past the search region too
     rim_past_search: bool = False
     rim_hem_px: int = 2  # the cut's line moves out this many pixels (working size): the hem beside it stays
+    # The same cut over the nose (``top_cut``): above the line ``top_cut_line`` (face) over the nose tip, what lies
+    # past the cloth's top edge leaves the mask (pale skin on the nose bridge and the cheeks, taken in by the cluster
+    # or the growth), flooded in from the skin above the search region.
+    top_cut: bool = True
+    top_cut_line: float = 0.0
     rim_same_cloth: float = 4.0  # a piece cut off whose chroma over lightness is this near the sure mask's stays
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
@@ -535,13 +542,20 @@ class MaskSegmenter:
             if opt.snap and binary.any():
                 binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth, opt.snap_line)
             if opt.rim_cut and binary.any():
-                sure = (seed | binary) & (1 - below)
+                cuts, outside = below, (smooth < opt.grow_threshold) | ((search_mask == 0) if opt.rim_past_search else False)
+                if opt.top_cut:
+                    # Over the nose tip too: pale skin on the nose bridge and the cheeks that the cluster or the growth
+                    # took in is reached from the skin above the search region (and what the model rejects) through
+                    # no colour step; the cloth's top edge is one. (one watershed for both rims)
+                    over = self._over_nose(sub_lm, shape, opt.top_cut_line * sub_size)
+                    cuts = below | over
+                    outside = outside | ((search_mask == 0) & (over > 0))
+                sure = (seed | binary) & (1 - cuts)
                 if opt.rim_sure_erode > 0:
                     sure = cv2.erode(sure, _disk_kernel(2 * opt.rim_sure_erode * sub_size))
                 binary = cut_at_rim(
-                    lab, binary, sure, below, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, opt.rim_line_width,
-                    (smooth < opt.grow_threshold) | ((search_mask == 0) if opt.rim_past_search else False),
-                    opt.rim_same_cloth, opt.rim_hem_px,
+                    lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, opt.rim_line_width,
+                    outside, opt.rim_same_cloth, opt.rim_hem_px,
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape),
                 )
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
@@ -713,6 +727,21 @@ class MaskSegmenter:
         under = np.vstack([jaw, [[jaw[-1, 0], shape[0] + 1], [jaw[0, 0], shape[0] + 1]]])
         cv2.fillPoly(neck, [np.round(under).astype(np.int32)], 1)
         return neck
+
+    @staticmethod
+    def _over_nose(lm: np.ndarray, shape: tuple[int, int], lift: float) -> np.ndarray:
+        """uint8 {0, 1}: above the line across the face ``lift`` pixels over the nose tip (the nose bridge, the cheeks
+        under the eyes: a worn mask's top edge is there, with skin above it)."""
+        tip, bridge = lm[ls.NOSE[6]], lm[ls.NOSE[1]]
+        down = tip - bridge
+        down /= max(float(np.linalg.norm(down)), 1e-6)
+        # (a half-plane as a large quadrilateral, which fillPoly clips to the window)
+        point, across, reach = tip - lift * down, np.array([down[1], -down[0]]), 2.0 * float(sum(shape))
+        quad = np.array([point - reach * across, point + reach * across])
+        quad = np.vstack([quad, quad[::-1] - reach * down])
+        over = np.zeros(shape, np.uint8)
+        cv2.fillPoly(over, [np.round(quad).astype(np.int32)], 1)
+        return over
 
     def _core_mask(self, lm: np.ndarray, size: float, shape: tuple[int, int]) -> np.ndarray:
         core = np.zeros(shape, np.uint8)
