@@ -12,7 +12,7 @@ Poisson blend as a ratio of the feathered blend. The composite is also timed as 
 with the largest difference between the two outputs; so is the tracked warp (as the pipeline calls it: a face
 track, the frame and its mask) as it was at ``--warp-baseline-rev`` (before its speed work of issue 14), with the
 largest difference of the warped pixels and the number of validity pixels that differ; and the composite with
-``CompositeOptions(light="skin")`` against ``light="ring"`` (the default), rounds alternating. A benchmark: it asserts nothing.
+``CompositeOptions(light="skin")`` (the default) against ``light="ring"``, rounds alternating. A benchmark: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -90,11 +91,12 @@ def _module_at(rev: str, module_path: str, name: str, source_edit: Callable[[str
 def _composite_at(rev: str) -> ModuleType | None:
     """unmask_video/reconstruct/composite.py as it was at git revision ``rev``, imported as its own module with the
     blend module of that revision (None, with a message, where git or the revision is not there)."""
+    tag = re.sub(r"\W", "_", rev)  # (a module name: HEAD~1 -> HEAD_1)
     try:
-        blend = f"_blend_baseline_{rev}"
+        blend = f"_blend_baseline_{tag}"
         _module_at(rev, "unmask_video/blend.py", blend)
         return _module_at(
-            rev, "unmask_video/reconstruct/composite.py", f"_composite_baseline_{rev}",
+            rev, "unmask_video/reconstruct/composite.py", f"_composite_baseline_{tag}",
             lambda source: source.replace("from unmask_video.blend import", f"from {blend} import"),
         )
     except (OSError, subprocess.CalledProcessError):
@@ -262,8 +264,8 @@ def main() -> None:
             diff = int(np.abs(a.astype(np.int16) - b).max())
             base_cells = [f"{t_old:.2f}", f"{t_comp / t_old:.2f}", str(diff)]
 
-        # The composite with the colour and light from the frame's skin (CompositeOptions.light="skin"), against
-        # the light from the ring (light="ring", the default) in the same alternating rounds.
+        # The composite with the colour and light from the frame's skin (CompositeOptions.light="skin", the default),
+        # against the light from the ring (light="ring") in the same alternating rounds.
         skin = ReferenceComposite(CompositeOptions(light="skin"))
         ring_light = ReferenceComposite(CompositeOptions(light="ring"))
         t_ring, t_skin = _ms_pair(lambda: ring_light.reconstruct([face]), lambda: skin.reconstruct([face]), args.repeat)

@@ -16,6 +16,7 @@ The blend back into the frame, which every reconstructor's output goes through, 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import astuple, dataclass
 from typing import Callable, Sequence
 
@@ -25,6 +26,7 @@ import numpy as np
 from unmask_video.blend import DEFAULT_BLEND_WIDTH, mask_bbox
 from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
+from unmask_video.reconstruct.fill_seam import feather_into_fill
 from unmask_video.stages import FaceROI, Image
 from unmask_video.warp import face_region
 
@@ -105,6 +107,9 @@ class CompositeOptions:
     #: Where the warp does not cover, the inpainting also redoes this much outside the mask edge, so that a
     #: fringe the segmentation missed is not smeared into the hole (the blend then fades the inpainted fringe in).
     inpaint_grow: FaceLength = FaceLength(1.0, 1.0)
+    #: Where the warped skin meets the surround fill, its colour is continued this far into the fill and faded into it
+    #: (:func:`~unmask_video.reconstruct.fill_seam.feather_into_fill`; 0: a hard step where the reference's matte ends).
+    fill_feather: FaceLength = FaceLength(8.0, 3.0)
     #: Faces whose mask region (plus reach) is longer than this many pixels are rebuilt at this size and
     #: scaled back up (the blend stays at full size); 0: always at full size. A speed/quality trade: big
     #: faces rebuild several times faster but lose detail inside the mask (the fill of what the warp
@@ -139,7 +144,7 @@ class CompositeOptions:
     #: count, nor the frame's collar or hair), the reference's highlights and shadows scaled down to the contrast
     #: the frame's skin shows (not a colour far stronger than the skin's own variation: lips, lipstick), its detail
     #: carried with a bounded gain (:func:`_skin_light`). "skin" looks right on real clips with a photo in other light
-    #: and gains with a relit reference on the quality benchmark; it costs about 1.5x "ring" (benchmarks/README.md).
+    #: and gains with a relit reference on the quality benchmark; it costs 1.0-1.4x "ring" (benchmarks/README.md).
     light: str = "skin"
 
 
@@ -161,12 +166,38 @@ def _from_lab(lab: np.ndarray) -> np.ndarray:
 def _paste(dst: np.ndarray, src: np.ndarray, where: np.ndarray) -> None:
     """``dst[where] = src[where]`` for (h, w, 3) images and an (h, w) bool map, in place (``dst`` may be a
     view). One OpenCV masked copy: numpy's ``copyto(..., where=)`` with a broadcast map is many times slower."""
-    if dst.flags.c_contiguous:
-        cv2.copyTo(np.ascontiguousarray(src), where.astype(np.uint8), dst)  # writes into dst's own memory
-        return
-    patch = np.ascontiguousarray(dst)
-    cv2.copyTo(np.ascontiguousarray(src), where.astype(np.uint8), patch)
-    dst[...] = patch
+    mask = where.view(np.uint8) if where.dtype == bool else where.astype(np.uint8)
+    _written(dst, cv2.copyTo(np.ascontiguousarray(src), mask, dst))
+
+
+def _written(dst: np.ndarray, result: np.ndarray) -> None:
+    """Make sure ``dst`` holds ``result``, what an OpenCV call given ``dst`` as its output returned: OpenCV writes into
+    a view of rows of whole pixels in place (a box of an image), but into a copy where it cannot."""
+    if result.__array_interface__["data"][0] != dst.__array_interface__["data"][0]:
+        dst[...] = result
+
+
+class _ScratchArrays(threading.local):
+    """Per thread: the float32 buffers :func:`_scratch` hands out, by name."""
+
+    def __init__(self) -> None:
+        self.buffers: dict[str, np.ndarray] = {}
+
+
+_SCRATCH = _ScratchArrays()
+
+
+def _scratch(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 array of ``shape`` (contents undefined) in memory kept from one face to the next (one buffer per
+    ``name`` and thread, grown as needed), for a full-size field that is used and dropped within one call. A fresh
+    array of a face region's size is new memory from the system: a page fault on every 4 KiB written, which on this
+    project's machine cost more than the resize that writes them (about 1300 per 720p face, a quarter of the
+    composite's time)."""
+    n = int(np.prod(shape))
+    buffer = _SCRATCH.buffers.get(name)
+    if buffer is None or buffer.size < n:
+        buffer = _SCRATCH.buffers[name] = np.empty(n + n // 4, np.float32)  # (some room for the next, larger face)
+    return buffer[:n].reshape(shape)
 
 
 def _coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -183,14 +214,16 @@ def _spread(
     size: tuple[int, int] | None = None,
     coords: tuple[np.ndarray, np.ndarray] | None = None,
     weights: np.ndarray | None = None,
+    planar: bool = False,
 ) -> np.ndarray:
-    """Normalised convolution: the (N, C) ``values`` known at the ``where`` pixels of an (h, w) grid,
-    spread smoothly over the whole grid with a Gaussian of ``sigma`` pixels, plus ``bias`` ((C,), if
+    """Normalised convolution: the (C, N) ``values`` (:func:`_channels`) known at the ``where`` pixels of an (h, w)
+    grid, spread smoothly over the whole grid with a Gaussian of ``sigma`` pixels, plus ``bias`` ((C,), if
     given). With ``fade``, the field falls to 0 away from the known pixels (beyond about ``sigma``)
-    instead of extending their average everywhere. ``weights``: (N,) weights of the known pixels (1 if None). Returns (h, w, C) float32, or the field resized to
-    ``size`` ((w, h), a working size) if given. ``coords``: ``np.nonzero(where)``, if the caller has it."""
+    instead of extending their average everywhere. ``weights``: (N,) weights of the known pixels (1 if None). Returns
+    (h, w, C) float32, or the field resized to ``size`` ((w, h), a working size) if given; with ``planar``, (C, h * w)
+    (each channel contiguous). ``coords``: ``np.nonzero(where)``, if the caller has it."""
     h, w = where.shape
-    channels = values.shape[1]
+    channels = values.shape[0]
     # The field is smooth by construction: accumulate the known values into cells of f x f pixels
     # (a histogram of the few known pixels, not a pass over the dense grid) and blur those.
     f = max(1, int(sigma // 4))
@@ -202,58 +235,99 @@ def _spread(
     vs = np.empty((sh, sw, channels), np.float32)
     for c in range(channels):
         vs[..., c] = np.bincount(
-            cell, weights=values[:, c] if weights is None else values[:, c] * weights, minlength=sh * sw
+            cell, weights=values[c] if weights is None else values[c] * weights, minlength=sh * sw
         ).reshape(sh, sw)
     ws = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
     vs = cv2.GaussianBlur(vs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
     floor = 1e-6
     if fade and known.any():
         # Half the weight found on the known cells: the field is exact there and fades where they are far.
-        floor = max(0.5 * float(np.median(ws[known])), 1e-6)
+        floor = max(0.5 * float(_median(ws[known])), 1e-6)
     field = vs.reshape(sh, sw, channels) / np.maximum(ws, floor)[..., None]
     if bias is not None:
         field += np.asarray(bias, np.float32)
     out_w, out_h = size if size is not None else (w, h)
-    return cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
+    field = cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
+    return _channels(field.reshape(-1, channels)) if planar else field
+
+
+def _median(values: np.ndarray) -> np.ndarray:
+    """``np.median(values, axis=-1)`` of a float array, the same values: one partition, without numpy's generic
+    reduction around it (checks, copies and a mean of the middle pair cost more than the partition on a few thousand
+    pixels, and the colour match takes a dozen of these per face)."""
+    n = values.shape[-1]
+    half = n // 2
+    if n % 2:
+        return np.partition(values, half, axis=-1)[..., half]
+    part = np.partition(values, (half - 1, half), axis=-1)
+    return (part[..., half - 1] + part[..., half]) * values.dtype.type(0.5)
+
+
+def _percentile(values: np.ndarray, q: float) -> np.ndarray:
+    """``np.percentile(values, q, axis=-1)`` (linear interpolation) of a float32 array, the same float64 values, as
+    :func:`_median` is to ``np.median``."""
+    n = values.shape[-1]
+    at = (n - 1) * (q / 100.0)
+    lo = int(np.floor(at))
+    hi = min(lo + 1, n - 1)
+    gamma = at - lo
+    part = np.partition(values, (lo, hi) if hi > lo else lo, axis=-1)
+    below, above = part[..., lo], part[..., hi]
+    step = np.subtract(above, below).astype(np.float64)
+    # (numpy's interpolation: from the nearer of the two neighbours)
+    if gamma >= 0.5:
+        return above.astype(np.float64) - step * (1.0 - gamma)
+    return below.astype(np.float64) + step * gamma
+
+
+def _channels(pixels: np.ndarray) -> np.ndarray:
+    """(N, C) float32 pixels -> (C, N), each channel contiguous: per-channel statistics and arithmetic with a
+    per-channel constant run over contiguous rows (on (N, 3) pixels numpy's inner loops are 3 long). OpenCV's
+    transpose: numpy's copy of a transposed (N, 6) array takes twice as long."""
+    return cv2.transpose(np.ascontiguousarray(pixels))
+
+
+def _interleaved(planes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(3, h * w) channel rows -> an (h, w, 3) image, ``size`` (w, h) (one OpenCV merge: numpy's copy of the
+    transposed rows takes about ten times as long)."""
+    return cv2.merge([plane.reshape(size[1], size[0]) for plane in planes])
 
 
 def _robust(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(median, spread), (3,) each, of the ``sample`` pixels ((M, 3) Lab): per channel, the spread is the 75th
-    percentile of the distance to the median, at least 3."""
-    # Statistics per channel over contiguous rows (numpy's median along the first axis of an (N, 3)
-    # array partitions strided columns, several times slower; the values are the same).
-    sample_t = np.ascontiguousarray(sample.T)
-    mu = np.median(sample_t, axis=1)
-    spread = np.maximum(np.percentile(np.abs(sample_t - mu[:, None]), 75, axis=1), 3.0)
+    """(median, spread), (3,) each, of the ``sample`` pixels ((3, M) Lab, :func:`_channels`): per channel, the spread
+    is the 75th percentile of the distance to the median, at least 3."""
+    mu = _median(sample)
+    spread = np.maximum(_percentile(np.abs(sample - mu[:, None]), 75), 3.0)
     return mu.astype(np.float32), spread.astype(np.float32)
 
 
 def _distance(lab: np.ndarray, sample: np.ndarray | tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """(N,) squared distance of the ``lab`` pixels ((N, 3)) to the ``sample`` pixels' median colour ((M, 3) Lab),
+    """(N,) squared distance of the ``lab`` pixels ((3, N)) to the ``sample`` pixels' median colour ((3, M) Lab),
     in robust spreads (:func:`_robust`; or ``sample`` is already its (median, spread))."""
     mu, spread = _robust(sample) if isinstance(sample, np.ndarray) else sample
-    return (((lab - mu) / spread) ** 2).sum(axis=1)
+    t = np.square((lab - mu[:, None]) / spread[:, None])
+    return (t[0] + t[1]) + t[2]
 
 
 def _near(lab: np.ndarray, sample: np.ndarray | tuple[np.ndarray, np.ndarray], spreads: float) -> np.ndarray:
-    """(N,) bool: the ``lab`` pixels ((N, 3)) within ``spreads`` robust spreads of the ``sample`` pixels' median
-    colour ((M, 3) Lab, or its (median, spread); see :func:`_distance`)."""
+    """(N,) bool: the ``lab`` pixels ((3, N)) within ``spreads`` robust spreads of the ``sample`` pixels' median
+    colour ((3, M) Lab, or its (median, spread); see :func:`_distance`)."""
     return _distance(lab, sample) < spreads * spreads
 
 
 def _not_mask(tgt: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
-    """(N,) bool: the ``tgt`` ring pixels ((N, 3) Lab) that do not look like the mask (within 3 spreads of the
-    hole's colour, ``hole_lab``: the part of the mask the segmentation missed); all if that would leave fewer than
-    ``_MIN_RING_PIXELS``."""
-    keep = np.ones(len(tgt), bool)
-    if hole_lab is not None and len(hole_lab) >= _MIN_RING_PIXELS:
+    """(N,) bool: the ``tgt`` ring pixels ((3, N) Lab) that do not look like the mask (within 3 spreads of the
+    hole's colour, ``hole_lab`` ((3, M)): the part of the mask the segmentation missed); all if that would leave
+    fewer than ``_MIN_RING_PIXELS``."""
+    keep = np.ones(tgt.shape[1], bool)
+    if hole_lab is not None and hole_lab.shape[1] >= _MIN_RING_PIXELS:
         like_mask = _near(tgt, hole_lab, 3.0)
-        mask_chroma = float(np.median(np.hypot(hole_lab[:, 1], hole_lab[:, 2])))
+        mask_chroma = float(_median(np.hypot(hole_lab[1], hole_lab[2])))
         if mask_chroma < _NEUTRAL_CHROMA:
             # A white or grey mask's colour spread takes in pale skin, which is as near it as a fringe of the mask
             # itself (and that fringe, hardly coloured, hardly tints the match): only what is no more colourful
             # than the mask (a grey shirt or background, the mask's own shadows) is the mask's.
-            like_mask &= np.hypot(tgt[:, 1], tgt[:, 2]) <= mask_chroma
+            like_mask &= np.hypot(tgt[1], tgt[2]) <= mask_chroma
         if np.count_nonzero(~like_mask) >= _MIN_RING_PIXELS:
             keep &= ~like_mask
     return keep
@@ -262,8 +336,8 @@ def _not_mask(tgt: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
 def _inliers(
     tgt: np.ndarray, ref: np.ndarray, not_mask: np.ndarray, skin: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(colour, seam): (N,) bool each, the ring pixels the colour statistics come from, and those the seam
-    is matched on.
+    """(colour, seam): (N,) bool each, the ring pixels (``tgt``, ``ref``: (3, N) Lab) the colour statistics come
+    from, and those the seam is matched on.
 
     Dropped from both: pixels that look like the mask (not in ``not_mask``, :func:`_not_mask`), and pixels whose target-minus-reference
     difference is far from the median difference (hands, hair that moved, shadows, a landmark slip).
@@ -277,9 +351,10 @@ def _inliers(
     if skin is None:
         skin = keep
     d = tgt - ref
-    med = np.median(np.ascontiguousarray(d[keep].T), axis=1)
-    dev = np.sqrt(((d - med) ** 2).sum(axis=1))
-    mad = float(np.median(dev[keep]))
+    med = _median(d[:, keep])
+    t = np.square(d - med[:, None])
+    dev = np.sqrt((t[0] + t[1]) + t[2])
+    mad = float(_median(dev[keep]))
     seam = keep & (dev <= max(3.0 * mad, _MIN_OUTLIER_LAB))
     colour = seam & skin
     return (colour if np.count_nonzero(colour) >= _MIN_RING_PIXELS else seam), seam
@@ -341,25 +416,31 @@ def match_color(
         ring_ys, ring_xs = ring_ys[::step], ring_xs[::step]
     ref_ring = _to_lab(ref_sub[ring_ys, ring_xs])
     tgt_ring = _to_lab(target[region][ring_ys, ring_xs])
+    ref_c, tgt_c = _channels(ref_ring), _channels(tgt_ring)  # (the same, (3, N))
     hole_lab = skin_lab = None
     if hole is not None and hole.any():
         hole_idx = np.flatnonzero(hole)
         hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
-        hole_lab = _to_lab(target.reshape(-1, 3)[hole_idx])
-        skin_lab = _to_lab(reference.reshape(-1, 3)[hole_idx[:: 4]])  # its median and spread: fewer suffice
-    not_mask = _not_mask(tgt_ring, hole_lab)
+        hole_lab = _channels(_to_lab(target.reshape(-1, 3)[hole_idx]))
+        skin_lab = _channels(_to_lab(reference.reshape(-1, 3)[hole_idx[:: 4]]))  # its median and spread: fewer suffice
+    not_mask = _not_mask(tgt_c, hole_lab)
     # Where the reference shows skin: near the colour of the warped reference inside the hole.
-    skin_stats = _robust(skin_lab) if skin_lab is not None and len(skin_lab) >= _MIN_RING_PIXELS else None
-    ref_skin = None if skin_stats is None else _near(ref_ring, skin_stats, 3.0)
-    keep, seam_keep = _inliers(tgt_ring, ref_ring, not_mask, ref_skin)
-    if stats_ring is not None:
-        far = keep & stats_ring[region][ring_ys, ring_xs]
-        if np.count_nonzero(far) >= _MIN_RING_PIXELS:
-            keep = far
+    skin_stats = _robust(skin_lab) if skin_lab is not None and skin_lab.shape[1] >= _MIN_RING_PIXELS else None
+    ref_skin = None if skin_stats is None else _near(ref_c, skin_stats, 3.0)
+    keep, seam_keep = _inliers(tgt_c, ref_c, not_mask, ref_skin)
+    far = None if stats_ring is None else stats_ring[region][ring_ys, ring_xs]
+    if far is not None and np.count_nonzero(keep & far) >= _MIN_RING_PIXELS:
+        keep = keep & far
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
         log.debug("colour match skipped: %d usable ring pixels", np.count_nonzero(keep))
         if not fresh:
             _paste(out, reference, apply)
+        return out
+    if local_sigma > 0 and light == "skin" and not transfer_std:
+        _skin_light(
+            ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
+            local_sigma, seam_sigma, field_filter, out[region],
+        )
         return out
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
     mu_r, mu_t = ref_in.mean(axis=0), tgt_in.mean(axis=0)
@@ -380,14 +461,7 @@ def match_color(
         corrected = (ref_lab - mu_r) * ratio + mu_t
         ring_corrected = (ref_in - mu_r) * ratio + mu_t
         if local_sigma > 0:
-            corrected += _spread(tgt_in - ring_corrected, r_in, max(local_sigma * size, 1.0), coords=coords)
-    elif local_sigma > 0 and light == "skin":
-        corrected = _skin_light(
-            ref_sub, r, a, (ring_ys, ring_xs), tgt_ring, ref_ring, not_mask, skin_stats, ref_skin, keep, seam_keep,
-            None if stats_ring is None else stats_ring[region][ring_ys, ring_xs], local_sigma, seam_sigma, field_filter,
-        )
-        _paste(out[region], corrected, a)
-        return out
+            corrected += _spread((tgt_in - ring_corrected).T, r_in, max(local_sigma * size, 1.0), coords=coords)
     elif local_sigma > 0:
         # The correction is smooth: its fields are built at a working size, and what they do to the
         # reference there (per-channel gains) is applied at full size.
@@ -397,7 +471,7 @@ def match_color(
         # background) with a low weight: where skin is near, its colour change rules; where none is, the
         # field still follows the light there.
         field = _spread(
-            seam_tgt - (seam_ref + shift), r, max(local_sigma * size, 1.0), shift, size=small, coords=seam_coords,
+            (seam_tgt - (seam_ref + shift)).T, r, max(local_sigma * size, 1.0), shift, size=small, coords=seam_coords,
             weights=np.where(keep[seam_keep], np.float32(1.0), np.float32(_NON_SKIN_WEIGHT)),
         )
         if field_filter is not None:
@@ -405,7 +479,8 @@ def match_color(
         if seam_sigma > 0:
             at_ring = field[_at_work_size(seam_coords, small, (rh, rw))]
             field += _spread(
-                seam_tgt - (seam_ref + at_ring), r, max(seam_sigma * size, 1.0), fade=True, size=small, coords=seam_coords
+                (seam_tgt - (seam_ref + at_ring)).T, r, max(seam_sigma * size, 1.0), fade=True, size=small,
+                coords=seam_coords,
             )
         ref_small = _resize_covered(ref_sub, small)  # (area by halvings, then bilinear: a plain area resize costs 5x)
         lab_small = _to_lab(ref_small) + field
@@ -425,7 +500,7 @@ def match_color(
         corrected = ref_lab + shift
     if seam_sigma > 0:
         residual = seam_tgt - corrected[seam_coords]
-        corrected += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
+        corrected += _spread(residual.T, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
     _paste(out[region], _from_lab(corrected), a)
     return out
 
@@ -462,8 +537,10 @@ def _skin_light(
     local_sigma: float,
     seam_sigma: float,
     field_filter: Callable[[np.ndarray], np.ndarray] | None,
-) -> np.ndarray:
-    """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``).
+    out: np.ndarray,
+) -> None:
+    """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
+    into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels.
 
     At a working size: the reference's smooth skin light ``S_r`` (its skin pixels in the region, spread by normalised
     convolution); on the ring, the frame against the reference pixel by pixel, except where the frame shows skin and
@@ -474,108 +551,130 @@ def _skin_light(
     not carried at full strength), the difference is spread inwards (``D``): ``S_r + c (ref - S_r) + D``, its L
     compressed above the frame skin's brightest; plus the seam field. At full size the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
-    ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` (Lab) were read at; ``not_mask`` those that
-    do not look like the mask (:func:`_not_mask`); ``skin_stats`` the robust colour of the reference's skin (the warp
-    inside the hole; None: unknown) and ``ref_skin`` the ring pixels near it; ``seam_keep`` those the
+    ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` ((3, N) Lab) were read at; ``not_mask``
+    those that do not look like the mask (:func:`_not_mask`); ``skin_stats`` the robust colour of the reference's skin
+    (the warp inside the hole; None: unknown) and ``ref_skin`` the ring pixels near it; ``seam_keep`` those the
     seam is matched on; ``colour_keep`` those where the reference shows skin and agrees with the frame
     (:func:`_inliers`); ``far`` those the statistics may come from (None: all).
+
+    The working-size fields are held as (3, pixels) arrays, each channel contiguous (:func:`_channels`).
     """
     rh, rw = ring.shape
     size = 0.5 * (rh + rw)
     small, k = _work_size(rh, rw)
     ref_small = _resize_covered(ref, small)  # (the warp's black outside what it covers left out)
-    lab_small = _to_lab(ref_small)
+    lab_small = _channels(_to_lab(ref_small).reshape(-1, 3))
     ys, xs = ring_coords
     ys_s, xs_s = _at_work_size(ring_coords, small, (rh, rw))
-    # The reference's skin: near the colour of the warped lower face (drops its hair, background, nostrils).
-    flat = lab_small.reshape(-1, 3)
-    # (only where the reference was warped and is used: the ring and the pixels to correct)
+    at = ys_s * small[0] + xs_s  # the ring pixels' working pixels, as flat indices
+    n = len(ys)
+    # The reference's skin: near the colour of the warped lower face (drops its hair, background, nostrils), only
+    # where the reference was warped and is used: the ring and the pixels to correct.
     domain = cv2.resize((ring | apply).view(np.uint8), small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0
-    skin = domain.copy()
-    if skin_stats is not None:
-        skin[domain] = _near(flat[domain], skin_stats, 3.0)
+    skin = domain & _near(lab_small, skin_stats, 3.0) if skin_stats is not None else domain.copy()
     if np.count_nonzero(skin) < _MIN_RING_PIXELS:
-        skin = domain if np.count_nonzero(domain) >= _MIN_RING_PIXELS else np.ones(len(flat), bool)
-    skin_map = skin.reshape(small[1], small[0])
-    s_ref = _spread(flat[skin], skin_map, max(local_sigma * size * k, 1.0))
-    smooth_ring = s_ref[ys_s, xs_s]
+        skin = domain if np.count_nonzero(domain) >= _MIN_RING_PIXELS else np.ones(len(domain), bool)
+    s_ref = _spread(lab_small[:, skin], skin.reshape(small[1], small[0]), max(local_sigma * size * k, 1.0), planar=True)
+    smooth_ring = s_ref[:, at]
     if ref_skin is None:
-        ref_skin = np.ones(len(ys), bool)
+        ref_skin = np.ones(n, bool)
     # The frame's skin: near the colour the frame shows where the reference shows skin and the two agree
     # (``colour_keep``) above the middle of the mask (the cheeks under the eyes, the nose bridge); not a collar, a hood,
     # a beard or hair beside or below the mask.
-    frame_skin = np.ones(len(ys), bool)
-    sample = colour_keep & (ys < np.median(np.flatnonzero(ring.any(axis=1))))
+    frame_skin = np.ones(n, bool)
+    rows = np.flatnonzero(ring.any(axis=1))  # (the median of these sorted rows, as np.median gives it)
+    sample = colour_keep & (ys < 0.5 * (float(rows[(len(rows) - 1) // 2]) + float(rows[len(rows) // 2])))
     if np.count_nonzero(sample) < _MIN_RING_PIXELS:
         sample = colour_keep
     if np.count_nonzero(sample) >= _MIN_RING_PIXELS:
-        frame_skin = _near(tgt_ring, tgt_ring[sample], _FRAME_SKIN_SPREADS)
+        frame_skin = _near(tgt_ring, tgt_ring[:, sample], _FRAME_SKIN_SPREADS)
     # The frame is compared with the reference pixel by pixel (so that the same photo in the same light is matched
     # exactly, and hair or background in both still tell how the light changed), except where the frame shows skin
     # and the reference does not (its hair or background beside a frame's cheek): there with its smooth skin light.
-    at_ring = ref_ring.copy()
     swap = frame_skin & ~ref_skin
-    at_ring[swap] = smooth_ring[swap]
+    at_ring = ref_ring
+    if swap.any():
+        at_ring = ref_ring.copy()
+        at_ring[:, swap] = smooth_ring[:, swap]
     # (nothing swapped: the seam's inliers, found on the same pixels)
     keep = _inliers(tgt_ring, at_ring, not_mask)[1] if swap.any() else seam_keep.copy()
     if far is not None and np.count_nonzero(keep & far) >= _MIN_RING_PIXELS:
         keep &= far
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
-        keep = np.ones(len(ys), bool)
+        keep = np.ones(n, bool)
     skin_keep = keep & frame_skin
     # Where the frame shows no skin, the pixels count little: where skin is near, its light rules.
     weights = np.where(skin_keep[keep], np.float32(1.0), np.float32(_NOT_FRAME_SKIN_WEIGHT))
     sigma = max(local_sigma * size, 1.0)
-    coords = (ys[keep], xs[keep])
     # How strong the reference's own shading and colour variation around its smooth skin light may be: as strong as
     # the frame's skin shows around its own, on the ring pixels where both show skin (1 for the same photo in the same
     # light; less where the photo's light is harsher: its highlights and shadows are not the frame's).
     # The light field ``D`` spreads ``frame - (S_r + c (ref - S_r))`` = ``(frame - ref) + (1 - c) (ref - S_r)``: both
     # parts are spread at once (the spread is linear), the first alone is the frame's light around ``S_r``.
-    parts = _spread(np.concatenate([tgt_ring[keep] - at_ring[keep], at_ring[keep] - smooth_ring[keep]], axis=1),
-                    ring, sigma, size=small, coords=coords, weights=weights)
-    d = np.ascontiguousarray(parts[..., :3])
+    at_kept, smooth_kept = at_ring[:, keep], smooth_ring[:, keep]
+    parts = _spread(np.concatenate([tgt_ring[:, keep] - at_kept, at_kept - smooth_kept]), ring, sigma, size=small,
+                    coords=(ys[keep], xs[keep]), weights=weights, planar=True)  # fmt: skip
+    d = parts[:3]
     contrast = np.ones(3, np.float32)
     theirs: np.ndarray | None = None
     both = skin_keep & ref_skin
     if np.count_nonzero(both) >= _MIN_RING_PIXELS:
-        frame_light = smooth_ring + d[ys_s, xs_s]
-        # (per channel over contiguous rows, as in :func:`_robust`)
-        theirs = np.percentile(np.ascontiguousarray(np.abs(ref_ring[both] - smooth_ring[both]).T), 75, axis=1)
-        ours = np.percentile(np.ascontiguousarray(np.abs(tgt_ring[both] - frame_light[both]).T), 75, axis=1)
+        smooth_both = smooth_ring[:, both]
+        theirs = _percentile(np.abs(ref_ring[:, both] - smooth_both), 75)
+        ours = _percentile(np.abs(tgt_ring[:, both] - (smooth_both + d[:, at[both]])), 75)
         contrast = np.clip(ours / np.maximum(theirs, 1e-3), _MIN_CONTRAST, 1.0).astype(np.float32)
-        d += (1.0 - contrast) * parts[..., 3:]
+        d += (1.0 - contrast)[:, None] * parts[3:]
     if field_filter is not None:
-        # (the contrast is averaged over the face's frames with the field, as three constant channels beside it: a
-        # per-frame estimate would make the rebuilt skin's shading flicker)
-        filtered = field_filter(np.concatenate([d, np.broadcast_to(contrast, d.shape)], axis=2))
-        d = np.ascontiguousarray(filtered[..., :3])
-        contrast = filtered[..., 3:].reshape(-1, 3).mean(axis=0).astype(np.float32)
+        # (the contrast is averaged over the face's frames with the field: a per-frame estimate would make the rebuilt
+        # skin's shading flicker)
+        d, contrast = _filter_with(field_filter, d, small, contrast)
     dev = lab_small - s_ref
-    new = s_ref + contrast * dev + d
+    new = s_ref + contrast[:, None] * dev + d
     if theirs is not None and (contrast[1:] < 1.0).any():
         # A colour far stronger than the skin's own variation around its light (lips, lipstick: from 3x, fully at 5x)
         # is the person's, not the light's: its chroma is not scaled down.
-        strong = np.clip((np.abs(dev[..., 1:]) / np.maximum(theirs[1:], 1.0) - 3.0) / 2.0, 0.0, 1.0)
-        new[..., 1:] += strong * (1.0 - contrast[1:]) * dev[..., 1:]
+        strong = np.clip((np.abs(dev[1:]) / np.maximum(theirs[1:], 1.0)[:, None] - 3.0) / 2.0, 0.0, 1.0)
+        new[1:] += strong * (1.0 - contrast[1:])[:, None] * dev[1:]
     # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
     # are compressed above it.
-    knee = float(np.percentile(tgt_ring[skin_keep if skin_keep.any() else keep, 0], _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
-    above = np.maximum(new[..., 0] - knee, 0.0)
-    new[..., 0] -= (1.0 - _HIGHLIGHT_SLOPE) * above
+    lit = tgt_ring[0, skin_keep if skin_keep.any() else keep]
+    knee = float(_percentile(lit, _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
+    above = np.maximum(new[0] - knee, 0.0)
+    new[0] -= (1.0 - _HIGHLIGHT_SLOPE) * above
     if seam_sigma > 0 and seam_keep.any():
         # What the working size does to the reference, read at the seam's ring pixels.
-        at_s = ys_s[seam_keep], xs_s[seam_keep]
-        residual = tgt_ring[seam_keep] - (ref_ring[seam_keep] + (new[at_s] - lab_small[at_s]))
+        at_s = at[seam_keep]
+        residual = tgt_ring[:, seam_keep] - (ref_ring[:, seam_keep] + (new[:, at_s] - lab_small[:, at_s]))
         new += _spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * size, 1.0), fade=True, size=small,
-                       coords=(ys[seam_keep], xs[seam_keep]))
-    rgb_new = cv2.cvtColor(new.astype(np.float32), cv2.COLOR_Lab2RGB) * np.float32(255.0)
+                       coords=(ys[seam_keep], xs[seam_keep]), planar=True)  # fmt: skip
+    rgb_new = cv2.cvtColor(_interleaved(new, small), cv2.COLOR_Lab2RGB) * np.float32(255.0)
     ref_f = ref_small.astype(np.float32)
     gain = np.clip((rgb_new + 1.0) / (ref_f + 1.0), 1.0 / _MAX_DETAIL_GAIN, _MAX_DETAIL_GAIN)
     offset = rgb_new - gain * ref_f
-    # (contiguous 3-channel fields: OpenCV's fast paths; the sum rounded and saturated to uint8 in the same pass)
-    corrected = cv2.multiply(ref, cv2.resize(gain, (rw, rh), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_32F)
-    return cv2.add(corrected, cv2.resize(offset, (rw, rh), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_8U)
+    # (contiguous 3-channel fields: OpenCV's fast paths; the sum rounded and saturated to uint8 and written at the
+    # ``apply`` pixels in the same pass)
+    # (numpy's uint8 times float32, into the resized gain, is twice as fast as OpenCV's mixed-type multiply)
+    corrected = cv2.resize(gain, (rw, rh), dst=_scratch("gain", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
+    np.multiply(ref, corrected, out=corrected)
+    offset = cv2.resize(offset, (rw, rh), dst=_scratch("offset", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
+    _written(out, cv2.add(corrected, offset, dst=out, mask=apply.view(np.uint8), dtype=cv2.CV_8U))
+
+
+def _filter_with(
+    field_filter: Callable[[np.ndarray], np.ndarray], field: np.ndarray, size: tuple[int, int], constants: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``field`` ((3, pixels) at ``size`` (w, h)) and ``constants`` ((k,)) through a face's temporal field filter: the
+    composite's own (:class:`_FieldFilter`) averages the constants as their own channels, any other callable takes
+    them as constant channels beside the field."""
+    image = _interleaved(field, size)
+    if isinstance(field_filter, _FieldFilter):
+        image, constants = field_filter.with_constants(image, constants)
+    else:
+        beside = np.broadcast_to(constants, image.shape[:2] + constants.shape)
+        filtered = field_filter(np.concatenate([image, beside], axis=2))
+        image = np.ascontiguousarray(filtered[..., :3])
+        constants = filtered[..., 3:].reshape(-1, len(constants)).mean(axis=0).astype(np.float32)
+    return _channels(image.reshape(-1, 3)), constants
 
 
 def _resize_covered(reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -609,9 +708,12 @@ def _resize_channels(field: np.ndarray, size: tuple[int, int], interpolation: in
     return np.concatenate([p.reshape(size[1], size[0], -1) for p in parts], axis=2)
 
 
-def _surround(image: np.ndarray, around: np.ndarray, sigma: float) -> np.ndarray:
-    """(h, w, 3) uint8: the ``image`` pixels at ``around`` ((h, w) bool) spread over the whole grid by normalised
-    convolution with a Gaussian of ``sigma`` pixels, and where those are far, of ``4 * sigma``."""
+def _surround(
+    image: np.ndarray, around: np.ndarray, sigma: float, box: tuple[slice, slice], at: np.ndarray
+) -> np.ndarray:
+    """The ``image`` pixels at ``around`` ((h, w) bool) spread over the whole grid by normalised convolution with a
+    Gaussian of ``sigma`` pixels, and where those are far, of ``4 * sigma``: (M, 3) uint8, its values at the ``at``
+    pixels ((bh, bw) bool) of its ``box`` (slices of the grid), in raster order."""
     ys, xs = _coords(around)
     values = image[ys, xs].astype(np.float32)
     f = max(1, int(sigma))  # the fields are smooth: cells of about sigma, blurred, then resized
@@ -628,8 +730,8 @@ def _surround(image: np.ndarray, around: np.ndarray, sigma: float) -> np.ndarray
     # The far field counts a little everywhere: it decides only where the near one has (almost) nothing.
     k = np.float32(1e-3)
     field = (near_v + k * far_v) / np.maximum(near_w + k * far_w, 1e-12)[..., None]
-    field = cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, 3)
-    return np.clip(field + 0.5, 0, 255).astype(np.uint8)
+    field = cv2.resize(field, (w, h), dst=_scratch("surround", (h, w, 3)), interpolation=cv2.INTER_LINEAR)
+    return np.clip(field.reshape(h, w, 3)[box][at] + 0.5, 0, 255).astype(np.uint8)
 
 
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
@@ -663,10 +765,50 @@ class _Lengths:
     stats_gap: float
     inpaint_radius: float
     inpaint_grow: float
+    fill_feather: float
 
     def scaled(self, k: float) -> _Lengths:
         """The same lengths on the region resized by ``k`` (a working size: the full-size face's floors kept)."""
         return _Lengths(*(k * v for v in astuple(self)))
+
+
+class _FieldFilter:
+    """A face's colour field averaged over its frames on a coarse grid (``_FIELD_GRID`` cells across the region):
+    only the field's slow, smooth part is held back. Called with an (h, w, 3) field, it returns the field to apply."""
+
+    def __init__(self, history: _FaceHistory, centre: np.ndarray, size: float, weight: float,
+                 previous: np.ndarray | None) -> None:  # fmt: skip
+        self._history, self._centre, self._size, self._weight, self._previous = history, centre, size, weight, previous
+
+    def __call__(self, field: np.ndarray) -> np.ndarray:
+        return self.with_constants(field, np.zeros(0, np.float32))[0]
+
+    def with_constants(self, field: np.ndarray, constants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The (h, w, 3) field and ``constants`` ((k,), k <= 3: numbers averaged with it) to apply: the same numbers as
+        the filter of the field with the constants as k more channels beside it (their mean over the pixels), without
+        the (h, w, 3 + k) field: the constants' channels are resized on their own."""
+        h, w = field.shape[:2]
+        grid = _resize_channels(field, (_FIELD_GRID, _FIELD_GRID), cv2.INTER_AREA)
+        cells = grid
+        if len(constants):
+            flat = np.empty((h, w, len(constants)), np.float32)
+            flat[...] = constants
+            flat_grid = _resize_channels(flat, (_FIELD_GRID, _FIELD_GRID), cv2.INTER_AREA)
+            cells = np.concatenate([grid, flat_grid], axis=2)
+        previous = self._previous
+        if previous is None or previous.shape != cells.shape:
+            self._history.put(self._centre, self._size, cells)
+        else:
+            smoothed = self._weight * previous + (1.0 - self._weight) * cells
+            self._history.put(self._centre, self._size, smoothed)
+            delta = smoothed - cells
+            channels = field.shape[2]
+            field = field + _resize_channels(delta[..., :channels], (w, h), cv2.INTER_LINEAR)
+            if len(constants):
+                flat = flat + _resize_channels(delta[..., channels:], (w, h), cv2.INTER_LINEAR)
+        if len(constants):
+            constants = flat.reshape(-1, len(constants)).mean(axis=0).astype(np.float32)
+        return field, constants
 
 
 class ReferenceComposite:
@@ -685,7 +827,7 @@ class ReferenceComposite:
         opts = self.options
         return _Lengths(
             opts.band.px(face_px), opts.ring.px(face_px), opts.ring_gap.px(face_px), opts.stats_gap.px(face_px),
-            opts.inpaint_radius.px(face_px), opts.inpaint_grow.px(face_px),
+            opts.inpaint_radius.px(face_px), opts.inpaint_grow.px(face_px), opts.fill_feather.px(face_px),
         )
 
     def reach_px(self, face_px: float) -> int:
@@ -702,9 +844,7 @@ class ReferenceComposite:
     def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
         return [self.reconstruct_one(face) for face in faces]
 
-    def _filters(
-        self, face: FaceROI
-    ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, Callable[[np.ndarray], np.ndarray] | None]:
+    def _filters(self, face: FaceROI) -> tuple[Callable[[np.ndarray], np.ndarray] | None, _FieldFilter | None]:
         """(shift filter, field filter): temporal averages of this face's colour correction (the face is
         matched to the last frame's by position). The field is averaged on a coarse grid over the
         region, so only its slow, smooth part is held back."""
@@ -720,17 +860,8 @@ class ReferenceComposite:
             self._history.put(centre, size, shift.astype(np.float32))
             return shift
 
-        def smooth_field(field: np.ndarray) -> np.ndarray:
-            h, w = field.shape[:2]
-            grid = _resize_channels(field, (_FIELD_GRID, _FIELD_GRID), cv2.INTER_AREA)
-            if previous is None or previous.shape != grid.shape:
-                self._history.put(centre, size, grid)
-                return field
-            smoothed = weight * previous + (1.0 - weight) * grid
-            self._history.put(centre, size, smoothed)
-            return field + _resize_channels(smoothed - grid, (w, h), cv2.INTER_LINEAR)
+        return smooth_shift, _FieldFilter(self._history, centre, size, weight, previous)
 
-        return smooth_shift, smooth_field
 
     def reconstruct_one(self, face: FaceROI) -> Image:
         """The ROI image with the hole (``mask > 0``) and the blend band around it rebuilt."""
@@ -865,10 +996,11 @@ class ReferenceComposite:
             gap_px = max(lengths.ring_gap, 1.0)
             around = (dist > gap_px) & (dist <= gap_px + max(lengths.ring, 1.5))
             if np.count_nonzero(around) >= _MIN_RING_PIXELS:
-                where = mask_bbox(outer, 0, hole.shape)
+                where = mask_bbox(outer, int(np.ceil(lengths.fill_feather)) + 1, hole.shape)
                 assert where is not None
-                fill = _surround(image, around, max(opts.fill_sigma * 0.5 * sum(hole.shape), 1.0))
-                _paste(out[where], fill[where], outer[where])
+                at = outer[where]
+                out[where][at] = _surround(image, around, max(opts.fill_sigma * 0.5 * sum(hole.shape), 1.0), where, at)
+                feather_into_fill(out[where], at, paste[where], lengths.fill_feather)
                 gaps &= ~outer
         if gaps.any():
             r = max(int(round(lengths.inpaint_radius)), 1)

@@ -1,0 +1,271 @@
+"""The reference composite as the pipeline calls it, replayed: today's against a git revision's, part by part.
+
+    python -m benchmarks.composite_replay [--data ../shared/data/videos] [--sizes 720p] [--quality lp_s32]
+                                          [--faces 40] [--rounds 5] [--baseline-rev REV] [--astronaut 300,500]
+
+Runs the real command path once on each clip and records every face the reference composite is given (the ROI,
+its mask, landmarks, warped reference and validity): the real masked clip ``masked/woman_puts_on_kf94_720p.mp4``
+with its frame 54 (no mask yet) as the reference, where ``--data`` holds it, and the speed benchmark's self-made
+clips (``--sizes``: face 40 % of the width); the quality benchmark's talking-head clips named by ``--quality`` (its
+drawn mask as the true mask, its frame 0 as the reference, as ``benchmarks.quality`` runs them: ``lp_s32`` is the
+clip of 720 lines whose faces give its "ms per face at 720p"); plus the astronaut scenes of
+``benchmarks.warp_speed`` (``--astronaut``: ROI sizes, always there). Each face is replayed twice: with its warped
+reference as recorded and relit (``benchmarks.quality.relight``: another white balance, exposure, gamma and side
+light; on the quality clips the reference still is relit as ``--relit`` does it, elsewhere the warped reference),
+the case where the composite's light field has most to do. ``--faces`` of the faces, evenly spread, go in order
+through a fresh composite of today's ``unmask_video/reconstruct/composite.py`` and of the module as it was at
+``--baseline-rev`` (read with ``git show``; its sibling modules today's), taking turns face by face, ``--rounds`` times.
+
+Prints process CPU ms per face (one OpenCV thread; the mean over the faces, the median over the rounds) and page
+faults per face (minor faults: new memory touched; on this project's machine each costs about 3.5 us of CPU, and how
+many a run gets depends on the allocator's state, so that they make CPU ms differ between runs) for the
+whole composite and its parts -- the colour match (``match_color``), within it the light field (``light="skin"``:
+``_skin_light``), the fill beside the face (``_surround``) and the rest (bands, Telea inpainting, pastes) -- each
+module's functions of those names timed where it has them, the median of the rounds' ratios, and the largest
+difference between the two outputs; then today's composite with ``light="ring"`` against its default
+(``light="skin"``) on the relit faces, alternating the same way. A benchmark: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterator
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+import unmask_video.reconstruct.composite as composite_module  # noqa: E402
+import benchmarks.quality as quality  # noqa: E402
+from benchmarks.speed import SIZES, Clip, make_bench_clip  # noqa: E402
+from benchmarks.warp_replay import REAL_CLIP, REFERENCE_FRAME, _reference_frame  # noqa: E402
+from benchmarks.warp_speed import _composite_at, _scene  # noqa: E402
+from unmask_video.reconstruct.factory import ReconstructorOptions  # noqa: E402
+from unmask_video.runner import RunOptions, run_file  # noqa: E402
+from unmask_video.stages import FaceROI  # noqa: E402
+from unmask_video.warp import ReferenceWarper, WarpOptions  # noqa: E402
+
+#: The composite before issue 11/14's speed round on the skin light.
+BASELINE_REV = "44e81d0"
+#: The parts timed: (label, the module-level function whose calls are timed, inclusive of what it calls).
+PARTS = (("colour match", "match_color"), ("  of it: skin light", "_skin_light"), ("fill beside the face", "_surround"))
+
+
+@contextmanager
+def _recording(faces: list[FaceROI]) -> Iterator[None]:
+    """While in it, every face the composite is given is added to ``faces`` (copies)."""
+    original = composite_module.ReferenceComposite.reconstruct
+
+    def recording(self: Any, batch: list[FaceROI]) -> Any:
+        faces.extend(replace(f, image=f.image.copy(), mask=f.mask.copy(), reference=f.reference.copy(),
+                             valid=f.valid.copy(), landmarks=f.landmarks.copy()) for f in batch)  # fmt: skip
+        return original(self, batch)
+
+    composite_module.ReferenceComposite.reconstruct = recording  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        composite_module.ReferenceComposite.reconstruct = original  # type: ignore[method-assign]
+
+
+def _record(clip: Clip, out: Path) -> list[FaceROI]:
+    """Every face the composite is given in one run of the command path on ``clip``."""
+    faces: list[FaceROI] = []
+    with _recording(faces):
+        run_file(RunOptions(input=str(clip.video), output=str(out), reference=str(clip.reference),
+                            reconstructor=ReconstructorOptions(generator="none"), quiet=True, overwrite=True))  # fmt: skip
+    return faces
+
+
+def _quality_faces(data: Path, name: str, frames: int) -> tuple[list[FaceROI], list[FaceROI]] | None:
+    """The faces of ``benchmarks.quality``'s run with the true mask on its clip ``name`` (None: not there), with the
+    reference still as it is and relit as its ``--relit`` relights it."""
+    clips = sorted((data / "talking").glob("*.mp4"))
+    numbered = [(k, c) for k, c in enumerate(clips) if c.stem == name]
+    if not numbered:
+        return None
+    number, path = numbered[0]
+    clip = quality.load_clip(path, frames, number)
+    runs = []
+    for reference in (None, quality.relight(clip.truth[0], clip.landmarks[0], seed=number)):
+        faces: list[FaceROI] = []
+        with _recording(faces):
+            quality.run_ours(clip, "none", True, reference=reference)
+        runs.append(faces)
+    return runs[0], runs[1]
+
+
+def _astronaut(size: int) -> list[FaceROI]:
+    """The astronaut scene of ``benchmarks.warp_speed`` at an ROI of about ``size`` px (one face, a gap in what the
+    warp covers, as there)."""
+    ref, ref_lm, _frame, box, roi, roi_lm, mask = _scene(size)
+    warped, valid = ReferenceWarper(ref, ref_lm, WarpOptions()).warp(roi_lm, roi.shape[:2])
+    return [FaceROI(box=box, image=roi, landmarks=roi_lm, mask=mask, reference=warped, valid=valid)]
+
+
+def _relit(faces: list[FaceROI], seed: int) -> list[FaceROI]:
+    """The faces with their warped reference in another light (black, where the warp does not cover, stays black)."""
+    return [replace(f, reference=quality.relight(f.reference, f.landmarks, seed)) for f in faces]
+
+
+class _PartTimer:
+    """Process CPU seconds spent in some of a module's functions (inclusive), by wrapping them in the module."""
+
+    def __init__(self, module: ModuleType, names: list[str]) -> None:
+        self.seconds = {name: 0.0 for name in names}
+        self._module = module
+        self._saved = {name: getattr(module, name) for name in names if hasattr(module, name)}
+
+    def _wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.process_time() - t0
+
+        return timed
+
+    def __enter__(self) -> _PartTimer:
+        for name, fn in self._saved.items():
+            setattr(self._module, name, self._wrap(name, fn))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, fn in self._saved.items():
+            setattr(self._module, name, fn)
+
+    def has(self, name: str) -> bool:
+        return name in self._saved
+
+
+def _replay(
+    modules: list[ModuleType], faces: list[FaceROI], options: list[dict[str, Any]] | None = None
+) -> list[tuple[dict[str, float], list[np.ndarray]]]:
+    """For each of ``modules``, a fresh composite (with its ``CompositeOptions(**options[i])``, the defaults if None)
+    over ``faces`` (in order; the modules take turns face by face): its CPU ms per face, in all and by part (NaN: the
+    module has no such function), and its outputs."""
+    names = [fn for _, fn in PARTS]
+    composites = [m.ReferenceComposite(m.CompositeOptions(**(options[i] if options else {}))) for i, m in enumerate(modules)]
+    timers = [_PartTimer(m, names) for m in modules]
+    totals = [0.0 for _ in modules]
+    faults = [0 for _ in modules]
+    outputs: list[list[np.ndarray]] = [[] for _ in modules]
+    for face in faces:
+        for i, (composite, timer) in enumerate(zip(composites, timers)):
+            with timer:
+                f0, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.process_time()
+                outputs[i].append(composite.reconstruct([face])[0])
+                totals[i] += time.process_time() - t0
+                faults[i] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+    results = []
+    for total, fault, timer, out in zip(totals, faults, timers, outputs):
+        ms = {"total": total * 1000.0 / len(faces), "faults": fault / len(faces)}
+        ms.update({n: (timer.seconds[n] * 1000.0 / len(faces) if timer.has(n) else float("nan")) for n in names})
+        ms["rest"] = ms["total"] - ms["match_color"] - (0.0 if np.isnan(ms["_surround"]) else ms["_surround"])
+        results.append((ms, out))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "videos")
+    parser.add_argument("--sizes", default="720p", help=f"self-made clips, of {', '.join(SIZES)} ('' for none)")
+    parser.add_argument("--frames", type=int, default=36, help="frames of each self-made clip")
+    parser.add_argument("--quality", default="lp_s32", help="benchmarks.quality clips, by name ('' for none)")
+    parser.add_argument("--quality-frames", type=int, default=30, help="frames of each quality clip")
+    parser.add_argument("--astronaut", default="300,500", help="astronaut scenes: ROI sizes ('' for none)")
+    parser.add_argument("--faces", type=int, default=40, help="faces replayed per clip (evenly spread)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--baseline-rev", default=BASELINE_REV)
+    args = parser.parse_args()
+    console = Console(width=200)
+    baseline = _composite_at(args.baseline_rev)
+    tmp = Path(tempfile.mkdtemp(prefix="composite_replay_"))
+    scenes: dict[str, tuple[list[FaceROI], list[FaceROI] | None]] = {}  # faces, and relit (None: relight them)
+    real = args.data / REAL_CLIP
+    clips: dict[str, Clip] = {}
+    if real.is_file():
+        clips["KF94 720p (real)"] = Clip(real, _reference_frame(real, REFERENCE_FRAME, tmp / "reference.png"))
+    else:
+        console.print(f"{real} not found: the real clip is skipped (pass --data)")
+    for name in filter(None, args.sizes.split(",")):
+        clips[f"{name} (synthetic)"] = make_bench_clip(tmp / name, SIZES[name], args.frames)
+    for name, clip in clips.items():
+        faces = _record(clip, tmp / "out.mp4")
+        if not faces:
+            console.print(f"{name}: the composite was never called (no mask found)")
+            continue
+        faces = faces[:: max(1, len(faces) // args.faces)][: args.faces]
+        scenes[f"{name}, {faces[0].image.shape[1]}x{faces[0].image.shape[0]}"] = (faces, None)
+    for name in filter(None, args.quality.split(",")):
+        found = _quality_faces(args.data, name, args.quality_frames)
+        if found is None or not found[0]:
+            console.print(f"{name}: not found under {args.data / 'talking'} (or no face): skipped")
+            continue
+        plain, relit = (f[:: max(1, len(f) // args.faces)][: args.faces] for f in found)
+        scenes[f"{name} (quality), {plain[0].image.shape[1]}x{plain[0].image.shape[0]}"] = (plain, relit)
+    for size in (int(s) for s in filter(None, args.astronaut.split(","))):
+        faces = _astronaut(size)
+        scenes[f"astronaut {faces[0].image.shape[1]}x{faces[0].image.shape[0]}"] = (faces * 5, None)
+    cv2.setNumThreads(1)
+    modules = [composite_module] if baseline is None else [composite_module, baseline]
+    columns = [("total", "composite")] + [(fn, label) for label, fn in PARTS] + [("rest", "rest"), ("faults", "page faults")]
+    table = Table(title=f"reference composite, CPU ms per face, @{args.baseline_rev} -> today (medians of {args.rounds} "
+                        f"rounds, the two taking turns face by face, 1 OpenCV thread)")  # fmt: skip
+    table.add_column("scene (faces)")
+    table.add_column("reference")
+    for _, label in columns:
+        table.add_column(label.strip(), justify="right")
+    table.add_column("max |new - baseline|", justify="right")
+    for seed, (name, (faces, relit)) in enumerate(scenes.items()):
+        for kind, batch in (("as warped", faces), ("relit", _relit(faces, seed) if relit is None else relit)):
+            rounds = [_replay(modules, batch) for _ in range(args.rounds)]
+            new = [r[0][0] for r in rounds]
+            cells = []
+            for key, _ in columns:
+                n = statistics.median(m[key] for m in new)
+                if baseline is None:
+                    cells.append(f"{n:.0f}" if key == "faults" else f"{n:.2f}")
+                    continue
+                old = [r[1][0] for r in rounds]
+                o = statistics.median(m[key] for m in old)
+                if np.isnan(o) or np.isnan(n):
+                    cells.append(f"{o:.2f} -> {n:.2f}")
+                    continue
+                if key == "faults":
+                    cells.append(f"{o:.0f} -> {n:.0f}")
+                    continue
+                ratio = statistics.median(b[key] / a[key] for a, b in zip(old, new) if a[key] > 0)
+                cells.append(f"{o:.2f} -> {n:.2f} ({ratio:.2f}x)")
+            diff = "-"
+            if baseline is not None:
+                new_out, old_out = rounds[-1][0][1], rounds[-1][1][1]
+                diff = str(max(int(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(old_out, new_out)))
+            table.add_row(f"{name} ({len(batch)})", kind, *cells, diff)
+    console.print(table)
+    # Today's composite with the light from the ring (light="ring", the default before issue 11's skin light)
+    # against the default, alternating the same way.
+    for seed, (name, (faces, relit)) in enumerate(scenes.items()):
+        batch = _relit(faces, seed) if relit is None else relit
+        rounds = [_replay([composite_module, composite_module], batch, [{"light": "ring"}, {}]) for _ in range(args.rounds)]
+        ring, skin = (statistics.median(r[i][0]["total"] for r in rounds) for i in (0, 1))
+        ratio = statistics.median(r[1][0]["total"] / r[0][0]["total"] for r in rounds)
+        console.print(f"{name}, relit: today's composite with light=ring {ring:.2f} ms, light=skin (the default) "
+                      f"{skin:.2f} ms per face ({ratio:.2f}x)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
