@@ -14,7 +14,7 @@ from unmask_video import landmark_sets
 from unmask_video.errors import InputError
 from unmask_video.landmarks import face_box
 from unmask_video.mask_presence import PresenceOptions
-from unmask_video.segment import MaskSegmenter, SegmentOptions, _Fit, face_size, region_polygon
+from unmask_video.segment import MaskSegmenter, SegmentOptions, face_size, region_polygon
 from unmask_video.synthetic import BLACK, LIGHT_BLUE, WHITE, MaskStyle, draw_finger, draw_surgical_mask
 
 
@@ -380,41 +380,6 @@ def test_bare_face_gets_no_mask_frame_after_frame(big_astronaut):
         detail = seg.detail(0)
         assert detail is not None and not detail.worn and detail.score < 0.3
     assert seg.stats.bare == 6 and seg.stats.worn == 0
-
-
-def test_a_fit_that_left_the_core_uncovered_is_refitted_for_it_only_every_core_refit_frames():
-    # A bare face (or a mask worn low) leaves the core uncovered at its keyframe too: the mask cluster is chosen unlike
-    # the skin. A refit on the next frame finds the same; it comes every ``core_refit_frames`` frames only.
-    seg = MaskSegmenter(SegmentOptions(core_refit_frames=4))
-    labels = np.array([0, 0, 1, 1, 1, 1])  # the core (the last four pixels) in cluster 1, not a mask cluster
-    core = np.array([[0, 0, 1], [1, 1, 1]], bool)
-    region_idx = np.arange(6)
-    dist, hist = np.ones(6, np.float32), np.zeros(8)
-
-    def fit(core_cover: float, age: int) -> _Fit:
-        return _Fit(
-            np.zeros((2, 3), np.float32), np.array([True, False]), np.ones(2, bool), 1.0, 1 / 3, hist, age=age,
-            core_cover=core_cover,
-        )
-
-    assert seg._refit_reason(fit(0.2, 1), labels, dist, hist, core, region_idx) is None
-    assert seg._refit_reason(fit(0.2, 3), labels, dist, hist, core, region_idx) is None
-    assert seg._refit_reason(fit(0.2, 4), labels, dist, hist, core, region_idx) == "core"
-    # a fit that covered the core at its keyframe refits at once when it no longer does
-    assert seg._refit_reason(fit(0.9, 1), labels, dist, hist, core, region_idx) == "core"
-
-
-def test_a_fit_keeps_its_keyframes_core_cover(big_astronaut):
-    image, lm = big_astronaut
-    seg = MaskSegmenter()
-    masked, _ = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
-    _full(seg, masked, lm)
-    fit = seg._faces[0].fit
-    assert fit is not None and fit.core_cover >= 0.9
-    seg = MaskSegmenter()
-    _full(seg, draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE, drop=0.4))[0], lm)
-    fit = seg._faces[0].fit
-    assert fit is not None and 0.3 < fit.core_cover < 0.8  # a mask on the chin: part of the core
 
 
 def test_mask_put_on_and_taken_off_mid_sequence(big_astronaut):

@@ -179,10 +179,6 @@ class SegmentOptions:
     share_jump: float = 0.2  # refit when the mask share of the polygon moves more than this
     scene_threshold: float = 0.35  # refit when the region's colour histogram moves more (L1 / 2)
     max_reuse_frames: int = 150  # refit at least this often (frames)
-    # A fit whose own keyframe left the core uncovered (a bare face, or a mask worn low: the mask cluster, unlike the
-    # skin, holds little of the nose and mouth) is refitted for that ("core") at most every this many frames: a refit
-    # on the next frame finds the same. The other reasons (a new colour: a mask put on) refit at once.
-    core_refit_frames: int = 4
     sample_pixels: int = 4000  # k-means fit subsample
     seed: int = 0  # subsample and k-means seed
     lightness_weight: float = 0.15  # weight of Lab L against a, b in the clustering
@@ -263,7 +259,6 @@ class _Fit:
     age: int = 0  # frames since the fit
     unmasked: bool = False  # the "mask" cluster has the forehead's skin colour: no mask is worn
     past_hands: bool = False  # the mask cluster was chosen on the core a skin-coloured occluder leaves free
-    core_cover: float = 1.0  # the share of the core in the mask clusters at the keyframe
 
 
 @dataclass
@@ -855,11 +850,9 @@ class MaskSegmenter:
             else:
                 log.debug("skin probe %.1f from the mask centre: not used", gap)
         share = float(mask_clusters[labels].mean())
-        core_flat = core.ravel()[region_idx]
-        core_cover = float(mask_clusters[labels[core_flat]].mean()) if core_flat.any() else 1.0
         return _Fit(
             centres, mask_clusters, eligible, float(dist.mean()), share, hist, skin=skin, unmasked=unmasked,
-            past_hands=hands_core, core_cover=core_cover,
+            past_hands=hands_core,
         )
 
     def _core_share_past_hands(
@@ -955,9 +948,7 @@ class MaskSegmenter:
             return "share"
         core_flat = core.ravel()[region_idx]
         if core_flat.any() and float(in_mask[core_flat].mean()) < 0.5:
-            # (the keyframe too left the core uncovered: a refit would find the same, unless frames have passed)
-            if fit.core_cover >= 0.5 or fit.age >= opt.core_refit_frames:
-                return "core"
+            return "core"
         return None
 
     def _clean(self, binary: np.ndarray, core: np.ndarray, size: float, split_share: float = 0.0) -> np.ndarray:
