@@ -676,6 +676,9 @@ def _skin_light(
         low, high = _SKIN_LIGHTNESS_SPREADS
         on_skin = np.clip((high - light_spreads) * np.float32(1.0 / (high - low)), 0.0, 1.0).astype(np.float32)
     kept = chroma + ((1.0 - trust) * on_skin) * (_bounded_chroma(chroma, limit) - chroma)
+    # (the bound takes the strays, not the skin's mean colour: what it takes on average over the reference's skin is
+    # given back evenly, so that a lower face redder on the whole than the skin around the mask stays so)
+    kept -= (kept - chroma)[:, skin].mean(axis=1, keepdims=True)
     lips, strong = _own_colour(dev[1:], mouth, small, (rh, rw), limit, theirs, on_skin)
     if lips is not None:
         kept += lips * (chroma - kept)
