@@ -34,7 +34,7 @@ from unmask_video import landmark_sets
 
 log = logging.getLogger(__name__)
 
-__all__ = ["skin_model", "skin_distance", "reference_matte", "SkinModel"]
+__all__ = ["skin_model", "skin_distance", "reference_matte", "SkinModel", "mirror_fill"]
 
 #: The face centre the skin colour is learned from: the face oval shrunk by this fraction of the face height...
 _CENTRE_INSET = 0.1
@@ -294,25 +294,9 @@ def _mirror_fill(
     if not fill.any():
         return image, matte
     # The offset: this side's skin minus the mirror side's, known on a thin ring of skin around the hole, spread over
-    # the hole from the nearest of it outwards (normalised Gaussian averages from fine to coarse, each finer one
-    # taking over where it has enough of the ring; on a picture shrunk so the finest Gaussian spans a pixel or two).
+    # the hole from the nearest of it outwards.
     ring = (cv2.dilate(hole.astype(np.uint8), _disc(_RING * height)) > 0) & ~hole & (matte > 0) & there
-    weight = ring.astype(np.float32)
-    diff = (image.astype(np.float32) - colour.astype(np.float32)) * weight[..., None]
-    finest = max(_OFFSET_FINEST * height, 1.0)
-    shrink = max(1.0, finest / 1.5)
-    small = (max(int(round(w / shrink)), 1), max(int(round(h / shrink)), 1))
-    weight_s = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
-    diff_s = cv2.resize(diff, small, interpolation=cv2.INTER_AREA)
-    offset = np.zeros(diff_s.shape, np.float32)
-    for k in reversed(range(_OFFSET_SCALES)):
-        sigma = finest / shrink * 2**k
-        total = cv2.GaussianBlur(weight_s, (0, 0), sigma)
-        estimate = cv2.GaussianBlur(diff_s, (0, 0), sigma) / np.maximum(total, 1e-6)[..., None]
-        # (how much of the ring the Gaussian holds, against a ring's share of a disc of its size)
-        alpha = np.clip(total / _OFFSET_SUPPORT, 0.0, 1.0)[..., None]
-        offset = alpha * estimate + (1.0 - alpha) * offset
-    offset = cv2.resize(offset, (w, h), interpolation=cv2.INTER_LINEAR)
+    offset = _spread(image.astype(np.float32) - colour.astype(np.float32), ring, max(_OFFSET_FINEST * height, 1.0))
     out = image.copy()
     filled = np.clip(colour.astype(np.float32) + offset, 0, 255).astype(np.uint8)
     out[fill] = filled[fill]
@@ -320,3 +304,26 @@ def _mirror_fill(
     grown[fill] = 255
     log.debug("reference matte: %d hidden skin pixels filled from the mirror side", int(np.count_nonzero(fill)))
     return out, grown
+
+
+def _spread(values: np.ndarray, known: np.ndarray, finest: float) -> np.ndarray:
+    """(h, w, 3) float32: ``values`` ((h, w, 3) float32) known at ``known`` ((h, w) bool) spread over the whole grid
+    from the nearest of them outwards: normalised Gaussian averages from fine (``finest`` pixels) to coarse
+    (:data:`_OFFSET_SCALES` doublings), each finer one taking over where it holds enough of the known pixels
+    (:data:`_OFFSET_SUPPORT`); on a picture shrunk so the finest Gaussian spans a pixel or two."""
+    h, w = known.shape
+    weight = known.astype(np.float32)
+    weighted = values * weight[..., None]
+    shrink = max(1.0, finest / 1.5)
+    small = (max(int(round(w / shrink)), 1), max(int(round(h / shrink)), 1))
+    weight_s = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
+    values_s = cv2.resize(weighted, small, interpolation=cv2.INTER_AREA)
+    field = np.zeros(values_s.shape, np.float32)
+    for k in reversed(range(_OFFSET_SCALES)):
+        sigma = finest / shrink * 2**k
+        total = cv2.GaussianBlur(weight_s, (0, 0), sigma)
+        estimate = cv2.GaussianBlur(values_s, (0, 0), sigma) / np.maximum(total, 1e-6)[..., None]
+        # (how much of the known pixels the Gaussian holds, against a ring's share of a disc of its size)
+        alpha = np.clip(total / _OFFSET_SUPPORT, 0.0, 1.0)[..., None]
+        field = alpha * estimate + (1.0 - alpha) * field
+    return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -27,6 +27,7 @@ from unmask_video.blend import DEFAULT_BLEND_WIDTH, mask_bbox
 from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import LIPS_OUTER
+from unmask_video.reconstruct.fill_seam import feather_into_fill
 from unmask_video.stages import FaceROI, Image
 from unmask_video.warp import face_region
 
@@ -126,6 +127,9 @@ class CompositeOptions:
     #: Where the warp does not cover, the inpainting also redoes this much outside the mask edge, so that a
     #: fringe the segmentation missed is not smeared into the hole (the blend then fades the inpainted fringe in).
     inpaint_grow: FaceLength = FaceLength(1.0, 1.0)
+    #: Where the warped skin meets the surround fill, its colour is continued this far into the fill and faded into it
+    #: (:func:`~unmask_video.reconstruct.fill_seam.feather_into_fill`; 0: a hard step where the reference's matte ends).
+    fill_feather: FaceLength = FaceLength(8.0, 3.0)
     #: Faces whose mask region (plus reach) is longer than this many pixels are rebuilt at this size and
     #: scaled back up (the blend stays at full size); 0: always at full size. A speed/quality trade: big
     #: faces rebuild several times faster but lose detail inside the mask (the fill of what the warp
@@ -910,6 +914,7 @@ class _Lengths:
     stats_gap: float
     inpaint_radius: float
     inpaint_grow: float
+    fill_feather: float
 
     def scaled(self, k: float) -> _Lengths:
         """The same lengths on the region resized by ``k`` (a working size: the full-size face's floors kept)."""
@@ -971,7 +976,7 @@ class ReferenceComposite:
         opts = self.options
         return _Lengths(
             opts.band.px(face_px), opts.ring.px(face_px), opts.ring_gap.px(face_px), opts.stats_gap.px(face_px),
-            opts.inpaint_radius.px(face_px), opts.inpaint_grow.px(face_px),
+            opts.inpaint_radius.px(face_px), opts.inpaint_grow.px(face_px), opts.fill_feather.px(face_px),
         )
 
     def reach_px(self, face_px: float) -> int:
@@ -1142,10 +1147,11 @@ class ReferenceComposite:
             gap_px = max(lengths.ring_gap, 1.0)
             around = (dist > gap_px) & (dist <= gap_px + max(lengths.ring, 1.5))
             if np.count_nonzero(around) >= _MIN_RING_PIXELS:
-                where = mask_bbox(outer, 0, hole.shape)
+                where = mask_bbox(outer, int(np.ceil(lengths.fill_feather)) + 1, hole.shape)
                 assert where is not None
                 at = outer[where]
                 out[where][at] = _surround(image, around, max(opts.fill_sigma * 0.5 * sum(hole.shape), 1.0), where, at)
+                feather_into_fill(out[where], at, paste[where], lengths.fill_feather)
                 gaps &= ~outer
         if gaps.any():
             r = max(int(round(lengths.inpaint_radius)), 1)

@@ -1,0 +1,74 @@
+"""Where the warped reference meets the composite's fill: a soft edge, no step, no rim."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
+from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
+from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
+from unmask_video.reconstruct.fill_seam import feather_into_fill
+from unmask_video.warp import face_region
+
+
+def test_the_warped_skin_fades_into_the_fill_without_a_step_and_loses_its_rim() -> None:
+    # Warped skin (200) on the left with a dark one-pixel rim along its edge (what lay past the matte, sampled with
+    # it), the fill (100) on the right.
+    h, w, edge, width = 20, 80, 40, 12.0
+    out = np.full((h, w, 3), 100, np.uint8)
+    out[:, :edge] = 200
+    out[:, edge - 1] = 60
+    covered = np.zeros((h, w), bool)
+    covered[:, :edge] = True
+    before = out.copy()
+    feather_into_fill(out, ~covered, covered, width)
+    row = out[h // 2, :, 0].astype(np.int32)
+    # No step: the 100 levels between skin and fill are spread over the fade (a hard edge is one step of 100 or 140).
+    assert np.abs(np.diff(row)).max() <= 25, row
+    assert row[edge - 1] > 150  # (the rim took the skin's colour, not kept its dark shade)
+    # Deep in the skin and far in the fill nothing changed.
+    assert np.array_equal(out[:, : edge - int(width)], before[:, : edge - int(width)])
+    assert np.array_equal(out[:, edge + int(width) + 1 :], before[:, edge + int(width) + 1 :])
+    # A zero width leaves the step.
+    hard = before.copy()
+    feather_into_fill(hard, ~covered, covered, 0.0)
+    assert np.array_equal(hard, before)
+
+
+def test_no_step_where_the_warp_ends_beside_the_jaw_and_the_surround_fill_takes_over() -> None:
+    # The reference shows no skin beside the jaw on one side (its matte ends at the face's outline): there the
+    # composite fills from the frame's surroundings, here a saturated blue, far from the skin's colour.
+    face, _ = scaled_face(*masked_face(), REFERENCE_FACE_PX)  # (the fade's width at the face size it is given for)
+    # (a mask reaching past the face's outline at its sides, as a real one does towards the ears)
+    face.mask = cv2.dilate(face.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (41, 41)))
+    hole = face.mask > 0
+    face.image = face.image.copy()
+    face.image[hole] = MASK_COLOUR
+    oval = face_region(hole.shape, face.landmarks, antialiased=False) > 0
+    xs = np.nonzero(hole)[1]
+    left = np.arange(hole.shape[1])[None, :] < (xs.min() + xs.max()) // 2
+    face.valid = face.valid & ~(left & ~oval)
+    face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
+    around = cv2.dilate(hole.astype(np.uint8), np.ones((61, 61), np.uint8)).astype(bool) & ~hole
+    face.image[around & left] = (30, 60, 220)
+    filled = hole & ~face.valid & ~oval
+    assert filled.sum() > 200
+    # The warped pixels next to the fill, and the fill's next to them.
+    seam = cv2.dilate(filled.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & hole & face.valid
+    seam |= cv2.dilate(seam.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & filled
+    assert seam.sum() > 40
+
+    def step(out: np.ndarray) -> float:
+        grey = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        gradient = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3))
+        return float(np.percentile(gradient[seam], 90))
+
+    hard = ReferenceComposite(CompositeOptions(fill_feather=FaceLength(0.0, 0.0)))
+    soft = ReferenceComposite(CompositeOptions())
+    out_hard, out_soft = hard.reconstruct([face])[0], soft.reconstruct([face])[0]
+    assert step(out_soft) < 0.45 * step(out_hard), (step(out_soft), step(out_hard))
+    # The warped skin away from the fill is the same pixels.
+    width = soft.lengths(face_size_px(face.landmarks)).fill_feather
+    deep = hole & face.valid & (cv2.distanceTransform((~filled).astype(np.uint8), cv2.DIST_L2, 5) > 2 * width + 2)
+    assert deep.sum() > 500 and np.array_equal(out_soft[deep], out_hard[deep])

@@ -1,0 +1,61 @@
+"""Where the warped reference meets the composite's fill: a soft edge, not a step.
+
+The warp carries only the reference's own face and neck skin (:mod:`unmask_video.reference_matte`); beside it the
+composite fills the hole from the frame's surroundings. The two meet along the edge of what the warp covers, which
+follows the reference's matte (a neck's side, hair along a cheek), not any edge the frame shows: left as it is, the
+warped skin stops in a hard, pixel-ragged step against the fill, and the last pixels sampled at the matte's edge
+carry a thin dark or light rim of what lay beyond it. :func:`feather_into_fill` continues the warped skin's colour
+outwards and fades it into the fill over a short distance instead; the warped pixels themselves change only along
+their edge (the rim).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["feather_into_fill"]
+
+#: The warped pixels this far inside their edge, as a fraction of the fade's width, are faded into the skin's local
+#: colour (the rim sampled across the matte's edge); the fade into the fill runs outwards over the whole width.
+_INNER = 0.35
+
+
+def _smoothstep(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)  # no kink where the fade starts or ends
+
+
+def feather_into_fill(out: np.ndarray, filled: np.ndarray, covered: np.ndarray, width: float) -> None:
+    """Soften where the ``covered`` pixels of ``out`` ((h, w, 3) uint8, changed in place; (h, w) bool: the warped
+    reference) meet the ``filled`` ones ((h, w) bool: the fill, already in ``out``).
+
+    The warped skin's local colour (a normalised Gaussian average of the covered pixels near the edge, rim left out)
+    is continued into the filled pixels and fades into the fill over ``width`` pixels from the edge; the covered
+    pixels within ``width`` * :data:`_INNER` of the edge fade into that local colour (their rim holds what lay past
+    the reference's matte)."""
+    if width <= 0 or not filled.any() or not covered.any():
+        return
+    to_filled = cv2.distanceTransform((~filled).astype(np.uint8), cv2.DIST_L2, 5)
+    to_covered = cv2.distanceTransform((~covered).astype(np.uint8), cv2.DIST_L2, 5)
+    inner = max(_INNER * width, 1.0)
+    inside = covered & (to_filled < inner)
+    outside = filled & (to_covered < width)
+    if not (inside.any() or outside.any()):
+        return
+    # The skin's local colour near the edge, from the covered pixels past the faded ones (not the rim's shade).
+    source = (covered & (to_filled >= inner) & (to_filled < inner + width)).astype(np.float32)
+    sigma = max(0.5 * inner, 1.0)
+    weight = cv2.GaussianBlur(source, (0, 0), sigma)
+    far = cv2.GaussianBlur(source, (0, 0), 4 * sigma)
+    values = out.astype(np.float32) * source[..., None]
+    near_v, far_v = cv2.GaussianBlur(values, (0, 0), sigma), cv2.GaussianBlur(values, (0, 0), 4 * sigma)
+    k = np.float32(1e-2)  # (the wider average decides only where the nearer has nothing)
+    local = (near_v + k * far_v) / np.maximum(weight + k * far, 1e-6)[..., None]
+    known = (weight + k * far) > 1e-4
+    inside &= known
+    a = _smoothstep(to_filled[inside] / inner)[:, None]
+    out[inside] = np.clip(a * out[inside] + (1.0 - a) * local[inside] + 0.5, 0, 255).astype(np.uint8)
+    outside &= known
+    b = _smoothstep(1.0 - to_covered[outside] / width)[:, None]
+    out[outside] = np.clip(b * local[outside] + (1.0 - b) * out[outside] + 0.5, 0, 255).astype(np.uint8)
