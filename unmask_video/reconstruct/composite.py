@@ -463,7 +463,7 @@ def match_color(
         _skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
             local_sigma, seam_sigma, field_filter, out[region],
-            None if mouth is None else np.asarray(mouth, np.float32) - np.array([region[1].start, region[0].start], np.float32),
+            None if mouth is None else np.asarray(mouth, np.float32) - np.float32([region[1].start, region[0].start]),
         )
         return out
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
@@ -576,7 +576,8 @@ def _skin_light(
     not carried at full strength), its a/b offsets on the skin bounded by how far the frame's visible skin's colour
     strays from its own smooth colour (:func:`_chroma_bound`; not on the lips near the ``mouth``, the frame's
     LIPS_OUTER landmarks in the region's pixels, :func:`_own_colour`), the difference is spread inwards (``D``):
-    ``S_r + c (ref - S_r) + D``, its L compressed above the frame skin's brightest; plus the seam field. At full size the reference's fine detail is
+    ``S_r + c (ref - S_r) + D``, its L compressed above the frame skin's brightest; plus the seam field. At full size
+    the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
     ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` ((3, N) Lab) were read at; ``not_mask``
     those that do not look like the mask (:func:`_not_mask`); ``skin_stats`` the robust colour of the reference's skin
@@ -653,19 +654,16 @@ def _skin_light(
         d += (1.0 - contrast)[:, None] * parts[3:]
     # How strong the rebuilt skin's colour (a/b) variation around its light may be: as strong as the frame's visible
     # skin shows around its own smooth colour (a robust high percentile on the ring; a blush, acne or a shadow's tint
-    # in the reference is the photo's, not the person's now). The light field must then meet the frame on the ring
-    # with the bounded colour: what the bound takes off the ring's reference pixels is spread with it.
+    # in the reference is the photo's, not the person's now). (The light field is left as it is: spreading from the
+    # ring what the bound takes off the ring's reference pixels as well moved the rebuilt skin's mean colour away from
+    # the truth's on the quality benchmark.)
     limit, trust = _chroma_bound(tgt_ring, ref_ring, skin_keep, both, ring, max(_CHROMA_SIGMA * size, 1.0), small,
                                  (ys, xs), at)  # fmt: skip
-    chroma_ring = contrast[1:, None] * (at_kept - smooth_kept)[1:]
-    taken = (1.0 - trust) * (chroma_ring - _bounded_chroma(chroma_ring, limit))
-    if np.count_nonzero(np.abs(taken).max(axis=0) > 0.5) >= _MIN_RING_PIXELS // 3:
-        d[1:] += _spread(taken, ring, sigma, size=small, coords=(ys[keep], xs[keep]), weights=weights, planar=True)
     if field_filter is not None:
-        # (the contrast and the bound are averaged over the face's frames with the field: a per-frame estimate would
-        # make the rebuilt skin's shading and colour flicker)
-        d, constants = _filter_with(field_filter, d, small, np.append(contrast, np.float32([limit, trust])))
-        contrast, limit, trust = constants[:3], float(constants[3]), float(constants[4])
+        # (the contrast is averaged over the face's frames with the field: a per-frame estimate would make the rebuilt
+        # skin's shading flicker; the colour bound, a high percentile of a thousand ring pixels, is steadier, and two
+        # more constants through the filter cost more than the bound itself)
+        d, contrast = _filter_with(field_filter, d, small, contrast)
     dev = lab_small - s_ref
     new = s_ref + contrast[:, None] * dev + d
     # The colour variation bounded, except on the lips (the person's colour, lipstick or not): near the mouth (where
@@ -680,9 +678,6 @@ def _skin_light(
         low, high = _SKIN_LIGHTNESS_SPREADS
         on_skin = np.clip((high - light_spreads) * np.float32(1.0 / (high - low)), 0.0, 1.0).astype(np.float32)
     kept = chroma + ((1.0 - trust) * on_skin) * (_bounded_chroma(chroma, limit) - chroma)
-    # (the bound takes the strays, not the skin's mean colour: what it takes on average over the reference's skin is
-    # given back evenly, so that a lower face redder on the whole than the skin around the mask stays so)
-    kept -= (kept - chroma)[:, skin].mean(axis=1, keepdims=True)
     lips, strong = _own_colour(dev[1:], mouth, small, (rh, rw), limit, theirs, on_skin)
     if lips is not None:
         kept += lips * (chroma - kept)
@@ -727,10 +722,11 @@ def _chroma_bound(
 ) -> tuple[float, float]:
     """(bound, trust): how far (Lab a/b distance) the frame's visible skin's colour strays from its own smooth colour
     (the ``_CHROMA_PERCENTILE`` of the ring pixels' distance to their smooth a/b field, spread over the ring ``ring``
-    ((h, w)) with a Gaussian of ``sigma`` pixels; at least ``_MIN_CHROMA_LIMIT``, ``_NO_CHROMA_BOUND`` with too few pixels), on
-    the ring pixels where both show skin (``both``; too few: where the frame does, ``skin_keep``); and how far the
-    reference's own strays there are the frame's (0: not at all, a photo of someone else or of other skin; 1: the
-    same, the same skin seen in the same light), from the distance between the two's strays against the reference's.
+    ((h, w)) with a Gaussian of ``sigma`` pixels; at least ``_MIN_CHROMA_LIMIT``, ``_NO_CHROMA_BOUND`` with too few
+    pixels), on the ring pixels where both show skin (``both``; too few: where the frame does, ``skin_keep``); and how
+    far the reference's own strays there are the frame's (0: not at all, a photo of someone else or of other skin; 1:
+    the same, the same skin seen in the same light), from the distance between the two's strays against the
+    reference's.
     ``tgt_ring``/``ref_ring``: (3, N) Lab at the ``ring_coords`` pixels, ``at`` their working pixels at ``small``."""
     pair = np.count_nonzero(both) >= _MIN_RING_PIXELS
     use = both if pair else skin_keep
@@ -749,16 +745,19 @@ def _chroma_bound(
 
 
 def _bounded_chroma(chroma: np.ndarray, limit: float) -> np.ndarray:
-    """The (2, N) a/b offsets with their length bounded by ``limit``: unchanged up to ``_CHROMA_KNEE`` of it, then bent smoothly
-    towards it (never past it), their hue kept."""
+    """The (2, N) a/b offsets with their length bounded by ``limit``: unchanged up to ``_CHROMA_KNEE`` of it, then bent
+    smoothly towards it (never past it), their hue kept."""
     if not np.isfinite(limit):
         return chroma.copy()
     length = np.hypot(chroma[0], chroma[1])
     knee = np.float32(_CHROMA_KNEE * limit)
     room = np.float32(limit) - knee
-    bent = knee + room * np.tanh(np.maximum(length - knee, 0.0) / room)
-    scale = np.where(length > knee, bent / np.maximum(length, 1e-6), np.float32(1.0)).astype(np.float32)
-    return chroma * scale
+    # (below the knee the scale is (knee + 0) / knee = 1)
+    bent = np.tanh(np.maximum(length - knee, np.float32(0.0)) * np.float32(1.0 / room))
+    bent *= room
+    bent += knee
+    bent /= np.maximum(length, knee)
+    return chroma * bent
 
 
 def _own_colour(
@@ -792,20 +791,35 @@ def _own_colour(
 
 
 def _mouth_zone(mouth: np.ndarray | None, small: tuple[int, int], shape: tuple[int, int]) -> np.ndarray | None:
-    """(N,) float32 in [0, 1] over the working size ``small`` (w, h): the ``mouth`` polygon ((K, 2) in the pixels of
-    a region of ``shape`` (h, w)) grown by ``_LIP_REACH`` times its width, its edge soft. None: no mouth given."""
+    """(N,) float32 in [0, 1] over the working size ``small`` (w, h): the ellipse around the ``mouth`` (LIPS_OUTER
+    points, (K, 2) in the pixels of a region of ``shape`` (h, w); its axes along the mouth corners' line and across it),
+    grown by ``_LIP_REACH`` times its width, its edge soft. None: no mouth given."""
     if mouth is None or len(mouth) < 3:
         return None
     w, h = small
     pts = np.asarray(mouth, np.float32) * np.array([w / shape[1], h / shape[0]], np.float32)
-    width = float(np.ptp(pts[:, 0]))
+    along = pts[LIPS_OUTER.index(291)] - pts[LIPS_OUTER.index(61)]
+    width = float(np.hypot(*along))
     if width < 1.0:
         return None
-    zone = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(zone, [np.round(pts * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
-    r = max(int(round(_LIP_REACH * width)), 1)
-    zone = cv2.dilate(zone, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
-    zone = cv2.GaussianBlur(zone.astype(np.float32), (0, 0), max(0.1 * width, 0.5)) * np.float32(1.0 / 255.0)
+    u = along / width
+    centre = pts.mean(axis=0)
+    rel = pts - centre
+    across = rel @ np.array([-u[1], u[0]], np.float32)
+    reach = _LIP_REACH * width
+    half_w, half_h = 0.5 * width + reach, 0.5 * float(np.ptp(across)) + reach
+    # (on the bounding box of the ellipse only: the rest of the working size is 0)
+    r = int(np.ceil(max(half_w, half_h) * 1.25)) + 1
+    x0, x1 = max(int(centre[0]) - r, 0), min(int(centre[0]) + r + 1, w)
+    y0, y1 = max(int(centre[1]) - r, 0), min(int(centre[1]) + r + 1, h)
+    zone = np.zeros((h, w), np.float32)
+    if x1 <= x0 or y1 <= y0:
+        return zone.reshape(-1)
+    dx = (np.arange(x0, x1, dtype=np.float32) - centre[0])[None, :]
+    dy = (np.arange(y0, y1, dtype=np.float32) - centre[1])[:, None]
+    a = (dx * u[0] + dy * u[1]) * np.float32(1.0 / half_w)
+    b = (dy * u[0] - dx * u[1]) * np.float32(1.0 / half_h)
+    zone[y0:y1, x0:x1] = np.clip((1.25 - np.sqrt(a * a + b * b)) * 2.0, 0.0, 1.0)
     return zone.reshape(-1)
 
 
