@@ -26,6 +26,7 @@ import numpy as np
 from unmask_video.blend import DEFAULT_BLEND_WIDTH, mask_bbox
 from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
+from unmask_video.landmark_sets import LIPS_OUTER
 from unmask_video.reconstruct.fill_seam import feather_into_fill
 from unmask_video.stages import FaceROI, Image
 from unmask_video.warp import face_region
@@ -70,6 +71,25 @@ _MAX_DETAIL_GAIN = 1.5
 #: With ``light="skin"``: ring pixels further than this many robust spreads from the frame's colour where the
 #: reference shows skin are not the frame's skin.
 _FRAME_SKIN_SPREADS = 4.0
+#: With ``light="skin"``: the rebuilt skin's a/b offsets from its smooth light are bounded by this percentile of the
+#: frame's skin's own (on the ring, from its smooth colour), at least ``_MIN_CHROMA_LIMIT`` Lab units.
+_CHROMA_PERCENTILE, _MIN_CHROMA_LIMIT = 90.0, 2.0
+#: The bound leaves a/b offsets up to this fraction of it as they are.
+_CHROMA_KNEE = 0.7
+#: With ``light="skin"``: the bound holds fully on reference pixels whose lightness is within the first of these
+#: robust spreads of its skin's, and not at all beyond the second.
+_SKIN_LIGHTNESS_SPREADS = (2.5, 4.0)
+#: The bound where none can be measured (no bound).
+_NO_CHROMA_BOUND = 1e4
+#: The frame's smooth skin colour the bound is measured from: its ring's a/b spread with a Gaussian of this fraction of
+#: the region's size (the light field's, far wider, would count the change of colour from the cheeks to the neck).
+_CHROMA_SIGMA = 0.1
+#: With ``light="skin"``: the lips are looked for this far (times the mouth's width) around the frame's mouth
+#: landmarks (the warp carries the reference's mouth rigidly with the face above the mask, not onto FaceMesh's guess
+#: under it), and there a colour from the first to the second of ``_LIP_STRENGTH`` times the skin's own variation is
+#: the lips' (kept as the reference shows it).
+_LIP_REACH = 0.3
+_LIP_STRENGTH = (1.5, 3.0)
 #: A mask whose median Lab chroma (distance from grey in the a/b plane) is below this is neutral (white, grey,
 #: black): its colour cannot be told from pale skin's, only its lack of colour can.
 _NEUTRAL_CHROMA = 10.0
@@ -142,8 +162,9 @@ class CompositeOptions:
     #: taken in other light it carries the photo's highlights and shadows, amplified); or "skin", the frame's
     #: visible skin against the reference's own smooth skin light (its hair or background in the ring does not
     #: count, nor the frame's collar or hair), the reference's highlights and shadows scaled down to the contrast
-    #: the frame's skin shows (not a colour far stronger than the skin's own variation: lips, lipstick), its detail
-    #: carried with a bounded gain (:func:`_skin_light`). "skin" looks right on real clips with a photo in other light
+    #: the frame's skin shows, its colour's strays (a blush, acne) no further than the frame's visible skin's own (not
+    #: the lips, found near the mouth's landmarks, nor lipstick), its detail carried with a bounded gain
+    #: (:func:`_skin_light`). "skin" looks right on real clips with a photo in other light
     #: and gains with a relit reference on the quality benchmark; it costs 1.0-1.4x "ring" (benchmarks/README.md).
     light: str = "skin"
 
@@ -374,6 +395,7 @@ def match_color(
     out: np.ndarray | None = None,
     stats_ring: np.ndarray | None = None,
     light: str = "ring",
+    mouth: np.ndarray | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -393,7 +415,8 @@ def match_color(
     can be made; the rest is left alone) and return it. ``stats_ring`` ((h, w) bool, within ``ring``): the
     colour statistics (global shift and smooth field) come from these ring pixels only, the seam from all.
     ``light`` (with ``local_sigma > 0``): "skin" or "ring", see :attr:`CompositeOptions.light` and
-    :func:`_skin_light`.
+    :func:`_skin_light`. ``mouth``: the frame's LIPS_OUTER landmarks ((K, 2), in the images' pixels), where the
+    ``light="skin"`` match looks for the reference's lips (None: nowhere).
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -440,6 +463,7 @@ def match_color(
         _skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
             local_sigma, seam_sigma, field_filter, out[region],
+            None if mouth is None else np.asarray(mouth, np.float32) - np.float32([region[1].start, region[0].start]),
         )
         return out
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
@@ -538,6 +562,7 @@ def _skin_light(
     seam_sigma: float,
     field_filter: Callable[[np.ndarray], np.ndarray] | None,
     out: np.ndarray,
+    mouth: np.ndarray | None = None,
 ) -> None:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels.
@@ -548,8 +573,11 @@ def _skin_light(
     frame shows no skin (not near its colour where both show skin above the mask's middle: a collar, a hood, hair)
     count little. The reference's variation around ``S_r`` is scaled per Lab channel down to what the frame's skin
     shows around its own light on the ring (``_MIN_CONTRAST`` at least: a harsher light's highlights and shadows are
-    not carried at full strength), the difference is spread inwards (``D``): ``S_r + c (ref - S_r) + D``, its L
-    compressed above the frame skin's brightest; plus the seam field. At full size the reference's fine detail is
+    not carried at full strength), its a/b offsets on the skin bounded by how far the frame's visible skin's colour
+    strays from its own smooth colour (:func:`_chroma_bound`; not on the lips near the ``mouth``, the frame's
+    LIPS_OUTER landmarks in the region's pixels, :func:`_own_colour`), the difference is spread inwards (``D``):
+    ``S_r + c (ref - S_r) + D``, its L compressed above the frame skin's brightest; plus the seam field. At full size
+    the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
     ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` ((3, N) Lab) were read at; ``not_mask``
     those that do not look like the mask (:func:`_not_mask`); ``skin_stats`` the robust colour of the reference's skin
@@ -624,17 +652,38 @@ def _skin_light(
         ours = _percentile(np.abs(tgt_ring[:, both] - (smooth_both + d[:, at[both]])), 75)
         contrast = np.clip(ours / np.maximum(theirs, 1e-3), _MIN_CONTRAST, 1.0).astype(np.float32)
         d += (1.0 - contrast)[:, None] * parts[3:]
+    # How strong the rebuilt skin's colour (a/b) variation around its light may be: as strong as the frame's visible
+    # skin shows around its own smooth colour (a robust high percentile on the ring; a blush, acne or a shadow's tint
+    # in the reference is the photo's, not the person's now). (The light field is left as it is: spreading from the
+    # ring what the bound takes off the ring's reference pixels as well moved the rebuilt skin's mean colour away from
+    # the truth's on the quality benchmark.)
+    limit, trust = _chroma_bound(tgt_ring, ref_ring, skin_keep, both, ring, max(_CHROMA_SIGMA * size, 1.0), small,
+                                 (ys, xs), at)  # fmt: skip
     if field_filter is not None:
         # (the contrast is averaged over the face's frames with the field: a per-frame estimate would make the rebuilt
-        # skin's shading flicker)
+        # skin's shading flicker; the colour bound, a high percentile of a thousand ring pixels, is steadier, and two
+        # more constants through the filter cost more than the bound itself)
         d, contrast = _filter_with(field_filter, d, small, contrast)
     dev = lab_small - s_ref
     new = s_ref + contrast[:, None] * dev + d
-    if theirs is not None and (contrast[1:] < 1.0).any():
-        # A colour far stronger than the skin's own variation around its light (lips, lipstick: from 3x, fully at 5x)
-        # is the person's, not the light's: its chroma is not scaled down.
-        strong = np.clip((np.abs(dev[1:]) / np.maximum(theirs[1:], 1.0)[:, None] - 3.0) / 2.0, 0.0, 1.0)
-        new[1:] += strong * (1.0 - contrast[1:])[:, None] * dev[1:]
+    # The colour variation bounded, except on the lips (the person's colour, lipstick or not): near the mouth (where
+    # the warp puts the reference's lips, about where the frame's mouth landmarks are), a colour far stronger than
+    # the skin's own variation is kept as the reference shows it.
+    chroma = contrast[1:, None] * dev[1:]
+    # (on the reference's skin only, as its lightness tells: not its teeth, nostrils, beard or hair, far lighter or
+    # darker; a blush, acne or a tinted shadow is about as light as the skin around it, only redder)
+    on_skin: np.ndarray | np.float32 = np.float32(1.0)
+    if skin_stats is not None:
+        light_spreads = np.abs(lab_small[0] - skin_stats[0][0]) * np.float32(1.0 / skin_stats[1][0])
+        low, high = _SKIN_LIGHTNESS_SPREADS
+        on_skin = np.clip((high - light_spreads) * np.float32(1.0 / (high - low)), 0.0, 1.0).astype(np.float32)
+    kept = chroma + ((1.0 - trust) * on_skin) * (_bounded_chroma(chroma, limit) - chroma)
+    lips, strong = _own_colour(dev[1:], mouth, small, (rh, rw), limit, theirs, on_skin)
+    if lips is not None:
+        kept += lips * (chroma - kept)
+    if strong is not None and (contrast[1:] < 1.0).any():
+        kept += strong * (dev[1:] - kept)
+    new[1:] += kept - chroma
     # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
     # are compressed above it.
     lit = tgt_ring[0, skin_keep if skin_keep.any() else keep]
@@ -658,6 +707,120 @@ def _skin_light(
     np.multiply(ref, corrected, out=corrected)
     offset = cv2.resize(offset, (rw, rh), dst=_scratch("offset", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
     _written(out, cv2.add(corrected, offset, dst=out, mask=apply.view(np.uint8), dtype=cv2.CV_8U))
+
+
+def _chroma_bound(
+    tgt_ring: np.ndarray,
+    ref_ring: np.ndarray,
+    skin_keep: np.ndarray,
+    both: np.ndarray,
+    ring: np.ndarray,
+    sigma: float,
+    small: tuple[int, int],
+    ring_coords: tuple[np.ndarray, np.ndarray],
+    at: np.ndarray,
+) -> tuple[float, float]:
+    """(bound, trust): how far (Lab a/b distance) the frame's visible skin's colour strays from its own smooth colour
+    (the ``_CHROMA_PERCENTILE`` of the ring pixels' distance to their smooth a/b field, spread over the ring ``ring``
+    ((h, w)) with a Gaussian of ``sigma`` pixels; at least ``_MIN_CHROMA_LIMIT``, ``_NO_CHROMA_BOUND`` with too few
+    pixels), on the ring pixels where both show skin (``both``; too few: where the frame does, ``skin_keep``); and how
+    far the reference's own strays there are the frame's (0: not at all, a photo of someone else or of other skin; 1:
+    the same, the same skin seen in the same light), from the distance between the two's strays against the
+    reference's.
+    ``tgt_ring``/``ref_ring``: (3, N) Lab at the ``ring_coords`` pixels, ``at`` their working pixels at ``small``."""
+    pair = np.count_nonzero(both) >= _MIN_RING_PIXELS
+    use = both if pair else skin_keep
+    if np.count_nonzero(use) < _MIN_RING_PIXELS:
+        return _NO_CHROMA_BOUND, 0.0
+    ys, xs = ring_coords
+    ab = np.concatenate([tgt_ring[1:, use], ref_ring[1:, use]]) if pair else tgt_ring[1:, use]
+    smooth = _spread(ab, ring, sigma, size=small, coords=(ys[use], xs[use]), planar=True)
+    off = ab - smooth[:, at[use]]
+    bound = max(float(_percentile(np.hypot(off[0], off[1]), _CHROMA_PERCENTILE)), _MIN_CHROMA_LIMIT)
+    if not pair:
+        return bound, 0.0
+    theirs = float(_percentile(np.hypot(off[2], off[3]), 75))
+    apart = float(_percentile(np.hypot(off[0] - off[2], off[1] - off[3]), 75))
+    return bound, float(np.clip(1.0 - apart / max(theirs, 1.0), 0.0, 1.0))
+
+
+def _bounded_chroma(chroma: np.ndarray, limit: float) -> np.ndarray:
+    """The (2, N) a/b offsets with their length bounded by ``limit``: unchanged up to ``_CHROMA_KNEE`` of it, then bent
+    smoothly towards it (never past it), their hue kept."""
+    if not np.isfinite(limit):
+        return chroma.copy()
+    length = np.hypot(chroma[0], chroma[1])
+    knee = np.float32(_CHROMA_KNEE * limit)
+    room = np.float32(limit) - knee
+    # (below the knee the scale is (knee + 0) / knee = 1)
+    bent = np.tanh(np.maximum(length - knee, np.float32(0.0)) * np.float32(1.0 / room))
+    bent *= room
+    bent += knee
+    bent /= np.maximum(length, knee)
+    return chroma * bent
+
+
+def _own_colour(
+    dev: np.ndarray,
+    mouth: np.ndarray | None,
+    small: tuple[int, int],
+    shape: tuple[int, int],
+    limit: float,
+    theirs: np.ndarray | None,
+    on_skin: np.ndarray | np.float32,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Where the reference's colour is the person's own, not its light's, over the working size ``small`` (w, h), from
+    its a/b offsets from its smooth skin colour ``dev`` ((2, N)): (lips, strong), None each where there is none.
+
+    ``lips`` ((N,) in [0, 1]): near the ``mouth`` (the frame's LIPS_OUTER landmarks, (K, 2) in the pixels of a region
+    of ``shape`` (h, w); None: not known), a colour from the first to the second of ``_LIP_STRENGTH`` times the frame
+    skin's ``limit``: not bounded by it. ``strong`` ((2, N) in [0, 1], per channel): near the mouth or where the
+    reference shows no skin (1 - ``on_skin``), a colour far stronger than the reference skin's own variation on the
+    ring (``theirs``, per Lab channel; from 3x, fully at 5x: lipstick): its chroma not scaled down by the contrast."""
+    zone = _mouth_zone(mouth, small, shape)
+    lips = strong = None
+    if zone is not None and np.isfinite(limit):
+        low, high = _LIP_STRENGTH
+        length = np.hypot(dev[0], dev[1]) * np.float32(1.0 / max(limit, 1.0))
+        lips = (zone * np.clip((length - low) / (high - low), 0.0, 1.0)).astype(np.float32)
+    where = (1.0 - on_skin) if zone is None else np.maximum(zone, 1.0 - on_skin)
+    if theirs is not None and np.any(where > 0):
+        ratio = np.abs(dev) / np.maximum(theirs[1:], 1.0).astype(np.float32)[:, None]
+        strong = (where * np.clip((ratio - 3.0) * 0.5, 0.0, 1.0)).astype(np.float32)
+    return lips, strong
+
+
+def _mouth_zone(mouth: np.ndarray | None, small: tuple[int, int], shape: tuple[int, int]) -> np.ndarray | None:
+    """(N,) float32 in [0, 1] over the working size ``small`` (w, h): the ellipse around the ``mouth`` (LIPS_OUTER
+    points, (K, 2) in the pixels of a region of ``shape`` (h, w); its axes along the mouth corners' line and across it),
+    grown by ``_LIP_REACH`` times its width, its edge soft. None: no mouth given."""
+    if mouth is None or len(mouth) < 3:
+        return None
+    w, h = small
+    pts = np.asarray(mouth, np.float32) * np.array([w / shape[1], h / shape[0]], np.float32)
+    along = pts[LIPS_OUTER.index(291)] - pts[LIPS_OUTER.index(61)]
+    width = float(np.hypot(*along))
+    if width < 1.0:
+        return None
+    u = along / width
+    centre = pts.mean(axis=0)
+    rel = pts - centre
+    across = rel @ np.array([-u[1], u[0]], np.float32)
+    reach = _LIP_REACH * width
+    half_w, half_h = 0.5 * width + reach, 0.5 * float(np.ptp(across)) + reach
+    # (on the bounding box of the ellipse only: the rest of the working size is 0)
+    r = int(np.ceil(max(half_w, half_h) * 1.25)) + 1
+    x0, x1 = max(int(centre[0]) - r, 0), min(int(centre[0]) + r + 1, w)
+    y0, y1 = max(int(centre[1]) - r, 0), min(int(centre[1]) + r + 1, h)
+    zone = np.zeros((h, w), np.float32)
+    if x1 <= x0 or y1 <= y0:
+        return zone.reshape(-1)
+    dx = (np.arange(x0, x1, dtype=np.float32) - centre[0])[None, :]
+    dy = (np.arange(y0, y1, dtype=np.float32) - centre[1])[:, None]
+    a = (dx * u[0] + dy * u[1]) * np.float32(1.0 / half_w)
+    b = (dy * u[0] - dx * u[1]) * np.float32(1.0 / half_h)
+    zone[y0:y1, x0:x1] = np.clip((1.25 - np.sqrt(a * a + b * b)) * 2.0, 0.0, 1.0)
+    return zone.reshape(-1)
 
 
 def _filter_with(
@@ -932,6 +1095,7 @@ class ReferenceComposite:
         matched[region] = match_color(
             face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
             seam_sigma=opts.seam_sigma, stats_ring=stats, light=opts.light,
+            mouth=(face.landmarks[list(LIPS_OUTER)] - np.array([region[1].start, region[0].start], np.float32)),
         )
         return matched, face.valid
 
@@ -982,6 +1146,7 @@ class ReferenceComposite:
             match_color(
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
+                mouth=landmarks[list(LIPS_OUTER)],
             )
         else:
             _paste(out, reference, paste)
