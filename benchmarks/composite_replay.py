@@ -49,8 +49,8 @@ from rich.table import Table  # noqa: E402
 
 import unmask_video.reconstruct.composite as composite_module  # noqa: E402
 import benchmarks.quality as quality  # noqa: E402
-from benchmarks.speed import SIZES, Clip, make_bench_clip  # noqa: E402
-from benchmarks.warp_replay import REAL_CLIP, REFERENCE_FRAME, _reference_frame  # noqa: E402
+from benchmarks.speed import SIZES, Clip  # noqa: E402
+from benchmarks.warp_replay import replay_clips  # noqa: E402
 from benchmarks.warp_speed import _composite_at, _scene  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions  # noqa: E402
 from unmask_video.runner import RunOptions, run_file  # noqa: E402
@@ -195,14 +195,7 @@ def main() -> None:
     baseline = _composite_at(args.baseline_rev)
     tmp = Path(tempfile.mkdtemp(prefix="composite_replay_"))
     scenes: dict[str, tuple[list[FaceROI], list[FaceROI] | None]] = {}  # faces, and relit (None: relight them)
-    real = args.data / REAL_CLIP
-    clips: dict[str, Clip] = {}
-    if real.is_file():
-        clips["KF94 720p (real)"] = Clip(real, _reference_frame(real, REFERENCE_FRAME, tmp / "reference.png"))
-    else:
-        console.print(f"{real} not found: the real clip is skipped (pass --data)")
-    for name in filter(None, args.sizes.split(",")):
-        clips[f"{name} (synthetic)"] = make_bench_clip(tmp / name, SIZES[name], args.frames)
+    clips = replay_clips(args.data, args.sizes, args.frames, tmp, console)
     for name, clip in clips.items():
         faces = _record(clip, tmp / "out.mp4")
         if not faces:

@@ -93,6 +93,21 @@ def _reference_frame(video: Path, index: int, out: Path) -> Path:
     raise SystemExit(f"{video} has no frame {index}")
 
 
+def replay_clips(data: Path, sizes: str, frames: int, tmp: Path, console: Console) -> dict[str, Clip]:
+    """The clips a replay benchmark records from, by name: the real KF94 clip (with its frame
+    :data:`REFERENCE_FRAME` as the reference) when ``data`` has it, and a self-made clip per name in ``sizes``
+    (comma-separated keys of :data:`~benchmarks.speed.SIZES`, ``frames`` long), written under ``tmp``."""
+    clips: dict[str, Clip] = {}
+    real = data / REAL_CLIP
+    if real.is_file():
+        clips["KF94 720p (real)"] = Clip(real, _reference_frame(real, REFERENCE_FRAME, tmp / "reference.png"))
+    else:
+        console.print(f"{real} not found: the real clip is skipped (pass --data)")
+    for name in filter(None, sizes.split(",")):
+        clips[f"{name} (synthetic)"] = make_bench_clip(tmp / name, SIZES[name], frames)
+    return clips
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "videos")
@@ -105,14 +120,7 @@ def main() -> None:
     console = Console(width=200)
     baseline = _module_or_none(args.baseline_rev, "unmask_video/warp.py")
     tmp = Path(tempfile.mkdtemp(prefix="warp_replay_"))
-    clips: dict[str, Clip] = {}
-    real = args.data / REAL_CLIP
-    if real.is_file():
-        clips["KF94 720p (real)"] = Clip(real, _reference_frame(real, REFERENCE_FRAME, tmp / "reference.png"))
-    else:
-        console.print(f"{real} not found: the real clip is skipped (pass --data)")
-    for name in filter(None, args.sizes.split(",")):
-        clips[f"{name} (synthetic)"] = make_bench_clip(tmp / name, SIZES[name], args.frames)
+    clips = replay_clips(args.data, args.sizes, args.frames, tmp, console)
     cv2.setNumThreads(1)
     table = Table(title=f"reference warp as the pipeline calls it, CPU ms per call (medians of {args.rounds} "
                         f"rounds, the two warps taking turns call by call, 1 OpenCV thread)")  # fmt: skip
