@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -55,6 +55,7 @@ from benchmarks.warp_speed import _composite_at, _scene  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions  # noqa: E402
 from unmask_video.runner import RunOptions, run_file  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
+from unmask_video.timing import StageTimer  # noqa: E402
 from unmask_video.warp import ReferenceWarper, WarpOptions  # noqa: E402
 
 #: The composite before issue 11/14's speed round on the skin light.
@@ -124,23 +125,14 @@ class _PartTimer:
     """Process CPU seconds spent in some of a module's functions (inclusive), by wrapping them in the module."""
 
     def __init__(self, module: ModuleType, names: list[str]) -> None:
-        self.seconds = {name: 0.0 for name in names}
+        self._timer = StageTimer(clock=time.process_time)
+        self.seconds = self._timer.seconds
         self._module = module
         self._saved = {name: getattr(module, name) for name in names if hasattr(module, name)}
 
-    def _wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.process_time()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.seconds[name] += time.process_time() - t0
-
-        return timed
-
     def __enter__(self) -> _PartTimer:
         for name, fn in self._saved.items():
-            setattr(self._module, name, self._wrap(name, fn))
+            setattr(self._module, name, self._timer.wrap(name, fn))
         return self
 
     def __exit__(self, *exc: object) -> None:

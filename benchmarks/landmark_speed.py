@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -39,29 +39,13 @@ import unmask_video.face_landmark_model as model_module  # noqa: E402
 import unmask_video.landmarks as tracker_module  # noqa: E402
 from benchmarks.warp_speed import _module_or_none  # noqa: E402
 from unmask_video.synthetic import ClipSpec, make_clip  # noqa: E402
+from unmask_video.timing import StageTimer  # noqa: E402
 
 #: The tracker before its speed work of issue 14 (the hold's patch and template made on every frame).
 BASELINE_REV = "88f4916"
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 REAL_CLIP = "masked/woman_puts_on_kf94_720p.mp4"
 PARTS = ("crop", "model", "hold data", "search", "track_faces")
-
-
-class _Clock:
-    """Process CPU seconds spent in wrapped functions, by part (a part called inside another counts in both)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {p: 0.0 for p in PARTS}
-
-    def wrap(self, part: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.process_time()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.seconds[part] += time.process_time() - t0
-
-        return timed
 
 
 def _decode(path: Path, start: int = 0, stop: int | None = None) -> tuple[list[np.ndarray], float]:
@@ -79,7 +63,7 @@ def _decode(path: Path, start: int = 0, stop: int | None = None) -> tuple[list[n
 
 def _run(module: ModuleType, frames: list[np.ndarray], fps: float) -> tuple[dict[str, float], np.ndarray]:
     """One pass of ``module``'s tracker over the frames: CPU ms per frame by part, and the landmarks (NaN: none)."""
-    clock = _Clock()
+    clock = StageTimer(clock=time.process_time)  # (a part called inside another counts in both)
     saved: dict[tuple[Any, str], Any] = {}
 
     def patch(owner: Any, name: str, part: str) -> None:

@@ -191,3 +191,18 @@ def test_os_thread_names_are_set_restored_and_inherited(tmp_path):
     assert inside == "uv-probe-with-a"  # (15 bytes: the kernel's limit)
     assert seen == [inside]  # a thread started inside the block carries the name, as native threads do
     assert comm() == before
+
+
+def test_a_wrapped_function_counts_each_call_in_its_stage_and_returns_its_result() -> None:
+    ticks = iter(range(100))
+    timer = StageTimer(clock=lambda: float(next(ticks)))
+    double = timer.wrap("double", lambda x: 2 * x)
+    assert [double(1), double(4)] == [2, 8]
+    assert timer.calls["double"] == 2 and timer.seconds["double"] == 2.0  # one tick per call on this clock
+
+    def fails() -> None:
+        raise ValueError("bad")
+
+    with pytest.raises(ValueError):
+        timer.wrap("fails", fails)()
+    assert timer.calls["fails"] == 1  # counted even when it raises

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.test_warp import astronaut, moved_astronaut
+from tests.test_warp import astronaut, lower_face_and_neck, moved_astronaut
 from unmask_video import landmark_sets
 from unmask_video.reconstruct.composite import match_color
 from unmask_video.reference_matte import mirror_fill, mirror_map, mirror_pairs, reference_matte
@@ -131,8 +131,7 @@ def test_the_references_surroundings_are_carried_from_the_same_place_only_in_the
     image, lm = astronaut()
     truth, target = moved_astronaut()
     shape = image.shape[:2]
-    face = face_region(shape, target) > 0
-    mask = ((face & (np.arange(shape[0])[:, None] > target[4, 1])) | (neck_region(shape, target, 0.1) > 0)).astype(np.float32)
+    mask = lower_face_and_neck(shape, target)
     left, bridge, right = landmark_sets.YAW_PROBE
     turned = target.copy()
     turned[bridge] += 0.2 * (target[right] - target[left])  # the nose bridge towards one side: the head has turned

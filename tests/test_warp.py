@@ -57,6 +57,14 @@ def moved_astronaut(angle: float = 8.0, scale: float = 1.05, shift: tuple[float,
     return moved, (lm @ m[:, :2].T + m[:, 2]).astype(np.float32)
 
 
+def lower_face_and_neck(shape: tuple[int, int], target: np.ndarray) -> np.ndarray:
+    """(h, w) float32 mask of what a worn mask covers on a face with ``target`` landmarks: the face below the nose tip
+    and the neck below the jaw."""
+    face = face_region(shape, target) > 0
+    below_nose = np.arange(shape[0])[:, None] > target[4, 1]
+    return ((face & below_nose) | (neck_region(shape, target, 0.1) > 0)).astype(np.float32)
+
+
 def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
     err = np.mean((a[where].astype(np.float64) - b[where].astype(np.float64)) ** 2)
     return float(10 * np.log10(255.0**2 / max(err, 1e-10)))
@@ -217,7 +225,7 @@ def test_the_references_surroundings_are_carried_where_the_frame_shows_the_same_
     truth, target = moved_astronaut()
     shape = image.shape[:2]
     face = face_region(shape, target) > 0
-    mask = ((face & (np.arange(shape[0])[:, None] > target[4, 1])) | (neck_region(shape, target, 0.1) > 0)).astype(np.float32)
+    mask = lower_face_and_neck(shape, target)
     elsewhere = truth.copy()
     elsewhere[~face & (mask == 0)] = (40, 90, 200)
     valid = {}
