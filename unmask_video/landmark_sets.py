@@ -48,6 +48,8 @@ LEFT_EYE_CORNERS: Final[tuple[int, ...]] = (33, 133)
 RIGHT_EYE_CORNERS: Final[tuple[int, ...]] = (362, 263)
 NOSE: Final[tuple[int, ...]] = (168, 6, 197, 195, 5, 4, 1, 2, 98, 327)
 MOUTH: Final[tuple[int, ...]] = (61, 291, 0, 17, 13, 14, 37, 267, 84, 314)
+#: The mouth's corners (image-left, image-right).
+MOUTH_CORNERS: Final[tuple[int, int]] = (61, 291)
 
 #: Control points of the thin-plate-spline warp of the reference onto a frame (30 points):
 #: the eye corners and nose bridge anchor the warp above the mask, the jaw and mouth shape it below.

@@ -26,7 +26,7 @@ import numpy as np
 from unmask_video.blend import DEFAULT_BLEND_WIDTH, mask_bbox
 from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
-from unmask_video.landmark_sets import LIPS_OUTER
+from unmask_video.landmark_sets import LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.reconstruct.fill_seam import feather_into_fill
 from unmask_video.stages import FaceROI, Image
 from unmask_video.warp import face_region
@@ -798,7 +798,8 @@ def _mouth_zone(mouth: np.ndarray | None, small: tuple[int, int], shape: tuple[i
         return None
     w, h = small
     pts = np.asarray(mouth, np.float32) * np.array([w / shape[1], h / shape[0]], np.float32)
-    along = pts[LIPS_OUTER.index(291)] - pts[LIPS_OUTER.index(61)]
+    left, right = (LIPS_OUTER.index(i) for i in MOUTH_CORNERS)
+    along = pts[right] - pts[left]
     width = float(np.hypot(*along))
     if width < 1.0:
         return None
