@@ -243,9 +243,10 @@ def test_the_rim_cut_takes_off_a_look_alike_collar_but_not_the_cloth_beyond_a_pl
 
 
 def test_the_boxed_filters_give_the_same_values_where_they_are_read():
-    """The filters' reach as the boxes count it (mask_refine._gaussian_reach, segment._blur_reach) covers OpenCV's own
+    """The filters' reach as the boxes count it (mask_refine.gaussian_reach, segment._blur_reach) covers OpenCV's own
     kernels: a median and a Gaussian blur on the box around a region give the whole image's values in the region."""
-    from unmask_video.mask_refine import _box_around, _gaussian_reach
+    from unmask_video.blend import mask_bbox
+    from unmask_video.mask_refine import gaussian_reach
     from unmask_video.segment import _blur_reach
 
     rng = np.random.default_rng(5)
@@ -253,18 +254,18 @@ def test_the_boxed_filters_give_the_same_values_where_they_are_read():
     where = np.zeros((120, 140), bool)
     where[40:70, 50:90] = True
     for sigma in (0.7, 1.28, 2.4):
-        assert _blur_reach(sigma) == _gaussian_reach(sigma)
+        assert _blur_reach(sigma) == gaussian_reach(sigma)
         for k in (3, 7):
-            box = _box_around(where, k // 2 + _gaussian_reach(sigma))
+            box = mask_bbox(where, k // 2 + gaussian_reach(sigma), where.shape)
             whole = cv2.GaussianBlur(cv2.medianBlur(lab, k), (0, 0), sigma)
             part = np.zeros_like(lab)
             part[box] = cv2.GaussianBlur(cv2.medianBlur(lab[box], k), (0, 0), sigma)
             np.testing.assert_array_equal(part[where], whole[where])
             # (one pixel less of reach would not do: the test can fail)
-            box = _box_around(where, k // 2 + _gaussian_reach(sigma) - 1)
+            box = mask_bbox(where, k // 2 + gaussian_reach(sigma) - 1, where.shape)
             part[box] = cv2.GaussianBlur(cv2.medianBlur(lab[box], k), (0, 0), sigma)
             assert not np.array_equal(part[where], whole[where])
-    assert _box_around(np.zeros((5, 5), bool), 2) is None
+    assert mask_bbox(np.zeros((5, 5), bool), 2, (5, 5)) is None
 
 
 

@@ -543,8 +543,8 @@ def test_the_boxed_filters_give_the_whole_windows_mask_bit_for_bit(big_astronaut
     box = face_box(lm, masked.shape)
     roi_img, roi_lm = np.ascontiguousarray(masked[box.slices]), lm - np.array([box.x0, box.y0], np.float32)
     boxed = [MaskSegmenter().segment(roi_img, roi_lm) for _ in range(2)]  # (a fit, then the reused clusters)
-    monkeypatch.setattr(segment, "_box_around", lambda where, reach: (slice(None), slice(None)))
-    monkeypatch.setattr(mask_refine, "_box_around", lambda where, reach: (slice(None), slice(None)))
+    monkeypatch.setattr(segment, "mask_bbox", lambda where, reach, shape: (slice(None), slice(None)))
+    monkeypatch.setattr(mask_refine, "mask_bbox", lambda where, reach, shape: (slice(None), slice(None)))
     whole = [MaskSegmenter().segment(roi_img, roi_lm) for _ in range(2)]
     assert boxed[0].any()
     for a, b in zip(boxed, whole):

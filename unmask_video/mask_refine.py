@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets as ls
+from unmask_video.blend import mask_bbox
 
 __all__ = [
     "search_polygon", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
@@ -398,7 +399,8 @@ def _cut_at_rim(
     # those, with the filters' reach around it, and are the same there as over the whole window.
     smooth = np.zeros_like(lab)
     relief = np.zeros_like(lab)
-    needed = _box_around((markers == 0) | (mask > 0), k // 2 + _gaussian_reach(sigma) + 1)
+    needed_at = (markers == 0) | (mask > 0)
+    needed = mask_bbox(needed_at, k // 2 + gaussian_reach(sigma) + 1, needed_at.shape)
     if needed is not None:
         smooth[needed] = cv2.GaussianBlur(cv2.medianBlur(lab[needed], k), (0, 0), sigma)
         relief[needed] = cv2.LUT(smooth[needed], _relief_table(chroma_gain, light_weight))
@@ -429,19 +431,9 @@ def _cut_at_rim(
     return out
 
 
-def _gaussian_reach(sigma: float) -> int:
+def gaussian_reach(sigma: float) -> int:
     """The radius of OpenCV's Gaussian kernel of ``sigma`` on a uint8 image (its size: round(6 sigma + 1), odd)."""
     return (int(round(sigma * 6 + 1)) | 1) // 2
-
-
-def _box_around(where: np.ndarray, reach: int) -> tuple[slice, slice] | None:
-    """The bounding box of ``where`` (bool) grown by ``reach`` pixels and kept inside the array: filters whose reach
-    is at most ``reach`` give the same values inside ``where`` on the box as on the whole array. None: ``where`` is
-    empty."""
-    x, y, w, h = cv2.boundingRect(where.astype(np.uint8))
-    if w == 0 or h == 0:
-        return None
-    return slice(max(y - reach, 0), y + h + reach), slice(max(x - reach, 0), x + w + reach)
 
 
 def _relief_table(chroma_gain: float, light_weight: float) -> np.ndarray:

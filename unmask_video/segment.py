@@ -80,14 +80,15 @@ from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from unmask_video import landmark_sets as ls
+from unmask_video.blend import mask_bbox
 from unmask_video.errors import InputError
 from unmask_video.face_detect import resize
 from unmask_video.mask_presence import (
     Presence, PresenceOptions, edge_contrast, lip_contrast, lips_region, lower_cover, lower_face, presence_score,
 )
 from unmask_video.mask_refine import (
-    ColourModel, cut_at_rim, ear_loops, grow, grow_deeper, search_polygon, shading_free_chroma, smooth_probability,
-    snap_edges,
+    ColourModel, cut_at_rim, ear_loops, gaussian_reach, grow, grow_deeper, search_polygon, shading_free_chroma,
+    smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
 
@@ -322,18 +323,8 @@ def _disk_kernel(diameter: float) -> np.ndarray:
 
 
 def _blur_reach(sigma: float) -> int:
-    """How far (pixels) :meth:`MaskSegmenter._features`' Gaussian blur of ``sigma`` reaches on a uint8 image (OpenCV's
-    kernel: round(6 sigma + 1), odd); 0 when it does not blur."""
-    return (int(round(sigma * 6 + 1)) | 1) // 2 if sigma >= 0.5 else 0
-
-
-def _box_around(where: np.ndarray, reach: int) -> tuple[slice, slice]:
-    """The bounding box of ``where`` (non-zero) grown by ``reach`` pixels, inside the array: a filter reaching at most
-    ``reach`` gives the same values at ``where`` on the box as on the whole array (the whole array when empty)."""
-    x, y, w, h = cv2.boundingRect(where.astype(np.uint8))
-    if w == 0 or h == 0:
-        return slice(None), slice(None)
-    return slice(max(y - reach, 0), y + h + reach), slice(max(x - reach, 0), x + w + reach)
+    """How far (pixels) :meth:`MaskSegmenter._features`' Gaussian blur of ``sigma`` reaches; 0 when it does not blur."""
+    return gaussian_reach(sigma) if sigma >= 0.5 else 0
 
 
 def _fill_holes(binary: np.ndarray) -> np.ndarray:
@@ -466,7 +457,7 @@ class MaskSegmenter:
         region_idx = np.flatnonzero(region.ravel())
         # (the features and the histogram only in the polygon's box, with the blur's reach around it: the working window
         # around the search region is larger, and the values inside the polygon are the same)
-        box = _box_around(region, _blur_reach(opt.blur_sigma * sub_size))
+        box = mask_bbox(region, _blur_reach(opt.blur_sigma * sub_size), region.shape) or (slice(None), slice(None))
         feats = self._features(sub[box], sub_size).reshape(-1, 3)[np.flatnonzero(region[box])]  # (a take: cheaper)
         hist = self._histogram(sub[box], region[box])
 
