@@ -612,24 +612,23 @@ def add_hem(
     e1 = cv2.erode(m8, cross)
     inner = ((e1 > 0) & (cv2.erode(e1, cross, iterations=2) == 0)).astype(np.uint8)
     sub = lab[box]
-    # (the local sums from integral images, read at the ring's pixels only)
-    h, w = m8.shape
-    y0, y1 = np.maximum(ys - r, 0), np.minimum(ys + r + 1, h)
-    x0, x1 = np.maximum(xs - r, 0), np.minimum(xs + r + 1, w)
+    # (the local sums: box filters, read at the ring's pixels only)
+    k = (2 * r + 1, 2 * r + 1)
 
-    def window(table: np.ndarray) -> np.ndarray:
-        return (table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0]).astype(np.float32)
+    def local_sum(image: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(image, cv2.CV_32F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)[ys, xs]
 
-    sum_o, sq_o = cv2.integral2(cv2.bitwise_and(sub, sub, mask=outer), sdepth=cv2.CV_32S, sqdepth=cv2.CV_64F)
-    n_o = window(cv2.integral(outer))
-    n_m = window(cv2.integral(inner))
-    s_m = window(cv2.integral(cv2.bitwise_and(sub, sub, mask=inner)))
-    s_o, q_o = window(sum_o), window(sq_o).sum(axis=1)
+    light_chroma = sub.astype(np.float32)
+    n_o, n_m = local_sum(outer), local_sum(inner)
+    s_o = local_sum(cv2.bitwise_and(sub, sub, mask=outer))
+    s_m = local_sum(cv2.bitwise_and(sub, sub, mask=inner))
+    square = cv2.transform(cv2.multiply(light_chroma, light_chroma), np.ones((1, 3), np.float32))
+    q_o = local_sum(square * outer)
     ok = (n_o > 0.5) & (n_m > 0.5)
     o = s_o / np.maximum(n_o, 1.0)[:, None]
     m = s_m / np.maximum(n_m, 1.0)[:, None]
     spread = np.sqrt(np.maximum(q_o / np.maximum(n_o, 1.0) - (o * o).sum(axis=1), 0.0))
-    po, mo = sub[ys, xs].astype(np.float32) - o, m - o
+    po, mo = light_chroma[ys, xs] - o, m - o
     along = (po * mo).sum(axis=1) / np.maximum((mo * mo).sum(axis=1), 1e-3)
     mo_ab = (mo[:, 1:] ** 2).sum(axis=1)
     along_ab = (po[:, 1:] * mo[:, 1:]).sum(axis=1) / np.maximum(mo_ab, 1e-3)

@@ -46,7 +46,7 @@ Method, per face (``face_id``):
    cluster) took in; what it took that has the cloth's own colour comes back. The same watershed cuts over the nose
    tip too (``top_cut``), flooded there also from the skin above the search region: pale skin on the nose bridge and
    the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. Once the presence
-   decision has the mask as worn, its hem joins it (``hem``, :func:`mask_refine.add_hem`): the pixel or two along its
+   decision has the mask as worn, its hem joins it (``hem_px``, :func:`mask_refine.add_hem`): the pixel or two along its
    outline whose colour lies on the way from the skin beyond to the cloth (a seam, a blurred step, the cloth's chroma
    that halved colour resolution spreads onto the skin).
 5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
@@ -152,10 +152,11 @@ class SegmentOptions:
     top_cut: bool = True
     top_cut_line: float = 0.0
     rim_same_cloth: float = 4.0  # a piece cut off whose chroma over lightness is this near the sure mask's stays
-    # The mask's hem (mask_refine.add_hem): within this distance of the mask (face; at least a pixel at the working
-    # size), the pixels whose colour lies on the way from what is beyond them to the cloth's (its seam or binding, a
-    # blurred step, the cloth's chroma spread onto the skin by halved colour resolution) join it. 0: off.
-    hem: float = 0.012
+    # The mask's hem (mask_refine.add_hem): within this many pixels of the mask (working size), the pixels whose colour
+    # lies on the way from what is beyond them to the cloth's (its seam or binding, a blurred step, the cloth's chroma
+    # spread onto the skin by halved colour resolution) join it. 0: off. (2 px took no more of the true mask on
+    # masked_pairs, and more skin.)
+    hem_px: int = 1
     hem_towards: float = 0.5  # ... at least this far from the colour beyond towards the cloth's (Lab) ...
     hem_chroma_towards: float = 0.3  # ... or this far in chroma (a, b), where the two differ by ``hem_chroma_min``
     hem_chroma_min: float = 10.0
@@ -567,9 +568,9 @@ class MaskSegmenter:
         worn, score, average = self._presence(
             state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size, skin_like
         )
-        if opt.refine and opt.hem > 0 and worn and binary.any():
+        if opt.refine and opt.hem_px > 0 and worn and binary.any():
             binary = add_hem(
-                lab, binary, max(int(round(opt.hem * sub_size)), 1), opt.hem_towards, opt.hem_chroma_towards,
+                lab, binary, opt.hem_px, opt.hem_towards, opt.hem_chroma_towards,
                 opt.hem_chroma_min, opt.hem_floor, opt.hem_noise,
             )
         if opt.refine and opt.loops and worn and binary.any():
