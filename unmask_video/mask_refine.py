@@ -604,8 +604,7 @@ def add_hem(
     rings = [m8]
     for _ in range(reach):
         rings.append(cv2.dilate(rings[-1], cross))
-    zone = (rings[width] > 0) & (m8 == 0)
-    ys, xs = np.nonzero(zone)
+    ys, xs = np.nonzero(cv2.subtract(rings[width], m8))
     if len(ys) == 0:
         return mask
     outer = ((rings[reach] > 0) & (rings[width + 1] == 0)).astype(np.uint8)
@@ -618,17 +617,16 @@ def add_hem(
     def local_sum(image: np.ndarray) -> np.ndarray:
         return cv2.boxFilter(image, cv2.CV_32F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)[ys, xs]
 
-    light_chroma = sub.astype(np.float32)
     n_o, n_m = local_sum(outer), local_sum(inner)
-    s_o = local_sum(cv2.bitwise_and(sub, sub, mask=outer))
+    beyond = cv2.bitwise_and(sub, sub, mask=outer)
+    s_o = local_sum(beyond)
     s_m = local_sum(cv2.bitwise_and(sub, sub, mask=inner))
-    square = cv2.transform(cv2.multiply(light_chroma, light_chroma), np.ones((1, 3), np.float32))
-    q_o = local_sum(square * outer)
+    q_o = cv2.sqrBoxFilter(beyond, cv2.CV_32F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)[ys, xs].sum(axis=1)
     ok = (n_o > 0.5) & (n_m > 0.5)
     o = s_o / np.maximum(n_o, 1.0)[:, None]
     m = s_m / np.maximum(n_m, 1.0)[:, None]
     spread = np.sqrt(np.maximum(q_o / np.maximum(n_o, 1.0) - (o * o).sum(axis=1), 0.0))
-    po, mo = light_chroma[ys, xs] - o, m - o
+    po, mo = sub[ys, xs].astype(np.float32) - o, m - o
     along = (po * mo).sum(axis=1) / np.maximum((mo * mo).sum(axis=1), 1e-3)
     mo_ab = (mo[:, 1:] ** 2).sum(axis=1)
     along_ab = (po[:, 1:] * mo[:, 1:]).sum(axis=1) / np.maximum(mo_ab, 1e-3)

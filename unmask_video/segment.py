@@ -353,6 +353,17 @@ def _fill_holes(binary: np.ndarray) -> np.ndarray:
     return out
 
 
+def _has_distinct(rows: np.ndarray, k: int) -> bool:
+    """Whether ``rows`` ((n, d)) holds at least ``k`` distinct rows (``len(np.unique(rows, axis=0)) >= k``: that sorts
+    the rows, several ms on a k-means sample; this drops the rows equal to a first one, k times at most)."""
+    rest = rows
+    for _ in range(k):
+        if len(rest) == 0:
+            return False
+        rest = rest[(rest != rest[0]).any(axis=1)]
+    return True
+
+
 def _clusters_map(
     labels: np.ndarray, region_idx: np.ndarray, chosen: np.ndarray, shape: tuple[int, int]
 ) -> np.ndarray:
@@ -819,7 +830,7 @@ class MaskSegmenter:
         rng = np.random.default_rng(opt.seed)  # a fresh seeded generator: the same frame gives the same fit
         n = min(opt.sample_pixels, len(feats))
         sample = feats[rng.choice(len(feats), n, replace=False)] if len(feats) > n else feats
-        if len(np.unique(sample, axis=0)) < k:  # flat region: jitter so that k-means has k distinct points
+        if not _has_distinct(sample, k):  # flat region: jitter so that k-means has k distinct points
             sample = sample + rng.normal(0, 0.5, sample.shape).astype(np.float32)
         # One thread: on a few thousand points the thread pool costs far more than it saves (much more under load).
         with threadpool_limits(limits=1):
