@@ -337,6 +337,10 @@ def test_the_mouth_cue_stands_in_for_a_missing_forehead_colour_and_backs_a_weak_
     assert presence_score(34.0, 0.96, None, 6.5, opt, mouth=50.0) == 0.0
     # A clear edge and colour are not taken back by a mouth-like dark print: the cue only backs up the weak ones.
     assert presence_score(30.0, 1.0, None, 30.0, opt, mouth=50.0) == pytest.approx(1.0)
+    # A mouth far darker than the rest of the "mask" is a bare face's, whatever the other cues say; a print is as dark
+    # elsewhere on the cloth.
+    assert presence_score(30.0, 1.0, None, 30.0, opt, mouth=60.0, rest=5.0) == 0.0
+    assert presence_score(30.0, 1.0, None, 30.0, opt, mouth=60.0, rest=50.0) == pytest.approx(1.0)
     # Off: as without it.
     off = PresenceOptions(mouth_high=0.0)
     assert presence_score(None, 1.0, None, 20.0, off, mouth=50.0) == pytest.approx(1.0)
@@ -355,14 +359,19 @@ def test_mouth_darkness_finds_a_bare_mouth_not_a_pale_masks_pleats(big_face):
     lower = lower_face(image.shape[:2], lm)
     opt = PresenceOptions()
     for photo in (image, _grey(image)):
-        bare = mouth_darkness(cv2.cvtColor(photo, cv2.COLOR_RGB2LAB), lower, lm, size, opt.mouth_reach)
-        assert bare is not None and bare >= opt.mouth_high  # the line between her lips
+        bare, rest = mouth_darkness(cv2.cvtColor(photo, cv2.COLOR_RGB2LAB), lower, lm, size, opt.mouth_reach, opt.mouth_far)
+        assert bare is not None and bare >= opt.mouth_high  # the line between her lips ...
+        assert rest is not None and bare - rest >= 10.0  # ... darker than the rest of her lower face
         for colour in ((215, 215, 215), (200, 222, 235)):
             masked, truth = draw_surgical_mask(photo, lm, MaskStyle(colour, pleats=3))
-            cloth = mouth_darkness(cv2.cvtColor(masked, cv2.COLOR_RGB2LAB), truth, lm, size, opt.mouth_reach)
+            cloth, _ = mouth_darkness(cv2.cvtColor(masked, cv2.COLOR_RGB2LAB), truth, lm, size, opt.mouth_reach)
             assert cloth is not None and cloth <= opt.mouth_low
+        # A dotted print: dark around the mouth, as dark elsewhere on the cloth.
+        dotted, truth = draw_surgical_mask(photo, lm, MaskStyle((20, 30, 40), pattern="dots"))
+        got = mouth_darkness(cv2.cvtColor(dotted, cv2.COLOR_RGB2LAB), truth, lm, size, opt.mouth_reach, opt.mouth_far)
+        assert got[0] is not None and got[1] is not None and got[0] - got[1] <= opt.mouth_over_low
     # Nothing of the mask around the lips: no cue.
-    assert mouth_darkness(cv2.cvtColor(image, cv2.COLOR_RGB2LAB), np.zeros_like(lower), lm, size, 0.06) is None
+    assert mouth_darkness(cv2.cvtColor(image, cv2.COLOR_RGB2LAB), np.zeros_like(lower), lm, size, 0.06) == (None, None)
 
 
 def test_a_pale_mask_with_a_weak_top_edge_and_no_forehead_colour_is_found(big_face):

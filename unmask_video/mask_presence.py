@@ -24,8 +24,9 @@ The score combines four cues, each in [0, 1]:
   forehead shows no usable skin colour (a bare face's "mask" with its mouth in it is no mask), and backs up a weak
   upper edge (a pale mask on pale skin, whose top shows little step, has no mouth in it).
 
-score = sqrt(colour x max(edge, mouth)) x cover x lips, the colour being the mouth cue when there is no forehead
-colour. The decision follows a running average of the score: it turns on
+score = sqrt(colour x max(edge, mouth)) x cover x lips x mouth over the rest, the colour being the mouth cue when
+there is no forehead colour. The last: whatever the other cues say, a mouth far darker than the rest of the "mask"
+(:func:`mouth_darkness`'s two figures) is a bare face's: a print's dots or stripes are as dark elsewhere on the cloth. The decision follows a running average of the score: it turns on
 above ``on`` and off below ``off``, so one odd frame neither starts nor stops the rebuild. While a mask is worn, frames
 where something skin-coloured hides part of the lower face and no red lips show (a hand passing in front of the mask,
 which :mod:`unmask_video.occluders` does not find: it need not come from outside the face) are held: the average does
@@ -70,6 +71,12 @@ class PresenceOptions:
     mouth_low: float = 12.0
     mouth_high: float = 24.0
     mouth_reach: float = 0.06
+    # ... and whatever the other cues say, a mouth this much darker than the rest of the mask (the same measure over the
+    # lower face beyond ``mouth_far`` face sizes of the lips) scores 1 (no change) ... and this much 0 (a bare face: a
+    # print's dots, stripes or blotches and a hand's edge are as dark around the mouth as elsewhere). 0: not used.
+    mouth_far: float = 0.16
+    mouth_over_low: float = 20.0
+    mouth_over_high: float = 30.0
     # Skin-coloured occluders (hands) are left out of the cover's lower face when the visible mask covers at least
     # ``occluder_min_cover`` of it and they hide at most ``occluder_max_share`` of it; an occluder's pixels are
     # within ``occluder_tolerance`` (Lab a, b) of the forehead's skin. 0 tolerance: occluders are not looked for.
@@ -229,34 +236,63 @@ def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size
     return float(np.linalg.norm(a - b))
 
 
-def mouth_darkness(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size: float, reach: float) -> float | None:
-    """How much darker than their surroundings the darkest of the ``mask``'s pixels around the lips are, or None.
+def mouth_darkness(
+    lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size: float, reach: float, far: float = 0.0
+) -> tuple[float | None, float | None]:
+    """(mouth, rest): how much darker than their surroundings the darkest of the ``mask``'s pixels around the lips are,
+    and the same over the rest of the lower face (:func:`lower_face`) beyond ``far`` face sizes of the lips; each None
+    when the mask covers too little there (``far`` 0: the rest is not measured).
 
     The lightness is blurred finely (0.01 face size: noise, a pleat's thin line) and coarsely (0.05); on the mask's
     pixels within ``reach`` face sizes of the outer lip line, the 95th percentile of coarse minus fine. A bare mouth
     (the line between the lips, its corners, a beard's shadow) is tens of units darker than the skin around it; cloth
-    over the mouth is nearly as light as the cloth around it. ``lab`` is a uint8 Lab image, ``landmarks`` in its
-    pixels, ``size`` the face size in its pixels. None when the mask covers too little around the lips.
+    over the mouth is nearly as light as the cloth around it, and a print's dots or stripes are as dark around the
+    mouth as elsewhere. ``lab`` is a uint8 Lab image, ``landmarks`` in its pixels, ``size`` the face size in its
+    pixels.
     """
     fine, coarse = max(0.01 * size, 0.7), max(0.05 * size, 1.5)
     k = max(int(round(reach * size)) | 1, 3)
-    pts = np.asarray(landmarks, np.float32)[list(ls.LIPS_OUTER)]
+    lm = np.asarray(landmarks, np.float32)
+    pts = lm[list(ls.LIPS_OUTER)]
+    if far > 0:
+        pts = np.concatenate([pts, lm[list(ls.MASK_REGION)]])
     h, w = mask.shape
-    # (all of it happens in a window around the lips, the coarse blur's reach included)
+    # (all of it happens in a window around the lips (and the lower face), the coarse blur's reach included)
     pad = k + int(np.ceil(3 * coarse)) + 2
     x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int) - pad, 0)
     x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + pad + 1, [w, h])
     if x1 <= x0 or y1 <= y0:
-        return None
+        return None, None
     window = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
     light = lab[window][..., 0].astype(np.float32)
-    lips = lips_region(light.shape, np.asarray(landmarks, np.float32) - np.array([x0, y0], np.float32))
-    around = cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
-    around &= mask[window] > 0
-    if int(around.sum()) < 10:
-        return None
-    drop = cv2.GaussianBlur(light, (0, 0), coarse) - cv2.GaussianBlur(light, (0, 0), fine)
-    return float(np.percentile(drop[around], 95))
+    local = lm - np.array([x0, y0], np.float32)
+    lips = lips_region(light.shape, local)
+    inside = mask[window] > 0
+    around = (cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0) & inside
+    rest = None
+    if far > 0:
+        kf = max(int(round(far * size)) | 1, 3)
+        rest = (cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kf, kf))) == 0) & inside
+        rest &= lower_face(light.shape, local) > 0
+        if int(rest.sum()) < 20:
+            rest = None
+    if int(around.sum()) < 10 and rest is None:
+        return None, None
+    drop = _coarse_blur(light, coarse) - cv2.GaussianBlur(light, (0, 0), fine)
+    mouth = float(np.percentile(drop[around], 95)) if int(around.sum()) >= 10 else None
+    return mouth, None if rest is None else float(np.percentile(drop[rest], 95))
+
+
+def _coarse_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of float32 ``image`` by ``sigma`` px, computed at a reduced size (an area resize, the blur,
+    a linear resize back): the same smooth field, a fraction of the cost of a wide kernel at full size."""
+    h, w = image.shape
+    f = max(int(sigma // 3), 1)
+    if f == 1 or h < 2 * f or w < 2 * f:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    small = cv2.resize(image, (max(w // f, 1), max(h // f, 1)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / f)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def lower_face(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -340,22 +376,27 @@ def presence_score(
     edge: float | None,
     options: PresenceOptions,
     mouth: float | None = None,
+    rest: float | None = None,
 ) -> float:
     """The score in [0, 1]; a cue that is None (no forehead, lips, upper edge or mask around the mouth in view) is
-    left out. ``mouth``: :func:`mouth_darkness`."""
+    left out. ``mouth``, ``rest``: :func:`mouth_darkness`."""
     colour = 1.0 if skin_distance is None else _ramp(skin_distance, options.colour_near, options.colour_far)
     covered = 1.0 if lips is None else 1.0 - _ramp(lips, options.lips_low, options.lips_high)
     step = 1.0 if edge is None else _ramp(edge, options.edge_low, options.edge_high)
+    bare = 1.0
     if mouth is not None and options.mouth_high > 0:
         # No mouth in the mask: cloth. It stands in for a missing forehead colour, and backs up a weak upper edge.
         cloth = 1.0 - _ramp(mouth, options.mouth_low, options.mouth_high)
         if skin_distance is None:
             colour = cloth
         step = max(step, cloth)
+        if rest is not None and options.mouth_over_high > 0:
+            # A mouth far darker than the rest of the "mask": a bare face's own.
+            bare = 1.0 - _ramp(mouth - rest, options.mouth_over_low, options.mouth_over_high)
     # Unlike the skin and a clear edge back each other up (their geometric mean): either one alone, when weak,
     # does not make a mask; a bare face's lit forehead can look unlike its shaded chin, and a pale mask on pale
     # skin has a weak colour cue but a clear edge.
-    return float(np.sqrt(colour * step)) * covered * _ramp(cover, options.cover_low, options.cover_high)
+    return float(np.sqrt(colour * step)) * covered * _ramp(cover, options.cover_low, options.cover_high) * bare
 
 
 class Presence:

@@ -677,8 +677,11 @@ class MaskSegmenter:
                     occluder, cover, occluded, lips = hands, hand_cover, hand_occluded, hand_lips
         if occluder is None:
             lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin)
-        mouth = mouth_darkness(lab, binary, lm, size, popt.mouth_reach) if popt.mouth_high > 0 else None
-        score = presence_score(distance, cover, lips, edge, popt, mouth)
+        mouth, rest = None, None
+        if popt.mouth_high > 0:
+            far = popt.mouth_far if popt.mouth_over_high > 0 else 0.0
+            mouth, rest = mouth_darkness(lab, binary, lm, size, popt.mouth_reach, far)
+        score = presence_score(distance, cover, lips, edge, popt, mouth, rest)
         if fit.past_hands and occluder is None and cover < popt.cover_high:
             # The mask cluster was found around a skin-coloured occluder holding the core: worn only while that
             # occluder passes as a hand, or once the mask covers the lower face by itself (the hand has gone);
@@ -695,8 +698,8 @@ class MaskSegmenter:
             hidden = self._skin_in_front(lab, binary, lower, skin_ab)
         worn = state.presence.update(score, hidden >= popt.hold_skin)
         log.debug(
-            "presence: skin distance %s cover %.2f (occluded %.2f) lips %s edge %s mouth %s score %.2f skin in front %.2f"
-            " -> %s", distance, cover, occluded, lips, edge, mouth, score, hidden, worn,
+            "presence: skin distance %s cover %.2f (occluded %.2f) lips %s edge %s mouth %s (rest %s) score %.2f skin in front %.2f"
+            " -> %s", distance, cover, occluded, lips, edge, mouth, rest, score, hidden, worn,
         )
         return worn, score, float(state.presence.average or 0.0)
 
