@@ -158,6 +158,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "presence": ("MaskSegmenter._presence",),
     "occluders": ("skin_occluders", "entering", "MaskSegmenter._skin_in_front"),
     "ear loops": ("ear_loops",),
+    "hem": ("add_hem",),
 }
 
 

@@ -276,3 +276,58 @@ def test_the_shading_free_chroma_table_is_the_function_on_every_uint8_value():
     pixels = np.stack([light.ravel(), chroma.ravel()], axis=1).astype(np.float32)
     want = shading_free_chroma(pixels[:, :1], pixels[:, 1:] - 128.0)[:, 0]
     assert _FREE_CHROMA.dtype == np.float32 and np.array_equal(_FREE_CHROMA, want)
+
+
+def _hem_scene(hem_rgb=None, noise=2.0, skin=(200, 150, 130), cloth=(190, 220, 240), radius=40):
+    """A cloth disc on skin, ringed (``hem_rgb``) by a 1-px hem, and the disc without its hem as the found mask."""
+    rng = np.random.default_rng(3)
+    image = np.zeros((140, 140, 3), np.float32) + np.array(skin, np.float32)
+    disc = np.zeros((140, 140), np.uint8)
+    cv2.circle(disc, (70, 70), radius, 1, -1)
+    inner = cv2.erode(disc, np.ones((3, 3), np.uint8))
+    image[disc > 0] = cloth
+    if hem_rgb is not None:
+        image[(disc > 0) & (inner == 0)] = hem_rgb
+    image += rng.normal(0, noise, image.shape)
+    lab = cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB)
+    return lab, disc, inner
+
+
+def test_the_hem_joins_the_mask_and_the_skin_beyond_it_does_not():
+    from unmask_video.mask_refine import add_hem
+
+    for hem in ((120, 125, 130), (245, 245, 245)):  # a grey seam, a white binding
+        lab, disc, found = _hem_scene(hem)
+        out = add_hem(lab, found, 2)
+        ring = (disc > 0) & (found == 0)
+        assert (out[ring] > 0).mean() > 0.95, hem
+        assert not ((out > 0) & (disc == 0)).any(), hem  # 2 px allowed, none taken past the hem
+        assert (out[found > 0] > 0).all()
+
+
+def test_no_hem_no_change_and_noise_is_no_hem():
+    from unmask_video.mask_refine import add_hem
+
+    lab, disc, _ = _hem_scene(None)  # the cloth meets the skin directly
+    assert (add_hem(lab, disc, 2) == disc).all()
+    lab, disc, _ = _hem_scene(None, noise=12.0)  # a grainy photo: single skin pixels stray towards the cloth
+    ring = (cv2.dilate(disc, np.ones((3, 3), np.uint8)) > 0) & (disc == 0)
+    assert ((add_hem(lab, disc, 2) > 0) & (disc == 0)).sum() < 0.05 * ring.sum()
+    assert (add_hem(lab, disc, 0) == disc).all()
+
+
+def test_the_cloths_chroma_spread_onto_the_skin_joins_the_mask():
+    from unmask_video.mask_refine import add_hem
+
+    skin, cloth = np.array((200, 150, 130), np.float32), np.array((150, 200, 240), np.float32)
+    lab, disc, found = _hem_scene(None, skin=tuple(skin), cloth=tuple(cloth))
+    # The ring just outside: the skin's lightness, its chroma half-way to the cloth's (halved colour resolution).
+    ring = (cv2.dilate(disc, np.ones((3, 3), np.uint8)) > 0) & (disc == 0)
+    skin_lab = cv2.cvtColor(skin.astype(np.uint8)[None, None], cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
+    cloth_lab = cv2.cvtColor(cloth.astype(np.uint8)[None, None], cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
+    bled = skin_lab.copy()
+    bled[1:] = 0.5 * (skin_lab[1:] + cloth_lab[1:])
+    lab[ring] = np.round(bled).astype(np.uint8)
+    out = add_hem(lab, disc, 2)
+    assert (out[ring] > 0).mean() > 0.95
+    assert not ((out > 0) & (disc == 0) & ~ring).any()

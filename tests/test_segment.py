@@ -590,3 +590,13 @@ def test_pale_skin_over_the_masks_top_edge_is_cut_off(big_astronaut, mask_colour
     assert taken <= 0.15
     # Without the cut the growth takes the pale skin in: the check above means something.
     assert figures(SegmentOptions(presence=off, top_cut=False))[1] >= 0.3
+
+
+def test_the_distinct_rows_check_is_np_unique_counted():
+    from unmask_video.segment import _has_distinct
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        rows = rng.integers(0, rng.integers(1, 4), size=(int(rng.integers(0, 12)), 3)).astype(np.float32)
+        for k in (1, 2, 3, 4):
+            assert _has_distinct(rows, k) == (len(np.unique(rows, axis=0)) >= k)

@@ -19,6 +19,8 @@ Here:
 5. :func:`snap_edges` moves the grown mask's boundary, within a narrow band, onto the sharpest step of the
    per-pixel mask probability and of the lightness (a marker watershed): the boundary is accurate to a pixel or
    two at the working size, instead of following the growth's blurred, closed outline.
+6. :func:`add_hem` adds the cloth's edge the snap leaves out: a seam or binding of another shade, the half-cloth pixels
+   of a blurred step, the cloth's chroma spread onto the skin by halved colour resolution.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from unmask_video.blend import mask_bbox
 
 __all__ = [
     "search_polygon", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
-    "cut_at_rim", "ear_loops",
+    "cut_at_rim", "add_hem", "ear_loops",
 ]
 
 _L_BINS, _AB_BINS = 8, 32
@@ -565,3 +567,80 @@ def ear_loops(
     if whole.any():
         loops |= cv2.dilate(whole[comp].astype(np.uint8), ring) & zone
     return loops & (1 - mask)
+
+
+
+
+def add_hem(
+    lab: np.ndarray,
+    mask: np.ndarray,
+    width: int,
+    towards: float = 0.5,
+    chroma_towards: float = 0.3,
+    chroma_min: float = 10.0,
+    floor: float = 8.0,
+    noise: float = 2.0,
+) -> np.ndarray:
+    """``mask`` (uint8 {0, 1}) with its hem: the pixels within ``width`` of it whose colour lies on the way from what is
+    beyond them to the mask's.
+
+    The cloth's edge is a pixel or two the growth and the snap leave out: its seam or binding (a grey or white line),
+    the pixels half cloth and half skin on a blurred step, and the mask's chroma that video's and JPEG's halved colour
+    resolution spreads a pixel or two onto the skin. Per pixel of the ring around the mask, against the local mean
+    colours (Lab) of the mask just inside its edge (m) and of what lies just beyond the ring (o): the pixel p is hem
+    when its projection on the way from o to m, (p - o).(m - o) / |m - o|^2, is at least ``towards``, or that of its
+    chroma (a, b) at least ``chroma_towards`` where the chroma of m and o differ by ``chroma_min``; and it differs from
+    o by ``floor`` and by ``noise`` x the spread of o (a noisy skin is no hem). Pixels join outward from the mask, one
+    ring at a time: a skin pixel with skin all around it does not, whatever its neighbour beyond.
+    """
+    if width < 1 or not mask.any():
+        return mask
+    reach = width + 3  # (what lies beyond: the two rings past the hem's and a gap)
+    r = reach + 1  # (the local means' window: (2 r + 1) squared around each ring pixel)
+    box = mask_bbox(mask > 0, reach + r + 1, mask.shape)
+    assert box is not None
+    m8 = mask[box]
+    cross = np.ones((3, 3), np.uint8)
+    rings = [m8]
+    for _ in range(reach):
+        rings.append(cv2.dilate(rings[-1], cross))
+    ys, xs = np.nonzero(cv2.subtract(rings[width], m8))
+    if len(ys) == 0:
+        return mask
+    outer = ((rings[reach] > 0) & (rings[width + 1] == 0)).astype(np.uint8)
+    e1 = cv2.erode(m8, cross)
+    inner = ((e1 > 0) & (cv2.erode(e1, cross, iterations=2) == 0)).astype(np.uint8)
+    sub = lab[box]
+    # (the local sums: box filters, read at the ring's pixels only)
+    k = (2 * r + 1, 2 * r + 1)
+
+    def local_sum(image: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(image, cv2.CV_32F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)[ys, xs]
+
+    n_o, n_m = local_sum(outer), local_sum(inner)
+    beyond = cv2.bitwise_and(sub, sub, mask=outer)
+    s_o = local_sum(beyond)
+    s_m = local_sum(cv2.bitwise_and(sub, sub, mask=inner))
+    q_o = cv2.sqrBoxFilter(beyond, cv2.CV_32F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)[ys, xs].sum(axis=1)
+    ok = (n_o > 0.5) & (n_m > 0.5)
+    o = s_o / np.maximum(n_o, 1.0)[:, None]
+    m = s_m / np.maximum(n_m, 1.0)[:, None]
+    spread = np.sqrt(np.maximum(q_o / np.maximum(n_o, 1.0) - (o * o).sum(axis=1), 0.0))
+    po, mo = sub[ys, xs].astype(np.float32) - o, m - o
+    along = (po * mo).sum(axis=1) / np.maximum((mo * mo).sum(axis=1), 1e-3)
+    mo_ab = (mo[:, 1:] ** 2).sum(axis=1)
+    along_ab = (po[:, 1:] * mo[:, 1:]).sum(axis=1) / np.maximum(mo_ab, 1e-3)
+    far = np.sqrt((po * po).sum(axis=1))
+    hem = ok & ((along >= towards) | ((along_ab >= chroma_towards) & (mo_ab >= chroma_min**2)))
+    hem &= (far >= floor) & (far >= noise * spread)
+    hemlike = np.zeros(m8.shape, bool)
+    hemlike[ys, xs] = hem
+    cur = m8.copy()
+    for _ in range(width):
+        add = (cv2.dilate(cur, cross) > 0) & (cur == 0) & hemlike
+        if not add.any():
+            break
+        cur[add] = 1
+    out = mask.copy()
+    out[box] = cur
+    return out

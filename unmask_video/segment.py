@@ -45,7 +45,10 @@ Method, per face (``face_id``):
    takes off a lit neck, a collar or a hood lining of nearly the mask's colour that the growth (or the k-means
    cluster) took in; what it took that has the cloth's own colour comes back. The same watershed cuts over the nose
    tip too (``top_cut``), flooded there also from the skin above the search region: pale skin on the nose bridge and
-   the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge.
+   the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. Once the presence
+   decision has the mask as worn, its hem joins it (``hem_px``, :func:`mask_refine.add_hem`): the pixel or two along its
+   outline whose colour lies on the way from the skin beyond to the cloth (a seam, a blurred step, the cloth's chroma
+   that halved colour resolution spreads onto the skin).
 5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
    much of the lower face under the nose it covers and whether red lips show; the decision follows it with
    hysteresis. No mask worn: the mask is empty and the face passes through untouched. The final mask has a
@@ -87,7 +90,7 @@ from unmask_video.mask_presence import (
     Presence, PresenceOptions, edge_contrast, lip_contrast, lips_region, lower_cover, lower_face, presence_score,
 )
 from unmask_video.mask_refine import (
-    ColourModel, cut_at_rim, ear_loops, gaussian_reach, grow, grow_deeper, search_polygon, shading_free_chroma,
+    ColourModel, add_hem, cut_at_rim, ear_loops, gaussian_reach, grow, grow_deeper, search_polygon, shading_free_chroma,
     smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
@@ -149,6 +152,16 @@ class SegmentOptions:
     top_cut: bool = True
     top_cut_line: float = 0.0
     rim_same_cloth: float = 4.0  # a piece cut off whose chroma over lightness is this near the sure mask's stays
+    # The mask's hem (mask_refine.add_hem): within this many pixels of the mask (working size), the pixels whose colour
+    # lies on the way from what is beyond them to the cloth's (its seam or binding, a blurred step, the cloth's chroma
+    # spread onto the skin by halved colour resolution) join it. 0: off. (2 px took no more of the true mask on
+    # masked_pairs, and more skin.)
+    hem_px: int = 1
+    hem_towards: float = 0.5  # ... at least this far from the colour beyond towards the cloth's (Lab) ...
+    hem_chroma_towards: float = 0.3  # ... or this far in chroma (a, b), where the two differ by ``hem_chroma_min``
+    hem_chroma_min: float = 10.0
+    hem_floor: float = 8.0  # ... and at least this far from the colour beyond (Lab units) ...
+    hem_noise: float = 2.0  # ... and this many times the spread of the colours beyond (noise is no hem)
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
     # ... and on past it, towards the ear, this far (face): a thin elongated stroke from the mask's side edge
@@ -338,6 +351,17 @@ def _fill_holes(binary: np.ndarray) -> np.ndarray:
     out = binary.copy()
     out[holes] = 1
     return out
+
+
+def _has_distinct(rows: np.ndarray, k: int) -> bool:
+    """Whether ``rows`` ((n, d)) holds at least ``k`` distinct rows (``len(np.unique(rows, axis=0)) >= k``: that sorts
+    the rows, several ms on a k-means sample; this drops the rows equal to a first one, k times at most)."""
+    rest = rows
+    for _ in range(k):
+        if len(rest) == 0:
+            return False
+        rest = rest[(rest != rest[0]).any(axis=1)]
+    return True
 
 
 def _clusters_map(
@@ -555,6 +579,11 @@ class MaskSegmenter:
         worn, score, average = self._presence(
             state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size, skin_like
         )
+        if opt.refine and opt.hem_px > 0 and worn and binary.any():
+            binary = add_hem(
+                lab, binary, opt.hem_px, opt.hem_towards, opt.hem_chroma_towards,
+                opt.hem_chroma_min, opt.hem_floor, opt.hem_noise,
+            )
         if opt.refine and opt.loops and worn and binary.any():
             face = np.zeros(shape, np.uint8)
             cv2.fillPoly(face, [np.round(sub_lm[list(ls.FACE_OVAL)]).astype(np.int32)], 1)
@@ -801,7 +830,7 @@ class MaskSegmenter:
         rng = np.random.default_rng(opt.seed)  # a fresh seeded generator: the same frame gives the same fit
         n = min(opt.sample_pixels, len(feats))
         sample = feats[rng.choice(len(feats), n, replace=False)] if len(feats) > n else feats
-        if len(np.unique(sample, axis=0)) < k:  # flat region: jitter so that k-means has k distinct points
+        if not _has_distinct(sample, k):  # flat region: jitter so that k-means has k distinct points
             sample = sample + rng.normal(0, 0.5, sample.shape).astype(np.float32)
         # One thread: on a few thousand points the thread pool costs far more than it saves (much more under load).
         with threadpool_limits(limits=1):

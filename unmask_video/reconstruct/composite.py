@@ -57,7 +57,11 @@ _MIN_OUTLIER_LAB = 8.0
 _HIGHLIGHT_PERCENTILE, _HIGHLIGHT_MARGIN, _HIGHLIGHT_SLOPE = 98.0, 3.0, 0.3
 #: With ``light="skin"``: the reference's variation around its smooth skin light is scaled down at most to this
 #: fraction (per Lab channel) to match the frame skin's.
-_MIN_CONTRAST = 0.5
+_MIN_CONTRAST = 0.3
+#: The percentile of the ring pixels' distance to the smooth skin light that the contrast compares (frame against
+#: reference): the median, not a higher one, so that the few eyelid, lash or crease pixels the ring takes in do not
+#: count as the frame skin's own variation.
+_CONTRAST_PERCENTILE = 50
 #: With ``light="skin"``: weight, in the smooth light field, of ring pixels where the frame shows no skin.
 _NOT_FRAME_SKIN_WEIGHT = 0.1
 #: With ``light="skin"``: the seam field's Gaussian is this many times ``CompositeOptions.seam_sigma``. The light field,
@@ -445,7 +449,10 @@ def match_color(
         hole_idx = np.flatnonzero(hole)
         hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
         hole_lab = _channels(_to_lab(target.reshape(-1, 3)[hole_idx]))
-        skin_lab = _channels(_to_lab(reference.reshape(-1, 3)[hole_idx[:: 4]]))  # its median and spread: fewer suffice
+        # (its median and spread: fewer suffice; not where the warp covers nothing, black, which would pull the median
+        # down and widen the spread to take in hair, eyes and shadows)
+        ref_hole = reference.reshape(-1, 3)[hole_idx[:: 4]]
+        skin_lab = _channels(_to_lab(ref_hole[ref_hole.any(axis=1)]))
     not_mask = _not_mask(tgt_c, hole_lab)
     # Where the reference shows skin: near the colour of the warped reference inside the hole.
     skin_stats = _robust(skin_lab) if skin_lab is not None and skin_lab.shape[1] >= _MIN_RING_PIXELS else None
@@ -648,9 +655,11 @@ def _skin_light(
     both = skin_keep & ref_skin
     if np.count_nonzero(both) >= _MIN_RING_PIXELS:
         smooth_both = smooth_ring[:, both]
-        theirs = _percentile(np.abs(ref_ring[:, both] - smooth_both), 75)
-        ours = _percentile(np.abs(tgt_ring[:, both] - (smooth_both + d[:, at[both]])), 75)
-        contrast = np.clip(ours / np.maximum(theirs, 1e-3), _MIN_CONTRAST, 1.0).astype(np.float32)
+        ref_dev = np.abs(ref_ring[:, both] - smooth_both)
+        theirs = _percentile(ref_dev, 75)
+        typical = _percentile(ref_dev, _CONTRAST_PERCENTILE)
+        ours = _percentile(np.abs(tgt_ring[:, both] - (smooth_both + d[:, at[both]])), _CONTRAST_PERCENTILE)
+        contrast = np.clip(ours / np.maximum(typical, 1e-3), _MIN_CONTRAST, 1.0).astype(np.float32)
         d += (1.0 - contrast)[:, None] * parts[3:]
     # How strong the rebuilt skin's colour (a/b) variation around its light may be: as strong as the frame's visible
     # skin shows around its own smooth colour (a robust high percentile on the ring; a blush, acne or a shadow's tint
