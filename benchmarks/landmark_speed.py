@@ -8,11 +8,13 @@ the frame width, at 720p and 1080p) and, where ``--data`` holds it, the real mas
 ``masked/woman_puts_on_kf94_720p.mp4`` (frames ``--real-frames``: she puts the mask on, so the model misses the
 face at times and the tracker holds it or searches). The tracker of today and the tracker module
 (``unmask_video/landmarks.py``) as it was at ``--baseline-rev`` (read with ``git show``; skipped outside a git
-checkout) run in alternating rounds on the same frames; each part is the process CPU time (all threads: MediaPipe
+checkout), with its landmark model module (``unmask_video/face_landmark_model.py``: the crop) from that revision
+too, run in alternating rounds on the same frames; each part is the process CPU time (all threads: MediaPipe
 runs the model on its own) per frame, median of the rounds: the crop (``_shrink_region``, the pre-shrink of a
 big face's region), the model (the MediaPipe graph: its crop to 192 px and the network), the hold data (the patch
 and template a tracked face is looked for with when the model misses it), the search (face detection passes) and
-the whole ``track_faces``. The last column says whether both give the same landmarks on every frame. A benchmark:
+the whole ``track_faces``. The last column says whether both give the same landmarks on every frame, and if not, the
+median and largest distance between them (px) and on how many frames only one found the face. A benchmark:
 it asserts nothing.
 """
 
@@ -61,8 +63,11 @@ def _decode(path: Path, start: int = 0, stop: int | None = None) -> tuple[list[n
     return frames, fps
 
 
-def _run(module: ModuleType, frames: list[np.ndarray], fps: float) -> tuple[dict[str, float], np.ndarray]:
-    """One pass of ``module``'s tracker over the frames: CPU ms per frame by part, and the landmarks (NaN: none)."""
+def _run(
+    module: ModuleType, frames: list[np.ndarray], fps: float, model: ModuleType = model_module
+) -> tuple[dict[str, float], np.ndarray]:
+    """One pass of ``module``'s tracker (its landmark model from ``model``) over the frames: CPU ms per frame by
+    part, and the landmarks (NaN: none)."""
     clock = StageTimer(clock=time.process_time)  # (a part called inside another counts in both)
     saved: dict[tuple[Any, str], Any] = {}
 
@@ -71,7 +76,7 @@ def _run(module: ModuleType, frames: list[np.ndarray], fps: float) -> tuple[dict
             saved[(owner, name)] = getattr(owner, name)
             setattr(owner, name, clock.wrap(part, getattr(owner, name)))
 
-    patch(model_module, "_shrink_region", "crop")
+    patch(model, "_shrink_region", "crop")
     for name in ("_face_patch", "_face_template", "_FaceShot", "_patch_of", "_template_of"):
         patch(module, name, "hold data")
     try:
@@ -94,6 +99,17 @@ def _run(module: ModuleType, frames: list[np.ndarray], fps: float) -> tuple[dict
     return {p: s * 1000.0 / len(frames) for p, s in clock.seconds.items()}, out
 
 
+def _difference(ours: np.ndarray, theirs: np.ndarray) -> str:
+    """"True" when the landmarks are the same on every frame, else how far apart: the median and largest distance
+    (px) over the frames where both found the face, and the frames only one found it on."""
+    if np.array_equal(ours, theirs, equal_nan=True):
+        return "True"
+    both = ~np.isnan(ours).any(axis=(1, 2)) & ~np.isnan(theirs).any(axis=(1, 2))
+    one = int(np.count_nonzero(np.isnan(ours).any(axis=(1, 2)) != np.isnan(theirs).any(axis=(1, 2))))
+    d = np.linalg.norm(ours[both] - theirs[both], axis=2)
+    return f"no: {np.median(d):.2f} / {d.max():.2f} px, {one} fr" if d.size else f"no: {one} fr"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="720p,1080p", help=f"comma-separated, of {', '.join(SIZES)} ('' for none)")
@@ -107,6 +123,10 @@ def main() -> None:
     cv2.setNumThreads(args.threads)
     console = Console(width=200)
     baseline = _module_or_none(args.baseline_rev, "unmask_video/landmarks.py")
+    baseline_model = _module_or_none(args.baseline_rev, "unmask_video/face_landmark_model.py")
+    if baseline is not None and baseline_model is not None:  # the revision's tracker reads with its own crop
+        for name in ("RoiLandmarker", "roi_from_box", "roi_from_landmarks"):
+            setattr(baseline, name, getattr(baseline_model, name))
     clips: dict[str, tuple[list[np.ndarray], float]] = {}
     tmp = Path(tempfile.mkdtemp(prefix="lm_speed_"))
     for name in filter(None, args.sizes.split(",")):
@@ -124,20 +144,20 @@ def main() -> None:
     for col in ("clip", "tracker", *PARTS, "x baseline", "same landmarks"):
         table.add_column(col, justify="right")
     for name, (frames, fps) in clips.items():
-        modules = {"new": tracker_module}
+        modules = {"new": (tracker_module, model_module)}
         if baseline is not None:
-            modules = {f"@{args.baseline_rev}": baseline, "new": tracker_module}
+            modules = {f"@{args.baseline_rev}": (baseline, baseline_model or model_module), **modules}
         times: dict[str, list[dict[str, float]]] = {k: [] for k in modules}
         marks: dict[str, np.ndarray] = {}
         for _ in range(args.rounds):
-            for key, module in modules.items():
-                ms, marks[key] = _run(module, frames, fps)
+            for key, (module, model) in modules.items():
+                ms, marks[key] = _run(module, frames, fps, model)
                 times[key].append(ms)
         first = next(iter(modules))
         base_total = statistics.median(t["track_faces"] for t in times[first])
         for key in modules:
             med = {p: statistics.median(t[p] for t in times[key]) for p in PARTS}
-            same = "-" if key == first else str(np.array_equal(marks[key], marks[first], equal_nan=True))
+            same = "-" if key == first else _difference(marks[key], marks[first])
             table.add_row(name, key, *(f"{med[p]:.2f}" for p in PARTS), f"{med['track_faces'] / base_total:.2f}", same)
     console.print(table)
 

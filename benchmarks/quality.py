@@ -43,6 +43,7 @@ from rich.table import Table  # noqa: E402
 
 from benchmarks.drawn_masks import DrawnMask, draw, mask_plan  # noqa: E402
 from unmask_video import landmark_sets  # noqa: E402
+from unmask_video.blend import mask_bbox  # noqa: E402
 from unmask_video.face_units import FaceLength  # noqa: E402
 from unmask_video.landmarks import FaceTracker, TrackerOptions, face_box  # noqa: E402
 from unmask_video.metrics import iou, psnr_in_mask, ssim_in_mask, temporal_error  # noqa: E402
@@ -92,10 +93,11 @@ class _Pipeline(FramePipeline):
             box = face_box(landmarks, image.shape[:2], self.options.box_margin)
             roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
             mask = np.ascontiguousarray(self.given[box.slices], dtype=np.float32)
+            tight = mask_bbox(mask > 0, 0, mask.shape)
             with self.timer("warp"):
-                reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(mask, roi_landmarks), track=face_id,
+                reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(tight, roi_landmarks), track=face_id,
                                                     image=image[box.slices], mask=mask)
-            roi = FaceROI(box, image[box.slices], roi_landmarks, mask, reference, valid)
+            roi = FaceROI(box, image[box.slices], roi_landmarks, mask, reference, valid, mask_box=tight)
         self.last_mask = np.zeros(image.shape[:2], np.float32)
         self.last_mask[roi.box.slices] = roi.mask
         return roi

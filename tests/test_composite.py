@@ -10,7 +10,7 @@ import pytest
 
 from tests.test_warp import astronaut, moved_astronaut, psnr
 from unmask_video import landmark_sets
-from unmask_video.blend import blend_into, feather_alpha, feather_reach
+from unmask_video.blend import blend_into, feather_alpha, feather_reach, grow_box, mask_bbox
 from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.landmarks import face_box
@@ -330,6 +330,25 @@ def test_blend_clips_a_box_that_leaves_the_frame() -> None:
     blend_into(frame, box, np.full((40, 40, 3), 200, np.uint8), mask, 4.0)
     assert (frame[30:, 40:] == 200).all()
     assert (frame[:30] == 0).all() and (frame[:, :40] == 0).all()
+
+
+@pytest.mark.parametrize("box", [Box(10, 20, 70, 80), Box(-8, 45, 52, 105)])  # whole, and partly outside the frame
+def test_blend_with_the_mask_box_given_writes_the_same_pixels(box: Box) -> None:
+    """The pipeline hands the blend the mask's bounding box it found once per face: the same frame, bit for bit,
+    as the blend finding it (and ``grow_box`` of that box is ``mask_bbox`` with the margin)."""
+    rng = np.random.default_rng(7)
+    frame = rng.integers(0, 256, (90, 100, 3), dtype=np.uint8)
+    mask = np.zeros((60, 60), np.float32)
+    mask[2:35, 20:58] = cv2.GaussianBlur(rng.random((33, 38)).astype(np.float32), (5, 5), 2)
+    filled = rng.integers(0, 256, (60, 60, 3), dtype=np.uint8)
+    tight = mask_bbox(mask > 0, 0, mask.shape)
+    assert tight is not None
+    for margin in (0, 3, 30):
+        assert grow_box(tight, margin, mask.shape) == mask_bbox(mask > 0, margin, mask.shape)
+    found, given = frame.copy(), frame.copy()
+    blend_into(found, box, filled, mask, 6.0)
+    blend_into(given, box, filled, mask, 6.0, mask_box=tight)
+    assert not np.array_equal(found, frame) and np.array_equal(found, given)
 
 
 def test_blend_rejects_mismatched_shapes() -> None:

@@ -72,3 +72,31 @@ def test_no_step_where_the_warp_ends_beside_the_jaw_and_the_surround_fill_takes_
     width = soft.lengths(face_size_px(face.landmarks)).fill_feather
     deep = hole & face.valid & (cv2.distanceTransform((~filled).astype(np.uint8), cv2.DIST_L2, 5) > 2 * width + 2)
     assert deep.sum() > 500 and np.array_equal(out_soft[deep], out_hard[deep])
+
+
+def test_the_wide_blur_at_half_size_stays_within_a_level_of_the_full_size_blur() -> None:
+    # The fade's fallback average (4x the near blur's sigma) is computed at half size: on a thin band of skin
+    # colour (what it blurs) it must stay within a fraction of a level of OpenCV's full-size blur, in colour and in
+    # weight, so the fade's output moves by at most one level.
+    from unmask_video.reconstruct.fill_seam import _wide_blur
+
+    rng = np.random.default_rng(3)
+    h, w = 171, 243
+    stack = np.zeros((h, w, 4), np.float32)
+    band = np.zeros((h, w), np.uint8)
+    cv2.ellipse(band, (120, 90), (80, 60), 15, 0, 360, 1, 6)
+    on = band.astype(bool)
+    stack[on, :3] = rng.uniform(120, 220, (on.sum(), 3))
+    stack[on, 3] = 1.0
+    for sigma in (4.0, 6.9, 11.0):
+        exact = cv2.GaussianBlur(stack, (0, 0), sigma)
+        fast = _wide_blur(stack, sigma)
+        assert fast.shape == exact.shape and fast.dtype == np.float32
+        weight_err = np.abs(fast[..., 3] - exact[..., 3]).max()
+        assert weight_err < 0.05 * exact[..., 3].max(), (sigma, weight_err)
+        seen = exact[..., 3] > 0.05
+        colour_exact = exact[seen, :3] / exact[seen, 3:]
+        colour_fast = fast[seen, :3] / np.maximum(fast[seen, 3:], 1e-6)
+        assert np.abs(colour_fast - colour_exact).mean() < 1.0
+    small = _wide_blur(stack, 2.0)  # below 4 px the blur is the exact one
+    assert np.array_equal(small, cv2.GaussianBlur(stack, (0, 0), 2.0))

@@ -176,6 +176,26 @@ def test_shipped_cards_carry_no_absolute_paths_and_auto_follows_them() -> None:
             assert (neural.resolve_weights("auto") == path) is beats_composite(read_card(path))
 
 
+def test_reading_a_card_does_not_import_torch() -> None:
+    """``--generator auto`` reads the shipped weights' card on every run; when the card sends it to the composite,
+    torch (seconds to import) must not be loaded for that header."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from unmask_video.reconstruct import neural\n"
+        "from unmask_video.reconstruct.generator.weights import read_card\n"
+        "path = neural.shipped_weights(neural.DEFAULT_GENERATOR)\n"
+        "assert path is not None\n"
+        "read_card(path)\n"
+        "neural.resolve_weights('auto')\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
+
+
 def test_quality_card_records_the_benchmark_in_both_cards(tmp_path: Path) -> None:
     from training.quality_card import write_record
     from unmask_video.reconstruct.generator.card import beats_composite, quality_record

@@ -574,3 +574,29 @@ def test_a_face_off_the_frame_has_no_hold_patch_or_template(astronaut, astronaut
 
     shot = _FaceShot(np.ascontiguousarray(astronaut), astronaut_landmarks + np.float32(2000.0))
     assert shot.patch is None and shot.template is None
+
+
+@pytest.mark.parametrize("x0, y0, side", [(40.0, 20.0, 400.0), (37.3, 12.6, 381.7), (-25.5, -8.25, 300.0), (10.0, 100.0, 200.0)])
+def test_landmark_crop_shrinks_in_one_warp_with_the_square_geometry(x0, y0, side):
+    """The FaceMesh crop of a big face (area halvings, then one bilinear warp): where the square is whole pixels
+    and a whole factor of the crop it is a plain area resize of it; at sub-pixel positions a block lands where
+    the exact square maps it (crop pixel u = image x0 + (u + 0.5) / scale - 0.5), within 0.15 px."""
+    from skimage import data
+
+    from unmask_video.face_landmark_model import _shrink_region
+
+    image = cv2.resize(data.astronaut(), (640, 480), interpolation=cv2.INTER_AREA)
+    size = 100
+    crop = _shrink_region(image, x0, y0, side, size)
+    assert crop.shape == (size, size, 3) and crop.dtype == np.uint8
+    if (x0, y0, side) == (40.0, 20.0, 400.0):  # a 4x shrink of whole pixels: two halvings (each rounded), no warp
+        plain = cv2.resize(image[20:420, 40:440], (size, size), interpolation=cv2.INTER_AREA)
+        assert np.abs(crop.astype(np.int16) - plain).max() <= 1
+    block = np.zeros_like(image)
+    block[200:240, 150:170] = 200
+    scale = size / side
+    weight = _shrink_region(block, x0, y0, side, size)[..., 0].astype(np.float64)
+    ys, xs = np.indices(weight.shape)
+    found = np.array([(xs * weight).sum(), (ys * weight).sum()]) / weight.sum()
+    expected = (np.array([159.5, 219.5]) - [x0, y0] + 0.5) * scale - 0.5
+    assert np.abs(found - expected).max() < 0.15, (found, expected)

@@ -743,3 +743,25 @@ def test_a_silent_stream_url_input_times_out(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"sent nothing within 1 s"):
         VideoReader(f"udp://127.0.0.1:{port}", open_timeout_s=1.0)
     assert time.monotonic() - start < 4
+
+
+def test_reader_decodes_up_to_1080p_with_slice_threads_and_the_same_frames(tmp_path: Path) -> None:
+    """Up to 1080p the decoder runs without frame threads (less CPU on a reader that has a thread of its own);
+    the frames are those of frame-threaded decoding, bit for bit; larger frames keep frame threads."""
+    from unmask_video.io.reader import decode_thread_type
+
+    assert decode_thread_type(1920, 1080) == "SLICE" and decode_thread_type(1280, 720) == "SLICE"
+    assert decode_thread_type(3840, 2160) == "AUTO" and decode_thread_type(0, 0) == "AUTO"
+    src = make_clip(tmp_path / "in.mp4", frames=12, audio=())
+    with VideoReader(str(src)) as reader:
+        assert reader.video_stream.codec_context.thread_type.name == "SLICE"
+        ours = [f.image for f in reader.frames()]
+    with av.open(str(src)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_type = "AUTO"
+        planes = [f.to_ndarray() for f in container.decode(stream)]
+    assert len(ours) == len(planes) == 12
+    with av.open(str(src)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_type = "SLICE"
+        assert all(np.array_equal(a, f.to_ndarray()) for a, f in zip(planes, container.decode(stream)))

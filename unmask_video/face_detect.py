@@ -197,6 +197,18 @@ class FaceDetector:
         return out
 
 
+def halvings(image: np.ndarray, width: int, height: int) -> tuple[np.ndarray, int]:
+    """``image`` halved by 2 x 2 area cells as many times as it stays at least ``width`` x ``height``, and the
+    cell's side: pixel (i, j) of the result averages ``image[i*cell:(i+1)*cell, j*cell:(j+1)*cell]`` (a last odd row
+    or column of each level is left out). OpenCV's fast area path; see :func:`resize`."""
+    small, cell = image, 1
+    while small.shape[1] // 2 >= max(width, 1) and small.shape[0] // 2 >= max(height, 1):
+        sh, sw = small.shape[0] // 2, small.shape[1] // 2
+        small = cv2.resize(small[: 2 * sh, : 2 * sw], (sw, sh), interpolation=cv2.INTER_AREA)
+        cell *= 2
+    return small, cell
+
+
 def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """``image`` resized to ``width`` x ``height`` (pixel centres aligned as ``cv2.resize`` aligns them); shrinking
     is area-averaged over 2 x 2 cells as many times as the size allows halving, then bilinear for the rest (at most
@@ -208,11 +220,7 @@ def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     or column is read by replicating its neighbours' average).
     """
     h, w = image.shape[:2]
-    small, cell = image, 1  # ``small``'s pixels are averages of ``cell`` x ``cell`` pixels of ``image``
-    while small.shape[1] // 2 >= max(width, 1) and small.shape[0] // 2 >= max(height, 1):
-        sh, sw = small.shape[0] // 2, small.shape[1] // 2
-        small = cv2.resize(small[: 2 * sh, : 2 * sw], (sw, sh), interpolation=cv2.INTER_AREA)
-        cell *= 2
+    small, cell = halvings(image, width, height)
     sh, sw = small.shape[:2]
     if sw * cell == w and sh * cell == h:  # (cv2.resize maps the cells onto the target as it maps the image)
         if (sw, sh) == (width, height):
@@ -241,4 +249,4 @@ def _inside(a: Detection, b: Detection) -> bool:
     return alike and b.x0 <= c[0] <= b.x1 and b.y0 <= c[1] <= b.y1
 
 
-__all__ = ["Detection", "FaceDetector", "Pass", "merge_overlapping", "resize", "pyramid", "TILE", "FACE_MIN_PX", "LEVEL_RATIO"]
+__all__ = ["Detection", "FaceDetector", "Pass", "halvings", "merge_overlapping", "resize", "pyramid", "TILE", "FACE_MIN_PX", "LEVEL_RATIO"]

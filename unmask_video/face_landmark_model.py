@@ -19,7 +19,7 @@ import numpy as np
 
 from unmask_video import landmark_sets
 from unmask_video.errors import ProcessingError
-from unmask_video.face_detect import import_mediapipe, resize
+from unmask_video.face_detect import halvings, import_mediapipe
 
 #: The landmark subgraph with its inputs exposed: the image and the ROI (a NormalizedRect) to read it in.
 _GRAPH = """
@@ -146,22 +146,25 @@ def _xy(landmark_list) -> np.ndarray:
 
 
 def _shrink_region(image: np.ndarray, x0: float, y0: float, side: float, size: int) -> np.ndarray:
-    """The square (x0, y0, side) of ``image`` (padded by edge replication) resized to ``size`` with area filtering."""
+    """The square (x0, y0, side) of ``image`` (edges replicated past the image) resized to ``size`` with area
+    filtering."""
     h, w = image.shape[:2]
-    ix0, iy0 = int(math.floor(x0)), int(math.floor(y0))
-    ix1, iy1 = int(math.ceil(x0 + side)), int(math.ceil(y0 + side))
-    pad = [max(0, -iy0), max(0, iy1 - h), max(0, -ix0), max(0, ix1 - w)]
-    region = image[max(iy0, 0) : min(iy1, h), max(ix0, 0) : min(ix1, w)]
+    rx0, ry0 = max(int(math.floor(x0)), 0), max(int(math.floor(y0)), 0)
+    region = image[ry0 : min(int(math.ceil(y0 + side)), h), rx0 : min(int(math.ceil(x0 + side)), w)]
     if region.size == 0:
         return np.zeros((size, size, 3), np.uint8)
-    if any(pad):
-        region = cv2.copyMakeBorder(region, *pad, cv2.BORDER_REPLICATE)
-    # The region was rounded outwards: map the exact square with a sub-pixel warp after shrinking.
+    # The part of the square inside the image (rounded outwards) area-halved while it stays at least the crop's
+    # scale, then one bilinear warp of the exact square from the halved cells, replicating their edge where the square
+    # leaves the image: crop pixel u is image x0 + (u + 0.5) / scale - 0.5, and the region's pixel r is cell
+    # (r + 0.5) / cell - 0.5.
     scale = size / side
-    small = resize(region, max(1, int(round(region.shape[1] * scale))), max(1, int(round(region.shape[0] * scale))))
-    ax, ay = scale * region.shape[1] / small.shape[1], scale * region.shape[0] / small.shape[0]  # rounding left
-    warp = np.array([[ax, 0.0, -(x0 - ix0) * scale], [0.0, ay, -(y0 - iy0) * scale]], np.float32)
-    return cv2.warpAffine(small, warp, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    small, cell = halvings(region, max(1, int(round(region.shape[1] * scale))),
+                           max(1, int(round(region.shape[0] * scale))))  # fmt: skip
+    step = 1.0 / (scale * cell)
+    to_cells = np.array([[step, 0.0, (x0 - rx0 + 0.5 / scale) / cell - 0.5],
+                         [0.0, step, (y0 - ry0 + 0.5 / scale) / cell - 0.5]])  # fmt: skip
+    return cv2.warpAffine(small, to_cells, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
 
 
 __all__ = ["Roi", "RoiLandmarker", "roi_from_box", "roi_from_landmarks", "ROI_SCALE"]

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from unmask_video.blend import BlendOptions, blend_into, feather_reach, mask_bbox
+from unmask_video.blend import BlendOptions, blend_into, feather_reach, grow_box, mask_bbox
 from unmask_video.debug import DebugWriter
 from unmask_video.face_detect import resize
 from unmask_video.face_units import face_size_px
@@ -211,7 +211,8 @@ class FramePipeline:
                 if outputs[index] is images[index] and (not in_place or self.debug is not None):
                     outputs[index] = images[index].copy()
                 blend = self.options.blend
-                blend_into(outputs[index], roi.box, rebuilt, roi.mask, self._blend_width(roi), mode=blend.mode)
+                blend_into(outputs[index], roi.box, rebuilt, roi.mask, self._blend_width(roi), mode=blend.mode,
+                           mask_box=roi.mask_box)  # fmt: skip
                 changed = self._blended_box(roi, images[index].shape)
                 if changed is not None:
                     self.last_changed[index].append(changed)
@@ -237,7 +238,7 @@ class FramePipeline:
         crop: tuple[slice, slice] | None = (slice(0, h), slice(0, w))
         reach = self.reconstructor.reach_px(work)
         if reach is not None:  # (its reach is in working-size pixels: 1 / scale as many at full size)
-            crop = mask_bbox(roi.mask > 0, max(int(math.ceil(reach / scale)), self._blend_reach(roi)) + 4, (h, w))
+            crop = self._mask_box(roi, max(int(math.ceil(reach / scale)), self._blend_reach(roi)) + 4)
             if crop is None:
                 return roi, None
         rows, cols = crop
@@ -296,7 +297,15 @@ class FramePipeline:
     def _blend_region(self, roi: FaceROI) -> tuple[slice, slice] | None:
         """The box of ``roi`` the blend can write to: the mask's bounding box grown by the blend's reach (the
         feather's width, or the Poisson mode's dilation of half of it, each plus a few pixels of rounding)."""
-        return mask_bbox(roi.mask > 0, self._blend_reach(roi), roi.mask.shape[:2])
+        return self._mask_box(roi, self._blend_reach(roi))
+
+    @staticmethod
+    def _mask_box(roi: FaceROI, margin: int) -> tuple[slice, slice] | None:
+        """The bounding box of ``roi``'s mask grown by ``margin`` (from ``roi.mask_box`` when it is known)."""
+        shape = roi.mask.shape[:2]
+        if roi.mask_box is not None:
+            return grow_box(roi.mask_box, margin, shape)
+        return mask_bbox(roi.mask > 0, margin, shape)
 
     def _blend_reach(self, roi: FaceROI) -> int:
         """How far outside ``roi``'s mask the blend can write, with a few pixels of rounding."""
@@ -337,14 +346,17 @@ class FramePipeline:
                 with self.timer("debug"):
                     self.debug.write_bare(frame_index, roi_image, roi_landmarks, self.segmenter.detail(face_id))
             return None
+        tight = mask_bbox(mask > 0, 0, mask.shape[:2])  # (once per face: the warp's, the blend's and the encoder's boxes)
         with self.timer("warp"):
             reference, valid = self.warper.warp(
-                roi_landmarks, roi_image.shape[:2], self._warp_region(mask, roi_landmarks), track=face_id,
+                roi_landmarks, roi_image.shape[:2], self._warp_region(tight, roi_landmarks), track=face_id,
                 image=roi_image, mask=mask,
             )
-        return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid)
+        return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight)
 
-    def _warp_region(self, mask: np.ndarray, landmarks: np.ndarray) -> tuple[int, int, int, int] | None:
+    def _warp_region(
+        self, region: tuple[slice, slice] | None, landmarks: np.ndarray
+    ) -> tuple[int, int, int, int] | None:
         """The box of the ROI the reconstructor reads the warped reference in, when it says so
         (``reach_px``: pixels beyond the mask's bounding box, at the face's size or its working size); None: the
         whole face."""
@@ -357,8 +369,7 @@ class FramePipeline:
             reach = self.reconstructor.reach_px(face_px)
         if reach is None:
             return None
-        region = mask_bbox(mask > 0, 0, mask.shape[:2])
-        if region is None:
+        if region is None:  # (``region``: the mask's bounding box, None when it is empty)
             return (0, 0, 0, 0)
         rows, cols = region
         return (cols.start - reach, rows.start - reach, cols.stop + reach, rows.stop + reach)

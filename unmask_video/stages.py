@@ -54,3 +54,6 @@ class FaceROI:
     mask: Mask  # (h, w) float32 in [0, 1], the segmented mask
     reference: Image  # (h, w, 3) uint8, the reference still warped onto this face
     valid: np.ndarray  # (h, w) bool, where ``reference`` holds warped pixels
+    #: (rows, cols) slices of the bounding box of ``mask > 0`` when the maker of the ROI found it already (the
+    #: pipeline does, once per face: the warp, the blend and the encoder's box all start from it); None: not known.
+    mask_box: tuple[slice, slice] | None = None

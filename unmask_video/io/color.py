@@ -57,6 +57,12 @@ def _plane(frame: av.VideoFrame, index: int, width: int) -> np.ndarray:
     return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :width]
 
 
+def _writable_plane(frame: av.VideoFrame, index: int) -> np.ndarray:
+    """One 8-bit plane of ``frame`` as a writable (h, w) view of its buffer, without the line padding."""
+    plane = frame.planes[index]
+    return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+
+
 class FrameToRGB:
     """Decoded frames -> (H, W, 3) uint8 RGB with each frame's own matrix and range (one swscale context)."""
 
@@ -116,9 +122,11 @@ class RGBToFrame:
         if not self.takes_planes_of(source) or image.shape[:2] != (source.height, source.width):
             return None
         width, height = self.width, self.height
-        planes = source.to_ndarray()  # (3 H / 2, W) I420, a copy
-        luma = planes[:height]
-        chroma = planes[height:].reshape(2, height // 2, width // 2)
+        out = av.VideoFrame(width, height, "yuv420p")
+        views = [_writable_plane(out, i) for i in range(3)]  # (one copy of the planes, straight into the new frame)
+        for i, view in enumerate(views):
+            view[...] = _plane(source, i, view.shape[1])[: view.shape[0]]
+        luma, chroma = views[0], views[1:]
         for x0, y0, x1, y1 in boxes:
             x0, y0 = max(0, x0) & ~1, max(0, y0) & ~1
             x1, y1 = min(width, x1 + (x1 & 1)), min(height, y1 + (y1 & 1))
@@ -130,8 +138,8 @@ class RGBToFrame:
             ).to_ndarray()
             h, w = y1 - y0, x1 - x0
             luma[y0:y1, x0:x1] = yuv[:h]
-            chroma[:, y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = yuv[h:].reshape(2, h // 2, w // 2)
-        out = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+            for plane, values in zip(chroma, yuv[h:].reshape(2, h // 2, w // 2)):
+                plane[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = values
         out.colorspace = source.colorspace
         out.color_range = 1
         return out

@@ -1,6 +1,7 @@
 """Streaming video reader (PyAV): one demux pass over the video, audio and subtitle streams.
 
-Frames are decoded one at a time (memory stays flat) with FFmpeg's threaded decoding; audio and subtitle packets
+Frames are decoded one at a time (memory stays flat) with FFmpeg's slice threads (frame threads above 1080p: see
+:func:`decode_thread_type`); audio and subtitle packets
 are handed, in demux order, to a callback (normally :meth:`unmask_video.io.writer.VideoWriter.mux_packet`). A packet
 that cannot be decoded or demuxed is skipped and decoding goes on; :attr:`VideoReader.report` says how many frames
 were lost and where. Opening a stream, a named pipe or a device runs in a worker thread: it times out, and Ctrl-C
@@ -34,6 +35,16 @@ _IMAGE_DEMUXERS = ("image2", "_pipe")
 _TEXT_DEMUXERS = frozenset({"tty", "bin", "xbin", "adf", "idf"})
 #: Consecutive demux errors after which the rest of the source is taken as unreadable.
 _MAX_DEMUX_ERRORS = 64
+#: Frames of at most this many pixels (1080p) are decoded with slice threads only, larger ones with frame threads too.
+_SLICE_ONLY_MAX_PIXELS = 1920 * 1088
+
+
+def decode_thread_type(width: int, height: int) -> str:
+    """libavcodec's threading for a video of this size. Up to 1080p: "SLICE" (a single-slice H.264 stream then
+    decodes on the calling thread: the reader already has a thread of its own, and frame threads cost CPU to hand
+    frames between them; the decoded frames are the same bit for bit). Larger frames: "AUTO" (frame threads too),
+    where one core might not keep up with a 30 fps source."""
+    return "SLICE" if 0 < width * height <= _SLICE_ONLY_MAX_PIXELS else "AUTO"
 
 
 @dataclass(frozen=True)
@@ -185,7 +196,8 @@ class VideoReader:
         self.video_stream = container.streams.video[0]
         if self.video_stream.codec_context is None:
             raise InputError(f"{self.source}: FFmpeg has no decoder for its video stream; convert it to H.264 first")
-        self.video_stream.codec_context.thread_type = "AUTO"
+        context = self.video_stream.codec_context
+        context.thread_type = decode_thread_type(int(context.width or 0), int(context.height or 0))
         self.audio_streams = list(container.streams.audio)
         self.subtitle_streams = list(container.streams.subtitles)
         skipped = len(container.streams) - 1 - len(self.audio_streams) - len(self.subtitle_streams)

@@ -26,6 +26,16 @@ def _smoothstep(t: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)  # no kink where the fade starts or ends
 
 
+def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of ``sigma`` >= 4 px computed at half size and scaled back (the wide average is smooth: a
+    quarter of the pixels and half the kernel)."""
+    h, w = image.shape[:2]
+    if sigma < 4.0 or min(h, w) < 8:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    small = cv2.resize(image, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(cv2.GaussianBlur(small, (0, 0), 0.5 * sigma), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def feather_into_fill(out: np.ndarray, filled: np.ndarray, covered: np.ndarray, width: float) -> None:
     """Soften where the ``covered`` pixels of ``out`` ((h, w, 3) uint8, changed in place; (h, w) bool: the warped
     reference) meet the ``filled`` ones ((h, w) bool: the fill, already in ``out``).
@@ -43,19 +53,30 @@ def feather_into_fill(out: np.ndarray, filled: np.ndarray, covered: np.ndarray, 
     outside = filled & (to_covered < width)
     if not (inside.any() or outside.any()):
         return
-    # The skin's local colour near the edge, from the covered pixels past the faded ones (not the rim's shade).
-    source = (covered & (to_filled >= inner) & (to_filled < inner + width)).astype(np.float32)
+    # The skin's local colour near the edge, from the covered pixels past the faded ones (not the rim's shade):
+    # the covered colour and its weight blurred as one 4-channel image, read only where a pixel changes.
+    source = covered & (to_filled >= inner) & (to_filled < inner + width)
+    stack = np.zeros(out.shape[:2] + (4,), np.float32)
+    stack[source, :3] = out[source]
+    stack[source, 3] = 1.0
     sigma = max(0.5 * inner, 1.0)
-    weight = cv2.GaussianBlur(source, (0, 0), sigma)
-    far = cv2.GaussianBlur(source, (0, 0), 4 * sigma)
-    values = out.astype(np.float32) * source[..., None]
-    near_v, far_v = cv2.GaussianBlur(values, (0, 0), sigma), cv2.GaussianBlur(values, (0, 0), 4 * sigma)
+    near = cv2.GaussianBlur(stack, (0, 0), sigma)
+    far = _wide_blur(stack, 4 * sigma)
     k = np.float32(1e-2)  # (the wider average decides only where the nearer has nothing)
-    local = (near_v + k * far_v) / np.maximum(weight + k * far, 1e-6)[..., None]
-    known = (weight + k * far) > 1e-4
-    inside &= known
-    a = _smoothstep(to_filled[inside] / inner)[:, None]
-    out[inside] = np.clip(a * out[inside] + (1.0 - a) * local[inside] + 0.5, 0, 255).astype(np.uint8)
-    outside &= known
-    b = _smoothstep(1.0 - to_covered[outside] / width)[:, None]
-    out[outside] = np.clip(b * local[outside] + (1.0 - b) * out[outside] + 0.5, 0, 255).astype(np.uint8)
+
+    def local_at(where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n, f = near[where], far[where]
+        total = n[:, 3] + k * f[:, 3]
+        known = total > 1e-4
+        return (n[:, :3] + k * f[:, :3]) / np.maximum(total, 1e-6)[:, None], known
+
+    if inside.any():
+        local, known = local_at(inside)
+        a = _smoothstep(to_filled[inside] / inner)[:, None]
+        cur = out[inside]
+        out[inside] = np.where(known[:, None], np.clip(a * cur + (1.0 - a) * local + 0.5, 0, 255), cur).astype(np.uint8)
+    if outside.any():
+        local, known = local_at(outside)
+        b = _smoothstep(1.0 - to_covered[outside] / width)[:, None]
+        cur = out[outside]
+        out[outside] = np.where(known[:, None], np.clip(b * local + (1.0 - b) * cur + 0.5, 0, 255), cur).astype(np.uint8)

@@ -94,7 +94,9 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     if not path.is_file():
         raise InputError(f"generator weights not found: {path}; pass an existing .safetensors file")
     try:
-        with safe_open(str(path), framework="pt") as f:
+        # the header only: the numpy framework spares the default run torch's import (seconds) when the card
+        # says the composite is used
+        with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata() or {}
     except Exception as exc:  # safetensors raises several types for bad headers
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
