@@ -296,7 +296,7 @@ def test_the_edge_cue_reads_the_masks_upper_edge_not_its_sides(astronaut_landmar
     lab[:] = skin
     face = np.zeros((512, 512), np.uint8)
     cv2.fillPoly(face, [np.round(lm[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
-    top = int(round(float(lm[landmark_sets.NOSE[1], 1])))  # the cloth's top edge on the nose bridge
+    top = int(round(float(lm[landmark_sets.NOSE_BRIDGE, 1])))  # the cloth's top edge on the nose bridge
     worn = (face > 0) & (np.arange(512)[:, None] >= top)
     lab[worn] = cloth
     xs = np.flatnonzero(worn.any(axis=0))

@@ -177,7 +177,7 @@ def _haired_cheek() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     haired[hair > 0] = (40, 28, 22)
     inside = (hair > 0) & (cv2.erode(face_region(shape, lm), np.ones((9, 9), np.uint8)) > 0)
     # Its mirror: the same place across the face's midline (through the nose bridge and the chin).
-    mid = lm[list(landmark_sets.NOSE[:1]) + [152]].mean(axis=0)
+    mid = lm[list(landmark_sets.NOSE[:1]) + [landmark_sets.CHIN]].mean(axis=0)
     other = np.zeros(shape, bool)
     ys, xs = np.nonzero(inside)
     other[ys, np.clip((2 * mid[0] - xs).astype(int), 0, shape[1] - 1)] = True

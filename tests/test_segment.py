@@ -492,7 +492,7 @@ def test_benchmark_error_causes_add_up_and_find_their_place(astronaut_landmarks)
     truth = truth > 0
     area = truth.sum()
     short = cv2.erode(truth.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    nose_y = int(lm[landmark_sets.NOSE[1], 1])
+    nose_y = int(lm[landmark_sets.NOSE_BRIDGE, 1])
     pred = short.copy()
     cols = np.flatnonzero(truth.any(axis=0))
     pred[nose_y - 40 : nose_y - 20, cols[len(cols) // 3] : cols[2 * len(cols) // 3]] = True  # (above the mask's top)

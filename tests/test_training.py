@@ -144,7 +144,7 @@ def test_holes_reach_the_neck_and_keep_their_style_over_frames(clip_faces: Path)
     from training.holes import HoleStyle
 
     lm = np.load(clip_faces / "landmarks.npy")
-    chin = lm[0][152]
+    chin = lm[0][ls.CHIN]
     low = [HoleStyle.sample(np.random.default_rng(i)) for i in range(40)]
     reach = [np.nonzero(st.draw(lm[0], 96).any(axis=1))[0].max() - chin[1] for st in low]
     assert max(reach) > 8 and min(reach) < 6  # some holes go well under the chin, some stop near it

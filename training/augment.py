@@ -58,7 +58,7 @@ def _move_points(points: np.ndarray, landmarks: np.ndarray, rng: np.random.Gener
     m = _similarity(rng, o, size)
     out = points @ m[:, :2].T + m[:, 2]
     # yaw: compress one side of the face towards the nose, stretch the other
-    nose_x = float(landmarks[ls.NOSE[6], 0])
+    nose_x = float(landmarks[ls.NOSE_TIP, 0])
     yaw = rng.uniform(-o.yaw, o.yaw)
     out[:, 0] += yaw * (out[:, 0] - nose_x) * np.sign(out[:, 0] - nose_x)
     # expression: points near the mouth move together (open / smile / shift)

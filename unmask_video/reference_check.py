@@ -75,7 +75,7 @@ def strokes_across_cheeks(image: np.ndarray, landmarks: np.ndarray, options: Str
     # A stroke is judged on the cheeks below the middle of the nose (no glasses rims, no eyes); once found, it
     # is followed up the face's side.
     eyes = float(roi_lm[list(landmark_sets.UNDER_EYES), 1].mean())
-    nose_tip = float(roi_lm[landmark_sets.NOSE[6], 1])
+    nose_tip = float(roi_lm[landmark_sets.NOSE_TIP, 1])
     region = reach.copy()
     region[: max(int(0.5 * (eyes + nose_tip)), 0)] = False
     k = max(int(opts.tophat_size * height) | 1, 5)

@@ -33,7 +33,7 @@ LIGHT_BLUE = (200, 225, 235)
 WHITE = (245, 245, 245)
 BLACK = (30, 30, 35)
 
-_CHIN = landmark_sets.JAW[len(landmark_sets.JAW) // 2]  # middle of the jaw line: the chin tip
+_CHIN = landmark_sets.CHIN
 _BRIDGE = landmark_sets.UNDER_EYES[len(landmark_sets.UNDER_EYES) // 2]  # middle of the under-eye line: nose bridge
 _EAR_LEFT, _EAR_RIGHT = landmark_sets.JAW[0], landmark_sets.JAW[-1]
 

@@ -75,6 +75,10 @@ _MAX_DETAIL_GAIN = 1.5
 #: With ``light="skin"``: ring pixels further than this many robust spreads from the frame's colour where the
 #: reference shows skin are not the frame's skin.
 _FRAME_SKIN_SPREADS = 4.0
+#: With ``light="skin"``: ring pixels darker than this fraction of the frame's skin's median lightness (under the
+#: eyes) are not the frame's skin, whatever the spreads say: hair or a deep shadow beside the jaw, whose colour is
+#: skin's only darker (a dark clip's skin spreads, which the hair itself widens, take it in).
+_SKIN_LIGHTNESS_FLOOR = 0.6
 #: With ``light="skin"``: the rebuilt skin's a/b offsets from its smooth light are bounded by this percentile of the
 #: frame's skin's own (on the ring, from its smooth colour), at least ``_MIN_CHROMA_LIMIT`` Lab units.
 _CHROMA_PERCENTILE, _MIN_CHROMA_LIMIT = 90.0, 2.0
@@ -358,6 +362,14 @@ def _not_mask(tgt: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
     return keep
 
 
+def _lit_skin(sample: np.ndarray) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """The ``sample`` skin pixels ((3, M) Lab) without those darker than ``_SKIN_LIGHTNESS_FLOOR`` of its median
+    lightness (hair, a deep shadow), as :func:`_robust` (median, spread) of the rest (the sample itself if too few
+    are left): their spread is skin's own, not widened to take in the hair."""
+    lit = sample[:, sample[0] >= _SKIN_LIGHTNESS_FLOOR * float(_median(sample[0]))]
+    return _robust(lit) if lit.shape[1] >= _MIN_RING_PIXELS else sample
+
+
 def _inliers(
     tgt: np.ndarray, ref: np.ndarray, not_mask: np.ndarray, skin: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -622,11 +634,22 @@ def _skin_light(
     if np.count_nonzero(sample) < _MIN_RING_PIXELS:
         sample = colour_keep
     if np.count_nonzero(sample) >= _MIN_RING_PIXELS:
-        frame_skin = _near(tgt_ring, tgt_ring[:, sample], _FRAME_SKIN_SPREADS)
+        frame_skin = _near(tgt_ring, _lit_skin(tgt_ring[:, sample]), _FRAME_SKIN_SPREADS)
+        frame_skin &= tgt_ring[0] >= _SKIN_LIGHTNESS_FLOOR * float(_median(tgt_ring[0, sample]))
     # The frame is compared with the reference pixel by pixel (so that the same photo in the same light is matched
     # exactly, and hair or background in both still tell how the light changed), except where the frame shows skin
     # and the reference does not (its hair or background beside a frame's cheek): there with its smooth skin light.
     swap = frame_skin & ~ref_skin
+    both_top = sample & frame_skin & ref_skin
+    if swap.any() and np.count_nonzero(both_top) >= _MIN_RING_PIXELS:
+        # "Shows skin" is a loose test (brown hair passes it, and a reference in other light fails it): where the
+        # frame's pixel, moved by the change the skin under the eyes shows, is nearer the reference's own pixel than
+        # its smooth skin light, both show the same thing (hair in both): compared pixel by pixel. Compared with the
+        # skin light, a frame's hair read as a shadow and darkened the whole rebuilt face.
+        shift = _median(tgt_ring[:, both_top] - ref_ring[:, both_top])[:, None]
+        idx = np.flatnonzero(swap)
+        moved = tgt_ring[:, idx] - shift
+        swap[idx] = np.square(moved - smooth_ring[:, idx]).sum(axis=0) < np.square(moved - ref_ring[:, idx]).sum(axis=0)
     at_ring = ref_ring
     if swap.any():
         at_ring = ref_ring.copy()
