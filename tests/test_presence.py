@@ -3,6 +3,7 @@ front of a worn mask (the mask stays found, the hand stays in front)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -277,7 +278,9 @@ def test_a_worn_mask_stays_rebuilt_through_blurred_frames_with_landmarks_placed_
         return [bool(_segment_full(seg, f, m).any()) for f, m in frames]
 
     assert all(run(SegmentOptions())), "the mask was dropped on the blurred frames"
-    assert not all(run(SegmentOptions(presence=PresenceOptions(hold_frames=0))))  # without the hold it is
+    # Without the hold it is (the mouth cue off too: the landmarks placed too high put their mouth on the cloth, which
+    # shows no mouth, and that alone backs the weak edge there)
+    assert not all(run(SegmentOptions(presence=PresenceOptions(hold_frames=0, mouth_high=0.0))))
 
 
 def test_the_edge_cue_reads_the_masks_upper_edge_not_its_sides(astronaut_landmarks):
@@ -320,3 +323,75 @@ def test_median_u8_is_numpys_median(n):
     got = median_u8(values)
     assert got.dtype == np.float32
     assert np.array_equal(got, np.median(values.astype(np.float32), axis=0))
+
+
+def test_the_mouth_cue_stands_in_for_a_missing_forehead_colour_and_backs_a_weak_edge():
+    opt = PresenceOptions()
+    # No usable forehead colour, a clear upper edge, the lower face covered: a bare face's mouth in its "mask" says no.
+    assert presence_score(None, 1.0, None, 20.0, opt) == pytest.approx(1.0)
+    assert presence_score(None, 1.0, None, 20.0, opt, mouth=50.0) == 0.0
+    assert presence_score(None, 1.0, None, 20.0, opt, mouth=4.0) == pytest.approx(1.0)
+    # A pale mask far from the skin's colour with a weak upper edge: no mouth in it says mask.
+    assert presence_score(34.0, 0.96, None, 6.5, opt) == 0.0
+    assert presence_score(34.0, 0.96, None, 6.5, opt, mouth=4.0) == pytest.approx(1.0)
+    assert presence_score(34.0, 0.96, None, 6.5, opt, mouth=50.0) == 0.0
+    # A clear edge and colour are not taken back by a mouth-like dark print: the cue only backs up the weak ones.
+    assert presence_score(30.0, 1.0, None, 30.0, opt, mouth=50.0) == pytest.approx(1.0)
+    # A mouth far darker than the rest of the "mask" is a bare face's, whatever the other cues say; a print is as dark
+    # elsewhere on the cloth.
+    assert presence_score(30.0, 1.0, None, 30.0, opt, mouth=60.0, rest=5.0) == 0.0
+    assert presence_score(30.0, 1.0, None, 30.0, opt, mouth=60.0, rest=50.0) == pytest.approx(1.0)
+    # Off: as without it.
+    off = PresenceOptions(mouth_high=0.0)
+    assert presence_score(None, 1.0, None, 20.0, off, mouth=50.0) == pytest.approx(1.0)
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    return np.repeat(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+
+
+def test_mouth_darkness_finds_a_bare_mouth_not_a_pale_masks_pleats(big_face):
+    from unmask_video.mask_presence import lower_face, mouth_darkness
+    from unmask_video.segment import face_size
+
+    image, lm, _ = big_face
+    size = face_size(lm)
+    lower = lower_face(image.shape[:2], lm)
+    opt = PresenceOptions()
+    for photo in (image, _grey(image)):
+        bare, rest = mouth_darkness(cv2.cvtColor(photo, cv2.COLOR_RGB2LAB), lower, lm, size, opt.mouth_reach, opt.mouth_far)
+        assert bare is not None and bare >= opt.mouth_high  # the line between her lips ...
+        assert rest is not None and bare - rest >= 10.0  # ... darker than the rest of her lower face
+        for colour in ((215, 215, 215), (200, 222, 235)):
+            masked, truth = draw_surgical_mask(photo, lm, MaskStyle(colour, pleats=3))
+            cloth, _ = mouth_darkness(cv2.cvtColor(masked, cv2.COLOR_RGB2LAB), truth, lm, size, opt.mouth_reach)
+            assert cloth is not None and cloth <= opt.mouth_low
+        # A dotted print: dark around the mouth, as dark elsewhere on the cloth.
+        dotted, truth = draw_surgical_mask(photo, lm, MaskStyle((20, 30, 40), pattern="dots"))
+        got = mouth_darkness(cv2.cvtColor(dotted, cv2.COLOR_RGB2LAB), truth, lm, size, opt.mouth_reach, opt.mouth_far)
+        assert got[0] is not None and got[1] is not None and got[0] - got[1] <= opt.mouth_over_low
+    # Nothing of the mask around the lips: no cue.
+    assert mouth_darkness(cv2.cvtColor(image, cv2.COLOR_RGB2LAB), np.zeros_like(lower), lm, size, 0.06) == (None, None)
+
+
+def test_a_pale_mask_with_a_weak_top_edge_and_no_forehead_colour_is_found(big_face):
+    # A grey photo (no warm forehead: no colour cue) of a pale grey mask, whose top shows little step on the skin.
+    image, lm, _ = big_face
+    masked, truth = draw_surgical_mask(_grey(image), lm, MaskStyle((215, 215, 215)))
+    found = _segment_full(MaskSegmenter(), masked, lm)
+    assert (found & (truth > 0)).sum() >= 0.9 * (truth > 0).sum()
+    # Without the mouth cue the weak edge alone drops it: the check above means something.
+    plain = MaskSegmenter(SegmentOptions(presence=PresenceOptions(mouth_high=0.0)))
+    assert not _segment_full(plain, masked, lm).any()
+
+
+def test_a_bare_face_with_no_forehead_colour_and_a_clear_edge_stays_bare(big_face):
+    # A grey photo of a bare face (no warm forehead: no colour cue), its edge cue made to read "clear" (as on real bare
+    # photos whose shaded lower face or beard steps from the skin above): the mouth in the "mask" keeps it bare.
+    image, lm, _ = big_face
+    grey = _grey(image)
+    clear = PresenceOptions(edge_low=0.0, edge_high=1.0)
+    assert not _segment_full(MaskSegmenter(SegmentOptions(presence=clear)), grey, lm).any()
+    # Without the mouth cue, the same face is given a mask: the check above means something.
+    plain = replace(clear, mouth_high=0.0)
+    assert _segment_full(MaskSegmenter(SegmentOptions(presence=plain)), grey, lm).any()

@@ -18,9 +18,15 @@ The score combines four cues, each in [0, 1]:
 - lips: red lips in view mean no mask over the mouth (:func:`lip_contrast`);
 - edge: cloth on skin makes a clear colour step along the mask's upper edge (read column by column, just above
   and just below the mask's top); a bare face's shaded lower face fades into the skin above it
-  (:func:`edge_contrast`).
+  (:func:`edge_contrast`);
+- mouth: a bare mouth is a dark line between the lips (and dark corners, a lip shadow) much darker than the skin
+  around it; cloth over the mouth has no such line (:func:`mouth_darkness`). It stands in for the colour cue when the
+  forehead shows no usable skin colour (a bare face's "mask" with its mouth in it is no mask), and backs up a weak
+  upper edge (a pale mask on pale skin, whose top shows little step, has no mouth in it).
 
-score = sqrt(colour x edge) x cover x lips. The decision follows a running average of the score: it turns on
+score = sqrt(colour x max(edge, mouth)) x cover x lips x mouth over the rest, the colour being the mouth cue when
+there is no forehead colour. The last: whatever the other cues say, a mouth far darker than the rest of the "mask"
+(:func:`mouth_darkness`'s two figures) is a bare face's: a print's dots or stripes are as dark elsewhere on the cloth. The decision follows a running average of the score: it turns on
 above ``on`` and off below ``off``, so one odd frame neither starts nor stops the rebuild. While a mask is worn, frames
 where something skin-coloured hides part of the lower face and no red lips show (a hand passing in front of the mask,
 which :mod:`unmask_video.occluders` does not find: it need not come from outside the face) are held: the average does
@@ -38,7 +44,7 @@ from unmask_video import landmark_sets as ls
 
 __all__ = [
     "PresenceOptions", "Presence", "presence_score", "lip_contrast", "edge_contrast", "lower_face", "lower_cover",
-    "lips_region",
+    "lips_region", "mouth_darkness",
 ]
 
 
@@ -59,6 +65,18 @@ class PresenceOptions:
     # "skin around them" has the forehead's colour (Lab a, b within this): a bare face's "mask" is its whole lower
     # face, lips included; around a red print on a mask, the cloth is unlike the forehead. 0: the cue is dropped.
     lips_ring_skin: float = 8.0
+    # The mouth cue: the segmented mask's pixels around the lips (the lip line grown by ``mouth_reach`` face sizes) this
+    # much darker (uint8 Lab L, the 95th percentile of a fine blur's drop below a coarse one, see mouth_darkness) score
+    # 1 (cloth, no mouth in view) ... and this much 0 (a mouth's dark line: a bare face). mouth_high 0: no mouth cue.
+    mouth_low: float = 12.0
+    mouth_high: float = 24.0
+    mouth_reach: float = 0.06
+    # ... and whatever the other cues say, a mouth this much darker than the rest of the mask (the same measure over the
+    # lower face beyond ``mouth_far`` face sizes of the lips) scores 1 (no change) ... and this much 0 (a bare face: a
+    # print's dots, stripes or blotches and a hand's edge are as dark around the mouth as elsewhere). 0: not used.
+    mouth_far: float = 0.16
+    mouth_over_low: float = 20.0
+    mouth_over_high: float = 30.0
     # Skin-coloured occluders (hands) are left out of the cover's lower face when the visible mask covers at least
     # ``occluder_min_cover`` of it and they hide at most ``occluder_max_share`` of it; an occluder's pixels are
     # within ``occluder_tolerance`` (Lab a, b) of the forehead's skin. 0 tolerance: occluders are not looked for.
@@ -218,6 +236,80 @@ def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size
     return float(np.linalg.norm(a - b))
 
 
+def mouth_darkness(
+    lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size: float, reach: float, far: float = 0.0
+) -> tuple[float | None, float | None]:
+    """(mouth, rest): how much darker than their surroundings the darkest of the ``mask``'s pixels around the lips are,
+    and the same over the rest of the lower face (:func:`lower_face`) beyond ``far`` face sizes of the lips; each None
+    when the mask covers too little there (``far`` 0: the rest is not measured).
+
+    The lightness is blurred finely (0.01 face size: noise, a pleat's thin line) and coarsely (0.05); on the mask's
+    pixels within ``reach`` face sizes of the outer lip line, the 95th percentile of coarse minus fine. A bare mouth
+    (the line between the lips, its corners, a beard's shadow) is tens of units darker than the skin around it; cloth
+    over the mouth is nearly as light as the cloth around it, and a print's dots or stripes are as dark around the
+    mouth as elsewhere. ``lab`` is a uint8 Lab image, ``landmarks`` in its pixels, ``size`` the face size in its
+    pixels.
+    """
+    fine, coarse = max(0.01 * size, 0.7), max(0.05 * size, 1.5)
+    k = max(int(round(reach * size)) | 1, 3)
+    lm = np.asarray(landmarks, np.float32)
+    pts = lm[list(ls.LIPS_OUTER)]
+    if far > 0:
+        pts = np.concatenate([pts, lm[list(ls.MASK_REGION)]])
+    h, w = mask.shape
+    # (all of it happens in a window around the lips (and the lower face), the coarse blur's reach included)
+    pad = k + int(np.ceil(3 * coarse)) + 2
+    x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + pad + 1, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return None, None
+    window = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
+    light = lab[window][..., 0].astype(np.float32)
+    local = lm - np.array([x0, y0], np.float32)
+    lips = lips_region(light.shape, local)
+    inside = mask[window] > 0
+    around = _dilated(lips, local[list(ls.LIPS_OUTER)], k) & inside
+    rest = None
+    if far > 0:
+        rest = ~_dilated(lips, local[list(ls.LIPS_OUTER)], max(int(round(far * size)) | 1, 3)) & inside
+        rest &= lower_face(light.shape, local) > 0
+        if int(rest.sum()) < 20:
+            rest = None
+    if int(around.sum()) < 10 and rest is None:
+        return None, None
+    drop = _coarse_blur(light, coarse) - cv2.GaussianBlur(light, (0, 0), fine)
+    mouth = float(np.percentile(drop[around], 95)) if int(around.sum()) >= 10 else None
+    return mouth, None if rest is None else float(np.percentile(drop[rest], 95))
+
+
+def _dilated(region: np.ndarray, points: np.ndarray, diameter: int) -> np.ndarray:
+    """bool: ``region`` (uint8 {0, 1}, inside the polygon of ``points``) dilated by a disk of ``diameter`` px, the
+    dilation run only on the polygon's box grown by the disk's reach (the same result, on a fraction of the pixels)."""
+    h, w = region.shape
+    r = diameter // 2 + 1
+    x0, y0 = np.maximum(np.floor(points.min(axis=0)).astype(int) - r, 0)
+    x1, y1 = np.minimum(np.ceil(points.max(axis=0)).astype(int) + r + 1, [w, h])
+    out = np.zeros((h, w), bool)
+    if x1 <= x0 or y1 <= y0:
+        return out
+    box = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))
+    out[box] = cv2.dilate(region[box], kernel) > 0
+    return out
+
+
+def _coarse_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of float32 ``image`` by ``sigma`` px, computed at a reduced size (an area resize, the blur,
+    a linear resize back): the same smooth field, a fraction of the cost of a wide kernel at full size."""
+    h, w = image.shape
+    f = max(int(sigma // 3), 1)
+    if f == 1 or h < 2 * f or w < 2 * f:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    small = cv2.resize(image, (max(w // f, 1), max(h // f, 1)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / f)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def lower_face(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     """uint8 {0, 1}: the lower face under the nose (MASK_REGION below the nose's base), where a worn mask is."""
     lower = np.zeros(shape, np.uint8)
@@ -298,15 +390,28 @@ def presence_score(
     lips: float | None,
     edge: float | None,
     options: PresenceOptions,
+    mouth: float | None = None,
+    rest: float | None = None,
 ) -> float:
-    """The score in [0, 1]; a cue that is None (no forehead, lips or upper edge in view) is left out."""
+    """The score in [0, 1]; a cue that is None (no forehead, lips, upper edge or mask around the mouth in view) is
+    left out. ``mouth``, ``rest``: :func:`mouth_darkness`."""
     colour = 1.0 if skin_distance is None else _ramp(skin_distance, options.colour_near, options.colour_far)
     covered = 1.0 if lips is None else 1.0 - _ramp(lips, options.lips_low, options.lips_high)
     step = 1.0 if edge is None else _ramp(edge, options.edge_low, options.edge_high)
+    bare = 1.0
+    if mouth is not None and options.mouth_high > 0:
+        # No mouth in the mask: cloth. It stands in for a missing forehead colour, and backs up a weak upper edge.
+        cloth = 1.0 - _ramp(mouth, options.mouth_low, options.mouth_high)
+        if skin_distance is None:
+            colour = cloth
+        step = max(step, cloth)
+        if rest is not None and options.mouth_over_high > 0:
+            # A mouth far darker than the rest of the "mask": a bare face's own.
+            bare = 1.0 - _ramp(mouth - rest, options.mouth_over_low, options.mouth_over_high)
     # Unlike the skin and a clear edge back each other up (their geometric mean): either one alone, when weak,
     # does not make a mask; a bare face's lit forehead can look unlike its shaded chin, and a pale mask on pale
     # skin has a weak colour cue but a clear edge.
-    return float(np.sqrt(colour * step)) * covered * _ramp(cover, options.cover_low, options.cover_high)
+    return float(np.sqrt(colour * step)) * covered * _ramp(cover, options.cover_low, options.cover_high) * bare
 
 
 class Presence:

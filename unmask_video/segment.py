@@ -87,7 +87,8 @@ from unmask_video.blend import mask_bbox
 from unmask_video.errors import InputError
 from unmask_video.face_detect import resize
 from unmask_video.mask_presence import (
-    Presence, PresenceOptions, edge_contrast, lip_contrast, lips_region, lower_cover, lower_face, presence_score,
+    Presence, PresenceOptions, edge_contrast, lip_contrast, lips_region, lower_cover, lower_face, mouth_darkness,
+    presence_score,
 )
 from unmask_video.mask_refine import (
     ColourModel, add_hem, cut_at_rim, ear_loops, gaussian_reach, grow, grow_deeper, search_polygon, shading_free_chroma,
@@ -676,7 +677,11 @@ class MaskSegmenter:
                     occluder, cover, occluded, lips = hands, hand_cover, hand_occluded, hand_lips
         if occluder is None:
             lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin)
-        score = presence_score(distance, cover, lips, edge, popt)
+        mouth, rest = None, None
+        if popt.mouth_high > 0:
+            far = popt.mouth_far if popt.mouth_over_high > 0 else 0.0
+            mouth, rest = mouth_darkness(lab, binary, lm, size, popt.mouth_reach, far)
+        score = presence_score(distance, cover, lips, edge, popt, mouth, rest)
         if fit.past_hands and occluder is None and cover < popt.cover_high:
             # The mask cluster was found around a skin-coloured occluder holding the core: worn only while that
             # occluder passes as a hand, or once the mask covers the lower face by itself (the hand has gone);
@@ -693,8 +698,8 @@ class MaskSegmenter:
             hidden = self._skin_in_front(lab, binary, lower, skin_ab)
         worn = state.presence.update(score, hidden >= popt.hold_skin)
         log.debug(
-            "presence: skin distance %s cover %.2f (occluded %.2f) lips %s edge %s score %.2f skin in front %.2f -> %s",
-            distance, cover, occluded, lips, edge, score, hidden, worn,
+            "presence: skin distance %s cover %.2f (occluded %.2f) lips %s edge %s mouth %s (rest %s) score %.2f skin in front %.2f"
+            " -> %s", distance, cover, occluded, lips, edge, mouth, rest, score, hidden, worn,
         )
         return worn, score, float(state.presence.average or 0.0)
 
