@@ -91,10 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         print(f"skipped: no data folder {args.data} (pass --data)")
         return 0
+    if not (args.data / "talking").is_dir() and (args.data / "videos").is_dir():
+        args.data = args.data / "videos"  # the shared data folder given instead of its videos folder
     jobs = [(p, 0, args.frames) for folder in ("talking", "small_faces") for p in sorted((args.data / folder).glob("*.mp4"))]
     kf94 = args.data / KF94
     if kf94.exists():
         jobs += [(kf94, start, end) for start, end in KF94_STRETCHES]
+    if not jobs:
+        print(f"no clips: {args.data} has no talking/, small_faces/ or {KF94} (pass --data ../shared/data/videos)")
+        return 2
     console = Console()
     table = Table(title="bare faces: output against input")
     for column in ("clip", "frames", "frames changed", "counted as masked", "worst whole-frame PSNR dB", "s"):

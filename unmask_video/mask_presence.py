@@ -199,8 +199,8 @@ def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size
     """
     k = max(int(round(0.05 * size)) | 1, 3)
     # Only the upper half of the face's rings: below, the neck or the background are no skin to compare with.
-    chin_y = float(landmarks[ls.JAW[len(ls.JAW) // 2], 1])
-    nose_y = float(landmarks[ls.NOSE[-3], 1])
+    chin_y = float(landmarks[ls.CHIN, 1])
+    nose_y = float(landmarks[ls.NOSE_BASE, 1])
     limit = (nose_y + chin_y) / 2
     # (all of it happens in a window: the face outline's box above that line, and the rings' reach around it)
     oval = np.asarray(landmarks, np.float32)[list(ls.FACE_OVAL)]
@@ -314,7 +314,7 @@ def lower_face(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     """uint8 {0, 1}: the lower face under the nose (MASK_REGION below the nose's base), where a worn mask is."""
     lower = np.zeros(shape, np.uint8)
     cv2.fillPoly(lower, [np.round(landmarks[list(ls.MASK_REGION)]).astype(np.int32)], 1)
-    nose_y = int(round(float(landmarks[ls.NOSE[-3], 1])))
+    nose_y = int(round(float(landmarks[ls.NOSE_BASE, 1])))
     lower[: max(nose_y, 0)] = 0
     return lower
 

@@ -58,7 +58,7 @@ def search_polygon(
     ``above`` x ``size`` and its middle point is the nose bridge (landmark 6) instead of 197.
     """
     lm = np.asarray(landmarks, np.float32)
-    top_pt, chin = lm[ls.NOSE[1]], lm[ls.JAW[len(ls.JAW) // 2]]
+    top_pt, chin = lm[ls.NOSE_BRIDGE], lm[ls.CHIN]
     down = chin - top_pt
     down /= max(float(np.linalg.norm(down)), 1e-6)
     jaw = lm[list(ls.JAW)].copy()

@@ -760,7 +760,7 @@ class MaskSegmenter:
     def _over_nose(lm: np.ndarray, shape: tuple[int, int], lift: float) -> np.ndarray:
         """uint8 {0, 1}: above the line across the face ``lift`` pixels over the nose tip (the nose bridge, the cheeks
         under the eyes: a worn mask's top edge is there, with skin above it)."""
-        tip, bridge = lm[ls.NOSE[6]], lm[ls.NOSE[1]]
+        tip, bridge = lm[ls.NOSE_TIP], lm[ls.NOSE_BRIDGE]
         down = tip - bridge
         down /= max(float(np.linalg.norm(down)), 1e-6)
         # (a half-plane as a large quadrilateral, which fillPoly clips to the window)
