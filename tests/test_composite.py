@@ -513,6 +513,17 @@ def test_the_masks_shadow_around_it_does_not_darken_the_rebuilt_face() -> None:
     assert errors[6] < 3.0, errors
 
 
+def _elliptic_hole(
+    h: int, w: int, centre: tuple[int, int], radii: tuple[float, float], ring_px: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel rows and columns, an elliptic hole ((row, column) centre and radii) and the ring from 2 to ``ring_px``
+    pixels around it."""
+    yy, xx = np.mgrid[:h, :w]
+    hole = ((yy - centre[0]) / radii[0]) ** 2 + ((xx - centre[1]) / radii[1]) ** 2 <= 1.0
+    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+    return yy, xx, hole, (dist > 2) & (dist <= ring_px)
+
+
 def test_pale_skin_beside_a_white_mask_is_not_taken_for_the_mask() -> None:
     # A pleated white mask on a pale face, hair over part of the ring: the mask's colour spread (its folds, the skin
     # it reflects) takes in the pale skin around it. Were that skin dropped as mask-coloured, only the hair (alike in
@@ -522,10 +533,7 @@ def test_pale_skin_beside_a_white_mask_is_not_taken_for_the_mask() -> None:
 
     rng = np.random.default_rng(3)
     h, w = 120, 120
-    yy, xx = np.mgrid[:h, :w]
-    hole = ((yy - 60) / 34.0) ** 2 + ((xx - 60) / 44.0) ** 2 <= 1.0
-    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-    ring = (dist > 2) & (dist <= 14)
+    yy, xx, hole, ring = _elliptic_hole(h, w, (60, 60), (34.0, 44.0), 14)
     hair = ring & (xx < 40)
     shirt = ring & (yy > 100)
 
@@ -698,10 +706,7 @@ def test_another_persons_blotchy_skin_is_flattened_to_the_frames_skin() -> None:
 
     rng = np.random.default_rng(7)
     h, w = 160, 160
-    yy, xx = np.mgrid[:h, :w]
-    hole = ((yy - 85) / 48.0) ** 2 + ((xx - 80) / 56.0) ** 2 <= 1.0
-    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
-    ring = (dist > 2) & (dist <= 16)
+    _, _, hole, ring = _elliptic_hole(h, w, (85, 80), (48.0, 56.0), 16)
     image = np.clip(np.array([236, 200, 190], np.float32) + rng.normal(0.0, 2.0, (h, w, 1)), 0, 255)
     image[hole] = (220, 222, 226)  # a grey mask
     blotches = cv2.resize(rng.random((12, 12)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)

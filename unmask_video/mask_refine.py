@@ -569,8 +569,6 @@ def ear_loops(
     return loops & (1 - mask)
 
 
-
-
 def add_hem(
     lab: np.ndarray,
     mask: np.ndarray,
