@@ -26,11 +26,13 @@ The score combines four cues, each in [0, 1]:
 
 score = sqrt(colour x max(edge, mouth)) x cover x lips x mouth over the rest, the colour being the mouth cue when
 there is no forehead colour. The last: whatever the other cues say, a mouth far darker than the rest of the "mask"
-(:func:`mouth_darkness`'s two figures) is a bare face's: a print's dots or stripes are as dark elsewhere on the cloth. The decision follows a running average of the score: it turns on
-above ``on`` and off below ``off``, so one odd frame neither starts nor stops the rebuild. While a mask is worn, frames
-where something skin-coloured hides part of the lower face and no red lips show (a hand passing in front of the mask,
-which :mod:`unmask_video.occluders` does not find: it need not come from outside the face) are held: the average does
-not fall (``hold_skin``, ``hold_frames``). No mask: the face passes through untouched.
+(:func:`mouth_darkness`'s two figures) is a bare face's: a print's dots or stripes are as dark elsewhere on the cloth.
+
+The decision follows a running average of the score: it turns on above ``on`` and off below ``off``, so one odd
+frame neither starts nor stops the rebuild. While a mask is worn, frames where something skin-coloured hides part of
+the lower face and no red lips show (a hand passing in front of the mask, which :mod:`unmask_video.occluders` does
+not find: it need not come from outside the face) are held: the average does not fall (``hold_skin``,
+``hold_frames``). No mask: the face passes through untouched.
 """
 
 from __future__ import annotations
