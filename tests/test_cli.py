@@ -94,6 +94,8 @@ def test_debug_dir_gets_overlays(synthetic_clip, tmp_path, capsys):
     pngs = sorted(debug.glob("*.png"))
     assert 1 <= len(pngs) <= 8
     assert cv2.imread(str(pngs[0])) is not None
+    # One face in the clip: each frame's overlay is its face 00 (the file name counts faces within a frame).
+    assert all(p.name.endswith("_face00.png") for p in pngs), [p.name for p in pngs]
 
 
 def test_existing_output_is_not_overwritten_without_the_flag(synthetic_clip, tmp_path, capsys):

@@ -59,6 +59,7 @@ class DebugWriter:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.limit = limit
         self.written = 0
+        self._per_frame: dict[int, int] = {}  # faces written so far for each frame: the file's face number
 
     def write(self, frame_index: int, roi: FaceROI, rebuilt: Image, detail: SegmentDetail | None = None) -> None:
         """A face whose mask was rebuilt."""
@@ -77,7 +78,9 @@ class DebugWriter:
         self._save(frame_index, [_landmark_panel(image, landmarks, detail), _mask_panel(image, None, detail)])
 
     def _save(self, frame_index: int, panels: list[Image]) -> None:
-        path = self.folder / f"frame{frame_index:06d}_face{self.written:02d}.png"
+        face = self._per_frame.get(frame_index, 0)
+        self._per_frame[frame_index] = face + 1
+        path = self.folder / f"frame{frame_index:06d}_face{face:02d}.png"
         cv2.imwrite(str(path), cv2.cvtColor(np.concatenate(panels, axis=1), cv2.COLOR_RGB2BGR))
         log.info("debug overlay written to %s", path)
         self.written += 1
