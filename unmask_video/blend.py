@@ -16,7 +16,7 @@ from unmask_video.face_units import FaceLength
 from unmask_video.stages import Box
 
 __all__ = ["DEFAULT_BLEND_WIDTH", "BlendMode", "BlendOptions", "blend_into", "feather_alpha", "feather_reach", "grow_box",
-           "mask_bbox"]
+           "grown_mask_box", "mask_bbox"]
 
 BlendMode = Literal["feather", "poisson"]
 #: Feathers wider than twice this are computed on the mask shrunk by a whole factor (their half-width there about
@@ -62,6 +62,17 @@ def grow_box(box: tuple[slice, slice], margin: int, shape: tuple[int, int]) -> t
         slice(max(rows.start - margin, 0), min(rows.stop + margin, shape[0])),
         slice(max(cols.start - margin, 0), min(cols.stop + margin, shape[1])),
     )
+
+
+def grown_mask_box(
+    mask: np.ndarray, margin: int, known: tuple[slice, slice] | None = None
+) -> tuple[slice, slice] | None:
+    """:func:`mask_bbox` of ``mask > 0`` with ``margin``, in ``mask``'s shape; from ``known`` (that box at margin 0,
+    found before) without reading the mask again when it is given."""
+    shape = mask.shape[:2]
+    if known is not None:
+        return grow_box(known, margin, shape)
+    return mask_bbox(mask > 0, margin, shape)
 
 
 def feather_reach(width_px: float) -> int:
@@ -144,10 +155,7 @@ def blend_into(
     # The alpha reaches at most ``feather_reach(width_px)`` outside the mask: compute it on that box only.
     margin = feather_reach(width_px) + 2
     whole = (y0, x0) == (box.y0, box.x0) and mask.shape == (box.height, box.width)  # (the box was not clipped)
-    if mask_box is not None and whole:
-        region: tuple[slice, slice] | None = grow_box(mask_box, margin, mask.shape)
-    else:
-        region = mask_bbox(mask > 0, margin, mask.shape)
+    region = grown_mask_box(mask, margin, mask_box if whole else None)
     if region is None:
         return
     a = feather_alpha(mask[region], width_px)

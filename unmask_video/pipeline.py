@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from unmask_video.blend import BlendOptions, blend_into, feather_reach, grow_box, mask_bbox
+from unmask_video.blend import BlendOptions, blend_into, feather_reach, grown_mask_box, mask_bbox
 from unmask_video.debug import DebugWriter
 from unmask_video.face_detect import resize
 from unmask_video.face_units import face_size_px
@@ -238,7 +238,8 @@ class FramePipeline:
         crop: tuple[slice, slice] | None = (slice(0, h), slice(0, w))
         reach = self.reconstructor.reach_px(work)
         if reach is not None:  # (its reach is in working-size pixels: 1 / scale as many at full size)
-            crop = self._mask_box(roi, max(int(math.ceil(reach / scale)), self._blend_reach(roi)) + 4)
+            margin = max(int(math.ceil(reach / scale)), self._blend_reach(roi)) + 4
+            crop = grown_mask_box(roi.mask, margin, roi.mask_box)
             if crop is None:
                 return roi, None
         rows, cols = crop
@@ -297,15 +298,7 @@ class FramePipeline:
     def _blend_region(self, roi: FaceROI) -> tuple[slice, slice] | None:
         """The box of ``roi`` the blend can write to: the mask's bounding box grown by the blend's reach (the
         feather's width, or the Poisson mode's dilation of half of it, each plus a few pixels of rounding)."""
-        return self._mask_box(roi, self._blend_reach(roi))
-
-    @staticmethod
-    def _mask_box(roi: FaceROI, margin: int) -> tuple[slice, slice] | None:
-        """The bounding box of ``roi``'s mask grown by ``margin`` (from ``roi.mask_box`` when it is known)."""
-        shape = roi.mask.shape[:2]
-        if roi.mask_box is not None:
-            return grow_box(roi.mask_box, margin, shape)
-        return mask_bbox(roi.mask > 0, margin, shape)
+        return grown_mask_box(roi.mask, self._blend_reach(roi), roi.mask_box)
 
     def _blend_reach(self, roi: FaceROI) -> int:
         """How far outside ``roi``'s mask the blend can write, with a few pixels of rounding."""

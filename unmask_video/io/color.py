@@ -52,15 +52,9 @@ def yuv_to_rgb_matrix(sws_cs: int, full_range: bool) -> np.ndarray:
 
 
 def _plane(frame: av.VideoFrame, index: int, width: int) -> np.ndarray:
-    """One 8-bit plane of ``frame`` as an (h, width) view, without its line padding."""
+    """One 8-bit plane of ``frame`` as an (h, width) view of its buffer (writable), without its line padding."""
     plane = frame.planes[index]
     return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :width]
-
-
-def _writable_plane(frame: av.VideoFrame, index: int) -> np.ndarray:
-    """One 8-bit plane of ``frame`` as a writable (h, w) view of its buffer, without the line padding."""
-    plane = frame.planes[index]
-    return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
 
 
 class FrameToRGB:
@@ -123,7 +117,8 @@ class RGBToFrame:
             return None
         width, height = self.width, self.height
         out = av.VideoFrame(width, height, "yuv420p")
-        views = [_writable_plane(out, i) for i in range(3)]  # (one copy of the planes, straight into the new frame)
+        # (one copy of the planes, straight into the new frame)
+        views = [_plane(out, i, out.planes[i].width) for i in range(3)]
         for i, view in enumerate(views):
             view[...] = _plane(source, i, view.shape[1])[: view.shape[0]]
         luma, chroma = views[0], views[1:]
