@@ -139,13 +139,10 @@ def lip_contrast(
     k = max(int(round(0.08 * size)) | 1, 3)
     # (all of it happens in a window around the lips, the ring's reach included: the same pixels, a fraction of the cost)
     pts = np.asarray(landmarks, np.float32)[list(ls.LIPS_OUTER)]
-    h, w = lab.shape[:2]
-    pad = k + 2
-    x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int) - pad, 0)
-    x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + pad + 1, [w, h])
-    if x1 <= x0 or y1 <= y0:
+    window = _points_window(pts, k + 2, lab.shape[:2])
+    if window is None:
         return None
-    window = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
+    x0, y0 = window[1].start, window[0].start
     lab = lab[window]
     mask = None if mask is None else mask[window]
     occluder = None if occluder is None else occluder[window]
@@ -258,14 +255,11 @@ def mouth_darkness(
     pts = lm[list(ls.LIPS_OUTER)]
     if far > 0:
         pts = np.concatenate([pts, lm[list(ls.MASK_REGION)]])
-    h, w = mask.shape
     # (all of it happens in a window around the lips (and the lower face), the coarse blur's reach included)
-    pad = k + int(np.ceil(3 * coarse)) + 2
-    x0, y0 = np.maximum(np.floor(pts.min(axis=0)).astype(int) - pad, 0)
-    x1, y1 = np.minimum(np.ceil(pts.max(axis=0)).astype(int) + pad + 1, [w, h])
-    if x1 <= x0 or y1 <= y0:
+    window = _points_window(pts, k + int(np.ceil(3 * coarse)) + 2, mask.shape)
+    if window is None:
         return None, None
-    window = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
+    x0, y0 = window[1].start, window[0].start
     light = lab[window][..., 0].astype(np.float32)
     local = lm - np.array([x0, y0], np.float32)
     lips = lips_region(light.shape, local)
@@ -287,17 +281,24 @@ def mouth_darkness(
 def _dilated(region: np.ndarray, points: np.ndarray, diameter: int) -> np.ndarray:
     """bool: ``region`` (uint8 {0, 1}, inside the polygon of ``points``) dilated by a disk of ``diameter`` px, the
     dilation run only on the polygon's box grown by the disk's reach (the same result, on a fraction of the pixels)."""
-    h, w = region.shape
-    r = diameter // 2 + 1
-    x0, y0 = np.maximum(np.floor(points.min(axis=0)).astype(int) - r, 0)
-    x1, y1 = np.minimum(np.ceil(points.max(axis=0)).astype(int) + r + 1, [w, h])
-    out = np.zeros((h, w), bool)
-    if x1 <= x0 or y1 <= y0:
+    out = np.zeros(region.shape, bool)
+    box = _points_window(points, diameter // 2 + 1, region.shape)
+    if box is None:
         return out
-    box = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))
     out[box] = cv2.dilate(region[box], kernel) > 0
     return out
+
+
+def _points_window(points: np.ndarray, pad: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
+    """(rows, cols) slices of the box around ``points`` ((N, 2) x, y) grown by ``pad`` pixels and clipped to ``shape``
+    (h, w); None when nothing of it is inside."""
+    h, w = shape
+    x0, y0 = np.maximum(np.floor(points.min(axis=0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(points.max(axis=0)).astype(int) + pad + 1, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return slice(int(y0), int(y1)), slice(int(x0), int(x1))
 
 
 def _coarse_blur(image: np.ndarray, sigma: float) -> np.ndarray:
