@@ -149,16 +149,24 @@ def _segment_at(rev: str) -> ModuleType | None:
 #: The parts of the default segmentation, timed apart: names in a segment module's namespace (the functions it calls)
 #: or its MaskSegmenter's methods. What none of them holds is the segment call's own body ("rest").
 PARTS: dict[str, tuple[str, ...]] = {
-    "k-means": (
-        "MaskSegmenter._features", "MaskSegmenter._histogram", "MaskSegmenter._assign", "MaskSegmenter._fit",
-        "MaskSegmenter._choose", "MaskSegmenter._refit_reason", "MaskSegmenter._clean", "MaskSegmenter._core_mask",
-    ),
-    "grow/refine": ("MaskSegmenter._colour_model", "smooth_probability", "grow", "grow_deeper", "snap_edges"),
-    "rim cut": ("cut_at_rim", "_cluster_map", "MaskSegmenter._under_jaw"),
-    "presence": ("MaskSegmenter._presence",),
+    "scale down": ("resize",),
+    "features": ("MaskSegmenter._features", "MaskSegmenter._histogram", "MaskSegmenter._core_mask"),
+    "k-means fit": ("MaskSegmenter._fit", "MaskSegmenter._skin_colour"),
+    "k-means reuse": ("MaskSegmenter._assign", "MaskSegmenter._choose", "MaskSegmenter._refit_reason"),
+    "clean": ("MaskSegmenter._clean",),
+    "colour model": ("MaskSegmenter._colour_model",),
+    "grow": ("smooth_probability", "grow", "grow_deeper"),
+    "snap": ("snap_edges",),
+    "rim cut": ("cut_at_rim", "_cluster_map", "MaskSegmenter._under_jaw", "MaskSegmenter._over_nose"),
+    "edge cue": ("edge_contrast",),
+    "lips cue": ("lip_contrast",),
+    "mouth cue": ("mouth_darkness",),
+    "presence": ("MaskSegmenter._presence", "lower_face", "lower_cover", "presence_score"),
     "occluders": ("skin_occluders", "entering", "MaskSegmenter._skin_in_front"),
-    "ear loops": ("ear_loops",),
     "hem": ("add_hem",),
+    "ear loops": ("ear_loops",),
+    "smoothing": ("MaskSegmenter._smooth",),
+    "scale up, feather": ("MaskSegmenter._paste", "MaskSegmenter._feather"),
 }
 
 

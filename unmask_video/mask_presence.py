@@ -150,9 +150,10 @@ def lip_contrast(
     lips = lips_region(lab.shape[:2], landmarks)
     if lips.sum() < 12:
         return None
-    ring = cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     near = max(int(round(0.02 * size)) | 1, 3)
-    ring &= 1 - cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (near, near)))
+    # (the lips dilated by disks of k and near pixels across, as thresholds of one distance transform)
+    off_lips = _distance_off(lips)
+    ring = ((off_lips <= k // 2) & (off_lips > near // 2)).astype(np.uint8)
     inner = cv2.erode(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     if occluder is not None:
         whole = int(inner.sum())
@@ -264,10 +265,12 @@ def mouth_darkness(
     local = lm - np.array([x0, y0], np.float32)
     lips = lips_region(light.shape, local)
     inside = mask[window] > 0
-    around = _dilated(lips, local[list(ls.LIPS_OUTER)], k) & inside
+    # (the lips dilated by disks, as thresholds of one distance transform)
+    off_lips = _distance_off(lips)
+    around = (off_lips <= k // 2) & inside
     rest = None
     if far > 0:
-        rest = ~_dilated(lips, local[list(ls.LIPS_OUTER)], max(int(round(far * size)) | 1, 3)) & inside
+        rest = (off_lips > max(int(round(far * size)) | 1, 3) // 2) & inside
         rest &= lower_face(light.shape, local) > 0
         if int(rest.sum()) < 20:
             rest = None
@@ -278,16 +281,11 @@ def mouth_darkness(
     return mouth, None if rest is None else float(np.percentile(drop[rest], 95))
 
 
-def _dilated(region: np.ndarray, points: np.ndarray, diameter: int) -> np.ndarray:
-    """bool: ``region`` (uint8 {0, 1}, inside the polygon of ``points``) dilated by a disk of ``diameter`` px, the
-    dilation run only on the polygon's box grown by the disk's reach (the same result, on a fraction of the pixels)."""
-    out = np.zeros(region.shape, bool)
-    box = _points_window(points, diameter // 2 + 1, region.shape)
-    if box is None:
-        return out
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))
-    out[box] = cv2.dilate(region[box], kernel) > 0
-    return out
+def _distance_off(region: np.ndarray) -> np.ndarray:
+    """float32: each pixel's distance to the uint8 {0, 1} ``region`` (0 inside it). ``distance <= d // 2`` is the
+    region dilated by a disk of d pixels across, as OpenCV's elliptic kernel gives it but for a few pixels on the
+    diagonals, at a fraction of the cost of a large kernel."""
+    return cv2.distanceTransform(1 - region, cv2.DIST_L2, 5)
 
 
 def _points_window(points: np.ndarray, pad: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:

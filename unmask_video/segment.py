@@ -588,10 +588,10 @@ class MaskSegmenter:
         if opt.refine and opt.loops and worn and binary.any():
             face = np.zeros(shape, np.uint8)
             cv2.fillPoly(face, [np.round(sub_lm[list(ls.FACE_OVAL)]).astype(np.int32)], 1)
-            beyond = None
-            if opt.loop_beyond > 0:  # (a distance transform: a dilation by so large a disk is slow)
-                beyond = cv2.distanceTransform(1 - face, cv2.DIST_L2, 3) <= opt.loop_beyond * sub_size
-            face = cv2.dilate(face, _disk_kernel(opt.loop_reach * sub_size))
+            # (dilations by disks as distance thresholds: one distance transform, where a dilation by a disk is slow)
+            off_face = cv2.distanceTransform(1 - face, cv2.DIST_L2, 5)
+            beyond = off_face <= opt.loop_beyond * sub_size if opt.loop_beyond > 0 else None
+            face = (off_face <= _disk_kernel(opt.loop_reach * sub_size).shape[0] // 2).astype(np.uint8)
             binary = binary | ear_loops(prob, binary, face, sub_size, beyond=beyond)
         state_detail = SegmentDetail(
             search=search, polygon=poly.astype(np.float32), window=(int(x0), int(y0), int(x1), int(y1)),
@@ -608,12 +608,8 @@ class MaskSegmenter:
             [[1.0 / sx, 0.0, x0 + 0.5 / sx - 0.5], [0.0, 1.0 / sy, y0 + 0.5 / sy - 0.5]], np.float32
         )
         binary = self._smooth(state, binary, lm, sub_to_roi)
-        if scale < 1.0:
-            # (as uint8 {0, 255}: a quarter of the float's memory traffic; >= 128 is the float's >= 0.5)
-            up = cv2.resize((binary * 255).astype(np.uint8), full_shape[::-1], interpolation=cv2.INTER_LINEAR)
-            binary = (up >= 128).astype(np.float32)
-        out[y0:y1, x0:x1] = binary
-        return self._feather(out, (x0, y0, x1, y1))
+        self._paste(out, binary, (int(x0), int(y0)), full_shape, (sx, sy))
+        return out
 
     def detail(self, face_id: int = 0) -> SegmentDetail | None:
         """What the last :meth:`segment` call of this face saw (search region, k-means mask, presence)."""
@@ -1043,14 +1039,44 @@ class MaskSegmenter:
         state.ema = cv2.warpAffine(np.dstack([average, result]), to_canon, (s, s), flags=cv2.INTER_LINEAR)
         return result
 
-    def _feather(self, mask: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-        """The soft edge: a Gaussian blur of the {0, 1} mask, computed only around ``box`` where it is non-zero."""
+    def _paste(
+        self,
+        out: np.ndarray,
+        binary: np.ndarray,
+        origin: tuple[int, int],
+        full_shape: tuple[int, int],
+        scale: tuple[float, float],
+    ) -> None:
+        """Write the working-size {0, 1} mask ``binary`` into the ROI mask ``out`` (zeros), its window's top-left corner
+        at ``origin`` (x, y), the window ``full_shape`` (h, w) ROI pixels, ``scale`` (sx, sy) working / ROI pixels:
+        scaled up bilinearly and cut at 0.5 (the edge lies between the working pixels, not on their blocks), then the
+        soft edge (a Gaussian blur of ``feather_px``). Only in the box of the mask (with the interpolation's and the
+        blur's reach around it), all in uint8: the feathered values are multiples of 1 / 255."""
+        hard = (binary >= 0.5).astype(np.uint8)
+        rows = np.flatnonzero(hard.any(axis=1))
+        if rows.size == 0:
+            return
+        cols = np.flatnonzero(hard.any(axis=0))
+        sx, sy = scale
         sigma = self.options.feather_px
-        if sigma <= 0:
-            return mask
-        h, w = mask.shape
-        pad = int(np.ceil(3 * sigma)) + 1
-        x0, y0, x1, y1 = max(box[0] - pad, 0), max(box[1] - pad, 0), min(box[2] + pad, w), min(box[3] + pad, h)
-        window = cv2.GaussianBlur(mask[y0:y1, x0:x1], (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
-        np.clip(window, 0.0, 1.0, out=mask[y0:y1, x0:x1])  # nothing outside the window is non-zero
-        return mask
+        pad = (int(np.ceil(3 * sigma)) + 1 if sigma > 0 else 0) + 2
+        fh, fw = full_shape
+        # (working pixel x lies at ROI x (x + 0.5) / sx - 0.5: one more working pixel on either side for the
+        # interpolation's ramp)
+        bx0 = max(int(np.floor((cols[0] - 1) / sx)) - pad, 0)
+        by0 = max(int(np.floor((rows[0] - 1) / sy)) - pad, 0)
+        bx1 = min(int(np.ceil((cols[-1] + 2) / sx)) + pad, fw)
+        by1 = min(int(np.ceil((rows[-1] + 2) / sy)) + pad, fh)
+        if bx1 <= bx0 or by1 <= by0:
+            return
+        hard *= np.uint8(255)
+        if sx == 1.0 and sy == 1.0:
+            up = hard[by0:by1, bx0:bx1]
+        else:
+            # (the whole window scaled up: cv2.resize is several times faster than a warp of the box alone)
+            up = cv2.resize(hard, (fw, fh), interpolation=cv2.INTER_LINEAR)[by0:by1, bx0:bx1]
+            up = cv2.threshold(up, 127, 255, cv2.THRESH_BINARY)[1]  # (>= 128: the float's >= 0.5)
+        if sigma > 0:
+            up = cv2.GaussianBlur(up, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+        x0, y0 = origin
+        np.multiply(up, np.float32(1.0 / 255.0), out=out[y0 + by0 : y0 + by1, x0 + bx0 : x0 + bx1], casting="unsafe")
