@@ -214,6 +214,9 @@ class SegmentOptions:
     close_px: float = 0.05  # closing kernel (face)
     feather_px: float = 2.0  # Gaussian sigma of the soft edge, in ROI pixels (0: hard {0, 1} mask)
     work_size: int = 224  # the polygon's box is downscaled to at most this side before segmenting, pixels
+    # ... and the face (``face_size``) to at most this many pixels (0: no such cap): the working resolution follows the
+    # face's scale, and every step's cost with it.
+    work_face: int = 0
     canonical_size: int = 128  # side of the face-aligned smoothing frame, pixels
 
     @classmethod
@@ -241,6 +244,8 @@ class SegmentOptions:
             raise InputError(f"refit_threshold must be > 1, got {self.refit_threshold}")
         if self.work_size < 32:
             raise InputError(f"work_size must be >= 32 pixels, got {self.work_size}")
+        if self.work_face and self.work_face < 64:
+            raise InputError(f"work_face must be 0 (off) or >= 64 pixels, got {self.work_face}")
         if self.max_reuse_frames < 1:
             raise InputError(f"max_reuse_frames must be >= 1, got {self.max_reuse_frames}")
 
@@ -460,6 +465,8 @@ class MaskSegmenter:
         full_shape = sub.shape[:2]
         # A large face is segmented at a capped working size: the mask needs no more detail than that.
         scale = min(1.0, opt.work_size / max(base[2] - base[0], base[3] - base[1]))
+        if opt.work_face > 0:  # (and at most ``work_face`` pixels of face: the cost follows the face's scale)
+            scale = min(scale, opt.work_face / size)
         sx = sy = 1.0
         if scale < 1.0:
             shape = (max(int(round(full_shape[0] * scale)), 4), max(int(round(full_shape[1] * scale)), 4))
@@ -645,6 +652,17 @@ class MaskSegmenter:
         lower = lower_face(lab.shape[:2], lm)
         skin_ab = None if fit.skin is None else fit.skin[1:]  # (feature space: Lab with L scaled; a, b as they are)
         cover, occluded, _ = lower_cover(binary, lower, None, popt)
+        if state.presence is None:
+            state.presence = Presence(popt)
+        colour_full = distance is None or distance >= popt.colour_far
+        if state.presence.settled(colour_full, cover >= popt.cover_high):
+            # (settled on a worn mask: the costly cues of the last measured frame stand)
+            state.presence.reused += 1
+            lips, edge, mouth, rest = state.presence.cues  # type: ignore[misc]
+            score = presence_score(distance, cover, lips, edge, popt, mouth, rest)
+            worn = state.presence.update(score)
+            log.debug("presence: settled, cues reused; cover %.2f score %.2f -> %s", cover, score, worn)
+            return worn, score, float(state.presence.average or 0.0)
         occluder, lips = None, None
         edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
         if (
@@ -683,8 +701,7 @@ class MaskSegmenter:
             # occluder passes as a hand, or once the mask covers the lower face by itself (the hand has gone);
             # else it was a bare face's lit skin joining the neck, around a beard or a shadow.
             score = 0.0
-        if state.presence is None:
-            state.presence = Presence(popt)
+        state.presence.measured((lips, edge, mouth, rest), score)
         hidden = 0.0
         if (
             popt.hold_frames > 0 and state.presence.worn and score < (state.presence.average or 0.0)
