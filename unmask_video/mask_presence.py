@@ -34,8 +34,8 @@ the lower face and no red lips show (a hand passing in front of the mask, which 
 not find: it need not come from outside the face) are held: the average does not fall (``hold_skin``,
 ``hold_frames``). No mask: the face passes through untouched.
 
-Settled (``settled``): while the decision is settled on a worn mask and the cheap cues (colour, cover) stay at their
-full mark, the costly cues (lips, edge, mouth) are measured only every few frames and reused in between: they can only
+Settled (``settled``): while the decision is settled on a worn mask and the cheap cues (colour, cover) stay where they
+were, the costly cues (lips, edge, mouth) are measured only every few frames and reused in between: they can only
 lower the score, and a mask taken off moves the cheap ones first (the cluster that was mask turns to skin).
 """
 
@@ -116,10 +116,14 @@ class PresenceOptions:
     hold_skin: float = 0.15
     hold_frames: int = 30
     # Settled: while a mask is taken as worn, its running average and the last fully measured score are at least
-    # ``settled``, and this frame's cheap cues (colour and cover) are at their full mark, the lips, edge and mouth cues
-    # (which can only lower the score) are measured once every ``settled_every`` frames and reused in between: the
-    # decision cannot move there until a cheap cue does. 1: always measured.
-    settled: float = 0.9
+    # ``settled``, and this frame's cheap cues are where they were then (the colour distance within ``settled_colour``,
+    # the cover within ``settled_cover``), the lips, edge and mouth cues are measured once every ``settled_every``
+    # frames and reused in between. A mask taken off moves the cheap cues first (the cluster that was mask turns to
+    # skin, or to a part of the face), and any other change waits at most ``settled_every`` - 1 frames. 1: always
+    # measured.
+    settled: float = 0.5
+    settled_colour: float = 2.0
+    settled_cover: float = 0.03
     settled_every: int = 3
     on: float = 0.6  # the average score above which a mask is taken as worn ...
     off: float = 0.3  # ... and below which it is taken off
@@ -433,24 +437,38 @@ class Presence:
         self.average: float | None = None
         self.worn = False
         self.held = 0  # frames held in a row (see ``PresenceOptions.hold_skin``)
-        # The last fully measured (lips, edge, mouth, rest) cues, their score, and the frames they were reused since.
+        # The last fully measured (lips, edge, mouth, rest) cues, their score and cheap cues (colour distance, cover),
+        # and the frames they were reused since.
         self.cues: tuple[float | None, float | None, float | None, float | None] | None = None
         self.cues_score = 0.0
+        self.cheap: tuple[float | None, float] = (None, 0.0)
         self.reused = 0
 
-    def settled(self, colour_full: bool, cover_full: bool) -> bool:
-        """Whether this frame may reuse the last measured lips, edge and mouth cues (``PresenceOptions.settled``):
-        worn, settled on a high average, the cheap cues at their full mark, fewer than ``settled_every`` - 1 frames
-        reused in a row."""
+    def settled(self, distance: float | None, cover: float) -> bool:
+        """Whether this frame (its colour ``distance`` to the skin, None without one, and ``cover``) may reuse the last
+        measured lips, edge and mouth cues (``PresenceOptions.settled``): worn, settled on a high average, the cheap
+        cues where they were, fewer than ``settled_every`` - 1 frames reused in a row."""
         opt = self.options
-        return (
-            opt.settled_every > 1 and self.worn and self.cues is not None and colour_full and cover_full
-            and min(self.average or 0.0, self.cues_score) >= opt.settled and self.reused < opt.settled_every - 1
-        )
+        if opt.settled_every <= 1 or not self.worn or self.cues is None or self.reused >= opt.settled_every - 1:
+            return False
+        if min(self.average or 0.0, self.cues_score) < opt.settled:
+            return False
+        then_distance, then_cover = self.cheap
+        if (distance is None) != (then_distance is None):
+            return False
+        if distance is not None and abs(distance - float(then_distance)) > opt.settled_colour:  # type: ignore[arg-type]
+            return False
+        return abs(cover - then_cover) <= opt.settled_cover
 
-    def measured(self, cues: tuple[float | None, float | None, float | None, float | None], score: float) -> None:
-        """Keep this frame's fully measured cues and score (for :meth:`settled`)."""
-        self.cues, self.cues_score, self.reused = cues, score, 0
+    def measured(
+        self,
+        cues: tuple[float | None, float | None, float | None, float | None],
+        score: float,
+        distance: float | None,
+        cover: float,
+    ) -> None:
+        """Keep this frame's fully measured cues, score and cheap cues (for :meth:`settled`)."""
+        self.cues, self.cues_score, self.cheap, self.reused = cues, score, (distance, cover), 0
 
     def holds(self, hidden: bool) -> bool:
         """Whether a frame whose mask is ``hidden`` (by something skin-coloured in front of it, no lips in view) is held:

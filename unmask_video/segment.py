@@ -661,8 +661,7 @@ class MaskSegmenter:
         cover, occluded, _ = lower_cover(binary, lower, None, popt)
         if state.presence is None:
             state.presence = Presence(popt)
-        colour_full = distance is None or distance >= popt.colour_far
-        if state.presence.settled(colour_full, cover >= popt.cover_high):
+        if state.presence.settled(distance, cover):
             # (settled on a worn mask: the costly cues of the last measured frame stand)
             state.presence.reused += 1
             lips, edge, mouth, rest = state.presence.cues  # type: ignore[misc]
@@ -708,7 +707,7 @@ class MaskSegmenter:
             # occluder passes as a hand, or once the mask covers the lower face by itself (the hand has gone);
             # else it was a bare face's lit skin joining the neck, around a beard or a shadow.
             score = 0.0
-        state.presence.measured((lips, edge, mouth, rest), score)
+        state.presence.measured((lips, edge, mouth, rest), score, distance, cover)
         hidden = 0.0
         if (
             popt.hold_frames > 0 and state.presence.worn and score < (state.presence.average or 0.0)
