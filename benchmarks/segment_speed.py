@@ -16,8 +16,10 @@ Then the default as it is against the default as it was at git revision ``--base
 mask_refine.py, mask_presence.py and occluders.py read with ``git show`` and imported as their own modules; skipped
 outside a git checkout), and the plain k-means, in alternating rounds on one OpenCV thread, timed in CPU time (best of
 the rounds: a change of load on a shared machine falls on all alike): ms/frame, the ratio now / then, the cost over the
-plain k-means then and now; per part (k-means, grow/refine, rim cut, presence, occluders, ear loops, the segment call's
-own body), exclusive CPU time with the parts' calls wrapped (:data:`PARTS`); and how much the masks of the two differ
+plain k-means then and now; per part (the scale-down, the features, the k-means fit and reuse, the clean-up, the colour
+model, the growth, the snap, the rim cut, each presence cue, the occluders, the hem, the ear loops, the smoothing, the
+scale-up with the feather, the segment call's own body), exclusive CPU time with the parts' calls wrapped
+(:data:`PARTS`); and how much the masks of the two differ
 (frames whose float masks are bit-identical, pixels as % of the mask area). ``--identical`` exits 1 unless every mask
 is bit-identical (for speed work that must not move the mask). ``--real NAME``: the same comparison on a clip of a real
 mask (``videos/masked``), as it is.
