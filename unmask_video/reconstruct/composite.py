@@ -986,10 +986,10 @@ class _FieldFilter:
         h, w = field.shape[:2]
         grid = _resize_channels(field, (_FIELD_GRID, _FIELD_GRID), cv2.INTER_AREA)
         cells = grid
+        constants = np.asarray(constants, np.float32)
         if len(constants):
-            flat = np.empty((h, w, len(constants)), np.float32)
-            flat[...] = constants
-            flat_grid = _resize_channels(flat, (_FIELD_GRID, _FIELD_GRID), cv2.INTER_AREA)
+            # (a constant channel's area average is the constant: no (h, w, k) image of it is built)
+            flat_grid = np.broadcast_to(constants, (_FIELD_GRID, _FIELD_GRID, len(constants)))
             cells = np.concatenate([grid, flat_grid], axis=2)
         previous = self._previous
         if previous is None or previous.shape != cells.shape:
@@ -1001,9 +1001,9 @@ class _FieldFilter:
             channels = field.shape[2]
             field = field + _resize_channels(delta[..., :channels], (w, h), cv2.INTER_LINEAR)
             if len(constants):
-                flat = flat + _resize_channels(delta[..., channels:], (w, h), cv2.INTER_LINEAR)
-        if len(constants):
-            constants = flat.reshape(-1, len(constants)).mean(axis=0).astype(np.float32)
+                # The constants' pixel mean after the change: theirs plus the mean of the change's field.
+                change = _resize_channels(np.ascontiguousarray(delta[..., channels:]), (w, h), cv2.INTER_LINEAR)
+                constants = constants + np.float32(cv2.mean(change)[: len(constants)])
         return field, constants
 
 
