@@ -815,3 +815,17 @@ def test_the_field_filter_averages_its_constants_as_constant_channels_beside_the
     np.testing.assert_allclose(got[1][0], full[..., :3], atol=1e-4)
     np.testing.assert_allclose(got[1][1], full[..., 3:].astype(np.float64).mean(axis=(0, 1)), atol=1e-5)
     assert abs(got[1][1][0] - (weight * 0.4 + (1 - weight) * 0.7)) < 1e-4  # (a constant: its plain average)
+
+
+def test_the_surround_fills_reads_of_pixels_in_a_box_of_a_bigger_image_are_numpys() -> None:
+    # The surround fill reads the frame's pixels around the mask through their byte offsets in a view of a box of the
+    # frame (rows of whole pixels, not contiguous): the same bytes as numpy's gather, channel by channel.
+    from unmask_video.reconstruct.composite import _planes_at
+
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    box = frame[17:101, 23:150]
+    ys, xs = np.nonzero(rng.random(box.shape[:2]) < 0.1)
+    for plane, c in zip(_planes_at(box, ys, xs), range(3)):
+        np.testing.assert_array_equal(plane, box[ys, xs, c])
+    assert _planes_at(box, ys[:0], xs[:0])[0].shape == (0,)
