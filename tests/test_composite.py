@@ -817,7 +817,7 @@ def test_the_field_filter_averages_its_constants_as_constant_channels_beside_the
     assert abs(got[1][1][0] - (weight * 0.4 + (1 - weight) * 0.7)) < 1e-4  # (a constant: its plain average)
 
 
-def test_the_surround_fills_reads_of_pixels_in_a_box_of_a_bigger_image_are_numpys() -> None:
+def test_the_surround_fill_reads_the_same_pixels_of_a_box_of_a_bigger_image_as_numpys_gather() -> None:
     # The surround fill reads the frame's pixels around the mask through their byte offsets in a view of a box of the
     # frame (rows of whole pixels, not contiguous): the same bytes as numpy's gather, channel by channel.
     from unmask_video.reconstruct.composite import _planes_at
