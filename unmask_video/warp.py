@@ -238,7 +238,7 @@ class WarpOptions:
     """Options of the reference warp."""
 
     #: Thin-plate-spline smoothing in normalised units (0 = interpolate the control points exactly).
-    regularization: float = 0.1
+    regularization: float = 1.0
     #: The spline is evaluated every ``grid_step`` pixels and the map bilinearly upsampled (speed).
     grid_step: int = 4
     #: At most this many grid nodes along the longer side of the mapped region (0 = no limit): big
