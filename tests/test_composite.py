@@ -789,3 +789,43 @@ def test_the_frames_skin_colour_is_read_without_the_hair_that_widens_it() -> Non
     assert not _near(beside_jaw, lit, 4.0)[0]
     assert _near(skin.astype(np.float32), lit, 4.0).mean() > 0.98
 
+
+
+def test_the_field_filter_averages_its_constants_as_constant_channels_beside_the_field() -> None:
+    # The filter averages a few constants with the field without building an image of them: the same numbers as the
+    # constants filtered as constant channels of the field (their grid cells, averaged over two frames, read back as
+    # the pixel mean), up to float rounding.
+    from unmask_video.reconstruct.composite import _FaceHistory, _FieldFilter, _resize_channels
+
+    rng = np.random.default_rng(3)
+    h, w, weight = 97, 128, 0.8
+    fields = [cv2.GaussianBlur(rng.normal(0, 5, (h, w, 3)).astype(np.float32), (0, 0), 9) for _ in range(2)]
+    constants = [np.float32([0.4, 0.9]), np.float32([0.7, 0.5])]
+    history, centre = _FaceHistory(), np.float32([50, 50])
+    got = []
+    for field, c in zip(fields, constants):
+        got.append(_FieldFilter(history, centre, 100.0, weight, history.take(centre, 100.0)).with_constants(field, c))
+    # As constant channels: the cells of the first frame, then the average of both frames' cells, its change read back.
+    cells = [_resize_channels(np.concatenate([f, np.broadcast_to(c, (h, w, 2))], axis=2), (12, 12), cv2.INTER_AREA)
+             for f, c in zip(fields, constants)]  # fmt: skip
+    delta = weight * cells[0] + (1 - weight) * cells[1] - cells[1]
+    full = np.concatenate([fields[1], np.broadcast_to(constants[1], (h, w, 2))], axis=2)
+    full = full + _resize_channels(delta, (w, h), cv2.INTER_LINEAR)
+    np.testing.assert_allclose(got[0][1], constants[0], atol=1e-6)  # (nothing to average with on the first frame)
+    np.testing.assert_allclose(got[1][0], full[..., :3], atol=1e-4)
+    np.testing.assert_allclose(got[1][1], full[..., 3:].astype(np.float64).mean(axis=(0, 1)), atol=1e-5)
+    assert abs(got[1][1][0] - (weight * 0.4 + (1 - weight) * 0.7)) < 1e-4  # (a constant: its plain average)
+
+
+def test_the_surround_fill_reads_the_same_pixels_of_a_box_of_a_bigger_image_as_numpys_gather() -> None:
+    # The surround fill reads the frame's pixels around the mask through their byte offsets in a view of a box of the
+    # frame (rows of whole pixels, not contiguous): the same bytes as numpy's gather, channel by channel.
+    from unmask_video.reconstruct.composite import _planes_at
+
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    box = frame[17:101, 23:150]
+    ys, xs = np.nonzero(rng.random(box.shape[:2]) < 0.1)
+    for plane, c in zip(_planes_at(box, ys, xs), range(3)):
+        np.testing.assert_array_equal(plane, box[ys, xs, c])
+    assert _planes_at(box, ys[:0], xs[:0])[0].shape == (0,)

@@ -904,6 +904,20 @@ def _resize_channels(field: np.ndarray, size: tuple[int, int], interpolation: in
     return np.concatenate([p.reshape(size[1], size[0], -1) for p in parts], axis=2)
 
 
+def _planes_at(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> list[np.ndarray]:
+    """The (h, w, 3) uint8 ``image``'s (a view of a box of a bigger image, rows of whole pixels, is fine) channels at
+    the pixels ``ys``, ``xs``: three (N,) uint8 arrays, ``image[ys, xs, c]``. Read through the pixels' byte offsets in
+    one flat view of the image's memory: numpy's gather by two index arrays costs several times more."""
+    row, col, channel = image.strides
+    if image.dtype != np.uint8 or min(row, col, channel) <= 0 or len(ys) == 0:
+        return [np.ascontiguousarray(image[ys, xs, c]) for c in range(image.shape[2])]
+    h, w, c = image.shape
+    flat = np.lib.stride_tricks.as_strided(image, shape=((h - 1) * row + (w - 1) * col + (c - 1) * channel + 1,),
+                                           strides=(1,), writeable=False)  # fmt: skip
+    offsets = ys * row + xs * col
+    return [flat[offsets + k * channel] for k in range(c)]
+
+
 def _surround(
     image: np.ndarray, around: np.ndarray, sigma: float, box: tuple[slice, slice], at: np.ndarray
 ) -> np.ndarray:
@@ -911,13 +925,12 @@ def _surround(
     Gaussian of ``sigma`` pixels, and where those are far, of ``4 * sigma``: (M, 3) uint8, its values at the ``at``
     pixels ((bh, bw) bool) of its ``box`` (slices of the grid), in raster order."""
     ys, xs = _coords(around)
-    values = image[ys, xs].astype(np.float32)
     f = max(1, int(sigma))  # the fields are smooth: cells of about sigma, blurred, then resized
     h, w = around.shape
     sw, sh = -(-w // f), -(-h // f)
     cell = (ys // f) * sw + xs // f
     ws = np.bincount(cell, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
-    vs = np.stack([np.bincount(cell, weights=values[:, c], minlength=sh * sw) for c in range(3)], axis=-1)
+    vs = np.stack([np.bincount(cell, weights=plane, minlength=sh * sw) for plane in _planes_at(image, ys, xs)], axis=-1)
     vs = vs.astype(np.float32).reshape(sh, sw, 3)
     near_w = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
     near_v = cv2.GaussianBlur(vs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
@@ -986,10 +999,10 @@ class _FieldFilter:
         h, w = field.shape[:2]
         grid = _resize_channels(field, (_FIELD_GRID, _FIELD_GRID), cv2.INTER_AREA)
         cells = grid
+        constants = np.asarray(constants, np.float32)
         if len(constants):
-            flat = np.empty((h, w, len(constants)), np.float32)
-            flat[...] = constants
-            flat_grid = _resize_channels(flat, (_FIELD_GRID, _FIELD_GRID), cv2.INTER_AREA)
+            # (a constant channel's area average is the constant: no (h, w, k) image of it is built)
+            flat_grid = np.broadcast_to(constants, (_FIELD_GRID, _FIELD_GRID, len(constants)))
             cells = np.concatenate([grid, flat_grid], axis=2)
         previous = self._previous
         if previous is None or previous.shape != cells.shape:
@@ -1001,9 +1014,9 @@ class _FieldFilter:
             channels = field.shape[2]
             field = field + _resize_channels(delta[..., :channels], (w, h), cv2.INTER_LINEAR)
             if len(constants):
-                flat = flat + _resize_channels(delta[..., channels:], (w, h), cv2.INTER_LINEAR)
-        if len(constants):
-            constants = flat.reshape(-1, len(constants)).mean(axis=0).astype(np.float32)
+                # The constants' pixel mean after the change: theirs plus the mean of the change's field.
+                change = _resize_channels(np.ascontiguousarray(delta[..., channels:]), (w, h), cv2.INTER_LINEAR)
+                constants = constants + np.float32(cv2.mean(change)[: len(constants)])
         return field, constants
 
 
