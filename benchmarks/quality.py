@@ -1,7 +1,7 @@
 """Quality on real talking-head clips with realistic drawn masks (ground truth known), per clip and overall.
 
     python -m benchmarks.quality [--frames 60] [--clips 8] [--small-faces] [--generator none]
-                                 [--sheet SHEET.png] [--relit]
+                                 [--sheet SHEET.png] [--relit] [--elsewhere]
 
 For each clip in ../shared/data/videos/talking (and ../shared/data/videos/small_faces with --small-faces):
 landmarks found on the unmasked frames, a varied realistic mask drawn from them (benchmarks.drawn_masks: up to
@@ -17,7 +17,9 @@ Reported inside the true mask: PSNR and SSIM against the truth, colour cast (dis
 colour of output and truth, per frame, averaged), and the temporal error TDE = mean over frames and mask
 pixels of |(out_t - out_t-1) - (truth_t - truth_t-1)| (flicker only); mask IoU for the end-to-end run. With --relit,
 ours also runs with the reference still relit (:func:`relight`: another white balance, exposure, gamma, side light and
-saturation, drawn per clip from a seeded range), so that the cast and PSNR show what a photo in other light gives. On
+saturation, drawn per clip from a seeded range), so that the cast and PSNR show what a photo in other light gives; with
+--elsewhere also with the relit still and the warp's same-place carry off (a photo taken elsewhere: nothing of its
+surroundings is carried beside the face, and the colour match sees the frame's own background and clothes). On
 clips of 720 lines or more, the per-face milliseconds of warp, reconstruction and blend on one core. A
 contact sheet (masked / Telea / ours / truth crops for a few frames of each clip) is written as a PNG:
 look at it before believing the figures (by default a new file in the temp folder per run, named with the time and
@@ -60,6 +62,10 @@ MASKED, TELEA, OURS_TRUE, OURS_E2E = "masked input", "Telea (true mask)", "ours 
 METHODS = (MASKED, TELEA, OURS_TRUE, OURS_E2E)
 #: With --relit: ours run again with the reference still in another light (see :func:`relight`).
 RELIT_TRUE, RELIT_E2E = "ours (true mask), relit reference", "ours (segmenter), relit reference"
+#: With --elsewhere: ours with the relit reference and the warp's same-place carry off (the reference's surroundings
+#: past its face never carried, as for a photo taken elsewhere: the benchmark's reference is a frame of the same clip,
+#: so its wall and clothes would otherwise be carried beside the face and the ring around the mask would show them).
+ELSEWHERE_TRUE = "ours (true mask), reference from elsewhere"
 TIMED_STAGES = ("warp", "reconstruct", "blend")
 
 
@@ -269,7 +275,7 @@ def relight(image: np.ndarray, landmarks: np.ndarray, seed: int) -> np.ndarray:
 
 def run_ours(
     clip: Clip, generator: str, true_mask: bool, landmark_smoothing: bool = True, mask_smoothing: bool = False,
-    reference: np.ndarray | None = None,
+    reference: np.ndarray | None = None, same_place: bool = True,
 ) -> tuple[list[np.ndarray], list[float], StageTimer]:
     timer = StageTimer()
     options = replace(PipelineOptions(), **PIPELINE_OVERRIDES)
@@ -280,6 +286,10 @@ def run_ours(
     reconstruction = ReconstructorOptions(generator=generator)
     reconstruction.composite = replace(reconstruction.composite, **COMPOSITE_OVERRIDES)
     pipeline = _Pipeline(clip.truth[0] if reference is None else reference, build_reconstructor(reconstruction), options, timer)
+    if not same_place:
+        # (the warp's test "the reference was taken where the frame is" answers no: only the reference's own face and
+        # neck skin is carried, what is beside them filled from the frame)
+        pipeline.warper._same_place = lambda *args, **kwargs: None  # type: ignore[method-assign]
     pipeline.warmup()
     timer.reset()
     outputs, ious = [clip.masked[0]], []
@@ -298,8 +308,8 @@ def _tile(image: np.ndarray, box: tuple[slice, slice], size: int) -> np.ndarray:
 
 
 def sheet_rows(clip: Clip, results: dict[str, list[np.ndarray]], picks: int, size: int = 160) -> list[np.ndarray]:
-    """Rows of the contact sheet: masked | Telea | ours (true mask) | ours (segmenter) [| ours relit (true mask)] |
-    truth, ``picks`` frames."""
+    """Rows of the contact sheet: masked | Telea | ours (true mask) | ours (segmenter) [| ours relit (true mask)]
+    [| ours, reference from elsewhere (true mask)] | truth, ``picks`` frames."""
     rows = []
     n = len(clip.truth)
     frames = sorted({int(round(k)) for k in np.linspace(1, n - 1, picks + 2)[1:-1]})
@@ -310,7 +320,8 @@ def sheet_rows(clip: Clip, results: dict[str, list[np.ndarray]], picks: int, siz
     for t in frames:
         box = face_box(clip.landmarks[t], clip.truth[t].shape[:2], 0.3)
         tiles = [_tile(clip.masked[t], box.slices, size)]
-        tiles += [_tile(results[m][t], box.slices, size) for m in (TELEA, OURS_TRUE, OURS_E2E, RELIT_TRUE) if m in results]
+        tiles += [_tile(results[m][t], box.slices, size) for m in (TELEA, OURS_TRUE, OURS_E2E, RELIT_TRUE, ELSEWHERE_TRUE)
+                  if m in results]
         tiles.append(_tile(clip.truth[t], box.slices, size))
         row = np.hstack(tiles)
         cv2.putText(row, f"{clip.name} f{t}", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1, cv2.LINE_AA)
@@ -344,6 +355,9 @@ def main() -> int:
     parser.add_argument("--relit", action="store_true",
                         help="also ours with the reference still relit (another white balance, exposure, side light, "
                         "saturation, drawn per clip): what a user with a photo in other light gets")
+    parser.add_argument("--elsewhere", action="store_true",
+                        help="also ours (true mask) with the relit reference and the warp's same-place carry off: a "
+                        "photo taken elsewhere (its own rows and a column of the sheet)")
     parser.add_argument("--swap-background", action="store_true",
                         help="replace the reference's surroundings outside its head with a seeded texture per clip (the "
                         "real-use case: a reference taken elsewhere; a carried wall shows as an error)")
@@ -371,6 +385,7 @@ def main() -> int:
     per_clip: list[tuple[Clip, dict[str, Scores]]] = []
     methods = METHODS + (tuple(name for name, _, _ in SMOOTHING_VARIANTS) if args.smoothing_variants else ())
     methods += ((RELIT_TRUE,) + (() if args.no_e2e else (RELIT_E2E,))) if args.relit else ()
+    methods += (ELSEWHERE_TRUE,) if args.elsewhere else ()
     overall = {m: Scores() for m in methods}
     timing = StageTimer()
     timed_faces = 0
@@ -396,11 +411,14 @@ def main() -> int:
         else:
             results[OURS_E2E], ious, _ = run_ours(clip, args.generator, true_mask=False)
         variant_ious = {OURS_E2E: ious}
-        if args.relit:
+        if args.relit or args.elsewhere:
             relit = relight(clip.truth[0], clip.landmarks[0], seed=number)
+        if args.relit:
             results[RELIT_TRUE], _, _ = run_ours(clip, args.generator, True, reference=relit)
             if not args.no_e2e:
                 results[RELIT_E2E], variant_ious[RELIT_E2E], _ = run_ours(clip, args.generator, False, reference=relit)
+        if args.elsewhere:
+            results[ELSEWHERE_TRUE], _, _ = run_ours(clip, args.generator, True, reference=relit, same_place=False)
         if args.smoothing_variants:
             for name, landmark_smoothing, mask_smoothing in SMOOTHING_VARIANTS:
                 results[name], variant_ious[name], _ = run_ours(
@@ -454,7 +472,8 @@ def main() -> int:
     if rows:
         header = np.zeros((18, rows[0].shape[1], 3), np.uint8)
         labels = ("masked", "Telea (true mask)", "ours (true mask)", "ours (segmenter)") + (
-            ("ours, relit ref (true mask)",) if args.relit else ()) + ("truth",)
+            ("ours, relit ref (true mask)",) if args.relit else ()) + (
+            ("relit ref from elsewhere",) if args.elsewhere else ()) + ("truth",)
         for k, label in enumerate(labels):
             cv2.putText(header, label, (k * rows[0].shape[1] // len(labels) + 4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42,
                         (255, 255, 255), 1, cv2.LINE_AA)
