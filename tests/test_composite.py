@@ -829,3 +829,56 @@ def test_the_surround_fill_reads_the_same_pixels_of_a_box_of_a_bigger_image_as_n
     for plane, c in zip(_planes_at(box, ys, xs), range(3)):
         np.testing.assert_array_equal(plane, box[ys, xs, c])
     assert _planes_at(box, ys[:0], xs[:0])[0].shape == (0,)
+
+
+def _elsewhere_surroundings(image: np.ndarray, landmarks: np.ndarray, kind: str, colour: tuple[int, int, int]) -> np.ndarray:
+    """``image`` in front of a saturated ``colour`` (``kind`` "green screen": everything outside the face oval) or above
+    a black letterbox bar from just under the chin ("dark bar"); as it is for "plain"."""
+    image = image.copy()
+    if kind == "green screen":
+        image[face_region(image.shape[:2], landmarks) == 0] = colour
+    elif kind == "dark bar":
+        image[int(landmarks[:, 1].max()) + 4:] = 0
+    return image
+
+
+def _rebuilt_from_elsewhere(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rebuilt ROI, truth ROI, where to score): the moved astronaut masked, in front of ``kind`` surroundings, rebuilt
+    from her photo taken elsewhere (darker, warmer, lit from one side, in front of a green screen or above a bar) with
+    the warp's defaults: only the photo's face and neck skin is carried."""
+    reference, reference_lm = astronaut()
+    w = reference.shape[1]
+    x0, x1 = float(reference_lm[:, 0].min()), float(reference_lm[:, 0].max())
+    side = np.clip(1.1 - 0.4 * (np.arange(w, dtype=np.float32) - x0) / (x1 - x0), 0.5, 1.3)[None, :, None]
+    photo = np.clip(reference.astype(np.float32) * side * np.array([0.9, 0.7, 0.55], np.float32), 0, 255).astype(np.uint8)
+    photo = _elsewhere_surroundings(photo, reference_lm, kind, (20, 210, 40))
+    truth, target = moved_astronaut()
+    roi_lm = (target - [BOX.x0, BOX.y0]).astype(np.float32)
+    mask = polygon_mask(roi_lm, (BOX.y1 - BOX.y0, BOX.x1 - BOX.x0))
+    hole = mask > 0
+    skin = np.ascontiguousarray(truth[BOX.slices])
+    truth = _elsewhere_surroundings(skin, roi_lm, kind, (220, 40, 200))
+    truth[hole] = skin[hole]  # (under the mask: her skin)
+    image = truth.copy()
+    image[hole] = MASK_COLOUR
+    warped, valid = ReferenceWarper(photo, reference_lm, WarpOptions()).warp(roi_lm, mask.shape)
+    face = FaceROI(box=BOX, image=image, landmarks=roi_lm, mask=mask, reference=warped, valid=valid)
+    scored = hole & valid
+    assert np.linalg.norm(_lab(warped[scored]).mean(0) - _lab(truth[scored]).mean(0)) > 10.0  # the photo is far off
+    return ReferenceComposite().reconstruct([face])[0], truth, scored
+
+
+@pytest.mark.parametrize("surroundings", ["green screen", "dark bar"])
+def test_a_reference_from_elsewhere_is_not_tinted_nor_darkened_by_the_surroundings(surroundings: str) -> None:
+    # The photo in front of a saturated green screen or above a black bar, the frame in front of a saturated magenta
+    # wall or above a black bar: the ring around the mask holds the frame's skin only above the mask and beside it. The
+    # rebuilt lower face takes the frame's light and colour, as it does in front of her own plain surroundings, not the
+    # screens' nor the bars'.
+    plain, truth, scored = _rebuilt_from_elsewhere("plain")
+    plain_off = _lab(plain[scored]).mean(0) - _lab(truth[scored]).mean(0)
+    out, truth, scored = _rebuilt_from_elsewhere(surroundings)
+    off = _lab(out[scored]).mean(0) - _lab(truth[scored]).mean(0)
+    # Near the truth: not darkened, not tinted along green-magenta (the screen's and the wall's axis).
+    assert np.linalg.norm(off) < 5.0 and off[0] > -4.5 and abs(off[1]) < 2.5, off
+    # The surroundings change little (the frame's skin the ring holds beside the mask is not the same).
+    assert np.linalg.norm(off - plain_off) < 2.5, (off, plain_off)

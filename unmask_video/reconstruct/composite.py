@@ -62,6 +62,14 @@ _MIN_CONTRAST = 0.3
 #: reference): the median, not a higher one, so that the few eyelid, lash or crease pixels the ring takes in do not
 #: count as the frame skin's own variation.
 _CONTRAST_PERCENTILE = 50
+#: With ``light="skin"``: the light's slope down the face (:func:`_light_plane`) is shrunk by a ridge of this times the
+#: pixels' weight (in the region's size squared): a ring that hardly spreads in a direction tells no slope along it.
+_PLANE_RIDGE = 0.003
+#: The plane is used where the ring's pixels are far: their weight within a Gaussian of this fraction of the region's
+#: size is under half its typical value on the ring.
+_PLANE_NEAR = 0.1
+#: The plane reaches beyond the ring's range of it by at most this fraction of that range.
+_PLANE_REACH = 2.0
 #: With ``light="skin"``: weight, in the smooth light field, of ring pixels where the frame shows no skin.
 _NOT_FRAME_SKIN_WEIGHT = 0.1
 #: With ``light="skin"``: the seam field's Gaussian is this many times ``CompositeOptions.seam_sigma``. The light field,
@@ -670,9 +678,27 @@ def _skin_light(
     # The light field ``D`` spreads ``frame - (S_r + c (ref - S_r))`` = ``(frame - ref) + (1 - c) (ref - S_r)``: both
     # parts are spread at once (the spread is linear), the first alone is the frame's light around ``S_r``.
     at_kept, smooth_kept = at_ring[:, keep], smooth_ring[:, keep]
-    parts = _spread(np.concatenate([tgt_ring[:, keep] - at_kept, at_kept - smooth_kept]), ring, sigma, size=small,
-                    coords=(ys[keep], xs[keep]), weights=weights, planar=True)  # fmt: skip
-    d = parts[:3]
+    change = tgt_ring[:, keep] - at_kept
+    # The change's slope down the face (a light from above or below), measured on the frame's skin in the ring, continues
+    # where the ring is far (the spread alone extends the ring's average there: with a photo from elsewhere, whose
+    # surroundings beside the jaw are not carried, the ring is the skin above the mask, and the photo's own slope of
+    # light stayed on the chin and neck: lp_d0 dark and grey under a relit reference on the quality benchmark).
+    plane, at_plane = _light_plane(change, ys[keep], xs[keep], skin_keep[keep].astype(np.float32), (rh, rw), small)
+    # (on the reference's skin only, where the slope was measured: a collar or hair beside it, darker or lighter, takes
+    # the change the ring shows next to it)
+    on_skin_w = cv2.GaussianBlur(skin.reshape(small[1], small[0]).astype(np.float32), (0, 0), 1.5).reshape(-1)
+    plane *= on_skin_w
+    at_plane *= on_skin_w[at[keep]]
+    coords = (ys[keep], xs[keep])
+    parts = _spread(np.concatenate([change - at_plane, at_kept - smooth_kept, change]), ring, sigma, size=small,
+                    coords=coords, weights=weights, planar=True)  # fmt: skip
+    # Near the ring's pixels (beside, above and below the mask alike when the ring goes round it) the change as they
+    # show it, spread; only far from them (under a mask whose ring shows skin on one side: a photo from elsewhere,
+    # whose surroundings beside the jaw are not carried), the plane continued.
+    near = _spread(np.ones((1, len(coords[0])), np.float32), ring, max(_PLANE_NEAR * size, 1.0), fade=True, size=small,
+                   coords=coords, weights=weights, planar=True)[0]  # fmt: skip
+    d = parts[6:] + (1.0 - near) * (parts[:3] + plane - parts[6:])
+    parts = parts[:6]
     contrast = np.ones(3, np.float32)
     theirs: np.ndarray | None = None
     both = skin_keep & ref_skin
@@ -739,6 +765,45 @@ def _skin_light(
     np.multiply(ref, corrected, out=corrected)
     offset = cv2.resize(offset, (rw, rh), dst=_scratch("offset", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
     _written(out, cv2.add(corrected, offset, dst=out, mask=apply.view(np.uint8), dtype=cv2.CV_8U))
+
+
+def _light_plane(
+    change: np.ndarray, ys: np.ndarray, xs: np.ndarray, weights: np.ndarray, shape: tuple[int, int],
+    small: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The light's slope down the face: the planar part of its ``change`` ((3, K) Lab, frame minus reference, at the
+    ring pixels ``ys``, ``xs`` of a region of ``shape`` (h, w), weighted by ``weights``, 0: not used), per Lab channel,
+    fitted by weighted least squares (both slopes, the one across dropped after) with the slopes shrunk where the
+    pixels hardly spread (``_PLANE_RIDGE``), zero on the pixels' weighted mean row. Returns (plane, at): the slope's
+    field over the working size ``small`` ((3, w * h); bounded to ``_PLANE_REACH`` times the range it has on the pixels
+    beyond it) and its values at the pixels ((3, K)); zeros with fewer than ``_MIN_RING_PIXELS`` pixels used."""
+    h, w = shape
+    used = weights > 0
+    if np.count_nonzero(used) < _MIN_RING_PIXELS:
+        return np.zeros((3, small[0] * small[1]), np.float32), np.zeros_like(change)
+    scale = np.float32(1.0 / max(h, w))
+    px, py = xs.astype(np.float32) * scale, ys.astype(np.float32) * scale
+    wsum = float(weights.sum())
+    mx, my = float(np.dot(weights, px)) / wsum, float(np.dot(weights, py)) / wsum
+    px -= np.float32(mx)
+    py -= np.float32(my)
+    a = np.array([[np.dot(weights * px, px), np.dot(weights * px, py)],
+                  [np.dot(weights * px, py), np.dot(weights * py, py)]], np.float64)
+    a += _PLANE_RIDGE * wsum * np.eye(2)
+    b = np.stack([(change * (weights * px)).sum(axis=1), (change * (weights * py)).sum(axis=1)]).astype(np.float64)
+    slopes = np.linalg.solve(a, b)  # (2, 3): x and y slope per channel
+    # Only the slope down the face is continued: across it the ring shows the light on both sides (its spread follows
+    # it), and a slope across, continued past a cheek's edge, darkens or reddens a band there.
+    at = (slopes[1][:, None] * py[None, :]).astype(np.float32)
+    sw, sh = small
+    gys = (np.arange(sh, dtype=np.float32) + 0.5) * np.float32(h / sh) * scale - np.float32(my)
+    plane = np.empty((3, sw * sh), np.float32)
+    for c in range(3):
+        field = np.broadcast_to(np.float32(slopes[1, c]) * gys[:, None], (sh, sw)).reshape(-1)
+        lo, hi = float(at[c, used].min()), float(at[c, used].max())
+        room = _PLANE_REACH * (hi - lo)
+        plane[c] = np.clip(field, lo - room, hi + room)
+    return plane, at
 
 
 def _chroma_bound(
