@@ -135,7 +135,7 @@ def feather_alpha(mask: np.ndarray, width_px: float) -> np.ndarray:
         padded = cv2.copyMakeBorder(m8, 0, hp - h, 0, wp - w, cv2.BORDER_REPLICATE)
         small = cv2.resize(padded, (wp // k, hp // k), interpolation=cv2.INTER_AREA)
         alpha = cv2.resize(_grown_and_blurred(small, width_px / k), (wp, hp), interpolation=cv2.INTER_LINEAR)
-        alpha = np.ascontiguousarray(alpha[:h, :w]) if (hp, wp) != (h, w) else alpha
+        alpha = alpha[:h, :w]  # (a view: the padding's rows and columns are never read)
     else:
         alpha = _grown_and_blurred(m8, width_px)
     # (in place: no region-sized temporaries; the blur of values in [0, 1] stays in [0, 1] but for float rounding)
