@@ -16,8 +16,10 @@ Then the default as it is against the default as it was at git revision ``--base
 mask_refine.py, mask_presence.py and occluders.py read with ``git show`` and imported as their own modules; skipped
 outside a git checkout), and the plain k-means, in alternating rounds on one OpenCV thread, timed in CPU time (best of
 the rounds: a change of load on a shared machine falls on all alike): ms/frame, the ratio now / then, the cost over the
-plain k-means then and now; per part (k-means, grow/refine, rim cut, presence, occluders, ear loops, the segment call's
-own body), exclusive CPU time with the parts' calls wrapped (:data:`PARTS`); and how much the masks of the two differ
+plain k-means then and now; per part (the scale-down, the features, the k-means fit and reuse, the clean-up, the colour
+model, the growth, the snap, the rim cut, each presence cue, the occluders, the hem, the ear loops, the smoothing, the
+scale-up with the feather, the segment call's own body), exclusive CPU time with the parts' calls wrapped
+(:data:`PARTS`); and how much the masks of the two differ
 (frames whose float masks are bit-identical, pixels as % of the mask area). ``--identical`` exits 1 unless every mask
 is bit-identical (for speed work that must not move the mask). ``--real NAME``: the same comparison on a clip of a real
 mask (``videos/masked``), as it is.
@@ -149,16 +151,24 @@ def _segment_at(rev: str) -> ModuleType | None:
 #: The parts of the default segmentation, timed apart: names in a segment module's namespace (the functions it calls)
 #: or its MaskSegmenter's methods. What none of them holds is the segment call's own body ("rest").
 PARTS: dict[str, tuple[str, ...]] = {
-    "k-means": (
-        "MaskSegmenter._features", "MaskSegmenter._histogram", "MaskSegmenter._assign", "MaskSegmenter._fit",
-        "MaskSegmenter._choose", "MaskSegmenter._refit_reason", "MaskSegmenter._clean", "MaskSegmenter._core_mask",
-    ),
-    "grow/refine": ("MaskSegmenter._colour_model", "smooth_probability", "grow", "grow_deeper", "snap_edges"),
-    "rim cut": ("cut_at_rim", "_cluster_map", "MaskSegmenter._under_jaw"),
-    "presence": ("MaskSegmenter._presence",),
+    "scale down": ("resize",),
+    "features": ("MaskSegmenter._features", "MaskSegmenter._histogram", "MaskSegmenter._core_mask"),
+    "k-means fit": ("MaskSegmenter._fit", "MaskSegmenter._skin_colour"),
+    "k-means reuse": ("MaskSegmenter._assign", "MaskSegmenter._choose", "MaskSegmenter._refit_reason"),
+    "clean": ("MaskSegmenter._clean",),
+    "colour model": ("MaskSegmenter._colour_model",),
+    "grow": ("smooth_probability", "grow", "grow_deeper"),
+    "snap": ("snap_edges",),
+    "rim cut": ("cut_at_rim", "_cluster_map", "MaskSegmenter._under_jaw", "MaskSegmenter._over_nose"),
+    "edge cue": ("edge_contrast",),
+    "lips cue": ("lip_contrast",),
+    "mouth cue": ("mouth_darkness",),
+    "presence": ("MaskSegmenter._presence", "lower_face", "lower_cover", "presence_score"),
     "occluders": ("skin_occluders", "entering", "MaskSegmenter._skin_in_front"),
-    "ear loops": ("ear_loops",),
     "hem": ("add_hem",),
+    "ear loops": ("ear_loops",),
+    "smoothing": ("MaskSegmenter._smooth",),
+    "scale up, feather": ("MaskSegmenter._paste", "MaskSegmenter._feather"),
 }
 
 

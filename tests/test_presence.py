@@ -395,3 +395,32 @@ def test_a_bare_face_with_no_forehead_colour_and_a_clear_edge_stays_bare(big_fac
     # Without the mouth cue, the same face is given a mask: the check above means something.
     plain = replace(clear, mouth_high=0.0)
     assert _segment_full(MaskSegmenter(SegmentOptions(presence=plain)), grey, lm).any()
+
+
+def test_settled_cues_are_reused_and_a_mask_taken_off_is_still_seen(big_face, monkeypatch):
+    """Settled on a worn mask, the costly cues (edge, lips, mouth) are measured every ``settled_every`` frames only; the
+    decisions frame by frame are those of measuring them every frame, the mask coming off included."""
+    from unmask_video import segment
+
+    image, lm, _ = big_face
+    masked, _ = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+    frames = [masked] * 8 + [image] * 6 + [masked] * 6
+    calls = {"edge": 0}
+    edge = segment.edge_contrast
+
+    def counted(*args, **kwargs):
+        calls["edge"] += 1
+        return edge(*args, **kwargs)
+
+    monkeypatch.setattr(segment, "edge_contrast", counted)
+    decisions = {}
+    for every in (1, 3):
+        calls["edge"] = 0
+        seg = MaskSegmenter(SegmentOptions(presence=PresenceOptions(settled_every=every)))
+        decisions[every] = [bool(_segment_full(seg, frame, lm).any()) for frame in frames]
+        if every == 3:
+            assert calls["edge"] <= len(frames) - 4  # (at least two settled stretches of two reused frames)
+        else:
+            assert calls["edge"] == len(frames)
+    assert decisions[3] == decisions[1]
+    assert decisions[1][:8] == [True] * 8 and not any(decisions[1][10:14]) and all(decisions[1][-3:])

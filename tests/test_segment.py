@@ -600,3 +600,57 @@ def test_the_distinct_rows_check_is_np_unique_counted():
         rows = rng.integers(0, rng.integers(1, 4), size=(int(rng.integers(0, 12)), 3)).astype(np.float32)
         for k in (1, 2, 3, 4):
             assert _has_distinct(rows, k) == (len(np.unique(rows, axis=0)) >= k)
+
+
+def _outline_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean distance (px) from the outline of bool mask ``a`` to that of ``b``, both ways averaged."""
+
+    def one_way(x: np.ndarray, y: np.ndarray) -> float:
+        edge_x = x & ~cv2.erode(x.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        edge_y = y & ~cv2.erode(y.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        to_y = cv2.distanceTransform((~edge_y).astype(np.uint8), cv2.DIST_L2, 5)
+        return float(to_y[edge_x].mean())
+
+    return 0.5 * (one_way(a, b) + one_way(b, a))
+
+
+@pytest.mark.parametrize("style", [MaskStyle(LIGHT_BLUE, below_chin=0.3), MaskStyle(WHITE, pleats=2)], ids=["blue", "white"])
+def test_the_face_scale_working_size_matches_the_full_size_mask(astronaut, astronaut_landmarks, style):
+    """A large face (about 360 px) is segmented at ``work_face`` pixels of face (speed): its mask, scaled up with an
+    accurate edge, lies within a couple of pixels of the mask segmented at the full size, and as near the truth as the
+    mask segmented at the search box's working size (224 px) was."""
+    big = cv2.resize(astronaut, None, fx=4.0, fy=4.0, interpolation=cv2.INTER_CUBIC)
+    lm = (astronaut_landmarks * 4.0).astype(np.float32)
+    masked, truth = draw_surgical_mask(big, lm, style)
+    img, tru, roi_lm = roi(masked, truth, lm)
+    assert face_size(roi_lm) > 300
+    small = MaskSegmenter(SegmentOptions(work_face=176))
+    boxed = MaskSegmenter(SegmentOptions(work_face=0))  # (the working size capped by the search box only: 224 px)
+    full = MaskSegmenter(SegmentOptions(work_face=0, work_size=4096))
+    for _ in range(2):  # a fit, then the reused clusters
+        small_mask, full_mask = small.segment(img, roi_lm) >= 0.5, full.segment(img, roi_lm) >= 0.5
+        boxed_mask = boxed.segment(img, roi_lm) >= 0.5
+    assert small_mask.any() and full_mask.any()
+    assert _outline_distance(small_mask, full_mask) <= 2.0
+    assert iou(small_mask, full_mask) >= 0.97
+    assert iou(small_mask, tru) >= iou(boxed_mask, tru) - 0.01
+
+
+def test_the_feathered_edge_is_a_soft_step_around_the_hard_mask(big_astronaut):
+    """The mask is scaled up and feathered in uint8 inside the mask's box: values in [0, 1], 1 inside, 0 away from the
+    edge, a ramp of about ``feather_px`` across it, and thresholded at 0.5 it is the hard mask (same options, no
+    feather) to within a pixel on its outline."""
+    image, lm = big_astronaut
+    masked, _ = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+    box = face_box(lm, masked.shape)
+    roi_img, roi_lm = np.ascontiguousarray(masked[box.slices]), lm - np.array([box.x0, box.y0], np.float32)
+    soft = MaskSegmenter(SegmentOptions(work_face=128)).segment(roi_img, roi_lm)
+    hard = MaskSegmenter(SegmentOptions(work_face=128, feather_px=0.0)).segment(roi_img, roi_lm)
+    assert soft.dtype == np.float32 and float(soft.min()) >= 0.0 and float(soft.max()) == 1.0
+    assert set(np.unique(hard).tolist()) == {0.0, 1.0}
+    ramp = (soft > 0.02) & (soft < 0.98)
+    assert ramp.any()
+    edge = cv2.morphologyEx(hard.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    near_edge = cv2.dilate(edge.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    assert not (ramp & ~near_edge).any()  # (the soft values lie along the edge only)
+    assert _outline_distance(soft >= 0.5, hard >= 0.5) <= 1.0

@@ -33,6 +33,10 @@ frame neither starts nor stops the rebuild. While a mask is worn, frames where s
 the lower face and no red lips show (a hand passing in front of the mask, which :mod:`unmask_video.occluders` does
 not find: it need not come from outside the face) are held: the average does not fall (``hold_skin``,
 ``hold_frames``). No mask: the face passes through untouched.
+
+Settled (``settled``): while the decision is settled on a worn mask and the cheap cues (colour, cover) stay where they
+were, the costly cues (lips, edge, mouth) are measured only every few frames and reused in between: they can only
+lower the score, and a mask taken off moves the cheap ones first (the cluster that was mask turns to skin).
 """
 
 from __future__ import annotations
@@ -111,6 +115,16 @@ class PresenceOptions:
     # never taken as masked), and a mask taken off shows the lips. 0 frames: no hold.
     hold_skin: float = 0.15
     hold_frames: int = 30
+    # Settled: while a mask is taken as worn, its running average and the last fully measured score are at least
+    # ``settled``, and this frame's cheap cues are where they were then (the colour distance within ``settled_colour``,
+    # the cover within ``settled_cover``), the lips, edge and mouth cues are measured once every ``settled_every``
+    # frames and reused in between. A mask taken off moves the cheap cues first (the cluster that was mask turns to
+    # skin, or to a part of the face), and any other change waits at most ``settled_every`` - 1 frames. 1: always
+    # measured.
+    settled: float = 0.5
+    settled_colour: float = 2.0
+    settled_cover: float = 0.03
+    settled_every: int = 3
     on: float = 0.6  # the average score above which a mask is taken as worn ...
     off: float = 0.3  # ... and below which it is taken off
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)
@@ -150,9 +164,10 @@ def lip_contrast(
     lips = lips_region(lab.shape[:2], landmarks)
     if lips.sum() < 12:
         return None
-    ring = cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     near = max(int(round(0.02 * size)) | 1, 3)
-    ring &= 1 - cv2.dilate(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (near, near)))
+    # (the lips dilated by disks of k and near pixels across, as thresholds of one distance transform)
+    off_lips = _distance_off(lips)
+    ring = ((off_lips <= k // 2) & (off_lips > near // 2)).astype(np.uint8)
     inner = cv2.erode(lips, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     if occluder is not None:
         whole = int(inner.sum())
@@ -264,10 +279,12 @@ def mouth_darkness(
     local = lm - np.array([x0, y0], np.float32)
     lips = lips_region(light.shape, local)
     inside = mask[window] > 0
-    around = _dilated(lips, local[list(ls.LIPS_OUTER)], k) & inside
+    # (the lips dilated by disks, as thresholds of one distance transform)
+    off_lips = _distance_off(lips)
+    around = (off_lips <= k // 2) & inside
     rest = None
     if far > 0:
-        rest = ~_dilated(lips, local[list(ls.LIPS_OUTER)], max(int(round(far * size)) | 1, 3)) & inside
+        rest = (off_lips > max(int(round(far * size)) | 1, 3) // 2) & inside
         rest &= lower_face(light.shape, local) > 0
         if int(rest.sum()) < 20:
             rest = None
@@ -278,16 +295,11 @@ def mouth_darkness(
     return mouth, None if rest is None else float(np.percentile(drop[rest], 95))
 
 
-def _dilated(region: np.ndarray, points: np.ndarray, diameter: int) -> np.ndarray:
-    """bool: ``region`` (uint8 {0, 1}, inside the polygon of ``points``) dilated by a disk of ``diameter`` px, the
-    dilation run only on the polygon's box grown by the disk's reach (the same result, on a fraction of the pixels)."""
-    out = np.zeros(region.shape, bool)
-    box = _points_window(points, diameter // 2 + 1, region.shape)
-    if box is None:
-        return out
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))
-    out[box] = cv2.dilate(region[box], kernel) > 0
-    return out
+def _distance_off(region: np.ndarray) -> np.ndarray:
+    """float32: each pixel's distance to the uint8 {0, 1} ``region`` (0 inside it). ``distance <= d // 2`` is the
+    region dilated by a disk of d pixels across, as OpenCV's elliptic kernel gives it but for a few pixels on the
+    diagonals, at a fraction of the cost of a large kernel."""
+    return cv2.distanceTransform(1 - region, cv2.DIST_L2, 5)
 
 
 def _points_window(points: np.ndarray, pad: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
@@ -425,6 +437,38 @@ class Presence:
         self.average: float | None = None
         self.worn = False
         self.held = 0  # frames held in a row (see ``PresenceOptions.hold_skin``)
+        # The last fully measured (lips, edge, mouth, rest) cues, their score and cheap cues (colour distance, cover),
+        # and the frames they were reused since.
+        self.cues: tuple[float | None, float | None, float | None, float | None] | None = None
+        self.cues_score = 0.0
+        self.cheap: tuple[float | None, float] = (None, 0.0)
+        self.reused = 0
+
+    def settled(self, distance: float | None, cover: float) -> bool:
+        """Whether this frame (its colour ``distance`` to the skin, None without one, and ``cover``) may reuse the last
+        measured lips, edge and mouth cues (``PresenceOptions.settled``): worn, settled on a high average, the cheap
+        cues where they were, fewer than ``settled_every`` - 1 frames reused in a row."""
+        opt = self.options
+        if opt.settled_every <= 1 or not self.worn or self.cues is None or self.reused >= opt.settled_every - 1:
+            return False
+        if min(self.average or 0.0, self.cues_score) < opt.settled:
+            return False
+        then_distance, then_cover = self.cheap
+        if (distance is None) != (then_distance is None):
+            return False
+        if distance is not None and abs(distance - float(then_distance)) > opt.settled_colour:  # type: ignore[arg-type]
+            return False
+        return abs(cover - then_cover) <= opt.settled_cover
+
+    def measured(
+        self,
+        cues: tuple[float | None, float | None, float | None, float | None],
+        score: float,
+        distance: float | None,
+        cover: float,
+    ) -> None:
+        """Keep this frame's fully measured cues, score and cheap cues (for :meth:`settled`)."""
+        self.cues, self.cues_score, self.cheap, self.reused = cues, score, (distance, cover), 0
 
     def holds(self, hidden: bool) -> bool:
         """Whether a frame whose mask is ``hidden`` (by something skin-coloured in front of it, no lips in view) is held:

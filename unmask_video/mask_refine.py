@@ -422,8 +422,12 @@ def _cut_at_rim(
         near[gone] = _near_cloth(smooth, gone, kept, parts, same_cloth)
         # (closed: the thin stripes or dots of another colour between the cloth-coloured parts come back with them)
         k = max(int(round(0.05 * size)) | 1, 3)
-        back = cv2.morphologyEx(near, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-        back &= gone
+        back = np.zeros(mask.shape, np.uint8)
+        # (only around what was cut, with the kernel's reach: ``near`` is empty beyond it; the same result)
+        around = mask_bbox(gone, k, mask.shape)
+        assert around is not None
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        back[around] = cv2.morphologyEx(near[around], cv2.MORPH_CLOSE, kernel) & gone[around]
         if back.any():
             out = _components_touching(back | out, out > 0)
     if hem_px > 0:

@@ -144,6 +144,10 @@ class SegmentOptions:
     rim_light_weight: float = 0.5  # ... and of the lightness (a mask's pleats and folds are lightness steps)
     rim_sure_erode: float = 0.02  # the mask above the jaw line, eroded this much (face): the sure mask
     rim_line_width: float = 0.03  # lines thinner than this (face: pleats, seams, prints) are no rim
+    # ... and than this many working pixels at most (its median's kernel: OpenCV's 5 x 5 median is several times faster
+    # than any larger one). 0: no cap. Off: 5 took 1.6 ms/frame off a 720p face, but left 0.6 points more of the drawn
+    # masks with a hand in front uncovered (benchmarks.segmentation).
+    rim_line_px: float = 0.0
     # ... flooding in from what the colour model rejects and (``rim_past_search``) from past the search region too
     rim_past_search: bool = False
     rim_hem_px: int = 2  # the cut's line moves out this many pixels (working size): the hem beside it stays
@@ -214,6 +218,9 @@ class SegmentOptions:
     close_px: float = 0.05  # closing kernel (face)
     feather_px: float = 2.0  # Gaussian sigma of the soft edge, in ROI pixels (0: hard {0, 1} mask)
     work_size: int = 224  # the polygon's box is downscaled to at most this side before segmenting, pixels
+    # ... and the face (``face_size``) to at most this many pixels (0: no such cap): the working resolution follows the
+    # face's scale, and every step's cost with it.
+    work_face: int = 0
     canonical_size: int = 128  # side of the face-aligned smoothing frame, pixels
 
     @classmethod
@@ -241,6 +248,8 @@ class SegmentOptions:
             raise InputError(f"refit_threshold must be > 1, got {self.refit_threshold}")
         if self.work_size < 32:
             raise InputError(f"work_size must be >= 32 pixels, got {self.work_size}")
+        if self.work_face and self.work_face < 64:
+            raise InputError(f"work_face must be 0 (off) or >= 64 pixels, got {self.work_face}")
         if self.max_reuse_frames < 1:
             raise InputError(f"max_reuse_frames must be >= 1, got {self.max_reuse_frames}")
 
@@ -460,6 +469,8 @@ class MaskSegmenter:
         full_shape = sub.shape[:2]
         # A large face is segmented at a capped working size: the mask needs no more detail than that.
         scale = min(1.0, opt.work_size / max(base[2] - base[0], base[3] - base[1]))
+        if opt.work_face > 0:  # (and at most ``work_face`` pixels of face: the cost follows the face's scale)
+            scale = min(scale, opt.work_face / size)
         sx = sy = 1.0
         if scale < 1.0:
             shape = (max(int(round(full_shape[0] * scale)), 4), max(int(round(full_shape[1] * scale)), 4))
@@ -569,8 +580,11 @@ class MaskSegmenter:
                 sure = (seed | binary) & (1 - cuts)
                 if opt.rim_sure_erode > 0:
                     sure = cv2.erode(sure, _disk_kernel(2 * opt.rim_sure_erode * sub_size))
+                line_width = opt.rim_line_width
+                if opt.rim_line_px > 0:
+                    line_width = min(line_width, (opt.rim_line_px + 0.49) / sub_size)  # (k = round(width x size) | 1)
                 binary = cut_at_rim(
-                    lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, opt.rim_line_width,
+                    lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
                     outside, opt.rim_same_cloth, opt.rim_hem_px,
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape),
                 )
@@ -588,10 +602,10 @@ class MaskSegmenter:
         if opt.refine and opt.loops and worn and binary.any():
             face = np.zeros(shape, np.uint8)
             cv2.fillPoly(face, [np.round(sub_lm[list(ls.FACE_OVAL)]).astype(np.int32)], 1)
-            beyond = None
-            if opt.loop_beyond > 0:  # (a distance transform: a dilation by so large a disk is slow)
-                beyond = cv2.distanceTransform(1 - face, cv2.DIST_L2, 3) <= opt.loop_beyond * sub_size
-            face = cv2.dilate(face, _disk_kernel(opt.loop_reach * sub_size))
+            # (dilations by disks as distance thresholds: one distance transform, where a dilation by a disk is slow)
+            off_face = cv2.distanceTransform(1 - face, cv2.DIST_L2, 5)
+            beyond = off_face <= opt.loop_beyond * sub_size if opt.loop_beyond > 0 else None
+            face = (off_face <= _disk_kernel(opt.loop_reach * sub_size).shape[0] // 2).astype(np.uint8)
             binary = binary | ear_loops(prob, binary, face, sub_size, beyond=beyond)
         state_detail = SegmentDetail(
             search=search, polygon=poly.astype(np.float32), window=(int(x0), int(y0), int(x1), int(y1)),
@@ -608,12 +622,8 @@ class MaskSegmenter:
             [[1.0 / sx, 0.0, x0 + 0.5 / sx - 0.5], [0.0, 1.0 / sy, y0 + 0.5 / sy - 0.5]], np.float32
         )
         binary = self._smooth(state, binary, lm, sub_to_roi)
-        if scale < 1.0:
-            # (as uint8 {0, 255}: a quarter of the float's memory traffic; >= 128 is the float's >= 0.5)
-            up = cv2.resize((binary * 255).astype(np.uint8), full_shape[::-1], interpolation=cv2.INTER_LINEAR)
-            binary = (up >= 128).astype(np.float32)
-        out[y0:y1, x0:x1] = binary
-        return self._feather(out, (x0, y0, x1, y1))
+        self._paste(out, binary, (int(x0), int(y0)), full_shape, (sx, sy))
+        return out
 
     def detail(self, face_id: int = 0) -> SegmentDetail | None:
         """What the last :meth:`segment` call of this face saw (search region, k-means mask, presence)."""
@@ -649,6 +659,16 @@ class MaskSegmenter:
         lower = lower_face(lab.shape[:2], lm)
         skin_ab = None if fit.skin is None else fit.skin[1:]  # (feature space: Lab with L scaled; a, b as they are)
         cover, occluded, _ = lower_cover(binary, lower, None, popt)
+        if state.presence is None:
+            state.presence = Presence(popt)
+        if state.presence.settled(distance, cover):
+            # (settled on a worn mask: the costly cues of the last measured frame stand)
+            state.presence.reused += 1
+            lips, edge, mouth, rest = state.presence.cues  # type: ignore[misc]
+            score = presence_score(distance, cover, lips, edge, popt, mouth, rest)
+            worn = state.presence.update(score)
+            log.debug("presence: settled, cues reused; cover %.2f score %.2f -> %s", cover, score, worn)
+            return worn, score, float(state.presence.average or 0.0)
         occluder, lips = None, None
         edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
         if (
@@ -687,8 +707,7 @@ class MaskSegmenter:
             # occluder passes as a hand, or once the mask covers the lower face by itself (the hand has gone);
             # else it was a bare face's lit skin joining the neck, around a beard or a shadow.
             score = 0.0
-        if state.presence is None:
-            state.presence = Presence(popt)
+        state.presence.measured((lips, edge, mouth, rest), score, distance, cover)
         hidden = 0.0
         if (
             popt.hold_frames > 0 and state.presence.worn and score < (state.presence.average or 0.0)
@@ -1043,14 +1062,44 @@ class MaskSegmenter:
         state.ema = cv2.warpAffine(np.dstack([average, result]), to_canon, (s, s), flags=cv2.INTER_LINEAR)
         return result
 
-    def _feather(self, mask: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-        """The soft edge: a Gaussian blur of the {0, 1} mask, computed only around ``box`` where it is non-zero."""
+    def _paste(
+        self,
+        out: np.ndarray,
+        binary: np.ndarray,
+        origin: tuple[int, int],
+        full_shape: tuple[int, int],
+        scale: tuple[float, float],
+    ) -> None:
+        """Write the working-size {0, 1} mask ``binary`` into the ROI mask ``out`` (zeros), its window's top-left corner
+        at ``origin`` (x, y), the window ``full_shape`` (h, w) ROI pixels, ``scale`` (sx, sy) working / ROI pixels:
+        scaled up bilinearly and cut at 0.5 (the edge lies between the working pixels, not on their blocks), then the
+        soft edge (a Gaussian blur of ``feather_px``). Only in the box of the mask (with the interpolation's and the
+        blur's reach around it), all in uint8: the feathered values are multiples of 1 / 255."""
+        hard = (binary >= 0.5).astype(np.uint8)
+        rows = np.flatnonzero(hard.any(axis=1))
+        if rows.size == 0:
+            return
+        cols = np.flatnonzero(hard.any(axis=0))
+        sx, sy = scale
         sigma = self.options.feather_px
-        if sigma <= 0:
-            return mask
-        h, w = mask.shape
-        pad = int(np.ceil(3 * sigma)) + 1
-        x0, y0, x1, y1 = max(box[0] - pad, 0), max(box[1] - pad, 0), min(box[2] + pad, w), min(box[3] + pad, h)
-        window = cv2.GaussianBlur(mask[y0:y1, x0:x1], (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
-        np.clip(window, 0.0, 1.0, out=mask[y0:y1, x0:x1])  # nothing outside the window is non-zero
-        return mask
+        pad = (int(np.ceil(3 * sigma)) + 1 if sigma > 0 else 0) + 2
+        fh, fw = full_shape
+        # (working pixel x lies at ROI x (x + 0.5) / sx - 0.5: one more working pixel on either side for the
+        # interpolation's ramp)
+        bx0 = max(int(np.floor((cols[0] - 1) / sx)) - pad, 0)
+        by0 = max(int(np.floor((rows[0] - 1) / sy)) - pad, 0)
+        bx1 = min(int(np.ceil((cols[-1] + 2) / sx)) + pad, fw)
+        by1 = min(int(np.ceil((rows[-1] + 2) / sy)) + pad, fh)
+        if bx1 <= bx0 or by1 <= by0:
+            return
+        hard *= np.uint8(255)
+        if sx == 1.0 and sy == 1.0:
+            up = hard[by0:by1, bx0:bx1]
+        else:
+            # (the whole window scaled up: cv2.resize is several times faster than a warp of the box alone)
+            up = cv2.resize(hard, (fw, fh), interpolation=cv2.INTER_LINEAR)[by0:by1, bx0:bx1]
+            up = cv2.threshold(up, 127, 255, cv2.THRESH_BINARY)[1]  # (>= 128: the float's >= 0.5)
+        if sigma > 0:
+            up = cv2.GaussianBlur(up, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+        x0, y0 = origin
+        np.multiply(up, np.float32(1.0 / 255.0), out=out[y0 + by0 : y0 + by1, x0 + bx0 : x0 + bx1], casting="unsafe")
