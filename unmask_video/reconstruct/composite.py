@@ -787,23 +787,23 @@ def _light_plane(
     mx, my = float(np.dot(weights, px)) / wsum, float(np.dot(weights, py)) / wsum
     px -= np.float32(mx)
     py -= np.float32(my)
-    a = np.array([[np.dot(weights * px, px), np.dot(weights * px, py)],
-                  [np.dot(weights * px, py), np.dot(weights * py, py)]], np.float64)
+    wx, wy = weights * px, weights * py
+    a = np.array([[np.dot(wx, px), np.dot(wx, py)], [np.dot(wx, py), np.dot(wy, py)]], np.float64)
     a += _PLANE_RIDGE * wsum * np.eye(2)
-    b = np.stack([(change * (weights * px)).sum(axis=1), (change * (weights * py)).sum(axis=1)]).astype(np.float64)
+    b = np.stack([change @ wx, change @ wy]).astype(np.float64)
     slopes = np.linalg.solve(a, b)  # (2, 3): x and y slope per channel
     # Only the slope down the face is continued: across it the ring shows the light on both sides (its spread follows
     # it), and a slope across, continued past a cheek's edge, darkens or reddens a band there.
-    at = (slopes[1][:, None] * py[None, :]).astype(np.float32)
+    down = slopes[1].astype(np.float32)
+    at = down[:, None] * py[None, :]
     sw, sh = small
-    gys = (np.arange(sh, dtype=np.float32) + 0.5) * np.float32(h / sh) * scale - np.float32(my)
-    plane = np.empty((3, sw * sh), np.float32)
-    for c in range(3):
-        field = np.broadcast_to(np.float32(slopes[1, c]) * gys[:, None], (sh, sw)).reshape(-1)
-        lo, hi = float(at[c, used].min()), float(at[c, used].max())
-        room = _PLANE_REACH * (hi - lo)
-        plane[c] = np.clip(field, lo - room, hi + room)
-    return plane, at
+    rows = (np.arange(sh, dtype=np.float32) + 0.5) * np.float32(h / sh) * scale - np.float32(my)
+    lo, hi = float(py[used].min()), float(py[used].max())
+    room = _PLANE_REACH * (hi - lo)
+    rows = np.clip(rows, lo - room, hi + room)  # (the slope's field is linear in the row: bounded through it)
+    plane = np.empty((3, sh, sw), np.float32)
+    plane[...] = (down[:, None] * rows[None, :])[:, :, None]
+    return plane.reshape(3, -1), at
 
 
 def _chroma_bound(
