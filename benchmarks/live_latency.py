@@ -12,8 +12,8 @@ Per size, in the same process: the baseline (an identity processor: capture, dec
 recording, the live machinery alone), then the real pipeline (FramePipeline with the reference taken at
 1.8 s of the same clip, where the face is bare) on each live-mode path (PATHS: old = outputs written on the
 processing thread and every stage in turn, serial = today's outputs thread with every stage in turn,
-unpaced = landmarks one frame ahead started as soon as possible, new = today's defaults: landmarks one frame
-ahead, paced), interleaved ``--repeat`` times. Prints fps, capture-to-output delay (median, p95), the median wait
+landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
+as soon as possible, new = today's defaults: landmarks, mask and warp one frame ahead, paced), interleaved ``--repeat`` times. Prints fps, capture-to-output delay (median, p95), the median wait
 from decode to the start of processing, dropped frames and the per-stage milliseconds per frame shown of every
 run (decode: per frame decoded, on the capture thread; rgb: the RGB conversion; landmarks, segment (the mask),
 warp, reconstruct, blend: the pipeline's; output: the recording's encode and write, on the outputs thread;
@@ -82,11 +82,13 @@ def make_pipeline(generator: str):
 
 #: Live-mode paths compared in one run: name -> LiveOptions fields. old: the outputs written in turn on the
 #: processing thread, every stage in turn (before issue 14); serial: the outputs on their own thread, every stage
-#: in turn; unpaced: the landmarks one frame ahead, started as soon as the previous frame was taken; new: today's
-#: defaults (landmarks one frame ahead, paced).
+#: in turn; landmarks: only the landmarks one frame ahead (mask and warp on the processing thread), paced; unpaced:
+#: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; new: today's
+#: defaults (landmarks, mask and warp one frame ahead, paced).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
     "serial": {"landmarks_ahead": False},
+    "landmarks": {"prepare_ahead": False},
     "unpaced": {"pace": False},
     "new": {},
 }

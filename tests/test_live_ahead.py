@@ -129,23 +129,28 @@ def test_landmarks_ahead_give_the_same_pictures_as_the_stages_in_turn(synthetic_
         serial.close()
     assert sum(not np.array_equal(e, f) for e, f in zip(expected, frames)) >= 6  # the masks were removed
 
-    queue = list(enumerate(frames))
-    split = pipeline()
-    try:
-        ahead = LandmarksAhead(
-            lambda timeout: queue.pop(0) if queue else None,
-            lambda item: split.locate(item[1], item[0] / 25),
-            lambda: not queue,
-        ).start()
-        outputs = []
-        for got, _ in drain_all(ahead):
-            (index, image), faces = got.item, got.result
-            outputs.append(split.rebuild([image.copy()], [index / 25], [faces], in_place=True)[0])
-    finally:
-        split.close()
-    assert len(outputs) == len(expected)
-    for out, want in zip(outputs, expected):
-        assert np.array_equal(out, want)
+    for prepare_ahead in (False, True):
+        queue = [(index, frame.copy()) for index, frame in enumerate(frames)]
+        split = pipeline()
+
+        def locate(item: tuple[int, np.ndarray]) -> object:
+            faces = split.locate(item[1], item[0] / 25)
+            return split.prepare([item[1]], [faces]) if prepare_ahead else faces
+
+        try:
+            ahead = LandmarksAhead(lambda timeout: queue.pop(0) if queue else None, locate, lambda: not queue).start()
+            outputs = []
+            for got, _ in drain_all(ahead):
+                (index, image), located = got.item, got.result
+                if prepare_ahead:  # the mask and warp ran on the worker: only reconstruction and blend here
+                    outputs.append(split.finish(located, in_place=True)[0])
+                else:
+                    outputs.append(split.rebuild([image], [index / 25], [located], in_place=True)[0])
+        finally:
+            split.close()
+        assert len(outputs) == len(expected)
+        for out, want in zip(outputs, expected):
+            assert np.array_equal(out, want)
 
 
 def drain_all(ahead: LandmarksAhead) -> list:
@@ -188,6 +193,53 @@ class SplitMarker:
 
     def process(self, image: np.ndarray, t: float) -> np.ndarray:
         return self.rebuild([image], [t], [self.locate(image, t)])[0]
+
+
+class PreparingMarker(SplitMarker):
+    """A SplitMarker that also prepares apart, like FramePipeline: ``prepare`` (sleeping like the mask and warp)
+    notes its thread and the frame's index, ``finish`` paints the mark on that frame."""
+
+    def __init__(self, locate_ms: float, prepare_ms: float, finish_ms: float) -> None:
+        super().__init__(locate_ms, finish_ms)
+        self.prepare_s = prepare_ms / 1000
+        self.prepare_threads: set[str] = set()
+        self.finish_threads: set[str] = set()
+
+    def prepare(self, images, faces_per_frame) -> tuple[np.ndarray, int]:
+        self.prepare_threads.add(threading.current_thread().name)
+        time.sleep(self.prepare_s)
+        (image,), (index,) = images, faces_per_frame
+        return image, index
+
+    def finish(self, prepared: tuple[np.ndarray, int], in_place: bool = False) -> list[np.ndarray]:
+        self.finish_threads.add(threading.current_thread().name)
+        image, index = prepared
+        return self.rebuild([image], [0.0], [index], in_place)
+
+
+def test_a_live_session_runs_the_mask_and_warp_with_the_landmarks_when_the_processor_prepares(tmp_path) -> None:
+    """A processor with prepare/finish (as FramePipeline): the worker runs locate and prepare, the processing
+    thread only finish; every shown frame is its own, in order. Landmarks 15 ms + prepare 40 ms ahead of a 35 ms
+    finish: overlapped, the fps is bounded by the slower thread (55 ms), not by all three in turn (90 ms)."""
+    import os
+
+    from tests.test_live import CollectingOutput, increasing, start_producer, stop_process
+    from unmask_video.live import LiveOptions, LiveSource, run_live
+
+    fifo = tmp_path / "camera.fifo"
+    os.mkfifo(fifo)
+    sink, processor = CollectingOutput(), PreparingMarker(locate_ms=15, prepare_ms=40, finish_ms=35)
+    producer = start_producer(str(fifo), frames=75, fps=25)
+    try:
+        stats = run_live(LiveSource(url=str(fifo), source_format="mpegts", read_timeout_s=5), processor,
+                         LiveOptions(window=False, extra_outputs=[sink], status=None))  # fmt: skip
+    finally:
+        stop_process(producer)
+    assert stats.frames_shown >= 10 and all(sink.marked)
+    assert processor.threads == processor.prepare_threads == {"unmask-video-live-landmarks"}
+    assert processor.finish_threads and "unmask-video-live-landmarks" not in processor.finish_threads
+    assert increasing(sink.indices) and sink.indices == processor.rebuilt == processor.located
+    assert stats.fps > 1000 / 90 * 1.05
 
 
 def test_a_live_session_runs_the_landmarks_ahead_in_order_and_drops_stale_frames(tmp_path) -> None:

@@ -20,9 +20,9 @@ through unchanged until it returns.
   ``--virtual-cam`` (a camera other apps can pick), ``-o udp://127.0.0.1:5000 --format mpegts`` (a network
   stream: ``ffplay -fflags nobuffer udp://127.0.0.1:5000``), and ``--record session.mp4``.
 - Latency first: only the newest camera frame is kept; frames that processing cannot keep up with are
-  dropped, never queued, so the delay stays bounded. The next frame's landmarks run on a thread of their own
-  while the current frame's face stages run, started just in time to end when those do (more frames per second
-  without a longer delay). The status line shows processing fps, the
+  dropped, never queued, so the delay stays bounded. The next frame's landmarks, mask and warp run on a thread
+  of their own while the current frame's reconstruction and blend run, started just in time to end when those do
+  (more frames per second without a longer delay). The status line shows processing fps, the
   capture-to-output delay (median and 95th percentile) and the dropped frames; the same figures are
   printed at the end.
 - Ctrl-C or closing the window stops cleanly and finishes the recording so it plays. A camera that is
@@ -130,8 +130,28 @@ class SplitFrameProcessor(FrameProcessor, Protocol):
         ...
 
 
+class PreparingFrameProcessor(SplitFrameProcessor, Protocol):
+    """A split processor whose mask and warp stages can also run apart from the reconstruction and blend
+    (:class:`~unmask_video.pipeline.FramePipeline`): ``rebuild(images, times, faces, in_place)`` is
+    ``finish(prepare(images, faces), in_place)``. Live mode then runs them with the landmarks on the worker."""
+
+    def prepare(self, images: Any, faces_per_frame: Any) -> Any:
+        """The stages after the landmarks that only read the frames (mask, warp), in capture order."""
+        ...
+
+    def finish(self, prepared: Any, in_place: bool = False) -> list[np.ndarray]:
+        """The remaining stages (reconstruction, blend) of what :meth:`prepare` made."""
+        ...
+
+
 def _splits(processor: FrameProcessor) -> bool:
     return callable(getattr(processor, "locate", None)) and callable(getattr(processor, "rebuild", None))
+
+
+def _prepares(processor: FrameProcessor) -> bool:
+    return _splits(processor) and callable(getattr(processor, "prepare", None)) and callable(
+        getattr(processor, "finish", None)
+    )
 
 
 @dataclass
@@ -161,6 +181,10 @@ class LiveOptions:
     #: on a thread of their own (unmask_video.live_ahead), overlapping the current frame's face stages and started
     #: just in time for them to end (``pace``); False: every stage in turn on the processing thread.
     landmarks_ahead: bool = True
+    #: With a processor that also prepares apart (:class:`PreparingFrameProcessor`), the worker runs the mask and
+    #: warp stages too, after the landmarks: the processing thread is left the reconstruction and blend, so the
+    #: two threads' shares of a frame are closer (more frames per second for the same delay).
+    prepare_ahead: bool = True
     pace: bool = True
     #: Gets the live stages' seconds ("decode" on the capture thread, "rgb", "output"); the benchmark passes the
     #: pipeline's timer, so that every stage is in one place.
@@ -283,7 +307,9 @@ class _Frames:
     """The captured frames as RGB images of the session's size (the first frame's: a source that changes size
     mid-session is resized), with their landmarks when the processor splits and the effect is on."""
 
-    def __init__(self, processor: FrameProcessor, state: _State, timer: StageTimer, start: float) -> None:
+    def __init__(
+        self, processor: FrameProcessor, state: _State, timer: StageTimer, start: float, prepare: bool = False
+    ) -> None:
         self.processor = processor
         self.state = state
         self.timer = timer
@@ -291,6 +317,8 @@ class _Frames:
         self.size: tuple[int, int] | None = None
         #: The processor when its landmarks can run apart (None: ``process`` runs every stage)
         self.split = cast(SplitFrameProcessor, processor) if _splits(processor) else None
+        #: The processor when :meth:`locate` also runs its mask and warp stages (None: :meth:`process` does)
+        self.preparing = cast(PreparingFrameProcessor, processor) if prepare and _prepares(processor) else None
         self._to_rgb = FrameToRGB()  # the file path's conversion (each frame's own matrix): the same pixels
 
     def image(self, item: Any) -> np.ndarray:
@@ -305,14 +333,21 @@ class _Frames:
     def locate(self, item: Any) -> tuple[np.ndarray, Any]:
         image = self.image(item)
         assert self.split is not None  # (only called when the processor splits)
-        faces = self.split.locate(image, item.captured_at - self.start) if self.state.effect_on else None
+        if not self.state.effect_on:
+            return image, None
+        faces = self.split.locate(image, item.captured_at - self.start)
+        if self.preparing is not None:
+            return image, _Prepared(self.preparing.prepare([image], [faces]))
         return image, faces
 
     def process(self, item: Any, image: np.ndarray, faces: Any) -> np.ndarray:
         if not self.state.effect_on:
             return image
         t = item.captured_at - self.start
-        if faces is not None and self.split is not None:
+        if isinstance(faces, _Prepared) and self.preparing is not None:
+            # (prepared from this frame's own array on the worker, which no longer touches it: blended in place)
+            result = self.preparing.finish(faces.batch, in_place=True)[0]
+        elif faces is not None and self.split is not None:
             # (the image is this frame's own array, converted above: blended in place, no copy)
             result = self.split.rebuild([image], [t], [faces], in_place=True)[0]
         else:
@@ -322,6 +357,13 @@ class _Frames:
                 f"the frame processor returned {result.dtype} {result.shape} for a {image.shape} frame"
             )
         return result
+
+
+@dataclass
+class _Prepared:
+    """What the worker made of a frame when it also ran the processor's ``prepare`` (the faces were used there)."""
+
+    batch: Any
 
 
 class _TimedWrites:
@@ -358,7 +400,7 @@ def _loop(
     timer = options.timer if options.timer is not None else StageTimer()
     writes = _TimedWrites(others, timer)
     worker: OutputThread | None = None
-    frames = _Frames(processor, state, timer, start)
+    frames = _Frames(processor, state, timer, start, prepare=options.landmarks_ahead and options.prepare_ahead)
     ahead: LandmarksAhead[Any, tuple[np.ndarray, Any]] | None = None
     if options.landmarks_ahead and frames.split is not None:
         ahead = LandmarksAhead(capture.get, frames.locate, lambda: capture.ended, pace=options.pace).start()

@@ -1,5 +1,5 @@
-"""Live mode's landmarks one frame ahead: the next frame's landmarks run on a thread of their own while the
-processing thread runs the current frame's face stages.
+"""Live mode's landmarks one frame ahead: the next frame's landmarks (with a pipeline, its mask and warp too) run on
+a thread of their own while the processing thread runs the current frame's remaining face stages.
 
 One worker thread takes the newest captured frame, converts it to RGB and runs the landmarks on it, then holds
 it in a slot of one frame until the processing thread takes it. It starts the next frame only once the slot is

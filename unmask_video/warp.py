@@ -238,7 +238,7 @@ class WarpOptions:
     """Options of the reference warp."""
 
     #: Thin-plate-spline smoothing in normalised units (0 = interpolate the control points exactly).
-    regularization: float = 0.1
+    regularization: float = 1.0
     #: The spline is evaluated every ``grid_step`` pixels and the map bilinearly upsampled (speed).
     grid_step: int = 4
     #: At most this many grid nodes along the longer side of the mapped region (0 = no limit): big
@@ -306,6 +306,14 @@ class WarpOptions:
     #: (:func:`~unmask_video.reference_matte.mirror_fill`) and is valid; only what nothing mirrors onto is left to the
     #: composite's fill. False: every pixel the matte leaves out is filled from the frame's surroundings.
     mirror_fill: bool = True
+    #: With the reference matte, the reference's surroundings carried from the same place (see ``reference_matte``)
+    #: stop beside the face (outside its oval and the neck's column) where, near the mask, they differ from what the
+    #: frame shows once the change of light is taken off (:data:`_SAME_PLACE_LOCAL`): the spline follows the face, not
+    #: the wall the head moves in front of, which lands beside the jaw shifted (its edges in arcs); there the
+    #: composite's fill continues the frame's own surroundings. Off by default: it also stops where a hand or a held
+    #: mask passes in front, and the fill then smears them (KF94 with its own frame, frames 36-47), and it loses more
+    #: than it gains on some clips of the quality benchmark (benchmarks/README.md).
+    same_place_local: bool = False
     #: Paint a mask's ear loop hanging across a cheek out of the reference (inpainted from the skin around it;
     #: :func:`~unmask_video.reference_check.strokes_across_cheeks`), so it is not carried onto every frame.
     remove_loops: bool = True
@@ -371,6 +379,13 @@ _SAME_PLACE_MIN_PIXELS = 30
 _SAME_PLACE_SMOOTHING = 0.8
 #: At most this many of those pixels are compared (an even subsample).
 _SAME_PLACE_MAX_PIXELS = 1500
+#: Even from the same place, the reference's surroundings are carried only where, near the mask, few of those pixels
+#: (at most this fraction, in a Gaussian neighbourhood of :data:`_SAME_PLACE_SIGMA` face heights) differ from the frame's
+#: by more than :data:`_SAME_PLACE_LAB`: the spline follows the face, and a wall the head has moved in front of since
+#: the photo lands beside the jaw shifted (its edges where the frame shows none, in arcs); there the frame's own
+#: surroundings are continued (the composite's fill).
+_SAME_PLACE_LOCAL = 0.1
+_SAME_PLACE_SIGMA = 0.04
 #: The reference's surroundings are carried only while the frame's face turns (:func:`yaw`) within this much of the
 #: reference's, and stop once it differs by more than this.
 _SAME_POSE_ENTER = 0.08
@@ -682,12 +697,15 @@ class ReferenceWarper:
         mask: np.ndarray | None,
         box: tuple[int, int, int, int],
         track: int | None,
-    ) -> bool:
-        """Whether the reference's surroundings past its face outline (``loose`` but not ``strict``) look
-        like what the frame shows there outside the mask: most of those pixels within :data:`_SAME_PLACE_LAB` Lab
-        units of the frame's, averaged over the track's frames. No frame or mask given: False."""
+        height: float = 0.0,
+    ) -> np.ndarray | None:
+        """Where the reference's surroundings past its face outline (``loose`` but not ``strict``) are carried: None
+        (nowhere) unless they look like what the frame shows there outside the mask (most of those pixels within
+        :data:`_SAME_PLACE_LAB` Lab units of the frame's, averaged over the track's frames); then an (h, w) bool map of
+        the box, False near where many of them differ (:data:`_SAME_PLACE_LOCAL`; ``height``: the face height in pixels,
+        0: everywhere True). No frame or mask given: None."""
         if image is None or mask is None:
-            return False
+            return None
         x0, y0, x1, y1 = box
         # On a grid of every k-th pixel (about 150 across): a fraction needs no more.
         k = max(1, min(y1 - y0, x1 - x0) // 150)
@@ -695,6 +713,7 @@ class ReferenceWarper:
         near = cv2.dilate(covered, np.ones((2 * (3 // k) + 3, 2 * (3 // k) + 3), np.uint8))
         around = loose[::k, ::k] & ~strict[::k, ::k] & (near == 0)
         held = self._places.get(track) if track is not None else None
+        far = None
         if np.count_nonzero(around) >= _SAME_PLACE_MIN_PIXELS:
             ys, xs = np.nonzero(around)
             step = -(-len(ys) // _SAME_PLACE_MAX_PIXELS)  # an even subsample is enough for a fraction
@@ -702,11 +721,40 @@ class ReferenceWarper:
             ref = cv2.cvtColor(sub[::k, ::k][ys, xs].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
             seen = image[y0:y1:k, x0:x1:k][ys, xs]
             frame = cv2.cvtColor(seen.reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-            alike = float(np.mean(np.linalg.norm((ref - frame).reshape(-1, 3), axis=1) < _SAME_PLACE_LAB))
+            diff = (ref - frame).reshape(-1, 3)
+            alike = float(np.mean(np.linalg.norm(diff, axis=1) < _SAME_PLACE_LAB))
             held = alike if held is None else _SAME_PLACE_SMOOTHING * held + (1.0 - _SAME_PLACE_SMOOTHING) * alike
             if track is not None:
                 self._places[track] = held
-        return held is not None and held >= 0.5
+            far = (ys, xs, diff)
+        if held is None or held < 0.5:
+            return None
+        h, w = y1 - y0, x1 - x0
+        if far is None or height <= 0:
+            return np.ones((h, w), bool)
+        # The fraction of the compared pixels that differ, near each pixel (normalised convolution on the grid): the
+        # carried surroundings stop where the frame's continue otherwise.
+        ys, xs, diff = far
+        grid = around.shape
+        sigma = max(_SAME_PLACE_SIGMA * height / k, 1.0)
+        # What differs once the change of light is taken off (the difference's smooth part, over twice the
+        # neighbourhood): the same place in other light is still the same place, a shifted edge is not.
+        sums = np.zeros(grid + (4,), np.float32)
+        np.add.at(sums, (ys, xs), np.concatenate([diff, np.ones((len(ys), 1), np.float32)], axis=1))
+        sums = cv2.GaussianBlur(sums, (0, 0), 2.0 * sigma, borderType=cv2.BORDER_CONSTANT)
+        light = sums[ys, xs, :3] / np.maximum(sums[ys, xs, 3:], 1e-6)
+        apart = np.linalg.norm(diff - light, axis=1) >= _SAME_PLACE_LAB
+        count = np.zeros(grid, np.float32)
+        differ = np.zeros(grid, np.float32)
+        np.add.at(count, (ys, xs), 1.0)
+        np.add.at(differ, (ys, xs), apart.astype(np.float32))
+        count = cv2.GaussianBlur(count, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+        differ = cv2.GaussianBlur(differ, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+        # (far from every compared pixel, the fraction over them all)
+        floor = np.float32(1e-3 * len(ys) / max(grid[0] * grid[1], 1))
+        fraction = (differ + floor * (1.0 - held)) / (count + floor)
+        carry = (fraction <= _SAME_PLACE_LOCAL).astype(np.uint8)
+        return cv2.resize(carry, (w, h), interpolation=cv2.INTER_NEAREST) > 0
 
     def _same_pose(self, landmarks: np.ndarray, track: int | None) -> bool:
         """Whether the face turns about as the reference's does (:func:`yaw` within :data:`_SAME_POSE_ENTER` of it;
@@ -844,8 +892,15 @@ class ReferenceWarper:
             strict, loose = inside >= 192, inside >= 64
             # (with the matte, only in the reference's pose too: once the head has turned, its wall lands on the cheek)
             pose = self._same_pose(lm, track) if self.options.reference_matte else True
-            same = pose and self._same_place(sub, strict, loose, image, mask, (x0, y0, x1, y1), track)
-            ok = loose if same else strict
+            local = self.options.same_place_local
+            carry = self._same_place(sub, strict, loose, image, mask, (x0, y0, x1, y1), track,
+                                     _face_axes(lm)[1] if local else 0.0) if pose else None  # fmt: skip
+            if carry is not None and local:
+                # (the local test only beside the face and the neck's column: there lies the wall, which stays while the
+                # head moves; the face's own hair and the clothes below the jaw follow the head, more or less)
+                box_lm = lm - np.float32([x0, y0])
+                carry |= (face_region(carry.shape, box_lm, antialiased=False) > 0) | (neck_column(carry.shape, box_lm) > 0)
+            ok = strict if carry is None else strict | (loose & carry)
         else:
             ok = inside >= 128
         if check:
