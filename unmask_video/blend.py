@@ -7,6 +7,7 @@ cloning); it never changes a pixel the alpha does not reach.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import cv2
@@ -39,6 +40,31 @@ class BlendOptions:
 
 def _ellipse(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+@lru_cache(maxsize=32)
+def _ellipse_rects(radius: int) -> tuple[np.ndarray, ...]:
+    """Rectangles whose union is :func:`_ellipse` of ``radius``: for each half-width of its rows, the rectangle of
+    that width as tall as the rows at least that wide (the ellipse's rows are centred and narrow away from its
+    middle row)."""
+    tallest: dict[int, int] = {}
+    for dy, row in enumerate(_ellipse(radius)):
+        half = radius - int(np.flatnonzero(row)[0])
+        tallest[half] = max(tallest.get(half, 0), abs(dy - radius))
+    return tuple(cv2.getStructuringElement(cv2.MORPH_RECT, (2 * half + 1, 2 * tall + 1))
+                 for half, tall in sorted(tallest.items()))  # fmt: skip
+
+
+def _dilate_ellipse(image: np.ndarray, radius: int) -> np.ndarray:
+    """``cv2.dilate(image, _ellipse(radius))``, exactly: the maximum of the dilations by the rectangles whose union
+    the ellipse is. OpenCV dilates by a rectangle in two 1-D passes; by an ellipse it visits every one of its
+    pixels (on a 15 px one, about five times the cost of these rectangles together)."""
+    grown: np.ndarray | None = None
+    for rect in _ellipse_rects(radius):
+        part = cv2.dilate(image, rect)
+        grown = part if grown is None else cv2.max(grown, part, dst=grown)
+    assert grown is not None
+    return grown
 
 
 def mask_bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
@@ -98,19 +124,34 @@ def feather_alpha(mask: np.ndarray, width_px: float) -> np.ndarray:
     m = np.asarray(mask, dtype=np.float32)
     if width_px <= 0:
         return np.clip(m, 0.0, 1.0)
+    # The mask in 8 bits: a dilation commutes with the rounding to 1/255 (the grown alpha is the float one rounded,
+    # at 1/4 the memory and 4x the SIMD lanes); the blur reads it into float.
+    m8 = cv2.convertScaleAbs(m, alpha=255.0)
     k = _feather_shrink(width_px)
     if k > 1:
         # A wide feather is smooth: the dilation and blur cost grows with its width, so they run k times smaller.
         h, w = m.shape
         hp, wp = -(-h // k) * k, -(-w // k) * k
-        padded = cv2.copyMakeBorder(m, 0, hp - h, 0, wp - w, cv2.BORDER_REPLICATE)
+        padded = cv2.copyMakeBorder(m8, 0, hp - h, 0, wp - w, cv2.BORDER_REPLICATE)
         small = cv2.resize(padded, (wp // k, hp // k), interpolation=cv2.INTER_AREA)
-        alpha = cv2.resize(feather_alpha(small, width_px / k), (wp, hp), interpolation=cv2.INTER_LINEAR)[:h, :w]
-        return np.clip(np.maximum(alpha, m), 0.0, 1.0)
+        alpha = cv2.resize(_grown_and_blurred(small, width_px / k), (wp, hp), interpolation=cv2.INTER_LINEAR)
+        alpha = alpha[:h, :w]  # (a view: the padding's rows and columns are never read)
+    else:
+        alpha = _grown_and_blurred(m8, width_px)
+    # (in place, OpenCV's max and min: a third of numpy's time on these views; the blur of values in [0, 1] stays
+    # in [0, 1] but for float rounding)
+    cv2.max(alpha, m, dst=alpha)
+    cv2.min(alpha, 1.0, dst=alpha)
+    return alpha
+
+
+def _grown_and_blurred(m8: np.ndarray, width_px: float) -> np.ndarray:
+    """The 8-bit mask ``m8`` (255: fully masked) grown by ``width_px / 2`` (an ellipse), blurred over as much
+    (GaussianBlur's kernel), as float32 in [0, 1]."""
     g = max(int(round(width_px / 2.0)), 1)
-    grown = cv2.dilate(m, _ellipse(g))
-    alpha = cv2.GaussianBlur(grown, (2 * g + 1, 2 * g + 1), g / 2.0, borderType=cv2.BORDER_REPLICATE)
-    return np.clip(np.maximum(alpha, m, out=alpha), 0.0, 1.0, out=alpha)  # (in place: no region-sized temporaries)
+    kernel = cv2.getGaussianKernel(2 * g + 1, g / 2.0, cv2.CV_32F)
+    return cv2.sepFilter2D(_dilate_ellipse(m8, g), cv2.CV_32F, kernel * np.float32(1.0 / 255.0), kernel,
+                           borderType=cv2.BORDER_REPLICATE)  # fmt: skip
 
 
 def blend_into(
@@ -161,10 +202,9 @@ def blend_into(
     a = feather_alpha(mask[region], width_px)
     dst = roi[region]
     # (a * src + (1 - a) * dst) / (1 + 1e-5), rounded: exactly ``src`` where a == 1, ``dst`` where a == 0.
-    # (OpenCV reads the strided views as they are: copying them to contiguous arrays first only cost time)
-    mixed = cv2.blendLinear(filled[region], dst, a, 1.0 - a)
-    # (where a == 0 ``mixed`` is ``dst`` bit for bit: a plain copy, not numpy's many times slower masked one)
-    np.copyto(dst, mixed)
+    # (OpenCV reads and writes the strided views as they are: each pixel is read before it is written, so the
+    # frame's box is its output, with no region-sized copy; where a == 0 it is left bit for bit)
+    cv2.blendLinear(filled[region], dst, a, 1.0 - a, dst=dst)
 
 
 def _poisson_into(roi: np.ndarray, filled: np.ndarray, mask: np.ndarray, width_px: float) -> None:

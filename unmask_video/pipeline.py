@@ -334,12 +334,13 @@ class FramePipeline:
         roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
         with self.timer("segment"):
             mask = self.segmenter.segment(roi_image, roi_landmarks, face_id)
-        if not mask.any():
+        # (once per face: the warp's, the blend's and the encoder's boxes; None: an empty mask, the mask being >= 0)
+        tight = mask_bbox(mask > 0, 0, mask.shape[:2])
+        if tight is None:
             if self.debug is not None:
                 with self.timer("debug"):
                     self.debug.write_bare(frame_index, roi_image, roi_landmarks, self.segmenter.detail(face_id))
             return None
-        tight = mask_bbox(mask > 0, 0, mask.shape[:2])  # (once per face: the warp's, the blend's and the encoder's boxes)
         with self.timer("warp"):
             reference, valid = self.warper.warp(
                 roi_landmarks, roi_image.shape[:2], self._warp_region(tight, roi_landmarks), track=face_id,

@@ -1,0 +1,33 @@
+"""The blend's feather computed fast: the same alpha as the plain float formula (8-bit dilation by rectangles)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from unmask_video.blend import _dilate_ellipse, _ellipse, feather_alpha
+
+
+@pytest.mark.parametrize("radius", [1, 2, 4, 7, 8, 11, 15])
+def test_the_dilation_by_rectangles_is_the_dilation_by_the_ellipse(radius: int) -> None:
+    rng = np.random.default_rng(radius)
+    image = (rng.random((90, 110)) ** 6 * 255).astype(np.uint8)  # sparse peaks: each shows the kernel's shape
+    assert np.array_equal(_dilate_ellipse(image, radius), cv2.dilate(image, _ellipse(radius)))
+
+
+@pytest.mark.parametrize("width", [3.0, 9.0, 15.0, 17.0])
+def test_the_feather_is_the_float_dilation_and_blur_within_rounding(width: float) -> None:
+    # A soft mask (an ellipse with a blurred rim and a soft hole): the alpha the feather promises, in float.
+    mask = np.zeros((160, 200), np.float32)
+    cv2.ellipse(mask, (100, 80), (60, 45), 15, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), 4.0)
+    mask[70:80, 90:110] *= 0.3
+    g = max(int(round(width / 2.0)), 1)
+    grown = cv2.dilate(mask, _ellipse(g))
+    expected = cv2.GaussianBlur(grown, (2 * g + 1, 2 * g + 1), g / 2.0, borderType=cv2.BORDER_REPLICATE)
+    expected = np.clip(np.maximum(expected, mask), 0.0, 1.0)
+    alpha = feather_alpha(mask, width)
+    assert alpha.dtype == np.float32 and alpha.shape == mask.shape
+    assert np.abs(alpha - expected).max() <= 0.5 / 255 + 1e-6
+    assert (alpha >= mask).all() and alpha.max() <= 1.0
