@@ -424,3 +424,78 @@ def test_settled_cues_are_reused_and_a_mask_taken_off_is_still_seen(big_face, mo
             assert calls["edge"] == len(frames)
     assert decisions[3] == decisions[1]
     assert decisions[1][:8] == [True] * 8 and not any(decisions[1][10:14]) and all(decisions[1][-3:])
+
+
+def _shaded_blotched(image: np.ndarray, truth: np.ndarray, lm: np.ndarray, hand: np.ndarray) -> np.ndarray:
+    """The mask's image-right side shaded to half its lightness (a turned face's far side) and a purple print's
+    blotch on the cloth beside the hand's image-left edge."""
+    out = image.copy()
+    size = float(np.ptp(lm[list(landmark_sets.FACE_OVAL)][:, 1]))
+    xs = np.flatnonzero(hand.any(axis=0))
+    right = truth.copy()
+    right[:, : xs[-1] + 1] = False
+    out[right] = (out[right] * 0.55).astype(np.uint8)
+    blotch = np.zeros(truth.shape, np.uint8)
+    centre = (int(xs[0]), int(round(lm[13][1] + 0.08 * size)))
+    cv2.ellipse(blotch, centre, (int(0.07 * size), int(0.05 * size)), 0, 0, 360, 1, -1)
+    spot = (blotch > 0) & truth & ~hand
+    out[spot] = (150, 100, 170)
+    return out
+
+
+def test_a_hand_over_a_shaded_printed_mask_keeps_its_far_side_and_prints(big_face):
+    # The hand holds the middle of the lower face: the mask shows its lit side and its shaded side (the shaded one
+    # further toward the rim), and a print's blotch lies between the cloth and the hand. All of it is mask.
+    image, lm, skin = big_face
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+    truth = truth > 0
+    _, hand = _palm(masked, lm, skin)
+    shaded = _shaded_blotched(masked, truth, lm, hand)
+    with_hand, hand = _palm(shaded, lm, skin)
+    rest = truth & ~hand
+    mask = _segment_full(MaskSegmenter(), with_hand, lm)
+    assert (mask & hand).sum() / hand.sum() <= 0.05, "the hand is painted over"
+    assert (mask & rest).sum() / rest.sum() >= 0.9, "the mask around the hand is not covered"
+
+
+def test_holes_between_the_mask_and_a_hand_are_mask_but_not_over_the_lips(astronaut_landmarks):
+    lm = astronaut_landmarks
+    mouth = np.round(lm[13]).astype(int)
+    shape = (int(lm[:, 1].max()) + 40, int(lm[:, 0].max()) + 40)
+    hand = np.zeros(shape, np.uint8)
+    hand[mouth[1] - 15 : mouth[1] + 60, mouth[0] - 12 : mouth[0] + 12] = 1  # over the mouth, from below
+    seed = np.zeros(shape, np.uint8)
+    seed[mouth[1] - 40 : mouth[1] + 40, mouth[0] - 60 : mouth[0] + 60] = 1
+    eye = np.zeros(shape, np.uint8)
+    eye[mouth[1] - 150 : mouth[1] - 120, mouth[0] - 20 : mouth[0] + 20] = 1  # a hole in the skin above the mask
+    seed &= 1 - hand
+    blotch = np.zeros(shape, np.uint8)
+    blotch[mouth[1] + 10 : mouth[1] + 25, mouth[0] + 12 : mouth[0] + 22] = 1  # beside the hand, under the lips
+    lips = np.zeros(shape, np.uint8)
+    lips[mouth[1] - 2 : mouth[1] + 3, mouth[0] - 40 : mouth[0] - 12] = 1  # the lips' corner, past the hand's edge
+    skin = hand.copy()
+    skin[mouth[1] - 160 : mouth[1] - 110, mouth[0] - 30 : mouth[0] + 30] = 1  # the face's skin around an eye ...
+    skin[mouth[1] - 110 : mouth[1] - 15, mouth[0] - 12 : mouth[0] + 12] = 1  # ... joined to the hand
+    skin &= 1 - eye
+    seed &= 1 - skin
+    out = MaskSegmenter._hand_holes(seed & (1 - blotch) & (1 - lips), skin, lm)
+    assert not out[eye > 0].any(), "an eye in the skin above the mask was filled"
+    assert out[blotch > 0].all(), "the blotch between the cloth and the hand is left out"
+    assert not out[lips > 0].any(), "a hole over the lips was filled"
+    assert not out[skin > 0].any()
+    assert (MaskSegmenter._hand_holes(seed, np.zeros(shape, np.uint8), lm) == seed).all()
+
+
+def test_the_mask_strip_beyond_a_hand_is_kept_when_it_touches_it():
+    seg = MaskSegmenter()
+    raw = np.zeros((120, 200), np.uint8)
+    raw[20:100, 90:190] = 1  # the mask's side holding the core
+    raw[20:100, 20:30] = 1  # a narrow strip of it beyond the hand
+    hand = np.zeros_like(raw)
+    hand[10:120, 30:89] = 1
+    core = np.zeros((120, 200), bool)
+    core[50:60, 120:130] = True
+    kept = seg._clean(raw, core, 200.0, 0.2)
+    assert not kept[:, 20:30].any()  # (too small for ``split_share`` alone)
+    touching = seg._clean(raw, core, 200.0, 0.2, cv2.dilate(hand, np.ones((3, 3), np.uint8)))
+    assert touching[40:80, 21:29].all() and touching[40:80, 100:180].all()

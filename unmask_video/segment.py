@@ -174,6 +174,17 @@ class SegmentOptions:
     # With a hand in front of the mask (``skin_far_only`` found the mask around it), the k-means mask's components at
     # least this share of the largest core-touching one's area are mask too: the mask's side beyond the hand.
     split_share: float = 0.2
+    # ... and when the hand hides the whole core, what it leaves of the lower face under the nose stands in for it
+    # (there, only clusters at least ``presence.hand_colour`` from the forehead colour count)
+    hands_lower: bool = True
+    split_touch: bool = True  # ... and those that touch the hand (the k-means' skin-like clusters entering the face)
+    # ... and a second cluster joins the mask when its inner-polygon fraction is at least this x the main cluster's
+    # (``merge_inner_ratio`` without a hand): the hand holds the polygon's middle, and what the mask shows of itself is
+    # its sides, the shaded one further toward the rim than the lit one.
+    merge_inner_ratio_hands: float = 0.3
+    # ... and the holes that the mask and the hand (once the presence decision takes it for one) enclose together are mask (a print's blotch or dots, a
+    # shadow along the hand's edge), unless they reach the lips (a bare face's mouth between its beard and its skin).
+    hand_holes: bool = True
     hole_prob: float = 0.4  # a hole in the mask is filled when its mean P(mask) is at least this (else: occluder)
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
@@ -530,8 +541,14 @@ class MaskSegmenter:
         binary = np.zeros(shape[0] * shape[1], np.uint8)
         binary[region_idx[in_mask]] = 1
         raw = binary.reshape(shape)
-        # (a hand in front of the mask splits it: its far side touches no core point, and is kept when it is large)
-        seed = self._clean(raw, core, sub_size, opt.split_share if fit.past_hands else 0.0)
+        # (a mask cluster chosen around a skin-coloured occluder: that occluder, as k-means saw it, is a hand candidate)
+        skin_like = _clusters_map(labels, region_idx, ~fit.eligible, shape) if fit.past_hands else None
+        # (a hand in front of the mask splits it: its far side touches no core point, and is kept when it is large, or
+        # when it touches the hand: a narrow strip of cloth between the hand and the polygon's edge)
+        touch = None
+        if skin_like is not None and opt.split_touch:
+            touch = cv2.dilate(entering(skin_like & (1 - raw), sub_lm, sub_size), np.ones((3, 3), np.uint8))
+        seed = self._clean(raw, core, sub_size, opt.split_share if fit.past_hands else 0.0, touch)
         binary = seed
         search_mask = region
         lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
@@ -589,9 +606,7 @@ class MaskSegmenter:
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape),
                 )
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
-        # (a mask cluster chosen around a skin-coloured occluder: that occluder, as k-means saw it, is a hand candidate)
-        skin_like = _clusters_map(labels, region_idx, ~fit.eligible, shape) if fit.past_hands else None
-        worn, score, average = self._presence(
+        worn, score, average, binary = self._presence(
             state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size, skin_like
         )
         if opt.refine and opt.hem_px > 0 and worn and binary.any():
@@ -641,11 +656,12 @@ class MaskSegmenter:
         lm: np.ndarray,
         size: float,
         skin_like: np.ndarray | None = None,
-    ) -> tuple[bool, float, float]:
-        """(worn, score, running average) of this frame; always worn when the decision is off."""
+    ) -> tuple[bool, float, float, np.ndarray]:
+        """(worn, score, running average, mask) of this frame; always worn when the decision is off. The mask is
+        ``binary``, with the holes it encloses together with a hand in front of it filled (``hand_holes``)."""
         popt = self.options.presence
         if not popt.enabled:
-            return bool(binary.any()), 1.0, 1.0
+            return bool(binary.any()), 1.0, 1.0, binary
         distance = None
         # (a grey or overexposed forehead is no skin colour to compare with: the other cues decide)
         if fit.skin is not None and self._warm(fit.skin) and in_mask.any():
@@ -668,7 +684,7 @@ class MaskSegmenter:
             score = presence_score(distance, cover, lips, edge, popt, mouth, rest)
             worn = state.presence.update(score)
             log.debug("presence: settled, cues reused; cover %.2f score %.2f -> %s", cover, score, worn)
-            return worn, score, float(state.presence.average or 0.0)
+            return worn, score, float(state.presence.average or 0.0), binary
         occluder, lips = None, None
         edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
         if (
@@ -695,6 +711,13 @@ class MaskSegmenter:
                 hand_lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin, hands)
                 if hand_lips is None or hand_lips <= popt.hand_lips:
                     occluder, cover, occluded, lips = hands, hand_cover, hand_occluded, hand_lips
+                    if self.options.hand_holes and float((hands[mouth > 0] > 0).mean()) >= popt.hand_mouth:
+                        # (a hand over the mouth, not the neck's skin below a mask: a print's blotch or a shadow along
+                    # the hand's edge, between the hand and the cloth)
+                        filled = self._hand_holes(binary, hands, lm)
+                        if filled is not binary:
+                            binary = filled
+                            cover, occluded, _ = lower_cover(binary, lower, hands, rules, mouth)
         if occluder is None:
             lips = lip_contrast(lab, lm, size, binary, skin_ab, popt.lips_ring_skin)
         mouth, rest = None, None
@@ -720,7 +743,7 @@ class MaskSegmenter:
             "presence: skin distance %s cover %.2f (occluded %.2f) lips %s edge %s mouth %s (rest %s) score %.2f skin in front %.2f"
             " -> %s", distance, cover, occluded, lips, edge, mouth, rest, score, hidden, worn,
         )
-        return worn, score, float(state.presence.average or 0.0)
+        return worn, score, float(state.presence.average or 0.0), binary
 
     def _skin_in_front(self, lab: np.ndarray, mask: np.ndarray, lower: np.ndarray, skin_ab: np.ndarray) -> float:
         """The share of the ``lower`` face that is not ``mask`` and has the skin's colour (Lab a, b within the presence's
@@ -879,7 +902,8 @@ class MaskSegmenter:
                 core_share = np.bincount(core_labels, minlength=k) / max(len(core_labels), 1)
                 past_hands = False
                 if float(core_share[far].max()) < opt.far_core_share:
-                    core_share = self._core_share_past_hands(labels, region_idx, core, lm, shape, far)
+                    clear = np.linalg.norm(centres - skin, axis=1) >= opt.presence.hand_colour
+                    core_share = self._core_share_past_hands(labels, region_idx, core, lm, shape, far, clear)
                     past_hands = True
                 if float(core_share[far].max()) >= opt.far_core_share:
                     eligible = far
@@ -907,16 +931,29 @@ class MaskSegmenter:
         lm: np.ndarray,
         shape: tuple[int, int],
         far: np.ndarray,
+        clear: np.ndarray | None = None,
     ) -> np.ndarray:
         """Each cluster's share of the core pixels that no skin-coloured occluder hides: a hand in front of the mask,
-        coming into the face from below, holds the nose and mouth; the mask is the cluster around it. All zeros when
-        the occluder hides nearly the whole core."""
+        coming into the face from below, holds the nose and mouth; the mask is the cluster around it. When the occluder
+        hides nearly the whole core, the shares of what it leaves of the lower face under the nose, counted for the
+        ``clear`` clusters only ((k,) bool; None: all), or all zeros (``hands_lower`` off)."""
         k = len(far)
         hands = entering(_clusters_map(labels, region_idx, ~far, shape), lm, face_size(lm))
         free = core & (hands == 0)
         counts = np.bincount(labels[free.ravel()[region_idx]], minlength=k).astype(np.float64)
         if counts.sum() < 0.02 * max(int(core.sum()), 1):
-            return np.zeros(k)
+            if not self.options.hands_lower:
+                return np.zeros(k)
+            # (the hand hides the whole core, a mask worn below the nose with a hand flat over its middle: what the
+            # hand leaves of the lower face under the nose, the mask's sides, stands in for it; only clusters
+            # ``clear``ly unlike the skin count there: a bare face's shaded side is not)
+            lower = lower_face(shape, lm)
+            free = (lower > 0) & (hands == 0)
+            counts = np.bincount(labels[free.ravel()[region_idx]], minlength=k).astype(np.float64)
+            if counts.sum() < 0.02 * max(int(lower.sum()), 1):
+                return np.zeros(k)
+            if clear is not None:
+                return np.where(clear, counts, 0.0) / counts.sum()
         return counts / counts.sum()
 
     def _free_chroma(self, feats: np.ndarray) -> np.ndarray:
@@ -963,10 +1000,9 @@ class MaskSegmenter:
         main = int(np.where(eligible, core_share, -1.0).argmax())
         chosen = np.zeros(k, bool)
         chosen[main] = True
+        ratio = opt.merge_inner_ratio_hands if among_eligible else opt.merge_inner_ratio
         for c in np.flatnonzero(eligible):
-            if c != main and core_share[c] >= opt.merge_core_share and (
-                inner_frac[c] >= opt.merge_inner_ratio * inner_frac[main]
-            ):
+            if c != main and core_share[c] >= opt.merge_core_share and inner_frac[c] >= ratio * inner_frac[main]:
                 chosen[c] = True
         log.debug("core share %s inner fraction %s -> mask clusters %s", core_share, inner_frac, chosen)
         return chosen
@@ -995,9 +1031,29 @@ class MaskSegmenter:
             return "core"
         return None
 
-    def _clean(self, binary: np.ndarray, core: np.ndarray, size: float, split_share: float = 0.0) -> np.ndarray:
+    @staticmethod
+    def _hand_holes(seed: np.ndarray, hands: np.ndarray, lm: np.ndarray) -> np.ndarray:
+        """``seed`` with the holes it encloses together with the ``hands`` map (uint8 {0, 1}, same shape) added where
+        they lie in the lower face under the nose (the hands map is skin, the face's own too: the eyes are holes in it),
+        but those that reach the lips (``lm`` in its pixels)."""
+        if not hands.any():
+            return seed
+        holes = _fill_holes(seed | hands) & (1 - seed) & (1 - hands) & lower_face(seed.shape, lm)
+        if not holes.any():
+            return seed
+        n, comp = cv2.connectedComponents(holes, connectivity=4)
+        lips = lips_region(seed.shape, lm)
+        drop = np.unique(comp[(lips > 0) & (holes > 0)])
+        keep = np.ones(n, bool)
+        keep[0] = False
+        keep[drop] = False
+        return seed | keep[comp].astype(np.uint8)
+
+    def _clean(
+        self, binary: np.ndarray, core: np.ndarray, size: float, split_share: float = 0.0, touch: np.ndarray | None = None
+    ) -> np.ndarray:
         """Opened, closed, the components that touch the ``core`` kept (and, with ``split_share`` > 0, those at least
-        that share of the largest kept one's area), holes filled."""
+        that share of the largest kept one's area, and those that touch the ``touch`` map), holes filled."""
         opt = self.options
         if opt.open_px > 0:
             binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _disk_kernel(opt.open_px * size))
@@ -1010,6 +1066,9 @@ class MaskSegmenter:
         if n > 2:
             keep = np.unique(comp[core & (binary > 0)])
             keep = keep[keep > 0]
+            if split_share > 0 and touch is not None:
+                near = np.unique(comp[(touch > 0) & (binary > 0)])
+                keep = np.union1d(keep, near[near > 0])
             if split_share > 0 and keep.size:
                 area = stats[:, cv2.CC_STAT_AREA]
                 large = np.flatnonzero(area >= split_share * area[keep].max())
