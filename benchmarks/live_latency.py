@@ -13,9 +13,9 @@ recording, the live machinery alone), then the real pipeline (FramePipeline with
 1.8 s of the same clip, where the face is bare) on each live-mode path (PATHS: old = outputs written on the
 processing thread and every stage in turn, serial = today's outputs thread with every stage in turn,
 landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
-as soon as possible, new = today's defaults: landmarks, mask and warp one frame ahead, paced), interleaved ``--repeat`` times. Prints fps, capture-to-output delay (median, p95), the median wait
-from decode to the start of processing, dropped frames and the per-stage milliseconds per frame shown of every
-run (decode: per frame decoded, on the capture thread; rgb: the RGB conversion; landmarks, segment (the mask),
+as soon as possible, new = today's defaults: landmarks, mask and warp one frame ahead, paced), interleaved
+``--repeat`` times. Prints fps, capture-to-output delay (median, p95), the median wait from decode to the start of
+processing, dropped frames and the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the capture thread; rgb: the RGB conversion; landmarks, segment (the mask),
 warp, reconstruct, blend: the pipeline's; output: the recording's encode and write, on the outputs thread;
 stages on different threads overlap, so they do not add up to the delay), then per path the medians and the
 ratios to the first path and to the baseline. Skips with a message when the data folder is absent.

@@ -182,8 +182,9 @@ class SegmentOptions:
     # (``merge_inner_ratio`` without a hand): the hand holds the polygon's middle, and what the mask shows of itself is
     # its sides, the shaded one further toward the rim than the lit one.
     merge_inner_ratio_hands: float = 0.3
-    # ... and the holes that the mask and the hand (once the presence decision takes it for one) enclose together are mask (a print's blotch or dots, a
-    # shadow along the hand's edge), unless they reach the lips (a bare face's mouth between its beard and its skin).
+    # ... and the holes that the mask and the hand (once the presence decision takes it for one) enclose together are
+    # mask (a print's blotch or dots, a shadow along the hand's edge), unless they reach the lips (a bare face's mouth
+    # between its beard and its skin).
     hand_holes: bool = True
     hole_prob: float = 0.4  # a hole in the mask is filled when its mean P(mask) is at least this (else: occluder)
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
