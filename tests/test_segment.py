@@ -654,3 +654,33 @@ def test_the_feathered_edge_is_a_soft_step_around_the_hard_mask(big_astronaut):
     near_edge = cv2.dilate(edge.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
     assert not (ramp & ~near_edge).any()  # (the soft values lie along the edge only)
     assert _outline_distance(soft >= 0.5, hard >= 0.5) <= 1.0
+
+
+def test_rim_line_px_caps_the_rim_cuts_median_and_keeps_the_mask(big_astronaut, monkeypatch):
+    """``rim_line_px``: the rim cut's median (the line width below which pleats and prints are no rim) is at most that
+    many working pixels; off (0) it follows ``rim_line_width`` of the face; the mask with the cap stays the uncapped
+    one's to within a couple of pixels on a plain mask."""
+    from unmask_video import mask_refine
+
+    image, lm = big_astronaut
+    masked, _ = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE, below_chin=0.3))
+    box = face_box(lm, masked.shape)
+    roi_img, roi_lm = np.ascontiguousarray(masked[box.slices]), lm - np.array([box.x0, box.y0], np.float32)
+    sizes: list[int] = []
+    median = mask_refine.cv2.medianBlur
+
+    def recording(src: np.ndarray, ksize: int) -> np.ndarray:
+        sizes.append(ksize)
+        return median(src, ksize)
+
+    monkeypatch.setattr(mask_refine.cv2, "medianBlur", recording)
+    masks = {}
+    for cap in (0.0, 5.0):
+        sizes.clear()
+        masks[cap] = MaskSegmenter(SegmentOptions(rim_line_px=cap)).segment(roi_img, roi_lm) >= 0.5
+        assert sizes, "the rim cut ran no median"
+        if cap:
+            assert max(sizes) == 5
+        else:
+            assert max(sizes) > 5  # (this face's rim_line_width in working pixels is wider than the cap)
+    assert masks[5.0].any() and _outline_distance(masks[5.0], masks[0.0]) <= 2.0
