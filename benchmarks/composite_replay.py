@@ -14,8 +14,8 @@ reference as recorded and relit (``benchmarks.quality.relight``: another white b
 light; on the quality clips the reference still is relit as ``--relit`` does it, elsewhere the warped reference),
 the case where the composite's light field has most to do. ``--faces`` of the faces, evenly spread, go in order
 through a fresh composite of today's ``unmask_video/reconstruct/composite.py`` and of the module as it was at
-``--baseline-rev`` (read with ``git show``, with that revision's ``blend`` and ``reconstruct/fill_seam``; its other
-sibling modules today's), taking turns face by face, ``--rounds`` times.
+``--baseline-rev`` (read with ``git show``, with that revision's ``blend`` and ``reconstruct/fill_seam`` where it has
+them; its other sibling modules today's), taking turns face by face, ``--rounds`` times.
 
 Prints process CPU ms per face (one OpenCV thread; the mean over the faces, the median over the rounds) and page
 faults per face (minor faults: new memory touched; on this project's machine each costs about 3.5 us of CPU, and how
@@ -31,10 +31,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import resource
 import statistics
-import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
@@ -54,7 +52,7 @@ import unmask_video.reconstruct.composite as composite_module  # noqa: E402
 import benchmarks.quality as quality  # noqa: E402
 from benchmarks.speed import SIZES, Clip  # noqa: E402
 from benchmarks.warp_replay import replay_clips  # noqa: E402
-from benchmarks.warp_speed import _module_at, _scene  # noqa: E402
+from benchmarks.warp_speed import _composite_at, _scene  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions  # noqa: E402
 from unmask_video.runner import RunOptions, run_file  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
@@ -66,25 +64,6 @@ BASELINE_REV = "44e81d0"
 #: The parts timed: (label, the module-level function whose calls are timed, inclusive of what it calls).
 PARTS = (("colour match", "match_color"), ("  of it: skin light", "_skin_light"), ("fill beside the face", "_surround"),
          ("soft edge of the fill", "feather_into_fill"))
-
-
-def _composite_at(rev: str) -> ModuleType | None:
-    """unmask_video/reconstruct/composite.py as it was at git revision ``rev``, imported as its own module with the
-    ``blend`` and ``reconstruct/fill_seam`` modules of that revision (None, with a message, where git or the revision
-    is not there)."""
-    tag = re.sub(r"\W", "_", rev)  # (a module name: HEAD~1 -> HEAD_1)
-    blend, fill_seam = f"_blend_baseline_{tag}", f"_fill_seam_baseline_{tag}"
-    try:
-        _module_at(rev, "unmask_video/blend.py", blend)
-        _module_at(rev, "unmask_video/reconstruct/fill_seam.py", fill_seam)
-        return _module_at(
-            rev, "unmask_video/reconstruct/composite.py", f"_composite_baseline_{tag}",
-            lambda source: source.replace("from unmask_video.blend import", f"from {blend} import").replace(
-                "from unmask_video.reconstruct.fill_seam import", f"from {fill_seam} import"),
-        )
-    except (OSError, subprocess.CalledProcessError):
-        print(f"composite at {rev}: not found (no git checkout or no such revision); baseline skipped")
-        return None
 
 
 @contextmanager
