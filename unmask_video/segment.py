@@ -714,7 +714,7 @@ class MaskSegmenter:
                     occluder, cover, occluded, lips = hands, hand_cover, hand_occluded, hand_lips
                     if self.options.hand_holes and float((hands[mouth > 0] > 0).mean()) >= popt.hand_mouth:
                         # (a hand over the mouth, not the neck's skin below a mask: a print's blotch or a shadow along
-                    # the hand's edge, between the hand and the cloth)
+                        # the hand's edge, between the hand and the cloth)
                         filled = self._hand_holes(binary, hands, lm)
                         if filled is not binary:
                             binary = filled
@@ -741,8 +741,8 @@ class MaskSegmenter:
             hidden = self._skin_in_front(lab, binary, lower, skin_ab)
         worn = state.presence.update(score, hidden >= popt.hold_skin)
         log.debug(
-            "presence: skin distance %s cover %.2f (occluded %.2f) lips %s edge %s mouth %s (rest %s) score %.2f skin in front %.2f"
-            " -> %s", distance, cover, occluded, lips, edge, mouth, rest, score, hidden, worn,
+            "presence: skin distance %s cover %.2f (occluded %.2f) lips %s edge %s mouth %s (rest %s) score %.2f"
+            " skin in front %.2f -> %s", distance, cover, occluded, lips, edge, mouth, rest, score, hidden, worn,
         )
         return worn, score, float(state.presence.average or 0.0), binary
 
