@@ -6,6 +6,7 @@ unmasked truth is known and the demo can say how much closer to it the output is
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def run_demo(
             input=str(clip.video_path),
             output=str(output),
             reference=str(clip.reference_path),
-            pipeline=pipeline,
+            # (no advice on the reference: it is the clip's own still, smiling as the clip does)
+            pipeline=dataclasses.replace(pipeline, reference_advice=None),
             reconstructor=reconstructor,
             batch=batch,
             quiet=quiet,

@@ -50,6 +50,8 @@ NOSE: Final[tuple[int, ...]] = (168, 6, 197, 195, 5, 4, 1, 2, 98, 327)
 MOUTH: Final[tuple[int, ...]] = (61, 291, 0, 17, 13, 14, 37, 267, 84, 314)
 #: The mouth's corners (image-left, image-right).
 MOUTH_CORNERS: Final[tuple[int, int]] = (61, 291)
+#: The inner lips' middle points (upper, lower): how far apart they are is how open the mouth is.
+INNER_LIPS_MIDDLE: Final[tuple[int, int]] = (13, 14)
 #: Single points read by name: the nose bridge between the eyes, the nose tip, the nose's base where it meets the
 #: upper lip, and the chin's lowest point (the middle of :data:`JAW`).
 NOSE_BRIDGE: Final = 6

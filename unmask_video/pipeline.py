@@ -20,6 +20,7 @@ from unmask_video.debug import DebugWriter
 from unmask_video.face_detect import resize
 from unmask_video.face_units import face_size_px
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
+from unmask_video.reference_advice import AdviceOptions, photo_advice, size_advice
 from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions
 from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
@@ -50,6 +51,9 @@ class PipelineOptions:
     #: 256 px or more (``face_units.REFERENCE_FACE_PX``; below, its floors widen the bands) keeps the colour, but
     #: gains nothing end to end on 2 cores (benchmarks/README.md, benchmarks.work_size).
     work_face_px: float | None = None
+    #: When the reference photo gets a word of advice (a turned head, an open mouth, a face much smaller than the
+    #: video's), logged once as a warning; None: never (the demo, whose reference is its own clip's still).
+    reference_advice: AdviceOptions | None = field(default_factory=AdviceOptions)
 
 
 @dataclass
@@ -102,7 +106,15 @@ class FramePipeline:
                     "the reference photo's nose and mouth may be covered (a mask, a hand?); if so the result will "
                     "show what covers them: use a photo of the person without a mask"
                 )
+            advice = self.options.reference_advice
+            for line in photo_advice(reference_landmarks, advice) if advice is not None else []:
+                log.warning("%s", line)
             self.warper = ReferenceWarper(reference_image, reference_landmarks, self.options.warp)
+        #: The reference's landmarks while the video's face size is still to be compared with its (once, on the
+        #: first masked face); None once done or when there is no advice to give.
+        self._size_unchecked: np.ndarray | None = (
+            reference_landmarks if self.options.reference_advice is not None else None
+        )
         self._own_tracker = tracker is None
         if tracker is None:
             with os_thread_named("landmarks"):  # (the graphs' native threads are named after the landmarks)
@@ -341,6 +353,11 @@ class FramePipeline:
                 with self.timer("debug"):
                     self.debug.write_bare(frame_index, roi_image, roi_landmarks, self.segmenter.detail(face_id))
             return None
+        if self._size_unchecked is not None:
+            advice = size_advice(self._size_unchecked, landmarks, self.options.reference_advice)
+            if advice is not None:
+                log.warning("%s", advice)
+            self._size_unchecked = None
         with self.timer("warp"):
             reference, valid = self.warper.warp(
                 roi_landmarks, roi_image.shape[:2], self._warp_region(tight, roi_landmarks), track=face_id,
