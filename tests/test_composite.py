@@ -884,3 +884,25 @@ def test_a_reference_from_elsewhere_is_not_tinted_nor_darkened_by_the_surroundin
     assert np.linalg.norm(off) < 5.0 and off[0] > -4.5 and abs(off[1]) < 2.5, off
     # The surroundings change little (the frame's skin the ring holds beside the mask is not the same).
     assert np.linalg.norm(off - plain_off) < 2.5, (off, plain_off)
+
+
+def test_the_surround_fields_values_at_a_few_pixels_are_those_of_its_full_size_resize() -> None:
+    # ``_surround`` reads its field, a grid of cells, at the few pixels it fills only, bilinearly as OpenCV's resize
+    # to the region's size would give them there.
+    from unmask_video.reconstruct.composite import _resized_at
+
+    rng = np.random.default_rng(2)
+    for sh, sw, h, w in ((7, 9, 100, 130), (30, 31, 602, 682), (1, 5, 40, 90), (12, 12, 12, 12)):
+        field = (rng.random((sh, sw, 3)) * 255).astype(np.float32)
+        full = cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, 3)
+        ys, xs = np.divmod(np.arange(h * w), w)
+        assert np.abs(_resized_at(field, (w, h), ys, xs).reshape(h, w, 3) - full).max() < 1e-3
+
+
+def test_coords_lists_the_pixels_as_numpys_nonzero() -> None:
+    from unmask_video.reconstruct.composite import _coords
+
+    mask = np.random.default_rng(4).random((37, 53)) > 0.7
+    ys, xs = _coords(mask)
+    want = np.nonzero(mask)
+    assert np.array_equal(ys, want[0]) and np.array_equal(xs, want[1])

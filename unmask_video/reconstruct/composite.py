@@ -239,7 +239,10 @@ def _scratch(name: str, shape: tuple[int, ...]) -> np.ndarray:
 
 def _coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.nonzero`` of an (h, w) map (same order), listed through the flat index: several times faster."""
-    return np.divmod(np.flatnonzero(mask), mask.shape[1])
+    flat = np.flatnonzero(mask)
+    ys = flat // mask.shape[1]
+    # (the column as what is left: ``np.divmod`` computes both with floor semantics, 1.6x the time)
+    return ys, flat - ys * mask.shape[1]
 
 
 def _spread(
@@ -791,10 +794,11 @@ def _light_plane(
     a = np.array([[np.dot(wx, px), np.dot(wx, py)], [np.dot(wx, py), np.dot(wy, py)]], np.float64)
     a += _PLANE_RIDGE * wsum * np.eye(2)
     b = np.stack([change @ wx, change @ wy]).astype(np.float64)
-    slopes = np.linalg.solve(a, b)  # (2, 3): x and y slope per channel
+    # (the y slope per channel of the 2x2 system, by Cramer's rule: LAPACK's solve costs 20-40 us of call overhead, and
+    # where numpy's BLAS threads are not limited, waking them cost up to 2 ms a face)
+    down = ((a[0, 0] * b[1] - a[1, 0] * b[0]) / (a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0])).astype(np.float32)
     # Only the slope down the face is continued: across it the ring shows the light on both sides (its spread follows
     # it), and a slope across, continued past a cheek's edge, darkens or reddens a band there.
-    down = slopes[1].astype(np.float32)
     at = down[:, None] * py[None, :]
     sw, sh = small
     rows = (np.arange(sh, dtype=np.float32) + 0.5) * np.float32(h / sh) * scale - np.float32(my)
@@ -1004,8 +1008,43 @@ def _surround(
     # The far field counts a little everywhere: it decides only where the near one has (almost) nothing.
     k = np.float32(1e-3)
     field = (near_v + k * far_v) / np.maximum(near_w + k * far_w, 1e-12)[..., None]
-    field = cv2.resize(field, (w, h), dst=_scratch("surround", (h, w, 3)), interpolation=cv2.INTER_LINEAR)
-    return np.clip(field.reshape(h, w, 3)[box][at] + 0.5, 0, 255).astype(np.uint8)
+    # Read at the ``at`` pixels only, as the field resized to the grid's size would have them there (the gaps beside
+    # the face are a few thousand pixels of a box of hundreds of thousands).
+    at_ys, at_xs = _coords(at)
+    values = _resized_at(field, (w, h), at_ys + box[0].start, at_xs + box[1].start)
+    values += np.float32(0.5)
+    return np.clip(values, 0, 255, out=values).astype(np.uint8)
+
+
+def _resized_at(field: np.ndarray, size: tuple[int, int], ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """(N, C) float32: the (sh, sw, C) float32 ``field`` resized to ``size`` (w, h) bilinearly as ``cv2.resize``
+    (INTER_LINEAR) does it -- pixel centres aligned, the edge cells held beyond the outer centres -- at the pixels
+    ``ys``, ``xs`` only (the same numbers up to float rounding)."""
+    sh, sw = field.shape[:2]
+
+    def taps(pos: np.ndarray, n_src: int, n_dst: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        at = ((pos + 0.5) * (n_src / n_dst) - 0.5).astype(np.float32)  # (OpenCV's sums in double, then float)
+        lo = np.floor(at)
+        frac = at - lo
+        lo = lo.astype(np.intp)
+        frac[lo < 0] = 0.0
+        frac[lo >= n_src - 1] = 0.0
+        lo = np.clip(lo, 0, n_src - 1)
+        return lo, np.minimum(lo + 1, n_src - 1), frac[:, None]
+
+    y0, y1, fy = taps(ys, sh, size[1])
+    x0, x1, fx = taps(xs, sw, size[0])
+    flat = field.reshape(sh * sw, -1)
+    y0 *= sw
+    y1 *= sw
+    # (``take`` of whole rows by flat index: numpy's gather by two index arrays costs several times more)
+    top, bottom = np.take(flat, y0 + x0, axis=0), np.take(flat, y1 + x0, axis=0)
+    top += fx * (np.take(flat, y0 + x1, axis=0) - top)
+    bottom += fx * (np.take(flat, y1 + x1, axis=0) - bottom)
+    bottom -= top
+    bottom *= fy
+    top += bottom
+    return top
 
 
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
