@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from unmask_video.blend import DEFAULT_BLEND_WIDTH, mask_bbox
+from unmask_video.blend import DEFAULT_BLEND_WIDTH, grown_mask_box, mask_bbox
 from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import LIPS_OUTER, MOUTH_CORNERS
@@ -1047,6 +1047,12 @@ def _resized_at(field: np.ndarray, size: tuple[int, int], ys: np.ndarray, xs: np
     return top
 
 
+def _distance_to(hole: np.ndarray) -> np.ndarray:
+    """(h, w) float32: every pixel's distance to the (h, w) bool ``hole`` (0 inside; OpenCV's 5x5 L2 mask)."""
+    # (the complement as one OpenCV comparison: numpy's ``~`` and ``astype`` make two region-sized arrays)
+    return cv2.distanceTransform(cv2.compare(hole.view(np.uint8), 0, cv2.CMP_EQ), cv2.DIST_L2, 5)
+
+
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
 _FIELD_GRID = 12
 
@@ -1182,13 +1188,13 @@ class ReferenceComposite:
         image = face.image
         h, w = image.shape[:2]
         out = image.copy()
-        hole_full = face.mask > 0
         face_px = face_size_px(face.landmarks)
-        # Work on the box around the hole and everything within reach of it: the cost follows the mask.
-        region = mask_bbox(hole_full, self.reach_px(face_px), (h, w))
+        # Work on the box around the hole and everything within reach of it: the cost follows the mask. (From the
+        # mask's box where the pipeline found it already: the mask is thresholded in that region only.)
+        region = grown_mask_box(face.mask, self.reach_px(face_px), face.mask_box)
         if region is None:
             return out
-        hole = hole_full[region]
+        hole = face.mask[region] > 0
         valid = face.valid[region]
         sub_image = image[region]
         reference = face.reference[region]
@@ -1232,14 +1238,13 @@ class ReferenceComposite:
         :meth:`reconstruct` are neither read nor advanced.
         """
         matched = face.reference.copy()
-        hole_full = face.mask > 0
         face_px = face_size_px(face.landmarks)
         lengths = self.lengths(face_px)
-        region = mask_bbox(hole_full, self.reach_px(face_px), hole_full.shape)
+        region = grown_mask_box(face.mask, self.reach_px(face_px), face.mask_box)
         if region is None or not self.options.color_match:
             return matched, face.valid
-        hole, valid = hole_full[region], face.valid[region]
-        dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+        hole, valid = face.mask[region] > 0, face.valid[region]
+        dist = _distance_to(hole)
         paste, ring, stats = self._bands(dist, valid, lengths)
         opts = self.options
         matched[region] = match_color(
@@ -1288,7 +1293,7 @@ class ReferenceComposite:
         """
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
-        dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+        dist = _distance_to(hole)
         paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
         if out is None:
             out = image.copy()
