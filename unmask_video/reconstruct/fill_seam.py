@@ -46,7 +46,11 @@ def feather_into_fill(out: np.ndarray, filled: np.ndarray, covered: np.ndarray, 
     the reference's matte)."""
     if width <= 0 or not filled.any() or not covered.any():
         return
-    for rows, cols in _pieces(filled, _reach(width)):
+    pieces = _pieces(filled, _reach(width))
+    if len(pieces) == 1:  # (one side only: its box is most of the whole, whose arrays are contiguous)
+        _feather_piece(out, filled, covered, width)
+        return
+    for rows, cols in pieces:
         _feather_piece(out[rows, cols], filled[rows, cols], covered[rows, cols], width)
 
 
