@@ -47,7 +47,7 @@ def feather_into_fill(out: np.ndarray, filled: np.ndarray, covered: np.ndarray, 
     if width <= 0 or not filled.any() or not covered.any():
         return
     pieces = _pieces(filled, _reach(width))
-    if len(pieces) == 1:  # (one side only: its box is most of the whole, whose arrays are contiguous)
+    if len(pieces) == 1:  # (one side only: the whole box, its arrays contiguous)
         _feather_piece(out, filled, covered, width)
         return
     for rows, cols in pieces:
@@ -65,13 +65,15 @@ def _reach(width: float) -> int:
 def _pieces(filled: np.ndarray, reach: int) -> list[tuple[slice, slice]]:
     """Boxes (rows, columns) that hold the ``filled`` pixels and everything within ``reach`` of them, one per group of
     columns with filled pixels less than ``2 * reach`` apart: the fill lies on both sides of the jaw and neck, and the
-    box around both holds the whole face between them, which nothing here reads. (Boxes start on even pixels, so
-    that the wide blur's half-size cells are the whole box's.)"""
+    box around both holds the whole face between them, which nothing here reads; one group: the whole box. (Boxes
+    start on even pixels, so that the wide blur's half-size cells are the whole box's.)"""
     h, w = filled.shape
     cols = np.flatnonzero(filled.any(axis=0))
-    groups = np.split(cols, np.flatnonzero(np.diff(cols) > 2 * reach) + 1)
+    cuts = np.flatnonzero(np.diff(cols) > 2 * reach)
+    if not len(cuts):
+        return [(slice(0, h), slice(0, w))]  # (one group: the whole box, as it is)
     boxes = []
-    for group in groups:
+    for group in np.split(cols, cuts + 1):
         c0, c1 = int(group[0]), int(group[-1]) + 1
         rows = np.flatnonzero(filled[:, c0:c1].any(axis=1))
         r0, r1 = int(rows[0]), int(rows[-1]) + 1
