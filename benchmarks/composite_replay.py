@@ -23,7 +23,8 @@ many a run gets depends on the allocator's state, so that they make CPU ms diffe
 whole composite and its parts -- the colour match (``match_color``), within it the light field (``light="skin"``:
 ``_skin_light``), the fill beside the face (``_surround``) and the rest (bands, Telea inpainting, pastes) -- each
 module's functions of those names timed where it has them, the median of the rounds' ratios, and the largest
-difference between the two outputs; then today's composite with ``light="ring"`` against its default
+difference between the two outputs and the PSNR of today's output against the revision's on the face where it is
+lowest (over the pixels either changed); then today's composite with ``light="ring"`` against its default
 (``light="skin"``) on the relit faces, alternating the same way. A benchmark: it asserts nothing.
 """
 
@@ -47,6 +48,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 import unmask_video.reconstruct.composite as composite_module  # noqa: E402
 import benchmarks.quality as quality  # noqa: E402
@@ -173,6 +175,16 @@ def _replay(
     return results
 
 
+def _psnr(new: np.ndarray, old: np.ndarray, image: np.ndarray) -> float:
+    """PSNR (dB) of one face's ``new`` output against the ``old`` over the pixels either changed in the ROI ``image``
+    (the rebuilt hole and band: the untouched rest would only raise it); inf where they are the same."""
+    changed = (new != image).any(axis=2) | (old != image).any(axis=2)
+    if not changed.any():
+        return float("inf")
+    err = float(np.mean(np.square(new[changed].astype(np.float64) - old[changed])))
+    return float("inf") if err == 0 else 10.0 * np.log10(255.0**2 / err)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "videos")
@@ -208,6 +220,9 @@ def main() -> None:
         faces = _astronaut(size)
         scenes[f"astronaut {faces[0].image.shape[1]}x{faces[0].image.shape[0]}"] = (faces * 5, None)
     cv2.setNumThreads(1)
+    # (numpy's BLAS on one thread, as the pipeline runs it: its idle pool threads, woken by the light plane's small
+    # products, cost up to 2 ms a face on the shared cores)
+    threadpool_limits(limits=1, user_api="blas")
     modules = [composite_module] if baseline is None else [composite_module, baseline]
     columns = [("total", "composite")] + [(fn, label) for label, fn in PARTS] + [("rest", "rest"), ("faults", "page faults")]
     table = Table(title=f"reference composite, CPU ms per face, @{args.baseline_rev} -> today (medians of {args.rounds} "
@@ -217,6 +232,7 @@ def main() -> None:
     for _, label in columns:
         table.add_column(label.strip(), justify="right")
     table.add_column("max |new - baseline|", justify="right")
+    table.add_column("PSNR new vs baseline, worst face (dB)", justify="right")
     for seed, (name, (faces, relit)) in enumerate(scenes.items()):
         for kind, batch in (("as warped", faces), ("relit", _relit(faces, seed) if relit is None else relit)):
             rounds = [_replay(modules, batch) for _ in range(args.rounds)]
@@ -237,11 +253,13 @@ def main() -> None:
                     continue
                 ratio = statistics.median(b[key] / a[key] for a, b in zip(old, new) if a[key] > 0)
                 cells.append(f"{o:.2f} -> {n:.2f} ({ratio:.2f}x)")
-            diff = "-"
+            diff = psnr = "-"
             if baseline is not None:
                 new_out, old_out = rounds[-1][0][1], rounds[-1][1][1]
                 diff = str(max(int(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(old_out, new_out)))
-            table.add_row(f"{name} ({len(batch)})", kind, *cells, diff)
+                worst = min(_psnr(a, b, face.image) for a, b, face in zip(new_out, old_out, batch))
+                psnr = "identical" if np.isinf(worst) else f"{worst:.1f}"
+            table.add_row(f"{name} ({len(batch)})", kind, *cells, diff, psnr)
     console.print(table)
     # Today's composite with the light from the ring (light="ring", the default before issue 11's skin light)
     # against the default, alternating the same way.

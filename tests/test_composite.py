@@ -884,3 +884,43 @@ def test_a_reference_from_elsewhere_is_not_tinted_nor_darkened_by_the_surroundin
     assert np.linalg.norm(off) < 5.0 and off[0] > -4.5 and abs(off[1]) < 2.5, off
     # The surroundings change little (the frame's skin the ring holds beside the mask is not the same).
     assert np.linalg.norm(off - plain_off) < 2.5, (off, plain_off)
+
+
+def test_the_surround_fill_at_its_pixels_is_its_full_size_field_there_within_a_level() -> None:
+    # ``_surround`` reads its smooth field (a grid of cells) at the pixels it fills only, not resized to the whole
+    # region: within a level of that full-size field, rounded, at those pixels.
+    from unmask_video.reconstruct.composite import _surround
+
+    rng = np.random.default_rng(2)
+    h, w = 300, 360
+    image = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3)).astype(np.uint8), (0, 0), 6)
+    around = np.zeros((h, w), bool)
+    cv2.ellipse(around.view(np.uint8), (180, 150), (120, 100), 0, 0, 360, 1, 12)
+    box = (slice(40, 260), slice(20, 330))
+    at = np.zeros((220, 310), bool)
+    at[150:210, 10:60] = True
+    at[120:200, 260:300] = True
+    got = _surround(image, around, 9.0, box, at).astype(int)
+    # The same field resized to the whole grid, as before:
+    ys, xs = np.nonzero(around)
+    f = 9
+    sh, sw = -(-h // f), -(-w // f)
+    cell = (ys // f) * sw + xs // f
+    ws = np.bincount(cell, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
+    vs = np.stack([np.bincount(cell, weights=image[ys, xs, c].astype(np.float64), minlength=sh * sw)
+                   for c in range(3)], axis=-1).astype(np.float32).reshape(sh, sw, 3)
+    blur = lambda a, s: cv2.GaussianBlur(a, (0, 0), s, borderType=cv2.BORDER_CONSTANT)  # noqa: E731
+    field = (blur(vs, 1.0) + 1e-3 * blur(vs, 4.0)) / np.maximum(blur(ws, 1.0) + 1e-3 * blur(ws, 4.0), 1e-12)[..., None]
+    full = cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)
+    want = np.clip(full[box][at] + 0.5, 0, 255).astype(np.uint8).astype(int)
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= 1
+
+
+def test_coords_lists_the_pixels_as_numpys_nonzero() -> None:
+    from unmask_video.reconstruct.composite import _coords
+
+    mask = np.random.default_rng(4).random((37, 53)) > 0.7
+    ys, xs = _coords(mask)
+    want = np.nonzero(mask)
+    assert np.array_equal(ys, want[0]) and np.array_equal(xs, want[1])

@@ -100,3 +100,26 @@ def test_the_wide_blur_at_half_size_stays_within_a_level_of_the_full_size_blur()
         assert np.abs(colour_fast - colour_exact).mean() < 1.0
     small = _wide_blur(stack, 2.0)  # below 4 px the blur is the exact one
     assert np.array_equal(small, cv2.GaussianBlur(stack, (0, 0), 2.0))
+
+
+def test_the_fade_on_each_side_of_the_face_alone_is_the_fade_over_the_box_around_both() -> None:
+    # The fill beside the jaw lies on both sides of the face: the fade works on a box around each side (with what it
+    # reads), not on the box around both, which holds the whole face between them. Same pixels changed, within a level.
+    from unmask_video.reconstruct.fill_seam import _feather_piece, _pieces, _reach
+
+    rng = np.random.default_rng(5)
+    h, w, width = 150, 400, 10.0
+    out = rng.integers(90, 110, (h, w, 3)).astype(np.uint8)
+    covered = np.zeros((h, w), bool)
+    cv2.ellipse(covered.view(np.uint8), (200, 60), (150, 110), 0, 0, 360, 1, -1)
+    out[covered] = rng.integers(180, 220, (int(covered.sum()), 3)).astype(np.uint8)
+    filled = np.zeros((h, w), bool)
+    filled[60:150, 20:60] = True  # beside the jaw, image left
+    filled[80:150, 335:380] = True  # and image right
+    filled &= ~covered
+    assert len(_pieces(filled, _reach(width))) == 2
+    whole, pieces = out.copy(), out.copy()
+    _feather_piece(whole, filled, covered, width)
+    feather_into_fill(pieces, filled, covered, width)
+    assert not np.array_equal(whole, out)  # (the fade did something)
+    assert np.abs(whole.astype(int) - pieces).max() <= 1

@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from unmask_video.blend import DEFAULT_BLEND_WIDTH, mask_bbox
+from unmask_video.blend import DEFAULT_BLEND_WIDTH, grown_mask_box, mask_bbox
 from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import LIPS_OUTER, MOUTH_CORNERS
@@ -224,22 +224,25 @@ class _ScratchArrays(threading.local):
 _SCRATCH = _ScratchArrays()
 
 
-def _scratch(name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """A float32 array of ``shape`` (contents undefined) in memory kept from one face to the next (one buffer per
-    ``name`` and thread, grown as needed), for a full-size field that is used and dropped within one call. A fresh
-    array of a face region's size is new memory from the system: a page fault on every 4 KiB written, which on this
-    project's machine cost more than the resize that writes them (about 1300 per 720p face, a quarter of the
-    composite's time)."""
+def _scratch(name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
+    """An array of ``shape`` and ``dtype`` (float32 by default; contents undefined) in memory kept from one face to
+    the next (one buffer per ``name`` and thread, grown as needed), for a full-size field that is used and dropped
+    within one call. A fresh array of a face region's size is new memory from the system: a page fault on every 4 KiB
+    written, which on this project's machine cost more than the resize that writes them (about 1300 per 720p face, a
+    quarter of the composite's time)."""
     n = int(np.prod(shape))
     buffer = _SCRATCH.buffers.get(name)
-    if buffer is None or buffer.size < n:
-        buffer = _SCRATCH.buffers[name] = np.empty(n + n // 4, np.float32)  # (some room for the next, larger face)
+    if buffer is None or buffer.size < n or buffer.dtype != dtype:
+        buffer = _SCRATCH.buffers[name] = np.empty(n + n // 4, dtype)  # (some room for the next, larger face)
     return buffer[:n].reshape(shape)
 
 
 def _coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.nonzero`` of an (h, w) map (same order), listed through the flat index: several times faster."""
-    return np.divmod(np.flatnonzero(mask), mask.shape[1])
+    flat = np.flatnonzero(mask)
+    ys = flat // mask.shape[1]
+    # (the column as what is left: ``np.divmod`` computes both with floor semantics, 1.6x the time)
+    return ys, flat - ys * mask.shape[1]
 
 
 def _spread(
@@ -758,13 +761,15 @@ def _skin_light(
     ref_f = ref_small.astype(np.float32)
     gain = np.clip((rgb_new + 1.0) / (ref_f + 1.0), 1.0 / _MAX_DETAIL_GAIN, _MAX_DETAIL_GAIN)
     offset = rgb_new - gain * ref_f
-    # (contiguous 3-channel fields: OpenCV's fast paths; the sum rounded and saturated to uint8 and written at the
-    # ``apply`` pixels in the same pass)
+    # (contiguous 3-channel fields: OpenCV's fast paths)
     # (numpy's uint8 times float32, into the resized gain, is twice as fast as OpenCV's mixed-type multiply)
     corrected = cv2.resize(gain, (rw, rh), dst=_scratch("gain", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
     np.multiply(ref, corrected, out=corrected)
     offset = cv2.resize(offset, (rw, rh), dst=_scratch("offset", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
-    _written(out, cv2.add(corrected, offset, dst=out, mask=apply.view(np.uint8), dtype=cv2.CV_8U))
+    # (summed, rounded and saturated over the whole region, then copied at the ``apply`` pixels: OpenCV's masked add
+    # with a type conversion takes a slow path, 1.6x the two passes, for the same numbers)
+    total = cv2.add(corrected, offset, dst=_scratch("total", (rh, rw, 3), np.uint8), dtype=cv2.CV_8U)
+    _written(out, cv2.copyTo(total, apply.view(np.uint8), out))
 
 
 def _light_plane(
@@ -791,10 +796,11 @@ def _light_plane(
     a = np.array([[np.dot(wx, px), np.dot(wx, py)], [np.dot(wx, py), np.dot(wy, py)]], np.float64)
     a += _PLANE_RIDGE * wsum * np.eye(2)
     b = np.stack([change @ wx, change @ wy]).astype(np.float64)
-    slopes = np.linalg.solve(a, b)  # (2, 3): x and y slope per channel
+    # (the y slope per channel of the 2x2 system, by Cramer's rule: LAPACK's solve costs 20-40 us of call overhead, and
+    # where numpy's BLAS threads are not limited, waking them cost up to 2 ms a face)
+    down = ((a[0, 0] * b[1] - a[1, 0] * b[0]) / (a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0])).astype(np.float32)
     # Only the slope down the face is continued: across it the ring shows the light on both sides (its spread follows
     # it), and a slope across, continued past a cheek's edge, darkens or reddens a band there.
-    down = slopes[1].astype(np.float32)
     at = down[:, None] * py[None, :]
     sw, sh = small
     rows = (np.arange(sh, dtype=np.float32) + 0.5) * np.float32(h / sh) * scale - np.float32(my)
@@ -1004,8 +1010,22 @@ def _surround(
     # The far field counts a little everywhere: it decides only where the near one has (almost) nothing.
     k = np.float32(1e-3)
     field = (near_v + k * far_v) / np.maximum(near_w + k * far_w, 1e-12)[..., None]
-    field = cv2.resize(field, (w, h), dst=_scratch("surround", (h, w, 3)), interpolation=cv2.INTER_LINEAR)
-    return np.clip(field.reshape(h, w, 3)[box][at] + 0.5, 0, 255).astype(np.uint8)
+    # Read at the ``at`` pixels only, as the field resized to the grid's size would have them there (the gaps beside
+    # the face are a few thousand pixels of a box of hundreds of thousands).
+    at_ys, at_xs = _coords(at)
+    # (one OpenCV remap at those pixels' positions in the grid of cells, edge cells held: its bilinear weights are in
+    # 1/32 steps, which on this smooth field moves a value by a fraction of a level at most)
+    map_x = ((at_xs + (box[1].start + 0.5)) * (sw / w) - 0.5).astype(np.float32)
+    map_y = ((at_ys + (box[0].start + 0.5)) * (sh / h) - 0.5).astype(np.float32)
+    values = cv2.remap(field, map_x[None], map_y[None], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+    values += np.float32(0.5)
+    return np.clip(values, 0, 255, out=values).astype(np.uint8)
+
+
+def _distance_to(hole: np.ndarray) -> np.ndarray:
+    """(h, w) float32: every pixel's distance to the (h, w) bool ``hole`` (0 inside; OpenCV's 5x5 L2 mask)."""
+    # (the complement as one OpenCV comparison: numpy's ``~`` and ``astype`` make two region-sized arrays)
+    return cv2.distanceTransform(cv2.compare(hole.view(np.uint8), 0, cv2.CMP_EQ), cv2.DIST_L2, 5)
 
 
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
@@ -1143,13 +1163,13 @@ class ReferenceComposite:
         image = face.image
         h, w = image.shape[:2]
         out = image.copy()
-        hole_full = face.mask > 0
         face_px = face_size_px(face.landmarks)
-        # Work on the box around the hole and everything within reach of it: the cost follows the mask.
-        region = mask_bbox(hole_full, self.reach_px(face_px), (h, w))
+        # Work on the box around the hole and everything within reach of it: the cost follows the mask. (From the
+        # mask's box where the pipeline found it already: the mask is thresholded in that region only.)
+        region = grown_mask_box(face.mask, self.reach_px(face_px), face.mask_box)
         if region is None:
             return out
-        hole = hole_full[region]
+        hole = face.mask[region] > 0
         valid = face.valid[region]
         sub_image = image[region]
         reference = face.reference[region]
@@ -1193,14 +1213,13 @@ class ReferenceComposite:
         :meth:`reconstruct` are neither read nor advanced.
         """
         matched = face.reference.copy()
-        hole_full = face.mask > 0
         face_px = face_size_px(face.landmarks)
         lengths = self.lengths(face_px)
-        region = mask_bbox(hole_full, self.reach_px(face_px), hole_full.shape)
+        region = grown_mask_box(face.mask, self.reach_px(face_px), face.mask_box)
         if region is None or not self.options.color_match:
             return matched, face.valid
-        hole, valid = hole_full[region], face.valid[region]
-        dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+        hole, valid = face.mask[region] > 0, face.valid[region]
+        dist = _distance_to(hole)
         paste, ring, stats = self._bands(dist, valid, lengths)
         opts = self.options
         matched[region] = match_color(
@@ -1249,7 +1268,7 @@ class ReferenceComposite:
         """
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
-        dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+        dist = _distance_to(hole)
         paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
         if out is None:
             out = image.copy()

@@ -46,6 +46,46 @@ def feather_into_fill(out: np.ndarray, filled: np.ndarray, covered: np.ndarray, 
     the reference's matte)."""
     if width <= 0 or not filled.any() or not covered.any():
         return
+    pieces = _pieces(filled, _reach(width))
+    if len(pieces) == 1:  # (one side only: the whole box, its arrays contiguous)
+        _feather_piece(out, filled, covered, width)
+        return
+    for rows, cols in pieces:
+        _feather_piece(out[rows, cols], filled[rows, cols], covered[rows, cols], width)
+
+
+def _reach(width: float) -> int:
+    """How far from the filled pixels :func:`_feather_piece` reads, in pixels, for a fade of ``width``: the changed
+    pixels lie within ``width`` of them, the skin's colour they take is read up to ``inner + width`` further in, with
+    the near Gaussian's radius (4 sigma) or the wide one's (4 x 4 sigma)."""
+    inner = max(_INNER * width, 1.0)
+    return int(np.ceil(inner + width + 16.0 * max(0.5 * inner, 1.0))) + 2
+
+
+def _pieces(filled: np.ndarray, reach: int) -> list[tuple[slice, slice]]:
+    """Boxes (rows, columns) that hold the ``filled`` pixels and everything within ``reach`` of them, one per group of
+    columns with filled pixels less than ``2 * reach`` apart: the fill lies on both sides of the jaw and neck, and the
+    box around both holds the whole face between them, which nothing here reads; one group: the whole box. (Boxes
+    start on even pixels, so that the wide blur's half-size cells are the whole box's.)"""
+    h, w = filled.shape
+    cols = np.flatnonzero(filled.any(axis=0))
+    cuts = np.flatnonzero(np.diff(cols) > 2 * reach)
+    if not len(cuts):
+        return [(slice(0, h), slice(0, w))]  # (one group: the whole box, as it is)
+    boxes = []
+    for group in np.split(cols, cuts + 1):
+        c0, c1 = int(group[0]), int(group[-1]) + 1
+        rows = np.flatnonzero(filled[:, c0:c1].any(axis=1))
+        r0, r1 = int(rows[0]), int(rows[-1]) + 1
+        rows_box = slice(max(r0 - reach, 0) & ~1, min(r1 + reach, h))
+        boxes.append((rows_box, slice(max(c0 - reach, 0) & ~1, min(c1 + reach, w))))
+    return boxes
+
+
+def _feather_piece(out: np.ndarray, filled: np.ndarray, covered: np.ndarray, width: float) -> None:
+    """:func:`feather_into_fill` on one box of the fill and what it reads."""
+    if not covered.any():
+        return
     to_filled = cv2.distanceTransform((~filled).astype(np.uint8), cv2.DIST_L2, 5)
     to_covered = cv2.distanceTransform((~covered).astype(np.uint8), cv2.DIST_L2, 5)
     inner = max(_INNER * width, 1.0)
