@@ -147,8 +147,8 @@ def _pale_bites(with_mask: np.ndarray, without_mask: np.ndarray, binary: np.ndar
     mask's (Mahalanobis distance in Lab, both blurred by 1.5 px, at most 4 from the colours of the truth's inside) and
     that changed (more than 8 and than 90 % of the photo's differences away from the mask: the noise added to some
     masked photos), connected to the truth (4-connected), opened by a disk of 4 % of its width (the ear loops beside
-    the mask are mask-coloured and changed too, but thin). Without this, on the noisy photos the top of the mask over the
-    nose was left out of the truth, the segmentation covering it counted as "outside" and the nose tip fell outside
+    the mask are mask-coloured and changed too, but thin). Without this, on the noisy photos the top of the mask over
+    the nose was left out of the truth, the segmentation covering it counted as "outside" and the nose tip fell outside
     the truth, so the mask counted as worn low."""
     hull = np.zeros_like(binary)
     cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(body))], 1)

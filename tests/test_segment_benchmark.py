@@ -36,8 +36,9 @@ def _pair(noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def test_truth_covers_a_pale_mask_top_over_pale_skin_on_a_noisy_photo():
-    # Where the pale mask lies over pale skin (a bite out of the top of the truth), the difference is under the strong threshold; on a noisy photo the weak
-    # one is off: the top of the mask had been left out of the truth (and the nose tip with it: "worn low").
+    # Where the pale mask lies over pale skin (a bite out of the top of the truth), the difference is under the strong
+    # threshold; on a noisy photo the weak one is off: the top of the mask had been left out of the truth (and the nose
+    # tip with it: "worn low").
     masked, clean, mask, _ = _pair(noise=12.0)
     truth, _ = truth_and_loops(masked, clean)
     top = mask & (np.abs(clean.astype(int) - PALE_SKIN).max(axis=2) == 0)  # (the mask over the pale skin)
