@@ -489,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
         ),
         # the default without the deep band under the search region (a mask worn far down the neck)
         "ours, no deep band": SegmentOptions(deep_below=0.0),
+        # the default without the deep band's strips out along the jaw's sides (the default before they were on)
+        "ours, no side strips": SegmentOptions(deep_cheek=0.0),
         "ours (default)": SegmentOptions(),
     }
     console = Console(width=170)

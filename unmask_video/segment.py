@@ -36,7 +36,10 @@ Method, per face (``face_id``):
    down the neck, under a FaceMesh jaw placed too high on the masked face), it goes on into a deep band under
    the search region (down to ``deep_below``), there only through pixels the colour model is as sure of as of
    the k-means mask (``deep_threshold``, ``deep_margin``: the neck and a collar nearly as pale as the mask stay
-   out) (:func:`mask_refine.grow_deeper`).
+   out) (:func:`mask_refine.grow_deeper`). The band also reaches ``deep_cheek`` out along the jaw's sides (a mask
+   standing off the cheeks past FaceMesh's outline, on a turned face's far side, a KF94's wide sides); what it takes
+   there that runs on to the strip's outer edge is a pale wall or shirt beside the jaw, and is left out
+   (``side_open_edge``).
    Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
    its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
    smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
