@@ -822,7 +822,7 @@ class MaskSegmenter:
         strip = (outer[1:-1, 1:-1] > 0) & (inner == 0)
         edge = cv2.dilate(1 - outer, np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
         taken = ((deeper > 0) & (grown == 0) & strip).astype(np.uint8)
-        n, comp = cv2.connectedComponents(taken, connectivity=8)
+        n, comp, _, centroids = cv2.connectedComponentsWithStats(taken, connectivity=8)
         none = np.zeros(shape, np.uint8)
         if n <= 1:
             return deeper, none
@@ -832,10 +832,9 @@ class MaskSegmenter:
         if not drop.any():
             return deeper, none
         # (and the rest of what it took on that side: the wall's bits that the closing cut off the piece)
-        xs = np.bincount(comp.ravel(), weights=np.tile(np.arange(shape[1], dtype=np.float64), shape[0]), minlength=n)
-        left = xs / np.maximum(np.bincount(comp.ravel(), minlength=n), 1) < float(deep[:, 0].mean())
-        closed = np.zeros(shape, bool)
         centre = float(deep[:, 0].mean())
+        left = centroids[:, 0] < centre
+        closed = np.zeros(shape, bool)
         columns = np.arange(shape[1])[None, :]
         for side, half in ((left, columns < centre), (~left, columns >= centre)):
             if (drop & side).any():
