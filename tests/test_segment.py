@@ -511,13 +511,15 @@ def test_benchmark_error_causes_add_up_and_find_their_place(astronaut_landmarks)
 
 def test_mask_standing_off_the_cheeks_past_the_outline_is_covered_with_deep_cheek(big_astronaut):
     # FaceMesh on a masked, turned face puts the outline inside the mask's sides (the mask stands off the cheeks):
-    # landmarks squeezed across the face (to 0.72 of its width: the search region alone reaches the sides of a
-    # less squeezed one). With ``deep_cheek`` (off by default) the deep band reaches out along the jaw's sides.
+    # landmarks squeezed across the face (to 0.76 of its width: the search region alone reaches the sides of a
+    # less squeezed one). With ``deep_cheek`` the deep band reaches out along the jaw's sides. (At 0.72 the mask's
+    # sides run on past the band's strips along the jaw, and are left out there as a pale wall would be:
+    # ``side_open_edge``.)
     image, lm = big_astronaut
     masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
     truth = truth > 0
     centre = lm.mean(axis=0)
-    inside = (centre + (lm - centre) * np.array([0.72, 1.0], np.float32)).astype(np.float32)
+    inside = (centre + (lm - centre) * np.array([0.76, 1.0], np.float32)).astype(np.float32)
 
     def errors(options: SegmentOptions) -> tuple[float, float]:
         box = face_box(inside, image.shape, 0.55)
@@ -527,9 +529,19 @@ def test_mask_standing_off_the_cheeks_past_the_outline_is_covered_with_deep_chee
         return float((truth & ~mask).sum() / truth.sum()), float((mask & ~truth).sum() / truth.sum())
 
     uncovered, outside = errors(SegmentOptions(deep_cheek=0.1))
-    plain, _ = errors(SegmentOptions())
+    plain, _ = errors(SegmentOptions(deep_cheek=0.0))
     assert uncovered <= 0.03 and outside <= 0.05
     assert plain >= uncovered + 0.05  # without the sides' band the search region cuts the mask's sides off
+
+
+def test_the_sides_band_leaves_a_pale_background_beside_the_jaw(astronaut, astronaut_landmarks):
+    # A white mask on the astronaut: beside his jaw, his white suit has the mask's colour. The deep band's strips out
+    # along the jaw's sides took it in (it runs on past the strips' outer edge: no mask's side does); they leave it.
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(WHITE))
+    img, tru, lm = roi(masked, truth, astronaut_landmarks)
+    guarded = iou(MaskSegmenter(SegmentOptions(deep_cheek=0.1)).segment(img, lm), tru)
+    open_sides = iou(MaskSegmenter(SegmentOptions(deep_cheek=0.1, side_open_edge=0.0)).segment(img, lm), tru)
+    assert guarded >= 0.85 > open_sides
 
 
 @pytest.mark.parametrize("style", [MaskStyle(LIGHT_BLUE, below_chin=0.3), MaskStyle(BLACK, pleats=2)], ids=["blue", "black"])

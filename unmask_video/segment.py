@@ -36,7 +36,10 @@ Method, per face (``face_id``):
    down the neck, under a FaceMesh jaw placed too high on the masked face), it goes on into a deep band under
    the search region (down to ``deep_below``), there only through pixels the colour model is as sure of as of
    the k-means mask (``deep_threshold``, ``deep_margin``: the neck and a collar nearly as pale as the mask stay
-   out) (:func:`mask_refine.grow_deeper`).
+   out) (:func:`mask_refine.grow_deeper`). The band also reaches ``deep_cheek`` out along the jaw's sides (a mask
+   standing off the cheeks past FaceMesh's outline, on a turned face's far side, a KF94's wide sides); what it takes
+   there that runs on to the strip's outer edge is a pale wall or shirt beside the jaw, and is left out
+   (``side_open_edge``).
    Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
    its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
    smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
@@ -114,9 +117,13 @@ class SegmentOptions:
     search_cheek: float = 0.0  # ... and this much more out along the jaw's sides, none at the chin (face)
     # The deep band (below) also reaches this much further out along the jaw's sides than the search region (a mask
     # standing off the cheeks past FaceMesh's outline, cut off there along its side): grown into as under the jaw;
-    # no further than the working window's rim (0.08 face sizes around the search region). Off: at 0.1 a white mask
-    # grows into a pale background beside the jaw (the tests' astronaut), though real photos and the drawn masks gain.
-    deep_cheek: float = 0.0
+    # no further than the working window's rim (0.08 face sizes around the search region). On with ``side_open_edge``
+    # (alone, a white mask grew into a pale background beside the jaw: the tests' astronaut's white suit).
+    deep_cheek: float = 0.1
+    # ... but what it takes in that strip along the sides and that runs on to the strip's outer edge along at least
+    # this length (face) is left out: a pale wall or shirt beside the jaw of the mask's colour, not the mask's side,
+    # which ends inside the strip. 0: off.
+    side_open_edge: float = 0.05
     search_jaw_floor: float = 0.5  # ... and reaches this share of ``below_jaw`` under the ears
     search_above: float = 0.03  # ... and this far above the under-eye line (face)
     shading_free: bool = True  # the colour model bins chroma / lightness (a shaded mask keeps its bins)
@@ -478,6 +485,8 @@ class MaskSegmenter:
         sub, sub_lm, sub_size = image[y0:y1, x0:x1], lm - offset, size
         sub_poly, sub_search = (poly - offset).astype(np.float32), search - offset
         sub_deep = None if deep is None else deep - offset
+        # (the deep band without its reach out along the jaw's sides: what lies between the two is the sides' strip)
+        sub_reach = None if deep is None or deep is deep_reach else deep_reach - offset
         full_shape = sub.shape[:2]
         # A large face is segmented at a capped working size: the mask needs no more detail than that.
         scale = min(1.0, opt.work_size / max(base[2] - base[0], base[3] - base[1]))
@@ -493,6 +502,7 @@ class MaskSegmenter:
             sub_lm, sub_poly = (sub_lm + 0.5) * axes - 0.5, (sub_poly + 0.5) * axes - 0.5
             sub_search = (sub_search + 0.5) * axes - 0.5
             sub_deep = None if sub_deep is None else (sub_deep + 0.5) * axes - 0.5
+            sub_reach = None if sub_reach is None else (sub_reach + 0.5) * axes - 0.5
             sub_size = size * scale
         shape = sub.shape[:2]
         region = np.zeros(shape, np.uint8)
@@ -582,6 +592,9 @@ class MaskSegmenter:
                 # whose colour the background shares is never as sure as a pale blue one)
                 sure = min(opt.deep_threshold, float(np.median(prob[seed > 0])) - opt.deep_margin)
                 deeper = grow_deeper(prob, binary, band, sub_size, sure, opt.deep_front, smooth)
+                if sub_reach is not None and opt.side_open_edge > 0 and (deeper != binary).any():
+                    deeper, closed = self._off_open_sides(deeper, binary, sub_deep, sub_reach, sub_size)
+                    band &= 1 - closed  # (nor does the snap go there)
                 if (deeper != binary).any():  # (else the snap stays out of the band too)
                     binary, search_mask = deeper, search_mask | band
             if opt.snap and binary.any():
@@ -790,6 +803,49 @@ class MaskSegmenter:
         return ColourModel(lab[inner > 0], np.concatenate(samples), shading_free=self.options.shading_free)
 
     # ------------------------------------------------------------------ pieces
+    def _off_open_sides(
+        self, deeper: np.ndarray, grown: np.ndarray, deep: np.ndarray, reach: np.ndarray, size: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``deeper`` (uint8 {0, 1}: ``grown`` continued into the deep band) less what it took in the band's strips out
+        along the jaw's sides (between the ``deep`` polygon and the ``reach`` one, without them) that runs on to the
+        strip's outer edge (the deep polygon's outline or the window's rim) along at least ``side_open_edge`` x ``size``
+        pixels (and with it all it took in the strip on that side): a mask standing off the cheek ends inside the
+        strip; a pale wall or a white shirt beside the jaw, of the mask's colour, goes on past it. Also returned: the
+        strips given up that way (uint8 {0, 1})."""
+        shape = deeper.shape
+        outer = np.zeros((shape[0] + 2, shape[1] + 2), np.uint8)  # (a frame around: the window's rim is an edge too)
+        cv2.fillPoly(outer, [np.round(deep + 1.0).astype(np.int32)], 1)
+        outer[[0, -1], :] = 0
+        outer[:, [0, -1]] = 0
+        inner = np.zeros(shape, np.uint8)
+        cv2.fillPoly(inner, [np.round(reach).astype(np.int32)], 1)
+        strip = (outer[1:-1, 1:-1] > 0) & (inner == 0)
+        edge = cv2.dilate(1 - outer, np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
+        taken = ((deeper > 0) & (grown == 0) & strip).astype(np.uint8)
+        n, comp, _, centroids = cv2.connectedComponentsWithStats(taken, connectivity=8)
+        none = np.zeros(shape, np.uint8)
+        if n <= 1:
+            return deeper, none
+        contact = np.bincount(comp[edge & (taken > 0)], minlength=n)
+        drop = contact >= self.options.side_open_edge * size
+        drop[0] = False
+        if not drop.any():
+            return deeper, none
+        # (and the rest of what it took on that side: the wall's bits that the closing cut off the piece)
+        centre = float(deep[:, 0].mean())
+        left = centroids[:, 0] < centre
+        closed = np.zeros(shape, bool)
+        columns = np.arange(shape[1])[None, :]
+        for side, half in ((left, columns < centre), (~left, columns >= centre)):
+            if (drop & side).any():
+                drop |= side
+                closed |= strip & half
+        drop[0] = False
+        log.debug("deep band: %d piece(s) along the jaw's sides run on past the strip, left out", int(drop.sum()))
+        out = deeper.copy()
+        out[drop[comp]] = 0
+        return out, closed.astype(np.uint8)
+
     @staticmethod
     def _under_jaw(lm: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         """uint8 {0, 1}: under the FaceMesh jaw line, down to the bottom of ``shape`` (the neck, collars, shirts)."""
