@@ -331,3 +331,17 @@ def test_the_cloths_chroma_spread_onto_the_skin_joins_the_mask():
     out = add_hem(lab, disc, 2)
     assert (out[ring] > 0).mean() > 0.95
     assert not ((out > 0) & (disc == 0) & ~ring).any()
+
+
+def test_no_sure_cloth_is_near_nothing_without_a_warning():
+    import warnings
+
+    from unmask_video.mask_refine import _near_cloth
+
+    lab = np.full((20, 20, 3), 128, np.uint8)
+    where = np.zeros((20, 20), bool)
+    where[5:10, 5:10] = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (the median of no pixels warned "Mean of empty slice")
+        near = _near_cloth(lab, where, np.zeros((20, 20), np.uint8), None, 4.0)
+    assert near.shape == (25,) and not near.any()

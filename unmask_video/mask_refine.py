@@ -476,6 +476,8 @@ def _near_cloth(
         return _FREE_CHROMA[light | pixels[:, 1:]]
 
     idx = np.flatnonzero(kept.ravel())
+    if idx.size == 0:  # no sure cloth: no colour to be near (the median of nothing is NaN, and a warning)
+        return np.zeros(int(np.count_nonzero(where)), np.uint8)
     step = max(len(idx) // 1000, 1)
     idx = idx[::step]
     flat = lab.reshape(-1, 3)
