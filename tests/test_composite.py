@@ -13,7 +13,7 @@ from unmask_video import landmark_sets
 from unmask_video.blend import blend_into, feather_alpha, feather_reach, grow_box, mask_bbox
 from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
-from unmask_video.reconstruct.outside_fill import OutsideFillOptions, on_face
+from unmask_video.reconstruct.outside_fill import OutsideFillOptions
 from unmask_video.landmarks import face_box
 from unmask_video.reconstruct.protocol import Reconstructor
 from unmask_video.stages import Box, FaceROI
@@ -191,9 +191,7 @@ def test_beside_the_jaw_what_the_warp_does_not_cover_comes_from_the_frames_surro
     face.image[hole] = MASK_COLOUR
     face.valid = face.valid & oval
     face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
-    # (past the band just outside FaceMesh's outline that is still the cheek, and beside the neck's column below the
-    # jaw: outside_fill.on_face)
-    gap = beside & ~on_face(hole, face.landmarks) & (cv2.distanceTransform(oval.astype(np.uint8) ^ 1, cv2.DIST_L2, 3) > 3)
+    gap = beside & (cv2.distanceTransform(oval.astype(np.uint8) ^ 1, cv2.DIST_L2, 3) > 3)
     distance = {}
     for fill in ("surround", "telea"):
         out = ReferenceComposite(CompositeOptions(fill=fill)).reconstruct([face])[0]

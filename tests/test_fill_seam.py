@@ -9,7 +9,6 @@ from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
 from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.fill_seam import feather_into_fill
-from unmask_video.reconstruct.outside_fill import on_face
 from unmask_video.warp import face_region
 
 
@@ -53,13 +52,10 @@ def test_no_step_where_the_warp_ends_beside_the_jaw_and_the_surround_fill_takes_
     face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
     around = cv2.dilate(hole.astype(np.uint8), np.ones((61, 61), np.uint8)).astype(bool) & ~hole
     face.image[around & left] = (30, 60, 220)
-    # (the mask's edge just past the outline is the cheek's, continued from the warped skin: outside_fill.on_face;
-    # past it the surround fill takes over)
-    skin = face.valid | on_face(hole, face.landmarks)
-    filled = hole & ~skin
+    filled = hole & ~face.valid & ~oval
     assert filled.sum() > 200
-    # The rebuilt skin's pixels next to the fill, and the fill's next to them.
-    seam = cv2.dilate(filled.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & hole & skin
+    # The warped pixels next to the fill, and the fill's next to them.
+    seam = cv2.dilate(filled.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & hole & face.valid
     seam |= cv2.dilate(seam.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & filled
     assert seam.sum() > 40
 

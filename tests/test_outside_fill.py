@@ -50,21 +50,24 @@ def test_a_reference_narrower_than_the_face_leaves_no_wall_coloured_pixels_on_th
     assert np.abs(side - skin).max() < 30, (side, skin)
 
 
-def test_the_mask_just_past_the_outline_is_face_and_far_past_it_the_wall() -> None:
-    # A mask reaching a little past FaceMesh's outline covers the cheek's edge (FaceMesh guesses it a little narrow
-    # under a mask); a wing reaching far past it covers what lies beside the face, filled from the wall.
+def test_past_the_outline_the_wall_fills_and_the_reach_takes_only_the_cheeks_side() -> None:
+    # By default what lies past FaceMesh's outline is filled from the surroundings (a drawn mask reaching past the face
+    # covers hair or wall there). With a reach, a band beside the cheeks counts as face; below the jaw's corners (the
+    # neck, a collar) never.
     face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=30)
-    size = face_size_px(face.landmarks)
-    reach = OutsideFillOptions().reach * size
-    to_oval = cv2.distanceTransform((~oval).astype(np.uint8), cv2.DIST_L2, 5)
-    # (beside the cheeks, above the jaw's corners: below them the neck's column is face too; past the skin's fade
-    # into the wall's fill, ``fill_feather``)
-    beside = np.arange(hole.shape[0])[:, None] < face.landmarks[list(landmark_sets.LOWER_JAW), 1].min()
-    near, far = hole & ~oval & (to_oval < 0.5 * reach), hole & beside & (to_oval > reach + 12)
-    assert near.sum() > 100 and far.sum() > 100
     out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
-    assert _bluish(out[near]).mean() < 0.05, _bluish(out[near]).mean()
-    assert _bluish(out[far]).mean() > 0.9, _bluish(out[far]).mean()
+    to_oval = cv2.distanceTransform((~oval).astype(np.uint8), cv2.DIST_L2, 5)
+    beside = np.arange(hole.shape[0])[:, None] < face.landmarks[list(landmark_sets.LOWER_JAW), 1].min()
+    far = hole & beside & (to_oval > 12)  # (past the skin's fade into the wall's fill, ``fill_feather``)
+    assert far.sum() > 100 and _bluish(out[far]).mean() > 0.9, _bluish(out[far]).mean()
+    assert np.array_equal(on_face(hole, face.landmarks), hole & oval)
+    reach = 0.05
+    wide = on_face(hole, face.landmarks, OutsideFillOptions(reach=reach))
+    band = hole & ~oval & (to_oval < 0.5 * reach * face_size_px(face.landmarks))
+    chin = face.landmarks[landmark_sets.CHIN]
+    below_chin = band & (np.arange(hole.shape[0])[:, None] > chin[1] + 3)
+    assert (band & beside).sum() > 50 and wide[band & beside].all()
+    assert below_chin.sum() > 20 and not wide[below_chin].any()
 
 
 def test_ear_loops_past_the_outline_are_not_face() -> None:

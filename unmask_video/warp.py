@@ -352,6 +352,8 @@ _OUTLINE_ROWS = [k for k, i in enumerate(_LOWER_CONTROL) if i in landmark_sets.J
 #: ``outline_fit``'s factor on each side's width stays within these bounds (a FaceMesh outline point that strays onto
 #: the hair or the ear does not blow the jaw up).
 _OUTLINE_FIT_BOUNDS = (0.8, 1.35)
+#: ... and a side within this fraction of the frame's width is left as the similarity carries it.
+_OUTLINE_FIT_SLACK = 0.05
 
 
 def _face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
@@ -686,6 +688,9 @@ class ReferenceWarper:
             carried = float(np.mean(transform_points(self.landmarks[list(side)].astype(np.float64), to_frame) @ across))
             carried -= middle
             ratio = seen / carried if seen * carried > 0 and abs(carried) > 1e-6 else 1.0
+            # (within _OUTLINE_FIT_SLACK of 1 nothing changes: FaceMesh's outline points jitter, and a reference of the
+            # frame's own face, in its pose, fits as it is)
+            ratio = 1.0 + np.sign(ratio - 1.0) * max(abs(ratio - 1.0) - _OUTLINE_FIT_SLACK, 0.0)
             factors.append(float(np.clip(ratio, *_OUTLINE_FIT_BOUNDS)))
         log.debug("outline fit: sides widened x%.3f, x%.3f", *factors)
 
