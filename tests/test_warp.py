@@ -626,7 +626,7 @@ def test_a_narrower_reference_face_is_widened_to_the_frames_outline() -> None:
     # same eyes then ended inside the frame's cheeks, the rest of the cheek left to the composite's fill (a wall's
     # smear on real clips). The outline fit widens each side to the frame's outline at the eyes' height.
     target, target_lm = astronaut()
-    reference, reference_lm = _narrow_cheeks(0.6)
+    reference, reference_lm = _narrow_cheeks(0.5)
     lower = (face_region(target.shape[:2], target_lm) > 0) & (np.arange(target.shape[0])[:, None] > target_lm[4, 1])
 
     def covered(fit: bool) -> float:
@@ -635,7 +635,7 @@ def test_a_narrower_reference_face_is_widened_to_the_frames_outline() -> None:
         return float(np.count_nonzero(valid & lower) / np.count_nonzero(lower))
 
     with_fit, without = covered(True), covered(False)
-    assert with_fit >= 0.97 and with_fit - without >= 0.02, (with_fit, without)
+    assert with_fit >= 0.95 and with_fit - without >= 0.02, (with_fit, without)  # (0.955 and 0.927 when written)
 
 
 def test_the_outline_fit_leaves_a_reference_of_the_frames_shape_alone() -> None:
