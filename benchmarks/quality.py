@@ -1,7 +1,7 @@
 """Quality on real talking-head clips with realistic drawn masks (ground truth known), per clip and overall.
 
     python -m benchmarks.quality [--frames 60] [--clips 8] [--small-faces] [--generator none]
-                                 [--sheet SHEET.png] [--relit] [--elsewhere]
+                                 [--sheet SHEET.png] [--relit] [--elsewhere] [--turned]
 
 For each clip in ../shared/data/videos/talking (and ../shared/data/videos/small_faces with --small-faces):
 landmarks found on the unmasked frames, a varied realistic mask drawn from them (benchmarks.drawn_masks: up to
@@ -19,7 +19,11 @@ pixels of |(out_t - out_t-1) - (truth_t - truth_t-1)| (flicker only); mask IoU f
 ours also runs with the reference still relit (:func:`relight`: another white balance, exposure, gamma, side light and
 saturation, drawn per clip from a seeded range), so that the cast and PSNR show what a photo in other light gives; with
 --elsewhere also with the relit still and the warp's same-place carry off (a photo taken elsewhere: nothing of its
-surroundings is carried beside the face, and the colour match sees the frame's own background and clothes). On
+surroundings is carried beside the face, and the colour match sees the frame's own background and clothes); with
+--turned also with a reference in another pose: the clip's bare frame, from past the evaluated ones, whose head pose
+(:func:`head_pose`: yaw and pitch from the landmarks) differs most from the evaluated frames', relit and with the
+same-place carry off as for --elsewhere (a photo taken elsewhere in another pose, its face's shape never matching the
+frame's: the truth is still known). On
 clips of 720 lines or more, the per-face milliseconds of warp, reconstruction and blend on one core. A
 contact sheet (masked / Telea / ours / truth crops for a few frames of each clip) is written as a PNG:
 look at it before believing the figures (by default a new file in the temp folder per run, named with the time and
@@ -54,7 +58,7 @@ from unmask_video.pipeline import FramePipeline, PipelineOptions  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.timing import StageTimer  # noqa: E402
-from unmask_video.warp import face_region, neck_column, neck_region, picture_box  # noqa: E402
+from unmask_video.warp import face_region, neck_column, neck_region, picture_box, yaw  # noqa: E402
 from unmask_video.io import VideoReader  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
@@ -66,6 +70,11 @@ RELIT_TRUE, RELIT_E2E = "ours (true mask), relit reference", "ours (segmenter), 
 #: past its face never carried, as for a photo taken elsewhere: the benchmark's reference is a frame of the same clip,
 #: so its wall and clothes would otherwise be carried beside the face and the ring around the mask would show them).
 ELSEWHERE_TRUE = "ours (true mask), reference from elsewhere"
+#: With --turned: as --elsewhere, the reference being the clip's bare frame in the pose most unlike the evaluated
+#: frames' (:func:`turned_reference`).
+TURNED_TRUE = "ours (true mask), turned reference from elsewhere"
+#: With --turned, at most this many frames past the evaluated ones are searched for the most turned one.
+TURNED_SCAN = 300
 TIMED_STAGES = ("warp", "reconstruct", "blend")
 
 
@@ -146,6 +155,42 @@ def load_clip(path: Path, frames: int, index: int) -> Clip:
             clip.landmarks.append(faces[0])
     tracker.close()
     return clip
+
+
+def head_pose(landmarks: np.ndarray) -> np.ndarray:
+    """(yaw, pitch) of a face from its landmarks, both about -0.2..0.2: yaw as :func:`unmask_video.warp.yaw`, pitch
+    where the nose tip lies between the eyes' line and the chin, down the face, minus one half (a face looking down
+    puts its nose tip lower)."""
+    pts = np.asarray(landmarks, np.float64)
+    eyes = pts[list(landmark_sets.UPPER_FACE)].mean(axis=0)
+    top, chin = (pts[i] for i in landmark_sets.FACE_HEIGHT)
+    down = chin - top
+    down /= max(float(np.hypot(*down)), 1e-9)
+    span = max(float((pts[landmark_sets.CHIN] - eyes) @ down), 1e-9)
+    return np.array([yaw(pts), float((pts[landmark_sets.NOSE_TIP] - eyes) @ down) / span - 0.5])
+
+
+def turned_reference(path: Path, clip: Clip, scan: int = TURNED_SCAN) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """(image, landmarks, frame index) of the clip's bare frame, among at most ``scan`` frames past the evaluated
+    ones, whose head pose (:func:`head_pose`) lies farthest from the evaluated frames' (mean distance); None when the
+    clip has no frame with a face past them."""
+    seen = np.array([head_pose(lm) for lm in clip.landmarks[1:]])
+    tracker = FaceTracker(TrackerOptions(smoothing=False))
+    best: tuple[float, np.ndarray, np.ndarray, int] | None = None
+    with VideoReader(str(path)) as reader:
+        for index, frame in enumerate(reader.frames()):
+            if index < len(clip.truth):
+                continue
+            if index >= len(clip.truth) + scan:
+                break
+            faces = tracker.track(frame.image, frame.time_s)
+            if not faces:
+                continue
+            far = float(np.mean(np.hypot(*(seen - head_pose(faces[0])).T)))
+            if best is None or far > best[0]:
+                best = (far, frame.image.copy(), faces[0], index)
+    tracker.close()
+    return None if best is None else best[1:]
 
 
 #: With --swap-background, the reference's surroundings are replaced from this far past its face oval (face heights)
@@ -309,7 +354,8 @@ def _tile(image: np.ndarray, box: tuple[slice, slice], size: int) -> np.ndarray:
 
 def sheet_rows(clip: Clip, results: dict[str, list[np.ndarray]], picks: int, size: int = 160) -> list[np.ndarray]:
     """Rows of the contact sheet: masked | Telea | ours (true mask) | ours (segmenter) [| ours relit (true mask)]
-    [| ours, reference from elsewhere (true mask)] | truth, ``picks`` frames."""
+    [| ours, reference from elsewhere (true mask)] [| ours, turned reference (true mask)] | truth, ``picks``
+    frames."""
     rows = []
     n = len(clip.truth)
     frames = sorted({int(round(k)) for k in np.linspace(1, n - 1, picks + 2)[1:-1]})
@@ -320,8 +366,8 @@ def sheet_rows(clip: Clip, results: dict[str, list[np.ndarray]], picks: int, siz
     for t in frames:
         box = face_box(clip.landmarks[t], clip.truth[t].shape[:2], 0.3)
         tiles = [_tile(clip.masked[t], box.slices, size)]
-        tiles += [_tile(results[m][t], box.slices, size) for m in (TELEA, OURS_TRUE, OURS_E2E, RELIT_TRUE, ELSEWHERE_TRUE)
-                  if m in results]
+        shown = (TELEA, OURS_TRUE, OURS_E2E, RELIT_TRUE, ELSEWHERE_TRUE, TURNED_TRUE)
+        tiles += [_tile(results[m][t], box.slices, size) for m in shown if m in results]
         tiles.append(_tile(clip.truth[t], box.slices, size))
         row = np.hstack(tiles)
         cv2.putText(row, f"{clip.name} f{t}", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1, cv2.LINE_AA)
@@ -358,6 +404,9 @@ def main() -> int:
     parser.add_argument("--elsewhere", action="store_true",
                         help="also ours (true mask) with the relit reference and the warp's same-place carry off: a "
                         "photo taken elsewhere (its own rows and a column of the sheet)")
+    parser.add_argument("--turned", action="store_true",
+                        help="also ours (true mask) with a reference in another pose: the clip's bare frame past the "
+                        "evaluated ones whose head pose differs most from theirs, relit, the same-place carry off")
     parser.add_argument("--swap-background", action="store_true",
                         help="replace the reference's surroundings outside its head with a seeded texture per clip (the "
                         "real-use case: a reference taken elsewhere; a carried wall shows as an error)")
@@ -386,6 +435,7 @@ def main() -> int:
     methods = METHODS + (tuple(name for name, _, _ in SMOOTHING_VARIANTS) if args.smoothing_variants else ())
     methods += ((RELIT_TRUE,) + (() if args.no_e2e else (RELIT_E2E,))) if args.relit else ()
     methods += (ELSEWHERE_TRUE,) if args.elsewhere else ()
+    methods += (TURNED_TRUE,) if args.turned else ()
     overall = {m: Scores() for m in methods}
     timing = StageTimer()
     timed_faces = 0
@@ -419,6 +469,15 @@ def main() -> int:
                 results[RELIT_E2E], variant_ious[RELIT_E2E], _ = run_ours(clip, args.generator, False, reference=relit)
         if args.elsewhere:
             results[ELSEWHERE_TRUE], _, _ = run_ours(clip, args.generator, True, reference=relit, same_place=False)
+        if args.turned:
+            turned = turned_reference(path, clip)
+            if turned is None:  # (no frame past the evaluated ones: frame 0, which is outside them too)
+                turned = (clip.truth[0], clip.landmarks[0], 0)
+            pose_gap = np.hypot(*(head_pose(turned[1]) - np.median([head_pose(lm) for lm in clip.landmarks[1:]], axis=0)))
+            console.print(f"{path.name}: turned reference frame {turned[2]}, pose {np.round(head_pose(turned[1]), 3)}"
+                          f" ({pose_gap:.3f} from the evaluated frames' median)")
+            relit_turned = relight(turned[0], turned[1], seed=number)
+            results[TURNED_TRUE], _, _ = run_ours(clip, args.generator, True, reference=relit_turned, same_place=False)
         if args.smoothing_variants:
             for name, landmark_smoothing, mask_smoothing in SMOOTHING_VARIANTS:
                 results[name], variant_ious[name], _ = run_ours(
@@ -473,7 +532,8 @@ def main() -> int:
         header = np.zeros((18, rows[0].shape[1], 3), np.uint8)
         labels = ("masked", "Telea (true mask)", "ours (true mask)", "ours (segmenter)") + (
             ("ours, relit ref (true mask)",) if args.relit else ()) + (
-            ("relit ref from elsewhere",) if args.elsewhere else ()) + ("truth",)
+            ("relit ref from elsewhere",) if args.elsewhere else ()) + (
+            ("turned ref",) if args.turned else ()) + ("truth",)
         for k, label in enumerate(labels):
             cv2.putText(header, label, (k * rows[0].shape[1] // len(labels) + 4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42,
                         (255, 255, 255), 1, cv2.LINE_AA)

@@ -13,6 +13,7 @@ from unmask_video import landmark_sets
 from unmask_video.blend import blend_into, feather_alpha, feather_reach, grow_box, mask_bbox
 from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
+from unmask_video.reconstruct.outside_fill import OutsideFillOptions
 from unmask_video.landmarks import face_box
 from unmask_video.reconstruct.protocol import Reconstructor
 from unmask_video.stages import Box, FaceROI
@@ -690,7 +691,9 @@ def test_what_the_warp_does_not_cover_inside_the_mask_does_not_count_as_the_refe
     uncovered = hole & (np.arange(hole.shape[0])[:, None] > rows[0] + 0.6 * (rows[-1] - rows[0]))
     cut = dataclasses.replace(face, reference=face.reference.copy(), valid=face.valid & ~uncovered)
     cut.reference[uncovered] = 0
-    covered = hole & cut.valid
+    # (the warped skin's rim along the uncovered part is faded into its colour: outside_fill.OutsideFillOptions.rim)
+    rim = OutsideFillOptions().rim * face_size_px(face.landmarks) + 2
+    covered = hole & cut.valid & (cv2.distanceTransform((~uncovered).astype(np.uint8), cv2.DIST_L2, 3) > rim)
     options = CompositeOptions(color_smoothing=0.0)
     whole = ReferenceComposite(options).reconstruct([face])[0]
     out = ReferenceComposite(options).reconstruct([cut])[0]

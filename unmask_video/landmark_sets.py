@@ -85,6 +85,10 @@ NECK_SIDES: Final[tuple[int, int]] = (136, 365)
 #: lies between the sides says how far the face is turned (all three above a worn mask, unlike the nose tip).
 YAW_PROBE: Final[tuple[int, int, int]] = (234, 168, 454)
 
+#: The face outline at the eyes' height, image-left side then image-right side (above a worn mask, or at its top
+#: edge, where FaceMesh still sees the cheek's edge against what lies beside it): how wide each side of the face is.
+OUTLINE_SIDES: Final[tuple[tuple[int, ...], tuple[int, ...]]] = ((127, 234), (356, 454))
+
 #: Forehead top and chin tip: the face height, the unit of lengths extrapolated from the face geometry.
 FACE_HEIGHT: Final[tuple[int, int]] = (10, 152)
 

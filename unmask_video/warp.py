@@ -30,6 +30,7 @@ Gaussian pyramid level, so shrinking it does not alias.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -289,6 +290,13 @@ class WarpOptions:
     #: (the chin too high: a squashed lower face) and jitters; the reference's shape carried rigidly is
     #: closer to the truth on every benchmark clip (see benchmarks/README.md, issue 11).
     jaw_from_reference: float = 1.0
+    #: The lower face's outline carried from the reference (the jaw's control points and those below it) is widened
+    #: or narrowed, each side of the face on its own, so that the reference's outline at the eyes' height lands on the
+    #: frame's (:data:`~unmask_video.landmark_sets.OUTLINE_SIDES`, which FaceMesh sees above the mask): another
+    #: person's face, or one photographed turned another way, is wider or narrower on a side than the similarity of
+    #: the eyes and brows says, and its cheek then ended inside the frame's, the rest of the cheek filled from the wall
+    #: beside the face. The factor is bounded by :data:`_OUTLINE_FIT_BOUNDS`. False: the similarity alone.
+    outline_fit: bool = True
     #: Past the reference's face oval (the region below its jaw and the band past its outline) only the reference's
     #: skin is valid: its hair, background or collar there belong to where the photo was taken and, carried onto a
     #: frame of another place or hairstyle, show as strips beside the jaw; those pixels are filled from what the
@@ -339,6 +347,13 @@ _NECK_ROOTS = landmark_sets.LOWER_JAW[::2]
 #: TPS_CONTROL.
 _LOWER_CONTROL = tuple(i for i in landmark_sets.TPS_CONTROL if i in landmark_sets.MOUTH or i in landmark_sets.JAW)
 _LOWER_ROWS = [landmark_sets.TPS_CONTROL.index(i) for i in _LOWER_CONTROL]
+#: The rows of _LOWER_CONTROL on the face outline (the jaw line from ear to ear, not the mouth).
+_OUTLINE_ROWS = [k for k, i in enumerate(_LOWER_CONTROL) if i in landmark_sets.JAW]
+#: ``outline_fit``'s factor on each side's width stays within these bounds (a FaceMesh outline point that strays onto
+#: the hair or the ear does not blow the jaw up).
+_OUTLINE_FIT_BOUNDS = (0.8, 1.35)
+#: ... and a side within this fraction of the frame's width is left as the similarity carries it.
+_OUTLINE_FIT_SLACK = 0.05
 
 
 def _face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
@@ -643,14 +658,48 @@ class ReferenceWarper:
             return self._control(landmarks)
         lm = np.asarray(landmarks, np.float64)
         to_frame = similarity(self._stable, lm[list(landmark_sets.STABLE_FACE)])
+        widen = self._outline_fit(lm, to_frame) if o.outline_fit else None
         pts = lm[list(landmark_sets.TPS_CONTROL)]
         if o.jaw_from_reference > 0:
             w = float(o.jaw_from_reference)
-            pts[_LOWER_ROWS] = (1.0 - w) * pts[_LOWER_ROWS] + w * transform_points(self._src_lower, to_frame)
+            carried = transform_points(self._src_lower, to_frame)
+            if widen is not None:
+                carried[_OUTLINE_ROWS] = widen(carried[_OUTLINE_ROWS])
+            pts[_LOWER_ROWS] = (1.0 - w) * pts[_LOWER_ROWS] + w * carried
         if o.neck_reach > 0:
-            neck = transform_points(self._src_neck, to_frame) if o.neck_from_reference else below_jaw_points(lm, o.neck_reach)
+            if o.neck_from_reference:
+                neck = transform_points(self._src_neck, to_frame)
+                neck = neck if widen is None else widen(neck)
+            else:
+                neck = below_jaw_points(lm, o.neck_reach)
             pts = np.concatenate([pts, neck])
         return pts
+
+    def _outline_fit(self, lm: np.ndarray, to_frame: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """A map of points carried from the reference onto the frame (by ``to_frame``) that scales, on each side of the
+        face's midline (through the nose bridge, across the eyes' line), their distance from it by how much wider
+        that side's outline is in the frame than carried (``outline_fit``)."""
+        eyes = lm[landmark_sets.RIGHT_EYE_CORNERS[1]] - lm[landmark_sets.LEFT_EYE_CORNERS[0]]
+        across = eyes / max(float(np.hypot(*eyes)), 1e-9)
+        middle = float(lm[landmark_sets.NOSE_BRIDGE] @ across)
+        factors = []
+        for side in landmark_sets.OUTLINE_SIDES:
+            seen = float(np.mean(lm[list(side)] @ across)) - middle
+            carried = float(np.mean(transform_points(self.landmarks[list(side)].astype(np.float64), to_frame) @ across))
+            carried -= middle
+            ratio = seen / carried if seen * carried > 0 and abs(carried) > 1e-6 else 1.0
+            # (within _OUTLINE_FIT_SLACK of 1 nothing changes: FaceMesh's outline points jitter, and a reference of the
+            # frame's own face, in its pose, fits as it is)
+            ratio = 1.0 + np.sign(ratio - 1.0) * max(abs(ratio - 1.0) - _OUTLINE_FIT_SLACK, 0.0)
+            factors.append(float(np.clip(ratio, *_OUTLINE_FIT_BOUNDS)))
+        log.debug("outline fit: sides widened x%.3f, x%.3f", *factors)
+
+        def widen(points: np.ndarray) -> np.ndarray:
+            offset = points @ across - middle
+            factor = np.where(offset < 0, factors[0], factors[1])
+            return points + ((factor - 1.0) * offset)[:, None] * across[None, :]
+
+        return widen
 
     def reset(self, track: int | None = None) -> None:
         """Forget the smoothed shape of one face track (``None``: of every track), e.g. when a face is lost."""

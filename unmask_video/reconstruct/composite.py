@@ -28,8 +28,8 @@ from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.reconstruct.fill_seam import feather_into_fill
+from unmask_video.reconstruct.outside_fill import fill_on_face
 from unmask_video.stages import FaceROI, Image
-from unmask_video.warp import face_region
 
 log = logging.getLogger(__name__)
 
@@ -1282,9 +1282,11 @@ class ReferenceComposite:
             _paste(out, reference, paste)
         grow = max(lengths.inpaint_grow, 1.0) if lengths.inpaint_grow > 0 else 0.0
         gaps = (dist <= grow) & ~valid
-        outer = None
+        outer = inner = None
         if gaps.any() and opts.fill == "surround":
-            outer = gaps & (face_region(hole.shape, landmarks, antialiased=False) == 0)
+            # On the face (a cheek the warp does not reach) the rebuilt skin continued, never what lies past the mask.
+            inner = fill_on_face(out, gaps, hole, paste, landmarks)
+            outer = gaps & ~inner
         if outer is not None and outer.any():
             # Beside the face (where the reference's hair or background was not carried over), the frame's
             # surroundings; inside it, Telea from the rebuilt skin around the gap, below.
@@ -1295,12 +1297,13 @@ class ReferenceComposite:
                 assert where is not None
                 at = outer[where]
                 out[where][at] = _surround(image, around, max(opts.fill_sigma * 0.5 * sum(hole.shape), 1.0), where, at)
-                feather_into_fill(out[where], at, paste[where], lengths.fill_feather)
+                feather_into_fill(out[where], at, (paste | inner)[where], lengths.fill_feather)
                 gaps &= ~outer
-        if gaps.any():
+        telea = gaps if inner is None else gaps & ~inner
+        if telea.any():
             r = max(int(round(lengths.inpaint_radius)), 1)
-            where = mask_bbox(gaps, 2 * r + 2, hole.shape)
+            where = mask_bbox(telea, 2 * r + 2, hole.shape)
             assert where is not None
             patch = np.ascontiguousarray(out[where])
-            out[where] = cv2.inpaint(patch, gaps[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
+            out[where] = cv2.inpaint(patch, telea[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
         return out, paste | gaps

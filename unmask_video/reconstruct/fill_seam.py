@@ -36,14 +36,16 @@ def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.resize(cv2.GaussianBlur(small, (0, 0), 0.5 * sigma), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def feather_into_fill(out: np.ndarray, filled: np.ndarray, covered: np.ndarray, width: float) -> None:
+def feather_into_fill(
+    out: np.ndarray, filled: np.ndarray, covered: np.ndarray, width: float, inner: float = _INNER
+) -> None:
     """Soften where the ``covered`` pixels of ``out`` ((h, w, 3) uint8, changed in place; (h, w) bool: the warped
     reference) meet the ``filled`` ones ((h, w) bool: the fill, already in ``out``).
 
     The warped skin's local colour (a normalised Gaussian average of the covered pixels near the edge, rim left out)
     is continued into the filled pixels and fades into the fill over ``width`` pixels from the edge; the covered
-    pixels within ``width`` * :data:`_INNER` of the edge fade into that local colour (their rim holds what lay past
-    the reference's matte)."""
+    pixels within ``width`` * ``inner`` (a fraction; :data:`_INNER` by default) of the edge fade into that local colour
+    (their rim holds what lay past the reference's matte)."""
     if width <= 0 or not filled.any() or not covered.any():
         return
     pieces = _pieces(filled, _reach(width))
@@ -88,7 +90,7 @@ def _feather_piece(out: np.ndarray, filled: np.ndarray, covered: np.ndarray, wid
         return
     to_filled = cv2.distanceTransform((~filled).astype(np.uint8), cv2.DIST_L2, 5)
     to_covered = cv2.distanceTransform((~covered).astype(np.uint8), cv2.DIST_L2, 5)
-    inner = max(_INNER * width, 1.0)
+    inner = max(inner * width, 1.0)
     inside = covered & (to_filled < inner)
     outside = filled & (to_covered < width)
     if not (inside.any() or outside.any()):
@@ -101,7 +103,7 @@ def _feather_piece(out: np.ndarray, filled: np.ndarray, covered: np.ndarray, wid
     colour = cv2.copyTo(out, source)  # (zeros where not ``source``)
     stack = cv2.merge([*cv2.split(colour), source]).astype(np.float32)
     sigma = max(0.5 * inner, 1.0)
-    near = cv2.GaussianBlur(stack, (0, 0), sigma)
+    near = _wide_blur(stack, sigma)  # (at half size when wide: a wide rim, as outside_fill.py fades, costs no more)
     far = _wide_blur(stack, 4 * sigma)
     k = np.float32(1e-2)  # (the wider average decides only where the nearer has nothing)
     # Both averages read once, at the pixels that change (inside and outside, in raster order), and both written in

@@ -1,0 +1,98 @@
+"""What the warp does not cover inside the mask: the frame's own cheek continues the rebuilt skin, never the wall."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
+from unmask_video import landmark_sets
+from unmask_video.face_units import REFERENCE_FACE_PX, face_size_px
+from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
+from unmask_video.reconstruct.outside_fill import OutsideFillOptions, continue_skin, on_face
+from unmask_video.warp import face_region
+
+WALL = (30, 60, 220)  # a saturated blue, far from any skin
+
+
+def _narrow_reference_on_a_wall(mask_past_outline: int):
+    """The astronaut's masked face at the reference face size, the mask reaching ``mask_past_outline`` px past her
+    outline, the frame beside her face a blue wall, and a warped reference narrower than her face (it ends 12 px
+    inside her outline on each side, as another person's cheek does). (face, hole, the face oval)."""
+    face, _ = scaled_face(*masked_face(), REFERENCE_FACE_PX)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * mask_past_outline + 1, 2 * mask_past_outline + 1))
+    face.mask = cv2.dilate(face.mask, kernel)
+    hole = face.mask > 0
+    oval = face_region(hole.shape, face.landmarks, antialiased=False) > 0
+    face.image = face.image.copy()
+    face.image[hole] = MASK_COLOUR
+    face.image[~oval & ~hole] = WALL
+    inside = cv2.erode(oval.astype(np.uint8), np.ones((1, 25), np.uint8)) > 0  # 12 px in from each side
+    face.valid = face.valid & inside
+    face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
+    return face, hole, oval
+
+
+def _bluish(pixels: np.ndarray) -> np.ndarray:
+    return pixels[:, 2].astype(np.int16) > pixels[:, 0].astype(np.int16)  # skin is redder than blue; the wall is not
+
+
+def test_a_reference_narrower_than_the_face_leaves_no_wall_coloured_pixels_on_the_face() -> None:
+    face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=4)
+    uncovered = hole & oval & ~face.valid
+    assert uncovered.sum() > 300  # the narrow reference really leaves the cheeks' sides to the fill
+    out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    bluish = _bluish(out[uncovered])
+    assert bluish.mean() < 0.01, bluish.mean()
+    # ... and the rebuilt cheek's side has the colour of the rebuilt skin beside it, not a mix with the wall.
+    skin = out[hole & face.valid & oval].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    side = out[uncovered].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    assert np.abs(side - skin).max() < 30, (side, skin)
+
+
+def test_past_the_outline_the_wall_fills_and_the_reach_takes_only_the_cheeks_side() -> None:
+    # By default what lies past FaceMesh's outline is filled from the surroundings (a drawn mask reaching past the face
+    # covers hair or wall there). With a reach, a band beside the cheeks counts as face; below the jaw's corners (the
+    # neck, a collar) never.
+    face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=30)
+    out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    to_oval = cv2.distanceTransform((~oval).astype(np.uint8), cv2.DIST_L2, 5)
+    beside = np.arange(hole.shape[0])[:, None] < face.landmarks[list(landmark_sets.LOWER_JAW), 1].min()
+    far = hole & beside & (to_oval > 12)  # (past the skin's fade into the wall's fill, ``fill_feather``)
+    assert far.sum() > 100 and _bluish(out[far]).mean() > 0.9, _bluish(out[far]).mean()
+    assert np.array_equal(on_face(hole, face.landmarks), hole & oval)
+    reach = 0.05
+    wide = on_face(hole, face.landmarks, OutsideFillOptions(reach=reach))
+    band = hole & ~oval & (to_oval < 0.5 * reach * face_size_px(face.landmarks))
+    chin = face.landmarks[landmark_sets.CHIN]
+    below_chin = band & (np.arange(hole.shape[0])[:, None] > chin[1] + 3)
+    assert (band & beside).sum() > 50 and wide[band & beside].all()
+    assert below_chin.sum() > 20 and not wide[below_chin].any()
+
+
+def test_ear_loops_past_the_outline_are_not_face() -> None:
+    face, _ = scaled_face(*masked_face(), REFERENCE_FACE_PX)
+    hole = face.mask > 0
+    oval = face_region(hole.shape, face.landmarks, antialiased=False) > 0
+    xs, ys = np.nonzero(hole)[1], np.nonzero(hole)[0]
+    loops = np.zeros(hole.shape, np.uint8)
+    y = int(ys.min() + 10)
+    for x0, x1 in ((int(xs.min()) - 60, int(xs.min()) + 2), (int(xs.max()) - 2, int(xs.max()) + 60)):
+        cv2.line(loops, (x0, y - 8), (x1, y), 255, 3)  # 3 px strokes from the mask's sides towards the ears
+    strokes = (loops > 0) & ~hole & ~oval
+    on = on_face(hole | (loops > 0), face.landmarks)
+    assert strokes.sum() > 50 and not (on & strokes).any()
+    assert on[hole & oval].all()
+
+
+def test_the_skin_continuation_reads_only_the_covered_pixels() -> None:
+    out = np.zeros((80, 120, 3), np.uint8)
+    out[:] = WALL
+    covered = np.zeros((80, 120), bool)
+    covered[:, :50] = True
+    out[covered] = (200, 150, 120)
+    gaps = np.zeros_like(covered)
+    gaps[20:60, 50:90] = True  # a gap touching the wall on its far side
+    continue_skin(out, gaps, covered, sigma=4.0)
+    assert np.abs(out[gaps].astype(np.int16) - np.int16([200, 150, 120])).max() <= 1
+    assert (out[~gaps & ~covered] == WALL).all()
