@@ -48,19 +48,19 @@ def feather_into_fill(
     (their rim holds what lay past the reference's matte)."""
     if width <= 0 or not filled.any() or not covered.any():
         return
-    pieces = _pieces(filled, _reach(width))
+    pieces = _pieces(filled, _reach(width, inner))
     if len(pieces) == 1:  # (one side only: the whole box, its arrays contiguous)
-        _feather_piece(out, filled, covered, width)
+        _feather_piece(out, filled, covered, width, inner)
         return
     for rows, cols in pieces:
-        _feather_piece(out[rows, cols], filled[rows, cols], covered[rows, cols], width)
+        _feather_piece(out[rows, cols], filled[rows, cols], covered[rows, cols], width, inner)
 
 
-def _reach(width: float) -> int:
-    """How far from the filled pixels :func:`_feather_piece` reads, in pixels, for a fade of ``width``: the changed
-    pixels lie within ``width`` of them, the skin's colour they take is read up to ``inner + width`` further in, with
-    the near Gaussian's radius (4 sigma) or the wide one's (4 x 4 sigma)."""
-    inner = max(_INNER * width, 1.0)
+def _reach(width: float, inner: float = _INNER) -> int:
+    """How far from the filled pixels :func:`_feather_piece` reads, in pixels, for a fade of ``width`` (``inner`` as
+    there): the changed pixels lie within ``width`` of them, the skin's colour they take is read up to ``inner +
+    width`` further in, with the near Gaussian's radius (4 sigma) or the wide one's (4 x 4 sigma)."""
+    inner = max(inner * width, 1.0)
     return int(np.ceil(inner + width + 16.0 * max(0.5 * inner, 1.0))) + 2
 
 
@@ -84,7 +84,9 @@ def _pieces(filled: np.ndarray, reach: int) -> list[tuple[slice, slice]]:
     return boxes
 
 
-def _feather_piece(out: np.ndarray, filled: np.ndarray, covered: np.ndarray, width: float) -> None:
+def _feather_piece(
+    out: np.ndarray, filled: np.ndarray, covered: np.ndarray, width: float, inner: float = _INNER
+) -> None:
     """:func:`feather_into_fill` on one box of the fill and what it reads."""
     if not covered.any():
         return
