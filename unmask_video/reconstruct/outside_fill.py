@@ -25,6 +25,7 @@ from unmask_video import landmark_sets
 from unmask_video.blend import mask_bbox
 from unmask_video.face_units import face_size_px
 from unmask_video.reconstruct.fill_seam import feather_into_fill
+from unmask_video.reference_matte import disc
 from unmask_video.warp import face_region
 
 __all__ = ["OutsideFillOptions", "on_face", "continue_skin", "fill_on_face"]
@@ -52,11 +53,6 @@ class OutsideFillOptions:
     rim: float = 0.05
 
 
-def _disc(radius: float) -> np.ndarray:
-    r = max(int(round(radius)), 1)
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-
-
 def on_face(hole: np.ndarray, landmarks: np.ndarray, options: OutsideFillOptions | None = None) -> np.ndarray:
     """(h, w) bool: the pixels of ``hole`` ((h, w) bool) that lie on the frame's face (``landmarks``: its (468, 2)
     landmarks in the same pixels), not past its edge: inside the face oval, or within ``reach`` of it beside the cheeks
@@ -77,7 +73,7 @@ def on_face(hole: np.ndarray, landmarks: np.ndarray, options: OutsideFillOptions
     corners = float((pts[list(landmark_sets.NECK_SIDES)] @ down).min())
     ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
     near &= (xs * down[0] + ys * down[1]) < corners
-    body = cv2.morphologyEx(hole.astype(np.uint8), cv2.MORPH_OPEN, _disc(0.5 * options.loop_width * size)) > 0
+    body = cv2.morphologyEx(hole.astype(np.uint8), cv2.MORPH_OPEN, disc(0.5 * options.loop_width * size)) > 0
     return hole & ((face > 0) | (near & body))
 
 
@@ -85,9 +81,7 @@ def continue_skin(out: np.ndarray, gaps: np.ndarray, covered: np.ndarray, sigma:
     """Fill the ``gaps`` of ``out`` ((h, w, 3) uint8, changed in place; (h, w) bool) with the colour of the ``covered``
     pixels around them ((h, w) bool: the rebuilt skin), a normalised Gaussian average of ``sigma`` pixels, and of
     ``4 * sigma`` where no covered pixel is near; nothing else is read (not the frame past the mask)."""
-    if not gaps.any():
-        return
-    if not covered.any():
+    if not gaps.any() or not covered.any():
         return
     source = covered.astype(np.uint8)
     stack = cv2.merge([*cv2.split(cv2.copyTo(out, source)), source]).astype(np.float32)
@@ -134,7 +128,8 @@ def fill_on_face(
     wide = sub & (cv2.distanceTransform(cv2.bitwise_not(core.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3) <= radius + 1)
     rim = cv2.distanceTransform(cv2.bitwise_not(wide.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3) <= options.rim * size
     # (the continuation reads past that rim: the rim is faded into the skin's colour just after)
-    continue_skin(sub_out, sub, covered & ~rim if np.count_nonzero(covered & ~rim) else covered, options.sigma * size)
+    past_rim = covered & ~rim
+    continue_skin(sub_out, sub, past_rim if past_rim.any() else covered, options.sigma * size)
     if wide.any():
         feather_into_fill(sub_out, wide, covered, options.feather * size, options.rim / max(options.feather, 1e-6))
     return inner
