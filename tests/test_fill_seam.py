@@ -88,7 +88,7 @@ def test_the_wide_blur_at_half_size_stays_within_a_level_of_the_full_size_blur()
     on = band.astype(bool)
     stack[on, :3] = rng.uniform(120, 220, (on.sum(), 3))
     stack[on, 3] = 1.0
-    for sigma in (4.0, 6.9, 11.0):
+    for sigma in (4.0, 6.9, 11.0, 17.0, 24.0, 40.0):
         exact = cv2.GaussianBlur(stack, (0, 0), sigma)
         fast = _wide_blur(stack, sigma)
         assert fast.shape == exact.shape and fast.dtype == np.float32
@@ -123,3 +123,25 @@ def test_the_fade_on_each_side_of_the_face_alone_is_the_fade_over_the_box_around
     feather_into_fill(pieces, filled, covered, width)
     assert not np.array_equal(whole, out)  # (the fade did something)
     assert np.abs(whole.astype(int) - pieces).max() <= 1
+
+
+def test_the_fade_takes_no_fresh_region_sized_memory_and_its_far_average_is_coarse() -> None:
+    # The fade's region-sized temporaries (distance maps, the colour stack, both blurs) live in scratch buffers kept
+    # between faces (a fresh one costs a page fault per 4 KiB, more than its work); the far average, which decides only
+    # where the near one has nothing, is blurred at a quarter of the size from a near sigma of 1.75 px up.
+    from unmask_video.reconstruct.fill_seam import _blur_factor
+    from unmask_video.reconstruct.scratch import scratch
+
+    assert _blur_factor(4 * 1.78, least=1.75) == 4 and _blur_factor(4 * 1.78) == 2 and _blur_factor(3.9) == 1
+    h, w, edge = 60, 90, 45
+    out = np.full((h, w, 3), 100, np.uint8)
+    out[:, :edge] = 200
+    covered = np.zeros((h, w), bool)
+    covered[:, :edge] = True
+    first = out.copy()
+    feather_into_fill(first, ~covered, covered, 10.0)
+    stack = scratch("fill_seam.stack", (h, w, 4))
+    second = out.copy()
+    feather_into_fill(second, ~covered, covered, 10.0)
+    assert np.array_equal(first, second)  # (the kept buffers' old contents do not leak into the next call)
+    assert scratch("fill_seam.stack", (h, w, 4)).__array_interface__["data"][0] == stack.__array_interface__["data"][0]

@@ -96,3 +96,26 @@ def test_the_skin_continuation_reads_only_the_covered_pixels() -> None:
     continue_skin(out, gaps, covered, sigma=4.0)
     assert np.abs(out[gaps].astype(np.int16) - np.int16([200, 150, 120])).max() <= 1
     assert (out[~gaps & ~covered] == WALL).all()
+
+
+def test_the_far_average_at_a_quarter_size_stays_near_the_full_size_blur() -> None:
+    # The continuation's far average (4x the near one's sigma, zeros past the border) is computed at a quarter of the
+    # size: on a band of skin colour it stays within a few percent of OpenCV's full-size blur in weight, and within a
+    # fraction of a level in colour where it has weight.
+    from unmask_video.reconstruct.outside_fill import _far_blur
+
+    h, w = 97, 131
+    stack = np.zeros((h, w, 4), np.float32)
+    band = np.zeros((h, w), np.uint8)
+    cv2.ellipse(band, (65, 48), (45, 30), 10, 0, 360, 1, 5)
+    on = band.astype(bool)
+    stack[on, :3] = (200, 150, 120)  # (the colour times its weight, 1 on the band)
+    stack[on, 3] = 1.0
+    for sigma in (2.0, 3.0, 4.0):
+        exact = cv2.GaussianBlur(stack, (0, 0), 4 * sigma, borderType=cv2.BORDER_CONSTANT)
+        fast = _far_blur(stack, sigma)
+        assert fast.shape == exact.shape and fast.dtype == np.float32
+        assert np.abs(fast[..., 3] - exact[..., 3]).max() < 0.05 * exact[..., 3].max(), sigma
+        seen = exact[..., 3] > 0.02 * exact[..., 3].max()
+        colour = fast[seen, :3] / np.maximum(fast[seen, 3:], 1e-6)
+        assert np.abs(colour - np.float32([200, 150, 120])).max() < 0.5, sigma

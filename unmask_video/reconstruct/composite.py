@@ -16,7 +16,6 @@ The blend back into the frame, which every reconstructor's output goes through, 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import astuple, dataclass
 from typing import Callable, Sequence
 
@@ -29,6 +28,7 @@ from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.reconstruct.fill_seam import feather_into_fill
 from unmask_video.reconstruct.outside_fill import fill_on_face
+from unmask_video.reconstruct.scratch import scratch
 from unmask_video.stages import FaceROI, Image
 
 log = logging.getLogger(__name__)
@@ -214,27 +214,10 @@ def _written(dst: np.ndarray, result: np.ndarray) -> None:
         dst[...] = result
 
 
-class _ScratchArrays(threading.local):
-    """Per thread: the float32 buffers :func:`_scratch` hands out, by name."""
-
-    def __init__(self) -> None:
-        self.buffers: dict[str, np.ndarray] = {}
-
-
-_SCRATCH = _ScratchArrays()
-
-
 def _scratch(name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
-    """An array of ``shape`` and ``dtype`` (float32 by default; contents undefined) in memory kept from one face to
-    the next (one buffer per ``name`` and thread, grown as needed), for a full-size field that is used and dropped
-    within one call. A fresh array of a face region's size is new memory from the system: a page fault on every 4 KiB
-    written, which on this project's machine cost more than the resize that writes them (about 1300 per 720p face, a
-    quarter of the composite's time)."""
-    n = int(np.prod(shape))
-    buffer = _SCRATCH.buffers.get(name)
-    if buffer is None or buffer.size < n or buffer.dtype != dtype:
-        buffer = _SCRATCH.buffers[name] = np.empty(n + n // 4, dtype)  # (some room for the next, larger face)
-    return buffer[:n].reshape(shape)
+    """:func:`~unmask_video.reconstruct.scratch.scratch` under the composite's own names (a full-size field used and
+    dropped within one call: a fresh array of a face region's size costs a page fault per 4 KiB written)."""
+    return scratch(f"composite.{name}", shape, dtype)
 
 
 def _coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1022,10 +1005,13 @@ def _surround(
     return np.clip(values, 0, 255, out=values).astype(np.uint8)
 
 
-def _distance_to(hole: np.ndarray) -> np.ndarray:
-    """(h, w) float32: every pixel's distance to the (h, w) bool ``hole`` (0 inside; OpenCV's 5x5 L2 mask)."""
+def _distance_to(hole: np.ndarray, name: str | None = None) -> np.ndarray:
+    """(h, w) float32: every pixel's distance to the (h, w) bool ``hole`` (0 inside; OpenCV's 5x5 L2 mask); in the
+    scratch buffer ``name`` (:func:`_scratch`; valid until the next call with it) if given."""
     # (the complement as one OpenCV comparison: numpy's ``~`` and ``astype`` make two region-sized arrays)
-    return cv2.distanceTransform(cv2.compare(hole.view(np.uint8), 0, cv2.CMP_EQ), cv2.DIST_L2, 5)
+    outside = cv2.compare(hole.view(np.uint8), 0, cv2.CMP_EQ,
+                          dst=None if name is None else _scratch(f"{name}.outside", hole.shape, np.uint8))  # fmt: skip
+    return cv2.distanceTransform(outside, cv2.DIST_L2, 5, dst=None if name is None else _scratch(name, hole.shape))
 
 
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
@@ -1268,7 +1254,7 @@ class ReferenceComposite:
         """
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
-        dist = _distance_to(hole)
+        dist = _distance_to(hole, "dist")  # (used within this call only)
         paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
         if out is None:
             out = image.copy()

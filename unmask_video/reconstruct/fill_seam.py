@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from unmask_video.reconstruct.scratch import scratch
+
 __all__ = ["feather_into_fill"]
 
 #: The warped pixels this far inside their edge, as a fraction of the fade's width, are faded into the skin's local
@@ -26,14 +28,37 @@ def _smoothstep(t: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)  # no kink where the fade starts or ends
 
 
-def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
-    """A Gaussian blur of ``sigma`` >= 4 px computed at half size and scaled back (the wide average is smooth: a
-    quarter of the pixels and half the kernel)."""
+def _wide_blur(image: np.ndarray, sigma: float, least: float = 2.75, name: str | None = None) -> np.ndarray:
+    """A Gaussian blur of ``sigma`` >= 4 px computed at 1/f of the size (f = 2, 4 or 8: :func:`_blur_factor`, the
+    blur there at least ``least`` px) and scaled back: the wide average is smooth, so a sixteenth of the pixels and a
+    quarter of the kernel carry it about as well as half the size did. (The border reflected about the image's edge
+    there, not about its last cell's centre: that is where OpenCV's default reflects at full size, give or take half a
+    pixel; about the last cell's centre, a wide blur near the border lost up to a tenth of its weight at 1/8 of the
+    size.) ``name``: the result and its temporaries go into scratch buffers of that name (:func:`scratch`; valid until
+    the next call with it); None: fresh arrays."""
     h, w = image.shape[:2]
-    if sigma < 4.0 or min(h, w) < 8:
-        return cv2.GaussianBlur(image, (0, 0), sigma)
-    small = cv2.resize(image, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
-    return cv2.resize(cv2.GaussianBlur(small, (0, 0), 0.5 * sigma), (w, h), interpolation=cv2.INTER_LINEAR)
+    f = _blur_factor(sigma, least)
+
+    def buffer(suffix: str, shape: tuple[int, ...]) -> np.ndarray | None:
+        return None if name is None else scratch(f"{name}{suffix}", shape, image.dtype.type)
+
+    if f == 1 or min(h, w) < 4 * f:
+        return cv2.GaussianBlur(image, (0, 0), sigma, dst=buffer("", image.shape))
+    size = (-(-w // f), -(-h // f))
+    cells = (size[1], size[0]) + image.shape[2:]
+    small = cv2.resize(image, size, dst=buffer(".small", cells), interpolation=cv2.INTER_AREA)
+    blurred = cv2.GaussianBlur(small, (0, 0), sigma / f, dst=buffer(".blurred", cells), borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(blurred, (w, h), dst=buffer("", image.shape), interpolation=cv2.INTER_LINEAR)
+
+
+def _blur_factor(sigma: float, least: float = 2.75) -> int:
+    """The size factor :func:`_wide_blur` works at for a blur of ``sigma`` px: 1 (full size) below 4 px, else the
+    largest of 2, 4 and 8 that leaves at least ``least`` px at the reduced size (2 where none does). With 2.75 a band's
+    blurred weight stays within 3 % of its peak of the full-size blur's, its colour within a fifth of a level on
+    average (tests/test_fill_seam.py)."""
+    if sigma < 4.0:
+        return 1
+    return next((f for f in (8, 4) if sigma / f >= least), 2)
 
 
 def feather_into_fill(
@@ -68,7 +93,7 @@ def _pieces(filled: np.ndarray, reach: int) -> list[tuple[slice, slice]]:
     """Boxes (rows, columns) that hold the ``filled`` pixels and everything within ``reach`` of them, one per group of
     columns with filled pixels less than ``2 * reach`` apart: the fill lies on both sides of the jaw and neck, and the
     box around both holds the whole face between them, which nothing here reads; one group: the whole box. (Boxes
-    start on even pixels, so that the wide blur's half-size cells are the whole box's.)"""
+    start on multiples of 8 pixels, so that the wide blur's reduced cells are the whole box's.)"""
     h, w = filled.shape
     cols = np.flatnonzero(filled.any(axis=0))
     cuts = np.flatnonzero(np.diff(cols) > 2 * reach)
@@ -79,8 +104,8 @@ def _pieces(filled: np.ndarray, reach: int) -> list[tuple[slice, slice]]:
         c0, c1 = int(group[0]), int(group[-1]) + 1
         rows = np.flatnonzero(filled[:, c0:c1].any(axis=1))
         r0, r1 = int(rows[0]), int(rows[-1]) + 1
-        rows_box = slice(max(r0 - reach, 0) & ~1, min(r1 + reach, h))
-        boxes.append((rows_box, slice(max(c0 - reach, 0) & ~1, min(c1 + reach, w))))
+        rows_box = slice(max(r0 - reach, 0) & ~7, min(r1 + reach, h))
+        boxes.append((rows_box, slice(max(c0 - reach, 0) & ~7, min(c1 + reach, w))))
     return boxes
 
 
@@ -90,8 +115,8 @@ def _feather_piece(
     """:func:`feather_into_fill` on one box of the fill and what it reads."""
     if not covered.any():
         return
-    to_filled = cv2.distanceTransform((~filled).astype(np.uint8), cv2.DIST_L2, 5)
-    to_covered = cv2.distanceTransform((~covered).astype(np.uint8), cv2.DIST_L2, 5)
+    to_filled = _distance_to(filled, "fill_seam.to_filled")
+    to_covered = _distance_to(covered, "fill_seam.to_covered")
     inner = max(inner * width, 1.0)
     inside = covered & (to_filled < inner)
     outside = filled & (to_covered < width)
@@ -102,12 +127,19 @@ def _feather_piece(
     source = np.ascontiguousarray(covered & (to_filled >= inner) & (to_filled < inner + width)).view(np.uint8)
     # (built as uint8 with OpenCV's masked copy and merge, then converted: numpy's boolean-indexed writes into a
     # 4-channel float image cost several times more, for the same numbers)
-    colour = cv2.copyTo(out, source)  # (zeros where not ``source``)
-    stack = cv2.merge([*cv2.split(colour), source]).astype(np.float32)
+    h, w = source.shape
+    colour = scratch("fill_seam.colour", (h, w, 3), np.uint8)
+    colour[...] = 0
+    cv2.copyTo(out, source, colour)  # (zeros where not ``source``)
+    stack_u8 = cv2.merge([*cv2.split(colour), source], dst=scratch("fill_seam.stack_u8", (h, w, 4), np.uint8))
+    stack = scratch("fill_seam.stack", (h, w, 4))
+    stack[...] = stack_u8
     sigma = max(0.5 * inner, 1.0)
-    near = _wide_blur(stack, sigma)  # (at half size when wide: a wide rim, as outside_fill.py fades, costs no more)
-    far = _wide_blur(stack, 4 * sigma)
-    k = np.float32(1e-2)  # (the wider average decides only where the nearer has nothing)
+    # (at a reduced size when wide: a wide rim, as outside_fill.py fades, costs no more)
+    near = _wide_blur(stack, sigma, name="fill_seam.near")
+    # (the wider average decides only where the nearer has nothing, and is smooth: coarser cells than the near one's)
+    far = _wide_blur(stack, 4 * sigma, least=1.75, name="fill_seam.far")
+    k = np.float32(1e-2)
     # Both averages read once, at the pixels that change (inside and outside, in raster order), and both written in
     # one pass: the fade into the local colour inside the edge, out of it outside.
     changed = inside | outside
@@ -120,3 +152,10 @@ def _feather_piece(
                     1.0 - _smoothstep(1.0 - to_covered.reshape(-1)[at] / width))[:, None]  # fmt: skip
     cur = out[changed]
     out[changed] = np.where(known, np.clip(keep * cur + (1.0 - keep) * local + 0.5, 0, 255), cur).astype(np.uint8)
+
+
+def _distance_to(where: np.ndarray, name: str) -> np.ndarray:
+    """(h, w) float32 in a scratch buffer of ``name``: every pixel's distance to the (h, w) bool ``where`` (0 on it;
+    OpenCV's 5x5 L2 mask)."""
+    outside = cv2.compare(where.view(np.uint8), 0, cv2.CMP_EQ, dst=scratch(f"{name}.outside", where.shape, np.uint8))
+    return cv2.distanceTransform(outside, cv2.DIST_L2, 5, dst=scratch(name, where.shape))

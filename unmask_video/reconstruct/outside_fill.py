@@ -25,6 +25,7 @@ from unmask_video import landmark_sets
 from unmask_video.blend import mask_bbox
 from unmask_video.face_units import face_size_px
 from unmask_video.reconstruct.fill_seam import feather_into_fill
+from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import disc
 from unmask_video.warp import face_region
 
@@ -83,20 +84,38 @@ def continue_skin(out: np.ndarray, gaps: np.ndarray, covered: np.ndarray, sigma:
     ``4 * sigma`` where no covered pixel is near; nothing else is read (not the frame past the mask)."""
     if not gaps.any() or not covered.any():
         return
-    source = covered.astype(np.uint8)
-    stack = cv2.merge([*cv2.split(cv2.copyTo(out, source)), source]).astype(np.float32)
+    h, w = gaps.shape
+    # (the region-sized temporaries in scratch buffers: fresh ones cost a page fault per 4 KiB, more than their work)
+    source = covered.view(np.uint8)
+    colour = scratch("outside_fill.colour", (h, w, 3), np.uint8)
+    colour[...] = 0
+    cv2.copyTo(out, source, colour)
+    stack_u8 = cv2.merge([*cv2.split(colour), source], dst=scratch("outside_fill.stack_u8", (h, w, 4), np.uint8))
+    stack = scratch("outside_fill.stack", (h, w, 4))
+    stack[...] = stack_u8
     sigma = max(float(sigma), 1.0)
     f = max(1, int(sigma // 2))  # (smooth averages: built at 1/f of the size, then resized)
-    h, w = gaps.shape
     small = cv2.resize(stack, (-(-w // f), -(-h // f)), interpolation=cv2.INTER_AREA) if f > 1 else stack
     near = cv2.GaussianBlur(small, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
-    far = cv2.GaussianBlur(small, (0, 0), 4 * sigma / f, borderType=cv2.BORDER_CONSTANT)
+    far = _far_blur(small, sigma / f)
     k = np.float32(1e-3)  # (the far average decides only where the near one has almost nothing)
     both = near + k * far
     if f > 1:
-        both = cv2.resize(both, (w, h), interpolation=cv2.INTER_LINEAR)
+        both = cv2.resize(both, (w, h), dst=scratch("outside_fill.both", (h, w, 4)), interpolation=cv2.INTER_LINEAR)
     at = both[gaps]
     out[gaps] = np.clip(at[:, :3] / np.maximum(at[:, 3:], 1e-6) + 0.5, 0, 255).astype(np.uint8)
+
+
+def _far_blur(small: np.ndarray, sigma: float) -> np.ndarray:
+    """``small`` blurred with a Gaussian of ``4 * sigma`` (zeros past its border), computed at a quarter of its size
+    and scaled back: the far average only decides where the near one has almost nothing, and is smooth (a sixteenth of
+    the pixels and a quarter of the kernel: the wide blur was most of :func:`continue_skin`'s time)."""
+    h, w = small.shape[:2]
+    if min(h, w) < 16:
+        return cv2.GaussianBlur(small, (0, 0), 4 * sigma, borderType=cv2.BORDER_CONSTANT)
+    quarter = cv2.resize(small, (-(-w // 4), -(-h // 4)), interpolation=cv2.INTER_AREA)
+    blurred = cv2.GaussianBlur(quarter, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    return cv2.resize(blurred, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def fill_on_face(

@@ -1,0 +1,238 @@
+"""The reference composite's CPU per face, today's against a git revision's, on faces recorded once and kept.
+
+    python -m benchmarks.composite_speed [--cache /tmp/composite_speed_faces.pkl] [--baseline-rev REV]
+                                         [--rounds 5] [--faces 24] [--profile]
+
+The faces the composite is given (ROI, mask, landmarks, warped reference, validity) are recorded from real runs of
+the command path once and pickled to ``--cache`` (later runs read them back: an iteration costs the replay only):
+the real KF94 clip with its own bare frame as the reference (720p), the quality benchmark's ``lp_s32`` with its drawn
+mask and its frame 0 (720p, as warped and with the still relit), and the speed benchmark's self-made clips at 720p
+and 1080p (face 40 % of the width); with ``--real`` also the trims and stand-in references of the real-clip picture
+check (``/tmp/lead``: the man at 1080p, the woman at 720p) where they are there. Each scene's faces go in order
+through a fresh composite of today's modules and of the modules as they were at ``--baseline-rev`` (composite.py,
+fill_seam.py and outside_fill.py read with ``git show``, each importing the others of that revision), taking turns
+face by face, ``--rounds`` times, one OpenCV thread and one BLAS thread.
+
+Prints process CPU ms per face (mean over the faces, median over the rounds) of the whole composite and of its parts
+(each module-level function of that name timed inclusively where the module has it), the median of the rounds'
+ratios, and the largest difference of the outputs and the lowest per-face PSNR of today's against the revision's over
+the pixels either changed. ``--profile``: a cProfile of today's composite over all scenes instead. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib.util
+import os
+import pickle
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+import unmask_video.reconstruct.composite as composite_module  # noqa: E402
+import unmask_video.reconstruct.fill_seam as fill_seam_module  # noqa: E402
+import unmask_video.reconstruct.outside_fill as outside_fill_module  # noqa: E402
+from benchmarks.composite_replay import _PartTimer, _psnr, _quality_faces, _record, _relit  # noqa: E402
+from unmask_video.stages import FaceROI  # noqa: E402
+
+#: (label, module attribute, function name): the parts timed, inclusive of what they call.
+PARTS = (
+    ("colour match", "composite", "match_color"),
+    ("skin light", "composite", "_skin_light"),
+    ("on-face fill", "composite", "fill_on_face"),
+    ("surround", "composite", "_surround"),
+    ("feather", "composite", "feather_into_fill"),
+    ("telea", "cv2", "inpaint"),
+)
+#: The modules swapped for the baseline's, by dotted name and path.
+_MODULES = (
+    ("unmask_video.reconstruct.fill_seam", "unmask_video/reconstruct/fill_seam.py"),
+    ("unmask_video.reconstruct.outside_fill", "unmask_video/reconstruct/outside_fill.py"),
+    ("unmask_video.reconstruct.composite", "unmask_video/reconstruct/composite.py"),
+)
+REAL = Path("/tmp/lead")
+
+
+def _at_revision(rev: str) -> ModuleType | None:
+    """composite.py at ``rev`` with that revision's fill_seam.py and outside_fill.py (None: not found)."""
+    root = Path(__file__).resolve().parents[1]
+    tag = "".join(c if c.isalnum() else "_" for c in rev)
+    folder = Path(tempfile.mkdtemp(prefix="composite_speed_"))
+    names: dict[str, str] = {}
+    module = None
+    for dotted, path in _MODULES:
+        shown = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, text=True)
+        if shown.returncode != 0:
+            continue
+        source = shown.stdout
+        for other, name in names.items():
+            source = source.replace(f"from {other} import", f"from {name} import")
+        name = f"_{Path(path).stem}_at_{tag}"
+        (folder / f"{name}.py").write_text(source)
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        names[dotted] = name
+    return module
+
+
+def _record_all(data: Path, quality_frames: int, synthetic_frames: int, faces: int, real: bool) -> dict[str, list[FaceROI]]:
+    """The scenes, by name: the faces recorded (at most ``faces`` per scene, evenly spread)."""
+    from benchmarks.speed import SIZES, Clip, make_bench_clip
+    from benchmarks.warp_replay import REAL_CLIP, REFERENCE_FRAME, _reference_frame
+
+    tmp = Path(tempfile.mkdtemp(prefix="composite_speed_rec_"))
+    clips: dict[str, Clip] = {}
+    if (data / REAL_CLIP).is_file():
+        clips["KF94 720p"] = Clip(data / REAL_CLIP, _reference_frame(data / REAL_CLIP, REFERENCE_FRAME, tmp / "ref.png"))
+    if real and (REAL / "t_man_grey_mask_1080p.mp4").is_file():
+        clips["man 1080p, stand-in ref"] = Clip(REAL / "t_man_grey_mask_1080p.mp4", REAL / "refM.jpg")
+        clips["woman 720p, stand-in ref"] = Clip(REAL / "t_woman_white_mask_720.mp4", REAL / "refW.jpg")
+    for size in ("720p", "1080p"):
+        clips[f"synthetic {size}"] = make_bench_clip(tmp / size, SIZES[size], synthetic_frames)
+    scenes: dict[str, list[FaceROI]] = {}
+
+    def spread(found: list[FaceROI]) -> list[FaceROI]:
+        return found[:: max(1, len(found) // faces)][:faces]
+
+    for name, clip in clips.items():
+        found = _record(clip, tmp / "out.mp4")
+        if found:
+            scenes[name] = spread(found)
+    quality = _quality_faces(data, "lp_s32", quality_frames)
+    if quality is not None and quality[0]:
+        scenes["lp_s32 720p"], scenes["lp_s32 720p, relit"] = spread(quality[0]), spread(quality[1])
+    scenes["synthetic 720p, relit"] = _relit(scenes["synthetic 720p"], 1)
+    return scenes
+
+
+def _timed_parts(module: ModuleType) -> list[tuple[ModuleType, list[str]]]:
+    """(module, function names) to wrap for the parts of ``module``'s composite."""
+    names = [fn for _, where, fn in PARTS if where == "composite"]
+    return [(module, names)]
+
+
+def _replay(modules: list[ModuleType], faces: list[FaceROI]) -> list[tuple[dict[str, float], list[np.ndarray]]]:
+    """Each of ``modules``' composites over ``faces``, taking turns face by face: CPU ms per face by part, outputs."""
+    import resource
+    import time
+
+    composites = [m.ReferenceComposite(m.CompositeOptions()) for m in modules]
+    names = [fn for _, _, fn in PARTS]
+    timers = [_PartTimer(m, [n for n in names if n != "inpaint"]) for m in modules]
+    inpaint = [0.0 for _ in modules]
+    totals = [0.0 for _ in modules]
+    outputs: list[list[np.ndarray]] = [[] for _ in modules]
+    original = cv2.inpaint
+    for face in faces:
+        for i, (composite, timer) in enumerate(zip(composites, timers)):
+            spent = [0.0]
+
+            def timed_inpaint(*args: object, **kwargs: object) -> np.ndarray:
+                t = time.process_time()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    spent[0] += time.process_time() - t
+
+            cv2.inpaint = timed_inpaint
+            try:
+                with timer:
+                    t0 = resource.getrusage(resource.RUSAGE_SELF)
+                    t0 = t0.ru_utime + t0.ru_stime
+                    outputs[i].append(composite.reconstruct([face])[0])
+                    t1 = resource.getrusage(resource.RUSAGE_SELF)
+                    totals[i] += t1.ru_utime + t1.ru_stime - t0
+            finally:
+                cv2.inpaint = original
+            inpaint[i] += spent[0]
+    results = []
+    for i, timer in enumerate(timers):
+        ms = {"total": totals[i] * 1000.0 / len(faces), "inpaint": inpaint[i] * 1000.0 / len(faces)}
+        for n in names:
+            if n != "inpaint":
+                ms[n] = timer.seconds[n] * 1000.0 / len(faces) if timer.has(n) else float("nan")
+        results.append((ms, outputs[i]))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/videos") if Path("/work/shared/data/videos").is_dir() else Path(__file__).resolve().parents[2] / "shared" / "data" / "videos")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "composite_speed_faces.pkl")
+    parser.add_argument("--faces", type=int, default=24, help="faces per scene (evenly spread), when recording")
+    parser.add_argument("--real", action="store_true", help="also record the real-clip picture check's trims")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--baseline-rev", default="HEAD")
+    parser.add_argument("--scenes", default="", help="scene names separated by ; (a subset)")
+    parser.add_argument("--profile", action="store_true", help="cProfile today's composite instead")
+    args = parser.parse_args()
+    if args.cache.is_file():
+        scenes = pickle.loads(args.cache.read_bytes())
+    else:
+        scenes = _record_all(args.data, 30, 24, args.faces, args.real)
+        args.cache.write_bytes(pickle.dumps(scenes))
+    if args.scenes:
+        scenes = {k: v for k, v in scenes.items() if k in args.scenes.split(";")}
+    cv2.setNumThreads(1)
+    threadpool_limits(limits=1, user_api="blas")
+    if args.profile:
+        composite = composite_module.ReferenceComposite()
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(args.rounds):
+            for faces in scenes.values():
+                for face in faces:
+                    composite.reconstruct([face])
+        profile.disable()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(45)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
+        return
+    baseline = _at_revision(args.baseline_rev)
+    modules = [composite_module] if baseline is None else [composite_module, baseline]
+    keys = ["total"] + [fn for _, _, fn in PARTS]
+    labels = ["composite"] + [label for label, _, _ in PARTS]
+    print(f"CPU ms per face, @{args.baseline_rev} -> today (medians of {args.rounds} rounds, taking turns face by "
+          f"face, 1 OpenCV thread)")  # fmt: skip
+    print("| scene (faces, ROI) | " + " | ".join(labels) + " | max diff | worst PSNR dB |")
+    print("|---" * (len(labels) + 3) + "|")
+    for name, faces in scenes.items():
+        rounds = [_replay(modules, faces) for _ in range(args.rounds)]
+        cells = []
+        for key in keys:
+            new = statistics.median(r[0][0][key] for r in rounds)
+            if baseline is None:
+                cells.append(f"{new:.2f}")
+                continue
+            old = statistics.median(r[1][0][key] for r in rounds)
+            if np.isnan(old) or np.isnan(new) or old <= 0:
+                cells.append(f"{old:.2f} -> {new:.2f}")
+                continue
+            ratio = statistics.median(r[0][0][key] / r[1][0][key] for r in rounds if r[1][0][key] > 0)
+            cells.append(f"{old:.2f} -> {new:.2f} ({ratio:.2f}x)")
+        diff = psnr = "-"
+        if baseline is not None:
+            new_out, old_out = rounds[-1][0][1], rounds[-1][1][1]
+            diff = str(max(int(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(old_out, new_out)))
+            worst = min(_psnr(a, b, f.image) for a, b, f in zip(new_out, old_out, faces))
+            psnr = "identical" if np.isinf(worst) else f"{worst:.1f}"
+        shape = faces[0].image.shape
+        print(f"| {name} ({len(faces)}, {shape[1]}x{shape[0]}) | " + " | ".join(cells) + f" | {diff} | {psnr} |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
