@@ -74,8 +74,9 @@ def test_no_step_where_the_warp_ends_beside_the_jaw_and_the_surround_fill_takes_
     assert deep.sum() > 500 and np.array_equal(out_soft[deep], out_hard[deep])
 
 
-def test_the_wide_blur_at_half_size_stays_within_a_level_of_the_full_size_blur() -> None:
-    # The fade's fallback average (4x the near blur's sigma) is computed at half size: on a thin band of skin
+def test_the_wide_blur_at_a_reduced_size_stays_within_a_level_of_the_full_size_blur() -> None:
+    # The fade's fallback average (4x the near blur's sigma) is computed at 1/2, 1/4 or 1/8 of the size (the blur
+    # there at least 2.75 px; sigmas up to 40 px, where 1/8 is taken): on a thin band of skin
     # colour (what it blurs) it must stay within a fraction of a level of OpenCV's full-size blur, in colour and in
     # weight, so the fade's output moves by at most one level.
     from unmask_video.reconstruct.fill_seam import _wide_blur
