@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -41,8 +42,6 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import unmask_video.reconstruct.composite as composite_module  # noqa: E402
-import unmask_video.reconstruct.fill_seam as fill_seam_module  # noqa: E402
-import unmask_video.reconstruct.outside_fill as outside_fill_module  # noqa: E402
 from benchmarks.composite_replay import _PartTimer, _psnr, _quality_faces, _record, _relit  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 
@@ -89,7 +88,9 @@ def _at_revision(rev: str) -> ModuleType | None:
     return module
 
 
-def _record_all(data: Path, quality_frames: int, synthetic_frames: int, faces: int, real: bool) -> dict[str, list[FaceROI]]:
+def _record_all(
+    data: Path, quality_frames: int, synthetic_frames: int, faces: int, real: bool
+) -> dict[str, list[FaceROI]]:
     """The scenes, by name: the faces recorded (at most ``faces`` per scene, evenly spread)."""
     from benchmarks.speed import SIZES, Clip, make_bench_clip
     from benchmarks.warp_replay import REAL_CLIP, REFERENCE_FRAME, _reference_frame
@@ -97,7 +98,8 @@ def _record_all(data: Path, quality_frames: int, synthetic_frames: int, faces: i
     tmp = Path(tempfile.mkdtemp(prefix="composite_speed_rec_"))
     clips: dict[str, Clip] = {}
     if (data / REAL_CLIP).is_file():
-        clips["KF94 720p"] = Clip(data / REAL_CLIP, _reference_frame(data / REAL_CLIP, REFERENCE_FRAME, tmp / "ref.png"))
+        reference = _reference_frame(data / REAL_CLIP, REFERENCE_FRAME, tmp / "ref.png")
+        clips["KF94 720p"] = Clip(data / REAL_CLIP, reference)
     if real and (REAL / "t_man_grey_mask_1080p.mp4").is_file():
         clips["man 1080p, stand-in ref"] = Clip(REAL / "t_man_grey_mask_1080p.mp4", REAL / "refM.jpg")
         clips["woman 720p, stand-in ref"] = Clip(REAL / "t_woman_white_mask_720.mp4", REAL / "refW.jpg")
@@ -119,17 +121,8 @@ def _record_all(data: Path, quality_frames: int, synthetic_frames: int, faces: i
     return scenes
 
 
-def _timed_parts(module: ModuleType) -> list[tuple[ModuleType, list[str]]]:
-    """(module, function names) to wrap for the parts of ``module``'s composite."""
-    names = [fn for _, where, fn in PARTS if where == "composite"]
-    return [(module, names)]
-
-
 def _replay(modules: list[ModuleType], faces: list[FaceROI]) -> list[tuple[dict[str, float], list[np.ndarray]]]:
     """Each of ``modules``' composites over ``faces``, taking turns face by face: CPU ms per face by part, outputs."""
-    import resource
-    import time
-
     composites = [m.ReferenceComposite(m.CompositeOptions()) for m in modules]
     names = [fn for _, _, fn in PARTS]
     timers = [_PartTimer(m, [n for n in names if n != "inpaint"]) for m in modules]
@@ -151,11 +144,9 @@ def _replay(modules: list[ModuleType], faces: list[FaceROI]) -> list[tuple[dict[
             cv2.inpaint = timed_inpaint
             try:
                 with timer:
-                    t0 = resource.getrusage(resource.RUSAGE_SELF)
-                    t0 = t0.ru_utime + t0.ru_stime
+                    t0 = time.process_time()
                     outputs[i].append(composite.reconstruct([face])[0])
-                    t1 = resource.getrusage(resource.RUSAGE_SELF)
-                    totals[i] += t1.ru_utime + t1.ru_stime - t0
+                    totals[i] += time.process_time() - t0
             finally:
                 cv2.inpaint = original
             inpaint[i] += spent[0]
@@ -171,7 +162,8 @@ def _replay(modules: list[ModuleType], faces: list[FaceROI]) -> list[tuple[dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/videos") if Path("/work/shared/data/videos").is_dir() else Path(__file__).resolve().parents[2] / "shared" / "data" / "videos")
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "videos",
+                        help="the shared videos folder (from a worktree under /work/wt: /work/shared/data/videos)")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "composite_speed_faces.pkl")
     parser.add_argument("--faces", type=int, default=24, help="faces per scene (evenly spread), when recording")
     parser.add_argument("--real", action="store_true", help="also record the real-clip picture check's trims")
@@ -203,6 +195,10 @@ def main() -> None:
         return
     baseline = _at_revision(args.baseline_rev)
     modules = [composite_module] if baseline is None else [composite_module, baseline]
+    # (a warm-up face through each: OpenCV builds its Lab tables on the process's first conversion, 0.2 s, which the
+    # first module timed would otherwise pay)
+    for module in modules:
+        module.ReferenceComposite().reconstruct([next(iter(scenes.values()))[0]])
     keys = ["total"] + [fn for _, _, fn in PARTS]
     labels = ["composite"] + [label for label, _, _ in PARTS]
     print(f"CPU ms per face, @{args.baseline_rev} -> today (medians of {args.rounds} rounds, taking turns face by "

@@ -25,7 +25,9 @@ def test_a_name_gets_the_same_memory_back_and_grows_when_asked_for_more() -> Non
 def test_each_thread_has_its_own_buffers() -> None:
     here = scratch("test.thread", (8, 8))
     there: list[int] = []
-    worker = threading.Thread(target=lambda: there.append(scratch("test.thread", (8, 8)).__array_interface__["data"][0]))
+    worker = threading.Thread(
+        target=lambda: there.append(scratch("test.thread", (8, 8)).__array_interface__["data"][0])
+    )
     worker.start()
     worker.join()
     assert there[0] != here.__array_interface__["data"][0]
