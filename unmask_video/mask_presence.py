@@ -1,6 +1,6 @@
 """Is a mask worn at all? A per-face score each frame and a decision with hysteresis over time.
 
-The score combines four cues, each in [0, 1]:
+The score combines these cues, each in [0, 1]:
 
 - colour: how far the segmented mask's colour is from the forehead's skin (a bare face's "mask cluster" is
   skin, lips or beard, close to the forehead colour; a worn mask is cloth of another colour);
@@ -121,18 +121,18 @@ class PresenceOptions:
     # never taken as masked), and a mask taken off shows the lips. 0 frames: no hold.
     hold_skin: float = 0.15
     hold_frames: int = 30
-    # Settled: while a mask is taken as worn, its running average and the last fully measured score are at least
-    # ``settled``, and this frame's cheap cues are where they were then (the colour distance within ``settled_colour``,
-    # the cover within ``settled_cover``), the lips, edge and mouth cues are measured once every ``settled_every``
-    # frames and reused in between. A mask taken off moves the cheap cues first (the cluster that was mask turns to
-    # skin, or to a part of the face), and any other change waits at most ``settled_every`` - 1 frames. 1: always
-    # measured.
     # Level: the mask's upper edge falling this far (face sizes) steadily from one side of the face to the other
     # (edge_slant) scores 1 (worn) ... and this far 0 (a mask held across the face). On the real clips' worn frames
     # (hands adjusting the KF94 included) and benchmarks.segmentation's 381 masked photos the slant is 0 (at most
     # 0.004); the KF94 held across the face, 0.09-0.30. slant_high 0: not used.
     slant_low: float = 0.04
     slant_high: float = 0.08
+    # Settled: while a mask is taken as worn, its running average and the last fully measured score are at least
+    # ``settled``, and this frame's cheap cues are where they were then (the colour distance within ``settled_colour``,
+    # the cover within ``settled_cover``), the lips, edge and mouth cues are measured once every ``settled_every``
+    # frames and reused in between. A mask taken off moves the cheap cues first (the cluster that was mask turns to
+    # skin, or to a part of the face), and any other change waits at most ``settled_every`` - 1 frames. 1: always
+    # measured.
     settled: float = 0.5
     settled_colour: float = 2.0
     settled_cover: float = 0.03
