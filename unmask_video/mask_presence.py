@@ -1,6 +1,6 @@
 """Is a mask worn at all? A per-face score each frame and a decision with hysteresis over time.
 
-The score combines four cues, each in [0, 1]:
+The score combines these cues, each in [0, 1]:
 
 - colour: how far the segmented mask's colour is from the forehead's skin (a bare face's "mask cluster" is
   skin, lips or beard, close to the forehead colour; a worn mask is cloth of another colour);
@@ -24,9 +24,15 @@ The score combines four cues, each in [0, 1]:
   forehead shows no usable skin colour (a bare face's "mask" with its mouth in it is no mask), and backs up a weak
   upper edge (a pale mask on pale skin, whose top shows little step, has no mouth in it).
 
-score = sqrt(colour x max(edge, mouth)) x cover x lips x mouth over the rest, the colour being the mouth cue when
-there is no forehead colour. The last: whatever the other cues say, a mouth far darker than the rest of the "mask"
-(:func:`mouth_darkness`'s two figures) is a bare face's: a print's dots or stripes are as dark elsewhere on the cloth.
+- level: a worn mask hangs from the nose bridge, its upper edge highest in the middle and falling to both sides alike;
+  a mask held up in front of the face (about to be put on, shown to the camera) covers the lower face as well, but
+  lies across it at a slant, from one eye down past the other side's jaw and on to the frame's edge: its upper edge
+  falls steadily from one side to the other (:func:`edge_slant`).
+
+score = sqrt(colour x max(edge, mouth)) x cover x lips x mouth over the rest x level, the colour being the mouth cue
+when there is no forehead colour. The mouth over the rest: whatever the other cues say, a mouth far darker than the
+rest of the "mask" (:func:`mouth_darkness`'s two figures) is a bare face's: a print's dots or stripes are as dark
+elsewhere on the cloth.
 
 The decision follows a running average of the score: it turns on above ``on`` and off below ``off``, so one odd
 frame neither starts nor stops the rebuild. While a mask is worn, frames where something skin-coloured hides part of
@@ -50,7 +56,7 @@ from unmask_video import landmark_sets as ls
 
 __all__ = [
     "PresenceOptions", "Presence", "presence_score", "lip_contrast", "edge_contrast", "lower_face", "lower_cover",
-    "lips_region", "mouth_darkness",
+    "lips_region", "mouth_darkness", "edge_slant",
 ]
 
 
@@ -115,6 +121,12 @@ class PresenceOptions:
     # never taken as masked), and a mask taken off shows the lips. 0 frames: no hold.
     hold_skin: float = 0.15
     hold_frames: int = 30
+    # Level: the mask's upper edge falling this far (face sizes) steadily from one side of the face to the other
+    # (edge_slant) scores 1 (worn) ... and this far 0 (a mask held across the face). On the real clips' worn frames
+    # (hands adjusting the KF94 included) and benchmarks.segmentation's 381 masked photos the slant is 0 (at most
+    # 0.004); the KF94 held across the face, 0.09-0.30. slant_high 0: not used.
+    slant_low: float = 0.04
+    slant_high: float = 0.08
     # Settled: while a mask is taken as worn, its running average and the last fully measured score are at least
     # ``settled``, and this frame's cheap cues are where they were then (the colour distance within ``settled_colour``,
     # the cover within ``settled_cover``), the lips, edge and mouth cues are measured once every ``settled_every``
@@ -295,6 +307,74 @@ def mouth_darkness(
     return mouth, None if rest is None else float(np.percentile(drop[rest], 95))
 
 
+def edge_slant(mask: np.ndarray, landmarks: np.ndarray, size: float) -> float | None:
+    """How far (face sizes) the ``mask``'s upper edge falls steadily from one side of the face to the other, across
+    the face and across the image alike; None when the mask does not show across the face.
+
+    In each column, the mask's top pixel, measured down from the nose bridge; its median over three bands: the middle
+    half of each side (between the nose tip's column and the face outline's, each side its own width: a turned face's
+    far side is narrower) and the middle between them. A worn mask hangs from the nose bridge: its upper edge is
+    highest in the middle and falls to both sides alike. A mask held diagonally across the face has an upper edge that
+    falls steadily from one side through the middle to the other: the slant is twice the smaller of the two falls
+    (side to middle, middle to side; a straight edge: the whole fall from side to side), 0 when the edge does not fall
+    the same way on both (a worn mask's peak; a hand over one side's upper edge lowers that side only).
+
+    It is measured twice, across the face's own horizontal (the line between its sides, :data:`landmark_sets.YAW_PROBE`:
+    on a tilted head a worn mask is level there) and across the image's; the slant is the smaller, 0 when the two fall
+    opposite ways. A held mask in front of an upright face slants both ways alike; a mask level in the image on a tilted
+    head (a photo with a mask pasted on it, as in ``benchmarks.segmentation``'s pairs, not turned with the head) is no
+    held one. (A held mask whose slant the head's tilt undoes is missed: it is taken as worn, as before.)
+    """
+    binary = mask > 0
+    cols = np.flatnonzero(binary.any(axis=0))
+    if len(cols) < 4:
+        return None
+    lm = np.asarray(landmarks, np.float32)
+    # (argmax over the whole window, then the columns: taking the columns first copies the window)
+    top = np.stack([cols, binary.argmax(axis=0)[cols]], axis=1).astype(np.float32)
+    face = lm[ls.YAW_PROBE[2]] - lm[ls.YAW_PROBE[0]]
+    falls = []
+    for across in (face / max(float(np.linalg.norm(face)), 1e-6), np.array([1.0, 0.0], np.float32)):
+        fall = _steady_fall(top, lm, across)
+        if fall is None:
+            return None
+        falls.append(fall)
+    if falls[0] * falls[1] <= 0:
+        return 0.0
+    return min(abs(falls[0]), abs(falls[1])) / max(size, 1e-6)
+
+
+def _steady_fall(top: np.ndarray, landmarks: np.ndarray, across: np.ndarray) -> float | None:
+    """:func:`edge_slant` along one horizontal (``across``, a unit vector): the upper edge's (``top``, (n, 2) x, y of
+    each column's top pixel) fall in pixels from the image-left band to the image-right one, signed (twice the smaller
+    of its two steps, 0 when they differ in sign); None when a band holds too few columns."""
+    origin = landmarks[ls.NOSE_BRIDGE]
+    d = top - origin
+    u = d @ across  # (along the horizontal, from the bridge)
+    v = d[:, 1] * across[0] - d[:, 0] * across[1]  # (down, across it)
+    oval = (landmarks[list(ls.FACE_OVAL)] - origin) @ across
+    mid = float((landmarks[ls.NOSE_TIP] - origin) @ across)
+    left, right = mid - float(oval.min()), float(oval.max()) - mid
+    heights = []
+    for lo, hi in ((mid - 0.75 * left, mid - 0.25 * left), (mid - 0.25 * left, mid + 0.25 * right),
+                   (mid + 0.25 * right, mid + 0.75 * right)):
+        inside = (u >= lo) & (u <= hi)
+        if int(inside.sum()) < max(3, int(0.2 * (hi - lo))):
+            return None
+        heights.append(_median(v[inside]))
+    steps = heights[0] - heights[1], heights[1] - heights[2]
+    if steps[0] * steps[1] <= 0:
+        return 0.0
+    return float(np.sign(steps[0])) * 2.0 * min(abs(steps[0]), abs(steps[1]))
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a short 1-d array, by a sort: np.median's own overhead is many times a sort of a few hundred."""
+    ordered = np.sort(values)
+    n = len(ordered)
+    return float(ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
+
+
 def _distance_off(region: np.ndarray) -> np.ndarray:
     """float32: each pixel's distance to the uint8 {0, 1} ``region`` (0 inside it). ``distance <= d // 2`` is the
     region dilated by a disk of d pixels across, as OpenCV's elliptic kernel gives it but for a few pixels on the
@@ -407,9 +487,10 @@ def presence_score(
     options: PresenceOptions,
     mouth: float | None = None,
     rest: float | None = None,
+    slant: float | None = None,
 ) -> float:
-    """The score in [0, 1]; a cue that is None (no forehead, lips, upper edge or mask around the mouth in view) is
-    left out. ``mouth``, ``rest``: :func:`mouth_darkness`."""
+    """The score in [0, 1]; a cue that is None (no forehead, lips, upper edge or mask around the mouth in view, a mask
+    seen on one side only) is left out. ``mouth``, ``rest``: :func:`mouth_darkness`; ``slant``: :func:`edge_slant`."""
     colour = 1.0 if skin_distance is None else _ramp(skin_distance, options.colour_near, options.colour_far)
     covered = 1.0 if lips is None else 1.0 - _ramp(lips, options.lips_low, options.lips_high)
     step = 1.0 if edge is None else _ramp(edge, options.edge_low, options.edge_high)
@@ -426,7 +507,11 @@ def presence_score(
     # Unlike the skin and a clear edge back each other up (their geometric mean): either one alone, when weak,
     # does not make a mask; a bare face's lit forehead can look unlike its shaded chin, and a pale mask on pale
     # skin has a weak colour cue but a clear edge.
-    return float(np.sqrt(colour * step)) * covered * _ramp(cover, options.cover_low, options.cover_high) * bare
+    level = 1.0
+    if slant is not None and options.slant_high > 0:
+        level = 1.0 - _ramp(slant, options.slant_low, options.slant_high)
+    cover_score = _ramp(cover, options.cover_low, options.cover_high)
+    return float(np.sqrt(colour * step)) * covered * cover_score * bare * level
 
 
 class Presence:

@@ -90,8 +90,8 @@ from unmask_video.blend import mask_bbox
 from unmask_video.errors import InputError
 from unmask_video.face_detect import resize
 from unmask_video.mask_presence import (
-    Presence, PresenceOptions, edge_contrast, lip_contrast, lips_region, lower_cover, lower_face, mouth_darkness,
-    presence_score,
+    Presence, PresenceOptions, edge_contrast, edge_slant, lip_contrast, lips_region, lower_cover, lower_face,
+    mouth_darkness, presence_score,
 )
 from unmask_video.mask_refine import (
     ColourModel, add_hem, cut_at_rim, ear_loops, gaussian_reach, grow, grow_deeper, search_polygon, shading_free_chroma,
@@ -689,15 +689,17 @@ class MaskSegmenter:
         lower = lower_face(lab.shape[:2], lm)
         skin_ab = None if fit.skin is None else fit.skin[1:]  # (feature space: Lab with L scaled; a, b as they are)
         cover, occluded, _ = lower_cover(binary, lower, None, popt)
+        # (cheap, measured every frame: a worn mask taken off and held up across the face keeps its colour and cover)
+        slant = edge_slant(binary, lm, size) if popt.slant_high > 0 else None
         if state.presence is None:
             state.presence = Presence(popt)
         if state.presence.settled(distance, cover):
             # (settled on a worn mask: the costly cues of the last measured frame stand)
             state.presence.reused += 1
             lips, edge, mouth, rest = state.presence.cues  # type: ignore[misc]
-            score = presence_score(distance, cover, lips, edge, popt, mouth, rest)
+            score = presence_score(distance, cover, lips, edge, popt, mouth, rest, slant)
             worn = state.presence.update(score)
-            log.debug("presence: settled, cues reused; cover %.2f score %.2f -> %s", cover, score, worn)
+            log.debug("presence: settled, cues reused; cover %.2f slant %s score %.2f -> %s", cover, slant, score, worn)
             return worn, score, float(state.presence.average or 0.0), binary
         occluder, lips = None, None
         edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
@@ -738,7 +740,7 @@ class MaskSegmenter:
         if popt.mouth_high > 0:
             far = popt.mouth_far if popt.mouth_over_high > 0 else 0.0
             mouth, rest = mouth_darkness(lab, binary, lm, size, popt.mouth_reach, far)
-        score = presence_score(distance, cover, lips, edge, popt, mouth, rest)
+        score = presence_score(distance, cover, lips, edge, popt, mouth, rest, slant)
         if fit.past_hands and occluder is None and cover < popt.cover_high:
             # The mask cluster was found around a skin-coloured occluder holding the core: worn only while that
             # occluder passes as a hand, or once the mask covers the lower face by itself (the hand has gone);
@@ -754,8 +756,8 @@ class MaskSegmenter:
             hidden = self._skin_in_front(lab, binary, lower, skin_ab)
         worn = state.presence.update(score, hidden >= popt.hold_skin)
         log.debug(
-            "presence: skin distance %s cover %.2f (occluded %.2f) lips %s edge %s mouth %s (rest %s) score %.2f"
-            " skin in front %.2f -> %s", distance, cover, occluded, lips, edge, mouth, rest, score, hidden, worn,
+            "presence: skin distance %s cover %.2f (occluded %.2f) lips %s edge %s mouth %s (rest %s) slant %s"
+            " score %.2f skin in front %.2f -> %s", distance, cover, occluded, lips, edge, mouth, rest, slant, score, hidden, worn,
         )
         return worn, score, float(state.presence.average or 0.0), binary
 
