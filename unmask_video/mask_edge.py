@@ -22,9 +22,6 @@ from unmask_video.blend import mask_bbox
 __all__ = ["EdgeModel", "edge_model", "settle_edge"]
 
 _ALL = np.ones((3, 3), np.uint8)
-# (the colour of a pixel: a 3x3 Gaussian of sigma 0.6 around it, read at the outline's pixels only: JPEG and sensor
-# noise of a single pixel is no edge)
-_TAPS = cv2.getGaussianKernel(3, 0.6).astype(np.float32).ravel()
 
 
 @dataclass
@@ -50,8 +47,7 @@ def edge_model(lab: np.ndarray, mask: np.ndarray, inner: tuple[int, int] = (2, 4
     if box is None:
         return None
     m8 = mask[box]
-    # (a 3x3 Gaussian first, as the ROI's pixels are read: the spread is that of the colours the decision sees)
-    sub = cv2.GaussianBlur(lab[box], (3, 3), 0.6).astype(np.float32)
+    sub = lab[box].astype(np.float32)
     grown, shrunk = cv2.dilate(m8, _ALL, iterations=outer[1]), cv2.erode(m8, _ALL, iterations=inner[0] - 1)
     far = (grown > 0) & (cv2.dilate(m8, _ALL, iterations=outer[0] - 1) == 0)
     deep = (shrunk > 0) & (cv2.erode(shrunk, _ALL, iterations=inner[1] - inner[0] + 1) == 0)
@@ -88,8 +84,7 @@ def settle_edge(
     contrast: float = 10.0,
 ) -> np.ndarray:
     """``hard`` (uint8 {0, 255}, ROI pixels) with the pixels touching its outline (8-connected) that are partly mask
-    set to 255. ``image``: the ROI's uint8 RGB pixels under ``hard`` (same shape, one pixel more on every side where
-    the ROI has them is not needed: the 3x3 read clamps at the border); ``to_work`` (ax, bx, ay, by): ROI pixel x of
+    set to 255. ``image``: the ROI's uint8 RGB pixels under ``hard`` (same shape); ``to_work`` (ax, bx, ay, by): ROI pixel x of
     ``hard`` lies at working pixel ax x + bx (and y likewise) of the model's mask. A pixel joins when its colour's
     projection on the axis from o to m is at least ``towards`` x |m - o|, ``floor`` and ``noise`` x the spread there,
     and |m - o| is at least ``contrast`` (a mask of the skin's colour has no edge to read)."""
@@ -108,13 +103,9 @@ def settle_edge(
     ys, xs, wy, wx = ys[keep], xs[keep], wy[keep], wx[keep]
     if len(ys) == 0:
         return hard
-    hh, ww = hard.shape
-    rgb = np.zeros((len(ys), 3), np.float32)
-    for dy, ty in zip((-1, 0, 1), _TAPS):
-        yy = np.clip(ys + dy, 0, hh - 1)
-        for dx, tx in zip((-1, 0, 1), _TAPS):
-            rgb += (ty * tx) * image[yy, np.clip(xs + dx, 0, ww - 1)]
-    lab = cv2.cvtColor(np.rint(rgb).astype(np.uint8)[:, None, :], cv2.COLOR_RGB2LAB)[:, 0, :].astype(np.float32)
+    # (the pixel's own colour: a blur would mix the cloth inside into every pixel beside a sharp edge, and a ring of
+    # skin would join)
+    lab = cv2.cvtColor(image[ys, xs][:, None, :], cv2.COLOR_RGB2LAB)[:, 0, :].astype(np.float32)
     along = ((lab - model.beyond[wy, wx]) * model.axis[wy, wx]).sum(axis=1)
     join = (along >= towards * model.contrast[wy, wx]) & (along >= floor) & (along >= noise * model.spread[wy, wx])
     out = hard.copy()
