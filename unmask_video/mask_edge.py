@@ -17,8 +17,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from unmask_video.blend import mask_bbox
-
 __all__ = ["EdgeModel", "edge_model", "settle_edge"]
 
 _ALL = np.ones((3, 3), np.uint8)
@@ -26,11 +24,13 @@ _ALL = np.ones((3, 3), np.uint8)
 
 @dataclass
 class EdgeModel:
-    """The local colours around the working-size mask's outline (Lab, OpenCV's uint8 scale), on the working pixels of
-    ``box`` (rows, columns slices): ``beyond`` (o), ``axis`` (the unit vector from o to m), ``contrast`` (|m - o|),
-    ``spread`` (the spread of the colours beyond along ``axis``); ``valid`` where both means had samples."""
+    """The local colours around the working-size mask's outline (Lab, OpenCV's uint8 scale), on a grid of ``cell`` x
+    ``cell`` working pixels whose first cell starts at working pixel ``origin`` (x, y): ``beyond`` (o), ``axis`` (the
+    unit vector from o to m), ``contrast`` (|m - o|), ``spread`` (the spread of the colours beyond along ``axis``);
+    ``valid`` where both means had samples."""
 
-    box: tuple[slice, slice]
+    origin: tuple[int, int]
+    cell: int
     beyond: np.ndarray
     axis: np.ndarray
     contrast: np.ndarray
@@ -38,39 +38,67 @@ class EdgeModel:
     valid: np.ndarray
 
 
+def _block_sums(columns: list[np.ndarray | None], cells: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(gh, gw, k) float32: each of the ``columns`` (n values each; None: ones, a count) summed per grid cell (``cells``:
+    the flat cell index of each value), then over each cell's 3 x 3 neighbourhood of cells."""
+    gh, gw = shape
+    out = np.zeros((gh + 2, gw + 2, len(columns)), np.float32)
+    for j, values in enumerate(columns):
+        out[1:-1, 1:-1, j] = np.bincount(cells, values, minlength=gh * gw).reshape(gh, gw)
+    # (the 3 x 3 sum: separable, rows then columns)
+    rows = out[:-2] + out[1:-1] + out[2:]
+    return rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
+
+
 def edge_model(lab: np.ndarray, mask: np.ndarray, inner: tuple[int, int] = (2, 4), outer: tuple[int, int] = (3, 5),
-               radius: int = 4) -> EdgeModel | None:
+               cell: int = 3) -> EdgeModel | None:
     """The :class:`EdgeModel` of ``mask`` (uint8 {0, 1}, working size) in ``lab`` (uint8 Lab, same size): the cloth's
     mean over the mask's pixels ``inner`` (first, last) rings deep (the edge's own mixed pixels left out), what lies
-    beyond over the ``outer`` rings out, both within ``radius`` working pixels. None for an empty mask."""
-    box = mask_bbox(mask > 0, outer[1] + radius + 1, mask.shape)
-    if box is None:
+    beyond over the ``outer`` rings out, each over the 3 x 3 cells of ``cell`` working pixels around a point (sums
+    gathered at the rings' pixels only: the model costs what the outline's length does, not the mask's area). None for
+    an empty mask."""
+    x, y, w, h = cv2.boundingRect(mask)  # (cv2's: np.nonzero over the window costs more than the model)
+    if w == 0:
         return None
+    r = outer[1] + 1
+    box = (slice(max(y - r, 0), y + h + r), slice(max(x - r, 0), x + w + r))
     m8 = mask[box]
-    sub = lab[box].astype(np.float32)
     grown, shrunk = cv2.dilate(m8, _ALL, iterations=outer[1]), cv2.erode(m8, _ALL, iterations=inner[0] - 1)
-    far = (grown > 0) & (cv2.dilate(m8, _ALL, iterations=outer[0] - 1) == 0)
-    deep = (shrunk > 0) & (cv2.erode(shrunk, _ALL, iterations=inner[1] - inner[0] + 1) == 0)
-    k = (2 * radius + 1, 2 * radius + 1)
+    far = cv2.subtract(grown, cv2.dilate(m8, _ALL, iterations=outer[0] - 1))
+    deep = cv2.subtract(shrunk, cv2.erode(shrunk, _ALL, iterations=inner[1] - inner[0] + 1))
+    gh, gw = -(-m8.shape[0] // cell), -(-m8.shape[1] // cell)
+    sub = lab[box]
 
-    def local_sum(image: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(image, cv2.CV_32F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    def gather(ring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pts = cv2.findNonZero(ring)
+        if pts is None:
+            return np.zeros((0, 3), np.float32), np.zeros(0, np.int64)
+        x, y = pts[:, 0, 0], pts[:, 0, 1]
+        return sub[y, x].astype(np.float32), (y // cell).astype(np.int64) * gw + x // cell
 
-    far_f, deep_f = far.astype(np.float32), deep.astype(np.float32)
-    n_o, n_m = local_sum(far_f), local_sum(deep_f)
-    o = local_sum(sub * far_f[..., None]) / np.maximum(n_o, 1.0)[..., None]
-    m = local_sum(sub * deep_f[..., None]) / np.maximum(n_m, 1.0)[..., None]
+    colour_o, cells_o = gather(far)
+    colour_m, cells_m = gather(deep)
+    if len(cells_o) == 0 or len(cells_m) == 0:
+        return None
+    pairs = [(i, j) for i in range(3) for j in range(i, 3)]
+    beyond = _block_sums(
+        [None, *colour_o.T, *(colour_o[:, i] * colour_o[:, j] for i, j in pairs)], cells_o, (gh, gw)
+    )
+    cloth = _block_sums([None, *colour_m.T], cells_m, (gh, gw))
+    n_o, n_m = beyond[..., 0], cloth[..., 0]
+    o = beyond[..., 1:4] / np.maximum(n_o, 1.0)[..., None]
+    m = cloth[..., 1:4] / np.maximum(n_m, 1.0)[..., None]
     mo = m - o
     contrast = np.sqrt((mo * mo).sum(axis=2))
     axis = mo / np.maximum(contrast, 1e-3)[..., None]
-    # (the spread along the axis: E[(x . u)^2] - (o . u)^2, u varying slowly enough to be taken per pixel)
-    second = np.zeros(m8.shape, np.float32)
-    for i in range(3):
-        for j in range(i, 3):
-            moment = local_sum(sub[..., i] * sub[..., j] * far_f) / np.maximum(n_o, 1.0)
-            second += (1.0 if i == j else 2.0) * axis[..., i] * axis[..., j] * moment
+    # (the spread along the axis: E[(x . u)^2] - (o . u)^2, from the second moments)
+    second = np.zeros((gh, gw), np.float32)
+    for k, (i, j) in enumerate(pairs):
+        second += (1.0 if i == j else 2.0) * axis[..., i] * axis[..., j] * beyond[..., 4 + k]
+    second /= np.maximum(n_o, 1.0)
     spread = np.sqrt(np.maximum(second - (o * axis).sum(axis=2) ** 2, 0.0))
-    return EdgeModel(box, o, axis, contrast, spread, (n_o > 0.5) & (n_m > 0.5))
+    origin = (box[1].start or 0, box[0].start or 0)
+    return EdgeModel(origin, cell, o, axis, contrast, spread, (n_o > 0.5) & (n_m > 0.5))
 
 
 def settle_edge(
@@ -89,13 +117,14 @@ def settle_edge(
     projection on the axis from o to m is at least ``towards`` x |m - o|, ``floor`` and ``noise`` x the spread there,
     and |m - o| is at least ``contrast`` (a mask of the skin's colour has no edge to read)."""
     ring = cv2.subtract(cv2.dilate(hard, _ALL), hard)
-    ys, xs = np.nonzero(ring)
-    if len(ys) == 0:
+    pts = cv2.findNonZero(ring)
+    if pts is None:
         return hard
+    xs, ys = pts[:, 0, 0], pts[:, 0, 1]
     ax, bx, ay, by = to_work
-    rows, cols = model.box
-    wy = np.rint(ys * ay + by).astype(np.int64) - rows.start
-    wx = np.rint(xs * ax + bx).astype(np.int64) - cols.start
+    # (the grid cell of the working pixel nearest to each)
+    wy = (np.rint(ys * ay + by).astype(np.int64) - model.origin[1]) // model.cell
+    wx = (np.rint(xs * ax + bx).astype(np.int64) - model.origin[0]) // model.cell
     h, w = model.valid.shape
     inside = (wy >= 0) & (wy < h) & (wx >= 0) & (wx < w)
     ys, xs, wy, wx = ys[inside], xs[inside], wy[inside], wx[inside]
