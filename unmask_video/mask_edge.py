@@ -24,18 +24,23 @@ _ALL = np.ones((3, 3), np.uint8)
 
 @dataclass
 class EdgeModel:
-    """The local colours around the working-size mask's outline (Lab, OpenCV's uint8 scale), on a grid of ``cell`` x
-    ``cell`` working pixels whose first cell starts at working pixel ``origin`` (x, y): ``beyond`` (o), ``axis`` (the
-    unit vector from o to m), ``contrast`` (|m - o|), ``spread`` (the spread of the colours beyond along ``axis``);
-    ``valid`` where both means had samples."""
+    """Where the working-size mask's outline is read and what a pixel there must show to join: on a grid of ``cell`` x
+    ``cell`` working pixels (``shape`` cells) whose first cell starts at working pixel ``origin`` (x, y), ``row`` (flat
+    cell index -> row, -1 where nothing joins: no colours on either side, or no contrast between them); per row the
+    unit ``axis`` (Lab) from the colour beyond (o) to the cloth's (m), ``offset`` (o . axis) and ``need``: the least
+    projection p . axis - offset of a pixel's colour p that joins."""
 
     origin: tuple[int, int]
     cell: int
-    beyond: np.ndarray
+    shape: tuple[int, int]
+    row: np.ndarray
     axis: np.ndarray
-    contrast: np.ndarray
-    spread: np.ndarray
-    valid: np.ndarray
+    offset: np.ndarray
+    need: np.ndarray
+
+
+def _square(radius: int) -> np.ndarray:
+    return np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
 
 
 def _block_sums(columns: list[np.ndarray | None], cells: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -50,22 +55,33 @@ def _block_sums(columns: list[np.ndarray | None], cells: np.ndarray, shape: tupl
     return rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
 
 
-def edge_model(lab: np.ndarray, mask: np.ndarray, inner: tuple[int, int] = (2, 4), outer: tuple[int, int] = (3, 5),
-               cell: int = 3) -> EdgeModel | None:
+def edge_model(
+    lab: np.ndarray,
+    mask: np.ndarray,
+    towards: float = 0.2,
+    floor: float = 12.0,
+    noise: float = 2.0,
+    contrast: float = 10.0,
+    inner: tuple[int, int] = (2, 4),
+    outer: tuple[int, int] = (3, 5),
+    cell: int = 3,
+) -> EdgeModel | None:
     """The :class:`EdgeModel` of ``mask`` (uint8 {0, 1}, working size) in ``lab`` (uint8 Lab, same size): the cloth's
-    mean over the mask's pixels ``inner`` (first, last) rings deep (the edge's own mixed pixels left out), what lies
-    beyond over the ``outer`` rings out, each over the 3 x 3 cells of ``cell`` working pixels around a point (sums
-    gathered at the rings' pixels only: the model costs what the outline's length does, not the mask's area). None for
-    an empty mask."""
+    mean m over the mask's pixels ``inner`` (first, last) rings deep (the edge's own mixed pixels left out), the mean o
+    of what lies beyond over the ``outer`` rings out and its spread along the axis from o to m, each over the 3 x 3 cells
+    of ``cell`` working pixels around a point (sums gathered at the rings' pixels only: the model costs what the
+    outline's length does, not the mask's area). A pixel there joins when its colour's projection on that axis lies at
+    least ``towards`` x |m - o| past o, and ``floor`` and ``noise`` x the spread; where |m - o| is under ``contrast`` (a
+    mask of the skin's colour has no edge to read) none does. None for an empty mask."""
     x, y, w, h = cv2.boundingRect(mask)  # (cv2's: np.nonzero over the window costs more than the model)
     if w == 0:
         return None
     r = outer[1] + 1
     box = (slice(max(y - r, 0), y + h + r), slice(max(x - r, 0), x + w + r))
     m8 = mask[box]
-    grown, shrunk = cv2.dilate(m8, _ALL, iterations=outer[1]), cv2.erode(m8, _ALL, iterations=inner[0] - 1)
-    far = cv2.subtract(grown, cv2.dilate(m8, _ALL, iterations=outer[0] - 1))
-    deep = cv2.subtract(shrunk, cv2.erode(shrunk, _ALL, iterations=inner[1] - inner[0] + 1))
+    # (the rings as differences of dilations and erosions by squares: one pass each, as 3 x 3 ones repeated)
+    far = cv2.subtract(cv2.dilate(m8, _square(outer[1])), cv2.dilate(m8, _square(outer[0] - 1)))
+    deep = cv2.subtract(cv2.erode(m8, _square(inner[0] - 1)), cv2.erode(m8, _square(inner[1])))
     gh, gw = -(-m8.shape[0] // cell), -(-m8.shape[1] // cell)
     sub = lab[box]
 
@@ -73,8 +89,8 @@ def edge_model(lab: np.ndarray, mask: np.ndarray, inner: tuple[int, int] = (2, 4
         pts = cv2.findNonZero(ring)
         if pts is None:
             return np.zeros((0, 3), np.float32), np.zeros(0, np.int64)
-        x, y = pts[:, 0, 0], pts[:, 0, 1]
-        return sub[y, x].astype(np.float32), (y // cell).astype(np.int64) * gw + x // cell
+        px, py = pts[:, 0, 0], pts[:, 0, 1]
+        return sub[py, px].astype(np.float32), (py // cell).astype(np.int64) * gw + px // cell
 
     colour_o, cells_o = gather(far)
     colour_m, cells_m = gather(deep)
@@ -83,39 +99,34 @@ def edge_model(lab: np.ndarray, mask: np.ndarray, inner: tuple[int, int] = (2, 4
     pairs = [(i, j) for i in range(3) for j in range(i, 3)]
     beyond = _block_sums(
         [None, *colour_o.T, *(colour_o[:, i] * colour_o[:, j] for i, j in pairs)], cells_o, (gh, gw)
-    )
-    cloth = _block_sums([None, *colour_m.T], cells_m, (gh, gw))
-    n_o, n_m = beyond[..., 0], cloth[..., 0]
-    o = beyond[..., 1:4] / np.maximum(n_o, 1.0)[..., None]
-    m = cloth[..., 1:4] / np.maximum(n_m, 1.0)[..., None]
-    mo = m - o
-    contrast = np.sqrt((mo * mo).sum(axis=2))
-    axis = mo / np.maximum(contrast, 1e-3)[..., None]
+    ).reshape(gh * gw, -1)
+    cloth = _block_sums([None, *colour_m.T], cells_m, (gh, gw)).reshape(gh * gw, -1)
+    # (the rest only on the cells with colours on both sides: those along the outline)
+    cells = np.flatnonzero((beyond[:, 0] > 0.5) & (cloth[:, 0] > 0.5))
+    beyond, cloth = beyond[cells], cloth[cells]
+    o = beyond[:, 1:4] / beyond[:, :1]
+    mo = cloth[:, 1:4] / cloth[:, :1] - o
+    size = np.sqrt((mo * mo).sum(axis=1))
+    axis = mo / np.maximum(size, 1e-3)[:, None]
     # (the spread along the axis: E[(x . u)^2] - (o . u)^2, from the second moments)
-    second = np.zeros((gh, gw), np.float32)
-    for k, (i, j) in enumerate(pairs):
-        second += (1.0 if i == j else 2.0) * axis[..., i] * axis[..., j] * beyond[..., 4 + k]
-    second /= np.maximum(n_o, 1.0)
-    spread = np.sqrt(np.maximum(second - (o * axis).sum(axis=2) ** 2, 0.0))
+    second = sum((1.0 if i == j else 2.0) * axis[:, i] * axis[:, j] * beyond[:, 4 + k] for k, (i, j) in enumerate(pairs))
+    offset = (o * axis).sum(axis=1)
+    spread = np.sqrt(np.maximum(second / beyond[:, 0] - offset**2, 0.0))
+    ok = size >= contrast
+    cells = cells[ok]
+    row = np.full(gh * gw, -1, np.int32)
+    row[cells] = np.arange(len(cells), dtype=np.int32)
+    need = np.maximum(np.maximum(towards * size[ok], floor), noise * spread[ok])
     origin = (box[1].start or 0, box[0].start or 0)
-    return EdgeModel(origin, cell, o, axis, contrast, spread, (n_o > 0.5) & (n_m > 0.5))
+    return EdgeModel(origin, cell, (gh, gw), row, axis[ok].astype(np.float32), offset[ok].astype(np.float32),
+                     need.astype(np.float32))
 
 
-def settle_edge(
-    image: np.ndarray,
-    hard: np.ndarray,
-    model: EdgeModel,
-    to_work: tuple[float, float, float, float],
-    towards: float = 0.2,
-    floor: float = 12.0,
-    noise: float = 2.0,
-    contrast: float = 10.0,
-) -> np.ndarray:
+def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
+                ) -> np.ndarray:
     """``hard`` (uint8 {0, 255}, ROI pixels) with the pixels touching its outline (8-connected) that are partly mask
-    set to 255. ``image``: the ROI's uint8 RGB pixels under ``hard`` (same shape); ``to_work`` (ax, bx, ay, by): ROI pixel x of
-    ``hard`` lies at working pixel ax x + bx (and y likewise) of the model's mask. A pixel joins when its colour's
-    projection on the axis from o to m is at least ``towards`` x |m - o|, ``floor`` and ``noise`` x the spread there,
-    and |m - o| is at least ``contrast`` (a mask of the skin's colour has no edge to read)."""
+    (:class:`EdgeModel`) set to 255. ``image``: the ROI's uint8 RGB pixels under ``hard`` (same shape); ``to_work``
+    (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working pixel ax x + bx (and y likewise) of the model's mask."""
     ring = cv2.subtract(cv2.dilate(hard, _ALL), hard)
     pts = cv2.findNonZero(ring)
     if pts is None:
@@ -123,20 +134,20 @@ def settle_edge(
     xs, ys = pts[:, 0, 0], pts[:, 0, 1]
     ax, bx, ay, by = to_work
     # (the grid cell of the working pixel nearest to each)
-    wy = (np.rint(ys * ay + by).astype(np.int64) - model.origin[1]) // model.cell
-    wx = (np.rint(xs * ax + bx).astype(np.int64) - model.origin[0]) // model.cell
-    h, w = model.valid.shape
-    inside = (wy >= 0) & (wy < h) & (wx >= 0) & (wx < w)
-    ys, xs, wy, wx = ys[inside], xs[inside], wy[inside], wx[inside]
-    keep = model.valid[wy, wx] & (model.contrast[wy, wx] >= contrast)
-    ys, xs, wy, wx = ys[keep], xs[keep], wy[keep], wx[keep]
-    if len(ys) == 0:
+    gy = (np.rint(ys * ay + by).astype(np.int64) - model.origin[1]) // model.cell
+    gx = (np.rint(xs * ax + bx).astype(np.int64) - model.origin[0]) // model.cell
+    gh, gw = model.shape
+    inside = (gy >= 0) & (gy < gh) & (gx >= 0) & (gx < gw)
+    rows = np.full(len(xs), -1, np.int32)
+    rows[inside] = model.row[gy[inside] * gw + gx[inside]]
+    keep = rows >= 0
+    if not keep.any():
         return hard
+    ys, xs, rows = ys[keep], xs[keep], rows[keep]
     # (the pixel's own colour: a blur would mix the cloth inside into every pixel beside a sharp edge, and a ring of
     # skin would join)
     lab = cv2.cvtColor(image[ys, xs][:, None, :], cv2.COLOR_RGB2LAB)[:, 0, :].astype(np.float32)
-    along = ((lab - model.beyond[wy, wx]) * model.axis[wy, wx]).sum(axis=1)
-    join = (along >= towards * model.contrast[wy, wx]) & (along >= floor) & (along >= noise * model.spread[wy, wx])
+    join = (lab * model.axis[rows]).sum(axis=1) - model.offset[rows] >= model.need[rows]
     out = hard.copy()
     out[ys[join], xs[join]] = 255
     return out

@@ -654,7 +654,9 @@ class MaskSegmenter:
             return out
         self.stats.worn += 1
         # (the outline's partly-mask pixels, decided at the ROI's resolution once the mask is scaled up)
-        edge = edge_model(lab, binary) if opt.refine and opt.edge_settle else None
+        edge = None
+        if opt.refine and opt.edge_settle:
+            edge = edge_model(lab, binary, opt.edge_towards, opt.edge_floor, opt.edge_noise)
         binary = binary.astype(np.float32)
         # Smooth the window at the working size; it maps onto ROI pixels by a scale and a shift.
         sub_to_roi = np.array(
@@ -1229,10 +1231,9 @@ class MaskSegmenter:
             up = cv2.threshold(up, 127, 255, cv2.THRESH_BINARY)[1]  # (>= 128: the float's >= 0.5)
         x0, y0 = origin
         if edge is not None and image is not None:
-            o = self.options
             up = settle_edge(
                 image[y0 + by0 : y0 + by1, x0 + bx0 : x0 + bx1], up, edge,
-                (sx, (bx0 + 0.5) * sx - 0.5, sy, (by0 + 0.5) * sy - 0.5), o.edge_towards, o.edge_floor, o.edge_noise,
+                (sx, (bx0 + 0.5) * sx - 0.5, sy, (by0 + 0.5) * sy - 0.5),
             )
         if sigma > 0:
             up = cv2.GaussianBlur(up, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
