@@ -20,6 +20,8 @@ import numpy as np
 __all__ = ["EdgeModel", "edge_model", "settle_edge"]
 
 _ALL = np.ones((3, 3), np.uint8)
+# (the channel pairs (i, j), i <= j, of a colour's second moments)
+_PAIRS = (np.array([0, 0, 0, 1, 1, 2]), np.array([0, 1, 2, 1, 2, 2]))
 
 
 @dataclass
@@ -43,16 +45,17 @@ def _square(radius: int) -> np.ndarray:
     return np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
 
 
-def _block_sums(columns: list[np.ndarray | None], cells: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(gh, gw, k) float32: each of the ``columns`` (n values each; None: ones, a count) summed per grid cell (``cells``:
-    the flat cell index of each value), then over each cell's 3 x 3 neighbourhood of cells."""
+def _block_sums(values: np.ndarray, cells: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(gh * gw, k) float32: the rows of ``values`` (n, k) summed per grid cell (``cells``: the flat cell index of each
+    row), then over each cell's 3 x 3 neighbourhood of cells. (one bincount for all k columns)"""
     gh, gw = shape
-    out = np.zeros((gh + 2, gw + 2, len(columns)), np.float32)
-    for j, values in enumerate(columns):
-        out[1:-1, 1:-1, j] = np.bincount(cells, values, minlength=gh * gw).reshape(gh, gw)
+    k = values.shape[1]
+    sums = np.bincount((cells[:, None] * k + np.arange(k)).ravel(), values.ravel(), minlength=gh * gw * k)
+    out = np.zeros((gh + 2, gw + 2, k), np.float32)
+    out[1:-1, 1:-1] = sums.reshape(gh, gw, k)
     # (the 3 x 3 sum: separable, rows then columns)
     rows = out[:-2] + out[1:-1] + out[2:]
-    return rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
+    return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]).reshape(gh * gw, k)
 
 
 def edge_model(
@@ -96,11 +99,15 @@ def edge_model(
     colour_m, cells_m = gather(deep)
     if len(cells_o) == 0 or len(cells_m) == 0:
         return None
-    pairs = [(i, j) for i in range(3) for j in range(i, 3)]
-    beyond = _block_sums(
-        [None, *colour_o.T, *(colour_o[:, i] * colour_o[:, j] for i, j in pairs)], cells_o, (gh, gw)
-    ).reshape(gh * gw, -1)
-    cloth = _block_sums([None, *colour_m.T], cells_m, (gh, gw)).reshape(gh * gw, -1)
+    first, second = _PAIRS
+    # (per pixel beyond: a count, the colour, its second moments; per pixel of the cloth: a count, the colour)
+    values = np.empty((len(cells_o), 10), np.float32)
+    values[:, 0], values[:, 1:4] = 1.0, colour_o
+    np.multiply(colour_o[:, first], colour_o[:, second], out=values[:, 4:])
+    beyond = _block_sums(values, cells_o, (gh, gw))
+    values = np.empty((len(cells_m), 4), np.float32)
+    values[:, 0], values[:, 1:4] = 1.0, colour_m
+    cloth = _block_sums(values, cells_m, (gh, gw))
     # (the rest only on the cells with colours on both sides: those along the outline)
     cells = np.flatnonzero((beyond[:, 0] > 0.5) & (cloth[:, 0] > 0.5))
     beyond, cloth = beyond[cells], cloth[cells]
@@ -109,9 +116,10 @@ def edge_model(
     size = np.sqrt((mo * mo).sum(axis=1))
     axis = mo / np.maximum(size, 1e-3)[:, None]
     # (the spread along the axis: E[(x . u)^2] - (o . u)^2, from the second moments)
-    second = sum((1.0 if i == j else 2.0) * axis[:, i] * axis[:, j] * beyond[:, 4 + k] for k, (i, j) in enumerate(pairs))
+    weights = np.where(first == second, 1.0, 2.0)
+    moment = (weights * axis[:, first] * axis[:, second] * beyond[:, 4:]).sum(axis=1) / beyond[:, 0]
     offset = (o * axis).sum(axis=1)
-    spread = np.sqrt(np.maximum(second / beyond[:, 0] - offset**2, 0.0))
+    spread = np.sqrt(np.maximum(moment - offset**2, 0.0))
     ok = size >= contrast
     cells = cells[ok]
     row = np.full(gh * gw, -1, np.int32)
