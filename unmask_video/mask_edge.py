@@ -132,8 +132,8 @@ def edge_model(
 
 def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
                 ) -> np.ndarray:
-    """``hard`` (uint8 {0, 255}, ROI pixels) with the pixels touching its outline (8-connected) that are partly mask
-    (:class:`EdgeModel`) set to 255. ``image``: the ROI's uint8 RGB pixels under ``hard`` (same shape); ``to_work``
+    """``hard`` (uint8 {0, 255}, ROI pixels; changed in place and returned) with the pixels touching its outline
+    (8-connected) that are partly mask (:class:`EdgeModel`) set to 255. ``image``: the ROI's uint8 RGB pixels under ``hard`` (same shape); ``to_work``
     (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working pixel ax x + bx (and y likewise) of the model's mask."""
     ring = cv2.subtract(cv2.dilate(hard, _ALL), hard)
     pts = cv2.findNonZero(ring)
@@ -156,6 +156,5 @@ def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: 
     # skin would join)
     lab = cv2.cvtColor(image[ys, xs][:, None, :], cv2.COLOR_RGB2LAB)[:, 0, :].astype(np.float32)
     join = (lab * model.axis[rows]).sum(axis=1) - model.offset[rows] >= model.need[rows]
-    out = hard.copy()
-    out[ys[join], xs[join]] = 255
-    return out
+    hard[ys[join], xs[join]] = 255
+    return hard
