@@ -71,8 +71,8 @@ def edge_model(
 ) -> EdgeModel | None:
     """The :class:`EdgeModel` of ``mask`` (uint8 {0, 1}, working size) in ``lab`` (uint8 Lab, same size): the cloth's
     mean m over the mask's pixels ``inner`` (first, last) rings deep (the edge's own mixed pixels left out), the mean o
-    of what lies beyond over the ``outer`` rings out and its spread along the axis from o to m, each over the 3 x 3 cells
-    of ``cell`` working pixels around a point (sums gathered at the rings' pixels only: the model costs what the
+    of what lies beyond over the ``outer`` rings out and its spread along the axis from o to m, each over the 3 x 3
+    cells of ``cell`` working pixels around a point (sums gathered at the rings' pixels only: the model costs what the
     outline's length does, not the mask's area). A pixel there joins when its colour's projection on that axis lies at
     least ``towards`` x |m - o| past o, and ``floor`` and ``noise`` x the spread; where |m - o| is under ``contrast`` (a
     mask of the skin's colour has no edge to read) none does. None for an empty mask."""
@@ -125,7 +125,7 @@ def edge_model(
     row = np.full(gh * gw, -1, np.int32)
     row[cells] = np.arange(len(cells), dtype=np.int32)
     need = np.maximum(np.maximum(towards * size[ok], floor), noise * spread[ok])
-    origin = (box[1].start or 0, box[0].start or 0)
+    origin = (box[1].start, box[0].start)
     return EdgeModel(origin, cell, (gh, gw), row, axis[ok].astype(np.float32), offset[ok].astype(np.float32),
                      need.astype(np.float32))
 
@@ -133,8 +133,9 @@ def edge_model(
 def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
                 ) -> np.ndarray:
     """``hard`` (uint8 {0, 255}, ROI pixels; changed in place and returned) with the pixels touching its outline
-    (8-connected) that are partly mask (:class:`EdgeModel`) set to 255. ``image``: the ROI's uint8 RGB pixels under ``hard`` (same shape); ``to_work``
-    (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working pixel ax x + bx (and y likewise) of the model's mask."""
+    (8-connected) that are partly mask (:class:`EdgeModel`) set to 255. ``image``: the ROI's uint8 RGB pixels under
+    ``hard`` (same shape); ``to_work`` (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working pixel ax x + bx (and y
+    likewise) of the model's mask."""
     ring = cv2.subtract(cv2.dilate(hard, _ALL), hard)
     pts = cv2.findNonZero(ring)
     if pts is None:

@@ -93,11 +93,11 @@ from unmask_video.mask_presence import (
     Presence, PresenceOptions, edge_contrast, lip_contrast, lips_region, lower_cover, lower_face, mouth_darkness,
     presence_score,
 )
+from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
     ColourModel, add_hem, cut_at_rim, ear_loops, gaussian_reach, grow, grow_deeper, search_polygon, shading_free_chroma,
     smooth_probability, snap_edges,
 )
-from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.occluders import entering, skin_occluders
 
 log = logging.getLogger(__name__)
@@ -1203,8 +1203,10 @@ class MaskSegmenter:
         """Write the working-size {0, 1} mask ``binary`` into the ROI mask ``out`` (zeros), its window's top-left corner
         at ``origin`` (x, y), the window ``full_shape`` (h, w) ROI pixels, ``scale`` (sx, sy) working / ROI pixels:
         scaled up bilinearly and cut at 0.5 (the edge lies between the working pixels, not on their blocks), then the
-        soft edge (a Gaussian blur of ``feather_px``). Only in the box of the mask (with the interpolation's and the
-        blur's reach around it), all in uint8: the feathered values are multiples of 1 / 255."""
+        soft edge (a Gaussian blur of ``feather_px``); before the blur, with ``edge`` (the working mask's
+        :class:`~unmask_video.mask_edge.EdgeModel`) and ``image`` (the ROI), the outline's partly-mask pixels join it at
+        the ROI's resolution (:func:`~unmask_video.mask_edge.settle_edge`). Only in the box of the mask (with the
+        interpolation's and the blur's reach around it), all in uint8: the feathered values are multiples of 1 / 255."""
         hard = (binary >= 0.5).astype(np.uint8)
         rows = np.flatnonzero(hard.any(axis=1))
         if rows.size == 0:
