@@ -93,6 +93,7 @@ from unmask_video.mask_presence import (
     Presence, PresenceOptions, edge_contrast, edge_slant, lip_contrast, lips_region, lower_cover, lower_face,
     mouth_darkness, presence_score,
 )
+from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
     ColourModel, add_hem, cut_at_rim, ear_loops, gaussian_reach, grow, grow_deeper, search_polygon, shading_free_chroma,
     smooth_probability, snap_edges,
@@ -174,6 +175,13 @@ class SegmentOptions:
     hem_chroma_min: float = 10.0
     hem_floor: float = 8.0  # ... and at least this far from the colour beyond (Lab units) ...
     hem_noise: float = 2.0  # ... and this many times the spread of the colours beyond (noise is no hem)
+    # The outline settled at the ROI's resolution (mask_edge): a pixel touching it joins when its colour lies at least
+    # ``edge_towards`` of the way from what lies beyond to the cloth's, by ``edge_floor`` Lab units and ``edge_noise`` x
+    # the spread beyond (the blurred edge's partly-mask pixels: a pale line left along the outline).
+    edge_settle: bool = True
+    edge_towards: float = 0.2
+    edge_floor: float = 12.0
+    edge_noise: float = 2.0
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
     # ... and on past it, towards the ear, this far (face): a thin elongated stroke from the mask's side edge
@@ -645,13 +653,17 @@ class MaskSegmenter:
             self.stats.bare += 1
             return out
         self.stats.worn += 1
+        # (the outline's partly-mask pixels, decided at the ROI's resolution once the mask is scaled up)
+        edge = None
+        if opt.refine and opt.edge_settle:
+            edge = edge_model(lab, binary, opt.edge_towards, opt.edge_floor, opt.edge_noise)
         binary = binary.astype(np.float32)
         # Smooth the window at the working size; it maps onto ROI pixels by a scale and a shift.
         sub_to_roi = np.array(
             [[1.0 / sx, 0.0, x0 + 0.5 / sx - 0.5], [0.0, 1.0 / sy, y0 + 0.5 / sy - 0.5]], np.float32
         )
         binary = self._smooth(state, binary, lm, sub_to_roi)
-        self._paste(out, binary, (int(x0), int(y0)), full_shape, (sx, sy))
+        self._paste(out, binary, (int(x0), int(y0)), full_shape, (sx, sy), image, edge)
         return out
 
     def detail(self, face_id: int = 0) -> SegmentDetail | None:
@@ -1187,12 +1199,16 @@ class MaskSegmenter:
         origin: tuple[int, int],
         full_shape: tuple[int, int],
         scale: tuple[float, float],
+        image: np.ndarray | None = None,
+        edge: EdgeModel | None = None,
     ) -> None:
         """Write the working-size {0, 1} mask ``binary`` into the ROI mask ``out`` (zeros), its window's top-left corner
         at ``origin`` (x, y), the window ``full_shape`` (h, w) ROI pixels, ``scale`` (sx, sy) working / ROI pixels:
         scaled up bilinearly and cut at 0.5 (the edge lies between the working pixels, not on their blocks), then the
-        soft edge (a Gaussian blur of ``feather_px``). Only in the box of the mask (with the interpolation's and the
-        blur's reach around it), all in uint8: the feathered values are multiples of 1 / 255."""
+        soft edge (a Gaussian blur of ``feather_px``); before the blur, with ``edge`` (the working mask's
+        :class:`~unmask_video.mask_edge.EdgeModel`) and ``image`` (the ROI), the outline's partly-mask pixels join it at
+        the ROI's resolution (:func:`~unmask_video.mask_edge.settle_edge`). Only in the box of the mask (with the
+        interpolation's and the blur's reach around it), all in uint8: the feathered values are multiples of 1 / 255."""
         hard = (binary >= 0.5).astype(np.uint8)
         rows = np.flatnonzero(hard.any(axis=1))
         if rows.size == 0:
@@ -1217,7 +1233,12 @@ class MaskSegmenter:
             # (the whole window scaled up: cv2.resize is several times faster than a warp of the box alone)
             up = cv2.resize(hard, (fw, fh), interpolation=cv2.INTER_LINEAR)[by0:by1, bx0:bx1]
             up = cv2.threshold(up, 127, 255, cv2.THRESH_BINARY)[1]  # (>= 128: the float's >= 0.5)
+        x0, y0 = origin
+        if edge is not None and image is not None:
+            up = settle_edge(
+                image[y0 + by0 : y0 + by1, x0 + bx0 : x0 + bx1], up, edge,
+                (sx, (bx0 + 0.5) * sx - 0.5, sy, (by0 + 0.5) * sy - 0.5),
+            )
         if sigma > 0:
             up = cv2.GaussianBlur(up, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
-        x0, y0 = origin
         np.multiply(up, np.float32(1.0 / 255.0), out=out[y0 + by0 : y0 + by1, x0 + bx0 : x0 + bx1], casting="unsafe")

@@ -1,0 +1,81 @@
+"""The outline settled at the ROI's resolution (mask_edge): a blurred edge's partly-mask pixels join, skin does not."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unmask_video.mask_edge import edge_model, settle_edge
+
+
+def _soft_disc(size=160, radius=50.0, ramp=2.5, skin=(200, 150, 130), cloth=(190, 220, 240), noise=2.0, seed=5):
+    """A cloth disc on skin whose edge blends over ``ramp`` pixels (alpha falls linearly from 1 to 0 across it, as a
+    blurred or anti-aliased edge does): the RGB image and the alpha."""
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    r = np.hypot(xx - size / 2, yy - size / 2)
+    alpha = np.clip((radius - r) / ramp + 0.5, 0.0, 1.0)
+    image = alpha[..., None] * np.array(cloth, np.float32) + (1 - alpha[..., None]) * np.array(skin, np.float32)
+    image += np.random.default_rng(seed).normal(0, noise, image.shape)
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8), alpha
+
+
+def _settle(image, hard, scale=1):
+    """The model at a working size ``1 / scale`` of the image's (the segmenter's), the decision at the image's own."""
+    work = image if scale == 1 else cv2.resize(image, None, fx=1 / scale, fy=1 / scale, interpolation=cv2.INTER_AREA)
+    mask = (hard > 0).astype(np.uint8)
+    if scale != 1:
+        mask = (cv2.resize(mask.astype(np.float32), work.shape[1::-1], interpolation=cv2.INTER_AREA) >= 0.5)
+        mask = mask.astype(np.uint8)
+    model = edge_model(cv2.cvtColor(work, cv2.COLOR_RGB2LAB), mask)
+    assert model is not None
+    s = 1.0 / scale
+    return settle_edge(image, hard.astype(np.uint8) * 255, model, (s, 0.5 * s - 0.5, s, 0.5 * s - 0.5)) > 0
+
+
+def test_a_blurred_edges_partly_mask_pixels_join_and_the_skin_beyond_does_not():
+    for scale in (1, 2):  # (the working size the image's own, and half of it: the decision at the finer one)
+        image, alpha = _soft_disc()
+        hard = alpha >= 0.5  # where the snap puts the outline: the steepest step, half cloth
+        out = _settle(image, hard, scale)
+        partly = (alpha >= 0.3) & ~hard
+        assert partly.sum() > 100
+        assert out[partly].mean() > 0.95, scale  # (without the settle: none of them)
+        assert not (out & (alpha == 0)).any(), scale  # the skin just beyond stays out
+        assert (out[hard]).all()
+
+
+def test_noise_textured_skin_and_a_mask_of_the_skins_colour_take_nothing():
+    # a sharp edge on grainy skin: single pixels stray towards the cloth, none is partly mask
+    image, alpha = _soft_disc(ramp=0.01, noise=14.0)
+    hard = alpha >= 0.5
+    out = _settle(image, hard)
+    ring = (cv2.dilate(hard.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~hard
+    assert (out & ~hard).sum() < 0.03 * ring.sum()
+    # a cloth of nearly the skin's colour: no edge to read, nothing joins
+    image, alpha = _soft_disc(cloth=(204, 154, 134))
+    hard = alpha >= 0.5
+    assert (_settle(image, hard) == hard).all()
+
+
+def test_the_segmenter_settles_a_blurred_masks_outline(astronaut, astronaut_landmarks):
+    """Wired into MaskSegmenter: a drawn mask whose edge is blurred over a few pixels (a soft or out-of-focus edge) is
+    covered further out into its blend with the skin than without the settle, and no pixel the mask does not reach
+    at all joins."""
+    from unmask_video.landmarks import face_box
+    from unmask_video.segment import MaskSegmenter, SegmentOptions
+    from unmask_video.synthetic import LIGHT_BLUE, MaskStyle, draw_surgical_mask
+
+    big = cv2.resize(astronaut, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+    lm = (astronaut_landmarks * 2.0).astype(np.float32)
+    masked, truth = draw_surgical_mask(big, lm, MaskStyle(LIGHT_BLUE))
+    alpha = cv2.GaussianBlur((truth > 0.5).astype(np.float32), (0, 0), 1.5)[..., None]
+    soft = np.clip(np.rint(alpha * masked + (1 - alpha) * big), 0, 255).astype(np.uint8)
+    box = face_box(lm, soft.shape)
+    roi, roi_lm = np.ascontiguousarray(soft[box.slices]), lm - np.array([box.x0, box.y0], np.float32)
+    a = alpha[box.slices][..., 0]
+    on = MaskSegmenter(SegmentOptions(edge_settle=True)).segment(roi, roi_lm) >= 0.5
+    off = MaskSegmenter(SegmentOptions(edge_settle=False)).segment(roi, roi_lm) >= 0.5
+    assert off.any()
+    partly = (a >= 0.2) & (a < 0.5)
+    assert (on & partly).sum() >= (off & partly).sum() + 0.04 * partly.sum()  # (119 against 77 of 658 px)
+    assert (on & (a < 0.01)).sum() <= (off & (a < 0.01)).sum()

@@ -1,0 +1,161 @@
+"""The mask's outline settled at the ROI's own resolution: the pixels just outside it that are partly mask join it.
+
+The segmenter decides the mask at a working size and its boundary on the sharpest step of the colour (the snap),
+which on a blurred or anti-aliased edge lies where the pixel is about half cloth. The pixels beyond it that are still a
+fifth cloth or more are a pale (or dark) line along the outline once the rest is rebuilt: the "mask remnant" at the nose
+bridge and the cheeks. :func:`edge_model` takes, at the working size, the local mean colours of the cloth just inside
+the outline (m) and of what lies a few pixels beyond it (o), and the spread of the latter along the axis from o to m;
+:func:`settle_edge` then takes, at the ROI's resolution, each pixel touching the mask's outline whose colour lies at
+least ``towards`` of the way from o to m, by at least ``floor`` Lab units and ``noise`` x that spread (a noisy skin,
+hair or a textured background beside the mask is no edge), one pixel deep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["EdgeModel", "edge_model", "settle_edge"]
+
+_ALL = np.ones((3, 3), np.uint8)
+# (the channel pairs (i, j), i <= j, of a colour's second moments)
+_PAIRS = (np.array([0, 0, 0, 1, 1, 2]), np.array([0, 1, 2, 1, 2, 2]))
+
+
+@dataclass
+class EdgeModel:
+    """Where the working-size mask's outline is read and what a pixel there must show to join: on a grid of ``cell`` x
+    ``cell`` working pixels (``shape`` cells) whose first cell starts at working pixel ``origin`` (x, y), ``row`` (flat
+    cell index -> row, -1 where nothing joins: no colours on either side, or no contrast between them); per row the
+    unit ``axis`` (Lab) from the colour beyond (o) to the cloth's (m), ``offset`` (o . axis) and ``need``: the least
+    projection p . axis - offset of a pixel's colour p that joins."""
+
+    origin: tuple[int, int]
+    cell: int
+    shape: tuple[int, int]
+    row: np.ndarray
+    axis: np.ndarray
+    offset: np.ndarray
+    need: np.ndarray
+
+
+def _square(radius: int) -> np.ndarray:
+    return np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
+
+
+def _block_sums(values: np.ndarray, cells: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(gh * gw, k) float32: the rows of ``values`` (n, k) summed per grid cell (``cells``: the flat cell index of each
+    row), then over each cell's 3 x 3 neighbourhood of cells. (one bincount for all k columns)"""
+    gh, gw = shape
+    k = values.shape[1]
+    sums = np.bincount((cells[:, None] * k + np.arange(k)).ravel(), values.ravel(), minlength=gh * gw * k)
+    out = np.zeros((gh + 2, gw + 2, k), np.float32)
+    out[1:-1, 1:-1] = sums.reshape(gh, gw, k)
+    # (the 3 x 3 sum: separable, rows then columns)
+    rows = out[:-2] + out[1:-1] + out[2:]
+    return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]).reshape(gh * gw, k)
+
+
+def edge_model(
+    lab: np.ndarray,
+    mask: np.ndarray,
+    towards: float = 0.2,
+    floor: float = 12.0,
+    noise: float = 2.0,
+    contrast: float = 10.0,
+    inner: tuple[int, int] = (2, 4),
+    outer: tuple[int, int] = (3, 5),
+    cell: int = 3,
+) -> EdgeModel | None:
+    """The :class:`EdgeModel` of ``mask`` (uint8 {0, 1}, working size) in ``lab`` (uint8 Lab, same size): the cloth's
+    mean m over the mask's pixels ``inner`` (first, last) rings deep (the edge's own mixed pixels left out), the mean o
+    of what lies beyond over the ``outer`` rings out and its spread along the axis from o to m, each over the 3 x 3
+    cells of ``cell`` working pixels around a point (sums gathered at the rings' pixels only: the model costs what the
+    outline's length does, not the mask's area). A pixel there joins when its colour's projection on that axis lies at
+    least ``towards`` x |m - o| past o, and ``floor`` and ``noise`` x the spread; where |m - o| is under ``contrast`` (a
+    mask of the skin's colour has no edge to read) none does. None for an empty mask."""
+    x, y, w, h = cv2.boundingRect(mask)  # (cv2's: np.nonzero over the window costs more than the model)
+    if w == 0:
+        return None
+    r = outer[1] + 1
+    box = (slice(max(y - r, 0), y + h + r), slice(max(x - r, 0), x + w + r))
+    m8 = mask[box]
+    # (the rings as differences of dilations and erosions by squares: one pass each, as 3 x 3 ones repeated)
+    far = cv2.subtract(cv2.dilate(m8, _square(outer[1])), cv2.dilate(m8, _square(outer[0] - 1)))
+    deep = cv2.subtract(cv2.erode(m8, _square(inner[0] - 1)), cv2.erode(m8, _square(inner[1])))
+    gh, gw = -(-m8.shape[0] // cell), -(-m8.shape[1] // cell)
+    sub = lab[box]
+
+    def gather(ring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pts = cv2.findNonZero(ring)
+        if pts is None:
+            return np.zeros((0, 3), np.float32), np.zeros(0, np.int64)
+        px, py = pts[:, 0, 0], pts[:, 0, 1]
+        return sub[py, px].astype(np.float32), (py // cell).astype(np.int64) * gw + px // cell
+
+    colour_o, cells_o = gather(far)
+    colour_m, cells_m = gather(deep)
+    if len(cells_o) == 0 or len(cells_m) == 0:
+        return None
+    first, second = _PAIRS
+    # (per pixel beyond: a count, the colour, its second moments; per pixel of the cloth: a count, the colour)
+    values = np.empty((len(cells_o), 10), np.float32)
+    values[:, 0], values[:, 1:4] = 1.0, colour_o
+    np.multiply(colour_o[:, first], colour_o[:, second], out=values[:, 4:])
+    beyond = _block_sums(values, cells_o, (gh, gw))
+    values = np.empty((len(cells_m), 4), np.float32)
+    values[:, 0], values[:, 1:4] = 1.0, colour_m
+    cloth = _block_sums(values, cells_m, (gh, gw))
+    # (the rest only on the cells with colours on both sides: those along the outline)
+    cells = np.flatnonzero((beyond[:, 0] > 0.5) & (cloth[:, 0] > 0.5))
+    beyond, cloth = beyond[cells], cloth[cells]
+    o = beyond[:, 1:4] / beyond[:, :1]
+    mo = cloth[:, 1:4] / cloth[:, :1] - o
+    size = np.sqrt((mo * mo).sum(axis=1))
+    axis = mo / np.maximum(size, 1e-3)[:, None]
+    # (the spread along the axis: E[(x . u)^2] - (o . u)^2, from the second moments)
+    weights = np.where(first == second, 1.0, 2.0)
+    moment = (weights * axis[:, first] * axis[:, second] * beyond[:, 4:]).sum(axis=1) / beyond[:, 0]
+    offset = (o * axis).sum(axis=1)
+    spread = np.sqrt(np.maximum(moment - offset**2, 0.0))
+    ok = size >= contrast
+    cells = cells[ok]
+    row = np.full(gh * gw, -1, np.int32)
+    row[cells] = np.arange(len(cells), dtype=np.int32)
+    need = np.maximum(np.maximum(towards * size[ok], floor), noise * spread[ok])
+    origin = (box[1].start, box[0].start)
+    return EdgeModel(origin, cell, (gh, gw), row, axis[ok].astype(np.float32), offset[ok].astype(np.float32),
+                     need.astype(np.float32))
+
+
+def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
+                ) -> np.ndarray:
+    """``hard`` (uint8 {0, 255}, ROI pixels; changed in place and returned) with the pixels touching its outline
+    (8-connected) that are partly mask (:class:`EdgeModel`) set to 255. ``image``: the ROI's uint8 RGB pixels under
+    ``hard`` (same shape); ``to_work`` (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working pixel ax x + bx (and y
+    likewise) of the model's mask."""
+    ring = cv2.subtract(cv2.dilate(hard, _ALL), hard)
+    pts = cv2.findNonZero(ring)
+    if pts is None:
+        return hard
+    xs, ys = pts[:, 0, 0], pts[:, 0, 1]
+    ax, bx, ay, by = to_work
+    # (the grid cell of the working pixel nearest to each)
+    gy = (np.rint(ys * ay + by).astype(np.int64) - model.origin[1]) // model.cell
+    gx = (np.rint(xs * ax + bx).astype(np.int64) - model.origin[0]) // model.cell
+    gh, gw = model.shape
+    inside = (gy >= 0) & (gy < gh) & (gx >= 0) & (gx < gw)
+    rows = np.full(len(xs), -1, np.int32)
+    rows[inside] = model.row[gy[inside] * gw + gx[inside]]
+    keep = rows >= 0
+    if not keep.any():
+        return hard
+    ys, xs, rows = ys[keep], xs[keep], rows[keep]
+    # (the pixel's own colour: a blur would mix the cloth inside into every pixel beside a sharp edge, and a ring of
+    # skin would join)
+    lab = cv2.cvtColor(image[ys, xs][:, None, :], cv2.COLOR_RGB2LAB)[:, 0, :].astype(np.float32)
+    join = (lab * model.axis[rows]).sum(axis=1) - model.offset[rows] >= model.need[rows]
+    hard[ys[join], xs[join]] = 255
+    return hard
