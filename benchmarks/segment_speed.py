@@ -49,6 +49,7 @@ import numpy as np  # noqa: E402
 
 from unmask_video.landmarks import FaceTracker, face_box  # noqa: E402
 from unmask_video.mask_presence import PresenceOptions  # noqa: E402
+from unmask_video.pipeline import PipelineOptions  # noqa: E402
 from unmask_video.segment import MaskSegmenter, SegmentOptions  # noqa: E402
 from unmask_video.synthetic import LIGHT_BLUE, MaskStyle, draw_surgical_mask  # noqa: E402
 
@@ -60,16 +61,33 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
 
 
+def _to_720p(image: np.ndarray) -> np.ndarray:
+    """``image`` scaled to 720 rows and centred on a 1280 x 720 grey frame (a small talking-head clip as a 720p one)."""
+    h, w = image.shape[:2]
+    scaled = cv2.resize(image, (int(round(w * 720 / h)), 720), interpolation=cv2.INTER_LINEAR)
+    frame = np.full((720, max(1280, scaled.shape[1]), 3), 128, np.uint8)
+    x = (frame.shape[1] - scaled.shape[1]) // 2
+    frame[:, x : x + scaled.shape[1]] = scaled
+    return frame
+
+
 def _load(
-    path: Path, frames: int, roi: int, draw: bool = True
+    path: Path, frames: int, roi: int, draw: bool = True, start: int = 0, pipeline: bool = False
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(ROI image, ROI landmarks, ROI truth mask) for the first ``frames`` frames with a face (``draw`` False: a clip
-    of a real mask, as it is; its "truth" is empty)."""
+    """(ROI image, ROI landmarks, ROI truth mask) for the first ``frames`` frames with a face from frame ``start`` on
+    (``draw`` False: a clip of a real mask, as it is; its "truth" is empty). ``pipeline``: the ROI the pipeline gives
+    the segmenter (the face box at its margin, :class:`PipelineOptions`' ``box_margin``, not rescaled) in the frame
+    at 720 rows (a smaller clip scaled up and centred on a 1280 x 720 frame) instead of a box scaled to ``roi``."""
     out = []
+    margin = PipelineOptions().box_margin
     with av.open(str(path)) as container, FaceTracker() as tracker:
         stream = container.streams.video[0]
-        for frame in container.decode(stream):
+        for index, frame in enumerate(container.decode(stream)):
+            if index < start:
+                continue
             image = frame.to_ndarray(format="rgb24")
+            if pipeline and image.shape[0] != 720:
+                image = _to_720p(image)
             t = float(frame.time or 0.0)
             faces = tracker.track(image, t)
             if not faces:
@@ -79,8 +97,8 @@ def _load(
                 masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
             else:
                 masked, truth = image, np.zeros(image.shape[:2], np.float32)
-            box = face_box(lm, image.shape)
-            scale = roi / max(box.width, box.height)
+            box = face_box(lm, image.shape, margin) if pipeline else face_box(lm, image.shape)
+            scale = 1.0 if pipeline else roi / max(box.width, box.height)
             crop = cv2.resize(masked[box.slices], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             tcrop = cv2.resize(truth[box.slices], (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_LINEAR)
             roi_lm = ((lm - np.array([box.x0, box.y0], np.float32)) * scale).astype(np.float32)
@@ -292,6 +310,12 @@ def main() -> None:
     parser.add_argument(
         "--roi", type=int, default=430, help="ROI side in pixels after scaling (430: a talking head in 720p)"
     )
+    parser.add_argument("--start", type=int, default=0, help="the first frame read (e.g. 150 on the KF94 clip)")
+    parser.add_argument(
+        "--pipeline", action="store_true",
+        help="the pipeline's own ROI (the face box at its margin, not rescaled) in the frame at 720 rows (a smaller "
+        "clip scaled up onto a 1280 x 720 frame) instead of --roi",
+    )
     parser.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision of the segmentation timed as baseline")
     parser.add_argument(
         "--identical", action="store_true",
@@ -308,7 +332,7 @@ def main() -> None:
     if not path.exists():
         print(f"skipped: {path} not found (the ../shared data folder is absent)")
         sys.exit(0)
-    data = _load(path, args.frames, args.roi, draw=not args.real)
+    data = _load(path, args.frames, args.roi, draw=not args.real, start=args.start, pipeline=args.pipeline)
     if not data:
         print(f"skipped: no face found in {path}")
         sys.exit(0)
