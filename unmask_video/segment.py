@@ -155,6 +155,9 @@ class SegmentOptions:
     # than any larger one). 0: no cap. Off: 5 took 1.6 ms/frame off a 720p face, but left 0.6 points more of the drawn
     # masks with a hand in front uncovered (benchmarks.segmentation).
     rim_line_px: float = 0.0
+    # ... the median a 1-D one down the columns then along the rows (mask_refine.separable_median: about a tenth of the
+    # 2-D median's cost at 7 x 7, the largest single cost of the segmenter's refinement)
+    rim_separable: bool = False
     # ... flooding in from what the colour model rejects and (``rim_past_search``) from past the search region too
     rim_past_search: bool = False
     rim_hem_px: int = 2  # the cut's line moves out this many pixels (working size): the hem beside it stays
@@ -617,7 +620,7 @@ class MaskSegmenter:
                 binary = cut_at_rim(
                     lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
                     outside, opt.rim_same_cloth, opt.rim_hem_px,
-                    _cluster_map(labels, region_idx, fit.mask_clusters, shape),
+                    _cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
                 )
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
         worn, score, average, binary = self._presence(
