@@ -696,3 +696,14 @@ def test_rim_line_px_caps_the_rim_cuts_median_and_keeps_the_mask(big_astronaut, 
         else:
             assert max(sizes) > 5  # (this face's rim_line_width in working pixels is wider than the cap)
     assert masks[5.0].any() and _outline_distance(masks[5.0], masks[0.0]) <= 2.0
+
+
+def test_median_is_numpys_median():
+    """segment._median (the deep band's threshold from the seed's probabilities) is np.median, bit for bit."""
+    from unmask_video.segment import _median
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 4, 9, 10, 4000, 4001):
+        for values in (rng.random(n).astype(np.float32), np.round(rng.random(n) * 4).astype(np.float32)):
+            got, want = _median(values), np.median(values)
+            assert got.dtype == want.dtype and got == want
