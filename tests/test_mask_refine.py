@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from unmask_video.mask_refine import grow_deeper, snap_edges
 
@@ -213,7 +214,8 @@ def test_holes_are_what_the_mask_leaves_out_away_from_the_border():
     assert _holes(diagonal).sum() == 2
 
 
-def test_the_rim_cut_takes_off_a_look_alike_collar_but_not_the_cloth_beyond_a_pleat():
+@pytest.mark.parametrize("separable", [False, True], ids=["7x7 median", "separable median"])
+def test_the_rim_cut_takes_off_a_look_alike_collar_but_not_the_cloth_beyond_a_pleat(separable):
     from unmask_video.mask_refine import cut_at_rim
 
     rng = np.random.default_rng(3)
@@ -235,7 +237,9 @@ def test_the_rim_cut_takes_off_a_look_alike_collar_but_not_the_cloth_beyond_a_pl
     grown = cloth | collar  # the growth took the collar in
     outside = np.ones((h, w), bool)
     outside[collar > 0] = False  # (the colour model calls the collar mask)
-    out = cut_at_rim(lab, grown, sure, below, size=160.0, outside=outside, same_cloth=4.0, hem_px=1)
+    out = cut_at_rim(
+        lab, grown, sure, below, size=160.0, outside=outside, same_cloth=4.0, hem_px=1, separable=separable
+    )
     assert (out & collar).sum() <= 0.1 * collar.sum()
     assert (cloth & (1 - out)).sum() <= 0.01 * cloth.sum()  # the cloth under the pleat line stays
     # Nothing above the jaw line leaves the mask.
