@@ -664,9 +664,10 @@ def _whole_loop(
     band: float,
     winding: float,
 ) -> bool:
-    """Whether stroke ``i`` of ``comp`` (its ``box``: x, y, w, h) is kept whole past the face outline (:func:`ear_loops`'
-    ``beyond``): it leaves the ``face``, touches the mask's ``rim`` at the mask's side edge (``extent``: the mask's
-    x_lo, x_hi, y_lo, y_hi; ``band`` wide) above its lowest third, and is a single stroke (``winding``)."""
+    """Whether stroke ``i`` of ``comp`` (its ``box``: x, y, w, h) is kept whole past the face outline
+    (:func:`ear_loops`' ``beyond``): it leaves the ``face``, touches the mask's ``rim`` at the mask's side edge
+    (``extent``: the mask's x_lo, x_hi, y_lo, y_hi; ``band`` wide) above its lowest third, and is a single stroke
+    (``winding``)."""
     x, y, bw, bh = (int(v) for v in box)
     part = comp[y : y + bh, x : x + bw] == i
     if not (part & (face[y : y + bh, x : x + bw] == 0)).any():
