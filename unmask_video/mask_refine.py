@@ -357,9 +357,9 @@ def cut_at_rim(
     lies within ``same_cloth`` of the sure mask's, or of one of its ``parts``' (an int map of the k-means clusters of
     the mask, -1 elsewhere: a two-colour mask) stays: the cloth beyond one of its own lines (a stripe, a seam, the
     shadow of a fold). ``hem_px``: the mask keeps this many pixels past the cut (the line lies on a blurred step).
-    ``separable``: the median is a 1-D one down the columns, then along the rows (:func:`separable_median`), then a
-    5 x 5 one (about half the cost of OpenCV's 2-D one at 7 x 7; thin lines go as well, a step's corner is kept a
-    little differently).
+    ``separable``: the 7 x 7 median is a 1-D one down the columns, then along the rows (:func:`separable_median`),
+    then a 5 x 5 one (about half the cost of OpenCV's 2-D one; thin lines go as well, a step's corner is kept a little
+    differently); other sizes stay 2-D.
     """
     if not mask.any() or not sure.any() or not (mask & below).any():
         return mask
@@ -411,7 +411,8 @@ def _cut_at_rim(
     needed_at = (markers == 0) | (mask > 0)
     needed = mask_bbox(needed_at, k // 2 + gaussian_reach(sigma) + 1, needed_at.shape)
     if needed is not None:
-        if separable:  # (then a 5 x 5 one: alone, the 1-D medians left more texture, and cut a pleated mask short)
+        if separable and k > 5 and k in _MEDIAN_NETWORKS:  # (then a 5 x 5 one: alone, the 1-D medians cut a pleated
+            # mask short; at k <= 5 the 2-D median costs no more than this, past 7 there is no selection network)
             median = cv2.medianBlur(separable_median(lab[needed], k), 5)
         else:
             median = cv2.medianBlur(lab[needed], k)
