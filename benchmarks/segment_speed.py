@@ -1,7 +1,8 @@
 """Speed (and accuracy) of mask segmentation: the method's plain k-means against the default, measured in one run.
 
     python -m benchmarks.segment_speed [--frames 60] [--video lp_d0.mp4] [--roi 430] [--data ../shared/data]
-        [--baseline-rev REV] [--identical] [--only-baseline] [--real woman_puts_on_kf94_720p.mp4]
+        [--baseline-rev REV] [--identical] [--only-baseline] [--real woman_puts_on_kf94_720p.mp4] [--start N]
+        [--pipeline]
 
 Decodes frames of a real talking-head clip from ../shared/data/videos/talking (PyAV), tracks its
 landmarks (FaceMesh, not timed), draws a synthetic surgical mask on every frame (the ground truth),
@@ -22,7 +23,8 @@ scale-up with the feather, the segment call's own body), exclusive CPU time with
 (:data:`PARTS`); and how much the masks of the two differ
 (frames whose float masks are bit-identical, pixels as % of the mask area). ``--identical`` exits 1 unless every mask
 is bit-identical (for speed work that must not move the mask). ``--real NAME``: the same comparison on a clip of a real
-mask (``videos/masked``), as it is.
+mask (``videos/masked``), as it is. ``--pipeline``: the ROI the pipeline gives the segmenter (the face box at its margin,
+not rescaled) in the frame at 720 rows, instead of a box scaled to ``--roi``; ``--start``: the first frame read.
 
 This is a benchmark, not a test: it asserts nothing but ``--identical``. It skips with a message when ../shared is absent.
 """
