@@ -23,8 +23,8 @@ scale-up with the feather, the segment call's own body), exclusive CPU time with
 (:data:`PARTS`); and how much the masks of the two differ
 (frames whose float masks are bit-identical, pixels as % of the mask area). ``--identical`` exits 1 unless every mask
 is bit-identical (for speed work that must not move the mask). ``--real NAME``: the same comparison on a clip of a real
-mask (``videos/masked``), as it is. ``--pipeline``: the ROI the pipeline gives the segmenter (the face box at its margin,
-not rescaled) in the frame at 720 rows, instead of a box scaled to ``--roi``; ``--start``: the first frame read.
+mask (``videos/masked``), as it is. ``--pipeline``: the ROI the pipeline gives the segmenter (the face box at its
+margin, not rescaled) in the frame at 720 rows, instead of a box scaled to ``--roi``; ``--start``: the first frame read.
 
 This is a benchmark, not a test: it asserts nothing but ``--identical``. It skips with a message when ../shared is absent.
 """
