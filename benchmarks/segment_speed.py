@@ -1,7 +1,8 @@
 """Speed (and accuracy) of mask segmentation: the method's plain k-means against the default, measured in one run.
 
     python -m benchmarks.segment_speed [--frames 60] [--video lp_d0.mp4] [--roi 430] [--data ../shared/data]
-        [--baseline-rev REV] [--identical] [--only-baseline] [--real woman_puts_on_kf94_720p.mp4]
+        [--baseline-rev REV] [--identical] [--only-baseline] [--real woman_puts_on_kf94_720p.mp4] [--start N]
+        [--pipeline]
 
 Decodes frames of a real talking-head clip from ../shared/data/videos/talking (PyAV), tracks its
 landmarks (FaceMesh, not timed), draws a synthetic surgical mask on every frame (the ground truth),
@@ -22,7 +23,8 @@ scale-up with the feather, the segment call's own body), exclusive CPU time with
 (:data:`PARTS`); and how much the masks of the two differ
 (frames whose float masks are bit-identical, pixels as % of the mask area). ``--identical`` exits 1 unless every mask
 is bit-identical (for speed work that must not move the mask). ``--real NAME``: the same comparison on a clip of a real
-mask (``videos/masked``), as it is.
+mask (``videos/masked``), as it is. ``--pipeline``: the ROI the pipeline gives the segmenter (the face box at its
+margin, not rescaled) in the frame at 720 rows, instead of a box scaled to ``--roi``; ``--start``: the first frame read.
 
 This is a benchmark, not a test: it asserts nothing but ``--identical``. It skips with a message when ../shared is absent.
 """
@@ -49,6 +51,7 @@ import numpy as np  # noqa: E402
 
 from unmask_video.landmarks import FaceTracker, face_box  # noqa: E402
 from unmask_video.mask_presence import PresenceOptions  # noqa: E402
+from unmask_video.pipeline import PipelineOptions  # noqa: E402
 from unmask_video.segment import MaskSegmenter, SegmentOptions  # noqa: E402
 from unmask_video.synthetic import LIGHT_BLUE, MaskStyle, draw_surgical_mask  # noqa: E402
 
@@ -60,16 +63,33 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
 
 
+def _to_720p(image: np.ndarray) -> np.ndarray:
+    """``image`` scaled to 720 rows and centred on a 1280 x 720 grey frame (a small talking-head clip as a 720p one)."""
+    h, w = image.shape[:2]
+    scaled = cv2.resize(image, (int(round(w * 720 / h)), 720), interpolation=cv2.INTER_LINEAR)
+    frame = np.full((720, max(1280, scaled.shape[1]), 3), 128, np.uint8)
+    x = (frame.shape[1] - scaled.shape[1]) // 2
+    frame[:, x : x + scaled.shape[1]] = scaled
+    return frame
+
+
 def _load(
-    path: Path, frames: int, roi: int, draw: bool = True
+    path: Path, frames: int, roi: int, draw: bool = True, start: int = 0, pipeline: bool = False
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(ROI image, ROI landmarks, ROI truth mask) for the first ``frames`` frames with a face (``draw`` False: a clip
-    of a real mask, as it is; its "truth" is empty)."""
+    """(ROI image, ROI landmarks, ROI truth mask) for the first ``frames`` frames with a face from frame ``start`` on
+    (``draw`` False: a clip of a real mask, as it is; its "truth" is empty). ``pipeline``: the ROI the pipeline gives
+    the segmenter (the face box at its margin, :class:`PipelineOptions`' ``box_margin``, not rescaled) in the frame
+    at 720 rows (a smaller clip scaled up and centred on a 1280 x 720 frame) instead of a box scaled to ``roi``."""
     out = []
+    margin = PipelineOptions().box_margin
     with av.open(str(path)) as container, FaceTracker() as tracker:
         stream = container.streams.video[0]
-        for frame in container.decode(stream):
+        for index, frame in enumerate(container.decode(stream)):
+            if index < start:
+                continue
             image = frame.to_ndarray(format="rgb24")
+            if pipeline and image.shape[0] != 720:
+                image = _to_720p(image)
             t = float(frame.time or 0.0)
             faces = tracker.track(image, t)
             if not faces:
@@ -79,8 +99,8 @@ def _load(
                 masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
             else:
                 masked, truth = image, np.zeros(image.shape[:2], np.float32)
-            box = face_box(lm, image.shape)
-            scale = roi / max(box.width, box.height)
+            box = face_box(lm, image.shape, margin) if pipeline else face_box(lm, image.shape)
+            scale = 1.0 if pipeline else roi / max(box.width, box.height)
             crop = cv2.resize(masked[box.slices], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             tcrop = cv2.resize(truth[box.slices], (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_LINEAR)
             roi_lm = ((lm - np.array([box.x0, box.y0], np.float32)) * scale).astype(np.float32)
@@ -292,6 +312,12 @@ def main() -> None:
     parser.add_argument(
         "--roi", type=int, default=430, help="ROI side in pixels after scaling (430: a talking head in 720p)"
     )
+    parser.add_argument("--start", type=int, default=0, help="the first frame read (e.g. 150 on the KF94 clip)")
+    parser.add_argument(
+        "--pipeline", action="store_true",
+        help="the pipeline's own ROI (the face box at its margin, not rescaled) in the frame at 720 rows (a smaller "
+        "clip scaled up onto a 1280 x 720 frame) instead of --roi",
+    )
     parser.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision of the segmentation timed as baseline")
     parser.add_argument(
         "--identical", action="store_true",
@@ -308,7 +334,7 @@ def main() -> None:
     if not path.exists():
         print(f"skipped: {path} not found (the ../shared data folder is absent)")
         sys.exit(0)
-    data = _load(path, args.frames, args.roi, draw=not args.real)
+    data = _load(path, args.frames, args.roi, draw=not args.real, start=args.start, pipeline=args.pipeline)
     if not data:
         print(f"skipped: no face found in {path}")
         sys.exit(0)

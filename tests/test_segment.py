@@ -689,10 +689,49 @@ def test_rim_line_px_caps_the_rim_cuts_median_and_keeps_the_mask(big_astronaut, 
     masks = {}
     for cap in (0.0, 5.0):
         sizes.clear()
-        masks[cap] = MaskSegmenter(SegmentOptions(rim_line_px=cap)).segment(roi_img, roi_lm) >= 0.5
+        # (the 2-D median's kernel: the default's separable one stands in for the 7 x 7, see the next test)
+        options = SegmentOptions(rim_line_px=cap, rim_separable=False)
+        masks[cap] = MaskSegmenter(options).segment(roi_img, roi_lm) >= 0.5
         assert sizes, "the rim cut ran no median"
         if cap:
             assert max(sizes) == 5
         else:
             assert max(sizes) > 5  # (this face's rim_line_width in working pixels is wider than the cap)
     assert masks[5.0].any() and _outline_distance(masks[5.0], masks[0.0]) <= 2.0
+
+
+def test_the_default_rim_cut_runs_no_7x7_median_and_keeps_the_mask(big_astronaut, monkeypatch):
+    """``rim_separable`` (default): where the rim cut's median is 7 x 7, it is a separable one then a 5 x 5 (no 7 x 7
+    OpenCV median runs), and the mask stays the 2-D median's to within a pixel on a pleated mask."""
+    from unmask_video import mask_refine
+
+    image, lm = big_astronaut
+    masked, _ = draw_surgical_mask(image, lm, MaskStyle(BLACK, pleats=2, below_chin=0.3))
+    box = face_box(lm, masked.shape)
+    roi_img, roi_lm = np.ascontiguousarray(masked[box.slices]), lm - np.array([box.x0, box.y0], np.float32)
+    sizes: list[int] = []
+    median = mask_refine.cv2.medianBlur
+
+    def recording(src: np.ndarray, ksize: int) -> np.ndarray:
+        sizes.append(ksize)
+        return median(src, ksize)
+
+    monkeypatch.setattr(mask_refine.cv2, "medianBlur", recording)
+    masks = {}
+    for separable in (False, True):
+        sizes.clear()
+        masks[separable] = MaskSegmenter(SegmentOptions(rim_separable=separable)).segment(roi_img, roi_lm) >= 0.5
+        assert sizes == ([5] if separable else [7])
+    assert SegmentOptions().rim_separable
+    assert masks[True].any() and _outline_distance(masks[True], masks[False]) <= 1.0
+
+
+def test_median_is_numpys_median():
+    """segment._median (the deep band's threshold from the seed's probabilities) is np.median, bit for bit."""
+    from unmask_video.segment import _median
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 4, 9, 10, 4000, 4001):
+        for values in (rng.random(n).astype(np.float32), np.round(rng.random(n) * 4).astype(np.float32)):
+            got, want = _median(values), np.median(values)
+            assert got.dtype == want.dtype and got == want
