@@ -614,6 +614,26 @@ def test_the_distinct_rows_check_is_np_unique_counted():
             assert _has_distinct(rows, k) == (len(np.unique(rows, axis=0)) >= k)
 
 
+def _face_roi(masked: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    box = face_box(lm, masked.shape)
+    return np.ascontiguousarray(masked[box.slices]), lm - np.array([box.x0, box.y0], np.float32)
+
+
+def _recorded_medians(monkeypatch) -> list[int]:
+    """The kernel sizes of every ``cv2.medianBlur`` that mask_refine runs from now on (the test's list)."""
+    from unmask_video import mask_refine
+
+    sizes: list[int] = []
+    median = mask_refine.cv2.medianBlur
+
+    def recording(src: np.ndarray, ksize: int) -> np.ndarray:
+        sizes.append(ksize)
+        return median(src, ksize)
+
+    monkeypatch.setattr(mask_refine.cv2, "medianBlur", recording)
+    return sizes
+
+
 def _outline_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Mean distance (px) from the outline of bool mask ``a`` to that of ``b``, both ways averaged."""
 
@@ -672,20 +692,10 @@ def test_rim_line_px_caps_the_rim_cuts_median_and_keeps_the_mask(big_astronaut, 
     """``rim_line_px``: the rim cut's median (the line width below which pleats and prints are no rim) is at most that
     many working pixels; off (0) it follows ``rim_line_width`` of the face; the mask with the cap stays the uncapped
     one's to within a couple of pixels on a plain mask."""
-    from unmask_video import mask_refine
-
     image, lm = big_astronaut
     masked, _ = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE, below_chin=0.3))
-    box = face_box(lm, masked.shape)
-    roi_img, roi_lm = np.ascontiguousarray(masked[box.slices]), lm - np.array([box.x0, box.y0], np.float32)
-    sizes: list[int] = []
-    median = mask_refine.cv2.medianBlur
-
-    def recording(src: np.ndarray, ksize: int) -> np.ndarray:
-        sizes.append(ksize)
-        return median(src, ksize)
-
-    monkeypatch.setattr(mask_refine.cv2, "medianBlur", recording)
+    roi_img, roi_lm = _face_roi(masked, lm)
+    sizes = _recorded_medians(monkeypatch)
     masks = {}
     for cap in (0.0, 5.0):
         sizes.clear()
@@ -703,20 +713,10 @@ def test_rim_line_px_caps_the_rim_cuts_median_and_keeps_the_mask(big_astronaut, 
 def test_the_default_rim_cut_runs_no_7x7_median_and_keeps_the_mask(big_astronaut, monkeypatch):
     """``rim_separable`` (default): where the rim cut's median is 7 x 7, it is a separable one then a 5 x 5 (no 7 x 7
     OpenCV median runs), and the mask stays the 2-D median's to within a pixel on a pleated mask."""
-    from unmask_video import mask_refine
-
     image, lm = big_astronaut
     masked, _ = draw_surgical_mask(image, lm, MaskStyle(BLACK, pleats=2, below_chin=0.3))
-    box = face_box(lm, masked.shape)
-    roi_img, roi_lm = np.ascontiguousarray(masked[box.slices]), lm - np.array([box.x0, box.y0], np.float32)
-    sizes: list[int] = []
-    median = mask_refine.cv2.medianBlur
-
-    def recording(src: np.ndarray, ksize: int) -> np.ndarray:
-        sizes.append(ksize)
-        return median(src, ksize)
-
-    monkeypatch.setattr(mask_refine.cv2, "medianBlur", recording)
+    roi_img, roi_lm = _face_roi(masked, lm)
+    sizes = _recorded_medians(monkeypatch)
     masks = {}
     for separable in (False, True):
         sizes.clear()
