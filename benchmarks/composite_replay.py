@@ -175,6 +175,13 @@ def _replay(
     return results
 
 
+def _output_difference(new_out: list, old_out: list, faces: list) -> tuple[str, str]:
+    """The table's two comparison cells: the largest level difference and the worst face's PSNR (new vs old)."""
+    diff = str(max(int(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(old_out, new_out)))
+    worst = min(_psnr(a, b, face.image) for a, b, face in zip(new_out, old_out, faces))
+    return diff, "identical" if np.isinf(worst) else f"{worst:.1f}"
+
+
 def _psnr(new: np.ndarray, old: np.ndarray, image: np.ndarray) -> float:
     """PSNR (dB) of one face's ``new`` output against the ``old`` over the pixels either changed in the ROI ``image``
     (the rebuilt hole and band: the untouched rest would only raise it); inf where they are the same."""
@@ -255,10 +262,7 @@ def main() -> None:
                 cells.append(f"{o:.2f} -> {n:.2f} ({ratio:.2f}x)")
             diff = psnr = "-"
             if baseline is not None:
-                new_out, old_out = rounds[-1][0][1], rounds[-1][1][1]
-                diff = str(max(int(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(old_out, new_out)))
-                worst = min(_psnr(a, b, face.image) for a, b, face in zip(new_out, old_out, batch))
-                psnr = "identical" if np.isinf(worst) else f"{worst:.1f}"
+                diff, psnr = _output_difference(rounds[-1][0][1], rounds[-1][1][1], batch)
             table.add_row(f"{name} ({len(batch)})", kind, *cells, diff, psnr)
     console.print(table)
     # Today's composite with the light from the ring (light="ring", the default before issue 11's skin light)

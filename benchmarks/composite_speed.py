@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import unmask_video.reconstruct.composite as composite_module  # noqa: E402
-from benchmarks.composite_replay import _PartTimer, _psnr, _quality_faces, _record, _relit  # noqa: E402
+from benchmarks.composite_replay import _output_difference, _PartTimer, _quality_faces, _record, _relit  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 
 #: (label, module attribute, function name): the parts timed, inclusive of what they call.
@@ -221,10 +221,7 @@ def main() -> None:
             cells.append(f"{old:.2f} -> {new:.2f} ({ratio:.2f}x)")
         diff = psnr = "-"
         if baseline is not None:
-            new_out, old_out = rounds[-1][0][1], rounds[-1][1][1]
-            diff = str(max(int(np.abs(a.astype(np.int16) - b).max()) for a, b in zip(old_out, new_out)))
-            worst = min(_psnr(a, b, f.image) for a, b, f in zip(new_out, old_out, faces))
-            psnr = "identical" if np.isinf(worst) else f"{worst:.1f}"
+            diff, psnr = _output_difference(rounds[-1][0][1], rounds[-1][1][1], faces)
         shape = faces[0].image.shape
         print(f"| {name} ({len(faces)}, {shape[1]}x{shape[0]}) | " + " | ".join(cells) + f" | {diff} | {psnr} |",
               flush=True)

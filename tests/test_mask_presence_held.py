@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.test_presence import _segment_full
 from unmask_video import landmark_sets as ls
-from unmask_video.landmarks import face_box
 from unmask_video.mask_presence import PresenceOptions, edge_slant, presence_score
 from unmask_video.segment import MaskSegmenter, SegmentOptions, face_size
 from unmask_video.synthetic import LIGHT_BLUE, WHITE, MaskStyle, draw_surgical_mask
@@ -52,14 +52,6 @@ def held_card(image: np.ndarray, lm: np.ndarray, colour, side: int) -> tuple[np.
     out = image.copy()
     out[on > 0] = rgb[on > 0]
     return out, on > 0
-
-
-def _segment(seg: MaskSegmenter, image: np.ndarray, lm: np.ndarray) -> np.ndarray:
-    box = face_box(lm, image.shape)
-    out = np.zeros(image.shape[:2], bool)
-    offset = np.array([box.x0, box.y0], np.float32)
-    out[box.slices] = seg.segment(np.ascontiguousarray(image[box.slices]), lm - offset) >= 0.5
-    return out
 
 
 def _noisy(image: np.ndarray, seed: int) -> np.ndarray:
@@ -116,19 +108,19 @@ def test_a_mask_held_across_the_face_is_not_worn_and_a_worn_one_still_is(big_fac
     worn, truth = draw_surgical_mask(image, lm, MaskStyle(colour))
     seg = MaskSegmenter()
     for i in range(4):
-        assert not _segment(seg, _noisy(held, i), lm).any(), f"frame {i}: the held card was taken for a worn mask"
-    masks = [_segment(seg, _noisy(worn, 10 + i), lm) for i in range(4)]
+        assert not _segment_full(seg, _noisy(held, i), lm).any(), f"frame {i}: the held card was taken for a worn mask"
+    masks = [_segment_full(seg, _noisy(worn, 10 + i), lm) for i in range(4)]
     assert all(m.any() for m in masks[1:]), "the worn mask after it was not found"
     assert (masks[-1] & (truth > 0)).sum() / (truth > 0).sum() >= 0.9
-    again = [_segment(seg, _noisy(held, 20 + i), lm).any() for i in range(4)]
+    again = [_segment_full(seg, _noisy(held, 20 + i), lm).any() for i in range(4)]
     assert not any(again[2:]), "the mask taken off and held up again was kept"
     plain = MaskSegmenter(SegmentOptions(presence=PresenceOptions(slant_high=0.0)))
-    assert _segment(plain, _noisy(held, 0), lm).any()
+    assert _segment_full(plain, _noisy(held, 0), lm).any()
 
 
 def test_a_tilted_head_wearing_a_mask_keeps_it_and_holding_one_does_not(big_face):
     image, lm = _rotated(*big_face, 15.0)
     worn, _ = draw_surgical_mask(image, lm, MaskStyle())
-    assert _segment(MaskSegmenter(), worn, lm).any()
+    assert _segment_full(MaskSegmenter(), worn, lm).any()
     held, _ = held_card(image, lm, LIGHT_BLUE, -1)
-    assert not _segment(MaskSegmenter(), held, lm).any()
+    assert not _segment_full(MaskSegmenter(), held, lm).any()
