@@ -9,6 +9,7 @@ import pytest
 
 from tests.test_warp import astronaut, lower_face_and_neck, moved_astronaut
 from unmask_video import landmark_sets
+from unmask_video import reference_matte as reference_matte_module
 from unmask_video.reconstruct.composite import match_color
 from unmask_video.reference_matte import mirror_fill, mirror_map, mirror_pairs, reference_matte
 from unmask_video.warp import ReferenceWarper, WarpOptions, face_region, neck_column, neck_region
@@ -114,6 +115,39 @@ def test_the_matte_keeps_the_lips_and_eyes_and_drops_hair_reaching_in_over_a_che
         assert matte[poly > 0].mean() > 0.95
     # Nothing outside where skin may be.
     assert not (matte & (reach == 0)).any()
+
+
+def test_a_pale_wall_the_face_oval_runs_onto_is_cut_at_the_cheek(monkeypatch: pytest.MonkeyPatch) -> None:
+    # FaceMesh's oval often runs a few pixels past the cheek onto the wall; a pale, greyish wall passes the colour test
+    # (lit skin), and that strip, carried into the frame's cheek and colour-matched, showed as a thin bright line.
+    image, lm = astronaut()
+    shape = image.shape[:2]
+    height = _height(lm)
+    face = face_region(shape, lm)
+    depth = cv2.distanceTransform((face > 0).astype(np.uint8), cv2.DIST_L2, 3)
+    skin = np.median(image[cv2.erode(face, np.ones((25, 25), np.uint8)) > 0], axis=0)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    eyes = lm[list(landmark_sets.LEFT_EYE_CORNERS + landmark_sets.RIGHT_EYE_CORNERS), 1].max()
+    side = (xx < lm[:, 0].mean()) & (yy > eyes) & (yy < lm[list(landmark_sets.NECK_SIDES), 1].min())
+    # The image-left cheek ends 0.025 face heights inside the oval; beside it a wall of the skin's colour half greyed
+    # and a little lighter.
+    strip = side & (face > 0) & (depth <= 0.025 * height)
+    wall = side & ((face == 0) | strip) & (xx > lm[:, 0].min() - 0.15 * height)
+    tone = np.clip((0.5 * skin + 0.5 * skin.mean()) * 1.1 + 10, 0, 255)
+    walled = image.copy()
+    walled[wall] = np.clip(tone + np.random.default_rng(5).normal(0, 3, (int(wall.sum()), 3)), 0, 255).astype(np.uint8)
+    matte = reference_matte(walled, lm, face, face, height) > 0
+    plain = reference_matte(image, lm, face, face, height) > 0
+    assert strip.sum() > 80
+    assert matte[strip].mean() < 0.25
+    # The face's own skin further in stays, and on the plain photo (hair and a dark background beside the face) the
+    # matte loses a few pixels along its outline at most.
+    assert matte[depth > 0.05 * height].mean() > 0.95
+    # Without the comparison along the outline, the colour test alone took the strip (and the plain photo's matte).
+    monkeypatch.setattr(reference_matte_module, "outside_like", lambda lab, skin, reach, height: np.zeros_like(skin))
+    assert (reference_matte(walled, lm, face, face, height) > 0)[strip].mean() > 0.6
+    before = reference_matte(image, lm, face, face, height) > 0
+    assert (before != plain).sum() < 0.01 * before.sum()
 
 
 def test_a_reference_whose_face_centre_is_too_small_keeps_the_whole_region() -> None:

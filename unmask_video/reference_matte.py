@@ -7,7 +7,9 @@ matte is decided once, when the reference is loaded:
 
 - *where* skin can be (``reach``, given by the warp): the face oval and, below the jaw, only the neck's column
   (``warp.neck_column``), never beside it nor past the outline (a wall of the skin's own colour and light cannot
-  be told from skin by colour: there only where it lies tells them apart);
+  be told from skin by colour: there only where it lies tells them apart); FaceMesh's outline often runs a few pixels
+  past the cheek, so along it a pixel lighter than the skin just inside and far nearer the colour just outside (a pale
+  wall the colour test takes for lit skin) is not skin (:func:`outside_like`);
 - *which colour* is skin: a model of the face's own skin learned from the face centre (inside the oval, away from
   its outline, the eyes and the lips): the median Lab colour and the robust covariance of its chroma, lightness
   allowed far darker (a neck in the jaw's shadow, down to a floor: not dark hair) than lighter (a lit wall, a pale
@@ -34,7 +36,7 @@ from unmask_video import landmark_sets
 
 log = logging.getLogger(__name__)
 
-__all__ = ["skin_model", "skin_distance", "reference_matte", "SkinModel", "mirror_fill", "disc"]
+__all__ = ["skin_model", "skin_distance", "reference_matte", "SkinModel", "mirror_fill", "disc", "outside_like"]
 
 #: The face centre the skin colour is learned from: the face oval shrunk by this fraction of the face height...
 _CENTRE_INSET = 0.1
@@ -57,6 +59,18 @@ _MIN_LIGHT_SPREAD = 3.0
 _CLEAN = 0.015
 #: The matte's outline is smoothed with a Gaussian of this fraction of the face height.
 _SMOOTH = 0.012
+#: Along the outline of where skin may be, within this fraction of the face height inside it, a pixel lighter than the
+#: skin just inside (as deep again) and far nearer the colour just outside (a ring as wide) is not skin: FaceMesh's
+#: oval often runs a few pixels past the cheek onto a pale wall that the (wide) colour test takes for lit skin, and
+#: that strip, carried by the warp into the frame's cheek and colour-matched, showed as a thin bright line.
+_OUTLINE_BAND = 0.03
+#: ... only where the two sides differ by at least this much (Lab units, the lightness counted at half weight: shading
+#: changes it most), so an ear, a bald head or a neck beyond the outline, which are skin too, cut nothing.
+_OUTLINE_SEPARATION = 10.0
+_OUTLINE_LIGHT_WEIGHT = 0.5
+#: ... and only a pixel this many times nearer the outside's colour than the skin's (not the blend across the edge, nor
+#: a jaw's shadow against a dark collar: the fill's fade takes the edge's last pixels).
+_OUTLINE_NEARER = 2.0
 #: Fewer centre pixels than this and no colour is learned (every pixel of the region is skin).
 _MIN_SAMPLE = 50
 #: At most this many centre pixels are used for the model (an even subsample).
@@ -128,6 +142,50 @@ def _fill_enclosed(region: np.ndarray) -> np.ndarray:
     return region | cv2.bitwise_not(flood[1:-1, 1:-1])
 
 
+def _local_sums(lab: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
+    """(h, w, 4) float32: Gaussian sums of ``lab`` ((h, w, 3)) over ``where`` ((h, w) bool) and of its weight, at a
+    size shrunk so that the Gaussian spans 4 pixels there, scaled back (smooth averages; at full size they cost 0.2 s
+    on a 650 px reference)."""
+    h, w = where.shape
+    shrink = max(1.0, sigma / 4.0)
+    small = (max(int(round(w / shrink)), 1), max(int(round(h / shrink)), 1))
+    stack = np.empty((h, w, 4), np.float32)
+    stack[..., 3] = where
+    np.multiply(lab, stack[..., 3:], out=stack[..., :3])
+    blurred = cv2.GaussianBlur(cv2.resize(stack, small, interpolation=cv2.INTER_AREA), (0, 0), sigma / shrink)
+    return cv2.resize(blurred, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def outside_like(lab: np.ndarray, skin: np.ndarray, reach: np.ndarray, height: float) -> np.ndarray:
+    """(h, w) bool: the pixels of ``reach`` ((h, w) uint8, where skin may be) near its outline that are lighter than the
+    ``skin`` ((h, w) bool: the colour test's) just inside it and far nearer in colour what lies just outside it, where
+    those two differ (:data:`_OUTLINE_BAND`, :data:`_OUTLINE_SEPARATION`, :data:`_OUTLINE_NEARER`): a pale wall or
+    shirt that FaceMesh's outline takes in. ``lab``: the reference in Lab, (h, w, 3) float32."""
+    band = max(_OUTLINE_BAND * height, 2.0)
+    inside = (reach > 0).view(np.uint8)
+    depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+    away = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 3)
+    near = (depth > 0) & (depth <= band)
+    if not near.any():
+        return near
+    # (the lightness at half weight in every distance below; the averages read only at the band's pixels)
+    weight = np.float32([_OUTLINE_LIGHT_WEIGHT, 1.0, 1.0])
+    out_sums = _local_sums(lab, (away > 0) & (away <= band), band)[near]
+    in_sums = _local_sums(lab, skin & (depth > band) & (depth <= 2 * band), band)[near]
+    out_mean = out_sums[:, :3] / np.maximum(out_sums[:, 3:], 1e-6) * weight
+    in_mean = in_sums[:, :3] / np.maximum(in_sums[:, 3:], 1e-6) * weight
+    pixel = lab[near] * weight
+    known = (out_sums[:, 3] > 1e-3) & (in_sums[:, 3] > 1e-3)
+    apart = np.linalg.norm(out_mean - in_mean, axis=1) >= _OUTLINE_SEPARATION
+    nearer_out = _OUTLINE_NEARER * np.linalg.norm(pixel - out_mean, axis=1) < np.linalg.norm(pixel - in_mean, axis=1)
+    # (lighter than the skin there only: hair, a shadow or a dark collar at the outline are left to the darkness test
+    # and to the fill's fade, as before; a pale wall or shirt is what the colour test lets through as lit skin)
+    lighter = pixel[:, 0] > in_mean[:, 0]
+    result = np.zeros_like(near)
+    result[near] = known & apart & nearer_out & lighter
+    return result
+
+
 def reference_matte(
     image: np.ndarray, landmarks: np.ndarray, face: np.ndarray, reach: np.ndarray, height: float
 ) -> np.ndarray:
@@ -144,7 +202,10 @@ def reference_matte(
         return reach.copy()
     chroma, light = skin_distance(lab, model)
     darkest = max(-_DARKER_SPREADS, (_DARKEST - 1.0) * float(model.median[0]) / model.light_spread)
-    skin = ((chroma < _CHROMA_LIMIT) & (light < _LIGHTER_SPREADS) & (light > darkest)).astype(np.uint8) * 255
+    coloured = (chroma < _CHROMA_LIMIT) & (light < _LIGHTER_SPREADS) & (light > darkest)
+    # (a pale wall FaceMesh's outline takes in, which the colour test passes as lit skin: see :func:`outside_like`)
+    coloured &= ~outside_like(lab, coloured, reach, height)
+    skin = coloured.astype(np.uint8) * 255
     skin &= reach
     clean = disc(_CLEAN * height)
     skin = cv2.morphologyEx(cv2.morphologyEx(skin, cv2.MORPH_OPEN, clean), cv2.MORPH_CLOSE, clean)
