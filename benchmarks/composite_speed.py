@@ -1,6 +1,6 @@
 """The reference composite's CPU per face, today's against a git revision's, on faces recorded once and kept.
 
-    python -m benchmarks.composite_speed [--cache /tmp/composite_speed_faces.pkl] [--baseline-rev REV]
+    python -m benchmarks.composite_speed [--cache FACES.pkl] [--baseline-rev REV]
                                          [--rounds 5] [--faces 24] [--profile]
 
 The faces the composite is given (ROI, mask, landmarks, warped reference, validity) are recorded from real runs of
@@ -43,6 +43,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import unmask_video.reconstruct.composite as composite_module  # noqa: E402
 from benchmarks.composite_replay import _output_difference, _PartTimer, _quality_faces, _record, _relit  # noqa: E402
+from unmask_video.cache import cache_dir  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 
 #: (label, module attribute, function name): the parts timed, inclusive of what they call.
@@ -164,7 +165,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "videos",
                         help="the shared videos folder (from a worktree under /work/wt: /work/shared/data/videos)")
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "composite_speed_faces.pkl")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="the recorded faces (a pickle: only one this benchmark wrote; default: in the user's cache)")
     parser.add_argument("--faces", type=int, default=24, help="faces per scene (evenly spread), when recording")
     parser.add_argument("--real", action="store_true", help="also record the real-clip picture check's trims")
     parser.add_argument("--rounds", type=int, default=5)
@@ -172,6 +174,8 @@ def main() -> None:
     parser.add_argument("--scenes", default="", help="scene names separated by ; (a subset)")
     parser.add_argument("--profile", action="store_true", help="cProfile today's composite instead")
     args = parser.parse_args()
+    if args.cache is None:  # (not the shared temporary folder: a pickle there could be anyone's)
+        args.cache = cache_dir("benchmarks") / "composite_speed_faces.pkl"
     if args.cache.is_file():
         scenes = pickle.loads(args.cache.read_bytes())
     else:
