@@ -351,10 +351,10 @@ def test_no_sure_cloth_is_near_nothing_without_a_warning():
     assert near.shape == (25,) and not near.any()
 
 
-def test_speed_helpers_give_numpys_own_answers():
-    """The rim cut's and the hem's faster stand-ins: ``nonzero`` is np.nonzero (same order), ``_median_rows`` is
-    np.median along the rows, bit for bit (odd and even counts, ties, one row)."""
-    from unmask_video.mask_refine import _median_rows, nonzero
+def test_nonzero_is_numpys_nonzero():
+    """The hem's and the ear loops' faster stand-in: ``nonzero`` is np.nonzero (same order). (The rim cut's medians:
+    tests/test_order_stats.py.)"""
+    from unmask_video.mask_refine import nonzero
 
     rng = np.random.default_rng(0)
     for dtype in (np.uint8, bool, np.int32):
@@ -363,11 +363,6 @@ def test_speed_helpers_give_numpys_own_answers():
         want = np.nonzero(image)
         assert np.array_equal(ys, want[0]) and np.array_equal(xs, want[1])
     assert all(len(v) == 0 for v in nonzero(np.zeros((4, 5), np.uint8)))
-    for n in (1, 2, 3, 4, 7, 10, 999, 1000):
-        values = (rng.normal(size=(n, 2)) * 10).astype(np.float32)
-        for v in (values, np.round(values)):
-            got, want = _median_rows(v), np.median(v, axis=0)
-            assert got.dtype == want.dtype and np.array_equal(got, want)
 
 
 def test_median_networks_select_the_median():

@@ -724,14 +724,3 @@ def test_the_default_rim_cut_runs_no_7x7_median_and_keeps_the_mask(big_astronaut
         assert sizes == ([5] if separable else [7])
     assert SegmentOptions().rim_separable
     assert masks[True].any() and _outline_distance(masks[True], masks[False]) <= 1.0
-
-
-def test_median_is_numpys_median():
-    """segment._median (the deep band's threshold from the seed's probabilities) is np.median, bit for bit."""
-    from unmask_video.segment import _median
-
-    rng = np.random.default_rng(0)
-    for n in (1, 2, 3, 4, 9, 10, 4000, 4001):
-        for values in (rng.random(n).astype(np.float32), np.round(rng.random(n) * 4).astype(np.float32)):
-            got, want = _median(values), np.median(values)
-            assert got.dtype == want.dtype and got == want

@@ -53,6 +53,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets as ls
+from unmask_video.order_stats import median
 
 __all__ = [
     "PresenceOptions", "Presence", "presence_score", "lip_contrast", "edge_contrast", "lower_face", "lower_cover",
@@ -361,18 +362,11 @@ def _steady_fall(top: np.ndarray, landmarks: np.ndarray, across: np.ndarray) -> 
         inside = (u >= lo) & (u <= hi)
         if int(inside.sum()) < max(3, int(0.2 * (hi - lo))):
             return None
-        heights.append(_median(v[inside]))
+        heights.append(float(median(v[inside])))
     steps = heights[0] - heights[1], heights[1] - heights[2]
     if steps[0] * steps[1] <= 0:
         return 0.0
     return float(np.sign(steps[0])) * 2.0 * min(abs(steps[0]), abs(steps[1]))
-
-
-def _median(values: np.ndarray) -> float:
-    """``np.median`` of a short 1-d array, by a sort: np.median's own overhead is many times a sort of a few hundred."""
-    ordered = np.sort(values)
-    n = len(ordered)
-    return float(ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
 
 
 def _distance_off(region: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets as ls
+from unmask_video import order_stats
 from unmask_video.blend import mask_bbox
 
 __all__ = [
@@ -508,18 +509,6 @@ def _relief_table(chroma_gain: float, light_weight: float) -> np.ndarray:
     return table
 
 
-def _median_rows(values: np.ndarray) -> np.ndarray:
-    """``np.median(values, axis=0)`` of an (n, d) float32 array (n >= 1), the same values: each column partitioned
-    contiguously (np.median partitions along the strided axis, and checks for NaN: several times the cost here)."""
-    n = len(values)
-    cols = np.ascontiguousarray(values.T)
-    if n % 2:
-        return np.partition(cols, n // 2, axis=1)[:, n // 2]
-    part = np.partition(cols, [n // 2 - 1, n // 2], axis=1)
-    # (np.median's mean of the two middle values: their float32 sum over 2)
-    return (part[:, n // 2 - 1] + part[:, n // 2]) / values.dtype.type(2)
-
-
 def _components_touching(binary: np.ndarray, anchor: np.ndarray) -> np.ndarray:
     """uint8 {0, 1}: the 8-connected components of ``binary`` holding a pixel of ``anchor`` (bool)."""
     n, comp = cv2.connectedComponents(binary, connectivity=8)
@@ -553,13 +542,13 @@ def _near_cloth(
     idx = idx[::step]
     flat = lab.reshape(-1, 3)
     cloth = free(flat[idx])
-    median = _median_rows(cloth)
+    median = order_stats.median(np.ascontiguousarray(cloth.T))  # (per channel; contiguous rows)
     colours = [median]
     if parts is not None:
         labels = parts.ravel()[idx]
         counts = np.bincount(labels[labels >= 0])
         for c in np.flatnonzero(counts >= 0.1 * len(idx)):
-            colour = _median_rows(cloth[labels == c])
+            colour = order_stats.median(np.ascontiguousarray(cloth[labels == c].T))
             if float(np.linalg.norm(colour - median)) >= 3 * tolerance:
                 colours.append(colour)
     pixels = free(lab[where])

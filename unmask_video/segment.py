@@ -99,6 +99,7 @@ from unmask_video.mask_refine import (
     smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
+from unmask_video.order_stats import median
 
 log = logging.getLogger(__name__)
 
@@ -395,16 +396,6 @@ def _fill_holes(binary: np.ndarray) -> np.ndarray:
     return out
 
 
-def _median(values: np.ndarray) -> np.floating:
-    """``np.median`` of a 1-D float array (not empty), the same value: by a partition, without np.median's NaN check
-    and its general axis handling (several times the cost on a few thousand values)."""
-    n = len(values)
-    if n % 2:
-        return np.partition(values, n // 2)[n // 2]
-    part = np.partition(values, [n // 2 - 1, n // 2])
-    return (part[n // 2 - 1] + part[n // 2]) / values.dtype.type(2)
-
-
 def _has_distinct(rows: np.ndarray, k: int) -> bool:
     """Whether ``rows`` ((n, d)) holds at least ``k`` distinct rows (``len(np.unique(rows, axis=0)) >= k``: that sorts
     the rows, several ms on a k-means sample; this drops the rows equal to a first one, k times at most)."""
@@ -613,7 +604,7 @@ class MaskSegmenter:
                 band &= 1 - search_mask
                 # (as sure as the colour model is of the k-means mask itself, up to ``deep_threshold``: a dark mask
                 # whose colour the background shares is never as sure as a pale blue one)
-                sure = min(opt.deep_threshold, float(_median(prob[seed > 0])) - opt.deep_margin)
+                sure = min(opt.deep_threshold, float(median(prob[seed > 0])) - opt.deep_margin)
                 deeper = grow_deeper(prob, binary, band, sub_size, sure, opt.deep_front, smooth)
                 if sub_reach is not None and opt.side_open_edge > 0 and (deeper != binary).any():
                     deeper, closed = self._off_open_sides(deeper, binary, sub_deep, sub_reach, sub_size)

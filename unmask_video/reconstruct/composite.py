@@ -26,6 +26,7 @@ from unmask_video.blend import DEFAULT_BLEND_WIDTH, grown_mask_box, mask_bbox
 from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import LIPS_OUTER, MOUTH_CORNERS
+from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import feather_into_fill
 from unmask_video.reconstruct.outside_fill import fill_on_face
 from unmask_video.reconstruct.scratch import scratch
@@ -265,42 +266,13 @@ def _spread(
     floor = 1e-6
     if fade and known.any():
         # Half the weight found on the known cells: the field is exact there and fades where they are far.
-        floor = max(0.5 * float(_median(ws[known])), 1e-6)
+        floor = max(0.5 * float(median(ws[known])), 1e-6)
     field = vs.reshape(sh, sw, channels) / np.maximum(ws, floor)[..., None]
     if bias is not None:
         field += np.asarray(bias, np.float32)
     out_w, out_h = size if size is not None else (w, h)
     field = cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
     return _channels(field.reshape(-1, channels)) if planar else field
-
-
-def _median(values: np.ndarray) -> np.ndarray:
-    """``np.median(values, axis=-1)`` of a float array, the same values: one partition, without numpy's generic
-    reduction around it (checks, copies and a mean of the middle pair cost more than the partition on a few thousand
-    pixels, and the colour match takes a dozen of these per face)."""
-    n = values.shape[-1]
-    half = n // 2
-    if n % 2:
-        return np.partition(values, half, axis=-1)[..., half]
-    part = np.partition(values, (half - 1, half), axis=-1)
-    return (part[..., half - 1] + part[..., half]) * values.dtype.type(0.5)
-
-
-def _percentile(values: np.ndarray, q: float) -> np.ndarray:
-    """``np.percentile(values, q, axis=-1)`` (linear interpolation) of a float32 array, the same float64 values, as
-    :func:`_median` is to ``np.median``."""
-    n = values.shape[-1]
-    at = (n - 1) * (q / 100.0)
-    lo = int(np.floor(at))
-    hi = min(lo + 1, n - 1)
-    gamma = at - lo
-    part = np.partition(values, (lo, hi) if hi > lo else lo, axis=-1)
-    below, above = part[..., lo], part[..., hi]
-    step = np.subtract(above, below).astype(np.float64)
-    # (numpy's interpolation: from the nearer of the two neighbours)
-    if gamma >= 0.5:
-        return above.astype(np.float64) - step * (1.0 - gamma)
-    return below.astype(np.float64) + step * gamma
 
 
 def _channels(pixels: np.ndarray) -> np.ndarray:
@@ -319,8 +291,8 @@ def _interleaved(planes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def _robust(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(median, spread), (3,) each, of the ``sample`` pixels ((3, M) Lab, :func:`_channels`): per channel, the spread
     is the 75th percentile of the distance to the median, at least 3."""
-    mu = _median(sample)
-    spread = np.maximum(_percentile(np.abs(sample - mu[:, None]), 75), 3.0)
+    mu = median(sample)
+    spread = np.maximum(percentile(np.abs(sample - mu[:, None]), 75), 3.0)
     return mu.astype(np.float32), spread.astype(np.float32)
 
 
@@ -345,7 +317,7 @@ def _not_mask(tgt: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
     keep = np.ones(tgt.shape[1], bool)
     if hole_lab is not None and hole_lab.shape[1] >= _MIN_RING_PIXELS:
         like_mask = _near(tgt, hole_lab, 3.0)
-        mask_chroma = float(_median(np.hypot(hole_lab[1], hole_lab[2])))
+        mask_chroma = float(median(np.hypot(hole_lab[1], hole_lab[2])))
         if mask_chroma < _NEUTRAL_CHROMA:
             # A white or grey mask's colour spread takes in pale skin, which is as near it as a fringe of the mask
             # itself (and that fringe, hardly coloured, hardly tints the match): only what is no more colourful
@@ -360,7 +332,7 @@ def _lit_skin(sample: np.ndarray) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """The ``sample`` skin pixels ((3, M) Lab) without those darker than ``_SKIN_LIGHTNESS_FLOOR`` of its median
     lightness (hair, a deep shadow), as :func:`_robust` (median, spread) of the rest (the sample itself if too few
     are left): their spread is skin's own, not widened to take in the hair."""
-    lit = sample[:, sample[0] >= _SKIN_LIGHTNESS_FLOOR * float(_median(sample[0]))]
+    lit = sample[:, sample[0] >= _SKIN_LIGHTNESS_FLOOR * float(median(sample[0]))]
     return _robust(lit) if lit.shape[1] >= _MIN_RING_PIXELS else sample
 
 
@@ -382,10 +354,10 @@ def _inliers(
     if skin is None:
         skin = keep
     d = tgt - ref
-    med = _median(d[:, keep])
+    med = median(d[:, keep])
     t = np.square(d - med[:, None])
     dev = np.sqrt((t[0] + t[1]) + t[2])
-    mad = float(_median(dev[keep]))
+    mad = float(median(dev[keep]))
     seam = keep & (dev <= max(3.0 * mad, _MIN_OUTLIER_LAB))
     colour = seam & skin
     return (colour if np.count_nonzero(colour) >= _MIN_RING_PIXELS else seam), seam
@@ -629,7 +601,7 @@ def _skin_light(
         sample = colour_keep
     if np.count_nonzero(sample) >= _MIN_RING_PIXELS:
         frame_skin = _near(tgt_ring, _lit_skin(tgt_ring[:, sample]), _FRAME_SKIN_SPREADS)
-        frame_skin &= tgt_ring[0] >= _SKIN_LIGHTNESS_FLOOR * float(_median(tgt_ring[0, sample]))
+        frame_skin &= tgt_ring[0] >= _SKIN_LIGHTNESS_FLOOR * float(median(tgt_ring[0, sample]))
     # The frame is compared with the reference pixel by pixel (so that the same photo in the same light is matched
     # exactly, and hair or background in both still tell how the light changed), except where the frame shows skin
     # and the reference does not (its hair or background beside a frame's cheek): there with its smooth skin light.
@@ -640,7 +612,7 @@ def _skin_light(
         # frame's pixel, moved by the change the skin under the eyes shows, is nearer the reference's own pixel than
         # its smooth skin light, both show the same thing (hair in both): compared pixel by pixel. Compared with the
         # skin light, a frame's hair read as a shadow and darkened the whole rebuilt face.
-        shift = _median(tgt_ring[:, both_top] - ref_ring[:, both_top])[:, None]
+        shift = median(tgt_ring[:, both_top] - ref_ring[:, both_top])[:, None]
         idx = np.flatnonzero(swap)
         moved = tgt_ring[:, idx] - shift
         swap[idx] = np.square(moved - smooth_ring[:, idx]).sum(axis=0) < np.square(moved - ref_ring[:, idx]).sum(axis=0)
@@ -691,9 +663,9 @@ def _skin_light(
     if np.count_nonzero(both) >= _MIN_RING_PIXELS:
         smooth_both = smooth_ring[:, both]
         ref_dev = np.abs(ref_ring[:, both] - smooth_both)
-        theirs = _percentile(ref_dev, 75)
-        typical = _percentile(ref_dev, _CONTRAST_PERCENTILE)
-        ours = _percentile(np.abs(tgt_ring[:, both] - (smooth_both + d[:, at[both]])), _CONTRAST_PERCENTILE)
+        theirs = percentile(ref_dev, 75)
+        typical = percentile(ref_dev, _CONTRAST_PERCENTILE)
+        ours = percentile(np.abs(tgt_ring[:, both] - (smooth_both + d[:, at[both]])), _CONTRAST_PERCENTILE)
         contrast = np.clip(ours / np.maximum(typical, 1e-3), _MIN_CONTRAST, 1.0).astype(np.float32)
         d += (1.0 - contrast)[:, None] * parts[3:]
     # How strong the rebuilt skin's colour (a/b) variation around its light may be: as strong as the frame's visible
@@ -731,7 +703,7 @@ def _skin_light(
     # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
     # are compressed above it.
     lit = tgt_ring[0, skin_keep if skin_keep.any() else keep]
-    knee = float(_percentile(lit, _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
+    knee = float(percentile(lit, _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
     above = np.maximum(new[0] - knee, 0.0)
     new[0] -= (1.0 - _HIGHLIGHT_SLOPE) * above
     if seam_sigma > 0 and seam_keep.any():
@@ -822,11 +794,11 @@ def _chroma_bound(
     ab = np.concatenate([tgt_ring[1:, use], ref_ring[1:, use]]) if pair else tgt_ring[1:, use]
     smooth = _spread(ab, ring, sigma, size=small, coords=(ys[use], xs[use]), planar=True)
     off = ab - smooth[:, at[use]]
-    bound = max(float(_percentile(np.hypot(off[0], off[1]), _CHROMA_PERCENTILE)), _MIN_CHROMA_LIMIT)
+    bound = max(float(percentile(np.hypot(off[0], off[1]), _CHROMA_PERCENTILE)), _MIN_CHROMA_LIMIT)
     if not pair:
         return bound, 0.0
-    theirs = float(_percentile(np.hypot(off[2], off[3]), 75))
-    apart = float(_percentile(np.hypot(off[0] - off[2], off[1] - off[3]), 75))
+    theirs = float(percentile(np.hypot(off[2], off[3]), 75))
+    apart = float(percentile(np.hypot(off[0] - off[2], off[1] - off[3]), 75))
     return bound, float(np.clip(1.0 - apart / max(theirs, 1.0), 0.0, 1.0))
 
 
