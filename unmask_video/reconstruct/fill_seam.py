@@ -16,7 +16,7 @@ import numpy as np
 
 from unmask_video.reconstruct.scratch import scratch
 
-__all__ = ["feather_into_fill"]
+__all__ = ["feather_into_fill", "weighted_stack"]
 
 #: The warped pixels this far inside their edge, as a fraction of the fade's width, are faded into the skin's local
 #: colour (the rim sampled across the matte's edge); the fade into the fill runs outwards over the whole width.
@@ -125,15 +125,7 @@ def _feather_piece(
     # The skin's local colour near the edge, from the covered pixels past the faded ones (not the rim's shade):
     # the covered colour and its weight blurred as one 4-channel image, read only where a pixel changes.
     source = np.ascontiguousarray(covered & (to_filled >= inner) & (to_filled < inner + width)).view(np.uint8)
-    # (built as uint8 with OpenCV's masked copy and merge, then converted: numpy's boolean-indexed writes into a
-    # 4-channel float image cost several times more, for the same numbers)
-    h, w = source.shape
-    colour = scratch("fill_seam.colour", (h, w, 3), np.uint8)
-    colour[...] = 0
-    cv2.copyTo(out, source, colour)  # (zeros where not ``source``)
-    stack_u8 = cv2.merge([*cv2.split(colour), source], dst=scratch("fill_seam.stack_u8", (h, w, 4), np.uint8))
-    stack = scratch("fill_seam.stack", (h, w, 4))
-    stack[...] = stack_u8
+    stack = weighted_stack(out, source, "fill_seam")
     sigma = max(0.5 * inner, 1.0)
     # (at a reduced size when wide: a wide rim, as outside_fill.py fades, costs no more)
     near = _wide_blur(stack, sigma, name="fill_seam.near")
@@ -152,6 +144,21 @@ def _feather_piece(
                     1.0 - _smoothstep(1.0 - to_covered.reshape(-1)[at] / width))[:, None]  # fmt: skip
     cur = out[changed]
     out[changed] = np.where(known, np.clip(keep * cur + (1.0 - keep) * local + 0.5, 0, 255), cur).astype(np.uint8)
+
+
+def weighted_stack(image: np.ndarray, source: np.ndarray, name: str) -> np.ndarray:
+    """(h, w, 4) float32 in scratch buffers of ``name`` (:func:`scratch`): the (h, w, 3) uint8 ``image`` where the
+    (h, w) uint8 {0, 1} ``source`` is set (zeros elsewhere), and ``source`` as the fourth channel: a Gaussian blur of
+    it is a normalised average's numerator and weight. (Built as uint8 with OpenCV's masked copy and merge, then
+    converted: numpy's boolean-indexed writes into a 4-channel float image cost several times more.)"""
+    h, w = source.shape
+    colour = scratch(f"{name}.colour", (h, w, 3), np.uint8)
+    colour[...] = 0
+    cv2.copyTo(image, source, colour)
+    stack_u8 = cv2.merge([*cv2.split(colour), source], dst=scratch(f"{name}.stack_u8", (h, w, 4), np.uint8))
+    stack = scratch(f"{name}.stack", (h, w, 4))
+    stack[...] = stack_u8
+    return stack
 
 
 def _distance_to(where: np.ndarray, name: str) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 from unmask_video import landmark_sets
 from unmask_video.blend import mask_bbox
 from unmask_video.face_units import face_size_px
-from unmask_video.reconstruct.fill_seam import feather_into_fill
+from unmask_video.reconstruct.fill_seam import feather_into_fill, weighted_stack
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import disc
 from unmask_video.warp import face_region
@@ -86,13 +86,7 @@ def continue_skin(out: np.ndarray, gaps: np.ndarray, covered: np.ndarray, sigma:
         return
     h, w = gaps.shape
     # (the region-sized temporaries in scratch buffers: fresh ones cost a page fault per 4 KiB, more than their work)
-    source = covered.view(np.uint8)
-    colour = scratch("outside_fill.colour", (h, w, 3), np.uint8)
-    colour[...] = 0
-    cv2.copyTo(out, source, colour)
-    stack_u8 = cv2.merge([*cv2.split(colour), source], dst=scratch("outside_fill.stack_u8", (h, w, 4), np.uint8))
-    stack = scratch("outside_fill.stack", (h, w, 4))
-    stack[...] = stack_u8
+    stack = weighted_stack(out, covered.view(np.uint8), "outside_fill")
     sigma = max(float(sigma), 1.0)
     f = max(1, int(sigma // 2))  # (smooth averages: built at 1/f of the size, then resized)
     small = cv2.resize(stack, (-(-w // f), -(-h // f)), interpolation=cv2.INTER_AREA) if f > 1 else stack
