@@ -27,7 +27,7 @@ from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
-from unmask_video.reconstruct.fill_seam import feather_into_fill
+from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill
 from unmask_video.reconstruct.outside_fill import fill_on_face
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.stages import FaceROI, Image
@@ -977,15 +977,6 @@ def _surround(
     return np.clip(values, 0, 255, out=values).astype(np.uint8)
 
 
-def _distance_to(hole: np.ndarray, name: str | None = None) -> np.ndarray:
-    """(h, w) float32: every pixel's distance to the (h, w) bool ``hole`` (0 inside; OpenCV's 5x5 L2 mask); in the
-    scratch buffer ``name`` (:func:`_scratch`; valid until the next call with it) if given."""
-    # (the complement as one OpenCV comparison: numpy's ``~`` and ``astype`` make two region-sized arrays)
-    outside = cv2.compare(hole.view(np.uint8), 0, cv2.CMP_EQ,
-                          dst=None if name is None else _scratch(f"{name}.outside", hole.shape, np.uint8))  # fmt: skip
-    return cv2.distanceTransform(outside, cv2.DIST_L2, 5, dst=None if name is None else _scratch(name, hole.shape))
-
-
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
 _FIELD_GRID = 12
 
@@ -1177,7 +1168,7 @@ class ReferenceComposite:
         if region is None or not self.options.color_match:
             return matched, face.valid
         hole, valid = face.mask[region] > 0, face.valid[region]
-        dist = _distance_to(hole)
+        dist = distance_to(hole)
         paste, ring, stats = self._bands(dist, valid, lengths)
         opts = self.options
         matched[region] = match_color(
@@ -1226,7 +1217,7 @@ class ReferenceComposite:
         """
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
-        dist = _distance_to(hole, "dist")  # (used within this call only)
+        dist = distance_to(hole, "composite.dist")  # (used within this call only)
         paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
         if out is None:
             out = image.copy()

@@ -16,7 +16,7 @@ import numpy as np
 
 from unmask_video.reconstruct.scratch import scratch
 
-__all__ = ["feather_into_fill", "weighted_stack"]
+__all__ = ["distance_to", "feather_into_fill", "weighted_stack"]
 
 #: The warped pixels this far inside their edge, as a fraction of the fade's width, are faded into the skin's local
 #: colour (the rim sampled across the matte's edge); the fade into the fill runs outwards over the whole width.
@@ -115,8 +115,8 @@ def _feather_piece(
     """:func:`feather_into_fill` on one box of the fill and what it reads."""
     if not covered.any():
         return
-    to_filled = _distance_to(filled, "fill_seam.to_filled")
-    to_covered = _distance_to(covered, "fill_seam.to_covered")
+    to_filled = distance_to(filled, "fill_seam.to_filled")
+    to_covered = distance_to(covered, "fill_seam.to_covered")
     inner = max(inner * width, 1.0)
     inside = covered & (to_filled < inner)
     outside = filled & (to_covered < width)
@@ -161,8 +161,10 @@ def weighted_stack(image: np.ndarray, source: np.ndarray, name: str) -> np.ndarr
     return stack
 
 
-def _distance_to(where: np.ndarray, name: str) -> np.ndarray:
-    """(h, w) float32 in a scratch buffer of ``name``: every pixel's distance to the (h, w) bool ``where`` (0 on it;
-    OpenCV's 5x5 L2 mask)."""
-    outside = cv2.compare(where.view(np.uint8), 0, cv2.CMP_EQ, dst=scratch(f"{name}.outside", where.shape, np.uint8))
-    return cv2.distanceTransform(outside, cv2.DIST_L2, 5, dst=scratch(name, where.shape))
+def distance_to(where: np.ndarray, name: str | None = None) -> np.ndarray:
+    """(h, w) float32: every pixel's distance to the (h, w) bool ``where`` (0 on it; OpenCV's 5x5 L2 mask); in scratch
+    buffers of ``name`` (:func:`scratch`; valid until the next call with it) if given, else fresh arrays."""
+    # (the complement as one OpenCV comparison: numpy's ``~`` and ``astype`` make two region-sized arrays)
+    outside = cv2.compare(where.view(np.uint8), 0, cv2.CMP_EQ,
+                          dst=None if name is None else scratch(f"{name}.outside", where.shape, np.uint8))  # fmt: skip
+    return cv2.distanceTransform(outside, cv2.DIST_L2, 5, dst=None if name is None else scratch(name, where.shape))
