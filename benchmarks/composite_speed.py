@@ -9,8 +9,8 @@ the real KF94 clip with its own bare frame as the reference (720p), the quality 
 mask and its frame 0 (720p, as warped and with the still relit), and the speed benchmark's self-made clips at 720p
 and 1080p (face 40 % of the width); with ``--real`` also the trims and stand-in references of the real-clip picture
 check (``/tmp/lead``: the man at 1080p, the woman at 720p) where they are there. Each scene's faces go in order
-through a fresh composite of today's modules and of the modules as they were at ``--baseline-rev`` (composite.py,
-fill_seam.py and outside_fill.py read with ``git show``, each importing the others of that revision), taking turns
+through a fresh composite of today's modules and of the modules as they were at ``--baseline-rev`` (composite.py
+with that revision's blend.py, fill_seam.py and outside_fill.py: ``warp_speed._composite_at``, as composite_replay), taking turns
 face by face, ``--rounds`` times, one OpenCV thread and one BLAS thread.
 
 Prints process CPU ms per face (mean over the faces, median over the rounds) of the whole composite and of its parts
@@ -23,13 +23,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import importlib.util
 import os
 import pickle
 import pstats
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,6 +40,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import unmask_video.reconstruct.composite as composite_module  # noqa: E402
 from benchmarks.composite_replay import _output_difference, _PartTimer, _quality_faces, _record, _relit  # noqa: E402
+from benchmarks.warp_speed import _composite_at  # noqa: E402
 from unmask_video.cache import cache_dir  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 
@@ -55,38 +53,7 @@ PARTS = (
     ("feather", "composite", "feather_into_fill"),
     ("telea", "cv2", "inpaint"),
 )
-#: The modules swapped for the baseline's, by dotted name and path.
-_MODULES = (
-    ("unmask_video.reconstruct.fill_seam", "unmask_video/reconstruct/fill_seam.py"),
-    ("unmask_video.reconstruct.outside_fill", "unmask_video/reconstruct/outside_fill.py"),
-    ("unmask_video.reconstruct.composite", "unmask_video/reconstruct/composite.py"),
-)
 REAL = Path("/tmp/lead")
-
-
-def _at_revision(rev: str) -> ModuleType | None:
-    """composite.py at ``rev`` with that revision's fill_seam.py and outside_fill.py (None: not found)."""
-    root = Path(__file__).resolve().parents[1]
-    tag = "".join(c if c.isalnum() else "_" for c in rev)
-    folder = Path(tempfile.mkdtemp(prefix="composite_speed_"))
-    names: dict[str, str] = {}
-    module = None
-    for dotted, path in _MODULES:
-        shown = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, text=True)
-        if shown.returncode != 0:
-            continue
-        source = shown.stdout
-        for other, name in names.items():
-            source = source.replace(f"from {other} import", f"from {name} import")
-        name = f"_{Path(path).stem}_at_{tag}"
-        (folder / f"{name}.py").write_text(source)
-        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        names[dotted] = name
-    return module
 
 
 def _record_all(
@@ -197,7 +164,7 @@ def main() -> None:
         pstats.Stats(profile).sort_stats("tottime").print_stats(45)
         pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
         return
-    baseline = _at_revision(args.baseline_rev)
+    baseline = _composite_at(args.baseline_rev)
     modules = [composite_module] if baseline is None else [composite_module, baseline]
     # (a warm-up face through each: OpenCV builds its Lab tables on the process's first conversion, 0.2 s, which the
     # first module timed would otherwise pay)

@@ -92,28 +92,31 @@ def _module_at(rev: str, module_path: str, name: str, source_edit: Callable[[str
 _COMPOSITE_SIBLINGS = (
     ("unmask_video.blend", "unmask_video/blend.py"),
     ("unmask_video.reconstruct.fill_seam", "unmask_video/reconstruct/fill_seam.py"),
+    ("unmask_video.reconstruct.outside_fill", "unmask_video/reconstruct/outside_fill.py"),  # (imports fill_seam)
 )
 
 
 def _composite_at(rev: str) -> ModuleType | None:
     """unmask_video/reconstruct/composite.py as it was at git revision ``rev``, imported as its own module with the
-    ``blend`` and ``reconstruct/fill_seam`` modules of that revision where it has them (an older composite imports
-    no fill_seam); its other sibling modules today's. None, with a message, where git or the revision is not there."""
+    ``blend``, ``reconstruct/fill_seam`` and ``reconstruct/outside_fill`` modules of that revision where it has them
+    (an older composite imports neither fill module), each importing the others of that revision too; its other
+    sibling modules today's. None, with a message, where git or the revision is not there."""
     tag = re.sub(r"\W", "_", rev)  # (a module name: HEAD~1 -> HEAD_1)
     root = Path(__file__).resolve().parents[1]
     try:
         swaps: dict[str, str] = {}
-        for module, path in _COMPOSITE_SIBLINGS:
-            there = subprocess.run(["git", "cat-file", "-e", f"{rev}:{path}"], cwd=root, capture_output=True)
-            if there.returncode == 0:
-                swaps[module] = f"_{Path(path).stem}_baseline_{tag}"
-                _module_at(rev, path, swaps[module])
 
         def own_siblings(source: str) -> str:
             for module, name in swaps.items():
                 source = source.replace(f"from {module} import", f"from {name} import")
             return source
 
+        for module, path in _COMPOSITE_SIBLINGS:
+            there = subprocess.run(["git", "cat-file", "-e", f"{rev}:{path}"], cwd=root, capture_output=True)
+            if there.returncode == 0:
+                name = f"_{Path(path).stem}_baseline_{tag}"
+                _module_at(rev, path, name, own_siblings)
+                swaps[module] = name
         return _module_at(rev, "unmask_video/reconstruct/composite.py", f"_composite_baseline_{tag}", own_siblings)
     except (OSError, subprocess.CalledProcessError):
         print(f"composite at {rev}: not found (no git checkout or no such revision); baseline skipped")
