@@ -32,7 +32,7 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 from unmask_video import order_stats
-from unmask_video.blend import mask_bbox
+from unmask_video.blend import grow_box, mask_bbox
 
 __all__ = [
     "search_polygon", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
@@ -302,28 +302,82 @@ def snap_edges(
     line where the floods meet (the edge itself) are mask where they look like it, not only where the growth had them.
     """
     b = max(int(round(band * size)), 1)
+    # Only in the box around the mask, with the band and the watershed's frame around it: every pixel the watershed
+    # floods lies within b of the mask, and the distances, the relief and the flooding there are those of the whole
+    # window (the box's cut frame, marked as the watershed's own line, is reset to the outside it is).
+    found = mask_bbox(grown, b + 3, grown.shape)
+    if found is None:
+        return grown
+    rows, cols = (slice(*part.indices(n)[:2]) for part, n in zip(found, grown.shape))  # (explicit bounds)
+    box = (rows, cols)
+    sigma = max(0.006 * size, 0.7)
+    if smooth is None or sigma != max(0.006 * size, 0.6):
+        # (the blur in the box with its reach around it: the same values there)
+        wide = grow_box(box, (int(round(sigma * 8 + 1)) | 1) // 2 + 1, grown.shape)
+        smooth = _within(smooth_probability(prob[wide], size, 0.7), wide, box)
+    else:
+        smooth = smooth[box]
+    wide = grow_box(box, gaussian_reach(sigma) + 1, grown.shape)
+    light = _within(cv2.GaussianBlur(lab[wide][..., 0], (0, 0), sigma), wide, box)
+    snapped = _snap_in_box(smooth, light, prob[box], grown[box], b, edge_line, _cut_frame(box, grown.shape))
+    if snapped is None:
+        return grown
+    out = np.zeros_like(grown)
+    out[box] = snapped
+    out &= (search > 0).astype(np.uint8)
+    return _fill_holes_touching(out, grown)
+
+
+def _within(values: np.ndarray, wide: tuple[slice, slice], box: tuple[slice, slice]) -> np.ndarray:
+    """The part of ``values`` (computed over the box ``wide``) that lies in ``box`` (inside ``wide``)."""
+    return values[box[0].start - wide[0].start : box[0].stop - wide[0].start,
+                  box[1].start - wide[1].start : box[1].stop - wide[1].start]
+
+
+def _cut_frame(box: tuple[slice, slice], shape: tuple[int, ...]) -> tuple[bool, bool, bool, bool]:
+    """Which sides (top, bottom, left, right) of ``box`` lie inside the window of ``shape``, not on its edge."""
+    return box[0].start > 0, box[0].stop < shape[0], box[1].start > 0, box[1].stop < shape[1]
+
+
+def _snap_in_box(
+    smooth: np.ndarray,
+    light: np.ndarray,
+    prob: np.ndarray,
+    grown: np.ndarray,
+    b: int,
+    edge_line: bool,
+    cut: tuple[bool, bool, bool, bool],
+) -> np.ndarray | None:
+    """:func:`snap_edges`' watershed in a box around the mask (``cut``: its sides inside the window), the smoothed
+    P(mask) and the blurred lightness given there; None when the mask has no sure inside."""
     # (an erosion and a dilation by a disk of radius b, as distance thresholds: a large disk kernel is slow)
     inside = cv2.distanceTransform(grown, cv2.DIST_L2, 5) > b
     if not inside.any():
-        return grown
+        return None
     markers = np.zeros(grown.shape, np.int32)
     # (not the window outside ``search``: where the search region clipped the mask, that cut is no edge to snap to)
     markers[(cv2.distanceTransform(1 - grown, cv2.DIST_L2, 5) > b) | _holes(grown)] = 1
     markers[inside] = 2
     # The relief: steps of the mask probability (cloth to skin; a pleat line or a print is mask-coloured and
     # makes none) and, at a quarter weight, of the lightness (the cloth's outline, where colours are alike).
-    sigma = max(0.006 * size, 0.7)
-    if smooth is None or sigma != max(0.006 * size, 0.6):
-        smooth = smooth_probability(prob, size, 0.7)
     p = np.clip(smooth * 255.0, 0, 255).astype(np.uint8)
-    light = cv2.GaussianBlur(lab[..., 0], (0, 0), sigma) >> _RELIEF_LIGHT_SHIFT  # (a quarter: uint8 >> 2)
+    light = light >> _RELIEF_LIGHT_SHIFT  # (a quarter: uint8 >> 2)
     relief = cv2.merge([p, light, light])
     cv2.watershed(relief, markers)
+    # (the watershed marks the image's frame as its line: where the box cut the window, that frame is outside)
+    top, bottom, left, right = cut
+    if top:
+        markers[0] = 1
+    if bottom:
+        markers[-1] = 1
+    if left:
+        markers[:, 0] = 1
+    if right:
+        markers[:, -1] = 1
     # (the watershed's line is the edge's own pixels: mask where the growth had them or, ``edge_line``, where their
     # own colour is the cloth's (a pixel half cloth, the cloth's hem), not the skin's)
     line = (markers == -1) & ((grown > 0) | ((prob >= 0.5) if edge_line else False))
-    out = ((markers == 2) | line).astype(np.uint8) & (search > 0).astype(np.uint8)
-    return _fill_holes_touching(out, grown)
+    return ((markers == 2) | line).astype(np.uint8)
 
 
 def cut_at_rim(
