@@ -400,3 +400,15 @@ def test_separable_median_is_a_median_down_then_across():
     cv2.line(lined, (0, 0), (39, 39), 30, 1)  # and a diagonal one
     inner = (slice(4, -4), slice(4, -4))  # (the diagonal's ends in the image's corners stay)
     assert np.array_equal(separable_median(lined, 7)[inner], flat[inner])
+
+
+@pytest.mark.parametrize("diameter", [1, 3, 5, 7, 9, 11, 15, 23])
+def test_disk_morph_is_opencvs_morphology_by_the_ellipse(diameter):
+    from unmask_video.mask_refine import disk_morph
+
+    rng = np.random.default_rng(diameter)
+    # (blobs with holes and thin bits, touching the border: the border handling counts too)
+    blobs = (cv2.GaussianBlur(rng.random((97, 83)).astype(np.float32), (0, 0), 3) > 0.5).astype(np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))
+    for op in (cv2.MORPH_ERODE, cv2.MORPH_DILATE, cv2.MORPH_OPEN, cv2.MORPH_CLOSE):
+        np.testing.assert_array_equal(disk_morph(blobs, op, diameter), cv2.morphologyEx(blobs, op, kernel))

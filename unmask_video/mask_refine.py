@@ -32,11 +32,11 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 from unmask_video import order_stats
-from unmask_video.blend import grow_box, mask_bbox
+from unmask_video.blend import _ellipse_rects, grow_box, mask_bbox
 
 __all__ = [
     "search_polygon", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
-    "cut_at_rim", "add_hem", "ear_loops",
+    "cut_at_rim", "add_hem", "ear_loops", "disk_morph",
 ]
 
 _L_BINS, _AB_BINS = 8, 32
@@ -78,6 +78,33 @@ def search_polygon(
     top[0] += across * size * (side + cheek)
     top[-1] -= across * size * (side + cheek)
     return np.concatenate([jaw, top]).astype(np.float32)
+
+
+def disk_morph(image: np.ndarray, op: int, diameter: int) -> np.ndarray:
+    """``cv2.morphologyEx(image, op, ellipse)`` (op: cv2.MORPH_ERODE, _DILATE, _OPEN or _CLOSE) by the elliptic kernel of
+    ``cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))`` (``diameter`` odd), exactly: by the
+    rectangles whose union the ellipse is (:mod:`unmask_video.blend`'s), the erosions' minimum and the dilations'
+    maximum. OpenCV visits every pixel of an elliptic kernel, and passes a rectangle in two 1-D runs: from 9 px on,
+    the rectangles cost about two thirds of it (an 11 px closing: 0.19 against 0.28 ms on a 235 x 200 window)."""
+    rects = _ellipse_rects(diameter // 2)
+
+    def by_rects(img: np.ndarray, erode: bool) -> np.ndarray:
+        out: np.ndarray | None = None
+        for rect in rects:
+            part = cv2.erode(img, rect) if erode else cv2.dilate(img, rect)
+            out = part if out is None else (cv2.min(out, part, dst=out) if erode else cv2.max(out, part, dst=out))
+        assert out is not None
+        return out
+
+    if op == cv2.MORPH_ERODE:
+        return by_rects(image, True)
+    if op == cv2.MORPH_DILATE:
+        return by_rects(image, False)
+    if op == cv2.MORPH_OPEN:
+        return by_rects(by_rects(image, True), False)
+    if op == cv2.MORPH_CLOSE:
+        return by_rects(by_rects(image, False), True)
+    raise ValueError(f"disk_morph: unsupported operation {op}")
 
 
 def _lab(image: np.ndarray) -> np.ndarray:
@@ -308,8 +335,7 @@ def snap_edges(
     found = mask_bbox(grown, b + 3, grown.shape)
     if found is None:
         return grown
-    rows, cols = (slice(*part.indices(n)[:2]) for part, n in zip(found, grown.shape))  # (explicit bounds)
-    box = (rows, cols)
+    box = _bounded(found, grown.shape)
     sigma = max(0.006 * size, 0.7)
     if smooth is None or sigma != max(0.006 * size, 0.6):
         # (the blur in the box with its reach around it: the same values there)
@@ -493,8 +519,7 @@ def _cut_at_rim(
         # (only around what was cut, with the kernel's reach: ``near`` is empty beyond it; the same result)
         around = mask_bbox(gone, k, mask.shape)
         assert around is not None
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-        back[around] = cv2.morphologyEx(near[around], cv2.MORPH_CLOSE, kernel) & gone[around]
+        back[around] = disk_morph(near[around], cv2.MORPH_CLOSE, k) & gone[around]
         if back.any():
             out = _components_touching(back | out, out > 0)
     if hem_px > 0:
@@ -655,6 +680,42 @@ def ear_loops(
     cand = ((prob >= 0.5) & (mask == 0) & (zone > 0)).astype(np.uint8)
     if not cand.any() or not mask.any():
         return np.zeros_like(mask)
+    # (only in the candidates' box, two pixels around it for the 3 x 3 rim and widening: the strokes and all that is
+    # read at their pixels are the same there as over the whole window)
+    box = _bounded(mask_bbox(cand, 2, cand.shape), cand.shape)
+    bx, by, bw, bh = cv2.boundingRect(mask)
+    extent = (float(bx - box[1].start), float(bx + bw - 1 - box[1].start), float(by - box[0].start),
+              float(by + bh - 1 - box[0].start))
+    out = np.zeros_like(mask)
+    out[box] = _loops_in_box(
+        cand[box], mask[box], face[box], zone[box], size, width, min_length, beyond is not None, extent, winding, side
+    )
+    return out
+
+
+def _bounded(box: tuple[slice, slice] | None, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """A :func:`mask_bbox` box with explicit bounds (the whole ``shape`` for None or open slices)."""
+    if box is None:
+        return slice(0, shape[0]), slice(0, shape[1])
+    rows, cols = (slice(*part.indices(n)[:2]) for part, n in zip(box, shape))
+    return rows, cols
+
+
+def _loops_in_box(
+    cand: np.ndarray,
+    mask: np.ndarray,
+    face: np.ndarray,
+    zone: np.ndarray,
+    size: float,
+    width: float,
+    min_length: float,
+    beyond: bool,
+    extent: tuple[float, float, float, float],
+    winding: float,
+    side: float,
+) -> np.ndarray:
+    """:func:`ear_loops` in a box around its candidates ``cand`` (``extent``: the whole mask's x_lo, x_hi, y_lo, y_hi
+    in the box's pixels; ``beyond``: whether the loops may run on past the face outline, in ``zone``)."""
     k = max(int(round(width * size)) | 1, 3)
     thick = cv2.morphologyEx(cand, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     thin = cand & (thick == 0)
@@ -669,13 +730,11 @@ def ear_loops(
     keep = touch & (length >= min_length * size)
     keep[0] = False
     whole = np.zeros(n, bool)  # kept past the face outline too
-    if beyond is not None and keep.any():
-        bx, by, bw, bh = cv2.boundingRect(mask)
-        x_lo, x_hi, y_lo, y_hi = float(bx), float(bx + bw - 1), float(by), float(by + bh - 1)
-        band = side * (x_hi - x_lo)
+    if beyond and keep.any():
+        band = side * (extent[1] - extent[0])
         # (each kept stroke in its own box: they are few, and the window's whole-image look-ups cost more)
         for i in np.flatnonzero(keep):
-            whole[i] = _whole_loop(comp, stats[i, :4], i, face, rim, (x_lo, x_hi, y_lo, y_hi), band, winding)
+            whole[i] = _whole_loop(comp, stats[i, :4], i, face, rim, extent, band, winding)
     # (widened by a pixel: their anti-aliased edges)
     ring = np.ones((3, 3), np.uint8)
     loops = cv2.dilate(_paint(comp, stats, keep), ring) & face

@@ -95,8 +95,8 @@ from unmask_video.mask_presence import (
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
-    ColourModel, add_hem, cut_at_rim, ear_loops, gaussian_reach, grow, grow_deeper, search_polygon, shading_free_chroma,
-    smooth_probability, snap_edges,
+    ColourModel, add_hem, cut_at_rim, disk_morph, ear_loops, gaussian_reach, grow, grow_deeper, search_polygon,
+    shading_free_chroma, smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
 from unmask_video.order_stats import median
@@ -373,9 +373,9 @@ def region_polygon(
     return (pts + direction * push).astype(np.float32)
 
 
-def _disk_kernel(diameter: float) -> np.ndarray:
-    d = max(int(round(diameter)) | 1, 1)
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (d, d))
+def _disk_size(diameter: float) -> int:
+    """The odd side of the elliptic kernel (a disk) of about ``diameter`` pixels (:func:`mask_refine.disk_morph`)."""
+    return max(int(round(diameter)) | 1, 1)
 
 
 def _blur_reach(sigma: float) -> int:
@@ -624,7 +624,7 @@ class MaskSegmenter:
                     outside = outside | ((search_mask == 0) & (over > 0))
                 sure = (seed | binary) & (1 - cuts)
                 if opt.rim_sure_erode > 0:
-                    sure = cv2.erode(sure, _disk_kernel(2 * opt.rim_sure_erode * sub_size))
+                    sure = disk_morph(sure, cv2.MORPH_ERODE, _disk_size(2 * opt.rim_sure_erode * sub_size))
                 line_width = opt.rim_line_width
                 if opt.rim_line_px > 0:
                     line_width = min(line_width, (opt.rim_line_px + 0.49) / sub_size)  # (k = round(width x size) | 1)
@@ -648,7 +648,7 @@ class MaskSegmenter:
             # (dilations by disks as distance thresholds: one distance transform, where a dilation by a disk is slow)
             off_face = cv2.distanceTransform(1 - face, cv2.DIST_L2, 5)
             beyond = off_face <= opt.loop_beyond * sub_size if opt.loop_beyond > 0 else None
-            face = (off_face <= _disk_kernel(opt.loop_reach * sub_size).shape[0] // 2).astype(np.uint8)
+            face = (off_face <= _disk_size(opt.loop_reach * sub_size) // 2).astype(np.uint8)
             binary = binary | ear_loops(prob, binary, face, sub_size, beyond=beyond)
         state_detail = SegmentDetail(
             search=search, polygon=poly.astype(np.float32), window=(int(x0), int(y0), int(x1), int(y1)),
@@ -1133,9 +1133,9 @@ class MaskSegmenter:
         that share of the largest kept one's area, and those that touch the ``touch`` map), holes filled."""
         opt = self.options
         if opt.open_px > 0:
-            binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _disk_kernel(opt.open_px * size))
+            binary = disk_morph(binary, cv2.MORPH_OPEN, _disk_size(opt.open_px * size))
         if opt.close_px > 0:
-            binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, _disk_kernel(opt.close_px * size))
+            binary = disk_morph(binary, cv2.MORPH_CLOSE, _disk_size(opt.close_px * size))
         if split_share > 0:
             n, comp, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
         else:
