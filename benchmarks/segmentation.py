@@ -49,7 +49,7 @@ from collections.abc import Iterator
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -467,6 +467,20 @@ def evaluate(title: str, cases: Iterator[Case], skipped: list[str], methods: dic
         console.print(f"contact sheet (masked | {' | '.join(methods)}; truth outlined green): {sheet}")
 
 
+def _variant(changes: list[str]) -> SegmentOptions:
+    """The default :class:`SegmentOptions` with ``FIELD=VALUE`` changes, each value read as its field's default's type."""
+    base = SegmentOptions()
+    fields = {}
+    for change in changes:
+        name, _, text = change.partition("=")
+        default = getattr(base, name)  # (an unknown field: AttributeError, with its name)
+        if isinstance(default, bool):
+            fields[name] = text.lower() in ("1", "true", "yes", "on")
+        else:
+            fields[name] = type(default)(text)
+    return replace(base, **fields)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder (holds masked_pairs/)")
@@ -478,6 +492,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sheet-rows", type=int, default=10)
     parser.add_argument("--overlays", type=Path, help="write one overlay PNG per photo of the worst 10 %% of each "
                         "group (the default segmentation against the truth) into this folder")
+    parser.add_argument("--variant", action="append", default=[], metavar="FIELD=VALUE",
+                        help="also measure the default with this SegmentOptions field changed (repeatable: one more "
+                        "method with all of them), e.g. rim_separable_tail=3")
+    parser.add_argument("--no-history", action="store_true",
+                        help="leave out the older variants (before, no deep band, no side strips): a shorter run")
     args = parser.parse_args(argv)
     filter_native_stderr()
     methods = {
@@ -493,6 +512,11 @@ def main(argv: list[str] | None = None) -> int:
         "ours, no side strips": SegmentOptions(deep_cheek=0.0),
         "ours (default)": SegmentOptions(),
     }
+    if args.no_history:
+        for name in ("ours, before", "ours, no deep band", "ours, no side strips"):
+            del methods[name]
+    if args.variant:
+        methods["ours, " + ", ".join(args.variant)] = _variant(args.variant)
     console = Console(width=170)
     if args.set in ("pairs", "both"):
         folder = args.data / "masked_pairs"

@@ -214,8 +214,12 @@ def test_holes_are_what_the_mask_leaves_out_away_from_the_border():
     assert _holes(diagonal).sum() == 2
 
 
-@pytest.mark.parametrize("separable", [False, True], ids=["7x7 median", "separable median"])
-def test_the_rim_cut_takes_off_a_look_alike_collar_but_not_the_cloth_beyond_a_pleat(separable):
+@pytest.mark.parametrize(
+    "separable, tail, line_width",
+    [(False, 5, 0.045), (True, 5, 0.045), (True, 3, 0.045), (True, 3, 0.03)],
+    ids=["7x7 median", "separable median", "separable, 3x3 tail", "5-tap separable, 3x3 tail"],
+)
+def test_the_rim_cut_takes_off_a_look_alike_collar_but_not_the_cloth_beyond_a_pleat(separable, tail, line_width):
     from unmask_video.mask_refine import cut_at_rim
 
     rng = np.random.default_rng(3)
@@ -237,8 +241,9 @@ def test_the_rim_cut_takes_off_a_look_alike_collar_but_not_the_cloth_beyond_a_pl
     grown = cloth | collar  # the growth took the collar in
     outside = np.ones((h, w), bool)
     outside[collar > 0] = False  # (the colour model calls the collar mask)
-    # (the separable median stands in for medians over more than 5 x 5 only: a 7 x 7 one here)
-    wide = {"line_width": 0.045, "separable": True} if separable else {}
+    # (the separable median stands in for medians over more than 5 x 5 only: a 7 x 7 one here; and for the 5 x 5 one
+    # (line width 0.03 x 160 px) with ``small``)
+    wide = {"line_width": line_width, "separable": True, "tail": tail, "small": True} if separable else {}
     out = cut_at_rim(lab, grown, sure, below, size=160.0, outside=outside, same_cloth=4.0, hem_px=1, **wide)
     assert (out & collar).sum() <= 0.1 * collar.sum()
     assert (cloth & (1 - out)).sum() <= 0.01 * cloth.sum()  # the cloth under the pleat line stays

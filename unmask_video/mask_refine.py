@@ -420,6 +420,8 @@ def cut_at_rim(
     hem_px: int = 0,
     parts: np.ndarray | None = None,
     separable: bool = False,
+    tail: int = 5,
+    small: bool = False,
 ) -> np.ndarray:
     """``mask`` (uint8 {0, 1}) less what lies past the cloth's rim under the jaw: a neck, a collar or a hood lining of
     nearly the mask's colour that the growth (or the k-means cluster itself) took in.
@@ -439,8 +441,9 @@ def cut_at_rim(
     the mask, -1 elsewhere: a two-colour mask) stays: the cloth beyond one of its own lines (a stripe, a seam, the
     shadow of a fold). ``hem_px``: the mask keeps this many pixels past the cut (the line lies on a blurred step).
     ``separable``: the 7 x 7 median is a 1-D one down the columns, then along the rows (:func:`separable_median`),
-    then a 5 x 5 one (about half the cost of OpenCV's 2-D one; thin lines go as well, a step's corner is kept a little
-    differently); other sizes stay 2-D.
+    then a ``tail`` x ``tail`` one (5: about half the cost of OpenCV's 2-D one, 3: a third of it; thin lines go as well,
+    a step's corner is kept a little differently); with ``small``, the 5 x 5 median too (5-tap ones, then a 3 x 3 one:
+    a third of its cost); other sizes stay 2-D.
     """
     if not mask.any() or not sure.any() or not (mask & below).any():
         return mask
@@ -453,7 +456,7 @@ def cut_at_rim(
     out = mask.copy()
     out[box] = _cut_at_rim(
         lab[box], mask[box], sure[box], below[box], size, chroma_gain, light_weight, line_width, outside, same_cloth,
-        hem_px, None if parts is None else parts[box], separable,
+        hem_px, None if parts is None else parts[box], separable, tail, small,
     )
     return out
 
@@ -472,6 +475,8 @@ def _cut_at_rim(
     hem_px: int,
     parts: np.ndarray | None,
     separable: bool = False,
+    tail: int = 5,
+    small: bool = False,
 ) -> np.ndarray:
     """:func:`cut_at_rim` on a window around the mask."""
     if not sure.any():
@@ -492,9 +497,9 @@ def _cut_at_rim(
     needed_at = (markers == 0) | (mask > 0)
     needed = mask_bbox(needed_at, k // 2 + gaussian_reach(sigma) + 1, needed_at.shape)
     if needed is not None:
-        if separable and k > 5 and k in _MEDIAN_NETWORKS:  # (then a 5 x 5 one: alone, the 1-D medians cut a pleated
-            # mask short; at k <= 5 the 2-D median costs no more than this, past 7 there is no selection network)
-            median = cv2.medianBlur(separable_median(lab[needed], k), 5)
+        if separable and k in _MEDIAN_NETWORKS and (k > 5 or (k == 5 and small)):  # (then a ``tail`` x ``tail`` one,
+            # 3 x 3 after 5-tap ones: alone, the 1-D medians cut a pleated mask short; past 7 there is no network)
+            median = cv2.medianBlur(separable_median(lab[needed], k), tail if k > 5 else 3)
         else:
             median = cv2.medianBlur(lab[needed], k)
         smooth[needed] = block = cv2.GaussianBlur(median, (0, 0), sigma)

@@ -162,6 +162,11 @@ class SegmentOptions:
     # no bare frame changed (benchmarks/README.md, segfast10). The 1-D medians alone (a tenth of the cost) cut a drawn
     # pleated black mask 3 IoU points short.
     rim_separable: bool = True
+    # ... and the 2-D median after the 1-D ones (3 or 5; 3: about 0.4 ms/frame less on a 720p face), and
+    # (``rim_separable_small``) the 5 x 5 median (working faces under about 167 px) as 5-tap 1-D ones then a 3 x 3 one
+    # (benchmarks/README.md, seg15)
+    rim_separable_tail: int = 5
+    rim_separable_small: bool = False
     # ... flooding in from what the colour model rejects and (``rim_past_search``) from past the search region too
     rim_past_search: bool = False
     rim_hem_px: int = 2  # the cut's line moves out this many pixels (working size): the hem beside it stays
@@ -283,6 +288,8 @@ class SegmentOptions:
             raise InputError(f"work_size must be >= 32 pixels, got {self.work_size}")
         if self.work_face and self.work_face < 64:
             raise InputError(f"work_face must be 0 (off) or >= 64 pixels, got {self.work_face}")
+        if self.rim_separable_tail not in (3, 5):
+            raise InputError(f"rim_separable_tail must be 3 or 5, got {self.rim_separable_tail}")
         if self.max_reuse_frames < 1:
             raise InputError(f"max_reuse_frames must be >= 1, got {self.max_reuse_frames}")
 
@@ -632,6 +639,7 @@ class MaskSegmenter:
                     lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
                     outside, opt.rim_same_cloth, opt.rim_hem_px,
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
+                    opt.rim_separable_tail, opt.rim_separable_small,
                 )
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
         worn, score, average, binary = self._presence(
