@@ -39,7 +39,7 @@ __all__ = ["CompositeOptions", "ReferenceComposite", "match_color"]
 #: Colour transfer never scales a channel's spread by more than this factor (or its inverse).
 _MAX_STD_RATIO = 2.0
 #: At most this many ring pixels are looked at (an even subsample of a bigger ring).
-_MAX_RING_PIXELS = 6000
+_MAX_RING_PIXELS = 3000
 #: Fewer ring pixels than this and the colour statistics are not trusted (no colour match).
 _MIN_RING_PIXELS = 30
 #: The smooth colour fields are built at most this many pixels across and applied as per-channel gains:
