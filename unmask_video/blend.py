@@ -43,7 +43,7 @@ def _ellipse(radius: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=32)
-def _ellipse_rects(radius: int) -> tuple[np.ndarray, ...]:
+def ellipse_rects(radius: int) -> tuple[np.ndarray, ...]:
     """Rectangles whose union is :func:`_ellipse` of ``radius``: for each half-width of its rows, the rectangle of
     that width as tall as the rows at least that wide (the ellipse's rows are centred and narrow away from its
     middle row)."""
@@ -60,7 +60,7 @@ def _dilate_ellipse(image: np.ndarray, radius: int) -> np.ndarray:
     the ellipse is. OpenCV dilates by a rectangle in two 1-D passes; by an ellipse it visits every one of its
     pixels (on a 15 px one, about five times the cost of these rectangles together)."""
     grown: np.ndarray | None = None
-    for rect in _ellipse_rects(radius):
+    for rect in ellipse_rects(radius):
         part = cv2.dilate(image, rect)
         grown = part if grown is None else cv2.max(grown, part, dst=grown)
     assert grown is not None
