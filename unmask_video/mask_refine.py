@@ -81,11 +81,12 @@ def search_polygon(
 
 
 def disk_morph(image: np.ndarray, op: int, diameter: int) -> np.ndarray:
-    """``cv2.morphologyEx(image, op, ellipse)`` (op: cv2.MORPH_ERODE, _DILATE, _OPEN or _CLOSE) by the elliptic kernel of
-    ``cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))`` (``diameter`` odd), exactly: by the
-    rectangles whose union the ellipse is (:func:`unmask_video.blend.ellipse_rects`), the erosions' minimum and the dilations'
-    maximum. OpenCV visits every pixel of an elliptic kernel, and passes a rectangle in two 1-D runs: from 9 px on,
-    the rectangles cost about two thirds of it (an 11 px closing: 0.19 against 0.28 ms on a 235 x 200 window)."""
+    """``cv2.morphologyEx(image, op, ellipse)`` (op: cv2.MORPH_ERODE, _DILATE, _OPEN or _CLOSE) by the elliptic
+    kernel of ``cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))`` (``diameter`` odd), exactly:
+    by the rectangles whose union the ellipse is (:func:`unmask_video.blend.ellipse_rects`), the erosions' minimum
+    and the dilations' maximum. OpenCV visits every pixel of an elliptic kernel, and passes a rectangle in two 1-D
+    runs: from 9 px on, the rectangles cost about two thirds of it (an 11 px closing: 0.19 against 0.28 ms on a
+    235 x 200 window)."""
     rects = ellipse_rects(diameter // 2)
 
     def by_rects(img: np.ndarray, erode: bool) -> np.ndarray:
