@@ -90,7 +90,11 @@ PATHS = {
     "serial": {"landmarks_ahead": False},
     "landmarks": {"prepare_ahead": False},
     "unpaced": {"pace": False},
+    "newest": {"stale_after": None},
+    "stale75": {"stale_after": 0.75},
     "new": {},
+    "cv1": {"_cv_threads": 1},
+    "switch1ms": {"_switch_s": 0.001},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")
 
@@ -111,6 +115,11 @@ def run_once(processor, size: str, seconds: float, workdir: Path, label: str, pa
          "--start", str(CLIP_START_S), "--fps", str(FPS), "--frames", str(frames), "--size", size],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
+    import cv2
+
+    cv_threads, switch = cv2.getNumThreads(), sys.getswitchinterval()
+    cv2.setNumThreads(extra.get("_cv_threads", cv_threads))
+    sys.setswitchinterval(extra.get("_switch_s", switch))
     try:
         stats = run_live(
             LiveSource(url=str(fifo), source_format="mpegts", open_timeout_s=30),
@@ -119,6 +128,8 @@ def run_once(processor, size: str, seconds: float, workdir: Path, label: str, pa
                         **{k: v for k, v in extra.items() if k in fields}),
         )
     finally:
+        cv2.setNumThreads(cv_threads)
+        sys.setswitchinterval(switch)
         if producer.poll() is None:
             producer.kill()
         producer.wait()
@@ -139,6 +150,9 @@ class Run:
     stage_ms: dict[str, float]
     face_share: float
     frames: int
+    #: where the delay went (unmask_video.live_stats.SPANS): median and 95th percentile of each span, ms
+    spans_p50: dict[str, float] = dataclasses.field(default_factory=dict)
+    spans_p95: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(cls, stats, pipeline=None) -> "Run":
@@ -150,11 +164,13 @@ class Run:
                     count = stats.frames_captured if name == "decode" else stats.frames_shown
                     stage_ms[name] = timer.ms_per(name, count)
         waits = getattr(stats, "waits_ms", None) or []
+        spans = getattr(stats, "span_percentiles", None)  # (a --baseline-rev child's code may not have it)
         return cls(
             stats.fps, stats.delay_median_ms, stats.delay_p95_ms, float(np.median(waits)) if waits else float("nan"),
             stats.frames_dropped, stats.frames_captured, stats.frames_shown, stage_ms,
             pipeline.stats.frames_with_face / max(pipeline.stats.frames, 1) if pipeline is not None else 0.0,
             pipeline.stats.frames if pipeline is not None else 0,
+            spans(50) if spans else {}, spans(95) if spans else {},
         )  # fmt: skip
 
 
@@ -168,6 +184,10 @@ def row(label: str, run: Run) -> str:
     if run.stage_ms:
         stages = "  ".join(f"{name} {ms:.1f}" for name, ms in run.stage_ms.items())
         text += f"\n    ms/frame: {stages}  (face found in {run.face_share:.0%} of {run.frames} frames)"
+    if run.spans_p50:
+        text += "\n    delay by span, median/p95 ms: " + "  ".join(
+            f"{name} {run.spans_p50[name]:.1f}/{run.spans_p95.get(name, 0.0):.1f}" for name in run.spans_p50
+        )
     return text
 
 
@@ -362,6 +382,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"{name} {med(r.stage_ms.get(name, 0.0) for r in runs[path]):.1f}"
                     for name in STAGES if any(name in r.stage_ms for r in runs[path])
                 )  # fmt: skip
+                spans = "  ".join(
+                    f"{name} {med(r.spans_p50[name] for r in runs[path]):.1f}/"
+                    f"{med(r.spans_p95[name] for r in runs[path]):.1f}"
+                    for name in (runs[path][0].spans_p50 if all(r.spans_p50 for r in runs[path]) else {})
+                )  # fmt: skip
                 print(
                     f"  {path}: median fps {fps:.1f}, delay median {med(r.delay_median_ms for r in runs[path]):.0f} "
                     f"ms, p95 {p95:.0f} ms, wait {med(r.wait_median_ms for r in runs[path]):.0f} ms; x {paths[0]}: "
@@ -369,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{med(r.delay_p95_ms / max(b.delay_p95_ms, 1e-9) for r, b in zip(runs[path], first)):.2f}; "
                     f"x identity: fps {fps / max(base.fps, 1e-9):.2f}, p95 {p95 / max(base.delay_p95_ms, 1e-9):.1f}"
                     f"\n    median ms/frame: {stages}"
+                    + (f"\n    delay by span (median of the runs' median/p95 ms): {spans}" if spans else "")
                 )
     return 0
 
