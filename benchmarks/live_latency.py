@@ -92,9 +92,8 @@ PATHS = {
     "unpaced": {"pace": False},
     "newest": {"stale_after": None},
     "stale75": {"stale_after": 0.75},
+    "rgbtake": {"rgb_on_capture": False},
     "new": {},
-    "cv1": {"_cv_threads": 1},
-    "switch1ms": {"_switch_s": 0.001},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")
 
@@ -115,11 +114,6 @@ def run_once(processor, size: str, seconds: float, workdir: Path, label: str, pa
          "--start", str(CLIP_START_S), "--fps", str(FPS), "--frames", str(frames), "--size", size],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    import cv2
-
-    cv_threads, switch = cv2.getNumThreads(), sys.getswitchinterval()
-    cv2.setNumThreads(extra.get("_cv_threads", cv_threads))
-    sys.setswitchinterval(extra.get("_switch_s", switch))
     try:
         stats = run_live(
             LiveSource(url=str(fifo), source_format="mpegts", open_timeout_s=30),
@@ -128,8 +122,6 @@ def run_once(processor, size: str, seconds: float, workdir: Path, label: str, pa
                         **{k: v for k, v in extra.items() if k in fields}),
         )
     finally:
-        cv2.setNumThreads(cv_threads)
-        sys.setswitchinterval(switch)
         if producer.poll() is None:
             producer.kill()
         producer.wait()

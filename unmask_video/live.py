@@ -193,6 +193,10 @@ class LiveOptions:
     #: delay does not start with up to a whole interval spent in the capture's slot. None: the newest frame, as old
     #: as it is.
     stale_after: float | None = 0.5
+    #: Every decoded frame converted to RGB on the capture thread, while it waits to be taken, instead of on the
+    #: thread that takes it: the conversion leaves the frame's path whenever that thread is busy with the frame
+    #: before (the frames dropped later are converted too: 2-3 ms of CPU each at 720p).
+    rgb_on_capture: bool = True
     #: Gets the live stages' seconds ("decode" on the capture thread, "rgb", "output"); the benchmark passes the
     #: pipeline's timer, so that every stage is in one place.
     timer: StageTimer | None = None
@@ -275,7 +279,7 @@ def _run_live(source: LiveSource, processor: FrameProcessor, options: LiveOption
     outputs, window = _make_outputs(options)
     spec = open_spec(source)
     container = open_source(spec, source.open_timeout_s, source.read_timeout_s)  # Ctrl-C interrupts it
-    capture = LatestFrameCapture(container, spec.label).start()
+    capture = LatestFrameCapture(container, spec.label, FrameToRGB() if options.rgb_on_capture else None).start()
     meter = LiveMeter()
     state = _State(effect_on=options.effect)
     opened: list[LiveOutput] = []
@@ -330,8 +334,10 @@ class _Frames:
         self._to_rgb = FrameToRGB()  # the file path's conversion (each frame's own matrix): the same pixels
 
     def image(self, item: Any) -> np.ndarray:
+        """The frame as RGB: the capture's conversion when it made one (``LiveOptions.rgb_on_capture``)."""
         with self.timer("rgb"):
-            image = self._to_rgb(item.frame)
+            converted = getattr(item, "image", None)
+            image = converted if converted is not None else self._to_rgb(item.frame)
             if self.size is None:
                 self.size = (image.shape[1], image.shape[0])
             elif (image.shape[1], image.shape[0]) != self.size:
@@ -514,6 +520,8 @@ def _loop(
     if worker is not None:
         worker.close()  # the last frame reaches every output; an output's error is raised here
     timer.add("decode", capture.decode_s)
+    if capture.convert_s:
+        timer.add("rgb", capture.convert_s)
 
 
 def _handle_key(action: KeyAction | None, state: _State, options: LiveOptions) -> None:
