@@ -13,12 +13,19 @@ recording, the live machinery alone), then the real pipeline (FramePipeline with
 1.8 s of the same clip, where the face is bare) on each live-mode path (PATHS: old = outputs written on the
 processing thread and every stage in turn, serial = today's outputs thread with every stage in turn,
 landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
-as soon as possible, new = today's defaults: landmarks, mask and warp one frame ahead, paced), interleaved
-``--repeat`` times. Prints fps, capture-to-output delay (median, p95), the median wait from decode to the start of
-processing, dropped frames and the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the capture thread; rgb: the RGB conversion; landmarks, segment (the mask),
-warp, reconstruct, blend: the pipeline's; output: the recording's encode and write, on the outputs thread;
-stages on different threads overlap, so they do not add up to the delay), then per path the medians and the
-ratios to the first path and to the baseline. Skips with a message when the data folder is absent.
+as soon as possible, newest = today's defaults but the newest captured frame taken however old it is (no stale
+frame given up for the next one), rgbtake = today's defaults but the RGB conversion on the thread that takes the
+frame instead of the capture thread, new = today's defaults: stale frames given up, RGB on the capture thread,
+landmarks, mask and warp one frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat``
+times. Prints fps, capture-to-output delay (median, p95), the median wait from decode to the start of processing,
+dropped frames and the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
+capture thread; rgb: the RGB conversion; landmarks, segment (the mask), warp, reconstruct, blend: the pipeline's;
+output: the recording's encode and write, on the outputs thread; stages on different threads overlap, so they do
+not add up to the delay), and where the delay went: the median and 95th percentile of each span of a frame's way
+(``unmask_video.live_stats.SPANS``: capture = in the capture's slot, locate = the worker's stages, slot = waiting
+for the processing thread, process = its stages, queue = waiting for the outputs thread, output = the encoders;
+these do add up to each frame's delay); then per path the medians and the ratios to the first path and to the
+baseline. Skips with a message when the data folder is absent.
 
 ``--baseline-rev REV`` adds a first path, "@REV": live mode's defaults with the code of git revision REV (its files
 taken with ``git archive``), so that a code change is measured against the code before it in the same run; every
@@ -83,15 +90,15 @@ def make_pipeline(generator: str):
 #: Live-mode paths compared in one run: name -> LiveOptions fields. old: the outputs written in turn on the
 #: processing thread, every stage in turn (before issue 14); serial: the outputs on their own thread, every stage
 #: in turn; landmarks: only the landmarks one frame ahead (mask and warp on the processing thread), paced; unpaced:
-#: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; new: today's
-#: defaults (landmarks, mask and warp one frame ahead, paced).
+#: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; newest: the newest
+#: captured frame however old; rgbtake: the RGB conversion on the taking thread; new: today's defaults (landmarks,
+#: mask and warp one frame ahead, paced; stale frames given up; RGB on the capture thread).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
     "serial": {"landmarks_ahead": False},
     "landmarks": {"prepare_ahead": False},
     "unpaced": {"pace": False},
     "newest": {"stale_after": None},
-    "stale75": {"stale_after": 0.75},
     "rgbtake": {"rgb_on_capture": False},
     "new": {},
 }
