@@ -38,11 +38,13 @@ LOW_LATENCY_OPTIONS = {"flags": "low_delay", "probesize": "32", "analyzeduration
 _MAX_DEMUX_ERRORS = 50
 #: Extra options for UDP sources: a read thread with a bounded buffer that drops instead of failing.
 UDP_OPTIONS = {"overrun_nonfatal": "1", "fifo_size": "50000"}
-#: Arrival intervals the frame interval is estimated from (their median), and that must have been seen before
-#: :meth:`LatestFrameCapture.get` waits for a fresher frame.
+#: Arrival intervals that must have been seen before :meth:`LatestFrameCapture.get` waits for a fresher frame, and
+#: how many of the last ones the frame interval (their median) and the wait's deadline are estimated from.
 _STEADY_FRAMES = 9
-#: A fresher frame is waited for until this many frame intervals after the stale one arrived.
-_DUE_SLACK = 1.2
+_INTERVALS_KEPT = 30
+#: A fresher frame is waited for until the 90th percentile of the recent arrival intervals after the stale one
+#: arrived, kept between these multiples of their median (a late next frame makes the stale one older still).
+_DUE_RANGE = (1.1, 1.5)
 
 
 @dataclass
@@ -253,7 +255,7 @@ class LatestFrameCapture:
         self.ended = False  # the source ended or failed; no more frames will come
         self.stale_waits = 0  # times ``get(fresh=...)`` waited for a newer frame than the stale one there was
         self._last_arrival: float | None = None
-        self._intervals: deque[float] = deque(maxlen=_STEADY_FRAMES)  # the last frames' arrival intervals
+        self._intervals: deque[float] = deque(maxlen=_INTERVALS_KEPT)  # the last frames' arrival intervals
         self.error: BaseException | None = None  # why it ended, when it was not a normal end of stream
 
     @property
@@ -297,9 +299,10 @@ class LatestFrameCapture:
         """The newest frame not yet taken, waiting up to ``timeout`` seconds; None if none came or the source ended.
 
         With ``fresh`` (a fraction of the frame interval, 0.5 or more): a frame older than that is stale; the next
-        one is then waited for (until 1.2 intervals after the stale one arrived) and taken instead, and the stale
-        one is dropped: at ``fresh`` >= 0.5 the wait is shorter than the age it saves. A frame is taken as old as
-        it is when no newer one comes in time, and always before the source has sent a few frames.
+        one is then waited for and taken instead, and the stale one is dropped: at ``fresh`` >= 0.5 the wait is
+        shorter than the age it saves. The wait ends, and the stale frame is taken as old as it is, when no newer
+        one came within the 90th percentile of the recent arrival intervals (1.1-1.5 times their median) after it;
+        a frame is taken at once before the source has sent a few.
         """
         with self._lock:
             if self._slot is None and not self.ended:
@@ -314,10 +317,10 @@ class LatestFrameCapture:
         frame intervals (see :meth:`get`)."""
         if len(self._intervals) < _STEADY_FRAMES:
             return
-        period = float(np.median(self._intervals))
+        period, late = (float(v) for v in np.percentile(self._intervals, (50, 90)))
         if time.perf_counter() - stale.captured_at <= fresh * period:
             return
-        due = stale.captured_at + _DUE_SLACK * period
+        due = stale.captured_at + min(max(late, _DUE_RANGE[0] * period), _DUE_RANGE[1] * period)
         self.stale_waits += 1
         while self._slot is stale and not self.ended and not self._stop.is_set():
             left = due - time.perf_counter()
