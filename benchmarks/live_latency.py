@@ -14,10 +14,8 @@ recording, the live machinery alone), then the real pipeline (FramePipeline with
 processing thread and every stage in turn, serial = today's outputs thread with every stage in turn,
 landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
 as soon as possible, newest = today's defaults but the newest captured frame taken however old it is (no stale
-frame given up for the next one), rgbtake = today's defaults but the RGB conversion on the thread that takes the
-frame instead of the capture thread, new = today's defaults: stale frames given up, RGB on the capture thread,
-landmarks, mask and warp one frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat``
-times. Prints fps, capture-to-output delay (median, p95), the median wait from decode to the start of processing,
+frame given up for the next one), new = today's defaults: stale frames given up, landmarks, mask and warp one
+frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. Prints fps, capture-to-output delay (median, p95), the median wait from decode to the start of processing,
 dropped frames and the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
 capture thread; rgb: the RGB conversion; landmarks, segment (the mask), warp, reconstruct, blend: the pipeline's;
 output: the recording's encode and write, on the outputs thread; stages on different threads overlap, so they do
@@ -91,15 +89,14 @@ def make_pipeline(generator: str):
 #: processing thread, every stage in turn (before issue 14); serial: the outputs on their own thread, every stage
 #: in turn; landmarks: only the landmarks one frame ahead (mask and warp on the processing thread), paced; unpaced:
 #: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; newest: the newest
-#: captured frame however old; rgbtake: the RGB conversion on the taking thread; new: today's defaults (landmarks,
-#: mask and warp one frame ahead, paced; stale frames given up; RGB on the capture thread).
+#: captured frame however old; new: today's defaults (landmarks, mask and warp one frame ahead, paced; stale frames
+#: given up; the encoders fed the decoded planes).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
     "serial": {"landmarks_ahead": False},
     "landmarks": {"prepare_ahead": False},
     "unpaced": {"pace": False},
     "newest": {"stale_after": None},
-    "rgbtake": {"rgb_on_capture": False},
     "new": {},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")

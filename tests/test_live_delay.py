@@ -100,27 +100,6 @@ def test_a_fresh_frame_or_an_unsteady_start_is_taken_at_once() -> None:
     assert starting.get(timeout=1.0) is not None and starting.stale_waits == 0  # (fresh=None: as before)
 
 
-def test_the_capture_converts_each_frame_while_it_waits() -> None:
-    """With ``convert``, every published frame carries its converted image (done on the capture thread, counted
-    in ``convert_s``); the frame's capture time is that of its decode, before the conversion."""
-    stream = SimpleNamespace(thread_type=None, codec_context=SimpleNamespace(width=4, height=4))
-    converted: list[int] = []
-    started: list[float] = []
-
-    def convert(frame: FakeFrame) -> np.ndarray:
-        converted.append(frame.n)
-        started.append(time.perf_counter())
-        time.sleep(0.01)
-        return np.full((2, 2, 3), frame.n, np.uint8)
-
-    capture = LatestFrameCapture(SimpleNamespace(streams=SimpleNamespace(video=[stream])), "fake", convert)
-    capture._publish(FakeFrame(n=7))
-    got = capture.get(timeout=1.0)
-    assert got is not None and got.image is not None and int(got.image[0, 0, 0]) == 7 and converted == [7]
-    assert got.captured_at <= started[0] and capture.convert_s >= 0.01
-    assert idle_capture().convert is None
-
-
 class SlowMarker:
     """A splitting processor slower than its source (like FramePipeline: locate on the worker, rebuild here);
     paints a mark and notes the frames it saw."""

@@ -20,11 +20,13 @@ through unchanged until it returns.
   ``--virtual-cam`` (a camera other apps can pick), ``-o udp://127.0.0.1:5000 --format mpegts`` (a network
   stream: ``ffplay -fflags nobuffer udp://127.0.0.1:5000``), and ``--record session.mp4``.
 - Latency first: only the newest camera frame is kept; frames that processing cannot keep up with are
-  dropped, never queued, so the delay stays bounded. The next frame's landmarks, mask and warp run on a thread
-  of their own while the current frame's reconstruction and blend run, started just in time to end when those do
-  (more frames per second without a longer delay). The status line shows processing fps, the
-  capture-to-output delay (median and 95th percentile) and the dropped frames; the same figures are
-  printed at the end.
+  dropped, never queued, so the delay stays bounded. A frame that has already waited more than half a frame
+  interval when processing is ready for it is dropped too, for the next one, due sooner than that. The next
+  frame's landmarks, mask and warp run on a thread of their own while the current frame's reconstruction and
+  blend run, started just in time to end when those do (more frames per second without a longer delay); the
+  recording and the stream are encoded on a third, from the camera's own picture with only the rebuilt face
+  converted back. The status line shows processing fps, the capture-to-output delay (median and 95th
+  percentile) and the dropped frames; the same figures are printed at the end.
 - Ctrl-C or closing the window stops cleanly and finishes the recording so it plays. A camera that is
   unplugged mid-session ends the session the same way, with the recording kept.
 
@@ -193,10 +195,6 @@ class LiveOptions:
     #: delay does not start with up to a whole interval spent in the capture's slot. None: the newest frame, as old
     #: as it is.
     stale_after: float | None = 0.5
-    #: Every decoded frame converted to RGB on the capture thread, while it waits to be taken, instead of on the
-    #: thread that takes it: the conversion leaves the frame's path whenever that thread is busy with the frame
-    #: before (the frames dropped later are converted too: 2-3 ms of CPU each at 720p).
-    rgb_on_capture: bool = True
     #: Gets the live stages' seconds ("decode" on the capture thread, "rgb", "output"); the benchmark passes the
     #: pipeline's timer, so that every stage is in one place.
     timer: StageTimer | None = None
@@ -279,7 +277,7 @@ def _run_live(source: LiveSource, processor: FrameProcessor, options: LiveOption
     outputs, window = _make_outputs(options)
     spec = open_spec(source)
     container = open_source(spec, source.open_timeout_s, source.read_timeout_s)  # Ctrl-C interrupts it
-    capture = LatestFrameCapture(container, spec.label, FrameToRGB() if options.rgb_on_capture else None).start()
+    capture = LatestFrameCapture(container, spec.label).start()
     meter = LiveMeter()
     state = _State(effect_on=options.effect)
     opened: list[LiveOutput] = []
@@ -334,10 +332,8 @@ class _Frames:
         self._to_rgb = FrameToRGB()  # the file path's conversion (each frame's own matrix): the same pixels
 
     def image(self, item: Any) -> np.ndarray:
-        """The frame as RGB: the capture's conversion when it made one (``LiveOptions.rgb_on_capture``)."""
         with self.timer("rgb"):
-            converted = getattr(item, "image", None)
-            image = converted if converted is not None else self._to_rgb(item.frame)
+            image = self._to_rgb(item.frame)
             if self.size is None:
                 self.size = (image.shape[1], image.shape[0])
             elif (image.shape[1], image.shape[0]) != self.size:
@@ -520,8 +516,6 @@ def _loop(
     if worker is not None:
         worker.close()  # the last frame reaches every output; an output's error is raised here
     timer.add("decode", capture.decode_s)
-    if capture.convert_s:
-        timer.add("rgb", capture.convert_s)
 
 
 def _handle_key(action: KeyAction | None, state: _State, options: LiveOptions) -> None:

@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import av
 import numpy as np
@@ -90,7 +90,6 @@ class CapturedFrame:
     index: int  # capture order, 0-based, counting every decoded frame (dropped ones included)
     captured_at: float  # time.perf_counter() when the frame was decoded
     stream_time: float | None  # the frame's own timestamp in seconds, if it has one
-    image: np.ndarray | None = None  # the frame as RGB, when the capture converts (its ``convert``)
 
 
 def is_live_source(text: str) -> bool:
@@ -232,15 +231,9 @@ class LatestFrameCapture:
     frame arrives before the previous one was taken, the previous one is dropped and counted in ``dropped``.
     """
 
-    def __init__(
-        self, container: Any, label: str = "the source", convert: Callable[[av.VideoFrame], np.ndarray] | None = None
-    ) -> None:
-        """``convert``: run on every decoded frame on the capture thread, its result kept as the frame's ``image``
-        (the RGB conversion done while the frame waits in the slot, off the processing threads' path)."""
+    def __init__(self, container: Any, label: str = "the source") -> None:
         self.container = container
         self.label = label
-        self.convert = convert
-        self.convert_s = 0.0  # seconds spent in ``convert`` (this thread's own time, all frames)
         self.stream = container.streams.video[0]
         # Slice threads only: frame threads would hold several frames back inside the decoder.
         self.stream.thread_type = "SLICE"
@@ -350,10 +343,6 @@ class LatestFrameCapture:
     def _publish(self, frame: av.VideoFrame) -> None:
         now = time.perf_counter()
         stream_time = frame.time
-        image = None
-        if self.convert is not None:
-            image = self.convert(frame)
-            self.convert_s += time.perf_counter() - now
         with self._lock:
             if self._last_arrival is not None:
                 self._intervals.append(now - self._last_arrival)
@@ -362,7 +351,7 @@ class LatestFrameCapture:
                 self.dropped += 1
                 log.debug("dropped frame %d", self._slot.index)
             stream_s = float(stream_time) if stream_time is not None else None
-            self._slot = CapturedFrame(frame, self.captured, now, stream_s, image)
+            self._slot = CapturedFrame(frame, self.captured, now, stream_s)
             self.captured += 1
             self._lock.notify_all()
 
