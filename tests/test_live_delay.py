@@ -128,18 +128,22 @@ class SlowMarker:
         return [out]
 
 
-@pytest.mark.parametrize("stale_after", [0.5, None])
-def test_a_session_that_gives_up_stale_frames_keeps_their_order_and_its_figures(tmp_path: Path, stale_after) -> None:
-    """A processor slower than the 25 fps source (landmarks 50 ms ahead of a 20 ms rebuild): every shown frame is
-    processed once, in capture order, with its own landmarks; the spans of every frame add up to its delay; and
-    every frame decoded is shown or dropped (given-up stale frames are counted as dropped)."""
+@pytest.mark.parametrize("stale_after, ahead", [(0.5, True), (None, True), (0.5, False)])
+def test_a_session_that_gives_up_stale_frames_keeps_their_order_and_its_figures(
+    tmp_path: Path, stale_after: float | None, ahead: bool
+) -> None:
+    """A processor slower than the 25 fps source (landmarks 50 ms, on the worker or not, and a 20 ms rebuild):
+    every shown frame is processed once, in capture order, with its own landmarks; the spans of every frame add up
+    to its delay (without the worker, its spans are 0); and every frame decoded is shown or dropped (given-up stale
+    frames are counted as dropped)."""
     fifo = tmp_path / "camera.fifo"
     os.mkfifo(fifo)
     sink, processor = CollectingOutput(), SlowMarker(locate_ms=50, rebuild_ms=20)
     producer = start_producer(str(fifo), frames=60, fps=25)
     try:
         stats = run_live(LiveSource(url=str(fifo), source_format="mpegts", read_timeout_s=5), processor,
-                         LiveOptions(window=False, extra_outputs=[sink], status=None, stale_after=stale_after))  # fmt: skip
+                         LiveOptions(window=False, extra_outputs=[sink], status=None, stale_after=stale_after,
+                                     landmarks_ahead=ahead))  # fmt: skip
     finally:
         stop_process(producer)
     assert stats.frames_shown >= 10 and all(sink.marked)
@@ -149,6 +153,8 @@ def test_a_session_that_gives_up_stale_frames_keeps_their_order_and_its_figures(
     assert totals == pytest.approx(stats.delays_ms, abs=1e-6)
     assert min(min(values) for values in stats.spans_ms.values()) >= 0.0
     assert stale_after is not None or stats.fresher_waits == 0
+    if not ahead:
+        assert max(stats.spans_ms["locate"]) == max(stats.spans_ms["slot"]) == 0.0
 
 
 # -------------------------------------------------------------------------- the encoders and the planes
