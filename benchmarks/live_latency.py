@@ -15,8 +15,9 @@ processing thread and every stage in turn, serial = today's outputs thread with 
 landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
 as soon as possible, newest = today's defaults but the newest captured frame taken however old it is (no stale
 frame given up for the next one), new = today's defaults: stale frames given up, landmarks, mask and warp one
-frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. Prints fps, capture-to-output delay (median, p95), the median wait from decode to the start of processing,
-dropped frames and the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
+frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. Prints fps,
+capture-to-output delay (median, p95), the median wait from decode to the start of processing, dropped frames and
+the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
 capture thread; rgb: the RGB conversion; landmarks, segment (the mask), warp, reconstruct, blend: the pipeline's;
 output: the recording's encode and write, on the outputs thread; stages on different threads overlap, so they do
 not add up to the delay), and where the delay went: the median and 95th percentile of each span of a frame's way

@@ -466,8 +466,9 @@ def _loop(
             item = located.item
             picked = time.perf_counter()
             image, faces = located.result if ahead is not None else (frames.image(item), None)
-            marks = FrameMarks(item.index, item.captured_at, item.stream_time, located.started_at,
-                               located.located_at or located.started_at, picked if ahead is not None else located.started_at)  # fmt: skip
+            taken = located.started_at  # (without the worker: when this thread took the frame; no locate, no slot)
+            marks = FrameMarks(item.index, item.captured_at, item.stream_time, taken, located.located_at or taken,
+                               picked if ahead is not None else taken)  # fmt: skip
             if not opened:
                 fps = capture.rate or (float(source.framerate) if source.framerate else 30.0)
                 description = capture.description(image.shape[1], image.shape[0], fps)
