@@ -13,12 +13,18 @@ recording, the live machinery alone), then the real pipeline (FramePipeline with
 1.8 s of the same clip, where the face is bare) on each live-mode path (PATHS: old = outputs written on the
 processing thread and every stage in turn, serial = today's outputs thread with every stage in turn,
 landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
-as soon as possible, new = today's defaults: landmarks, mask and warp one frame ahead, paced), interleaved
-``--repeat`` times. Prints fps, capture-to-output delay (median, p95), the median wait from decode to the start of
-processing, dropped frames and the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the capture thread; rgb: the RGB conversion; landmarks, segment (the mask),
-warp, reconstruct, blend: the pipeline's; output: the recording's encode and write, on the outputs thread;
-stages on different threads overlap, so they do not add up to the delay), then per path the medians and the
-ratios to the first path and to the baseline. Skips with a message when the data folder is absent.
+as soon as possible, newest = today's defaults but the newest captured frame taken however old it is (no stale
+frame given up for the next one), new = today's defaults: stale frames given up, landmarks, mask and warp one
+frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. Prints fps,
+capture-to-output delay (median, p95), the median wait from decode to the start of processing, dropped frames and
+the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
+capture thread; rgb: the RGB conversion; landmarks, segment (the mask), warp, reconstruct, blend: the pipeline's;
+output: the recording's encode and write, on the outputs thread; stages on different threads overlap, so they do
+not add up to the delay), and where the delay went: the median and 95th percentile of each span of a frame's way
+(``unmask_video.live_stats.SPANS``: capture = in the capture's slot, locate = the worker's stages, slot = waiting
+for the processing thread, process = its stages, queue = waiting for the outputs thread, output = the encoders;
+these do add up to each frame's delay); then per path the medians and the ratios to the first path and to the
+baseline. Skips with a message when the data folder is absent.
 
 ``--baseline-rev REV`` adds a first path, "@REV": live mode's defaults with the code of git revision REV (its files
 taken with ``git archive``), so that a code change is measured against the code before it in the same run; every
@@ -83,13 +89,15 @@ def make_pipeline(generator: str):
 #: Live-mode paths compared in one run: name -> LiveOptions fields. old: the outputs written in turn on the
 #: processing thread, every stage in turn (before issue 14); serial: the outputs on their own thread, every stage
 #: in turn; landmarks: only the landmarks one frame ahead (mask and warp on the processing thread), paced; unpaced:
-#: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; new: today's
-#: defaults (landmarks, mask and warp one frame ahead, paced).
+#: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; newest: the newest
+#: captured frame however old; new: today's defaults (landmarks, mask and warp one frame ahead, paced; stale frames
+#: given up; the encoders fed the decoded planes).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
     "serial": {"landmarks_ahead": False},
     "landmarks": {"prepare_ahead": False},
     "unpaced": {"pace": False},
+    "newest": {"stale_after": None},
     "new": {},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")
@@ -139,6 +147,9 @@ class Run:
     stage_ms: dict[str, float]
     face_share: float
     frames: int
+    #: where the delay went (unmask_video.live_stats.SPANS): median and 95th percentile of each span, ms
+    spans_p50: dict[str, float] = dataclasses.field(default_factory=dict)
+    spans_p95: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(cls, stats, pipeline=None) -> "Run":
@@ -150,11 +161,13 @@ class Run:
                     count = stats.frames_captured if name == "decode" else stats.frames_shown
                     stage_ms[name] = timer.ms_per(name, count)
         waits = getattr(stats, "waits_ms", None) or []
+        spans = getattr(stats, "span_percentiles", None)  # (a --baseline-rev child's code may not have it)
         return cls(
             stats.fps, stats.delay_median_ms, stats.delay_p95_ms, float(np.median(waits)) if waits else float("nan"),
             stats.frames_dropped, stats.frames_captured, stats.frames_shown, stage_ms,
             pipeline.stats.frames_with_face / max(pipeline.stats.frames, 1) if pipeline is not None else 0.0,
             pipeline.stats.frames if pipeline is not None else 0,
+            spans(50) if spans else {}, spans(95) if spans else {},
         )  # fmt: skip
 
 
@@ -168,6 +181,10 @@ def row(label: str, run: Run) -> str:
     if run.stage_ms:
         stages = "  ".join(f"{name} {ms:.1f}" for name, ms in run.stage_ms.items())
         text += f"\n    ms/frame: {stages}  (face found in {run.face_share:.0%} of {run.frames} frames)"
+    if run.spans_p50:
+        text += "\n    delay by span, median/p95 ms: " + "  ".join(
+            f"{name} {run.spans_p50[name]:.1f}/{run.spans_p95.get(name, 0.0):.1f}" for name in run.spans_p50
+        )
     return text
 
 
@@ -362,6 +379,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"{name} {med(r.stage_ms.get(name, 0.0) for r in runs[path]):.1f}"
                     for name in STAGES if any(name in r.stage_ms for r in runs[path])
                 )  # fmt: skip
+                spans = "  ".join(
+                    f"{name} {med(r.spans_p50[name] for r in runs[path]):.1f}/"
+                    f"{med(r.spans_p95[name] for r in runs[path]):.1f}"
+                    for name in (runs[path][0].spans_p50 if all(r.spans_p50 for r in runs[path]) else {})
+                )  # fmt: skip
                 print(
                     f"  {path}: median fps {fps:.1f}, delay median {med(r.delay_median_ms for r in runs[path]):.0f} "
                     f"ms, p95 {p95:.0f} ms, wait {med(r.wait_median_ms for r in runs[path]):.0f} ms; x {paths[0]}: "
@@ -369,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{med(r.delay_p95_ms / max(b.delay_p95_ms, 1e-9) for r, b in zip(runs[path], first)):.2f}; "
                     f"x identity: fps {fps / max(base.fps, 1e-9):.2f}, p95 {p95 / max(base.delay_p95_ms, 1e-9):.1f}"
                     f"\n    median ms/frame: {stages}"
+                    + (f"\n    delay by span (median of the runs' median/p95 ms): {spans}" if spans else "")
                 )
     return 0
 

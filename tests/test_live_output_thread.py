@@ -27,7 +27,7 @@ class Recorder:
 def test_every_frame_reaches_every_output_in_order_then_is_recorded() -> None:
     log: list = []
     first, second = Recorder("a", log, delay_s=0.002), Recorder("b", log)
-    worker = OutputThread([first, second], on_written=lambda token: log.append(("done", token)))
+    worker = OutputThread([first, second], on_written=lambda token, started: log.append(("done", token)))
     for i in range(12):
         worker.submit(np.full((2, 2), i, np.uint8), i / 30, token=i)
     worker.close()
@@ -40,7 +40,7 @@ def test_every_frame_reaches_every_output_in_order_then_is_recorded() -> None:
 
 def test_at_most_one_frame_waits() -> None:
     log: list = []
-    worker = OutputThread([Recorder("slow", log, delay_s=0.05)], on_written=lambda token: None)
+    worker = OutputThread([Recorder("slow", log, delay_s=0.05)], on_written=lambda token, started: None)
     start = time.perf_counter()
     for i in range(4):
         worker.submit(np.full((2, 2), i, np.uint8), 0.0, token=i)
@@ -52,7 +52,7 @@ def test_at_most_one_frame_waits() -> None:
 
 def test_an_output_error_is_raised_in_the_caller() -> None:
     log: list = []
-    worker = OutputThread([Recorder("rec", log, fail_at=3)], on_written=lambda token: None)
+    worker = OutputThread([Recorder("rec", log, fail_at=3)], on_written=lambda token, started: None)
     with pytest.raises(OSError, match="failed at frame 3"):
         for i in range(50):
             worker.submit(np.full((2, 2), i, np.uint8), 0.0, token=i)

@@ -20,11 +20,13 @@ through unchanged until it returns.
   ``--virtual-cam`` (a camera other apps can pick), ``-o udp://127.0.0.1:5000 --format mpegts`` (a network
   stream: ``ffplay -fflags nobuffer udp://127.0.0.1:5000``), and ``--record session.mp4``.
 - Latency first: only the newest camera frame is kept; frames that processing cannot keep up with are
-  dropped, never queued, so the delay stays bounded. The next frame's landmarks, mask and warp run on a thread
-  of their own while the current frame's reconstruction and blend run, started just in time to end when those do
-  (more frames per second without a longer delay). The status line shows processing fps, the
-  capture-to-output delay (median and 95th percentile) and the dropped frames; the same figures are
-  printed at the end.
+  dropped, never queued, so the delay stays bounded. A frame that has already waited more than half a frame
+  interval when processing is ready for it is dropped too, for the next one, due sooner than that. The next
+  frame's landmarks, mask and warp run on a thread of their own while the current frame's reconstruction and
+  blend run, started just in time to end when those do (more frames per second without a longer delay); the
+  recording and the stream are encoded on a third, from the camera's own picture with only the rebuilt face
+  converted back. The status line shows processing fps, the capture-to-output delay (median and 95th
+  percentile) and the dropped frames; the same figures are printed at the end.
 - Ctrl-C or closing the window stops cleanly and finishes the recording so it plays. A camera that is
   unplugged mid-session ends the session the same way, with the recording kept.
 
@@ -65,6 +67,7 @@ from unmask_video.live_ahead import Ahead, LandmarksAhead
 from unmask_video.live_output_thread import OutputThread
 from unmask_video.live_capture import (
     CameraInfo,
+    CapturedFrame,
     LatestFrameCapture,
     LiveSource,
     is_live_source,
@@ -78,13 +81,14 @@ from unmask_video.live_outputs import (
     LiveEncodeOptions,
     LiveOutput,
     LiveWriter,
+    SourcePlanes,
     VirtualCameraOutput,
     WindowOutput,
     display_problem,
     no_window_error,
     save_snapshot,
 )
-from unmask_video.live_stats import LiveMeter, LiveStats, log_status
+from unmask_video.live_stats import FrameMarks, LiveMeter, LiveStats, log_status
 from unmask_video.timing import StageTimer
 
 __all__ = [
@@ -186,6 +190,11 @@ class LiveOptions:
     #: two threads' shares of a frame are closer (more frames per second for the same delay).
     prepare_ahead: bool = True
     pace: bool = True
+    #: A captured frame that is older than this fraction of the source's frame interval when it is taken is
+    #: stale: the next frame is waited for and processed instead (``LatestFrameCapture.get``), so that a frame's
+    #: delay does not start with up to a whole interval spent in the capture's slot. None: the newest frame, as old
+    #: as it is.
+    stale_after: float | None = 0.5
     #: Gets the live stages' seconds ("decode" on the capture thread, "rgb", "output"); the benchmark passes the
     #: pipeline's timer, so that every stage is in one place.
     timer: StageTimer | None = None
@@ -286,6 +295,7 @@ def _run_live(source: LiveSource, processor: FrameProcessor, options: LiveOption
     stats.frames_captured = capture.captured
     stats.frames_dropped = capture.dropped
     stats.frames_corrupt = capture.corrupt
+    stats.fresher_waits = capture.stale_waits
     stats.source_lost = state.source_lost
     stats.end_reason = state.stop_reason or ""
     if stats.source_lost:
@@ -340,9 +350,18 @@ class _Frames:
             return image, _Prepared(self.preparing.prepare([image], [faces]))
         return image, faces
 
-    def process(self, item: Any, image: np.ndarray, faces: Any) -> np.ndarray:
+    def process(self, item: Any, image: np.ndarray, faces: Any) -> tuple[np.ndarray, SourcePlanes | None]:
+        """The processed frame and, where known, the decoded frame with the boxes the stages changed (the
+        encoders then convert only those boxes back: :class:`SourcePlanes`)."""
         if not self.state.effect_on:
-            return image
+            return image, SourcePlanes(item.frame, [])
+        result = self._process(item, image, faces)
+        changed = getattr(self.processor, "last_changed", None)  # (the pipeline's, set by this frame's stages)
+        if changed is None or len(changed) != 1:
+            return result, None
+        return result, SourcePlanes(item.frame, list(changed[0]))
+
+    def _process(self, item: Any, image: np.ndarray, faces: Any) -> np.ndarray:
         t = item.captured_at - self.start
         if isinstance(faces, _Prepared) and self.preparing is not None:
             # (prepared from this frame's own array on the worker, which no longer touches it: blended in place)
@@ -373,10 +392,13 @@ class _TimedWrites:
         self.outputs = outputs
         self.timer = timer
 
-    def write(self, image: np.ndarray, t: float) -> None:
+    def write(self, image: np.ndarray, t: float, planes: SourcePlanes | None = None) -> None:
         with self.timer("output"):
             for output in self.outputs:
-                output.write(image, t)
+                if planes is not None and getattr(output, "takes_planes", False):
+                    cast(LiveWriter, output).write(image, t, planes)
+                else:
+                    output.write(image, t)
 
 
 def _loop(
@@ -402,12 +424,18 @@ def _loop(
     worker: OutputThread | None = None
     frames = _Frames(processor, state, timer, start, prepare=options.landmarks_ahead and options.prepare_ahead)
     ahead: LandmarksAhead[Any, tuple[np.ndarray, Any]] | None = None
-    if options.landmarks_ahead and frames.split is not None:
-        ahead = LandmarksAhead(capture.get, frames.locate, lambda: capture.ended, pace=options.pace).start()
 
-    def record(token: tuple[int, float, float | None]) -> None:
+    def take(timeout: float) -> CapturedFrame | None:
+        return capture.get(timeout, options.stale_after)
+
+    if options.landmarks_ahead and frames.split is not None:
+        ahead = LandmarksAhead(take, frames.locate, lambda: capture.ended, pace=options.pace).start()
+
+    def record(marks: FrameMarks, output_at: float) -> None:
+        written = time.perf_counter()
+        marks.output_at = output_at
         with meter_lock:
-            meter.record(*token, time.perf_counter())
+            meter.record_marks(marks, written)
 
     try:
         while state.stop_reason is None:
@@ -419,7 +447,7 @@ def _loop(
                 located = ahead.get(timeout=0.05)
                 ended = ahead.finished
             else:
-                raw = capture.get(timeout=0.05)
+                raw = take(0.05)
                 located = None if raw is None else Ahead(raw, (np.empty(0), None), time.perf_counter())
                 ended = capture.ended
             if window is not None:
@@ -436,7 +464,11 @@ def _loop(
                     next_status = time.perf_counter() + options.status_interval_s
                 continue
             item = located.item
+            picked = time.perf_counter()
             image, faces = located.result if ahead is not None else (frames.image(item), None)
+            taken = located.started_at  # (without the worker: when this thread took the frame; no locate, no slot)
+            marks = FrameMarks(item.index, item.captured_at, item.stream_time, taken, located.located_at or taken,
+                               picked if ahead is not None else taken)  # fmt: skip
             if not opened:
                 fps = capture.rate or (float(source.framerate) if source.framerate else 30.0)
                 description = capture.description(image.shape[1], image.shape[0], fps)
@@ -446,20 +478,18 @@ def _loop(
                     else:
                         output.open(image.shape[1], image.shape[0], fps)
                     opened.append(output)
-            result = frames.process(item, image, faces)
+            result, planes = frames.process(item, image, faces)
             now = time.perf_counter()
-            token = (item.index, item.captured_at, item.stream_time)
-            with meter_lock:
-                meter.stats.waits_ms.append((located.started_at - item.captured_at) * 1000.0)
             if window is not None:
                 window.write(result, now - start)
+            marks.processed_at = time.perf_counter()
             if options.output_thread and others:
                 if worker is None:
                     worker = OutputThread([writes], on_written=record)
-                worker.submit(result, now - start, token)  # ``result`` is this frame's own array: not reused
+                worker.submit(result, now - start, marks, planes)  # ``result``: this frame's own array, not reused
             else:
-                writes.write(result, now - start)
-                record(token)
+                writes.write(result, now - start, planes)
+                record(marks, marks.processed_at)
             shown = time.perf_counter()
             shown_count += 1
             state.last_image = result

@@ -36,6 +36,7 @@ class Ahead(Generic[T, R]):
     item: T
     result: R
     started_at: float  # time.perf_counter() when the worker took the frame
+    located_at: float = 0.0  # time.perf_counter() when ``locate`` was done (0: not known)
 
 
 class LandmarksAhead(Generic[T, R]):
@@ -129,9 +130,10 @@ class LandmarksAhead(Generic[T, R]):
                     continue
                 started = time.perf_counter()
                 result = self._locate(item)
-                self.locate_s = _average(self.locate_s, time.perf_counter() - started)
+                located = time.perf_counter()
+                self.locate_s = _average(self.locate_s, located - started)
                 with self._cond:
-                    self._slot = Ahead(item, result, started)
+                    self._slot = Ahead(item, result, started, located)
                     self._want = False
                     self._cond.notify_all()
         except BaseException as error:  # noqa: BLE001 - raised in the processing thread by get()

@@ -14,12 +14,14 @@ import logging
 import platform
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.io import StreamDescription, camera_format, camera_options, is_named_pipe, is_stream_url, open_camera_source
@@ -36,6 +38,13 @@ LOW_LATENCY_OPTIONS = {"flags": "low_delay", "probesize": "32", "analyzeduration
 _MAX_DEMUX_ERRORS = 50
 #: Extra options for UDP sources: a read thread with a bounded buffer that drops instead of failing.
 UDP_OPTIONS = {"overrun_nonfatal": "1", "fifo_size": "50000"}
+#: Arrival intervals that must have been seen before :meth:`LatestFrameCapture.get` waits for a fresher frame, and
+#: how many of the last ones the frame interval (their median) and the wait's deadline are estimated from.
+_STEADY_FRAMES = 9
+_INTERVALS_KEPT = 30
+#: A fresher frame is waited for until the 90th percentile of the recent arrival intervals after the stale one
+#: arrived, kept between these multiples of their median (a late next frame makes the stale one older still).
+_DUE_RANGE = (1.1, 1.5)
 
 
 @dataclass
@@ -237,6 +246,9 @@ class LatestFrameCapture:
         self.corrupt = 0  # packets that did not decode (lost network packets); skipped
         self.decode_s = 0.0  # seconds spent decoding packets (this thread's own time, all frames)
         self.ended = False  # the source ended or failed; no more frames will come
+        self.stale_waits = 0  # times ``get(fresh=...)`` waited for a newer frame than the stale one there was
+        self._last_arrival: float | None = None
+        self._intervals: deque[float] = deque(maxlen=_INTERVALS_KEPT)  # the last frames' arrival intervals
         self.error: BaseException | None = None  # why it ended, when it was not a normal end of stream
 
     @property
@@ -270,13 +282,44 @@ class LatestFrameCapture:
         self._thread.start()
         return self
 
-    def get(self, timeout: float) -> CapturedFrame | None:
-        """The newest frame not yet taken, waiting up to ``timeout`` seconds; None if none came or the source ended."""
+    @property
+    def period_s(self) -> float | None:
+        """The source's frame interval as it arrives (the median of the last few), None before two frames."""
+        with self._lock:
+            return float(np.median(self._intervals)) if self._intervals else None
+
+    def get(self, timeout: float, fresh: float | None = None) -> CapturedFrame | None:
+        """The newest frame not yet taken, waiting up to ``timeout`` seconds; None if none came or the source ended.
+
+        With ``fresh`` (a fraction of the frame interval, 0.5 or more): a frame older than that is stale; the next
+        one is then waited for and taken instead, and the stale one is dropped: at ``fresh`` >= 0.5 the wait is
+        shorter than the age it saves. The wait ends, and the stale frame is taken as old as it is, when no newer
+        one came within the 90th percentile of the recent arrival intervals (1.1-1.5 times their median) after it;
+        a frame is taken at once before the source has sent a few.
+        """
         with self._lock:
             if self._slot is None and not self.ended:
                 self._lock.wait(timeout)
+            if fresh is not None and self._slot is not None:
+                self._wait_fresher(self._slot, fresh)
             item, self._slot = self._slot, None
             return item
+
+    def _wait_fresher(self, stale: CapturedFrame, fresh: float) -> None:
+        """(with the lock held) Wait for a frame newer than ``stale`` when ``stale`` is older than ``fresh``
+        frame intervals (see :meth:`get`)."""
+        if len(self._intervals) < _STEADY_FRAMES:
+            return
+        period, late = (float(v) for v in np.percentile(self._intervals, (50, 90)))
+        if time.perf_counter() - stale.captured_at <= fresh * period:
+            return
+        due = stale.captured_at + min(max(late, _DUE_RANGE[0] * period), _DUE_RANGE[1] * period)
+        self.stale_waits += 1
+        while self._slot is stale and not self.ended and not self._stop.is_set():
+            left = due - time.perf_counter()
+            if left <= 0:
+                return
+            self._lock.wait(left)
 
     def reset_counts(self) -> int:
         """Start counting afresh (after warm-up); returns how many frames were decoded before."""
@@ -301,6 +344,9 @@ class LatestFrameCapture:
         now = time.perf_counter()
         stream_time = frame.time
         with self._lock:
+            if self._last_arrival is not None:
+                self._intervals.append(now - self._last_arrival)
+            self._last_arrival = now
             if self._slot is not None:
                 self.dropped += 1
                 log.debug("dropped frame %d", self._slot.index)

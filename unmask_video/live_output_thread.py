@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
@@ -19,16 +20,17 @@ from unmask_video.timing import name_os_thread
 
 
 class _Output(Protocol):
-    def write(self, image: np.ndarray, t: float) -> None: ...
+    def write(self, image: np.ndarray, t: float, *planes: Any) -> None: ...
 
 
 class OutputThread:
-    """Writes each submitted frame to ``outputs`` in order on a worker thread, then calls ``on_written(token)``
-    there (e.g. to record the frame's delay once every output has it)."""
+    """Writes each submitted frame to ``outputs`` in order on a worker thread, then calls
+    ``on_written(token, started_at)`` there (e.g. to record the frame's delay once every output has it;
+    ``started_at``: ``time.perf_counter()`` when the worker took the frame, the end of its wait in the queue)."""
 
     _STOP = object()
 
-    def __init__(self, outputs: Sequence[_Output], on_written: Callable[[Any], None]) -> None:
+    def __init__(self, outputs: Sequence[_Output], on_written: Callable[[Any, float], None]) -> None:
         self.outputs = list(outputs)
         self.on_written = on_written
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
@@ -36,13 +38,14 @@ class OutputThread:
         self._thread = threading.Thread(target=self._work, name="unmask-video-live-outputs", daemon=True)
         self._thread.start()
 
-    def submit(self, image: np.ndarray, t: float, token: Any) -> None:
-        """Queue ``image`` (not modified afterwards) for every output at session time ``t``; blocks while a frame
-        is already waiting; raises the error of an output that failed on an earlier frame."""
+    def submit(self, image: np.ndarray, t: float, token: Any, planes: Any = None) -> None:
+        """Queue ``image`` (not modified afterwards) for every output at session time ``t`` (with ``planes``, each
+        output gets ``write(image, t, planes)``); blocks while a frame is already waiting; raises the error of an
+        output that failed on an earlier frame."""
         while True:
             self._raise_error()
             try:
-                self._queue.put((image, t, token), timeout=0.1)
+                self._queue.put((image, t, token, planes), timeout=0.1)
                 return
             except queue.Full:
                 continue
@@ -70,11 +73,15 @@ class OutputThread:
             item = self._queue.get()
             if item is self._STOP:
                 return
-            image, t, token = item
+            image, t, token, planes = item
+            started = time.perf_counter()
             try:
                 for output in self.outputs:
-                    output.write(image, t)
-                self.on_written(token)
+                    if planes is None:
+                        output.write(image, t)
+                    else:
+                        output.write(image, t, planes)
+                self.on_written(token, started)
             except BaseException as exc:  # noqa: BLE001 -- handed to the processing thread
                 self._error = exc
                 return

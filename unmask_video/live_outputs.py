@@ -22,7 +22,15 @@ from typing import Any, Protocol
 import numpy as np
 
 from unmask_video.errors import InputError, ProcessingError
-from unmask_video.io import STREAM_FORMATS, EncodeOptions, StreamDescription, VideoWriter, check_encoder, is_stream_url
+from unmask_video.io import (
+    STREAM_FORMATS,
+    DecodedFrame,
+    EncodeOptions,
+    StreamDescription,
+    VideoWriter,
+    check_encoder,
+    is_stream_url,
+)
 from unmask_video.io.paths import check_output_path, url_scheme
 
 log = logging.getLogger(__name__)
@@ -38,6 +46,17 @@ class LiveOutput(Protocol):
     def write(self, image: np.ndarray, t: float) -> None: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SourcePlanes:
+    """The decoded frame a processed image was converted from, and the boxes (x0, y0, x1, y1) outside which the
+    stages left the image as converted. An encoding output (:class:`LiveWriter`) encodes from the frame's planes
+    and converts only the boxes back from RGB, as file runs do (:meth:`VideoWriter.write`): less work per frame,
+    and the rest of the picture goes out as the camera sent it."""
+
+    frame: Any  # av.VideoFrame, never written to
+    changed: list[tuple[int, int, int, int]]
 
 
 class KeyAction(Enum):
@@ -257,12 +276,21 @@ class LiveWriter:
             raise InputError(f"cannot open the {self.name} {self.target}: {error}") from error
         log.info("%s: %s (%dx%d)", self.name, self.target, self._writer.width, self._writer.height)
 
-    def write(self, image: np.ndarray, t: float) -> None:
+    #: :meth:`write` takes the frame's :class:`SourcePlanes`
+    takes_planes = True
+
+    def write(self, image: np.ndarray, t: float, planes: SourcePlanes | None = None) -> None:
+        """Encode ``image`` at session time ``t``; with ``planes``, from the decoded frame's planes where the
+        stages did not change it (the writer falls back to converting the whole image where it cannot)."""
         assert self._writer is not None, "open() first"
         if self._t0 is None:
             self._t0 = t  # the file starts at 0 with its first frame
+        pts = int(round((t - self._t0) * 1000))
+        decoded = None
+        if planes is not None:
+            decoded = DecodedFrame(image, pts, Fraction(1, 1000), t, self.frames, planes.frame, planes.changed)
         try:
-            self._writer.write_at(image, int(round((t - self._t0) * 1000)))
+            self._writer.write_at(image, pts, None, decoded)
         except ProcessingError as error:
             raise ProcessingError(f"writing the {self.name} {self.target} failed: {error}") from error
         self.frames += 1

@@ -13,6 +13,34 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
+#: The spans a shown frame's delay is made of, in order (they add up to it): ``capture`` from its decode until a
+#: thread takes it (in the capture's slot of one), ``locate`` its RGB conversion and landmarks (with a pipeline, its
+#: mask and warp too) on the worker, ``slot`` waiting for the processing thread, ``process`` the remaining stages and
+#: the window, ``queue`` waiting for the outputs thread, ``output`` the recording's, stream's and virtual camera's
+#: writes. Without a worker, ``locate`` and ``slot`` are 0 and ``process`` has every stage.
+SPANS = ("capture", "locate", "slot", "process", "queue", "output")
+
+
+@dataclass
+class FrameMarks:
+    """When a frame crossed each stage boundary (``time.perf_counter()``), carried with it to the outputs."""
+
+    index: int  # capture order
+    captured_at: float  # decoded
+    stream_time: float | None  # its own timestamp in seconds, if it has one
+    taken_at: float  # taken from the capture's slot (worker or processing thread)
+    located_at: float  # the worker's stages done (= taken_at without a worker)
+    picked_at: float  # taken by the processing thread
+    processed_at: float = 0.0  # processing and the window done
+    output_at: float = 0.0  # the outputs thread started writing it (= processed_at when written in turn)
+
+    def spans_ms(self, written_at: float) -> dict[str, float]:
+        """The :data:`SPANS` of this frame, in milliseconds, ending at ``written_at`` (every output had it)."""
+        marks = (self.captured_at, self.taken_at, self.located_at, self.picked_at, self.processed_at,
+                 self.output_at, written_at)  # fmt: skip
+        return {name: (b - a) * 1000.0 for name, a, b in zip(SPANS, marks, marks[1:])}
+
+
 @dataclass
 class LiveStats:
     """What a live session did. Delays are from a frame's decode to the moment every output had it."""
@@ -22,6 +50,7 @@ class LiveStats:
     frames_dropped: int = 0  # decoded while the loop was busy and replaced by a newer one before it was taken
     frames_corrupt: int = 0  # packets that did not decode (e.g. lost UDP packets)
     frames_before_start: int = 0  # decoded during warm-up and not counted above
+    fresher_waits: int = 0  # times a stale frame was dropped for the next one (``LiveOptions.stale_after``)
     duration_s: float = 0.0  # from the first shown frame to the end
     end_reason: str = ""
     source_lost: bool = False  # the source failed or went silent (not a normal end of stream)
@@ -30,6 +59,8 @@ class LiveStats:
     indices: list[int] = field(default_factory=list)  # capture index of each shown frame (increasing)
     #: per shown frame: from its decode to the start of its processing (its RGB conversion), the time it waited
     waits_ms: list[float] = field(default_factory=list)
+    #: per shown frame, where its delay went: one list per name of :data:`SPANS` (milliseconds)
+    spans_ms: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in SPANS})
 
     @property
     def fps(self) -> float:
@@ -60,6 +91,10 @@ class LiveStats:
         quarter = max(1, len(self.lags_ms) // 4)
         return float(np.median(self.lags_ms[-quarter:]) - np.median(self.lags_ms[:quarter]))
 
+    def span_percentiles(self, q: float) -> dict[str, float]:
+        """The ``q``-th percentile of each span of :attr:`spans_ms` (0 where no frame was shown)."""
+        return {name: float(np.percentile(v, q)) if v else 0.0 for name, v in self.spans_ms.items()}
+
     def summary(self) -> str:
         """The end-of-session line."""
         text = (
@@ -82,6 +117,13 @@ class LiveMeter:
         self._first_out: float | None = None
         self._first_stream: float | None = None
         self._last_out = 0.0
+
+    def record_marks(self, marks: FrameMarks, written_at: float) -> None:
+        """:meth:`record` a frame with where its delay went."""
+        for name, ms in marks.spans_ms(written_at).items():
+            self.stats.spans_ms[name].append(ms)
+        self.stats.waits_ms.append((marks.taken_at - marks.captured_at) * 1000.0)
+        self.record(marks.index, marks.captured_at, marks.stream_time, written_at)
 
     def record(self, index: int, captured_at: float, stream_time: float | None, output_at: float) -> None:
         stats = self.stats
