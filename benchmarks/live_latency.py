@@ -13,9 +13,9 @@ recording, the live machinery alone), then the real pipeline (FramePipeline with
 1.8 s of the same clip, where the face is bare) on each live-mode path (PATHS: old = outputs written on the
 processing thread and every stage in turn, serial = today's outputs thread with every stage in turn,
 landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
-as soon as possible, newest = today's defaults but the newest captured frame taken however old it is (no stale
-frame given up for the next one), new = today's defaults: stale frames given up, landmarks, mask and warp one
-frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. Prints fps,
+as soon as possible, stale = today's defaults with a captured frame older than half an interval given up for the
+next one (``LiveOptions.stale_after`` 0.5), new = today's defaults: the newest frame however old, landmarks, mask
+and warp one frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. Prints fps,
 capture-to-output delay (median, p95), the median wait from decode to the start of processing, dropped frames and
 the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
 capture thread; rgb: the RGB conversion; landmarks, segment (the mask), warp, reconstruct, blend: the pipeline's;
@@ -89,15 +89,15 @@ def make_pipeline(generator: str):
 #: Live-mode paths compared in one run: name -> LiveOptions fields. old: the outputs written in turn on the
 #: processing thread, every stage in turn (before issue 14); serial: the outputs on their own thread, every stage
 #: in turn; landmarks: only the landmarks one frame ahead (mask and warp on the processing thread), paced; unpaced:
-#: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; newest: the newest
-#: captured frame however old; new: today's defaults (landmarks, mask and warp one frame ahead, paced; stale frames
-#: given up; the encoders fed the decoded planes).
+#: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; stale: a captured
+#: frame older than half an interval given up for the next one; new: today's defaults (the newest frame however
+#: old; landmarks, mask and warp one frame ahead, paced; the encoders fed the decoded planes).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
     "serial": {"landmarks_ahead": False},
     "landmarks": {"prepare_ahead": False},
     "unpaced": {"pace": False},
-    "newest": {"stale_after": None},
+    "stale": {"stale_after": 0.5},
     "new": {},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")

@@ -87,6 +87,21 @@ def test_a_stale_frame_is_taken_when_no_newer_one_comes() -> None:
     assert got is stale and capture.stale_waits == 1 and capture._slot is None
 
 
+def test_a_taker_that_cannot_keep_up_takes_a_stale_frame_at_once() -> None:
+    """A taker that spends more than an interval on each frame would only idle while waiting for a fresher one:
+    the stale frame is taken as it is (no wait, nothing dropped)."""
+    capture = idle_capture()
+    steady(capture, PERIOD)
+    assert capture.get(timeout=1.0, fresh=0.5) is not None  # (taken at once: just published)
+    time.sleep(0.9 * PERIOD)  # (the taker works on it)
+    capture._publish(FakeFrame(n="old"))
+    time.sleep(0.6 * PERIOD)  # (and is still busy: the frame in the slot is stale when asked for)
+    dropped = capture.dropped
+    got = capture.get(timeout=1.0, fresh=0.5)
+    assert got is not None and got.frame.n == "old"
+    assert capture.stale_waits == 0 and capture.dropped == dropped
+
+
 def test_a_fresh_frame_or_an_unsteady_start_is_taken_at_once() -> None:
     capture = idle_capture()
     steady(capture, PERIOD)

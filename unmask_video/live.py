@@ -20,13 +20,12 @@ through unchanged until it returns.
   ``--virtual-cam`` (a camera other apps can pick), ``-o udp://127.0.0.1:5000 --format mpegts`` (a network
   stream: ``ffplay -fflags nobuffer udp://127.0.0.1:5000``), and ``--record session.mp4``.
 - Latency first: only the newest camera frame is kept; frames that processing cannot keep up with are
-  dropped, never queued, so the delay stays bounded. A frame that has already waited more than half a frame
-  interval when processing is ready for it is dropped too, for the next one, due sooner than that. The next
-  frame's landmarks, mask and warp run on a thread of their own while the current frame's reconstruction and
-  blend run, started just in time to end when those do (more frames per second without a longer delay); the
-  recording and the stream are encoded on a third, from the camera's own picture with only the rebuilt face
-  converted back. The status line shows processing fps, the capture-to-output delay (median and 95th
-  percentile) and the dropped frames; the same figures are printed at the end.
+  dropped, never queued, so the delay stays bounded. The next frame's landmarks, mask and warp run on a thread
+  of their own while the current frame's reconstruction and blend run, started just in time to end when those
+  do (more frames per second without a longer delay); the recording and the stream are encoded on a third, from
+  the camera's own picture with only the rebuilt face converted back. The status line shows processing fps,
+  the capture-to-output delay (median and 95th percentile) and the dropped frames; the same figures are printed
+  at the end.
 - Ctrl-C or closing the window stops cleanly and finishes the recording so it plays. A camera that is
   unplugged mid-session ends the session the same way, with the recording kept.
 
@@ -191,10 +190,12 @@ class LiveOptions:
     prepare_ahead: bool = True
     pace: bool = True
     #: A captured frame that is older than this fraction of the source's frame interval when it is taken is
-    #: stale: the next frame is waited for and processed instead (``LatestFrameCapture.get``), so that a frame's
-    #: delay does not start with up to a whole interval spent in the capture's slot. None: the newest frame, as old
-    #: as it is.
-    stale_after: float | None = 0.5
+    #: stale: the next frame is waited for and processed instead (``LatestFrameCapture.get``; not while processing
+    #: takes an interval or more per frame), so that a frame's delay does not start with up to a whole interval spent
+    #: in the capture's slot. None (the default): the newest frame, as old as it is. Off by default: on this
+    #: project's 2-core machine, same-run comparisons at 0.5 ranged from p95 0.81x at the same fps to 0.78x the
+    #: fps (benchmarks/README.md, live16 and after).
+    stale_after: float | None = None
     #: Gets the live stages' seconds ("decode" on the capture thread, "rgb", "output"); the benchmark passes the
     #: pipeline's timer, so that every stage is in one place.
     timer: StageTimer | None = None
