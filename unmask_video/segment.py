@@ -126,6 +126,10 @@ class SegmentOptions:
     # this length (face) is left out: a pale wall or shirt beside the jaw of the mask's colour, not the mask's side,
     # which ends inside the strip. 0: off.
     side_open_edge: float = 0.05
+    # ... and grown into there above this P(mask) (was the deep band's sure threshold, about 0.9): the shaded side of a
+    # mask standing off the cheek is never as sure as its lit front; a wall of its colour goes on past the strip.
+    side_threshold: float = 0.5
+    side_front: float = 0.1  # ... where what it takes there meets the mask along at least this length (face)
     search_jaw_floor: float = 0.5  # ... and reaches this share of ``below_jaw`` under the ears
     search_above: float = 0.03  # ... and this far above the under-eye line (face)
     shading_free: bool = True  # the colour model bins chroma / lightness (a shaded mask keeps its bins)
@@ -607,16 +611,18 @@ class MaskSegmenter:
                 # Under the jaw line a pixel joins only when the model is surer of it.
                 threshold = np.where(below > 0, np.float32(opt.neck_threshold), np.float32(opt.grow_threshold))
             binary = grow(prob, seed, search_mask, sub_size, threshold, opt.hole_prob, smooth)
+            strip, deep_sure = None, 1.0
             if sub_deep is not None and binary.any():
                 band = np.zeros(shape, np.uint8)
                 cv2.fillPoly(band, [np.round(sub_deep).astype(np.int32)], 1)
                 band &= 1 - search_mask
                 # (as sure as the colour model is of the k-means mask itself, up to ``deep_threshold``: a dark mask
                 # whose colour the background shares is never as sure as a pale blue one)
-                sure = min(opt.deep_threshold, float(median(prob[seed > 0])) - opt.deep_margin)
-                deeper = grow_deeper(prob, binary, band, sub_size, sure, opt.deep_front, smooth)
-                if sub_reach is not None and opt.side_open_edge > 0 and (deeper != binary).any():
-                    deeper, closed = self._off_open_sides(deeper, binary, sub_deep, sub_reach, sub_size)
+                deep_sure = min(opt.deep_threshold, float(median(prob[seed > 0])) - opt.deep_margin)
+                strip = None if sub_reach is None else self._side_strips(shape, sub_deep, sub_reach)
+                deeper = grow_deeper(prob, binary, band, sub_size, deep_sure, opt.deep_front, smooth)
+                if strip is not None and opt.side_open_edge > 0 and (deeper != binary).any():
+                    deeper, closed = self._off_open_sides(deeper, binary, sub_deep, strip, sub_size)
                     band &= 1 - closed  # (nor does the snap go there)
                 if (deeper != binary).any():  # (else the snap stays out of the band too)
                     binary, search_mask = deeper, search_mask | band
@@ -643,6 +649,8 @@ class MaskSegmenter:
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
                     opt.rim_separable_tail, opt.rim_separable_small,
                 )
+            if strip is not None and opt.side_open_edge > 0 and binary.any():
+                binary = self._grow_sides(prob, smooth, binary, strip, sub_deep, sub_size, deep_sure)
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
         worn, score, average, binary = self._presence(
             state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size, skin_like
@@ -833,23 +841,48 @@ class MaskSegmenter:
         return ColourModel(lab[inner > 0], np.concatenate(samples), shading_free=self.options.shading_free)
 
     # ------------------------------------------------------------------ pieces
+    @staticmethod
+    def _side_strips(shape: tuple[int, int], deep: np.ndarray, reach: np.ndarray) -> np.ndarray:
+        """uint8 {0, 1}: the deep band's strips out along the jaw's sides, between the ``deep`` polygon (with them) and
+        the ``reach`` one (without them)."""
+        outer = np.zeros(shape, np.uint8)
+        cv2.fillPoly(outer, [np.round(deep).astype(np.int32)], 1)
+        inner = np.zeros(shape, np.uint8)
+        cv2.fillPoly(inner, [np.round(reach).astype(np.int32)], 1)
+        return outer & (1 - inner)
+
+    def _grow_sides(
+        self, prob: np.ndarray, smooth: np.ndarray, binary: np.ndarray, strip: np.ndarray, deep: np.ndarray, size: float,
+        sure: float,
+    ) -> np.ndarray:
+        """``binary`` (uint8 {0, 1}, snapped) grown on into the deep band's side ``strip`` as the search region is grown
+        into (``side_threshold``, under the deep band's ``sure`` threshold), where what it takes meets it along
+        ``side_front`` (face): the mask's shaded side standing off the cheek past FaceMesh's outline is never as sure as
+        its lit front. What that takes and runs on past the strip (a wall or a shirt of the mask's colour) is left out
+        (:meth:`_off_open_sides`). After the snap and the rim cut: their watersheds put the outline of a thin shaded side
+        back on the shading's step at the search region's edge."""
+        opt = self.options
+        if opt.side_threshold >= sure:
+            return binary
+        loose = grow_deeper(prob, binary, strip & (1 - binary), size, opt.side_threshold, opt.side_front, smooth)
+        if (loose != binary).any():
+            loose, _ = self._off_open_sides(loose, binary, deep, strip, size)
+        return loose
+
     def _off_open_sides(
-        self, deeper: np.ndarray, grown: np.ndarray, deep: np.ndarray, reach: np.ndarray, size: float
+        self, deeper: np.ndarray, grown: np.ndarray, deep: np.ndarray, strip: np.ndarray, size: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``deeper`` (uint8 {0, 1}: ``grown`` continued into the deep band) less what it took in the band's strips out
-        along the jaw's sides (between the ``deep`` polygon and the ``reach`` one, without them) that runs on to the
-        strip's outer edge (the deep polygon's outline or the window's rim) along at least ``side_open_edge`` x ``size``
-        pixels (and with it all it took in the strip on that side): a mask standing off the cheek ends inside the
-        strip; a pale wall or a white shirt beside the jaw, of the mask's colour, goes on past it. Also returned: the
-        strips given up that way (uint8 {0, 1})."""
+        """``deeper`` (uint8 {0, 1}: ``grown`` continued into the deep band) less what it took in the band's ``strip``s
+        out along the jaw's sides (:meth:`_side_strips`) that runs on to the strip's outer edge (the ``deep`` polygon's
+        outline or the window's rim) along at least ``side_open_edge`` x ``size`` pixels (and with it all it took in the
+        strip on that side): a mask standing off the cheek ends inside the strip; a pale wall or a white shirt beside the
+        jaw, of the mask's colour, goes on past it. Also returned: the strips given up that way (uint8 {0, 1})."""
         shape = deeper.shape
         outer = np.zeros((shape[0] + 2, shape[1] + 2), np.uint8)  # (a frame around: the window's rim is an edge too)
         cv2.fillPoly(outer, [np.round(deep + 1.0).astype(np.int32)], 1)
         outer[[0, -1], :] = 0
         outer[:, [0, -1]] = 0
-        inner = np.zeros(shape, np.uint8)
-        cv2.fillPoly(inner, [np.round(reach).astype(np.int32)], 1)
-        strip = (outer[1:-1, 1:-1] > 0) & (inner == 0)
+        strip = strip > 0
         edge = cv2.dilate(1 - outer, np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
         taken = ((deeper > 0) & (grown == 0) & strip).astype(np.uint8)
         n, comp, _, centroids = cv2.connectedComponentsWithStats(taken, connectivity=8)
