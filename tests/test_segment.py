@@ -534,6 +534,35 @@ def test_mask_standing_off_the_cheeks_past_the_outline_is_covered_with_deep_chee
     assert plain >= uncovered + 0.05  # without the sides' band the search region cuts the mask's sides off
 
 
+def test_a_shaded_side_standing_off_the_cheek_is_covered_without_a_cut_bottom(big_astronaut):
+    # The mask's sides past FaceMesh's outline (landmarks squeezed across the face to 0.8 of its width), shaded (a side
+    # panel turned from the light, 0.6 of its lit colour), and the mask not cut off by the search region's bottom: the
+    # deep band's strips along the jaw's sides took nothing (they were grown into only with the band under the chin, as
+    # sure as the k-means mask); grown into as the search region is (``side_threshold``), the side is covered.
+    image, lm = big_astronaut
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+    truth = truth > 0
+    centre = lm.mean(axis=0)
+    inside = (centre + (lm - centre) * np.array([0.8, 1.0], np.float32)).astype(np.float32)
+    oval = np.zeros(truth.shape, np.uint8)
+    cv2.fillPoly(oval, [np.round(inside[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
+    side = truth & (oval == 0)
+    masked = masked.copy()
+    masked[side] = (masked[side] * 0.6).astype(np.uint8)
+    box = face_box(inside, image.shape, 0.55)
+    roi_img, roi_lm = np.ascontiguousarray(masked[box.slices]), inside - np.array([box.x0, box.y0], np.float32)
+
+    def errors(options: SegmentOptions) -> tuple[float, float]:
+        mask = np.zeros(truth.shape, bool)
+        mask[box.slices] = MaskSegmenter(options).segment(roi_img, roi_lm) >= 0.5
+        return float((truth & ~mask).sum() / truth.sum()), float((mask & ~truth).sum() / truth.sum())
+
+    uncovered, outside = errors(SegmentOptions())
+    before, _ = errors(SegmentOptions(side_threshold=1.0))
+    assert uncovered <= 0.01 and outside <= 0.03
+    assert before >= 0.04  # (a strip of the shaded side along each cheek left uncovered)
+
+
 def test_the_sides_band_leaves_a_pale_background_beside_the_jaw(astronaut, astronaut_landmarks):
     # A white mask on the astronaut: beside his jaw, his white suit has the mask's colour. The deep band's strips out
     # along the jaw's sides took it in (it runs on past the strips' outer edge: no mask's side does); they leave it.
