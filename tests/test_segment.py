@@ -354,6 +354,30 @@ def test_a_finger_in_front_of_the_mask_stays_in_front(big_astronaut, colour):
     assert (plain & finger).sum() / finger.sum() >= 0.9
 
 
+def test_a_print_s_blotches_inside_the_mask_are_mask_and_a_finger_is_not(big_astronaut):
+    # Dark purple blotches on a light blue mask, each wholly inside it: the colour model of the plain cloth rejects them, so
+    # they were holes, left as occluders (remnants once the face is rebuilt). Unlike the skin, they are the print.
+    image, lm = big_astronaut
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE, pleats=2))
+    inner = cv2.erode((truth > 0).astype(np.uint8), np.ones((21, 21), np.uint8)) > 0
+    # (on the cheeks, away from the lips: a dark patch by the mouth is a bare face's mouth to the presence decision)
+    size = face_size(lm)
+    centre = lm[list(landmark_sets.MASK_CORE)].mean(axis=0)
+    blotches = np.zeros(truth.shape, np.uint8)
+    for i, (dx, dy) in enumerate(((-0.28, -0.05), (0.27, 0.0), (-0.22, 0.12), (0.2, 0.14))):
+        x, y = centre + size * np.array([dx, dy])
+        cv2.ellipse(blotches, (int(x), int(y)), (13, 8), 40.0 * i, 0, 360, 1, -1)
+    blotches = (blotches > 0) & inner
+    assert blotches.sum() > 800
+    masked = masked.copy()
+    masked[blotches] = (masked[blotches] * np.array([0.45, 0.3, 0.6])).astype(np.uint8)
+    covered = _full(MaskSegmenter(), masked, lm)
+    left = _full(MaskSegmenter(SegmentOptions(print_holes=0.0)), masked, lm)
+    assert (covered & blotches).sum() / blotches.sum() >= 0.95
+    assert (left & blotches).sum() / blotches.sum() <= 0.7  # (without: holes in the mask)
+    # A fingertip wholly on the mask has the skin's colour: it stays in front (test_a_finger_in_front_of_the_mask...).
+
+
 def test_mask_worn_below_the_nose_keeps_the_nose(big_astronaut):
     image, lm = big_astronaut
     masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE, drop=0.22))

@@ -227,6 +227,30 @@ def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float,
     return out
 
 
+def fill_unlike_holes(binary: np.ndarray, lab: np.ndarray, chroma: np.ndarray, distance: float) -> np.ndarray:
+    """``binary`` (uint8 {0, 1}) with the holes it encloses filled where their mean chroma over lightness
+    (:func:`shading_free_chroma` of ``lab``, OpenCV's uint8 Lab) lies at least ``distance`` from ``chroma`` ((2,): the
+    skin's): a print's blotches and dots inside the mask, which the colour model of its plain cloth rejects, are mask;
+    a hand or a finger in front of it has the skin's colour, whatever its light."""
+    holes = _hole_components(binary)
+    if holes is None:
+        return binary
+    comp, hole = holes
+    where = comp > 0
+    labels = comp[where]
+    px = lab[where].astype(np.float32)
+    free = shading_free_chroma(px[:, :1], px[:, 1:] - 128.0)
+    counts = np.maximum(np.bincount(labels, minlength=len(hole)), 1)
+    mean = np.stack([np.bincount(labels, weights=free[:, i], minlength=len(hole)) for i in range(2)], axis=1)
+    far = np.linalg.norm(mean / counts[:, None] - np.asarray(chroma, np.float32), axis=1) >= distance
+    fill = hole & far
+    if not fill.any():
+        return binary
+    out = binary.copy()
+    out[fill[comp]] = 1
+    return out
+
+
 def smooth_probability(prob: np.ndarray, size: float, floor: float = 0.6) -> np.ndarray:
     """P(mask) blurred over about 0.6 % of the face size (at least ``floor`` px): the growth's, the deep band's
     and the snap's view of it (one blur shared where the sigmas agree)."""

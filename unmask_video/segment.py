@@ -95,7 +95,8 @@ from unmask_video.mask_presence import (
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
-    ColourModel, add_hem, cut_at_rim, disk_morph, ear_loops, gaussian_reach, grow, grow_deeper, search_polygon,
+    ColourModel, add_hem, cut_at_rim, disk_morph, ear_loops, fill_unlike_holes, gaussian_reach, grow, grow_deeper,
+    search_polygon,
     shading_free_chroma, smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
@@ -219,6 +220,9 @@ class SegmentOptions:
     # between its beard and its skin).
     hand_holes: bool = True
     hole_prob: float = 0.4  # a hole in the mask is filled when its mean P(mask) is at least this (else: occluder)
+    # ... and, once the mask is taken as worn, when its mean chroma over lightness is at least this far from the
+    # forehead skin's (a print's blotches or dots; a hand or a finger has the skin's colour). 0: off.
+    print_holes: float = 15.0
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
     skin_far_only: bool = True
@@ -655,6 +659,10 @@ class MaskSegmenter:
         worn, score, average, binary = self._presence(
             state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size, skin_like
         )
+        if opt.refine and opt.print_holes > 0 and worn and fit.skin is not None and binary.any():
+            # (a worn mask: the holes it encloses that are unlike the skin are its print, not a hand in front of it)
+            skin_chroma = self._free_chroma(fit.skin[None, :])[0]
+            binary = fill_unlike_holes(binary, lab, skin_chroma, opt.print_holes)
         if opt.refine and opt.hem_px > 0 and worn and binary.any():
             binary = add_hem(
                 lab, binary, opt.hem_px, opt.hem_towards, opt.hem_chroma_towards,
