@@ -355,8 +355,9 @@ def test_a_finger_in_front_of_the_mask_stays_in_front(big_astronaut, colour):
 
 
 def test_a_print_s_blotches_inside_the_mask_are_mask_and_a_finger_is_not(big_astronaut):
-    # Dark purple blotches on a light blue mask, each wholly inside it: the colour model of the plain cloth rejects them, so
-    # they were holes, left as occluders (remnants once the face is rebuilt). Unlike the skin, they are the print.
+    # Dark purple blotches on a light blue mask, each wholly inside it: the colour model of the plain cloth rejects
+    # them, so they were holes, left as occluders (remnants once the face is rebuilt). Unlike the skin, they are the
+    # print; and a dot of their colour that the mask's edge cuts (a notch in its outline) is print too.
     image, lm = big_astronaut
     masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE, pleats=2))
     inner = cv2.erode((truth > 0).astype(np.uint8), np.ones((21, 21), np.uint8)) > 0
@@ -369,12 +370,23 @@ def test_a_print_s_blotches_inside_the_mask_are_mask_and_a_finger_is_not(big_ast
         cv2.ellipse(blotches, (int(x), int(y)), (13, 8), 40.0 * i, 0, 360, 1, -1)
     blotches = (blotches > 0) & inner
     assert blotches.sum() > 800
+    # ... and a dot that the mask's edge cuts (beside the chin): a notch in its outline, no hole
+    y = int(lm[landmark_sets.CHIN][1]) - 20
+    cols = np.flatnonzero(truth[y] > 0)
+    notch = np.zeros(truth.shape, np.uint8)
+    cv2.circle(notch, (int(cols[-1]) - 2, y), 8, 1, -1)
+    notch = (notch > 0) & (truth > 0) & ~blotches
+    assert notch.sum() > 120
     masked = masked.copy()
-    masked[blotches] = (masked[blotches] * np.array([0.45, 0.3, 0.6])).astype(np.uint8)
+    for part in (blotches, notch):
+        masked[part] = (masked[part] * np.array([0.45, 0.3, 0.6])).astype(np.uint8)
     covered = _full(MaskSegmenter(), masked, lm)
     left = _full(MaskSegmenter(SegmentOptions(print_holes=0.0)), masked, lm)
+    no_notches = _full(MaskSegmenter(SegmentOptions(print_notches=False)), masked, lm)
     assert (covered & blotches).sum() / blotches.sum() >= 0.95
     assert (left & blotches).sum() / blotches.sum() <= 0.7  # (without: holes in the mask)
+    assert (covered & notch).sum() / notch.sum() >= 0.8
+    assert (no_notches & notch).sum() / notch.sum() <= 0.5
     # A fingertip wholly on the mask has the skin's colour: it stays in front (test_a_finger_in_front_of_the_mask...).
 
 

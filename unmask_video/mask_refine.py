@@ -251,6 +251,44 @@ def fill_unlike_holes(binary: np.ndarray, lab: np.ndarray, chroma: np.ndarray, d
     return out
 
 
+def fill_print_notches(
+    binary: np.ndarray, lab: np.ndarray, printed: np.ndarray, chroma: np.ndarray, distance: float,
+    reach: float = 2.5, floor: float = 12.0, ceiling: float = 20.0,
+) -> np.ndarray:
+    """``binary`` (uint8 {0, 1}) with the notches in its outline that hold its print filled: in its convex hull, the
+    pixels of the print's colour (Lab within ``reach`` x the spread of the ``printed`` pixels' colours around their
+    mean, ``floor`` .. ``ceiling``) and unlike the skin (chroma over lightness at least ``distance`` from ``chroma``,
+    as :func:`fill_unlike_holes`), connected to the mask. A blotch or a dot cut by the mask's edge is no hole; a
+    print whose colour the filled holes show is there. ``printed``: bool or uint8, the holes' pixels
+    :func:`fill_unlike_holes` filled (none: nothing added)."""
+    printed = printed > 0
+    if printed.sum() < 4:
+        return binary
+    hull = np.zeros_like(binary)
+    cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(binary))], 1)
+    added = (hull > 0) & (binary == 0)
+    if not added.any():
+        return binary
+    colours = lab[printed].astype(np.float32)
+    mean = colours.mean(axis=0)
+    spread = float(np.sqrt(((colours - mean) ** 2).sum(axis=1).mean()))
+    ys, xs = np.nonzero(added)
+    px = lab[ys, xs].astype(np.float32)
+    near = np.linalg.norm(px - mean, axis=1) <= min(max(floor, reach * spread), ceiling)
+    free = shading_free_chroma(px[:, :1], px[:, 1:] - 128.0)
+    unlike = np.linalg.norm(free - np.asarray(chroma, np.float32), axis=1) >= distance
+    take = np.zeros(binary.shape, np.uint8)
+    take[ys[near & unlike], xs[near & unlike]] = 1
+    if not take.any():
+        return binary
+    n, comp = cv2.connectedComponents(take, connectivity=8)
+    touching = np.unique(comp[(cv2.dilate(binary, np.ones((3, 3), np.uint8)) > 0) & (take > 0)])
+    keep = np.zeros(n, bool)
+    keep[touching] = True
+    keep[0] = False
+    return binary | keep[comp].astype(np.uint8)
+
+
 def smooth_probability(prob: np.ndarray, size: float, floor: float = 0.6) -> np.ndarray:
     """P(mask) blurred over about 0.6 % of the face size (at least ``floor`` px): the growth's, the deep band's
     and the snap's view of it (one blur shared where the sigmas agree)."""

@@ -95,8 +95,8 @@ from unmask_video.mask_presence import (
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
-    ColourModel, add_hem, cut_at_rim, disk_morph, ear_loops, fill_unlike_holes, gaussian_reach, grow, grow_deeper,
-    search_polygon,
+    ColourModel, add_hem, cut_at_rim, disk_morph, ear_loops, fill_print_notches, fill_unlike_holes, gaussian_reach,
+    grow, grow_deeper, search_polygon,
     shading_free_chroma, smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
@@ -223,6 +223,9 @@ class SegmentOptions:
     # ... and, once the mask is taken as worn, when its mean chroma over lightness is at least this far from the
     # forehead skin's (a print's blotches or dots; a hand or a finger has the skin's colour). 0: off.
     print_holes: float = 15.0
+    # ... and the notches in its outline (in its convex hull) of the colour of the print those holes show: a blotch or a
+    # dot cut by the mask's edge.
+    print_notches: bool = True
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
     skin_far_only: bool = True
@@ -662,7 +665,11 @@ class MaskSegmenter:
         if opt.refine and opt.print_holes > 0 and worn and fit.skin is not None and binary.any():
             # (a worn mask: the holes it encloses that are unlike the skin are its print, not a hand in front of it)
             skin_chroma = self._free_chroma(fit.skin[None, :])[0]
-            binary = fill_unlike_holes(binary, lab, skin_chroma, opt.print_holes)
+            filled = fill_unlike_holes(binary, lab, skin_chroma, opt.print_holes)
+            # (and the notches in its outline of the print's colour: blotches and dots its edge cut)
+            if opt.print_notches:
+                filled = fill_print_notches(filled, lab, filled > binary, skin_chroma, opt.print_holes)
+            binary = filled
         if opt.refine and opt.hem_px > 0 and worn and binary.any():
             binary = add_hem(
                 lab, binary, opt.hem_px, opt.hem_towards, opt.hem_chroma_towards,
@@ -860,15 +867,21 @@ class MaskSegmenter:
         return outer & (1 - inner)
 
     def _grow_sides(
-        self, prob: np.ndarray, smooth: np.ndarray, binary: np.ndarray, strip: np.ndarray, deep: np.ndarray, size: float,
+        self,
+        prob: np.ndarray,
+        smooth: np.ndarray,
+        binary: np.ndarray,
+        strip: np.ndarray,
+        deep: np.ndarray,
+        size: float,
         sure: float,
     ) -> np.ndarray:
         """``binary`` (uint8 {0, 1}, snapped) grown on into the deep band's side ``strip`` as the search region is grown
         into (``side_threshold``, under the deep band's ``sure`` threshold), where what it takes meets it along
         ``side_front`` (face): the mask's shaded side standing off the cheek past FaceMesh's outline is never as sure as
         its lit front. What that takes and runs on past the strip (a wall or a shirt of the mask's colour) is left out
-        (:meth:`_off_open_sides`). After the snap and the rim cut: their watersheds put the outline of a thin shaded side
-        back on the shading's step at the search region's edge."""
+        (:meth:`_off_open_sides`). After the snap and the rim cut: their watersheds put the outline of a thin shaded
+        side back on the shading's step at the search region's edge."""
         opt = self.options
         if opt.side_threshold >= sure:
             return binary
@@ -880,11 +893,12 @@ class MaskSegmenter:
     def _off_open_sides(
         self, deeper: np.ndarray, grown: np.ndarray, deep: np.ndarray, strip: np.ndarray, size: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``deeper`` (uint8 {0, 1}: ``grown`` continued into the deep band) less what it took in the band's ``strip``s
-        out along the jaw's sides (:meth:`_side_strips`) that runs on to the strip's outer edge (the ``deep`` polygon's
-        outline or the window's rim) along at least ``side_open_edge`` x ``size`` pixels (and with it all it took in the
-        strip on that side): a mask standing off the cheek ends inside the strip; a pale wall or a white shirt beside the
-        jaw, of the mask's colour, goes on past it. Also returned: the strips given up that way (uint8 {0, 1})."""
+        """``deeper`` (uint8 {0, 1}: ``grown`` continued into the deep band) less what it took in the band's
+        ``strip``s out along the jaw's sides (:meth:`_side_strips`) that runs on to the strip's outer edge (the ``deep``
+        polygon's outline or the window's rim) along at least ``side_open_edge`` x ``size`` pixels (and with it all it
+        took in the strip on that side): a mask standing off the cheek ends inside the strip; a pale wall or a white
+        shirt beside the jaw, of the mask's colour, goes on past it. Also returned: the strips given up that way (uint8
+        {0, 1})."""
         shape = deeper.shape
         outer = np.zeros((shape[0] + 2, shape[1] + 2), np.uint8)  # (a frame around: the window's rim is an edge too)
         cv2.fillPoly(outer, [np.round(deep + 1.0).astype(np.int32)], 1)
