@@ -253,16 +253,17 @@ def fill_unlike_holes(binary: np.ndarray, lab: np.ndarray, chroma: np.ndarray, d
 
 def fill_print_notches(
     binary: np.ndarray, lab: np.ndarray, printed: np.ndarray, chroma: np.ndarray, distance: float,
-    reach: float = 2.5, floor: float = 12.0, ceiling: float = 20.0,
+    reach: float = 2.5, floor: float = 12.0, ceiling: float = 20.0, min_share: float = 0.003,
 ) -> np.ndarray:
     """``binary`` (uint8 {0, 1}) with the notches in its outline that hold its print filled: in its convex hull, the
     pixels of the print's colour (Lab within ``reach`` x the spread of the ``printed`` pixels' colours around their
     mean, ``floor`` .. ``ceiling``) and unlike the skin (chroma over lightness at least ``distance`` from ``chroma``,
     as :func:`fill_unlike_holes`), connected to the mask. A blotch or a dot cut by the mask's edge is no hole; a
     print whose colour the filled holes show is there. ``printed``: bool or uint8, the holes' pixels
-    :func:`fill_unlike_holes` filled (none: nothing added)."""
+    :func:`fill_unlike_holes` filled (under ``min_share`` of the mask's area: a few specks of a plain mask, no print;
+    nothing added)."""
     printed = printed > 0
-    if printed.sum() < 4:
+    if printed.sum() < max(min_share * np.count_nonzero(binary), 4):
         return binary
     hull = np.zeros_like(binary)
     cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(binary))], 1)
