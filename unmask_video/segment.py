@@ -39,7 +39,9 @@ Method, per face (``face_id``):
    out) (:func:`mask_refine.grow_deeper`). The band also reaches ``deep_cheek`` out along the jaw's sides (a mask
    standing off the cheeks past FaceMesh's outline, on a turned face's far side, a KF94's wide sides); what it takes
    there that runs on to the strip's outer edge is a pale wall or shirt beside the jaw, and is left out
-   (``side_open_edge``).
+   (``side_open_edge``). After the snap and the rim cut below, those strips are grown into once more as the search
+   region is (``side_threshold``, ``side_front``): a mask's shaded side there is never as sure as its lit front, and
+   a mask ending above the search region's bottom has no front there for the deep band.
    Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
    its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
    smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
@@ -49,7 +51,10 @@ Method, per face (``face_id``):
    cluster) took in; what it took that has the cloth's own colour comes back. The same watershed cuts over the nose
    tip too (``top_cut``), flooded there also from the skin above the search region: pale skin on the nose bridge and
    the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. Once the presence
-   decision has the mask as worn, its hem joins it (``hem_px``, :func:`mask_refine.add_hem`): the pixel or two along its
+   decision has the mask as worn, the holes it encloses that are unlike the forehead's skin are its print and are
+   filled (``print_holes``, :func:`mask_refine.fill_unlike_holes`: blotches, dots; a hand keeps the skin's colour),
+   with the notches of the print's colour its edge cut (``print_notches``, :func:`mask_refine.fill_print_notches`),
+   and its hem joins it (``hem_px``, :func:`mask_refine.add_hem`): the pixel or two along its
    outline whose colour lies on the way from the skin beyond to the cloth (a seam, a blurred step, the cloth's chroma
    that halved colour resolution spreads onto the skin).
 5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
