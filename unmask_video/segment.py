@@ -890,10 +890,22 @@ class MaskSegmenter:
         opt = self.options
         if opt.side_threshold >= sure:
             return binary
-        loose = grow_deeper(prob, binary, strip & (1 - binary), size, opt.side_threshold, opt.side_front, smooth)
-        if (loose != binary).any():
-            loose, _ = self._off_open_sides(loose, binary, deep, strip, size)
-        return loose
+        band = strip & (1 - binary)
+        # (only in the box of the band's pixels the model takes, with the clean-up kernels' reach around it: the rest of
+        # the mask is as it was)
+        bx, by, bw, bh = cv2.boundingRect(((smooth >= opt.side_threshold) & (band > 0)).astype(np.uint8))
+        if bw == 0:
+            return binary
+        m = 2 * max(int(round(0.012 * size)) | 1, 3) + 2
+        box = (slice(max(by - m, 0), by + bh + m), slice(max(bx - m, 0), bx + bw + m))
+        part = binary[box]
+        loose = grow_deeper(prob[box], part, band[box], size, opt.side_threshold, opt.side_front, smooth[box])
+        if not (loose != part).any():
+            return binary
+        out = binary.copy()
+        out[box] = loose
+        out, _ = self._off_open_sides(out, binary, deep, strip, size)
+        return out
 
     def _off_open_sides(
         self, deeper: np.ndarray, grown: np.ndarray, deep: np.ndarray, strip: np.ndarray, size: float
@@ -905,17 +917,25 @@ class MaskSegmenter:
         shirt beside the jaw, of the mask's colour, goes on past it. Also returned: the strips given up that way (uint8
         {0, 1})."""
         shape = deeper.shape
+        strip = strip > 0
+        none = np.zeros(shape, np.uint8)
+        taken_all = ((deeper > 0) & (grown == 0) & strip).astype(np.uint8)
+        # (in the box of what it took, a pixel around it: the same values as over the whole window, far cheaper)
+        bx, by, bw, bh = cv2.boundingRect(taken_all)
+        if bw == 0:
+            return deeper, none
+        x0, y0 = max(bx - 1, 0), max(by - 1, 0)
+        x1, y1 = min(bx + bw + 1, shape[1]), min(by + bh + 1, shape[0])
+        taken = taken_all[y0:y1, x0:x1]
         outer = np.zeros((shape[0] + 2, shape[1] + 2), np.uint8)  # (a frame around: the window's rim is an edge too)
         cv2.fillPoly(outer, [np.round(deep + 1.0).astype(np.int32)], 1)
         outer[[0, -1], :] = 0
         outer[:, [0, -1]] = 0
-        strip = strip > 0
-        edge = cv2.dilate(1 - outer, np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
-        taken = ((deeper > 0) & (grown == 0) & strip).astype(np.uint8)
+        edge = cv2.dilate(1 - outer[y0 : y1 + 2, x0 : x1 + 2], np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
         n, comp, _, centroids = cv2.connectedComponentsWithStats(taken, connectivity=8)
-        none = np.zeros(shape, np.uint8)
         if n <= 1:
             return deeper, none
+        centroids = centroids + np.array([x0, y0])
         contact = np.bincount(comp[edge & (taken > 0)], minlength=n)
         drop = contact >= self.options.side_open_edge * size
         drop[0] = False
@@ -933,7 +953,7 @@ class MaskSegmenter:
         drop[0] = False
         log.debug("deep band: %d piece(s) along the jaw's sides run on past the strip, left out", int(drop.sum()))
         out = deeper.copy()
-        out[drop[comp]] = 0
+        out[y0:y1, x0:x1][drop[comp]] = 0
         return out, closed.astype(np.uint8)
 
     @staticmethod
