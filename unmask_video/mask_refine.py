@@ -296,13 +296,19 @@ def smooth_probability(prob: np.ndarray, size: float, floor: float = 0.6) -> np.
     return cv2.GaussianBlur(prob, (0, 0), max(0.006 * size, floor))
 
 
+def clean_kernel(size: float) -> int:
+    """The odd side (pixels) of the small disk :func:`grow` and :func:`grow_deeper` open their candidates and close
+    their result with, for a face of ``size`` pixels."""
+    return max(int(round(0.012 * size)) | 1, 3)
+
+
 def _candidates(
     smooth: np.ndarray, threshold: float | np.ndarray, region: np.ndarray, size: float
 ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """(clean-up kernel, candidates, component count, component labels): the pixels of ``region`` where the smoothed
     P(mask) is at least ``threshold``, opened by a small disk (it cuts thin bridges to look-alike background; its
     size follows the face ``size``), labelled 8-connected."""
-    k = max(int(round(0.012 * size)) | 1, 3)
+    k = clean_kernel(size)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     cand = cv2.morphologyEx(((smooth >= threshold) & (region > 0)).astype(np.uint8), cv2.MORPH_OPEN, kernel)
     n, comp = cv2.connectedComponents(cand, connectivity=8)

@@ -100,9 +100,8 @@ from unmask_video.mask_presence import (
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
-    ColourModel, add_hem, cut_at_rim, disk_morph, ear_loops, fill_print_notches, fill_unlike_holes, gaussian_reach,
-    grow, grow_deeper, search_polygon,
-    shading_free_chroma, smooth_probability, snap_edges,
+    ColourModel, add_hem, clean_kernel, cut_at_rim, disk_morph, ear_loops, fill_print_notches, fill_unlike_holes,
+    gaussian_reach, grow, grow_deeper, search_polygon, shading_free_chroma, smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
 from unmask_video.order_stats import median
@@ -896,7 +895,7 @@ class MaskSegmenter:
         bx, by, bw, bh = cv2.boundingRect(((smooth >= opt.side_threshold) & (band > 0)).astype(np.uint8))
         if bw == 0:
             return binary
-        m = 2 * max(int(round(0.012 * size)) | 1, 3) + 2
+        m = 2 * clean_kernel(size) + 2
         box = (slice(max(by - m, 0), by + bh + m), slice(max(bx - m, 0), bx + bw + m))
         part = binary[box]
         loose = grow_deeper(prob[box], part, band[box], size, opt.side_threshold, opt.side_front, smooth[box])
