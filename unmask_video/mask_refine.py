@@ -792,7 +792,10 @@ def _loops_in_box(
     """:func:`ear_loops` in a box around its candidates ``cand`` (``extent``: the whole mask's x_lo, x_hi, y_lo, y_hi
     in the box's pixels; ``beyond``: whether the loops may run on past the face outline, in ``zone``)."""
     k = max(int(round(width * size)) | 1, 3)
-    thick = cv2.morphologyEx(cand, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    # (at 3 px OpenCV's elliptic kernel is a cross, which a 2-3 px stroke's anti-aliased diagonal holds in places: the
+    # disk of ``width`` x ``size``, 3-3.5 px there, covers the 3 x 3 square)
+    shape = cv2.MORPH_ELLIPSE if k > 3 else cv2.MORPH_RECT
+    thick = cv2.morphologyEx(cand, cv2.MORPH_OPEN, cv2.getStructuringElement(shape, (k, k)))
     thin = cand & (thick == 0)
     n, comp, stats, _ = cv2.connectedComponentsWithStats(thin, connectivity=8)
     if n <= 1:
