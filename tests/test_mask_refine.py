@@ -108,6 +108,27 @@ def test_ear_loops_are_thin_mask_coloured_strokes_touching_the_mask():
     assert ear_loops(prob, mask, face, size)[:, 170:].sum() == 0
 
 
+def test_ear_loops_leave_the_mask_at_its_sides_and_may_be_three_pixels_wide():
+    # A small working face (170 px): the loops' opening is 3 px. An anti-aliased slanted loop 3 px wide from the
+    # mask's top corner is a loop (OpenCV's 3 px ellipse is a cross, which such a stroke holds in places: it was cut
+    # into short bits); a thin mask-coloured stroke from the mask's top middle (an eye's highlight, a noisy nose bridge)
+    # is not: loops leave the mask at its side edge.
+    from unmask_video.mask_refine import ear_loops
+
+    size = 170.0
+    mask = np.zeros((200, 200), np.uint8)
+    cv2.rectangle(mask, (50, 90), (150, 160), 1, -1)
+    prob = mask.astype(np.float32) * 0.9
+    loop = np.zeros((200, 200), np.float32)
+    cv2.line(loop, (151, 92), (190, 75), 1.0, 2, cv2.LINE_AA)  # from the mask's corner toward the ear
+    top = np.zeros((200, 200), np.float32)
+    cv2.line(top, (100, 90), (139, 73), 1.0, 2, cv2.LINE_AA)  # the same stroke, from the mask's top middle
+    prob = np.maximum(prob, 0.9 * np.maximum(loop, top))
+    out = ear_loops(prob, mask, np.ones_like(mask), size)
+    assert (out[loop >= 0.56] > 0).mean() >= 0.95  # (where P >= 0.5)
+    assert out[top >= 0.56].sum() == 0
+
+
 def test_ear_loops_run_on_past_the_face_outline_from_the_mask_side_only():
     from unmask_video.mask_refine import ear_loops
 

@@ -802,14 +802,19 @@ def _loops_in_box(
         return np.zeros_like(mask)
     rim = cv2.dilate(mask, np.ones((3, 3), np.uint8))
     # (the strokes touching the mask: read at the thin pixels on its rim only, a few hundred, not the whole window)
+    # (at the mask's side edge, above its lowest third: a loop leaves the mask there, for the ear; not from its top
+    # towards the eyes, nor from under the chin)
+    ry, rx = nonzero(cv2.bitwise_and(thin, rim))
+    x_lo, x_hi, y_lo, y_hi = extent
+    band = side * (x_hi - x_lo)
+    at_side = ((rx <= x_lo + band) | (rx >= x_hi - band)) & (ry <= y_hi - (y_hi - y_lo) / 3.0)
     touch = np.zeros(n, bool)
-    touch[comp[cv2.bitwise_and(thin, rim) > 0]] = True
+    touch[comp[ry[at_side], rx[at_side]]] = True
     length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     keep = touch & (length >= min_length * size)
     keep[0] = False
     whole = np.zeros(n, bool)  # kept past the face outline too
     if beyond and keep.any():
-        band = side * (extent[1] - extent[0])
         # (each kept stroke in its own box: they are few, and the window's whole-image look-ups cost more)
         for i in np.flatnonzero(keep):
             whole[i] = _whole_loop(comp, stats[i, :4], i, face, rim, extent, band, winding)
