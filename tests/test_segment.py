@@ -354,6 +354,42 @@ def test_a_finger_in_front_of_the_mask_stays_in_front(big_astronaut, colour):
     assert (plain & finger).sum() / finger.sum() >= 0.9
 
 
+def test_a_print_s_blotches_inside_the_mask_are_mask_and_a_finger_is_not(big_astronaut):
+    # Dark purple blotches on a light blue mask, each wholly inside it: the colour model of the plain cloth rejects
+    # them, so they were holes, left as occluders (remnants once the face is rebuilt). Unlike the skin, they are the
+    # print; and a dot of their colour that the mask's edge cuts (a notch in its outline) is print too.
+    image, lm = big_astronaut
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE, pleats=2))
+    inner = cv2.erode((truth > 0).astype(np.uint8), np.ones((21, 21), np.uint8)) > 0
+    # (on the cheeks, away from the lips: a dark patch by the mouth is a bare face's mouth to the presence decision)
+    size = face_size(lm)
+    centre = lm[list(landmark_sets.MASK_CORE)].mean(axis=0)
+    blotches = np.zeros(truth.shape, np.uint8)
+    for i, (dx, dy) in enumerate(((-0.28, -0.05), (0.27, 0.0), (-0.22, 0.12), (0.2, 0.14))):
+        x, y = centre + size * np.array([dx, dy])
+        cv2.ellipse(blotches, (int(x), int(y)), (13, 8), 40.0 * i, 0, 360, 1, -1)
+    blotches = (blotches > 0) & inner
+    assert blotches.sum() > 800
+    # ... and a dot that the mask's edge cuts (beside the chin): a notch in its outline, no hole
+    y = int(lm[landmark_sets.CHIN][1]) - 20
+    cols = np.flatnonzero(truth[y] > 0)
+    notch = np.zeros(truth.shape, np.uint8)
+    cv2.circle(notch, (int(cols[-1]) - 2, y), 8, 1, -1)
+    notch = (notch > 0) & (truth > 0) & ~blotches
+    assert notch.sum() > 120
+    masked = masked.copy()
+    for part in (blotches, notch):
+        masked[part] = (masked[part] * np.array([0.45, 0.3, 0.6])).astype(np.uint8)
+    covered = _full(MaskSegmenter(), masked, lm)
+    left = _full(MaskSegmenter(SegmentOptions(print_holes=0.0)), masked, lm)
+    no_notches = _full(MaskSegmenter(SegmentOptions(print_notches=False)), masked, lm)
+    assert (covered & blotches).sum() / blotches.sum() >= 0.95
+    assert (left & blotches).sum() / blotches.sum() <= 0.7  # (without: holes in the mask)
+    assert (covered & notch).sum() / notch.sum() >= 0.8
+    assert (no_notches & notch).sum() / notch.sum() <= 0.5
+    # A fingertip wholly on the mask has the skin's colour: it stays in front (test_a_finger_in_front_of_the_mask...).
+
+
 def test_mask_worn_below_the_nose_keeps_the_nose(big_astronaut):
     image, lm = big_astronaut
     masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE, drop=0.22))
@@ -532,6 +568,35 @@ def test_mask_standing_off_the_cheeks_past_the_outline_is_covered_with_deep_chee
     plain, _ = errors(SegmentOptions(deep_cheek=0.0))
     assert uncovered <= 0.03 and outside <= 0.05
     assert plain >= uncovered + 0.05  # without the sides' band the search region cuts the mask's sides off
+
+
+def test_a_shaded_side_standing_off_the_cheek_is_covered_without_a_cut_bottom(big_astronaut):
+    # The mask's sides past FaceMesh's outline (landmarks squeezed across the face to 0.8 of its width), shaded (a side
+    # panel turned from the light, 0.6 of its lit colour), and the mask not cut off by the search region's bottom: the
+    # deep band's strips along the jaw's sides took nothing (they were grown into only with the band under the chin, as
+    # sure as the k-means mask); grown into as the search region is (``side_threshold``), the side is covered.
+    image, lm = big_astronaut
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+    truth = truth > 0
+    centre = lm.mean(axis=0)
+    inside = (centre + (lm - centre) * np.array([0.8, 1.0], np.float32)).astype(np.float32)
+    oval = np.zeros(truth.shape, np.uint8)
+    cv2.fillPoly(oval, [np.round(inside[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
+    side = truth & (oval == 0)
+    masked = masked.copy()
+    masked[side] = (masked[side] * 0.6).astype(np.uint8)
+    box = face_box(inside, image.shape, 0.55)
+    roi_img, roi_lm = np.ascontiguousarray(masked[box.slices]), inside - np.array([box.x0, box.y0], np.float32)
+
+    def errors(options: SegmentOptions) -> tuple[float, float]:
+        mask = np.zeros(truth.shape, bool)
+        mask[box.slices] = MaskSegmenter(options).segment(roi_img, roi_lm) >= 0.5
+        return float((truth & ~mask).sum() / truth.sum()), float((mask & ~truth).sum() / truth.sum())
+
+    uncovered, outside = errors(SegmentOptions())
+    before, _ = errors(SegmentOptions(side_threshold=1.0))
+    assert uncovered <= 0.01 and outside <= 0.03
+    assert before >= 0.04  # (a strip of the shaded side along each cheek left uncovered)
 
 
 def test_the_sides_band_leaves_a_pale_background_beside_the_jaw(astronaut, astronaut_landmarks):

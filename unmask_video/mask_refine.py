@@ -227,10 +227,79 @@ def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float,
     return out
 
 
+def fill_unlike_holes(binary: np.ndarray, lab: np.ndarray, chroma: np.ndarray, distance: float) -> np.ndarray:
+    """``binary`` (uint8 {0, 1}) with the holes it encloses filled where their mean chroma over lightness
+    (:func:`shading_free_chroma` of ``lab``, OpenCV's uint8 Lab) lies at least ``distance`` from ``chroma`` ((2,): the
+    skin's): a print's blotches and dots inside the mask, which the colour model of its plain cloth rejects, are mask;
+    a hand or a finger in front of it has the skin's colour, whatever its light."""
+    holes = _hole_components(binary)
+    if holes is None:
+        return binary
+    comp, hole = holes
+    where = comp > 0
+    labels = comp[where]
+    px = lab[where].astype(np.float32)
+    free = shading_free_chroma(px[:, :1], px[:, 1:] - 128.0)
+    counts = np.maximum(np.bincount(labels, minlength=len(hole)), 1)
+    mean = np.stack([np.bincount(labels, weights=free[:, i], minlength=len(hole)) for i in range(2)], axis=1)
+    far = np.linalg.norm(mean / counts[:, None] - np.asarray(chroma, np.float32), axis=1) >= distance
+    fill = hole & far
+    if not fill.any():
+        return binary
+    out = binary.copy()
+    out[fill[comp]] = 1
+    return out
+
+
+def fill_print_notches(
+    binary: np.ndarray, lab: np.ndarray, printed: np.ndarray, chroma: np.ndarray, distance: float,
+    reach: float = 2.5, floor: float = 12.0, ceiling: float = 20.0, min_share: float = 0.003,
+) -> np.ndarray:
+    """``binary`` (uint8 {0, 1}) with the notches in its outline that hold its print filled: in its convex hull, the
+    pixels of the print's colour (Lab within ``reach`` x the spread of the ``printed`` pixels' colours around their
+    mean, ``floor`` .. ``ceiling``) and unlike the skin (chroma over lightness at least ``distance`` from ``chroma``,
+    as :func:`fill_unlike_holes`), connected to the mask. A blotch or a dot cut by the mask's edge is no hole; a
+    print whose colour the filled holes show is there. ``printed``: bool or uint8, the holes' pixels
+    :func:`fill_unlike_holes` filled (under ``min_share`` of the mask's area: a few specks of a plain mask, no print;
+    nothing added)."""
+    printed = printed > 0
+    if printed.sum() < max(min_share * np.count_nonzero(binary), 4):
+        return binary
+    hull = np.zeros_like(binary)
+    cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(binary))], 1)
+    added = (hull > 0) & (binary == 0)
+    if not added.any():
+        return binary
+    colours = lab[printed].astype(np.float32)
+    mean = colours.mean(axis=0)
+    spread = float(np.sqrt(((colours - mean) ** 2).sum(axis=1).mean()))
+    ys, xs = np.nonzero(added)
+    px = lab[ys, xs].astype(np.float32)
+    near = np.linalg.norm(px - mean, axis=1) <= min(max(floor, reach * spread), ceiling)
+    free = shading_free_chroma(px[:, :1], px[:, 1:] - 128.0)
+    unlike = np.linalg.norm(free - np.asarray(chroma, np.float32), axis=1) >= distance
+    take = np.zeros(binary.shape, np.uint8)
+    take[ys[near & unlike], xs[near & unlike]] = 1
+    if not take.any():
+        return binary
+    n, comp = cv2.connectedComponents(take, connectivity=8)
+    touching = np.unique(comp[(cv2.dilate(binary, np.ones((3, 3), np.uint8)) > 0) & (take > 0)])
+    keep = np.zeros(n, bool)
+    keep[touching] = True
+    keep[0] = False
+    return binary | keep[comp].astype(np.uint8)
+
+
 def smooth_probability(prob: np.ndarray, size: float, floor: float = 0.6) -> np.ndarray:
     """P(mask) blurred over about 0.6 % of the face size (at least ``floor`` px): the growth's, the deep band's
     and the snap's view of it (one blur shared where the sigmas agree)."""
     return cv2.GaussianBlur(prob, (0, 0), max(0.006 * size, floor))
+
+
+def clean_kernel(size: float) -> int:
+    """The odd side (pixels) of the small disk :func:`grow` and :func:`grow_deeper` open their candidates and close
+    their result with, for a face of ``size`` pixels."""
+    return max(int(round(0.012 * size)) | 1, 3)
 
 
 def _candidates(
@@ -239,7 +308,7 @@ def _candidates(
     """(clean-up kernel, candidates, component count, component labels): the pixels of ``region`` where the smoothed
     P(mask) is at least ``threshold``, opened by a small disk (it cuts thin bridges to look-alike background; its
     size follows the face ``size``), labelled 8-connected."""
-    k = max(int(round(0.012 * size)) | 1, 3)
+    k = clean_kernel(size)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     cand = cv2.morphologyEx(((smooth >= threshold) & (region > 0)).astype(np.uint8), cv2.MORPH_OPEN, kernel)
     n, comp = cv2.connectedComponents(cand, connectivity=8)
@@ -723,21 +792,29 @@ def _loops_in_box(
     """:func:`ear_loops` in a box around its candidates ``cand`` (``extent``: the whole mask's x_lo, x_hi, y_lo, y_hi
     in the box's pixels; ``beyond``: whether the loops may run on past the face outline, in ``zone``)."""
     k = max(int(round(width * size)) | 1, 3)
-    thick = cv2.morphologyEx(cand, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    # (at 3 px OpenCV's elliptic kernel is a cross, which a 2-3 px stroke's anti-aliased diagonal holds in places: the
+    # disk of ``width`` x ``size``, 3-3.5 px there, covers the 3 x 3 square)
+    shape = cv2.MORPH_ELLIPSE if k > 3 else cv2.MORPH_RECT
+    thick = cv2.morphologyEx(cand, cv2.MORPH_OPEN, cv2.getStructuringElement(shape, (k, k)))
     thin = cand & (thick == 0)
     n, comp, stats, _ = cv2.connectedComponentsWithStats(thin, connectivity=8)
     if n <= 1:
         return np.zeros_like(mask)
     rim = cv2.dilate(mask, np.ones((3, 3), np.uint8))
     # (the strokes touching the mask: read at the thin pixels on its rim only, a few hundred, not the whole window)
+    # (at the mask's side edge, above its lowest third: a loop leaves the mask there, for the ear; not from its top
+    # towards the eyes, nor from under the chin)
+    ry, rx = nonzero(cv2.bitwise_and(thin, rim))
+    x_lo, x_hi, y_lo, y_hi = extent
+    band = side * (x_hi - x_lo)
+    at_side = ((rx <= x_lo + band) | (rx >= x_hi - band)) & (ry <= y_hi - (y_hi - y_lo) / 3.0)
     touch = np.zeros(n, bool)
-    touch[comp[cv2.bitwise_and(thin, rim) > 0]] = True
+    touch[comp[ry[at_side], rx[at_side]]] = True
     length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     keep = touch & (length >= min_length * size)
     keep[0] = False
     whole = np.zeros(n, bool)  # kept past the face outline too
     if beyond and keep.any():
-        band = side * (extent[1] - extent[0])
         # (each kept stroke in its own box: they are few, and the window's whole-image look-ups cost more)
         for i in np.flatnonzero(keep):
             whole[i] = _whole_loop(comp, stats[i, :4], i, face, rim, extent, band, winding)

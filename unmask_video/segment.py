@@ -39,7 +39,9 @@ Method, per face (``face_id``):
    out) (:func:`mask_refine.grow_deeper`). The band also reaches ``deep_cheek`` out along the jaw's sides (a mask
    standing off the cheeks past FaceMesh's outline, on a turned face's far side, a KF94's wide sides); what it takes
    there that runs on to the strip's outer edge is a pale wall or shirt beside the jaw, and is left out
-   (``side_open_edge``).
+   (``side_open_edge``). After the snap and the rim cut below, those strips are grown into once more as the search
+   region is (``side_threshold``, ``side_front``): a mask's shaded side there is never as sure as its lit front, and
+   a mask ending above the search region's bottom has no front there for the deep band.
    Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
    its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
    smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
@@ -49,7 +51,10 @@ Method, per face (``face_id``):
    cluster) took in; what it took that has the cloth's own colour comes back. The same watershed cuts over the nose
    tip too (``top_cut``), flooded there also from the skin above the search region: pale skin on the nose bridge and
    the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. Once the presence
-   decision has the mask as worn, its hem joins it (``hem_px``, :func:`mask_refine.add_hem`): the pixel or two along its
+   decision has the mask as worn, the holes it encloses that are unlike the forehead's skin are its print and are
+   filled (``print_holes``, :func:`mask_refine.fill_unlike_holes`: blotches, dots; a hand keeps the skin's colour),
+   with the notches of the print's colour its edge cut (``print_notches``, :func:`mask_refine.fill_print_notches`),
+   and its hem joins it (``hem_px``, :func:`mask_refine.add_hem`): the pixel or two along its
    outline whose colour lies on the way from the skin beyond to the cloth (a seam, a blurred step, the cloth's chroma
    that halved colour resolution spreads onto the skin).
 5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
@@ -95,8 +100,8 @@ from unmask_video.mask_presence import (
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
-    ColourModel, add_hem, cut_at_rim, disk_morph, ear_loops, gaussian_reach, grow, grow_deeper, search_polygon,
-    shading_free_chroma, smooth_probability, snap_edges,
+    ColourModel, add_hem, clean_kernel, cut_at_rim, disk_morph, ear_loops, fill_print_notches, fill_unlike_holes,
+    gaussian_reach, grow, grow_deeper, search_polygon, shading_free_chroma, smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
 from unmask_video.order_stats import median
@@ -126,6 +131,10 @@ class SegmentOptions:
     # this length (face) is left out: a pale wall or shirt beside the jaw of the mask's colour, not the mask's side,
     # which ends inside the strip. 0: off.
     side_open_edge: float = 0.05
+    # ... and grown into there above this P(mask) (was the deep band's sure threshold, about 0.9): the shaded side of a
+    # mask standing off the cheek is never as sure as its lit front; a wall of its colour goes on past the strip.
+    side_threshold: float = 0.5
+    side_front: float = 0.1  # ... where what it takes there meets the mask along at least this length (face)
     search_jaw_floor: float = 0.5  # ... and reaches this share of ``below_jaw`` under the ears
     search_above: float = 0.03  # ... and this far above the under-eye line (face)
     shading_free: bool = True  # the colour model bins chroma / lightness (a shaded mask keeps its bins)
@@ -215,6 +224,12 @@ class SegmentOptions:
     # between its beard and its skin).
     hand_holes: bool = True
     hole_prob: float = 0.4  # a hole in the mask is filled when its mean P(mask) is at least this (else: occluder)
+    # ... and, once the mask is taken as worn, when its mean chroma over lightness is at least this far from the
+    # forehead skin's (a print's blotches or dots; a hand or a finger has the skin's colour). 0: off.
+    print_holes: float = 15.0
+    # ... and the notches in its outline (in its convex hull) of the colour of the print those holes show: a blotch or a
+    # dot cut by the mask's edge.
+    print_notches: bool = True
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
     skin_far_only: bool = True
@@ -607,16 +622,18 @@ class MaskSegmenter:
                 # Under the jaw line a pixel joins only when the model is surer of it.
                 threshold = np.where(below > 0, np.float32(opt.neck_threshold), np.float32(opt.grow_threshold))
             binary = grow(prob, seed, search_mask, sub_size, threshold, opt.hole_prob, smooth)
+            strip, deep_sure = None, 1.0
             if sub_deep is not None and binary.any():
                 band = np.zeros(shape, np.uint8)
                 cv2.fillPoly(band, [np.round(sub_deep).astype(np.int32)], 1)
                 band &= 1 - search_mask
                 # (as sure as the colour model is of the k-means mask itself, up to ``deep_threshold``: a dark mask
                 # whose colour the background shares is never as sure as a pale blue one)
-                sure = min(opt.deep_threshold, float(median(prob[seed > 0])) - opt.deep_margin)
-                deeper = grow_deeper(prob, binary, band, sub_size, sure, opt.deep_front, smooth)
-                if sub_reach is not None and opt.side_open_edge > 0 and (deeper != binary).any():
-                    deeper, closed = self._off_open_sides(deeper, binary, sub_deep, sub_reach, sub_size)
+                deep_sure = min(opt.deep_threshold, float(median(prob[seed > 0])) - opt.deep_margin)
+                strip = None if sub_reach is None else self._side_strips(shape, sub_deep, sub_reach)
+                deeper = grow_deeper(prob, binary, band, sub_size, deep_sure, opt.deep_front, smooth)
+                if strip is not None and opt.side_open_edge > 0 and (deeper != binary).any():
+                    deeper, closed = self._off_open_sides(deeper, binary, sub_deep, strip, sub_size)
                     band &= 1 - closed  # (nor does the snap go there)
                 if (deeper != binary).any():  # (else the snap stays out of the band too)
                     binary, search_mask = deeper, search_mask | band
@@ -643,10 +660,20 @@ class MaskSegmenter:
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
                     opt.rim_separable_tail, opt.rim_separable_small,
                 )
+            if strip is not None and opt.side_open_edge > 0 and binary.any():
+                binary = self._grow_sides(prob, smooth, binary, strip, sub_deep, sub_size, deep_sure)
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
         worn, score, average, binary = self._presence(
             state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size, skin_like
         )
+        if opt.refine and opt.print_holes > 0 and worn and fit.skin is not None and binary.any():
+            # (a worn mask: the holes it encloses that are unlike the skin are its print, not a hand in front of it)
+            skin_chroma = self._free_chroma(fit.skin[None, :])[0]
+            filled = fill_unlike_holes(binary, lab, skin_chroma, opt.print_holes)
+            # (and the notches in its outline of the print's colour: blotches and dots its edge cut)
+            if opt.print_notches:
+                filled = fill_print_notches(filled, lab, filled > binary, skin_chroma, opt.print_holes)
+            binary = filled
         if opt.refine and opt.hem_px > 0 and worn and binary.any():
             binary = add_hem(
                 lab, binary, opt.hem_px, opt.hem_towards, opt.hem_chroma_towards,
@@ -833,29 +860,81 @@ class MaskSegmenter:
         return ColourModel(lab[inner > 0], np.concatenate(samples), shading_free=self.options.shading_free)
 
     # ------------------------------------------------------------------ pieces
+    @staticmethod
+    def _side_strips(shape: tuple[int, int], deep: np.ndarray, reach: np.ndarray) -> np.ndarray:
+        """uint8 {0, 1}: the deep band's strips out along the jaw's sides, between the ``deep`` polygon (with them) and
+        the ``reach`` one (without them)."""
+        outer = np.zeros(shape, np.uint8)
+        cv2.fillPoly(outer, [np.round(deep).astype(np.int32)], 1)
+        inner = np.zeros(shape, np.uint8)
+        cv2.fillPoly(inner, [np.round(reach).astype(np.int32)], 1)
+        return outer & (1 - inner)
+
+    def _grow_sides(
+        self,
+        prob: np.ndarray,
+        smooth: np.ndarray,
+        binary: np.ndarray,
+        strip: np.ndarray,
+        deep: np.ndarray,
+        size: float,
+        sure: float,
+    ) -> np.ndarray:
+        """``binary`` (uint8 {0, 1}, snapped) grown on into the deep band's side ``strip`` as the search region is grown
+        into (``side_threshold``, under the deep band's ``sure`` threshold), where what it takes meets it along
+        ``side_front`` (face): the mask's shaded side standing off the cheek past FaceMesh's outline is never as sure as
+        its lit front. What that takes and runs on past the strip (a wall or a shirt of the mask's colour) is left out
+        (:meth:`_off_open_sides`). After the snap and the rim cut: their watersheds put the outline of a thin shaded
+        side back on the shading's step at the search region's edge."""
+        opt = self.options
+        if opt.side_threshold >= sure:
+            return binary
+        band = strip & (1 - binary)
+        # (only in the box of the band's pixels the model takes, with the clean-up kernels' reach around it: the rest of
+        # the mask is as it was)
+        bx, by, bw, bh = cv2.boundingRect(((smooth >= opt.side_threshold) & (band > 0)).astype(np.uint8))
+        if bw == 0:
+            return binary
+        m = 2 * clean_kernel(size) + 2
+        box = (slice(max(by - m, 0), by + bh + m), slice(max(bx - m, 0), bx + bw + m))
+        part = binary[box]
+        loose = grow_deeper(prob[box], part, band[box], size, opt.side_threshold, opt.side_front, smooth[box])
+        if not (loose != part).any():
+            return binary
+        out = binary.copy()
+        out[box] = loose
+        out, _ = self._off_open_sides(out, binary, deep, strip, size)
+        return out
+
     def _off_open_sides(
-        self, deeper: np.ndarray, grown: np.ndarray, deep: np.ndarray, reach: np.ndarray, size: float
+        self, deeper: np.ndarray, grown: np.ndarray, deep: np.ndarray, strip: np.ndarray, size: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``deeper`` (uint8 {0, 1}: ``grown`` continued into the deep band) less what it took in the band's strips out
-        along the jaw's sides (between the ``deep`` polygon and the ``reach`` one, without them) that runs on to the
-        strip's outer edge (the deep polygon's outline or the window's rim) along at least ``side_open_edge`` x ``size``
-        pixels (and with it all it took in the strip on that side): a mask standing off the cheek ends inside the
-        strip; a pale wall or a white shirt beside the jaw, of the mask's colour, goes on past it. Also returned: the
-        strips given up that way (uint8 {0, 1})."""
+        """``deeper`` (uint8 {0, 1}: ``grown`` continued into the deep band) less what it took in the band's
+        ``strip``s out along the jaw's sides (:meth:`_side_strips`) that runs on to the strip's outer edge (the ``deep``
+        polygon's outline or the window's rim) along at least ``side_open_edge`` x ``size`` pixels (and with it all it
+        took in the strip on that side): a mask standing off the cheek ends inside the strip; a pale wall or a white
+        shirt beside the jaw, of the mask's colour, goes on past it. Also returned: the strips given up that way (uint8
+        {0, 1})."""
         shape = deeper.shape
+        strip = strip > 0
+        none = np.zeros(shape, np.uint8)
+        taken_all = ((deeper > 0) & (grown == 0) & strip).astype(np.uint8)
+        # (in the box of what it took, a pixel around it: the same values as over the whole window, far cheaper)
+        bx, by, bw, bh = cv2.boundingRect(taken_all)
+        if bw == 0:
+            return deeper, none
+        x0, y0 = max(bx - 1, 0), max(by - 1, 0)
+        x1, y1 = min(bx + bw + 1, shape[1]), min(by + bh + 1, shape[0])
+        taken = taken_all[y0:y1, x0:x1]
         outer = np.zeros((shape[0] + 2, shape[1] + 2), np.uint8)  # (a frame around: the window's rim is an edge too)
         cv2.fillPoly(outer, [np.round(deep + 1.0).astype(np.int32)], 1)
         outer[[0, -1], :] = 0
         outer[:, [0, -1]] = 0
-        inner = np.zeros(shape, np.uint8)
-        cv2.fillPoly(inner, [np.round(reach).astype(np.int32)], 1)
-        strip = (outer[1:-1, 1:-1] > 0) & (inner == 0)
-        edge = cv2.dilate(1 - outer, np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
-        taken = ((deeper > 0) & (grown == 0) & strip).astype(np.uint8)
+        edge = cv2.dilate(1 - outer[y0 : y1 + 2, x0 : x1 + 2], np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
         n, comp, _, centroids = cv2.connectedComponentsWithStats(taken, connectivity=8)
-        none = np.zeros(shape, np.uint8)
         if n <= 1:
             return deeper, none
+        centroids = centroids + np.array([x0, y0])
         contact = np.bincount(comp[edge & (taken > 0)], minlength=n)
         drop = contact >= self.options.side_open_edge * size
         drop[0] = False
@@ -873,7 +952,7 @@ class MaskSegmenter:
         drop[0] = False
         log.debug("deep band: %d piece(s) along the jaw's sides run on past the strip, left out", int(drop.sum()))
         out = deeper.copy()
-        out[drop[comp]] = 0
+        out[y0:y1, x0:x1][drop[comp]] = 0
         return out, closed.astype(np.uint8)
 
     @staticmethod
