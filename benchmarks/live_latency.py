@@ -14,10 +14,8 @@ recording, the live machinery alone), then the real pipeline (FramePipeline with
 processing thread and every stage in turn, serial = today's outputs thread with every stage in turn,
 landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
 as soon as possible, stale = today's defaults with a captured frame older than half an interval given up for the
-next one (``LiveOptions.stale_after`` 0.5), warpahead = today's defaults with the warp on the worker as before
-issue 14's warp move (``LiveOptions.warp_in_process`` off), new = today's defaults: the newest frame however old,
-landmarks and mask one frame ahead, the warp, reconstruction and blend on the processing thread, paced, the
-encoders fed the decoded planes), interleaved ``--repeat`` times. Prints fps,
+next one (``LiveOptions.stale_after`` 0.5), new = today's defaults: the newest frame however old, landmarks, mask
+and warp one frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. Prints fps,
 capture-to-output delay (median, p95), the median wait from decode to the start of processing, dropped frames and
 the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
 capture thread; rgb: the RGB conversion; landmarks, segment (the mask), warp, reconstruct, blend: the pipeline's;
@@ -92,16 +90,14 @@ def make_pipeline(generator: str):
 #: processing thread, every stage in turn (before issue 14); serial: the outputs on their own thread, every stage
 #: in turn; landmarks: only the landmarks one frame ahead (mask and warp on the processing thread), paced; unpaced:
 #: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; stale: a captured
-#: frame older than half an interval given up for the next one; warpahead: the warp on the worker (as before its
-#: move to the processing thread); new: today's defaults (the newest frame however old; landmarks and mask one
-#: frame ahead, the warp with the reconstruction, paced; the encoders fed the decoded planes).
+#: frame older than half an interval given up for the next one; new: today's defaults (the newest frame however
+#: old; landmarks, mask and warp one frame ahead, paced; the encoders fed the decoded planes).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
     "serial": {"landmarks_ahead": False},
     "landmarks": {"prepare_ahead": False},
     "unpaced": {"pace": False},
     "stale": {"stale_after": 0.5},
-    "warpahead": {"warp_in_process": False},
     "new": {},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")

@@ -204,11 +204,9 @@ class PreparingMarker(SplitMarker):
         self.prepare_s = prepare_ms / 1000
         self.prepare_threads: set[str] = set()
         self.finish_threads: set[str] = set()
-        self.warps: set[bool] = set()  # the ``warp`` arguments prepare got
 
-    def prepare(self, images, faces_per_frame, warp: bool = True) -> tuple[np.ndarray, int]:
+    def prepare(self, images, faces_per_frame) -> tuple[np.ndarray, int]:
         self.prepare_threads.add(threading.current_thread().name)
-        self.warps.add(warp)
         time.sleep(self.prepare_s)
         (image,), (index,) = images, faces_per_frame
         return image, index
@@ -240,7 +238,6 @@ def test_a_live_session_runs_the_mask_and_warp_with_the_landmarks_when_the_proce
     assert stats.frames_shown >= 10 and all(sink.marked)
     assert processor.threads == processor.prepare_threads == {"unmask-video-live-landmarks"}
     assert processor.finish_threads and "unmask-video-live-landmarks" not in processor.finish_threads
-    assert processor.warps == {False}  # (live mode leaves the warp to finish, on the processing thread)
     assert increasing(sink.indices) and sink.indices == processor.rebuilt == processor.located
     assert stats.fps > 1000 / 90 * 1.05
 

@@ -62,59 +62,6 @@ def test_frames_without_a_face_pass_through_and_are_counted(synthetic_clip):
     assert pipeline.stats.frames_with_face == 2
 
 
-def _prepared_then_finished(pipeline, frames, times, warp: bool, ahead: bool) -> list[np.ndarray]:
-    """Each frame through locate, prepare(warp=...) and finish on one thread; with ``ahead``, the next frame is
-    prepared before the current one is finished, in live mode's order."""
-    outputs, pending = [], None
-    for frame, t in zip(frames, times):
-        batch = pipeline.prepare([frame], [pipeline.locate(frame, t)], warp=warp)
-        if pending is not None:
-            outputs += pipeline.finish(pending)
-        pending = batch
-        if not ahead:
-            outputs += pipeline.finish(pending)
-            pending = None
-    return outputs + (pipeline.finish(pending) if pending is not None else [])
-
-
-@pytest.mark.parametrize("order", ["serial", "ahead", "batches"])
-def test_the_warp_left_to_finish_gives_the_same_frames_bit_for_bit(synthetic_clip, order):
-    """prepare(warp=False) (live mode: the warp on the processing thread) against the warp in prepare, on a clip
-    whose face is lost twice (its smoothed warp shape forgotten, in frame order, by finish)."""
-    frames, _ = decode_frames(synthetic_clip.video_path)
-    blank = np.full_like(frames[0], 90)
-    sequence = frames[:4] + [blank] + frames[4:8] + [blank.copy()] + frames[8:10]
-    times = [i / 25 for i in range(len(sequence))]
-    expected = _prepared_then_finished(_pipeline(synthetic_clip), sequence, times, warp=True, ahead=False)
-    late = _pipeline(synthetic_clip)
-    if order == "batches":  # (batches of 4 frames: the face lost inside one)
-        got = []
-        for start in range(0, len(sequence), 4):
-            images, at = sequence[start : start + 4], times[start : start + 4]
-            faces = [late.locate(image, t) for image, t in zip(images, at)]
-            got += late.finish(late.prepare(images, faces, warp=False))
-    else:
-        got = _prepared_then_finished(late, sequence, times, warp=False, ahead=order == "ahead")
-    assert len(got) == len(expected)
-    for a, b in zip(got, expected):
-        assert np.array_equal(a, b)
-    assert not all(np.array_equal(a, b) for a, b in zip(got, sequence))
-    assert late.stats.frames_with_mask == 10 and late.stats.faces == 10
-
-
-def test_a_face_prepared_without_its_warp_is_warped_by_finish_alone(synthetic_clip):
-    """prepare(warp=False) leaves the warper alone (no warp timed, the ROI not yet warped); finish fills the ROI's
-    reference and valid before reconstructing it."""
-    frames, _ = decode_frames(synthetic_clip.video_path)
-    pipeline = _pipeline(synthetic_clip)
-    batch = pipeline.prepare([frames[0]], [pipeline.locate(frames[0], 0.0)], warp=False)
-    (_, roi, _), = batch.jobs
-    assert roi.reference.size == 0 and "warp" not in pipeline.timer.seconds
-    pipeline.finish(batch)
-    assert roi.reference.shape == roi.image.shape and roi.valid.shape == roi.image.shape[:2] and roi.valid.any()
-    assert "warp" in pipeline.timer.seconds
-
-
 def test_batched_processing_matches_frame_by_frame(synthetic_clip):
     frames, _ = decode_frames(synthetic_clip.video_path)
     frames = frames[:6]

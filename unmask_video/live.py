@@ -138,9 +138,8 @@ class PreparingFrameProcessor(SplitFrameProcessor, Protocol):
     (:class:`~unmask_video.pipeline.FramePipeline`): ``rebuild(images, times, faces, in_place)`` is
     ``finish(prepare(images, faces), in_place)``. Live mode then runs them with the landmarks on the worker."""
 
-    def prepare(self, images: Any, faces_per_frame: Any, warp: bool = True) -> Any:
-        """The stages after the landmarks that only read the frames (mask, warp), in capture order; without
-        ``warp``, the warp is left to :meth:`finish`."""
+    def prepare(self, images: Any, faces_per_frame: Any) -> Any:
+        """The stages after the landmarks that only read the frames (mask, warp), in capture order."""
         ...
 
     def finish(self, prepared: Any, in_place: bool = False) -> list[np.ndarray]:
@@ -189,9 +188,6 @@ class LiveOptions:
     #: warp stages too, after the landmarks: the processing thread is left the reconstruction and blend, so the
     #: two threads' shares of a frame are closer (more frames per second for the same delay).
     prepare_ahead: bool = True
-    #: With ``prepare_ahead``, the warp runs on the processing thread (in the processor's ``finish``) instead of
-    #: the worker's ``prepare``: at 1280x720 the worker (landmarks, mask, warp) is the longer thread.
-    warp_in_process: bool = True
     pace: bool = True
     #: A captured frame that is older than this fraction of the source's frame interval when it is taken is
     #: stale: the next frame is waited for and processed instead (``LatestFrameCapture.get``; not while processing
@@ -323,13 +319,7 @@ class _Frames:
     mid-session is resized), with their landmarks when the processor splits and the effect is on."""
 
     def __init__(
-        self,
-        processor: FrameProcessor,
-        state: _State,
-        timer: StageTimer,
-        start: float,
-        prepare: bool = False,
-        warp_in_process: bool = False,
+        self, processor: FrameProcessor, state: _State, timer: StageTimer, start: float, prepare: bool = False
     ) -> None:
         self.processor = processor
         self.state = state
@@ -340,7 +330,6 @@ class _Frames:
         self.split = cast(SplitFrameProcessor, processor) if _splits(processor) else None
         #: The processor when :meth:`locate` also runs its mask and warp stages (None: :meth:`process` does)
         self.preparing = cast(PreparingFrameProcessor, processor) if prepare and _prepares(processor) else None
-        self.warp_in_process = warp_in_process  # (with ``preparing``: its warp left to ``finish``)
         self._to_rgb = FrameToRGB()  # the file path's conversion (each frame's own matrix): the same pixels
 
     def image(self, item: Any) -> np.ndarray:
@@ -359,8 +348,6 @@ class _Frames:
             return image, None
         faces = self.split.locate(image, item.captured_at - self.start)
         if self.preparing is not None:
-            if self.warp_in_process:
-                return image, _Prepared(self.preparing.prepare([image], [faces], warp=False))
             return image, _Prepared(self.preparing.prepare([image], [faces]))
         return image, faces
 
@@ -436,10 +423,7 @@ def _loop(
     timer = options.timer if options.timer is not None else StageTimer()
     writes = _TimedWrites(others, timer)
     worker: OutputThread | None = None
-    frames = _Frames(
-        processor, state, timer, start, prepare=options.landmarks_ahead and options.prepare_ahead,
-        warp_in_process=options.warp_in_process,
-    )  # fmt: skip
+    frames = _Frames(processor, state, timer, start, prepare=options.landmarks_ahead and options.prepare_ahead)
     ahead: LandmarksAhead[Any, tuple[np.ndarray, Any]] | None = None
 
     def take(timeout: float) -> CapturedFrame | None:

@@ -77,26 +77,6 @@ class PreparedBatch:
     #: (index of the frame in ``images``, the face's ROI, what the segmenter saw: kept for the debug overlays only)
     jobs: list[tuple[int, FaceROI, SegmentDetail | None]]
     first_frame: int  # the number of frames prepared before these
-    #: With ``prepare(warp=False)``: per job, what its warp needs (run by :meth:`FramePipeline.finish`, which fills
-    #: the ROI's ``reference`` and ``valid``); empty when prepared with the warp.
-    warps: list[_Warp] = field(default_factory=list)
-    #: With ``prepare(warp=False)``: per frame, the face tracks lost at it, whose smoothed warp shapes
-    #: :meth:`FramePipeline.finish` forgets before that frame's warps; empty when prepared with the warp.
-    lost: list[list[int]] = field(default_factory=list)
-
-
-@dataclass
-class _Warp:
-    """A face's warp left to :meth:`FramePipeline.finish`: its track and the box of the ROI the reconstructor
-    reads the warped reference in (``FramePipeline._warp_region``)."""
-
-    track: int
-    region: tuple[int, int, int, int] | None
-
-
-#: The ``reference`` and ``valid`` of a ROI prepared without its warp, until :meth:`FramePipeline.finish` warps it.
-_NOT_WARPED_IMAGE = np.zeros((0, 0, 3), np.uint8)
-_NOT_WARPED_VALID = np.zeros((0, 0), bool)
 
 
 class FramePipeline:
@@ -195,35 +175,27 @@ class FramePipeline:
         :meth:`locate` found; same contract as :meth:`process_batch`."""
         return self.finish(self.prepare(images, faces_per_frame), in_place)
 
-    def prepare(
-        self, images: Sequence[Image], faces_per_frame: Sequence[list[TrackedFace]], warp: bool = True
-    ) -> PreparedBatch:
+    def prepare(self, images: Sequence[Image], faces_per_frame: Sequence[list[TrackedFace]]) -> PreparedBatch:
         """The mask and warp stages of :meth:`rebuild`: each masked face's ROI, ready for :meth:`finish`.
 
         The threaded frame loop may run it on its own thread, one batch ahead of :meth:`finish`: it keeps the
         segmenter's and the warper's state (and the frame counts), nothing :meth:`finish` touches, and only
-        reads ``images``. ``warp=False`` (live mode, whose worker thread is the longer one): the warp is left to
-        :meth:`finish`, which then keeps the warper's state alone (the same frames come out, bit for bit).
+        reads ``images``.
         """
         batch = PreparedBatch(list(images), [], self.stats.frames)
         for index, (image, faces) in enumerate(zip(images, faces_per_frame)):
             self.stats.frames += 1
-            lost = self._forget_lost_faces(faces, warper=warp)
-            if not warp:
-                batch.lost.append(lost)
+            self._forget_lost_faces(faces)
             if not faces:
                 self.stats.frames_without_face += 1
                 continue
             self.stats.frames_with_face += 1
             masked = False
             for face in faces:
-                made = self._face_roi(image, face.landmarks, face.id, batch.first_frame + index, warp)
-                if made is None:  # no mask worn: the face passes through untouched
+                roi = self._face_roi(image, face.landmarks, face.id, batch.first_frame + index)
+                if roi is None:  # no mask worn: the face passes through untouched
                     self.stats.bare_faces += 1
                     continue
-                roi, later = made
-                if later is not None:
-                    batch.warps.append(later)
                 masked = True
                 batch.jobs.append((index, roi, self.segmenter.detail(face.id) if self.debug is not None else None))
             self.stats.frames_with_mask += int(masked)
@@ -235,7 +207,6 @@ class FramePipeline:
         images = batch.images
         outputs = list(images)
         self.last_changed = [[] for _ in images]
-        self._warp_later(batch)
         jobs = batch.jobs
         if not jobs:
             return outputs
@@ -262,28 +233,6 @@ class FramePipeline:
                     self.debug.write(batch.first_frame + index, roi, rebuilt, detail)
         self.stats.faces += len(jobs)
         return outputs
-
-    def _warp_later(self, batch: PreparedBatch) -> None:
-        """The warps ``prepare(warp=False)`` left to :meth:`finish`, in frame order: each frame's lost tracks
-        forgotten first, as :meth:`prepare` forgets them with the warp (so the warper sees the same calls)."""
-        if not batch.lost:
-            return
-        warps = iter(zip(batch.jobs, batch.warps))
-        pending = next(warps, None)
-        for index, lost in enumerate(batch.lost):
-            for gone in lost:
-                self.warper.reset(gone)
-            while pending is not None and pending[0][0] == index:
-                (_, roi, _), later = pending
-                roi.reference, roi.valid = self._warp(roi, later)
-                pending = next(warps, None)
-
-    def _warp(self, roi: FaceROI, later: _Warp) -> tuple[Image, np.ndarray]:
-        """The reference warped onto ``roi``'s face: the warped image and where it is valid."""
-        with self.timer("warp"):
-            return self.warper.warp(
-                roi.landmarks, roi.image.shape[:2], later.region, track=later.track, image=roi.image, mask=roi.mask
-            )
 
     def _at_work_size(self, roi: FaceROI) -> tuple[FaceROI, tuple[slice, slice] | None]:
         """``roi`` shrunk so that its face is ``work_face_px`` wide (its box in the same shrunk frame's coordinates)
@@ -383,23 +332,15 @@ class FramePipeline:
         x1, y1 = min(box.x0 + cols.stop, int(shape[1])), min(box.y0 + rows.stop, int(shape[0]))
         return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
-    def _forget_lost_faces(self, faces: list[TrackedFace], warper: bool = True) -> list[int]:
-        """Forget the tracks of the last frame's faces not in ``faces`` (the warper's only with ``warper``: else
-        :meth:`finish` does); returns their ids, in order."""
+    def _forget_lost_faces(self, faces: list[TrackedFace]) -> None:
         ids = {face.id for face in faces}
-        lost = sorted(self._face_ids - ids)
-        for gone in lost:
+        for gone in self._face_ids - ids:
             self.segmenter.reset(gone)  # that face was lost: its clusters and mask history no longer apply
-            if warper:
-                self.warper.reset(gone)  # and so does its smoothed warp shape
+            self.warper.reset(gone)  # and so does its smoothed warp shape
         self._face_ids = ids
-        return lost
 
-    def _face_roi(
-        self, image: Image, landmarks: np.ndarray, face_id: int, frame_index: int, warp: bool = True
-    ) -> tuple[FaceROI, _Warp | None] | None:
-        """The face's ROI ready for reconstruction, or None when it wears no mask (nothing to rebuild); without
-        ``warp``, its reference not yet warped and what :meth:`finish` needs to warp it."""
+    def _face_roi(self, image: Image, landmarks: np.ndarray, face_id: int, frame_index: int) -> FaceROI | None:
+        """The face's ROI ready for reconstruction, or None when it wears no mask (nothing to rebuild)."""
         box = face_box(landmarks, image.shape[:2], self.options.box_margin)
         roi_image = image[box.slices]
         roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
@@ -417,12 +358,12 @@ class FramePipeline:
             if advice is not None:
                 log.warning("%s", advice)
             self._size_unchecked = None
-        roi = FaceROI(box, roi_image, roi_landmarks, mask, _NOT_WARPED_IMAGE, _NOT_WARPED_VALID, mask_box=tight)
-        later = _Warp(face_id, self._warp_region(tight, roi_landmarks))
-        if not warp:
-            return roi, later
-        roi.reference, roi.valid = self._warp(roi, later)
-        return roi, None
+        with self.timer("warp"):
+            reference, valid = self.warper.warp(
+                roi_landmarks, roi_image.shape[:2], self._warp_region(tight, roi_landmarks), track=face_id,
+                image=roi_image, mask=mask,
+            )
+        return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight)
 
     def _warp_region(
         self, region: tuple[slice, slice] | None, landmarks: np.ndarray
