@@ -430,7 +430,7 @@ def test_separable_median_is_a_median_down_then_across():
 
 @pytest.mark.parametrize("diameter", [1, 3, 5, 7, 9, 11, 15, 23])
 def test_disk_morph_is_opencvs_morphology_by_the_ellipse(diameter):
-    from unmask_video.mask_refine import disk_morph
+    from unmask_video.blend import disk_morph
 
     rng = np.random.default_rng(diameter)
     # (blobs with holes and thin bits, touching the border: the border handling counts too)

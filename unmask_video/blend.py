@@ -55,16 +55,32 @@ def ellipse_rects(radius: int) -> tuple[np.ndarray, ...]:
                  for half, tall in sorted(tallest.items()))  # fmt: skip
 
 
-def _dilate_ellipse(image: np.ndarray, radius: int) -> np.ndarray:
-    """``cv2.dilate(image, _ellipse(radius))``, exactly: the maximum of the dilations by the rectangles whose union
-    the ellipse is. OpenCV dilates by a rectangle in two 1-D passes; by an ellipse it visits every one of its
-    pixels (on a 15 px one, about five times the cost of these rectangles together)."""
-    grown: np.ndarray | None = None
-    for rect in ellipse_rects(radius):
-        part = cv2.dilate(image, rect)
-        grown = part if grown is None else cv2.max(grown, part, dst=grown)
-    assert grown is not None
-    return grown
+def disk_morph(image: np.ndarray, op: int, diameter: int) -> np.ndarray:
+    """``cv2.morphologyEx(image, op, ellipse)`` (op: cv2.MORPH_ERODE, _DILATE, _OPEN or _CLOSE) by the elliptic
+    kernel of ``cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))`` (``diameter`` odd), exactly:
+    by the rectangles whose union the ellipse is (:func:`ellipse_rects`), the erosions' minimum and the dilations'
+    maximum. OpenCV visits every pixel of an elliptic kernel, and passes a rectangle in two 1-D runs: from 9 px on,
+    the rectangles cost about two thirds of it (an 11 px closing: 0.19 against 0.28 ms on a 235 x 200 window; a
+    15 px dilation, about a fifth)."""
+    rects = ellipse_rects(diameter // 2)
+
+    def by_rects(img: np.ndarray, erode: bool) -> np.ndarray:
+        out: np.ndarray | None = None
+        for rect in rects:
+            part = cv2.erode(img, rect) if erode else cv2.dilate(img, rect)
+            out = part if out is None else (cv2.min(out, part, dst=out) if erode else cv2.max(out, part, dst=out))
+        assert out is not None
+        return out
+
+    if op == cv2.MORPH_ERODE:
+        return by_rects(image, True)
+    if op == cv2.MORPH_DILATE:
+        return by_rects(image, False)
+    if op == cv2.MORPH_OPEN:
+        return by_rects(by_rects(image, True), False)
+    if op == cv2.MORPH_CLOSE:
+        return by_rects(by_rects(image, False), True)
+    raise ValueError(f"disk_morph: unsupported operation {op}")
 
 
 def mask_bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
@@ -150,7 +166,7 @@ def _grown_and_blurred(m8: np.ndarray, width_px: float) -> np.ndarray:
     (GaussianBlur's kernel), as float32 in [0, 1]."""
     g = max(int(round(width_px / 2.0)), 1)
     kernel = cv2.getGaussianKernel(2 * g + 1, g / 2.0, cv2.CV_32F)
-    return cv2.sepFilter2D(_dilate_ellipse(m8, g), cv2.CV_32F, kernel * np.float32(1.0 / 255.0), kernel,
+    return cv2.sepFilter2D(disk_morph(m8, cv2.MORPH_DILATE, 2 * g + 1), cv2.CV_32F, kernel * np.float32(1.0 / 255.0), kernel,
                            borderType=cv2.BORDER_REPLICATE)  # fmt: skip
 
 

@@ -91,7 +91,7 @@ from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from unmask_video import landmark_sets as ls
-from unmask_video.blend import mask_bbox
+from unmask_video.blend import disk_morph, mask_bbox
 from unmask_video.errors import InputError
 from unmask_video.face_detect import resize
 from unmask_video.mask_presence import (
@@ -100,7 +100,7 @@ from unmask_video.mask_presence import (
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
-    ColourModel, add_hem, clean_kernel, cut_at_rim, disk_morph, ear_loops, fill_print_notches, fill_unlike_holes,
+    ColourModel, add_hem, clean_kernel, cut_at_rim, ear_loops, fill_print_notches, fill_unlike_holes,
     gaussian_reach, grow, grow_deeper, search_polygon, shading_free_chroma, smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
@@ -398,7 +398,7 @@ def region_polygon(
 
 
 def _disk_size(diameter: float) -> int:
-    """The odd side of the elliptic kernel (a disk) of about ``diameter`` pixels (:func:`mask_refine.disk_morph`)."""
+    """The odd side of the elliptic kernel (a disk) of about ``diameter`` pixels (:func:`blend.disk_morph`)."""
     return max(int(round(diameter)) | 1, 1)
 
 
