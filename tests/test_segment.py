@@ -545,6 +545,25 @@ def test_benchmark_error_causes_add_up_and_find_their_place(astronaut_landmarks)
     assert sum(dropped.values()) == pytest.approx(100.0)
 
 
+def _squeezed_across(lm: np.ndarray, factor: float) -> np.ndarray:
+    """The landmarks squeezed across the face about their centre (FaceMesh's outline on a masked, turned face lies
+    inside the mask's sides)."""
+    centre = lm.mean(axis=0)
+    return (centre + (lm - centre) * np.array([factor, 1.0], np.float32)).astype(np.float32)
+
+
+def _errors_in_face_box(
+    masked: np.ndarray, lm: np.ndarray, truth: np.ndarray, options: SegmentOptions
+) -> tuple[float, float]:
+    """(uncovered, outside), as fractions of the true mask's area, of the segmentation of the face box (margin 0.55)
+    the landmarks ``lm`` give."""
+    box = face_box(lm, masked.shape, 0.55)
+    mask = np.zeros(truth.shape, bool)
+    roi_lm = lm - np.array([box.x0, box.y0], np.float32)
+    mask[box.slices] = MaskSegmenter(options).segment(np.ascontiguousarray(masked[box.slices]), roi_lm) >= 0.5
+    return float((truth & ~mask).sum() / truth.sum()), float((mask & ~truth).sum() / truth.sum())
+
+
 def test_mask_standing_off_the_cheeks_past_the_outline_is_covered_with_deep_cheek(big_astronaut):
     # FaceMesh on a masked, turned face puts the outline inside the mask's sides (the mask stands off the cheeks):
     # landmarks squeezed across the face (to 0.76 of its width: the search region alone reaches the sides of a
@@ -554,18 +573,9 @@ def test_mask_standing_off_the_cheeks_past_the_outline_is_covered_with_deep_chee
     image, lm = big_astronaut
     masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
     truth = truth > 0
-    centre = lm.mean(axis=0)
-    inside = (centre + (lm - centre) * np.array([0.76, 1.0], np.float32)).astype(np.float32)
-
-    def errors(options: SegmentOptions) -> tuple[float, float]:
-        box = face_box(inside, image.shape, 0.55)
-        mask = np.zeros(truth.shape, bool)
-        roi_lm = inside - np.array([box.x0, box.y0], np.float32)
-        mask[box.slices] = MaskSegmenter(options).segment(np.ascontiguousarray(masked[box.slices]), roi_lm) >= 0.5
-        return float((truth & ~mask).sum() / truth.sum()), float((mask & ~truth).sum() / truth.sum())
-
-    uncovered, outside = errors(SegmentOptions(deep_cheek=0.1))
-    plain, _ = errors(SegmentOptions(deep_cheek=0.0))
+    inside = _squeezed_across(lm, 0.76)
+    uncovered, outside = _errors_in_face_box(masked, inside, truth, SegmentOptions(deep_cheek=0.1))
+    plain, _ = _errors_in_face_box(masked, inside, truth, SegmentOptions(deep_cheek=0.0))
     assert uncovered <= 0.03 and outside <= 0.05
     assert plain >= uncovered + 0.05  # without the sides' band the search region cuts the mask's sides off
 
@@ -578,23 +588,14 @@ def test_a_shaded_side_standing_off_the_cheek_is_covered_without_a_cut_bottom(bi
     image, lm = big_astronaut
     masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
     truth = truth > 0
-    centre = lm.mean(axis=0)
-    inside = (centre + (lm - centre) * np.array([0.8, 1.0], np.float32)).astype(np.float32)
+    inside = _squeezed_across(lm, 0.8)
     oval = np.zeros(truth.shape, np.uint8)
     cv2.fillPoly(oval, [np.round(inside[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
     side = truth & (oval == 0)
     masked = masked.copy()
     masked[side] = (masked[side] * 0.6).astype(np.uint8)
-    box = face_box(inside, image.shape, 0.55)
-    roi_img, roi_lm = np.ascontiguousarray(masked[box.slices]), inside - np.array([box.x0, box.y0], np.float32)
-
-    def errors(options: SegmentOptions) -> tuple[float, float]:
-        mask = np.zeros(truth.shape, bool)
-        mask[box.slices] = MaskSegmenter(options).segment(roi_img, roi_lm) >= 0.5
-        return float((truth & ~mask).sum() / truth.sum()), float((mask & ~truth).sum() / truth.sum())
-
-    uncovered, outside = errors(SegmentOptions())
-    before, _ = errors(SegmentOptions(side_threshold=1.0))
+    uncovered, outside = _errors_in_face_box(masked, inside, truth, SegmentOptions())
+    before, _ = _errors_in_face_box(masked, inside, truth, SegmentOptions(side_threshold=1.0))
     assert uncovered <= 0.01 and outside <= 0.03
     assert before >= 0.04  # (a strip of the shaded side along each cheek left uncovered)
 
