@@ -206,3 +206,50 @@ def test_a_wrapped_function_counts_each_call_in_its_stage_and_returns_its_result
     with pytest.raises(ValueError):
         timer.wrap("fails", fails)()
     assert timer.calls["fails"] == 1  # counted even when it raises
+
+
+class CountingPipeline(Pipeline):
+    """Records OpenCV's thread count on the face stages' thread."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.opencv_threads: set[int] = set()
+
+    def finish(self, batch, in_place=False):
+        import cv2
+
+        self.opencv_threads.add(cv2.getNumThreads())
+        return super().finish(batch, in_place)
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_opencv_is_held_to_one_thread_during_the_loop_and_restored_after(fails: bool) -> None:
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        pipeline = CountingPipeline(fail_at=7 if fails else None)
+        if fails:
+            with pytest.raises(ValueError, match="at frame 7"):
+                run_threaded(Source(20), Sink(), pipeline, StageTimer(), depth=2, split_face_stages=True, opencv=1)
+        else:
+            run_threaded(Source(20), Sink(), pipeline, StageTimer(), depth=2, split_face_stages=True, opencv=1)
+        assert pipeline.opencv_threads == {1}
+        assert cv2.getNumThreads() == 3
+        untouched = CountingPipeline()
+        run_threaded(Source(4), Sink(), untouched, StageTimer(), depth=2)  # opencv=None: left as it is
+        assert untouched.opencv_threads == {3}
+    finally:
+        cv2.setNumThreads(before)
+
+
+def test_opencv_is_held_to_one_thread_only_on_few_cores(monkeypatch) -> None:
+    from unmask_video import frame_loop
+
+    monkeypatch.setattr(frame_loop, "usable_cores", lambda: 2)
+    assert FrameLoopOptions().opencv_threads() == 1
+    assert FrameLoopOptions(threads=False).opencv_threads() is None
+    assert FrameLoopOptions(single_opencv_cores=0).opencv_threads() is None
+    monkeypatch.setattr(frame_loop, "usable_cores", lambda: 8)
+    assert FrameLoopOptions().opencv_threads() is None

@@ -19,11 +19,14 @@ safely afterwards and the writer aborts as before.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Protocol
 
+import cv2
 import numpy as np
 
 from unmask_video.pipeline import FramePipeline, PreparedBatch
@@ -46,6 +49,33 @@ class FrameLoopOptions:
     #: The mask and warp stages on a thread of their own, one batch ahead of reconstruction and blend (False:
     #: all face stages on the calling thread). Off while debug overlays are written.
     split_face_stages: bool = True
+    #: On a machine with at most this many cores OpenCV runs one thread while the loop runs (its pool's threads
+    #: spin waiting for work and take the cores the loop's own threads need: measured on 2 cores); 0: never.
+    single_opencv_cores: int = 4
+
+    def opencv_threads(self) -> int | None:
+        """The OpenCV thread count to hold while the loop runs on this machine (None: leave it as it is)."""
+        return 1 if self.threads and 0 < usable_cores() <= self.single_opencv_cores else None
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the OS reports it, else the machine's count)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+@contextmanager
+def opencv_threads(count: int | None) -> Iterator[None]:
+    """OpenCV held to ``count`` threads inside the block, its previous count restored after (None: unchanged)."""
+    if count is None:
+        yield
+        return
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 class FrameSource(Protocol):
@@ -112,6 +142,7 @@ def run_threaded(
     write_stage: str = "encode",
     depth: int = 3,
     split_face_stages: bool = False,
+    opencv: int | None = None,
 ) -> None:
     """Process every frame of ``source`` into ``sink`` with decode and landmarks on their own threads.
 
@@ -121,7 +152,23 @@ def run_threaded(
     are blended in place (the decoded arrays belong to this loop). Timer stages: "decode", "landmarks" (and
     "segment", "warp" when split) are the worker threads' own time (they overlap the rest); "input wait" is the
     time the calling thread waited for its input; ``write_stage`` the time it spent handing frames to ``sink``.
+    ``opencv``: OpenCV's thread count while the loop runs (:meth:`FrameLoopOptions.opencv_threads`; None: unchanged).
     """
+    with opencv_threads(opencv):
+        _run_threaded(source, sink, pipeline, timer, batch, progress, write_stage, depth, split_face_stages)
+
+
+def _run_threaded(
+    source: FrameSource,
+    sink: FrameSink,
+    pipeline: FramePipeline,
+    timer: StageTimer,
+    batch: int,
+    progress: FrameProgress | None,
+    write_stage: str,
+    depth: int,
+    split_face_stages: bool,
+) -> None:
     stop = threading.Event()
     decoded = _Handoff(depth, stop)
     located = _Handoff(depth, stop)
@@ -255,4 +302,4 @@ def _hand_over(handoff: _Handoff, error: BaseException) -> None:
         log.debug("frame loop stopped; dropped a worker error: %r", error)
 
 
-__all__ = ["FrameLoopOptions", "run_threaded"]
+__all__ = ["FrameLoopOptions", "opencv_threads", "run_threaded", "usable_cores"]

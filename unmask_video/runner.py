@@ -217,7 +217,7 @@ def _stream(
     if loop.threads:
         run_threaded(
             reader, writer, pipeline, timer, batch=batch, progress=progress, write_stage=write_stage, depth=loop.depth,
-            split_face_stages=loop.split_face_stages,
+            split_face_stages=loop.split_face_stages, opencv=loop.opencv_threads(),
         )
         return
     pending: list[DecodedFrame] = []
