@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask_video.blend import _ellipse, disk_morph, feather_alpha
+from unmask_video.blend import _ellipse, disk_morph, disk_morph_near, feather_alpha
 
 
 @pytest.mark.parametrize("radius", [1, 2, 4, 7, 8, 11, 15])
@@ -14,6 +14,24 @@ def test_the_dilation_by_rectangles_is_the_dilation_by_the_ellipse(radius: int) 
     rng = np.random.default_rng(radius)
     image = (rng.random((90, 110)) ** 6 * 255).astype(np.uint8)  # sparse peaks: each shows the kernel's shape
     assert np.array_equal(disk_morph(image, cv2.MORPH_DILATE, 2 * radius + 1), cv2.dilate(image, _ellipse(radius)))
+
+
+@pytest.mark.parametrize("op", [cv2.MORPH_ERODE, cv2.MORPH_DILATE, cv2.MORPH_OPEN, cv2.MORPH_CLOSE])
+@pytest.mark.parametrize("radius", [1, 6, 13])
+@pytest.mark.parametrize("where", ["inside", "at the border", "nowhere"])
+def test_the_morphology_near_the_region_is_the_whole_image_s(op: int, radius: int, where: str) -> None:
+    rng = np.random.default_rng(radius)
+    image = np.zeros((120, 150), np.uint8)
+    if where != "nowhere":
+        soft = np.zeros((120, 150), np.uint8)
+        cv2.ellipse(soft, (75, 60) if where == "inside" else (20, 110), (30, 22), 20, 0, 360, 255, -1)
+        near = cv2.dilate(soft, np.ones((15, 15), np.uint8)) > 0
+        soft[rng.random(soft.shape) < 0.08] = 0  # holes a closing fills, specks (near it) an opening takes out
+        soft[near & (rng.random(soft.shape) < 0.01)] = 200
+        image = cv2.GaussianBlur(soft, (0, 0), 1.5)  # grey levels along the rim
+    expected = cv2.morphologyEx(image, op, _ellipse(radius))
+    assert where != "inside" or not image[:, :20].any()  # (the box is smaller than the image)
+    assert np.array_equal(disk_morph_near(image, op, 2 * radius + 1), expected)
 
 
 @pytest.mark.parametrize("width", [3.0, 9.0, 15.0, 17.0])

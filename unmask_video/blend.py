@@ -83,6 +83,22 @@ def disk_morph(image: np.ndarray, op: int, diameter: int) -> np.ndarray:
     raise ValueError(f"disk_morph: unsupported operation {op}")
 
 
+def disk_morph_near(image: np.ndarray, op: int, diameter: int) -> np.ndarray:
+    """:func:`disk_morph` of a (h, w) uint8 ``image`` (0 outside a region: an oval, a matte), worked only on the box
+    of its non-zero pixels grown by the disk's radius (twice that for a closing, whose dilation the erosion reads
+    back): the same pixels, since outside that box every result is 0 and inside it the disk sees only the box or
+    the image's own border."""
+    r = diameter // 2
+    box = mask_bbox(image, 2 * r if op == cv2.MORPH_CLOSE else r, image.shape[:2])
+    if box is None:
+        return np.zeros_like(image)
+    if image[box].shape == image.shape:
+        return disk_morph(image, op, diameter)
+    out = np.zeros_like(image)
+    out[box] = disk_morph(np.ascontiguousarray(image[box]), op, diameter)
+    return out
+
+
 def mask_bbox(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
     """Slices of the bounding box of ``mask != 0`` grown by ``margin`` and clipped to ``shape`` (None: empty mask)."""
     # Row and column projections: far cheaper than listing every non-zero pixel (cv2.findNonZero).

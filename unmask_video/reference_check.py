@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
+from unmask_video.blend import disk_morph, disk_morph_near
 from unmask_video.landmarks import face_box
 from unmask_video.segment import MaskSegmenter, SegmentOptions
 
@@ -66,12 +67,11 @@ def strokes_across_cheeks(image: np.ndarray, landmarks: np.ndarray, options: Str
     cv2.fillPoly(oval_map, [np.round(roi_lm[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
     oval = oval_map > 0
     grow = max(int(0.04 * height), 1)
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-    reach = cv2.dilate(oval.astype(np.uint8), disc) > 0  # where a stroke found on the cheek may run on
+    reach = disk_morph_near(oval.astype(np.uint8), cv2.MORPH_DILATE, 2 * grow + 1) > 0  # where a stroke may run on
     core = np.zeros((h, w), np.uint8)
     hull = cv2.convexHull(np.round(roi_lm[list(landmark_sets.NOSE + landmark_sets.MOUTH)]).astype(np.int32))
     cv2.fillConvexPoly(core, hull, 1)
-    reach &= cv2.dilate(core, disc) == 0
+    reach &= disk_morph_near(core, cv2.MORPH_DILATE, 2 * grow + 1) == 0
     # A stroke is judged on the cheeks below the middle of the nose (no glasses rims, no eyes); once found, it
     # is followed up the face's side.
     eyes = float(roi_lm[list(landmark_sets.UNDER_EYES), 1].mean())
@@ -79,7 +79,8 @@ def strokes_across_cheeks(image: np.ndarray, landmarks: np.ndarray, options: Str
     region = reach.copy()
     region[: max(int(0.5 * (eyes + nose_tip)), 0)] = False
     k = max(int(opts.tophat_size * height) | 1, 5)
-    tophat = cv2.morphologyEx(lab[..., 0], cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    light = np.ascontiguousarray(lab[..., 0])
+    tophat = cv2.subtract(light, disk_morph(light, cv2.MORPH_OPEN, k))  # the white top-hat (the opening is <= it)
     skin = region & (tophat < opts.min_tophat // 2)
     if np.count_nonzero(skin) < 50:
         return out

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
+from unmask_video.blend import disk_morph_near
 
 log = logging.getLogger(__name__)
 
@@ -90,23 +91,34 @@ def _lab(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image.astype(np.float32) * np.float32(1.0 / 255.0), cv2.COLOR_RGB2Lab)
 
 
+def _disc_side(size: float) -> int:
+    """The side of :func:`disc` of radius ``size``."""
+    return 2 * max(int(round(size)), 1) + 1
+
+
 def disc(size: float) -> np.ndarray:
     """An elliptic structuring element of radius ``size`` pixels (rounded, at least 1)."""
-    r = max(int(round(size)), 1)
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    side = _disc_side(size)
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+
+
+def by_disc(image: np.ndarray, op: int, size: float) -> np.ndarray:
+    """``cv2.morphologyEx(image, op, disc(size))`` of a (h, w) uint8 map that is 0 outside a region, the same pixels
+    for less: by the disc's rectangles, on the region's box only (:func:`blend.disk_morph_near`)."""
+    return disk_morph_near(image, op, _disc_side(size))
 
 
 def face_centre(shape: tuple[int, int], landmarks: np.ndarray, face: np.ndarray, height: float) -> np.ndarray:
     """(h, w) bool: the face centre the skin colour is learned from (the oval shrunk, without eyes and lips)."""
     pts = np.asarray(landmarks, np.float64)
-    centre = cv2.erode(face, disc(_CENTRE_INSET * height)) >= 128
+    centre = by_disc(face, cv2.MORPH_ERODE, _CENTRE_INSET * height) >= 128
     holes = np.zeros(shape, np.uint8)
     for corners in (landmark_sets.LEFT_EYE_CORNERS, landmark_sets.RIGHT_EYE_CORNERS):
         eye = pts[list(corners)].mean(axis=0)
         cv2.circle(holes, (int(round(eye[0])), int(round(eye[1]))), max(int(round(_EYE_RADIUS * height)), 1), 255, -1)
     lips = cv2.convexHull(np.round(pts[list(landmark_sets.LIPS_OUTER)]).astype(np.int32))
     cv2.fillConvexPoly(holes, lips, 255)
-    holes[cv2.dilate(holes, disc(_LIPS_MARGIN * height)) > 0] = 255
+    holes[by_disc(holes, cv2.MORPH_DILATE, _LIPS_MARGIN * height) > 0] = 255
     return centre & (holes == 0)
 
 
@@ -207,8 +219,7 @@ def reference_matte(
     coloured &= ~outside_like(lab, coloured, reach, height)
     skin = coloured.astype(np.uint8) * 255
     skin &= reach
-    clean = disc(_CLEAN * height)
-    skin = cv2.morphologyEx(cv2.morphologyEx(skin, cv2.MORPH_OPEN, clean), cv2.MORPH_CLOSE, clean)
+    skin = by_disc(by_disc(skin, cv2.MORPH_OPEN, _CLEAN * height), cv2.MORPH_CLOSE, _CLEAN * height)
     skin &= reach
     # Only the pieces joined to the face centre.
     count, labels = cv2.connectedComponents(skin, connectivity=4)
@@ -300,7 +311,7 @@ def mirror_fill(
     is in the matte takes that pixel's colour plus a smooth offset, the difference between the two sides' skin near
     the hole (so the filled cheek has its own side's light and meets the skin around it without an edge). Returns
     the filled image and the matte with the filled pixels added; what nothing mirrors onto stays out of the matte."""
-    region = cv2.erode(region, disc(_OUTLINE_KEEP * height))
+    region = by_disc(region, cv2.MORPH_ERODE, _OUTLINE_KEEP * height)
     # Only the region's box (and a margin for the ring around a hole at its edge) is worked on.
     x, y, bw, bh = cv2.boundingRect((region > 0).astype(np.uint8))
     if bw == 0 or bh == 0:
@@ -336,11 +347,11 @@ def _mirror_fill(
     if not hole.any():
         return image, matte
     # The matte's edge along the hole (hair's edge, its shadow) is taken with it.
-    hole = (cv2.dilate(hole.astype(np.uint8), disc(_EDGE * height)) > 0) & (region > 0) & below
+    hole = (by_disc(hole.astype(np.uint8), cv2.MORPH_DILATE, _EDGE * height) > 0) & (region > 0) & below
     mirror = mirror_map(landmarks, height)
     # The mirror of every pixel within the band around the hole (where the offset is learned) and of the hole.
     band = max(int(round(_OFFSET_BAND * height)), 1)
-    near = cv2.dilate(hole.astype(np.uint8), disc(band)) > 0
+    near = by_disc(hole.astype(np.uint8), cv2.MORPH_DILATE, band) > 0
     ys, xs = np.nonzero(near)
     mirrored = mirror(np.stack([xs, ys], axis=1))
     mx, my = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
@@ -349,7 +360,7 @@ def _mirror_fill(
     mx[far], my[far] = -1.0, -1.0
     colour = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
     # The mirror counts only where it lands well inside the skin (not at the matte's edge, where hair begins).
-    inner = cv2.erode(matte, disc(_SOURCE_INSET * height)).astype(np.float32)
+    inner = by_disc(matte, cv2.MORPH_ERODE, _SOURCE_INSET * height).astype(np.float32)
     there = cv2.remap(inner, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0) >= 250
     there &= near
     fill = hole & there
@@ -357,7 +368,7 @@ def _mirror_fill(
         return image, matte
     # The offset: this side's skin minus the mirror side's, known on a thin ring of skin around the hole, spread over
     # the hole from the nearest of it outwards.
-    ring = (cv2.dilate(hole.astype(np.uint8), disc(_RING * height)) > 0) & ~hole & (matte > 0) & there
+    ring = (by_disc(hole.astype(np.uint8), cv2.MORPH_DILATE, _RING * height) > 0) & ~hole & (matte > 0) & there
     offset = _spread(image.astype(np.float32) - colour.astype(np.float32), ring, max(_OFFSET_FINEST * height, 1.0))
     out = image.copy()
     filled = np.clip(colour.astype(np.float32) + offset, 0, 255).astype(np.uint8)

@@ -38,6 +38,7 @@ import numpy as np
 
 from unmask_video import landmark_sets
 from unmask_video.align import similarity, transform_points
+from unmask_video.blend import disk_morph_near
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_check import strokes_across_cheeks
@@ -588,7 +589,7 @@ class ReferenceWarper:
         height = _face_axes(self.landmarks)[1]
         grow = int(round(options.outline_reach * height))
         if grow > 0:
-            oval = cv2.dilate(oval, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+            oval = disk_morph_near(oval, cv2.MORPH_DILATE, 2 * grow + 1)  # (cv2.dilate by the disc, the same pixels)
         if options.reach_skin_only and options.reference_matte:
             # Only the reference's own face and neck skin (joined to its face centre, with what it encloses), inside
             # its face oval and the neck's column below the jaw; one map, two levels: 255 the matte, 128 the rest of
