@@ -5,7 +5,7 @@ from __future__ import annotations
 import av
 import numpy as np
 
-from unmask_video.io.color import FrameToRGB
+from unmask_video.io.color import _SWS_ENCODE, FrameToRGB, RGBToFrame
 
 
 def _frame(width: int, height: int, seed: int) -> av.VideoFrame:
@@ -22,3 +22,37 @@ def test_one_converter_gives_each_frame_what_a_fresh_one_gives() -> None:
         assert np.array_equal(output, FrameToRGB()(frame))
     assert len({id(output) for output in outputs}) == len(outputs)
     assert not np.array_equal(outputs[0], outputs[1])
+
+
+def _boxes_converted_alone(source: av.VideoFrame, image: np.ndarray, boxes) -> list[np.ndarray]:
+    """The planes :meth:`RGBToFrame.patched` promises: each box (grown to even coordinates) converted on its own."""
+    planes = [p.copy() for p in _planes(source)]
+    for x0, y0, x1, y1 in boxes:
+        x0, y0, x1, y1 = x0 & ~1, y0 & ~1, min(source.width, x1 + (x1 & 1)), min(source.height, y1 + (y1 & 1))
+        crop = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[y0:y1, x0:x1]), format="rgb24")
+        yuv = crop.reformat(format="yuv420p", dst_color_range=1, interpolation=_SWS_ENCODE).to_ndarray()
+        h, w = y1 - y0, x1 - x0
+        planes[0][y0:y1, x0:x1] = yuv[:h]
+        for plane, values in zip(planes[1:], yuv[h:].reshape(2, h // 2, w // 2)):
+            plane[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = values
+    return planes
+
+
+def _planes(frame: av.VideoFrame) -> list[np.ndarray]:
+    yuv = frame.to_ndarray()
+    h, w = frame.height, frame.width
+    return [yuv[:h], *yuv[h:].reshape(2, h // 2, w // 2)]
+
+
+def test_the_blended_boxes_converted_in_steps_give_the_planes_of_each_box_alone() -> None:
+    rng = np.random.default_rng(7)
+    for width, height in ((1280, 720), (202, 150)):
+        source = _frame(width, height, 11)
+        image = FrameToRGB()(source)
+        boxes = [(37, 21, 151, 133), (width - 45, height - 31, width, height), (0, 0, 9, 7), (100, 64, 164, 128)]
+        for x0, y0, x1, y1 in boxes:  # the stages' pixels in the boxes, the decoded frame's around them
+            image[y0:y1, x0:x1] = rng.integers(0, 256, (y1 - y0, x1 - x0, 3), dtype=np.uint8)
+        converter = RGBToFrame(width, height, "yuv420p", None)
+        patched = converter.patched(source, image, boxes)
+        for got, expected in zip(_planes(patched), _boxes_converted_alone(source, image, boxes)):
+            assert np.array_equal(got, expected)
