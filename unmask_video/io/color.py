@@ -28,11 +28,6 @@ _YUV420 = frozenset({"yuv420p", "yuvj420p"})
 _KR_KB = {1: (0.2126, 0.0722), 4: (0.30, 0.11), 5: (0.299, 0.114), 7: (0.212, 0.087), 9: (0.2627, 0.0593)}
 _SWS_DECODE = int(Interpolation.BILINEAR) | int(Interpolation.ACCURATE_RND) | int(Interpolation.FULL_CHR_H_INT)
 _SWS_ENCODE = int(Interpolation.AREA) | int(Interpolation.ACCURATE_RND)
-#: The boxes of :meth:`RGBToFrame.patched` are converted in this step of pixels (rounded out; only the box is written
-#: back): swscale's SIMD runs whole blocks, and a box whose size changes by a few pixels from frame to frame keeps its
-#: conversion context (each new size builds one). Every pixel's YUV is its own (chroma: its 2x2 block's), so the
-#: written values are the same.
-_PATCH_STEP = 32
 
 
 def sws_colorspace(avcol: int | None) -> int | None:
@@ -144,19 +139,14 @@ class RGBToFrame:
             x1, y1 = min(width, x1 + (x1 & 1)), min(height, y1 + (y1 & 1))
             if x1 <= x0 or y1 <= y0:
                 continue
-            # The box rounded out to the step (even coordinates still: the 2x2 chroma blocks are the frame's).
-            cx0, cy0 = x0 // _PATCH_STEP * _PATCH_STEP, y0 // _PATCH_STEP * _PATCH_STEP
-            cx1 = max(x1, min(width & ~1, -(-x1 // _PATCH_STEP) * _PATCH_STEP))
-            cy1 = max(y1, min(height & ~1, -(-y1 // _PATCH_STEP) * _PATCH_STEP))
-            crop = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[cy0:cy1, cx0:cx1]), format="rgb24")
+            crop = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[y0:y1, x0:x1]), format="rgb24")
             yuv = self._patch_reformatter.reformat(
                 crop, format="yuv420p", dst_colorspace=self._colorspace, dst_color_range=1, interpolation=_SWS_ENCODE
             ).to_ndarray()
-            h, w = cy1 - cy0, cx1 - cx0
-            luma[y0:y1, x0:x1] = yuv[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
-            rows, cols = slice((y0 - cy0) // 2, (y1 - cy0) // 2), slice((x0 - cx0) // 2, (x1 - cx0) // 2)
+            h, w = y1 - y0, x1 - x0
+            luma[y0:y1, x0:x1] = yuv[:h]
             for plane, values in zip(chroma, yuv[h:].reshape(2, h // 2, w // 2)):
-                plane[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = values[rows, cols]
+                plane[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = values
         out.colorspace = source.colorspace
         out.color_range = 1
         return out
