@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask_video.blend import _ellipse, disk_morph, disk_morph_near, feather_alpha
+from unmask_video.blend import BlendOptions, _ellipse, disk_morph, disk_morph_near, feather_alpha
 
 
 @pytest.mark.parametrize("radius", [1, 2, 4, 7, 8, 11, 15])
@@ -49,3 +49,38 @@ def test_the_feather_is_the_float_dilation_and_blur_within_rounding(width: float
     assert alpha.dtype == np.float32 and alpha.shape == mask.shape
     assert np.abs(alpha - expected).max() <= 0.5 / 255 + 1e-6
     assert (alpha >= mask).all() and alpha.max() <= 1.0
+
+
+def _mask_with_a_finger(finger_px: int) -> tuple[np.ndarray, np.ndarray]:
+    """A mask (ellipse) with a strip ``finger_px`` wide laid over it from below, and the strip's own pixels."""
+    mask = np.zeros((420, 460), np.float32)
+    cv2.ellipse(mask, (230, 230), (180, 150), 0, 0, 360, 1.0, -1)
+    finger = np.zeros_like(mask, dtype=bool)
+    finger[200:, 215 - finger_px // 2 : 215 + finger_px // 2] = True
+    mask[finger] = 0.0
+    return mask, finger
+
+
+@pytest.mark.parametrize("width", [6.0, 19.0, 40.0])
+def test_the_feather_stops_at_a_finger_laid_over_the_mask(width: float) -> None:
+    # (a finger is about 0.07 face sizes wide, the blend's width 12 px at a 256 px face: 1.5 widths)
+    mask, finger = _mask_with_a_finger(max(int(1.5 * width), 10))
+    plain = feather_alpha(mask, width)
+    shielded = feather_alpha(mask, width, notch_reach=BlendOptions().notch_reach)
+    inside_finger = finger.copy()
+    inside_finger[360:] = False  # the finger's part within the mask's outline (a notch)
+    assert plain[inside_finger].max() > 0.5  # without the shield the rebuilt face fades over the finger
+    # at most a tenth of the rebuilt face along the finger's edge (the notch is found at a coarser scale)
+    assert shielded[inside_finger].max() < 0.1
+    assert shielded[inside_finger].mean() < 0.01
+    # the mask itself and the feather away from the notch are untouched
+    assert np.array_equal(shielded[mask > 0], plain[mask > 0])
+    far = np.zeros_like(finger)
+    far[:, :120] = True
+    assert np.array_equal(shielded[far], plain[far])
+
+
+def test_a_mask_without_notches_keeps_its_feather() -> None:
+    mask = np.zeros((300, 300), np.float32)
+    cv2.ellipse(mask, (150, 150), (110, 90), 0, 0, 360, 1.0, -1)
+    assert np.array_equal(feather_alpha(mask, 19.0, notch_reach=2.5), feather_alpha(mask, 19.0))

@@ -27,6 +27,11 @@ _FEATHER_WORK_HALF_PX = 6
 #: larger face, never less (a narrower feather shows the fringe of a mask the segmentation missed on small faces);
 #: the reference composite fills the same band (``CompositeOptions.band``).
 DEFAULT_BLEND_WIDTH = FaceLength(12.0, 12.0)
+#: What the mask's outline closes over within this many blend widths (its notches and holes: fingers or a hand in
+#: front of the mask, which the segmentation leaves out) is an occluder: the feather does not fade into it.
+DEFAULT_NOTCH_REACH = 2.5
+#: The notches are found at a scale where the closing's radius is about this many pixels (they are wide shapes).
+_NOTCH_WORK_RADIUS_PX = 8
 
 
 @dataclass
@@ -36,6 +41,9 @@ class BlendOptions:
     #: The soft edge reaches this far outside the mask (scaled with the face; ``FaceLength(0)``: a hard edge).
     width: FaceLength = DEFAULT_BLEND_WIDTH
     mode: BlendMode = "feather"
+    #: The mask's notches and holes up to this many ``width`` across are in front of the rebuilt face: the feather
+    #: stops at their edge instead of fading a finger laid over the mask (0: the feather reaches into them).
+    notch_reach: float = DEFAULT_NOTCH_REACH
 
 
 def _ellipse(radius: int) -> np.ndarray:
@@ -145,13 +153,14 @@ def _feather_shrink(width_px: float) -> int:
     return max(int(round(max(width_px, 0.0) / 2.0)) // _FEATHER_WORK_HALF_PX, 1)
 
 
-def feather_alpha(mask: np.ndarray, width_px: float) -> np.ndarray:
+def feather_alpha(mask: np.ndarray, width_px: float, notch_reach: float = 0.0) -> np.ndarray:
     """The blend alpha of a mask: grown by ``width_px / 2``, blurred over ``width_px / 2``.
 
     The result is 1 on the mask (at least ``mask`` everywhere) and falls to 0 by ``width_px`` pixels outside it
     (exactly, up to a feather of ``2 * _FEATHER_WORK_HALF_PX`` px; a wider one, on a big face, is computed on the
     mask shrunk by a whole factor and reaches at most that factor further: :func:`feather_reach`), so the seam lies
-    outside the mask edge.
+    outside the mask edge. ``notch_reach`` > 0: but not into the mask's notches and holes up to ``notch_reach *
+    width_px`` across (:func:`shield_notches`), which hold what lies in front of the mask.
     """
     m = np.asarray(mask, dtype=np.float32)
     if width_px <= 0:
@@ -170,11 +179,48 @@ def feather_alpha(mask: np.ndarray, width_px: float) -> np.ndarray:
         alpha = alpha[:h, :w]  # (a view: the padding's rows and columns are never read)
     else:
         alpha = _grown_and_blurred(m8, width_px)
+    if notch_reach > 0:
+        shield_notches(alpha, m8, width_px, notch_reach)
     # (in place, OpenCV's max and min: a third of numpy's time on these views; the blur of values in [0, 1] stays
     # in [0, 1] but for float rounding)
     cv2.max(alpha, m, dst=alpha)
     cv2.min(alpha, 1.0, dst=alpha)
     return alpha
+
+
+def shield_notches(alpha: np.ndarray, m8: np.ndarray, width_px: float, reach: float) -> None:
+    """Lower ``alpha`` (float32, ``m8``'s shape, in place) on the notches and holes of the 8-bit mask ``m8``: what a
+    closing by a disk of ``reach * width_px`` fills that is not mask (a finger laid over a mask, a hand in front of
+    it, as the segmentation leaves them out) gets alpha times 0, rising to times 1 from ``width_px / 2`` to
+    ``width_px`` beyond them; elsewhere ``alpha`` is left as it is. The notches are found on the mask shrunk so that
+    the closing's radius is about ``_NOTCH_WORK_RADIUS_PX`` (they are as wide as fingers: finer detail is no notch),
+    one pixel wide slivers along a jagged outline left out (an opening)."""
+    radius = reach * width_px
+    if radius < 2.0:
+        return
+    c = max(int(round(radius / _NOTCH_WORK_RADIUS_PX)), 1)
+    h, w = m8.shape
+    hp, wp = -(-h // c) * c, -(-w // c) * c
+    padded = cv2.copyMakeBorder(m8, 0, hp - h, 0, wp - w, cv2.BORDER_REPLICATE)
+    small = cv2.resize(padded, (wp // c, hp // c), interpolation=cv2.INTER_AREA) if c > 1 else padded
+    # (only what is all mask at that scale: a pixel the notch's edge crosses counts as notch, so the shield covers
+    # the whole notch at full size)
+    inside = (small >= 250).astype(np.uint8)
+    r = max(int(round(radius / c)), 1)
+    # (zero-padded by the radius, so the closing neither grows the mask from the border nor stops at it)
+    closed = disk_morph(cv2.copyMakeBorder(inside, r, r, r, r, cv2.BORDER_CONSTANT, value=0), cv2.MORPH_CLOSE, 2 * r + 1)
+    notches = cv2.morphologyEx(closed[r:-r, r:-r] - inside, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    if not notches.any():
+        return
+    cover = _grown_and_blurred(notches * np.uint8(255), width_px / c)
+    box = mask_bbox(cover > 0, 1, cover.shape)
+    assert box is not None
+    part = cover[box]
+    rows, cols = slice(box[0].start * c, min(box[0].stop * c, h)), slice(box[1].start * c, min(box[1].stop * c, w))
+    if c > 1:
+        part = cv2.resize(part, (part.shape[1] * c, part.shape[0] * c), interpolation=cv2.INTER_LINEAR)
+    region = alpha[rows, cols]
+    cv2.multiply(region, np.float32(1.0) - part[: region.shape[0], : region.shape[1]], dst=region)
 
 
 def _grown_and_blurred(m8: np.ndarray, width_px: float) -> np.ndarray:
@@ -194,6 +240,7 @@ def blend_into(
     width_px: float,
     mode: BlendMode = "feather",
     mask_box: tuple[slice, slice] | None = None,
+    notch_reach: float = 0.0,
 ) -> None:
     """Write the rebuilt ROI ``filled`` into ``frame`` at ``box``, in place.
 
@@ -204,6 +251,7 @@ def blend_into(
     ``mode="poisson"``: gradient-domain cloning (``cv2.seamlessClone``) of ``filled`` over the
     grown mask; again nothing outside it changes. A box partly outside the frame is clipped. ``mask_box``:
     :func:`mask_bbox` of ``mask > 0`` (margin 0) when the caller has it (the same result, one pass over the mask less).
+    ``notch_reach``: the feather leaves the mask's notches and holes alone (:func:`feather_alpha`).
     """
     fh, fw = frame.shape[:2]
     x0, y0 = max(box.x0, 0), max(box.y0, 0)
@@ -231,7 +279,7 @@ def blend_into(
     region = grown_mask_box(mask, margin, mask_box if whole else None)
     if region is None:
         return
-    a = feather_alpha(mask[region], width_px)
+    a = feather_alpha(mask[region], width_px, notch_reach)
     dst = roi[region]
     # (a * src + (1 - a) * dst) / (1 + 1e-5), rounded: exactly ``src`` where a == 1, ``dst`` where a == 0.
     # (OpenCV reads and writes the strided views as they are: each pixel is read before it is written, so the

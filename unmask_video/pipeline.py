@@ -224,7 +224,7 @@ class FramePipeline:
                     outputs[index] = images[index].copy()
                 blend = self.options.blend
                 blend_into(outputs[index], roi.box, rebuilt, roi.mask, self._blend_width(roi), mode=blend.mode,
-                           mask_box=roi.mask_box)  # fmt: skip
+                           mask_box=roi.mask_box, notch_reach=blend.notch_reach)  # fmt: skip
                 changed = self._blended_box(roi, images[index].shape)
                 if changed is not None:
                     self.last_changed[index].append(changed)
