@@ -387,9 +387,13 @@ def run_ours(
     if valids is not None:
         valids.append(np.zeros(clip.masked[0].shape[:2], bool))
     for t in range(1, len(clip.masked)):
+        held = (pipeline.last_mask, pipeline.last_valid)
+        repeated = pipeline.stats.repeated_frames
         pipeline.last_mask = pipeline.last_valid = None
         pipeline.given = clip.masks[t] if true_mask else None
         outputs.append(pipeline.process(clip.masked[t], t / 25))
+        if pipeline.stats.repeated_frames > repeated:  # a repeated frame: the frame it repeats gave its output
+            pipeline.last_mask, pipeline.last_valid = held
         if valids is not None:
             covered = pipeline.last_valid
             valids.append(covered if covered is not None else np.zeros(clip.masked[t].shape[:2], bool))
