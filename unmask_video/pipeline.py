@@ -24,6 +24,7 @@ from unmask_video.reference_advice import AdviceOptions, photo_advice, size_advi
 from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.repeat_frames import RepeatDetector, RepeatOptions
 from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions
+from unmask_video.steady_face import SteadyFace, SteadyOptions
 from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
 from unmask_video.stages import Box, FaceROI, Image
 from unmask_video.timing import StageTimer, os_thread_named
@@ -42,6 +43,8 @@ class PipelineOptions:
     blend: BlendOptions = field(default_factory=BlendOptions)
     #: A frame that repeats the last one rebuilt (a duplicated source frame) gets that frame's output, no work.
     repeats: RepeatOptions = field(default_factory=RepeatOptions)
+    #: The rebuilt face averaged over time per face track (:mod:`unmask_video.steady_face`).
+    steady: SteadyOptions = field(default_factory=SteadyOptions)
     box_margin: float = 0.55  # face box margin, relative to the face size: a worn mask reaches ~0.3 face heights below
     # the chin, and under the mask FaceMesh places the chin too high (0.4 cut the bottom of low masks off)
     debug_dir: Path | None = None
@@ -83,6 +86,8 @@ class PreparedBatch:
     first_frame: int  # the number of frames prepared before these
     #: Per frame of ``images``: it repeats the last frame that did not (its output is that frame's).
     repeats: list[bool] = field(default_factory=list)
+    #: The face track of each of ``jobs`` (empty: not known, the faces are not averaged over time).
+    tracks: list[int] = field(default_factory=list)
 
 
 class FramePipeline:
@@ -134,6 +139,7 @@ class FramePipeline:
         self._key_masked = False  # whether that frame had a masked face (prepare's)
         #: The boxes the last frame that was not a repeat changed, with its output in them (finish's).
         self._key_output: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
+        self._steady = SteadyFace(self.options.steady)  # (finish's)
         self._face_ids: set[int] = set()  # the track ids of the last frame's faces
         self.segmenter = MaskSegmenter(self.options.segment)
         self.stats = PipelineStats()
@@ -224,6 +230,7 @@ class FramePipeline:
                     continue
                 masked = True
                 batch.jobs.append((index, roi, self.segmenter.detail(face.id) if self.debug is not None else None))
+                batch.tracks.append(face.id)
             self.stats.frames_with_mask += int(masked)
             self._key_masked = masked
         return batch
@@ -250,6 +257,12 @@ class FramePipeline:
                 self._to_full_size(roi, small, crop, rebuilt)
                 for (_, roi, _), (small, crop), rebuilt in zip(jobs, shrunk, filled)
             ]
+        if len(batch.tracks) == len(jobs):
+            with self.timer("steady"):
+                filled = [
+                    self._steady(track, batch.first_frame + index, roi, rebuilt, self._blend_region(roi))
+                    for track, (index, roi, _), rebuilt in zip(batch.tracks, jobs, filled)
+                ]
         for (index, roi, detail), rebuilt in zip(jobs, filled):
             with self.timer("blend"):
                 # (the debug overlays read the ROI images, views of the input, after the blend: copy then)
