@@ -36,7 +36,7 @@ class SteadyOptions:
     #: The landmarks the past is carried by (a least-squares affine map): "stable", those FaceMesh sees steadily above
     #: a mask, or "all" (the guesses under the mask jitter: TDE 4.36 instead of 4.19 at weight 0.9, speed 0.05).
     points: str = "stable"
-    #: Levels (the largest channel's): where the frame itself and its carried past differ by this much, the past has
+    #: Grey levels: where the frame itself and its carried past differ by this much, the past has
     #: no weight (a hand passing); by less, a weight that falls linearly to that.
     change: float = 24.0
     #: A track not rebuilt for more than this many frames starts afresh.
@@ -49,7 +49,7 @@ class _Last:
     points: np.ndarray  # the steady landmarks, frame pixels
     origin: np.ndarray  # the ROI's top-left corner in the frame (x, y)
     image: Image  # the ROI as last given out
-    seen: Image  # the ROI of the frame itself (what the camera saw)
+    seen: np.ndarray  # the ROI of the frame itself (what the camera saw), grey
 
 
 def _affine(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
@@ -82,14 +82,15 @@ class SteadyFace:
         points = (roi.landmarks[self._points] + origin).astype(np.float32)
         last = self._last.get(track)
         out = rebuilt
+        seen = cv2.cvtColor(roi.image, cv2.COLOR_RGB2GRAY)
         if last is not None and 0 < frame - last.frame <= o.gap and last.image.shape[2:] == rebuilt.shape[2:]:
             speed = float(np.sqrt(np.mean(np.sum((points - last.points) ** 2, axis=1)))) / face_size_px(roi.landmarks)
             weight = o.weight * math.exp(-speed / max(o.speed, 1e-9))
             if weight > 0.01:
                 matrix = _affine(last.points - last.origin, points - origin)
                 if matrix is not None:
-                    out = self._mix(rebuilt, roi.image, last, matrix, weight, region)
-        self._last[track] = _Last(frame, points, origin, out, roi.image.copy())
+                    out = self._mix(rebuilt, seen, last, matrix, weight, region)
+        self._last[track] = _Last(frame, points, origin, out, seen)
         return out
 
     def _mix(
@@ -108,10 +109,10 @@ class SteadyFace:
         was = cv2.warpAffine(last.seen, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         now = rebuilt[y0:y1, x0:x1]
         # (over small blocks: the sensor's and the coder's noise, and a pixel of jitter at an edge, average out)
-        differ = cv2.blur(cv2.absdiff(seen[y0:y1, x0:x1], was).max(axis=2), (9, 9)).astype(np.float32)
-        past_weight = (weight * np.clip(1.0 - differ / self.options.change, 0.0, 1.0))[..., None]
+        differ = cv2.blur(cv2.absdiff(seen[y0:y1, x0:x1], was), (9, 9))
+        levels = np.arange(256, dtype=np.float32)
+        table = (weight * np.clip(1.0 - levels / self.options.change, 0.0, 1.0)).astype(np.float32)
+        past_weight = table[differ]
         out = rebuilt.copy()
-        mixed = now.astype(np.float32)
-        mixed += past_weight * (past.astype(np.float32) - mixed)
-        out[y0:y1, x0:x1] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+        out[y0:y1, x0:x1] = cv2.blendLinear(now, past, 1.0 - past_weight, past_weight)
         return out
