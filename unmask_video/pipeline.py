@@ -258,7 +258,7 @@ class FramePipeline:
                 for (_, roi, _), (small, crop), rebuilt in zip(jobs, shrunk, filled)
             ]
         if len(batch.tracks) == len(jobs):
-            with self.timer("steady"):
+            with self.timer("blend"):  # (the blend's input averaged over time: counted with it)
                 filled = [
                     self._steady(track, batch.first_frame + index, roi, rebuilt, self._blend_region(roi))
                     for track, (index, roi, _), rebuilt in zip(batch.tracks, jobs, filled)
