@@ -90,6 +90,21 @@ class PreparedBatch:
     tracks: list[int] = field(default_factory=list)
 
 
+@dataclass
+class _Blend:
+    """One face's blend into its frame: what :func:`blend_into` is given."""
+
+    box: Box
+    rebuilt: Image
+    mask: np.ndarray
+    width: float
+    mask_box: tuple[slice, slice] | None
+
+    def copy(self) -> _Blend:
+        """The same blend with its own arrays (the reconstructors may reuse theirs)."""
+        return _Blend(self.box, self.rebuilt.copy(), self.mask.copy(), self.width, self.mask_box)
+
+
 class FramePipeline:
     """Rebuilds the masked lower face in frames, in capture order, one frame or a batch at a time."""
 
@@ -137,8 +152,11 @@ class FramePipeline:
         self._repeats = RepeatDetector(self.options.repeats)
         self._key_faces: list[TrackedFace] = []  # the faces of the last frame that was not a repeat (locate's)
         self._key_masked = False  # whether that frame had a masked face (prepare's)
-        #: The boxes the last frame that was not a repeat changed, with its output in them (finish's).
-        self._key_output: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
+        #: What the last frame that was not a repeat blended (finish's): each face's blend (its ROI box, rebuilt ROI,
+        #: mask, width, mask box), and the boxes it changed.
+        self._key_blends: list[_Blend] = []
+        self._key_changed: list[tuple[int, int, int, int]] = []
+        self._blends: dict[int, list[_Blend]] = {}  # this batch's blends per frame index (finish's)
         self._steady = SteadyFace(self.options.steady)  # (finish's)
         self._face_ids: set[int] = set()  # the track ids of the last frame's faces
         self.segmenter = MaskSegmenter(self.options.segment)
@@ -268,9 +286,10 @@ class FramePipeline:
                 # (the debug overlays read the ROI images, views of the input, after the blend: copy then)
                 if outputs[index] is images[index] and (not in_place or self.debug is not None):
                     outputs[index] = images[index].copy()
-                blend = self.options.blend
-                blend_into(outputs[index], roi.box, rebuilt, roi.mask, self._blend_width(roi), mode=blend.mode,
-                           mask_box=roi.mask_box, notch_reach=blend.notch_reach)  # fmt: skip
+                face_blend = _Blend(roi.box, rebuilt, roi.mask, self._blend_width(roi), roi.mask_box)
+                self._blend(outputs[index], face_blend)
+                if self._repeats.options.enabled:  # (kept for the repeats of this frame: their own copies)
+                    self._blends.setdefault(index, []).append(face_blend.copy())
                 changed = self._blended_box(roi, images[index].shape)
                 if changed is not None:
                     self.last_changed[index].append(changed)
@@ -280,21 +299,29 @@ class FramePipeline:
         self.stats.faces += len(jobs)
 
     def _repeat_outputs(self, batch: PreparedBatch, outputs: list[Image], in_place: bool) -> None:
-        """Give each repeated frame of the batch the last key frame's output in the boxes that frame changed
-        (elsewhere a frame's output is its input); keep each key frame's output there for the repeats to come."""
+        """Give each repeated frame of the batch the last key frame's faces, blended as they were into that frame
+        (where the key's blend alpha is 1 its output, where 0 the repeated frame's own pixels: a frame that moved
+        a little within the repeat test's tolerance shows no edge); keep each key frame's blends for the repeats
+        to come."""
+        blends, self._blends = self._blends, {}
         for index, repeat in enumerate(batch.repeats):
             if not repeat:
-                self._key_output = [
-                    (box, outputs[index][box[1]:box[3], box[0]:box[2]].copy()) for box in self.last_changed[index]
-                ]
+                self._key_blends, self._key_changed = blends.get(index, []), list(self.last_changed[index])
                 continue
-            if not self._key_output:
+            if not self._key_blends:
                 continue
             if outputs[index] is batch.images[index] and not in_place:
                 outputs[index] = batch.images[index].copy()
-            for box, pixels in self._key_output:
-                outputs[index][box[1]:box[3], box[0]:box[2]] = pixels
-            self.last_changed[index] = [box for box, _ in self._key_output]
+            with self.timer("blend"):
+                for face_blend in self._key_blends:
+                    self._blend(outputs[index], face_blend)
+            self.last_changed[index] = list(self._key_changed)
+
+    def _blend(self, output: Image, face: _Blend) -> None:
+        """Blend one rebuilt face into ``output`` (in place) with the pipeline's blend options."""
+        options = self.options.blend
+        blend_into(output, face.box, face.rebuilt, face.mask, face.width, mode=options.mode, mask_box=face.mask_box,
+                   notch_reach=options.notch_reach)  # fmt: skip
 
     def _at_work_size(self, roi: FaceROI) -> tuple[FaceROI, tuple[slice, slice] | None]:
         """``roi`` shrunk so that its face is ``work_face_px`` wide (its box in the same shrunk frame's coordinates)

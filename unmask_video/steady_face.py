@@ -89,16 +89,18 @@ class SteadyFace:
             if weight > 0.01:
                 matrix = _affine(last.points - last.origin, points - origin)
                 if matrix is not None:
-                    out = self._mix(rebuilt, seen, last, matrix, weight, region)
+                    out = self._mix(rebuilt, seen, roi.mask, last, matrix, weight, region)
         self._last[track] = _Last(frame, points, origin, out, seen)
         return out
 
     def _mix(
-        self, rebuilt: Image, seen: Image, last: _Last, matrix: np.ndarray, weight: float,
+        self, rebuilt: Image, seen: Image, mask: np.ndarray, last: _Last, matrix: np.ndarray, weight: float,
         region: tuple[slice, slice] | None,
     ) -> Image:
-        """``rebuilt`` mixed with the ``last`` one carried by ``matrix``, the past's weight falling to 0 where the
-        frame itself (``seen``) changed by ``change`` levels (a hand passing: taken at once, no trail)."""
+        """``rebuilt`` mixed with the ``last`` one carried by ``matrix`` on this frame's ``mask`` (float, [0, 1]),
+        the past's weight falling to 0 where the frame itself (``seen``) changed by ``change`` levels (a hand
+        passing: taken at once, no trail). Outside the mask the blend shows the frame: a past carried there (a hand
+        or hair moving beside the face) would be a trail."""
         h, w = rebuilt.shape[:2]
         rows, cols = region if region is not None else (slice(0, h), slice(0, w))
         y0, y1, x0, x1 = rows.start, rows.stop, cols.start, cols.stop
@@ -112,7 +114,7 @@ class SteadyFace:
         differ = cv2.blur(cv2.absdiff(seen[y0:y1, x0:x1], was), (9, 9))
         levels = np.arange(256, dtype=np.float32)
         table = (weight * np.clip(1.0 - levels / self.options.change, 0.0, 1.0)).astype(np.float32)
-        past_weight = table[differ]
+        past_weight = cv2.multiply(table[differ], mask[y0:y1, x0:x1], dtype=cv2.CV_32F)
         out = rebuilt.copy()
         out[y0:y1, x0:x1] = cv2.blendLinear(now, past, 1.0 - past_weight, past_weight)
         return out
