@@ -39,6 +39,7 @@ import numpy as np
 from unmask_video import landmark_sets
 from unmask_video.align import similarity, transform_points
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.jaw_opening import JawOpening, JawOptions, jaw_weights
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_check import strokes_across_cheeks
 from unmask_video.reference_matte import mirror_fill, reference_matte
@@ -325,6 +326,11 @@ class WarpOptions:
     #: Paint a mask's ear loop hanging across a cheek out of the reference (inpainted from the skin around it;
     #: :func:`~unmask_video.reference_check.strokes_across_cheeks`), so it is not carried onto every frame.
     remove_loops: bool = True
+    #: The jaw's opening under the mask, read off the mask's lower edge under the chin (how far it drops below where
+    #: the carried, closed-mouth chin puts it, against the least the face track has shown), applied to the carried
+    #: jaw's control points (:mod:`~unmask_video.jaw_opening`) with this gain, after the shape's smoothing (a talking
+    #: jaw is followed at once). 0: off (the reference's closed jaw carried rigidly).
+    jaw_opening: float = 1.0
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool = True) -> np.ndarray:
@@ -336,6 +342,12 @@ def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool
     return out
 
 
+#: The neck's control points (both rings below the jaw) move up the face by this share of the jaw's drop above them
+#: (-1: as far up as the jaw goes down). The mask's edge dropping below the carried chin is the chin coming nearer
+#: the chest (the jaw opening, most often with a nod forward as one speaks); the collar, held by the torso, does not
+#: drop with it, and the reference's neck carried with the head put lit skin where the frame shows the chin's shadow
+#: and the collar (lp_d12 on the quality benchmark, benchmarks/README.md: issue 11, cast19).
+_JAW_NECK_SHARE = -1.0
 #: The frame rate the rigid-frame filter assumes (``WarpOptions.frame_min_cutoff``).
 _NOMINAL_FPS = 25.0
 
@@ -638,6 +650,13 @@ class ReferenceWarper:
         self._frames: dict[int, np.ndarray] = {}
         #: Per face track: the One-Euro filter of the rigid frame, the track's first scale and its frame count.
         self._frame_filters: dict[int, tuple[OneEuroFilter, float, list[int]]] = {}
+        #: The jaw's opening per face track, and how much of it each control point takes (the neck's, negative: up).
+        self._jaw = JawOpening(JawOptions(gain=options.jaw_opening))
+        jaw_w = jaw_weights(self.landmarks, self._src[: len(landmark_sets.TPS_CONTROL)])
+        if options.neck_reach > 0:
+            roots = jaw_weights(self.landmarks, self.landmarks[list(_NECK_ROOTS)])
+            jaw_w = np.concatenate([jaw_w, *([_JAW_NECK_SHARE * roots] * len(_NECK_RINGS))])
+        self._jaw_weights = jaw_w
         log.debug(
             "reference face cropped to %dx%d, %d pyramid level(s)", self.image.shape[1], self.image.shape[0], len(self._levels)
         )
@@ -675,6 +694,22 @@ class ReferenceWarper:
             pts = np.concatenate([pts, neck])
         return pts
 
+    def _jaw_move(self, lm: np.ndarray, mask: np.ndarray | None, track: int | None) -> np.ndarray | None:
+        """The control points' move ((K, 2)) for the jaw's opening under ``mask`` (``jaw_opening``); None: none."""
+        if self.options.jaw_opening <= 0 or mask is None or track is None or not self.options.jaw_from_reference:
+            return None
+        to_frame = similarity(self._stable, lm[list(landmark_sets.STABLE_FACE)])
+        top, chin = transform_points(self.landmarks[list(landmark_sets.FACE_HEIGHT)].astype(np.float64), to_frame)
+        down = chin - top
+        height = float(np.hypot(*down))
+        if height < 1e-6:
+            return None
+        down /= height
+        opening = self._jaw(mask, chin, down, height, track)
+        if opening <= 0:
+            return None
+        return self._jaw_weights[:, None] * (opening * height * down)[None, :]
+
     def _outline_fit(self, lm: np.ndarray, to_frame: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """A map of points carried from the reference onto the frame (by ``to_frame``) that scales, on each side of the
         face's midline (through the nose bridge, across the eyes' line), their distance from it by how much wider
@@ -709,12 +744,14 @@ class ReferenceWarper:
             self._shapes.clear()
             self._frames.clear()
             self._frame_filters.clear()
+            self._jaw.reset()
         else:
             self._places.pop(track, None)
             self._poses.pop(track, None)
             self._shapes.pop(track, None)
             self._frames.pop(track, None)
             self._frame_filters.pop(track, None)
+            self._jaw.reset(track)
 
     def _smoothed(self, landmarks: np.ndarray, points: np.ndarray, track: int) -> np.ndarray:
         """``points`` with their shape in the face's rigid frame averaged over the track's frames."""
@@ -830,14 +867,20 @@ class ReferenceWarper:
         count[0] += 1
         return np.array([out[0] * unit, out[1] * unit, unit * np.exp(out[2]), np.cos(out[3]), np.sin(out[3])])
 
-    def fit(self, landmarks: np.ndarray, track: int | None = None, control: np.ndarray | None = None) -> TPS:
+    def fit(
+        self, landmarks: np.ndarray, track: int | None = None, control: np.ndarray | None = None,
+        jaw: np.ndarray | None = None,
+    ) -> TPS:
         """The backward spline from target-ROI coordinates to (cropped) reference coordinates. With
         ``track`` (a face track's id) the control points' shape is averaged over that track's frames. ``control``:
-        :meth:`_target_control` of these landmarks when the caller has it already (it is not computed again)."""
+        :meth:`_target_control` of these landmarks when the caller has it already (it is not computed again).
+        ``jaw``: the jaw opening's move of each control point ((K, 2), :meth:`_jaw_move`), added after the smoothing."""
         lm = _check_landmarks(landmarks, "target landmarks")
         dst = self._target_control(lm) if control is None else control
         if track is not None and self.options.shape_smoothing > 0:
             dst = self._smoothed(lm, dst, track)
+        if jaw is not None:
+            dst = dst + jaw
         return fit_tps(self._src, dst, self.options.regularization)
 
     def _step(self, h: int, w: int) -> int:
@@ -856,16 +899,17 @@ class ReferenceWarper:
         track: int | None = None,
         scale: float = 1.0,
         control: np.ndarray | None = None,
+        jaw: np.ndarray | None = None,
     ) -> tuple[np.ndarray, ...]:
         """The (h, w) float32 ``map_x``, ``map_y`` for ``cv2.remap``: the reference position of each pixel
         (and its Jacobian determinant with ``jacobian``; see :func:`tps_maps`).
 
         ``shape`` is the (h, w) of the region mapped and ``origin`` its top-left (x, y) in the
         landmarks' coordinates; ``scale`` multiplies the maps (see :func:`tps_maps`), ``control`` is passed to
-        :meth:`fit`.
+        :meth:`fit`, and so is ``jaw``.
         """
         h, w = int(shape[0]), int(shape[1])
-        return tps_maps(self.fit(landmarks, track, control), (h, w), self._step(h, w), origin, jacobian, scale)
+        return tps_maps(self.fit(landmarks, track, control, jaw), (h, w), self._step(h, w), origin, jacobian, scale)
 
     def _level(self, landmarks: np.ndarray, target: float | None = None) -> int:
         """The pyramid level to sample: the smallest whose face is still at least the target's size (``target``:
@@ -934,8 +978,9 @@ class ReferenceWarper:
         spread = _spread_of(lm[list(landmark_sets.TPS_CONTROL)])
         level = self._level(lm, spread)
         # The pyramid level's 2**-level is applied to the grid's nodes, not to the full-size maps (the same maps).
+        jaw = self._jaw_move(lm, mask, track)
         maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check, track=track,
-                         scale=1.0 / (1 << level), control=control)  # fmt: skip
+                         scale=1.0 / (1 << level), control=control, jaw=jaw)  # fmt: skip
         sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
         if self.options.reach_skin_only:
             strict, loose = inside >= 192, inside >= 64
