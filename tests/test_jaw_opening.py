@@ -69,7 +69,7 @@ def test_a_dropping_mask_edge_lowers_the_warped_chin_and_raises_the_neck() -> No
     assert (neck[:, 1] <= 1e-9).all() and neck[:, 1].min() < -0.01 * height
     # The whole warp: the frame row where the reference's chin lands moves down.
     still = warper.fit(lm, track=1)
-    moved = warper.fit(lm, track=1, jaw=move)
+    moved = warper.fit(lm, track=1, move=move)
     below = chin + np.array([0.0, 0.03 * height])
     # (the backward map: the frame pixel a little below the old chin now reads the reference above it)
     assert moved(below[None])[0, 1] < still(below[None])[0, 1] - 0.01 * height
