@@ -8,11 +8,11 @@ from unmask_video.stages import Box, FaceROI
 from unmask_video.steady_face import SteadyFace, SteadyOptions
 
 
-def _roi(landmarks: np.ndarray, seen: np.ndarray, shift: float = 0.0) -> FaceROI:
+def _roi(landmarks: np.ndarray, seen: np.ndarray, shift: float = 0.0, mask: np.ndarray | None = None) -> FaceROI:
     h, w = seen.shape[:2]
-    zeros = np.zeros((h, w), np.float32)
+    masked = np.ones((h, w), np.float32) if mask is None else mask  # (the whole ROI masked unless told)
     moved = (landmarks + np.float32(shift)).astype(np.float32)
-    return FaceROI(Box(0, 0, w, h), seen, moved, zeros, seen, zeros > 0)
+    return FaceROI(Box(0, 0, w, h), seen, moved, masked, seen, masked > 0)
 
 
 def _noisy(base: np.ndarray, seed: int, sigma: float = 6.0) -> np.ndarray:
@@ -60,3 +60,16 @@ def test_a_moving_head_or_a_new_track_is_not_averaged(reference_landmarks):
     assert steady(2, 2, _roi(reference_landmarks, seen), other) is other  # another track: its own past
     late = _noisy(seen, 3)
     assert steady(1, 9, _roi(reference_landmarks, seen), late) is late  # too long since: afresh
+
+
+def test_only_the_mask_is_averaged(reference_landmarks):
+    """Outside the mask the blend shows the frame: a past carried there (hair or a hand moving beside the face)
+    would be a trail."""
+    seen = np.full((320, 320, 3), 128, np.uint8)
+    mask = np.zeros((320, 320), np.float32)
+    mask[160:, :] = 1.0
+    steady = SteadyFace()
+    raw = [_noisy(seen, k) for k in range(6)]
+    out = [steady(1, k, _roi(reference_landmarks, seen, mask=mask), image) for k, image in enumerate(raw)]
+    assert np.array_equal(out[-1][:160], raw[-1][:160])
+    assert np.abs(out[-1][200:].astype(float) - 128).mean() < 0.7 * np.abs(raw[-1][200:].astype(float) - 128).mean()
