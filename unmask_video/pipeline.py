@@ -41,7 +41,8 @@ class PipelineOptions:
     segment: SegmentOptions = field(default_factory=SegmentOptions)
     warp: WarpOptions = field(default_factory=WarpOptions)
     blend: BlendOptions = field(default_factory=BlendOptions)
-    #: A frame that repeats the last one rebuilt (a duplicated source frame) gets that frame's output, no work.
+    #: A frame that repeats the last one rebuilt (a duplicated source frame) gets that frame's output, no work
+    #: (every located frame must then be finished, in order: live mode, which drops stale frames, turns it off).
     repeats: RepeatOptions = field(default_factory=RepeatOptions)
     #: The rebuilt face averaged over time per face track (:mod:`unmask_video.steady_face`).
     steady: SteadyOptions = field(default_factory=SteadyOptions)

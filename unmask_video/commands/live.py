@@ -119,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
     source, live = live_from_args(args)
     live.status = None if args.quiet else terminal_status()
     pipeline_options = options.pipeline_options(args)
+    # A repeated frame is given the faces of the last frame located before it, which live mode may have dropped
+    # (the newest located frame wins): off there.
+    pipeline_options.repeats.enabled = False
     face = read_image(reference)
     pipeline = FramePipeline(face, build_reconstructor(options.reconstructor_options(args)), pipeline_options)
     try:
