@@ -335,11 +335,19 @@ class WarpOptions:
     jaw_opening: float = 1.0
     #: Per face track, the warped reference is moved down onto the frame's face by the small translation read on the
     #: skin just above the mask (:func:`~unmask_video.warp_register.residual_shift`: FaceMesh places the landmarks above
-    #: a mask 1-4 px higher than on the bare face the reference's come from), with this weight of the past in its
-    #: average over the track's frames (each frame's measure moves the next frames' warp). None: off. Off by default:
-    #: on the quality benchmark (20 frames, true mask) 0.7 gives 23.91 -> 24.40 dB overall (lp_d9 +1.5, lp_d0 +1.4)
-    #: but lp_d12's colour cast 2.70 -> 2.99 and the flicker a little up (benchmarks/README.md, issue 11, cast19).
-    register: float | None = None
+    #: a mask 1-4 px higher than on the bare face the reference's come from), times this gain. 0: off. The track's
+    #: translation is the median of its frames' measures (each the translation applied plus what the frame reads; the
+    #: last ``register_window``), followed only when it moves by more than ``register_hold``; a track's first frames
+    #: are measured before their own warp (no jump a frame later).
+    register: float = 0.0
+    #: The registration's estimate per track: the median of the last this many frames' measures.
+    register_window: int = 25
+    #: The held translation follows that estimate only once it differs by more than this many face heights (about
+    #: 0.75 px on a 250 px face: a measure that wanders by a fraction of a pixel does not move the warp every frame).
+    register_hold: float = 0.003
+    #: A frame's measure counts only where its minimum is this deep (``residual_shift``'s ``min_depth``): on a band of
+    #: hair, a squint or a patterned mask's edge the cost hardly changes with the shift and the measure is noise.
+    register_depth: float = 0.1
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool = True) -> np.ndarray:
@@ -359,6 +367,8 @@ def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool
 _JAW_NECK_SHARE = -1.0
 #: The registration's translation (``WarpOptions.register``) stays within this many face heights.
 _REGISTER_BOUND = 0.015
+#: A track's first this many frames are measured before their warp while it holds no registration yet.
+_REGISTER_FIRST_TRIES = 3
 #: The frame rate the rigid-frame filter assumes (``WarpOptions.frame_min_cutoff``).
 _NOMINAL_FPS = 25.0
 
@@ -668,7 +678,12 @@ class ReferenceWarper:
             roots = jaw_weights(self.landmarks, self.landmarks[list(_NECK_ROOTS)])
             jaw_w = np.concatenate([jaw_w, *([_JAW_NECK_SHARE * roots] * len(_NECK_RINGS))])
         self._jaw_weights = jaw_w
-        #: Per face track: the translation added to the control points (:attr:`WarpOptions.register`).
+        #: Per face track: the registration's last measures (held translation plus the frame's reading), newest last.
+        self._register_seen: dict[int, list[float]] = {}
+        #: Per face track: how many of its first frames were measured before their warp (none held yet).
+        self._register_tries: dict[int, int] = {}
+        #: Per face track: the registration's held translation (:attr:`WarpOptions.register`; times its gain, added
+        #: to the control points).
         self._offsets: dict[int, np.ndarray] = {}
         log.debug(
             "reference face cropped to %dx%d, %d pyramid level(s)", self.image.shape[1], self.image.shape[0], len(self._levels)
@@ -759,6 +774,8 @@ class ReferenceWarper:
             self._frame_filters.clear()
             self._jaw.reset()
             self._offsets.clear()
+            self._register_seen.clear()
+            self._register_tries.clear()
         else:
             self._places.pop(track, None)
             self._poses.pop(track, None)
@@ -767,6 +784,8 @@ class ReferenceWarper:
             self._frame_filters.pop(track, None)
             self._jaw.reset(track)
             self._offsets.pop(track, None)
+            self._register_seen.pop(track, None)
+            self._register_tries.pop(track, None)
 
     def _smoothed(self, landmarks: np.ndarray, points: np.ndarray, track: int) -> np.ndarray:
         """``points`` with their shape in the face's rigid frame averaged over the track's frames."""
@@ -996,9 +1015,23 @@ class ReferenceWarper:
         level = self._level(lm, spread)
         # The pyramid level's 2**-level is applied to the grid's nodes, not to the full-size maps (the same maps).
         move = self._jaw_move(lm, mask, track)
+        registering = self.options.register > 0 and image is not None and mask is not None and track is not None
+        measured = False
+        if registering and track not in self._offsets and self._register_tries.get(track, 0) < _REGISTER_FIRST_TRIES:
+            # (a track's first frames: measured on a plain warp of this frame and applied to it at once, so the warp
+            # does not jump onto the face a frame later)
+            self._register_tries[track] = self._register_tries.get(track, 0) + 1
+            plain = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), scale=1.0 / (1 << level), control=control, move=move)
+            sub, inside = remap_with_validity(self._levels[level], plain[0], plain[1])
+            seen = inside >= 192
+            warped[y0:y1, x0:x1] = cv2.bitwise_and(sub, sub, mask=seen.view(np.uint8))
+            valid[y0:y1, x0:x1] = seen
+            self._register(lm, image, warped, valid, mask, track)
+            warped[:], valid[:], measured = 0, False, True
         offset = self._offsets.get(track) if track is not None else None
         if offset is not None:
-            move = offset[None, :] if move is None else move + offset[None, :]
+            shift = self.options.register * offset[None, :]
+            move = shift if move is None else move + shift
         maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check, track=track,
                          scale=1.0 / (1 << level), control=control, move=move)  # fmt: skip
         sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
@@ -1025,21 +1058,26 @@ class ReferenceWarper:
         # (zero where not ok: one OpenCV masked operation, many times faster than numpy's boolean assignment)
         warped[y0:y1, x0:x1] = cv2.bitwise_and(sub, sub, mask=ok.view(np.uint8))
         valid[y0:y1, x0:x1] = ok
-        if self.options.register is not None and image is not None and mask is not None and track is not None:
+        if registering and not measured:
             self._register(lm, image, warped, valid, mask, track)
         return warped, valid
 
     def _register(
         self, lm: np.ndarray, image: np.ndarray, warped: np.ndarray, valid: np.ndarray, mask: np.ndarray, track: int
     ) -> None:
-        """Update the track's translation of the control points by what :func:`residual_shift` reads on this frame."""
+        """Update the track's translation of the control points by what :func:`residual_shift` reads on this frame
+        (``warped``: the reference warped with the held translation times the gain)."""
         height = _face_axes(lm)[1]
-        shift = residual_shift(image, warped, valid, mask, height)
+        shift = residual_shift(image, warped, valid, mask, height, self.options.register_depth)
         if shift is None:
             return
         held = self._offsets.get(track, np.zeros(2))
-        weight = float(self.options.register or 0.0)
+        seen = self._register_seen.setdefault(track, [])
+        seen.append(float(self.options.register * held[1] + shift[1]))
+        del seen[: -max(int(self.options.register_window), 1)]
         # (down the face only: FaceMesh's landmarks above a mask lie higher than on the bare face, never lower; a
         # measure up is the cheeks raised by a smile or a squint, not where the face is)
-        self._offsets[track] = np.clip(held + (1.0 - weight) * shift, 0.0, _REGISTER_BOUND * height)
+        target = float(np.clip(np.median(seen), 0.0, _REGISTER_BOUND * height))
+        if track not in self._offsets or abs(target - held[1]) > self.options.register_hold * height:
+            self._offsets[track] = np.array([0.0, target])
         log.debug("register: shift %.2f, %.2f px, held %.2f, %.2f", *shift, *self._offsets[track])

@@ -12,8 +12,12 @@ face track's frames, to the next frames' control points.
 
 from __future__ import annotations
 
+import logging
+
 import cv2
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 #: The band the shift is read on: visible pixels the warp covers within this many face heights of the mask.
 _BAND = 0.08
@@ -28,11 +32,14 @@ _WORK_FACE = 160.0
 
 
 def residual_shift(
-    frame: np.ndarray, warped: np.ndarray, valid: np.ndarray, mask: np.ndarray, face_height: float
+    frame: np.ndarray, warped: np.ndarray, valid: np.ndarray, mask: np.ndarray, face_height: float,
+    min_depth: float = 0.0,
 ) -> np.ndarray | None:
     """(0, dy) in pixels: how far down the ``warped`` reference ((h, w, 3) uint8, ``valid`` where it covers) must move to
     lie on the ``frame`` ((h, w, 3) uint8) on the visible band above the ``mask`` ((h, w), > 0 covered); None where the
-    band is too small or the best shift lies at the searched range's edge (no clear minimum)."""
+    band is too small, the best shift lies at the searched range's edge (no clear minimum) or the minimum is shallow:
+    the cost at the range's nearer edge less than ``1 + min_depth`` times the least (a band of hair, a squint, glasses
+    whose gradients match the reference's in no shift)."""
     k = min(1.0, _WORK_FACE / max(face_height, 1.0))
     size = (max(int(round(frame.shape[1] * k)), 1), max(int(round(frame.shape[0] * k)), 1))
     covered = cv2.resize((mask > 0).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
@@ -64,6 +71,10 @@ def residual_shift(
         cost[j] = float(np.mean(np.square(diff)))
     j = int(np.argmin(cost))
     if not 0 < j < 2 * r:
+        return None
+    depth = float(min(cost[0], cost[-1]) / max(cost[j], 1e-9) - 1.0)
+    log.debug("residual shift: %d px searched, best %d, depth %.3f", r, j - r, depth)
+    if depth < min_depth:
         return None
     return np.array([0.0, (j - r + _vertex(cost[j - 1], cost[j], cost[j + 1])) / k])
 
