@@ -44,7 +44,7 @@ from unmask_video.jaw_opening import JawOpening, JawOptions, jaw_weights
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_check import strokes_across_cheeks
 from unmask_video.reference_matte import mirror_fill, reference_matte
-from unmask_video.warp_register import residual_shift
+from unmask_video.warp_register import band_reach, residual_shift
 
 log = logging.getLogger(__name__)
 
@@ -367,8 +367,6 @@ def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool
 _JAW_NECK_SHARE = -1.0
 #: The registration's translation (``WarpOptions.register``) stays within this many face heights.
 _REGISTER_BOUND = 0.015
-#: A track's first this many frames are measured before their warp while it holds no registration yet.
-_REGISTER_FIRST_TRIES = 3
 #: The frame rate the rigid-frame filter assumes (``WarpOptions.frame_min_cutoff``).
 _NOMINAL_FPS = 25.0
 
@@ -680,8 +678,6 @@ class ReferenceWarper:
         self._jaw_weights = jaw_w
         #: Per face track: the registration's last measures (held translation plus the frame's reading), newest last.
         self._register_seen: dict[int, list[float]] = {}
-        #: Per face track: how many of its first frames were measured before their warp (none held yet).
-        self._register_tries: dict[int, int] = {}
         #: Per face track: the registration's held translation (:attr:`WarpOptions.register`; times its gain, added
         #: to the control points).
         self._offsets: dict[int, np.ndarray] = {}
@@ -775,7 +771,6 @@ class ReferenceWarper:
             self._jaw.reset()
             self._offsets.clear()
             self._register_seen.clear()
-            self._register_tries.clear()
         else:
             self._places.pop(track, None)
             self._poses.pop(track, None)
@@ -785,7 +780,6 @@ class ReferenceWarper:
             self._jaw.reset(track)
             self._offsets.pop(track, None)
             self._register_seen.pop(track, None)
-            self._register_tries.pop(track, None)
 
     def _smoothed(self, landmarks: np.ndarray, points: np.ndarray, track: int) -> np.ndarray:
         """``points`` with their shape in the face's rigid frame averaged over the track's frames."""
@@ -1004,7 +998,8 @@ class ReferenceWarper:
         # The frame's control points, once: the face box and the spline both need them.
         control = self._target_control(lm)
         # Only the target's face (and a margin) can be valid: map that box, not the whole ROI.
-        x0, y0, x1, y1 = self._face_box(lm, h, w, control)
+        face = self._face_box(lm, h, w, control)
+        x0, y0, x1, y1 = face
         if region is not None:
             x0, y0 = max(x0, int(region[0])), max(y0, int(region[1]))
             x1, y1 = min(x1, int(region[2])), min(y1, int(region[3]))
@@ -1015,25 +1010,14 @@ class ReferenceWarper:
         level = self._level(lm, spread)
         # The pyramid level's 2**-level is applied to the grid's nodes, not to the full-size maps (the same maps).
         move = self._jaw_move(lm, mask, track)
+        tps = self.fit(lm, track, control, move)
+        scale = 1.0 / (1 << level)
         registering = self.options.register > 0 and image is not None and mask is not None and track is not None
-        measured = False
-        if registering and track not in self._offsets and self._register_tries.get(track, 0) < _REGISTER_FIRST_TRIES:
-            # (a track's first frames: measured on a plain warp of this frame and applied to it at once, so the warp
-            # does not jump onto the face a frame later)
-            self._register_tries[track] = self._register_tries.get(track, 0) + 1
-            plain = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), scale=1.0 / (1 << level), control=control, move=move)
-            sub, inside = remap_with_validity(self._levels[level], plain[0], plain[1])
-            seen = inside >= 192
-            warped[y0:y1, x0:x1] = cv2.bitwise_and(sub, sub, mask=seen.view(np.uint8))
-            valid[y0:y1, x0:x1] = seen
-            self._register(lm, image, warped, valid, mask, track)
-            warped[:], valid[:], measured = 0, False, True
-        offset = self._offsets.get(track) if track is not None else None
-        if offset is not None:
-            shift = self.options.register * offset[None, :]
-            move = shift if move is None else move + shift
-        maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check, track=track,
-                         scale=1.0 / (1 << level), control=control, move=move)  # fmt: skip
+        if registering:
+            self._register(lm, image, mask, track, tps, level, face)
+        # (the registration's translation moves every control point alike: the spline read that much up the picture)
+        dx, dy = self._offset(track)
+        maps = tps_maps(tps, (y1 - y0, x1 - x0), self._step(y1 - y0, x1 - x0), (x0 - dx, y0 - dy), check, scale)
         sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
         if self.options.reach_skin_only:
             strict, loose = inside >= 192, inside >= 64
@@ -1058,17 +1042,42 @@ class ReferenceWarper:
         # (zero where not ok: one OpenCV masked operation, many times faster than numpy's boolean assignment)
         warped[y0:y1, x0:x1] = cv2.bitwise_and(sub, sub, mask=ok.view(np.uint8))
         valid[y0:y1, x0:x1] = ok
-        if registering and not measured:
-            self._register(lm, image, warped, valid, mask, track)
         return warped, valid
 
+    def _offset(self, track: int | None) -> np.ndarray:
+        """The (x, y) translation the registration adds to the track's control points (its gain applied)."""
+        held = self._offsets.get(track) if track is not None else None
+        return np.zeros(2) if held is None else self.options.register * held
+
     def _register(
-        self, lm: np.ndarray, image: np.ndarray, warped: np.ndarray, valid: np.ndarray, mask: np.ndarray, track: int
+        self, lm: np.ndarray, image: np.ndarray, mask: np.ndarray, track: int, tps: TPS, level: int,
+        face: tuple[int, int, int, int],
     ) -> None:
-        """Update the track's translation of the control points by what :func:`residual_shift` reads on this frame
-        (``warped``: the reference warped with the held translation times the gain)."""
+        """Update the track's translation of the control points by what :func:`residual_shift` reads on this frame,
+        before its warp: on the reference (pyramid ``level``) warped by ``tps`` with the held
+        translation, in the box of the ``face`` (x0, y0, x1, y1) around the band above the ``mask`` (not only the box
+        the caller reads: a mask high on the face leaves it no band)."""
         height = _face_axes(lm)[1]
-        shift = residual_shift(image, warped, valid, mask, height, self.options.register_depth)
+        rows, cols = np.flatnonzero((mask > 0).any(axis=1)), np.flatnonzero((mask > 0).any(axis=0))
+        if len(rows) == 0:
+            return
+        reach = band_reach(height)
+        bx0, by0 = max(int(cols[0]), face[0]), max(int(rows[0]) - reach, face[1])
+        bx1, by1 = min(int(cols[-1]) + 1, face[2]), min(int(rows[-1]) + 1, face[3])
+        # (the band lies above the mask's middle: the reference is warped down to there and its reach)
+        wy1 = min(int(rows[0] + rows[-1]) // 2 + reach, by1)
+        if bx1 <= bx0 or wy1 <= by0:
+            return
+        dx, dy = self._offset(track)
+        shape, origin = (wy1 - by0, bx1 - bx0), (bx0 - dx, by0 - dy)
+        maps = tps_maps(tps, shape, self._step(*shape), origin, False, 1.0 / (1 << level))
+        sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
+        warped = np.zeros((by1 - by0, bx1 - bx0, 3), np.uint8)
+        valid = np.zeros((by1 - by0, bx1 - bx0), bool)
+        valid[: wy1 - by0] = inside >= 192
+        warped[: wy1 - by0] = cv2.bitwise_and(sub, sub, mask=valid[: wy1 - by0].view(np.uint8))
+        box = (slice(by0, by1), slice(bx0, bx1))
+        shift = residual_shift(image[box], warped, valid, mask[box], height, self.options.register_depth)
         if shift is None:
             return
         held = self._offsets.get(track, np.zeros(2))

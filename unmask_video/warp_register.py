@@ -79,6 +79,13 @@ def residual_shift(
     return np.array([0.0, (j - r + _vertex(cost[j - 1], cost[j], cost[j + 1])) / k])
 
 
+def band_reach(face_height: float) -> int:
+    """How far (pixels) past the mask's box :func:`residual_shift` reads the pictures: the band, the shifts searched
+    and the gradients' reach."""
+    k = min(1.0, _WORK_FACE / max(face_height, 1.0))
+    return int(np.ceil((_BAND + _REACH) * face_height + (_GRADIENT_REACH + 2) / k))
+
+
 def _gradients(gray: np.ndarray) -> np.ndarray:
     """(2, h, w) float32: the x and y derivatives of a slightly blurred grey picture."""
     g = cv2.GaussianBlur(gray, (0, 0), 1.0)
@@ -91,4 +98,4 @@ def _vertex(a: float, b: float, c: float) -> float:
     return float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den > 1e-12 else 0.0
 
 
-__all__ = ["residual_shift"]
+__all__ = ["band_reach", "residual_shift"]
