@@ -1058,14 +1058,15 @@ class ReferenceWarper:
         translation, in the box of the ``face`` (x0, y0, x1, y1) around the band above the ``mask`` (not only the box
         the caller reads: a mask high on the face leaves it no band)."""
         height = _face_axes(lm)[1]
-        rows, cols = np.flatnonzero((mask > 0).any(axis=1)), np.flatnonzero((mask > 0).any(axis=0))
-        if len(rows) == 0:
+        # (the mask's box: OpenCV's, many times faster than numpy's on a big ROI)
+        mx, my, mw, mh = cv2.boundingRect(mask if mask.dtype == np.uint8 else (mask > 0).view(np.uint8))
+        if mw == 0 or mh == 0:
             return
         reach = band_reach(height)
-        bx0, by0 = max(int(cols[0]), face[0]), max(int(rows[0]) - reach, face[1])
-        bx1, by1 = min(int(cols[-1]) + 1, face[2]), min(int(rows[-1]) + 1, face[3])
+        bx0, by0 = max(mx, face[0]), max(my - reach, face[1])
+        bx1, by1 = min(mx + mw, face[2]), min(my + mh, face[3])
         # (the band lies above the mask's middle: the reference is warped down to there and its reach)
-        wy1 = min(int(rows[0] + rows[-1]) // 2 + reach, by1)
+        wy1 = min(my + (mh - 1) // 2 + reach, by1)
         if bx1 <= bx0 or wy1 <= by0:
             return
         dx, dy = self._offset(track)
