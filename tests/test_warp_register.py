@@ -50,11 +50,11 @@ def test_landmarks_placed_high_over_a_mask_are_registered_down_from_a_tracks_fir
     image, lm, mask, _ = _scene()
     high = lm - np.float32([0.0, 3.0])
     band = (mask == 0) & (np.arange(image.shape[0])[:, None] > lm[landmark_sets.NOSE_BRIDGE, 1])
-    plain = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0))
+    plain = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0, register=0.0))
     warped, valid = plain.warp(high, image.shape[:2], track=0, image=image, mask=mask)
-    assert not plain._offsets  # off by default
+    assert not plain._offsets  # 0: off
     before = psnr(warped, image, band & valid)
-    warper = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0, register=1.0))
+    warper = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0))
     offsets = []
     for _ in range(6):
         warped, valid = warper.warp(high, image.shape[:2], track=0, image=image, mask=mask)
@@ -63,7 +63,7 @@ def test_landmarks_placed_high_over_a_mask_are_registered_down_from_a_tracks_fir
     assert offsets[0][0] == 0.0 and 2.0 < offsets[0][1] <= 3.5, offsets[0]
     assert all(np.array_equal(o, offsets[0]) for o in offsets), offsets  # held: no wander by a fraction of a pixel
     # Never up: landmarks read low are left as they are.
-    low = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0, register=1.0))
+    low = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0))
     for _ in range(4):
         low.warp(lm + np.float32([0.0, 3.0]), image.shape[:2], track=0, image=image, mask=mask)
     assert low._offsets.get(0, np.zeros(2))[1] == 0.0
