@@ -28,7 +28,7 @@ _MIN_PIXELS = 200
 #: How far (working pixels) the blurred gradients reach.
 _GRADIENT_REACH = 3
 #: The band is read at about this many pixels per face height.
-_WORK_FACE = 160.0
+_WORK_FACE = 240.0
 
 
 def residual_shift(
