@@ -339,7 +339,7 @@ class WarpOptions:
     #: translation is the median of its frames' measures (each the translation applied plus what the frame reads; the
     #: last ``register_window``), followed only when it moves by more than ``register_hold``; each frame is measured
     #: before its own warp (no jump a frame later). On the quality benchmark (20 frames, 8 clips) 1 against 0: true mask
-    #: 24.19 -> 24.62 dB, cast 1.44 -> 1.35 (lp_d3 3.50 -> 3.16, lp_d12 2.76 -> 2.87), TDE 4.28 -> 4.25
+    #: 24.19 -> 24.70 dB, cast 1.44 -> 1.18 (lp_d3 3.50 -> 1.74, lp_d12 2.76 -> 2.88), TDE 4.28 -> 4.24
     #: (benchmarks/README.md, issue 11, reg20).
     register: float = 1.0
     #: The registration's estimate per track: the median of the last this many frames' measures.

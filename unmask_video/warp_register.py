@@ -6,8 +6,9 @@ pixels higher than on the bare face (1-4 px on every clip of the quality benchma
 the reference's landmarks come from its bare photo, so the warp carried the reference that much too high, and the
 skin next to the mask edge (which the colour match reads) came from lower on the reference's cheek: on lp_d3 about
 3 L brighter than the frame in the same light. :func:`residual_shift` measures the shift between the two on the
-visible band above the mask (gradients, so a change of light does not move it); the warp adds it, averaged over the
-face track's frames, to the next frames' control points.
+visible band above the mask (gradients, so a change of light does not move it), on a warp of the frame's own
+control points before the frame is warped; the warp adds a robust estimate over the face track's frames (the median
+of the recent measures, held until it moves) to the control points.
 """
 
 from __future__ import annotations
