@@ -785,9 +785,13 @@ class MaskSegmenter:
         if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
             return None
         diff = cv2.absdiff(image[y0:y1, x0:x1], still.pixels)
-        side = max(x1 - x0, y1 - y0) / max(opt.still_blocks, 1)
-        blocks = (max(int(round((x1 - x0) / side)), 1), max(int(round((y1 - y0) / side)), 1))
-        change = float(cv2.resize(diff, blocks, interpolation=cv2.INTER_AREA).max())
+        # (the blocks' means by an area resize at a whole factor, 3x faster than at any other: a grid of whole blocks
+        # centred on the window, its rim of less than a block left out)
+        side = max(-(-max(x1 - x0, y1 - y0) // max(opt.still_blocks, 1)), 1)
+        bw, bh = max((x1 - x0) // side, 1), max((y1 - y0) // side, 1)
+        cx, cy = max((x1 - x0 - bw * side) // 2, 0), max((y1 - y0 - bh * side) // 2, 0)
+        grid = diff[cy : cy + bh * side, cx : cx + bw * side]
+        change = float(cv2.resize(grid, (bw, bh), interpolation=cv2.INTER_AREA).max())
         if change > opt.still_diff:
             log.debug("still face? moved %.2f working px, a block changed by %.1f levels: run", residual, change)
             return None
