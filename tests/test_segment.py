@@ -211,6 +211,7 @@ def test_a_still_face_reuses_the_last_full_run_shifted_and_runs_again_every_stil
     seg = MaskSegmenter(SegmentOptions(still_frames=3))
     first = seg.segment(img, lm)
     assert first.max() > 0 and seg.stats.still == 0
+    window = seg.detail().window  # type: ignore[union-attr]
     # The ROI box moved by whole pixels (3 right, 2 down in the frame: the face 3 left, 2 up in the ROI), new sensor
     # noise, the landmarks a little off: the same mask, shifted.
     noisy = np.clip(img.astype(np.int16) + np.random.default_rng(2).normal(0, 2, img.shape), 0, 255).astype(np.uint8)
@@ -218,6 +219,8 @@ def test_a_still_face_reuses_the_last_full_run_shifted_and_runs_again_every_stil
     second = seg.segment(moved, moved_lm)
     assert seg.stats.still == 1 and seg.stats.worn == 2
     assert np.array_equal(second, first[2:, 3:])
+    detail = seg.detail()
+    assert detail is not None and detail.window[:2] == (window[0] - 3, window[1] - 2)
     seg.segment(moved, moved_lm)
     assert seg.stats.still == 2
     fits = seg.stats.fits + seg.stats.reused

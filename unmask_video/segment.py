@@ -513,7 +513,7 @@ class MaskSegmenter:
         opt = self.options
         h, w = image.shape[:2]
         state = self._faces.setdefault(face_id, _FaceState())
-        still = self._still(state, image, lm)
+        still = self._still(state, image, lm, face_id)
         if still is not None:
             return still
         state.still = None
@@ -762,7 +762,7 @@ class MaskSegmenter:
         mask = None if out is None else out[y0:y1, x0:x1].copy()
         state.still = _Still(lm[_STILL_POINTS].copy(), window, image[y0:y1, x0:x1].copy(), mask, scale, worn)
 
-    def _still(self, state: _FaceState, image: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
+    def _still(self, state: _FaceState, image: np.ndarray, lm: np.ndarray, face_id: int = 0) -> np.ndarray | None:
         """The last full run's mask, shifted, when the face is still (``still_frames``); else None (run it all)."""
         opt, still = self.options, state.still
         if still is None or still.reused >= opt.still_frames - 1:
@@ -798,6 +798,12 @@ class MaskSegmenter:
         log.debug("still face: moved %.2f working px, a block changed by %.1f levels: reused", residual, change)
         still.reused += 1
         self.stats.still += 1
+        detail = self._details.get(face_id)
+        if detail is not None:  # (the debug overlays': where the ROI has the face now)
+            move = np.array([x0 - detail.window[0], y0 - detail.window[1]], np.float32)
+            self._details[face_id] = replace(
+                detail, search=detail.search + move, polygon=detail.polygon + move, window=(x0, y0, x1, y1)
+            )
         out = np.zeros((h, w), np.float32)
         if still.worn:
             self.stats.worn += 1
