@@ -58,6 +58,7 @@ from unmask_video.metrics import iou, psnr_in_mask, ssim_in_mask, temporal_error
 from unmask_video.native_log import filter_native_stderr  # noqa: E402
 from unmask_video.pipeline import FramePipeline, PipelineOptions  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor  # noqa: E402
+from unmask_video.repeat_frames import RepeatDetector  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.timing import StageTimer  # noqa: E402
 from unmask_video.warp import face_region, neck_column, neck_region, picture_box, yaw  # noqa: E402
@@ -135,10 +136,15 @@ class Clip:
     landmarks: list[np.ndarray]
 
 
-def load_clip(path: Path, frames: int, index: int) -> Clip:
+def load_clip(path: Path, frames: int, index: int, duplicates: bool = False) -> Clip:
+    """The clip's first ``frames`` frames with a face, masked. ``duplicates``: a frame that repeats the one before
+    (a duplicated source frame, :mod:`unmask_video.repeat_frames`) repeats its drawn mask and hand too, as a
+    duplicated frame of a masked video does (otherwise they are drawn anew from the landmarks FaceMesh finds on it,
+    which move by a pixel or so)."""
     spec = mask_plan(index, frames)
     clip = Clip(path.stem, spec, [], [], [], [])
     tracker = FaceTracker(TrackerOptions(smoothing=False))
+    repeats = RepeatDetector()
     with VideoReader(str(path)) as reader:
         for frame in reader.frames():
             if len(clip.truth) >= frames:
@@ -156,6 +162,11 @@ def load_clip(path: Path, frames: int, index: int) -> Clip:
                 # A mask is worn in the picture, not over the clip's letterbox bars (they stay black).
                 mask = np.where(bars, 0.0, mask).astype(np.float32)
                 masked = np.where(bars[..., None], truth, masked)
+            if repeats.repeats(truth) and duplicates and len(clip.truth) > 1:
+                # (the drawing of the frame repeated, over this frame's own decoded pixels)
+                drawn = clip.masked[-1].astype(np.int16) - clip.truth[-1]
+                masked = np.clip(truth + drawn, 0, 255).astype(np.uint8)
+                mask, faces = clip.masks[-1], [clip.landmarks[-1]]
             clip.truth.append(truth)
             clip.masked.append(masked)
             clip.masks.append(mask)
@@ -387,9 +398,13 @@ def run_ours(
     if valids is not None:
         valids.append(np.zeros(clip.masked[0].shape[:2], bool))
     for t in range(1, len(clip.masked)):
+        held = (pipeline.last_mask, pipeline.last_valid)
+        repeated = pipeline.stats.repeated_frames
         pipeline.last_mask = pipeline.last_valid = None
         pipeline.given = clip.masks[t] if true_mask else None
         outputs.append(pipeline.process(clip.masked[t], t / 25))
+        if pipeline.stats.repeated_frames > repeated:  # a repeated frame: the frame it repeats gave its output
+            pipeline.last_mask, pipeline.last_valid = held
         if valids is not None:
             covered = pipeline.last_valid
             valids.append(covered if covered is not None else np.zeros(clip.masked[t].shape[:2], bool))
@@ -476,6 +491,9 @@ def main() -> int:
                         help="replace the reference's surroundings outside its head with a seeded texture per clip (the "
                         "real-use case: a reference taken elsewhere; a carried wall shows as an error)")
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end (segmenter) run (development: faster)")
+    parser.add_argument("--duplicates", action="store_true",
+                        help="a duplicated source frame (the clips repeat one in 5 or 6) repeats its drawn mask and "
+                        "hand too, as in a masked video (default: drawn anew from its own landmarks)")
     parser.add_argument("--cast-parts", action="store_true",
                         help="also where the cast comes from, per clip, for ours with the true mask: the mean Lab "
                         "difference on the pixels the warp covers and on those filled, and on the mask's top, middle "
@@ -511,7 +529,7 @@ def main() -> int:
     rows: list[np.ndarray] = []
     parts_rows: list[tuple[str, str, dict[str, np.ndarray], float]] = []
     for number, path in numbered:
-        clip = load_clip(path, args.frames, number)
+        clip = load_clip(path, args.frames, number, args.duplicates)
         if len(clip.truth) < 3:
             console.print(f"{path.name}: too few frames with a face, skipped")
             continue

@@ -10,6 +10,7 @@ import av
 import cv2
 import numpy as np
 
+from tests.helpers import decode_frames
 from unmask_video.reconstruct.factory import ReconstructorOptions
 from unmask_video.runner import RunOptions, run_file
 from unmask_video.summary import summary_table
@@ -64,3 +65,11 @@ def test_faces_too_small_are_counted_and_said(tmp_path, synthetic_clip, astronau
     assert summary.frames_with_face == 0
     assert summary.frames_with_small_faces == 4 and summary.most_small_faces == 1
     assert _cells(summary)["frames with faces too small to process"] == "4"
+
+
+def test_duplicated_source_frames_are_counted(tmp_path, synthetic_clip) -> None:
+    decoded, _ = decode_frames(synthetic_clip.video_path)
+    frames = [decoded[0], decoded[1], decoded[1], decoded[2], decoded[2], decoded[2]]  # two frames shown again
+    summary = _run(tmp_path, frames, synthetic_clip.reference_path)
+    assert summary.frames == 6 and summary.frames_repeated == 3
+    assert _cells(summary)["frames repeating the one before (faces reused)"] == "3"

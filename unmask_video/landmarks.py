@@ -139,6 +139,9 @@ class TrackedFace:
     id: int  #: stable for as long as the track lasts; a face found again after it was lost gets a new id
     landmarks: np.ndarray  #: (468, 2) float32 frame pixels, smoothed
     held: bool = False  #: carried forward from earlier frames, not found in this one
+    #: The frame repeats the one these landmarks were found on (:mod:`unmask_video.repeat_frames`): the pipeline
+    #: gives it that frame's output (set by :meth:`FramePipeline.locate <unmask_video.pipeline.FramePipeline.locate>`).
+    repeat: bool = False
 
 
 @dataclass

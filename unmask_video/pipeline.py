@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -22,7 +22,9 @@ from unmask_video.face_units import face_size_px
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.reference_advice import AdviceOptions, photo_advice, size_advice
 from unmask_video.reference_check import lower_face_looks_covered
+from unmask_video.repeat_frames import RepeatDetector, RepeatOptions
 from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions
+from unmask_video.steady_face import SteadyFace, SteadyOptions
 from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
 from unmask_video.stages import Box, FaceROI, Image
 from unmask_video.timing import StageTimer, os_thread_named
@@ -39,6 +41,10 @@ class PipelineOptions:
     segment: SegmentOptions = field(default_factory=SegmentOptions)
     warp: WarpOptions = field(default_factory=WarpOptions)
     blend: BlendOptions = field(default_factory=BlendOptions)
+    #: A frame that repeats the last one rebuilt (a duplicated source frame) gets that frame's output, no work.
+    repeats: RepeatOptions = field(default_factory=RepeatOptions)
+    #: The rebuilt face averaged over time per face track (:mod:`unmask_video.steady_face`).
+    steady: SteadyOptions = field(default_factory=SteadyOptions)
     box_margin: float = 0.55  # face box margin, relative to the face size: a worn mask reaches ~0.3 face heights below
     # the chin, and under the mask FaceMesh places the chin too high (0.4 cut the bottom of low masks off)
     debug_dir: Path | None = None
@@ -67,6 +73,7 @@ class PipelineStats:
     frames_with_small_faces: int = 0
     most_small_faces: int = 0
     bare_faces: int = 0  # faces left untouched: no mask worn
+    repeated_frames: int = 0  # frames that repeated the last one rebuilt: given its output (counted in ``frames``)
 
 
 @dataclass
@@ -77,6 +84,25 @@ class PreparedBatch:
     #: (index of the frame in ``images``, the face's ROI, what the segmenter saw: kept for the debug overlays only)
     jobs: list[tuple[int, FaceROI, SegmentDetail | None]]
     first_frame: int  # the number of frames prepared before these
+    #: Per frame of ``images``: it repeats the last frame that did not (its output is that frame's).
+    repeats: list[bool] = field(default_factory=list)
+    #: The face track of each of ``jobs`` (empty: not known, the faces are not averaged over time).
+    tracks: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Blend:
+    """One face's blend into its frame: what :func:`blend_into` is given."""
+
+    box: Box
+    rebuilt: Image
+    mask: np.ndarray
+    width: float
+    mask_box: tuple[slice, slice] | None
+
+    def copy(self) -> _Blend:
+        """The same blend with its own arrays (the reconstructors may reuse theirs)."""
+        return _Blend(self.box, self.rebuilt.copy(), self.mask.copy(), self.width, self.mask_box)
 
 
 class FramePipeline:
@@ -121,6 +147,17 @@ class FramePipeline:
                 tracker = FaceTracker(self.options.tracker)
         self.tracker = tracker
         self.tracker.reset()
+        # A repeated frame (:mod:`unmask_video.repeat_frames`): told by :meth:`locate` (its faces are the key
+        # frame's, marked ``repeat``), skipped by :meth:`prepare`, given the key frame's output by :meth:`finish`.
+        self._repeats = RepeatDetector(self.options.repeats)
+        self._key_faces: list[TrackedFace] = []  # the faces of the last frame that was not a repeat (locate's)
+        self._key_masked = False  # whether that frame had a masked face (prepare's)
+        #: What the last frame that was not a repeat blended (finish's): each face's blend (its ROI box, rebuilt ROI,
+        #: mask, width, mask box), and the boxes it changed.
+        self._key_blends: list[_Blend] = []
+        self._key_changed: list[tuple[int, int, int, int]] = []
+        self._blends: dict[int, list[_Blend]] = {}  # this batch's blends per frame index (finish's)
+        self._steady = SteadyFace(self.options.steady)  # (finish's)
         self._face_ids: set[int] = set()  # the track ids of the last frame's faces
         self.segmenter = MaskSegmenter(self.options.segment)
         self.stats = PipelineStats()
@@ -134,6 +171,7 @@ class FramePipeline:
         with self.timer("warmup"):
             self.tracker.track(np.zeros((64, 64, 3), np.uint8), 0.0)
             self.tracker.reset()
+            self._repeats.reset()
         with self.timer("warmup"):
             self.reconstructor.warmup()
 
@@ -155,9 +193,14 @@ class FramePipeline:
 
         The threaded frame loop (:mod:`unmask_video.frame_loop`) runs it on its own thread, one frame ahead of
         :meth:`rebuild`; it only reads ``image`` and keeps the tracker's state, nothing :meth:`rebuild` uses.
+        A frame that repeats the last one that did not (:mod:`unmask_video.repeat_frames`) gets that frame's faces
+        marked ``repeat`` (the tracker does not see it).
         """
         with self.timer("landmarks"):
+            if self._repeats.repeats(image, possible=bool(self._key_faces)):
+                return [replace(face, repeat=True) for face in self._key_faces]
             faces = self.tracker.track_faces(image, t)
+            self._key_faces = faces
         small = self.tracker.too_small
         if small:  # (counted here, on the landmarks thread: only this thread writes these two)
             self.stats.frames_with_small_faces += 1
@@ -185,6 +228,13 @@ class FramePipeline:
         batch = PreparedBatch(list(images), [], self.stats.frames)
         for index, (image, faces) in enumerate(zip(images, faces_per_frame)):
             self.stats.frames += 1
+            repeat = bool(faces) and all(face.repeat for face in faces)
+            batch.repeats.append(repeat)
+            if repeat:  # (the key frame's tracks, mask and warp are kept as they are)
+                self.stats.repeated_frames += 1
+                self.stats.frames_with_face += 1
+                self.stats.frames_with_mask += int(self._key_masked)
+                continue
             self._forget_lost_faces(faces)
             if not faces:
                 self.stats.frames_without_face += 1
@@ -198,7 +248,9 @@ class FramePipeline:
                     continue
                 masked = True
                 batch.jobs.append((index, roi, self.segmenter.detail(face.id) if self.debug is not None else None))
+                batch.tracks.append(face.id)
             self.stats.frames_with_mask += int(masked)
+            self._key_masked = masked
         return batch
 
     def finish(self, batch: PreparedBatch, in_place: bool = False) -> list[Image]:
@@ -208,8 +260,14 @@ class FramePipeline:
         outputs = list(images)
         self.last_changed = [[] for _ in images]
         jobs = batch.jobs
-        if not jobs:
-            return outputs
+        if jobs:
+            self._rebuild_jobs(batch, outputs, in_place)
+        self._repeat_outputs(batch, outputs, in_place)
+        return outputs
+
+    def _rebuild_jobs(self, batch: PreparedBatch, outputs: list[Image], in_place: bool) -> None:
+        """Reconstruct and blend the batch's faces into ``outputs`` (copies of the images unless ``in_place``)."""
+        images, jobs = batch.images, batch.jobs
         with self.timer("reconstruct"):
             shrunk = [self._at_work_size(roi) for _, roi, _ in jobs]
             filled = self.reconstructor.reconstruct([small for small, _ in shrunk])
@@ -217,14 +275,21 @@ class FramePipeline:
                 self._to_full_size(roi, small, crop, rebuilt)
                 for (_, roi, _), (small, crop), rebuilt in zip(jobs, shrunk, filled)
             ]
+        if len(batch.tracks) == len(jobs):
+            with self.timer("blend"):  # (the blend's input averaged over time: counted with it)
+                filled = [
+                    self._steady(track, batch.first_frame + index, roi, rebuilt, self._blend_region(roi))
+                    for track, (index, roi, _), rebuilt in zip(batch.tracks, jobs, filled)
+                ]
         for (index, roi, detail), rebuilt in zip(jobs, filled):
             with self.timer("blend"):
                 # (the debug overlays read the ROI images, views of the input, after the blend: copy then)
                 if outputs[index] is images[index] and (not in_place or self.debug is not None):
                     outputs[index] = images[index].copy()
-                blend = self.options.blend
-                blend_into(outputs[index], roi.box, rebuilt, roi.mask, self._blend_width(roi), mode=blend.mode,
-                           mask_box=roi.mask_box, notch_reach=blend.notch_reach)  # fmt: skip
+                face_blend = _Blend(roi.box, rebuilt, roi.mask, self._blend_width(roi), roi.mask_box)
+                self._blend(outputs[index], face_blend)
+                if self._repeats.options.enabled:  # (kept for the repeats of this frame: their own copies)
+                    self._blends.setdefault(index, []).append(face_blend.copy())
                 changed = self._blended_box(roi, images[index].shape)
                 if changed is not None:
                     self.last_changed[index].append(changed)
@@ -232,7 +297,31 @@ class FramePipeline:
                 with self.timer("debug"):
                     self.debug.write(batch.first_frame + index, roi, rebuilt, detail)
         self.stats.faces += len(jobs)
-        return outputs
+
+    def _repeat_outputs(self, batch: PreparedBatch, outputs: list[Image], in_place: bool) -> None:
+        """Give each repeated frame of the batch the last key frame's faces, blended as they were into that frame
+        (where the key's blend alpha is 1 its output, where 0 the repeated frame's own pixels: a frame that moved
+        a little within the repeat test's tolerance shows no edge); keep each key frame's blends for the repeats
+        to come."""
+        blends, self._blends = self._blends, {}
+        for index, repeat in enumerate(batch.repeats):
+            if not repeat:
+                self._key_blends, self._key_changed = blends.get(index, []), list(self.last_changed[index])
+                continue
+            if not self._key_blends:
+                continue
+            if outputs[index] is batch.images[index] and not in_place:
+                outputs[index] = batch.images[index].copy()
+            with self.timer("blend"):
+                for face_blend in self._key_blends:
+                    self._blend(outputs[index], face_blend)
+            self.last_changed[index] = list(self._key_changed)
+
+    def _blend(self, output: Image, face: _Blend) -> None:
+        """Blend one rebuilt face into ``output`` (in place) with the pipeline's blend options."""
+        options = self.options.blend
+        blend_into(output, face.box, face.rebuilt, face.mask, face.width, mode=options.mode, mask_box=face.mask_box,
+                   notch_reach=options.notch_reach)  # fmt: skip
 
     def _at_work_size(self, roi: FaceROI) -> tuple[FaceROI, tuple[slice, slice] | None]:
         """``roi`` shrunk so that its face is ``work_face_px`` wide (its box in the same shrunk frame's coordinates)

@@ -93,6 +93,8 @@ class RunSummary:
     frames_with_small_faces: int = 0
     most_small_faces: int = 0
     frames_with_mask: int | None = None  # frames where a face wears a mask (the rest pass through untouched)
+    #: Frames that repeat the one before (a duplicated source frame): given its faces, none of the work.
+    frames_repeated: int = 0
 
     @property
     def fps(self) -> float:
@@ -172,6 +174,7 @@ def _run(
         frames_with_small_faces=stats.frames_with_small_faces,
         most_small_faces=stats.most_small_faces,
         frames_with_mask=stats.frames_with_mask,
+        frames_repeated=stats.repeated_frames,
     )
     _warn_about_faces(summary, options.input, options.pipeline.tracker.min_face_size)
     return summary

@@ -25,6 +25,8 @@ def summary_table(summary: RunSummary) -> Table:
         table.add_row("frames with a mask (rebuilt)", str(summary.frames_with_mask))
         bare = summary.frames_with_face - summary.frames_with_mask
         table.add_row("frames with faces but no mask (unchanged)", str(bare))
+    if summary.frames_repeated:
+        table.add_row("frames repeating the one before (faces reused)", str(summary.frames_repeated))
     table.add_row("generator / backend", f"{summary.generator} / {summary.backend}")
     table.add_row("wall time", f"{summary.seconds:.1f} s ({summary.fps:.1f} fps)")
     for stage in STAGE_ORDER:

@@ -40,9 +40,11 @@ from unmask_video import landmark_sets
 from unmask_video.align import similarity, transform_points
 from unmask_video.blend import disk_morph_near
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.jaw_opening import JawOpening, JawOptions, jaw_weights
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_check import strokes_across_cheeks
 from unmask_video.reference_matte import mirror_fill, reference_matte
+from unmask_video.warp_register import residual_shift
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +328,18 @@ class WarpOptions:
     #: Paint a mask's ear loop hanging across a cheek out of the reference (inpainted from the skin around it;
     #: :func:`~unmask_video.reference_check.strokes_across_cheeks`), so it is not carried onto every frame.
     remove_loops: bool = True
+    #: The jaw's opening under the mask, read off the mask's lower edge under the chin (how far it drops below where
+    #: the carried, closed-mouth chin puts it, against the least the face track has shown), applied to the carried
+    #: jaw's control points (:mod:`~unmask_video.jaw_opening`) with this gain, after the shape's smoothing (a talking
+    #: jaw is followed at once). 0: off (the reference's closed jaw carried rigidly).
+    jaw_opening: float = 1.0
+    #: Per face track, the warped reference is moved down onto the frame's face by the small translation read on the
+    #: skin just above the mask (:func:`~unmask_video.warp_register.residual_shift`: FaceMesh places the landmarks above
+    #: a mask 1-4 px higher than on the bare face the reference's come from), with this weight of the past in its
+    #: average over the track's frames (each frame's measure moves the next frames' warp). None: off. Off by default:
+    #: on the quality benchmark (20 frames, true mask) 0.7 gives 23.91 -> 24.40 dB overall (lp_d9 +1.5, lp_d0 +1.4)
+    #: but lp_d12's colour cast 2.70 -> 2.99 and the flicker a little up (benchmarks/README.md, issue 11, cast19).
+    register: float | None = None
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool = True) -> np.ndarray:
@@ -337,6 +351,14 @@ def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool
     return out
 
 
+#: The neck's control points (both rings below the jaw) move up the face by this share of the jaw's drop above them
+#: (-1: as far up as the jaw goes down). The mask's edge dropping below the carried chin is the chin coming nearer
+#: the chest (the jaw opening, most often with a nod forward as one speaks); the collar, held by the torso, does not
+#: drop with it, and the reference's neck carried with the head put lit skin where the frame shows the chin's shadow
+#: and the collar (lp_d12 on the quality benchmark, benchmarks/README.md: issue 11, cast19).
+_JAW_NECK_SHARE = -1.0
+#: The registration's translation (``WarpOptions.register``) stays within this many face heights.
+_REGISTER_BOUND = 0.015
 #: The frame rate the rigid-frame filter assumes (``WarpOptions.frame_min_cutoff``).
 _NOMINAL_FPS = 25.0
 
@@ -639,6 +661,15 @@ class ReferenceWarper:
         self._frames: dict[int, np.ndarray] = {}
         #: Per face track: the One-Euro filter of the rigid frame, the track's first scale and its frame count.
         self._frame_filters: dict[int, tuple[OneEuroFilter, float, list[int]]] = {}
+        #: The jaw's opening per face track, and how much of it each control point takes (the neck's, negative: up).
+        self._jaw = JawOpening(JawOptions(gain=options.jaw_opening))
+        jaw_w = jaw_weights(self.landmarks, self._src[: len(landmark_sets.TPS_CONTROL)])
+        if options.neck_reach > 0:
+            roots = jaw_weights(self.landmarks, self.landmarks[list(_NECK_ROOTS)])
+            jaw_w = np.concatenate([jaw_w, *([_JAW_NECK_SHARE * roots] * len(_NECK_RINGS))])
+        self._jaw_weights = jaw_w
+        #: Per face track: the translation added to the control points (:attr:`WarpOptions.register`).
+        self._offsets: dict[int, np.ndarray] = {}
         log.debug(
             "reference face cropped to %dx%d, %d pyramid level(s)", self.image.shape[1], self.image.shape[0], len(self._levels)
         )
@@ -676,6 +707,22 @@ class ReferenceWarper:
             pts = np.concatenate([pts, neck])
         return pts
 
+    def _jaw_move(self, lm: np.ndarray, mask: np.ndarray | None, track: int | None) -> np.ndarray | None:
+        """The control points' move ((K, 2)) for the jaw's opening under ``mask`` (``jaw_opening``); None: none."""
+        if self.options.jaw_opening <= 0 or mask is None or track is None or not self.options.jaw_from_reference:
+            return None
+        to_frame = similarity(self._stable, lm[list(landmark_sets.STABLE_FACE)])
+        top, chin = transform_points(self.landmarks[list(landmark_sets.FACE_HEIGHT)].astype(np.float64), to_frame)
+        down = chin - top
+        height = float(np.hypot(*down))
+        if height < 1e-6:
+            return None
+        down /= height
+        opening = self._jaw(mask, chin, down, height, track)
+        if opening <= 0:
+            return None
+        return self._jaw_weights[:, None] * (opening * height * down)[None, :]
+
     def _outline_fit(self, lm: np.ndarray, to_frame: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """A map of points carried from the reference onto the frame (by ``to_frame``) that scales, on each side of the
         face's midline (through the nose bridge, across the eyes' line), their distance from it by how much wider
@@ -710,12 +757,16 @@ class ReferenceWarper:
             self._shapes.clear()
             self._frames.clear()
             self._frame_filters.clear()
+            self._jaw.reset()
+            self._offsets.clear()
         else:
             self._places.pop(track, None)
             self._poses.pop(track, None)
             self._shapes.pop(track, None)
             self._frames.pop(track, None)
             self._frame_filters.pop(track, None)
+            self._jaw.reset(track)
+            self._offsets.pop(track, None)
 
     def _smoothed(self, landmarks: np.ndarray, points: np.ndarray, track: int) -> np.ndarray:
         """``points`` with their shape in the face's rigid frame averaged over the track's frames."""
@@ -831,14 +882,22 @@ class ReferenceWarper:
         count[0] += 1
         return np.array([out[0] * unit, out[1] * unit, unit * np.exp(out[2]), np.cos(out[3]), np.sin(out[3])])
 
-    def fit(self, landmarks: np.ndarray, track: int | None = None, control: np.ndarray | None = None) -> TPS:
+    def fit(
+        self, landmarks: np.ndarray, track: int | None = None, control: np.ndarray | None = None,
+        move: np.ndarray | None = None,
+    ) -> TPS:
         """The backward spline from target-ROI coordinates to (cropped) reference coordinates. With
         ``track`` (a face track's id) the control points' shape is averaged over that track's frames. ``control``:
-        :meth:`_target_control` of these landmarks when the caller has it already (it is not computed again)."""
+        :meth:`_target_control` of these landmarks when the caller has it already (it is not computed again).
+        ``move``: each control point's move ((K, 2), or (1, 2) for all alike), added after the smoothing: the jaw's
+        opening (:meth:`_jaw_move`) and the track's registration (:attr:`WarpOptions.register`), which follow the frame
+        at once."""
         lm = _check_landmarks(landmarks, "target landmarks")
         dst = self._target_control(lm) if control is None else control
         if track is not None and self.options.shape_smoothing > 0:
             dst = self._smoothed(lm, dst, track)
+        if move is not None:
+            dst = dst + move
         return fit_tps(self._src, dst, self.options.regularization)
 
     def _step(self, h: int, w: int) -> int:
@@ -857,16 +916,17 @@ class ReferenceWarper:
         track: int | None = None,
         scale: float = 1.0,
         control: np.ndarray | None = None,
+        move: np.ndarray | None = None,
     ) -> tuple[np.ndarray, ...]:
         """The (h, w) float32 ``map_x``, ``map_y`` for ``cv2.remap``: the reference position of each pixel
         (and its Jacobian determinant with ``jacobian``; see :func:`tps_maps`).
 
         ``shape`` is the (h, w) of the region mapped and ``origin`` its top-left (x, y) in the
         landmarks' coordinates; ``scale`` multiplies the maps (see :func:`tps_maps`), ``control`` is passed to
-        :meth:`fit`.
+        :meth:`fit`, and so is ``move``.
         """
         h, w = int(shape[0]), int(shape[1])
-        return tps_maps(self.fit(landmarks, track, control), (h, w), self._step(h, w), origin, jacobian, scale)
+        return tps_maps(self.fit(landmarks, track, control, move), (h, w), self._step(h, w), origin, jacobian, scale)
 
     def _level(self, landmarks: np.ndarray, target: float | None = None) -> int:
         """The pyramid level to sample: the smallest whose face is still at least the target's size (``target``:
@@ -935,8 +995,12 @@ class ReferenceWarper:
         spread = _spread_of(lm[list(landmark_sets.TPS_CONTROL)])
         level = self._level(lm, spread)
         # The pyramid level's 2**-level is applied to the grid's nodes, not to the full-size maps (the same maps).
+        move = self._jaw_move(lm, mask, track)
+        offset = self._offsets.get(track) if track is not None else None
+        if offset is not None:
+            move = offset[None, :] if move is None else move + offset[None, :]
         maps = self.maps(lm, (y1 - y0, x1 - x0), (x0, y0), jacobian=check, track=track,
-                         scale=1.0 / (1 << level), control=control)  # fmt: skip
+                         scale=1.0 / (1 << level), control=control, move=move)  # fmt: skip
         sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
         if self.options.reach_skin_only:
             strict, loose = inside >= 192, inside >= 64
@@ -961,4 +1025,21 @@ class ReferenceWarper:
         # (zero where not ok: one OpenCV masked operation, many times faster than numpy's boolean assignment)
         warped[y0:y1, x0:x1] = cv2.bitwise_and(sub, sub, mask=ok.view(np.uint8))
         valid[y0:y1, x0:x1] = ok
+        if self.options.register is not None and image is not None and mask is not None and track is not None:
+            self._register(lm, image, warped, valid, mask, track)
         return warped, valid
+
+    def _register(
+        self, lm: np.ndarray, image: np.ndarray, warped: np.ndarray, valid: np.ndarray, mask: np.ndarray, track: int
+    ) -> None:
+        """Update the track's translation of the control points by what :func:`residual_shift` reads on this frame."""
+        height = _face_axes(lm)[1]
+        shift = residual_shift(image, warped, valid, mask, height)
+        if shift is None:
+            return
+        held = self._offsets.get(track, np.zeros(2))
+        weight = float(self.options.register or 0.0)
+        # (down the face only: FaceMesh's landmarks above a mask lie higher than on the bare face, never lower; a
+        # measure up is the cheeks raised by a smile or a squint, not where the face is)
+        self._offsets[track] = np.clip(held + (1.0 - weight) * shift, 0.0, _REGISTER_BOUND * height)
+        log.debug("register: shift %.2f, %.2f px, held %.2f, %.2f", *shift, *self._offsets[track])

@@ -1,0 +1,75 @@
+"""The jaw's opening read off the mask's lower edge, and the warp's jaw and neck moved by it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.test_warp import astronaut, lower_face_and_neck
+from unmask_video import landmark_sets
+from unmask_video.jaw_opening import JawOpening, JawOptions, jaw_weights, mask_drop
+from unmask_video.warp import ReferenceWarper, WarpOptions
+
+DOWN = np.array([0.0, 1.0])
+
+
+def _mask(bottom: int, shape: tuple[int, int] = (200, 200)) -> np.ndarray:
+    """A mask covering rows 60..bottom (exclusive), columns 40..160."""
+    mask = np.zeros(shape, np.float32)
+    mask[60:bottom, 40:160] = 1.0
+    return mask
+
+
+def test_mask_drop_is_the_masks_lower_edge_below_the_chin_in_face_heights() -> None:
+    chin = np.array([100.0, 100.0])
+    assert abs(mask_drop(_mask(130), chin, DOWN, 100.0) - 0.30) < 0.011
+    # Not covering the chin, or the edge past the picture: unknown.
+    assert mask_drop(_mask(90), chin, DOWN, 100.0) is None
+    assert mask_drop(_mask(200), chin, DOWN, 100.0) is None
+
+
+def test_the_opening_is_the_drop_past_the_least_the_track_has_shown() -> None:
+    jaw = JawOpening(JawOptions(slack=0.0))
+    chin = np.array([100.0, 100.0])
+    assert jaw(_mask(120), chin, DOWN, 100.0, track=0) == 0.0  # the first frame: closed
+    assert abs(jaw(_mask(128), chin, DOWN, 100.0, track=0) - 0.08) < 0.011  # the jaw opens
+    assert jaw(_mask(120), chin, DOWN, 100.0, track=0) == 0.0  # and closes
+    assert jaw(_mask(200), chin, DOWN, 100.0, track=0) == 0.0  # unknown: none
+    # Bounded, and per track.
+    assert jaw(_mask(170), chin, DOWN, 100.0, track=0) <= JawOptions().max_opening + 1e-9
+    assert jaw(_mask(150), chin, DOWN, 100.0, track=1) == 0.0
+
+
+def test_jaw_weights_move_the_chin_and_lower_lip_not_the_upper_lip() -> None:
+    _, lm = astronaut()
+    w = jaw_weights(lm, lm.astype(np.float64))
+    assert w[landmark_sets.CHIN] == 1.0
+    assert w[17] > 0.8  # the lower lip's lowest point
+    assert w[0] == 0.0 and w[landmark_sets.MOUTH_CORNERS[0]] == 0.0  # the upper lip, the corners
+    assert w[landmark_sets.NOSE_BRIDGE] == 0.0
+
+
+def test_a_dropping_mask_edge_lowers_the_warped_chin_and_raises_the_neck() -> None:
+    # The frame is the reference itself (no motion): with the mask's lower edge as the reference's it is warped onto
+    # itself; with the edge lower, the chin is lower (its reference position maps to a lower frame row) and the
+    # neck's points are higher.
+    image, lm = astronaut()
+    warper = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0))
+    mask = lower_face_and_neck(image.shape[:2], lm)
+    top, chin = (lm[i].astype(np.float64) for i in landmark_sets.FACE_HEIGHT)
+    height = float(np.hypot(*(chin - top)))
+    assert mask_drop(mask, chin, (chin - top) / height, height) is not None
+    assert warper._jaw_move(lm, mask, track=0) is None  # (the first frame: closed)
+    step = int(round(0.06 * height))
+    opened = np.maximum(mask, np.roll(mask, step, axis=0))  # the lower edge 6 % of a face height lower
+    move = warper._jaw_move(lm, opened, track=0)
+    assert move is not None
+    chin_row = landmark_sets.TPS_CONTROL.index(landmark_sets.CHIN)
+    assert 0.03 * height < move[chin_row, 1] <= 0.07 * height, move[chin_row]
+    neck = move[len(landmark_sets.TPS_CONTROL):]
+    assert (neck[:, 1] <= 1e-9).all() and neck[:, 1].min() < -0.01 * height
+    # The whole warp: the frame row where the reference's chin lands moves down.
+    still = warper.fit(lm, track=1)
+    moved = warper.fit(lm, track=1, move=move)
+    below = chin + np.array([0.0, 0.03 * height])
+    # (the backward map: the frame pixel a little below the old chin now reads the reference above it)
+    assert moved(below[None])[0, 1] < still(below[None])[0, 1] - 0.01 * height

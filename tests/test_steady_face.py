@@ -1,0 +1,75 @@
+"""The rebuilt face averaged over time per track: steadier on a still head, no trail of a change the camera saw."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unmask_video.stages import Box, FaceROI
+from unmask_video.steady_face import SteadyFace, SteadyOptions
+
+
+def _roi(landmarks: np.ndarray, seen: np.ndarray, shift: float = 0.0, mask: np.ndarray | None = None) -> FaceROI:
+    h, w = seen.shape[:2]
+    masked = np.ones((h, w), np.float32) if mask is None else mask  # (the whole ROI masked unless told)
+    moved = (landmarks + np.float32(shift)).astype(np.float32)
+    return FaceROI(Box(0, 0, w, h), seen, moved, masked, seen, masked > 0)
+
+
+def _noisy(base: np.ndarray, seed: int, sigma: float = 6.0) -> np.ndarray:
+    noise = np.random.default_rng(seed).normal(0.0, sigma, base.shape)
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+def test_a_still_face_flickers_less_and_weight_zero_changes_nothing(reference_landmarks):
+    seen = np.full((320, 320, 3), 128, np.uint8)
+    steady, off = SteadyFace(), SteadyFace(SteadyOptions(weight=0.0))
+    raw = [_noisy(seen, k) for k in range(12)]
+    out = [steady(1, k, _roi(reference_landmarks, seen), image) for k, image in enumerate(raw)]
+    assert all(off(1, k, _roi(reference_landmarks, seen), image) is image for k, image in enumerate(raw))
+
+    def flicker(frames: list[np.ndarray]) -> float:
+        return float(np.mean([np.abs(b.astype(float) - a).mean() for a, b in zip(frames[5:], frames[6:])]))
+
+    assert flicker(out) < 0.5 * flicker(raw), (flicker(out), flicker(raw))
+    assert np.array_equal(out[0], raw[0])  # (nothing to average on a track's first frame)
+
+
+def test_what_the_camera_saw_change_is_taken_at_once(reference_landmarks):
+    seen = np.full((320, 320, 3), 128, np.uint8)
+    steady = SteadyFace()
+    for k in range(5):
+        steady(1, k, _roi(reference_landmarks, seen), seen)
+    hand = seen.copy()
+    hand[100:200, 100:200] = 230  # a hand passes: the frame and the rebuilt face change there
+    out = steady(1, 5, _roi(reference_landmarks, hand), hand)
+    assert np.array_equal(out[120:180, 120:180], hand[120:180, 120:180])
+    gone = steady(1, 6, _roi(reference_landmarks, seen), seen)  # ... and is gone again: no trail
+    assert np.array_equal(gone[120:180, 120:180], seen[120:180, 120:180])
+
+
+def test_a_moving_head_or_a_new_track_is_not_averaged(reference_landmarks):
+    seen = np.full((320, 320, 3), 128, np.uint8)
+    steady = SteadyFace()
+    first = _noisy(seen, 0)
+    steady(1, 0, _roi(reference_landmarks, seen), first)
+    fast = _noisy(seen, 1)  # the head moved 0.1 face widths in a frame: its past has (almost) no weight
+    size = float(np.ptp(reference_landmarks[:, 0]))
+    out = steady(1, 1, _roi(reference_landmarks, seen, 0.1 * size), fast)
+    assert np.abs(out.astype(int) - fast).max() <= 1
+    other = _noisy(seen, 2)
+    assert steady(2, 2, _roi(reference_landmarks, seen), other) is other  # another track: its own past
+    late = _noisy(seen, 3)
+    assert steady(1, 9, _roi(reference_landmarks, seen), late) is late  # too long since: afresh
+
+
+def test_only_the_mask_is_averaged(reference_landmarks):
+    """Outside the mask the blend shows the frame: a past carried there (hair or a hand moving beside the face)
+    would be a trail."""
+    seen = np.full((320, 320, 3), 128, np.uint8)
+    mask = np.zeros((320, 320), np.float32)
+    mask[160:, :] = 1.0
+    steady = SteadyFace()
+    raw = [_noisy(seen, k) for k in range(6)]
+    out = [steady(1, k, _roi(reference_landmarks, seen, mask=mask), image) for k, image in enumerate(raw)]
+    assert np.array_equal(out[-1][:160], raw[-1][:160])
+    assert np.abs(out[-1][200:].astype(float) - 128).mean() < 0.7 * np.abs(raw[-1][200:].astype(float) - 128).mean()

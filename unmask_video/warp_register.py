@@ -1,0 +1,83 @@
+"""How far the warped reference lies from the frame's face above the mask: a small translation, read on the skin the
+frame shows just above (and beside) the mask.
+
+FaceMesh run on a masked frame places even the landmarks it sees above the mask (eyes, brows, nose bridge) a few
+pixels higher than on the bare face (1-4 px on every clip of the quality benchmark, about 1 % of the face height);
+the reference's landmarks come from its bare photo, so the warp carried the reference that much too high, and the
+skin next to the mask edge (which the colour match reads) came from lower on the reference's cheek: on lp_d3 about
+3 L brighter than the frame in the same light. :func:`residual_shift` measures the shift between the two on the
+visible band above the mask (gradients, so a change of light does not move it); the warp adds it, averaged over the
+face track's frames, to the next frames' control points.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: The band the shift is read on: visible pixels the warp covers within this many face heights of the mask.
+_BAND = 0.08
+#: Shifts up to this many face heights are searched, each way.
+_REACH = 0.025
+#: At least this many pixels (at the working size) in the band, else no measure.
+_MIN_PIXELS = 200
+#: How far (working pixels) the blurred gradients reach.
+_GRADIENT_REACH = 3
+#: The band is read at about this many pixels per face height.
+_WORK_FACE = 160.0
+
+
+def residual_shift(
+    frame: np.ndarray, warped: np.ndarray, valid: np.ndarray, mask: np.ndarray, face_height: float
+) -> np.ndarray | None:
+    """(0, dy) in pixels: how far down the ``warped`` reference ((h, w, 3) uint8, ``valid`` where it covers) must move to
+    lie on the ``frame`` ((h, w, 3) uint8) on the visible band above the ``mask`` ((h, w), > 0 covered); None where the
+    band is too small or the best shift lies at the searched range's edge (no clear minimum)."""
+    k = min(1.0, _WORK_FACE / max(face_height, 1.0))
+    size = (max(int(round(frame.shape[1] * k)), 1), max(int(round(frame.shape[0] * k)), 1))
+    covered = cv2.resize((mask > 0).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    ok = cv2.resize(valid.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    gray_f = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    gray_w = cv2.resize(cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    rows = np.flatnonzero(covered.any(axis=1))
+    if len(rows) == 0:
+        return None
+    dist = cv2.distanceTransform(1 - covered, cv2.DIST_L2, 3)
+    r = max(int(np.ceil(_REACH * face_height * k)), 1)
+    # (where the warp covers the pixel shifted by up to r rows either way too, and the gradients' reach past it: the
+    # black where it does not cover is no edge of the face)
+    edge = r + _GRADIENT_REACH
+    ok = cv2.erode(ok.astype(np.uint8), np.ones((2 * edge + 1, 2 * _GRADIENT_REACH + 1), np.uint8), borderValue=0) > 0
+    band = (dist > 1.5) & (dist <= _BAND * face_height * k) & ok
+    band &= np.arange(size[1])[:, None] < rows[0] + 0.5 * (rows[-1] - rows[0])  # above the mask's middle
+    band[:r], band[-r:] = False, False
+    if np.count_nonzero(band) < _MIN_PIXELS:
+        return None
+    gf = _gradients(gray_f)
+    gw = _gradients(gray_w)
+    ys, xs = np.nonzero(band)
+    # Down the picture only: the band runs across the face, and across it its gradients hardly tell a shift.
+    cost = np.empty(2 * r + 1, np.float64)
+    for j, dy in enumerate(range(-r, r + 1)):
+        # (the reference moved by dy: the frame's pixel p is met by the warped pixel p - dy)
+        diff = gf[:, ys, xs] - gw[:, ys - dy, xs]
+        cost[j] = float(np.mean(np.square(diff)))
+    j = int(np.argmin(cost))
+    if not 0 < j < 2 * r:
+        return None
+    return np.array([0.0, (j - r + _vertex(cost[j - 1], cost[j], cost[j + 1])) / k])
+
+
+def _gradients(gray: np.ndarray) -> np.ndarray:
+    """(2, h, w) float32: the x and y derivatives of a slightly blurred grey picture."""
+    g = cv2.GaussianBlur(gray, (0, 0), 1.0)
+    return np.stack([cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)])
+
+
+def _vertex(a: float, b: float, c: float) -> float:
+    """The offset (-0.5 to 0.5) of the minimum of the parabola through (-1, a), (0, b), (1, c)."""
+    den = a - 2.0 * b + c
+    return float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den > 1e-12 else 0.0
+
+
+__all__ = ["residual_shift"]
