@@ -960,7 +960,7 @@ class MaskSegmenter:
         samples = [lab[other]]
         probe = self._probe_pixels(image, lm, poly)
         if probe is not None:
-            samples.append(cv2.cvtColor(probe.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3))
+            samples.append(cv2.cvtColor(probe.reshape(1, -1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3))
         return ColourModel(lab[inner > 0], np.concatenate(samples), shading_free=self.options.shading_free)
 
     # ------------------------------------------------------------------ pieces
@@ -1128,7 +1128,7 @@ class MaskSegmenter:
         pixels = self._probe_pixels(image, lm, poly)
         if pixels is None:
             return None
-        lab = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
+        lab = cv2.cvtColor(pixels.reshape(1, -1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
         lab[:, 0] *= self.options.lightness_weight
         return np.median(lab, axis=0).astype(np.float32)
 
