@@ -140,12 +140,12 @@ BASELINE_REV = "d583140"
 
 
 def _segment_at(rev: str) -> ModuleType | None:
-    """unmask_video/segment.py (with its mask_refine.py, mask_presence.py and occluders.py) as it was at git revision
+    """unmask_video/segment.py (with its mask_refine.py, mask_edge.py, mask_presence.py and occluders.py) as it was at git revision
     ``rev``, imported as their own modules (None, with a message, where git or the revision is not there)."""
     root = Path(__file__).resolve().parents[1]
     folder = Path(tempfile.mkdtemp())
     modules = {}
-    names = ("occluders", "mask_presence", "mask_refine", "segment")
+    names = ("occluders", "mask_presence", "mask_refine", "mask_edge", "segment")
     for name in names:
         try:
             source = subprocess.run(

@@ -173,7 +173,7 @@ def test_bad_input_raises_input_error(astronaut, astronaut_landmarks):
 def test_reuse_keeps_centres_and_strong_colour_change_refits(astronaut, astronaut_landmarks):
     masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
     img, tru, lm = roi(masked, truth, astronaut_landmarks)
-    seg = MaskSegmenter(SegmentOptions(temporal_smoothing=False))
+    seg = MaskSegmenter(SegmentOptions(temporal_smoothing=False, still_frames=0))  # (the clusters' reuse, every frame)
     first = seg.segment(img, lm)
     assert (seg.stats.fits, seg.stats.reused) == (1, 0)
     # Same colours, new sensor noise: reused, same answer.
@@ -194,15 +194,61 @@ def test_reuse_keeps_centres_and_strong_colour_change_refits(astronaut, astronau
 def test_reuse_off_fits_every_frame_and_max_reuse_frames_forces_refit(astronaut, astronaut_landmarks):
     masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(WHITE))
     img, _, lm = roi(masked, truth, astronaut_landmarks)
-    off = MaskSegmenter(SegmentOptions(reuse=False))
+    off = MaskSegmenter(SegmentOptions(reuse=False, still_frames=0))
     for _ in range(3):
         off.segment(img, lm)
     assert (off.stats.fits, off.stats.reused) == (3, 0)
-    aged = MaskSegmenter(SegmentOptions(max_reuse_frames=2))
+    aged = MaskSegmenter(SegmentOptions(max_reuse_frames=2, still_frames=0))
     for _ in range(5):
         aged.segment(img, lm)
     assert aged.stats.refit_reasons.get("age", 0) >= 1
     assert aged.stats.fits == 1 + aged.stats.refit_reasons["age"]
+
+
+def test_a_still_face_reuses_the_last_full_run_shifted_and_runs_again_every_still_frames(astronaut, astronaut_landmarks):
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
+    img, _, lm = roi(masked, truth, astronaut_landmarks)
+    seg = MaskSegmenter(SegmentOptions(still_frames=3))
+    first = seg.segment(img, lm)
+    assert first.max() > 0 and seg.stats.still == 0
+    window = seg.detail().window  # type: ignore[union-attr]
+    # The ROI box moved by whole pixels (3 right, 2 down in the frame: the face 3 left, 2 up in the ROI), new sensor
+    # noise, the landmarks a little off: the same mask, shifted.
+    noisy = np.clip(img.astype(np.int16) + np.random.default_rng(2).normal(0, 2, img.shape), 0, 255).astype(np.uint8)
+    moved, moved_lm = np.ascontiguousarray(noisy[2:, 3:]), lm - np.array([3.0, 2.0], np.float32) + 0.05
+    second = seg.segment(moved, moved_lm)
+    assert seg.stats.still == 1 and seg.stats.worn == 2
+    assert np.array_equal(second, first[2:, 3:])
+    detail = seg.detail()
+    assert detail is not None and detail.window[:2] == (window[0] - 3, window[1] - 2)
+    seg.segment(moved, moved_lm)
+    assert seg.stats.still == 2
+    fits = seg.stats.fits + seg.stats.reused
+    seg.segment(moved, moved_lm)  # (at most ``still_frames`` - 1 in a row)
+    assert seg.stats.still == 2 and seg.stats.fits + seg.stats.reused == fits + 1
+
+
+def test_a_still_face_runs_in_full_when_the_landmarks_or_the_pixels_move(astronaut, astronaut_landmarks):
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
+    img, _, lm = roi(masked, truth, astronaut_landmarks)
+    seg = MaskSegmenter(SegmentOptions())
+    seg.segment(img, lm)
+    jaw = np.array(landmark_sets.JAW)
+    opened = lm.copy()
+    opened[jaw, 1] += 4.0 * np.sin(np.linspace(0.0, np.pi, len(jaw)))  # (the jaw drops: the mouth opens)
+    seg.segment(img, opened)
+    assert seg.stats.still == 0
+    # A finger comes in front of the mask: the face is as still as can be, the pixels are not.
+    finger, _ = draw_finger(masked, astronaut_landmarks, length=0.15)
+    fimg, _, _ = roi(finger, truth, astronaut_landmarks)
+    seg.segment(fimg, opened)
+    assert seg.stats.still == 0
+    seg.segment(fimg, opened)
+    assert seg.stats.still == 1
+    plain = MaskSegmenter(SegmentOptions(still_frames=0))
+    for _ in range(3):
+        plain.segment(img, lm)
+    assert plain.stats.still == 0
 
 
 def test_faces_keep_separate_state_and_reset(astronaut, astronaut_landmarks):
@@ -210,7 +256,7 @@ def test_faces_keep_separate_state_and_reset(astronaut, astronaut_landmarks):
     black, black_truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(BLACK))
     b_img, b_tru, lm = roi(blue, blue_truth, astronaut_landmarks)
     k_img, k_tru, _ = roi(black, black_truth, astronaut_landmarks)
-    seg = MaskSegmenter()
+    seg = MaskSegmenter(SegmentOptions(still_frames=0))
     for _ in range(2):
         assert iou(seg.segment(b_img, lm, face_id=0), b_tru) >= 0.85
         assert iou(seg.segment(k_img, lm, face_id=1), k_tru) >= 0.85

@@ -101,9 +101,18 @@ class _Blend:
     width: float
     mask_box: tuple[slice, slice] | None
 
-    def copy(self) -> _Blend:
-        """The same blend with its own arrays (the reconstructors may reuse theirs)."""
-        return _Blend(self.box, self.rebuilt.copy(), self.mask.copy(), self.width, self.mask_box)
+    def kept(self, region: tuple[slice, slice] | None) -> _Blend:
+        """The same blend on ``region`` of its box only (where it can write: the mask's box grown by the blend's
+        reach), with its own arrays (the reconstructors may reuse theirs)."""
+        if region is None:
+            return self
+        rows, cols = region
+        box = Box(self.box.x0 + cols.start, self.box.y0 + rows.start, self.box.x0 + cols.stop, self.box.y0 + rows.stop)
+        mask_box = None
+        if self.mask_box is not None:
+            (r, c) = self.mask_box
+            mask_box = (slice(r.start - rows.start, r.stop - rows.start), slice(c.start - cols.start, c.stop - cols.start))
+        return _Blend(box, self.rebuilt[region].copy(), self.mask[region].copy(), self.width, mask_box)
 
 
 class FramePipeline:
@@ -290,7 +299,7 @@ class FramePipeline:
                 face_blend = _Blend(roi.box, rebuilt, roi.mask, self._blend_width(roi), roi.mask_box)
                 self._blend(outputs[index], face_blend)
                 if self._repeats.options.enabled:  # (kept for the repeats of this frame: their own copies)
-                    self._blends.setdefault(index, []).append(face_blend.copy())
+                    self._blends.setdefault(index, []).append(face_blend.kept(self._blend_region(roi)))
                 changed = self._blended_box(roi, images[index].shape)
                 if changed is not None:
                     self.last_changed[index].append(changed)

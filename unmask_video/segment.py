@@ -277,13 +277,23 @@ class SegmentOptions:
     # face's scale, and every step's cost with it.
     work_face: int = 0
     canonical_size: int = 128  # side of the face-aligned smoothing frame, pixels
+    # A still face: when the face's lower-face landmarks lie within ``still_move`` working pixels of where they were on
+    # the last frame the whole segmentation ran on (after a shift by whole ROI pixels: the ROI box moves with the
+    # face), and no block of its working window (``still_blocks`` along the longer side) changed by more than
+    # ``still_diff`` levels on average (a hand, the mouth, the light), that frame's mask is reused, shifted; the whole
+    # segmentation runs again at least every ``still_frames`` frames, and while the presence decision is unsettled
+    # (its average between ``presence.off`` and ``presence.on``). 0 or 1: off (as with ``temporal_smoothing``).
+    still_frames: int = 4
+    still_move: float = 0.5
+    still_diff: float = 6.0
+    still_blocks: int = 16
 
     @classmethod
     def plain_kmeans(cls, **changes: object) -> "SegmentOptions":
         """The method's plain k-means: inside the landmark polygon only, the core picks the cluster, no growth,
         no presence decision (the baseline of ``benchmarks.segmentation``)."""
         base: dict[str, object] = dict(
-            refine=False, skin_far_only=False, core_chin=False, presence=PresenceOptions(enabled=False)
+            refine=False, skin_far_only=False, core_chin=False, presence=PresenceOptions(enabled=False), still_frames=0
         )
         base.update(changes)
         return cls(**base)  # type: ignore[arg-type]
@@ -321,6 +331,7 @@ class SegmentStats:
     unmasked: int = 0  # frames returned empty because the face looked bare (``no_mask_below``)
     bare: int = 0  # faces returned empty because the presence decision said no mask is worn
     worn: int = 0  # faces with a mask worn
+    still: int = 0  # frames whose mask was the last full run's on a still face (``still_frames``)
 
     def count_refit(self, reason: str) -> None:
         self.refit_reasons[reason] = self.refit_reasons.get(reason, 0) + 1
@@ -343,6 +354,23 @@ class _Fit:
 
 
 @dataclass
+class _Still:
+    """The last frame the whole segmentation ran on, as a still face's later frames compare with it."""
+
+    landmarks: np.ndarray  # (len(_STILL_POINTS), 2) float32, ROI coordinates
+    window: tuple[int, int, int, int]  # x0, y0, x1, y1 of the working window in the ROI
+    pixels: np.ndarray  # the ROI's window, uint8
+    mask: np.ndarray | None  # the ROI mask in the window (float32), None: empty (no mask worn)
+    scale: float  # working pixels per ROI pixel
+    worn: bool
+    reused: int = 0  # frames reused since
+
+
+#: The landmarks whose motion moves the mask: the k-means polygon's, the core's (nose, mouth), the chin's.
+_STILL_POINTS = np.array(ls.MASK_REGION + ls.MASK_CORE + ls.MASK_CHIN)
+
+
+@dataclass
 class _FaceState:
     fit: _Fit | None = None
     template: np.ndarray | None = None  # (468, 2) canonical landmarks of this face
@@ -350,6 +378,7 @@ class _FaceState:
     aligned: np.ndarray | None = None  # last frame's MASK_REGION landmarks in canonical coordinates
     colour: ColourModel | None = None  # the colour model fitted with ``fit``
     presence: Presence | None = None
+    still: _Still | None = None
 
 
 @dataclass
@@ -484,6 +513,10 @@ class MaskSegmenter:
         opt = self.options
         h, w = image.shape[:2]
         state = self._faces.setdefault(face_id, _FaceState())
+        still = self._still(state, image, lm, face_id)
+        if still is not None:
+            return still
+        state.still = None
         size = face_size(lm)
 
         poly = np.round(region_polygon(lm, opt.polygon_margin, opt.top_margin_scale, opt.side_margin_scale))
@@ -694,6 +727,7 @@ class MaskSegmenter:
         self._details[face_id] = state_detail
         if not worn:
             self.stats.bare += 1
+            self._keep_still(state, image, lm, (int(x0), int(y0), int(x1), int(y1)), None, sx, worn)
             return out
         self.stats.worn += 1
         # (the outline's partly-mask pixels, decided at the ROI's resolution once the mask is scaled up)
@@ -707,6 +741,76 @@ class MaskSegmenter:
         )
         binary = self._smooth(state, binary, lm, sub_to_roi)
         self._paste(out, binary, (int(x0), int(y0)), full_shape, (sx, sy), image, edge)
+        self._keep_still(state, image, lm, (int(x0), int(y0), int(x1), int(y1)), out, sx, worn)
+        return out
+
+    def _keep_still(
+        self,
+        state: _FaceState,
+        image: np.ndarray,
+        lm: np.ndarray,
+        window: tuple[int, int, int, int],
+        out: np.ndarray | None,
+        scale: float,
+        worn: bool,
+    ) -> None:
+        """Keep this full run's frame for :meth:`_still` (``still_frames``)."""
+        opt = self.options
+        if opt.still_frames <= 1 or opt.temporal_smoothing:
+            return
+        x0, y0, x1, y1 = window
+        mask = None if out is None else out[y0:y1, x0:x1].copy()
+        state.still = _Still(lm[_STILL_POINTS].copy(), window, image[y0:y1, x0:x1].copy(), mask, scale, worn)
+
+    def _still(self, state: _FaceState, image: np.ndarray, lm: np.ndarray, face_id: int = 0) -> np.ndarray | None:
+        """The last full run's mask, shifted, when the face is still (``still_frames``); else None (run it all)."""
+        opt, still = self.options, state.still
+        if still is None or still.reused >= opt.still_frames - 1:
+            return None
+        presence = state.presence
+        if presence is not None and presence.average is not None and (
+            opt.presence.off < presence.average < opt.presence.on or presence.worn != still.worn
+        ):
+            return None  # (the decision is moving: each frame counts)
+        moved = lm[_STILL_POINTS] - still.landmarks
+        shift = np.round(np.median(moved, axis=0))
+        residual = float(np.sqrt(((moved - shift) ** 2).sum(axis=1).max())) * still.scale
+        if residual > opt.still_move:
+            log.debug("still face? moved %.2f working px: run", residual)
+            return None
+        h, w = image.shape[:2]
+        dx, dy = int(shift[0]), int(shift[1])
+        x0, y0, x1, y1 = still.window
+        x0, y0, x1, y1 = x0 + dx, y0 + dy, x1 + dx, y1 + dy
+        if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+            return None
+        diff = cv2.absdiff(image[y0:y1, x0:x1], still.pixels)
+        # (the blocks' means by an area resize at a whole factor, 3x faster than at any other: a grid of whole blocks
+        # centred on the window, its rim of less than a block left out)
+        side = max(-(-max(x1 - x0, y1 - y0) // max(opt.still_blocks, 1)), 1)
+        bw, bh = max((x1 - x0) // side, 1), max((y1 - y0) // side, 1)
+        cx, cy = max((x1 - x0 - bw * side) // 2, 0), max((y1 - y0 - bh * side) // 2, 0)
+        grid = diff[cy : cy + bh * side, cx : cx + bw * side]
+        change = float(cv2.resize(grid, (bw, bh), interpolation=cv2.INTER_AREA).max())
+        if change > opt.still_diff:
+            log.debug("still face? moved %.2f working px, a block changed by %.1f levels: run", residual, change)
+            return None
+        log.debug("still face: moved %.2f working px, a block changed by %.1f levels: reused", residual, change)
+        still.reused += 1
+        self.stats.still += 1
+        detail = self._details.get(face_id)
+        if detail is not None:  # (the debug overlays': where the ROI has the face now)
+            move = np.array([x0 - detail.window[0], y0 - detail.window[1]], np.float32)
+            self._details[face_id] = replace(
+                detail, search=detail.search + move, polygon=detail.polygon + move, window=(x0, y0, x1, y1)
+            )
+        out = np.zeros((h, w), np.float32)
+        if still.worn:
+            self.stats.worn += 1
+            if still.mask is not None:
+                out[y0:y1, x0:x1] = still.mask
+        else:
+            self.stats.bare += 1
         return out
 
     def detail(self, face_id: int = 0) -> SegmentDetail | None:
@@ -856,7 +960,7 @@ class MaskSegmenter:
         samples = [lab[other]]
         probe = self._probe_pixels(image, lm, poly)
         if probe is not None:
-            samples.append(cv2.cvtColor(probe.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3))
+            samples.append(cv2.cvtColor(probe.reshape(1, -1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3))
         return ColourModel(lab[inner > 0], np.concatenate(samples), shading_free=self.options.shading_free)
 
     # ------------------------------------------------------------------ pieces
@@ -1024,7 +1128,7 @@ class MaskSegmenter:
         pixels = self._probe_pixels(image, lm, poly)
         if pixels is None:
             return None
-        lab = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
+        lab = cv2.cvtColor(pixels.reshape(1, -1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
         lab[:, 0] *= self.options.lightness_weight
         return np.median(lab, axis=0).astype(np.float32)
 
