@@ -27,6 +27,8 @@ from unmask_video.landmark_sets import STABLE_FACE
 from unmask_video.stages import FaceROI, Image
 
 _STABLE = np.asarray(STABLE_FACE)
+#: The registration works on the band above the mask resized to about this many pixels a face.
+_REGISTER_FACE_PX = 160.0
 
 
 @dataclass
@@ -142,14 +144,20 @@ class SteadyFace:
         shifted = matrix.copy()
         shifted[:, 2] -= (x0, y0)
         was = cv2.warpAffine(last.seen, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        now = seen[y0:y1, x0:x1]
+        scale = min(1.0, _REGISTER_FACE_PX / max(size, 1.0))  # (at about 160 px a face: the cost bounded)
+        if scale < 1.0:
+            cells = (max(int(round((x1 - x0) * scale)), 8), max(int(round((y1 - y0) * scale)), 8))
+            now, was = (cv2.resize(a, cells, interpolation=cv2.INTER_AREA) for a in (now, was))
         try:
             _, warp = cv2.findTransformECC(
-                seen[y0:y1, x0:x1].astype(np.float32), was.astype(np.float32), np.eye(2, 3, dtype=np.float32),
-                cv2.MOTION_TRANSLATION, (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4), None, 5,
+                now.astype(np.float32), was.astype(np.float32), np.eye(2, 3, dtype=np.float32),
+                cv2.MOTION_TRANSLATION, (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-3), None, 3,
             )
         except cv2.error:  # (no convergence: a flat band)
             return matrix, False
-        shift = -warp[:, 2]  # (ECC maps this frame's band onto the carried past's: the frame moved the other way)
+        # (ECC maps this frame's band onto the carried past's: the frame moved the other way)
+        shift = -warp[:, 2] * np.float32([(x1 - x0) / now.shape[1], (y1 - y0) / now.shape[0]])
         if float(np.hypot(*shift)) > 0.03 * size:
             return matrix, False
         out = matrix.copy()
