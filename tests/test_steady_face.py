@@ -52,9 +52,9 @@ def test_a_moving_head_or_a_new_track_is_not_averaged(reference_landmarks):
     steady = SteadyFace()
     first = _noisy(seen, 0)
     steady(1, 0, _roi(reference_landmarks, seen), first)
-    fast = _noisy(seen, 1)  # the head moved 0.1 face widths in a frame: its past has (almost) no weight
+    fast = _noisy(seen, 1)  # the head moved 0.2 face widths in a frame: its past has (almost) no weight
     size = float(np.ptp(reference_landmarks[:, 0]))
-    out = steady(1, 1, _roi(reference_landmarks, seen, 0.1 * size), fast)
+    out = steady(1, 1, _roi(reference_landmarks, seen, 0.2 * size), fast)
     assert np.abs(out.astype(int) - fast).max() <= 1
     other = _noisy(seen, 2)
     assert steady(2, 2, _roi(reference_landmarks, seen), other) is other  # another track: its own past
@@ -73,3 +73,53 @@ def test_only_the_mask_is_averaged(reference_landmarks):
     out = [steady(1, k, _roi(reference_landmarks, seen, mask=mask), image) for k, image in enumerate(raw)]
     assert np.array_equal(out[-1][:160], raw[-1][:160])
     assert np.abs(out[-1][200:].astype(float) - 128).mean() < 0.7 * np.abs(raw[-1][200:].astype(float) - 128).mean()
+
+
+def _texture(seed: int = 0) -> np.ndarray:
+    import cv2
+
+    noise = np.random.default_rng(seed).uniform(0, 255, (320, 320, 3)).astype(np.float32)
+    return np.clip(cv2.GaussianBlur(noise, (0, 0), 3) * 4 - 384, 0, 255).astype(np.uint8)
+
+
+def _moved(image: np.ndarray, d: int) -> np.ndarray:
+    """``image`` moved by ``d`` pixels right and down (as ``_roi`` moves the landmarks)."""
+    return np.roll(image, (d, d), axis=(0, 1))
+
+
+def test_a_landmark_jump_the_frame_does_not_show_is_not_followed(reference_landmarks):
+    """A still head whose landmarks (and so the warped face) jump by 2 px and stay there: the rebuilt face is held
+    where the frame's own motion (none) puts it (within ``hold``: 0.03 of this 130 px face, 4 px); without the
+    registration the output goes with the landmarks."""
+    seen = _texture()
+    mask = np.zeros((320, 320), np.float32)
+    mask[160:, :] = 1.0  # (the face is seen above the mask)
+
+    def run(options: SteadyOptions) -> list[np.ndarray]:
+        steady = SteadyFace(options)
+        outs = []
+        for k in range(10):
+            jump = 2 if k >= 4 else 0
+            outs.append(steady(1, k, _roi(reference_landmarks, seen, float(jump), mask=mask), _moved(seen, jump)))
+        return outs
+
+    def off_by(image: np.ndarray) -> float:  # (from the frame, inside the mask)
+        return float(np.abs(image[170:310, 20:300].astype(float) - seen[170:310, 20:300]).mean())
+
+    held, followed = run(SteadyOptions(hold=0.03)), run(SteadyOptions(register=False))
+    moved = off_by(_moved(seen, 2))
+    assert all(off_by(image) < 0.15 * moved for image in held[4:]), [round(off_by(i), 2) for i in held]
+    assert off_by(followed[-1]) > 0.5 * moved
+
+
+def test_a_motion_the_frame_shows_is_followed(reference_landmarks):
+    """The head moves by 2 px a frame (frame, landmarks and rebuilt face alike): the output goes with it."""
+    base = _texture(1)
+    mask = np.zeros((320, 320), np.float32)
+    mask[160:, :] = 1.0
+    steady = SteadyFace()
+    for k in range(8):
+        frame = _moved(base, 2 * k)
+        out = steady(1, k, _roi(reference_landmarks, frame, float(2 * k), mask=mask), frame)
+        inner = (slice(170, 310), slice(40, 280))
+        assert np.abs(out[inner].astype(float) - frame[inner]).mean() < 3.0, k

@@ -5,6 +5,13 @@ fill beside the jaw, the colour statistics of the ring around a mask whose outli
 face's rebuilt ROI is mixed with the last one carried onto it by the similarity of the landmarks FaceMesh sees
 steadily (:data:`~unmask_video.landmark_sets.STABLE_FACE`): an exponential average whose weight of the past falls
 with the head's speed, so that a moving head is followed without a trail.
+
+FaceMesh's landmarks around a mask jump by a pixel or two from frame to frame where the head does not move (their
+guess under the mask changes with the mask's folds and print), and the warp, so the whole rebuilt face, jumps with
+them; the past carried by the same landmarks jumped too, so averaging did not steady it. The past's map is therefore
+registered onto the frame itself where the face is seen, above the mask (:meth:`SteadyFace._registered`), and the
+rebuilt face is held where the frame's own motion puts it, up to :attr:`SteadyOptions.hold` away from where the
+landmarks put it (:meth:`SteadyFace._shifted`).
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from unmask_video.landmark_sets import STABLE_FACE
 from unmask_video.stages import FaceROI, Image
 
 _STABLE = np.asarray(STABLE_FACE)
+#: The registration works on the band above the mask resized to about this many pixels a face.
+_REGISTER_FACE_PX = 160.0
 
 
 @dataclass
@@ -28,11 +37,12 @@ class SteadyOptions:
 
     #: Weight of the past for a still head (0: off). Quality benchmark, 8 clips x 20 frames, true mask: 0.7 / 0.9 /
     #: 0.95 with ``speed`` 0.1 gave TDE 4.16 / 4.15 against 4.51 without (Telea 5.17), but the lips and jaw doubled
-    #: in lp_d12's fast turns; 0.9 with 0.03: 4.21, no trail seen.
+    #: in lp_d12's fast turns; 0.9 with 0.03: 4.21, no trail seen (the landmarks' map, before ``register``).
     weight: float = 0.9
-    #: Head speed (root-mean-square motion of the steady landmarks, face widths per frame) at which the past's
-    #: weight has fallen to 1/e of ``weight``.
-    speed: float = 0.03
+    #: Head speed (root-mean-square motion of the steady landmarks, face widths per frame; with ``register``, as the
+    #: registered map moves them) at which the past's weight has fallen to 1/e of ``weight``. With the registration
+    #: 0.05 (TDE 4.16 -> 4.14, lp_d12 11.05 -> 10.98, no doubling seen in its turns); 0.08: 4.14.
+    speed: float = 0.05
     #: The landmarks the past is carried by (a least-squares affine map): "stable", those FaceMesh sees steadily above
     #: a mask, or "all" (the guesses under the mask jitter: TDE 4.36 instead of 4.19 at weight 0.9, speed 0.05).
     points: str = "stable"
@@ -41,6 +51,16 @@ class SteadyOptions:
     change: float = 24.0
     #: A track not rebuilt for more than this many frames starts afresh.
     gap: int = 3
+    #: Register the past's map (the landmarks') onto the frame: the translation (ECC) that best lays the last frame's
+    #: pixels on this one's in a band above the mask, of ``register_band`` face sizes; the head's speed is then that
+    #: of the registered map. (ECC with a Euclidean motion: no better; a band of 0.15 / 0.4: TDE 4.15 / 4.19.)
+    register: bool = True
+    register_band: float = 0.25
+    #: With ``register``: the rebuilt face (on the mask) is moved by the registered motion's difference from the
+    #: landmarks' motion, summed over the frames, up to this fraction of the face's size (0: off): a landmark jump
+    #: that the frame does not show is not followed, a drift beyond it is. (0.015 / 0.02: as 0.01 within 0.01 TDE;
+    #: an offset leaking back to 0 by 10 % / 30 % a frame: worse, 4.18 / 4.20.)
+    hold: float = 0.01
 
 
 @dataclass
@@ -65,10 +85,12 @@ class SteadyFace:
     def __init__(self, options: SteadyOptions | None = None) -> None:
         self.options = options or SteadyOptions()
         self._last: dict[int, _Last] = {}
+        self._held: dict[int, np.ndarray] = {}  # per track: the rebuilt face's offset from the landmarks' (x, y)
         self._points = _STABLE if self.options.points == "stable" else slice(None)
 
     def reset(self) -> None:
         self._last.clear()
+        self._held.clear()
 
     def __call__(
         self, track: int, frame: int, roi: FaceROI, rebuilt: Image, region: tuple[slice, slice] | None = None
@@ -84,13 +106,92 @@ class SteadyFace:
         out = rebuilt
         seen = cv2.cvtColor(roi.image, cv2.COLOR_RGB2GRAY)
         if last is not None and 0 < frame - last.frame <= o.gap and last.image.shape[2:] == rebuilt.shape[2:]:
-            speed = float(np.sqrt(np.mean(np.sum((points - last.points) ** 2, axis=1)))) / face_size_px(roi.landmarks)
+            size = face_size_px(roi.landmarks)
+            matrix = _affine(last.points - last.origin, points - origin)
+            moved = points  # (the steady landmarks where the head's motion since the last frame puts them)
+            registered = False
+            if matrix is not None and o.register:
+                matrix, registered = self._registered(matrix, last, seen, roi.mask, size)
+                if registered:
+                    moved = (last.points - last.origin) @ matrix[:, :2].T + matrix[:, 2] + origin
+            if o.register and o.hold > 0:
+                out = rebuilt = self._hold(track, rebuilt, roi.mask, region, (moved - points).mean(axis=0) if registered else None,
+                                           o.hold * size)  # fmt: skip
+            speed = float(np.sqrt(np.mean(np.sum((moved - last.points) ** 2, axis=1)))) / size
             weight = o.weight * math.exp(-speed / max(o.speed, 1e-9))
-            if weight > 0.01:
-                matrix = _affine(last.points - last.origin, points - origin)
-                if matrix is not None:
-                    out = self._mix(rebuilt, seen, roi.mask, last, matrix, weight, region)
+            if weight > 0.01 and matrix is not None:
+                out = self._mix(rebuilt, seen, roi.mask, last, matrix, weight, region)
+        else:
+            self._held.pop(track, None)
         self._last[track] = _Last(frame, points, origin, out, seen)
+        return out
+
+    def _registered(
+        self, matrix: np.ndarray, last: _Last, seen: Image, mask: np.ndarray, size: float
+    ) -> tuple[np.ndarray, bool]:
+        """``matrix`` (the past's map onto this ROI, 2 x 3) with the translation added that best lays the last frame's
+        pixels, carried by it, on this frame's (``seen``, grey) in a band of ``register_band`` face sizes above the
+        ``mask``, and True; ``(matrix, False)`` where none is found (no band, ECC fails or moves it by more than 3 % of
+        the face's ``size``)."""
+        rows = np.flatnonzero((mask > 0.5).any(axis=1))
+        if not len(rows):
+            return matrix, False
+        cols = np.flatnonzero((mask > 0.5).any(axis=0))
+        y0, y1 = max(int(rows[0]) - int(self.options.register_band * size), 0), int(rows[0])
+        x0, x1 = int(cols[0]), int(cols[-1]) + 1
+        if y1 - y0 < 16 or x1 - x0 < 16:
+            return matrix, False
+        shifted = matrix.copy()
+        shifted[:, 2] -= (x0, y0)
+        was = cv2.warpAffine(last.seen, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        now = seen[y0:y1, x0:x1]
+        scale = min(1.0, _REGISTER_FACE_PX / max(size, 1.0))  # (at about 160 px a face: the cost bounded)
+        if scale < 1.0:
+            cells = (max(int(round((x1 - x0) * scale)), 8), max(int(round((y1 - y0) * scale)), 8))
+            now, was = (cv2.resize(a, cells, interpolation=cv2.INTER_AREA) for a in (now, was))
+        try:
+            _, warp = cv2.findTransformECC(
+                now.astype(np.float32), was.astype(np.float32), np.eye(2, 3, dtype=np.float32),
+                cv2.MOTION_TRANSLATION, (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-3), None, 3,
+            )
+        except cv2.error:  # (no convergence: a flat band)
+            return matrix, False
+        # (ECC maps this frame's band onto the carried past's: the frame moved the other way)
+        shift = -warp[:, 2] * np.float32([(x1 - x0) / now.shape[1], (y1 - y0) / now.shape[0]])
+        if float(np.hypot(*shift)) > 0.03 * size:
+            return matrix, False
+        out = matrix.copy()
+        out[:, 2] += shift
+        return out, True
+
+    def _hold(
+        self, track: int, rebuilt: Image, mask: np.ndarray, region: tuple[slice, slice] | None,
+        step: np.ndarray | None, reach: float,
+    ) -> Image:
+        """``rebuilt`` moved on its ``mask`` by the track's offset from the landmarks' placement: the last offset plus
+        ``step`` (the registered motion less the landmarks', x y pixels; None: not known, the offset halves), at most
+        ``reach`` pixels long."""
+        held = self._held.get(track, np.zeros(2, np.float32))
+        held = held + step if step is not None else 0.5 * held
+        length = float(np.hypot(*held))
+        if length > reach:
+            held = held * (reach / length)
+        self._held[track] = held.astype(np.float32)
+        return self._shifted(rebuilt, mask, held, region) if float(np.hypot(*held)) > 0.05 else rebuilt
+
+    @staticmethod
+    def _shifted(rebuilt: Image, mask: np.ndarray, shift: np.ndarray, region: tuple[slice, slice] | None) -> Image:
+        """``rebuilt`` moved by ``shift`` (x, y pixels) on its ``mask`` (float, [0, 1]; as it is elsewhere) inside
+        ``region`` (None: the whole ROI)."""
+        h, w = rebuilt.shape[:2]
+        rows, cols = region if region is not None else (slice(0, h), slice(0, w))
+        move = np.float32([[1, 0, shift[0] - cols.start], [0, 1, shift[1] - rows.start]])
+        # (read from the whole ROI: what moves into the region from beside it is its own)
+        moved = cv2.warpAffine(rebuilt, move, (cols.stop - cols.start, rows.stop - rows.start), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        weight = mask[rows, cols]
+        out = rebuilt.copy()
+        out[rows, cols] = cv2.blendLinear(moved, rebuilt[rows, cols], weight, 1.0 - weight)
         return out
 
     def _mix(
