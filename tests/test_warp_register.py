@@ -7,6 +7,7 @@ import numpy as np
 
 from tests.test_warp import astronaut, lower_face_and_neck, psnr
 from unmask_video import landmark_sets
+from unmask_video import warp as warp_module
 from unmask_video.warp import ReferenceWarper, WarpOptions
 from unmask_video.warp_register import residual_shift
 
@@ -69,3 +70,29 @@ def test_landmarks_placed_high_over_a_mask_are_registered_down_from_a_tracks_fir
     assert low._offsets.get(0, np.zeros(2))[1] == 0.0
     warper.reset(0)
     assert 0 not in warper._offsets and 0 not in warper._register_seen
+
+
+def test_a_track_is_measured_every_frame_at_first_then_every_few(monkeypatch) -> None:
+    image, lm, mask, _ = _scene()
+    calls: list[int] = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return residual_shift(*args, **kwargs)
+
+    monkeypatch.setattr(warp_module, "residual_shift", counted)
+    options = WarpOptions(frame_min_cutoff=0.0, register_every=3)
+    warper = ReferenceWarper(image, lm, options)
+    high = lm - np.float32([0.0, 3.0])
+    per_frame = []
+    for _ in range(20):
+        before = len(calls)
+        warper.warp(high, image.shape[:2], track=0, image=image, mask=mask)
+        per_frame.append(len(calls) - before)
+    first = warper._register_samples()
+    assert first == 8 and per_frame[:first] == [1] * first  # (25 frames' median: 8 measures, the first 8 frames)
+    assert sum(per_frame[first:]) == len(range(first, 20, 3))
+    warper.reset(0)  # a new track is measured at once again
+    before = len(calls)
+    warper.warp(high, image.shape[:2], track=0, image=image, mask=mask)
+    assert len(calls) == before + 1

@@ -342,8 +342,11 @@ class WarpOptions:
     #: 24.19 -> 24.70 dB, cast 1.44 -> 1.18 (lp_d3 3.50 -> 1.74, lp_d12 2.76 -> 2.88), TDE 4.28 -> 4.24
     #: (benchmarks/README.md, issue 11, reg20).
     register: float = 1.0
-    #: The registration's estimate per track: the median of the last this many frames' measures.
+    #: The registration's estimate per track: the median of the measures of its last this many frames.
     register_window: int = 25
+    #: Once a track has ``register_every`` measures, only every this many frames is measured (the median over 25
+    #: frames moves slowly; each measure is a warp of the band and a search: about half the warp stage's cost).
+    register_every: int = 3
     #: The held translation follows that estimate only once it differs by more than this many face heights (about
     #: 0.75 px on a 250 px face: a measure that wanders by a fraction of a pixel does not move the warp every frame).
     register_hold: float = 0.003
@@ -680,6 +683,7 @@ class ReferenceWarper:
         self._jaw_weights = jaw_w
         #: Per face track: the registration's last measures (held translation plus the frame's reading), newest last.
         self._register_seen: dict[int, list[float]] = {}
+        self._register_frames: dict[int, int] = {}  # per face track: frames warped since it started
         #: Per face track: the registration's held translation (:attr:`WarpOptions.register`; times its gain, added
         #: to the control points).
         self._offsets: dict[int, np.ndarray] = {}
@@ -773,6 +777,7 @@ class ReferenceWarper:
             self._jaw.reset()
             self._offsets.clear()
             self._register_seen.clear()
+            self._register_frames.clear()
         else:
             self._places.pop(track, None)
             self._poses.pop(track, None)
@@ -782,6 +787,7 @@ class ReferenceWarper:
             self._jaw.reset(track)
             self._offsets.pop(track, None)
             self._register_seen.pop(track, None)
+            self._register_frames.pop(track, None)
 
     def _smoothed(self, landmarks: np.ndarray, points: np.ndarray, track: int) -> np.ndarray:
         """``points`` with their shape in the face's rigid frame averaged over the track's frames."""
@@ -1015,7 +1021,7 @@ class ReferenceWarper:
         tps = self.fit(lm, track, control, move)
         scale = 1.0 / (1 << level)
         registering = self.options.register > 0 and image is not None and mask is not None and track is not None
-        if registering:
+        if registering and self._register_due(track):
             self._register(lm, image, mask, track, tps, level, face)
         # (the registration's translation moves every control point alike: the spline read that much up the picture)
         dx, dy = self._offset(track)
@@ -1050,6 +1056,18 @@ class ReferenceWarper:
         """The (x, y) translation the registration adds to the track's control points (its gain applied)."""
         held = self._offsets.get(track) if track is not None else None
         return np.zeros(2) if held is None else self.options.register * held
+
+    def _register_samples(self) -> int:
+        """How many measures a track's estimate is the median of: its last ``register_window`` frames' (at least 5)."""
+        return max(int(self.options.register_window) // max(int(self.options.register_every), 1), 5)
+
+    def _register_due(self, track: int) -> bool:
+        """Whether this frame of ``track`` is measured: every frame until it has :meth:`_register_samples` measures
+        (a new face is registered at once), then every ``register_every`` frames."""
+        count = self._register_frames.get(track, 0)
+        self._register_frames[track] = count + 1
+        every = max(int(self.options.register_every), 1)
+        return len(self._register_seen.get(track, ())) < self._register_samples() or count % every == 0
 
     def _register(
         self, lm: np.ndarray, image: np.ndarray, mask: np.ndarray, track: int, tps: TPS, level: int,
@@ -1086,7 +1104,7 @@ class ReferenceWarper:
         held = self._offsets.get(track, np.zeros(2))
         seen = self._register_seen.setdefault(track, [])
         seen.append(float(self.options.register * held[1] + shift[1]))
-        del seen[: -max(int(self.options.register_window), 1)]
+        del seen[: -self._register_samples()]
         # (down the face only: FaceMesh's landmarks above a mask lie higher than on the bare face, never lower; a
         # measure up is the cheeks raised by a smile or a squint, not where the face is)
         target = float(np.clip(np.median(seen), 0.0, _REGISTER_BOUND * height))
