@@ -114,13 +114,15 @@ class SteadyFace:
                 matrix, registered = self._registered(matrix, last, seen, roi.mask, size)
                 if registered:
                     moved = (last.points - last.origin) @ matrix[:, :2].T + matrix[:, 2] + origin
+            given = rebuilt
             if o.register and o.hold > 0:
                 out = rebuilt = self._hold(track, rebuilt, roi.mask, region, (moved - points).mean(axis=0) if registered else None,
                                            o.hold * size)  # fmt: skip
             speed = float(np.sqrt(np.mean(np.sum((moved - last.points) ** 2, axis=1)))) / size
             weight = o.weight * math.exp(-speed / max(o.speed, 1e-9))
             if weight > 0.01 and matrix is not None:
-                out = self._mix(rebuilt, seen, roi.mask, last, matrix, weight, region)
+                # (the hold's moved copy is this call's own: mixed into in place)
+                out = self._mix(rebuilt, seen, roi.mask, last, matrix, weight, region, rebuilt is not given)
         else:
             self._held.pop(track, None)
         self._last[track] = _Last(frame, points, origin, out, seen)
@@ -196,12 +198,12 @@ class SteadyFace:
 
     def _mix(
         self, rebuilt: Image, seen: Image, mask: np.ndarray, last: _Last, matrix: np.ndarray, weight: float,
-        region: tuple[slice, slice] | None,
+        region: tuple[slice, slice] | None, in_place: bool = False,
     ) -> Image:
         """``rebuilt`` mixed with the ``last`` one carried by ``matrix`` on this frame's ``mask`` (float, [0, 1]),
         the past's weight falling to 0 where the frame itself (``seen``) changed by ``change`` levels (a hand
         passing: taken at once, no trail). Outside the mask the blend shows the frame: a past carried there (a hand
-        or hair moving beside the face) would be a trail."""
+        or hair moving beside the face) would be a trail. ``in_place``: ``rebuilt`` is the caller's to change."""
         h, w = rebuilt.shape[:2]
         rows, cols = region if region is not None else (slice(0, h), slice(0, w))
         y0, y1, x0, x1 = rows.start, rows.stop, cols.start, cols.stop
@@ -215,7 +217,8 @@ class SteadyFace:
         differ = cv2.blur(cv2.absdiff(seen[y0:y1, x0:x1], was), (9, 9))
         levels = np.arange(256, dtype=np.float32)
         table = (weight * np.clip(1.0 - levels / self.options.change, 0.0, 1.0)).astype(np.float32)
-        past_weight = cv2.multiply(table[differ], mask[y0:y1, x0:x1], dtype=cv2.CV_32F)
-        out = rebuilt.copy()
+        # (OpenCV's look-up: the same values as numpy's indexing, a third of its time)
+        past_weight = cv2.multiply(cv2.LUT(differ, table), mask[y0:y1, x0:x1], dtype=cv2.CV_32F)
+        out = rebuilt if in_place else rebuilt.copy()
         out[y0:y1, x0:x1] = cv2.blendLinear(now, past, 1.0 - past_weight, past_weight)
         return out
