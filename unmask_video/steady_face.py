@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from unmask_video.blend import grown_mask_box
 from unmask_video.face_units import face_size_px
 from unmask_video.landmark_sets import STABLE_FACE
 from unmask_video.stages import FaceROI, Image
@@ -72,6 +73,18 @@ class _Last:
     seen: np.ndarray  # the ROI of the frame itself (what the camera saw), grey
 
 
+def _on_mask(roi: FaceROI, region: tuple[slice, slice] | None) -> tuple[slice, slice] | None:
+    """``region`` (None: the whole ROI) cut to the box of ``roi``'s mask (None where they do not meet: no mask)."""
+    h, w = roi.mask.shape[:2]
+    box = grown_mask_box(roi.mask, 0, roi.mask_box)
+    if box is None:
+        return None
+    rows, cols = region if region is not None else (slice(0, h), slice(0, w))
+    rows = slice(max(rows.start, box[0].start), min(rows.stop, box[0].stop))
+    cols = slice(max(cols.start, box[1].start), min(cols.stop, box[1].stop))
+    return (rows, cols) if rows.stop > rows.start and cols.stop > cols.start else None
+
+
 def _affine(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
     """The least-squares affine map (2 x 3) of ``source`` points onto ``target`` points."""
     design = np.hstack([source.astype(np.float64), np.ones((len(source), 1))])
@@ -100,12 +113,15 @@ class SteadyFace:
         o = self.options
         if o.weight <= 0:
             return rebuilt
+        # (the past is mixed in, and the face held, only on the mask: outside the mask's box ``rebuilt`` stays as it is)
+        region = _on_mask(roi, region)
         origin = np.array([roi.box.x0, roi.box.y0], np.float32)
         points = (roi.landmarks[self._points] + origin).astype(np.float32)
         last = self._last.get(track)
         out = rebuilt
         seen = cv2.cvtColor(roi.image, cv2.COLOR_RGB2GRAY)
-        if last is not None and 0 < frame - last.frame <= o.gap and last.image.shape[2:] == rebuilt.shape[2:]:
+        if (last is not None and region is not None and 0 < frame - last.frame <= o.gap
+                and last.image.shape[2:] == rebuilt.shape[2:]):  # fmt: skip
             size = face_size_px(roi.landmarks)
             matrix = _affine(last.points - last.origin, points - origin)
             moved = points  # (the steady landmarks where the head's motion since the last frame puts them)
