@@ -123,3 +123,15 @@ def test_a_motion_the_frame_shows_is_followed(reference_landmarks):
         out = steady(1, k, _roi(reference_landmarks, frame, float(2 * k), mask=mask), frame)
         inner = (slice(170, 310), slice(40, 280))
         assert np.abs(out[inner].astype(float) - frame[inner]).mean() < 3.0, k
+
+
+def test_a_lost_tracks_past_is_dropped(reference_landmarks):
+    """A track not rebuilt for longer than ``gap`` frames is forgotten when another is (no ROI kept for the rest of
+    the run)."""
+    seen = np.full((320, 320, 3), 128, np.uint8)
+    steady = SteadyFace(SteadyOptions(gap=3))
+    for track in range(5):
+        steady(track, 0, _roi(reference_landmarks, seen), seen)
+    assert len(steady._last) == 5
+    steady(9, 4, _roi(reference_landmarks, seen), seen)
+    assert set(steady._last) == {9}

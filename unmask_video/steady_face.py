@@ -105,6 +105,13 @@ class SteadyFace:
         self._last.clear()
         self._held.clear()
 
+    def _forget_before(self, frame: int) -> None:
+        """Drop the tracks last rebuilt before ``frame`` (too long ago to be averaged with: a lost face's track, whose
+        kept ROI would otherwise stay in memory for the rest of the run)."""
+        for track in [t for t, last in self._last.items() if last.frame < frame]:
+            del self._last[track]
+            self._held.pop(track, None)
+
     def __call__(
         self, track: int, frame: int, roi: FaceROI, rebuilt: Image, region: tuple[slice, slice] | None = None
     ) -> Image:
@@ -113,6 +120,7 @@ class SteadyFace:
         o = self.options
         if o.weight <= 0:
             return rebuilt
+        self._forget_before(frame - o.gap)
         # (the past is mixed in, and the face held, only on the mask: outside the mask's box ``rebuilt`` stays as it is)
         region = _on_mask(roi, region)
         origin = np.array([roi.box.x0, roi.box.y0], np.float32)
