@@ -96,24 +96,3 @@ def test_a_track_is_measured_every_frame_at_first_then_every_few(monkeypatch) ->
     before = len(calls)
     warper.warp(high, image.shape[:2], track=0, image=image, mask=mask)
     assert len(calls) == before + 1
-
-
-def test_the_necks_points_take_their_share_of_the_registration() -> None:
-    # register_neck: the neck's rows move back by the share of the held translation they do not take;
-    # register_neck_open: the translation they take is cut by the jaw's opening (never below none).
-    image, lm, _, _ = _scene()
-    rows = len(landmark_sets.TPS_CONTROL)
-    warper = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0))
-    warper._offsets[0] = np.array([0.0, 3.0])
-    assert warper._neck_move(0) is None  # (the default: all of it)
-    half = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0, register_neck=0.5))
-    half._offsets[0] = np.array([0.0, 3.0])
-    move = half._neck_move(0)
-    assert move is not None and np.allclose(move[:rows], 0.0) and np.allclose(move[rows:, 1], -1.5)
-    opened = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0, register_neck_open=1.0))
-    opened._offsets[0] = np.array([0.0, 3.0])
-    assert np.allclose(opened._neck_move(0), 0.0)  # (closed: all of it)
-    opened._openings[0] = 1.0
-    assert np.allclose(opened._neck_move(0)[rows:, 1], -1.0)
-    opened._openings[0] = 5.0
-    assert np.allclose(opened._neck_move(0)[rows:, 1], -3.0)

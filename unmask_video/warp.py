@@ -353,15 +353,6 @@ class WarpOptions:
     #: A frame's measure counts only where its minimum is this deep (``residual_shift``'s ``min_depth``): on a band of
     #: hair, a squint or a patterned mask's edge the cost hardly changes with the shift and the measure is noise.
     register_depth: float = 0.1
-    #: The share of the registration's translation the neck's control points (both rings below the jaw) take (1: all
-    #: of it, as the face's; 0: they stay where the landmarks put them).
-    register_neck: float = 1.0
-    #: The neck's control points take the registration's translation less this many times the jaw's opening (never
-    #: less than none; 0: the translation whatever the jaw does): while the jaw opens the chin comes nearer the
-    #: collar, which the translation down would carry the reference's neck over.
-    register_neck_open: float = 0.0
-    #: The neck's control points move up the face by this share of the jaw's drop above them (see ``_JAW_NECK_SHARE``).
-    jaw_neck: float = 1.0
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool = True) -> np.ndarray:
@@ -688,11 +679,8 @@ class ReferenceWarper:
         jaw_w = jaw_weights(self.landmarks, self._src[: len(landmark_sets.TPS_CONTROL)])
         if options.neck_reach > 0:
             roots = jaw_weights(self.landmarks, self.landmarks[list(_NECK_ROOTS)])
-            jaw_w = np.concatenate([jaw_w, *([_JAW_NECK_SHARE * options.jaw_neck * roots] * len(_NECK_RINGS))])
+            jaw_w = np.concatenate([jaw_w, *([_JAW_NECK_SHARE * roots] * len(_NECK_RINGS))])
         self._jaw_weights = jaw_w
-        #: Which control points are the neck's (the rings below the jaw), and per face track the jaw's last opening (px).
-        self._neck_rows = np.arange(len(jaw_w)) >= len(landmark_sets.TPS_CONTROL)
-        self._openings: dict[int, float] = {}
         #: Per face track: the registration's last measures (held translation plus the frame's reading), newest last.
         self._register_seen: dict[int, list[float]] = {}
         self._register_frames: dict[int, int] = {}  # per face track: frames warped since it started
@@ -748,7 +736,6 @@ class ReferenceWarper:
             return None
         down /= height
         opening = self._jaw(mask, chin, down, height, track)
-        self._openings[track] = max(opening, 0.0) * height
         if opening <= 0:
             return None
         return self._jaw_weights[:, None] * (opening * height * down)[None, :]
@@ -791,7 +778,6 @@ class ReferenceWarper:
             self._offsets.clear()
             self._register_seen.clear()
             self._register_frames.clear()
-            self._openings.clear()
         else:
             self._places.pop(track, None)
             self._poses.pop(track, None)
@@ -802,7 +788,6 @@ class ReferenceWarper:
             self._offsets.pop(track, None)
             self._register_seen.pop(track, None)
             self._register_frames.pop(track, None)
-            self._openings.pop(track, None)
 
     def _smoothed(self, landmarks: np.ndarray, points: np.ndarray, track: int) -> np.ndarray:
         """``points`` with their shape in the face's rigid frame averaged over the track's frames."""
@@ -1038,9 +1023,6 @@ class ReferenceWarper:
         registering = self.options.register > 0 and image is not None and mask is not None and track is not None
         if registering and self._register_due(track):
             self._register(lm, image, mask, track, tps, level, face)
-        neck = self._neck_move(track)
-        if neck is not None:
-            tps = self.fit(lm, track, control, neck if move is None else move + neck)
         # (the registration's translation moves every control point alike: the spline read that much up the picture)
         dx, dy = self._offset(track)
         maps = tps_maps(tps, (y1 - y0, x1 - x0), self._step(y1 - y0, x1 - x0), (x0 - dx, y0 - dy), check, scale)
@@ -1074,19 +1056,6 @@ class ReferenceWarper:
         """The (x, y) translation the registration adds to the track's control points (its gain applied)."""
         held = self._offsets.get(track) if track is not None else None
         return np.zeros(2) if held is None else self.options.register * held
-
-    def _neck_move(self, track: int | None) -> np.ndarray | None:
-        """The neck's control points' move ((K, 2)) that takes back the part of the registration's translation they do
-        not follow (``register_neck``, ``register_neck_open``); None: they follow all of it."""
-        o = self.options
-        if track is None or not self._neck_rows.any() or (o.register_neck == 1.0 and o.register_neck_open <= 0):
-            return None
-        offset = self._offset(track)
-        length = float(np.hypot(*offset))
-        if length < 1e-6:
-            return None
-        kept = o.register_neck * max(length - o.register_neck_open * self._openings.get(track, 0.0), 0.0) / length
-        return np.where(self._neck_rows[:, None], (kept - 1.0) * offset[None, :], 0.0)
 
     def _register_samples(self) -> int:
         """How many measures a track's estimate is the median of: its last ``register_window`` frames' (at least 5)."""
