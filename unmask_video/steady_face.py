@@ -2,7 +2,8 @@
 
 The rebuilt lower face changes from frame to frame more than the truth does where the frame's pixels drive it (the
 fill beside the jaw, the colour statistics of the ring around a mask whose outline moves by a pixel or so). Each
-face's rebuilt ROI is mixed with the last one carried onto it by the similarity of the landmarks FaceMesh sees
+face's rebuilt ROI is mixed, on its mask only (beside it the blend shows the frame, where a carried past would be a
+trail), with the last one carried onto it by the similarity of the landmarks FaceMesh sees
 steadily (:data:`~unmask_video.landmark_sets.STABLE_FACE`): an exponential average whose weight of the past falls
 with the head's speed, so that a moving head is followed without a trail.
 
