@@ -172,10 +172,9 @@ def feather_alpha(mask: np.ndarray, width_px: float, notch_reach: float = 0.0) -
     if k > 1:
         # A wide feather is smooth: the dilation and blur cost grows with its width, so they run k times smaller.
         h, w = m.shape
-        hp, wp = -(-h // k) * k, -(-w // k) * k
-        padded = cv2.copyMakeBorder(m8, 0, hp - h, 0, wp - w, cv2.BORDER_REPLICATE)
-        small = cv2.resize(padded, (wp // k, hp // k), interpolation=cv2.INTER_AREA)
-        alpha = cv2.resize(_grown_and_blurred(small, width_px / k), (wp, hp), interpolation=cv2.INTER_LINEAR)
+        small = _shrunk(m8, k)
+        alpha = cv2.resize(_grown_and_blurred(small, width_px / k), (small.shape[1] * k, small.shape[0] * k),
+                           interpolation=cv2.INTER_LINEAR)  # fmt: skip
         alpha = alpha[:h, :w]  # (a view: the padding's rows and columns are never read)
     else:
         alpha = _grown_and_blurred(m8, width_px)
@@ -200,9 +199,7 @@ def shield_notches(alpha: np.ndarray, m8: np.ndarray, width_px: float, reach: fl
         return
     c = max(int(round(radius / _NOTCH_WORK_RADIUS_PX)), 1)
     h, w = m8.shape
-    hp, wp = -(-h // c) * c, -(-w // c) * c
-    padded = cv2.copyMakeBorder(m8, 0, hp - h, 0, wp - w, cv2.BORDER_REPLICATE)
-    small = cv2.resize(padded, (wp // c, hp // c), interpolation=cv2.INTER_AREA) if c > 1 else padded
+    small = _shrunk(m8, c) if c > 1 else m8
     # (only what is all mask at that scale: a pixel the notch's edge crosses counts as notch, so the shield covers
     # the whole notch at full size)
     inside = (small >= 250).astype(np.uint8)
@@ -221,6 +218,15 @@ def shield_notches(alpha: np.ndarray, m8: np.ndarray, width_px: float, reach: fl
         part = cv2.resize(part, (part.shape[1] * c, part.shape[0] * c), interpolation=cv2.INTER_LINEAR)
     region = alpha[rows, cols]
     cv2.multiply(region, np.float32(1.0) - part[: region.shape[0], : region.shape[1]], dst=region)
+
+
+def _shrunk(m8: np.ndarray, k: int) -> np.ndarray:
+    """The 8-bit map ``m8`` shrunk by the whole factor ``k`` (area means), its edge rows and columns repeated up to a
+    multiple of ``k`` first: pixel ``(i, j)`` of the result covers ``m8[k*i : k*i + k, k*j : k*j + k]``."""
+    h, w = m8.shape
+    hp, wp = -(-h // k) * k, -(-w // k) * k
+    padded = cv2.copyMakeBorder(m8, 0, hp - h, 0, wp - w, cv2.BORDER_REPLICATE)
+    return cv2.resize(padded, (wp // k, hp // k), interpolation=cv2.INTER_AREA)
 
 
 def _grown_and_blurred(m8: np.ndarray, width_px: float) -> np.ndarray:
