@@ -344,8 +344,9 @@ class WarpOptions:
     register: float = 1.0
     #: The registration's estimate per track: the median of the measures of its last this many frames.
     register_window: int = 25
-    #: Once a track has ``register_every`` measures, only every this many frames is measured (the median over 25
-    #: frames moves slowly; each measure is a warp of the band and a search: about half the warp stage's cost).
+    #: Once a track has the measures of its first frames (``register_window`` / this, at least 5), only every this
+    #: many frames is measured (the median over 25 frames moves slowly; each measure is a warp of the band and a
+    #: search: about half the warp stage's cost).
     register_every: int = 3
     #: The held translation follows that estimate only once it differs by more than this many face heights (about
     #: 0.75 px on a 250 px face: a measure that wanders by a fraction of a pixel does not move the warp every frame).
@@ -937,17 +938,16 @@ class ReferenceWarper:
         track: int | None = None,
         scale: float = 1.0,
         control: np.ndarray | None = None,
-        move: np.ndarray | None = None,
     ) -> tuple[np.ndarray, ...]:
         """The (h, w) float32 ``map_x``, ``map_y`` for ``cv2.remap``: the reference position of each pixel
         (and its Jacobian determinant with ``jacobian``; see :func:`tps_maps`).
 
         ``shape`` is the (h, w) of the region mapped and ``origin`` its top-left (x, y) in the
         landmarks' coordinates; ``scale`` multiplies the maps (see :func:`tps_maps`), ``control`` is passed to
-        :meth:`fit`, and so is ``move``.
+        :meth:`fit`.
         """
         h, w = int(shape[0]), int(shape[1])
-        return tps_maps(self.fit(landmarks, track, control, move), (h, w), self._step(h, w), origin, jacobian, scale)
+        return tps_maps(self.fit(landmarks, track, control), (h, w), self._step(h, w), origin, jacobian, scale)
 
     def _level(self, landmarks: np.ndarray, target: float | None = None) -> int:
         """The pyramid level to sample: the smallest whose face is still at least the target's size (``target``:
