@@ -192,8 +192,8 @@ class SteadyFace:
         return out, True
 
     def _hold(
-        self, track: int, rebuilt: Image, mask: np.ndarray, region: tuple[slice, slice] | None,
-        step: np.ndarray | None, reach: float,
+        self, track: int, rebuilt: Image, mask: np.ndarray, region: tuple[slice, slice], step: np.ndarray | None,
+        reach: float,
     ) -> Image:
         """``rebuilt`` moved on its ``mask`` by the track's offset from the landmarks' placement: the last offset plus
         ``step`` (the registered motion less the landmarks', x y pixels; None: not known, the offset halves), at most
@@ -207,11 +207,10 @@ class SteadyFace:
         return self._shifted(rebuilt, mask, held, region) if float(np.hypot(*held)) > 0.05 else rebuilt
 
     @staticmethod
-    def _shifted(rebuilt: Image, mask: np.ndarray, shift: np.ndarray, region: tuple[slice, slice] | None) -> Image:
+    def _shifted(rebuilt: Image, mask: np.ndarray, shift: np.ndarray, region: tuple[slice, slice]) -> Image:
         """``rebuilt`` moved by ``shift`` (x, y pixels) on its ``mask`` (float, [0, 1]; as it is elsewhere) inside
-        ``region`` (None: the whole ROI)."""
-        h, w = rebuilt.shape[:2]
-        rows, cols = region if region is not None else (slice(0, h), slice(0, w))
+        ``region`` of the ROI."""
+        rows, cols = region
         move = np.float32([[1, 0, shift[0] - cols.start], [0, 1, shift[1] - rows.start]])
         # (read from the whole ROI: what moves into the region from beside it is its own)
         moved = cv2.warpAffine(rebuilt, move, (cols.stop - cols.start, rows.stop - rows.start), flags=cv2.INTER_LINEAR,
@@ -223,14 +222,13 @@ class SteadyFace:
 
     def _mix(
         self, rebuilt: Image, seen: Image, mask: np.ndarray, last: _Last, matrix: np.ndarray, weight: float,
-        region: tuple[slice, slice] | None, in_place: bool = False,
+        region: tuple[slice, slice], in_place: bool = False,
     ) -> Image:
         """``rebuilt`` mixed with the ``last`` one carried by ``matrix`` on this frame's ``mask`` (float, [0, 1]),
         the past's weight falling to 0 where the frame itself (``seen``) changed by ``change`` levels (a hand
         passing: taken at once, no trail). Outside the mask the blend shows the frame: a past carried there (a hand
         or hair moving beside the face) would be a trail. ``in_place``: ``rebuilt`` is the caller's to change."""
-        h, w = rebuilt.shape[:2]
-        rows, cols = region if region is not None else (slice(0, h), slice(0, w))
+        rows, cols = region
         y0, y1, x0, x1 = rows.start, rows.stop, cols.start, cols.stop
         shifted = matrix.copy()
         shifted[:, 2] -= (x0, y0)  # (the past carried onto the region only)
