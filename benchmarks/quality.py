@@ -162,7 +162,7 @@ def load_clip(path: Path, frames: int, index: int, duplicates: bool = False) -> 
                 # A mask is worn in the picture, not over the clip's letterbox bars (they stay black).
                 mask = np.where(bars, 0.0, mask).astype(np.float32)
                 masked = np.where(bars[..., None], truth, masked)
-            if repeats.repeats(truth) and duplicates and len(clip.truth) > 1:
+            if duplicates and repeats.repeats(truth) and len(clip.truth) > 1:
                 # (the drawing of the frame repeated, over this frame's own decoded pixels)
                 drawn = clip.masked[-1].astype(np.int16) - clip.truth[-1]
                 masked = np.clip(truth + drawn, 0, 255).astype(np.uint8)
