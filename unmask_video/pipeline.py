@@ -307,9 +307,11 @@ class FramePipeline:
                 for (_, roi, _), (small, crop), rebuilt in zip(jobs, shrunk, filled)
             ]
         if len(batch.tracks) == len(jobs):
+            # (each rebuilt ROI is this call's own: the reconstructors give a new array per face, and the
+            # averaging keeps it as the track's past, changed in place)
             with self.timer("blend"):  # (the blend's input averaged over time: counted with it)
                 filled = [
-                    self._steady(track, batch.first_frame + index, roi, rebuilt, self._blend_region(roi))
+                    self._steady(track, batch.first_frame + index, roi, rebuilt, self._blend_region(roi), own=True)
                     for track, (index, roi, _), rebuilt in zip(batch.tracks, jobs, filled)
                 ]
         for (index, roi, detail), rebuilt in zip(jobs, filled):
