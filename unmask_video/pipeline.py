@@ -137,6 +137,16 @@ class FramePipeline:
         self.reconstructor = check_reconstructor(reconstructor)
         with self.timer("reference"):
             reference_landmarks = detect_reference_landmarks(reference_image)
+
+        def build_warper() -> ReferenceWarper:
+            with self.timer("reference"):
+                return ReferenceWarper(reference_image, reference_landmarks, self.options.warp)
+
+        # The warper's set-up (the reference's matte and pyramid: 60-250 ms) runs on a thread of its own, overlapping
+        # the checks of the reference below and the first frames' decode, landmarks and mask; the first warp waits
+        # for it (its errors are raised there).
+        self._warper = BackgroundCall(build_warper, "reference")
+        with self.timer("reference"):
             if lower_face_looks_covered(reference_image, reference_landmarks):
                 # A heuristic that also flags about 1 bare face in 7 (beards, shadows): said, not enforced.
                 log.warning(
@@ -146,14 +156,6 @@ class FramePipeline:
             advice = self.options.reference_advice
             for line in photo_advice(reference_landmarks, advice) if advice is not None else []:
                 log.warning("%s", line)
-
-        def build_warper() -> ReferenceWarper:
-            with self.timer("reference"):
-                return ReferenceWarper(reference_image, reference_landmarks, self.options.warp)
-
-        # The warper's set-up (the reference's matte and pyramid: 60-250 ms) runs on a thread of its own, overlapping
-        # the first frames' decode, landmarks and mask; the first warp waits for it (its errors are raised there).
-        self._warper = BackgroundCall(build_warper, "reference")
         #: The reference's landmarks while the video's face size is still to be compared with its (once, on the
         #: first masked face); None once done or when there is no advice to give.
         self._size_unchecked: np.ndarray | None = (
