@@ -679,3 +679,13 @@ def test_the_neck_lags_the_heads_quick_moves_and_follows_slow_ones() -> None:
     off = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0, neck_lag=0.0))
     off._neck_lag_move(lm, (0, 0), track=0)
     assert off._neck_lag_move(lm, (0, 50), track=0) is None
+
+
+def test_a_jump_no_head_makes_restarts_the_necks_lag() -> None:
+    # A cut, or a face warped again after frames without a mask: the head far from its last place starts afresh.
+    image, lm = astronaut()
+    warper = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0))
+    height = float(np.hypot(*(lm[landmark_sets.FACE_HEIGHT[1]] - lm[landmark_sets.FACE_HEIGHT[0]])))
+    warper._neck_lag_move(lm, (0, 0), track=0)
+    assert warper._neck_lag_move(lm, (0, int(0.1 * height)), track=0) is not None  # a quick nod: the neck lags
+    assert warper._neck_lag_move(lm, (int(0.5 * height), int(0.1 * height)), track=0) is None  # a jump: none

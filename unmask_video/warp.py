@@ -382,6 +382,10 @@ def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool
 #: drop with it, and the reference's neck carried with the head put lit skin where the frame shows the chin's shadow
 #: and the collar (lp_d12 on the quality benchmark, benchmarks/README.md: issue 11, cast19).
 _JAW_NECK_SHARE = -1.0
+#: A head's centre that moves more than this many face heights from one warped frame of its track to the next has not
+#: moved: the picture changed (a cut) or frames without a mask passed; the neck's lag (``neck_lag``) starts afresh.
+#: (lp_d12, a quick talker, moves at most 0.1 a frame.)
+_NECK_JUMP = 0.25
 #: The registration's translation (``WarpOptions.register``) stays within this many face heights.
 _REGISTER_BOUND = 0.015
 #: The frame rate the rigid-frame filter assumes (``WarpOptions.frame_min_cutoff``).
@@ -699,8 +703,9 @@ class ReferenceWarper:
         #: Per face track: the registration's held translation (:attr:`WarpOptions.register`; times its gain, added
         #: to the control points).
         self._offsets: dict[int, np.ndarray] = {}
-        #: Per face track: where (picture x, y) the torso has followed the head's centre to (``neck_lag``).
-        self._torsos: dict[int, np.ndarray] = {}
+        #: Per face track: where (picture x, y) the torso has followed the head's centre to (``neck_lag``), and where
+        #: the head's centre was on the track's last frame.
+        self._torsos: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         #: How much of the head's lead on the torso each control point takes back: the neck's rings, by their depth.
         self._lag_weights = np.concatenate([np.zeros(len(landmark_sets.TPS_CONTROL)), *(
             [np.full(len(_NECK_ROOTS), r) for r in _NECK_RINGS] if options.neck_reach > 0 else [])])
@@ -766,12 +771,16 @@ class ReferenceWarper:
             return None
         # (the head's place in the picture: its stable landmarks', which FaceMesh sees above the mask)
         head = lm[list(landmark_sets.STABLE_FACE)].mean(axis=0) + np.asarray(origin, np.float64)
-        torso = self._torsos.get(track, head)
+        height = _face_axes(lm)[1]
+        torso, last = self._torsos.get(track, (head, head))
+        # (a jump no head makes in a frame: a cut, or the track warped again after frames without a mask; start afresh)
+        if float(np.hypot(*(head - last))) > _NECK_JUMP * height:
+            torso = head
         step = head - torso
-        follow = o.neck_follow * _face_axes(lm)[1]
+        follow = o.neck_follow * height
         distance = float(np.hypot(*step))
         torso = head if distance <= follow else torso + step * (follow / distance)
-        self._torsos[track] = torso
+        self._torsos[track] = (torso, head)
         lead = head - torso
         if not lead.any():
             return None
