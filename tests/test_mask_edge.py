@@ -79,3 +79,53 @@ def test_the_segmenter_settles_a_blurred_masks_outline(astronaut, astronaut_land
     partly = (a >= 0.2) & (a < 0.5)
     assert (on & partly).sum() >= (off & partly).sum() + 0.04 * partly.sum()  # (119 against 77 of 658 px)
     assert (on & (a < 0.01)).sum() <= (off & (a < 0.01)).sum()
+
+
+def _lab_to_rgb(lab):
+    return cv2.cvtColor(np.uint8([[lab]]), cv2.COLOR_LAB2RGB)[0, 0].astype(np.float32)
+
+
+def _chroma_bled_disc(share, size=160, radius=50.0, noise=2.0, chroma_noise=0.0, seed=7):
+    """A sharp cloth disc on skin whose one-pixel ring outside keeps the skin's lightness but takes ``share`` of the way
+    from the skin's chroma to the cloth's (the cloth's colour that halved chroma resolution spreads onto the skin): the
+    image, the disc, the ring. ``chroma_noise``: the skin's a and b vary by this much (Lab units, per pixel)."""
+    skin = cv2.cvtColor(np.uint8([[[200, 150, 130]]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
+    cloth = cv2.cvtColor(np.uint8([[[225, 240, 255]]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    disc = np.hypot(xx - size / 2, yy - size / 2) <= radius
+    ring = (cv2.dilate(disc.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~disc
+    rng = np.random.default_rng(seed)
+    lab = np.empty((size, size, 3), np.float32)
+    lab[:] = skin
+    lab[..., 1:] += rng.normal(0, chroma_noise, (size, size, 2)) if chroma_noise > 0 else 0.0
+    lab[ring, 1:] += share * (cloth[1:] - skin[1:])
+    lab[disc] = cloth
+    image = cv2.cvtColor(np.clip(np.rint(lab), 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB).astype(np.float32)
+    image += rng.normal(0, noise, image.shape)
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8), disc, ring
+
+
+def _settle_chroma(image, hard, chroma_floor):
+    mask = hard.astype(np.uint8)
+    model = edge_model(cv2.cvtColor(image, cv2.COLOR_RGB2LAB), mask, chroma_floor=chroma_floor)
+    assert model is not None
+    return settle_edge(image, mask * 255, model, (1.0, 0.0, 1.0, 0.0)) > 0
+
+
+def test_the_cloths_chroma_spread_onto_the_skin_joins_when_the_chroma_is_read():
+    image, disc, ring = _chroma_bled_disc(0.6)
+    # (the lightness is the skin's: the Lab rule leaves the ring out)
+    assert _settle_chroma(image, disc, 0.0)[ring].mean() < 0.05
+    out = _settle_chroma(image, disc, 12.0)
+    assert out[ring].mean() > 0.9
+    assert not (out & ~disc & ~ring).any()  # one pixel deep
+    # a ring whose chroma moved only a little towards the cloth's (under the floor) stays out
+    image, disc, ring = _chroma_bled_disc(0.15)
+    assert _settle_chroma(image, disc, 12.0)[ring].mean() < 0.05
+
+
+def test_noisy_chroma_beside_the_mask_takes_little():
+    # skin whose chroma varies by 8 Lab units, no bleed: single pixels stray towards the cloth, the ring is not the cloth's
+    image, disc, ring = _chroma_bled_disc(0.0, chroma_noise=8.0)
+    out = _settle_chroma(image, disc, 12.0)
+    assert (out & ring).sum() < 0.05 * ring.sum()

@@ -30,7 +30,9 @@ class EdgeModel:
     ``cell`` working pixels (``shape`` cells) whose first cell starts at working pixel ``origin`` (x, y), ``row`` (flat
     cell index -> row, -1 where nothing joins: no colours on either side, or no contrast between them); per row the
     unit ``axis`` (Lab) from the colour beyond (o) to the cloth's (m), ``offset`` (o . axis) and ``need``: the least
-    projection p . axis - offset of a pixel's colour p that joins."""
+    projection p . axis - offset of a pixel's colour p that joins; and the same in chroma alone (Lab a, b):
+    ``chroma_axis``, ``chroma_offset``, ``chroma_need`` (inf where the cloth's chroma is too near the colour beyond's, or
+    all None when the chroma is not read)."""
 
     origin: tuple[int, int]
     cell: int
@@ -39,6 +41,9 @@ class EdgeModel:
     axis: np.ndarray
     offset: np.ndarray
     need: np.ndarray
+    chroma_axis: np.ndarray | None = None
+    chroma_offset: np.ndarray | None = None
+    chroma_need: np.ndarray | None = None
 
 
 def _square(radius: int) -> np.ndarray:
@@ -68,6 +73,9 @@ def edge_model(
     inner: tuple[int, int] = (2, 4),
     outer: tuple[int, int] = (3, 5),
     cell: int = 3,
+    chroma_floor: float = 0.0,
+    chroma_noise: float = 2.0,
+    chroma_contrast: float = 10.0,
 ) -> EdgeModel | None:
     """The :class:`EdgeModel` of ``mask`` (uint8 {0, 1}, working size) in ``lab`` (uint8 Lab, same size): the cloth's
     mean m over the mask's pixels ``inner`` (first, last) rings deep (the edge's own mixed pixels left out), the mean o
@@ -75,7 +83,11 @@ def edge_model(
     cells of ``cell`` working pixels around a point (sums gathered at the rings' pixels only: the model costs what the
     outline's length does, not the mask's area). A pixel there joins when its colour's projection on that axis lies at
     least ``towards`` x |m - o| past o, and ``floor`` and ``noise`` x the spread; where |m - o| is under ``contrast`` (a
-    mask of the skin's colour has no edge to read) none does. None for an empty mask."""
+    mask of the skin's colour has no edge to read) none does. With ``chroma_floor`` > 0 a pixel also joins when its
+    chroma (Lab a, b) alone lies at least ``chroma_floor`` Lab units and ``chroma_noise`` x the chroma's spread beyond past
+    o's towards m's, where the two chromas differ by ``chroma_contrast`` or more: the cloth's colour that the video's
+    (or JPEG's) halved chroma resolution spreads a pixel onto the skin, whose lightness stays the skin's. None for an
+    empty mask."""
     x, y, w, h = cv2.boundingRect(mask)  # (cv2's: np.nonzero over the window costs more than the model)
     if w == 0:
         return None
@@ -126,8 +138,21 @@ def edge_model(
     row[cells] = np.arange(len(cells), dtype=np.int32)
     need = np.maximum(np.maximum(towards * size[ok], floor), noise * spread[ok])
     origin = (box[1].start, box[0].start)
+    chroma = (None, None, None)
+    if chroma_floor > 0:
+        # (the same along the chroma's own axis: the second moments of a and b are the pairs (1, 1), (1, 2), (2, 2))
+        mo_ab = mo[ok, 1:]
+        size_ab = np.sqrt((mo_ab * mo_ab).sum(axis=1))
+        axis_ab = mo_ab / np.maximum(size_ab, 1e-3)[:, None]
+        o_ab = o[ok, 1:]
+        offset_ab = (o_ab * axis_ab).sum(axis=1)
+        sq = beyond[ok, 7:] / beyond[ok, :1]  # (E[a a], E[a b], E[b b])
+        moment_ab = axis_ab[:, 0] ** 2 * sq[:, 0] + 2.0 * axis_ab[:, 0] * axis_ab[:, 1] * sq[:, 1] + axis_ab[:, 1] ** 2 * sq[:, 2]
+        spread_ab = np.sqrt(np.maximum(moment_ab - offset_ab**2, 0.0))
+        need_ab = np.where(size_ab >= chroma_contrast, np.maximum(chroma_floor, chroma_noise * spread_ab), np.inf)
+        chroma = (axis_ab.astype(np.float32), offset_ab.astype(np.float32), need_ab.astype(np.float32))
     return EdgeModel(origin, cell, (gh, gw), row, axis[ok].astype(np.float32), offset[ok].astype(np.float32),
-                     need.astype(np.float32))
+                     need.astype(np.float32), *chroma)
 
 
 def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
@@ -158,5 +183,7 @@ def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: 
     # (one row of pixels: OpenCV converts row by row, and a column of one-pixel rows costs 20x more)
     lab = cv2.cvtColor(image[ys, xs][None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
     join = (lab * model.axis[rows]).sum(axis=1) - model.offset[rows] >= model.need[rows]
+    if model.chroma_need is not None:
+        join |= (lab[:, 1:] * model.chroma_axis[rows]).sum(axis=1) - model.chroma_offset[rows] >= model.chroma_need[rows]
     hard[ys[join], xs[join]] = 255
     return hard

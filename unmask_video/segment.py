@@ -204,6 +204,12 @@ class SegmentOptions:
     edge_towards: float = 0.2
     edge_floor: float = 12.0
     edge_noise: float = 2.0
+    # ... or when its chroma alone (Lab a, b) lies ``edge_chroma`` Lab units (0: not read) and ``edge_chroma_noise`` x
+    # the chroma's spread beyond past the chroma beyond, towards the cloth's (where the two differ by at least
+    # ``edge_chroma_min``): the cloth's colour spread a pixel onto the skin by the halved chroma resolution
+    edge_chroma: float = 12.0
+    edge_chroma_noise: float = 2.0
+    edge_chroma_min: float = 10.0
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
     # ... and on past it, towards the ear, this far (face): a thin elongated stroke from the mask's side edge
@@ -733,7 +739,10 @@ class MaskSegmenter:
         # (the outline's partly-mask pixels, decided at the ROI's resolution once the mask is scaled up)
         edge = None
         if opt.refine and opt.edge_settle:
-            edge = edge_model(lab, binary, opt.edge_towards, opt.edge_floor, opt.edge_noise)
+            edge = edge_model(
+                lab, binary, opt.edge_towards, opt.edge_floor, opt.edge_noise,
+                chroma_floor=opt.edge_chroma, chroma_noise=opt.edge_chroma_noise, chroma_contrast=opt.edge_chroma_min,
+            )
         binary = binary.astype(np.float32)
         # Smooth the window at the working size; it maps onto ROI pixels by a scale and a shift.
         sub_to_roi = np.array(
