@@ -39,3 +39,23 @@ def test_result_waits_for_the_call() -> None:
     assert not call.done()
     release.set()
     assert call.result() is True
+
+
+def test_a_process_that_exits_while_the_warper_is_set_up_exits_with_its_own_status() -> None:
+    """The warper's set-up thread (``FramePipeline``) still running when the process exits (an error or a signal before
+    the pipeline was closed): the exit waits for it instead of aborting (a daemon thread inside OpenCV at the
+    interpreter's exit: SIGABRT, status 134)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, cv2\n"
+        "from skimage.data import astronaut\n"
+        "from unmask_video.pipeline import FramePipeline\n"
+        "from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor\n"
+        "image = cv2.resize(astronaut(), None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)  # (a long set-up)\n"
+        "FramePipeline(image, build_reconstructor(ReconstructorOptions(generator='none')))\n"
+        "sys.exit(3)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 3, run.stderr[-800:]

@@ -11,8 +11,13 @@ T = TypeVar("T")
 
 
 class BackgroundCall(Generic[T]):
-    """``fn()`` started on a daemon thread at construction; :meth:`result` waits for it and returns its value, or
-    raises the error it raised (each time it is asked)."""
+    """``fn()`` started on a thread of its own at construction; :meth:`result` waits for it and returns its value, or
+    raises the error it raised (each time it is asked).
+
+    The thread is not a daemon: a process that exits while it runs (an error or a signal before its result was taken)
+    waits for it to end. A daemon thread still inside OpenCV when the interpreter finalizes aborts the process
+    ("terminate called without an active exception", exit status 134 instead of the run's own).
+    """
 
     def __init__(self, fn: Callable[[], T], name: str) -> None:
         """``name``: the thread's name (``unmask-video-NAME``; its OS name too, :func:`timing.name_os_thread`)."""
@@ -20,7 +25,7 @@ class BackgroundCall(Generic[T]):
         self._name = name
         self._value: T | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=f"unmask-video-{name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"unmask-video-{name}", daemon=False)
         self._thread.start()
 
     def _run(self) -> None:
