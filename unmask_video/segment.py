@@ -271,6 +271,11 @@ class SegmentOptions:
     # A cluster at least this far from the forehead colour (and ``skin_min_distance`` at most) is unlike the skin for
     # ``skin_far_only``: the skin's own clusters (a bare nose, a bare chin, a hand) come nearer.
     skin_near: float = 10.5
+    # ... and up to this far, a cluster darker than the forehead whose chroma along the skin's hue (from grey) is at
+    # least ``skin_shade_chroma`` more than the forehead's: the skin in shade (the shaded nose and cheeks over a mask
+    # worn low), not a white or grey mask's lit side, which is paler (0: off)
+    skin_near_shaded: float = 12.0
+    skin_shade_chroma: float = 3.0
     # A face whose mask cluster is closer than this to the forehead colour is taken as bare (empty mask).
     # 0 disables it. Used by the reference photo check (reference_check); it drops some masked faces and always
     # a skin-coloured (beige) one, hence off here: the presence decision (``presence``) is what skips bare faces.
@@ -1171,7 +1176,10 @@ class MaskSegmenter:
             gap = float(np.linalg.norm(main - skin, axis=1).min())
             unmasked = gap < opt.no_mask_below
             # (nearer than ``skin_near``: the skin itself; a white mask's lit side on pale skin is a little further)
-            far = np.linalg.norm(centres - skin, axis=1) >= min(opt.skin_near, opt.skin_min_distance)
+            distance = np.linalg.norm(centres - skin, axis=1)
+            far = distance >= min(opt.skin_near, opt.skin_min_distance)
+            if opt.skin_near_shaded > opt.skin_near:
+                far &= ~((distance < opt.skin_near_shaded) & self._shaded_skin(centres, skin, opt.skin_shade_chroma))
             log.debug("fit: centres %s, skin %s", np.round(centres, 1).tolist(), np.round(skin, 1).tolist())
             # (only against a warm probe: an overexposed or grey forehead says nothing about the skin's colour)
             if opt.skin_far_only and self._warm(skin) and far.any() and not far[mask_clusters].all():
@@ -1201,6 +1209,17 @@ class MaskSegmenter:
             centres, mask_clusters, eligible, float(dist.mean()), share, hist, skin=skin, unmasked=unmasked,
             past_hands=hands_core,
         )
+
+    @staticmethod
+    def _shaded_skin(centres: np.ndarray, skin: np.ndarray, more: float) -> np.ndarray:
+        """bool (k,): the ``centres`` (feature space) darker than the forehead's ``skin`` whose chroma along the skin's
+        hue (Lab a, b from grey) is at least ``more`` beyond the skin's own: its shade, not a paler cloth."""
+        hue = skin[1:] - np.float32(128.0)
+        norm = float(np.linalg.norm(hue))
+        if norm < 1e-3:
+            return np.zeros(len(centres), bool)
+        along = (centres[:, 1:] - np.float32(128.0)) @ (hue / norm)
+        return (centres[:, 0] < skin[0]) & (along >= norm + more)
 
     def _core_share_past_hands(
         self,
