@@ -236,6 +236,9 @@ class SegmentOptions:
     # ... and the notches in its outline (in its convex hull) of the colour of the print those holes show: a blotch or a
     # dot cut by the mask's edge.
     print_notches: bool = True
+    # ... and of the print's hue at another lightness (chroma over lightness within this of the filled holes'; 0: off):
+    # a blotch's darker part cut by the edge, when the holes filled were its paler ones (4:2:0 video)
+    print_notch_hue: float = 8.0
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
     skin_far_only: bool = True
@@ -716,7 +719,9 @@ class MaskSegmenter:
             filled = fill_unlike_holes(binary, lab, skin_chroma, opt.print_holes)
             # (and the notches in its outline of the print's colour: blotches and dots its edge cut)
             if opt.print_notches:
-                filled = fill_print_notches(filled, lab, filled > binary, skin_chroma, opt.print_holes)
+                filled = fill_print_notches(
+                    filled, lab, filled > binary, skin_chroma, opt.print_holes, hue=opt.print_notch_hue
+                )
             binary = filled
         if opt.refine and opt.hem_px > 0 and worn and binary.any():
             binary = add_hem(
