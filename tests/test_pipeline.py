@@ -136,3 +136,27 @@ def test_numpy_blas_runs_on_one_thread_while_a_pipeline_is_open(synthetic_clip):
         finally:
             pipeline.close()
         assert blas_threads() == before
+
+
+def test_the_warper_is_set_up_on_a_thread_of_its_own_and_its_error_raised_where_it_is_used(synthetic_clip, monkeypatch):
+    import threading
+
+    from unmask_video import pipeline as pipeline_module
+    from unmask_video.errors import InputError
+
+    built_on: list[str] = []
+
+    def rejects(*args, **kwargs):
+        built_on.append(threading.current_thread().name)
+        raise InputError("the reference face is too small")
+
+    monkeypatch.setattr(pipeline_module, "ReferenceWarper", rejects)
+    pipeline = _pipeline(synthetic_clip)  # (no error yet: the set-up runs beside the first frames)
+    try:
+        with pytest.raises(InputError, match="too small"):
+            pipeline.warper
+        with pytest.raises(InputError, match="too small"):
+            pipeline.check_reference()
+        assert built_on == ["unmask-video-reference"]
+    finally:
+        pipeline.close()  # (raises nothing)

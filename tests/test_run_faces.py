@@ -73,3 +73,21 @@ def test_duplicated_source_frames_are_counted(tmp_path, synthetic_clip) -> None:
     summary = _run(tmp_path, frames, synthetic_clip.reference_path)
     assert summary.frames == 6 and summary.frames_repeated == 3
     assert _cells(summary)["frames repeating the one before (faces reused)"] == "3"
+
+
+def test_a_reference_the_warper_rejects_fails_the_run_even_without_a_face(tmp_path, synthetic_clip, monkeypatch) -> None:
+    # (the warper's set-up runs on a thread of its own, overlapping the first frames: its error still fails the run,
+    # also when no frame needed a warp, and no output is left)
+    import pytest
+
+    from unmask_video import pipeline
+    from unmask_video.errors import InputError
+
+    def rejects(*args: object, **kwargs: object) -> None:
+        raise InputError("the reference face is too small")
+
+    monkeypatch.setattr(pipeline, "ReferenceWarper", rejects)
+    frames = [np.full((144, 256, 3), 100 + i, np.uint8) for i in range(4)]
+    with pytest.raises(InputError, match="too small"):
+        _run(tmp_path, frames, synthetic_clip.reference_path)
+    assert not (tmp_path / "out.mp4").exists()

@@ -135,3 +135,23 @@ def test_a_lost_tracks_past_is_dropped(reference_landmarks):
     assert len(steady._last) == 5
     steady(9, 4, _roi(reference_landmarks, seen), seen)
     assert set(steady._last) == {9}
+
+
+def test_own_mixes_in_place_with_the_same_result_and_otherwise_the_input_is_left_as_it_is(reference_landmarks):
+    """``own=True`` (the pipeline's rebuilt ROI, given away): the hold and the mix write into it, the same pixels as
+    with copies; without it the caller's array is never changed. (The landmarks jump: the hold moves the face too.)"""
+    seen = _texture(2)
+    mask = np.zeros((320, 320), np.float32)
+    mask[160:, :] = 1.0
+    given, owned = SteadyFace(SteadyOptions(hold=0.03)), SteadyFace(SteadyOptions(hold=0.03))
+    for k in range(8):
+        jump = 2 if k >= 3 else 0
+        roi = _roi(reference_landmarks, seen, float(jump), mask=mask)
+        rebuilt = _noisy(_moved(seen, jump), k)
+        before = rebuilt.copy()
+        out = given(1, k, roi, rebuilt)
+        assert np.array_equal(rebuilt, before)
+        mine = rebuilt.copy()
+        out_owned = owned(1, k, roi, mine, own=True)
+        assert np.array_equal(out_owned, out)
+        assert out_owned is mine  # (no copy)

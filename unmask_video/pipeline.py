@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from unmask_video.background import BackgroundCall
 from unmask_video.blend import BlendOptions, blend_into, feather_reach, grown_mask_box, mask_bbox
 from unmask_video.debug import DebugWriter
 from unmask_video.face_detect import resize
@@ -136,6 +137,16 @@ class FramePipeline:
         self.reconstructor = check_reconstructor(reconstructor)
         with self.timer("reference"):
             reference_landmarks = detect_reference_landmarks(reference_image)
+
+        def build_warper() -> ReferenceWarper:
+            with self.timer("reference"):
+                return ReferenceWarper(reference_image, reference_landmarks, self.options.warp)
+
+        # The warper's set-up (the reference's matte and pyramid: 60-250 ms) runs on a thread of its own, overlapping
+        # the checks of the reference below and the first frames' decode, landmarks and mask; the first warp waits
+        # for it (its errors are raised there).
+        self._warper = BackgroundCall(build_warper, "reference")
+        with self.timer("reference"):
             if lower_face_looks_covered(reference_image, reference_landmarks):
                 # A heuristic that also flags about 1 bare face in 7 (beards, shadows): said, not enforced.
                 log.warning(
@@ -145,7 +156,6 @@ class FramePipeline:
             advice = self.options.reference_advice
             for line in photo_advice(reference_landmarks, advice) if advice is not None else []:
                 log.warning("%s", line)
-            self.warper = ReferenceWarper(reference_image, reference_landmarks, self.options.warp)
         #: The reference's landmarks while the video's face size is still to be compared with its (once, on the
         #: first masked face); None once done or when there is no advice to give.
         self._size_unchecked: np.ndarray | None = (
@@ -176,8 +186,21 @@ class FramePipeline:
         #: which its output is exactly its input (the writer converts only those back to YUV).
         self.last_changed: list[list[tuple[int, int, int, int]]] = []
 
-    def warmup(self) -> None:
-        """Start FaceMesh and warm up the reconstruction backend before the first frame (live mode needs this)."""
+    @property
+    def warper(self) -> ReferenceWarper:
+        """The reference's warper (waits for its set-up, raises its error)."""
+        return self._warper.result()
+
+    def check_reference(self) -> None:
+        """Wait for the warper's set-up and raise its error, if any (a run where no frame was warped still fails on a
+        reference the warper cannot use, as it did when the set-up ran before the first frame)."""
+        self._warper.result()
+
+    def warmup(self, reference: bool = True) -> None:
+        """Start FaceMesh and warm up the reconstruction backend before the first frame (live mode needs this);
+        ``reference``: also wait for the warper's set-up (a file run lets it overlap its first frames instead)."""
+        if reference:
+            self._warper.wait()
         with self.timer("warmup"):
             self.tracker.track(np.zeros((64, 64, 3), np.uint8), 0.0)
             self.tracker.reset()
@@ -286,9 +309,11 @@ class FramePipeline:
                 for (_, roi, _), (small, crop), rebuilt in zip(jobs, shrunk, filled)
             ]
         if len(batch.tracks) == len(jobs):
+            # (each rebuilt ROI is this call's own: the reconstructors give a new array per face, and the
+            # averaging keeps it as the track's past, changed in place)
             with self.timer("blend"):  # (the blend's input averaged over time: counted with it)
                 filled = [
-                    self._steady(track, batch.first_frame + index, roi, rebuilt, self._blend_region(roi))
+                    self._steady(track, batch.first_frame + index, roi, rebuilt, self._blend_region(roi), own=True)
                     for track, (index, roi, _), rebuilt in zip(batch.tracks, jobs, filled)
                 ]
         for (index, roi, detail), rebuilt in zip(jobs, filled):
@@ -485,6 +510,7 @@ class FramePipeline:
         return (cols.start - reach, rows.start - reach, cols.stop + reach, rows.stop + reach)
 
     def close(self) -> None:
+        self._warper.wait()  # (a run that failed before its first warp: the set-up is not left running)
         self._blas.restore_original_limits()
         if self._own_tracker:
             self.tracker.close()

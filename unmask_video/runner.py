@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, ContextManager, Protocol
 
 from unmask_video.errors import InputError
-from unmask_video.frame_loop import FrameLoopOptions, run_threaded
+from unmask_video.frame_loop import FrameLoopOptions, opencv_threads, run_threaded
 from unmask_video.io import handle_signals
 from unmask_video.io.paths import check_debug_dir
 from unmask_video.landmarks import FaceTracker
@@ -137,25 +137,30 @@ def _run(
             reference = read_image(options.reference)
             reconstructor = parts.reconstructor if parts else build_reconstructor(options.reconstructor)
             tracker = parts.tracker if parts else None
-            pipeline = FramePipeline(reference, reconstructor, options.pipeline, timer, tracker=tracker)
-            make_progress = progress or (lambda total: FrameProgress(total, quiet=options.quiet))
-            try:
-                pipeline.warmup()
-                with make_progress(reader.info.frame_count) as sink:
-                    if options.encode_queue > 0:
-                        # Encoding runs on its own thread, overlapping the face stages; "encode wait" is the time
-                        # the frame loop waited for it, "encode" the encoder thread's own time.
-                        with BackgroundWriter(video_writer, options.encode_queue) as writer:
-                            _stream(reader, writer, pipeline, timer, batch, sink, "encode wait", options.loop)
-                            with timer("encode wait"):
-                                output = Path(writer.commit())
-                        timer.add("encode", writer.busy_s)
-                    else:
-                        _stream(reader, video_writer, pipeline, timer, batch, sink, "encode", options.loop)
-                        with timer("encode"):
-                            output = Path(video_writer.commit())
-            finally:
-                pipeline.close()
+            # (OpenCV's thread count is set before the pipeline starts its reference set-up thread: the count is not
+            # changed while another thread's OpenCV call may run in parallel)
+            with opencv_threads(options.loop.opencv_threads()):
+                pipeline = FramePipeline(reference, reconstructor, options.pipeline, timer, tracker=tracker)
+                make_progress = progress or (lambda total: FrameProgress(total, quiet=options.quiet))
+                try:
+                    pipeline.warmup(reference=False)  # (the reference's set-up overlaps the first frames)
+                    with make_progress(reader.info.frame_count) as sink:
+                        if options.encode_queue > 0:
+                            # Encoding runs on its own thread, overlapping the face stages; "encode wait" is the
+                            # time the frame loop waited for it, "encode" the encoder thread's own time.
+                            with BackgroundWriter(video_writer, options.encode_queue) as writer:
+                                _stream(reader, writer, pipeline, timer, batch, sink, "encode wait", options.loop)
+                                pipeline.check_reference()
+                                with timer("encode wait"):
+                                    output = Path(writer.commit())
+                            timer.add("encode", writer.busy_s)
+                        else:
+                            _stream(reader, video_writer, pipeline, timer, batch, sink, "encode", options.loop)
+                            pipeline.check_reference()
+                            with timer("encode"):
+                                output = Path(video_writer.commit())
+                finally:
+                    pipeline.close()
         report = reader.report
     stats = pipeline.stats
     summary = RunSummary(
@@ -220,7 +225,7 @@ def _stream(
     if loop.threads:
         run_threaded(
             reader, writer, pipeline, timer, batch=batch, progress=progress, write_stage=write_stage, depth=loop.depth,
-            split_face_stages=loop.split_face_stages, opencv=loop.opencv_threads(),
+            split_face_stages=loop.split_face_stages,  # (OpenCV's thread count: set by _run)
         )
         return
     pending: list[DecodedFrame] = []

@@ -74,10 +74,12 @@ class _Last:
     seen: np.ndarray  # the ROI of the frame itself (what the camera saw), grey
 
 
-def _on_mask(roi: FaceROI, region: tuple[slice, slice] | None) -> tuple[slice, slice] | None:
-    """``region`` (None: the whole ROI) cut to the box of ``roi``'s mask (None where they do not meet: no mask)."""
+def _on_mask(
+    roi: FaceROI, region: tuple[slice, slice] | None, box: tuple[slice, slice] | None
+) -> tuple[slice, slice] | None:
+    """``region`` (None: the whole ROI) cut to ``box``, the box of ``roi``'s mask (None where they do not meet, or
+    no mask)."""
     h, w = roi.mask.shape[:2]
-    box = grown_mask_box(roi.mask, 0, roi.mask_box)
     if box is None:
         return None
     rows, cols = region if region is not None else (slice(0, h), slice(0, w))
@@ -114,16 +116,19 @@ class SteadyFace:
             self._held.pop(track, None)
 
     def __call__(
-        self, track: int, frame: int, roi: FaceROI, rebuilt: Image, region: tuple[slice, slice] | None = None
+        self, track: int, frame: int, roi: FaceROI, rebuilt: Image, region: tuple[slice, slice] | None = None,
+        own: bool = False,
     ) -> Image:
         """``rebuilt`` (the ROI ``roi`` of frame number ``frame`` rebuilt) mixed with the track's past inside
-        ``region`` of the ROI (None: all of it; elsewhere ``rebuilt`` as it is)."""
+        ``region`` of the ROI (None: all of it; elsewhere ``rebuilt`` as it is). ``own``: ``rebuilt`` is given
+        away (changed in place, kept as the track's past; else it is left as it is, and copied where it changes)."""
         o = self.options
         if o.weight <= 0:
             return rebuilt
         self._forget_before(frame - o.gap)
         # (the past is mixed in, and the face held, only on the mask: outside the mask's box ``rebuilt`` stays as it is)
-        region = _on_mask(roi, region)
+        mask_box = grown_mask_box(roi.mask, 0, roi.mask_box)
+        region = _on_mask(roi, region, mask_box)
         origin = np.array([roi.box.x0, roi.box.y0], np.float32)
         points = (roi.landmarks[self._points] + origin).astype(np.float32)
         last = self._last.get(track)
@@ -135,14 +140,14 @@ class SteadyFace:
             matrix = _affine(last.points - last.origin, points - origin)
             moved = points  # (the steady landmarks where the head's motion since the last frame puts them)
             registered = False
-            if matrix is not None and o.register:
-                matrix, registered = self._registered(matrix, last, seen, roi.mask, size)
+            if matrix is not None and o.register and mask_box is not None:
+                matrix, registered = self._registered(matrix, last, seen, roi.mask, mask_box, size)
                 if registered:
                     moved = (last.points - last.origin) @ matrix[:, :2].T + matrix[:, 2] + origin
-            given = rebuilt
+            given = None if own else rebuilt  # (what must be left as it is)
             if o.register and o.hold > 0:
                 out = rebuilt = self._hold(track, rebuilt, roi.mask, region, (moved - points).mean(axis=0) if registered else None,
-                                           o.hold * size)  # fmt: skip
+                                           o.hold * size, in_place=own)  # fmt: skip
             speed = float(np.sqrt(np.mean(np.sum((moved - last.points) ** 2, axis=1)))) / size
             weight = o.weight * math.exp(-speed / max(o.speed, 1e-9))
             if weight > 0.01 and matrix is not None:
@@ -154,18 +159,21 @@ class SteadyFace:
         return out
 
     def _registered(
-        self, matrix: np.ndarray, last: _Last, seen: Image, mask: np.ndarray, size: float
+        self, matrix: np.ndarray, last: _Last, seen: Image, mask: np.ndarray, mask_box: tuple[slice, slice],
+        size: float,
     ) -> tuple[np.ndarray, bool]:
         """``matrix`` (the past's map onto this ROI, 2 x 3) with the translation added that best lays the last frame's
         pixels, carried by it, on this frame's (``seen``, grey) in a band of ``register_band`` face sizes above the
-        ``mask``, and True; ``(matrix, False)`` where none is found (no band, ECC fails or moves it by more than 3 % of
-        the face's ``size``)."""
-        rows = np.flatnonzero((mask > 0.5).any(axis=1))
+        ``mask`` (``mask_box``: the box of ``mask > 0``), and True; ``(matrix, False)`` where none is found (no band,
+        ECC fails or moves it by more than 3 % of the face's ``size``)."""
+        inside = mask[mask_box] > 0.5  # (all of ``mask > 0.5`` lies in the box of ``mask > 0``)
+        rows = np.flatnonzero(inside.any(axis=1))
         if not len(rows):
             return matrix, False
-        cols = np.flatnonzero((mask > 0.5).any(axis=0))
-        y0, y1 = max(int(rows[0]) - int(self.options.register_band * size), 0), int(rows[0])
-        x0, x1 = int(cols[0]), int(cols[-1]) + 1
+        cols = np.flatnonzero(inside.any(axis=0))
+        top, left = mask_box[0].start, mask_box[1].start
+        y0, y1 = max(top + int(rows[0]) - int(self.options.register_band * size), 0), top + int(rows[0])
+        x0, x1 = left + int(cols[0]), left + int(cols[-1]) + 1
         if y1 - y0 < 16 or x1 - x0 < 16:
             return matrix, False
         shifted = matrix.copy()
@@ -193,30 +201,32 @@ class SteadyFace:
 
     def _hold(
         self, track: int, rebuilt: Image, mask: np.ndarray, region: tuple[slice, slice], step: np.ndarray | None,
-        reach: float,
+        reach: float, in_place: bool = False,
     ) -> Image:
         """``rebuilt`` moved on its ``mask`` by the track's offset from the landmarks' placement: the last offset plus
         ``step`` (the registered motion less the landmarks', x y pixels; None: not known, the offset halves), at most
-        ``reach`` pixels long."""
+        ``reach`` pixels long (``in_place``: moved in ``rebuilt`` itself, else in a copy where it moves)."""
         held = self._held.get(track, np.zeros(2, np.float32))
         held = held + step if step is not None else 0.5 * held
         length = float(np.hypot(*held))
         if length > reach:
             held = held * (reach / length)
         self._held[track] = held.astype(np.float32)
-        return self._shifted(rebuilt, mask, held, region) if float(np.hypot(*held)) > 0.05 else rebuilt
+        return self._shifted(rebuilt, mask, held, region, in_place) if float(np.hypot(*held)) > 0.05 else rebuilt
 
     @staticmethod
-    def _shifted(rebuilt: Image, mask: np.ndarray, shift: np.ndarray, region: tuple[slice, slice]) -> Image:
+    def _shifted(
+        rebuilt: Image, mask: np.ndarray, shift: np.ndarray, region: tuple[slice, slice], in_place: bool = False
+    ) -> Image:
         """``rebuilt`` moved by ``shift`` (x, y pixels) on its ``mask`` (float, [0, 1]; as it is elsewhere) inside
-        ``region`` of the ROI."""
+        ``region`` of the ROI (``in_place``: in ``rebuilt`` itself, else in a copy)."""
         rows, cols = region
         move = np.float32([[1, 0, shift[0] - cols.start], [0, 1, shift[1] - rows.start]])
         # (read from the whole ROI: what moves into the region from beside it is its own)
         moved = cv2.warpAffine(rebuilt, move, (cols.stop - cols.start, rows.stop - rows.start), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         weight = mask[rows, cols]
-        out = rebuilt.copy()
+        out = rebuilt if in_place else rebuilt.copy()
         out[rows, cols] = cv2.blendLinear(moved, rebuilt[rows, cols], weight, 1.0 - weight)
         return out
 
