@@ -117,7 +117,7 @@ class _Pipeline(FramePipeline):
             tight = mask_bbox(mask > 0, 0, mask.shape)
             with self.timer("warp"):
                 reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(tight, roi_landmarks), track=face_id,
-                                                    image=image[box.slices], mask=mask)
+                                                    image=image[box.slices], mask=mask, origin=(box.x0, box.y0))
             roi = FaceROI(box, image[box.slices], roi_landmarks, mask, reference, valid, mask_box=tight)
         self.last_mask = np.zeros(image.shape[:2], np.float32)
         self.last_mask[roi.box.slices] = roi.mask

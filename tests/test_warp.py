@@ -646,3 +646,46 @@ def test_the_outline_fit_leaves_a_reference_of_the_frames_shape_alone() -> None:
     fitted = ReferenceWarper(reference, reference_lm, WarpOptions())._target_control(target_lm)
     plain = ReferenceWarper(reference, reference_lm, WarpOptions(outline_fit=False))._target_control(target_lm)
     assert np.abs(fitted - plain).max() < 0.5
+
+
+def test_the_neck_lags_the_heads_quick_moves_and_follows_slow_ones() -> None:
+    # The torso holds the lower neck: a head that drops quickly in the picture leaves the neck's points behind (higher
+    # than carried with the head), the inner ring less than the outer; a head that drifts slowly takes them along.
+    image, lm = astronaut()
+    options = WarpOptions(frame_min_cutoff=0.0)
+    warper = ReferenceWarper(image, lm, options)
+    height = float(np.hypot(*(lm[landmark_sets.FACE_HEIGHT[1]] - lm[landmark_sets.FACE_HEIGHT[0]])))
+    follow = options.neck_follow * height
+    assert warper._neck_lag_move(lm, (0, 0), track=0) is None  # (the first frame: the torso where the head is)
+    assert warper._neck_lag_move(lm, None, track=0) is None  # (no picture frame given: none)
+    drop = 6.0 * follow
+    move = warper._neck_lag_move(lm, (0, int(round(drop))), track=0)  # the ROI, and the head, 6 follow steps lower
+    assert move is not None
+    n = len(landmark_sets.TPS_CONTROL)
+    roots = len(move[n:]) // 2
+    assert not move[:n].any()  # the face's own points move with the head
+    inner, outer = move[n:n + roots, 1], move[n + roots:, 1]
+    lead = round(drop) - follow
+    assert np.allclose(outer, -lead) and np.allclose(inner, -0.4 * lead)
+    # The torso catches up at the follow speed, then the neck goes with the head again.
+    later = [warper._neck_lag_move(lm, (0, int(round(drop))), track=0) for _ in range(6)]
+    assert later[0] is not None and abs(later[0][-1, 1] + lead - follow) < 1e-6
+    assert later[-1] is None
+    # A slow drift (below the follow speed) is followed: no lag.
+    slow = ReferenceWarper(image, lm, options)
+    for k in range(8):
+        assert slow._neck_lag_move(lm, (0, int(k * 0.5 * follow)), track=0) is None
+    # Off.
+    off = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0, neck_lag=0.0))
+    off._neck_lag_move(lm, (0, 0), track=0)
+    assert off._neck_lag_move(lm, (0, 50), track=0) is None
+
+
+def test_a_jump_no_head_makes_restarts_the_necks_lag() -> None:
+    # A cut, or a face warped again after frames without a mask: the head far from its last place starts afresh.
+    image, lm = astronaut()
+    warper = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0))
+    height = float(np.hypot(*(lm[landmark_sets.FACE_HEIGHT[1]] - lm[landmark_sets.FACE_HEIGHT[0]])))
+    warper._neck_lag_move(lm, (0, 0), track=0)
+    assert warper._neck_lag_move(lm, (0, int(0.1 * height)), track=0) is not None  # a quick nod: the neck lags
+    assert warper._neck_lag_move(lm, (int(0.5 * height), int(0.1 * height)), track=0) is None  # a jump: none

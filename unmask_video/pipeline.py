@@ -485,7 +485,7 @@ class FramePipeline:
         with self.timer("warp"):
             reference, valid = self.warper.warp(
                 roi_landmarks, roi_image.shape[:2], self._warp_region(tight, roi_landmarks), track=face_id,
-                image=roi_image, mask=mask,
+                image=roi_image, mask=mask, origin=(box.x0, box.y0),
             )
         return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight)
 

@@ -354,6 +354,17 @@ class WarpOptions:
     #: A frame's measure counts only where its minimum is this deep (``residual_shift``'s ``min_depth``): on a band of
     #: hair, a squint or a patterned mask's edge the cost hardly changes with the shift and the measure is noise.
     register_depth: float = 0.1
+    #: The neck below the jaw is held by the torso as much as by the head: the neck's control points (each ring below
+    #: the jaw by its fraction of ``neck_reach``: the lower neck fully, the upper neck less) are held back, times this
+    #: gain, by how far the head's centre has moved in the picture beyond where a torso following it at most
+    #: ``neck_follow`` face heights a frame has got to. As one talks the head nods, bobs and sways quickly while the
+    #: torso and the collar stay; carried rigidly with the head, the reference's neck put lit skin over the collar when
+    #: the head dipped and left the collar where the neck shows when it rose (lp_d12 on the quality benchmark). A slow
+    #: move (a lean, a drift) is followed: the neck then goes with the head. Needs the ROI's ``origin`` in
+    #: :meth:`ReferenceWarper.warp`. 0: off (the neck carried with the head). (benchmarks/README.md: issue 11, cast22)
+    neck_lag: float = 1.0
+    #: How far (face heights a frame, at most) the torso follows the head's moves in the picture (``neck_lag``).
+    neck_follow: float = 0.015
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool = True) -> np.ndarray:
@@ -371,6 +382,10 @@ def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool
 #: drop with it, and the reference's neck carried with the head put lit skin where the frame shows the chin's shadow
 #: and the collar (lp_d12 on the quality benchmark, benchmarks/README.md: issue 11, cast19).
 _JAW_NECK_SHARE = -1.0
+#: A head's centre that moves more than this many face heights from one warped frame of its track to the next has not
+#: moved: the picture changed (a cut) or frames without a mask passed; the neck's lag (``neck_lag``) starts afresh.
+#: (lp_d12, a quick talker, moves at most 0.1 a frame.)
+_NECK_JUMP = 0.25
 #: The registration's translation (``WarpOptions.register``) stays within this many face heights.
 _REGISTER_BOUND = 0.015
 #: The frame rate the rigid-frame filter assumes (``WarpOptions.frame_min_cutoff``).
@@ -688,6 +703,12 @@ class ReferenceWarper:
         #: Per face track: the registration's held translation (:attr:`WarpOptions.register`; times its gain, added
         #: to the control points).
         self._offsets: dict[int, np.ndarray] = {}
+        #: Per face track: where (picture x, y) the torso has followed the head's centre to (``neck_lag``), and where
+        #: the head's centre was on the track's last frame.
+        self._torsos: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        #: How much of the head's lead on the torso each control point takes back: the neck's rings, by their depth.
+        self._lag_weights = np.concatenate([np.zeros(len(landmark_sets.TPS_CONTROL)), *(
+            [np.full(len(_NECK_ROOTS), r) for r in _NECK_RINGS] if options.neck_reach > 0 else [])])
         log.debug(
             "reference face cropped to %dx%d, %d pyramid level(s)", self.image.shape[1], self.image.shape[0], len(self._levels)
         )
@@ -741,6 +762,31 @@ class ReferenceWarper:
             return None
         return self._jaw_weights[:, None] * (opening * height * down)[None, :]
 
+    def _neck_lag_move(self, lm: np.ndarray, origin: tuple[int, int] | None, track: int | None) -> np.ndarray | None:
+        """The control points' move ((K, 2)) that holds the neck back with the torso when the head moves in the picture
+        faster than ``neck_follow`` (``neck_lag``); ``origin``: the ROI's (x, y) in the picture. None: no move (off, no
+        origin or track, or the torso has caught up)."""
+        o = self.options
+        if o.neck_lag <= 0 or o.neck_reach <= 0 or origin is None or track is None:
+            return None
+        # (the head's place in the picture: its stable landmarks', which FaceMesh sees above the mask)
+        head = lm[list(landmark_sets.STABLE_FACE)].mean(axis=0) + np.asarray(origin, np.float64)
+        height = _face_axes(lm)[1]
+        torso, last = self._torsos.get(track, (head, head))
+        # (a jump no head makes in a frame: a cut, or the track warped again after frames without a mask; start afresh)
+        if float(np.hypot(*(head - last))) > _NECK_JUMP * height:
+            torso = head
+        step = head - torso
+        follow = o.neck_follow * height
+        distance = float(np.hypot(*step))
+        torso = head if distance <= follow else torso + step * (follow / distance)
+        self._torsos[track] = (torso, head)
+        lead = head - torso
+        if not lead.any():
+            return None
+        log.debug("neck lag: the head %.1f, %.1f px from where the torso has followed it", *lead)
+        return self._lag_weights[:, None] * (-o.neck_lag * lead)[None, :]
+
     def _outline_fit(self, lm: np.ndarray, to_frame: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """A map of points carried from the reference onto the frame (by ``to_frame``) that scales, on each side of the
         face's midline (through the nose bridge, across the eyes' line), their distance from it by how much wider
@@ -779,6 +825,7 @@ class ReferenceWarper:
             self._offsets.clear()
             self._register_seen.clear()
             self._register_frames.clear()
+            self._torsos.clear()
         else:
             self._places.pop(track, None)
             self._poses.pop(track, None)
@@ -789,6 +836,7 @@ class ReferenceWarper:
             self._offsets.pop(track, None)
             self._register_seen.pop(track, None)
             self._register_frames.pop(track, None)
+            self._torsos.pop(track, None)
 
     def _smoothed(self, landmarks: np.ndarray, points: np.ndarray, track: int) -> np.ndarray:
         """``points`` with their shape in the face's rigid frame averaged over the track's frames."""
@@ -984,6 +1032,7 @@ class ReferenceWarper:
         track: int | None = None,
         image: np.ndarray | None = None,
         mask: np.ndarray | None = None,
+        origin: tuple[int, int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Warp the reference onto a face.
 
@@ -997,7 +1046,8 @@ class ReferenceWarper:
         ((h, w, 3) uint8) and its mask ((h, w), > 0 covered): with ``reach_skin_only``, the reference's hair or
         background past its face outline is carried over after all while it looks like what the frame shows there
         outside the mask (a reference taken in the same place; averaged over the track's frames) and the face is turned
-        as in the reference (:func:`yaw`); without them, only its skin is.
+        as in the reference (:func:`yaw`); without them, only its skin is. ``origin``: the ROI's (x, y) in the picture,
+        for ``neck_lag`` (None: the neck carried with the head).
         """
         h, w = int(shape[0]), int(shape[1])
         lm = _check_landmarks(landmarks, "target landmarks")
@@ -1018,6 +1068,9 @@ class ReferenceWarper:
         level = self._level(lm, spread)
         # The pyramid level's 2**-level is applied to the grid's nodes, not to the full-size maps (the same maps).
         move = self._jaw_move(lm, mask, track)
+        lag = self._neck_lag_move(lm, origin, track)
+        if lag is not None:
+            move = lag if move is None else move + lag
         tps = self.fit(lm, track, control, move)
         scale = 1.0 / (1 << level)
         registering = self.options.register > 0 and image is not None and mask is not None and track is not None
