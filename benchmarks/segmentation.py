@@ -353,8 +353,20 @@ def pair_cases(folder: Path, limit: int, skipped: list[str]) -> Iterator[Case]:
         yield Case(name, masked, truth, lm, clean, _landmarks(clean), ignore=loops)
 
 
-def drawn_cases(folder: Path, per_clip: int, skipped: list[str]) -> Iterator[Case]:
-    """Drawn masks on frames of the talking clips: ``per_clip`` masks (and frames) per clip."""
+def chroma_420(image: np.ndarray) -> np.ndarray:
+    """``image`` (uint8 RGB) with its chroma at half resolution, scaled back up: what a video encoded 4:2:0 (yuv420p,
+    nearly every H.264 file) carries of a mask drawn on a decoded frame (the cloth's colour spread a pixel past its
+    edge, a print's small blotches paler)."""
+    ycc = cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)
+    h, w = ycc.shape[:2]
+    half = cv2.resize(ycc[..., 1:], ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+    ycc[..., 1:] = cv2.resize(half, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def drawn_cases(folder: Path, per_clip: int, skipped: list[str], chroma420: bool = False) -> Iterator[Case]:
+    """Drawn masks on frames of the talking clips: ``per_clip`` masks (and frames) per clip; ``chroma420``: the masked
+    frames (and the bare ones) through :func:`chroma_420`."""
     import av
 
     for ci, path in enumerate(sorted(folder.glob("*.mp4"))):
@@ -373,6 +385,8 @@ def drawn_cases(folder: Path, per_clip: int, skipped: list[str]) -> Iterator[Cas
                 skipped.append(f"{path.stem}#{index}")
                 continue
             masked, _, truth = draw(clean, lm_clean, spec, index)
+            if chroma420:
+                masked, clean = chroma_420(masked), chroma_420(clean)
             lm = _landmarks(masked)
             if lm is None:
                 skipped.append(f"{path.stem}#{index}")
@@ -495,6 +509,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", action="append", default=[], metavar="FIELD=VALUE",
                         help="also measure the default with this SegmentOptions field changed (repeatable: one more "
                         "method with all of them), e.g. rim_separable_tail=3")
+    parser.add_argument("--chroma420", action="store_true",
+                        help="the drawn set's frames with their chroma at half resolution, as a 4:2:0 video carries them "
+                        "(the masks are drawn on decoded frames at full chroma)")
     parser.add_argument("--no-history", action="store_true",
                         help="leave out the older variants (before, no deep band, no side strips): a shorter run")
     args = parser.parse_args(argv)
@@ -538,7 +555,8 @@ def main(argv: list[str] | None = None) -> int:
             overlays = args.overlays
             if overlays and args.set == "both":
                 overlays = overlays / "drawn"
-            evaluate(f"drawn masks on {folder}", drawn_cases(folder, args.per_clip, skipped), skipped, methods,
+            title = f"drawn masks on {folder}" + (" (4:2:0 chroma)" if args.chroma420 else "")
+            evaluate(title, drawn_cases(folder, args.per_clip, skipped, args.chroma420), skipped, methods,
                      sheet, args.sheet_rows, console, overlays)
     return 0
 

@@ -492,3 +492,36 @@ def test_fill_print_notches_fills_a_blotch_the_edge_cut_once_the_print_is_known(
     assert not (out & (1 - (cut | notch))).any()  # (the skin beyond the edge stays out)
     # no print seen inside (no hole filled): nothing is added
     assert (fill_print_notches(cut, lab, np.zeros(mask.shape, bool), _skin_chroma(), 15.0) == cut).all()
+
+
+def test_fill_print_notches_takes_the_print_s_hue_at_another_lightness_only_with_hue():
+    """The hole filled is the print's pale blotch; the notch the edge cut is a darker blotch of the same hue (as 4:2:0
+    video leaves a print: the holes filled its paler ones): taken with ``hue``, not without; a grey print's hue says
+    nothing, so a grey notch is not taken."""
+    mask, lab, blotch, _ = _printed_disc()
+    image = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+    image[blotch] = (165, 110, 175)  # (the pale blotch: purple)
+    notch = np.zeros(mask.shape, np.uint8)
+    cv2.circle(notch, (60, 104), 8, 1, -1)
+    notch &= (mask | blotch).astype(np.uint8)
+    # (a darker blotch of the same hue: its chroma over lightness the pale one's, its Lab far from it)
+    pale = _lab_of((165, 110, 175)).astype(np.float32)
+    dark_l = 100.0  # (L + 16 above 50 on the uint8 scale: chroma over lightness is not floored)
+    dark_ab = shading_free_chroma(pale[:1], pale[1:] - 128.0) * (dark_l * 100.0 / 255.0 + 16.0) / 128.0 + 128.0
+    dark = np.uint8([[[dark_l, *np.round(dark_ab)]]])
+    image[notch > 0] = cv2.cvtColor(dark, cv2.COLOR_LAB2RGB)[0, 0]
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
+    filled = fill_unlike_holes(mask, lab, _skin_chroma(), 15.0)
+    assert filled[blotch].all()
+    cut = filled & (1 - notch)
+    assert fill_print_notches(cut, lab, filled > mask, _skin_chroma(), 15.0)[notch > 0].mean() < 0.1
+    out = fill_print_notches(cut, lab, filled > mask, _skin_chroma(), 15.0, hue=8.0)
+    assert out[notch > 0].mean() >= 0.9
+    assert not (out & (1 - (cut | notch))).any()
+    # a grey print (pale grey blotch), a dark grey notch: no hue to go by, nothing added past the Lab rule
+    image[blotch] = (185, 185, 185)
+    image[notch > 0] = (70, 70, 70)
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
+    filled = fill_unlike_holes(mask, lab, _skin_chroma(), 15.0)
+    assert filled[blotch].all()
+    assert fill_print_notches(filled & (1 - notch), lab, filled > mask, _skin_chroma(), 15.0, hue=8.0)[notch > 0].mean() < 0.1

@@ -836,3 +836,19 @@ def test_the_default_rim_cut_runs_no_7x7_median_and_keeps_the_mask(big_astronaut
         assert sizes == ([5] if separable else [7])
     assert SegmentOptions().rim_separable
     assert masks[True].any() and _outline_distance(masks[True], masks[False]) <= 1.0
+
+
+def test_the_shaded_skin_over_a_mask_worn_low_is_skin_and_a_white_masks_lit_side_is_not():
+    """The clusters ``skin_far_only`` keeps out of the mask: within ``skin_near_shaded`` of the forehead colour, one darker
+    and more saturated along the skin's hue (the shaded nose and cheeks over a white KF94 worn below the nose, lp_d10
+    with 4:2:0 chroma: 10.6 feature units from the forehead, past ``skin_near``) is the skin; a white mask's lit side on
+    pale skin as near (woman_white_mask_720: 11.4-11.9) is paler, and stays eligible as mask."""
+    skin = np.float32([31.6, 143.0, 142.0])  # (feature space: Lab, L x 0.15)
+    shaded, white, grey = [26.8, 147.4, 150.3], [33.0, 134.0, 134.5], [26.0, 133.0, 132.0]
+    centres = np.float32([shaded, white, grey])
+    assert np.all(np.linalg.norm(centres - skin, axis=1) > SegmentOptions().skin_near)
+    assert MaskSegmenter._shaded_skin(centres, skin, 3.0).tolist() == [True, False, False]
+    # (a grey forehead has no hue to compare along: nothing is its shade)
+    assert not MaskSegmenter._shaded_skin(centres, np.float32([30.0, 128.0, 128.0]), 3.0).any()
+    opt = SegmentOptions()
+    assert opt.skin_near < opt.skin_near_shaded <= opt.skin_min_distance

@@ -60,3 +60,18 @@ def test_ear_loop_beside_the_truth_counts_neither_way():
     assert loops[loop & off].mean() > 0.9
     # (the noise itself is no loop)
     assert loops.sum() < 3 * loop.sum() + 0.02 * mask.sum()
+
+
+def test_chroma_420_spreads_colour_a_pixel_past_an_edge_and_keeps_the_lightness():
+    from benchmarks.segmentation import chroma_420
+
+    image = np.zeros((16, 16, 3), np.uint8)
+    image[:] = (200, 150, 130)  # skin
+    image[:, 9:] = (150, 200, 240)  # a light blue cloth from column 9 (odd: the 2x2 chroma blocks straddle it)
+    out = chroma_420(image)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    luma = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2YCrCb)[..., 0].astype(int)  # noqa: E731
+    assert np.abs(luma(out) - luma(image)).max() <= 2
+    cr = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2YCrCb)[..., 1].astype(int)  # noqa: E731
+    assert abs(cr(out)[8, 8] - cr(image)[8, 8]) >= 5  # (the skin's pixel by the edge takes some of the cloth's chroma)
+    assert np.abs(out[:, :6].astype(int) - image[:, :6]).max() <= 1  # (flat colour away from the edge: unchanged)

@@ -225,15 +225,18 @@ def fill_unlike_holes(binary: np.ndarray, lab: np.ndarray, chroma: np.ndarray, d
 
 def fill_print_notches(
     binary: np.ndarray, lab: np.ndarray, printed: np.ndarray, chroma: np.ndarray, distance: float,
-    reach: float = 2.5, floor: float = 12.0, ceiling: float = 20.0, min_share: float = 0.003,
+    reach: float = 2.5, floor: float = 12.0, ceiling: float = 20.0, min_share: float = 0.003, hue: float = 0.0,
 ) -> np.ndarray:
     """``binary`` (uint8 {0, 1}) with the notches in its outline that hold its print filled: in its convex hull, the
     pixels of the print's colour (Lab within ``reach`` x the spread of the ``printed`` pixels' colours around their
     mean, ``floor`` .. ``ceiling``) and unlike the skin (chroma over lightness at least ``distance`` from ``chroma``,
     as :func:`fill_unlike_holes`), connected to the mask. A blotch or a dot cut by the mask's edge is no hole; a
-    print whose colour the filled holes show is there. ``printed``: bool or uint8, the holes' pixels
-    :func:`fill_unlike_holes` filled (under ``min_share`` of the mask's area: a few specks of a plain mask, no print;
-    nothing added)."""
+    print whose colour the filled holes show is there. With ``hue`` > 0, a print with a hue (its mean chroma over
+    lightness at least ``distance`` from grey) also takes the pixels of that hue at another lightness (chroma over
+    lightness within ``reach`` x its spread, ``hue`` .. ``ceiling``): a blotch's darker part, and its edge, whose
+    chroma a 4:2:0 video halves, when the holes filled were its paler ones. ``printed``: bool or uint8, the holes'
+    pixels :func:`fill_unlike_holes` filled (under ``min_share`` of the mask's area: a few specks of a plain mask, no
+    print; nothing added)."""
     printed = printed > 0
     if printed.sum() < max(min_share * np.count_nonzero(binary), 4):
         return binary
@@ -249,6 +252,12 @@ def fill_print_notches(
     px = lab[ys, xs].astype(np.float32)
     near = np.linalg.norm(px - mean, axis=1) <= min(max(floor, reach * spread), ceiling)
     free = shading_free_chroma(px[:, :1], px[:, 1:] - 128.0)
+    if hue > 0:
+        printed_free = shading_free_chroma(colours[:, :1], colours[:, 1:] - 128.0)
+        free_mean = printed_free.mean(axis=0)
+        if float(np.linalg.norm(free_mean)) >= distance:  # (a grey or white print's hue says nothing)
+            free_spread = float(np.sqrt(((printed_free - free_mean) ** 2).sum(axis=1).mean()))
+            near |= np.linalg.norm(free - free_mean, axis=1) <= min(max(hue, reach * free_spread), ceiling)
     unlike = np.linalg.norm(free - np.asarray(chroma, np.float32), axis=1) >= distance
     take = np.zeros(binary.shape, np.uint8)
     take[ys[near & unlike], xs[near & unlike]] = 1

@@ -236,6 +236,9 @@ class SegmentOptions:
     # ... and the notches in its outline (in its convex hull) of the colour of the print those holes show: a blotch or a
     # dot cut by the mask's edge.
     print_notches: bool = True
+    # ... and of the print's hue at another lightness (chroma over lightness within this of the filled holes'; 0: off):
+    # a blotch's darker part cut by the edge, when the holes filled were its paler ones (4:2:0 video)
+    print_notch_hue: float = 8.0
     # The mask cluster must differ from the forehead skin (skin_min_distance) when any cluster does: a mask worn
     # on the chin leaves the nose and mouth (the core) bare, and a skin cluster must not be taken for the mask.
     skin_far_only: bool = True
@@ -271,6 +274,11 @@ class SegmentOptions:
     # A cluster at least this far from the forehead colour (and ``skin_min_distance`` at most) is unlike the skin for
     # ``skin_far_only``: the skin's own clusters (a bare nose, a bare chin, a hand) come nearer.
     skin_near: float = 10.5
+    # ... and up to this far, a cluster darker than the forehead whose chroma along the skin's hue (from grey) is at
+    # least ``skin_shade_chroma`` more than the forehead's: the skin in shade (the shaded nose and cheeks over a mask
+    # worn low), not a white or grey mask's lit side, which is paler (0: off)
+    skin_near_shaded: float = 12.0
+    skin_shade_chroma: float = 3.0
     # A face whose mask cluster is closer than this to the forehead colour is taken as bare (empty mask).
     # 0 disables it. Used by the reference photo check (reference_check); it drops some masked faces and always
     # a skin-coloured (beige) one, hence off here: the presence decision (``presence``) is what skips bare faces.
@@ -711,7 +719,9 @@ class MaskSegmenter:
             filled = fill_unlike_holes(binary, lab, skin_chroma, opt.print_holes)
             # (and the notches in its outline of the print's colour: blotches and dots its edge cut)
             if opt.print_notches:
-                filled = fill_print_notches(filled, lab, filled > binary, skin_chroma, opt.print_holes)
+                filled = fill_print_notches(
+                    filled, lab, filled > binary, skin_chroma, opt.print_holes, hue=opt.print_notch_hue
+                )
             binary = filled
         if opt.refine and opt.hem_px > 0 and worn and binary.any():
             binary = add_hem(
@@ -1171,7 +1181,10 @@ class MaskSegmenter:
             gap = float(np.linalg.norm(main - skin, axis=1).min())
             unmasked = gap < opt.no_mask_below
             # (nearer than ``skin_near``: the skin itself; a white mask's lit side on pale skin is a little further)
-            far = np.linalg.norm(centres - skin, axis=1) >= min(opt.skin_near, opt.skin_min_distance)
+            distance = np.linalg.norm(centres - skin, axis=1)
+            far = distance >= min(opt.skin_near, opt.skin_min_distance)
+            if opt.skin_near_shaded > opt.skin_near:
+                far &= ~((distance < opt.skin_near_shaded) & self._shaded_skin(centres, skin, opt.skin_shade_chroma))
             log.debug("fit: centres %s, skin %s", np.round(centres, 1).tolist(), np.round(skin, 1).tolist())
             # (only against a warm probe: an overexposed or grey forehead says nothing about the skin's colour)
             if opt.skin_far_only and self._warm(skin) and far.any() and not far[mask_clusters].all():
@@ -1201,6 +1214,17 @@ class MaskSegmenter:
             centres, mask_clusters, eligible, float(dist.mean()), share, hist, skin=skin, unmasked=unmasked,
             past_hands=hands_core,
         )
+
+    @staticmethod
+    def _shaded_skin(centres: np.ndarray, skin: np.ndarray, more: float) -> np.ndarray:
+        """bool (k,): the ``centres`` (feature space) darker than the forehead's ``skin`` whose chroma along the skin's
+        hue (Lab a, b from grey) is at least ``more`` beyond the skin's own: its shade, not a paler cloth."""
+        hue = skin[1:] - np.float32(128.0)
+        norm = float(np.linalg.norm(hue))
+        if norm < 1e-3:
+            return np.zeros(len(centres), bool)
+        along = (centres[:, 1:] - np.float32(128.0)) @ (hue / norm)
+        return (centres[:, 0] < skin[0]) & (along >= norm + more)
 
     def _core_share_past_hands(
         self,
