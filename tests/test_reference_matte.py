@@ -264,3 +264,27 @@ def test_the_mirror_map_takes_each_side_of_the_face_to_the_other() -> None:
     for left, right in ((234, 454), (61, 291), (33, 263), (172, 397)):
         to = mirror(lm[[left]])
         assert np.hypot(*(to[0] - lm[right])) < 0.04 * height, (left, right)
+
+
+def test_the_row_wise_erosion_gives_the_disc_erosions_pixels() -> None:
+    """:func:`eroded` (from the rows' runs where each row holds one: an oval, a polygon, the picture's border) gives
+    the pixels of the disc's erosion, and of it on maps with holes or several runs a row (where it falls back)."""
+    rng = np.random.default_rng(1)
+    for t in range(300):
+        h, w = (int(v) for v in rng.integers(5, 120, 2))
+        image = np.zeros((h, w), np.uint8)
+        if t % 4 == 0:
+            centre = (int(rng.integers(-20, w + 20)), int(rng.integers(-20, h + 20)))
+            axes = (int(rng.integers(1, w)), int(rng.integers(1, h)))
+            cv2.ellipse(image, centre, axes, float(rng.uniform(0, 180)), 0, 360, 255, -1)
+        elif t % 4 == 1:
+            points = rng.integers(-30, max(h, w) + 30, (int(rng.integers(3, 9)), 2)).astype(np.int32)
+            cv2.fillConvexPoly(image, cv2.convexHull(points), 255)
+        elif t % 4 == 2:
+            image[:] = 255 * (rng.random((h, w)) < 0.9)
+        else:
+            image[:] = 255
+            image[int(rng.integers(0, h))] = 0
+        size = float(rng.uniform(0.5, 30))
+        expected = reference_matte_module.by_disc(image, cv2.MORPH_ERODE, size) > 0
+        np.testing.assert_array_equal(reference_matte_module.eroded(image > 0, size), expected)

@@ -37,7 +37,7 @@ from unmask_video.blend import disk_morph_near
 
 log = logging.getLogger(__name__)
 
-__all__ = ["skin_model", "skin_distance", "reference_matte", "SkinModel", "mirror_fill", "disc", "outside_like"]
+__all__ = ["skin_model", "skin_distance", "reference_matte", "SkinModel", "mirror_fill", "disc", "outside_like", "eroded"]
 
 #: The face centre the skin colour is learned from: the face oval shrunk by this fraction of the face height...
 _CENTRE_INSET = 0.1
@@ -108,10 +108,47 @@ def by_disc(image: np.ndarray, op: int, size: float) -> np.ndarray:
     return disk_morph_near(image, op, _disc_side(size))
 
 
+def eroded(binary: np.ndarray, size: float) -> np.ndarray:
+    """(h, w) bool: ``binary`` ((h, w) bool) eroded by :func:`disc` of radius ``size``, the same pixels as
+    ``by_disc(binary.astype(np.uint8), cv2.MORPH_ERODE, size) > 0`` (the picture's border counts as inside, as
+    ``cv2.erode``'s does). Where each row's pixels form one run (an oval: the face), from the runs' ends: a pixel stays
+    where, for each row of the disc, the row that far away holds the disc row's width around it (rows past the picture
+    hold everything, a run that reaches the border runs on past it); a few hundred row operations instead of the disc's
+    rectangles over the whole box (a 107 px disc on a 730 x 763 reference: about 0.5 against 22 ms). Other maps go
+    through :func:`by_disc`."""
+    h, w = binary.shape
+    rows = binary.any(axis=1)
+    first = np.argmax(binary, axis=1)
+    last = w - 1 - np.argmax(binary[:, ::-1], axis=1)
+    if not np.array_equal(np.count_nonzero(binary, axis=1)[rows], (last - first + 1)[rows]):
+        return by_disc(binary.view(np.uint8), cv2.MORPH_ERODE, size) > 0
+    far = np.int64(1) << 40
+    lo = np.where(rows, np.where(first > 0, first, -far), far).astype(np.int64)
+    hi = np.where(rows, np.where(last < w - 1, last, far), -far).astype(np.int64)
+    kernel = disc(size)
+    r = kernel.shape[0] // 2
+    half = r - np.argmax(kernel > 0, axis=1)  # each disc row's half-width
+    left, right = lo.copy(), hi.copy()
+    for dy in range(-r, r + 1):
+        if dy == 0 or abs(dy) >= h:
+            continue
+        k = int(half[dy + r])
+        # (row y reads row y + dy: the rows whose y + dy lies in the picture)
+        ys = slice(max(-dy, 0), h - max(dy, 0))
+        src = slice(max(dy, 0), h + min(dy, 0))
+        np.maximum(left[ys], lo[src] + k, out=left[ys])
+        np.minimum(right[ys], hi[src] - k, out=right[ys])
+    left[:] = np.maximum(left, lo + int(half[r]))
+    right[:] = np.minimum(right, hi - int(half[r]))
+    cols = np.arange(w)
+    return (cols[None, :] >= left[:, None]) & (cols[None, :] <= right[:, None])
+
+
 def face_centre(shape: tuple[int, int], landmarks: np.ndarray, face: np.ndarray, height: float) -> np.ndarray:
     """(h, w) bool: the face centre the skin colour is learned from (the oval shrunk, without eyes and lips)."""
     pts = np.asarray(landmarks, np.float64)
-    centre = by_disc(face, cv2.MORPH_ERODE, _CENTRE_INSET * height) >= 128
+    # (the erosion's least value at least 128: the erosion of where the oval is)
+    centre = eroded(face >= 128, _CENTRE_INSET * height)
     holes = np.zeros(shape, np.uint8)
     for corners in (landmark_sets.LEFT_EYE_CORNERS, landmark_sets.RIGHT_EYE_CORNERS):
         eye = pts[list(corners)].mean(axis=0)
@@ -311,7 +348,7 @@ def mirror_fill(
     is in the matte takes that pixel's colour plus a smooth offset, the difference between the two sides' skin near
     the hole (so the filled cheek has its own side's light and meets the skin around it without an edge). Returns
     the filled image and the matte with the filled pixels added; what nothing mirrors onto stays out of the matte."""
-    region = by_disc(region, cv2.MORPH_ERODE, _OUTLINE_KEEP * height)
+    region = eroded(region > 0, _OUTLINE_KEEP * height).view(np.uint8)
     # Only the region's box (and a margin for the ring around a hole at its edge) is worked on.
     x, y, bw, bh = cv2.boundingRect((region > 0).astype(np.uint8))
     if bw == 0 or bh == 0:

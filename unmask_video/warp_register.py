@@ -63,12 +63,17 @@ def residual_shift(
         return None
     gf = _gradients(gray_f)
     gw = _gradients(gray_w)
-    ys, xs = np.nonzero(band)
+    # (the band's pixels as flat indices, in np.nonzero's order: the frame's gradients there read once, the warped
+    # ones at each shift by one flat offset)
+    at = np.flatnonzero(band)
+    seen = gf.reshape(2, -1)[:, at]
+    gw_flat = gw.reshape(2, -1)
+    width = size[0]
     # Down the picture only: the band runs across the face, and across it its gradients hardly tell a shift.
     cost = np.empty(2 * r + 1, np.float64)
     for j, dy in enumerate(range(-r, r + 1)):
         # (the reference moved by dy: the frame's pixel p is met by the warped pixel p - dy)
-        diff = gf[:, ys, xs] - gw[:, ys - dy, xs]
+        diff = seen - gw_flat[:, at - dy * width]
         cost[j] = float(np.mean(np.square(diff)))
     j = int(np.argmin(cost))
     if not 0 < j < 2 * r:
