@@ -266,9 +266,10 @@ def test_the_mirror_map_takes_each_side_of_the_face_to_the_other() -> None:
         assert np.hypot(*(to[0] - lm[right])) < 0.04 * height, (left, right)
 
 
-def test_the_row_wise_erosion_gives_the_disc_erosions_pixels() -> None:
-    """:func:`eroded` (from the rows' runs where each row holds one: an oval, a polygon, the picture's border) gives
-    the pixels of the disc's erosion, and of it on maps with holes or several runs a row (where it falls back)."""
+def test_the_row_wise_erosion_and_dilation_give_the_discs_pixels() -> None:
+    """:func:`eroded` and :func:`dilated` (from the rows' runs where each row holds one: an oval, a polygon, the
+    picture's border) give the pixels of the disc's erosion and dilation, and of them on maps with holes or several
+    runs a row (where they fall back)."""
     rng = np.random.default_rng(1)
     for t in range(300):
         h, w = (int(v) for v in rng.integers(5, 120, 2))
@@ -286,5 +287,6 @@ def test_the_row_wise_erosion_gives_the_disc_erosions_pixels() -> None:
             image[:] = 255
             image[int(rng.integers(0, h))] = 0
         size = float(rng.uniform(0.5, 30))
-        expected = reference_matte_module.by_disc(image, cv2.MORPH_ERODE, size) > 0
-        np.testing.assert_array_equal(reference_matte_module.eroded(image > 0, size), expected)
+        for op, row_wise in ((cv2.MORPH_ERODE, reference_matte_module.eroded), (cv2.MORPH_DILATE, reference_matte_module.dilated)):
+            expected = reference_matte_module.by_disc(image, op, size) > 0
+            np.testing.assert_array_equal(row_wise(image > 0, size), expected)

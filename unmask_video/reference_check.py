@@ -16,8 +16,9 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
-from unmask_video.blend import disk_morph, disk_morph_near
+from unmask_video.blend import disk_morph
 from unmask_video.landmarks import face_box
+from unmask_video.reference_matte import dilated
 from unmask_video.segment import MaskSegmenter, SegmentOptions
 
 __all__ = ["StrokeOptions", "lower_face_looks_covered", "strokes_across_cheeks"]
@@ -67,11 +68,11 @@ def strokes_across_cheeks(image: np.ndarray, landmarks: np.ndarray, options: Str
     cv2.fillPoly(oval_map, [np.round(roi_lm[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
     oval = oval_map > 0
     grow = max(int(0.04 * height), 1)
-    reach = disk_morph_near(oval.astype(np.uint8), cv2.MORPH_DILATE, 2 * grow + 1) > 0  # where a stroke may run on
+    reach = dilated(oval, grow)  # where a stroke may run on (the disc's dilation, from the oval's rows)
     core = np.zeros((h, w), np.uint8)
     hull = cv2.convexHull(np.round(roi_lm[list(landmark_sets.NOSE + landmark_sets.MOUTH)]).astype(np.int32))
     cv2.fillConvexPoly(core, hull, 1)
-    reach &= disk_morph_near(core, cv2.MORPH_DILATE, 2 * grow + 1) == 0
+    reach &= ~dilated(core > 0, grow)
     # A stroke is judged on the cheeks below the middle of the nose (no glasses rims, no eyes); once found, it
     # is followed up the face's side.
     eyes = float(roi_lm[list(landmark_sets.UNDER_EYES), 1].mean())

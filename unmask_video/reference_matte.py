@@ -33,11 +33,11 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
-from unmask_video.blend import disk_morph_near
+from unmask_video.blend import disk_morph_near, mask_bbox
 
 log = logging.getLogger(__name__)
 
-__all__ = ["skin_model", "skin_distance", "reference_matte", "SkinModel", "mirror_fill", "disc", "outside_like", "eroded"]
+__all__ = ["skin_model", "skin_distance", "reference_matte", "SkinModel", "mirror_fill", "disc", "outside_like", "eroded", "dilated"]
 
 #: The face centre the skin colour is learned from: the face oval shrunk by this fraction of the face height...
 _CENTRE_INSET = 0.1
@@ -108,6 +108,29 @@ def by_disc(image: np.ndarray, op: int, size: float) -> np.ndarray:
     return disk_morph_near(image, op, _disc_side(size))
 
 
+def _runs(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Each row's run of a (h, w) bool map: (whether the row has any pixel, its first and last column), int64; None
+    where some row's pixels are not one run."""
+    w = binary.shape[1]
+    rows = binary.any(axis=1)
+    first = np.argmax(binary, axis=1).astype(np.int64)
+    last = (w - 1 - np.argmax(binary[:, ::-1], axis=1)).astype(np.int64)
+    if not np.array_equal(np.count_nonzero(binary, axis=1)[rows], (last - first + 1)[rows]):
+        return None
+    return rows, first, last
+
+
+def _disc_rows(size: float) -> np.ndarray:
+    """The half-width of each row of :func:`disc` of radius ``size`` (its rows are centred)."""
+    kernel = disc(size)
+    return kernel.shape[0] // 2 - np.argmax(kernel > 0, axis=1)
+
+
+def _from_runs(left: np.ndarray, right: np.ndarray, w: int) -> np.ndarray:
+    cols = np.arange(w)
+    return (cols[None, :] >= left[:, None]) & (cols[None, :] <= right[:, None])
+
+
 def eroded(binary: np.ndarray, size: float) -> np.ndarray:
     """(h, w) bool: ``binary`` ((h, w) bool) eroded by :func:`disc` of radius ``size``, the same pixels as
     ``by_disc(binary.astype(np.uint8), cv2.MORPH_ERODE, size) > 0`` (the picture's border counts as inside, as
@@ -117,31 +140,48 @@ def eroded(binary: np.ndarray, size: float) -> np.ndarray:
     rectangles over the whole box (a 107 px disc on a 730 x 763 reference: about 0.5 against 22 ms). Other maps go
     through :func:`by_disc`."""
     h, w = binary.shape
-    rows = binary.any(axis=1)
-    first = np.argmax(binary, axis=1)
-    last = w - 1 - np.argmax(binary[:, ::-1], axis=1)
-    if not np.array_equal(np.count_nonzero(binary, axis=1)[rows], (last - first + 1)[rows]):
+    runs = _runs(binary)
+    if runs is None:
         return by_disc(binary.view(np.uint8), cv2.MORPH_ERODE, size) > 0
+    rows, first, last = runs
     far = np.int64(1) << 40
-    lo = np.where(rows, np.where(first > 0, first, -far), far).astype(np.int64)
-    hi = np.where(rows, np.where(last < w - 1, last, far), -far).astype(np.int64)
-    kernel = disc(size)
-    r = kernel.shape[0] // 2
-    half = r - np.argmax(kernel > 0, axis=1)  # each disc row's half-width
-    left, right = lo.copy(), hi.copy()
-    for dy in range(-r, r + 1):
-        if dy == 0 or abs(dy) >= h:
-            continue
-        k = int(half[dy + r])
+    lo = np.where(rows, np.where(first > 0, first, -far), far)
+    hi = np.where(rows, np.where(last < w - 1, last, far), -far)
+    half = _disc_rows(size)
+    r = len(half) // 2
+    left, right = lo + int(half[r]), hi - int(half[r])
+    for dy in range(max(-r, 1 - h), min(r, h - 1) + 1):
         # (row y reads row y + dy: the rows whose y + dy lies in the picture)
-        ys = slice(max(-dy, 0), h - max(dy, 0))
-        src = slice(max(dy, 0), h + min(dy, 0))
-        np.maximum(left[ys], lo[src] + k, out=left[ys])
-        np.minimum(right[ys], hi[src] - k, out=right[ys])
-    left[:] = np.maximum(left, lo + int(half[r]))
-    right[:] = np.minimum(right, hi - int(half[r]))
-    cols = np.arange(w)
-    return (cols[None, :] >= left[:, None]) & (cols[None, :] <= right[:, None])
+        ys, src = slice(max(-dy, 0), h - max(dy, 0)), slice(max(dy, 0), h + min(dy, 0))
+        np.maximum(left[ys], lo[src] + int(half[dy + r]), out=left[ys])
+        np.minimum(right[ys], hi[src] - int(half[dy + r]), out=right[ys])
+    return _from_runs(left, right, w)
+
+
+def dilated(binary: np.ndarray, size: float) -> np.ndarray:
+    """(h, w) bool: ``binary`` ((h, w) bool) dilated by :func:`disc` of radius ``size``, the same pixels as
+    ``by_disc(binary.astype(np.uint8), cv2.MORPH_DILATE, size) > 0``. Where the rows' pixels form one run each, on
+    one block of rows, each run meeting the next (an oval, a convex hull), a row of the result is one run too, from
+    the runs within the disc's reach grown by the disc's rows (as :func:`eroded`); other maps go through
+    :func:`by_disc`."""
+    h, w = binary.shape
+    runs = _runs(binary)
+    if runs is not None:
+        rows, first, last = runs
+        used = np.flatnonzero(rows)
+        block = len(used) > 0 and used[-1] - used[0] + 1 == len(used)
+        if block and np.all(np.maximum(first[used[:-1]], first[used[1:]]) <= np.minimum(last[used[:-1]], last[used[1:]])):
+            far = np.int64(1) << 40
+            lo, hi = np.where(rows, first, far), np.where(rows, last, -far)
+            half = _disc_rows(size)
+            r = len(half) // 2
+            left, right = lo - int(half[r]), hi + int(half[r])
+            for dy in range(max(-r, 1 - h), min(r, h - 1) + 1):
+                ys, src = slice(max(-dy, 0), h - max(dy, 0)), slice(max(dy, 0), h + min(dy, 0))
+                np.minimum(left[ys], lo[src] - int(half[dy + r]), out=left[ys])
+                np.maximum(right[ys], hi[src] + int(half[dy + r]), out=right[ys])
+            return _from_runs(left, right, w)
+    return by_disc(binary.view(np.uint8), cv2.MORPH_DILATE, size) > 0
 
 
 def face_centre(shape: tuple[int, int], landmarks: np.ndarray, face: np.ndarray, height: float) -> np.ndarray:
@@ -244,14 +284,22 @@ def reference_matte(
     the band past its outline, the neck's column below the jaw); ``height``: the face height in pixels. Skin is the
     centre's colour (:func:`skin_model`), joined to the face centre, with what it encloses (lips, nostrils, eyes)."""
     centre = face_centre(image.shape[:2], landmarks, face, height)
-    lab = _lab(image)
+    # Only the reach and what :func:`outside_like` reads past its outline (the band, in its chamfer distance, which is
+    # at least 0.955 times the pixels across) are looked at: the colours there, zero elsewhere (the same values, pixel
+    # by pixel, as of the whole picture; what is zero is multiplied by a zero weight).
+    box = mask_bbox(reach, int(np.ceil(max(_OUTLINE_BAND * height, 2.0) / 0.95)) + 2, reach.shape)
+    if box is None:
+        return reach.copy()
+    lab = np.zeros(image.shape, np.float32)
+    lab[box] = _lab(image[box])
     model = skin_model(lab, centre)
     if model is None:
         log.debug("reference matte: the face centre is too small to learn its skin colour; the whole region is kept")
         return reach.copy()
-    chroma, light = skin_distance(lab, model)
+    chroma, light = skin_distance(lab[box], model)
     darkest = max(-_DARKER_SPREADS, (_DARKEST - 1.0) * float(model.median[0]) / model.light_spread)
-    coloured = (chroma < _CHROMA_LIMIT) & (light < _LIGHTER_SPREADS) & (light > darkest)
+    coloured = np.zeros(reach.shape, bool)
+    coloured[box] = (chroma < _CHROMA_LIMIT) & (light < _LIGHTER_SPREADS) & (light > darkest)
     # (a pale wall FaceMesh's outline takes in, which the colour test passes as lit skin: see :func:`outside_like`)
     coloured &= ~outside_like(lab, coloured, reach, height)
     skin = coloured.astype(np.uint8) * 255
@@ -378,7 +426,8 @@ def _mirror_fill(
     eyes = pts[list(landmark_sets.LEFT_EYE_CORNERS + landmark_sets.RIGHT_EYE_CORNERS)]
     down = pts[landmark_sets.FACE_HEIGHT[1]] - pts[landmark_sets.FACE_HEIGHT[0]]
     down /= max(float(np.hypot(*down)), 1e-9)
-    yy, xx = np.mgrid[0:h, 0:w]
+    # (each term on its row or column and added by broadcasting: the same float64 sums as on the full grids)
+    xx, yy = np.arange(w)[None, :], np.arange(h)[:, None]
     below = ((xx - eyes[:, 0].mean()) * down[0] + (yy - eyes[:, 1].mean()) * down[1]) > _BELOW_EYES * height
     hole &= below
     if not hole.any():
@@ -391,10 +440,8 @@ def _mirror_fill(
     near = by_disc(hole.astype(np.uint8), cv2.MORPH_DILATE, band) > 0
     ys, xs = np.nonzero(near)
     mirrored = mirror(np.stack([xs, ys], axis=1))
-    mx, my = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+    mx, my = np.full((h, w), -1.0, np.float32), np.full((h, w), -1.0, np.float32)
     mx[ys, xs], my[ys, xs] = mirrored[:, 0], mirrored[:, 1]
-    far = ~near
-    mx[far], my[far] = -1.0, -1.0
     colour = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
     # The mirror counts only where it lands well inside the skin (not at the matte's edge, where hair begins).
     inner = by_disc(matte, cv2.MORPH_ERODE, _SOURCE_INSET * height).astype(np.float32)

@@ -43,7 +43,7 @@ from unmask_video.errors import InputError, ProcessingError
 from unmask_video.jaw_opening import JawOpening, JawOptions, jaw_weights
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_check import strokes_across_cheeks
-from unmask_video.reference_matte import mirror_fill, reference_matte
+from unmask_video.reference_matte import dilated, mirror_fill, reference_matte
 from unmask_video.warp_register import band_reach, residual_shift
 
 log = logging.getLogger(__name__)
@@ -639,9 +639,10 @@ class ReferenceWarper:
         oval = face | neck
         height = _face_axes(self.landmarks)[1]
         grow = int(round(options.outline_reach * height))
-        if grow > 0:
+        matted = options.reach_skin_only and options.reference_matte
+        if grow > 0 and not matted:
             oval = disk_morph_near(oval, cv2.MORPH_DILATE, 2 * grow + 1)  # (cv2.dilate by the disc, the same pixels)
-        if options.reach_skin_only and options.reference_matte:
+        if matted:
             # Only the reference's own face and neck skin (joined to its face centre, with what it encloses), inside
             # its face oval and the neck's column below the jaw; one map, two levels: 255 the matte, 128 the rest of
             # the region (carried only from a reference taken in the same place, seen in the same pose: see warp()).
@@ -649,7 +650,11 @@ class ReferenceWarper:
             matte = reference_matte(self.image, self.landmarks, face, reach.astype(np.uint8) * 255, height)
             if options.mirror_fill:
                 self.image, matte = mirror_fill(self.image, self.landmarks, matte, face, height)
-            oval = np.where(matte > 0, np.uint8(255), oval // 255 * 128).astype(np.uint8)
+            # (outside the matte only where the disc's dilation of the oval reaches 255: the dilation of where it is 255)
+            full = oval == 255
+            if grow > 0:
+                full = dilated(full, grow)
+            oval = np.where(matte > 0, np.uint8(255), full.view(np.uint8) * np.uint8(128)).astype(np.uint8)
         elif options.reach_skin_only:
             # Below the jaw only the neck's width, past the outline only a thin band; there, and along the inside
             # of the outline (where hair often begins), only skin, a little shrunk so the hair at its edge stays out.
@@ -720,15 +725,26 @@ class ReferenceWarper:
             pts = np.concatenate([pts, below_jaw_points(landmarks, self.options.neck_reach)])
         return pts
 
-    def _target_control(self, landmarks: np.ndarray) -> np.ndarray:
+    def _carries(self) -> bool:
+        """Whether the frame's control points under the mask are the reference's carried onto it
+        (:meth:`_target_control`)."""
+        return bool(self.options.neck_from_reference or self.options.jaw_from_reference > 0)
+
+    def _to_frame(self, landmarks: np.ndarray) -> np.ndarray:
+        """The similarity (2x3) of the reference's stable landmarks onto the frame's."""
+        return similarity(self._stable, np.asarray(landmarks, np.float64)[list(landmark_sets.STABLE_FACE)])
+
+    def _target_control(self, landmarks: np.ndarray, to_frame: np.ndarray | None = None) -> np.ndarray:
         """A frame's control points, in the order of :meth:`_control`'s: FaceMesh's where it sees (above the
         mask), and below the jaw (and, with ``jaw_from_reference``, on the jaw) the reference's own points
-        carried onto the frame by the similarity of the stable landmarks."""
+        carried onto the frame by the similarity of the stable landmarks (``to_frame``: :meth:`_to_frame`, when the
+        caller has it)."""
         o = self.options
-        if not (o.neck_from_reference or o.jaw_from_reference > 0):
+        if not self._carries():
             return self._control(landmarks)
         lm = np.asarray(landmarks, np.float64)
-        to_frame = similarity(self._stable, lm[list(landmark_sets.STABLE_FACE)])
+        if to_frame is None:
+            to_frame = self._to_frame(lm)
         widen = self._outline_fit(lm, to_frame) if o.outline_fit else None
         pts = lm[list(landmark_sets.TPS_CONTROL)]
         if o.jaw_from_reference > 0:
@@ -746,11 +762,15 @@ class ReferenceWarper:
             pts = np.concatenate([pts, neck])
         return pts
 
-    def _jaw_move(self, lm: np.ndarray, mask: np.ndarray | None, track: int | None) -> np.ndarray | None:
-        """The control points' move ((K, 2)) for the jaw's opening under ``mask`` (``jaw_opening``); None: none."""
+    def _jaw_move(
+        self, lm: np.ndarray, mask: np.ndarray | None, track: int | None, to_frame: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """The control points' move ((K, 2)) for the jaw's opening under ``mask`` (``jaw_opening``); None: none.
+        ``to_frame``: :meth:`_to_frame`, when the caller has it."""
         if self.options.jaw_opening <= 0 or mask is None or track is None or not self.options.jaw_from_reference:
             return None
-        to_frame = similarity(self._stable, lm[list(landmark_sets.STABLE_FACE)])
+        if to_frame is None:
+            to_frame = self._to_frame(lm)
         top, chin = transform_points(self.landmarks[list(landmark_sets.FACE_HEIGHT)].astype(np.float64), to_frame)
         down = chin - top
         height = float(np.hypot(*down))
@@ -1053,8 +1073,10 @@ class ReferenceWarper:
         lm = _check_landmarks(landmarks, "target landmarks")
         warped = np.zeros((h, w, 3), np.uint8)
         valid = np.zeros((h, w), bool)
-        # The frame's control points, once: the face box and the spline both need them.
-        control = self._target_control(lm)
+        # The frame's control points, once: the face box and the spline both need them (and the jaw's move the
+        # similarity they are carried by).
+        to_frame = self._to_frame(lm) if self._carries() else None
+        control = self._target_control(lm, to_frame)
         # Only the target's face (and a margin) can be valid: map that box, not the whole ROI.
         face = self._face_box(lm, h, w, control)
         x0, y0, x1, y1 = face
@@ -1067,7 +1089,7 @@ class ReferenceWarper:
         spread = _spread_of(lm[list(landmark_sets.TPS_CONTROL)])
         level = self._level(lm, spread)
         # The pyramid level's 2**-level is applied to the grid's nodes, not to the full-size maps (the same maps).
-        move = self._jaw_move(lm, mask, track)
+        move = self._jaw_move(lm, mask, track, to_frame)
         lag = self._neck_lag_move(lm, origin, track)
         if lag is not None:
             move = lag if move is None else move + lag
