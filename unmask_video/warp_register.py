@@ -43,8 +43,13 @@ def residual_shift(
     whose gradients match the reference's in no shift)."""
     k = min(1.0, _WORK_FACE / max(face_height, 1.0))
     size = (max(int(round(frame.shape[1] * k)), 1), max(int(round(frame.shape[0] * k)), 1))
-    covered = cv2.resize((mask > 0).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
-    ok = cv2.resize(valid.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    # (the nearest pixel's value, then its test: the same as the test's map resized, without a pass over the full size)
+    if mask.dtype == np.uint8:
+        covered = (cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST) > 0).view(np.uint8)
+    else:
+        covered = cv2.resize((mask > 0).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    ok = cv2.resize(valid.view(np.uint8) if valid.dtype == bool else valid.astype(np.uint8), size,
+                    interpolation=cv2.INTER_NEAREST) > 0  # fmt: skip
     gray_f = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
     gray_w = cv2.resize(cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
     rows = np.flatnonzero(covered.any(axis=1))
@@ -63,18 +68,18 @@ def residual_shift(
         return None
     gf = _gradients(gray_f)
     gw = _gradients(gray_w)
-    # (the band's pixels as flat indices, in np.nonzero's order: the frame's gradients there read once, the warped
-    # ones at each shift by one flat offset)
+    # (the band's pixels as flat indices, in np.nonzero's order; the warped gradients at every shift in one take: the
+    # reference moved by dy, the frame's pixel p is met by the warped pixel p - dy)
+    # (each pixel's two float32 gradients taken as one 8-byte item: numpy's take of items, not of rows)
     at = np.flatnonzero(band)
-    seen = gf.reshape(2, -1)[:, at]
-    gw_flat = gw.reshape(2, -1)
-    width = size[0]
+    shifts = np.arange(-r, r + 1)
+    seen = np.take(gf.view(np.int64).ravel(), at).view(np.float32).reshape(-1, 2)
+    met = np.take(gw.view(np.int64).ravel(), at[None, :] - shifts[:, None] * size[0])
+    met = met.view(np.float32).reshape(len(shifts), len(at), 2)
     # Down the picture only: the band runs across the face, and across it its gradients hardly tell a shift.
-    cost = np.empty(2 * r + 1, np.float64)
-    for j, dy in enumerate(range(-r, r + 1)):
-        # (the reference moved by dy: the frame's pixel p is met by the warped pixel p - dy)
-        diff = seen - gw_flat[:, at - dy * width]
-        cost[j] = float(np.mean(np.square(diff)))
+    # (each shift's mean over its own (pixels, 2) block, in the order it had as a (2, pixels) array's memory)
+    squares = np.square(seen[None] - met)
+    cost = np.array([float(np.mean(part)) for part in squares], np.float64)
     j = int(np.argmin(cost))
     if not 0 < j < 2 * r:
         return None
@@ -93,9 +98,9 @@ def band_reach(face_height: float) -> int:
 
 
 def _gradients(gray: np.ndarray) -> np.ndarray:
-    """(2, h, w) float32: the x and y derivatives of a slightly blurred grey picture."""
+    """(h, w, 2) float32: the x and y derivatives of a slightly blurred grey picture."""
     g = cv2.GaussianBlur(gray, (0, 0), 1.0)
-    return np.stack([cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)])
+    return np.stack([cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)], axis=-1)
 
 
 def _vertex(a: float, b: float, c: float) -> float:
