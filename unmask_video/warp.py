@@ -882,15 +882,15 @@ class ReferenceWarper:
     def _same_place(
         self,
         sub: np.ndarray,
-        strict: np.ndarray,
-        loose: np.ndarray,
+        inside: np.ndarray,
         image: np.ndarray | None,
         mask: np.ndarray | None,
         box: tuple[int, int, int, int],
         track: int | None,
         height: float = 0.0,
     ) -> np.ndarray | None:
-        """Where the reference's surroundings past its face outline (``loose`` but not ``strict``) are carried: None
+        """Where the reference's surroundings past its face outline (``inside``, the box's validity level, from 64 up to
+        192: past the matte, within the region) are carried: None
         (nowhere) unless they look like what the frame shows there outside the mask (most of those pixels within
         :data:`_SAME_PLACE_LAB` Lab units of the frame's, averaged over the track's frames); then an (h, w) bool map of
         the box, False near where many of them differ (:data:`_SAME_PLACE_LOCAL`; ``height``: the face height in pixels,
@@ -902,7 +902,8 @@ class ReferenceWarper:
         k = max(1, min(y1 - y0, x1 - x0) // 150)
         covered = (mask[y0:y1:k, x0:x1:k] > 0).astype(np.uint8)
         near = cv2.dilate(covered, np.ones((2 * (3 // k) + 3, 2 * (3 // k) + 3), np.uint8))
-        around = loose[::k, ::k] & ~strict[::k, ::k] & (near == 0)
+        level = inside[::k, ::k]
+        around = (level >= 64) & (level < 192) & (near == 0)
         held = self._places.get(track) if track is not None else None
         far = None
         if np.count_nonzero(around) >= _SAME_PLACE_MIN_PIXELS:
@@ -1103,18 +1104,21 @@ class ReferenceWarper:
         maps = tps_maps(tps, (y1 - y0, x1 - x0), self._step(y1 - y0, x1 - x0), (x0 - dx, y0 - dy), check, scale)
         sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
         if self.options.reach_skin_only:
-            strict, loose = inside >= 192, inside >= 64
             # (with the matte, only in the reference's pose too: once the head has turned, its wall lands on the cheek)
             pose = self._same_pose(lm, track) if self.options.reference_matte else True
             local = self.options.same_place_local
-            carry = self._same_place(sub, strict, loose, image, mask, (x0, y0, x1, y1), track,
+            carry = self._same_place(sub, inside, image, mask, (x0, y0, x1, y1), track,
                                      _face_axes(lm)[1] if local else 0.0) if pose else None  # fmt: skip
-            if carry is not None and local:
+            if carry is None:
+                ok = inside >= 192
+            elif not local:
+                ok = inside >= 64  # (carried everywhere: the strict level lies within the loose one)
+            else:
                 # (the local test only beside the face and the neck's column: there lies the wall, which stays while the
                 # head moves; the face's own hair and the clothes below the jaw follow the head, more or less)
                 box_lm = lm - np.float32([x0, y0])
                 carry |= (face_region(carry.shape, box_lm, antialiased=False) > 0) | (neck_column(carry.shape, box_lm) > 0)
-            ok = strict if carry is None else strict | (loose & carry)
+                ok = (inside >= 192) | ((inside >= 64) & carry)
         else:
             ok = inside >= 128
         if check:
@@ -1122,8 +1126,9 @@ class ReferenceWarper:
             # ratio, reference to target.
             ratio = (self._src_scale / max(spread, 1e-6)) ** 2
             ok &= maps[2] >= self.options.min_jacobian * ratio
-        # (zero where not ok: one OpenCV masked operation, many times faster than numpy's boolean assignment)
-        warped[y0:y1, x0:x1] = cv2.bitwise_and(sub, sub, mask=ok.view(np.uint8))
+        # (zero where not ok: one OpenCV masked operation, many times faster than numpy's boolean assignment, written
+        # straight into the zeros it leaves where not ok)
+        cv2.bitwise_and(sub, sub, dst=warped[y0:y1, x0:x1], mask=ok.view(np.uint8))
         valid[y0:y1, x0:x1] = ok
         return warped, valid
 
@@ -1171,7 +1176,7 @@ class ReferenceWarper:
         warped = np.zeros((by1 - by0, bx1 - bx0, 3), np.uint8)
         valid = np.zeros((by1 - by0, bx1 - bx0), bool)
         valid[: wy1 - by0] = inside >= 192
-        warped[: wy1 - by0] = cv2.bitwise_and(sub, sub, mask=valid[: wy1 - by0].view(np.uint8))
+        cv2.bitwise_and(sub, sub, dst=warped[: wy1 - by0], mask=valid[: wy1 - by0].view(np.uint8))
         box = (slice(by0, by1), slice(bx0, bx1))
         shift = residual_shift(image[box], warped, valid, mask[box], height, self.options.register_depth)
         if shift is None:
