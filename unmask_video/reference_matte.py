@@ -440,12 +440,19 @@ def _mirror_fill(
     near = by_disc(hole.astype(np.uint8), cv2.MORPH_DILATE, band) > 0
     ys, xs = np.nonzero(near)
     mirrored = mirror(np.stack([xs, ys], axis=1))
-    mx, my = np.full((h, w), -1.0, np.float32), np.full((h, w), -1.0, np.float32)
-    mx[ys, xs], my[ys, xs] = mirrored[:, 0], mirrored[:, 1]
-    colour = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    # (looked up on the band's box only: elsewhere every pixel is mapped to (-1, -1), which reads the border's 0
+    # exactly, and a pixel's sample depends on its own map values only)
+    by0, bx0 = int(ys.min()), int(xs.min())
+    sub = (slice(by0, int(ys.max()) + 1), slice(bx0, int(xs.max()) + 1))
+    shape = (sub[0].stop - by0, sub[1].stop - bx0)
+    mx, my = np.full(shape, -1.0, np.float32), np.full(shape, -1.0, np.float32)
+    mx[ys - by0, xs - bx0], my[ys - by0, xs - bx0] = mirrored[:, 0], mirrored[:, 1]
+    colour = np.zeros_like(image)
+    colour[sub] = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
     # The mirror counts only where it lands well inside the skin (not at the matte's edge, where hair begins).
     inner = by_disc(matte, cv2.MORPH_ERODE, _SOURCE_INSET * height).astype(np.float32)
-    there = cv2.remap(inner, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0) >= 250
+    there = np.zeros((h, w), bool)
+    there[sub] = cv2.remap(inner, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0) >= 250
     there &= near
     fill = hole & there
     if not fill.any():

@@ -221,7 +221,7 @@ def remap_with_validity(merged: np.ndarray, map_x: np.ndarray, map_y: np.ndarray
     ``cv2.remap`` does to float maps on every call) and shifted by the border in whole pixels (exact; a far-off
     position that saturated stays far off). Returns (h, w, 3) and (h, w) uint8 (the latter a view)."""
     fixed, fraction = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
-    np.add(np.minimum(fixed, np.int16(32766), out=fixed), np.int16(1), out=fixed)
+    cv2.add(fixed, (1, 1, 0, 0), dst=fixed)  # (saturated at 32767: min(x, 32766) + 1 in one pass)
     both = cv2.remap(merged, fixed, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return cv2.cvtColor(both, cv2.COLOR_RGBA2RGB), both[..., 3]
 
