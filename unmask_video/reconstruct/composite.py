@@ -27,7 +27,7 @@ from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
-from unmask_video.reconstruct.fill_seam import distance_to, fade_into_frame, feather_into_fill
+from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill
 from unmask_video.reconstruct.outside_fill import fill_on_face
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.stages import FaceROI, Image
@@ -187,10 +187,6 @@ class CompositeOptions:
     #: (:func:`_skin_light`). "skin" looks right on real clips with a photo in other light
     #: and gains with a relit reference on the quality benchmark; it costs 1.0-1.4x "ring" (benchmarks/README.md).
     light: str = "skin"
-    #: Outside the mask, the rebuilt band fades into the frame's own pixels over this many band widths where it ends
-    #: beside them (the warp does not cover the whole band: :func:`~unmask_video.reconstruct.fill_seam.fade_into_frame`);
-    #: 0: a step there.
-    band_fade: float = 0.0
 
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -1262,10 +1258,4 @@ class ReferenceComposite:
             assert where is not None
             patch = np.ascontiguousarray(out[where])
             out[where] = cv2.inpaint(patch, telea[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
-        rebuilt = paste | gaps
-        if opts.band_fade > 0:
-            # Outside the mask, where the rebuilt band ends beside pixels left as the frame (the warp stops short of the
-            # band: the reference's matte, the warped box's edge), it fades into the frame instead of a step.
-            band = (dist <= max(lengths.band, 0.0)) & ~hole
-            fade_into_frame(out, image, rebuilt & band, band & ~rebuilt, opts.band_fade * max(lengths.band, 1.0))
-        return out, rebuilt
+        return out, paste | gaps

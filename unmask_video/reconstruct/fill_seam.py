@@ -14,10 +14,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from unmask_video.blend import mask_bbox
 from unmask_video.reconstruct.scratch import scratch
 
-__all__ = ["distance_to", "fade_into_frame", "feather_into_fill", "weighted_stack"]
+__all__ = ["distance_to", "feather_into_fill", "weighted_stack"]
 
 #: The warped pixels this far inside their edge, as a fraction of the fade's width, are faded into the skin's local
 #: colour (the rim sampled across the matte's edge); the fade into the fill runs outwards over the whole width.
@@ -145,31 +144,6 @@ def _feather_piece(
                     1.0 - _smoothstep(1.0 - to_covered.reshape(-1)[at] / width))[:, None]  # fmt: skip
     cur = out[changed]
     out[changed] = np.where(known, np.clip(keep * cur + (1.0 - keep) * local + 0.5, 0, 255), cur).astype(np.uint8)
-
-
-def fade_into_frame(
-    out: np.ndarray, frame: np.ndarray, changed: np.ndarray, kept: np.ndarray, width: float
-) -> None:
-    """Fade the ``changed`` pixels of ``out`` ((h, w, 3) uint8, changed in place; (h, w) bool) into the ``frame``'s
-    ((h, w, 3) uint8) over ``width`` pixels from the ``kept`` ones ((h, w) bool: left as the frame shows them).
-
-    Outside the mask the composite rebuilds a band for the blend to cross-fade over, but only where the warp covers: the
-    band stopped in a straight or ragged step where the warped reference ends (its matte, the warped box's edge) and the
-    frame's own pixels beside it were kept; the blend's feather runs across the mask's edge, not along that step."""
-    if width <= 0 or not kept.any() or not changed.any():
-        return
-    box = mask_bbox(kept, int(np.ceil(width)) + 1, kept.shape)
-    assert box is not None
-    near = changed[box]
-    if not near.any():
-        return
-    to_kept = distance_to(kept[box], "fill_seam.to_kept")
-    at = near & (to_kept < width)
-    if not at.any():
-        return
-    keep = _smoothstep(to_kept[at] / np.float32(width))[:, None]
-    sub = out[box]
-    sub[at] = np.clip(keep * sub[at] + (1.0 - keep) * frame[box][at] + 0.5, 0, 255).astype(np.uint8)
 
 
 def weighted_stack(image: np.ndarray, source: np.ndarray, name: str) -> np.ndarray:
