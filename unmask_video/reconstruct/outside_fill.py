@@ -89,31 +89,38 @@ def _on_face(
     hole: np.ndarray, landmarks: np.ndarray, oval: np.ndarray, skin: np.ndarray | None, options: OutsideFillOptions
 ) -> np.ndarray:
     """:func:`on_face`, given the face ``oval`` and the frame's ``skin`` around the hole (:func:`frame_skin`)."""
-    shape = hole.shape
     size = face_size_px(landmarks)
-    if options.reach <= 0 and skin is None:
+    if (options.reach <= 0 and skin is None) or not (hole & ~oval).any():
         return hole & oval
     # Beside the cheeks only: below the jaw's corners lies the neck, or a collar, which the reference's own neck covers
     # or the surroundings fill.
     pts = np.asarray(landmarks, np.float64)
     down = _down(pts)
     corners = float((pts[list(landmark_sets.NECK_SIDES)] @ down).min())
-    ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
-    beside = (xs * down[0] + ys * down[1]) < corners
-    near = np.zeros(shape, bool)
+    near = None
     if options.reach > 0:
+        ys, xs = np.mgrid[0:hole.shape[0], 0:hole.shape[1]]
         # (a distance, not a dilation with a disc: its cost does not grow with the face)
-        near = cv2.distanceTransform(cv2.bitwise_not(oval.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3) <= options.reach * size
-    near &= beside
+        reach = cv2.distanceTransform(cv2.bitwise_not(oval.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3)
+        near = (reach <= options.reach * size) & ((xs * down[0] + ys * down[1]) < corners)
     if skin is not None:
-        # (the hull's own edge from the jaw's corners to the chin is the jaw's line: not cut at the corners' height)
-        wide = skin_past_outline(hole, oval, skin & beside, landmarks, options)
+        wide = skin_past_outline(hole, oval, skin, landmarks, options)
         if wide is not None:
-            near |= wide
-    if not (near & hole & ~oval).any():
+            near = wide if near is None else near | wide
+    if near is None or not (near & hole & ~oval).any():
         return hole & oval
     body = cv2.morphologyEx(hole.astype(np.uint8), cv2.MORPH_OPEN, disc(0.5 * options.loop_width * size)) > 0
     return hole & (oval | (near & body))
+
+
+def _above_corners(where: np.ndarray, landmarks: np.ndarray) -> bool:
+    """Whether any of the ``where`` pixels ((h, w) bool) lies above the jaw's corners of the (468, 2) ``landmarks``."""
+    ys, xs = np.nonzero(where)
+    if not len(ys):
+        return False
+    pts = np.asarray(landmarks, np.float64)
+    down = _down(pts)
+    return bool(((xs * down[0] + ys * down[1]) < float((pts[list(landmark_sets.NECK_SIDES)] @ down).min())).any())
 
 
 def _down(pts: np.ndarray) -> np.ndarray:
@@ -141,47 +148,58 @@ def frame_skin(
     if options.skin_above <= 0:
         return None
     gap, reach = _skin_band(size, options)
-    outside = cv2.bitwise_not(hole.view(np.uint8) * np.uint8(255))
+    rows = np.flatnonzero(hole.any(axis=1))
+    if not len(rows):
+        return None
+    # (only the rows from the hole's top to its middle hold pixels above its top edge)
+    top = slice(max(int(rows[0]) - reach, 0), int(rows[0] + rows[-1]) // 2 + 1)
+    sub = hole[top]
+    outside = cv2.bitwise_not(sub.view(np.uint8) * np.uint8(255))
     to_hole, label = cv2.distanceTransformWithLabels(outside, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
     band = (to_hole > gap) & (to_hole <= reach)
+    # Where the nearest pixel of the hole lies below, within 45 degrees of straight down (each hole pixel has its own
+    # label, in raster order: the nearest one's place).
     at = np.flatnonzero(band)
-    if not len(at):
-        return None
-    w = hole.shape[1]
-    # (each hole pixel has its own label, in raster order: the nearest one's place)
-    nearest = np.flatnonzero(hole)[label.reshape(-1)[at] - 1]
-    dy = nearest // w - at // w
-    at = at[dy > np.abs(nearest % w - at % w)]
-    inside = oval.reshape(-1)[at]
+    w = sub.shape[1]
+    nearest = np.flatnonzero(sub)[label.reshape(-1)[at] - 1]
+    band.reshape(-1)[at[nearest // w - at // w <= np.abs(nearest % w - at % w)]] = False
+    ys, xs = np.nonzero(band)
+    ys += top.start
+    inside = oval[ys, xs]
     if np.count_nonzero(inside) < 30:
         return None
-    lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab).reshape(-1, 3)  # (8-bit Lab: as fine as needed here)
-    cand = lab[at].astype(np.float32)
+    # (8-bit Lab, of the band's pixels only: as fine as needed here)
+    cand = cv2.cvtColor(image[ys, xs].reshape(1, -1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float32)
     sample = cand[inside].T
     mu = median(sample).astype(np.float32)
     spread = np.maximum(percentile(np.abs(sample - mu[:, None]), 75), 3.0).astype(np.float32)
     t = np.square((cand - mu) / spread).sum(axis=1)
-    found = np.zeros(hole.shape, np.uint8)
-    found.reshape(-1)[at[(t < options.skin_spreads**2) & (cand[:, 0] >= options.skin_floor * mu[0])]] = 1
+    skin = (t < options.skin_spreads**2) & (cand[:, 0] >= options.skin_floor * mu[0])
+    found = np.zeros(sub.shape, np.uint8)
+    found[ys[skin] - top.start, xs[skin]] = 1
+    out = np.zeros(hole.shape, bool)
     # (a stray skin-coloured pixel of the wall is not skin: pieces narrower than 3 px dropped)
-    return cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    out[top] = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    return out
 
 
 def skin_past_outline(
     hole: np.ndarray, oval: np.ndarray, skin: np.ndarray, landmarks: np.ndarray, options: OutsideFillOptions | None = None
 ) -> np.ndarray | None:
     """(h, w) bool: the face ``oval`` ((h, w) bool, FaceMesh's outline through ``landmarks``) widened to the convex hull
-    of itself and the frame's ``skin`` ((h, w) bool: :func:`frame_skin`, just above the ``hole``'s top edge, and above
-    the jaw's corners) past it, carried down to the jaw's corners; None where no such skin shows."""
+    of itself and the frame's ``skin`` ((h, w) bool: :func:`frame_skin`, just above the ``hole``'s top edge) past it
+    above the jaw's corners; None where no such skin shows."""
     options = options or OutsideFillOptions()
     size = face_size_px(landmarks)
     gap, reach = _skin_band(size, options)
-    found = skin & ~oval
-    if np.count_nonzero(found) < max(0.01 * size, 3.0) * (reach - gap):
-        return None
-    ys, xs = np.nonzero(found)
+    ys, xs = np.nonzero(skin & ~oval)
     pts = np.asarray(landmarks, np.float32)
     seen = np.stack([xs, ys], axis=1).astype(np.float32)
+    # (above the jaw's corners only: below them lies the neck, or a collar)
+    down = _down(pts).astype(np.float32)
+    seen = seen[seen @ down < float((pts[list(landmark_sets.NECK_SIDES)] @ down).min())]
+    if len(seen) < max(0.01 * size, 3.0) * (reach - gap):
+        return None
     # (a face is convex: the hull of its outline and skin seen on it lies on it, tapering from that skin to the jaw)
     hull = cv2.convexHull(np.concatenate([pts[list(landmark_sets.FACE_OVAL)], seen]))
     out = np.zeros(hole.shape, np.uint8)
@@ -247,7 +265,11 @@ def fill_on_face(
     sub_lm = np.asarray(landmarks, np.float32) - origin
     sub_hole = hole[box] | sub_gaps
     oval = face_region(sub_hole.shape, sub_lm, antialiased=False) > 0
-    skin = None if image is None else frame_skin(sub_hole, oval, image[box], size, options)
+    # (the frame's skin is read only where it can change something: gaps on the face, or past its outline above the
+    # jaw's corners)
+    skin = None
+    if image is not None and (_above_corners(sub_gaps & ~oval, sub_lm) or (sub_gaps & oval).any()):
+        skin = frame_skin(sub_hole, oval, image[box], size, options)
     sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options)
     inner[box] = sub
     if not sub.any():
