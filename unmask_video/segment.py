@@ -45,10 +45,11 @@ Method, per face (``face_id``):
    Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
    its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
    smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
-   With a hand in front of the mask (the k-means mask chosen around it), FaceMesh's landmarks move with the hand and
-   the search region and the jaw line no longer follow the mask: its parts beyond the hand that the colour model is as
-   sure of as of the k-means mask and that touch the hand join it, up to ``hand_reach`` past the search region, and
-   the rim cut keeps them (``hand_join``, :func:`mask_refine.join_past_hand`).
+   With a hand in front of the mask (the k-means mask chosen around it; in video, on a mask worn on the frames
+   before, a skin-coloured occluder entering the face over ``hand_core`` of the core), FaceMesh's landmarks move with
+   the hand and the search region and the jaw line no longer follow the mask: its parts beyond the hand that the
+   colour model is as sure of as of the k-means mask and that touch the hand join it, up to ``hand_reach`` past the
+   search region, and the rim cut keeps them (``hand_join``, :func:`mask_refine.join_past_hand`).
    Last (``rim_cut``, :func:`mask_refine.cut_at_rim`), under the jaw line the mask is cut at the cloth's rim: a marker
    watershed on the colour steps, flooded from the mask above the jaw line and from what the colour model rejects,
    takes off a lit neck, a collar or a hood lining of nearly the mask's colour that the growth (or the k-means
@@ -232,6 +233,9 @@ class SegmentOptions:
     # grown mask, past the search region, or under a jaw line placed too high (:func:`mask_refine.join_past_hand`)
     hand_join: bool = True
     hand_reach: float = 0.1  # ... looked for up to this far (face) past the search region
+    # ... and on a mask worn on the frames before (video: the k-means fit may date from before the hand came), when the
+    # hand hides at least this share of the core (a hand beside the mask or the neck under it hides none). 0: off.
+    hand_core: float = 0.2
     # ... and a second cluster joins the mask when its inner-polygon fraction is at least this x the main cluster's
     # (``merge_inner_ratio`` without a hand): the hand holds the polygon's middle, and what the mask shows of itself is
     # its sides, the shaded one further toward the rim than the lit one.
@@ -698,10 +702,14 @@ class MaskSegmenter:
             if opt.snap and binary.any():
                 binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth, opt.snap_line)
             past = None
-            if fit.past_hands and opt.hand_join and binary.any():
+            # (a mask worn on the frames before: its k-means fit may date from before the hand came, the hand is then
+            # the one over the core)
+            worn_before = state.presence is not None and state.presence.worn and opt.hand_core > 0
+            if (fit.past_hands or worn_before) and opt.hand_join and binary.any():
                 # (after the snap: a narrow strip of cloth beyond the hand has no sure inside for the snap's flood)
                 binary, past = self._join_past_hand(
-                    lab, prob, smooth, seed, core, binary, touch, search_mask, sub_lm, sub_size, fit
+                    lab, prob, smooth, seed, core, binary, touch, search_mask, sub_lm, sub_size, fit,
+                    0.0 if fit.past_hands else opt.hand_core,
                 )
             if opt.rim_cut and binary.any():
                 cuts, outside = below, (smooth < opt.grow_threshold) | ((search_mask == 0) if opt.rim_past_search else False)
@@ -866,15 +874,19 @@ class MaskSegmenter:
         lm: np.ndarray,
         size: float,
         fit: _Fit,
+        hand_core: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """(mask, its parts past the hand or None): ``binary`` with the mask's parts past the hand in front of it
         (:func:`mask_refine.join_past_hand`; its body: the k-means mask ``seed`` on the ``core``, or all of it where the
-        hand hides the core); the hand is the k-means' skin-like clusters entering
-        the face (``touch``) and the forehead skin's colour entering it (:func:`occluders.skin_occluders`)."""
+        hand hides the core); the hand is the k-means' skin-like clusters entering the face (``touch``) and the
+        forehead skin's colour entering it (:func:`occluders.skin_occluders`), and must hide at least ``hand_core`` of
+        the core."""
         opt = self.options
         hand = np.zeros(binary.shape, np.uint8) if touch is None else touch.astype(np.uint8)
         if fit.skin is not None and self._warm(fit.skin) and opt.presence.occluder_tolerance > 0:
             hand |= skin_occluders(lab, binary, lm, size, fit.skin[1:], opt.presence.occluder_tolerance)
+        if hand_core > 0 and np.count_nonzero(hand[core]) < hand_core * np.count_nonzero(core):
+            return binary, None
         wide = search
         if opt.hand_reach > 0:
             # (a distance threshold: a dilation by a large disk is slow)
