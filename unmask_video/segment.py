@@ -705,6 +705,9 @@ class MaskSegmenter:
             # (a mask worn on the frames before: its k-means fit may date from before the hand came, the hand is then
             # the one over the core)
             worn_before = state.presence is not None and state.presence.worn and opt.hand_core > 0
+            if worn_before and not fit.past_hands:
+                # (cheap first: the core the mask leaves, where a hand over it would be; the skin map costs ~1 ms)
+                worn_before = np.count_nonzero(core & (binary == 0)) >= opt.hand_core * np.count_nonzero(core)
             if (fit.past_hands or worn_before) and opt.hand_join and binary.any():
                 # (after the snap: a narrow strip of cloth beyond the hand has no sure inside for the snap's flood)
                 binary, past = self._join_past_hand(
