@@ -525,3 +525,70 @@ def test_fill_print_notches_takes_the_print_s_hue_at_another_lightness_only_with
     filled = fill_unlike_holes(mask, lab, _skin_chroma(), 15.0)
     assert filled[blotch].all()
     assert fill_print_notches(filled & (1 - notch), lab, filled > mask, _skin_chroma(), 15.0, hue=8.0)[notch > 0].mean() < 0.1
+
+
+def _hand_scene():
+    """A 200 px window: a mask (P(mask) 0.97) split by a hand (skin, P(mask) 0.02) coming up from below through its
+    middle; the search region stops at column 150 (FaceMesh's landmarks moved with the hand), the mask's side beyond
+    the hand runs on to column 170; hair of the mask's colour runs off the mask's other side past the search region."""
+    cloth = np.zeros((200, 200), np.uint8)
+    cv2.ellipse(cloth, (100, 100), (70, 60), 0, 0, 360, 1, -1)
+    hand = np.zeros_like(cloth)
+    hand[70:, 105:125] = 1  # the palm and the wrist, from below
+    cloth &= 1 - hand
+    cloth[:70] = cloth[:70] * (np.arange(200)[None, :] < 105)  # over the fingers the cloth is the body's only
+    hair = np.zeros_like(cloth)
+    hair[60:140, 5:31] = 1
+    hair &= 1 - cloth
+    search = np.zeros_like(cloth)
+    search[20:190, 28:151] = 1
+    prob = np.full(cloth.shape, 0.1, np.float32)
+    prob[(cloth | hair) > 0] = 0.97
+    prob[hand > 0] = 0.02
+    body = np.zeros_like(cloth)
+    body[80:120, 60:90] = 1  # the k-means mask on the core
+    side = cloth.copy()
+    side[:, :125] = 0  # the side beyond the hand
+    return cloth, hand, hair, search, prob, body & cloth, side
+
+
+def test_the_mask_beyond_a_hand_joins_it_and_the_hand_and_hair_beside_it_do_not():
+    from unmask_video.mask_refine import join_past_hand, smooth_probability
+
+    cloth, hand, hair, search, prob, body, side = _hand_scene()
+    grown = cloth & search & (1 - side)  # the growth kept to the body
+    grown[:, :31] = 0
+    wide = (cv2.distanceTransform(1 - search, cv2.DIST_L2, 5) <= 25).astype(np.uint8)
+    smooth = smooth_probability(prob, 200.0)
+    out, past = join_past_hand(smooth, grown, hand, wide, 200.0, 0.9, body)
+    assert (out & side).sum() >= 0.85 * side.sum()  # past the search region too (its rim a pixel or two inside)
+    assert (out & side & (1 - search)).sum() >= 0.75 * (side & (1 - search)).sum()
+    assert (out & hand).sum() == 0  # the hand stays in front
+    assert (out & hair).sum() == 0  # beside the body, not the hand: no part of the mask past it
+    assert (out & grown).sum() == grown.sum()
+    assert (past & side).sum() == (out & side).sum() and (past & grown & (1 - side)).sum() == 0
+    # No hand: nothing joins.
+    out, past = join_past_hand(smooth, grown, np.zeros_like(hand), wide, 200.0, 0.9, body)
+    assert (out == grown).all() and past.sum() == 0
+
+
+def test_the_rim_cut_keeps_the_held_side_beyond_a_hand_under_a_jaw_line_placed_too_high():
+    from unmask_video.mask_refine import cut_at_rim
+
+    cloth, hand, hair, search, prob, body, side = _hand_scene()
+    rng = np.random.default_rng(4)
+    image = np.zeros((200, 200, 3), np.float32) + (120, 110, 100)  # a dark background
+    image[cloth > 0] = (232, 234, 240)
+    image[hand > 0] = (214, 170, 150)
+    image += rng.normal(0, 2.0, image.shape)
+    lab = cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB)
+    below = np.zeros((200, 200), np.uint8)
+    below[65:] = 1  # the jaw line placed too high: the side beyond the hand lies all under it
+    mask = cloth.copy()
+    sure = mask & (1 - below)
+    outside = prob < 0.5
+    cut = cut_at_rim(lab, mask, sure, below, size=160.0, outside=outside)
+    assert (cut & side).sum() == 0  # cut off from the mask above the jaw line by the hand: it went
+    held = cut_at_rim(lab, mask, sure, below, size=160.0, outside=outside, held=side)
+    assert (held & side).sum() == side.sum()
+    np.testing.assert_array_equal(held & (1 - side), cut & (1 - side))

@@ -9,7 +9,7 @@ from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
 from unmask_video import landmark_sets
 from unmask_video.face_units import REFERENCE_FACE_PX, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
-from unmask_video.reconstruct.outside_fill import OutsideFillOptions, continue_skin, on_face
+from unmask_video.reconstruct.outside_fill import OutsideFillOptions, continue_skin, fill_on_face, on_face
 from unmask_video.warp import face_region
 
 WALL = (30, 60, 220)  # a saturated blue, far from any skin
@@ -119,3 +119,62 @@ def test_the_far_average_at_a_quarter_size_stays_near_the_full_size_blur() -> No
         seen = exact[..., 3] > 0.02 * exact[..., 3].max()
         colour = fast[seen, :3] / np.maximum(fast[seen, 3:], 1e-6)
         assert np.abs(colour - np.float32([200, 150, 120])).max() < 0.5, sigma
+
+
+def _skin_above_the_mask_past_the_outline(face, hole, oval, colour) -> np.ndarray:
+    """``face.image`` with ``colour`` painted just above the mask's top edge, past the face oval (where the frame's cheek
+    shows in front of the ear when FaceMesh's outline under the mask runs inside it). Returns those pixels."""
+    rows = np.nonzero(hole.any(axis=1))[0]
+    above = np.zeros_like(hole)
+    for x in np.nonzero(hole.any(axis=0))[0]:
+        top = int(np.flatnonzero(hole[:, x])[0])
+        above[max(top - 14, 0):top, x] = True
+    past = above & ~oval & (np.arange(hole.shape[0])[:, None] < rows[0] + 0.5 * (rows[-1] - rows[0]))
+    face.image[past] = colour
+    return past
+
+
+def test_skin_above_the_mask_past_the_outline_widens_the_face_and_a_wall_does_not() -> None:
+    # FaceMesh's outline under a cloth mask often runs inside the real cheek: where the frame shows its skin just above
+    # the mask's top edge past the outline, the face reaches that far (the convex hull of the outline and that skin);
+    # the wall there (a drawn mask reaching past the face) leaves the outline as it is.
+    face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=30)
+    skin = face.image[hole == 0][oval[hole == 0]].reshape(-1, 3)
+    colour = np.median(skin.astype(np.float32), axis=0).astype(np.uint8)  # the frame's own skin colour
+    assert np.array_equal(on_face(hole, face.landmarks, image=face.image), hole & oval)  # the wall above: as it was
+    past = _skin_above_the_mask_past_the_outline(face, hole, oval, colour)
+    assert past.sum() > 100
+    wide = on_face(hole, face.landmarks, image=face.image)
+    assert wide[hole & oval].all()
+    extra = wide & ~oval
+    assert extra.sum() > 300, extra.sum()
+    # (only as far as the skin reaches: the hull tapers from it to the jaw, never below the chin)
+    cols = np.nonzero(past.any(axis=0))[0]
+    assert not (extra[:, : cols.min() - 1].any() or extra[:, cols.max() + 2:].any())
+    chin = face.landmarks[landmark_sets.CHIN]
+    assert not extra[int(chin[1]) + 3:].any()
+    # The rebuilt cheek there is skin, not the wall's fill.
+    out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    cheek = extra & ~face.valid
+    assert cheek.sum() > 100 and _bluish(out[cheek]).mean() < 0.01, _bluish(out[cheek]).mean()
+
+
+def test_the_continued_cheek_meets_the_frames_skin_above_the_mask() -> None:
+    # The continuation also reads the frame's skin just above the mask's top edge: where the frame's cheek is lighter
+    # than the rebuilt skin beside the gap, the gap's top takes the frame's colour, not only the rebuilt skin's.
+    face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=4)
+    lighter = np.uint8([235, 200, 185])
+    face.image[~hole & oval] = lighter
+    gaps = hole & oval & ~face.valid
+    options = OutsideFillOptions()
+    out_plain = face.reference.copy()
+    out_skin = face.reference.copy()
+    covered = face.valid & (cv2.dilate(hole.astype(np.uint8), np.ones((31, 31), np.uint8)) > 0)
+    fill_on_face(out_plain, gaps, hole, covered, face.landmarks, options)
+    fill_on_face(out_skin, gaps, hole, covered, face.landmarks, options, image=face.image)
+    rows = np.nonzero(gaps.any(axis=1))[0]
+    top = gaps & (np.arange(hole.shape[0])[:, None] < rows[0] + 8)
+    assert top.sum() > 20
+    d_plain = np.abs(out_plain[top].astype(np.float32) - lighter).mean()
+    d_skin = np.abs(out_skin[top].astype(np.float32) - lighter).mean()
+    assert d_skin < 0.7 * d_plain, (d_skin, d_plain)

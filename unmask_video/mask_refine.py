@@ -36,7 +36,7 @@ from unmask_video.blend import disk_morph, grow_box, mask_bbox
 
 __all__ = [
     "search_polygon", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
-    "cut_at_rim", "add_hem", "ear_loops",
+    "join_past_hand", "cut_at_rim", "add_hem", "ear_loops",
 ]
 
 _L_BINS, _AB_BINS = 8, 32
@@ -358,6 +358,52 @@ def grow_deeper(
     return out
 
 
+def join_past_hand(
+    smooth: np.ndarray,
+    grown: np.ndarray,
+    hand: np.ndarray,
+    region: np.ndarray,
+    size: float,
+    threshold: float,
+    body: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, past), uint8 {0, 1}: ``grown`` with the parts of the mask beyond a hand in front of it added, and
+    those parts.
+
+    A hand over the mask splits it, and FaceMesh's landmarks move with the hand: the search region and the jaw line
+    no longer follow the mask, and its side beyond the hand lies past the search region, or under a jaw line placed
+    too high (where the rim cut, flooding from below, reaches it and no flood from the mask above the jaw does: the
+    hand is between them), and a narrow strip of it is no wider than the snap's band. The parts past the hand are
+    the components of ``region``'s pixels (the search region and some way around it) where the smoothed P(mask)
+    ``smooth`` is at least ``threshold`` (as sure as of the k-means mask itself: the hand, the skin and the neck are
+    not), opened as :func:`grow`'s candidates, that touch the ``hand`` map ({0, 1}: the skin-coloured occluder
+    entering the face; within twice the clean-up kernel's side) and hold none of the mask's ``body`` ({0, 1}: its
+    k-means mask on the core). The body's own component adds only its parts outside ``grown`` that touch the hand
+    themselves: hair or a wall of the mask's colour beside it touches the mask, not the hand.
+    """
+    kernel, cand, n, comp = _candidates(smooth, threshold, region, size)
+    none = np.zeros_like(grown)
+    if n <= 1 or not hand.any():
+        return grown, none
+    # (within the kernel's side of the hand: the blurred P(mask) falls below the threshold a pixel or two short of it)
+    reach = 2 * kernel.shape[0] + 1
+    near = cv2.dilate(hand.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))) > 0
+    keep = np.bincount(comp[near & (cand > 0)], minlength=n) > 0
+    main = np.bincount(comp[(body > 0) & (cand > 0)], minlength=n) > 0
+    keep[0] = main[0] = False
+    past = (keep & ~main)[comp].astype(np.uint8)
+    extra = cv2.morphologyEx((keep & main)[comp].astype(np.uint8) & (1 - grown), cv2.MORPH_OPEN, kernel)
+    if extra.any():
+        m, parts = cv2.connectedComponents(extra, connectivity=8)
+        touching = np.bincount(parts[near & (extra > 0)], minlength=m) > 0
+        touching[0] = False
+        past |= touching[parts].astype(np.uint8)
+    if not past.any():
+        return grown, none
+    out = cv2.morphologyEx(grown | past, cv2.MORPH_CLOSE, kernel) & ((grown > 0) | (region > 0)).astype(np.uint8)
+    return out, past & out
+
+
 def snap_edges(
     lab: np.ndarray,
     prob: np.ndarray,
@@ -473,6 +519,7 @@ def cut_at_rim(
     separable: bool = False,
     tail: int = 5,
     small: bool = False,
+    held: np.ndarray | None = None,
 ) -> np.ndarray:
     """``mask`` (uint8 {0, 1}) less what lies past the cloth's rim under the jaw: a neck, a collar or a hood lining of
     nearly the mask's colour that the growth (or the k-means cluster itself) took in.
@@ -494,7 +541,9 @@ def cut_at_rim(
     ``separable``: the 7 x 7 median is a 1-D one down the columns, then along the rows (:func:`separable_median`),
     then a ``tail`` x ``tail`` one (5: about half the cost of OpenCV's 2-D one, 3: a third of it; thin lines go as well,
     a step's corner is kept a little differently); with ``small``, the 5 x 5 median too (5-tap ones, then a 3 x 3 one:
-    a third of its cost); other sizes stay 2-D.
+    a third of its cost); other sizes stay 2-D. ``held`` ({0, 1}): what the mask keeps of it floods and stays as its
+    sure part above the jaw line does, and so do the parts touching it (the mask's side beyond a hand in front of it,
+    cut off from its part above the jaw line by the hand: :func:`join_past_hand`).
     """
     if not mask.any() or not sure.any() or not (mask & below).any():
         return mask
@@ -507,7 +556,7 @@ def cut_at_rim(
     out = mask.copy()
     out[box] = _cut_at_rim(
         lab[box], mask[box], sure[box], below[box], size, chroma_gain, light_weight, line_width, outside, same_cloth,
-        hem_px, None if parts is None else parts[box], separable, tail, small,
+        hem_px, None if parts is None else parts[box], separable, tail, small, None if held is None else held[box],
     )
     return out
 
@@ -528,8 +577,11 @@ def _cut_at_rim(
     separable: bool = False,
     tail: int = 5,
     small: bool = False,
+    held: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`cut_at_rim` on a window around the mask."""
+    if held is not None:
+        sure = sure | held
     if not sure.any():
         return mask
     # (a median first: the thin lines of pleats, seams and prints go, steps stay; then a light blur, all in uint8, and
@@ -562,7 +614,10 @@ def _cut_at_rim(
     out = mask.copy()
     out[cut] = 0
     # (what the cut leaves under the jaw apart from the mask above it goes too)
-    out = _components_touching(out, (out > 0) & (below == 0))
+    anchor = (out > 0) & (below == 0)
+    if held is not None:
+        anchor |= (out > 0) & (held > 0)
+    out = _components_touching(out, anchor)
     if same_cloth > 0:
         # What the cut took that has the cloth's own colour (its chroma over lightness, as the relief sees it) and
         # touches what is left is the cloth beyond one of its own lines (a stripe, a seam, the shadow of a fold).

@@ -45,6 +45,11 @@ Method, per face (``face_id``):
    Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
    its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
    smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
+   With a hand in front of the mask (the k-means mask chosen around it; in video, on a mask worn on the frames
+   before, a skin-coloured occluder entering the face over ``hand_core`` of the core), FaceMesh's landmarks move with
+   the hand and the search region and the jaw line no longer follow the mask: its parts beyond the hand that the
+   colour model is as sure of as of the k-means mask and that touch the hand join it, up to ``hand_reach`` past the
+   search region, and the rim cut keeps them (``hand_join``, :func:`mask_refine.join_past_hand`).
    Last (``rim_cut``, :func:`mask_refine.cut_at_rim`), under the jaw line the mask is cut at the cloth's rim: a marker
    watershed on the colour steps, flooded from the mask above the jaw line and from what the colour model rejects,
    takes off a lit neck, a collar or a hood lining of nearly the mask's colour that the growth (or the k-means
@@ -101,7 +106,8 @@ from unmask_video.mask_presence import (
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
     ColourModel, add_hem, clean_kernel, cut_at_rim, ear_loops, fill_print_notches, fill_unlike_holes,
-    gaussian_reach, grow, grow_deeper, search_polygon, shading_free_chroma, smooth_probability, snap_edges,
+    gaussian_reach, grow, grow_deeper, join_past_hand, search_polygon, shading_free_chroma, smooth_probability,
+    snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
 from unmask_video.order_stats import median
@@ -221,6 +227,15 @@ class SegmentOptions:
     # (there, only clusters at least ``presence.hand_colour`` from the forehead colour count)
     hands_lower: bool = True
     split_touch: bool = True  # ... and those that touch the hand (the k-means' skin-like clusters entering the face)
+    # ... and after the growth and the snap, the parts of the search region (and around it) that the colour model is
+    # as sure of as of the k-means mask (``deep_threshold``, ``deep_margin``) and that touch the hand join the mask,
+    # the rim cut keeping them: FaceMesh's landmarks move with the hand, and the mask's side beyond it lies past the
+    # grown mask, past the search region, or under a jaw line placed too high (:func:`mask_refine.join_past_hand`)
+    hand_join: bool = True
+    hand_reach: float = 0.1  # ... looked for up to this far (face) past the search region
+    # ... and on a mask worn on the frames before (video: the k-means fit may date from before the hand came), when the
+    # hand hides at least this share of the core (a hand beside the mask or the neck under it hides none). 0: off.
+    hand_core: float = 0.2
     # ... and a second cluster joins the mask when its inner-polygon fraction is at least this x the main cluster's
     # (``merge_inner_ratio`` without a hand): the hand holds the polygon's middle, and what the mask shows of itself is
     # its sides, the shaded one further toward the rim than the lit one.
@@ -686,6 +701,19 @@ class MaskSegmenter:
                     binary, search_mask = deeper, search_mask | band
             if opt.snap and binary.any():
                 binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth, opt.snap_line)
+            past = None
+            # (a mask worn on the frames before: its k-means fit may date from before the hand came, the hand is then
+            # the one over the core)
+            worn_before = state.presence is not None and state.presence.worn and opt.hand_core > 0
+            if worn_before and not fit.past_hands:
+                # (cheap first: the core the mask leaves, where a hand over it would be; the skin map costs ~1 ms)
+                worn_before = np.count_nonzero(core & (binary == 0)) >= opt.hand_core * np.count_nonzero(core)
+            if (fit.past_hands or worn_before) and opt.hand_join and binary.any():
+                # (after the snap: a narrow strip of cloth beyond the hand has no sure inside for the snap's flood)
+                binary, past = self._join_past_hand(
+                    lab, prob, smooth, seed, core, binary, touch, search_mask, sub_lm, sub_size, fit,
+                    0.0 if fit.past_hands else opt.hand_core,
+                )
             if opt.rim_cut and binary.any():
                 cuts, outside = below, (smooth < opt.grow_threshold) | ((search_mask == 0) if opt.rim_past_search else False)
                 if opt.top_cut:
@@ -705,7 +733,7 @@ class MaskSegmenter:
                     lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
                     outside, opt.rim_same_cloth, opt.rim_hem_px,
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
-                    opt.rim_separable_tail, opt.rim_separable_small,
+                    opt.rim_separable_tail, opt.rim_separable_small, past,
                 )
             if strip is not None and opt.side_open_edge > 0 and binary.any():
                 binary = self._grow_sides(prob, smooth, binary, strip, sub_deep, sub_size, deep_sure)
@@ -835,6 +863,44 @@ class MaskSegmenter:
     def detail(self, face_id: int = 0) -> SegmentDetail | None:
         """What the last :meth:`segment` call of this face saw (search region, k-means mask, presence)."""
         return self._details.get(face_id)
+
+    def _join_past_hand(
+        self,
+        lab: np.ndarray,
+        prob: np.ndarray,
+        smooth: np.ndarray,
+        seed: np.ndarray,
+        core: np.ndarray,
+        binary: np.ndarray,
+        touch: np.ndarray | None,
+        search: np.ndarray,
+        lm: np.ndarray,
+        size: float,
+        fit: _Fit,
+        hand_core: float = 0.0,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(mask, its parts past the hand or None): ``binary`` with the mask's parts past the hand in front of it
+        (:func:`mask_refine.join_past_hand`; its body: the k-means mask ``seed`` on the ``core``, or all of it where the
+        hand hides the core); the hand is the k-means' skin-like clusters entering the face (``touch``) and the
+        forehead skin's colour entering it (:func:`occluders.skin_occluders`), and must hide at least ``hand_core`` of
+        the core."""
+        opt = self.options
+        hand = np.zeros(binary.shape, np.uint8) if touch is None else touch.astype(np.uint8)
+        if fit.skin is not None and self._warm(fit.skin) and opt.presence.occluder_tolerance > 0:
+            hand |= skin_occluders(lab, binary, lm, size, fit.skin[1:], opt.presence.occluder_tolerance)
+        if hand_core > 0 and np.count_nonzero(hand[core]) < hand_core * np.count_nonzero(core):
+            return binary, None
+        wide = search
+        if opt.hand_reach > 0:
+            # (a distance threshold: a dilation by a large disk is slow)
+            wide = (cv2.distanceTransform(1 - search, cv2.DIST_L2, 5) <= opt.hand_reach * size).astype(np.uint8)
+        sure = min(opt.deep_threshold, float(median(prob[seed > 0])) - opt.deep_margin)
+        body = seed & core
+        out, past = join_past_hand(smooth, binary, hand, wide, size, sure, body if body.any() else seed)
+        if not past.any():
+            return binary, None
+        log.debug("hand in front: %d pixels past it, %d joined", int(past.sum()), int((out > binary).sum()))
+        return out, past
 
     def _presence(
         self,

@@ -1237,7 +1237,7 @@ class ReferenceComposite:
         outer = inner = None
         if gaps.any() and opts.fill == "surround":
             # On the face (a cheek the warp does not reach) the rebuilt skin continued, never what lies past the mask.
-            inner = fill_on_face(out, gaps, hole, paste, landmarks)
+            inner = fill_on_face(out, gaps, hole, paste, landmarks, image=image)
             outer = gaps & ~inner
         if outer is not None and outer.any():
             # Beside the face (where the reference's hair or background was not carried over), the frame's

@@ -12,6 +12,13 @@ face too: :func:`on_face` takes the face oval, grown beside the cheeks by :attr:
 hole's body (its thin ear loops left out, they cross the background); below the jaw lies the neck or a collar.
 There :func:`continue_skin` continues the rebuilt skin around the gap (a normalised Gaussian average of it, never the
 frame's pixels past the mask); only what lies beyond is left to the surroundings' fill.
+
+FaceMesh's outline under a mask often runs well inside the real cheek (a wide face, a cloth mask reaching to the ear):
+the strip between it and the mask's side edge was filled from what lies past the mask (the wall, a hood's lining), a
+grey smear on the cheek with a straight edge by the ear. Where the frame shows its own skin just above the mask's top
+edge past the outline (the cheek in front of the ear), the face reaches that far at the mask's top: the outline is
+widened to the convex hull of itself and that skin (:func:`skin_past_outline`), above the jaw's corners. A drawn mask
+reaching past the face over hair or a wall shows hair or wall above its edge there, and is left to the surroundings.
 """
 
 from __future__ import annotations
@@ -24,12 +31,13 @@ import numpy as np
 from unmask_video import landmark_sets
 from unmask_video.blend import mask_bbox
 from unmask_video.face_units import face_size_px
+from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import feather_into_fill, weighted_stack
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import disc
 from unmask_video.warp import face_region
 
-__all__ = ["OutsideFillOptions", "on_face", "continue_skin", "fill_on_face"]
+__all__ = ["OutsideFillOptions", "on_face", "skin_past_outline", "continue_skin", "fill_on_face"]
 
 
 @dataclass(frozen=True)
@@ -52,41 +60,165 @@ class OutsideFillOptions:
     #: turns away, often a few pixels of shade or hair, which inside the frame's cheek showed as a dark line.
     feather: float = 0.08
     rim: float = 0.05
+    #: The face's outline is widened to the frame's skin seen this far above the mask's top edge past it
+    #: (:func:`skin_past_outline`; 0: off), the first :attr:`skin_gap` above the edge skipped (the mask's hem and
+    #: shadow).
+    skin_above: float = 0.04
+    skin_gap: float = 0.015
+    #: A frame pixel there is skin within this many robust spreads (Lab) of the skin above the mask inside the outline,
+    #: and no darker than :attr:`skin_floor` of its lightness (not brown hair).
+    skin_spreads: float = 4.0
+    skin_floor: float = 0.6
 
 
-def on_face(hole: np.ndarray, landmarks: np.ndarray, options: OutsideFillOptions | None = None) -> np.ndarray:
+def on_face(
+    hole: np.ndarray, landmarks: np.ndarray, options: OutsideFillOptions | None = None, image: np.ndarray | None = None
+) -> np.ndarray:
     """(h, w) bool: the pixels of ``hole`` ((h, w) bool) that lie on the frame's face (``landmarks``: its (468, 2)
     landmarks in the same pixels), not past its edge: inside the face oval, or within ``reach`` of it beside the cheeks
-    (above the jaw's corners) and in the hole's body (not its ear loops)."""
+    (above the jaw's corners) and in the hole's body (not its ear loops); with the frame's ``image`` ((h, w, 3) uint8
+    RGB), also inside the outline widened to the skin the frame shows above the mask's top edge
+    (:func:`skin_past_outline`) and in the hole's body."""
     options = options or OutsideFillOptions()
-    shape = hole.shape
+    oval = face_region(hole.shape, landmarks, antialiased=False) > 0
+    skin = None if image is None else frame_skin(hole, oval, image, face_size_px(landmarks), options)
+    return _on_face(hole, landmarks, oval, skin, options)
+
+
+def _on_face(
+    hole: np.ndarray, landmarks: np.ndarray, oval: np.ndarray, skin: np.ndarray | None, options: OutsideFillOptions
+) -> np.ndarray:
+    """:func:`on_face`, given the face ``oval`` and the frame's ``skin`` around the hole (:func:`frame_skin`)."""
     size = face_size_px(landmarks)
-    face = face_region(shape, landmarks, antialiased=False)
-    if options.reach <= 0:
-        return hole & (face > 0)
-    # (a distance, not a dilation with a disc: its cost does not grow with the face)
-    near = cv2.distanceTransform(cv2.bitwise_not(face), cv2.DIST_L2, 3) <= options.reach * size
+    if (options.reach <= 0 and skin is None) or not (hole & ~oval).any():
+        return hole & oval
     # Beside the cheeks only: below the jaw's corners lies the neck, or a collar, which the reference's own neck covers
     # or the surroundings fill.
     pts = np.asarray(landmarks, np.float64)
-    down = pts[landmark_sets.FACE_HEIGHT[1]] - pts[landmark_sets.FACE_HEIGHT[0]]
-    down /= max(float(np.hypot(*down)), 1e-9)
+    down = _down(pts)
     corners = float((pts[list(landmark_sets.NECK_SIDES)] @ down).min())
-    ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
-    near &= (xs * down[0] + ys * down[1]) < corners
+    near = None
+    if options.reach > 0:
+        ys, xs = np.mgrid[0:hole.shape[0], 0:hole.shape[1]]
+        # (a distance, not a dilation with a disc: its cost does not grow with the face)
+        reach = cv2.distanceTransform(cv2.bitwise_not(oval.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3)
+        near = (reach <= options.reach * size) & ((xs * down[0] + ys * down[1]) < corners)
+    if skin is not None:
+        wide = skin_past_outline(hole, oval, skin, landmarks, options)
+        if wide is not None:
+            near = wide if near is None else near | wide
+    if near is None or not (near & hole & ~oval).any():
+        return hole & oval
     body = cv2.morphologyEx(hole.astype(np.uint8), cv2.MORPH_OPEN, disc(0.5 * options.loop_width * size)) > 0
-    return hole & ((face > 0) | (near & body))
+    return hole & (oval | (near & body))
 
 
-def continue_skin(out: np.ndarray, gaps: np.ndarray, covered: np.ndarray, sigma: float) -> None:
+def _above_corners(where: np.ndarray, landmarks: np.ndarray) -> bool:
+    """Whether any of the ``where`` pixels ((h, w) bool) lies above the jaw's corners of the (468, 2) ``landmarks``."""
+    ys, xs = np.nonzero(where)
+    if not len(ys):
+        return False
+    pts = np.asarray(landmarks, np.float64)
+    down = _down(pts)
+    return bool(((xs * down[0] + ys * down[1]) < float((pts[list(landmark_sets.NECK_SIDES)] @ down).min())).any())
+
+
+def _down(pts: np.ndarray) -> np.ndarray:
+    """The unit vector down the face (forehead to chin) of the (468, 2) landmarks ``pts``."""
+    down = pts[landmark_sets.FACE_HEIGHT[1]] - pts[landmark_sets.FACE_HEIGHT[0]]
+    return down / max(float(np.hypot(*down)), 1e-9)
+
+
+def _skin_band(size: float, options: OutsideFillOptions) -> tuple[int, int]:
+    """(gap, reach) in pixels: the band around the hole where the frame's skin is read (:func:`frame_skin`)."""
+    reach = max(int(round(options.skin_above * size)), 2)
+    return min(max(int(round(options.skin_gap * size)), 1), reach - 1), reach
+
+
+def frame_skin(
+    hole: np.ndarray, oval: np.ndarray, image: np.ndarray, size: float, options: OutsideFillOptions | None = None
+) -> np.ndarray | None:
+    """(h, w) bool: the frame ``image``'s ((h, w, 3) uint8 RGB) skin just above the ``hole``'s ((h, w) bool) top edge,
+    ``skin_gap`` to ``skin_above`` face sizes (``size`` px) from it (past the mask's hem and shadow), where the nearest
+    pixel of the hole lies below (within 45 degrees of straight down: not beside the mask, where a pale wall or a lit
+    neck passes for skin); None where it cannot be told (no skin there inside the face ``oval``, or ``skin_above`` 0).
+    Skin: within ``skin_spreads`` robust Lab spreads of the frame's pixels there inside the oval (the cheeks under the
+    eyes, the nose's bridge), and no darker than ``skin_floor`` of their lightness (not brown hair)."""
+    options = options or OutsideFillOptions()
+    if options.skin_above <= 0:
+        return None
+    gap, reach = _skin_band(size, options)
+    rows = np.flatnonzero(hole.any(axis=1))
+    if not len(rows):
+        return None
+    # (only the rows from the hole's top to its middle hold pixels above its top edge)
+    top = slice(max(int(rows[0]) - reach, 0), int(rows[0] + rows[-1]) // 2 + 1)
+    sub = hole[top]
+    outside = cv2.bitwise_not(sub.view(np.uint8) * np.uint8(255))
+    to_hole, label = cv2.distanceTransformWithLabels(outside, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+    band = (to_hole > gap) & (to_hole <= reach)
+    # Where the nearest pixel of the hole lies below, within 45 degrees of straight down (each hole pixel has its own
+    # label, in raster order: the nearest one's place).
+    at = np.flatnonzero(band)
+    w = sub.shape[1]
+    nearest = np.flatnonzero(sub)[label.reshape(-1)[at] - 1]
+    band.reshape(-1)[at[nearest // w - at // w <= np.abs(nearest % w - at % w)]] = False
+    ys, xs = np.nonzero(band)
+    ys += top.start
+    inside = oval[ys, xs]
+    if np.count_nonzero(inside) < 30:
+        return None
+    # (8-bit Lab, of the band's pixels only: as fine as needed here)
+    cand = cv2.cvtColor(image[ys, xs].reshape(1, -1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float32)
+    sample = cand[inside].T
+    mu = median(sample).astype(np.float32)
+    spread = np.maximum(percentile(np.abs(sample - mu[:, None]), 75), 3.0).astype(np.float32)
+    t = np.square((cand - mu) / spread).sum(axis=1)
+    skin = (t < options.skin_spreads**2) & (cand[:, 0] >= options.skin_floor * mu[0])
+    found = np.zeros(sub.shape, np.uint8)
+    found[ys[skin] - top.start, xs[skin]] = 1
+    out = np.zeros(hole.shape, bool)
+    # (a stray skin-coloured pixel of the wall is not skin: pieces narrower than 3 px dropped)
+    out[top] = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    return out
+
+
+def skin_past_outline(
+    hole: np.ndarray, oval: np.ndarray, skin: np.ndarray, landmarks: np.ndarray, options: OutsideFillOptions | None = None
+) -> np.ndarray | None:
+    """(h, w) bool: the face ``oval`` ((h, w) bool, FaceMesh's outline through ``landmarks``) widened to the convex hull
+    of itself and the frame's ``skin`` ((h, w) bool: :func:`frame_skin`, just above the ``hole``'s top edge) past it
+    above the jaw's corners; None where no such skin shows."""
+    options = options or OutsideFillOptions()
+    size = face_size_px(landmarks)
+    gap, reach = _skin_band(size, options)
+    ys, xs = np.nonzero(skin & ~oval)
+    pts = np.asarray(landmarks, np.float32)
+    seen = np.stack([xs, ys], axis=1).astype(np.float32)
+    # (above the jaw's corners only: below them lies the neck, or a collar)
+    down = _down(pts).astype(np.float32)
+    seen = seen[seen @ down < float((pts[list(landmark_sets.NECK_SIDES)] @ down).min())]
+    if len(seen) < max(0.01 * size, 3.0) * (reach - gap):
+        return None
+    # (a face is convex: the hull of its outline and skin seen on it lies on it, tapering from that skin to the jaw)
+    hull = cv2.convexHull(np.concatenate([pts[list(landmark_sets.FACE_OVAL)], seen]))
+    out = np.zeros(hole.shape, np.uint8)
+    cv2.fillConvexPoly(out, np.round(hull).astype(np.int32), 1)
+    return (out > 0) | oval
+
+
+def continue_skin(
+    out: np.ndarray, gaps: np.ndarray, covered: np.ndarray, sigma: float, source: np.ndarray | None = None
+) -> None:
     """Fill the ``gaps`` of ``out`` ((h, w, 3) uint8, changed in place; (h, w) bool) with the colour of the ``covered``
-    pixels around them ((h, w) bool: the rebuilt skin), a normalised Gaussian average of ``sigma`` pixels, and of
-    ``4 * sigma`` where no covered pixel is near; nothing else is read (not the frame past the mask)."""
+    pixels around them ((h, w) bool: the rebuilt skin, and the frame's own skin around the mask), a normalised Gaussian
+    average of ``sigma`` pixels, and of ``4 * sigma`` where no covered pixel is near; nothing else is read (not the
+    frame past the mask). ``source``: the (h, w, 3) uint8 image the covered pixels are read from (None: ``out``)."""
     if not gaps.any() or not covered.any():
         return
     h, w = gaps.shape
     # (the region-sized temporaries in scratch buffers: fresh ones cost a page fault per 4 KiB, more than their work)
-    stack = weighted_stack(out, covered.view(np.uint8), "outside_fill")
+    stack = weighted_stack(out if source is None else source, covered.view(np.uint8), "outside_fill")
     sigma = max(float(sigma), 1.0)
     f = max(1, int(sigma // 2))  # (smooth averages: built at 1/f of the size, then resized)
     small = cv2.resize(stack, (-(-w // f), -(-h // f)), interpolation=cv2.INTER_AREA) if f > 1 else stack
@@ -114,11 +246,13 @@ def _far_blur(small: np.ndarray, sigma: float) -> np.ndarray:
 
 def fill_on_face(
     out: np.ndarray, gaps: np.ndarray, hole: np.ndarray, covered: np.ndarray, landmarks: np.ndarray,
-    options: OutsideFillOptions | None = None,
+    options: OutsideFillOptions | None = None, image: np.ndarray | None = None,
 ) -> np.ndarray:
     """Fill the ``gaps`` ((h, w) bool: what the warp does not cover in and just around the ``hole``) that lie on the
     face (:func:`on_face`) with the ``covered`` skin continued (:func:`continue_skin`), in ``out`` (changed in place).
-    Returns those pixels, (h, w) bool; the rest of the gaps lie past the face's edge."""
+    Returns those pixels, (h, w) bool; the rest of the gaps lie past the face's edge. ``image``: the frame ((h, w, 3)
+    uint8 RGB, as ``out`` was before), whose skin above the mask widens the face (None: the outline as FaceMesh has it).
+    """
     options = options or OutsideFillOptions()
     inner = np.zeros_like(gaps)
     size = face_size_px(landmarks)
@@ -128,7 +262,15 @@ def fill_on_face(
         return inner
     origin = np.array([box[1].start, box[0].start], np.float32)
     sub_gaps, sub_out = gaps[box], out[box]
-    sub = sub_gaps & on_face(hole[box] | sub_gaps, np.asarray(landmarks, np.float32) - origin, options)
+    sub_lm = np.asarray(landmarks, np.float32) - origin
+    sub_hole = hole[box] | sub_gaps
+    oval = face_region(sub_hole.shape, sub_lm, antialiased=False) > 0
+    # (the frame's skin is read only where it can change something: gaps on the face, or past its outline above the
+    # jaw's corners)
+    skin = None
+    if image is not None and (_above_corners(sub_gaps & ~oval, sub_lm) or (sub_gaps & oval).any()):
+        skin = frame_skin(sub_hole, oval, image[box], size, options)
+    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options)
     inner[box] = sub
     if not sub.any():
         return inner
@@ -142,7 +284,17 @@ def fill_on_face(
     rim = cv2.distanceTransform(cv2.bitwise_not(wide.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3) <= options.rim * size
     # (the continuation reads past that rim: the rim is faded into the skin's colour just after)
     past_rim = covered & ~rim
-    continue_skin(sub_out, sub, past_rim if past_rim.any() else covered, options.sigma * size)
+    source = past_rim if past_rim.any() else covered
+    frame = None
+    if skin is not None and skin.any():
+        # The frame's own skin just above the mask's top edge is read too: the continued cheek meets the skin the frame
+        # shows there, not only the rebuilt skin's colour (a stand-in's darker cheek, its shaded side) with a step at
+        # the mask's edge.
+        skin = skin & ~sub_hole
+        frame = sub_out.copy()
+        cv2.copyTo(image[box], skin.view(np.uint8), frame)
+        source = source | skin
+    continue_skin(sub_out, sub, source, options.sigma * size, frame)
     if wide.any():
         feather_into_fill(sub_out, wide, covered, options.feather * size, options.rim / max(options.feather, 1e-6))
     return inner
