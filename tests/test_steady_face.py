@@ -75,6 +75,22 @@ def test_only_the_mask_is_averaged(reference_landmarks):
     assert np.abs(out[-1][200:].astype(float) - 128).mean() < 0.7 * np.abs(raw[-1][200:].astype(float) - 128).mean()
 
 
+def test_the_past_is_mixed_in_only_where_it_was_rebuilt(reference_landmarks):
+    """A strip the last frame's mask missed showed the frame there (a white mask's rim): this frame's mask, grown
+    over it, takes none of that past (``past_mask``); with ``past_mask=False`` the white trails on."""
+    seen = np.full((320, 320, 3), 128, np.uint8)
+    small, full = np.ones((320, 320), np.float32), np.ones((320, 320), np.float32)
+    small[:, 200:] = 0.0
+    for options, trails in ((SteadyOptions(), False), (SteadyOptions(past_mask=False), True)):
+        steady = SteadyFace(options)
+        for k in range(4):
+            steady(1, k, _roi(reference_landmarks, seen, mask=full), np.full((320, 320, 3), 128, np.uint8))
+        last = np.full((320, 320, 3), 128, np.uint8)
+        last[:, 200:] = 240  # (the frame itself beside the mask: the cloth's rim left showing)
+        steady(1, 4, _roi(reference_landmarks, seen, mask=small), last)
+        out = steady(1, 5, _roi(reference_landmarks, seen, mask=full), np.full((320, 320, 3), 128, np.uint8))
+        assert (np.abs(out[:, 220:].astype(float) - 128).mean() > 20) == trails
+
 def _texture(seed: int = 0) -> np.ndarray:
     import cv2
 

@@ -63,6 +63,10 @@ class SteadyOptions:
     #: that the frame does not show is not followed, a drift beyond it is. (0.015 / 0.02: as 0.01 within 0.01 TDE;
     #: an offset leaking back to 0 by 10 % / 30 % a frame: worse, 4.18 / 4.20.)
     hold: float = 0.01
+    #: The past mixed in only where it was rebuilt itself (its own mask, carried): beside its mask the past shows the
+    #: frame as it was, a mask's rim the segmentation missed there would stay on this frame's mask (the KF94 clip's
+    #: frame 80 -> 82-84: a white sliver fading out over the frames after). False: the past everywhere on the mask.
+    past_mask: bool = True
 
 
 @dataclass
@@ -72,6 +76,7 @@ class _Last:
     origin: np.ndarray  # the ROI's top-left corner in the frame (x, y)
     image: Image  # the ROI as last given out
     seen: np.ndarray  # the ROI of the frame itself (what the camera saw), grey
+    mask: np.ndarray | None = None  # the ROI's mask (float, [0, 1]): where ``image`` was rebuilt (``past_mask``)
 
 
 def _on_mask(
@@ -155,7 +160,7 @@ class SteadyFace:
                 out = self._mix(rebuilt, seen, roi.mask, last, matrix, weight, region, rebuilt is not given)
         else:
             self._held.pop(track, None)
-        self._last[track] = _Last(frame, points, origin, out, seen)
+        self._last[track] = _Last(frame, points, origin, out, seen, roi.mask if o.past_mask else None)
         return out
 
     def _registered(
@@ -252,6 +257,10 @@ class SteadyFace:
         table = (weight * np.clip(1.0 - levels / self.options.change, 0.0, 1.0)).astype(np.float32)
         # (OpenCV's look-up: the same values as numpy's indexing, a third of its time)
         past_weight = cv2.multiply(cv2.LUT(differ, table), mask[y0:y1, x0:x1], dtype=cv2.CV_32F)
+        if last.mask is not None:  # (``past_mask``: none of the past where it showed the frame itself)
+            had = cv2.warpAffine(last.mask.astype(np.float32, copy=False), shifted, size, flags=cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+            past_weight = cv2.multiply(past_weight, had, dtype=cv2.CV_32F)
         out = rebuilt if in_place else rebuilt.copy()
         out[y0:y1, x0:x1] = cv2.blendLinear(now, past, 1.0 - past_weight, past_weight)
         return out
