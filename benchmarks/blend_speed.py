@@ -14,10 +14,7 @@ levels). A benchmark: it asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import os
-import re
-import subprocess
 from typing import Callable
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -29,7 +26,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from skimage import data  # noqa: E402
 
-from benchmarks.warp_speed import _module_at, _ms_pair  # noqa: E402
+from benchmarks.revisions import baseline_arguments, modules_at  # noqa: E402
+from benchmarks.warp_speed import _ms_pair  # noqa: E402
 from unmask_video import blend  # noqa: E402
 from unmask_video.io import color  # noqa: E402
 from unmask_video.stages import Box  # noqa: E402
@@ -73,18 +71,10 @@ def _kept(convert: Callable[[av.VideoFrame], np.ndarray], frame: av.VideoFrame) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline-rev", default=BASELINE_REV)
-    parser.add_argument("--repeat", type=int, default=20)
-    args = parser.parse_args()
+    args = baseline_arguments(__doc__.splitlines()[0], BASELINE_REV, repeat=20)
     cv2.setNumThreads(1)
-    tag = re.sub(r"\W", "_", args.baseline_rev)
-    try:
-        old_blend = _module_at(args.baseline_rev, "unmask_video/blend.py", f"_blend_speed_blend_{tag}")
-        old_color = _module_at(args.baseline_rev, "unmask_video/io/color.py", f"_blend_speed_color_{tag}")
-    except (OSError, subprocess.CalledProcessError):
-        raise SystemExit(f"blend.py / io/color.py at {args.baseline_rev}: not found (no git checkout or no such "
-                         "revision)") from None  # fmt: skip
+    paths = ["unmask_video/blend.py", "unmask_video/io/color.py"]
+    old_blend, old_color = modules_at(args.baseline_rev, paths, "blend_speed")
     table = Table(title=f"CPU ms per call, one OpenCV thread: @{args.baseline_rev} -> this checkout (alternating rounds)")
     for column in ("what", "size", f"@{args.baseline_rev}", "now", "ratio", "largest difference"):
         table.add_column(column, justify="left" if column in ("what", "size") else "right")

@@ -12,10 +12,7 @@ ratio, and the largest difference of the outputs in levels. A benchmark: it asse
 
 from __future__ import annotations
 
-import argparse
 import os
-import re
-import subprocess
 from typing import Callable
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -25,7 +22,8 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from benchmarks.warp_speed import _module_at, _ms_pair  # noqa: E402
+from benchmarks.revisions import baseline_arguments, modules_at  # noqa: E402
+from benchmarks.warp_speed import _ms_pair  # noqa: E402
 from unmask_video import landmark_sets, steady_face  # noqa: E402
 from unmask_video.blend import DEFAULT_BLEND_WIDTH, feather_reach, grown_mask_box  # noqa: E402
 from unmask_video.face_units import face_size_px  # noqa: E402
@@ -79,16 +77,9 @@ def _runner(module: object, track: Track) -> Callable[[], list[np.ndarray]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline-rev", default=BASELINE_REV)
-    parser.add_argument("--repeat", type=int, default=10)
-    args = parser.parse_args()
+    args = baseline_arguments(__doc__.splitlines()[0], BASELINE_REV, repeat=10)
     cv2.setNumThreads(1)
-    tag = re.sub(r"\W", "_", args.baseline_rev)
-    try:
-        old = _module_at(args.baseline_rev, "unmask_video/steady_face.py", f"_steady_speed_{tag}")
-    except (OSError, subprocess.CalledProcessError):
-        raise SystemExit(f"steady_face.py at {args.baseline_rev}: not found (no git checkout or no such revision)") from None
+    (old,) = modules_at(args.baseline_rev, ["unmask_video/steady_face.py"], "steady_speed")
     table = Table(title=f"CPU ms per frame, one OpenCV thread: @{args.baseline_rev} -> this checkout (alternating rounds)")
     for column in ("face", "ROI", f"@{args.baseline_rev}", "now", "ratio", "largest difference"):
         table.add_column(column, justify="left" if column in ("face", "ROI") else "right")

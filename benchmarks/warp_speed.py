@@ -18,12 +18,9 @@ largest difference of the warped pixels and the number of validity pixels that d
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import re
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
@@ -36,6 +33,7 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from benchmarks.revisions import module_at  # noqa: E402
 from unmask_video import landmark_sets  # noqa: E402
 from unmask_video.reconstruct.composite import (  # noqa: E402
     CompositeOptions,
@@ -71,23 +69,6 @@ BASELINE_REV = "3cec95e"
 WARP_BASELINE_REV = "88f4916"
 
 
-def _module_at(rev: str, module_path: str, name: str, source_edit: Callable[[str], str] = lambda s: s) -> ModuleType:
-    """``module_path`` as it was at git revision ``rev``, imported as the module ``name`` (CalledProcessError or
-    OSError where git or the revision is not there)."""
-    root = Path(__file__).resolve().parents[1]
-    source = subprocess.run(
-        ["git", "show", f"{rev}:{module_path}"], cwd=root, capture_output=True, text=True, check=True
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / f"{name}.py"
-    path.write_text(source_edit(source))
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 #: The composite's sibling modules taken at the baseline's revision too, where that revision has them (module, path).
 _COMPOSITE_SIBLINGS = (
     ("unmask_video.blend", "unmask_video/blend.py"),
@@ -115,9 +96,9 @@ def _composite_at(rev: str) -> ModuleType | None:
             there = subprocess.run(["git", "cat-file", "-e", f"{rev}:{path}"], cwd=root, capture_output=True)
             if there.returncode == 0:
                 name = f"_{Path(path).stem}_baseline_{tag}"
-                _module_at(rev, path, name, own_siblings)
+                module_at(rev, path, name, own_siblings)
                 swaps[module] = name
-        return _module_at(rev, "unmask_video/reconstruct/composite.py", f"_composite_baseline_{tag}", own_siblings)
+        return module_at(rev, "unmask_video/reconstruct/composite.py", f"_composite_baseline_{tag}", own_siblings)
     except (OSError, subprocess.CalledProcessError):
         print(f"composite at {rev}: not found (no git checkout or no such revision); baseline skipped")
         return None
@@ -128,7 +109,7 @@ def _module_or_none(rev: str, module_path: str) -> ModuleType | None:
     own module (None, with a message, where git or the revision is not there)."""
     stem = Path(module_path).stem
     try:
-        return _module_at(rev, module_path, f"_{stem}_baseline_{rev}")
+        return module_at(rev, module_path, f"_{stem}_baseline_{rev}")
     except (OSError, subprocess.CalledProcessError):
         print(f"{stem} at {rev}: not found (no git checkout or no such revision); baseline skipped")
         return None
