@@ -9,22 +9,25 @@ real ones sit on a face, and vary from clip to clip:
 - shaded as a curved surface lit from one side, with pleats (surgical) or a centre seam (KF94);
 - fabrics: white, light blue, black, green, printed (stripes, dots, blotches), with a woven noise;
 - optionally a hand passing in front of the lower face for part of the clip (it is in the truth too:
-  the true mask is what the mask covers and the hand does not).
+  the true mask is what the mask covers and the hand does not; the hand's pixels over the mask are
+  :attr:`DrawnFrame.front`: what a method must leave as the input shows it).
 
-:func:`mask_plan` picks a varied :class:`DrawnMask` per clip; :func:`draw` renders one frame.
+:func:`mask_plan` picks a varied :class:`DrawnMask` per clip; :func:`draw` renders one frame
+(:func:`draw_frame`: with the hand's pixels in front of the mask).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
 
-__all__ = ["DrawnMask", "Hand", "mask_plan", "draw", "face_height"]
+__all__ = ["DrawnFrame", "DrawnMask", "Hand", "mask_plan", "draw", "draw_frame", "face_height"]
 
 WHITE = (238, 240, 242)
 LIGHT_BLUE = (170, 205, 228)
@@ -185,6 +188,20 @@ def _fabric(spec: DrawnMask, u: np.ndarray, v: np.ndarray, rng: np.random.Genera
     return base
 
 
+class DrawnFrame(NamedTuple):
+    """One drawn frame (:func:`draw_frame`)."""
+
+    #: The frame with the mask (and the hand in front of it) drawn on it.
+    masked: np.ndarray
+    #: The frame with the hand drawn in, no mask: what a method should give.
+    truth: np.ndarray
+    #: float32 (H, W) in {0, 1}: where the drawn mask or its ear loops are visible (not the hand in front).
+    mask: np.ndarray
+    #: bool (H, W): the hand's pixels inside the mask's outline (the mask behind them hidden). Not mask: the input
+    #: is right there, and a method must leave it (a blend that fades the rebuilt face over the hand is wrong).
+    front: np.ndarray
+
+
 def draw(
     image: np.ndarray, landmarks: np.ndarray, spec: DrawnMask, frame: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -194,6 +211,12 @@ def draw(
     (if it passes in this frame), the mask float32 (H, W) in {0, 1} where the drawn mask or its ear loops are
     visible.
     """
+    masked, truth, mask, _ = draw_frame(image, landmarks, spec, frame)
+    return masked, truth, mask
+
+
+def draw_frame(image: np.ndarray, landmarks: np.ndarray, spec: DrawnMask, frame: int = 0) -> DrawnFrame:
+    """:func:`draw`, with the hand's pixels in front of the mask (:attr:`DrawnFrame.front`)."""
     h, w = image.shape[:2]
     pts = np.asarray(landmarks, np.float64)
     fh = face_height(pts)
@@ -205,7 +228,7 @@ def draw(
     hand_alpha = _draw_hand(truth, pts, spec, frame)
     empty = np.zeros((h, w), np.float32)
     if x1 <= x0 or y1 <= y0:
-        return truth.copy(), truth, empty
+        return DrawnFrame(truth.copy(), truth, empty, np.zeros((h, w), bool))
     cover = np.zeros((y1 - y0, x1 - x0), np.uint8)
     cv2.fillPoly(cover, [np.round((poly - [x0, y0]) * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
     alpha = cover.astype(np.float32) / 255.0
@@ -263,11 +286,13 @@ def draw(
     true_mask = empty.copy()
     true_mask[y0:y1, x0:x1] = alpha >= 0.5
     true_mask[loops >= 128] = 1.0
+    front = np.zeros((h, w), bool)
     if hand_alpha is not None:
         ha = hand_alpha[..., None]
         masked = np.clip(np.round(masked * (1 - ha) + truth * ha), 0, 255).astype(np.uint8)
-        true_mask[hand_alpha >= 0.5] = 0.0
-    return masked, truth, true_mask
+        front = (hand_alpha >= 0.5) & (true_mask > 0.5)
+        true_mask[front] = 0.0
+    return DrawnFrame(masked, truth, true_mask, front)
 
 
 def _draw_hand(image: np.ndarray, pts: np.ndarray, spec: DrawnMask, frame: int) -> np.ndarray | None:

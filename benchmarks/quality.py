@@ -13,9 +13,11 @@ Methods, all in this run: the masked input; cv2.inpaint (Telea) frame by frame w
 the TRUE mask (the pipeline's own tracker on the masked frames, the segmenter replaced by the truth: isolates
 warp + reconstruction + blend); ours end to end (the product's segmenter).
 
-Reported inside the true mask: PSNR and SSIM against the truth, colour cast (distance between the mean Lab
-colour of output and truth, per frame, averaged), and the temporal error TDE = mean over frames and mask
-pixels of |(out_t - out_t-1) - (truth_t - truth_t-1)| (flicker only); mask IoU for the end-to-end run. With --relit,
+Reported inside the drawn mask's outline (:func:`scored`: the true mask, and the pixels of a hand passing in front of
+the mask, which are no mask: the input is right there and must stay as it is): PSNR and SSIM against the truth, colour
+cast (distance between the mean Lab colour of output and truth, per frame, averaged), and the temporal error TDE = mean
+over frames and those pixels of |(out_t - out_t-1) - (truth_t - truth_t-1)| (flicker only); mask IoU (against the
+true mask) for the end-to-end run. With --relit,
 ours also runs with the reference still relit (:func:`relight`: another white balance, exposure, gamma, side light and
 saturation, drawn per clip from a seeded range), so that the cast and PSNR show what a photo in other light gives; with
 --elsewhere also with the relit still and the warp's same-place carry off (a photo taken elsewhere: nothing of its
@@ -49,9 +51,9 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from benchmarks.drawn_masks import DrawnMask, draw, mask_plan  # noqa: E402
+from benchmarks.drawn_masks import DrawnMask, draw_frame, mask_plan  # noqa: E402
 from unmask_video import landmark_sets  # noqa: E402
-from unmask_video.blend import mask_bbox  # noqa: E402
+from unmask_video.blend import BlendOptions, mask_bbox  # noqa: E402
 from unmask_video.face_units import FaceLength  # noqa: E402
 from unmask_video.landmarks import FaceTracker, TrackerOptions, face_box  # noqa: E402
 from unmask_video.metrics import iou, psnr_in_mask, ssim_in_mask, temporal_error  # noqa: E402
@@ -134,6 +136,15 @@ class Clip:
     masked: list[np.ndarray]
     masks: list[np.ndarray]
     landmarks: list[np.ndarray]
+    #: Per frame, bool (H, W): a hand's pixels in front of the mask (:attr:`drawn_masks.DrawnFrame.front`; empty: none).
+    fronts: list[np.ndarray] = field(default_factory=list)
+
+
+def scored(clip: Clip, t: int) -> np.ndarray:
+    """Where frame ``t`` is scored, bool (H, W): the true mask, and the pixels of a hand in front of the mask (the
+    input is right there: a method must keep them as they are, not rebuild the face behind them)."""
+    region = clip.masks[t] > 0.5
+    return region | clip.fronts[t] if t < len(clip.fronts) else region
 
 
 def load_clip(path: Path, frames: int, index: int, duplicates: bool = False) -> Clip:
@@ -152,24 +163,27 @@ def load_clip(path: Path, frames: int, index: int, duplicates: bool = False) -> 
             faces = tracker.track(frame.image, frame.time_s)
             if not faces:
                 continue
-            masked, truth, mask = draw(frame.image, faces[0], spec, len(clip.truth))
+            masked, truth, mask, front = draw_frame(frame.image, faces[0], spec, len(clip.truth))
             if len(clip.truth) == 0:  # the reference still: no mask, no hand
                 masked, truth, mask = frame.image, frame.image, np.zeros(mask.shape, np.float32)
+                front = np.zeros(mask.shape, bool)
                 bars = np.ones(mask.shape, bool)
                 x0, y0, x1, y1 = picture_box(frame.image)
                 bars[y0:y1, x0:x1] = False
             elif bars.any():
                 # A mask is worn in the picture, not over the clip's letterbox bars (they stay black).
                 mask = np.where(bars, 0.0, mask).astype(np.float32)
+                front &= ~bars
                 masked = np.where(bars[..., None], truth, masked)
             if duplicates and repeats.repeats(truth) and len(clip.truth) > 1:
                 # (the drawing of the frame repeated, over this frame's own decoded pixels)
                 drawn = clip.masked[-1].astype(np.int16) - clip.truth[-1]
                 masked = np.clip(truth + drawn, 0, 255).astype(np.uint8)
-                mask, faces = clip.masks[-1], [clip.landmarks[-1]]
+                mask, front, faces = clip.masks[-1], clip.fronts[-1], [clip.landmarks[-1]]
             clip.truth.append(truth)
             clip.masked.append(masked)
             clip.masks.append(mask)
+            clip.fronts.append(front)
             clip.landmarks.append(faces[0])
     tracker.close()
     return clip
@@ -258,19 +272,19 @@ def _mean_lab(image: np.ndarray, region: np.ndarray) -> np.ndarray:
 
 
 def evaluate(clip: Clip, outputs: list[np.ndarray]) -> Scores:
+    """Per frame (from 1 on), on the pixels :func:`scored` gives."""
     scores = Scores()
     for t in range(1, len(clip.truth)):
-        mask = clip.masks[t]
-        if not (mask > 0.5).any():
+        mask = scored(clip, t)
+        if not mask.any():
             continue
         c = _crop(mask)
-        out, truth, m = outputs[t][c], clip.truth[t][c], mask[c]
-        scores.psnr.append(psnr_in_mask(out, truth, m))
-        scores.ssim.append(ssim_in_mask(out, truth, m))
-        region = m > 0.5
+        out, truth, region = outputs[t][c], clip.truth[t][c], mask[c]
+        scores.psnr.append(psnr_in_mask(out, truth, region))
+        scores.ssim.append(ssim_in_mask(out, truth, region))
         scores.cast.append(float(np.linalg.norm(_mean_lab(out, region) - _mean_lab(truth, region))))
         if t > 1:
-            union = np.maximum(mask, clip.masks[t - 1])
+            union = mask | scored(clip, t - 1)
             scores.tde.append(
                 temporal_error(outputs[t - 1], outputs[t], clip.truth[t - 1], clip.truth[t], union)
             )
@@ -329,15 +343,18 @@ PIPELINE_OVERRIDES: dict[str, object] = {}
 BLEND_MODE: list[str] = ["feather"]
 #: CompositeOptions fields set with --composite (development).
 COMPOSITE_OVERRIDES: dict[str, object] = {}
+#: BlendOptions fields set with --blend-options (development).
+BLEND_OVERRIDES: dict[str, object] = {}
 
 
-def parse_overrides(text: str, options: object) -> dict[str, object]:
-    """``"a=1,b=0.5"`` -> {"a": 1, "b": 0.5}, each value converted to the type of ``options``'s field."""
+def parse_overrides(text: str, options: object, flag: str = "--warp") -> dict[str, object]:
+    """``"a=1,b=0.5"`` -> {"a": 1, "b": 0.5}, each value converted to the type of ``options``'s field (``flag``: the
+    command-line flag the text came from, named in the error for an unknown field)."""
     out: dict[str, object] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, _, value = item.partition("=")
         if not hasattr(options, name):
-            raise SystemExit(f"--warp: {type(options).__name__} has no field {name!r}")
+            raise SystemExit(f"{flag}: {type(options).__name__} has no field {name!r}")
         current = getattr(options, name)
         if isinstance(current, bool):
             out[name] = value.lower() in ("1", "true", "yes")
@@ -382,7 +399,7 @@ def run_ours(
     timer = StageTimer()
     options = replace(PipelineOptions(), **PIPELINE_OVERRIDES)
     options.warp = replace(options.warp, **WARP_OVERRIDES)
-    options.blend = replace(options.blend, mode=BLEND_MODE[0])
+    options.blend = replace(options.blend, mode=BLEND_MODE[0], **BLEND_OVERRIDES)
     options.tracker.smoothing = landmark_smoothing
     options.segment.temporal_smoothing = mask_smoothing
     reconstruction = ReconstructorOptions(generator=generator)
@@ -478,6 +495,8 @@ def main() -> int:
     parser.add_argument("--pipeline", default="", help="PipelineOptions fields, e.g. 'box_margin=0.5' (development)")
     parser.add_argument("--composite", default="", help="CompositeOptions fields, e.g. 'seam_sigma=0,ring=8/4' (face lengths: px at a 300 px face[/floor]; development)")
     parser.add_argument("--blend", default="feather", choices=("feather", "poisson"), help="blend mode (development)")
+    parser.add_argument("--blend-options", default="", help="BlendOptions fields, e.g. 'notch_reach=2.5,width=12/12' "
+                        "(face lengths: px at a 300 px face[/floor]; development)")
     parser.add_argument("--relit", action="store_true",
                         help="also ours with the reference still relit (another white balance, exposure, side light, "
                         "saturation, drawn per clip): what a user with a photo in other light gets")
@@ -502,9 +521,10 @@ def main() -> int:
     if args.sheet is None:
         args.sheet = Path(tempfile.gettempdir()) / f"unmask_quality_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}.png"
     WARP_OVERRIDES.update(parse_overrides(args.warp, PipelineOptions().warp))
-    PIPELINE_OVERRIDES.update(parse_overrides(args.pipeline, PipelineOptions()))
+    PIPELINE_OVERRIDES.update(parse_overrides(args.pipeline, PipelineOptions(), "--pipeline"))
     BLEND_MODE[0] = args.blend
-    COMPOSITE_OVERRIDES.update(parse_overrides(args.composite, ReconstructorOptions().composite))
+    BLEND_OVERRIDES.update(parse_overrides(args.blend_options, BlendOptions(), "--blend-options"))
+    COMPOSITE_OVERRIDES.update(parse_overrides(args.composite, ReconstructorOptions().composite, "--composite"))
     filter_native_stderr()
     cv2.setNumThreads(1)  # the per-face milliseconds are on one core
     console = Console()
@@ -587,10 +607,10 @@ def main() -> int:
         h, w = clip.truth[0].shape[:2]
         console.print(f"{path.name}: {len(clip.truth)} frames {w}x{h}, mask: {clip.spec.describe()}")
 
-    if WARP_OVERRIDES or PIPELINE_OVERRIDES or COMPOSITE_OVERRIDES:
+    if WARP_OVERRIDES or PIPELINE_OVERRIDES or COMPOSITE_OVERRIDES or BLEND_OVERRIDES:
         console.print(f"options changed: warp {WARP_OVERRIDES}, pipeline {PIPELINE_OVERRIDES}, "
-                      f"composite {COMPOSITE_OVERRIDES}")
-    table = Table(title=f"inside the true mask, per clip ({args.frames} frames each), generator {args.generator}")
+                      f"composite {COMPOSITE_OVERRIDES}, blend {BLEND_OVERRIDES}")
+    table = Table(title=f"inside the drawn mask (the true mask and a hand in front of it), per clip ({args.frames} frames each), generator {args.generator}")
     for column in ("clip", "method", "PSNR dB", "SSIM", "cast ΔE", "TDE", "mask IoU"):
         table.add_column(column, justify="left" if column in ("clip", "method") else "right")
     for clip, scores in per_clip:
