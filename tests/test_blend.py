@@ -80,7 +80,34 @@ def test_the_feather_stops_at_a_finger_laid_over_the_mask(width: float) -> None:
     assert np.array_equal(shielded[far], plain[far])
 
 
+def _mask_with_a_hand(palm_px: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A mask (ellipse) with a hand laid over it: a palm of radius ``palm_px`` and its wrist from below; returns the
+    mask, the hand's pixels and the mask without the hand."""
+    whole = np.zeros((420, 520), np.uint8)
+    cv2.ellipse(whole, (260, 210), (200, 150), 0, 0, 360, 1, -1)
+    hand = np.zeros_like(whole)
+    cv2.circle(hand, (180, 240), palm_px, 1, -1)
+    cv2.rectangle(hand, (180 - palm_px // 2, 240), (180 + palm_px // 2, 419), 1, -1)
+    mask = whole.astype(np.float32)
+    mask[hand > 0] = 0.0
+    return mask, hand > 0, whole
+
+
+@pytest.mark.parametrize("width", [12.0, 19.0])
+def test_a_whole_hand_over_the_mask_stays_in_front(width: float) -> None:
+    # (the quality benchmark's drawn hand: a palm about 0.4 face heights across, 8 blend widths at a 300 px face)
+    mask, hand, whole = _mask_with_a_hand(int(4 * width))
+    deep = cv2.erode(whole, np.ones((3, 3), np.uint8), iterations=int(2 * width)) > 0
+    palm = hand & deep  # the hand's part well inside the mask's outline
+    assert feather_alpha(mask, width)[palm].max() > 0.5  # without the shield the rebuilt face fades over the palm
+    # the default reach (5 widths) shields the whole hand; 2.5 widths did not (the feather ate into the palm)
+    assert feather_alpha(mask, width, notch_reach=2.5)[palm].max() > 0.5
+    shielded = feather_alpha(mask, width, notch_reach=BlendOptions().notch_reach)
+    assert shielded[palm].max() < 0.1 and shielded[palm].mean() < 0.01
+    assert np.array_equal(shielded[mask > 0], np.ones(int((mask > 0).sum()), np.float32))
+
+
 def test_a_mask_without_notches_keeps_its_feather() -> None:
     mask = np.zeros((300, 300), np.float32)
     cv2.ellipse(mask, (150, 150), (110, 90), 0, 0, 360, 1.0, -1)
-    assert np.array_equal(feather_alpha(mask, 19.0, notch_reach=2.5), feather_alpha(mask, 19.0))
+    assert np.array_equal(feather_alpha(mask, 19.0, notch_reach=BlendOptions().notch_reach), feather_alpha(mask, 19.0))

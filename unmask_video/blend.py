@@ -28,10 +28,13 @@ _FEATHER_WORK_HALF_PX = 6
 #: the reference composite fills the same band (``CompositeOptions.band``).
 DEFAULT_BLEND_WIDTH = FaceLength(12.0, 12.0)
 #: What the mask's outline closes over within this many blend widths (its notches and holes: fingers or a hand in
-#: front of the mask, which the segmentation leaves out) is an occluder: the feather does not fade into it.
-DEFAULT_NOTCH_REACH = 2.5
-#: The notches are found at a scale where the closing's radius is about this many pixels (they are wide shapes).
-_NOTCH_WORK_RADIUS_PX = 8
+#: front of the mask, which the segmentation leaves out) is an occluder: the feather does not fade into it. 5: a whole
+#: hand (a palm about 8 widths across at the floor width) stays in front; at 2.5 the feather faded the rebuilt face
+#: over a palm's middle.
+DEFAULT_NOTCH_REACH = 5.0
+#: The notches are found at a scale where the closing's radius is about this many pixels (they are wide shapes; at the
+#: default reach, the scale at which a finger's notch was found with 2.5 widths and 8 px: the same fingertips).
+_NOTCH_WORK_RADIUS_PX = 16
 
 
 @dataclass
