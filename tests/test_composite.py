@@ -927,3 +927,34 @@ def test_coords_lists_the_pixels_as_numpys_nonzero() -> None:
     ys, xs = _coords(mask)
     want = np.nonzero(mask)
     assert np.array_equal(ys, want[0]) and np.array_equal(xs, want[1])
+
+
+def test_a_strongly_coloured_collar_at_the_masks_edge_does_not_pull_the_seam_beyond_its_cap() -> None:
+    # A teal collar (or a fringe of cloth) fills the ring's lower third, the frame lit from one side so that the ring's
+    # differences are wide and the outlier test keeps the collar: the seam's pull on the rebuilt skin is held within
+    # ``seam_cap`` (3) robust spreads of the frame's own skin colour on the ring, per Lab channel (quality benchmark:
+    # lp_d12's teal collar tinted the rebuilt neck).
+    from unmask_video.reconstruct.composite import _channels, _robust, _to_lab, match_color
+
+    rng = np.random.default_rng(5)
+    h, w = 160, 160
+    yy, xx, hole, ring = _elliptic_hole(h, w, (70, 80), (48.0, 56.0), 16)
+    base = np.array([200, 160, 140], np.float32) + rng.normal(0.0, 3.0, (h, w, 1))
+    reference = np.clip(base, 0, 255).astype(np.uint8)
+    image = np.clip(base * (1.0 + 0.3 * (xx[..., None] - 80) / 80.0), 0, 255).astype(np.uint8)  # light from the right
+    image[hole] = (236, 236, 238)  # a white mask
+    rows = np.flatnonzero(ring.any(axis=1))
+    collar = (yy >= int(rows[-1] - 0.35 * (rows[-1] - rows[0]))) & ~hole
+    image[collar] = np.clip(np.array([40, 130, 125]) + rng.normal(0.0, 3.0, (int(collar.sum()), 1)), 0, 255)
+    spread = _robust(_channels(_to_lab(image[ring & ~collar])))[1]  # the frame skin's own variation (L, a, b)
+
+    def lab(cap: float, seam: float) -> np.ndarray:
+        out = match_color(reference, image, ring, hole, 0.35, False, hole, seam_sigma=seam, light="skin", seam_cap=cap)
+        return cv2.cvtColor(out.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[hole]
+
+    no_seam = lab(0.0, 0.0)
+    free = np.abs(lab(0.0, 0.05) - no_seam).max(axis=0)
+    capped = np.abs(lab(CompositeOptions().seam_cap, 0.05) - no_seam).max(axis=0)
+    bound = 3.0 * spread + 1.5  # (+ the working size's interpolation and 8-bit rounding)
+    assert (free[1:] > 1.5 * bound[1:]).all(), (free, bound)  # uncapped, the collar's teal is pulled in (a by 34, b 20)
+    assert (capped <= bound).all(), (capped, bound)

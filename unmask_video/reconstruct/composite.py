@@ -177,6 +177,11 @@ class CompositeOptions:
     #: away from the ring (a cheap membrane, as in gradient-domain cloning): the rebuilt skin meets the
     #: frame's at the mask edge without a step. 0 turns it off.
     seam_sigma: float = 0.05
+    #: The seam field's pull, per ring pixel and Lab channel, is capped at this many robust spreads of the frame's
+    #: visible skin on the ring (its own colour variation, :func:`_robust`): a collar, a hood or a fringe of the mask
+    #: at the mask's edge, far from any skin colour, cannot drag the rebuilt skin towards its colour (lp_d12's teal
+    #: collar tinted the neck). 0: no cap.
+    seam_cap: float = 3.0
     #: Where the rebuilt face's light comes from (with ``local_color_sigma`` > 0): "ring", the difference of the
     #: frame and the reference on the ring spread inwards and applied as per-channel gains (up to 4x: with a photo
     #: taken in other light it carries the photo's highlights and shadows, amplified); or "skin", the frame's
@@ -331,6 +336,15 @@ def _not_mask(tgt: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
     return keep
 
 
+def _capped(residual: np.ndarray, spread: np.ndarray, cap: float) -> np.ndarray:
+    """The (3, N) Lab ``residual`` with each channel held within ``cap`` times that channel's ``spread`` ((3,), the
+    frame skin's robust spread) of 0 (``cap`` <= 0: as it is)."""
+    if cap <= 0:
+        return residual
+    bound = (np.float32(cap) * np.asarray(spread, np.float32))[:, None]
+    return np.clip(residual, -bound, bound)
+
+
 def _lit_skin(sample: np.ndarray) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """The ``sample`` skin pixels ((3, M) Lab) without those darker than ``_SKIN_LIGHTNESS_FLOOR`` of its median
     lightness (hair, a deep shadow), as :func:`_robust` (median, spread) of the rest (the sample itself if too few
@@ -381,6 +395,7 @@ def match_color(
     stats_ring: np.ndarray | None = None,
     light: str = "ring",
     mouth: np.ndarray | None = None,
+    seam_cap: float = 0.0,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -401,7 +416,9 @@ def match_color(
     colour statistics (global shift and smooth field) come from these ring pixels only, the seam from all.
     ``light`` (with ``local_sigma > 0``): "skin" or "ring", see :attr:`CompositeOptions.light` and
     :func:`_skin_light`. ``mouth``: the frame's LIPS_OUTER landmarks ((K, 2), in the images' pixels), where the
-    ``light="skin"`` match looks for the reference's lips (None: nowhere).
+    ``light="skin"`` match looks for the reference's lips (None: nowhere). ``seam_cap`` > 0: the seam's residual on
+    each ring pixel is held within that many robust spreads of the frame's skin colour on the ring
+    (:attr:`CompositeOptions.seam_cap`).
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -452,6 +469,7 @@ def match_color(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
             local_sigma, seam_sigma, field_filter, out[region],
             None if mouth is None else np.asarray(mouth, np.float32) - np.float32([region[1].start, region[0].start]),
+            seam_cap,
         )
         return out
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
@@ -490,10 +508,8 @@ def match_color(
             field = field_filter(field)
         if seam_sigma > 0:
             at_ring = field[_at_work_size(seam_coords, small, (rh, rw))]
-            field += _spread(
-                (seam_tgt - (seam_ref + at_ring)).T, r, max(seam_sigma * size, 1.0), fade=True, size=small,
-                coords=seam_coords,
-            )
+            residual = _capped((seam_tgt - (seam_ref + at_ring)).T, _robust(tgt_c[:, keep])[1], seam_cap)
+            field += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, size=small, coords=seam_coords)
         ref_small = _resize_covered(ref_sub, small)  # (area by halvings, then bilinear: a plain area resize costs 5x)
         lab_small = _to_lab(ref_small) + field
         rgb_small = cv2.cvtColor(lab_small.astype(np.float32), cv2.COLOR_Lab2RGB) * np.float32(255.0)
@@ -511,8 +527,8 @@ def match_color(
         shift = (mu_t - mu_r) if shift_filter is None else shift_filter(mu_t - mu_r)
         corrected = ref_lab + shift
     if seam_sigma > 0:
-        residual = seam_tgt - corrected[seam_coords]
-        corrected += _spread(residual.T, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
+        residual = _capped((seam_tgt - corrected[seam_coords]).T, _robust(tgt_c[:, keep])[1], seam_cap)
+        corrected += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
     _paste(out[region], _from_lab(corrected), a)
     return out
 
@@ -551,6 +567,7 @@ def _skin_light(
     field_filter: Callable[[np.ndarray], np.ndarray] | None,
     out: np.ndarray,
     mouth: np.ndarray | None = None,
+    seam_cap: float = 0.0,
 ) -> None:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels.
@@ -564,7 +581,8 @@ def _skin_light(
     not carried at full strength), its a/b offsets on the skin bounded by how far the frame's visible skin's colour
     strays from its own smooth colour (:func:`_chroma_bound`; not on the lips near the ``mouth``, the frame's
     LIPS_OUTER landmarks in the region's pixels, :func:`_own_colour`), the difference is spread inwards (``D``):
-    ``S_r + c (ref - S_r) + D``, its L compressed above the frame skin's brightest; plus the seam field. At full size
+    ``S_r + c (ref - S_r) + D``, its L compressed above the frame skin's brightest; plus the seam field (its pull on
+    each ring pixel within ``seam_cap`` robust spreads of the frame's skin there, if > 0). At full size
     the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
     ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` ((3, N) Lab) were read at; ``not_mask``
@@ -713,6 +731,10 @@ def _skin_light(
         # What the working size does to the reference, read at the seam's ring pixels.
         at_s = at[seam_keep]
         residual = tgt_ring[:, seam_keep] - (ref_ring[:, seam_keep] + (new[:, at_s] - lab_small[:, at_s]))
+        if seam_cap > 0:
+            # (the frame's own skin colour variation on the ring: beyond a few times it, a pixel is no skin's)
+            skin_px = tgt_ring[:, skin_keep] if np.count_nonzero(skin_keep) >= _MIN_RING_PIXELS else tgt_ring[:, keep]
+            residual = _capped(residual, _robust(skin_px)[1], seam_cap)
         new += _spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * size, 1.0), fade=True, size=small,
                        coords=(ys[seam_keep], xs[seam_keep]), planar=True)  # fmt: skip
     rgb_new = cv2.cvtColor(_interleaved(new, small), cv2.COLOR_Lab2RGB) * np.float32(255.0)
@@ -1176,7 +1198,7 @@ class ReferenceComposite:
         opts = self.options
         matched[region] = match_color(
             face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
-            seam_sigma=opts.seam_sigma, stats_ring=stats, light=opts.light,
+            seam_sigma=opts.seam_sigma, stats_ring=stats, light=opts.light, seam_cap=opts.seam_cap,
             mouth=(face.landmarks[list(LIPS_OUTER)] - np.array([region[1].start, region[0].start], np.float32)),
         )
         return matched, face.valid
@@ -1228,7 +1250,7 @@ class ReferenceComposite:
             match_color(
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
-                mouth=landmarks[list(LIPS_OUTER)],
+                mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap,
             )
         else:
             _paste(out, reference, paste)
