@@ -610,7 +610,8 @@ def main() -> int:
     if WARP_OVERRIDES or PIPELINE_OVERRIDES or COMPOSITE_OVERRIDES or BLEND_OVERRIDES:
         console.print(f"options changed: warp {WARP_OVERRIDES}, pipeline {PIPELINE_OVERRIDES}, "
                       f"composite {COMPOSITE_OVERRIDES}, blend {BLEND_OVERRIDES}")
-    table = Table(title=f"inside the drawn mask (the true mask and a hand in front of it), per clip ({args.frames} frames each), generator {args.generator}")
+    table = Table(title=f"inside the drawn mask (the true mask and a hand in front of it), per clip ({args.frames} frames "
+                        f"each), generator {args.generator}")
     for column in ("clip", "method", "PSNR dB", "SSIM", "cast ΔE", "TDE", "mask IoU"):
         table.add_column(column, justify="left" if column in ("clip", "method") else "right")
     for clip, scores in per_clip:
