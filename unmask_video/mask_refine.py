@@ -21,6 +21,8 @@ Here:
    two at the working size, instead of following the growth's blurred, closed outline.
 6. :func:`add_hem` adds the cloth's edge the snap leaves out: a seam or binding of another shade, the half-cloth pixels
    of a blurred step, the cloth's chroma spread onto the skin by halved colour resolution.
+7. :func:`cut_narrow_peaks` cuts the narrow spikes of the mask's top edge (skin of the nose or a cheek the growth
+   climbed onto) back to the line the top follows, unless they have the cloth's colour.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from unmask_video.blend import disk_morph, grow_box, mask_bbox
 
 __all__ = [
     "search_polygon", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
-    "join_past_hand", "cut_at_rim", "add_hem", "ear_loops",
+    "join_past_hand", "cut_at_rim", "add_hem", "ear_loops", "cut_narrow_peaks", "mean_free_chroma",
 ]
 
 _L_BINS, _AB_BINS = 8, 32
@@ -199,6 +201,19 @@ def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float,
     return out
 
 
+def mean_free_chroma(lab: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """(count, 2) float64: the mean :func:`shading_free_chroma` (a, b) of ``lab`` (OpenCV's uint8 Lab) over the
+    pixels of each label 1 .. count - 1 of ``labels`` (an int map of ``lab``'s shape, 0: none; row 0 is zero, and so
+    is the row of a label without pixels)."""
+    where = labels > 0
+    ids = labels[where]
+    px = lab[where].astype(np.float32)
+    free = shading_free_chroma(px[:, :1], px[:, 1:] - 128.0)
+    counts = np.maximum(np.bincount(ids, minlength=count), 1)
+    sums = np.stack([np.bincount(ids, weights=free[:, i], minlength=count) for i in range(2)], axis=1)
+    return sums / counts[:, None]
+
+
 def fill_unlike_holes(binary: np.ndarray, lab: np.ndarray, chroma: np.ndarray, distance: float) -> np.ndarray:
     """``binary`` (uint8 {0, 1}) with the holes it encloses filled where their mean chroma over lightness
     (:func:`shading_free_chroma` of ``lab``, OpenCV's uint8 Lab) lies at least ``distance`` from ``chroma`` ((2,): the
@@ -208,13 +223,7 @@ def fill_unlike_holes(binary: np.ndarray, lab: np.ndarray, chroma: np.ndarray, d
     if holes is None:
         return binary
     comp, hole = holes
-    where = comp > 0
-    labels = comp[where]
-    px = lab[where].astype(np.float32)
-    free = shading_free_chroma(px[:, :1], px[:, 1:] - 128.0)
-    counts = np.maximum(np.bincount(labels, minlength=len(hole)), 1)
-    mean = np.stack([np.bincount(labels, weights=free[:, i], minlength=len(hole)) for i in range(2)], axis=1)
-    far = np.linalg.norm(mean / counts[:, None] - np.asarray(chroma, np.float32), axis=1) >= distance
+    far = np.linalg.norm(mean_free_chroma(lab, comp, len(hole)) - np.asarray(chroma, np.float32), axis=1) >= distance
     fill = hole & far
     if not fill.any():
         return binary
@@ -977,4 +986,71 @@ def add_hem(
         cur[add] = 1
     out = mask.copy()
     out[box] = cur
+    return out
+
+
+def cut_narrow_peaks(
+    mask: np.ndarray,
+    size: float,
+    reach: float,
+    tall: float,
+    least: float = 0.0,
+    lab: np.ndarray | None = None,
+    cloth: np.ndarray | None = None,
+    same_cloth: float = 0.0,
+) -> np.ndarray:
+    """``mask`` (uint8 {0, 1}) with the narrow peaks of its top edge cut off at the line they rise from.
+
+    The growth and the snap sometimes climb from the mask's top edge onto the nose or a cheek in a spike: pale skin
+    the colour model takes for a white mask, a shadow along the nose. Per column, the mask's top row gives its top
+    line; a 1-D opening of that line (a flat window ``reach`` face sizes wide) is what the mask's top is without its
+    peaks narrower than that. A run of columns rising above it by more than ``tall`` face sizes (and, with ``least``
+    > 0, holding at least ``least`` x size^2 pixels above it) is a peak: its pixels above the opened line leave the
+    mask. The nose bridge's rise is wider than ``reach``: it stays. With ``lab`` and ``cloth`` (uint8 {0, 1} of the
+    mask's shape: the cloth's sure pixels, the k-means mask cluster), a peak whose mean chroma over lightness
+    (:func:`mean_free_chroma`) lies within ``same_cloth`` of the cloth's stays: it is cloth (a pleat's fold, the
+    wire's ridge), not skin. A cheap profile first: nothing else runs when no column
+    rises ``tall`` above the line.
+    """
+    box = mask_bbox(mask, 0, mask.shape)
+    if box is None:
+        return mask
+    m = mask[box]
+    rows, cols = m.shape
+    width = max(int(round(reach * size)), 1) | 1  # (odd: an even window shifts the opening by a pixel)
+    tall_px = tall * size
+    if cols <= width or rows <= tall_px:
+        return mask
+    on = m.any(axis=0)
+    top = np.where(on, np.argmax(m, axis=0), rows).astype(np.float32)
+    height = (rows - top)[None, :]
+    # (erosion pads with +inf and dilation with -inf: the box's rim lets a window hang over it)
+    opened = cv2.morphologyEx(height, cv2.MORPH_OPEN, np.ones((1, width), np.uint8))[0]
+    excess = height[0] - opened
+    if float(excess.max()) <= tall_px:
+        return mask
+    n, runs = cv2.connectedComponents((excess > 0).astype(np.uint8)[None, :], connectivity=4)
+    runs = runs[0]
+    peak_max = np.zeros(n, np.float32)
+    np.maximum.at(peak_max, runs, excess)
+    chosen = peak_max > tall_px
+    chosen[0] = False
+    if least > 0:
+        area = np.bincount(runs, weights=excess, minlength=n)
+        chosen &= area >= least * size * size
+    if not chosen.any():
+        return mask
+    # (the pixels above the opened line in the chosen columns: labelled by their peak)
+    line = rows - opened  # (the opened top row per column)
+    above = np.arange(rows, dtype=np.float32)[:, None] < line[None, :]
+    peaks = np.where(above & (m > 0) & chosen[runs][None, :], runs[None, :], 0).astype(np.int32)
+    if lab is not None and cloth is not None and same_cloth > 0:
+        colour = mean_free_chroma(lab, cloth.astype(np.int32), 2)[1]  # (only now: most masks have no peak)
+        mean = mean_free_chroma(lab[box], peaks, n)
+        chosen &= np.linalg.norm(mean - colour, axis=1) >= same_cloth
+        if not chosen.any():
+            return mask
+        peaks[~chosen[peaks]] = 0
+    out = mask.copy()
+    out[box][peaks > 0] = 0
     return out
