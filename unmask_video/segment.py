@@ -676,6 +676,7 @@ class MaskSegmenter:
         binary = seed
         search_mask = region
         lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
+        past: np.ndarray | None = None  # (the mask's side beyond a hand, joined by _join_past_hand)
         if opt.refine and seed.any():
             search_mask = np.zeros(shape, np.uint8)
             cv2.fillPoly(search_mask, [np.round(sub_search).astype(np.int32)], 1)
@@ -714,7 +715,6 @@ class MaskSegmenter:
                     binary, search_mask = deeper, search_mask | band
             if opt.snap and binary.any():
                 binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth, opt.snap_line)
-            past = None
             # (a mask worn on the frames before: its k-means fit may date from before the hand came, the hand is then
             # the one over the core)
             worn_before = state.presence is not None and state.presence.worn and opt.hand_core > 0
@@ -769,7 +769,8 @@ class MaskSegmenter:
                 lab, binary, opt.hem_px, opt.hem_towards, opt.hem_chroma_towards,
                 opt.hem_chroma_min, opt.hem_floor, opt.hem_noise,
             )
-        if opt.refine and opt.top_peak and worn and binary.any():
+        # (not beside a hand: the hand breaks the top line, and the cloth on either side of it stands up from it as peaks)
+        if opt.refine and opt.top_peak and worn and not fit.past_hands and past is None and binary.any():
             binary = cut_narrow_peaks(
                 binary, sub_size, opt.top_peak_reach, opt.top_peak_tall, opt.top_peak_least, lab, seed,
                 opt.top_peak_cloth,
