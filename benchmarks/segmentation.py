@@ -235,7 +235,7 @@ def _mean_worst(values: list[float], worst_high: bool) -> str:
     v = np.sort(np.asarray(values))
     n = max(1, int(round(0.1 * len(v))))
     worst = v[-n:] if worst_high else v[:n]
-    return f"{v.mean():.3f} / {worst.mean():.3f}" if not worst_high else f"{v.mean():.1f} / {worst.mean():.1f}"
+    return f"{v.mean():.3f} / {worst.mean():.3f}" if not worst_high else f"{v.mean():.3f} / {worst.mean():.1f}"
 
 
 def _sheet(path: Path, rows: list[tuple[np.ndarray, ...]]) -> None:

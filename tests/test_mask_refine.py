@@ -592,3 +592,61 @@ def test_the_rim_cut_keeps_the_held_side_beyond_a_hand_under_a_jaw_line_placed_t
     held = cut_at_rim(lab, mask, sure, below, size=160.0, outside=outside, held=side)
     assert (held & side).sum() == side.sum()
     np.testing.assert_array_equal(held & (1 - side), cut & (1 - side))
+
+
+def _peak_scene():
+    """A white mask (its top edge rising over the nose in a wide bump) on a skin-coloured square, 200 px face; a narrow
+    spike of skin climbing from its top edge (taken in by the growth) and a narrow fold of cloth beside it."""
+    from unmask_video.mask_refine import cut_narrow_peaks  # noqa: F401 (imported by the tests)
+
+    rng = np.random.default_rng(5)
+    mask = np.zeros((200, 240), np.uint8)
+    mask[100:180, 20:220] = 1
+    nose = np.zeros_like(mask)
+    nose[80:100, 95:145] = 1  # the nose bridge's rise: 50 px, a quarter of the face
+    spike = np.zeros_like(mask)
+    spike[60:100, 40:48] = 1  # 8 px wide, 40 tall: skin
+    fold = np.zeros_like(mask)
+    fold[70:100, 180:187] = 1  # 7 px wide, 30 tall: cloth
+    image = np.zeros((200, 240, 3), np.float32) + (214, 170, 150)
+    image[(mask | nose | fold) > 0] = (236, 240, 244)
+    image += rng.normal(0, 2.0, image.shape)
+    lab = cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB)
+    return lab, mask, nose, spike, fold
+
+
+def test_cut_narrow_peaks_cuts_a_narrow_spike_and_keeps_the_wide_nose_rise():
+    from unmask_video.mask_refine import cut_narrow_peaks
+
+    lab, mask, nose, spike, fold = _peak_scene()
+    grown = mask | nose | spike
+    out = cut_narrow_peaks(grown, 200.0, reach=0.08, tall=0.02)
+    assert (out & spike).sum() == 0  # the spike leaves, down to the top line it rose from
+    assert (out & nose).sum() == nose.sum()  # the wide rise over the nose stays
+    assert (out & mask).sum() == mask.sum()  # the body stays
+    # A short bump (under ``tall``) stays; a spike narrower than ``reach`` but as wide as the nose rise with a wider
+    # reach stays too.
+    bump = np.zeros_like(mask)
+    bump[97:100, 40:48] = 1
+    np.testing.assert_array_equal(cut_narrow_peaks(mask | bump, 200.0, 0.08, 0.02), mask | bump)
+    np.testing.assert_array_equal(cut_narrow_peaks(grown, 200.0, reach=0.03, tall=0.02), grown)
+    # ``least``: a peak holding less area than this (face^2) above the line stays.
+    np.testing.assert_array_equal(cut_narrow_peaks(grown, 200.0, 0.08, 0.02, least=0.01), grown)
+    assert (cut_narrow_peaks(grown, 200.0, 0.08, 0.02, least=0.005) & spike).sum() == 0
+
+
+def test_cut_narrow_peaks_keeps_a_peak_of_the_cloth_s_colour():
+    from unmask_video.mask_refine import cut_narrow_peaks
+
+    lab, mask, nose, spike, fold = _peak_scene()
+    grown = mask | nose | spike | fold
+    # By shape alone both narrow peaks go ...
+    out = cut_narrow_peaks(grown, 200.0, 0.08, 0.02)
+    assert (out & (spike | fold)).sum() == 0
+    # ... by colour the fold (the cloth's chroma) stays and the skin spike goes.
+    out = cut_narrow_peaks(grown, 200.0, 0.08, 0.02, lab=lab, cloth=mask, same_cloth=4.0)
+    assert (out & fold).sum() == fold.sum()
+    assert (out & spike).sum() == 0
+    assert (out & (mask | nose)).sum() == (mask | nose).sum()
+    # No peak: the mask comes back as it is (the same array: nothing copied).
+    assert cut_narrow_peaks(mask, 200.0, 0.08, 0.02, lab=lab, cloth=mask, same_cloth=4.0) is mask

@@ -61,7 +61,9 @@ Method, per face (``face_id``):
    with the notches of the print's colour its edge cut (``print_notches``, :func:`mask_refine.fill_print_notches`),
    and its hem joins it (``hem_px``, :func:`mask_refine.add_hem`): the pixel or two along its
    outline whose colour lies on the way from the skin beyond to the cloth (a seam, a blurred step, the cloth's chroma
-   that halved colour resolution spreads onto the skin).
+   that halved colour resolution spreads onto the skin). Last, the narrow peaks of its top edge (``top_peak``,
+   :func:`mask_refine.cut_narrow_peaks`: spikes of skin climbing onto the nose or a cheek, narrower than
+   ``top_peak_reach``) are cut back to the line the top follows, unless they have the k-means cluster's colour.
 5. Presence (:mod:`unmask_video.mask_presence`): a score from how unlike the forehead skin the mask is, how
    much of the lower face under the nose it covers and whether red lips show; the decision follows it with
    hysteresis. No mask worn: the mask is empty and the face passes through untouched. The final mask has a
@@ -105,9 +107,9 @@ from unmask_video.mask_presence import (
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
-    ColourModel, add_hem, clean_kernel, cut_at_rim, ear_loops, fill_print_notches, fill_unlike_holes,
-    gaussian_reach, grow, grow_deeper, join_past_hand, search_polygon, shading_free_chroma, smooth_probability,
-    snap_edges,
+    ColourModel, add_hem, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
+    fill_unlike_holes, gaussian_reach, grow, grow_deeper, join_past_hand, search_polygon, shading_free_chroma,
+    smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
 from unmask_video.order_stats import median
@@ -203,6 +205,16 @@ class SegmentOptions:
     hem_chroma_min: float = 10.0
     hem_floor: float = 8.0  # ... and at least this far from the colour beyond (Lab units) ...
     hem_noise: float = 2.0  # ... and this many times the spread of the colours beyond (noise is no hem)
+    # Narrow peaks of the mask's top edge (mask_refine.cut_narrow_peaks): columns where the top climbs more than
+    # ``top_peak_tall`` (face) above the line the top follows without its peaks narrower than ``top_peak_reach`` (face)
+    # are cut back to that line (the growth's spikes onto the nose and the cheeks), unless their mean chroma over
+    # lightness lies within ``top_peak_cloth`` of the k-means mask cluster's (a pleat, the nose wire's ridge: cloth).
+    # ``top_peak_least`` (face^2): only peaks holding at least this area above the line are cut (0: all).
+    top_peak: bool = True
+    top_peak_reach: float = 0.12
+    top_peak_tall: float = 0.02
+    top_peak_cloth: float = 4.0
+    top_peak_least: float = 0.0
     # The outline settled at the ROI's resolution (mask_edge): a pixel touching it joins when its colour lies at least
     # ``edge_towards`` of the way from what lies beyond to the cloth's, by ``edge_floor`` Lab units and ``edge_noise`` x
     # the spread beyond (the blurred edge's partly-mask pixels: a pale line left along the outline).
@@ -212,8 +224,9 @@ class SegmentOptions:
     edge_noise: float = 2.0
     # ... or when its chroma alone (Lab a, b) lies ``edge_chroma`` Lab units (0: not read) and ``edge_chroma_noise`` x
     # the chroma's spread beyond past the chroma beyond, towards the cloth's (where the two differ by at least
-    # ``edge_chroma_min``): the cloth's colour spread a pixel onto the skin by the halved chroma resolution
-    edge_chroma: float = 12.0
+    # ``edge_chroma_min``): the cloth's colour spread a pixel onto the skin by the halved chroma resolution. (12 -> 11
+    # with ``top_peak``: masked_pairs worn correctly a little less uncovered; the peaks cut take the skin it added.)
+    edge_chroma: float = 11.0
     edge_chroma_noise: float = 2.0
     edge_chroma_min: float = 10.0
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
@@ -663,6 +676,7 @@ class MaskSegmenter:
         binary = seed
         search_mask = region
         lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
+        past: np.ndarray | None = None  # (the mask's side beyond a hand, joined by _join_past_hand)
         if opt.refine and seed.any():
             search_mask = np.zeros(shape, np.uint8)
             cv2.fillPoly(search_mask, [np.round(sub_search).astype(np.int32)], 1)
@@ -701,7 +715,6 @@ class MaskSegmenter:
                     binary, search_mask = deeper, search_mask | band
             if opt.snap and binary.any():
                 binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth, opt.snap_line)
-            past = None
             # (a mask worn on the frames before: its k-means fit may date from before the hand came, the hand is then
             # the one over the core)
             worn_before = state.presence is not None and state.presence.worn and opt.hand_core > 0
@@ -755,6 +768,12 @@ class MaskSegmenter:
             binary = add_hem(
                 lab, binary, opt.hem_px, opt.hem_towards, opt.hem_chroma_towards,
                 opt.hem_chroma_min, opt.hem_floor, opt.hem_noise,
+            )
+        # (not beside a hand: the hand breaks the top line, and the cloth on either side of it stands up from it as peaks)
+        if opt.refine and opt.top_peak and worn and not fit.past_hands and past is None and binary.any():
+            binary = cut_narrow_peaks(
+                binary, sub_size, opt.top_peak_reach, opt.top_peak_tall, opt.top_peak_least, lab, seed,
+                opt.top_peak_cloth,
             )
         if opt.refine and opt.loops and worn and binary.any():
             face = np.zeros(shape, np.uint8)
