@@ -15,6 +15,9 @@ face about 300 px wide. Each "path" is a set of runner options:
 - rgb-encode: today's defaults, every frame converted back from RGB as a whole (what encoding from the decoded
   YUV planes, converting only the face's changed boxes, brings);
 - work400: today's defaults with faces reconstructed at a working size of 400 px (``PipelineOptions.work_face_px``);
+- prepare-thread: today's defaults with the mask and warp stages on a thread instead of the forked prepare process
+  (``FrameLoopOptions.prepare_process``; the process is used up to 720p);
+- decode-thread: today's defaults with the decode on a thread of its own instead of on the landmarks thread;
 - more can be added in PATHS below.
 
 ``--baseline-rev REV`` adds a first path, "@REV": the default options with the code of git revision REV (its
@@ -123,9 +126,18 @@ def _work400(options: RunOptions) -> None:
     options.pipeline.work_face_px = 400.0
 
 
+def _prepare_thread(options: RunOptions) -> None:
+    options.loop.prepare_process = False
+
+
+def _decode_thread(options: RunOptions) -> None:
+    options.loop.decode_thread = True
+
+
 #: name -> what it changes in RunOptions() (the defaults).
 PATHS: dict[str, Callable[[RunOptions], None]] = {
     "old": _old, "new": _new, "serial": _serial, "unsplit": _unsplit, "rgb-encode": _rgb_encode, "work400": _work400,
+    "prepare-thread": _prepare_thread, "decode-thread": _decode_thread,
 }
 
 
@@ -156,7 +168,8 @@ class ThreadCpu:
     Polled every 50 ms (a thread that ends keeps all but its last moments). Threads are grouped by their OS name
     (``timing.name_os_thread``: native threads inherit the name of the thread that starts them): "face" (the
     calling thread: the face stages, and everything Python does in the serial loop), "prepare" (the mask and warp
-    stages' thread when the face stages are split), "landmarks" (the landmarks
+    stages' thread when the face stages are split; with the prepare process, the threads that feed it and, added by
+    :func:`run`, the process's own CPU), "landmarks" (the landmarks
     thread and MediaPipe's threads), "decode" (the decode thread and libavcodec's), "encode" (the writer thread
     and x264's threads, which it starts), "opencv" (OpenCV's pool: the parallel parts of OpenCV calls from every
     thread; :func:`start_opencv_pool` names it), "other" (anything else, e.g. native threads the calling thread
@@ -296,17 +309,22 @@ class Result:
         return 1000 / max(self.critical_ms(), self.cpu_ms() / cores, 1e-9)
 
 
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def _cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
 def run(clip: Clip, out: Path, path: str, generator: str, batch: int = 1) -> Result:
     options = run_options(clip, out, path, generator, batch)
-    cpu = _cpu_s()
+    cpu, children = _cpu_s(), _cpu_s(resource.RUSAGE_CHILDREN)
     with ThreadCpu() as threads:
         summary = run_file(options)
-    return Result(Measured.of(summary), options.loop.threads, _cpu_s() - cpu, threads.groups)
+    # The forked prepare process (``FrameLoopOptions.prepare_process``), ended and waited for by the end of the run:
+    # its CPU counts with the process's, in the "prepare" group.
+    child = _cpu_s(resource.RUSAGE_CHILDREN) - children
+    if child > 0:
+        threads.groups["prepare"] = threads.groups.get("prepare", 0.0) + child
+    return Result(Measured.of(summary), options.loop.threads, _cpu_s() - cpu + child, threads.groups)
 
 
 def run_child(clip: Clip, out: Path, path: str, generator: str, tree: Path | None) -> Result:
@@ -413,7 +431,7 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         "encode, close). 'decode', 'landmarks', 'segment' and 'warp' run on their own threads in the threaded loop, 'encode' on the "
         "encoder thread: 'input wait' and 'encode wait' are what the face-stage thread lost waiting for them. "
         f"x {paths[0]}: median of the back-to-back fps ratios. CPU ms/f: CPU time of the whole process per frame "
-        "(all threads), then per thread group: face (the calling thread), prepare (the mask and warp thread), "
+        "(all threads, and the forked prepare process), then per thread group: face (the calling thread), prepare (the mask and warp thread, or the prepare process and the threads that feed it), "
         "landmarks (its thread + MediaPipe's), decode (its thread + libavcodec's), encode (the writer thread + "
         "x264's), opencv (OpenCV's pool: the "
         "parallel parts of OpenCV calls, mostly the face stages'), other (native threads started while the "

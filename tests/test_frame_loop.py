@@ -105,7 +105,7 @@ class Sink:
 
 
 def _workers_alive() -> list[str]:
-    names = ("unmask-video-decode", "unmask-video-landmarks", "unmask-video-prepare")
+    names = ("unmask-video-decode", "unmask-video-landmarks", "unmask-video-prepare", "unmask-video-prepare-get")
     return [t.name for t in threading.enumerate() if t.name in names]
 
 
