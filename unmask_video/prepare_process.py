@@ -188,7 +188,12 @@ class PrepareProcess:
         try:
             message = self._up.recv()
         except (EOFError, OSError) as exc:
-            raise ProcessingError(f"the mask and warp process ended unexpectedly at frame {self._received + 1}") from exc
+            self._process.join(timeout=1.0)  # (its pipe closed as it ended: its exit code, where it has one)
+            code = self._process.exitcode
+            raise ProcessingError(
+                f"the mask and warp process ended unexpectedly{'' if code is None else f' (exit code {code})'} at "
+                f"frame {self._received + 1}"
+            ) from exc
         if isinstance(message, _Error):
             raise message.error
         done: _Done = message
