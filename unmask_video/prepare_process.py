@@ -23,6 +23,7 @@ Without ``fork`` (Windows; macOS's Python defaults to spawn, fork is still there
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import mmap
 import multiprocessing
@@ -139,7 +140,14 @@ class PrepareProcess:
             args=(pipeline, self._down_read, self._up_write, (self._down, self._up), self._buffer, self._frame_shape,
                   self._frame_bytes, self._slot_bytes, parent),
         )  # fmt: skip
-        self._process.start()
+        # The objects alive now out of the cyclic collector's sight in both processes: its full passes write to
+        # every object they visit, and each page written after the fork is copied (in the child, in the parent).
+        gc.freeze()
+        try:
+            self._process.start()
+        except BaseException:
+            gc.unfreeze()
+            raise
         self._down_read.close()
         self._up_write.close()
         self._closed = False
@@ -254,6 +262,7 @@ class PrepareProcess:
             self._kill()
         self._down.close()
         self._up.close()
+        gc.unfreeze()
         try:
             self._buffer.close()
         except BufferError:  # (a view still held somewhere: the mapping goes with the last reference)
