@@ -29,8 +29,8 @@ them alike; the table shows each path's median fps and per-stage milliseconds pe
 back-to-back ratios fps(path) / fps(first path). Per-stage times of worker threads overlap each other: they do
 not add up to the wall time.
 
-``--memory 10,60`` runs the new path on 1080p clips of 10 and 60 seconds (a short rendered clip looped) in a
-child process each and prints the peak resident memory and the resident memory sampled along the run
+``--memory 10,60`` runs the new path on 1080p clips (``--memory-size``) of 10 and 60 seconds (a short rendered clip
+looped) in a child process each and prints the peak resident memory (and the prepare process's, at 720p) and the resident memory sampled along the run
 (flat = no growth with the length). ``--profile SIZE`` prints the top functions (cProfile, serial loop so that
 every stage is on the profiled thread) of the new path at SIZE. ``--search 720p,4k`` times the tracker's first face
 search on each size's first frame against the whole search plan (what the first search cost before it stopped at
@@ -486,7 +486,9 @@ def memory_child(video: str, reference: str, out: str, path: str, generator: str
     done.set()
     sampler.join()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"peak_mib": peak, "samples": samples, "frames": summary.frames, "fps": summary.fps}))
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the prepare process, where there is one
+    print(json.dumps({"peak_mib": peak, "child_peak_mib": child, "samples": samples, "frames": summary.frames,
+                      "fps": summary.fps}))  # fmt: skip
 
 
 def memory_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
@@ -494,9 +496,10 @@ def memory_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         console.print("memory: skipped (needs Linux /proc to sample the resident memory)")
         return
     fps = 25
-    short = make_bench_clip(tmp / "memory", SIZES["1080p"], 48)
-    table = Table(title="peak resident memory, 1080p, new path (child process per clip)")
-    for column in ("clip", "frames", "fps", "peak MiB", "RSS at 25 / 50 / 75 / 100 % of the run, MiB"):
+    short = make_bench_clip(tmp / "memory", SIZES[args.memory_size], 48)
+    table = Table(title=f"peak resident memory, {args.memory_size}, new path (child process per clip)")
+    for column in ("clip", "frames", "fps", "peak MiB", "prepare process peak MiB",
+                   "RSS at 25 / 50 / 75 / 100 % of the run, MiB"):  # fmt: skip
         table.add_column(column, justify="right")
     for seconds in (float(s) for s in args.memory.split(",")):
         video = loop_clip(short, seconds, fps, tmp / f"memory_{seconds:g}s.mp4")
@@ -511,8 +514,9 @@ def memory_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         result = json.loads(child.stdout.strip().splitlines()[-1])
         rss = [mib for _, mib in result["samples"]] or [0.0]
         quarters = " / ".join(f"{rss[min(len(rss) - 1, int(q * (len(rss) - 1)))]:.0f}" for q in (0.25, 0.5, 0.75, 1.0))
+        child_peak = result.get("child_peak_mib", 0.0)
         table.add_row(f"{seconds:g} s", str(result["frames"]), f"{result['fps']:.1f}", f"{result['peak_mib']:.0f}",
-                      quarters)  # fmt: skip
+                      f"{child_peak:.0f}" if child_peak else "-", quarters)  # fmt: skip
     console.print(table)
 
 
@@ -586,6 +590,8 @@ def main() -> None:
                         "the baseline of the ratios")  # fmt: skip
     parser.add_argument("--generator", default=ReconstructorOptions().generator)
     parser.add_argument("--memory", default="", help="clip lengths in seconds for the memory runs, e.g. 10,60")
+    parser.add_argument("--memory-size", default="1080p", choices=list(SIZES), help="the memory runs' frame size "
+                        "(720p: with the prepare process)")  # fmt: skip
     parser.add_argument("--profile", default="", help="a size to profile, e.g. 720p")
     parser.add_argument("--search", default="", help="sizes whose first face search to time, e.g. 720p,4k")
     parser.add_argument("--baseline-rev", default="", help="a git revision (e.g. main, HEAD~3) run as the first "
