@@ -15,8 +15,9 @@ face about 300 px wide. Each "path" is a set of runner options:
 - rgb-encode: today's defaults, every frame converted back from RGB as a whole (what encoding from the decoded
   YUV planes, converting only the face's changed boxes, brings);
 - work400: today's defaults with faces reconstructed at a working size of 400 px (``PipelineOptions.work_face_px``);
-- prepare-thread: today's defaults with the mask and warp stages on a thread instead of the forked prepare process
-  (``FrameLoopOptions.prepare_process``; the process is used up to 720p);
+- prepare-process: today's defaults with the mask and warp stages in a forked process instead of on a thread
+  (``FrameLoopOptions.prepare_process``, off by default; used up to 720p); prepare-thread: the process turned off
+  (the default today);
 - decode-thread: today's defaults with the decode on a thread of its own instead of on the landmarks thread;
 - more can be added in PATHS below.
 
@@ -130,6 +131,10 @@ def _prepare_thread(options: RunOptions) -> None:
     options.loop.prepare_process = False
 
 
+def _prepare_process(options: RunOptions) -> None:
+    options.loop.prepare_process = True
+
+
 def _decode_thread(options: RunOptions) -> None:
     options.loop.decode_thread = True
 
@@ -137,7 +142,7 @@ def _decode_thread(options: RunOptions) -> None:
 #: name -> what it changes in RunOptions() (the defaults).
 PATHS: dict[str, Callable[[RunOptions], None]] = {
     "old": _old, "new": _new, "serial": _serial, "unsplit": _unsplit, "rgb-encode": _rgb_encode, "work400": _work400,
-    "prepare-thread": _prepare_thread, "decode-thread": _decode_thread,
+    "prepare-thread": _prepare_thread, "prepare-process": _prepare_process, "decode-thread": _decode_thread,
 }
 
 

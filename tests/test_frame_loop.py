@@ -161,7 +161,7 @@ def test_threaded_run_writes_the_same_video_as_the_serial_loop(synthetic_clip_fa
         "threaded": FrameLoopOptions(depth=2, split_face_stages=False),
         "decode thread": FrameLoopOptions(depth=2, split_face_stages=False, decode_thread=True),
         "prepare thread": FrameLoopOptions(depth=2, prepare_process=False),
-        "prepare process": FrameLoopOptions(depth=2),
+        "prepare process": FrameLoopOptions(depth=2, prepare_process=True),
     }
     for name, loop in ways.items():
         out = tmp_path / f"{name.replace(' ', '_')}.mp4"

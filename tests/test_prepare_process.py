@@ -119,7 +119,8 @@ def test_a_run_through_the_process_writes_what_the_thread_writes(synthetic_clip_
     monkeypatch.setattr(frame_loop, "PrepareProcess", Recorded)
     thread = _run(clip, tmp_path / "thread.mp4", FrameLoopOptions(prepare_process=False))
     assert made == []
-    process = _run(clip, tmp_path / "process.mp4", FrameLoopOptions())
+    assert FrameLoopOptions().prepare_process is False  # (off by default: see FrameLoopOptions)
+    process = _run(clip, tmp_path / "process.mp4", FrameLoopOptions(prepare_process=True))
     assert len(made) == 1 and not made[0]._process.is_alive()
     assert process.frames_with_mask > 0 and process.timer.calls["segment"] == thread.timer.calls["segment"] > 0
     for name in ("frames", "frames_with_face", "frames_without_face", "frames_with_mask", "frames_repeated"):
@@ -131,10 +132,10 @@ def test_a_run_through_the_process_writes_what_the_thread_writes(synthetic_clip_
     assert len(frames["process"]) == 10
     assert all(np.array_equal(a, b) for a, b in zip(frames["thread"], frames["process"]))
     # above process_max_pixels (or with a batch) the thread is used
-    assert FrameLoopOptions(process_max_pixels=256 * 192 - 1).process_for(256, 192, 1) is None
-    assert FrameLoopOptions().process_for(256, 192, 2) is None
-    assert FrameLoopOptions().process_for(1920, 1080, 1) is None
-    assert FrameLoopOptions().process_for(1280, 720, 1) is not None
+    on = FrameLoopOptions(prepare_process=True)
+    assert FrameLoopOptions(prepare_process=True, process_max_pixels=256 * 192 - 1).process_for(256, 192, 1) is None
+    assert on.process_for(256, 192, 2) is None and on.process_for(1920, 1080, 1) is None
+    assert on.process_for(1280, 720, 1) is not None and FrameLoopOptions().process_for(1280, 720, 1) is None
 
 
 @pytest.mark.parametrize("how", ["dies", "hangs", "raises"])
@@ -157,7 +158,7 @@ def test_a_child_that_dies_hangs_or_fails_is_one_line_of_error(how, synthetic_cl
     error = ValueError if how == "raises" else ProcessingError
     start = time.monotonic()
     with pytest.raises(error) as caught:
-        _run(clip, out, FrameLoopOptions(process=ProcessOptions(timeout_s=1.0)))
+        _run(clip, out, FrameLoopOptions(prepare_process=True, process=ProcessOptions(timeout_s=1.0)))
     message = str(caught.value)
     assert "\n" not in message
     assert {"dies": "ended unexpectedly (exit code 7) at frame 3", "hangs": "gave no result for frame 3 in 1 s",
