@@ -487,11 +487,15 @@ def memory_child(video: str, reference: str, out: str, path: str, generator: str
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     summary = run_summary(Clip(Path(video), Path(reference)), Path(out), path, generator)
     done.set()
     sampler.join()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the prepare process, where there is one
+    # The prepare process's peak, where there is one and it is above that of any child before the run (a tool run
+    # at import time may have been as large): else 0.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    child = children / 1024 if children > children_before else 0.0
     print(json.dumps({"peak_mib": peak, "child_peak_mib": child, "samples": samples, "frames": summary.frames,
                       "fps": summary.fps}))  # fmt: skip
 
