@@ -169,7 +169,10 @@ class PrepareProcess:
             for face in faces:
                 rows, cols = face_box(face.landmarks, image.shape[:2], self._margin).slices
                 view[rows, cols] = image[rows, cols]
-        self._down.send((seq, slot, faces, whole))
+        try:
+            self._down.send((seq, slot, faces, whole))
+        except OSError as exc:  # (BrokenPipeError: the child is gone)
+            raise ProcessingError(f"the mask and warp process ended unexpectedly before frame {seq + 1}") from exc
         return seq
 
     # -- parent side: the receiving thread ----------------------------------------------------------------------
