@@ -63,7 +63,7 @@ class FrameLoopOptions:
     #: a time (``batch`` 1), fork is there and the frames have at most ``process_max_pixels`` pixels (above, the
     #: copies to and from the process cost about what the second core gives: measured at 1080p on 2 cores).
     #: Off by default: on 2 cores the run is bound by its CPU, not by the GIL, and the process's copies and page
-    #: faults (about +7 ms of CPU per 720p frame) made it 0.74-0.93x of the thread in three same-run measurements
+    #: faults (+7 to +15 ms of CPU per 720p frame) left it behind the thread in four same-run measurements of five
     #: (benchmarks/README.md, helper speed25).
     prepare_process: bool = False
     process_max_pixels: int = 1280 * 720
