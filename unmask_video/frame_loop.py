@@ -6,7 +6,8 @@ is):
 - the landmarks thread pulls each frame out of the reader (PyAV decodes with the GIL released, and the YUV -> RGB
   conversion is OpenCV, which releases it too), with the audio packets demuxed before it, then runs
   :meth:`FramePipeline.locate` on it (MediaPipe's graph runs in its own native threads); with
-  ``decode_thread`` the decode has a thread of its own (on 2 cores one more thread to schedule, and slower);
+  ``decode_thread`` the decode has a thread of its own (one more thread to schedule on 2 cores; the two ways
+  measured the same within the noise, benchmarks/README.md);
 - with ``split_face_stages`` the mask and warp stages (:meth:`FramePipeline.prepare`) run one frame ahead of the
   rest: in a forked process of their own (:mod:`unmask_video.prepare_process`; a thread sends the frames, another
   takes the results) where ``process`` is given, else on a thread;
@@ -60,8 +61,8 @@ class FrameLoopOptions:
     #: The decode on a thread of its own (False: on the landmarks thread, before each frame's landmarks).
     decode_thread: bool = False
     #: The mask and warp stages in a forked process (:mod:`unmask_video.prepare_process`) when split, one frame at
-    #: a time (``batch`` 1), fork is there and the frames have at most ``process_max_pixels`` pixels (above, the
-    #: copies to and from the process cost about what the second core gives: measured at 1080p on 2 cores).
+    #: a time (``batch`` 1), fork is there and the frames have at most ``process_max_pixels`` pixels (the copies to
+    #: and from the process grow with the face; an earlier, lost measurement found no gain left at 1080p).
     #: Off by default: on 2 cores the run is bound by its CPU, not by the GIL, and the process's copies and page
     #: faults (+7 to +15 ms of CPU per 720p frame) left it behind the thread in four same-run measurements of five
     #: (benchmarks/README.md, helper speed25).
