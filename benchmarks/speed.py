@@ -15,6 +15,10 @@ face about 300 px wide. Each "path" is a set of runner options:
 - rgb-encode: today's defaults, every frame converted back from RGB as a whole (what encoding from the decoded
   YUV planes, converting only the face's changed boxes, brings);
 - work400: today's defaults with faces reconstructed at a working size of 400 px (``PipelineOptions.work_face_px``);
+- prepare-process: today's defaults with the mask and warp stages in a forked process instead of on a thread
+  (``FrameLoopOptions.prepare_process``, off by default; used up to 720p); prepare-thread: the process turned off
+  (the default today);
+- decode-thread: today's defaults with the decode on a thread of its own instead of on the landmarks thread;
 - more can be added in PATHS below.
 
 ``--baseline-rev REV`` adds a first path, "@REV": the default options with the code of git revision REV (its
@@ -26,8 +30,8 @@ them alike; the table shows each path's median fps and per-stage milliseconds pe
 back-to-back ratios fps(path) / fps(first path). Per-stage times of worker threads overlap each other: they do
 not add up to the wall time.
 
-``--memory 10,60`` runs the new path on 1080p clips of 10 and 60 seconds (a short rendered clip looped) in a
-child process each and prints the peak resident memory and the resident memory sampled along the run
+``--memory 10,60`` runs the new path on 1080p clips (``--memory-size``) of 10 and 60 seconds (a short rendered clip
+looped) in a child process each and prints the peak resident memory (and the prepare process's, at 720p) and the resident memory sampled along the run
 (flat = no growth with the length). ``--profile SIZE`` prints the top functions (cProfile, serial loop so that
 every stage is on the profiled thread) of the new path at SIZE. ``--search 720p,4k`` times the tracker's first face
 search on each size's first frame against the whole search plan (what the first search cost before it stopped at
@@ -123,9 +127,22 @@ def _work400(options: RunOptions) -> None:
     options.pipeline.work_face_px = 400.0
 
 
+def _prepare_thread(options: RunOptions) -> None:
+    options.loop.prepare_process = False
+
+
+def _prepare_process(options: RunOptions) -> None:
+    options.loop.prepare_process = True
+
+
+def _decode_thread(options: RunOptions) -> None:
+    options.loop.decode_thread = True
+
+
 #: name -> what it changes in RunOptions() (the defaults).
 PATHS: dict[str, Callable[[RunOptions], None]] = {
     "old": _old, "new": _new, "serial": _serial, "unsplit": _unsplit, "rgb-encode": _rgb_encode, "work400": _work400,
+    "prepare-thread": _prepare_thread, "prepare-process": _prepare_process, "decode-thread": _decode_thread,
 }
 
 
@@ -156,7 +173,8 @@ class ThreadCpu:
     Polled every 50 ms (a thread that ends keeps all but its last moments). Threads are grouped by their OS name
     (``timing.name_os_thread``: native threads inherit the name of the thread that starts them): "face" (the
     calling thread: the face stages, and everything Python does in the serial loop), "prepare" (the mask and warp
-    stages' thread when the face stages are split), "landmarks" (the landmarks
+    stages' thread when the face stages are split; with the prepare process, the threads that feed it and, added by
+    :func:`run`, the process's own CPU), "landmarks" (the landmarks
     thread and MediaPipe's threads), "decode" (the decode thread and libavcodec's), "encode" (the writer thread
     and x264's threads, which it starts), "opencv" (OpenCV's pool: the parallel parts of OpenCV calls from every
     thread; :func:`start_opencv_pool` names it), "other" (anything else, e.g. native threads the calling thread
@@ -296,17 +314,22 @@ class Result:
         return 1000 / max(self.critical_ms(), self.cpu_ms() / cores, 1e-9)
 
 
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def _cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
 def run(clip: Clip, out: Path, path: str, generator: str, batch: int = 1) -> Result:
     options = run_options(clip, out, path, generator, batch)
-    cpu = _cpu_s()
+    cpu, children = _cpu_s(), _cpu_s(resource.RUSAGE_CHILDREN)
     with ThreadCpu() as threads:
         summary = run_file(options)
-    return Result(Measured.of(summary), options.loop.threads, _cpu_s() - cpu, threads.groups)
+    # The forked prepare process (``FrameLoopOptions.prepare_process``), ended and waited for by the end of the run:
+    # its CPU counts with the process's, in the "prepare" group.
+    child = _cpu_s(resource.RUSAGE_CHILDREN) - children
+    if child > 0:
+        threads.groups["prepare"] = threads.groups.get("prepare", 0.0) + child
+    return Result(Measured.of(summary), options.loop.threads, _cpu_s() - cpu + child, threads.groups)
 
 
 def run_child(clip: Clip, out: Path, path: str, generator: str, tree: Path | None) -> Result:
@@ -413,7 +436,7 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         "encode, close). 'decode', 'landmarks', 'segment' and 'warp' run on their own threads in the threaded loop, 'encode' on the "
         "encoder thread: 'input wait' and 'encode wait' are what the face-stage thread lost waiting for them. "
         f"x {paths[0]}: median of the back-to-back fps ratios. CPU ms/f: CPU time of the whole process per frame "
-        "(all threads), then per thread group: face (the calling thread), prepare (the mask and warp thread), "
+        "(all threads, and the forked prepare process), then per thread group: face (the calling thread), prepare (the mask and warp thread, or the prepare process and the threads that feed it), "
         "landmarks (its thread + MediaPipe's), decode (its thread + libavcodec's), encode (the writer thread + "
         "x264's), opencv (OpenCV's pool: the "
         "parallel parts of OpenCV calls, mostly the face stages'), other (native threads started while the "
@@ -464,11 +487,17 @@ def memory_child(video: str, reference: str, out: str, path: str, generator: str
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     summary = run_summary(Clip(Path(video), Path(reference)), Path(out), path, generator)
     done.set()
     sampler.join()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"peak_mib": peak, "samples": samples, "frames": summary.frames, "fps": summary.fps}))
+    # The prepare process's peak, where there is one and it is above that of any child before the run (a tool run
+    # at import time may have been as large): else 0.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    child = children / 1024 if children > children_before else 0.0
+    print(json.dumps({"peak_mib": peak, "child_peak_mib": child, "samples": samples, "frames": summary.frames,
+                      "fps": summary.fps}))  # fmt: skip
 
 
 def memory_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
@@ -476,9 +505,10 @@ def memory_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         console.print("memory: skipped (needs Linux /proc to sample the resident memory)")
         return
     fps = 25
-    short = make_bench_clip(tmp / "memory", SIZES["1080p"], 48)
-    table = Table(title="peak resident memory, 1080p, new path (child process per clip)")
-    for column in ("clip", "frames", "fps", "peak MiB", "RSS at 25 / 50 / 75 / 100 % of the run, MiB"):
+    short = make_bench_clip(tmp / "memory", SIZES[args.memory_size], 48)
+    table = Table(title=f"peak resident memory, {args.memory_size}, new path (child process per clip)")
+    for column in ("clip", "frames", "fps", "peak MiB", "prepare process peak MiB",
+                   "RSS at 25 / 50 / 75 / 100 % of the run, MiB"):  # fmt: skip
         table.add_column(column, justify="right")
     for seconds in (float(s) for s in args.memory.split(",")):
         video = loop_clip(short, seconds, fps, tmp / f"memory_{seconds:g}s.mp4")
@@ -493,8 +523,9 @@ def memory_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         result = json.loads(child.stdout.strip().splitlines()[-1])
         rss = [mib for _, mib in result["samples"]] or [0.0]
         quarters = " / ".join(f"{rss[min(len(rss) - 1, int(q * (len(rss) - 1)))]:.0f}" for q in (0.25, 0.5, 0.75, 1.0))
+        child_peak = result.get("child_peak_mib", 0.0)
         table.add_row(f"{seconds:g} s", str(result["frames"]), f"{result['fps']:.1f}", f"{result['peak_mib']:.0f}",
-                      quarters)  # fmt: skip
+                      f"{child_peak:.0f}" if child_peak else "-", quarters)  # fmt: skip
     console.print(table)
 
 
@@ -568,6 +599,8 @@ def main() -> None:
                         "the baseline of the ratios")  # fmt: skip
     parser.add_argument("--generator", default=ReconstructorOptions().generator)
     parser.add_argument("--memory", default="", help="clip lengths in seconds for the memory runs, e.g. 10,60")
+    parser.add_argument("--memory-size", default="1080p", choices=list(SIZES), help="the memory runs' frame size "
+                        "(720p: with the prepare process)")  # fmt: skip
     parser.add_argument("--profile", default="", help="a size to profile, e.g. 720p")
     parser.add_argument("--search", default="", help="sizes whose first face search to time, e.g. 720p,4k")
     parser.add_argument("--baseline-rev", default="", help="a git revision (e.g. main, HEAD~3) run as the first "

@@ -127,7 +127,7 @@ def _package(module: str) -> str:
 #: A module or package of unmask_video not named here fails test_every_part_has_a_floor: give it one.
 FLOORS: list[set[str]] = [
     {"cli", "commands", "demo", "engines", "batch"},  # the command and its subcommands; the engine builder
-    {"runner", "frame_loop", "live", "live_ahead", "live_output_thread", "summary"},  # a file run, live mode
+    {"runner", "frame_loop", "prepare_process", "live", "live_ahead", "live_output_thread", "summary"},  # a file run, live mode
     {"pipeline"},  # the stages wired per frame
     {"reconstruct", "blend", "landmarks", "face_detect", "face_landmark_model", "mask_presence", "mask_refine", "mask_edge", "occluders", "segment", "warp", "jaw_opening", "warp_register", "align", "reference_check", "reference_advice", "reference_matte", "repeat_frames", "steady_face", "debug", "synthetic"},
     {"io", "live_capture", "live_outputs", "live_output_thread", "progress"},  # files, cameras, streams, terminals

@@ -105,15 +105,17 @@ class Sink:
 
 
 def _workers_alive() -> list[str]:
-    names = ("unmask-video-decode", "unmask-video-landmarks", "unmask-video-prepare")
+    names = ("unmask-video-decode", "unmask-video-landmarks", "unmask-video-prepare", "unmask-video-prepare-get")
     return [t.name for t in threading.enumerate() if t.name in names]
 
 
+@pytest.mark.parametrize("decode_thread", [False, True])
 @pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("batch", [1, 3])
-def test_frames_and_audio_keep_their_order(batch: int, split: bool) -> None:
+def test_frames_and_audio_keep_their_order(batch: int, split: bool, decode_thread: bool) -> None:
     source, pipeline, sink = Source(20), Pipeline(), Sink()
-    run_threaded(source, sink, pipeline, StageTimer(), batch=batch, depth=2, split_face_stages=split)
+    run_threaded(source, sink, pipeline, StageTimer(), batch=batch, depth=2, split_face_stages=split,
+                 decode_thread=decode_thread)  # fmt: skip
     expected: list[object] = []
     for i in range(20):
         if i % 2 == 0:
@@ -127,14 +129,15 @@ def test_frames_and_audio_keep_their_order(batch: int, split: bool) -> None:
     assert source.closed and _workers_alive() == []
 
 
+@pytest.mark.parametrize("decode_thread", [False, True])
 @pytest.mark.parametrize("where", ["decode", "landmarks", "prepare"])
-def test_worker_errors_reach_the_caller(where: str) -> None:
+def test_worker_errors_reach_the_caller(where: str, decode_thread: bool) -> None:
     source = Source(30, fail_at=7 if where == "decode" else None)
     pipeline = Pipeline(fail_at=7 if where == "landmarks" else None, prepare_fails_at=7 if where == "prepare" else None)
     sink = Sink()
     error = OSError if where == "decode" else ValueError
     with pytest.raises(error, match="at frame 7"):
-        run_threaded(source, sink, pipeline, StageTimer(), depth=2, split_face_stages=True)
+        run_threaded(source, sink, pipeline, StageTimer(), depth=2, split_face_stages=True, decode_thread=decode_thread)
     assert [e for e in sink.events if isinstance(e, tuple)] == [(i, i + 1 - i % 2) for i in range(7)]
     assert _workers_alive() == []
 
@@ -148,24 +151,33 @@ def test_ctrl_c_in_the_caller_stops_the_workers() -> None:
 
 
 def test_threaded_run_writes_the_same_video_as_the_serial_loop(synthetic_clip_factory, tmp_path: Path) -> None:
+    """Serial, threaded (decode on the landmarks thread or its own), split on a thread or in the prepare process:
+    the same frames, the same counts."""
     clip = synthetic_clip_factory(ClipSpec(frames=12, size=(192, 192)))
     decoded = {}
-    for threads, split in ((False, False), (True, False), (True, True)):
-        out = tmp_path / f"threads_{threads}_{split}.mp4"
+    stats = {}
+    ways = {
+        "serial": FrameLoopOptions(threads=False),
+        "threaded": FrameLoopOptions(depth=2, split_face_stages=False),
+        "decode thread": FrameLoopOptions(depth=2, split_face_stages=False, decode_thread=True),
+        "prepare thread": FrameLoopOptions(depth=2, prepare_process=False),
+        "prepare process": FrameLoopOptions(depth=2, prepare_process=True),
+    }
+    for name, loop in ways.items():
+        out = tmp_path / f"{name.replace(' ', '_')}.mp4"
         summary = run_file(
-            RunOptions(
-                input=str(clip.video_path), output=str(out), reference=str(clip.reference_path), quiet=True,
-                loop=FrameLoopOptions(threads=threads, depth=2, split_face_stages=split),
-            )
+            RunOptions(input=str(clip.video_path), output=str(out), reference=str(clip.reference_path), quiet=True,
+                       loop=loop)
         )  # fmt: skip
         assert summary.frames == 12 and summary.frames_with_face > 0 and summary.frames_with_mask > 0
+        stats[name] = (summary.frames, summary.frames_with_face, summary.frames_with_mask, summary.frames_repeated)
         with av.open(str(out)) as container:
             assert len(container.streams.audio) == 1
-            decoded[threads, split] = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    serial = decoded[False, False]
-    for key in ((True, False), (True, True)):
-        assert len(decoded[key]) == 12
-        assert all(np.array_equal(a, b) for a, b in zip(serial, decoded[key])), key
+            decoded[name] = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    for name in ways:
+        assert len(decoded[name]) == 12
+        assert all(np.array_equal(a, b) for a, b in zip(decoded["serial"], decoded[name])), name
+        assert stats[name] == stats["serial"], name
     assert _workers_alive() == []
 
 

@@ -1,12 +1,17 @@
 """The threaded frame loop of a file run: decode, landmarks and the face stages overlap, frames stay in order.
 
-Three threads hand frames on through bounded queues (``depth`` frames each, so memory stays flat however long
-the video is):
+Threads hand frames on through bounded queues (``depth`` frames each, so memory stays flat however long the video
+is):
 
-- the decode thread pulls frames out of the reader (PyAV decodes with the GIL released, and the YUV -> RGB
-  conversion is OpenCV, which releases it too), with the audio packets demuxed before each frame;
-- the landmarks thread runs :meth:`FramePipeline.locate` (MediaPipe's graph runs in its own native threads);
-- the calling thread runs :meth:`FramePipeline.rebuild` (mask, warp, reconstruction, blend) and hands each frame
+- the landmarks thread pulls each frame out of the reader (PyAV decodes with the GIL released, and the YUV -> RGB
+  conversion is OpenCV, which releases it too), with the audio packets demuxed before it, then runs
+  :meth:`FramePipeline.locate` on it (MediaPipe's graph runs in its own native threads); with
+  ``decode_thread`` the decode has a thread of its own (one more thread to schedule on 2 cores; the two ways
+  measured the same within the noise, benchmarks/README.md);
+- with ``split_face_stages`` the mask and warp stages (:meth:`FramePipeline.prepare`) run one frame ahead of the
+  rest: in a forked process of their own (:mod:`unmask_video.prepare_process`; a thread sends the frames, another
+  takes the results) where ``process`` is given, else on a thread;
+- the calling thread runs the rest of :meth:`FramePipeline.rebuild` (reconstruction, blend) and hands each frame
   and its audio packets to the writer (which encodes on its own thread when it is a ``BackgroundWriter``).
 
 Each stage sees the frames in capture order, one thread per stage, so the tracker's and the segmenter's state
@@ -23,13 +28,14 @@ import os
 import queue
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol
 
 import cv2
 import numpy as np
 
 from unmask_video.pipeline import FramePipeline, PreparedBatch
+from unmask_video.prepare_process import PrepareProcess, ProcessOptions, Stopped, fork_available
 from unmask_video.progress import FrameProgress
 from unmask_video.timing import StageTimer, name_os_thread
 
@@ -52,6 +58,26 @@ class FrameLoopOptions:
     #: On a machine with at most this many cores OpenCV runs one thread while the loop runs (its pool's threads
     #: spin waiting for work and take the cores the loop's own threads need: measured on 2 cores); 0: never.
     single_opencv_cores: int = 4
+    #: The decode on a thread of its own (False: on the landmarks thread, before each frame's landmarks).
+    decode_thread: bool = False
+    #: The mask and warp stages in a forked process (:mod:`unmask_video.prepare_process`) when split, one frame at
+    #: a time (``batch`` 1), fork is there and the frames have at most ``process_max_pixels`` pixels (the copies to
+    #: and from the process grow with the face; an earlier, lost measurement found no gain left at 1080p).
+    #: Off by default: on 2 cores the run is bound by its CPU, not by the GIL, and the process's copies and page
+    #: faults (+7 to +15 ms of CPU per 720p frame) left it behind the thread in four same-run measurements of five
+    #: (benchmarks/README.md, helper speed25).
+    prepare_process: bool = False
+    process_max_pixels: int = 1280 * 720
+    process: ProcessOptions = field(default_factory=ProcessOptions)
+
+    def process_for(self, width: int, height: int, batch: int) -> ProcessOptions | None:
+        """The prepare process's options for a run of ``width`` x ``height`` frames, ``batch`` at a time; None: the
+        mask and warp stages stay in this process."""
+        use = (
+            self.threads and self.split_face_stages and self.prepare_process and batch == 1
+            and 0 < width * height <= self.process_max_pixels and fork_available()
+        )  # fmt: skip
+        return self.process if use else None
 
     def opencv_threads(self) -> int | None:
         """The OpenCV thread count to hold while the loop runs on this machine (None: leave it as it is)."""
@@ -102,8 +128,7 @@ class _End:
     audio: list[Any]  # audio packets demuxed after the last frame
 
 
-class _Stopped(Exception):
-    """The loop was stopped while a worker waited on a queue."""
+_Stopped = Stopped  # the loop was stopped while a worker waited on a queue
 
 
 class _Handoff:
@@ -143,6 +168,9 @@ def run_threaded(
     depth: int = 3,
     split_face_stages: bool = False,
     opencv: int | None = None,
+    decode_thread: bool = False,
+    process: ProcessOptions | None = None,
+    frame_shape: tuple[int, int] | None = None,
 ) -> None:
     """Process every frame of ``source`` into ``sink`` with decode and landmarks on their own threads.
 
@@ -153,9 +181,15 @@ def run_threaded(
     "segment", "warp" when split) are the worker threads' own time (they overlap the rest); "input wait" is the
     time the calling thread waited for its input; ``write_stage`` the time it spent handing frames to ``sink``.
     ``opencv``: OpenCV's thread count while the loop runs (:meth:`FrameLoopOptions.opencv_threads`; None: unchanged).
+    ``decode_thread``: the decode on a thread of its own (else on the landmarks thread). ``process``: the mask and
+    warp stages in a forked process (:meth:`FrameLoopOptions.process_for`; used when split, ``batch`` is 1 and
+    ``frame_shape``, the frames' (height, width), is given).
     """
+    if process is not None and (not split_face_stages or pipeline.debug is not None or batch > 1 or frame_shape is None):
+        process = None
     with opencv_threads(opencv):
-        _run_threaded(source, sink, pipeline, timer, batch, progress, write_stage, depth, split_face_stages)
+        _run_threaded(source, sink, pipeline, timer, batch, progress, write_stage, depth, split_face_stages,
+                      decode_thread, process, frame_shape)  # fmt: skip
 
 
 def _run_threaded(
@@ -168,6 +202,9 @@ def _run_threaded(
     write_stage: str,
     depth: int,
     split_face_stages: bool,
+    decode_thread: bool,
+    process_options: ProcessOptions | None,
+    frame_shape: tuple[int, int] | None,
 ) -> None:
     stop = threading.Event()
     decoded = _Handoff(depth, stop)
@@ -176,28 +213,43 @@ def _run_threaded(
     prepared = _Handoff(depth, stop) if split else located
     size = max(1, batch)
 
+    def decoded_frames(out: _Handoff, then: Callable[[Any, list[Any]], Any]) -> None:
+        """Decode every frame, putting ``then(frame, its audio packets)`` in ``out``, then the end."""
+        audio: list[Any] = []
+        frames = source.frames(on_packet=audio.append)
+        try:
+            while True:
+                with timer("decode"):
+                    frame = next(frames, None)
+                if frame is None:
+                    break
+                packets, audio[:] = list(audio), []
+                out.put(then(frame, packets))
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+        out.put(_End(list(audio)))
+
     def decode() -> None:
         name_os_thread("decode")  # (libavcodec's frame threads are named after their codec, not after this)
-        audio: list[Any] = []
         try:
-            frames = source.frames(on_packet=audio.append)
-            try:
-                while True:
-                    with timer("decode"):
-                        frame = next(frames, None)
-                    if frame is None:
-                        break
-                    packets, audio[:] = list(audio), []
-                    decoded.put((frame, packets))
-            finally:
-                close = getattr(frames, "close", None)
-                if close is not None:
-                    close()
-            decoded.put(_End(list(audio)))
+            decoded_frames(decoded, lambda frame, packets: (frame, packets))
         except _Stopped:
             pass
         except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
             _hand_over(decoded, exc)
+
+    def decode_and_locate() -> None:
+        name_os_thread("landmarks")  # (MediaPipe's threads and libavcodec's are named after this thread)
+        try:
+            decoded_frames(
+                located, lambda frame, packets: (frame, packets, pipeline.locate(frame.image, frame.time_s))
+            )
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
+            _hand_over(located, exc)
 
     def locate() -> None:
         name_os_thread("landmarks")  # MediaPipe graphs built here start their threads under this name
@@ -240,14 +292,63 @@ def _run_threaded(
         except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
             _hand_over(prepared, exc)
 
-    workers = [
-        threading.Thread(target=decode, name="unmask-video-decode", daemon=True),
-        threading.Thread(target=locate, name="unmask-video-landmarks", daemon=True),
-    ]
-    if split:
+    child: PrepareProcess | None = None
+    sent = _Handoff(depth, stop)
+
+    def send() -> None:
+        """Hand each located frame to the prepare process (its faces' boxes into a slot of shared memory)."""
+        name_os_thread("prepare-send")
+        assert child is not None
+        try:
+            while True:
+                item = located.get()
+                if not isinstance(item, (_End, _Failure)):
+                    frame, _, faces = item
+                    child.submit(frame.image, faces)
+                sent.put(item)
+                if isinstance(item, (_End, _Failure)):
+                    return
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
+            _hand_over(sent, exc)
+
+    def collect() -> None:
+        """Take the prepare process's results, in order, as the prepare thread would give them."""
+        name_os_thread("prepare-get")
+        assert child is not None
+        try:
+            while True:
+                item = sent.get()
+                if isinstance(item, (_End, _Failure)):
+                    prepared.put(item)
+                    return
+                prepared.put(([item], child.receive(item[0].image)))
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
+            _hand_over(prepared, exc)
+
+    workers = [threading.Thread(target=locate, name="unmask-video-landmarks", daemon=True)]
+    if decode_thread:
+        workers.insert(0, threading.Thread(target=decode, name="unmask-video-decode", daemon=True))
+    else:
+        workers = [threading.Thread(target=decode_and_locate, name="unmask-video-landmarks", daemon=True)]
+    if split and process_options is not None and frame_shape is not None and size == 1:
+        # (forked before the loop's threads start: none of them is inside a library at the fork)
+        child = PrepareProcess(pipeline, frame_shape, process_options, stop)
+        workers.append(threading.Thread(target=send, name="unmask-video-prepare", daemon=True))
+        workers.append(threading.Thread(target=collect, name="unmask-video-prepare-get", daemon=True))
+    elif split:
         workers.append(threading.Thread(target=prepare, name="unmask-video-prepare", daemon=True))
-    for worker in workers:
-        worker.start()
+    try:
+        for worker in workers:
+            worker.start()
+    except BaseException:
+        stop.set()
+        if child is not None:
+            child.close()
+        raise
     pending: list[tuple[Any, list[Any], list[Any]]] = []
 
     def flush(ready: PreparedBatch | None = None) -> None:
@@ -292,7 +393,10 @@ def _run_threaded(
     finally:
         stop.set()
         for worker in workers:
-            worker.join()
+            if worker.ident is not None:
+                worker.join()
+        if child is not None:
+            child.close()
 
 
 def _hand_over(handoff: _Handoff, error: BaseException) -> None:

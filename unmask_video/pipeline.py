@@ -78,6 +78,16 @@ class PipelineStats:
     repeated_frames: int = 0  # frames that repeated the last one rebuilt: given its output (counted in ``frames``)
 
 
+#: The counts :meth:`FramePipeline.prepare` keeps (a prepare stage run in another process hands them back).
+PREPARE_COUNTS = ("frames", "frames_with_face", "frames_without_face", "frames_with_mask", "bare_faces", "repeated_frames")
+
+
+def warm_colour_tables() -> None:
+    """Build OpenCV's 8-bit RGB -> Lab tables (its first RGB -> Lab conversion builds them: about 170 ms of one core,
+    paid by the first frame's mask otherwise)."""
+    cv2.cvtColor(np.zeros((1, 1, 3), np.uint8), cv2.COLOR_RGB2Lab)
+
+
 @dataclass
 class PreparedBatch:
     """Frames after :meth:`FramePipeline.prepare`: their masked faces' ROIs, waiting for reconstruction."""
@@ -146,6 +156,8 @@ class FramePipeline:
         # the checks of the reference below and the first frames' decode, landmarks and mask; the first warp waits
         # for it (its errors are raised there).
         self._warper = BackgroundCall(build_warper, "reference")
+        # (OpenCV's Lab tables too, on a thread of their own: the first frames' mask finds them built)
+        self._colour = BackgroundCall(warm_colour_tables, "colour")
         with self.timer("reference"):
             if lower_face_looks_covered(reference_image, reference_landmarks):
                 # A heuristic that also flags about 1 bare face in 7 (beards, shadows): said, not enforced.
@@ -195,6 +207,14 @@ class FramePipeline:
         """Wait for the warper's set-up and raise its error, if any (a run where no frame was warped still fails on a
         reference the warper cannot use, as it did when the set-up ran before the first frame)."""
         self._warper.result()
+
+    def wait_for_reference(self) -> None:
+        """Wait for the set-up threads (the warper's, the colour tables'), whatever they gave (the warper's error
+        stays for the first warp and :meth:`check_reference`): no thread of the pipeline's own is then running (a
+        prepare stage forked into a process of its own (:mod:`unmask_video.prepare_process`) finds the reference
+        ready)."""
+        self._warper.wait()
+        self._colour.wait()
 
     def warmup(self, reference: bool = True) -> None:
         """Start FaceMesh and warm up the reconstruction backend before the first frame (live mode needs this);
@@ -510,7 +530,7 @@ class FramePipeline:
         return (cols.start - reach, rows.start - reach, cols.stop + reach, rows.stop + reach)
 
     def close(self) -> None:
-        self._warper.wait()  # (a run that failed before its first warp: the set-up is not left running)
+        self.wait_for_reference()  # (a run that failed before its first warp: the set-ups are not left running)
         self._blas.restore_original_limits()
         if self._own_tracker:
             self.tracker.close()

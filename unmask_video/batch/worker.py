@@ -102,6 +102,9 @@ class VideoWorker:
             reference=str(job.reference),
             quiet=True,
             overwrite=task.replace,
+            # A worker given its share of the cores (Ray's, beside others) keeps the mask and warp stages in its own
+            # process: a forked one would take another worker's core, and a Ray worker's gRPC threads make fork unsafe.
+            loop=dataclasses.replace(self.template.loop, prepare_process=False) if self.threads else self.template.loop,
         )
         result = VideoResult(
             input=str(job.input),
