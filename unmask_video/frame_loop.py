@@ -232,118 +232,86 @@ def _run_threaded(
         out.put(_End(list(audio)))
 
     def decode() -> None:
-        name_os_thread("decode")  # (libavcodec's frame threads are named after their codec, not after this)
-        try:
-            decoded_frames(decoded, lambda frame, packets: (frame, packets))
-        except _Stopped:
-            pass
-        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
-            _hand_over(decoded, exc)
+        # (libavcodec's frame threads are named after their codec, not after this thread)
+        decoded_frames(decoded, lambda frame, packets: (frame, packets))
 
     def decode_and_locate() -> None:
-        name_os_thread("landmarks")  # (MediaPipe's threads and libavcodec's are named after this thread)
-        try:
-            decoded_frames(
-                located, lambda frame, packets: (frame, packets, pipeline.locate(frame.image, frame.time_s))
-            )
-        except _Stopped:
-            pass
-        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
-            _hand_over(located, exc)
+        # (MediaPipe's threads and libavcodec's are named after this thread)
+        decoded_frames(located, lambda frame, packets: (frame, packets, pipeline.locate(frame.image, frame.time_s)))
 
     def locate() -> None:
-        name_os_thread("landmarks")  # MediaPipe graphs built here start their threads under this name
-        try:
-            while True:
-                item = decoded.get()
-                if isinstance(item, (_End, _Failure)):
-                    located.put(item)
-                    return
-                frame, packets = item
-                located.put((frame, packets, pipeline.locate(frame.image, frame.time_s)))
-        except _Stopped:
-            pass
-        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
-            _hand_over(located, exc)
+        # (MediaPipe graphs built here start their threads under this thread's name)
+        while True:
+            item = decoded.get()
+            if isinstance(item, (_End, _Failure)):
+                located.put(item)
+                return
+            frame, packets = item
+            located.put((frame, packets, pipeline.locate(frame.image, frame.time_s)))
 
     def prepare() -> None:
-        name_os_thread("prepare")
         waiting: list[tuple[Any, list[Any], list[Any]]] = []
-        try:
-            while True:
-                item = located.get()
-                if isinstance(item, _Failure):
+        while True:
+            item = located.get()
+            if isinstance(item, _Failure):
+                prepared.put(item)
+                return
+            if isinstance(item, _End) or len(waiting) + 1 >= size:
+                if not isinstance(item, _End):
+                    waiting.append(item)
+                if waiting:
+                    ready = pipeline.prepare([f.image for f, _, _ in waiting], [faces for _, _, faces in waiting])
+                    prepared.put((list(waiting), ready))
+                    waiting.clear()
+                if isinstance(item, _End):
                     prepared.put(item)
                     return
-                if isinstance(item, _End) or len(waiting) + 1 >= size:
-                    if not isinstance(item, _End):
-                        waiting.append(item)
-                    if waiting:
-                        ready = pipeline.prepare([f.image for f, _, _ in waiting], [faces for _, _, faces in waiting])
-                        prepared.put((list(waiting), ready))
-                        waiting.clear()
-                    if isinstance(item, _End):
-                        prepared.put(item)
-                        return
-                else:
-                    waiting.append(item)
-        except _Stopped:
-            pass
-        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
-            _hand_over(prepared, exc)
+            else:
+                waiting.append(item)
 
     child: PrepareProcess | None = None
     sent = _Handoff(depth, stop)
 
     def send() -> None:
         """Hand each located frame to the prepare process (its faces' boxes into a slot of shared memory)."""
-        name_os_thread("prepare-send")
         assert child is not None
-        try:
-            while True:
-                item = located.get()
-                if not isinstance(item, (_End, _Failure)):
-                    frame, _, faces = item
-                    child.submit(frame.image, faces)
-                sent.put(item)
-                if isinstance(item, (_End, _Failure)):
-                    return
-        except _Stopped:
-            pass
-        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
-            _hand_over(sent, exc)
+        while True:
+            item = located.get()
+            if not isinstance(item, (_End, _Failure)):
+                frame, _, faces = item
+                child.submit(frame.image, faces)
+            sent.put(item)
+            if isinstance(item, (_End, _Failure)):
+                return
 
     def collect() -> None:
         """Take the prepare process's results, in order, as the prepare thread would give them."""
-        name_os_thread("prepare-get")
         assert child is not None
-        try:
-            while True:
-                item = sent.get()
-                if isinstance(item, (_End, _Failure)):
-                    prepared.put(item)
-                    return
-                prepared.put(([item], child.receive(item[0].image)))
-        except _Stopped:
-            pass
-        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
-            _hand_over(prepared, exc)
+        while True:
+            item = sent.get()
+            if isinstance(item, (_End, _Failure)):
+                prepared.put(item)
+                return
+            prepared.put(([item], child.receive(item[0].image)))
 
-    workers = [threading.Thread(target=locate, name="unmask-video-landmarks", daemon=True)]
+    def thread_for(name: str, out: _Handoff, body: Callable[[], None]) -> threading.Thread:
+        return threading.Thread(target=_stage(name, out, body), name=f"unmask-video-{name}", daemon=True)
+
+    workers = [thread_for("landmarks", located, locate)]
     if decode_thread:
-        workers.insert(0, threading.Thread(target=decode, name="unmask-video-decode", daemon=True))
+        workers.insert(0, thread_for("decode", decoded, decode))
     else:
-        workers = [threading.Thread(target=decode_and_locate, name="unmask-video-landmarks", daemon=True)]
+        workers = [thread_for("landmarks", located, decode_and_locate)]
     if split and process_options is not None and frame_shape is not None and size == 1:
         # (forked before the loop's threads start: none of them is inside a library at the fork)
         child = PrepareProcess(pipeline, frame_shape, process_options, stop)
-        workers.append(threading.Thread(target=send, name="unmask-video-prepare", daemon=True))
-        workers.append(threading.Thread(target=collect, name="unmask-video-prepare-get", daemon=True))
+        workers.append(thread_for("prepare-send", sent, send))
+        workers.append(thread_for("prepare-get", prepared, collect))
     elif split:
-        workers.append(threading.Thread(target=prepare, name="unmask-video-prepare", daemon=True))
+        workers.append(thread_for("prepare", prepared, prepare))
     try:
-        for worker in workers:
-            worker.start()
+        for thread in workers:
+            thread.start()
     except BaseException:
         stop.set()
         if child is not None:
@@ -397,6 +365,22 @@ def _run_threaded(
                 worker.join()
         if child is not None:
             child.close()
+
+
+def _stage(name: str, out: _Handoff, body: Callable[[], None]) -> Callable[[], None]:
+    """A worker thread's target: ``body`` under the OS thread name ``name``; a stop ends it quietly, and what it
+    raises goes to ``out`` for the calling thread."""
+
+    def run() -> None:
+        name_os_thread(name)
+        try:
+            body()
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 -- handed to the calling thread
+            _hand_over(out, exc)
+
+    return run
 
 
 def _hand_over(handoff: _Handoff, error: BaseException) -> None:
