@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.drawn_masks import Hand, draw, draw_frame, mask_plan
-from benchmarks.quality import Clip, evaluate, scored
+from benchmarks.quality import FACES, Clip, evaluate, run_ours, scored
 from unmask_video.synthetic import astronaut_landmarks
 
 
@@ -58,3 +58,16 @@ def test_a_clip_without_fronts_is_scored_on_its_true_mask() -> None:
     clip, _ = _clip_with_a_hand()
     clip.fronts = []
     assert np.array_equal(scored(clip, 2), clip.masks[2] > 0.5)
+
+
+def test_the_composite_time_is_counted_per_face_and_the_input_frames_stay_as_they_are() -> None:
+    clip, _ = _clip_with_a_hand()
+    before = [m.copy() for m in clip.masked]
+    outputs, _, timer = run_ours(clip, "none", true_mask=True)
+    # frames 1-3 each have one face rebuilt; the blend stage is entered twice per face (the averaging over time, then
+    # the blend), so it cannot be the count the stages' time is divided by
+    assert timer.calls[FACES] == 3
+    assert timer.calls["blend"] == 2 * timer.calls[FACES]
+    # the faces are blended into copies: the clip's masked frames are left as they were
+    assert all(np.array_equal(a, b) for a, b in zip(before, clip.masked))
+    assert not np.array_equal(outputs[2], clip.masked[2])
