@@ -117,6 +117,33 @@ def test_the_matte_keeps_the_lips_and_eyes_and_drops_hair_reaching_in_over_a_che
     assert not (matte & (reach == 0)).any()
 
 
+def test_an_eye_whose_dark_make_up_runs_into_hair_stays_in_the_matte() -> None:
+    image, lm = astronaut()
+    shape = image.shape[:2]
+    height = _height(lm)
+    face = face_region(shape, lm)
+    # A dark wing of eyeliner from the image-right eye's outer corner out to a lock of hair beside the temple: the
+    # eye is no longer enclosed by skin (it joins what lies outside the face).
+    corner = lm[landmark_sets.RIGHT_EYE_CORNERS[1]]
+    out = (int(corner[0] + 0.35 * height), int(corner[1] - 0.05 * height))
+    dark = np.zeros(shape, np.uint8)
+    cv2.line(dark, (int(corner[0]), int(corner[1])), out, 255, max(int(0.03 * height), 3))
+    cv2.fillConvexPoly(dark, cv2.convexHull(np.round(lm[list(landmark_sets.RIGHT_EYE_OUTLINE)]).astype(np.int32)), 255)
+    made_up = image.copy()
+    made_up[dark > 0] = (30, 22, 20)
+    reach = face | cv2.dilate(face, np.ones((9, 9), np.uint8))
+    eye = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(eye, cv2.convexHull(np.round(lm[list(landmark_sets.RIGHT_EYE_OUTLINE)]).astype(np.int32)), 255)
+    assert ((dark > 0) & (reach == 0)).any()  # (the wing reaches past where skin may be)
+    matte = reference_matte(made_up, lm, face, reach, height) > 0
+    assert matte[eye > 0].mean() > 0.95
+    # the wing itself, away from the eye, stays out (it is no skin and does not belong to the eye)
+    wing = (dark > 0) & (face > 0) & (reach > 0)
+    far = wing.copy()
+    far[:, : int(corner[0] + 0.06 * height)] = False
+    assert far.sum() > 30 and matte[far].mean() < 0.3
+
+
 def test_a_pale_wall_the_face_oval_runs_onto_is_cut_at_the_cheek(monkeypatch: pytest.MonkeyPatch) -> None:
     # FaceMesh's oval often runs a few pixels past the cheek onto the wall; a pale, greyish wall passes the colour test
     # (lit skin), and that strip, carried into the frame's cheek and colour-matched, showed as a thin bright line.

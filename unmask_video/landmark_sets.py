@@ -46,6 +46,11 @@ FOREHEAD: Final[tuple[int, ...]] = (151, 108, 337, 9)
 
 LEFT_EYE_CORNERS: Final[tuple[int, ...]] = (33, 133)
 RIGHT_EYE_CORNERS: Final[tuple[int, ...]] = (362, 263)
+#: The eyes' outlines (the lids' edges, in order round each eye; image-left then image-right, as the corners above).
+LEFT_EYE_OUTLINE: Final[tuple[int, ...]] = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+RIGHT_EYE_OUTLINE: Final[tuple[int, ...]] = (
+    263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466,
+)
 NOSE: Final[tuple[int, ...]] = (168, 6, 197, 195, 5, 4, 1, 2, 98, 327)
 MOUTH: Final[tuple[int, ...]] = (61, 291, 0, 17, 13, 14, 37, 267, 84, 314)
 #: The mouth's corners (image-left, image-right).

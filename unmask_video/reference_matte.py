@@ -44,6 +44,11 @@ _CENTRE_INSET = 0.1
 #: ... without the discs of this radius (face heights) around each eye and around the lips.
 _EYE_RADIUS = 0.09
 _LIPS_MARGIN = 0.03
+#: The eyes, their outlines grown by this fraction of the face height (the lashes, the lids' make-up), are always in
+#: the matte: a dark eye whose make-up or brow touches hair or a shadow at the temple is not enclosed by skin, and was
+#: left out with whatever joined it (the under-eye skin a mask's top reaches: a hole the fill took from the frame's
+#: surroundings, a grey patch at the rebuilt cheek's top).
+_EYE_MARGIN = 0.02
 #: A pixel is skin-coloured within this Mahalanobis distance of the centre's chroma (a, b)...
 _CHROMA_LIMIT = 3.5
 #: ... and with a lightness no more than this many robust spreads above the centre's median, or this many below
@@ -204,6 +209,15 @@ def face_centre(shape: tuple[int, int], landmarks: np.ndarray, face: np.ndarray,
     return centre & (holes == 0)
 
 
+def _eyes(shape: tuple[int, int], landmarks: np.ndarray, height: float) -> np.ndarray:
+    """(h, w) uint8, 255 on the eyes: each eye's outline (its convex hull) grown by :data:`_EYE_MARGIN` face heights."""
+    pts = np.asarray(landmarks, np.float64)
+    eyes = np.zeros(shape, np.uint8)
+    for outline in (landmark_sets.LEFT_EYE_OUTLINE, landmark_sets.RIGHT_EYE_OUTLINE):
+        cv2.fillConvexPoly(eyes, cv2.convexHull(np.round(pts[list(outline)]).astype(np.int32)), 255)
+    return by_disc(eyes, cv2.MORPH_DILATE, _EYE_MARGIN * height)
+
+
 def skin_model(lab: np.ndarray, centre: np.ndarray) -> SkinModel | None:
     """The skin colour learned from the ``centre`` pixels of ``lab`` (None: too few of them)."""
     count = int(np.count_nonzero(centre))
@@ -287,7 +301,8 @@ def reference_matte(
 
     ``face``: the face oval ((h, w) uint8, 255 inside); ``reach``: where skin may be at all ((h, w) uint8: the oval,
     the band past its outline, the neck's column below the jaw); ``height``: the face height in pixels. Skin is the
-    centre's colour (:func:`skin_model`), joined to the face centre, with what it encloses (lips, nostrils, eyes)."""
+    centre's colour (:func:`skin_model`), joined to the face centre, with what it encloses (lips, nostrils, eyes), and the
+    eyes (:func:`_eyes`) whatever joins them."""
     centre = face_centre(image.shape[:2], landmarks, face, height)
     # Only the reach and what :func:`outside_like` reads past its outline (the band, in its chamfer distance, which is
     # at least 0.955 times the pixels across) are looked at: the colours there, zero elsewhere (the same values, pixel
@@ -316,7 +331,9 @@ def reference_matte(
     keep = np.zeros(count, bool)
     keep[np.unique(labels[centre & (skin > 0)])] = True
     keep[0] = False
-    joined = _fill_enclosed(keep[labels].astype(np.uint8) * 255)
+    joined = keep[labels].astype(np.uint8) * 255
+    joined |= _eyes(reach.shape, landmarks, height) & reach
+    joined = _fill_enclosed(joined)
     # A smooth outline (the colour test's edge is ragged pixel by pixel; the fill meets the skin along it).
     sigma = max(_SMOOTH * height, 0.5)
     smooth = cv2.GaussianBlur(joined, (0, 0), sigma) >= 128
