@@ -98,7 +98,7 @@ from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from unmask_video import landmark_sets as ls
-from unmask_video.blend import disk_morph, mask_bbox
+from unmask_video.blend import disk_morph
 from unmask_video.errors import InputError
 from unmask_video.face_detect import resize
 from unmask_video.mask_presence import (
@@ -107,7 +107,7 @@ from unmask_video.mask_presence import (
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
-    ColourModel, add_hem, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
+    ColourModel, add_hem, any_set, box_of, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
     fill_unlike_holes, gaussian_reach, grow, grow_deeper, join_past_hand, search_polygon, shading_free_chroma,
     smooth_probability, snap_edges,
 )
@@ -621,14 +621,14 @@ class MaskSegmenter:
         region = np.zeros(shape, np.uint8)
         cv2.fillPoly(region, [np.round(sub_poly).astype(np.int32)], 1)
         core = self._core_mask(sub_lm, sub_size, shape) & (region > 0)
-        if not core.any():
+        if not any_set(core):
             log.debug("face %d: mask core outside the ROI, empty mask", face_id)
             return out
 
         region_idx = np.flatnonzero(region.ravel())
         # (the features and the histogram only in the polygon's box, with the blur's reach around it: the working window
         # around the search region is larger, and the values inside the polygon are the same)
-        box = mask_bbox(region, _blur_reach(opt.blur_sigma * sub_size), region.shape) or (slice(None), slice(None))
+        box = box_of(region, _blur_reach(opt.blur_sigma * sub_size), region.shape) or (slice(None), slice(None))
         feats = self._features(sub[box], sub_size).reshape(-1, 3)[np.flatnonzero(region[box])]  # (a take: cheaper)
         hist = self._histogram(sub[box], region[box])
 
@@ -677,7 +677,7 @@ class MaskSegmenter:
         search_mask = region
         lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
         past: np.ndarray | None = None  # (the mask's side beyond a hand, joined by _join_past_hand)
-        if opt.refine and seed.any():
+        if opt.refine and any_set(seed):
             search_mask = np.zeros(shape, np.uint8)
             cv2.fillPoly(search_mask, [np.round(sub_search).astype(np.int32)], 1)
             search_mask |= region
@@ -699,7 +699,7 @@ class MaskSegmenter:
                 threshold = np.where(below > 0, np.float32(opt.neck_threshold), np.float32(opt.grow_threshold))
             binary = grow(prob, seed, search_mask, sub_size, threshold, opt.hole_prob, smooth)
             strip, deep_sure = None, 1.0
-            if sub_deep is not None and binary.any():
+            if sub_deep is not None and any_set(binary):
                 band = np.zeros(shape, np.uint8)
                 cv2.fillPoly(band, [np.round(sub_deep).astype(np.int32)], 1)
                 band &= 1 - search_mask
@@ -708,12 +708,12 @@ class MaskSegmenter:
                 deep_sure = min(opt.deep_threshold, float(median(prob[seed > 0])) - opt.deep_margin)
                 strip = None if sub_reach is None else self._side_strips(shape, sub_deep, sub_reach)
                 deeper = grow_deeper(prob, binary, band, sub_size, deep_sure, opt.deep_front, smooth)
-                if strip is not None and opt.side_open_edge > 0 and (deeper != binary).any():
+                if strip is not None and opt.side_open_edge > 0 and any_set(deeper != binary):
                     deeper, closed = self._off_open_sides(deeper, binary, sub_deep, strip, sub_size)
                     band &= 1 - closed  # (nor does the snap go there)
-                if (deeper != binary).any():  # (else the snap stays out of the band too)
+                if any_set(deeper != binary):  # (else the snap stays out of the band too)
                     binary, search_mask = deeper, search_mask | band
-            if opt.snap and binary.any():
+            if opt.snap and any_set(binary):
                 binary = snap_edges(lab, prob, binary, search_mask, sub_size, opt.snap_band, smooth, opt.snap_line)
             # (a mask worn on the frames before: its k-means fit may date from before the hand came, the hand is then
             # the one over the core)
@@ -721,13 +721,13 @@ class MaskSegmenter:
             if worn_before and not fit.past_hands:
                 # (cheap first: the core the mask leaves, where a hand over it would be; the skin map costs ~1 ms)
                 worn_before = np.count_nonzero(core & (binary == 0)) >= opt.hand_core * np.count_nonzero(core)
-            if (fit.past_hands or worn_before) and opt.hand_join and binary.any():
+            if (fit.past_hands or worn_before) and opt.hand_join and any_set(binary):
                 # (after the snap: a narrow strip of cloth beyond the hand has no sure inside for the snap's flood)
                 binary, past = self._join_past_hand(
                     lab, prob, smooth, seed, core, binary, touch, search_mask, sub_lm, sub_size, fit,
                     0.0 if fit.past_hands else opt.hand_core,
                 )
-            if opt.rim_cut and binary.any():
+            if opt.rim_cut and any_set(binary):
                 cuts, outside = below, (smooth < opt.grow_threshold) | ((search_mask == 0) if opt.rim_past_search else False)
                 if opt.top_cut:
                     # Over the nose tip too: pale skin on the nose bridge and the cheeks that the cluster or the growth
@@ -748,13 +748,13 @@ class MaskSegmenter:
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
                     opt.rim_separable_tail, opt.rim_separable_small, past,
                 )
-            if strip is not None and opt.side_open_edge > 0 and binary.any():
+            if strip is not None and opt.side_open_edge > 0 and any_set(binary):
                 binary = self._grow_sides(prob, smooth, binary, strip, sub_deep, sub_size, deep_sure)
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
         worn, score, average, binary = self._presence(
             state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size, skin_like
         )
-        if opt.refine and opt.print_holes > 0 and worn and fit.skin is not None and binary.any():
+        if opt.refine and opt.print_holes > 0 and worn and fit.skin is not None and any_set(binary):
             # (a worn mask: the holes it encloses that are unlike the skin are its print, not a hand in front of it)
             skin_chroma = self._free_chroma(fit.skin[None, :])[0]
             filled = fill_unlike_holes(binary, lab, skin_chroma, opt.print_holes)
@@ -764,18 +764,18 @@ class MaskSegmenter:
                     filled, lab, filled > binary, skin_chroma, opt.print_holes, hue=opt.print_notch_hue
                 )
             binary = filled
-        if opt.refine and opt.hem_px > 0 and worn and binary.any():
+        if opt.refine and opt.hem_px > 0 and worn and any_set(binary):
             binary = add_hem(
                 lab, binary, opt.hem_px, opt.hem_towards, opt.hem_chroma_towards,
                 opt.hem_chroma_min, opt.hem_floor, opt.hem_noise,
             )
         # (not beside a hand: the hand breaks the top line, and the cloth on either side of it stands up from it as peaks)
-        if opt.refine and opt.top_peak and worn and not fit.past_hands and past is None and binary.any():
+        if opt.refine and opt.top_peak and worn and not fit.past_hands and past is None and any_set(binary):
             binary = cut_narrow_peaks(
                 binary, sub_size, opt.top_peak_reach, opt.top_peak_tall, opt.top_peak_least, lab, seed,
                 opt.top_peak_cloth,
             )
-        if opt.refine and opt.loops and worn and binary.any():
+        if opt.refine and opt.loops and worn and any_set(binary):
             face = np.zeros(shape, np.uint8)
             cv2.fillPoly(face, [np.round(sub_lm[list(ls.FACE_OVAL)]).astype(np.int32)], 1)
             # (dilations by disks as distance thresholds: one distance transform, where a dilation by a disk is slow)
@@ -839,7 +839,7 @@ class MaskSegmenter:
         ):
             return None  # (the decision is moving: each frame counts)
         moved = lm[_STILL_POINTS] - still.landmarks
-        shift = np.round(np.median(moved, axis=0))
+        shift = np.round(median(np.ascontiguousarray(moved.T)))  # (np.median(moved, axis=0), the same values)
         residual = float(np.sqrt(((moved - shift) ** 2).sum(axis=1).max())) * still.scale
         if residual > opt.still_move:
             log.debug("still face? moved %.2f working px: run", residual)
