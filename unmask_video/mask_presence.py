@@ -327,12 +327,15 @@ def edge_slant(mask: np.ndarray, landmarks: np.ndarray, size: float) -> float | 
     held one. (A held mask whose slant the head's tilt undoes is missed: it is taken as worn, as before.)
     """
     binary = mask > 0
-    cols = np.flatnonzero(binary.any(axis=0))
+    # (in the mask's bounding box only: the columns with a mask pixel and their top ones are those of the whole window)
+    x, y, w, h = cv2.boundingRect(binary.view(np.uint8))
+    box = binary[y : y + h, x : x + w]
+    cols = np.flatnonzero(box.any(axis=0))
     if len(cols) < 4:
         return None
     lm = np.asarray(landmarks, np.float32)
-    # (argmax over the whole window, then the columns: taking the columns first copies the window)
-    top = np.stack([cols, binary.argmax(axis=0)[cols]], axis=1).astype(np.float32)
+    # (argmax over the whole box, then the columns: taking the columns first copies the box)
+    top = np.stack([cols + x, box.argmax(axis=0)[cols] + y], axis=1).astype(np.float32)
     face = lm[ls.YAW_PROBE[2]] - lm[ls.YAW_PROBE[0]]
     falls = []
     for across in (face / max(float(np.linalg.norm(face)), 1e-6), np.array([1.0, 0.0], np.float32)):

@@ -342,8 +342,8 @@ def grow(
         return cand
     hits = np.bincount(comp[(seed > 0) & (cand > 0)], minlength=n)
     hits[0] = 0
-    keep = hits > 0
-    out = keep[comp].astype(np.uint8)
+    keep = (hits > 0).astype(np.uint8)
+    out = np.take(keep, comp)  # (a uint8 table: no bool pass to convert)
     out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, kernel)
     out &= search.astype(np.uint8)
     return _fill_mask_like_holes(out, smooth, hole_prob, int((0.03 * size) ** 2))

@@ -1461,7 +1461,9 @@ class MaskSegmenter:
                 area = stats[:, cv2.CC_STAT_AREA]
                 large = np.flatnonzero(area >= split_share * area[keep].max())
                 keep = np.union1d(keep, large[large > 0])
-            binary = np.isin(comp, keep).astype(np.uint8)
+            chosen = np.zeros(n, np.uint8)  # (a look-up by label: np.isin sorts the whole window's labels)
+            chosen[keep] = 1
+            binary = np.take(chosen, comp)
         return _fill_holes(binary)
 
     def _smooth(self, state: _FaceState, mask: np.ndarray, lm: np.ndarray, sub_to_roi: np.ndarray) -> np.ndarray:
