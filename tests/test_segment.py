@@ -562,6 +562,24 @@ def test_nearest_centres_are_those_of_a_brute_force_search():
     np.testing.assert_allclose(dist, d.min(axis=1), rtol=1e-5, atol=1e-3)
 
 
+def test_nearest_centres_are_those_of_opencvs_batch_distance_bit_for_bit():
+    """_assign's labels and distances are cv2.batchDistance's (NORM_L2, K=1) exactly, ties and equal centres too: the
+    segmentation's masks do not move with the faster search."""
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        feats = (rng.random((int(rng.integers(50, 6000)), 3)) * rng.uniform(10, 255)).astype(np.float32)
+        if trial % 3 == 0:
+            feats = np.round(feats)  # (many equal distances)
+        centres = (rng.random((int(rng.integers(2, 6)), 3)) * 255).astype(np.float32)
+        if trial % 4 == 0:
+            centres[1] = centres[0]
+        labels, dist = MaskSegmenter._assign(feats, centres)
+        want_dist, want_labels = cv2.batchDistance(feats, centres, cv2.CV_32F, normType=cv2.NORM_L2, K=1)
+        np.testing.assert_array_equal(labels, want_labels.ravel())
+        np.testing.assert_array_equal(dist, want_dist.ravel())
+        assert dist.dtype == np.float32
+
+
 def test_benchmark_error_causes_add_up_and_find_their_place(astronaut_landmarks):
     """benchmarks.segmentation.causes: the uncovered parts add up to the uncovered %, the outside parts to the
     outside %; a prediction one pixel short is "on the outline", skin above the mask "above the mask's top", an empty

