@@ -629,7 +629,7 @@ class MaskSegmenter:
         # (the features and the histogram only in the polygon's box, with the blur's reach around it: the working window
         # around the search region is larger, and the values inside the polygon are the same)
         box = box_of(region, _blur_reach(opt.blur_sigma * sub_size), region.shape) or (slice(None), slice(None))
-        feats = self._features(sub[box], sub_size).reshape(-1, 3)[np.flatnonzero(region[box])]  # (a take: cheaper)
+        feats = self._features(sub[box], sub_size, np.flatnonzero(region[box]))
         hist = self._histogram(sub[box], region[box])
 
         labels, dist = None, None
@@ -1195,11 +1195,17 @@ class MaskSegmenter:
             cv2.circle(core, (int(x), int(y)), r, 1, -1)
         return core > 0
 
-    def _features(self, image: np.ndarray, size: float) -> np.ndarray:
+    def _features(self, image: np.ndarray, size: float, pixels: np.ndarray | None = None) -> np.ndarray:
+        """The k-means features of ``image`` (uint8 RGB): blurred, Lab, float32, the lightness weighted; (h, w, 3), or
+        (n, 3) of the ``pixels`` (flat indices) only (taken from the uint8 Lab before the float conversion: the same
+        values, a quarter of the bytes)."""
         sigma = self.options.blur_sigma * size
         if sigma >= 0.5:
             image = cv2.GaussianBlur(image, (0, 0), sigma)
-        lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+        lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
+        if pixels is not None:
+            lab = lab.reshape(-1, 3)[pixels]  # (a take: cheaper than a boolean mask)
+        lab = lab.astype(np.float32)
         lab[..., 0] *= self.options.lightness_weight
         return lab
 
