@@ -50,7 +50,7 @@ _UNDER_EYES = np.array(ls.UNDER_EYES, np.intp)
 
 
 @functools.lru_cache(maxsize=4)
-def _jaw_profile(n: int) -> tuple[np.ndarray, np.ndarray]:
+def jaw_profile(n: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`search_polygon`'s weights along the jaw's ``n`` points: sin^2 from the ears (0) to the chin (1), and
     the position across, -1 .. 1 (computed once: the segmenter builds two or three polygons a frame)."""
     profile = np.sin(np.linspace(0.0, np.pi, n)) ** 2
@@ -82,7 +82,7 @@ def search_polygon(
     down = chin - top_pt
     down /= max(float(np.linalg.norm(down)), 1e-6)
     jaw = lm[_JAW]  # (a fancy index: a copy)
-    profile, spread = _jaw_profile(len(jaw))  # (0 at the ears, 1 at the chin; -1 .. 1 across)
+    profile, spread = jaw_profile(len(jaw))  # (0 at the ears, 1 at the chin; -1 .. 1 across)
     jaw += down[None, :] * (size * below_jaw * (jaw_floor + (1.0 - jaw_floor) * profile))[:, None]
     across = jaw[-1] - jaw[0]
     across /= max(float(np.linalg.norm(across)), 1e-6)

@@ -108,13 +108,19 @@ from unmask_video.mask_presence import (
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
     ColourModel, add_hem, any_set, box_of, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
-    fill_unlike_holes, gaussian_reach, grow, grow_deeper, join_past_hand, search_polygon, shading_free_chroma,
-    smooth_probability, snap_edges,
+    fill_unlike_holes, gaussian_reach, grow, grow_deeper, jaw_profile, join_past_hand, search_polygon,
+    shading_free_chroma, smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders
 from unmask_video.order_stats import median
 
 log = logging.getLogger(__name__)
+
+#: Landmark index sets as index arrays (a list converts at every fancy index).
+_FACE_OVAL = np.array(ls.FACE_OVAL, np.intp)
+_MASK_REGION = np.array(ls.MASK_REGION, np.intp)
+_JAW = np.array(ls.JAW, np.intp)
+_FOREHEAD = np.array(ls.FOREHEAD, np.intp)
 
 __all__ = ["SegmentOptions", "SegmentStats", "SegmentDetail", "MaskSegmenter", "region_polygon", "face_size"]
 
@@ -438,7 +444,7 @@ class SegmentDetail:
 
 def face_size(landmarks: np.ndarray) -> float:
     """Face size in pixels: the larger side of the face-oval bounding box."""
-    pts = landmarks[list(ls.FACE_OVAL)]
+    pts = landmarks[_FACE_OVAL]
     span = pts.max(axis=0) - pts.min(axis=0)
     return float(max(span.max(), 1.0))
 
@@ -455,14 +461,14 @@ def region_polygon(
     lm = np.asarray(landmarks, dtype=np.float32)
     if lm.shape != (ls.NUM_LANDMARKS, 2):
         raise InputError(f"landmarks must have shape ({ls.NUM_LANDMARKS}, 2), got {lm.shape}")
-    pts = lm[list(ls.MASK_REGION)]
+    pts = lm[_MASK_REGION]
     centre = pts.mean(axis=0)
     out = pts - centre
     norm = np.linalg.norm(out, axis=1, keepdims=True)
     direction = out / np.maximum(norm, 1e-6)
     n_jaw = len(ls.JAW)
     push = np.full((len(pts), 1), margin * face_size(lm), dtype=np.float32)
-    profile = np.sin(np.linspace(0.0, np.pi, n_jaw)) ** 2  # 0 at the ears, 1 at the chin
+    profile = jaw_profile(n_jaw)[0]  # 0 at the ears, 1 at the chin (sin^2, made once)
     push[:n_jaw, 0] *= side_margin_scale + (1.0 - side_margin_scale) * profile
     push[n_jaw:] *= top_margin_scale
     return (pts + direction * push).astype(np.float32)
@@ -777,7 +783,7 @@ class MaskSegmenter:
             )
         if opt.refine and opt.loops and worn and any_set(binary):
             face = np.zeros(shape, np.uint8)
-            cv2.fillPoly(face, [np.round(sub_lm[list(ls.FACE_OVAL)]).astype(np.int32)], 1)
+            cv2.fillPoly(face, [np.round(sub_lm[_FACE_OVAL]).astype(np.int32)], 1)
             # (dilations by disks as distance thresholds: one distance transform, where a dilation by a disk is slow)
             off_face = cv2.distanceTransform(1 - face, cv2.DIST_L2, 5)
             beyond = off_face <= opt.loop_beyond * sub_size if opt.loop_beyond > 0 else None
@@ -1167,7 +1173,7 @@ class MaskSegmenter:
     def _under_jaw(lm: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         """uint8 {0, 1}: under the FaceMesh jaw line, down to the bottom of ``shape`` (the neck, collars, shirts)."""
         neck = np.zeros(shape, np.uint8)
-        jaw = lm[list(ls.JAW)]
+        jaw = lm[_JAW]
         under = np.vstack([jaw, [[jaw[-1, 0], shape[0] + 1], [jaw[0, 0], shape[0] + 1]]])
         cv2.fillPoly(neck, [np.round(under).astype(np.int32)], 1)
         return neck
@@ -1242,7 +1248,7 @@ class MaskSegmenter:
         """RGB pixels (n, 3) of the forehead probe disks outside the search polygon, or None if too few."""
         probe = np.zeros(image.shape[:2], np.uint8)
         r = max(int(round(self.options.core_radius * face_size(lm))), 1)
-        for x, y in np.round(lm[list(ls.FOREHEAD)]).astype(np.int32):
+        for x, y in np.round(lm[_FOREHEAD]).astype(np.int32):
             cv2.circle(probe, (int(x), int(y)), r, 1, -1)
         cv2.fillPoly(probe, [poly], 0)
         pixels = image[probe > 0]
@@ -1398,7 +1404,7 @@ class MaskSegmenter:
             core_counts = np.where(eligible, core_counts, 0.0)
         core_share = core_counts / max(core_counts.sum(), 1.0)
         # The inner part of the region: the unexpanded polygon shrunk toward its centre.
-        inner_poly = lm[list(ls.MASK_REGION)].astype(np.float32)  # (region_polygon with no margin)
+        inner_poly = lm[_MASK_REGION].astype(np.float32)  # (region_polygon with no margin)
         centre = inner_poly.mean(axis=0)
         inner_poly = centre + 0.7 * (inner_poly - centre)
         inner = np.zeros(shape, np.uint8)
