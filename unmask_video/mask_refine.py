@@ -708,6 +708,23 @@ def any_set(mask: np.ndarray) -> bool:
     return bool(mask.any())
 
 
+def pixels_of(image: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``image[where]`` of an (h, w, c) ``image`` and an (h, w) bool ``where``: the same rows in the same order, by a
+    take of the flat indices (NumPy's boolean index of a multi-channel image is about 5x slower)."""
+    if image.ndim == 3 and image.flags.c_contiguous and where.dtype == np.bool_ and where.shape == image.shape[:2]:
+        return np.take(image.reshape(-1, image.shape[2]), np.flatnonzero(where), axis=0)
+    return image[where]
+
+
+def pixels_at(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """``image[ys + origin[1], xs + origin[0]]`` of an (h, w, c) ``image`` (integer coordinates inside it): the same
+    rows, by a take of the flat indices where ``image`` is C-contiguous (about 1.6x faster than the fancy index)."""
+    if image.ndim == 3 and image.flags.c_contiguous:
+        flat = (np.asarray(ys, np.intp) + origin[1]) * image.shape[1] + (np.asarray(xs, np.intp) + origin[0])
+        return np.take(image.reshape(-1, image.shape[2]), flat, axis=0)
+    return image[np.asarray(ys) + origin[1], np.asarray(xs) + origin[0]]
+
+
 def box_of(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
     """:func:`blend.mask_bbox` of a 2-D uint8 or bool ``mask`` (the same slices) by ``cv2.boundingRect``: about 2.5x
     faster than its row and column projections on the segmenter's working window."""
@@ -787,7 +804,7 @@ def _near_cloth(
             colour = order_stats.median(np.ascontiguousarray(cloth[labels == c].T))
             if float(np.linalg.norm(colour - median)) >= 3 * tolerance:
                 colours.append(colour)
-    pixels = free(lab[where])
+    pixels = free(pixels_of(lab, where))
     near = np.zeros(len(pixels), bool)
     for colour in colours:
         near |= ((pixels - colour) ** 2).sum(axis=1) < tolerance**2
@@ -1006,7 +1023,7 @@ def add_hem(
     o = s_o / np.maximum(n_o, 1.0)[:, None]
     m = s_m / np.maximum(n_m, 1.0)[:, None]
     spread = np.sqrt(np.maximum(q_o / np.maximum(n_o, 1.0) - (o * o).sum(axis=1), 0.0))
-    po, mo = sub[ys, xs].astype(np.float32) - o, m - o
+    po, mo = pixels_at(lab, ys, xs, (box[1].start or 0, box[0].start or 0)).astype(np.float32) - o, m - o
     along = (po * mo).sum(axis=1) / np.maximum((mo * mo).sum(axis=1), 1e-3)
     mo_ab = (mo[:, 1:] ** 2).sum(axis=1)
     along_ab = (po[:, 1:] * mo[:, 1:]).sum(axis=1) / np.maximum(mo_ab, 1e-3)
