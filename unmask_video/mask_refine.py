@@ -222,7 +222,7 @@ def mean_free_chroma(lab: np.ndarray, labels: np.ndarray, count: int) -> np.ndar
     is the row of a label without pixels)."""
     where = labels > 0
     ids = labels[where]
-    px = lab[where].astype(np.float32)
+    px = pixels_of(lab, where).astype(np.float32)
     free = shading_free_chroma(px[:, :1], px[:, 1:] - 128.0)
     counts = np.maximum(np.bincount(ids, minlength=count), 1)
     sums = np.stack([np.bincount(ids, weights=free[:, i], minlength=count) for i in range(2)], axis=1)
@@ -262,18 +262,18 @@ def fill_print_notches(
     pixels :func:`fill_unlike_holes` filled (under ``min_share`` of the mask's area: a few specks of a plain mask, no
     print; nothing added)."""
     printed = printed > 0
-    if printed.sum() < max(min_share * np.count_nonzero(binary), 4):
+    if np.count_nonzero(printed) < max(min_share * np.count_nonzero(binary), 4):
         return binary
     hull = np.zeros_like(binary)
     cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(binary))], 1)
     added = (hull > 0) & (binary == 0)
     if not any_set(added):
         return binary
-    colours = lab[printed].astype(np.float32)
+    colours = pixels_of(lab, printed).astype(np.float32)
     mean = colours.mean(axis=0)
     spread = float(np.sqrt(((colours - mean) ** 2).sum(axis=1).mean()))
-    ys, xs = np.nonzero(added)
-    px = lab[ys, xs].astype(np.float32)
+    ys, xs = nonzero(added)
+    px = pixels_at(lab, ys, xs).astype(np.float32)
     near = np.linalg.norm(px - mean, axis=1) <= min(max(floor, reach * spread), ceiling)
     free = shading_free_chroma(px[:, :1], px[:, 1:] - 128.0)
     if hue > 0:
