@@ -427,15 +427,15 @@ def lower_cover(
     ``occluder`` map hides, and whether those hidden pixels were left out of the cover (when the visible mask covers
     enough and they hide not too much, or they hide the ``mouth`` (the lips) and the mask shows on both sides, see
     :class:`PresenceOptions`). All are {0, 1} arrays of one shape."""
-    area = int(lower.sum())
+    inside = lower > 0
+    area = int(np.count_nonzero(inside))  # ({0, 1} maps: the sums as counts, without the sum's int conversion)
     if area == 0:
         return 0.0, 0.0, False
-    inside = lower > 0
-    covered = int((mask[inside] > 0).sum())
+    covered = int(np.count_nonzero(mask[inside] > 0))
     cover = covered / area
     if occluder is None:
         return cover, 0.0, False
-    hidden = int(((occluder[inside] > 0) & (mask[inside] == 0)).sum())
+    hidden = int(np.count_nonzero((occluder[inside] > 0) & (mask[inside] == 0)))
     occluded = hidden / area
     if hidden == 0 or hidden == area:
         return cover, occluded, False
