@@ -728,7 +728,7 @@ def pixels_at(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, origin: tuple[i
 def box_of(mask: np.ndarray, margin: int, shape: tuple[int, int]) -> tuple[slice, slice] | None:
     """:func:`blend.mask_bbox` of a 2-D uint8 or bool ``mask`` (the same slices) by ``cv2.boundingRect``: about 2.5x
     faster than its row and column projections on the segmenter's working window."""
-    if mask.ndim != 2 or mask.dtype not in (np.uint8, np.bool_):
+    if mask.ndim != 2 or mask.dtype not in (np.uint8, np.bool_) or mask.size == 0:
         return mask_bbox(mask, margin, shape)
     x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
     if w == 0:
