@@ -212,7 +212,7 @@ def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float,
     counts = np.bincount(comp.ravel(), minlength=len(hole))
     fill = hole & ((sums / np.maximum(counts, 1) >= min_prob) | (counts < small))
     out = binary.copy()
-    out[fill[comp]] = 1
+    np.putmask(out, np.take(fill, comp), 1)  # (out[fill[comp]] = 1: a take is faster than the fancy index)
     return out
 
 
@@ -243,7 +243,7 @@ def fill_unlike_holes(binary: np.ndarray, lab: np.ndarray, chroma: np.ndarray, d
     if not any_set(fill):
         return binary
     out = binary.copy()
-    out[fill[comp]] = 1
+    np.putmask(out, np.take(fill, comp), 1)  # (out[fill[comp]] = 1: a take is faster than the fancy index)
     return out
 
 
@@ -292,7 +292,7 @@ def fill_print_notches(
     keep = np.zeros(n, bool)
     keep[touching] = True
     keep[0] = False
-    return binary | keep[comp].astype(np.uint8)
+    return binary | np.take(keep.astype(np.uint8), comp)
 
 
 def smooth_probability(prob: np.ndarray, size: float, floor: float = 0.6) -> np.ndarray:
@@ -377,7 +377,7 @@ def grow_deeper(
     keep = contact >= front * size
     if not any_set(keep):
         return grown
-    out = grown | keep[comp].astype(np.uint8)
+    out = grown | np.take(keep.astype(np.uint8), comp)
     out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, kernel) & ((grown > 0) | (band > 0)).astype(np.uint8)
     return out
 
@@ -770,7 +770,7 @@ def _components_touching(binary: np.ndarray, anchor: np.ndarray) -> np.ndarray:
     keep = np.zeros(n, bool)
     keep[comp[anchor]] = True
     keep[0] = False
-    return keep[comp].astype(np.uint8)
+    return np.take(keep.astype(np.uint8), comp)  # (keep[comp] as uint8: a take is faster than the fancy index)
 
 
 def _near_cloth(
@@ -820,7 +820,7 @@ def _fill_holes_touching(out: np.ndarray, grown: np.ndarray) -> np.ndarray:
     # a hole of ``out`` is kept when it holds a hole of ``grown`` (an occluder the growth left out)
     was_hole = np.bincount(comp[grown == 0].ravel(), minlength=len(hole)) > 0
     res = out.copy()
-    res[(hole & ~was_hole)[comp]] = 1
+    np.putmask(res, np.take(hole & ~was_hole, comp), 1)
     return res
 
 
