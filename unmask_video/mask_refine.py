@@ -823,7 +823,10 @@ def _fill_holes_touching(out: np.ndarray, grown: np.ndarray) -> np.ndarray:
         return out
     comp, hole = holes
     # a hole of ``out`` is kept when it holds a hole of ``grown`` (an occluder the growth left out)
-    was_hole = np.bincount(comp[grown == 0].ravel(), minlength=len(hole)) > 0
+    # (read at the holes' pixels only: label 0 is no hole, and the holes' own labels are found the same)
+    flat = comp.ravel()
+    at = np.flatnonzero(flat != 0)
+    was_hole = np.bincount(flat[at][np.ravel(grown)[at] == 0], minlength=len(hole)) > 0
     res = out.copy()
     np.putmask(res, np.take(hole & ~was_hole, comp), 1)
     return res
