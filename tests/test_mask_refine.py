@@ -650,3 +650,20 @@ def test_cut_narrow_peaks_keeps_a_peak_of_the_cloth_s_colour():
     assert (out & (mask | nose)).sum() == (mask | nose).sum()
     # No peak: the mask comes back as it is (the same array: nothing copied).
     assert cut_narrow_peaks(mask, 200.0, 0.08, 0.02, lab=lab, cloth=mask, same_cloth=4.0) is mask
+
+
+def test_pixels_of_and_at_are_numpys_indexing():
+    """mask_refine.pixels_of / pixels_at give ``image[where]`` / ``image[ys + oy, xs + ox]`` (the same rows in the same
+    order), on contiguous images and on views (the fallback)."""
+    from unmask_video.mask_refine import pixels_at, pixels_of
+
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    where = rng.random((40, 50)) < 0.1
+    np.testing.assert_array_equal(pixels_of(image, where), image[where])
+    view = image[3:30, 5:41]
+    np.testing.assert_array_equal(pixels_of(view, where[3:30, 5:41]), view[where[3:30, 5:41]])
+    np.testing.assert_array_equal(pixels_of(image, np.zeros((40, 50), bool)), image[np.zeros((40, 50), bool)])
+    ys, xs = rng.integers(0, 20, 30), rng.integers(0, 25, 30)
+    np.testing.assert_array_equal(pixels_at(image, ys, xs, (7, 4)), image[ys + 4, xs + 7])
+    np.testing.assert_array_equal(pixels_at(view, ys, xs), view[ys, xs])

@@ -562,6 +562,40 @@ def test_nearest_centres_are_those_of_a_brute_force_search():
     np.testing.assert_allclose(dist, d.min(axis=1), rtol=1e-5, atol=1e-3)
 
 
+def test_the_working_masks_boxes_and_any_are_numpys():
+    """mask_refine.box_of is blend.mask_bbox and any_set is ndarray.any, on uint8 and bool masks, strided views,
+    empty ones and a box against the border."""
+    from unmask_video.blend import mask_bbox
+    from unmask_video.mask_refine import any_set, box_of
+
+    rng = np.random.default_rng(6)
+    for trial in range(20):
+        mask = (rng.random((int(rng.integers(5, 90)), int(rng.integers(5, 90)))) < rng.choice([0.0, 0.002, 0.05]))
+        for m in (mask, mask.astype(np.uint8), mask[::2, 1::3], mask.astype(np.uint8)[1:, :-1]):
+            margin = int(rng.integers(0, 6))
+            assert box_of(m, margin, m.shape) == mask_bbox(m, margin, m.shape)
+            assert any_set(m) == bool(m.any())
+    assert box_of(np.ones((4, 6), bool), 3, (4, 6)) == (slice(0, 4), slice(0, 6))
+
+
+def test_nearest_centres_are_those_of_opencvs_batch_distance_bit_for_bit():
+    """_assign's labels and distances are cv2.batchDistance's (NORM_L2, K=1) exactly, ties and equal centres too: the
+    segmentation's masks do not move with the faster search."""
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        feats = (rng.random((int(rng.integers(50, 6000)), 3)) * rng.uniform(10, 255)).astype(np.float32)
+        if trial % 3 == 0:
+            feats = np.round(feats)  # (many equal distances)
+        centres = (rng.random((int(rng.integers(2, 6)), 3)) * 255).astype(np.float32)
+        if trial % 4 == 0:
+            centres[1] = centres[0]
+        labels, dist = MaskSegmenter._assign(feats, centres)
+        want_dist, want_labels = cv2.batchDistance(feats, centres, cv2.CV_32F, normType=cv2.NORM_L2, K=1)
+        np.testing.assert_array_equal(labels, want_labels.ravel())
+        np.testing.assert_array_equal(dist, want_dist.ravel())
+        assert dist.dtype == np.float32
+
+
 def test_benchmark_error_causes_add_up_and_find_their_place(astronaut_landmarks):
     """benchmarks.segmentation.causes: the uncovered parts add up to the uncovered %, the outside parts to the
     outside %; a prediction one pixel short is "on the outline", skin above the mask "above the mask's top", an empty
@@ -667,8 +701,8 @@ def test_the_boxed_filters_give_the_whole_windows_mask_bit_for_bit(big_astronaut
     box = face_box(lm, masked.shape)
     roi_img, roi_lm = np.ascontiguousarray(masked[box.slices]), lm - np.array([box.x0, box.y0], np.float32)
     boxed = [MaskSegmenter().segment(roi_img, roi_lm) for _ in range(2)]  # (a fit, then the reused clusters)
-    monkeypatch.setattr(segment, "mask_bbox", lambda where, reach, shape: (slice(None), slice(None)))
-    monkeypatch.setattr(mask_refine, "mask_bbox", lambda where, reach, shape: (slice(None), slice(None)))
+    monkeypatch.setattr(segment, "box_of", lambda where, reach, shape: (slice(None), slice(None)))
+    monkeypatch.setattr(mask_refine, "box_of", lambda where, reach, shape: (slice(None), slice(None)))
     whole = [MaskSegmenter().segment(roi_img, roi_lm) for _ in range(2)]
     assert boxed[0].any()
     for a, b in zip(boxed, whole):

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from unmask_video.mask_refine import pixels_at
+
 __all__ = ["EdgeModel", "edge_model", "settle_edge"]
 
 _ALL = np.ones((3, 3), np.uint8)
@@ -98,14 +100,14 @@ def edge_model(
     far = cv2.subtract(cv2.dilate(m8, _square(outer[1])), cv2.dilate(m8, _square(outer[0] - 1)))
     deep = cv2.subtract(cv2.erode(m8, _square(inner[0] - 1)), cv2.erode(m8, _square(inner[1])))
     gh, gw = -(-m8.shape[0] // cell), -(-m8.shape[1] // cell)
-    sub = lab[box]
+    origin = (box[1].start, box[0].start)
 
     def gather(ring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pts = cv2.findNonZero(ring)
         if pts is None:
             return np.zeros((0, 3), np.float32), np.zeros(0, np.int64)
         px, py = pts[:, 0, 0], pts[:, 0, 1]
-        return sub[py, px].astype(np.float32), (py // cell).astype(np.int64) * gw + px // cell
+        return pixels_at(lab, py, px, origin).astype(np.float32), (py // cell).astype(np.int64) * gw + px // cell
 
     colour_o, cells_o = gather(far)
     colour_m, cells_m = gather(deep)
@@ -137,7 +139,6 @@ def edge_model(
     row = np.full(gh * gw, -1, np.int32)
     row[cells] = np.arange(len(cells), dtype=np.int32)
     need = np.maximum(np.maximum(towards * size[ok], floor), noise * spread[ok])
-    origin = (box[1].start, box[0].start)
     chroma = (None, None, None)
     if chroma_floor > 0:
         # (the same along the chroma's own axis: the second moments of a and b are the pairs (1, 1), (1, 2), (2, 2))
