@@ -1097,12 +1097,32 @@ class ReferenceWarper:
         tps = self.fit(lm, track, control, move)
         scale = 1.0 / (1 << level)
         registering = self.options.register > 0 and image is not None and mask is not None and track is not None
-        if registering and self._register_due(track):
-            self._register(lm, image, mask, track, tps, level, face)
+        band = self._register_band(lm, mask, face) if registering and self._register_due(track) else None
         # (the registration's translation moves every control point alike: the spline read that much up the picture)
         dx, dy = self._offset(track)
-        maps = tps_maps(tps, (y1 - y0, x1 - x0), self._step(y1 - y0, x1 - x0), (x0 - dx, y0 - dy), check, scale)
+        step = self._step(y1 - y0, x1 - x0)
+        # One map and one remap for the box read and the registration's band (which is read with the translation held
+        # before this frame's measure, as the box is unless the measure moves it): the box grown by whole grid steps
+        # to cover the band, so the box's grid nodes (and its pixels) stay where they are.
+        ux0, uy0, ux1, uy1 = x0, y0, x1, y1
+        if band is not None:
+            ux0 -= -(-max(x0 - band[0], 0) // step) * step
+            uy0 -= -(-max(y0 - band[1], 0) // step) * step
+            ux1 += -(-max(band[2] - x1, 0) // step) * step
+            uy1 += -(-max(band[4] - y1, 0) // step) * step
+        maps = tps_maps(tps, (uy1 - uy0, ux1 - ux0), step, (ux0 - dx, uy0 - dy), check, scale)
         sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
+        if band is not None and registering:
+            moved = self._register(lm, image, mask, track, sub, inside, (ux0, uy0), band)
+            if moved:  # (the translation moved: the box warped again with it)
+                dx, dy = self._offset(track)
+                ux0, uy0, ux1, uy1 = x0, y0, x1, y1
+                maps = tps_maps(tps, (y1 - y0, x1 - x0), step, (x0 - dx, y0 - dy), check, scale)
+                sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
+        if (ux0, uy0, ux1, uy1) != (x0, y0, x1, y1):
+            inner = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
+            maps = tuple(m[inner] for m in maps)
+            sub, inside = sub[inner], inside[inner]
         if self.options.reach_skin_only:
             # (with the matte, only in the reference's pose too: once the head has turned, its wall lands on the cheek)
             pose = self._same_pose(lm, track) if self.options.reference_matte else True
@@ -1149,38 +1169,46 @@ class ReferenceWarper:
         every = max(int(self.options.register_every), 1)
         return len(self._register_seen.get(track, ())) < self._register_samples() or count % every == 0
 
-    def _register(
-        self, lm: np.ndarray, image: np.ndarray, mask: np.ndarray, track: int, tps: TPS, level: int,
-        face: tuple[int, int, int, int],
-    ) -> None:
-        """Update the track's translation of the control points by what :func:`residual_shift` reads on this frame,
-        before its warp: on the reference (pyramid ``level``) warped by ``tps`` with the held
-        translation, in the box of the ``face`` (x0, y0, x1, y1) around the band above the ``mask`` (not only the box
-        the caller reads: a mask high on the face leaves it no band)."""
+    def _register_band(
+        self, lm: np.ndarray, mask: np.ndarray, face: tuple[int, int, int, int]
+    ) -> tuple[int, int, int, int, int] | None:
+        """(x0, y0, x1, y1, wy1): the box of the ``face`` (x0, y0, x1, y1) around the band above the ``mask`` that
+        :func:`residual_shift` reads (not only the box the caller reads: a mask high on the face leaves it no band), and
+        the row (``wy1``, exclusive) down to which the reference is warped in it (the band lies above the mask's middle:
+        down to there and its reach); None: no band."""
         height = _face_axes(lm)[1]
         # (the mask's box: OpenCV's, many times faster than numpy's on a big ROI)
         mx, my, mw, mh = cv2.boundingRect(mask if mask.dtype == np.uint8 else (mask > 0).view(np.uint8))
         if mw == 0 or mh == 0:
-            return
+            return None
         reach = band_reach(height)
         bx0, by0 = max(mx, face[0]), max(my - reach, face[1])
         bx1, by1 = min(mx + mw, face[2]), min(my + mh, face[3])
-        # (the band lies above the mask's middle: the reference is warped down to there and its reach)
         wy1 = min(my + (mh - 1) // 2 + reach, by1)
         if bx1 <= bx0 or wy1 <= by0:
-            return
-        dx, dy = self._offset(track)
-        shape, origin = (wy1 - by0, bx1 - bx0), (bx0 - dx, by0 - dy)
-        maps = tps_maps(tps, shape, self._step(*shape), origin, False, 1.0 / (1 << level))
-        sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
+            return None
+        return bx0, by0, bx1, by1, wy1
+
+    def _register(
+        self, lm: np.ndarray, image: np.ndarray, mask: np.ndarray, track: int, sub: np.ndarray, inside: np.ndarray,
+        origin: tuple[int, int], band: tuple[int, int, int, int, int],
+    ) -> bool:
+        """Update the track's translation of the control points by what :func:`residual_shift` reads on this frame,
+        before its warp: on the reference warped with the held translation (``sub`` and ``inside``, as
+        :func:`remap_with_validity` returns them, of a box with its top-left at ``origin`` in the ROI, covering the
+        ``band``'s warped part: :meth:`_register_band`). Returns whether the held translation moved."""
+        height = _face_axes(lm)[1]
+        bx0, by0, bx1, by1, wy1 = band
+        ox, oy = origin
+        rows, cols = slice(by0 - oy, wy1 - oy), slice(bx0 - ox, bx1 - ox)
         warped = np.zeros((by1 - by0, bx1 - bx0, 3), np.uint8)
         valid = np.zeros((by1 - by0, bx1 - bx0), bool)
-        valid[: wy1 - by0] = inside >= 192
-        cv2.bitwise_and(sub, sub, dst=warped[: wy1 - by0], mask=valid[: wy1 - by0].view(np.uint8))
+        valid[: wy1 - by0] = inside[rows, cols] >= 192
+        cv2.bitwise_and(sub[rows, cols], sub[rows, cols], dst=warped[: wy1 - by0], mask=valid[: wy1 - by0].view(np.uint8))
         box = (slice(by0, by1), slice(bx0, bx1))
         shift = residual_shift(image[box], warped, valid, mask[box], height, self.options.register_depth)
         if shift is None:
-            return
+            return False
         held = self._offsets.get(track, np.zeros(2))
         seen = self._register_seen.setdefault(track, [])
         seen.append(float(self.options.register * held[1] + shift[1]))
@@ -1188,6 +1216,9 @@ class ReferenceWarper:
         # (down the face only: FaceMesh's landmarks above a mask lie higher than on the bare face, never lower; a
         # measure up is the cheeks raised by a smile or a squint, not where the face is)
         target = float(np.clip(np.median(seen), 0.0, _REGISTER_BOUND * height))
+        moved = False
         if track not in self._offsets or abs(target - held[1]) > self.options.register_hold * height:
+            moved = target != held[1]
             self._offsets[track] = np.array([0.0, target])
         log.debug("register: shift %.2f, %.2f px, held %.2f, %.2f", *shift, *self._offsets[track])
+        return moved
