@@ -98,13 +98,14 @@ class TPS:
         py = ((np.asarray(ys, np.float64) - self.center[1]) / self.scale).astype(np.float32)
         dx2 = (px[:, None] - c[None, :, 0]) ** 2  # (nx, K)
         dy2 = (py[:, None] - c[None, :, 1]) ** 2  # (ny, K)
-        d2 = dy2[:, None, :] + dx2[None, :, :]  # (ny, nx, K)
-        # u = d2 log(max(d2, eps)), written into one buffer (the same operations as out of place, bit for bit,
-        # without three more temporaries of the (ny, nx, K) size).
+        d2 = (dy2[:, None, :] + dx2[None, :, :]).reshape(-1, len(c))  # (ny * nx, K)
+        # u = d2 log(max(d2, eps)), written into one buffer (without three more temporaries of the (ny, nx, K) size).
+        # OpenCV's log: several times faster than numpy's here, and within 1e-4 px on the maps (the remap's fixed
+        # point has 1/32 px).
         u = np.maximum(d2, np.float32(1e-30))
-        np.log(u, out=u)
+        cv2.log(u, dst=u)
         np.multiply(d2, u, out=u)
-        out = (u.reshape(-1, len(c)) @ self.weights.astype(np.float32)).reshape(len(py), len(px), 2)
+        out = (u @ self.weights.astype(np.float32)).reshape(len(py), len(px), 2)
         a = self.affine.astype(np.float32)
         map_x = out[..., 0] + (a[0, 0] + px[None, :] * a[1, 0] + py[:, None] * a[2, 0])
         map_y = out[..., 1] + (a[0, 1] + px[None, :] * a[1, 1] + py[:, None] * a[2, 1])
