@@ -105,7 +105,9 @@ class TPS:
         u = np.maximum(d2, np.float32(1e-30))
         cv2.log(u, dst=u)
         np.multiply(d2, u, out=u)
-        out = (u @ self.weights.astype(np.float32)).reshape(len(py), len(px), 2)
+        # (OpenCV's product, not numpy's: this one is big enough for OpenBLAS to wake its threads, which on busy cores
+        # costs more than the product)
+        out = cv2.gemm(u, self.weights.astype(np.float32), 1.0, None, 0.0).reshape(len(py), len(px), 2)
         a = self.affine.astype(np.float32)
         map_x = out[..., 0] + (a[0, 0] + px[None, :] * a[1, 0] + py[:, None] * a[2, 0])
         map_y = out[..., 1] + (a[0, 1] + px[None, :] * a[1, 1] + py[:, None] * a[2, 1])
