@@ -905,14 +905,14 @@ class ReferenceWarper:
         k = max(1, min(y1 - y0, x1 - x0) // 150)
         covered = (mask[y0:y1:k, x0:x1:k] > 0).astype(np.uint8)
         near = cv2.dilate(covered, np.ones((2 * (3 // k) + 3, 2 * (3 // k) + 3), np.uint8))
-        level = inside[::k, ::k]
-        around = (level >= 64) & (level < 192) & (near == 0)
+        # (OpenCV's tests and flat indices: the same pixels as numpy's three tests and 2-D nonzero, several times faster)
+        around = cv2.bitwise_and(cv2.inRange(inside[::k, ::k], 64, 191), (near == 0).view(np.uint8))  # (0 or 1)
         held = self._places.get(track) if track is not None else None
         far = None
-        if np.count_nonzero(around) >= _SAME_PLACE_MIN_PIXELS:
-            ys, xs = np.nonzero(around)
-            step = -(-len(ys) // _SAME_PLACE_MAX_PIXELS)  # an even subsample is enough for a fraction
-            ys, xs = ys[::step], xs[::step]
+        if cv2.countNonZero(around) >= _SAME_PLACE_MIN_PIXELS:
+            flat = np.flatnonzero(around.view(bool))
+            step = -(-len(flat) // _SAME_PLACE_MAX_PIXELS)  # an even subsample is enough for a fraction
+            ys, xs = np.divmod(flat[::step], around.shape[1])
             ref = cv2.cvtColor(sub[::k, ::k][ys, xs].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
             seen = image[y0:y1:k, x0:x1:k][ys, xs]
             frame = cv2.cvtColor(seen.reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
