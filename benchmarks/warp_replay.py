@@ -16,6 +16,7 @@ validity pixels that differ. A benchmark: it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import statistics
 import tempfile
@@ -35,7 +36,7 @@ from rich.table import Table  # noqa: E402
 import unmask_video.pipeline as pipeline_module  # noqa: E402
 import unmask_video.warp as warp_module  # noqa: E402
 from benchmarks.speed import SIZES, Clip, make_bench_clip  # noqa: E402
-from benchmarks.warp_speed import WARP_BASELINE_REV, _module_or_none  # noqa: E402
+from benchmarks.warp_speed import WARP_BASELINE_REV, _warp_module_or_none  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions  # noqa: E402
 from unmask_video.runner import RunOptions, run_file  # noqa: E402
 
@@ -53,11 +54,11 @@ def _record(clip: Clip, out: Path) -> tuple[tuple[Any, ...], list[dict[str, Any]
             made.append((np.array(image), np.array(landmarks), options))
             super().__init__(image, landmarks, options)
 
-        def warp(self, landmarks, shape, region=None, track=None, image=None, mask=None):  # type: ignore[no-untyped-def]
+        def warp(self, landmarks, shape, region=None, track=None, image=None, mask=None, origin=None):  # type: ignore[no-untyped-def]
             calls.append(dict(landmarks=np.array(landmarks), shape=tuple(shape), region=region, track=track,
                               image=None if image is None else np.array(image),
-                              mask=None if mask is None else np.array(mask)))  # fmt: skip
-            return super().warp(landmarks, shape, region, track, image, mask)
+                              mask=None if mask is None else np.array(mask), origin=origin))  # fmt: skip
+            return super().warp(landmarks, shape, region, track, image, mask, origin)
 
     saved = pipeline_module.ReferenceWarper
     pipeline_module.ReferenceWarper = Recording  # type: ignore[misc]
@@ -74,12 +75,15 @@ def _replay(modules: list[ModuleType], made: tuple[Any, ...], calls: list[dict[s
     change of load falls on all alike): its CPU ms per call (mean) and its outputs."""
     image, landmarks, options = made
     warpers = [m.ReferenceWarper(image, landmarks, m.WarpOptions(**vars(options))) for m in modules]
+    # (the ROI's origin, for the neck's lag, where the revision's warp takes it)
+    takes_origin = ["origin" in inspect.signature(m.ReferenceWarper.warp).parameters for m in modules]
     seconds = [0.0 for _ in modules]
     outputs: list[list] = [[] for _ in modules]
     for c in calls:
         for i, warper in enumerate(warpers):
             t0 = time.process_time()
-            outputs[i].append(warper.warp(c["landmarks"], c["shape"], c["region"], c["track"], c["image"], c["mask"]))
+            where = {"origin": c["origin"]} if takes_origin[i] else {}
+            outputs[i].append(warper.warp(c["landmarks"], c["shape"], c["region"], c["track"], c["image"], c["mask"], **where))
             seconds[i] += time.process_time() - t0
     return [(s * 1000.0 / len(calls), out) for s, out in zip(seconds, outputs)]
 
@@ -118,7 +122,7 @@ def main() -> None:
     parser.add_argument("--baseline-rev", default=WARP_BASELINE_REV)
     args = parser.parse_args()
     console = Console(width=200)
-    baseline = _module_or_none(args.baseline_rev, "unmask_video/warp.py")
+    baseline = _warp_module_or_none(args.baseline_rev)
     tmp = Path(tempfile.mkdtemp(prefix="warp_replay_"))
     clips = replay_clips(args.data, args.sizes, args.frames, tmp, console)
     cv2.setNumThreads(1)

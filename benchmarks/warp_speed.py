@@ -115,6 +115,24 @@ def _module_or_none(rev: str, module_path: str) -> ModuleType | None:
         return None
 
 
+def _warp_module_or_none(rev: str) -> ModuleType | None:
+    """``unmask_video/warp.py`` as it was at git revision ``rev``, with ``unmask_video/warp_register.py`` of that
+    revision too where it has one (the registration's speed is the warp's), imported as their own modules (None, with a
+    message, where git or the revision is not there)."""
+    tag = re.sub(r"\W", "_", rev)
+    edit: Callable[[str], str] = lambda source: source
+    try:
+        register = module_at(rev, "unmask_video/warp_register.py", f"_warp_register_baseline_{tag}")
+        edit = lambda source: source.replace("from unmask_video.warp_register import", f"from {register.__name__} import")
+    except (OSError, subprocess.CalledProcessError):
+        pass  # (a revision before the registration: its warp imports no warp_register)
+    try:
+        return module_at(rev, "unmask_video/warp.py", f"_warp_baseline_{tag}", edit)
+    except (OSError, subprocess.CalledProcessError):
+        print(f"warp at {rev}: not found (no git checkout or no such revision); baseline skipped")
+        return None
+
+
 def _ms_pair(fn_a: Callable[[], object], fn_b: Callable[[], object], repeat: int) -> tuple[float, float]:
     """:func:`_ms` of two functions whose rounds alternate, so that a change of load on a shared machine
     falls on both alike."""
@@ -163,7 +181,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     baseline = _composite_at(args.baseline_rev)
-    warp_baseline = _module_or_none(args.warp_baseline_rev, "unmask_video/warp.py")
+    warp_baseline = _warp_module_or_none(args.warp_baseline_rev)
     console = Console(width=200)
     cv2.setNumThreads(args.threads)
     table = Table(

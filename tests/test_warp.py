@@ -518,7 +518,7 @@ def test_an_ear_loop_across_the_references_cheek_is_painted_out() -> None:
 # ------------------------------------------------------------------------------------- speed work, same output
 
 
-def test_grid_written_in_one_buffer_is_the_plain_formula_bit_for_bit() -> None:
+def test_grid_written_in_one_buffer_with_opencvs_log_is_the_plain_formula_within_a_thousandth_pixel() -> None:
     rng = np.random.default_rng(3)
     src = rng.uniform(0, 300, (46, 2))
     tps = fit_tps(src, src + rng.normal(0, 6, src.shape), 0.1)
@@ -532,8 +532,9 @@ def test_grid_written_in_one_buffer_is_the_plain_formula_bit_for_bit() -> None:
     u = d2 * np.log(np.maximum(d2, np.float32(1e-30)))
     out = (u.reshape(-1, len(c)) @ tps.weights.astype(np.float32)).reshape(len(ys), len(xs), 2)
     a = tps.affine.astype(np.float32)
-    assert np.array_equal(map_x, out[..., 0] + (a[0, 0] + px[None, :] * a[1, 0] + py[:, None] * a[2, 0]))
-    assert np.array_equal(map_y, out[..., 1] + (a[0, 1] + px[None, :] * a[1, 1] + py[:, None] * a[2, 1]))
+    # (OpenCV's log, not numpy's: not bit for bit, far below the remap's 1/32 px)
+    assert np.abs(map_x - (out[..., 0] + (a[0, 0] + px[None, :] * a[1, 0] + py[:, None] * a[2, 0]))).max() < 1e-3
+    assert np.abs(map_y - (out[..., 1] + (a[0, 1] + px[None, :] * a[1, 1] + py[:, None] * a[2, 1]))).max() < 1e-3
 
 
 @pytest.mark.parametrize("step", [1, 6])

@@ -96,3 +96,24 @@ def test_a_track_is_measured_every_frame_at_first_then_every_few(monkeypatch) ->
     before = len(calls)
     warper.warp(high, image.shape[:2], track=0, image=image, mask=mask)
     assert len(calls) == before + 1
+
+
+def test_a_measured_frame_is_warped_as_one_with_its_translation_held(monkeypatch) -> None:
+    # The band the measure reads is warped in the same map as the box the caller reads: the frame's warp is the same,
+    # whether the measure moved the translation (the box warped again) or not (the shared map's box), as a warp that
+    # measures nothing with that translation held.
+    image, lm, mask, _ = _scene()
+    high = lm - np.float32([0.0, 3.0])
+    options = WarpOptions(register_every=1)
+    measured = ReferenceWarper(image, lm, options)
+    held = ReferenceWarper(image, lm, options)
+    monkeypatch.setattr(held, "_register_due", lambda track: False)
+    region = (0, int(lm[:, 1].mean()), image.shape[1], image.shape[0])  # (below the band's top: the map is grown)
+    for frame in range(4):
+        shifted = high + np.float32([frame * 0.7, frame * 0.4])
+        warped, valid = measured.warp(shifted, image.shape[:2], region, track=0, image=image, mask=mask, origin=(0, 0))
+        held._offsets = {0: measured._offsets[0].copy()}
+        want, want_valid = held.warp(shifted, image.shape[:2], region, track=0, image=image, mask=mask, origin=(0, 0))
+        assert np.count_nonzero(valid != want_valid) <= 0.001 * np.count_nonzero(want_valid)
+        both = valid & want_valid
+        assert np.abs(warped[both].astype(np.int16) - want[both]).max() <= 1

@@ -50,8 +50,6 @@ def residual_shift(
         covered = cv2.resize((mask > 0).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
     ok = cv2.resize(valid.view(np.uint8) if valid.dtype == bool else valid.astype(np.uint8), size,
                     interpolation=cv2.INTER_NEAREST) > 0  # fmt: skip
-    gray_f = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
-    gray_w = cv2.resize(cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
     rows = np.flatnonzero(covered.any(axis=1))
     if len(rows) == 0:
         return None
@@ -62,12 +60,17 @@ def residual_shift(
     edge = r + _GRADIENT_REACH
     ok = cv2.erode(ok.astype(np.uint8), np.ones((2 * edge + 1, 2 * _GRADIENT_REACH + 1), np.uint8), borderValue=0) > 0
     band = (dist > 1.5) & (dist <= _BAND * face_height * k) & ok
-    band &= np.arange(size[1])[:, None] < rows[0] + 0.5 * (rows[-1] - rows[0])  # above the mask's middle
+    middle = rows[0] + 0.5 * (rows[-1] - rows[0])
+    band &= np.arange(size[1])[:, None] < middle  # above the mask's middle
     band[:r], band[-r:] = False, False
     if np.count_nonzero(band) < _MIN_PIXELS:
         return None
-    gf = _gradients(gray_f)
-    gw = _gradients(gray_w)
+    # The gradients only down to the band's rows and the shifts' reach below them, from the grey pictures down to the
+    # gradients' own reach below that (the same values there as of the whole pictures; the rows below the mask's
+    # middle are most of the box and none of the band).
+    depth = min(int(np.ceil(middle)) + r + _GRADIENT_SUPPORT, size[1])
+    gf = _gradients(_gray(frame, size)[:depth])
+    gw = _gradients(_gray(warped, size)[:depth])
     # (the band's pixels as flat indices, in np.nonzero's order; the warped gradients at every shift in one take: the
     # reference moved by dy, the frame's pixel p is met by the warped pixel p - dy)
     # (each pixel's two float32 gradients taken as one 8-byte item: numpy's take of items, not of rows)
@@ -97,10 +100,20 @@ def band_reach(face_height: float) -> int:
     return int(np.ceil((_BAND + _REACH) * face_height + (_GRADIENT_REACH + 2) / k))
 
 
+#: How many rows of the grey picture past a row its gradient reads: the blur's radius (its kernel of 9 for sigma 1 on
+#: float32: 4) and the Sobel's (1), and one to spare.
+_GRADIENT_SUPPORT = 6
+
+
+def _gray(picture: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h, w) float32: the grey of an RGB uint8 ``picture``, area-resized to ``size`` (w, h)."""
+    return cv2.resize(cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
 def _gradients(gray: np.ndarray) -> np.ndarray:
     """(h, w, 2) float32: the x and y derivatives of a slightly blurred grey picture."""
     g = cv2.GaussianBlur(gray, (0, 0), 1.0)
-    return np.stack([cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)], axis=-1)
+    return cv2.merge([cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)])
 
 
 def _vertex(a: float, b: float, c: float) -> float:
