@@ -16,8 +16,8 @@ The blend back into the frame, which every reconstructor's output goes through, 
 from __future__ import annotations
 
 import logging
-from dataclasses import astuple, dataclass
-from typing import Callable, Sequence
+from dataclasses import astuple, dataclass, replace
+from typing import Callable, Generic, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -192,6 +192,19 @@ class CompositeOptions:
     #: (:func:`_skin_light`). "skin" looks right on real clips with a photo in other light
     #: and gains with a relit reference on the quality benchmark; it costs 1.0-1.4x "ring" (benchmarks/README.md).
     light: str = "skin"
+    #: With ``light="skin"``: the colour fields measured on the ring (the light field, the seam field, the contrast
+    #: and the colour bound: most of the composite's work) are measured afresh on one frame in this many of a face
+    #: and reused on the frames between, moved with the face, while it moves less than ``field_reuse_motion``
+    #: (:class:`_LightFields`); the reference's own smooth skin light and detail are taken from every frame. 1: every
+    #: frame. The fields are smooth and averaged over the frames of a face anyway (``color_smoothing``); on reused
+    #: frames that average holds, and the next measured frame weighs the frames it stood for.
+    field_refresh: int = 2
+    #: Reuse only while the face's landmarks moved, on average, less than this fraction of the face's width since the
+    #: frame the fields were measured on (a turn, a nod or a fast step is measured afresh).
+    field_reuse_motion: float = 0.02
+    #: Nor when the ring of visible skin the fields were measured on changed by more than this fraction of its pixels
+    #: (relative to the face's size): the warp covers more or less of the neck, a hand or hair crosses it.
+    field_reuse_ring: float = 0.1
 
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -396,6 +409,7 @@ def match_color(
     light: str = "ring",
     mouth: np.ndarray | None = None,
     seam_cap: float = 0.0,
+    track: _LightTrack | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -418,7 +432,8 @@ def match_color(
     :func:`_skin_light`. ``mouth``: the frame's LIPS_OUTER landmarks ((K, 2), in the images' pixels), where the
     ``light="skin"`` match looks for the reference's lips (None: nowhere). ``seam_cap`` > 0: the seam's residual on
     each ring pixel is held within that many robust spreads of the frame's skin colour on the ring
-    (:attr:`CompositeOptions.seam_cap`).
+    (:attr:`CompositeOptions.seam_cap`). ``track`` (with ``light="skin"``): the face's fields from frame to frame
+    (:class:`_LightTrack`: reused from an earlier frame if it holds them, else what this frame measured is put in it).
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -434,6 +449,10 @@ def match_color(
     r = ring[region]
     a = apply[region]
     ref_sub = reference[region]
+    skin_light = local_sigma > 0 and light == "skin" and not transfer_std
+    origin = np.float32([region[1].start, region[0].start])
+    mouth_sub = None if mouth is None else np.asarray(mouth, np.float32) - origin
+    anchor = None if track is None else track.anchor.shifted(region[1].start, region[0].start)
     ring_ys, ring_xs = _coords(r)
     if len(ring_ys) > _MAX_RING_PIXELS:
         # A big face's ring: an even subsample carries the same statistics and smooth fields at a fraction of the cost.
@@ -464,13 +483,24 @@ def match_color(
         if not fresh:
             _paste(out, reference, apply)
         return out
-    if local_sigma > 0 and light == "skin" and not transfer_std:
-        _skin_light(
+    if skin_light:
+        if track is not None and track.reuse is not None:
+            assert anchor is not None
+            if track.reuse.fits(n_ring, anchor, track.tolerance):
+                _skin_light_again(
+                    ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, skin_stats, seam_keep, track.reuse, anchor,
+                    local_sigma, seam_sigma, out[region], mouth_sub, seam_cap,
+                )
+                track.reused = True
+                return out
+        fields = _skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
-            local_sigma, seam_sigma, field_filter, out[region],
-            None if mouth is None else np.asarray(mouth, np.float32) - np.float32([region[1].start, region[0].start]),
-            seam_cap,
+            local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor,
         )
+        if track is not None:
+            assert anchor is not None
+            fields.ring_px = n_ring / max(anchor.size, 1.0) ** 2
+            track.measured = fields
         return out
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
     mu_r, mu_t = ref_in.mean(axis=0), tgt_in.mean(axis=0)
@@ -549,6 +579,201 @@ def _at_work_size(
             np.minimum((xs * (small[0] / shape[1])).astype(np.intp), small[0] - 1))
 
 
+@dataclass
+class _Anchor:
+    """Where the face is in the pixels of the arrays given to :func:`match_color`: its landmarks' mean ``centre``
+    ((2,) x, y) and its ``size`` (their width), in pixels. Fields measured on one frame are moved to another's by it."""
+
+    centre: np.ndarray
+    size: float
+
+    def shifted(self, x0: int, y0: int) -> _Anchor:
+        """The same in the pixels of a box of those arrays starting at (``x0``, ``y0``)."""
+        return _Anchor(self.centre - np.array([x0, y0], np.float32), self.size)
+
+
+@dataclass
+class _LightFields:
+    """What ``light="skin"`` measured on a face's ring in one frame (:func:`_skin_light`), for the next frames of the
+    face (:attr:`CompositeOptions.field_refresh`): the light field ``d`` (after the temporal filter) and the seam field
+    (None: none), (3, w * h) each at the working size ``small`` (w, h) of a region of ``shape`` (h, w) in which the
+    face was at ``anchor``; the contrast, the colour bound and trust, the reference skin's spread on the ring
+    (``theirs``), the highlight's knee and the frame skin's robust spread the seam is capped with (``skin_spread``;
+    None: not capped). The seam field is measured on every frame (it follows the frame's mask edge)."""
+
+    d: np.ndarray
+    contrast: np.ndarray
+    limit: float
+    trust: float
+    theirs: np.ndarray | None
+    knee: float
+    skin_spread: np.ndarray | None
+    small: tuple[int, int]
+    shape: tuple[int, int]
+    anchor: _Anchor
+    #: The ring's pixels, over the face's size squared.
+    ring_px: float = 0.0
+
+    def fits(self, ring_px: int, anchor: _Anchor, tolerance: float) -> bool:
+        """Whether a frame whose ring holds ``ring_px`` pixels, its face at ``anchor``, has about the ring these
+        fields were measured on (its pixels, relative to the face's size, within ``tolerance`` of theirs)."""
+        density = ring_px / max(anchor.size, 1.0) ** 2
+        return abs(density - self.ring_px) <= tolerance * self.ring_px
+
+    def moved(self, field: np.ndarray, anchor: _Anchor, shape: tuple[int, int], small: tuple[int, int]) -> np.ndarray:
+        """One of the fields ((3, w * h) at :attr:`small`) moved with the face to a region of ``shape`` (h, w) where it
+        is at ``anchor``, at that region's working size ``small`` (w, h): (3, w' * h'), the edge's values held past
+        the edge."""
+        scale = self.anchor.size / max(anchor.size, 1e-6)
+        m = np.zeros((2, 3), np.float64)
+        for axis in range(2):  # x, then y
+            n_new, n_old = small[axis], self.small[axis]
+            px_new, px_old = shape[1 - axis], self.shape[1 - axis]
+            # working pixel -> region pixel -> relative to the face -> the old region's pixel -> its working pixel
+            a_new, a_old = px_new / n_new, n_old / px_old
+            m[axis, axis] = scale * a_new * a_old
+            offset = 0.5 * a_new - 0.5 - float(anchor.centre[axis])
+            m[axis, 2] = (float(self.anchor.centre[axis]) + scale * offset + 0.5) * a_old - 0.5
+        image = _interleaved(field, self.small)
+        moved = cv2.warpAffine(image, m, small, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        return _channels(moved.reshape(-1, 3))
+
+
+@dataclass
+class _LightTrack:
+    """One face's ``light="skin"`` fields from frame to frame (:attr:`CompositeOptions.field_refresh`): where the face
+    is in the pixels of the arrays given to :func:`match_color` (``anchor``), the fields an earlier frame measured to
+    reuse if its ring is about theirs (``tolerance``: :attr:`CompositeOptions.field_reuse_ring`; None: measure them on
+    this one), and, set by :func:`match_color`, whether they were reused (``reused``) or what this frame measured
+    (``measured``; None: reused, or no colour match could be made)."""
+
+    anchor: _Anchor
+    reuse: _LightFields | None = None
+    tolerance: float = 0.0
+    reused: bool = False
+    measured: _LightFields | None = None
+
+
+@dataclass
+class _SkinBase:
+    """What ``light="skin"`` takes from the warped reference alone, every frame (:func:`_skin_light`,
+    :func:`_skin_light_again`), at the working size ``small`` (w, h) of a region of ``shape`` (h, w): the reference
+    there (``ref_small``, uint8; ``lab_small``, (3, w * h) Lab), its skin pixels (``skin``, (w * h,) bool) and its
+    smooth skin light ``s_ref`` ((3, w * h))."""
+
+    shape: tuple[int, int]
+    size: float
+    small: tuple[int, int]
+    ref_small: np.ndarray
+    lab_small: np.ndarray
+    skin: np.ndarray
+    s_ref: np.ndarray
+
+    @classmethod
+    def of(
+        cls, ref: np.ndarray, ring: np.ndarray, apply: np.ndarray, skin_stats: tuple[np.ndarray, np.ndarray] | None,
+        local_sigma: float,
+    ) -> _SkinBase:  # fmt: skip
+        rh, rw = ring.shape
+        size = 0.5 * (rh + rw)
+        small, k = _work_size(rh, rw)
+        ref_small = _resize_covered(ref, small)  # (the warp's black outside what it covers left out)
+        lab_small = _channels(_to_lab(ref_small).reshape(-1, 3))
+        # The reference's skin: near the colour of the warped lower face (drops its hair, background, nostrils), only
+        # where the reference was warped and is used: the ring and the pixels to correct.
+        domain = cv2.resize((ring | apply).view(np.uint8), small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0
+        skin = domain & _near(lab_small, skin_stats, 3.0) if skin_stats is not None else domain.copy()
+        if np.count_nonzero(skin) < _MIN_RING_PIXELS:
+            skin = domain if np.count_nonzero(domain) >= _MIN_RING_PIXELS else np.ones(len(domain), bool)
+        sigma = max(local_sigma * size * k, 1.0)
+        s_ref = _spread(lab_small[:, skin], skin.reshape(small[1], small[0]), sigma, planar=True)
+        return cls((rh, rw), size, small, ref_small, lab_small, skin, s_ref)
+
+    def compose(
+        self, d: np.ndarray, contrast: np.ndarray, limit: float, trust: float, theirs: np.ndarray | None, knee: float,
+        mouth: np.ndarray | None, skin_stats: tuple[np.ndarray, np.ndarray] | None,
+    ) -> np.ndarray:  # fmt: skip
+        """The rebuilt face's Lab at the working size ((3, w * h)), before the seam: ``S_r + c (ref - S_r) + d``, its
+        colour variation bounded (:func:`_skin_light`), its L compressed above ``knee``."""
+        small, lab_small, s_ref = self.small, self.lab_small, self.s_ref
+        rh, rw = self.shape
+        dev = lab_small - s_ref
+        new = s_ref + contrast[:, None] * dev + d
+        # The colour variation bounded, except on the lips (the person's colour, lipstick or not): near the mouth (where
+        # the warp puts the reference's lips, about where the frame's mouth landmarks are), a colour far stronger than
+        # the skin's own variation is kept as the reference shows it.
+        chroma = contrast[1:, None] * dev[1:]
+        # (on the reference's skin only, as its lightness tells: not its teeth, nostrils, beard or hair, far lighter or
+        # darker; a blush, acne or a tinted shadow is about as light as the skin around it, only redder)
+        on_skin: np.ndarray | np.float32 = np.float32(1.0)
+        if skin_stats is not None:
+            light_spreads = np.abs(lab_small[0] - skin_stats[0][0]) * np.float32(1.0 / skin_stats[1][0])
+            low, high = _SKIN_LIGHTNESS_SPREADS
+            on_skin = np.clip((high - light_spreads) * np.float32(1.0 / (high - low)), 0.0, 1.0).astype(np.float32)
+        kept = chroma + ((1.0 - trust) * on_skin) * (_bounded_chroma(chroma, limit) - chroma)
+        lips, strong = _own_colour(dev[1:], mouth, small, (rh, rw), limit, theirs, on_skin)
+        if lips is not None:
+            kept += lips * (chroma - kept)
+        if strong is not None and (contrast[1:] < 1.0).any():
+            kept += strong * (dev[1:] - kept)
+        new[1:] += kept - chroma
+        # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
+        # are compressed above it.
+        above = np.maximum(new[0] - knee, 0.0)
+        new[0] -= (1.0 - _HIGHLIGHT_SLOPE) * above
+        return new
+
+    def finish(self, new: np.ndarray, ref: np.ndarray, apply: np.ndarray, out: np.ndarray) -> None:
+        """The full-size reference ``ref`` carried onto the rebuilt face's Lab ``new`` ((3, w * h) at the working
+        size), written into ``out`` at the ``apply`` pixels."""
+        small, ref_small = self.small, self.ref_small
+        rh, rw = self.shape
+        rgb_new = cv2.cvtColor(_interleaved(new, small), cv2.COLOR_Lab2RGB) * np.float32(255.0)
+        ref_f = ref_small.astype(np.float32)
+        gain = np.clip((rgb_new + 1.0) / (ref_f + 1.0), 1.0 / _MAX_DETAIL_GAIN, _MAX_DETAIL_GAIN)
+        offset = rgb_new - gain * ref_f
+        # (contiguous 3-channel fields: OpenCV's fast paths)
+        # (numpy's uint8 times float32, into the resized gain, is twice as fast as OpenCV's mixed-type multiply)
+        corrected = cv2.resize(gain, (rw, rh), dst=_scratch("gain", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
+        np.multiply(ref, corrected, out=corrected)
+        offset = cv2.resize(offset, (rw, rh), dst=_scratch("offset", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
+        # (summed, rounded and saturated over the whole region, then copied at the ``apply`` pixels: OpenCV's masked add
+        # with a type conversion takes a slow path, 1.6x the two passes, for the same numbers)
+        total = cv2.add(corrected, offset, dst=_scratch("total", (rh, rw, 3), np.uint8), dtype=cv2.CV_8U)
+        _written(out, cv2.copyTo(total, apply.view(np.uint8), out))
+
+
+def _skin_light_again(
+    ref: np.ndarray,
+    ring: np.ndarray,
+    apply: np.ndarray,
+    ring_coords: tuple[np.ndarray, np.ndarray],
+    tgt_ring: np.ndarray,
+    ref_ring: np.ndarray,
+    skin_stats: tuple[np.ndarray, np.ndarray] | None,
+    seam_keep: np.ndarray,
+    fields: _LightFields,
+    anchor: _Anchor,
+    local_sigma: float,
+    seam_sigma: float,
+    out: np.ndarray,
+    mouth: np.ndarray | None = None,
+    seam_cap: float = 0.0,
+) -> None:
+    """:func:`_skin_light` (its arguments as there) with the ``fields`` it measured on an earlier frame of the face,
+    the face at ``anchor`` in these arrays' pixels now: the reference's own smooth skin light, shading and colour and
+    the seam field are this frame's; the light field, moved with the face, the contrast, the colour bound and the
+    highlights' knee that frame's."""
+    base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma)
+    d = fields.moved(fields.d, anchor, base.shape, base.small)
+    new = base.compose(d, fields.contrast, fields.limit, fields.trust, fields.theirs, fields.knee, mouth, skin_stats)
+    ys_s, xs_s = _at_work_size(ring_coords, base.small, base.shape)
+    at = ys_s * base.small[0] + xs_s
+    _add_seam(new, base, ring, ring_coords, at, tgt_ring, ref_ring, seam_keep, seam_sigma, fields.skin_spread, seam_cap)
+    base.finish(new, ref, apply, out)
+
+
 def _skin_light(
     ref: np.ndarray,
     ring: np.ndarray,
@@ -568,9 +793,12 @@ def _skin_light(
     out: np.ndarray,
     mouth: np.ndarray | None = None,
     seam_cap: float = 0.0,
-) -> None:
+    anchor: _Anchor | None = None,
+) -> _LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
-    into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels.
+    into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
+    :func:`_skin_light_again` on the face's next frames (``anchor``: where the face is in the arrays' pixels; None:
+    its landmarks' mean is not known, the fields are not moved with it).
 
     At a working size: the reference's smooth skin light ``S_r`` (its skin pixels in the region, spread by normalised
     convolution); on the ring, the frame against the reference pixel by pixel, except where the frame shows skin and
@@ -594,21 +822,12 @@ def _skin_light(
     The working-size fields are held as (3, pixels) arrays, each channel contiguous (:func:`_channels`).
     """
     rh, rw = ring.shape
-    size = 0.5 * (rh + rw)
-    small, k = _work_size(rh, rw)
-    ref_small = _resize_covered(ref, small)  # (the warp's black outside what it covers left out)
-    lab_small = _channels(_to_lab(ref_small).reshape(-1, 3))
+    base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma)
+    size, small, skin, s_ref = base.size, base.small, base.skin, base.s_ref
     ys, xs = ring_coords
     ys_s, xs_s = _at_work_size(ring_coords, small, (rh, rw))
     at = ys_s * small[0] + xs_s  # the ring pixels' working pixels, as flat indices
     n = len(ys)
-    # The reference's skin: near the colour of the warped lower face (drops its hair, background, nostrils), only
-    # where the reference was warped and is used: the ring and the pixels to correct.
-    domain = cv2.resize((ring | apply).view(np.uint8), small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0
-    skin = domain & _near(lab_small, skin_stats, 3.0) if skin_stats is not None else domain.copy()
-    if np.count_nonzero(skin) < _MIN_RING_PIXELS:
-        skin = domain if np.count_nonzero(domain) >= _MIN_RING_PIXELS else np.ones(len(domain), bool)
-    s_ref = _spread(lab_small[:, skin], skin.reshape(small[1], small[0]), max(local_sigma * size * k, 1.0), planar=True)
     smooth_ring = s_ref[:, at]
     if ref_skin is None:
         ref_skin = np.ones(n, bool)
@@ -701,55 +920,41 @@ def _skin_light(
         # skin's shading flicker; the colour bound, a high percentile of a thousand ring pixels, is steadier, and two
         # more constants through the filter cost more than the bound itself)
         d, contrast = _filter_with(field_filter, d, small, contrast)
-    dev = lab_small - s_ref
-    new = s_ref + contrast[:, None] * dev + d
-    # The colour variation bounded, except on the lips (the person's colour, lipstick or not): near the mouth (where
-    # the warp puts the reference's lips, about where the frame's mouth landmarks are), a colour far stronger than
-    # the skin's own variation is kept as the reference shows it.
-    chroma = contrast[1:, None] * dev[1:]
-    # (on the reference's skin only, as its lightness tells: not its teeth, nostrils, beard or hair, far lighter or
-    # darker; a blush, acne or a tinted shadow is about as light as the skin around it, only redder)
-    on_skin: np.ndarray | np.float32 = np.float32(1.0)
-    if skin_stats is not None:
-        light_spreads = np.abs(lab_small[0] - skin_stats[0][0]) * np.float32(1.0 / skin_stats[1][0])
-        low, high = _SKIN_LIGHTNESS_SPREADS
-        on_skin = np.clip((high - light_spreads) * np.float32(1.0 / (high - low)), 0.0, 1.0).astype(np.float32)
-    kept = chroma + ((1.0 - trust) * on_skin) * (_bounded_chroma(chroma, limit) - chroma)
-    lips, strong = _own_colour(dev[1:], mouth, small, (rh, rw), limit, theirs, on_skin)
-    if lips is not None:
-        kept += lips * (chroma - kept)
-    if strong is not None and (contrast[1:] < 1.0).any():
-        kept += strong * (dev[1:] - kept)
-    new[1:] += kept - chroma
-    # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
-    # are compressed above it.
+    # No highlight brighter than the frame's own skin shows (:meth:`_SkinBase.compose`).
     lit = tgt_ring[0, skin_keep if skin_keep.any() else keep]
     knee = float(percentile(lit, _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
-    above = np.maximum(new[0] - knee, 0.0)
-    new[0] -= (1.0 - _HIGHLIGHT_SLOPE) * above
-    if seam_sigma > 0 and seam_keep.any():
-        # What the working size does to the reference, read at the seam's ring pixels.
-        at_s = at[seam_keep]
-        residual = tgt_ring[:, seam_keep] - (ref_ring[:, seam_keep] + (new[:, at_s] - lab_small[:, at_s]))
-        if seam_cap > 0:
-            # (the frame's own skin colour variation on the ring: beyond a few times it, a pixel is no skin's)
-            skin_px = tgt_ring[:, skin_keep] if np.count_nonzero(skin_keep) >= _MIN_RING_PIXELS else tgt_ring[:, keep]
-            residual = _capped(residual, _robust(skin_px)[1], seam_cap)
-        new += _spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * size, 1.0), fade=True, size=small,
-                       coords=(ys[seam_keep], xs[seam_keep]), planar=True)  # fmt: skip
-    rgb_new = cv2.cvtColor(_interleaved(new, small), cv2.COLOR_Lab2RGB) * np.float32(255.0)
-    ref_f = ref_small.astype(np.float32)
-    gain = np.clip((rgb_new + 1.0) / (ref_f + 1.0), 1.0 / _MAX_DETAIL_GAIN, _MAX_DETAIL_GAIN)
-    offset = rgb_new - gain * ref_f
-    # (contiguous 3-channel fields: OpenCV's fast paths)
-    # (numpy's uint8 times float32, into the resized gain, is twice as fast as OpenCV's mixed-type multiply)
-    corrected = cv2.resize(gain, (rw, rh), dst=_scratch("gain", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
-    np.multiply(ref, corrected, out=corrected)
-    offset = cv2.resize(offset, (rw, rh), dst=_scratch("offset", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
-    # (summed, rounded and saturated over the whole region, then copied at the ``apply`` pixels: OpenCV's masked add
-    # with a type conversion takes a slow path, 1.6x the two passes, for the same numbers)
-    total = cv2.add(corrected, offset, dst=_scratch("total", (rh, rw, 3), np.uint8), dtype=cv2.CV_8U)
-    _written(out, cv2.copyTo(total, apply.view(np.uint8), out))
+    new = base.compose(d, contrast, limit, trust, theirs, knee, mouth, skin_stats)
+    skin_spread = None
+    if seam_cap > 0 and seam_sigma > 0 and seam_keep.any():
+        # (the frame's own skin colour variation on the ring: beyond a few times it, a pixel is no skin's)
+        skin_px = tgt_ring[:, skin_keep] if np.count_nonzero(skin_keep) >= _MIN_RING_PIXELS else tgt_ring[:, keep]
+        skin_spread = _robust(skin_px)[1]
+    _add_seam(new, base, ring, (ys, xs), at, tgt_ring, ref_ring, seam_keep, seam_sigma, skin_spread, seam_cap)
+    base.finish(new, ref, apply, out)
+    if anchor is None:
+        anchor = _Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
+    return _LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor)
+
+
+def _add_seam(
+    new: np.ndarray, base: _SkinBase, ring: np.ndarray, ring_coords: tuple[np.ndarray, np.ndarray], at: np.ndarray,
+    tgt_ring: np.ndarray, ref_ring: np.ndarray, seam_keep: np.ndarray, seam_sigma: float,
+    skin_spread: np.ndarray | None, seam_cap: float,
+) -> None:  # fmt: skip
+    """Add the seam field to the rebuilt face's Lab ``new`` ((3, w * h) at ``base``'s working size, changed in place):
+    what still differs between the frame and the rebuilt face on the ``seam_keep`` ring pixels (``tgt_ring``,
+    ``ref_ring``: (3, N) Lab at ``ring_coords``, ``at`` their working pixels), each within ``seam_cap`` times the
+    frame skin's ``skin_spread`` ((3,); None or ``seam_cap`` 0: not capped), spread inwards (:func:`_skin_light`)."""
+    if seam_sigma <= 0 or not seam_keep.any():
+        return
+    # What the working size does to the reference, read at the seam's ring pixels.
+    at_s = at[seam_keep]
+    residual = tgt_ring[:, seam_keep] - (ref_ring[:, seam_keep] + (new[:, at_s] - base.lab_small[:, at_s]))
+    if skin_spread is not None:
+        residual = _capped(residual, skin_spread, seam_cap)
+    ys, xs = ring_coords
+    new += _spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * base.size, 1.0), fade=True, size=base.small,
+                   coords=(ys[seam_keep], xs[seam_keep]), planar=True)  # fmt: skip
 
 
 def _light_plane(
@@ -1006,21 +1211,34 @@ def _surround(
 _FIELD_GRID = 12
 
 
-class _FaceHistory:
-    """Per face of the last frames: an array (a colour shift or a coarse field), found again by position."""
+_T = TypeVar("_T")
+
+
+class _FaceHistory(Generic[_T]):
+    """Per face of the last frames: a value (a colour shift or a coarse field), found again by position."""
 
     def __init__(self) -> None:
-        self._entries: list[tuple[np.ndarray, float, np.ndarray]] = []
+        self._entries: list[tuple[np.ndarray, float, _T]] = []
 
-    def take(self, centre: np.ndarray, size: float) -> np.ndarray | None:
+    def take(self, centre: np.ndarray, size: float) -> _T | None:
         """The array of the face nearest ``centre`` (within half a face), removed from the history."""
         distances = [float(np.linalg.norm(e[0] - centre)) for e in self._entries]
         near = [i for i, d in enumerate(distances) if d < 0.5 * max(size, self._entries[i][1])]
         return self._entries.pop(min(near, key=distances.__getitem__))[2] if near else None
 
-    def put(self, centre: np.ndarray, size: float, value: np.ndarray) -> None:
+    def put(self, centre: np.ndarray, size: float, value: _T) -> None:
         self._entries.append((centre, size, value))
         del self._entries[:-8]  # a few faces at most are followed
+
+
+@dataclass(frozen=True)
+class _MeasuredFields:
+    """The ``light="skin"`` fields last measured on a face (:class:`_LightFields`), its landmarks in the frame then
+    ((468, 2)), and on how many frames since they were reused."""
+
+    fields: _LightFields
+    landmarks: np.ndarray
+    age: int
 
 
 @dataclass(frozen=True)
@@ -1044,12 +1262,17 @@ class _FieldFilter:
     """A face's colour field averaged over its frames on a coarse grid (``_FIELD_GRID`` cells across the region):
     only the field's slow, smooth part is held back. Called with an (h, w, 3) field, it returns the field to apply."""
 
-    def __init__(self, history: _FaceHistory, centre: np.ndarray, size: float, weight: float,
+    def __init__(self, history: _FaceHistory[np.ndarray], centre: np.ndarray, size: float, weight: float,
                  previous: np.ndarray | None) -> None:  # fmt: skip
         self._history, self._centre, self._size, self._weight, self._previous = history, centre, size, weight, previous
 
     def __call__(self, field: np.ndarray) -> np.ndarray:
         return self.with_constants(field, np.zeros(0, np.float32))[0]
+
+    def restore(self) -> None:
+        """Put the face's past back as it was, for a frame that did not go through the filter."""
+        if self._previous is not None:
+            self._history.put(self._centre, self._size, self._previous)
 
     def with_constants(self, field: np.ndarray, constants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The (h, w, 3) field and ``constants`` ((k,), k <= 3: numbers averaged with it) to apply: the same numbers as
@@ -1088,7 +1311,9 @@ class ReferenceComposite:
     def __init__(self, options: CompositeOptions | None = None) -> None:
         self.options = options or CompositeOptions()
         #: Per face of the last frame: its smoothed colour correction.
-        self._history = _FaceHistory()
+        self._history: _FaceHistory[np.ndarray] = _FaceHistory()
+        #: Per face: the ``light="skin"`` fields last measured on it (:attr:`CompositeOptions.field_refresh`).
+        self._fields: _FaceHistory[_MeasuredFields] = _FaceHistory()
 
     def lengths(self, face_px: float) -> _Lengths:
         """The options' distances in pixels on a face of ``face_px`` (``face_units.face_size_px``)."""
@@ -1112,11 +1337,15 @@ class ReferenceComposite:
     def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
         return [self.reconstruct_one(face) for face in faces]
 
-    def _filters(self, face: FaceROI) -> tuple[Callable[[np.ndarray], np.ndarray] | None, _FieldFilter | None]:
+    def _filters(
+        self, face: FaceROI, steps: int = 1
+    ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, _FieldFilter | None]:
         """(shift filter, field filter): temporal averages of this face's colour correction (the face is
         matched to the last frame's by position). The field is averaged on a coarse grid over the
-        region, so only its slow, smooth part is held back."""
-        weight = self.options.color_smoothing
+        region, so only its slow, smooth part is held back. ``steps``: the frames since the last one that went through
+        them (the fields reused on those between, :attr:`CompositeOptions.field_refresh`): the past weighs as much as
+        it would have after as many frames measured alike."""
+        weight = self.options.color_smoothing ** max(steps, 1)
         if weight <= 0:
             return None, None
         centre = face.landmarks.mean(axis=0) + np.array([face.box.x0, face.box.y0], np.float32)
@@ -1151,11 +1380,20 @@ class ReferenceComposite:
         sub_out = out[region]
         rh, rw = hole.shape
         scale = opts.work_px / max(rh, rw) if opts.work_px > 0 else 1.0
-        filters = self._filters(face)
         if scale >= 1.0:
+            track, measured = self._light_track(face, lm)
+            filters = self._filters(face, 1 if measured is None else measured.age + 1)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
-            self._rebuild(sub_image, hole, valid, reference, lm, self.lengths(face_px), filters, out=sub_out)
+            lengths = self.lengths(face_px)
+            self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out, track=track)
+            if track is not None:
+                if track.reused and filters[1] is not None:
+                    # (fields reused: the temporal average is neither read nor advanced, the next measured frame
+                    # catches up)
+                    filters[1].restore()
+                self._keep_fields(face, track, measured)
             return out
+        filters = self._filters(face)
         # A big face is rebuilt at a working size and scaled back up: the warped reference and the
         # colour fields hold little detail beyond it, and the cost drops with the square of the scale.
         size = (max(int(round(rw * scale)), 1), max(int(round(rh * scale)), 1))
@@ -1177,6 +1415,36 @@ class ReferenceComposite:
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
         _paste(sub_out, rebuilt, changed)
         return out
+
+    def _light_track(
+        self, face: FaceROI, landmarks: np.ndarray
+    ) -> tuple[_LightTrack | None, _MeasuredFields | None]:
+        """(track, last): this face's ``light="skin"`` fields to reuse or to measure (None where the options measure
+        them on every frame) and what was last measured on it (taken from the history; None: nothing).
+        ``landmarks``: the face's in the pixels of the region rebuilt."""
+        opts = self.options
+        if (opts.field_refresh <= 1 or not opts.color_match or opts.local_color_sigma <= 0 or opts.light != "skin"
+                or opts.transfer_std):  # fmt: skip
+            return None, None
+        in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
+        size = float(np.ptp(face.landmarks[:, 0]))
+        last = self._fields.take(in_frame.mean(axis=0), size)
+        track = _LightTrack(_Anchor(landmarks.mean(axis=0).astype(np.float32), size), tolerance=opts.field_reuse_ring)
+        if last is not None and last.age + 1 < opts.field_refresh and last.landmarks.shape == in_frame.shape:
+            moved = float(np.mean(np.hypot(*(in_frame - last.landmarks).T)))
+            if moved <= opts.field_reuse_motion * size:
+                track.reuse = last.fields
+        return track, last
+
+    def _keep_fields(self, face: FaceROI, track: _LightTrack, last: _MeasuredFields | None) -> None:
+        """Put this face's fields back in the history after :meth:`_rebuild` with ``track`` (``last``: what
+        :meth:`_light_track` took from it)."""
+        in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
+        size = float(np.ptp(face.landmarks[:, 0]))
+        if track.reused and last is not None:
+            self._fields.put(in_frame.mean(axis=0), size, replace(last, age=last.age + 1))
+        elif track.measured is not None:
+            self._fields.put(in_frame.mean(axis=0), size, _MeasuredFields(track.measured, in_frame, 0))
 
     def matched_reference(self, face: FaceROI) -> tuple[Image, np.ndarray]:
         """The composite's intermediate products, for a generator that corrects its output.
@@ -1232,13 +1500,14 @@ class ReferenceComposite:
         filters: tuple[Callable[[np.ndarray], np.ndarray] | None, Callable[[np.ndarray], np.ndarray] | None] = (None, None),
         out: np.ndarray | None = None,
         upsampled: bool = False,
+        track: _LightTrack | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
-        a new copy if None.
+        a new copy if None. ``track``: the face's colour fields from frame to frame (:func:`match_color`).
         """
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
@@ -1250,7 +1519,7 @@ class ReferenceComposite:
             match_color(
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
-                mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap,
+                mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap, track=track,
             )
         else:
             _paste(out, reference, paste)
