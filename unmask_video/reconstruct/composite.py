@@ -331,14 +331,39 @@ def _near(lab: np.ndarray, sample: np.ndarray | tuple[np.ndarray, np.ndarray], s
     return _distance(lab, sample) < spreads * spreads
 
 
-def _not_mask(tgt: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
+#: The mask's colour (:func:`_hole_colours`): its robust median and spread (:func:`_robust`) and its median chroma.
+_MaskColour = tuple[np.ndarray, np.ndarray, float]
+
+
+def _hole_colours(
+    hole: np.ndarray | None, target: np.ndarray, reference: np.ndarray
+) -> tuple[_MaskColour | None, tuple[np.ndarray, np.ndarray] | None]:
+    """(mask colour, skin colour): the colour the frame ``target`` shows in the ``hole`` ((h, w) bool; None: none),
+    for :func:`_not_mask`, and the robust colour (:func:`_robust`) of the warped ``reference`` there (where it covers),
+    its skin's; None each where too few pixels tell."""
+    if hole is None or not hole.any():
+        return None, None
+    hole_idx = np.flatnonzero(hole)
+    hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
+    hole_lab = _channels(_to_lab(target.reshape(-1, 3)[hole_idx]))
+    mask_colour = None
+    if hole_lab.shape[1] >= _MIN_RING_PIXELS:
+        mask_colour = (*_robust(hole_lab), float(median(np.hypot(hole_lab[1], hole_lab[2]))))
+    # (its median and spread: fewer suffice; not where the warp covers nothing, black, which would pull the median
+    # down and widen the spread to take in hair, eyes and shadows)
+    ref_hole = reference.reshape(-1, 3)[hole_idx[:: 4]]
+    skin_lab = _channels(_to_lab(ref_hole[ref_hole.any(axis=1)]))
+    return mask_colour, (_robust(skin_lab) if skin_lab.shape[1] >= _MIN_RING_PIXELS else None)
+
+
+def _not_mask(tgt: np.ndarray, mask_colour: _MaskColour | None) -> np.ndarray:
     """(N,) bool: the ``tgt`` ring pixels ((3, N) Lab) that do not look like the mask (within 3 spreads of the
-    hole's colour, ``hole_lab`` ((3, M)): the part of the mask the segmentation missed); all if that would leave
-    fewer than ``_MIN_RING_PIXELS``."""
+    hole's colour, ``mask_colour`` (:func:`_hole_colours`; None: not known): the part of the mask the segmentation
+    missed); all if that would leave fewer than ``_MIN_RING_PIXELS``."""
     keep = np.ones(tgt.shape[1], bool)
-    if hole_lab is not None and hole_lab.shape[1] >= _MIN_RING_PIXELS:
-        like_mask = _near(tgt, hole_lab, 3.0)
-        mask_chroma = float(median(np.hypot(hole_lab[1], hole_lab[2])))
+    if mask_colour is not None:
+        like_mask = _near(tgt, mask_colour[:2], 3.0)
+        mask_chroma = mask_colour[2]
         if mask_chroma < _NEUTRAL_CHROMA:
             # A white or grey mask's colour spread takes in pale skin, which is as near it as a fringe of the mask
             # itself (and that fringe, hardly coloured, hardly tints the match): only what is no more colourful
@@ -453,6 +478,10 @@ def match_color(
     origin = np.float32([region[1].start, region[0].start])
     mouth_sub = None if mouth is None else np.asarray(mouth, np.float32) - origin
     anchor = None if track is None else track.anchor.shifted(region[1].start, region[0].start)
+    reuse = None
+    if skin_light and track is not None and track.reuse is not None:
+        assert anchor is not None
+        reuse = track.reuse if track.reuse.fits(n_ring, anchor, track.tolerance) else None
     ring_ys, ring_xs = _coords(r)
     if len(ring_ys) > _MAX_RING_PIXELS:
         # A big face's ring: an even subsample carries the same statistics and smooth fields at a fraction of the cost.
@@ -461,18 +490,14 @@ def match_color(
     ref_ring = _to_lab(ref_sub[ring_ys, ring_xs])
     tgt_ring = _to_lab(target[region][ring_ys, ring_xs])
     ref_c, tgt_c = _channels(ref_ring), _channels(tgt_ring)  # (the same, (3, N))
-    hole_lab = skin_lab = None
-    if hole is not None and hole.any():
-        hole_idx = np.flatnonzero(hole)
-        hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
-        hole_lab = _channels(_to_lab(target.reshape(-1, 3)[hole_idx]))
-        # (its median and spread: fewer suffice; not where the warp covers nothing, black, which would pull the median
-        # down and widen the spread to take in hair, eyes and shadows)
-        ref_hole = reference.reshape(-1, 3)[hole_idx[:: 4]]
-        skin_lab = _channels(_to_lab(ref_hole[ref_hole.any(axis=1)]))
-    not_mask = _not_mask(tgt_c, hole_lab)
+    if reuse is not None:
+        # (the mask's colour and the warped reference's skin colour: robust statistics of thousands of pixels, as
+        # steady as the fields reused)
+        mask_colour, skin_stats = reuse.mask_colour, reuse.skin_stats
+    else:
+        mask_colour, skin_stats = _hole_colours(hole, target, reference)
+    not_mask = _not_mask(tgt_c, mask_colour)
     # Where the reference shows skin: near the colour of the warped reference inside the hole.
-    skin_stats = _robust(skin_lab) if skin_lab is not None and skin_lab.shape[1] >= _MIN_RING_PIXELS else None
     ref_skin = None if skin_stats is None else _near(ref_c, skin_stats, 3.0)
     keep, seam_keep = _inliers(tgt_c, ref_c, not_mask, ref_skin)
     far = None if stats_ring is None else stats_ring[region][ring_ys, ring_xs]
@@ -484,15 +509,14 @@ def match_color(
             _paste(out, reference, apply)
         return out
     if skin_light:
-        if track is not None and track.reuse is not None:
-            assert anchor is not None
-            if track.reuse.fits(n_ring, anchor, track.tolerance):
-                _skin_light_again(
-                    ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, skin_stats, seam_keep, track.reuse, anchor,
-                    local_sigma, seam_sigma, out[region], mouth_sub, seam_cap,
-                )
-                track.reused = True
-                return out
+        if reuse is not None:
+            assert track is not None and anchor is not None
+            _skin_light_again(
+                ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, skin_stats, seam_keep, reuse, anchor, local_sigma,
+                seam_sigma, out[region], mouth_sub, seam_cap,
+            )
+            track.reused = True
+            return out
         fields = _skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
             local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor,
@@ -500,6 +524,7 @@ def match_color(
         if track is not None:
             assert anchor is not None
             fields.ring_px = n_ring / max(anchor.size, 1.0) ** 2
+            fields.mask_colour, fields.skin_stats = mask_colour, skin_stats
             track.measured = fields
         return out
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
@@ -599,7 +624,8 @@ class _LightFields:
     (None: none), (3, w * h) each at the working size ``small`` (w, h) of a region of ``shape`` (h, w) in which the
     face was at ``anchor``; the contrast, the colour bound and trust, the reference skin's spread on the ring
     (``theirs``), the highlight's knee and the frame skin's robust spread the seam is capped with (``skin_spread``;
-    None: not capped). The seam field is measured on every frame (it follows the frame's mask edge)."""
+    None: not capped), the ring's size and the colours of the mask and the reference's skin (:func:`_hole_colours`).
+    The seam field is measured on every frame (it follows the frame's mask edge)."""
 
     d: np.ndarray
     contrast: np.ndarray
@@ -613,6 +639,9 @@ class _LightFields:
     anchor: _Anchor
     #: The ring's pixels, over the face's size squared.
     ring_px: float = 0.0
+    #: The mask's colour and the reference skin's (:func:`_hole_colours`).
+    mask_colour: _MaskColour | None = None
+    skin_stats: tuple[np.ndarray, np.ndarray] | None = None
 
     def fits(self, ring_px: int, anchor: _Anchor, tolerance: float) -> bool:
         """Whether a frame whose ring holds ``ring_px`` pixels, its face at ``anchor``, has about the ring these
