@@ -276,14 +276,42 @@ def _spread(
     ys, xs = _coords(where) if coords is None else coords
     cell = (ys // f) * sw + xs // f
     ws = np.bincount(cell, weights=weights, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
-    known = ws > 0
     vs = np.empty((sh, sw, channels), np.float32)
     for c in range(channels):
         vs[..., c] = np.bincount(
             cell, weights=values[c] if weights is None else values[c] * weights, minlength=sh * sw
         ).reshape(sh, sw)
-    ws = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
-    vs = cv2.GaussianBlur(vs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
+    return _spread_cells(ws, vs, sigma / f, bias, fade, size if size is not None else (w, h), planar)
+
+
+def _spread_dense(planes: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
+    """:func:`_spread` of the ``planes`` ((C, h * w), C <= 3: every pixel's values) at the ``where`` pixels ((h, w)
+    bool; weight 1), planar, the same field (its cells' sums as OpenCV's area resize of the masked values, padded to
+    whole cells, times their area: a dense map's pixels need no list and no histogram)."""
+    h, w = where.shape
+    channels = planes.shape[0]
+    f = max(1, int(sigma // 4))
+    sw, sh = max(-(-w // f), 1), max(-(-h // f), 1)
+    stack = cv2.merge([*planes.reshape(channels, h, w), np.ones((h, w), np.float32)])
+    padded = np.zeros((sh * f, sw * f, channels + 1), np.float32)
+    _written(padded[:h, :w], cv2.copyTo(stack, where.view(np.uint8), padded[:h, :w]))
+    cells = cv2.resize(padded, (sw, sh), interpolation=cv2.INTER_AREA).reshape(sh, sw, channels + 1)
+    cells *= np.float32(f * f)
+    return _spread_cells(np.ascontiguousarray(cells[..., channels]), np.ascontiguousarray(cells[..., :channels]),
+                         sigma / f, None, False, (w, h), True)  # fmt: skip
+
+
+def _spread_cells(
+    ws: np.ndarray, vs: np.ndarray, sigma: float, bias: np.ndarray | None, fade: bool, size: tuple[int, int],
+    planar: bool,
+) -> np.ndarray:  # fmt: skip
+    """The rest of :func:`_spread` from its cells' weights ``ws`` ((sh, sw)) and weighted sums ``vs`` ((sh, sw, C)),
+    ``sigma`` in cells, the field resized to ``size`` (w, h)."""
+    sh, sw = ws.shape
+    channels = vs.shape[2]
+    known = ws > 0
+    ws = cv2.GaussianBlur(ws, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    vs = cv2.GaussianBlur(vs, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
     floor = 1e-6
     if fade and known.any():
         # Half the weight found on the known cells: the field is exact there and fades where they are far.
@@ -291,7 +319,7 @@ def _spread(
     field = vs.reshape(sh, sw, channels) / np.maximum(ws, floor)[..., None]
     if bias is not None:
         field += np.asarray(bias, np.float32)
-    out_w, out_h = size if size is not None else (w, h)
+    out_w, out_h = size
     field = cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
     return _channels(field.reshape(-1, channels)) if planar else field
 
@@ -716,7 +744,7 @@ class _SkinBase:
         if np.count_nonzero(skin) < _MIN_RING_PIXELS:
             skin = domain if np.count_nonzero(domain) >= _MIN_RING_PIXELS else np.ones(len(domain), bool)
         sigma = max(local_sigma * size * k, 1.0)
-        s_ref = _spread(lab_small[:, skin], skin.reshape(small[1], small[0]), sigma, planar=True)
+        s_ref = _spread_dense(lab_small, skin.reshape(small[1], small[0]), sigma)
         return cls((rh, rw), size, small, ref_small, lab_small, skin, s_ref)
 
     def compose(
