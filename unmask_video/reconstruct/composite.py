@@ -16,8 +16,8 @@ The blend back into the frame, which every reconstructor's output goes through, 
 from __future__ import annotations
 
 import logging
-from dataclasses import astuple, dataclass
-from typing import Callable, Sequence
+from dataclasses import astuple, dataclass, replace
+from typing import Callable, Generic, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -192,6 +192,22 @@ class CompositeOptions:
     #: (:func:`_skin_light`). "skin" looks right on real clips with a photo in other light
     #: and gains with a relit reference on the quality benchmark; it costs 1.0-1.4x "ring" (benchmarks/README.md).
     light: str = "skin"
+    #: With ``light="skin"``: the colour fields measured on the ring (the light field, the seam field, the contrast
+    #: and the colour bound: most of the composite's work) are measured afresh on one frame in this many of a face
+    #: and reused on the frames between, moved with the face, while it moves less than ``field_reuse_motion``
+    #: (:class:`_LightFields`); the reference's own smooth skin light and detail are taken from every frame. 1: every
+    #: frame. The fields are smooth and averaged over the frames of a face anyway (``color_smoothing``); on reused
+    #: frames that average holds, and the next measured frame weighs the frames it stood for. Quality benchmark, 20
+    #: frames, true mask: 2 and 3 as 1 within 0.02 dB on every clip (24.94 dB, cast 0.97 / 0.98, TDE 4.01 / 4.02);
+    #: ``benchmarks.composite_speed``: the composite 0.83-0.94x the CPU of 1, colour match 0.73-0.85x; 3 a further
+    #: 0.94-1.0x. (Reusing the seam field too moved a frame where a hand left the ring by 7 levels: it is not reused.)
+    field_refresh: int = 2
+    #: Reuse only while the face's landmarks moved, on average, less than this fraction of the face's width since the
+    #: frame the fields were measured on (a turn, a nod or a fast step is measured afresh).
+    field_reuse_motion: float = 0.02
+    #: Nor when the ring of visible skin the fields were measured on changed by more than this fraction of its pixels
+    #: (relative to the face's size): the warp covers more or less of the neck, a hand or hair crosses it.
+    field_reuse_ring: float = 0.1
 
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -263,14 +279,42 @@ def _spread(
     ys, xs = _coords(where) if coords is None else coords
     cell = (ys // f) * sw + xs // f
     ws = np.bincount(cell, weights=weights, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
-    known = ws > 0
     vs = np.empty((sh, sw, channels), np.float32)
     for c in range(channels):
         vs[..., c] = np.bincount(
             cell, weights=values[c] if weights is None else values[c] * weights, minlength=sh * sw
         ).reshape(sh, sw)
-    ws = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
-    vs = cv2.GaussianBlur(vs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
+    return _spread_cells(ws, vs, sigma / f, bias, fade, size if size is not None else (w, h), planar)
+
+
+def _spread_dense(planes: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
+    """:func:`_spread` of the ``planes`` ((C, h * w), C <= 3: every pixel's values) at the ``where`` pixels ((h, w)
+    bool; weight 1), planar, the same field (its cells' sums as OpenCV's area resize of the masked values, padded to
+    whole cells, times their area: a dense map's pixels need no list and no histogram)."""
+    h, w = where.shape
+    channels = planes.shape[0]
+    f = max(1, int(sigma // 4))
+    sw, sh = max(-(-w // f), 1), max(-(-h // f), 1)
+    stack = cv2.merge([*planes.reshape(channels, h, w), np.ones((h, w), np.float32)])
+    padded = np.zeros((sh * f, sw * f, channels + 1), np.float32)
+    _written(padded[:h, :w], cv2.copyTo(stack, where.view(np.uint8), padded[:h, :w]))
+    cells = cv2.resize(padded, (sw, sh), interpolation=cv2.INTER_AREA).reshape(sh, sw, channels + 1)
+    cells *= np.float32(f * f)
+    return _spread_cells(np.ascontiguousarray(cells[..., channels]), np.ascontiguousarray(cells[..., :channels]),
+                         sigma / f, None, False, (w, h), True)  # fmt: skip
+
+
+def _spread_cells(
+    ws: np.ndarray, vs: np.ndarray, sigma: float, bias: np.ndarray | None, fade: bool, size: tuple[int, int],
+    planar: bool,
+) -> np.ndarray:  # fmt: skip
+    """The rest of :func:`_spread` from its cells' weights ``ws`` ((sh, sw)) and weighted sums ``vs`` ((sh, sw, C)),
+    ``sigma`` in cells, the field resized to ``size`` (w, h)."""
+    sh, sw = ws.shape
+    channels = vs.shape[2]
+    known = ws > 0
+    ws = cv2.GaussianBlur(ws, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    vs = cv2.GaussianBlur(vs, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
     floor = 1e-6
     if fade and known.any():
         # Half the weight found on the known cells: the field is exact there and fades where they are far.
@@ -278,7 +322,7 @@ def _spread(
     field = vs.reshape(sh, sw, channels) / np.maximum(ws, floor)[..., None]
     if bias is not None:
         field += np.asarray(bias, np.float32)
-    out_w, out_h = size if size is not None else (w, h)
+    out_w, out_h = size
     field = cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
     return _channels(field.reshape(-1, channels)) if planar else field
 
@@ -318,14 +362,39 @@ def _near(lab: np.ndarray, sample: np.ndarray | tuple[np.ndarray, np.ndarray], s
     return _distance(lab, sample) < spreads * spreads
 
 
-def _not_mask(tgt: np.ndarray, hole_lab: np.ndarray | None) -> np.ndarray:
+#: The mask's colour (:func:`_hole_colours`): its robust median and spread (:func:`_robust`) and its median chroma.
+_MaskColour = tuple[np.ndarray, np.ndarray, float]
+
+
+def _hole_colours(
+    hole: np.ndarray | None, target: np.ndarray, reference: np.ndarray
+) -> tuple[_MaskColour | None, tuple[np.ndarray, np.ndarray] | None]:
+    """(mask colour, skin colour): the colour the frame ``target`` shows in the ``hole`` ((h, w) bool; None: none),
+    for :func:`_not_mask`, and the robust colour (:func:`_robust`) of the warped ``reference`` there (where it covers),
+    its skin's; None each where too few pixels tell."""
+    if hole is None or not hole.any():
+        return None, None
+    hole_idx = np.flatnonzero(hole)
+    hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
+    hole_lab = _channels(_to_lab(target.reshape(-1, 3)[hole_idx]))
+    mask_colour = None
+    if hole_lab.shape[1] >= _MIN_RING_PIXELS:
+        mask_colour = (*_robust(hole_lab), float(median(np.hypot(hole_lab[1], hole_lab[2]))))
+    # (its median and spread: fewer suffice; not where the warp covers nothing, black, which would pull the median
+    # down and widen the spread to take in hair, eyes and shadows)
+    ref_hole = reference.reshape(-1, 3)[hole_idx[:: 4]]
+    skin_lab = _channels(_to_lab(ref_hole[ref_hole.any(axis=1)]))
+    return mask_colour, (_robust(skin_lab) if skin_lab.shape[1] >= _MIN_RING_PIXELS else None)
+
+
+def _not_mask(tgt: np.ndarray, mask_colour: _MaskColour | None) -> np.ndarray:
     """(N,) bool: the ``tgt`` ring pixels ((3, N) Lab) that do not look like the mask (within 3 spreads of the
-    hole's colour, ``hole_lab`` ((3, M)): the part of the mask the segmentation missed); all if that would leave
-    fewer than ``_MIN_RING_PIXELS``."""
+    hole's colour, ``mask_colour`` (:func:`_hole_colours`; None: not known): the part of the mask the segmentation
+    missed); all if that would leave fewer than ``_MIN_RING_PIXELS``."""
     keep = np.ones(tgt.shape[1], bool)
-    if hole_lab is not None and hole_lab.shape[1] >= _MIN_RING_PIXELS:
-        like_mask = _near(tgt, hole_lab, 3.0)
-        mask_chroma = float(median(np.hypot(hole_lab[1], hole_lab[2])))
+    if mask_colour is not None:
+        like_mask = _near(tgt, mask_colour[:2], 3.0)
+        mask_chroma = mask_colour[2]
         if mask_chroma < _NEUTRAL_CHROMA:
             # A white or grey mask's colour spread takes in pale skin, which is as near it as a fringe of the mask
             # itself (and that fringe, hardly coloured, hardly tints the match): only what is no more colourful
@@ -396,6 +465,7 @@ def match_color(
     light: str = "ring",
     mouth: np.ndarray | None = None,
     seam_cap: float = 0.0,
+    track: _LightTrack | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -418,7 +488,8 @@ def match_color(
     :func:`_skin_light`. ``mouth``: the frame's LIPS_OUTER landmarks ((K, 2), in the images' pixels), where the
     ``light="skin"`` match looks for the reference's lips (None: nowhere). ``seam_cap`` > 0: the seam's residual on
     each ring pixel is held within that many robust spreads of the frame's skin colour on the ring
-    (:attr:`CompositeOptions.seam_cap`).
+    (:attr:`CompositeOptions.seam_cap`). ``track`` (with ``light="skin"``): the face's fields from frame to frame
+    (:class:`_LightTrack`: reused from an earlier frame if it holds them, else what this frame measured is put in it).
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -434,6 +505,14 @@ def match_color(
     r = ring[region]
     a = apply[region]
     ref_sub = reference[region]
+    skin_light = local_sigma > 0 and light == "skin" and not transfer_std
+    origin = np.float32([region[1].start, region[0].start])
+    mouth_sub = None if mouth is None else np.asarray(mouth, np.float32) - origin
+    anchor = None if track is None else track.anchor.shifted(region[1].start, region[0].start)
+    reuse = None
+    if skin_light and track is not None and track.reuse is not None:
+        assert anchor is not None
+        reuse = track.reuse if track.reuse.fits(n_ring, anchor, track.tolerance) else None
     ring_ys, ring_xs = _coords(r)
     if len(ring_ys) > _MAX_RING_PIXELS:
         # A big face's ring: an even subsample carries the same statistics and smooth fields at a fraction of the cost.
@@ -442,18 +521,14 @@ def match_color(
     ref_ring = _to_lab(ref_sub[ring_ys, ring_xs])
     tgt_ring = _to_lab(target[region][ring_ys, ring_xs])
     ref_c, tgt_c = _channels(ref_ring), _channels(tgt_ring)  # (the same, (3, N))
-    hole_lab = skin_lab = None
-    if hole is not None and hole.any():
-        hole_idx = np.flatnonzero(hole)
-        hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
-        hole_lab = _channels(_to_lab(target.reshape(-1, 3)[hole_idx]))
-        # (its median and spread: fewer suffice; not where the warp covers nothing, black, which would pull the median
-        # down and widen the spread to take in hair, eyes and shadows)
-        ref_hole = reference.reshape(-1, 3)[hole_idx[:: 4]]
-        skin_lab = _channels(_to_lab(ref_hole[ref_hole.any(axis=1)]))
-    not_mask = _not_mask(tgt_c, hole_lab)
+    if reuse is not None:
+        # (the mask's colour and the warped reference's skin colour: robust statistics of thousands of pixels, as
+        # steady as the fields reused)
+        mask_colour, skin_stats = reuse.mask_colour, reuse.skin_stats
+    else:
+        mask_colour, skin_stats = _hole_colours(hole, target, reference)
+    not_mask = _not_mask(tgt_c, mask_colour)
     # Where the reference shows skin: near the colour of the warped reference inside the hole.
-    skin_stats = _robust(skin_lab) if skin_lab is not None and skin_lab.shape[1] >= _MIN_RING_PIXELS else None
     ref_skin = None if skin_stats is None else _near(ref_c, skin_stats, 3.0)
     keep, seam_keep = _inliers(tgt_c, ref_c, not_mask, ref_skin)
     far = None if stats_ring is None else stats_ring[region][ring_ys, ring_xs]
@@ -464,13 +539,24 @@ def match_color(
         if not fresh:
             _paste(out, reference, apply)
         return out
-    if local_sigma > 0 and light == "skin" and not transfer_std:
-        _skin_light(
+    if skin_light:
+        if reuse is not None:
+            assert track is not None and anchor is not None
+            _skin_light_again(
+                ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, skin_stats, seam_keep, reuse, anchor, local_sigma,
+                seam_sigma, out[region], mouth_sub, seam_cap,
+            )
+            track.reused = True
+            return out
+        fields = _skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
-            local_sigma, seam_sigma, field_filter, out[region],
-            None if mouth is None else np.asarray(mouth, np.float32) - np.float32([region[1].start, region[0].start]),
-            seam_cap,
+            local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor,
         )
+        if track is not None:
+            assert anchor is not None
+            fields.ring_px = n_ring / max(anchor.size, 1.0) ** 2
+            fields.mask_colour, fields.skin_stats = mask_colour, skin_stats
+            track.measured = fields
         return out
     ref_in, tgt_in = ref_ring[keep], tgt_ring[keep]
     mu_r, mu_t = ref_in.mean(axis=0), tgt_in.mean(axis=0)
@@ -549,6 +635,205 @@ def _at_work_size(
             np.minimum((xs * (small[0] / shape[1])).astype(np.intp), small[0] - 1))
 
 
+@dataclass
+class _Anchor:
+    """Where the face is in the pixels of the arrays given to :func:`match_color`: its landmarks' mean ``centre``
+    ((2,) x, y) and its ``size`` (their width), in pixels. Fields measured on one frame are moved to another's by it."""
+
+    centre: np.ndarray
+    size: float
+
+    def shifted(self, x0: int, y0: int) -> _Anchor:
+        """The same in the pixels of a box of those arrays starting at (``x0``, ``y0``)."""
+        return _Anchor(self.centre - np.array([x0, y0], np.float32), self.size)
+
+
+@dataclass
+class _LightFields:
+    """What ``light="skin"`` measured on a face's ring in one frame (:func:`_skin_light`), for the next frames of the
+    face (:attr:`CompositeOptions.field_refresh`): the light field ``d`` (after the temporal filter) and the seam field
+    (None: none), (3, w * h) each at the working size ``small`` (w, h) of a region of ``shape`` (h, w) in which the
+    face was at ``anchor``; the contrast, the colour bound and trust, the reference skin's spread on the ring
+    (``theirs``), the highlight's knee and the frame skin's robust spread the seam is capped with (``skin_spread``;
+    None: not capped), the ring's size and the colours of the mask and the reference's skin (:func:`_hole_colours`).
+    The seam field is measured on every frame (it follows the frame's mask edge)."""
+
+    d: np.ndarray
+    contrast: np.ndarray
+    limit: float
+    trust: float
+    theirs: np.ndarray | None
+    knee: float
+    skin_spread: np.ndarray | None
+    small: tuple[int, int]
+    shape: tuple[int, int]
+    anchor: _Anchor
+    #: The ring's pixels, over the face's size squared.
+    ring_px: float = 0.0
+    #: The mask's colour and the reference skin's (:func:`_hole_colours`).
+    mask_colour: _MaskColour | None = None
+    skin_stats: tuple[np.ndarray, np.ndarray] | None = None
+
+    def fits(self, ring_px: int, anchor: _Anchor, tolerance: float) -> bool:
+        """Whether a frame whose ring holds ``ring_px`` pixels, its face at ``anchor``, has about the ring these
+        fields were measured on (its pixels, relative to the face's size, within ``tolerance`` of theirs)."""
+        density = ring_px / max(anchor.size, 1.0) ** 2
+        return abs(density - self.ring_px) <= tolerance * self.ring_px
+
+    def moved(self, field: np.ndarray, anchor: _Anchor, shape: tuple[int, int], small: tuple[int, int]) -> np.ndarray:
+        """One of the fields ((3, w * h) at :attr:`small`) moved with the face to a region of ``shape`` (h, w) where it
+        is at ``anchor``, at that region's working size ``small`` (w, h): (3, w' * h'), the edge's values held past
+        the edge."""
+        scale = self.anchor.size / max(anchor.size, 1e-6)
+        m = np.zeros((2, 3), np.float64)
+        for axis in range(2):  # x, then y
+            n_new, n_old = small[axis], self.small[axis]
+            px_new, px_old = shape[1 - axis], self.shape[1 - axis]
+            # working pixel -> region pixel -> relative to the face -> the old region's pixel -> its working pixel
+            a_new, a_old = px_new / n_new, n_old / px_old
+            m[axis, axis] = scale * a_new * a_old
+            offset = 0.5 * a_new - 0.5 - float(anchor.centre[axis])
+            m[axis, 2] = (float(self.anchor.centre[axis]) + scale * offset + 0.5) * a_old - 0.5
+        image = _interleaved(field, self.small)
+        moved = cv2.warpAffine(image, m, small, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        return _channels(moved.reshape(-1, 3))
+
+
+@dataclass
+class _LightTrack:
+    """One face's ``light="skin"`` fields from frame to frame (:attr:`CompositeOptions.field_refresh`): where the face
+    is in the pixels of the arrays given to :func:`match_color` (``anchor``), the fields an earlier frame measured to
+    reuse if its ring is about theirs (``tolerance``: :attr:`CompositeOptions.field_reuse_ring`; None: measure them on
+    this one), and, set by :func:`match_color`, whether they were reused (``reused``) or what this frame measured
+    (``measured``; None: reused, or no colour match could be made)."""
+
+    anchor: _Anchor
+    reuse: _LightFields | None = None
+    tolerance: float = 0.0
+    reused: bool = False
+    measured: _LightFields | None = None
+
+
+@dataclass
+class _SkinBase:
+    """What ``light="skin"`` takes from the warped reference alone, every frame (:func:`_skin_light`,
+    :func:`_skin_light_again`), at the working size ``small`` (w, h) of a region of ``shape`` (h, w): the reference
+    there (``ref_small``, uint8; ``lab_small``, (3, w * h) Lab), its skin pixels (``skin``, (w * h,) bool) and its
+    smooth skin light ``s_ref`` ((3, w * h))."""
+
+    shape: tuple[int, int]
+    size: float
+    small: tuple[int, int]
+    ref_small: np.ndarray
+    lab_small: np.ndarray
+    skin: np.ndarray
+    s_ref: np.ndarray
+
+    @classmethod
+    def of(
+        cls, ref: np.ndarray, ring: np.ndarray, apply: np.ndarray, skin_stats: tuple[np.ndarray, np.ndarray] | None,
+        local_sigma: float,
+    ) -> _SkinBase:  # fmt: skip
+        rh, rw = ring.shape
+        size = 0.5 * (rh + rw)
+        small, k = _work_size(rh, rw)
+        ref_small = _resize_covered(ref, small)  # (the warp's black outside what it covers left out)
+        lab_small = _channels(_to_lab(ref_small).reshape(-1, 3))
+        # The reference's skin: near the colour of the warped lower face (drops its hair, background, nostrils), only
+        # where the reference was warped and is used: the ring and the pixels to correct.
+        domain = cv2.resize((ring | apply).view(np.uint8), small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0
+        skin = domain & _near(lab_small, skin_stats, 3.0) if skin_stats is not None else domain.copy()
+        if np.count_nonzero(skin) < _MIN_RING_PIXELS:
+            skin = domain if np.count_nonzero(domain) >= _MIN_RING_PIXELS else np.ones(len(domain), bool)
+        sigma = max(local_sigma * size * k, 1.0)
+        s_ref = _spread_dense(lab_small, skin.reshape(small[1], small[0]), sigma)
+        return cls((rh, rw), size, small, ref_small, lab_small, skin, s_ref)
+
+    def compose(
+        self, d: np.ndarray, contrast: np.ndarray, limit: float, trust: float, theirs: np.ndarray | None, knee: float,
+        mouth: np.ndarray | None, skin_stats: tuple[np.ndarray, np.ndarray] | None,
+    ) -> np.ndarray:  # fmt: skip
+        """The rebuilt face's Lab at the working size ((3, w * h)), before the seam: ``S_r + c (ref - S_r) + d``, its
+        colour variation bounded (:func:`_skin_light`), its L compressed above ``knee``."""
+        small, lab_small, s_ref = self.small, self.lab_small, self.s_ref
+        rh, rw = self.shape
+        dev = lab_small - s_ref
+        new = s_ref + contrast[:, None] * dev + d
+        # The colour variation bounded, except on the lips (the person's colour, lipstick or not): near the mouth (where
+        # the warp puts the reference's lips, about where the frame's mouth landmarks are), a colour far stronger than
+        # the skin's own variation is kept as the reference shows it.
+        chroma = contrast[1:, None] * dev[1:]
+        # (on the reference's skin only, as its lightness tells: not its teeth, nostrils, beard or hair, far lighter or
+        # darker; a blush, acne or a tinted shadow is about as light as the skin around it, only redder)
+        on_skin: np.ndarray | np.float32 = np.float32(1.0)
+        if skin_stats is not None:
+            light_spreads = np.abs(lab_small[0] - skin_stats[0][0]) * np.float32(1.0 / skin_stats[1][0])
+            low, high = _SKIN_LIGHTNESS_SPREADS
+            on_skin = np.clip((high - light_spreads) * np.float32(1.0 / (high - low)), 0.0, 1.0).astype(np.float32)
+        kept = chroma + ((1.0 - trust) * on_skin) * (_bounded_chroma(chroma, limit) - chroma)
+        lips, strong = _own_colour(dev[1:], mouth, small, (rh, rw), limit, theirs, on_skin)
+        if lips is not None:
+            kept += lips * (chroma - kept)
+        if strong is not None and (contrast[1:] < 1.0).any():
+            kept += strong * (dev[1:] - kept)
+        new[1:] += kept - chroma
+        # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
+        # are compressed above it.
+        above = np.maximum(new[0] - knee, 0.0)
+        new[0] -= (1.0 - _HIGHLIGHT_SLOPE) * above
+        return new
+
+    def finish(self, new: np.ndarray, ref: np.ndarray, apply: np.ndarray, out: np.ndarray) -> None:
+        """The full-size reference ``ref`` carried onto the rebuilt face's Lab ``new`` ((3, w * h) at the working
+        size), written into ``out`` at the ``apply`` pixels."""
+        small, ref_small = self.small, self.ref_small
+        rh, rw = self.shape
+        rgb_new = cv2.cvtColor(_interleaved(new, small), cv2.COLOR_Lab2RGB) * np.float32(255.0)
+        ref_f = ref_small.astype(np.float32)
+        gain = np.clip((rgb_new + 1.0) / (ref_f + 1.0), 1.0 / _MAX_DETAIL_GAIN, _MAX_DETAIL_GAIN)
+        offset = rgb_new - gain * ref_f
+        # (contiguous 3-channel fields: OpenCV's fast paths)
+        # (numpy's uint8 times float32, into the resized gain, is twice as fast as OpenCV's mixed-type multiply)
+        corrected = cv2.resize(gain, (rw, rh), dst=_scratch("gain", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
+        np.multiply(ref, corrected, out=corrected)
+        offset = cv2.resize(offset, (rw, rh), dst=_scratch("offset", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
+        # (summed, rounded and saturated over the whole region, then copied at the ``apply`` pixels: OpenCV's masked add
+        # with a type conversion takes a slow path, 1.6x the two passes, for the same numbers)
+        total = cv2.add(corrected, offset, dst=_scratch("total", (rh, rw, 3), np.uint8), dtype=cv2.CV_8U)
+        _written(out, cv2.copyTo(total, apply.view(np.uint8), out))
+
+
+def _skin_light_again(
+    ref: np.ndarray,
+    ring: np.ndarray,
+    apply: np.ndarray,
+    ring_coords: tuple[np.ndarray, np.ndarray],
+    tgt_ring: np.ndarray,
+    ref_ring: np.ndarray,
+    skin_stats: tuple[np.ndarray, np.ndarray] | None,
+    seam_keep: np.ndarray,
+    fields: _LightFields,
+    anchor: _Anchor,
+    local_sigma: float,
+    seam_sigma: float,
+    out: np.ndarray,
+    mouth: np.ndarray | None = None,
+    seam_cap: float = 0.0,
+) -> None:
+    """:func:`_skin_light` (its arguments as there) with the ``fields`` it measured on an earlier frame of the face,
+    the face at ``anchor`` in these arrays' pixels now: the reference's own smooth skin light, shading and colour and
+    the seam field are this frame's; the light field, moved with the face, the contrast, the colour bound and the
+    highlights' knee that frame's."""
+    base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma)
+    d = fields.moved(fields.d, anchor, base.shape, base.small)
+    new = base.compose(d, fields.contrast, fields.limit, fields.trust, fields.theirs, fields.knee, mouth, skin_stats)
+    ys_s, xs_s = _at_work_size(ring_coords, base.small, base.shape)
+    at = ys_s * base.small[0] + xs_s
+    _add_seam(new, base, ring, ring_coords, at, tgt_ring, ref_ring, seam_keep, seam_sigma, fields.skin_spread, seam_cap)
+    base.finish(new, ref, apply, out)
+
+
 def _skin_light(
     ref: np.ndarray,
     ring: np.ndarray,
@@ -568,9 +853,12 @@ def _skin_light(
     out: np.ndarray,
     mouth: np.ndarray | None = None,
     seam_cap: float = 0.0,
-) -> None:
+    anchor: _Anchor | None = None,
+) -> _LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
-    into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels.
+    into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
+    :func:`_skin_light_again` on the face's next frames (``anchor``: where the face is in the arrays' pixels; None:
+    its landmarks' mean is not known, the fields are not moved with it).
 
     At a working size: the reference's smooth skin light ``S_r`` (its skin pixels in the region, spread by normalised
     convolution); on the ring, the frame against the reference pixel by pixel, except where the frame shows skin and
@@ -594,21 +882,12 @@ def _skin_light(
     The working-size fields are held as (3, pixels) arrays, each channel contiguous (:func:`_channels`).
     """
     rh, rw = ring.shape
-    size = 0.5 * (rh + rw)
-    small, k = _work_size(rh, rw)
-    ref_small = _resize_covered(ref, small)  # (the warp's black outside what it covers left out)
-    lab_small = _channels(_to_lab(ref_small).reshape(-1, 3))
+    base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma)
+    size, small, skin, s_ref = base.size, base.small, base.skin, base.s_ref
     ys, xs = ring_coords
     ys_s, xs_s = _at_work_size(ring_coords, small, (rh, rw))
     at = ys_s * small[0] + xs_s  # the ring pixels' working pixels, as flat indices
     n = len(ys)
-    # The reference's skin: near the colour of the warped lower face (drops its hair, background, nostrils), only
-    # where the reference was warped and is used: the ring and the pixels to correct.
-    domain = cv2.resize((ring | apply).view(np.uint8), small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0
-    skin = domain & _near(lab_small, skin_stats, 3.0) if skin_stats is not None else domain.copy()
-    if np.count_nonzero(skin) < _MIN_RING_PIXELS:
-        skin = domain if np.count_nonzero(domain) >= _MIN_RING_PIXELS else np.ones(len(domain), bool)
-    s_ref = _spread(lab_small[:, skin], skin.reshape(small[1], small[0]), max(local_sigma * size * k, 1.0), planar=True)
     smooth_ring = s_ref[:, at]
     if ref_skin is None:
         ref_skin = np.ones(n, bool)
@@ -701,55 +980,41 @@ def _skin_light(
         # skin's shading flicker; the colour bound, a high percentile of a thousand ring pixels, is steadier, and two
         # more constants through the filter cost more than the bound itself)
         d, contrast = _filter_with(field_filter, d, small, contrast)
-    dev = lab_small - s_ref
-    new = s_ref + contrast[:, None] * dev + d
-    # The colour variation bounded, except on the lips (the person's colour, lipstick or not): near the mouth (where
-    # the warp puts the reference's lips, about where the frame's mouth landmarks are), a colour far stronger than
-    # the skin's own variation is kept as the reference shows it.
-    chroma = contrast[1:, None] * dev[1:]
-    # (on the reference's skin only, as its lightness tells: not its teeth, nostrils, beard or hair, far lighter or
-    # darker; a blush, acne or a tinted shadow is about as light as the skin around it, only redder)
-    on_skin: np.ndarray | np.float32 = np.float32(1.0)
-    if skin_stats is not None:
-        light_spreads = np.abs(lab_small[0] - skin_stats[0][0]) * np.float32(1.0 / skin_stats[1][0])
-        low, high = _SKIN_LIGHTNESS_SPREADS
-        on_skin = np.clip((high - light_spreads) * np.float32(1.0 / (high - low)), 0.0, 1.0).astype(np.float32)
-    kept = chroma + ((1.0 - trust) * on_skin) * (_bounded_chroma(chroma, limit) - chroma)
-    lips, strong = _own_colour(dev[1:], mouth, small, (rh, rw), limit, theirs, on_skin)
-    if lips is not None:
-        kept += lips * (chroma - kept)
-    if strong is not None and (contrast[1:] < 1.0).any():
-        kept += strong * (dev[1:] - kept)
-    new[1:] += kept - chroma
-    # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
-    # are compressed above it.
+    # No highlight brighter than the frame's own skin shows (:meth:`_SkinBase.compose`).
     lit = tgt_ring[0, skin_keep if skin_keep.any() else keep]
     knee = float(percentile(lit, _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
-    above = np.maximum(new[0] - knee, 0.0)
-    new[0] -= (1.0 - _HIGHLIGHT_SLOPE) * above
-    if seam_sigma > 0 and seam_keep.any():
-        # What the working size does to the reference, read at the seam's ring pixels.
-        at_s = at[seam_keep]
-        residual = tgt_ring[:, seam_keep] - (ref_ring[:, seam_keep] + (new[:, at_s] - lab_small[:, at_s]))
-        if seam_cap > 0:
-            # (the frame's own skin colour variation on the ring: beyond a few times it, a pixel is no skin's)
-            skin_px = tgt_ring[:, skin_keep] if np.count_nonzero(skin_keep) >= _MIN_RING_PIXELS else tgt_ring[:, keep]
-            residual = _capped(residual, _robust(skin_px)[1], seam_cap)
-        new += _spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * size, 1.0), fade=True, size=small,
-                       coords=(ys[seam_keep], xs[seam_keep]), planar=True)  # fmt: skip
-    rgb_new = cv2.cvtColor(_interleaved(new, small), cv2.COLOR_Lab2RGB) * np.float32(255.0)
-    ref_f = ref_small.astype(np.float32)
-    gain = np.clip((rgb_new + 1.0) / (ref_f + 1.0), 1.0 / _MAX_DETAIL_GAIN, _MAX_DETAIL_GAIN)
-    offset = rgb_new - gain * ref_f
-    # (contiguous 3-channel fields: OpenCV's fast paths)
-    # (numpy's uint8 times float32, into the resized gain, is twice as fast as OpenCV's mixed-type multiply)
-    corrected = cv2.resize(gain, (rw, rh), dst=_scratch("gain", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
-    np.multiply(ref, corrected, out=corrected)
-    offset = cv2.resize(offset, (rw, rh), dst=_scratch("offset", (rh, rw, 3)), interpolation=cv2.INTER_LINEAR)
-    # (summed, rounded and saturated over the whole region, then copied at the ``apply`` pixels: OpenCV's masked add
-    # with a type conversion takes a slow path, 1.6x the two passes, for the same numbers)
-    total = cv2.add(corrected, offset, dst=_scratch("total", (rh, rw, 3), np.uint8), dtype=cv2.CV_8U)
-    _written(out, cv2.copyTo(total, apply.view(np.uint8), out))
+    new = base.compose(d, contrast, limit, trust, theirs, knee, mouth, skin_stats)
+    skin_spread = None
+    if seam_cap > 0 and seam_sigma > 0 and seam_keep.any():
+        # (the frame's own skin colour variation on the ring: beyond a few times it, a pixel is no skin's)
+        skin_px = tgt_ring[:, skin_keep] if np.count_nonzero(skin_keep) >= _MIN_RING_PIXELS else tgt_ring[:, keep]
+        skin_spread = _robust(skin_px)[1]
+    _add_seam(new, base, ring, (ys, xs), at, tgt_ring, ref_ring, seam_keep, seam_sigma, skin_spread, seam_cap)
+    base.finish(new, ref, apply, out)
+    if anchor is None:
+        anchor = _Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
+    return _LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor)
+
+
+def _add_seam(
+    new: np.ndarray, base: _SkinBase, ring: np.ndarray, ring_coords: tuple[np.ndarray, np.ndarray], at: np.ndarray,
+    tgt_ring: np.ndarray, ref_ring: np.ndarray, seam_keep: np.ndarray, seam_sigma: float,
+    skin_spread: np.ndarray | None, seam_cap: float,
+) -> None:  # fmt: skip
+    """Add the seam field to the rebuilt face's Lab ``new`` ((3, w * h) at ``base``'s working size, changed in place):
+    what still differs between the frame and the rebuilt face on the ``seam_keep`` ring pixels (``tgt_ring``,
+    ``ref_ring``: (3, N) Lab at ``ring_coords``, ``at`` their working pixels), each within ``seam_cap`` times the
+    frame skin's ``skin_spread`` ((3,); None or ``seam_cap`` 0: not capped), spread inwards (:func:`_skin_light`)."""
+    if seam_sigma <= 0 or not seam_keep.any():
+        return
+    # What the working size does to the reference, read at the seam's ring pixels.
+    at_s = at[seam_keep]
+    residual = tgt_ring[:, seam_keep] - (ref_ring[:, seam_keep] + (new[:, at_s] - base.lab_small[:, at_s]))
+    if skin_spread is not None:
+        residual = _capped(residual, skin_spread, seam_cap)
+    ys, xs = ring_coords
+    new += _spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * base.size, 1.0), fade=True, size=base.small,
+                   coords=(ys[seam_keep], xs[seam_keep]), planar=True)  # fmt: skip
 
 
 def _light_plane(
@@ -1006,21 +1271,34 @@ def _surround(
 _FIELD_GRID = 12
 
 
-class _FaceHistory:
-    """Per face of the last frames: an array (a colour shift or a coarse field), found again by position."""
+_T = TypeVar("_T")
+
+
+class _FaceHistory(Generic[_T]):
+    """Per face of the last frames: a value (a colour shift or a coarse field), found again by position."""
 
     def __init__(self) -> None:
-        self._entries: list[tuple[np.ndarray, float, np.ndarray]] = []
+        self._entries: list[tuple[np.ndarray, float, _T]] = []
 
-    def take(self, centre: np.ndarray, size: float) -> np.ndarray | None:
+    def take(self, centre: np.ndarray, size: float) -> _T | None:
         """The array of the face nearest ``centre`` (within half a face), removed from the history."""
         distances = [float(np.linalg.norm(e[0] - centre)) for e in self._entries]
         near = [i for i, d in enumerate(distances) if d < 0.5 * max(size, self._entries[i][1])]
         return self._entries.pop(min(near, key=distances.__getitem__))[2] if near else None
 
-    def put(self, centre: np.ndarray, size: float, value: np.ndarray) -> None:
+    def put(self, centre: np.ndarray, size: float, value: _T) -> None:
         self._entries.append((centre, size, value))
         del self._entries[:-8]  # a few faces at most are followed
+
+
+@dataclass(frozen=True)
+class _MeasuredFields:
+    """The ``light="skin"`` fields last measured on a face (:class:`_LightFields`), its landmarks in the frame then
+    ((468, 2)), and on how many frames since they were reused."""
+
+    fields: _LightFields
+    landmarks: np.ndarray
+    age: int
 
 
 @dataclass(frozen=True)
@@ -1044,12 +1322,17 @@ class _FieldFilter:
     """A face's colour field averaged over its frames on a coarse grid (``_FIELD_GRID`` cells across the region):
     only the field's slow, smooth part is held back. Called with an (h, w, 3) field, it returns the field to apply."""
 
-    def __init__(self, history: _FaceHistory, centre: np.ndarray, size: float, weight: float,
+    def __init__(self, history: _FaceHistory[np.ndarray], centre: np.ndarray, size: float, weight: float,
                  previous: np.ndarray | None) -> None:  # fmt: skip
         self._history, self._centre, self._size, self._weight, self._previous = history, centre, size, weight, previous
 
     def __call__(self, field: np.ndarray) -> np.ndarray:
         return self.with_constants(field, np.zeros(0, np.float32))[0]
+
+    def restore(self) -> None:
+        """Put the face's past back as it was, for a frame that did not go through the filter."""
+        if self._previous is not None:
+            self._history.put(self._centre, self._size, self._previous)
 
     def with_constants(self, field: np.ndarray, constants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The (h, w, 3) field and ``constants`` ((k,), k <= 3: numbers averaged with it) to apply: the same numbers as
@@ -1088,7 +1371,9 @@ class ReferenceComposite:
     def __init__(self, options: CompositeOptions | None = None) -> None:
         self.options = options or CompositeOptions()
         #: Per face of the last frame: its smoothed colour correction.
-        self._history = _FaceHistory()
+        self._history: _FaceHistory[np.ndarray] = _FaceHistory()
+        #: Per face: the ``light="skin"`` fields last measured on it (:attr:`CompositeOptions.field_refresh`).
+        self._fields: _FaceHistory[_MeasuredFields] = _FaceHistory()
 
     def lengths(self, face_px: float) -> _Lengths:
         """The options' distances in pixels on a face of ``face_px`` (``face_units.face_size_px``)."""
@@ -1112,11 +1397,15 @@ class ReferenceComposite:
     def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
         return [self.reconstruct_one(face) for face in faces]
 
-    def _filters(self, face: FaceROI) -> tuple[Callable[[np.ndarray], np.ndarray] | None, _FieldFilter | None]:
+    def _filters(
+        self, face: FaceROI, steps: int = 1
+    ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, _FieldFilter | None]:
         """(shift filter, field filter): temporal averages of this face's colour correction (the face is
         matched to the last frame's by position). The field is averaged on a coarse grid over the
-        region, so only its slow, smooth part is held back."""
-        weight = self.options.color_smoothing
+        region, so only its slow, smooth part is held back. ``steps``: the frames since the last one that went through
+        them (the fields reused on those between, :attr:`CompositeOptions.field_refresh`): the past weighs as much as
+        it would have after as many frames measured alike."""
+        weight = self.options.color_smoothing ** max(steps, 1)
         if weight <= 0:
             return None, None
         centre = face.landmarks.mean(axis=0) + np.array([face.box.x0, face.box.y0], np.float32)
@@ -1151,11 +1440,20 @@ class ReferenceComposite:
         sub_out = out[region]
         rh, rw = hole.shape
         scale = opts.work_px / max(rh, rw) if opts.work_px > 0 else 1.0
-        filters = self._filters(face)
         if scale >= 1.0:
+            track, measured = self._light_track(face, lm)
+            filters = self._filters(face, 1 if measured is None else measured.age + 1)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
-            self._rebuild(sub_image, hole, valid, reference, lm, self.lengths(face_px), filters, out=sub_out)
+            lengths = self.lengths(face_px)
+            self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out, track=track)
+            if track is not None:
+                if track.reused and filters[1] is not None:
+                    # (fields reused: the temporal average is neither read nor advanced, the next measured frame
+                    # catches up)
+                    filters[1].restore()
+                self._keep_fields(face, track, measured)
             return out
+        filters = self._filters(face)
         # A big face is rebuilt at a working size and scaled back up: the warped reference and the
         # colour fields hold little detail beyond it, and the cost drops with the square of the scale.
         size = (max(int(round(rw * scale)), 1), max(int(round(rh * scale)), 1))
@@ -1177,6 +1475,36 @@ class ReferenceComposite:
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
         _paste(sub_out, rebuilt, changed)
         return out
+
+    def _light_track(
+        self, face: FaceROI, landmarks: np.ndarray
+    ) -> tuple[_LightTrack | None, _MeasuredFields | None]:
+        """(track, last): this face's ``light="skin"`` fields to reuse or to measure (None where the options measure
+        them on every frame) and what was last measured on it (taken from the history; None: nothing).
+        ``landmarks``: the face's in the pixels of the region rebuilt."""
+        opts = self.options
+        if (opts.field_refresh <= 1 or not opts.color_match or opts.local_color_sigma <= 0 or opts.light != "skin"
+                or opts.transfer_std):  # fmt: skip
+            return None, None
+        in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
+        size = float(np.ptp(face.landmarks[:, 0]))
+        last = self._fields.take(in_frame.mean(axis=0), size)
+        track = _LightTrack(_Anchor(landmarks.mean(axis=0).astype(np.float32), size), tolerance=opts.field_reuse_ring)
+        if last is not None and last.age + 1 < opts.field_refresh and last.landmarks.shape == in_frame.shape:
+            moved = float(np.mean(np.hypot(*(in_frame - last.landmarks).T)))
+            if moved <= opts.field_reuse_motion * size:
+                track.reuse = last.fields
+        return track, last
+
+    def _keep_fields(self, face: FaceROI, track: _LightTrack, last: _MeasuredFields | None) -> None:
+        """Put this face's fields back in the history after :meth:`_rebuild` with ``track`` (``last``: what
+        :meth:`_light_track` took from it)."""
+        in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
+        size = float(np.ptp(face.landmarks[:, 0]))
+        if track.reused and last is not None:
+            self._fields.put(in_frame.mean(axis=0), size, replace(last, age=last.age + 1))
+        elif track.measured is not None:
+            self._fields.put(in_frame.mean(axis=0), size, _MeasuredFields(track.measured, in_frame, 0))
 
     def matched_reference(self, face: FaceROI) -> tuple[Image, np.ndarray]:
         """The composite's intermediate products, for a generator that corrects its output.
@@ -1232,13 +1560,14 @@ class ReferenceComposite:
         filters: tuple[Callable[[np.ndarray], np.ndarray] | None, Callable[[np.ndarray], np.ndarray] | None] = (None, None),
         out: np.ndarray | None = None,
         upsampled: bool = False,
+        track: _LightTrack | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
-        a new copy if None.
+        a new copy if None. ``track``: the face's colour fields from frame to frame (:func:`match_color`).
         """
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
@@ -1250,7 +1579,7 @@ class ReferenceComposite:
             match_color(
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
-                mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap,
+                mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap, track=track,
             )
         else:
             _paste(out, reference, paste)
