@@ -563,19 +563,27 @@ def test_nearest_centres_are_those_of_a_brute_force_search():
 
 
 def test_the_working_masks_boxes_and_any_are_numpys():
-    """mask_refine.box_of is blend.mask_bbox and any_set is ndarray.any, on uint8 and bool masks, strided views,
-    empty ones and a box against the border."""
+    """blend.mask_bbox (OpenCV's bounding rectangle on uint8 and bool masks) is the box of the rows and columns numpy
+    finds, and mask_refine.any_set is ndarray.any, on uint8, bool and float masks, strided views, empty ones and a box
+    against the border."""
     from unmask_video.blend import mask_bbox
-    from unmask_video.mask_refine import any_set, box_of
+    from unmask_video.mask_refine import any_set
+
+    def projected(m: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+        rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+        if rows.size == 0:
+            return None
+        return (slice(max(int(rows[0]) - margin, 0), min(int(rows[-1]) + 1 + margin, m.shape[0])),
+                slice(max(int(cols[0]) - margin, 0), min(int(cols[-1]) + 1 + margin, m.shape[1])))
 
     rng = np.random.default_rng(6)
     for trial in range(20):
         mask = (rng.random((int(rng.integers(5, 90)), int(rng.integers(5, 90)))) < rng.choice([0.0, 0.002, 0.05]))
-        for m in (mask, mask.astype(np.uint8), mask[::2, 1::3], mask.astype(np.uint8)[1:, :-1]):
+        for m in (mask, mask.astype(np.uint8), mask[::2, 1::3], mask.astype(np.uint8)[1:, :-1], mask.astype(np.float32)):
             margin = int(rng.integers(0, 6))
-            assert box_of(m, margin, m.shape) == mask_bbox(m, margin, m.shape)
+            assert mask_bbox(m, margin, m.shape) == projected(m, margin)
             assert any_set(m) == bool(m.any())
-    assert box_of(np.ones((4, 6), bool), 3, (4, 6)) == (slice(0, 4), slice(0, 6))
+    assert mask_bbox(np.ones((4, 6), bool), 3, (4, 6)) == (slice(0, 4), slice(0, 6))
 
 
 def test_nearest_centres_are_those_of_opencvs_batch_distance_bit_for_bit():
@@ -701,8 +709,8 @@ def test_the_boxed_filters_give_the_whole_windows_mask_bit_for_bit(big_astronaut
     box = face_box(lm, masked.shape)
     roi_img, roi_lm = np.ascontiguousarray(masked[box.slices]), lm - np.array([box.x0, box.y0], np.float32)
     boxed = [MaskSegmenter().segment(roi_img, roi_lm) for _ in range(2)]  # (a fit, then the reused clusters)
-    monkeypatch.setattr(segment, "box_of", lambda where, reach, shape: (slice(None), slice(None)))
-    monkeypatch.setattr(mask_refine, "box_of", lambda where, reach, shape: (slice(None), slice(None)))
+    monkeypatch.setattr(segment, "mask_bbox", lambda where, reach, shape: (slice(None), slice(None)))
+    monkeypatch.setattr(mask_refine, "mask_bbox", lambda where, reach, shape: (slice(None), slice(None)))
     whole = [MaskSegmenter().segment(roi_img, roi_lm) for _ in range(2)]
     assert boxed[0].any()
     for a, b in zip(boxed, whole):

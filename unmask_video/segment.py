@@ -98,7 +98,7 @@ from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from unmask_video import landmark_sets as ls
-from unmask_video.blend import disk_morph
+from unmask_video.blend import disk_morph, mask_bbox
 from unmask_video.errors import InputError
 from unmask_video.face_detect import resize
 from unmask_video.mask_presence import (
@@ -107,7 +107,7 @@ from unmask_video.mask_presence import (
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
-    ColourModel, add_hem, any_set, box_of, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
+    ColourModel, add_hem, any_set, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
     fill_unlike_holes, gaussian_reach, grow, grow_deeper, jaw_profile, join_past_hand, search_polygon,
     shading_free_chroma, smooth_probability, snap_edges,
 )
@@ -634,7 +634,7 @@ class MaskSegmenter:
         region_idx = np.flatnonzero(region.ravel())
         # (the features and the histogram only in the polygon's box, with the blur's reach around it: the working window
         # around the search region is larger, and the values inside the polygon are the same)
-        box = box_of(region, _blur_reach(opt.blur_sigma * sub_size), region.shape) or (slice(None), slice(None))
+        box = mask_bbox(region, _blur_reach(opt.blur_sigma * sub_size), region.shape) or (slice(None), slice(None))
         feats = self._features(sub[box], sub_size, np.flatnonzero(region[box]))
         hist = self._histogram(sub[box], region[box])
 
