@@ -192,8 +192,8 @@ class CompositeOptions:
     #: (:func:`_skin_light`). "skin" looks right on real clips with a photo in other light
     #: and gains with a relit reference on the quality benchmark; it costs 1.0-1.4x "ring" (benchmarks/README.md).
     light: str = "skin"
-    #: With ``light="skin"``: the colour fields measured on the ring (the light field, the seam field, the contrast
-    #: and the colour bound: most of the composite's work) are measured afresh on one frame in this many of a face
+    #: With ``light="skin"``: the colour fields measured on the ring (the light field, the contrast, the colour bound
+    #: and the highlights' knee: most of the composite's work) are measured afresh on one frame in this many of a face
     #: and reused on the frames between, moved with the face, while it moves less than ``field_reuse_motion``
     #: (:class:`_LightFields`); the reference's own smooth skin light and detail are taken from every frame. 1: every
     #: frame. The fields are smooth and averaged over the frames of a face anyway (``color_smoothing``); on reused
@@ -651,10 +651,9 @@ class _Anchor:
 @dataclass
 class _LightFields:
     """What ``light="skin"`` measured on a face's ring in one frame (:func:`_skin_light`), for the next frames of the
-    face (:attr:`CompositeOptions.field_refresh`): the light field ``d`` (after the temporal filter) and the seam field
-    (None: none), (3, w * h) each at the working size ``small`` (w, h) of a region of ``shape`` (h, w) in which the
-    face was at ``anchor``; the contrast, the colour bound and trust, the reference skin's spread on the ring
-    (``theirs``), the highlight's knee and the frame skin's robust spread the seam is capped with (``skin_spread``;
+    face (:attr:`CompositeOptions.field_refresh`): the light field ``d`` (after the temporal filter), (3, w * h) at the
+    working size ``small`` (w, h) of a region of ``shape`` (h, w) in which the face was at ``anchor``; the contrast,
+    the colour bound and trust, the reference skin's spread on the ring (``theirs``), the highlight's knee and the frame skin's robust spread the seam is capped with (``skin_spread``;
     None: not capped), the ring's size and the colours of the mask and the reference's skin (:func:`_hole_colours`).
     The seam field is measured on every frame (it follows the frame's mask edge)."""
 
