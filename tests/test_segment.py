@@ -579,7 +579,8 @@ def test_the_working_masks_boxes_and_any_are_numpys():
     rng = np.random.default_rng(6)
     for trial in range(20):
         mask = (rng.random((int(rng.integers(5, 90)), int(rng.integers(5, 90)))) < rng.choice([0.0, 0.002, 0.05]))
-        for m in (mask, mask.astype(np.uint8), mask[::2, 1::3], mask.astype(np.uint8)[1:, :-1], mask.astype(np.float32)):
+        views = (mask[::2, 1::3], mask.astype(np.uint8)[1:, :-1])
+        for m in (mask, mask.astype(np.uint8), *views, mask.astype(np.float32)):
             margin = int(rng.integers(0, 6))
             assert mask_bbox(m, margin, m.shape) == projected(m, margin)
             assert any_set(m) == bool(m.any())
