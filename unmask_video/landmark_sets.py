@@ -7,9 +7,21 @@ Image-left is the subject's right side. Mirror pairs in the canonical mesh: 116/
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
+import numpy as np
+
 NUM_LANDMARKS: Final = 468
+
+
+@functools.cache
+def index(points: tuple[int, ...]) -> np.ndarray:
+    """``points`` (one of the sets below, or a sum of them) as a read-only np.intp index array, made once per set and
+    shared by every module that indexes landmarks with it (a tuple or list converts at every fancy index)."""
+    array = np.array(points, np.intp)
+    array.flags.writeable = False
+    return array
 
 #: Closed face outline, clockwise from the top of the forehead.
 FACE_OVAL: Final[tuple[int, ...]] = (

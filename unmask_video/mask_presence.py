@@ -55,11 +55,6 @@ import numpy as np
 from unmask_video import landmark_sets as ls
 from unmask_video.order_stats import median
 
-#: Landmark index sets as index arrays (a list converts at every fancy index).
-_LIPS_OUTER = np.array(ls.LIPS_OUTER, np.intp)
-_FACE_OVAL = np.array(ls.FACE_OVAL, np.intp)
-_MASK_REGION = np.array(ls.MASK_REGION, np.intp)
-
 __all__ = [
     "PresenceOptions", "Presence", "presence_score", "lip_contrast", "edge_contrast", "lower_face", "lower_cover",
     "lips_region", "mouth_darkness", "edge_slant",
@@ -170,7 +165,7 @@ def lip_contrast(
     """
     k = max(int(round(0.08 * size)) | 1, 3)
     # (all of it happens in a window around the lips, the ring's reach included: the same pixels, a fraction of the cost)
-    pts = np.asarray(landmarks, np.float32)[_LIPS_OUTER]
+    pts = np.asarray(landmarks, np.float32)[ls.index(ls.LIPS_OUTER)]
     window = _points_window(pts, k + 2, lab.shape[:2])
     if window is None:
         return None
@@ -219,7 +214,7 @@ def median_u8(values: np.ndarray) -> np.ndarray:
 def lips_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     """uint8 {0, 1}: inside the outer lip line."""
     lips = np.zeros(shape, np.uint8)
-    cv2.fillPoly(lips, [np.round(landmarks[_LIPS_OUTER]).astype(np.int32)], 1)
+    cv2.fillPoly(lips, [np.round(landmarks[ls.index(ls.LIPS_OUTER)]).astype(np.int32)], 1)
     return lips
 
 
@@ -235,7 +230,7 @@ def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size
     nose_y = float(landmarks[ls.NOSE_BASE, 1])
     limit = (nose_y + chin_y) / 2
     # (all of it happens in a window: the face outline's box above that line, and the rings' reach around it)
-    oval = np.asarray(landmarks, np.float32)[_FACE_OVAL]
+    oval = np.asarray(landmarks, np.float32)[ls.index(ls.FACE_OVAL)]
     h, w = mask.shape
     pad = k + 2
     x0, y0 = np.maximum(np.floor(oval.min(axis=0)).astype(int) - pad, 0)
@@ -285,9 +280,9 @@ def mouth_darkness(
     fine, coarse = max(0.01 * size, 0.7), max(0.05 * size, 1.5)
     k = max(int(round(reach * size)) | 1, 3)
     lm = np.asarray(landmarks, np.float32)
-    pts = lm[_LIPS_OUTER]
+    pts = lm[ls.index(ls.LIPS_OUTER)]
     if far > 0:
-        pts = np.concatenate([pts, lm[_MASK_REGION]])
+        pts = np.concatenate([pts, lm[ls.index(ls.MASK_REGION)]])
     # (all of it happens in a window around the lips (and the lower face), the coarse blur's reach included)
     window = _points_window(pts, k + int(np.ceil(3 * coarse)) + 2, mask.shape)
     if window is None:
@@ -361,7 +356,7 @@ def _steady_fall(top: np.ndarray, landmarks: np.ndarray, across: np.ndarray) -> 
     d = top - origin
     u = d @ across  # (along the horizontal, from the bridge)
     v = d[:, 1] * across[0] - d[:, 0] * across[1]  # (down, across it)
-    oval = (landmarks[_FACE_OVAL] - origin) @ across
+    oval = (landmarks[ls.index(ls.FACE_OVAL)] - origin) @ across
     mid = float((landmarks[ls.NOSE_TIP] - origin) @ across)
     left, right = mid - float(oval.min()), float(oval.max()) - mid
     heights = []
@@ -410,7 +405,7 @@ def _coarse_blur(image: np.ndarray, sigma: float) -> np.ndarray:
 def lower_face(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     """uint8 {0, 1}: the lower face under the nose (MASK_REGION below the nose's base), where a worn mask is."""
     lower = np.zeros(shape, np.uint8)
-    cv2.fillPoly(lower, [np.round(landmarks[_MASK_REGION]).astype(np.int32)], 1)
+    cv2.fillPoly(lower, [np.round(landmarks[ls.index(ls.MASK_REGION)]).astype(np.int32)], 1)
     nose_y = int(round(float(landmarks[ls.NOSE_BASE, 1])))
     lower[: max(nose_y, 0)] = 0
     return lower

@@ -45,10 +45,6 @@ _L_BINS, _AB_BINS = 8, 32
 _RELIEF_LIGHT_SHIFT = 2  # lightness steps weigh 1 / 2**this of mask-probability steps in the relief
 
 
-_JAW = np.array(ls.JAW, np.intp)
-_UNDER_EYES = np.array(ls.UNDER_EYES, np.intp)
-
-
 @functools.lru_cache(maxsize=4)
 def jaw_profile(n: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`search_polygon`'s weights along the jaw's ``n`` points: sin^2 from the ears (0) to the chin (1), and
@@ -81,14 +77,14 @@ def search_polygon(
     top_pt, chin = lm[ls.NOSE_BRIDGE], lm[ls.CHIN]
     down = chin - top_pt
     down /= max(float(np.linalg.norm(down)), 1e-6)
-    jaw = lm[_JAW]  # (a fancy index: a copy)
+    jaw = lm[ls.index(ls.JAW)]  # (a fancy index: a copy)
     profile, spread = jaw_profile(len(jaw))  # (0 at the ears, 1 at the chin; -1 .. 1 across)
     jaw += down[None, :] * (size * below_jaw * (jaw_floor + (1.0 - jaw_floor) * profile))[:, None]
     across = jaw[-1] - jaw[0]
     across /= max(float(np.linalg.norm(across)), 1e-6)
     edge = side * (1.0 - profile) ** 2 + cheek * (1.0 - profile)  # outward push, most of it at the ears
     jaw += across[None, :] * (spread * size * edge)[:, None]
-    top = lm[_UNDER_EYES]
+    top = lm[ls.index(ls.UNDER_EYES)]
     top[len(top) // 2] = top_pt
     top -= down[None, :] * (size * above)
     top[0] += across * size * (side + cheek)

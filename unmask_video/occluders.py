@@ -15,10 +15,6 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 
-#: Landmark index sets as index arrays (a list converts at every fancy index).
-_FACE_OVAL = np.array(ls.FACE_OVAL, np.intp)
-_MOUTH = np.array(ls.MOUTH, np.intp)
-
 __all__ = ["skin_occluders", "entering"]
 
 
@@ -52,8 +48,8 @@ def entering(skin: np.ndarray, landmarks: np.ndarray, size: float) -> np.ndarray
     if not skin.any():
         return skin
     face = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(face, [np.round(landmarks[_FACE_OVAL]).astype(np.int32)], 1)
-    mouth_y = float(landmarks[_MOUTH][:, 1].max())
+    cv2.fillPoly(face, [np.round(landmarks[ls.index(ls.FACE_OVAL)]).astype(np.int32)], 1)
+    mouth_y = float(landmarks[ls.index(ls.MOUTH)][:, 1].max())
     entry = (face == 0) & (np.arange(h)[:, None] > mouth_y)
     n, comp = cv2.connectedComponents(skin, connectivity=8)
     keep = np.unique(comp[(entry & (skin > 0))])

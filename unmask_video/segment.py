@@ -116,12 +116,6 @@ from unmask_video.order_stats import median
 
 log = logging.getLogger(__name__)
 
-#: Landmark index sets as index arrays (a list converts at every fancy index).
-_FACE_OVAL = np.array(ls.FACE_OVAL, np.intp)
-_MASK_REGION = np.array(ls.MASK_REGION, np.intp)
-_JAW = np.array(ls.JAW, np.intp)
-_FOREHEAD = np.array(ls.FOREHEAD, np.intp)
-
 __all__ = ["SegmentOptions", "SegmentStats", "SegmentDetail", "MaskSegmenter", "region_polygon", "face_size"]
 
 
@@ -415,7 +409,7 @@ class _Still:
 
 
 #: The landmarks whose motion moves the mask: the k-means polygon's, the core's (nose, mouth), the chin's.
-_STILL_POINTS = np.array(ls.MASK_REGION + ls.MASK_CORE + ls.MASK_CHIN)
+_STILL_POINTS = ls.index(ls.MASK_REGION + ls.MASK_CORE + ls.MASK_CHIN)
 
 
 @dataclass
@@ -444,7 +438,7 @@ class SegmentDetail:
 
 def face_size(landmarks: np.ndarray) -> float:
     """Face size in pixels: the larger side of the face-oval bounding box."""
-    pts = landmarks[_FACE_OVAL]
+    pts = landmarks[ls.index(ls.FACE_OVAL)]
     span = pts.max(axis=0) - pts.min(axis=0)
     return float(max(span.max(), 1.0))
 
@@ -461,7 +455,7 @@ def region_polygon(
     lm = np.asarray(landmarks, dtype=np.float32)
     if lm.shape != (ls.NUM_LANDMARKS, 2):
         raise InputError(f"landmarks must have shape ({ls.NUM_LANDMARKS}, 2), got {lm.shape}")
-    pts = lm[_MASK_REGION]
+    pts = lm[ls.index(ls.MASK_REGION)]
     centre = pts.mean(axis=0)
     out = pts - centre
     norm = np.linalg.norm(out, axis=1, keepdims=True)
@@ -783,7 +777,7 @@ class MaskSegmenter:
             )
         if opt.refine and opt.loops and worn and any_set(binary):
             face = np.zeros(shape, np.uint8)
-            cv2.fillPoly(face, [np.round(sub_lm[_FACE_OVAL]).astype(np.int32)], 1)
+            cv2.fillPoly(face, [np.round(sub_lm[ls.index(ls.FACE_OVAL)]).astype(np.int32)], 1)
             # (dilations by disks as distance thresholds: one distance transform, where a dilation by a disk is slow)
             off_face = cv2.distanceTransform(1 - face, cv2.DIST_L2, 5)
             beyond = off_face <= opt.loop_beyond * sub_size if opt.loop_beyond > 0 else None
@@ -1173,7 +1167,7 @@ class MaskSegmenter:
     def _under_jaw(lm: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         """uint8 {0, 1}: under the FaceMesh jaw line, down to the bottom of ``shape`` (the neck, collars, shirts)."""
         neck = np.zeros(shape, np.uint8)
-        jaw = lm[_JAW]
+        jaw = lm[ls.index(ls.JAW)]
         under = np.vstack([jaw, [[jaw[-1, 0], shape[0] + 1], [jaw[0, 0], shape[0] + 1]]])
         cv2.fillPoly(neck, [np.round(under).astype(np.int32)], 1)
         return neck
@@ -1197,7 +1191,7 @@ class MaskSegmenter:
         core = np.zeros(shape, np.uint8)
         r = max(int(round(self.options.core_radius * size)), 1)
         points = ls.MASK_CORE + (ls.MASK_CHIN if self.options.core_chin else ())
-        for x, y in np.round(lm[list(points)]).astype(np.int32):
+        for x, y in np.round(lm[ls.index(points)]).astype(np.int32):
             cv2.circle(core, (int(x), int(y)), r, 1, -1)
         return core > 0
 
@@ -1248,7 +1242,7 @@ class MaskSegmenter:
         """RGB pixels (n, 3) of the forehead probe disks outside the search polygon, or None if too few."""
         probe = np.zeros(image.shape[:2], np.uint8)
         r = max(int(round(self.options.core_radius * face_size(lm))), 1)
-        for x, y in np.round(lm[_FOREHEAD]).astype(np.int32):
+        for x, y in np.round(lm[ls.index(ls.FOREHEAD)]).astype(np.int32):
             cv2.circle(probe, (int(x), int(y)), r, 1, -1)
         cv2.fillPoly(probe, [poly], 0)
         pixels = image[probe > 0]
@@ -1404,7 +1398,7 @@ class MaskSegmenter:
             core_counts = np.where(eligible, core_counts, 0.0)
         core_share = core_counts / max(core_counts.sum(), 1.0)
         # The inner part of the region: the unexpanded polygon shrunk toward its centre.
-        inner_poly = lm[_MASK_REGION].astype(np.float32)  # (region_polygon with no margin)
+        inner_poly = lm[ls.index(ls.MASK_REGION)].astype(np.float32)  # (region_polygon with no margin)
         centre = inner_poly.mean(axis=0)
         inner_poly = centre + 0.7 * (inner_poly - centre)
         inner = np.zeros(shape, np.uint8)
@@ -1507,7 +1501,7 @@ class MaskSegmenter:
             scale = 0.8 * s / float(max((hi - lo).max(), 1.0))
             state.template = ((lm - (lo + hi) / 2) * scale + s / 2).astype(np.float32)
         # Fitted on the lower-face outline only: the jaw moves with speech, the forehead does not.
-        pts = list(ls.MASK_REGION)
+        pts = ls.index(ls.MASK_REGION)
         roi_to_canon = _affine_lstsq(lm[pts], state.template[pts])
         to_canon = np.hstack(
             [roi_to_canon[:, :2] @ sub_to_roi[:, :2], (roi_to_canon[:, :2] @ sub_to_roi[:, 2] + roi_to_canon[:, 2])[:, None]]
