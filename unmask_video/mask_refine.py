@@ -998,17 +998,16 @@ def add_hem(
     e1 = cv2.erode(m8, cross)
     inner = ((e1 > 0) & (cv2.erode(e1, cross, iterations=2) == 0)).astype(np.uint8)
     sub = lab[box]
-    # (the local sums: box filters, read at the ring's pixels only)
-    k = (2 * r + 1, 2 * r + 1)
-
-    def local_sum(image: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(image, cv2.CV_32F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)[ys, xs]
-
-    n_o, n_m = local_sum(outer), local_sum(inner)
+    # (the local sums over (2 r + 1)^2 windows, clipped at the box, read at the ring's pixels only: from integral
+    # images, four reads each; exact integers, as the box filters that summed the whole box gave them)
+    window = _integral_window(ys, xs, r, m8.shape)
+    n_o = _window_sums(cv2.integral(outer), window)
+    n_m = _window_sums(cv2.integral(inner), window)
     beyond = cv2.bitwise_and(sub, sub, mask=outer)
-    s_o = local_sum(beyond)
-    s_m = local_sum(cv2.bitwise_and(sub, sub, mask=inner))
+    s_o = _window_sums(cv2.integral(beyond), window)
+    k = (2 * r + 1, 2 * r + 1)  # (the squares by a box filter: cheaper than a float64 integral of them)
     q_o = cv2.sqrBoxFilter(beyond, cv2.CV_32F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)[ys, xs].sum(axis=1)
+    s_m = _window_sums(cv2.integral(cv2.bitwise_and(sub, sub, mask=inner)), window)
     ok = (n_o > 0.5) & (n_m > 0.5)
     o = s_o / np.maximum(n_o, 1.0)[:, None]
     m = s_m / np.maximum(n_m, 1.0)[:, None]
@@ -1031,6 +1030,27 @@ def add_hem(
     out = mask.copy()
     out[box] = cur
     return out
+
+
+def _integral_window(
+    ys: np.ndarray, xs: np.ndarray, r: int, shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The flat indices, into an integral image (:func:`cv2.integral`) of an image of ``shape``, of the four corners
+    (bottom right, top right, bottom left, top left) of the (2 ``r`` + 1)^2 window around each pixel (``ys``, ``xs``),
+    clipped at the image (what lies outside counts as zeros)."""
+    w1 = shape[1] + 1
+    y0, y1 = np.maximum(ys - r, 0) * w1, np.minimum(ys + r + 1, shape[0]) * w1
+    x0, x1 = np.maximum(xs - r, 0), np.minimum(xs + r + 1, shape[1])
+    return y1 + x1, y0 + x1, y1 + x0, y0 + x0
+
+
+def _window_sums(integral: np.ndarray, window: tuple[np.ndarray, ...]) -> np.ndarray:
+    """float32 window sums ((n,) or (n, channels)) from an ``integral`` image at the corners :func:`_integral_window`
+    gives (exact: integer or float64 differences, converted last)."""
+    flat = integral.reshape(integral.shape[0] * integral.shape[1], -1)
+    a, b, c, d = (np.take(flat, i, axis=0) for i in window)
+    sums = ((a - b) - (c - d)).astype(np.float32)
+    return sums[:, 0] if sums.shape[1] == 1 else sums
 
 
 def cut_narrow_peaks(
