@@ -402,7 +402,9 @@ class _Still:
     landmarks: np.ndarray  # (len(_STILL_POINTS), 2) float32, ROI coordinates
     window: tuple[int, int, int, int]  # x0, y0, x1, y1 of the working window in the ROI
     pixels: np.ndarray  # the ROI's window, uint8
-    mask: np.ndarray | None  # the ROI mask in the window (float32), None: empty (no mask worn)
+    # the ROI mask's feathered box as :meth:`MaskSegmenter._paste` wrote it (uint8, 255 x its values) and the box's
+    # top-left corner (x, y) in the window; None: empty (no mask worn)
+    mask: tuple[np.ndarray, tuple[int, int]] | None
     scale: float  # working pixels per ROI pixel
     worn: bool
     reused: int = 0  # frames reused since
@@ -526,6 +528,11 @@ def _affine_lstsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     a = np.hstack([src.astype(np.float64), np.ones((len(src), 1))])
     m, *_ = np.linalg.lstsq(a, dst.astype(np.float64), rcond=None)
     return m.T.astype(np.float32)  # (2, 3)
+
+
+def _to_float(up: np.ndarray, out: np.ndarray) -> None:
+    """``out`` (float32) = the uint8 ``up`` / 255, as the ROI mask holds it."""
+    np.multiply(up, np.float32(1.0 / 255.0), out=out, casting="unsafe")
 
 
 class MaskSegmenter:
@@ -806,8 +813,8 @@ class MaskSegmenter:
             [[1.0 / sx, 0.0, x0 + 0.5 / sx - 0.5], [0.0, 1.0 / sy, y0 + 0.5 / sy - 0.5]], np.float32
         )
         binary = self._smooth(state, binary, lm, sub_to_roi)
-        self._paste(out, binary, (int(x0), int(y0)), full_shape, (sx, sy), image, edge)
-        self._keep_still(state, image, lm, (int(x0), int(y0), int(x1), int(y1)), out, sx, worn)
+        pasted = self._paste(out, binary, (int(x0), int(y0)), full_shape, (sx, sy), image, edge)
+        self._keep_still(state, image, lm, (int(x0), int(y0), int(x1), int(y1)), pasted, sx, worn)
         return out
 
     def _keep_still(
@@ -816,16 +823,15 @@ class MaskSegmenter:
         image: np.ndarray,
         lm: np.ndarray,
         window: tuple[int, int, int, int],
-        out: np.ndarray | None,
+        mask: tuple[np.ndarray, tuple[int, int]] | None,
         scale: float,
         worn: bool,
     ) -> None:
-        """Keep this full run's frame for :meth:`_still` (``still_frames``)."""
+        """Keep this full run's frame for :meth:`_still` (``still_frames``); ``mask``: what :meth:`_paste` wrote."""
         opt = self.options
         if opt.still_frames <= 1 or opt.temporal_smoothing:
             return
         x0, y0, x1, y1 = window
-        mask = None if out is None else out[y0:y1, x0:x1].copy()
         state.still = _Still(lm[_STILL_POINTS].copy(), window, image[y0:y1, x0:x1].copy(), mask, scale, worn)
 
     def _still(self, state: _FaceState, image: np.ndarray, lm: np.ndarray, face_id: int = 0) -> np.ndarray | None:
@@ -874,7 +880,8 @@ class MaskSegmenter:
         if still.worn:
             self.stats.worn += 1
             if still.mask is not None:
-                out[y0:y1, x0:x1] = still.mask
+                up, (bx, by) = still.mask
+                _to_float(up, out[y0 + by : y0 + by + up.shape[0], x0 + bx : x0 + bx + up.shape[1]])
         else:
             self.stats.bare += 1
         return out
@@ -1541,31 +1548,34 @@ class MaskSegmenter:
         scale: tuple[float, float],
         image: np.ndarray | None = None,
         edge: EdgeModel | None = None,
-    ) -> None:
+    ) -> tuple[np.ndarray, tuple[int, int]] | None:
         """Write the working-size {0, 1} mask ``binary`` into the ROI mask ``out`` (zeros), its window's top-left corner
         at ``origin`` (x, y), the window ``full_shape`` (h, w) ROI pixels, ``scale`` (sx, sy) working / ROI pixels:
         scaled up bilinearly and cut at 0.5 (the edge lies between the working pixels, not on their blocks), then the
         soft edge (a Gaussian blur of ``feather_px``); before the blur, with ``edge`` (the working mask's
         :class:`~unmask_video.mask_edge.EdgeModel`) and ``image`` (the ROI), the outline's partly-mask pixels join it at
         the ROI's resolution (:func:`~unmask_video.mask_edge.settle_edge`). Only in the box of the mask (with the
-        interpolation's and the blur's reach around it), all in uint8: the feathered values are multiples of 1 / 255."""
+        interpolation's and the blur's reach around it), all in uint8: the feathered values are multiples of 1 / 255.
+        Returns that box in uint8 (255 x its values) and its top-left corner (x, y) in the window; None: nothing written."""
         hard = (binary >= 0.5).astype(np.uint8)
-        rows = np.flatnonzero(hard.any(axis=1))
-        if rows.size == 0:
-            return
-        cols = np.flatnonzero(hard.any(axis=0))
+        # (the mask's first and last rows and columns, by OpenCV's bounding rectangle: NumPy's any along each axis costs
+        # several times more)
+        c0, r0, bw, bh = cv2.boundingRect(hard)
+        if bw == 0:
+            return None
+        c1, r1 = c0 + bw - 1, r0 + bh - 1
         sx, sy = scale
         sigma = self.options.feather_px
         pad = (int(np.ceil(3 * sigma)) + 1 if sigma > 0 else 0) + 2
         fh, fw = full_shape
         # (working pixel x lies at ROI x (x + 0.5) / sx - 0.5: one more working pixel on either side for the
         # interpolation's ramp)
-        bx0 = max(int(np.floor((cols[0] - 1) / sx)) - pad, 0)
-        by0 = max(int(np.floor((rows[0] - 1) / sy)) - pad, 0)
-        bx1 = min(int(np.ceil((cols[-1] + 2) / sx)) + pad, fw)
-        by1 = min(int(np.ceil((rows[-1] + 2) / sy)) + pad, fh)
+        bx0 = max(int(np.floor((c0 - 1) / sx)) - pad, 0)
+        by0 = max(int(np.floor((r0 - 1) / sy)) - pad, 0)
+        bx1 = min(int(np.ceil((c1 + 2) / sx)) + pad, fw)
+        by1 = min(int(np.ceil((r1 + 2) / sy)) + pad, fh)
         if bx1 <= bx0 or by1 <= by0:
-            return
+            return None
         hard *= np.uint8(255)
         if sx == 1.0 and sy == 1.0:
             up = hard[by0:by1, bx0:bx1]
@@ -1581,4 +1591,5 @@ class MaskSegmenter:
             )
         if sigma > 0:
             up = cv2.GaussianBlur(up, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
-        np.multiply(up, np.float32(1.0 / 255.0), out=out[y0 + by0 : y0 + by1, x0 + bx0 : x0 + bx1], casting="unsafe")
+        _to_float(up, out[y0 + by0 : y0 + by1, x0 + bx0 : x0 + bx1])
+        return up, (bx0, by0)
