@@ -446,13 +446,18 @@ def face_size(landmarks: np.ndarray) -> float:
 
 
 def region_polygon(
-    landmarks: np.ndarray, margin: float, top_margin_scale: float = 0.25, side_margin_scale: float = 0.2
+    landmarks: np.ndarray,
+    margin: float,
+    top_margin_scale: float = 0.25,
+    side_margin_scale: float = 0.2,
+    size: float | None = None,
 ) -> np.ndarray:
     """The search polygon, (N, 2) float32: MASK_REGION pushed outward by ``margin`` x face size.
 
     The jaw part is pushed most under the chin (masks reach below it), ``side_margin_scale`` of that at
     the ears (pushing far sideways only brings in background); the under-eye part by
-    ``top_margin_scale`` of it, so the eyes stay out of the search.
+    ``top_margin_scale`` of it, so the eyes stay out of the search. ``size``: :func:`face_size` of the landmarks, when
+    the caller has it.
     """
     lm = np.asarray(landmarks, dtype=np.float32)
     if lm.shape != (ls.NUM_LANDMARKS, 2):
@@ -463,7 +468,7 @@ def region_polygon(
     norm = np.linalg.norm(out, axis=1, keepdims=True)
     direction = out / np.maximum(norm, 1e-6)
     n_jaw = len(ls.JAW)
-    push = np.full((len(pts), 1), margin * face_size(lm), dtype=np.float32)
+    push = np.full((len(pts), 1), margin * (face_size(lm) if size is None else size), dtype=np.float32)
     profile = jaw_profile(n_jaw)[0]  # 0 at the ears, 1 at the chin (sin^2, made once)
     push[:n_jaw, 0] *= side_margin_scale + (1.0 - side_margin_scale) * profile
     push[n_jaw:] *= top_margin_scale
@@ -568,7 +573,7 @@ class MaskSegmenter:
         state.still = None
         size = face_size(lm)
 
-        poly = np.round(region_polygon(lm, opt.polygon_margin, opt.top_margin_scale, opt.side_margin_scale))
+        poly = np.round(region_polygon(lm, opt.polygon_margin, opt.top_margin_scale, opt.side_margin_scale, size))
         poly = poly.astype(np.int32)
         search = search_polygon(
             lm, size, opt.below_jaw, opt.search_side, opt.search_above, opt.search_jaw_floor, opt.search_cheek
@@ -1198,8 +1203,8 @@ class MaskSegmenter:
         core = np.zeros(shape, np.uint8)
         r = max(int(round(self.options.core_radius * size)), 1)
         points = ls.MASK_CORE + (ls.MASK_CHIN if self.options.core_chin else ())
-        for x, y in np.round(lm[ls.index(points)]).astype(np.int32):
-            cv2.circle(core, (int(x), int(y)), r, 1, -1)
+        for x, y in np.round(lm[ls.index(points)]).astype(np.int32).tolist():  # (Python ints: no conversion per point)
+            cv2.circle(core, (x, y), r, 1, -1)
         return core > 0
 
     def _features(self, image: np.ndarray, size: float, pixels: np.ndarray | None = None) -> np.ndarray:
