@@ -369,10 +369,15 @@ def grow_deeper(
     """
     if smooth is None:
         smooth = smooth_probability(prob, size)
+    near = cv2.dilate(grown, np.ones((3, 3), np.uint8)) > 0
+    # (the candidates, an opening of the band's pixels above the threshold, meet ``grown`` along no more pixels than
+    # those do: when too few, none joins, and the opening and the labelling are not needed)
+    if np.count_nonzero(near & (smooth >= threshold) & (band > 0)) < front * size:
+        return grown
     kernel, cand, n, comp = _candidates(smooth, threshold, band, size)
     if n <= 1:
         return grown
-    touching = (cv2.dilate(grown, np.ones((3, 3), np.uint8)) > 0) & (cand > 0)
+    touching = near & (cand > 0)
     contact = np.bincount(comp[touching], minlength=n)
     contact[0] = 0
     keep = contact >= front * size
