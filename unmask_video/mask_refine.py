@@ -885,6 +885,16 @@ def _loops_in_box(
 ) -> np.ndarray:
     """:func:`ear_loops` in a box around its candidates ``cand`` (``extent``: the whole mask's x_lo, x_hi, y_lo, y_hi
     in the box's pixels; ``beyond``: whether the loops may run on past the face outline, in ``zone``)."""
+    rim = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    # (the strokes touching the mask: read at the thin pixels on its rim only, a few hundred, not the whole window)
+    # (at the mask's side edge, above its lowest third: a loop leaves the mask there, for the ear; not from its top
+    # towards the eyes, nor from under the chin)
+    x_lo, x_hi, y_lo, y_hi = extent
+    band = side * (x_hi - x_lo)
+    ry, rx = nonzero(cv2.bitwise_and(cand, rim))
+    at_side = ((rx <= x_lo + band) | (rx >= x_hi - band)) & (ry <= y_hi - (y_hi - y_lo) / 3.0)
+    if not at_side.any():  # (no candidate touches the mask there, so no thin stroke does: none is kept)
+        return np.zeros_like(mask)
     k = max(int(round(width * size)) | 1, 3)
     # (at 3 px OpenCV's elliptic kernel is a cross, which a 2-3 px stroke's anti-aliased diagonal holds in places: the
     # disk of ``width`` x ``size``, 3-3.5 px there, covers the 3 x 3 square)
@@ -894,14 +904,9 @@ def _loops_in_box(
     n, comp, stats, _ = cv2.connectedComponentsWithStats(thin, connectivity=8)
     if n <= 1:
         return np.zeros_like(mask)
-    rim = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-    # (the strokes touching the mask: read at the thin pixels on its rim only, a few hundred, not the whole window)
-    # (at the mask's side edge, above its lowest third: a loop leaves the mask there, for the ear; not from its top
-    # towards the eyes, nor from under the chin)
-    ry, rx = nonzero(cv2.bitwise_and(thin, rim))
-    x_lo, x_hi, y_lo, y_hi = extent
-    band = side * (x_hi - x_lo)
-    at_side = ((rx <= x_lo + band) | (rx >= x_hi - band)) & (ry <= y_hi - (y_hi - y_lo) / 3.0)
+    # (the candidates on the rim that are thin: the strokes' pixels there, in the same order)
+    on_thin = thin[ry, rx] > 0
+    ry, rx, at_side = ry[on_thin], rx[on_thin], at_side[on_thin]
     touch = np.zeros(n, bool)
     touch[comp[ry[at_side], rx[at_side]]] = True
     length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
