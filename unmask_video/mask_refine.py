@@ -648,24 +648,28 @@ def _cut_at_rim(
     if held is not None:
         anchor |= (out > 0) & (held > 0)
     out = _components_touching(out, anchor)
+    ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * hem_px + 1, 2 * hem_px + 1)) if hem_px > 0 else None
+    if ring is not None and same_cloth > 0 and np.array_equal(out | (cv2.dilate(out, ring) & mask), mask):
+        # (the hem below gives back all that was cut, and would with anything more put back: the mask as it was)
+        return mask
     if same_cloth > 0:
         # What the cut took that has the cloth's own colour (its chroma over lightness, as the relief sees it) and
         # touches what is left is the cloth beyond one of its own lines (a stripe, a seam, the shadow of a fold).
         gone = (mask > 0) & (out == 0)
         near = np.zeros(mask.shape, np.uint8)
         near[gone] = _near_cloth(smooth, gone, kept, parts, same_cloth)
-        # (closed: the thin stripes or dots of another colour between the cloth-coloured parts come back with them)
-        k = max(int(round(0.05 * size)) | 1, 3)
-        back = np.zeros(mask.shape, np.uint8)
-        # (only around what was cut, with the kernel's reach: ``near`` is empty beyond it; the same result)
-        around = mask_bbox(gone, k, mask.shape)
-        assert around is not None
-        back[around] = disk_morph(near[around], cv2.MORPH_CLOSE, k) & gone[around]
-        if any_set(back):
-            out = _components_touching(back | out, out > 0)
-    if hem_px > 0:
+        if any_set(near):  # (else nothing comes back: the closing of nothing is nothing)
+            # (closed: the thin stripes or dots of another colour between the cloth-coloured parts come back with them)
+            k = max(int(round(0.05 * size)) | 1, 3)
+            back = np.zeros(mask.shape, np.uint8)
+            # (only around what was cut, with the kernel's reach: ``near`` is empty beyond it; the same result)
+            around = mask_bbox(gone, k, mask.shape)
+            assert around is not None
+            back[around] = disk_morph(near[around], cv2.MORPH_CLOSE, k) & gone[around]
+            if any_set(back):
+                out = _components_touching(back | out, out > 0)
+    if ring is not None:
         # (the cut's line lies on the blurred step: the cloth's hem beside it, a pixel or two, stays)
-        ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * hem_px + 1, 2 * hem_px + 1))
         out |= cv2.dilate(out, ring) & mask
     return out
 
