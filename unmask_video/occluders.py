@@ -15,7 +15,7 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 
-__all__ = ["skin_occluders", "entering"]
+__all__ = ["skin_occluders", "skin_table", "entering"]
 
 
 def skin_occluders(
@@ -34,9 +34,19 @@ def skin_occluders(
     bridges cut by an opening) that touch the area outside the face outline and below the mouth: a hand, a wrist,
     fingers reaching up the face; also a bare neck and chin (see the module docstring).
     """
-    ab = lab[..., 1:].astype(np.float32) - np.asarray(skin_ab, np.float32)
-    skin = ((ab * ab).sum(axis=2) <= tolerance * tolerance) & (mask == 0)
-    return entering(skin.astype(np.uint8), landmarks, size)
+    near = skin_table(skin_ab, tolerance)
+    skin = np.take(near, (lab[..., 1].astype(np.uint16) << 8) | lab[..., 2]) & (mask == 0).view(np.uint8)
+    return entering(skin, landmarks, size)
+
+
+def skin_table(skin_ab: np.ndarray, tolerance: float) -> np.ndarray:
+    """(65536,) uint8 {0, 1} over (a << 8) | b of uint8 Lab (a, b): 1 where (a, b) lies within ``tolerance`` of
+    ``skin_ab``, in the float32 operations a per-pixel test does (the squared differences summed, a then b): the same
+    answers, one look-up per pixel."""
+    sa, sb = np.asarray(skin_ab, np.float32)
+    da = np.arange(256, dtype=np.float32) - sa
+    db = np.arange(256, dtype=np.float32) - sb
+    return ((da * da)[:, None] + (db * db)[None, :] <= tolerance * tolerance).astype(np.uint8).ravel()
 
 
 def entering(skin: np.ndarray, landmarks: np.ndarray, size: float) -> np.ndarray:
@@ -52,8 +62,9 @@ def entering(skin: np.ndarray, landmarks: np.ndarray, size: float) -> np.ndarray
     mouth_y = float(landmarks[ls.index(ls.MOUTH)][:, 1].max())
     entry = (face == 0) & (np.arange(h)[:, None] > mouth_y)
     n, comp = cv2.connectedComponents(skin, connectivity=8)
-    keep = np.unique(comp[(entry & (skin > 0))])
-    keep = keep[keep > 0]
-    if keep.size == 0:
+    keep = np.zeros(n, np.uint8)
+    keep[comp[(entry & (skin > 0))]] = 1
+    keep[0] = 0
+    if not keep.any():
         return np.zeros((h, w), np.uint8)
-    return np.isin(comp, keep).astype(np.uint8)
+    return np.take(keep, comp)  # (a look-up by label: np.isin sorts the window's labels)

@@ -108,10 +108,10 @@ from unmask_video.mask_presence import (
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
     ColourModel, add_hem, any_set, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
-    fill_unlike_holes, gaussian_reach, grow, grow_deeper, jaw_profile, join_past_hand, search_polygon,
+    fill_unlike_holes, gaussian_reach, grow, grow_deeper, jaw_profile, join_past_hand, pixels_of, search_polygon,
     shading_free_chroma, smooth_probability, snap_edges,
 )
-from unmask_video.occluders import entering, skin_occluders
+from unmask_video.occluders import entering, skin_occluders, skin_table
 from unmask_video.order_stats import median
 
 log = logging.getLogger(__name__)
@@ -1043,9 +1043,9 @@ class MaskSegmenter:
         area = int(inside.sum())
         if area == 0:
             return 0.0
-        ab = lab[inside][:, 1:].astype(np.float32) - np.asarray(skin_ab, np.float32)
-        tol = self.options.presence.occluder_tolerance
-        skin = ((ab * ab).sum(axis=1) <= tol * tol) & (mask[inside] == 0)
+        px = pixels_of(lab, inside)
+        near = skin_table(skin_ab, self.options.presence.occluder_tolerance)
+        skin = (np.take(near, (px[:, 1].astype(np.uint16) << 8) | px[:, 2]) > 0) & (mask[inside] == 0)
         return float(skin.sum()) / area
 
     def _colour_model(
