@@ -89,13 +89,14 @@ of the past for that frame (``deform_px``).
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 from sklearn.cluster import KMeans
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from unmask_video import landmark_sets as ls
 from unmask_video.blend import disk_morph, mask_bbox
@@ -526,6 +527,14 @@ def _cluster_map(
     out = np.full(shape[0] * shape[1], -1, np.int32)
     out[region_idx] = np.where(chosen[labels], labels, -1)
     return out.reshape(shape)
+
+
+@functools.cache
+def _thread_pools() -> ThreadpoolController:
+    """The native thread pools (OpenMP, BLAS) loaded in the process, found once: ``threadpool_limits`` looks them up
+    among the loaded libraries on every call (about 6 ms with torch loaded, on every k-means fit). Those k-means uses
+    are loaded with scikit-learn, before any fit."""
+    return ThreadpoolController()
 
 
 def _affine_lstsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -1287,7 +1296,7 @@ class MaskSegmenter:
         if not _has_distinct(sample, k):  # flat region: jitter so that k-means has k distinct points
             sample = sample + rng.normal(0, 0.5, sample.shape).astype(np.float32)
         # One thread: on a few thousand points the thread pool costs far more than it saves (much more under load).
-        with threadpool_limits(limits=1):
+        with _thread_pools().limit(limits=1):
             km = KMeans(n_clusters=k, n_init=2, random_state=opt.seed, max_iter=50).fit(sample)
         centres = km.cluster_centers_.astype(np.float32)
         labels, dist = self._assign(feats, centres)
