@@ -247,19 +247,26 @@ def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size
     binary = mask > 0
     # The upper edge only: in each column, the k / 2 pixels above the mask's top and the k / 2 below it. Around the
     # sides a mask reaches the face's outline, and a ring there compares the cloth with more cloth.
-    has = binary.any(axis=0)
-    top = np.where(has, binary.argmax(axis=0), h)
-    rows_i = np.arange(h)[:, None]
-    outside = (rows_i >= top[None, :] - k // 2) & (rows_i < top[None, :]) & has[None, :] & (face > 0)
-    inside = (rows_i >= top[None, :]) & (rows_i < top[None, :] + k // 2) & binary & (face > 0)
-    rows = rows_i + int(y0) < limit
-    outside &= rows
-    inside &= rows
-    if outside.sum() < 12 or inside.sum() < 12:
+    # (listed column by column, k / 2 rows each, not as masks of the whole window: the same pixels, and the medians do
+    # not depend on their order)
+    cols = np.flatnonzero(binary.any(axis=0))
+    top = binary.argmax(axis=0)[cols]
+    steps = np.arange(k // 2)[:, None]
+
+    def listed(ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # (rows ``ys``, (k // 2, columns), of the columns ``cols``: those inside the window and above ``limit``)
+        keep = (ys >= 0) & (ys < h) & (ys + int(y0) < limit)
+        return ys[keep], np.broadcast_to(cols, ys.shape)[keep]
+
+    oy, ox = listed(top - 1 - steps)  # (the k / 2 rows above each column's top pixel)
+    iy, ix = listed(top + steps)  # (the top pixel and the rows below it)
+    outside = face[oy, ox] > 0
+    inside = (face[iy, ix] > 0) & binary[iy, ix]
+    if np.count_nonzero(outside) < 12 or np.count_nonzero(inside) < 12:
         return None
     weight = np.array([0.5, 1.0, 1.0], np.float32)
-    a = median_u8(lab[inside]) * weight
-    b = median_u8(lab[outside]) * weight
+    a = median_u8(lab[iy[inside], ix[inside]]) * weight
+    b = median_u8(lab[oy[outside], ox[outside]]) * weight
     return float(np.linalg.norm(a - b))
 
 

@@ -1261,12 +1261,19 @@ class MaskSegmenter:
 
     def _probe_pixels(self, image: np.ndarray, lm: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
         """RGB pixels (n, 3) of the forehead probe disks outside the search polygon, or None if too few."""
-        probe = np.zeros(image.shape[:2], np.uint8)
         r = max(int(round(self.options.core_radius * face_size(lm))), 1)
-        for x, y in np.round(lm[ls.index(ls.FOREHEAD)]).astype(np.int32):
-            cv2.circle(probe, (int(x), int(y)), r, 1, -1)
-        cv2.fillPoly(probe, [poly], 0)
-        pixels = image[probe > 0]
+        centres = np.round(lm[ls.index(ls.FOREHEAD)]).astype(np.int32)
+        # (drawn in the disks' box only, clipped to the image: the same pixels, in the same order, as over the whole ROI)
+        h, w = image.shape[:2]
+        x0, y0 = np.maximum(centres.min(axis=0) - r, 0).tolist()
+        x1, y1 = np.minimum(centres.max(axis=0) + r + 1, [w, h]).tolist()
+        if x1 <= x0 or y1 <= y0:
+            return None
+        probe = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        for x, y in (centres - [x0, y0]).tolist():
+            cv2.circle(probe, (x, y), r, 1, -1)
+        cv2.fillPoly(probe, [poly - np.array([x0, y0], np.int32)], 0)
+        pixels = image[y0:y1, x0:x1][probe > 0]
         return pixels if len(pixels) >= 20 else None
 
     def _skin_colour(self, image: np.ndarray, lm: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
