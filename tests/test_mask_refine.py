@@ -219,7 +219,7 @@ def test_the_colour_bins_are_those_of_the_formula():
 
 
 def test_holes_are_what_the_mask_leaves_out_away_from_the_border():
-    from unmask_video.mask_refine import _holes
+    from unmask_video.mask_refine import holes_of as _holes
 
     mask = np.zeros((60, 80), np.uint8)
     cv2.rectangle(mask, (10, 10), (70, 50), 1, -1)
@@ -233,6 +233,25 @@ def test_holes_are_what_the_mask_leaves_out_away_from_the_border():
     diagonal = np.ones((20, 20), np.uint8)
     diagonal[5, 5] = diagonal[6, 6] = 0  # two pixels touching at a corner: two 4-connected holes
     assert _holes(diagonal).sum() == 2
+    assert not _holes(np.zeros((5, 5), np.uint8)).any()
+
+
+def test_holes_in_the_masks_box_are_those_of_the_whole_image():
+    from unmask_video.mask_refine import holes_of
+
+    def whole(binary: np.ndarray) -> np.ndarray:  # (one flood over the whole image, as before the box)
+        out = np.ones((binary.shape[0] + 2, binary.shape[1] + 2), np.uint8)
+        out[1:-1, 1:-1] = binary == 0
+        cv2.floodFill(out, None, (0, 0), 0)
+        return out[1:-1, 1:-1] > 0
+
+    rng = np.random.default_rng(3)
+    for i in range(500):
+        h, w = (int(v) for v in rng.integers(3, 30, 2))
+        binary = (rng.random((h, w)) < rng.random()).astype(np.uint8)
+        if i % 2:
+            binary = cv2.dilate(binary, np.ones((3, 3), np.uint8))
+        np.testing.assert_array_equal(holes_of(binary), whole(binary))
 
 
 @pytest.mark.parametrize(

@@ -175,20 +175,28 @@ class ColourModel:
         return np.take(self.table, _bins(lab, self.shading_free))
 
 
-def _holes(binary: np.ndarray) -> np.ndarray:
+def holes_of(binary: np.ndarray) -> np.ndarray:
     """The holes of a uint8 {0, 1} mask (what it leaves out that does not reach the border, 4-connected), bool:
-    one flood of what it leaves out from a frame around it."""
+    one flood of what it leaves out from a frame around it, in the mask's box with a pixel around it (that frame is
+    outside the mask and joins the rest of the outside: the same holes as over the whole image)."""
     h, w = binary.shape
-    out = np.ones((h + 2, w + 2), np.uint8)
-    out[1:-1, 1:-1] = binary == 0
+    x, y, bw, bh = cv2.boundingRect(binary)
+    holes = np.zeros((h, w), bool)
+    if bw == 0:
+        return holes
+    box = (slice(max(y - 1, 0), y + bh + 1), slice(max(x - 1, 0), x + bw + 1))
+    part = binary[box]
+    out = np.ones((part.shape[0] + 2, part.shape[1] + 2), np.uint8)
+    out[1:-1, 1:-1] = part == 0
     cv2.floodFill(out, None, (0, 0), 0)
-    return out[1:-1, 1:-1] > 0
+    holes[box] = out[1:-1, 1:-1] > 0
+    return holes
 
 
 def _hole_components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(labels of the holes of a uint8 {0, 1} mask, 0 elsewhere; per label: a hole, label 0 not), or None when it
     has none (the common case, found by one flood)."""
-    holes = _holes(binary)
+    holes = holes_of(binary)
     if not any_set(holes):
         return None
     n, comp = cv2.connectedComponents(holes.astype(np.uint8), connectivity=4)
@@ -509,7 +517,7 @@ def _snap_in_box(
         return None
     markers = np.zeros(grown.shape, np.int32)
     # (not the window outside ``search``: where the search region clipped the mask, that cut is no edge to snap to)
-    markers[(cv2.distanceTransform(1 - grown, cv2.DIST_L2, 5) > b) | _holes(grown)] = 1
+    markers[(cv2.distanceTransform(1 - grown, cv2.DIST_L2, 5) > b) | holes_of(grown)] = 1
     markers[inside] = 2
     # The relief: steps of the mask probability (cloth to skin; a pleat line or a print is mask-coloured and
     # makes none) and, at a quarter weight, of the lightness (the cloth's outline, where colours are alike).

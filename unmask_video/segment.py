@@ -109,8 +109,8 @@ from unmask_video.mask_presence import (
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
     ColourModel, add_hem, any_set, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
-    fill_unlike_holes, gaussian_reach, grow, grow_deeper, jaw_profile, join_past_hand, pixels_of, search_polygon,
-    shading_free_chroma, smooth_probability, snap_edges,
+    fill_unlike_holes, gaussian_reach, grow, grow_deeper, holes_of, jaw_profile, join_past_hand, pixels_of,
+    search_polygon, shading_free_chroma, smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders, skin_table
 from unmask_video.order_stats import median
@@ -487,16 +487,8 @@ def _blur_reach(sigma: float) -> int:
 
 
 def _fill_holes(binary: np.ndarray) -> np.ndarray:
-    """Fill the background regions of a uint8 {0,1} image that do not touch its border."""
-    h, w = binary.shape
-    padded = np.zeros((h + 2, w + 2), np.uint8)
-    padded[1:-1, 1:-1] = binary
-    flood = padded.copy()
-    cv2.floodFill(flood, np.zeros((h + 4, w + 4), np.uint8), (0, 0), 1)
-    holes = flood[1:-1, 1:-1] == 0
-    out = binary.copy()
-    out[holes] = 1
-    return out
+    """Fill the background regions of a uint8 {0,1} image that do not touch its border (4-connected)."""
+    return binary | holes_of(binary)
 
 
 def _has_distinct(rows: np.ndarray, k: int) -> bool:
