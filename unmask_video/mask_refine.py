@@ -118,6 +118,13 @@ _FREE_CHROMA = shading_free_chroma(
 ).astype(np.float32)
 
 
+def _free_chroma_of(pixels: np.ndarray) -> np.ndarray:
+    """(n, 2) float32: :func:`shading_free_chroma` of uint8 Lab ``pixels`` ((n, 3)) as float32 (L, chroma - 128), by
+    :data:`_FREE_CHROMA` (the same float32 operations, done once per value)."""
+    light = pixels[:, :1].astype(np.intp) << 8
+    return _FREE_CHROMA[light | pixels[:, 1:]]
+
+
 def _bin_tables(shading_free: bool) -> tuple[np.ndarray, np.ndarray]:
     """Two int32 tables over (L << 8) | chroma: the first gives (L bin x 32 + a bin) x 32 from (L, a), the second
     the b bin from (L, b); their sum is :func:`_bins`'s index (two look-ups per pixel)."""
@@ -231,8 +238,7 @@ def mean_free_chroma(lab: np.ndarray, labels: np.ndarray, count: int) -> np.ndar
     is the row of a label without pixels)."""
     where = labels > 0
     ids = labels[where]
-    px = pixels_of(lab, where).astype(np.float32)
-    free = shading_free_chroma(px[:, :1], px[:, 1:] - 128.0)
+    free = _free_chroma_of(pixels_of(lab, where))
     counts = np.maximum(np.bincount(ids, minlength=count), 1)
     sums = np.stack([np.bincount(ids, weights=free[:, i], minlength=count) for i in range(2)], axis=1)
     return sums / counts[:, None]
@@ -787,18 +793,13 @@ def _near_cloth(
     is another one (at least 3 x ``tolerance`` from the median: not a white mask's shaded side, warmer than its lit
     side). Medians over about 1000 pixels at most."""
 
-    def free(pixels: np.ndarray) -> np.ndarray:
-        # (shading_free_chroma of the float32 pixels, looked up: the same float32 operations, done once per value)
-        light = pixels[:, :1].astype(np.intp) << 8
-        return _FREE_CHROMA[light | pixels[:, 1:]]
-
     idx = np.flatnonzero(kept.ravel())
     if idx.size == 0:  # no sure cloth: no colour to be near (the median of nothing is NaN, and a warning)
         return np.zeros(int(np.count_nonzero(where)), np.uint8)
     step = max(len(idx) // 1000, 1)
     idx = idx[::step]
     flat = lab.reshape(-1, 3)
-    cloth = free(flat[idx])
+    cloth = _free_chroma_of(flat[idx])
     median = order_stats.median(np.ascontiguousarray(cloth.T))  # (per channel; contiguous rows)
     colours = [median]
     if parts is not None:
@@ -808,7 +809,7 @@ def _near_cloth(
             colour = order_stats.median(np.ascontiguousarray(cloth[labels == c].T))
             if float(np.linalg.norm(colour - median)) >= 3 * tolerance:
                 colours.append(colour)
-    pixels = free(pixels_of(lab, where))
+    pixels = _free_chroma_of(pixels_of(lab, where))
     near = np.zeros(len(pixels), bool)
     for colour in colours:
         near |= ((pixels - colour) ** 2).sum(axis=1) < tolerance**2
