@@ -686,3 +686,14 @@ def test_pixels_of_and_at_are_numpys_indexing():
     ys, xs = rng.integers(0, 20, 30), rng.integers(0, 25, 30)
     np.testing.assert_array_equal(pixels_at(image, ys, xs, (7, 4)), image[ys + 4, xs + 7])
     np.testing.assert_array_equal(pixels_at(view, ys, xs), view[ys, xs])
+
+
+def test_free_chroma_table_gives_the_float32_values_for_every_lightness_and_chroma():
+    from unmask_video.mask_refine import _free_chroma_of
+
+    light, chroma = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    pixels = np.stack([light.ravel(), chroma.ravel(), 255 - chroma.ravel()], axis=1).astype(np.uint8)
+    as_float = pixels.astype(np.float32)
+    expected = shading_free_chroma(as_float[:, :1], as_float[:, 1:] - 128.0)
+    assert expected.dtype == np.float32
+    np.testing.assert_array_equal(_free_chroma_of(pixels), expected)
