@@ -501,3 +501,55 @@ def test_the_mask_strip_beyond_a_hand_is_kept_when_it_touches_it():
     touching = seg._clean(raw, core, 200.0, 0.2, cv2.dilate(hand, np.ones((3, 3), np.uint8)))
     assert touching[40:80, 21:29].all() and touching[40:80, 100:180].all()
 
+
+
+def _edge_contrast_whole_window(lab, mask, landmarks, size):
+    """edge_contrast as it was, with masks of the whole window (the reference the listed rows must equal)."""
+    from unmask_video.mask_presence import median_u8
+
+    k = max(int(round(0.05 * size)) | 1, 3)
+    limit = (float(landmarks[landmark_sets.NOSE_BASE, 1]) + float(landmarks[landmark_sets.CHIN, 1])) / 2
+    oval = np.asarray(landmarks, np.float32)[list(landmark_sets.FACE_OVAL)]
+    h, w = mask.shape
+    pad = k + 2
+    x0, y0 = np.maximum(np.floor(oval.min(axis=0)).astype(int) - pad, 0)
+    x1 = min(int(np.ceil(oval[:, 0].max())) + pad + 1, w)
+    y1 = min(int(np.ceil(min(float(oval[:, 1].max()), limit))) + pad + 1, h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    lab, mask = lab[y0:y1, x0:x1], mask[y0:y1, x0:x1]
+    h, w = mask.shape
+    face = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(face, [np.round(oval - np.array([x0, y0], np.float32)).astype(np.int32)], 1)
+    binary = mask > 0
+    has = binary.any(axis=0)
+    top = np.where(has, binary.argmax(axis=0), h)
+    rows_i = np.arange(h)[:, None]
+    outside = (rows_i >= top[None, :] - k // 2) & (rows_i < top[None, :]) & has[None, :] & (face > 0)
+    inside = (rows_i >= top[None, :]) & (rows_i < top[None, :] + k // 2) & binary & (face > 0)
+    rows = rows_i + int(y0) < limit
+    outside &= rows
+    inside &= rows
+    if outside.sum() < 12 or inside.sum() < 12:
+        return None
+    weight = np.array([0.5, 1.0, 1.0], np.float32)
+    return float(np.linalg.norm(median_u8(lab[inside]) * weight - median_u8(lab[outside]) * weight))
+
+
+def test_the_edge_cue_lists_the_same_pixels_as_masks_of_the_whole_window(astronaut_landmarks):
+    from unmask_video.mask_presence import edge_contrast
+    from unmask_video.segment import face_size
+
+    rng = np.random.default_rng(7)
+    base = np.asarray(astronaut_landmarks, np.float32)
+    for i in range(40):
+        lm = (base * rng.uniform(0.6, 1.1) + rng.uniform(-60, 60, 2)).astype(np.float32)
+        size = face_size(lm)
+        lab = rng.integers(0, 256, (512, 512, 3), dtype=np.uint8)
+        mask = np.zeros((512, 512), np.uint8)
+        top = int(rng.integers(150, 400))
+        cv2.fillPoly(mask, [np.round(lm[list(landmark_sets.MASK_REGION)]).astype(np.int32)], 1)
+        if i % 3:  # (a mask worn lower: its top edge across the face)
+            mask[:top] = 0
+        mask[rng.random((512, 512)) < 0.02] = 0  # (ragged tops)
+        assert edge_contrast(lab, mask, lm, size) == _edge_contrast_whole_window(lab, mask, lm, size)

@@ -895,3 +895,25 @@ def test_the_shaded_skin_over_a_mask_worn_low_is_skin_and_a_white_masks_lit_side
     assert not MaskSegmenter._shaded_skin(centres, np.float32([30.0, 128.0, 128.0]), 3.0).any()
     opt = SegmentOptions()
     assert opt.skin_near < opt.skin_near_shaded <= opt.skin_min_distance
+
+
+def test_the_forehead_probe_drawn_in_its_box_takes_the_pixels_of_the_whole_roi(astronaut_landmarks):
+    seg = MaskSegmenter()
+    rng = np.random.default_rng(11)
+    image = rng.integers(0, 256, (300, 340, 3), dtype=np.uint8)
+    base = np.asarray(astronaut_landmarks, np.float32) * 0.6
+    for shift in ([0, 0], [-150, 0], [0, -120], [200, 160], [-400, -400], [30, -60]):
+        lm = (base + np.array(shift, np.float32)).astype(np.float32)
+        poly = np.round(region_polygon(lm, 0.05)).astype(np.int32)
+        # (as it was: the disks and the polygon drawn over the whole ROI)
+        probe = np.zeros(image.shape[:2], np.uint8)
+        r = max(int(round(seg.options.core_radius * face_size(lm))), 1)
+        for x, y in np.round(lm[list(landmark_sets.FOREHEAD)]).astype(np.int32):
+            cv2.circle(probe, (int(x), int(y)), r, 1, -1)
+        cv2.fillPoly(probe, [poly], 0)
+        expected = image[probe > 0]
+        got = seg._probe_pixels(image, lm, poly)
+        if len(expected) < 20:
+            assert got is None
+        else:
+            np.testing.assert_array_equal(got, expected)
