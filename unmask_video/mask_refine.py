@@ -662,9 +662,11 @@ def _cut_at_rim(
     if held is not None:
         anchor |= (out > 0) & (held > 0)
     out = _components_touching(out, anchor)
+    # (the cut's line lies on the blurred step: the cloth's hem beside it, a pixel or two, stays)
     ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * hem_px + 1, 2 * hem_px + 1)) if hem_px > 0 else None
-    if ring is not None and same_cloth > 0 and np.array_equal(out | (cv2.dilate(out, ring) & mask), mask):
-        # (the hem below gives back all that was cut, and would with anything more put back: the mask as it was)
+    hemmed = None if ring is None else out | (cv2.dilate(out, ring) & mask)
+    if hemmed is not None and same_cloth > 0 and np.array_equal(hemmed, mask):
+        # (the hem gives back all that was cut, and would with anything more put back: the mask as it was)
         return mask
     if same_cloth > 0:
         # What the cut took that has the cloth's own colour (its chroma over lightness, as the relief sees it) and
@@ -682,10 +684,8 @@ def _cut_at_rim(
             back[around] = disk_morph(near[around], cv2.MORPH_CLOSE, k) & gone[around]
             if any_set(back):
                 out = _components_touching(back | out, out > 0)
-    if ring is not None:
-        # (the cut's line lies on the blurred step: the cloth's hem beside it, a pixel or two, stays)
-        out |= cv2.dilate(out, ring) & mask
-    return out
+                hemmed = None if ring is None else out | (cv2.dilate(out, ring) & mask)
+    return out if hemmed is None else hemmed
 
 
 #: Median selection networks (compare-exchange pairs; the median ends at the middle index) for 3, 5 and 7 values
