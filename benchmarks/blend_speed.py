@@ -91,7 +91,8 @@ def main() -> None:
         size = f"{name}: {h}x{w}, {feather:.0f} px"
         before, now = _ms_pair(lambda: old_blend.feather_alpha(mask, feather, NOTCH),
                                lambda: blend.feather_alpha(mask, feather, NOTCH), args.repeat)  # fmt: skip
-        diff = np.abs(old_blend.feather_alpha(mask, feather, NOTCH) - blend.feather_alpha(mask, feather, NOTCH)).max() * 255
+        alphas = (old_blend.feather_alpha(mask, feather, NOTCH), blend.feather_alpha(mask, feather, NOTCH))
+        diff = np.abs(alphas[0] - alphas[1]).max() * 255
         table.add_row("feather_alpha", size, f"{before:.2f}", f"{now:.2f}", f"{now / before:.2f}x", f"{diff:.2f}/255")
         frames = {"old": frame.copy(), "new": frame.copy()}
         old_blend.blend_into(frames["old"], box, filled, mask, feather, notch_reach=NOTCH)

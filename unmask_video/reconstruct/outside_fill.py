@@ -114,6 +114,11 @@ def _on_face(
     return hole & (oval | (near & body))
 
 
+def _distance_outside(where: np.ndarray) -> np.ndarray:
+    """(h, w) float32: every pixel's distance to the (h, w) bool ``where`` (0 on it; OpenCV's 3x3 L2 mask)."""
+    return cv2.distanceTransform(cv2.bitwise_not(where.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3)
+
+
 def _above_corners(where: np.ndarray, landmarks: np.ndarray) -> bool:
     """Whether any of the ``where`` pixels ((h, w) bool) lies above the jaw's corners of the (468, 2) ``landmarks``."""
     rows = np.flatnonzero(where.any(axis=1))
@@ -286,15 +291,11 @@ def fill_on_face(
     # keeps its detail.
     radius = 0.5 * options.rim * size
     core = cv2.distanceTransform(sub.view(np.uint8), cv2.DIST_L2, 3) > radius
+    wide = np.zeros_like(sub)  # (no wide gap: no rim, and the two distances below would find nothing)
     if core.any():
-        wide = sub & (cv2.distanceTransform(cv2.bitwise_not(core.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3) <= radius + 1)
-    else:  # (no wide gap: no rim, and the two distances below would find nothing)
-        wide = np.zeros_like(sub)
+        wide = sub & (_distance_outside(core) <= radius + 1)
     # (the continuation reads past that rim: the rim is faded into the skin's colour just after)
-    past_rim = covered
-    if wide.any():
-        rim = cv2.distanceTransform(cv2.bitwise_not(wide.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3) <= options.rim * size
-        past_rim = covered & ~rim
+    past_rim = covered & ~(_distance_outside(wide) <= options.rim * size) if wide.any() else covered
     source = past_rim if past_rim.any() else covered
     frame = None
     if skin is not None and skin.any():
