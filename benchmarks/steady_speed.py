@@ -1,18 +1,27 @@
 """Speed of the rebuilt face's averaging over time (``steady_face.SteadyFace``) against a git revision.
 
-    python -m benchmarks.steady_speed [--baseline-rev 29abe3a] [--repeat 10]
+    python -m benchmarks.steady_speed [--baseline-rev 29abe3a] [--repeat 10] [--real lp_s32,lp_d0 --data DIR]
 
 A face track of the astronaut photo scaled so that its face is as wide as the pipeline's faces (the real KF94
 clip's 312 px face at 720p, the speed benchmark's 512 px at 720p and 768 px at 1080p), in an ROI with the face box's
 margin, drifting by a third of a pixel a frame (a still head: the past keeps its weight), with a lower-face mask
 and sensor noise on the rebuilt face. Each call is timed against ``steady_face.py`` as it was at ``--baseline-rev``
 (read with ``git show``) in alternating rounds: process CPU ms per call (best of 5 rounds, one OpenCV thread), the
-ratio, and the largest difference of the outputs in levels. A benchmark: it asserts nothing.
+ratio, and the largest difference of the outputs in levels. ``--real``: also the calls the pipeline makes on the
+quality benchmark's talking-head clips of those names (``benchmarks.quality``'s run with the true mask, ``--frames``
+frames, recorded once), replayed in order through a fresh ``SteadyFace`` of each module, the modules taking turns
+call by call, each call given its own copy of the rebuilt ROI (``own=True``, as the pipeline gives it): CPU ms per
+call, the median of 5 rounds. A benchmark: it asserts nothing.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -22,7 +31,7 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from benchmarks.revisions import baseline_arguments, modules_at  # noqa: E402
+from benchmarks.revisions import modules_at  # noqa: E402
 from benchmarks.warp_speed import _ms_pair  # noqa: E402
 from unmask_video import landmark_sets, steady_face  # noqa: E402
 from unmask_video.blend import DEFAULT_BLEND_WIDTH, feather_reach, grown_mask_box  # noqa: E402
@@ -76,8 +85,72 @@ def _runner(module: object, track: Track) -> Callable[[], list[np.ndarray]]:
     return run
 
 
+#: One call of the pipeline's: (track, frame, ROI, rebuilt ROI, region).
+Call = tuple[int, int, FaceROI, np.ndarray, "tuple[slice, slice] | None"]
+
+
+def _record_real(data: Path, names: list[str], frames: int) -> dict[str, list[Call]]:
+    """The calls the pipeline makes to the averaging on each of the quality benchmark's clips ``names`` (its run with
+    the true mask), by clip (copies)."""
+    import benchmarks.quality as quality
+
+    clips = sorted((data / "talking").glob("*.mp4"))
+    calls: list[Call] = []
+    original = steady_face.SteadyFace.__call__
+
+    def recording(self: steady_face.SteadyFace, track: int, frame: int, roi: FaceROI, rebuilt: np.ndarray,
+                  region: tuple[slice, slice] | None = None, own: bool = False) -> np.ndarray:  # fmt: skip
+        kept = replace(roi, image=roi.image.copy(), mask=roi.mask.copy(), landmarks=roi.landmarks.copy())
+        calls.append((track, frame, kept, rebuilt.copy(), region))
+        return original(self, track, frame, roi, rebuilt, region, own)
+
+    out = {}
+    steady_face.SteadyFace.__call__ = recording  # type: ignore[method-assign]
+    try:
+        for name in names:
+            numbered = [(k, c) for k, c in enumerate(clips) if c.stem == name]
+            if not numbered:
+                print(f"{name}: not in {data / 'talking'}, skipped")
+                continue
+            calls.clear()
+            quality.run_ours(quality.load_clip(numbered[0][1], frames, numbered[0][0]), "none", True)
+            out[name] = list(calls)
+    finally:
+        steady_face.SteadyFace.__call__ = original  # type: ignore[method-assign]
+    return out
+
+
+def _replay_real(modules: list[object], calls: list[Call], rounds: int = 5) -> tuple[list[float], int]:
+    """CPU ms per call of each module's averaging over ``calls`` (median of ``rounds``; the modules take turns call by
+    call, in alternating order from round to round) and the largest difference of their outputs in levels."""
+    per: list[list[float]] = [[] for _ in modules]
+    levels = 0
+    for r in range(rounds):
+        order = list(range(len(modules))) if r % 2 == 0 else list(range(len(modules)))[::-1]
+        steadies = [modules[i].SteadyFace() for i in range(len(modules))]  # type: ignore[attr-defined]
+        spent = [0.0 for _ in modules]
+        for track, frame, roi, rebuilt, region in calls:
+            outs = {}
+            for i in order:
+                given = rebuilt.copy()
+                t0 = time.process_time()
+                outs[i] = steadies[i](track, frame, roi, given, region, own=True)
+                spent[i] += time.process_time() - t0
+            levels = max(levels, max(int(np.abs(outs[0].astype(np.int16) - o).max()) for o in outs.values()))
+        for i in range(len(modules)):
+            per[i].append(1000.0 * spent[i] / len(calls))
+    return [statistics.median(p) for p in per], levels
+
+
 def main() -> None:
-    args = baseline_arguments(__doc__.splitlines()[0], BASELINE_REV, repeat=10)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline-rev", default=BASELINE_REV)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--real", default="", help="quality benchmark clips, comma-separated (e.g. lp_s32,lp_d0)")
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "videos",
+                        help="the shared videos folder (from a worktree under /work/wt: /work/shared/data/videos)")
+    parser.add_argument("--frames", type=int, default=30, help="frames of each real clip")
+    args = parser.parse_args()
     cv2.setNumThreads(1)
     (old,) = modules_at(args.baseline_rev, ["unmask_video/steady_face.py"], "steady_speed")
     table = Table(title=f"CPU ms per frame, one OpenCV thread: @{args.baseline_rev} -> this checkout (alternating rounds)")
@@ -92,6 +165,12 @@ def main() -> None:
         roi = track[0][0].image.shape
         table.add_row(f"{name}: {face_px} px", f"{roi[1]}x{roi[0]}", f"{before / per:.2f}", f"{now / per:.2f}",
                       f"{now / before:.2f}x", f"{levels} levels")  # fmt: skip
+    if args.real:
+        for name, calls in _record_real(args.data, args.real.split(","), args.frames).items():
+            (now, before), levels = _replay_real([steady_face, old], calls)
+            roi = calls[0][2].image.shape
+            table.add_row(f"{name} (real, {len(calls)} calls)", f"{roi[1]}x{roi[0]}", f"{before:.2f}", f"{now:.2f}",
+                          f"{now / before:.2f}x", f"{levels} levels")  # fmt: skip
     Console(width=160).print(table)
 
 

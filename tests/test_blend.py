@@ -17,6 +17,20 @@ def test_the_dilation_by_rectangles_is_the_dilation_by_the_ellipse(radius: int) 
 
 
 @pytest.mark.parametrize("op", [cv2.MORPH_ERODE, cv2.MORPH_DILATE, cv2.MORPH_OPEN, cv2.MORPH_CLOSE])
+@pytest.mark.parametrize("radius", [10, 12, 15, 16, 24])
+def test_a_big_disc_s_thin_passes_are_the_ellipse_s_morphology(op: int, radius: int) -> None:
+    # (from 21 px across: the nested row and column passes, :func:`blend._by_nested_rects`) Sparse peaks and a soft
+    # shape with holes and specks, touching the image's border: every rectangle and the border show.
+    rng = np.random.default_rng(radius)
+    image = (rng.random((70, 95)) ** 8 * 255).astype(np.uint8)
+    cv2.ellipse(image, (10, 60), (30, 18), 15, 0, 360, 230, -1)
+    image[rng.random(image.shape) < 0.05] = 0
+    assert np.array_equal(disk_morph(image, op, 2 * radius + 1), cv2.morphologyEx(image, op, _ellipse(radius)))
+    binary = (image > 128).astype(np.uint8)
+    assert np.array_equal(disk_morph(binary, op, 2 * radius + 1), cv2.morphologyEx(binary, op, _ellipse(radius)))
+
+
+@pytest.mark.parametrize("op", [cv2.MORPH_ERODE, cv2.MORPH_DILATE, cv2.MORPH_OPEN, cv2.MORPH_CLOSE])
 @pytest.mark.parametrize("radius", [1, 6, 13])
 @pytest.mark.parametrize("where", ["inside", "at the border", "nowhere"])
 def test_the_morphology_near_the_region_is_the_whole_image_s(op: int, radius: int, where: str) -> None:

@@ -178,3 +178,26 @@ def test_the_continued_cheek_meets_the_frames_skin_above_the_mask() -> None:
     d_plain = np.abs(out_plain[top].astype(np.float32) - lighter).mean()
     d_skin = np.abs(out_skin[top].astype(np.float32) - lighter).mean()
     assert d_skin < 0.7 * d_plain, (d_skin, d_plain)
+
+
+def test_the_jaw_corner_test_on_the_rows_ends_is_the_test_on_every_pixel() -> None:
+    # (``_above_corners`` reads each row's first or last pixel only: along a row the height down the face is linear)
+    from unmask_video.reconstruct.outside_fill import _above_corners, _down
+
+    face, _ = scaled_face(*masked_face(), REFERENCE_FACE_PX)
+    pts = np.asarray(face.landmarks, np.float64)
+    rng = np.random.default_rng(3)
+    h, w = face.mask.shape
+    for angle in (-30.0, -8.0, 0.0, 12.0, 35.0):  # the face tilted both ways: the row's highest end changes sides
+        turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        lm = (np.c_[pts, np.ones(len(pts))] @ turn.T).astype(np.float32)
+        down = _down(lm.astype(np.float64))
+        corners = float((lm.astype(np.float64)[list(landmark_sets.NECK_SIDES)] @ down).min())
+        for _ in range(20):
+            where = np.zeros((h, w), bool)
+            y, x = int(rng.integers(0, h - 20)), int(rng.integers(0, w - 30))
+            where[y : y + int(rng.integers(1, 20)), x : x + int(rng.integers(1, 30))] = rng.random() < 0.9
+            where &= rng.random((h, w)) < 0.7
+            ys, xs = np.nonzero(where)
+            expected = bool(len(ys)) and bool(((xs * down[0] + ys * down[1]) < corners).any())
+            assert _above_corners(where, lm) == expected

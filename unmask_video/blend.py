@@ -32,6 +32,9 @@ DEFAULT_BLEND_WIDTH = FaceLength(12.0, 12.0)
 #: hand (a palm about 8 widths across at the floor width) stays in front; at 2.5 the feather faded the rebuilt face
 #: over a palm's middle.
 DEFAULT_NOTCH_REACH = 5.0
+#: Discs at least this many pixels across are applied by :func:`_by_nested_rects` (thin passes, more of them): from
+#: about there on, fewer pixels visited outweigh the passes (a 31 px closing on a 150 x 130 window: about 0.6x).
+_NESTED_MORPH_PX = 21
 #: The notches are found at a scale where the closing's radius is about this many pixels (they are wide shapes; at the
 #: default reach, the scale at which a finger's notch was found with 2.5 widths and 8 px: the same fingertips).
 _NOTCH_WORK_RADIUS_PX = 16
@@ -76,6 +79,8 @@ def disk_morph(image: np.ndarray, op: int, diameter: int) -> np.ndarray:
     rects = ellipse_rects(diameter // 2)
 
     def by_rects(img: np.ndarray, erode: bool) -> np.ndarray:
+        if diameter >= _NESTED_MORPH_PX:
+            return _by_nested_rects(img, rects, erode)
         out: np.ndarray | None = None
         for rect in rects:
             part = cv2.erode(img, rect) if erode else cv2.dilate(img, rect)
@@ -92,6 +97,31 @@ def disk_morph(image: np.ndarray, op: int, diameter: int) -> np.ndarray:
     if op == cv2.MORPH_CLOSE:
         return by_rects(by_rects(image, False), True)
     raise ValueError(f"disk_morph: unsupported operation {op}")
+
+
+@lru_cache(maxsize=64)
+def _line(length: int, vertical: bool) -> np.ndarray:
+    """A rectangular structuring element one pixel thin, ``length`` long."""
+    return cv2.getStructuringElement(cv2.MORPH_RECT, (1, length) if vertical else (length, 1))
+
+
+def _by_nested_rects(image: np.ndarray, rects: tuple[np.ndarray, ...], erode: bool) -> np.ndarray:
+    """The dilation (erosion: ``erode``) of ``image`` by the union of ``rects`` (:func:`ellipse_rects`: widening and
+    flattening in turn), the same pixels as their dilations' maximum, in thin passes: a dilation by a w x h rectangle is
+    one by w x 1 then by 1 x h, dilations compose (w x 1 then w' x 1 is (w + w' - 1) x 1, within the image's border as
+    well), and a column dilation of a maximum is the maximum of the column dilations, so that ``max_i C(h_i) R(w_i)``
+    = ``C(h_n) (R(w_n) v C(h_(n-1) - h_n + 1) (R(w_(n-1)) v ...))``, each row dilation grown from the last. Every pass
+    runs a short kernel: a third of the work of one pass per rectangle at a big disc's 10 rectangles, more passes."""
+    morph = cv2.erode if erode else cv2.dilate
+    both = cv2.min if erode else cv2.max
+    widths = [int(r.shape[1]) for r in rects]
+    heights = [int(r.shape[0]) for r in rects]
+    row = morph(image, _line(widths[0], False)) if widths[0] > 1 else image
+    acc = row
+    for j in range(1, len(rects)):
+        row = morph(row, _line(widths[j] - widths[j - 1] + 1, False))
+        acc = both(row, morph(acc, _line(heights[j - 1] - heights[j] + 1, True)))
+    return morph(acc, _line(heights[-1], True)) if heights[-1] > 1 else acc
 
 
 def disk_morph_near(image: np.ndarray, op: int, diameter: int) -> np.ndarray:

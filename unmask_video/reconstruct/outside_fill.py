@@ -34,7 +34,7 @@ from unmask_video.face_units import face_size_px
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import feather_into_fill, weighted_stack
 from unmask_video.reconstruct.scratch import scratch
-from unmask_video.reference_matte import disc
+from unmask_video.reference_matte import by_disc
 from unmask_video.warp import face_region
 
 __all__ = ["OutsideFillOptions", "on_face", "skin_past_outline", "continue_skin", "fill_on_face"]
@@ -109,18 +109,29 @@ def _on_face(
             near = wide if near is None else near | wide
     if near is None or not (near & hole & ~oval).any():
         return hole & oval
-    body = cv2.morphologyEx(hole.astype(np.uint8), cv2.MORPH_OPEN, disc(0.5 * options.loop_width * size)) > 0
+    # (the disc's rectangles on the hole's box: the same pixels as ``cv2.morphologyEx`` with ``disc``, for less)
+    body = by_disc(hole.astype(np.uint8), cv2.MORPH_OPEN, 0.5 * options.loop_width * size) > 0
     return hole & (oval | (near & body))
+
+
+def _distance_outside(where: np.ndarray) -> np.ndarray:
+    """(h, w) float32: every pixel's distance to the (h, w) bool ``where`` (0 on it; OpenCV's 3x3 L2 mask)."""
+    return cv2.distanceTransform(cv2.bitwise_not(where.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3)
 
 
 def _above_corners(where: np.ndarray, landmarks: np.ndarray) -> bool:
     """Whether any of the ``where`` pixels ((h, w) bool) lies above the jaw's corners of the (468, 2) ``landmarks``."""
-    ys, xs = np.nonzero(where)
-    if not len(ys):
+    rows = np.flatnonzero(where.any(axis=1))
+    if not len(rows):
         return False
     pts = np.asarray(landmarks, np.float64)
     down = _down(pts)
-    return bool(((xs * down[0] + ys * down[1]) < float((pts[list(landmark_sets.NECK_SIDES)] @ down).min())).any())
+    # (along each row the height down the face is monotonic in x: only the row's first or last pixel can be the
+    # highest, a pass over the rows' ends instead of listing every pixel)
+    sub = where[rows]
+    first = np.argmax(sub, axis=1)
+    xs = first if down[0] >= 0 else sub.shape[1] - 1 - np.argmax(sub[:, ::-1], axis=1)
+    return bool(((xs * down[0] + rows * down[1]) < float((pts[list(landmark_sets.NECK_SIDES)] @ down).min())).any())
 
 
 def _down(pts: np.ndarray) -> np.ndarray:
@@ -280,10 +291,11 @@ def fill_on_face(
     # keeps its detail.
     radius = 0.5 * options.rim * size
     core = cv2.distanceTransform(sub.view(np.uint8), cv2.DIST_L2, 3) > radius
-    wide = sub & (cv2.distanceTransform(cv2.bitwise_not(core.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3) <= radius + 1)
-    rim = cv2.distanceTransform(cv2.bitwise_not(wide.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3) <= options.rim * size
+    wide = np.zeros_like(sub)  # (no wide gap: no rim, and the two distances below would find nothing)
+    if core.any():
+        wide = sub & (_distance_outside(core) <= radius + 1)
     # (the continuation reads past that rim: the rim is faded into the skin's colour just after)
-    past_rim = covered & ~rim
+    past_rim = covered & ~(_distance_outside(wide) <= options.rim * size) if wide.any() else covered
     source = past_rim if past_rim.any() else covered
     frame = None
     if skin is not None and skin.any():
