@@ -103,7 +103,7 @@ SIZES = {
 
 def _old(options: RunOptions) -> None:
     options.loop = FrameLoopOptions(threads=False)
-    options.encode = EncodeOptions(preset="veryfast", crf=18, threads=0, reuse_decoded_planes=False)
+    options.encode = EncodeOptions(preset="veryfast", crf=18, threads=0, reuse_decoded_planes=False, bframes=None)
     options.encode_queue = 3
 
 
@@ -139,10 +139,27 @@ def _decode_thread(options: RunOptions) -> None:
     options.loop.decode_thread = True
 
 
+def _switch1ms(options: RunOptions) -> None:
+    options.loop.switch_interval_s = 0.001
+
+
+def _bframes3(options: RunOptions) -> None:
+    options.encode.bframes = None  # (superfast's own: 3)
+
+
+def _ultrafast19(options: RunOptions) -> None:
+    options.encode.preset, options.encode.crf = "ultrafast", 19
+
+
+def _x264_1(options: RunOptions) -> None:
+    options.encode.threads = 1
+
+
 #: name -> what it changes in RunOptions() (the defaults).
 PATHS: dict[str, Callable[[RunOptions], None]] = {
     "old": _old, "new": _new, "serial": _serial, "unsplit": _unsplit, "rgb-encode": _rgb_encode, "work400": _work400,
     "prepare-thread": _prepare_thread, "prepare-process": _prepare_process, "decode-thread": _decode_thread,
+    "switch1ms": _switch1ms, "bframes3": _bframes3, "ultrafast19": _ultrafast19, "x264-1": _x264_1,
 }
 
 

@@ -229,7 +229,7 @@ def _stream(
             reader, writer, pipeline, timer, batch=batch, progress=progress, write_stage=write_stage, depth=loop.depth,
             split_face_stages=loop.split_face_stages,  # (OpenCV's thread count: set by _run)
             decode_thread=loop.decode_thread, process=loop.process_for(reader.info.width, reader.info.height, batch),
-            frame_shape=(reader.info.height, reader.info.width),
+            frame_shape=(reader.info.height, reader.info.width), switch_s=loop.switch_interval_s,
         )
         return
     pending: list[DecodedFrame] = []
