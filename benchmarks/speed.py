@@ -143,6 +143,10 @@ def _switch1ms(options: RunOptions) -> None:
     options.loop.switch_interval_s = 0.001
 
 
+def _decode_switch(options: RunOptions) -> None:
+    options.loop.decode_thread, options.loop.switch_interval_s = True, 0.001
+
+
 def _bframes3(options: RunOptions) -> None:
     options.encode.bframes = None  # (superfast's own: 3)
 
@@ -159,7 +163,7 @@ def _x264_1(options: RunOptions) -> None:
 PATHS: dict[str, Callable[[RunOptions], None]] = {
     "old": _old, "new": _new, "serial": _serial, "unsplit": _unsplit, "rgb-encode": _rgb_encode, "work400": _work400,
     "prepare-thread": _prepare_thread, "prepare-process": _prepare_process, "decode-thread": _decode_thread,
-    "switch1ms": _switch1ms, "bframes3": _bframes3, "ultrafast19": _ultrafast19, "x264-1": _x264_1,
+    "switch1ms": _switch1ms, "decode-switch": _decode_switch, "bframes3": _bframes3, "ultrafast19": _ultrafast19, "x264-1": _x264_1,
 }
 
 
