@@ -91,9 +91,9 @@ class EncodeOptions:
     threads: int = 2
     tune: str | None = None  # e.g. "zerolatency" (live mode)
     #: The most B-frames in a row (libx264's ``bf``; None: the preset's own, 3 for superfast). 0 by default: x264's
-    #: CPU 0.61-0.92x at 720p and 1080p, PSNR of the encoded frames -0.27 to +0.77 dB, bitrate 1.14-1.36x on
-    #: the shared real clips (benchmarks/encode_speed.py; figures in benchmarks/README.md, iofast). Other encoders
-    #: keep their own.
+    #: CPU 0.73-0.92x at 720p and 1080p on 2 threads, PSNR of the encoded frames -0.27 to +0.74 dB, bitrate
+    #: 1.15-1.36x on the shared real clips (benchmarks/encode_speed.py; figures in benchmarks/README.md, iofast).
+    #: Other encoders keep their own.
     bframes: int | None = 0
     keyframe_interval: int | None = None  # GOP length in frames; None = the encoder's default
     extra: dict[str, str] = field(default_factory=dict)  # more encoder options, passed through
