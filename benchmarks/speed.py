@@ -19,6 +19,9 @@ face about 300 px wide. Each "path" is a set of runner options:
   (``FrameLoopOptions.prepare_process``, off by default; used up to 720p); prepare-thread: the process turned off
   (the default today);
 - decode-thread: today's defaults with the decode on a thread of its own instead of on the landmarks thread;
+- switch1ms: Python's thread switch interval at 1 ms while the loop runs (``FrameLoopOptions.switch_interval_s``);
+  decode-switch: that and the decode thread; bframes3: libx264 with superfast's B-frames (``EncodeOptions.bframes``
+  None; today's default has none); ultrafast19: libx264 ultrafast crf 19; x264-1: x264 on one thread;
 - more can be added in PATHS below.
 
 ``--baseline-rev REV`` adds a first path, "@REV": the default options with the code of git revision REV (its
