@@ -91,7 +91,8 @@ def make_pipeline(generator: str):
 #: in turn; landmarks: only the landmarks one frame ahead (mask and warp on the processing thread), paced; unpaced:
 #: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; stale: a captured
 #: frame older than half an interval given up for the next one; new: today's defaults (the newest frame however
-#: old; landmarks, mask and warp one frame ahead, paced; the encoders fed the decoded planes).
+#: old; landmarks, mask and warp one frame ahead, paced; the encoders fed the decoded planes); switch1ms: today's
+#: defaults with Python's thread switch interval at 1 ms (``LiveOptions.switch_interval_s``).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
     "serial": {"landmarks_ahead": False},
@@ -99,6 +100,7 @@ PATHS = {
     "unpaced": {"pace": False},
     "stale": {"stale_after": 0.5},
     "new": {},
+    "switch1ms": {"switch_interval_s": 0.001},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")
 

@@ -19,6 +19,9 @@ face about 300 px wide. Each "path" is a set of runner options:
   (``FrameLoopOptions.prepare_process``, off by default; used up to 720p); prepare-thread: the process turned off
   (the default today);
 - decode-thread: today's defaults with the decode on a thread of its own instead of on the landmarks thread;
+- switch1ms: Python's thread switch interval at 1 ms while the loop runs (``FrameLoopOptions.switch_interval_s``);
+  decode-switch: that and the decode thread; bframes3: libx264 with superfast's B-frames (``EncodeOptions.bframes``
+  None; today's default has none); ultrafast19: libx264 ultrafast crf 19; x264-1: x264 on one thread;
 - more can be added in PATHS below.
 
 ``--baseline-rev REV`` adds a first path, "@REV": the default options with the code of git revision REV (its
@@ -103,7 +106,7 @@ SIZES = {
 
 def _old(options: RunOptions) -> None:
     options.loop = FrameLoopOptions(threads=False)
-    options.encode = EncodeOptions(preset="veryfast", crf=18, threads=0, reuse_decoded_planes=False)
+    options.encode = EncodeOptions(preset="veryfast", crf=18, threads=0, reuse_decoded_planes=False, bframes=None)
     options.encode_queue = 3
 
 
@@ -139,10 +142,31 @@ def _decode_thread(options: RunOptions) -> None:
     options.loop.decode_thread = True
 
 
+def _switch1ms(options: RunOptions) -> None:
+    options.loop.switch_interval_s = 0.001
+
+
+def _decode_switch(options: RunOptions) -> None:
+    options.loop.decode_thread, options.loop.switch_interval_s = True, 0.001
+
+
+def _bframes3(options: RunOptions) -> None:
+    options.encode.bframes = None  # (superfast's own: 3)
+
+
+def _ultrafast19(options: RunOptions) -> None:
+    options.encode.preset, options.encode.crf = "ultrafast", 19
+
+
+def _x264_1(options: RunOptions) -> None:
+    options.encode.threads = 1
+
+
 #: name -> what it changes in RunOptions() (the defaults).
 PATHS: dict[str, Callable[[RunOptions], None]] = {
     "old": _old, "new": _new, "serial": _serial, "unsplit": _unsplit, "rgb-encode": _rgb_encode, "work400": _work400,
     "prepare-thread": _prepare_thread, "prepare-process": _prepare_process, "decode-thread": _decode_thread,
+    "switch1ms": _switch1ms, "decode-switch": _decode_switch, "bframes3": _bframes3, "ultrafast19": _ultrafast19, "x264-1": _x264_1,
 }
 
 
@@ -170,7 +194,7 @@ GROUPS = ("face", "prepare", "landmarks", "decode", "encode", "opencv", "other")
 class ThreadCpu:
     """CPU seconds per group of threads of this process over a ``with`` block, from /proc/self/task (Linux).
 
-    Polled every 50 ms (a thread that ends keeps all but its last moments). Threads are grouped by their OS name
+    Polled every :attr:`POLL_S` (a thread that ends keeps all but its last moments). Threads are grouped by their OS name
     (``timing.name_os_thread``: native threads inherit the name of the thread that starts them): "face" (the
     calling thread: the face stages, and everything Python does in the serial loop), "prepare" (the mask and warp
     stages' thread when the face stages are split; with the prepare process, the threads that feed it and, added by
@@ -181,6 +205,11 @@ class ThreadCpu:
     started while the pipeline was set up).
     """
 
+    #: Seconds between two polls: often enough that a thread that ends loses little, rarely enough that the poller's
+    #: own CPU (one /proc read per thread per poll) stays small; it is measured (:attr:`own_s`) and left out of the
+    #: process's CPU by :func:`run`.
+    POLL_S = 0.1
+
     def __init__(self) -> None:
         self.available = Path("/proc/self/task").is_dir()
         self._tick = os.sysconf("SC_CLK_TCK") if self.available else 1
@@ -189,26 +218,34 @@ class ThreadCpu:
         self._stop = threading.Event()
         self._me = ""
         self.groups: dict[str, float] = {}
+        #: CPU seconds the polling thread itself used (not the pipeline's).
+        self.own_s = 0.0
 
     def _snap(self) -> None:
         main = str(threading.main_thread().native_id)
         for tid in os.listdir("/proc/self/task"):
             if tid == self._me:
                 continue
-            try:
-                with open(f"/proc/self/task/{tid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                with open(f"/proc/self/task/{tid}/comm") as f:
-                    comm = f.read().strip()
+            try:  # one read per thread: its stat holds the name too, "tid (name) state ..."
+                fd = os.open(f"/proc/self/task/{tid}/stat", os.O_RDONLY)
+                try:
+                    text = os.read(fd, 1024)
+                finally:
+                    os.close(fd)
             except OSError:
                 continue  # the thread ended
+            head, _, rest = text.rpartition(b")")
+            fields = rest.split()
+            comm = head.partition(b"(")[2].decode(errors="replace")
             cpu = (int(fields[11]) + int(fields[12])) / self._tick
             self._last[tid] = ("face" if tid == main else comm, cpu)
 
     def _poll(self) -> None:
         self._me = str(threading.get_native_id())
-        while not self._stop.wait(0.05):
+        start = time.thread_time()
+        while not self._stop.wait(self.POLL_S):
             self._snap()
+        self.own_s = time.thread_time() - start
 
     def __enter__(self) -> "ThreadCpu":
         if self.available:
@@ -329,7 +366,8 @@ def run(clip: Clip, out: Path, path: str, generator: str, batch: int = 1) -> Res
     child = _cpu_s(resource.RUSAGE_CHILDREN) - children
     if child > 0:
         threads.groups["prepare"] = threads.groups.get("prepare", 0.0) + child
-    return Result(Measured.of(summary), options.loop.threads, _cpu_s() - cpu + child, threads.groups)
+    # (the poller's own CPU is the benchmark's, not the pipeline's: left out of the process's)
+    return Result(Measured.of(summary), options.loop.threads, _cpu_s() - cpu + child - threads.own_s, threads.groups)
 
 
 def run_child(clip: Clip, out: Path, path: str, generator: str, tree: Path | None) -> Result:

@@ -265,3 +265,35 @@ def test_opencv_is_held_to_one_thread_only_on_few_cores(monkeypatch) -> None:
     assert FrameLoopOptions(single_opencv_cores=0).opencv_threads() is None
     monkeypatch.setattr(frame_loop, "usable_cores", lambda: 8)
     assert FrameLoopOptions().opencv_threads() is None
+
+
+class SwitchPipeline(Pipeline):
+    """Records Python's thread switch interval wherever the face stages run."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.intervals: set[float] = set()
+
+    def finish(self, batch, in_place=False):
+        import sys
+
+        self.intervals.add(sys.getswitchinterval())
+        return super().finish(batch, in_place)
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_switch_interval_is_held_during_the_loop_and_restored_after(fails: bool) -> None:
+    import sys
+
+    before = sys.getswitchinterval()
+    pipeline = SwitchPipeline(fail_at=7 if fails else None)
+    if fails:
+        with pytest.raises(ValueError, match="at frame 7"):
+            run_threaded(Source(20), Sink(), pipeline, StageTimer(), depth=2, split_face_stages=True, switch_s=0.001)
+    else:
+        run_threaded(Source(20), Sink(), pipeline, StageTimer(), depth=2, split_face_stages=True, switch_s=0.001)
+    assert pipeline.intervals == {0.001}
+    assert sys.getswitchinterval() == before
+    untouched = SwitchPipeline()
+    run_threaded(Source(4), Sink(), untouched, StageTimer(), depth=2)  # switch_s=None: left as it is
+    assert untouched.intervals == {before}

@@ -608,3 +608,32 @@ def test_a_recording_says_it_was_processed(fifo: str, tmp_path: Path) -> None:
     finally:
         stop_process(producer)
     assert f"unmask-video {__version__}".encode() in stream_copy.read_bytes()
+
+
+class SwitchRecordingProcessor(MarkingProcessor):
+    """Records Python's thread switch interval while it processes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.intervals: set[float] = set()
+
+    def process(self, image: np.ndarray, t: float) -> np.ndarray:
+        self.intervals.add(sys.getswitchinterval())
+        return super().process(image, t)
+
+
+def test_the_switch_interval_is_held_during_a_session_and_restored_after(fifo: str, tmp_path: Path) -> None:
+    before = sys.getswitchinterval()
+    processor = SwitchRecordingProcessor()
+    producer = start_producer(fifo, frames=20, fps=25)
+    try:
+        stats = run_live(
+            LiveSource(url=fifo, source_format="mpegts", read_timeout_s=5),
+            processor,
+            LiveOptions(window=False, extra_outputs=[CollectingOutput()], status=None, switch_interval_s=0.002),
+        )
+    finally:
+        stop_process(producer)
+    assert stats.frames_shown >= 5
+    assert processor.intervals == {0.002}
+    assert sys.getswitchinterval() == before

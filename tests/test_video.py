@@ -765,3 +765,19 @@ def test_reader_decodes_up_to_1080p_with_slice_threads_and_the_same_frames(tmp_p
         stream = container.streams.video[0]
         stream.codec_context.thread_type = "SLICE"
         assert all(np.array_equal(a, f.to_ndarray()) for a, f in zip(planes, container.decode(stream)))
+
+
+def test_libx264_writes_no_b_frames_unless_asked(tmp_path: Path) -> None:
+    """``EncodeOptions.bframes`` 0 (the default): P-frames only after the key frame; None: the preset's B-frames."""
+    from unmask_video.io.writer import write_clip
+
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    frames = [np.roll(base, i, axis=1) for i in range(24)]  # (steady motion: x264's superfast chooses B-frames)
+    types = {}
+    for bframes in (0, None):
+        path = write_clip(tmp_path / f"bf_{bframes}.mp4", frames, 25, EncodeOptions(bframes=bframes))
+        with av.open(str(path)) as container:
+            types[bframes] = {int(frame.pict_type) for frame in container.decode(video=0)}
+    assert types[0] == {1, 2}  # I and P
+    assert 3 in types[None]  # B

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,6 +70,9 @@ class FrameLoopOptions:
     prepare_process: bool = False
     process_max_pixels: int = 1280 * 720
     process: ProcessOptions = field(default_factory=ProcessOptions)
+    #: Python's thread switch interval (seconds, ``sys.setswitchinterval``) while the loop runs; None: unchanged
+    #: (5 ms). A thread that waits for the GIL gets it after at most this long.
+    switch_interval_s: float | None = None
 
     def process_for(self, width: int, height: int, batch: int) -> ProcessOptions | None:
         """The prepare process's options for a run of ``width`` x ``height`` frames, ``batch`` at a time; None: the
@@ -88,6 +92,20 @@ def usable_cores() -> int:
     """The cores this process may run on (its affinity where the OS reports it, else the machine's count)."""
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+@contextmanager
+def switch_interval(seconds: float | None) -> Iterator[None]:
+    """Python's thread switch interval held at ``seconds`` inside the block, restored after (None: unchanged)."""
+    if seconds is None:
+        yield
+        return
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 @contextmanager
@@ -171,6 +189,7 @@ def run_threaded(
     decode_thread: bool = False,
     process: ProcessOptions | None = None,
     frame_shape: tuple[int, int] | None = None,
+    switch_s: float | None = None,
 ) -> None:
     """Process every frame of ``source`` into ``sink`` with decode and landmarks on their own threads.
 
@@ -183,11 +202,12 @@ def run_threaded(
     ``opencv``: OpenCV's thread count while the loop runs (:meth:`FrameLoopOptions.opencv_threads`; None: unchanged).
     ``decode_thread``: the decode on a thread of its own (else on the landmarks thread). ``process``: the mask and
     warp stages in a forked process (:meth:`FrameLoopOptions.process_for`; used when split, ``batch`` is 1 and
-    ``frame_shape``, the frames' (height, width), is given).
+    ``frame_shape``, the frames' (height, width), is given). ``switch_s``: Python's thread switch interval while
+    the loop runs (:attr:`FrameLoopOptions.switch_interval_s`; None: unchanged).
     """
     if process is not None and (not split_face_stages or pipeline.debug is not None or batch > 1 or frame_shape is None):
         process = None
-    with opencv_threads(opencv):
+    with opencv_threads(opencv), switch_interval(switch_s):
         _run_threaded(source, sink, pipeline, timer, batch, progress, write_stage, depth, split_face_stages,
                       decode_thread, process, frame_shape)  # fmt: skip
 

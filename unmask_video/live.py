@@ -62,6 +62,7 @@ from unmask_video.errors import InputError, ProcessingError
 from unmask_video.io import StreamDescription, handle_signals, is_stream_url
 from unmask_video.io.color import FrameToRGB
 from unmask_video.io.paths import check_debug_dir
+from unmask_video.frame_loop import switch_interval
 from unmask_video.live_ahead import Ahead, LandmarksAhead
 from unmask_video.live_output_thread import OutputThread
 from unmask_video.live_capture import (
@@ -199,6 +200,10 @@ class LiveOptions:
     #: Gets the live stages' seconds ("decode" on the capture thread, "rgb", "output"); the benchmark passes the
     #: pipeline's timer, so that every stage is in one place.
     timer: StageTimer | None = None
+    #: Python's thread switch interval (seconds) while the session runs; None: unchanged (5 ms). A thread whose
+    #: native call (decode, MediaPipe, OpenCV) ends waits for the GIL at most about this long while another runs
+    #: Python (:func:`unmask_video.frame_loop.switch_interval`).
+    switch_interval_s: float | None = None
 
 
 @dataclass
@@ -282,7 +287,7 @@ def _run_live(source: LiveSource, processor: FrameProcessor, options: LiveOption
     meter = LiveMeter()
     state = _State(effect_on=options.effect)
     opened: list[LiveOutput] = []
-    with _Signals(options.handle_signals) as signals:
+    with _Signals(options.handle_signals) as signals, switch_interval(options.switch_interval_s):
         try:
             processor.warmup()
             meter.stats.frames_before_start = capture.reset_counts()

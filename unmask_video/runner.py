@@ -17,7 +17,7 @@ from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.progress import FrameProgress
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 from unmask_video.reconstruct.protocol import Reconstructor
-from unmask_video.timing import StageTimer
+from unmask_video.timing import StageTimer, os_thread_named
 from unmask_video.io import (
     BackgroundWriter,
     DecodedFrame,
@@ -130,7 +130,9 @@ def _run(
 ) -> RunSummary:
     timer = StageTimer()
     start = time.perf_counter()
-    with VideoReader(options.input) as reader:
+    with os_thread_named("decode"):  # (libavcodec's threads start where the first frame decodes: named for profilers)
+        reader = VideoReader(options.input)
+    with reader:
         batch = _bounded_batch(options.batch, reader.info.width, reader.info.height)
         # The writer checks the encoder, its options and the container before any model is loaded.
         with VideoWriter(output, reader.description(), options.encode, overwrite=options.overwrite) as video_writer:
@@ -227,7 +229,7 @@ def _stream(
             reader, writer, pipeline, timer, batch=batch, progress=progress, write_stage=write_stage, depth=loop.depth,
             split_face_stages=loop.split_face_stages,  # (OpenCV's thread count: set by _run)
             decode_thread=loop.decode_thread, process=loop.process_for(reader.info.width, reader.info.height, batch),
-            frame_shape=(reader.info.height, reader.info.width),
+            frame_shape=(reader.info.height, reader.info.width), switch_s=loop.switch_interval_s,
         )
         return
     pending: list[DecodedFrame] = []

@@ -348,7 +348,9 @@ def _write_video(path: Path, frames: np.ndarray, spec: ClipSpec) -> tuple[list[i
         total = int(round(n / spec.fps * rate))
         tone = (0.2 * np.sin(2 * math.pi * spec.audio_hz * np.arange(total) / rate)).astype(np.float32)
         audio = (AudioTrack("aac", rate, "mono"), tone[None])
-    write_clip(path, frames, spec.fps, EncodeOptions(crf=spec.crf, preset="veryfast"), audio=audio)
+    # (with veryfast's own B-frames: the clips the tests and benchmarks decode stay as they were before the writer's
+    # default became none)
+    write_clip(path, frames, spec.fps, EncodeOptions(crf=spec.crf, preset="veryfast", bframes=None), audio=audio)
     with av.open(str(path)) as inp:
         stream = inp.streams.video[0]
         pts = sorted(p.pts for p in inp.demux(stream) if p.pts is not None)

@@ -90,6 +90,11 @@ class EncodeOptions:
     #: (benchmarks/encode_speed.py).
     threads: int = 2
     tune: str | None = None  # e.g. "zerolatency" (live mode)
+    #: The most B-frames in a row (libx264's ``bf``; None: the preset's own, 3 for superfast). 0 by default: x264's
+    #: CPU 0.73-0.92x at 720p and 1080p on 2 threads, PSNR of the encoded frames -0.27 to +0.74 dB, bitrate
+    #: 1.15-1.36x on the shared real clips (benchmarks/encode_speed.py; figures in benchmarks/README.md, iofast).
+    #: Other encoders keep their own.
+    bframes: int | None = 0
     keyframe_interval: int | None = None  # GOP length in frames; None = the encoder's default
     extra: dict[str, str] = field(default_factory=dict)  # more encoder options, passed through
     #: Encode a decoded frame from its own YUV planes, converting only the boxes the stages changed (see
@@ -152,6 +157,8 @@ def encoder_options(codec: av.Codec, options: EncodeOptions) -> dict[str, str]:
                 hint = "; use 0 (lossless) to 51 (smallest), 18 is visually lossless"
             raise InputError(f"{codec.name} rejects {flag} {value}{hint}")
         result[name] = value
+    if options.bframes is not None and codec.name == "libx264":
+        result["bf"] = str(max(0, int(options.bframes)))
     if options.keyframe_interval:
         result["g"] = str(max(1, int(options.keyframe_interval)))
         if codec.name != "libx264":
