@@ -30,7 +30,7 @@ import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, ContextManager, Iterator, Protocol, TypeVar
 
 import cv2
 import numpy as np
@@ -41,6 +41,7 @@ from unmask_video.progress import FrameProgress
 from unmask_video.timing import StageTimer, name_os_thread
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _POLL_S = 0.05  # how often a worker blocked on a queue checks whether the loop was stopped
 
@@ -95,31 +96,28 @@ def usable_cores() -> int:
 
 
 @contextmanager
-def switch_interval(seconds: float | None) -> Iterator[None]:
+def _held(value: T | None, get: Callable[[], T], put: Callable[[T], object]) -> Iterator[None]:
+    """A process-wide setting (read by ``get``, written by ``put``) held at ``value`` inside the block, its previous
+    value restored after (None: unchanged)."""
+    if value is None:
+        yield
+        return
+    before = get()
+    put(value)
+    try:
+        yield
+    finally:
+        put(before)
+
+
+def switch_interval(seconds: float | None) -> ContextManager[None]:
     """Python's thread switch interval held at ``seconds`` inside the block, restored after (None: unchanged)."""
-    if seconds is None:
-        yield
-        return
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(seconds)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
+    return _held(seconds, sys.getswitchinterval, sys.setswitchinterval)
 
 
-@contextmanager
-def opencv_threads(count: int | None) -> Iterator[None]:
+def opencv_threads(count: int | None) -> ContextManager[None]:
     """OpenCV held to ``count`` threads inside the block, its previous count restored after (None: unchanged)."""
-    if count is None:
-        yield
-        return
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(count)
-    try:
-        yield
-    finally:
-        cv2.setNumThreads(before)
+    return _held(count, cv2.getNumThreads, cv2.setNumThreads)
 
 
 class FrameSource(Protocol):
