@@ -91,6 +91,7 @@ class RoiLandmarker:
             side_inputs={"with_attention": False},
             calculator_params={"facelandmarkcpu__ThresholdingCalculator.threshold": float(min_presence)},
         )
+        self._run = _GraphRun.of(self._graph)
         self.crop_size = int(crop_size)
 
     def close(self) -> None:
@@ -115,11 +116,14 @@ class RoiLandmarker:
             crop = cv2.warpAffine(image, warp, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         rect = self._rect(x_center=0.5, y_center=0.5, width=roi.size * k / s, height=roi.size * k / s,
                           rotation=roi.rotation)
-        result = self._graph.process({"image": np.ascontiguousarray(crop), "roi": rect})
-        found = result.face_landmarks
+        if self._run is not None:
+            found = self._run(np.ascontiguousarray(crop), rect)
+        else:  # pragma: no cover - another mediapipe than the pinned one
+            landmark_list = self._graph.process({"image": np.ascontiguousarray(crop), "roi": rect}).face_landmarks
+            found = None if landmark_list is None else _xy(landmark_list)
         if found is None:
             return None
-        pts = _xy(found)[: landmark_sets.NUM_LANDMARKS].astype(np.float64) * s
+        pts = found[: landmark_sets.NUM_LANDMARKS].astype(np.float64) * s
         return (pts / k + np.array([x0, y0])).astype(np.float32)
 
 
@@ -134,15 +138,88 @@ def _xy(landmark_list) -> np.ndarray:
     """(N, 2) float32 normalized x, y of a NormalizedLandmarkList: read from its serialized bytes at once (reading
     468 protobuf messages field by field in Python costs more than the landmark model's own bookkeeping), or
     message by message when the layout is not the plain one."""
-    data = landmark_list.SerializeToString()
-    n = len(landmark_list.landmark)
-    if len(data) == n * _LANDMARK_BYTES.itemsize:
-        rows = np.frombuffer(data, _LANDMARK_BYTES)
-        if (rows["tag"] == 0x0A).all() and (rows["len"] == 15).all() and (rows["tx"] == 0x0D).all() and (
-            rows["ty"] == 0x15
-        ).all():
-            return np.stack([rows["x"], rows["y"]], axis=1).astype(np.float32)
+    found = _xy_of_bytes(landmark_list.SerializeToString())
+    if found is not None and len(found) == len(landmark_list.landmark):
+        return found
     return np.array([(p.x, p.y) for p in landmark_list.landmark], np.float32)
+
+
+def _xy_of_bytes(data: bytes) -> np.ndarray | None:
+    """:func:`_xy` of a serialized NormalizedLandmarkList in the plain layout (every landmark with x, y, z set and
+    nothing else); None when the bytes are laid out otherwise."""
+    if not data or len(data) % _LANDMARK_BYTES.itemsize:
+        return None
+    rows = np.frombuffer(data, _LANDMARK_BYTES)
+    plain = (rows["tag"] == 0x0A) & (rows["len"] == 15) & (rows["tx"] == 0x0D) & (rows["ty"] == 0x15) & (
+        rows["tz"] == 0x1D
+    )
+    if not plain.all():
+        return None
+    xy = np.empty((len(rows), 2), np.float32)
+    xy[:, 0], xy[:, 1] = rows["x"], rows["y"]
+    return xy
+
+
+class _GraphRun:
+    """One run of the landmark graph without :meth:`SolutionBase.process`'s wrapping (per call it builds a
+    namedtuple class, looks each stream's packet maker up by name and parses the landmarks into a message that
+    :func:`_xy` would serialize again): the same packets at the same timestamps into the same graph, the landmarks
+    read from the output packet's serialized bytes. For the pinned mediapipe (0.10.21); :meth:`of` gives None where
+    its internals differ, and the caller goes through ``process``."""
+
+    def __init__(self, solution, make_image, make_proto, serialized) -> None:
+        self._solution = solution
+        self._graph = solution._graph
+        self._outputs: dict = solution._graph_outputs  # (filled by the solution's output stream observer)
+        self._make_image = make_image
+        self._make_proto = make_proto
+        self._serialized = serialized
+        self._srgb = None
+
+    @classmethod
+    def of(cls, solution) -> "_GraphRun | None":
+        try:
+            from mediapipe.python._framework_bindings import _packet_creator, _packet_getter, image_frame
+            from mediapipe.python.solution_base import PacketDataType
+
+            types = (dict(solution._input_stream_type_info), dict(solution._output_stream_type_info))
+            wanted = ({"image": PacketDataType.IMAGE, "roi": PacketDataType.PROTO},
+                      {"face_landmarks": PacketDataType.PROTO})  # fmt: skip
+            if types != wanted or not isinstance(solution._simulated_timestamp, int):
+                return None
+            run = cls(solution, _packet_creator._create_image_from_pixel_data, _packet_creator._create_proto,
+                      _packet_getter._get_serialized_proto)  # fmt: skip
+            run._srgb = image_frame.ImageFormat.SRGB
+            return run
+        except (ImportError, AttributeError, TypeError):  # pragma: no cover - another mediapipe
+            return None
+
+    def __call__(self, crop: np.ndarray, rect) -> np.ndarray | None:
+        """(N, 2) float32 normalized landmarks of ``crop`` (uint8 RGB, C-contiguous) in ``rect``; None: no face."""
+        solution, outputs = self._solution, self._outputs
+        outputs.clear()
+        solution._simulated_timestamp += 33333  # (as process() counts, so the two may alternate)
+        ts = solution._simulated_timestamp
+        # (the same packets process() makes: the image copied, the ROI serialized)
+        self._graph.add_packet_to_input_stream(
+            stream="image", packet=self._make_image(self._srgb, crop, crop.flags.writeable).at(ts)
+        )
+        self._graph.add_packet_to_input_stream(
+            stream="roi", packet=self._make_proto(rect.DESCRIPTOR.full_name, rect.SerializeToString()).at(ts)
+        )
+        self._graph.wait_until_idle()
+        packet = outputs.get("face_landmarks")
+        if packet is None or packet.is_empty():
+            return None
+        data = self._serialized(packet)
+        found = _xy_of_bytes(data)
+        if found is None:  # another layout: the message's own fields
+            from mediapipe.framework.formats import landmark_pb2
+
+            message = landmark_pb2.NormalizedLandmarkList()
+            message.ParseFromString(data)
+            found = np.array([(p.x, p.y) for p in message.landmark], np.float32)
+        return found
 
 
 def _shrink_region(image: np.ndarray, x0: float, y0: float, side: float, size: int) -> np.ndarray:
