@@ -456,6 +456,31 @@ def test_the_graph_run_gives_what_the_solution_s_process_gives(astronaut, astron
     np.testing.assert_array_equal(flm._xy(plain), xy)
 
 
+@pytest.mark.parametrize("width, x, rotation", [(300.0, 640.0, 0.2), (500.0, 330.0, -0.1), (90.0, 900.0, 0.0)])
+def test_the_one_resample_crop_reads_the_face_where_the_two_step_crop_does(
+    astronaut, astronaut_landmarks, width, x, rotation
+) -> None:
+    """``one_resample`` (the face's region only area-halved, the model's own crop the one resampling) finds the landmarks
+    where the crop to ``crop_size`` first finds them, within the model's own spread: a big face, one whose ROI leaves
+    the frame (padded), a small one (no halving), a tilted ROI."""
+    from unmask_video import face_landmark_model as flm
+
+    frame = _background(720, 1280)
+    truth = _place(frame, astronaut, astronaut_landmarks, width, x, 360)
+    two, one = flm.RoiLandmarker(), flm.RoiLandmarker(one_resample=True)
+    try:
+        base = flm.roi_from_landmarks(truth)
+        roi = flm.Roi(base.cx, base.cy, base.size, rotation)
+        a, b = two.landmarks(frame, roi), one.landmarks(frame, roi)
+        assert a is not None and b is not None
+        d = np.linalg.norm(a - b, axis=1)
+        assert np.median(d) < 0.004 * width and d.max() < 0.01 * width, (np.median(d), d.max())
+        assert one.landmarks(frame, flm.Roi(100, 100, 150, 0.0)) is None  # (background: no face)
+    finally:
+        two.close()
+        one.close()
+
+
 def test_a_face_that_comes_later_is_found_by_a_search_spread_over_frames(astronaut, astronaut_landmarks) -> None:
     masked, _ = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(color=(30, 30, 35), pleats=2))
     with FaceTracker(TrackerOptions(detect_interval=0.0, search_passes=8)) as tracker:

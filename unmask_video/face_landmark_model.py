@@ -75,7 +75,7 @@ class RoiLandmarker:
     face presence score is under ``min_presence`` (no face in the ROI).
     """
 
-    def __init__(self, min_presence: float = 0.5, crop_size: int = 256) -> None:
+    def __init__(self, min_presence: float = 0.5, crop_size: int = 256, one_resample: bool = False) -> None:
         import_mediapipe()  # its extension first: Ctrl-C during that load stays an interrupt
         try:
             from google.protobuf import text_format
@@ -93,6 +93,7 @@ class RoiLandmarker:
         )
         self._run = _GraphRun.of(self._graph)
         self.crop_size = int(crop_size)
+        self.one_resample = bool(one_resample)
 
     def close(self) -> None:
         if self._graph is not None:
@@ -109,6 +110,8 @@ class RoiLandmarker:
         side = roi.size * (abs(math.cos(roi.rotation)) + abs(math.sin(roi.rotation)))
         k = s / side
         x0, y0 = roi.cx - side / 2.0, roi.cy - side / 2.0
+        if self.one_resample:
+            return self._one_resample(image, roi, x0, y0, side)
         if k < 1.0:  # warpAffine has no area filter: pre-shrink the region so the crop does not alias
             crop = _shrink_region(image, x0, y0, side, s)
         else:
@@ -125,6 +128,52 @@ class RoiLandmarker:
             return None
         pts = found[: landmark_sets.NUM_LANDMARKS].astype(np.float64) * s
         return (pts / k + np.array([x0, y0])).astype(np.float32)
+
+
+    def _one_resample(self, image: np.ndarray, roi: Roi, x0: float, y0: float, side: float) -> np.ndarray | None:
+        """:meth:`landmarks` with the model's own crop as the only resampling: the square's part inside the image,
+        area-halved while it stays at least the model's scale, padded to a square (edges replicated) and handed
+        over with the ROI placed in it (no crop to ``crop_size`` first, which the model then resamples again)."""
+        h, w = image.shape[:2]
+        rx0, ry0 = max(int(math.floor(x0)), 0), max(int(math.floor(y0)), 0)
+        rx1, ry1 = min(int(math.ceil(x0 + side)), w), min(int(math.ceil(y0 + side)), h)
+        if rx1 - rx0 < 2 or ry1 - ry0 < 2:
+            return None
+        scale = MODEL_INPUT / roi.size
+        region = image[ry0:ry1, rx0:rx1]
+        small, cell = halvings(region, max(1, int(math.ceil((rx1 - rx0) * scale))),
+                               max(1, int(math.ceil((ry1 - ry0) * scale))))  # fmt: skip
+        # The square in the cells' pixels (a cell's edge coordinate v is the image's rx0 + v * cell), grown to whole
+        # cells, padded where it leaves the image.
+        sx0, sy0 = math.floor((x0 - rx0) / cell), math.floor((y0 - ry0) / cell)
+        n = max(math.ceil((x0 + side - rx0) / cell) - sx0, math.ceil((y0 + side - ry0) / cell) - sy0)
+        sh, sw = small.shape[:2]
+        left, top = max(-sx0, 0), max(-sy0, 0)
+        right, bottom = max(sx0 + n - sw, 0), max(sy0 + n - sh, 0)
+        square = small[max(sy0, 0) : sy0 + n, max(sx0, 0) : sx0 + n]
+        if left or top or right or bottom:
+            square = cv2.copyMakeBorder(square, top, bottom, left, right, cv2.BORDER_REPLICATE)
+        square = np.ascontiguousarray(square)
+        if square.shape[:2] != (n, n):  # pragma: no cover - the arithmetic above
+            return None
+        ox, oy = rx0 + sx0 * cell, ry0 + sy0 * cell  # the square's corner in image pixels
+        extent = n * cell
+        size = roi.size / extent
+        rect = self._rect(x_center=(roi.cx - ox) / extent, y_center=(roi.cy - oy) / extent, width=size, height=size,
+                          rotation=roi.rotation)  # fmt: skip
+        if self._run is not None:
+            found = self._run(square, rect)
+        else:  # pragma: no cover - another mediapipe than the pinned one
+            landmark_list = self._graph.process({"image": square, "roi": rect}).face_landmarks
+            found = None if landmark_list is None else _xy(landmark_list)
+        if found is None:
+            return None
+        pts = found[: landmark_sets.NUM_LANDMARKS].astype(np.float64) * extent
+        return (pts + np.array([ox, oy])).astype(np.float32)
+
+
+#: The landmark model's input side (pixels): FaceLandmarkCpu reads the ROI at 192 x 192.
+MODEL_INPUT = 192
 
 
 #: One serialized NormalizedLandmark with x, y, z set: a length-delimited field (tag 1, length 15) holding three
