@@ -964,6 +964,8 @@ class MaskSegmenter:
         log.debug("moving face: %.2f working px off, a block changed by %.1f levels: carried", residual, change)
         still.reused += 1
         self.stats.moved += 1
+        if state.fit is not None:  # (the clusters' age counts frames, carried ones too: refits come as often as before)
+            state.fit.age += 1
         detail = self._details.get(face_id)
         if detail is not None:  # (the debug overlays': carried with the mask)
             self._details[face_id] = replace(
