@@ -864,20 +864,20 @@ class MaskSegmenter:
         average = None if presence is None else presence.average
         if presence is not None and presence.worn != still.worn:
             return None  # (the decision has changed since)
-        if average is not None and opt.presence.off < average < opt.presence.on:
+        unsettled = average is not None and opt.presence.off < average < opt.presence.on
+        if unsettled and (
             # (the decision is moving: each frame counts; the motion's carry waits only while it is near to turning)
-            near = average < opt.presence.off + opt.move_settled if still.worn else (
-                average > opt.presence.on - opt.move_settled
-            )
-            return None if near else self._moved(state, image, lm, face_id)
-        if still.reused >= opt.still_frames - 1:
-            return self._moved(state, image, lm, face_id)
+            average < opt.presence.off + opt.move_settled if still.worn else average > opt.presence.on - opt.move_settled
+        ):
+            return None
         moved = lm[_STILL_POINTS] - still.landmarks
         shift = np.round(median(np.ascontiguousarray(moved.T)))  # (np.median(moved, axis=0), the same values)
         residual = float(np.sqrt(((moved - shift) ** 2).sum(axis=1).max())) * still.scale
-        if residual > opt.still_move:
+        if residual > opt.still_move:  # (a face that moves: carried when one affine map takes it there)
             log.debug("still face? moved %.2f working px: run", residual)
             return self._moved(state, image, lm, face_id)
+        if unsettled or still.reused >= opt.still_frames - 1:
+            return None  # (a still face while the decision moves, or the still reuse's last frame: run it all)
         h, w = image.shape[:2]
         dx, dy = int(shift[0]), int(shift[1])
         x0, y0, x1, y1 = still.window
