@@ -856,7 +856,8 @@ class MaskSegmenter:
         state.still = _Still(lm[_STILL_POINTS].copy(), window, image[y0:y1, x0:x1].copy(), mask, scale, worn)
 
     def _still(self, state: _FaceState, image: np.ndarray, lm: np.ndarray, face_id: int = 0) -> np.ndarray | None:
-        """The last full run's mask, shifted, when the face is still (``still_frames``); else None (run it all)."""
+        """The last full run's mask, shifted when the face is still (``still_frames``), carried by the face's motion
+        when it moves (``move_frames``, :meth:`_moved`); else None (run it all)."""
         opt, still = self.options, state.still
         if still is None or still.reused >= max(opt.still_frames, opt.move_frames) - 1:
             return None
@@ -867,7 +868,9 @@ class MaskSegmenter:
         unsettled = average is not None and opt.presence.off < average < opt.presence.on
         if unsettled and (
             # (the decision is moving: each frame counts; the motion's carry waits only while it is near to turning)
-            average < opt.presence.off + opt.move_settled if still.worn else average > opt.presence.on - opt.move_settled
+            average < opt.presence.off + opt.move_settled
+            if still.worn
+            else average > opt.presence.on - opt.move_settled
         ):
             return None
         moved = lm[_STILL_POINTS] - still.landmarks
@@ -938,7 +941,7 @@ class MaskSegmenter:
         x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int), [w, h])
         if x1 - x0 < 4 or y1 - y0 < 4:
             return None
-        # The last full run's window carried onto this one, compared by blocks (as :meth:`_still`, whose map is a shift).
+        # The last full run's window carried onto this one, compared by blocks (as in :meth:`_still`: a shift there).
         to_win = np.hstack([lin, (lin @ np.array([px0, py0], np.float32) + move - [x0, y0])[:, None]])
         carried = cv2.warpAffine(
             still.pixels, to_win, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
