@@ -690,3 +690,18 @@ def test_a_jump_no_head_makes_restarts_the_necks_lag() -> None:
     warper._neck_lag_move(lm, (0, 0), track=0)
     assert warper._neck_lag_move(lm, (0, int(0.1 * height)), track=0) is not None  # a quick nod: the neck lags
     assert warper._neck_lag_move(lm, (int(0.5 * height), int(0.1 * height)), track=0) is None  # a jump: none
+
+
+def test_the_maps_gradient_is_numpys() -> None:
+    from unmask_video.warp import _gradient
+
+    """The Jacobian's differences (``warp._gradient``) are ``np.gradient``'s, bit for bit, along either axis."""
+    rng = np.random.default_rng(3)
+    for shape in [(2, 2), (2, 7), (7, 2), (3, 3), (52, 64)]:
+        for dtype in (np.float32, np.float64):
+            values = (rng.random(shape) * 700).astype(dtype)
+            for axis in (0, 1):
+                expected = np.gradient(values, axis=axis)
+                got = _gradient(values, axis)
+                assert got.dtype == expected.dtype
+                np.testing.assert_array_equal(got, expected)

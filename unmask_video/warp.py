@@ -255,11 +255,25 @@ def _jacobian(map_x: np.ndarray, map_y: np.ndarray, spacing: float) -> np.ndarra
     """Jacobian determinant of a sampled map (central differences; ``spacing`` pixels between samples)."""
     if min(map_x.shape) < 2:
         return np.ones_like(map_x)
-    gx_x = np.gradient(map_x, axis=1)
-    gx_y = np.gradient(map_x, axis=0)
-    gy_x = np.gradient(map_y, axis=1)
-    gy_y = np.gradient(map_y, axis=0)
+    gx_x = _gradient(map_x, 1)
+    gx_y = _gradient(map_x, 0)
+    gy_x = _gradient(map_y, 1)
+    gy_y = _gradient(map_y, 0)
     return ((gx_x * gy_y - gx_y * gy_x) / (spacing * spacing)).astype(np.float32)
+
+
+def _gradient(values: np.ndarray, axis: int) -> np.ndarray:
+    """``np.gradient(values, axis=axis)`` of a 2-D array with at least 2 samples along ``axis``, written out: the same
+    operations (central differences / 2 inside, one-sided differences at the ends), bit for bit, without its set-up
+    (a few times its arithmetic on the grid's nodes)."""
+    v = np.moveaxis(values, axis, 0)
+    out = np.empty_like(values)
+    o = np.moveaxis(out, axis, 0)
+    np.subtract(v[2:], v[:-2], out=o[1:-1])
+    o[1:-1] /= 2.0
+    np.subtract(v[1], v[0], out=o[0])
+    np.subtract(v[-1], v[-2], out=o[-1])
+    return out
 
 
 @dataclass
@@ -938,7 +952,7 @@ class ReferenceWarper:
         x0, y0, x1, y1 = box
         # On a grid of every k-th pixel (about 150 across): a fraction needs no more.
         k = max(1, min(y1 - y0, x1 - x0) // 150)
-        covered = (mask[y0:y1:k, x0:x1:k] > 0).astype(np.uint8)
+        covered = np.greater(mask[y0:y1:k, x0:x1:k], 0).view(np.uint8)
         near = cv2.dilate(covered, np.ones((2 * (3 // k) + 3, 2 * (3 // k) + 3), np.uint8))
         # (OpenCV's tests and flat indices: the same pixels as numpy's three tests and 2-D nonzero, several times faster)
         around = cv2.bitwise_and(cv2.inRange(inside[::k, ::k], 64, 191), (near == 0).view(np.uint8))  # (0 or 1)
@@ -1218,7 +1232,13 @@ class ReferenceWarper:
         down to there and its reach); None: no band."""
         height = _face_axes(lm)[1]
         # (the mask's box: OpenCV's, many times faster than numpy's on a big ROI)
-        mx, my, mw, mh = cv2.boundingRect(mask if mask.dtype == np.uint8 else (mask > 0).view(np.uint8))
+        if mask.dtype == np.uint8:
+            covered = mask
+        elif mask.dtype in (np.float32, np.float64, np.int16, np.uint16, np.int32):
+            covered = cv2.compare(mask, 0, cv2.CMP_GT)  # (OpenCV's test: one pass, 255 where > 0)
+        else:
+            covered = (mask > 0).view(np.uint8)
+        mx, my, mw, mh = cv2.boundingRect(covered)
         if mw == 0 or mh == 0:
             return None
         reach = band_reach(height)
