@@ -681,6 +681,8 @@ class ReferenceWarper:
         self._src = self._control(self.landmarks)
         self._stable = self.landmarks[_STABLE].astype(np.float64)
         self._src_lower = self.landmarks[_LOWER_CONTROL_INDEX].astype(np.float64)
+        #: The reference's outline points on each side (``outline_fit``), per :data:`~landmark_sets.OUTLINE_SIDES` entry.
+        self._sides = {side: self.landmarks[landmark_sets.index(side)].astype(np.float64) for side in landmark_sets.OUTLINE_SIDES}
         self._src_neck = (
             below_jaw_points(self.landmarks, options.neck_reach) if options.neck_reach > 0 else np.zeros((0, 2))
         )
@@ -869,13 +871,13 @@ class ReferenceWarper:
         factors = []
         for side in landmark_sets.OUTLINE_SIDES:
             seen = float(np.mean(lm[landmark_sets.index(side)] @ across)) - middle
-            carried = float(np.mean(transform_points(self.landmarks[landmark_sets.index(side)].astype(np.float64), to_frame) @ across))
+            carried = float(np.mean(transform_points(self._sides[side], to_frame) @ across))
             carried -= middle
             ratio = seen / carried if seen * carried > 0 and abs(carried) > 1e-6 else 1.0
             # (within _OUTLINE_FIT_SLACK of 1 nothing changes: FaceMesh's outline points jitter, and a reference of the
             # frame's own face, in its pose, fits as it is)
             ratio = 1.0 + np.sign(ratio - 1.0) * max(abs(ratio - 1.0) - _OUTLINE_FIT_SLACK, 0.0)
-            factors.append(float(np.clip(ratio, *_OUTLINE_FIT_BOUNDS)))
+            factors.append(float(min(max(ratio, _OUTLINE_FIT_BOUNDS[0]), _OUTLINE_FIT_BOUNDS[1])))  # (np.clip's value)
         log.debug("outline fit: sides widened x%.3f, x%.3f", *factors)
 
         def widen(points: np.ndarray) -> np.ndarray:
