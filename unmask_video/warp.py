@@ -194,6 +194,10 @@ def tps_maps(
     return tuple(nodes.upsampled(g) for g in nodes.nodes)
 
 
+#: Map values within this many pixels (either way) leave int16's whole-pixel positions far from their end.
+_BOUNDED_MAP = 30000.0
+
+
 class _MapNodes:
     """:func:`tps_maps`'s spline on its grid of nodes (``step`` > 1), before the upsampling: ``nodes`` holds map_x,
     map_y (``scale`` applied) and, with ``jacobian``, the Jacobian determinant, each on the nodes; :meth:`upsampled`
@@ -224,6 +228,15 @@ class _MapNodes:
         """(h, w) float32: ``nodes`` (one of :attr:`nodes`) bilinearly upsampled to every pixel of the region."""
         return cv2.resize(nodes, self._size, interpolation=cv2.INTER_LINEAR)[self._crop]
 
+    def remapped(self, merged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`remap_with_validity` of ``merged`` at the upsampled maps."""
+        return remap_with_validity(merged, self.upsampled(self.nodes[0]), self.upsampled(self.nodes[1]), self.bounded())
+
+    def bounded(self) -> bool:
+        """Whether map_x and map_y lie within +-30000 px everywhere (each pixel is a blend of four nodes; see
+        :func:`remap_with_validity`)."""
+        return all(float(np.abs(g).max()) < _BOUNDED_MAP for g in self.nodes[:2])
+
     def all_above(self, index: int, threshold: float) -> bool:
         """Whether every pixel of :meth:`upsampled` of ``nodes[index]`` is surely >= ``threshold`` (> 0): every node
         is above it by a margin that the bilinear weights' rounding cannot take off (each pixel is a blend of four nodes
@@ -238,15 +251,22 @@ def merge_with_validity(image: np.ndarray, validity: np.ndarray) -> np.ndarray:
     return cv2.merge([*cv2.split(rgb), cv2.copyMakeBorder(validity, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)])
 
 
-def remap_with_validity(merged: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def remap_with_validity(
+    merged: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, bounded: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """The RGB picture and the validity map of :func:`merge_with_validity` sampled at the float32 maps (bilinear):
     the same pixels, bit for bit (tests), as ``cv2.remap`` of the image with ``BORDER_REPLICATE`` and of the
     validity with ``BORDER_CONSTANT`` 0, in one 4-channel remap (it costs about what a 3-channel one does; the
     1-channel one was half as much again). The maps are converted once to OpenCV's fixed-point form (what
     ``cv2.remap`` does to float maps on every call) and shifted by the border in whole pixels (exact; a far-off
-    position that saturated stays far off). Returns (h, w, 3) and (h, w) uint8 (the latter a view)."""
+    position that saturated stays far off). Returns (h, w, 3) and (h, w) uint8 (the latter a view). ``bounded``: the
+    caller knows every map value lies within +-30000 px, so no whole-pixel position is near int16's end and numpy's
+    add (about a tenth of OpenCV's saturated add of a 2-channel scalar's cost) gives the same positions."""
     fixed, fraction = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
-    cv2.add(fixed, (1, 1, 0, 0), dst=fixed)  # (saturated at 32767: min(x, 32766) + 1 in one pass)
+    if bounded:
+        np.add(fixed, np.int16(1), out=fixed)
+    else:
+        cv2.add(fixed, (1, 1, 0, 0), dst=fixed)  # (saturated at 32767: min(x, 32766) + 1 in one pass)
     both = cv2.remap(merged, fixed, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return cv2.cvtColor(both, cv2.COLOR_RGBA2RGB), both[..., 3]
 
@@ -1166,14 +1186,14 @@ class ReferenceWarper:
             uy1 += -(-max(band[4] - y1, 0) // step) * step
         merged = self._levels[level]
         nodes = _MapNodes(tps, (uy1 - uy0, ux1 - ux0), step, (ux0 - dx, uy0 - dy), check, scale)
-        sub, inside = remap_with_validity(merged, nodes.upsampled(nodes.nodes[0]), nodes.upsampled(nodes.nodes[1]))
+        sub, inside = nodes.remapped(merged)
         if band is not None and registering:
             moved = self._register(lm, image, mask, track, sub, inside, (ux0, uy0), band)
             if moved:  # (the translation moved: the box warped again with it)
                 dx, dy = self._offset(track)
                 ux0, uy0, ux1, uy1 = x0, y0, x1, y1
                 nodes = _MapNodes(tps, (y1 - y0, x1 - x0), step, (x0 - dx, y0 - dy), check, scale)
-                sub, inside = remap_with_validity(merged, nodes.upsampled(nodes.nodes[0]), nodes.upsampled(nodes.nodes[1]))
+                sub, inside = nodes.remapped(merged)
         inner = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
         if (ux0, uy0, ux1, uy1) != (x0, y0, x1, y1):
             sub, inside = sub[inner], inside[inner]
