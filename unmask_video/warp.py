@@ -981,11 +981,13 @@ class ReferenceWarper:
         held = self._places.get(track) if track is not None else None
         far = None
         if cv2.countNonZero(around) >= _SAME_PLACE_MIN_PIXELS:
-            flat = np.flatnonzero(around.view(bool))
-            step = -(-len(flat) // _SAME_PLACE_MAX_PIXELS)  # an even subsample is enough for a fraction
-            ys, xs = np.divmod(flat[::step], around.shape[1])
-            ref = cv2.cvtColor(sub[::k, ::k][ys, xs].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-            seen = image[y0:y1:k, x0:x1:k][ys, xs]
+            # (OpenCV's list of the pixels, in np.flatnonzero's row-major order; the pixels read at their places in the
+            # whole pictures: the same pixels as through the subsampled views, without those views' fancy indexing)
+            where = cv2.findNonZero(around)[:, 0]
+            step = -(-len(where) // _SAME_PLACE_MAX_PIXELS)  # an even subsample is enough for a fraction
+            ys, xs = where[::step, 1], where[::step, 0]
+            ref = cv2.cvtColor(sub[ys * k, xs * k].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+            seen = image[y0 + ys * k, x0 + xs * k]
             frame = cv2.cvtColor(seen.reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
             diff = (ref - frame).reshape(-1, 3)
             alike = float(np.mean(np.linalg.norm(diff, axis=1) < _SAME_PLACE_LAB))
