@@ -571,7 +571,8 @@ def test_one_remap_of_the_merged_picture_equals_the_two_remaps_bit_for_bit() -> 
     # (maps the caller knows to be within +-30000 px: the cheaper add of the border, the same pixels)
     near_x, near_y = np.clip(map_x, -29999.0, 29999.0), np.clip(map_y, -29999.0, 29999.0)
     merged = merge_with_validity(image, validity)
-    saturated, plain = remap_with_validity(merged, near_x, near_y), remap_with_validity(merged, near_x, near_y, bounded=True)
+    saturated = remap_with_validity(merged, near_x, near_y)
+    plain = remap_with_validity(merged, near_x, near_y, bounded=True)
     for a, b in zip(saturated, plain):
         assert np.array_equal(a, b)
 

@@ -701,8 +701,10 @@ class ReferenceWarper:
         self._src = self._control(self.landmarks)
         self._stable = self.landmarks[_STABLE].astype(np.float64)
         self._src_lower = self.landmarks[_LOWER_CONTROL_INDEX].astype(np.float64)
-        #: The reference's outline points on each side (``outline_fit``), per :data:`~landmark_sets.OUTLINE_SIDES` entry.
-        self._sides = {side: self.landmarks[landmark_sets.index(side)].astype(np.float64) for side in landmark_sets.OUTLINE_SIDES}
+        #: The reference's outline points on each side (``outline_fit``), per entry of ``OUTLINE_SIDES``.
+        self._sides = {
+            side: self.landmarks[landmark_sets.index(side)].astype(np.float64) for side in landmark_sets.OUTLINE_SIDES
+        }
         self._src_neck = (
             below_jaw_points(self.landmarks, options.neck_reach) if options.neck_reach > 0 else np.zeros((0, 2))
         )

@@ -113,7 +113,8 @@ def _gray(picture: np.ndarray, size: tuple[int, int], rows: int | None = None) -
 
     Those rows are made from the picture's rows they read only (and two more), resized by the same scale factors (given
     as ``fx``, ``fy``: OpenCV's area tables then depend on the scale and the output row alone, except for the last rows,
-    which the spare rows keep out of the first ``rows``): the same values, bit for bit (tests), at the cost of those rows."""
+    which the spare rows keep out of the first ``rows``): the same values, bit for bit (tests), at the cost of those
+    rows."""
     h, w = picture.shape[:2]
     if rows is not None and rows < size[1] and size[0] != w:  # (a width kept as it is takes another of OpenCV's paths)
         need = int(np.ceil(rows * h / size[1])) + 2
