@@ -272,7 +272,10 @@ def _against_baseline(data, rev: str, rounds: int = 5) -> bool:
                 start = time.process_time()
                 masks[name].append(segs[name].segment(img, lm))
                 spent[name] += time.process_time() - start
+        reused.update({name: (seg.stats.still, getattr(seg.stats, "moved", 0)) for name, seg in segs.items()})
         return {name: 1000.0 * t / len(data) for name, t in spent.items()}, masks
+
+    reused: dict[str, tuple[int, int]] = {}
 
     best: dict[str, float] = {}
     best_parts: dict[str, dict[str, float]] = {"then": {}, "now": {}}
@@ -306,6 +309,14 @@ def _against_baseline(data, rev: str, rounds: int = 5) -> bool:
         print(f"  {part:12s} {t0:6.2f} -> {t1:6.2f}  ratio {t1 / t0 if t0 > 0 else float('nan'):.3f}")
     print(f"masks now vs at {rev}: {same} of {len(a)} frames bit-identical (float masks), "
           f"{100 * differ:.4f} % of the mask area differs")
+    if same < len(a):
+        ious = [_iou(x >= 0.5, y >= 0.5) for x, y in zip(a, b) if (x >= 0.5).any() or (y >= 0.5).any()]
+        if ious:
+            print(f"  IoU of the masks (>= 0.5) now vs at {rev}, frames with a mask: mean {np.mean(ious):.4f}, "
+                  f"lowest {min(ious):.4f}")
+    for name in (f"default at {rev}", "default now"):
+        still, moved = reused.get(name, (0, 0))
+        print(f"  {name}: {still} frames reused on a still face, {moved} carried by the face's motion, of {len(a)}")
     return same == len(a)
 
 

@@ -162,11 +162,16 @@ def _x264_1(options: RunOptions) -> None:
     options.encode.threads = 1
 
 
+def _one_resample(options: RunOptions) -> None:
+    options.pipeline.tracker.one_resample = True
+
+
 #: name -> what it changes in RunOptions() (the defaults).
 PATHS: dict[str, Callable[[RunOptions], None]] = {
     "old": _old, "new": _new, "serial": _serial, "unsplit": _unsplit, "rgb-encode": _rgb_encode, "work400": _work400,
     "prepare-thread": _prepare_thread, "prepare-process": _prepare_process, "decode-thread": _decode_thread,
     "switch1ms": _switch1ms, "decode-switch": _decode_switch, "bframes3": _bframes3, "ultrafast19": _ultrafast19, "x264-1": _x264_1,
+    "one-resample": _one_resample,
 }
 
 

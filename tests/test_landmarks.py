@@ -413,11 +413,72 @@ def test_the_landmark_cost_follows_the_face_not_the_frame(astronaut, astronaut_l
             tracker.track(frame, 0.0)
             model = tracker._model
             sizes = []
-            original = model._graph.process
-            model._graph.process = lambda data, f=original: (sizes.append(data["image"].shape), f(data))[1]
+            original = model._run
+            model._run = lambda crop, rect, f=original: (sizes.append(crop.shape), f(crop, rect))[1]
             assert len(tracker.track(frame, 0.04)) == 1
             crops.append(sizes)
     assert crops[0] == crops[1] == [(256, 256, 3)]
+
+
+def test_the_graph_run_gives_what_the_solution_s_process_gives(astronaut, astronaut_landmarks) -> None:
+    """The landmark graph called directly (``_GraphRun``) returns the landmarks ``SolutionBase.process`` returns, bit
+    for bit, found or not, the two ways alternating on one graph; a landmark list in another layout is not misread."""
+    from mediapipe.framework.formats import landmark_pb2
+
+    from unmask_video import face_landmark_model as flm
+
+    frame = _background(720, 1280)
+    truth = _place(frame, astronaut, astronaut_landmarks, 300.0, 640, 360)
+    model = flm.RoiLandmarker()
+    try:
+        assert model._run is not None
+        for roi in (flm.roi_from_landmarks(truth), flm.Roi(640, 360, 480, 0.3), flm.Roi(100, 100, 150, 0.0)):
+            direct = model.landmarks(frame, roi)
+            run, model._run = model._run, None  # (process(), then the direct run again on the same graph)
+            try:
+                wrapped = model.landmarks(frame, roi)
+            finally:
+                model._run = run
+            assert (direct is None) == (wrapped is None)
+            if direct is not None:
+                np.testing.assert_array_equal(direct, wrapped)
+                np.testing.assert_array_equal(model.landmarks(frame, roi), direct)
+        assert model.landmarks(frame, flm.Roi(100, 100, 150, 0.0)) is None  # (a patch of background: no face)
+    finally:
+        model.close()
+    plain = landmark_pb2.NormalizedLandmarkList()
+    for i in range(3):
+        plain.landmark.add(x=0.1 * i, y=0.2 * i, z=0.3)
+    xy = np.float32([[0, 0], [0.1, 0.2], [0.2, 0.4]])
+    np.testing.assert_array_equal(flm._xy_of_bytes(plain.SerializeToString()), xy)
+    plain.landmark[1].visibility = 0.5
+    assert flm._xy_of_bytes(plain.SerializeToString()) is None
+    np.testing.assert_array_equal(flm._xy(plain), xy)
+
+
+@pytest.mark.parametrize("width, x, rotation", [(300.0, 640.0, 0.2), (500.0, 330.0, -0.1), (90.0, 900.0, 0.0)])
+def test_the_one_resample_crop_reads_the_face_where_the_two_step_crop_does(
+    astronaut, astronaut_landmarks, width, x, rotation
+) -> None:
+    """``one_resample`` (the face's region only area-halved, the model's own crop the one resampling) finds the landmarks
+    where the crop to ``crop_size`` first finds them, within the model's own spread: a big face, one whose ROI leaves
+    the frame (padded), a small one (no halving), a tilted ROI."""
+    from unmask_video import face_landmark_model as flm
+
+    frame = _background(720, 1280)
+    truth = _place(frame, astronaut, astronaut_landmarks, width, x, 360)
+    two, one = flm.RoiLandmarker(), flm.RoiLandmarker(one_resample=True)
+    try:
+        base = flm.roi_from_landmarks(truth)
+        roi = flm.Roi(base.cx, base.cy, base.size, rotation)
+        a, b = two.landmarks(frame, roi), one.landmarks(frame, roi)
+        assert a is not None and b is not None
+        d = np.linalg.norm(a - b, axis=1)
+        assert np.median(d) < 0.004 * width and d.max() < 0.01 * width, (np.median(d), d.max())
+        assert one.landmarks(frame, flm.Roi(100, 100, 150, 0.0)) is None  # (background: no face)
+    finally:
+        two.close()
+        one.close()
 
 
 def test_a_face_that_comes_later_is_found_by_a_search_spread_over_frames(astronaut, astronaut_landmarks) -> None:

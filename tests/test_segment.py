@@ -251,6 +251,74 @@ def test_a_still_face_runs_in_full_when_the_landmarks_or_the_pixels_move(astrona
     assert plain.stats.still == 0
 
 
+def _turned(img: np.ndarray, lm: np.ndarray, degrees: float, shift: tuple[float, float]):
+    """The ROI and its landmarks with the head turned in the image plane by ``degrees`` about the face's centre and
+    moved by ``shift`` (an affine map, the pixels resampled): a moving face, not a still one."""
+    m = cv2.getRotationMatrix2D(tuple(float(v) for v in lm.mean(axis=0)), degrees, 1.02)
+    m[:, 2] += shift
+    out = cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return out, (lm @ m[:, :2].T + m[:, 2]).astype(np.float32), m
+
+
+def test_a_moving_face_carries_the_last_full_run_on_every_other_frame(astronaut, astronaut_landmarks):
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
+    img, tru, lm = roi(masked, truth, astronaut_landmarks)
+    seg = MaskSegmenter(SegmentOptions())
+    first = seg.segment(img, lm)
+    assert first.max() > 0
+    # The head turns 3 degrees, comes 2 % nearer and moves 2.6, 1.4 px: no still face, one affine map.
+    turned, turned_lm, m = _turned(img, lm, 3.0, (2.6, 1.4))
+    second = seg.segment(turned, turned_lm)
+    assert (seg.stats.still, seg.stats.moved, seg.stats.worn) == (0, 1, 2)
+    # (the last full run's mask carried by the map, as a full run on the turned frame finds it)
+    carried = cv2.warpAffine(first, m, (img.shape[1], img.shape[0]), flags=cv2.INTER_LINEAR)
+    assert iou(second, carried) >= 0.99
+    full = MaskSegmenter(SegmentOptions(still_frames=0, move_frames=0)).segment(turned, turned_lm)
+    assert iou(second, full) >= 0.95
+    detail = seg.detail()
+    assert detail is not None and np.allclose(detail.polygon.mean(axis=0), turned_lm.mean(axis=0), atol=40)
+    # At most ``move_frames`` - 1 in a row: the next frame runs in full, the one after it is carried again.
+    again, again_lm, _ = _turned(img, lm, 6.0, (5.0, 3.0))
+    runs = seg.stats.fits + seg.stats.reused
+    seg.segment(again, again_lm)
+    assert seg.stats.moved == 1 and seg.stats.fits + seg.stats.reused == runs + 1
+    third, third_lm, _ = _turned(img, lm, 7.0, (6.0, 3.5))
+    seg.segment(third, third_lm)
+    assert seg.stats.moved == 2
+    # Off: every frame runs in full.
+    off = MaskSegmenter(SegmentOptions(move_frames=0))
+    off.segment(img, lm)
+    off.segment(turned, turned_lm)
+    assert off.stats.moved == 0 and off.stats.fits + off.stats.reused == 2
+
+
+def test_a_moving_face_runs_in_full_when_the_jaw_opens_or_a_hand_comes(astronaut, astronaut_landmarks):
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
+    img, _, lm = roi(masked, truth, astronaut_landmarks)
+    seg = MaskSegmenter(SegmentOptions())
+    seg.segment(img, lm)
+    # The head turns and the jaw drops: no one affine map takes the landmarks there.
+    turned, turned_lm, _ = _turned(img, lm, 3.0, (2.6, 1.4))
+    jaw = np.array(landmark_sets.JAW)
+    opened = turned_lm.copy()
+    opened[jaw, 1] += 6.0 * np.sin(np.linspace(0.0, np.pi, len(jaw)))
+    seg.segment(turned, opened)
+    assert seg.stats.moved == 0
+    # A finger comes in front of the mask as the head turns: the landmarks fit the map, the pixels do not.
+    seg2 = MaskSegmenter(SegmentOptions())
+    seg2.segment(img, lm)
+    finger, _ = draw_finger(masked, astronaut_landmarks, length=0.15)
+    fimg, _, _ = roi(finger, truth, astronaut_landmarks)
+    fturned, fturned_lm, _ = _turned(fimg, lm, 3.0, (2.6, 1.4))
+    seg2.segment(fturned, fturned_lm)
+    assert seg2.stats.moved == 0
+    # A bare face that moves stays bare, and is carried as one (nothing pasted).
+    bare = MaskSegmenter(SegmentOptions())
+    assert bare.segment(np.ascontiguousarray(roi(astronaut, truth, astronaut_landmarks)[0]), lm).max() == 0
+    bturned, bturned_lm, _ = _turned(roi(astronaut, truth, astronaut_landmarks)[0], lm, 3.0, (2.6, 1.4))
+    assert bare.segment(bturned, bturned_lm).max() == 0
+
+
 def test_faces_keep_separate_state_and_reset(astronaut, astronaut_landmarks):
     blue, blue_truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
     black, black_truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(BLACK))

@@ -171,3 +171,22 @@ def test_own_mixes_in_place_with_the_same_result_and_otherwise_the_input_is_left
         out_owned = owned(1, k, roi, mine, own=True)
         assert np.array_equal(out_owned, out)
         assert out_owned is mine  # (no copy)
+
+
+def test_the_past_weight_measured_smaller_is_close_to_the_full_size_one_and_stays_on_the_mask(reference_landmarks):
+    """``weight_shrink``: the past's weight measured on 2 x 2 cells and scaled back mixes as the full-size one does,
+    within a few levels at the mask's edge, and still nothing beside the mask."""
+    rng = np.random.default_rng(7)
+    seen = np.clip(128 + 40 * np.sin(np.arange(320) / 9.0)[None, :, None] + rng.normal(0, 3, (320, 320, 3)), 0, 255)
+    seen = seen.astype(np.uint8)
+    mask = np.zeros((320, 320), np.float32)
+    mask[150:300, 40:280] = 1.0
+    mask[149, 40:280] = 0.5  # (a soft top edge)
+    full, small = SteadyFace(SteadyOptions(weight_shrink=1)), SteadyFace(SteadyOptions(weight_shrink=2))
+    for k in range(6):
+        image = _noisy(seen, k)
+        a = full(1, k, _roi(reference_landmarks, seen, 0.1 * k, mask=mask), image)
+        b = small(1, k, _roi(reference_landmarks, seen, 0.1 * k, mask=mask), image)
+        assert np.array_equal(a[:149], image[:149]) and np.array_equal(b[:149], image[:149])
+        difference = np.abs(a.astype(int) - b)
+        assert difference.max() <= 8 and difference[155:295, 45:275].mean() < 0.5, (k, difference.max())

@@ -75,7 +75,7 @@ class RoiLandmarker:
     face presence score is under ``min_presence`` (no face in the ROI).
     """
 
-    def __init__(self, min_presence: float = 0.5, crop_size: int = 256) -> None:
+    def __init__(self, min_presence: float = 0.5, crop_size: int = 256, one_resample: bool = False) -> None:
         import_mediapipe()  # its extension first: Ctrl-C during that load stays an interrupt
         try:
             from google.protobuf import text_format
@@ -91,7 +91,9 @@ class RoiLandmarker:
             side_inputs={"with_attention": False},
             calculator_params={"facelandmarkcpu__ThresholdingCalculator.threshold": float(min_presence)},
         )
+        self._run = _GraphRun.of(self._graph)
         self.crop_size = int(crop_size)
+        self.one_resample = bool(one_resample)
 
     def close(self) -> None:
         if self._graph is not None:
@@ -108,6 +110,8 @@ class RoiLandmarker:
         side = roi.size * (abs(math.cos(roi.rotation)) + abs(math.sin(roi.rotation)))
         k = s / side
         x0, y0 = roi.cx - side / 2.0, roi.cy - side / 2.0
+        if self.one_resample:
+            return self._one_resample(image, roi, x0, y0, side)
         if k < 1.0:  # warpAffine has no area filter: pre-shrink the region so the crop does not alias
             crop = _shrink_region(image, x0, y0, side, s)
         else:
@@ -115,12 +119,61 @@ class RoiLandmarker:
             crop = cv2.warpAffine(image, warp, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         rect = self._rect(x_center=0.5, y_center=0.5, width=roi.size * k / s, height=roi.size * k / s,
                           rotation=roi.rotation)
-        result = self._graph.process({"image": np.ascontiguousarray(crop), "roi": rect})
-        found = result.face_landmarks
+        if self._run is not None:
+            found = self._run(np.ascontiguousarray(crop), rect)
+        else:  # pragma: no cover - another mediapipe than the pinned one
+            landmark_list = self._graph.process({"image": np.ascontiguousarray(crop), "roi": rect}).face_landmarks
+            found = None if landmark_list is None else _xy(landmark_list)
         if found is None:
             return None
-        pts = _xy(found)[: landmark_sets.NUM_LANDMARKS].astype(np.float64) * s
+        pts = found[: landmark_sets.NUM_LANDMARKS].astype(np.float64) * s
         return (pts / k + np.array([x0, y0])).astype(np.float32)
+
+
+    def _one_resample(self, image: np.ndarray, roi: Roi, x0: float, y0: float, side: float) -> np.ndarray | None:
+        """:meth:`landmarks` with the model's own crop as the only resampling: the square's part inside the image,
+        area-halved while it stays at least the model's scale, padded to a square (edges replicated) and handed
+        over with the ROI placed in it (no crop to ``crop_size`` first, which the model then resamples again)."""
+        h, w = image.shape[:2]
+        rx0, ry0 = max(int(math.floor(x0)), 0), max(int(math.floor(y0)), 0)
+        rx1, ry1 = min(int(math.ceil(x0 + side)), w), min(int(math.ceil(y0 + side)), h)
+        if rx1 - rx0 < 2 or ry1 - ry0 < 2:
+            return None
+        scale = MODEL_INPUT / roi.size
+        region = image[ry0:ry1, rx0:rx1]
+        small, cell = halvings(region, max(1, int(math.ceil((rx1 - rx0) * scale))),
+                               max(1, int(math.ceil((ry1 - ry0) * scale))))  # fmt: skip
+        # The square in the cells' pixels (a cell's edge coordinate v is the image's rx0 + v * cell), grown to whole
+        # cells, padded where it leaves the image.
+        sx0, sy0 = math.floor((x0 - rx0) / cell), math.floor((y0 - ry0) / cell)
+        n = max(math.ceil((x0 + side - rx0) / cell) - sx0, math.ceil((y0 + side - ry0) / cell) - sy0)
+        sh, sw = small.shape[:2]
+        left, top = max(-sx0, 0), max(-sy0, 0)
+        right, bottom = max(sx0 + n - sw, 0), max(sy0 + n - sh, 0)
+        square = small[max(sy0, 0) : sy0 + n, max(sx0, 0) : sx0 + n]
+        if left or top or right or bottom:
+            square = cv2.copyMakeBorder(square, top, bottom, left, right, cv2.BORDER_REPLICATE)
+        square = np.ascontiguousarray(square)
+        if square.shape[:2] != (n, n):  # pragma: no cover - the arithmetic above
+            return None
+        ox, oy = rx0 + sx0 * cell, ry0 + sy0 * cell  # the square's corner in image pixels
+        extent = n * cell
+        size = roi.size / extent
+        rect = self._rect(x_center=(roi.cx - ox) / extent, y_center=(roi.cy - oy) / extent, width=size, height=size,
+                          rotation=roi.rotation)  # fmt: skip
+        if self._run is not None:
+            found = self._run(square, rect)
+        else:  # pragma: no cover - another mediapipe than the pinned one
+            landmark_list = self._graph.process({"image": square, "roi": rect}).face_landmarks
+            found = None if landmark_list is None else _xy(landmark_list)
+        if found is None:
+            return None
+        pts = found[: landmark_sets.NUM_LANDMARKS].astype(np.float64) * extent
+        return (pts + np.array([ox, oy])).astype(np.float32)
+
+
+#: The landmark model's input side (pixels): FaceLandmarkCpu reads the ROI at 192 x 192.
+MODEL_INPUT = 192
 
 
 #: One serialized NormalizedLandmark with x, y, z set: a length-delimited field (tag 1, length 15) holding three
@@ -134,15 +187,88 @@ def _xy(landmark_list) -> np.ndarray:
     """(N, 2) float32 normalized x, y of a NormalizedLandmarkList: read from its serialized bytes at once (reading
     468 protobuf messages field by field in Python costs more than the landmark model's own bookkeeping), or
     message by message when the layout is not the plain one."""
-    data = landmark_list.SerializeToString()
-    n = len(landmark_list.landmark)
-    if len(data) == n * _LANDMARK_BYTES.itemsize:
-        rows = np.frombuffer(data, _LANDMARK_BYTES)
-        if (rows["tag"] == 0x0A).all() and (rows["len"] == 15).all() and (rows["tx"] == 0x0D).all() and (
-            rows["ty"] == 0x15
-        ).all():
-            return np.stack([rows["x"], rows["y"]], axis=1).astype(np.float32)
+    found = _xy_of_bytes(landmark_list.SerializeToString())
+    if found is not None and len(found) == len(landmark_list.landmark):
+        return found
     return np.array([(p.x, p.y) for p in landmark_list.landmark], np.float32)
+
+
+def _xy_of_bytes(data: bytes) -> np.ndarray | None:
+    """:func:`_xy` of a serialized NormalizedLandmarkList in the plain layout (every landmark with x, y, z set and
+    nothing else); None when the bytes are laid out otherwise."""
+    if not data or len(data) % _LANDMARK_BYTES.itemsize:
+        return None
+    rows = np.frombuffer(data, _LANDMARK_BYTES)
+    plain = (rows["tag"] == 0x0A) & (rows["len"] == 15) & (rows["tx"] == 0x0D) & (rows["ty"] == 0x15) & (
+        rows["tz"] == 0x1D
+    )
+    if not plain.all():
+        return None
+    xy = np.empty((len(rows), 2), np.float32)
+    xy[:, 0], xy[:, 1] = rows["x"], rows["y"]
+    return xy
+
+
+class _GraphRun:
+    """One run of the landmark graph without :meth:`SolutionBase.process`'s wrapping (per call it builds a
+    namedtuple class, looks each stream's packet maker up by name and parses the landmarks into a message that
+    :func:`_xy` would serialize again): the same packets at the same timestamps into the same graph, the landmarks
+    read from the output packet's serialized bytes. For the pinned mediapipe (0.10.21); :meth:`of` gives None where
+    its internals differ, and the caller goes through ``process``."""
+
+    def __init__(self, solution, make_image, make_proto, serialized) -> None:
+        self._solution = solution
+        self._graph = solution._graph
+        self._outputs: dict = solution._graph_outputs  # (filled by the solution's output stream observer)
+        self._make_image = make_image
+        self._make_proto = make_proto
+        self._serialized = serialized
+        self._srgb = None
+
+    @classmethod
+    def of(cls, solution) -> "_GraphRun | None":
+        try:
+            from mediapipe.python._framework_bindings import _packet_creator, _packet_getter, image_frame
+            from mediapipe.python.solution_base import PacketDataType
+
+            types = (dict(solution._input_stream_type_info), dict(solution._output_stream_type_info))
+            wanted = ({"image": PacketDataType.IMAGE, "roi": PacketDataType.PROTO},
+                      {"face_landmarks": PacketDataType.PROTO})  # fmt: skip
+            if types != wanted or not isinstance(solution._simulated_timestamp, int):
+                return None
+            run = cls(solution, _packet_creator._create_image_from_pixel_data, _packet_creator._create_proto,
+                      _packet_getter._get_serialized_proto)  # fmt: skip
+            run._srgb = image_frame.ImageFormat.SRGB
+            return run
+        except (ImportError, AttributeError, TypeError):  # pragma: no cover - another mediapipe
+            return None
+
+    def __call__(self, crop: np.ndarray, rect) -> np.ndarray | None:
+        """(N, 2) float32 normalized landmarks of ``crop`` (uint8 RGB, C-contiguous) in ``rect``; None: no face."""
+        solution, outputs = self._solution, self._outputs
+        outputs.clear()
+        solution._simulated_timestamp += 33333  # (as process() counts, so the two may alternate)
+        ts = solution._simulated_timestamp
+        # (the same packets process() makes: the image copied, the ROI serialized)
+        self._graph.add_packet_to_input_stream(
+            stream="image", packet=self._make_image(self._srgb, crop, crop.flags.writeable).at(ts)
+        )
+        self._graph.add_packet_to_input_stream(
+            stream="roi", packet=self._make_proto(rect.DESCRIPTOR.full_name, rect.SerializeToString()).at(ts)
+        )
+        self._graph.wait_until_idle()
+        packet = outputs.get("face_landmarks")
+        if packet is None or packet.is_empty():
+            return None
+        data = self._serialized(packet)
+        found = _xy_of_bytes(data)
+        if found is None:  # another layout: the message's own fields
+            from mediapipe.framework.formats import landmark_pb2
+
+            message = landmark_pb2.NormalizedLandmarkList()
+            message.ParseFromString(data)
+            found = np.array([(p.x, p.y) for p in message.landmark], np.float32)
+        return found
 
 
 def _shrink_region(image: np.ndarray, x0: float, y0: float, side: float, size: int) -> np.ndarray:

@@ -53,7 +53,7 @@ def jaw_weights(landmarks: np.ndarray, points: np.ndarray) -> np.ndarray:
     down = chin - top
     down /= max(float(np.hypot(*down)), 1e-9)
     across = np.array([-down[1], down[0]])
-    corners = lm[list(landmark_sets.MOUTH_CORNERS)]
+    corners = lm[landmark_sets.index(landmark_sets.MOUTH_CORNERS)]
     corner_v = float(np.mean(corners @ down))
     span = max(float(chin @ down) - corner_v, 1e-6)
     # (the jaw's angles lie about a mouth's width either side of the chin)

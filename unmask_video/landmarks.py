@@ -78,6 +78,9 @@ class TrackerOptions:
     start_eye_distance: float = 0.1
     #: Side (pixels) of the square crop each face is resized to for the landmark model.
     crop_size: int = 256
+    #: The face's region handed to the landmark model area-halved only, the model's own crop to its 192 px input the
+    #: one resampling (False: resized to ``crop_size`` first, which the model then resamples again).
+    one_resample: bool = False
     #: Two tracks are the same face when one's centre is closer to the other's than this many face widths.
     match_distance: float = 0.5
     #: With more faces in view than ``max_faces``, a tracked face keeps its place unless another is this many
@@ -366,7 +369,7 @@ class FaceTracker:
         if o.min_face_size < 8:
             raise InputError("the smallest face size must be at least 8 pixels")
         self._detector: FaceDetector | None = FaceDetector(o.min_detection_confidence)
-        self._model: RoiLandmarker | None = RoiLandmarker(o.min_tracking_confidence, o.crop_size)
+        self._model: RoiLandmarker | None = RoiLandmarker(o.min_tracking_confidence, o.crop_size, o.one_resample)
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._last_t: float | None = None

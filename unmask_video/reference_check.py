@@ -65,17 +65,18 @@ def strokes_across_cheeks(image: np.ndarray, landmarks: np.ndarray, options: Str
     h, w = roi.shape[:2]
     lab = cv2.cvtColor(roi, cv2.COLOR_RGB2LAB)  # uint8: L in [0, 255], a and b offset by 128
     oval_map = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(oval_map, [np.round(roi_lm[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
+    cv2.fillPoly(oval_map, [np.round(roi_lm[landmark_sets.index(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
     oval = oval_map > 0
     grow = max(int(0.04 * height), 1)
     reach = dilated(oval, grow)  # where a stroke may run on (the disc's dilation, from the oval's rows)
     core = np.zeros((h, w), np.uint8)
-    hull = cv2.convexHull(np.round(roi_lm[list(landmark_sets.NOSE + landmark_sets.MOUTH)]).astype(np.int32))
+    nose_mouth = roi_lm[landmark_sets.index(landmark_sets.NOSE + landmark_sets.MOUTH)]
+    hull = cv2.convexHull(np.round(nose_mouth).astype(np.int32))
     cv2.fillConvexPoly(core, hull, 1)
     reach &= ~dilated(core > 0, grow)
     # A stroke is judged on the cheeks below the middle of the nose (no glasses rims, no eyes); once found, it
     # is followed up the face's side.
-    eyes = float(roi_lm[list(landmark_sets.UNDER_EYES), 1].mean())
+    eyes = float(roi_lm[landmark_sets.index(landmark_sets.UNDER_EYES), 1].mean())
     nose_tip = float(roi_lm[landmark_sets.NOSE_TIP, 1])
     region = reach.copy()
     region[: max(int(0.5 * (eyes + nose_tip)), 0)] = False

@@ -330,13 +330,27 @@ class SegmentOptions:
     still_move: float = 0.5
     still_diff: float = 6.0
     still_blocks: int = 16
+    # A face that moves: when its lower-face landmarks lie within ``move_fit`` working pixels of where an affine map
+    # (fitted on them) takes those of the last full run's frame (the head turns, tilts or comes nearer; a jaw that opens
+    # or closes does not fit one), and no block of its working window over the mask's box (and one block around it)
+    # changed by more than ``move_diff`` levels from that frame's window carried by the same map (a hand: 40 and more;
+    # a talking face's pleats and the resampling: 5-15), that frame's ROI mask is reused, carried by the map; at most
+    # ``move_frames`` - 1 frames in a row (2: every other frame runs in full), and never while the presence decision is
+    # near to turning. 0 or 1: off.
+    move_frames: int = 2
+    move_fit: float = 1.0
+    move_diff: float = 16.0
+    # ... and while the presence decision's average lies between ``presence.off`` and ``presence.on``, only when it is
+    # at least this far from the threshold that would turn the decision (a worn mask's from ``off``)
+    move_settled: float = 0.1
 
     @classmethod
     def plain_kmeans(cls, **changes: object) -> "SegmentOptions":
         """The method's plain k-means: inside the landmark polygon only, the core picks the cluster, no growth,
         no presence decision (the baseline of ``benchmarks.segmentation``)."""
         base: dict[str, object] = dict(
-            refine=False, skin_far_only=False, core_chin=False, presence=PresenceOptions(enabled=False), still_frames=0
+            refine=False, skin_far_only=False, core_chin=False, presence=PresenceOptions(enabled=False), still_frames=0,
+            move_frames=0,
         )
         base.update(changes)
         return cls(**base)  # type: ignore[arg-type]
@@ -375,6 +389,7 @@ class SegmentStats:
     bare: int = 0  # faces returned empty because the presence decision said no mask is worn
     worn: int = 0  # faces with a mask worn
     still: int = 0  # frames whose mask was the last full run's on a still face (``still_frames``)
+    moved: int = 0  # frames whose mask was the last full run's carried by the face's motion (``move_frames``)
 
     def count_refit(self, reason: str) -> None:
         self.refit_reasons[reason] = self.refit_reasons.get(reason, 0) + 1
@@ -835,27 +850,37 @@ class MaskSegmenter:
     ) -> None:
         """Keep this full run's frame for :meth:`_still` (``still_frames``); ``mask``: what :meth:`_paste` wrote."""
         opt = self.options
-        if opt.still_frames <= 1 or opt.temporal_smoothing:
+        if max(opt.still_frames, opt.move_frames) <= 1 or opt.temporal_smoothing:
             return
         x0, y0, x1, y1 = window
         state.still = _Still(lm[_STILL_POINTS].copy(), window, image[y0:y1, x0:x1].copy(), mask, scale, worn)
 
     def _still(self, state: _FaceState, image: np.ndarray, lm: np.ndarray, face_id: int = 0) -> np.ndarray | None:
-        """The last full run's mask, shifted, when the face is still (``still_frames``); else None (run it all)."""
+        """The last full run's mask, shifted when the face is still (``still_frames``), carried by the face's motion
+        when it moves (``move_frames``, :meth:`_moved`); else None (run it all)."""
         opt, still = self.options, state.still
-        if still is None or still.reused >= opt.still_frames - 1:
+        if still is None or still.reused >= max(opt.still_frames, opt.move_frames) - 1:
             return None
         presence = state.presence
-        if presence is not None and presence.average is not None and (
-            opt.presence.off < presence.average < opt.presence.on or presence.worn != still.worn
+        average = None if presence is None else presence.average
+        if presence is not None and presence.worn != still.worn:
+            return None  # (the decision has changed since)
+        unsettled = average is not None and opt.presence.off < average < opt.presence.on
+        if unsettled and (
+            # (the decision is moving: each frame counts; the motion's carry waits only while it is near to turning)
+            average < opt.presence.off + opt.move_settled
+            if still.worn
+            else average > opt.presence.on - opt.move_settled
         ):
-            return None  # (the decision is moving: each frame counts)
+            return None
         moved = lm[_STILL_POINTS] - still.landmarks
         shift = np.round(median(np.ascontiguousarray(moved.T)))  # (np.median(moved, axis=0), the same values)
         residual = float(np.sqrt(((moved - shift) ** 2).sum(axis=1).max())) * still.scale
-        if residual > opt.still_move:
+        if residual > opt.still_move:  # (a face that moves: carried when one affine map takes it there)
             log.debug("still face? moved %.2f working px: run", residual)
-            return None
+            return self._moved(state, image, lm, face_id)
+        if unsettled or still.reused >= opt.still_frames - 1:
+            return None  # (a still face while the decision moves, or the still reuse's last frame: run it all)
         h, w = image.shape[:2]
         dx, dy = int(shift[0]), int(shift[1])
         x0, y0, x1, y1 = still.window
@@ -890,6 +915,85 @@ class MaskSegmenter:
                 _to_float(up, out[y0 + by : y0 + by + up.shape[0], x0 + bx : x0 + bx + up.shape[1]])
         else:
             self.stats.bare += 1
+        return out
+
+    def _moved(self, state: _FaceState, image: np.ndarray, lm: np.ndarray, face_id: int = 0) -> np.ndarray | None:
+        """The last full run's mask carried by the face's motion, an affine map of its lower-face landmarks
+        (``move_frames``); None: run it all. Called by :meth:`_still` once the presence decision is settled."""
+        opt, still = self.options, state.still
+        assert still is not None
+        if still.reused >= opt.move_frames - 1:
+            return None
+        now = lm[_STILL_POINTS]
+        a = _affine_lstsq(still.landmarks, now)
+        # (the map's linear part and shift apart: the points as the map puts them, and how far off each lands)
+        lin, move = a[:, :2], a[:, 2]
+        off = still.landmarks @ lin.T + move - now
+        residual = float(np.sqrt((off * off).sum(axis=1).max())) * still.scale
+        if residual > opt.move_fit:
+            log.debug("moving face? %.2f working px off an affine map: run", residual)
+            return None
+        h, w = image.shape[:2]
+        px0, py0, px1, py1 = still.window
+        # (the window carried by the map: the box of its corners, in whole ROI pixels)
+        corners = np.array([[px0, py0], [px1, py0], [px0, py1], [px1, py1]], np.float32) @ lin.T + move
+        x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
+        x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int), [w, h])
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return None
+        # The last full run's window carried onto this one, compared by blocks (as in :meth:`_still`: a shift there).
+        to_win = np.hstack([lin, (lin @ np.array([px0, py0], np.float32) + move - [x0, y0])[:, None]])
+        carried = cv2.warpAffine(
+            still.pixels, to_win, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        diff = cv2.absdiff(image[y0:y1, x0:x1], carried)
+        side = max(-(-max(x1 - x0, y1 - y0) // max(opt.still_blocks, 1)), 1)
+        bw, bh = max((x1 - x0) // side, 1), max((y1 - y0) // side, 1)
+        cx, cy = max((x1 - x0 - bw * side) // 2, 0), max((y1 - y0 - bh * side) // 2, 0)
+        grid = diff[cy : cy + bh * side, cx : cx + bw * side]
+        blocks = cv2.resize(grid, (bw, bh), interpolation=cv2.INTER_AREA)
+        if still.mask is not None:
+            # (a worn mask: the blocks over its box and one around it; the background a turning head uncovers at the
+            # window's rim is no change to the mask)
+            up, (bx, by) = still.mask
+            box = np.array([[bx, by], [bx + up.shape[1], by + up.shape[0]]], np.float32) + [px0, py0]
+            box = box @ lin.T + move - [x0 + cx, y0 + cy]
+            (c0, r0), (c1, r1) = np.floor(box.min(axis=0) / side) - 1, np.ceil(box.max(axis=0) / side) + 1
+            blocks = blocks[max(int(r0), 0) : max(int(r1), 0), max(int(c0), 0) : max(int(c1), 0)]
+        change = float(blocks.max()) if blocks.size else 0.0
+        if change > opt.move_diff:
+            log.debug("moving face: %.2f working px off, a block changed by %.1f levels: run", residual, change)
+            return None
+        log.debug("moving face: %.2f working px off, a block changed by %.1f levels: carried", residual, change)
+        still.reused += 1
+        self.stats.moved += 1
+        if state.fit is not None:  # (the clusters' age counts frames, carried ones too: refits come as often as before)
+            state.fit.age += 1
+        detail = self._details.get(face_id)
+        if detail is not None:  # (the debug overlays': carried with the mask)
+            self._details[face_id] = replace(
+                detail, search=detail.search @ lin.T + move, polygon=detail.polygon @ lin.T + move,
+                window=(int(x0), int(y0), int(x1), int(y1)),
+            )
+        out = np.zeros((h, w), np.float32)
+        if not still.worn:
+            self.stats.bare += 1
+            return out
+        self.stats.worn += 1
+        if still.mask is not None:
+            up, (bx, by) = still.mask
+            ux, uy = px0 + bx, py0 + by  # (the box's corner in the ROI then)
+            uh, uw = up.shape[:2]
+            box = np.array([[ux, uy], [ux + uw, uy], [ux, uy + uh], [ux + uw, uy + uh]], np.float32) @ lin.T + move
+            dx0, dy0 = np.maximum(np.floor(box.min(axis=0)).astype(int) - 1, 0)
+            dx1, dy1 = np.minimum(np.ceil(box.max(axis=0)).astype(int) + 1, [w, h])
+            if dx1 > dx0 and dy1 > dy0:
+                to_box = np.hstack([lin, (lin @ np.array([ux, uy], np.float32) + move - [dx0, dy0])[:, None]])
+                carried = cv2.warpAffine(
+                    up, to_box, (int(dx1 - dx0), int(dy1 - dy0)), flags=cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+                )
+                _to_float(carried, out[dy0:dy1, dx0:dx1])
         return out
 
     def detail(self, face_id: int = 0) -> SegmentDetail | None:

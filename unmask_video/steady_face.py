@@ -67,6 +67,11 @@ class SteadyOptions:
     #: frame as it was, a mask's rim the segmentation missed there would stay on this frame's mask (the KF94 clip's
     #: frame 80 -> 82-84: a white sliver fading out over the frames after). False: the past everywhere on the mask.
     past_mask: bool = True
+    #: The past's weight (the frame's change and the carried mask) is measured on the region shrunk by this whole
+    #: factor and scaled back (1: at full size). It is smooth (a block average of the change, the masks' soft
+    #: edges) and the same OpenCV passes cost in proportion to the pixels; the past itself is still carried and mixed
+    #: at full size, and the weight is cut to this frame's full-size mask.
+    weight_shrink: int = 2
 
 
 @dataclass
@@ -251,17 +256,55 @@ class SteadyFace:
         shifted[:, 2] -= (x0, y0)  # (the past carried onto the region only)
         size = (x1 - x0, y1 - y0)
         past = cv2.warpAffine(last.image, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        was = cv2.warpAffine(last.seen, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         now = rebuilt[y0:y1, x0:x1]
-        # (over small blocks: the sensor's and the coder's noise, and a pixel of jitter at an edge, average out)
-        differ = cv2.blur(cv2.absdiff(seen[y0:y1, x0:x1], was), (9, 9))
         table = (weight * self._fall).astype(np.float32)
-        # (OpenCV's look-up: the same values as numpy's indexing, a third of its time)
-        past_weight = cv2.multiply(cv2.LUT(differ, table), mask[y0:y1, x0:x1], dtype=cv2.CV_32F)
-        if last.mask is not None:  # (``past_mask``: none of the past where it showed the frame itself)
-            had = cv2.warpAffine(last.mask.astype(np.float32, copy=False), shifted, size, flags=cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
-            past_weight = cv2.multiply(past_weight, had, dtype=cv2.CV_32F)
+        k = max(int(self.options.weight_shrink), 1)
+        if k > 1:
+            past_weight = self._small_weight(seen, mask, last, matrix, table, region, k)
+        else:
+            was = cv2.warpAffine(last.seen, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            # (over small blocks: the sensor's and the coder's noise, and a pixel of jitter at an edge, average out)
+            differ = cv2.blur(cv2.absdiff(seen[y0:y1, x0:x1], was), (9, 9))
+            # (OpenCV's look-up: the same values as numpy's indexing, a third of its time)
+            past_weight = cv2.multiply(cv2.LUT(differ, table), mask[y0:y1, x0:x1], dtype=cv2.CV_32F)
+            if last.mask is not None:  # (``past_mask``: none of the past where it showed the frame itself)
+                had = cv2.warpAffine(last.mask.astype(np.float32, copy=False), shifted, size, flags=cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+                past_weight = cv2.multiply(past_weight, had, dtype=cv2.CV_32F)
         out = rebuilt if in_place else rebuilt.copy()
         out[y0:y1, x0:x1] = cv2.blendLinear(now, past, 1.0 - past_weight, past_weight)
         return out
+
+    @staticmethod
+    def _small_weight(
+        seen: Image, mask: np.ndarray, last: _Last, matrix: np.ndarray, table: np.ndarray, region: tuple[slice, slice],
+        k: int,
+    ) -> np.ndarray:
+        """:meth:`_mix`'s weight of the past on ``region`` (float32, the region's shape), measured on cells of ``k`` x
+        ``k`` pixels: the frame's change (``seen`` against ``last.seen`` carried by ``matrix``, averaged over blocks
+        of about 9 pixels) looked up in ``table``, times the carried mask (``past_mask``), scaled back to full size
+        (pixel centres aligned) and cut to this frame's ``mask``."""
+        rows, cols = region
+        y0, y1, x0, x1 = rows.start, rows.stop, cols.start, cols.stop
+        # The cells cover the region from the cell holding its first pixel: cell (i, j) is centred on full-size pixel
+        # (k * (j + c0) + (k - 1) / 2, k * (i + r0) + (k - 1) / 2) of this ROI.
+        r0, c0 = y0 // k, x0 // k
+        cells = (-(-x1 // k) - c0, -(-y1 // k) - r0)
+        half = (k - 1) / 2.0
+        at = np.float64([[k, 0, k * c0 + half], [0, k, k * r0 + half]])  # (cell -> this ROI's pixel)
+        back = cv2.invertAffineTransform(matrix.astype(np.float64))  # (``matrix``: the last ROI's pixel -> this one's)
+        carried = np.hstack([back[:, :2] @ at[:, :2], (back[:, :2] @ at[:, 2] + back[:, 2])[:, None]])
+        # (maps from a cell to where it reads; at k = 2 a cell's bilinear sample at its centre is the mean of its
+        # 2 x 2 pixels)
+        inverse = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        now = cv2.warpAffine(seen, at, cells, flags=inverse, borderMode=cv2.BORDER_REPLICATE)
+        was = cv2.warpAffine(last.seen, carried, cells, flags=inverse, borderMode=cv2.BORDER_REPLICATE)
+        block = max(int(round(9.0 / k)) | 1, 1)
+        small = cv2.LUT(cv2.blur(cv2.absdiff(now, was), (block, block)), table)
+        if last.mask is not None:  # (``past_mask``: none of the past where it showed the frame itself)
+            had = cv2.warpAffine(last.mask.astype(np.float32, copy=False), carried, cells, flags=inverse,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+            small = cv2.multiply(small, had, dtype=cv2.CV_32F)
+        grown = cv2.resize(small, (cells[0] * k, cells[1] * k), interpolation=cv2.INTER_LINEAR)
+        part = grown[y0 - k * r0 : y1 - k * r0, x0 - k * c0 : x1 - k * c0]
+        return cv2.multiply(part, mask[y0:y1, x0:x1], dtype=cv2.CV_32F)

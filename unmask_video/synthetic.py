@@ -76,8 +76,8 @@ def mask_outline(landmarks: np.ndarray, below_chin: float = 0.06, drop: float = 
     down = chin - bridge
     face_h = float(np.linalg.norm(down)) + 1e-6
     down /= face_h
-    jaw = pts[list(landmark_sets.JAW)]
-    top = pts[list(landmark_sets.UNDER_EYES)]
+    jaw = pts[landmark_sets.index(landmark_sets.JAW)]
+    top = pts[landmark_sets.index(landmark_sets.UNDER_EYES)]
     center = jaw.mean(axis=0)
     # Bottom: the jaw pushed outwards, most under the chin (0.06 face heights), not at the ears.
     n = len(jaw)
@@ -197,7 +197,7 @@ def draw_finger(
     to beside the mouth, in front of whatever is there: the default reaches up from below the chin, a short one
     (0.15) lies wholly on a worn mask. Returns ``(image uint8, finger mask float32 {0, 1})``."""
     pts = np.asarray(landmarks, dtype=np.float64)
-    face_w = float(np.ptp(pts[list(landmark_sets.FACE_OVAL)][:, 0])) + 1.0
+    face_w = float(np.ptp(pts[landmark_sets.index(landmark_sets.FACE_OVAL)][:, 0])) + 1.0
     tip = pts[landmark_sets.MOUTH[0]] * 0.5 + pts[_CHIN] * 0.5 + np.array([0.12 * face_w, -0.08 * face_w])
     base = tip + np.array([0.05 * face_w, length * face_w])
     h, w = image.shape[:2]
