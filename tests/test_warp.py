@@ -568,6 +568,13 @@ def test_one_remap_of_the_merged_picture_equals_the_two_remaps_bit_for_bit() -> 
     assert sub.shape == (h, w, 3) and inside.shape == (h, w)
     assert np.array_equal(sub, want_sub)
     assert np.array_equal(inside, want_inside)
+    # (maps the caller knows to be within +-30000 px: the cheaper add of the border, the same pixels)
+    near_x, near_y = np.clip(map_x, -29999.0, 29999.0), np.clip(map_y, -29999.0, 29999.0)
+    merged = merge_with_validity(image, validity)
+    saturated = remap_with_validity(merged, near_x, near_y)
+    plain = remap_with_validity(merged, near_x, near_y, bounded=True)
+    for a, b in zip(saturated, plain):
+        assert np.array_equal(a, b)
 
 
 def test_warp_from_a_pyramid_level_is_the_previous_computation_bit_for_bit() -> None:
@@ -690,3 +697,18 @@ def test_a_jump_no_head_makes_restarts_the_necks_lag() -> None:
     warper._neck_lag_move(lm, (0, 0), track=0)
     assert warper._neck_lag_move(lm, (0, int(0.1 * height)), track=0) is not None  # a quick nod: the neck lags
     assert warper._neck_lag_move(lm, (int(0.5 * height), int(0.1 * height)), track=0) is None  # a jump: none
+
+
+def test_the_maps_gradient_is_numpys() -> None:
+    from unmask_video.warp import _gradient
+
+    """The Jacobian's differences (``warp._gradient``) are ``np.gradient``'s, bit for bit, along either axis."""
+    rng = np.random.default_rng(3)
+    for shape in [(2, 2), (2, 7), (7, 2), (3, 3), (52, 64)]:
+        for dtype in (np.float32, np.float64):
+            values = (rng.random(shape) * 700).astype(dtype)
+            for axis in (0, 1):
+                expected = np.gradient(values, axis=axis)
+                got = _gradient(values, axis)
+                assert got.dtype == expected.dtype
+                np.testing.assert_array_equal(got, expected)

@@ -117,3 +117,19 @@ def test_a_measured_frame_is_warped_as_one_with_its_translation_held(monkeypatch
         assert np.count_nonzero(valid != want_valid) <= 0.001 * np.count_nonzero(want_valid)
         both = valid & want_valid
         assert np.abs(warped[both].astype(np.int16) - want[both]).max() <= 1
+
+
+def test_the_grey_of_the_first_rows_is_that_of_the_whole_picture() -> None:
+    """``_gray`` with ``rows`` reads only the picture's rows those need: the same values, bit for bit, as the first rows
+    of the whole picture's grey, at the working sizes the registration uses and at awkward ones."""
+    from unmask_video.warp_register import _gray
+
+    rng = np.random.default_rng(5)
+    for t in range(400):
+        h, w = (int(v) for v in rng.integers(10, 500, 2))
+        k = [rng.uniform(0.2, 1.0), 240.0 / rng.uniform(240, 1200), rng.uniform(0.95, 1.0), 0.5][t % 4]
+        size = (max(int(round(w * k)), 1), max(int(round(h * k)), 1))
+        picture = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        rows = int(rng.integers(1, size[1] + 1))
+        whole = cv2.resize(cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
+        np.testing.assert_array_equal(_gray(picture, size, rows), whole[:rows].astype(np.float32))

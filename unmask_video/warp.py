@@ -190,23 +190,58 @@ def tps_maps(
         if scale != 1.0:
             gx, gy = gx * np.float32(scale), gy * np.float32(scale)
         return (gx, gy, jac) if jac is not None else (gx, gy)
-    # cv2.resize by exactly ``step`` puts node j at output pixel ``j * step + step/2 - 0.5``; one
-    # extra node of padding on each side keeps every pixel of the region between four nodes.
-    pad = step
-    nx = -(-(w + 2 * pad) // step)
-    ny = -(-(h + 2 * pad) // step)
-    start = step / 2.0 - 0.5 - pad
-    xs = ox + start + step * np.arange(nx, dtype=np.float64)
-    ys = oy + start + step * np.arange(ny, dtype=np.float64)
-    gx, gy = tps.grid(xs, ys)
-    size = (nx * step, ny * step)
-    jac = [_jacobian(gx, gy, float(step))] if jacobian else []
-    if scale != 1.0:
-        gx, gy = gx * np.float32(scale), gy * np.float32(scale)
-    nodes = [gx, gy, *jac]
-    return tuple(
-        cv2.resize(g, size, interpolation=cv2.INTER_LINEAR)[pad : pad + h, pad : pad + w] for g in nodes
-    )
+    nodes = _MapNodes(tps, (h, w), step, (ox, oy), jacobian, scale)
+    return tuple(nodes.upsampled(g) for g in nodes.nodes)
+
+
+#: Map values within this many pixels (either way) leave int16's whole-pixel positions far from their end.
+_BOUNDED_MAP = 30000.0
+
+
+class _MapNodes:
+    """:func:`tps_maps`'s spline on its grid of nodes (``step`` > 1), before the upsampling: ``nodes`` holds map_x,
+    map_y (``scale`` applied) and, with ``jacobian``, the Jacobian determinant, each on the nodes; :meth:`upsampled`
+    gives one of them at every pixel of the region, as :func:`tps_maps` returns it."""
+
+    def __init__(
+        self, tps: TPS, shape: tuple[int, int], step: int, origin: tuple[float, float], jacobian: bool, scale: float
+    ) -> None:
+        h, w = shape
+        ox, oy = origin
+        # cv2.resize by exactly ``step`` puts node j at output pixel ``j * step + step/2 - 0.5``; one
+        # extra node of padding on each side keeps every pixel of the region between four nodes.
+        pad = step
+        nx = -(-(w + 2 * pad) // step)
+        ny = -(-(h + 2 * pad) // step)
+        start = step / 2.0 - 0.5 - pad
+        xs = ox + start + step * np.arange(nx, dtype=np.float64)
+        ys = oy + start + step * np.arange(ny, dtype=np.float64)
+        gx, gy = tps.grid(xs, ys)
+        jac = [_jacobian(gx, gy, float(step))] if jacobian else []
+        if scale != 1.0:
+            gx, gy = gx * np.float32(scale), gy * np.float32(scale)
+        self.nodes: list[np.ndarray] = [gx, gy, *jac]
+        self._size = (nx * step, ny * step)
+        self._crop = (slice(pad, pad + h), slice(pad, pad + w))
+
+    def upsampled(self, nodes: np.ndarray) -> np.ndarray:
+        """(h, w) float32: ``nodes`` (one of :attr:`nodes`) bilinearly upsampled to every pixel of the region."""
+        return cv2.resize(nodes, self._size, interpolation=cv2.INTER_LINEAR)[self._crop]
+
+    def remapped(self, merged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`remap_with_validity` of ``merged`` at the upsampled maps."""
+        return remap_with_validity(merged, self.upsampled(self.nodes[0]), self.upsampled(self.nodes[1]), self.bounded())
+
+    def bounded(self) -> bool:
+        """Whether map_x and map_y lie within +-30000 px everywhere (each pixel is a blend of four nodes; see
+        :func:`remap_with_validity`)."""
+        return all(float(np.abs(g).max()) < _BOUNDED_MAP for g in self.nodes[:2])
+
+    def all_above(self, index: int, threshold: float) -> bool:
+        """Whether every pixel of :meth:`upsampled` of ``nodes[index]`` is surely >= ``threshold`` (> 0): every node
+        is above it by a margin that the bilinear weights' rounding cannot take off (each pixel is a blend of four nodes
+        with weights >= 0 that sum to 1 within float32's rounding)."""
+        return bool(threshold > 0 and float(self.nodes[index].min()) >= threshold * (1.0 + 1e-4))
 
 
 def merge_with_validity(image: np.ndarray, validity: np.ndarray) -> np.ndarray:
@@ -216,15 +251,22 @@ def merge_with_validity(image: np.ndarray, validity: np.ndarray) -> np.ndarray:
     return cv2.merge([*cv2.split(rgb), cv2.copyMakeBorder(validity, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)])
 
 
-def remap_with_validity(merged: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def remap_with_validity(
+    merged: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, bounded: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """The RGB picture and the validity map of :func:`merge_with_validity` sampled at the float32 maps (bilinear):
     the same pixels, bit for bit (tests), as ``cv2.remap`` of the image with ``BORDER_REPLICATE`` and of the
     validity with ``BORDER_CONSTANT`` 0, in one 4-channel remap (it costs about what a 3-channel one does; the
     1-channel one was half as much again). The maps are converted once to OpenCV's fixed-point form (what
     ``cv2.remap`` does to float maps on every call) and shifted by the border in whole pixels (exact; a far-off
-    position that saturated stays far off). Returns (h, w, 3) and (h, w) uint8 (the latter a view)."""
+    position that saturated stays far off). Returns (h, w, 3) and (h, w) uint8 (the latter a view). ``bounded``: the
+    caller knows every map value lies within +-30000 px, so no whole-pixel position is near int16's end and numpy's
+    add (about a tenth of OpenCV's saturated add of a 2-channel scalar's cost) gives the same positions."""
     fixed, fraction = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
-    cv2.add(fixed, (1, 1, 0, 0), dst=fixed)  # (saturated at 32767: min(x, 32766) + 1 in one pass)
+    if bounded:
+        np.add(fixed, np.int16(1), out=fixed)
+    else:
+        cv2.add(fixed, (1, 1, 0, 0), dst=fixed)  # (saturated at 32767: min(x, 32766) + 1 in one pass)
     both = cv2.remap(merged, fixed, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return cv2.cvtColor(both, cv2.COLOR_RGBA2RGB), both[..., 3]
 
@@ -233,11 +275,25 @@ def _jacobian(map_x: np.ndarray, map_y: np.ndarray, spacing: float) -> np.ndarra
     """Jacobian determinant of a sampled map (central differences; ``spacing`` pixels between samples)."""
     if min(map_x.shape) < 2:
         return np.ones_like(map_x)
-    gx_x = np.gradient(map_x, axis=1)
-    gx_y = np.gradient(map_x, axis=0)
-    gy_x = np.gradient(map_y, axis=1)
-    gy_y = np.gradient(map_y, axis=0)
+    gx_x = _gradient(map_x, 1)
+    gx_y = _gradient(map_x, 0)
+    gy_x = _gradient(map_y, 1)
+    gy_y = _gradient(map_y, 0)
     return ((gx_x * gy_y - gx_y * gy_x) / (spacing * spacing)).astype(np.float32)
+
+
+def _gradient(values: np.ndarray, axis: int) -> np.ndarray:
+    """``np.gradient(values, axis=axis)`` of a 2-D array with at least 2 samples along ``axis``, written out: the same
+    operations (central differences / 2 inside, one-sided differences at the ends), bit for bit, without its set-up
+    (a few times its arithmetic on the grid's nodes)."""
+    v = np.moveaxis(values, axis, 0)
+    out = np.empty_like(values)
+    o = np.moveaxis(out, axis, 0)
+    np.subtract(v[2:], v[:-2], out=o[1:-1])
+    o[1:-1] /= 2.0
+    np.subtract(v[1], v[0], out=o[0])
+    np.subtract(v[-1], v[-2], out=o[-1])
+    return out
 
 
 @dataclass
@@ -376,7 +432,7 @@ def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool
     """(h, w) uint8 map, 255 inside the face oval drawn through ``landmarks``, 0 elsewhere (with ``antialiased``,
     the pixels its outline crosses in between)."""
     out = np.zeros(shape, dtype=np.uint8)
-    poly = np.round(np.asarray(landmarks)[list(landmark_sets.FACE_OVAL)] * 16).astype(np.int32)
+    poly = np.round(np.asarray(landmarks)[_FACE_OVAL] * 16).astype(np.int32)
     cv2.fillPoly(out, [poly], 255, lineType=cv2.LINE_AA if antialiased else cv2.LINE_8, shift=4)
     return out
 
@@ -403,9 +459,20 @@ _NECK_ROOTS = landmark_sets.LOWER_JAW[::2]
 #: The control points FaceMesh guesses under a worn mask (mouth, the jaw line from ear to ear) and their rows in
 #: TPS_CONTROL.
 _LOWER_CONTROL = tuple(i for i in landmark_sets.TPS_CONTROL if i in landmark_sets.MOUTH or i in landmark_sets.JAW)
-_LOWER_ROWS = [landmark_sets.TPS_CONTROL.index(i) for i in _LOWER_CONTROL]
+_LOWER_ROWS = np.array([landmark_sets.TPS_CONTROL.index(i) for i in _LOWER_CONTROL], np.intp)
 #: The rows of _LOWER_CONTROL on the face outline (the jaw line from ear to ear, not the mouth).
-_OUTLINE_ROWS = [k for k, i in enumerate(_LOWER_CONTROL) if i in landmark_sets.JAW]
+_OUTLINE_ROWS = np.array([k for k, i in enumerate(_LOWER_CONTROL) if i in landmark_sets.JAW], np.intp)
+#: The sets above and those of :mod:`~unmask_video.landmark_sets` this module indexes with, as the shared np.intp
+#: arrays of :func:`~unmask_video.landmark_sets.index` (a tuple or list converts at every fancy index).
+_TPS = landmark_sets.index(landmark_sets.TPS_CONTROL)
+_STABLE = landmark_sets.index(landmark_sets.STABLE_FACE)
+_FACE_OVAL = landmark_sets.index(landmark_sets.FACE_OVAL)
+_FACE_HEIGHT = landmark_sets.index(landmark_sets.FACE_HEIGHT)
+_MOUTH = landmark_sets.index(landmark_sets.MOUTH)
+_LOWER_JAW = landmark_sets.index(landmark_sets.LOWER_JAW)
+_UPPER_FACE = landmark_sets.index(landmark_sets.UPPER_FACE)
+_NECK_ROOTS_INDEX = landmark_sets.index(_NECK_ROOTS)
+_LOWER_CONTROL_INDEX = landmark_sets.index(_LOWER_CONTROL)
 #: ``outline_fit``'s factor on each side's width stays within these bounds (a FaceMesh outline point that strays onto
 #: the hair or the ear does not blow the jaw up).
 _OUTLINE_FIT_BOUNDS = (0.8, 1.35)
@@ -415,7 +482,7 @@ _OUTLINE_FIT_SLACK = 0.05
 
 def _face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
     """The unit vector down the face (forehead top to chin) and the face height in pixels."""
-    top, chin = (np.asarray(landmarks, np.float64)[i] for i in landmark_sets.FACE_HEIGHT)
+    top, chin = np.asarray(landmarks)[_FACE_HEIGHT].astype(np.float64)
     down = chin - top
     height = float(np.hypot(*down))
     return down / max(height, 1e-9), height
@@ -431,8 +498,8 @@ def below_jaw_points(landmarks: np.ndarray, reach: float, rings: tuple[float, ..
     """
     pts = np.asarray(landmarks, np.float64)
     down, height = _face_axes(pts)
-    roots = pts[list(_NECK_ROOTS)]
-    mouth = pts[list(landmark_sets.MOUTH)].mean(axis=0)
+    roots = pts[_NECK_ROOTS_INDEX]
+    mouth = pts[_MOUTH].mean(axis=0)
     radial = roots - mouth
     radial /= np.maximum(np.hypot(radial[:, 0], radial[:, 1]), 1e-9)[:, None]
     direction = radial + down
@@ -514,7 +581,7 @@ def neck_region(shape: tuple[int, int], landmarks: np.ndarray, reach: float) -> 
     out = np.zeros(shape, dtype=np.uint8)
     if reach <= 0:
         return out
-    jaw = np.asarray(landmarks, np.float64)[list(landmark_sets.LOWER_JAW)]
+    jaw = np.asarray(landmarks, np.float64)[_LOWER_JAW]
     outer = below_jaw_points(landmarks, reach, (1.0,))
     poly = np.round(np.concatenate([jaw, outer[::-1]]) * 16).astype(np.int32)
     cv2.fillPoly(out, [poly], 255, lineType=cv2.LINE_AA, shift=4)
@@ -570,7 +637,7 @@ def _paint_out_loops(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
 def _rigid_frame(landmarks: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     """(centre, scale, 2x2 rotation) of the face's rigid frame, from the :data:`UPPER_FACE` points."""
-    pts = np.asarray(landmarks, np.float64)[list(landmark_sets.UPPER_FACE)]
+    pts = np.asarray(landmarks, np.float64)[_UPPER_FACE]
     centre = pts.mean(axis=0)
     scale = max(float(np.sqrt(((pts - centre) ** 2).sum(axis=1).mean())), 1e-6)
     eyes = np.asarray(landmarks, np.float64)
@@ -632,8 +699,12 @@ class ReferenceWarper:
         self.image = cv2.copyMakeBorder(picture, top, bottom, left, right, cv2.BORDER_REFLECT_101)
         self.landmarks = lm - np.array([x0 - left, y0 - top], dtype=np.float32)
         self._src = self._control(self.landmarks)
-        self._stable = self.landmarks[list(landmark_sets.STABLE_FACE)].astype(np.float64)
-        self._src_lower = self.landmarks[list(_LOWER_CONTROL)].astype(np.float64)
+        self._stable = self.landmarks[_STABLE].astype(np.float64)
+        self._src_lower = self.landmarks[_LOWER_CONTROL_INDEX].astype(np.float64)
+        #: The reference's outline points on each side (``outline_fit``), per entry of ``OUTLINE_SIDES``.
+        self._sides = {
+            side: self.landmarks[landmark_sets.index(side)].astype(np.float64) for side in landmark_sets.OUTLINE_SIDES
+        }
         self._src_neck = (
             below_jaw_points(self.landmarks, options.neck_reach) if options.neck_reach > 0 else np.zeros((0, 2))
         )
@@ -688,7 +759,7 @@ class ReferenceWarper:
             while min(img.shape[:2]) >= 64:
                 img, ovl = cv2.pyrDown(img), cv2.pyrDown(ovl)
                 self._levels.append(merge_with_validity(img, ovl))
-        self._src_scale = _spread_of(self.landmarks[list(landmark_sets.TPS_CONTROL)])
+        self._src_scale = _spread_of(self.landmarks[_TPS])
         #: Per face track: the smoothed control-point shape in the face's rigid frame.
         self._shapes: dict[int, np.ndarray] = {}
         #: Per face track: the averaged fraction of the reference's surroundings that look like the frame's.
@@ -704,7 +775,7 @@ class ReferenceWarper:
         self._jaw = JawOpening(JawOptions(gain=options.jaw_opening))
         jaw_w = jaw_weights(self.landmarks, self._src[: len(landmark_sets.TPS_CONTROL)])
         if options.neck_reach > 0:
-            roots = jaw_weights(self.landmarks, self.landmarks[list(_NECK_ROOTS)])
+            roots = jaw_weights(self.landmarks, self.landmarks[_NECK_ROOTS_INDEX])
             jaw_w = np.concatenate([jaw_w, *([_JAW_NECK_SHARE * roots] * len(_NECK_RINGS))])
         self._jaw_weights = jaw_w
         #: Per face track: the registration's last measures (held translation plus the frame's reading), newest last.
@@ -725,7 +796,7 @@ class ReferenceWarper:
 
     def _control(self, landmarks: np.ndarray) -> np.ndarray:
         """The spline's control points of a face: the TPS_CONTROL landmarks and the points below its jaw."""
-        pts = np.asarray(landmarks, np.float64)[list(landmark_sets.TPS_CONTROL)]
+        pts = np.asarray(landmarks, np.float64)[_TPS]
         if self.options.neck_reach > 0:
             pts = np.concatenate([pts, below_jaw_points(landmarks, self.options.neck_reach)])
         return pts
@@ -737,7 +808,7 @@ class ReferenceWarper:
 
     def _to_frame(self, landmarks: np.ndarray) -> np.ndarray:
         """The similarity (2x3) of the reference's stable landmarks onto the frame's."""
-        return similarity(self._stable, np.asarray(landmarks, np.float64)[list(landmark_sets.STABLE_FACE)])
+        return similarity(self._stable, np.asarray(landmarks, np.float64)[_STABLE])
 
     def _target_control(self, landmarks: np.ndarray, to_frame: np.ndarray | None = None) -> np.ndarray:
         """A frame's control points, in the order of :meth:`_control`'s: FaceMesh's where it sees (above the
@@ -751,7 +822,7 @@ class ReferenceWarper:
         if to_frame is None:
             to_frame = self._to_frame(lm)
         widen = self._outline_fit(lm, to_frame) if o.outline_fit else None
-        pts = lm[list(landmark_sets.TPS_CONTROL)]
+        pts = lm[_TPS]
         if o.jaw_from_reference > 0:
             w = float(o.jaw_from_reference)
             carried = transform_points(self._src_lower, to_frame)
@@ -776,7 +847,7 @@ class ReferenceWarper:
             return None
         if to_frame is None:
             to_frame = self._to_frame(lm)
-        top, chin = transform_points(self.landmarks[list(landmark_sets.FACE_HEIGHT)].astype(np.float64), to_frame)
+        top, chin = transform_points(self.landmarks[_FACE_HEIGHT].astype(np.float64), to_frame)
         down = chin - top
         height = float(np.hypot(*down))
         if height < 1e-6:
@@ -795,7 +866,7 @@ class ReferenceWarper:
         if o.neck_lag <= 0 or o.neck_reach <= 0 or origin is None or track is None:
             return None
         # (the head's place in the picture: its stable landmarks', which FaceMesh sees above the mask)
-        head = lm[list(landmark_sets.STABLE_FACE)].mean(axis=0) + np.asarray(origin, np.float64)
+        head = lm[_STABLE].mean(axis=0) + np.asarray(origin, np.float64)
         height = _face_axes(lm)[1]
         torso, last = self._torsos.get(track, (head, head))
         # (a jump no head makes in a frame: a cut, or the track warped again after frames without a mask; start afresh)
@@ -821,14 +892,14 @@ class ReferenceWarper:
         middle = float(lm[landmark_sets.NOSE_BRIDGE] @ across)
         factors = []
         for side in landmark_sets.OUTLINE_SIDES:
-            seen = float(np.mean(lm[list(side)] @ across)) - middle
-            carried = float(np.mean(transform_points(self.landmarks[list(side)].astype(np.float64), to_frame) @ across))
+            seen = float(np.mean(lm[landmark_sets.index(side)] @ across)) - middle
+            carried = float(np.mean(transform_points(self._sides[side], to_frame) @ across))
             carried -= middle
             ratio = seen / carried if seen * carried > 0 and abs(carried) > 1e-6 else 1.0
             # (within _OUTLINE_FIT_SLACK of 1 nothing changes: FaceMesh's outline points jitter, and a reference of the
             # frame's own face, in its pose, fits as it is)
             ratio = 1.0 + np.sign(ratio - 1.0) * max(abs(ratio - 1.0) - _OUTLINE_FIT_SLACK, 0.0)
-            factors.append(float(np.clip(ratio, *_OUTLINE_FIT_BOUNDS)))
+            factors.append(float(min(max(ratio, _OUTLINE_FIT_BOUNDS[0]), _OUTLINE_FIT_BOUNDS[1])))  # (np.clip's value)
         log.debug("outline fit: sides widened x%.3f, x%.3f", *factors)
 
         def widen(points: np.ndarray) -> np.ndarray:
@@ -905,18 +976,20 @@ class ReferenceWarper:
         x0, y0, x1, y1 = box
         # On a grid of every k-th pixel (about 150 across): a fraction needs no more.
         k = max(1, min(y1 - y0, x1 - x0) // 150)
-        covered = (mask[y0:y1:k, x0:x1:k] > 0).astype(np.uint8)
+        covered = np.greater(mask[y0:y1:k, x0:x1:k], 0).view(np.uint8)
         near = cv2.dilate(covered, np.ones((2 * (3 // k) + 3, 2 * (3 // k) + 3), np.uint8))
         # (OpenCV's tests and flat indices: the same pixels as numpy's three tests and 2-D nonzero, several times faster)
         around = cv2.bitwise_and(cv2.inRange(inside[::k, ::k], 64, 191), (near == 0).view(np.uint8))  # (0 or 1)
         held = self._places.get(track) if track is not None else None
         far = None
         if cv2.countNonZero(around) >= _SAME_PLACE_MIN_PIXELS:
-            flat = np.flatnonzero(around.view(bool))
-            step = -(-len(flat) // _SAME_PLACE_MAX_PIXELS)  # an even subsample is enough for a fraction
-            ys, xs = np.divmod(flat[::step], around.shape[1])
-            ref = cv2.cvtColor(sub[::k, ::k][ys, xs].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-            seen = image[y0:y1:k, x0:x1:k][ys, xs]
+            # (OpenCV's list of the pixels, in np.flatnonzero's row-major order; the pixels read at their places in the
+            # whole pictures: the same pixels as through the subsampled views, without those views' fancy indexing)
+            where = cv2.findNonZero(around)[:, 0]
+            step = -(-len(where) // _SAME_PLACE_MAX_PIXELS)  # an even subsample is enough for a fraction
+            ys, xs = where[::step, 1], where[::step, 0]
+            ref = cv2.cvtColor(sub[ys * k, xs * k].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+            seen = image[y0 + ys * k, x0 + xs * k]
             frame = cv2.cvtColor(seen.reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
             diff = (ref - frame).reshape(-1, 3)
             alike = float(np.mean(np.linalg.norm(diff, axis=1) < _SAME_PLACE_LAB))
@@ -1029,7 +1102,7 @@ class ReferenceWarper:
         if len(self._levels) == 1:
             return 0
         if target is None:
-            target = _spread_of(landmarks[list(landmark_sets.TPS_CONTROL)])
+            target = _spread_of(landmarks[_TPS])
         shrink = self._src_scale / max(target, 1e-6)  # > 1: the reference face is bigger
         level = int(np.floor(np.log2(max(shrink, 1.0))))
         return min(level, len(self._levels) - 1)
@@ -1039,7 +1112,7 @@ class ReferenceWarper:
     ) -> tuple[int, int, int, int]:
         """(x0, y0, x1, y1) of the target's face oval (and the region below its jaw) grown by
         ``face_margin``, clipped to the ROI (``control``: :meth:`_target_control` of the landmarks, when known)."""
-        oval = landmarks[list(landmark_sets.FACE_OVAL)]
+        oval = landmarks[_FACE_OVAL]
         if self.options.neck_reach > 0:
             oval = np.concatenate([oval, self._target_control(landmarks) if control is None else control])
         lo, hi = oval.min(axis=0), oval.max(axis=0)
@@ -1092,7 +1165,7 @@ class ReferenceWarper:
         if x1 <= x0 or y1 <= y0:
             return warped, valid
         check = self.options.min_jacobian is not None
-        spread = _spread_of(lm[list(landmark_sets.TPS_CONTROL)])
+        spread = _spread_of(lm[_TPS])
         level = self._level(lm, spread)
         # The pyramid level's 2**-level is applied to the grid's nodes, not to the full-size maps (the same maps).
         move = self._jaw_move(lm, mask, track, to_frame)
@@ -1115,19 +1188,21 @@ class ReferenceWarper:
             uy0 -= -(-max(y0 - band[1], 0) // step) * step
             ux1 += -(-max(band[2] - x1, 0) // step) * step
             uy1 += -(-max(band[4] - y1, 0) // step) * step
-        maps = tps_maps(tps, (uy1 - uy0, ux1 - ux0), step, (ux0 - dx, uy0 - dy), check, scale)
-        sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
+        merged = self._levels[level]
+        nodes = _MapNodes(tps, (uy1 - uy0, ux1 - ux0), step, (ux0 - dx, uy0 - dy), check, scale)
+        sub, inside = nodes.remapped(merged)
         if band is not None and registering:
             moved = self._register(lm, image, mask, track, sub, inside, (ux0, uy0), band)
             if moved:  # (the translation moved: the box warped again with it)
                 dx, dy = self._offset(track)
                 ux0, uy0, ux1, uy1 = x0, y0, x1, y1
-                maps = tps_maps(tps, (y1 - y0, x1 - x0), step, (x0 - dx, y0 - dy), check, scale)
-                sub, inside = remap_with_validity(self._levels[level], maps[0], maps[1])
+                nodes = _MapNodes(tps, (y1 - y0, x1 - x0), step, (x0 - dx, y0 - dy), check, scale)
+                sub, inside = nodes.remapped(merged)
+        inner = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
         if (ux0, uy0, ux1, uy1) != (x0, y0, x1, y1):
-            inner = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
-            maps = tuple(m[inner] for m in maps)
             sub, inside = sub[inner], inside[inner]
+        # (the validity written straight into its box of the map returned)
+        ok = valid[y0:y1, x0:x1]
         if self.options.reach_skin_only:
             # (with the matte, only in the reference's pose too: once the head has turned, its wall lands on the cheek)
             pose = self._same_pose(lm, track) if self.options.reference_matte else True
@@ -1135,26 +1210,26 @@ class ReferenceWarper:
             carry = self._same_place(sub, inside, image, mask, (x0, y0, x1, y1), track,
                                      _face_axes(lm)[1] if local else 0.0) if pose else None  # fmt: skip
             if carry is None:
-                ok = inside >= 192
+                np.greater_equal(inside, 192, out=ok)
             elif not local:
-                ok = inside >= 64  # (carried everywhere: the strict level lies within the loose one)
+                np.greater_equal(inside, 64, out=ok)  # (carried everywhere: the strict level lies within the loose one)
             else:
                 # (the local test only beside the face and the neck's column: there lies the wall, which stays while the
                 # head moves; the face's own hair and the clothes below the jaw follow the head, more or less)
                 box_lm = lm - np.float32([x0, y0])
                 carry |= (face_region(carry.shape, box_lm, antialiased=False) > 0) | (neck_column(carry.shape, box_lm) > 0)
-                ok = (inside >= 192) | ((inside >= 64) & carry)
+                np.bitwise_or(inside >= 192, (inside >= 64) & carry, out=ok)
         else:
-            ok = inside >= 128
+            np.greater_equal(inside, 128, out=ok)
         if check:
             # Folds (negative determinant) and crushes (tiny), relative to the face's overall area
-            # ratio, reference to target.
-            ratio = (self._src_scale / max(spread, 1e-6)) ** 2
-            ok &= maps[2] >= self.options.min_jacobian * ratio
+            # ratio, reference to target (tested at every pixel only where a node comes near the bound).
+            bound = self.options.min_jacobian * (self._src_scale / max(spread, 1e-6)) ** 2
+            if not nodes.all_above(2, bound):
+                ok &= nodes.upsampled(nodes.nodes[2])[inner] >= bound
         # (zero where not ok: one OpenCV masked operation, many times faster than numpy's boolean assignment, written
         # straight into the zeros it leaves where not ok)
         cv2.bitwise_and(sub, sub, dst=warped[y0:y1, x0:x1], mask=ok.view(np.uint8))
-        valid[y0:y1, x0:x1] = ok
         return warped, valid
 
     def _offset(self, track: int | None) -> np.ndarray:
@@ -1183,7 +1258,13 @@ class ReferenceWarper:
         down to there and its reach); None: no band."""
         height = _face_axes(lm)[1]
         # (the mask's box: OpenCV's, many times faster than numpy's on a big ROI)
-        mx, my, mw, mh = cv2.boundingRect(mask if mask.dtype == np.uint8 else (mask > 0).view(np.uint8))
+        if mask.dtype == np.uint8:
+            covered = mask
+        elif mask.dtype in (np.float32, np.float64, np.int16, np.uint16, np.int32):
+            covered = cv2.compare(mask, 0, cv2.CMP_GT)  # (OpenCV's test: one pass, 255 where > 0)
+        else:
+            covered = (mask > 0).view(np.uint8)
+        mx, my, mw, mh = cv2.boundingRect(covered)
         if mw == 0 or mh == 0:
             return None
         reach = band_reach(height)

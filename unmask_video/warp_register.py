@@ -44,7 +44,8 @@ def residual_shift(
     k = min(1.0, _WORK_FACE / max(face_height, 1.0))
     size = (max(int(round(frame.shape[1] * k)), 1), max(int(round(frame.shape[0] * k)), 1))
     # (the nearest pixel's value, then its test: the same as the test's map resized, without a pass over the full size)
-    if mask.dtype == np.uint8:
+    # (any dtype OpenCV resizes: the nearest pixel is picked alike whatever its type)
+    if mask.dtype in (np.uint8, np.float32, np.float64, np.uint16, np.int16):
         covered = (cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST) > 0).view(np.uint8)
     else:
         covered = cv2.resize((mask > 0).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
@@ -69,8 +70,8 @@ def residual_shift(
     # gradients' own reach below that (the same values there as of the whole pictures; the rows below the mask's
     # middle are most of the box and none of the band).
     depth = min(int(np.ceil(middle)) + r + _GRADIENT_SUPPORT, size[1])
-    gf = _gradients(_gray(frame, size)[:depth])
-    gw = _gradients(_gray(warped, size)[:depth])
+    gf = _gradients(_gray(frame, size, depth))
+    gw = _gradients(_gray(warped, size, depth))
     # (the band's pixels as flat indices, in np.nonzero's order; the warped gradients at every shift in one take: the
     # reference moved by dy, the frame's pixel p is met by the warped pixel p - dy)
     # (each pixel's two float32 gradients taken as one 8-byte item: numpy's take of items, not of rows)
@@ -81,8 +82,9 @@ def residual_shift(
     met = met.view(np.float32).reshape(len(shifts), len(at), 2)
     # Down the picture only: the band runs across the face, and across it its gradients hardly tell a shift.
     # (each shift's mean over its own (pixels, 2) block, in the order it had as a (2, pixels) array's memory)
+    # (numpy's mean of each contiguous row: the same float32 pairwise sums as np.mean of each block, checked)
     squares = np.square(seen[None] - met)
-    cost = np.array([float(np.mean(part)) for part in squares], np.float64)
+    cost = squares.reshape(len(shifts), -1).mean(axis=1).astype(np.float64)
     j = int(np.argmin(cost))
     if not 0 < j < 2 * r:
         return None
@@ -105,9 +107,24 @@ def band_reach(face_height: float) -> int:
 _GRADIENT_SUPPORT = 6
 
 
-def _gray(picture: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(h, w) float32: the grey of an RGB uint8 ``picture``, area-resized to ``size`` (w, h)."""
-    return cv2.resize(cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+def _gray(picture: np.ndarray, size: tuple[int, int], rows: int | None = None) -> np.ndarray:
+    """(h, w) float32: the grey of an RGB uint8 ``picture``, area-resized to ``size`` (w, h); with ``rows``, only its
+    first ``rows`` rows.
+
+    Those rows are made from the picture's rows they read only (and two more), resized by the same scale factors (given
+    as ``fx``, ``fy``: OpenCV's area tables then depend on the scale and the output row alone, except for the last rows,
+    which the spare rows keep out of the first ``rows``): the same values, bit for bit (tests), at the cost of those
+    rows."""
+    h, w = picture.shape[:2]
+    if rows is not None and rows < size[1] and size[0] != w:  # (a width kept as it is takes another of OpenCV's paths)
+        need = int(np.ceil(rows * h / size[1])) + 2
+        if need < h:
+            grey = cv2.cvtColor(picture[:need], cv2.COLOR_RGB2GRAY)
+            part = cv2.resize(grey, None, fx=size[0] / w, fy=size[1] / h, interpolation=cv2.INTER_AREA)
+            if part.shape[0] >= rows and part.shape[1] == size[0]:
+                return part[:rows].astype(np.float32)
+    whole = cv2.resize(cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    return whole if rows is None else whole[:rows]
 
 
 def _gradients(gray: np.ndarray) -> np.ndarray:
