@@ -674,8 +674,8 @@ class FaceTracker:
                 return again
             log.debug("face detection (score %.2f) dropped: its landmarks moved %.2f face widths", d.score, drift)
             return None
-        left = first[list(landmark_sets.LEFT_EYE_CORNERS)].mean(axis=0)
-        right = first[list(landmark_sets.RIGHT_EYE_CORNERS)].mean(axis=0)
+        left = first[landmark_sets.index(landmark_sets.LEFT_EYE_CORNERS)].mean(axis=0)
+        right = first[landmark_sets.index(landmark_sets.RIGHT_EYE_CORNERS)].mean(axis=0)
         miss = (float(np.linalg.norm(left - d.left_eye)) + float(np.linalg.norm(right - d.right_eye))) / (2 * size)
         if miss <= self.options.start_eye_distance:
             return first
@@ -759,7 +759,7 @@ def face_box(landmarks: np.ndarray, frame_shape: tuple[int, ...], margin: float 
     """A square-ish :class:`Box` around the face oval, grown by ``margin`` times its size on every
     side, clipped to the frame (``frame_shape`` is (H, W) or (H, W, C)). Never empty."""
     h, w = int(frame_shape[0]), int(frame_shape[1])
-    pts = np.asarray(landmarks, dtype=np.float64)[list(landmark_sets.FACE_OVAL)]
+    pts = np.asarray(landmarks, dtype=np.float64)[landmark_sets.index(landmark_sets.FACE_OVAL)]
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     center = (lo + hi) / 2.0
     half = max(hi[0] - lo[0], hi[1] - lo[1]) * (0.5 + margin)

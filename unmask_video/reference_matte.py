@@ -203,7 +203,7 @@ def face_centre(shape: tuple[int, int], landmarks: np.ndarray, face: np.ndarray,
     for corners in (landmark_sets.LEFT_EYE_CORNERS, landmark_sets.RIGHT_EYE_CORNERS):
         eye = pts[list(corners)].mean(axis=0)
         cv2.circle(holes, (int(round(eye[0])), int(round(eye[1]))), max(int(round(_EYE_RADIUS * height)), 1), 255, -1)
-    lips = cv2.convexHull(np.round(pts[list(landmark_sets.LIPS_OUTER)]).astype(np.int32))
+    lips = cv2.convexHull(np.round(pts[landmark_sets.index(landmark_sets.LIPS_OUTER)]).astype(np.int32))
     cv2.fillConvexPoly(holes, lips, 255)
     holes[by_disc(holes, cv2.MORPH_DILATE, _LIPS_MARGIN * height) > 0] = 255
     return centre & (holes == 0)
@@ -373,7 +373,7 @@ def mirror_map(landmarks: np.ndarray, height: float) -> Callable[[np.ndarray], n
     differ in size and the map follows)."""
     pts = np.asarray(landmarks, np.float64)
     a, b = mirror_pairs()
-    origin = pts[list(landmark_sets.NOSE[:1])].mean(axis=0)
+    origin = pts[landmark_sets.index(landmark_sets.NOSE[:1])].mean(axis=0)
     src, dst = (pts[a] - origin) / height, (pts[b] - origin) / height
     coef, *_ = np.linalg.lstsq(_quadratic_terms(src), dst, rcond=None)
 
@@ -445,7 +445,7 @@ def _mirror_fill(
     hole = (region > 0) & (matte == 0)
     # Only the lower face and the neck (what a mask covers): a mirrored eye or brow, a little off, shows.
     pts = np.asarray(landmarks, np.float64)
-    eyes = pts[list(landmark_sets.LEFT_EYE_CORNERS + landmark_sets.RIGHT_EYE_CORNERS)]
+    eyes = pts[landmark_sets.index(landmark_sets.LEFT_EYE_CORNERS + landmark_sets.RIGHT_EYE_CORNERS)]
     down = pts[landmark_sets.FACE_HEIGHT[1]] - pts[landmark_sets.FACE_HEIGHT[0]]
     down /= max(float(np.hypot(*down)), 1e-9)
     # (each term on its row or column and added by broadcasting: the same float64 sums as on the full grids)

@@ -96,7 +96,7 @@ def _on_face(
     # or the surroundings fill.
     pts = np.asarray(landmarks, np.float64)
     down = _down(pts)
-    corners = float((pts[list(landmark_sets.NECK_SIDES)] @ down).min())
+    corners = _corners_down(pts, down)
     near = None
     if options.reach > 0:
         ys, xs = np.mgrid[0:hole.shape[0], 0:hole.shape[1]]
@@ -131,13 +131,19 @@ def _above_corners(where: np.ndarray, landmarks: np.ndarray) -> bool:
     sub = where[rows]
     first = np.argmax(sub, axis=1)
     xs = first if down[0] >= 0 else sub.shape[1] - 1 - np.argmax(sub[:, ::-1], axis=1)
-    return bool(((xs * down[0] + rows * down[1]) < float((pts[list(landmark_sets.NECK_SIDES)] @ down).min())).any())
+    corners = _corners_down(pts, down)
+    return bool(((xs * down[0] + rows * down[1]) < corners).any())
 
 
 def _down(pts: np.ndarray) -> np.ndarray:
     """The unit vector down the face (forehead to chin) of the (468, 2) landmarks ``pts``."""
     down = pts[landmark_sets.FACE_HEIGHT[1]] - pts[landmark_sets.FACE_HEIGHT[0]]
     return down / max(float(np.hypot(*down)), 1e-9)
+
+
+def _corners_down(pts: np.ndarray, down: np.ndarray) -> float:
+    """How far down the face (along ``down``) the higher of the jaw's corners (:data:`NECK_SIDES`) lies."""
+    return float((pts[landmark_sets.index(landmark_sets.NECK_SIDES)] @ down).min())
 
 
 def _skin_band(size: float, options: OutsideFillOptions) -> tuple[int, int]:
@@ -208,11 +214,11 @@ def skin_past_outline(
     seen = np.stack([xs, ys], axis=1).astype(np.float32)
     # (above the jaw's corners only: below them lies the neck, or a collar)
     down = _down(pts).astype(np.float32)
-    seen = seen[seen @ down < float((pts[list(landmark_sets.NECK_SIDES)] @ down).min())]
+    seen = seen[seen @ down < _corners_down(pts, down)]
     if len(seen) < max(0.01 * size, 3.0) * (reach - gap):
         return None
     # (a face is convex: the hull of its outline and skin seen on it lies on it, tapering from that skin to the jaw)
-    hull = cv2.convexHull(np.concatenate([pts[list(landmark_sets.FACE_OVAL)], seen]))
+    hull = cv2.convexHull(np.concatenate([pts[landmark_sets.index(landmark_sets.FACE_OVAL)], seen]))
     out = np.zeros(hole.shape, np.uint8)
     cv2.fillConvexPoly(out, np.round(hull).astype(np.int32), 1)
     return (out > 0) | oval
