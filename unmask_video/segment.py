@@ -563,6 +563,31 @@ def _block_means(diff: np.ndarray, blocks: int) -> tuple[np.ndarray, int, tuple[
     return cv2.resize(grid, (bw, bh), interpolation=cv2.INTER_AREA), side, (cx, cy)
 
 
+def _mapped_box(
+    box: tuple[int, int, int, int], lin: np.ndarray, move: np.ndarray, margin: int, size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """The whole-pixel box (x0, y0, x1, y1) holding ``box``'s four corners carried by the affine map (``lin``,
+    ``move``), grown by ``margin`` pixels and cut to an image of ``size`` (w, h)."""
+    x0, y0, x1, y1 = box
+    corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], np.float32) @ lin.T + move
+    bx0, by0 = np.maximum(np.floor(corners.min(axis=0)).astype(int) - margin, 0)
+    bx1, by1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + margin, size)
+    return bx0, by0, bx1, by1
+
+
+def _carry(
+    patch: np.ndarray, origin: tuple[int, int], lin: np.ndarray, move: np.ndarray, box: tuple[int, int, int, int],
+    border: int,
+) -> np.ndarray:
+    """``patch`` (its top-left corner at ``origin`` in the last full run's ROI) carried by the affine map (``lin``,
+    ``move``) onto ``box`` (x0, y0, x1, y1) of this frame's ROI: bilinear, with ``border`` (replicated or 0) outside."""
+    x0, y0, x1, y1 = box
+    to_box = np.hstack([lin, (lin @ np.array(origin, np.float32) + move - [x0, y0])[:, None]])
+    return cv2.warpAffine(
+        patch, to_box, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=0
+    )
+
+
 def _to_float(up: np.ndarray, out: np.ndarray) -> None:
     """``out`` (float32) = the uint8 ``up`` / 255, as the ROI mask holds it."""
     np.multiply(up, np.float32(1.0 / 255.0), out=out, casting="unsafe")
@@ -942,16 +967,11 @@ class MaskSegmenter:
         h, w = image.shape[:2]
         px0, py0, px1, py1 = still.window
         # (the window carried by the map: the box of its corners, in whole ROI pixels)
-        corners = np.array([[px0, py0], [px1, py0], [px0, py1], [px1, py1]], np.float32) @ lin.T + move
-        x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
-        x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int), [w, h])
+        x0, y0, x1, y1 = _mapped_box((px0, py0, px1, py1), lin, move, 0, (w, h))
         if x1 - x0 < 4 or y1 - y0 < 4:
             return None
         # The last full run's window carried onto this one, compared by blocks (as in :meth:`_still`: a shift there).
-        to_win = np.hstack([lin, (lin @ np.array([px0, py0], np.float32) + move - [x0, y0])[:, None]])
-        carried = cv2.warpAffine(
-            still.pixels, to_win, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
+        carried = _carry(still.pixels, (px0, py0), lin, move, (x0, y0, x1, y1), cv2.BORDER_REPLICATE)
         diff = cv2.absdiff(image[y0:y1, x0:x1], carried)
         blocks, side, (cx, cy) = _block_means(diff, opt.still_blocks)
         if still.mask is not None:
@@ -986,15 +1006,9 @@ class MaskSegmenter:
             up, (bx, by) = still.mask
             ux, uy = px0 + bx, py0 + by  # (the box's corner in the ROI then)
             uh, uw = up.shape[:2]
-            box = np.array([[ux, uy], [ux + uw, uy], [ux, uy + uh], [ux + uw, uy + uh]], np.float32) @ lin.T + move
-            dx0, dy0 = np.maximum(np.floor(box.min(axis=0)).astype(int) - 1, 0)
-            dx1, dy1 = np.minimum(np.ceil(box.max(axis=0)).astype(int) + 1, [w, h])
+            dx0, dy0, dx1, dy1 = _mapped_box((ux, uy, ux + uw, uy + uh), lin, move, 1, (w, h))
             if dx1 > dx0 and dy1 > dy0:
-                to_box = np.hstack([lin, (lin @ np.array([ux, uy], np.float32) + move - [dx0, dy0])[:, None]])
-                carried = cv2.warpAffine(
-                    up, to_box, (int(dx1 - dx0), int(dy1 - dy0)), flags=cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_CONSTANT, borderValue=0,
-                )
+                carried = _carry(up, (ux, uy), lin, move, (dx0, dy0, dx1, dy1), cv2.BORDER_CONSTANT)
                 _to_float(carried, out[dy0:dy1, dx0:dx1])
         return out
 
