@@ -119,16 +119,19 @@ class RoiLandmarker:
             crop = cv2.warpAffine(image, warp, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         rect = self._rect(x_center=0.5, y_center=0.5, width=roi.size * k / s, height=roi.size * k / s,
                           rotation=roi.rotation)
-        if self._run is not None:
-            found = self._run(np.ascontiguousarray(crop), rect)
-        else:  # pragma: no cover - another mediapipe than the pinned one
-            landmark_list = self._graph.process({"image": np.ascontiguousarray(crop), "roi": rect}).face_landmarks
-            found = None if landmark_list is None else _xy(landmark_list)
+        found = self._normalized(np.ascontiguousarray(crop), rect)
         if found is None:
             return None
         pts = found[: landmark_sets.NUM_LANDMARKS].astype(np.float64) * s
         return (pts / k + np.array([x0, y0])).astype(np.float32)
 
+    def _normalized(self, image: np.ndarray, rect) -> np.ndarray | None:
+        """(N, 2) float32 normalized landmarks of the graph run on ``image`` (uint8 RGB, C-contiguous) in ``rect``;
+        None: no face. Through :class:`_GraphRun`, or ``process`` where another mediapipe's internals differ."""
+        if self._run is not None:
+            return self._run(image, rect)
+        landmark_list = self._graph.process({"image": image, "roi": rect}).face_landmarks  # pragma: no cover
+        return None if landmark_list is None else _xy(landmark_list)  # pragma: no cover
 
     def _one_resample(self, image: np.ndarray, roi: Roi, x0: float, y0: float, side: float) -> np.ndarray | None:
         """:meth:`landmarks` with the model's own crop as the only resampling: the square's part inside the image,
@@ -161,11 +164,7 @@ class RoiLandmarker:
         size = roi.size / extent
         rect = self._rect(x_center=(roi.cx - ox) / extent, y_center=(roi.cy - oy) / extent, width=size, height=size,
                           rotation=roi.rotation)  # fmt: skip
-        if self._run is not None:
-            found = self._run(square, rect)
-        else:  # pragma: no cover - another mediapipe than the pinned one
-            landmark_list = self._graph.process({"image": square, "roi": rect}).face_landmarks
-            found = None if landmark_list is None else _xy(landmark_list)
+        found = self._normalized(square, rect)
         if found is None:
             return None
         pts = found[: landmark_sets.NUM_LANDMARKS].astype(np.float64) * extent
