@@ -697,3 +697,17 @@ def test_free_chroma_table_gives_the_float32_values_for_every_lightness_and_chro
     expected = shading_free_chroma(as_float[:, :1], as_float[:, 1:] - 128.0)
     assert expected.dtype == np.float32
     np.testing.assert_array_equal(_free_chroma_of(pixels), expected)
+
+
+def test_cloth_free_chroma_is_mean_free_chroma_of_one_label_bit_for_bit() -> None:
+    from unmask_video.mask_refine import cloth_free_chroma, mean_free_chroma
+
+    rng = np.random.default_rng(7)
+    for shape, share in (((60, 80), 0.5), ((235, 209), 0.4), ((31, 17), 0.02), ((40, 40), 0.0)):
+        lab = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+        lab[: shape[0] // 3] = (200, 128, 129)  # (a flat patch: many equal values, chroma 0 and 1 among them)
+        where = (rng.random(shape) < share).astype(np.uint8)
+        want = mean_free_chroma(lab, where.astype(np.int32), 2)[1]
+        got = cloth_free_chroma(lab, where)
+        assert got.dtype == np.float64 and np.array_equal(got, want)
+        assert np.array_equal(cloth_free_chroma(lab, where > 0), want)

@@ -39,6 +39,7 @@ from unmask_video.blend import disk_morph, grow_box, mask_bbox
 __all__ = [
     "search_polygon", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
     "join_past_hand", "cut_at_rim", "add_hem", "ear_loops", "cut_narrow_peaks", "mean_free_chroma",
+    "cloth_free_chroma",
 ]
 
 _L_BINS, _AB_BINS = 8, 32
@@ -242,6 +243,26 @@ def mean_free_chroma(lab: np.ndarray, labels: np.ndarray, count: int) -> np.ndar
     counts = np.maximum(np.bincount(ids, minlength=count), 1)
     sums = np.stack([np.bincount(ids, weights=free[:, i], minlength=count) for i in range(2)], axis=1)
     return sums / counts[:, None]
+
+
+#: :data:`_FREE_CHROMA` as float64 (its sums over a histogram, :func:`cloth_free_chroma`).
+_FREE_CHROMA64 = _FREE_CHROMA.astype(np.float64)
+
+
+def cloth_free_chroma(lab: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """(2,) float64: :func:`mean_free_chroma` of ``lab`` over one label, the pixels of ``where`` (uint8 or bool of
+    ``lab``'s shape; zero when it has none), bit for bit: from the histograms of (L, a) and (L, b) over ``where``
+    (``cv2.calcHist``) against :data:`_FREE_CHROMA`, about 3x faster than listing the pixels. Exact in any order: every
+    value of the table is 0 or at least 1.1 in size (a float32 multiple of 2^-23), at most 328, so float64 holds every
+    sum of up to 3 million of them exactly, in whatever order (and a count times a value too)."""
+    m = where.view(np.uint8) if where.dtype == np.bool_ else where
+    count = max(cv2.countNonZero(m), 1)
+    sums = [
+        float(cv2.calcHist([lab], [0, channel], m, [256, 256], [0, 256, 0, 256]).ravel().astype(np.float64)
+              @ _FREE_CHROMA64)
+        for channel in (1, 2)
+    ]
+    return np.array(sums) / count
 
 
 def fill_unlike_holes(binary: np.ndarray, lab: np.ndarray, chroma: np.ndarray, distance: float) -> np.ndarray:
@@ -1136,7 +1157,7 @@ def cut_narrow_peaks(
     above = np.arange(rows, dtype=np.float32)[:, None] < line[None, :]
     peaks = np.where(above & (mask[box] > 0) & chosen[runs][None, :], runs[None, :], 0).astype(np.int32)
     if lab is not None and cloth is not None and same_cloth > 0:
-        colour = mean_free_chroma(lab, cloth.astype(np.int32), 2)[1]  # (only now: most masks have no peak)
+        colour = cloth_free_chroma(lab, cloth)  # (only now: most masks have no peak)
         mean = mean_free_chroma(lab[box], peaks, n)
         chosen &= np.linalg.norm(mean - colour, axis=1) >= same_cloth
         if not any_set(chosen):
