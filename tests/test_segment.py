@@ -292,6 +292,41 @@ def test_a_moving_face_carries_the_last_full_run_on_every_other_frame(astronaut,
     assert off.stats.moved == 0 and off.stats.fits + off.stats.reused == 2
 
 
+def test_a_seeded_run_carries_the_working_mask_and_settles_its_outline(astronaut, astronaut_landmarks):
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
+    img, tru, lm = roi(masked, truth, astronaut_landmarks)
+    seg = MaskSegmenter(SegmentOptions(seed_frames=2))
+    seg.segment(img, lm)  # (full)
+    # (the head turns a degree a frame, comes 2 % nearer and moves)
+    frames = [_turned(img, lm, d, (1.0 * d, 0.5 * d)) for d in (1.0, 2.0, 3.0, 4.0, 5.0)]
+    masks = [seg.segment(f, f_lm) for f, f_lm, _ in frames]
+    # full, carried, seeded, carried, full, carried: the third frame would have run in full, the fifth does
+    assert (seg.stats.moved, seg.stats.seeded, seg.stats.worn) == (3, 1, 6)
+    assert seg.stats.fits + seg.stats.reused == 2
+    seeded, (f, f_lm, m) = masks[1], frames[1]
+    assert iou(seeded, tru_turned := cv2.warpAffine(tru, m, (img.shape[1], img.shape[0]))) >= 0.9
+    full = MaskSegmenter(SegmentOptions(still_frames=0, move_frames=0)).segment(f, f_lm)
+    assert iou(seeded, full) >= 0.95 and iou(full, tru_turned) >= 0.9
+    assert seeded.dtype == np.float32 and seeded.max() == 1.0
+    # The carried one after it carries the seeded run.
+    assert iou(masks[2], cv2.warpAffine(tru, frames[2][2], (img.shape[1], img.shape[0]))) >= 0.9
+    # A hand that comes on the frame that would be seeded: it runs in full.
+    seg2 = MaskSegmenter(SegmentOptions(seed_frames=2))
+    seg2.segment(img, lm)
+    seg2.segment(*frames[0][:2])
+    finger, _ = draw_finger(masked, astronaut_landmarks, length=0.15)
+    fimg, _, _ = roi(finger, truth, astronaut_landmarks)
+    fturned, fturned_lm, _ = _turned(fimg, lm, 2.0, (2.0, 1.0))
+    seg2.segment(fturned, fturned_lm)
+    assert (seg2.stats.moved, seg2.stats.seeded) == (1, 0)
+    # Off (the default): the third frame runs in full.
+    off = MaskSegmenter(SegmentOptions(seed_frames=0))
+    off.segment(img, lm)
+    for f, f_lm, _ in frames[:2]:
+        off.segment(f, f_lm)
+    assert (off.stats.moved, off.stats.seeded) == (1, 0)
+
+
 def test_a_moving_face_runs_in_full_when_the_jaw_opens_or_a_hand_comes(astronaut, astronaut_landmarks):
     masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
     img, _, lm = roi(masked, truth, astronaut_landmarks)

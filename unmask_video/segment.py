@@ -343,6 +343,14 @@ class SegmentOptions:
     # ... and while the presence decision's average lies between ``presence.off`` and ``presence.on``, only when it is
     # at least this far from the threshold that would turn the decision (a worn mask's from ``off``)
     move_settled: float = 0.1
+    # A seeded run (``seed_frames`` > 1): where a moving face would run in full only because the last full run's mask
+    # was carried on the frame before (``move_frames``), and the same map and block checks pass, the last run's
+    # working mask is carried into this frame's working window instead and only its outline is settled again: the
+    # snap's watershed on this frame's colours in a band of ``seed_band`` x the face on either side of it (the
+    # colour model of the last fit), then the edge model and the paste as in a full run. At most ``seed_frames`` - 1
+    # seeded runs between two full runs (2: every other run is full). 0 or 1: off.
+    seed_frames: int = 0
+    seed_band: float = 0.03
 
     @classmethod
     def plain_kmeans(cls, **changes: object) -> "SegmentOptions":
@@ -390,6 +398,7 @@ class SegmentStats:
     worn: int = 0  # faces with a mask worn
     still: int = 0  # frames whose mask was the last full run's on a still face (``still_frames``)
     moved: int = 0  # frames whose mask was the last full run's carried by the face's motion (``move_frames``)
+    seeded: int = 0  # frames whose mask was the last run's carried and its outline settled again (``seed_frames``)
 
     def count_refit(self, reason: str) -> None:
         self.refit_reasons[reason] = self.refit_reasons.get(reason, 0) + 1
@@ -424,6 +433,11 @@ class _Still:
     scale: float  # working pixels per ROI pixel
     worn: bool
     reused: int = 0  # frames reused since
+    # (``seed_frames``) the run's working mask (uint8 {0, 1}) and its working pixels per ROI pixel (sx, sy); the
+    # seeded runs since the last full run, this one's included
+    work: np.ndarray | None = None
+    axes: tuple[float, float] = (1.0, 1.0)
+    seeded: int = 0
 
 
 @dataclass
@@ -836,6 +850,7 @@ class MaskSegmenter:
                 lab, binary, opt.edge_towards, opt.edge_floor, opt.edge_noise,
                 chroma_floor=opt.edge_chroma, chroma_noise=opt.edge_chroma_noise, chroma_contrast=opt.edge_chroma_min,
             )
+        work = binary
         binary = binary.astype(np.float32)
         # Smooth the window at the working size; it maps onto ROI pixels by a scale and a shift.
         sub_to_roi = np.array(
@@ -843,7 +858,7 @@ class MaskSegmenter:
         )
         binary = self._smooth(state, binary, lm, sub_to_roi)
         pasted = self._paste(out, binary, (int(x0), int(y0)), full_shape, (sx, sy), image, edge)
-        self._keep_still(state, image, lm, (int(x0), int(y0), int(x1), int(y1)), pasted, sx, worn)
+        self._keep_still(state, image, lm, (int(x0), int(y0), int(x1), int(y1)), pasted, sx, worn, work, (sx, sy))
         return out
 
     def _window(self, image: np.ndarray, lm: np.ndarray) -> _Window | None:
@@ -921,13 +936,23 @@ class MaskSegmenter:
         mask: tuple[np.ndarray, tuple[int, int]] | None,
         scale: float,
         worn: bool,
+        work: np.ndarray | None = None,
+        axes: tuple[float, float] = (1.0, 1.0),
+        seeded: int = 0,
     ) -> None:
-        """Keep this full run's frame for :meth:`_still` (``still_frames``); ``mask``: what :meth:`_paste` wrote."""
+        """Keep this full run's frame for :meth:`_still` (``still_frames``); ``mask``: what :meth:`_paste` wrote;
+        ``work``, ``axes``: the working mask and its scale (kept for ``seed_frames``); ``seeded``: the seeded runs
+        since the last full run (:meth:`_seeded`)."""
         opt = self.options
         if max(opt.still_frames, opt.move_frames) <= 1 or opt.temporal_smoothing:
             return
         x0, y0, x1, y1 = window
-        state.still = _Still(lm[_STILL_POINTS].copy(), window, image[y0:y1, x0:x1].copy(), mask, scale, worn)
+        if opt.seed_frames <= 1:
+            work = None
+        state.still = _Still(
+            lm[_STILL_POINTS].copy(), window, image[y0:y1, x0:x1].copy(), mask, scale, worn, work=work, axes=axes,
+            seeded=seeded,
+        )
 
     def _still(self, state: _FaceState, image: np.ndarray, lm: np.ndarray, face_id: int = 0) -> np.ndarray | None:
         """The last full run's mask, shifted when the face is still (``still_frames``), carried by the face's motion
@@ -990,7 +1015,11 @@ class MaskSegmenter:
         (``move_frames``); None: run it all. Called by :meth:`_still` once the presence decision is settled."""
         opt, still = self.options, state.still
         assert still is not None
-        if still.reused >= opt.move_frames - 1:
+        # (the carry's frames in a row used up: a seeded run where the maps and blocks allow it, else a full run)
+        seed = still.reused >= opt.move_frames - 1
+        if seed and (
+            opt.seed_frames <= 1 or still.seeded >= opt.seed_frames - 1 or still.work is None or not still.worn
+        ):
             return None
         now = lm[_STILL_POINTS]
         a = _affine_lstsq(still.landmarks, now)
@@ -1023,6 +1052,8 @@ class MaskSegmenter:
         if change > opt.move_diff:
             log.debug("moving face: %.2f working px off, a block changed by %.1f levels: run", residual, change)
             return None
+        if seed:
+            return self._seeded(state, image, lm, lin, move, face_id)
         log.debug("moving face: %.2f working px off, a block changed by %.1f levels: carried", residual, change)
         still.reused += 1
         self.stats.moved += 1
@@ -1047,6 +1078,67 @@ class MaskSegmenter:
             if dx1 > dx0 and dy1 > dy0:
                 carried = _carry(up, (ux, uy), lin, move, (dx0, dy0, dx1, dy1), cv2.BORDER_CONSTANT)
                 _to_float(carried, out[dy0:dy1, dx0:dx1])
+        return out
+
+    def _seeded(
+        self, state: _FaceState, image: np.ndarray, lm: np.ndarray, lin: np.ndarray, move: np.ndarray, face_id: int
+    ) -> np.ndarray | None:
+        """A seeded run (``seed_frames``): the last run's working mask carried by the face's motion (the affine map
+        ``lin``, ``move`` of ROI pixels, :meth:`_moved`) into this frame's working window, its outline snapped onto
+        this frame's colour steps in a band of ``seed_band`` x the face (:func:`mask_refine.snap_edges`), then the edge
+        model and the paste of a full run. None: run it all (no window, no colour model, nothing carried)."""
+        opt, still = self.options, state.still
+        assert still is not None and still.work is not None
+        if state.colour is None or state.fit is None:
+            return None
+        win = self._window(image, lm)
+        if win is None:
+            return None
+        h, w = image.shape[:2]
+        shape = win.sub.shape[:2]
+        # (working pixels then -> ROI pixels then -> ROI pixels now -> working pixels now; pixel centres as the resize)
+        (tx, ty), (nx, ny) = still.axes, (win.sx, win.sy)
+        then = np.array([[1 / tx, 0, 0.5 / tx - 0.5 + still.window[0]], [0, 1 / ty, 0.5 / ty - 0.5 + still.window[1]],
+                         [0, 0, 1]])
+        motion = np.vstack([np.hstack([lin, move[:, None]]).astype(np.float64), [0, 0, 1]])
+        now = np.array([[nx, 0, (0.5 - win.box[0]) * nx - 0.5], [0, ny, (0.5 - win.box[1]) * ny - 0.5], [0, 0, 1]])
+        carried = cv2.warpAffine(
+            still.work * np.uint8(255), (now @ motion @ then)[:2], (shape[1], shape[0]), flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+        )
+        binary = (carried >= 128).astype(np.uint8)
+        if not any_set(binary):
+            return None
+        lab = cv2.cvtColor(win.sub, cv2.COLOR_RGB2LAB)
+        prob = state.colour.probability(lab)
+        smooth = smooth_probability(prob, win.size)
+        # (no search region: the carried mask went where the full run took it, the ear loops and the deep band too)
+        anywhere = np.ones(shape, np.uint8)
+        binary = snap_edges(lab, prob, binary, anywhere, win.size, opt.seed_band, smooth, opt.snap_line)
+        if not any_set(binary):
+            return None
+        still.reused += 1
+        state.fit.age += 1  # (as a carried frame: refits come as often as before)
+        self.stats.seeded += 1
+        self.stats.worn += 1
+        x0, y0, x1, y1 = win.box
+        detail = self._details.get(face_id)
+        if detail is not None:  # (the debug overlays': this frame's regions, the last full run's seed and presence)
+            self._details[face_id] = replace(
+                detail, search=win.search, polygon=win.poly.astype(np.float32), window=win.box
+            )
+        edge = None
+        if opt.refine and opt.edge_settle:
+            edge = edge_model(
+                lab, binary, opt.edge_towards, opt.edge_floor, opt.edge_noise,
+                chroma_floor=opt.edge_chroma, chroma_noise=opt.edge_chroma_noise, chroma_contrast=opt.edge_chroma_min,
+            )
+        out = np.zeros((h, w), np.float32)
+        pasted = self._paste(out, binary, (x0, y0), win.full_shape, (win.sx, win.sy), image, edge)
+        log.debug("moving face: the carried mask's outline settled again (seeded run)")
+        self._keep_still(
+            state, image, lm, win.box, pasted, win.sx, True, binary, (win.sx, win.sy), still.seeded + 1
+        )
         return out
 
     def detail(self, face_id: int = 0) -> SegmentDetail | None:
