@@ -348,8 +348,9 @@ class SegmentOptions:
     # working mask is carried into this frame's working window instead and only its outline is settled again: the
     # snap's watershed on this frame's colours in a band of ``seed_band`` x the face on either side of it (the
     # colour model of the last fit), then the edge model and the paste as in a full run. At most ``seed_frames`` - 1
-    # seeded runs between two full runs (2: every other run is full). 0 or 1: off.
-    seed_frames: int = 0
+    # seeded runs between two full runs (2: every other run is full; on a moving face a full run then comes every
+    # fourth frame: full, carried, seeded, carried). 0 or 1: off; off too without the carry (``move_frames`` <= 1).
+    seed_frames: int = 2
     seed_band: float = 0.03
 
     @classmethod
@@ -1018,7 +1019,8 @@ class MaskSegmenter:
         # (the carry's frames in a row used up: a seeded run where the maps and blocks allow it, else a full run)
         seed = still.reused >= opt.move_frames - 1
         if seed and (
-            opt.seed_frames <= 1 or still.seeded >= opt.seed_frames - 1 or still.work is None or not still.worn
+            opt.move_frames <= 1 or opt.seed_frames <= 1 or still.seeded >= opt.seed_frames - 1 or still.work is None
+            or not still.worn
         ):
             return None
         now = lm[_STILL_POINTS]
