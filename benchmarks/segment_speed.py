@@ -272,10 +272,13 @@ def _against_baseline(data, rev: str, rounds: int = 5) -> bool:
                 start = time.process_time()
                 masks[name].append(segs[name].segment(img, lm))
                 spent[name] += time.process_time() - start
-        reused.update({name: (seg.stats.still, getattr(seg.stats, "moved", 0)) for name, seg in segs.items()})
+        reused.update({
+            name: (seg.stats.still, getattr(seg.stats, "moved", 0), getattr(seg.stats, "seeded", 0))
+            for name, seg in segs.items()
+        })
         return {name: 1000.0 * t / len(data) for name, t in spent.items()}, masks
 
-    reused: dict[str, tuple[int, int]] = {}
+    reused: dict[str, tuple[int, int, int]] = {}
 
     best: dict[str, float] = {}
     best_parts: dict[str, dict[str, float]] = {"then": {}, "now": {}}
@@ -315,8 +318,9 @@ def _against_baseline(data, rev: str, rounds: int = 5) -> bool:
             print(f"  IoU of the masks (>= 0.5) now vs at {rev}, frames with a mask: mean {np.mean(ious):.4f}, "
                   f"lowest {min(ious):.4f}")
     for name in (f"default at {rev}", "default now"):
-        still, moved = reused.get(name, (0, 0))
-        print(f"  {name}: {still} frames reused on a still face, {moved} carried by the face's motion, of {len(a)}")
+        still, moved, seeded = reused.get(name, (0, 0, 0))
+        print(f"  {name}: {still} frames reused on a still face, {moved} carried by the face's motion, {seeded} seeded "
+              f"runs (the carried mask's outline settled again), of {len(a)}")
     return same == len(a)
 
 
