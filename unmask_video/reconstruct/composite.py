@@ -217,8 +217,7 @@ class CompositeOptions:
     #: rebuilt), the carried region covers all but ``carry_missing`` of the inner half of this frame's blend band, and
     #: the frame's skin on the colour ring (blocks of 9 x 9 pixels, past the ring's gap) differs from the last one
     #: carried by the same map by ``carry_change`` grey levels on at most ``carry_missing`` of it (a hand, a shadow, a
-    #: light that changes: rebuilt). Where this frame's mask reaches past what was rebuilt, the last frame's own pixels
-    #: are carried (what lay beside its mask). The steadying (:mod:`unmask_video.steady_face`) mixes the past into
+    #: light that changes: rebuilt), and this frame's mask lies within ``carry_reach`` of what was rebuilt. The steadying (:mod:`unmask_video.steady_face`) mixes the past into
     #: every frame anyway; a carried 720p face costs about a fifth of a rebuilt one. The colour fields' temporal
     #: averages count the carried frames (:class:`_MeasuredFields`).
     carry_frames: int = 2
@@ -228,6 +227,9 @@ class CompositeOptions:
     carry_change: float = 16.0
     #: The fraction of the inner blend band, and of the colour ring, that may fail the tests (see ``carry_frames``).
     carry_missing: float = 0.02
+    #: Pixels: this frame's mask may reach this far past what was rebuilt (those pixels take the nearest rebuilt one's
+    #: colour); further: rebuilt.
+    carry_reach: float = 2.5
 
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -1557,12 +1559,22 @@ class ReferenceComposite:
         size_wh = (cols.stop - cols.start, rows.stop - rows.start)
         changed = cv2.warpAffine(last.changed, matrix, size_wh, flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
                                  borderValue=0)  # fmt: skip
-        # The carried region is pasted on what it rebuilt and on this frame's mask: where the mask reaches past what it
-        # rebuilt, the last frame's own pixels there (beside its mask: skin, hair or background a frame ago). The inner
-        # half of the blend band, where the warp is valid, must have been rebuilt (the blend shows it over half the
-        # frame's): its outer half, where it was not, shows the frame's own pixels, as beside a mask's edge.
+        # The carried region is pasted on what it rebuilt. The inner half of the blend band, where the warp is valid,
+        # must have been rebuilt (the blend shows it over half the frame's): its outer half, where it was not, shows
+        # the frame's own pixels, as beside a mask's edge.
         hole_u8 = hole.view(np.uint8)
-        changed = cv2.bitwise_or(changed, hole_u8)
+        uncovered = cv2.bitwise_and(hole_u8, cv2.bitwise_not(changed) & 1)
+        nearest = None
+        if cv2.hasNonZero(uncovered):
+            # (this frame's mask past what was rebuilt, by a pixel or two where the mask moved beside the face: those
+            # pixels take the nearest rebuilt one's colour; further: rebuilt)
+            away, labels = cv2.distanceTransformWithLabels(cv2.compare(changed, 0, cv2.CMP_EQ), cv2.DIST_L2, 3,
+                                                           labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
+            if cv2.minMaxLoc(away, uncovered)[1] > opts.carry_reach:
+                log.debug("not carried: the mask reaches past what was rebuilt")
+                return None
+            # (the labels number the rebuilt pixels in raster order)
+            nearest = (np.flatnonzero(uncovered), np.flatnonzero(changed)[labels.ravel()[np.flatnonzero(uncovered)] - 1])
         dist = distance_to(hole, "composite.dist")
         valid_u8 = valid.view(np.uint8)
         reach = max(0.5 * lengths.band, 0.0)
@@ -1590,6 +1602,10 @@ class ReferenceComposite:
             log.debug("not carried: the frame changed on %d of the ring's %d pixels", moved, total)
             return None
         rebuilt = cv2.warpAffine(last.rebuilt, matrix, size_wh, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if nearest is not None:
+            flat = rebuilt.reshape(-1, 3)
+            flat[nearest[0]] = flat[nearest[1]]
+            changed = cv2.bitwise_or(changed, uncovered)
         last.carried += 1
         self._carries.put(in_frame.mean(axis=0), size, last)
         # (the colour fields' temporal averages count this frame as one that went by: the next rebuilt frame weighs the
