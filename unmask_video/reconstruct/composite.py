@@ -1328,14 +1328,13 @@ class _MeasuredFields:
 @dataclass
 class _Carry:
     """A face's last rebuilt region (:attr:`CompositeOptions.carry_frames`): its landmarks in the frame ((n, 2)), the
-    region's top-left corner in the frame (x, y), the region rebuilt ((h, w, 3) uint8), where it was rebuilt ((h, w)
-    uint8, 0 / 1), the frame's region then (grey), and on how many frames since it was carried."""
+    region's top-left corner in the frame (x, y), the region rebuilt with the frame's region then as a fourth channel
+    (grey; (h, w, 4) uint8), where it was rebuilt ((h, w) uint8, 0 / 1), and on how many frames since it was carried."""
 
     landmarks: np.ndarray
     origin: np.ndarray
     rebuilt: np.ndarray
     changed: np.ndarray
-    seen: np.ndarray
     carried: int = 0
 
 
@@ -1557,8 +1556,10 @@ class ReferenceComposite:
         matrix = affine.astype(np.float64)
         matrix[:, 2] = matrix[:, :2] @ last.origin + matrix[:, 2] - origin  # (last region's pixel -> this one's)
         size_wh = (cols.stop - cols.start, rows.stop - rows.start)
-        changed = cv2.warpAffine(last.changed, matrix, size_wh, flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
-                                 borderValue=0)  # fmt: skip
+        # (one warp for what was rebuilt and what the last region saw: 2 past its border)
+        carried = cv2.warpAffine(last.changed, matrix, size_wh, flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                                 borderValue=2)  # fmt: skip
+        changed = cv2.compare(carried, 1, cv2.CMP_EQ) & 1
         # The carried region is pasted on what it rebuilt. The inner half of the blend band, where the warp is valid,
         # must have been rebuilt (the blend shows it over half the frame's): its outer half, where it was not, shows
         # the frame's own pixels, as beside a mask's edge.
@@ -1568,13 +1569,22 @@ class ReferenceComposite:
         if cv2.hasNonZero(uncovered):
             # (this frame's mask past what was rebuilt, by a pixel or two where the mask moved beside the face: those
             # pixels take the nearest rebuilt one's colour; further: rebuilt)
-            away, labels = cv2.distanceTransformWithLabels(cv2.compare(changed, 0, cv2.CMP_EQ), cv2.DIST_L2, 3,
+            # (on the box of those pixels grown past the reach: the nearest rebuilt pixel within it lies inside)
+            bx, by, bw, bh = cv2.boundingRect(uncovered)
+            m = int(np.ceil(opts.carry_reach)) + 2
+            x0, y0 = max(bx - m, 0), max(by - m, 0)
+            x1, y1 = min(bx + bw + m, size_wh[0]), min(by + bh + m, size_wh[1])
+            box_changed, box_uncovered = changed[y0:y1, x0:x1], uncovered[y0:y1, x0:x1]
+            away, labels = cv2.distanceTransformWithLabels(cv2.compare(box_changed, 0, cv2.CMP_EQ), cv2.DIST_L2, 3,
                                                            labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
-            if cv2.minMaxLoc(away, uncovered)[1] > opts.carry_reach:
+            if not cv2.hasNonZero(box_changed) or cv2.minMaxLoc(away, box_uncovered)[1] > opts.carry_reach:
                 log.debug("not carried: the mask reaches past what was rebuilt")
                 return None
-            # (the labels number the rebuilt pixels in raster order)
-            nearest = (np.flatnonzero(uncovered), np.flatnonzero(changed)[labels.ravel()[np.flatnonzero(uncovered)] - 1])
+            # (the labels number the rebuilt pixels in raster order; box pixels -> the region's flat indices)
+            to = np.flatnonzero(box_uncovered)
+            source = np.flatnonzero(box_changed)[labels.ravel()[to] - 1]
+            width = x1 - x0
+            nearest = tuple((y0 + k // width) * size_wh[0] + x0 + k % width for k in (to, source))
         dist = distance_to(hole, "composite.dist")
         valid_u8 = valid.view(np.uint8)
         reach = max(0.5 * lengths.band, 0.0)
@@ -1585,23 +1595,22 @@ class ReferenceComposite:
                 log.debug("not carried: %d of the band's %d pixels not covered", missing, total)
                 return None
         seen = cv2.cvtColor(face.image[region], cv2.COLOR_RGB2GRAY)
-        was = cv2.warpAffine(last.seen, matrix, size_wh, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        differ = cv2.blur(cv2.absdiff(seen, was), (9, 9))
+        # (the rebuilt region and the frame's grey region then, as one 4-channel warp)
+        both = cv2.warpAffine(last.rebuilt, matrix, size_wh, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        differ = cv2.blur(cv2.absdiff(seen, cv2.extractChannel(both, 3)), (9, 9))
         # (on the ring the colour is matched on: off the mask, within the ring's reach of it, where the warp is valid
         # (the face's skin: the background beside the face does not move with it), and inside what the last region
         # saw (its border replicated is no measure))
         # (and past the blocks' reach beyond the gap: the mask's own pixels, which move with its folds, are not read)
         ring = max(lengths.ring_gap, lengths.stats_gap) + max(lengths.ring, 1.5)
         around = cv2.bitwise_and(cv2.inRange(dist, lengths.ring_gap + 4.5, ring), valid_u8)
-        seen_before = cv2.warpAffine(np.ones_like(last.seen), matrix, size_wh, flags=cv2.INTER_NEAREST,
-                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
-        around = cv2.bitwise_and(around, seen_before)
+        around = cv2.bitwise_and(around, cv2.compare(carried, 2, cv2.CMP_NE))
         moved = cv2.countNonZero(cv2.bitwise_and(cv2.compare(differ, opts.carry_change, cv2.CMP_GE), around))
         total = cv2.countNonZero(around)
         if moved > opts.carry_missing * total:
             log.debug("not carried: the frame changed on %d of the ring's %d pixels", moved, total)
             return None
-        rebuilt = cv2.warpAffine(last.rebuilt, matrix, size_wh, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        rebuilt = cv2.cvtColor(both, cv2.COLOR_RGBA2RGB)
         if nearest is not None:
             flat = rebuilt.reshape(-1, 3)
             flat[nearest[0]] = flat[nearest[1]]
@@ -1623,9 +1632,9 @@ class ReferenceComposite:
         in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
         size = float(np.ptp(face.landmarks[:, 0]))
         origin = np.array([face.box.x0 + cols.start, face.box.y0 + rows.start], np.float64)
-        self._carries.put(in_frame.mean(axis=0), size, _Carry(
-            in_frame, origin, rebuilt.copy(), changed.astype(np.uint8), cv2.cvtColor(face.image[region], cv2.COLOR_RGB2GRAY),
-        ))  # fmt: skip
+        both = cv2.cvtColor(rebuilt, cv2.COLOR_RGB2RGBA)
+        cv2.insertChannel(cv2.cvtColor(face.image[region], cv2.COLOR_RGB2GRAY), both, 3)
+        self._carries.put(in_frame.mean(axis=0), size, _Carry(in_frame, origin, both, changed.astype(np.uint8)))
 
     def _light_track(
         self, face: FaceROI, landmarks: np.ndarray
