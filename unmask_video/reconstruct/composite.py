@@ -1549,7 +1549,9 @@ class ReferenceComposite:
         if affine is None:
             return None
         fitted = last.landmarks @ affine[:, :2].T + affine[:, 2]
-        if float(np.max(np.sum((fitted - in_frame) ** 2, axis=1))) > (opts.carry_fit * face_px) ** 2:
+        off = float(np.sqrt(np.max(np.sum((fitted - in_frame) ** 2, axis=1))))
+        if off > opts.carry_fit * face_px:
+            log.debug("not carried: a landmark %.1f px off the affine map", off)
             return None
         rows, cols = region
         origin = np.array([face.box.x0 + cols.start, face.box.y0 + rows.start], np.float64)
@@ -1617,6 +1619,7 @@ class ReferenceComposite:
             changed = cv2.bitwise_or(changed, uncovered)
         last.carried += 1
         self._carries.put(in_frame.mean(axis=0), size, last)
+        log.debug("the face's last rebuilt region carried (landmarks %.1f px off the affine map)", off)
         # (the colour fields' temporal averages count this frame as one that went by: the next rebuilt frame weighs the
         # past as after as many frames measured alike)
         measured = self._fields.take(in_frame.mean(axis=0), size)
