@@ -23,7 +23,7 @@ def _measured_frames(monkeypatch: pytest.MonkeyPatch, options: CompositeOptions,
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(composite, "_skin_light", counted)
-    rebuild = ReferenceComposite(options)
+    rebuild = ReferenceComposite(dataclasses.replace(options, carry_frames=1))  # (every frame rebuilt)
     measured = []
     for face in faces:
         before = calls[0]
@@ -73,7 +73,8 @@ def test_fields_are_measured_afresh_when_the_ring_changes(monkeypatch: pytest.Mo
 
 def test_a_reused_frame_matches_a_measured_one_on_a_still_face() -> None:
     face, _ = masked_face()
-    reusing, measuring = ReferenceComposite(CompositeOptions()), ReferenceComposite(CompositeOptions(field_refresh=1))
+    reusing = ReferenceComposite(CompositeOptions(carry_frames=1))
+    measuring = ReferenceComposite(CompositeOptions(field_refresh=1, carry_frames=1))
     for rebuild in (reusing, measuring):
         rebuild.reconstruct([face])
     a, b = reusing.reconstruct([face])[0], measuring.reconstruct([face])[0]
@@ -83,7 +84,8 @@ def test_a_reused_frame_matches_a_measured_one_on_a_still_face() -> None:
 def test_a_reused_frame_of_a_moved_face_is_close_to_a_measured_one() -> None:
     face, _ = masked_face()
     moved = _moved_box(face, 2)
-    reusing, measuring = ReferenceComposite(CompositeOptions()), ReferenceComposite(CompositeOptions(field_refresh=1))
+    reusing = ReferenceComposite(CompositeOptions(carry_frames=1))
+    measuring = ReferenceComposite(CompositeOptions(field_refresh=1, carry_frames=1))
     for rebuild in (reusing, measuring):
         rebuild.reconstruct([face])
     a, b = reusing.reconstruct([moved])[0], measuring.reconstruct([moved])[0]

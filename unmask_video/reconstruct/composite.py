@@ -211,6 +211,27 @@ class CompositeOptions:
     #: Nor when the ring of visible skin the fields were measured on changed by more than this fraction of its pixels
     #: (relative to the face's size): the warp covers more or less of the neck, a hand or hair crosses it.
     field_reuse_ring: float = 0.1
+    #: Carry the last rebuilt region, moved by the face's motion, instead of rebuilding it, on at most ``carry_frames
+    #: - 1`` frames in a row of a face (1: rebuild every frame): when one affine map takes the last rebuilt frame's
+    #: landmarks to this one's within ``carry_fit`` (a jaw that opens or closes, a turn that one map does not follow:
+    #: rebuilt), the carried region covers all but ``carry_missing`` of the inner half of this frame's blend band, and
+    #: the frame's skin on the colour ring (blocks of 9 x 9 pixels, past the ring's gap) differs from the last one
+    #: carried by the same map by ``carry_change`` grey levels on at most ``carry_missing`` of it (a hand, a shadow, a
+    #: light that changes: rebuilt), and this frame's mask lies within ``carry_reach`` of what was rebuilt. The
+    #: steadying (:mod:`unmask_video.steady_face`) mixes the past into every frame anyway; a carried 720p face costs
+    #: about a fifth of a rebuilt one. The colour fields' temporal averages count the carried frames
+    #: (:class:`_MeasuredFields`). Quality benchmark, 20 frames: every clip within 0.05 dB, cast 0.03, TDE +0.06 of 1
+    #: (benchmarks/README.md).
+    carry_frames: int = 2
+    #: Face widths: the largest distance of a landmark from where the affine map puts it.
+    carry_fit: float = 0.01
+    #: Grey levels (see ``carry_frames``).
+    carry_change: float = 16.0
+    #: The fraction of the inner blend band, and of the colour ring, that may fail the tests (see ``carry_frames``).
+    carry_missing: float = 0.02
+    #: Pixels: this frame's mask may reach this far past what was rebuilt (those pixels take the nearest rebuilt one's
+    #: colour); further: rebuilt.
+    carry_reach: float = 2.5
 
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -1302,6 +1323,28 @@ class _MeasuredFields:
     fields: _LightFields
     landmarks: np.ndarray
     age: int
+    #: Frames carried since the temporal averages were last advanced (:attr:`CompositeOptions.carry_frames`).
+    skipped: int = 0
+
+
+@dataclass
+class _Carry:
+    """A face's last rebuilt region (:attr:`CompositeOptions.carry_frames`): its landmarks in the frame ((n, 2)), the
+    region's top-left corner in the frame (x, y), the region rebuilt with the frame's region then as a fourth channel
+    (grey; (h, w, 4) uint8), where it was rebuilt ((h, w) uint8, 0 / 1), and on how many frames since it was carried."""
+
+    landmarks: np.ndarray
+    origin: np.ndarray
+    rebuilt: np.ndarray
+    changed: np.ndarray
+    carried: int = 0
+
+
+def _affine_fit(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
+    """The least-squares affine map (2 x 3, float64) of ``source`` points onto ``target`` points (None: degenerate)."""
+    design = np.hstack([source.astype(np.float64), np.ones((len(source), 1))])
+    solution, _, rank, _ = np.linalg.lstsq(design, target.astype(np.float64), rcond=None)
+    return solution.T if rank == 3 else None
 
 
 @dataclass(frozen=True)
@@ -1377,6 +1420,8 @@ class ReferenceComposite:
         self._history: _FaceHistory[np.ndarray] = _FaceHistory()
         #: Per face: the ``light="skin"`` fields last measured on it (:attr:`CompositeOptions.field_refresh`).
         self._fields: _FaceHistory[_MeasuredFields] = _FaceHistory()
+        #: Per face: its last rebuilt region, to carry onto the next frame (:attr:`CompositeOptions.carry_frames`).
+        self._carries: _FaceHistory[_Carry] = _FaceHistory()
 
     def lengths(self, face_px: float) -> _Lengths:
         """The options' distances in pixels on a face of ``face_px`` (``face_units.face_size_px``)."""
@@ -1444,17 +1489,26 @@ class ReferenceComposite:
         rh, rw = hole.shape
         scale = opts.work_px / max(rh, rw) if opts.work_px > 0 else 1.0
         if scale >= 1.0:
-            track, measured = self._light_track(face, lm)
-            filters = self._filters(face, 1 if measured is None else measured.age + 1)
-            # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             lengths = self.lengths(face_px)
-            self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out, track=track)
+            carry = self._carry(face, region, hole, valid, lengths, face_px) if opts.carry_frames > 1 else None
+            if carry is not None:
+                _paste(sub_out, *carry)
+                return out
+            track, measured = self._light_track(face, lm)
+            filters = self._filters(face, 1 if measured is None else measured.age + 1 + measured.skipped)
+            # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
+            _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
+                                       track=track)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
                     # catches up)
                     filters[1].restore()
                 self._keep_fields(face, track, measured)
+            if opts.carry_frames > 1:
+                # (every pixel of the mask is written: where the warp is not valid by the fills, which ``changed``
+                # leaves out beside the face)
+                self._keep_carry(face, region, sub_out, changed | hole)
             return out
         filters = self._filters(face)
         # A big face is rebuilt at a working size and scaled back up: the warped reference and the
@@ -1478,6 +1532,116 @@ class ReferenceComposite:
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
         _paste(sub_out, rebuilt, changed)
         return out
+
+    def _carry(
+        self, face: FaceROI, region: tuple[slice, slice], hole: np.ndarray, valid: np.ndarray, lengths: _Lengths,
+        face_px: float,
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rebuilt, changed): the face's last rebuilt region carried onto ``region`` of this frame (``hole``,
+        ``valid``: its mask and the warp's validity), where :attr:`CompositeOptions.carry_frames` allows it; None:
+        rebuild. ``changed``: uint8, 1 where ``rebuilt`` holds rebuilt pixels."""
+        opts = self.options
+        in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
+        size = float(np.ptp(face.landmarks[:, 0]))
+        last = self._carries.take(in_frame.mean(axis=0), size)
+        if last is None:
+            return None
+        if last.carried + 1 >= opts.carry_frames or last.landmarks.shape != in_frame.shape:
+            return None
+        affine = _affine_fit(last.landmarks, in_frame)
+        if affine is None:
+            return None
+        fitted = last.landmarks @ affine[:, :2].T + affine[:, 2]
+        off = float(np.sqrt(np.max(np.sum((fitted - in_frame) ** 2, axis=1))))
+        if off > opts.carry_fit * face_px:
+            log.debug("not carried: a landmark %.1f px off the affine map", off)
+            return None
+        rows, cols = region
+        origin = np.array([face.box.x0 + cols.start, face.box.y0 + rows.start], np.float64)
+        matrix = affine.astype(np.float64)
+        matrix[:, 2] = matrix[:, :2] @ last.origin + matrix[:, 2] - origin  # (last region's pixel -> this one's)
+        size_wh = (cols.stop - cols.start, rows.stop - rows.start)
+        # (one warp for what was rebuilt and what the last region saw: 2 past its border)
+        carried = cv2.warpAffine(last.changed, matrix, size_wh, flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                                 borderValue=2)  # fmt: skip
+        changed = cv2.compare(carried, 1, cv2.CMP_EQ) & 1
+        # The carried region is pasted on what it rebuilt. The inner half of the blend band, where the warp is valid,
+        # must have been rebuilt (the blend shows it over half the frame's): its outer half, where it was not, shows
+        # the frame's own pixels, as beside a mask's edge.
+        hole_u8 = hole.view(np.uint8)
+        uncovered = cv2.bitwise_and(hole_u8, cv2.bitwise_not(changed) & 1)
+        nearest = None
+        if cv2.hasNonZero(uncovered):
+            # (this frame's mask past what was rebuilt, by a pixel or two where the mask moved beside the face: those
+            # pixels take the nearest rebuilt one's colour; further: rebuilt)
+            # (on the box of those pixels grown past the reach: the nearest rebuilt pixel within it lies inside)
+            bx, by, bw, bh = cv2.boundingRect(uncovered)
+            m = int(np.ceil(opts.carry_reach)) + 2
+            x0, y0 = max(bx - m, 0), max(by - m, 0)
+            x1, y1 = min(bx + bw + m, size_wh[0]), min(by + bh + m, size_wh[1])
+            box_changed, box_uncovered = changed[y0:y1, x0:x1], uncovered[y0:y1, x0:x1]
+            away, labels = cv2.distanceTransformWithLabels(cv2.compare(box_changed, 0, cv2.CMP_EQ), cv2.DIST_L2, 3,
+                                                           labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
+            if not cv2.hasNonZero(box_changed) or cv2.minMaxLoc(away, box_uncovered)[1] > opts.carry_reach:
+                log.debug("not carried: the mask reaches past what was rebuilt")
+                return None
+            # (the labels number the rebuilt pixels in raster order; box pixels -> the region's flat indices)
+            to = np.flatnonzero(box_uncovered)
+            source = np.flatnonzero(box_changed)[labels.ravel()[to] - 1]
+            width = x1 - x0
+            nearest = tuple((y0 + k // width) * size_wh[0] + x0 + k % width for k in (to, source))
+        dist = distance_to(hole, "composite.dist")
+        valid_u8 = valid.view(np.uint8)
+        reach = max(0.5 * lengths.band, 0.0)
+        if reach > 0:
+            need = cv2.bitwise_and(cv2.compare(dist, reach, cv2.CMP_LE), valid_u8)
+            missing = cv2.countNonZero(cv2.bitwise_and(need, cv2.bitwise_not(changed) & 1))
+            total = cv2.countNonZero(need)
+            if missing > opts.carry_missing * total:
+                log.debug("not carried: %d of the band's %d pixels not covered", missing, total)
+                return None
+        seen = cv2.cvtColor(face.image[region], cv2.COLOR_RGB2GRAY)
+        # (the rebuilt region and the frame's grey region then, as one 4-channel warp)
+        both = cv2.warpAffine(last.rebuilt, matrix, size_wh, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        differ = cv2.blur(cv2.absdiff(seen, cv2.extractChannel(both, 3)), (9, 9))
+        # (on the ring the colour is matched on: off the mask, within the ring's reach of it, where the warp is valid
+        # (the face's skin: the background beside the face does not move with it), and inside what the last region
+        # saw (its border replicated is no measure))
+        # (and past the blocks' reach beyond the gap: the mask's own pixels, which move with its folds, are not read)
+        ring = max(lengths.ring_gap, lengths.stats_gap) + max(lengths.ring, 1.5)
+        around = cv2.bitwise_and(cv2.inRange(dist, lengths.ring_gap + 4.5, ring), valid_u8)
+        around = cv2.bitwise_and(around, cv2.compare(carried, 2, cv2.CMP_NE))
+        moved = cv2.countNonZero(cv2.bitwise_and(cv2.compare(differ, opts.carry_change, cv2.CMP_GE), around))
+        total = cv2.countNonZero(around)
+        if moved > opts.carry_missing * total:
+            log.debug("not carried: the frame changed on %d of the ring's %d pixels", moved, total)
+            return None
+        rebuilt = cv2.cvtColor(both, cv2.COLOR_RGBA2RGB)
+        if nearest is not None:
+            flat = rebuilt.reshape(-1, 3)
+            flat[nearest[0]] = flat[nearest[1]]
+            changed = cv2.bitwise_or(changed, uncovered)
+        last.carried += 1
+        self._carries.put(in_frame.mean(axis=0), size, last)
+        log.debug("the face's last rebuilt region carried (landmarks %.1f px off the affine map)", off)
+        # (the colour fields' temporal averages count this frame as one that went by: the next rebuilt frame weighs the
+        # past as after as many frames measured alike)
+        measured = self._fields.take(in_frame.mean(axis=0), size)
+        if measured is not None:
+            self._fields.put(in_frame.mean(axis=0), size, replace(measured, skipped=measured.skipped + 1))
+        return rebuilt, changed
+
+    def _keep_carry(
+        self, face: FaceROI, region: tuple[slice, slice], rebuilt: np.ndarray, changed: np.ndarray
+    ) -> None:
+        """Keep ``rebuilt`` (``region`` of this face's ROI rebuilt; ``changed``: where) for :meth:`_carry`."""
+        rows, cols = region
+        in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
+        size = float(np.ptp(face.landmarks[:, 0]))
+        origin = np.array([face.box.x0 + cols.start, face.box.y0 + rows.start], np.float64)
+        both = cv2.cvtColor(rebuilt, cv2.COLOR_RGB2RGBA)
+        cv2.insertChannel(cv2.cvtColor(face.image[region], cv2.COLOR_RGB2GRAY), both, 3)
+        self._carries.put(in_frame.mean(axis=0), size, _Carry(in_frame, origin, both, changed.astype(np.uint8)))
 
     def _light_track(
         self, face: FaceROI, landmarks: np.ndarray

@@ -1,0 +1,94 @@
+"""The composite's last rebuilt region carried onto the next frame of a face (``CompositeOptions.carry_frames``)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from tests.test_composite import masked_face
+from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
+from unmask_video.stages import Box, FaceROI
+
+
+def _carried_frames(monkeypatch: pytest.MonkeyPatch, options: CompositeOptions, faces: list[FaceROI]) -> list[bool]:
+    """Per face given in turn to one composite: whether it was carried (not rebuilt)."""
+    rebuilt = [0]
+    original = ReferenceComposite._rebuild
+
+    def counted(self: ReferenceComposite, *args: object, **kwargs: object) -> object:
+        rebuilt[0] += 1
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ReferenceComposite, "_rebuild", counted)
+    rebuild = ReferenceComposite(options)
+    carried = []
+    for face in faces:
+        before = rebuilt[0]
+        rebuild.reconstruct([face])
+        carried.append(rebuilt[0] == before)
+    return carried
+
+
+def _moved(face: FaceROI, dx: int, dy: int = 0) -> FaceROI:
+    """The same ROI placed ``dx``, ``dy`` pixels further in the frame (the face moved, its pixels alike)."""
+    box = face.box
+    return dataclasses.replace(face, box=Box(box.x0 + dx, box.y0 + dy, box.x1 + dx, box.y1 + dy))
+
+
+def test_a_still_face_is_carried_on_every_second_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    face, _ = masked_face()
+    assert _carried_frames(monkeypatch, CompositeOptions(), [face] * 5) == [False, True, False, True, False]
+    assert _carried_frames(monkeypatch, CompositeOptions(carry_frames=3), [face] * 4) == [False, True, True, False]
+    assert _carried_frames(monkeypatch, CompositeOptions(carry_frames=1), [face] * 3) == [False] * 3
+
+
+def test_a_carried_frame_is_the_rebuilt_one_moved_with_the_face() -> None:
+    face, _ = masked_face()
+    moved = _moved(face, 3, 2)
+    carrying, rebuilding = ReferenceComposite(CompositeOptions()), ReferenceComposite(CompositeOptions(carry_frames=1))
+    for rebuild in (carrying, rebuilding):
+        rebuild.reconstruct([face])
+    a, b = carrying.reconstruct([moved])[0], rebuilding.reconstruct([moved])[0]
+    hole = face.mask > 0
+    difference = np.abs(a.astype(np.float32) - b)
+    assert difference[hole].mean() < 1.0
+    # (what the blend shows of it: the mask, where nothing of the frame's mask colour is left)
+    mask_colour = face.image[hole][0]
+    assert not np.any(np.all(a[hole] == mask_colour, axis=1))
+
+
+def test_a_jaw_that_moves_is_rebuilt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Landmarks that one affine map does not take to the next frame's (the lower face's alone moved): rebuilt."""
+    face, _ = masked_face()
+    landmarks = face.landmarks.copy()
+    lower = landmarks[:, 1] > np.median(landmarks[:, 1])
+    landmarks[lower, 1] += 0.03 * float(np.ptp(landmarks[:, 0]))
+    opened = dataclasses.replace(face, landmarks=landmarks)
+    assert _carried_frames(monkeypatch, CompositeOptions(), [face, opened]) == [False, False]
+
+
+def test_a_change_around_the_mask_is_rebuilt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The skin around the mask changes (a hand, a light): rebuilt, not carried."""
+    face, _ = masked_face()
+    image = face.image.copy()
+    hole = face.mask > 0
+    rows, cols = np.nonzero(hole)
+    # (a dark patch on the cheek beside the mask, inside the ring the colour is matched on)
+    y, x = int(rows.mean()), int(cols.max()) + 10
+    image[y - 8 : y + 8, x - 4 : x + 4] = 20
+    darker = dataclasses.replace(face, image=image)
+    assert _carried_frames(monkeypatch, CompositeOptions(), [face, darker]) == [False, False]
+
+
+def test_a_mask_that_grows_past_the_carried_region_is_rebuilt(monkeypatch: pytest.MonkeyPatch) -> None:
+    face, _ = masked_face()
+    mask = face.mask.copy()
+    rows = np.flatnonzero((mask > 0).any(axis=1))
+    cols = np.flatnonzero((mask > 0).any(axis=0))
+    # (the mask grows by a face's tenth on one side: its band there was never rebuilt)
+    grow = int(0.1 * float(np.ptp(face.landmarks[:, 0])))
+    mask[rows[0] : rows[-1], cols[-1] : cols[-1] + grow] = mask.max()
+    grown = dataclasses.replace(face, mask=mask, mask_box=None)
+    assert _carried_frames(monkeypatch, CompositeOptions(), [face, grown]) == [False, False]
