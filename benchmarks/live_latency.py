@@ -92,7 +92,7 @@ def make_pipeline(generator: str):
 #: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; stale: a captured
 #: frame older than half an interval given up for the next one; new: today's defaults (the newest frame however
 #: old; landmarks, mask and warp one frame ahead, paced; the encoders fed the decoded planes); switch1ms: today's
-#: defaults with Python's thread switch interval at 1 ms (``LiveOptions.switch_interval_s``); process: the worker's
+#: defaults with Python's thread switch interval at 1 ms (``LiveOptions.switch_interval_s``), switch20ms: at 20 ms; process: the worker's
 #: mask and warp in a forked process (``LiveOptions.prepare_process``).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
@@ -103,6 +103,7 @@ PATHS = {
     "new": {},
     "process": {"prepare_process": True},
     "switch1ms": {"switch_interval_s": 0.001},
+    "switch20ms": {"switch_interval_s": 0.02},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")
 
