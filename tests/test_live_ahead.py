@@ -323,3 +323,60 @@ def test_the_mask_and_warp_in_a_forked_process_give_the_same_pictures(synthetic_
     assert sum(not np.array_equal(out, f) for out, f in zip(outputs, synthetic_clip.masked)) >= 5  # masks removed
     for out, want in zip(outputs, expected):
         assert np.array_equal(out, want)
+
+
+def test_the_chooser_keeps_the_way_with_the_lower_delay() -> None:
+    """AheadChooser: ahead first, then one window in turn, then the better way held, then the other tried again."""
+    from unmask_video.live_ahead import AheadChoice, AheadChooser
+
+    def feed(chooser: AheadChooser, delay_ahead: float, delay_serial: float, fps_ahead: float, fps_serial: float,
+             frames: int) -> list[bool]:  # fmt: skip
+        ways, t = [], 0.0
+        for _ in range(frames):
+            ways.append(chooser.ahead)
+            t += 1.0 / (fps_ahead if chooser.ahead else fps_serial)
+            chooser.record(t - (delay_ahead if chooser.ahead else delay_serial), t)
+        return ways
+
+    choice = AheadChoice(window_frames=10, settle_frames=2, hold_windows=3)
+    busy = AheadChooser(choice)  # the serial way has half the delay at the same fps: kept
+    ways = feed(busy, 0.2, 0.1, 20, 20, 200)
+    assert ways[0] and not ways[-1] and busy.switches >= 3
+    assert ways.count(False) > 2 * ways.count(True)
+    for delay_serial, fps_serial in ((0.08, 20), (0.095, 30)):  # a third fewer frames; not better by the margin
+        ways = feed(AheadChooser(choice), 0.1, delay_serial, 30, fps_serial, 200)
+        assert ways.count(True) > 2 * ways.count(False)
+        assert longest(ways, False) == choice.window_frames + choice.settle_frames  # the tries only
+
+
+def longest(ways: list[bool], way: bool) -> int:
+    best = run = 0
+    for w in ways:
+        run = run + 1 if w == way else 0
+        best = max(best, run)
+    return best
+
+
+def test_a_live_session_switches_between_the_worker_ahead_and_the_stages_in_turn(tmp_path) -> None:
+    """``LiveOptions.auto_ahead`` with windows of a few frames: the session switches ways many times; every shown
+    frame was located once, with its own landmarks, and rebuilt in capture order, in both ways."""
+    import os
+
+    from tests.test_live import CollectingOutput, increasing, start_producer, stop_process
+    from unmask_video.live import LiveOptions, LiveSource, run_live
+    from unmask_video.live_ahead import AheadChoice
+
+    fifo = tmp_path / "camera.fifo"
+    os.mkfifo(fifo)
+    sink, processor = CollectingOutput(), PreparingMarker(locate_ms=5, prepare_ms=15, finish_ms=15)
+    producer = start_producer(str(fifo), frames=90, fps=25)
+    try:
+        stats = run_live(LiveSource(url=str(fifo), source_format="mpegts", read_timeout_s=5), processor,
+                         LiveOptions(window=False, extra_outputs=[sink], status=None,
+                                     auto_ahead=AheadChoice(window_frames=4, settle_frames=1, hold_windows=1)))  # fmt: skip
+    finally:
+        stop_process(producer)
+    assert stats.end_reason == "end of stream"
+    assert stats.frames_shown >= 30 and all(sink.marked)
+    assert "unmask-video-live-landmarks" in processor.threads and len(processor.threads) == 2  # both ways ran
+    assert increasing(sink.indices) and sink.indices == processor.rebuilt == processor.located
