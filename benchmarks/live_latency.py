@@ -92,10 +92,8 @@ def make_pipeline(generator: str):
 #: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; stale: a captured
 #: frame older than half an interval given up for the next one; new: today's defaults (the newest frame however
 #: old; landmarks, mask and warp one frame ahead, paced; the encoders fed the decoded planes); switch1ms: today's
-#: defaults with Python's thread switch interval at 1 ms (``LiveOptions.switch_interval_s``), switch20ms: at 20 ms;
-#: auto: the worker ahead or every stage in turn, whichever gives the lower delay in the session
-#: (``LiveOptions.auto_ahead``); process: the worker's mask and warp in a forked process
-#: (``LiveOptions.prepare_process``).
+#: defaults with Python's thread switch interval at 1 ms (``LiveOptions.switch_interval_s``), switch20ms: at 20 ms; process: the worker's
+#: mask and warp in a forked process (``LiveOptions.prepare_process``).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
     "serial": {"landmarks_ahead": False},
@@ -106,7 +104,6 @@ PATHS = {
     "process": {"prepare_process": True},
     "switch1ms": {"switch_interval_s": 0.001},
     "switch20ms": {"switch_interval_s": 0.02},
-    "auto": {"auto_ahead": "default"},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")
 
@@ -116,10 +113,6 @@ def run_once(processor, size: str, seconds: float, workdir: Path, label: str, pa
 
     fields = {f.name for f in dataclasses.fields(LiveOptions)}  # (a --baseline-rev child's may have fewer)
     extra = dict(PATHS[path])
-    if extra.get("auto_ahead") == "default":  # (imported here: a --baseline-rev child's code may not have it)
-        from unmask_video.live_ahead import AheadChoice
-
-        extra["auto_ahead"] = AheadChoice()
     if timer is not None and "timer" in fields:
         extra["timer"] = timer
 

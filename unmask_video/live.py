@@ -63,7 +63,7 @@ from unmask_video.io import StreamDescription, handle_signals, is_stream_url
 from unmask_video.io.color import FrameToRGB
 from unmask_video.io.paths import check_debug_dir
 from unmask_video.frame_loop import switch_interval
-from unmask_video.live_ahead import Ahead, AheadChoice, AheadChooser, LandmarksAhead
+from unmask_video.live_ahead import Ahead, LandmarksAhead
 from unmask_video.prepare_process import PrepareProcess, ProcessOptions, fork_available
 from unmask_video.live_output_thread import OutputThread
 from unmask_video.live_capture import (
@@ -195,10 +195,6 @@ class LiveOptions:
     #: GIL from the processing thread's reconstruction and blend (the same pictures, bit for bit). Only where the
     #: platform forks; frames up to ``prepare_process_max_pixels``.
     prepare_process: bool = False
-    #: With ``landmarks_ahead``: measure the session's frames with the worker ahead and with every stage in turn, one
-    #: window of frames at a time, and keep the way with the lower delay (:class:`~unmask_video.live_ahead.AheadChoice`,
-    #: tried again every few windows); None: always the worker ahead.
-    auto_ahead: AheadChoice | None = None
     prepare_process_max_pixels: int = 1280 * 720
     pace: bool = True
     #: A captured frame that is older than this fraction of the source's frame interval when it is taken is
@@ -453,16 +449,8 @@ def _loop(
     child_stop = threading.Event()
     if options.prepare_process and frames.preparing is not None:
         frames.child = _prepare_process(processor, capture, options, child_stop)
-
-    def start_ahead() -> LandmarksAhead[Any, tuple[np.ndarray, Any]]:
-        return LandmarksAhead(take, frames.locate, lambda: capture.ended, pace=options.pace).start()
-
-    chooser: AheadChooser | None = None
-    leftover: Ahead[Any, tuple[np.ndarray, Any]] | None = None  # located by a worker that was stopped, not shown yet
     if options.landmarks_ahead and frames.split is not None:
-        ahead = start_ahead()
-        if options.auto_ahead is not None and frames.child is None:  # (the child holds the mask's and warp's state)
-            chooser = AheadChooser(options.auto_ahead)
+        ahead = LandmarksAhead(take, frames.locate, lambda: capture.ended, pace=options.pace).start()
 
     def record(marks: FrameMarks, output_at: float) -> None:
         written = time.perf_counter()
@@ -475,17 +463,8 @@ def _loop(
             if signals.requested.is_set():
                 state.stop_reason = "interrupted"
                 break
-            if chooser is not None and chooser.ahead != (ahead is not None):
-                if ahead is not None:  # (joined: from here this thread alone touches the stages' state)
-                    leftover, ahead = ahead.stop(), None
-                else:
-                    ahead = start_ahead()
             located: Ahead[Any, tuple[np.ndarray, Any]] | None
-            from_worker = leftover is not None or ahead is not None
-            if leftover is not None:
-                located, leftover = leftover, None
-                ended = False
-            elif ahead is not None:
+            if ahead is not None:
                 located = ahead.get(timeout=0.05)
                 ended = ahead.finished
             else:
@@ -507,10 +486,10 @@ def _loop(
                 continue
             item = located.item
             picked = time.perf_counter()
-            image, faces = located.result if from_worker else (frames.image(item), None)
+            image, faces = located.result if ahead is not None else (frames.image(item), None)
             taken = located.started_at  # (without the worker: when this thread took the frame; no locate, no slot)
             marks = FrameMarks(item.index, item.captured_at, item.stream_time, taken, located.located_at or taken,
-                               picked if from_worker else taken)  # fmt: skip
+                               picked if ahead is not None else taken)  # fmt: skip
             if not opened:
                 fps = capture.rate or (float(source.framerate) if source.framerate else 30.0)
                 description = capture.description(image.shape[1], image.shape[0], fps)
@@ -525,8 +504,6 @@ def _loop(
             if window is not None:
                 window.write(result, now - start)
             marks.processed_at = time.perf_counter()
-            if chooser is not None:
-                chooser.record(item.captured_at, marks.processed_at)
             if options.output_thread and others:
                 if worker is None:
                     worker = OutputThread([writes], on_written=record)

@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
 
-import numpy as np
 from unmask_video.timing import name_os_thread
 
 log = logging.getLogger(__name__)
@@ -93,17 +92,6 @@ class LandmarksAhead(Generic[T, R]):
             self._last_get = time.perf_counter() if item is not None else None
             return item
 
-    def stop(self) -> Ahead[T, R] | None:
-        """Stop the worker (it finishes the frame it is on) and return the located frame nobody took, if any; an
-        error of the worker's is raised here."""
-        self.close()
-        with self._cond:
-            if self._error is not None:
-                error, self._error = self._error, None
-                raise error
-            item, self._slot = self._slot, None
-            return item
-
     def close(self) -> None:
         """Stop the worker and wait for it (it gives up within one ``take`` timeout)."""
         with self._cond:
@@ -154,88 +142,8 @@ class LandmarksAhead(Generic[T, R]):
                 self._cond.notify_all()
 
 
-@dataclass
-class AheadChoice:
-    """How live mode chooses between the worker ahead and every stage in turn, by measuring both in the session.
-
-    The worker ahead gives more frames where a core is idle for it, but where the cores are taken (by the call app,
-    by other programs) the two Python-heavy threads wait for each other and for the GIL, and every frame's stages
-    take longer than in turn: on the project's loaded 2-core machine the serial loop had 0.4-0.7x the pipelined
-    p95 delay at 640x480 at about the same fps (benchmarks/README.md, livedelay). The session starts ahead; after
-    a window of frames it tries the other way for one window, keeps the one with the lower delay (the serial way
-    only when it is at least ``margin`` better in delay and loses less than that in fps), holds it for
-    ``hold_windows`` windows, then tries the other way again.
-    """
-
-    window_frames: int = 45  # frames measured per window (about 1.5-3 s)
-    settle_frames: int = 5  # frames after a switch that are not measured (the worker's slot filling or emptying)
-    hold_windows: int = 6  # windows in the chosen way before the other is tried again
-    margin: float = 0.9
-
-
-@dataclass
-class _Window:
-    delay_s: float  # 90th percentile of the frames' decode-to-processed times
-    fps: float
-
-
-class AheadChooser:
-    """Measures the frames of each way (:class:`AheadChoice`) and says which way the next frame goes."""
-
-    def __init__(self, choice: AheadChoice | None = None) -> None:
-        self.choice = choice or AheadChoice()
-        self.ahead = True  # the way the next frames go
-        self._chosen = True  # the way kept between tries
-        self._trying = False  # this window tries the other way
-        self._held = 0  # windows measured in the chosen way since the last try
-        self._skip = self.choice.settle_frames
-        self._delays: list[float] = []
-        self._times: list[float] = []
-        self.last: dict[bool, _Window] = {}  # the last window measured each way
-        self.switches = 0
-
-    def record(self, captured_at: float, processed_at: float) -> None:
-        """One processed frame (``time.perf_counter()`` marks) of the way :attr:`ahead` says."""
-        if self._skip > 0:
-            self._skip -= 1
-            return
-        self._delays.append(processed_at - captured_at)
-        self._times.append(processed_at)
-        if len(self._delays) < self.choice.window_frames:
-            return
-        span = self._times[-1] - self._times[0]
-        fps = (len(self._times) - 1) / span if span > 0 else 0.0
-        self.last[self.ahead] = _Window(float(np.percentile(self._delays, 90)), fps)
-        self._delays, self._times = [], []
-        self._next()
-
-    def _next(self) -> None:
-        if self._trying:  # both ways measured: keep the better
-            self._trying = False
-            self._chosen = self._better()
-            self._held = 0
-        else:
-            self._held += 1
-            if self._held >= self.choice.hold_windows or (self._held == 1 and len(self.last) < 2):
-                self._trying = True
-        ahead = (not self._chosen) if self._trying else self._chosen
-        if ahead != self.ahead:
-            self.ahead = ahead
-            self.switches += 1
-            self._skip = self.choice.settle_frames
-            log.debug("live: %s", "the worker ahead" if ahead else "every stage in turn")
-
-    def _better(self) -> bool:
-        """True: the worker ahead (see :class:`AheadChoice`)."""
-        ahead, serial = self.last.get(True), self.last.get(False)
-        if ahead is None or serial is None:
-            return True
-        margin = self.choice.margin
-        return not (serial.delay_s <= margin * ahead.delay_s and serial.fps >= margin * ahead.fps)
-
-
 def _average(current: float | None, sample: float) -> float:
     return sample if current is None else (1.0 - _SMOOTH) * current + _SMOOTH * sample
 
 
-__all__ = ["Ahead", "AheadChoice", "AheadChooser", "LandmarksAhead"]
+__all__ = ["Ahead", "LandmarksAhead"]
