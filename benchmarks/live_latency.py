@@ -92,7 +92,8 @@ def make_pipeline(generator: str):
 #: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; stale: a captured
 #: frame older than half an interval given up for the next one; new: today's defaults (the newest frame however
 #: old; landmarks, mask and warp one frame ahead, paced; the encoders fed the decoded planes); switch1ms: today's
-#: defaults with Python's thread switch interval at 1 ms (``LiveOptions.switch_interval_s``).
+#: defaults with Python's thread switch interval at 1 ms (``LiveOptions.switch_interval_s``), switch20ms: at 20 ms; process: the worker's
+#: mask and warp in a forked process (``LiveOptions.prepare_process``).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
     "serial": {"landmarks_ahead": False},
@@ -100,7 +101,9 @@ PATHS = {
     "unpaced": {"pace": False},
     "stale": {"stale_after": 0.5},
     "new": {},
+    "process": {"prepare_process": True},
     "switch1ms": {"switch_interval_s": 0.001},
+    "switch20ms": {"switch_interval_s": 0.02},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")
 

@@ -273,3 +273,53 @@ def test_a_live_session_runs_the_landmarks_ahead_in_order_and_drops_stale_frames
     assert stats.delay_p95_ms < 25 + 60 + 40 + 100
     assert len(stats.waits_ms) == stats.frames_shown
     assert {"rgb", "decode", "output"} <= set(timer.seconds)
+
+
+def test_the_mask_and_warp_in_a_forked_process_give_the_same_pictures(synthetic_clip) -> None:
+    """``LiveOptions.prepare_process``: the worker's mask and warp run in the forked process of the file loop; the
+    frames come out exactly as when every stage runs in turn (the child keeps the segmenter's and warper's state)."""
+    from dataclasses import dataclass
+
+    import av
+
+    from unmask_video.live import _Frames, _State
+    from unmask_video.pipeline import FramePipeline
+    from unmask_video.prepare_process import PrepareProcess, ProcessOptions, fork_available
+    from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
+    from unmask_video.timing import StageTimer
+
+    if not fork_available():
+        pytest.skip("no fork on this platform")
+
+    @dataclass
+    class Item:
+        frame: av.VideoFrame
+        captured_at: float
+
+    items = [Item(av.VideoFrame.from_ndarray(np.array(f), format="rgb24"), i / 25)
+             for i, f in enumerate(synthetic_clip.masked[:10])]  # fmt: skip
+
+    def pipeline() -> FramePipeline:
+        return FramePipeline(synthetic_clip.reference, build_reconstructor(ReconstructorOptions(generator="none")))
+
+    serial = pipeline()
+    converted = _Frames(serial, _State(), StageTimer(), 0.0)
+    try:
+        expected = [serial.process(converted.image(item), item.captured_at) for item in items]
+    finally:
+        serial.close()
+    split = pipeline()
+    frames = _Frames(split, _State(), StageTimer(), 0.0, prepare=True)
+    height, width = expected[0].shape[:2]
+    frames.child = PrepareProcess(split, (height, width), ProcessOptions(slots=2))
+    try:
+        outputs = []
+        for item in items:
+            image, prepared = frames.locate(item)
+            outputs.append(frames.process(item, image, prepared)[0])
+    finally:
+        frames.child.close()
+        split.close()
+    assert sum(not np.array_equal(out, f) for out, f in zip(outputs, synthetic_clip.masked)) >= 5  # masks removed
+    for out, want in zip(outputs, expected):
+        assert np.array_equal(out, want)

@@ -64,6 +64,7 @@ from unmask_video.io.color import FrameToRGB
 from unmask_video.io.paths import check_debug_dir
 from unmask_video.frame_loop import switch_interval
 from unmask_video.live_ahead import Ahead, LandmarksAhead
+from unmask_video.prepare_process import PrepareProcess, ProcessOptions, fork_available
 from unmask_video.live_output_thread import OutputThread
 from unmask_video.live_capture import (
     CameraInfo,
@@ -189,6 +190,12 @@ class LiveOptions:
     #: warp stages too, after the landmarks: the processing thread is left the reconstruction and blend, so the
     #: two threads' shares of a frame are closer (more frames per second for the same delay).
     prepare_ahead: bool = True
+    #: With ``prepare_ahead`` and the pipeline as the processor, the worker hands each frame's mask and warp stages to
+    #: a forked process of their own (:mod:`unmask_video.prepare_process`, the file loop's): they no longer take the
+    #: GIL from the processing thread's reconstruction and blend (the same pictures, bit for bit). Only where the
+    #: platform forks; frames up to ``prepare_process_max_pixels``.
+    prepare_process: bool = False
+    prepare_process_max_pixels: int = 1280 * 720
     pace: bool = True
     #: A captured frame that is older than this fraction of the source's frame interval when it is taken is
     #: stale: the next frame is waited for and processed instead (``LatestFrameCapture.get``; not while processing
@@ -336,6 +343,8 @@ class _Frames:
         #: The processor when :meth:`locate` also runs its mask and warp stages (None: :meth:`process` does)
         self.preparing = cast(PreparingFrameProcessor, processor) if prepare and _prepares(processor) else None
         self._to_rgb = FrameToRGB()  # the file path's conversion (each frame's own matrix): the same pixels
+        #: Where the worker's mask and warp run when not on its own thread (``LiveOptions.prepare_process``)
+        self.child: PrepareProcess | None = None
 
     def image(self, item: Any) -> np.ndarray:
         with self.timer("rgb"):
@@ -352,6 +361,9 @@ class _Frames:
         if not self.state.effect_on:
             return image, None
         faces = self.split.locate(image, item.captured_at - self.start)
+        if self.child is not None:
+            self.child.submit(image, faces)
+            return image, _Prepared(self.child.receive(image))
         if self.preparing is not None:
             return image, _Prepared(self.preparing.prepare([image], [faces]))
         return image, faces
@@ -434,6 +446,9 @@ def _loop(
     def take(timeout: float) -> CapturedFrame | None:
         return capture.get(timeout, options.stale_after)
 
+    child_stop = threading.Event()
+    if options.prepare_process and frames.preparing is not None:
+        frames.child = _prepare_process(processor, capture, options, child_stop)
     if options.landmarks_ahead and frames.split is not None:
         ahead = LandmarksAhead(take, frames.locate, lambda: capture.ended, pace=options.pace).start()
 
@@ -510,19 +525,41 @@ def _loop(
             elif options.max_seconds is not None and shown - first_shown >= options.max_seconds:
                 state.stop_reason = "time limit"
     except BaseException:
+        child_stop.set()
         if ahead is not None:
             ahead.close()
+        if frames.child is not None:
+            frames.child.close()
         if worker is not None:
             try:
                 worker.close()
             except Exception as error:  # noqa: BLE001 - the error already in flight is the one to report
                 log.debug("live outputs: %s", error)
         raise
+    child_stop.set()
     if ahead is not None:
         ahead.close()
+    if frames.child is not None:
+        frames.child.close()
     if worker is not None:
         worker.close()  # the last frame reaches every output; an output's error is raised here
     timer.add("decode", capture.decode_s)
+
+
+def _prepare_process(
+    processor: FrameProcessor, capture: LatestFrameCapture, options: LiveOptions, stop: threading.Event
+) -> PrepareProcess | None:
+    """The forked mask-and-warp process for the session's frames, or None where it cannot be used (no fork, not the
+    pipeline, a size not known yet or above ``prepare_process_max_pixels``)."""
+    from unmask_video.pipeline import FramePipeline
+
+    width, height = capture.width, capture.height
+    if not isinstance(processor, FramePipeline) or not fork_available() or not width or not height:
+        return None
+    if width * height > options.prepare_process_max_pixels:
+        return None
+    # (two slots: the worker waits for each frame's result before it takes the next)
+    return PrepareProcess(processor, (height, width), ProcessOptions(slots=2), stop)
 
 
 def _handle_key(action: KeyAction | None, state: _State, options: LiveOptions) -> None:
