@@ -35,7 +35,7 @@ from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import feather_into_fill, weighted_stack
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import by_disc
-from unmask_video.warp import face_region
+from unmask_video.warp import face_region, neck_column, neck_region
 
 __all__ = ["OutsideFillOptions", "on_face", "skin_past_outline", "continue_skin", "fill_on_face"]
 
@@ -69,13 +69,22 @@ class OutsideFillOptions:
     #: and no darker than :attr:`skin_floor` of its lightness (not brown hair).
     skin_spreads: float = 4.0
     skin_floor: float = 0.6
+    #: Below the frame's jaw, the neck's column (between the lines down the face through the jaw's corners,
+    #: :func:`~unmask_video.warp.neck_column`) down to this many face heights below the jaw line (the warp's
+    #: ``neck_reach``: :func:`~unmask_video.warp.neck_region`) counts as face too, within the hole's body: there the
+    #: frame shows its neck, and the rebuilt jaw and neck skin is continued. The reference's matte keeps only its own
+    #: neck skin, and a reference whose neck is partly hidden (hair falling beside the jaw, a collar, a beard) leaves
+    #: a narrower neck than the frame's; its gaps were filled from the frame's surroundings past the mask (the wall, a
+    #: shirt), a grey patch under the jaw. 0: the face oval only.
+    neck_reach: float = 0.4
 
 
 def on_face(
     hole: np.ndarray, landmarks: np.ndarray, options: OutsideFillOptions | None = None, image: np.ndarray | None = None
 ) -> np.ndarray:
     """(h, w) bool: the pixels of ``hole`` ((h, w) bool) that lie on the frame's face (``landmarks``: its (468, 2)
-    landmarks in the same pixels), not past its edge: inside the face oval, or within ``reach`` of it beside the cheeks
+    landmarks in the same pixels), not past its edge: inside the face oval, below the jaw in the neck's column
+    (``neck_reach``), or within ``reach`` of the oval beside the cheeks
     (above the jaw's corners) and in the hole's body (not its ear loops); with the frame's ``image`` ((h, w, 3) uint8
     RGB), also inside the outline widened to the skin the frame shows above the mask's top edge
     (:func:`skin_past_outline`) and in the hole's body."""
@@ -90,19 +99,23 @@ def _on_face(
 ) -> np.ndarray:
     """:func:`on_face`, given the face ``oval`` and the frame's ``skin`` around the hole (:func:`frame_skin`)."""
     size = face_size_px(landmarks)
-    if (options.reach <= 0 and skin is None) or not (hole & ~oval).any():
+    if not (hole & ~oval).any():
         return hole & oval
-    # Beside the cheeks only: below the jaw's corners lies the neck, or a collar, which the reference's own neck covers
-    # or the surroundings fill.
-    pts = np.asarray(landmarks, np.float64)
-    down = _down(pts)
-    corners = _corners_down(pts, down)
-    near = None
+    # Below the jaw, the neck's column.
+    near = _neck(hole.shape, landmarks, options)
+    if near is not None and not (near & hole & ~oval).any():
+        near = None
     if options.reach > 0:
+        # Beside the cheeks only: below the jaw's corners lies the neck, or a collar, which the reference's own neck
+        # covers or the surroundings fill.
+        pts = np.asarray(landmarks, np.float64)
+        down = _down(pts)
+        corners = _corners_down(pts, down)
         ys, xs = np.mgrid[0:hole.shape[0], 0:hole.shape[1]]
         # (a distance, not a dilation with a disc: its cost does not grow with the face)
         reach = cv2.distanceTransform(cv2.bitwise_not(oval.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3)
-        near = (reach <= options.reach * size) & ((xs * down[0] + ys * down[1]) < corners)
+        side = (reach <= options.reach * size) & ((xs * down[0] + ys * down[1]) < corners)
+        near = side if near is None else near | side
     if skin is not None:
         wide = skin_past_outline(hole, oval, skin, landmarks, options)
         if wide is not None:
@@ -112,6 +125,13 @@ def _on_face(
     # (the disc's rectangles on the hole's box: the same pixels as ``cv2.morphologyEx`` with ``disc``, for less)
     body = by_disc(hole.astype(np.uint8), cv2.MORPH_OPEN, 0.5 * options.loop_width * size) > 0
     return hole & (oval | (near & body))
+
+
+def _neck(shape: tuple[int, int], landmarks: np.ndarray, options: OutsideFillOptions) -> np.ndarray | None:
+    """(h, w) bool: the neck's column below the jaw (:attr:`OutsideFillOptions.neck_reach`); None where it is off."""
+    if options.neck_reach <= 0:
+        return None
+    return (neck_region(shape, landmarks, options.neck_reach) >= 128) & (neck_column(shape, landmarks) > 0)
 
 
 def _distance_outside(where: np.ndarray) -> np.ndarray:
