@@ -60,14 +60,11 @@ def test_past_the_outline_the_wall_fills_and_the_reach_takes_only_the_cheeks_sid
     beside = np.arange(hole.shape[0])[:, None] < face.landmarks[list(landmark_sets.LOWER_JAW), 1].min()
     far = hole & beside & (to_oval > 12)  # (past the skin's fade into the wall's fill, ``fill_feather``)
     assert far.sum() > 100 and _bluish(out[far]).mean() > 0.9, _bluish(out[far]).mean()
-    # (below the jaw the neck's column counts as face too: ``neck_reach``, checked below; off here)
-    plain = OutsideFillOptions(neck_reach=0.0)
-    assert np.array_equal(on_face(hole, face.landmarks, plain), hole & oval)
-    neck = on_face(hole, face.landmarks) & ~oval
-    column = (neck_column(hole.shape, face.landmarks) > 0) & (neck_region(hole.shape, face.landmarks, 0.4) >= 128)
-    assert neck.sum() > 100 and not (neck & ~column).any()
+    assert np.array_equal(on_face(hole, face.landmarks), hole & oval)
+    # (the wall, not a neck, below the mask: the neck's column under the jaw is not face either, see below)
+    assert np.array_equal(on_face(hole, face.landmarks, image=face.image), hole & oval)
     reach = 0.05
-    wide = on_face(hole, face.landmarks, OutsideFillOptions(reach=reach, neck_reach=0.0))
+    wide = on_face(hole, face.landmarks, OutsideFillOptions(reach=reach))
     band = hole & ~oval & (to_oval < 0.5 * reach * face_size_px(face.landmarks))
     chin = face.landmarks[landmark_sets.CHIN]
     below_chin = band & (np.arange(hole.shape[0])[:, None] > chin[1] + 3)
@@ -146,7 +143,7 @@ def test_skin_above_the_mask_past_the_outline_widens_the_face_and_a_wall_does_no
     face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=30)
     skin = face.image[hole == 0][oval[hole == 0]].reshape(-1, 3)
     colour = np.median(skin.astype(np.float32), axis=0).astype(np.uint8)  # the frame's own skin colour
-    # (the neck's column below the jaw off: checked elsewhere)
+    # (the neck's column under the jaw off: checked elsewhere)
     hull_only = OutsideFillOptions(neck_reach=0.0)
     assert np.array_equal(on_face(hole, face.landmarks, hull_only, face.image), hole & oval)  # the wall above: as it was
     past = _skin_above_the_mask_past_the_outline(face, hole, oval, colour)
@@ -253,19 +250,32 @@ def test_a_reference_whose_neck_hair_hides_leaves_no_wall_under_the_frames_jaw()
     oval = face_region(shape, target) > 0
     below_nose = np.arange(shape[0])[:, None] > target[4, 1]
     hole = (oval & below_nose) | (neck_region(shape, target, 0.3) > 0)
+    column = neck_column(shape, target) > 0
+    # The frame: a blue wall around the face, and below the mask, in the neck's column, her neck (her skin's colour,
+    # as the frame shows it above the mask).
+    skin = np.median(truth[oval & ~hole & (np.arange(shape[0])[:, None] > target[4, 1] - 40)], axis=0)
     frame = truth.copy()
     frame[~oval & ~hole] = WALL
+    frame[column & ~hole & (np.arange(shape[0])[:, None] > target[152, 1])] = skin
     frame[hole] = MASK_COLOUR
     mask = hole.astype(np.uint8) * 255
     warped, valid = ReferenceWarper(reference, lm, WarpOptions()).warp(target, shape)
     face = FaceROI(box=Box(0, 0, shape[1], shape[0]), image=frame, landmarks=target, mask=mask, reference=warped,
                    valid=valid)  # fmt: skip
     out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
-    column = (neck_column(shape, target) > 0) & (neck_region(shape, target, 0.3) > 0) & ~oval
+    under = column & (neck_region(shape, target, 0.3) > 0) & ~oval
     # (a few pixels in from the column's sides and the hole's edge: the fill's fade)
-    inner = cv2.erode((column & hole).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    inner = cv2.erode((under & hole).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     uncovered = inner & ~valid
     assert uncovered.sum() > 150, uncovered.sum()  # the hair really leaves part of the frame's neck uncovered
     assert _bluish(out[uncovered]).mean() < 0.02, _bluish(out[uncovered]).mean()
-    beside = hole & ~oval & ~valid & (cv2.dilate(column.astype(np.uint8), np.ones((31, 31), np.uint8)) == 0)
+    beside = hole & ~oval & ~valid & (cv2.dilate(under.astype(np.uint8), np.ones((31, 31), np.uint8)) == 0)
     assert beside.sum() > 100 and _bluish(out[beside]).mean() > 0.9, _bluish(out[beside]).mean()
+    # A collar below the mask instead (a dark turtleneck): the neck does not continue under the mask, and the gaps
+    # there take the collar's colour from the surroundings' fill, not skin.
+    collar = np.uint8([25, 25, 30])
+    face.image = frame.copy()
+    face.image[column & ~hole & (np.arange(shape[0])[:, None] > target[152, 1])] = collar
+    out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    dark = out[uncovered].astype(np.int16).sum(axis=1) < 3 * 90
+    assert dark.mean() > 0.5, dark.mean()

@@ -37,7 +37,7 @@ from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import by_disc
 from unmask_video.warp import face_region, neck_column, neck_region
 
-__all__ = ["OutsideFillOptions", "on_face", "skin_past_outline", "continue_skin", "fill_on_face"]
+__all__ = ["OutsideFillOptions", "on_face", "skin_past_outline", "neck_seen", "continue_skin", "fill_on_face"]
 
 
 @dataclass(frozen=True)
@@ -90,21 +90,24 @@ def on_face(
     (:func:`skin_past_outline`) and in the hole's body."""
     options = options or OutsideFillOptions()
     oval = face_region(hole.shape, landmarks, antialiased=False) > 0
-    skin = None if image is None else frame_skin(hole, oval, image, face_size_px(landmarks), options)
-    return _on_face(hole, landmarks, oval, skin, options)
+    seen = None if image is None else _frame_skin(hole, oval, image, face_size_px(landmarks), options)
+    if seen is None:
+        return _on_face(hole, landmarks, oval, None, options)
+    neck = neck_seen(hole, landmarks, image, seen[1], seen[2], options)
+    return _on_face(hole, landmarks, oval, seen[0], options, None if neck is None else neck[0])
 
 
 def _on_face(
-    hole: np.ndarray, landmarks: np.ndarray, oval: np.ndarray, skin: np.ndarray | None, options: OutsideFillOptions
+    hole: np.ndarray, landmarks: np.ndarray, oval: np.ndarray, skin: np.ndarray | None, options: OutsideFillOptions,
+    neck: np.ndarray | None = None,
 ) -> np.ndarray:
-    """:func:`on_face`, given the face ``oval`` and the frame's ``skin`` around the hole (:func:`frame_skin`)."""
+    """:func:`on_face`, given the face ``oval``, the frame's ``skin`` around the hole (:func:`frame_skin`) and the
+    neck under the jaw it continues (:func:`neck_seen`; None: none)."""
     size = face_size_px(landmarks)
     if not (hole & ~oval).any():
         return hole & oval
-    # Below the jaw, the neck's column.
-    near = _neck(hole.shape, landmarks, options)
-    if near is not None and not (near & hole & ~oval).any():
-        near = None
+    # Below the jaw, the neck's column where the frame's neck is seen to continue under the mask.
+    near = neck if neck is not None and (neck & hole & ~oval).any() else None
     if options.reach > 0:
         # Beside the cheeks only: below the jaw's corners lies the neck, or a collar, which the reference's own neck
         # covers or the surroundings fill.
@@ -125,13 +128,6 @@ def _on_face(
     # (the disc's rectangles on the hole's box: the same pixels as ``cv2.morphologyEx`` with ``disc``, for less)
     body = by_disc(hole.astype(np.uint8), cv2.MORPH_OPEN, 0.5 * options.loop_width * size) > 0
     return hole & (oval | (near & body))
-
-
-def _neck(shape: tuple[int, int], landmarks: np.ndarray, options: OutsideFillOptions) -> np.ndarray | None:
-    """(h, w) bool: the neck's column below the jaw (:attr:`OutsideFillOptions.neck_reach`); None where it is off."""
-    if options.neck_reach <= 0:
-        return None
-    return (neck_region(shape, landmarks, options.neck_reach) >= 128) & (neck_column(shape, landmarks) > 0)
 
 
 def _distance_outside(where: np.ndarray) -> np.ndarray:
@@ -175,12 +171,21 @@ def _skin_band(size: float, options: OutsideFillOptions) -> tuple[int, int]:
 def frame_skin(
     hole: np.ndarray, oval: np.ndarray, image: np.ndarray, size: float, options: OutsideFillOptions | None = None
 ) -> np.ndarray | None:
-    """(h, w) bool: the frame ``image``'s ((h, w, 3) uint8 RGB) skin just above the ``hole``'s ((h, w) bool) top edge,
+    """(h, w) bool: :func:`_frame_skin`'s map of the frame's skin just above the mask (None: it cannot be told)."""
+    seen = _frame_skin(hole, oval, image, size, options)
+    return None if seen is None else seen[0]
+
+
+def _frame_skin(
+    hole: np.ndarray, oval: np.ndarray, image: np.ndarray, size: float, options: OutsideFillOptions | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(skin, median, spread): (h, w) bool, the frame ``image``'s ((h, w, 3) uint8 RGB) skin just above the ``hole``'s ((h, w) bool) top edge,
     ``skin_gap`` to ``skin_above`` face sizes (``size`` px) from it (past the mask's hem and shadow), where the nearest
     pixel of the hole lies below (within 45 degrees of straight down: not beside the mask, where a pale wall or a lit
     neck passes for skin); None where it cannot be told (no skin there inside the face ``oval``, or ``skin_above`` 0).
     Skin: within ``skin_spreads`` robust Lab spreads of the frame's pixels there inside the oval (the cheeks under the
-    eyes, the nose's bridge), and no darker than ``skin_floor`` of their lightness (not brown hair)."""
+    eyes, the nose's bridge), and no darker than ``skin_floor`` of their lightness (not brown hair); that median and
+    spread (8-bit Lab, float32 (3,) each) are returned too (:func:`_is_skin`)."""
     options = options or OutsideFillOptions()
     if options.skin_above <= 0:
         return None
@@ -210,14 +215,64 @@ def frame_skin(
     sample = cand[inside].T
     mu = median(sample).astype(np.float32)
     spread = np.maximum(percentile(np.abs(sample - mu[:, None]), 75), 3.0).astype(np.float32)
-    t = np.square((cand - mu) / spread).sum(axis=1)
-    skin = (t < options.skin_spreads**2) & (cand[:, 0] >= options.skin_floor * mu[0])
+    skin = _is_skin(cand, mu, spread, options)
     found = np.zeros(sub.shape, np.uint8)
     found[ys[skin] - top.start, xs[skin]] = 1
     out = np.zeros(hole.shape, bool)
     # (a stray skin-coloured pixel of the wall is not skin: pieces narrower than 3 px dropped)
     out[top] = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
-    return out
+    return out, mu, spread
+
+
+def _is_skin(lab: np.ndarray, mu: np.ndarray, spread: np.ndarray, options: OutsideFillOptions) -> np.ndarray:
+    """(N,) bool: which of the (N, 3) float32 8-bit Lab colours are the frame's skin (:func:`_frame_skin`)."""
+    t = np.square((lab - mu) / spread).sum(axis=1)
+    return (t < options.skin_spreads**2) & (lab[:, 0] >= options.skin_floor * mu[0])
+
+
+def neck_seen(
+    hole: np.ndarray, landmarks: np.ndarray, image: np.ndarray, mu: np.ndarray, spread: np.ndarray,
+    options: OutsideFillOptions | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(neck, seen), (h, w) bool each: the pixels of the ``hole`` ((h, w) bool) under the frame's jaw, in the neck's column
+    (:attr:`OutsideFillOptions.neck_reach`), whose nearest pixel of the frame ``image`` ((h, w, 3) uint8 RGB) seen just
+    past the hole in that column (``skin_gap`` to ``skin_above`` face sizes from it: the neck below the mask) is skin
+    (``mu``, ``spread``: the frame's skin above the mask, :func:`_frame_skin`), and those skin pixels seen past the
+    hole; None where the rule is off or nothing of the column is seen past the hole. A neck below the mask continues under it; a collar, a scarf or a turtleneck
+    seen there does not, and its gaps are left to the surroundings' fill."""
+    options = options or OutsideFillOptions()
+    if options.neck_reach <= 0:
+        return None
+    # (the column below the jaw reaches past the warp's neck here: the mask's lower edge often lies below it; all the
+    # work on that region's box)
+    deep = neck_region(hole.shape, landmarks, 2.0 * options.neck_reach) >= 128
+    box = mask_bbox(deep, 0, hole.shape)
+    if box is None:
+        return None
+    origin = np.array([box[1].start, box[0].start], np.float32)
+    lm = np.asarray(landmarks, np.float32) - origin
+    sub_hole = hole[box]
+    column = (neck_column(sub_hole.shape, lm) > 0) & deep[box]
+    neck = (neck_region(sub_hole.shape, lm, options.neck_reach) >= 128) & column & sub_hole
+    if not neck.any():
+        return None
+    gap, reach = _skin_band(face_size_px(landmarks), options)
+    to_hole = cv2.distanceTransform(cv2.bitwise_not(sub_hole.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3)
+    band = column & ~sub_hole & (to_hole > gap) & (to_hole <= reach)
+    ys, xs = np.nonzero(band)
+    if len(ys) < 30:
+        return None
+    lab = cv2.cvtColor(image[box][ys, xs].reshape(1, -1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float32)
+    verdict = np.zeros(len(ys) + 1, bool)
+    verdict[1:] = _is_skin(lab, mu, spread, options)
+    # Each neck pixel of the hole takes the verdict of the nearest band pixel (labelled in raster order, as ``nonzero``
+    # lists them).
+    _, label = cv2.distanceTransformWithLabels(
+        cv2.bitwise_not(band.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+    out, seen = np.zeros(hole.shape, bool), np.zeros(hole.shape, bool)
+    out[box] = neck & verdict[label]
+    seen[ys + box[0].start, xs + box[1].start] = verdict[1:]
+    return out, seen
 
 
 def skin_past_outline(
@@ -304,10 +359,18 @@ def fill_on_face(
     oval = face_region(sub_hole.shape, sub_lm, antialiased=False) > 0
     # (the frame's skin is read only where it can change something: gaps on the face, or past its outline above the
     # jaw's corners)
-    skin = None
-    if image is not None and (_above_corners(sub_gaps & ~oval, sub_lm) or (sub_gaps & oval).any()):
-        skin = frame_skin(sub_hole, oval, image[box], size, options)
-    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options)
+    skin = neck = None
+    past = (sub_gaps & ~oval).any()
+    # (the frame's skin above the mask widens the face only where gaps lie past the outline above the jaw's corners or
+    # on the face; gaps past the outline may also lie under the jaw, the neck the frame is seen to continue)
+    widens = _above_corners(sub_gaps & ~oval, sub_lm) or (sub_gaps & oval).any()
+    if image is not None and (widens or (past and options.neck_reach > 0)):
+        seen = _frame_skin(sub_hole, oval, image[box], size, options)
+        if seen is not None:
+            skin = seen[0] if widens else None
+            if past:
+                neck = neck_seen(sub_hole, sub_lm, image[box], seen[1], seen[2], options)
+    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0])
     inner[box] = sub
     if not sub.any():
         return inner
@@ -324,6 +387,10 @@ def fill_on_face(
     past_rim = covered & ~(_distance_outside(wide) <= options.rim * size) if wide.any() else covered
     source = past_rim if past_rim.any() else covered
     frame = None
+    if neck is not None and (sub & neck[0]).any() and neck[1].any():
+        # (the frame's neck seen below the mask too: the continued neck meets its colour, not only the rebuilt skin's, a
+        # stand-in's neck in shadow)
+        skin = neck[1] if skin is None else skin | neck[1]
     if skin is not None and skin.any():
         # The frame's own skin just above the mask's top edge is read too: the continued cheek meets the skin the frame
         # shows there, not only the rebuilt skin's colour (a stand-in's darker cheek, its shaded side) with a step at
