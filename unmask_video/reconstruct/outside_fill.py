@@ -360,11 +360,13 @@ def fill_on_face(
     # (the frame's skin is read only where it can change something: gaps on the face, or past its outline above the
     # jaw's corners)
     skin = neck = None
-    past = (sub_gaps & ~oval).any()
+    # (gaps past the outline under the jaw: the neck the frame may be seen to continue)
+    past = options.neck_reach > 0 and bool(
+        (sub_gaps & ~oval & (neck_region(sub_gaps.shape, sub_lm, options.neck_reach) >= 128)).any())
     # (the frame's skin above the mask widens the face only where gaps lie past the outline above the jaw's corners or
-    # on the face; gaps past the outline may also lie under the jaw, the neck the frame is seen to continue)
+    # on the face)
     widens = _above_corners(sub_gaps & ~oval, sub_lm) or (sub_gaps & oval).any()
-    if image is not None and (widens or (past and options.neck_reach > 0)):
+    if image is not None and (widens or past):
         seen = _frame_skin(sub_hole, oval, image[box], size, options)
         if seen is not None:
             skin = seen[0] if widens else None
