@@ -145,7 +145,8 @@ def test_skin_above_the_mask_past_the_outline_widens_the_face_and_a_wall_does_no
     colour = np.median(skin.astype(np.float32), axis=0).astype(np.uint8)  # the frame's own skin colour
     # (the neck's column under the jaw off: checked elsewhere)
     hull_only = OutsideFillOptions(neck_reach=0.0)
-    assert np.array_equal(on_face(hole, face.landmarks, hull_only, face.image), hole & oval)  # the wall above: as it was
+    # (the wall above: as it was)
+    assert np.array_equal(on_face(hole, face.landmarks, hull_only, face.image), hole & oval)
     past = _skin_above_the_mask_past_the_outline(face, hole, oval, colour)
     assert past.sum() > 100
     wide = on_face(hole, face.landmarks, hull_only, face.image)

@@ -19,6 +19,12 @@ grey smear on the cheek with a straight edge by the ear. Where the frame shows i
 edge past the outline (the cheek in front of the ear), the face reaches that far at the mask's top: the outline is
 widened to the convex hull of itself and that skin (:func:`skin_past_outline`), above the jaw's corners. A drawn mask
 reaching past the face over hair or a wall shows hair or wall above its edge there, and is left to the surroundings.
+
+Under the jaw, the reference's matte keeps only its own neck skin: a reference whose neck hair (or a collar) partly
+hides leaves the frame's neck uncovered there, and the surroundings' fill drew the wall or the shirt under the chin.
+Where the frame shows its neck just below the mask, in the neck's column, the gaps under the jaw in that column are
+neck: the rebuilt skin is continued there, meeting that neck's colour (:func:`neck_seen`); a collar or a turtleneck
+seen below the mask leaves them to the surroundings.
 """
 
 from __future__ import annotations
@@ -71,8 +77,9 @@ class OutsideFillOptions:
     skin_floor: float = 0.6
     #: Below the frame's jaw, the neck's column (between the lines down the face through the jaw's corners,
     #: :func:`~unmask_video.warp.neck_column`) down to this many face heights below the jaw line (the warp's
-    #: ``neck_reach``: :func:`~unmask_video.warp.neck_region`) counts as face too, within the hole's body: there the
-    #: frame shows its neck, and the rebuilt jaw and neck skin is continued. The reference's matte keeps only its own
+    #: ``neck_reach``: :func:`~unmask_video.warp.neck_region`) counts as face too, within the hole's body, where the
+    #: frame's neck is seen to continue below the mask (:func:`neck_seen`): there the rebuilt jaw and neck skin is
+    #: continued, meeting that neck's colour. The reference's matte keeps only its own
     #: neck skin, and a reference whose neck is partly hidden (hair falling beside the jaw, a collar, a beard) leaves
     #: a narrower neck than the frame's; its gaps were filled from the frame's surroundings past the mask (the wall, a
     #: shirt), a grey patch under the jaw. 0: the face oval only.
@@ -179,13 +186,13 @@ def frame_skin(
 def _frame_skin(
     hole: np.ndarray, oval: np.ndarray, image: np.ndarray, size: float, options: OutsideFillOptions | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(skin, median, spread): (h, w) bool, the frame ``image``'s ((h, w, 3) uint8 RGB) skin just above the ``hole``'s ((h, w) bool) top edge,
-    ``skin_gap`` to ``skin_above`` face sizes (``size`` px) from it (past the mask's hem and shadow), where the nearest
-    pixel of the hole lies below (within 45 degrees of straight down: not beside the mask, where a pale wall or a lit
-    neck passes for skin); None where it cannot be told (no skin there inside the face ``oval``, or ``skin_above`` 0).
-    Skin: within ``skin_spreads`` robust Lab spreads of the frame's pixels there inside the oval (the cheeks under the
-    eyes, the nose's bridge), and no darker than ``skin_floor`` of their lightness (not brown hair); that median and
-    spread (8-bit Lab, float32 (3,) each) are returned too (:func:`_is_skin`)."""
+    """(skin, median, spread): (h, w) bool, the frame ``image``'s ((h, w, 3) uint8 RGB) skin just above the ``hole``'s
+    ((h, w) bool) top edge, ``skin_gap`` to ``skin_above`` face sizes (``size`` px) from it (past the mask's hem and
+    shadow), where the nearest pixel of the hole lies below (within 45 degrees of straight down: not beside the mask,
+    where a pale wall or a lit neck passes for skin); None where it cannot be told (no skin there inside the face
+    ``oval``, or ``skin_above`` 0). Skin: within ``skin_spreads`` robust Lab spreads of the frame's pixels there inside
+    the oval (the cheeks under the eyes, the nose's bridge), and no darker than ``skin_floor`` of their lightness (not
+    brown hair); that median and spread (8-bit Lab, float32 (3,) each) are returned too (:func:`_is_skin`)."""
     options = options or OutsideFillOptions()
     if options.skin_above <= 0:
         return None
@@ -234,12 +241,12 @@ def neck_seen(
     hole: np.ndarray, landmarks: np.ndarray, image: np.ndarray, mu: np.ndarray, spread: np.ndarray,
     options: OutsideFillOptions | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(neck, seen), (h, w) bool each: the pixels of the ``hole`` ((h, w) bool) under the frame's jaw, in the neck's column
-    (:attr:`OutsideFillOptions.neck_reach`), whose nearest pixel of the frame ``image`` ((h, w, 3) uint8 RGB) seen just
-    past the hole in that column (``skin_gap`` to ``skin_above`` face sizes from it: the neck below the mask) is skin
-    (``mu``, ``spread``: the frame's skin above the mask, :func:`_frame_skin`), and those skin pixels seen past the
-    hole; None where the rule is off or nothing of the column is seen past the hole. A neck below the mask continues under it; a collar, a scarf or a turtleneck
-    seen there does not, and its gaps are left to the surroundings' fill."""
+    """(neck, seen), (h, w) bool each: the pixels of the ``hole`` ((h, w) bool) under the frame's jaw, in the neck's
+    column (:attr:`OutsideFillOptions.neck_reach`), whose nearest pixel of the frame ``image`` ((h, w, 3) uint8 RGB)
+    seen just past the hole in that column (``skin_gap`` to ``skin_above`` face sizes from it: the neck below the mask)
+    is skin (``mu``, ``spread``: the frame's skin above the mask, :func:`_frame_skin`), and those skin pixels seen past
+    the hole; None where the rule is off or nothing of the column is seen past the hole. A neck below the mask continues
+    under it; a collar, a scarf or a turtleneck seen there does not, and its gaps are left to the surroundings' fill."""
     options = options or OutsideFillOptions()
     if options.neck_reach <= 0:
         return None
