@@ -10,7 +10,7 @@ from unmask_video import landmark_sets
 from unmask_video.face_units import REFERENCE_FACE_PX, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, continue_skin, fill_on_face, on_face
-from unmask_video.warp import face_region
+from unmask_video.warp import face_region, neck_column, neck_region
 
 WALL = (30, 60, 220)  # a saturated blue, far from any skin
 
@@ -61,6 +61,8 @@ def test_past_the_outline_the_wall_fills_and_the_reach_takes_only_the_cheeks_sid
     far = hole & beside & (to_oval > 12)  # (past the skin's fade into the wall's fill, ``fill_feather``)
     assert far.sum() > 100 and _bluish(out[far]).mean() > 0.9, _bluish(out[far]).mean()
     assert np.array_equal(on_face(hole, face.landmarks), hole & oval)
+    # (the wall, not a neck, below the mask: the neck's column under the jaw is not face either, see below)
+    assert np.array_equal(on_face(hole, face.landmarks, image=face.image), hole & oval)
     reach = 0.05
     wide = on_face(hole, face.landmarks, OutsideFillOptions(reach=reach))
     band = hole & ~oval & (to_oval < 0.5 * reach * face_size_px(face.landmarks))
@@ -141,10 +143,13 @@ def test_skin_above_the_mask_past_the_outline_widens_the_face_and_a_wall_does_no
     face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=30)
     skin = face.image[hole == 0][oval[hole == 0]].reshape(-1, 3)
     colour = np.median(skin.astype(np.float32), axis=0).astype(np.uint8)  # the frame's own skin colour
-    assert np.array_equal(on_face(hole, face.landmarks, image=face.image), hole & oval)  # the wall above: as it was
+    # (the neck's column under the jaw off: checked elsewhere)
+    hull_only = OutsideFillOptions(neck_reach=0.0)
+    # (the wall above: as it was)
+    assert np.array_equal(on_face(hole, face.landmarks, hull_only, face.image), hole & oval)
     past = _skin_above_the_mask_past_the_outline(face, hole, oval, colour)
     assert past.sum() > 100
-    wide = on_face(hole, face.landmarks, image=face.image)
+    wide = on_face(hole, face.landmarks, hull_only, face.image)
     assert wide[hole & oval].all()
     extra = wide & ~oval
     assert extra.sum() > 300, extra.sum()
@@ -201,3 +206,77 @@ def test_the_jaw_corner_test_on_the_rows_ends_is_the_test_on_every_pixel() -> No
             ys, xs = np.nonzero(where)
             expected = bool(len(ys)) and bool(((xs * down[0] + ys * down[1]) < corners).any())
             assert _above_corners(where, lm) == expected
+
+
+def _reference_with_hair_beside_its_neck():
+    """The astronaut as a reference: her neck's column below the jaw painted with her skin (her suit is there), and a
+    dark lock of hair falling along her image-right jaw and down that side of the neck, as long hair does in many
+    photos: (the reference, its landmarks, the lock's (h, w) bool map)."""
+    from tests.test_warp import astronaut
+    from unmask_video.warp import neck_column, neck_region
+
+    image, lm = astronaut()
+    shape = image.shape[:2]
+    face = face_region(shape, lm) > 0
+    below = (neck_region(shape, lm, 0.4) > 0) & ~face
+    column = neck_column(shape, lm) > 0
+    skin = np.median(image[face], axis=0)
+    rng = np.random.default_rng(5)
+    out = image.copy()
+    out[below & column] = np.clip(skin + rng.normal(0, 4, ((below & column).sum(), 3)), 0, 255).astype(np.uint8)
+    # The lock: from the jaw's image-right corner down the neck, over the column's outer third.
+    height = float(np.hypot(*(lm[landmark_sets.CHIN] - lm[10])))
+    corner = lm[365]
+    hair = np.zeros(shape, np.uint8)
+    top = (int(corner[0] - 0.02 * height), int(corner[1] - 0.05 * height))
+    bottom = (int(corner[0] - 0.06 * height), int(corner[1] + 0.45 * height))
+    cv2.line(hair, top, bottom, 255, max(int(0.12 * height), 3))
+    out[hair > 0] = (40, 28, 22)
+    return out, lm, hair > 0
+
+
+def test_a_reference_whose_neck_hair_hides_leaves_no_wall_under_the_frames_jaw() -> None:
+    # The cause of the wall under the jaw on a real clip (woman_white_mask_720 with a stand-in reference): the
+    # reference's matte keeps only its skin, and hair falling beside its jaw hides part of its neck, so the warped neck
+    # is narrower than the frame's. What it leaves uncovered under the frame's jaw, within the neck's column, was
+    # filled from the frame's surroundings past the mask (here a blue wall): it is the neck, continued from the
+    # rebuilt skin. Beside the column (past the jaw's corners) the surroundings' fill stays.
+    from tests.test_warp import moved_astronaut
+    from unmask_video.stages import Box, FaceROI
+    from unmask_video.warp import ReferenceWarper, WarpOptions, neck_column, neck_region
+
+    reference, lm, _ = _reference_with_hair_beside_its_neck()
+    truth, target = moved_astronaut()
+    shape = truth.shape[:2]
+    oval = face_region(shape, target) > 0
+    below_nose = np.arange(shape[0])[:, None] > target[4, 1]
+    hole = (oval & below_nose) | (neck_region(shape, target, 0.3) > 0)
+    column = neck_column(shape, target) > 0
+    # The frame: a blue wall around the face, and below the mask, in the neck's column, her neck (her skin's colour,
+    # as the frame shows it above the mask).
+    skin = np.median(truth[oval & ~hole & (np.arange(shape[0])[:, None] > target[4, 1] - 40)], axis=0)
+    frame = truth.copy()
+    frame[~oval & ~hole] = WALL
+    frame[column & ~hole & (np.arange(shape[0])[:, None] > target[152, 1])] = skin
+    frame[hole] = MASK_COLOUR
+    mask = hole.astype(np.uint8) * 255
+    warped, valid = ReferenceWarper(reference, lm, WarpOptions()).warp(target, shape)
+    face = FaceROI(box=Box(0, 0, shape[1], shape[0]), image=frame, landmarks=target, mask=mask, reference=warped,
+                   valid=valid)  # fmt: skip
+    out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    under = column & (neck_region(shape, target, 0.3) > 0) & ~oval
+    # (a few pixels in from the column's sides and the hole's edge: the fill's fade)
+    inner = cv2.erode((under & hole).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    uncovered = inner & ~valid
+    assert uncovered.sum() > 150, uncovered.sum()  # the hair really leaves part of the frame's neck uncovered
+    assert _bluish(out[uncovered]).mean() < 0.02, _bluish(out[uncovered]).mean()
+    beside = hole & ~oval & ~valid & (cv2.dilate(under.astype(np.uint8), np.ones((31, 31), np.uint8)) == 0)
+    assert beside.sum() > 100 and _bluish(out[beside]).mean() > 0.9, _bluish(out[beside]).mean()
+    # A collar below the mask instead (a dark turtleneck): the neck does not continue under the mask, and the gaps
+    # there take the collar's colour from the surroundings' fill, not skin.
+    collar = np.uint8([25, 25, 30])
+    face.image = frame.copy()
+    face.image[column & ~hole & (np.arange(shape[0])[:, None] > target[152, 1])] = collar
+    out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    dark = out[uncovered].astype(np.int16).sum(axis=1) < 3 * 90
+    assert dark.mean() > 0.5, dark.mean()

@@ -19,6 +19,12 @@ grey smear on the cheek with a straight edge by the ear. Where the frame shows i
 edge past the outline (the cheek in front of the ear), the face reaches that far at the mask's top: the outline is
 widened to the convex hull of itself and that skin (:func:`skin_past_outline`), above the jaw's corners. A drawn mask
 reaching past the face over hair or a wall shows hair or wall above its edge there, and is left to the surroundings.
+
+Under the jaw, the reference's matte keeps only its own neck skin: a reference whose neck hair (or a collar) partly
+hides leaves the frame's neck uncovered there, and the surroundings' fill drew the wall or the shirt under the chin.
+Where the frame shows its neck just below the mask, in the neck's column, the gaps under the jaw in that column are
+neck: the rebuilt skin is continued there, meeting that neck's colour (:func:`neck_seen`); a collar or a turtleneck
+seen below the mask leaves them to the surroundings.
 """
 
 from __future__ import annotations
@@ -35,9 +41,9 @@ from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import feather_into_fill, weighted_stack
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import by_disc
-from unmask_video.warp import face_region
+from unmask_video.warp import face_region, neck_column, neck_region
 
-__all__ = ["OutsideFillOptions", "on_face", "skin_past_outline", "continue_skin", "fill_on_face"]
+__all__ = ["OutsideFillOptions", "on_face", "skin_past_outline", "neck_seen", "continue_skin", "fill_on_face"]
 
 
 @dataclass(frozen=True)
@@ -69,40 +75,57 @@ class OutsideFillOptions:
     #: and no darker than :attr:`skin_floor` of its lightness (not brown hair).
     skin_spreads: float = 4.0
     skin_floor: float = 0.6
+    #: Below the frame's jaw, the neck's column (between the lines down the face through the jaw's corners,
+    #: :func:`~unmask_video.warp.neck_column`) down to this many face heights below the jaw line (the warp's
+    #: ``neck_reach``: :func:`~unmask_video.warp.neck_region`) counts as face too, within the hole's body, where the
+    #: frame's neck is seen to continue below the mask (:func:`neck_seen`): there the rebuilt jaw and neck skin is
+    #: continued, meeting that neck's colour. The reference's matte keeps only its own
+    #: neck skin, and a reference whose neck is partly hidden (hair falling beside the jaw, a collar, a beard) leaves
+    #: a narrower neck than the frame's; its gaps were filled from the frame's surroundings past the mask (the wall, a
+    #: shirt), a grey patch under the jaw. 0: the face oval only.
+    neck_reach: float = 0.4
 
 
 def on_face(
     hole: np.ndarray, landmarks: np.ndarray, options: OutsideFillOptions | None = None, image: np.ndarray | None = None
 ) -> np.ndarray:
     """(h, w) bool: the pixels of ``hole`` ((h, w) bool) that lie on the frame's face (``landmarks``: its (468, 2)
-    landmarks in the same pixels), not past its edge: inside the face oval, or within ``reach`` of it beside the cheeks
+    landmarks in the same pixels), not past its edge: inside the face oval, below the jaw in the neck's column
+    (``neck_reach``), or within ``reach`` of the oval beside the cheeks
     (above the jaw's corners) and in the hole's body (not its ear loops); with the frame's ``image`` ((h, w, 3) uint8
     RGB), also inside the outline widened to the skin the frame shows above the mask's top edge
     (:func:`skin_past_outline`) and in the hole's body."""
     options = options or OutsideFillOptions()
     oval = face_region(hole.shape, landmarks, antialiased=False) > 0
-    skin = None if image is None else frame_skin(hole, oval, image, face_size_px(landmarks), options)
-    return _on_face(hole, landmarks, oval, skin, options)
+    seen = None if image is None else _frame_skin(hole, oval, image, face_size_px(landmarks), options)
+    if seen is None:
+        return _on_face(hole, landmarks, oval, None, options)
+    neck = neck_seen(hole, landmarks, image, seen[1], seen[2], options)
+    return _on_face(hole, landmarks, oval, seen[0], options, None if neck is None else neck[0])
 
 
 def _on_face(
-    hole: np.ndarray, landmarks: np.ndarray, oval: np.ndarray, skin: np.ndarray | None, options: OutsideFillOptions
+    hole: np.ndarray, landmarks: np.ndarray, oval: np.ndarray, skin: np.ndarray | None, options: OutsideFillOptions,
+    neck: np.ndarray | None = None,
 ) -> np.ndarray:
-    """:func:`on_face`, given the face ``oval`` and the frame's ``skin`` around the hole (:func:`frame_skin`)."""
+    """:func:`on_face`, given the face ``oval``, the frame's ``skin`` around the hole (:func:`frame_skin`) and the
+    neck under the jaw it continues (:func:`neck_seen`; None: none)."""
     size = face_size_px(landmarks)
-    if (options.reach <= 0 and skin is None) or not (hole & ~oval).any():
+    if not (hole & ~oval).any():
         return hole & oval
-    # Beside the cheeks only: below the jaw's corners lies the neck, or a collar, which the reference's own neck covers
-    # or the surroundings fill.
-    pts = np.asarray(landmarks, np.float64)
-    down = _down(pts)
-    corners = _corners_down(pts, down)
-    near = None
+    # Below the jaw, the neck's column where the frame's neck is seen to continue under the mask.
+    near = neck if neck is not None and (neck & hole & ~oval).any() else None
     if options.reach > 0:
+        # Beside the cheeks only: below the jaw's corners lies the neck, or a collar, which the reference's own neck
+        # covers or the surroundings fill.
+        pts = np.asarray(landmarks, np.float64)
+        down = _down(pts)
+        corners = _corners_down(pts, down)
         ys, xs = np.mgrid[0:hole.shape[0], 0:hole.shape[1]]
         # (a distance, not a dilation with a disc: its cost does not grow with the face)
         reach = cv2.distanceTransform(cv2.bitwise_not(oval.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3)
-        near = (reach <= options.reach * size) & ((xs * down[0] + ys * down[1]) < corners)
+        side = (reach <= options.reach * size) & ((xs * down[0] + ys * down[1]) < corners)
+        near = side if near is None else near | side
     if skin is not None:
         wide = skin_past_outline(hole, oval, skin, landmarks, options)
         if wide is not None:
@@ -155,12 +178,21 @@ def _skin_band(size: float, options: OutsideFillOptions) -> tuple[int, int]:
 def frame_skin(
     hole: np.ndarray, oval: np.ndarray, image: np.ndarray, size: float, options: OutsideFillOptions | None = None
 ) -> np.ndarray | None:
-    """(h, w) bool: the frame ``image``'s ((h, w, 3) uint8 RGB) skin just above the ``hole``'s ((h, w) bool) top edge,
-    ``skin_gap`` to ``skin_above`` face sizes (``size`` px) from it (past the mask's hem and shadow), where the nearest
-    pixel of the hole lies below (within 45 degrees of straight down: not beside the mask, where a pale wall or a lit
-    neck passes for skin); None where it cannot be told (no skin there inside the face ``oval``, or ``skin_above`` 0).
-    Skin: within ``skin_spreads`` robust Lab spreads of the frame's pixels there inside the oval (the cheeks under the
-    eyes, the nose's bridge), and no darker than ``skin_floor`` of their lightness (not brown hair)."""
+    """(h, w) bool: :func:`_frame_skin`'s map of the frame's skin just above the mask (None: it cannot be told)."""
+    seen = _frame_skin(hole, oval, image, size, options)
+    return None if seen is None else seen[0]
+
+
+def _frame_skin(
+    hole: np.ndarray, oval: np.ndarray, image: np.ndarray, size: float, options: OutsideFillOptions | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(skin, median, spread): (h, w) bool, the frame ``image``'s ((h, w, 3) uint8 RGB) skin just above the ``hole``'s
+    ((h, w) bool) top edge, ``skin_gap`` to ``skin_above`` face sizes (``size`` px) from it (past the mask's hem and
+    shadow), where the nearest pixel of the hole lies below (within 45 degrees of straight down: not beside the mask,
+    where a pale wall or a lit neck passes for skin); None where it cannot be told (no skin there inside the face
+    ``oval``, or ``skin_above`` 0). Skin: within ``skin_spreads`` robust Lab spreads of the frame's pixels there inside
+    the oval (the cheeks under the eyes, the nose's bridge), and no darker than ``skin_floor`` of their lightness (not
+    brown hair); that median and spread (8-bit Lab, float32 (3,) each) are returned too (:func:`_is_skin`)."""
     options = options or OutsideFillOptions()
     if options.skin_above <= 0:
         return None
@@ -190,14 +222,64 @@ def frame_skin(
     sample = cand[inside].T
     mu = median(sample).astype(np.float32)
     spread = np.maximum(percentile(np.abs(sample - mu[:, None]), 75), 3.0).astype(np.float32)
-    t = np.square((cand - mu) / spread).sum(axis=1)
-    skin = (t < options.skin_spreads**2) & (cand[:, 0] >= options.skin_floor * mu[0])
+    skin = _is_skin(cand, mu, spread, options)
     found = np.zeros(sub.shape, np.uint8)
     found[ys[skin] - top.start, xs[skin]] = 1
     out = np.zeros(hole.shape, bool)
     # (a stray skin-coloured pixel of the wall is not skin: pieces narrower than 3 px dropped)
     out[top] = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
-    return out
+    return out, mu, spread
+
+
+def _is_skin(lab: np.ndarray, mu: np.ndarray, spread: np.ndarray, options: OutsideFillOptions) -> np.ndarray:
+    """(N,) bool: which of the (N, 3) float32 8-bit Lab colours are the frame's skin (:func:`_frame_skin`)."""
+    t = np.square((lab - mu) / spread).sum(axis=1)
+    return (t < options.skin_spreads**2) & (lab[:, 0] >= options.skin_floor * mu[0])
+
+
+def neck_seen(
+    hole: np.ndarray, landmarks: np.ndarray, image: np.ndarray, mu: np.ndarray, spread: np.ndarray,
+    options: OutsideFillOptions | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(neck, seen), (h, w) bool each: the pixels of the ``hole`` ((h, w) bool) under the frame's jaw, in the neck's
+    column (:attr:`OutsideFillOptions.neck_reach`), whose nearest pixel of the frame ``image`` ((h, w, 3) uint8 RGB)
+    seen just past the hole in that column (``skin_gap`` to ``skin_above`` face sizes from it: the neck below the mask)
+    is skin (``mu``, ``spread``: the frame's skin above the mask, :func:`_frame_skin`), and those skin pixels seen past
+    the hole; None where the rule is off or nothing of the column is seen past the hole. A neck below the mask continues
+    under it; a collar, a scarf or a turtleneck seen there does not, and its gaps are left to the surroundings' fill."""
+    options = options or OutsideFillOptions()
+    if options.neck_reach <= 0:
+        return None
+    # (the column below the jaw reaches past the warp's neck here: the mask's lower edge often lies below it; all the
+    # work on that region's box)
+    deep = neck_region(hole.shape, landmarks, 2.0 * options.neck_reach) >= 128
+    box = mask_bbox(deep, 0, hole.shape)
+    if box is None:
+        return None
+    origin = np.array([box[1].start, box[0].start], np.float32)
+    lm = np.asarray(landmarks, np.float32) - origin
+    sub_hole = hole[box]
+    column = (neck_column(sub_hole.shape, lm) > 0) & deep[box]
+    neck = (neck_region(sub_hole.shape, lm, options.neck_reach) >= 128) & column & sub_hole
+    if not neck.any():
+        return None
+    gap, reach = _skin_band(face_size_px(landmarks), options)
+    to_hole = cv2.distanceTransform(cv2.bitwise_not(sub_hole.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3)
+    band = column & ~sub_hole & (to_hole > gap) & (to_hole <= reach)
+    ys, xs = np.nonzero(band)
+    if len(ys) < 30:
+        return None
+    lab = cv2.cvtColor(image[box][ys, xs].reshape(1, -1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float32)
+    verdict = np.zeros(len(ys) + 1, bool)
+    verdict[1:] = _is_skin(lab, mu, spread, options)
+    # Each neck pixel of the hole takes the verdict of the nearest band pixel (labelled in raster order, as ``nonzero``
+    # lists them).
+    _, label = cv2.distanceTransformWithLabels(
+        cv2.bitwise_not(band.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+    out, seen = np.zeros(hole.shape, bool), np.zeros(hole.shape, bool)
+    out[box] = neck & verdict[label]
+    seen[ys + box[0].start, xs + box[1].start] = verdict[1:]
+    return out, seen
 
 
 def skin_past_outline(
@@ -284,10 +366,20 @@ def fill_on_face(
     oval = face_region(sub_hole.shape, sub_lm, antialiased=False) > 0
     # (the frame's skin is read only where it can change something: gaps on the face, or past its outline above the
     # jaw's corners)
-    skin = None
-    if image is not None and (_above_corners(sub_gaps & ~oval, sub_lm) or (sub_gaps & oval).any()):
-        skin = frame_skin(sub_hole, oval, image[box], size, options)
-    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options)
+    skin = neck = None
+    # (gaps past the outline under the jaw: the neck the frame may be seen to continue)
+    past = options.neck_reach > 0 and bool(
+        (sub_gaps & ~oval & (neck_region(sub_gaps.shape, sub_lm, options.neck_reach) >= 128)).any())
+    # (the frame's skin above the mask widens the face only where gaps lie past the outline above the jaw's corners or
+    # on the face)
+    widens = _above_corners(sub_gaps & ~oval, sub_lm) or (sub_gaps & oval).any()
+    if image is not None and (widens or past):
+        seen = _frame_skin(sub_hole, oval, image[box], size, options)
+        if seen is not None:
+            skin = seen[0] if widens else None
+            if past:
+                neck = neck_seen(sub_hole, sub_lm, image[box], seen[1], seen[2], options)
+    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0])
     inner[box] = sub
     if not sub.any():
         return inner
@@ -304,6 +396,10 @@ def fill_on_face(
     past_rim = covered & ~(_distance_outside(wide) <= options.rim * size) if wide.any() else covered
     source = past_rim if past_rim.any() else covered
     frame = None
+    if neck is not None and (sub & neck[0]).any() and neck[1].any():
+        # (the frame's neck seen below the mask too: the continued neck meets its colour, not only the rebuilt skin's, a
+        # stand-in's neck in shadow)
+        skin = neck[1] if skin is None else skin | neck[1]
     if skin is not None and skin.any():
         # The frame's own skin just above the mask's top edge is read too: the continued cheek meets the skin the frame
         # shows there, not only the rebuilt skin's colour (a stand-in's darker cheek, its shaded side) with a step at
