@@ -59,6 +59,14 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return m
 
 
+def affine_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
+    """Least-squares affine map (2x3, float64) of ``src`` points onto ``dst``; None when the points are degenerate
+    (all on one line or at one point)."""
+    design = np.hstack([np.asarray(src, np.float64), np.ones((len(src), 1))])
+    solution, _, rank, _ = np.linalg.lstsq(design, np.asarray(dst, np.float64), rcond=None)
+    return solution.T if rank == 3 else None
+
+
 def align_matrix(landmarks: np.ndarray, size: int, framing: str = "face") -> np.ndarray:
     """The 2x3 similarity mapping (x, y) pixels of the landmarks' image into a ``size`` crop."""
     if framing not in TEMPLATES:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from unmask_video.align import affine_fit
 from unmask_video.blend import grown_mask_box
 from unmask_video.face_units import face_size_px
 from unmask_video.landmark_sets import STABLE_FACE
@@ -98,13 +99,6 @@ def _on_mask(
     return (rows, cols) if rows.stop > rows.start and cols.stop > cols.start else None
 
 
-def _affine(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
-    """The least-squares affine map (2 x 3) of ``source`` points onto ``target`` points."""
-    design = np.hstack([source.astype(np.float64), np.ones((len(source), 1))])
-    solution, _, rank, _ = np.linalg.lstsq(design, target.astype(np.float64), rcond=None)
-    return solution.T.astype(np.float32) if rank == 3 else None
-
-
 class SteadyFace:
     """Averages each track's rebuilt ROI over its frames (see the module); call in frame order."""
 
@@ -149,7 +143,8 @@ class SteadyFace:
         if (last is not None and region is not None and 0 < frame - last.frame <= o.gap
                 and last.image.shape[2:] == rebuilt.shape[2:]):  # fmt: skip
             size = face_size_px(roi.landmarks)
-            matrix = _affine(last.points - last.origin, points - origin)
+            matrix = affine_fit(last.points - last.origin, points - origin)
+            matrix = None if matrix is None else matrix.astype(np.float32)
             moved = points  # (the steady landmarks where the head's motion since the last frame puts them)
             registered = False
             if matrix is not None and o.register and mask_box is not None:

@@ -22,6 +22,7 @@ from typing import Callable, Generic, Sequence, TypeVar
 import cv2
 import numpy as np
 
+from unmask_video.align import affine_fit, transform_points
 from unmask_video.blend import DEFAULT_BLEND_WIDTH, grown_mask_box, mask_bbox
 from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
@@ -1340,13 +1341,6 @@ class _Carry:
     carried: int = 0
 
 
-def _affine_fit(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
-    """The least-squares affine map (2 x 3, float64) of ``source`` points onto ``target`` points (None: degenerate)."""
-    design = np.hstack([source.astype(np.float64), np.ones((len(source), 1))])
-    solution, _, rank, _ = np.linalg.lstsq(design, target.astype(np.float64), rcond=None)
-    return solution.T if rank == 3 else None
-
-
 @dataclass(frozen=True)
 class _Lengths:
     """The composite's distances in pixels for one face: :class:`CompositeOptions`' face lengths at its size."""
@@ -1548,10 +1542,10 @@ class ReferenceComposite:
             return None
         if last.carried + 1 >= opts.carry_frames or last.landmarks.shape != in_frame.shape:
             return None
-        affine = _affine_fit(last.landmarks, in_frame)
+        affine = affine_fit(last.landmarks, in_frame)
         if affine is None:
             return None
-        fitted = last.landmarks @ affine[:, :2].T + affine[:, 2]
+        fitted = transform_points(last.landmarks, affine)
         off = float(np.sqrt(np.max(np.sum((fitted - in_frame) ** 2, axis=1))))
         if off > opts.carry_fit * face_px:
             log.debug("not carried: a landmark %.1f px off the affine map", off)

@@ -123,7 +123,7 @@ def _on_face(
         corners = _corners_down(pts, down)
         ys, xs = np.mgrid[0:hole.shape[0], 0:hole.shape[1]]
         # (a distance, not a dilation with a disc: its cost does not grow with the face)
-        reach = cv2.distanceTransform(cv2.bitwise_not(oval.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3)
+        reach = _distance_outside(oval)
         side = (reach <= options.reach * size) & ((xs * down[0] + ys * down[1]) < corners)
         near = side if near is None else near | side
     if skin is not None:
@@ -264,7 +264,7 @@ def neck_seen(
     if not neck.any():
         return None
     gap, reach = _skin_band(face_size_px(landmarks), options)
-    to_hole = cv2.distanceTransform(cv2.bitwise_not(sub_hole.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3)
+    to_hole = _distance_outside(sub_hole)
     band = column & ~sub_hole & (to_hole > gap) & (to_hole <= reach)
     ys, xs = np.nonzero(band)
     if len(ys) < 30:
