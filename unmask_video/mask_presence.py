@@ -528,7 +528,6 @@ class Presence:
         self.average: float | None = None
         self.worn = False
         self.held = 0  # frames held in a row (see ``PresenceOptions.hold_skin``)
-        self.score: float | None = None  # the last score given to :meth:`update`
         # The last fully measured (lips, edge, mouth, rest) cues, their score and cheap cues (colour distance, cover),
         # and the frames they were reused since.
         self.cues: tuple[float | None, float | None, float | None, float | None] | None = None
@@ -570,7 +569,6 @@ class Presence:
     def update(self, score: float, hidden: bool = False) -> bool:
         """The decision after this frame's ``score``; ``hidden``: the frame may be held (:meth:`holds`)."""
         opt = self.options
-        self.score = score
         if not (hidden and self.worn):
             self.held = 0
         elif self.holds(hidden):

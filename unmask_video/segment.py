@@ -344,10 +344,9 @@ class SegmentOptions:
     # at least this far from the threshold that would turn the decision (a worn mask's from ``off``)
     move_settled: float = 0.1
     # A still face's worn mask is reused too while the decision's average lies between ``presence.off`` and
-    # ``presence.on`` but it and the last frame's own score lie at least ``move_settled`` above ``off`` (as the carry:
-    # a mask plainly worn whose score sits steadily below ``on``, the grey-mask man's 0.53-0.56; a score that falls,
-    # a mask taken off or a blurred frame, runs in full); the decision waits at most ``still_frames`` - 1 frames.
-    # False: a still face runs in full while the decision is unsettled.
+    # ``presence.on`` but at least ``move_settled`` above ``off`` (as the carry: a mask plainly worn whose score sits
+    # near ``on``, the grey-mask man's 0.53-0.56); the decision waits at most ``still_frames`` - 1 frames. False: a
+    # still face runs in full while the decision is unsettled.
     still_unsettled: bool = True
     # A still face whose blocks changed by more than ``still_diff`` levels (the still check shifts by whole ROI pixels:
     # a third of a working pixel of motion and a talking face's pleats give 8-16 levels) is given to the carry
@@ -990,11 +989,7 @@ class MaskSegmenter:
         if residual > opt.still_move:  # (a face that moves: carried when one affine map takes it there)
             log.debug("still face? moved %.2f working px: run", residual)
             return self._moved(state, image, lm, face_id)
-        steady = (  # (a worn mask whose last score, as its average, lies at least ``move_settled`` above ``off``)
-            opt.still_unsettled and still.worn and presence is not None and presence.score is not None
-            and presence.score >= opt.presence.off + opt.move_settled
-        )
-        if (unsettled and not steady) or still.reused >= opt.still_frames - 1:
+        if (unsettled and not (opt.still_unsettled and still.worn)) or still.reused >= opt.still_frames - 1:
             return None  # (a still face while the decision moves, or the still reuse's last frame: run it all)
         h, w = image.shape[:2]
         dx, dy = int(shift[0]), int(shift[1])
