@@ -343,16 +343,6 @@ class SegmentOptions:
     # ... and while the presence decision's average lies between ``presence.off`` and ``presence.on``, only when it is
     # at least this far from the threshold that would turn the decision (a worn mask's from ``off``)
     move_settled: float = 0.1
-    # A still face's worn mask is reused too while the decision's average lies between ``presence.off`` and
-    # ``presence.on`` but at least ``move_settled`` above ``off`` (as the carry: a mask plainly worn whose score sits
-    # near ``on``, the grey-mask man's 0.53-0.56); the decision waits at most ``still_frames`` - 1 frames. False: a
-    # still face runs in full while the decision is unsettled.
-    still_unsettled: bool = True
-    # A still face whose blocks changed by more than ``still_diff`` levels (the still check shifts by whole ROI pixels:
-    # a third of a working pixel of motion and a talking face's pleats give 8-16 levels) is given to the carry
-    # (``move_frames``: an affine map, at most ``move_diff`` levels) before it runs in full, as a face that moves is.
-    # False: it runs in full.
-    still_carry: bool = True
     # A seeded run (``seed_frames`` > 1): where a moving face would run in full only because the last full run's mask
     # was carried on the frame before (``move_frames``), and the same map and block checks pass, the last run's
     # working mask is carried into this frame's working window instead and only its outline is settled again: the
@@ -989,7 +979,7 @@ class MaskSegmenter:
         if residual > opt.still_move:  # (a face that moves: carried when one affine map takes it there)
             log.debug("still face? moved %.2f working px: run", residual)
             return self._moved(state, image, lm, face_id)
-        if (unsettled and not (opt.still_unsettled and still.worn)) or still.reused >= opt.still_frames - 1:
+        if unsettled or still.reused >= opt.still_frames - 1:
             return None  # (a still face while the decision moves, or the still reuse's last frame: run it all)
         h, w = image.shape[:2]
         dx, dy = int(shift[0]), int(shift[1])
@@ -1000,9 +990,6 @@ class MaskSegmenter:
         diff = cv2.absdiff(image[y0:y1, x0:x1], still.pixels)
         change = float(_block_means(diff, opt.still_blocks)[0].max())
         if change > opt.still_diff:
-            if opt.still_carry:
-                log.debug("still face? moved %.2f working px, a block changed by %.1f levels: carry?", residual, change)
-                return self._moved(state, image, lm, face_id)
             log.debug("still face? moved %.2f working px, a block changed by %.1f levels: run", residual, change)
             return None
         log.debug("still face: moved %.2f working px, a block changed by %.1f levels: reused", residual, change)
