@@ -1299,6 +1299,13 @@ _FIELD_GRID = 12
 _T = TypeVar("_T")
 
 
+def _in_frame(face: FaceROI) -> tuple[np.ndarray, np.ndarray, float]:
+    """(landmarks, centre, size): the face's landmarks in the frame's pixels ((n, 2) float32), their mean and the
+    face's width (px): what the per-face histories (:class:`_FaceHistory`) find it by."""
+    in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
+    return in_frame, in_frame.mean(axis=0), float(np.ptp(face.landmarks[:, 0]))
+
+
 class _FaceHistory(Generic[_T]):
     """Per face of the last frames: a value (a colour shift or a coarse field), found again by position."""
 
@@ -1535,9 +1542,8 @@ class ReferenceComposite:
         ``valid``: its mask and the warp's validity), where :attr:`CompositeOptions.carry_frames` allows it; None:
         rebuild. ``changed``: uint8, 1 where ``rebuilt`` holds rebuilt pixels."""
         opts = self.options
-        in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
-        size = float(np.ptp(face.landmarks[:, 0]))
-        last = self._carries.take(in_frame.mean(axis=0), size)
+        in_frame, centre, size = _in_frame(face)
+        last = self._carries.take(centre, size)
         if last is None:
             return None
         if last.carried + 1 >= opts.carry_frames or last.landmarks.shape != in_frame.shape:
@@ -1616,13 +1622,13 @@ class ReferenceComposite:
             flat[nearest[0]] = flat[nearest[1]]
             changed = cv2.bitwise_or(changed, uncovered)
         last.carried += 1
-        self._carries.put(in_frame.mean(axis=0), size, last)
+        self._carries.put(centre, size, last)
         log.debug("the face's last rebuilt region carried (landmarks %.1f px off the affine map)", off)
         # (the colour fields' temporal averages count this frame as one that went by: the next rebuilt frame weighs the
         # past as after as many frames measured alike)
-        measured = self._fields.take(in_frame.mean(axis=0), size)
+        measured = self._fields.take(centre, size)
         if measured is not None:
-            self._fields.put(in_frame.mean(axis=0), size, replace(measured, skipped=measured.skipped + 1))
+            self._fields.put(centre, size, replace(measured, skipped=measured.skipped + 1))
         return rebuilt, changed
 
     def _keep_carry(
@@ -1630,12 +1636,11 @@ class ReferenceComposite:
     ) -> None:
         """Keep ``rebuilt`` (``region`` of this face's ROI rebuilt; ``changed``: where) for :meth:`_carry`."""
         rows, cols = region
-        in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
-        size = float(np.ptp(face.landmarks[:, 0]))
+        in_frame, centre, size = _in_frame(face)
         origin = np.array([face.box.x0 + cols.start, face.box.y0 + rows.start], np.float64)
         both = cv2.cvtColor(rebuilt, cv2.COLOR_RGB2RGBA)
         cv2.insertChannel(cv2.cvtColor(face.image[region], cv2.COLOR_RGB2GRAY), both, 3)
-        self._carries.put(in_frame.mean(axis=0), size, _Carry(in_frame, origin, both, changed.astype(np.uint8)))
+        self._carries.put(centre, size, _Carry(in_frame, origin, both, changed.astype(np.uint8)))
 
     def _light_track(
         self, face: FaceROI, landmarks: np.ndarray
@@ -1647,9 +1652,8 @@ class ReferenceComposite:
         if (opts.field_refresh <= 1 or not opts.color_match or opts.local_color_sigma <= 0 or opts.light != "skin"
                 or opts.transfer_std):  # fmt: skip
             return None, None
-        in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
-        size = float(np.ptp(face.landmarks[:, 0]))
-        last = self._fields.take(in_frame.mean(axis=0), size)
+        in_frame, centre, size = _in_frame(face)
+        last = self._fields.take(centre, size)
         track = _LightTrack(_Anchor(landmarks.mean(axis=0).astype(np.float32), size), tolerance=opts.field_reuse_ring)
         if last is not None and last.age + 1 < opts.field_refresh and last.landmarks.shape == in_frame.shape:
             moved = float(np.mean(np.hypot(*(in_frame - last.landmarks).T)))
@@ -1660,12 +1664,11 @@ class ReferenceComposite:
     def _keep_fields(self, face: FaceROI, track: _LightTrack, last: _MeasuredFields | None) -> None:
         """Put this face's fields back in the history after :meth:`_rebuild` with ``track`` (``last``: what
         :meth:`_light_track` took from it)."""
-        in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
-        size = float(np.ptp(face.landmarks[:, 0]))
+        in_frame, centre, size = _in_frame(face)
         if track.reused and last is not None:
-            self._fields.put(in_frame.mean(axis=0), size, replace(last, age=last.age + 1))
+            self._fields.put(centre, size, replace(last, age=last.age + 1))
         elif track.measured is not None:
-            self._fields.put(in_frame.mean(axis=0), size, _MeasuredFields(track.measured, in_frame, 0))
+            self._fields.put(centre, size, _MeasuredFields(track.measured, in_frame, 0))
 
     def matched_reference(self, face: FaceROI) -> tuple[Image, np.ndarray]:
         """The composite's intermediate products, for a generator that corrects its output.
