@@ -845,12 +845,7 @@ class MaskSegmenter:
             return out
         self.stats.worn += 1
         # (the outline's partly-mask pixels, decided at the ROI's resolution once the mask is scaled up)
-        edge = None
-        if opt.refine and opt.edge_settle:
-            edge = edge_model(
-                lab, binary, opt.edge_towards, opt.edge_floor, opt.edge_noise,
-                chroma_floor=opt.edge_chroma, chroma_noise=opt.edge_chroma_noise, chroma_contrast=opt.edge_chroma_min,
-            )
+        edge = self._edge_model(lab, binary)
         work = binary
         binary = binary.astype(np.float32)
         # Smooth the window at the working size; it maps onto ROI pixels by a scale and a shift.
@@ -1129,12 +1124,7 @@ class MaskSegmenter:
             self._details[face_id] = replace(
                 detail, search=win.search, polygon=win.poly.astype(np.float32), window=win.box
             )
-        edge = None
-        if opt.refine and opt.edge_settle:
-            edge = edge_model(
-                lab, binary, opt.edge_towards, opt.edge_floor, opt.edge_noise,
-                chroma_floor=opt.edge_chroma, chroma_noise=opt.edge_chroma_noise, chroma_contrast=opt.edge_chroma_min,
-            )
+        edge = self._edge_model(lab, binary)
         out = np.zeros((h, w), np.float32)
         pasted = self._paste(out, binary, (x0, y0), win.full_shape, (win.sx, win.sy), image, edge)
         log.debug("moving face: the carried mask's outline settled again (seeded run)")
@@ -1802,6 +1792,17 @@ class MaskSegmenter:
         # Channel 0: the running average; channel 1: the last output (for the hysteresis).
         state.ema = cv2.warpAffine(np.dstack([average, result]), to_canon, (s, s), flags=cv2.INTER_LINEAR)
         return result
+
+    def _edge_model(self, lab: np.ndarray, binary: np.ndarray) -> EdgeModel | None:
+        """The outline's model of the working mask ``binary`` on the window's ``lab`` (its partly-mask pixels, decided
+        at the ROI's resolution by :meth:`_paste`); None where the options do not settle the edge."""
+        opt = self.options
+        if not (opt.refine and opt.edge_settle):
+            return None
+        return edge_model(
+            lab, binary, opt.edge_towards, opt.edge_floor, opt.edge_noise,
+            chroma_floor=opt.edge_chroma, chroma_noise=opt.edge_chroma_noise, chroma_contrast=opt.edge_chroma_min,
+        )
 
     def _paste(
         self,
