@@ -292,6 +292,38 @@ def test_a_moving_face_carries_the_last_full_run_on_every_other_frame(astronaut,
     assert off.stats.moved == 0 and off.stats.fits + off.stats.reused == 2
 
 
+def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astronaut, astronaut_landmarks):
+    """The carry's block check warps the window only down to the last block it reads: the same change as the whole
+    window's warp and block means, read over the worn mask's box and one block around it."""
+    from unmask_video.segment import _block_means, _carry, _mapped_box
+
+    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
+    img, _, lm = roi(masked, truth, astronaut_landmarks)
+    seg = MaskSegmenter(SegmentOptions(seed_frames=0))
+    seg.segment(img, lm)
+    still = seg._faces[0].still
+    assert still is not None and still.mask is not None
+    cropped = 0
+    for degrees, shift in ((3.0, (2.6, 1.4)), (-4.0, (-30.0, 12.0)), (8.0, (25.0, -40.0))):
+        _, _, m = _turned(img, lm, degrees, shift)
+        frame = cv2.GaussianBlur(_turned(img, lm, degrees, shift)[0], (0, 0), 1.5)  # (a change to find)
+        lin, move = m[:, :2].astype(np.float32), m[:, 2].astype(np.float32)
+        px0, py0, px1, py1 = still.window
+        x0, y0, x1, y1 = _mapped_box(still.window, lin, move, 0, (img.shape[1], img.shape[0]))
+        carried = _carry(still.pixels, (px0, py0), lin, move, (x0, y0, x1, y1), cv2.BORDER_REPLICATE)
+        blocks, side, (cx, cy) = _block_means(cv2.absdiff(frame[y0:y1, x0:x1], carried), seg.options.still_blocks)
+        up, (bx, by) = still.mask
+        box = np.array([[bx, by], [bx + up.shape[1], by + up.shape[0]]], np.float32) + [px0, py0]
+        box = box @ lin.T + move - [x0 + cx, y0 + cy]
+        (c0, r0), (c1, r1) = np.floor(box.min(axis=0) / side) - 1, np.ceil(box.max(axis=0) / side) + 1
+        cropped += int(r1) < blocks.shape[0] or int(c1) < blocks.shape[1]  # (the check's warp is cut short)
+        blocks = blocks[max(int(r0), 0) : max(int(r1), 0), max(int(c0), 0) : max(int(c1), 0)]
+        expected = float(blocks.max()) if blocks.size else 0.0
+        assert expected > 0
+        assert seg._carried_change(still, frame, lin, move, (x0, y0, x1, y1)) == expected
+    assert cropped
+
+
 def test_a_seeded_run_carries_the_working_mask_and_settles_its_outline(astronaut, astronaut_landmarks):
     masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
     img, tru, lm = roi(masked, truth, astronaut_landmarks)

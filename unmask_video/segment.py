@@ -586,16 +586,29 @@ def _affine_lstsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return m.T.astype(np.float32)  # (2, 3)
 
 
+def _block_grid(shape: tuple[int, ...], blocks: int) -> tuple[int, tuple[int, int], tuple[int, int]]:
+    """The square blocks :func:`_block_means` takes over an image of ``shape`` (h, w, ...): (the block's side, the
+    grid's size in blocks (columns, rows), its offset (x, y) in the image)."""
+    h, w = shape[:2]
+    side = max(-(-max(w, h) // max(blocks, 1)), 1)
+    bw, bh = max(w // side, 1), max(h // side, 1)
+    return side, (bw, bh), (max((w - bw * side) // 2, 0), max((h - bh * side) // 2, 0))
+
+
 def _block_means(diff: np.ndarray, blocks: int) -> tuple[np.ndarray, int, tuple[int, int]]:
     """Means of ``diff`` over square blocks, about ``blocks`` along its longer side: (the means, the block's side,
     the grid's offset (x, y) in ``diff``). An area resize at a whole factor (3x faster than at any other) over a grid
     of whole blocks centred on ``diff``, its rim of less than a block left out."""
-    h, w = diff.shape[:2]
-    side = max(-(-max(w, h) // max(blocks, 1)), 1)
-    bw, bh = max(w // side, 1), max(h // side, 1)
-    cx, cy = max((w - bw * side) // 2, 0), max((h - bh * side) // 2, 0)
-    grid = diff[cy : cy + bh * side, cx : cx + bw * side]
-    return cv2.resize(grid, (bw, bh), interpolation=cv2.INTER_AREA), side, (cx, cy)
+    side, (bw, bh), (cx, cy) = _block_grid(diff.shape, blocks)
+    return _grid_means(diff, side, (cx, cy, cx + bw * side, cy + bh * side)), side, (cx, cy)
+
+
+def _grid_means(diff: np.ndarray, side: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The means of ``diff`` over the blocks of ``side`` pixels tiling ``box`` (x0, y0, x1, y1; whole blocks). Each
+    block's mean is its own (an area resize at a whole factor): those of a part of a grid are that part of the
+    grid's."""
+    x0, y0, x1, y1 = box
+    return cv2.resize(diff[y0:y1, x0:x1], ((x1 - x0) // side, (y1 - y0) // side), interpolation=cv2.INTER_AREA)
 
 
 def _mapped_box(
@@ -1033,19 +1046,7 @@ class MaskSegmenter:
         x0, y0, x1, y1 = _mapped_box((px0, py0, px1, py1), lin, move, 0, (w, h))
         if x1 - x0 < 4 or y1 - y0 < 4:
             return None
-        # The last full run's window carried onto this one, compared by blocks (as in :meth:`_still`: a shift there).
-        carried = _carry(still.pixels, (px0, py0), lin, move, (x0, y0, x1, y1), cv2.BORDER_REPLICATE)
-        diff = cv2.absdiff(image[y0:y1, x0:x1], carried)
-        blocks, side, (cx, cy) = _block_means(diff, opt.still_blocks)
-        if still.mask is not None:
-            # (a worn mask: the blocks over its box and one around it; the background a turning head uncovers at the
-            # window's rim is no change to the mask)
-            up, (bx, by) = still.mask
-            box = np.array([[bx, by], [bx + up.shape[1], by + up.shape[0]]], np.float32) + [px0, py0]
-            box = box @ lin.T + move - [x0 + cx, y0 + cy]
-            (c0, r0), (c1, r1) = np.floor(box.min(axis=0) / side) - 1, np.ceil(box.max(axis=0) / side) + 1
-            blocks = blocks[max(int(r0), 0) : max(int(r1), 0), max(int(c0), 0) : max(int(c1), 0)]
-        change = float(blocks.max()) if blocks.size else 0.0
+        change = self._carried_change(still, image, lin, move, (x0, y0, x1, y1))
         if change > opt.move_diff:
             log.debug("moving face: %.2f working px off, a block changed by %.1f levels: run", residual, change)
             return None
@@ -1076,6 +1077,33 @@ class MaskSegmenter:
                 carried = _carry(up, (ux, uy), lin, move, (dx0, dy0, dx1, dy1), cv2.BORDER_CONSTANT)
                 _to_float(carried, out[dy0:dy1, dx0:dx1])
         return out
+
+    def _carried_change(
+        self, still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int]
+    ) -> float:
+        """How much the face changed under the carry: the last full run's window carried by the affine map (``lin``,
+        ``move``) onto ``window`` (x0, y0, x1, y1) of this frame's ROI, the largest mean absolute difference over the
+        blocks of :func:`_block_grid` (as in :meth:`_still`: a shift there). For a worn mask, only the blocks over
+        its box and one around it: the background a turning head uncovers at the window's rim is no change to the
+        mask; the carry then stops at those blocks' last row and column (each pixel of a warp is its own: the same
+        values as the whole window's), and none runs when no block is left."""
+        px0, py0 = still.window[:2]
+        x0, y0, x1, y1 = window
+        side, (bw, bh), (cx, cy) = _block_grid((y1 - y0, x1 - x0), self.options.still_blocks)
+        c0, r0, c1, r1 = 0, 0, bw, bh
+        if still.mask is not None:
+            up, (bx, by) = still.mask
+            box = np.array([[bx, by], [bx + up.shape[1], by + up.shape[0]]], np.float32) + [px0, py0]
+            box = box @ lin.T + move - [x0 + cx, y0 + cy]
+            (fc0, fr0), (fc1, fr1) = np.floor(box.min(axis=0) / side) - 1, np.ceil(box.max(axis=0) / side) + 1
+            c1, r1 = min(max(int(fc1), 0), bw), min(max(int(fr1), 0), bh)
+            c0, r0 = min(max(int(fc0), 0), c1), min(max(int(fr0), 0), r1)
+        if c1 <= c0 or r1 <= r0:
+            return 0.0
+        ex, ey = x0 + cx + c1 * side, y0 + cy + r1 * side  # (the carry's end: the last block's)
+        carried = _carry(still.pixels, (px0, py0), lin, move, (x0, y0, ex, ey), cv2.BORDER_REPLICATE)
+        diff = cv2.absdiff(image[y0:ey, x0:ex], carried)
+        return float(_grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex - x0, ey - y0)).max())
 
     def _seeded(
         self, state: _FaceState, image: np.ndarray, lm: np.ndarray, lin: np.ndarray, move: np.ndarray, face_id: int
