@@ -26,11 +26,12 @@ from unmask_video.align import affine_fit, transform_points
 from unmask_video.blend import DEFAULT_BLEND_WIDTH, grown_mask_box, mask_bbox
 from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
-from unmask_video.landmark_sets import LIPS_OUTER, MOUTH_CORNERS
+from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill
 from unmask_video.reconstruct.outside_fill import fill_on_face
 from unmask_video.reconstruct.scratch import scratch
+from unmask_video.reference_matte import features
 from unmask_video.stages import FaceROI, Image
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,11 @@ class CompositeOptions:
     #: throws back darken and tint the skin just around it, which the rebuilt face, unmasked, does not have. The
     #: ring then reaches this far plus ``ring``.
     stats_gap: FaceLength = FaceLength(6.0, 6.0)
+    #: The eyes and brows (their landmark outlines grown by this fraction of the face's size) are left out of the ring:
+    #: at the mask's top corners the ring reaches the eye's outer corner, its lashes and the brow's tail, a third of the
+    #: ring on the real white-mask clip, and their dark colour and contrast came into the rebuilt skin (darker and
+    #: browner than the frame's own skin). 0: the ring as the distance bands give it.
+    ring_features: float = 0.04
     #: Radius of the Telea inpainting that fills what the warp does not cover.
     inpaint_radius: FaceLength = FaceLength(3.0, 3.0)
     #: How what the warp does not cover is filled outside the face's outline (beside the jaw and neck, where the
@@ -1686,7 +1692,8 @@ class ReferenceComposite:
             return matched, face.valid
         hole, valid = face.mask[region] > 0, face.valid[region]
         dist = distance_to(hole)
-        paste, ring, stats = self._bands(dist, valid, lengths)
+        paste, ring, stats = self._off_features(*self._bands(dist, valid, lengths), face.landmarks - np.array(
+            [region[1].start, region[0].start], np.float32))
         opts = self.options
         matched[region] = match_color(
             face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
@@ -1713,6 +1720,17 @@ class ReferenceComposite:
         ring = (dist > gap) & (dist <= max(gap, stats_gap) + width) & valid
         return paste, ring, (ring & (dist > stats_gap)) if stats_gap > gap else None
 
+    def _off_features(
+        self, paste: np.ndarray, ring: np.ndarray, stats: np.ndarray | None, landmarks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`_bands`' (paste, ring, stats) with the eyes and brows of the (468, 2) ``landmarks`` (in the bands'
+        pixels) taken out of the ring and the stats (:attr:`CompositeOptions.ring_features`)."""
+        if self.options.ring_features <= 0 or not ring.any():
+            return paste, ring, stats
+        margin = self.options.ring_features * face_size_px(landmarks)
+        skin = features(ring.shape, landmarks, EYES_AND_BROWS, margin) == 0
+        return paste, ring & skin, None if stats is None else stats & skin
+
     def _rebuild(
         self,
         image: np.ndarray,
@@ -1736,7 +1754,7 @@ class ReferenceComposite:
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = distance_to(hole, "composite.dist")  # (used within this call only)
-        paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
+        paste, ring, stats = self._off_features(*self._bands(dist, valid, lengths, upsampled), landmarks)
         if out is None:
             out = image.copy()
         if opts.color_match and lengths.ring > 0:
