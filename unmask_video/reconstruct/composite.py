@@ -1692,8 +1692,8 @@ class ReferenceComposite:
             return matched, face.valid
         hole, valid = face.mask[region] > 0, face.valid[region]
         dist = distance_to(hole)
-        paste, ring, stats = self._off_features(*self._bands(dist, valid, lengths), face.landmarks - np.array(
-            [region[1].start, region[0].start], np.float32))
+        valid = self._off_features(valid, face.landmarks - np.array([region[1].start, region[0].start], np.float32))
+        paste, ring, stats = self._bands(dist, valid, lengths)
         opts = self.options
         matched[region] = match_color(
             face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
@@ -1720,16 +1720,13 @@ class ReferenceComposite:
         ring = (dist > gap) & (dist <= max(gap, stats_gap) + width) & valid
         return paste, ring, (ring & (dist > stats_gap)) if stats_gap > gap else None
 
-    def _off_features(
-        self, paste: np.ndarray, ring: np.ndarray, stats: np.ndarray | None, landmarks: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """:meth:`_bands`' (paste, ring, stats) with the eyes and brows of the (468, 2) ``landmarks`` (in the bands'
-        pixels) taken out of the ring and the stats (:attr:`CompositeOptions.ring_features`)."""
-        if self.options.ring_features <= 0 or not ring.any():
-            return paste, ring, stats
+    def _off_features(self, valid: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """``valid`` ((h, w) bool) less the eyes and brows of the (468, 2) ``landmarks`` (in its pixels), grown by
+        :attr:`CompositeOptions.ring_features` face sizes."""
+        if self.options.ring_features <= 0 or not valid.any():
+            return valid
         margin = self.options.ring_features * face_size_px(landmarks)
-        skin = features(ring.shape, landmarks, EYES_AND_BROWS, margin) == 0
-        return paste, ring & skin, None if stats is None else stats & skin
+        return valid & (features(valid.shape, landmarks, EYES_AND_BROWS, margin) == 0)
 
     def _rebuild(
         self,
@@ -1754,7 +1751,8 @@ class ReferenceComposite:
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = distance_to(hole, "composite.dist")  # (used within this call only)
-        paste, ring, stats = self._off_features(*self._bands(dist, valid, lengths, upsampled), landmarks)
+        valid = self._off_features(valid, landmarks)
+        paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
         if out is None:
             out = image.copy()
         if opts.color_match and lengths.ring > 0:

@@ -40,7 +40,7 @@ from unmask_video.face_units import face_size_px
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import feather_into_fill, weighted_stack
 from unmask_video.reconstruct.scratch import scratch
-from unmask_video.reference_matte import by_disc
+from unmask_video.reference_matte import by_disc, features
 from unmask_video.warp import face_region, neck_column, neck_region
 
 __all__ = ["OutsideFillOptions", "on_face", "skin_past_outline", "neck_seen", "continue_skin", "fill_on_face"]
@@ -84,6 +84,11 @@ class OutsideFillOptions:
     #: a narrower neck than the frame's; its gaps were filled from the frame's surroundings past the mask (the wall, a
     #: shirt), a grey patch under the jaw. 0: the face oval only.
     neck_reach: float = 0.4
+    #: The hole within this far of the eyes and brows (their landmark outlines) counts as face too: past FaceMesh's
+    #: outline beside the eye's outer corner (a mask's top corner reaching the temple) the surroundings' fill drew the
+    #: wall or the hair there, a pale or dark jagged patch at the eye's corner (the real white-mask clip with a
+    #: stand-in reference). 0: off.
+    eye_reach: float = 0.2
 
 
 def on_face(
@@ -126,6 +131,10 @@ def _on_face(
         reach = _distance_outside(oval)
         side = (reach <= options.reach * size) & ((xs * down[0] + ys * down[1]) < corners)
         near = side if near is None else near | side
+    if options.eye_reach > 0:
+        # Beside the eyes and brows: the temple and the cheekbone under the eye's outer corner.
+        eyes = features(hole.shape, landmarks, landmark_sets.EYES_AND_BROWS, options.eye_reach * size) > 0
+        near = eyes if near is None else near | eyes
     if skin is not None:
         wide = skin_past_outline(hole, oval, skin, landmarks, options)
         if wide is not None:
