@@ -89,6 +89,13 @@ class OutsideFillOptions:
     #: wall or the hair there, a pale or dark jagged patch at the eye's corner (the real white-mask clip with a
     #: stand-in reference). 0: off.
     eye_reach: float = 0.2
+    #: Beside the cheeks (above the jaw's corners), the hole up to this far past FaceMesh's outline counts as face too
+    #: where the warped reference's cheek ends inside that outline (the gaps reach the outline's rim there: a stand-in
+    #: turned or with hair over its cheek, which says nothing of where the frame's cheek ends): a surgical mask wraps the
+    #: cheek, and FaceMesh's outline under it runs inside the real cheek; the surroundings' fill drew a strip of wall
+    #: between the rebuilt cheek's straight edge and the mask's side edge. Where the reference reaches the outline (a
+    #: reference of the same face) the outline is kept (a KF94's wings stand off the face). 0: off.
+    rim_reach: float = 0.2
 
 
 def on_face(
@@ -111,15 +118,20 @@ def on_face(
 
 def _on_face(
     hole: np.ndarray, landmarks: np.ndarray, oval: np.ndarray, skin: np.ndarray | None, options: OutsideFillOptions,
-    neck: np.ndarray | None = None,
+    neck: np.ndarray | None = None, gaps: np.ndarray | None = None,
 ) -> np.ndarray:
-    """:func:`on_face`, given the face ``oval``, the frame's ``skin`` around the hole (:func:`frame_skin`) and the
-    neck under the jaw it continues (:func:`neck_seen`; None: none)."""
+    """:func:`on_face`, given the face ``oval``, the frame's ``skin`` around the hole (:func:`frame_skin``), the
+    neck under the jaw it continues (:func:`neck_seen`; None: none) and the warp's ``gaps`` ((h, w) bool; None: not
+    known), whose reach to the oval's rim widens the cheeks (``rim_reach``)."""
     size = face_size_px(landmarks)
     if not (hole & ~oval).any():
         return hole & oval
     # Below the jaw, the neck's column where the frame's neck is seen to continue under the mask.
     near = neck if neck is not None and (neck & hole & ~oval).any() else None
+    if gaps is not None and options.rim_reach > 0:
+        rim = _rim_side(hole, oval, gaps, landmarks, options.rim_reach * size)
+        if rim is not None:
+            near = rim if near is None else near | rim
     if options.reach > 0:
         # Beside the cheeks only: below the jaw's corners lies the neck, or a collar, which the reference's own neck
         # covers or the surroundings fill.
@@ -144,6 +156,32 @@ def _on_face(
     # (the disc's rectangles on the hole's box: the same pixels as ``cv2.morphologyEx`` with ``disc``, for less)
     body = by_disc(hole.astype(np.uint8), cv2.MORPH_OPEN, 0.5 * options.loop_width * size) > 0
     return hole & (oval | (near & body))
+
+
+def _rim_side(
+    hole: np.ndarray, oval: np.ndarray, gaps: np.ndarray, landmarks: np.ndarray, reach: float
+) -> np.ndarray | None:
+    """(h, w) bool: the face ``oval`` widened to the convex hull of itself and the ``hole``'s pixels past it, above the
+    jaw's corners, within ``reach`` pixels of the ``gaps`` on the oval's rim (the warped reference's cheek ends inside
+    the oval there; None: nowhere). (The hull tapers from the widened cheek to the chin: no square corner.)"""
+    inner = cv2.erode(oval.view(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    rim = gaps & oval & ~inner
+    if not rim.any():
+        return None
+    side = hole & ~oval & (_distance_outside(rim) <= reach)
+    if not side.any():
+        return None
+    pts = np.asarray(landmarks, np.float64)
+    down = _down(pts)
+    ys, xs = np.nonzero(side)
+    above = (xs * down[0] + ys * down[1]) < _corners_down(pts, down)
+    if not above.any():
+        return None
+    seen = np.stack([xs[above], ys[above]], axis=1).astype(np.float32)
+    hull = cv2.convexHull(np.concatenate([pts[landmark_sets.index(landmark_sets.FACE_OVAL)].astype(np.float32), seen]))
+    out = np.zeros(hole.shape, np.uint8)
+    cv2.fillConvexPoly(out, np.round(hull).astype(np.int32), 1)
+    return out > 0
 
 
 def _distance_outside(where: np.ndarray) -> np.ndarray:
@@ -388,7 +426,7 @@ def fill_on_face(
             skin = seen[0] if widens else None
             if past:
                 neck = neck_seen(sub_hole, sub_lm, image[box], seen[1], seen[2], options)
-    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0])
+    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0], sub_gaps)
     inner[box] = sub
     if not sub.any():
         return inner
