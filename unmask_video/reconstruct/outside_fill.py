@@ -43,9 +43,6 @@ from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import by_disc
 from unmask_video.warp import face_region, neck_column, neck_region
 
-#: 8-bit Lab units: what lies above and beside a strip of the hole past the face is one surface (:func:`_wall_over`).
-_SAME_LAB = 12.0
-
 __all__ = ["OutsideFillOptions", "on_face", "skin_past_outline", "neck_seen", "continue_skin", "fill_on_face"]
 
 
@@ -87,13 +84,6 @@ class OutsideFillOptions:
     #: a narrower neck than the frame's; its gaps were filled from the frame's surroundings past the mask (the wall, a
     #: shirt), a grey patch under the jaw. 0: the face oval only.
     neck_reach: float = 0.4
-    #: Beside the cheeks (above the jaw's corners), the hole up to this far past FaceMesh's outline counts as face too
-    #: where the warped reference's cheek ends inside that outline (the gaps reach the outline's rim there: a stand-in
-    #: turned or with hair over its cheek, which says nothing of where the frame's cheek ends): a surgical mask wraps the
-    #: cheek, and FaceMesh's outline under it runs inside the real cheek; the surroundings' fill drew a strip of wall
-    #: between the rebuilt cheek's straight edge and the mask's side edge. Where the reference reaches the outline (a
-    #: reference of the same face) the outline is kept (a KF94's wings stand off the face). 0: off.
-    rim_reach: float = 0.2
 
 
 def on_face(
@@ -116,21 +106,15 @@ def on_face(
 
 def _on_face(
     hole: np.ndarray, landmarks: np.ndarray, oval: np.ndarray, skin: np.ndarray | None, options: OutsideFillOptions,
-    neck: np.ndarray | None = None, gaps: np.ndarray | None = None, image: np.ndarray | None = None,
+    neck: np.ndarray | None = None,
 ) -> np.ndarray:
-    """:func:`on_face`, given the face ``oval``, the frame's ``skin`` around the hole (:func:`frame_skin``), the
-    neck under the jaw it continues (:func:`neck_seen`; None: none), and the warp's ``gaps`` ((h, w) bool) and the
-    frame ``image`` ((h, w, 3) uint8 RGB), whose reach to the oval's rim widens the cheeks (``rim_reach``; None: not
-    known)."""
+    """:func:`on_face`, given the face ``oval``, the frame's ``skin`` around the hole (:func:`frame_skin`) and the
+    neck under the jaw it continues (:func:`neck_seen`; None: none)."""
     size = face_size_px(landmarks)
     if not (hole & ~oval).any():
         return hole & oval
     # Below the jaw, the neck's column where the frame's neck is seen to continue under the mask.
     near = neck if neck is not None and (neck & hole & ~oval).any() else None
-    if gaps is not None and image is not None and options.rim_reach > 0:
-        rim = _rim_side(hole, oval, gaps, landmarks, options.rim_reach * size, image, _skin_band(size, options))
-        if rim is not None:
-            near = rim if near is None else near | rim
     if options.reach > 0:
         # Beside the cheeks only: below the jaw's corners lies the neck, or a collar, which the reference's own neck
         # covers or the surroundings fill.
@@ -151,63 +135,6 @@ def _on_face(
     # (the disc's rectangles on the hole's box: the same pixels as ``cv2.morphologyEx`` with ``disc``, for less)
     body = by_disc(hole.astype(np.uint8), cv2.MORPH_OPEN, 0.5 * options.loop_width * size) > 0
     return hole & (oval | (near & body))
-
-
-def _rim_side(
-    hole: np.ndarray, oval: np.ndarray, gaps: np.ndarray, landmarks: np.ndarray, reach: float, image: np.ndarray,
-    band: tuple[int, int],
-) -> np.ndarray | None:
-    """(h, w) bool: the face ``oval`` widened to the convex hull of itself and the ``hole``'s pixels past it, above the
-    jaw's corners, within ``reach`` pixels of the ``gaps`` on the oval's rim (the warped reference's cheek ends inside
-    the oval there), on each side of the face where what the frame ``image`` shows beside that strip does not also
-    show above it (:func:`_wall_over`); None: nowhere. (The hull tapers from the widened cheek to the chin: no square
-    corner.)"""
-    inner = cv2.erode(oval.view(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    rim = gaps & oval & ~inner
-    if not rim.any():
-        return None
-    side = hole & ~oval & (_distance_outside(rim) <= reach)
-    if not side.any():
-        return None
-    pts = np.asarray(landmarks, np.float64)
-    down = _down(pts)
-    ys, xs = np.nonzero(side)
-    along = xs * down[0] + ys * down[1]
-    keep = along < _corners_down(pts, down)
-    # (each side of the face's midline, through the nose's bridge, on its own)
-    across = (xs - pts[landmark_sets.NOSE_BRIDGE, 0]) * down[1] - (ys - pts[landmark_sets.NOSE_BRIDGE, 1]) * down[0]
-    for half in (across < 0, across >= 0):
-        strip = keep & half
-        if strip.any() and _wall_over(hole, oval, ys[strip], xs[strip], float(along[strip].min()), down, image, band):
-            keep &= ~half
-    if not keep.any():
-        return None
-    seen = np.stack([xs[keep], ys[keep]], axis=1).astype(np.float32)
-    hull = cv2.convexHull(np.concatenate([pts[landmark_sets.index(landmark_sets.FACE_OVAL)].astype(np.float32), seen]))
-    out = np.zeros(hole.shape, np.uint8)
-    cv2.fillConvexPoly(out, np.round(hull).astype(np.int32), 1)
-    return out > 0
-
-
-def _wall_over(
-    hole: np.ndarray, oval: np.ndarray, ys: np.ndarray, xs: np.ndarray, top: float, down: np.ndarray,
-    image: np.ndarray, band: tuple[int, int],
-) -> bool:
-    """Whether what the frame ``image`` shows past the ``hole`` beside a strip of it (pixels ``ys``, ``xs``, past the face
-    ``oval``; its top ``top`` along ``down``) is what it shows above the strip too, within ``band`` (gap, reach) pixels
-    of it (median Lab within :data:`_SAME_LAB`): a mask drawn past the face over a wall or hair, not a cloth that wraps
-    the cheek (its side edge meets the wall, its top corner the face or the hair by the eye)."""
-    strip = np.zeros(hole.shape, bool)
-    strip[ys, xs] = True
-    to_strip = _distance_outside(strip)
-    ring = ~hole & ~oval & (to_strip > band[0]) & (to_strip <= band[1])
-    ry, rx = np.nonzero(ring)
-    along = rx * down[0] + ry * down[1]
-    above, beside = along < top, along >= top + band[0]
-    if np.count_nonzero(above) < 10 or np.count_nonzero(beside) < 10:
-        return False
-    lab = cv2.cvtColor(image[ry, rx].reshape(1, -1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float32)
-    return bool(np.abs(median(lab[above].T) - median(lab[beside].T)).max() < _SAME_LAB)
 
 
 def _distance_outside(where: np.ndarray) -> np.ndarray:
@@ -452,9 +379,7 @@ def fill_on_face(
             skin = seen[0] if widens else None
             if past:
                 neck = neck_seen(sub_hole, sub_lm, image[box], seen[1], seen[2], options)
-    sub = sub_gaps & _on_face(
-        sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0], sub_gaps,
-        None if image is None else image[box])
+    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0])
     inner[box] = sub
     if not sub.any():
         return inner
