@@ -139,7 +139,7 @@ class CompositeOptions:
     #: at the mask's top corners the ring reaches the eye's outer corner, its lashes and the brow's tail, a third of the
     #: ring on the real white-mask clip, and their dark colour and contrast came into the rebuilt skin (darker and
     #: browner than the frame's own skin). 0: the ring as the distance bands give it.
-    ring_features: float = 0.04
+    ring_features: float = 0.02
     #: Radius of the Telea inpainting that fills what the warp does not cover.
     inpaint_radius: FaceLength = FaceLength(3.0, 3.0)
     #: How what the warp does not cover is filled outside the face's outline (beside the jaw and neck, where the
