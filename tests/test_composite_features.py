@@ -1,4 +1,4 @@
-"""The eyes and brows are not skin: the composite neither pastes the reference's there nor reads the frame's there."""
+"""The eyes and brows are not skin: the composite does not paste the reference's there."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ def test_the_eyes_and_brows_are_taken_out_of_where_the_reference_is_used() -> No
     kept = ReferenceComposite()._off_features(face.valid, face.landmarks)
     eyes = features(face.valid.shape, face.landmarks, landmark_sets.EYES_AND_BROWS, 0.0) > 0
     assert (face.valid & eyes).any() and not (kept & eyes).any()
-    margin = CompositeOptions().ring_features * face_size_px(face.landmarks)
+    margin = CompositeOptions().eye_margin * face_size_px(face.landmarks)
     far = features(face.valid.shape, face.landmarks, landmark_sets.EYES_AND_BROWS, margin + 2) == 0
     assert np.array_equal(kept[far], face.valid[far])
-    off = ReferenceComposite(CompositeOptions(ring_features=0.0))._off_features(face.valid, face.landmarks)
+    off = ReferenceComposite(CompositeOptions(eye_margin=0.0))._off_features(face.valid, face.landmarks)
     assert np.array_equal(off, face.valid)
 
