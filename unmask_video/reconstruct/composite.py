@@ -139,8 +139,8 @@ class CompositeOptions:
     #: of the face's size): where the mask's top corner reaches the eye's outer corner, a stand-in reference's own eye
     #: corner, lashes or shade landed under the frame's eye, a grey band there (the real white-mask clip); the hole
     #: there is filled as the skin around it continued (:func:`~unmask_video.reconstruct.outside_fill.fill_on_face`).
-    #: The colour ring keeps those pixels (left out, 0.02 and 0.04 moved the quality benchmark's lp_d0 end to end by
-    #: -0.14 / -0.22 dB). 0: off.
+    #: The colour ring keeps those pixels (out of the ring too, 0.02 and 0.04 moved the quality benchmark's lp_d0 end to
+    #: end by -0.14 / -0.22 dB: benchmarks/README.md). 0: off.
     eye_margin: float = 0.02
     #: Radius of the Telea inpainting that fills what the warp does not cover.
     inpaint_radius: FaceLength = FaceLength(3.0, 3.0)
