@@ -63,6 +63,13 @@ LEFT_EYE_OUTLINE: Final[tuple[int, ...]] = (33, 7, 163, 144, 145, 153, 154, 155,
 RIGHT_EYE_OUTLINE: Final[tuple[int, ...]] = (
     263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466,
 )
+#: The brows' outlines (upper edge out from the nose, then the lower edge back; image-left then image-right).
+LEFT_BROW_OUTLINE: Final[tuple[int, ...]] = (107, 66, 105, 63, 70, 46, 53, 52, 65, 55)
+RIGHT_BROW_OUTLINE: Final[tuple[int, ...]] = (336, 296, 334, 293, 300, 276, 283, 282, 295, 285)
+#: The eyes' and the brows' outlines: the face's features above a worn mask that are not skin.
+EYES_AND_BROWS: Final[tuple[tuple[int, ...], ...]] = (
+    LEFT_EYE_OUTLINE, RIGHT_EYE_OUTLINE, LEFT_BROW_OUTLINE, RIGHT_BROW_OUTLINE,
+)
 NOSE: Final[tuple[int, ...]] = (168, 6, 197, 195, 5, 4, 1, 2, 98, 327)
 MOUTH: Final[tuple[int, ...]] = (61, 291, 0, 17, 13, 14, 37, 267, 84, 314)
 #: The mouth's corners (image-left, image-right).

@@ -37,7 +37,7 @@ from unmask_video.blend import disk_morph_near, mask_bbox
 
 log = logging.getLogger(__name__)
 
-__all__ = ["skin_model", "skin_distance", "reference_matte", "SkinModel", "mirror_fill", "disc", "outside_like", "eroded", "dilated"]
+__all__ = ["features", "skin_model", "skin_distance", "reference_matte", "SkinModel", "mirror_fill", "disc", "outside_like", "eroded", "dilated"]
 
 #: The face centre the skin colour is learned from: the face oval shrunk by this fraction of the face height...
 _CENTRE_INSET = 0.1
@@ -211,11 +211,21 @@ def face_centre(shape: tuple[int, int], landmarks: np.ndarray, face: np.ndarray,
 
 def _eyes(shape: tuple[int, int], landmarks: np.ndarray, height: float) -> np.ndarray:
     """(h, w) uint8, 255 on the eyes: each eye's outline (its convex hull) grown by :data:`_EYE_MARGIN` face heights."""
+    return features(shape, landmarks, (landmark_sets.LEFT_EYE_OUTLINE, landmark_sets.RIGHT_EYE_OUTLINE),
+                    _EYE_MARGIN * height)
+
+
+def features(
+    shape: tuple[int, int], landmarks: np.ndarray, outlines: tuple[tuple[int, ...], ...], margin: float
+) -> np.ndarray:
+    """(h, w) uint8, 255 on the face's features: each of the ``outlines`` (landmark index sets, e.g.
+    :data:`~unmask_video.landmark_sets.EYES_AND_BROWS`) of the (468, 2) ``landmarks``, its convex hull, grown by a
+    disc of ``margin`` pixels."""
     pts = np.asarray(landmarks, np.float64)
-    eyes = np.zeros(shape, np.uint8)
-    for outline in (landmark_sets.LEFT_EYE_OUTLINE, landmark_sets.RIGHT_EYE_OUTLINE):
-        cv2.fillConvexPoly(eyes, cv2.convexHull(np.round(pts[list(outline)]).astype(np.int32)), 255)
-    return by_disc(eyes, cv2.MORPH_DILATE, _EYE_MARGIN * height)
+    out = np.zeros(shape, np.uint8)
+    for outline in outlines:
+        cv2.fillConvexPoly(out, cv2.convexHull(np.round(pts[list(outline)]).astype(np.int32)), 255)
+    return by_disc(out, cv2.MORPH_DILATE, margin)
 
 
 def skin_model(lab: np.ndarray, centre: np.ndarray) -> SkinModel | None:
