@@ -145,6 +145,11 @@ class CompositeOptions:
     #: The surround fill's Gaussian, as a fraction of the region's size (a second one 4x wider reaches the middle
     #: of a wide gap).
     fill_sigma: float = 0.03
+    #: With the "surround" fill: > 0, each gap pixel takes the colour of the frame's pixel just outside the mask
+    #: nearest to it, smoothed by a Gaussian of this fraction of the region's size, instead of the wide field
+    #: (which mixes what lies along the mask's edge: a white collar, a dark hood and a wall beside a jaw made one
+    #: grey smear; nearest, the collar goes on as a collar and the wall as a wall); 0: the wide field.
+    fill_nearest_sigma: float = 0.005
     #: Where the warp does not cover, the inpainting also redoes this much outside the mask edge, so that a
     #: fringe the segmentation missed is not smeared into the hole (the blend then fades the inpainted fringe in).
     inpaint_grow: FaceLength = FaceLength(1.0, 1.0)
@@ -1292,6 +1297,26 @@ def _surround(
     return np.clip(values, 0, 255, out=values).astype(np.uint8)
 
 
+def _nearest(
+    image: np.ndarray, around: np.ndarray, sigma: float, box: tuple[slice, slice], at: np.ndarray
+) -> np.ndarray:
+    """The colour of the ``image`` pixel at ``around`` ((h, w) bool) nearest each pixel, smoothed by a Gaussian of
+    ``sigma`` pixels: (M, 3) uint8, its values at the ``at`` pixels ((bh, bw) bool) of its ``box`` (slices of the
+    grid), in raster order. Past a mask's edge that shows a collar, a hood and a wall, each part goes on as itself."""
+    if not around.any():
+        return np.zeros((int(np.count_nonzero(at)), 3), np.uint8)
+    # (one label per ``around`` pixel, numbered from 1 in raster order)
+    _, labels = cv2.distanceTransformWithLabels((~around).astype(np.uint8), cv2.DIST_L2, 5,
+                                                labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
+    ys, xs = _coords(around)
+    nearest = labels - 1
+    field = image[ys[nearest], xs[nearest]].astype(np.float32)
+    field = cv2.GaussianBlur(field, (0, 0), sigma)
+    values = field[box][at]
+    values += np.float32(0.5)
+    return np.clip(values, 0, 255, out=values).astype(np.uint8)
+
+
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
 _FIELD_GRID = 12
 
@@ -1713,6 +1738,24 @@ class ReferenceComposite:
         ring = (dist > gap) & (dist <= max(gap, stats_gap) + width) & valid
         return paste, ring, (ring & (dist > stats_gap)) if stats_gap > gap else None
 
+    def _surround_fill(
+        self, image: np.ndarray, around: np.ndarray, outer: np.ndarray, where: tuple[slice, slice],
+        lengths: _Lengths, shape: tuple[int, int],
+    ) -> np.ndarray:
+        """The "surround" fill's colours at the ``outer`` pixels of the ``where`` box ((M, 3) uint8, raster order),
+        read from the frame's ``around`` pixels."""
+        opts = self.options
+        size = 0.5 * sum(shape)
+        at = outer[where]
+        if opts.fill_nearest_sigma <= 0:
+            return _surround(image, around, max(opts.fill_sigma * size, 1.0), where, at)
+        # (the nearest ring pixels of the gaps beside the mask's edge lie within the ring's reach of the gaps' box)
+        reach = mask_bbox(outer, int(np.ceil(lengths.fill_feather + lengths.ring_gap + max(lengths.ring, 1.5))) + 2, shape)
+        assert reach is not None
+        inside = (slice(where[0].start - reach[0].start, where[0].stop - reach[0].start),
+                  slice(where[1].start - reach[1].start, where[1].stop - reach[1].start))
+        return _nearest(image[reach], around[reach], max(opts.fill_nearest_sigma * size, 0.5), inside, at)
+
     def _rebuild(
         self,
         image: np.ndarray,
@@ -1763,7 +1806,7 @@ class ReferenceComposite:
                 where = mask_bbox(outer, int(np.ceil(lengths.fill_feather)) + 1, hole.shape)
                 assert where is not None
                 at = outer[where]
-                out[where][at] = _surround(image, around, max(opts.fill_sigma * 0.5 * sum(hole.shape), 1.0), where, at)
+                out[where][at] = self._surround_fill(image, around, outer, where, lengths, hole.shape)
                 feather_into_fill(out[where], at, (paste | inner)[where], lengths.fill_feather)
                 gaps &= ~outer
         telea = gaps if inner is None else gaps & ~inner
