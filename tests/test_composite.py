@@ -975,7 +975,7 @@ def test_the_nearest_fill_takes_each_pixel_past_the_mask_nearest_it_as_a_brute_f
     around = rng.random((h, w)) < 0.02
     box = (slice(5, 55), slice(10, 70))
     at = rng.random((50, 60)) < 0.3
-    got = _nearest(image, around, 0.01, box, at)  # (a Gaussian this narrow leaves each pixel as it is)
+    got = _nearest(image, around, 0.01, box, at, 200)  # (a Gaussian this narrow leaves each pixel as it is)
     ays, axs = np.nonzero(around)
     for (y, x), colour in zip(np.argwhere(at), got):
         d = np.hypot(ays - (y + 5), axs - (x + 10))

@@ -28,7 +28,7 @@ from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
-from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill
+from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill, pieces
 from unmask_video.reconstruct.outside_fill import fill_on_face
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.stages import FaceROI, Image
@@ -1298,21 +1298,29 @@ def _surround(
 
 
 def _nearest(
-    image: np.ndarray, around: np.ndarray, sigma: float, box: tuple[slice, slice], at: np.ndarray
+    image: np.ndarray, around: np.ndarray, sigma: float, box: tuple[slice, slice], at: np.ndarray, reach: int
 ) -> np.ndarray:
     """The colour of the ``image`` pixel at ``around`` ((h, w) bool) nearest each pixel, smoothed by a Gaussian of
     ``sigma`` pixels: (M, 3) uint8, its values at the ``at`` pixels ((bh, bw) bool) of its ``box`` (slices of the
-    grid), in raster order. Past a mask's edge that shows a collar, a hood and a wall, each part goes on as itself."""
-    if not around.any():
-        return np.zeros((int(np.count_nonzero(at)), 3), np.uint8)
-    # (one label per ``around`` pixel, numbered from 1 in raster order)
-    _, labels = cv2.distanceTransformWithLabels((~around).astype(np.uint8), cv2.DIST_L2, 5,
-                                                labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
-    ys, xs = _coords(around)
-    nearest = labels - 1
-    field = image[ys[nearest], xs[nearest]].astype(np.float32)
-    field = cv2.GaussianBlur(field, (0, 0), sigma)
-    values = field[box][at]
+    grid), in raster order. Past a mask's edge that shows a collar, a hood and a wall, each part goes on as itself.
+    ``reach``: how far from the ``at`` pixels their nearest ``around`` pixels are looked for (each side of the face
+    on its own: the face between them is never read)."""
+    want = np.zeros(around.shape, bool)
+    want[box] = at
+    field = np.zeros((*around.shape, 3), np.float32)
+    for piece in pieces(want, reach + int(np.ceil(3 * sigma))):
+        ring = around[piece]
+        if not ring.any():
+            continue
+        # (one label per ``ring`` pixel, numbered from 1 in raster order)
+        _, labels = cv2.distanceTransformWithLabels((~ring).astype(np.uint8), cv2.DIST_L2, 5,
+                                                    labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
+        ys, xs = _coords(ring)
+        nearest = labels - 1
+        colours = np.ascontiguousarray(image[piece])[ys[nearest], xs[nearest]].astype(np.float32)
+        part = want[piece]
+        field[piece][part] = cv2.GaussianBlur(colours, (0, 0), sigma)[part]
+    values = field[want]
     values += np.float32(0.5)
     return np.clip(values, 0, 255, out=values).astype(np.uint8)
 
@@ -1749,12 +1757,9 @@ class ReferenceComposite:
         at = outer[where]
         if opts.fill_nearest_sigma <= 0:
             return _surround(image, around, max(opts.fill_sigma * size, 1.0), where, at)
-        # (the nearest ring pixels of the gaps beside the mask's edge lie within the ring's reach of the gaps' box)
-        reach = mask_bbox(outer, int(np.ceil(lengths.fill_feather + lengths.ring_gap + max(lengths.ring, 1.5))) + 2, shape)
-        assert reach is not None
-        inside = (slice(where[0].start - reach[0].start, where[0].stop - reach[0].start),
-                  slice(where[1].start - reach[1].start, where[1].stop - reach[1].start))
-        return _nearest(image[reach], around[reach], max(opts.fill_nearest_sigma * size, 0.5), inside, at)
+        # (the nearest ring pixels of the gaps beside the mask's edge lie within the ring's reach of them)
+        reach = int(np.ceil(lengths.ring_gap + max(lengths.ring, 1.5))) + 2
+        return _nearest(image, around, max(opts.fill_nearest_sigma * size, 0.5), where, at, reach)
 
     def _rebuild(
         self,
