@@ -1305,11 +1305,16 @@ def _nearest(
     grid), in raster order. Past a mask's edge that shows a collar, a hood and a wall, each part goes on as itself.
     ``reach``: how far from the ``at`` pixels their nearest ``around`` pixels are looked for (each side of the face
     on its own: the face between them is never read)."""
-    want = np.zeros(around.shape, bool)
-    want[box] = at
-    field = np.zeros((*around.shape, 3), np.float32)
-    for piece in pieces(want, reach + int(np.ceil(3 * sigma))):
-        ring = around[piece]
+    # (only the box and what lies within reach of it: the region's arrays are far larger)
+    margin = reach + int(np.ceil(3 * sigma))
+    (h, w), (rows, cols) = around.shape, box
+    r0, c0 = max(rows.start - margin, 0), max(cols.start - margin, 0)
+    near = (slice(r0, min(rows.stop + margin, h)), slice(c0, min(cols.stop + margin, w)))
+    want = np.zeros(around[near].shape, bool)
+    want[rows.start - r0:rows.stop - r0, cols.start - c0:cols.stop - c0] = at
+    field = np.zeros((*want.shape, 3), np.float32)
+    for piece in pieces(want, margin):
+        ring = around[near][piece]
         if not ring.any():
             continue
         # (one label per ``ring`` pixel, numbered from 1 in raster order)
@@ -1317,7 +1322,7 @@ def _nearest(
                                                     labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
         ys, xs = _coords(ring)
         nearest = labels - 1
-        colours = np.ascontiguousarray(image[piece])[ys[nearest], xs[nearest]].astype(np.float32)
+        colours = np.ascontiguousarray(image[near][piece])[ys[nearest], xs[nearest]].astype(np.float32)
         part = want[piece]
         field[piece][part] = cv2.GaussianBlur(colours, (0, 0), sigma)[part]
     values = field[want]
