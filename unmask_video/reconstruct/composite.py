@@ -149,7 +149,7 @@ class CompositeOptions:
     #: nearest to it, smoothed by a Gaussian of this fraction of the region's size, instead of the wide field
     #: (which mixes what lies along the mask's edge: a white collar, a dark hood and a wall beside a jaw made one
     #: grey smear; nearest, the collar goes on as a collar and the wall as a wall); 0: the wide field.
-    fill_nearest_sigma: float = 0.005
+    fill_nearest_sigma: float = 0.01
     #: Where the warp does not cover, the inpainting also redoes this much outside the mask edge, so that a
     #: fringe the segmentation missed is not smeared into the hole (the blend then fades the inpainted fringe in).
     inpaint_grow: FaceLength = FaceLength(1.0, 1.0)
