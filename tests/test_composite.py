@@ -962,3 +962,60 @@ def test_a_strongly_coloured_collar_at_the_masks_edge_does_not_pull_the_seam_bey
     bound = 3.0 * spread + 1.5  # (+ the working size's interpolation and 8-bit rounding)
     assert (free[1:] > 1.5 * bound[1:]).all(), (free, bound)  # uncapped, the collar's teal is pulled in (a by 34, b 20)
     assert (capped <= bound).all(), (capped, bound)
+
+
+def test_the_nearest_fill_takes_each_pixel_past_the_mask_nearest_it_as_a_brute_force_search_does() -> None:
+    # ``_nearest``'s labels (one per ``around`` pixel, raster order) name the nearest such pixel: unsmoothed, every
+    # filled pixel is the colour of one ``around`` pixel at the smallest distance (within the 5x5 mask's error).
+    from unmask_video.reconstruct.composite import _nearest
+
+    rng = np.random.default_rng(4)
+    h, w = 60, 80
+    image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    around = rng.random((h, w)) < 0.02
+    box = (slice(5, 55), slice(10, 70))
+    at = rng.random((50, 60)) < 0.3
+    got = _nearest(image, around, 0.01, box, at, 200)  # (a Gaussian this narrow leaves each pixel as it is)
+    ays, axs = np.nonzero(around)
+    for (y, x), colour in zip(np.argwhere(at), got):
+        d = np.hypot(ays - (y + 5), axs - (x + 10))
+        same = np.nonzero((image[ays, axs] == colour).all(axis=1))[0]
+        assert same.size and d[same].min() <= d.min() * 1.03 + 0.05
+
+
+def test_beside_the_jaw_a_collar_and_a_wall_along_the_masks_edge_go_on_as_themselves_not_as_one_grey() -> None:
+    # The grey-mask man's jaw sides: past the mask's side edge a wall above and a white collar below, beside a
+    # reference jaw narrower than the mask. The gap takes the wall's colour beside the wall and the collar's beside
+    # the collar; the wide field (``fill_nearest_sigma=0``) mixed them into a grey.
+    face, _ = masked_face()
+    face.mask = cv2.dilate(face.mask, np.ones((31, 31), np.uint8))
+    hole = face.mask > 0
+    oval = face_region(hole.shape, face.landmarks) > 0
+    wall, collar = np.array((60, 90, 150)), np.array((245, 245, 240))
+    face.image = face.image.copy()
+    ys = np.nonzero(hole.any(axis=1))[0]
+    split = int(ys[0] + 0.6 * (ys[-1] - ys[0]))
+    face.image[~oval & ~hole] = wall
+    lower = np.zeros_like(hole)
+    lower[split:] = True
+    face.image[~oval & ~hole & lower] = collar
+    face.image[hole] = MASK_COLOUR
+    face.valid = face.valid & oval
+    face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
+    column = (neck_column(hole.shape, face.landmarks) > 0) & (neck_region(hole.shape, face.landmarks, 0.4) > 0)
+    beside = hole & (cv2.distanceTransform(oval.astype(np.uint8) ^ 1, cv2.DIST_L2, 3) > 12)
+    beside &= cv2.dilate(column.astype(np.uint8), np.ones((9, 9), np.uint8)) == 0
+    # (rows right by the split mix the two, as the frame's own edge between them does; far from it the wide field
+    # is one colour too: the rows within a few of its sigmas)
+    upper_gap, lower_gap = beside & ~lower, beside & lower
+    upper_gap[split - 3:] = False
+    upper_gap[: split - 15] = False
+    lower_gap[: split + 3] = False
+    lower_gap[split + 15:] = False
+    assert upper_gap.sum() > 50 and lower_gap.sum() > 50, (upper_gap.sum(), lower_gap.sum())
+    errors = {}
+    for sigma in (0.01, 0.0):
+        out = ReferenceComposite(CompositeOptions(fill_nearest_sigma=sigma)).reconstruct([face])[0].astype(np.float32)
+        errors[sigma] = (float(np.abs(out[upper_gap] - wall).mean()), float(np.abs(out[lower_gap] - collar).mean()))
+    assert max(errors[0.01]) < 10.0, errors
+    assert max(errors[0.0]) > 2 * max(errors[0.01]), errors

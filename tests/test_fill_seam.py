@@ -112,7 +112,7 @@ def test_the_wide_blur_at_a_reduced_size_stays_within_a_level_of_the_full_size_b
 def test_the_fade_on_each_side_of_the_face_alone_is_the_fade_over_the_box_around_both() -> None:
     # The fill beside the jaw lies on both sides of the face: the fade works on a box around each side (with what it
     # reads), not on the box around both, which holds the whole face between them. Same pixels changed, within a level.
-    from unmask_video.reconstruct.fill_seam import _feather_piece, _pieces, _reach
+    from unmask_video.reconstruct.fill_seam import _feather_piece, _reach, pieces as _pieces
 
     rng = np.random.default_rng(5)
     h, w, width = 150, 400, 10.0

@@ -273,10 +273,13 @@ def test_a_reference_whose_neck_hair_hides_leaves_no_wall_under_the_frames_jaw()
     beside = hole & ~oval & ~valid & (cv2.dilate(under.astype(np.uint8), np.ones((31, 31), np.uint8)) == 0)
     assert beside.sum() > 100 and _bluish(out[beside]).mean() > 0.9, _bluish(out[beside]).mean()
     # A collar below the mask instead (a dark turtleneck): the neck does not continue under the mask, and the gaps
-    # there take the collar's colour from the surroundings' fill, not skin.
+    # there take the surroundings' fill, not skin: the collar's colour where the collar is the nearest thing past
+    # the mask, the wall's by the mask's side (the nearest pixel past the mask, not a mix of both; the rest, about
+    # 14 % with either fill, is the rebuilt neck's colour faded into the fill by its side).
     collar = np.uint8([25, 25, 30])
     face.image = frame.copy()
     face.image[column & ~hole & (np.arange(shape[0])[:, None] > target[152, 1])] = collar
     out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
     dark = out[uncovered].astype(np.int16).sum(axis=1) < 3 * 90
-    assert dark.mean() > 0.5, dark.mean()
+    surroundings = (dark | _bluish(out[uncovered])).mean()
+    assert dark.mean() > 0.25 and surroundings > 0.8, (dark.mean(), surroundings)

@@ -317,3 +317,31 @@ def test_the_row_wise_erosion_and_dilation_give_the_discs_pixels() -> None:
         for op, row_wise in ((cv2.MORPH_ERODE, reference_matte_module.eroded), (cv2.MORPH_DILATE, reference_matte_module.dilated)):
             expected = reference_matte_module.by_disc(image, op, size) > 0
             np.testing.assert_array_equal(row_wise(image > 0, size), expected)
+
+
+def test_a_blown_out_white_background_beside_the_neck_is_not_skin(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The grey-mask man's stand-in: a face lit with a wide spread of light, and beside its neck, in the neck's column,
+    # a blown-out white background. The lightness test lets the white pass (lit skin is allowed lighter by the face's
+    # own spread); carried into the frame's jaw it showed as a pink block on the collar. Clipped white is not skin.
+    image, lm = astronaut()
+    shape = image.shape[:2]
+    height = _height(lm)
+    face = face_region(shape, lm, antialiased=False)
+    # (a wide spread of light across the face: lit from its left, its right half in shadow, nothing clipped)
+    ramp = np.clip(0.5 + (lm[:, 0].mean() - np.arange(shape[1])) / (0.5 * height), 0, 1)[None, :, None]
+    lit = np.clip(image.astype(np.float32) * (0.3 + 0.9 * ramp), 0, 245).astype(np.uint8)
+    below = np.arange(shape[0])[:, None] > lm[list(landmark_sets.LOWER_JAW), 1].max()
+    column = (neck_column(shape, lm) > 0) & (neck_region(shape, lm, 0.4) > 0)
+    side = np.arange(shape[1])[None, :] < np.median(np.nonzero(column)[1])
+    white = column & below & side & (lit.mean(axis=2) < 90)  # (the dark suit beside her neck, made blown-out white)
+    lit[white] = 255
+    assert white.sum() > 300
+    reach = ((((neck_region(shape, lm, 0.4) > 0) & (neck_column(shape, lm) > 0)) | (face > 0)) * 255).astype(np.uint8)
+    matte = reference_matte(lit, lm, face, reach, height) > 0
+    monkeypatch.setattr(reference_matte_module, "_CLIPPED", 256)  # (without the rule)
+    before = reference_matte(lit, lm, face, reach, height) > 0
+    inner = cv2.erode(white.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    assert before[inner].mean() > 0.5, before[inner].mean()  # (the white passed the colour test)
+    assert matte[inner].mean() < 0.02, matte[inner].mean()
+    away = cv2.dilate(white.astype(np.uint8), np.ones((31, 31), np.uint8)) == 0
+    assert (matte[away] == before[away]).mean() > 0.999  # (the rest of the matte as it was)

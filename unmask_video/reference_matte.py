@@ -58,6 +58,11 @@ _DARKER_SPREADS = 12.0
 #: ... and never darker than this fraction of the centre's median lightness (dark hair, a beard, a black collar have
 #: a faint colour that a face with a wide spread of light would otherwise take for skin in shadow).
 _DARKEST = 0.45
+#: ... and not clipped white (every channel at least this): a blown-out sky or wall by the neck carries no colour,
+#: and a face lit with a wide spread of light lets it pass the lightness test (a stand-in's white background beside
+#: its neck, warped into the frame's jaw, showed as a pink block on the collar). Clipped highlights on the skin are
+#: enclosed by it and kept (see :func:`reference_matte`).
+_CLIPPED = 250
 #: Smallest robust spread of the chroma (a, b) and of the lightness, Lab units (a flat, evenly lit face).
 _MIN_CHROMA_SPREAD = 2.0
 _MIN_LIGHT_SPREAD = 3.0
@@ -330,6 +335,7 @@ def reference_matte(
     darkest = max(-_DARKER_SPREADS, (_DARKEST - 1.0) * float(model.median[0]) / model.light_spread)
     coloured = np.zeros(reach.shape, bool)
     coloured[box] = (chroma < _CHROMA_LIMIT) & (light < _LIGHTER_SPREADS) & (light > darkest)
+    coloured[box] &= image[box].min(axis=2) < _CLIPPED
     # (a pale wall FaceMesh's outline takes in, which the colour test passes as lit skin: see :func:`outside_like`)
     coloured &= ~outside_like(lab, coloured, reach, height)
     skin = coloured.astype(np.uint8) * 255

@@ -28,7 +28,7 @@ from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
-from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill
+from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill, pieces
 from unmask_video.reconstruct.outside_fill import fill_on_face
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import features
@@ -153,6 +153,11 @@ class CompositeOptions:
     #: The surround fill's Gaussian, as a fraction of the region's size (a second one 4x wider reaches the middle
     #: of a wide gap).
     fill_sigma: float = 0.03
+    #: With the "surround" fill: > 0, each gap pixel takes the colour of the frame's pixel just outside the mask
+    #: nearest to it, smoothed by a Gaussian of this fraction of the region's size, instead of the wide field
+    #: (which mixes what lies along the mask's edge: a white collar, a dark hood and a wall beside a jaw made one
+    #: grey smear; nearest, the collar goes on as a collar and the wall as a wall); 0: the wide field.
+    fill_nearest_sigma: float = 0.01
     #: Where the warp does not cover, the inpainting also redoes this much outside the mask edge, so that a
     #: fringe the segmentation missed is not smeared into the hole (the blend then fades the inpainted fringe in).
     inpaint_grow: FaceLength = FaceLength(1.0, 1.0)
@@ -1300,6 +1305,39 @@ def _surround(
     return np.clip(values, 0, 255, out=values).astype(np.uint8)
 
 
+def _nearest(
+    image: np.ndarray, around: np.ndarray, sigma: float, box: tuple[slice, slice], at: np.ndarray, reach: int
+) -> np.ndarray:
+    """The colour of the ``image`` pixel at ``around`` ((h, w) bool) nearest each pixel, smoothed by a Gaussian of
+    ``sigma`` pixels: (M, 3) uint8, its values at the ``at`` pixels ((bh, bw) bool) of its ``box`` (slices of the
+    grid), in raster order. Past a mask's edge that shows a collar, a hood and a wall, each part goes on as itself.
+    ``reach``: how far from the ``at`` pixels their nearest ``around`` pixels are looked for (each side of the face
+    on its own: the face between them is never read)."""
+    # (only the box and what lies within reach of it: the region's arrays are far larger)
+    margin = reach + int(np.ceil(3 * sigma))
+    (h, w), (rows, cols) = around.shape, box
+    r0, c0 = max(rows.start - margin, 0), max(cols.start - margin, 0)
+    near = (slice(r0, min(rows.stop + margin, h)), slice(c0, min(cols.stop + margin, w)))
+    want = np.zeros(around[near].shape, bool)
+    want[rows.start - r0:rows.stop - r0, cols.start - c0:cols.stop - c0] = at
+    field = np.zeros((*want.shape, 3), np.float32)
+    for piece in pieces(want, margin):
+        ring = around[near][piece]
+        if not ring.any():
+            continue
+        # (one label per ``ring`` pixel, numbered from 1 in raster order)
+        _, labels = cv2.distanceTransformWithLabels((~ring).astype(np.uint8), cv2.DIST_L2, 5,
+                                                    labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
+        ys, xs = _coords(ring)
+        nearest = labels - 1
+        colours = np.ascontiguousarray(image[near][piece])[ys[nearest], xs[nearest]].astype(np.float32)
+        part = want[piece]
+        field[piece][part] = cv2.GaussianBlur(colours, (0, 0), sigma)[part]
+    values = field[want]
+    values += np.float32(0.5)
+    return np.clip(values, 0, 255, out=values).astype(np.uint8)
+
+
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
 _FIELD_GRID = 12
 
@@ -1730,6 +1768,21 @@ class ReferenceComposite:
         margin = self.options.eye_margin * face_size_px(landmarks)
         return valid & (features(valid.shape, landmarks, EYES_AND_BROWS, margin) == 0)
 
+    def _surround_fill(
+        self, image: np.ndarray, around: np.ndarray, outer: np.ndarray, where: tuple[slice, slice],
+        lengths: _Lengths, shape: tuple[int, int],
+    ) -> np.ndarray:
+        """The "surround" fill's colours at the ``outer`` pixels of the ``where`` box ((M, 3) uint8, raster order),
+        read from the frame's ``around`` pixels."""
+        opts = self.options
+        size = 0.5 * sum(shape)
+        at = outer[where]
+        if opts.fill_nearest_sigma <= 0:
+            return _surround(image, around, max(opts.fill_sigma * size, 1.0), where, at)
+        # (the nearest ring pixels of the gaps beside the mask's edge lie within the ring's reach of them)
+        reach = int(np.ceil(lengths.ring_gap + max(lengths.ring, 1.5))) + 2
+        return _nearest(image, around, max(opts.fill_nearest_sigma * size, 0.5), where, at, reach)
+
     def _rebuild(
         self,
         image: np.ndarray,
@@ -1782,7 +1835,7 @@ class ReferenceComposite:
                 where = mask_bbox(outer, int(np.ceil(lengths.fill_feather)) + 1, hole.shape)
                 assert where is not None
                 at = outer[where]
-                out[where][at] = _surround(image, around, max(opts.fill_sigma * 0.5 * sum(hole.shape), 1.0), where, at)
+                out[where][at] = self._surround_fill(image, around, outer, where, lengths, hole.shape)
                 feather_into_fill(out[where], at, (paste | inner)[where], lengths.fill_feather)
                 gaps &= ~outer
         telea = gaps if inner is None else gaps & ~inner

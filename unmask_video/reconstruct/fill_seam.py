@@ -73,11 +73,11 @@ def feather_into_fill(
     (their rim holds what lay past the reference's matte)."""
     if width <= 0 or not filled.any() or not covered.any():
         return
-    pieces = _pieces(filled, _reach(width, inner))
-    if len(pieces) == 1:  # (one side only: the whole box, its arrays contiguous)
+    boxes = pieces(filled, _reach(width, inner))
+    if len(boxes) == 1:  # (one side only: the whole box, its arrays contiguous)
         _feather_piece(out, filled, covered, width, inner)
         return
-    for rows, cols in pieces:
+    for rows, cols in boxes:
         _feather_piece(out[rows, cols], filled[rows, cols], covered[rows, cols], width, inner)
 
 
@@ -89,7 +89,7 @@ def _reach(width: float, inner: float = _INNER) -> int:
     return int(np.ceil(inner + width + 16.0 * max(0.5 * inner, 1.0))) + 2
 
 
-def _pieces(filled: np.ndarray, reach: int) -> list[tuple[slice, slice]]:
+def pieces(filled: np.ndarray, reach: int) -> list[tuple[slice, slice]]:
     """Boxes (rows, columns) that hold the ``filled`` pixels and everything within ``reach`` of them, one per group of
     columns with filled pixels less than ``2 * reach`` apart: the fill lies on both sides of the jaw and neck, and the
     box around both holds the whole face between them, which nothing here reads; one group: the whole box. (Boxes
