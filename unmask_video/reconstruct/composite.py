@@ -1769,14 +1769,13 @@ class ReferenceComposite:
         return valid & (features(valid.shape, landmarks, EYES_AND_BROWS, margin) == 0)
 
     def _surround_fill(
-        self, image: np.ndarray, around: np.ndarray, outer: np.ndarray, where: tuple[slice, slice],
+        self, image: np.ndarray, around: np.ndarray, at: np.ndarray, where: tuple[slice, slice],
         lengths: _Lengths, shape: tuple[int, int],
     ) -> np.ndarray:
-        """The "surround" fill's colours at the ``outer`` pixels of the ``where`` box ((M, 3) uint8, raster order),
-        read from the frame's ``around`` pixels."""
+        """The "surround" fill's colours at the ``at`` pixels ((bh, bw) bool) of the ``where`` box ((M, 3) uint8,
+        raster order), read from the frame's ``around`` pixels."""
         opts = self.options
         size = 0.5 * sum(shape)
-        at = outer[where]
         if opts.fill_nearest_sigma <= 0:
             return _surround(image, around, max(opts.fill_sigma * size, 1.0), where, at)
         # (the nearest ring pixels of the gaps beside the mask's edge lie within the ring's reach of them)
@@ -1835,7 +1834,7 @@ class ReferenceComposite:
                 where = mask_bbox(outer, int(np.ceil(lengths.fill_feather)) + 1, hole.shape)
                 assert where is not None
                 at = outer[where]
-                out[where][at] = self._surround_fill(image, around, outer, where, lengths, hole.shape)
+                out[where][at] = self._surround_fill(image, around, at, where, lengths, hole.shape)
                 feather_into_fill(out[where], at, (paste | inner)[where], lengths.fill_feather)
                 gaps &= ~outer
         telea = gaps if inner is None else gaps & ~inner
