@@ -15,7 +15,9 @@ processing thread and every stage in turn, serial = today's outputs thread with 
 landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
 as soon as possible, stale = today's defaults with a captured frame older than half an interval given up for the
 next one (``LiveOptions.stale_after`` 0.5), new = today's defaults: the newest frame however old, landmarks, mask
-and warp one frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. Prints fps,
+and warp one frame ahead, paced, the encoders fed the decoded planes, the segmenter at live mode's working size;
+fileseg = new with the file runs' segmenter working size), interleaved ``--repeat`` times. The pipeline's options are
+live mode's (``unmask_video.live.pipeline_options_for_live``: repeated frames off, as ``unmask-video live`` runs it). Prints fps,
 capture-to-output delay (median, p95), the median wait from decode to the start of processing, dropped frames and
 the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
 capture thread; rgb: the RGB conversion; landmarks, segment (the mask), warp, reconstruct, blend: the pipeline's;
@@ -79,11 +81,29 @@ def reference_frame() -> np.ndarray:
     raise SystemExit(f"{CLIP} is shorter than {REFERENCE_S} s")
 
 
-def make_pipeline(generator: str):
-    from unmask_video.pipeline import FramePipeline
+def make_pipeline(generator: str, path: str = "new"):
+    """The pipeline as ``unmask-video live`` builds it for ``path``'s live options (a --baseline-rev child's code
+    without :func:`~unmask_video.live.pipeline_options_for_live`: its defaults, repeated frames off as its command
+    turns them off)."""
+    from unmask_video import live
+    from unmask_video.pipeline import FramePipeline, PipelineOptions
     from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 
-    return FramePipeline(reference_frame(), build_reconstructor(ReconstructorOptions(generator=generator)))
+    options = PipelineOptions()
+    for_live = getattr(live, "pipeline_options_for_live", None)
+    if for_live is not None:
+        options = for_live(options, live_options(path))
+    else:
+        options.repeats.enabled = False
+    return FramePipeline(reference_frame(), build_reconstructor(ReconstructorOptions(generator=generator)), options)
+
+
+def live_options(path: str, **fields: object):
+    """``LiveOptions`` of ``path`` (the fields this code's LiveOptions has) with ``fields``."""
+    from unmask_video.live import LiveOptions
+
+    known = {f.name for f in dataclasses.fields(LiveOptions)}  # (a --baseline-rev child's may have fewer)
+    return LiveOptions(**{k: v for k, v in {**PATHS[path], **fields}.items() if k in known})
 
 
 #: Live-mode paths compared in one run: name -> LiveOptions fields. old: the outputs written in turn on the
@@ -93,7 +113,8 @@ def make_pipeline(generator: str):
 #: frame older than half an interval given up for the next one; new: today's defaults (the newest frame however
 #: old; landmarks, mask and warp one frame ahead, paced; the encoders fed the decoded planes); switch1ms: today's
 #: defaults with Python's thread switch interval at 1 ms (``LiveOptions.switch_interval_s``), switch20ms: at 20 ms; process: the worker's
-#: mask and warp in a forked process (``LiveOptions.prepare_process``).
+#: mask and warp in a forked process (``LiveOptions.prepare_process``); fileseg: today's defaults with the file
+#: runs' segmenter working size (``LiveOptions.segment_work_size`` None).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
     "serial": {"landmarks_ahead": False},
@@ -104,17 +125,13 @@ PATHS = {
     "process": {"prepare_process": True},
     "switch1ms": {"switch_interval_s": 0.001},
     "switch20ms": {"switch_interval_s": 0.02},
+    "fileseg": {"segment_work_size": None},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")
 
 
 def run_once(processor, size: str, seconds: float, workdir: Path, label: str, path: str = "new", timer=None):
-    from unmask_video.live import LiveOptions, LiveSource, run_live
-
-    fields = {f.name for f in dataclasses.fields(LiveOptions)}  # (a --baseline-rev child's may have fewer)
-    extra = dict(PATHS[path])
-    if timer is not None and "timer" in fields:
-        extra["timer"] = timer
+    from unmask_video.live import LiveSource, run_live
 
     fifo = workdir / f"{label}-{size}.fifo"
     os.mkfifo(fifo)
@@ -128,8 +145,8 @@ def run_once(processor, size: str, seconds: float, workdir: Path, label: str, pa
         stats = run_live(
             LiveSource(url=str(fifo), source_format="mpegts", open_timeout_s=30),
             processor,
-            LiveOptions(window=False, record=workdir / f"{label}-{size}.mkv", max_seconds=seconds, status=None,
-                        **{k: v for k, v in extra.items() if k in fields}),
+            live_options(path, window=False, record=workdir / f"{label}-{size}.mkv", max_seconds=seconds, status=None,
+                         timer=timer),
         )
     finally:
         if producer.poll() is None:
@@ -195,7 +212,7 @@ def row(label: str, run: Run) -> str:
 
 def measure(size: str, seconds: float, workdir: Path, label: str, path: str, generator: str) -> Run:
     """One run of the real pipeline on ``path`` in this process (a fresh pipeline: no tracking state carried)."""
-    pipeline = make_pipeline(generator)
+    pipeline = make_pipeline(generator, path)
     pipeline.warmup()
     pipeline.timer.reset()
     stats = run_once(pipeline, size, seconds, workdir, label, path, timer=pipeline.timer)
@@ -235,7 +252,7 @@ def profile(size: str, seconds: float, generator: str, top: int = 30) -> None:
     import cProfile
     import pstats
 
-    pipeline = make_pipeline(generator)
+    pipeline = make_pipeline(generator, "serial")
     pipeline.warmup()
     profiler = cProfile.Profile()
     with tempfile.TemporaryDirectory() as tmp:

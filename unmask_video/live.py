@@ -51,7 +51,7 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, cast
 
@@ -90,6 +90,7 @@ from unmask_video.live_outputs import (
     save_snapshot,
 )
 from unmask_video.live_stats import FrameMarks, LiveMeter, LiveStats, log_status
+from unmask_video.pipeline import PipelineOptions
 from unmask_video.timing import StageTimer
 
 __all__ = [
@@ -100,6 +101,7 @@ __all__ = [
     "LiveStats",
     "format_cameras",
     "list_cameras",
+    "pipeline_options_for_live",
     "run_live",
 ]
 
@@ -211,6 +213,22 @@ class LiveOptions:
     #: native call (decode, MediaPipe, OpenCV) ends waits for the GIL at most about this long while another runs
     #: Python (:func:`unmask_video.frame_loop.switch_interval`).
     switch_interval_s: float | None = None
+    #: The segmenter's working size in live mode (``SegmentOptions.work_size``: the side the mask's window is shrunk
+    #: to, pixels; file runs use 224), set by :func:`pipeline_options_for_live`. The segmenter (about half of the
+    #: worker's time per frame at 1280x720) is what keeps the worker slower than a 30 fps source, so that each frame
+    #: also waits up to an interval in the capture's slot; at 160 its CPU is about 0.8x, the mask within an IoU of
+    #: about 0.98 of the file runs' (benchmarks/README.md, live). None: the file runs' working size.
+    segment_work_size: int | None = 160
+
+
+def pipeline_options_for_live(options: PipelineOptions, live: LiveOptions) -> PipelineOptions:
+    """``options`` (a file run's) as live mode runs the pipeline: no repeated-frame reuse (a repeated frame is given
+    the faces of the last frame located before it, which live mode may have dropped: the newest located frame wins)
+    and the segmenter at ``live.segment_work_size``. ``options`` itself is left unchanged."""
+    segment = options.segment
+    if live.segment_work_size is not None:
+        segment = replace(segment, work_size=live.segment_work_size)
+    return replace(options, repeats=replace(options.repeats, enabled=False), segment=segment)
 
 
 @dataclass
