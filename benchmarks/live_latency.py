@@ -15,8 +15,7 @@ processing thread and every stage in turn, serial = today's outputs thread with 
 landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
 as soon as possible, stale = today's defaults with a captured frame older than half an interval given up for the
 next one (``LiveOptions.stale_after`` 0.5), new = today's defaults: the newest frame however old, landmarks, mask
-and warp one frame ahead, paced, the encoders fed the decoded planes, the segmenter at live mode's working size;
-fileseg = new with the file runs' segmenter working size), interleaved ``--repeat`` times. The pipeline's options are
+and warp one frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. The pipeline's options are
 live mode's (``unmask_video.live.pipeline_options_for_live``: repeated frames off, as ``unmask-video live`` runs it). Prints fps,
 capture-to-output delay (median, p95), the median wait from decode to the start of processing, dropped frames and
 the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
@@ -113,8 +112,8 @@ def live_options(path: str, **fields: object):
 #: frame older than half an interval given up for the next one; new: today's defaults (the newest frame however
 #: old; landmarks, mask and warp one frame ahead, paced; the encoders fed the decoded planes); switch1ms: today's
 #: defaults with Python's thread switch interval at 1 ms (``LiveOptions.switch_interval_s``), switch20ms: at 20 ms; process: the worker's
-#: mask and warp in a forked process (``LiveOptions.prepare_process``); fileseg: today's defaults with the file
-#: runs' segmenter working size (``LiveOptions.segment_work_size`` None).
+#: mask and warp in a forked process (``LiveOptions.prepare_process``); three: the mask and warp on a thread of their
+#: own between the landmarks' and the processing thread (``LiveOptions.prepare_thread``).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
     "serial": {"landmarks_ahead": False},
@@ -125,7 +124,7 @@ PATHS = {
     "process": {"prepare_process": True},
     "switch1ms": {"switch_interval_s": 0.001},
     "switch20ms": {"switch_interval_s": 0.02},
-    "fileseg": {"segment_work_size": None},
+    "three": {"prepare_thread": True},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")
 
@@ -172,9 +171,12 @@ class Run:
     #: where the delay went (unmask_video.live_stats.SPANS): median and 95th percentile of each span, ms
     spans_p50: dict[str, float] = dataclasses.field(default_factory=dict)
     spans_p95: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: the process's CPU time (every thread: capture, worker, processing, outputs, MediaPipe's, the encoder's) per
+    #: frame shown, ms: far less moved by other processes' load than the wall-clock figures
+    cpu_ms: float = float("nan")
 
     @classmethod
-    def of(cls, stats, pipeline=None) -> "Run":
+    def of(cls, stats, pipeline=None, cpu_s: float | None = None) -> "Run":
         stage_ms: dict[str, float] = {}
         if pipeline is not None:
             timer = pipeline.timer
@@ -190,6 +192,7 @@ class Run:
             pipeline.stats.frames_with_face / max(pipeline.stats.frames, 1) if pipeline is not None else 0.0,
             pipeline.stats.frames if pipeline is not None else 0,
             spans(50) if spans else {}, spans(95) if spans else {},
+            1000.0 * cpu_s / max(stats.frames_shown, 1) if cpu_s is not None else float("nan"),
         )  # fmt: skip
 
 
@@ -198,7 +201,7 @@ def row(label: str, run: Run) -> str:
     text = (
         f"  {label:<9} {run.fps:6.1f} fps  delay median {run.delay_median_ms:6.1f} ms  "
         f"p95 {run.delay_p95_ms:6.1f} ms  wait {run.wait_median_ms:5.1f} ms  "
-        f"dropped {run.frames_dropped:3d}/{run.frames_captured:<3d} ({dropped:4.1f}%)"
+        f"dropped {run.frames_dropped:3d}/{run.frames_captured:<3d} ({dropped:4.1f}%)  cpu {run.cpu_ms:5.1f} ms/frame"
     )
     if run.stage_ms:
         stages = "  ".join(f"{name} {ms:.1f}" for name, ms in run.stage_ms.items())
@@ -215,8 +218,9 @@ def measure(size: str, seconds: float, workdir: Path, label: str, path: str, gen
     pipeline = make_pipeline(generator, path)
     pipeline.warmup()
     pipeline.timer.reset()
+    cpu = time.process_time()
     stats = run_once(pipeline, size, seconds, workdir, label, path, timer=pipeline.timer)
-    return Run.of(stats, pipeline)
+    return Run.of(stats, pipeline, time.process_time() - cpu)
 
 
 def measure_child(size: str, seconds: float, workdir: Path, label: str, path: str, generator: str,
@@ -378,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
         if baseline is not None:
             paths = [f"@{args.baseline_rev}"] + paths
         for size in args.sizes.split(","):
-            base = Run.of(run_once(Identity(), size, args.seconds, Path(tmp), "baseline"))
+            cpu = time.process_time()
+            base_stats = run_once(Identity(), size, args.seconds, Path(tmp), "baseline")
+            base = Run.of(base_stats, cpu_s=time.process_time() - cpu)
             print(f"{size}:")
             print(row("identity", base))
             runs: dict[str, list[Run]] = {path: [] for path in paths}
@@ -408,9 +414,11 @@ def main(argv: list[str] | None = None) -> int:
                 )  # fmt: skip
                 print(
                     f"  {path}: median fps {fps:.1f}, delay median {med(r.delay_median_ms for r in runs[path]):.0f} "
-                    f"ms, p95 {p95:.0f} ms, wait {med(r.wait_median_ms for r in runs[path]):.0f} ms; x {paths[0]}: "
+                    f"ms, p95 {p95:.0f} ms, wait {med(r.wait_median_ms for r in runs[path]):.0f} ms, cpu "
+                    f"{med(r.cpu_ms for r in runs[path]):.1f} ms/frame; x {paths[0]}: "
                     f"fps {med(r.fps / max(b.fps, 1e-9) for r, b in zip(runs[path], first)):.2f}, p95 "
-                    f"{med(r.delay_p95_ms / max(b.delay_p95_ms, 1e-9) for r, b in zip(runs[path], first)):.2f}; "
+                    f"{med(r.delay_p95_ms / max(b.delay_p95_ms, 1e-9) for r, b in zip(runs[path], first)):.2f}, cpu "
+                    f"{med(r.cpu_ms / max(b.cpu_ms, 1e-9) for r, b in zip(runs[path], first)):.2f}; "
                     f"x identity: fps {fps / max(base.fps, 1e-9):.2f}, p95 {p95 / max(base.delay_p95_ms, 1e-9):.1f}"
                     f"\n    median ms/frame: {stages}"
                     + (f"\n    delay by span (median of the runs' median/p95 ms): {spans}" if spans else "")

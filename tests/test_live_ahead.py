@@ -242,6 +242,36 @@ def test_a_live_session_runs_the_mask_and_warp_with_the_landmarks_when_the_proce
     assert stats.fps > 1000 / 90 * 1.05
 
 
+def test_a_live_session_runs_the_mask_and_warp_on_a_third_thread(tmp_path) -> None:
+    """``LiveOptions.prepare_thread``: the landmarks on one thread, the mask and warp on a second, the reconstruction
+    and blend on the processing thread; every shown frame is its own, in order, and with landmarks 15 ms, prepare
+    40 ms and finish 35 ms the fps is bounded by the slowest stage (40 ms), not by landmarks and prepare together
+    (55 ms, one worker)."""
+    import os
+
+    from tests.test_live import CollectingOutput, increasing, start_producer, stop_process
+    from unmask_video.live import LiveOptions, LiveSource, run_live
+
+    fifo = tmp_path / "camera.fifo"
+    os.mkfifo(fifo)
+    sink, processor = CollectingOutput(), PreparingMarker(locate_ms=15, prepare_ms=40, finish_ms=35)
+    producer = start_producer(str(fifo), frames=75, fps=25)
+    try:
+        stats = run_live(LiveSource(url=str(fifo), source_format="mpegts", read_timeout_s=5), processor,
+                         LiveOptions(window=False, extra_outputs=[sink], status=None, prepare_thread=True))  # fmt: skip
+    finally:
+        stop_process(producer)
+    assert stats.end_reason == "end of stream"
+    assert stats.frames_shown >= 10 and all(sink.marked)
+    assert processor.threads == {"unmask-video-live-landmarks"}
+    assert processor.prepare_threads == {"unmask-video-live-prepare"}
+    assert processor.finish_threads.isdisjoint(processor.threads | processor.prepare_threads)
+    assert increasing(sink.indices) and sink.indices == processor.rebuilt == processor.located
+    assert stats.fps > 1000 / 55 * 1.05
+    # each frame's delay is split at the landmarks thread's take: the capture span ends there
+    assert len(stats.waits_ms) == stats.frames_shown
+
+
 def test_a_live_session_runs_the_landmarks_ahead_in_order_and_drops_stale_frames(tmp_path) -> None:
     """run_live with a splitting processor slower than the 25 fps source: the landmarks run on the worker thread,
     every shown frame was located once and rebuilt with its own landmarks, in capture order; the frames it could

@@ -198,6 +198,11 @@ class LiveOptions:
     #: platform forks; frames up to ``prepare_process_max_pixels``.
     prepare_process: bool = False
     prepare_process_max_pixels: int = 1280 * 720
+    #: With ``prepare_ahead`` (and not ``prepare_process``), the mask and warp on a thread of their own, one frame
+    #: behind the landmarks' (RGB conversion and landmarks) and one ahead of the processing thread's: three stages
+    #: of a frame in flight at once, each shorter than the worker's two together, so that the rate is bounded by
+    #: the longest of the three; each thread is paced to end when the next one asks.
+    prepare_thread: bool = False
     pace: bool = True
     #: A captured frame that is older than this fraction of the source's frame interval when it is taken is
     #: stale: the next frame is waited for and processed instead (``LatestFrameCapture.get``; not while processing
@@ -213,22 +218,13 @@ class LiveOptions:
     #: native call (decode, MediaPipe, OpenCV) ends waits for the GIL at most about this long while another runs
     #: Python (:func:`unmask_video.frame_loop.switch_interval`).
     switch_interval_s: float | None = None
-    #: The segmenter's working size in live mode (``SegmentOptions.work_size``: the side the mask's window is shrunk
-    #: to, pixels; file runs use 224), set by :func:`pipeline_options_for_live`. The segmenter (about half of the
-    #: worker's time per frame at 1280x720) is what keeps the worker slower than a 30 fps source, so that each frame
-    #: also waits up to an interval in the capture's slot; at 160 its CPU is about 0.8x, the mask within an IoU of
-    #: about 0.98 of the file runs' (benchmarks/README.md, live). None: the file runs' working size.
-    segment_work_size: int | None = 160
 
 
 def pipeline_options_for_live(options: PipelineOptions, live: LiveOptions) -> PipelineOptions:
-    """``options`` (a file run's) as live mode runs the pipeline: no repeated-frame reuse (a repeated frame is given
-    the faces of the last frame located before it, which live mode may have dropped: the newest located frame wins)
-    and the segmenter at ``live.segment_work_size``. ``options`` itself is left unchanged."""
-    segment = options.segment
-    if live.segment_work_size is not None:
-        segment = replace(segment, work_size=live.segment_work_size)
-    return replace(options, repeats=replace(options.repeats, enabled=False), segment=segment)
+    """``options`` (a file run's) as live mode runs the pipeline (``live``: the session's options): no repeated-frame
+    reuse (a repeated frame is given the faces of the last frame located before it, which live mode may have dropped:
+    the newest located frame wins). ``options`` itself is left unchanged."""
+    return replace(options, repeats=replace(options.repeats, enabled=False))
 
 
 @dataclass
@@ -374,17 +370,28 @@ class _Frames:
         return image
 
     def locate(self, item: Any) -> tuple[np.ndarray, Any]:
+        """The frame as RGB and its faces (with a preparing processor, its mask and warp too: :class:`_Prepared`)."""
+        return self.prepare(self.landmarks(item))
+
+    def landmarks(self, item: Any) -> tuple[np.ndarray, Any]:
+        """The frame as RGB and its faces (None: the effect is off)."""
         image = self.image(item)
         assert self.split is not None  # (only called when the processor splits)
         if not self.state.effect_on:
             return image, None
-        faces = self.split.locate(image, item.captured_at - self.start)
+        return image, self.split.locate(image, item.captured_at - self.start)
+
+    def prepare(self, located: tuple[np.ndarray, Any]) -> tuple[np.ndarray, Any]:
+        """What :meth:`landmarks` gave, with the mask and warp stages run on it where the processor prepares apart."""
+        image, faces = located
+        if faces is None:
+            return located
         if self.child is not None:
             self.child.submit(image, faces)
             return image, _Prepared(self.child.receive(image))
         if self.preparing is not None:
             return image, _Prepared(self.preparing.prepare([image], [faces]))
-        return image, faces
+        return located
 
     def process(self, item: Any, image: np.ndarray, faces: Any) -> tuple[np.ndarray, SourcePlanes | None]:
         """The processed frame and, where known, the decoded frame with the boxes the stages changed (the
@@ -467,8 +474,13 @@ def _loop(
     child_stop = threading.Event()
     if options.prepare_process and frames.preparing is not None:
         frames.child = _prepare_process(processor, capture, options, child_stop)
+    first: LandmarksAhead[Any, tuple[np.ndarray, Any]] | None = None  # (the landmarks' thread, with prepare_thread)
     if options.landmarks_ahead and frames.split is not None:
-        ahead = LandmarksAhead(take, frames.locate, lambda: capture.ended, pace=options.pace).start()
+        if options.prepare_thread and frames.preparing is not None and frames.child is None:
+            first = LandmarksAhead(take, frames.landmarks, lambda: capture.ended, pace=options.pace).start()
+            ahead = _prepare_thread(first, frames, options.pace)
+        else:
+            ahead = LandmarksAhead(take, frames.locate, lambda: capture.ended, pace=options.pace).start()
 
     def record(marks: FrameMarks, output_at: float) -> None:
         written = time.perf_counter()
@@ -483,7 +495,7 @@ def _loop(
                 break
             located: Ahead[Any, tuple[np.ndarray, Any]] | None
             if ahead is not None:
-                located = ahead.get(timeout=0.05)
+                located = _unwrapped(ahead.get(timeout=0.05))
                 ended = ahead.finished
             else:
                 raw = take(0.05)
@@ -544,8 +556,9 @@ def _loop(
                 state.stop_reason = "time limit"
     except BaseException:
         child_stop.set()
-        if ahead is not None:
-            ahead.close()
+        for thread in (ahead, first):
+            if thread is not None:
+                thread.close()
         if frames.child is not None:
             frames.child.close()
         if worker is not None:
@@ -555,13 +568,35 @@ def _loop(
                 log.debug("live outputs: %s", error)
         raise
     child_stop.set()
-    if ahead is not None:
-        ahead.close()
+    for thread in (ahead, first):
+        if thread is not None:
+            thread.close()
     if frames.child is not None:
         frames.child.close()
     if worker is not None:
         worker.close()  # the last frame reaches every output; an output's error is raised here
     timer.add("decode", capture.decode_s)
+
+
+def _prepare_thread(
+    first: LandmarksAhead[Any, tuple[np.ndarray, Any]], frames: _Frames, pace: bool
+) -> LandmarksAhead[Any, tuple[np.ndarray, Any]]:
+    """The mask-and-warp thread (``LiveOptions.prepare_thread``): it takes the frames ``first`` located, in order
+    (its items are ``first``'s :class:`Ahead`: :func:`_unwrapped` turns them back into the captured frames)."""
+
+    def prepare(located: Ahead[Any, tuple[np.ndarray, Any]]) -> tuple[np.ndarray, Any]:
+        return frames.prepare(located.result)
+
+    return LandmarksAhead(first.get, prepare, lambda: first.finished, pace=pace, name="prepare").start()
+
+
+def _unwrapped(located: Ahead[Any, tuple[np.ndarray, Any]] | None) -> Ahead[Any, tuple[np.ndarray, Any]] | None:
+    """A frame as one worker gives it: from the mask-and-warp thread (its item the landmarks thread's
+    :class:`Ahead`), the captured frame, taken when the landmarks' thread took it, located when its mask and warp
+    were done; any other as it is."""
+    if located is None or not isinstance(located.item, Ahead):
+        return located
+    return Ahead(located.item.item, located.result, located.item.started_at, located.located_at)
 
 
 def _prepare_process(
