@@ -15,10 +15,12 @@ processing thread and every stage in turn, serial = today's outputs thread with 
 landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
 as soon as possible, stale = today's defaults with a captured frame older than half an interval given up for the
 next one (``LiveOptions.stale_after`` 0.5), new = today's defaults: the newest frame however old, landmarks, mask
-and warp one frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. The pipeline's options are
-live mode's (``unmask_video.live.pipeline_options_for_live``: repeated frames off, as ``unmask-video live`` runs it). Prints fps,
-capture-to-output delay (median, p95), the median wait from decode to the start of processing, dropped frames and
-the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
+and warp one frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. The
+pipeline's options are live mode's (``unmask_video.live.pipeline_options_for_live``: repeated frames off, as
+``unmask-video live`` runs it). Prints fps, capture-to-output delay (median, p95), the median wait from decode to
+the start of processing, dropped frames, the process's CPU time per frame shown (every thread's, the decoding of the
+dropped frames included: far less moved by other processes' load than the wall-clock figures) and the cores it kept
+busy (that CPU times the fps: near the machine's cores where the CPU is the bound), the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
 capture thread; rgb: the RGB conversion; landmarks, segment (the mask), warp, reconstruct, blend: the pipeline's;
 output: the recording's encode and write, on the outputs thread; stages on different threads overlap, so they do
 not add up to the delay), and where the delay went: the median and 95th percentile of each span of a frame's way
@@ -112,8 +114,7 @@ def live_options(path: str, **fields: object):
 #: frame older than half an interval given up for the next one; new: today's defaults (the newest frame however
 #: old; landmarks, mask and warp one frame ahead, paced; the encoders fed the decoded planes); switch1ms: today's
 #: defaults with Python's thread switch interval at 1 ms (``LiveOptions.switch_interval_s``), switch20ms: at 20 ms; process: the worker's
-#: mask and warp in a forked process (``LiveOptions.prepare_process``); three: the mask and warp on a thread of their
-#: own between the landmarks' and the processing thread (``LiveOptions.prepare_thread``).
+#: mask and warp in a forked process (``LiveOptions.prepare_process``).
 PATHS = {
     "old": {"output_thread": False, "landmarks_ahead": False},
     "serial": {"landmarks_ahead": False},
@@ -124,7 +125,6 @@ PATHS = {
     "process": {"prepare_process": True},
     "switch1ms": {"switch_interval_s": 0.001},
     "switch20ms": {"switch_interval_s": 0.02},
-    "three": {"prepare_thread": True},
 }
 STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")
 
@@ -175,6 +175,12 @@ class Run:
     #: frame shown, ms: far less moved by other processes' load than the wall-clock figures
     cpu_ms: float = float("nan")
 
+    @property
+    def cores(self) -> float:
+        """The cores the session kept busy: CPU per frame shown times frames shown per second (on this project's 2
+        cores, near 2 where the CPU is the bound; far below where other processes take the cores)."""
+        return self.cpu_ms * self.fps / 1000.0
+
     @classmethod
     def of(cls, stats, pipeline=None, cpu_s: float | None = None) -> "Run":
         stage_ms: dict[str, float] = {}
@@ -201,7 +207,8 @@ def row(label: str, run: Run) -> str:
     text = (
         f"  {label:<9} {run.fps:6.1f} fps  delay median {run.delay_median_ms:6.1f} ms  "
         f"p95 {run.delay_p95_ms:6.1f} ms  wait {run.wait_median_ms:5.1f} ms  "
-        f"dropped {run.frames_dropped:3d}/{run.frames_captured:<3d} ({dropped:4.1f}%)  cpu {run.cpu_ms:5.1f} ms/frame"
+        f"dropped {run.frames_dropped:3d}/{run.frames_captured:<3d} ({dropped:4.1f}%)  cpu {run.cpu_ms:5.1f} ms/frame "
+        f"({run.cores:.2f} cores)"
     )
     if run.stage_ms:
         stages = "  ".join(f"{name} {ms:.1f}" for name, ms in run.stage_ms.items())
@@ -415,7 +422,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"  {path}: median fps {fps:.1f}, delay median {med(r.delay_median_ms for r in runs[path]):.0f} "
                     f"ms, p95 {p95:.0f} ms, wait {med(r.wait_median_ms for r in runs[path]):.0f} ms, cpu "
-                    f"{med(r.cpu_ms for r in runs[path]):.1f} ms/frame; x {paths[0]}: "
+                    f"{med(r.cpu_ms for r in runs[path]):.1f} ms/frame ({med(r.cores for r in runs[path]):.2f} cores); "
+                    f"x {paths[0]}: "
                     f"fps {med(r.fps / max(b.fps, 1e-9) for r, b in zip(runs[path], first)):.2f}, p95 "
                     f"{med(r.delay_p95_ms / max(b.delay_p95_ms, 1e-9) for r, b in zip(runs[path], first)):.2f}, cpu "
                     f"{med(r.cpu_ms / max(b.cpu_ms, 1e-9) for r, b in zip(runs[path], first)):.2f}; "

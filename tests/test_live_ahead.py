@@ -252,26 +252,6 @@ def test_a_live_session_runs_the_mask_and_warp_with_the_landmarks_when_the_proce
     assert stats.fps > 1000 / 90 * 1.05
 
 
-def test_a_live_session_runs_the_mask_and_warp_on_a_third_thread(tmp_path) -> None:
-    """``LiveOptions.prepare_thread``: the landmarks on one thread, the mask and warp on a second, the reconstruction
-    and blend on the processing thread; every shown frame is its own, in order, and with landmarks 15 ms, prepare
-    40 ms and finish 35 ms the fps is bounded by the slowest stage (40 ms), not by landmarks and prepare together
-    (55 ms, one worker)."""
-    from tests.test_live import increasing
-
-    processor = PreparingMarker(locate_ms=15, prepare_ms=40, finish_ms=35)
-    stats, sink = live_session(tmp_path, processor, prepare_thread=True)
-    assert stats.end_reason == "end of stream"
-    assert stats.frames_shown >= 10 and all(sink.marked)
-    assert processor.threads == {"unmask-video-live-landmarks"}
-    assert processor.prepare_threads == {"unmask-video-live-prepare"}
-    assert processor.finish_threads.isdisjoint(processor.threads | processor.prepare_threads)
-    assert increasing(sink.indices) and sink.indices == processor.rebuilt == processor.located
-    assert stats.fps > 1000 / 55 * 1.05
-    # each frame's delay is split at the landmarks thread's take: the capture span ends there
-    assert len(stats.waits_ms) == stats.frames_shown
-
-
 def test_a_live_session_runs_the_landmarks_ahead_in_order_and_drops_stale_frames(tmp_path) -> None:
     """run_live with a splitting processor slower than the 25 fps source: the landmarks run on the worker thread,
     every shown frame was located once and rebuilt with its own landmarks, in capture order; the frames it could

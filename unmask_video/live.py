@@ -198,11 +198,6 @@ class LiveOptions:
     #: platform forks; frames up to ``prepare_process_max_pixels``.
     prepare_process: bool = False
     prepare_process_max_pixels: int = 1280 * 720
-    #: With ``prepare_ahead`` (and not ``prepare_process``), the mask and warp on a thread of their own, one frame
-    #: behind the landmarks' (RGB conversion and landmarks) and one ahead of the processing thread's: three stages
-    #: of a frame in flight at once, each shorter than the worker's two together, so that the rate is bounded by
-    #: the longest of the three; each thread is paced to end when the next one asks.
-    prepare_thread: bool = False
     pace: bool = True
     #: A captured frame that is older than this fraction of the source's frame interval when it is taken is
     #: stale: the next frame is waited for and processed instead (``LatestFrameCapture.get``; not while processing
@@ -370,28 +365,17 @@ class _Frames:
         return image
 
     def locate(self, item: Any) -> tuple[np.ndarray, Any]:
-        """The frame as RGB and its faces (with a preparing processor, its mask and warp too: :class:`_Prepared`)."""
-        return self.prepare(self.landmarks(item))
-
-    def landmarks(self, item: Any) -> tuple[np.ndarray, Any]:
-        """The frame as RGB and its faces (None: the effect is off)."""
         image = self.image(item)
         assert self.split is not None  # (only called when the processor splits)
         if not self.state.effect_on:
             return image, None
-        return image, self.split.locate(image, item.captured_at - self.start)
-
-    def prepare(self, located: tuple[np.ndarray, Any]) -> tuple[np.ndarray, Any]:
-        """What :meth:`landmarks` gave, with the mask and warp stages run on it where the processor prepares apart."""
-        image, faces = located
-        if faces is None:
-            return located
+        faces = self.split.locate(image, item.captured_at - self.start)
         if self.child is not None:
             self.child.submit(image, faces)
             return image, _Prepared(self.child.receive(image))
         if self.preparing is not None:
             return image, _Prepared(self.preparing.prepare([image], [faces]))
-        return located
+        return image, faces
 
     def process(self, item: Any, image: np.ndarray, faces: Any) -> tuple[np.ndarray, SourcePlanes | None]:
         """The processed frame and, where known, the decoded frame with the boxes the stages changed (the
@@ -474,13 +458,8 @@ def _loop(
     child_stop = threading.Event()
     if options.prepare_process and frames.preparing is not None:
         frames.child = _prepare_process(processor, capture, options, child_stop)
-    first: LandmarksAhead[Any, tuple[np.ndarray, Any]] | None = None  # (the landmarks' thread, with prepare_thread)
     if options.landmarks_ahead and frames.split is not None:
-        if options.prepare_thread and frames.preparing is not None and frames.child is None:
-            first = LandmarksAhead(take, frames.landmarks, lambda: capture.ended, pace=options.pace).start()
-            ahead = _prepare_thread(first, frames, options.pace)
-        else:
-            ahead = LandmarksAhead(take, frames.locate, lambda: capture.ended, pace=options.pace).start()
+        ahead = LandmarksAhead(take, frames.locate, lambda: capture.ended, pace=options.pace).start()
 
     def record(marks: FrameMarks, output_at: float) -> None:
         written = time.perf_counter()
@@ -495,7 +474,7 @@ def _loop(
                 break
             located: Ahead[Any, tuple[np.ndarray, Any]] | None
             if ahead is not None:
-                located = _unwrapped(ahead.get(timeout=0.05))
+                located = ahead.get(timeout=0.05)
                 ended = ahead.finished
             else:
                 raw = take(0.05)
@@ -556,9 +535,8 @@ def _loop(
                 state.stop_reason = "time limit"
     except BaseException:
         child_stop.set()
-        for thread in (ahead, first):
-            if thread is not None:
-                thread.close()
+        if ahead is not None:
+            ahead.close()
         if frames.child is not None:
             frames.child.close()
         if worker is not None:
@@ -568,35 +546,13 @@ def _loop(
                 log.debug("live outputs: %s", error)
         raise
     child_stop.set()
-    for thread in (ahead, first):
-        if thread is not None:
-            thread.close()
+    if ahead is not None:
+        ahead.close()
     if frames.child is not None:
         frames.child.close()
     if worker is not None:
         worker.close()  # the last frame reaches every output; an output's error is raised here
     timer.add("decode", capture.decode_s)
-
-
-def _prepare_thread(
-    first: LandmarksAhead[Any, tuple[np.ndarray, Any]], frames: _Frames, pace: bool
-) -> LandmarksAhead[Any, tuple[np.ndarray, Any]]:
-    """The mask-and-warp thread (``LiveOptions.prepare_thread``): it takes the frames ``first`` located, in order
-    (its items are ``first``'s :class:`Ahead`: :func:`_unwrapped` turns them back into the captured frames)."""
-
-    def prepare(located: Ahead[Any, tuple[np.ndarray, Any]]) -> tuple[np.ndarray, Any]:
-        return frames.prepare(located.result)
-
-    return LandmarksAhead(first.get, prepare, lambda: first.finished, pace=pace, name="prepare").start()
-
-
-def _unwrapped(located: Ahead[Any, tuple[np.ndarray, Any]] | None) -> Ahead[Any, tuple[np.ndarray, Any]] | None:
-    """A frame as one worker gives it: from the mask-and-warp thread (its item the landmarks thread's
-    :class:`Ahead`), the captured frame, taken when the landmarks' thread took it, located when its mask and warp
-    were done; any other as it is."""
-    if located is None or not isinstance(located.item, Ahead):
-        return located
-    return Ahead(located.item.item, located.result, located.item.started_at, located.located_at)
 
 
 def _prepare_process(

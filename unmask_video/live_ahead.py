@@ -52,10 +52,7 @@ class LandmarksAhead(Generic[T, R]):
         locate: Callable[[T], R],
         ended: Callable[[], bool],
         pace: bool = True,
-        name: str = "landmarks",
     ) -> None:
-        """``name``: the worker thread's (``unmask-video-live-NAME``, and its OS thread's: the native threads it
-        starts carry it)."""
         self._take = take
         self._locate = locate
         self._ended = ended
@@ -70,8 +67,7 @@ class LandmarksAhead(Generic[T, R]):
         self.locate_s: float | None = None  # moving average of the worker's time per frame
         self.busy_s: float | None = None  # moving average of the processing thread's time between two takes
         self._last_get: float | None = None
-        self.name = name
-        self._thread = threading.Thread(target=self._work, name=f"unmask-video-live-{name}", daemon=True)
+        self._thread = threading.Thread(target=self._work, name="unmask-video-live-landmarks", daemon=True)
 
     def start(self) -> "LandmarksAhead[T, R]":
         self._thread.start()
@@ -111,7 +107,7 @@ class LandmarksAhead(Generic[T, R]):
         return max(0.0, self.busy_s - self.locate_s - _MARGIN_S)
 
     def _work(self) -> None:
-        name_os_thread(self.name)  # MediaPipe's native threads started from here carry this name
+        name_os_thread("landmarks")  # MediaPipe's native threads started from here carry this name
         try:
             while True:
                 with self._cond:
