@@ -15,9 +15,12 @@ processing thread and every stage in turn, serial = today's outputs thread with 
 landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
 as soon as possible, stale = today's defaults with a captured frame older than half an interval given up for the
 next one (``LiveOptions.stale_after`` 0.5), new = today's defaults: the newest frame however old, landmarks, mask
-and warp one frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. Prints fps,
-capture-to-output delay (median, p95), the median wait from decode to the start of processing, dropped frames and
-the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
+and warp one frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. The
+pipeline's options are live mode's (``unmask_video.live.pipeline_options_for_live``: repeated frames off, as
+``unmask-video live`` runs it). Prints fps, capture-to-output delay (median, p95), the median wait from decode to
+the start of processing, dropped frames, the process's CPU time per frame shown (every thread's, the decoding of the
+dropped frames included: far less moved by other processes' load than the wall-clock figures) and the cores it kept
+busy (that CPU times the fps: near the machine's cores where the CPU is the bound), the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
 capture thread; rgb: the RGB conversion; landmarks, segment (the mask), warp, reconstruct, blend: the pipeline's;
 output: the recording's encode and write, on the outputs thread; stages on different threads overlap, so they do
 not add up to the delay), and where the delay went: the median and 95th percentile of each span of a frame's way
@@ -79,11 +82,29 @@ def reference_frame() -> np.ndarray:
     raise SystemExit(f"{CLIP} is shorter than {REFERENCE_S} s")
 
 
-def make_pipeline(generator: str):
-    from unmask_video.pipeline import FramePipeline
+def make_pipeline(generator: str, path: str = "new"):
+    """The pipeline as ``unmask-video live`` builds it for ``path``'s live options (a --baseline-rev child's code
+    without :func:`~unmask_video.live.pipeline_options_for_live`: its defaults, repeated frames off as its command
+    turns them off)."""
+    from unmask_video import live
+    from unmask_video.pipeline import FramePipeline, PipelineOptions
     from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 
-    return FramePipeline(reference_frame(), build_reconstructor(ReconstructorOptions(generator=generator)))
+    options = PipelineOptions()
+    for_live = getattr(live, "pipeline_options_for_live", None)
+    if for_live is not None:
+        options = for_live(options, live_options(path))
+    else:
+        options.repeats.enabled = False
+    return FramePipeline(reference_frame(), build_reconstructor(ReconstructorOptions(generator=generator)), options)
+
+
+def live_options(path: str, **fields: object):
+    """``LiveOptions`` of ``path`` (the fields this code's LiveOptions has) with ``fields``."""
+    from unmask_video.live import LiveOptions
+
+    known = {f.name for f in dataclasses.fields(LiveOptions)}  # (a --baseline-rev child's may have fewer)
+    return LiveOptions(**{k: v for k, v in {**PATHS[path], **fields}.items() if k in known})
 
 
 #: Live-mode paths compared in one run: name -> LiveOptions fields. old: the outputs written in turn on the
@@ -109,12 +130,7 @@ STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend
 
 
 def run_once(processor, size: str, seconds: float, workdir: Path, label: str, path: str = "new", timer=None):
-    from unmask_video.live import LiveOptions, LiveSource, run_live
-
-    fields = {f.name for f in dataclasses.fields(LiveOptions)}  # (a --baseline-rev child's may have fewer)
-    extra = dict(PATHS[path])
-    if timer is not None and "timer" in fields:
-        extra["timer"] = timer
+    from unmask_video.live import LiveSource, run_live
 
     fifo = workdir / f"{label}-{size}.fifo"
     os.mkfifo(fifo)
@@ -128,8 +144,8 @@ def run_once(processor, size: str, seconds: float, workdir: Path, label: str, pa
         stats = run_live(
             LiveSource(url=str(fifo), source_format="mpegts", open_timeout_s=30),
             processor,
-            LiveOptions(window=False, record=workdir / f"{label}-{size}.mkv", max_seconds=seconds, status=None,
-                        **{k: v for k, v in extra.items() if k in fields}),
+            live_options(path, window=False, record=workdir / f"{label}-{size}.mkv", max_seconds=seconds, status=None,
+                         timer=timer),
         )
     finally:
         if producer.poll() is None:
@@ -155,9 +171,18 @@ class Run:
     #: where the delay went (unmask_video.live_stats.SPANS): median and 95th percentile of each span, ms
     spans_p50: dict[str, float] = dataclasses.field(default_factory=dict)
     spans_p95: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: the process's CPU time (every thread: capture, worker, processing, outputs, MediaPipe's, the encoder's) per
+    #: frame shown, ms: far less moved by other processes' load than the wall-clock figures
+    cpu_ms: float = float("nan")
+
+    @property
+    def cores(self) -> float:
+        """The cores the session kept busy: CPU per frame shown times frames shown per second (on this project's 2
+        cores, near 2 where the CPU is the bound; far below where other processes take the cores)."""
+        return self.cpu_ms * self.fps / 1000.0
 
     @classmethod
-    def of(cls, stats, pipeline=None) -> "Run":
+    def of(cls, stats, pipeline=None, cpu_s: float | None = None) -> "Run":
         stage_ms: dict[str, float] = {}
         if pipeline is not None:
             timer = pipeline.timer
@@ -173,6 +198,7 @@ class Run:
             pipeline.stats.frames_with_face / max(pipeline.stats.frames, 1) if pipeline is not None else 0.0,
             pipeline.stats.frames if pipeline is not None else 0,
             spans(50) if spans else {}, spans(95) if spans else {},
+            1000.0 * cpu_s / max(stats.frames_shown, 1) if cpu_s is not None else float("nan"),
         )  # fmt: skip
 
 
@@ -181,7 +207,8 @@ def row(label: str, run: Run) -> str:
     text = (
         f"  {label:<9} {run.fps:6.1f} fps  delay median {run.delay_median_ms:6.1f} ms  "
         f"p95 {run.delay_p95_ms:6.1f} ms  wait {run.wait_median_ms:5.1f} ms  "
-        f"dropped {run.frames_dropped:3d}/{run.frames_captured:<3d} ({dropped:4.1f}%)"
+        f"dropped {run.frames_dropped:3d}/{run.frames_captured:<3d} ({dropped:4.1f}%)  cpu {run.cpu_ms:5.1f} ms/frame "
+        f"({run.cores:.2f} cores)"
     )
     if run.stage_ms:
         stages = "  ".join(f"{name} {ms:.1f}" for name, ms in run.stage_ms.items())
@@ -195,11 +222,12 @@ def row(label: str, run: Run) -> str:
 
 def measure(size: str, seconds: float, workdir: Path, label: str, path: str, generator: str) -> Run:
     """One run of the real pipeline on ``path`` in this process (a fresh pipeline: no tracking state carried)."""
-    pipeline = make_pipeline(generator)
+    pipeline = make_pipeline(generator, path)
     pipeline.warmup()
     pipeline.timer.reset()
+    cpu = time.process_time()
     stats = run_once(pipeline, size, seconds, workdir, label, path, timer=pipeline.timer)
-    return Run.of(stats, pipeline)
+    return Run.of(stats, pipeline, time.process_time() - cpu)
 
 
 def measure_child(size: str, seconds: float, workdir: Path, label: str, path: str, generator: str,
@@ -235,7 +263,7 @@ def profile(size: str, seconds: float, generator: str, top: int = 30) -> None:
     import cProfile
     import pstats
 
-    pipeline = make_pipeline(generator)
+    pipeline = make_pipeline(generator, "serial")
     pipeline.warmup()
     profiler = cProfile.Profile()
     with tempfile.TemporaryDirectory() as tmp:
@@ -361,7 +389,11 @@ def main(argv: list[str] | None = None) -> int:
         if baseline is not None:
             paths = [f"@{args.baseline_rev}"] + paths
         for size in args.sizes.split(","):
-            base = Run.of(run_once(Identity(), size, args.seconds, Path(tmp), "baseline"))
+            import unmask_video.live  # noqa: F401 - (imported before the identity run's CPU is counted)
+
+            cpu = time.process_time()
+            base_stats = run_once(Identity(), size, args.seconds, Path(tmp), "baseline")
+            base = Run.of(base_stats, cpu_s=time.process_time() - cpu)
             print(f"{size}:")
             print(row("identity", base))
             runs: dict[str, list[Run]] = {path: [] for path in paths}
@@ -391,9 +423,12 @@ def main(argv: list[str] | None = None) -> int:
                 )  # fmt: skip
                 print(
                     f"  {path}: median fps {fps:.1f}, delay median {med(r.delay_median_ms for r in runs[path]):.0f} "
-                    f"ms, p95 {p95:.0f} ms, wait {med(r.wait_median_ms for r in runs[path]):.0f} ms; x {paths[0]}: "
+                    f"ms, p95 {p95:.0f} ms, wait {med(r.wait_median_ms for r in runs[path]):.0f} ms, cpu "
+                    f"{med(r.cpu_ms for r in runs[path]):.1f} ms/frame ({med(r.cores for r in runs[path]):.2f} cores); "
+                    f"x {paths[0]}: "
                     f"fps {med(r.fps / max(b.fps, 1e-9) for r, b in zip(runs[path], first)):.2f}, p95 "
-                    f"{med(r.delay_p95_ms / max(b.delay_p95_ms, 1e-9) for r, b in zip(runs[path], first)):.2f}; "
+                    f"{med(r.delay_p95_ms / max(b.delay_p95_ms, 1e-9) for r, b in zip(runs[path], first)):.2f}, cpu "
+                    f"{med(r.cpu_ms / max(b.cpu_ms, 1e-9) for r, b in zip(runs[path], first)):.2f}; "
                     f"x identity: fps {fps / max(base.fps, 1e-9):.2f}, p95 {p95 / max(base.delay_p95_ms, 1e-9):.1f}"
                     f"\n    median ms/frame: {stages}"
                     + (f"\n    delay by span (median of the runs' median/p95 ms): {spans}" if spans else "")

@@ -1019,3 +1019,22 @@ def test_beside_the_jaw_a_collar_and_a_wall_along_the_masks_edge_go_on_as_themse
         errors[sigma] = (float(np.abs(out[upper_gap] - wall).mean()), float(np.abs(out[lower_gap] - collar).mean()))
     assert max(errors[0.01]) < 10.0, errors
     assert max(errors[0.0]) > 2 * max(errors[0.01]), errors
+
+
+def test_colours_by_label_are_the_nearest_ring_pixels_colours() -> None:
+    """The nearest fill's gather (``_by_label``: packed colours, one gather) gives each pixel exactly the colour of its
+    label's ring pixel, as indexing the image by that pixel's row and column does."""
+    from unmask_video.reconstruct.composite import _by_label
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (61, 47, 3), np.uint8)
+    ring = np.zeros((61, 47), bool)
+    ring[10:13, 5:40] = True
+    ring[30:58, 44] = True
+    _, labels = cv2.distanceTransformWithLabels((~ring).astype(np.uint8), cv2.DIST_L2, 5,
+                                                labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
+    ys, xs = np.nonzero(ring)
+    expected = image[ys[labels - 1], xs[labels - 1]].astype(np.float32)
+    got = _by_label(image[ring], labels)
+    assert got.dtype == np.float32 and got.shape == (61, 47, 3)
+    assert np.array_equal(got, expected)

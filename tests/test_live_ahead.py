@@ -217,24 +217,34 @@ class PreparingMarker(SplitMarker):
         return self.rebuild([image], [0.0], [index], in_place)
 
 
-def test_a_live_session_runs_the_mask_and_warp_with_the_landmarks_when_the_processor_prepares(tmp_path) -> None:
-    """A processor with prepare/finish (as FramePipeline): the worker runs locate and prepare, the processing
-    thread only finish; every shown frame is its own, in order. Landmarks 15 ms + prepare 40 ms ahead of a 35 ms
-    finish: overlapped, the fps is bounded by the slower thread (55 ms), not by all three in turn (90 ms)."""
+def live_session(tmp_path, processor, **options):
+    """A live session of 75 frames at 25 fps from the producer through a named pipe into a collecting output, with
+    ``processor`` and ``LiveOptions`` ``options``: (the session's stats, the output)."""
     import os
 
-    from tests.test_live import CollectingOutput, increasing, start_producer, stop_process
+    from tests.test_live import CollectingOutput, start_producer, stop_process
     from unmask_video.live import LiveOptions, LiveSource, run_live
 
     fifo = tmp_path / "camera.fifo"
     os.mkfifo(fifo)
-    sink, processor = CollectingOutput(), PreparingMarker(locate_ms=15, prepare_ms=40, finish_ms=35)
+    sink = CollectingOutput()
     producer = start_producer(str(fifo), frames=75, fps=25)
     try:
         stats = run_live(LiveSource(url=str(fifo), source_format="mpegts", read_timeout_s=5), processor,
-                         LiveOptions(window=False, extra_outputs=[sink], status=None))  # fmt: skip
+                         LiveOptions(window=False, extra_outputs=[sink], status=None, **options))  # fmt: skip
     finally:
         stop_process(producer)
+    return stats, sink
+
+
+def test_a_live_session_runs_the_mask_and_warp_with_the_landmarks_when_the_processor_prepares(tmp_path) -> None:
+    """A processor with prepare/finish (as FramePipeline): the worker runs locate and prepare, the processing
+    thread only finish; every shown frame is its own, in order. Landmarks 15 ms + prepare 40 ms ahead of a 35 ms
+    finish: overlapped, the fps is bounded by the slower thread (55 ms), not by all three in turn (90 ms)."""
+    from tests.test_live import increasing
+
+    processor = PreparingMarker(locate_ms=15, prepare_ms=40, finish_ms=35)
+    stats, sink = live_session(tmp_path, processor)
     assert stats.frames_shown >= 10 and all(sink.marked)
     assert processor.threads == processor.prepare_threads == {"unmask-video-live-landmarks"}
     assert processor.finish_threads and "unmask-video-live-landmarks" not in processor.finish_threads
@@ -246,21 +256,11 @@ def test_a_live_session_runs_the_landmarks_ahead_in_order_and_drops_stale_frames
     """run_live with a splitting processor slower than the 25 fps source: the landmarks run on the worker thread,
     every shown frame was located once and rebuilt with its own landmarks, in capture order; the frames it could
     not keep up with were dropped at the capture, and the delay stays bounded (no queue)."""
-    import os
-
-    from tests.test_live import CollectingOutput, increasing, start_producer, stop_process
-    from unmask_video.live import LiveOptions, LiveSource, run_live
+    from tests.test_live import increasing
     from unmask_video.timing import StageTimer
 
-    fifo = tmp_path / "camera.fifo"
-    os.mkfifo(fifo)
-    sink, processor, timer = CollectingOutput(), SplitMarker(locate_ms=25, rebuild_ms=60), StageTimer()
-    producer = start_producer(str(fifo), frames=75, fps=25)
-    try:
-        stats = run_live(LiveSource(url=str(fifo), source_format="mpegts", read_timeout_s=5), processor,
-                         LiveOptions(window=False, extra_outputs=[sink], status=None, timer=timer))  # fmt: skip
-    finally:
-        stop_process(producer)
+    processor, timer = SplitMarker(locate_ms=25, rebuild_ms=60), StageTimer()
+    stats, sink = live_session(tmp_path, processor, timer=timer)
     assert stats.end_reason == "end of stream"
     assert stats.frames_shown >= 10 and all(sink.marked)
     assert processor.threads == {"unmask-video-live-landmarks"}

@@ -51,7 +51,7 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, cast
 
@@ -90,6 +90,7 @@ from unmask_video.live_outputs import (
     save_snapshot,
 )
 from unmask_video.live_stats import FrameMarks, LiveMeter, LiveStats, log_status
+from unmask_video.pipeline import PipelineOptions
 from unmask_video.timing import StageTimer
 
 __all__ = [
@@ -100,6 +101,7 @@ __all__ = [
     "LiveStats",
     "format_cameras",
     "list_cameras",
+    "pipeline_options_for_live",
     "run_live",
 ]
 
@@ -211,6 +213,13 @@ class LiveOptions:
     #: native call (decode, MediaPipe, OpenCV) ends waits for the GIL at most about this long while another runs
     #: Python (:func:`unmask_video.frame_loop.switch_interval`).
     switch_interval_s: float | None = None
+
+
+def pipeline_options_for_live(options: PipelineOptions, live: LiveOptions) -> PipelineOptions:
+    """``options`` (a file run's) as live mode runs the pipeline (``live``: the session's options): no repeated-frame
+    reuse (a repeated frame is given the faces of the last frame located before it, which live mode may have dropped:
+    the newest located frame wins). ``options`` itself is left unchanged."""
+    return replace(options, repeats=replace(options.repeats, enabled=False))
 
 
 @dataclass

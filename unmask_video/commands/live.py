@@ -109,7 +109,7 @@ def live_from_args(args: argparse.Namespace) -> "tuple[LiveSource, LiveOptions]"
 def run(args: argparse.Namespace) -> int:
     if args.list_cameras:
         return _list_cameras()
-    from unmask_video.live import run_live
+    from unmask_video.live import pipeline_options_for_live, run_live
     from unmask_video.live_stats import terminal_status
     from unmask_video.pipeline import FramePipeline
     from unmask_video.reconstruct.factory import build_reconstructor
@@ -118,10 +118,7 @@ def run(args: argparse.Namespace) -> int:
     reference = options.require_reference(args)
     source, live = live_from_args(args)
     live.status = None if args.quiet else terminal_status()
-    pipeline_options = options.pipeline_options(args)
-    # A repeated frame is given the faces of the last frame located before it, which live mode may have dropped
-    # (the newest located frame wins): off there.
-    pipeline_options.repeats.enabled = False
+    pipeline_options = pipeline_options_for_live(options.pipeline_options(args), live)
     face = read_image(reference)
     pipeline = FramePipeline(face, build_reconstructor(options.reconstructor_options(args)), pipeline_options)
     try:

@@ -1328,14 +1328,22 @@ def _nearest(
         # (one label per ``ring`` pixel, numbered from 1 in raster order)
         _, labels = cv2.distanceTransformWithLabels((~ring).astype(np.uint8), cv2.DIST_L2, 5,
                                                     labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
-        ys, xs = _coords(ring)
-        nearest = labels - 1
-        colours = np.ascontiguousarray(image[near][piece])[ys[nearest], xs[nearest]].astype(np.float32)
+        colours = _by_label(image[near][piece][ring], labels)
         part = want[piece]
         field[piece][part] = cv2.GaussianBlur(colours, (0, 0), sigma)[part]
     values = field[want]
     values += np.float32(0.5)
     return np.clip(values, 0, 255, out=values).astype(np.uint8)
+
+
+def _by_label(colours: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(h, w, 3) float32: at each pixel the colour of its label (``labels``: (h, w) int32 from 1; ``colours``: (n, 3)
+    uint8, label 1 first). Each colour is packed into one 32-bit word and gathered once: about a quarter of the time
+    of indexing the colours by row and column."""
+    packed = np.zeros((len(colours) + 1, 4), np.uint8)
+    packed[1:, :3] = colours
+    gathered = np.take(packed.view(np.uint32).ravel(), labels)
+    return cv2.cvtColor(gathered.view(np.uint8).reshape(*labels.shape, 4), cv2.COLOR_RGBA2RGB).astype(np.float32)
 
 
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
