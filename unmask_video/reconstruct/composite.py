@@ -78,6 +78,9 @@ _PLANE_NEAR = 0.1
 _PLANE_REACH = 2.0
 #: With ``light="skin"``: weight, in the smooth light field, of ring pixels where the frame shows no skin.
 _NOT_FRAME_SKIN_WEIGHT = 0.1
+#: Slopes of lightness across the ring (Lab L units from its left end to its right) below this count as this when the
+#: frame's and the reference's are compared (:func:`_across_share`): an even light's small slopes differ at random.
+_ACROSS_FLOOR = 8.0
 #: With ``light="skin"``: the seam field's Gaussian is this many times ``CompositeOptions.seam_sigma``. The light field,
 #: built from the frame's skin, leaves more of the step to the seam where the ring shows no skin (a collar, hair or
 #: background at the jaw's sides): a seam as narrow as the "ring" light's corrects it at the ring but leaves a step
@@ -209,6 +212,14 @@ class CompositeOptions:
     #: (:func:`_skin_light`). "skin" looks right on real clips with a photo in other light
     #: and gains with a relit reference on the quality benchmark; it costs 1.0-1.4x "ring" (benchmarks/README.md).
     light: str = "skin"
+    #: With ``light="skin"``: where the ring shows that the reference's light across the face is not the frame's (their
+    #: slopes of lightness from the ring's left end to its right differ, :func:`_across_share`), up to this share of the
+    #: reference's own light across the face (its skin's slope of lightness from one cheek to the other, fitted where
+    #: it is pasted) is replaced by the frame's (its slope across the ring) before its light is matched (its colour
+    #: across, a blush on one cheek, is left to the colour bound). A stand-in photo lit from one side no longer carries its bright, pale cheek onto a face
+    #: lit evenly (nor a colour step at the mask's side edge there); a photo in the frame's own light is left as it
+    #: is. 0: never.
+    across: float = 1.0
     #: With ``light="skin"``: the colour fields measured on the ring (the light field, the contrast, the colour bound
     #: and the highlights' knee: most of the composite's work) are measured afresh on one frame in this many of a face
     #: and reused on the frames between, moved with the face, while it moves less than ``field_reuse_motion``
@@ -402,6 +413,9 @@ def _near(lab: np.ndarray, sample: np.ndarray | tuple[np.ndarray, np.ndarray], s
 
 #: The mask's colour (:func:`_hole_colours`): its robust median and spread (:func:`_robust`) and its median chroma.
 _MaskColour = tuple[np.ndarray, np.ndarray, float]
+#: The reference's light across the face replaced by the frame's (:func:`_across_share`): the share, per Lab channel,
+#: and the frame's slope across (Lab units per pixel of the region), (3,) each.
+_Across = tuple[np.ndarray, np.ndarray]
 
 
 def _hole_colours(
@@ -504,6 +518,7 @@ def match_color(
     mouth: np.ndarray | None = None,
     seam_cap: float = 0.0,
     track: _LightTrack | None = None,
+    across: float = 0.0,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -528,6 +543,8 @@ def match_color(
     each ring pixel is held within that many robust spreads of the frame's skin colour on the ring
     (:attr:`CompositeOptions.seam_cap`). ``track`` (with ``light="skin"``): the face's fields from frame to frame
     (:class:`_LightTrack`: reused from an earlier frame if it holds them, else what this frame measured is put in it).
+    ``across`` (with ``light="skin"``): the share of the reference's light across the face replaced by the frame's
+    (:attr:`CompositeOptions.across`).
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -588,7 +605,7 @@ def match_color(
             return out
         fields = _skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
-            local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor,
+            local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across,
         )
         if track is not None:
             assert anchor is not None
@@ -711,6 +728,9 @@ class _LightFields:
     #: The mask's colour and the reference skin's (:func:`_hole_colours`).
     mask_colour: _MaskColour | None = None
     skin_stats: tuple[np.ndarray, np.ndarray] | None = None
+    #: The share of the reference's light across the face replaced by the frame's, and the frame's (:func:`_across_share`;
+    #: None: none).
+    across: _Across | None = None
 
     def fits(self, ring_px: int, anchor: _Anchor, tolerance: float) -> bool:
         """Whether a frame whose ring holds ``ring_px`` pixels, its face at ``anchor``, has about the ring these
@@ -767,11 +787,16 @@ class _SkinBase:
     lab_small: np.ndarray
     skin: np.ndarray
     s_ref: np.ndarray
+    #: The smooth skin light's Gaussian, in working pixels.
+    sigma: float = 1.0
+    #: The reference's light across the face taken out of ``lab_small`` and ``s_ref`` ((3, w * h); None: none):
+    #: the ring's reference pixels are read less it (:meth:`flattened`).
+    across: np.ndarray | None = None
 
     @classmethod
     def of(
         cls, ref: np.ndarray, ring: np.ndarray, apply: np.ndarray, skin_stats: tuple[np.ndarray, np.ndarray] | None,
-        local_sigma: float,
+        local_sigma: float, across: _Across | None = None,
     ) -> _SkinBase:  # fmt: skip
         rh, rw = ring.shape
         size = 0.5 * (rh + rw)
@@ -786,7 +811,30 @@ class _SkinBase:
             skin = domain if np.count_nonzero(domain) >= _MIN_RING_PIXELS else np.ones(len(domain), bool)
         sigma = max(local_sigma * size * k, 1.0)
         s_ref = _spread_dense(lab_small, skin.reshape(small[1], small[0]), sigma)
-        return cls((rh, rw), size, small, ref_small, lab_small, skin, s_ref)
+        base = cls((rh, rw), size, small, ref_small, lab_small, skin, s_ref, sigma)
+        if across is not None:
+            base.flatten(apply, across)
+        return base
+
+    def flatten(self, apply: np.ndarray, across: _Across) -> None:
+        """Replace a share of the reference's light across the face (:func:`_across_light`, fitted on its skin where it
+        is pasted, ``apply``) in :attr:`lab_small` and :attr:`s_ref` by the frame's: ``across`` is (share, slope), (3,)
+        each per Lab channel, the share in [0, 1] and the frame's slope in Lab units per pixel of the region."""
+        share, slope = across
+        if not np.any(share > 0):
+            return
+        on = self.skin & (cv2.resize(apply.view(np.uint8), self.small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0)
+        flat = _across_light(self.lab_small, on, self.small, share, slope * (self.shape[1] / self.small[0]))
+        if flat is None:
+            return
+        self.lab_small -= flat
+        self.s_ref = _spread_dense(self.lab_small, self.skin.reshape(self.small[1], self.small[0]), self.sigma)
+        self.across = flat
+
+    def flattened(self, ref_ring: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The ring's reference pixels ``ref_ring`` ((3, N) Lab at the working pixels ``at``) less the light across
+        the face taken out of the reference (:attr:`across`)."""
+        return ref_ring if self.across is None else ref_ring - self.across[:, at]
 
     def compose(
         self, d: np.ndarray, contrast: np.ndarray, limit: float, trust: float, theirs: np.ndarray | None, knee: float,
@@ -861,13 +909,14 @@ def _skin_light_again(
 ) -> None:
     """:func:`_skin_light` (its arguments as there) with the ``fields`` it measured on an earlier frame of the face,
     the face at ``anchor`` in these arrays' pixels now: the reference's own smooth skin light, shading and colour and
-    the seam field are this frame's; the light field, moved with the face, the contrast, the colour bound and the
-    highlights' knee that frame's."""
-    base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma)
+    the seam field are this frame's; the light field, moved with the face, the contrast, the colour bound, the
+    highlights' knee and the share of the reference's light across replaced that frame's."""
+    base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma, fields.across)
     d = fields.moved(fields.d, anchor, base.shape, base.small)
     new = base.compose(d, fields.contrast, fields.limit, fields.trust, fields.theirs, fields.knee, mouth, skin_stats)
     ys_s, xs_s = _at_work_size(ring_coords, base.small, base.shape)
     at = ys_s * base.small[0] + xs_s
+    ref_ring = base.flattened(ref_ring, at)
     _add_seam(new, base, ring, ring_coords, at, tgt_ring, ref_ring, seam_keep, seam_sigma, fields.skin_spread, seam_cap)
     base.finish(new, ref, apply, out)
 
@@ -892,6 +941,7 @@ def _skin_light(
     mouth: np.ndarray | None = None,
     seam_cap: float = 0.0,
     anchor: _Anchor | None = None,
+    across: float = 0.0,
 ) -> _LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
@@ -908,7 +958,9 @@ def _skin_light(
     strays from its own smooth colour (:func:`_chroma_bound`; not on the lips near the ``mouth``, the frame's
     LIPS_OUTER landmarks in the region's pixels, :func:`_own_colour`), the difference is spread inwards (``D``):
     ``S_r + c (ref - S_r) + D``, its L compressed above the frame skin's brightest; plus the seam field (its pull on
-    each ring pixel within ``seam_cap`` robust spreads of the frame's skin there, if > 0). At full size
+    each ring pixel within ``seam_cap`` robust spreads of the frame's skin there, if > 0). Where the ring's light
+    across the face is not the reference's, ``across`` of the reference's own is replaced by the frame's first
+    (:func:`_across_share`, :meth:`_SkinBase.flatten`). At full size
     the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
     ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` ((3, N) Lab) were read at; ``not_mask``
@@ -921,12 +973,12 @@ def _skin_light(
     """
     rh, rw = ring.shape
     base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma)
-    size, small, skin, s_ref = base.size, base.small, base.skin, base.s_ref
+    size, small, skin = base.size, base.small, base.skin
     ys, xs = ring_coords
     ys_s, xs_s = _at_work_size(ring_coords, small, (rh, rw))
     at = ys_s * small[0] + xs_s  # the ring pixels' working pixels, as flat indices
     n = len(ys)
-    smooth_ring = s_ref[:, at]
+    smooth_ring = base.s_ref[:, at]
     if ref_skin is None:
         ref_skin = np.ones(n, bool)
     # The frame's skin: near the colour the frame shows where the reference shows skin and the two agree
@@ -965,6 +1017,16 @@ def _skin_light(
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
         keep = np.ones(n, bool)
     skin_keep = keep & frame_skin
+    # The reference's light across the face, where the ring shows it is not the frame's (:func:`_across_share`), is
+    # replaced by the frame's.
+    share, slope = _across_share(tgt_ring, ref_ring, skin_keep & ref_skin, ring_coords)
+    base.flatten(apply, (across * share, slope))
+    if base.across is not None:
+        ref_ring = base.flattened(ref_ring, at)
+        smooth_ring = base.s_ref[:, at]
+        at_ring = ref_ring.copy()
+        at_ring[:, swap] = smooth_ring[:, swap]
+    s_ref = base.s_ref
     # Where the frame shows no skin, the pixels count little: where skin is near, its light rules.
     weights = np.where(skin_keep[keep], np.float32(1.0), np.float32(_NOT_FRAME_SKIN_WEIGHT))
     sigma = max(local_sigma * size, 1.0)
@@ -1031,7 +1093,8 @@ def _skin_light(
     base.finish(new, ref, apply, out)
     if anchor is None:
         anchor = _Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
-    return _LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor)
+    return _LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor,
+                        across=(across * share, slope))  # fmt: skip
 
 
 def _add_seam(
@@ -1053,6 +1116,66 @@ def _add_seam(
     ys, xs = ring_coords
     new += _spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * base.size, 1.0), fade=True, size=base.small,
                    coords=(ys[seam_keep], xs[seam_keep]), planar=True)  # fmt: skip
+
+
+def _plane_slopes(values: np.ndarray, px: np.ndarray, py: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray]:
+    """(across, down): the least-squares slopes of ``values`` ((C, K)) along the centred pixel coordinates ``px`` and
+    ``py`` ((K,) each), per channel ((C,) float64 each), with ``ridge`` added to the normal matrix's diagonal."""
+    a = np.array([[np.dot(px, px), np.dot(px, py)], [np.dot(px, py), np.dot(py, py)]], np.float64)
+    a += ridge * np.eye(2)
+    b = np.stack([values @ px, values @ py]).astype(np.float64)
+    # (the 2x2 system by Cramer's rule, as :func:`_light_plane`: LAPACK's call overhead is the larger cost)
+    det = a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]
+    return (a[1, 1] * b[0] - a[0, 1] * b[1]) / det, (a[0, 0] * b[1] - a[1, 0] * b[0]) / det
+
+
+def _across_share(
+    tgt_ring: np.ndarray, ref_ring: np.ndarray, both: np.ndarray, ring_coords: tuple[np.ndarray, np.ndarray]
+) -> _Across:
+    """(share, slope), (3,) each per Lab channel, a and b 0: the frame's slope of lightness across the ring (Lab units
+    per pixel) and the share of the reference's light across to be replaced by it, in [0, 1]: how far the reference's is
+    not the frame's, from the slopes of L across the ring (from its left end to its right, fitted with the slope down by
+    least squares) of the frame ``tgt_ring`` and the reference ``ref_ring`` ((3, N) Lab at the ``ring_coords`` pixels)
+    where both show skin (``both``): 0 where the two slopes differ by at most half the larger (the same light), 1 where
+    by all of it or more (a photo lit from one side on a face lit from the other, or from the front); slopes under
+    ``_ACROSS_FLOOR`` count as that. Zeros with fewer than ``_MIN_RING_PIXELS`` pixels."""
+    share, slope = np.zeros(3, np.float32), np.zeros(3, np.float32)
+    if np.count_nonzero(both) < _MIN_RING_PIXELS:
+        return share, slope
+    ys, xs = (c[both].astype(np.float32) for c in ring_coords)
+    span = max(float(xs.max() - xs.min()), 1.0)
+    px, py = (xs - xs.mean()) / span, (ys - ys.mean()) / span
+    ours = float(_plane_slopes(tgt_ring[:1, both], px, py, 1e-6 * len(px))[0][0])
+    theirs = float(_plane_slopes(ref_ring[:1, both], px, py, 1e-6 * len(px))[0][0])
+    scale = max(abs(ours), abs(theirs), _ACROSS_FLOOR)
+    share[0] = np.clip(2.0 * abs(ours - theirs) / scale - 1.0, 0.0, 1.0)
+    slope[0] = ours / span
+    return share, slope
+
+
+def _across_light(
+    lab: np.ndarray, on: np.ndarray, small: tuple[int, int], share: np.ndarray, target: np.ndarray
+) -> np.ndarray | None:
+    """``share`` ((3,)) of how far the reference's light across the face is from the ``target`` slope ((3,), Lab units
+    per working pixel): the slope along the rows of its Lab ``lab`` ((3, w * h) at the working size ``small``) on its
+    skin pixels ``on`` ((w * h,) bool), fitted per channel by least squares with the slope down the face, less the
+    target, as a field over the working size ((3, w * h)), zero at the pixels' mean column. None: too few pixels."""
+    idx = np.flatnonzero(on)
+    if len(idx) < _MIN_RING_PIXELS:
+        return None
+    w = small[0]
+    scale = np.float32(1.0 / max(small))
+    px = (idx % w).astype(np.float32) * scale
+    py = (idx // w).astype(np.float32) * scale
+    mx, my = float(px.mean()), float(py.mean())
+    px -= np.float32(mx)
+    py -= np.float32(my)
+    slope = _plane_slopes(lab[:, idx], px, py, _PLANE_RIDGE * len(idx))[0].astype(np.float32)
+    slope -= np.asarray(target, np.float32) * np.float32(max(small))  # (per working pixel -> per ``scale`` unit)
+    cols = (np.arange(w, dtype=np.float32) * scale - np.float32(mx))
+    field = np.empty((3, small[1], w), np.float32)
+    field[...] = ((np.asarray(share, np.float32) * slope)[:, None] * cols[None, :])[:, None, :]
+    return field.reshape(3, -1)
 
 
 def _light_plane(
@@ -1745,7 +1868,7 @@ class ReferenceComposite:
         opts = self.options
         matched[region] = match_color(
             face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
-            seam_sigma=opts.seam_sigma, stats_ring=stats, light=opts.light, seam_cap=opts.seam_cap,
+            seam_sigma=opts.seam_sigma, stats_ring=stats, light=opts.light, seam_cap=opts.seam_cap, across=opts.across,
             mouth=(face.landmarks[list(LIPS_OUTER)] - np.array([region[1].start, region[0].start], np.float32)),
         )
         return matched, face.valid
@@ -1822,7 +1945,7 @@ class ReferenceComposite:
             match_color(
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
-                mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap, track=track,
+                mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap, track=track, across=opts.across,
             )
         else:
             _paste(out, reference, paste)
