@@ -220,7 +220,8 @@ class PrepareProcess:
                     else np.frombuffer(results, a.dtype, int(np.prod(a.shape)), a.offset).reshape(a.shape).copy()
                     for a in job.arrays
                 )  # fmt: skip
-                roi = FaceROI(job.box, image[job.box.slices], job.landmarks, mask, reference, valid, job.mask_box)
+                roi = FaceROI(job.box, image[job.box.slices], job.landmarks, mask, reference, valid, job.mask_box,
+                              self.pipeline.warper.reference_yaw)  # fmt: skip
                 batch.jobs.append((job.index, roi, None))
             del results
         finally:
