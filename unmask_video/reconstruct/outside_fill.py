@@ -187,7 +187,11 @@ def turned_cheek(
     hull = cv2.convexHull(np.concatenate([pts[landmark_sets.index(landmark_sets.FACE_OVAL)].astype(np.float32), seen]))
     out = np.zeros(hole.shape, np.uint8)
     cv2.fillConvexPoly(out, np.round(hull).astype(np.int32), 1)
-    return (out > 0) | oval
+    # (that side only: the hull of the outline's points reaches a little past the drawn outline elsewhere too)
+    h, w = hole.shape
+    beyond = (np.arange(w, dtype=np.float64)[None, :] - bridge[0]) * across[0] + (
+        np.arange(h, dtype=np.float64)[:, None] - bridge[1]) * across[1] > 0
+    return ((out > 0) & beyond) | oval
 
 
 def _distance_outside(where: np.ndarray) -> np.ndarray:
