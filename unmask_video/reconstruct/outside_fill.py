@@ -95,9 +95,17 @@ class OutsideFillOptions:
     #: as face (:func:`turned_cheek`): the cheek reaches the mask's side edge. A reference in the frame's pose (a
     #: KF94's wings stand off the face: its own cheek's edge is carried) keeps the outline. 0: off.
     turned_reach: float = 0.15
+    #: The turn past which the cheek widens (the grey-mask man's stand-in turns up to 0.076 from his frames, the KF94
+    #: woman's own frame 54 up to 0.05, the white-mask woman's stand-in 0.088-0.175); the reach grows from 0 to
+    #: :attr:`turned_reach` over the next :attr:`turned_ramp` of turn, so a turn that crosses it does not switch the
+    #: cheek on at once.
     turned_yaw: float = 0.08
-    #: The widened cheek keeps this far inside the hole's edge (the mask's soft edge, past the cloth onto the wall).
-    turned_inset: float = 0.04
+    turned_ramp: float = 0.04
+    #: The widened cheek keeps this far inside the hole's edge (the segmented mask's soft edge runs past the cloth onto
+    #: the wall). The quality benchmark's turned references, drawn masks reaching past the jaw over the wall: 0.06 /
+    #: 0.07 / 0.08 took lp_d12's cast 6.54 to 6.71 / 6.62 / 6.55 (lp_d9 2.10 to 2.19 / 2.14 / 2.12); on the white-mask
+    #: clip 0.08 leaves a pixel or two of the wall's sliver by the cheek that 0.06 does not.
+    turned_inset: float = 0.08
 
 
 def on_face(
@@ -163,20 +171,22 @@ def turned_cheek(
     """(h, w) bool: the face ``oval`` ((h, w) bool, FaceMesh's outline through the (468, 2) ``landmarks``) widened,
     on the side a reference turned by ``turn`` from the frame turns away (its :func:`~unmask_video.warp.yaw` less the
     frame's: > 0, towards the side of the landmarks' image-right cheek), to the convex hull of itself and the ``hole``'s
-    ((h, w) bool) pixels past it there, above the jaw's corners, within ``turned_reach`` face sizes of it and more than
-    ``turned_inset`` inside the hole's edge (the hull tapers from the widened cheek to the chin); None where the turn is
-    within ``turned_yaw`` or nothing lies there."""
+    ((h, w) bool) pixels past it there, above the jaw's corners, within ``turned_reach`` face sizes of it (less, over
+    ``turned_ramp`` past ``turned_yaw``) and more than ``turned_inset`` inside the hole's edge (the hull tapers from the
+    widened cheek to the chin); None where the turn is within ``turned_yaw`` or nothing lies there."""
     options = options or OutsideFillOptions()
-    if options.turned_reach <= 0 or abs(turn) <= options.turned_yaw:
+    # (the reach grows over ``turned_ramp`` past ``turned_yaw``: a turn crossing it does not switch the cheek on at once)
+    grown = min(max((abs(turn) - options.turned_yaw) / max(options.turned_ramp, 1e-6), 0.0), 1.0)
+    if options.turned_reach <= 0 or grown <= 0:
         return None
     pts = np.asarray(landmarks, np.float64)
     left, bridge, right = (pts[i] for i in landmark_sets.YAW_PROBE)
     across = (right - left) * np.sign(turn)
     down = _down(pts)
-    reach = options.turned_reach * face_size_px(landmarks)
-    # (the hole's pixels past the oval within reach: on its box around the oval, grown by that reach)
-    inside = cv2.distanceTransform(hole.view(np.uint8), cv2.DIST_L2, 3) > options.turned_inset * face_size_px(landmarks)
-    ys, xs = np.nonzero(inside & ~oval & (_distance_outside(oval) <= reach))
+    size = face_size_px(landmarks)
+    # (the hole's pixels past the oval within reach, and inside the hole's edge by the inset)
+    inside = cv2.distanceTransform(hole.view(np.uint8), cv2.DIST_L2, 3) > options.turned_inset * size
+    ys, xs = np.nonzero(inside & ~oval & (_distance_outside(oval) <= grown * options.turned_reach * size))
     if not len(ys):
         return None
     side = ((xs - bridge[0]) * across[0] + (ys - bridge[1]) * across[1] > 0) & (
