@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -10,7 +12,7 @@ from unmask_video import landmark_sets
 from unmask_video.face_units import REFERENCE_FACE_PX, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, continue_skin, fill_on_face, on_face
-from unmask_video.warp import face_region, neck_column, neck_region
+from unmask_video.warp import face_region, neck_column, neck_region, yaw
 
 WALL = (30, 60, 220)  # a saturated blue, far from any skin
 
@@ -283,3 +285,59 @@ def test_a_reference_whose_neck_hair_hides_leaves_no_wall_under_the_frames_jaw()
     dark = out[uncovered].astype(np.int16).sum(axis=1) < 3 * 90
     surroundings = (dark | _bluish(out[uncovered])).mean()
     assert dark.mean() > 0.25 and surroundings > 0.8, (dark.mean(), surroundings)
+
+
+def _sides(face, hole: np.ndarray, oval: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(image-left strip, image-right strip, below the chin): the hole past the ``oval`` beside each cheek (above the
+    jaw's corners, past the skin's inset from the hole's edge) and the hole below the chin (the neck's side)."""
+    lm = face.landmarks
+    size = face_size_px(lm)
+    corners = lm[list(landmark_sets.NECK_SIDES), 1].min()
+    rows = np.arange(hole.shape[0])[:, None]
+    cols = np.arange(hole.shape[1])[None, :]
+    inset = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5) > 0.1 * size
+    past = hole & ~oval
+    bridge = lm[landmark_sets.YAW_PROBE[1], 0]
+    above = rows < corners - 2
+    below = past & (rows > lm[landmark_sets.CHIN, 1] + 3)
+    return past & inset & above & (cols < bridge), past & inset & above & (cols > bridge), below
+
+
+def test_a_turned_reference_leaves_the_cheek_on_the_side_it_turns_away_to_the_masks_side_edge() -> None:
+    # A stand-in turned from the frame (its yaw past the frame's by more than ``turned_yaw``) carries no cheek edge on
+    # the side it turns away: there the hole past FaceMesh's outline, beside the cheek, is face up to the mask's side
+    # edge (the widened cheek tapers to the chin). The other side, and the neck below the chin, keep the outline; a
+    # reference in the frame's pose changes nothing.
+    face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=40)
+    left, right, below = _sides(face, hole, oval)
+    assert left.sum() > 100 and right.sum() > 100 and below.sum() > 100
+    assert np.array_equal(on_face(hole, face.landmarks), hole & oval)
+    for small in (0.0, 0.05, -0.05):
+        assert np.array_equal(on_face(hole, face.landmarks, turn=small), hole & oval)
+    turned = on_face(hole, face.landmarks, turn=0.12)  # (turned towards the image-right cheek's side)
+    assert turned[right].mean() > 0.95, turned[right].mean()
+    assert not turned[left].any() and not turned[below].any()
+    mirrored = on_face(hole, face.landmarks, turn=-0.12)
+    assert mirrored[left].mean() > 0.95 and not mirrored[right].any() and not mirrored[below].any()
+    assert not on_face(hole, face.landmarks, OutsideFillOptions(turned_reach=0.0), turn=0.12)[right].any()
+    # Just past ``turned_yaw`` the cheek widens less (the reach grows over ``turned_ramp``): no switch from one frame to
+    # the next as the turn crosses it.
+    widths = [on_face(hole, face.landmarks, turn=t)[right].sum() for t in (0.08, 0.09, 0.1, 0.11, 0.12)]
+    assert widths[0] == 0 < widths[1] < widths[-1] and all(a <= b for a, b in zip(widths[:-1], widths[1:])), widths
+
+
+def test_the_composite_takes_the_turn_from_the_references_yaw_against_the_frames() -> None:
+    # Through the composite: the reference's yaw (FaceROI.reference_yaw) against the frame's. Turned, the image-right
+    # cheek beside the outline is rebuilt skin, not the wall beside the mask; in the frame's pose the output is the
+    # same as with the yaw not known.
+    face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=40)
+    _, right, _ = _sides(face, hole, oval)
+    right &= cv2.distanceTransform((~oval).astype(np.uint8), cv2.DIST_L2, 5) > 12  # (past the skin's fade, as above)
+    assert right.sum() > 100
+    frame_yaw = yaw(face.landmarks)
+    plain = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    same = ReferenceComposite(CompositeOptions()).reconstruct([replace(face, reference_yaw=frame_yaw + 0.03)])[0]
+    assert np.array_equal(plain, same)
+    assert _bluish(plain[right]).mean() > 0.9
+    turned = ReferenceComposite(CompositeOptions()).reconstruct([replace(face, reference_yaw=frame_yaw + 0.15)])[0]
+    assert _bluish(turned[right]).mean() < 0.01, _bluish(turned[right]).mean()

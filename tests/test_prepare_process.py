@@ -57,7 +57,7 @@ class FakePipeline:
 
 def expected_roi(roi: np.ndarray, box, landmarks: np.ndarray) -> FaceROI:
     return FaceROI(box, roi, landmarks - np.array([box.x0, box.y0], np.float32), roi[..., 0].astype(np.float32) / 255,
-                   roi + 1, roi[..., 1] > 100)  # fmt: skip
+                   roi + 1, roi[..., 1] > 100, reference_yaw=0.125)  # fmt: skip
 
 
 def face_at(x: float, y: float, size: float, face_id: int = 0) -> TrackedFace:
@@ -92,6 +92,7 @@ def test_results_come_back_in_order_from_the_slots_and_the_pipe() -> None:
                 box = face_box(face.landmarks, image.shape[:2], pipeline.options.box_margin)
                 want = expected_roi(image[box.slices], box, face.landmarks)
                 assert index == 0 and roi.box == box and np.shares_memory(roi.image, image)
+                assert roi.reference_yaw == want.reference_yaw  # (the reference's turn, for the composite)
                 for got, expected in ((roi.mask, want.mask), (roi.reference, want.reference), (roi.valid, want.valid),
                                       (roi.landmarks, want.landmarks)):  # fmt: skip
                     assert got.dtype == expected.dtype and np.array_equal(got, expected)

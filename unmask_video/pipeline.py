@@ -416,6 +416,7 @@ class FramePipeline:
             shrink(roi.mask),
             shrink(roi.reference),
             shrink(roi.valid.astype(np.uint8) * 255) == 255,
+            reference_yaw=roi.reference_yaw,
         )
         return small, crop
 
@@ -507,7 +508,8 @@ class FramePipeline:
                 roi_landmarks, roi_image.shape[:2], self._warp_region(tight, roi_landmarks), track=face_id,
                 image=roi_image, mask=mask, origin=(box.x0, box.y0),
             )
-        return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight)
+        return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight,
+                       reference_yaw=self.warper.reference_yaw)  # fmt: skip
 
     def _warp_region(
         self, region: tuple[slice, slice] | None, landmarks: np.ndarray

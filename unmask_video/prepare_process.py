@@ -86,6 +86,7 @@ class _Job:
     landmarks: np.ndarray
     mask_box: tuple[slice, slice] | None
     arrays: list[_Array | np.ndarray]  # mask, reference, valid: in the slot, or the array itself
+    reference_yaw: float | None = None
 
 
 @dataclass
@@ -220,7 +221,8 @@ class PrepareProcess:
                     else np.frombuffer(results, a.dtype, int(np.prod(a.shape)), a.offset).reshape(a.shape).copy()
                     for a in job.arrays
                 )  # fmt: skip
-                roi = FaceROI(job.box, image[job.box.slices], job.landmarks, mask, reference, valid, job.mask_box)
+                roi = FaceROI(job.box, image[job.box.slices], job.landmarks, mask, reference, valid, job.mask_box,
+                              job.reference_yaw)  # fmt: skip
                 batch.jobs.append((job.index, roi, None))
             del results
         finally:
@@ -348,7 +350,7 @@ def _child_main(
                         offset = _aligned(offset + array.nbytes)
                     else:
                         arrays.append(array)
-                jobs.append(_Job(index, roi.box, roi.landmarks, roi.mask_box, arrays))
+                jobs.append(_Job(index, roi.box, roi.landmarks, roi.mask_box, arrays, roi.reference_yaw))
             del results
             times = {}
             for stage, seconds in pipeline.timer.seconds.items():

@@ -57,3 +57,6 @@ class FaceROI:
     #: (rows, cols) slices of the bounding box of ``mask > 0`` when the maker of the ROI found it already (the
     #: pipeline does, once per face: the warp, the blend and the encoder's box all start from it); None: not known.
     mask_box: tuple[slice, slice] | None = None
+    #: The reference still's head turn (:func:`~unmask_video.warp.yaw` of its landmarks; None: not known): the
+    #: composite tells from it a reference turned from the frame, whose cheek on one side is hidden.
+    reference_yaw: float | None = None

@@ -909,6 +909,11 @@ class ReferenceWarper:
 
         return widen
 
+    @property
+    def reference_yaw(self) -> float:
+        """The reference still's head turn (:func:`yaw` of its landmarks)."""
+        return self._yaw
+
     def reset(self, track: int | None = None) -> None:
         """Forget the smoothed shape of one face track (``None``: of every track), e.g. when a face is lost."""
         if track is None:

@@ -33,6 +33,7 @@ from unmask_video.reconstruct.outside_fill import fill_on_face
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import features
 from unmask_video.stages import FaceROI, Image
+from unmask_video.warp import yaw
 
 log = logging.getLogger(__name__)
 
@@ -1476,6 +1477,12 @@ _FIELD_GRID = 12
 _T = TypeVar("_T")
 
 
+def _turn(face: FaceROI) -> float:
+    """How far the reference's head is turned from the ``face``'s (:func:`~unmask_video.warp.yaw`, the reference's less
+    the frame's; 0 where the reference's is not known)."""
+    return 0.0 if face.reference_yaw is None else face.reference_yaw - yaw(face.landmarks)
+
+
 def _in_frame(face: FaceROI) -> tuple[np.ndarray, np.ndarray, float]:
     """(landmarks, centre, size): the face's landmarks in the frame's pixels ((n, 2) float32), their mean and the
     face's width (px): what the per-face histories (:class:`_FaceHistory`) find it by."""
@@ -1676,7 +1683,7 @@ class ReferenceComposite:
             filters = self._filters(face, 1 if measured is None else measured.age + 1 + measured.skipped)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
-                                       track=track)  # fmt: skip
+                                       track=track, turn=_turn(face))  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -1705,6 +1712,7 @@ class ReferenceComposite:
             self.lengths(face_px).scaled(min(sx, sy)),
             filters,
             upsampled=True,
+            turn=_turn(face),
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
@@ -1925,9 +1933,11 @@ class ReferenceComposite:
         out: np.ndarray | None = None,
         upsampled: bool = False,
         track: _LightTrack | None = None,
+        turn: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
-        ``upsampled``: it is a working size that will be scaled up).
+        ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
+        from the frame's, :func:`_turn`).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -1954,7 +1964,7 @@ class ReferenceComposite:
         outer = inner = None
         if gaps.any() and opts.fill == "surround":
             # On the face (a cheek the warp does not reach) the rebuilt skin continued, never what lies past the mask.
-            inner = fill_on_face(out, gaps, hole, paste, landmarks, image=image)
+            inner = fill_on_face(out, gaps, hole, paste, landmarks, image=image, turn=turn)
             outer = gaps & ~inner
         if outer is not None and outer.any():
             # Beside the face (where the reference's hair or background was not carried over), the frame's

@@ -43,7 +43,9 @@ from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import by_disc
 from unmask_video.warp import face_region, neck_column, neck_region
 
-__all__ = ["OutsideFillOptions", "on_face", "skin_past_outline", "neck_seen", "continue_skin", "fill_on_face"]
+__all__ = [
+    "OutsideFillOptions", "on_face", "skin_past_outline", "turned_cheek", "neck_seen", "continue_skin", "fill_on_face",
+]
 
 
 @dataclass(frozen=True)
@@ -84,37 +86,63 @@ class OutsideFillOptions:
     #: a narrower neck than the frame's; its gaps were filled from the frame's surroundings past the mask (the wall, a
     #: shirt), a grey patch under the jaw. 0: the face oval only.
     neck_reach: float = 0.4
+    #: Where the reference's head is turned from the frame's by more than :attr:`turned_yaw`
+    #: (:func:`~unmask_video.warp.yaw`, the reference's less the frame's), its cheek on the side it turns away is
+    #: foreshortened or hidden (a stand-in photographed in another pose, often with hair over that cheek): the warp
+    #: carries no cheek edge there, and the rebuilt face ended in a straight edge where FaceMesh's outline under the
+    #: mask runs, inside the cloth that wraps the real cheek, with a strip of the wall beside it (the real white-mask
+    #: clip with a stand-in). On that side the hole up to this far past the outline, above the jaw's corners, counts
+    #: as face (:func:`turned_cheek`): the cheek reaches the mask's side edge. A reference in the frame's pose (a
+    #: KF94's wings stand off the face: its own cheek's edge is carried) keeps the outline. 0: off.
+    turned_reach: float = 0.15
+    #: The turn past which the cheek widens (the grey-mask man's stand-in turns up to 0.076 from his frames, the KF94
+    #: woman's own frame 54 up to 0.05, the white-mask woman's stand-in 0.088-0.175); the reach grows from 0 to
+    #: :attr:`turned_reach` over the next :attr:`turned_ramp` of turn, so a turn that crosses it does not switch the
+    #: cheek on at once.
+    turned_yaw: float = 0.08
+    turned_ramp: float = 0.04
+    #: The widened cheek keeps this far inside the hole's edge (the segmented mask's soft edge runs past the cloth onto
+    #: the wall). The quality benchmark's turned references, drawn masks reaching past the jaw over the wall: 0.06 /
+    #: 0.07 / 0.08 took lp_d12's cast 6.54 to 6.71 / 6.62 / 6.55 (lp_d9 2.10 to 2.19 / 2.14 / 2.12); on the white-mask
+    #: clip 0.08 leaves a pixel or two of the wall's sliver by the cheek that 0.06 does not.
+    turned_inset: float = 0.08
 
 
 def on_face(
-    hole: np.ndarray, landmarks: np.ndarray, options: OutsideFillOptions | None = None, image: np.ndarray | None = None
+    hole: np.ndarray, landmarks: np.ndarray, options: OutsideFillOptions | None = None, image: np.ndarray | None = None,
+    turn: float = 0.0,
 ) -> np.ndarray:
     """(h, w) bool: the pixels of ``hole`` ((h, w) bool) that lie on the frame's face (``landmarks``: its (468, 2)
     landmarks in the same pixels), not past its edge: inside the face oval, below the jaw in the neck's column
     (``neck_reach``), or within ``reach`` of the oval beside the cheeks
     (above the jaw's corners) and in the hole's body (not its ear loops); with the frame's ``image`` ((h, w, 3) uint8
     RGB), also inside the outline widened to the skin the frame shows above the mask's top edge
-    (:func:`skin_past_outline`) and in the hole's body."""
+    (:func:`skin_past_outline`) and in the hole's body; with the reference turned from the frame by ``turn`` (its
+    :func:`~unmask_video.warp.yaw` less the frame's), the cheek on the side it turns away (:func:`turned_cheek`)."""
     options = options or OutsideFillOptions()
     oval = face_region(hole.shape, landmarks, antialiased=False) > 0
+    turned = turned_cheek(hole, oval, landmarks, turn, options)
     seen = None if image is None else _frame_skin(hole, oval, image, face_size_px(landmarks), options)
     if seen is None:
-        return _on_face(hole, landmarks, oval, None, options)
+        return _on_face(hole, landmarks, oval, None, options, turned=turned)
     neck = neck_seen(hole, landmarks, image, seen[1], seen[2], options)
-    return _on_face(hole, landmarks, oval, seen[0], options, None if neck is None else neck[0])
+    return _on_face(hole, landmarks, oval, seen[0], options, None if neck is None else neck[0], turned)
 
 
 def _on_face(
     hole: np.ndarray, landmarks: np.ndarray, oval: np.ndarray, skin: np.ndarray | None, options: OutsideFillOptions,
-    neck: np.ndarray | None = None,
+    neck: np.ndarray | None = None, turned: np.ndarray | None = None,
 ) -> np.ndarray:
-    """:func:`on_face`, given the face ``oval``, the frame's ``skin`` around the hole (:func:`frame_skin`) and the
-    neck under the jaw it continues (:func:`neck_seen`; None: none)."""
+    """:func:`on_face`, given the face ``oval``, the frame's ``skin`` around the hole (:func:`frame_skin`), the
+    neck under the jaw it continues (:func:`neck_seen`; None: none) and the cheek a turned reference leaves to the
+    mask's side edge (:func:`turned_cheek`; None: none)."""
     size = face_size_px(landmarks)
     if not (hole & ~oval).any():
         return hole & oval
     # Below the jaw, the neck's column where the frame's neck is seen to continue under the mask.
     near = neck if neck is not None and (neck & hole & ~oval).any() else None
+    if turned is not None:
+        near = turned if near is None else near | turned
     if options.reach > 0:
         # Beside the cheeks only: below the jaw's corners lies the neck, or a collar, which the reference's own neck
         # covers or the surroundings fill.
@@ -135,6 +163,45 @@ def _on_face(
     # (the disc's rectangles on the hole's box: the same pixels as ``cv2.morphologyEx`` with ``disc``, for less)
     body = by_disc(hole.astype(np.uint8), cv2.MORPH_OPEN, 0.5 * options.loop_width * size) > 0
     return hole & (oval | (near & body))
+
+
+def turned_cheek(
+    hole: np.ndarray, oval: np.ndarray, landmarks: np.ndarray, turn: float, options: OutsideFillOptions | None = None
+) -> np.ndarray | None:
+    """(h, w) bool: the face ``oval`` ((h, w) bool, FaceMesh's outline through the (468, 2) ``landmarks``) widened,
+    on the side a reference turned by ``turn`` from the frame turns away (its :func:`~unmask_video.warp.yaw` less the
+    frame's: > 0, towards the side of the landmarks' image-right cheek), to the convex hull of itself and the ``hole``'s
+    ((h, w) bool) pixels past it there, above the jaw's corners, within ``turned_reach`` face sizes of it (less, over
+    ``turned_ramp`` past ``turned_yaw``) and more than ``turned_inset`` inside the hole's edge (the hull tapers from the
+    widened cheek to the chin); None where the turn is within ``turned_yaw`` or nothing lies there."""
+    options = options or OutsideFillOptions()
+    # (the reach grows over ``turned_ramp`` past ``turned_yaw``: a turn crossing it does not switch the cheek on at once)
+    grown = min(max((abs(turn) - options.turned_yaw) / max(options.turned_ramp, 1e-6), 0.0), 1.0)
+    if options.turned_reach <= 0 or grown <= 0:
+        return None
+    pts = np.asarray(landmarks, np.float64)
+    left, bridge, right = (pts[i] for i in landmark_sets.YAW_PROBE)
+    across = (right - left) * np.sign(turn)
+    down = _down(pts)
+    size = face_size_px(landmarks)
+    # (the hole's pixels past the oval within reach, and inside the hole's edge by the inset)
+    inside = cv2.distanceTransform(hole.view(np.uint8), cv2.DIST_L2, 3) > options.turned_inset * size
+    ys, xs = np.nonzero(inside & ~oval & (_distance_outside(oval) <= grown * options.turned_reach * size))
+    if not len(ys):
+        return None
+    side = ((xs - bridge[0]) * across[0] + (ys - bridge[1]) * across[1] > 0) & (
+        (xs * down[0] + ys * down[1]) < _corners_down(pts, down))
+    if not side.any():
+        return None
+    seen = np.stack([xs[side], ys[side]], axis=1).astype(np.float32)
+    hull = cv2.convexHull(np.concatenate([pts[landmark_sets.index(landmark_sets.FACE_OVAL)].astype(np.float32), seen]))
+    out = np.zeros(hole.shape, np.uint8)
+    cv2.fillConvexPoly(out, np.round(hull).astype(np.int32), 1)
+    # (that side only: the hull of the outline's points reaches a little past the drawn outline elsewhere too)
+    h, w = hole.shape
+    beyond = (np.arange(w, dtype=np.float64)[None, :] - bridge[0]) * across[0] + (
+        np.arange(h, dtype=np.float64)[:, None] - bridge[1]) * across[1] > 0
+    return ((out > 0) & beyond) | oval
 
 
 def _distance_outside(where: np.ndarray) -> np.ndarray:
@@ -345,12 +412,13 @@ def _far_blur(small: np.ndarray, sigma: float) -> np.ndarray:
 
 def fill_on_face(
     out: np.ndarray, gaps: np.ndarray, hole: np.ndarray, covered: np.ndarray, landmarks: np.ndarray,
-    options: OutsideFillOptions | None = None, image: np.ndarray | None = None,
+    options: OutsideFillOptions | None = None, image: np.ndarray | None = None, turn: float = 0.0,
 ) -> np.ndarray:
     """Fill the ``gaps`` ((h, w) bool: what the warp does not cover in and just around the ``hole``) that lie on the
     face (:func:`on_face`) with the ``covered`` skin continued (:func:`continue_skin`), in ``out`` (changed in place).
     Returns those pixels, (h, w) bool; the rest of the gaps lie past the face's edge. ``image``: the frame ((h, w, 3)
     uint8 RGB, as ``out`` was before), whose skin above the mask widens the face (None: the outline as FaceMesh has it).
+    ``turn``: how far the reference's head is turned from the frame's (:func:`turned_cheek`; 0: as the frame's).
     """
     options = options or OutsideFillOptions()
     inner = np.zeros_like(gaps)
@@ -379,7 +447,8 @@ def fill_on_face(
             skin = seen[0] if widens else None
             if past:
                 neck = neck_seen(sub_hole, sub_lm, image[box], seen[1], seen[2], options)
-    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0])
+    turned = turned_cheek(sub_hole, oval, sub_lm, turn, options)
+    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0], turned)
     inner[box] = sub
     if not sub.any():
         return inner
