@@ -82,8 +82,8 @@ def reference_frame() -> np.ndarray:
     raise SystemExit(f"{CLIP} is shorter than {REFERENCE_S} s")
 
 
-def make_pipeline(generator: str, path: str = "new"):
-    """The pipeline as ``unmask-video live`` builds it for ``path``'s live options (a --baseline-rev child's code
+def make_pipeline(generator: str):
+    """The pipeline as ``unmask-video live`` builds it (a --baseline-rev child's code
     without :func:`~unmask_video.live.pipeline_options_for_live`: its defaults, repeated frames off as its command
     turns them off)."""
     from unmask_video import live
@@ -93,7 +93,7 @@ def make_pipeline(generator: str, path: str = "new"):
     options = PipelineOptions()
     for_live = getattr(live, "pipeline_options_for_live", None)
     if for_live is not None:
-        options = for_live(options, live_options(path))
+        options = for_live(options)
     else:
         options.repeats.enabled = False
     return FramePipeline(reference_frame(), build_reconstructor(ReconstructorOptions(generator=generator)), options)
@@ -222,7 +222,7 @@ def row(label: str, run: Run) -> str:
 
 def measure(size: str, seconds: float, workdir: Path, label: str, path: str, generator: str) -> Run:
     """One run of the real pipeline on ``path`` in this process (a fresh pipeline: no tracking state carried)."""
-    pipeline = make_pipeline(generator, path)
+    pipeline = make_pipeline(generator)
     pipeline.warmup()
     pipeline.timer.reset()
     cpu = time.process_time()
@@ -263,7 +263,7 @@ def profile(size: str, seconds: float, generator: str, top: int = 30) -> None:
     import cProfile
     import pstats
 
-    pipeline = make_pipeline(generator, "serial")
+    pipeline = make_pipeline(generator)
     pipeline.warmup()
     profiler = cProfile.Profile()
     with tempfile.TemporaryDirectory() as tmp:

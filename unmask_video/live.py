@@ -215,8 +215,8 @@ class LiveOptions:
     switch_interval_s: float | None = None
 
 
-def pipeline_options_for_live(options: PipelineOptions, live: LiveOptions) -> PipelineOptions:
-    """``options`` (a file run's) as live mode runs the pipeline (``live``: the session's options): no repeated-frame
+def pipeline_options_for_live(options: PipelineOptions) -> PipelineOptions:
+    """``options`` (a file run's) as live mode runs the pipeline: no repeated-frame
     reuse (a repeated frame is given the faces of the last frame located before it, which live mode may have dropped:
     the newest located frame wins). ``options`` itself is left unchanged."""
     return replace(options, repeats=replace(options.repeats, enabled=False))

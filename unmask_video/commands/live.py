@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     reference = options.require_reference(args)
     source, live = live_from_args(args)
     live.status = None if args.quiet else terminal_status()
-    pipeline_options = pipeline_options_for_live(options.pipeline_options(args), live)
+    pipeline_options = pipeline_options_for_live(options.pipeline_options(args))
     face = read_image(reference)
     pipeline = FramePipeline(face, build_reconstructor(options.reconstructor_options(args)), pipeline_options)
     try:
