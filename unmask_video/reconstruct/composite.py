@@ -811,21 +811,32 @@ class _SkinBase:
         if np.count_nonzero(skin) < _MIN_RING_PIXELS:
             skin = domain if np.count_nonzero(domain) >= _MIN_RING_PIXELS else np.ones(len(domain), bool)
         sigma = max(local_sigma * size * k, 1.0)
+        # (the light across taken out before the smooth skin light is spread: spread once, not again after it)
+        flat = None if across is None else _SkinBase._across_field(lab_small, skin, apply, small, (rh, rw), across)
+        if flat is not None:
+            lab_small -= flat
         s_ref = _spread_dense(lab_small, skin.reshape(small[1], small[0]), sigma)
-        base = cls((rh, rw), size, small, ref_small, lab_small, skin, s_ref, sigma)
-        if across is not None:
-            base.flatten(apply, across)
-        return base
+        return cls((rh, rw), size, small, ref_small, lab_small, skin, s_ref, sigma, flat)
 
-    def flatten(self, apply: np.ndarray, across: _Across) -> None:
-        """Replace a share of the reference's light across the face (:func:`_across_light`, fitted on its skin where it
-        is pasted, ``apply``) in :attr:`lab_small` and :attr:`s_ref` by the frame's: ``across`` is (share, slope), (3,)
-        each per Lab channel, the share in [0, 1] and the frame's slope in Lab units per pixel of the region."""
+    @staticmethod
+    def _across_field(
+        lab_small: np.ndarray, skin: np.ndarray, apply: np.ndarray, small: tuple[int, int], shape: tuple[int, int],
+        across: _Across,
+    ) -> np.ndarray | None:
+        """The share of the reference's light across the face to take out of ``lab_small`` (:func:`_across_light`,
+        fitted on its ``skin`` where it is pasted, ``apply``; ``shape``: the region's (h, w)), (3, w * h); None: none.
+        ``across`` is (share, slope), (3,) each per Lab channel, the share in [0, 1] and the frame's slope in Lab units
+        per pixel of the region."""
         share, slope = across
         if not np.any(share > 0):
-            return
-        on = self.skin & (cv2.resize(apply.view(np.uint8), self.small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0)
-        flat = _across_light(self.lab_small, on, self.small, share, slope * (self.shape[1] / self.small[0]))
+            return None
+        on = skin & (cv2.resize(apply.view(np.uint8), small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0)
+        return _across_light(lab_small, on, small, share, slope * (shape[1] / small[0]))
+
+    def flatten(self, apply: np.ndarray, across: _Across) -> None:
+        """Replace a share of the reference's light across the face (:meth:`_across_field`) in :attr:`lab_small` and
+        :attr:`s_ref` by the frame's (``across``: (share, slope), as there)."""
+        flat = self._across_field(self.lab_small, self.skin, apply, self.small, self.shape, across)
         if flat is None:
             return
         self.lab_small -= flat
