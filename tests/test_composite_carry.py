@@ -44,6 +44,21 @@ def test_a_still_face_is_carried_on_every_second_frame(monkeypatch: pytest.Monke
     assert _carried_frames(monkeypatch, CompositeOptions(carry_frames=1), [face] * 3) == [False] * 3
 
 
+def test_a_mask_up_to_the_eyes_is_carried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mask raised to the eyes: the blend band on them is not pasted (``eye_margin``), so the carry does not need it
+    either (the white-mask clip's faces were rebuilt on every frame: 215 of the band's 7463 pixels here)."""
+    from unmask_video import landmark_sets
+
+    face, _ = masked_face()
+    outlines = (landmark_sets.LEFT_EYE_OUTLINE, landmark_sets.RIGHT_EYE_OUTLINE)
+    eyes = np.concatenate([face.landmarks[landmark_sets.index(outline)] for outline in outlines])
+    mask = face.mask.copy()
+    cols, rows = np.flatnonzero(mask.max(axis=0) > 0), np.flatnonzero(mask.max(axis=1) > 0)
+    mask[int(eyes[:, 1].max()) : rows[0] + 5, cols[0] : cols[-1] + 1] = 1.0  # (its top along the eyes' lower lids)
+    raised = dataclasses.replace(face, mask=mask)
+    assert _carried_frames(monkeypatch, CompositeOptions(), [raised] * 3) == [False, True, False]
+
+
 def test_a_carried_frame_is_the_rebuilt_one_moved_with_the_face() -> None:
     face, _ = masked_face()
     moved = _moved(face, 3, 2)

@@ -664,3 +664,22 @@ def test_landmark_crop_shrinks_in_one_warp_with_the_square_geometry(x0, y0, side
     found = np.array([(xs * weight).sum(), (ys * weight).sum()]) / weight.sum()
     expected = (np.array([159.5, 219.5]) - [x0, y0] + 0.5) * scale - 0.5
     assert np.abs(found - expected).max() < 0.15, (found, expected)
+
+
+def test_mediapipe_is_imported_without_matplotlib() -> None:
+    """mediapipe's drawing helpers import pyplot at import time (most of its import's CPU); the package imports it
+    with stand-ins that are gone afterwards: a real pyplot still imports, the detector still runs."""
+    import subprocess
+    import sys
+
+    code = """if True:
+        import sys
+        from unmask_video.face_detect import import_mediapipe
+        mp = import_mediapipe()
+        assert "matplotlib" not in sys.modules and "matplotlib.pyplot" not in sys.modules
+        assert mp.solutions.face_detection.FaceDetection is not None
+        import matplotlib.pyplot as plt
+        assert callable(plt.figure)
+    """
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -16,9 +16,13 @@ lower the more of its input the face fills).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import sys
+import types
 from dataclasses import dataclass
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -122,12 +126,30 @@ def _starts(length: int, side: float, stride: float) -> list[int]:
 def import_mediapipe():  # -> the mediapipe module
     """Import mediapipe (lazily: it is slow to import and loads TFLite); Ctrl-C during the import stays an interrupt."""
     try:
-        import mediapipe as mp
+        with _without_pyplot():
+            import mediapipe as mp
     except ImportError as exc:  # pragma: no cover - mediapipe is a hard dependency
         if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):  # Ctrl-C while its extension loaded
             raise KeyboardInterrupt from None
         raise ProcessingError("mediapipe is not installed; reinstall unmask-video (pip install -e .)") from exc
     return mp
+
+
+@contextlib.contextmanager
+def _without_pyplot() -> Iterator[None]:
+    """Stand-ins for matplotlib and its pyplot while mediapipe is imported, where neither is loaded yet: its drawing
+    helpers import pyplot (about 0.75 s of CPU at every start, two thirds of mediapipe's import) for a 3-D plot this
+    package never draws. The stand-ins are taken out again afterwards: a later ``import matplotlib`` loads the real
+    one."""
+    names = [name for name in ("matplotlib", "matplotlib.pyplot") if name not in sys.modules]
+    stubs = {name: types.ModuleType(name) for name in names}
+    sys.modules.update(stubs)
+    try:
+        yield
+    finally:
+        for name, stub in stubs.items():
+            if sys.modules.get(name) is stub:
+                del sys.modules[name]
 
 
 class FaceDetector:

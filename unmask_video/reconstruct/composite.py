@@ -1790,7 +1790,9 @@ class ReferenceComposite:
         valid_u8 = valid.view(np.uint8)
         reach = max(0.5 * lengths.band, 0.0)
         if reach > 0:
-            need = cv2.bitwise_and(cv2.compare(dist, reach, cv2.CMP_LE), valid_u8)
+            # (the eyes and brows are never pasted (:attr:`CompositeOptions.eye_margin`): not needed either)
+            pasted = self._off_features(valid, face.landmarks - np.array([cols.start, rows.start], np.float32))
+            need = cv2.bitwise_and(cv2.compare(dist, reach, cv2.CMP_LE), pasted.view(np.uint8))
             missing = cv2.countNonZero(cv2.bitwise_and(need, cv2.bitwise_not(changed) & 1))
             total = cv2.countNonZero(need)
             if missing > opts.carry_missing * total:
