@@ -341,3 +341,20 @@ def test_the_composite_takes_the_turn_from_the_references_yaw_against_the_frames
     assert _bluish(plain[right]).mean() > 0.9
     turned = ReferenceComposite(CompositeOptions()).reconstruct([replace(face, reference_yaw=frame_yaw + 0.15)])[0]
     assert _bluish(turned[right]).mean() < 0.01, _bluish(turned[right]).mean()
+
+
+def test_a_grey_shirt_is_not_skin_though_the_skin_above_the_mask_spreads_widely() -> None:
+    # The white-mask woman's skin model, read on a band above the mask that holds lashes and lid shadows (8-bit Lab
+    # median and spread as measured there): her grey T-shirt below the neck passed for skin within 4 spreads, and the
+    # neck under the mask was continued from its grey. Its chroma along the skin's hue is a fifth of the skin's.
+    from unmask_video.reconstruct.outside_fill import _is_skin
+
+    mu, spread = np.float32([108, 141, 139]), np.float32([78, 5, 6])
+    shirt, wall, neck = [161, 132, 128], [214, 131, 126], [203, 137, 136]
+    lab = np.float32([shirt, wall, neck])
+    assert _is_skin(lab, mu, spread, OutsideFillOptions()).tolist() == [False, False, True]
+    assert _is_skin(lab, mu, spread, OutsideFillOptions(skin_chroma=0.0)).tolist() == [True, True, True]
+    # Skin near grey itself (a black-and-white film) gives no hue to test along: the test is off.
+    grey = np.float32([140, 129, 130])
+    assert _is_skin(lab, grey, spread, OutsideFillOptions()).all()
+

@@ -77,6 +77,13 @@ class OutsideFillOptions:
     #: and no darker than :attr:`skin_floor` of its lightness (not brown hair).
     skin_spreads: float = 4.0
     skin_floor: float = 0.6
+    #: ... and no greyer than this fraction of their chroma (8-bit Lab a and b from neutral, measured along the skin's
+    #: hue): a grey shirt or a pale wall is near neutral, skin is not. The skin above a mask is read on a band that
+    #: holds lashes and lid shadows too, whose spread let the grey T-shirt below the white-mask woman's neck pass for
+    #: skin (a, b spreads 5-6 about the skin's 141, 139; the shirt 132, 126): the neck was continued from the
+    #: shirt's grey, grey patches under her jaw. 0: off; no test where the skin itself is within
+    #: :data:`_NEUTRAL_CHROMA` of grey.
+    skin_chroma: float = 0.5
     #: Below the frame's jaw, the neck's column (between the lines down the face through the jaw's corners,
     #: :func:`~unmask_video.warp.neck_column`) down to this many face heights below the jaw line (the warp's
     #: ``neck_reach``: :func:`~unmask_video.warp.neck_region`) counts as face too, within the hole's body, where the
@@ -301,7 +308,23 @@ def _frame_skin(
 def _is_skin(lab: np.ndarray, mu: np.ndarray, spread: np.ndarray, options: OutsideFillOptions) -> np.ndarray:
     """(N,) bool: which of the (N, 3) float32 8-bit Lab colours are the frame's skin (:func:`_frame_skin`)."""
     t = np.square((lab - mu) / spread).sum(axis=1)
-    return (t < options.skin_spreads**2) & (lab[:, 0] >= options.skin_floor * mu[0])
+    return (t < options.skin_spreads**2) & (lab[:, 0] >= options.skin_floor * mu[0]) & _not_grey(lab, mu, options)
+
+
+#: The skin's own chroma (8-bit Lab, from a = b = 128) under which :attr:`OutsideFillOptions.skin_chroma` tests nothing:
+#: skin that grey (a black-and-white film, a strong cast) gives no hue to measure along.
+_NEUTRAL_CHROMA = 4.0
+
+
+def _not_grey(lab: np.ndarray, mu: np.ndarray, options: OutsideFillOptions) -> np.ndarray | bool:
+    """(N,) bool: which of the (N, 3) float32 8-bit Lab colours have at least ``skin_chroma`` of the skin ``mu``'s
+    chroma along its hue (True where the test is off or the skin itself is near grey)."""
+    hue = mu[1:].astype(np.float32) - np.float32(128.0)
+    chroma = float(np.hypot(hue[0], hue[1]))
+    if options.skin_chroma <= 0 or chroma < _NEUTRAL_CHROMA:
+        return True
+    along = (lab[:, 1:] - np.float32(128.0)) @ (hue / np.float32(chroma))
+    return along >= options.skin_chroma * chroma
 
 
 def neck_seen(
