@@ -184,7 +184,9 @@ def test_the_continued_cheek_meets_the_frames_skin_above_the_mask() -> None:
     assert top.sum() > 20
     d_plain = np.abs(out_plain[top].astype(np.float32) - lighter).mean()
     d_skin = np.abs(out_skin[top].astype(np.float32) - lighter).mean()
-    assert d_skin < 0.7 * d_plain, (d_skin, d_plain)
+    # (0.7 before ``narrow``: the gap's narrow top is faded into the warped skin now, which brings the plain run's top
+    # nearer the lighter skin too, 67.9 -> 60.2 from it; with the frame's skin 44.7 -> 44.2)
+    assert d_skin < 0.75 * d_plain, (d_skin, d_plain)
 
 
 def test_the_jaw_corner_test_on_the_rows_ends_is_the_test_on_every_pixel() -> None:
@@ -357,4 +359,39 @@ def test_a_grey_shirt_is_not_skin_though_the_skin_above_the_mask_spreads_widely(
     # Skin near grey itself (a black-and-white film) gives no hue to test along: the test is off.
     grey = np.float32([140, 129, 130])
     assert _is_skin(lab, grey, spread, OutsideFillOptions()).all()
+
+
+def _strip_beside_the_warp(face, hole, oval):
+    """``face`` with the warp ending 3 px inside the face oval on each side (a narrow strip of the hole left to the
+    on-face fill) and the frame's skin around the mask much lighter than the warped skin: (its copy, the strip)."""
+    face = replace(face, image=face.image.copy())
+    face.image[~hole & oval] = (240, 215, 205)
+    inside = cv2.erode(oval.astype(np.uint8), np.ones((1, 7), np.uint8)) > 0
+    face.valid = face.valid & inside
+    face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
+    return face, hole & oval & ~face.valid
+
+
+def test_a_narrow_strip_the_warp_leaves_on_the_face_fades_into_the_warped_skin() -> None:
+    # The continuation meets the frame's lighter skin above the mask; a strip narrower than ``rim`` was not faded into
+    # the warped skin beside it, and stood against it in a step along the warp's edge (the white-mask woman's eye
+    # corner with a turned stand-in). Across that edge the step is now less than half of what it was.
+    face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=4)
+    face, strip = _strip_beside_the_warp(face, hole, oval)
+    assert strip.sum() > 100
+    covered = face.valid & hole
+    # (the warped pixels right beside the strip, and the strip's pixels right beside them)
+    near_covered = covered & (cv2.dilate(strip.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    near_strip = strip & (cv2.dilate(covered.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+
+    def step(options: OutsideFillOptions) -> float:
+        out = face.reference.copy()
+        paste = face.valid & (cv2.dilate(hole.astype(np.uint8), np.ones((31, 31), np.uint8)) > 0)
+        fill_on_face(out, strip, hole, paste, face.landmarks, options, image=face.image)
+        a = out[near_covered].reshape(-1, 3).astype(np.float32).mean(axis=0)
+        b = out[near_strip].reshape(-1, 3).astype(np.float32).mean(axis=0)
+        return float(np.abs(a - b).max())
+
+    before, after = step(OutsideFillOptions(narrow=0.05)), step(OutsideFillOptions())
+    assert after < 0.5 * before, (before, after)
 

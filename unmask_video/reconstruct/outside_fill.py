@@ -68,6 +68,12 @@ class OutsideFillOptions:
     #: turns away, often a few pixels of shade or hair, which inside the frame's cheek showed as a dark line.
     feather: float = 0.08
     rim: float = 0.05
+    #: Gaps at least this wide are faded so (a sliver between warped pixels, a fold or a resampled edge, is filled from
+    #: its neighbours and the skin around it keeps its detail). With :attr:`rim` here (0.05: 6 px on a 120 px face)
+    #: the strip a turned stand-in's matte leaves at the white-mask woman's eye corner (3-6 px) was not faded: the
+    #: continuation, which meets the frame's own pale skin above the mask, stood against the tan warped skin in a
+    #: jagged step along the matte's end; the same at the grey-mask man's jaw (a thin pale line).
+    narrow: float = 0.02
     #: The face's outline is widened to the frame's skin seen this far above the mask's top edge past it
     #: (:func:`skin_past_outline`; 0: off), the first :attr:`skin_gap` above the edge skipped (the mask's hem and
     #: shadow).
@@ -476,11 +482,11 @@ def fill_on_face(
     if not sub.any():
         return inner
     covered = covered[box] & ~sub_gaps
-    # The warped skin's rim is faded only along the wide gaps (where the reference's cheek ended inside the frame's):
-    # a sliver between warped pixels (a fold, a resampled edge) is filled from its neighbours and the skin around it
-    # keeps its detail.
+    # The warped skin's rim is faded only along the gaps at least ``narrow`` wide (where the reference's cheek ended
+    # inside the frame's): a sliver between warped pixels (a fold, a resampled edge) is filled from its neighbours and
+    # the skin around it keeps its detail.
     radius = 0.5 * options.rim * size
-    core = cv2.distanceTransform(sub.view(np.uint8), cv2.DIST_L2, 3) > radius
+    core = cv2.distanceTransform(sub.view(np.uint8), cv2.DIST_L2, 3) > 0.5 * options.narrow * size
     wide = np.zeros_like(sub)  # (no wide gap: no rim, and the two distances below would find nothing)
     if core.any():
         wide = sub & (_distance_outside(core) <= radius + 1)
