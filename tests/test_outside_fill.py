@@ -11,7 +11,8 @@ from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
 from unmask_video import landmark_sets
 from unmask_video.face_units import REFERENCE_FACE_PX, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
-from unmask_video.reconstruct.outside_fill import OutsideFillOptions, continue_skin, fill_on_face, on_face
+from unmask_video.reconstruct.outside_fill import OutsideFillOptions, continue_skin, fill_band, fill_on_face, on_face
+from unmask_video.reference_matte import features
 from unmask_video.warp import face_region, neck_column, neck_region, yaw
 
 WALL = (30, 60, 220)  # a saturated blue, far from any skin
@@ -395,3 +396,32 @@ def test_a_narrow_strip_the_warp_leaves_on_the_face_fades_into_the_warped_skin()
     before, after = step(OutsideFillOptions(narrow=0.05)), step(OutsideFillOptions())
     assert after < 0.5 * before, (before, after)
 
+
+def test_the_blend_band_the_warp_leaves_on_the_face_is_rebuilt_skin_and_the_eyes_stay() -> None:
+    # The blend fades the rebuilt region over a band outside the mask: where the warp is not pasted there on the face
+    # (its matte ends), the frame's own pixels were left and the blend showed the warped skin's edge. That band is
+    # the rebuilt skin continued; the eyes and brows keep the frame's pixels, and so does everything past the face.
+    face, _ = scaled_face(*masked_face(), REFERENCE_FACE_PX)
+    face = replace(face, image=face.image.copy(), valid=face.valid.copy())
+    hole = face.mask > 0
+    shape = hole.shape
+    oval = face_region(shape, face.landmarks, antialiased=False) > 0
+    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+    band = (dist > 0) & (dist <= 4)
+    face.valid[(dist > 0) & (dist <= 40)] = False  # (the warp's matte ends at the mask's edge)
+    face.image[~hole] = (250, 250, 250)  # (a frame far lighter than the rebuilt skin: its pixels are told apart)
+    eyes = features(shape, face.landmarks, landmark_sets.EYES_AND_BROWS, 0.0) > 0
+    face.image[eyes] = (20, 20, 20)
+    out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    on = band & oval & ~eyes
+    assert on.sum() > 100
+    assert np.abs(out[on].astype(np.int16) - 250).max(axis=1).mean() > 40  # rebuilt, not the frame
+    skin = out[hole & oval & face.valid].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    assert np.abs(out[on].reshape(-1, 3).astype(np.float32).mean(axis=0) - skin).max() < 40
+    assert np.array_equal(out[eyes & ~hole], face.image[eyes & ~hole])
+    off = band & ~oval
+    assert off.sum() > 50 and np.array_equal(out[off & (dist > 2)], face.image[off & (dist > 2)])
+    # Off: nothing is filled.
+    before = face.image.copy()
+    none = fill_band(before, band & ~hole, oval & hole, face.landmarks, OutsideFillOptions(band_fill=False))
+    assert not none.any() and np.array_equal(before, face.image)

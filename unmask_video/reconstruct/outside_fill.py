@@ -40,11 +40,12 @@ from unmask_video.face_units import face_size_px
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import feather_into_fill, weighted_stack
 from unmask_video.reconstruct.scratch import scratch
-from unmask_video.reference_matte import by_disc
+from unmask_video.reference_matte import by_disc, features
 from unmask_video.warp import face_region, neck_column, neck_region
 
 __all__ = [
     "OutsideFillOptions", "on_face", "skin_past_outline", "turned_cheek", "neck_seen", "continue_skin", "fill_on_face",
+    "fill_band",
 ]
 
 
@@ -119,6 +120,13 @@ class OutsideFillOptions:
     #: 0.07 / 0.08 took lp_d12's cast 6.54 to 6.71 / 6.62 / 6.55 (lp_d9 2.10 to 2.19 / 2.14 / 2.12); on the white-mask
     #: clip 0.08 leaves a pixel or two of the wall's sliver by the cheek that 0.06 does not.
     turned_inset: float = 0.08
+    #: The blend fades the rebuilt region into the frame over a band outside the hole, at up to a third or more of its
+    #: weight next to the hole's edge, so the composite fills that band too; where the warp is not pasted there (its
+    #: matte ends: a turned stand-in's cheek at the eye's outer corner; the eyes' margin), the frame's own skin was left
+    #: and the blend showed where the warped skin stopped, a jagged step beside the eye. On the face (FaceMesh's oval)
+    #: off the frame's eyes and brows themselves, :func:`fill_band` continues the rebuilt skin there instead, and the
+    #: blend's fade is the only edge. False: the frame's pixels stay.
+    band_fill: bool = True
 
 
 def on_face(
@@ -510,3 +518,32 @@ def fill_on_face(
     if wide.any():
         feather_into_fill(sub_out, wide, covered, options.feather * size, options.rim / max(options.feather, 1e-6))
     return inner
+
+
+def fill_band(
+    out: np.ndarray, band: np.ndarray, source: np.ndarray, landmarks: np.ndarray,
+    options: OutsideFillOptions | None = None,
+) -> np.ndarray:
+    """Continue the rebuilt skin (``source``, (h, w) bool: the pixels of ``out`` the composite rebuilt, off the eyes) into
+    the pixels of ``band`` ((h, w) bool: the blend's band outside the hole that the composite left as the frame) that
+    lie on the face (FaceMesh's oval through the (468, 2) ``landmarks``) off its eyes and brows
+    (:attr:`OutsideFillOptions.band_fill`); ``out`` ((h, w, 3) uint8) changed in place. Returns those pixels."""
+    options = options or OutsideFillOptions()
+    filled = np.zeros_like(band)
+    if not options.band_fill or not source.any():
+        return filled
+    size = face_size_px(landmarks)
+    # (only the band's box and what the continuation reads around it)
+    box = mask_bbox(band, int(np.ceil(4 * options.sigma * size)) + 2, band.shape)
+    if box is None:
+        return filled
+    lm = np.asarray(landmarks, np.float32) - np.array([box[1].start, box[0].start], np.float32)
+    shape = band[box].shape
+    on_face = (face_region(shape, lm, antialiased=False) > 0) & (
+        features(shape, lm, landmark_sets.EYES_AND_BROWS, 0.0) == 0)
+    gaps = band[box] & on_face
+    if not gaps.any():
+        return filled
+    continue_skin(out[box], gaps, source[box], options.sigma * size)
+    filled[box] = gaps
+    return filled
