@@ -11,7 +11,8 @@ from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
 from unmask_video import landmark_sets
 from unmask_video.face_units import REFERENCE_FACE_PX, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
-from unmask_video.reconstruct.outside_fill import OutsideFillOptions, continue_skin, fill_on_face, on_face
+from unmask_video.reconstruct.outside_fill import OutsideFillOptions, continue_skin, fill_band, fill_on_face, on_face
+from unmask_video.reference_matte import features
 from unmask_video.warp import face_region, neck_column, neck_region, yaw
 
 WALL = (30, 60, 220)  # a saturated blue, far from any skin
@@ -341,3 +342,90 @@ def test_the_composite_takes_the_turn_from_the_references_yaw_against_the_frames
     assert _bluish(plain[right]).mean() > 0.9
     turned = ReferenceComposite(CompositeOptions()).reconstruct([replace(face, reference_yaw=frame_yaw + 0.15)])[0]
     assert _bluish(turned[right]).mean() < 0.01, _bluish(turned[right]).mean()
+
+
+def test_a_grey_shirt_is_not_skin_though_the_skin_above_the_mask_spreads_widely() -> None:
+    # The white-mask woman's skin model, read on a band above the mask that holds lashes and lid shadows (8-bit Lab
+    # median and spread as measured there): her grey T-shirt below the neck passed for skin within 4 spreads, and the
+    # neck under the mask was continued from its grey. Its chroma along the skin's hue is a fifth of the skin's.
+    from unmask_video.reconstruct.outside_fill import _is_skin
+
+    mu, spread = np.float32([108, 141, 139]), np.float32([78, 5, 6])
+    shirt, wall, neck = [161, 132, 128], [214, 131, 126], [203, 137, 136]
+    lab = np.float32([shirt, wall, neck])
+    assert _is_skin(lab, mu, spread, OutsideFillOptions()).tolist() == [False, False, True]
+    assert _is_skin(lab, mu, spread, OutsideFillOptions(skin_chroma=0.0)).tolist() == [True, True, True]
+    # Skin near grey itself (a black-and-white film) gives no hue to test along: the test is off.
+    grey = np.float32([140, 129, 130])
+    assert _is_skin(lab, grey, spread, OutsideFillOptions()).all()
+
+
+def _strip_beside_the_warp(face, hole, oval):
+    """``face`` with the warp ending 3 px inside the face oval on each side (a narrow strip of the hole left to the
+    on-face fill) and the frame's skin around the mask much lighter than the warped skin: (its copy, the strip)."""
+    face = replace(face, image=face.image.copy())
+    face.image[~hole & oval] = (240, 215, 205)
+    inside = cv2.erode(oval.astype(np.uint8), np.ones((1, 7), np.uint8)) > 0
+    face.valid = face.valid & inside
+    face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
+    return face, hole & oval & ~face.valid
+
+
+def test_a_narrow_strip_a_turned_reference_leaves_below_the_frames_skin_fades_into_the_warped_skin() -> None:
+    # The continuation meets the frame's lighter skin above the mask; a strip narrower than ``rim`` reaching the hole's
+    # edge there was not faded into the warped skin beside it, and stood against it in a step along the warp's edge (the
+    # white-mask woman's eye corner with a turned stand-in). With a turned reference, across that edge the step is now
+    # a quarter of what it was or less.
+    face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=4)
+    face, strip = _strip_beside_the_warp(face, hole, oval)
+    assert strip.sum() > 100
+    covered = face.valid & hole
+    # (the warped pixels right beside the strip, and the strip's pixels right beside them, in its top rows: by the
+    # hole's top edge, where the continuation meets the frame's skin above the mask)
+    top = np.zeros_like(hole)
+    top[np.nonzero(strip.any(axis=1))[0][:8]] = True
+    near_covered = top & covered & (cv2.dilate(strip.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    near_strip = top & strip & (cv2.dilate(covered.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+
+    def step(options: OutsideFillOptions, turn: float = 0.2) -> float:
+        out = face.reference.copy()
+        paste = face.valid & (cv2.dilate(hole.astype(np.uint8), np.ones((31, 31), np.uint8)) > 0)
+        fill_on_face(out, strip, hole, paste, face.landmarks, options, image=face.image, turn=turn)
+        a = out[near_covered].reshape(-1, 3).astype(np.float32).mean(axis=0)
+        b = out[near_strip].reshape(-1, 3).astype(np.float32).mean(axis=0)
+        return float(np.abs(a - b).max())
+
+    before, after = step(OutsideFillOptions(fade_at_edge=False)), step(OutsideFillOptions())
+    assert before > 20 and after < 0.25 * before, (before, after)  # (39 -> 0.6)
+    # A reference in the frame's pose (within ``turned_yaw``) keeps main's fill: its matte ends where the frame's does.
+    assert step(OutsideFillOptions(), turn=0.0) == before
+
+
+def test_the_blend_band_the_warp_leaves_on_the_face_is_rebuilt_skin_and_the_eyes_stay() -> None:
+    # The blend fades the rebuilt region over a band outside the mask: where the warp is not pasted there on the face
+    # (its matte ends), the frame's own pixels were left and the blend showed the warped skin's edge. That band is
+    # the rebuilt skin continued; the eyes and brows keep the frame's pixels, and so does everything past the face.
+    face, _ = scaled_face(*masked_face(), REFERENCE_FACE_PX)
+    face = replace(face, image=face.image.copy(), valid=face.valid.copy())
+    hole = face.mask > 0
+    shape = hole.shape
+    oval = face_region(shape, face.landmarks, antialiased=False) > 0
+    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+    band = (dist > 0) & (dist <= 4)
+    face.valid[(dist > 0) & (dist <= 40)] = False  # (the warp's matte ends at the mask's edge)
+    face.image[~hole] = (250, 250, 250)  # (a frame far lighter than the rebuilt skin: its pixels are told apart)
+    eyes = features(shape, face.landmarks, landmark_sets.EYES_AND_BROWS, 0.0) > 0
+    face.image[eyes] = (20, 20, 20)
+    out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    on = band & oval & ~eyes
+    assert on.sum() > 100
+    assert np.abs(out[on].astype(np.int16) - 250).max(axis=1).mean() > 40  # rebuilt, not the frame
+    skin = out[hole & oval & face.valid].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    assert np.abs(out[on].reshape(-1, 3).astype(np.float32).mean(axis=0) - skin).max() < 40
+    assert np.array_equal(out[eyes & ~hole], face.image[eyes & ~hole])
+    off = band & ~oval
+    assert off.sum() > 50 and np.array_equal(out[off & (dist > 2)], face.image[off & (dist > 2)])
+    # Off: nothing is filled.
+    before = face.image.copy()
+    none = fill_band(before, band & ~hole, oval & hole, face.landmarks, OutsideFillOptions(band_fill=False))
+    assert not none.any() and np.array_equal(before, face.image)

@@ -29,7 +29,7 @@ from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill, pieces
-from unmask_video.reconstruct.outside_fill import fill_on_face
+from unmask_video.reconstruct.outside_fill import fill_band, fill_on_face
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import features
 from unmask_video.stages import FaceROI, Image
@@ -1903,14 +1903,19 @@ class ReferenceComposite:
         (h, w) bool each, from the distance to the hole."""
         # The band the blend cross-fades over is filled too (where the warp is valid); at a working
         # scale (``upsampled``) one pixel more, so that it still covers the full-size band once scaled back.
-        band = max(int(np.ceil(lengths.band)), 0) + (1 if upsampled else 0)
-        paste = (dist <= band) & valid
+        paste = (dist <= ReferenceComposite._band_px(lengths, upsampled)) & valid
         gap, width = lengths.ring_gap, max(lengths.ring, 1.5)
         stats_gap = lengths.stats_gap
         # Skin only: where the warp is valid (the reference's face and the region below its jaw); the
         # mask's colour, hair, shadows and hands are dropped from the ring's statistics as outliers.
         ring = (dist > gap) & (dist <= max(gap, stats_gap) + width) & valid
         return paste, ring, (ring & (dist > stats_gap)) if stats_gap > gap else None
+
+    @staticmethod
+    def _band_px(lengths: _Lengths, upsampled: bool = False) -> int:
+        """How far outside the hole the band the blend cross-fades over is filled (px; ``upsampled``: see
+        :meth:`_bands`)."""
+        return max(int(np.ceil(lengths.band)), 0) + (1 if upsampled else 0)
 
     def _off_features(self, valid: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """``valid`` ((h, w) bool) less the eyes and brows of the (468, 2) ``landmarks`` (in its pixels), grown by
@@ -1998,4 +2003,9 @@ class ReferenceComposite:
             assert where is not None
             patch = np.ascontiguousarray(out[where])
             out[where] = cv2.inpaint(patch, telea[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
-        return out, paste | gaps
+        changed = paste | gaps
+        if opts.fill == "surround":
+            # (the band outside the hole the paste left as the frame, on the face: the rebuilt skin continued)
+            band = (dist > 0) & (dist <= self._band_px(lengths, upsampled)) & ~changed
+            changed |= fill_band(out, band, self._off_features(changed, landmarks), landmarks)
+        return out, changed

@@ -40,11 +40,12 @@ from unmask_video.face_units import face_size_px
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import feather_into_fill, weighted_stack
 from unmask_video.reconstruct.scratch import scratch
-from unmask_video.reference_matte import by_disc
+from unmask_video.reference_matte import by_disc, features
 from unmask_video.warp import face_region, neck_column, neck_region
 
 __all__ = [
     "OutsideFillOptions", "on_face", "skin_past_outline", "turned_cheek", "neck_seen", "continue_skin", "fill_on_face",
+    "fill_band",
 ]
 
 
@@ -68,6 +69,15 @@ class OutsideFillOptions:
     #: turns away, often a few pixels of shade or hair, which inside the frame's cheek showed as a dark line.
     feather: float = 0.08
     rim: float = 0.05
+    #: With a reference turned from the frame (past :attr:`turned_yaw`), gaps on the hole's edge where the frame's skin
+    #: shows past it (the mask's top edge on the cheeks, :func:`frame_skin`) are faded so whatever their width, not
+    #: only those at least :attr:`rim` wide: there the continuation meets the frame's own skin. The 3-6 px strip a
+    #: turned stand-in's matte leaves at the white-mask woman's image-right eye corner was not faded: the continuation,
+    #: pale as her skin above the mask, stood against the tan warped skin in a jagged step along the matte's end.
+    #: Narrow gaps elsewhere (a fold, a resampled edge between warped pixels) stay as they were. Every gap from 0.02
+    #: face sizes wide faded: the quality benchmark's references from elsewhere lost 0.27 dB on lp_d10 and 0.25 on
+    #: lp_d11; every gap on the hole's edge, 0.17 / 0.10; those below the frame's skin whatever the turn, 0.15 / 0.11.
+    fade_at_edge: bool = True
     #: The face's outline is widened to the frame's skin seen this far above the mask's top edge past it
     #: (:func:`skin_past_outline`; 0: off), the first :attr:`skin_gap` above the edge skipped (the mask's hem and
     #: shadow).
@@ -77,6 +87,13 @@ class OutsideFillOptions:
     #: and no darker than :attr:`skin_floor` of its lightness (not brown hair).
     skin_spreads: float = 4.0
     skin_floor: float = 0.6
+    #: ... and no greyer than this fraction of their chroma (8-bit Lab a and b from neutral, measured along the skin's
+    #: hue): a grey shirt or a pale wall is near neutral, skin is not. The skin above a mask is read on a band that
+    #: holds lashes and lid shadows too, whose spread let the grey T-shirt below the white-mask woman's neck pass for
+    #: skin (a, b spreads 5-6 about the skin's 141, 139; the shirt 132, 126): the neck was continued from the
+    #: shirt's grey, grey patches under her jaw. 0: off; no test where the skin itself is within
+    #: :data:`_NEUTRAL_CHROMA` of grey.
+    skin_chroma: float = 0.5
     #: Below the frame's jaw, the neck's column (between the lines down the face through the jaw's corners,
     #: :func:`~unmask_video.warp.neck_column`) down to this many face heights below the jaw line (the warp's
     #: ``neck_reach``: :func:`~unmask_video.warp.neck_region`) counts as face too, within the hole's body, where the
@@ -106,6 +123,13 @@ class OutsideFillOptions:
     #: 0.07 / 0.08 took lp_d12's cast 6.54 to 6.71 / 6.62 / 6.55 (lp_d9 2.10 to 2.19 / 2.14 / 2.12); on the white-mask
     #: clip 0.08 leaves a pixel or two of the wall's sliver by the cheek that 0.06 does not.
     turned_inset: float = 0.08
+    #: The blend fades the rebuilt region into the frame over a band outside the hole, at up to a third or more of its
+    #: weight next to the hole's edge, so the composite fills that band too; where the warp is not pasted there (its
+    #: matte ends: a turned stand-in's cheek at the eye's outer corner; the eyes' margin), the frame's own skin was left
+    #: and the blend showed where the warped skin stopped, a jagged step beside the eye. On the face (FaceMesh's oval)
+    #: off the frame's eyes and brows themselves, :func:`fill_band` continues the rebuilt skin there instead, and the
+    #: blend's fade is the only edge. False: the frame's pixels stay.
+    band_fill: bool = True
 
 
 def on_face(
@@ -301,7 +325,23 @@ def _frame_skin(
 def _is_skin(lab: np.ndarray, mu: np.ndarray, spread: np.ndarray, options: OutsideFillOptions) -> np.ndarray:
     """(N,) bool: which of the (N, 3) float32 8-bit Lab colours are the frame's skin (:func:`_frame_skin`)."""
     t = np.square((lab - mu) / spread).sum(axis=1)
-    return (t < options.skin_spreads**2) & (lab[:, 0] >= options.skin_floor * mu[0])
+    return (t < options.skin_spreads**2) & (lab[:, 0] >= options.skin_floor * mu[0]) & _not_grey(lab, mu, options)
+
+
+#: The skin's own chroma (8-bit Lab, from a = b = 128) under which :attr:`OutsideFillOptions.skin_chroma` tests nothing:
+#: skin that grey (a black-and-white film, a strong cast) gives no hue to measure along.
+_NEUTRAL_CHROMA = 4.0
+
+
+def _not_grey(lab: np.ndarray, mu: np.ndarray, options: OutsideFillOptions) -> np.ndarray | bool:
+    """(N,) bool: which of the (N, 3) float32 8-bit Lab colours have at least ``skin_chroma`` of the skin ``mu``'s
+    chroma along its hue (True where the test is off or the skin itself is near grey)."""
+    hue = mu[1:].astype(np.float32) - np.float32(128.0)
+    chroma = float(np.hypot(hue[0], hue[1]))
+    if options.skin_chroma <= 0 or chroma < _NEUTRAL_CHROMA:
+        return True
+    along = (lab[:, 1:] - np.float32(128.0)) @ (hue / np.float32(chroma))
+    return along >= options.skin_chroma * chroma
 
 
 def neck_seen(
@@ -418,7 +458,8 @@ def fill_on_face(
     face (:func:`on_face`) with the ``covered`` skin continued (:func:`continue_skin`), in ``out`` (changed in place).
     Returns those pixels, (h, w) bool; the rest of the gaps lie past the face's edge. ``image``: the frame ((h, w, 3)
     uint8 RGB, as ``out`` was before), whose skin above the mask widens the face (None: the outline as FaceMesh has it).
-    ``turn``: how far the reference's head is turned from the frame's (:func:`turned_cheek`; 0: as the frame's).
+    ``turn``: how far the reference's head is turned from the frame's (:func:`turned_cheek`,
+    :attr:`OutsideFillOptions.fade_at_edge`; 0: as the frame's).
     """
     options = options or OutsideFillOptions()
     inner = np.zeros_like(gaps)
@@ -453,11 +494,15 @@ def fill_on_face(
     if not sub.any():
         return inner
     covered = covered[box] & ~sub_gaps
-    # The warped skin's rim is faded only along the wide gaps (where the reference's cheek ended inside the frame's):
-    # a sliver between warped pixels (a fold, a resampled edge) is filled from its neighbours and the skin around it
-    # keeps its detail.
+    # The warped skin's rim is faded only along the wide gaps (where the reference's cheek ended inside the frame's)
+    # and, with a turned reference, those on the hole's edge below the frame's skin (``fade_at_edge``): a sliver
+    # between warped pixels (a fold, a resampled edge) is filled from its neighbours and the skin around it keeps its
+    # detail.
     radius = 0.5 * options.rim * size
     core = cv2.distanceTransform(sub.view(np.uint8), cv2.DIST_L2, 3) > radius
+    if options.fade_at_edge and skin is not None and abs(turn) > options.turned_yaw:
+        # (where the frame's skin shows past that edge: the mask's top edge on the cheeks)
+        core |= _at_edge(sub, sub_hole) & (_distance_outside(skin) <= _skin_band(size, options)[1] + 1)
     wide = np.zeros_like(sub)  # (no wide gap: no rim, and the two distances below would find nothing)
     if core.any():
         wide = sub & (_distance_outside(core) <= radius + 1)
@@ -481,3 +526,39 @@ def fill_on_face(
     if wide.any():
         feather_into_fill(sub_out, wide, covered, options.feather * size, options.rim / max(options.feather, 1e-6))
     return inner
+
+
+def _at_edge(gaps: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the ``gaps`` ((h, w) bool) on the edge of the ``hole`` ((h, w) bool, holding them): a pixel past
+    the hole among its 8 neighbours (the image's border counts as past it)."""
+    inner = cv2.erode(hole.view(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return gaps & (inner == 0)
+
+
+def fill_band(
+    out: np.ndarray, band: np.ndarray, source: np.ndarray, landmarks: np.ndarray,
+    options: OutsideFillOptions | None = None,
+) -> np.ndarray:
+    """Continue the rebuilt skin (``source``, (h, w) bool: the pixels of ``out`` the composite rebuilt, off the eyes)
+    into the pixels of ``band`` ((h, w) bool: the blend's band outside the hole that the composite left as the frame)
+    that lie on the face (FaceMesh's oval through the (468, 2) ``landmarks``) off its eyes and brows
+    (:attr:`OutsideFillOptions.band_fill`); ``out`` ((h, w, 3) uint8) changed in place. Returns those pixels."""
+    options = options or OutsideFillOptions()
+    filled = np.zeros_like(band)
+    if not options.band_fill or not source.any():
+        return filled
+    size = face_size_px(landmarks)
+    # (only the band's box and what the continuation reads around it)
+    box = mask_bbox(band, int(np.ceil(4 * options.sigma * size)) + 2, band.shape)
+    if box is None:
+        return filled
+    lm = np.asarray(landmarks, np.float32) - np.array([box[1].start, box[0].start], np.float32)
+    shape = band[box].shape
+    on_face = (face_region(shape, lm, antialiased=False) > 0) & (
+        features(shape, lm, landmark_sets.EYES_AND_BROWS, 0.0) == 0)
+    gaps = band[box] & on_face
+    if not gaps.any():
+        return filled
+    continue_skin(out[box], gaps, source[box], options.sigma * size)
+    filled[box] = gaps
+    return filled
