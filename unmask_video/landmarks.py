@@ -357,8 +357,9 @@ class FaceTracker:
     landmark model on a crop of the face (the cost follows the face size, not the frame size). While fewer than
     ``max_faces`` faces are tracked, the frame is searched for faces with the detector pyramid: whole on the
     first frame, then every ``detect_interval`` seconds or when a track is lost, spread over frames
-    (``search_passes`` detector passes per frame); the region around a lost face is searched on every frame for
-    ``relocate_time`` seconds, and a face found there keeps the lost track's id. With ``max_faces`` tracked, a
+    (``search_passes`` detector passes per frame); the region around a lost face is searched for ``relocate_time``
+    seconds (every frame at first, then every ``relocate_stride``-th), and a face found there keeps the lost track's
+    id. With ``max_faces`` tracked, a
     cheap coarse search every ``switch_interval`` seconds lets a face ``switch_ratio`` times larger take the
     smallest one's place. Faces narrower than ``min_face_size`` are not tracked: :attr:`too_small` counts them
     (as of the last complete search). Call :meth:`close` (or use ``with``) when done.
