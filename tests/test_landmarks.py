@@ -683,3 +683,56 @@ def test_mediapipe_is_imported_without_matplotlib() -> None:
     """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def _lost_face_passes(astronaut, astronaut_landmarks, stride: int, back: int) -> tuple[list[int], list[int]]:
+    """A face in view for 2 frames, gone (``hold_time`` 0: lost at once) until frame ``back``, then in view again: the
+    detector passes of each frame while it is gone, and the face ids of the frames from ``back`` on."""
+    options = TrackerOptions(hold_time=0.0, detect_interval=100.0, cut_threshold=0.0, relocate_stride=stride)
+    passes, ids = [], []
+    with FaceTracker(options) as tracker:
+        for i in range(back + 3):
+            frame = _background(360, 640)
+            if i < 2 or i >= back:
+                _place(frame, astronaut, astronaut_landmarks, 90.0, 320, 180)
+            before = tracker.detector_passes
+            faces = tracker.track_faces(frame, i / 25)
+            if 3 <= i < back:  # (frame 2 also runs the search a loss starts)
+                passes.append(tracker.detector_passes - before)
+            if i >= back:
+                ids.append(faces[0].id if faces else -1)
+    return passes, ids
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_a_lost_face_is_searched_every_frame_at_first_then_every_stride_th_frame(
+    astronaut, astronaut_landmarks, stride
+) -> None:
+    passes, ids = _lost_face_passes(astronaut, astronaut_landmarks, stride, back=20)
+    every = TrackerOptions().relocate_every_time
+    # Lost on frame 2 (its first search frame): every frame for ``every`` seconds, then every stride-th frame.
+    expected = [(i - 2) / 25 <= every + 1e-6 or (i - 1) % stride == 0 for i in range(3, 20)]
+    assert [p > 0 for p in passes] == expected, passes
+    assert max(passes) == passes[0]  # the same search, only on fewer frames
+    assert ids[stride - 1 :] == [0] * (3 - stride + 1) and set(ids[: stride - 1]) <= {-1}, ids  # at most stride - 1 late
+
+
+def test_a_face_back_within_the_every_frame_time_is_found_on_its_first_frame(astronaut, astronaut_landmarks) -> None:
+    _, ids = _lost_face_passes(astronaut, astronaut_landmarks, 3, back=8)  # gone 6 frames: 0.24 s
+    assert ids == [0, 0, 0]
+
+
+def test_a_face_the_search_finds_where_one_was_lost_keeps_its_id(astronaut, astronaut_landmarks) -> None:
+    # The relocate search skips a frame, and a search (here a cut's) finds the face there: the lost track's id.
+    options = TrackerOptions(hold_time=0.0, detect_interval=100.0, cut_threshold=0.01, relocate_stride=1000)
+    with FaceTracker(options) as tracker:
+        for i in range(2):
+            frame = _background(360, 640)
+            _place(frame, astronaut, astronaut_landmarks, 90.0, 320, 180)
+            first = tracker.track_faces(frame, i / 25)
+        for i in range(2, 14):
+            assert tracker.track_faces(np.full((360, 640, 3), 40 + i, np.uint8), i / 25) == []
+        frame = _background(360, 640)
+        _place(frame, astronaut, astronaut_landmarks, 90.0, 330, 185)
+        again = tracker.track_faces(frame, 14 / 25)
+    assert [f.id for f in again] == [first[0].id]

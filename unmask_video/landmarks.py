@@ -70,6 +70,12 @@ class TrackerOptions:
     #: For this many seconds after a track is lost, the region around its last position is searched on every
     #: frame (a cheap search: a few faces wide), and a face found there keeps the lost track's id.
     relocate_time: float = 1.0
+    #: ... on every frame for the first ``relocate_every_time`` seconds of those, then on every
+    #: ``relocate_stride``-th frame only (1: every frame throughout): a face that comes back soon (a hand, a turn)
+    #: is found on its first frame in view, one hidden longer at most ``relocate_stride - 1`` frames later, and a
+    #: face that stays hidden costs the detector passes of that search on a fraction of the frames.
+    relocate_every_time: float = 0.3
+    relocate_stride: int = 2
     #: A detected face starts a track only if its landmarks move at most this much (mean, in face widths) when
     #: the landmark model looks again on the ROI of its own first landmarks, or, if that second look loses it,
     #: if the first landmarks' eyes lie within ``start_eye_distance`` face widths of the detector's: the model
@@ -192,6 +198,7 @@ class _Ghost:
     id: int
     landmarks: np.ndarray
     t: float
+    frames: int = 0  # frames since it was lost that the relocate search considered
 
 
 _PATCH = 16
@@ -350,8 +357,9 @@ class FaceTracker:
     landmark model on a crop of the face (the cost follows the face size, not the frame size). While fewer than
     ``max_faces`` faces are tracked, the frame is searched for faces with the detector pyramid: whole on the
     first frame, then every ``detect_interval`` seconds or when a track is lost, spread over frames
-    (``search_passes`` detector passes per frame); the region around a lost face is searched on every frame for
-    ``relocate_time`` seconds, and a face found there keeps the lost track's id. With ``max_faces`` tracked, a
+    (``search_passes`` detector passes per frame); the region around a lost face is searched for ``relocate_time``
+    seconds (every frame at first, then every ``relocate_stride``-th), and a face found there keeps the lost track's
+    id. With ``max_faces`` tracked, a
     cheap coarse search every ``switch_interval`` seconds lets a face ``switch_ratio`` times larger take the
     smallest one's place. Faces narrower than ``min_face_size`` are not tracked: :attr:`too_small` counts them
     (as of the last complete search). Call :meth:`close` (or use ``with``) when done.
@@ -368,6 +376,8 @@ class FaceTracker:
             raise InputError("the face hold time must be 0 (off) or more seconds")
         if o.min_face_size < 8:
             raise InputError("the smallest face size must be at least 8 pixels")
+        if o.relocate_stride < 1:
+            raise InputError("the lost face search's frame stride must be at least 1")
         self._detector: FaceDetector | None = FaceDetector(o.min_detection_confidence)
         self._model: RoiLandmarker | None = RoiLandmarker(o.min_tracking_confidence, o.crop_size, o.one_resample)
         self._tracks: list[_Track] = []
@@ -519,7 +529,19 @@ class FaceTracker:
         return kept
 
     def _same_face(self, center: np.ndarray, size: float, track: _Track) -> bool:
-        return float(np.linalg.norm(center - track.center)) < self.options.match_distance * max(size, track.size)
+        return self._same_place(center, size, track.center, track.size)
+
+    def _same_place(self, center: np.ndarray, size: float, other: np.ndarray, other_size: float) -> bool:
+        return float(np.linalg.norm(center - other)) < self.options.match_distance * max(size, other_size)
+
+    def _ghost_at(self, raw: np.ndarray) -> int | None:
+        """The id of a recently lost face where ``raw`` is, if any: a face the search finds there (on a frame the
+        relocate search skipped) keeps the lost track's id, as if the relocate search had found it."""
+        center, size = raw.mean(axis=0), _face_size(raw)
+        for ghost in self._ghosts:
+            if self._same_place(center, size, ghost.landmarks.mean(axis=0), _face_size(ghost.landmarks)):
+                return ghost.id
+        return None
 
     # --- searching for faces ------------------------------------------------------------------------------
 
@@ -532,6 +554,8 @@ class FaceTracker:
         for ghost in list(self._ghosts):
             if len(results) >= o.max_faces:
                 return
+            if not self._relocate_due(ghost, t):
+                continue
             size = _face_size(ghost.landmarks)
             cx, cy = ghost.landmarks.mean(axis=0)
             x0, y0 = int(max(cx - 1.5 * size, 0)), int(max(cy - 1.5 * size, 0))
@@ -549,6 +573,15 @@ class FaceTracker:
                 log.debug("face %d found again at t=%.3f s", ghost.id, t)
                 results.append(self._start(raw, image, t, ghost.id))  # (forgets the ghost)
                 break
+
+    def _relocate_due(self, ghost: _Ghost, t: float) -> bool:
+        """Whether the region around a lost face is searched on this frame: every frame for ``relocate_every_time``
+        seconds after the loss, then every ``relocate_stride``-th frame."""
+        o = self.options
+        ghost.frames += 1
+        if t - ghost.t <= o.relocate_every_time + 1e-6:
+            return True
+        return ghost.frames % max(1, o.relocate_stride) == 0
 
     def _search(self, image: np.ndarray, t: float, results: list[tuple[np.ndarray, _Track, bool]]) -> None:
         """Adds new tracks to ``results`` from a face search when one is due (see the class docstring)."""
@@ -646,7 +679,7 @@ class FaceTracker:
             if raw is None or any(r[1].contains(raw.mean(axis=0)) for r in results):
                 continue
             if len(results) < o.max_faces:
-                results.append(self._start(raw, image, t))
+                results.append(self._start(raw, image, t, self._ghost_at(raw)))
                 continue
             weakest = min(results, key=lambda r: _face_area(r[0]))
             if _face_area(raw) > o.switch_ratio * _face_area(weakest[0]):
