@@ -1920,10 +1920,16 @@ class ReferenceComposite:
     def _off_features(self, valid: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """``valid`` ((h, w) bool) less the eyes and brows of the (468, 2) ``landmarks`` (in its pixels), grown by
         :attr:`CompositeOptions.eye_margin` face sizes."""
-        if self.options.eye_margin <= 0 or not valid.any():
-            return valid
+        off = self._features_off(valid.shape, landmarks) if valid.any() else None
+        return valid if off is None else valid & off
+
+    def _features_off(self, shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray | None:
+        """(h, w) bool: the pixels of a region of ``shape`` off the eyes and brows of the (468, 2) ``landmarks`` (in
+        its pixels), grown by :attr:`CompositeOptions.eye_margin` face sizes; None where that margin is off."""
+        if self.options.eye_margin <= 0:
+            return None
         margin = self.options.eye_margin * face_size_px(landmarks)
-        return valid & (features(valid.shape, landmarks, EYES_AND_BROWS, margin) == 0)
+        return features(shape, landmarks, EYES_AND_BROWS, margin) == 0
 
     def _surround_fill(
         self, image: np.ndarray, around: np.ndarray, at: np.ndarray, where: tuple[slice, slice],
@@ -1965,7 +1971,9 @@ class ReferenceComposite:
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = distance_to(hole, "composite.dist")  # (used within this call only)
         paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
-        valid = self._off_features(valid, landmarks)
+        off = self._features_off(valid.shape, landmarks)  # (drawn once: the band fill below reads it too)
+        if off is not None:
+            valid = valid & off
         paste &= valid
         if out is None:
             out = image.copy()
@@ -2007,5 +2015,5 @@ class ReferenceComposite:
         if opts.fill == "surround":
             # (the band outside the hole the paste left as the frame, on the face: the rebuilt skin continued)
             band = (dist > 0) & (dist <= self._band_px(lengths, upsampled)) & ~changed
-            changed |= fill_band(out, band, self._off_features(changed, landmarks), landmarks)
+            changed |= fill_band(out, band, changed if off is None else changed & off, landmarks)
         return out, changed
