@@ -668,7 +668,8 @@ def test_landmark_crop_shrinks_in_one_warp_with_the_square_geometry(x0, y0, side
 
 def test_mediapipe_is_imported_without_matplotlib() -> None:
     """mediapipe's drawing helpers import pyplot at import time (most of its import's CPU); the package imports it
-    with stand-ins that are gone afterwards: a real pyplot still imports, the detector still runs."""
+    with stand-ins that are gone afterwards: a real pyplot still imports, the detector still runs, and mediapipe's own
+    drawing helpers reach the real pyplot through the stand-in they kept."""
     import subprocess
     import sys
 
@@ -678,8 +679,12 @@ def test_mediapipe_is_imported_without_matplotlib() -> None:
         mp = import_mediapipe()
         assert "matplotlib" not in sys.modules and "matplotlib.pyplot" not in sys.modules
         assert mp.solutions.face_detection.FaceDetection is not None
+        import matplotlib
+        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         assert callable(plt.figure)
+        kept = mp.solutions.drawing_utils.plt
+        assert kept is not plt and kept.figure is plt.figure
     """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -17,6 +17,7 @@ lower the more of its input the face fills).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import math
 import sys
@@ -135,14 +136,24 @@ def import_mediapipe():  # -> the mediapipe module
     return mp
 
 
+class _DeferredModule(types.ModuleType):
+    """A stand-in for a module while it must not load; once it is out of ``sys.modules``, any attribute read imports
+    the real module and is taken from it."""
+
+    def __getattr__(self, attribute: str):
+        if sys.modules.get(self.__name__) is self:  # still standing in (e.g. ``import a.b`` asking a for b)
+            raise AttributeError(attribute)
+        return getattr(importlib.import_module(self.__name__), attribute)
+
+
 @contextlib.contextmanager
 def _without_pyplot() -> Iterator[None]:
     """Stand-ins for matplotlib and its pyplot while mediapipe is imported, where neither is loaded yet: its drawing
     helpers import pyplot (about 0.75 s of CPU at every start, two thirds of mediapipe's import) for a 3-D plot this
     package never draws. The stand-ins are taken out again afterwards: a later ``import matplotlib`` loads the real
-    one."""
+    one, and the stand-in a module kept (``drawing_utils.plt``) loads it on first use."""
     names = [name for name in ("matplotlib", "matplotlib.pyplot") if name not in sys.modules]
-    stubs = {name: types.ModuleType(name) for name in names}
+    stubs = {name: _DeferredModule(name) for name in names}
     sys.modules.update(stubs)
     try:
         yield
