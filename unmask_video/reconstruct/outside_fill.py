@@ -38,7 +38,7 @@ from unmask_video import landmark_sets
 from unmask_video.blend import mask_bbox
 from unmask_video.face_units import face_size_px
 from unmask_video.order_stats import median, percentile
-from unmask_video.reconstruct.fill_seam import feather_into_fill, weighted_stack
+from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, weighted_stack
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import by_disc, features
 from unmask_video.warp import face_region, neck_column, neck_region
@@ -429,7 +429,10 @@ def continue_skin(
     f = max(1, int(sigma // 2))  # (smooth averages: built at 1/f of the size, then resized)
     small = cv2.resize(stack, (-(-w // f), -(-h // f)), interpolation=cv2.INTER_AREA) if f > 1 else stack
     # (at full size the near average only around the gaps, the only pixels read: the same values there)
-    near = _near_blur(small, sigma / f, gaps if f == 1 else None)
+    if f > 1:
+        near = cv2.GaussianBlur(small, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
+    else:
+        near = blur_around(small, sigma, gaps, cv2.BORDER_CONSTANT, "outside_fill.near")
     far = _far_blur(small, sigma / f)
     k = np.float32(1e-3)  # (the far average decides only where the near one has almost nothing)
     idx = np.flatnonzero(gaps)
@@ -440,22 +443,6 @@ def continue_skin(
     else:  # (both averages added at the gaps only: the same sums)
         at = near.reshape(-1, 4)[idx] + k * far.reshape(-1, 4)[idx]
     out[gaps] = np.clip(at[:, :3] / np.maximum(at[:, 3:], 1e-6) + 0.5, 0, 255).astype(np.uint8)
-
-
-def _near_blur(stack: np.ndarray, sigma: float, gaps: np.ndarray | None) -> np.ndarray:
-    """``stack`` ((h, w, 4) float32) blurred with a Gaussian of ``sigma`` px (zeros past its border); given ``gaps``
-    ((h, w) bool), exact only on their box (the blur worked on that box and the kernel's reach around it, zeros past
-    ``stack``'s own border as before; undefined elsewhere): the continuation reads nothing else."""
-    if gaps is None:
-        return cv2.GaussianBlur(stack, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-    h, w = gaps.shape
-    # (OpenCV's float kernel: round(8 sigma + 1) taps, odd; a pixel reads its radius each way, one more kept)
-    box = mask_bbox(gaps, (int(round(sigma * 8 + 1)) | 1) // 2 + 1, (h, w))
-    near = scratch("outside_fill.near", (h, w, 4))
-    if box is None or (box[0].stop - box[0].start) * (box[1].stop - box[1].start) > 0.8 * h * w:
-        return cv2.GaussianBlur(stack, (0, 0), sigma, dst=near, borderType=cv2.BORDER_CONSTANT)
-    near[box] = cv2.GaussianBlur(stack[box], (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-    return near
 
 
 def _far_blur(small: np.ndarray, sigma: float) -> np.ndarray:
