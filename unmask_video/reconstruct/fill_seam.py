@@ -17,7 +17,7 @@ import numpy as np
 from unmask_video.blend import mask_bbox
 from unmask_video.reconstruct.scratch import scratch
 
-__all__ = ["blur_around", "distance_to", "feather_into_fill", "weighted_stack"]
+__all__ = ["blur_around", "distance_to", "feather_into_fill", "rows_cols", "weighted_stack"]
 
 #: The warped pixels this far inside their edge, as a fraction of the fade's width, are faded into the skin's local
 #: colour (the rim sampled across the matte's edge); the fade into the fill runs outwards over the whole width.
@@ -147,8 +147,10 @@ def _feather_piece(
     local = (n[:, :3] + k * f[:, :3]) / np.maximum(total, 1e-6)[:, None]
     keep = np.where(inside.reshape(-1)[at], _smoothstep(to_filled.reshape(-1)[at] / inner),
                     1.0 - _smoothstep(1.0 - to_covered.reshape(-1)[at] / width))[:, None]  # fmt: skip
-    cur = out[changed]
-    out[changed] = np.where(known, np.clip(keep * cur + (1.0 - keep) * local + 0.5, 0, 255), cur).astype(np.uint8)
+    # (by row and column: ``out`` is mostly a view into a larger region, whose boolean index costs several times more)
+    ys, xs = rows_cols(at, changed.shape[1])
+    cur = out[ys, xs]
+    out[ys, xs] = np.where(known, np.clip(keep * cur + (1.0 - keep) * local + 0.5, 0, 255), cur).astype(np.uint8)
 
 
 def blur_around(image: np.ndarray, sigma: float, where: np.ndarray, border: int, name: str) -> np.ndarray:
@@ -164,6 +166,14 @@ def blur_around(image: np.ndarray, sigma: float, where: np.ndarray, border: int,
         return cv2.GaussianBlur(image, (0, 0), sigma, dst=out, borderType=border)
     out[box] = cv2.GaussianBlur(image[box], (0, 0), sigma, borderType=border)
     return out
+
+
+def rows_cols(flat: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the ``flat`` indices into an image ``width`` pixels wide (the column as what is left:
+    ``np.divmod`` computes both with floor semantics, 1.6x the time). Indexing an (h, w, 3) view of a larger image by
+    them costs a fraction of its (h, w) boolean index."""
+    ys = flat // width
+    return ys, flat - ys * width
 
 
 def weighted_stack(image: np.ndarray, source: np.ndarray, name: str) -> np.ndarray:

@@ -38,7 +38,7 @@ from unmask_video import landmark_sets
 from unmask_video.blend import mask_bbox
 from unmask_video.face_units import face_size_px
 from unmask_video.order_stats import median, percentile
-from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, weighted_stack
+from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, rows_cols, weighted_stack
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import by_disc, features
 from unmask_video.warp import face_region, neck_column, neck_region
@@ -442,7 +442,8 @@ def continue_skin(
         at = both.reshape(-1, 4)[idx]
     else:  # (both averages added at the gaps only: the same sums)
         at = near.reshape(-1, 4)[idx] + k * far.reshape(-1, 4)[idx]
-    out[gaps] = np.clip(at[:, :3] / np.maximum(at[:, 3:], 1e-6) + 0.5, 0, 255).astype(np.uint8)
+    # (by row and column: ``out`` is mostly a view into a larger region, whose boolean index costs several times more)
+    out[rows_cols(idx, w)] = np.clip(at[:, :3] / np.maximum(at[:, 3:], 1e-6) + 0.5, 0, 255).astype(np.uint8)
 
 
 def _far_blur(small: np.ndarray, sigma: float) -> np.ndarray:
