@@ -161,7 +161,8 @@ def blur_around(image: np.ndarray, sigma: float, where: np.ndarray, border: int,
     h, w = where.shape
     # (OpenCV's float kernel: round(8 sigma + 1) taps, odd; a pixel reads its radius each way, one more kept)
     box = mask_bbox(where, (int(round(sigma * 8 + 1)) | 1) // 2 + 1, (h, w))
-    out = scratch(name, image.shape)
+    out = scratch(name, image.shape, image.dtype.type)
+    # (a box of most of the image: the whole image, into the buffer directly, with no second write)
     if box is None or (box[0].stop - box[0].start) * (box[1].stop - box[1].start) > 0.8 * h * w:
         return cv2.GaussianBlur(image, (0, 0), sigma, dst=out, borderType=border)
     out[box] = cv2.GaussianBlur(image[box], (0, 0), sigma, borderType=border)
