@@ -8,7 +8,7 @@ import numpy as np
 from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
 from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
-from unmask_video.reconstruct.fill_seam import feather_into_fill
+from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill
 from unmask_video.reconstruct.outside_fill import on_face
 from unmask_video.warp import face_region
 
@@ -152,3 +152,18 @@ def test_the_fade_takes_no_fresh_region_sized_memory_and_its_far_average_is_coar
     feather_into_fill(second, ~covered, covered, 10.0)
     assert np.array_equal(first, second)  # (the kept buffers' old contents do not leak into the next call)
     assert scratch("fill_seam.stack", (h, w, 4)).__array_interface__["data"][0] == stack.__array_interface__["data"][0]
+
+
+def test_the_blur_around_some_pixels_is_the_whole_images_blur_there() -> None:
+    # (the blur on the pixels' box and the kernel's reach is bit for bit the whole image's at those pixels, with the
+    # image's own border wherever the box reaches it)
+    rng = np.random.default_rng(3)
+    image = rng.random((90, 120, 4), dtype=np.float32) * 255
+    for border in (cv2.BORDER_CONSTANT, cv2.BORDER_DEFAULT):
+        for sigma in (1.0, 2.6, 3.7):
+            for box in ((slice(40, 50), slice(50, 70)), (slice(0, 6), slice(100, 120)), (slice(85, 90), slice(0, 3))):
+                where = np.zeros(image.shape[:2], bool)
+                where[box] = rng.random((box[0].stop - box[0].start, box[1].stop - box[1].start)) < 0.5
+                whole = cv2.GaussianBlur(image, (0, 0), sigma, borderType=border)
+                near = blur_around(image, sigma, where, border, "test.blur_around")
+                assert np.array_equal(near[where], whole[where]), (border, sigma, box)

@@ -38,7 +38,7 @@ from unmask_video import landmark_sets
 from unmask_video.blend import mask_bbox
 from unmask_video.face_units import face_size_px
 from unmask_video.order_stats import median, percentile
-from unmask_video.reconstruct.fill_seam import feather_into_fill, weighted_stack
+from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, rows_cols, weighted_stack
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import by_disc, features
 from unmask_video.warp import face_region, neck_column, neck_region
@@ -428,14 +428,22 @@ def continue_skin(
     sigma = max(float(sigma), 1.0)
     f = max(1, int(sigma // 2))  # (smooth averages: built at 1/f of the size, then resized)
     small = cv2.resize(stack, (-(-w // f), -(-h // f)), interpolation=cv2.INTER_AREA) if f > 1 else stack
-    near = cv2.GaussianBlur(small, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
+    # (at full size the near average only around the gaps, the only pixels read: the same values there)
+    if f > 1:
+        near = cv2.GaussianBlur(small, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
+    else:
+        near = blur_around(small, sigma, gaps, cv2.BORDER_CONSTANT, "outside_fill.near")
     far = _far_blur(small, sigma / f)
     k = np.float32(1e-3)  # (the far average decides only where the near one has almost nothing)
-    both = near + k * far
+    idx = np.flatnonzero(gaps)
     if f > 1:
-        both = cv2.resize(both, (w, h), dst=scratch("outside_fill.both", (h, w, 4)), interpolation=cv2.INTER_LINEAR)
-    at = both[gaps]
-    out[gaps] = np.clip(at[:, :3] / np.maximum(at[:, 3:], 1e-6) + 0.5, 0, 255).astype(np.uint8)
+        both = cv2.resize(near + k * far, (w, h), dst=scratch("outside_fill.both", (h, w, 4)),
+                          interpolation=cv2.INTER_LINEAR)  # fmt: skip
+        at = both.reshape(-1, 4)[idx]
+    else:  # (both averages added at the gaps only: the same sums)
+        at = near.reshape(-1, 4)[idx] + k * far.reshape(-1, 4)[idx]
+    # (by row and column: ``out`` is mostly a view into a larger region, whose boolean index costs several times more)
+    out[rows_cols(idx, w)] = np.clip(at[:, :3] / np.maximum(at[:, 3:], 1e-6) + 0.5, 0, 255).astype(np.uint8)
 
 
 def _far_blur(small: np.ndarray, sigma: float) -> np.ndarray:
