@@ -79,6 +79,15 @@ _PLANE_NEAR = 0.1
 _PLANE_REACH = 2.0
 #: With ``light="skin"``: weight, in the smooth light field, of ring pixels where the frame shows no skin.
 _NOT_FRAME_SKIN_WEIGHT = 0.1
+#: With ``light="skin"``: weight, in the smooth light field, of ring pixels where the reference is in its own shade
+#: (:attr:`CompositeOptions.ring_shade`), when they are at least the second of ``_SHADE_SHARE`` of the ring's kept
+#: pixels; from the first to the second, 1 to it, and below the first they still count in the seam: a few such pixels (a
+#: lash, a lid or a nostril's edge a little off; at most 11 % on the quality benchmark's same-person references, relit
+#: or turned, under 2 % on the real clips with the person's own photo or a stand-in lit alike) are the pixel-by-pixel
+#: comparison's own noise, which the spread averages out (weighted down, the benchmark's relit rows lost up to 0.15 dB);
+#: a stand-in's eye sockets are a fifth of the ring (the grey-mask man: 19-22 %), all one way.
+_SHADE_WEIGHT = 0.1
+_SHADE_SHARE = (0.12, 0.18)
 #: Slopes of lightness across the ring (Lab L units from its left end to its right) below this count as this when the
 #: frame's and the reference's are compared (:func:`_across_share`): an even light's small slopes differ at random.
 _ACROSS_FLOOR = 8.0
@@ -221,6 +230,13 @@ class CompositeOptions:
     #: lit evenly (nor a colour step at the mask's side edge there); a photo in the frame's own light is left as it
     #: is. 0: never.
     across: float = 1.0
+    #: With ``light="skin"``: ring pixels where the warped reference is in a shade the frame does not show there (its
+    #: luminance relative to its own smooth skin light's below this fraction of the frame's relative to its own: a
+    #: stand-in's eye sockets, lower lids and lashes under the frame's lit lower lids) weigh ``_SHADE_WEIGHT`` in the
+    #: light field and are left out of the seam's match (:func:`_in_shade`). They raised the whole rebuilt face's light
+    #: and, through the seam, laid a pale band along the mask's top edge (the grey-mask man with a stand-in); a shade in
+    #: both (the person's own photo, a face lit alike) still counts. 0: off.
+    ring_shade: float = 0.5
     #: With ``light="skin"``: the colour fields measured on the ring (the light field, the contrast, the colour bound
     #: and the highlights' knee: most of the composite's work) are measured afresh on one frame in this many of a face
     #: and reused on the frames between, moved with the face, while it moves less than ``field_reuse_motion``
@@ -517,6 +533,7 @@ def match_color(
     seam_cap: float = 0.0,
     track: _LightTrack | None = None,
     across: float = 0.0,
+    shade: float = 0.0,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -542,7 +559,8 @@ def match_color(
     (:attr:`CompositeOptions.seam_cap`). ``track`` (with ``light="skin"``): the face's fields from frame to frame
     (:class:`_LightTrack`: reused from an earlier frame if it holds them, else what this frame measured is put in it).
     ``across`` (with ``light="skin"``): the share of the reference's light across the face replaced by the frame's
-    (:attr:`CompositeOptions.across`).
+    (:attr:`CompositeOptions.across`). ``shade`` (with ``light="skin"``): ring pixels where the reference is in a shade
+    the frame does not show count little (:attr:`CompositeOptions.ring_shade`, :func:`_in_shade`; 0: off).
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -597,13 +615,13 @@ def match_color(
             assert track is not None and anchor is not None
             _skin_light_again(
                 ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, skin_stats, seam_keep, reuse, anchor, local_sigma,
-                seam_sigma, out[region], mouth_sub, seam_cap,
+                seam_sigma, out[region], mouth_sub, seam_cap, shade, ref_skin,
             )
             track.reused = True
             return out
         fields = _skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
-            local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across,
+            local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across, shade,
         )
         if track is not None:
             assert anchor is not None
@@ -729,6 +747,9 @@ class _LightFields:
     #: The share of the reference's light across the face replaced by the frame's, and the frame's (:func:`_across_share`;
     #: None: none).
     across: _Across | None = None
+    #: How far the ring pixels in the reference's own shade were left out (:func:`_shade_strength`; > 0: out of the seam
+    #: too, on the frames between as well).
+    shade: float = 0.0
 
     def fits(self, ring_px: int, anchor: _Anchor, tolerance: float) -> bool:
         """Whether a frame whose ring holds ``ring_px`` pixels, its face at ``anchor``, has about the ring these
@@ -915,6 +936,8 @@ def _skin_light_again(
     out: np.ndarray,
     mouth: np.ndarray | None = None,
     seam_cap: float = 0.0,
+    shade: float = 0.0,
+    ref_skin: np.ndarray | None = None,
 ) -> None:
     """:func:`_skin_light` (its arguments as there) with the ``fields`` it measured on an earlier frame of the face,
     the face at ``anchor`` in these arrays' pixels now: the reference's own smooth skin light, shading and colour and
@@ -926,6 +949,10 @@ def _skin_light_again(
     ys_s, xs_s = _at_work_size(ring_coords, base.small, base.shape)
     at = ys_s * base.small[0] + xs_s
     ref_ring = base.flattened(ref_ring, at)
+    if shade > 0 and fields.shade > 0:
+        skin = np.ones(tgt_ring.shape[1], bool) if ref_skin is None else ref_skin  # (as :func:`_skin_light` takes it)
+        lit = _frame_light(tgt_ring, seam_keep, ring, ring_coords, max(local_sigma * base.size, 1.0), base.small, at)
+        seam_keep = seam_keep & ~_in_shade(ref_ring, base.s_ref[:, at], tgt_ring, lit, skin, shade)
     _add_seam(new, base, ring, ring_coords, at, tgt_ring, ref_ring, seam_keep, seam_sigma, fields.skin_spread, seam_cap)
     base.finish(new, ref, apply, out)
 
@@ -951,6 +978,7 @@ def _skin_light(
     seam_cap: float = 0.0,
     anchor: _Anchor | None = None,
     across: float = 0.0,
+    shade: float = 0.0,
 ) -> _LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
@@ -969,7 +997,9 @@ def _skin_light(
     ``S_r + c (ref - S_r) + D``, its L compressed above the frame skin's brightest; plus the seam field (its pull on
     each ring pixel within ``seam_cap`` robust spreads of the frame's skin there, if > 0). Where the ring's light
     across the face is not the reference's, ``across`` of the reference's own is replaced by the frame's first
-    (:func:`_across_share`, :meth:`_SkinBase.flatten`). At full size
+    (:func:`_across_share`, :meth:`_SkinBase.flatten`). Ring pixels where the reference is in a shade the frame does
+    not show (its own eye sockets, lids, lashes: :func:`_in_shade` with the ratio ``shade``; 0: none) weigh
+    ``_SHADE_WEIGHT`` in ``D`` and are left out of the seam. At full size
     the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
     ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` ((3, N) Lab) were read at; ``not_mask``
@@ -1039,6 +1069,16 @@ def _skin_light(
     # Where the frame shows no skin, the pixels count little: where skin is near, its light rules.
     weights = np.where(skin_keep[keep], np.float32(1.0), np.float32(_NOT_FRAME_SKIN_WEIGHT))
     sigma = max(local_sigma * size, 1.0)
+    # Where the reference is in its own shade (a stand-in's eye sockets under the frame's lit lower lids), the pixels
+    # tell the reference's shading, not the light's change: they count little.
+    frame_lit, strength = None, 0.0
+    if shade > 0:
+        frame_lit = _frame_light(tgt_ring, skin_keep if np.count_nonzero(skin_keep) >= _MIN_RING_PIXELS else keep, ring,
+                                 ring_coords, sigma, small, at)  # fmt: skip
+        in_shade = _in_shade(at_ring[:, keep], smooth_ring[:, keep], tgt_ring[:, keep], frame_lit[keep], ref_skin[keep],
+                             shade)  # fmt: skip
+        strength = _shade_strength(in_shade)
+        weights[in_shade] *= np.float32(1.0 - (1.0 - _SHADE_WEIGHT) * strength)
     # How strong the reference's own shading and colour variation around its smooth skin light may be: as strong as
     # the frame's skin shows around its own, on the ring pixels where both show skin (1 for the same photo in the same
     # light; less where the photo's light is harsher: its highlights and shadows are not the frame's).
@@ -1098,12 +1138,54 @@ def _skin_light(
         # (the frame's own skin colour variation on the ring: beyond a few times it, a pixel is no skin's)
         skin_px = tgt_ring[:, skin_keep] if np.count_nonzero(skin_keep) >= _MIN_RING_PIXELS else tgt_ring[:, keep]
         skin_spread = _robust(skin_px)[1]
+    # (nor is the seam matched on them: it would lift the rebuilt skin along the mask's edge by the shade's depth)
+    if frame_lit is not None and strength > 0:
+        seam_keep = seam_keep & ~_in_shade(ref_ring, smooth_ring, tgt_ring, frame_lit, ref_skin, shade)
     _add_seam(new, base, ring, (ys, xs), at, tgt_ring, ref_ring, seam_keep, seam_sigma, skin_spread, seam_cap)
     base.finish(new, ref, apply, out)
     if anchor is None:
         anchor = _Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
     return _LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor,
-                        across=(across * share, slope))  # fmt: skip
+                        across=(across * share, slope), shade=strength)  # fmt: skip
+
+
+def _shade_strength(in_shade: np.ndarray) -> float:
+    """How far the ring pixels ``in_shade`` ((K,) bool over the kept ring pixels, :func:`_in_shade`) are left out, in
+    [0, 1]: 0 where they are a small share of them, 1 where a large one (``_SHADE_SHARE``)."""
+    low, high = _SHADE_SHARE
+    share = np.count_nonzero(in_shade) / max(len(in_shade), 1)
+    return float(np.clip((share - low) / (high - low), 0.0, 1.0))
+
+
+def _frame_light(
+    tgt_ring: np.ndarray, use: np.ndarray, ring: np.ndarray, ring_coords: tuple[np.ndarray, np.ndarray], sigma: float,
+    small: tuple[int, int], at: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """(N,) the frame's smooth skin lightness at the ring pixels: the L of its ``use`` pixels (``tgt_ring``, (3, N) Lab
+    at ``ring_coords`` in ``ring``), spread with a Gaussian of ``sigma`` pixels, read at their working pixels ``at``
+    (at the working size ``small``)."""
+    ys, xs = ring_coords
+    return _spread(tgt_ring[:1, use], ring, sigma, size=small, coords=(ys[use], xs[use]), planar=True)[0, at]
+
+
+def _in_shade(
+    ref_ring: np.ndarray, smooth_ring: np.ndarray, tgt_ring: np.ndarray, frame_lit: np.ndarray, ref_skin: np.ndarray,
+    ratio: float,
+) -> np.ndarray:  # fmt: skip
+    """(N,) bool: the ring pixels where the reference shows skin (``ref_skin``, (N,) bool: its hair or background beside
+    a frame's cheek is no shade) and its colour ``ref_ring`` ((3, N) Lab) is in a shade the frame ``tgt_ring``
+    ((3, N)) does not show: its luminance, relative to its smooth skin light's (``smooth_ring``, (3, N)), below
+    ``ratio`` times the frame's relative to its own (``frame_lit``, (N,) L, :func:`_frame_light`; a frame lighter than
+    its light counts as its light). A stand-in's eye sockets, lids or lashes under the frame's lit lower lids are; a
+    shade in both is not, however far the two lights differ (luminance, not L: a light's change scales it)."""
+    ref_rel = _luminance(ref_ring[0]) / _luminance(smooth_ring[0])
+    frame_rel = np.minimum(_luminance(tgt_ring[0]) / _luminance(frame_lit), 1.0)
+    return ref_skin & (ref_rel < np.float32(ratio) * frame_rel)
+
+
+def _luminance(lightness: np.ndarray) -> np.ndarray:
+    """CIE relative luminance of Lab lightness (its cube-root branch, at least a little above 0)."""
+    return np.power((np.maximum(lightness, 1.0) + np.float32(16.0)) * np.float32(1.0 / 116.0), np.float32(3.0))
 
 
 def _add_seam(
@@ -1887,6 +1969,7 @@ class ReferenceComposite:
         matched[region] = match_color(
             face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
             seam_sigma=opts.seam_sigma, stats_ring=stats, light=opts.light, seam_cap=opts.seam_cap, across=opts.across,
+            shade=opts.ring_shade,
             mouth=(face.landmarks[list(LIPS_OUTER)] - np.array([region[1].start, region[0].start], np.float32)),
         )
         return matched, face.valid
@@ -1979,6 +2062,7 @@ class ReferenceComposite:
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
                 mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap, track=track, across=opts.across,
+                shade=opts.ring_shade,
             )
         else:
             _paste(out, reference, paste)
