@@ -321,14 +321,15 @@ def outside_like(lab: np.ndarray, skin: np.ndarray, reach: np.ndarray, height: f
 
 
 def reference_matte(
-    image: np.ndarray, landmarks: np.ndarray, face: np.ndarray, reach: np.ndarray, height: float
+    image: np.ndarray, landmarks: np.ndarray, face: np.ndarray, reach: np.ndarray, height: float, edge: bool = True
 ) -> np.ndarray:
     """(h, w) uint8, 255 where ``image`` (the reference, RGB uint8) shows the person's face or neck skin, 0 elsewhere.
 
     ``face``: the face oval ((h, w) uint8, 255 inside); ``reach``: where skin may be at all ((h, w) uint8: the oval,
     the band past its outline, the neck's column below the jaw); ``height``: the face height in pixels. Skin is the
     centre's colour (:func:`skin_model`), joined to the face centre, with what it encloses (lips, nostrils, eyes), and the
-    eyes (:func:`_eyes`) whatever joins them."""
+    eyes (:func:`_eyes`) whatever joins them. ``edge``: near its smoothed outline only what the colour test passed
+    (:func:`_tested_edge`)."""
     centre = face_centre(image.shape[:2], landmarks, face, height)
     # Only the reach and what :func:`outside_like` reads past its outline (the band, in its chamfer distance, which is
     # at least 0.955 times the pixels across) are looked at: the colours there, zero elsewhere (the same values, pixel
@@ -365,7 +366,8 @@ def reference_matte(
     # A smooth outline (the colour test's edge is ragged pixel by pixel; the fill meets the skin along it).
     sigma = max(_SMOOTH * height, 0.5)
     smooth = cv2.GaussianBlur(joined, (0, 0), sigma) >= 128
-    smooth &= _tested_edge(smooth, coloured | (eyes > 0), height)
+    if edge:
+        smooth &= _tested_edge(smooth, coloured | (eyes > 0), height)
     return (smooth.astype(np.uint8) * 255) & reach
 
 
