@@ -70,17 +70,16 @@ _MIN_LIGHT_SPREAD = 3.0
 _CLEAN = 0.015
 #: The matte's outline is smoothed with a Gaussian of this fraction of the face height.
 _SMOOTH = 0.012
-#: Within this fraction of the face height of the smoothed outline (at least :data:`_EDGE_LEAST_PX`), only the pixels
-#: the colour test passed are kept (:func:`_tested_edge`): the smoothing and the cleaning's closing round the outline
-#: over the pixels beside it, which at a jaw or neck against a white background or a collar are that background.
-_EDGE_TESTED = 0.02
-#: The matte's outermost pixels, this fraction of the face height deep (at least :data:`_EDGE_LEAST_PX`), take the
-#: colour of the nearest pixel deeper in (:func:`inner_colour_at_edge`): along a jaw or neck against a white
-#: background or a collar the photo's edge pixels are a blend of the skin and what lies beyond it (and a sharpening
-#: halo); carried by the warp onto the frame's neck and colour-matched, that edge showed as a thin pale line where the
-#: rebuilt neck meets the frame (the grey-mask man's collar, with his stand-in).
-_EDGE_DEPTH = 0.015
+#: Within this fraction of the face height of the matte's outline (at least :data:`_EDGE_LEAST_PX`), a pixel lighter
+#: than the nearest matte pixel deeper in by more than :data:`_EDGE_LIGHTER` (Lab L) takes that pixel's colour
+#: (:func:`inner_colour_at_edge`): along a jaw or neck against a white background the smoothed outline reaches a pixel
+#: or two onto it, and the photo's edge pixels are a blend of the two (and a sharpening halo); carried by the warp onto
+#: the frame's neck and colour-matched, that edge showed as a thin white line where the rebuilt neck meets the frame
+#: (the grey-mask man's collar, with his stand-in). Darker edge pixels stay: the skin's own shading at a jaw or neck's
+#: side (taking them too cost 0.3 dB on lp_d10, whose reference carries its own neck in the same place).
+_EDGE_DEPTH = 0.025
 _EDGE_LEAST_PX = 2.0
+_EDGE_LIGHTER = 2.5
 #: Along the outline of where skin may be, within this fraction of the face height inside it, a pixel lighter than the
 #: skin just inside (as deep again) and far nearer the colour just outside (a ring as wide) is not skin: FaceMesh's
 #: oval often runs a few pixels past the cheek onto a pale wall that the (wide) colour test takes for lit skin, and
@@ -321,15 +320,14 @@ def outside_like(lab: np.ndarray, skin: np.ndarray, reach: np.ndarray, height: f
 
 
 def reference_matte(
-    image: np.ndarray, landmarks: np.ndarray, face: np.ndarray, reach: np.ndarray, height: float, edge: bool = True
+    image: np.ndarray, landmarks: np.ndarray, face: np.ndarray, reach: np.ndarray, height: float
 ) -> np.ndarray:
     """(h, w) uint8, 255 where ``image`` (the reference, RGB uint8) shows the person's face or neck skin, 0 elsewhere.
 
     ``face``: the face oval ((h, w) uint8, 255 inside); ``reach``: where skin may be at all ((h, w) uint8: the oval,
     the band past its outline, the neck's column below the jaw); ``height``: the face height in pixels. Skin is the
     centre's colour (:func:`skin_model`), joined to the face centre, with what it encloses (lips, nostrils, eyes), and the
-    eyes (:func:`_eyes`) whatever joins them. ``edge``: near its smoothed outline only what the colour test passed
-    (:func:`_tested_edge`)."""
+    eyes (:func:`_eyes`) whatever joins them."""
     centre = face_centre(image.shape[:2], landmarks, face, height)
     # Only the reach and what :func:`outside_like` reads past its outline (the band, in its chamfer distance, which is
     # at least 0.955 times the pixels across) are looked at: the colours there, zero elsewhere (the same values, pixel
@@ -360,39 +358,34 @@ def reference_matte(
     keep[np.unique(labels[centre & (skin > 0)])] = True
     keep[0] = False
     joined = keep[labels].astype(np.uint8) * 255
-    eyes = _eyes(reach.shape, landmarks, height) & reach
-    joined |= eyes
+    joined |= _eyes(reach.shape, landmarks, height) & reach
     joined = _fill_enclosed(joined)
     # A smooth outline (the colour test's edge is ragged pixel by pixel; the fill meets the skin along it).
     sigma = max(_SMOOTH * height, 0.5)
     smooth = cv2.GaussianBlur(joined, (0, 0), sigma) >= 128
-    if edge:
-        smooth &= _tested_edge(smooth, coloured | (eyes > 0), height)
     return (smooth.astype(np.uint8) * 255) & reach
 
 
-def _tested_edge(matte: np.ndarray, coloured: np.ndarray, height: float) -> np.ndarray:
-    """(h, w) bool: the pixels of ``matte`` ((h, w) bool, the smoothed outline) that are ``coloured`` (the colour test's
-    skin, and the eyes) or lie deeper than :data:`_EDGE_TESTED` face heights (``height`` px) inside its outline (what
-    the skin encloses: lips, nostrils, clipped highlights)."""
-    depth = cv2.distanceTransform(matte.view(np.uint8), cv2.DIST_L2, 3)
-    return coloured | (depth > max(_EDGE_TESTED * height, _EDGE_LEAST_PX))
-
-
 def inner_colour_at_edge(image: np.ndarray, matte: np.ndarray, height: float) -> np.ndarray:
-    """``image`` ((h, w, 3) uint8, the reference) with the pixels of ``matte`` ((h, w) uint8, 255 the skin) within
-    :data:`_EDGE_DEPTH` face heights (``height`` px) of its outline given the colour of the nearest matte pixel deeper
-    than that (a copy; ``image`` itself where nothing changes)."""
-    inside = (matte > 0).view(np.uint8)
-    depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+    """``image`` ((h, w, 3) uint8 RGB, the reference) with each pixel of ``matte`` ((h, w) uint8, 255 the skin) within
+    :data:`_EDGE_DEPTH` face heights (``height`` px) of its outline that is lighter than the nearest matte pixel deeper
+    than that by more than :data:`_EDGE_LIGHTER` given that pixel's colour (a copy; ``image`` itself where nothing
+    changes)."""
+    depth = cv2.distanceTransform((matte > 0).view(np.uint8), cv2.DIST_L2, 3)
     deep = depth > max(_EDGE_DEPTH * height, _EDGE_LEAST_PX)
     edge = (depth > 0) & ~deep
     if not deep.any() or not edge.any():
         return image
     # (one label per deep pixel, numbered from 1 in raster order)
     _, labels = cv2.distanceTransformWithLabels((~deep).view(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    inner = image[deep][labels[edge] - 1]
+    pixels = image[edge]
+    lighter = _lab(pixels[None])[0, :, 0] > _lab(inner[None])[0, :, 0] + _EDGE_LIGHTER
+    if not lighter.any():
+        return image
     out = image.copy()
-    out[edge] = image[deep][labels[edge] - 1]
+    pixels[lighter] = inner[lighter]
+    out[edge] = pixels
     return out
 
 

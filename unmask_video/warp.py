@@ -378,12 +378,11 @@ class WarpOptions:
     #: (:func:`~unmask_video.reference_matte.mirror_fill`) and is valid; only what nothing mirrors onto is left to the
     #: composite's fill. False: every pixel the matte leaves out is filled from the frame's surroundings.
     mirror_fill: bool = True
-    #: With the reference matte: near its smoothed outline only the pixels its colour test passed are skin (the
-    #: smoothing rounds it over the background beside it), and its outermost pixels (a blend of the skin and the
-    #: photo's background or collar, and a sharpening halo) take the colour of the skin just inside them
-    #: (:func:`~unmask_video.reference_matte.inner_colour_at_edge`), so that the rebuilt neck and jaw do not end in a
-    #: thin pale line where they meet the frame (a stand-in photographed against a white wall). False: the smoothed
-    #: outline and the photo's own pixels to its edge.
+    #: With the reference matte: its outermost pixels that are lighter than the skin just inside them (its smoothed
+    #: outline reaching onto a white background, the photo's blend of the two, a sharpening halo) take that skin's
+    #: colour (:func:`~unmask_video.reference_matte.inner_colour_at_edge`), so that the rebuilt neck and jaw do not end
+    #: in a thin white line where they meet the frame (a stand-in photographed against a white wall). False: the
+    #: photo's own pixels to the matte's edge.
     matte_edge: bool = True
     #: With the reference matte, the reference's surroundings carried from the same place (see ``reference_matte``)
     #: stop beside the face (outside its oval and the neck's column) where, near the mask, they differ from what the
@@ -730,7 +729,7 @@ class ReferenceWarper:
             # its face oval and the neck's column below the jaw; one map, two levels: 255 the matte, 128 the rest of
             # the region (carried only from a reference taken in the same place, seen in the same pose: see warp()).
             reach = ((neck & neck_column(self.image.shape[:2], self.landmarks)) | face) >= 128
-            matte = reference_matte(self.image, self.landmarks, face, reach.astype(np.uint8) * 255, height, options.matte_edge)
+            matte = reference_matte(self.image, self.landmarks, face, reach.astype(np.uint8) * 255, height)
             if options.mirror_fill:
                 self.image, matte = mirror_fill(self.image, self.landmarks, matte, face, height)
             if options.matte_edge:
