@@ -79,7 +79,7 @@ _SMOOTH = 0.012
 #: side (taking them too cost 0.3 dB on lp_d10, whose reference carries its own neck in the same place).
 _EDGE_DEPTH = 0.025
 _EDGE_LEAST_PX = 2.0
-_EDGE_LIGHTER = 2.5
+_EDGE_LIGHTER = 10.0
 #: Along the outline of where skin may be, within this fraction of the face height inside it, a pixel lighter than the
 #: skin just inside (as deep again) and far nearer the colour just outside (a ring as wide) is not skin: FaceMesh's
 #: oval often runs a few pixels past the cheek onto a pale wall that the (wide) colour test takes for lit skin, and
@@ -366,14 +366,15 @@ def reference_matte(
     return (smooth.astype(np.uint8) * 255) & reach
 
 
-def inner_colour_at_edge(image: np.ndarray, matte: np.ndarray, height: float) -> np.ndarray:
-    """``image`` ((h, w, 3) uint8 RGB, the reference) with each pixel of ``matte`` ((h, w) uint8, 255 the skin) within
-    :data:`_EDGE_DEPTH` face heights (``height`` px) of its outline that is lighter than the nearest matte pixel deeper
-    than that by more than :data:`_EDGE_LIGHTER` given that pixel's colour (a copy; ``image`` itself where nothing
-    changes)."""
+def inner_colour_at_edge(image: np.ndarray, matte: np.ndarray, height: float, face: np.ndarray) -> np.ndarray:
+    """``image`` ((h, w, 3) uint8 RGB, the reference) with each pixel of ``matte`` ((h, w) uint8, 255 the skin) below
+    the jaw, outside the ``face`` oval ((h, w) uint8, 255 inside), within :data:`_EDGE_DEPTH` face heights (``height``
+    px) of its outline, that is lighter than the nearest matte pixel deeper than that by more than :data:`_EDGE_LIGHTER`
+    given that pixel's colour (a copy; ``image`` itself where nothing changes). (Not on the face: a reference taken in
+    the same place carries its surroundings past the matte, beside the cheeks, and its edge there is the frame's.)"""
     depth = cv2.distanceTransform((matte > 0).view(np.uint8), cv2.DIST_L2, 3)
     deep = depth > max(_EDGE_DEPTH * height, _EDGE_LEAST_PX)
-    edge = (depth > 0) & ~deep
+    edge = (depth > 0) & ~deep & (face == 0)
     if not deep.any() or not edge.any():
         return image
     # (one label per deep pixel, numbered from 1 in raster order)
