@@ -345,3 +345,29 @@ def test_a_blown_out_white_background_beside_the_neck_is_not_skin(monkeypatch: p
     assert matte[inner].mean() < 0.02, matte[inner].mean()
     away = cv2.dilate(white.astype(np.uint8), np.ones((31, 31), np.uint8)) == 0
     assert (matte[away] == before[away]).mean() > 0.999  # (the rest of the matte as it was)
+
+
+def test_the_matte_edge_takes_the_colour_just_inside_it_where_it_is_lighter() -> None:
+    # A disc of skin whose outermost ring is a blend with the white beyond it (a photo's edge pixels), but for a
+    # darker (shaded) arc of it, which stays.
+    image = np.full((80, 80, 3), 245, np.uint8)
+    cv2.circle(image, (40, 40), 25, (180, 120, 100), -1)
+    cv2.circle(image, (40, 40), 25, (215, 185, 175), 2)
+    cv2.ellipse(image, (40, 40), (25, 25), 0, 60, 120, (120, 80, 66), 2)
+    matte = np.zeros((80, 80), np.uint8)
+    cv2.circle(matte, (40, 40), 26, 255, -1)
+    cleaned = reference_matte_module.inner_colour_at_edge(image, matte, 200.0, np.zeros_like(matte))  # (5 px deep)
+    ring = (matte > 0) & (cv2.distanceTransform((matte > 0).view(np.uint8), cv2.DIST_L2, 3) <= 5)
+    pale = ring & (image == (215, 185, 175)).all(axis=2)
+    shaded = ring & (image == (120, 80, 66)).all(axis=2)
+    assert pale.sum() > 100 and shaded.sum() > 20
+    assert (cleaned[pale] == (180, 120, 100)).all()
+    assert (cleaned[shaded] == (120, 80, 66)).all()
+    assert (cleaned[~pale] == image[~pale]).all()
+
+    # Not on the face (``face``: here the disc's upper half), where a reference from the same place carries its
+    # surroundings past the matte.
+    face = np.zeros_like(matte)
+    face[:40] = 255
+    kept = reference_matte_module.inner_colour_at_edge(image, matte, 200.0, face)
+    assert (kept[:40] == image[:40]).all() and (kept[40:] == cleaned[40:]).all()

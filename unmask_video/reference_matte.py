@@ -37,7 +37,7 @@ from unmask_video.blend import disk_morph_near, mask_bbox
 
 log = logging.getLogger(__name__)
 
-__all__ = ["features", "skin_model", "skin_distance", "reference_matte", "SkinModel", "mirror_fill", "disc", "outside_like", "eroded", "dilated"]
+__all__ = ["features", "skin_model", "skin_distance", "reference_matte", "inner_colour_at_edge", "SkinModel", "mirror_fill", "disc", "outside_like", "eroded", "dilated"]
 
 #: The face centre the skin colour is learned from: the face oval shrunk by this fraction of the face height...
 _CENTRE_INSET = 0.1
@@ -70,6 +70,16 @@ _MIN_LIGHT_SPREAD = 3.0
 _CLEAN = 0.015
 #: The matte's outline is smoothed with a Gaussian of this fraction of the face height.
 _SMOOTH = 0.012
+#: Within this fraction of the face height of the matte's outline (at least :data:`_EDGE_LEAST_PX`), a pixel lighter
+#: than the nearest matte pixel deeper in by more than :data:`_EDGE_LIGHTER` (Lab L) takes that pixel's colour
+#: (:func:`inner_colour_at_edge`): along a jaw or neck against a white background the smoothed outline reaches a pixel
+#: or two onto it, and the photo's edge pixels are a blend of the two (and a sharpening halo); carried by the warp onto
+#: the frame's neck and colour-matched, that edge showed as a thin white line where the rebuilt neck meets the frame
+#: (the grey-mask man's collar, with his stand-in). Darker edge pixels stay: the skin's own shading at a jaw or neck's
+#: side (taking them too cost 0.3 dB on lp_d10, whose reference carries its own neck in the same place).
+_EDGE_DEPTH = 0.025
+_EDGE_LEAST_PX = 2.0
+_EDGE_LIGHTER = 10.0
 #: Along the outline of where skin may be, within this fraction of the face height inside it, a pixel lighter than the
 #: skin just inside (as deep again) and far nearer the colour just outside (a ring as wide) is not skin: FaceMesh's
 #: oval often runs a few pixels past the cheek onto a pale wall that the (wide) colour test takes for lit skin, and
@@ -354,6 +364,30 @@ def reference_matte(
     sigma = max(_SMOOTH * height, 0.5)
     smooth = cv2.GaussianBlur(joined, (0, 0), sigma) >= 128
     return (smooth.astype(np.uint8) * 255) & reach
+
+
+def inner_colour_at_edge(image: np.ndarray, matte: np.ndarray, height: float, face: np.ndarray) -> np.ndarray:
+    """``image`` ((h, w, 3) uint8 RGB, the reference) with each pixel of ``matte`` ((h, w) uint8, 255 the skin) below
+    the jaw, outside the ``face`` oval ((h, w) uint8, 255 inside), within :data:`_EDGE_DEPTH` face heights (``height``
+    px) of its outline, that is lighter than the nearest matte pixel deeper than that by more than :data:`_EDGE_LIGHTER`
+    given that pixel's colour (a copy; ``image`` itself where nothing changes). (Not on the face: a reference taken in
+    the same place carries its surroundings past the matte, beside the cheeks, and its edge there is the frame's.)"""
+    depth = cv2.distanceTransform((matte > 0).view(np.uint8), cv2.DIST_L2, 3)
+    deep = depth > max(_EDGE_DEPTH * height, _EDGE_LEAST_PX)
+    edge = (depth > 0) & ~deep & (face == 0)
+    if not deep.any() or not edge.any():
+        return image
+    # (one label per deep pixel, numbered from 1 in raster order)
+    _, labels = cv2.distanceTransformWithLabels((~deep).view(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    inner = image[deep][labels[edge] - 1]
+    pixels = image[edge]
+    lighter = _lab(pixels[None])[0, :, 0] > _lab(inner[None])[0, :, 0] + _EDGE_LIGHTER
+    if not lighter.any():
+        return image
+    out = image.copy()
+    pixels[lighter] = inner[lighter]
+    out[edge] = pixels
+    return out
 
 
 def mirror_pairs() -> tuple[np.ndarray, np.ndarray]:

@@ -43,7 +43,7 @@ from unmask_video.errors import InputError, ProcessingError
 from unmask_video.jaw_opening import JawOpening, JawOptions, jaw_weights
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_check import strokes_across_cheeks
-from unmask_video.reference_matte import dilated, mirror_fill, reference_matte
+from unmask_video.reference_matte import dilated, inner_colour_at_edge, mirror_fill, reference_matte
 from unmask_video.warp_register import band_reach, residual_shift
 
 log = logging.getLogger(__name__)
@@ -378,6 +378,13 @@ class WarpOptions:
     #: (:func:`~unmask_video.reference_matte.mirror_fill`) and is valid; only what nothing mirrors onto is left to the
     #: composite's fill. False: every pixel the matte leaves out is filled from the frame's surroundings.
     mirror_fill: bool = True
+    #: With the reference matte: its outermost pixels below the jaw that are lighter than the skin just inside them (its
+    #: smoothed outline reaching onto a white background, the photo's blend of the two, a sharpening halo) take that
+    #: skin's colour (:func:`~unmask_video.reference_matte.inner_colour_at_edge`), so that a stand-in's rebuilt neck does
+    #: not end in a thin white line where it meets the frame's collar (the grey-mask man's clip). Off by default: the
+    #: warp samples one picture for the matte and for the surroundings a reference from the same place carries, and
+    #: there the recoloured edge differs from the frame beside the neck (benchmarks/README.md, helper neck).
+    matte_edge: bool = False
     #: With the reference matte, the reference's surroundings carried from the same place (see ``reference_matte``)
     #: stop beside the face (outside its oval and the neck's column) where, near the mask, they differ from what the
     #: frame shows once the change of light is taken off (:data:`_SAME_PLACE_LOCAL`): the spline follows the face, not
@@ -726,6 +733,8 @@ class ReferenceWarper:
             matte = reference_matte(self.image, self.landmarks, face, reach.astype(np.uint8) * 255, height)
             if options.mirror_fill:
                 self.image, matte = mirror_fill(self.image, self.landmarks, matte, face, height)
+            if options.matte_edge:
+                self.image = inner_colour_at_edge(self.image, matte, height, face)
             # (outside the matte only where the disc's dilation of the oval reaches 255: the dilation of where it is 255)
             full = oval == 255
             if grow > 0:
