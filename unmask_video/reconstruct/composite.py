@@ -1071,14 +1071,14 @@ def _skin_light(
     sigma = max(local_sigma * size, 1.0)
     # Where the reference is in its own shade (a stand-in's eye sockets under the frame's lit lower lids), the pixels
     # tell the reference's shading, not the light's change: they count little.
-    frame_lit, strength = None, 0.0
+    shaded, strength = None, 0.0
     if shade > 0:
         frame_lit = _frame_light(tgt_ring, skin_keep if np.count_nonzero(skin_keep) >= _MIN_RING_PIXELS else keep, ring,
                                  ring_coords, sigma, small, at)  # fmt: skip
-        in_shade = _in_shade(at_ring[:, keep], smooth_ring[:, keep], tgt_ring[:, keep], frame_lit[keep], ref_skin[keep],
-                             shade)  # fmt: skip
-        strength = _shade_strength(in_shade)
-        weights[in_shade] *= np.float32(1.0 - (1.0 - _SHADE_WEIGHT) * strength)
+        # (on ``ref_ring``: ``at_ring`` differs from it only where the reference shows no skin, never in shade)
+        shaded = _in_shade(ref_ring, smooth_ring, tgt_ring, frame_lit, ref_skin, shade)
+        strength = _shade_strength(shaded[keep])
+        weights[shaded[keep]] *= np.float32(1.0 - (1.0 - _SHADE_WEIGHT) * strength)
     # How strong the reference's own shading and colour variation around its smooth skin light may be: as strong as
     # the frame's skin shows around its own, on the ring pixels where both show skin (1 for the same photo in the same
     # light; less where the photo's light is harsher: its highlights and shadows are not the frame's).
@@ -1139,8 +1139,8 @@ def _skin_light(
         skin_px = tgt_ring[:, skin_keep] if np.count_nonzero(skin_keep) >= _MIN_RING_PIXELS else tgt_ring[:, keep]
         skin_spread = _robust(skin_px)[1]
     # (nor is the seam matched on them: it would lift the rebuilt skin along the mask's edge by the shade's depth)
-    if frame_lit is not None and strength > 0:
-        seam_keep = seam_keep & ~_in_shade(ref_ring, smooth_ring, tgt_ring, frame_lit, ref_skin, shade)
+    if shaded is not None and strength > 0:
+        seam_keep = seam_keep & ~shaded
     _add_seam(new, base, ring, (ys, xs), at, tgt_ring, ref_ring, seam_keep, seam_sigma, skin_spread, seam_cap)
     base.finish(new, ref, apply, out)
     if anchor is None:
