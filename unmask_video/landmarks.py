@@ -554,6 +554,7 @@ class FaceTracker:
         for ghost in list(self._ghosts):
             if len(results) >= o.max_faces:
                 return
+            ghost.frames += 1  # (the frames since the loss that reached this search)
             if not self._relocate_due(ghost, t):
                 continue
             size = _face_size(ghost.landmarks)
@@ -576,9 +577,8 @@ class FaceTracker:
 
     def _relocate_due(self, ghost: _Ghost, t: float) -> bool:
         """Whether the region around a lost face is searched on this frame: every frame for ``relocate_every_time``
-        seconds after the loss, then every ``relocate_stride``-th frame."""
+        seconds after the loss, then every ``relocate_stride``-th frame (``ghost.frames``: counted by the caller)."""
         o = self.options
-        ghost.frames += 1
         if t - ghost.t <= o.relocate_every_time + 1e-6:
             return True
         return ghost.frames % max(1, o.relocate_stride) == 0
