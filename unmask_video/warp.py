@@ -244,6 +244,18 @@ class _MapNodes:
         return bool(threshold > 0 and float(self.nodes[index].min()) >= threshold * (1.0 + 1e-4))
 
 
+def _pyramid(image: np.ndarray, validity: np.ndarray, levels: bool) -> list[np.ndarray]:
+    """The Gaussian pyramid of ``image`` and its ``validity`` (level k is 2**-k the size; pixel i of level k sits at
+    2**k * i of level 0), each level one picture for :func:`remap_with_validity` (one remap instead of two); ``levels``
+    False: level 0 only."""
+    out = [merge_with_validity(image, validity)]
+    if levels:
+        while min(image.shape[:2]) >= 64:
+            image, validity = cv2.pyrDown(image), cv2.pyrDown(validity)
+            out.append(merge_with_validity(image, validity))
+    return out
+
+
 def merge_with_validity(image: np.ndarray, validity: np.ndarray) -> np.ndarray:
     """(h + 2, w + 2, 4) uint8: an RGB ``image`` and its (h, w) uint8 ``validity`` map as one picture for
     :func:`remap_with_validity`, with a 1-pixel border: the RGB replicated, the validity 0."""
@@ -381,10 +393,10 @@ class WarpOptions:
     #: With the reference matte: its outermost pixels below the jaw that are lighter than the skin just inside them (its
     #: smoothed outline reaching onto a white background, the photo's blend of the two, a sharpening halo) take that
     #: skin's colour (:func:`~unmask_video.reference_matte.inner_colour_at_edge`), so that a stand-in's rebuilt neck does
-    #: not end in a thin white line where it meets the frame's collar (the grey-mask man's clip). Off by default: the
-    #: warp samples one picture for the matte and for the surroundings a reference from the same place carries, and
-    #: there the recoloured edge differs from the frame beside the neck (benchmarks/README.md, helper neck).
-    matte_edge: bool = False
+    #: not end in a thin white line where it meets the frame's collar (the grey-mask man's clip). A frame that carries
+    #: the surroundings of a reference from the same place is warped from the picture as it is: there the matte's edge
+    #: meets the carried wall as the photo shows it (benchmarks/README.md, helpers neck and mattesafe).
+    matte_edge: bool = True
     #: With the reference matte, the reference's surroundings carried from the same place (see ``reference_matte``)
     #: stop beside the face (outside its oval and the neck's column) where, near the mask, they differ from what the
     #: frame shows once the change of light is taken off (:data:`_SAME_PLACE_LOCAL`): the spline follows the face, not
@@ -717,6 +729,7 @@ class ReferenceWarper:
         )
         # The validity source: the face oval and the region below the jaw, shrunk by one pixel so that bilinear sampling at its
         # edge never mixes in the outside; remapped as float and thresholded.
+        plain = self.image  # (the picture before ``matte_edge``'s recolour)
         face = face_region(self.image.shape[:2], self.landmarks)
         neck = neck_region(self.image.shape[:2], self.landmarks, options.neck_reach)
         oval = face | neck
@@ -734,7 +747,7 @@ class ReferenceWarper:
             if options.mirror_fill:
                 self.image, matte = mirror_fill(self.image, self.landmarks, matte, face, height)
             if options.matte_edge:
-                self.image = inner_colour_at_edge(self.image, matte, height, face)
+                plain, self.image = self.image, inner_colour_at_edge(self.image, matte, height, face)
             # (outside the matte only where the disc's dilation of the oval reaches 255: the dilation of where it is 255)
             full = oval == 255
             if grow > 0:
@@ -760,14 +773,10 @@ class ReferenceWarper:
             mirrored[top:top + ph, left:left + pw] = source
             oval &= mirrored
         self._oval = cv2.erode(oval, np.ones((3, 3), np.uint8))
-        # Gaussian pyramid (level k is 2**-k the size; pixel i of level k sits at 2**k * i of level 0).
-        # Each level is kept only as one picture for :func:`remap_with_validity` (one remap instead of two).
-        img, ovl = self.image, self._oval
-        self._levels: list[np.ndarray] = [merge_with_validity(img, ovl)]
-        if options.pyramid:
-            while min(img.shape[:2]) >= 64:
-                img, ovl = cv2.pyrDown(img), cv2.pyrDown(ovl)
-                self._levels.append(merge_with_validity(img, ovl))
+        self._levels = _pyramid(self.image, self._oval, options.pyramid)
+        #: The same pyramid of the picture without ``matte_edge``'s recolour (None: it recoloured nothing): what a
+        #: reference from the same place carries past its matte meets the matte's own edge as the photo shows it.
+        self._plain_levels = None if plain is self.image else _pyramid(plain, self._oval, options.pyramid)
         self._src_scale = _spread_of(self.landmarks[_TPS])
         #: Per face track: the smoothed control-point shape in the face's rigid frame.
         self._shapes: dict[int, np.ndarray] = {}
@@ -1202,7 +1211,12 @@ class ReferenceWarper:
             uy0 -= -(-max(y0 - band[1], 0) // step) * step
             ux1 += -(-max(band[2] - x1, 0) // step) * step
             uy1 += -(-max(band[4] - y1, 0) // step) * step
-        merged = self._levels[level]
+        # (with the matte, in the reference's pose only: once the head has turned, its wall lands on the cheek; whether
+        # the track's last frames carried the reference's surroundings picks the picture remapped first, and the box is
+        # remapped again from the other where this frame decides otherwise)
+        pose = self._same_pose(lm, track) if self.options.reach_skin_only and self.options.reference_matte else True
+        plain = self._carried_before(track, pose)
+        merged = self._picture(level, plain)
         nodes = _MapNodes(tps, (uy1 - uy0, ux1 - ux0), step, (ux0 - dx, uy0 - dy), check, scale)
         sub, inside = nodes.remapped(merged)
         if band is not None and registering:
@@ -1213,16 +1227,18 @@ class ReferenceWarper:
                 nodes = _MapNodes(tps, (y1 - y0, x1 - x0), step, (x0 - dx, y0 - dy), check, scale)
                 sub, inside = nodes.remapped(merged)
         inner = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
-        if (ux0, uy0, ux1, uy1) != (x0, y0, x1, y1):
+        grown = (ux0, uy0, ux1, uy1) != (x0, y0, x1, y1)
+        if grown:
             sub, inside = sub[inner], inside[inner]
         # (the validity written straight into its box of the map returned)
         ok = valid[y0:y1, x0:x1]
         if self.options.reach_skin_only:
-            # (with the matte, only in the reference's pose too: once the head has turned, its wall lands on the cheek)
-            pose = self._same_pose(lm, track) if self.options.reference_matte else True
             local = self.options.same_place_local
             carry = self._same_place(sub, inside, image, mask, (x0, y0, x1, y1), track,
                                      _face_axes(lm)[1] if local else 0.0) if pose else None  # fmt: skip
+            if (carry is not None) != plain and self._plain_levels is not None:
+                sub = nodes.remapped(self._picture(level, not plain))[0]
+                sub = sub[inner] if grown else sub
             if carry is None:
                 np.greater_equal(inside, 192, out=ok)
             elif not local:
@@ -1245,6 +1261,20 @@ class ReferenceWarper:
         # straight into the zeros it leaves where not ok)
         cv2.bitwise_and(sub, sub, dst=warped[y0:y1, x0:x1], mask=ok.view(np.uint8))
         return warped, valid
+
+    def _carried_before(self, track: int | None, pose: bool) -> bool:
+        """Whether the track's frames so far carried the reference's surroundings (:meth:`_same_place`'s average at
+        least a half) and the face is in the reference's pose: then this frame most likely carries them too, and is
+        warped first from the picture without ``matte_edge``'s recolour. False where there is no such picture."""
+        if self._plain_levels is None or track is None or not pose:
+            return False
+        return self._places.get(track, 0.0) >= 0.5
+
+    def _picture(self, level: int, plain: bool) -> np.ndarray:
+        """The pyramid ``level``'s picture for :func:`remap_with_validity`: without ``matte_edge``'s recolour where
+        ``plain`` (and there is such a picture), for a frame that carries the reference's surroundings."""
+        levels = self._plain_levels if plain and self._plain_levels is not None else self._levels
+        return levels[level]
 
     def _offset(self, track: int | None) -> np.ndarray:
         """The (x, y) translation the registration adds to the track's control points (its gain applied)."""
