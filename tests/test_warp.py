@@ -241,13 +241,13 @@ def test_the_references_surroundings_are_carried_where_the_frame_shows_the_same_
     assert psnr(same_warped, truth, carried) > 22.0
 
 
-def _on_wall(image: np.ndarray, lm: np.ndarray, band_y: int | None) -> np.ndarray:
-    """``image`` with everything but the head and the neck below the chin replaced by a grey wall, with a dark
-    horizontal band 12 px high from row ``band_y`` (None: no band)."""
+def _on_wall(image: np.ndarray, lm: np.ndarray, band_y: int | None, level: int = 150) -> np.ndarray:
+    """``image`` with everything but the head and the neck below the chin replaced by a grey wall (of ``level``), with
+    a dark horizontal band 12 px high from row ``band_y`` (None: no band)."""
     shape = image.shape[:2]
     head = cv2.dilate(face_region(shape, lm), np.ones((9, 9), np.uint8)) > 0
     head |= (neck_column(shape, lm) > 0) & (np.arange(shape[0])[:, None] > lm[landmark_sets.CHIN, 1] - 20)
-    wall = np.full(image.shape, 150, np.uint8)
+    wall = np.full(image.shape, level, np.uint8)
     if band_y is not None:
         wall[band_y : band_y + 12] = 40
     return np.where(head[..., None], image, wall)
@@ -275,6 +275,53 @@ def test_the_references_wall_is_not_carried_where_the_head_has_moved_in_front_of
         apart[name] = carried[name] & (np.abs(warped.astype(int) - frame.astype(int)).max(axis=2) > 40)
     assert carried["plain"].sum() > 300 and not apart["plain"].any()
     assert 0 < carried["band"].sum() < 0.5 * carried["plain"].sum() and not apart["band"].any()
+
+
+def _pale_neck_edge(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """``image`` (the astronaut on a white wall) with a bare neck of the face's skin colour in place of her dark collar,
+    whose matte's outermost pixels below the jaw are a pale blend with the wall (as a photo's edge pixels)."""
+    shape = image.shape[:2]
+    out = image.copy()
+    collar = (out.astype(int).sum(axis=2) < 150) & (np.arange(shape[0])[:, None] > lm[landmark_sets.CHIN, 1])
+    out[collar] = np.median(out[face_region(shape, lm) > 0], axis=0).astype(np.uint8)
+    warper = ReferenceWarper(out, lm, WarpOptions(matte_edge=False))
+    matte = (warper._oval == 255).view(np.uint8)
+    square = np.ones((3, 3), np.uint8)
+    ring = (cv2.dilate(matte, square) > 0) & (cv2.erode(matte, square) == 0)
+    ring &= face_region(matte.shape, warper.landmarks) == 0
+    ys, xs = np.nonzero(ring)
+    dx, dy = np.round(lm[0] - warper.landmarks[0]).astype(int)  # (the warper's crop of the picture)
+    ys, xs = ys + dy, xs + dx
+    inside = (ys >= 0) & (xs >= 0) & (ys < shape[0]) & (xs < shape[1])
+    out[ys[inside], xs[inside]] = (232, 218, 210)
+    return out
+
+
+def test_a_frame_that_carries_the_references_wall_meets_the_matte_edge_as_the_photo_shows_it() -> None:
+    # (WarpOptions.matte_edge) A reference on a white wall: the matte's outline below the jaw reaches its pale blend
+    # with the wall, and those edge pixels take the skin's colour just inside. A frame from the same place carries the
+    # wall past the matte, and there the edge is the photo's (the warp as without the recolour); once the frame shows
+    # another wall the carry stops, and the edge is recoloured (as on a track that never carried).
+    image, lm = astronaut()
+    shape = image.shape[:2]
+    reference = _pale_neck_edge(_on_wall(image, lm, None, level=250), lm)
+    mask = lower_face_and_neck(shape, lm)
+    frames = [reference] * 3 + [np.full(image.shape, 60, np.uint8)] * 8  # (then a frame in front of another wall)
+    plain = ReferenceWarper(reference, lm, WarpOptions(matte_edge=False))
+    edged = ReferenceWarper(reference, lm, WarpOptions())
+    _, strict = ReferenceWarper(reference, lm, WarpOptions()).warp(lm, shape)
+    carried = 0
+    for frame in frames:
+        want, want_valid = plain.warp(lm, shape, track=1, image=frame, mask=mask)
+        got, valid = edged.warp(lm, shape, track=1, image=frame, mask=mask)
+        assert (valid == want_valid).all()
+        if (valid & ~strict).sum() > 300:  # (carried: the wall past the matte is valid)
+            carried += 1
+            assert (got == want).all()
+        else:  # (not carried: the pale edge recoloured, darker than the photo's, on a thin line of pixels)
+            lighter = (want.astype(int).sum(axis=2) - got.astype(int).sum(axis=2))[valid]
+            assert 20 < (lighter > 30).sum() < 0.05 * valid.sum() and (lighter >= 0).mean() > 0.99
+    assert 3 <= carried < len(frames) - 2
 
 
 def test_points_below_the_jaw_follow_the_face() -> None:
