@@ -170,3 +170,67 @@ def test_a_shade_the_frame_shows_too_still_counts(monkeypatch: pytest.MonkeyPatc
     on = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
     off = ReferenceComposite(CompositeOptions(ring_shade=0.0)).reconstruct([face])[0]
     assert float(np.abs(_lightness(on) - _lightness(off))[face.mask > 0].mean()) < 0.3
+
+
+def test_the_neck_weighs_less_where_its_change_of_light_is_not_the_faces() -> None:
+    # Ring pixels above the mouth (rows 10) and below it (rows 150), the mouth's landmarks between; frame minus
+    # reference there, in Lab.
+    ys = np.repeat([10, 150], 60)
+    mouth = np.array([[90.0, 80.0], [110.0, 90.0]], np.float32)
+    usable = np.ones(len(ys), bool)
+
+    def lab(face: float, neck: float, b: float = 5.0) -> np.ndarray:
+        return np.stack([np.where(ys < 80, face, neck), np.full(len(ys), 12.0), np.where(ys < 80, 5.0, b)]).astype(np.float32)
+
+    def weight(tgt: np.ndarray, ref: np.ndarray, usable: np.ndarray = usable) -> float:
+        return composite._neck_weight(tgt, ref, ys, usable, mouth, 4.0)[1]
+
+    tgt = lab(70.0, 70.0)
+    neck, _ = composite._neck_weight(tgt, lab(60.0, 60.0), ys, usable, mouth, 4.0)
+    assert neck.tolist() == (ys > 90).tolist()
+    assert weight(tgt, lab(60.0, 60.0)) == 1.0  # (the same light)
+    assert weight(lab(70.0, 50.0), lab(60.0, 42.1)) == 1.0  # (a shade in both, its L changed less: luminance scaled alike)
+    assert weight(tgt, lab(60.0, 55.6)) == pytest.approx(0.55, abs=0.05)  # (the neck 4.4 L darker in the reference only)
+    assert weight(tgt, lab(60.0, 45.0)) == pytest.approx(composite._NECK_WEIGHT)  # (a stand-in's shaded neck)
+    assert weight(tgt, lab(60.0, 60.0, b=15.0)) == pytest.approx(composite._NECK_WEIGHT)  # (its colour: b 10 apart)
+    # (too few usable pixels on either side to tell: as it is)
+    assert weight(tgt, lab(60.0, 45.0), ys > 90) == 1.0
+
+
+def _with_shaded_neck(face: FaceROI, truth: np.ndarray, both: bool) -> tuple[FaceROI, np.ndarray, np.ndarray]:
+    """(face, truth, lower): ``face`` with a stand-in's neck in its jaw's shadow: its reference darker (another light),
+    and darker still below the mouth outside the hole; ``both``: the frame's truth as dark there too; ``lower``: the
+    hole's rebuilt pixels between its top third and the mouth."""
+    hole = face.mask > 0
+    yy = np.mgrid[: hole.shape[0], : hole.shape[1]][0]
+    below = ~hole & (yy > face.landmarks[list(landmark_sets.LIPS_OUTER), 1].max())
+    face.reference = (face.reference * np.float32(0.7)).astype(np.uint8)
+    face.reference[below] = (face.reference[below] * np.float32(0.6)).astype(np.uint8)
+    if both:
+        truth = truth.copy()
+        truth[below] = (truth[below] * np.float32(0.6)).astype(np.uint8)
+        face.image = truth.copy()
+        face.image[hole] = MASK_COLOUR
+    rows = np.flatnonzero(hole.any(axis=1))
+    mouth_top = face.landmarks[list(landmark_sets.LIPS_OUTER), 1].min()
+    lower = hole & face.valid & (yy > rows[0] + 0.3 * (rows[-1] - rows[0])) & (yy < mouth_top)
+    return face, truth, lower
+
+
+def test_a_stand_ins_shaded_neck_does_not_lighten_the_rebuilt_lower_face() -> None:
+    # The grey-mask man's pale lower face: his lit neck against the stand-in's shaded one, spread from the ring's
+    # part below the mouth over the whole rebuilt face.
+    face, truth, lower = _with_shaded_neck(*masked_face(), both=False)
+    lift = {}
+    for gap in (0.0, 4.0):
+        out = ReferenceComposite(CompositeOptions(neck_gap=gap)).reconstruct([face])[0]
+        lift[gap] = float((_lightness(out) - _lightness(truth))[lower].mean())
+    assert lift[0.0] > 3.0, lift
+    assert abs(lift[4.0]) < 0.6 * lift[0.0], lift
+
+
+def test_a_neck_in_the_same_shade_in_the_frame_still_counts() -> None:
+    face, truth, _ = _with_shaded_neck(*masked_face(), both=True)
+    on = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
+    off = ReferenceComposite(CompositeOptions(neck_gap=0.0)).reconstruct([face])[0]
+    assert np.array_equal(on, off)

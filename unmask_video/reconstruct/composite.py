@@ -88,6 +88,9 @@ _NOT_FRAME_SKIN_WEIGHT = 0.1
 #: a stand-in's eye sockets are a fifth of the ring (the grey-mask man: 19-22 %), all one way.
 _SHADE_WEIGHT = 0.1
 _SHADE_SHARE = (0.12, 0.18)
+#: With ``light="skin"``: the least weight, in the smooth light field, of the ring's pixels below the mouth whose change
+#: of light disagrees with the face's (:attr:`CompositeOptions.neck_gap`).
+_NECK_WEIGHT = 0.1
 #: Slopes of lightness across the ring (Lab L units from its left end to its right) below this count as this when the
 #: frame's and the reference's are compared (:func:`_across_share`): an even light's small slopes differ at random.
 _ACROSS_FLOOR = 8.0
@@ -237,6 +240,13 @@ class CompositeOptions:
     #: and, through the seam, laid a pale band along the mask's top edge (the grey-mask man with a stand-in); a shade in
     #: both (the person's own photo, a face lit alike) still counts. 0: off.
     ring_shade: float = 0.5
+    #: With ``light="skin"``: the ring's pixels below the mouth (the neck under the jaw) weigh less in the light field
+    #: where the change of light they show (frame minus reference, median over the frame's skin) differs from the one
+    #: the ring shows above the mouth (beside the nose, under the eyes) by more than this many Lab units, down to
+    #: ``_NECK_WEIGHT`` at twice it (:func:`_neck_weight`). A reference's neck lies in its jaw's shadow in one photo and
+    #: is lit in another: with a stand-in in other light, his lit neck against its shaded one lifted the whole rebuilt
+    #: lower face (the grey-mask man, 5-7 L lighter than his skin above the mask). 0: off.
+    neck_gap: float = 4.0
     #: With ``light="skin"``: the colour fields measured on the ring (the light field, the contrast, the colour bound
     #: and the highlights' knee: most of the composite's work) are measured afresh on one frame in this many of a face
     #: and reused on the frames between, moved with the face, while it moves less than ``field_reuse_motion``
@@ -538,6 +548,7 @@ def match_color(
     track: _LightTrack | None = None,
     across: float = 0.0,
     shade: float = 0.0,
+    neck_gap: float = 0.0,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -564,7 +575,9 @@ def match_color(
     (:class:`_LightTrack`: reused from an earlier frame if it holds them, else what this frame measured is put in it).
     ``across`` (with ``light="skin"``): the share of the reference's light across the face replaced by the frame's
     (:attr:`CompositeOptions.across`). ``shade`` (with ``light="skin"``): ring pixels where the reference is in a shade
-    the frame does not show count little (:attr:`CompositeOptions.ring_shade`, :func:`_in_shade`; 0: off).
+    the frame does not show count little (:attr:`CompositeOptions.ring_shade`, :func:`_in_shade`; 0: off); ``neck_gap``
+    (with ``light="skin"``): the ring below the mouth counts less where its change of light is not the face's
+    (:attr:`CompositeOptions.neck_gap`, :func:`_neck_weight`; 0: off).
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -625,7 +638,7 @@ def match_color(
             return out
         fields = _skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
-            local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across, shade,
+            local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across, shade, neck_gap,
         )
         if track is not None:
             assert anchor is not None
@@ -988,6 +1001,7 @@ def _skin_light(
     anchor: _Anchor | None = None,
     across: float = 0.0,
     shade: float = 0.0,
+    neck_gap: float = 0.0,
 ) -> _LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
@@ -1008,7 +1022,8 @@ def _skin_light(
     across the face is not the reference's, ``across`` of the reference's own is replaced by the frame's first
     (:func:`_across_share`, :meth:`_SkinBase.flatten`). Ring pixels where the reference is in a shade the frame does
     not show (its own eye sockets, lids, lashes: :func:`_in_shade` with the ratio ``shade``; 0: none) weigh
-    ``_SHADE_WEIGHT`` in ``D`` and are left out of the seam. At full size
+    ``_SHADE_WEIGHT`` in ``D`` and are left out of the seam; those below the ``mouth`` less where their change of light
+    differs from the face's by more than ``neck_gap`` (:func:`_neck_weight`). At full size
     the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
     ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` ((3, N) Lab) were read at; ``not_mask``
@@ -1087,6 +1102,11 @@ def _skin_light(
         shaded = _in_shade(ref_ring, smooth_ring, tgt_ring, frame_lit, ref_skin, shade)
         strength = _shade_strength(shaded[keep])
         weights[shaded[keep]] *= np.float32(1.0 - (1.0 - _SHADE_WEIGHT) * strength)
+    if neck_gap > 0 and mouth is not None:
+        # (the face's change read where the frame shows skin and the reference is not in its own shade)
+        usable = skin_keep[keep] if shaded is None or strength <= 0 else skin_keep[keep] & ~shaded[keep]
+        neck, factor = _neck_weight(tgt_ring[:, keep], at_ring[:, keep], ys[keep], usable, mouth, neck_gap)
+        weights[neck] *= np.float32(factor)
     # How strong the reference's own shading and colour variation around its smooth skin light may be: as strong as
     # the frame's skin shows around its own, on the ring pixels where both show skin (1 for the same photo in the same
     # light; less where the photo's light is harsher: its highlights and shadows are not the frame's).
@@ -1163,6 +1183,30 @@ def _shade_strength(in_shade: np.ndarray) -> float:
     low, high = _SHADE_SHARE
     share = np.count_nonzero(in_shade) / max(len(in_shade), 1)
     return float(np.clip((share - low) / (high - low), 0.0, 1.0))
+
+
+def _neck_weight(
+    tgt: np.ndarray, ref: np.ndarray, ys: np.ndarray, usable: np.ndarray, mouth: np.ndarray, gap: float,
+) -> tuple[np.ndarray, float]:  # fmt: skip
+    """The ring pixels below the mouth ((K,) bool of ``ys``, the rows of the pixels where the frame ``tgt`` and the
+    reference ``ref`` ((3, K) Lab) are read; ``mouth``: the frame's LIPS_OUTER landmarks in the same pixels) and their
+    weight in the light field: 1 while their change of light (the median over the ``usable`` ones, (K,) bool) is within
+    ``gap`` Lab units of the change of those above the mouth, falling linearly to ``_NECK_WEIGHT`` at twice it (1: too
+    few of either to tell). The change of lightness is compared as a ratio (of L + 16, the cube root of luminance's: a
+    light's change scales luminance, so a neck in a shade in both photos changes as the face does), in L units at the
+    frame's face; a and b as differences."""
+    neck = ys > float(mouth[:, 1].max())
+    face = usable & (ys < float(mouth[:, 1].min()))
+    below = usable & neck
+    if np.count_nonzero(face) < _MIN_RING_PIXELS or np.count_nonzero(below) < _MIN_RING_PIXELS:
+        return neck, 1.0
+    ratio = (tgt[0] + np.float32(16.0)) / np.maximum(ref[0] + np.float32(16.0), np.float32(1.0))
+    level = float(median(tgt[0, face])) + 16.0
+    light = (float(median(ratio[below])) - float(median(ratio[face]))) * level
+    change = tgt[1:] - ref[1:]
+    colour = median(change[:, below]) - median(change[:, face])
+    apart = float(np.sqrt(light * light + float(np.dot(colour, colour))))
+    return neck, 1.0 - (1.0 - _NECK_WEIGHT) * float(np.clip(apart / gap - 1.0, 0.0, 1.0))
 
 
 def _frame_light(
@@ -1977,7 +2021,7 @@ class ReferenceComposite:
         matched[region] = match_color(
             face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
             seam_sigma=opts.seam_sigma, stats_ring=stats, light=opts.light, seam_cap=opts.seam_cap, across=opts.across,
-            shade=opts.ring_shade,
+            shade=opts.ring_shade, neck_gap=opts.neck_gap,
             mouth=(face.landmarks[list(LIPS_OUTER)] - np.array([region[1].start, region[0].start], np.float32)),
         )
         return matched, face.valid
@@ -2070,7 +2114,7 @@ class ReferenceComposite:
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
                 mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap, track=track, across=opts.across,
-                shade=opts.ring_shade,
+                shade=opts.ring_shade, neck_gap=opts.neck_gap,
             )
         else:
             _paste(out, reference, paste)
