@@ -15,6 +15,7 @@ from unmask_video.errors import InputError, ProcessingError
 from unmask_video.warp import (
     ReferenceWarper,
     WarpOptions,
+    _MapNodes,
     below_jaw_points,
     face_region,
     _spread_of,
@@ -595,6 +596,19 @@ def test_maps_scaled_on_the_grid_nodes_equal_the_scaled_full_size_maps(step: int
         scaled = tps_maps(tps, (150, 170), step, (10.0, 20.0), jacobian=True, scale=1.0 / (1 << level))
         assert np.array_equal(scaled[0], plain[0] * f) and np.array_equal(scaled[1], plain[1] * f)
         assert np.array_equal(scaled[2], plain[2])  # the Jacobian is the unscaled map's
+
+
+@pytest.mark.parametrize("step", [1, 6])
+def test_the_maps_sampled_at_a_few_pixels_give_the_whole_remaps_pixels(step: int) -> None:
+    # (the same-place test reads the photo's own pixels where the box was remapped from matte_edge's recolour)
+    rng = np.random.default_rng(6)
+    src = rng.uniform(0, 200, (30, 2))
+    tps = fit_tps(src * 0.8 + 20, src + rng.normal(0, 4, src.shape), 0.1)
+    merged = merge_with_validity(skimage.data.astronaut()[:260, :240], np.full((260, 240), 255, np.uint8))
+    nodes = _MapNodes(tps, (150, 170), step, (10.0, 20.0), False, 1.0)
+    whole = nodes.remapped(merged)[0]
+    rows, cols = rng.integers(0, 150, 200), rng.integers(0, 170, 200)
+    assert np.array_equal(nodes.sampled(merged, rows, cols), whole[rows, cols])
 
 
 def test_one_remap_of_the_merged_picture_equals_the_two_remaps_bit_for_bit() -> None:

@@ -29,6 +29,7 @@ Gaussian pyramid level, so shrinking it does not alias.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -232,6 +233,13 @@ class _MapNodes:
         """:func:`remap_with_validity` of ``merged`` at the upsampled maps."""
         return remap_with_validity(merged, self.upsampled(self.nodes[0]), self.upsampled(self.nodes[1]), self.bounded())
 
+    def sampled(self, merged: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(N, 3) uint8: the RGB of :meth:`remapped` of ``merged`` at the region's pixels ``rows``, ``cols`` ((N,) int)
+        only, the same values (each pixel is remapped on its own)."""
+        at = (rows, cols)
+        map_x, map_y = self.upsampled(self.nodes[0])[at][None], self.upsampled(self.nodes[1])[at][None]
+        return remap_with_validity(merged, map_x, map_y, self.bounded())[0][0]
+
     def bounded(self) -> bool:
         """Whether map_x and map_y lie within +-30000 px everywhere (each pixel is a blend of four nodes; see
         :func:`remap_with_validity`)."""
@@ -242,6 +250,14 @@ class _MapNodes:
         is above it by a margin that the bilinear weights' rounding cannot take off (each pixel is a blend of four nodes
         with weights >= 0 that sum to 1 within float32's rounding)."""
         return bool(threshold > 0 and float(self.nodes[index].min()) >= threshold * (1.0 + 1e-4))
+
+
+def _shifted_sample(
+    nodes: _MapNodes, merged: np.ndarray, shift: tuple[int, int], rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:  # fmt: skip
+    """:meth:`_MapNodes.sampled` of ``merged`` at the pixels (``rows``, ``cols``) of a box that lies ``shift`` (rows,
+    cols) into the nodes' region."""
+    return nodes.sampled(merged, rows + shift[0], cols + shift[1])
 
 
 def _pyramid(image: np.ndarray, validity: np.ndarray, levels: bool) -> list[np.ndarray]:
@@ -729,7 +745,7 @@ class ReferenceWarper:
         )
         # The validity source: the face oval and the region below the jaw, shrunk by one pixel so that bilinear sampling at its
         # edge never mixes in the outside; remapped as float and thresholded.
-        plain = self.image  # (the picture before ``matte_edge``'s recolour)
+        plain = None  # (the picture before ``matte_edge``'s recolour)
         face = face_region(self.image.shape[:2], self.landmarks)
         neck = neck_region(self.image.shape[:2], self.landmarks, options.neck_reach)
         oval = face | neck
@@ -776,7 +792,7 @@ class ReferenceWarper:
         self._levels = _pyramid(self.image, self._oval, options.pyramid)
         #: The same pyramid of the picture without ``matte_edge``'s recolour (None: it recoloured nothing): what a
         #: reference from the same place carries past its matte meets the matte's own edge as the photo shows it.
-        self._plain_levels = None if plain is self.image else _pyramid(plain, self._oval, options.pyramid)
+        self._plain_levels = None if plain is None or plain is self.image else _pyramid(plain, self._oval, options.pyramid)
         self._src_scale = _spread_of(self.landmarks[_TPS])
         #: Per face track: the smoothed control-point shape in the face's rigid frame.
         self._shapes: dict[int, np.ndarray] = {}
@@ -987,13 +1003,16 @@ class ReferenceWarper:
         box: tuple[int, int, int, int],
         track: int | None,
         height: float = 0.0,
+        photo: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     ) -> np.ndarray | None:
         """Where the reference's surroundings past its face outline (``inside``, the box's validity level, from 64 up to
         192: past the matte, within the region) are carried: None
         (nowhere) unless they look like what the frame shows there outside the mask (most of those pixels within
         :data:`_SAME_PLACE_LAB` Lab units of the frame's, averaged over the track's frames); then an (h, w) bool map of
         the box, False near where many of them differ (:data:`_SAME_PLACE_LOCAL`; ``height``: the face height in pixels,
-        0: everywhere True). No frame or mask given: None."""
+        0: everywhere True). No frame or mask given: None. ``photo``: the reference as the photo shows it at the box's
+        pixels (rows, cols) -> (N, 3) uint8, where ``sub`` holds ``matte_edge``'s recolour (None: ``sub`` is the photo's):
+        the decision is the same whichever picture was remapped first."""
         if image is None or mask is None:
             return None
         x0, y0, x1, y1 = box
@@ -1011,7 +1030,8 @@ class ReferenceWarper:
             where = cv2.findNonZero(around)[:, 0]
             step = -(-len(where) // _SAME_PLACE_MAX_PIXELS)  # an even subsample is enough for a fraction
             ys, xs = where[::step, 1], where[::step, 0]
-            ref = cv2.cvtColor(sub[ys * k, xs * k].reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+            read = sub[ys * k, xs * k] if photo is None else photo(ys * k, xs * k)
+            ref = cv2.cvtColor(read.reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
             seen = image[y0 + ys * k, x0 + xs * k]
             frame = cv2.cvtColor(seen.reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
             diff = (ref - frame).reshape(-1, 3)
@@ -1234,8 +1254,11 @@ class ReferenceWarper:
         ok = valid[y0:y1, x0:x1]
         if self.options.reach_skin_only:
             local = self.options.same_place_local
+            photo = None
+            if self._plain_levels is not None and not plain:
+                photo = functools.partial(_shifted_sample, nodes, self._plain_levels[level], (y0 - uy0, x0 - ux0))
             carry = self._same_place(sub, inside, image, mask, (x0, y0, x1, y1), track,
-                                     _face_axes(lm)[1] if local else 0.0) if pose else None  # fmt: skip
+                                     _face_axes(lm)[1] if local else 0.0, photo) if pose else None  # fmt: skip
             if (carry is not None) != plain and self._plain_levels is not None:
                 sub = nodes.remapped(self._picture(level, not plain))[0]
                 sub = sub[inner] if grown else sub
