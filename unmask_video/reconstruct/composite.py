@@ -245,8 +245,11 @@ class CompositeOptions:
     #: the ring shows above the mouth (beside the nose, under the eyes) by more than this many Lab units, down to
     #: ``_NECK_WEIGHT`` at twice it (:func:`_neck_weight`). A reference's neck lies in its jaw's shadow in one photo and
     #: is lit in another: with a stand-in in other light, his lit neck against its shaded one lifted the whole rebuilt
-    #: lower face (the grey-mask man, 5-7 L lighter than his skin above the mask). 0: off.
-    neck_gap: float = 4.0
+    #: lower face (the grey-mask man: 6.1 -> 3.3 L over his skin above the mask with 4). Off by default (0): a photo of
+    #: the same person in other light (a light from above or below, another gamma) shows the same gap, and there the
+    #: neck's change is the light's: the quality benchmark's relit rows lost up to 0.4 dB / 1.4 cast with 4
+    #: (benchmarks/README.md, helper mattesafe).
+    neck_gap: float = 0.0
     #: With ``light="skin"``: the colour fields measured on the ring (the light field, the contrast, the colour bound
     #: and the highlights' knee: most of the composite's work) are measured afresh on one frame in this many of a face
     #: and reused on the frames between, moved with the face, while it moves less than ``field_reuse_motion``
