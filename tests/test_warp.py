@@ -605,10 +605,12 @@ def test_the_maps_sampled_at_a_few_pixels_give_the_whole_remaps_pixels(step: int
     src = rng.uniform(0, 200, (30, 2))
     tps = fit_tps(src * 0.8 + 20, src + rng.normal(0, 4, src.shape), 0.1)
     merged = merge_with_validity(skimage.data.astronaut()[:260, :240], np.full((260, 240), 255, np.uint8))
+    rows, cols = rng.integers(0, 150, 200), rng.integers(0, 170, 200)
+    fresh = _MapNodes(tps, (150, 170), step, (10.0, 20.0), False, 1.0).sampled(merged, rows, cols)  # (its own maps)
     nodes = _MapNodes(tps, (150, 170), step, (10.0, 20.0), False, 1.0)
     whole = nodes.remapped(merged)[0]
-    rows, cols = rng.integers(0, 150, 200), rng.integers(0, 170, 200)
-    assert np.array_equal(nodes.sampled(merged, rows, cols), whole[rows, cols])
+    assert np.array_equal(nodes.sampled(merged, rows, cols), whole[rows, cols])  # (the remap's maps)
+    assert np.array_equal(fresh, whole[rows, cols])
 
 
 def test_one_remap_of_the_merged_picture_equals_the_two_remaps_bit_for_bit() -> None:

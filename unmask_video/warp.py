@@ -224,21 +224,23 @@ class _MapNodes:
         self.nodes: list[np.ndarray] = [gx, gy, *jac]
         self._size = (nx * step, ny * step)
         self._crop = (slice(pad, pad + h), slice(pad, pad + w))
+        self._maps: tuple[np.ndarray, np.ndarray] | None = None  # (the last :meth:`remapped`'s)
 
     def upsampled(self, nodes: np.ndarray) -> np.ndarray:
         """(h, w) float32: ``nodes`` (one of :attr:`nodes`) bilinearly upsampled to every pixel of the region."""
         return cv2.resize(nodes, self._size, interpolation=cv2.INTER_LINEAR)[self._crop]
 
     def remapped(self, merged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:func:`remap_with_validity` of ``merged`` at the upsampled maps."""
-        return remap_with_validity(merged, self.upsampled(self.nodes[0]), self.upsampled(self.nodes[1]), self.bounded())
+        """:func:`remap_with_validity` of ``merged`` at the upsampled maps (kept for :meth:`sampled`)."""
+        self._maps = (self.upsampled(self.nodes[0]), self.upsampled(self.nodes[1]))
+        return remap_with_validity(merged, *self._maps, self.bounded())
 
     def sampled(self, merged: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """(N, 3) uint8: the RGB of :meth:`remapped` of ``merged`` at the region's pixels ``rows``, ``cols`` ((N,) int)
-        only, the same values (each pixel is remapped on its own)."""
+        only, the same values (each pixel is remapped on its own; the maps of the last :meth:`remapped`, if any)."""
+        maps = self._maps or (self.upsampled(self.nodes[0]), self.upsampled(self.nodes[1]))
         at = (rows, cols)
-        map_x, map_y = self.upsampled(self.nodes[0])[at][None], self.upsampled(self.nodes[1])[at][None]
-        return remap_with_validity(merged, map_x, map_y, self.bounded())[0][0]
+        return remap_with_validity(merged, maps[0][at][None], maps[1][at][None], self.bounded())[0][0]
 
     def bounded(self) -> bool:
         """Whether map_x and map_y lie within +-30000 px everywhere (each pixel is a blend of four nodes; see
