@@ -745,9 +745,9 @@ class ReferenceWarper:
         self._src_neck = (
             below_jaw_points(self.landmarks, options.neck_reach) if options.neck_reach > 0 else np.zeros((0, 2))
         )
+        plain = None  # (the picture before ``matte_edge``'s recolour, where it recolours)
         # The validity source: the face oval and the region below the jaw, shrunk by one pixel so that bilinear sampling at its
         # edge never mixes in the outside; remapped as float and thresholded.
-        plain = None  # (the picture before ``matte_edge``'s recolour)
         face = face_region(self.image.shape[:2], self.landmarks)
         neck = neck_region(self.image.shape[:2], self.landmarks, options.neck_reach)
         oval = face | neck
