@@ -196,6 +196,9 @@ class SegmentOptions:
     top_cut: bool = True
     top_cut_line: float = 0.0
     rim_same_cloth: float = 4.0  # a piece cut off whose chroma over lightness is this near the sure mask's stays
+    # ... and the mask's pixels under the jaw as light as the lit cloth and this much yellower (Lab b) flood in as
+    # skin (mask_refine.lit_skin_marks: a lit neck nearly a white cloth's colour, past its faint lower edge). 0: off.
+    rim_lit_skin: float = 6.0
     # The mask's hem (mask_refine.add_hem): within this many pixels of the mask (working size), the pixels whose colour
     # lies on the way from what is beyond them to the cloth's (its seam or binding, a blurred step, the cloth's chroma
     # spread onto the skin by halved colour resolution) join it. 0: off. (2 px took no more of the true mask on
@@ -810,7 +813,7 @@ class MaskSegmenter:
                     lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
                     outside, opt.rim_same_cloth, opt.rim_hem_px,
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
-                    opt.rim_separable_tail, opt.rim_separable_small, past,
+                    opt.rim_separable_tail, opt.rim_separable_small, past, opt.rim_lit_skin,
                 )
             if strip is not None and opt.side_open_edge > 0 and any_set(binary):
                 binary = self._grow_sides(prob, smooth, binary, strip, sub_deep, sub_size, deep_sure)
