@@ -586,6 +586,7 @@ def cut_at_rim(
     small: bool = False,
     held: np.ndarray | None = None,
     lit_skin: float = 0.0,
+    lit_where: np.ndarray | None = None,
 ) -> np.ndarray:
     """``mask`` (uint8 {0, 1}) less what lies past the cloth's rim under the jaw: a neck, a collar or a hood lining of
     nearly the mask's colour that the growth (or the k-means cluster itself) took in.
@@ -610,9 +611,10 @@ def cut_at_rim(
     a third of its cost); other sizes stay 2-D. ``held`` ({0, 1}): what the mask keeps of it floods and stays as its
     sure part above the jaw line does, and so do the parts touching it (the mask's side beyond a hand in front of it,
     cut off from its part above the jaw line by the hand: :func:`join_past_hand`).
-    ``lit_skin`` > 0: under the jaw line, the mask's pixels as light as the lit cloth and yellower by ``lit_skin`` (Lab
-    b) flood inward too (:func:`lit_skin_marks`: a lit neck nearly the white cloth's colour, reached from the cloth
-    through the faint step of its lower edge only).
+    ``lit_skin`` > 0: the mask's pixels in ``lit_where`` (default ``below``) yellower by ``lit_skin`` (Lab b) than the
+    sure cloth of their lightness flood inward too (:func:`lit_skin_marks`: a lit neck of nearly a white cloth's
+    colour, reached from the cloth through the faint step of its lower edge only), and the mask's thin strands beside
+    them go (:func:`_without_strands`).
     """
     if not any_set(mask) or not any_set(sure) or not any_set(mask & below):
         return mask
@@ -626,7 +628,7 @@ def cut_at_rim(
     out[box] = _cut_at_rim(
         lab[box], mask[box], sure[box], below[box], size, chroma_gain, light_weight, line_width, outside, same_cloth,
         hem_px, None if parts is None else parts[box], separable, tail, small, None if held is None else held[box],
-        lit_skin,
+        lit_skin, None if lit_where is None else lit_where[box],
     )
     return out
 
@@ -649,6 +651,7 @@ def _cut_at_rim(
     small: bool = False,
     held: np.ndarray | None = None,
     lit_skin: float = 0.0,
+    lit_where: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`cut_at_rim` on a window around the mask."""
     if held is not None:
@@ -678,7 +681,9 @@ def _cut_at_rim(
             median = cv2.medianBlur(lab[needed], k)
         smooth[needed] = block = cv2.GaussianBlur(median, (0, 0), sigma)
         relief[needed] = cv2.LUT(block, _relief_table(chroma_gain, light_weight))
-    skin = lit_skin_marks(smooth, mask, kept, below, lit_skin, size) if lit_skin > 0 else None
+    skin = None
+    if lit_skin > 0:
+        skin = lit_skin_marks(smooth, mask, kept, below if lit_where is None else lit_where, lit_skin, size)
     if skin is not None:
         markers[skin] = 1
     cv2.watershed(relief, markers)
@@ -717,7 +722,7 @@ def _cut_at_rim(
                 hemmed = None if ring is None else out | (cv2.dilate(out, ring) & mask)
     out = out if hemmed is None else hemmed
     if skin is not None and any_set(skin.view(np.uint8)):
-        out = _without_strands(out, below, anchor, size)
+        out = _without_strands(out, below, anchor, skin, size)
     return out
 
 
@@ -727,11 +732,13 @@ def lit_skin_marks(
     """bool: the pixels of ``mask`` under the jaw line (``below``, not ``kept``) that look like skin beside the cloth,
     in the smoothed uint8 Lab ``smooth``: yellower (Lab b) by ``margin`` or more than the sure cloth (``kept``) of
     their own lightness (its median b per band of 16 L levels, the nearest band's where it has no pixels), at most
-    two bands darker than its darkest tenth, in pieces at least 0.03 x ``size`` across (an opening: a stray pixel marks nothing).
+    two bands darker than its darkest tenth, in pieces at least 0.03 x ``size`` across (an opening: a stray pixel
+    marks nothing).
 
     A white or pale cloth is neutral or cool where it is lit and warmer where it is shaded; a lit neck of nearly its
     colour is about as light but yellower, which the shading-free chroma of the colour model hardly tells apart. A
-    yellow or beige cloth sets its own, yellower, reference."""
+    cloth warm where it is lit (its lightest quarter's a + b at least 8 above neutral: skin taken for the mask on a
+    bare face, a beige mask) marks nothing."""
     out = np.zeros(mask.shape, bool)
     idx = np.flatnonzero(kept.ravel())
     if idx.size < 20:
@@ -742,6 +749,9 @@ def lit_skin_marks(
     full = np.flatnonzero(counts >= 10)
     if full.size == 0:
         return out
+    lit = cloth[cloth[:, 0] >= np.percentile(cloth[:, 0], 75)]
+    if float(np.median(lit[:, 1])) + float(np.median(lit[:, 2])) - 256.0 >= 8.0:
+        return out  # (a warm "cloth": skin or a beige mask; nothing to tell a neck by)
     medians = [float(np.median(cloth[band == i, 2])) for i in full]
     yellow = np.interp(np.arange(256) >> 4, full, medians).astype(np.float32) + np.float32(margin)
     floor = float(np.percentile(cloth[:, 0], 10)) - 32.0  # (two bands past its darkest tenth, no further)
@@ -754,12 +764,16 @@ def lit_skin_marks(
     return disk_morph(cand.astype(np.uint8), cv2.MORPH_OPEN, k) > 0
 
 
-def _without_strands(mask: np.ndarray, below: np.ndarray, anchor: np.ndarray, size: float) -> np.ndarray:
-    """``mask`` less its strands under the jaw line thinner than 0.05 x ``size`` (an opening there) and what they
-    alone held to the ``anchor``: the lit neck's cut leaves its shaded edge, cloth-coloured, as a thread along it."""
+def _without_strands(
+    mask: np.ndarray, below: np.ndarray, anchor: np.ndarray, skin: np.ndarray, size: float
+) -> np.ndarray:
+    """``mask`` less its strands under the jaw line within 0.1 x ``size`` of the ``skin`` marks and thinner than 0.05
+    x ``size`` (an opening there), and what they alone held to the ``anchor``: the lit neck's cut leaves its shaded
+    edge, cloth-coloured, as a thread along it. (Not elsewhere: a mask's narrow side by the ear stays.)"""
     k = max(int(round(0.05 * size)) | 1, 3)
     opened = disk_morph(mask, cv2.MORPH_OPEN, k)
-    kept = np.where(below > 0, opened, mask)
+    near = cv2.distanceTransform((~skin).astype(np.uint8), cv2.DIST_L2, 3) <= 0.1 * size
+    kept = np.where((below > 0) & near, opened, mask)
     return _components_touching(kept, anchor & (kept > 0))
 
 
