@@ -743,25 +743,40 @@ def lit_skin_marks(
     idx = np.flatnonzero(kept.ravel())
     if idx.size < 20:
         return out
-    cloth = smooth.reshape(-1, 3)[idx[:: max(idx.size // 2000, 1)]].astype(np.float32)
-    band = cloth[:, 0].astype(np.intp) >> 4
-    counts = np.bincount(band, minlength=16)
-    full = np.flatnonzero(counts >= 10)
+    # (all by histograms of the uint8 values of at most about 2000 of the cloth's pixels)
+    cloth = smooth.reshape(-1, 3)[idx[:: max(idx.size // 2000, 1)]]
+    light = cloth[:, 0]
+    lights = np.bincount(light, minlength=256)
+    lit = light >= _hist_quantile(lights, 0.75)
+    if _hist_quantile(np.bincount(cloth[lit, 1], minlength=256), 0.5) + _hist_quantile(
+        np.bincount(cloth[lit, 2], minlength=256), 0.5
+    ) - 256 >= 8:
+        return out  # (a warm "cloth": skin or a beige mask; nothing to tell a neck by)
+    per_band = np.bincount((light.astype(np.intp) >> 4) * 256 + cloth[:, 2], minlength=16 * 256).reshape(16, 256)
+    full = np.flatnonzero(per_band.sum(axis=1) >= 10)
     if full.size == 0:
         return out
-    lit = cloth[cloth[:, 0] >= np.percentile(cloth[:, 0], 75)]
-    if float(np.median(lit[:, 1])) + float(np.median(lit[:, 2])) - 256.0 >= 8.0:
-        return out  # (a warm "cloth": skin or a beige mask; nothing to tell a neck by)
-    medians = [float(np.median(cloth[band == i, 2])) for i in full]
-    yellow = np.interp(np.arange(256) >> 4, full, medians).astype(np.float32) + np.float32(margin)
-    floor = float(np.percentile(cloth[:, 0], 10)) - 32.0  # (two bands past its darkest tenth, no further)
+    yellow = np.interp(np.arange(256) >> 4, full, _hist_quantile(per_band[full], 0.5)) + margin
+    floor = _hist_quantile(lights, 0.1) - 32  # (two bands past its darkest tenth)
+    # (per lightness, the least b that marks: none below the floor)
+    table = np.where(np.arange(256) >= floor, np.clip(np.ceil(yellow), 0, 255), 255).astype(np.uint8)
     where = (mask > 0) & (below > 0) & ~kept
-    light = smooth[..., 0]
-    cand = where & (light >= floor) & (smooth[..., 2] >= yellow[light])
-    if not cand.any():
-        return out
     k = max(int(round(0.03 * size)) | 1, 3)
-    return disk_morph(cand.astype(np.uint8), cv2.MORPH_OPEN, k) > 0
+    box = mask_bbox(where, k, where.shape)  # (with the opening's reach: the same as over the whole window)
+    if box is None:
+        return out
+    cand = where[box] & (smooth[box][..., 2] >= cv2.LUT(smooth[box][..., 0], table))
+    if not any_set(cand):
+        return out
+    out[box] = disk_morph(cand.astype(np.uint8), cv2.MORPH_OPEN, k) > 0
+    return out
+
+
+def _hist_quantile(hist: np.ndarray, q: float) -> np.ndarray:
+    """The value at quantile ``q`` (the first whose cumulative count reaches q x the total) of a histogram along its
+    last axis (an int array of the other axes' shape; 0-d for one histogram)."""
+    cum = np.cumsum(hist, axis=-1)
+    return np.count_nonzero(cum < q * cum[..., -1:], axis=-1)
 
 
 def _without_strands(
@@ -771,9 +786,13 @@ def _without_strands(
     x ``size`` (an opening there), and what they alone held to the ``anchor``: the lit neck's cut leaves its shaded
     edge, cloth-coloured, as a thread along it. (Not elsewhere: a mask's narrow side by the ear stays.)"""
     k = max(int(round(0.05 * size)) | 1, 3)
-    opened = disk_morph(mask, cv2.MORPH_OPEN, k)
-    near = cv2.distanceTransform((~skin).astype(np.uint8), cv2.DIST_L2, 3) <= 0.1 * size
-    kept = np.where((below > 0) & near, opened, mask)
+    # (on the marks' box with the reach and the opening's around it: the same as over the whole window)
+    box = mask_bbox(skin, int(np.ceil(0.1 * size)) + k, skin.shape)
+    if box is None:
+        return mask
+    near = cv2.distanceTransform((~skin[box]).astype(np.uint8), cv2.DIST_L2, 3) <= 0.1 * size
+    kept = mask.copy()
+    kept[box] = np.where((below[box] > 0) & near, disk_morph(mask[box], cv2.MORPH_OPEN, k), mask[box])
     return _components_touching(kept, anchor & (kept > 0))
 
 
