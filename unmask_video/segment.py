@@ -201,8 +201,8 @@ class SegmentOptions:
     rim_same_cloth: float = 4.0  # a piece cut off whose chroma over lightness is this near the sure mask's stays
     # ... and the mask's pixels under the jaw line this much yellower (Lab b) than the sure cloth of their lightness
     # flood in as skin (mask_refine.lit_skin_marks: a lit neck of nearly a white cloth's colour, past the cloth's faint
-    # lower edge; woman_white_mask_720's neck stripe). 0: off. 6 took 0.01 points more of the masked_pairs masks
-    # uncovered; 9 the same (benchmarks/README.md, wneck). Over the nose too: 0.04 points more uncovered.
+    # lower edge; woman_white_mask_720's neck stripe). 0: off. 6 left 0.01 points more of the masked_pairs masks
+    # uncovered (worst 10 %: 0.06), 9 the same as off (benchmarks/README.md, wneck); over the nose too, 0.04 more.
     rim_lit_skin: float = 9.0
     # The mask's hem (mask_refine.add_hem): within this many pixels of the mask (working size), the pixels whose colour
     # lies on the way from what is beyond them to the cloth's (its seam or binding, a blurred step, the cloth's chroma
