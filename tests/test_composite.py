@@ -227,6 +227,25 @@ def test_fringe_outside_the_mask_is_redone_where_the_warp_does_not_reach() -> No
         assert (out[blind & ~off_face] == MASK_COLOUR).all(axis=1).mean() < 0.05
 
 
+def test_outside_fill_options_reach_the_band_fill() -> None:
+    """``CompositeOptions.outside`` is what the composite's band fill reads: the band outside the hole the warp does
+    not cover is the rebuilt skin continued by default, and the frame's own pixels with ``band_fill`` off."""
+    face, _ = masked_face()
+    hole = face.mask > 0
+    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
+    oval = face_region(hole.shape, face.landmarks, antialiased=False) > 0
+    uncovered = (dist > 3) & (dist <= 6) & oval
+    face.valid = face.valid & ~uncovered
+    face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
+    assert uncovered.sum() > 200
+    changed = {}
+    for band_fill in (True, False):
+        options = CompositeOptions(outside=OutsideFillOptions(band_fill=band_fill))
+        out = ReferenceComposite(options).reconstruct([face])[0]
+        changed[band_fill] = float(np.any(out[uncovered] != face.image[uncovered], axis=1).mean())
+    assert changed[False] == 0.0 and changed[True] > 0.5, changed
+
+
 def test_empty_mask_returns_the_image() -> None:
     face, _ = masked_face()
     face.mask = np.zeros_like(face.mask)

@@ -741,3 +741,46 @@ def test_a_face_the_search_finds_where_one_was_lost_keeps_its_id(astronaut, astr
         _place(frame, astronaut, astronaut_landmarks, 90.0, 330, 185)
         again = tracker.track_faces(frame, 14 / 25)
     assert [f.id for f in again] == [first[0].id]
+
+
+def test_a_still_shot_without_a_face_is_not_searched_again_and_a_face_that_comes_in_is_found_no_later(
+    astronaut, astronaut_landmarks
+) -> None:
+    # 2.4 s of the same frame with no face, then a 60 px face: the searches due at 1 s and 2 s are skipped
+    # (no detector pass after the first search), and the face is found no later than with every search run (a skipped
+    # search takes no frames to spread over: the next one falls due a little sooner).
+    found, passes = {}, {}
+    for levels in (0.0, TrackerOptions().still_search_levels):
+        with FaceTracker(TrackerOptions(still_search_levels=levels)) as tracker:
+            for i in range(60):
+                assert tracker.track(_background(720, 1280), i / 25) == []
+                if i == 0:
+                    first = tracker.detector_passes
+            passes[levels] = tracker.detector_passes - first
+            for i in range(60, 100):
+                frame = _background(720, 1280)
+                _place(frame, astronaut, astronaut_landmarks, 60.0, 900, 500)
+                if tracker.track(frame, i / 25):
+                    found[levels] = i
+                    break
+            skipped = tracker.skipped_searches
+    assert passes[0.0] > 0 and passes[TrackerOptions().still_search_levels] == 0, passes
+    assert skipped == 2
+    assert found[TrackerOptions().still_search_levels] <= found[0.0], found
+
+
+def test_a_face_wide_change_anywhere_changes_a_still_searchs_cell() -> None:
+    from unmask_video.still_search import cell_means, unchanged
+
+    rng = np.random.default_rng(3)
+    frame = _background(720, 1280)
+    cells = cell_means(frame, 40.0)
+    noisy = cv2.add(frame, rng.integers(0, 5, frame.shape, dtype=np.uint8))  # (noise within the levels)
+    assert unchanged(cells, noisy, 40.0, 8.0)
+    assert not unchanged(cells, noisy, 40.0, 0.0)  # (0: off)
+    assert not unchanged(None, frame, 40.0, 8.0)
+    for _ in range(40):  # a 40 px square 10 levels off, anywhere: a whole cell under it changes by 10
+        x, y = int(rng.integers(0, 1280 - 40)), int(rng.integers(0, 720 - 40))
+        changed = frame.copy()
+        changed[y : y + 40, x : x + 40] = cv2.add(changed[y : y + 40, x : x + 40], 10)
+        assert not unchanged(cells, changed, 40.0, 8.0), (x, y)

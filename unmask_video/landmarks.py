@@ -24,6 +24,7 @@ from unmask_video.errors import InputError, ProcessingError
 from unmask_video.face_detect import Detection, FaceDetector, Pass, import_mediapipe, merge_overlapping, resize
 from unmask_video.face_landmark_model import RoiLandmarker, roi_from_box, roi_from_landmarks
 from unmask_video.one_euro import OneEuroFilter
+from unmask_video.still_search import cell_means, unchanged
 from unmask_video.stages import Box
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,11 @@ class TrackerOptions:
     #: this frame and of the last one searched): a cut to another shot is searched at once, so the faces of the new
     #: shot do not wait ``detect_interval`` to be found. 0: off.
     cut_threshold: float = 0.1
+    #: A search due by ``detect_interval`` is skipped (counted as run) while the frame still looks as it did where the
+    #: last search started: no colour cell half ``min_face_size`` wide changed by more than this many levels
+    #: (:mod:`unmask_video.still_search`; a face that came in covers a whole cell). A still shot with no face then
+    #: pays no detector passes. 0: every search runs.
+    still_search_levels: float = 8.0
     #: A search after the first one is spread over frames, at most this many detector passes per frame (the
     #: first search after a start or a reset runs whole, on its frame).
     search_passes: int = 8
@@ -391,6 +397,7 @@ class FaceTracker:
         self._sweep_shape: tuple[int, int] = (0, 0)
         self._sweep_small: list[Detection] = []  # faces too small found by it so far
         self._searched: np.ndarray | None = None  # thumbnail of the last frame a search pass ran on
+        self._search_cells: np.ndarray | None = None  # the colour cells of the frame where the last search started
         #: For each face of the last result: ``True`` where it was carried forward, not found.
         self.held: list[bool] = []
         #: For each face of the last result: its track id.
@@ -400,6 +407,8 @@ class FaceTracker:
         #: Full searches and coarse (switch) searches run so far.
         self.searches = 0
         self.switch_searches = 0
+        #: Regular searches skipped because the frame had not changed since the last one (``still_search_levels``).
+        self.skipped_searches = 0
 
     @property
     def detector_passes(self) -> int:
@@ -430,6 +439,7 @@ class FaceTracker:
         self._ghosts = []
         self._sweep = []
         self._searched = None
+        self._search_cells = None
 
     def track(self, image: np.ndarray, t: float) -> list[np.ndarray]:
         """Landmarks of up to ``max_faces`` faces in ``image`` (uint8 RGB) at time ``t`` seconds.
@@ -554,6 +564,7 @@ class FaceTracker:
         for ghost in list(self._ghosts):
             if len(results) >= o.max_faces:
                 return
+            ghost.frames += 1  # (the frames since the loss that reached this search)
             if not self._relocate_due(ghost, t):
                 continue
             size = _face_size(ghost.landmarks)
@@ -576,9 +587,8 @@ class FaceTracker:
 
     def _relocate_due(self, ghost: _Ghost, t: float) -> bool:
         """Whether the region around a lost face is searched on this frame: every frame for ``relocate_every_time``
-        seconds after the loss, then every ``relocate_stride``-th frame."""
+        seconds after the loss, then every ``relocate_stride``-th frame (``ghost.frames``: counted by the caller)."""
         o = self.options
-        ghost.frames += 1
         if t - ghost.t <= o.relocate_every_time + 1e-6:
             return True
         return ghost.frames % max(1, o.relocate_stride) == 0
@@ -597,7 +607,11 @@ class FaceTracker:
                 due = self._last_search is None or self._lost or t - self._last_search >= o.detect_interval - 1e-6
                 if not due and not self._cut(image):
                     return
+                if self._still_since_search(image, t):
+                    return
                 self._sweep = self._detector.plan(w, h, o.min_face_size)
+                if o.still_search_levels > 0:
+                    self._search_cells = cell_means(image, o.min_face_size)
                 self._sweep_shape = (h, w)
                 self._sweep_small = []
                 self.searches += 1
@@ -640,6 +654,19 @@ class FaceTracker:
         self._take(image, t, results, detections, sweeping)
         if sweeping and not self._sweep:  # the sweep is complete
             self._end_sweep(t)
+
+    def _still_since_search(self, image: np.ndarray, t: float) -> bool:
+        """Whether a regular search (not the first, nor one for a lost face) is skipped because the frame still
+        looks as it did where the last one started (``still_search_levels``); a skipped one counts as run at ``t``."""
+        o = self.options
+        if self._last_search is None or self._lost:
+            return False
+        if not unchanged(self._search_cells, image, o.min_face_size, o.still_search_levels):
+            return False
+        log.debug("no change since the last face search: skipped at t=%.3f s", t)
+        self._last_search = float(t)
+        self.skipped_searches += 1
+        return True
 
     def _cut(self, image: np.ndarray) -> bool:
         """Whether this frame looks unlike the last one searched (a cut to another shot)."""

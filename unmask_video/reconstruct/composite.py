@@ -29,7 +29,7 @@ from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill, pieces, rows_cols
-from unmask_video.reconstruct.outside_fill import fill_band, fill_on_face
+from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import features
 from unmask_video.stages import FaceROI, Image
@@ -274,6 +274,10 @@ class CompositeOptions:
     #: Pixels: this frame's mask may reach this far past what was rebuilt (those pixels take the nearest rebuilt one's
     #: colour); further: rebuilt.
     carry_reach: float = 2.5
+    #: How the gaps the warp leaves on the face and the blend's band outside the hole are filled with the rebuilt skin
+    #: continued (:func:`~unmask_video.reconstruct.outside_fill.fill_on_face`,
+    #: :func:`~unmask_video.reconstruct.outside_fill.fill_band`; with ``fill="surround"``).
+    outside: OutsideFillOptions = OutsideFillOptions()
 
 
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -920,6 +924,11 @@ class _SkinBase:
         _written(out, cv2.copyTo(total, apply.view(np.uint8), out))
 
 
+def _ring_skin(ref_skin: np.ndarray | None, n: int) -> np.ndarray:
+    """(n,) bool: the ``n`` ring pixels where the reference shows skin, all of them when that is not known (None)."""
+    return np.ones(n, bool) if ref_skin is None else ref_skin
+
+
 def _skin_light_again(
     ref: np.ndarray,
     ring: np.ndarray,
@@ -950,7 +959,7 @@ def _skin_light_again(
     at = ys_s * base.small[0] + xs_s
     ref_ring = base.flattened(ref_ring, at)
     if shade > 0 and fields.shade > 0:
-        skin = np.ones(tgt_ring.shape[1], bool) if ref_skin is None else ref_skin  # (as :func:`_skin_light` takes it)
+        skin = _ring_skin(ref_skin, tgt_ring.shape[1])
         lit = _frame_light(tgt_ring, seam_keep, ring, ring_coords, max(local_sigma * base.size, 1.0), base.small, at)
         seam_keep = seam_keep & ~_in_shade(ref_ring, base.s_ref[:, at], tgt_ring, lit, skin, shade)
     _add_seam(new, base, ring, ring_coords, at, tgt_ring, ref_ring, seam_keep, seam_sigma, fields.skin_spread, seam_cap)
@@ -1018,8 +1027,7 @@ def _skin_light(
     at = ys_s * small[0] + xs_s  # the ring pixels' working pixels, as flat indices
     n = len(ys)
     smooth_ring = base.s_ref[:, at]
-    if ref_skin is None:
-        ref_skin = np.ones(n, bool)
+    ref_skin = _ring_skin(ref_skin, n)
     # The frame's skin: near the colour the frame shows where the reference shows skin and the two agree
     # (``colour_keep``) above the middle of the mask (the cheeks under the eyes, the nose bridge); not a collar, a hood,
     # a beard or hair beside or below the mask.
@@ -2071,7 +2079,7 @@ class ReferenceComposite:
         outer = inner = None
         if gaps.any() and opts.fill == "surround":
             # On the face (a cheek the warp does not reach) the rebuilt skin continued, never what lies past the mask.
-            inner = fill_on_face(out, gaps, hole, paste, landmarks, image=image, turn=turn)
+            inner = fill_on_face(out, gaps, hole, paste, landmarks, opts.outside, image=image, turn=turn)
             outer = gaps & ~inner
         if outer is not None and outer.any():
             # Beside the face (where the reference's hair or background was not carried over), the frame's
@@ -2097,5 +2105,5 @@ class ReferenceComposite:
         if opts.fill == "surround":
             # (the band outside the hole the paste left as the frame, on the face: the rebuilt skin continued)
             band = (dist > 0) & (dist <= self._band_px(lengths, upsampled)) & ~changed
-            changed |= fill_band(out, band, changed if off is None else changed & off, landmarks)
+            changed |= fill_band(out, band, changed if off is None else changed & off, landmarks, opts.outside)
         return out, changed
