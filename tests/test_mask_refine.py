@@ -711,3 +711,47 @@ def test_cloth_free_chroma_is_mean_free_chroma_of_one_label_bit_for_bit() -> Non
         got = cloth_free_chroma(lab, where)
         assert got.dtype == np.float64 and np.array_equal(got, want)
         assert np.array_equal(cloth_free_chroma(lab, where > 0), want)
+
+
+def _lit_neck_scene():
+    """A cool white mask whose lower rim, under the jaw line, is a faint step onto a lit pale neck (a little less
+    light, a little yellower), with the neck's shaded side and a grey shirt below it; the mask shades smoothly towards
+    its underside (warmer and darker there)."""
+    rng = np.random.default_rng(5)
+    h, w = 200, 200
+    image = np.zeros((h, w, 3), np.float32) + (130, 132, 136)  # a grey shirt
+    neck = np.zeros((h, w), np.uint8)
+    neck[110:175, 60:145] = 1
+    cloth = np.zeros((h, w), np.uint8)
+    cv2.ellipse(cloth, (100, 80), (75, 65), 0, 0, 360, 1, -1)
+    image[neck > 0] = (226, 212, 198)  # her lit neck: nearly the cloth's colour
+    image[110:175, 60:72] = (170, 140, 124)  # its shaded side
+    ramp = np.clip((np.arange(h, dtype=np.float32) - 110.0) / 35.0, 0.0, 1.0)[:, None, None]
+    shaded = (1 - ramp) * np.float32((236, 238, 242)) + ramp * np.float32((200, 196, 194))
+    image = np.where(cloth[..., None] > 0, np.broadcast_to(shaded, image.shape), image)
+    image += rng.normal(0, 2.0, image.shape)
+    lab = cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB)
+    below = np.zeros((h, w), np.uint8)
+    below[100:] = 1  # under the jaw line
+    neck &= 1 - cloth
+    lit = neck.copy()
+    lit[:, :72] = 0
+    return lab, cloth, neck, lit, below
+
+
+def test_the_rim_cut_takes_off_a_lit_neck_of_the_white_cloths_colour_and_keeps_its_shaded_underside():
+    """``lit_skin``: the growth took her lit neck in with the cloth (woman_white_mask_720); from the shirt its collar
+    is a stronger step than the cloth's faint lower rim, so the plain cut leaves it. Marked as skin (as light as the
+    lit cloth, yellower) it floods in and leaves at the rim; the cloth's warm shaded underside stays."""
+    from unmask_video.mask_refine import cut_at_rim
+
+    lab, cloth, neck, lit, below = _lit_neck_scene()
+    grown = cloth | neck
+    sure = cloth & (1 - below)
+    outside = grown == 0
+    plain = cut_at_rim(lab, grown, sure, below, size=160.0, outside=outside, same_cloth=4.0, hem_px=1)
+    assert (plain & lit).sum() >= 0.5 * lit.sum()  # (the case: the neck's lit part stays with the plain cut)
+    out = cut_at_rim(lab, grown, sure, below, size=160.0, outside=outside, same_cloth=4.0, hem_px=1, lit_skin=6.0)
+    assert (out & neck).sum() <= 0.05 * neck.sum()
+    assert (cloth & (1 - out)).sum() <= 0.01 * cloth.sum()  # the shaded underside stays
+    assert ((grown > 0) & (below == 0) & (out == 0)).sum() == 0

@@ -1052,3 +1052,29 @@ def test_the_forehead_probe_drawn_in_its_box_takes_the_pixels_of_the_whole_roi(a
             assert got is None
         else:
             np.testing.assert_array_equal(got, expected)
+
+
+def test_a_white_mask_over_a_light_neck_stays_covered_and_leaves_more_of_the_neck_out(big_astronaut):
+    """``rim_lit_skin`` (on by default): a pale neck a little yellower than a white mask, under her chin down to a grey
+    shirt (woman_white_mask_720's lit neck), floods into the rim cut as skin: no more of it is left in the mask than
+    with the option off, and the drawn mask stays covered."""
+    image, lm = big_astronaut
+    size = face_size(lm)
+    chin = lm[landmark_sets.CHIN]
+    h, w = image.shape[:2]
+    yy, xx = np.mgrid[:h, :w]
+    scene = image.copy()
+    neck = (np.abs(xx - chin[0]) < 0.28 * size) & (yy > chin[1] - 0.1 * size) & (yy < chin[1] + 0.3 * size)
+    noise = np.random.default_rng(0).normal(0, 2, (int(neck.sum()), 3))
+    scene[neck] = np.clip(np.float32((232, 218, 200)) + noise, 0, 255).astype(np.uint8)
+    scene[(yy >= chin[1] + 0.3 * size) & (np.abs(xx - chin[0]) < 0.6 * size)] = (128, 130, 134)
+    masked, truth = draw_surgical_mask(scene, lm, MaskStyle(WHITE))
+    roi_img, roi_lm = _face_roi(masked, lm)
+    box = face_box(lm, masked.shape)
+    cloth, bare = truth[box.slices] >= 0.5, neck[box.slices] & (truth[box.slices] < 0.5)
+    assert SegmentOptions().rim_lit_skin > 0
+    on = MaskSegmenter(SegmentOptions()).segment(roi_img, roi_lm) >= 0.5
+    off = MaskSegmenter(SegmentOptions(rim_lit_skin=0.0)).segment(roi_img, roi_lm) >= 0.5
+    assert (on & bare).sum() <= (off & bare).sum()
+    assert (on & bare).sum() <= 0.06 * bare.sum()
+    assert (cloth & ~on).sum() <= 0.002 * cloth.sum()

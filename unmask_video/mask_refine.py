@@ -585,6 +585,8 @@ def cut_at_rim(
     tail: int = 5,
     small: bool = False,
     held: np.ndarray | None = None,
+    lit_skin: float = 0.0,
+    lit_where: np.ndarray | None = None,
 ) -> np.ndarray:
     """``mask`` (uint8 {0, 1}) less what lies past the cloth's rim under the jaw: a neck, a collar or a hood lining of
     nearly the mask's colour that the growth (or the k-means cluster itself) took in.
@@ -609,6 +611,10 @@ def cut_at_rim(
     a third of its cost); other sizes stay 2-D. ``held`` ({0, 1}): what the mask keeps of it floods and stays as its
     sure part above the jaw line does, and so do the parts touching it (the mask's side beyond a hand in front of it,
     cut off from its part above the jaw line by the hand: :func:`join_past_hand`).
+    ``lit_skin`` > 0: the mask's pixels in ``lit_where`` (default ``below``) yellower by ``lit_skin`` (Lab b) than the
+    sure cloth of their lightness flood inward too (:func:`lit_skin_marks`: a lit neck of nearly a white cloth's
+    colour, reached from the cloth through the faint step of its lower edge only), and the mask's thin strands beside
+    them go (:func:`_without_strands`).
     """
     if not any_set(mask) or not any_set(sure) or not any_set(mask & below):
         return mask
@@ -622,6 +628,7 @@ def cut_at_rim(
     out[box] = _cut_at_rim(
         lab[box], mask[box], sure[box], below[box], size, chroma_gain, light_weight, line_width, outside, same_cloth,
         hem_px, None if parts is None else parts[box], separable, tail, small, None if held is None else held[box],
+        lit_skin, None if lit_where is None else lit_where[box],
     )
     return out
 
@@ -643,6 +650,8 @@ def _cut_at_rim(
     tail: int = 5,
     small: bool = False,
     held: np.ndarray | None = None,
+    lit_skin: float = 0.0,
+    lit_where: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`cut_at_rim` on a window around the mask."""
     if held is not None:
@@ -672,6 +681,11 @@ def _cut_at_rim(
             median = cv2.medianBlur(lab[needed], k)
         smooth[needed] = block = cv2.GaussianBlur(median, (0, 0), sigma)
         relief[needed] = cv2.LUT(block, _relief_table(chroma_gain, light_weight))
+    skin = None
+    if lit_skin > 0:
+        skin = lit_skin_marks(smooth, mask, kept, below if lit_where is None else lit_where, lit_skin, size)
+    if skin is not None:
+        markers[skin] = 1
     cv2.watershed(relief, markers)
     cut = (markers == 1) & (below > 0) & (mask > 0)
     if not any_set(cut):
@@ -706,7 +720,80 @@ def _cut_at_rim(
             if any_set(back):
                 out = _components_touching(back | out, out > 0)
                 hemmed = None if ring is None else out | (cv2.dilate(out, ring) & mask)
-    return out if hemmed is None else hemmed
+    out = out if hemmed is None else hemmed
+    if skin is not None and any_set(skin.view(np.uint8)):
+        out = _without_strands(out, below, anchor, skin, size)
+    return out
+
+
+def lit_skin_marks(
+    smooth: np.ndarray, mask: np.ndarray, kept: np.ndarray, below: np.ndarray, margin: float, size: float
+) -> np.ndarray:
+    """bool: the pixels of ``mask`` under the jaw line (``below``, not ``kept``) that look like skin beside the cloth,
+    in the smoothed uint8 Lab ``smooth``: yellower (Lab b) by ``margin`` or more than the sure cloth (``kept``) of
+    their own lightness (its median b per band of 16 L levels, the nearest band's where it has no pixels), at most
+    two bands darker than its darkest tenth, in pieces at least 0.03 x ``size`` across (an opening: a stray pixel
+    marks nothing).
+
+    A white or pale cloth is neutral or cool where it is lit and warmer where it is shaded; a lit neck of nearly its
+    colour is about as light but yellower, which the shading-free chroma of the colour model hardly tells apart. A
+    cloth warm where it is lit (its lightest quarter's a + b at least 8 above neutral: skin taken for the mask on a
+    bare face, a beige mask) marks nothing."""
+    out = np.zeros(mask.shape, bool)
+    idx = np.flatnonzero(kept.ravel())
+    if idx.size < 20:
+        return out
+    # (all by histograms of the uint8 values of at most about 2000 of the cloth's pixels)
+    cloth = smooth.reshape(-1, 3)[idx[:: max(idx.size // 2000, 1)]]
+    light = cloth[:, 0]
+    lights = np.bincount(light, minlength=256)
+    lit = light >= _hist_quantile(lights, 0.75)
+    if _hist_quantile(np.bincount(cloth[lit, 1], minlength=256), 0.5) + _hist_quantile(
+        np.bincount(cloth[lit, 2], minlength=256), 0.5
+    ) - 256 >= 8:
+        return out  # (a warm "cloth": skin or a beige mask; nothing to tell a neck by)
+    per_band = np.bincount((light.astype(np.intp) >> 4) * 256 + cloth[:, 2], minlength=16 * 256).reshape(16, 256)
+    full = np.flatnonzero(per_band.sum(axis=1) >= 10)
+    if full.size == 0:
+        return out
+    yellow = np.interp(np.arange(256) >> 4, full, _hist_quantile(per_band[full], 0.5)) + margin
+    floor = _hist_quantile(lights, 0.1) - 32  # (two bands past its darkest tenth)
+    # (per lightness, the least b that marks: none below the floor)
+    table = np.where(np.arange(256) >= floor, np.clip(np.ceil(yellow), 0, 255), 255).astype(np.uint8)
+    where = (mask > 0) & (below > 0) & ~kept
+    k = max(int(round(0.03 * size)) | 1, 3)
+    box = mask_bbox(where, k, where.shape)  # (with the opening's reach: the same as over the whole window)
+    if box is None:
+        return out
+    cand = where[box] & (smooth[box][..., 2] >= cv2.LUT(smooth[box][..., 0], table))
+    if not any_set(cand):
+        return out
+    out[box] = disk_morph(cand.astype(np.uint8), cv2.MORPH_OPEN, k) > 0
+    return out
+
+
+def _hist_quantile(hist: np.ndarray, q: float) -> np.ndarray:
+    """The value at quantile ``q`` (the first whose cumulative count reaches q x the total) of a histogram along its
+    last axis (an int array of the other axes' shape; 0-d for one histogram)."""
+    cum = np.cumsum(hist, axis=-1)
+    return np.count_nonzero(cum < q * cum[..., -1:], axis=-1)
+
+
+def _without_strands(
+    mask: np.ndarray, below: np.ndarray, anchor: np.ndarray, skin: np.ndarray, size: float
+) -> np.ndarray:
+    """``mask`` less its strands under the jaw line within 0.1 x ``size`` of the ``skin`` marks and thinner than 0.05
+    x ``size`` (an opening there), and what they alone held to the ``anchor``: the lit neck's cut leaves its shaded
+    edge, cloth-coloured, as a thread along it. (Not elsewhere: a mask's narrow side by the ear stays.)"""
+    k = max(int(round(0.05 * size)) | 1, 3)
+    # (on the marks' box with the reach and the opening's around it: the same as over the whole window)
+    box = mask_bbox(skin, int(np.ceil(0.1 * size)) + k, skin.shape)
+    if box is None:
+        return mask
+    near = cv2.distanceTransform((~skin[box]).astype(np.uint8), cv2.DIST_L2, 3) <= 0.1 * size
+    kept = mask.copy()
+    kept[box] = np.where((below[box] > 0) & near, disk_morph(mask[box], cv2.MORPH_OPEN, k), mask[box])
+    return _components_touching(kept, anchor & (kept > 0))
 
 
 #: Median selection networks (compare-exchange pairs; the median ends at the middle index) for 3, 5 and 7 values

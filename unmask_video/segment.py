@@ -53,7 +53,10 @@ Method, per face (``face_id``):
    Last (``rim_cut``, :func:`mask_refine.cut_at_rim`), under the jaw line the mask is cut at the cloth's rim: a marker
    watershed on the colour steps, flooded from the mask above the jaw line and from what the colour model rejects,
    takes off a lit neck, a collar or a hood lining of nearly the mask's colour that the growth (or the k-means
-   cluster) took in; what it took that has the cloth's own colour comes back. The same watershed cuts over the nose
+   cluster) took in; what it took that has the cloth's own colour comes back. Under the jaw line the mask's pixels
+   yellower than the sure cloth of their lightness flood in too (``rim_lit_skin``: a lit neck of nearly a white
+   cloth's colour, reached from the cloth through its faint lower edge only), with the thin strands the cut leaves
+   beside them. The same watershed cuts over the nose
    tip too (``top_cut``), flooded there also from the skin above the search region: pale skin on the nose bridge and
    the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. Once the presence
    decision has the mask as worn, the holes it encloses that are unlike the forehead's skin are its print and are
@@ -196,6 +199,11 @@ class SegmentOptions:
     top_cut: bool = True
     top_cut_line: float = 0.0
     rim_same_cloth: float = 4.0  # a piece cut off whose chroma over lightness is this near the sure mask's stays
+    # ... and the mask's pixels under the jaw line this much yellower (Lab b) than the sure cloth of their lightness
+    # flood in as skin (mask_refine.lit_skin_marks: a lit neck of nearly a white cloth's colour, past the cloth's faint
+    # lower edge; woman_white_mask_720's neck stripe). 0: off. 6 left 0.01 points more of the masked_pairs masks
+    # uncovered (worst 10 %: 0.06), 9 the same as off (benchmarks/README.md, wneck); over the nose too, 0.04 more.
+    rim_lit_skin: float = 9.0
     # The mask's hem (mask_refine.add_hem): within this many pixels of the mask (working size), the pixels whose colour
     # lies on the way from what is beyond them to the cloth's (its seam or binding, a blurred step, the cloth's chroma
     # spread onto the skin by halved colour resolution) join it. 0: off. (2 px took no more of the true mask on
@@ -810,7 +818,7 @@ class MaskSegmenter:
                     lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
                     outside, opt.rim_same_cloth, opt.rim_hem_px,
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
-                    opt.rim_separable_tail, opt.rim_separable_small, past,
+                    opt.rim_separable_tail, opt.rim_separable_small, past, opt.rim_lit_skin, below,
                 )
             if strip is not None and opt.side_open_edge > 0 and any_set(binary):
                 binary = self._grow_sides(prob, smooth, binary, strip, sub_deep, sub_size, deep_sure)
