@@ -176,6 +176,7 @@ def test_the_neck_weighs_less_where_its_change_of_light_is_not_the_faces() -> No
     # Ring pixels above the mouth (rows 10) and below it (rows 150), the mouth's landmarks between; frame minus
     # reference there, in Lab.
     ys = np.repeat([10, 150], 60)
+    xs = np.tile(np.arange(60), 2)
     mouth = np.array([[90.0, 80.0], [110.0, 90.0]], np.float32)
     usable = np.ones(len(ys), bool)
 
@@ -183,10 +184,10 @@ def test_the_neck_weighs_less_where_its_change_of_light_is_not_the_faces() -> No
         return np.stack([np.where(ys < 80, face, neck), np.full(len(ys), 12.0), np.where(ys < 80, 5.0, b)]).astype(np.float32)
 
     def weight(tgt: np.ndarray, ref: np.ndarray, usable: np.ndarray = usable) -> float:
-        return composite._neck_weight(tgt, ref, ys, usable, mouth, 4.0)[1]
+        return composite._neck_weight(tgt, ref, (ys, xs), usable, mouth, 4.0)[1]
 
     tgt = lab(70.0, 70.0)
-    neck, _ = composite._neck_weight(tgt, lab(60.0, 60.0), ys, usable, mouth, 4.0)
+    neck, _ = composite._neck_weight(tgt, lab(60.0, 60.0), (ys, xs), usable, mouth, 4.0)
     assert neck.tolist() == (ys > 90).tolist()
     assert weight(tgt, lab(60.0, 60.0)) == 1.0  # (the same light)
     assert weight(lab(70.0, 50.0), lab(60.0, 42.1)) == 1.0  # (a shade in both, its L changed less: luminance scaled alike)
@@ -195,6 +196,28 @@ def test_the_neck_weighs_less_where_its_change_of_light_is_not_the_faces() -> No
     assert weight(tgt, lab(60.0, 60.0, b=15.0)) == pytest.approx(composite._NECK_WEIGHT)  # (its colour: b 10 apart)
     # (too few usable pixels on either side to tell: as it is)
     assert weight(tgt, lab(60.0, 45.0), ys > 90) == 1.0
+
+
+def test_a_neck_whose_gap_the_faces_own_trend_leads_to_still_counts() -> None:
+    # A light from below (a photo of the same person relit): the change of light grows down the face above the mouth
+    # and on past it to the neck; a stand-in's shaded neck: a step the face above does not lead to (its change falls
+    # towards the mouth, the neck's rises past it: the grey-mask man).
+    ys = np.repeat(np.concatenate([np.arange(10, 71, 10), np.arange(100, 161, 10)]), 20).astype(np.float32)
+    xs = np.tile(np.arange(20), 14).astype(np.float32)
+    mouth = np.array([[90.0, 80.0], [110.0, 90.0]], np.float32)
+    usable = np.ones(len(ys), bool)
+    ref = np.stack([np.full(len(ys), 60.0), np.full(len(ys), 12.0), np.full(len(ys), 5.0)]).astype(np.float32)
+
+    def weight(lightness: np.ndarray) -> float:
+        tgt = ref.copy()
+        tgt[0] = lightness
+        return composite._neck_weight(tgt, ref, (ys, xs), usable, mouth, 4.0)[1]
+
+    assert weight(60.0 + 0.1 * ys) == 1.0  # (the ramp: the neck 9 L past the face, where the face's trend leads)
+    assert weight(np.where(ys < 80, 68.0 - 0.1 * ys, 75.0)) == pytest.approx(composite._NECK_WEIGHT)  # (a step)
+    assert weight(np.where(ys < 80, 61.0 + 0.02 * ys, 75.0)) == pytest.approx(composite._NECK_WEIGHT)  # (past the trend)
+    explained = composite._unexplained(np.array([9.0, 0.0, 0.0], np.float32), ref, (ys, xs), 130.0)
+    assert np.array_equal(explained, np.array([9.0, 0.0, 0.0], np.float32))  # (a flat face explains nothing)
 
 
 def _with_shaded_neck(face: FaceROI, truth: np.ndarray, both: bool) -> tuple[FaceROI, np.ndarray, np.ndarray]:
@@ -234,4 +257,4 @@ def test_a_neck_in_the_same_shade_in_the_frame_still_counts() -> None:
     on = ReferenceComposite(CompositeOptions(neck_gap=4.0)).reconstruct([face])[0]
     off = ReferenceComposite(CompositeOptions(neck_gap=0.0)).reconstruct([face])[0]
     assert np.array_equal(on, off)
-    assert CompositeOptions().neck_gap == 0.0  # (off by default: a relit photo of the same person shows the gap too)
+    assert CompositeOptions().neck_gap == 4.0  # (on by default: a relit photo's gap is the face's trend, continued)

@@ -243,13 +243,12 @@ class CompositeOptions:
     #: With ``light="skin"``: the ring's pixels below the mouth (the neck under the jaw) weigh less in the light field
     #: where the change of light they show (frame minus reference, median over the frame's skin) differs from the one
     #: the ring shows above the mouth (beside the nose, under the eyes) by more than this many Lab units, down to
-    #: ``_NECK_WEIGHT`` at twice it (:func:`_neck_weight`). A reference's neck lies in its jaw's shadow in one photo and
-    #: is lit in another: with a stand-in in other light, his lit neck against its shaded one lifted the whole rebuilt
-    #: lower face (the grey-mask man: 6.1 -> 3.3 L over his skin above the mask with 4). Off by default (0): a photo of
-    #: the same person in other light (a light from above or below, another gamma) shows the same gap, and there the
-    #: neck's change is the light's: the quality benchmark's relit rows lost up to 0.4 dB / 1.4 cast with 4
-    #: (benchmarks/README.md, helper mattesafe).
-    neck_gap: float = 0.0
+    #: ``_NECK_WEIGHT`` at twice it (:func:`_neck_weight`), once the part of the difference the face's own change down
+    #: the ring leads to is taken off (:func:`_unexplained`). A reference's neck lies in its jaw's shadow in one photo
+    #: and is lit in another: with a stand-in in other light, his lit neck against its shaded one lifted the whole
+    #: rebuilt lower face (the grey-mask man). A photo of the same person in other light (a light from above or below)
+    #: shows a gap too, but one the face's trend above the mouth leads to: it still counts. 0: off.
+    neck_gap: float = 4.0
     #: With ``light="skin"``: the colour fields measured on the ring (the light field, the contrast, the colour bound
     #: and the highlights' knee: most of the composite's work) are measured afresh on one frame in this many of a face
     #: and reused on the frames between, moved with the face, while it moves less than ``field_reuse_motion``
@@ -1108,7 +1107,7 @@ def _skin_light(
     if neck_gap > 0 and mouth is not None:
         # (the face's change read where the frame shows skin and the reference is not in its own shade)
         usable = skin_keep[keep] if shaded is None or strength <= 0 else skin_keep[keep] & ~shaded[keep]
-        neck, factor = _neck_weight(tgt_ring[:, keep], at_ring[:, keep], ys[keep], usable, mouth, neck_gap)
+        neck, factor = _neck_weight(tgt_ring[:, keep], at_ring[:, keep], (ys[keep], xs[keep]), usable, mouth, neck_gap)
         weights[neck] *= np.float32(factor)
     # How strong the reference's own shading and colour variation around its smooth skin light may be: as strong as
     # the frame's skin shows around its own, on the ring pixels where both show skin (1 for the same photo in the same
@@ -1189,15 +1188,18 @@ def _shade_strength(in_shade: np.ndarray) -> float:
 
 
 def _neck_weight(
-    tgt: np.ndarray, ref: np.ndarray, ys: np.ndarray, usable: np.ndarray, mouth: np.ndarray, gap: float,
+    tgt: np.ndarray, ref: np.ndarray, coords: tuple[np.ndarray, np.ndarray], usable: np.ndarray, mouth: np.ndarray,
+    gap: float,
 ) -> tuple[np.ndarray, float]:  # fmt: skip
-    """The ring pixels below the mouth ((K,) bool of ``ys``, the rows of the pixels where the frame ``tgt`` and the
-    reference ``ref`` ((3, K) Lab) are read; ``mouth``: the frame's LIPS_OUTER landmarks in the same pixels) and their
-    weight in the light field: 1 while their change of light (the median over the ``usable`` ones, (K,) bool) is within
-    ``gap`` Lab units of the change of those above the mouth, falling linearly to ``_NECK_WEIGHT`` at twice it (1: too
-    few of either to tell). The change of lightness is compared as a ratio (of L + 16, the cube root of luminance's: a
-    light's change scales luminance, so a neck in a shade in both photos changes as the face does), in L units at the
-    frame's face; a and b as differences."""
+    """The ring pixels below the mouth ((K,) bool, from the rows of ``coords``, the (rows, columns) of the pixels where
+    the frame ``tgt`` and the reference ``ref`` ((3, K) Lab) are read; ``mouth``: the frame's LIPS_OUTER landmarks in
+    the same pixels) and their weight in the light field: 1 while their change of light (the median over the ``usable``
+    ones, (K,) bool) is within ``gap`` Lab units of the change of those above the mouth, once the part of the
+    difference that the face's own trend down the ring explains is taken off (:func:`_unexplained`), falling linearly
+    to ``_NECK_WEIGHT`` at twice it (1: too few of either to tell). The change of lightness is compared as a ratio (of
+    L + 16, the cube root of luminance's: a light's change scales luminance, so a neck in a shade in both photos changes
+    as the face does), in L units at the frame's face; a and b as differences."""
+    ys = coords[0]
     neck = ys > float(mouth[:, 1].max())
     face = usable & (ys < float(mouth[:, 1].min()))
     below = usable & neck
@@ -1205,11 +1207,30 @@ def _neck_weight(
         return neck, 1.0
     ratio = (tgt[0] + np.float32(16.0)) / np.maximum(ref[0] + np.float32(16.0), np.float32(1.0))
     level = float(median(tgt[0, face])) + 16.0
-    light = (float(median(ratio[below])) - float(median(ratio[face]))) * level
-    change = tgt[1:] - ref[1:]
-    colour = median(change[:, below]) - median(change[:, face])
-    apart = float(np.sqrt(light * light + float(np.dot(colour, colour))))
-    return neck, 1.0 - (1.0 - _NECK_WEIGHT) * float(np.clip(apart / gap - 1.0, 0.0, 1.0))
+    change = np.concatenate([ratio[None] * np.float32(level), tgt[1:] - ref[1:]])
+    apart = median(change[:, below]) - median(change[:, face])
+    apart = _unexplained(apart, change[:, face], (ys[face], coords[1][face]), float(median(ys[below])))
+    distance = float(np.sqrt(float(np.dot(apart, apart))))
+    return neck, 1.0 - (1.0 - _NECK_WEIGHT) * float(np.clip(distance / gap - 1.0, 0.0, 1.0))
+
+
+def _unexplained(
+    apart: np.ndarray, change: np.ndarray, coords: tuple[np.ndarray, np.ndarray], neck_row: float,
+) -> np.ndarray:  # fmt: skip
+    """(3,) what of the neck's difference in change of light from the face's (``apart``, (3,)) a smooth light does not
+    explain: the face's own change ``change`` ((3, F) at its ring pixels' (rows, columns) ``coords``), fitted with a
+    plane, continued down from the face's median row to the neck's ``neck_row``, explains ``apart`` per channel as far
+    as it goes the same way. A light from above or below (a photo of the same person relit) changes the face's lower
+    rows on the way to the neck; a stand-in's neck in its jaw's shadow is a step the face above does not lead to (the
+    grey-mask man: his face's change falls towards the mouth, his neck's rises past it)."""
+    ys, xs = coords
+    y0, x0 = float(median(ys)), float(np.mean(xs))
+    scale = max(float(np.ptp(ys)), float(np.ptp(xs)), 1.0)
+    design = np.stack([np.ones(len(ys)), (xs - x0) / scale, (ys - y0) / scale], axis=1)
+    slope = np.linalg.lstsq(design, change.T.astype(np.float64), rcond=None)[0][2]
+    trend = slope * ((neck_row - y0) / scale)
+    explained = np.clip(apart, np.minimum(trend, 0.0), np.maximum(trend, 0.0))
+    return (apart - explained).astype(np.float32)
 
 
 def _frame_light(
