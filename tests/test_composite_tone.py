@@ -193,7 +193,8 @@ def test_the_neck_weighs_less_where_its_change_of_light_is_not_the_faces() -> No
     assert weight(lab(70.0, 50.0), lab(60.0, 42.1)) == 1.0  # (a shade in both, its L changed less: luminance scaled alike)
     assert weight(tgt, lab(60.0, 55.6)) == pytest.approx(0.55, abs=0.05)  # (the neck 4.4 L darker in the reference only)
     assert weight(tgt, lab(60.0, 45.0)) == pytest.approx(composite._NECK_WEIGHT)  # (a stand-in's shaded neck)
-    assert weight(tgt, lab(60.0, 60.0, b=15.0)) == pytest.approx(composite._NECK_WEIGHT)  # (its colour: b 10 apart)
+    assert weight(tgt, lab(60.0, 58.5, b=15.0)) == pytest.approx(composite._NECK_WEIGHT)  # (its colour: b 10 apart)
+    assert weight(tgt, lab(60.0, 65.0)) == 1.0  # (the frame's neck in a shade the reference does not show)
     # (too few usable pixels on either side to tell: as it is)
     assert weight(tgt, lab(60.0, 45.0), ys > 90) == 1.0
 
@@ -216,6 +217,7 @@ def test_a_neck_whose_gap_the_faces_own_trend_leads_to_still_counts() -> None:
     assert weight(60.0 + 0.1 * ys) == 1.0  # (the ramp: the neck 9 L past the face, where the face's trend leads)
     assert weight(np.where(ys < 80, 68.0 - 0.1 * ys, 75.0)) == pytest.approx(composite._NECK_WEIGHT)  # (a step)
     assert weight(np.where(ys < 80, 61.0 + 0.02 * ys, 75.0)) == pytest.approx(composite._NECK_WEIGHT)  # (past the trend)
+    assert weight(np.where(ys < 80, 68.0 - 0.1 * ys, 45.0)) == 1.0  # (the frame's own shade below the mouth)
     explained = composite._unexplained(np.array([9.0, 0.0, 0.0], np.float32), ref, (ys, xs), 130.0)
     assert np.array_equal(explained, np.array([9.0, 0.0, 0.0], np.float32))  # (a flat face explains nothing)
 

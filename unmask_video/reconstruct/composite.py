@@ -1196,7 +1196,9 @@ def _neck_weight(
     the same pixels) and their weight in the light field: 1 while their change of light (the median over the ``usable``
     ones, (K,) bool) is within ``gap`` Lab units of the change of those above the mouth, once the part of the
     difference that the face's own trend down the ring explains is taken off (:func:`_unexplained`), falling linearly
-    to ``_NECK_WEIGHT`` at twice it (1: too few of either to tell). The change of lightness is compared as a ratio (of
+    to ``_NECK_WEIGHT`` at twice it (1: too few of either to tell). Only a neck lighter by the change than the face (the
+    reference's neck in a shade the frame does not show, as :func:`_in_shade`) weighs less: a frame's own shade there
+    (her hands under her chin) is the frame's light. The change of lightness is compared as a ratio (of
     L + 16, the cube root of luminance's: a light's change scales luminance, so a neck in a shade in both photos changes
     as the face does), in L units at the frame's face; a and b as differences."""
     ys = coords[0]
@@ -1210,6 +1212,8 @@ def _neck_weight(
     change = np.concatenate([ratio[None] * np.float32(level), tgt[1:] - ref[1:]])
     apart = median(change[:, below]) - median(change[:, face])
     apart = _unexplained(apart, change[:, face], (ys[face], coords[1][face]), float(median(ys[below])))
+    if apart[0] <= 0:
+        return neck, 1.0  # (the frame's neck in a shade the reference does not show: the frame's light, it counts)
     distance = float(np.sqrt(float(np.dot(apart, apart))))
     return neck, 1.0 - (1.0 - _NECK_WEIGHT) * float(np.clip(distance / gap - 1.0, 0.0, 1.0))
 
