@@ -247,8 +247,11 @@ class CompositeOptions:
     #: the ring leads to is taken off (:func:`_unexplained`). A reference's neck lies in its jaw's shadow in one photo
     #: and is lit in another: with a stand-in in other light, his lit neck against its shaded one lifted the whole
     #: rebuilt lower face (the grey-mask man). A photo of the same person in other light (a light from above or below)
-    #: shows a gap too, but one the face's trend above the mouth leads to: it still counts. 0: off.
-    neck_gap: float = 4.0
+    #: shows a gap too, mostly one the face's trend above the mouth leads to; only a neck lighter by the change than
+    #: the face weighs less (a frame's own shade there, her hands under her chin, is the frame's light). Off by default
+    #: (0): with 4 (or 9) the quality benchmark's relit rows of lp_d0 and lp_d11 still lose up to 0.08 dB / 0.15 cast
+    #: (benchmarks/README.md, helper neckside).
+    neck_gap: float = 0.0
     #: With ``light="skin"``: the colour fields measured on the ring (the light field, the contrast, the colour bound
     #: and the highlights' knee: most of the composite's work) are measured afresh on one frame in this many of a face
     #: and reused on the frames between, moved with the face, while it moves less than ``field_reuse_motion``
