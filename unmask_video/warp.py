@@ -384,6 +384,14 @@ class WarpOptions:
     #: (the chin too high: a squashed lower face) and jitters; the reference's shape carried rigidly is
     #: closer to the truth on every benchmark clip (see benchmarks/README.md, issue 11).
     jaw_from_reference: float = 1.0
+    #: A reference whose head is turned from the frame's (:func:`yaw`, the reference's less the frame's, past
+    #: :data:`_TURN_START`) shows its lower face in another pose: carried by the similarity of the eyes and brows, its
+    #: jaw lands where a turned jaw would lie (the far side short of the frame's cheek, the chin off to one side), and
+    #: the warped face ends inside the mask, the rest filled from the hair or clothes beside it. There the jaw's and the
+    #: neck's carried points are moved towards FaceMesh's guess under the mask (which follows the frame's pose), over
+    #: :data:`_TURN_START` to :data:`_TURN_FULL`, to this weight of the carried points at the full turn (1: carried
+    #: alone, whatever the turn). A reference in the frame's pose is carried as before.
+    turned_jaw: float = 0.5
     #: The lower face's outline carried from the reference (the jaw's control points and those below it) is widened
     #: or narrowed, each side of the face on its own, so that the reference's outline at the eyes' height lands on the
     #: frame's (:data:`~unmask_video.landmark_sets.OUTLINE_SIDES`, which FaceMesh sees above the mask): another
@@ -510,6 +518,10 @@ _LOWER_JAW = landmark_sets.index(landmark_sets.LOWER_JAW)
 _UPPER_FACE = landmark_sets.index(landmark_sets.UPPER_FACE)
 _NECK_ROOTS_INDEX = landmark_sets.index(_NECK_ROOTS)
 _LOWER_CONTROL_INDEX = landmark_sets.index(_LOWER_CONTROL)
+#: ``turned_jaw`` starts where the reference's head turn differs from the frame's by this much (:func:`yaw`; a frontal
+#: photo of a face turned a little as it talks stays below it) and is full from :data:`_TURN_FULL`.
+_TURN_START = 0.12
+_TURN_FULL = 0.3
 #: ``outline_fit``'s factor on each side's width stays within these bounds (a FaceMesh outline point that strays onto
 #: the hair or the ear does not blow the jaw up).
 _OUTLINE_FIT_BOUNDS = (0.8, 1.35)
@@ -738,6 +750,7 @@ class ReferenceWarper:
         self._src = self._control(self.landmarks)
         self._stable = self.landmarks[_STABLE].astype(np.float64)
         self._src_lower = self.landmarks[_LOWER_CONTROL_INDEX].astype(np.float64)
+        self._src_roots = self.landmarks[_NECK_ROOTS_INDEX].astype(np.float64)
         #: The reference's outline points on each side (``outline_fit``), per entry of ``OUTLINE_SIDES``.
         self._sides = {
             side: self.landmarks[landmark_sets.index(side)].astype(np.float64) for side in landmark_sets.OUTLINE_SIDES
@@ -859,8 +872,9 @@ class ReferenceWarper:
             to_frame = self._to_frame(lm)
         widen = self._outline_fit(lm, to_frame) if o.outline_fit else None
         pts = lm[_TPS]
+        turned = self._turned_weight(lm)
         if o.jaw_from_reference > 0:
-            w = float(o.jaw_from_reference)
+            w = float(o.jaw_from_reference) * turned
             carried = transform_points(self._src_lower, to_frame)
             if widen is not None:
                 carried[_OUTLINE_ROWS] = widen(carried[_OUTLINE_ROWS])
@@ -869,10 +883,31 @@ class ReferenceWarper:
             if o.neck_from_reference:
                 neck = transform_points(self._src_neck, to_frame)
                 neck = neck if widen is None else widen(neck)
+                if turned < 1.0:
+                    neck += self._turned_neck_shift(lm, to_frame, widen, turned)
             else:
                 neck = below_jaw_points(lm, o.neck_reach)
             pts = np.concatenate([pts, neck])
         return pts
+
+    def _turned_weight(self, lm: np.ndarray) -> float:
+        """The carried points' weight for the frame's head turn from the reference's (``turned_jaw``): 1 within
+        :data:`_TURN_START` (:func:`yaw`), ``turned_jaw`` from :data:`_TURN_FULL`, linear in between."""
+        if self.options.turned_jaw >= 1.0:
+            return 1.0
+        turn = abs(yaw(lm) - self._yaw)
+        ramp = min(max((turn - _TURN_START) / (_TURN_FULL - _TURN_START), 0.0), 1.0)
+        return 1.0 - ramp * (1.0 - float(self.options.turned_jaw))
+
+    def _turned_neck_shift(
+        self, lm: np.ndarray, to_frame: np.ndarray, widen: Callable[[np.ndarray], np.ndarray] | None, turned: float
+    ) -> np.ndarray:
+        """The neck's carried points' move ((rings * R, 2)) with the jaw's towards FaceMesh's guess (``turned_jaw``):
+        each ring point by its root's (the lower jaw's points it grows from), the carried jaw held by ``turned``."""
+        roots = transform_points(self._src_roots, to_frame)
+        roots = roots if widen is None else widen(roots)
+        shift = (1.0 - turned) * (lm[_NECK_ROOTS_INDEX].astype(np.float64) - roots)
+        return np.tile(shift, (len(_NECK_RINGS), 1))
 
     def _jaw_move(
         self, lm: np.ndarray, mask: np.ndarray | None, track: int | None, to_frame: np.ndarray | None = None
