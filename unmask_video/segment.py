@@ -139,6 +139,10 @@ class SegmentOptions:
     # no further than the working window's rim (0.08 face sizes around the search region). On with ``side_open_edge``
     # (alone, a white mask grew into a pale background beside the jaw: the tests' astronaut's white suit).
     deep_cheek: float = 0.1
+    # ... and this much more at the ears, fading to none towards the chin faster (as ``search_side``, by the square):
+    # the side panel of a mask on a turned face, its ear-loop corner standing 0.15-0.2 face sizes past FaceMesh's
+    # outline at the ears' height; a white collar or a shirt beside the jaw lies lower, where it adds little.
+    deep_ear: float = 0.1
     # ... but what it takes in that strip along the sides and that runs on to the strip's outer edge along at least
     # this length (face) is left out: a pale wall or shirt beside the jaw of the mask's colour, not the mask's side,
     # which ends inside the strip. 0: off.
@@ -896,10 +900,10 @@ class MaskSegmenter:
                 lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor, opt.search_cheek
             )
             deep = deep_reach
-            if opt.deep_cheek > 0:
+            if opt.deep_cheek > 0 or opt.deep_ear > 0:
                 # (out along the sides only as far as the window's rim reaches: a wider window costs every frame)
                 deep = search_polygon(
-                    lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor,
+                    lm, size, opt.deep_below, opt.search_side + opt.deep_ear, opt.search_above, opt.search_jaw_floor,
                     opt.search_cheek + opt.deep_cheek,
                 )
         # Work inside the search region's bounding box only (with a rim around it for the colour model's
