@@ -840,8 +840,8 @@ def test_a_dotted_masks_shaded_side_panel_past_the_outline_at_the_ears_height_is
     masked, truth, inside = _shaded_sides(*big_astronaut, MaskStyle(LIGHT_BLUE, pattern="dots"), 0.76)
     uncovered, outside = _errors_in_face_box(masked, inside, truth, SegmentOptions())
     before, _ = _errors_in_face_box(masked, inside, truth, SegmentOptions(deep_ear=0.0))
-    assert uncovered <= 0.06 and outside <= 0.02
-    assert before >= uncovered + 0.025
+    assert uncovered <= 0.01 and outside <= 0.025
+    assert before >= 0.05  # (the panels' outer parts by the ear loops' corners)
 
 
 def test_the_sides_band_leaves_a_pale_background_beside_the_jaw(astronaut, astronaut_landmarks):
