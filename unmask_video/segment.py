@@ -144,7 +144,8 @@ class SegmentOptions:
     # the ears, fading to none towards the chin faster (as ``search_side``, by the square): the side panel of a mask on a
     # turned face, its ear-loop corner standing 0.15-0.2 face sizes past FaceMesh's outline at the ears' height. (The
     # sides' strips widened so instead took a pale wall and a lit neck beside a white mask: a wall piece no longer
-    # running on to the strip's edge kept the rest of that side's pieces too.) 0: off.
+    # running on to the strip's edge kept the rest of that side's pieces too.) 0: off; off too without the sides' strips
+    # (``deep_cheek``) or their open-sides test (``side_open_edge``).
     deep_ear: float = 0.1
     ear_below: float = 0.2
     # ... but what it takes in that strip along the sides and that runs on to the strip's outer edge along at least
