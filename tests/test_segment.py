@@ -799,9 +799,25 @@ def test_mask_standing_off_the_cheeks_past_the_outline_is_covered_with_deep_chee
     truth = truth > 0
     inside = _squeezed_across(lm, 0.76)
     uncovered, outside = _errors_in_face_box(masked, inside, truth, SegmentOptions(deep_cheek=0.1))
-    plain, _ = _errors_in_face_box(masked, inside, truth, SegmentOptions(deep_cheek=0.0))
+    plain, _ = _errors_in_face_box(masked, inside, truth, SegmentOptions(deep_cheek=0.0, deep_ear=0.0))
     assert uncovered <= 0.03 and outside <= 0.05
     assert plain >= uncovered + 0.05  # without the sides' band the search region cuts the mask's sides off
+
+
+def _shaded_sides(
+    image: np.ndarray, lm: np.ndarray, style: MaskStyle, squeeze: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(masked, truth (bool), landmarks squeezed across the face to ``squeeze`` of its width): a drawn mask whose sides
+    past the squeezed FaceMesh outline are shaded (side panels turned from the light, 0.6 of their lit colour)."""
+    masked, truth = draw_surgical_mask(image, lm, style)
+    truth = truth > 0
+    inside = _squeezed_across(lm, squeeze)
+    oval = np.zeros(truth.shape, np.uint8)
+    cv2.fillPoly(oval, [np.round(inside[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
+    side = truth & (oval == 0)
+    masked = masked.copy()
+    masked[side] = (masked[side] * 0.6).astype(np.uint8)
+    return masked, truth, inside
 
 
 def test_a_shaded_side_standing_off_the_cheek_is_covered_without_a_cut_bottom(big_astronaut):
@@ -809,19 +825,23 @@ def test_a_shaded_side_standing_off_the_cheek_is_covered_without_a_cut_bottom(bi
     # panel turned from the light, 0.6 of its lit colour), and the mask not cut off by the search region's bottom: the
     # deep band's strips along the jaw's sides took nothing (they were grown into only with the band under the chin, as
     # sure as the k-means mask); grown into as the search region is (``side_threshold``), the side is covered.
-    image, lm = big_astronaut
-    masked, truth = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
-    truth = truth > 0
-    inside = _squeezed_across(lm, 0.8)
-    oval = np.zeros(truth.shape, np.uint8)
-    cv2.fillPoly(oval, [np.round(inside[list(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
-    side = truth & (oval == 0)
-    masked = masked.copy()
-    masked[side] = (masked[side] * 0.6).astype(np.uint8)
+    masked, truth, inside = _shaded_sides(*big_astronaut, MaskStyle(LIGHT_BLUE), 0.8)
     uncovered, outside = _errors_in_face_box(masked, inside, truth, SegmentOptions())
     before, _ = _errors_in_face_box(masked, inside, truth, SegmentOptions(side_threshold=1.0))
     assert uncovered <= 0.01 and outside <= 0.03
     assert before >= 0.04  # (a strip of the shaded side along each cheek left uncovered)
+
+
+def test_a_dotted_masks_shaded_side_panel_past_the_outline_at_the_ears_height_is_covered_with_deep_ear(big_astronaut):
+    # A dotted light-blue mask whose sides stand off the cheeks past FaceMesh's outline (landmarks squeezed across the
+    # face to 0.76 of its width), shaded (the side panels turned from the light): at the ears' height, by the ear
+    # loops' corners, the panel reaches past the deep band's side strips, which fade towards the chin, and was left
+    # uncovered there (lp_s32's dotted strip and loop by the cheek). ``deep_ear`` widens the strips at the ears.
+    masked, truth, inside = _shaded_sides(*big_astronaut, MaskStyle(LIGHT_BLUE, pattern="dots"), 0.76)
+    uncovered, outside = _errors_in_face_box(masked, inside, truth, SegmentOptions())
+    before, _ = _errors_in_face_box(masked, inside, truth, SegmentOptions(deep_ear=0.0))
+    assert uncovered <= 0.01 and outside <= 0.025
+    assert before >= 0.05  # (the panels' outer parts by the ear loops' corners)
 
 
 def test_the_sides_band_leaves_a_pale_background_beside_the_jaw(astronaut, astronaut_landmarks):

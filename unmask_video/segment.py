@@ -139,6 +139,15 @@ class SegmentOptions:
     # no further than the working window's rim (0.08 face sizes around the search region). On with ``side_open_edge``
     # (alone, a white mask grew into a pale background beside the jaw: the tests' astronaut's white suit).
     deep_cheek: float = 0.1
+    # ... and, in a pass of its own after theirs that only adds to the mask (its strips between the deep band with this
+    # reach and without the sides' strips, above the line ``ear_below`` (face) under the nose tip), this much more at
+    # the ears, fading to none towards the chin faster (as ``search_side``, by the square): the side panel of a mask on a
+    # turned face, its ear-loop corner standing 0.15-0.2 face sizes past FaceMesh's outline at the ears' height. (The
+    # sides' strips widened so instead took a pale wall and a lit neck beside a white mask: a wall piece no longer
+    # running on to the strip's edge kept the rest of that side's pieces too.) 0: off; off too without the sides' strips
+    # (``deep_cheek``) or their open-sides test (``side_open_edge``).
+    deep_ear: float = 0.1
+    ear_below: float = 0.2
     # ... but what it takes in that strip along the sides and that runs on to the strip's outer edge along at least
     # this length (face) is left out: a pale wall or shirt beside the jaw of the mask's colour, not the mask's side,
     # which ends inside the strip. 0: off.
@@ -467,6 +476,7 @@ class _Window:
     search_w: np.ndarray  # the search polygon, working pixels
     deep_w: np.ndarray | None  # the deep band's polygon, working pixels (None: no deep band)
     reach_w: np.ndarray | None  # the deep band without its reach out along the jaw's sides, or None
+    ears_w: np.ndarray | None = None  # the deep band reaching ``deep_ear`` further out at the ears, or None
 
 
 #: The landmarks whose motion moves the mask: the k-means polygon's, the core's (nose, mouth), the chin's.
@@ -822,6 +832,12 @@ class MaskSegmenter:
                 )
             if strip is not None and opt.side_open_edge > 0 and any_set(binary):
                 binary = self._grow_sides(prob, smooth, binary, strip, sub_deep, sub_size, deep_sure)
+            if win.ears_w is not None and sub_reach is not None and opt.side_open_edge > 0 and any_set(binary):
+                # (then, as an addition only, the same out to the ears' wider reach over the mouth's height: what the
+                # pass above took and left stays as it is)
+                over = self._over_nose(sub_lm, shape, -opt.ear_below * sub_size)
+                ears = self._side_strips(shape, win.ears_w, sub_reach) & over
+                binary = self._grow_sides(prob, smooth, binary, ears, win.ears_w, sub_size, deep_sure)
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
         worn, score, average, binary = self._presence(
             state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size, skin_like
@@ -890,7 +906,7 @@ class MaskSegmenter:
         search = search_polygon(
             lm, size, opt.below_jaw, opt.search_side, opt.search_above, opt.search_jaw_floor, opt.search_cheek
         )
-        deep = deep_reach = None
+        deep = deep_reach = ears = None
         if opt.refine and opt.deep_below > opt.below_jaw:
             deep_reach = search_polygon(
                 lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor, opt.search_cheek
@@ -900,6 +916,11 @@ class MaskSegmenter:
                 # (out along the sides only as far as the window's rim reaches: a wider window costs every frame)
                 deep = search_polygon(
                     lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor,
+                    opt.search_cheek + opt.deep_cheek,
+                )
+            if opt.deep_ear > 0:
+                ears = search_polygon(
+                    lm, size, opt.deep_below, opt.search_side + opt.deep_ear, opt.search_above, opt.search_jaw_floor,
                     opt.search_cheek + opt.deep_cheek,
                 )
         # Work inside the search region's bounding box only (with a rim around it for the colour model's
@@ -920,6 +941,7 @@ class MaskSegmenter:
         sub, sub_lm, sub_size = image[y0:y1, x0:x1], lm - offset, size
         sub_poly, sub_search = (poly - offset).astype(np.float32), search - offset
         sub_deep = None if deep is None else deep - offset
+        sub_ears = None if ears is None else ears - offset
         # (the deep band without its reach out along the jaw's sides: what lies between the two is the sides' strip)
         sub_reach = None if deep is None or deep is deep_reach else deep_reach - offset
         full_shape = sub.shape[:2]
@@ -938,10 +960,11 @@ class MaskSegmenter:
             sub_search = (sub_search + 0.5) * axes - 0.5
             sub_deep = None if sub_deep is None else (sub_deep + 0.5) * axes - 0.5
             sub_reach = None if sub_reach is None else (sub_reach + 0.5) * axes - 0.5
+            sub_ears = None if sub_ears is None else (sub_ears + 0.5) * axes - 0.5
             sub_size = size * scale
         return _Window(
             poly, search, (int(x0), int(y0), int(x1), int(y1)), base, full_shape, sx, sy, sub, sub_lm, sub_size,
-            sub_poly, sub_search, sub_deep, sub_reach,
+            sub_poly, sub_search, sub_deep, sub_reach, sub_ears,
         )
 
     def _keep_still(
