@@ -290,6 +290,8 @@ def test_the_frames_skin_beside_a_narrower_warp_tells_the_light_down_the_face() 
 
 
 def test_the_frames_skin_beside_the_warp_counts_only_where_the_rings_skin_does_not_reach_below_the_masks_middle() -> None:
+    # The ring's skin pixels change by +4 L; 50 pixels of the frame's skin (L 65) beside the mask, the reference's
+    # smooth skin light there L 40.
     rng = np.random.default_rng(0)
     skin = np.stack([rng.normal(60, 2, 200), rng.normal(15, 1, 200), rng.normal(15, 1, 200)]).astype(np.float32)
     test = composite._FrameSkin.of(skin)
@@ -306,6 +308,10 @@ def test_the_frames_skin_beside_the_warp_counts_only_where_the_rings_skin_does_n
     assert abs(float(np.median(change[1])) - (1.0 + 12.0 * 21.0 / 56.0)) < 1.0
     assert composite._beside_change(beside, test, s_ref, small, ring_change, 0.5 * composite._BESIDE_COVER)[3] == 0.5
     assert composite._beside_change(beside, test, s_ref, small, ring_change, composite._BESIDE_COVER) is None
+    # (a few beside the warp's edge against a ring of much skin: none; above the mask's middle: none)
+    many = np.tile(ring_change[:, :1], (1, 1000))
+    assert composite._beside_change(beside, test, s_ref, small, many, 0.0) is None
+    assert composite._beside_change(beside, test, s_ref, small, ring_change, 0.0, mid=60.0) is None
     # (hair or a shade beside the face, darker than the skin's floor there: none)
     dark = (beside[0] * np.float32([[0.7], [1.0], [1.0]]), beside[1], beside[2])
     assert composite._beside_change(dark, test, s_ref, small, ring_change, 0.0) is None

@@ -113,9 +113,11 @@ _SKIN_LIGHTNESS_FLOOR = 0.6
 #: reach count as its skin no darker than this fraction of the skin's median lightness (a stricter floor than the
 #: ring's: there nothing of the reference tells its hair or a shade from skin); they count fully where none of the
 #: ring's skin lies below the mask's middle row, and not at all where this share of it does (the ring then tells the
-#: light's change down the face itself).
+#: light's change down the face itself), and scaled from 0 to 1 as they make up the first to the second of
+#: ``_BESIDE_SHARE`` as many pixels as the ring's skin.
 _BESIDE_FLOOR = 0.8
 _BESIDE_COVER = 0.25
+_BESIDE_SHARE = (0.2, 0.5)
 #: With ``light="skin"``: the rebuilt skin's a/b offsets from its smooth light are bounded by this percentile of the
 #: frame's skin's own (on the ring, from its smooth colour), at least ``_MIN_CHROMA_LIMIT`` Lab units.
 _CHROMA_PERCENTILE, _MIN_CHROMA_LIMIT = 90.0, 2.0
@@ -565,7 +567,7 @@ def match_color(
     across: float = 0.0,
     shade: float = 0.0,
     neck_gap: float = 0.0,
-    beside: np.ndarray | None = None,
+    beside: Callable[[], np.ndarray | None] | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -594,7 +596,9 @@ def match_color(
     (:attr:`CompositeOptions.across`). ``shade`` (with ``light="skin"``): ring pixels where the reference is in a shade
     the frame does not show count little (:attr:`CompositeOptions.ring_shade`, :func:`_in_shade`; 0: off); ``neck_gap``
     (with ``light="skin"``): the ring below the mouth counts less where its change of light is not the face's
-    (:attr:`CompositeOptions.neck_gap`, :func:`_neck_weight`; 0: off).
+    (:attr:`CompositeOptions.neck_gap`, :func:`_neck_weight`; 0: off). ``beside`` (with ``light="skin"``): gives,
+    when the fields are measured, the frame's pixels beside the mask where the warp does not reach ((h, w) bool; None:
+    none), whose skin tells the light down the face (:attr:`CompositeOptions.beside`, :func:`_beside_change`).
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -656,7 +660,7 @@ def match_color(
         fields = _skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
             local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across, shade, neck_gap,
-            _beside_pixels(beside, region, target),
+            _beside_pixels(None if beside is None else beside(), region, target, mask_colour),
         )
         if track is not None:
             assert anchor is not None
@@ -726,10 +730,11 @@ def match_color(
 
 
 def _beside_pixels(
-    beside: np.ndarray | None, region: tuple[slice, slice], target: np.ndarray
+    beside: np.ndarray | None, region: tuple[slice, slice], target: np.ndarray, mask_colour: _MaskColour | None
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray] | None:
     """The frame's pixels beside the mask that the warp does not reach (``beside``, (h, w) bool; None: none) within
-    ``region`` of ``target``, at most ``_MAX_RING_PIXELS`` of them: ((3, M) Lab, (ys, xs) in the region, their flat
+    ``region`` of ``target``, at most ``_MAX_RING_PIXELS`` of them, those that look like the mask (``mask_colour``,
+    :func:`_not_mask`: a fringe the segmentation missed) left out: ((3, M) Lab, (ys, xs) in the region, their flat
     indices at its working size, :func:`_work_size`); None: fewer than ``_MIN_RING_PIXELS``."""
     if beside is None:
         return None
@@ -740,9 +745,12 @@ def _beside_pixels(
     if len(ys) > _MAX_RING_PIXELS:
         step = -(-len(ys) // _MAX_RING_PIXELS)
         ys, xs = ys[::step], xs[::step]
+    lab = _channels(_to_lab(target[region][ys, xs]))
+    keep = _not_mask(lab, mask_colour)
+    lab, ys, xs = lab[:, keep], ys[keep], xs[keep]
     small = _work_size(*sub.shape)[0]
     ys_s, xs_s = _at_work_size((ys, xs), small, sub.shape)
-    return _channels(_to_lab(target[region][ys, xs])), (ys, xs), ys_s * small[0] + xs_s
+    return lab, (ys, xs), ys_s * small[0] + xs_s
 
 
 def _work_size(h: int, w: int) -> tuple[tuple[int, int], float]:
@@ -1062,7 +1070,10 @@ def _skin_light(
     (:func:`_across_share`, :meth:`_SkinBase.flatten`). Ring pixels where the reference is in a shade the frame does
     not show (its own eye sockets, lids, lashes: :func:`_in_shade` with the ratio ``shade``; 0: none) weigh
     ``_SHADE_WEIGHT`` in ``D`` and are left out of the seam; those below the ``mouth`` less where their change of light
-    differs from the face's by more than ``neck_gap`` (:func:`_neck_weight`). At full size
+    differs from the face's by more than ``neck_gap`` (:func:`_neck_weight`). The frame's skin ``beside`` the mask where
+    the warp does not reach (Lab, its pixels and working pixels, :func:`_beside_pixels`; None: none) counts in ``D``
+    and its slope down the face where the ring's skin does not reach below the mask's middle (:func:`_beside_change`).
+    At full size
     the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
     ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` ((3, N) Lab) were read at; ``not_mask``
@@ -1164,7 +1175,8 @@ def _skin_light(
     extra = None
     if beside is not None and skin_test is not None:
         skin_rows = coords[0][skin_keep[keep]]
-        extra = _beside_change(beside, skin_test, s_ref, small, change[:, skin_keep[keep]], _below_share(skin_rows, mid))
+        extra = _beside_change(beside, skin_test, s_ref, small, change[:, skin_keep[keep]], _below_share(skin_rows, mid),
+                               mid)
     if extra is not None:
         # The frame's skin beside the mask where the warp does not reach (a neck beside a narrower warped neck), where
         # the ring's skin does not reach below the mask's middle: its lightness against the reference's smooth skin
@@ -1259,19 +1271,23 @@ def _below_share(skin_rows: np.ndarray, mid: float) -> float:
 
 def _beside_change(
     beside: tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray], skin_test: _FrameSkin, s_ref: np.ndarray,
-    small: tuple[int, int], ring_change: np.ndarray, below: float,
+    small: tuple[int, int], ring_change: np.ndarray, below: float, mid: float = -1.0,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray, float] | None:
     """(change, coords, at, weight): the frame's skin beside the mask where the warp does not reach (``beside``: (3, M)
-    Lab at its (ys, xs) pixels of the region and their working pixels at ``small``) that passes the frame's
-    ``skin_test`` and is no darker than ``_BESIDE_FLOOR`` of its skin, its lightness less the reference's smooth skin
+    Lab at its (ys, xs) pixels of the region and their working pixels at ``small``) below the mask's middle row
+    ``mid``, that passes the frame's ``skin_test`` and is no darker than ``_BESIDE_FLOOR`` of its skin, its lightness
+    less the reference's smooth skin
     light continued there (``s_ref``, (3, w * h)), its a/b the ring skin's median change (``ring_change``, (3, K): the
     reference's skin colour continued onto a neck or an ear is not theirs) plus the reference's colour there scaled by
-    the further change of lightness, and their weight in the light field: 1
-    where none of the ring's skin lies below the mask's middle, 0 from ``_BESIDE_COVER`` of it (``below``) on. None:
-    too few pixels, or weight 0."""
-    weight = 1.0 - min(below / _BESIDE_COVER, 1.0)
+    the further change of lightness, and their weight in the light field: 1 where none of the ring's skin (the ``K``
+    pixels of ``ring_change``) lies below the mask's middle, 0 from ``_BESIDE_COVER`` of it (``below``) on, times 0 where
+    they are fewer than the first of ``_BESIDE_SHARE`` of the ring's skin pixels, 1 from the second on (a few beside
+    a same-place warp's edge tell little). None: too few pixels, or weight 0."""
     lab, (ys, xs), at = beside
-    on = skin_test(lab) & (lab[0] >= _BESIDE_FLOOR / _SKIN_LIGHTNESS_FLOOR * skin_test.floor)
+    on = skin_test(lab) & (lab[0] >= _BESIDE_FLOOR / _SKIN_LIGHTNESS_FLOOR * skin_test.floor) & (ys > mid)
+    low, high = _BESIDE_SHARE
+    share = np.count_nonzero(on) / max(ring_change.shape[1], 1)
+    weight = (1.0 - min(below / _BESIDE_COVER, 1.0)) * float(np.clip((share - low) / (high - low), 0.0, 1.0))
     if weight <= 0 or np.count_nonzero(on) < _MIN_RING_PIXELS or ring_change.shape[1] < _MIN_RING_PIXELS:
         return None
     change = np.empty((3, np.count_nonzero(on)), np.float32)
@@ -2175,11 +2191,10 @@ class ReferenceComposite:
         ring = (dist > gap) & (dist <= max(gap, stats_gap) + width) & valid
         return paste, ring, (ring & (dist > stats_gap)) if stats_gap > gap else None
 
-    def _beside(self, dist: np.ndarray, valid: np.ndarray, lengths: _Lengths) -> np.ndarray | None:
-        """(h, w) bool: the colour ring's band where the warp does not reach (:attr:`CompositeOptions.beside`; None:
-        off)."""
-        if not self.options.beside:
-            return None
+    @staticmethod
+    def _beside(dist: np.ndarray, valid: np.ndarray, lengths: _Lengths) -> np.ndarray:
+        """(h, w) bool: the colour ring's band (past ``stats_gap``, as its statistics) where the warp does not reach
+        (:attr:`CompositeOptions.beside`)."""
         far = max(lengths.ring_gap, lengths.stats_gap)
         return (dist > far) & (dist <= far + max(lengths.ring, 1.5)) & ~valid
 
@@ -2254,7 +2269,8 @@ class ReferenceComposite:
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
                 mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap, track=track, across=opts.across,
-                shade=opts.ring_shade, neck_gap=opts.neck_gap, beside=self._beside(dist, valid, lengths),
+                shade=opts.ring_shade, neck_gap=opts.neck_gap,
+                beside=(lambda: self._beside(dist, valid, lengths)) if opts.beside else None,
             )
         else:
             _paste(out, reference, paste)
