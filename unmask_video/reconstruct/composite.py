@@ -660,7 +660,7 @@ def match_color(
         fields = _skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
             local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across, shade, neck_gap,
-            _beside_pixels(None if beside is None else beside(), region, target, mask_colour),
+            None if beside is None else lambda: _beside_pixels(beside(), region, target, mask_colour),
         )
         if track is not None:
             assert anchor is not None
@@ -1048,7 +1048,7 @@ def _skin_light(
     across: float = 0.0,
     shade: float = 0.0,
     neck_gap: float = 0.0,
-    beside: tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    beside: Callable[[], tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray] | None] | None = None,
 ) -> _LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
@@ -1071,7 +1071,8 @@ def _skin_light(
     not show (its own eye sockets, lids, lashes: :func:`_in_shade` with the ratio ``shade``; 0: none) weigh
     ``_SHADE_WEIGHT`` in ``D`` and are left out of the seam; those below the ``mouth`` less where their change of light
     differs from the face's by more than ``neck_gap`` (:func:`_neck_weight`). The frame's skin ``beside`` the mask where
-    the warp does not reach (Lab, its pixels and working pixels, :func:`_beside_pixels`; None: none) counts in ``D``
+    the warp does not reach (a function that reads it: Lab, its pixels and working pixels, :func:`_beside_pixels`; None
+    or giving None: none) counts in ``D``
     and its slope down the face where the ring's skin does not reach below the mask's middle (:func:`_beside_change`).
     At full size
     the reference's fine detail is
@@ -1173,10 +1174,12 @@ def _skin_light(
     coords = (ys[keep], xs[keep])
     plane_w, ref_part, at_all = skin_keep[keep].astype(np.float32), at_kept - smooth_kept, at[keep]
     extra = None
-    if beside is not None and skin_test is not None:
-        skin_rows = coords[0][skin_keep[keep]]
-        extra = _beside_change(beside, skin_test, s_ref, small, change[:, skin_keep[keep]], _below_share(skin_rows, mid),
-                               mid)
+    below = _below_share(coords[0][skin_keep[keep]], mid)
+    if beside is not None and skin_test is not None and below < _BESIDE_COVER:
+        # (read only where they can count: the frame's pixels beside the warp, converted)
+        pixels = beside()
+        if pixels is not None:
+            extra = _beside_change(pixels, skin_test, s_ref, small, change[:, skin_keep[keep]], below, mid)
     if extra is not None:
         # The frame's skin beside the mask where the warp does not reach (a neck beside a narrower warped neck), where
         # the ring's skin does not reach below the mask's middle: its lightness against the reference's smooth skin
