@@ -260,3 +260,58 @@ def test_a_neck_in_the_same_shade_in_the_frame_still_counts() -> None:
     off = ReferenceComposite(CompositeOptions(neck_gap=0.0)).reconstruct([face])[0]
     assert np.array_equal(on, off)
     assert CompositeOptions().neck_gap == 0.0  # (off by default: the quality benchmark's relit rows still lose with it)
+
+
+def _lit_down(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The reference photo lit from above: 1.2x at the face's top to 0.5x at its chin (0.35x at the least below it)."""
+    h = reference.shape[0]
+    y0, y1 = float(landmarks[:, 1].min()), float(landmarks[:, 1].max())
+    down = np.clip(1.2 - 0.7 * (np.arange(h, dtype=np.float32) - y0) / (y1 - y0), 0.35, 1.3)[:, None, None]
+    return np.clip(reference.astype(np.float32) * down, 0, 255).astype(np.uint8)
+
+
+def test_the_frames_skin_beside_a_narrower_warp_tells_the_light_down_the_face() -> None:
+    # A photo from elsewhere lit from above, warped onto the face above the mask's middle only (beside the lower face
+    # the warp carries nothing): the ring shows skin above the mask alone, the frame's skin beside the lower face tells
+    # how the light changes down it.
+    face, truth = masked_face(light=_lit_down)
+    hole = face.mask > 0
+    rows = np.flatnonzero(hole.any(axis=1))
+    yy = np.arange(hole.shape[0])[:, None]
+    face.valid = face.valid & (hole | (yy < (rows[0] + rows[-1]) // 2))
+    bottom = hole & face.valid & (yy > rows[0] + 0.66 * (rows[-1] - rows[0]))
+    error = {}
+    for beside in (False, True):
+        out = ReferenceComposite(CompositeOptions(beside=beside)).reconstruct([face])[0]
+        error[beside] = float((_lightness(out) - _lightness(truth))[bottom].mean())
+    # (the reference's dark chin carried: far darker than the truth; with the frame's skin beside it, much less so)
+    assert error[False] < -15.0, error
+    assert error[True] > error[False] + 5.0, error
+
+
+def test_the_frames_skin_beside_the_warp_counts_only_where_the_rings_skin_does_not_reach_below_the_masks_middle() -> None:
+    # The ring's skin pixels change by +4 L; 50 pixels of the frame's skin (L 65) beside the mask, the reference's
+    # smooth skin light there L 40.
+    rng = np.random.default_rng(0)
+    skin = np.stack([rng.normal(60, 2, 200), rng.normal(15, 1, 200), rng.normal(15, 1, 200)]).astype(np.float32)
+    test = composite._FrameSkin.of(skin)
+    small = (8, 8)
+    s_ref = np.tile(np.array([[40.0], [12.0], [12.0]], np.float32), (1, 64))
+    beside = (skin[:, :50] + np.float32([[5.0], [0.0], [0.0]]), (np.arange(50), np.arange(50)), np.arange(50) % 64)
+    ring_change = np.tile(np.array([[4.0], [1.0], [-1.0]], np.float32), (1, 40))
+    found = composite._beside_change(beside, test, s_ref, small, ring_change, 0.0)
+    assert found is not None
+    change, _, _, weight = found
+    assert weight == 1.0
+    assert abs(float(np.median(change[0])) - 25.0) < 2.0  # (the frame's L 65 against the reference's light 40)
+    # (a/b: the ring's change, plus the reference's colour lit by the further 21 L: 12 * 21 / 56)
+    assert abs(float(np.median(change[1])) - (1.0 + 12.0 * 21.0 / 56.0)) < 1.0
+    assert composite._beside_change(beside, test, s_ref, small, ring_change, 0.5 * composite._BESIDE_COVER)[3] == 0.5
+    assert composite._beside_change(beside, test, s_ref, small, ring_change, composite._BESIDE_COVER) is None
+    # (a few beside the warp's edge against a ring of much skin: none; above the mask's middle: none)
+    many = np.tile(ring_change[:, :1], (1, 1000))
+    assert composite._beside_change(beside, test, s_ref, small, many, 0.0) is None
+    assert composite._beside_change(beside, test, s_ref, small, ring_change, 0.0, mid=60.0) is None
+    # (hair or a shade beside the face, darker than the skin's floor there: none)
+    dark = (beside[0] * np.float32([[0.7], [1.0], [1.0]]), beside[1], beside[2])
+    assert composite._beside_change(dark, test, s_ref, small, ring_change, 0.0) is None

@@ -109,6 +109,15 @@ _FRAME_SKIN_SPREADS = 4.0
 #: eyes) are not the frame's skin, whatever the spreads say: hair or a deep shadow beside the jaw, whose colour is
 #: skin's only darker (a dark clip's skin spreads, which the hair itself widens, take it in).
 _SKIN_LIGHTNESS_FLOOR = 0.6
+#: With ``light="skin"`` and :attr:`CompositeOptions.beside`: the frame's pixels beside the mask where the warp does not
+#: reach count as its skin no darker than this fraction of the skin's median lightness (a stricter floor than the
+#: ring's: there nothing of the reference tells its hair or a shade from skin); they count fully where none of the
+#: ring's skin lies below the mask's middle row, and not at all where this share of it does (the ring then tells the
+#: light's change down the face itself), and scaled from 0 to 1 as they make up the first to the second of
+#: ``_BESIDE_SHARE`` as many pixels as the ring's skin.
+_BESIDE_FLOOR = 0.8
+_BESIDE_COVER = 0.25
+_BESIDE_SHARE = (0.2, 0.5)
 #: With ``light="skin"``: the rebuilt skin's a/b offsets from its smooth light are bounded by this percentile of the
 #: frame's skin's own (on the ring, from its smooth colour), at least ``_MIN_CHROMA_LIMIT`` Lab units.
 _CHROMA_PERCENTILE, _MIN_CHROMA_LIMIT = 90.0, 2.0
@@ -252,6 +261,10 @@ class CompositeOptions:
     #: (0): with 4 (or 9) the quality benchmark's relit rows of lp_d0 and lp_d11 still lose up to 0.08 dB / 0.15 cast
     #: (benchmarks/README.md, helper neckside).
     neck_gap: float = 0.0
+    #: With ``light="skin"``: the frame's skin in the colour ring's band where the warp does not reach (a neck or cheek
+    #: beside a narrower warped face: a reference from elsewhere) is compared with the reference's smooth skin light
+    #: continued there, in the light field and its slope down the face.
+    beside: bool = True
     #: With ``light="skin"``: the colour fields measured on the ring (the light field, the contrast, the colour bound
     #: and the highlights' knee: most of the composite's work) are measured afresh on one frame in this many of a face
     #: and reused on the frames between, moved with the face, while it moves less than ``field_reuse_motion``
@@ -554,6 +567,7 @@ def match_color(
     across: float = 0.0,
     shade: float = 0.0,
     neck_gap: float = 0.0,
+    beside: Callable[[], np.ndarray | None] | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -582,7 +596,9 @@ def match_color(
     (:attr:`CompositeOptions.across`). ``shade`` (with ``light="skin"``): ring pixels where the reference is in a shade
     the frame does not show count little (:attr:`CompositeOptions.ring_shade`, :func:`_in_shade`; 0: off); ``neck_gap``
     (with ``light="skin"``): the ring below the mouth counts less where its change of light is not the face's
-    (:attr:`CompositeOptions.neck_gap`, :func:`_neck_weight`; 0: off).
+    (:attr:`CompositeOptions.neck_gap`, :func:`_neck_weight`; 0: off). ``beside`` (with ``light="skin"``): gives,
+    when the fields are measured, the frame's pixels beside the mask where the warp does not reach ((h, w) bool; None:
+    none), whose skin tells the light down the face (:attr:`CompositeOptions.beside`, :func:`_beside_change`).
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -644,6 +660,7 @@ def match_color(
         fields = _skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
             local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across, shade, neck_gap,
+            None if beside is None else lambda: _beside_pixels(beside(), region, target, mask_colour),
         )
         if track is not None:
             assert anchor is not None
@@ -710,6 +727,30 @@ def match_color(
         corrected += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
     _paste(out[region], _from_lab(corrected), a)
     return out
+
+
+def _beside_pixels(
+    beside: np.ndarray | None, region: tuple[slice, slice], target: np.ndarray, mask_colour: _MaskColour | None
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray] | None:
+    """The frame's pixels beside the mask that the warp does not reach (``beside``, (h, w) bool; None: none) within
+    ``region`` of ``target``, at most ``_MAX_RING_PIXELS`` of them, those that look like the mask (``mask_colour``,
+    :func:`_not_mask`: a fringe the segmentation missed) left out: ((3, M) Lab, (ys, xs) in the region, their flat
+    indices at its working size, :func:`_work_size`); None: fewer than ``_MIN_RING_PIXELS``."""
+    if beside is None:
+        return None
+    sub = beside[region]
+    ys, xs = _coords(sub)
+    if len(ys) < _MIN_RING_PIXELS:
+        return None
+    if len(ys) > _MAX_RING_PIXELS:
+        step = -(-len(ys) // _MAX_RING_PIXELS)
+        ys, xs = ys[::step], xs[::step]
+    lab = _channels(_to_lab(target[region][ys, xs]))
+    keep = _not_mask(lab, mask_colour)
+    lab, ys, xs = lab[:, keep], ys[keep], xs[keep]
+    small = _work_size(*sub.shape)[0]
+    ys_s, xs_s = _at_work_size((ys, xs), small, sub.shape)
+    return lab, (ys, xs), ys_s * small[0] + xs_s
 
 
 def _work_size(h: int, w: int) -> tuple[tuple[int, int], float]:
@@ -1007,6 +1048,7 @@ def _skin_light(
     across: float = 0.0,
     shade: float = 0.0,
     neck_gap: float = 0.0,
+    beside: Callable[[], tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray] | None] | None = None,
 ) -> _LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
@@ -1028,7 +1070,11 @@ def _skin_light(
     (:func:`_across_share`, :meth:`_SkinBase.flatten`). Ring pixels where the reference is in a shade the frame does
     not show (its own eye sockets, lids, lashes: :func:`_in_shade` with the ratio ``shade``; 0: none) weigh
     ``_SHADE_WEIGHT`` in ``D`` and are left out of the seam; those below the ``mouth`` less where their change of light
-    differs from the face's by more than ``neck_gap`` (:func:`_neck_weight`). At full size
+    differs from the face's by more than ``neck_gap`` (:func:`_neck_weight`). The frame's skin ``beside`` the mask where
+    the warp does not reach (a function that reads it: Lab, its pixels and working pixels, :func:`_beside_pixels`; None
+    or giving None: none) counts in ``D``
+    and its slope down the face where the ring's skin does not reach below the mask's middle (:func:`_beside_change`).
+    At full size
     the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
     ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` ((3, N) Lab) were read at; ``not_mask``
@@ -1053,12 +1099,14 @@ def _skin_light(
     # a beard or hair beside or below the mask.
     frame_skin = np.ones(n, bool)
     rows = np.flatnonzero(ring.any(axis=1))  # (the median of these sorted rows, as np.median gives it)
-    sample = colour_keep & (ys < 0.5 * (float(rows[(len(rows) - 1) // 2]) + float(rows[len(rows) // 2])))
+    mid = 0.5 * (float(rows[(len(rows) - 1) // 2]) + float(rows[len(rows) // 2]))
+    sample = colour_keep & (ys < mid)
     if np.count_nonzero(sample) < _MIN_RING_PIXELS:
         sample = colour_keep
+    skin_test = None
     if np.count_nonzero(sample) >= _MIN_RING_PIXELS:
-        frame_skin = _near(tgt_ring, _lit_skin(tgt_ring[:, sample]), _FRAME_SKIN_SPREADS)
-        frame_skin &= tgt_ring[0] >= _SKIN_LIGHTNESS_FLOOR * float(median(tgt_ring[0, sample]))
+        skin_test = _FrameSkin.of(tgt_ring[:, sample])
+        frame_skin = skin_test(tgt_ring)
     # The frame is compared with the reference pixel by pixel (so that the same photo in the same light is matched
     # exactly, and hair or background in both still tell how the light changed), except where the frame shows skin
     # and the reference does not (its hair or background beside a frame's cheek): there with its smooth skin light.
@@ -1123,14 +1171,33 @@ def _skin_light(
     # where the ring is far (the spread alone extends the ring's average there: with a photo from elsewhere, whose
     # surroundings beside the jaw are not carried, the ring is the skin above the mask, and the photo's own slope of
     # light stayed on the chin and neck: lp_d0 dark and grey under a relit reference on the quality benchmark).
-    plane, at_plane = _light_plane(change, ys[keep], xs[keep], skin_keep[keep].astype(np.float32), (rh, rw), small)
+    coords = (ys[keep], xs[keep])
+    plane_w, ref_part, at_all = skin_keep[keep].astype(np.float32), at_kept - smooth_kept, at[keep]
+    extra = None
+    below = _below_share(coords[0][skin_keep[keep]], mid)
+    if beside is not None and skin_test is not None and below < _BESIDE_COVER:
+        # (read only where they can count: the frame's pixels beside the warp, converted)
+        pixels = beside()
+        if pixels is not None:
+            extra = _beside_change(pixels, skin_test, s_ref, small, change[:, skin_keep[keep]], below, mid)
+    if extra is not None:
+        # The frame's skin beside the mask where the warp does not reach (a neck beside a narrower warped neck), where
+        # the ring's skin does not reach below the mask's middle: its lightness against the reference's smooth skin
+        # light continued there tells the light's change down the face (:func:`_beside_change`).
+        b_change, b_coords, b_at, b_weight = extra
+        coords = (np.concatenate([coords[0], b_coords[0]]), np.concatenate([coords[1], b_coords[1]]))
+        change = np.concatenate([change, b_change], axis=1)
+        ref_part = np.concatenate([ref_part, np.zeros_like(b_change)], axis=1)
+        at_all = np.concatenate([at_all, b_at])
+        b_w = np.full(b_change.shape[1], b_weight, np.float32)
+        weights, plane_w = np.concatenate([weights, b_w]), np.concatenate([plane_w, b_w])
+    plane, at_plane = _light_plane(change, coords[0], coords[1], plane_w, (rh, rw), small)
     # (on the reference's skin only, where the slope was measured: a collar or hair beside it, darker or lighter, takes
     # the change the ring shows next to it)
     on_skin_w = cv2.GaussianBlur(skin.reshape(small[1], small[0]).astype(np.float32), (0, 0), 1.5).reshape(-1)
     plane *= on_skin_w
-    at_plane *= on_skin_w[at[keep]]
-    coords = (ys[keep], xs[keep])
-    parts = _spread(np.concatenate([change - at_plane, at_kept - smooth_kept, change]), ring, sigma, size=small,
+    at_plane *= on_skin_w[at_all]
+    parts = _spread(np.concatenate([change - at_plane, ref_part, change]), ring, sigma, size=small,
                     coords=coords, weights=weights, planar=True)  # fmt: skip
     # Near the ring's pixels (beside, above and below the mask alike when the ring goes round it) the change as they
     # show it, spread; only far from them (under a mask whose ring shows skin on one side: a photo from elsewhere,
@@ -1180,6 +1247,59 @@ def _skin_light(
         anchor = _Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
     return _LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor,
                         across=(across * share, slope), shade=strength)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _FrameSkin:
+    """The frame's skin test: within ``_FRAME_SKIN_SPREADS`` robust spreads of its lit skin sample's colour
+    (:func:`_lit_skin`) and no darker than ``_SKIN_LIGHTNESS_FLOOR`` of the sample's median lightness."""
+
+    colour: np.ndarray | tuple[np.ndarray, np.ndarray]
+    floor: float
+
+    @classmethod
+    def of(cls, sample: np.ndarray) -> _FrameSkin:
+        """The test from the frame's skin ``sample`` ((3, M) Lab: the ring above the mask's middle)."""
+        return cls(_lit_skin(sample), _SKIN_LIGHTNESS_FLOOR * float(median(sample[0])))
+
+    def __call__(self, lab: np.ndarray) -> np.ndarray:
+        """(N,) bool: the ``lab`` pixels ((3, N)) that pass."""
+        return _near(lab, self.colour, _FRAME_SKIN_SPREADS) & (lab[0] >= self.floor)
+
+
+def _below_share(skin_rows: np.ndarray, mid: float) -> float:
+    """The share of the ring's skin pixels (their rows ``skin_rows``) below the mask's middle row ``mid`` (0: none)."""
+    return float(np.count_nonzero(skin_rows > mid)) / max(len(skin_rows), 1)
+
+
+def _beside_change(
+    beside: tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray], skin_test: _FrameSkin, s_ref: np.ndarray,
+    small: tuple[int, int], ring_change: np.ndarray, below: float, mid: float = -1.0,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray, float] | None:
+    """(change, coords, at, weight): the frame's skin beside the mask where the warp does not reach (``beside``: (3, M)
+    Lab at its (ys, xs) pixels of the region and their working pixels at ``small``) below the mask's middle row
+    ``mid``, that passes the frame's ``skin_test`` and is no darker than ``_BESIDE_FLOOR`` of its skin, its lightness
+    less the reference's smooth skin
+    light continued there (``s_ref``, (3, w * h)), its a/b the ring skin's median change (``ring_change``, (3, K): the
+    reference's skin colour continued onto a neck or an ear is not theirs) plus the reference's colour there scaled by
+    the further change of lightness, and their weight in the light field: 1 where none of the ring's skin (the ``K``
+    pixels of ``ring_change``) lies below the mask's middle, 0 from ``_BESIDE_COVER`` of it (``below``) on, times 0 where
+    they are fewer than the first of ``_BESIDE_SHARE`` of the ring's skin pixels, 1 from the second on (a few beside
+    a same-place warp's edge tell little). None: too few pixels, or weight 0."""
+    lab, (ys, xs), at = beside
+    on = skin_test(lab) & (lab[0] >= _BESIDE_FLOOR / _SKIN_LIGHTNESS_FLOOR * skin_test.floor) & (ys > mid)
+    low, high = _BESIDE_SHARE
+    share = np.count_nonzero(on) / max(ring_change.shape[1], 1)
+    weight = (1.0 - min(below / _BESIDE_COVER, 1.0)) * float(np.clip((share - low) / (high - low), 0.0, 1.0))
+    if weight <= 0 or np.count_nonzero(on) < _MIN_RING_PIXELS or ring_change.shape[1] < _MIN_RING_PIXELS:
+        return None
+    change = np.empty((3, np.count_nonzero(on)), np.float32)
+    change[0] = lab[0, on] - s_ref[0, at[on]]
+    # (a/b: the ring's change, and what the further change of light does to the reference's colour there: a/b scale
+    # with L + 16 at a constant chromaticity, a lit skin is as much more coloured as it is lighter)
+    further = change[0] - float(median(ring_change[0]))
+    change[1:] = median(ring_change[1:])[:, None] + s_ref[1:, at[on]] * (further / (s_ref[0, at[on]] + 16.0))
+    return change, (ys[on], xs[on]), at[on], weight
 
 
 def _shade_strength(in_shade: np.ndarray) -> float:
@@ -2075,6 +2195,13 @@ class ReferenceComposite:
         return paste, ring, (ring & (dist > stats_gap)) if stats_gap > gap else None
 
     @staticmethod
+    def _beside(dist: np.ndarray, valid: np.ndarray, lengths: _Lengths) -> np.ndarray:
+        """(h, w) bool: the colour ring's band (past ``stats_gap``, as its statistics) where the warp does not reach
+        (:attr:`CompositeOptions.beside`)."""
+        far = max(lengths.ring_gap, lengths.stats_gap)
+        return (dist > far) & (dist <= far + max(lengths.ring, 1.5)) & ~valid
+
+    @staticmethod
     def _band_px(lengths: _Lengths, upsampled: bool = False) -> int:
         """How far outside the hole the band the blend cross-fades over is filled (px; ``upsampled``: see
         :meth:`_bands`)."""
@@ -2146,6 +2273,7 @@ class ReferenceComposite:
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
                 mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap, track=track, across=opts.across,
                 shade=opts.ring_shade, neck_gap=opts.neck_gap,
+                beside=(lambda: self._beside(dist, valid, lengths)) if opts.beside else None,
             )
         else:
             _paste(out, reference, paste)
