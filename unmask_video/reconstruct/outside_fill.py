@@ -25,6 +25,11 @@ hides leaves the frame's neck uncovered there, and the surroundings' fill drew t
 Where the frame shows its neck just below the mask, in the neck's column, the gaps under the jaw in that column are
 neck: the rebuilt skin is continued there, meeting that neck's colour (:func:`neck_seen`); a collar or a turtleneck
 seen below the mask leaves them to the surroundings.
+
+A reference photographed elsewhere, in another pose, can end (its picture cut under the chin, its matte at a collar)
+where the frame's jaw still goes on: a patch past FaceMesh's outline that the rebuilt skin rings was filled from the
+hair or the clothes past the mask's edge, a dark wedge on the jaw. Such a piece lies inside the face
+(:func:`enclosed`); those along the mask's edge, a collar below the chin among them, keep the surroundings.
 """
 
 from __future__ import annotations
