@@ -11,7 +11,9 @@ from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
 from unmask_video import landmark_sets
 from unmask_video.face_units import REFERENCE_FACE_PX, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
-from unmask_video.reconstruct.outside_fill import OutsideFillOptions, continue_skin, fill_band, fill_on_face, on_face
+from unmask_video.reconstruct.outside_fill import (
+    OutsideFillOptions, continue_skin, enclosed, fill_band, fill_on_face, on_face,
+)
 from unmask_video.reference_matte import features
 from unmask_video.warp import face_region, neck_column, neck_region, yaw
 
@@ -429,3 +431,41 @@ def test_the_blend_band_the_warp_leaves_on_the_face_is_rebuilt_skin_and_the_eyes
     before = face.image.copy()
     none = fill_band(before, band & ~hole, oval & hole, face.landmarks, OutsideFillOptions(band_fill=False))
     assert not none.any() and np.array_equal(before, face.image)
+
+
+def test_a_gap_past_the_face_that_the_rebuilt_skin_rings_is_enclosed_and_a_strip_on_the_masks_edge_is_not() -> None:
+    hole = np.zeros((60, 80), bool)
+    hole[10:50, 10:70] = True
+    skin = hole.copy()
+    outer = np.zeros_like(hole)
+    outer[25:35, 30:45] = True  # inside the hole, the rebuilt skin all round
+    outer[40:50, 50:60] = True  # on the hole's lower edge: the skin on three sides, the frame past the hole below
+    outer[10:50, 10:14] = True  # a strip along the hole's side edge
+    skin &= ~outer
+    found = enclosed(outer, hole, skin, 0.6)
+    assert found[25:35, 30:45].all() and found[40:50, 50:60].all()
+    assert not found[10:50, 10:14].any()
+    assert not enclosed(outer, hole, skin, 0.0).any()
+    # (a piece with no rebuilt skin beside it is never enclosed, whatever the fraction)
+    assert not enclosed(outer, np.zeros_like(hole), np.zeros_like(hole), 0.6).any()
+
+
+def test_a_gap_below_the_jaw_ringed_by_the_rebuilt_skin_continues_the_skin_not_the_wall() -> None:
+    # A turned reference whose picture ends under its chin leaves a patch of the frame's jaw between the warped jaw
+    # and the continued neck: the rebuilt skin, not the surroundings past the mask, fills it.
+    face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=30)
+    chin = face.landmarks[landmark_sets.CHIN]
+    cx, cy = int(chin[0]), int(chin[1])
+    patch = np.zeros_like(hole)
+    patch[cy + 6:cy + 16, cx - 40:cx - 20] = True
+    assert (patch & hole & ~oval).sum() > 100  # past FaceMesh's outline, inside the hole
+    covered = hole & ~patch
+    out = np.zeros(hole.shape + (3,), np.uint8)
+    out[:] = WALL
+    out[covered] = (200, 150, 120)
+    options = OutsideFillOptions(neck_reach=0.0)
+    inner = fill_on_face(out, patch, hole, covered, face.landmarks, options)
+    assert inner[patch].all()
+    assert np.abs(out[patch].astype(np.int16) - np.int16([200, 150, 120])).max() <= 2
+    off = fill_on_face(out.copy(), patch, hole, covered, face.landmarks, replace(options, enclosed=0.0))
+    assert not off[patch & ~oval].any()

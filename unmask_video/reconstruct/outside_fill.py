@@ -25,6 +25,11 @@ hides leaves the frame's neck uncovered there, and the surroundings' fill drew t
 Where the frame shows its neck just below the mask, in the neck's column, the gaps under the jaw in that column are
 neck: the rebuilt skin is continued there, meeting that neck's colour (:func:`neck_seen`); a collar or a turtleneck
 seen below the mask leaves them to the surroundings.
+
+A reference photographed elsewhere, in another pose, can end (its picture cut under the chin, its matte at a collar)
+where the frame's jaw still goes on: a patch past FaceMesh's outline that the rebuilt skin rings was filled from the
+hair or the clothes past the mask's edge, a dark wedge on the jaw. Such a piece lies inside the face
+(:func:`enclosed`); those along the mask's edge, a collar below the chin among them, keep the surroundings.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from unmask_video.warp import face_region, neck_column, neck_region
 
 __all__ = [
     "OutsideFillOptions", "on_face", "skin_past_outline", "turned_cheek", "neck_seen", "continue_skin", "fill_on_face",
-    "fill_band",
+    "fill_band", "enclosed",
 ]
 
 
@@ -130,6 +135,13 @@ class OutsideFillOptions:
     #: off the frame's eyes and brows themselves, :func:`fill_band` continues the rebuilt skin there instead, and the
     #: blend's fade is the only edge. False: the frame's pixels stay.
     band_fill: bool = True
+    #: A piece of the gaps past the face that the rebuilt skin (the warp's paste and the gaps on the face) borders on at
+    #: least this fraction of its edge, the rest being the frame past the hole, lies inside the face
+    #: (:func:`enclosed`): a turned reference whose picture ends under its chin left a patch of the frame's jaw between
+    #: the warped jaw and the continued neck, filled from the hair past the mask's edge (a dark wedge). The pieces
+    #: along the mask's edge (a strip beside the cheek, a collar below the chin) border on it for about half their
+    #: edge or more and keep the surroundings' fill. 0: off (1: only pieces wholly inside).
+    enclosed: float = 0.6
 
 
 def on_face(
@@ -498,6 +510,7 @@ def fill_on_face(
                 neck = neck_seen(sub_hole, sub_lm, image[box], seen[1], seen[2], options)
     turned = turned_cheek(sub_hole, oval, sub_lm, turn, options)
     sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0], turned)
+    sub |= enclosed(sub_gaps & ~sub, sub_hole, covered[box] | sub, options.enclosed)
     inner[box] = sub
     if not sub.any():
         return inner
@@ -534,6 +547,28 @@ def fill_on_face(
     if wide.any():
         feather_into_fill(sub_out, wide, covered, options.feather * size, options.rim / max(options.feather, 1e-6))
     return inner
+
+
+def enclosed(outer: np.ndarray, hole: np.ndarray, skin: np.ndarray, fraction: float) -> np.ndarray:
+    """(h, w) bool: the pieces (8-connected) of ``outer`` ((h, w) bool: gaps past the face) whose edge (the pixels
+    beside them, not in them) lies on the rebuilt ``skin`` ((h, w) bool) for at least ``fraction`` of the pixels that
+    are either that skin or past the ``hole`` ((h, w) bool: the hole and its gaps); none where ``fraction`` is 0."""
+    found = np.zeros_like(outer)
+    if fraction <= 0 or not outer.any():
+        return found
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(outer.view(np.uint8), connectivity=8)
+    h, w = outer.shape
+    for i in range(1, count):
+        x, y, bw, bh = stats[i, :4]
+        # (each piece on its box grown by a pixel: its edge lies there)
+        box = slice(max(y - 1, 0), min(y + bh + 1, h)), slice(max(x - 1, 0), min(x + bw + 1, w))
+        piece = labels[box] == i
+        edge = (cv2.dilate(piece.view(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~piece
+        on_skin = np.count_nonzero(edge & skin[box])
+        past = np.count_nonzero(edge & ~hole[box])
+        if on_skin > 0 and on_skin >= fraction * (on_skin + past):
+            found[box] |= piece
+    return found
 
 
 def _at_edge(gaps: np.ndarray, hole: np.ndarray) -> np.ndarray:
