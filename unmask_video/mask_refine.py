@@ -898,7 +898,8 @@ def _near_cloth(
     levels: float = 0.0,
 ) -> np.ndarray:
     """uint8 {0, 1} per pixel of ``where`` (bool): its chroma over lightness lies within ``tolerance`` of the cloth's,
-    or within ``levels`` x one uint8 level of Lab a or b at its lightness (:func:`_level_step`) where that is more.
+    or within ``levels`` x one uint8 level of Lab a or b at its lightness or the cloth's, the lighter
+    (:func:`_level_step`), where that is more: a dark cloth's dark pixels only.
 
     The cloth's colours: the median of the ``kept`` (sure) mask, and with ``parts`` (its k-means clusters, -1
     elsewhere: a two-colour or printed mask has several) the median of each part holding a tenth of it whose colour
@@ -923,7 +924,10 @@ def _near_cloth(
                 colours.append(colour)
     lab_pixels = pixels_of(lab, where)
     pixels = _free_chroma_of(lab_pixels)
-    reach = tolerance if levels <= 0 else np.maximum(tolerance, levels * _level_step(lab_pixels[:, 0]))
+    reach: float | np.ndarray = tolerance
+    if levels > 0:  # (at the lighter of the pixel and the cloth: a dark pixel near a pale cloth gains nothing)
+        light = np.maximum(lab_pixels[:, 0], np.uint8(order_stats.median(np.ascontiguousarray(flat[idx, :1].T))[0]))
+        reach = np.maximum(tolerance, levels * _level_step(light))
     near = np.zeros(len(pixels), bool)
     for colour in colours:
         near |= ((pixels - colour) ** 2).sum(axis=1) < reach**2
