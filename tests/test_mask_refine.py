@@ -755,3 +755,51 @@ def test_the_rim_cut_takes_off_a_lit_neck_of_the_white_cloths_colour_and_keeps_i
     assert (out & neck).sum() <= 0.05 * neck.sum()
     assert (cloth & (1 - out)).sum() <= 0.01 * cloth.sum()  # the shaded underside stays
     assert ((grown > 0) & (below == 0) & (out == 0)).sum() == 0
+
+
+def _dark_cloth_beside_hair(hair_taken: bool) -> tuple[np.ndarray, ...]:
+    """A black cloth (Lab 82, 128, 126) whose corner by the ear, in the shade of dark hair down the image-left side
+    (70, 130, 129), is darker and two levels of a redder (66, 130, 126); all of it in the top cut's band but the
+    lower half. ``hair_taken``: the growth took in the hair beside the corner. (lab, grown, sure, band, outside,
+    corner, hair taken)"""
+    rng = np.random.default_rng(5)
+    h, w = 200, 200
+    lab = np.zeros((h, w, 3), np.float32) + (170, 150, 150)  # skin
+    cloth = np.zeros((h, w), np.uint8)
+    cv2.ellipse(cloth, (110, 120), (70, 60), 0, 0, 360, 1, -1)
+    cloth[60:120, 40:180] = 1
+    corner = np.zeros((h, w), np.uint8)
+    corner[60:100, 40:62] = 1
+    corner &= cloth
+    taken = np.zeros((h, w), np.uint8)
+    if hair_taken:
+        taken[50:100, 26:40] = 1
+    lab[cloth > 0] = (82, 128, 126)
+    lab[corner > 0] = (66, 130, 126)
+    lab[:, :40] = (70, 130, 129)
+    lab = np.clip(np.round(lab + rng.normal(0, 1.0, lab.shape)), 0, 255).astype(np.uint8)
+    band = np.zeros((h, w), np.uint8)
+    band[:100] = 1
+    sure = cloth & (1 - band)
+    sure[:, :70] = 0
+    grown = cloth | taken
+    return lab, grown, sure, band, grown == 0, corner, taken
+
+
+def test_the_rim_cut_keeps_a_black_cloths_corner_by_dark_hair_within_two_levels_of_its_colour():
+    """lp_d11: the dark hair floods into the black mask's corner by the ear through no colour step, and that corner's
+    chroma over lightness (two uint8 levels of a redder, 5.1 at a dark lightness) lies past ``same_cloth``: with
+    ``same_levels`` it stays; the hair the growth took in beside it (two and three levels off) still goes."""
+    from unmask_video.mask_refine import cut_at_rim
+
+    lab, grown, sure, band, outside, corner, _ = _dark_cloth_beside_hair(False)
+    common = {"size": 160.0, "outside": outside, "same_cloth": 4.0, "hem_px": 2}
+    plain = cut_at_rim(lab, grown, sure, band, **common)
+    assert (plain & corner).sum() < 0.5 * corner.sum()  # (the bite the option is for)
+    out = cut_at_rim(lab, grown, sure, band, same_levels=2.2, **common)
+    assert (out & corner).sum() >= 0.98 * corner.sum()
+    assert (grown & (1 - out)).sum() <= 0.002 * grown.sum()
+    lab, grown, sure, band, outside, corner, taken = _dark_cloth_beside_hair(True)
+    out = cut_at_rim(lab, grown, sure, band, same_levels=2.2, **dict(common, outside=outside))
+    assert (out & taken).sum() <= 0.1 * taken.sum()
+    assert (out & corner).sum() >= 0.98 * corner.sum()

@@ -587,6 +587,7 @@ def cut_at_rim(
     held: np.ndarray | None = None,
     lit_skin: float = 0.0,
     lit_where: np.ndarray | None = None,
+    same_levels: float = 0.0,
 ) -> np.ndarray:
     """``mask`` (uint8 {0, 1}) less what lies past the cloth's rim under the jaw: a neck, a collar or a hood lining of
     nearly the mask's colour that the growth (or the k-means cluster itself) took in.
@@ -628,7 +629,7 @@ def cut_at_rim(
     out[box] = _cut_at_rim(
         lab[box], mask[box], sure[box], below[box], size, chroma_gain, light_weight, line_width, outside, same_cloth,
         hem_px, None if parts is None else parts[box], separable, tail, small, None if held is None else held[box],
-        lit_skin, None if lit_where is None else lit_where[box],
+        lit_skin, None if lit_where is None else lit_where[box], same_levels,
     )
     return out
 
@@ -652,6 +653,7 @@ def _cut_at_rim(
     held: np.ndarray | None = None,
     lit_skin: float = 0.0,
     lit_where: np.ndarray | None = None,
+    same_levels: float = 0.0,
 ) -> np.ndarray:
     """:func:`cut_at_rim` on a window around the mask."""
     if held is not None:
@@ -708,7 +710,7 @@ def _cut_at_rim(
         # touches what is left is the cloth beyond one of its own lines (a stripe, a seam, the shadow of a fold).
         gone = (mask > 0) & (out == 0)
         near = np.zeros(mask.shape, np.uint8)
-        near[gone] = _near_cloth(smooth, gone, kept, parts, same_cloth)
+        near[gone] = _near_cloth(smooth, gone, kept, parts, same_cloth, same_levels)
         if any_set(near):  # (else nothing comes back: the closing of nothing is nothing)
             # (closed: the thin stripes or dots of another colour between the cloth-coloured parts come back with them)
             k = max(int(round(0.05 * size)) | 1, 3)
@@ -892,9 +894,12 @@ def _components_touching(binary: np.ndarray, anchor: np.ndarray) -> np.ndarray:
 
 
 def _near_cloth(
-    lab: np.ndarray, where: np.ndarray, kept: np.ndarray, parts: np.ndarray | None, tolerance: float
+    lab: np.ndarray, where: np.ndarray, kept: np.ndarray, parts: np.ndarray | None, tolerance: float,
+    levels: float = 0.0,
 ) -> np.ndarray:
-    """uint8 {0, 1} per pixel of ``where`` (bool): its chroma over lightness lies within ``tolerance`` of the cloth's.
+    """uint8 {0, 1} per pixel of ``where`` (bool): its chroma over lightness lies within ``tolerance`` of the cloth's,
+    or within ``levels`` x one uint8 level of Lab a or b at its lightness or the cloth's, the lighter
+    (:func:`_level_step`), where that is more: a dark cloth's dark pixels only.
 
     The cloth's colours: the median of the ``kept`` (sure) mask, and with ``parts`` (its k-means clusters, -1
     elsewhere: a two-colour or printed mask has several) the median of each part holding a tenth of it whose colour
@@ -917,11 +922,26 @@ def _near_cloth(
             colour = order_stats.median(np.ascontiguousarray(cloth[labels == c].T))
             if float(np.linalg.norm(colour - median)) >= 3 * tolerance:
                 colours.append(colour)
-    pixels = _free_chroma_of(pixels_of(lab, where))
+    lab_pixels = pixels_of(lab, where)
+    pixels = _free_chroma_of(lab_pixels)
+    reach: float | np.ndarray = tolerance
+    if levels > 0:  # (at the lighter of the pixel and the cloth: a dark pixel near a pale cloth gains nothing)
+        light = np.maximum(lab_pixels[:, 0], np.uint8(order_stats.median(np.ascontiguousarray(flat[idx, :1].T))[0]))
+        reach = np.maximum(tolerance, levels * _level_step(light))
     near = np.zeros(len(pixels), bool)
     for colour in colours:
-        near |= ((pixels - colour) ** 2).sum(axis=1) < tolerance**2
+        near |= ((pixels - colour) ** 2).sum(axis=1) < reach**2
     return near.astype(np.uint8)
+
+
+#: (256,) float32: :func:`shading_free_chroma` of one uint8 level of a chroma channel at each uint8 lightness.
+_LEVEL_STEP = shading_free_chroma(np.arange(256, dtype=np.float32), np.float32(1.0)).astype(np.float32)
+
+
+def _level_step(light: np.ndarray) -> np.ndarray:
+    """float32: the chroma over lightness of one uint8 level of Lab a or b at uint8 lightness ``light`` (2.56 up to
+    L 87, less above: the steps a dark colour's chroma over lightness moves in)."""
+    return _LEVEL_STEP[light]
 
 
 def _fill_holes_touching(out: np.ndarray, grown: np.ndarray) -> np.ndarray:

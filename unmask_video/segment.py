@@ -208,6 +208,10 @@ class SegmentOptions:
     top_cut: bool = True
     top_cut_line: float = 0.0
     rim_same_cloth: float = 4.0  # a piece cut off whose chroma over lightness is this near the sure mask's stays
+    # ... or within this many uint8 levels of Lab a or b at its lightness where that is more (a dark cloth's chroma over
+    # lightness moves in steps of 2.56: a black mask's corner by the ear two levels redder than its middle, beside
+    # dark hair that floods in through no colour step, lp_d11). 0: off.
+    rim_same_levels: float = 2.2
     # ... and the mask's pixels under the jaw line this much yellower (Lab b) than the sure cloth of their lightness
     # flood in as skin (mask_refine.lit_skin_marks: a lit neck of nearly a white cloth's colour, past the cloth's faint
     # lower edge; woman_white_mask_720's neck stripe). 0: off. 6 left 0.01 points more of the masked_pairs masks
@@ -828,7 +832,7 @@ class MaskSegmenter:
                     lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
                     outside, opt.rim_same_cloth, opt.rim_hem_px,
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
-                    opt.rim_separable_tail, opt.rim_separable_small, past, opt.rim_lit_skin, below,
+                    opt.rim_separable_tail, opt.rim_separable_small, past, opt.rim_lit_skin, below, opt.rim_same_levels,
                 )
             if strip is not None and opt.side_open_edge > 0 and any_set(binary):
                 binary = self._grow_sides(prob, smooth, binary, strip, sub_deep, sub_size, deep_sure)
