@@ -348,6 +348,16 @@ def _coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows_cols(np.flatnonzero(mask), mask.shape[1])
 
 
+def _ring_coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_coords` of an (h, w) map, evenly subsampled to at most ``_MAX_RING_PIXELS``: a big face's ring carries the
+    same statistics and smooth fields at a fraction of the cost."""
+    ys, xs = _coords(mask)
+    if len(ys) > _MAX_RING_PIXELS:
+        step = -(-len(ys) // _MAX_RING_PIXELS)
+        ys, xs = ys[::step], xs[::step]
+    return ys, xs
+
+
 def _spread(
     values: np.ndarray,
     where: np.ndarray,
@@ -622,11 +632,7 @@ def match_color(
     if skin_light and track is not None and track.reuse is not None:
         assert anchor is not None
         reuse = track.reuse if track.reuse.fits(n_ring, anchor, track.tolerance) else None
-    ring_ys, ring_xs = _coords(r)
-    if len(ring_ys) > _MAX_RING_PIXELS:
-        # A big face's ring: an even subsample carries the same statistics and smooth fields at a fraction of the cost.
-        step = -(-len(ring_ys) // _MAX_RING_PIXELS)
-        ring_ys, ring_xs = ring_ys[::step], ring_xs[::step]
+    ring_ys, ring_xs = _ring_coords(r)
     ref_ring = _to_lab(ref_sub[ring_ys, ring_xs])
     tgt_ring = _to_lab(target[region][ring_ys, ring_xs])
     ref_c, tgt_c = _channels(ref_ring), _channels(tgt_ring)  # (the same, (3, N))
@@ -739,12 +745,9 @@ def _beside_pixels(
     if beside is None:
         return None
     sub = beside[region]
-    ys, xs = _coords(sub)
+    ys, xs = _ring_coords(sub)
     if len(ys) < _MIN_RING_PIXELS:
         return None
-    if len(ys) > _MAX_RING_PIXELS:
-        step = -(-len(ys) // _MAX_RING_PIXELS)
-        ys, xs = ys[::step], xs[::step]
     lab = _channels(_to_lab(target[region][ys, xs]))
     keep = _not_mask(lab, mask_colour)
     lab, ys, xs = lab[:, keep], ys[keep], xs[keep]
