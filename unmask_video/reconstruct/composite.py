@@ -194,6 +194,12 @@ class CompositeOptions:
     #: faces rebuild several times faster but lose detail inside the mask (the fill of what the warp
     #: misses suffers most), hence off by default.
     work_px: int = 0
+    #: The fills of what the warp does not cover (the on-face fill, the surround fill and its fade, the band's
+    #: continuation, Telea) run on the region resized so that the face measures this many pixels
+    #: (:func:`~unmask_video.face_units.face_size_px`), on bigger faces, and are grown back with one resize; the
+    #: colour-matched reference is pasted at full size as before. The fills are smooth fields (averages over several
+    #: pixels of the skin or the surroundings): their cost follows the face's pixels, not its detail. 0: full size.
+    fill_face_px: float = 192.0
     #: How far the rebuilt face is continued outside the mask: the blend's reach (``BlendOptions.width``; both
     #: default to ``blend.DEFAULT_BLEND_WIDTH``).
     band: FaceLength = DEFAULT_BLEND_WIDTH
@@ -1647,6 +1653,42 @@ def _filter_with(
     return _channels(image.reshape(-1, 3)), constants
 
 
+def _halved(image: np.ndarray, n: int) -> np.ndarray:
+    """``image`` ((h, w) or (h, w, C), both multiples of ``n``, a power of 2) shrunk ``n`` times by area, in halvings
+    (OpenCV's fast area path: by any other factor it takes its general one, 4-6x slower)."""
+    while n > 1:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        n //= 2
+    return image
+
+
+def _shrunk(
+    n: int, hole: np.ndarray, gaps: np.ndarray, paste: np.ndarray, out: np.ndarray, image: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The region's (h, w) bool ``hole``, ``gaps`` and ``paste`` and its (h, w, 3) uint8 ``out`` and ``image`` shrunk
+    ``n`` times by area (:func:`_halved`; a last part row or column of cells left out): a cell is in the hole or a gap
+    where any pixel of it is, pasted where all are."""
+    h, w = hole.shape
+    crop = slice(0, h - h % n), slice(0, w - w % n)
+
+    def mask(where: np.ndarray) -> np.ndarray:
+        return _halved(where[crop].view(np.uint8) * np.uint8(255), n)
+
+    return (mask(hole) > 0, mask(gaps) > 0, mask(paste) == 255, _halved(out[crop], n),
+            _halved(image[crop], n))  # fmt: skip
+
+
+def _grown(small: np.ndarray, n: int, box: tuple[slice, slice], interpolation: int) -> np.ndarray:
+    """The ``box`` (rows, columns, in the full size's pixels) of ``small`` grown ``n`` times by ``cv2.resize`` with
+    ``interpolation``: the same pixels as the whole grown, from the cells around the box only."""
+    rows, cols = box
+    sh, sw = small.shape[:2]
+    r0, c0 = max(rows.start // n - 1, 0), max(cols.start // n - 1, 0)
+    r1, c1 = min((rows.stop - 1) // n + 2, sh), min((cols.stop - 1) // n + 2, sw)
+    grown = cv2.resize(small[r0:r1, c0:c1], ((c1 - c0) * n, (r1 - r0) * n), interpolation=interpolation)
+    return grown[rows.start - r0 * n : rows.stop - r0 * n, cols.start - c0 * n : cols.stop - c0 * n]
+
+
 def _resize_covered(reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The warped ``reference`` (black where the warp is not valid) resized to ``size`` (width, height) as
     :func:`resize` does, its black pixels left out: a working pixel across the edge of what the warp covers gets the
@@ -2282,6 +2324,31 @@ class ReferenceComposite:
             _paste(out, reference, paste)
         grow = max(lengths.inpaint_grow, 1.0) if lengths.inpaint_grow > 0 else 0.0
         gaps = (dist <= grow) & ~valid
+        n = self._fill_factor(landmarks)
+        if n > 1 and opts.fill == "surround":
+            changed = self._fill_at_work_size(out, image, hole, dist, paste, gaps, landmarks, lengths, turn, n)
+        else:
+            changed = self._fill(out, image, hole, dist, paste, gaps, off, landmarks, lengths, upsampled, turn)
+        return out, changed
+
+    def _fill_factor(self, landmarks: np.ndarray) -> int:
+        """The factor, a power of 2, the region is shrunk by for the fills of what the warp does not cover, on a face
+        with ``landmarks`` (in the region's pixels): the nearest to the face's size over
+        :attr:`CompositeOptions.fill_face_px` (1: full size). (By halvings: OpenCV's fast area path.)"""
+        face_px = self.options.fill_face_px
+        ratio = face_size_px(landmarks) / face_px if face_px > 0 else 1.0
+        return 1 << max(int(round(np.log2(max(ratio, 1.0)))), 0)
+
+    def _fill(
+        self, out: np.ndarray, image: np.ndarray, hole: np.ndarray, dist: np.ndarray, paste: np.ndarray,
+        gaps: np.ndarray, off: np.ndarray | None, landmarks: np.ndarray, lengths: _Lengths, upsampled: bool,
+        turn: float,
+    ) -> np.ndarray:
+        """Fill the ``gaps`` ((h, w) bool, changed) of ``out`` the warp does not cover within reach of the hole, and
+        the blend's band the paste left as the frame, on the face; (h, w) bool: the pixels rebuilt (the pasted ones
+        with them; the surround fill's beside the face left out). ``dist``: every pixel's distance to the hole;
+        ``off``: the pixels off the eyes and brows (None: all); the rest as :meth:`_rebuild`."""
+        opts = self.options
         outer = inner = None
         if gaps.any() and opts.fill == "surround":
             # On the face (a cheek the warp does not reach) the rebuilt skin continued, never what lies past the mask.
@@ -2312,4 +2379,34 @@ class ReferenceComposite:
             # (the band outside the hole the paste left as the frame, on the face: the rebuilt skin continued)
             band = (dist > 0) & (dist <= self._band_px(lengths, upsampled)) & ~changed
             changed |= fill_band(out, band, changed if off is None else changed & off, landmarks, opts.outside)
-        return out, changed
+        return changed
+
+    def _fill_at_work_size(
+        self, out: np.ndarray, image: np.ndarray, hole: np.ndarray, dist: np.ndarray, paste: np.ndarray,
+        gaps: np.ndarray, landmarks: np.ndarray, lengths: _Lengths, turn: float, n: int,
+    ) -> np.ndarray:
+        """:meth:`_fill` on the region shrunk ``n`` times (:meth:`_fill_factor`), the fills grown back (bilinear) and
+        written at the full-size ``gaps`` and the band's pixels they reach; the pasted pixels keep their full-size
+        colour. What :meth:`_fill` returns."""
+        band = (dist > 0) & (dist <= self._band_px(lengths)) & ~(paste | gaps)
+        where = mask_bbox(gaps | band, 0, hole.shape)
+        if where is None:
+            return paste
+        hole_s, gaps_s, paste_s, out_s, image_s = _shrunk(n, hole, gaps, paste, out, image)
+        # (a cell is pasted only where all of it is: one the paste shares with a gap or the frame is filled)
+        paste_s &= ~gaps_s
+        lm_s = (landmarks + 0.5) / np.float32(n) - 0.5  # (pixel centres)
+        changed_s = self._fill(
+            out_s, image_s, hole_s, distance_to(hole_s, "composite.fill_dist"), paste_s, gaps_s,
+            self._features_off(hole_s.shape, lm_s), lm_s, lengths.scaled(1.0 / n), True, turn,
+        )  # fmt: skip
+        # (the gaps and the band lie within reach of the hole, never in the region's last part cell)
+        filled = _grown(changed_s.view(np.uint8), n, where, cv2.INTER_NEAREST).view(bool)
+        band[where] &= filled
+        write = gaps[where] | band[where]
+        _written(out[where], cv2.copyTo(_grown(out_s, n, where, cv2.INTER_LINEAR), write.view(np.uint8), out[where]))
+        # (as :meth:`_fill`: the surround fill's pixels beside the face, which the fill at the working size leaves out
+        # of what it changed, are written but not counted)
+        changed = paste | band
+        changed[where] |= gaps[where] & filled
+        return changed
