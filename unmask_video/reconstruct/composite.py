@@ -2342,12 +2342,14 @@ class ReferenceComposite:
     def _fill(
         self, out: np.ndarray, image: np.ndarray, hole: np.ndarray, dist: np.ndarray, paste: np.ndarray,
         gaps: np.ndarray, off: np.ndarray | None, landmarks: np.ndarray, lengths: _Lengths, upsampled: bool,
-        turn: float,
+        turn: float, feather: bool = True,
     ) -> np.ndarray:
-        """Fill the ``gaps`` ((h, w) bool, changed) of ``out`` the warp does not cover within reach of the hole, and
-        the blend's band the paste left as the frame, on the face; (h, w) bool: the pixels rebuilt (the pasted ones
-        with them; the surround fill's beside the face left out). ``dist``: every pixel's distance to the hole;
-        ``off``: the pixels off the eyes and brows (None: all); the rest as :meth:`_rebuild`."""
+        """Fill the ``gaps`` ((h, w) bool; the surround fill's taken out of it) of ``out`` the warp does not cover
+        within reach of the hole, and the blend's band the paste left as the frame, on the face; (h, w) bool: the
+        pixels rebuilt (the pasted ones with them; the surround fill's beside the face left out). ``dist``: every
+        pixel's distance to the hole; ``off``: the pixels off the eyes and brows (None: all); ``feather``: the pasted
+        skin faded into the surround fill (:func:`~unmask_video.reconstruct.fill_seam.feather_into_fill`); the rest as
+        :meth:`_rebuild`."""
         opts = self.options
         outer = inner = None
         if gaps.any() and opts.fill == "surround":
@@ -2365,7 +2367,8 @@ class ReferenceComposite:
                 at = outer[where]
                 # (by row and column: a boolean index of the region's view costs several times more)
                 out[where][_coords(at)] = self._surround_fill(image, around, at, where, lengths, hole.shape)
-                feather_into_fill(out[where], at, (paste | inner)[where], lengths.fill_feather)
+                if feather:
+                    feather_into_fill(out[where], at, (paste | inner)[where], lengths.fill_feather)
                 gaps &= ~outer
         telea = gaps if inner is None else gaps & ~inner
         if telea.any():
@@ -2387,7 +2390,8 @@ class ReferenceComposite:
     ) -> np.ndarray:
         """:meth:`_fill` on the region shrunk ``n`` times (:meth:`_fill_factor`), the fills grown back (bilinear) and
         written at the full-size ``gaps`` and the band's pixels they reach; the pasted pixels keep their full-size
-        colour. What :meth:`_fill` returns."""
+        colour, and the fade of the pasted skin into the surround fill is made at full size (it changes the pasted
+        skin's rim too). What :meth:`_fill` returns."""
         band = (dist > 0) & (dist <= self._band_px(lengths)) & ~(paste | gaps)
         where = mask_bbox(gaps | band, 0, hole.shape)
         if where is None:
@@ -2395,18 +2399,21 @@ class ReferenceComposite:
         hole_s, gaps_s, paste_s, out_s, image_s = _shrunk(n, hole, gaps, paste, out, image)
         # (a cell is pasted only where all of it is: one the paste shares with a gap or the frame is filled)
         paste_s &= ~gaps_s
+        filled_s = gaps_s.copy()
         lm_s = (landmarks + 0.5) / np.float32(n) - 0.5  # (pixel centres)
         changed_s = self._fill(
             out_s, image_s, hole_s, distance_to(hole_s, "composite.fill_dist"), paste_s, gaps_s,
-            self._features_off(hole_s.shape, lm_s), lm_s, lengths.scaled(1.0 / n), True, turn,
+            self._features_off(hole_s.shape, lm_s), lm_s, lengths.scaled(1.0 / n), True, turn, feather=False,
         )  # fmt: skip
         # (the gaps and the band lie within reach of the hole, never in the region's last part cell)
-        filled = _grown(changed_s.view(np.uint8), n, where, cv2.INTER_NEAREST).view(bool)
-        band[where] &= filled
+        outer = np.zeros_like(gaps)
+        outer[where] = gaps[where] & _grown((filled_s & ~gaps_s).view(np.uint8), n, where, cv2.INTER_NEAREST).view(bool)
+        band[where] &= _grown(changed_s.view(np.uint8), n, where, cv2.INTER_NEAREST).view(bool)
         write = gaps[where] | band[where]
         _written(out[where], cv2.copyTo(_grown(out_s, n, where, cv2.INTER_LINEAR), write.view(np.uint8), out[where]))
-        # (as :meth:`_fill`: the surround fill's pixels beside the face, which the fill at the working size leaves out
-        # of what it changed, are written but not counted)
-        changed = paste | band
-        changed[where] |= gaps[where] & filled
-        return changed
+        inner = gaps & ~outer
+        box = mask_bbox(outer, int(np.ceil(lengths.fill_feather)) + 1, hole.shape)
+        if box is not None:
+            feather_into_fill(out[box], outer[box], (paste | inner)[box], lengths.fill_feather)
+        # (as :meth:`_fill`: the surround fill's pixels beside the face are written but not counted as rebuilt)
+        return paste | inner | band
