@@ -65,3 +65,19 @@ def test_grown_box_is_the_whole_grown(box: tuple[slice, slice]) -> None:
     for interpolation in (cv2.INTER_LINEAR, cv2.INTER_NEAREST):
         whole = cv2.resize(small, (36, 40), interpolation=interpolation)
         assert np.array_equal(_grown(small, 4, box, interpolation), whole[box])
+
+
+def test_a_mask_at_the_rois_edge_is_filled_there() -> None:
+    """The mask and the gap reach the ROI's last rows (the region a height no multiple of the working factor): filled
+    to the edge, as at full size."""
+    face, _ = scaled_face(*masked_face(), 420.0)
+    face = _with_gap(face)
+    rows = np.flatnonzero((face.mask > 0).any(axis=1))
+    end = int(rows[-1]) - 15
+    end -= (end % 4 == 0) + 0  # (not a whole number of cells)
+    cut = FaceROI(face.box, face.image[:end], face.landmarks, face.mask[:end], face.reference[:end], face.valid[:end])
+    full, small = _rebuilt(cut, 0.0), _rebuilt(cut, 192.0)
+    gap = (cut.mask > 0) & ~cut.valid
+    assert gap[-1].any()
+    assert np.abs(full[gap].astype(np.int16) - small[gap]).mean() < 4.0
+    assert np.abs(full[-1][gap[-1]].astype(np.int16) - small[-1][gap[-1]]).mean() < 8.0

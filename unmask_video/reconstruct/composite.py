@@ -1666,16 +1666,18 @@ def _shrunk(
     n: int, hole: np.ndarray, gaps: np.ndarray, paste: np.ndarray, out: np.ndarray, image: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The region's (h, w) bool ``hole``, ``gaps`` and ``paste`` and its (h, w, 3) uint8 ``out`` and ``image`` shrunk
-    ``n`` times by area (:func:`_halved`; a last part row or column of cells left out): a cell is in the hole or a gap
-    where any pixel of it is, pasted where all are."""
+    ``n`` times by area (:func:`_halved`; padded to whole cells, the pictures' border replicated, the masks' 0): a cell
+    is in the hole or a gap where any pixel of it is, pasted where all are."""
     h, w = hole.shape
-    crop = slice(0, h - h % n), slice(0, w - w % n)
+    pad = (0, -h % n, 0, -w % n)
 
     def mask(where: np.ndarray) -> np.ndarray:
-        return _halved(where[crop].view(np.uint8) * np.uint8(255), n)
+        return _halved(cv2.copyMakeBorder(where.view(np.uint8) * np.uint8(255), *pad, cv2.BORDER_CONSTANT, value=0), n)
 
-    return (mask(hole) > 0, mask(gaps) > 0, mask(paste) == 255, _halved(out[crop], n),
-            _halved(image[crop], n))  # fmt: skip
+    def picture(rgb: np.ndarray) -> np.ndarray:
+        return _halved(cv2.copyMakeBorder(rgb, *pad, cv2.BORDER_REPLICATE), n)
+
+    return mask(hole) > 0, mask(gaps) > 0, mask(paste) == 255, picture(out), picture(image)
 
 
 def _grown(small: np.ndarray, n: int, box: tuple[slice, slice], interpolation: int) -> np.ndarray:
@@ -2405,7 +2407,6 @@ class ReferenceComposite:
             out_s, image_s, hole_s, distance_to(hole_s, "composite.fill_dist"), paste_s, gaps_s,
             self._features_off(hole_s.shape, lm_s), lm_s, lengths.scaled(1.0 / n), True, turn, feather=False,
         )  # fmt: skip
-        # (the gaps and the band lie within reach of the hole, never in the region's last part cell)
         outer = np.zeros_like(gaps)
         outer[where] = gaps[where] & _grown((filled_s & ~gaps_s).view(np.uint8), n, where, cv2.INTER_NEAREST).view(bool)
         band[where] &= _grown(changed_s.view(np.uint8), n, where, cv2.INTER_NEAREST).view(bool)
