@@ -30,7 +30,7 @@ def test_a_big_faces_fills_at_the_working_size_are_the_full_sizes_nearly(face_px
     as near the truth, and the pasted reference away from the fills (their fade reaches into it) is the same."""
     face, truth = scaled_face(*masked_face(), face_px)
     face = _with_gap(face)
-    full, small = _rebuilt(face, 0.0), _rebuilt(face, 192.0)
+    full, small = _rebuilt(face, 0.0), _rebuilt(face, 256.0)
     differ = (full != small).any(axis=2)
     assert differ.any()
     cut = np.flatnonzero((face.valid[:, 1:] & ~face.valid[:, :-1]).any(axis=0))  # (where the gap starts)
@@ -46,7 +46,7 @@ def test_a_face_under_the_working_size_is_filled_at_full_size() -> None:
     """A face under 1.41 times the working size: the fills at full size, the output the same."""
     face, _ = masked_face()
     face = _with_gap(face)
-    assert np.array_equal(_rebuilt(face, 0.0), _rebuilt(face, 192.0))
+    assert np.array_equal(_rebuilt(face, 0.0), _rebuilt(face, 256.0))
 
 
 def test_halved_is_the_area_resize() -> None:
@@ -74,9 +74,9 @@ def test_a_mask_at_the_rois_edge_is_filled_there() -> None:
     face = _with_gap(face)
     rows = np.flatnonzero((face.mask > 0).any(axis=1))
     end = int(rows[-1]) - 15
-    end -= (end % 4 == 0) + 0  # (not a whole number of cells)
+    end -= end % 2 == 0  # (not a whole number of cells)
     cut = FaceROI(face.box, face.image[:end], face.landmarks, face.mask[:end], face.reference[:end], face.valid[:end])
-    full, small = _rebuilt(cut, 0.0), _rebuilt(cut, 192.0)
+    full, small = _rebuilt(cut, 0.0), _rebuilt(cut, 256.0)
     gap = (cut.mask > 0) & ~cut.valid
     assert gap[-1].any()
     assert np.abs(full[gap].astype(np.int16) - small[gap]).mean() < 4.0

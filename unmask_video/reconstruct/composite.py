@@ -194,12 +194,15 @@ class CompositeOptions:
     #: faces rebuild several times faster but lose detail inside the mask (the fill of what the warp
     #: misses suffers most), hence off by default.
     work_px: int = 0
-    #: The fills of what the warp does not cover (the on-face fill, the surround fill and its fade, the band's
-    #: continuation, Telea) run on the region resized so that the face measures this many pixels
-    #: (:func:`~unmask_video.face_units.face_size_px`), on bigger faces, and are grown back with one resize; the
-    #: colour-matched reference is pasted at full size as before. The fills are smooth fields (averages over several
-    #: pixels of the skin or the surroundings): their cost follows the face's pixels, not its detail. 0: full size.
-    fill_face_px: float = 192.0
+    #: The fills of what the warp does not cover (the on-face and band fills, the surround fill, Telea) run on the
+    #: region shrunk by a power of 2 so that the face measures about this many pixels
+    #: (:func:`~unmask_video.face_units.face_size_px`; faces under 1.41 times it: full size), and are grown back
+    #: with one resize; the colour-matched reference is pasted, and the fade of the pasted skin into the surround fill
+    #: made, at full size. The fills are smooth fields: their cost followed the face's pixels, not its detail. 192
+    #: (KF94's 313 px faces shrunk 2x) moved the quality benchmark's turned rows past the gates (lp_d3 -0.31 dB, cast
+    #: +0.34: the on-face fill's skin-or-surroundings decision beside the jaw changes at the working size); 256 leaves
+    #: faces under 362 px alone (benchmarks/README.md, compfast). 0: full size.
+    fill_face_px: float = 256.0
     #: How far the rebuilt face is continued outside the mask: the blend's reach (``BlendOptions.width``; both
     #: default to ``blend.DEFAULT_BLEND_WIDTH``).
     band: FaceLength = DEFAULT_BLEND_WIDTH
