@@ -1683,6 +1683,29 @@ def _shrunk(
     return mask(hole) > 0, mask(gaps) > 0, mask(paste) == 255, picture(out), picture(image)
 
 
+def _faded_rim(
+    out: np.ndarray, paste: np.ndarray, out_s: np.ndarray, before_s: np.ndarray, paste_s: np.ndarray, n: int
+) -> None:
+    """Add to the full-size ``paste`` pixels of ``out`` ((h, w, 3) uint8, changed in place) what the fills at the
+    working size changed on its pasted cells (``paste_s``; ``out_s`` against ``before_s``, shrunk ``n`` times): the
+    on-face fill fades the pasted skin's rim into the continued skin. Grown back as a normalised bilinear average of
+    the pasted cells' changes (the cells it shares with a gap do not dilute it)."""
+    moved = paste_s & (out_s != before_s).any(axis=2)
+    cells = mask_bbox(moved, 1, moved.shape)
+    if cells is None:
+        return
+    h, w = paste.shape
+    box = (slice(cells[0].start * n, min(cells[0].stop * n, h)), slice(cells[1].start * n, min(cells[1].stop * n, w)))
+    weight = moved.astype(np.float32)
+    change = cv2.subtract(out_s, before_s, dtype=cv2.CV_32F) * weight[..., None]
+    num = _grown(change, n, box, cv2.INTER_LINEAR)
+    den = _grown(weight, n, box, cv2.INTER_LINEAR)
+    at = paste[box] & (den > 0.25)
+    sub = out[box]
+    added = cv2.add(sub, num / np.maximum(den, 0.25)[..., None], dtype=cv2.CV_8U)
+    _written(sub, cv2.copyTo(added, at.view(np.uint8), sub))
+
+
 def _grown(small: np.ndarray, n: int, box: tuple[slice, slice], interpolation: int) -> np.ndarray:
     """The ``box`` (rows, columns, in the full size's pixels) of ``small`` grown ``n`` times by ``cv2.resize`` with
     ``interpolation``: the same pixels as the whole grown, from the cells around the box only."""
@@ -2395,26 +2418,31 @@ class ReferenceComposite:
     ) -> np.ndarray:
         """:meth:`_fill` on the region shrunk ``n`` times (:meth:`_fill_factor`), the fills grown back (bilinear) and
         written at the full-size ``gaps`` and the band's pixels they reach; the pasted pixels keep their full-size
-        colour, and the fade of the pasted skin into the surround fill is made at full size (it changes the pasted
-        skin's rim too). What :meth:`_fill` returns."""
+        colour, the change the fills' fades make to the pasted skin's rim carried onto it (:func:`_faded_rim`), and
+        the fade of the pasted skin into the surround fill is made at full size. What :meth:`_fill` returns."""
         band = (dist > 0) & (dist <= self._band_px(lengths)) & ~(paste | gaps)
-        where = mask_bbox(gaps | band, 0, hole.shape)
+        where = mask_bbox(gaps | band, n, hole.shape)  # (and the pasted pixels that share their cells)
         if where is None:
             return paste
         hole_s, gaps_s, paste_s, out_s, image_s = _shrunk(n, hole, gaps, paste, out, image)
         # (a cell is pasted only where all of it is: one the paste shares with a gap or the frame is filled)
         paste_s &= ~gaps_s
         filled_s = gaps_s.copy()
+        before_s = out_s.copy()
         lm_s = (landmarks + 0.5) / np.float32(n) - 0.5  # (pixel centres)
         changed_s = self._fill(
             out_s, image_s, hole_s, distance_to(hole_s, "composite.fill_dist"), paste_s, gaps_s,
             self._features_off(hole_s.shape, lm_s), lm_s, lengths.scaled(1.0 / n), True, turn, feather=False,
         )  # fmt: skip
+        outer_s = filled_s & ~gaps_s
         outer = np.zeros_like(gaps)
-        outer[where] = gaps[where] & _grown((filled_s & ~gaps_s).view(np.uint8), n, where, cv2.INTER_NEAREST).view(bool)
+        outer[where] = gaps[where] & _grown(outer_s.view(np.uint8), n, where, cv2.INTER_NEAREST).view(bool)
         band[where] &= _grown(changed_s.view(np.uint8), n, where, cv2.INTER_NEAREST).view(bool)
-        write = gaps[where] | band[where]
+        # (the pasted pixels in the cells filled on the face: the on-face fill's fade of the pasted rim reaches them)
+        write = gaps[where] | band[where] | (paste[where] & _grown((filled_s & ~outer_s).view(np.uint8), n, where,
+                                                                   cv2.INTER_NEAREST).view(bool))  # fmt: skip
         _written(out[where], cv2.copyTo(_grown(out_s, n, where, cv2.INTER_LINEAR), write.view(np.uint8), out[where]))
+        _faded_rim(out, paste, out_s, before_s, paste_s, n)
         inner = gaps & ~outer
         box = mask_bbox(outer, int(np.ceil(lengths.fill_feather)) + 1, hole.shape)
         if box is not None:
