@@ -194,15 +194,6 @@ class CompositeOptions:
     #: faces rebuild several times faster but lose detail inside the mask (the fill of what the warp
     #: misses suffers most), hence off by default.
     work_px: int = 0
-    #: The fills of what the warp does not cover (the on-face and band fills, the surround fill, Telea) run on the
-    #: region shrunk by a power of 2 so that the face measures about this many pixels
-    #: (:func:`~unmask_video.face_units.face_size_px`; faces under 1.41 times it: full size), and are grown back
-    #: with one resize; the colour-matched reference is pasted, and the fade of the pasted skin into the surround fill
-    #: made, at full size. The fills are smooth fields: their cost followed the face's pixels, not its detail. 192
-    #: (KF94's 313 px faces shrunk 2x) moved the quality benchmark's turned rows past the gates (lp_d3 -0.31 dB, cast
-    #: +0.34: the on-face fill's skin-or-surroundings decision beside the jaw changes at the working size); 256 leaves
-    #: faces under 362 px alone (benchmarks/README.md, compfast). 0: full size.
-    fill_face_px: float = 256.0
     #: How far the rebuilt face is continued outside the mask: the blend's reach (``BlendOptions.width``; both
     #: default to ``blend.DEFAULT_BLEND_WIDTH``).
     band: FaceLength = DEFAULT_BLEND_WIDTH
@@ -1656,67 +1647,6 @@ def _filter_with(
     return _channels(image.reshape(-1, 3)), constants
 
 
-def _halved(image: np.ndarray, n: int) -> np.ndarray:
-    """``image`` ((h, w) or (h, w, C), both multiples of ``n``, a power of 2) shrunk ``n`` times by area, in halvings
-    (OpenCV's fast area path: by any other factor it takes its general one, 4-6x slower)."""
-    while n > 1:
-        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
-        n //= 2
-    return image
-
-
-def _shrunk(
-    n: int, hole: np.ndarray, gaps: np.ndarray, paste: np.ndarray, out: np.ndarray, image: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The region's (h, w) bool ``hole``, ``gaps`` and ``paste`` and its (h, w, 3) uint8 ``out`` and ``image`` shrunk
-    ``n`` times by area (:func:`_halved`; padded to whole cells, the pictures' border replicated, the masks' 0): a cell
-    is in the hole or a gap where any pixel of it is, pasted where all are."""
-    h, w = hole.shape
-    pad = (0, -h % n, 0, -w % n)
-
-    def mask(where: np.ndarray) -> np.ndarray:
-        return _halved(cv2.copyMakeBorder(where.view(np.uint8) * np.uint8(255), *pad, cv2.BORDER_CONSTANT, value=0), n)
-
-    def picture(rgb: np.ndarray) -> np.ndarray:
-        return _halved(cv2.copyMakeBorder(rgb, *pad, cv2.BORDER_REPLICATE), n)
-
-    return mask(hole) > 0, mask(gaps) > 0, mask(paste) == 255, picture(out), picture(image)
-
-
-def _faded_rim(
-    out: np.ndarray, paste: np.ndarray, out_s: np.ndarray, before_s: np.ndarray, paste_s: np.ndarray, n: int
-) -> None:
-    """Add to the full-size ``paste`` pixels of ``out`` ((h, w, 3) uint8, changed in place) what the fills at the
-    working size changed on its pasted cells (``paste_s``; ``out_s`` against ``before_s``, shrunk ``n`` times): the
-    on-face fill fades the pasted skin's rim into the continued skin. Grown back as a normalised bilinear average of
-    the pasted cells' changes (the cells it shares with a gap do not dilute it)."""
-    moved = paste_s & (out_s != before_s).any(axis=2)
-    cells = mask_bbox(moved, 1, moved.shape)
-    if cells is None:
-        return
-    h, w = paste.shape
-    box = (slice(cells[0].start * n, min(cells[0].stop * n, h)), slice(cells[1].start * n, min(cells[1].stop * n, w)))
-    weight = moved.astype(np.float32)
-    change = cv2.subtract(out_s, before_s, dtype=cv2.CV_32F) * weight[..., None]
-    num = _grown(change, n, box, cv2.INTER_LINEAR)
-    den = _grown(weight, n, box, cv2.INTER_LINEAR)
-    at = paste[box] & (den > 0.25)
-    sub = out[box]
-    added = cv2.add(sub, num / np.maximum(den, 0.25)[..., None], dtype=cv2.CV_8U)
-    _written(sub, cv2.copyTo(added, at.view(np.uint8), sub))
-
-
-def _grown(small: np.ndarray, n: int, box: tuple[slice, slice], interpolation: int) -> np.ndarray:
-    """The ``box`` (rows, columns, in the full size's pixels) of ``small`` grown ``n`` times by ``cv2.resize`` with
-    ``interpolation``: the same pixels as the whole grown, from the cells around the box only."""
-    rows, cols = box
-    sh, sw = small.shape[:2]
-    r0, c0 = max(rows.start // n - 1, 0), max(cols.start // n - 1, 0)
-    r1, c1 = min((rows.stop - 1) // n + 2, sh), min((cols.stop - 1) // n + 2, sw)
-    grown = cv2.resize(small[r0:r1, c0:c1], ((c1 - c0) * n, (r1 - r0) * n), interpolation=interpolation)
-    return grown[rows.start - r0 * n : rows.stop - r0 * n, cols.start - c0 * n : cols.stop - c0 * n]
-
-
 def _resize_covered(reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The warped ``reference`` (black where the warp is not valid) resized to ``size`` (width, height) as
     :func:`resize` does, its black pixels left out: a working pixel across the edge of what the warp covers gets the
@@ -2352,33 +2282,6 @@ class ReferenceComposite:
             _paste(out, reference, paste)
         grow = max(lengths.inpaint_grow, 1.0) if lengths.inpaint_grow > 0 else 0.0
         gaps = (dist <= grow) & ~valid
-        n = self._fill_factor(landmarks)
-        if n > 1 and opts.fill == "surround":
-            changed = self._fill_at_work_size(out, image, hole, dist, paste, gaps, landmarks, lengths, turn, n)
-        else:
-            changed = self._fill(out, image, hole, dist, paste, gaps, off, landmarks, lengths, upsampled, turn)
-        return out, changed
-
-    def _fill_factor(self, landmarks: np.ndarray) -> int:
-        """The factor, a power of 2, the region is shrunk by for the fills of what the warp does not cover, on a face
-        with ``landmarks`` (in the region's pixels): the nearest to the face's size over
-        :attr:`CompositeOptions.fill_face_px` (1: full size). (By halvings: OpenCV's fast area path.)"""
-        face_px = self.options.fill_face_px
-        ratio = face_size_px(landmarks) / face_px if face_px > 0 else 1.0
-        return 1 << max(int(round(np.log2(max(ratio, 1.0)))), 0)
-
-    def _fill(
-        self, out: np.ndarray, image: np.ndarray, hole: np.ndarray, dist: np.ndarray, paste: np.ndarray,
-        gaps: np.ndarray, off: np.ndarray | None, landmarks: np.ndarray, lengths: _Lengths, upsampled: bool,
-        turn: float, feather: bool = True,
-    ) -> np.ndarray:
-        """Fill the ``gaps`` ((h, w) bool; the surround fill's taken out of it) of ``out`` the warp does not cover
-        within reach of the hole, and the blend's band the paste left as the frame, on the face; (h, w) bool: the
-        pixels rebuilt (the pasted ones with them; the surround fill's beside the face left out). ``dist``: every
-        pixel's distance to the hole; ``off``: the pixels off the eyes and brows (None: all); ``feather``: the pasted
-        skin faded into the surround fill (:func:`~unmask_video.reconstruct.fill_seam.feather_into_fill`); the rest as
-        :meth:`_rebuild`."""
-        opts = self.options
         outer = inner = None
         if gaps.any() and opts.fill == "surround":
             # On the face (a cheek the warp does not reach) the rebuilt skin continued, never what lies past the mask.
@@ -2395,8 +2298,7 @@ class ReferenceComposite:
                 at = outer[where]
                 # (by row and column: a boolean index of the region's view costs several times more)
                 out[where][_coords(at)] = self._surround_fill(image, around, at, where, lengths, hole.shape)
-                if feather:
-                    feather_into_fill(out[where], at, (paste | inner)[where], lengths.fill_feather)
+                feather_into_fill(out[where], at, (paste | inner)[where], lengths.fill_feather)
                 gaps &= ~outer
         telea = gaps if inner is None else gaps & ~inner
         if telea.any():
@@ -2410,42 +2312,4 @@ class ReferenceComposite:
             # (the band outside the hole the paste left as the frame, on the face: the rebuilt skin continued)
             band = (dist > 0) & (dist <= self._band_px(lengths, upsampled)) & ~changed
             changed |= fill_band(out, band, changed if off is None else changed & off, landmarks, opts.outside)
-        return changed
-
-    def _fill_at_work_size(
-        self, out: np.ndarray, image: np.ndarray, hole: np.ndarray, dist: np.ndarray, paste: np.ndarray,
-        gaps: np.ndarray, landmarks: np.ndarray, lengths: _Lengths, turn: float, n: int,
-    ) -> np.ndarray:
-        """:meth:`_fill` on the region shrunk ``n`` times (:meth:`_fill_factor`), the fills grown back (bilinear) and
-        written at the full-size ``gaps`` and the band's pixels they reach; the pasted pixels keep their full-size
-        colour, the change the fills' fades make to the pasted skin's rim carried onto it (:func:`_faded_rim`), and
-        the fade of the pasted skin into the surround fill is made at full size. What :meth:`_fill` returns."""
-        band = (dist > 0) & (dist <= self._band_px(lengths)) & ~(paste | gaps)
-        where = mask_bbox(gaps | band, n, hole.shape)  # (and the pasted pixels that share their cells)
-        if where is None:
-            return paste
-        hole_s, gaps_s, paste_s, out_s, image_s = _shrunk(n, hole, gaps, paste, out, image)
-        # (a cell is pasted only where all of it is: one the paste shares with a gap or the frame is filled)
-        paste_s &= ~gaps_s
-        filled_s = gaps_s.copy()
-        before_s = out_s.copy()
-        lm_s = (landmarks + 0.5) / np.float32(n) - 0.5  # (pixel centres)
-        changed_s = self._fill(
-            out_s, image_s, hole_s, distance_to(hole_s, "composite.fill_dist"), paste_s, gaps_s,
-            self._features_off(hole_s.shape, lm_s), lm_s, lengths.scaled(1.0 / n), True, turn, feather=False,
-        )  # fmt: skip
-        outer_s = filled_s & ~gaps_s
-        outer = np.zeros_like(gaps)
-        outer[where] = gaps[where] & _grown(outer_s.view(np.uint8), n, where, cv2.INTER_NEAREST).view(bool)
-        band[where] &= _grown(changed_s.view(np.uint8), n, where, cv2.INTER_NEAREST).view(bool)
-        # (the pasted pixels in the cells filled on the face: the on-face fill's fade of the pasted rim reaches them)
-        write = gaps[where] | band[where] | (paste[where] & _grown((filled_s & ~outer_s).view(np.uint8), n, where,
-                                                                   cv2.INTER_NEAREST).view(bool))  # fmt: skip
-        _written(out[where], cv2.copyTo(_grown(out_s, n, where, cv2.INTER_LINEAR), write.view(np.uint8), out[where]))
-        _faded_rim(out, paste, out_s, before_s, paste_s, n)
-        inner = gaps & ~outer
-        box = mask_bbox(outer, int(np.ceil(lengths.fill_feather)) + 1, hole.shape)
-        if box is not None:
-            feather_into_fill(out[box], outer[box], (paste | inner)[box], lengths.fill_feather)
-        # (as :meth:`_fill`: the surround fill's pixels beside the face are written but not counted as rebuilt)
-        return paste | inner | band
+        return out, changed
