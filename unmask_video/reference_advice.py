@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unmask_video import landmark_sets
 from unmask_video.face_units import face_size_px
+from unmask_video.jaw_opening import mouth_opening
 from unmask_video.warp import yaw
 
 log = logging.getLogger(__name__)
@@ -40,14 +40,6 @@ class AdviceOptions:
     max_mouth_opening: float = 0.12
     #: The video's face is "much larger" past this many times the reference's face (:func:`face_size_px`).
     max_upscale: float = 1.6
-
-
-def mouth_opening(landmarks: np.ndarray) -> float:
-    """The gap between the inner lips at the middle of the mouth, over the mouth's width (corner to corner)."""
-    pts = np.asarray(landmarks, np.float64)
-    upper, lower = (pts[i] for i in landmark_sets.INNER_LIPS_MIDDLE)
-    left, right = (pts[i] for i in landmark_sets.MOUTH_CORNERS)
-    return float(np.hypot(*(lower - upper)) / max(float(np.hypot(*(right - left))), 1e-9))
 
 
 def photo_advice(landmarks: np.ndarray, options: AdviceOptions | None = None) -> list[str]:
