@@ -69,6 +69,8 @@ _MOUTH_DARK = 0.6
 _MOUTH_LIGHT = 1.4
 #: ... grown by a disc of this share of the mouth's width (the blend of teeth and lips at their edge).
 _MOUTH_GROW = 0.02
+#: The mouth's top and bottom edges are smoothed over this share of its width (:func:`_envelope`).
+_MOUTH_SMOOTH = 0.06
 #: Past the open mouth's ends its squeeze fades out over this share of the mouth's width.
 _MOUTH_TAPER = 0.5
 
@@ -156,6 +158,26 @@ class _Closing:
         return points + (source - v)[..., None] * self.down
 
 
+def _envelope(steps: np.ndarray, top: np.ndarray, bottom: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """The mouth's ``top`` and ``bottom`` per step across (``steps``) as smooth envelopes: the topmost and the lowest
+    within ``reach`` steps either side, then averaged over as many (a mouth's edge pixel by pixel is ragged: the lips'
+    line it leaves would be)."""
+    r = max(int(round(reach)), 1)
+    dense = np.arange(steps[0], steps[-1] + 1)
+    at = np.searchsorted(dense, steps)
+    lo, hi = np.full(len(dense), np.inf), np.full(len(dense), -np.inf)
+    lo[at], hi[at] = top, bottom
+    lo = np.interp(dense, steps, top) if np.isinf(lo).any() else lo
+    hi = np.interp(dense, steps, bottom) if np.isinf(hi).any() else hi
+    pad_lo, pad_hi = np.pad(lo, r, mode="edge"), np.pad(hi, r, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view
+    lo, hi = windows(pad_lo, 2 * r + 1).min(axis=1), windows(pad_hi, 2 * r + 1).max(axis=1)
+    kernel = np.ones(2 * r + 1) / (2 * r + 1)
+    lo = np.convolve(np.pad(lo, r, mode="edge"), kernel, mode="valid")
+    hi = np.convolve(np.pad(hi, r, mode="edge"), kernel, mode="valid")
+    return lo[at], hi[at]
+
+
 def _closing(image: np.ndarray, pts: np.ndarray, lips_gap: float) -> _Closing | None:
     """How the open mouth of the photo ``image`` (landmarks ``pts``, float64) closes to ``lips_gap`` of its width
     (None: it is no more open than that where the inner lips' middle is)."""
@@ -168,6 +190,7 @@ def _closing(image: np.ndarray, pts: np.ndarray, lips_gap: float) -> _Closing | 
     if not mouth.any():
         return None
     steps, top, bottom = _mouth_extent(mouth, across, down)
+    top, bottom = _envelope(steps, top, bottom, _MOUTH_SMOOTH * width)
     # (tapered to the corners' line past the mouth's ends, over a share of its width: no step in the move there)
     corner_v = float(np.mean([left @ down, right @ down]))
     taper = max(_MOUTH_TAPER * width, 1.0)
