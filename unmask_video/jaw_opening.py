@@ -60,11 +60,11 @@ def _down(pts: np.ndarray) -> np.ndarray:
     return down / max(float(np.hypot(*down)), 1e-9)
 
 
-#: Inside the outer lips, a pixel is the open mouth's (teeth, the dark inside) where its Lab a (red) is below this share of
-#: the lips' (their upper quartile)...
+#: Inside the outer lips, a pixel is the open mouth's (teeth, the dark inside) where its Lab a (red) is below this
+#: share of the lips' (their upper quartile)...
 _MOUTH_RED = 0.75
-#: ... or its lightness below this share of the lips' lower quartile (the dark inside) or above this share (teeth in the lips'
-#: own red, as a warm light makes them)...
+#: ... or its lightness below this share of the lips' lower quartile (the dark inside) or above this share (teeth in
+#: the lips' own red, as a warm light makes them)...
 _MOUTH_DARK = 0.6
 _MOUTH_LIGHT = 1.4
 #: ... grown by a disc of this share of the mouth's width (the blend of teeth and lips at their edge).

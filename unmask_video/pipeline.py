@@ -166,8 +166,8 @@ class FramePipeline:
                     "show what covers them: use a photo of the person without a mask"
                 )
             advice = self.options.reference_advice
-            lines = photo_advice(reference_landmarks, advice, self.options.warp.close_mouth) if advice is not None else []
-            for line in lines:
+            closes = self.options.warp.close_mouth
+            for line in photo_advice(reference_landmarks, advice, closes) if advice is not None else []:
                 log.warning("%s", line)
         #: The reference's landmarks while the video's face size is still to be compared with its (once, on the
         #: first masked face); None once done or when there is no advice to give.

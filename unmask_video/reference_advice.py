@@ -42,7 +42,9 @@ class AdviceOptions:
     max_upscale: float = 1.6
 
 
-def photo_advice(landmarks: np.ndarray, options: AdviceOptions | None = None, closed_past: float = 0.0) -> list[str]:
+def photo_advice(
+    landmarks: np.ndarray, options: AdviceOptions | None = None, closed_past: float = 0.0
+) -> list[str]:
     """What about the reference photo's face (its landmarks, (468, 2)) will show in the result, one sentence each,
     with what to do about it; empty when nothing does. ``closed_past``: the warp closes a mouth open past this
     (:attr:`~unmask_video.warp.WarpOptions.close_mouth`; 0: never)."""
