@@ -6,7 +6,11 @@ import numpy as np
 
 from tests.test_warp import astronaut, lower_face_and_neck
 from unmask_video import landmark_sets
-from unmask_video.jaw_opening import JawOpening, JawOptions, jaw_weights, mask_drop
+import cv2
+
+from unmask_video.jaw_opening import (
+    JawOpening, JawOptions, _open_mouth, closed_mouth_picture, jaw_weights, mask_drop, mouth_opening,
+)
 from unmask_video.warp import ReferenceWarper, WarpOptions
 
 DOWN = np.array([0.0, 1.0])
@@ -73,3 +77,45 @@ def test_a_dropping_mask_edge_lowers_the_warped_chin_and_raises_the_neck() -> No
     below = chin + np.array([0.0, 0.03 * height])
     # (the backward map: the frame pixel a little below the old chin now reads the reference above it)
     assert moved(below[None])[0, 1] < still(below[None])[0, 1] - 0.01 * height
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+
+
+def test_an_open_mouths_teeth_are_squeezed_into_closed_lips_and_the_chin_rises() -> None:
+    image, lm = astronaut()
+    assert mouth_opening(lm) > 0.12  # (she smiles with her teeth)
+    mouth = _open_mouth(_lab(image), lm.astype(np.float64))
+    closed, moved = closed_mouth_picture(image, lm, 0.12, 0.05)
+    assert moved.dtype == lm.dtype and moved.shape == lm.shape
+    assert mouth_opening(moved) < 0.1
+    # The teeth are (nearly) gone: the light pixels between the lips.
+    teeth = mouth & (_lab(image)[..., 0] > 60)
+    assert np.count_nonzero(teeth) > 200
+    left = _open_mouth(_lab(closed), moved.astype(np.float64)) & (_lab(closed)[..., 0] > 60)
+    assert np.count_nonzero(left) < 0.3 * np.count_nonzero(teeth)
+    # The chin rises by about the mouth's opening; the upper face stays to the pixel (the lines across the face above
+    # the mouth: the face is tilted a little, so the picture's rows above the nose bridge).
+    rise = lm[landmark_sets.CHIN, 1] - moved[landmark_sets.CHIN, 1]
+    assert 0.5 * (lm[14, 1] - lm[13, 1]) < rise < 3.0 * (lm[14, 1] - lm[13, 1])
+    top = int(np.floor(lm[landmark_sets.NOSE_BRIDGE, 1]))
+    assert np.array_equal(closed[:top], image[:top])
+    assert np.allclose(moved[landmark_sets.NOSE_TIP], lm[landmark_sets.NOSE_TIP])
+
+
+def test_a_mouth_open_no_more_than_the_threshold_is_left_as_it_is() -> None:
+    image, lm = astronaut()
+    closed, moved = closed_mouth_picture(image, lm, 0.25, 0.05)
+    assert closed is image and moved is lm
+
+
+def test_the_warper_carries_a_wide_open_references_jaw_closed_and_leaves_a_smile() -> None:
+    image, lm = astronaut()
+    smile = ReferenceWarper(image, lm, WarpOptions())  # (0.16: a smile, left open by default)
+    open_ = ReferenceWarper(image, lm, WarpOptions(close_mouth=0.0))
+    closed = ReferenceWarper(image, lm, WarpOptions(close_mouth=0.12))
+    assert np.array_equal(smile.landmarks, open_.landmarks) and np.array_equal(smile.image, open_.image)
+    chin = landmark_sets.CHIN
+    assert closed.landmarks[chin, 1] < open_.landmarks[chin, 1] - 5
+    assert np.array_equal(closed.landmarks[landmark_sets.NOSE_TIP], open_.landmarks[landmark_sets.NOSE_TIP])

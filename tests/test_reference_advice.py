@@ -34,6 +34,10 @@ def test_an_open_mouth_is_said(astronaut_landmarks):
     assert mouth_opening(astronaut_landmarks) > 0.12
     advice = photo_advice(astronaut_landmarks)
     assert len(advice) == 1 and "mouth is open" in advice[0]
+    # A smile the warp leaves open is said as before; a mouth it closes is said as closed.
+    assert photo_advice(astronaut_landmarks, closed_past=0.25) == advice
+    closed = photo_advice(astronaut_landmarks, closed_past=0.12)
+    assert len(closed) == 1 and "it is closed for the rebuild" in closed[0]
 
 
 def test_a_turned_head_is_said(astronaut_landmarks):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
@@ -44,24 +45,218 @@ class JawOptions:
     rise: float = 0.02
 
 
+def mouth_opening(landmarks: np.ndarray) -> float:
+    """The gap between the inner lips at the middle of the mouth, over the mouth's width (corner to corner)."""
+    pts = np.asarray(landmarks, np.float64)
+    upper, lower = (pts[i] for i in landmark_sets.INNER_LIPS_MIDDLE)
+    left, right = (pts[i] for i in landmark_sets.MOUTH_CORNERS)
+    return float(np.hypot(*(lower - upper)) / max(float(np.hypot(*(right - left))), 1e-9))
+
+
+def _down(pts: np.ndarray) -> np.ndarray:
+    """The unit vector down the face (forehead's top to chin) of landmarks ``pts`` ((468, 2) float64)."""
+    top, chin = (pts[i] for i in landmark_sets.FACE_HEIGHT)
+    down = chin - top
+    return down / max(float(np.hypot(*down)), 1e-9)
+
+
+#: Inside the outer lips, a pixel is the open mouth's (teeth, the dark inside) where its Lab a (red) is below this
+#: share of the lips' (their upper quartile)...
+_MOUTH_RED = 0.75
+#: ... or its lightness below this share of the lips' lower quartile (the dark inside) or above this share (teeth in
+#: the lips' own red, as a warm light makes them)...
+_MOUTH_DARK = 0.6
+_MOUTH_LIGHT = 1.4
+#: ... grown by a disc of this share of the mouth's width (the blend of teeth and lips at their edge).
+_MOUTH_GROW = 0.02
+#: The mouth's top and bottom edges are smoothed over this share of its width (:func:`_envelope`).
+_MOUTH_SMOOTH = 0.06
+#: Past the open mouth's ends its squeeze fades out over this share of the mouth's width.
+_MOUTH_TAPER = 0.5
+
+
+def _open_mouth(lab: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the open mouth of a face photo (``lab``, (h, w, 3) float32 Lab; ``pts`` its landmarks): inside the
+    inner lips, and inside the outer lips what is not lip-red (teeth) or is dark (FaceMesh's inner lips often run
+    along the teeth's edge, not the lips')."""
+    h, w = lab.shape[:2]
+    outer, inner = np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint8)
+    cv2.fillPoly(outer, [np.round(pts[landmark_sets.index(landmark_sets.LIPS_OUTER)]).astype(np.int32)], 255)
+    cv2.fillPoly(inner, [np.round(pts[landmark_sets.index(landmark_sets.LIPS_INNER)]).astype(np.int32)], 255)
+    lips = (outer > 0) & (inner == 0)
+    if np.count_nonzero(lips) < 10:
+        return inner > 0
+    red = float(np.percentile(lab[..., 1][lips], 75))
+    # (the lips' darker half: light teeth between the lips the landmarks give often fill much of that band)
+    light = float(np.percentile(lab[..., 0][lips], 25))
+    pale = (lab[..., 1] < _MOUTH_RED * red) | (lab[..., 0] < _MOUTH_DARK * light) | (lab[..., 0] > _MOUTH_LIGHT * light)
+    mouth = ((inner > 0) | ((outer > 0) & pale)).view(np.uint8)
+    width = float(np.hypot(*(pts[landmark_sets.MOUTH_CORNERS[1]] - pts[landmark_sets.MOUTH_CORNERS[0]])))
+    side = 2 * max(int(round(_MOUTH_GROW * width)), 1) + 1
+    return cv2.dilate(mouth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))).view(bool) & (outer > 0)
+
+
+def _mouth_extent(mouth: np.ndarray, across: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The open ``mouth``'s ((h, w) bool) extent down the face per unit step across it: (the steps' across
+    coordinates, the topmost and the lowest down coordinate of its pixels there), float64 each, steps without any
+    left out."""
+    ys, xs = np.nonzero(mouth)
+    pts = np.stack([xs, ys], axis=1).astype(np.float64)
+    u, v = np.round(pts @ across).astype(np.int64), pts @ down
+    steps = np.unique(u)
+    top = np.full(len(steps), np.inf)
+    bottom = np.full(len(steps), -np.inf)
+    at = np.searchsorted(steps, u)
+    np.minimum.at(top, at, v)
+    np.maximum.at(bottom, at, v)
+    return steps.astype(np.float64), top, bottom
+
+
+@dataclass(frozen=True)
+class _Closing:
+    """How a face photo's open mouth closes, along each line down the face (``down``; ``across`` the lines' across
+    coordinate): the open mouth's extent there (``steps`` across, its ``top`` and ``bottom`` down, tapered to the
+    corners' line past its ends), the lips' gap it is squeezed into, and the lower jaw's ``lift`` under the chin."""
+
+    down: np.ndarray
+    across: np.ndarray
+    steps: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+    gap: float
+    lift: float
+    chin: float
+    landmarks: np.ndarray
+
+    def along(self, points: np.ndarray) -> tuple[np.ndarray, ...]:
+        """For ``points`` ((..., 2) float64): their down coordinate, the mouth's top and bottom on their line, how far
+        its bottom rises (the mouth squeezed), how far the jaw rises below it, and where that is reached."""
+        u, v = points @ self.across, points @ self.down
+        a = np.interp(u, self.steps, self.top)
+        b = np.maximum(np.interp(u, self.steps, self.bottom), a)
+        shape = points.shape[:-1]
+        full = self.lift * _side_share(self.landmarks, points.reshape(-1, 2)).reshape(shape)
+        first = np.clip(b - a - self.gap, 0.0, full)
+        end = np.maximum(self.chin, b + (full - first) / 0.8)
+        return v, a, b, first, full, end
+
+    def forward(self, points: np.ndarray) -> np.ndarray:
+        """Where ``points`` ((N, 2) float64, the photo's) lie once the mouth is closed."""
+        v, a, b, first, full, end = self.along(points)
+        squeezed = a + (v - a) * (b - a - first) / np.maximum(b - a, 1e-6)
+        ramp = (b - first) + (v - b) * ((end - full) - (b - first)) / np.maximum(end - b, 1e-6)
+        moved = np.where(v <= a, v, np.where(v <= b, squeezed, np.where(v <= end, ramp, v - full)))
+        return points + (moved - v)[..., None] * self.down
+
+    def backward(self, points: np.ndarray) -> np.ndarray:
+        """The photo's point each of ``points`` ((..., 2) float64, the closed picture's) shows (the inverse of
+        :meth:`forward`: piecewise linear and increasing along each line)."""
+        v, a, b, first, full, end = self.along(points)
+        squeezed = a + (v - a) * (b - a) / np.maximum(b - a - first, 1e-6)
+        ramp = b + (v - (b - first)) * (end - b) / np.maximum((end - full) - (b - first), 1e-6)
+        source = np.where(v <= a, v, np.where(v <= b - first, squeezed, np.where(v <= end - full, ramp, v + full)))
+        return points + (source - v)[..., None] * self.down
+
+
+def _envelope(steps: np.ndarray, top: np.ndarray, bottom: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """The mouth's ``top`` and ``bottom`` per step across (``steps``) as smooth envelopes: the topmost and the lowest
+    within ``reach`` steps either side, then averaged over as many (a mouth's edge pixel by pixel is ragged: the lips'
+    line it leaves would be)."""
+    r = max(int(round(reach)), 1)
+    dense = np.arange(steps[0], steps[-1] + 1)
+    at = np.searchsorted(dense, steps)
+    lo, hi = np.full(len(dense), np.inf), np.full(len(dense), -np.inf)
+    lo[at], hi[at] = top, bottom
+    lo = np.interp(dense, steps, top) if np.isinf(lo).any() else lo
+    hi = np.interp(dense, steps, bottom) if np.isinf(hi).any() else hi
+    pad_lo, pad_hi = np.pad(lo, r, mode="edge"), np.pad(hi, r, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view
+    lo, hi = windows(pad_lo, 2 * r + 1).min(axis=1), windows(pad_hi, 2 * r + 1).max(axis=1)
+    kernel = np.ones(2 * r + 1) / (2 * r + 1)
+    lo = np.convolve(np.pad(lo, r, mode="edge"), kernel, mode="valid")
+    hi = np.convolve(np.pad(hi, r, mode="edge"), kernel, mode="valid")
+    return lo[at], hi[at]
+
+
+def _closing(image: np.ndarray, pts: np.ndarray, lips_gap: float) -> _Closing | None:
+    """How the open mouth of the photo ``image`` (landmarks ``pts``, float64) closes to ``lips_gap`` of its width
+    (None: it is no more open than that where the inner lips' middle is)."""
+    down = _down(pts)
+    across = np.array([-down[1], down[0]])
+    left, right = (pts[i] for i in landmark_sets.MOUTH_CORNERS)
+    width = float(np.hypot(*(right - left)))
+    lab = cv2.cvtColor(image.astype(np.float32) * np.float32(1.0 / 255.0), cv2.COLOR_RGB2Lab)
+    mouth = _open_mouth(lab, pts)
+    if not mouth.any():
+        return None
+    steps, top, bottom = _mouth_extent(mouth, across, down)
+    top, bottom = _envelope(steps, top, bottom, _MOUTH_SMOOTH * width)
+    # (tapered to the corners' line past the mouth's ends, over a share of its width: no step in the move there)
+    corner_v = float(np.mean([left @ down, right @ down]))
+    taper = max(_MOUTH_TAPER * width, 1.0)
+    steps = np.concatenate([[steps[0] - taper], steps, [steps[-1] + taper]])
+    top, bottom = np.concatenate([[corner_v], top, [corner_v]]), np.concatenate([[corner_v], bottom, [corner_v]])
+    middle = pts[list(landmark_sets.INNER_LIPS_MIDDLE)].mean(axis=0) @ across
+    gap = lips_gap * width
+    lift = float(np.interp(middle, steps, bottom - top)) - gap
+    if lift <= 0:
+        return None
+    chin = float(pts[landmark_sets.FACE_HEIGHT[1]] @ down)
+    return _Closing(down, across, steps, top, bottom, gap, lift, chin, pts)
+
+
+def closed_mouth_picture(
+    image: np.ndarray, landmarks: np.ndarray, open_past: float, lips_gap: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A face photo whose mouth is open past ``open_past`` (:func:`mouth_opening`) with the mouth closed: (the picture,
+    (h, w, 3) uint8 like ``image``; its landmarks, (468, 2) like ``landmarks``, moved with it). Along each line down
+    the face, the open mouth there (:func:`_open_mouth`: teeth, the dark inside) is squeezed into ``lips_gap`` of the
+    mouth's width and what lies below it rises with it, by more down to the chin's level (the lower jaw's lift under
+    the chin, by :func:`_side_share` across the face), by as much below (the neck, the collar: the border's row
+    repeated at the bottom). Otherwise both as they are."""
+    pts = np.asarray(landmarks, np.float64)
+    if mouth_opening(pts) <= open_past:
+        return image, landmarks
+    closing = _closing(image, pts, lips_gap)
+    if closing is None:
+        return image, landmarks
+    h, w = image.shape[:2]
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    source = closing.backward(np.stack([xs, ys], axis=-1))
+    closed = cv2.remap(image, source[..., 0].astype(np.float32), source[..., 1].astype(np.float32), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    moved = closing.forward(pts).astype(np.asarray(landmarks).dtype)
+    log.debug("reference: the open mouth closed, the lower jaw lifted %.1f px", closing.lift)
+    return closed, moved
+
+
+def _side_share(landmarks: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(K,) float64: the share of the jaw's move that ``points`` ((K, 2)) take by how far across the face they lie
+    from the chin: 1 under the chin, 0.3 from a mouth's width either side (the jaw's angles, near its hinge)."""
+    lm = np.asarray(landmarks, np.float64)
+    down = _down(lm)
+    across = np.array([-down[1], down[0]])
+    chin = lm[landmark_sets.FACE_HEIGHT[1]]
+    corners = lm[landmark_sets.index(landmark_sets.MOUTH_CORNERS)]
+    # (the jaw's angles lie about a mouth's width either side of the chin)
+    half = max(float(abs((corners[1] - corners[0]) @ across)), 1e-6)
+    side = np.clip(np.abs((np.asarray(points, np.float64) - chin) @ across) / half, 0.0, 1.0)
+    return 1.0 - 0.7 * side
+
+
 def jaw_weights(landmarks: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(K,) float64 in [0, 1]: how much of the chin's drop each of ``points`` ((K, 2), the same coordinates as the
     face's ``landmarks``, mouth closed) takes when the jaw opens. Nothing above the mouth's corners moves; below them
     the weight grows to 1 a third of the way down to the chin, and falls towards the jaw's angles (near the hinge)."""
     lm = np.asarray(landmarks, np.float64)
-    top, chin = (lm[i] for i in landmark_sets.FACE_HEIGHT)
-    down = chin - top
-    down /= max(float(np.hypot(*down)), 1e-9)
-    across = np.array([-down[1], down[0]])
+    chin = lm[landmark_sets.FACE_HEIGHT[1]]
+    down = _down(lm)
     corners = lm[landmark_sets.index(landmark_sets.MOUTH_CORNERS)]
     corner_v = float(np.mean(corners @ down))
     span = max(float(chin @ down) - corner_v, 1e-6)
-    # (the jaw's angles lie about a mouth's width either side of the chin)
-    half = max(float(abs((corners[1] - corners[0]) @ across)), 1e-6)
     pts = np.asarray(points, np.float64)
     vertical = np.clip((pts @ down - corner_v) / (0.35 * span), 0.0, 1.0)
-    side = np.clip(np.abs((pts - chin) @ across) / half, 0.0, 1.0)
-    return vertical * (1.0 - 0.7 * side)
+    return vertical * _side_share(lm, pts)
 
 
 class JawOpening:
@@ -120,4 +315,4 @@ def mask_drop(mask: np.ndarray, chin: np.ndarray, down: np.ndarray, height: floa
     return float(np.median(bottoms))
 
 
-__all__ = ["JawOpening", "JawOptions", "jaw_weights", "mask_drop"]
+__all__ = ["JawOpening", "JawOptions", "closed_mouth_picture", "jaw_weights", "mask_drop", "mouth_opening"]

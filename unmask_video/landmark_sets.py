@@ -53,6 +53,11 @@ LIPS_OUTER: Final[tuple[int, ...]] = (
     61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146,
 )
 
+#: Inner lip contour (the mouth's opening), closed, from the image-left inner corner over the upper lip and back.
+LIPS_INNER: Final[tuple[int, ...]] = (
+    78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95,
+)
+
 #: Forehead points (mid, image-left, image-right, between the brows): bare skin above a worn mask, used as a skin colour probe.
 FOREHEAD: Final[tuple[int, ...]] = (151, 108, 337, 9)
 

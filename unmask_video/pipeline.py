@@ -166,7 +166,8 @@ class FramePipeline:
                     "show what covers them: use a photo of the person without a mask"
                 )
             advice = self.options.reference_advice
-            for line in photo_advice(reference_landmarks, advice) if advice is not None else []:
+            closes = self.options.warp.close_mouth
+            for line in photo_advice(reference_landmarks, advice, closes) if advice is not None else []:
                 log.warning("%s", line)
         #: The reference's landmarks while the video's face size is still to be compared with its (once, on the
         #: first masked face); None once done or when there is no advice to give.

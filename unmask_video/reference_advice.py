@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unmask_video import landmark_sets
 from unmask_video.face_units import face_size_px
+from unmask_video.jaw_opening import mouth_opening
 from unmask_video.warp import yaw
 
 log = logging.getLogger(__name__)
@@ -42,17 +42,12 @@ class AdviceOptions:
     max_upscale: float = 1.6
 
 
-def mouth_opening(landmarks: np.ndarray) -> float:
-    """The gap between the inner lips at the middle of the mouth, over the mouth's width (corner to corner)."""
-    pts = np.asarray(landmarks, np.float64)
-    upper, lower = (pts[i] for i in landmark_sets.INNER_LIPS_MIDDLE)
-    left, right = (pts[i] for i in landmark_sets.MOUTH_CORNERS)
-    return float(np.hypot(*(lower - upper)) / max(float(np.hypot(*(right - left))), 1e-9))
-
-
-def photo_advice(landmarks: np.ndarray, options: AdviceOptions | None = None) -> list[str]:
+def photo_advice(
+    landmarks: np.ndarray, options: AdviceOptions | None = None, closed_past: float = 0.0
+) -> list[str]:
     """What about the reference photo's face (its landmarks, (468, 2)) will show in the result, one sentence each,
-    with what to do about it; empty when nothing does."""
+    with what to do about it; empty when nothing does. ``closed_past``: the warp closes a mouth open past this
+    (:attr:`~unmask_video.warp.WarpOptions.close_mouth`; 0: never)."""
     opts = options or AdviceOptions()
     advice = []
     turn = yaw(landmarks)
@@ -62,7 +57,13 @@ def photo_advice(landmarks: np.ndarray, options: AdviceOptions | None = None) ->
             "is partly hidden in it and is filled from around the face; a front-facing photo rebuilds both cheeks"
         )
     opening = mouth_opening(landmarks)
-    if opening > opts.max_mouth_opening:
+    if 0 < closed_past < opening:
+        advice.append(
+            f"the reference photo's mouth is open wide (lips apart by {opening:.0%} of the mouth's width): it is closed "
+            "for the rebuild, its teeth squeezed between the lips, which can look strained; a photo with the lips "
+            "closed looks natural on a talking face"
+        )
+    elif opening > opts.max_mouth_opening:
         advice.append(
             f"the reference photo's mouth is open (lips apart by {opening:.0%} of the mouth's width): the rebuilt "
             "mouth is open like that in every frame; a photo with the lips closed looks natural on a talking face"

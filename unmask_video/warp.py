@@ -41,7 +41,7 @@ from unmask_video import landmark_sets
 from unmask_video.align import similarity, transform_points
 from unmask_video.blend import disk_morph_near
 from unmask_video.errors import InputError, ProcessingError
-from unmask_video.jaw_opening import JawOpening, JawOptions, jaw_weights
+from unmask_video.jaw_opening import JawOpening, JawOptions, closed_mouth_picture, jaw_weights
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_check import strokes_across_cheeks
 from unmask_video.reference_matte import dilated, inner_colour_at_edge, mirror_fill, reference_matte
@@ -439,6 +439,14 @@ class WarpOptions:
     #: jaw's control points (:mod:`~unmask_video.jaw_opening`) with this gain, after the shape's smoothing (a talking
     #: jaw is followed at once). 0: off (the reference's closed jaw carried rigidly).
     jaw_opening: float = 1.0
+    #: A reference photo whose mouth is open wide, past this :func:`~unmask_video.jaw_opening.mouth_opening` (the inner
+    #: lips' gap over the mouth's width; relaxed closed lips measure 0.05-0.08, a smile showing teeth 0.15 or so, a
+    #: mouth open to talk or shout 0.3-0.5: a smile is left as it is, its lips stretched over the teeth) is closed
+    #: once, when it is loaded (:func:`~unmask_video.jaw_opening.closed_mouth_picture`): the lower jaw lifted until the
+    #: lips are :data:`_CLOSED_LIPS` apart, the teeth and the mouth's dark inside squeezed into that gap, and its
+    #: landmarks with it. The warp carries a closed jaw and ``jaw_opening`` opens it as the frame's mask says; carried
+    #: open, the photo's teeth showed on every frame and its chin below the frame's. 0: off.
+    close_mouth: float = 0.25
     #: Per face track, the warped reference is moved down onto the frame's face by the small translation read on the
     #: skin just above the mask (:func:`~unmask_video.warp_register.residual_shift`: FaceMesh places the landmarks above
     #: a mask 1-4 px higher than on the bare face the reference's come from), times this gain. 0: off. The track's
@@ -518,6 +526,8 @@ _LOWER_JAW = landmark_sets.index(landmark_sets.LOWER_JAW)
 _UPPER_FACE = landmark_sets.index(landmark_sets.UPPER_FACE)
 _NECK_ROOTS_INDEX = landmark_sets.index(_NECK_ROOTS)
 _LOWER_CONTROL_INDEX = landmark_sets.index(_LOWER_CONTROL)
+#: ``close_mouth`` closes the lips to this gap, over the mouth's width.
+_CLOSED_LIPS = 0.05
 #: ``turned_jaw`` starts where the reference's head turn differs from the frame's by this much (:func:`yaw`; a frontal
 #: photo of a face turned a little as it talks stays below it) and is full from :data:`_TURN_FULL`.
 _TURN_START = 0.12
@@ -747,6 +757,8 @@ class ReferenceWarper:
         picture = np.ascontiguousarray(image[y0:y1, x0:x1])
         self.image = cv2.copyMakeBorder(picture, top, bottom, left, right, cv2.BORDER_REFLECT_101)
         self.landmarks = lm - np.array([x0 - left, y0 - top], dtype=np.float32)
+        if options.close_mouth > 0:
+            self.image, self.landmarks = closed_mouth_picture(self.image, self.landmarks, options.close_mouth, _CLOSED_LIPS)
         self._src = self._control(self.landmarks)
         self._stable = self.landmarks[_STABLE].astype(np.float64)
         self._src_lower = self.landmarks[_LOWER_CONTROL_INDEX].astype(np.float64)
