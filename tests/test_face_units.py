@@ -13,7 +13,7 @@ from unmask_video.pipeline import FramePipeline, PipelineOptions, PreparedBatch
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.face_detect import resize
 from unmask_video.stages import Box, FaceROI
-from unmask_video.work_face import shrink_face
+from unmask_video.work_face import WorkScales, shrink_face
 
 SMALL, LARGE = REFERENCE_FACE_PX, 2.5 * REFERENCE_FACE_PX  # (above every floor: the bands are proportional)
 
@@ -147,3 +147,17 @@ def test_a_large_face_at_a_working_size_keeps_the_colour_of_the_full_size_one() 
     assert 10 * np.log10(255.0**2 / mse) > 32.0
     unit = LARGE / REFERENCE_FACE_PX
     assert _edge_step(small, lit_truth, hole, unit) < _edge_step(full, lit_truth, hole, unit) + 1.0
+
+
+def test_a_tracks_working_scale_is_held_near_the_cap_and_a_small_face_is_never_scaled() -> None:
+    scales = WorkScales(400.0, 0.15)
+    assert scales.scale(1, 300.0) == (None, False) and scales.scale(1, 399.0) == (None, False)
+    assert scales.scale(1, 500.0) == (0.8, True)  # (from full size: the track's warp starts afresh)
+    assert scales.scale(1, 520.0) == (0.8, False) and scales.scale(1, 440.0) == (0.8, False)  # (held)
+    assert scales.scale(1, 300.0) == (None, True)  # (0.8 x 300 is 40 % below the cap: back at full size)
+    assert scales.scale(1, 800.0) == (0.5, True)
+    assert scales.scale(2, 800.0) == (0.5, False)  # (a new track)
+    scales.forget(2)
+    assert scales.scale(2, 200.0) == (None, False)
+    assert scales.scale(3, 410.0) == (400.0 / 410.0, False)
+    assert scales.scale(3, 395.0) == (400.0 / 410.0, False)  # (just below the cap: held, no switch to and fro)

@@ -29,7 +29,8 @@ WORK_FACE_MARGIN = 0.2
 
 class WorkScales:
     """The working scale of each face track: ``cap / face size`` when the face is wider than ``cap`` px, held while
-    the face at that scale stays within ``tolerance`` (a fraction) of ``cap``."""
+    the face at that scale stays within ``tolerance`` (a fraction) of ``cap``. A face never wider than ``cap`` is
+    never scaled."""
 
     def __init__(self, cap: float | None, tolerance: float) -> None:
         self.cap = cap
@@ -42,12 +43,12 @@ class WorkScales:
         cap = self.cap
         seen = track in self._held
         held = self._held.get(track)
-        if not cap or face_px <= cap:
+        if not cap:
             scale = None
         elif held is not None and abs(held * face_px / cap - 1.0) <= self.tolerance:
-            scale = held
+            scale = held  # (also a face back a little below the cap: no switch to and fro on a face at the cap)
         else:
-            scale = cap / face_px
+            scale = cap / face_px if face_px > cap else None
         self._held[track] = scale
         return scale, seen and scale != held
 
