@@ -81,8 +81,9 @@ def shrink_face(
     ch, cw = rows.stop - rows.start, cols.stop - cols.start
     sw, sh = max(1, int(round(cw * scale))), max(1, int(round(ch * scale)))
     sx, sy = sw / cw, sh / ch
-    small_image = resize(np.ascontiguousarray(image[crop]), sw, sh)
-    small_mask = resize(np.ascontiguousarray(mask[crop]), sw, sh)
+    # (OpenCV reads the crops' strided rows as they are: no copy, the same pixels)
+    small_image = resize(image[crop], sw, sh)
+    small_mask = resize(mask[crop], sw, sh)
     origin = np.array([cols.start - 0.5, rows.start - 0.5], np.float32)
     small_landmarks = ((landmarks - origin) * np.array([sx, sy], np.float32) - 0.5).astype(np.float32)
     x0, y0 = int(round((box.x0 + cols.start) * sx)), int(round((box.y0 + rows.start) * sy))
