@@ -14,7 +14,9 @@ face about 300 px wide. Each "path" is a set of runner options:
 - unsplit: today's defaults with all face stages on one thread (what the mask and warp thread brings);
 - rgb-encode: today's defaults, every frame converted back from RGB as a whole (what encoding from the decoded
   YUV planes, converting only the face's changed boxes, brings);
-- work400: today's defaults with faces reconstructed at a working size of 400 px (``PipelineOptions.work_face_px``);
+- work400: today's defaults with the face chain of faces wider than 400 px at a working size of 400 px
+  (``PipelineOptions.work_face_px``, the default); work320: at 320 px; full-face: the face chain at the frame's
+  size (``work_face_px`` None, the default before);
 - prepare-process: today's defaults with the mask and warp stages in a forked process instead of on a thread
   (``FrameLoopOptions.prepare_process``, off by default; used up to 720p); prepare-thread: the process turned off
   (the default today);
@@ -130,6 +132,14 @@ def _work400(options: RunOptions) -> None:
     options.pipeline.work_face_px = 400.0
 
 
+def _work320(options: RunOptions) -> None:
+    options.pipeline.work_face_px = 320.0
+
+
+def _full_face(options: RunOptions) -> None:
+    options.pipeline.work_face_px = None
+
+
 def _prepare_thread(options: RunOptions) -> None:
     options.loop.prepare_process = False
 
@@ -169,6 +179,7 @@ def _one_resample(options: RunOptions) -> None:
 #: name -> what it changes in RunOptions() (the defaults).
 PATHS: dict[str, Callable[[RunOptions], None]] = {
     "old": _old, "new": _new, "serial": _serial, "unsplit": _unsplit, "rgb-encode": _rgb_encode, "work400": _work400,
+    "work320": _work320, "full-face": _full_face,
     "prepare-thread": _prepare_thread, "prepare-process": _prepare_process, "decode-thread": _decode_thread,
     "switch1ms": _switch1ms, "decode-switch": _decode_switch, "bframes3": _bframes3, "ultrafast19": _ultrafast19, "x264-1": _x264_1,
     "one-resample": _one_resample,

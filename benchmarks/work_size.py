@@ -10,7 +10,7 @@ in this thread (OpenCV on one thread, so every stage's CPU is counted where it r
 table shows each stage's CPU ms per frame (thread CPU time, medians) and the face chain's ratio to the first cap.
 
 Quality (when the data folder exists; skipped with a line otherwise): the real masked clips (1080p grey mask
-upscaled x2, 720p KF94 upscaled x1.5, with the reference photos the lead picked for them, /tmp/lead10/refM.jpg and
+upscaled x2, 720p KF94 upscaled x1.5, with the reference photos the lead picked for them, /tmp/lead/refM.jpg and
 /tmp/lead/ref54.png) run through each cap; the PSNR of each cap's output against the first cap's inside the blended boxes
 and the shift of their mean Lab colour there (a colour that changes with the working size) are printed, and ``--sheet`` writes crops of the rebuilt lower face (first cap | each cap, x2 zoom) to look at.
 This is a benchmark, not a test: it asserts nothing.
@@ -128,7 +128,7 @@ def quality(args: argparse.Namespace, console: Console) -> None:
     data = Path(args.data)
     masked = data / "videos" / "masked"
     cases = [
-        ("grey 1080p x2", masked / "man_grey_mask_1080p.mp4", Path("/tmp/lead10/refM.jpg"), 2.0),
+        ("grey 1080p x2", masked / "man_grey_mask_1080p.mp4", Path("/tmp/lead/refM.jpg"), 2.0),
         ("kf94 720p x1.5", masked / "woman_puts_on_kf94_720p.mp4", Path("/tmp/lead/ref54.png"), 1.5),
     ]
     cases = [c for c in cases if c[1].exists() and c[2].exists()]

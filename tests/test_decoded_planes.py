@@ -109,11 +109,12 @@ def test_run_encodes_from_the_decoded_planes(synthetic_clip_factory, tmp_path: P
 
 
 def test_reconstruction_at_a_working_size_keeps_close_to_the_full_size_one(synthetic_clip) -> None:
-    """``work_face_px``: the face reconstructed at half its size, the reference's detail added back at full size."""
+    """``work_face_px``: the face chain at three quarters of the face's size (the warp, the composite, the steadying),
+    grown back into the full-size blend: within 1 dB of the full-size one against the truth."""
     frames, _ = decode_frames(synthetic_clip.video_path)
     face = float(np.ptp(synthetic_clip.landmarks[0][:, 0]))
     scores: dict[float | None, list[float]] = {}
-    for work in (None, face / 2):
+    for work in (None, face * 0.75):
         reconstructor = build_reconstructor(ReconstructorOptions(generator="none"))
         options = PipelineOptions(work_face_px=work)
         pipeline = FramePipeline(read_image(synthetic_clip.reference_path), reconstructor, options)
@@ -127,6 +128,6 @@ def test_reconstruction_at_a_working_size_keeps_close_to_the_full_size_one(synth
             assert np.array_equal(out[outside], frame[outside])
             scores[work].append(psnr_in_mask(out, synthetic_clip.truth[index], synthetic_clip.masks[index]))
         pipeline.close()
-    full, half = np.mean(scores[None]), np.mean(scores[face / 2])
+    full, half = np.mean(scores[None]), np.mean(scores[face * 0.75])
     masked = np.mean([psnr_in_mask(f, t, m) for f, t, m in zip(frames[:6], synthetic_clip.truth, synthetic_clip.masks)])
     assert half > masked + 3.0 and abs(half - full) < 1.0, (masked, full, half)

@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 
 from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
-from unmask_video.blend import DEFAULT_BLEND_WIDTH, blend_into, feather_alpha
+from unmask_video.blend import DEFAULT_BLEND_WIDTH, blend_into, feather_alpha, mask_bbox
 from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
 from unmask_video.pipeline import FramePipeline, PipelineOptions, PreparedBatch
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
+from unmask_video.face_detect import resize
 from unmask_video.stages import Box, FaceROI
+from unmask_video.work_face import WorkScales, shrink_face
 
 SMALL, LARGE = REFERENCE_FACE_PX, 2.5 * REFERENCE_FACE_PX  # (above every floor: the bands are proportional)
 
@@ -113,18 +115,31 @@ def test_the_masks_shadow_is_skipped_on_a_large_face_as_on_a_small_one() -> None
 
 
 def test_a_large_face_at_a_working_size_keeps_the_colour_of_the_full_size_one() -> None:
-    # ``PipelineOptions.work_face_px``: the composite runs on the face shrunk to the working size, its change to the
-    # reference added back at full size. Its bands in face units cover the same skin: the same colour.
+    # ``PipelineOptions.work_face_px``: the face chain runs on the face shrunk to the working size (its reference warped
+    # there: here the full-size one shrunk alike), the rebuilt face grown back into the full-size blend. Its bands in
+    # face units cover the same skin: the same colour.
     face, truth = scaled_face(*masked_face(cast=(15, 5, -10)), LARGE)
+    face.mask_box = mask_bbox(face.mask > 0, 0, face.mask.shape)
     lit_truth = _lit(face, truth)
     reference = cv2.resize(masked_face()[1], None, fx=2.0, fy=2.0)  # any face photo: the reference's landmarks only
     hole = face.mask > 0
+    h, w = face.image.shape[:2]
+    image, landmarks, mask, box, tight, work = shrink_face(face.image, face.landmarks, face.mask, face.box,
+                                                           face.mask_box, (slice(0, h), slice(0, w)), SMALL / LARGE)
+    size = (image.shape[1], image.shape[0])
+    small = FaceROI(box, image, landmarks, mask, resize(face.reference, *size),
+                    resize(face.valid.astype(np.uint8) * 255, *size) == 255, tight, full=work)  # fmt: skip
     outs = {}
-    for work in (None, SMALL):
-        pipeline = FramePipeline(reference, ReferenceComposite(CompositeOptions()), PipelineOptions(work_face_px=work))
+    for work_px, roi in ((None, face), (SMALL, small)):
+        pipeline = FramePipeline(reference, ReferenceComposite(CompositeOptions()), PipelineOptions(work_face_px=work_px))
         frame = face.image.copy()
-        outs[work] = pipeline.finish(PreparedBatch([frame], [(0, face, None)], 0))[0]
+        outs[work_px] = pipeline.finish(PreparedBatch([frame], [(0, roi, None)], 0))[0]
+        changed = pipeline.last_changed[0]
         pipeline.close()
+        outside = np.ones(frame.shape[:2], bool)
+        for x0, y0, x1, y1 in changed:
+            outside[y0:y1, x0:x1] = False
+        assert np.array_equal(outs[work_px][outside], face.image[outside])
     full, small = outs[None], outs[SMALL]
     mean = lambda a: a[hole].astype(np.float64).mean(0)  # noqa: E731
     assert np.abs(mean(small) - mean(full)).max() < 1.0, (mean(small), mean(full))
@@ -132,3 +147,17 @@ def test_a_large_face_at_a_working_size_keeps_the_colour_of_the_full_size_one() 
     assert 10 * np.log10(255.0**2 / mse) > 32.0
     unit = LARGE / REFERENCE_FACE_PX
     assert _edge_step(small, lit_truth, hole, unit) < _edge_step(full, lit_truth, hole, unit) + 1.0
+
+
+def test_a_tracks_working_scale_is_held_near_the_cap_and_a_small_face_is_never_scaled() -> None:
+    scales = WorkScales(400.0, 0.15)
+    assert scales.scale(1, 300.0) == (None, False) and scales.scale(1, 399.0) == (None, False)
+    assert scales.scale(1, 500.0) == (0.8, True)  # (from full size: the track's warp starts afresh)
+    assert scales.scale(1, 520.0) == (0.8, False) and scales.scale(1, 440.0) == (0.8, False)  # (held)
+    assert scales.scale(1, 300.0) == (None, True)  # (0.8 x 300 is 40 % below the cap: back at full size)
+    assert scales.scale(1, 800.0) == (0.5, True)
+    assert scales.scale(2, 800.0) == (0.5, False)  # (a new track)
+    scales.forget(2)
+    assert scales.scale(2, 200.0) == (None, False)
+    assert scales.scale(3, 410.0) == (400.0 / 410.0, False)
+    assert scales.scale(3, 395.0) == (400.0 / 410.0, False)  # (just below the cap: held, no switch to and fro)

@@ -103,9 +103,27 @@ def test_results_come_back_in_order_from_the_slots_and_the_pipe() -> None:
     assert not child._process.is_alive()
 
 
-def _run(clip, out: Path, loop: FrameLoopOptions):
+def _run(clip, out: Path, loop: FrameLoopOptions, pipeline: PipelineOptions | None = None):
     return run_file(RunOptions(input=str(clip.video_path), output=str(out), reference=str(clip.reference_path),
-                               quiet=True, loop=loop))  # fmt: skip
+                               quiet=True, loop=loop, pipeline=pipeline or PipelineOptions()))  # fmt: skip
+
+
+def test_a_face_at_a_working_size_comes_back_from_the_process_as_the_thread_makes_it(synthetic_clip_factory, tmp_path) -> None:
+    """``work_face_px``: the working-size face's own image and its full-size mask travel with its ROI."""
+    clip = synthetic_clip_factory(ClipSpec(frames=6, size=(256, 192)))
+    face = float(np.ptp(clip.landmarks[0][:, 0]))
+    options = PipelineOptions(work_face_px=0.75 * face)
+    frames = {}
+    for name, on in (("thread", False), ("process", True)):
+        _run(clip, tmp_path / f"{name}.mp4", FrameLoopOptions(prepare_process=on), options)
+        with av.open(str(tmp_path / f"{name}.mp4")) as container:
+            frames[name] = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    _run(clip, tmp_path / "full.mp4", FrameLoopOptions(), PipelineOptions(work_face_px=None))
+    with av.open(str(tmp_path / "full.mp4")) as container:
+        full = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames["process"]) == 6
+    assert all(np.array_equal(a, b) for a, b in zip(frames["thread"], frames["process"]))
+    assert not all(np.array_equal(a, b) for a, b in zip(frames["thread"], full))  # (the working size was used)
 
 
 def test_a_run_through_the_process_writes_what_the_thread_writes(synthetic_clip_factory, tmp_path, monkeypatch) -> None:

@@ -9,7 +9,7 @@ import logging
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import cv2
 import numpy as np
@@ -18,7 +18,6 @@ from threadpoolctl import threadpool_limits
 from unmask_video.background import BackgroundCall
 from unmask_video.blend import BlendOptions, blend_into, feather_reach, grown_mask_box, mask_bbox
 from unmask_video.debug import DebugWriter
-from unmask_video.face_detect import resize
 from unmask_video.face_units import face_size_px
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.reference_advice import AdviceOptions, photo_advice, size_advice
@@ -30,6 +29,7 @@ from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
 from unmask_video.stages import Box, FaceROI, Image
 from unmask_video.timing import StageTimer, os_thread_named
 from unmask_video.warp import ReferenceWarper, WarpOptions
+from unmask_video.work_face import WORK_FACE_MARGIN, WorkScales, grow_back, shrink_face, work_crop
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,16 @@ class PipelineOptions:
     # the chin, and under the mask FaceMesh places the chin too high (0.4 cut the bottom of low masks off)
     debug_dir: Path | None = None
     debug_frames: int = 4
-    #: Faces wider than this (pixels) are reconstructed at a working size where they are this wide; the warped
-    #: reference's own detail is then added back at full size (``rebuilt = reference + upsampled(rebuilt_small -
-    #: reference_small)`` where the reference is valid) and the blend runs at full size with the full-size mask.
-    #: The mask and the warp stay at full size. Only the mask's box grown by the reconstructor's reach is shrunk.
-    #: None (the default): reconstruction at the frame's size. With the composite's bands in face units a cap of
-    #: 256 px or more (``face_units.REFERENCE_FACE_PX``; below, its floors widen the bands) keeps the colour, but
-    #: gains nothing end to end on 2 cores (benchmarks/README.md, benchmarks.work_size).
-    work_face_px: float | None = None
+    #: Faces wider than this (pixels) go through the face chain at a working size where they are this wide
+    #: (:mod:`unmask_video.work_face`): the mask is segmented at full size, then the face and its mask are shrunk
+    #: once, the reference is warped onto the shrunk face, the composite and the steadying run there, and the
+    #: rebuilt pixels the blend reaches are grown back once into the blend at full size with the full-size mask.
+    #: Faces at or below it are untouched (the same output bit for bit). None: every face at the frame's size. Keep it
+    #: at 256 px or more (``face_units.REFERENCE_FACE_PX``: below, the bands' floors widen them in face terms).
+    work_face_px: float | None = 400.0
+    #: A face track keeps its working scale while its face at that scale is within this fraction of
+    #: ``work_face_px`` (a new scale starts its warp afresh).
+    work_face_tolerance: float = 0.15
     #: When the reference photo gets a word of advice (a turned head, an open mouth, a face much smaller than the
     #: video's), logged once as a warning; None: never (the demo, whose reference is its own clip's still).
     reference_advice: AdviceOptions | None = field(default_factory=AdviceOptions)
@@ -117,13 +119,32 @@ class _Blend:
         reach), with its own arrays (the reconstructors may reuse theirs)."""
         if region is None:
             return self
+        return _Blend.on(self.box, self.rebuilt[region].copy(), self.mask[region].copy(), self.width, self.mask_box,
+                         region)  # fmt: skip
+
+    @staticmethod
+    def on(
+        box: Box, rebuilt: Image, mask: np.ndarray, width: float, mask_box: tuple[slice, slice] | None,
+        region: tuple[slice, slice],
+    ) -> _Blend:
+        """The blend of a face whose ROI is ``box`` (its mask's box ``mask_box`` in it) on ``region`` of that ROI
+        only: ``rebuilt`` and ``mask`` are the region's."""
         rows, cols = region
-        box = Box(self.box.x0 + cols.start, self.box.y0 + rows.start, self.box.x0 + cols.stop, self.box.y0 + rows.stop)
-        mask_box = None
-        if self.mask_box is not None:
-            (r, c) = self.mask_box
+        at = Box(box.x0 + cols.start, box.y0 + rows.start, box.x0 + cols.stop, box.y0 + rows.stop)
+        if mask_box is not None:
+            (r, c) = mask_box
             mask_box = (slice(r.start - rows.start, r.stop - rows.start), slice(c.start - cols.start, c.stop - cols.start))
-        return _Blend(box, self.rebuilt[region].copy(), self.mask[region].copy(), self.width, mask_box)
+        return _Blend(at, rebuilt, mask, width, mask_box)
+
+
+class _Face(Protocol):
+    """A face at the frame's size as the blend sees it: a :class:`FaceROI`, or the full-size face
+    (:class:`WorkFace`) of one at a working size."""
+
+    box: Box
+    landmarks: np.ndarray
+    mask: np.ndarray
+    mask_box: tuple[slice, slice] | None
 
 
 class FramePipeline:
@@ -191,6 +212,8 @@ class FramePipeline:
         self._key_changed: list[tuple[int, int, int, int]] = []
         self._blends: dict[int, list[_Blend]] = {}  # this batch's blends per frame index (finish's)
         self._steady = SteadyFace(self.options.steady)  # (finish's)
+        #: Each face track's working scale (prepare's: ``work_face_px``).
+        self._work = WorkScales(self.options.work_face_px, self.options.work_face_tolerance)
         self._face_ids: set[int] = set()  # the track ids of the last frame's faces
         self.segmenter = MaskSegmenter(self.options.segment)
         self.stats = PipelineStats()
@@ -301,7 +324,9 @@ class FramePipeline:
                     self.stats.bare_faces += 1
                     continue
                 masked = True
-                batch.jobs.append((index, roi, self.segmenter.detail(face.id) if self.debug is not None else None))
+                # (the segmenter's detail is at the frame's size: none for a face at a working size)
+                detail = self.segmenter.detail(face.id) if self.debug is not None and roi.full is None else None
+                batch.jobs.append((index, roi, detail))
                 batch.tracks.append(face.id)
             self.stats.frames_with_mask += int(masked)
             self._key_masked = masked
@@ -323,12 +348,7 @@ class FramePipeline:
         """Reconstruct and blend the batch's faces into ``outputs`` (copies of the images unless ``in_place``)."""
         images, jobs = batch.images, batch.jobs
         with self.timer("reconstruct"):
-            shrunk = [self._at_work_size(roi) for _, roi, _ in jobs]
-            filled = self.reconstructor.reconstruct([small for small, _ in shrunk])
-            filled = [
-                self._to_full_size(roi, small, crop, rebuilt)
-                for (_, roi, _), (small, crop), rebuilt in zip(jobs, shrunk, filled)
-            ]
+            filled = self.reconstructor.reconstruct([roi for _, roi, _ in jobs])
         if len(batch.tracks) == len(jobs):
             # (each rebuilt ROI is this call's own: the reconstructors give a new array per face, and the
             # averaging keeps it as the track's past, changed in place)
@@ -342,11 +362,12 @@ class FramePipeline:
                 # (the debug overlays read the ROI images, views of the input, after the blend: copy then)
                 if outputs[index] is images[index] and (not in_place or self.debug is not None):
                     outputs[index] = images[index].copy()
-                face_blend = _Blend(roi.box, rebuilt, roi.mask, self._blend_width(roi), roi.mask_box)
+                face_blend = self._face_blend(roi, rebuilt)
                 self._blend(outputs[index], face_blend)
                 if self._repeats.options.enabled:  # (kept for the repeats of this frame: their own copies)
-                    self._blends.setdefault(index, []).append(face_blend.kept(self._blend_region(roi)))
-                changed = self._blended_box(roi, images[index].shape)
+                    kept = self._blend_region(roi) if roi.full is None else None
+                    self._blends.setdefault(index, []).append(face_blend.kept(kept))
+                changed = self._blended_box(roi.full or roi, images[index].shape)
                 if changed is not None:
                     self.last_changed[index].append(changed)
             if self.debug is not None:
@@ -379,94 +400,36 @@ class FramePipeline:
         blend_into(output, face.box, face.rebuilt, face.mask, face.width, mode=options.mode, mask_box=face.mask_box,
                    notch_reach=options.notch_reach)  # fmt: skip
 
-    def _at_work_size(self, roi: FaceROI) -> tuple[FaceROI, tuple[slice, slice] | None]:
-        """``roi`` shrunk so that its face is ``work_face_px`` wide (its box in the same shrunk frame's coordinates)
-        and the (rows, cols) of ``roi`` it covers, or ``(roi, None)`` when the face is not wider than that.
+    def _face_blend(self, roi: FaceROI, rebuilt: Image) -> _Blend:
+        """The blend of one rebuilt face into its frame: at full size, the working-size face grown back on the box
+        the blend reaches, with its full-size mask."""
+        full = roi.full
+        if full is None:
+            return _Blend(roi.box, rebuilt, roi.mask, self._blend_width(roi), roi.mask_box)
+        region = self._blend_region(full)
+        if region is None:  # (never: a masked face's mask is not empty)
+            region = (slice(0, 0), slice(0, 0))
+        return _Blend.on(full.box, grow_back(rebuilt, full, region), full.mask[region].copy(), self._blend_width(full),
+                         full.mask_box, region)  # fmt: skip
 
-        With a reconstructor that says how far it reads (``reach_px``), only the mask's box grown by that
-        (and by the blend's reach) is shrunk: the rest of the ROI is never read, and shrinking it cost more than
-        the smaller reconstruction saved."""
-        work = self.options.work_face_px
-        face_px = face_size_px(roi.landmarks)
-        if not work or face_px <= work:
-            return roi, None
-        h, w = roi.image.shape[:2]
-        scale = work / face_px
-        crop: tuple[slice, slice] | None = (slice(0, h), slice(0, w))
-        reach = self.reconstructor.reach_px(work)
-        if reach is not None:  # (its reach is in working-size pixels: 1 / scale as many at full size)
-            margin = max(int(math.ceil(reach / scale)), self._blend_reach(roi)) + 4
-            crop = grown_mask_box(roi.mask, margin, roi.mask_box)
-            if crop is None:
-                return roi, None
-        rows, cols = crop
-        ch, cw = rows.stop - rows.start, cols.stop - cols.start
-        sw, sh = max(1, int(round(cw * scale))), max(1, int(round(ch * scale)))
-        sx, sy = sw / cw, sh / ch
-
-        def shrink(a: np.ndarray) -> np.ndarray:
-            return resize(np.ascontiguousarray(a[crop]), sw, sh)  # (area-averaged by whole factors, then bilinear)
-
-        box = roi.box
-        x0, y0 = int(round((box.x0 + cols.start) * sx)), int(round((box.y0 + rows.start) * sy))
-        origin = np.array([cols.start, rows.start], np.float32)
-        small = FaceROI(
-            Box(x0, y0, x0 + sw, y0 + sh),
-            shrink(roi.image),
-            ((roi.landmarks - origin) * np.array([sx, sy], np.float32)).astype(np.float32),
-            shrink(roi.mask),
-            shrink(roi.reference),
-            shrink(roi.valid.astype(np.uint8) * 255) == 255,
-            reference_yaw=roi.reference_yaw,
-        )
-        return small, crop
-
-    def _to_full_size(
-        self, roi: FaceROI, small: FaceROI, crop: tuple[slice, slice] | None, rebuilt: Image
-    ) -> Image:
-        """The reconstruction of ``small`` (the ``crop`` of ``roi`` at its working size) at ``roi``'s size, where
-        the blend reads it: the full-size warped reference plus the upsampled change the reconstruction made to the
-        small one, or the upsampled reconstruction where the reference is not valid; elsewhere ``roi``'s own
-        pixels."""
-        if crop is None:
-            return rebuilt
-        region = self._blend_region(roi)
-        out = roi.image.copy()
-        if region is None:
-            return out
-        rows, cols = region
-        crop_rows, crop_cols = crop
-        size = (crop_cols.stop - crop_cols.start, crop_rows.stop - crop_rows.start)
-        # The blend region inside the crop: the small arrays resized back to the crop's size (pixel centres aligned
-        # as the shrink aligned them; a resize costs a fraction of an affine warp), then cut.
-        inner = (slice(rows.start - crop_rows.start, rows.stop - crop_rows.start),
-                 slice(cols.start - crop_cols.start, cols.stop - crop_cols.start))  # fmt: skip
-
-        def grow(a: np.ndarray, interpolation: int) -> np.ndarray:
-            return cv2.resize(a, size, interpolation=interpolation)[inner]
-
-        change = grow(cv2.subtract(rebuilt, small.reference, dtype=cv2.CV_16S), cv2.INTER_LINEAR)
-        detailed = cv2.add(roi.reference[region], change, dtype=cv2.CV_8U)  # (saturated)
-        invalid = ~(roi.valid[region] & (grow(small.valid.astype(np.uint8), cv2.INTER_NEAREST) > 0))
-        if invalid.any():
-            detailed[invalid] = grow(rebuilt, cv2.INTER_LINEAR)[invalid]
-        out[region] = detailed
-        return out
-
-    def _blend_region(self, roi: FaceROI) -> tuple[slice, slice] | None:
+    def _blend_region(self, roi: _Face) -> tuple[slice, slice] | None:
         """The box of ``roi`` the blend can write to: the mask's bounding box grown by the blend's reach (the
         feather's width, or the Poisson mode's dilation of half of it, each plus a few pixels of rounding)."""
         return grown_mask_box(roi.mask, self._blend_reach(roi), roi.mask_box)
 
-    def _blend_reach(self, roi: FaceROI) -> int:
+    def _blend_reach(self, roi: _Face) -> int:
         """How far outside ``roi``'s mask the blend can write, with a few pixels of rounding."""
-        return feather_reach(self._blend_width(roi)) + 7
+        return self._reach_at(face_size_px(roi.landmarks))
 
-    def _blend_width(self, roi: FaceROI) -> float:
+    def _reach_at(self, face_px: float) -> int:
+        """:meth:`_blend_reach` on a face of ``face_px``."""
+        return feather_reach(self.options.blend.width.px(face_px)) + 7
+
+    def _blend_width(self, roi: _Face) -> float:
         """The blend's reach outside the mask on this face, in its ROI's pixels (``BlendOptions.width``)."""
         return self.options.blend.width.px(face_size_px(roi.landmarks))
 
-    def _blended_box(self, roi: FaceROI, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    def _blended_box(self, roi: _Face, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
         """The frame box (x0, y0, x1, y1) the blend of ``roi`` can have written to (:meth:`_blend_region`),
         inside the face box and the frame."""
         region = self._blend_region(roi)
@@ -483,6 +446,7 @@ class FramePipeline:
         for gone in self._face_ids - ids:
             self.segmenter.reset(gone)  # that face was lost: its clusters and mask history no longer apply
             self.warper.reset(gone)  # and so does its smoothed warp shape
+            self._work.forget(gone)
         self._face_ids = ids
 
     def _face_roi(self, image: Image, landmarks: np.ndarray, face_id: int, frame_index: int) -> FaceROI | None:
@@ -504,27 +468,44 @@ class FramePipeline:
             if advice is not None:
                 log.warning("%s", advice)
             self._size_unchecked = None
+        scale, rescaled = self._work.scale(face_id, face_size_px(roi_landmarks))
+        if rescaled:  # (the warp's state of the track is in its last scale's pixels)
+            self.warper.reset(face_id)
+        work = None
+        if scale is not None:
+            with self.timer("warp"):
+                roi_image, roi_landmarks, mask, box, tight, work = shrink_face(
+                    roi_image, roi_landmarks, mask, box, tight, self._work_crop(box, roi_landmarks, tight, landmarks,
+                                                                                image.shape[:2], scale), scale,
+                )  # fmt: skip
         with self.timer("warp"):
             reference, valid = self.warper.warp(
                 roi_landmarks, roi_image.shape[:2], self._warp_region(tight, roi_landmarks), track=face_id,
                 image=roi_image, mask=mask, origin=(box.x0, box.y0),
             )
         return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight,
-                       reference_yaw=self.warper.reference_yaw)  # fmt: skip
+                       reference_yaw=self.warper.reference_yaw, full=work)  # fmt: skip
+
+    def _work_crop(
+        self, box: Box, roi_landmarks: np.ndarray, tight: tuple[slice, slice], landmarks: np.ndarray,
+        shape: tuple[int, int], scale: float,
+    ) -> tuple[slice, slice]:
+        """The (rows, cols) of a face's ROI (``box``; its mask's box ``tight``) that the face chain at ``scale`` reads
+        (frame ``landmarks``, frame ``shape``): the face, and the mask's box grown by the reconstructor's reach and
+        the blend's (the whole ROI for a reconstructor without a reach)."""
+        face_px = face_size_px(roi_landmarks)
+        reach = self.reconstructor.reach_px(face_px * scale)
+        if reach is None:
+            return slice(0, box.height), slice(0, box.width)
+        margin = max(int(math.ceil(reach / scale)), self._reach_at(face_px)) + 4
+        return work_crop(face_box(landmarks, shape, WORK_FACE_MARGIN), box, tight, margin)
 
     def _warp_region(
         self, region: tuple[slice, slice] | None, landmarks: np.ndarray
     ) -> tuple[int, int, int, int] | None:
         """The box of the ROI the reconstructor reads the warped reference in, when it says so
-        (``reach_px``: pixels beyond the mask's bounding box, at the face's size or its working size); None: the
-        whole face."""
-        face_px = face_size_px(landmarks)
-        work = self.options.work_face_px
-        if work and face_px > work:  # (read at the working size: 1 / scale as many pixels here)
-            reach = self.reconstructor.reach_px(work)
-            reach = None if reach is None else int(math.ceil(reach * face_px / work))
-        else:
-            reach = self.reconstructor.reach_px(face_px)
+        (``reach_px``: pixels beyond the mask's bounding box, at the face's size); None: the whole face."""
+        reach = self.reconstructor.reach_px(face_size_px(landmarks))
         if reach is None:
             return None
         if region is None:  # (``region``: the mask's bounding box, None when it is empty)

@@ -33,7 +33,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -42,7 +42,7 @@ import numpy as np
 from unmask_video.errors import ProcessingError
 from unmask_video.landmarks import face_box
 from unmask_video.pipeline import PREPARE_COUNTS, FramePipeline, PreparedBatch
-from unmask_video.stages import Box, FaceROI, Image
+from unmask_video.stages import Box, FaceROI, Image, WorkFace
 from unmask_video.timing import name_os_thread
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,9 @@ class _Job:
     mask_box: tuple[slice, slice] | None
     arrays: list[_Array | np.ndarray]  # mask, reference, valid: in the slot, or the array itself
     reference_yaw: float | None = None
+    #: A face at a working size (``PipelineOptions.work_face_px``): its full-size face without its mask; the
+    #: working-size image (not a view of the frame) is the fourth array, the full-size mask the fifth.
+    full: WorkFace | None = None
 
 
 @dataclass
@@ -216,13 +219,16 @@ class PrepareProcess:
             batch = PreparedBatch([image], [], done.first_frame, list(done.repeats), list(done.tracks))
             results = memoryview(self._buffer)[slot * self._slot_bytes + self._frame_bytes : (slot + 1) * self._slot_bytes]
             for job in done.jobs:
-                mask, reference, valid = (
+                arrays = [
                     a if isinstance(a, np.ndarray)
                     else np.frombuffer(results, a.dtype, int(np.prod(a.shape)), a.offset).reshape(a.shape).copy()
                     for a in job.arrays
-                )  # fmt: skip
-                roi = FaceROI(job.box, image[job.box.slices], job.landmarks, mask, reference, valid, job.mask_box,
-                              job.reference_yaw)  # fmt: skip
+                ]  # fmt: skip
+                mask, reference, valid = arrays[:3]
+                full = None if job.full is None else replace(job.full, mask=arrays[4])
+                face = image[job.box.slices] if full is None else arrays[3]
+                roi = FaceROI(job.box, face, job.landmarks, mask, reference, valid, job.mask_box, job.reference_yaw,
+                              full)  # fmt: skip
                 batch.jobs.append((job.index, roi, None))
             del results
         finally:
@@ -342,7 +348,10 @@ def _child_main(
             jobs = []
             for index, roi, _ in batch.jobs:
                 arrays: list[_Array | np.ndarray] = []
-                for array in (roi.mask, roi.reference, roi.valid):
+                sent = (roi.mask, roi.reference, roi.valid)
+                if roi.full is not None:
+                    sent += (roi.image, roi.full.mask)
+                for array in sent:
                     array = np.ascontiguousarray(array)
                     if offset + array.nbytes <= len(results):
                         np.frombuffer(results, array.dtype, array.size, offset).reshape(array.shape)[...] = array
@@ -350,7 +359,8 @@ def _child_main(
                         offset = _aligned(offset + array.nbytes)
                     else:
                         arrays.append(array)
-                jobs.append(_Job(index, roi.box, roi.landmarks, roi.mask_box, arrays, roi.reference_yaw))
+                full = None if roi.full is None else replace(roi.full, mask=np.zeros((0, 0), np.float32))
+                jobs.append(_Job(index, roi.box, roi.landmarks, roi.mask_box, arrays, roi.reference_yaw, full))
             del results
             times = {}
             for stage, seconds in pipeline.timer.seconds.items():

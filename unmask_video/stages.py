@@ -45,6 +45,19 @@ class Box:
 
 
 @dataclass
+class WorkFace:
+    """The full-size face of a :class:`FaceROI` made at a working size (:mod:`unmask_video.work_face`): where the
+    rebuilt face is grown back to and blended with its full-size mask."""
+
+    box: Box  # the full-size ROI's box in the frame
+    landmarks: Landmarks  # full-size ROI coordinates
+    mask: Mask  # the full-size mask (the blend's feather is cut on it)
+    mask_box: tuple[slice, slice] | None  # the box of ``mask > 0``
+    crop: tuple[slice, slice]  # the (rows, cols) of the full-size ROI that the working-size ROI covers
+    scale: tuple[float, float]  # (x, y): working-size pixels per full-size pixel
+
+
+@dataclass
 class FaceROI:
     """One face of one frame, cropped to ``box``, ready for reconstruction."""
 
@@ -60,3 +73,6 @@ class FaceROI:
     #: The reference still's head turn (:func:`~unmask_video.warp.yaw` of its landmarks; None: not known): the
     #: composite tells from it a reference turned from the frame, whose cheek on one side is hidden.
     reference_yaw: float | None = None
+    #: This ROI is a face shrunk to a working size (``PipelineOptions.work_face_px``): its full-size face; None: the
+    #: ROI is at the frame's size.
+    full: WorkFace | None = None
