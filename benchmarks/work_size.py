@@ -10,8 +10,8 @@ in this thread (OpenCV on one thread, so every stage's CPU is counted where it r
 table shows each stage's CPU ms per frame (thread CPU time, medians) and the face chain's ratio to the first cap.
 
 Quality (when the data folder exists; skipped with a line otherwise): the real masked clips (1080p grey mask
-upscaled x2, 720p KF94 upscaled x1.5, with the reference photos the lead picked for them, /tmp/lead/refM.jpg and
-/tmp/lead/ref54.png) run through each cap; the PSNR of each cap's output against the first cap's inside the blended boxes
+upscaled x2, 720p KF94 upscaled x1.5, with the references used for them elsewhere: the stand-in photo
+faces/fmd/270.jpg and the KF94 clip's own bare frame 54) run through each cap; the PSNR of each cap's output against the first cap's inside the blended boxes
 and the shift of their mean Lab colour there (a colour that changes with the working size) are printed, and ``--sheet`` writes crops of the rebuilt lower face (first cap | each cap, x2 zoom) to look at.
 This is a benchmark, not a test: it asserts nothing.
 """
@@ -124,14 +124,25 @@ def _lab_mean(rgb: np.ndarray) -> np.ndarray:
     return lab.reshape(-1, 3).mean(axis=0)
 
 
+def _reference(video: Path, ref: Path | int) -> np.ndarray:
+    """The reference photo as RGB: a photo file, or the clip's own (bare) frame of that index."""
+    if isinstance(ref, Path):
+        return cv2.cvtColor(cv2.imread(str(ref)), cv2.COLOR_BGR2RGB)
+    with av.open(str(video)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i == ref:
+                return frame.to_ndarray(format="rgb24")
+    raise ValueError(f"{video} has no frame {ref}")
+
+
 def quality(args: argparse.Namespace, console: Console) -> None:
     data = Path(args.data)
     masked = data / "videos" / "masked"
     cases = [
-        ("grey 1080p x2", masked / "man_grey_mask_1080p.mp4", Path("/tmp/lead/refM.jpg"), 2.0),
-        ("kf94 720p x1.5", masked / "woman_puts_on_kf94_720p.mp4", Path("/tmp/lead/ref54.png"), 1.5),
+        ("grey 1080p x2", masked / "man_grey_mask_1080p.mp4", data / "faces" / "fmd" / "270.jpg", 2.0),
+        ("kf94 720p x1.5", masked / "woman_puts_on_kf94_720p.mp4", 54, 1.5),
     ]
-    cases = [c for c in cases if c[1].exists() and c[2].exists()]
+    cases = [c for c in cases if c[1].exists() and (isinstance(c[2], int) or c[2].exists())]
     if not cases:
         console.print(f"quality: skipped ({masked} or the reference photos are missing)")
         return
@@ -142,7 +153,7 @@ def quality(args: argparse.Namespace, console: Console) -> None:
     crops = []
     for name, video, ref_path, scale in cases:
         frames = _read(video, args.real, scale)
-        reference = cv2.cvtColor(cv2.imread(str(ref_path)), cv2.COLOR_BGR2RGB)
+        reference = _reference(video, ref_path)
         faces = _locate(frames)
         widths = [float(np.ptp(f.landmarks[:, 0])) for fs in faces for f in fs]
         runs = {cap: _run(frames, faces, reference, cap, args.generator) for cap in caps}
