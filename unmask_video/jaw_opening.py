@@ -116,7 +116,8 @@ def _mouth_extent(mouth: np.ndarray, across: np.ndarray, down: np.ndarray) -> tu
 class _Closing:
     """How a face photo's open mouth closes, along each line down the face (``down``; ``across`` the lines' across
     coordinate): the open mouth's extent there (``steps`` across, its ``top`` and ``bottom`` down, tapered to the
-    corners' line past its ends), the lips' gap it is squeezed into, and the lower jaw's ``lift`` under the chin."""
+    corners' line past its ends), the lips' gap it is squeezed into, the lower jaw's ``lift`` under the chin, the
+    mouth's ``width`` (corner to corner)."""
 
     down: np.ndarray
     across: np.ndarray
@@ -126,6 +127,7 @@ class _Closing:
     gap: float
     lift: float
     chin: float
+    width: float
     landmarks: np.ndarray
 
     def along(self, points: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -202,7 +204,7 @@ def _closing(image: np.ndarray, pts: np.ndarray, lips_gap: float) -> _Closing | 
     if lift <= 0:
         return None
     chin = float(pts[landmark_sets.FACE_HEIGHT[1]] @ down)
-    return _Closing(down, across, steps, top, bottom, gap, lift, chin, pts)
+    return _Closing(down, across, steps, top, bottom, gap, lift, chin, width, pts)
 
 
 def closed_mouth_picture(
@@ -225,9 +227,54 @@ def closed_mouth_picture(
     source = closing.backward(np.stack([xs, ys], axis=-1))
     closed = cv2.remap(image, source[..., 0].astype(np.float32), source[..., 1].astype(np.float32), cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    closed = _lip_line(closed, np.stack([xs, ys], axis=-1), closing)
     moved = closing.forward(pts).astype(np.asarray(landmarks).dtype)
     log.debug("reference: the open mouth closed, the lower jaw lifted %.1f px", closing.lift)
     return closed, moved
+
+
+#: The squeezed mouth (a thin band of teeth and the dark inside) is painted over from the lips' own colour this far
+#: (a share of the mouth's width) above and below it...
+_LIP_REACH = 0.03
+#: ... the colour running from the upper lip's to the lower's across the band, which is shaded along its middle (the
+#: line where closed lips meet: soft, of the lips' colour, not the teeth's white) this far towards the colour squared
+#: (darker and deeper in hue).
+_LIP_SHADE = 0.4
+#: The darker line fades out over this share of the mouth's width towards its ends.
+_LIP_LINE_ENDS = 0.15
+#: Past the open mouth's ends the painting fades out over this share of the mouth's width.
+_LIP_ENDS = 0.08
+
+
+def _lip_line(closed: np.ndarray, grid: np.ndarray, closing: _Closing) -> np.ndarray:
+    """``closed`` ((h, w, 3) uint8, the picture with the mouth squeezed; ``grid`` its pixels' (x, y), (h, w, 2)
+    float64) with the squeezed band along each line down the face painted from the lips above and below it, feathered
+    over :data:`_LIP_REACH` at its edges, and a soft darker line along its middle."""
+    v, a, b, first, _, _ = closing.along(grid)
+    low = b - first  # (the squeezed mouth's bottom, in the closed picture)
+    band = low - a
+    reach = max(_LIP_REACH * closing.width, 1.5)
+    soft = cv2.GaussianBlur(closed, (0, 0), reach / 3).astype(np.float32)
+
+    def sample(at: np.ndarray) -> np.ndarray:
+        points = grid + (at - v)[..., None] * closing.down
+        return cv2.remap(soft, points[..., 0].astype(np.float32), points[..., 1].astype(np.float32), cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+
+    t = np.clip((v - a) / np.maximum(band, 1e-6), 0.0, 1.0)[..., None]
+    colour = (1.0 - t) * sample(a - reach) + t * sample(low + reach)
+    # (only along the open mouth itself: past its ends the squeeze's taper runs over the lips' corners and the skin)
+    u = grid @ closing.across
+    past = np.maximum(closing.steps[1] - u, u - closing.steps[-2]) / max(_LIP_ENDS * closing.width, 1.0)
+    sigma = max(closing.gap / 2.0, 0.7)
+    line = _LIP_SHADE * np.clip(-past * _LIP_ENDS / _LIP_LINE_ENDS, 0.0, 1.0)
+    shade = (line * np.exp(-0.5 * ((v - (a + low) / 2.0) / sigma) ** 2))[..., None].astype(np.float32)
+    # (darker and deeper in hue, as the lips' shadow where they meet: each channel scaled by its own share of white)
+    colour = colour + shade * (colour * colour * np.float32(1.0 / 255.0) - colour)
+    weight = np.clip(np.minimum(v - a, low - v) / (reach / 2.0) + 1.0, 0.0, 1.0) * np.clip(1.0 - past, 0.0, 1.0)
+    weight = weight[..., None].astype(np.float32)
+    painted = closed.astype(np.float32) * (1.0 - weight) + colour * weight
+    return np.clip(np.round(painted), 0, 255).astype(closed.dtype)
 
 
 def _side_share(landmarks: np.ndarray, points: np.ndarray) -> np.ndarray:
