@@ -117,7 +117,7 @@ class _Closing:
     """How a face photo's open mouth closes, along each line down the face (``down``; ``across`` the lines' across
     coordinate): the open mouth's extent there (``steps`` across, its ``top`` and ``bottom`` down, tapered to the
     corners' line past its ends), the lips' gap it is squeezed into, the lower jaw's ``lift`` under the chin, the
-    mouth's ``width`` (corner to corner)."""
+    mouth's ``width`` (corner to corner), the open ``mouth`` itself ((h, w) bool, :func:`_open_mouth`)."""
 
     down: np.ndarray
     across: np.ndarray
@@ -129,6 +129,7 @@ class _Closing:
     chin: float
     width: float
     landmarks: np.ndarray
+    mouth: np.ndarray
 
     def along(self, points: np.ndarray) -> tuple[np.ndarray, ...]:
         """For ``points`` ((..., 2) float64): their down coordinate, the mouth's top and bottom on their line, how far
@@ -204,7 +205,7 @@ def _closing(image: np.ndarray, pts: np.ndarray, lips_gap: float) -> _Closing | 
     if lift <= 0:
         return None
     chin = float(pts[landmark_sets.FACE_HEIGHT[1]] @ down)
-    return _Closing(down, across, steps, top, bottom, gap, lift, chin, width, pts)
+    return _Closing(down, across, steps, top, bottom, gap, lift, chin, width, pts, mouth)
 
 
 def closed_mouth_picture(
@@ -215,7 +216,9 @@ def closed_mouth_picture(
     the face, the open mouth there (:func:`_open_mouth`: teeth, the dark inside) is squeezed into ``lips_gap`` of the
     mouth's width and what lies below it rises with it, by more down to the chin's level (the lower jaw's lift under
     the chin, by :func:`_side_share` across the face), by as much below (the neck, the collar: the border's row
-    repeated at the bottom). Otherwise both as they are."""
+    repeated at the bottom); the squeezed mouth is then painted over from the lips around it, with a soft darker line
+    of their colour along it (:func:`_lip_line`: closed lips meet in a shade, not in a thin line of teeth). Otherwise
+    both as they are."""
     pts = np.asarray(landmarks, np.float64)
     if mouth_opening(pts) <= open_past:
         return image, landmarks
@@ -224,55 +227,43 @@ def closed_mouth_picture(
         return image, landmarks
     h, w = image.shape[:2]
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-    source = closing.backward(np.stack([xs, ys], axis=-1))
+    grid = np.stack([xs, ys], axis=-1)
+    source = closing.backward(grid)
     closed = cv2.remap(image, source[..., 0].astype(np.float32), source[..., 1].astype(np.float32), cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-    closed = _lip_line(closed, np.stack([xs, ys], axis=-1), closing)
+    mouth = cv2.remap(closing.mouth.astype(np.float32), source[..., 0].astype(np.float32),
+                      source[..., 1].astype(np.float32), cv2.INTER_LINEAR)  # fmt: skip
+    closed = _lip_line(closed, mouth, grid @ closing.across, closing)
     moved = closing.forward(pts).astype(np.asarray(landmarks).dtype)
     log.debug("reference: the open mouth closed, the lower jaw lifted %.1f px", closing.lift)
     return closed, moved
 
 
-#: The squeezed mouth (a thin band of teeth and the dark inside) is painted over from the lips' own colour this far
-#: (a share of the mouth's width) above and below it...
+#: The squeezed mouth (a thin band of teeth and the dark inside, their outline) is painted over from the lips around
+#: it, from this far (a share of the mouth's width; the inpainting's radius and its edge's feather)...
 _LIP_REACH = 0.03
-#: ... the colour running from the upper lip's to the lower's across the band, which is shaded along its middle (the
-#: line where closed lips meet: soft, of the lips' colour, not the teeth's white) this far towards the colour squared
-#: (darker and deeper in hue).
-_LIP_SHADE = 0.4
+#: ... and shaded along it (the line where closed lips meet: soft, of the lips' colour, not the teeth's white) this far
+#: towards its colour squared (darker and deeper in hue).
+_LIP_SHADE = 0.3
 #: The darker line fades out over this share of the mouth's width towards its ends.
 _LIP_LINE_ENDS = 0.15
-#: Past the open mouth's ends the painting fades out over this share of the mouth's width.
-_LIP_ENDS = 0.08
 
 
-def _lip_line(closed: np.ndarray, grid: np.ndarray, closing: _Closing) -> np.ndarray:
-    """``closed`` ((h, w, 3) uint8, the picture with the mouth squeezed; ``grid`` its pixels' (x, y), (h, w, 2)
-    float64) with the squeezed band along each line down the face painted from the lips above and below it, feathered
-    over :data:`_LIP_REACH` at its edges, and a soft darker line along its middle."""
-    v, a, b, first, _, _ = closing.along(grid)
-    low = b - first  # (the squeezed mouth's bottom, in the closed picture)
-    band = low - a
+def _lip_line(closed: np.ndarray, mouth: np.ndarray, across: np.ndarray, closing: _Closing) -> np.ndarray:
+    """``closed`` ((h, w, 3) uint8, the picture with the mouth squeezed; ``mouth`` where its squeezed open mouth lies,
+    (h, w) float32 in [0, 1]; ``across`` its pixels' coordinate across the face) with that mouth painted from the lips
+    around it (feathered over :data:`_LIP_REACH`) and shaded along it (a soft line of the lips' colour, fading towards
+    the mouth's ends)."""
     reach = max(_LIP_REACH * closing.width, 1.5)
-    soft = cv2.GaussianBlur(closed, (0, 0), reach / 3).astype(np.float32)
-
-    def sample(at: np.ndarray) -> np.ndarray:
-        points = grid + (at - v)[..., None] * closing.down
-        return cv2.remap(soft, points[..., 0].astype(np.float32), points[..., 1].astype(np.float32), cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-
-    t = np.clip((v - a) / np.maximum(band, 1e-6), 0.0, 1.0)[..., None]
-    colour = (1.0 - t) * sample(a - reach) + t * sample(low + reach)
-    # (only along the open mouth itself: past its ends the squeeze's taper runs over the lips' corners and the skin)
-    u = grid @ closing.across
-    past = np.maximum(closing.steps[1] - u, u - closing.steps[-2]) / max(_LIP_ENDS * closing.width, 1.0)
-    sigma = max(closing.gap / 2.0, 0.7)
-    line = _LIP_SHADE * np.clip(-past * _LIP_ENDS / _LIP_LINE_ENDS, 0.0, 1.0)
-    shade = (line * np.exp(-0.5 * ((v - (a + low) / 2.0) / sigma) ** 2))[..., None].astype(np.float32)
+    # (with a pixel's rim: the squeeze's edge blends the mouth's outline into the lips)
+    paint = cv2.dilate((mouth > 0.1).view(np.uint8), np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(closed, paint, reach, cv2.INPAINT_TELEA).astype(np.float32)
+    past = np.maximum(closing.steps[1] - across, across - closing.steps[-2]) / max(_LIP_LINE_ENDS * closing.width, 1.0)
+    soft = cv2.GaussianBlur(mouth, (0, 0), max(closing.gap / 4.0, 0.7))
+    shade = (_LIP_SHADE * soft * np.clip(-past, 0.0, 1.0))[..., None].astype(np.float32)
     # (darker and deeper in hue, as the lips' shadow where they meet: each channel scaled by its own share of white)
-    colour = colour + shade * (colour * colour * np.float32(1.0 / 255.0) - colour)
-    weight = np.clip(np.minimum(v - a, low - v) / (reach / 2.0) + 1.0, 0.0, 1.0) * np.clip(1.0 - past, 0.0, 1.0)
-    weight = weight[..., None].astype(np.float32)
+    colour = filled + shade * (filled * filled * np.float32(1.0 / 255.0) - filled)
+    weight = np.clip(2.0 * cv2.GaussianBlur(paint.astype(np.float32), (0, 0), reach / 3.0), 0.0, 1.0)[..., None]
     painted = closed.astype(np.float32) * (1.0 - weight) + colour * weight
     return np.clip(np.round(painted), 0, 255).astype(closed.dtype)
 
