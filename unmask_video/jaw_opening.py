@@ -244,7 +244,7 @@ def closed_mouth_picture(
 _LIP_REACH = 0.03
 #: ... and shaded along it (the line where closed lips meet: soft, of the lips' colour, not the teeth's white) this far
 #: towards its colour squared (darker and deeper in hue).
-_LIP_SHADE = 0.3
+_LIP_SHADE = 0.5
 #: The darker line fades out over this share of the mouth's width towards its ends.
 _LIP_LINE_ENDS = 0.15
 
