@@ -90,10 +90,11 @@ def test_an_open_mouths_teeth_are_squeezed_into_closed_lips_and_the_chin_rises()
     closed, moved = closed_mouth_picture(image, lm, 0.12, 0.05)
     assert moved.dtype == lm.dtype and moved.shape == lm.shape
     assert mouth_opening(moved) < 0.1
-    # The teeth are (nearly) gone: the light pixels between the lips.
-    teeth = mouth & (_lab(image)[..., 0] > 60)
-    assert np.count_nonzero(teeth) > 200
-    left = _open_mouth(_lab(closed), moved.astype(np.float64)) & (_lab(closed)[..., 0] > 60)
+    # The teeth are (nearly) gone: the light pixels between the lips (lighter than most of her lips, L 69 at their
+    # median, 82 at their lightest: the lips painted into the gap are not teeth).
+    teeth = mouth & (_lab(image)[..., 0] > 80)
+    assert np.count_nonzero(teeth) > 100
+    left = _open_mouth(_lab(closed), moved.astype(np.float64)) & (_lab(closed)[..., 0] > 80)
     assert np.count_nonzero(left) < 0.3 * np.count_nonzero(teeth)
     # The chin rises by about the mouth's opening; the upper face stays to the pixel (the lines across the face above
     # the mouth: the face is tilted a little, so the picture's rows above the nose bridge).
@@ -102,6 +103,27 @@ def test_an_open_mouths_teeth_are_squeezed_into_closed_lips_and_the_chin_rises()
     top = int(np.floor(lm[landmark_sets.NOSE_BRIDGE, 1]))
     assert np.array_equal(closed[:top], image[:top])
     assert np.allclose(moved[landmark_sets.NOSE_TIP], lm[landmark_sets.NOSE_TIP])
+
+
+def _inside(shape: tuple[int, ...], landmarks: np.ndarray, indices: object) -> np.ndarray:
+    region = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(region, [np.round(landmarks[landmark_sets.index(indices)]).astype(np.int32)], 255)
+    return region > 0
+
+
+def test_the_closed_lips_meet_in_a_soft_line_of_their_colour_not_in_squeezed_teeth() -> None:
+    image, lm = astronaut()
+    lab = _lab(image)
+    lips = _inside(image.shape, lm, landmark_sets.LIPS_OUTER) & ~_open_mouth(lab, lm.astype(np.float64))
+    closed, moved = closed_mouth_picture(image, lm, 0.12, 0.05)
+    between = _inside(closed.shape, moved, landmark_sets.LIPS_OUTER)
+    closed_lab = _lab(closed)
+    # No teeth left between the lips: nothing there lighter than the lips' lightest, nor much paler than their red.
+    assert closed_lab[..., 0][between].max() < lab[..., 0][lips].max() + 5
+    assert np.percentile(closed_lab[..., 1][between], 1) > 0.3 * np.median(lab[..., 1][lips])
+    # Outside the mouth, the picture is what the squeeze alone makes of it (the upper face to the pixel).
+    top = int(np.floor(lm[landmark_sets.NOSE_BRIDGE, 1]))
+    assert np.array_equal(closed[:top], image[:top])
 
 
 def test_a_mouth_open_no_more_than_the_threshold_is_left_as_it_is() -> None:

@@ -116,7 +116,8 @@ def _mouth_extent(mouth: np.ndarray, across: np.ndarray, down: np.ndarray) -> tu
 class _Closing:
     """How a face photo's open mouth closes, along each line down the face (``down``; ``across`` the lines' across
     coordinate): the open mouth's extent there (``steps`` across, its ``top`` and ``bottom`` down, tapered to the
-    corners' line past its ends), the lips' gap it is squeezed into, and the lower jaw's ``lift`` under the chin."""
+    corners' line past its ends), the lips' gap it is squeezed into, the lower jaw's ``lift`` under the chin, the
+    mouth's ``width`` (corner to corner), the open ``mouth`` itself ((h, w) bool, :func:`_open_mouth`)."""
 
     down: np.ndarray
     across: np.ndarray
@@ -126,7 +127,9 @@ class _Closing:
     gap: float
     lift: float
     chin: float
+    width: float
     landmarks: np.ndarray
+    mouth: np.ndarray
 
     def along(self, points: np.ndarray) -> tuple[np.ndarray, ...]:
         """For ``points`` ((..., 2) float64): their down coordinate, the mouth's top and bottom on their line, how far
@@ -202,7 +205,7 @@ def _closing(image: np.ndarray, pts: np.ndarray, lips_gap: float) -> _Closing | 
     if lift <= 0:
         return None
     chin = float(pts[landmark_sets.FACE_HEIGHT[1]] @ down)
-    return _Closing(down, across, steps, top, bottom, gap, lift, chin, pts)
+    return _Closing(down, across, steps, top, bottom, gap, lift, chin, width, pts, mouth)
 
 
 def closed_mouth_picture(
@@ -213,7 +216,9 @@ def closed_mouth_picture(
     the face, the open mouth there (:func:`_open_mouth`: teeth, the dark inside) is squeezed into ``lips_gap`` of the
     mouth's width and what lies below it rises with it, by more down to the chin's level (the lower jaw's lift under
     the chin, by :func:`_side_share` across the face), by as much below (the neck, the collar: the border's row
-    repeated at the bottom). Otherwise both as they are."""
+    repeated at the bottom); the squeezed mouth is then painted over from the lips around it, with a soft darker line
+    of their colour along it (:func:`_lip_line`: closed lips meet in a shade, not in a thin line of teeth). Otherwise
+    both as they are."""
     pts = np.asarray(landmarks, np.float64)
     if mouth_opening(pts) <= open_past:
         return image, landmarks
@@ -222,12 +227,45 @@ def closed_mouth_picture(
         return image, landmarks
     h, w = image.shape[:2]
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-    source = closing.backward(np.stack([xs, ys], axis=-1))
+    grid = np.stack([xs, ys], axis=-1)
+    source = closing.backward(grid)
     closed = cv2.remap(image, source[..., 0].astype(np.float32), source[..., 1].astype(np.float32), cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    mouth = cv2.remap(closing.mouth.astype(np.float32), source[..., 0].astype(np.float32),
+                      source[..., 1].astype(np.float32), cv2.INTER_LINEAR)  # fmt: skip
+    closed = _lip_line(closed, mouth, grid @ closing.across, closing)
     moved = closing.forward(pts).astype(np.asarray(landmarks).dtype)
     log.debug("reference: the open mouth closed, the lower jaw lifted %.1f px", closing.lift)
     return closed, moved
+
+
+#: The squeezed mouth (a thin band of teeth and the dark inside, their outline) is painted over from the lips around
+#: it, from this far (a share of the mouth's width; the inpainting's radius and its edge's feather)...
+_LIP_REACH = 0.03
+#: ... and shaded along it (the line where closed lips meet: soft, of the lips' colour, not the teeth's white) this far
+#: towards its colour squared (darker and deeper in hue).
+_LIP_SHADE = 0.5
+#: The darker line fades out over this share of the mouth's width towards its ends.
+_LIP_LINE_ENDS = 0.15
+
+
+def _lip_line(closed: np.ndarray, mouth: np.ndarray, across: np.ndarray, closing: _Closing) -> np.ndarray:
+    """``closed`` ((h, w, 3) uint8, the picture with the mouth squeezed; ``mouth`` where its squeezed open mouth lies,
+    (h, w) float32 in [0, 1]; ``across`` its pixels' coordinate across the face) with that mouth painted from the lips
+    around it (feathered over :data:`_LIP_REACH`) and shaded along it (a soft line of the lips' colour, fading towards
+    the mouth's ends)."""
+    reach = max(_LIP_REACH * closing.width, 1.5)
+    # (with a pixel's rim: the squeeze's edge blends the mouth's outline into the lips)
+    paint = cv2.dilate((mouth > 0.1).view(np.uint8), np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(closed, paint, reach, cv2.INPAINT_TELEA).astype(np.float32)
+    past = np.maximum(closing.steps[1] - across, across - closing.steps[-2]) / max(_LIP_LINE_ENDS * closing.width, 1.0)
+    soft = cv2.GaussianBlur(mouth, (0, 0), max(closing.gap / 4.0, 0.7))
+    shade = (_LIP_SHADE * soft * np.clip(-past, 0.0, 1.0))[..., None].astype(np.float32)
+    # (darker and deeper in hue, as the lips' shadow where they meet: each channel scaled by its own share of white)
+    colour = filled + shade * (filled * filled * np.float32(1.0 / 255.0) - filled)
+    weight = np.clip(2.0 * cv2.GaussianBlur(paint.astype(np.float32), (0, 0), reach / 3.0), 0.0, 1.0)[..., None]
+    painted = closed.astype(np.float32) * (1.0 - weight) + colour * weight
+    return np.clip(np.round(painted), 0, 255).astype(closed.dtype)
 
 
 def _side_share(landmarks: np.ndarray, points: np.ndarray) -> np.ndarray:
