@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from benchmarks.bare_faces import KF94_REFERENCE, read_frames  # noqa: E402
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions  # noqa: E402
 from unmask_video.pipeline import FramePipeline, PipelineOptions  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor  # noqa: E402
@@ -128,11 +129,7 @@ def _reference(video: Path, ref: Path | int) -> np.ndarray:
     """The reference photo as RGB: a photo file, or the clip's own (bare) frame of that index."""
     if isinstance(ref, Path):
         return cv2.cvtColor(cv2.imread(str(ref)), cv2.COLOR_BGR2RGB)
-    with av.open(str(video)) as container:
-        for i, frame in enumerate(container.decode(video=0)):
-            if i == ref:
-                return frame.to_ndarray(format="rgb24")
-    raise ValueError(f"{video} has no frame {ref}")
+    return read_frames(video, ref, ref + 1)[0]
 
 
 def quality(args: argparse.Namespace, console: Console) -> None:
@@ -140,7 +137,7 @@ def quality(args: argparse.Namespace, console: Console) -> None:
     masked = data / "videos" / "masked"
     cases = [
         ("grey 1080p x2", masked / "man_grey_mask_1080p.mp4", data / "faces" / "fmd" / "270.jpg", 2.0),
-        ("kf94 720p x1.5", masked / "woman_puts_on_kf94_720p.mp4", 54, 1.5),
+        ("kf94 720p x1.5", masked / "woman_puts_on_kf94_720p.mp4", KF94_REFERENCE, 1.5),
     ]
     cases = [c for c in cases if c[1].exists() and (isinstance(c[2], int) or c[2].exists())]
     if not cases:
