@@ -7,11 +7,12 @@ The faces the composite is given (ROI, mask, landmarks, warped reference, validi
 the command path once and pickled to ``--cache`` (later runs read them back: an iteration costs the replay only):
 the real KF94 clip with its own bare frame as the reference (720p), the quality benchmark's ``lp_s32`` with its drawn
 mask and its frame 0 (720p, as warped and with the still relit), and the speed benchmark's self-made clips at 720p
-and 1080p (face 40 % of the width); with ``--real`` also the trims and stand-in references of the real-clip picture
-check (``/tmp/lead``: the man at 1080p, the woman at 720p) where they are there. Each scene's faces go in order
-through a fresh composite of today's modules and of the modules as they were at ``--baseline-rev`` (composite.py
-with that revision's blend.py, fill_seam.py and outside_fill.py: ``warp_speed._composite_at``, as composite_replay), taking turns
-face by face, ``--rounds`` times, one OpenCV thread and one BLAS thread.
+and 1080p (face 40 % of the width); with ``--real`` also the grey-mask man (1080p) and the white-mask woman (720p)
+with the stand-in references of the real-clip picture check (``../faces/fmd/270.jpg`` and ``16.jpg`` beside
+``--data``) where they are there. Each scene's faces go in order through a fresh composite of today's modules
+and of the modules as they were at ``--baseline-rev`` (composite.py with that revision's blend.py, fill_seam.py and
+outside_fill.py: ``warp_speed._composite_at``, as composite_replay), taking turns face by face,
+``--rounds`` times, one OpenCV thread and one BLAS thread.
 
 Prints process CPU ms per face (mean over the faces, median over the rounds) of the whole composite and of its parts
 (each module-level function of that name timed inclusively where the module has it), the median of the rounds'
@@ -53,7 +54,11 @@ PARTS = (
     ("feather", "composite", "feather_into_fill"),
     ("telea", "cv2", "inpaint"),
 )
-REAL = Path("/tmp/lead")
+#: (scene, clip under ``masked``, stand-in reference under ``../faces/fmd``) recorded with ``--real``.
+REAL = (
+    ("man 1080p, stand-in ref", "man_grey_mask_1080p.mp4", "270.jpg"),
+    ("woman 720p, stand-in ref", "woman_white_mask_720.mp4", "16.jpg"),
+)
 
 
 def _record_all(
@@ -68,9 +73,10 @@ def _record_all(
     if (data / REAL_CLIP).is_file():
         reference = _reference_frame(data / REAL_CLIP, REFERENCE_FRAME, tmp / "ref.png")
         clips["KF94 720p"] = Clip(data / REAL_CLIP, reference)
-    if real and (REAL / "t_man_grey_mask_1080p.mp4").is_file():
-        clips["man 1080p, stand-in ref"] = Clip(REAL / "t_man_grey_mask_1080p.mp4", REAL / "refM.jpg")
-        clips["woman 720p, stand-in ref"] = Clip(REAL / "t_woman_white_mask_720.mp4", REAL / "refW.jpg")
+    for name, video, photo in REAL if real else ():
+        clip = Clip(data / "masked" / video, data.parent / "faces" / "fmd" / photo)
+        if clip.video.is_file() and clip.reference.is_file():
+            clips[name] = clip
     for size in ("720p", "1080p"):
         clips[f"synthetic {size}"] = make_bench_clip(tmp / size, SIZES[size], synthetic_frames)
     scenes: dict[str, list[FaceROI]] = {}
@@ -135,7 +141,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None,
                         help="the recorded faces (a pickle: only one this benchmark wrote; default: in the user's cache)")
     parser.add_argument("--faces", type=int, default=24, help="faces per scene (evenly spread), when recording")
-    parser.add_argument("--real", action="store_true", help="also record the real-clip picture check's trims")
+    parser.add_argument("--real", action="store_true",
+                        help="also record the grey-mask man and the white-mask woman with stand-in references")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--baseline-rev", default="HEAD")
     parser.add_argument("--scenes", default="", help="scene names separated by ; (a subset)")
