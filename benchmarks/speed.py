@@ -24,7 +24,13 @@ face about 300 px wide. Each "path" is a set of runner options:
 - switch1ms: Python's thread switch interval at 1 ms while the loop runs (``FrameLoopOptions.switch_interval_s``);
   decode-switch: that and the decode thread; bframes3: libx264 with superfast's B-frames (``EncodeOptions.bframes``
   None; today's default has none); ultrafast19: libx264 ultrafast crf 19; x264-1: x264 on one thread;
+- a variant: any option of today's defaults set by its dotted name from RunOptions, ``KEY=VALUE`` (VALUE a Python
+  literal), several joined by "+", e.g. ``reconstructor.composite.beside=False`` or
+  ``pipeline.steady.register=False+pipeline.warp.register=0``: what one default costs;
 - more can be added in PATHS below.
+
+``--baseline-rev`` takes several revisions, comma-separated (e.g. the merges along a span, to find where the CPU
+grew).
 
 ``--baseline-rev REV`` adds a first path, "@REV": the default options with the code of git revision REV (its
 files taken with ``git archive``), so that a code change is measured against the code before it in the same
@@ -47,6 +53,7 @@ nothing.
 from __future__ import annotations
 
 import argparse
+import ast
 import cProfile
 import json
 import os
@@ -413,6 +420,36 @@ def child_main(video: str, reference: str, out: str, path: str, generator: str) 
                       "groups": result.groups}))  # fmt: skip
 
 
+def _parse_value(text: str) -> object:
+    """A variant's value: a Python literal (None, True, 0.5, (1, 2), 'x'), else the text itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def set_variant(options: object, variant: str) -> None:
+    """Set one option of ``options`` by a ``KEY=VALUE`` path, KEY dotted from RunOptions (e.g.
+    ``reconstructor.composite.across=0``, ``pipeline.segment.refine=False``); several joined with "+"."""
+    for item in variant.split("+"):
+        key, _, text = item.partition("=")
+        *parents, leaf = key.strip().split(".")
+        owner = options
+        for name in parents:
+            owner = getattr(owner, name)
+        if not hasattr(owner, leaf):
+            raise SystemExit(f"--paths {variant}: {type(owner).__name__} has no option {leaf!r}")
+        setattr(owner, leaf, _parse_value(text.strip()))
+
+
+def apply_path(options: RunOptions, path: str) -> None:
+    """A named path of PATHS, or a variant of today's defaults, ``KEY=VALUE`` (see :func:`set_variant`)."""
+    if "=" in path:
+        set_variant(options, path)
+    else:
+        PATHS[path](options)
+
+
 def run_options(clip: Clip, out: Path, path: str, generator: str, batch: int = 1) -> RunOptions:
     options = RunOptions(
         input=str(clip.video),
@@ -423,7 +460,7 @@ def run_options(clip: Clip, out: Path, path: str, generator: str, batch: int = 1
         quiet=True,
         overwrite=True,
     )
-    PATHS[path](options)
+    apply_path(options, path)
     return options
 
 
@@ -436,13 +473,13 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
     from benchmarks.revisions import checkout
 
     paths = args.paths.split(",")
-    baseline = checkout(args.baseline_rev, tmp) if args.baseline_rev else None
-    if baseline is not None:
-        paths = [f"@{args.baseline_rev}"] + paths
+    revs = [rev for rev in args.baseline_rev.split(",") if rev]
+    trees = {f"@{rev}": checkout(rev, tmp) for rev in revs}  # "@REV" -> that revision's files
+    paths = list(trees) + paths
     for name in args.sizes.split(","):
         table = Table(title=f"{name}: {os.cpu_count()} cores, medians of {args.repeat} interleaved runs")
         for column in ("size", "face px", "path", "faces found"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")  # (a variant's name is long: folded, not cut)
         for stage in STAGE_ORDER:
             table.add_column(f"{stage}", justify="right")
         table.add_column("fps", justify="right")
@@ -455,17 +492,16 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         table.add_column(f"x {paths[0]} ", justify="right")
         size = SIZES[name]
         clip = make_bench_clip(tmp / name, size, args.frames)
-        if baseline is None:
+        if not trees:
             run(clip, tmp / "warm.mp4", paths[-1], args.generator)  # warm-up: FaceMesh graph, allocators, caches
         results: dict[str, list[Result]] = {p: [] for p in paths}
         for _ in range(args.repeat):
             for path in paths:
-                out = tmp / f"{name}-{path}.mp4"
-                if baseline is None:
+                out = tmp / f"{name}-{len(results[path])}-{paths.index(path)}.mp4"
+                if not trees:
                     results[path].append(run(clip, out, path, args.generator))
-                else:  # every path in a child process of its own, the baseline with the old revision's package
-                    tree = baseline if path.startswith("@") else None
-                    results[path].append(run_child(clip, out, path, args.generator, tree))
+                else:  # every path in a child process of its own, a baseline with its old revision's package
+                    results[path].append(run_child(clip, out, path, args.generator, trees.get(path)))
         for path in paths:
             runs = results[path]
             ratios = [r.fps / b.fps for r, b in zip(runs, results[paths[0]]) if b.fps > 0]
@@ -649,17 +685,19 @@ def main() -> None:
     parser.add_argument("--sizes", default="720p,1080p,4k", help=f"comma-separated, of {', '.join(SIZES)}")
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each path per size")
-    parser.add_argument("--paths", default="old,new", help=f"comma-separated, of {', '.join(PATHS)}; the first is "
-                        "the baseline of the ratios")  # fmt: skip
+    parser.add_argument("--paths", default="old,new", help=f"comma-separated, of {', '.join(PATHS)}, or a variant "
+                        "of today's defaults, KEY=VALUE with KEY dotted from RunOptions (e.g. "
+                        "reconstructor.composite.across=0; several joined by +); the first is the baseline of the "
+                        "ratios")  # fmt: skip
     parser.add_argument("--generator", default=ReconstructorOptions().generator)
     parser.add_argument("--memory", default="", help="clip lengths in seconds for the memory runs, e.g. 10,60")
     parser.add_argument("--memory-size", default="1080p", choices=list(SIZES), help="the memory runs' frame size "
                         "(720p: with the prepare process)")  # fmt: skip
     parser.add_argument("--profile", default="", help="a size to profile, e.g. 720p")
     parser.add_argument("--search", default="", help="sizes whose first face search to time, e.g. 720p,4k")
-    parser.add_argument("--baseline-rev", default="", help="a git revision (e.g. main, HEAD~3) run as the first "
-                        "path, with the default options of that revision's code: every path then runs in a child "
-                        "process of its own (one warm-up run each)")  # fmt: skip
+    parser.add_argument("--baseline-rev", default="", help="git revisions (e.g. main,HEAD~3), comma-separated, run "
+                        "as the first paths, with the default options of each revision's code: every path then runs "
+                        "in a child process of its own (one warm-up run each)")  # fmt: skip
     parser.add_argument("--memory-child", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--run-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
