@@ -55,6 +55,7 @@ from __future__ import annotations
 import argparse
 import ast
 import cProfile
+import dataclasses
 import json
 import os
 import pstats
@@ -428,18 +429,25 @@ def _parse_value(text: str) -> object:
         return text
 
 
-def set_variant(options: object, variant: str) -> None:
-    """Set one option of ``options`` by a ``KEY=VALUE`` path, KEY dotted from RunOptions (e.g.
-    ``reconstructor.composite.across=0``, ``pipeline.segment.refine=False``); several joined with "+"."""
+def _with(owner: object, keys: list[str], value: object, variant: str) -> object:
+    """``owner`` with the option at ``keys`` set to ``value``: set in place, or a copy where it is frozen."""
+    if not hasattr(owner, keys[0]):
+        raise SystemExit(f"--paths {variant}: {type(owner).__name__} has no option {keys[0]!r}")
+    if len(keys) > 1:
+        value = _with(getattr(owner, keys[0]), keys[1:], value, variant)
+    try:
+        setattr(owner, keys[0], value)
+        return owner
+    except dataclasses.FrozenInstanceError:
+        return dataclasses.replace(owner, **{keys[0]: value})  # type: ignore[type-var]
+
+
+def set_variant(options: RunOptions, variant: str) -> None:
+    """Set options of ``options`` by ``KEY=VALUE`` items joined with "+", KEY dotted from RunOptions (e.g.
+    ``reconstructor.composite.across=0``, ``reconstructor.composite.outside.band_fill=False``)."""
     for item in variant.split("+"):
         key, _, text = item.partition("=")
-        *parents, leaf = key.strip().split(".")
-        owner = options
-        for name in parents:
-            owner = getattr(owner, name)
-        if not hasattr(owner, leaf):
-            raise SystemExit(f"--paths {variant}: {type(owner).__name__} has no option {leaf!r}")
-        setattr(owner, leaf, _parse_value(text.strip()))
+        _with(options, key.strip().split("."), _parse_value(text.strip()), variant)
 
 
 def apply_path(options: RunOptions, path: str) -> None:
