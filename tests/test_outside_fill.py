@@ -12,7 +12,7 @@ from unmask_video import landmark_sets
 from unmask_video.face_units import REFERENCE_FACE_PX, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.outside_fill import (
-    OutsideFillOptions, continue_skin, enclosed, fill_band, fill_on_face, on_face,
+    OutsideFillOptions, continue_skin, enclosed, fill_band, fill_on_face, nearest_verdict, on_face,
 )
 from unmask_video.reference_matte import features
 from unmask_video.warp import face_region, neck_column, neck_region, yaw
@@ -211,6 +211,28 @@ def test_the_jaw_corner_test_on_the_rows_ends_is_the_test_on_every_pixel() -> No
             ys, xs = np.nonzero(where)
             expected = bool(len(ys)) and bool(((xs * down[0] + ys * down[1]) < corners).any())
             assert _above_corners(where, lm) == expected
+
+
+def test_the_nearest_band_pixels_verdict_on_the_box_of_both_is_the_whole_images() -> None:
+    # (``nearest_verdict`` labels only the box around the band and the pixels asking: the same labels there, ties
+    # between equally near band pixels included, as the distance transform over the whole image)
+    rng = np.random.default_rng(11)
+    for trial in range(300):
+        h, w = (int(v) for v in rng.integers(8, 90, 2))
+        band = np.zeros((h, w), bool)
+        where = np.zeros((h, w), bool)
+        y0, x0 = int(rng.integers(0, h - 4)), int(rng.integers(0, w - 4))
+        band[y0 : y0 + int(rng.integers(1, h)), x0 : x0 + int(rng.integers(1, w))] = True
+        band &= rng.random((h, w)) < (0.02 if trial % 3 else 0.4)  # sparse points: many ties between them
+        y1, x1 = int(rng.integers(0, h - 4)), int(rng.integers(0, w - 4))
+        where[y1 : y1 + int(rng.integers(1, h)), x1 : x1 + int(rng.integers(1, w))] = True
+        where &= ~band
+        if not band.any():
+            continue
+        verdict = np.r_[False, rng.random(int(band.sum())) < 0.5]
+        _, label = cv2.distanceTransformWithLabels(
+            cv2.bitwise_not(band.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+        np.testing.assert_array_equal(nearest_verdict(band, where, verdict), where & verdict[label])
 
 
 def _reference_with_hair_beside_its_neck():

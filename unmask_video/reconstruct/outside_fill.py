@@ -50,7 +50,7 @@ from unmask_video.warp import face_region, neck_column, neck_region
 
 __all__ = [
     "OutsideFillOptions", "on_face", "skin_past_outline", "turned_cheek", "neck_seen", "continue_skin", "fill_on_face",
-    "fill_band", "enclosed",
+    "fill_band", "enclosed", "nearest_verdict",
 ]
 
 
@@ -391,14 +391,27 @@ def neck_seen(
     lab = cv2.cvtColor(image[box][ys, xs].reshape(1, -1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float32)
     verdict = np.zeros(len(ys) + 1, bool)
     verdict[1:] = _is_skin(lab, mu, spread, options)
-    # Each neck pixel of the hole takes the verdict of the nearest band pixel (labelled in raster order, as ``nonzero``
-    # lists them).
-    _, label = cv2.distanceTransformWithLabels(
-        cv2.bitwise_not(band.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+    # Each neck pixel of the hole takes the verdict of the nearest band pixel.
     out, seen = np.zeros(hole.shape, bool), np.zeros(hole.shape, bool)
-    out[box] = neck & verdict[label]
+    out[box] = nearest_verdict(band, neck, verdict)
     seen[ys + box[0].start, xs + box[1].start] = verdict[1:]
     return out, seen
+
+
+def nearest_verdict(band: np.ndarray, where: np.ndarray, verdict: np.ndarray) -> np.ndarray:
+    """(h, w) bool: at the ``where`` pixels ((h, w) bool), the ``verdict`` ((N + 1,) bool: [0] unused, then one per
+    pixel of ``band``, (h, w) bool, in raster order as ``np.nonzero`` lists them) of the nearest ``band`` pixel
+    (OpenCV's 3x3 L2 chamfer distance and its pixel labels); False elsewhere. Worked on the box of both only: a
+    shortest chamfer path between two pixels stays within their box (a step out and back costs more), so the labels
+    there are the whole image's (tests/test_outside_fill.py)."""
+    out = np.zeros(where.shape, bool)
+    near = mask_bbox(band | where, 0, band.shape)
+    if near is None or not band.any():
+        return out
+    _, label = cv2.distanceTransformWithLabels(
+        cv2.bitwise_not(band[near].view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+    out[near] = where[near] & verdict[label]
+    return out
 
 
 def skin_past_outline(
