@@ -222,6 +222,25 @@ def test_a_neck_whose_gap_the_faces_own_trend_leads_to_still_counts() -> None:
     assert np.array_equal(explained, np.array([9.0, 0.0, 0.0], np.float32))  # (a flat face explains nothing)
 
 
+def test_the_necks_trend_reads_integer_rows_as_the_composite_gives_them() -> None:
+    # The composite's ring rows are integers (np.nonzero's): an even count of them once had a median row of 0 (the
+    # order statistics' half of an integer type), which moved the face's trend to the image's top and left the ramp's
+    # neck weighed down.
+    ys = np.repeat(np.concatenate([np.arange(10, 71, 10), np.arange(100, 161, 10)]), 20)
+    xs = np.tile(np.arange(20), 14)
+    mouth = np.array([[90.0, 80.0], [110.0, 90.0]], np.float32)
+    ref = np.stack([np.full(len(ys), 60.0), np.full(len(ys), 12.0), np.full(len(ys), 5.0)]).astype(np.float32)
+    tgt = ref.copy()
+    tgt[0] = 60.0 + 0.1 * ys
+    usable = np.ones(len(ys), bool)
+    assert composite._neck_weight(tgt, ref, (ys, xs), usable, mouth, 4.0)[1] == 1.0
+    change = np.stack([0.1 * ys, np.zeros(len(ys)), np.zeros(len(ys))]).astype(np.float32)
+    apart = np.array([9.0, 0.0, 0.0], np.float32)
+    as_floats = composite._unexplained(apart, change, (ys.astype(np.float32), xs.astype(np.float32)), 130.0)
+    assert np.allclose(composite._unexplained(apart, change, (ys, xs), 130.0), as_floats, atol=1e-4)
+    assert as_floats[0] == pytest.approx(4.5, abs=1e-3)  # (the trend from the face's median row, 40, to 130: 9 L)
+
+
 def _with_shaded_neck(face: FaceROI, truth: np.ndarray, both: bool) -> tuple[FaceROI, np.ndarray, np.ndarray]:
     """(face, truth, lower): ``face`` with a stand-in's neck in its jaw's shadow: its reference darker (another light),
     and darker still below the mouth outside the hole; ``both``: the frame's truth as dark there too; ``lower``: the
