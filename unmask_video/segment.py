@@ -113,7 +113,7 @@ from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
     ColourModel, add_hem, any_set, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
     fill_unlike_holes, gaussian_reach, grow, grow_deeper, holes_of, jaw_profile, join_past_hand, pixels_of,
-    search_polygon, shading_free_chroma, smooth_probability, snap_edges,
+    search_polygons, shading_free_chroma, smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders, skin_table
 from unmask_video.order_stats import median
@@ -907,26 +907,25 @@ class MaskSegmenter:
 
         poly = np.round(region_polygon(lm, opt.polygon_margin, opt.top_margin_scale, opt.side_margin_scale, size))
         poly = poly.astype(np.int32)
-        search = search_polygon(
-            lm, size, opt.below_jaw, opt.search_side, opt.search_above, opt.search_jaw_floor, opt.search_cheek
-        )
-        deep = deep_reach = ears = None
-        if opt.refine and opt.deep_below > opt.below_jaw:
-            deep_reach = search_polygon(
-                lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor, opt.search_cheek
-            )
-            deep = deep_reach
+        # (the search region, and with the deep band: that band with its reach along the jaw's sides, without it, and
+        # reaching further out at the ears; one call: what the polygons share is done once)
+        shapes = [(opt.below_jaw, opt.search_side, opt.search_cheek)]
+        deep_band = opt.refine and opt.deep_below > opt.below_jaw
+        if deep_band:
+            shapes.append((opt.deep_below, opt.search_side, opt.search_cheek))
             if opt.deep_cheek > 0:
-                # (out along the sides only as far as the window's rim reaches: a wider window costs every frame)
-                deep = search_polygon(
-                    lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor,
-                    opt.search_cheek + opt.deep_cheek,
-                )
+                shapes.append((opt.deep_below, opt.search_side, opt.search_cheek + opt.deep_cheek))
             if opt.deep_ear > 0:
-                ears = search_polygon(
-                    lm, size, opt.deep_below, opt.search_side + opt.deep_ear, opt.search_above, opt.search_jaw_floor,
-                    opt.search_cheek + opt.deep_cheek,
-                )
+                shapes.append((opt.deep_below, opt.search_side + opt.deep_ear, opt.search_cheek + opt.deep_cheek))
+        polygons = search_polygons(lm, size, shapes, opt.search_above, opt.search_jaw_floor)
+        search = polygons[0]
+        deep = deep_reach = ears = None
+        if deep_band:
+            deep = deep_reach = polygons[1]
+            if opt.deep_cheek > 0:
+                deep = polygons[2]
+            if opt.deep_ear > 0:
+                ears = polygons[-1]
         # Work inside the search region's bounding box only (with a rim around it for the colour model's
         # "not mask" samples): the cost follows the face, not the ROI.
         pts = np.vstack([poly, search]) if opt.refine else poly.astype(np.float32)
