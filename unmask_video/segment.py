@@ -496,6 +496,8 @@ class _FaceState:
     colour: ColourModel | None = None  # the colour model fitted with ``fit``
     presence: Presence | None = None
     still: _Still | None = None
+    # where (x, y, ROI pixels) the last carry check found the face changed most (a hand), or None: it passed
+    hot: tuple[float, float] | None = None
 
 
 @dataclass
@@ -1080,7 +1082,7 @@ class MaskSegmenter:
         x0, y0, x1, y1 = _mapped_box((px0, py0, px1, py1), lin, move, 0, (w, h))
         if x1 - x0 < 4 or y1 - y0 < 4:
             return None
-        change = self._carried_change(still, image, lin, move, (x0, y0, x1, y1))
+        change, state.hot = self._carried_change(still, image, lin, move, (x0, y0, x1, y1), state.hot)
         if change > opt.move_diff:
             log.debug("moving face: %.2f working px off, a block changed by %.1f levels: run", residual, change)
             return None
@@ -1113,14 +1115,21 @@ class MaskSegmenter:
         return out
 
     def _carried_change(
-        self, still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int]
-    ) -> float:
+        self, still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int],
+        hot: tuple[float, float] | None = None,
+    ) -> tuple[float, tuple[float, float] | None]:
         """How much the face changed under the carry: the last full run's window carried by the affine map (``lin``,
         ``move``) onto ``window`` (x0, y0, x1, y1) of this frame's ROI, the largest mean absolute difference over the
         blocks of :func:`_block_grid` (as in :meth:`_still`: a shift there). For a worn mask, only the blocks over
         its box and one around it: the background a turning head uncovers at the window's rim is no change to the
         mask; the carry then stops at those blocks' last row and column (each pixel of a warp is its own: the same
-        values as the whole window's), and none runs when no block is left."""
+        values as the whole window's), and none runs when no block is left. With it, where (x, y, ROI pixels) the
+        largest change is when it is over ``move_diff`` (None: under it).
+
+        ``hot``: where the last check found its largest change (a hand moves little from frame to frame). The blocks
+        from the grid's first up to the one there are carried first (a shorter, narrower warp: the same values); when
+        one of them changed by more than ``move_diff``, the check fails on them alone (the largest change of all can
+        only be larger): a hand's frames run in full without carrying the whole window first."""
         px0, py0 = still.window[:2]
         x0, y0, x1, y1 = window
         side, (bw, bh), (cx, cy) = _block_grid((y1 - y0, x1 - x0), self.options.still_blocks)
@@ -1133,11 +1142,37 @@ class MaskSegmenter:
             c1, r1 = min(max(int(fc1), 0), bw), min(max(int(fr1), 0), bh)
             c0, r0 = min(max(int(fc0), 0), c1), min(max(int(fr0), 0), r1)
         if c1 <= c0 or r1 <= r0:
-            return 0.0
+            return 0.0, None
+        if hot is not None:  # (the blocks up to the last check's hot one, when they are at most half of the carry)
+            hc = min(max(int((hot[0] - x0 - cx) // side), c0), c1 - 1) + 1
+            hr = min(max(int((hot[1] - y0 - cy) // side), r0), r1 - 1) + 1
+            if 2 * (cx + hc * side) * (cy + hr * side) <= (cx + c1 * side) * (cy + r1 * side):
+                found = self._block_change(still, image, lin, move, (x0, y0), side, (cx, cy), (c0, r0, hc, hr))
+                if found[0] > self.options.move_diff:
+                    return found
+        found = self._block_change(still, image, lin, move, (x0, y0), side, (cx, cy), (c0, r0, c1, r1))
+        return found[0], found[1] if found[0] > self.options.move_diff else None
+
+    @staticmethod
+    def _block_change(
+        still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, corner: tuple[int, int], side: int,
+        offset: tuple[int, int], blocks: tuple[int, int, int, int],
+    ) -> tuple[float, tuple[float, float]]:
+        """:meth:`_carried_change` over the ``blocks`` (c0, r0, c1, r1) of the grid of ``side`` pixels at ``offset``
+        (x, y) from the carry's ``corner`` (x0, y0, ROI pixels): the carry from the corner down to their last row and
+        column, the largest block mean and the ROI centre (x, y) of its block."""
+        x0, y0 = corner
+        cx, cy = offset
+        c0, r0, c1, r1 = blocks
         ex, ey = x0 + cx + c1 * side, y0 + cy + r1 * side  # (the carry's end: the last block's)
-        carried = _carry(still.pixels, (px0, py0), lin, move, (x0, y0, ex, ey), cv2.BORDER_REPLICATE)
+        carried = _carry(still.pixels, still.window[:2], lin, move, (x0, y0, ex, ey), cv2.BORDER_REPLICATE)
         diff = cv2.absdiff(image[y0:ey, x0:ex], carried)
-        return float(_grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex - x0, ey - y0)).max())
+        means = _grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex - x0, ey - y0))
+        if means.ndim == 3:
+            means = means.max(axis=2)
+        row, col = np.unravel_index(int(means.argmax()), means.shape)
+        where = (x0 + cx + (c0 + col + 0.5) * side, y0 + cy + (r0 + row + 0.5) * side)
+        return float(means[row, col]), where
 
     def _seeded(
         self, state: _FaceState, image: np.ndarray, lm: np.ndarray, lin: np.ndarray, move: np.ndarray, face_id: int
