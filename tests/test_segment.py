@@ -292,17 +292,24 @@ def test_a_moving_face_carries_the_last_full_run_on_every_other_frame(astronaut,
     assert off.stats.moved == 0 and off.stats.fits + off.stats.reused == 2
 
 
-def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astronaut, astronaut_landmarks):
-    """The carry's block check warps the window only down to the last block it reads: the same change as the whole
-    window's warp and block means, read over the worn mask's box and one block around it."""
-    from unmask_video.segment import _block_means, _carry, _mapped_box
-
+def _carry_start(astronaut: np.ndarray, astronaut_landmarks: np.ndarray):
+    """A segmenter after one full run on the masked astronaut's ROI (the carry alone, no seeded runs), the run's kept
+    state (a worn mask), the ROI and its landmarks."""
     masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
     img, _, lm = roi(masked, truth, astronaut_landmarks)
     seg = MaskSegmenter(SegmentOptions(seed_frames=0))
     seg.segment(img, lm)
     still = seg._faces[0].still
     assert still is not None and still.mask is not None
+    return seg, still, img, lm
+
+
+def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astronaut, astronaut_landmarks):
+    """The carry's block check warps the window only down to the last block it reads: the same change as the whole
+    window's warp and block means, read over the worn mask's box and one block around it."""
+    from unmask_video.segment import _block_means, _carry, _mapped_box
+
+    seg, still, img, lm = _carry_start(astronaut, astronaut_landmarks)
     cropped = 0
     for degrees, shift in ((3.0, (2.6, 1.4)), (-4.0, (-30.0, 12.0)), (8.0, (25.0, -40.0))):
         _, _, m = _turned(img, lm, degrees, shift)
@@ -330,12 +337,7 @@ def test_the_carry_check_looks_first_where_the_last_one_found_a_hand(astronaut, 
     window's check; where nothing changed there it checks the whole window as before, to the same value."""
     import unmask_video.segment as segment_module
 
-    masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
-    img, _, lm = roi(masked, truth, astronaut_landmarks)
-    seg = MaskSegmenter(SegmentOptions(seed_frames=0))
-    seg.segment(img, lm)
-    still = seg._faces[0].still
-    assert still is not None and still.mask is not None
+    seg, still, img, lm = _carry_start(astronaut, astronaut_landmarks)
     moved, _, m = _turned(img, lm, 2.0, (1.6, -0.8))
     lin, move = m[:, :2].astype(np.float32), m[:, 2].astype(np.float32)
     window = segment_module._mapped_box(still.window, lin, move, 0, (img.shape[1], img.shape[0]))
