@@ -364,6 +364,11 @@ class SegmentOptions:
     # ... and while the presence decision's average lies between ``presence.off`` and ``presence.on``, only when it is
     # at least this far from the threshold that would turn the decision (a worn mask's from ``off``)
     move_settled: float = 0.1
+    # The carry's block check on a window of at most this many pixels along its longer side: a larger window (a large
+    # face's ROI) is reduced by the least whole factor that brings it there (an area resize, the last full run's
+    # window once per run) and the blocks are compared at that size; 0: always at the ROI's own pixels. (The check
+    # warps the whole window at the ROI's size: 6-7 ms on a 512 px face, most of what a carried frame costs.)
+    move_check_size: int = 448
     # A seeded run (``seed_frames`` > 1): where a moving face would run in full only because the last full run's mask
     # was carried on the frame before (``move_frames``), and the same map and block checks pass, the last run's
     # working mask is carried into this frame's working window instead and only its outline is settled again: the
@@ -460,6 +465,15 @@ class _Still:
     work: np.ndarray | None = None
     axes: tuple[float, float] = (1.0, 1.0)
     seeded: int = 0
+    # (``move_check_size``) the window reduced by a whole factor, and the factor, once a check has needed it
+    reduced: tuple[int, np.ndarray] | None = None
+
+    def reduced_by(self, factor: int) -> np.ndarray:
+        """The window area-reduced by the whole ``factor`` (its last rows and columns short of a whole factor left
+        out), made once."""
+        if self.reduced is None or self.reduced[0] != factor:
+            self.reduced = factor, _reduce(self.pixels, factor)
+        return self.reduced[1]
 
 
 @dataclass
@@ -635,6 +649,19 @@ def _grid_means(diff: np.ndarray, side: int, box: tuple[int, int, int, int]) -> 
     return cv2.resize(diff[y0:y1, x0:x1], ((x1 - x0) // side, (y1 - y0) // side), interpolation=cv2.INTER_AREA)
 
 
+def _largest_block(
+    diff: np.ndarray, side: int, offset: tuple[int, int], blocks: tuple[int, int, int, int]
+) -> tuple[float, tuple[float, float]]:
+    """The largest mean of ``diff`` over the ``blocks`` (c0, r0, c1, r1) of the grid of ``side`` pixels at ``offset``
+    (x, y) in it (each block's channels apart), and the centre (x, y) of its block in ``diff``'s pixels."""
+    (cx, cy), (c0, r0, c1, r1) = offset, blocks
+    means = _grid_means(diff, side, (cx + c0 * side, cy + r0 * side, cx + c1 * side, cy + r1 * side))
+    if means.ndim == 3:
+        means = means.max(axis=2)
+    row, col = np.unravel_index(int(means.argmax()), means.shape)
+    return float(means[row, col]), (cx + (c0 + int(col) + 0.5) * side, cy + (r0 + int(row) + 0.5) * side)
+
+
 def _mapped_box(
     box: tuple[int, int, int, int], lin: np.ndarray, move: np.ndarray, margin: int, size: tuple[int, int]
 ) -> tuple[int, int, int, int]:
@@ -658,6 +685,13 @@ def _carry(
     return cv2.warpAffine(
         patch, to_box, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=0
     )
+
+
+def _reduce(image: np.ndarray, factor: int) -> np.ndarray:
+    """``image`` area-reduced by the whole ``factor`` (each pixel the mean of a ``factor`` x ``factor`` block; the last
+    rows and columns short of a whole block left out)."""
+    h, w = image.shape[0] // factor, image.shape[1] // factor
+    return cv2.resize(image[: h * factor, : w * factor], (w, h), interpolation=cv2.INTER_AREA)
 
 
 def _to_float(up: np.ndarray, out: np.ndarray) -> None:
@@ -1130,17 +1164,13 @@ class MaskSegmenter:
         from the grid's first up to the one there are carried first (a shorter, narrower warp: the same values); when
         one of them changed by more than ``move_diff``, the check fails on them alone (the largest change of all can
         only be larger): a hand's frames run in full without carrying the whole window first."""
-        px0, py0 = still.window[:2]
         x0, y0, x1, y1 = window
+        size = self.options.move_check_size
+        factor = -(-max(x1 - x0, y1 - y0) // size) if size > 0 else 1
+        if factor > 1:
+            return self._reduced_change(still, image, lin, move, window, factor)
         side, (bw, bh), (cx, cy) = _block_grid((y1 - y0, x1 - x0), self.options.still_blocks)
-        c0, r0, c1, r1 = 0, 0, bw, bh
-        if still.mask is not None:
-            up, (bx, by) = still.mask
-            box = np.array([[bx, by], [bx + up.shape[1], by + up.shape[0]]], np.float32) + [px0, py0]
-            box = box @ lin.T + move - [x0 + cx, y0 + cy]
-            (fc0, fr0), (fc1, fr1) = np.floor(box.min(axis=0) / side) - 1, np.ceil(box.max(axis=0) / side) + 1
-            c1, r1 = min(max(int(fc1), 0), bw), min(max(int(fr1), 0), bh)
-            c0, r0 = min(max(int(fc0), 0), c1), min(max(int(fr0), 0), r1)
+        c0, r0, c1, r1 = self._mask_blocks(still, lin, move, (x0 + cx, y0 + cy), 1, side, (bw, bh))
         if c1 <= c0 or r1 <= r0:
             return 0.0, None
         if hot is not None:  # (the blocks up to the last check's hot one, when they are at most half of the carry)
@@ -1154,6 +1184,29 @@ class MaskSegmenter:
         return found[0], found[1] if found[0] > self.options.move_diff else None
 
     @staticmethod
+    def _mask_blocks(
+        still: _Still, lin: np.ndarray, move: np.ndarray, corner: tuple[float, float], factor: int, side: int,
+        grid: tuple[int, int],
+    ) -> tuple[int, int, int, int]:
+        """The blocks (c0, r0, c1, r1) of a check's ``grid`` (columns, rows) of ``side`` pixels, its first block's
+        corner at ROI pixel ``corner`` (x, y) and its pixels ``factor`` ROI pixels wide, that a worn mask's box carried
+        by the map covers, with one block around them (all of them for a bare face)."""
+        bw, bh = grid
+        if still.mask is None:
+            return 0, 0, bw, bh
+        px0, py0 = still.window[:2]
+        up, (bx, by) = still.mask
+        box = np.array([[bx, by], [bx + up.shape[1], by + up.shape[0]]], np.float32) + [px0, py0]
+        if factor == 1:
+            box = box @ lin.T + move - [corner[0], corner[1]]
+        else:  # (ROI pixel x lies at (x - x0 + 0.5) / factor - 0.5 of a reduced window from x0: ``corner`` is x0 / factor)
+            box = (box @ lin.T + move + 0.5) / factor - 0.5 - [corner[0], corner[1]]
+        (fc0, fr0), (fc1, fr1) = np.floor(box.min(axis=0) / side) - 1, np.ceil(box.max(axis=0) / side) + 1
+        c1, r1 = min(max(int(fc1), 0), bw), min(max(int(fr1), 0), bh)
+        c0, r0 = min(max(int(fc0), 0), c1), min(max(int(fr0), 0), r1)
+        return c0, r0, c1, r1
+
+    @staticmethod
     def _block_change(
         still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, corner: tuple[int, int], side: int,
         offset: tuple[int, int], blocks: tuple[int, int, int, int],
@@ -1163,16 +1216,38 @@ class MaskSegmenter:
         column, the largest block mean and the ROI centre (x, y) of its block."""
         x0, y0 = corner
         cx, cy = offset
-        c0, r0, c1, r1 = blocks
-        ex, ey = x0 + cx + c1 * side, y0 + cy + r1 * side  # (the carry's end: the last block's)
+        ex, ey = x0 + cx + blocks[2] * side, y0 + cy + blocks[3] * side  # (the carry's end: the last block's)
         carried = _carry(still.pixels, still.window[:2], lin, move, (x0, y0, ex, ey), cv2.BORDER_REPLICATE)
-        diff = cv2.absdiff(image[y0:ey, x0:ex], carried)
-        means = _grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex - x0, ey - y0))
-        if means.ndim == 3:
-            means = means.max(axis=2)
-        row, col = np.unravel_index(int(means.argmax()), means.shape)
-        where = (x0 + cx + (c0 + col + 0.5) * side, y0 + cy + (r0 + row + 0.5) * side)
-        return float(means[row, col]), where
+        change, (col, row) = _largest_block(cv2.absdiff(image[y0:ey, x0:ex], carried), side, offset, blocks)
+        return change, (x0 + col, y0 + row)
+
+    def _reduced_change(
+        self, still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int],
+        factor: int,
+    ) -> tuple[float, tuple[float, float] | None]:
+        """:meth:`_carried_change` with both windows area-reduced by the whole ``factor`` (``move_check_size``): the
+        last run's window (once per run) carried by the same map at that size, the blocks of that size's grid."""
+        x0, y0, x1, y1 = window
+        now = _reduce(image[y0:y1, x0:x1], factor)
+        side, (bw, bh), (cx, cy) = _block_grid(now.shape, self.options.still_blocks)
+        c0, r0, c1, r1 = self._mask_blocks(
+            still, lin, move, (x0 / factor + cx, y0 / factor + cy), factor, side, (bw, bh)
+        )
+        if c1 <= c0 or r1 <= r0:
+            return 0.0, None
+        # (the map between the reduced windows: ROI pixel x lies at reduced pixel (x - corner + 0.5) / factor - 0.5)
+        half = 0.5 * factor - 0.5
+        corner = np.array(still.window[:2], np.float32) + half
+        shift = (lin @ corner + move - [x0, y0] + 0.5) / factor - 0.5
+        ex, ey = cx + c1 * side, cy + r1 * side
+        carried = cv2.warpAffine(
+            still.reduced_by(factor), np.hstack([lin, shift[:, None]]).astype(np.float32), (ex, ey),
+            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
+        )
+        change, (col, row) = _largest_block(cv2.absdiff(now[:ey, :ex], carried), side, (cx, cy), (c0, r0, c1, r1))
+        if change <= self.options.move_diff:
+            return change, None
+        return change, (x0 + (col + 0.5) * factor - 0.5, y0 + (row + 0.5) * factor - 0.5)
 
     def _seeded(
         self, state: _FaceState, image: np.ndarray, lm: np.ndarray, lin: np.ndarray, move: np.ndarray, face_id: int
