@@ -363,6 +363,43 @@ def test_the_carry_check_looks_first_where_the_last_one_found_a_hand(astronaut, 
     assert plain <= seg.options.move_diff and len(sizes) == 3  # (the probe, the whole, the whole without a probe)
 
 
+def test_a_large_faces_carry_check_compares_the_windows_at_a_reduced_size(astronaut, astronaut_landmarks):
+    """A window larger than ``move_check_size`` is checked with both windows area-reduced by a whole factor: the same
+    verdicts as at the ROI's own size (a hand fails it, where it is; a small move alone passes); a window within the
+    size is checked at the ROI's size as before."""
+    big = cv2.resize(astronaut, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR)
+    big_lm = (astronaut_landmarks * 2.0 + 0.5).astype(np.float32)
+    masked, truth = draw_surgical_mask(big, big_lm, MaskStyle(LIGHT_BLUE))
+    img, _, lm = roi(masked, truth, big_lm)
+    checks = {size: MaskSegmenter(SegmentOptions(seed_frames=0, move_check_size=size)) for size in (160, 0)}
+    for seg in checks.values():
+        seg.segment(img, lm)
+    still = checks[160]._faces[0].still
+    assert still is not None and still.mask is not None
+    x0, y0, x1, y1 = still.window
+    assert max(x1 - x0, y1 - y0) > 160  # (reduced by 2 or more)
+    moved, _, m = _turned(img, lm, 1.5, (2.4, -1.2))
+    lin, move = m[:, :2].astype(np.float32), m[:, 2].astype(np.float32)
+    from unmask_video.segment import _mapped_box
+
+    window = _mapped_box(still.window, lin, move, 0, (img.shape[1], img.shape[0]))
+    up, (bx, by) = still.mask
+    hx, hy = x0 + bx + up.shape[1] // 3, y0 + by + up.shape[0] // 3
+    hand = moved.copy()
+    cv2.rectangle(hand, (hx, hy), (hx + 40, hy + 50), (224, 172, 150), -1)
+    for frame, changed in ((moved, False), (hand, True)):
+        verdicts = []
+        for seg in checks.values():
+            kept = seg._faces[0].still
+            change, where = seg._carried_change(kept, frame, lin, move, window)
+            verdicts.append(change > seg.options.move_diff)
+            assert (where is not None) == verdicts[-1]
+            if where is not None:
+                assert hx - 30 <= where[0] <= hx + 70 and hy - 30 <= where[1] <= hy + 80
+        assert verdicts == [changed, changed]
+    assert still.reduced is not None and still.reduced[0] >= 2  # (the last run's window reduced once, kept)
+
+
 def test_a_seeded_run_carries_the_working_mask_and_settles_its_outline(astronaut, astronaut_landmarks):
     masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
     img, tru, lm = roi(masked, truth, astronaut_landmarks)
