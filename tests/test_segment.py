@@ -327,46 +327,13 @@ def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astrona
         blocks = blocks[max(int(r0), 0) : max(int(r1), 0), max(int(c0), 0) : max(int(c1), 0)]
         expected = float(blocks.max()) if blocks.size else 0.0
         assert expected > 0
-        assert seg._carried_change(still, frame, lin, move, (x0, y0, x1, y1))[0] == expected
+        assert seg._carried_change(still, frame, lin, move, (x0, y0, x1, y1)) == expected
     assert cropped
-
-
-def test_the_carry_check_looks_first_where_the_last_one_found_a_hand(astronaut, astronaut_landmarks, monkeypatch):
-    """After a failed carry check, the next one carries first only the blocks up to the one where the face changed
-    most (a hand moves little between frames): it fails there on them alone, with the same verdict as the whole
-    window's check; where nothing changed there it checks the whole window as before, to the same value."""
-    import unmask_video.segment as segment_module
-
-    seg, still, img, lm = _carry_start(astronaut, astronaut_landmarks)
-    moved, _, m = _turned(img, lm, 2.0, (1.6, -0.8))
-    lin, move = m[:, :2].astype(np.float32), m[:, 2].astype(np.float32)
-    window = segment_module._mapped_box(still.window, lin, move, 0, (img.shape[1], img.shape[0]))
-    # (a skin-coloured patch over the upper left of the mask: a hand at its ear loop)
-    up, (bx, by) = still.mask
-    hx, hy = still.window[0] + bx + up.shape[1] // 6, still.window[1] + by + up.shape[0] // 5
-    hand = moved.copy()
-    cv2.rectangle(hand, (hx, hy), (hx + 24, hy + 30), (224, 172, 150), -1)
-    sizes: list[tuple[int, int, int, int]] = []
-    carry = segment_module._carry
-    monkeypatch.setattr(segment_module, "_carry", lambda *a: sizes.append(a[4]) or carry(*a))
-    whole, hot = seg._carried_change(still, hand, lin, move, window)
-    assert whole > seg.options.move_diff and hot is not None
-    assert hx - 16 <= hot[0] <= hx + 40 and hy - 16 <= hot[1] <= hy + 46
-    full = sizes[-1]
-    sizes.clear()
-    probed, again = seg._carried_change(still, hand, lin, move, window, hot)
-    assert seg.options.move_diff < probed <= whole and again is not None
-    assert len(sizes) == 1 and (sizes[0][2] - sizes[0][0]) * (sizes[0][3] - sizes[0][1]) < (full[2] - full[0]) * (full[3] - full[1])
-    sizes.clear()
-    plain, none = seg._carried_change(still, moved, lin, move, window, hot)  # (the hand gone: the whole check)
-    assert (plain, none) == seg._carried_change(still, moved, lin, move, window) and none is None
-    assert plain <= seg.options.move_diff and len(sizes) == 3  # (the probe, the whole, the whole without a probe)
 
 
 def test_a_large_faces_carry_check_compares_the_windows_at_a_reduced_size(astronaut, astronaut_landmarks):
     """A window larger than ``move_check_size`` is checked with both windows area-reduced by a whole factor: the same
-    verdicts as at the ROI's own size (a hand fails it, where it is; a small move alone passes); a window within the
-    size is checked at the ROI's size as before."""
+    verdicts as at the ROI's own size (a hand fails it; a small move alone passes)."""
     big = cv2.resize(astronaut, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR)
     big_lm = (astronaut_landmarks * 2.0 + 0.5).astype(np.float32)
     masked, truth = draw_surgical_mask(big, big_lm, MaskStyle(LIGHT_BLUE))
@@ -391,11 +358,7 @@ def test_a_large_faces_carry_check_compares_the_windows_at_a_reduced_size(astron
         verdicts = []
         for seg in checks.values():
             kept = seg._faces[0].still
-            change, where = seg._carried_change(kept, frame, lin, move, window)
-            verdicts.append(change > seg.options.move_diff)
-            assert (where is not None) == verdicts[-1]
-            if where is not None:
-                assert hx - 30 <= where[0] <= hx + 70 and hy - 30 <= where[1] <= hy + 80
+            verdicts.append(seg._carried_change(kept, frame, lin, move, window) > seg.options.move_diff)
         assert verdicts == [changed, changed]
     assert still.reduced is not None and still.reduced[0] >= 2  # (the last run's window reduced once, kept)
 

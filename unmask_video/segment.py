@@ -510,8 +510,6 @@ class _FaceState:
     colour: ColourModel | None = None  # the colour model fitted with ``fit``
     presence: Presence | None = None
     still: _Still | None = None
-    # where (x, y, ROI pixels) the last carry check found the face changed most (a hand), or None: it passed
-    hot: tuple[float, float] | None = None
 
 
 @dataclass
@@ -647,19 +645,6 @@ def _grid_means(diff: np.ndarray, side: int, box: tuple[int, int, int, int]) -> 
     grid's."""
     x0, y0, x1, y1 = box
     return cv2.resize(diff[y0:y1, x0:x1], ((x1 - x0) // side, (y1 - y0) // side), interpolation=cv2.INTER_AREA)
-
-
-def _largest_block(
-    diff: np.ndarray, side: int, offset: tuple[int, int], blocks: tuple[int, int, int, int]
-) -> tuple[float, tuple[float, float]]:
-    """The largest mean of ``diff`` over the ``blocks`` (c0, r0, c1, r1) of the grid of ``side`` pixels at ``offset``
-    (x, y) in it (each block's channels apart), and the centre (x, y) of its block in ``diff``'s pixels."""
-    (cx, cy), (c0, r0, c1, r1) = offset, blocks
-    means = _grid_means(diff, side, (cx + c0 * side, cy + r0 * side, cx + c1 * side, cy + r1 * side))
-    if means.ndim == 3:
-        means = means.max(axis=2)
-    row, col = np.unravel_index(int(means.argmax()), means.shape)
-    return float(means[row, col]), (cx + (c0 + int(col) + 0.5) * side, cy + (r0 + int(row) + 0.5) * side)
 
 
 def _mapped_box(
@@ -1116,7 +1101,7 @@ class MaskSegmenter:
         x0, y0, x1, y1 = _mapped_box((px0, py0, px1, py1), lin, move, 0, (w, h))
         if x1 - x0 < 4 or y1 - y0 < 4:
             return None
-        change, state.hot = self._carried_change(still, image, lin, move, (x0, y0, x1, y1), state.hot)
+        change = self._carried_change(still, image, lin, move, (x0, y0, x1, y1))
         if change > opt.move_diff:
             log.debug("moving face: %.2f working px off, a block changed by %.1f levels: run", residual, change)
             return None
@@ -1149,21 +1134,15 @@ class MaskSegmenter:
         return out
 
     def _carried_change(
-        self, still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int],
-        hot: tuple[float, float] | None = None,
-    ) -> tuple[float, tuple[float, float] | None]:
+        self, still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int]
+    ) -> float:
         """How much the face changed under the carry: the last full run's window carried by the affine map (``lin``,
         ``move``) onto ``window`` (x0, y0, x1, y1) of this frame's ROI, the largest mean absolute difference over the
         blocks of :func:`_block_grid` (as in :meth:`_still`: a shift there). For a worn mask, only the blocks over
         its box and one around it: the background a turning head uncovers at the window's rim is no change to the
         mask; the carry then stops at those blocks' last row and column (each pixel of a warp is its own: the same
-        values as the whole window's), and none runs when no block is left. With it, where (x, y, ROI pixels) the
-        largest change is when it is over ``move_diff`` (None: under it).
-
-        ``hot``: where the last check found its largest change (a hand moves little from frame to frame). The blocks
-        from the grid's first up to the one there are carried first (a shorter, narrower warp: the same values); when
-        one of them changed by more than ``move_diff``, the check fails on them alone (the largest change of all can
-        only be larger): a hand's frames run in full without carrying the whole window first."""
+        values as the whole window's), and none runs when no block is left. A window larger than
+        ``move_check_size``: :meth:`_reduced_change`."""
         x0, y0, x1, y1 = window
         size = self.options.move_check_size
         factor = -(-max(x1 - x0, y1 - y0) // size) if size > 0 else 1
@@ -1172,25 +1151,22 @@ class MaskSegmenter:
         side, (bw, bh), (cx, cy) = _block_grid((y1 - y0, x1 - x0), self.options.still_blocks)
         c0, r0, c1, r1 = self._mask_blocks(still, lin, move, (x0 + cx, y0 + cy), 1, side, (bw, bh))
         if c1 <= c0 or r1 <= r0:
-            return 0.0, None
-        if hot is not None:  # (the blocks up to the last check's hot one, when they are at most half of the carry)
-            hc = min(max(int((hot[0] - x0 - cx) // side), c0), c1 - 1) + 1
-            hr = min(max(int((hot[1] - y0 - cy) // side), r0), r1 - 1) + 1
-            if 2 * (cx + hc * side) * (cy + hr * side) <= (cx + c1 * side) * (cy + r1 * side):
-                found = self._block_change(still, image, lin, move, (x0, y0), side, (cx, cy), (c0, r0, hc, hr))
-                if found[0] > self.options.move_diff:
-                    return found
-        found = self._block_change(still, image, lin, move, (x0, y0), side, (cx, cy), (c0, r0, c1, r1))
-        return found[0], found[1] if found[0] > self.options.move_diff else None
+            return 0.0
+        ex, ey = x0 + cx + c1 * side, y0 + cy + r1 * side  # (the carry's end: the last block's)
+        carried = _carry(still.pixels, still.window[:2], lin, move, (x0, y0, ex, ey), cv2.BORDER_REPLICATE)
+        diff = cv2.absdiff(image[y0:ey, x0:ex], carried)
+        return float(_grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex - x0, ey - y0)).max())
 
     @staticmethod
     def _mask_blocks(
         still: _Still, lin: np.ndarray, move: np.ndarray, corner: tuple[float, float], factor: int, side: int,
         grid: tuple[int, int],
     ) -> tuple[int, int, int, int]:
-        """The blocks (c0, r0, c1, r1) of a check's ``grid`` (columns, rows) of ``side`` pixels, its first block's
-        corner at ROI pixel ``corner`` (x, y) and its pixels ``factor`` ROI pixels wide, that a worn mask's box carried
-        by the map covers, with one block around them (all of them for a bare face)."""
+        """The blocks (c0, r0, c1, r1) of a check's ``grid`` (columns, rows) of ``side`` pixels that a worn mask's box
+        carried by the map covers, with one block around them (all of them for a bare face). ``factor``: the check's
+        pixels are that many ROI pixels wide; ``corner``: the grid's first block's corner, in ROI pixels (1) or, for
+        a reduced window from ROI pixel x0, x0 / ``factor`` plus the grid's offset (ROI pixel x lies at
+        (x - x0 + 0.5) / factor - 0.5 of the reduced window)."""
         bw, bh = grid
         if still.mask is None:
             return 0, 0, bw, bh
@@ -1199,34 +1175,20 @@ class MaskSegmenter:
         box = np.array([[bx, by], [bx + up.shape[1], by + up.shape[0]]], np.float32) + [px0, py0]
         if factor == 1:
             box = box @ lin.T + move - [corner[0], corner[1]]
-        else:  # (ROI pixel x lies at (x - x0 + 0.5) / factor - 0.5 of a reduced window from x0: ``corner`` is x0 / factor)
+        else:
             box = (box @ lin.T + move + 0.5) / factor - 0.5 - [corner[0], corner[1]]
         (fc0, fr0), (fc1, fr1) = np.floor(box.min(axis=0) / side) - 1, np.ceil(box.max(axis=0) / side) + 1
         c1, r1 = min(max(int(fc1), 0), bw), min(max(int(fr1), 0), bh)
         c0, r0 = min(max(int(fc0), 0), c1), min(max(int(fr0), 0), r1)
         return c0, r0, c1, r1
 
-    @staticmethod
-    def _block_change(
-        still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, corner: tuple[int, int], side: int,
-        offset: tuple[int, int], blocks: tuple[int, int, int, int],
-    ) -> tuple[float, tuple[float, float]]:
-        """:meth:`_carried_change` over the ``blocks`` (c0, r0, c1, r1) of the grid of ``side`` pixels at ``offset``
-        (x, y) from the carry's ``corner`` (x0, y0, ROI pixels): the carry from the corner down to their last row and
-        column, the largest block mean and the ROI centre (x, y) of its block."""
-        x0, y0 = corner
-        cx, cy = offset
-        ex, ey = x0 + cx + blocks[2] * side, y0 + cy + blocks[3] * side  # (the carry's end: the last block's)
-        carried = _carry(still.pixels, still.window[:2], lin, move, (x0, y0, ex, ey), cv2.BORDER_REPLICATE)
-        change, (col, row) = _largest_block(cv2.absdiff(image[y0:ey, x0:ex], carried), side, offset, blocks)
-        return change, (x0 + col, y0 + row)
-
     def _reduced_change(
         self, still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int],
         factor: int,
-    ) -> tuple[float, tuple[float, float] | None]:
+    ) -> float:
         """:meth:`_carried_change` with both windows area-reduced by the whole ``factor`` (``move_check_size``): the
-        last run's window (once per run) carried by the same map at that size, the blocks of that size's grid."""
+        last run's window (reduced once per run) carried by the same map at that size, the blocks of that size's
+        grid over the mask's box and one around it."""
         x0, y0, x1, y1 = window
         now = _reduce(image[y0:y1, x0:x1], factor)
         side, (bw, bh), (cx, cy) = _block_grid(now.shape, self.options.still_blocks)
@@ -1234,20 +1196,18 @@ class MaskSegmenter:
             still, lin, move, (x0 / factor + cx, y0 / factor + cy), factor, side, (bw, bh)
         )
         if c1 <= c0 or r1 <= r0:
-            return 0.0, None
-        # (the map between the reduced windows: ROI pixel x lies at reduced pixel (x - corner + 0.5) / factor - 0.5)
-        half = 0.5 * factor - 0.5
-        corner = np.array(still.window[:2], np.float32) + half
+            return 0.0
+        # (the map between the reduced windows: reduced pixel q of the last run's lies at ROI pixel
+        # factor q + (factor - 1) / 2 from its corner)
+        corner = np.array(still.window[:2], np.float32) + (0.5 * factor - 0.5)
         shift = (lin @ corner + move - [x0, y0] + 0.5) / factor - 0.5
         ex, ey = cx + c1 * side, cy + r1 * side
         carried = cv2.warpAffine(
             still.reduced_by(factor), np.hstack([lin, shift[:, None]]).astype(np.float32), (ex, ey),
             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
         )
-        change, (col, row) = _largest_block(cv2.absdiff(now[:ey, :ex], carried), side, (cx, cy), (c0, r0, c1, r1))
-        if change <= self.options.move_diff:
-            return change, None
-        return change, (x0 + (col + 0.5) * factor - 0.5, y0 + (row + 0.5) * factor - 0.5)
+        diff = cv2.absdiff(now[:ey, :ex], carried)
+        return float(_grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex, ey)).max())
 
     def _seeded(
         self, state: _FaceState, image: np.ndarray, lm: np.ndarray, lin: np.ndarray, move: np.ndarray, face_id: int
