@@ -189,7 +189,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "ear loops": ("ear_loops",),
     "print, peaks": ("fill_unlike_holes", "fill_print_notches", "cut_narrow_peaks"),
     "side strips": ("MaskSegmenter._side_strips", "MaskSegmenter._grow_sides", "MaskSegmenter._off_open_sides"),
-    "polygons": ("face_size", "region_polygon", "search_polygon", "MaskSegmenter._core_mask"),
+    "polygons": ("face_size", "region_polygon", "search_polygon", "search_polygons", "MaskSegmenter._core_mask"),
     "edge model": ("edge_model",),
     "still check": ("MaskSegmenter._still", "MaskSegmenter._keep_still"),
     "smoothing": ("MaskSegmenter._smooth",),

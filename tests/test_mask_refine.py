@@ -7,7 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask_video.mask_refine import fill_print_notches, fill_unlike_holes, grow_deeper, shading_free_chroma, snap_edges
+from unmask_video import landmark_sets as ls
+from unmask_video.mask_refine import (
+    fill_print_notches, fill_unlike_holes, grow_deeper, search_polygons, shading_free_chroma, snap_edges,
+)
 
 
 def _scene(skin=(214, 170, 150), cloth=(236, 240, 244), radius=40):
@@ -803,3 +806,23 @@ def test_the_rim_cut_keeps_a_black_cloths_corner_by_dark_hair_within_two_levels_
     out = cut_at_rim(lab, grown, sure, band, same_levels=2.2, **dict(common, outside=outside))
     assert (out & taken).sum() <= 0.1 * taken.sum()
     assert (out & corner).sum() >= 0.98 * corner.sum()
+
+
+def test_search_polygons_built_together_are_those_built_one_by_one(astronaut_landmarks):
+    """The segmenter's four polygons from one call (what they share done once, the jaw lowered once per depth) are
+    those of one call each, bit for bit; the chin goes down by ``below_jaw`` x the face size along the face's axis."""
+    lm = astronaut_landmarks.astype(np.float32)
+    size = 180.0
+    shapes = [(0.3, 0.02, 0.0), (0.6, 0.02, 0.0), (0.6, 0.02, 0.05), (0.6, 0.08, 0.05)]
+    together = search_polygons(lm, size, shapes, 0.03, 0.2)
+    assert len(together) == len(shapes)
+    for shape, polygon in zip(shapes, together):
+        alone = search_polygons(lm, size, [shape], 0.03, 0.2)[0]
+        assert polygon.dtype == np.float32 and np.array_equal(polygon, alone)
+    down = lm[ls.CHIN] - lm[ls.NOSE_BRIDGE]
+    down /= np.linalg.norm(down)
+    jaw = lm[ls.index(ls.JAW)]
+    chin = len(jaw) // 2  # (the jaw's middle point: no push across there)
+    for (below, _, _), polygon in zip(shapes, together):
+        np.testing.assert_allclose(polygon[chin], jaw[chin] + down * size * below, atol=1e-3)
+    assert not np.array_equal(together[1], together[2]) and not np.array_equal(together[2], together[3])

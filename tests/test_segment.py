@@ -292,17 +292,24 @@ def test_a_moving_face_carries_the_last_full_run_on_every_other_frame(astronaut,
     assert off.stats.moved == 0 and off.stats.fits + off.stats.reused == 2
 
 
-def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astronaut, astronaut_landmarks):
-    """The carry's block check warps the window only down to the last block it reads: the same change as the whole
-    window's warp and block means, read over the worn mask's box and one block around it."""
-    from unmask_video.segment import _block_means, _carry, _mapped_box
-
+def _carry_start(astronaut: np.ndarray, astronaut_landmarks: np.ndarray):
+    """A segmenter after one full run on the masked astronaut's ROI (the carry alone, no seeded runs), the run's kept
+    state (a worn mask), the ROI and its landmarks."""
     masked, truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
     img, _, lm = roi(masked, truth, astronaut_landmarks)
     seg = MaskSegmenter(SegmentOptions(seed_frames=0))
     seg.segment(img, lm)
     still = seg._faces[0].still
     assert still is not None and still.mask is not None
+    return seg, still, img, lm
+
+
+def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astronaut, astronaut_landmarks):
+    """The carry's block check warps the window only down to the last block it reads: the same change as the whole
+    window's warp and block means, read over the worn mask's box and one block around it."""
+    from unmask_video.segment import _block_means, _carry, _mapped_box
+
+    seg, still, img, lm = _carry_start(astronaut, astronaut_landmarks)
     cropped = 0
     for degrees, shift in ((3.0, (2.6, 1.4)), (-4.0, (-30.0, 12.0)), (8.0, (25.0, -40.0))):
         _, _, m = _turned(img, lm, degrees, shift)
@@ -322,6 +329,38 @@ def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astrona
         assert expected > 0
         assert seg._carried_change(still, frame, lin, move, (x0, y0, x1, y1)) == expected
     assert cropped
+
+
+def test_a_large_faces_carry_check_compares_the_windows_at_a_reduced_size(astronaut, astronaut_landmarks):
+    """A window larger than ``move_check_size`` is checked with both windows area-reduced by a whole factor: the same
+    verdicts as at the ROI's own size (a hand fails it; a small move alone passes)."""
+    big = cv2.resize(astronaut, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR)
+    big_lm = (astronaut_landmarks * 2.0 + 0.5).astype(np.float32)
+    masked, truth = draw_surgical_mask(big, big_lm, MaskStyle(LIGHT_BLUE))
+    img, _, lm = roi(masked, truth, big_lm)
+    checks = {size: MaskSegmenter(SegmentOptions(seed_frames=0, move_check_size=size)) for size in (160, 0)}
+    for seg in checks.values():
+        seg.segment(img, lm)
+    still = checks[160]._faces[0].still
+    assert still is not None and still.mask is not None
+    x0, y0, x1, y1 = still.window
+    assert max(x1 - x0, y1 - y0) > 160  # (reduced by 2 or more)
+    moved, _, m = _turned(img, lm, 1.5, (2.4, -1.2))
+    lin, move = m[:, :2].astype(np.float32), m[:, 2].astype(np.float32)
+    from unmask_video.segment import _mapped_box
+
+    window = _mapped_box(still.window, lin, move, 0, (img.shape[1], img.shape[0]))
+    up, (bx, by) = still.mask
+    hx, hy = x0 + bx + up.shape[1] // 3, y0 + by + up.shape[0] // 3
+    hand = moved.copy()
+    cv2.rectangle(hand, (hx, hy), (hx + 40, hy + 50), (224, 172, 150), -1)
+    for frame, changed in ((moved, False), (hand, True)):
+        verdicts = []
+        for seg in checks.values():
+            kept = seg._faces[0].still
+            verdicts.append(seg._carried_change(kept, frame, lin, move, window) > seg.options.move_diff)
+        assert verdicts == [changed, changed]
+    assert still.reduced is not None and still.reduced[0] >= 2  # (the last run's window reduced once, kept)
 
 
 def test_a_seeded_run_carries_the_working_mask_and_settles_its_outline(astronaut, astronaut_landmarks):

@@ -28,6 +28,7 @@ Here:
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -37,7 +38,7 @@ from unmask_video import order_stats
 from unmask_video.blend import disk_morph, grow_box, mask_bbox
 
 __all__ = [
-    "search_polygon", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
+    "search_polygon", "search_polygons", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
     "join_past_hand", "cut_at_rim", "add_hem", "ear_loops", "cut_narrow_peaks", "mean_free_chroma",
     "cloth_free_chroma",
 ]
@@ -74,23 +75,46 @@ def search_polygon(
     the cheeks, most visibly on a turned face's far side, past FaceMesh's outline); the under-eye line is raised by
     ``above`` x ``size`` and its middle point is the nose bridge (landmark 6) instead of 197.
     """
+    return search_polygons(landmarks, size, ((below_jaw, side, cheek),), above, jaw_floor)[0]
+
+
+def search_polygons(
+    landmarks: np.ndarray,
+    size: float,
+    shapes: Sequence[tuple[float, float, float]],
+    above: float = 0.03,
+    jaw_floor: float = 0.2,
+) -> list[np.ndarray]:
+    """:func:`search_polygon` for each (``below_jaw``, ``side``, ``cheek``) of ``shapes``, with the same ``above`` and
+    ``jaw_floor``: the same polygons, bit for bit, with what they share (the face's axis, the landmarks' look-ups, the
+    under-eye line, the jaw moved down once per ``below_jaw``) done once (the segmenter builds four a frame)."""
     lm = np.asarray(landmarks, np.float32)
     top_pt, chin = lm[ls.NOSE_BRIDGE], lm[ls.CHIN]
     down = chin - top_pt
     down /= max(float(np.linalg.norm(down)), 1e-6)
-    jaw = lm[ls.index(ls.JAW)]  # (a fancy index: a copy)
-    profile, spread = jaw_profile(len(jaw))  # (0 at the ears, 1 at the chin; -1 .. 1 across)
-    jaw += down[None, :] * (size * below_jaw * (jaw_floor + (1.0 - jaw_floor) * profile))[:, None]
-    across = jaw[-1] - jaw[0]
-    across /= max(float(np.linalg.norm(across)), 1e-6)
-    edge = side * (1.0 - profile) ** 2 + cheek * (1.0 - profile)  # outward push, most of it at the ears
-    jaw += across[None, :] * (spread * size * edge)[:, None]
-    top = lm[ls.index(ls.UNDER_EYES)]
-    top[len(top) // 2] = top_pt
-    top -= down[None, :] * (size * above)
-    top[0] += across * size * (side + cheek)
-    top[-1] -= across * size * (side + cheek)
-    return np.concatenate([jaw, top]).astype(np.float32)
+    jaw_at = lm[ls.index(ls.JAW)]  # (a fancy index: a copy)
+    profile, spread = jaw_profile(len(jaw_at))  # (0 at the ears, 1 at the chin; -1 .. 1 across)
+    top_at = lm[ls.index(ls.UNDER_EYES)]
+    top_at[len(top_at) // 2] = top_pt
+    top_at -= down[None, :] * (size * above)
+    lowered: dict[float, tuple[np.ndarray, np.ndarray]] = {}  # below_jaw -> (the jaw moved down, the unit across)
+    out = []
+    for below_jaw, side, cheek in shapes:
+        if below_jaw not in lowered:
+            jaw = jaw_at.copy()
+            jaw += down[None, :] * (size * below_jaw * (jaw_floor + (1.0 - jaw_floor) * profile))[:, None]
+            across = jaw[-1] - jaw[0]
+            across /= max(float(np.linalg.norm(across)), 1e-6)
+            lowered[below_jaw] = jaw, across
+        jaw, across = lowered[below_jaw]
+        edge = side * (1.0 - profile) ** 2 + cheek * (1.0 - profile)  # outward push, most of it at the ears
+        jaw = jaw.copy()
+        jaw += across[None, :] * (spread * size * edge)[:, None]
+        top = top_at.copy()
+        top[0] += across * size * (side + cheek)
+        top[-1] -= across * size * (side + cheek)
+        out.append(np.concatenate([jaw, top]).astype(np.float32))
+    return out
 
 
 def _lab(image: np.ndarray) -> np.ndarray:

@@ -113,7 +113,7 @@ from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_refine import (
     ColourModel, add_hem, any_set, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
     fill_unlike_holes, gaussian_reach, grow, grow_deeper, holes_of, jaw_profile, join_past_hand, pixels_of,
-    search_polygon, shading_free_chroma, smooth_probability, snap_edges,
+    search_polygons, shading_free_chroma, smooth_probability, snap_edges,
 )
 from unmask_video.occluders import entering, skin_occluders, skin_table
 from unmask_video.order_stats import median
@@ -364,6 +364,11 @@ class SegmentOptions:
     # ... and while the presence decision's average lies between ``presence.off`` and ``presence.on``, only when it is
     # at least this far from the threshold that would turn the decision (a worn mask's from ``off``)
     move_settled: float = 0.1
+    # The carry's block check on a window of at most this many pixels along its longer side: a larger window (a large
+    # face's ROI) is reduced by the least whole factor that brings it there (an area resize, the last full run's
+    # window once per run) and the blocks are compared at that size; 0: always at the ROI's own pixels. (The check
+    # warps the whole window at the ROI's size: 6-7 ms on a 512 px face, most of what a carried frame costs.)
+    move_check_size: int = 448
     # A seeded run (``seed_frames`` > 1): where a moving face would run in full only because the last full run's mask
     # was carried on the frame before (``move_frames``), and the same map and block checks pass, the last run's
     # working mask is carried into this frame's working window instead and only its outline is settled again: the
@@ -460,6 +465,15 @@ class _Still:
     work: np.ndarray | None = None
     axes: tuple[float, float] = (1.0, 1.0)
     seeded: int = 0
+    # (``move_check_size``) the window reduced by a whole factor, and the factor, once a check has needed it
+    reduced: tuple[int, np.ndarray] | None = None
+
+    def reduced_by(self, factor: int) -> np.ndarray:
+        """The window area-reduced by the whole ``factor`` (its last rows and columns short of a whole factor left
+        out), made once."""
+        if self.reduced is None or self.reduced[0] != factor:
+            self.reduced = factor, _reduce(self.pixels, factor)
+        return self.reduced[1]
 
 
 @dataclass
@@ -656,6 +670,13 @@ def _carry(
     return cv2.warpAffine(
         patch, to_box, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=0
     )
+
+
+def _reduce(image: np.ndarray, factor: int) -> np.ndarray:
+    """``image`` area-reduced by the whole ``factor`` (each pixel the mean of a ``factor`` x ``factor`` block; the last
+    rows and columns short of a whole block left out)."""
+    h, w = image.shape[0] // factor, image.shape[1] // factor
+    return cv2.resize(image[: h * factor, : w * factor], (w, h), interpolation=cv2.INTER_AREA)
 
 
 def _to_float(up: np.ndarray, out: np.ndarray) -> None:
@@ -907,26 +928,25 @@ class MaskSegmenter:
 
         poly = np.round(region_polygon(lm, opt.polygon_margin, opt.top_margin_scale, opt.side_margin_scale, size))
         poly = poly.astype(np.int32)
-        search = search_polygon(
-            lm, size, opt.below_jaw, opt.search_side, opt.search_above, opt.search_jaw_floor, opt.search_cheek
-        )
-        deep = deep_reach = ears = None
-        if opt.refine and opt.deep_below > opt.below_jaw:
-            deep_reach = search_polygon(
-                lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor, opt.search_cheek
-            )
-            deep = deep_reach
+        # (the search region, and with the deep band: that band with its reach along the jaw's sides, without it, and
+        # reaching further out at the ears; one call: what the polygons share is done once)
+        shapes = [(opt.below_jaw, opt.search_side, opt.search_cheek)]
+        deep_band = opt.refine and opt.deep_below > opt.below_jaw
+        if deep_band:
+            shapes.append((opt.deep_below, opt.search_side, opt.search_cheek))
             if opt.deep_cheek > 0:
-                # (out along the sides only as far as the window's rim reaches: a wider window costs every frame)
-                deep = search_polygon(
-                    lm, size, opt.deep_below, opt.search_side, opt.search_above, opt.search_jaw_floor,
-                    opt.search_cheek + opt.deep_cheek,
-                )
+                shapes.append((opt.deep_below, opt.search_side, opt.search_cheek + opt.deep_cheek))
             if opt.deep_ear > 0:
-                ears = search_polygon(
-                    lm, size, opt.deep_below, opt.search_side + opt.deep_ear, opt.search_above, opt.search_jaw_floor,
-                    opt.search_cheek + opt.deep_cheek,
-                )
+                shapes.append((opt.deep_below, opt.search_side + opt.deep_ear, opt.search_cheek + opt.deep_cheek))
+        polygons = search_polygons(lm, size, shapes, opt.search_above, opt.search_jaw_floor)
+        search = polygons[0]
+        deep = deep_reach = ears = None
+        if deep_band:
+            deep = deep_reach = polygons[1]
+            if opt.deep_cheek > 0:
+                deep = polygons[2]
+            if opt.deep_ear > 0:
+                ears = polygons[-1]
         # Work inside the search region's bounding box only (with a rim around it for the colour model's
         # "not mask" samples): the cost follows the face, not the ROI.
         pts = np.vstack([poly, search]) if opt.refine else poly.astype(np.float32)
@@ -1121,24 +1141,73 @@ class MaskSegmenter:
         blocks of :func:`_block_grid` (as in :meth:`_still`: a shift there). For a worn mask, only the blocks over
         its box and one around it: the background a turning head uncovers at the window's rim is no change to the
         mask; the carry then stops at those blocks' last row and column (each pixel of a warp is its own: the same
-        values as the whole window's), and none runs when no block is left."""
-        px0, py0 = still.window[:2]
+        values as the whole window's), and none runs when no block is left. A window larger than
+        ``move_check_size``: :meth:`_reduced_change`."""
         x0, y0, x1, y1 = window
+        size = self.options.move_check_size
+        factor = -(-max(x1 - x0, y1 - y0) // size) if size > 0 else 1
+        if factor > 1:
+            return self._reduced_change(still, image, lin, move, window, factor)
         side, (bw, bh), (cx, cy) = _block_grid((y1 - y0, x1 - x0), self.options.still_blocks)
-        c0, r0, c1, r1 = 0, 0, bw, bh
-        if still.mask is not None:
-            up, (bx, by) = still.mask
-            box = np.array([[bx, by], [bx + up.shape[1], by + up.shape[0]]], np.float32) + [px0, py0]
-            box = box @ lin.T + move - [x0 + cx, y0 + cy]
-            (fc0, fr0), (fc1, fr1) = np.floor(box.min(axis=0) / side) - 1, np.ceil(box.max(axis=0) / side) + 1
-            c1, r1 = min(max(int(fc1), 0), bw), min(max(int(fr1), 0), bh)
-            c0, r0 = min(max(int(fc0), 0), c1), min(max(int(fr0), 0), r1)
+        c0, r0, c1, r1 = self._mask_blocks(still, lin, move, (x0 + cx, y0 + cy), 1, side, (bw, bh))
         if c1 <= c0 or r1 <= r0:
             return 0.0
         ex, ey = x0 + cx + c1 * side, y0 + cy + r1 * side  # (the carry's end: the last block's)
-        carried = _carry(still.pixels, (px0, py0), lin, move, (x0, y0, ex, ey), cv2.BORDER_REPLICATE)
+        carried = _carry(still.pixels, still.window[:2], lin, move, (x0, y0, ex, ey), cv2.BORDER_REPLICATE)
         diff = cv2.absdiff(image[y0:ey, x0:ex], carried)
         return float(_grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex - x0, ey - y0)).max())
+
+    @staticmethod
+    def _mask_blocks(
+        still: _Still, lin: np.ndarray, move: np.ndarray, corner: tuple[float, float], factor: int, side: int,
+        grid: tuple[int, int],
+    ) -> tuple[int, int, int, int]:
+        """The blocks (c0, r0, c1, r1) of a check's ``grid`` (columns, rows) of ``side`` pixels that a worn mask's box
+        carried by the map covers, with one block around them (all of them for a bare face). ``factor``: the check's
+        pixels are that many ROI pixels wide; ``corner``: the grid's first block's corner, in ROI pixels (1) or, for
+        a reduced window from ROI pixel x0, x0 / ``factor`` plus the grid's offset (ROI pixel x lies at
+        (x - x0 + 0.5) / factor - 0.5 of the reduced window)."""
+        bw, bh = grid
+        if still.mask is None:
+            return 0, 0, bw, bh
+        px0, py0 = still.window[:2]
+        up, (bx, by) = still.mask
+        box = np.array([[bx, by], [bx + up.shape[1], by + up.shape[0]]], np.float32) + [px0, py0]
+        if factor == 1:
+            box = box @ lin.T + move - [corner[0], corner[1]]
+        else:
+            box = (box @ lin.T + move + 0.5) / factor - 0.5 - [corner[0], corner[1]]
+        (fc0, fr0), (fc1, fr1) = np.floor(box.min(axis=0) / side) - 1, np.ceil(box.max(axis=0) / side) + 1
+        c1, r1 = min(max(int(fc1), 0), bw), min(max(int(fr1), 0), bh)
+        c0, r0 = min(max(int(fc0), 0), c1), min(max(int(fr0), 0), r1)
+        return c0, r0, c1, r1
+
+    def _reduced_change(
+        self, still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int],
+        factor: int,
+    ) -> float:
+        """:meth:`_carried_change` with both windows area-reduced by the whole ``factor`` (``move_check_size``): the
+        last run's window (reduced once per run) carried by the same map at that size, the blocks of that size's
+        grid over the mask's box and one around it."""
+        x0, y0, x1, y1 = window
+        now = _reduce(image[y0:y1, x0:x1], factor)
+        side, (bw, bh), (cx, cy) = _block_grid(now.shape, self.options.still_blocks)
+        c0, r0, c1, r1 = self._mask_blocks(
+            still, lin, move, (x0 / factor + cx, y0 / factor + cy), factor, side, (bw, bh)
+        )
+        if c1 <= c0 or r1 <= r0:
+            return 0.0
+        # (the map between the reduced windows: reduced pixel q of the last run's lies at ROI pixel
+        # factor q + (factor - 1) / 2 from its corner)
+        corner = np.array(still.window[:2], np.float32) + (0.5 * factor - 0.5)
+        shift = (lin @ corner + move - [x0, y0] + 0.5) / factor - 0.5
+        ex, ey = cx + c1 * side, cy + r1 * side
+        carried = cv2.warpAffine(
+            still.reduced_by(factor), np.hstack([lin, shift[:, None]]).astype(np.float32), (ex, ey),
+            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
+        )
+        diff = cv2.absdiff(now[:ey, :ex], carried)
+        return float(_grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex, ey)).max())
 
     def _seeded(
         self, state: _FaceState, image: np.ndarray, lm: np.ndarray, lin: np.ndarray, move: np.ndarray, face_id: int
