@@ -38,9 +38,9 @@ from unmask_video import order_stats
 from unmask_video.blend import disk_morph, grow_box, mask_bbox
 
 __all__ = [
-    "search_polygon", "search_polygons", "ColourModel", "shading_free_chroma", "smooth_probability", "grow", "grow_deeper", "snap_edges",
-    "join_past_hand", "cut_at_rim", "add_hem", "ear_loops", "cut_narrow_peaks", "mean_free_chroma",
-    "cloth_free_chroma",
+    "search_polygon", "search_polygons", "ColourModel", "shading_free_chroma", "smooth_probability", "grow",
+    "grow_deeper", "snap_edges", "join_past_hand", "cut_at_rim", "add_hem", "ear_loops", "cut_narrow_peaks",
+    "mean_free_chroma", "cloth_free_chroma",
 ]
 
 _L_BINS, _AB_BINS = 8, 32
