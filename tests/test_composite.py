@@ -584,6 +584,23 @@ def test_pale_skin_beside_a_white_mask_is_not_taken_for_the_mask() -> None:
     assert _mean_colour_error(out, pale, hole) < 4.0, _mean_colour_error(out, pale, hole)
 
 
+
+def test_a_reference_that_covers_none_of_the_hole_is_still_matched_on_the_ring() -> None:
+    # The warped reference may cover none of the mask (a photo turned away, a hole past its outline): its skin colour
+    # in the hole is then unknown, which must not stop the match (OpenCV refuses to convert no pixels at all).
+    from unmask_video.reconstruct.composite import match_color
+
+    h, w = 120, 120
+    _, _, hole, ring = _elliptic_hole(h, w, (60, 60), (34.0, 44.0), 14)
+    image = np.full((h, w, 3), (200, 160, 140), np.uint8)
+    image[hole] = (90, 120, 200)  # a blue mask
+    reference = np.full((h, w, 3), (170, 120, 100), np.uint8)
+    reference[hole] = 0  # the warp covers nothing there
+    apply = ring.copy()
+    out = match_color(reference, image, ring, apply, 0.0, False, hole)
+    assert _mean_colour_error(reference, image, apply) > 20.0
+    assert _mean_colour_error(out, image, apply) < 3.0, _mean_colour_error(out, image, apply)
+
 def _relit(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """The reference photo in other light: darker, warmer, lit from its left, a highlight on the lower face."""
     h, w = reference.shape[:2]

@@ -491,8 +491,10 @@ def _hole_colours(
     # (its median and spread: fewer suffice; not where the warp covers nothing, black, which would pull the median
     # down and widen the spread to take in hair, eyes and shadows)
     ref_hole = reference.reshape(-1, 3)[hole_idx[:: 4]]
-    skin_lab = _channels(_to_lab(ref_hole[ref_hole.any(axis=1)]))
-    return mask_colour, (_robust(skin_lab) if skin_lab.shape[1] >= _MIN_RING_PIXELS else None)
+    covered = ref_hole[ref_hole.any(axis=1)]
+    if len(covered) < _MIN_RING_PIXELS:  # (none at all: OpenCV refuses an empty image)
+        return mask_colour, None
+    return mask_colour, _robust(_channels(_to_lab(covered)))
 
 
 def _not_mask(tgt: np.ndarray, mask_colour: _MaskColour | None) -> np.ndarray:
