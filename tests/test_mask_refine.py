@@ -399,6 +399,25 @@ def test_no_sure_cloth_is_near_nothing_without_a_warning():
     assert near.shape == (25,) and not near.any()
 
 
+def test_near_cloth_reach_does_not_depend_on_the_parity_of_the_sure_cloth():
+    """A dark pixel beside a pale cloth: its reach in levels is taken at its own lightness, whether the sampled sure
+    cloth holds an even or an odd count of pixels (the cloth's lightness was a floor only for an odd count: the uint8
+    median of an even count was 0)."""
+    from unmask_video.mask_refine import _near_cloth
+
+    near = []
+    for count in (10, 11):
+        lab = np.full((20, 20, 3), 128, np.uint8)
+        lab[..., 0] = 200
+        lab[15, 15] = (60, 130, 128)  # (two levels of a from the cloth, at a third of its lightness)
+        kept = np.zeros((20, 20), np.uint8)
+        kept.flat[:count] = 1
+        where = np.zeros((20, 20), bool)
+        where[15, 15] = True
+        near.append(int(_near_cloth(lab, where, kept, None, 2.0, levels=3.0)[0]))
+    assert near == [1, 1]
+
+
 def test_nonzero_is_numpys_nonzero():
     """The hem's and the ear loops' faster stand-in: ``nonzero`` is np.nonzero (same order). (The rim cut's medians:
     tests/test_order_stats.py.)"""

@@ -35,3 +35,28 @@ def test_percentile_is_numpys_percentile():
         for q in (0.0, 5.0, 25.0, 50.0, 90.0, 99.5, 100.0):
             got, want = percentile(values, q), np.percentile(values, q, axis=-1)
             assert got.dtype == want.dtype and np.array_equal(got, want), (n, q)
+
+
+def test_median_of_integers_is_numpys_float64_median():
+    """Integer arrays (the rim cut's uint8 cloth lightness): np.median's float64 values, odd and even counts, along
+    rows too. An even count's two middle values are averaged as floats: not summed in uint8 (which wraps) nor halved
+    by a 0.5 that the integer dtype makes 0."""
+    rng = np.random.default_rng(2)
+    for n in (1, 2, 3, 4, 9, 10, 1000, 1001):
+        for values in (rng.integers(0, 256, n).astype(np.uint8), rng.integers(-10**6, 10**6, n).astype(np.int64)):
+            got, want = median(values), np.median(values)
+            assert got.dtype == want.dtype == np.float64 and got == want, (n, values.dtype)
+            rows = np.stack([values, values[::-1] // 2])
+            assert np.array_equal(median(rows), np.median(rows, axis=-1))
+    assert median(np.array([200, 250], np.uint8)) == 225.0  # (was 0: uint8(0.5) == 0, and 200 + 250 wraps)
+
+
+def test_median_of_floats_keeps_their_dtype_and_values():
+    """float32 and float64 inputs: their own dtype, np.median's values bit for bit (odd and even counts), as before
+    the integer case was added (the composite's and outside fill's float statistics unchanged)."""
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 5, 6, 1000, 1001):
+        for dtype in (np.float32, np.float64):
+            values = (rng.normal(size=(3, n)) * 50).astype(dtype)
+            got, want = median(values), np.median(values, axis=-1)
+            assert got.dtype == want.dtype == dtype and np.array_equal(got, want), (n, dtype)

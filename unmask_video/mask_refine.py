@@ -922,8 +922,11 @@ def _near_cloth(
     levels: float = 0.0,
 ) -> np.ndarray:
     """uint8 {0, 1} per pixel of ``where`` (bool): its chroma over lightness lies within ``tolerance`` of the cloth's,
-    or within ``levels`` x one uint8 level of Lab a or b at its lightness or the cloth's, the lighter
-    (:func:`_level_step`), where that is more: a dark cloth's dark pixels only.
+    or within ``levels`` x one uint8 level of Lab a or b at its own lightness (:func:`_level_step`), where that is
+    more: dark pixels only. (Not at the lighter of the pixel and the cloth: that floor, measured once
+    ``order_stats.median`` took the uint8 cloth lightness's median right, took less of the drawn masks and blurred a
+    black collar into one drawn clip's fill; before, it was 0 for an even count of sampled pixels: benchmarks/README.md,
+    helper medianfix.)
 
     The cloth's colours: the median of the ``kept`` (sure) mask, and with ``parts`` (its k-means clusters, -1
     elsewhere: a two-colour or printed mask has several) the median of each part holding a tenth of it whose colour
@@ -949,9 +952,8 @@ def _near_cloth(
     lab_pixels = pixels_of(lab, where)
     pixels = _free_chroma_of(lab_pixels)
     reach: float | np.ndarray = tolerance
-    if levels > 0:  # (at the lighter of the pixel and the cloth: a dark pixel near a pale cloth gains nothing)
-        light = np.maximum(lab_pixels[:, 0], np.uint8(order_stats.median(np.ascontiguousarray(flat[idx, :1].T))[0]))
-        reach = np.maximum(tolerance, levels * _level_step(light))
+    if levels > 0:  # (at the pixel's own lightness)
+        reach = np.maximum(tolerance, levels * _level_step(lab_pixels[:, 0]))
     near = np.zeros(len(pixels), bool)
     for colour in colours:
         near |= ((pixels - colour) ** 2).sum(axis=1) < reach**2

@@ -10,14 +10,25 @@ __all__ = ["median", "percentile"]
 
 
 def median(values: np.ndarray) -> np.ndarray:
-    """``np.median(values, axis=-1)`` of a float array (last axis not empty), the same values. Statistics over rows
-    of an (n, d) array: pass ``np.ascontiguousarray(values.T)`` (a partition along a strided axis is slow)."""
+    """``np.median(values, axis=-1)`` (last axis not empty), the same values: of a float array in its own dtype, of an
+    integer (or bool) array in float64, as numpy's (the mean of an even count's two middle values: not their sum in
+    the integer dtype, which wraps, times a 0.5 that the integer dtype makes 0). Statistics over rows of an (n, d)
+    array: pass ``np.ascontiguousarray(values.T)`` (a partition along a strided axis is slow)."""
     n = values.shape[-1]
     half = n // 2
     if n % 2:
-        return np.partition(values, half, axis=-1)[..., half]
+        middle = np.partition(values, half, axis=-1)[..., half]
+        return middle if _is_float(values) else middle.astype(np.float64)
     part = np.partition(values, (half - 1, half), axis=-1)
-    return (part[..., half - 1] + part[..., half]) * values.dtype.type(0.5)
+    below, above = part[..., half - 1], part[..., half]
+    if not _is_float(values):
+        below, above = below.astype(np.float64), above.astype(np.float64)
+    return (below + above) * below.dtype.type(0.5)
+
+
+def _is_float(values: np.ndarray) -> bool:
+    """Whether ``values`` hold floats (their median is in their own dtype; any other's in float64)."""
+    return bool(np.issubdtype(values.dtype, np.inexact))
 
 
 def percentile(values: np.ndarray, q: float) -> np.ndarray:
