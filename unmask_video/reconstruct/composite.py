@@ -1329,7 +1329,7 @@ def _neck_weight(
     (her hands under her chin) is the frame's light. The change of lightness is compared as a ratio (of
     L + 16, the cube root of luminance's: a light's change scales luminance, so a neck in a shade in both photos changes
     as the face does), in L units at the frame's face; a and b as differences."""
-    ys = np.asarray(coords[0], np.float64)  # (rows as floats: :func:`median` of an even count of integers is 0)
+    ys = coords[0]
     neck = ys > float(mouth[:, 1].max())
     face = usable & (ys < float(mouth[:, 1].min()))
     below = usable & neck
@@ -1355,7 +1355,7 @@ def _unexplained(
     as it goes the same way. A light from above or below (a photo of the same person relit) changes the face's lower
     rows on the way to the neck; a stand-in's neck in its jaw's shadow is a step the face above does not lead to (the
     grey-mask man: his face's change falls towards the mouth, his neck's rises past it)."""
-    ys, xs = (np.asarray(c, np.float64) for c in coords)  # (as floats: see :func:`_neck_weight`)
+    ys, xs = coords
     y0, x0 = float(median(ys)), float(np.mean(xs))
     scale = max(float(np.ptp(ys)), float(np.ptp(xs)), 1.0)
     design = np.stack([np.ones(len(ys)), (xs - x0) / scale, (ys - y0) / scale], axis=1)
