@@ -257,10 +257,11 @@ class CompositeOptions:
     #: and is lit in another: with a stand-in in other light, his lit neck against its shaded one lifted the whole
     #: rebuilt lower face (the grey-mask man). A photo of the same person in other light (a light from above or below)
     #: shows a gap too, mostly one the face's trend above the mouth leads to; only a neck lighter by the change than
-    #: the face weighs less (a frame's own shade there, her hands under her chin, is the frame's light). Off by default
-    #: (0): with 4 (or 9) the quality benchmark's relit rows of lp_d0 and lp_d11 still lose up to 0.08 dB / 0.15 cast
-    #: (benchmarks/README.md, helper neckside).
-    neck_gap: float = 0.0
+    #: the face weighs less (a frame's own shade there, her hands under her chin, is the frame's light). 8: the
+    #: grey-mask man's stand-in neck is 16-23 apart once the trend is taken off (weighed 0.1 from 16), a same-person
+    #: photo relit on the quality benchmark (a gain ramp and a gamma) at most 14; with 4 lp_d11's relit row lost 0.05
+    #: cast (benchmarks/README.md, helpers neckside and neckgap). 0: off.
+    neck_gap: float = 8.0
     #: With ``light="skin"``: the frame's skin in the colour ring's band where the warp does not reach (a neck or cheek
     #: beside a narrower warped face: a reference from elsewhere) is compared with the reference's smooth skin light
     #: continued there, in the light field and its slope down the face.
