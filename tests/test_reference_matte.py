@@ -356,7 +356,7 @@ def test_the_matte_edge_takes_the_colour_just_inside_it_where_it_is_lighter() ->
     cv2.ellipse(image, (40, 40), (25, 25), 0, 60, 120, (120, 80, 66), 2)
     matte = np.zeros((80, 80), np.uint8)
     cv2.circle(matte, (40, 40), 26, 255, -1)
-    cleaned = reference_matte_module.inner_colour_at_edge(image, matte, 200.0, np.zeros_like(matte))  # (5 px deep)
+    cleaned = reference_matte_module.inner_colour_at_edge(image, matte, 200.0, np.zeros_like(matte))  # (12 px deep)
     ring = (matte > 0) & (cv2.distanceTransform((matte > 0).view(np.uint8), cv2.DIST_L2, 3) <= 5)
     pale = ring & (image == (215, 185, 175)).all(axis=2)
     shaded = ring & (image == (120, 80, 66)).all(axis=2)
@@ -365,9 +365,42 @@ def test_the_matte_edge_takes_the_colour_just_inside_it_where_it_is_lighter() ->
     assert (cleaned[shaded] == (120, 80, 66)).all()
     assert (cleaned[~pale] == image[~pale]).all()
 
-    # Not on the face (``face``: here the disc's upper half), where a reference from the same place carries its
-    # surroundings past the matte.
-    face = np.zeros_like(matte)
-    face[:40] = 255
-    kept = reference_matte_module.inner_colour_at_edge(image, matte, 200.0, face)
+    # The face oval's upper half keeps its edge (``face``: here the disc itself, rows 14-66: above row 40), where a
+    # reference from the same place carries its surroundings past the matte beside the cheeks.
+    kept = reference_matte_module.inner_colour_at_edge(image, matte, 200.0, matte)
     assert (kept[:40] == image[:40]).all() and (kept[40:] == cleaned[40:]).all()
+
+
+def test_a_pale_wedge_in_the_notch_between_jaw_and_neck_takes_the_skins_colour_evenly() -> None:
+    # A face (an ellipse) on a narrower neck against a white background, the notch between the jaw and the neck on one
+    # side closed over by the matte (its smoothing), a sharpening halo along the jaw: inside the face oval, up to 9 px
+    # deep, where the rule of old (below the jaw only, the nearest deep pixel's colour, 0.025 face heights) left it.
+    shape, height = (160, 140), 200.0  # (12 px of edge)
+    image = np.full(shape + (3,), 250, np.uint8)
+    skin = np.array((170, 115, 95), np.uint8)
+    cv2.ellipse(image, (70, 70), (45, 60), 0, 0, 360, skin.tolist(), -1)
+    cv2.rectangle(image, (45, 100), (95, 159), skin.tolist(), -1)
+    rng = np.random.default_rng(3)
+    image = np.clip(image.astype(np.int16) + rng.integers(-4, 5, image.shape), 0, 255).astype(np.uint8)
+    cv2.ellipse(image, (70, 70), (45, 60), 0, 40, 140, (225, 205, 195), 2)  # (the halo along the jaw)
+    matte = np.zeros(shape, np.uint8)
+    cv2.ellipse(matte, (70, 70), (45, 60), 0, 0, 360, 255, -1)
+    cv2.rectangle(matte, (45, 100), (95, 159), 255, -1)
+    notch = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(notch, np.array([[30, 112], [45, 112], [45, 128]], np.int32), 255)
+    matte |= notch  # (the background in the notch, closed over)
+    face = np.zeros(shape, np.uint8)
+    cv2.ellipse(face, (70, 70), (45, 60), 0, 0, 360, 255, -1)
+    wedge = (notch > 0) & (image.min(axis=2) > 240)
+    halo = (image == (225, 205, 195)).all(axis=2)
+    assert wedge.sum() > 40 and halo.sum() > 80
+    cleaned = reference_matte_module.inner_colour_at_edge(image, matte, height, face)
+    lab = cv2.cvtColor(cleaned, cv2.COLOR_RGB2Lab).astype(np.float32)
+    skin_l = cv2.cvtColor(skin[None, None], cv2.COLOR_RGB2Lab)[0, 0, 0]
+    # (the halo beside the neck, on the jaw's outline; where it crosses the neck it lies deep in the matte, and stays)
+    cols = np.arange(shape[1])[None, :]
+    for part in (wedge, halo & (matte > 0) & (np.arange(shape[0])[:, None] > 100) & ((cols < 45) | (cols > 95))):
+        # (within 10 L: the average deeper in holds the halo where it crosses the neck)
+        assert np.abs(lab[part][:, 0] - skin_l).max() < 10, np.abs(lab[part][:, 0] - skin_l).max()
+    assert lab[wedge][:, 0].std() < 2.0  # (evenly: the local average, not each pixel's nearest deep pixel)
+    assert (cleaned[matte == 0] == image[matte == 0]).all()

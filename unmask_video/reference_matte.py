@@ -71,15 +71,28 @@ _CLEAN = 0.015
 #: The matte's outline is smoothed with a Gaussian of this fraction of the face height.
 _SMOOTH = 0.012
 #: Within this fraction of the face height of the matte's outline (at least :data:`_EDGE_LEAST_PX`), a pixel lighter
-#: than the nearest matte pixel deeper in by more than :data:`_EDGE_LIGHTER` (Lab L) takes that pixel's colour
-#: (:func:`inner_colour_at_edge`): along a jaw or neck against a white background the smoothed outline reaches a pixel
-#: or two onto it, and the photo's edge pixels are a blend of the two (and a sharpening halo); carried by the warp onto
-#: the frame's neck and colour-matched, that edge showed as a thin white line where the rebuilt neck meets the frame
-#: (the grey-mask man's collar, with his stand-in). Darker edge pixels stay: the skin's own shading at a jaw or neck's
-#: side (taking them too cost 0.3 dB on lp_d10, whose reference carries its own neck in the same place).
-_EDGE_DEPTH = 0.025
+#: than the skin deeper in (a normalised Gaussian average of the matte's pixels up to three times as deep, of half that
+#: depth) by more than :data:`_EDGE_LIGHTER` (Lab L) takes that colour (:func:`inner_colour_at_edge`): along a jaw or
+#: neck against a white background the smoothed outline reaches a pixel or two onto it, and the photo's edge pixels are
+#: a blend of the two (and a sharpening halo); carried by the warp onto the frame's neck and colour-matched, that edge
+#: showed as a thin white line where the rebuilt neck meets the frame (the grey-mask man's collar, with his stand-in).
+#: Darker edge pixels stay: the skin's own shading at a jaw or neck's side (taking them too cost 0.3 dB on lp_d10, whose
+#: reference carries its own neck in the same place). 0.06 (was 0.025, and below the jaw only, each pixel the nearest
+#: deep one's colour): the stand-in's jaw against its white background, inside the face oval, holds a halo and, in the
+#: notch between jaw and neck, a wedge of the background 10-15 px deep that the matte's smoothing closes over; warped
+#: onto the man's jaw it was a thin white line from below the ear to the collar (frames 60-230). The nearest deep
+#: pixel's colour left the wedge mottled; the local average does not.
+_EDGE_DEPTH = 0.06
 _EDGE_LEAST_PX = 2.0
 _EDGE_LIGHTER = 10.0
+#: Below the jaw further from the face oval than :data:`_EDGE_DEPTH` (the neck's sides and its cut), the rule of old:
+#: within this depth, the nearest deep pixel's colour (where the matte's edge is the neck's cut, the lit lower neck is
+#: lighter than the shade under the chin, skin on both sides: the local average darkened a band there).
+_NECK_EDGE_DEPTH = 0.025
+#: ... on the lower face only: the face oval's part above this fraction of its height (its top to its bottom row) keeps
+#: its edge (the forehead's and the upper cheeks' light lies away from the rebuilt region, and a reference taken in the
+#: same place carries its surroundings past the matte beside the cheeks, whose edge there is the frame's).
+_EDGE_LOWER_FACE = 0.5
 #: Along the outline of where skin may be, within this fraction of the face height inside it, a pixel lighter than the
 #: skin just inside (as deep again) and far nearer the colour just outside (a ring as wide) is not skin: FaceMesh's
 #: oval often runs a few pixels past the cheek onto a pale wall that the (wide) colour test takes for lit skin, and
@@ -276,9 +289,9 @@ def _fill_enclosed(region: np.ndarray) -> np.ndarray:
 
 
 def _local_sums(lab: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
-    """(h, w, 4) float32: Gaussian sums of ``lab`` ((h, w, 3)) over ``where`` ((h, w) bool) and of its weight, at a
-    size shrunk so that the Gaussian spans 4 pixels there, scaled back (smooth averages; at full size they cost 0.2 s
-    on a 650 px reference)."""
+    """(h, w, 4) float32: Gaussian sums of ``lab`` ((h, w, 3) float32: Lab, or any colours) over ``where`` ((h, w)
+    bool) and of its weight, at a size shrunk so that the Gaussian spans 4 pixels there, scaled back (smooth averages;
+    at full size they cost 0.2 s on a 650 px reference)."""
     h, w = where.shape
     shrink = max(1.0, sigma / 4.0)
     small = (max(int(round(w / shrink)), 1), max(int(round(h / shrink)), 1))
@@ -367,14 +380,47 @@ def reference_matte(
 
 
 def inner_colour_at_edge(image: np.ndarray, matte: np.ndarray, height: float, face: np.ndarray) -> np.ndarray:
-    """``image`` ((h, w, 3) uint8 RGB, the reference) with each pixel of ``matte`` ((h, w) uint8, 255 the skin) below
-    the jaw, outside the ``face`` oval ((h, w) uint8, 255 inside), within :data:`_EDGE_DEPTH` face heights (``height``
-    px) of its outline, that is lighter than the nearest matte pixel deeper than that by more than :data:`_EDGE_LIGHTER`
-    given that pixel's colour (a copy; ``image`` itself where nothing changes). (Not on the face: a reference taken in
-    the same place carries its surroundings past the matte, beside the cheeks, and its edge there is the frame's.)"""
+    """``image`` ((h, w, 3) uint8 RGB, the reference) with each pixel of ``matte`` ((h, w) uint8, 255 the skin) near its
+    outline that is lighter than the skin deeper in by more than :data:`_EDGE_LIGHTER` given that colour (a copy;
+    ``image`` itself where nothing changes): around the jaw (the ``face`` oval's lower part, (h, w) uint8, 255 inside,
+    below :data:`_EDGE_LOWER_FACE` of its height, and the pixels outside it within as far), within :data:`_EDGE_DEPTH`
+    face heights (``height`` px) of the outline, the local average of the skin deeper in (:func:`_deeper_skin`); below
+    the jaw further from the oval, within :data:`_NECK_EDGE_DEPTH`, the nearest deeper pixel's colour."""
     depth = cv2.distanceTransform((matte > 0).view(np.uint8), cv2.DIST_L2, 3)
-    deep = depth > max(_EDGE_DEPTH * height, _EDGE_LEAST_PX)
-    edge = (depth > 0) & ~deep & (face == 0)
+    reach = max(_EDGE_DEPTH * height, _EDGE_LEAST_PX)
+    jaw = ~_upper_face(face) & (_distance_outside(face > 0) <= reach)
+    out = _nearest_inner_colour(image, depth, max(_NECK_EDGE_DEPTH * height, _EDGE_LEAST_PX), (face == 0) & ~jaw)
+    deep = depth > reach
+    edge = (depth > 0) & ~deep & jaw
+    if not deep.any() or not edge.any():
+        return out
+    # (only the edge's box and what the averages read around it)
+    box = mask_bbox(edge, int(np.ceil(3 * reach + 8 * max(0.5 * reach, 1.0))) + 2, edge.shape)
+    assert box is not None
+    sub = out[box]
+    local = _deeper_skin(sub, deep[box] & (depth[box] <= 3 * reach), max(0.5 * reach, 1.0))
+    at = edge[box]
+    pixels, inner = sub[at], local[at]
+    lighter = _lab(pixels[None])[0, :, 0] > _lab(inner[None])[0, :, 0] + _EDGE_LIGHTER
+    if not lighter.any():
+        return out
+    out = out.copy() if out is image else out
+    pixels[lighter] = inner[lighter]
+    out[box][at] = pixels
+    return out
+
+
+def _distance_outside(where: np.ndarray) -> np.ndarray:
+    """(h, w) float32: every pixel's distance to the (h, w) bool ``where`` (0 on it)."""
+    return cv2.distanceTransform((~where).view(np.uint8), cv2.DIST_L2, 3)
+
+
+def _nearest_inner_colour(image: np.ndarray, depth: np.ndarray, reach: float, where: np.ndarray) -> np.ndarray:
+    """``image`` with each of the ``where`` pixels ((h, w) bool) within ``reach`` px of the matte's outline (``depth``:
+    (h, w) float32, the distance to it inside) that is lighter than the nearest matte pixel deeper than that by more
+    than :data:`_EDGE_LIGHTER` given that pixel's colour (a copy; ``image`` itself where nothing changes)."""
+    deep = depth > reach
+    edge = (depth > 0) & ~deep & where
     if not deep.any() or not edge.any():
         return image
     # (one label per deep pixel, numbered from 1 in raster order)
@@ -388,6 +434,26 @@ def inner_colour_at_edge(image: np.ndarray, matte: np.ndarray, height: float, fa
     pixels[lighter] = inner[lighter]
     out[edge] = pixels
     return out
+
+
+def _upper_face(face: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the ``face`` oval's ((h, w) uint8, 255 inside) pixels above :data:`_EDGE_LOWER_FACE` of its
+    height."""
+    rows = np.flatnonzero((face > 0).any(axis=1))
+    upper = np.zeros(face.shape, bool)
+    if len(rows):
+        cut = int(rows[0] + _EDGE_LOWER_FACE * (rows[-1] - rows[0]))
+        upper[:cut] = face[:cut] > 0
+    return upper
+
+
+def _deeper_skin(image: np.ndarray, source: np.ndarray, sigma: float) -> np.ndarray:
+    """(h, w, 3) uint8: the normalised Gaussian average (``sigma`` px, and 4 ``sigma`` where the first has almost
+    nothing) of ``image``'s ((h, w, 3) uint8) pixels at ``source`` ((h, w) bool) (:func:`_local_sums`: at a reduced
+    size, smooth)."""
+    colours = image.astype(np.float32)
+    both = _local_sums(colours, source, sigma) + np.float32(1e-2) * _local_sums(colours, source, 4 * sigma)
+    return np.clip(both[..., :3] / np.maximum(both[..., 3:], 1e-6) + 0.5, 0, 255).astype(np.uint8)
 
 
 def mirror_pairs() -> tuple[np.ndarray, np.ndarray]:
