@@ -274,7 +274,8 @@ class CompositeOptions:
     #: frames, true mask: 2 and 3 as 1 within 0.02 dB on every clip (24.94 dB, cast 0.97 / 0.98, TDE 4.01 / 4.02);
     #: ``benchmarks.composite_speed``: the composite 0.83-0.94x the CPU of 1, colour match 0.73-0.85x; 3 a further
     #: 0.94-1.0x. (Reusing the seam field too moved a frame where a hand left the ring by 7 levels: it is not reused.)
-    field_refresh: int = 2
+    #: 3 (was 2, issue 14, speed7): overall within 0.01 dB / 0.01 cast / 0.01 TDE of 2, every clip within 0.05 dB.
+    field_refresh: int = 3
     #: Reuse only while the face's landmarks moved, on average, less than this fraction of the face's width since the
     #: frame the fields were measured on (a turn, a nod or a fast step is measured afresh).
     field_reuse_motion: float = 0.02
