@@ -342,6 +342,8 @@ SMOOTHING_VARIANTS = (
 WARP_OVERRIDES: dict[str, object] = {}
 #: PipelineOptions fields set with --pipeline (development).
 PIPELINE_OVERRIDES: dict[str, object] = {}
+#: SegmentOptions fields set with --segment (development: e.g. the segmenter's every-N-frames knobs).
+SEGMENT_OVERRIDES: dict[str, object] = {}
 #: The blend mode (--blend; development).
 BLEND_MODE: list[str] = ["feather"]
 #: CompositeOptions fields set with --composite (development).
@@ -402,6 +404,7 @@ def run_ours(
     timer = StageTimer()
     options = replace(PipelineOptions(), **PIPELINE_OVERRIDES)
     options.warp = replace(options.warp, **WARP_OVERRIDES)
+    options.segment = replace(options.segment, **SEGMENT_OVERRIDES)
     options.blend = replace(options.blend, mode=BLEND_MODE[0], **BLEND_OVERRIDES)
     options.tracker.smoothing = landmark_smoothing
     options.segment.temporal_smoothing = mask_smoothing
@@ -500,6 +503,8 @@ def main() -> int:
     parser.add_argument("--warp", default="", help="WarpOptions fields, e.g. 'jaw_from_reference=0.5,neck_reach=0' "
                         "(development: compare warp settings)")
     parser.add_argument("--pipeline", default="", help="PipelineOptions fields, e.g. 'box_margin=0.5' (development)")
+    parser.add_argument("--segment", default="", help="SegmentOptions fields, e.g. 'move_frames=3,seed_frames=2' "
+                        "(development)")
     parser.add_argument("--composite", default="", help="CompositeOptions fields, e.g. 'seam_sigma=0,ring=8/4' (face lengths: px at a 300 px face[/floor]; development)")
     parser.add_argument("--blend", default="feather", choices=("feather", "poisson"), help="blend mode (development)")
     parser.add_argument("--blend-options", default="", help="BlendOptions fields, e.g. 'notch_reach=2.5,width=12/12' "
@@ -529,6 +534,7 @@ def main() -> int:
         args.sheet = Path(tempfile.gettempdir()) / f"unmask_quality_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}.png"
     WARP_OVERRIDES.update(parse_overrides(args.warp, PipelineOptions().warp))
     PIPELINE_OVERRIDES.update(parse_overrides(args.pipeline, PipelineOptions(), "--pipeline"))
+    SEGMENT_OVERRIDES.update(parse_overrides(args.segment, PipelineOptions().segment, "--segment"))
     BLEND_MODE[0] = args.blend
     BLEND_OVERRIDES.update(parse_overrides(args.blend_options, BlendOptions(), "--blend-options"))
     COMPOSITE_OVERRIDES.update(parse_overrides(args.composite, ReconstructorOptions().composite, "--composite"))
@@ -614,8 +620,8 @@ def main() -> int:
         h, w = clip.truth[0].shape[:2]
         console.print(f"{path.name}: {len(clip.truth)} frames {w}x{h}, mask: {clip.spec.describe()}")
 
-    if WARP_OVERRIDES or PIPELINE_OVERRIDES or COMPOSITE_OVERRIDES or BLEND_OVERRIDES:
-        console.print(f"options changed: warp {WARP_OVERRIDES}, pipeline {PIPELINE_OVERRIDES}, "
+    if WARP_OVERRIDES or PIPELINE_OVERRIDES or SEGMENT_OVERRIDES or COMPOSITE_OVERRIDES or BLEND_OVERRIDES:
+        console.print(f"options changed: warp {WARP_OVERRIDES}, pipeline {PIPELINE_OVERRIDES}, segment {SEGMENT_OVERRIDES}, "
                       f"composite {COMPOSITE_OVERRIDES}, blend {BLEND_OVERRIDES}")
     table = Table(title=f"inside the drawn mask (the true mask and a hand in front of it), per clip ({args.frames} frames "
                         f"each), generator {args.generator}")

@@ -275,7 +275,8 @@ class CompositeOptions:
     #: frames, true mask: 2 and 3 as 1 within 0.02 dB on every clip (24.94 dB, cast 0.97 / 0.98, TDE 4.01 / 4.02);
     #: ``benchmarks.composite_speed``: the composite 0.83-0.94x the CPU of 1, colour match 0.73-0.85x; 3 a further
     #: 0.94-1.0x. (Reusing the seam field too moved a frame where a hand left the ring by 7 levels: it is not reused.)
-    field_refresh: int = 2
+    #: 3 (was 2, issue 14, speed7): overall within 0.01 dB / 0.01 cast / 0.01 TDE of 2, every clip within 0.05 dB.
+    field_refresh: int = 3
     #: Reuse only while the face's landmarks moved, on average, less than this fraction of the face's width since the
     #: frame the fields were measured on (a turn, a nod or a fast step is measured afresh).
     field_reuse_motion: float = 0.02
@@ -292,8 +293,8 @@ class CompositeOptions:
     #: steadying (:mod:`unmask_video.steady_face`) mixes the past into every frame anyway; a carried 720p face costs
     #: about a fifth of a rebuilt one. The colour fields' temporal averages count the carried frames
     #: (:class:`_MeasuredFields`). Quality benchmark, 20 frames: every clip within 0.05 dB, cast 0.03, TDE +0.06 of 1
-    #: (benchmarks/README.md).
-    carry_frames: int = 2
+    #: (benchmarks/README.md). 3 (was 2, issue 14, speed7): overall within 0.02 dB / 0.01 cast / 0.01 TDE of 2.
+    carry_frames: int = 3
     #: Face widths: the largest distance of a landmark from where the affine map puts it.
     carry_fit: float = 0.01
     #: Grey levels (see ``carry_frames``).
