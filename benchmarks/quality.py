@@ -621,8 +621,8 @@ def main() -> int:
         console.print(f"{path.name}: {len(clip.truth)} frames {w}x{h}, mask: {clip.spec.describe()}")
 
     if WARP_OVERRIDES or PIPELINE_OVERRIDES or SEGMENT_OVERRIDES or COMPOSITE_OVERRIDES or BLEND_OVERRIDES:
-        console.print(f"options changed: warp {WARP_OVERRIDES}, pipeline {PIPELINE_OVERRIDES}, segment {SEGMENT_OVERRIDES}, "
-                      f"composite {COMPOSITE_OVERRIDES}, blend {BLEND_OVERRIDES}")
+        console.print(f"options changed: warp {WARP_OVERRIDES}, pipeline {PIPELINE_OVERRIDES}, "
+                      f"segment {SEGMENT_OVERRIDES}, composite {COMPOSITE_OVERRIDES}, blend {BLEND_OVERRIDES}")
     table = Table(title=f"inside the drawn mask (the true mask and a hand in front of it), per clip ({args.frames} frames "
                         f"each), generator {args.generator}")
     for column in ("clip", "method", "PSNR dB", "SSIM", "cast ΔE", "TDE", "mask IoU"):
