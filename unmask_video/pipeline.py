@@ -58,8 +58,7 @@ class PipelineOptions:
     #: Faces at or below it are untouched (the same output bit for bit). None: every face at the frame's size. Keep it
     #: at 256 px or more (``face_units.REFERENCE_FACE_PX``: below, the bands' floors widen them in face terms).
     #: 320 (was 400, issue 14): 1.1x at 720p; the real references' faces are 220-345 px, so little detail is lost.
-    #: 288 (speed7): 1.01-1.02x more; the grey-mask man and KF94's near frames at 2x: no difference seen.
-    work_face_px: float | None = 288.0
+    work_face_px: float | None = 320.0
     #: A face track keeps its working scale while its face at that scale is within this fraction of
     #: ``work_face_px`` (a new scale starts its warp afresh).
     work_face_tolerance: float = 0.15
