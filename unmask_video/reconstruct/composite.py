@@ -293,8 +293,8 @@ class CompositeOptions:
     #: steadying (:mod:`unmask_video.steady_face`) mixes the past into every frame anyway; a carried 720p face costs
     #: about a fifth of a rebuilt one. The colour fields' temporal averages count the carried frames
     #: (:class:`_MeasuredFields`). Quality benchmark, 20 frames: every clip within 0.05 dB, cast 0.03, TDE +0.06 of 1
-    #: (benchmarks/README.md). 3 (was 2, issue 14, speed7): overall within 0.02 dB / 0.01 cast / 0.01 TDE of 2.
-    carry_frames: int = 3
+    #: (benchmarks/README.md).
+    carry_frames: int = 2
     #: Face widths: the largest distance of a landmark from where the affine map puts it.
     carry_fit: float = 0.01
     #: Grey levels (see ``carry_frames``).
