@@ -16,8 +16,8 @@ import numpy as np
 from unmask_video.face_units import FaceLength
 from unmask_video.stages import Box
 
-__all__ = ["DEFAULT_BLEND_WIDTH", "BlendMode", "BlendOptions", "blend_into", "feather_alpha", "feather_reach", "grow_box",
-           "grown_mask_box", "mask_bbox"]
+__all__ = ["DEFAULT_BLEND_WIDTH", "BlendMode", "BlendOptions", "blend_into", "distance_outside", "feather_alpha",
+           "feather_reach", "grow_box", "grown_mask_box", "mask_bbox"]
 
 BlendMode = Literal["feather", "poisson"]
 #: Feathers wider than twice this are computed on the mask shrunk by a whole factor (their half-width there about
@@ -169,6 +169,11 @@ def grow_box(box: tuple[slice, slice], margin: int, shape: tuple[int, int]) -> t
         slice(max(rows.start - margin, 0), min(rows.stop + margin, shape[0])),
         slice(max(cols.start - margin, 0), min(cols.stop + margin, shape[1])),
     )
+
+
+def distance_outside(where: np.ndarray) -> np.ndarray:
+    """(h, w) float32: every pixel's distance to the (h, w) bool ``where`` (0 on it; OpenCV's 3x3 L2 mask)."""
+    return cv2.distanceTransform(cv2.bitwise_not(where.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3)
 
 
 def grown_mask_box(

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
-from unmask_video.blend import disk_morph_near, mask_bbox
+from unmask_video.blend import disk_morph_near, distance_outside, mask_bbox
 
 log = logging.getLogger(__name__)
 
@@ -388,7 +388,7 @@ def inner_colour_at_edge(image: np.ndarray, matte: np.ndarray, height: float, fa
     the jaw further from the oval, within :data:`_NECK_EDGE_DEPTH`, the nearest deeper pixel's colour."""
     depth = cv2.distanceTransform((matte > 0).view(np.uint8), cv2.DIST_L2, 3)
     reach = max(_EDGE_DEPTH * height, _EDGE_LEAST_PX)
-    jaw = ~_upper_face(face) & (_distance_outside(face > 0) <= reach)
+    jaw = ~_upper_face(face) & (distance_outside(face > 0) <= reach)
     out = _nearest_inner_colour(image, depth, max(_NECK_EDGE_DEPTH * height, _EDGE_LEAST_PX), (face == 0) & ~jaw)
     deep = depth > reach
     edge = (depth > 0) & ~deep & jaw
@@ -408,11 +408,6 @@ def inner_colour_at_edge(image: np.ndarray, matte: np.ndarray, height: float, fa
     pixels[lighter] = inner[lighter]
     out[box][at] = pixels
     return out
-
-
-def _distance_outside(where: np.ndarray) -> np.ndarray:
-    """(h, w) float32: every pixel's distance to the (h, w) bool ``where`` (0 on it)."""
-    return cv2.distanceTransform((~where).view(np.uint8), cv2.DIST_L2, 3)
 
 
 def _nearest_inner_colour(image: np.ndarray, depth: np.ndarray, reach: float, where: np.ndarray) -> np.ndarray:

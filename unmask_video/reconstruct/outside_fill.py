@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
-from unmask_video.blend import mask_bbox
+from unmask_video.blend import distance_outside, mask_bbox
 from unmask_video.face_units import face_size_px
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, rows_cols, weighted_stack
@@ -187,7 +187,7 @@ def _on_face(
         corners = _corners_down(pts, down)
         ys, xs = np.mgrid[0:hole.shape[0], 0:hole.shape[1]]
         # (a distance, not a dilation with a disc: its cost does not grow with the face)
-        reach = _distance_outside(oval)
+        reach = distance_outside(oval)
         side = (reach <= options.reach * size) & ((xs * down[0] + ys * down[1]) < corners)
         near = side if near is None else near | side
     if skin is not None:
@@ -222,7 +222,7 @@ def turned_cheek(
     size = face_size_px(landmarks)
     # (the hole's pixels past the oval within reach, and inside the hole's edge by the inset)
     inside = cv2.distanceTransform(hole.view(np.uint8), cv2.DIST_L2, 3) > options.turned_inset * size
-    ys, xs = np.nonzero(inside & ~oval & (_distance_outside(oval) <= grown * options.turned_reach * size))
+    ys, xs = np.nonzero(inside & ~oval & (distance_outside(oval) <= grown * options.turned_reach * size))
     if not len(ys):
         return None
     side = ((xs - bridge[0]) * across[0] + (ys - bridge[1]) * across[1] > 0) & (
@@ -238,11 +238,6 @@ def turned_cheek(
     beyond = (np.arange(w, dtype=np.float64)[None, :] - bridge[0]) * across[0] + (
         np.arange(h, dtype=np.float64)[:, None] - bridge[1]) * across[1] > 0
     return ((out > 0) & beyond) | oval
-
-
-def _distance_outside(where: np.ndarray) -> np.ndarray:
-    """(h, w) float32: every pixel's distance to the (h, w) bool ``where`` (0 on it; OpenCV's 3x3 L2 mask)."""
-    return cv2.distanceTransform(cv2.bitwise_not(where.view(np.uint8) * np.uint8(255)), cv2.DIST_L2, 3)
 
 
 def _above_corners(where: np.ndarray, landmarks: np.ndarray) -> bool:
@@ -383,7 +378,7 @@ def neck_seen(
     if not neck.any():
         return None
     gap, reach = _skin_band(face_size_px(landmarks), options)
-    to_hole = _distance_outside(sub_hole)
+    to_hole = distance_outside(sub_hole)
     band = column & ~sub_hole & (to_hole > gap) & (to_hole <= reach)
     ys, xs = np.nonzero(band)
     if len(ys) < 30:
@@ -536,12 +531,12 @@ def fill_on_face(
     core = cv2.distanceTransform(sub.view(np.uint8), cv2.DIST_L2, 3) > radius
     if options.fade_at_edge and skin is not None and abs(turn) > options.turned_yaw:
         # (where the frame's skin shows past that edge: the mask's top edge on the cheeks)
-        core |= _at_edge(sub, sub_hole) & (_distance_outside(skin) <= _skin_band(size, options)[1] + 1)
+        core |= _at_edge(sub, sub_hole) & (distance_outside(skin) <= _skin_band(size, options)[1] + 1)
     wide = np.zeros_like(sub)  # (no wide gap: no rim, and the two distances below would find nothing)
     if core.any():
-        wide = sub & (_distance_outside(core) <= radius + 1)
+        wide = sub & (distance_outside(core) <= radius + 1)
     # (the continuation reads past that rim: the rim is faded into the skin's colour just after)
-    past_rim = covered & ~(_distance_outside(wide) <= options.rim * size) if wide.any() else covered
+    past_rim = covered & ~(distance_outside(wide) <= options.rim * size) if wide.any() else covered
     source = past_rim if past_rim.any() else covered
     frame = None
     if neck is not None and (sub & neck[0]).any() and neck[1].any():
