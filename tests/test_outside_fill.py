@@ -240,7 +240,6 @@ def _reference_with_hair_beside_its_neck():
     dark lock of hair falling along her image-right jaw and down that side of the neck, as long hair does in many
     photos: (the reference, its landmarks, the lock's (h, w) bool map)."""
     from tests.test_warp import astronaut
-    from unmask_video.warp import neck_column, neck_region
 
     image, lm = astronaut()
     shape = image.shape[:2]
@@ -270,7 +269,7 @@ def test_a_reference_whose_neck_hair_hides_leaves_no_wall_under_the_frames_jaw()
     # rebuilt skin. Beside the column (past the jaw's corners) the surroundings' fill stays.
     from tests.test_warp import moved_astronaut
     from unmask_video.stages import Box, FaceROI
-    from unmask_video.warp import ReferenceWarper, WarpOptions, neck_column, neck_region
+    from unmask_video.warp import ReferenceWarper, WarpOptions
 
     reference, lm, _ = _reference_with_hair_beside_its_neck()
     truth, target = moved_astronaut()
