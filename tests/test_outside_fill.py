@@ -240,7 +240,6 @@ def _reference_with_hair_beside_its_neck():
     dark lock of hair falling along her image-right jaw and down that side of the neck, as long hair does in many
     photos: (the reference, its landmarks, the lock's (h, w) bool map)."""
     from tests.test_warp import astronaut
-    from unmask_video.warp import neck_column, neck_region
 
     image, lm = astronaut()
     shape = image.shape[:2]
@@ -270,7 +269,7 @@ def test_a_reference_whose_neck_hair_hides_leaves_no_wall_under_the_frames_jaw()
     # rebuilt skin. Beside the column (past the jaw's corners) the surroundings' fill stays.
     from tests.test_warp import moved_astronaut
     from unmask_video.stages import Box, FaceROI
-    from unmask_video.warp import ReferenceWarper, WarpOptions, neck_column, neck_region
+    from unmask_video.warp import ReferenceWarper, WarpOptions
 
     reference, lm, _ = _reference_with_hair_beside_its_neck()
     truth, target = moved_astronaut()
@@ -491,3 +490,40 @@ def test_a_gap_below_the_jaw_ringed_by_the_rebuilt_skin_continues_the_skin_not_t
     assert np.abs(out[patch].astype(np.int16) - np.int16([200, 150, 120])).max() <= 2
     off = fill_on_face(out.copy(), patch, hole, covered, face.landmarks, replace(options, enclosed=0.0))
     assert not off[patch & ~oval].any()
+
+
+def test_a_turned_references_shaded_rim_is_not_continued_into_the_widened_cheek() -> None:
+    # A turned stand-in's matte ends where its cheek turns away, in shade: the widened cheek (``turned_cheek``) past the
+    # outline, narrower than ``rim``, was continued from that shade, a dark band to the mask's side edge (the white-mask
+    # woman's image-right cheek). With ``turned_fade`` the rim fades into the skin deeper in and the strip takes that
+    # colour (103 -> 31 levels darker than the skin deeper in; the rim 112 -> 67); a strip as narrow as this one (up to
+    # 12 px) was not faded before, nor is it with the option off.
+    face, _ = scaled_face(*masked_face(), REFERENCE_FACE_PX)
+    face.mask = cv2.dilate(face.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (53, 53)))  # (26 px past)
+    hole = face.mask > 0
+    oval = face_region(hole.shape, face.landmarks, antialiased=False) > 0
+    face.image = face.image.copy()
+    face.image[hole] = MASK_COLOUR
+    face.image[~oval & ~hole] = WALL
+    valid = face.valid & oval  # (the warp reaches the outline)
+    cols = np.arange(hole.shape[1])[None, :]
+    right = cols > face.landmarks[landmark_sets.YAW_PROBE[1], 0]
+    to_edge = cv2.distanceTransform(valid.astype(np.uint8), cv2.DIST_L2, 5)
+    rim = valid & hole & right & (to_edge <= 8)
+    deep = valid & hole & right & (to_edge > 16) & (to_edge <= 32)
+    reference = face.reference.copy()
+    reference[rim] = (reference[rim] * 0.45).astype(np.uint8)  # (the shade where the cheek turns away)
+    gaps = hole & ~valid
+    strip = on_face(hole, face.landmarks, turn=0.15) & gaps & ~oval & right
+    assert strip.sum() > 500 and cv2.distanceTransform(strip.astype(np.uint8), cv2.DIST_L2, 3).max() < 7
+
+    def darker(options: OutsideFillOptions, where: np.ndarray) -> float:
+        """How much darker than the deep skin the ``where`` pixels come out (mean over the channels' means)."""
+        out = reference.copy()
+        fill_on_face(out, gaps, hole, valid, face.landmarks, options, image=face.image, turn=0.15)
+        skin = out[deep].reshape(-1, 3).astype(np.float32).mean(axis=0)
+        return float((skin - out[where].reshape(-1, 3).astype(np.float32).mean(axis=0)).mean())
+
+    off, on = OutsideFillOptions(turned_fade=False), OutsideFillOptions()
+    assert darker(off, strip) > 40 and darker(on, strip) < 0.4 * darker(off, strip), (darker(off, strip), darker(on, strip))
+    assert darker(on, rim) < 0.75 * darker(off, rim), (darker(off, rim), darker(on, rim))
