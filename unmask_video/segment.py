@@ -110,7 +110,7 @@ from unmask_video.mask_presence import (
     mouth_darkness, presence_score,
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
-from unmask_video.mask_texture import textured, without_foreign
+from unmask_video.mask_texture import neck_band, textured, without_foreign
 from unmask_video.mask_refine import (
     ColourModel, add_hem, any_set, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
     fill_unlike_holes, gaussian_reach, grow, grow_deeper, holes_of, jaw_profile, join_past_hand, pixels_of,
@@ -1569,13 +1569,11 @@ class MaskSegmenter:
         the nose tip) of another fabric than the cloth, told by its texture at the ROI ``image``'s resolution
         (:func:`mask_texture.textured`) and a colour not the cloth's (:func:`mask_texture.without_foreign`): a hood's
         mesh lining of nearly a pale mask's colour."""
-        from unmask_video.warp import neck_column  # (here: warp imports the segmenter, through reference_check)
-
         opt = self.options
         lm, size, shape = win.lm, win.size, binary.shape
         oval = np.zeros(shape, np.uint8)
         cv2.fillPoly(oval, [np.round(lm[ls.index(ls.FACE_OVAL)]).astype(np.int32)], 1)
-        beside = ((1 - oval) & (neck_column(shape, lm) == 0) & (1 - self._over_nose(lm, shape, 0.0))) > 0
+        beside = ((1 - oval) & (1 - self._over_nose(lm, shape, 0.0)) > 0) & ~neck_band(shape, lm)
         # (the sure cloth to compare with: the k-means mask and the growth above the jaw, inside the oval)
         cloth = ((seed | binary) & (1 - below) & oval) > 0
         x0, y0, x1, y1 = win.box
