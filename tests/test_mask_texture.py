@@ -88,26 +88,29 @@ def test_textured_marks_nothing_on_plain_cloth_nor_on_a_small_face():
     assert textured(small, where, cloth, (0.5, 0.5), 270.0, ratio=3.0, floor=0.3) is None
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+def _mask_with_piece(colour) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A 120 x 120 mask of cloth whose image-left columns (the zone beside the jaw: 0-40) hold a piece of ``colour``
+    (rows 30-110, columns 10-35): (the mask, the zone, the uint8 Lab image, the piece)."""
+    shape = (120, 120)
+    image = _smooth(shape, CLOTH)
+    image[30:110, 10:35] = _smooth((80, 25), colour, seed=1)
+    mask = np.zeros(shape, np.uint8)
+    mask[10:110, 10:110] = 1
+    zone = np.zeros(shape, bool)
+    zone[:, :40] = True
+    piece = np.zeros(shape, bool)
+    piece[30:110, 10:35] = True
+    return mask, zone, cv2.cvtColor(image, cv2.COLOR_RGB2LAB), piece
 
 
 @pytest.mark.parametrize("other,goes", [(LINING, True), ((160, 156, 178), False), (CLOTH, False)],
                          ids=["paler-lining", "shaded-cloth", "the-cloth"])  # fmt: skip
 def test_without_foreign_takes_off_only_a_paler_unlike_piece(other, goes):
-    shape = (120, 120)
-    image = _smooth(shape, CLOTH)
-    image[30:110, 10:35] = _smooth((80, 25), other, seed=1)
-    mask = np.zeros(shape, np.uint8)
-    mask[10:110, 10:110] = 1
-    zone = np.zeros(shape, bool)
-    zone[:, :40] = True
+    mask, zone, lab, piece = _mask_with_piece(other)
     cloth = (mask > 0) & ~zone
-    foreign = np.zeros(shape, bool)
+    foreign = np.zeros(mask.shape, bool)
     foreign[50:90, 15:30] = True
-    out = without_foreign(mask, foreign, zone, _lab(image), cloth, 4.0)
-    piece = np.zeros(shape, bool)
-    piece[30:110, 10:35] = True
+    out = without_foreign(mask, foreign, zone, lab, cloth, 4.0)
     if goes:
         assert out[piece].mean() < 0.05  # (its outline, where the median mixes it with the cloth, may stay)
         assert out[cloth].all()
@@ -116,17 +119,10 @@ def test_without_foreign_takes_off_only_a_paler_unlike_piece(other, goes):
 
 
 def test_without_foreign_leaves_a_piece_without_marks():
-    shape = (120, 120)
-    image = _smooth(shape, CLOTH)
-    image[30:110, 10:35] = _smooth((80, 25), LINING, seed=1)
-    mask = np.zeros(shape, np.uint8)
-    mask[10:110, 10:110] = 1
-    zone = np.zeros(shape, bool)
-    zone[:, :40] = True
-    foreign = np.zeros(shape, bool)
+    mask, zone, lab, _ = _mask_with_piece(LINING)
+    foreign = np.zeros(mask.shape, bool)
     foreign[50:90, 60:80] = True  # (marks on the cloth, none on the lining)
-    out = without_foreign(mask, foreign, zone, _lab(image), (mask > 0) & ~zone, 4.0)
-    np.testing.assert_array_equal(out, mask)
+    np.testing.assert_array_equal(without_foreign(mask, foreign, zone, lab, (mask > 0) & ~zone, 4.0), mask)
 
 
 def _with_mesh_lining(masked: np.ndarray, truth: np.ndarray, top: int, colour) -> tuple[np.ndarray, np.ndarray]:
