@@ -58,7 +58,9 @@ Method, per face (``face_id``):
    cloth's colour, reached from the cloth through its faint lower edge only), with the thin strands the cut leaves
    beside them. The same watershed cuts over the nose
    tip too (``top_cut``), flooded there also from the skin above the search region: pale skin on the nose bridge and
-   the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. Once the presence
+   the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. Beside the jaw and
+   the neck, a piece of another fabric paler than the cloth and of another colour leaves too, told by its texture at
+   the frame's resolution (``rim_texture``, :mod:`unmask_video.mask_texture`: a hood's mesh lining). Once the presence
    decision has the mask as worn, the holes it encloses that are unlike the forehead's skin are its print and are
    filled (``print_holes``, :func:`mask_refine.fill_unlike_holes`: blotches, dots; a hand keeps the skin's colour),
    with the notches of the print's colour its edge cut (``print_notches``, :func:`mask_refine.fill_print_notches`),
