@@ -58,7 +58,9 @@ Method, per face (``face_id``):
    cloth's colour, reached from the cloth through its faint lower edge only), with the thin strands the cut leaves
    beside them. The same watershed cuts over the nose
    tip too (``top_cut``), flooded there also from the skin above the search region: pale skin on the nose bridge and
-   the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. Once the presence
+   the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. Beside the jaw and
+   the neck, a piece of another fabric paler than the cloth and of another colour leaves too, told by its texture at
+   the frame's resolution (``rim_texture``, :mod:`unmask_video.mask_texture`: a hood's mesh lining). Once the presence
    decision has the mask as worn, the holes it encloses that are unlike the forehead's skin are its print and are
    filled (``print_holes``, :func:`mask_refine.fill_unlike_holes`: blotches, dots; a hand keeps the skin's colour),
    with the notches of the print's colour its edge cut (``print_notches``, :func:`mask_refine.fill_print_notches`),
@@ -110,6 +112,7 @@ from unmask_video.mask_presence import (
     mouth_darkness, presence_score,
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
+from unmask_video.mask_texture import neck_band, textured, without_foreign
 from unmask_video.mask_refine import (
     ColourModel, add_hem, any_set, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
     fill_unlike_holes, gaussian_reach, grow, grow_deeper, holes_of, jaw_profile, join_past_hand, pixels_of,
@@ -217,6 +220,15 @@ class SegmentOptions:
     # lower edge; woman_white_mask_720's neck stripe). 0: off. 6 left 0.01 points more of the masked_pairs masks
     # uncovered (worst 10 %: 0.06), 9 the same as off (benchmarks/README.md, wneck); over the nose too, 0.04 more.
     rim_lit_skin: float = 9.0
+    # After the rim cut, the pieces of the mask beside the jaw and the neck (outside FaceMesh's oval and the neck's
+    # column, under the nose tip) of another fabric leave it where their colour is not the cloth's (``rim_same_cloth``):
+    # a hood's mesh lining of nearly a pale mask's colour (the grey-mask man's, beside his jaw), whose density of small
+    # dark dots at the frame's resolution (mask_texture.textured) is over ``rim_texture`` times the sure cloth's beside
+    # it, and over ``rim_texture_floor`` grey levels. 0: off.
+    rim_texture: float = 3.0
+    rim_texture_floor: float = 0.3
+    # ... on faces of this many ROI pixels or more: a mesh's holes (about a hundredth of the face) must be 2 px to show
+    rim_texture_face: float = 200.0
     # The mask's hem (mask_refine.add_hem): within this many pixels of the mask (working size), the pixels whose colour
     # lies on the way from what is beyond them to the cloth's (its seam or binding, a blurred step, the cloth's chroma
     # spread onto the skin by halved colour resolution) join it. 0: off. (2 px took no more of the true mask on
@@ -855,6 +867,8 @@ class MaskSegmenter:
                     _cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
                     opt.rim_separable_tail, opt.rim_separable_small, past, opt.rim_lit_skin, below, opt.rim_same_levels,
                 )
+                if opt.rim_texture > 0 and sub_size / sx >= opt.rim_texture_face and any_set(binary):
+                    binary = self._without_lining(image, win, lab, binary, seed, below)
             if strip is not None and opt.side_open_edge > 0 and any_set(binary):
                 binary = self._grow_sides(prob, smooth, binary, strip, sub_deep, sub_size, deep_sure)
             if win.ears_w is not None and sub_reach is not None and opt.side_open_edge > 0 and any_set(binary):
@@ -1548,6 +1562,30 @@ class MaskSegmenter:
         out = deeper.copy()
         out[y0:y1, x0:x1][drop[comp]] = 0
         return out, closed.astype(np.uint8)
+
+    def _without_lining(
+        self, image: np.ndarray, win: _Window, lab: np.ndarray, binary: np.ndarray, seed: np.ndarray,
+        below: np.ndarray,
+    ) -> np.ndarray:
+        """``binary`` less the pieces beside the jaw and the neck (outside FaceMesh's oval and the neck's column, under
+        the nose tip) of another fabric than the cloth, told by its texture at the ROI ``image``'s resolution
+        (:func:`mask_texture.textured`) and a colour not the cloth's (:func:`mask_texture.without_foreign`): a hood's
+        mesh lining of nearly a pale mask's colour."""
+        opt = self.options
+        lm, size, shape = win.lm, win.size, binary.shape
+        oval = np.zeros(shape, np.uint8)
+        cv2.fillPoly(oval, [np.round(lm[ls.index(ls.FACE_OVAL)]).astype(np.int32)], 1)
+        beside = ((1 - oval) & (1 - self._over_nose(lm, shape, 0.0)) > 0) & ~neck_band(shape, lm)
+        # (the sure cloth to compare with: the k-means mask and the growth above the jaw, inside the oval)
+        cloth = ((seed | binary) & (1 - below) & oval) > 0
+        x0, y0, x1, y1 = win.box
+        foreign = textured(
+            image[y0:y1, x0:x1], (binary > 0) & beside, cloth, (win.sx, win.sy), size / win.sx, opt.rim_texture,
+            opt.rim_texture_floor,
+        )
+        if foreign is None:
+            return binary
+        return without_foreign(binary, foreign, beside, lab, cloth, opt.rim_same_cloth)
 
     @staticmethod
     def _under_jaw(lm: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -1,0 +1,144 @@
+"""Cloth against mesh: the fine texture that tells a hood's lining or a knitted collar from a smooth mask.
+
+A hood's white lining beside the jaw can have nearly a pale mask's colour, close enough that the colour model takes
+it as cloth and the rim cut finds no colour step between them. What still tells them apart is the surface: the
+lining is a mesh (small dark holes a few pixels apart at a 1080p face), the mask's cloth is smooth, its pleats and
+seams thin lines far apart. At the segmenter's working size the mesh is gone, so the texture is measured at the
+frame's own resolution: the density of small dark dots (a black top-hat by a disk the size of a hole, averaged over a
+box), brought down to the working size and compared with the sure cloth's own.
+
+:func:`textured` marks the pixels of a region (the mask beside the jaw and the neck) whose dot density is well
+above the cloth's; :func:`without_foreign` then takes off the pieces of the mask there whose colour is not the cloth's
+and that hold such marks: the lining goes, the cloth (its colour, however its pleats or print are textured) stays.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unmask_video import landmark_sets as ls
+from unmask_video.blend import disk_morph, mask_bbox
+from unmask_video.mask_refine import shading_free_chroma
+from unmask_video.order_stats import median
+
+__all__ = ["dot_density", "neck_band", "textured", "without_foreign"]
+
+
+def dot_density(gray: np.ndarray, dot_px: int, box_px: int, within: np.ndarray | None = None) -> np.ndarray:
+    """float32 (h, w): how much of ``gray`` (uint8) is small dark dots and lines: its black top-hat by an elliptic
+    kernel ``dot_px`` across (what a closing by it fills: holes and lines thinner than it, not a step), averaged over a
+    ``box_px`` box; with ``within`` (bool, the same shape) over its pixels in the box only (0 where it has none)."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (dot_px, dot_px))
+    hat = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel).astype(np.float32)
+    if within is None:
+        return cv2.blur(hat, (box_px, box_px))
+    weight = within.astype(np.float32)
+    share = cv2.blur(weight, (box_px, box_px))
+    return cv2.blur(hat * weight, (box_px, box_px)) / np.maximum(share, 1e-3)
+
+
+def neck_band(shape: tuple[int, int], lm: np.ndarray) -> np.ndarray:
+    """bool (h, w): between the lines down the face (the nose bridge to the chin) through the
+    :data:`landmark_sets.NECK_SIDES` points: the neck's width, the chin and the mask's lower rim above it."""
+    down = lm[ls.CHIN] - lm[ls.NOSE_BRIDGE]
+    down = down / max(float(np.linalg.norm(down)), 1e-6) * 2.0 * float(sum(shape))
+    a, b = (lm[i] for i in ls.NECK_SIDES)
+    quad = np.array([a - down, b - down, b + down, a + down])
+    band = np.zeros(shape, np.uint8)
+    cv2.fillPoly(band, [np.round(quad).astype(np.int32)], 1)
+    return band > 0
+
+
+def textured(
+    window: np.ndarray,
+    where: np.ndarray,
+    cloth: np.ndarray,
+    scale: tuple[float, float],
+    face_px: float,
+    ratio: float,
+    floor: float,
+    dot: float = 0.01,
+    box: float = 0.03,
+    piece: float = 0.08,
+) -> np.ndarray | None:
+    """bool at the working size, or None when nothing is: the pixels of ``where`` whose dot density (:func:`dot_density`
+    of the frame-resolution ``window``, uint8 RGB, that the working size shows at ``scale`` (x, y) working pixels per
+    window pixel) is above ``ratio`` times the ``cloth``'s median (the sure mask near them) and above ``floor`` (grey
+    levels: the noise of a smooth surface in compressed video), the density over the pixels of ``where`` and ``cloth``
+    only. ``face_px``: the face's size in window pixels; the dots are ``dot`` faces across (3 to 9 px), the box ``box``
+    faces, and so are the marked pieces at least, whose area is at least ``piece`` faces squared (a seam's stitches, an
+    ear loop's knot on the cloth mark less). Measured only on the box around ``where`` grown by a tenth of the
+    face (which holds the cloth beside it); None also when that box holds too little cloth (20 px)."""
+    sx, sy = scale
+    h, w = where.shape
+    region = mask_bbox(where, int(round(0.1 * face_px * sx)), (h, w))
+    if region is None:
+        return None
+    rows, cols = region
+    near_cloth = cloth[region]
+    if np.count_nonzero(near_cloth) < 20:
+        return None
+    # (the same box in window pixels: working pixel x covers window pixels x / sx to (x + 1) / sx)
+    wy0, wy1 = int(rows.start / sy), min(int(np.ceil(rows.stop / sy)), window.shape[0])
+    wx0, wx1 = int(cols.start / sx), min(int(np.ceil(cols.stop / sx)), window.shape[1])
+    gray = cv2.cvtColor(np.ascontiguousarray(window[wy0:wy1, wx0:wx1]), cv2.COLOR_RGB2GRAY)
+    dot_px = int(np.clip(round(dot * face_px), 3, 9)) | 1
+    box_px = max(int(round(box * face_px)), 3)
+    # (over the mask's own pixels only: the lining or the shadow line just past the cloth's edge is no dot of it)
+    inside = (where | cloth)[region].astype(np.uint8)
+    inside = cv2.resize(inside, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    density = dot_density(gray, dot_px, box_px, inside)
+    shape = (rows.stop - rows.start, cols.stop - cols.start)
+    density = cv2.resize(density, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    level = max(floor, ratio * float(median(density[near_cloth])))
+    marks = where[region] & (density > level)
+    # (in pieces at least ``box`` faces across: the thin dark line along the mask's own rim, a shadow under it, is
+    # dense in dots over a band only a box wide)
+    k = max(int(round(box * face_px * sx)) | 1, 3)
+    marks = _large_pieces(disk_morph(marks.astype(np.uint8), cv2.MORPH_OPEN, k), (piece * face_px) ** 2 * sx * sy)
+    if marks is None:
+        return None
+    out = np.zeros((h, w), bool)
+    out[region] = marks
+    return out
+
+
+def _large_pieces(marks: np.ndarray, least: float) -> np.ndarray | None:
+    """bool: the 8-connected pieces of ``marks`` (uint8 {0, 1}) of ``least`` pixels or more; None when there are none."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
+    large = stats[:, cv2.CC_STAT_AREA] >= least
+    large[0] = False
+    if not large.any():
+        return None
+    return large[labels]
+
+
+def without_foreign(
+    mask: np.ndarray, foreign: np.ndarray, zone: np.ndarray, lab: np.ndarray, cloth: np.ndarray, tolerance: float
+) -> np.ndarray:
+    """``mask`` (uint8 {0, 1}) less its pieces in ``zone`` (bool) whose colour is not the ``cloth``'s (bool: the sure
+    mask) and that hold a ``foreign`` mark (bool: :func:`textured`). Not the cloth's: in the uint8 Lab ``lab`` (a 3 x 3
+    median of it), a chroma over lightness (:func:`mask_refine.shading_free_chroma`) farther than ``tolerance`` from
+    the cloth's median one, and lighter than the cloth's median (a white lining or collar beside a pale mask; the
+    cloth's own shaded side by the ear, its colour deeper where its pleats and loops are textured, stays). What the
+    removal leaves apart from the mask outside ``zone`` goes too."""
+    region = mask_bbox(mask, 1, mask.shape)
+    if region is None or not cloth.any():
+        return mask
+    smooth = cv2.medianBlur(np.ascontiguousarray(lab[region]), 3).astype(np.float32)
+    free = shading_free_chroma(smooth[..., :1], smooth[..., 1:] - 128.0)
+    sure = np.ascontiguousarray(np.concatenate([free, smooth[..., :1]], axis=2)[cloth[region]].T)
+    colour = median(sure)  # (the cloth's chroma over lightness, and its lightness)
+    off = (mask[region] > 0) & zone[region] & (((free - colour[:2]) ** 2).sum(axis=2) > tolerance**2)
+    off &= smooth[..., 0] > colour[2]
+    n, pieces = cv2.connectedComponents(off.astype(np.uint8), connectivity=8)
+    marked = np.unique(pieces[foreign[region] & off])
+    marked = marked[marked > 0]
+    if marked.size == 0:
+        return mask
+    out = mask.copy()
+    out[region][np.isin(pieces, marked)] = 0
+    n, parts = cv2.connectedComponents(out, connectivity=8)
+    kept = np.unique(parts[(out > 0) & ~zone])
+    return np.isin(parts, kept[kept > 0]).astype(np.uint8)
