@@ -149,3 +149,14 @@ def test_the_pipeline_erases_the_loops_inside_the_boxes_it_says_it_changed(scene
     for x0, y0, x1, y1 in boxes:
         inside_boxes[y0:y1, x0:x1] = True
     assert np.array_equal(with_loops[~inside_boxes], scene.looped[~inside_boxes])
+
+
+def test_a_large_face_is_looked_at_shrunk_and_its_loops_grown_back(scene):
+    options = EarLoopOptions(work_face_px=0.6 * face_size_px(scene.landmarks))
+    found = EarLoops(options).find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped))
+    found = _found(found, scene.mask.shape)
+    assert (found & scene.loops).sum() >= 0.9 * scene.loops.sum()
+    # (a pixel or two wider than at full size: the shrunk loops' widening grown back)
+    near = cv2.dilate(scene.loops.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert (found & ~near).sum() <= 20
+    assert not (found & (scene.mask > 0.5)).any()

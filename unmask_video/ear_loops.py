@@ -8,8 +8,8 @@ frame from their surroundings (OpenCV's Telea inpainting: a loop is a few pixels
 They are not added to the mask: the rebuilt face's composite reads the mask's shape (its edge, its box), and the
 reference's warped face has nothing to give over the hair or the ear.
 
-A stroke pixel is one pulled from its local background (a median wide enough to wipe a loop out) towards the mask's
-colour, outside a patch of that colour thick enough to survive an opening (a collar, a wall); the strokes kept are
+A stroke pixel is one pulled from its local background (each Lab channel opened or closed, towards the mask's value,
+by a square wider than a loop: it wipes a loop out) towards the mask's colour, outside a patch of that colour thick enough to survive an opening (a collar, a wall); the strokes kept are
 thin, elongated, in the zone between the mask's side edge and the ear, and chained to the mask's side edge through
 gaps no wider than a finger's edge. They are grown into weaker stroke pixels next to them and, to stay put from one
 frame to the next, into those next to the last frame's loops.
@@ -41,7 +41,7 @@ class EarLoopOptions:
     ear_radius: float = 0.3
     #: The mask's side edges: its outer ``side`` of its width on either side, above its lowest third.
     side: float = 0.2
-    #: The local background's median window (odd, at least 3 px): wider than a loop, so it wipes one out.
+    #: The local background's square (odd, at least 3 px): wider than a loop, so it wipes one out.
     background: float = 0.05
     #: A stroke pixel lies at least this far (a fraction: the projection) from its background towards the mask's
     #: colour, by at least ``floor`` Lab units, where background and mask differ by ``contrast`` Lab units.
@@ -51,7 +51,7 @@ class EarLoopOptions:
     #: The weaker stroke pixels a kept stroke and the last frame's loops grow into (``towards`` and ``floor``
     #: times this).
     weak: float = 0.6
-    #: Within this Lab distance of the mask's colour, a patch that an opening of ``width`` keeps is that colour's own
+    #: Within this many Lab units of the mask's colour in each channel, a patch that an opening of ``width`` keeps is that colour's own
     #: area (a collar, a wall, the mask's wing), never a loop.
     same_colour: float = 18.0
     #: A loop is thinner than this (its area over its length) ...
@@ -63,6 +63,9 @@ class EarLoopOptions:
     gap: float = 0.07
     #: How many times strokes are joined to the chain (each time, those within ``gap`` of it).
     links: int = 4
+    #: Faces wider than this (px) are looked at shrunk to this size (their loops are as many pixels wide as a 720p
+    #: face's, or more); None: at the frame's size.
+    work_face_px: float | None = 320.0
     #: The radius (px) of OpenCV's Telea inpainting that fills the loops from what surrounds them.
     inpaint_radius: float = 3.0
 
@@ -113,18 +116,61 @@ def loop_strokes(
     before: np.ndarray | None = None,
 ) -> np.ndarray:
     """uint8 {0, 1} (h, w): the ear loops past ``mask`` ((h, w) float or uint8, > 0.5 the mask) in ``image``
-    ((h, w, 3) uint8 RGB; its (468, 2) ``landmarks``); ``before``: the last frame's loops (grown into)."""
+    ((h, w, 3) uint8 RGB; its (468, 2) ``landmarks``); ``before``: the last frame's loops (grown into). A face wider
+    than ``work_face_px`` is looked at shrunk to that size."""
     options = options or EarLoopOptions()
-    inside = (mask > 0.5).astype(np.uint8)
     size = face_size_px(landmarks)
+    out = np.zeros(mask.shape[:2], np.uint8)
+    # (only around the mask: its box grown past the ears' zones)
+    box = mask_bbox(mask > 0.5, int(np.ceil((options.ear_radius + 0.15) * size)), mask.shape[:2])
+    if box is None:
+        return out
+    origin = np.array([box[1].start or 0, box[0].start or 0], np.float32)
+    out[box] = _loops_near(image[box], np.asarray(landmarks, np.float32) - origin, mask[box], size, options,
+                           None if before is None else before[box])  # fmt: skip
+    return out
+
+
+def _loops_near(
+    image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, size: float, options: EarLoopOptions,
+    before: np.ndarray | None,
+) -> np.ndarray:
+    """:func:`loop_strokes` on the box around the mask (``size``: the face's)."""
+    scale = options.work_face_px / size if options.work_face_px else 1.0
+    if scale >= 1.0:
+        return _loops_at(image, landmarks, mask, size, options, before)
+    h, w = mask.shape[:2]
+    small = (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1))
+    found = _loops_at(
+        cv2.resize(image, small, interpolation=cv2.INTER_LINEAR), landmarks * scale,
+        cv2.resize(mask.astype(np.float32), small, interpolation=cv2.INTER_LINEAR), size * scale, options,
+        None if before is None else cv2.resize(before, small, interpolation=cv2.INTER_NEAREST),
+    )
+    out = np.zeros((h, w), np.uint8)
+    part = mask_bbox(found > 0, 1, found.shape)
+    if part is None:
+        return out
+    # (grown back on the loops' box only, its edges mapped to the full size's pixels)
+    (r0, r1), (c0, c1) = ((sl.start or 0, sl.stop) for sl in part)
+    y0, y1 = int(np.floor(r0 / scale)), min(int(np.ceil(r1 / scale)), h)
+    x0, x1 = int(np.floor(c0 / scale)), min(int(np.ceil(c1 / scale)), w)
+    up = cv2.resize(found[part] * np.uint8(255), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) > 0
+    out[y0:y1, x0:x1] = up & (mask[y0:y1, x0:x1] <= 0.5)
+    return out
+
+
+def _loops_at(
+    image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, size: float, options: EarLoopOptions,
+    before: np.ndarray | None,
+) -> np.ndarray:
+    """:func:`loop_strokes` at the image's own size (``size``: its face's)."""
+    inside = (mask > 0.5).astype(np.uint8)
     zone, rim = _zones(inside, landmarks, size, options)
     box = mask_bbox(zone > 0, 0, zone.shape)
     out = np.zeros(inside.shape, np.uint8)
     if box is None:
         return out
-    strong, weak = _stroke_pixels(image[box], inside[box], size, options)
-    strong &= zone[box]
-    weak &= zone[box]
+    strong, weak = _stroke_pixels(image[box], inside[box], zone[box], size, options)
     chained = _chain(_strokes(strong, size, options), rim[box], size, options)
     grown = _grow_into(chained, weak, max(int(round(options.width * size)), 1))
     if before is not None:  # (held where they were, not grown from there: they do not creep along a hair's edge)
@@ -141,59 +187,96 @@ def _zones(
     """uint8 (h, w): where loops may lie (both sides' zones, outside the mask) and the mask's side edges they start
     from (its rim there)."""
     zone = np.zeros(inside.shape, np.uint8)
-    rim = cv2.dilate(inside, np.ones((3, 3), np.uint8)) - inside
-    x, y, w, h = cv2.boundingRect(inside)
+    starts = np.zeros(inside.shape, np.uint8)
+    near = mask_bbox(inside > 0, 1, inside.shape)
+    if near is None:
+        return zone, starts
+    rows, cols = near
+    (top, left) = (rows.start or 0, cols.start or 0)
+    sub = inside[near]
+    rim = cv2.dilate(sub, np.ones((3, 3), np.uint8)) - sub
+    x, y, w, h = cv2.boundingRect(sub)
     ry, rx = np.nonzero(rim)
     band = options.side * w
     upper = ry <= y + h - h / 3.0
     sides = ((rx <= x + band) & upper, (rx >= x + w - 1 - band) & upper)
+    rx, ry = rx + left, ry + top
     pts = np.asarray(landmarks, np.float32)
     radius = options.ear_radius * size
-    starts = np.zeros(inside.shape, np.uint8)
-    hh, ww = inside.shape
-    gx, gy = np.arange(ww, dtype=np.float32)[None, :], np.arange(hh, dtype=np.float32)[:, None]
     corners = (ls.LEFT_EYE_CORNERS[0], ls.RIGHT_EYE_CORNERS[1])  # (the eyes' outer corners, on each side)
     for ear_ids, corner, at_side in zip(ls.OUTLINE_SIDES, corners, sides):
         ear = pts[list(ear_ids)].mean(axis=0)
         circle = cv2.ellipse2Poly((int(round(ear[0])), int(round(ear[1]))), (int(radius), int(radius)), 0, 0, 360, 10)
         edge = np.stack([rx[at_side], ry[at_side]], axis=1).astype(np.int32)
         hull = cv2.convexHull(np.concatenate([circle.astype(np.int32), edge]) if len(edge) else circle)
-        side = np.zeros(inside.shape, np.uint8)
-        cv2.fillConvexPoly(side, hull, 1)
-        # (only past the eye's outer corner, towards the ear: not the eye's white, nor the nose)
-        out = ear - pts[corner]
-        side &= ((gx - pts[corner][0]) * out[0] + (gy - pts[corner][1]) * out[1] > 0).astype(np.uint8)
-        zone |= side
+        _half_hull(zone, hull, pts[corner], ear - pts[corner])
         starts[ry[at_side], rx[at_side]] = 1
     return zone & (1 - inside), starts
 
 
+def _half_hull(zone: np.ndarray, hull: np.ndarray, corner: np.ndarray, out: np.ndarray) -> None:
+    """Set the pixels of ``zone`` inside the convex ``hull`` and past ``corner`` in the direction ``out`` (the
+    eye's outer corner, towards the ear: not the eye's white, nor the nose)."""
+    x, y, w, h = cv2.boundingRect(hull)
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, zone.shape[1]), min(y + h, zone.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    part = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillConvexPoly(part, hull - np.array([x0, y0], np.int32), 1)
+    gx = np.arange(x0, x1, dtype=np.float32)[None, :] - corner[0]
+    gy = np.arange(y0, y1, dtype=np.float32)[:, None] - corner[1]
+    part &= (gx * out[0] + gy * out[1] > 0).astype(np.uint8)
+    zone[y0:y1, x0:x1] |= part
+
+
 def _stroke_pixels(
-    image: np.ndarray, inside: np.ndarray, size: float, options: EarLoopOptions
+    image: np.ndarray, inside: np.ndarray, zone: np.ndarray, size: float, options: EarLoopOptions
 ) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 {0, 1}: the pixels of ``image`` (RGB) pulled from their local background towards the colour of the mask
-    (``inside``), strongly and weakly, outside the mask's colour's thick patches."""
-    lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab).astype(np.float32)
+    """uint8 {0, 1}: the pixels of ``image`` (RGB) in ``zone`` pulled from their local background towards the colour
+    of the mask (``inside``), strongly and weakly, outside the mask's colour's thick patches."""
+    empty = np.zeros(inside.shape, np.uint8)
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
     core = cv2.erode(inside, np.ones((5, 5), np.uint8))
-    cloth = lab[(core if core.any() else inside) > 0]
+    cloth = lab[(core if core.any() else inside) > 0][::7]
     if not len(cloth):
-        empty = np.zeros(inside.shape, np.uint8)
         return empty, empty
-    m = np.median(cloth, axis=0)
-    k = max(int(round(options.background * size)) | 1, 3)
-    bg = cv2.medianBlur(cv2.cvtColor(image, cv2.COLOR_RGB2Lab), min(k, 255)).astype(np.float32)
-    po, mo = lab - bg, m[None, None, :] - bg
-    mo2 = (mo * mo).sum(axis=2)
-    along = (po * mo).sum(axis=2) / np.maximum(mo2, 1e-3)
-    far = np.sqrt((po * po).sum(axis=2))
-    pulled = mo2 >= options.contrast**2
-    near = (np.sqrt(((lab - m) ** 2).sum(axis=2)) <= options.same_colour).astype(np.uint8)
+    m = np.median(cloth, axis=0).astype(np.float32)
+    bg = _background(lab, zone, m, max(int(round(options.background * size)) | 1, 3))
+    # (a loose first pass on 8 bits: the largest channel's step is at least the weak floor over the root of 3)
+    step = cv2.absdiff(lab, bg)
+    rough = cv2.max(cv2.max(step[:, :, 0], step[:, :, 1]), step[:, :, 2])
     w = max(int(round(options.width * size)) | 1, 3)
-    patch = cv2.morphologyEx(near, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (w, w)))
-    free = (cv2.dilate(patch, np.ones((5, 5), np.uint8)) == 0) & pulled & (inside == 0)
-    strong = free & (along >= options.towards) & (far >= options.floor)
-    weak = free & (along >= options.weak * options.towards) & (far >= options.weak * options.floor)
-    return strong.astype(np.uint8), weak.astype(np.uint8)
+    t = options.same_colour
+    near = cv2.inRange(lab, np.clip(m - t, 0, 255), np.clip(m + t, 0, 255))
+    patch = cv2.morphologyEx(near, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (w, w)))
+    free = (cv2.dilate(patch, np.ones((5, 5), np.uint8)) == 0) & (zone > 0)
+    idx = np.flatnonzero(free & (rough >= options.weak * options.floor / np.sqrt(3.0)))
+    if not len(idx):
+        return empty, empty
+    p = lab.reshape(-1, 3)[idx].astype(np.float32)
+    o = bg.reshape(-1, 3)[idx].astype(np.float32)
+    po, mo = p - o, m[None, :] - o
+    mo2 = (mo * mo).sum(axis=1)
+    along = (po * mo).sum(axis=1) / np.maximum(mo2, 1e-3)
+    far = np.sqrt((po * po).sum(axis=1))
+    pulled = mo2 >= options.contrast**2
+    strong, weak = empty.copy(), empty.copy()
+    strong.reshape(-1)[idx] = pulled & (along >= options.towards) & (far >= options.floor)
+    weak.reshape(-1)[idx] = pulled & (along >= options.weak * options.towards) & (far >= options.weak * options.floor)
+    return strong, weak
+
+
+def _background(lab: np.ndarray, zone: np.ndarray, cloth: np.ndarray, k: int) -> np.ndarray:
+    """Each Lab channel with its thin strokes that lean towards the ``cloth``'s value (above the ``zone``'s median:
+    brighter, an opening; below: a closing, by a ``k`` x ``k`` square) wiped out: a loop's local background."""
+    where = lab[zone > 0][::7]
+    typical = np.median(where, axis=0) if len(where) else cloth
+    square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    channels = [
+        cv2.morphologyEx(lab[:, :, c], cv2.MORPH_OPEN if cloth[c] >= typical[c] else cv2.MORPH_CLOSE, square)
+        for c in range(3)
+    ]
+    return cv2.merge(channels)
 
 
 def _strokes(strong: np.ndarray, size: float, options: EarLoopOptions) -> np.ndarray:
