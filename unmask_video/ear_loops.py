@@ -51,16 +51,20 @@ class EarLoopOptions:
     #: The weaker stroke pixels a kept stroke and the last frame's loops grow into (``towards`` and ``floor``
     #: times this).
     weak: float = 0.6
-    #: Within this many Lab units of the mask's colour in each channel, a patch that an opening of ``width`` keeps is that colour's own
-    #: area (a collar, a wall, the mask's wing), never a loop.
+    #: Within this many Lab units of the mask's colour in each channel, a patch that an opening of ``patch`` keeps is
+    #: that colour's own area (a collar, a wall, the mask's wing), never a loop; weak stroke pixels are grown into
+    #: where such an opening of them leaves none (thin, not a pale patch).
     same_colour: float = 18.0
+    patch: float = 0.03
     #: A loop is thinner than this (its area over its length) ...
-    width: float = 0.03
+    width: float = 0.02
     #: ... and each stroke is at least this long (its outline's half).
     min_length: float = 0.03
     #: A stroke joins the loop when it comes within this distance of the mask's side edge or of a stroke already
     #: joined (a loop broken by a finger, a strand of hair).
-    gap: float = 0.07
+    gap: float = 0.03
+    #: A kept stroke grows this far into the weaker stroke pixels next to it (its blurred ends and sides).
+    grow: float = 0.01
     #: How many times strokes are joined to the chain (each time, those within ``gap`` of it).
     links: int = 4
     #: Faces wider than this (px) are looked at shrunk to this size (their loops are as many pixels wide as a 720p
@@ -172,7 +176,10 @@ def _loops_at(
         return out
     strong, weak = _stroke_pixels(image[box], inside[box], zone[box], size, options)
     chained = _chain(_strokes(strong, size, options), rim[box], size, options)
-    grown = _grow_into(chained, weak, max(int(round(options.width * size)), 1))
+    # (only into weak pixels that are thin themselves: not into a pale patch beside a loop, an ear's lit rim)
+    w = max(int(round(options.patch * size)) | 1, 3)
+    weak &= (cv2.morphologyEx(weak, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (w, w))) == 0)
+    grown = _grow_into(chained, weak, max(int(round(options.grow * size)), 1))
     if before is not None:  # (held where they were, not grown from there: they do not creep along a hair's edge)
         grown |= cv2.dilate(before[box], np.ones((3, 3), np.uint8)) & weak
     if not grown.any():
@@ -245,7 +252,7 @@ def _stroke_pixels(
     # (a loose first pass on 8 bits: the largest channel's step is at least the weak floor over the root of 3)
     step = cv2.absdiff(lab, bg)
     rough = cv2.max(cv2.max(step[:, :, 0], step[:, :, 1]), step[:, :, 2])
-    w = max(int(round(options.width * size)) | 1, 3)
+    w = max(int(round(options.patch * size)) | 1, 3)
     t = options.same_colour
     near = cv2.inRange(lab, np.clip(m - t, 0, 255), np.clip(m + t, 0, 255))
     patch = cv2.morphologyEx(near, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (w, w)))
