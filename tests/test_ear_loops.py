@@ -39,10 +39,9 @@ def _loop_paths(mask: np.ndarray, landmarks: np.ndarray) -> list[np.ndarray]:
     for ear_ids, sx, out in zip(ls.OUTLINE_SIDES, (x + 2, x + w - 3), (-1, 1)):
         ear = landmarks[list(ear_ids)].mean(axis=0)
         start = (sx, int(np.flatnonzero(inside[:, sx]).min()) + 4)
-        paths.append(np.array([
-            start, (ear[0] + out * 0.03 * size, ear[1] - 0.05 * size), (ear[0] + out * 0.06 * size, ear[1] - 0.15 * size),
-            (ear[0] + out * 0.1 * size, ear[1] - 0.12 * size),
-        ], np.int32))  # fmt: skip
+        turns = [(0.03, 0.05), (0.06, 0.15), (0.1, 0.12)]  # (out, up) past the ear, in face sizes
+        points = [start] + [(ear[0] + out * a * size, ear[1] - b * size) for a, b in turns]
+        paths.append(np.array(points, np.int32))
     return paths
 
 
@@ -80,7 +79,8 @@ def _whole(image: np.ndarray) -> Box:
 
 
 def test_loops_from_the_masks_side_edges_to_the_ears_are_found_and_nothing_else(scene):
-    found = _found(EarLoops().find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped)), scene.mask.shape)
+    loops = EarLoops().find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped))
+    found = _found(loops, scene.mask.shape)
     assert (found & scene.loops).sum() >= 0.95 * scene.loops.sum()
     near = cv2.dilate(scene.loops.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     assert (found & ~near).sum() <= 10
@@ -135,8 +135,8 @@ def test_erased_loops_take_their_surroundings_and_nothing_else_changes(scene):
 def test_the_pipeline_erases_the_loops_inside_the_boxes_it_says_it_changed(scene):
     reconstructor = build_reconstructor(ReconstructorOptions(generator="none"))
     on = FramePipeline(scene.bare, reconstructor, PipelineOptions(reference_advice=None))
-    off = FramePipeline(scene.bare, reconstructor, PipelineOptions(reference_advice=None,
-                                                                    ear_loops=EarLoopOptions(enabled=False)))  # fmt: skip
+    without_loops = PipelineOptions(reference_advice=None, ear_loops=EarLoopOptions(enabled=False))
+    off = FramePipeline(scene.bare, reconstructor, without_loops)
     try:
         with_loops, without = on.process(scene.looped, 0.0), off.process(scene.looped, 0.0)
         boxes = on.last_changed[0]

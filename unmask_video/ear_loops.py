@@ -9,10 +9,11 @@ They are not added to the mask: the rebuilt face's composite reads the mask's sh
 reference's warped face has nothing to give over the hair or the ear.
 
 A stroke pixel is one pulled from its local background (each Lab channel opened or closed, towards the mask's value,
-by a square wider than a loop: it wipes a loop out) towards the mask's colour, outside a patch of that colour thick enough to survive an opening (a collar, a wall); the strokes kept are
-thin, elongated, in the zone between the mask's side edge and the ear, and chained to the mask's side edge through
-gaps no wider than a finger's edge. They are grown into weaker stroke pixels next to them and, to stay put from one
-frame to the next, into those next to the last frame's loops.
+by a square wider than a loop: it wipes a loop out) towards the mask's colour, outside a patch of that colour thick
+enough to survive an opening (a collar, a wall); the strokes kept are thin, elongated, in the zone between the mask's
+side edge and the ear (past the eye's outer corner), and chained to the mask's side edge through gaps no wider than
+a finger's edge. They are grown a little into thin weaker stroke pixels next to them and, to stay put from one frame
+to the next, into those next to the last frame's loops (held, not grown from: they do not creep).
 """
 
 from __future__ import annotations
@@ -110,8 +111,9 @@ def _placed(loops: Loops, box: Box, shape: tuple[int, ...]) -> np.ndarray:
     b = loops.box
     x0, y0 = max(b.x0 - box.x0, 0), max(b.y0 - box.y0, 0)
     x1, y1 = min(b.x1 - box.x0, out.shape[1]), min(b.y1 - box.y0, out.shape[0])
+    dy, dx = box.y0 - b.y0, box.x0 - b.x0
     if x1 > x0 and y1 > y0:
-        out[y0:y1, x0:x1] = loops.pixels[y0 + box.y0 - b.y0 : y1 + box.y0 - b.y0, x0 + box.x0 - b.x0 : x1 + box.x0 - b.x0]
+        out[y0:y1, x0:x1] = loops.pixels[y0 + dy : y1 + dy, x0 + dx : x1 + dx]
     return out
 
 
