@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from unmask_video.background import BackgroundCall
 from unmask_video.blend import BlendOptions, blend_into, feather_reach, grown_mask_box, mask_bbox
 from unmask_video.debug import DebugWriter
+from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpaint_box
 from unmask_video.face_units import face_size_px
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.reference_advice import AdviceOptions, photo_advice, size_advice
@@ -26,7 +27,7 @@ from unmask_video.repeat_frames import RepeatDetector, RepeatOptions
 from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions
 from unmask_video.steady_face import SteadyFace, SteadyOptions
 from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
-from unmask_video.stages import Box, FaceROI, Image
+from unmask_video.stages import Box, FaceROI, Image, Loops
 from unmask_video.timing import StageTimer, os_thread_named
 from unmask_video.warp import ReferenceWarper, WarpOptions
 from unmask_video.work_face import WORK_FACE_MARGIN, WorkScales, grow_back, shrink_face, work_crop
@@ -40,6 +41,8 @@ class PipelineOptions:
 
     tracker: TrackerOptions = field(default_factory=TrackerOptions)
     segment: SegmentOptions = field(default_factory=SegmentOptions)
+    #: The ear loops past a worn mask's side edges, filled after the blend (:mod:`unmask_video.ear_loops`).
+    ear_loops: EarLoopOptions = field(default_factory=EarLoopOptions)
     warp: WarpOptions = field(default_factory=WarpOptions)
     blend: BlendOptions = field(default_factory=BlendOptions)
     #: A frame that repeats the last one rebuilt (a duplicated source frame) gets that frame's output, no work
@@ -114,14 +117,15 @@ class _Blend:
     mask: np.ndarray
     width: float
     mask_box: tuple[slice, slice] | None
+    loops: Loops | None = None  # the mask's ear loops, filled after the blend
 
     def kept(self, region: tuple[slice, slice] | None) -> _Blend:
         """The same blend on ``region`` of its box only (where it can write: the mask's box grown by the blend's
         reach), with its own arrays (the reconstructors may reuse theirs)."""
         if region is None:
             return self
-        return _Blend.on(self.box, self.rebuilt[region].copy(), self.mask[region].copy(), self.width, self.mask_box,
-                         region)  # fmt: skip
+        return replace(_Blend.on(self.box, self.rebuilt[region].copy(), self.mask[region].copy(), self.width,
+                                 self.mask_box, region), loops=self.loops)  # fmt: skip
 
     @staticmethod
     def on(
@@ -217,6 +221,7 @@ class FramePipeline:
         self._work = WorkScales(self.options.work_face_px, self.options.work_face_tolerance)
         self._face_ids: set[int] = set()  # the track ids of the last frame's faces
         self.segmenter = MaskSegmenter(self.options.segment)
+        self.ear_loops = EarLoops(self.options.ear_loops)
         self.stats = PipelineStats()
         self.debug = DebugWriter(self.options.debug_dir, self.options.debug_frames) if self.options.debug_dir else None
         #: For each frame of the last :meth:`rebuild` (or :meth:`process_batch`): boxes (x0, y0, x1, y1) outside
@@ -371,6 +376,8 @@ class FramePipeline:
                 changed = self._blended_box(roi.full or roi, images[index].shape)
                 if changed is not None:
                     self.last_changed[index].append(changed)
+                if face_blend.loops is not None:
+                    self.last_changed[index].append(inpaint_box(face_blend.loops, images[index].shape))
             if self.debug is not None:
                 with self.timer("debug"):
                     self.debug.write(batch.first_frame + index, roi, rebuilt, detail)
@@ -400,18 +407,20 @@ class FramePipeline:
         options = self.options.blend
         blend_into(output, face.box, face.rebuilt, face.mask, face.width, mode=options.mode, mask_box=face.mask_box,
                    notch_reach=options.notch_reach)  # fmt: skip
+        if face.loops is not None:
+            erase_loops(output, face.loops)
 
     def _face_blend(self, roi: FaceROI, rebuilt: Image) -> _Blend:
         """The blend of one rebuilt face into its frame: at full size, the working-size face grown back on the box
         the blend reaches, with its full-size mask."""
         full = roi.full
         if full is None:
-            return _Blend(roi.box, rebuilt, roi.mask, self._blend_width(roi), roi.mask_box)
+            return _Blend(roi.box, rebuilt, roi.mask, self._blend_width(roi), roi.mask_box, roi.loops)
         region = self._blend_region(full)
         if region is None:  # (never: a masked face's mask is not empty)
             region = (slice(0, 0), slice(0, 0))
-        return _Blend.on(full.box, grow_back(rebuilt, full, region), full.mask[region].copy(), self._blend_width(full),
-                         full.mask_box, region)  # fmt: skip
+        return replace(_Blend.on(full.box, grow_back(rebuilt, full, region), full.mask[region].copy(),
+                                 self._blend_width(full), full.mask_box, region), loops=roi.loops)  # fmt: skip
 
     def _blend_region(self, roi: _Face) -> tuple[slice, slice] | None:
         """The box of ``roi`` the blend can write to: the mask's bounding box grown by the blend's reach (the
@@ -446,6 +455,7 @@ class FramePipeline:
         ids = {face.id for face in faces}
         for gone in self._face_ids - ids:
             self.segmenter.reset(gone)  # that face was lost: its clusters and mask history no longer apply
+            self.ear_loops.reset(gone)
             self.warper.reset(gone)  # and so does its smoothed warp shape
             self._work.forget(gone)
         self._face_ids = ids
@@ -457,6 +467,7 @@ class FramePipeline:
         roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
         with self.timer("segment"):
             mask = self.segmenter.segment(roi_image, roi_landmarks, face_id)
+            loops = self.ear_loops.find(roi_image, roi_landmarks, mask, face_id, box)
         # (once per face: the warp's, the blend's and the encoder's boxes; None: an empty mask, the mask being >= 0)
         tight = mask_bbox(mask > 0, 0, mask.shape[:2])
         if tight is None:
@@ -485,7 +496,7 @@ class FramePipeline:
                 image=roi_image, mask=mask, origin=(box.x0, box.y0),
             )
         return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight,
-                       reference_yaw=self.warper.reference_yaw, full=work)  # fmt: skip
+                       reference_yaw=self.warper.reference_yaw, full=work, loops=loops)  # fmt: skip
 
     def _work_crop(
         self, box: Box, roi_landmarks: np.ndarray, tight: tuple[slice, slice], landmarks: np.ndarray,

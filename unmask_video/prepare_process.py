@@ -42,7 +42,7 @@ import numpy as np
 from unmask_video.errors import ProcessingError
 from unmask_video.landmarks import face_box
 from unmask_video.pipeline import PREPARE_COUNTS, FramePipeline, PreparedBatch
-from unmask_video.stages import Box, FaceROI, Image, WorkFace
+from unmask_video.stages import Box, FaceROI, Image, Loops, WorkFace
 from unmask_video.timing import name_os_thread
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ class _Job:
     #: A face at a working size (``PipelineOptions.work_face_px``): its full-size face without its mask; the
     #: working-size image (not a view of the frame) is the fourth array, the full-size mask the fifth.
     full: WorkFace | None = None
+    loops: Loops | None = None  # the mask's ear loops (small: sent down the pipe as they are)
 
 
 @dataclass
@@ -228,7 +229,7 @@ class PrepareProcess:
                 full = None if job.full is None else replace(job.full, mask=arrays[4])
                 face = image[job.box.slices] if full is None else arrays[3]
                 roi = FaceROI(job.box, face, job.landmarks, mask, reference, valid, job.mask_box, job.reference_yaw,
-                              full)  # fmt: skip
+                              full, job.loops)  # fmt: skip
                 batch.jobs.append((job.index, roi, None))
             del results
         finally:
@@ -360,7 +361,9 @@ def _child_main(
                     else:
                         arrays.append(array)
                 full = None if roi.full is None else replace(roi.full, mask=np.zeros((0, 0), np.float32))
-                jobs.append(_Job(index, roi.box, roi.landmarks, roi.mask_box, arrays, roi.reference_yaw, full))
+                jobs.append(
+                    _Job(index, roi.box, roi.landmarks, roi.mask_box, arrays, roi.reference_yaw, full, roi.loops)
+                )
             del results
             times = {}
             for stage, seconds in pipeline.timer.seconds.items():

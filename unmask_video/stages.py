@@ -57,6 +57,15 @@ class WorkFace:
     scale: tuple[float, float]  # (x, y): working-size pixels per full-size pixel
 
 
+@dataclass(frozen=True)
+class Loops:
+    """A mask's ear loops past its edge (:mod:`unmask_video.ear_loops`), filled in the frame after the blend."""
+
+    box: Box  # the loops' box in the frame
+    pixels: np.ndarray  # (h, w) uint8 {0, 1} over ``box``: the loops' pixels
+    radius: float  # the inpainting's radius (px)
+
+
 @dataclass
 class FaceROI:
     """One face of one frame, cropped to ``box``, ready for reconstruction."""
@@ -76,3 +85,5 @@ class FaceROI:
     #: This ROI is a face shrunk to a working size (``PipelineOptions.work_face_px``): its full-size face; None: the
     #: ROI is at the frame's size.
     full: WorkFace | None = None
+    #: The mask's ear loops past its edge, at the frame's size (None: none found).
+    loops: Loops | None = None

@@ -1,0 +1,162 @@
+"""The ear loops past a worn mask (unmask_video.ear_loops): the astronaut's face, grown to a 720p face's size, with a
+drawn mask and drawn loops from its side edges up around the ears (real FaceMesh landmarks, no data needed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pytest
+
+from unmask_video import landmark_sets as ls
+from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpaint_box
+from unmask_video.face_units import face_size_px
+from unmask_video.pipeline import FramePipeline, PipelineOptions
+from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
+from unmask_video.stages import Box, Loops
+from unmask_video.synthetic import MaskStyle, astronaut_landmarks, draw_surgical_mask
+
+CLOTH = (240, 242, 245)
+
+
+@dataclass
+class Scene:
+    bare: np.ndarray  # the face without a mask (uint8 RGB)
+    masked: np.ndarray  # with the drawn mask, no loops
+    looped: np.ndarray  # with the drawn mask and its loops
+    landmarks: np.ndarray
+    mask: np.ndarray  # the drawn mask, float32 {0, 1}
+    loops: np.ndarray  # the loops' pixels (more than half covered), bool
+
+
+def _loop_paths(mask: np.ndarray, landmarks: np.ndarray) -> list[np.ndarray]:
+    """Each side's loop: from the mask's side edge near its top, up past the ear and over its top."""
+    inside = (mask > 0.5).astype(np.uint8)
+    size = face_size_px(landmarks)
+    x, _, w, _ = cv2.boundingRect(inside)
+    paths = []
+    for ear_ids, sx, out in zip(ls.OUTLINE_SIDES, (x + 2, x + w - 3), (-1, 1)):
+        ear = landmarks[list(ear_ids)].mean(axis=0)
+        start = (sx, int(np.flatnonzero(inside[:, sx]).min()) + 4)
+        turns = [(0.03, 0.05), (0.06, 0.15), (0.1, 0.12)]  # (out, up) past the ear, in face sizes
+        points = [start] + [(ear[0] + out * a * size, ear[1] - b * size) for a, b in turns]
+        paths.append(np.array(points, np.int32))
+    return paths
+
+
+def _draw(image: np.ndarray, mask: np.ndarray, paths: list[np.ndarray], strength: float = 1.0) -> np.ndarray:
+    """``image`` with anti-aliased 3 px lines of the cloth's colour along ``paths`` outside the mask; and where."""
+    cover = np.zeros(mask.shape, np.uint8)
+    cv2.polylines(cover, paths, False, 255, 3, cv2.LINE_AA)
+    alpha = strength * (cover.astype(np.float32) / 255.0)[:, :, None] * (mask[:, :, None] <= 0.5)
+    return (image * (1 - alpha) + np.array(CLOTH, np.float32) * alpha).round().astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def scene() -> Scene:
+    image, landmarks = astronaut_landmarks()
+    scale, x0 = 2.5, 110  # (the face 260 px wide: a 720p face)
+    bare = cv2.resize(np.array(image)[:220, x0 : x0 + 240], None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    lm = ((landmarks - np.array([x0, 0], np.float32)) * scale).astype(np.float32)
+    masked, mask = draw_surgical_mask(bare, lm, MaskStyle(color=CLOTH))
+    paths = _loop_paths(mask, lm)
+    looped = _draw(masked, mask, paths)
+    loops = np.abs(looped.astype(np.int16) - masked).max(axis=2) > 60
+    return Scene(bare, masked, looped, lm, mask, loops)
+
+
+def _found(loops: Loops | None, shape: tuple[int, ...]) -> np.ndarray:
+    out = np.zeros(shape[:2], bool)
+    if loops is not None:
+        b = loops.box
+        out[b.y0 : b.y1, b.x0 : b.x1] = loops.pixels > 0
+    return out
+
+
+def _whole(image: np.ndarray) -> Box:
+    return Box(0, 0, image.shape[1], image.shape[0])
+
+
+def test_loops_from_the_masks_side_edges_to_the_ears_are_found_and_nothing_else(scene):
+    loops = EarLoops().find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped))
+    found = _found(loops, scene.mask.shape)
+    assert (found & scene.loops).sum() >= 0.95 * scene.loops.sum()
+    near = cv2.dilate(scene.loops.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert (found & ~near).sum() <= 10
+    assert not (found & (scene.mask > 0.5)).any()
+
+
+def test_without_loops_the_hair_the_collar_and_the_wall_are_left_alone(scene):
+    assert EarLoops().find(scene.masked, scene.landmarks, scene.mask, 0, _whole(scene.masked)) is None
+
+
+def test_pale_lines_away_from_the_masks_side_edges_are_left_alone(scene):
+    size = face_size_px(scene.landmarks)
+    inside = (scene.mask > 0.5).astype(np.uint8)
+    x, y, w, h = cv2.boundingRect(inside)
+    ear = scene.landmarks[list(ls.OUTLINE_SIDES[0])].mean(axis=0)
+    strand = np.array([(ear[0] - 0.05 * size, ear[1] - 0.3 * size), (ear[0] - 0.02 * size, ear[1] - 0.1 * size)])
+    collar = np.array([(x + 0.3 * w, y + h + 0.05 * size), (x + 0.7 * w, y + h + 0.05 * size)])  # (under the chin)
+    image = _draw(scene.masked, scene.mask, [strand.astype(np.int32), collar.astype(np.int32)])
+    assert EarLoops().find(image, scene.landmarks, scene.mask, 0, _whole(image)) is None
+
+
+def test_a_bare_face_has_no_loops(scene):
+    empty = np.zeros(scene.mask.shape, np.float32)
+    assert EarLoops().find(scene.looped, scene.landmarks, empty, 0, _whole(scene.looped)) is None
+
+
+def test_loops_too_faint_to_start_are_held_where_the_last_frame_had_them(scene):
+    faint = _draw(scene.masked, scene.mask, _loop_paths(scene.mask, scene.landmarks), strength=0.4)
+    loops = EarLoops()
+    assert loops.find(faint, scene.landmarks, scene.mask, 0, _whole(faint)) is None
+    loops.find(scene.looped, scene.landmarks, scene.mask, 0, _whole(faint))
+    held = _found(loops.find(faint, scene.landmarks, scene.mask, 0, _whole(faint)), scene.mask.shape)
+    assert (held & scene.loops).sum() >= 0.7 * scene.loops.sum()
+    loops.reset(0)
+    assert loops.find(faint, scene.landmarks, scene.mask, 0, _whole(faint)) is None
+
+
+def test_erased_loops_take_their_surroundings_and_nothing_else_changes(scene):
+    found = EarLoops().find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped))
+    assert found is not None
+    out = scene.looped.copy()
+    erase_loops(out, found)
+    before = np.abs(scene.looped.astype(np.int16) - scene.masked)[scene.loops].mean()
+    after = np.abs(out.astype(np.int16) - scene.masked)[scene.loops].mean()
+    assert after < 0.2 * before
+    changed = np.abs(out.astype(np.int16) - scene.looped).max(axis=2) > 0
+    assert not (changed & ~_found(found, out.shape)).any()
+    x0, y0, x1, y1 = inpaint_box(found, out.shape)
+    assert x0 <= found.box.x0 and y0 <= found.box.y0 and x1 >= found.box.x1 and y1 >= found.box.y1
+
+
+def test_the_pipeline_erases_the_loops_inside_the_boxes_it_says_it_changed(scene):
+    reconstructor = build_reconstructor(ReconstructorOptions(generator="none"))
+    on = FramePipeline(scene.bare, reconstructor, PipelineOptions(reference_advice=None))
+    without_loops = PipelineOptions(reference_advice=None, ear_loops=EarLoopOptions(enabled=False))
+    off = FramePipeline(scene.bare, reconstructor, without_loops)
+    try:
+        with_loops, without = on.process(scene.looped, 0.0), off.process(scene.looped, 0.0)
+        boxes = on.last_changed[0]
+    finally:
+        on.close()
+        off.close()
+    left = lambda out: np.abs(out.astype(np.int16) - scene.masked)[scene.loops].mean()  # noqa: E731
+    assert left(with_loops) < 0.5 * left(without)
+    inside_boxes = np.zeros(scene.mask.shape, bool)
+    for x0, y0, x1, y1 in boxes:
+        inside_boxes[y0:y1, x0:x1] = True
+    assert np.array_equal(with_loops[~inside_boxes], scene.looped[~inside_boxes])
+
+
+def test_a_large_face_is_looked_at_shrunk_and_its_loops_grown_back(scene):
+    options = EarLoopOptions(work_face_px=0.6 * face_size_px(scene.landmarks))
+    found = EarLoops(options).find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped))
+    found = _found(found, scene.mask.shape)
+    assert (found & scene.loops).sum() >= 0.9 * scene.loops.sum()
+    # (a pixel or two wider than at full size: the shrunk loops' widening grown back)
+    near = cv2.dilate(scene.loops.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert (found & ~near).sum() <= 20
+    assert not (found & (scene.mask > 0.5)).any()
