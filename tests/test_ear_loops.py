@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from unmask_video import landmark_sets as ls
-from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpaint_box
+from unmask_video.ear_loops import EarLoopOptions, EarLoops, _dot, _samples, erase_loops, inpaint_box
 from unmask_video.face_units import face_size_px
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
@@ -160,3 +160,15 @@ def test_a_large_face_is_looked_at_shrunk_and_its_loops_grown_back(scene):
     near = cv2.dilate(scene.loops.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     assert (found & ~near).sum() <= 20
     assert not (found & (scene.mask > 0.5)).any()
+
+
+def test_colour_samples_and_tests_match_numpys_plain_forms(scene):
+    """The fast forms of the colour samples (flat index) and the colour tests' dot products (channel by channel) give
+    what a boolean gather and a product summed over the channels give."""
+    lab = cv2.cvtColor(scene.looped, cv2.COLOR_RGB2Lab)
+    where = (scene.mask > 0.5).astype(np.uint8)
+    assert np.array_equal(_samples(lab, where), lab[where > 0][::7])
+    assert len(_samples(lab, np.zeros_like(where))) == 0
+    a = lab.reshape(-1, 3)[::97].astype(np.float32) - 128.0
+    b = a[::-1].copy()
+    assert np.array_equal(_dot(a, b), (a * b).sum(axis=1))
