@@ -78,13 +78,18 @@ def _whole(image: np.ndarray) -> Box:
     return Box(0, 0, image.shape[1], image.shape[0])
 
 
+def _assert_found_as_drawn(found: np.ndarray, scene: Scene, share: float, near_px: int, stray: int) -> None:
+    """At least ``share`` of the drawn loops found, at most ``stray`` pixels farther than ``near_px`` // 2 from them,
+    none inside the mask."""
+    assert (found & scene.loops).sum() >= share * scene.loops.sum()
+    near = cv2.dilate(scene.loops.astype(np.uint8), np.ones((near_px, near_px), np.uint8)) > 0
+    assert (found & ~near).sum() <= stray
+    assert not (found & (scene.mask > 0.5)).any()
+
+
 def test_loops_from_the_masks_side_edges_to_the_ears_are_found_and_nothing_else(scene):
     loops = EarLoops().find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped))
-    found = _found(loops, scene.mask.shape)
-    assert (found & scene.loops).sum() >= 0.95 * scene.loops.sum()
-    near = cv2.dilate(scene.loops.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    assert (found & ~near).sum() <= 10
-    assert not (found & (scene.mask > 0.5)).any()
+    _assert_found_as_drawn(_found(loops, scene.mask.shape), scene, share=0.95, near_px=5, stray=10)
 
 
 def test_without_loops_the_hair_the_collar_and_the_wall_are_left_alone(scene):
@@ -154,12 +159,8 @@ def test_the_pipeline_erases_the_loops_inside_the_boxes_it_says_it_changed(scene
 def test_a_large_face_is_looked_at_shrunk_and_its_loops_grown_back(scene):
     options = EarLoopOptions(work_face_px=0.6 * face_size_px(scene.landmarks))
     found = EarLoops(options).find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped))
-    found = _found(found, scene.mask.shape)
-    assert (found & scene.loops).sum() >= 0.9 * scene.loops.sum()
     # (a pixel or two wider than at full size: the shrunk loops' widening grown back)
-    near = cv2.dilate(scene.loops.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
-    assert (found & ~near).sum() <= 20
-    assert not (found & (scene.mask > 0.5)).any()
+    _assert_found_as_drawn(_found(found, scene.mask.shape), scene, share=0.9, near_px=9, stray=20)
 
 
 def test_colour_samples_and_tests_match_numpys_plain_forms(scene):
