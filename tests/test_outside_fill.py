@@ -527,35 +527,3 @@ def test_a_turned_references_shaded_rim_is_not_continued_into_the_widened_cheek(
     off, on = OutsideFillOptions(turned_fade=False), OutsideFillOptions()
     assert darker(off, strip) > 40 and darker(on, strip) < 0.4 * darker(off, strip), (darker(off, strip), darker(on, strip))
     assert darker(on, rim) < 0.75 * darker(off, rim), (darker(off, rim), darker(on, rim))
-
-
-def test_below_the_jaw_the_continued_skin_stays_within_the_neck_the_frame_shows_below_the_mask() -> None:
-    # A turned stand-in widens the cheek to the mask's side edge, its hull tapering to the chin: with a mask standing
-    # out past the face that hull runs wider than the jaw below its corners, a squared jaw painted with skin over the
-    # wall. The frame's neck seen just below the mask gives the neck's width there: the gaps past the oval, below the
-    # jaw's corners and beside it, take the surroundings' fill; the neck under the chin is still continued skin, and
-    # with no neck seen below the mask (the wall) nothing changes.
-    face, hole, oval = _narrow_reference_on_a_wall(mask_past_outline=40)
-    lm = face.landmarks
-    rows, cols = np.arange(hole.shape[0])[:, None], np.arange(hole.shape[1])[None, :]
-    skin = np.median(face.image[oval & ~hole & (rows > lm[6, 1] - 40)], axis=0).astype(np.uint8)
-    middle = lm[landmark_sets.CHIN, 0]
-    necked = face.image.copy()
-    necked[~hole & (rows > lm[landmark_sets.CHIN, 1]) & (np.abs(cols - middle) < 32)] = skin
-    below = hole & ~oval & (rows > lm[list(landmark_sets.NECK_SIDES), 1].min())
-    beside, under = below & (np.abs(cols - middle) > 45), below & (np.abs(cols - middle) < 25)
-    gaps = hole & ~face.valid
-
-    def on_face_filled(image: np.ndarray, options: OutsideFillOptions) -> np.ndarray:
-        return fill_on_face(face.reference.copy(), gaps, hole, hole & face.valid, lm, options, image=image, turn=0.12)
-
-    off = OutsideFillOptions(neck_margin=-1.0)
-    wide = on_face_filled(necked, off)
-    assert (wide & beside).sum() > 200, (wide & beside).sum()  # (the turned cheek's hull reaches there)
-    narrowed = on_face_filled(necked, OutsideFillOptions())
-    assert not (narrowed & beside).any(), (narrowed & beside).sum()
-    assert (narrowed & under).sum() > 500 and np.array_equal(narrowed & under, wide & under)
-    lost = wide & ~narrowed  # (only past the oval, beside the neck seen, below the jaw's corners)
-    assert not (narrowed & ~wide).any() and not (lost & (oval | (np.abs(cols - middle) < 32))).any()
-    assert not (lost & (rows < lm[list(landmark_sets.NECK_SIDES), 1].min() - 5)).any()
-    assert np.array_equal(on_face_filled(face.image, OutsideFillOptions()), on_face_filled(face.image, off))

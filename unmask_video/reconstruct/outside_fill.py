@@ -50,7 +50,7 @@ from unmask_video.warp import face_region, neck_column, neck_region
 
 __all__ = [
     "OutsideFillOptions", "on_face", "skin_past_outline", "turned_cheek", "neck_seen", "continue_skin", "fill_on_face",
-    "fill_band", "enclosed", "nearest_verdict", "past_neck",
+    "fill_band", "enclosed", "nearest_verdict",
 ]
 
 
@@ -149,15 +149,6 @@ class OutsideFillOptions:
     #: along the mask's edge (a strip beside the cheek, a collar below the chin) border on it for about half their
     #: edge or more and keep the surroundings' fill. 0: off (1: only pieces wholly inside).
     enclosed: float = 0.6
-    #: Under the jaw the neck is only as wide as the frame shows it just below the mask (its skin seen in the neck's
-    #: column, :func:`neck_seen`), this many face sizes more on each side: the gaps past FaceMesh's oval below the
-    #: jaw's corners and beside that width lie past the face (:func:`past_neck`) and take the surroundings' fill, not
-    #: the skin continued. The widened cheeks' hulls (:func:`turned_cheek`, :func:`skin_past_outline`) taper from the
-    #: mask's top edge to the chin, wider than the jaw: a mask standing out past the face (the white-mask woman's, with
-    #: a turned stand-in) was painted with skin to its outline below the jaw, a squared jaw. What the warp carries
-    #: there is kept (a same-person reference's own jaw: cutting it cost the KF94 clip notches of hair in the jaw).
-    #: < 0: off.
-    neck_margin: float = 0.03
 
 
 def on_face(
@@ -409,32 +400,6 @@ def neck_seen(
     return out, seen
 
 
-def past_neck(
-    hole: np.ndarray, oval: np.ndarray, landmarks: np.ndarray, seen: np.ndarray, options: OutsideFillOptions | None = None
-) -> np.ndarray | None:
-    """(h, w) bool: the pixels of the ``hole`` ((h, w) bool) past the face ``oval`` ((h, w) bool, FaceMesh's outline
-    through the (468, 2) ``landmarks``) below the jaw's corners and beside the neck the frame shows just below the
-    mask (``seen``, (h, w) bool: its skin there, :func:`neck_seen`; their extent across the face, grown by
-    ``neck_margin`` face sizes each side); None where the rule is off, too little of the neck is seen or nothing lies
-    there."""
-    options = options or OutsideFillOptions()
-    if options.neck_margin < 0 or np.count_nonzero(seen) < 30:
-        return None
-    pts = np.asarray(landmarks, np.float64)
-    down = _down(pts)
-    across = np.array([-down[1], down[0]])
-    ys, xs = np.nonzero(seen)
-    on = xs * across[0] + ys * across[1]
-    margin = options.neck_margin * face_size_px(landmarks)
-    lo, hi = float(on.min()) - margin, float(on.max()) + margin
-    h, w = hole.shape
-    col, row = np.arange(w, dtype=np.float64)[None, :], np.arange(h, dtype=np.float64)[:, None]
-    coord = col * across[0] + row * across[1]
-    below = col * down[0] + row * down[1] >= _corners_down(pts, down)
-    past = hole & ~oval & below & ((coord < lo) | (coord > hi))
-    return past if past.any() else None
-
-
 def nearest_verdict(band: np.ndarray, where: np.ndarray, verdict: np.ndarray) -> np.ndarray:
     """(h, w) bool: at the ``where`` pixels ((h, w) bool), the ``verdict`` ((N + 1,) bool: [0] unused, then one per
     pixel of ``band``, (h, w) bool, in raster order as ``np.nonzero`` lists them) of the nearest ``band`` pixel
@@ -529,8 +494,7 @@ def fill_on_face(
     Returns those pixels, (h, w) bool; the rest of the gaps lie past the face's edge. ``image``: the frame ((h, w, 3)
     uint8 RGB, as ``out`` was before), whose skin above the mask widens the face (None: the outline as FaceMesh has it).
     ``turn``: how far the reference's head is turned from the frame's (:func:`turned_cheek`,
-    :attr:`OutsideFillOptions.fade_at_edge`; 0: as the frame's). Gaps beside the neck the frame shows below the mask,
-    past the oval under the jaw's corners, lie past the face whatever the rules above say (:func:`past_neck`).
+    :attr:`OutsideFillOptions.fade_at_edge`; 0: as the frame's).
     """
     options = options or OutsideFillOptions()
     inner = np.zeros_like(gaps)
@@ -562,9 +526,6 @@ def fill_on_face(
     turned = turned_cheek(sub_hole, oval, sub_lm, turn, options)
     sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0], turned)
     sub |= enclosed(sub_gaps & ~sub, sub_hole, covered[box] | sub, options.enclosed)
-    beside = None if neck is None else past_neck(sub_hole, oval, sub_lm, neck[1], options)
-    if beside is not None:
-        sub &= ~beside
     inner[box] = sub
     if not sub.any():
         return inner
