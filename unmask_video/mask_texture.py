@@ -17,12 +17,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from unmask_video import landmark_sets as ls
 from unmask_video.blend import disk_morph, mask_bbox
 from unmask_video.mask_refine import shading_free_chroma
 from unmask_video.order_stats import median
 
-__all__ = ["dot_density", "neck_band", "textured", "without_foreign"]
+__all__ = ["dot_density", "textured", "without_foreign"]
 
 
 def dot_density(gray: np.ndarray, dot_px: int, box_px: int, within: np.ndarray | None = None) -> np.ndarray:
@@ -36,18 +35,6 @@ def dot_density(gray: np.ndarray, dot_px: int, box_px: int, within: np.ndarray |
     weight = within.astype(np.float32)
     share = cv2.blur(weight, (box_px, box_px))
     return cv2.blur(hat * weight, (box_px, box_px)) / np.maximum(share, 1e-3)
-
-
-def neck_band(shape: tuple[int, int], lm: np.ndarray) -> np.ndarray:
-    """bool (h, w): between the lines down the face (the nose bridge to the chin) through the
-    :data:`landmark_sets.NECK_SIDES` points: the neck's width, the chin and the mask's lower rim above it."""
-    down = lm[ls.CHIN] - lm[ls.NOSE_BRIDGE]
-    down = down / max(float(np.linalg.norm(down)), 1e-6) * 2.0 * float(sum(shape))
-    a, b = (lm[i] for i in ls.NECK_SIDES)
-    quad = np.array([a - down, b - down, b + down, a + down])
-    band = np.zeros(shape, np.uint8)
-    cv2.fillPoly(band, [np.round(quad).astype(np.int32)], 1)
-    return band > 0
 
 
 def textured(

@@ -106,13 +106,14 @@ from threadpoolctl import ThreadpoolController
 from unmask_video import landmark_sets as ls
 from unmask_video.blend import disk_morph, mask_bbox
 from unmask_video.errors import InputError
+from unmask_video.face_axes import neck_column
 from unmask_video.face_detect import resize
 from unmask_video.mask_presence import (
     Presence, PresenceOptions, edge_contrast, edge_slant, lip_contrast, lips_region, lower_cover, lower_face,
     mouth_darkness, presence_score,
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
-from unmask_video.mask_texture import neck_band, textured, without_foreign
+from unmask_video.mask_texture import textured, without_foreign
 from unmask_video.mask_refine import (
     ColourModel, add_hem, any_set, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
     fill_unlike_holes, gaussian_reach, grow, grow_deeper, holes_of, jaw_profile, join_past_hand, pixels_of,
@@ -1575,7 +1576,7 @@ class MaskSegmenter:
         lm, size, shape = win.lm, win.size, binary.shape
         oval = np.zeros(shape, np.uint8)
         cv2.fillPoly(oval, [np.round(lm[ls.index(ls.FACE_OVAL)]).astype(np.int32)], 1)
-        beside = ((1 - oval) & (1 - self._over_nose(lm, shape, 0.0)) > 0) & ~neck_band(shape, lm)
+        beside = ((1 - oval) & (1 - self._over_nose(lm, shape, 0.0)) > 0) & (neck_column(shape, lm) == 0)
         # (the sure cloth to compare with: the k-means mask and the growth above the jaw, inside the oval)
         cloth = ((seed | binary) & (1 - below) & oval) > 0
         x0, y0, x1, y1 = win.box

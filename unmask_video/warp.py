@@ -41,6 +41,7 @@ from unmask_video import landmark_sets
 from unmask_video.align import similarity, transform_points
 from unmask_video.blend import disk_morph_near
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.face_axes import face_axes, neck_column
 from unmask_video.jaw_opening import JawOpening, JawOptions, closed_mouth_picture, jaw_weights
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_check import strokes_across_cheeks
@@ -539,14 +540,6 @@ _OUTLINE_FIT_BOUNDS = (0.8, 1.35)
 _OUTLINE_FIT_SLACK = 0.05
 
 
-def _face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
-    """The unit vector down the face (forehead top to chin) and the face height in pixels."""
-    top, chin = np.asarray(landmarks)[_FACE_HEIGHT].astype(np.float64)
-    down = chin - top
-    height = float(np.hypot(*down))
-    return down / max(height, 1e-9), height
-
-
 def below_jaw_points(landmarks: np.ndarray, reach: float, rings: tuple[float, ...] = _NECK_RINGS) -> np.ndarray:
     """Points below the lower jaw line extrapolated from the face geometry: (len(rings) * R, 2) float64.
 
@@ -556,7 +549,7 @@ def below_jaw_points(landmarks: np.ndarray, reach: float, rings: tuple[float, ..
     with its jaw. ``rings`` go from the jaw outwards.
     """
     pts = np.asarray(landmarks, np.float64)
-    down, height = _face_axes(pts)
+    down, height = face_axes(pts)
     roots = pts[_NECK_ROOTS_INDEX]
     mouth = pts[_MOUTH].mean(axis=0)
     radial = roots - mouth
@@ -621,18 +614,6 @@ def yaw(landmarks: np.ndarray) -> float:
     across = right - left
     length2 = max(float(across @ across), 1e-9)
     return float((bridge - left) @ across / length2 - 0.5)
-
-
-def neck_column(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
-    """(h, w) uint8, 255 between the lines down the face through the :data:`~unmask_video.landmark_sets.NECK_SIDES`
-    points (the neck's width), 0 beside them."""
-    pts = np.asarray(landmarks, np.float64)
-    down, _ = _face_axes(pts)
-    across = np.array([-down[1], down[0]])
-    a, b = sorted(float(pts[i] @ across) for i in landmark_sets.NECK_SIDES)
-    h, w = shape
-    coord = np.arange(w, dtype=np.float64)[None, :] * across[0] + np.arange(h, dtype=np.float64)[:, None] * across[1]
-    return ((coord >= a) & (coord <= b)).astype(np.uint8) * 255
 
 
 def neck_region(shape: tuple[int, int], landmarks: np.ndarray, reach: float) -> np.ndarray:
@@ -776,7 +757,7 @@ class ReferenceWarper:
         face = face_region(self.image.shape[:2], self.landmarks)
         neck = neck_region(self.image.shape[:2], self.landmarks, options.neck_reach)
         oval = face | neck
-        height = _face_axes(self.landmarks)[1]
+        height = face_axes(self.landmarks)[1]
         grow = int(round(options.outline_reach * height))
         matted = options.reach_skin_only and options.reference_matte
         if grow > 0 and not matted:
@@ -950,7 +931,7 @@ class ReferenceWarper:
             return None
         # (the head's place in the picture: its stable landmarks', which FaceMesh sees above the mask)
         head = lm[_STABLE].mean(axis=0) + np.asarray(origin, np.float64)
-        height = _face_axes(lm)[1]
+        height = face_axes(lm)[1]
         torso, last = self._torsos.get(track, (head, head))
         # (a jump no head makes in a frame: a cut, or the track warped again after frames without a mask; start afresh)
         if float(np.hypot(*(head - last))) > _NECK_JUMP * height:
@@ -1307,7 +1288,7 @@ class ReferenceWarper:
             if self._plain_levels is not None and not plain:
                 photo = functools.partial(_shifted_sample, nodes, self._plain_levels[level], (y0 - uy0, x0 - ux0))
             carry = self._same_place(sub, inside, image, mask, (x0, y0, x1, y1), track,
-                                     _face_axes(lm)[1] if local else 0.0, photo) if pose else None  # fmt: skip
+                                     face_axes(lm)[1] if local else 0.0, photo) if pose else None  # fmt: skip
             if (carry is not None) != plain and self._plain_levels is not None:
                 sub = nodes.remapped(self._picture(level, not plain))[0]
                 sub = sub[inner] if grown else sub
@@ -1372,7 +1353,7 @@ class ReferenceWarper:
         :func:`residual_shift` reads (not only the box the caller reads: a mask high on the face leaves it no band), and
         the row (``wy1``, exclusive) down to which the reference is warped in it (the band lies above the mask's middle:
         down to there and its reach); None: no band."""
-        height = _face_axes(lm)[1]
+        height = face_axes(lm)[1]
         # (the mask's box: OpenCV's, many times faster than numpy's on a big ROI)
         if mask.dtype == np.uint8:
             covered = mask
@@ -1399,7 +1380,7 @@ class ReferenceWarper:
         before its warp: on the reference warped with the held translation (``sub`` and ``inside``, as
         :func:`remap_with_validity` returns them, of a box with its top-left at ``origin`` in the ROI, covering the
         ``band``'s warped part: :meth:`_register_band`). Returns whether the held translation moved."""
-        height = _face_axes(lm)[1]
+        height = face_axes(lm)[1]
         bx0, by0, bx1, by1, wy1 = band
         ox, oy = origin
         rows, cols = slice(by0 - oy, wy1 - oy), slice(bx0 - ox, bx1 - ox)

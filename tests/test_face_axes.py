@@ -1,0 +1,55 @@
+"""The line down the face and the neck's column along it (one definition for the warp and the segmenter)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unmask_video import landmark_sets as ls
+from unmask_video.face_axes import face_axes, neck_column
+
+SHAPE = (512, 512)
+
+
+def _turned(landmarks: np.ndarray, degrees: float) -> np.ndarray:
+    """The landmarks turned in the image plane about the chin (a head tilted to one shoulder)."""
+    m = cv2.getRotationMatrix2D(tuple(float(v) for v in landmarks[ls.CHIN]), degrees, 1.0)
+    return np.asarray(landmarks, np.float64) @ m[:, :2].T + m[:, 2]
+
+
+def test_the_face_axis_runs_from_the_forehead_to_the_chin(astronaut_landmarks: np.ndarray) -> None:
+    down, height = face_axes(astronaut_landmarks)
+    top, chin = (astronaut_landmarks[i].astype(np.float64) for i in ls.FACE_HEIGHT)
+    assert np.isclose(np.linalg.norm(down), 1.0) and down[1] > 0.9  # (the astronaut's face is upright)
+    np.testing.assert_allclose(top + down * height, chin, atol=1e-6)
+
+
+def test_the_neck_column_holds_the_neck_sides_and_chin_not_the_cheeks(astronaut_landmarks: np.ndarray) -> None:
+    column = neck_column(SHAPE, astronaut_landmarks)
+    assert column.dtype == np.uint8 and set(np.unique(column)) == {0, 255}
+
+    def inside(point: np.ndarray) -> bool:
+        x, y = np.round(point).astype(int)
+        return bool(column[y, x])
+
+    for i in (*ls.NECK_SIDES, ls.CHIN):
+        inside_point = astronaut_landmarks[i] + (astronaut_landmarks[ls.CHIN] - astronaut_landmarks[i]) * 0.05
+        assert inside(inside_point), i
+    for i in ls.YAW_PROBE[::2]:  # (the face's sides by the ears)
+        assert not inside(astronaut_landmarks[i]), i
+
+
+def test_the_neck_column_turns_with_the_head(astronaut_landmarks: np.ndarray) -> None:
+    # Tilted 25 degrees about the chin, the column is the upright one turned alike (within a pixel at its edges).
+    turned = _turned(astronaut_landmarks, 25.0)
+    chin = tuple(float(v) for v in astronaut_landmarks[ls.CHIN])
+    expected = cv2.warpAffine(neck_column(SHAPE, astronaut_landmarks), cv2.getRotationMatrix2D(chin, 25.0, 1.0),
+                              SHAPE[::-1], flags=cv2.INTER_NEAREST)
+    got = neck_column(SHAPE, turned)
+    near_chin = np.zeros(SHAPE, bool)
+    cy = int(chin[1])
+    near_chin[max(cy - 100, 0):cy + 100] = True  # (away from where the turned upright column leaves the picture)
+    differ = (got != expected) & near_chin
+    edge = cv2.morphologyEx(expected, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    assert np.count_nonzero(differ & ~edge) == 0
+    assert np.count_nonzero(got[near_chin]) > 0.1 * near_chin.sum()  # (a neck about 70 px wide across 512)

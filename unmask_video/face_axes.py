@@ -1,0 +1,38 @@
+"""The line down a face and the neck's column along it, from the FaceMesh landmarks alone.
+
+The warp grows its control points under the jaw along the line down the face and keeps its matte's neck within the
+neck's column; the segmenter leaves that column alone when it takes a hood's lining off beside the jaw. Both take
+them from here (the segmenter cannot import the warp). The line runs from the forehead's top to the chin
+(:data:`~unmask_video.landmark_sets.FACE_HEIGHT`): under a worn mask the chin is FaceMesh's guess, and the farther
+the line's other end, the less a chin placed wrong turns it (the nose bridge is half as far).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unmask_video import landmark_sets
+
+__all__ = ["face_axes", "neck_column"]
+
+_FACE_HEIGHT = landmark_sets.index(landmark_sets.FACE_HEIGHT)
+
+
+def face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+    """The unit vector down the face (forehead top to chin, float64 (2,)) and the face height in pixels."""
+    top, chin = np.asarray(landmarks)[_FACE_HEIGHT].astype(np.float64)
+    down = chin - top
+    height = float(np.hypot(*down))
+    return down / max(height, 1e-9), height
+
+
+def neck_column(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """(h, w) uint8, 255 between the lines down the face (:func:`face_axes`) through the
+    :data:`~unmask_video.landmark_sets.NECK_SIDES` points (the neck's width, and the chin above it), 0 beside them."""
+    pts = np.asarray(landmarks, np.float64)
+    down, _ = face_axes(pts)
+    across = np.array([-down[1], down[0]])
+    a, b = sorted(float(pts[i] @ across) for i in landmark_sets.NECK_SIDES)
+    h, w = shape
+    coord = np.arange(w, dtype=np.float64)[None, :] * across[0] + np.arange(h, dtype=np.float64)[:, None] * across[1]
+    return ((coord >= a) & (coord <= b)).astype(np.uint8) * 255
