@@ -336,13 +336,6 @@ def make_reference(size: tuple[int, int] = (320, 320), face_width: float = 0.4) 
     return np.clip(np.round(img), 0, 255).astype(np.uint8), _apply(m, pts)
 
 
-#: libx264 options that make a clip's bytes depend on its frames alone. With B-frames, x264's macroblock-tree rate
-#: control (on in every preset but ultrafast) reads memory it never wrote (this build, 1 or 2 threads alike): the
-#: same frames encoded twice in one process differ, and a process's first clip is the same only because fresh heap
-#: pages are zeros (glibc's MALLOC_PERTURB_ fill byte changes it). Without the tree the output is the same whatever
-#: the heap holds; so is the writer's default (no B-frames, the tree on).
-_ENCODE_DETERMINISTIC: dict[str, str] = {"mbtree": "0"}
-
 
 def _write_video(path: Path, frames: np.ndarray, spec: ClipSpec) -> tuple[list[int], Fraction]:
     import av
@@ -357,9 +350,9 @@ def _write_video(path: Path, frames: np.ndarray, spec: ClipSpec) -> tuple[list[i
         tone = (0.2 * np.sin(2 * math.pi * spec.audio_hz * np.arange(total) / rate)).astype(np.float32)
         audio = (AudioTrack("aac", rate, "mono"), tone[None])
     # (with veryfast's own B-frames: the clips the tests and benchmarks decode keep frames to reorder, as before the
-    # writer's default became none; without the macroblock tree, :data:`_ENCODE_DETERMINISTIC`)
-    options = EncodeOptions(crf=spec.crf, preset="veryfast", bframes=None, extra=dict(_ENCODE_DETERMINISTIC))
-    write_clip(path, frames, spec.fps, options, audio=audio)
+    # writer's default became none; the writer leaves out x264's macroblock tree with them, so the bytes depend on
+    # the frames alone)
+    write_clip(path, frames, spec.fps, EncodeOptions(crf=spec.crf, preset="veryfast", bframes=None), audio=audio)
     with av.open(str(path)) as inp:
         stream = inp.streams.video[0]
         pts = sorted(p.pts for p in inp.demux(stream) if p.pts is not None)

@@ -159,6 +159,11 @@ def encoder_options(codec: av.Codec, options: EncodeOptions) -> dict[str, str]:
         result[name] = value
     if options.bframes is not None and codec.name == "libx264":
         result["bf"] = str(max(0, int(options.bframes)))
+    if options.bframes != 0 and codec.name == "libx264":
+        # With B-frames, x264's macroblock-tree rate control reads memory it never wrote (this build): the same
+        # frames encoded twice in one process differ. Without the tree the output depends on the frames alone
+        # (superfast and ultrafast have no tree anyway). ``extra`` may turn it back on.
+        result["mbtree"] = "0"
     if options.keyframe_interval:
         result["g"] = str(max(1, int(options.keyframe_interval)))
         if codec.name != "libx264":
