@@ -11,7 +11,7 @@ from tests.test_composite import MASK_COLOUR, masked_face
 from unmask_video import landmark_sets
 from unmask_video.face_units import face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
-from unmask_video.reconstruct.eye_keep import EyeKeepOptions, eye_keep, keep_frame
+from unmask_video.reconstruct.eye_keep import EyeKeepOptions, eye_keep, keep_frame, near_eyes_off_mask
 from unmask_video.stages import FaceROI
 from unmask_video.warp import face_region
 
@@ -42,22 +42,29 @@ def _mask_under_the_eyes(gap: float = 3.0) -> tuple[FaceROI, np.ndarray]:
     return dataclasses.replace(face, image=image, mask=mask), truth
 
 
-def test_the_keep_is_whole_on_the_eyes_none_on_the_mask_and_none_far_from_the_eyes() -> None:
-    face, _ = _mask_under_the_eyes()
+def test_the_keep_is_whole_on_the_eyes_none_on_the_mask_beside_them_and_none_far_from_them() -> None:
+    face, _ = _mask_under_the_eyes(gap=2.0)
     options = EyeKeepOptions()
     kept = eye_keep(face.mask, face.landmarks, options)
     assert kept is not None and kept.dtype == np.float32 and kept.shape == face.mask.shape
     eyes = _eyes(face)
-    assert np.all(kept[eyes] == 1.0)
+    # (the eyes whole, even where the mask's soft edge reaches them)
+    assert (face.mask[eyes] >= options.mask_high).any() and np.all(kept[eyes] == 1.0)
     assert np.all(kept[(face.mask >= options.mask_high) & ~eyes] == 0.0)
     size = face_size_px(face.landmarks)
-    near = _eyes(face, options.reach * size - 1.5) & (face.mask <= options.mask_low)
-    assert near.sum() > eyes.sum() and np.all(kept[near] == 1.0)
-    far = ~_eyes(face, (options.reach + options.fade) * size + 1.5)
-    assert np.all(kept[far] == 0.0)
-    # (between: it falls with the distance from the eyes)
+    assert np.all(kept[~_eyes(face, (options.reach + options.fade) * size + 1.5)] == 0.0)
     assert ((kept > 0) & (kept < 1)).any()
     assert eye_keep(face.mask, face.landmarks, EyeKeepOptions(reach=0.0)) is None
+
+
+def test_the_band_s_fill_draws_from_the_skin_not_from_round_the_eyes() -> None:
+    face, _ = _mask_under_the_eyes(gap=4.0)
+    options = EyeKeepOptions()
+    near = near_eyes_off_mask(face.mask, face.landmarks, options)
+    size = face_size_px(face.landmarks)
+    assert near.any() and not near[face.mask >= options.mask_high].any()
+    assert not near[~_eyes(face, options.unsourced * size + 1.5)].any()
+    assert not near_eyes_off_mask(face.mask, face.landmarks, EyeKeepOptions(unsourced=0.0)).any()
 
 
 def test_keep_frame_mixes_the_frame_in_by_the_keep_and_leaves_the_rest() -> None:
@@ -75,22 +82,39 @@ def test_keep_frame_mixes_the_frame_in_by_the_keep_and_leaves_the_rest() -> None
     assert np.array_equal(unchanged, rebuilt)
 
 
-def test_a_dark_eye_liner_on_the_reference_does_not_reach_the_frame_s_eyes_or_the_skin_around_them() -> None:
-    # A stand-in's eye: its liner and lashes land round the frame's eye, in the band the composite rebuilds beyond a
-    # mask whose top edge runs just under the eyes.
-    face, _ = _mask_under_the_eyes()
+def test_a_dark_eye_liner_on_the_reference_is_not_drawn_out_to_the_temple() -> None:
+    # A stand-in's eye-liner lands beside the frame's eye, in the band the composite rebuilds beyond a mask whose top
+    # edge runs just under the eyes; past it, towards the temple, the warp does not reach (the stand-in's hair) and the
+    # band is filled with the rebuilt skin continued: from the skin, not from the liner.
+    face, _ = _mask_under_the_eyes(gap=4.0)
     size = face_size_px(face.landmarks)
-    ring = _eyes(face, 0.06 * size) & ~_eyes(face, 0.02 * size + 1.0) & (face.mask < 0.01)
+    corner = face.landmarks[landmark_sets.RIGHT_EYE_CORNERS[1]]
+    near = _eyes(face, 0.05 * size) & ~_eyes(face, 0.02 * size + 1.0) & (face.mask < 0.01)
     reference = face.reference.copy()
-    reference[ring & face.valid] = 0
+    reference[near & face.valid] = 0
+    ys, xs = np.mgrid[0 : face.mask.shape[0], 0 : face.mask.shape[1]]
+    temple = (xs > corner[0] + 0.05 * size) & (np.abs(ys - corner[1]) < 0.06 * size) & (face.mask < 0.01)
+    # (off the mask at the eyes' height, the warp reaches the liner's ring only: the rest is the stand-in's hair)
+    valid = face.valid & (near | (face.mask >= 0.01) | (ys > corner[1] + 0.06 * size))
+    face = dataclasses.replace(face, reference=reference, valid=valid)
+    # (pasted as warped, no colour match: what the fill continues is then plain to read)
+    out = ReferenceComposite(CompositeOptions(color_match=False)).reconstruct_one(face)
+    plain = CompositeOptions(color_match=False, eye_keep=EyeKeepOptions(unsourced=0.0))
+    off = ReferenceComposite(plain).reconstruct_one(face)
+    filled = temple & (np.abs(off.astype(np.int16) - face.image).max(axis=2) > 0)
+    assert np.count_nonzero(filled) > 20
+    # (the liner drawn out darkens the fill beside it by tens of levels)
+    darker = off[filled].astype(np.float32).mean() - out[filled].astype(np.float32).mean()
+    assert darker < -10.0, darker
+
+
+def test_the_frame_s_eyes_stay_as_they_are() -> None:
+    face, _ = _mask_under_the_eyes(gap=2.0)
+    reference = face.reference.copy()
+    reference[face.valid] = 0  # (a reference darker than anything on the frame)
     face = dataclasses.replace(face, reference=reference)
-    kept_whole = _eyes(face, 0.03 * size) & (face.mask <= 0.01)
+    eyes = _eyes(face)
     out = ReferenceComposite().reconstruct_one(face)
-    assert np.array_equal(out[kept_whole], face.image[kept_whole])
-    # (off: the liner is pasted there, and continued into the band)
+    assert np.array_equal(out[eyes], face.image[eyes])
     off = ReferenceComposite(CompositeOptions(eye_keep=EyeKeepOptions(reach=0.0))).reconstruct_one(face)
-    darkened = (face.image.astype(np.int16) - off.astype(np.int16)).mean(axis=2) > 60
-    assert np.count_nonzero(darkened & kept_whole) > 20
-    # The cloth itself is rebuilt all the same.
-    cloth = face.mask >= 0.5
-    assert np.array_equal(out[cloth & ~_eyes(face, 0.2 * size)], off[cloth & ~_eyes(face, 0.2 * size)])
+    assert not np.array_equal(off[eyes], face.image[eyes])

@@ -28,7 +28,7 @@ from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
-from unmask_video.reconstruct.eye_keep import EyeKeepOptions, eye_keep, keep_frame
+from unmask_video.reconstruct.eye_keep import EyeKeepOptions, eye_keep, keep_frame, near_eyes_off_mask
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill, pieces, rows_cols
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.scratch import scratch
@@ -168,10 +168,10 @@ class CompositeOptions:
     #: The colour ring keeps those pixels (out of the ring too, 0.02 and 0.04 moved the quality benchmark's lp_d0 end to
     #: end by -0.14 / -0.22 dB: benchmarks/README.md). 0: off.
     eye_margin: float = 0.02
-    #: Round the frame's eyes, off the mask, the frame's own pixels are kept and the reference's are not continued
-    #: outwards (:mod:`~unmask_video.reconstruct.eye_keep`): a stand-in's lower lid, lashes and eye-liner, pasted in
-    #: the band beyond a mask whose top edge runs under the eyes, showed as a second lower lid and a grey smear to the
-    #: temple (the real white-mask clip). ``EyeKeepOptions(reach=0)``: off.
+    #: On the frame's eyes, off the mask, the frame's own pixels are kept, and near them the reference's pasted pixels
+    #: are not continued outwards by the band's fill (:mod:`~unmask_video.reconstruct.eye_keep`): a stand-in's
+    #: eye-liner and lashes, pasted in the band beyond a mask whose top edge runs under the eyes, were drawn out as a
+    #: grey smear to the temple (the real white-mask clip). ``EyeKeepOptions(reach=0, unsourced=0)``: off.
     eye_keep: EyeKeepOptions = EyeKeepOptions()
     #: Radius of the Telea inpainting that fills what the warp does not cover.
     inpaint_radius: FaceLength = FaceLength(3.0, 3.0)
@@ -1981,6 +1981,7 @@ class ReferenceComposite:
         rh, rw = hole.shape
         scale = opts.work_px / max(rh, rw) if opts.work_px > 0 else 1.0
         kept = eye_keep(face.mask[region], lm, opts.eye_keep)
+        unsourced = near_eyes_off_mask(face.mask[region], lm, opts.eye_keep) if opts.eye_keep.unsourced > 0 else None
         if scale >= 1.0:
             lengths = self.lengths(face_px)
             carry = self._carry(face, region, hole, valid, lengths, face_px) if opts.carry_frames > 1 else None
@@ -1992,7 +1993,7 @@ class ReferenceComposite:
             filters = self._filters(face, 1 if measured is None else measured.age + 1 + measured.skipped)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
-                                       track=track, turn=_turn(face), kept=kept)  # fmt: skip
+                                       track=track, turn=_turn(face), unsourced=unsourced)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -2266,12 +2267,12 @@ class ReferenceComposite:
         upsampled: bool = False,
         track: _LightTrack | None = None,
         turn: float = 0.0,
-        kept: np.ndarray | None = None,
+        unsourced: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
-        from the frame's, :func:`_turn`; ``kept``: where the frame's own pixels will be kept, :func:`eye_keep`, whose
-        pasted pixels the band's fill does not continue).
+        from the frame's, :func:`_turn`; ``unsourced``: (h, w) bool, the pasted pixels the band's fill does not continue,
+        :func:`near_eyes_off_mask`).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -2329,7 +2330,7 @@ class ReferenceComposite:
             # (the band outside the hole the paste left as the frame, on the face: the rebuilt skin continued)
             band = (dist > 0) & (dist <= self._band_px(lengths, upsampled)) & ~changed
             source = changed if off is None else changed & off
-            if kept is not None:
-                source = source & (kept <= 0)
+            if unsourced is not None:  # (not the reference's eye-liner and lashes beside the frame's eyes)
+                source = source & ~unsourced
             changed |= fill_band(out, band, source, landmarks, opts.outside)
         return out, changed

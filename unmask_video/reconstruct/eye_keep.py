@@ -1,17 +1,18 @@
-"""The frame's own eyes and the skin around them, kept where a mask's top edge runs just under them.
+"""The frame's own eyes, and the reference's eye beside them, where a mask's top edge runs just under them.
 
 The composite rebuilds the mask and a band beyond it (the blend cross-fades over that band), pasting the warped
-reference there. Where the mask's top edge runs under the eyes, that band reaches the frame's lower lids: the
-reference's own eye (its lower lid, lashes, eye-liner, the shade of its eye bag; a stand-in's eye, open wider than a
-downcast frame's, lands around the frame's eye, only its corners held on the frame's) was pasted beside and under the
-frame's eye and faded in over it, a second lower lid or a grey smear, and the band's fill continued its dark liner
-outwards to the temple (the real white-mask clip with a stand-in). The mask's own soft edge (the segmenter's feather)
-reaches a few pixels above the cloth too.
+reference there and filling where the warp does not reach with the rebuilt skin continued. Where the mask's top edge
+runs under the eyes (the real white-mask clip with a stand-in), that band reaches the frame's eyes: the reference's own
+eye (a stand-in's eye, open wider than a downcast frame's, lands around the frame's eye, only its corners held on the
+frame's) was pasted beside it, its eye-liner and lashes were continued outwards as a dark smear to the temple (the
+stand-in's hair there is not warped), and the frame's eye itself, inside the mask's soft edge (the segmenter's feather
+reaches a few pixels above the cloth), was inpainted from what lay round it.
 
-:func:`eye_keep` says how much of the frame's own pixel is kept near the eyes: all of it within
-:attr:`EyeKeepOptions.reach` of an eye's outline, fading out over :attr:`EyeKeepOptions.fade`, only outside the mask
-(none where the mask's soft edge is well on, all where it is nearly off: the cloth and the fringe of it the
-segmentation left just past its half-way line are always rebuilt).
+:func:`near_eyes_off_mask` says where the reference's pasted pixels are no source of that continuation, and
+:func:`eye_keep` how much of the frame's own pixel is kept: its eyes whole and a pixel or two round them, off the mask
+(none where the mask's soft edge is well on: the cloth, and the fringe of it the segmentation left just past its
+half-way line, are always rebuilt). The frame's skin between the eyes and the mask is left to the blend's band: kept,
+it met a rebuilt face of another colour in a step along the mask's edge (benchmarks/README.md, helper whitetop).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from unmask_video.blend import mask_bbox
 from unmask_video.face_units import face_size_px
 from unmask_video.landmark_sets import LEFT_EYE_OUTLINE, RIGHT_EYE_OUTLINE
 
-__all__ = ["EyeKeepOptions", "eye_keep", "keep_frame"]
+__all__ = ["EyeKeepOptions", "eye_keep", "keep_frame", "near_eyes_off_mask"]
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,16 @@ class EyeKeepOptions:
     :func:`~unmask_video.face_units.face_size_px`)."""
 
     #: Kept whole this far round each eye's outline (its convex hull): the frame's own lids and lashes. 0: nothing is
-    #: kept.
-    reach: float = 0.03
-    #: The keep falls from whole to none over this much further out: a reference's lower lid, lashes and liner land
-    #: within about 0.05 of a downcast frame eye's outline, weighed little there; a short fade (0.03 after a reach of
-    #: 0.06) drew the rebuilt skin's edge as a ring round the eye (the white-mask clip).
-    fade: float = 0.09
+    #: kept. (Further, 0.015 to 0.03, and the rebuilt face met the frame's kept skin in a step along the mask's edge
+    #: under the eyes where a darker stand-in's colour differs, which the blend's band fades out:
+    #: tests/test_composite.py, a darker reference; 0.03 with a fade of 0.09: 11.5 levels against 3.1.)
+    reach: float = 0.01
+    #: The keep falls from whole to none over this much further out.
+    fade: float = 0.01
+    #: Off the mask, within this far of an eye's outline, the reference's pasted pixels are no source of the band's
+    #: fill (the rebuilt skin continued where the warp does not reach: a stand-in's hair at the temple): a stand-in's
+    #: eye-liner and lashes, pasted beside the frame's eye, were continued outwards as a dark smear to the temple.
+    unsourced: float = 0.12
     #: Nothing is kept where the mask is this much or more: its soft edge (the segmenter's feather, 2 px) reaches the
     #: cloth a few pixels before its half-way line, where the segmentation left a fringe of it (the KF94 clip's
     #: pale-green edge under an eye, 3 px past its 0.5 line at 0.1 to 0.4; kept from 0.5, it showed as a line).
@@ -69,6 +74,19 @@ def eye_keep(mask: np.ndarray, landmarks: np.ndarray, options: EyeKeepOptions | 
     off = np.maximum(_off_mask(mask[rows, cols], options.mask_low, options.mask_high), (away <= 0).astype(np.float32))
     keep[rows, cols] = np.clip((reach + fade - away) / fade, 0.0, 1.0) * off
     return keep if keep.any() else None
+
+
+def near_eyes_off_mask(mask: np.ndarray, landmarks: np.ndarray, options: EyeKeepOptions | None = None) -> np.ndarray:
+    """(h, w) bool, ``mask``'s shape: within :attr:`EyeKeepOptions.unsourced` of the eyes of the (468, 2)
+    ``landmarks`` (in its pixels) and where the mask is under :attr:`EyeKeepOptions.mask_high`."""
+    options = options or EyeKeepOptions()
+    h, w = mask.shape[:2]
+    out = np.zeros((h, w), bool)
+    reach = options.unsourced * face_size_px(landmarks)
+    near = _near_eyes((h, w), landmarks, reach) if reach > 0 else None
+    if near is not None:
+        out[near] = (_eyes_distance(near, landmarks) <= reach) & (mask[near] < options.mask_high)
+    return out
 
 
 def keep_frame(out: np.ndarray, image: np.ndarray, kept: np.ndarray | None) -> None:
