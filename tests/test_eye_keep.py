@@ -11,7 +11,7 @@ from tests.test_composite import MASK_COLOUR, masked_face
 from unmask_video import landmark_sets
 from unmask_video.face_units import face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
-from unmask_video.reconstruct.eye_keep import EyeKeepOptions, eye_keep, keep_frame, near_eyes_off_mask
+from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
 from unmask_video.stages import FaceROI
 from unmask_video.warp import face_region
 
@@ -42,11 +42,23 @@ def _mask_under_the_eyes(gap: float = 3.0) -> tuple[FaceROI, np.ndarray]:
     return dataclasses.replace(face, image=image, mask=mask), truth
 
 
+def _full(maps: EyeMaps | None, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, unsourced): ``maps``' on the whole of ``shape`` (0 and False off its box)."""
+    kept, unsourced = np.zeros(shape, np.float32), np.zeros(shape, bool)
+    if maps is not None:
+        if maps.kept is not None:
+            kept[maps.box] = maps.kept
+        if maps.unsourced is not None:
+            unsourced[maps.box] = maps.unsourced
+    return kept, unsourced
+
+
 def test_the_keep_is_whole_on_the_eyes_none_on_the_mask_beside_them_and_none_far_from_them() -> None:
     face, _ = _mask_under_the_eyes(gap=2.0)
     options = EyeKeepOptions()
-    kept = eye_keep(face.mask, face.landmarks, options)
-    assert kept is not None and kept.dtype == np.float32 and kept.shape == face.mask.shape
+    maps = eye_maps(face.mask, face.landmarks, options)
+    assert maps is not None and maps.kept is not None and maps.kept.dtype == np.float32
+    kept, _ = _full(maps, face.mask.shape)
     eyes = _eyes(face)
     # (the eyes whole, even where the mask's soft edge reaches them)
     assert (face.mask[eyes] >= options.mask_high).any() and np.all(kept[eyes] == 1.0)
@@ -54,28 +66,29 @@ def test_the_keep_is_whole_on_the_eyes_none_on_the_mask_beside_them_and_none_far
     size = face_size_px(face.landmarks)
     assert np.all(kept[~_eyes(face, (options.reach + options.fade) * size + 1.5)] == 0.0)
     assert ((kept > 0) & (kept < 1)).any()
-    assert eye_keep(face.mask, face.landmarks, EyeKeepOptions(reach=0.0)) is None
+    assert eye_maps(face.mask, face.landmarks, EyeKeepOptions(reach=0.0)).kept is None
+    assert eye_maps(face.mask, face.landmarks, EyeKeepOptions(reach=0.0, unsourced=0.0)) is None
 
 
 def test_the_band_s_fill_draws_from_the_skin_not_from_round_the_eyes() -> None:
     face, _ = _mask_under_the_eyes(gap=4.0)
     options = EyeKeepOptions()
-    near = near_eyes_off_mask(face.mask, face.landmarks, options)
+    _, near = _full(eye_maps(face.mask, face.landmarks, options), face.mask.shape)
     size = face_size_px(face.landmarks)
     assert near.any() and not near[face.mask >= options.mask_high].any()
     assert not near[~_eyes(face, options.unsourced * size + 1.5)].any()
-    assert not near_eyes_off_mask(face.mask, face.landmarks, EyeKeepOptions(unsourced=0.0)).any()
+    assert eye_maps(face.mask, face.landmarks, EyeKeepOptions(unsourced=0.0)).unsourced is None
 
 
 def test_keep_frame_mixes_the_frame_in_by_the_keep_and_leaves_the_rest() -> None:
     face, _ = _mask_under_the_eyes()
-    kept = eye_keep(face.mask, face.landmarks)
-    assert kept is not None
+    maps = eye_maps(face.mask, face.landmarks)
+    kept, _ = _full(maps, face.mask.shape)
     rebuilt = np.full_like(face.image, 40)
     out = rebuilt.copy()
-    keep_frame(out, face.image, kept)
+    keep_frame(out, face.image, maps)
     expected = kept[..., None] * face.image + (1.0 - kept[..., None]) * rebuilt
-    assert np.abs(out.astype(np.float32) - expected).max() <= 1.0
+    assert kept.any() and np.abs(out.astype(np.float32) - expected).max() <= 1.0
     assert np.array_equal(out[kept == 0], rebuilt[kept == 0])
     unchanged = rebuilt.copy()
     keep_frame(unchanged, face.image, None)

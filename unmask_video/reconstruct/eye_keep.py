@@ -8,8 +8,8 @@ frame's) was pasted beside it, its eye-liner and lashes were continued outwards 
 stand-in's hair there is not warped), and the frame's eye itself, inside the mask's soft edge (the segmenter's feather
 reaches a few pixels above the cloth), was inpainted from what lay round it.
 
-:func:`near_eyes_off_mask` says where the reference's pasted pixels are no source of that continuation, and
-:func:`eye_keep` how much of the frame's own pixel is kept: its eyes whole and a pixel or two round them, off the mask
+:func:`eye_maps` says where the reference's pasted pixels are no source of that continuation, and how much of the
+frame's own pixel is kept: its eyes whole and a pixel or two round them, off the mask
 (none where the mask's soft edge is well on: the cloth, and the fringe of it the segmentation left just past its
 half-way line, are always rebuilt). The frame's skin between the eyes and the mask is left to the blend's band: kept,
 it met a rebuilt face of another colour in a step along the mask's edge (benchmarks/README.md, helper whitetop).
@@ -22,11 +22,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from unmask_video.blend import mask_bbox
 from unmask_video.face_units import face_size_px
 from unmask_video.landmark_sets import LEFT_EYE_OUTLINE, RIGHT_EYE_OUTLINE
 
-__all__ = ["EyeKeepOptions", "eye_keep", "keep_frame", "near_eyes_off_mask"]
+__all__ = ["EyeKeepOptions", "EyeMaps", "eye_maps", "keep_frame"]
 
 
 @dataclass(frozen=True)
@@ -53,53 +52,56 @@ class EyeKeepOptions:
     mask_low: float = 0.01
 
 
-def eye_keep(mask: np.ndarray, landmarks: np.ndarray, options: EyeKeepOptions | None = None) -> np.ndarray | None:
-    """(h, w) float32 in [0, 1], ``mask``'s shape ((h, w) float in [0, 1], the segmented mask): how much of the frame's
-    own pixel is kept: 1 within :attr:`EyeKeepOptions.reach` of the eyes of the (468, 2) ``landmarks`` (in its pixels),
-    falling to 0 over :attr:`EyeKeepOptions.fade`, times how far off the mask it is (the eyes' own pixels are whole);
-    None where that is nothing (no eye within reach of the picture, or the options keep nothing)."""
+@dataclass(frozen=True)
+class EyeMaps:
+    """What :func:`eye_maps` says about a region near the eyes, on its ``box`` only (rows, cols of the mask's shape)."""
+
+    box: tuple[slice, slice]
+    #: float32 in [0, 1] on ``box``: how much of the frame's own pixel is kept (None: none of it anywhere).
+    kept: np.ndarray | None
+    #: bool on ``box``: the pixels the band's fill does not continue (None: none).
+    unsourced: np.ndarray | None
+
+
+def eye_maps(
+    mask: np.ndarray, landmarks: np.ndarray, options: EyeKeepOptions | None = None, band: float = 0.0
+) -> EyeMaps | None:
+    """Near the eyes of the (468, 2) ``landmarks`` (in the pixels of ``mask``, (h, w) float in [0, 1], the segmented
+    mask): how much of the frame's own pixel is kept, 1 within :attr:`EyeKeepOptions.reach` of an eye, falling to 0
+    over :attr:`EyeKeepOptions.fade`, times how far off the mask it is (the eyes' own pixels whole); and which pixels
+    within :attr:`EyeKeepOptions.unsourced` of an eye, off the mask, are no source of the band's fill. None: neither
+    (no eye within reach of the picture, none within ``band`` pixels of the mask, where the composite writes, or the
+    options keep nothing and leave every source)."""
     options = options or EyeKeepOptions()
-    if options.reach <= 0:
-        return None
-    h, w = mask.shape[:2]
     size = face_size_px(landmarks)
     reach, fade = options.reach * size, max(options.fade * size, 1.0)
-    near = _near_eyes((h, w), landmarks, reach + fade)
-    if near is None:
+    unsourced = options.unsourced * size
+    keeps = options.reach > 0
+    if not keeps and unsourced <= 0:
         return None
-    rows, cols = near
-    keep = np.zeros((h, w), np.float32)
-    away = _eyes_distance((rows, cols), landmarks)
-    # (the eyes themselves whole, wherever the mask's soft edge reaches: never cloth)
-    off = np.maximum(_off_mask(mask[rows, cols], options.mask_low, options.mask_high), (away <= 0).astype(np.float32))
-    keep[rows, cols] = np.clip((reach + fade - away) / fade, 0.0, 1.0) * off
-    return keep if keep.any() else None
+    near = _near_eyes(mask.shape[:2], landmarks, max(reach + fade if keeps else 0.0, unsourced))
+    if near is None or not _mask_near(mask, near, band):
+        return None
+    away = _eyes_distance(near, landmarks)
+    soft = mask[near]
+    kept = None
+    if keeps:
+        # (the eyes themselves whole, wherever the mask's soft edge reaches: never cloth)
+        off = np.maximum(_off_mask(soft, options.mask_low, options.mask_high), (away <= 0).astype(np.float32))
+        kept = np.clip((reach + fade - away) / fade, 0.0, 1.0) * off
+        kept = kept if kept.any() else None
+    sources = (away <= unsourced) & (soft < options.mask_high) if unsourced > 0 else None
+    return EyeMaps(near, kept, sources if sources is not None and sources.any() else None)
 
 
-def near_eyes_off_mask(mask: np.ndarray, landmarks: np.ndarray, options: EyeKeepOptions | None = None) -> np.ndarray:
-    """(h, w) bool, ``mask``'s shape: within :attr:`EyeKeepOptions.unsourced` of the eyes of the (468, 2)
-    ``landmarks`` (in its pixels) and where the mask is under :attr:`EyeKeepOptions.mask_high`."""
-    options = options or EyeKeepOptions()
-    h, w = mask.shape[:2]
-    out = np.zeros((h, w), bool)
-    reach = options.unsourced * face_size_px(landmarks)
-    near = _near_eyes((h, w), landmarks, reach) if reach > 0 else None
-    if near is not None:
-        out[near] = (_eyes_distance(near, landmarks) <= reach) & (mask[near] < options.mask_high)
-    return out
-
-
-def keep_frame(out: np.ndarray, image: np.ndarray, kept: np.ndarray | None) -> None:
-    """The rebuilt ``out`` ((h, w, 3) uint8, changed in place) mixed with the frame's ``image`` by ``kept``
-    (:func:`eye_keep`; None: nothing kept)."""
-    if kept is None:
+def keep_frame(out: np.ndarray, image: np.ndarray, maps: EyeMaps | None) -> None:
+    """The rebuilt ``out`` ((h, w, 3) uint8, changed in place) mixed with the frame's ``image`` by ``maps.kept``
+    (:func:`eye_maps`; None: nothing kept)."""
+    if maps is None or maps.kept is None:
         return
-    box = mask_bbox(kept > 0, 0, kept.shape)
-    if box is None:
-        return
-    k = kept[box]
-    dst = out[box]
-    cv2.blendLinear(image[box], dst, k, 1.0 - k, dst=dst)
+    k = maps.kept
+    dst = out[maps.box]
+    cv2.blendLinear(image[maps.box], dst, k, 1.0 - k, dst=dst)
 
 
 def _near_eyes(
@@ -113,6 +115,15 @@ def _near_eyes(
     if x1 <= x0 or y1 <= y0:
         return None
     return slice(y0, y1), slice(x0, x1)
+
+
+def _mask_near(mask: np.ndarray, box: tuple[slice, slice], band: float) -> bool:
+    """Whether ``mask`` is on anywhere within ``band`` pixels of ``box`` (a test of the box grown by as much)."""
+    rows, cols = box
+    m = int(np.ceil(max(band, 0.0)))
+    h, w = mask.shape[:2]
+    grown = mask[max(rows.start - m, 0) : min(rows.stop + m, h), max(cols.start - m, 0) : min(cols.stop + m, w)]
+    return bool(cv2.hasNonZero(cv2.compare(grown, 0, cv2.CMP_GT)))
 
 
 def _eyes_distance(box: tuple[slice, slice], landmarks: np.ndarray) -> np.ndarray:
