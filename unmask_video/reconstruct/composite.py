@@ -28,6 +28,7 @@ from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
+from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill, pieces, rows_cols
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.scratch import scratch
@@ -167,6 +168,11 @@ class CompositeOptions:
     #: The colour ring keeps those pixels (out of the ring too, 0.02 and 0.04 moved the quality benchmark's lp_d0 end to
     #: end by -0.14 / -0.22 dB: benchmarks/README.md). 0: off.
     eye_margin: float = 0.02
+    #: On the frame's eyes, off the mask, the frame's own pixels are kept, and near them the reference's pasted pixels
+    #: are not continued outwards by the band's fill (:mod:`~unmask_video.reconstruct.eye_keep`): a stand-in's
+    #: eye-liner and lashes, pasted in the band beyond a mask whose top edge runs under the eyes, were drawn out as a
+    #: grey smear to the temple (the real white-mask clip). ``EyeKeepOptions(reach=0, unsourced=0)``: off.
+    eye_keep: EyeKeepOptions = EyeKeepOptions()
     #: Radius of the Telea inpainting that fills what the warp does not cover.
     inpaint_radius: FaceLength = FaceLength(3.0, 3.0)
     #: How what the warp does not cover is filled outside the face's outline (beside the jaw and neck, where the
@@ -1974,17 +1980,19 @@ class ReferenceComposite:
         sub_out = out[region]
         rh, rw = hole.shape
         scale = opts.work_px / max(rh, rw) if opts.work_px > 0 else 1.0
+        eyes = eye_maps(face.mask[region], lm, opts.eye_keep, opts.band.px(face_px) + 1.0)
         if scale >= 1.0:
             lengths = self.lengths(face_px)
             carry = self._carry(face, region, hole, valid, lengths, face_px) if opts.carry_frames > 1 else None
             if carry is not None:
                 _paste(sub_out, *carry)
+                keep_frame(sub_out, sub_image, eyes)
                 return out
             track, measured = self._light_track(face, lm)
             filters = self._filters(face, 1 if measured is None else measured.age + 1 + measured.skipped)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
-                                       track=track, turn=_turn(face))  # fmt: skip
+                                       track=track, turn=_turn(face), eyes=eyes)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -1995,6 +2003,7 @@ class ReferenceComposite:
                 # (every pixel of the mask is written: where the warp is not valid by the fills, which ``changed``
                 # leaves out beside the face)
                 self._keep_carry(face, region, sub_out, changed | hole)
+            keep_frame(sub_out, sub_image, eyes)
             return out
         filters = self._filters(face)
         # A big face is rebuilt at a working size and scaled back up: the warped reference and the
@@ -2018,6 +2027,7 @@ class ReferenceComposite:
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
         _paste(sub_out, rebuilt, changed)
+        keep_frame(sub_out, sub_image, eyes)
         return out
 
     def _carry(
@@ -2256,10 +2266,12 @@ class ReferenceComposite:
         upsampled: bool = False,
         track: _LightTrack | None = None,
         turn: float = 0.0,
+        eyes: EyeMaps | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
-        from the frame's, :func:`_turn`).
+        from the frame's, :func:`_turn`; ``eyes``: :func:`eye_maps`, whose ``unsourced`` pixels the band's fill does not
+        continue).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -2316,5 +2328,9 @@ class ReferenceComposite:
         if opts.fill == "surround":
             # (the band outside the hole the paste left as the frame, on the face: the rebuilt skin continued)
             band = (dist > 0) & (dist <= self._band_px(lengths, upsampled)) & ~changed
-            changed |= fill_band(out, band, changed if off is None else changed & off, landmarks, opts.outside)
+            source = changed if off is None else changed & off
+            if eyes is not None and eyes.unsourced is not None:  # (not the reference's liner beside the frame's eyes)
+                source = source.copy() if source is changed else source
+                source[eyes.box] &= ~eyes.unsourced
+            changed |= fill_band(out, band, source, landmarks, opts.outside)
         return out, changed
