@@ -14,6 +14,11 @@ enough to survive an opening (a collar, a wall); the strokes kept are thin, elon
 side edge and the ear (past the eye's outer corner), and chained to the mask's side edge through gaps no wider than
 a finger's edge. They are grown a little into thin weaker stroke pixels next to them and, to stay put from one frame
 to the next, into those next to the last frame's loops (held, not grown from: they do not creep).
+
+That search runs every ``search_every`` frames of a track (and when the face moved, its mask changed, or the track
+holds no loops); between, each side's loops are followed in their own small box (:func:`follow_loops`): the stroke
+pixels read with the search's colours in its zones (moved with the ear), the strokes chained to the mask's edge or to
+the search's strokes, grown as the search grows them; a search runs instead when they no longer fit.
 """
 
 from __future__ import annotations
