@@ -97,13 +97,15 @@ class EarLoopOptions:
 @dataclass(frozen=True)
 class _Look:
     """What a search read: the mask's colour (Lab) and, per Lab channel, whether the loops are brighter there than
-    their zone's typical pixel (their background is an opening, else a closing); its zones' hulls."""
+    their zone's typical pixel (their background is an opening, else a closing); its zones' hulls and starts."""
 
     cloth: np.ndarray
     opened: tuple[bool, bool, bool]
     #: Per side (``OUTLINE_SIDES``' order): the convex hull (n, 2) float32 of its zone, before the eye's corner cuts
     #: it (:func:`_zones`), in the searched image's pixels (then the ROI's, then the frame's).
     hulls: tuple[np.ndarray, ...] = ()
+    #: Per side: the box ((x0, y0), (x1, y1)) float32 of the mask's side edge the loops start from ((0, 2): none).
+    starts: tuple[np.ndarray, ...] = ()
 
 
 @dataclass
@@ -144,7 +146,7 @@ class EarLoops:
                 return held.loops
         before = None if held is None or held.loops is None else _placed(held.loops, box, mask.shape)
         found, strokes, look = _search(image, landmarks, mask, self.options, before)
-        look = None if look is None else _moved_hulls(look, np.float32([box.x0, box.y0]), 1.0)
+        look = None if look is None else _moved(look, np.float32([box.x0, box.y0]), 1.0)
         radius = self.options.inpaint_radius
         loops = _framed(found, box, radius)
         self._held[track] = _Held(loops, at, _framed(strokes, box, radius), look, at, area)
@@ -177,15 +179,18 @@ class EarLoops:
         lasts = _moved_sides(held.loops, held.landmarks, at)
         strokes = _moved_sides(held.strokes, held.searched, at)
         sides = [(_placed(last, box, mask.shape), _placed(stroke, box, mask.shape)) for last, stroke in zip(lasts, strokes)]
-        ears = [at[list(ids)].mean(axis=0) - held.searched[list(ids)].mean(axis=0) for ids in ls.OUTLINE_SIDES]
-        hulls = tuple(hull + ear - np.float32([box.x0, box.y0]) for hull, ear in zip(held.look.hulls, ears))
-        followed = follow_loops(image, landmarks, mask, sides, replace(held.look, hulls=hulls), self.options)
+        shifts = [at[list(ids)].mean(axis=0) - held.searched[list(ids)].mean(axis=0) - np.float32([box.x0, box.y0])
+                  for ids in ls.OUTLINE_SIDES]  # fmt: skip
+        look = replace(held.look, hulls=tuple(hull + d for hull, d in zip(held.look.hulls, shifts)),
+                       starts=tuple(start + d for start, d in zip(held.look.starts, shifts)))  # fmt: skip
+        followed = follow_loops(image, landmarks, mask, sides, look, self.options)
         return None if followed is None else (_framed(followed, box, self.options.inpaint_radius) or False)
 
 
-def _moved_hulls(look: _Look, offset: np.ndarray, scale: float) -> _Look:
-    """``look`` with its zones' hulls scaled by ``scale`` and then moved by ``offset`` (x, y)."""
-    return replace(look, hulls=tuple((hull * scale + offset).astype(np.float32) for hull in look.hulls))
+def _moved(look: _Look, offset: np.ndarray, scale: float) -> _Look:
+    """``look`` with its zones' hulls and starts scaled by ``scale`` and then moved by ``offset`` (x, y)."""
+    return replace(look, hulls=tuple((hull * scale + offset).astype(np.float32) for hull in look.hulls),
+                   starts=tuple((start * scale + offset).astype(np.float32) for start in look.starts))  # fmt: skip
 
 
 def _framed(found: np.ndarray, box: Box, radius: float) -> Loops | None:
@@ -200,21 +205,22 @@ def _framed(found: np.ndarray, box: Box, radius: float) -> Loops | None:
 
 
 def _moved_sides(loops: Loops | None, before: np.ndarray, now: np.ndarray) -> tuple[Loops | None, Loops | None]:
-    """``loops`` cut in two halves between the ears (``OUTLINE_SIDES``, image-left first) of the face's ``before``
+    """``loops`` cut in two halves between the ears (``OUTLINE_SIDES``, in its order) of the face's ``before``
     landmarks (frame coordinates), each moved as its ear moved to the ``now`` landmarks; None: an empty half."""
     ears = [(before[list(ids)].mean(axis=0), now[list(ids)].mean(axis=0)) for ids in ls.OUTLINE_SIDES]
-    if ears[0][0][0] > ears[1][0][0]:
-        ears.reverse()
     if loops is None:
         return None, None
     b = loops.box
     mid = min(max(int(round((ears[0][0][0] + ears[1][0][0]) / 2.0)) - b.x0, 0), loops.pixels.shape[1])
-    halves = []
-    for pixels, x0, (was, is_) in zip((loops.pixels[:, :mid], loops.pixels[:, mid:]), (b.x0, b.x0 + mid), ears):
+    halves = [(loops.pixels[:, :mid], b.x0), (loops.pixels[:, mid:], b.x0 + mid)]
+    if ears[0][0][0] > ears[1][0][0]:
+        halves.reverse()
+    out = []
+    for (pixels, x0), (was, is_) in zip(halves, ears):
         dx, dy = (int(round(v)) for v in is_ - was)
         moved = Box(x0 + dx, b.y0 + dy, x0 + pixels.shape[1] + dx, b.y1 + dy)
-        halves.append(replace(loops, box=moved, pixels=pixels) if pixels.any() else None)
-    return halves[0], halves[1]
+        out.append(replace(loops, box=moved, pixels=pixels) if pixels.any() else None)
+    return out[0], out[1]
 
 
 def _placed(loops: Loops | None, box: Box, shape: tuple[int, ...]) -> np.ndarray:
@@ -261,7 +267,7 @@ def _search(
                                      size * scale, options, before_s[0] if before_s else None)  # fmt: skip
     out[box] = _grown_back(found, scale, mask[box])
     strokes[box] = _grown_back(chained, scale, mask[box])
-    return out, strokes, None if look is None else _moved_hulls(look, origin, 1.0 / scale)
+    return out, strokes, None if look is None else _moved(look, origin, 1.0 / scale)
 
 
 def follow_loops(
@@ -269,26 +275,41 @@ def follow_loops(
     look: _Look, options: EarLoopOptions | None = None,
 ) -> np.ndarray | None:
     """uint8 {0, 1} (h, w): the loops of ``image`` (its ``landmarks``, its worn ``mask``) followed from the last
-    frame's, side by side, each in its own box: ``sides``, each the last frame's loops there and the strokes the last
-    search chained to the mask there (both moved with the ear, uint8 {0, 1} over ``image``); with the colours of that
-    search (``look``). None: a side's loops changed too much (``kept_share``): a search is due."""
+    frame's, side by side (``OUTLINE_SIDES``' order), each in its own box (round the mask's side edge the loops start
+    from too: new loops there change the count): ``sides``, each the last frame's loops there and the strokes the last
+    search chained to the mask there (both moved with the ear, uint8 {0, 1} over ``image``); with the colours, zones
+    and starts of that search (``look``, in this image's pixels). None: a side's loops changed too much
+    (``kept_share``): a search is due."""
     options = options or EarLoopOptions()
     size = face_size_px(landmarks)
     scale = _work_scale(size, options)
     out = np.zeros(mask.shape[:2], np.uint8)
     pad = int(np.ceil((options.follow_reach + options.background / 2 + options.patch) * size)) + 4
-    for last, strokes in sides:
-        box = mask_bbox(last | strokes, pad, last.shape)
+    for (last, strokes), start in zip(sides, look.starts):
+        box = _side_box(last | strokes, start, pad)
         if box is None:
             continue
         image_s, mask_s, (last_s, strokes_s) = _shrunk(scale, image[box], mask[box], [last[box], strokes[box]])
         origin = np.float32([box[1].start or 0, box[0].start or 0])
-        zone = _zone_of(_moved_hulls(look, -origin * scale, scale), (landmarks - origin) * scale, mask_s.shape[:2])
+        zone = _zone_of(_moved(look, -origin * scale, scale), (landmarks - origin) * scale, mask_s.shape[:2])
         found = _follow_at(image_s, mask_s, last_s, strokes_s, zone, size * scale, look, options)
         if found is None:
             return None
         out[box] |= _grown_back(found, scale, mask[box])
     return out
+
+
+def _side_box(loops: np.ndarray, start: np.ndarray, pad: int) -> tuple[slice, slice] | None:
+    """The box of ``loops`` (uint8) and of the ``start`` box ((x0, y0), (x1, y1); (0, 2): none), grown by ``pad``,
+    inside ``loops``; None: both empty."""
+    h, w = loops.shape[:2]
+    x, y, bw, bh = cv2.boundingRect(loops)
+    boxes = ([(x, y, x + bw, y + bh)] if bw else []) + ([tuple(int(round(v)) for v in start.reshape(-1))] if len(start) else [])
+    if not boxes:
+        return None
+    x0, y0 = max(min(b[0] for b in boxes) - pad, 0), max(min(b[1] for b in boxes) - pad, 0)
+    x1, y1 = min(max(b[2] for b in boxes) + pad, w), min(max(b[3] for b in boxes) + pad, h)
+    return (slice(y0, y1), slice(x0, x1)) if x1 > x0 and y1 > y0 else None
 
 
 def _work_scale(size: float, options: EarLoopOptions) -> float:
@@ -336,7 +357,7 @@ def _loops_at(
     """:func:`loop_strokes` at the image's own size (``size``: its face's), the strokes it chained to the mask and
     the colours it read."""
     inside = (mask > 0.5).astype(np.uint8)
-    zone, rim, hulls = _zones(inside, landmarks, size, options)
+    zone, rim, hulls, starts = _zones(inside, landmarks, size, options)
     box = mask_bbox(zone > 0, 0, zone.shape)
     out = np.zeros(inside.shape, np.uint8)
     strokes = out.copy()
@@ -346,7 +367,7 @@ def _loops_at(
     look = _look(lab, inside[box], zone[box])
     if look is None:
         return out, strokes, None
-    look = replace(look, hulls=hulls)
+    look = replace(look, hulls=hulls, starts=starts)
     strong, weak = _stroke_pixels(lab, zone[box], look, size, options)
     strokes[box] = _chain(_strokes(strong, size, options), rim[box], size, options)
     grown = _grown(strokes[box], _thin(weak, size, options), before if before is None else before[box], size, options)
@@ -400,14 +421,15 @@ _CORNERS = (ls.LEFT_EYE_CORNERS[0], ls.RIGHT_EYE_CORNERS[1])
 
 def _zones(
     inside: np.ndarray, landmarks: np.ndarray, size: float, options: EarLoopOptions
-) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """uint8 (h, w): where loops may lie (both sides' zones, outside the mask) and the mask's side edges they start
-    from (its rim there); each side's hull (before the eye's corner cuts it)."""
+    from (its rim there); each side's hull (before the eye's corner cuts it) and the box of its side edge
+    ((x0, y0), (x1, y1); (0, 2): none)."""
     zone = np.zeros(inside.shape, np.uint8)
     starts = np.zeros(inside.shape, np.uint8)
     near = mask_bbox(inside > 0, 1, inside.shape)
     if near is None:
-        return zone, starts, ()
+        return zone, starts, (), ()
     rows, cols = near
     (top, left) = (rows.start or 0, cols.start or 0)
     sub = inside[near]
@@ -420,7 +442,7 @@ def _zones(
     rx, ry = rx + left, ry + top
     pts = np.asarray(landmarks, np.float32)
     radius = options.ear_radius * size
-    hulls = []
+    hulls, boxes = [], []
     for ear_ids, corner, at_side in zip(ls.OUTLINE_SIDES, _CORNERS, sides):
         ear = pts[list(ear_ids)].mean(axis=0)
         circle = cv2.ellipse2Poly((int(round(ear[0])), int(round(ear[1]))), (int(radius), int(radius)), 0, 0, 360, 10)
@@ -429,7 +451,8 @@ def _zones(
         _half_hull(zone, hull, pts[corner], ear - pts[corner])
         starts[ry[at_side], rx[at_side]] = 1
         hulls.append(hull.reshape(-1, 2).astype(np.float32))
-    return zone & (1 - inside), starts, tuple(hulls)
+        boxes.append(np.float32([edge.min(axis=0), edge.max(axis=0) + 1]) if len(edge) else np.zeros((0, 2), np.float32))
+    return zone & (1 - inside), starts, tuple(hulls), tuple(boxes)
 
 
 def _zone_of(look: _Look, landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
