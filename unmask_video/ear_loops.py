@@ -176,14 +176,14 @@ class EarLoops:
             return False
         if held.look is None:
             return None
-        lasts = _moved_sides(held.loops, held.landmarks, at)
-        strokes = _moved_sides(held.strokes, held.searched, at)
-        sides = [(_placed(last, box, mask.shape), _placed(stroke, box, mask.shape)) for last, stroke in zip(lasts, strokes)]
+        origin = np.float32([box.x0, box.y0])
+        lasts = _moved_sides(held.loops, held.landmarks, at, origin)
+        strokes = _moved_sides(held.strokes, held.searched, at, origin)
         shifts = [at[list(ids)].mean(axis=0) - held.searched[list(ids)].mean(axis=0) - np.float32([box.x0, box.y0])
                   for ids in ls.OUTLINE_SIDES]  # fmt: skip
         look = replace(held.look, hulls=tuple(hull + d for hull, d in zip(held.look.hulls, shifts)),
                        starts=tuple(start + d for start, d in zip(held.look.starts, shifts)))  # fmt: skip
-        followed = follow_loops(image, landmarks, mask, sides, look, self.options)
+        followed = follow_loops(image, landmarks, mask, list(zip(lasts, strokes)), look, self.options)
         return None if followed is None else (_framed(followed, box, self.options.inpaint_radius) or False)
 
 
@@ -204,9 +204,12 @@ def _framed(found: np.ndarray, box: Box, radius: float) -> Loops | None:
     return Loops(at, found[tight].copy(), radius)
 
 
-def _moved_sides(loops: Loops | None, before: np.ndarray, now: np.ndarray) -> tuple[Loops | None, Loops | None]:
+def _moved_sides(
+    loops: Loops | None, before: np.ndarray, now: np.ndarray, origin: np.ndarray
+) -> tuple[Loops | None, Loops | None]:
     """``loops`` cut in two halves between the ears (``OUTLINE_SIDES``, in its order) of the face's ``before``
-    landmarks (frame coordinates), each moved as its ear moved to the ``now`` landmarks; None: an empty half."""
+    landmarks (frame coordinates), each moved as its ear moved to the ``now`` landmarks and then by ``-origin`` (x, y:
+    into an ROI's pixels); None: an empty half."""
     ears = [(before[list(ids)].mean(axis=0), now[list(ids)].mean(axis=0)) for ids in ls.OUTLINE_SIDES]
     if loops is None:
         return None, None
@@ -215,11 +218,17 @@ def _moved_sides(loops: Loops | None, before: np.ndarray, now: np.ndarray) -> tu
     halves = [(loops.pixels[:, :mid], b.x0), (loops.pixels[:, mid:], b.x0 + mid)]
     if ears[0][0][0] > ears[1][0][0]:
         halves.reverse()
-    out = []
+    out: list[Loops | None] = []
     for (pixels, x0), (was, is_) in zip(halves, ears):
-        dx, dy = (int(round(v)) for v in is_ - was)
-        moved = Box(x0 + dx, b.y0 + dy, x0 + pixels.shape[1] + dx, b.y1 + dy)
-        out.append(replace(loops, box=moved, pixels=pixels) if pixels.any() else None)
+        tight = mask_bbox(pixels, 0, pixels.shape)
+        if tight is None:
+            out.append(None)
+            continue
+        rows, cols = tight
+        dx, dy = (int(round(v)) for v in is_ - was - origin)
+        x, y = x0 + cols.start + dx, b.y0 + rows.start + dy
+        moved = Box(x, y, x + cols.stop - cols.start, y + rows.stop - rows.start)
+        out.append(replace(loops, box=moved, pixels=pixels[tight]))
     return out[0], out[1]
 
 
@@ -271,13 +280,13 @@ def _search(
 
 
 def follow_loops(
-    image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, sides: list[tuple[np.ndarray, np.ndarray]],
+    image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, sides: list[tuple[Loops | None, Loops | None]],
     look: _Look, options: EarLoopOptions | None = None,
 ) -> np.ndarray | None:
     """uint8 {0, 1} (h, w): the loops of ``image`` (its ``landmarks``, its worn ``mask``) followed from the last
     frame's, side by side (``OUTLINE_SIDES``' order), each in its own box (round the mask's side edge the loops start
     from too: new loops there change the count): ``sides``, each the last frame's loops there and the strokes the last
-    search chained to the mask there (both moved with the ear, uint8 {0, 1} over ``image``); with the colours, zones
+    search chained to the mask there (both moved with the ear, their boxes in ``image``'s pixels; None: none); with the colours, zones
     and starts of that search (``look``, in this image's pixels). None: a side's loops changed too much
     (``kept_share``): a search is due."""
     options = options or EarLoopOptions()
@@ -286,10 +295,13 @@ def follow_loops(
     out = np.zeros(mask.shape[:2], np.uint8)
     pad = int(np.ceil((options.follow_reach + options.background / 2 + options.patch) * size)) + 4
     for (last, strokes), start in zip(sides, look.starts):
-        box = _side_box(last | strokes, start, pad)
+        box = _side_box([last, strokes], start, pad, mask.shape[:2])
         if box is None:
             continue
-        image_s, mask_s, (last_s, strokes_s) = _shrunk(scale, image[box], mask[box], [last[box], strokes[box]])
+        at = Box(box[1].start, box[0].start, box[1].stop, box[0].stop)
+        shape = mask[box].shape
+        image_s, mask_s, (last_s, strokes_s) = _shrunk(scale, image[box], mask[box],
+                                                       [_placed(last, at, shape), _placed(strokes, at, shape)])  # fmt: skip
         origin = np.float32([box[1].start or 0, box[0].start or 0])
         zone = _zone_of(_moved(look, -origin * scale, scale), (landmarks - origin) * scale, mask_s.shape[:2])
         found = _follow_at(image_s, mask_s, last_s, strokes_s, zone, size * scale, look, options)
@@ -299,12 +311,16 @@ def follow_loops(
     return out
 
 
-def _side_box(loops: np.ndarray, start: np.ndarray, pad: int) -> tuple[slice, slice] | None:
-    """The box of ``loops`` (uint8) and of the ``start`` box ((x0, y0), (x1, y1); (0, 2): none), grown by ``pad``,
-    inside ``loops``; None: both empty."""
-    h, w = loops.shape[:2]
-    x, y, bw, bh = cv2.boundingRect(loops)
-    boxes = ([(x, y, x + bw, y + bh)] if bw else []) + ([tuple(int(round(v)) for v in start.reshape(-1))] if len(start) else [])
+def _side_box(
+    parts: list[Loops | None], start: np.ndarray, pad: int, shape: tuple[int, int]
+) -> tuple[slice, slice] | None:
+    """The box of the loops ``parts`` (their boxes in an image of ``shape``) and of the ``start`` box ((x0, y0),
+    (x1, y1); (0, 2): none), grown by ``pad``, inside the image; None: all empty."""
+    h, w = shape
+    boxes = [(p.box.x0, p.box.y0, p.box.x1, p.box.y1) for p in parts if p is not None]
+    boxes += [tuple(int(round(v)) for v in start.reshape(-1))] if len(start) else []
+    boxes = [(max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)) for x0, y0, x1, y1 in boxes]
+    boxes = [b for b in boxes if b[2] > b[0] and b[3] > b[1]]  # (the parts inside the image)
     if not boxes:
         return None
     x0, y0 = max(min(b[0] for b in boxes) - pad, 0), max(min(b[1] for b in boxes) - pad, 0)
