@@ -21,8 +21,8 @@ pipeline's options are live mode's (``unmask_video.live.pipeline_options_for_liv
 the start of processing, dropped frames, the process's CPU time per frame shown (every thread's, the decoding of the
 dropped frames included: far less moved by other processes' load than the wall-clock figures) and the cores it kept
 busy (that CPU times the fps: near the machine's cores where the CPU is the bound), the per-stage milliseconds per frame shown of every run (decode: per frame decoded, on the
-capture thread; rgb: the RGB conversion; landmarks, segment (the mask), warp, reconstruct, blend: the pipeline's;
-output: the recording's encode and write, on the outputs thread; stages on different threads overlap, so they do
+capture thread; rgb: the RGB conversion; landmarks, segment (the mask), loops (its ear loops), warp, reconstruct,
+blend: the pipeline's; output: the recording's encode and write, on the outputs thread; stages on different threads overlap, so they do
 not add up to the delay), and where the delay went: the median and 95th percentile of each span of a frame's way
 (``unmask_video.live_stats.SPANS``: capture = in the capture's slot, locate = the worker's stages, slot = waiting
 for the processing thread, process = its stages, queue = waiting for the outputs thread, output = the encoders;
@@ -126,7 +126,7 @@ PATHS = {
     "switch1ms": {"switch_interval_s": 0.001},
     "switch20ms": {"switch_interval_s": 0.02},
 }
-STAGES = ("decode", "rgb", "landmarks", "segment", "warp", "reconstruct", "blend", "output")
+STAGES = ("decode", "rgb", "landmarks", "segment", "loops", "warp", "reconstruct", "blend", "output")
 
 
 def run_once(processor, size: str, seconds: float, workdir: Path, label: str, path: str = "new", timer=None):

@@ -531,7 +531,7 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         console.print(table)
     console.print(
         "ms per frame per stage (medians). fps = frames / wall time of the whole run (open, decode, all stages, "
-        "encode, close). 'decode', 'landmarks', 'segment' and 'warp' run on their own threads in the threaded loop, 'encode' on the "
+        "encode, close). 'decode', 'landmarks', 'segment', 'loops' (the ear loops) and 'warp' run on their own threads in the threaded loop, 'encode' on the "
         "encoder thread: 'input wait' and 'encode wait' are what the face-stage thread lost waiting for them. "
         f"x {paths[0]}: median of the back-to-back fps ratios. CPU ms/f: CPU time of the whole process per frame "
         "(all threads, and the forked prepare process), then per thread group: face (the calling thread), prepare (the mask and warp thread, or the prepare process and the threads that feed it), "

@@ -40,7 +40,7 @@ from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconst
 from unmask_video.synthetic import ClipSpec, make_clip  # noqa: E402
 from unmask_video.timing import StageTimer  # noqa: E402
 
-STAGES = ("segment", "warp", "reconstruct", "blend")
+STAGES = ("segment", "loops", "warp", "reconstruct", "blend")
 
 
 def _cap(text: str) -> float | None:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from unmask_video import ear_loops as ear_loops_module
 from unmask_video import landmark_sets as ls
 from unmask_video.ear_loops import EarLoopOptions, EarLoops, _dot, _samples, erase_loops, inpaint_box
 from unmask_video.face_units import face_size_px
@@ -145,6 +146,9 @@ def test_the_pipeline_erases_the_loops_inside_the_boxes_it_says_it_changed(scene
     try:
         with_loops, without = on.process(scene.looped, 0.0), off.process(scene.looped, 0.0)
         boxes = on.last_changed[0]
+        # (the loops are timed in a stage of their own, not as the segmenter's)
+        assert on.timer.calls["loops"] == on.timer.calls["segment"] == 1
+        assert "loops" not in off.timer.calls or off.timer.seconds["loops"] < on.timer.seconds["loops"]
     finally:
         on.close()
         off.close()
@@ -154,6 +158,66 @@ def test_the_pipeline_erases_the_loops_inside_the_boxes_it_says_it_changed(scene
     for x0, y0, x1, y1 in boxes:
         inside_boxes[y0:y1, x0:x1] = True
     assert np.array_equal(with_loops[~inside_boxes], scene.looped[~inside_boxes])
+
+
+@pytest.fixture
+def searches(monkeypatch) -> list[int]:
+    """Counts the full searches of :class:`EarLoops` (one entry a search)."""
+    calls: list[int] = []
+    search = ear_loops_module._search
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(ear_loops_module, "_search", counted)
+    return calls
+
+
+def _shifted(scene: Scene, dx: int, dy: int) -> Scene:
+    """``scene`` moved by (``dx``, ``dy``) px (its edges repeated)."""
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    move = lambda a, flags=cv2.INTER_NEAREST: cv2.warpAffine(  # noqa: E731
+        a, m, (a.shape[1], a.shape[0]), flags=flags, borderMode=cv2.BORDER_REPLICATE
+    )
+    return Scene(move(scene.bare), move(scene.masked), move(scene.looped), scene.landmarks + np.float32([dx, dy]),
+                 move(scene.mask), move(scene.loops.astype(np.uint8)) > 0)  # fmt: skip
+
+
+def test_between_searches_the_loops_are_followed_as_found(scene, searches):
+    loops = EarLoops(EarLoopOptions(search_every=3))
+    for frame in range(4):
+        found = loops.find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped))
+        _assert_found_as_drawn(_found(found, scene.mask.shape), scene, share=0.95, near_px=5, stray=10)
+        assert len(searches) == (1 if frame < 3 else 2)  # (a search on the first frame and every third)
+
+
+def test_followed_loops_move_with_the_face(scene, searches):
+    loops = EarLoops()
+    loops.find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped))
+    moved = _shifted(scene, 5, -3)
+    found = loops.find(moved.looped, moved.landmarks, moved.mask, 0, _whole(moved.looped))
+    assert len(searches) == 1
+    _assert_found_as_drawn(_found(found, scene.mask.shape), moved, share=0.9, near_px=7, stray=20)
+
+
+def test_loops_gone_between_searches_are_searched_for_and_dropped(scene, searches):
+    loops = EarLoops()
+    assert loops.find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped)) is not None
+    gone = loops.find(scene.masked, scene.landmarks, scene.mask, 0, _whole(scene.masked))
+    assert len(searches) == 2
+    assert _found(gone, scene.mask.shape).sum() <= 10  # (a search holds a pixel or two of last frame's loops)
+
+
+def test_a_face_that_moved_far_is_searched_again(scene, searches):
+    loops = EarLoops()
+    loops.find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped))
+    far = int(round(0.08 * face_size_px(scene.landmarks)))
+    moved = _shifted(scene, far, 0)
+    found = loops.find(moved.looped, moved.landmarks, moved.mask, 0, _whole(moved.looped))
+    assert len(searches) == 2
+    # (a few pixels held where the last frame's loops were: a search holds them, unmoved)
+    _assert_found_as_drawn(_found(found, scene.mask.shape), moved, share=0.95, near_px=5, stray=30)
 
 
 def test_a_large_face_is_looked_at_shrunk_and_its_loops_grown_back(scene):

@@ -14,11 +14,16 @@ enough to survive an opening (a collar, a wall); the strokes kept are thin, elon
 side edge and the ear (past the eye's outer corner), and chained to the mask's side edge through gaps no wider than
 a finger's edge. They are grown a little into thin weaker stroke pixels next to them and, to stay put from one frame
 to the next, into those next to the last frame's loops (held, not grown from: they do not creep).
+
+That search runs every ``search_every`` frames of a track (and when the face moved, its mask changed, or the track
+holds no loops); between, each side's loops are followed in their own small box (:func:`follow_loops`): the stroke
+pixels read with the search's colours in its zones (moved with the ear), the strokes chained to the mask's edge or to
+the search's strokes, grown as the search grows them; a search runs instead when they no longer fit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -28,7 +33,7 @@ from unmask_video.blend import mask_bbox
 from unmask_video.face_units import face_size_px
 from unmask_video.stages import Box, Image, Loops
 
-__all__ = ["EarLoopOptions", "EarLoops", "loop_strokes", "inpaint_box", "erase_loops"]
+__all__ = ["EarLoopOptions", "EarLoops", "loop_strokes", "follow_loops", "inpaint_box", "erase_loops"]
 
 
 @dataclass(frozen=True)
@@ -73,41 +78,166 @@ class EarLoopOptions:
     work_face_px: float | None = 320.0
     #: The radius (px) of OpenCV's Telea inpainting that fills the loops from what surrounds them.
     inpaint_radius: float = 3.0
+    #: The full search runs at least every this many frames of a track (1: every frame); on the frames between, the
+    #: last frame's loops are followed (:func:`follow_loops`): looked for only near where they were, moved with
+    #: the ear beside them, in their own box, with the colours the search found.
+    search_every: int = 4
+    #: ... and again as soon as the face moved more than this (the landmarks' mean shift since the search) ...
+    moved: float = 0.05
+    #: ... or the mask's area changed by more than this fraction of its area at the search ...
+    mask_change: float = 0.1
+    #: ... or fewer than this share of the searched loops, moved with their ear, lie on or next to thin weak stroke
+    #: pixels.
+    kept_share: float = 0.6
+    #: Followed loops are the searched ones, moved with their ear, and the thin weak stroke pixels within this
+    #: distance of them.
+    follow_reach: float = 0.01
+
+
+@dataclass(frozen=True)
+class _Look:
+    """What a search read: the mask's colour (Lab) and, per Lab channel, whether the loops are brighter there than
+    their zone's typical pixel (their background is an opening, else a closing); its zones' hulls and starts."""
+
+    cloth: np.ndarray
+    opened: tuple[bool, bool, bool]
+    #: Per side (``OUTLINE_SIDES``' order): the convex hull (n, 2) float32 of its zone, before the eye's corner cuts
+    #: it (:func:`_zones`), in the searched image's pixels (then the ROI's, then the frame's).
+    hulls: tuple[np.ndarray, ...] = ()
+    #: Per side: the box ((x0, y0), (x1, y1)) float32 of the mask's side edge the loops start from ((0, 2): none).
+    starts: tuple[np.ndarray, ...] = ()
+
+
+@dataclass
+class _Held:
+    """A track's state from frame to frame: its last frame's loops, what its last search found."""
+
+    loops: Loops | None  # its last frame's loops (frame coordinates)
+    landmarks: np.ndarray  # its last frame's landmarks (frame coordinates)
+    strokes: Loops | None  # the strokes its last search chained to the mask (frame coordinates)
+    look: _Look | None  # the colours its last search read (None: the search found no mask colour)
+    searched: np.ndarray  # its landmarks at the last search (frame coordinates)
+    area: int  # its mask's pixels at the last search
+    age: int = 0  # frames since the last search
 
 
 class EarLoops:
-    """Adds the ear loops to the masks of face tracks, frame after frame (each track's last loops kept)."""
+    """Adds the ear loops to the masks of face tracks, frame after frame (each track's last loops kept): a full
+    search every ``search_every`` frames or when the face or its mask changed, the loops followed between."""
 
     def __init__(self, options: EarLoopOptions | None = None) -> None:
         self.options = options or EarLoopOptions()
-        self._last: dict[int, Loops] = {}  # track -> its last frame's loops
+        self._held: dict[int, _Held] = {}  # track -> its last frame's loops and its last search's strokes
 
     def find(self, image: Image, landmarks: np.ndarray, mask: np.ndarray, track: int, box: Box) -> Loops | None:
         """The loops past ``mask`` (float32 (h, w) in [0, 1], a worn mask's) in ROI ``image`` (uint8 RGB; its
         ``landmarks``; ``box``: the ROI's box in the frame), in frame coordinates; None: none (or an empty mask)."""
-        if not self.options.enabled or not (mask > 0.5).any():
+        inside = mask > 0.5
+        if not self.options.enabled or not inside.any():
             self.reset(track)
             return None
-        last = self._last.get(track)
-        before = None if last is None else _placed(last, box, mask.shape)
-        loops = loop_strokes(image, landmarks, mask, self.options, before)
-        tight = mask_bbox(loops > 0, 0, loops.shape)
-        if tight is None:
-            self.reset(track)
-            return None
-        rows, cols = tight
-        at = Box(box.x0 + cols.start, box.y0 + rows.start, box.x0 + cols.stop, box.y0 + rows.stop)
-        self._last[track] = Loops(at, loops[tight].copy(), self.options.inpaint_radius)
-        return self._last[track]
+        at = (landmarks + np.array([box.x0, box.y0], np.float32)).astype(np.float32)
+        area = int(np.count_nonzero(inside))
+        held = self._held.get(track)
+        if held is not None and self._followable(held, at, area):
+            followed = self._follow(held, image, landmarks, mask, box, at)
+            if followed is not None:
+                held.loops, held.landmarks, held.age = followed or None, at, held.age + 1
+                return held.loops
+        before = None if held is None or held.loops is None else _placed(held.loops, box, mask.shape)
+        found, strokes, look = _search(image, landmarks, mask, self.options, before)
+        look = None if look is None else _moved(look, np.float32([box.x0, box.y0]), 1.0)
+        radius = self.options.inpaint_radius
+        loops = _framed(found, box, radius)
+        self._held[track] = _Held(loops, at, _framed(strokes, box, radius), look, at, area)
+        return loops
 
     def reset(self, track: int) -> None:
         """Forget a track's loops (the face was lost, or wears no mask)."""
-        self._last.pop(track, None)
+        self._held.pop(track, None)
+
+    def _followable(self, held: _Held, landmarks: np.ndarray, area: int) -> bool:
+        """Whether this frame may follow ``held`` rather than search: the search is recent, the face (its frame
+        ``landmarks``) near where it was then, its mask (``area`` pixels) about as large."""
+        o = self.options
+        if held.loops is None:  # (none to follow: loops come and go at a search's threshold, each search may add)
+            return False
+        if held.age + 1 >= o.search_every or abs(area - held.area) > o.mask_change * held.area:
+            return False
+        shift = float(np.linalg.norm(landmarks - held.searched, axis=1).mean())
+        return shift <= o.moved * face_size_px(landmarks)
+
+    def _follow(
+        self, held: _Held, image: Image, landmarks: np.ndarray, mask: np.ndarray, box: Box, at: np.ndarray
+    ) -> Loops | bool | None:
+        """``held``'s loops followed into this frame (:func:`follow_loops`): False where it holds none, None where
+        they no longer fit (a search is due)."""
+        if held.loops is None and held.strokes is None:
+            return False
+        if held.look is None:
+            return None
+        origin = np.float32([box.x0, box.y0])
+        lasts = _moved_sides(held.loops, held.landmarks, at, origin)
+        strokes = _moved_sides(held.strokes, held.searched, at, origin)
+        shifts = [at[list(ids)].mean(axis=0) - held.searched[list(ids)].mean(axis=0) - np.float32([box.x0, box.y0])
+                  for ids in ls.OUTLINE_SIDES]  # fmt: skip
+        look = replace(held.look, hulls=tuple(hull + d for hull, d in zip(held.look.hulls, shifts)),
+                       starts=tuple(start + d for start, d in zip(held.look.starts, shifts)))  # fmt: skip
+        followed = follow_loops(image, landmarks, mask, list(zip(lasts, strokes)), look, self.options)
+        return None if followed is None else (_framed(followed, box, self.options.inpaint_radius) or False)
 
 
-def _placed(loops: Loops, box: Box, shape: tuple[int, ...]) -> np.ndarray:
-    """uint8 {0, 1} of ``shape``: ``loops`` (frame coordinates) on the ROI whose box in the frame is ``box``."""
+def _moved(look: _Look, offset: np.ndarray, scale: float) -> _Look:
+    """``look`` with its zones' hulls and starts scaled by ``scale`` and then moved by ``offset`` (x, y)."""
+    return replace(look, hulls=tuple((hull * scale + offset).astype(np.float32) for hull in look.hulls),
+                   starts=tuple((start * scale + offset).astype(np.float32) for start in look.starts))  # fmt: skip
+
+
+def _framed(found: np.ndarray, box: Box, radius: float) -> Loops | None:
+    """The loops ``found`` (uint8 {0, 1} over the ROI whose box in the frame is ``box``) in frame coordinates, on
+    their own box; None: none."""
+    tight = mask_bbox(found > 0, 0, found.shape)
+    if tight is None:
+        return None
+    rows, cols = tight
+    at = Box(box.x0 + cols.start, box.y0 + rows.start, box.x0 + cols.stop, box.y0 + rows.stop)
+    return Loops(at, found[tight].copy(), radius)
+
+
+def _moved_sides(
+    loops: Loops | None, before: np.ndarray, now: np.ndarray, origin: np.ndarray
+) -> tuple[Loops | None, Loops | None]:
+    """``loops`` cut in two halves between the ears (``OUTLINE_SIDES``, in its order) of the face's ``before``
+    landmarks (frame coordinates), each moved as its ear moved to the ``now`` landmarks and then by ``-origin`` (x, y:
+    into an ROI's pixels); None: an empty half."""
+    ears = [(before[list(ids)].mean(axis=0), now[list(ids)].mean(axis=0)) for ids in ls.OUTLINE_SIDES]
+    if loops is None:
+        return None, None
+    b = loops.box
+    mid = min(max(int(round((ears[0][0][0] + ears[1][0][0]) / 2.0)) - b.x0, 0), loops.pixels.shape[1])
+    halves = [(loops.pixels[:, :mid], b.x0), (loops.pixels[:, mid:], b.x0 + mid)]
+    if ears[0][0][0] > ears[1][0][0]:
+        halves.reverse()
+    out: list[Loops | None] = []
+    for (pixels, x0), (was, is_) in zip(halves, ears):
+        tight = mask_bbox(pixels, 0, pixels.shape)
+        if tight is None:
+            out.append(None)
+            continue
+        rows, cols = tight
+        dx, dy = (int(round(v)) for v in is_ - was - origin)
+        x, y = x0 + cols.start + dx, b.y0 + rows.start + dy
+        moved = Box(x, y, x + cols.stop - cols.start, y + rows.stop - rows.start)
+        out.append(replace(loops, box=moved, pixels=pixels[tight]))
+    return out[0], out[1]
+
+
+def _placed(loops: Loops | None, box: Box, shape: tuple[int, ...]) -> np.ndarray:
+    """uint8 {0, 1} of ``shape``: ``loops`` (frame coordinates; None: none) on the ROI whose box in the frame is
+    ``box``."""
     out = np.zeros(shape[:2], np.uint8)
+    if loops is None:
+        return out
     b = loops.box
     x0, y0 = max(b.x0 - box.x0, 0), max(b.y0 - box.y0, 0)
     x1, y1 = min(b.x1 - box.x0, out.shape[1]), min(b.y1 - box.y0, out.shape[0])
@@ -124,34 +254,105 @@ def loop_strokes(
     """uint8 {0, 1} (h, w): the ear loops past ``mask`` ((h, w) float or uint8, > 0.5 the mask) in ``image``
     ((h, w, 3) uint8 RGB; its (468, 2) ``landmarks``); ``before``: the last frame's loops (grown into). A face wider
     than ``work_face_px`` is looked at shrunk to that size."""
-    options = options or EarLoopOptions()
+    return _search(image, landmarks, mask, options or EarLoopOptions(), before)[0]
+
+
+def _search(
+    image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, options: EarLoopOptions, before: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, _Look | None]:
+    """:func:`loop_strokes`, the strokes it chained to the mask (uint8 {0, 1}, the loops' core) and the colours it
+    read (None: none, no mask colour found)."""
     size = face_size_px(landmarks)
     out = np.zeros(mask.shape[:2], np.uint8)
+    strokes = out.copy()
     # (only around the mask: its box grown past the ears' zones)
     box = mask_bbox(mask > 0.5, int(np.ceil((options.ear_radius + 0.15) * size)), mask.shape[:2])
     if box is None:
-        return out
+        return out, strokes, None
     origin = np.array([box[1].start or 0, box[0].start or 0], np.float32)
-    out[box] = _loops_near(image[box], np.asarray(landmarks, np.float32) - origin, mask[box], size, options,
-                           None if before is None else before[box])  # fmt: skip
+    scale = _work_scale(size, options)
+    image_s, mask_s, before_s = _shrunk(scale, image[box], mask[box], [] if before is None else [before[box]])
+    found, chained, look = _loops_at(image_s, (np.asarray(landmarks, np.float32) - origin) * scale, mask_s,
+                                     size * scale, options, before_s[0] if before_s else None)  # fmt: skip
+    out[box] = _grown_back(found, scale, mask[box])
+    strokes[box] = _grown_back(chained, scale, mask[box])
+    return out, strokes, None if look is None else _moved(look, origin, 1.0 / scale)
+
+
+def follow_loops(
+    image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, sides: list[tuple[Loops | None, Loops | None]],
+    look: _Look, options: EarLoopOptions | None = None,
+) -> np.ndarray | None:
+    """uint8 {0, 1} (h, w): the loops of ``image`` (its ``landmarks``, its worn ``mask``) followed from the last
+    frame's, side by side (``OUTLINE_SIDES``' order), each in its own box (round the mask's side edge the loops start
+    from too: new loops there change the count): ``sides``, each the last frame's loops there and the strokes the last
+    search chained to the mask there (both moved with the ear, their boxes in ``image``'s pixels; None: none); with the colours, zones
+    and starts of that search (``look``, in this image's pixels). None: a side's loops changed too much
+    (``kept_share``): a search is due."""
+    options = options or EarLoopOptions()
+    size = face_size_px(landmarks)
+    scale = _work_scale(size, options)
+    out = np.zeros(mask.shape[:2], np.uint8)
+    pad = int(np.ceil((options.follow_reach + options.background / 2 + options.patch) * size)) + 4
+    for (last, strokes), start in zip(sides, look.starts):
+        box = _side_box([last, strokes], start, pad, mask.shape[:2])
+        if box is None:
+            continue
+        at = Box(box[1].start, box[0].start, box[1].stop, box[0].stop)
+        shape = mask[box].shape
+        image_s, mask_s, (last_s, strokes_s) = _shrunk(scale, image[box], mask[box],
+                                                       [_placed(last, at, shape), _placed(strokes, at, shape)])  # fmt: skip
+        origin = np.float32([box[1].start or 0, box[0].start or 0])
+        zone = _zone_of(_moved(look, -origin * scale, scale), (landmarks - origin) * scale, mask_s.shape[:2])
+        found = _follow_at(image_s, mask_s, last_s, strokes_s, zone, size * scale, look, options)
+        if found is None:
+            return None
+        out[box] |= _grown_back(found, scale, mask[box])
     return out
 
 
-def _loops_near(
-    image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, size: float, options: EarLoopOptions,
-    before: np.ndarray | None,
-) -> np.ndarray:
-    """:func:`loop_strokes` on the box around the mask (``size``: the face's)."""
-    scale = options.work_face_px / size if options.work_face_px else 1.0
+def _side_box(
+    parts: list[Loops | None], start: np.ndarray, pad: int, shape: tuple[int, int]
+) -> tuple[slice, slice] | None:
+    """The box of the loops ``parts`` (their boxes in an image of ``shape``) and of the ``start`` box ((x0, y0),
+    (x1, y1); (0, 2): none), grown by ``pad``, inside the image; None: all empty."""
+    h, w = shape
+    boxes = [(p.box.x0, p.box.y0, p.box.x1, p.box.y1) for p in parts if p is not None]
+    boxes += [tuple(int(round(v)) for v in start.reshape(-1))] if len(start) else []
+    boxes = [(max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)) for x0, y0, x1, y1 in boxes]
+    boxes = [b for b in boxes if b[2] > b[0] and b[3] > b[1]]  # (the parts inside the image)
+    if not boxes:
+        return None
+    x0, y0 = max(min(b[0] for b in boxes) - pad, 0), max(min(b[1] for b in boxes) - pad, 0)
+    x1, y1 = min(max(b[2] for b in boxes) + pad, w), min(max(b[3] for b in boxes) + pad, h)
+    return (slice(y0, y1), slice(x0, x1)) if x1 > x0 and y1 > y0 else None
+
+
+def _work_scale(size: float, options: EarLoopOptions) -> float:
+    """The scale a face of ``size`` px is looked at (``work_face_px``; never grown)."""
+    return min(options.work_face_px / size, 1.0) if options.work_face_px else 1.0
+
+
+def _shrunk(
+    scale: float, image: np.ndarray, mask: np.ndarray, loops: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """``image``, ``mask`` and the ``loops`` (uint8 {0, 1}) at ``scale`` (as they are at 1)."""
     if scale >= 1.0:
-        return _loops_at(image, landmarks, mask, size, options, before)
+        return image, mask, loops
     h, w = mask.shape[:2]
     small = (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1))
-    found = _loops_at(
-        cv2.resize(image, small, interpolation=cv2.INTER_LINEAR), landmarks * scale,
-        cv2.resize(mask.astype(np.float32), small, interpolation=cv2.INTER_LINEAR), size * scale, options,
-        None if before is None else cv2.resize(before, small, interpolation=cv2.INTER_NEAREST),
+    return (
+        cv2.resize(image, small, interpolation=cv2.INTER_LINEAR),
+        cv2.resize(mask.astype(np.float32), small, interpolation=cv2.INTER_LINEAR),
+        [cv2.resize(part, small, interpolation=cv2.INTER_NEAREST) for part in loops],
     )
+
+
+def _grown_back(found: np.ndarray, scale: float, mask: np.ndarray) -> np.ndarray:
+    """uint8 {0, 1} of ``mask``'s size: the loops ``found`` at ``scale``, grown back (outside ``mask``)."""
+    if scale >= 1.0:
+        return found
+    h, w = mask.shape[:2]
     out = np.zeros((h, w), np.uint8)
     part = mask_bbox(found > 0, 1, found.shape)
     if part is None:
@@ -168,38 +369,83 @@ def _loops_near(
 def _loops_at(
     image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, size: float, options: EarLoopOptions,
     before: np.ndarray | None,
-) -> np.ndarray:
-    """:func:`loop_strokes` at the image's own size (``size``: its face's)."""
+) -> tuple[np.ndarray, np.ndarray, _Look | None]:
+    """:func:`loop_strokes` at the image's own size (``size``: its face's), the strokes it chained to the mask and
+    the colours it read."""
     inside = (mask > 0.5).astype(np.uint8)
-    zone, rim = _zones(inside, landmarks, size, options)
+    zone, rim, hulls, starts = _zones(inside, landmarks, size, options)
     box = mask_bbox(zone > 0, 0, zone.shape)
     out = np.zeros(inside.shape, np.uint8)
+    strokes = out.copy()
     if box is None:
-        return out
-    strong, weak = _stroke_pixels(image[box], inside[box], zone[box], size, options)
-    chained = _chain(_strokes(strong, size, options), rim[box], size, options)
-    # (only into weak pixels that are thin themselves: not into a pale patch beside a loop, an ear's lit rim)
+        return out, strokes, None
+    lab = cv2.cvtColor(image[box], cv2.COLOR_RGB2Lab)
+    look = _look(lab, inside[box], zone[box])
+    if look is None:
+        return out, strokes, None
+    look = replace(look, hulls=hulls, starts=starts)
+    strong, weak = _stroke_pixels(lab, zone[box], look, size, options)
+    strokes[box] = _chain(_strokes(strong, size, options), rim[box], size, options)
+    grown = _grown(strokes[box], _thin(weak, size, options), before if before is None else before[box], size, options)
+    if grown.any():
+        out[box] = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & (1 - inside[box])  # (their anti-aliased edges)
+    return out, strokes, look
+
+
+def _follow_at(
+    image: np.ndarray, mask: np.ndarray, last: np.ndarray, strokes: np.ndarray, zone: np.ndarray, size: float,
+    look: _Look, options: EarLoopOptions,
+) -> np.ndarray | None:
+    """:func:`follow_loops` of one side at the image's own size (``size``: its face's): the strokes chained (as a
+    search chains them) to the mask's edge or to the searched ``strokes`` (within ``follow_reach``) in ``zone``, grown as a
+    search grows them and into the ``last`` frame's loops; None: their pixels are fewer than ``kept_share`` of the
+    last frame's, or more than its inverse."""
+    inside = (mask > 0.5).astype(np.uint8)
+    r = max(int(round(options.follow_reach * size)), 1)
+    near = cv2.dilate(strokes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    rim = cv2.dilate(inside, np.ones((3, 3), np.uint8)) - inside
+    strong, weak = _stroke_pixels(cv2.cvtColor(image, cv2.COLOR_RGB2Lab), zone & (1 - inside), look, size, options)
+    chained = _chain(_strokes(strong, size, options), rim | near, size, options)
+    grown = _grown(chained, _thin(weak, size, options), last, size, options)
+    found = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & (1 - inside)  # (their anti-aliased edges)
+    count, was = int(np.count_nonzero(found)), int(np.count_nonzero(last & (1 - inside)))
+    if count < options.kept_share * was or count * options.kept_share > was:
+        return None
+    return found
+
+
+def _thin(weak: np.ndarray, size: float, options: EarLoopOptions) -> np.ndarray:
+    """The ``weak`` pixels that are thin themselves: not a pale patch beside a loop, an ear's lit rim."""
     w = max(int(round(options.patch * size)) | 1, 3)
-    weak &= (cv2.morphologyEx(weak, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (w, w))) == 0)
-    grown = _grow_into(chained, weak, max(int(round(options.grow * size)), 1))
-    if before is not None:  # (held where they were, not grown from there: they do not creep along a hair's edge)
-        grown |= cv2.dilate(before[box], np.ones((3, 3), np.uint8)) & weak
-    if not grown.any():
-        return out
-    out[box] = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & (1 - inside[box])  # (their anti-aliased edges)
-    return out
+    return weak & (cv2.morphologyEx(weak, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (w, w))) == 0)
+
+
+def _grown(
+    seed: np.ndarray, weak: np.ndarray, before: np.ndarray | None, size: float, options: EarLoopOptions
+) -> np.ndarray:
+    """``seed`` (the strokes kept) grown ``grow`` into the ``weak`` pixels, and into those next to the last frame's
+    loops ``before`` (held where they were, not grown from there: they do not creep along a hair's edge)."""
+    grown = _grow_into(seed, weak, max(int(round(options.grow * size)), 1))
+    if before is not None:
+        grown |= cv2.dilate(before, np.ones((3, 3), np.uint8)) & weak
+    return grown
+
+
+#: The eyes' outer corners, on each side (``OUTLINE_SIDES``' order): a zone lies past it, towards the ear.
+_CORNERS = (ls.LEFT_EYE_CORNERS[0], ls.RIGHT_EYE_CORNERS[1])
 
 
 def _zones(
     inside: np.ndarray, landmarks: np.ndarray, size: float, options: EarLoopOptions
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """uint8 (h, w): where loops may lie (both sides' zones, outside the mask) and the mask's side edges they start
-    from (its rim there)."""
+    from (its rim there); each side's hull (before the eye's corner cuts it) and the box of its side edge
+    ((x0, y0), (x1, y1); (0, 2): none)."""
     zone = np.zeros(inside.shape, np.uint8)
     starts = np.zeros(inside.shape, np.uint8)
     near = mask_bbox(inside > 0, 1, inside.shape)
     if near is None:
-        return zone, starts
+        return zone, starts, (), ()
     rows, cols = near
     (top, left) = (rows.start or 0, cols.start or 0)
     sub = inside[near]
@@ -212,15 +458,27 @@ def _zones(
     rx, ry = rx + left, ry + top
     pts = np.asarray(landmarks, np.float32)
     radius = options.ear_radius * size
-    corners = (ls.LEFT_EYE_CORNERS[0], ls.RIGHT_EYE_CORNERS[1])  # (the eyes' outer corners, on each side)
-    for ear_ids, corner, at_side in zip(ls.OUTLINE_SIDES, corners, sides):
+    hulls, boxes = [], []
+    for ear_ids, corner, at_side in zip(ls.OUTLINE_SIDES, _CORNERS, sides):
         ear = pts[list(ear_ids)].mean(axis=0)
         circle = cv2.ellipse2Poly((int(round(ear[0])), int(round(ear[1]))), (int(radius), int(radius)), 0, 0, 360, 10)
         edge = np.stack([rx[at_side], ry[at_side]], axis=1).astype(np.int32)
         hull = cv2.convexHull(np.concatenate([circle.astype(np.int32), edge]) if len(edge) else circle)
         _half_hull(zone, hull, pts[corner], ear - pts[corner])
         starts[ry[at_side], rx[at_side]] = 1
-    return zone & (1 - inside), starts
+        hulls.append(hull.reshape(-1, 2).astype(np.float32))
+        boxes.append(np.float32([edge.min(axis=0), edge.max(axis=0) + 1]) if len(edge) else np.zeros((0, 2), np.float32))
+    return zone & (1 - inside), starts, tuple(hulls), tuple(boxes)
+
+
+def _zone_of(look: _Look, landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """uint8 {0, 1} of ``shape``: the zones of ``look``'s hulls (in this image's pixels), cut at the eyes' outer
+    corners of the face's ``landmarks`` as :func:`_zones` cuts them."""
+    zone = np.zeros(shape, np.uint8)
+    for hull, ear_ids, corner in zip(look.hulls, ls.OUTLINE_SIDES, _CORNERS):
+        ear = landmarks[list(ear_ids)].mean(axis=0)
+        _half_hull(zone, np.round(hull).astype(np.int32), landmarks[corner], ear - landmarks[corner])
+    return zone
 
 
 def _half_hull(zone: np.ndarray, hull: np.ndarray, corner: np.ndarray, out: np.ndarray) -> None:
@@ -238,19 +496,27 @@ def _half_hull(zone: np.ndarray, hull: np.ndarray, corner: np.ndarray, out: np.n
     zone[y0:y1, x0:x1] |= part
 
 
-def _stroke_pixels(
-    image: np.ndarray, inside: np.ndarray, zone: np.ndarray, size: float, options: EarLoopOptions
-) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 {0, 1}: the pixels of ``image`` (RGB) in ``zone`` pulled from their local background towards the colour
-    of the mask (``inside``), strongly and weakly, outside the mask's colour's thick patches."""
-    empty = np.zeros(inside.shape, np.uint8)
-    lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
+def _look(lab: np.ndarray, inside: np.ndarray, zone: np.ndarray) -> _Look | None:
+    """The colours of Lab image ``lab`` that the stroke pixels are read against: the mask's (``inside``) and, per
+    channel, whether it lies above the ``zone``'s median; None: no mask pixels."""
     core = cv2.erode(inside, np.ones((5, 5), np.uint8))
     cloth = _samples(lab, core if core.any() else inside)
     if not len(cloth):
-        return empty, empty
+        return None
     m = np.median(cloth, axis=0).astype(np.float32)
-    bg = _background(lab, zone, m, max(int(round(options.background * size)) | 1, 3))
+    where = _samples(lab, zone)
+    typical = np.median(where, axis=0) if len(where) else m
+    return _Look(m, (bool(m[0] >= typical[0]), bool(m[1] >= typical[1]), bool(m[2] >= typical[2])))
+
+
+def _stroke_pixels(
+    lab: np.ndarray, zone: np.ndarray, look: _Look, size: float, options: EarLoopOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 {0, 1}: the pixels of ``lab`` (a Lab image) in ``zone`` pulled from their local background towards the
+    mask's colour (``look``), strongly and weakly, outside the mask's colour's thick patches."""
+    empty = np.zeros(zone.shape, np.uint8)
+    m = look.cloth
+    bg = _background(lab, look.opened, max(int(round(options.background * size)) | 1, 3))
     # (a loose first pass on 8 bits: the largest channel's step is at least the weak floor over the root of 3)
     step = cv2.absdiff(lab, bg)
     rough = cv2.max(cv2.max(step[:, :, 0], step[:, :, 1]), step[:, :, 2])
@@ -287,15 +553,13 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
 
 
-def _background(lab: np.ndarray, zone: np.ndarray, cloth: np.ndarray, k: int) -> np.ndarray:
-    """Each Lab channel with its thin strokes that lean towards the ``cloth``'s value (above the ``zone``'s median:
-    brighter, an opening; below: a closing, by a ``k`` x ``k`` square) wiped out: a loop's local background."""
-    where = _samples(lab, zone)
-    typical = np.median(where, axis=0) if len(where) else cloth
+def _background(lab: np.ndarray, opened: tuple[bool, bool, bool], k: int) -> np.ndarray:
+    """Each Lab channel with its thin strokes that lean towards the mask's colour (an opening where ``opened``: the
+    mask is brighter there than the zone's typical pixel; else a closing, by a ``k`` x ``k`` square) wiped out: a
+    loop's local background."""
     square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     channels = [
-        cv2.morphologyEx(lab[:, :, c], cv2.MORPH_OPEN if cloth[c] >= typical[c] else cv2.MORPH_CLOSE, square)
-        for c in range(3)
+        cv2.morphologyEx(lab[:, :, c], cv2.MORPH_OPEN if opened[c] else cv2.MORPH_CLOSE, square) for c in range(3)
     ]
     return cv2.merge(channels)
 

@@ -195,7 +195,7 @@ def run_threaded(
     reconstructor batch); with ``split_face_stages``, its :meth:`~FramePipeline.prepare` (mask, warp) runs on a
     thread of its own and its :meth:`~FramePipeline.finish` (reconstruction, blend) on the calling thread. Frames
     are blended in place (the decoded arrays belong to this loop). Timer stages: "decode", "landmarks" (and
-    "segment", "warp" when split) are the worker threads' own time (they overlap the rest); "input wait" is the
+    "segment", "loops", "warp" when split) are the worker threads' own time (they overlap the rest); "input wait" is the
     time the calling thread waited for its input; ``write_stage`` the time it spent handing frames to ``sink``.
     ``opencv``: OpenCV's thread count while the loop runs (:meth:`FrameLoopOptions.opencv_threads`; None: unchanged).
     ``decode_thread``: the decode on a thread of its own (else on the landmarks thread). ``process``: the mask and

@@ -124,22 +124,22 @@ class _Blend:
         reach), with its own arrays (the reconstructors may reuse theirs)."""
         if region is None:
             return self
-        return replace(_Blend.on(self.box, self.rebuilt[region].copy(), self.mask[region].copy(), self.width,
-                                 self.mask_box, region), loops=self.loops)  # fmt: skip
+        return _Blend.on(self.box, self.rebuilt[region].copy(), self.mask[region].copy(), self.width, self.mask_box,
+                         region, self.loops)  # fmt: skip
 
     @staticmethod
     def on(
         box: Box, rebuilt: Image, mask: np.ndarray, width: float, mask_box: tuple[slice, slice] | None,
-        region: tuple[slice, slice],
+        region: tuple[slice, slice], loops: Loops | None = None,
     ) -> _Blend:
         """The blend of a face whose ROI is ``box`` (its mask's box ``mask_box`` in it) on ``region`` of that ROI
-        only: ``rebuilt`` and ``mask`` are the region's."""
+        only: ``rebuilt`` and ``mask`` are the region's; ``loops``: its mask's ear loops."""
         rows, cols = region
         at = Box(box.x0 + cols.start, box.y0 + rows.start, box.x0 + cols.stop, box.y0 + rows.stop)
         if mask_box is not None:
             (r, c) = mask_box
             mask_box = (slice(r.start - rows.start, r.stop - rows.start), slice(c.start - cols.start, c.stop - cols.start))
-        return _Blend(at, rebuilt, mask, width, mask_box)
+        return _Blend(at, rebuilt, mask, width, mask_box, loops)
 
 
 class _Face(Protocol):
@@ -419,8 +419,8 @@ class FramePipeline:
         region = self._blend_region(full)
         if region is None:  # (never: a masked face's mask is not empty)
             region = (slice(0, 0), slice(0, 0))
-        return replace(_Blend.on(full.box, grow_back(rebuilt, full, region), full.mask[region].copy(),
-                                 self._blend_width(full), full.mask_box, region), loops=roi.loops)  # fmt: skip
+        return _Blend.on(full.box, grow_back(rebuilt, full, region), full.mask[region].copy(),
+                         self._blend_width(full), full.mask_box, region, roi.loops)  # fmt: skip
 
     def _blend_region(self, roi: _Face) -> tuple[slice, slice] | None:
         """The box of ``roi`` the blend can write to: the mask's bounding box grown by the blend's reach (the
@@ -467,6 +467,7 @@ class FramePipeline:
         roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
         with self.timer("segment"):
             mask = self.segmenter.segment(roi_image, roi_landmarks, face_id)
+        with self.timer("loops"):
             loops = self.ear_loops.find(roi_image, roi_landmarks, mask, face_id, box)
         # (once per face: the warp's, the blend's and the encoder's boxes; None: an empty mask, the mask being >= 0)
         tight = mask_bbox(mask > 0, 0, mask.shape[:2])

@@ -8,7 +8,7 @@ from rich.table import Table
 from unmask_video.runner import RunSummary
 
 STAGE_ORDER = (
-    "decode", "landmarks", "input wait", "segment", "warp", "reconstruct", "blend", "encode wait", "encode"
+    "decode", "landmarks", "input wait", "segment", "loops", "warp", "reconstruct", "blend", "encode wait", "encode"
 )
 
 
