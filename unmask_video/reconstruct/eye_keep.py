@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from unmask_video.blend import distance_outside, grow_box
 from unmask_video.face_units import face_size_px
 from unmask_video.landmark_sets import LEFT_EYE_OUTLINE, RIGHT_EYE_OUTLINE
 
@@ -119,10 +120,7 @@ def _near_eyes(
 
 def _mask_near(mask: np.ndarray, box: tuple[slice, slice], band: float) -> bool:
     """Whether ``mask`` is on anywhere within ``band`` pixels of ``box`` (a test of the box grown by as much)."""
-    rows, cols = box
-    m = int(np.ceil(max(band, 0.0)))
-    h, w = mask.shape[:2]
-    grown = mask[max(rows.start - m, 0) : min(rows.stop + m, h), max(cols.start - m, 0) : min(cols.stop + m, w)]
+    grown = mask[grow_box(box, int(np.ceil(max(band, 0.0))), mask.shape[:2])]
     return bool(cv2.hasNonZero(cv2.compare(grown, 0, cv2.CMP_GT)))
 
 
@@ -134,7 +132,7 @@ def _eyes_distance(box: tuple[slice, slice], landmarks: np.ndarray) -> np.ndarra
     for outline in (LEFT_EYE_OUTLINE, RIGHT_EYE_OUTLINE):
         pts = np.round(np.asarray(landmarks, np.float64)[list(outline)] - origin).astype(np.int32)
         cv2.fillConvexPoly(eyes, cv2.convexHull(pts), 1)
-    return cv2.distanceTransform(1 - eyes, cv2.DIST_L2, 3)
+    return distance_outside(eyes > 0)
 
 
 def _off_mask(mask: np.ndarray, low: float, high: float) -> np.ndarray:
