@@ -538,6 +538,13 @@ class SegmentDetail:
     worn: bool  # the decision
 
 
+def _oval_map(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """uint8 {0, 1} of ``shape``: inside FaceMesh's face oval through ``landmarks`` (rounded to whole pixels)."""
+    oval = np.zeros(shape, np.uint8)
+    cv2.fillPoly(oval, [np.round(landmarks[ls.index(ls.FACE_OVAL)]).astype(np.int32)], 1)
+    return oval
+
+
 def face_size(landmarks: np.ndarray) -> float:
     """Face size in pixels: the larger side of the face-oval bounding box."""
     pts = landmarks[ls.index(ls.FACE_OVAL)]
@@ -904,8 +911,7 @@ class MaskSegmenter:
                 opt.top_peak_cloth,
             )
         if opt.refine and opt.loops and worn and any_set(binary):
-            face = np.zeros(shape, np.uint8)
-            cv2.fillPoly(face, [np.round(sub_lm[ls.index(ls.FACE_OVAL)]).astype(np.int32)], 1)
+            face = _oval_map(sub_lm, shape)
             # (dilations by disks as distance thresholds: one distance transform, where a dilation by a disk is slow)
             off_face = cv2.distanceTransform(1 - face, cv2.DIST_L2, 5)
             beyond = off_face <= opt.loop_beyond * sub_size if opt.loop_beyond > 0 else None
@@ -1574,8 +1580,7 @@ class MaskSegmenter:
         mesh lining of nearly a pale mask's colour."""
         opt = self.options
         lm, size, shape = win.lm, win.size, binary.shape
-        oval = np.zeros(shape, np.uint8)
-        cv2.fillPoly(oval, [np.round(lm[ls.index(ls.FACE_OVAL)]).astype(np.int32)], 1)
+        oval = _oval_map(lm, shape)
         beside = ((1 - oval) & (1 - self._over_nose(lm, shape, 0.0)) > 0) & (neck_column(shape, lm) == 0)
         # (the sure cloth to compare with: the k-means mask and the growth above the jaw, inside the oval)
         cloth = ((seed | binary) & (1 - below) & oval) > 0
