@@ -336,7 +336,6 @@ def make_reference(size: tuple[int, int] = (320, 320), face_width: float = 0.4) 
     return np.clip(np.round(img), 0, 255).astype(np.uint8), _apply(m, pts)
 
 
-
 def _write_video(path: Path, frames: np.ndarray, spec: ClipSpec) -> tuple[list[int], Fraction]:
     import av
 
