@@ -11,7 +11,7 @@ import pytest
 
 from unmask_video import ear_loops as ear_loops_module
 from unmask_video import landmark_sets as ls
-from unmask_video.ear_loops import EarLoopOptions, EarLoops, _dot, _samples, erase_loops, inpaint_box
+from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpaint_box
 from unmask_video.face_units import face_size_px
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
@@ -164,13 +164,13 @@ def test_the_pipeline_erases_the_loops_inside_the_boxes_it_says_it_changed(scene
 def searches(monkeypatch) -> list[int]:
     """Counts the full searches of :class:`EarLoops` (one entry a search)."""
     calls: list[int] = []
-    search = ear_loops_module._search
+    search = ear_loops_module.search_loops
 
     def counted(*args, **kwargs):
         calls.append(1)
         return search(*args, **kwargs)
 
-    monkeypatch.setattr(ear_loops_module, "_search", counted)
+    monkeypatch.setattr(ear_loops_module, "search_loops", counted)
     return calls
 
 
@@ -226,14 +226,3 @@ def test_a_large_face_is_looked_at_shrunk_and_its_loops_grown_back(scene):
     # (a pixel or two wider than at full size: the shrunk loops' widening grown back)
     _assert_found_as_drawn(_found(found, scene.mask.shape), scene, share=0.9, near_px=9, stray=20)
 
-
-def test_colour_samples_and_tests_match_numpys_plain_forms(scene):
-    """The fast forms of the colour samples (flat index) and the colour tests' dot products (channel by channel) give
-    what a boolean gather and a product summed over the channels give."""
-    lab = cv2.cvtColor(scene.looped, cv2.COLOR_RGB2Lab)
-    where = (scene.mask > 0.5).astype(np.uint8)
-    assert np.array_equal(_samples(lab, where), lab[where > 0][::7])
-    assert len(_samples(lab, np.zeros_like(where))) == 0
-    a = lab.reshape(-1, 3)[::97].astype(np.float32) - 128.0
-    b = a[::-1].copy()
-    assert np.array_equal(_dot(a, b), (a * b).sum(axis=1))

@@ -1,0 +1,31 @@
+"""The ear loops filled in the frame after the blend (:mod:`unmask_video.ear_loops`): OpenCV's Telea inpainting from
+what surrounds them."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unmask_video.stages import Image, Loops
+
+__all__ = ["erase_loops", "inpaint_box"]
+
+
+def inpaint_box(loops: Loops, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The frame box (x0, y0, x1, y1) that :func:`erase_loops` reads and changes in a frame of ``shape``: the loops'
+    box grown by the inpainting's reach, inside the frame."""
+    pad = int(np.ceil(loops.radius)) + 2
+    b = loops.box
+    return max(b.x0 - pad, 0), max(b.y0 - pad, 0), min(b.x1 + pad, int(shape[1])), min(b.y1 + pad, int(shape[0]))
+
+
+def erase_loops(frame: Image, loops: Loops) -> None:
+    """Fill ``loops`` (their box inside the frame) in ``frame`` (uint8 RGB, in place) from what surrounds them
+    (OpenCV's Telea inpainting), within :func:`inpaint_box`."""
+    x0, y0, x1, y1 = inpaint_box(loops, frame.shape)
+    b = loops.box
+    hole = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    hole[b.y0 - y0 : b.y1 - y0, b.x0 - x0 : b.x1 - x0] = loops.pixels
+    crop = frame[y0:y1, x0:x1]
+    filled = cv2.inpaint(crop, hole, loops.radius, cv2.INPAINT_TELEA)
+    np.copyto(crop, filled, where=hole[:, :, None] > 0)

@@ -1,0 +1,87 @@
+"""The ear loops' options (:mod:`unmask_video.ear_loops`) and what a search read that the frames after it follow
+with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+__all__ = ["EarLoopOptions", "Look"]
+
+
+@dataclass(frozen=True)
+class EarLoopOptions:
+    """Lengths as fractions of the face's size (:func:`~unmask_video.face_units.face_size_px`)."""
+
+    #: Off: the mask is returned as the segmenter made it.
+    enabled: bool = True
+    #: The zone where loops are looked for on each side: a disc of this radius around the face outline at the ear
+    #: (``landmark_sets.OUTLINE_SIDES``), joined (convex hull) to the mask's side edge there.
+    ear_radius: float = 0.3
+    #: The mask's side edges: its outer ``side`` of its width on either side, above its lowest third.
+    side: float = 0.2
+    #: The local background's square (odd, at least 3 px): wider than a loop, so it wipes one out.
+    background: float = 0.05
+    #: A stroke pixel lies at least this far (a fraction: the projection) from its background towards the mask's
+    #: colour, by at least ``floor`` Lab units, where background and mask differ by ``contrast`` Lab units.
+    towards: float = 0.5
+    floor: float = 12.0
+    contrast: float = 20.0
+    #: The weaker stroke pixels a kept stroke and the last frame's loops grow into (``towards`` and ``floor``
+    #: times this).
+    weak: float = 0.6
+    #: Within this many Lab units of the mask's colour in each channel, a patch that an opening of ``patch`` keeps is
+    #: that colour's own area (a collar, a wall, the mask's wing), never a loop; weak stroke pixels are grown into
+    #: where such an opening of them leaves none (thin, not a pale patch).
+    same_colour: float = 18.0
+    patch: float = 0.03
+    #: A loop is thinner than this (its area over its length) ...
+    width: float = 0.02
+    #: ... and each stroke is at least this long (its outline's half).
+    min_length: float = 0.03
+    #: A stroke joins the loop when it comes within this distance of the mask's side edge or of a stroke already
+    #: joined (a loop broken by a finger, a strand of hair).
+    gap: float = 0.03
+    #: A kept stroke grows this far into the weaker stroke pixels next to it (its blurred ends and sides).
+    grow: float = 0.01
+    #: How many times strokes are joined to the chain (each time, those within ``gap`` of it).
+    links: int = 4
+    #: Faces wider than this (px) are looked at shrunk to this size (their loops are as many pixels wide as a 720p
+    #: face's, or more); None: at the frame's size.
+    work_face_px: float | None = 320.0
+    #: The radius (px) of OpenCV's Telea inpainting that fills the loops from what surrounds them.
+    inpaint_radius: float = 3.0
+    #: The full search runs at least every this many frames of a track (1: every frame); on the frames between, the
+    #: last frame's loops are followed (:func:`~unmask_video.ear_loop_follow.follow_loops`): looked for only near where they were, moved with
+    #: the ear beside them, in their own box, with the colours the search found.
+    search_every: int = 4
+    #: ... and again as soon as the face moved more than this (the landmarks' mean shift since the search) ...
+    moved: float = 0.05
+    #: ... or the mask's area changed by more than this fraction of its area at the search ...
+    mask_change: float = 0.1
+    #: ... or fewer than this share of the searched loops, moved with their ear, lie on or next to thin weak stroke
+    #: pixels.
+    kept_share: float = 0.6
+    #: Followed loops are the searched ones, moved with their ear, and the thin weak stroke pixels within this
+    #: distance of them.
+    follow_reach: float = 0.01
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a search read: the mask's colour (Lab) and, per Lab channel, whether the loops are brighter there than
+    their zone's typical pixel (their background is an opening, else a closing); its zones' hulls and starts."""
+
+    cloth: np.ndarray
+    opened: tuple[bool, bool, bool]
+    #: Per side (``OUTLINE_SIDES``' order): the convex hull (n, 2) float32 of its zone, before the eye's corner cuts
+    #: it (:mod:`~unmask_video.ear_loop_search`), in the searched image's pixels (then the ROI's, then the frame's).
+    hulls: tuple[np.ndarray, ...] = ()
+    #: Per side: the box ((x0, y0), (x1, y1)) float32 of the mask's side edge the loops start from ((0, 2): none).
+    starts: tuple[np.ndarray, ...] = ()
+
+    def moved(self, offset: np.ndarray, scale: float) -> Look:
+        """This look with its zones' hulls and starts scaled by ``scale`` and then moved by ``offset`` (x, y)."""
+        return replace(self, hulls=tuple((hull * scale + offset).astype(np.float32) for hull in self.hulls),
+                       starts=tuple((start * scale + offset).astype(np.float32) for start in self.starts))  # fmt: skip

@@ -1,0 +1,206 @@
+"""The ear loops' pixel steps, shared by their search and their follow (:mod:`unmask_video.ear_loops`): the stroke
+pixels pulled towards the mask's colour, the long thin strokes among them, chained to the mask's side edge and grown
+into weaker pixels; the eyes' corners that bound their zones; the shrinking of a large face and the growing back."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unmask_video import landmark_sets as ls
+from unmask_video.blend import mask_bbox
+from unmask_video.ear_loop_options import EarLoopOptions, Look
+from unmask_video.stages import Box, Loops
+
+__all__ = [
+    "CORNERS", "chain_strokes", "dot", "grow_loops", "grown_back", "half_hull", "long_strokes", "placed", "samples",
+    "shrunk", "stroke_pixels", "thin_pixels", "work_scale",
+]
+
+
+def placed(loops: Loops | None, box: Box, shape: tuple[int, ...]) -> np.ndarray:
+    """uint8 {0, 1} of ``shape``: ``loops`` (frame coordinates; None: none) on the ROI whose box in the frame is
+    ``box``."""
+    out = np.zeros(shape[:2], np.uint8)
+    if loops is None:
+        return out
+    b = loops.box
+    x0, y0 = max(b.x0 - box.x0, 0), max(b.y0 - box.y0, 0)
+    x1, y1 = min(b.x1 - box.x0, out.shape[1]), min(b.y1 - box.y0, out.shape[0])
+    dy, dx = box.y0 - b.y0, box.x0 - b.x0
+    if x1 > x0 and y1 > y0:
+        out[y0:y1, x0:x1] = loops.pixels[y0 + dy : y1 + dy, x0 + dx : x1 + dx]
+    return out
+
+
+def work_scale(size: float, options: EarLoopOptions) -> float:
+    """The scale a face of ``size`` px is looked at (``work_face_px``; never grown)."""
+    return min(options.work_face_px / size, 1.0) if options.work_face_px else 1.0
+
+
+def shrunk(
+    scale: float, image: np.ndarray, mask: np.ndarray, loops: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """``image``, ``mask`` and the ``loops`` (uint8 {0, 1}) at ``scale`` (as they are at 1)."""
+    if scale >= 1.0:
+        return image, mask, loops
+    h, w = mask.shape[:2]
+    small = (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1))
+    return (
+        cv2.resize(image, small, interpolation=cv2.INTER_LINEAR),
+        cv2.resize(mask.astype(np.float32), small, interpolation=cv2.INTER_LINEAR),
+        [cv2.resize(part, small, interpolation=cv2.INTER_NEAREST) for part in loops],
+    )
+
+
+def grown_back(found: np.ndarray, scale: float, mask: np.ndarray) -> np.ndarray:
+    """uint8 {0, 1} of ``mask``'s size: the loops ``found`` at ``scale``, grown back (outside ``mask``)."""
+    if scale >= 1.0:
+        return found
+    h, w = mask.shape[:2]
+    out = np.zeros((h, w), np.uint8)
+    part = mask_bbox(found > 0, 1, found.shape)
+    if part is None:
+        return out
+    # (grown back on the loops' box only, its edges mapped to the full size's pixels)
+    (r0, r1), (c0, c1) = ((sl.start or 0, sl.stop) for sl in part)
+    y0, y1 = int(np.floor(r0 / scale)), min(int(np.ceil(r1 / scale)), h)
+    x0, x1 = int(np.floor(c0 / scale)), min(int(np.ceil(c1 / scale)), w)
+    up = cv2.resize(found[part] * np.uint8(255), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) > 0
+    out[y0:y1, x0:x1] = up & (mask[y0:y1, x0:x1] <= 0.5)
+    return out
+
+
+def thin_pixels(weak: np.ndarray, size: float, options: EarLoopOptions) -> np.ndarray:
+    """The ``weak`` pixels that are thin themselves: not a pale patch beside a loop, an ear's lit rim."""
+    w = max(int(round(options.patch * size)) | 1, 3)
+    return weak & (cv2.morphologyEx(weak, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (w, w))) == 0)
+
+
+def grow_loops(
+    seed: np.ndarray, weak: np.ndarray, before: np.ndarray | None, size: float, options: EarLoopOptions
+) -> np.ndarray:
+    """``seed`` (the strokes kept) grown ``grow`` into the ``weak`` pixels, and into those next to the last frame's
+    loops ``before`` (held where they were, not grown from there: they do not creep along a hair's edge)."""
+    grown = _grow_into(seed, weak, max(int(round(options.grow * size)), 1))
+    if before is not None:
+        grown |= cv2.dilate(before, np.ones((3, 3), np.uint8)) & weak
+    return grown
+
+
+#: The eyes' outer corners, on each side (``OUTLINE_SIDES``' order): a zone lies past it, towards the ear.
+CORNERS = (ls.LEFT_EYE_CORNERS[0], ls.RIGHT_EYE_CORNERS[1])
+
+
+def half_hull(zone: np.ndarray, hull: np.ndarray, corner: np.ndarray, out: np.ndarray) -> None:
+    """Set the pixels of ``zone`` inside the convex ``hull`` and past ``corner`` in the direction ``out`` (the
+    eye's outer corner, towards the ear: not the eye's white, nor the nose)."""
+    x, y, w, h = cv2.boundingRect(hull)
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, zone.shape[1]), min(y + h, zone.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    part = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillConvexPoly(part, hull - np.array([x0, y0], np.int32), 1)
+    gx = np.arange(x0, x1, dtype=np.float32)[None, :] - corner[0]
+    gy = np.arange(y0, y1, dtype=np.float32)[:, None] - corner[1]
+    part &= (gx * out[0] + gy * out[1] > 0).astype(np.uint8)
+    zone[y0:y1, x0:x1] |= part
+
+
+def stroke_pixels(
+    lab: np.ndarray, zone: np.ndarray, look: Look, size: float, options: EarLoopOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 {0, 1}: the pixels of ``lab`` (a Lab image) in ``zone`` pulled from their local background towards the
+    mask's colour (``look``), strongly and weakly, outside the mask's colour's thick patches."""
+    empty = np.zeros(zone.shape, np.uint8)
+    m = look.cloth
+    bg = _background(lab, look.opened, max(int(round(options.background * size)) | 1, 3))
+    # (a loose first pass on 8 bits: the largest channel's step is at least the weak floor over the root of 3)
+    step = cv2.absdiff(lab, bg)
+    rough = cv2.max(cv2.max(step[:, :, 0], step[:, :, 1]), step[:, :, 2])
+    w = max(int(round(options.patch * size)) | 1, 3)
+    t = options.same_colour
+    near = cv2.inRange(lab, np.clip(m - t, 0, 255), np.clip(m + t, 0, 255))
+    patch = cv2.morphologyEx(near, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (w, w)))
+    free = (cv2.dilate(patch, np.ones((5, 5), np.uint8)) == 0) & (zone > 0)
+    idx = np.flatnonzero(free & (rough >= options.weak * options.floor / np.sqrt(3.0)))
+    if not len(idx):
+        return empty, empty
+    o = bg.reshape(-1, 3)[idx].astype(np.float32)
+    po, mo = lab.reshape(-1, 3)[idx].astype(np.float32) - o, m[None, :] - o
+    mo2 = dot(mo, mo)
+    along = dot(po, mo) / np.maximum(mo2, 1e-3)
+    far2 = dot(po, po)  # (the distance squared: no root per pixel)
+    pulled = mo2 >= options.contrast**2
+    low = options.weak * options.floor
+    strong, weak = empty.copy(), empty.copy()
+    strong.reshape(-1)[idx] = pulled & (along >= options.towards) & (far2 >= options.floor**2)
+    weak.reshape(-1)[idx] = pulled & (along >= options.weak * options.towards) & (far2 >= low * low)
+    return strong, weak
+
+
+def samples(lab: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """(n, 3): every 7th pixel of (h, w, 3) ``lab`` where ``where`` > 0, in raster order (by flat index: a boolean
+    mask over three channels gathers several times slower)."""
+    return lab.reshape(-1, 3)[np.flatnonzero(where)[::7]]
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(n,): the row-wise dot products of (n, 3) ``a`` and ``b``, channel by channel (a product and a sum over
+    axis 1 are ten times slower on thin rows)."""
+    return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
+
+
+def _background(lab: np.ndarray, opened: tuple[bool, bool, bool], k: int) -> np.ndarray:
+    """Each Lab channel with its thin strokes that lean towards the mask's colour (an opening where ``opened``: the
+    mask is brighter there than the zone's typical pixel; else a closing, by a ``k`` x ``k`` square) wiped out: a
+    loop's local background."""
+    square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    channels = [
+        cv2.morphologyEx(lab[:, :, c], cv2.MORPH_OPEN if opened[c] else cv2.MORPH_CLOSE, square) for c in range(3)
+    ]
+    return cv2.merge(channels)
+
+
+def long_strokes(strong: np.ndarray, size: float, options: EarLoopOptions) -> np.ndarray:
+    """uint8 {0, 1}: the thin elongated components of ``strong``."""
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
+    out = np.zeros(strong.shape, np.uint8)
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if max(w, h) < options.min_length * size:
+            continue
+        part = (comp[y : y + h, x : x + w] == i).astype(np.uint8)
+        contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        length = sum(cv2.arcLength(c, True) for c in contours) / 2.0
+        if length >= options.min_length * size and area <= options.width * size * length:
+            out[y : y + h, x : x + w] |= part
+    return out
+
+
+def chain_strokes(strokes: np.ndarray, rim: np.ndarray, size: float, options: EarLoopOptions) -> np.ndarray:
+    """uint8 {0, 1}: the ``strokes`` within ``gap`` of the mask's side edges (``rim``), or of those, in turn."""
+    n, comp = cv2.connectedComponents(strokes, connectivity=8)
+    if n <= 1:
+        return np.zeros_like(strokes)
+    g = max(int(round(options.gap * size)) | 1, 3)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (g, g))
+    kept = np.zeros(n, bool)
+    reach = cv2.dilate(rim, disc)
+    for _ in range(max(options.links, 1)):
+        near = np.unique(comp[(reach > 0) & (comp > 0)])
+        if kept[near].all():
+            break
+        kept[near] = True
+        reach = cv2.dilate(kept[comp].astype(np.uint8), disc)
+    kept[0] = False
+    return kept[comp].astype(np.uint8)
+
+
+def _grow_into(seed: np.ndarray, weak: np.ndarray, steps: int) -> np.ndarray:
+    """``seed`` grown into the ``weak`` pixels next to it, a pixel a step."""
+    grown = seed.copy()
+    cross = np.ones((3, 3), np.uint8)
+    for _ in range(steps):
+        grown = (cv2.dilate(grown, cross) & weak) | seed
+    return grown

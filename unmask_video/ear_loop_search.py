@@ -1,0 +1,127 @@
+"""The ear loops' full search (:mod:`unmask_video.ear_loops`): on a worn mask's final mask, the zones between its
+side edges and the ears, the mask's colour, the strokes of that colour chained to the side edges and grown."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from unmask_video import landmark_sets as ls
+from unmask_video.blend import mask_bbox
+from unmask_video.ear_loop_options import EarLoopOptions, Look
+from unmask_video.ear_loop_pixels import (
+    CORNERS, chain_strokes, grow_loops, grown_back, half_hull, long_strokes, samples, shrunk, stroke_pixels,
+    thin_pixels, work_scale,
+)
+from unmask_video.face_units import face_size_px
+
+__all__ = ["loop_strokes", "search_loops"]
+
+
+def loop_strokes(
+    image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, options: EarLoopOptions | None = None,
+    before: np.ndarray | None = None,
+) -> np.ndarray:
+    """uint8 {0, 1} (h, w): the ear loops past ``mask`` ((h, w) float or uint8, > 0.5 the mask) in ``image``
+    ((h, w, 3) uint8 RGB; its (468, 2) ``landmarks``); ``before``: the last frame's loops (grown into). A face wider
+    than ``work_face_px`` is looked at shrunk to that size."""
+    return search_loops(image, landmarks, mask, options or EarLoopOptions(), before)[0]
+
+
+def search_loops(
+    image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, options: EarLoopOptions, before: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, Look | None]:
+    """:func:`loop_strokes`, the strokes it chained to the mask (uint8 {0, 1}, the loops' core) and the colours it
+    read (None: none, no mask colour found)."""
+    size = face_size_px(landmarks)
+    out = np.zeros(mask.shape[:2], np.uint8)
+    strokes = out.copy()
+    # (only around the mask: its box grown past the ears' zones)
+    box = mask_bbox(mask > 0.5, int(np.ceil((options.ear_radius + 0.15) * size)), mask.shape[:2])
+    if box is None:
+        return out, strokes, None
+    origin = np.array([box[1].start or 0, box[0].start or 0], np.float32)
+    scale = work_scale(size, options)
+    image_s, mask_s, before_s = shrunk(scale, image[box], mask[box], [] if before is None else [before[box]])
+    found, chained, look = _loops_at(image_s, (np.asarray(landmarks, np.float32) - origin) * scale, mask_s,
+                                     size * scale, options, before_s[0] if before_s else None)  # fmt: skip
+    out[box] = grown_back(found, scale, mask[box])
+    strokes[box] = grown_back(chained, scale, mask[box])
+    return out, strokes, None if look is None else look.moved(origin, 1.0 / scale)
+
+
+def _loops_at(
+    image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, size: float, options: EarLoopOptions,
+    before: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, Look | None]:
+    """:func:`loop_strokes` at the image's own size (``size``: its face's), the strokes it chained to the mask and
+    the colours it read."""
+    inside = (mask > 0.5).astype(np.uint8)
+    zone, rim, hulls, starts = _zones(inside, landmarks, size, options)
+    box = mask_bbox(zone > 0, 0, zone.shape)
+    out = np.zeros(inside.shape, np.uint8)
+    strokes = out.copy()
+    if box is None:
+        return out, strokes, None
+    lab = cv2.cvtColor(image[box], cv2.COLOR_RGB2Lab)
+    look = _look(lab, inside[box], zone[box])
+    if look is None:
+        return out, strokes, None
+    look = replace(look, hulls=hulls, starts=starts)
+    strong, weak = stroke_pixels(lab, zone[box], look, size, options)
+    strokes[box] = chain_strokes(long_strokes(strong, size, options), rim[box], size, options)
+    grown = grow_loops(strokes[box], thin_pixels(weak, size, options), before if before is None else before[box], size, options)
+    if grown.any():
+        out[box] = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & (1 - inside[box])  # (their anti-aliased edges)
+    return out, strokes, look
+
+
+def _zones(
+    inside: np.ndarray, landmarks: np.ndarray, size: float, options: EarLoopOptions
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """uint8 (h, w): where loops may lie (both sides' zones, outside the mask) and the mask's side edges they start
+    from (its rim there); each side's hull (before the eye's corner cuts it) and the box of its side edge
+    ((x0, y0), (x1, y1); (0, 2): none)."""
+    zone = np.zeros(inside.shape, np.uint8)
+    starts = np.zeros(inside.shape, np.uint8)
+    near = mask_bbox(inside > 0, 1, inside.shape)
+    if near is None:
+        return zone, starts, (), ()
+    rows, cols = near
+    (top, left) = (rows.start or 0, cols.start or 0)
+    sub = inside[near]
+    rim = cv2.dilate(sub, np.ones((3, 3), np.uint8)) - sub
+    x, y, w, h = cv2.boundingRect(sub)
+    ry, rx = np.nonzero(rim)
+    band = options.side * w
+    upper = ry <= y + h - h / 3.0
+    sides = ((rx <= x + band) & upper, (rx >= x + w - 1 - band) & upper)
+    rx, ry = rx + left, ry + top
+    pts = np.asarray(landmarks, np.float32)
+    radius = options.ear_radius * size
+    hulls, boxes = [], []
+    for ear_ids, corner, at_side in zip(ls.OUTLINE_SIDES, CORNERS, sides):
+        ear = pts[list(ear_ids)].mean(axis=0)
+        circle = cv2.ellipse2Poly((int(round(ear[0])), int(round(ear[1]))), (int(radius), int(radius)), 0, 0, 360, 10)
+        edge = np.stack([rx[at_side], ry[at_side]], axis=1).astype(np.int32)
+        hull = cv2.convexHull(np.concatenate([circle.astype(np.int32), edge]) if len(edge) else circle)
+        half_hull(zone, hull, pts[corner], ear - pts[corner])
+        starts[ry[at_side], rx[at_side]] = 1
+        hulls.append(hull.reshape(-1, 2).astype(np.float32))
+        boxes.append(np.float32([edge.min(axis=0), edge.max(axis=0) + 1]) if len(edge) else np.zeros((0, 2), np.float32))
+    return zone & (1 - inside), starts, tuple(hulls), tuple(boxes)
+
+
+def _look(lab: np.ndarray, inside: np.ndarray, zone: np.ndarray) -> Look | None:
+    """The colours of Lab image ``lab`` that the stroke pixels are read against: the mask's (``inside``) and, per
+    channel, whether it lies above the ``zone``'s median; None: no mask pixels."""
+    core = cv2.erode(inside, np.ones((5, 5), np.uint8))
+    cloth = samples(lab, core if core.any() else inside)
+    if not len(cloth):
+        return None
+    m = np.median(cloth, axis=0).astype(np.float32)
+    where = samples(lab, zone)
+    typical = np.median(where, axis=0) if len(where) else m
+    return Look(m, (bool(m[0] >= typical[0]), bool(m[1] >= typical[1]), bool(m[2] >= typical[2])))
