@@ -117,7 +117,8 @@ def stroke_pixels(
     bg = _background(lab, look.opened, max(int(round(options.background * size)) | 1, 3))
     # (a loose first pass on 8 bits: the largest channel's step is at least the weak floor over the root of 3)
     step = cv2.absdiff(lab, bg)
-    rough = cv2.max(cv2.max(step[:, :, 0], step[:, :, 1]), step[:, :, 2])
+    l_step, a_step, b_step = cv2.split(step)  # (contiguous planes: channel views are copied one by one)
+    rough = cv2.max(cv2.max(l_step, a_step), b_step)
     w = max(int(round(options.patch * size)) | 1, 3)
     t = options.same_colour
     near = cv2.inRange(lab, np.clip(m - t, 0, 255), np.clip(m + t, 0, 255))
@@ -164,12 +165,11 @@ def _background(lab: np.ndarray, opened: tuple[bool, bool, bool], k: int) -> np.
 
 def long_strokes(strong: np.ndarray, size: float, options: EarLoopOptions) -> np.ndarray:
     """uint8 {0, 1}: the thin elongated components of ``strong``."""
-    n, comp, stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
+    _, comp, stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
     out = np.zeros(strong.shape, np.uint8)
-    for i in range(1, n):
+    long = np.flatnonzero(np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= options.min_length * size)
+    for i in long + 1:  # (the long ones only: most are specks)
         x, y, w, h, area = (int(v) for v in stats[i])
-        if max(w, h) < options.min_length * size:
-            continue
         part = (comp[y : y + h, x : x + w] == i).astype(np.uint8)
         contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         length = sum(cv2.arcLength(c, True) for c in contours) / 2.0
@@ -180,14 +180,22 @@ def long_strokes(strong: np.ndarray, size: float, options: EarLoopOptions) -> np
 
 def chain_strokes(strokes: np.ndarray, rim: np.ndarray, size: float, options: EarLoopOptions) -> np.ndarray:
     """uint8 {0, 1}: the ``strokes`` within ``gap`` of the mask's side edges (``rim``), or of those, in turn."""
-    n, comp = cv2.connectedComponents(strokes, connectivity=8)
-    if n <= 1:
-        return np.zeros_like(strokes)
     g = max(int(round(options.gap * size)) | 1, 3)
+    out = np.zeros_like(strokes)
+    # (on the strokes' box grown by the disc's reach: no rim farther away reaches a stroke)
+    box = mask_bbox(strokes > 0, g // 2 + 1, strokes.shape)
+    if box is not None:
+        out[box] = _chained(strokes[box], rim[box], g, options.links)
+    return out
+
+
+def _chained(strokes: np.ndarray, rim: np.ndarray, g: int, links: int) -> np.ndarray:
+    """:func:`chain_strokes` with the gap's disc ``g`` px wide, joined ``links`` times."""
+    n, comp = cv2.connectedComponents(strokes, connectivity=8)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (g, g))
     kept = np.zeros(n, bool)
     reach = cv2.dilate(rim, disc)
-    for _ in range(max(options.links, 1)):
+    for _ in range(max(links, 1)):
         near = np.unique(comp[(reach > 0) & (comp > 0)])
         if kept[near].all():
             break
