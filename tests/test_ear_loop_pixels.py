@@ -20,4 +20,4 @@ def test_colour_samples_and_tests_match_numpys_plain_forms():
     assert len(samples(lab, np.zeros_like(where))) == 0
     a = lab.reshape(-1, 3)[::97].astype(np.float32) - 128.0
     b = a[::-1].copy()
-    assert np.array_equal(dot(a, b), (a * b).sum(axis=1))
+    assert np.array_equal(dot(list(a.T), list(b.T)), (a * b).sum(axis=1))

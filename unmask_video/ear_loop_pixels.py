@@ -4,6 +4,8 @@ into weaker pixels; the eyes' corners that bound their zones; the shrinking of a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -114,11 +116,11 @@ def stroke_pixels(
     mask's colour (``look``), strongly and weakly, outside the mask's colour's thick patches."""
     empty = np.zeros(zone.shape, np.uint8)
     m = look.cloth
-    bg = _background(lab, look.opened, max(int(round(options.background * size)) | 1, 3))
+    planes = cv2.split(lab)  # (contiguous planes: a channel's view is copied by each call it is passed to)
+    bg = _background(planes, look.opened, max(int(round(options.background * size)) | 1, 3))
     # (a loose first pass on 8 bits: the largest channel's step is at least the weak floor over the root of 3)
-    step = cv2.absdiff(lab, bg)
-    l_step, a_step, b_step = cv2.split(step)  # (contiguous planes: channel views are copied one by one)
-    rough = cv2.max(cv2.max(l_step, a_step), b_step)
+    steps = [cv2.absdiff(plane, back) for plane, back in zip(planes, bg)]
+    rough = cv2.max(cv2.max(steps[0], steps[1]), steps[2])
     w = max(int(round(options.patch * size)) | 1, 3)
     t = options.same_colour
     near = cv2.inRange(lab, np.clip(m - t, 0, 255), np.clip(m + t, 0, 255))
@@ -127,8 +129,10 @@ def stroke_pixels(
     idx = np.flatnonzero(free & (rough >= options.weak * options.floor / np.sqrt(3.0)))
     if not len(idx):
         return empty, empty
-    o = bg.reshape(-1, 3)[idx].astype(np.float32)
-    po, mo = lab.reshape(-1, 3)[idx].astype(np.float32) - o, m[None, :] - o
+    # (per channel, gathered from the planes by flat index)
+    o = [back.reshape(-1)[idx].astype(np.float32) for back in bg]
+    po = [plane.reshape(-1)[idx].astype(np.float32) - oc for plane, oc in zip(planes, o)]
+    mo = [mc - oc for mc, oc in zip(m, o)]
     mo2 = dot(mo, mo)
     along = dot(po, mo) / np.maximum(mo2, 1e-3)
     far2 = dot(po, po)  # (the distance squared: no root per pixel)
@@ -146,21 +150,18 @@ def samples(lab: np.ndarray, where: np.ndarray) -> np.ndarray:
     return lab.reshape(-1, 3)[np.flatnonzero(where)[::7]]
 
 
-def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(n,): the row-wise dot products of (n, 3) ``a`` and ``b``, channel by channel (a product and a sum over
-    axis 1 are ten times slower on thin rows)."""
-    return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
+def dot(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> np.ndarray:
+    """(n,): the dot products of ``a`` and ``b``, each three (n,) channels, channel by channel (a product and a sum
+    over axis 1 of (n, 3) rows are ten times slower)."""
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
-def _background(lab: np.ndarray, opened: tuple[bool, bool, bool], k: int) -> np.ndarray:
-    """Each Lab channel with its thin strokes that lean towards the mask's colour (an opening where ``opened``: the
-    mask is brighter there than the zone's typical pixel; else a closing, by a ``k`` x ``k`` square) wiped out: a
-    loop's local background."""
+def _background(planes: Sequence[np.ndarray], opened: tuple[bool, bool, bool], k: int) -> list[np.ndarray]:
+    """Each Lab channel's plane with its thin strokes that lean towards the mask's colour (an opening where
+    ``opened``: the mask is brighter there than the zone's typical pixel; else a closing, by a ``k`` x ``k`` square)
+    wiped out: a loop's local background, plane by plane."""
     square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    channels = [
-        cv2.morphologyEx(lab[:, :, c], cv2.MORPH_OPEN if opened[c] else cv2.MORPH_CLOSE, square) for c in range(3)
-    ]
-    return cv2.merge(channels)
+    return [cv2.morphologyEx(plane, cv2.MORPH_OPEN if up else cv2.MORPH_CLOSE, square) for plane, up in zip(planes, opened)]
 
 
 def long_strokes(strong: np.ndarray, size: float, options: EarLoopOptions) -> np.ndarray:
