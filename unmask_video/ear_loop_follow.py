@@ -10,7 +10,7 @@ from unmask_video import landmark_sets as ls
 from unmask_video.ear_loop_options import EarLoopOptions, Look
 from unmask_video.ear_loop_pixels import (
     CORNERS, chain_strokes, grow_loops, grown_back, half_hull, long_strokes, placed, shrunk, stroke_pixels,
-    thin_pixels, work_scale,
+    work_scale,
 )
 from unmask_video.face_units import face_size_px
 from unmask_video.stages import Box, Loops
@@ -81,7 +81,7 @@ def _follow_at(
     rim = cv2.dilate(inside, np.ones((3, 3), np.uint8)) - inside
     strong, weak = stroke_pixels(cv2.cvtColor(image, cv2.COLOR_RGB2Lab), zone & (1 - inside), look, size, options)
     chained = chain_strokes(long_strokes(strong, size, options), rim | near, size, options)
-    grown = grow_loops(chained, thin_pixels(weak, size, options), last, size, options)
+    grown = grow_loops(chained, weak, last, size, options)
     found = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & (1 - inside)  # (their anti-aliased edges)
     count, was = int(np.count_nonzero(found)), int(np.count_nonzero(last & (1 - inside)))
     if count < options.kept_share * was or count * options.kept_share > was:

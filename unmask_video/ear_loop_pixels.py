@@ -16,7 +16,7 @@ from unmask_video.stages import Box, Loops
 
 __all__ = [
     "CORNERS", "chain_strokes", "dot", "grow_loops", "grown_back", "half_hull", "long_strokes", "placed", "samples",
-    "shrunk", "stroke_pixels", "thin_pixels", "work_scale",
+    "shrunk", "stroke_pixels", "work_scale",
 ]
 
 
@@ -73,21 +73,31 @@ def grown_back(found: np.ndarray, scale: float, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def thin_pixels(weak: np.ndarray, size: float, options: EarLoopOptions) -> np.ndarray:
-    """The ``weak`` pixels that are thin themselves: not a pale patch beside a loop, an ear's lit rim."""
-    w = max(int(round(options.patch * size)) | 1, 3)
+def _thin(weak: np.ndarray, w: int) -> np.ndarray:
+    """The ``weak`` pixels that are thin themselves (an opening by a ``w`` px square leaves none there): not a pale
+    patch beside a loop, an ear's lit rim."""
     return weak & (cv2.morphologyEx(weak, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (w, w))) == 0)
 
 
 def grow_loops(
     seed: np.ndarray, weak: np.ndarray, before: np.ndarray | None, size: float, options: EarLoopOptions
 ) -> np.ndarray:
-    """``seed`` (the strokes kept) grown ``grow`` into the ``weak`` pixels, and into those next to the last frame's
-    loops ``before`` (held where they were, not grown from there: they do not creep along a hair's edge)."""
-    grown = _grow_into(seed, weak, max(int(round(options.grow * size)), 1))
+    """``seed`` (the strokes kept) grown ``grow`` into the thin ``weak`` pixels, and into those next to the last
+    frame's loops ``before`` (held where they were, not grown from there: they do not creep along a hair's edge)."""
+    steps = max(int(round(options.grow * size)), 1)
+    w = max(int(round(options.patch * size)) | 1, 3)
+    held = seed if before is None else seed | before
+    out = np.zeros_like(seed)
+    # (on the box they can grow into; the thin pixels there read on it grown by the opening's reach)
+    box = mask_bbox(held > 0, steps + 2 * (w // 2) + 1, held.shape)
+    if box is None:
+        return out
+    part = _thin(weak[box], w)
+    grown = _grow_into(seed[box], part, steps)
     if before is not None:
-        grown |= cv2.dilate(before, np.ones((3, 3), np.uint8)) & weak
-    return grown
+        grown |= cv2.dilate(before[box], np.ones((3, 3), np.uint8)) & part
+    out[box] = grown
+    return out
 
 
 #: The eyes' outer corners, on each side (``OUTLINE_SIDES``' order): a zone lies past it, towards the ear.

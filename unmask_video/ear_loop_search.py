@@ -13,7 +13,7 @@ from unmask_video.blend import mask_bbox
 from unmask_video.ear_loop_options import EarLoopOptions, Look
 from unmask_video.ear_loop_pixels import (
     CORNERS, chain_strokes, grow_loops, grown_back, half_hull, long_strokes, samples, shrunk, stroke_pixels,
-    thin_pixels, work_scale,
+    work_scale,
 )
 from unmask_video.face_units import face_size_px
 
@@ -72,7 +72,7 @@ def _loops_at(
     look = replace(look, hulls=hulls, starts=starts)
     strong, weak = stroke_pixels(lab, zone[box], look, size, options)
     strokes[box] = chain_strokes(long_strokes(strong, size, options), rim[box], size, options)
-    grown = grow_loops(strokes[box], thin_pixels(weak, size, options), before if before is None else before[box], size, options)
+    grown = grow_loops(strokes[box], weak, before if before is None else before[box], size, options)
     if grown.any():
         out[box] = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & (1 - inside[box])  # (their anti-aliased edges)
     return out, strokes, look
