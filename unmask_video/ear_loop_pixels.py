@@ -89,7 +89,7 @@ def grow_loops(
     held = seed if before is None else seed | before
     out = np.zeros_like(seed)
     # (on the box they can grow into; the thin pixels there read on it grown by the opening's reach)
-    box = mask_bbox(held > 0, steps + 2 * (w // 2) + 1, held.shape)
+    box = mask_bbox(held, steps + 2 * (w // 2) + 1, held.shape)
     if box is None:
         return out
     part = _thin(weak[box], w)
@@ -194,7 +194,7 @@ def chain_strokes(strokes: np.ndarray, rim: np.ndarray, size: float, options: Ea
     g = max(int(round(options.gap * size)) | 1, 3)
     out = np.zeros_like(strokes)
     # (on the strokes' box grown by the disc's reach: no rim farther away reaches a stroke)
-    box = mask_bbox(strokes > 0, g // 2 + 1, strokes.shape)
+    box = mask_bbox(strokes, g // 2 + 1, strokes.shape)
     if box is not None:
         out[box] = _chained(strokes[box], rim[box], g, options.links)
     return out
