@@ -42,6 +42,7 @@ import numpy as np
 from unmask_video import landmark_sets
 from unmask_video.blend import distance_outside, mask_bbox
 from unmask_video.face_units import face_size_px
+from unmask_video.jaw_outline import JawProfile, predicted_jaw
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, rows_cols, weighted_stack
 from unmask_video.reconstruct.scratch import scratch
@@ -50,7 +51,7 @@ from unmask_video.warp import face_region, neck_column, neck_region
 
 __all__ = [
     "OutsideFillOptions", "on_face", "skin_past_outline", "turned_cheek", "neck_seen", "continue_skin", "fill_on_face",
-    "fill_band", "enclosed", "nearest_verdict",
+    "fill_band", "enclosed", "nearest_verdict", "jaw_limit",
 ]
 
 
@@ -149,11 +150,21 @@ class OutsideFillOptions:
     #: along the mask's edge (a strip beside the cheek, a collar below the chin) border on it for about half their
     #: edge or more and keep the surroundings' fill. 0: off (1: only pieces wholly inside).
     enclosed: float = 0.6
+    #: Given the reference's jaw (:func:`~unmask_video.jaw_outline.jaw_profile`: its bare face's proportions), the
+    #: cheek a turned reference widens (:func:`turned_cheek`) ends this far past the jaw they predict for the frame
+    #: (:func:`jaw_limit`: the frame's eyes' span times the reference's jaw widths and chin depth); past it, the
+    #: surroundings' fill. The white-mask woman's mask stands past her face: with a stand-in her widened cheek ran to
+    #: its outline, a squared corner under her image-right jaw (frames 236-243). The prediction is good to a few
+    #: hundredths of a face (FaceMesh's outline points): 0.01 / 0.02 cut notches of hair into the quality benchmark's
+    #: lp_d3 jaw by her earring (segmenter row 21.31 -> 21.23 / 21.28 dB); 0.03: 21.30, every other row unchanged. The
+    #: frame's skin seen past the outline (:func:`skin_past_outline`) is not limited (lp_d9 and lp_d3 lost 0.07-0.09
+    #: dB: their real jaws run past the prediction there). Negative: off.
+    jaw_margin: float = 0.03
 
 
 def on_face(
     hole: np.ndarray, landmarks: np.ndarray, options: OutsideFillOptions | None = None, image: np.ndarray | None = None,
-    turn: float = 0.0,
+    turn: float = 0.0, jaw: JawProfile | None = None,
 ) -> np.ndarray:
     """(h, w) bool: the pixels of ``hole`` ((h, w) bool) that lie on the frame's face (``landmarks``: its (468, 2)
     landmarks in the same pixels), not past its edge: inside the face oval, below the jaw in the neck's column
@@ -161,31 +172,32 @@ def on_face(
     (above the jaw's corners) and in the hole's body (not its ear loops); with the frame's ``image`` ((h, w, 3) uint8
     RGB), also inside the outline widened to the skin the frame shows above the mask's top edge
     (:func:`skin_past_outline`) and in the hole's body; with the reference turned from the frame by ``turn`` (its
-    :func:`~unmask_video.warp.yaw` less the frame's), the cheek on the side it turns away (:func:`turned_cheek`)."""
+    :func:`~unmask_video.warp.yaw` less the frame's), the cheek on the side it turns away (:func:`turned_cheek`), with
+    the reference's ``jaw`` (:func:`~unmask_video.jaw_outline.jaw_profile`) no further than the jaw it predicts
+    (:func:`jaw_limit`)."""
     options = options or OutsideFillOptions()
     oval = face_region(hole.shape, landmarks, antialiased=False) > 0
     turned = turned_cheek(hole, oval, landmarks, turn, options)
+    limit = None if jaw is None or turned is None else jaw_limit(hole.shape, landmarks, jaw, options)
     seen = None if image is None else _frame_skin(hole, oval, image, face_size_px(landmarks), options)
     if seen is None:
-        return _on_face(hole, landmarks, oval, None, options, turned=turned)
+        return _on_face(hole, landmarks, oval, None, options, turned=turned, jaw=limit)
     neck = neck_seen(hole, landmarks, image, seen[1], seen[2], options)
-    return _on_face(hole, landmarks, oval, seen[0], options, None if neck is None else neck[0], turned)
+    return _on_face(hole, landmarks, oval, seen[0], options, None if neck is None else neck[0], turned, limit)
 
 
 def _on_face(
     hole: np.ndarray, landmarks: np.ndarray, oval: np.ndarray, skin: np.ndarray | None, options: OutsideFillOptions,
-    neck: np.ndarray | None = None, turned: np.ndarray | None = None,
+    neck: np.ndarray | None = None, turned: np.ndarray | None = None, jaw: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`on_face`, given the face ``oval``, the frame's ``skin`` around the hole (:func:`frame_skin`), the
-    neck under the jaw it continues (:func:`neck_seen`; None: none) and the cheek a turned reference leaves to the
-    mask's side edge (:func:`turned_cheek`; None: none)."""
+    neck under the jaw it continues (:func:`neck_seen`; None: none), the cheek a turned reference leaves to the
+    mask's side edge (:func:`turned_cheek`; None: none) and the jaw the reference's proportions allow
+    (:func:`jaw_limit`; None: no limit), which that cheek does not pass."""
     size = face_size_px(landmarks)
     if not (hole & ~oval).any():
         return hole & oval
-    # Below the jaw, the neck's column where the frame's neck is seen to continue under the mask.
-    near = neck if neck is not None and (neck & hole & ~oval).any() else None
-    if turned is not None:
-        near = turned if near is None else near | turned
+    near = turned if turned is None or jaw is None else turned & jaw
     if options.reach > 0:
         # Beside the cheeks only: below the jaw's corners lies the neck, or a collar, which the reference's own neck
         # covers or the surroundings fill.
@@ -201,6 +213,9 @@ def _on_face(
         wide = skin_past_outline(hole, oval, skin, landmarks, options)
         if wide is not None:
             near = wide if near is None else near | wide
+    # Below the jaw, the neck's column where the frame's neck is seen to continue under the mask.
+    if neck is not None and (neck & hole & ~oval).any():
+        near = neck if near is None else near | neck
     if near is None or not (near & hole & ~oval).any():
         return hole & oval
     # (the disc's rectangles on the hole's box: the same pixels as ``cv2.morphologyEx`` with ``disc``, for less)
@@ -245,6 +260,22 @@ def turned_cheek(
     beyond = (np.arange(w, dtype=np.float64)[None, :] - bridge[0]) * across[0] + (
         np.arange(h, dtype=np.float64)[:, None] - bridge[1]) * across[1] > 0
     return ((out > 0) & beyond) | oval
+
+
+def jaw_limit(
+    shape: tuple[int, int], landmarks: np.ndarray, profile: JawProfile, options: OutsideFillOptions | None = None
+) -> np.ndarray | None:
+    """(h, w) bool: where a turned cheek may be widened past FaceMesh's outline: the jaw the reference's ``profile``
+    predicts for the frame's face (its (468, 2) ``landmarks``; :func:`~unmask_video.jaw_outline.predicted_jaw`) grown
+    by :attr:`OutsideFillOptions.jaw_margin` face sizes; None where there is no limit (the margin negative, the
+    face degenerate)."""
+    options = options or OutsideFillOptions()
+    if options.jaw_margin < 0:
+        return None
+    jaw = predicted_jaw(shape, landmarks, profile)
+    if jaw is None:
+        return None
+    return distance_outside(jaw) <= options.jaw_margin * face_size_px(landmarks)
 
 
 def _above_corners(where: np.ndarray, landmarks: np.ndarray) -> bool:
@@ -488,13 +519,16 @@ def _far_blur(small: np.ndarray, sigma: float) -> np.ndarray:
 def fill_on_face(
     out: np.ndarray, gaps: np.ndarray, hole: np.ndarray, covered: np.ndarray, landmarks: np.ndarray,
     options: OutsideFillOptions | None = None, image: np.ndarray | None = None, turn: float = 0.0,
+    jaw: JawProfile | None = None,
 ) -> np.ndarray:
     """Fill the ``gaps`` ((h, w) bool: what the warp does not cover in and just around the ``hole``) that lie on the
     face (:func:`on_face`) with the ``covered`` skin continued (:func:`continue_skin`), in ``out`` (changed in place).
     Returns those pixels, (h, w) bool; the rest of the gaps lie past the face's edge. ``image``: the frame ((h, w, 3)
     uint8 RGB, as ``out`` was before), whose skin above the mask widens the face (None: the outline as FaceMesh has it).
     ``turn``: how far the reference's head is turned from the frame's (:func:`turned_cheek`,
-    :attr:`OutsideFillOptions.fade_at_edge`; 0: as the frame's).
+    :attr:`OutsideFillOptions.fade_at_edge`; 0: as the frame's). ``jaw``: the reference's jaw
+    (:func:`~unmask_video.jaw_outline.jaw_profile`), which limits how far the turned cheek is widened
+    (:func:`jaw_limit`; None: no limit).
     """
     options = options or OutsideFillOptions()
     inner = np.zeros_like(gaps)
@@ -524,7 +558,8 @@ def fill_on_face(
             if past:
                 neck = neck_seen(sub_hole, sub_lm, image[box], seen[1], seen[2], options)
     turned = turned_cheek(sub_hole, oval, sub_lm, turn, options)
-    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0], turned)
+    limit = None if jaw is None or turned is None else jaw_limit(sub_hole.shape, sub_lm, jaw, options)
+    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0], turned, limit)
     sub |= enclosed(sub_gaps & ~sub, sub_hole, covered[box] | sub, options.enclosed)
     inner[box] = sub
     if not sub.any():
