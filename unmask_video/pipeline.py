@@ -497,7 +497,8 @@ class FramePipeline:
                 image=roi_image, mask=mask, origin=(box.x0, box.y0),
             )
         return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight,
-                       reference_yaw=self.warper.reference_yaw, full=work, loops=loops)  # fmt: skip
+                       reference_yaw=self.warper.reference_yaw, full=work, loops=loops,
+                       reference_jaw=self.warper.reference_jaw)  # fmt: skip
 
     def _work_crop(
         self, box: Box, roi_landmarks: np.ndarray, tight: tuple[slice, slice], landmarks: np.ndarray,

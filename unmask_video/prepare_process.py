@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from unmask_video.errors import ProcessingError
+from unmask_video.jaw_outline import JawProfile
 from unmask_video.landmarks import face_box
 from unmask_video.pipeline import PREPARE_COUNTS, FramePipeline, PreparedBatch
 from unmask_video.stages import Box, FaceROI, Image, Loops, WorkFace
@@ -91,6 +92,7 @@ class _Job:
     #: working-size image (not a view of the frame) is the fourth array, the full-size mask the fifth.
     full: WorkFace | None = None
     loops: Loops | None = None  # the mask's ear loops (small: sent down the pipe as they are)
+    reference_jaw: JawProfile | None = None
 
 
 @dataclass
@@ -229,7 +231,7 @@ class PrepareProcess:
                 full = None if job.full is None else replace(job.full, mask=arrays[4])
                 face = image[job.box.slices] if full is None else arrays[3]
                 roi = FaceROI(job.box, face, job.landmarks, mask, reference, valid, job.mask_box, job.reference_yaw,
-                              full, job.loops)  # fmt: skip
+                              full, job.loops, job.reference_jaw)  # fmt: skip
                 batch.jobs.append((job.index, roi, None))
             del results
         finally:
@@ -362,7 +364,8 @@ def _child_main(
                         arrays.append(array)
                 full = None if roi.full is None else replace(roi.full, mask=np.zeros((0, 0), np.float32))
                 jobs.append(
-                    _Job(index, roi.box, roi.landmarks, roi.mask_box, arrays, roi.reference_yaw, full, roi.loops)
+                    _Job(index, roi.box, roi.landmarks, roi.mask_box, arrays, roi.reference_yaw, full, roi.loops,
+                         roi.reference_jaw)
                 )
             del results
             times = {}

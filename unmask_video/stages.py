@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from unmask_video.jaw_outline import JawProfile
+
 Image = np.ndarray
 Landmarks = np.ndarray
 Mask = np.ndarray
@@ -87,3 +89,7 @@ class FaceROI:
     full: WorkFace | None = None
     #: The mask's ear loops past its edge, at the frame's size (None: none found).
     loops: Loops | None = None
+    #: The reference still's jaw (:func:`~unmask_video.jaw_outline.jaw_profile` of its landmarks; None: not known):
+    #: the composite predicts the frame's jaw from it, past which the cheek is not widened
+    #: (:attr:`~unmask_video.reconstruct.outside_fill.OutsideFillOptions.jaw_margin`).
+    reference_jaw: JawProfile | None = None

@@ -43,6 +43,7 @@ from unmask_video.blend import disk_morph_near
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.face_axes import face_axes, neck_column
 from unmask_video.jaw_opening import JawOpening, JawOptions, closed_mouth_picture, jaw_weights
+from unmask_video.jaw_outline import JawProfile, jaw_profile
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_check import strokes_across_cheeks
 from unmask_video.reference_matte import dilated, inner_colour_at_edge, mirror_fill, reference_matte
@@ -809,6 +810,7 @@ class ReferenceWarper:
         #: Per face track: whether it is seen in the reference's pose (hysteresis of :meth:`_same_pose`).
         self._poses: dict[int, bool] = {}
         self._yaw = yaw(self.landmarks)
+        self._jaw_profile = jaw_profile(self.landmarks)
         #: Per face track: the smoothed rigid frame (centre x, y, scale, cos, sin).
         self._frames: dict[int, np.ndarray] = {}
         #: Per face track: the One-Euro filter of the rigid frame, the track's first scale and its frame count.
@@ -972,6 +974,11 @@ class ReferenceWarper:
             return points + ((factor - 1.0) * offset)[:, None] * across[None, :]
 
         return widen
+
+    @property
+    def reference_jaw(self) -> JawProfile | None:
+        """The reference still's jaw (:func:`~unmask_video.jaw_outline.jaw_profile` of its landmarks; None: degenerate)."""
+        return self._jaw_profile
 
     @property
     def reference_yaw(self) -> float:

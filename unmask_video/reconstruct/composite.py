@@ -26,6 +26,7 @@ from unmask_video.align import affine_fit, transform_points
 from unmask_video.blend import DEFAULT_BLEND_WIDTH, grown_mask_box, mask_bbox
 from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
+from unmask_video.jaw_outline import JawProfile
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
@@ -1992,7 +1993,7 @@ class ReferenceComposite:
             filters = self._filters(face, 1 if measured is None else measured.age + 1 + measured.skipped)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
-                                       track=track, turn=_turn(face), eyes=eyes)  # fmt: skip
+                                       track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -2023,6 +2024,7 @@ class ReferenceComposite:
             filters,
             upsampled=True,
             turn=_turn(face),
+            jaw=face.reference_jaw,
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
@@ -2267,6 +2269,7 @@ class ReferenceComposite:
         track: _LightTrack | None = None,
         turn: float = 0.0,
         eyes: EyeMaps | None = None,
+        jaw: JawProfile | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
@@ -2302,7 +2305,7 @@ class ReferenceComposite:
         outer = inner = None
         if gaps.any() and opts.fill == "surround":
             # On the face (a cheek the warp does not reach) the rebuilt skin continued, never what lies past the mask.
-            inner = fill_on_face(out, gaps, hole, paste, landmarks, opts.outside, image=image, turn=turn)
+            inner = fill_on_face(out, gaps, hole, paste, landmarks, opts.outside, image=image, turn=turn, jaw=jaw)
             outer = gaps & ~inner
         if outer is not None and outer.any():
             # Beside the face (where the reference's hair or background was not carried over), the frame's
