@@ -8,9 +8,12 @@ import pytest
 
 from tests.test_composite import _mean_colour_error, masked_face, scaled_face
 from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength
+from unmask_video.landmarks import face_box
 from unmask_video.reconstruct.cloth_bleed import BleedOptions, bleed_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.fill_seam import distance_to
+from unmask_video.segment import MaskSegmenter, SegmentOptions
+from unmask_video.synthetic import LIGHT_BLUE, MaskStyle, draw_surgical_mask
 
 SKIN = (205, 150, 125)
 CLOTH = (120, 170, 220)
@@ -93,3 +96,17 @@ def test_the_cloths_bleed_does_not_tint_the_rebuilt_face() -> None:
     # (about 6.7 and 13.4 read from the hole, 2.1 and 2.0 past the bleed)
     assert errors[6.0][0] < min(3.0, 0.5 * errors[0.0][0]), errors
     assert errors[6.0][1] < min(3.0, 0.3 * errors[0.0][1]), errors
+
+
+def test_the_segmented_hole_ends_at_the_cloths_line(astronaut, astronaut_landmarks):
+    # The segmenter's soft edge lies inside the cloth (SegmentOptions.feather_inward): the composite's hole, mask > 0,
+    # is its 0.5 region, not a blurred tail some 3 sigma past it; without the cut the tail reaches past it.
+    masked, _ = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle(LIGHT_BLUE))
+    box = face_box(astronaut_landmarks, masked.shape[:2])
+    img, lm = masked[box.slices], (astronaut_landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
+    inward = MaskSegmenter(SegmentOptions()).segment(img, lm)
+    whole = MaskSegmenter(SegmentOptions(feather_inward=False)).segment(img, lm)
+    assert np.array_equal(inward > 0, inward >= 0.5)
+    assert np.array_equal(inward >= 0.5, whole >= 0.5)  # (the same line)
+    tail = np.count_nonzero(whole > 0) - np.count_nonzero(whole >= 0.5)
+    assert tail > 0.05 * np.count_nonzero(whole >= 0.5), tail
