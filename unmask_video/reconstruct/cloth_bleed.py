@@ -17,8 +17,10 @@ import numpy as np
 
 __all__ = ["BleedOptions", "bleed_px"]
 
-#: At most this many pixels of the cloth and of the skin are read for their colour (an even subsample of more).
+#: About this many pixels at most of the cloth and of the skin are read for their colour (every pixel of a coarser grid
+#: where there are more), and ``_NEAR_SAMPLES`` times as many of the bands next to the hole.
 _MAX_SAMPLE = 2000
+_NEAR_SAMPLES = 3
 #: A distance band with fewer pixels than this is not read (its median says nothing).
 _MIN_BAND_PIXELS = 20
 
@@ -43,18 +45,18 @@ class BleedOptions:
     min_contrast: float = 4.0
 
 
-def _ab(image: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """(n, 2) float32: the Lab a/b of ``image``'s (h, w, 3) RGB uint8 pixels at the ``where`` indices (rows, cols)."""
-    pixels = np.ascontiguousarray(image[where][:, None, :])
-    lab = cv2.cvtColor(pixels.astype(np.float32) * np.float32(1.0 / 255.0), cv2.COLOR_RGB2LAB)
-    return lab[:, 0, 1:]
+def _ab(image: np.ndarray, where: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """(n, 2) float32: the Lab a/b of ``image``'s (h, w, 3) RGB uint8 pixels at the ``where`` indices (rows, cols)
+    (OpenCV's 8-bit Lab: a and b in Lab units, offset by 128, which the differences drop)."""
+    pixels = np.ascontiguousarray(image[where][None])  # (one row: OpenCV splits its work by rows)
+    return cv2.cvtColor(pixels, cv2.COLOR_RGB2LAB)[0, :, 1:].astype(np.float32)
 
 
-def _sample(where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The (rows, cols) of ``where`` ((h, w) bool), an even subsample of at most ``_MAX_SAMPLE`` of them."""
-    rows, cols = np.nonzero(where)
-    step = max(len(rows) // _MAX_SAMPLE, 1)
-    return rows[::step], cols[::step]
+def _sample(where: np.ndarray, most: int = _MAX_SAMPLE) -> tuple[np.ndarray, np.ndarray]:
+    """The (rows, cols) of ``where`` ((h, w) bool) on a grid coarse enough to hold about ``most`` of them at most."""
+    step = max(int(np.sqrt(cv2.countNonZero(where.view(np.uint8)) / most)), 1)
+    rows, cols = np.nonzero(where[::step, ::step])
+    return rows * step, cols * step
 
 
 def _axis(image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray,
@@ -86,7 +88,7 @@ def bleed_px(
         return None
     skin_ab, towards = axis
     near = (dist > 0) & (dist <= opts.reach) & valid
-    rows, cols = np.nonzero(near)
+    rows, cols = _sample(near, _NEAR_SAMPLES * _MAX_SAMPLE)
     if len(rows) < _MIN_BAND_PIXELS:
         return None
     share = (_ab(image, (rows, cols)) - skin_ab) @ towards / float(towards @ towards)
