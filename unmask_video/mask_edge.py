@@ -156,26 +156,16 @@ def edge_model(
                      need.astype(np.float32), *chroma)
 
 
-def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float],
-                depth: int = 1) -> np.ndarray:  # fmt: skip
+def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
+                ) -> np.ndarray:
     """``hard`` (uint8 {0, 255}, ROI pixels; changed in place and returned) with the pixels touching its outline
-    (8-connected) that are partly mask (:class:`EdgeModel`) set to 255, ``depth`` times over (each time on the outline
-    the last one left: a fringe of cloth the segmentation missed joins up to ``depth`` pixels deep). ``image``: the ROI's
-    uint8 RGB pixels under ``hard`` (same shape); ``to_work`` (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working
-    pixel ax x + bx (and y likewise) of the model's mask."""
-    for _ in range(depth):
-        if not _settle_once(image, hard, model, to_work):
-            break
-    return hard
-
-
-def _settle_once(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
-                 ) -> bool:  # fmt: skip
-    """One ring of :func:`settle_edge` (``hard`` changed in place); False: no pixel joined."""
+    (8-connected) that are partly mask (:class:`EdgeModel`) set to 255. ``image``: the ROI's uint8 RGB pixels under
+    ``hard`` (same shape); ``to_work`` (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working pixel ax x + bx (and y
+    likewise) of the model's mask."""
     ring = cv2.subtract(cv2.dilate(hard, _ALL), hard)
     pts = cv2.findNonZero(ring)
     if pts is None:
-        return False
+        return hard
     xs, ys = pts[:, 0, 0], pts[:, 0, 1]
     ax, bx, ay, by = to_work
     # (the grid cell of the working pixel nearest to each)
@@ -187,7 +177,7 @@ def _settle_once(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work:
     rows[inside] = model.row[gy[inside] * gw + gx[inside]]
     keep = rows >= 0
     if not keep.any():
-        return False
+        return hard
     ys, xs, rows = ys[keep], xs[keep], rows[keep]
     # (the pixel's own colour: a blur would mix the cloth inside into every pixel beside a sharp edge, and a ring of
     # skin would join)
@@ -197,4 +187,4 @@ def _settle_once(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work:
     if model.chroma_need is not None:
         join |= (lab[:, 1:] * model.chroma_axis[rows]).sum(axis=1) - model.chroma_offset[rows] >= model.chroma_need[rows]
     hard[ys[join], xs[join]] = 255
-    return bool(join.any())
+    return hard

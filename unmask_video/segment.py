@@ -254,10 +254,6 @@ class SegmentOptions:
     # ``edge_towards`` of the way from what lies beyond to the cloth's, by ``edge_floor`` Lab units and ``edge_noise`` x
     # the spread beyond (the blurred edge's partly-mask pixels: a pale line left along the outline).
     edge_settle: bool = True
-    # ... this many pixels deep, a ring at a time: with the soft edge inside the cloth (``feather_inward``) a fringe the
-    # segmentation missed (the cloth's corner where an ear loop meets it) is no longer under the feather's outer half,
-    # and showed as a cloth-coloured fleck round the rebuilt face (benchmarks/README.md, ringgap)
-    edge_depth: int = 3
     edge_towards: float = 0.2
     edge_floor: float = 12.0
     edge_noise: float = 2.0
@@ -2043,7 +2039,7 @@ class MaskSegmenter:
         if edge is not None and image is not None:
             up = settle_edge(
                 image[y0 + by0 : y0 + by1, x0 + bx0 : x0 + bx1], up, edge,
-                (sx, (bx0 + 0.5) * sx - 0.5, sy, (by0 + 0.5) * sy - 0.5), self.options.edge_depth,
+                (sx, (bx0 + 0.5) * sx - 0.5, sy, (by0 + 0.5) * sy - 0.5),
             )
         if sigma > 0:
             soft = cv2.GaussianBlur(up, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
