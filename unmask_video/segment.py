@@ -349,6 +349,10 @@ class SegmentOptions:
     open_px: float = 0.02  # opening kernel (face)
     close_px: float = 0.05  # closing kernel (face)
     feather_px: float = 2.0  # Gaussian sigma of the soft edge, in ROI pixels (0: hard {0, 1} mask)
+    # The soft edge inside the mask only: the Gaussian's values under 0.5 dropped, so ``mask > 0`` (the composite's
+    # hole) is ``mask >= 0.5``, the cloth, not ~3 ``feather_px`` beyond it (False: the whole Gaussian, whose outer half
+    # reaches out into the skin, lids and hair round the cloth)
+    feather_inward: bool = True
     work_size: int = 224  # the polygon's box is downscaled to at most this side before segmenting, pixels
     # ... and the face (``face_size``) to at most this many pixels (0: no such cap): the working resolution follows the
     # face's scale, and every step's cost with it.
@@ -697,6 +701,12 @@ def _reduce(image: np.ndarray, factor: int) -> np.ndarray:
     rows and columns short of a whole block left out)."""
     h, w = image.shape[0] // factor, image.shape[1] // factor
     return cv2.resize(image[: h * factor, : w * factor], (w, h), interpolation=cv2.INTER_AREA)
+
+
+def _inward(soft: np.ndarray) -> np.ndarray:
+    """The feathered uint8 mask ``soft`` cut to 0 below 128 (0.5): its outer half dropped, so nothing reaches past its
+    0.5 line (the mask's edge, as every ``mask >= 0.5`` reads it) and the values on it rise from 0.5 inwards."""
+    return cv2.threshold(soft, 127, 255, cv2.THRESH_TOZERO)[1]
 
 
 def _to_float(up: np.ndarray, out: np.ndarray) -> None:
@@ -1993,10 +2003,11 @@ class MaskSegmenter:
         """Write the working-size {0, 1} mask ``binary`` into the ROI mask ``out`` (zeros), its window's top-left corner
         at ``origin`` (x, y), the window ``full_shape`` (h, w) ROI pixels, ``scale`` (sx, sy) working / ROI pixels:
         scaled up bilinearly and cut at 0.5 (the edge lies between the working pixels, not on their blocks), then the
-        soft edge (a Gaussian blur of ``feather_px``); before the blur, with ``edge`` (the working mask's
-        :class:`~unmask_video.mask_edge.EdgeModel`) and ``image`` (the ROI), the outline's partly-mask pixels join it at
-        the ROI's resolution (:func:`~unmask_video.mask_edge.settle_edge`). Only in the box of the mask (with the
-        interpolation's and the blur's reach around it), all in uint8: the feathered values are multiples of 1 / 255.
+        soft edge (a Gaussian blur of ``feather_px``, its values under 0.5 cut to 0 with ``feather_inward``); before the
+        blur, with ``edge`` (the working mask's :class:`~unmask_video.mask_edge.EdgeModel`) and ``image`` (the ROI),
+        the outline's partly-mask pixels join it at the ROI's resolution (:func:`~unmask_video.mask_edge.settle_edge`).
+        Only in the box of the mask (with the interpolation's and the blur's reach around it), all in uint8: the
+        feathered values are multiples of 1 / 255.
         Returns that box in uint8 (255 x its values) and its top-left corner (x, y) in the window; None: nothing written."""
         hard = (binary >= 0.5).astype(np.uint8)
         # (the mask's first and last rows and columns, by OpenCV's bounding rectangle: NumPy's any along each axis costs
@@ -2031,6 +2042,7 @@ class MaskSegmenter:
                 (sx, (bx0 + 0.5) * sx - 0.5, sy, (by0 + 0.5) * sy - 0.5),
             )
         if sigma > 0:
-            up = cv2.GaussianBlur(up, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+            soft = cv2.GaussianBlur(up, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+            up = _inward(soft) if self.options.feather_inward else soft
         _to_float(up, out[y0 + by0 : y0 + by1, x0 + bx0 : x0 + bx1])
         return up, (bx0, by0)

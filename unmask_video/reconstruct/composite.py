@@ -29,6 +29,7 @@ from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.jaw_outline import JawProfile
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
+from unmask_video.reconstruct.cloth_bleed import BleedOptions, bleed_px
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill, pieces, rows_cols
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
@@ -162,6 +163,15 @@ class CompositeOptions:
     #: throws back darken and tint the skin just around it, which the rebuilt face, unmasked, does not have. The
     #: ring then reaches this far plus ``ring``.
     stats_gap: FaceLength = FaceLength(6.0, 6.0)
+    #: The cloth's colour bleeds past a segmented mask's 0.5 line (the hole's edge) for a few pixels (compression's
+    #: chroma smear, a fringe the segmentation missed): the ring then starts no nearer the hole than the bleed read from
+    #: the frame (:func:`~unmask_video.reconstruct.cloth_bleed.bleed_px`, looked for up to this far) and its statistics
+    #: ``stats_gap`` past it, so the hole can follow the cloth without the ring reading its bleed as skin (a pink
+    #: mask's made the face pinker: benchmarks/README.md, hardedge). ``FaceLength(0.0)``: off (the gaps from the hole).
+    bleed: FaceLength = FaceLength(6.0, 6.0)
+    #: The bleed read on each frame is averaged with the face's past (an exponential average, this the past's weight):
+    #: the ring does not flicker with the compression's noise.
+    bleed_smoothing: float = 0.8
     #: The warped reference is not pasted on the frame's eyes and brows (their landmark outlines grown by this fraction
     #: of the face's size): where the mask's top corner reaches the eye's outer corner, a stand-in reference's own eye
     #: corner, lashes or shade landed under the frame's eye, a grey band there (the real white-mask clip); the hole
@@ -1851,6 +1861,7 @@ class _Lengths:
     inpaint_radius: float
     inpaint_grow: float
     fill_feather: float
+    bleed: float
 
     def scaled(self, k: float) -> _Lengths:
         """The same lengths on the region resized by ``k`` (a working size: the full-size face's floors kept)."""
@@ -1915,6 +1926,8 @@ class ReferenceComposite:
         self._fields: _FaceHistory[_MeasuredFields] = _FaceHistory()
         #: Per face: its last rebuilt region, to carry onto the next frame (:attr:`CompositeOptions.carry_frames`).
         self._carries: _FaceHistory[_Carry] = _FaceHistory()
+        #: Per face: the cloth's bleed (:attr:`CompositeOptions.bleed`), as a share of its reach, averaged over frames.
+        self._bleeds: _FaceHistory[float] = _FaceHistory()
 
     def lengths(self, face_px: float) -> _Lengths:
         """The options' distances in pixels on a face of ``face_px`` (``face_units.face_size_px``)."""
@@ -1922,6 +1935,7 @@ class ReferenceComposite:
         return _Lengths(
             opts.band.px(face_px), opts.ring.px(face_px), opts.ring_gap.px(face_px), opts.stats_gap.px(face_px),
             opts.inpaint_radius.px(face_px), opts.inpaint_grow.px(face_px), opts.fill_feather.px(face_px),
+            opts.bleed.px(face_px),
         )
 
     def reach_px(self, face_px: float) -> int:
@@ -1929,6 +1943,8 @@ class ReferenceComposite:
         face of ``face_px``: the pipeline warps only that box (the rest of the face is never looked at)."""
         lengths = self.lengths(face_px)
         band = max(int(np.ceil(lengths.band)), 0)
+        # (not the cloth's bleed, :attr:`CompositeOptions.bleed`: a bigger region changes the fields measured on it for
+        # every mask, a drawn one too; the ring moved out by the bleed is cut where it leaves the region)
         ring = int(np.ceil(max(lengths.ring_gap, lengths.stats_gap) + max(lengths.ring, 1.5)))
         return max(band, ring if self.options.color_match else 0) + 2
 
@@ -1993,7 +2009,8 @@ class ReferenceComposite:
             filters = self._filters(face, 1 if measured is None else measured.age + 1 + measured.skipped)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
-                                       track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw)  # fmt: skip
+                                       track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw,
+                                       bleed=self._bleed_filter(face))  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -2025,6 +2042,7 @@ class ReferenceComposite:
             upsampled=True,
             turn=_turn(face),
             jaw=face.reference_jaw,
+            bleed=self._bleed_filter(face),
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
@@ -2186,6 +2204,7 @@ class ReferenceComposite:
             return matched, face.valid
         hole, valid = face.mask[region] > 0, face.valid[region]
         dist = distance_to(hole)
+        lengths = self._off_cloth(face.image[region], hole, valid, dist, lengths)
         paste, ring, stats = self._bands(dist, valid, lengths)
         paste &= self._off_features(valid, face.landmarks - np.array([region[1].start, region[0].start], np.float32))
         opts = self.options
@@ -2196,6 +2215,42 @@ class ReferenceComposite:
             mouth=(face.landmarks[list(LIPS_OUTER)] - np.array([region[1].start, region[0].start], np.float32)),
         )
         return matched, face.valid
+
+    def _bleed_filter(self, face: FaceROI) -> Callable[[float | None], float]:
+        """The face's cloth bleed averaged over its frames: called with this frame's (a share of the reach looked in;
+        None: not read), it returns the average (:attr:`CompositeOptions.bleed_smoothing`) and keeps it for the next."""
+        _, centre, size = _in_frame(face)
+        last = self._bleeds.take(centre, size)
+        weight = self.options.bleed_smoothing
+
+        def smooth(read: float | None) -> float:
+            if read is None:
+                share = 0.0 if last is None else last
+            else:
+                share = read if last is None else weight * last + (1.0 - weight) * read
+            self._bleeds.put(centre, size, share)
+            return share
+
+        return smooth
+
+    @staticmethod
+    def _off_cloth(
+        image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray, lengths: _Lengths,
+        smooth: Callable[[float | None], float] | None = None,
+    ) -> _Lengths:
+        """``lengths`` with the colour ring's gaps measured from where the frame's skin is clean of the cloth's colour
+        (:attr:`CompositeOptions.bleed`; ``dist``: the distance to ``hole``; ``smooth``: :meth:`_bleed_filter`, None:
+        this frame's bleed alone)."""
+        if lengths.bleed <= 0:
+            return lengths
+        far = max(lengths.ring_gap, lengths.stats_gap) + lengths.bleed
+        read = bleed_px(image, hole, valid, dist, BleedOptions(
+            reach=lengths.bleed, skin_from=far, skin_to=far + max(lengths.ring, 1.5),
+            cloth_inside=max(lengths.ring_gap, 1.0),
+        ))  # fmt: skip
+        share = None if read is None else read / lengths.bleed
+        px = lengths.bleed * (smooth(share) if smooth is not None else share or 0.0)
+        return replace(lengths, ring_gap=max(lengths.ring_gap, px), stats_gap=lengths.stats_gap + px)
 
     @staticmethod
     def _bands(
@@ -2270,11 +2325,12 @@ class ReferenceComposite:
         turn: float = 0.0,
         eyes: EyeMaps | None = None,
         jaw: JawProfile | None = None,
+        bleed: Callable[[float | None], float] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
         from the frame's, :func:`_turn`; ``eyes``: :func:`eye_maps`, whose ``unsourced`` pixels the band's fill does not
-        continue).
+        continue; ``bleed``: :meth:`_bleed_filter`, the face's cloth bleed averaged over its frames).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -2283,6 +2339,7 @@ class ReferenceComposite:
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = distance_to(hole, "composite.dist")  # (used within this call only)
+        lengths = self._off_cloth(image, hole, valid, dist, lengths, bleed)
         paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
         off = self._features_off(valid.shape, landmarks)  # (drawn once: the band fill below reads it too)
         if off is not None:
