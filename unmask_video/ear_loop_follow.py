@@ -20,21 +20,21 @@ __all__ = ["follow_loops"]
 
 def follow_loops(
     image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, sides: list[tuple[Loops | None, Loops | None]],
-    look: Look, options: EarLoopOptions | None = None,
+    look: Look, options: EarLoopOptions | None = None, edge: bool = True,
 ) -> np.ndarray | None:
     """uint8 {0, 1} (h, w): the loops of ``image`` (its ``landmarks``, its worn ``mask``) followed from the last
     frame's, side by side (``OUTLINE_SIDES``' order), each in its own box (round the mask's side edge the loops start
     from too: new loops there change the count): ``sides``, each the last frame's loops there and the strokes the last
     search chained to the mask there (both moved with the ear, their boxes in ``image``'s pixels; None: none); with the colours, zones
-    and starts of that search (``look``, in this image's pixels). None: a side's loops changed too much
-    (``kept_share``): a search is due."""
+    and starts of that search (``look``, in this image's pixels); ``edge`` False: the box round those only, not round
+    the mask's side edge. None: a side's loops changed too much (``kept_share``): a search is due."""
     options = options or EarLoopOptions()
     size = face_size_px(landmarks)
     scale = work_scale(size, options)
     out = np.zeros(mask.shape[:2], np.uint8)
     pad = int(np.ceil((options.follow_reach + options.background / 2 + options.patch) * size)) + 4
     for (last, strokes), start in zip(sides, look.starts):
-        box = _side_box([last, strokes], start, pad, mask.shape[:2])
+        box = _side_box([last, strokes], start if edge else start[:0], pad, mask.shape[:2])
         if box is None:
             continue
         at = Box(box[1].start, box[0].start, box[1].stop, box[0].stop)
