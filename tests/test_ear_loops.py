@@ -226,3 +226,14 @@ def test_a_large_face_is_looked_at_shrunk_and_its_loops_grown_back(scene):
     # (a pixel or two wider than at full size: the shrunk loops' widening grown back)
     _assert_found_as_drawn(_found(found, scene.mask.shape), scene, share=0.9, near_px=9, stray=20)
 
+
+
+def test_new_loops_at_the_masks_side_edge_are_looked_for_every_edge_every_frames(scene):
+    one = _draw(scene.masked, scene.mask, _loop_paths(scene.mask, scene.landmarks)[:1])  # (one side's loop)
+    other = scene.loops & ~(np.abs(one.astype(np.int16) - scene.masked).max(axis=2) > 60)
+    for every, seen in ((2, [False, True]), (1, [True, True])):
+        loops = EarLoops(EarLoopOptions(edge_every=every))
+        loops.find(one, scene.landmarks, scene.mask, 0, _whole(one))  # (a search: one side's loop)
+        for expected in seen:  # (then the other side's loop comes: a follow looks for it round the mask's edge)
+            found = _found(loops.find(scene.looped, scene.landmarks, scene.mask, 0, _whole(one)), scene.mask.shape)
+            assert ((found & other).sum() >= 0.9 * other.sum()) == expected
