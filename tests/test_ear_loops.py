@@ -226,3 +226,26 @@ def test_a_large_face_is_looked_at_shrunk_and_its_loops_grown_back(scene):
     # (a pixel or two wider than at full size: the shrunk loops' widening grown back)
     _assert_found_as_drawn(_found(found, scene.mask.shape), scene, share=0.9, near_px=9, stray=20)
 
+
+
+
+
+@pytest.mark.parametrize(
+    "every, top, seen",
+    [(2, 0.15, [True, True]), (2, 0.0, [False, True]), (1, 0.0, [True, True])],
+    ids=["every-other-frame-its-top", "every-other-frame", "every-frame"],
+)
+def test_a_new_loop_stub_at_the_masks_side_edge_is_looked_for_at_its_top_or_every_edge_every_frames(
+    scene, every, top, seen
+):
+    paths = _loop_paths(scene.mask, scene.landmarks)
+    one = _draw(scene.masked, scene.mask, paths[:1])  # (one side's loop)
+    start = paths[1][0]  # (the other's, a stub from the top of the mask's side edge)
+    paths[1] = np.array([start, start + np.array([0.12, -0.03]) * face_size_px(scene.landmarks)], np.int32)
+    both = _draw(scene.masked, scene.mask, paths)
+    stub = (np.abs(both.astype(np.int16) - one).max(axis=2) > 60) & (scene.mask <= 0.5)
+    loops = EarLoops(EarLoopOptions(edge_every=every, edge_top=top))
+    loops.find(one, scene.landmarks, scene.mask, 0, _whole(one))  # (a search: one side's loop)
+    for expected in seen:  # (then the stub comes: a follow looks for it round the mask's side edge)
+        found = _found(loops.find(both, scene.landmarks, scene.mask, 0, _whole(one)), scene.mask.shape)
+        assert ((found & stub).sum() >= 0.9 * stub.sum() > 0) == expected

@@ -20,21 +20,21 @@ __all__ = ["follow_loops"]
 
 def follow_loops(
     image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, sides: list[tuple[Loops | None, Loops | None]],
-    look: Look, options: EarLoopOptions | None = None,
+    look: Look, options: EarLoopOptions | None = None, edge: bool = True,
 ) -> np.ndarray | None:
     """uint8 {0, 1} (h, w): the loops of ``image`` (its ``landmarks``, its worn ``mask``) followed from the last
     frame's, side by side (``OUTLINE_SIDES``' order), each in its own box (round the mask's side edge the loops start
     from too: new loops there change the count): ``sides``, each the last frame's loops there and the strokes the last
     search chained to the mask there (both moved with the ear, their boxes in ``image``'s pixels; None: none); with the colours, zones
-    and starts of that search (``look``, in this image's pixels). None: a side's loops changed too much
-    (``kept_share``): a search is due."""
+    and starts of that search (``look``, in this image's pixels); ``edge`` False: the box round those only, not round
+    the mask's side edge. None: a side's loops changed too much (``kept_share``): a search is due."""
     options = options or EarLoopOptions()
     size = face_size_px(landmarks)
     scale = work_scale(size, options)
     out = np.zeros(mask.shape[:2], np.uint8)
     pad = int(np.ceil((options.follow_reach + options.background / 2 + options.patch) * size)) + 4
     for (last, strokes), start in zip(sides, look.starts):
-        box = _side_box([last, strokes], start, pad, mask.shape[:2])
+        box = _side_box([last, strokes], start if edge else _top(start, options.edge_top * size), pad, mask.shape[:2])
         if box is None:
             continue
         at = Box(box[1].start, box[0].start, box[1].stop, box[0].stop)
@@ -65,6 +65,13 @@ def _side_box(
     x0, y0 = max(min(b[0] for b in boxes) - pad, 0), max(min(b[1] for b in boxes) - pad, 0)
     x1, y1 = min(max(b[2] for b in boxes) + pad, w), min(max(b[3] for b in boxes) + pad, h)
     return (slice(y0, y1), slice(x0, x1)) if x1 > x0 and y1 > y0 else None
+
+
+def _top(start: np.ndarray, height: float) -> np.ndarray:
+    """The ``start`` box ((x0, y0), (x1, y1); (0, 2): none) cut to its top ``height`` px."""
+    if not len(start):
+        return start
+    return np.float32([start[0], (start[1][0], min(start[1][1], start[0][1] + height))])
 
 
 def _follow_at(

@@ -66,6 +66,12 @@ class EarLoopOptions:
     #: Followed loops are the searched ones, moved with their ear, and the thin weak stroke pixels within this
     #: distance of them.
     follow_reach: float = 0.01
+    #: A follow also looks round the mask's side edges (the box of the rim loops start from: new loops there, a stub
+    #: at a top corner) on every this many frames after a search (1: every frame; the search looks there too);
+    #: between, only round the loops held, the strokes searched and the top ``edge_top`` of that box (a fraction of the
+    #: face's size: the mask's top corners, where loops leave it).
+    edge_every: int = 2
+    edge_top: float = 0.15
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,8 @@ class EarLoops:
                   for ids in ls.OUTLINE_SIDES]  # fmt: skip
         look = replace(held.look, hulls=tuple(hull + d for hull, d in zip(held.look.hulls, shifts)),
                        starts=tuple(start + d for start, d in zip(held.look.starts, shifts)))  # fmt: skip
-        followed = follow_loops(image, landmarks, mask, list(zip(lasts, strokes)), look, self.options)
+        edge = (held.age + 1) % max(self.options.edge_every, 1) == 0
+        followed = follow_loops(image, landmarks, mask, list(zip(lasts, strokes)), look, self.options, edge)
         return None if followed is None else (_framed(followed, box, self.options.inpaint_radius) or False)
 
 
