@@ -8,9 +8,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import pytest
+from skimage import data
 
+from unmask_video import ear_loop_search
 from unmask_video import ear_loops as ear_loops_module
 from unmask_video import landmark_sets as ls
+from unmask_video.ear_loop_options import Look
+from unmask_video.ear_loop_pixels import stroke_pixels
 from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpaint_box
 from unmask_video.face_units import face_size_px
 from unmask_video.pipeline import FramePipeline, PipelineOptions
@@ -228,6 +232,49 @@ def test_a_large_face_is_looked_at_shrunk_and_its_loops_grown_back(scene):
 
 
 
+
+
+def test_each_side_searched_on_its_own_box_finds_what_the_zones_joint_box_finds(scene, monkeypatch):
+    """The search reads each side on its zone's box grown by its filters' reach: the loops, the strokes and the
+    colours as on the zones' joint box (grown into the last frame's loops too)."""
+    searched = ear_loop_search.search_loops
+
+    def search(before: np.ndarray | None = None) -> list[np.ndarray]:
+        found, strokes, look = searched(scene.looped, scene.landmarks, scene.mask, EarLoopOptions(), before)
+        return [found, strokes, look.cloth]
+
+    sides = search() + search(np.roll(search()[0], 2, axis=0))
+    monkeypatch.setattr(ear_loop_search, "_side_boxes", lambda zone, hulls, box, reach: [box])
+    joint = search() + search(np.roll(search()[0], 2, axis=0))
+    assert sides[0].any() and all(np.array_equal(a, b) for a, b in zip(sides, joint))
+
+
+def test_the_search_reach_covers_its_filters_on_a_textured_image():
+    """The stroke pixels of a zone read on its box grown by the search's reach are those read on the whole image
+    (the astronaut's textures); on a box grown by half of it, some differ."""
+    lab = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2Lab)
+    zone = np.zeros(lab.shape[:2], np.uint8)
+    cv2.circle(zone, (300, 250), 80, 1, -1)
+    options, size = EarLoopOptions(), 260.0
+    look = Look(np.float32([60, 128, 128]), (False, True, True))
+    whole = stroke_pixels(lab, zone, look, size, options)
+    differ = []
+    for reach in (ear_loop_search._reach(size, options), ear_loop_search._reach(size, options) // 2):
+        box = (slice(170 - reach, 331 + reach), slice(220 - reach, 381 + reach))
+        boxed = stroke_pixels(lab[box], zone[box], look, size, options)
+        differ.append(sum(int((a != b[box]).sum()) for a, b in zip(boxed, whole)))
+    assert whole[0].sum() > 1000 and differ[0] == 0 and differ[1] > 0
+
+
+def test_sides_whose_boxes_meet_are_searched_on_one_box():
+    """Two sides' boxes that overlap (a turned face) become their joint box: no stroke cut in two."""
+    zone = np.zeros((200, 300), np.uint8)
+    zone[50:150, 20:120] = zone[50:150, 140:280] = 1
+    hulls = (np.float32([[20, 50], [119, 149]]), np.float32([[140, 50], [279, 149]]))
+    box = (slice(50, 150), slice(20, 280))
+    apart = ear_loop_search._side_boxes(zone, hulls, box, 5)
+    assert apart == [(slice(50, 150), slice(20, 125)), (slice(50, 150), slice(135, 280))]
+    assert ear_loop_search._side_boxes(zone, hulls, box, 15) == [box]
 
 
 @pytest.mark.parametrize(

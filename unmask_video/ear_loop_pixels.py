@@ -154,10 +154,13 @@ def stroke_pixels(
     return strong, weak
 
 
-def samples(lab: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """(n, 3): every 7th pixel of (h, w, 3) ``lab`` where ``where`` > 0, in raster order (by flat index: a boolean
-    mask over three channels gathers several times slower)."""
-    return lab.reshape(-1, 3)[np.flatnonzero(where)[::7]]
+def samples(image: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """(n, 3) uint8: the Lab colours of every 7th pixel of (h, w, 3) RGB ``image`` where ``where`` > 0, in raster
+    order (only those pixels converted)."""
+    rows, cols = np.divmod(np.flatnonzero(where)[::7], where.shape[1])
+    if not len(rows):
+        return np.zeros((0, 3), np.uint8)
+    return cv2.cvtColor(np.ascontiguousarray(image[rows, cols][:, None]), cv2.COLOR_RGB2Lab).reshape(-1, 3)
 
 
 def dot(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> np.ndarray:

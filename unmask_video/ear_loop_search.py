@@ -65,17 +65,51 @@ def _loops_at(
     strokes = out.copy()
     if box is None:
         return out, strokes, None
-    lab = cv2.cvtColor(image[box], cv2.COLOR_RGB2Lab)
-    look = _look(lab, inside[box], zone[box])
+    look = _look(image[box], inside[box], zone[box])
     if look is None:
         return out, strokes, None
     look = replace(look, hulls=hulls, starts=starts)
-    strong, weak = stroke_pixels(lab, zone[box], look, size, options)
-    strokes[box] = chain_strokes(long_strokes(strong, size, options), rim[box], size, options)
-    grown = grow_loops(strokes[box], weak, before if before is None else before[box], size, options)
-    if grown.any():
-        out[box] = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & (1 - inside[box])  # (their anti-aliased edges)
+    # (each side on its own box: the pixels between the sides are never read; the filters' output is the same as on
+    # the zones' joint box, its edges kept)
+    for part in _side_boxes(zone, hulls, box, _reach(size, options)):
+        lab = cv2.cvtColor(image[part], cv2.COLOR_RGB2Lab)
+        strong, weak = stroke_pixels(lab, zone[part], look, size, options)
+        strokes[part] = chain_strokes(long_strokes(strong, size, options), rim[part], size, options)
+        grown = grow_loops(strokes[part], weak, None if before is None else before[part], size, options)
+        if grown.any():
+            out[part] = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & (1 - inside[part])  # (their anti-aliased edges)
     return out, strokes, look
+
+
+def _reach(size: float, options: EarLoopOptions) -> int:
+    """px: how far from a zone's pixel the search's steps read (the background's and the colour patch's openings,
+    the chain's gap, the growth's opening and the last dilation)."""
+    k = max(int(round(options.background * size)) | 1, 3)
+    w = max(int(round(options.patch * size)) | 1, 3)
+    g = max(int(round(options.gap * size)) | 1, 3)
+    return max(2 * (k // 2), 2 * (w // 2) + 2, g // 2 + 1) + 1
+
+
+def _side_boxes(
+    zone: np.ndarray, hulls: tuple[np.ndarray, ...], box: tuple[slice, slice], reach: int
+) -> list[tuple[slice, slice]]:
+    """Each side's box: the ``zone``'s pixels inside its hull's box (of ``hulls``) grown by ``reach``, inside the
+    zones' joint ``box``; one box round both where they would meet."""
+    (r0, r1), (c0, c1) = ((sl.start or 0, sl.stop) for sl in box)
+    parts = []
+    for hull in hulls:
+        hx, hy, hw, hh = cv2.boundingRect(hull.astype(np.int32))
+        hx, hy = max(hx, c0), max(hy, r0)
+        x, y, w, h = cv2.boundingRect(zone[hy : max(hy + hh, hy), hx : max(hx + hw, hx)])
+        if w > 0:
+            x, y = x + hx, y + hy
+            parts.append((max(x - reach, c0), max(y - reach, r0), min(x + w + reach, c1), min(y + h + reach, r1)))
+    if len(parts) == 2 and parts[0][0] < parts[1][2] and parts[1][0] < parts[0][2] and (
+        parts[0][1] < parts[1][3] and parts[1][1] < parts[0][3]
+    ):
+        a, b = parts
+        parts = [(min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))]
+    return [(slice(y0, y1), slice(x0, x1)) for x0, y0, x1, y1 in parts]
 
 
 def _zones(
@@ -114,14 +148,14 @@ def _zones(
     return zone & (1 - inside), starts, tuple(hulls), tuple(boxes)
 
 
-def _look(lab: np.ndarray, inside: np.ndarray, zone: np.ndarray) -> Look | None:
-    """The colours of Lab image ``lab`` that the stroke pixels are read against: the mask's (``inside``) and, per
-    channel, whether it lies above the ``zone``'s median; None: no mask pixels."""
+def _look(image: np.ndarray, inside: np.ndarray, zone: np.ndarray) -> Look | None:
+    """The colours of RGB image ``image`` that the stroke pixels are read against: the mask's (``inside``) and, per
+    Lab channel, whether it lies above the ``zone``'s median; None: no mask pixels."""
     core = cv2.erode(inside, np.ones((5, 5), np.uint8))
-    cloth = samples(lab, core if core.any() else inside)
+    cloth = samples(image, core if core.any() else inside)
     if not len(cloth):
         return None
     m = np.median(cloth, axis=0).astype(np.float32)
-    where = samples(lab, zone)
+    where = samples(image, zone)
     typical = np.median(where, axis=0) if len(where) else m
     return Look(m, (bool(m[0] >= typical[0]), bool(m[1] >= typical[1]), bool(m[2] >= typical[2])))
