@@ -127,7 +127,7 @@ def stroke_pixels(
     empty = np.zeros(zone.shape, np.uint8)
     m = look.cloth
     planes = cv2.split(lab)  # (contiguous planes: a channel's view is copied by each call it is passed to)
-    bg = _background(planes, look.opened, max(int(round(options.background * size)) | 1, 3))
+    bg = _background(lab, look.opened, max(int(round(options.background * size)) | 1, 3))
     # (a loose first pass on 8 bits: the largest channel's step is at least the weak floor over the root of 3)
     steps = [cv2.absdiff(plane, back) for plane, back in zip(planes, bg)]
     rough = cv2.max(cv2.max(steps[0], steps[1]), steps[2])
@@ -169,12 +169,16 @@ def dot(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> np.ndarray:
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
-def _background(planes: Sequence[np.ndarray], opened: tuple[bool, bool, bool], k: int) -> list[np.ndarray]:
-    """Each Lab channel's plane with its thin strokes that lean towards the mask's colour (an opening where
-    ``opened``: the mask is brighter there than the zone's typical pixel; else a closing, by a ``k`` x ``k`` square)
-    wiped out: a loop's local background, plane by plane."""
+def _background(lab: np.ndarray, opened: tuple[bool, bool, bool], k: int) -> list[np.ndarray]:
+    """Each channel's plane of Lab image ``lab`` with its thin strokes that lean towards the mask's colour (an opening
+    where ``opened``: the mask is brighter there than the zone's typical pixel; else a closing, by a ``k`` x ``k``
+    square) wiped out: a loop's local background, plane by plane."""
     square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    return [cv2.morphologyEx(plane, cv2.MORPH_OPEN if up else cv2.MORPH_CLOSE, square) for plane, up in zip(planes, opened)]
+    # (one opening of the three channels, the closed ones flipped (255 - x): a closing is the flipped opening of the
+    # flipped plane, and one call on three channels costs about two thirds of three calls on one; a flip as OpenCV's
+    # scalar: numpy's broadcast over three channels costs more than the opening)
+    flip = tuple(0.0 if up else 255.0 for up in opened) + (0.0,)
+    return cv2.split(cv2.bitwise_xor(cv2.morphologyEx(cv2.bitwise_xor(lab, flip), cv2.MORPH_OPEN, square), flip))
 
 
 def long_strokes(strong: np.ndarray, size: float, options: EarLoopOptions) -> np.ndarray:
