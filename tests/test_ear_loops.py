@@ -240,7 +240,7 @@ def test_each_side_searched_on_its_own_box_finds_what_the_zones_joint_box_finds(
     searched = ear_loop_search.search_loops
 
     def search(before: np.ndarray | None = None) -> list[np.ndarray]:
-        found, strokes, look = searched(scene.looped, scene.landmarks, scene.mask, EarLoopOptions(), before)
+        found, strokes, look = searched(scene.looped, scene.landmarks, scene.mask, EarLoopOptions(split_px=0), before)
         return [found, strokes, look.cloth]
 
     sides = search() + search(np.roll(search()[0], 2, axis=0))

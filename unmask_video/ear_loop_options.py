@@ -72,6 +72,10 @@ class EarLoopOptions:
     #: face's size: the mask's top corners, where loops leave it).
     edge_every: int = 2
     edge_top: float = 0.15
+    #: The search reads each side on its own box (its zone's, grown by its filters' reach: the pixels between the
+    #: sides never read) only where the zones' joint box is larger than this (px); on a smaller face the calls per
+    #: side cost more than the pixels they skip, and the joint box is read (the same loops either way).
+    split_px: int = 40000
 
 
 @dataclass(frozen=True)

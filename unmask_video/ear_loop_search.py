@@ -71,7 +71,7 @@ def _loops_at(
     look = replace(look, hulls=hulls, starts=starts)
     # (each side on its own box: the pixels between the sides are never read; the filters' output is the same as on
     # the zones' joint box, its edges kept)
-    for part in _side_boxes(zone, hulls, box, _reach(size, options)):
+    for part in _side_boxes(zone, hulls, box, _reach(size, options)) if _area(box) > options.split_px else [box]:
         lab = cv2.cvtColor(image[part], cv2.COLOR_RGB2Lab)
         strong, weak = stroke_pixels(lab, zone[part], look, size, options)
         strokes[part] = chain_strokes(long_strokes(strong, size, options), rim[part], size, options)
@@ -79,6 +79,11 @@ def _loops_at(
         if grown.any():
             out[part] = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & (1 - inside[part])  # (their anti-aliased edges)
     return out, strokes, look
+
+
+def _area(box: tuple[slice, slice]) -> int:
+    """px: the area of ``box``."""
+    return (box[0].stop - (box[0].start or 0)) * (box[1].stop - (box[1].start or 0))
 
 
 def _reach(size: float, options: EarLoopOptions) -> int:
