@@ -104,10 +104,10 @@ def _side_boxes(
     parts = []
     for hull in hulls:
         hx, hy, hw, hh = cv2.boundingRect(hull.astype(np.int32))
-        hx, hy = max(hx, c0), max(hy, r0)
-        x, y, w, h = cv2.boundingRect(zone[hy : max(hy + hh, hy), hx : max(hx + hw, hx)])
+        x0, y0, x1, y1 = max(hx, c0), max(hy, r0), min(hx + hw, c1), min(hy + hh, r1)
+        x, y, w, h = cv2.boundingRect(zone[y0:y1, x0:x1]) if x1 > x0 and y1 > y0 else (0, 0, 0, 0)
         if w > 0:
-            x, y = x + hx, y + hy
+            x, y = x + x0, y + y0
             parts.append((max(x - reach, c0), max(y - reach, r0), min(x + w + reach, c1), min(y + h + reach, r1)))
     if len(parts) == 2 and parts[0][0] < parts[1][2] and parts[1][0] < parts[0][2] and (
         parts[0][1] < parts[1][3] and parts[1][1] < parts[0][3]
