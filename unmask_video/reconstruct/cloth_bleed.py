@@ -5,9 +5,7 @@ cloth's colour for a few pixels: chroma subsampling and compression smear it out
 fringe of the cloth here and there. The composite's hole follows the line, but its colour ring must not read that
 bleed as the frame's skin (a pink mask's bleed made the rebuilt face pinker: benchmarks/README.md, hardedge).
 :func:`bleed_px` reads it from the frame: the a/b chroma of the pixels at each distance outside the hole, placed on
-the line from the skin's colour (further out) to the cloth's (inside the hole). :func:`cloth_fringe` finds the pixels
-just past the hole that are still more the cloth's colour than the skin's (a corner of the cloth the segmentation
-missed, where the ear loop joins it), which the composite takes into the hole.
+the line from the skin's colour (further out) to the cloth's (inside the hole).
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["BleedOptions", "bleed_px", "cloth_fringe"]
+__all__ = ["BleedOptions", "bleed_px"]
 
 #: About this many pixels at most of the cloth and of the skin are read for their colour (every pixel of a coarser grid
 #: where there are more), and ``_NEAR_SAMPLES`` times as many of the bands next to the hole.
@@ -115,40 +113,3 @@ def bleed_px(
             return max(d - 1 + (last - opts.clean) / max(last - lean, 1e-6), 0.0) if d > 1 else 0.0
         last = lean
     return float(opts.reach)
-
-
-def _lean(image: np.ndarray, where: tuple[np.ndarray, np.ndarray], axis: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """(n,) float32: how far the ``where`` pixels of ``image`` lie along ``axis`` ((skin a/b, cloth - skin a/b),
-    :func:`_axis`): 0 the skin's chroma, 1 the cloth's."""
-    skin_ab, towards = axis
-    return (_ab(image, where) - skin_ab) @ towards / float(towards @ towards)
-
-
-def cloth_fringe(
-    image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray, depth: float, lean: float = 0.5,
-    opts: BleedOptions = BleedOptions(),
-) -> np.ndarray | None:
-    """(h, w) bool: the pixels at most ``depth`` px outside ``hole`` ((h, w) bool; ``dist``: every pixel's distance to
-    it) whose a/b chroma lies at least ``lean`` of the way from the skin's to the cloth's (read as :func:`bleed_px`
-    does; ``valid``: where the skin is read), joined to the hole through such pixels. None: none, or the cloth's and the
-    skin's colours are too alike (or too few pixels) to tell."""
-    if depth <= 0:
-        return None
-    axis = _axis(image, hole, valid.view(np.uint8), dist, opts)
-    if axis is None:
-        return None
-    near = cv2.inRange(dist, 0.5, float(depth))
-    rows, cols = np.nonzero(near)
-    if len(rows) == 0:
-        return None
-    cloth = np.zeros(hole.shape, np.uint8)
-    cloth[rows, cols] = _lean(image, (rows, cols), axis) >= lean
-    if not cloth.any():
-        return None
-    # (joined to the hole a pixel ring at a time: a cloth-coloured speck further out is left alone)
-    grown = hole.view(np.uint8)
-    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-    for _ in range(int(np.ceil(depth))):
-        grown = cv2.bitwise_or(grown, cv2.bitwise_and(cv2.dilate(grown, cross), cloth))
-    fringe = (grown > 0) & ~hole
-    return fringe if fringe.any() else None
