@@ -33,7 +33,6 @@ from unmask_video.reconstruct.cloth_bleed import BleedOptions, bleed_px
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill, pieces, rows_cols
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
-from unmask_video.reconstruct.neck_meet import meet_neck
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import features
 from unmask_video.stages import FaceROI, Image
@@ -2385,7 +2384,6 @@ class ReferenceComposite:
             assert where is not None
             patch = np.ascontiguousarray(out[where])
             out[where] = cv2.inpaint(patch, telea[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
-        meet_neck(out, image, paste, hole, landmarks, opts.outside.neck_meet)  # (the frame's neck below the mask)
         changed = paste | gaps
         if opts.fill == "surround":
             # (the band outside the hole the paste left as the frame, on the face: the rebuilt skin continued)

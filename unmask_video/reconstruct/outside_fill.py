@@ -45,7 +45,6 @@ from unmask_video.face_units import face_size_px
 from unmask_video.jaw_outline import JawProfile, predicted_jaw
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, rows_cols, weighted_stack
-from unmask_video.reconstruct.neck_meet import NeckMeetOptions
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import by_disc, features
 from unmask_video.warp import face_region, neck_column, neck_region
@@ -161,9 +160,6 @@ class OutsideFillOptions:
     #: frame's skin seen past the outline (:func:`skin_past_outline`) is not limited (lp_d9 and lp_d3 lost 0.07-0.09
     #: dB: their real jaws run past the prediction there). Negative: off.
     jaw_margin: float = 0.03
-    #: The warp's pasted neck brought to the colour of the frame's own neck seen just below the mask
-    #: (:func:`~unmask_video.reconstruct.neck_meet.meet_neck`; its ``neck_reach`` 0: off).
-    neck_meet: NeckMeetOptions = NeckMeetOptions()
 
 
 def on_face(
