@@ -1,4 +1,5 @@
-"""The line down the face and the neck's column along it (one definition for the warp and the segmenter)."""
+"""The line down the face, the neck's column along it (one definition for the warp and the segmenter) and the face
+oval's map (one for the segmenter, the occluders and the reference check)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets as ls
-from unmask_video.face_axes import face_axes, neck_column
+from unmask_video.face_axes import face_axes, neck_column, oval_map
 
 SHAPE = (512, 512)
 
@@ -53,3 +54,18 @@ def test_the_neck_column_turns_with_the_head(astronaut_landmarks: np.ndarray) ->
     edge = cv2.morphologyEx(expected, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
     assert np.count_nonzero(differ & ~edge) == 0
     assert np.count_nonzero(got[near_chin]) > 0.1 * near_chin.sum()  # (a neck about 70 px wide across 512)
+
+
+def test_the_oval_map_holds_the_face_not_what_lies_past_its_outline(astronaut_landmarks: np.ndarray) -> None:
+    oval = oval_map(astronaut_landmarks, SHAPE)
+    assert oval.dtype == np.uint8 and set(np.unique(oval)) == {0, 1}
+    for i in (ls.NOSE_TIP, ls.NOSE_BRIDGE, *ls.MOUTH_CORNERS):
+        x, y = np.round(astronaut_landmarks[i]).astype(int)
+        assert oval[y, x] == 1, i
+    outline = astronaut_landmarks[ls.index(ls.FACE_OVAL)]
+    x0, y0 = np.floor(outline.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(outline.max(axis=0)).astype(int)
+    assert not oval[:, : x0 - 1].any() and not oval[:, x1 + 2 :].any() and not oval[: y0 - 1].any()
+    assert not oval[y1 + 2 :].any()
+    # (the whole outline's box is not filled: the oval leaves its corners out)
+    assert oval[y0:y1 + 1, x0:x1 + 1].mean() < 0.9

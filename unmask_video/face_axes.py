@@ -1,4 +1,4 @@
-"""The line down a face and the neck's column along it, from the FaceMesh landmarks alone.
+"""The line down a face, the neck's column along it and the face oval's map, from the FaceMesh landmarks alone.
 
 The warp grows its control points under the jaw along the line down the face and keeps its matte's neck within the
 neck's column; the segmenter leaves that column alone when it takes a hood's lining off beside the jaw. Both take
@@ -9,13 +9,15 @@ the line's other end, the less a chin placed wrong turns it (the nose bridge is 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
 
-__all__ = ["face_axes", "neck_column"]
+__all__ = ["face_axes", "neck_column", "oval_map"]
 
 _FACE_HEIGHT = landmark_sets.index(landmark_sets.FACE_HEIGHT)
+_FACE_OVAL = landmark_sets.index(landmark_sets.FACE_OVAL)
 
 
 def face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
@@ -36,3 +38,12 @@ def neck_column(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     h, w = shape
     coord = np.arange(w, dtype=np.float64)[None, :] * across[0] + np.arange(h, dtype=np.float64)[:, None] * across[1]
     return ((coord >= a) & (coord <= b)).astype(np.uint8) * 255
+
+
+def oval_map(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(h, w) uint8 {0, 1} of ``shape``: inside FaceMesh's face oval through ``landmarks`` (rounded to whole pixels;
+    :func:`~unmask_video.warp.face_region` draws it to a sixteenth of a pixel, antialiased or not)."""
+    outline = np.round(np.asarray(landmarks)[_FACE_OVAL]).astype(np.int32)
+    oval = np.zeros(shape, np.uint8)
+    cv2.fillPoly(oval, [outline], 1)
+    return oval

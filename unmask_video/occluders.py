@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets as ls
+from unmask_video.face_axes import oval_map
 
 __all__ = ["skin_occluders", "skin_table", "entering"]
 
@@ -57,8 +58,7 @@ def entering(skin: np.ndarray, landmarks: np.ndarray, size: float) -> np.ndarray
     skin = cv2.morphologyEx(skin, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     if not skin.any():
         return skin
-    face = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(face, [np.round(landmarks[ls.index(ls.FACE_OVAL)]).astype(np.int32)], 1)
+    face = oval_map(landmarks, (h, w))
     mouth_y = float(landmarks[ls.index(ls.MOUTH)][:, 1].max())
     entry = (face == 0) & (np.arange(h)[:, None] > mouth_y)
     n, comp = cv2.connectedComponents(skin, connectivity=8)

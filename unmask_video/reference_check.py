@@ -17,6 +17,7 @@ import numpy as np
 
 from unmask_video import landmark_sets
 from unmask_video.blend import disk_morph
+from unmask_video.face_axes import oval_map
 from unmask_video.landmarks import face_box
 from unmask_video.reference_matte import dilated
 from unmask_video.segment import MaskSegmenter, SegmentOptions
@@ -64,9 +65,7 @@ def strokes_across_cheeks(image: np.ndarray, landmarks: np.ndarray, options: Str
     roi_lm = (lm - [box.x0, box.y0]).astype(np.float32)
     h, w = roi.shape[:2]
     lab = cv2.cvtColor(roi, cv2.COLOR_RGB2LAB)  # uint8: L in [0, 255], a and b offset by 128
-    oval_map = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(oval_map, [np.round(roi_lm[landmark_sets.index(landmark_sets.FACE_OVAL)]).astype(np.int32)], 1)
-    oval = oval_map > 0
+    oval = oval_map(roi_lm, (h, w)) > 0
     grow = max(int(0.04 * height), 1)
     reach = dilated(oval, grow)  # where a stroke may run on (the disc's dilation, from the oval's rows)
     core = np.zeros((h, w), np.uint8)

@@ -106,7 +106,7 @@ from threadpoolctl import ThreadpoolController
 from unmask_video import landmark_sets as ls
 from unmask_video.blend import disk_morph, mask_bbox
 from unmask_video.errors import InputError
-from unmask_video.face_axes import neck_column
+from unmask_video.face_axes import neck_column, oval_map
 from unmask_video.face_detect import resize
 from unmask_video.mask_presence import (
     Presence, PresenceOptions, edge_contrast, edge_slant, lip_contrast, lips_region, lower_cover, lower_face,
@@ -542,13 +542,6 @@ class SegmentDetail:
     worn: bool  # the decision
 
 
-def _oval_map(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """uint8 {0, 1} of ``shape``: inside FaceMesh's face oval through ``landmarks`` (rounded to whole pixels)."""
-    oval = np.zeros(shape, np.uint8)
-    cv2.fillPoly(oval, [np.round(landmarks[ls.index(ls.FACE_OVAL)]).astype(np.int32)], 1)
-    return oval
-
-
 def face_size(landmarks: np.ndarray) -> float:
     """Face size in pixels: the larger side of the face-oval bounding box."""
     pts = landmarks[ls.index(ls.FACE_OVAL)]
@@ -921,7 +914,7 @@ class MaskSegmenter:
                 opt.top_peak_cloth,
             )
         if opt.refine and opt.loops and worn and any_set(binary):
-            face = _oval_map(sub_lm, shape)
+            face = oval_map(sub_lm, shape)
             # (dilations by disks as distance thresholds: one distance transform, where a dilation by a disk is slow)
             off_face = cv2.distanceTransform(1 - face, cv2.DIST_L2, 5)
             beyond = off_face <= opt.loop_beyond * sub_size if opt.loop_beyond > 0 else None
@@ -1590,7 +1583,7 @@ class MaskSegmenter:
         mesh lining of nearly a pale mask's colour."""
         opt = self.options
         lm, size, shape = win.lm, win.size, binary.shape
-        oval = _oval_map(lm, shape)
+        oval = oval_map(lm, shape)
         beside = ((1 - oval) & (1 - self._over_nose(lm, shape, 0.0)) > 0) & (neck_column(shape, lm) == 0)
         # (the sure cloth to compare with: the k-means mask and the growth above the jaw, inside the oval)
         cloth = ((seed | binary) & (1 - below) & oval) > 0
