@@ -115,7 +115,7 @@ class EarLoops:
         origin = np.float32([box.x0, box.y0])
         lasts = _moved_sides(held.loops, held.landmarks, at, origin)
         strokes = _moved_sides(held.strokes, held.searched, at, origin)
-        shifts = [at[list(ids)].mean(axis=0) - held.searched[list(ids)].mean(axis=0) - np.float32([box.x0, box.y0])
+        shifts = [at[list(ids)].mean(axis=0) - held.searched[list(ids)].mean(axis=0) - origin
                   for ids in ls.OUTLINE_SIDES]  # fmt: skip
         look = replace(held.look, hulls=tuple(hull + d for hull, d in zip(held.look.hulls, shifts)),
                        starts=tuple(start + d for start, d in zip(held.look.starts, shifts)))  # fmt: skip
