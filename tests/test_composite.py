@@ -966,10 +966,10 @@ def test_the_surround_fill_at_its_pixels_is_its_full_size_field_there_within_a_l
 
 
 def test_coords_lists_the_pixels_as_numpys_nonzero() -> None:
-    from unmask_video.reconstruct.composite import _coords
+    from unmask_video.reconstruct.lab_pixels import coords_of
 
     mask = np.random.default_rng(4).random((37, 53)) > 0.7
-    ys, xs = _coords(mask)
+    ys, xs = coords_of(mask)
     want = np.nonzero(mask)
     assert np.array_equal(ys, want[0]) and np.array_equal(xs, want[1])
 
@@ -979,7 +979,8 @@ def test_a_strongly_coloured_collar_at_the_masks_edge_does_not_pull_the_seam_bey
     # differences are wide and the outlier test keeps the collar: the seam's pull on the rebuilt skin is held within
     # ``seam_cap`` (3) robust spreads of the frame's own skin colour on the ring, per Lab channel (quality benchmark:
     # lp_d12's teal collar tinted the rebuilt neck).
-    from unmask_video.reconstruct.composite import _channels, _robust, _to_lab, match_color
+    from unmask_video.reconstruct.composite import _robust, match_color
+    from unmask_video.reconstruct.lab_pixels import channel_rows, to_lab
 
     rng = np.random.default_rng(5)
     h, w = 160, 160
@@ -991,7 +992,7 @@ def test_a_strongly_coloured_collar_at_the_masks_edge_does_not_pull_the_seam_bey
     rows = np.flatnonzero(ring.any(axis=1))
     collar = (yy >= int(rows[-1] - 0.35 * (rows[-1] - rows[0]))) & ~hole
     image[collar] = np.clip(np.array([40, 130, 125]) + rng.normal(0.0, 3.0, (int(collar.sum()), 1)), 0, 255)
-    spread = _robust(_channels(_to_lab(image[ring & ~collar])))[1]  # the frame skin's own variation (L, a, b)
+    spread = _robust(channel_rows(to_lab(image[ring & ~collar])))[1]  # the frame skin's own variation (L, a, b)
 
     def lab(cap: float, seam: float) -> np.ndarray:
         out = match_color(reference, image, ring, hole, 0.35, False, hole, seam_sigma=seam, light="skin", seam_cap=cap)

@@ -32,6 +32,15 @@ from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.cloth_bleed import BleedOptions, bleed_px
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill, pieces, rows_cols
+from unmask_video.reconstruct.lab_pixels import (
+    channel_rows,
+    coords_of,
+    from_lab,
+    interleaved,
+    paste_at,
+    to_lab,
+    written,
+)
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import features
@@ -327,50 +336,16 @@ class CompositeOptions:
     outside: OutsideFillOptions = OutsideFillOptions()
 
 
-def _to_lab(rgb: np.ndarray) -> np.ndarray:
-    """(..., 3) uint8 RGB pixels (a pixel list or an image) -> float32 Lab of the same shape (L in [0, 100])."""
-    # One row, not one column: OpenCV converts row by row, and a column of N one-pixel rows is far slower.
-    px = rgb.reshape(1, -1, 3).astype(np.float32) * np.float32(1.0 / 255.0)
-    return cv2.cvtColor(px, cv2.COLOR_RGB2Lab).reshape(rgb.shape)
-
-
-def _from_lab(lab: np.ndarray) -> np.ndarray:
-    """(..., 3) float32 Lab -> uint8 RGB of the same shape."""
-    rgb = cv2.cvtColor(lab.reshape(1, -1, 3).astype(np.float32, copy=False), cv2.COLOR_Lab2RGB)
-    rgb *= 255.0
-    rgb += 0.5
-    return np.clip(rgb, 0, 255, out=rgb).astype(np.uint8).reshape(lab.shape)
-
-
-def _paste(dst: np.ndarray, src: np.ndarray, where: np.ndarray) -> None:
-    """``dst[where] = src[where]`` for (h, w, 3) images and an (h, w) bool map, in place (``dst`` may be a
-    view). One OpenCV masked copy: numpy's ``copyto(..., where=)`` with a broadcast map is many times slower."""
-    mask = where.view(np.uint8) if where.dtype == bool else where.astype(np.uint8)
-    _written(dst, cv2.copyTo(np.ascontiguousarray(src), mask, dst))
-
-
-def _written(dst: np.ndarray, result: np.ndarray) -> None:
-    """Make sure ``dst`` holds ``result``, what an OpenCV call given ``dst`` as its output returned: OpenCV writes into
-    a view of rows of whole pixels in place (a box of an image), but into a copy where it cannot."""
-    if result.__array_interface__["data"][0] != dst.__array_interface__["data"][0]:
-        dst[...] = result
-
-
 def _scratch(name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
     """:func:`~unmask_video.reconstruct.scratch.scratch` under the composite's own names (a full-size field used and
     dropped within one call: a fresh array of a face region's size costs a page fault per 4 KiB written)."""
     return scratch(f"composite.{name}", shape, dtype)
 
 
-def _coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.nonzero`` of an (h, w) map (same order), listed through the flat index: several times faster."""
-    return rows_cols(np.flatnonzero(mask), mask.shape[1])
-
-
 def _ring_coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_coords` of an (h, w) map, evenly subsampled to at most ``_MAX_RING_PIXELS``: a big face's ring carries the
+    """:func:`coords_of` of an (h, w) map, evenly subsampled to at most ``_MAX_RING_PIXELS``: a big face's ring carries the
     same statistics and smooth fields at a fraction of the cost."""
-    ys, xs = _coords(mask)
+    ys, xs = coords_of(mask)
     if len(ys) > _MAX_RING_PIXELS:
         step = -(-len(ys) // _MAX_RING_PIXELS)
         ys, xs = ys[::step], xs[::step]
@@ -388,7 +363,7 @@ def _spread(
     weights: np.ndarray | None = None,
     planar: bool = False,
 ) -> np.ndarray:
-    """Normalised convolution: the (C, N) ``values`` (:func:`_channels`) known at the ``where`` pixels of an (h, w)
+    """Normalised convolution: the (C, N) ``values`` (:func:`channel_rows`) known at the ``where`` pixels of an (h, w)
     grid, spread smoothly over the whole grid with a Gaussian of ``sigma`` pixels, plus ``bias`` ((C,), if
     given). With ``fade``, the field falls to 0 away from the known pixels (beyond about ``sigma``)
     instead of extending their average everywhere. ``weights``: (N,) weights of the known pixels (1 if None). Returns
@@ -400,7 +375,7 @@ def _spread(
     # (a histogram of the few known pixels, not a pass over the dense grid) and blur those.
     f = max(1, int(sigma // 4))
     sw, sh = max(-(-w // f), 1), max(-(-h // f), 1)
-    ys, xs = _coords(where) if coords is None else coords
+    ys, xs = coords_of(where) if coords is None else coords
     cell = (ys // f) * sw + xs // f
     ws = np.bincount(cell, weights=weights, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
     vs = np.empty((sh, sw, channels), np.float32)
@@ -421,7 +396,7 @@ def _spread_dense(planes: np.ndarray, where: np.ndarray, sigma: float) -> np.nda
     sw, sh = max(-(-w // f), 1), max(-(-h // f), 1)
     stack = cv2.merge([*planes.reshape(channels, h, w), np.ones((h, w), np.float32)])
     padded = np.zeros((sh * f, sw * f, channels + 1), np.float32)
-    _written(padded[:h, :w], cv2.copyTo(stack, where.view(np.uint8), padded[:h, :w]))
+    written(padded[:h, :w], cv2.copyTo(stack, where.view(np.uint8), padded[:h, :w]))
     cells = cv2.resize(padded, (sw, sh), interpolation=cv2.INTER_AREA).reshape(sh, sw, channels + 1)
     cells *= np.float32(f * f)
     return _spread_cells(np.ascontiguousarray(cells[..., channels]), np.ascontiguousarray(cells[..., :channels]),
@@ -448,24 +423,11 @@ def _spread_cells(
         field += np.asarray(bias, np.float32)
     out_w, out_h = size
     field = cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
-    return _channels(field.reshape(-1, channels)) if planar else field
-
-
-def _channels(pixels: np.ndarray) -> np.ndarray:
-    """(N, C) float32 pixels -> (C, N), each channel contiguous: per-channel statistics and arithmetic with a
-    per-channel constant run over contiguous rows (on (N, 3) pixels numpy's inner loops are 3 long). OpenCV's
-    transpose: numpy's copy of a transposed (N, 6) array takes twice as long."""
-    return cv2.transpose(np.ascontiguousarray(pixels))
-
-
-def _interleaved(planes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(3, h * w) channel rows -> an (h, w, 3) image, ``size`` (w, h) (one OpenCV merge: numpy's copy of the
-    transposed rows takes about ten times as long)."""
-    return cv2.merge([plane.reshape(size[1], size[0]) for plane in planes])
+    return channel_rows(field.reshape(-1, channels)) if planar else field
 
 
 def _robust(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(median, spread), (3,) each, of the ``sample`` pixels ((3, M) Lab, :func:`_channels`): per channel, the spread
+    """(median, spread), (3,) each, of the ``sample`` pixels ((3, M) Lab, :func:`channel_rows`): per channel, the spread
     is the 75th percentile of the distance to the median, at least 3."""
     mu = median(sample)
     spread = np.maximum(percentile(np.abs(sample - mu[:, None]), 75), 3.0)
@@ -503,7 +465,7 @@ def _hole_colours(
         return None, None
     hole_idx = np.flatnonzero(hole)
     hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
-    hole_lab = _channels(_to_lab(target.reshape(-1, 3)[hole_idx]))
+    hole_lab = channel_rows(to_lab(target.reshape(-1, 3)[hole_idx]))
     mask_colour = None
     if hole_lab.shape[1] >= _MIN_RING_PIXELS:
         mask_colour = (*_robust(hole_lab), float(median(np.hypot(hole_lab[1], hole_lab[2]))))
@@ -513,7 +475,7 @@ def _hole_colours(
     covered = ref_hole[ref_hole.any(axis=1)]
     if len(covered) < _MIN_RING_PIXELS:  # (none at all: OpenCV refuses an empty image)
         return mask_colour, None
-    return mask_colour, _robust(_channels(_to_lab(covered)))
+    return mask_colour, _robust(channel_rows(to_lab(covered)))
 
 
 def _not_mask(tgt: np.ndarray, mask_colour: _MaskColour | None) -> np.ndarray:
@@ -638,7 +600,7 @@ def match_color(
     if n_ring < _MIN_RING_PIXELS or not apply.any():
         log.debug("colour match skipped: %d ring pixels", n_ring)
         if not fresh:
-            _paste(out, reference, apply)
+            paste_at(out, reference, apply)
         return out
     region = mask_bbox(ring | apply, 0, ring.shape)
     assert region is not None
@@ -654,9 +616,9 @@ def match_color(
         assert anchor is not None
         reuse = track.reuse if track.reuse.fits(n_ring, anchor, track.tolerance) else None
     ring_ys, ring_xs = _ring_coords(r)
-    ref_ring = _to_lab(ref_sub[ring_ys, ring_xs])
-    tgt_ring = _to_lab(target[region][ring_ys, ring_xs])
-    ref_c, tgt_c = _channels(ref_ring), _channels(tgt_ring)  # (the same, (3, N))
+    ref_ring = to_lab(ref_sub[ring_ys, ring_xs])
+    tgt_ring = to_lab(target[region][ring_ys, ring_xs])
+    ref_c, tgt_c = channel_rows(ref_ring), channel_rows(tgt_ring)  # (the same, (3, N))
     if reuse is not None:
         # (the mask's colour and the warped reference's skin colour: robust statistics of thousands of pixels, as
         # steady as the fields reused)
@@ -673,7 +635,7 @@ def match_color(
     if np.count_nonzero(keep) < _MIN_RING_PIXELS:
         log.debug("colour match skipped: %d usable ring pixels", np.count_nonzero(keep))
         if not fresh:
-            _paste(out, reference, apply)
+            paste_at(out, reference, apply)
         return out
     if skin_light:
         if reuse is not None:
@@ -706,7 +668,7 @@ def match_color(
     seam_ref, seam_tgt = ref_ring[seam_keep], tgt_ring[seam_keep]
     # (Except with the local field, the region is converted densely: one contiguous cvtColor, no
     # per-pixel gathers, cheaper than gathering the ``apply`` pixels, which are most of it anyway.)
-    ref_lab = _to_lab(ref_sub) if transfer_std or local_sigma <= 0 else None
+    ref_lab = to_lab(ref_sub) if transfer_std or local_sigma <= 0 else None
     if transfer_std:
         assert ref_lab is not None
         sd_r, sd_t = ref_in.std(axis=0), tgt_in.std(axis=0)
@@ -734,7 +696,7 @@ def match_color(
             residual = _capped((seam_tgt - (seam_ref + at_ring)).T, _robust(tgt_c[:, keep])[1], seam_cap)
             field += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, size=small, coords=seam_coords)
         ref_small = _resize_covered(ref_sub, small)  # (area by halvings, then bilinear: a plain area resize costs 5x)
-        lab_small = _to_lab(ref_small) + field
+        lab_small = to_lab(ref_small) + field
         rgb_small = cv2.cvtColor(lab_small.astype(np.float32), cv2.COLOR_Lab2RGB) * np.float32(255.0)
         ref_small_f = ref_small.astype(np.float32)
         gain = np.clip((rgb_small + 1.0) / (ref_small_f + 1.0), 1.0 / _MAX_GAIN, _MAX_GAIN)
@@ -743,7 +705,7 @@ def match_color(
         corrected_f = cv2.multiply(ref_sub, gain, dtype=cv2.CV_32F)
         corrected_f += np.float32(0.5)
         corrected = np.minimum(corrected_f, 255.0, out=corrected_f).astype(np.uint8)
-        _paste(out[region], corrected, a)
+        paste_at(out[region], corrected, a)
         return out
     else:
         assert ref_lab is not None
@@ -752,7 +714,7 @@ def match_color(
     if seam_sigma > 0:
         residual = _capped((seam_tgt - corrected[seam_coords]).T, _robust(tgt_c[:, keep])[1], seam_cap)
         corrected += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
-    _paste(out[region], _from_lab(corrected), a)
+    paste_at(out[region], from_lab(corrected), a)
     return out
 
 
@@ -769,7 +731,7 @@ def _beside_pixels(
     ys, xs = _ring_coords(sub)
     if len(ys) < _MIN_RING_PIXELS:
         return None
-    lab = _channels(_to_lab(target[region][ys, xs]))
+    lab = channel_rows(to_lab(target[region][ys, xs]))
     keep = _not_mask(lab, mask_colour)
     lab, ys, xs = lab[:, keep], ys[keep], xs[keep]
     small = _work_size(*sub.shape)[0]
@@ -858,10 +820,10 @@ class _LightFields:
             m[axis, axis] = scale * a_new * a_old
             offset = 0.5 * a_new - 0.5 - float(anchor.centre[axis])
             m[axis, 2] = (float(self.anchor.centre[axis]) + scale * offset + 0.5) * a_old - 0.5
-        image = _interleaved(field, self.small)
+        image = interleaved(field, self.small)
         moved = cv2.warpAffine(image, m, small, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        return _channels(moved.reshape(-1, 3))
+        return channel_rows(moved.reshape(-1, 3))
 
 
 @dataclass
@@ -908,7 +870,7 @@ class _SkinBase:
         size = 0.5 * (rh + rw)
         small, k = _work_size(rh, rw)
         ref_small = _resize_covered(ref, small)  # (the warp's black outside what it covers left out)
-        lab_small = _channels(_to_lab(ref_small).reshape(-1, 3))
+        lab_small = channel_rows(to_lab(ref_small).reshape(-1, 3))
         # The reference's skin: near the colour of the warped lower face (drops its hair, background, nostrils), only
         # where the reference was warped and is used: the ring and the pixels to correct.
         domain = cv2.resize((ring | apply).view(np.uint8), small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0
@@ -992,7 +954,7 @@ class _SkinBase:
         size), written into ``out`` at the ``apply`` pixels."""
         small, ref_small = self.small, self.ref_small
         rh, rw = self.shape
-        rgb_new = cv2.cvtColor(_interleaved(new, small), cv2.COLOR_Lab2RGB) * np.float32(255.0)
+        rgb_new = cv2.cvtColor(interleaved(new, small), cv2.COLOR_Lab2RGB) * np.float32(255.0)
         ref_f = ref_small.astype(np.float32)
         gain = np.clip((rgb_new + 1.0) / (ref_f + 1.0), 1.0 / _MAX_DETAIL_GAIN, _MAX_DETAIL_GAIN)
         offset = rgb_new - gain * ref_f
@@ -1004,7 +966,7 @@ class _SkinBase:
         # (summed, rounded and saturated over the whole region, then copied at the ``apply`` pixels: OpenCV's masked add
         # with a type conversion takes a slow path, 1.6x the two passes, for the same numbers)
         total = cv2.add(corrected, offset, dst=_scratch("total", (rh, rw, 3), np.uint8), dtype=cv2.CV_8U)
-        _written(out, cv2.copyTo(total, apply.view(np.uint8), out))
+        written(out, cv2.copyTo(total, apply.view(np.uint8), out))
 
 
 def _ring_skin(ref_skin: np.ndarray | None, n: int) -> np.ndarray:
@@ -1107,7 +1069,7 @@ def _skin_light(
     seam is matched on; ``colour_keep`` those where the reference shows skin and agrees with the frame
     (:func:`_inliers`); ``far`` those the statistics may come from (None: all).
 
-    The working-size fields are held as (3, pixels) arrays, each channel contiguous (:func:`_channels`).
+    The working-size fields are held as (3, pixels) arrays, each channel contiguous (:func:`channel_rows`).
     """
     rh, rw = ring.shape
     base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma)
@@ -1657,7 +1619,7 @@ def _filter_with(
     """``field`` ((3, pixels) at ``size`` (w, h)) and ``constants`` ((k,)) through a face's temporal field filter: the
     composite's own (:class:`_FieldFilter`) averages the constants as their own channels, any other callable takes
     them as constant channels beside the field."""
-    image = _interleaved(field, size)
+    image = interleaved(field, size)
     if isinstance(field_filter, _FieldFilter):
         image, constants = field_filter.with_constants(image, constants)
     else:
@@ -1665,7 +1627,7 @@ def _filter_with(
         filtered = field_filter(np.concatenate([image, beside], axis=2))
         image = np.ascontiguousarray(filtered[..., :3])
         constants = filtered[..., 3:].reshape(-1, len(constants)).mean(axis=0).astype(np.float32)
-    return _channels(image.reshape(-1, 3)), constants
+    return channel_rows(image.reshape(-1, 3)), constants
 
 
 def _resize_covered(reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -1719,7 +1681,7 @@ def _surround(
     """The ``image`` pixels at ``around`` ((h, w) bool) spread over the whole grid by normalised convolution with a
     Gaussian of ``sigma`` pixels, and where those are far, of ``4 * sigma``: (M, 3) uint8, its values at the ``at``
     pixels ((bh, bw) bool) of its ``box`` (slices of the grid), in raster order."""
-    ys, xs = _coords(around)
+    ys, xs = coords_of(around)
     f = max(1, int(sigma))  # the fields are smooth: cells of about sigma, blurred, then resized
     h, w = around.shape
     sw, sh = -(-w // f), -(-h // f)
@@ -1736,7 +1698,7 @@ def _surround(
     field = (near_v + k * far_v) / np.maximum(near_w + k * far_w, 1e-12)[..., None]
     # Read at the ``at`` pixels only, as the field resized to the grid's size would have them there (the gaps beside
     # the face are a few thousand pixels of a box of hundreds of thousands).
-    at_ys, at_xs = _coords(at)
+    at_ys, at_xs = coords_of(at)
     # (one OpenCV remap at those pixels' positions in the grid of cells, edge cells held: its bilinear weights are in
     # 1/32 steps, which on this smooth field moves a value by a fraction of a level at most)
     map_x = ((at_xs + (box[1].start + 0.5)) * (sw / w) - 0.5).astype(np.float32)
@@ -2002,7 +1964,7 @@ class ReferenceComposite:
             lengths = self.lengths(face_px)
             carry = self._carry(face, region, hole, valid, lengths, face_px) if opts.carry_frames > 1 else None
             if carry is not None:
-                _paste(sub_out, *carry)
+                paste_at(sub_out, *carry)
                 keep_frame(sub_out, sub_image, eyes)
                 return out
             track, measured = self._light_track(face, lm)
@@ -2046,7 +2008,7 @@ class ReferenceComposite:
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
-        _paste(sub_out, rebuilt, changed)
+        paste_at(sub_out, rebuilt, changed)
         keep_frame(sub_out, sub_image, eyes)
         return out
 
@@ -2356,7 +2318,7 @@ class ReferenceComposite:
                 beside=(lambda: self._beside(dist, valid, lengths)) if opts.beside else None,
             )
         else:
-            _paste(out, reference, paste)
+            paste_at(out, reference, paste)
         grow = max(lengths.inpaint_grow, 1.0) if lengths.inpaint_grow > 0 else 0.0
         gaps = (dist <= grow) & ~valid
         outer = inner = None
@@ -2374,7 +2336,7 @@ class ReferenceComposite:
                 assert where is not None
                 at = outer[where]
                 # (by row and column: a boolean index of the region's view costs several times more)
-                out[where][_coords(at)] = self._surround_fill(image, around, at, where, lengths, hole.shape)
+                out[where][coords_of(at)] = self._surround_fill(image, around, at, where, lengths, hole.shape)
                 feather_into_fill(out[where], at, (paste | inner)[where], lengths.fill_feather)
                 gaps &= ~outer
         telea = gaps if inner is None else gaps & ~inner
