@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unmask_video.reconstruct.composite import _spread, _spread_dense
+from unmask_video.reconstruct.smooth_field import spread, spread_dense
 
 
 @pytest.mark.parametrize(("h", "w", "sigma"), [(128, 128, 45.0), (128, 97, 30.0), (61, 128, 3.0), (100, 128, 7.9)])
@@ -14,5 +14,5 @@ def test_dense_spread_is_the_spread_of_the_pixels_listed(h: int, w: int, sigma: 
     planes = (rng.random((3, h * w), dtype=np.float32) * 80.0).astype(np.float32)
     where = rng.random((h, w)) < 0.4
     where[: h // 3] = False  # (whole cells with no pixel)
-    listed = _spread(planes[:, where.reshape(-1)], where, sigma, planar=True)
-    np.testing.assert_allclose(_spread_dense(planes, where, sigma), listed, atol=1e-3)
+    listed = spread(planes[:, where.reshape(-1)], where, sigma, planar=True)
+    np.testing.assert_allclose(spread_dense(planes, where, sigma), listed, atol=1e-3)

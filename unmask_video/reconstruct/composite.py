@@ -24,7 +24,6 @@ import numpy as np
 
 from unmask_video.align import affine_fit, transform_points
 from unmask_video.blend import DEFAULT_BLEND_WIDTH, grown_mask_box, mask_bbox
-from unmask_video.face_detect import resize
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.jaw_outline import JawProfile
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER, MOUTH_CORNERS
@@ -43,6 +42,7 @@ from unmask_video.reconstruct.lab_pixels import (
 )
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.scratch import scratch
+from unmask_video.reconstruct.smooth_field import at_work_size, resize_covered, spread, spread_dense, work_size
 from unmask_video.reference_matte import features
 from unmask_video.stages import FaceROI, Image
 from unmask_video.warp import yaw
@@ -57,12 +57,6 @@ _MAX_STD_RATIO = 2.0
 _MAX_RING_PIXELS = 3000
 #: Fewer ring pixels than this and the colour statistics are not trusted (no colour match).
 _MIN_RING_PIXELS = 30
-#: The smooth colour fields are built at most this many pixels across and applied as per-channel gains:
-#: no full-size Lab conversion of the region. 96 (was 128): the light field's Gaussian is a third of the region, the
-#: reference's detail is carried at full size by the gains; the colour match 0.82-0.95x the CPU, the quality benchmark
-#: (20 frames, --relit) within 0.02 dB and 0.01 cast overall, every clip within 0.10 dB, 0.04 cast, 0.06 TDE, the
-#: contact sheets alike (benchmarks/README.md, compfast2).
-_COLOUR_WORK_PX = 96
 #: Per-channel gains of the colour correction stay within this factor (or its inverse).
 _MAX_GAIN = 4.0
 #: Weight, in the smooth colour field, of ring pixels where the reference shows no skin (hair, background).
@@ -352,80 +346,6 @@ def _ring_coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ys, xs
 
 
-def _spread(
-    values: np.ndarray,
-    where: np.ndarray,
-    sigma: float,
-    bias: np.ndarray | None = None,
-    fade: bool = False,
-    size: tuple[int, int] | None = None,
-    coords: tuple[np.ndarray, np.ndarray] | None = None,
-    weights: np.ndarray | None = None,
-    planar: bool = False,
-) -> np.ndarray:
-    """Normalised convolution: the (C, N) ``values`` (:func:`channel_rows`) known at the ``where`` pixels of an (h, w)
-    grid, spread smoothly over the whole grid with a Gaussian of ``sigma`` pixels, plus ``bias`` ((C,), if
-    given). With ``fade``, the field falls to 0 away from the known pixels (beyond about ``sigma``)
-    instead of extending their average everywhere. ``weights``: (N,) weights of the known pixels (1 if None). Returns
-    (h, w, C) float32, or the field resized to ``size`` ((w, h), a working size) if given; with ``planar``, (C, h * w)
-    (each channel contiguous). ``coords``: ``np.nonzero(where)``, if the caller has it."""
-    h, w = where.shape
-    channels = values.shape[0]
-    # The field is smooth by construction: accumulate the known values into cells of f x f pixels
-    # (a histogram of the few known pixels, not a pass over the dense grid) and blur those.
-    f = max(1, int(sigma // 4))
-    sw, sh = max(-(-w // f), 1), max(-(-h // f), 1)
-    ys, xs = coords_of(where) if coords is None else coords
-    cell = (ys // f) * sw + xs // f
-    ws = np.bincount(cell, weights=weights, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
-    vs = np.empty((sh, sw, channels), np.float32)
-    for c in range(channels):
-        vs[..., c] = np.bincount(
-            cell, weights=values[c] if weights is None else values[c] * weights, minlength=sh * sw
-        ).reshape(sh, sw)
-    return _spread_cells(ws, vs, sigma / f, bias, fade, size if size is not None else (w, h), planar)
-
-
-def _spread_dense(planes: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
-    """:func:`_spread` of the ``planes`` ((C, h * w), C <= 3: every pixel's values) at the ``where`` pixels ((h, w)
-    bool; weight 1), planar, the same field (its cells' sums as OpenCV's area resize of the masked values, padded to
-    whole cells, times their area: a dense map's pixels need no list and no histogram)."""
-    h, w = where.shape
-    channels = planes.shape[0]
-    f = max(1, int(sigma // 4))
-    sw, sh = max(-(-w // f), 1), max(-(-h // f), 1)
-    stack = cv2.merge([*planes.reshape(channels, h, w), np.ones((h, w), np.float32)])
-    padded = np.zeros((sh * f, sw * f, channels + 1), np.float32)
-    written(padded[:h, :w], cv2.copyTo(stack, where.view(np.uint8), padded[:h, :w]))
-    cells = cv2.resize(padded, (sw, sh), interpolation=cv2.INTER_AREA).reshape(sh, sw, channels + 1)
-    cells *= np.float32(f * f)
-    return _spread_cells(np.ascontiguousarray(cells[..., channels]), np.ascontiguousarray(cells[..., :channels]),
-                         sigma / f, None, False, (w, h), True)  # fmt: skip
-
-
-def _spread_cells(
-    ws: np.ndarray, vs: np.ndarray, sigma: float, bias: np.ndarray | None, fade: bool, size: tuple[int, int],
-    planar: bool,
-) -> np.ndarray:  # fmt: skip
-    """The rest of :func:`_spread` from its cells' weights ``ws`` ((sh, sw)) and weighted sums ``vs`` ((sh, sw, C)),
-    ``sigma`` in cells, the field resized to ``size`` (w, h)."""
-    sh, sw = ws.shape
-    channels = vs.shape[2]
-    known = ws > 0
-    ws = cv2.GaussianBlur(ws, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-    vs = cv2.GaussianBlur(vs, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-    floor = 1e-6
-    if fade and known.any():
-        # Half the weight found on the known cells: the field is exact there and fades where they are far.
-        floor = max(0.5 * float(median(ws[known])), 1e-6)
-    field = vs.reshape(sh, sw, channels) / np.maximum(ws, floor)[..., None]
-    if bias is not None:
-        field += np.asarray(bias, np.float32)
-    out_w, out_h = size
-    field = cv2.resize(field, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(out_h, out_w, channels)
-    return channel_rows(field.reshape(-1, channels)) if planar else field
-
-
 def _robust(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(median, spread), (3,) each, of the ``sample`` pixels ((3, M) Lab, :func:`channel_rows`): per channel, the spread
     is the 75th percentile of the distance to the median, at least 3."""
@@ -676,26 +596,26 @@ def match_color(
         corrected = (ref_lab - mu_r) * ratio + mu_t
         ring_corrected = (ref_in - mu_r) * ratio + mu_t
         if local_sigma > 0:
-            corrected += _spread((tgt_in - ring_corrected).T, r_in, max(local_sigma * size, 1.0), coords=coords)
+            corrected += spread((tgt_in - ring_corrected).T, r_in, max(local_sigma * size, 1.0), coords=coords)
     elif local_sigma > 0:
         # The correction is smooth: its fields are built at a working size, and what they do to the
         # reference there (per-channel gains) is applied at full size.
-        small = _work_size(rh, rw)[0]
+        small = work_size(rh, rw)[0]
         shift = mu_t - mu_r
         # The smooth field, from every ring pixel that agrees, those where the reference shows no skin (hair,
         # background) with a low weight: where skin is near, its colour change rules; where none is, the
         # field still follows the light there.
-        field = _spread(
+        field = spread(
             (seam_tgt - (seam_ref + shift)).T, r, max(local_sigma * size, 1.0), shift, size=small, coords=seam_coords,
             weights=np.where(keep[seam_keep], np.float32(1.0), np.float32(_NON_SKIN_WEIGHT)),
         )
         if field_filter is not None:
             field = field_filter(field)
         if seam_sigma > 0:
-            at_ring = field[_at_work_size(seam_coords, small, (rh, rw))]
+            at_ring = field[at_work_size(seam_coords, small, (rh, rw))]
             residual = _capped((seam_tgt - (seam_ref + at_ring)).T, _robust(tgt_c[:, keep])[1], seam_cap)
-            field += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, size=small, coords=seam_coords)
-        ref_small = _resize_covered(ref_sub, small)  # (area by halvings, then bilinear: a plain area resize costs 5x)
+            field += spread(residual, r, max(seam_sigma * size, 1.0), fade=True, size=small, coords=seam_coords)
+        ref_small = resize_covered(ref_sub, small)  # (area by halvings, then bilinear: a plain area resize costs 5x)
         lab_small = to_lab(ref_small) + field
         rgb_small = cv2.cvtColor(lab_small.astype(np.float32), cv2.COLOR_Lab2RGB) * np.float32(255.0)
         ref_small_f = ref_small.astype(np.float32)
@@ -713,7 +633,7 @@ def match_color(
         corrected = ref_lab + shift
     if seam_sigma > 0:
         residual = _capped((seam_tgt - corrected[seam_coords]).T, _robust(tgt_c[:, keep])[1], seam_cap)
-        corrected += _spread(residual, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
+        corrected += spread(residual, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
     paste_at(out[region], from_lab(corrected), a)
     return out
 
@@ -724,7 +644,7 @@ def _beside_pixels(
     """The frame's pixels beside the mask that the warp does not reach (``beside``, (h, w) bool; None: none) within
     ``region`` of ``target``, at most ``_MAX_RING_PIXELS`` of them, those that look like the mask (``mask_colour``,
     :func:`_not_mask`: a fringe the segmentation missed) left out: ((3, M) Lab, (ys, xs) in the region, their flat
-    indices at its working size, :func:`_work_size`); None: fewer than ``_MIN_RING_PIXELS``."""
+    indices at its working size, :func:`work_size`); None: fewer than ``_MIN_RING_PIXELS``."""
     if beside is None:
         return None
     sub = beside[region]
@@ -734,25 +654,9 @@ def _beside_pixels(
     lab = channel_rows(to_lab(target[region][ys, xs]))
     keep = _not_mask(lab, mask_colour)
     lab, ys, xs = lab[:, keep], ys[keep], xs[keep]
-    small = _work_size(*sub.shape)[0]
-    ys_s, xs_s = _at_work_size((ys, xs), small, sub.shape)
+    small = work_size(*sub.shape)[0]
+    ys_s, xs_s = at_work_size((ys, xs), small, sub.shape)
     return lab, (ys, xs), ys_s * small[0] + xs_s
-
-
-def _work_size(h: int, w: int) -> tuple[tuple[int, int], float]:
-    """The working size the smooth colour fields of an (h, w) region are built at, (width, height), its longer side
-    at most ``_COLOUR_WORK_PX``, and the scale to it."""
-    k = min(1.0, _COLOUR_WORK_PX / max(h, w))
-    return (max(int(round(w * k)), 1), max(int(round(h * k)), 1)), k
-
-
-def _at_work_size(
-    coords: tuple[np.ndarray, np.ndarray], small: tuple[int, int], shape: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The (ys, xs) pixels of a region of ``shape`` (h, w) as indices into its working size ``small`` (w, h)."""
-    ys, xs = coords
-    return (np.minimum((ys * (small[1] / shape[0])).astype(np.intp), small[1] - 1),
-            np.minimum((xs * (small[0] / shape[1])).astype(np.intp), small[0] - 1))
 
 
 @dataclass
@@ -868,8 +772,8 @@ class _SkinBase:
     ) -> _SkinBase:  # fmt: skip
         rh, rw = ring.shape
         size = 0.5 * (rh + rw)
-        small, k = _work_size(rh, rw)
-        ref_small = _resize_covered(ref, small)  # (the warp's black outside what it covers left out)
+        small, k = work_size(rh, rw)
+        ref_small = resize_covered(ref, small)  # (the warp's black outside what it covers left out)
         lab_small = channel_rows(to_lab(ref_small).reshape(-1, 3))
         # The reference's skin: near the colour of the warped lower face (drops its hair, background, nostrils), only
         # where the reference was warped and is used: the ring and the pixels to correct.
@@ -882,7 +786,7 @@ class _SkinBase:
         flat = None if across is None else _SkinBase._across_field(lab_small, skin, apply, small, (rh, rw), across)
         if flat is not None:
             lab_small -= flat
-        s_ref = _spread_dense(lab_small, skin.reshape(small[1], small[0]), sigma)
+        s_ref = spread_dense(lab_small, skin.reshape(small[1], small[0]), sigma)
         return cls((rh, rw), size, small, ref_small, lab_small, skin, s_ref, sigma, flat)
 
     @staticmethod
@@ -907,7 +811,7 @@ class _SkinBase:
         if flat is None:
             return
         self.lab_small -= flat
-        self.s_ref = _spread_dense(self.lab_small, self.skin.reshape(self.small[1], self.small[0]), self.sigma)
+        self.s_ref = spread_dense(self.lab_small, self.skin.reshape(self.small[1], self.small[0]), self.sigma)
         self.across = flat
 
     def flattened(self, ref_ring: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -1000,7 +904,7 @@ def _skin_light_again(
     base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma, fields.across)
     d = fields.moved(fields.d, anchor, base.shape, base.small)
     new = base.compose(d, fields.contrast, fields.limit, fields.trust, fields.theirs, fields.knee, mouth, skin_stats)
-    ys_s, xs_s = _at_work_size(ring_coords, base.small, base.shape)
+    ys_s, xs_s = at_work_size(ring_coords, base.small, base.shape)
     at = ys_s * base.small[0] + xs_s
     ref_ring = base.flattened(ref_ring, at)
     if shade > 0 and fields.shade > 0:
@@ -1075,7 +979,7 @@ def _skin_light(
     base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma)
     size, small, skin = base.size, base.small, base.skin
     ys, xs = ring_coords
-    ys_s, xs_s = _at_work_size(ring_coords, small, (rh, rw))
+    ys_s, xs_s = at_work_size(ring_coords, small, (rh, rw))
     at = ys_s * small[0] + xs_s  # the ring pixels' working pixels, as flat indices
     n = len(ys)
     smooth_ring = base.s_ref[:, at]
@@ -1183,12 +1087,12 @@ def _skin_light(
     on_skin_w = cv2.GaussianBlur(skin.reshape(small[1], small[0]).astype(np.float32), (0, 0), 1.5).reshape(-1)
     plane *= on_skin_w
     at_plane *= on_skin_w[at_all]
-    parts = _spread(np.concatenate([change - at_plane, ref_part, change]), ring, sigma, size=small,
+    parts = spread(np.concatenate([change - at_plane, ref_part, change]), ring, sigma, size=small,
                     coords=coords, weights=weights, planar=True)  # fmt: skip
     # Near the ring's pixels (beside, above and below the mask alike when the ring goes round it) the change as they
     # show it, spread; only far from them (under a mask whose ring shows skin on one side: a photo from elsewhere,
     # whose surroundings beside the jaw are not carried), the plane continued.
-    near = _spread(np.ones((1, len(coords[0])), np.float32), ring, max(_PLANE_NEAR * size, 1.0), fade=True, size=small,
+    near = spread(np.ones((1, len(coords[0])), np.float32), ring, max(_PLANE_NEAR * size, 1.0), fade=True, size=small,
                    coords=coords, weights=weights, planar=True)[0]  # fmt: skip
     d = parts[6:] + (1.0 - near) * (parts[:3] + plane - parts[6:])
     parts = parts[:6]
@@ -1354,7 +1258,7 @@ def _frame_light(
     at ``ring_coords`` in ``ring``), spread with a Gaussian of ``sigma`` pixels, read at their working pixels ``at``
     (at the working size ``small``)."""
     ys, xs = ring_coords
-    return _spread(tgt_ring[:1, use], ring, sigma, size=small, coords=(ys[use], xs[use]), planar=True)[0, at]
+    return spread(tgt_ring[:1, use], ring, sigma, size=small, coords=(ys[use], xs[use]), planar=True)[0, at]
 
 
 def _in_shade(
@@ -1394,7 +1298,7 @@ def _add_seam(
     if skin_spread is not None:
         residual = _capped(residual, skin_spread, seam_cap)
     ys, xs = ring_coords
-    new += _spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * base.size, 1.0), fade=True, size=base.small,
+    new += spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * base.size, 1.0), fade=True, size=base.small,
                    coords=(ys[seam_keep], xs[seam_keep]), planar=True)  # fmt: skip
 
 
@@ -1523,7 +1427,7 @@ def _chroma_bound(
         return _NO_CHROMA_BOUND, 0.0
     ys, xs = ring_coords
     ab = np.concatenate([tgt_ring[1:, use], ref_ring[1:, use]]) if pair else tgt_ring[1:, use]
-    smooth = _spread(ab, ring, sigma, size=small, coords=(ys[use], xs[use]), planar=True)
+    smooth = spread(ab, ring, sigma, size=small, coords=(ys[use], xs[use]), planar=True)
     off = ab - smooth[:, at[use]]
     bound = max(float(percentile(np.hypot(off[0], off[1]), _CHROMA_PERCENTILE)), _MIN_CHROMA_LIMIT)
     if not pair:
@@ -1628,27 +1532,6 @@ def _filter_with(
         image = np.ascontiguousarray(filtered[..., :3])
         constants = filtered[..., 3:].reshape(-1, len(constants)).mean(axis=0).astype(np.float32)
     return channel_rows(image.reshape(-1, 3)), constants
-
-
-def _resize_covered(reference: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The warped ``reference`` (black where the warp is not valid) resized to ``size`` (width, height) as
-    :func:`resize` does, its black pixels left out: a working pixel across the edge of what the warp covers gets the
-    covered pixels' colour (a normalised convolution), not a darker mix with black, which would make the gain there
-    (corrected colour over it) too strong and, scaled back up, light a rim along that edge."""
-    small = resize(reference, *size)
-    # (a pixel the warp covers is not black; its grey level is 0 only if nearly black, and then no matter)
-    covered = cv2.compare(cv2.cvtColor(reference, cv2.COLOR_RGB2GRAY), 0, cv2.CMP_GT)
-    if cv2.countNonZero(covered) == covered.size:
-        return small
-    cover = resize(covered, *size)
-    weight = cv2.GaussianBlur(cover.astype(np.float32), (5, 5), 0, borderType=cv2.BORDER_REPLICATE)
-    blurred = cv2.GaussianBlur(small.astype(np.float32), (5, 5), 0, borderType=cv2.BORDER_REPLICATE)
-    # (both blurred alike: their ratio, times 255, is the mean colour of the covered pixels nearby)
-    spread = cv2.convertScaleAbs(cv2.divide(blurred, cv2.merge([weight, weight, weight]), scale=255.0))
-    edge = cv2.bitwise_and(cv2.compare(cover, 254, cv2.CMP_LT), cv2.compare(weight, 0.5, cv2.CMP_GT))
-    out = small.copy()
-    cv2.copyTo(spread, edge, out)
-    return out
 
 
 def _resize_channels(field: np.ndarray, size: tuple[int, int], interpolation: int) -> np.ndarray:
