@@ -827,17 +827,18 @@ def test_the_frames_skin_colour_is_read_without_the_hair_that_widens_it() -> Non
     # A dark clip's ring under the eyes takes in strands of dark hair, in skin's own hue: its robust spread, widened by
     # them, took in the hair beside the jaw as skin. The frame's skin is read from the pixels no darker than 0.6 of
     # its median lightness.
-    from unmask_video.reconstruct.composite import _lit_skin, _near, _robust
+    from unmask_video.reconstruct.composite import _lit_skin
+    from unmask_video.reconstruct.ring_colour import near_colour, robust
 
     rng = np.random.default_rng(2)
     skin = np.stack([rng.normal(40.0, 4.0, 800), rng.normal(17.0, 2.0, 800), rng.normal(26.0, 2.0, 800)])
     hair = np.stack([rng.normal(10.0, 3.0, 300), rng.normal(8.0, 2.0, 300), rng.normal(11.0, 2.0, 300)])
     sample = np.concatenate([skin, hair], axis=1).astype(np.float32)
     beside_jaw = np.float32([[18.0], [10.0], [17.0]])  # hair in shadow beside the jaw
-    assert _near(beside_jaw, _robust(sample), 4.0)[0]  # (the spreads of skin and hair together take it in)
+    assert near_colour(beside_jaw, robust(sample), 4.0)[0]  # (the spreads of skin and hair together take it in)
     lit = _lit_skin(sample)
-    assert not _near(beside_jaw, lit, 4.0)[0]
-    assert _near(skin.astype(np.float32), lit, 4.0).mean() > 0.98
+    assert not near_colour(beside_jaw, lit, 4.0)[0]
+    assert near_colour(skin.astype(np.float32), lit, 4.0).mean() > 0.98
 
 
 
@@ -979,8 +980,9 @@ def test_a_strongly_coloured_collar_at_the_masks_edge_does_not_pull_the_seam_bey
     # differences are wide and the outlier test keeps the collar: the seam's pull on the rebuilt skin is held within
     # ``seam_cap`` (3) robust spreads of the frame's own skin colour on the ring, per Lab channel (quality benchmark:
     # lp_d12's teal collar tinted the rebuilt neck).
-    from unmask_video.reconstruct.composite import _robust, match_color
+    from unmask_video.reconstruct.composite import match_color
     from unmask_video.reconstruct.lab_pixels import channel_rows, to_lab
+    from unmask_video.reconstruct.ring_colour import robust
 
     rng = np.random.default_rng(5)
     h, w = 160, 160
@@ -992,7 +994,7 @@ def test_a_strongly_coloured_collar_at_the_masks_edge_does_not_pull_the_seam_bey
     rows = np.flatnonzero(ring.any(axis=1))
     collar = (yy >= int(rows[-1] - 0.35 * (rows[-1] - rows[0]))) & ~hole
     image[collar] = np.clip(np.array([40, 130, 125]) + rng.normal(0.0, 3.0, (int(collar.sum()), 1)), 0, 255)
-    spread = _robust(channel_rows(to_lab(image[ring & ~collar])))[1]  # the frame skin's own variation (L, a, b)
+    spread = robust(channel_rows(to_lab(image[ring & ~collar])))[1]  # the frame skin's own variation (L, a, b)
 
     def lab(cap: float, seam: float) -> np.ndarray:
         out = match_color(reference, image, ring, hole, 0.35, False, hole, seam_sigma=seam, light="skin", seam_cap=cap)

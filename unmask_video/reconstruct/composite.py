@@ -41,6 +41,17 @@ from unmask_video.reconstruct.lab_pixels import (
     written,
 )
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
+from unmask_video.reconstruct.ring_colour import (
+    capped,
+    hole_colours,
+    inliers,
+    MaskColour,
+    MIN_RING_PIXELS,
+    near_colour,
+    robust,
+    sampled_coords,
+    unlike_mask,
+)
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reconstruct.smooth_field import at_work_size, resize_covered, spread, spread_dense, work_size
 from unmask_video.reference_matte import features
@@ -53,17 +64,10 @@ __all__ = ["CompositeOptions", "ReferenceComposite", "match_color"]
 
 #: Colour transfer never scales a channel's spread by more than this factor (or its inverse).
 _MAX_STD_RATIO = 2.0
-#: At most this many ring pixels are looked at (an even subsample of a bigger ring).
-_MAX_RING_PIXELS = 3000
-#: Fewer ring pixels than this and the colour statistics are not trusted (no colour match).
-_MIN_RING_PIXELS = 30
 #: Per-channel gains of the colour correction stay within this factor (or its inverse).
 _MAX_GAIN = 4.0
 #: Weight, in the smooth colour field, of ring pixels where the reference shows no skin (hair, background).
 _NON_SKIN_WEIGHT = 0.5
-#: Ring pixels whose colour difference is within this many Lab units of the median are never
-#: outliers (a tight ring would otherwise drop ordinary skin texture).
-_MIN_OUTLIER_LAB = 8.0
 #: With ``light="skin"``: the rebuilt face's L (at the working size) is compressed by ``_HIGHLIGHT_SLOPE`` above the
 #: ``_HIGHLIGHT_PERCENTILE`` of the frame's skin around the mask plus ``_HIGHLIGHT_MARGIN`` Lab units: no highlight
 #: brighter than the frame's own skin shows.
@@ -143,9 +147,6 @@ _CHROMA_SIGMA = 0.1
 #: the lips' (kept as the reference shows it).
 _LIP_REACH = 0.3
 _LIP_STRENGTH = (1.5, 3.0)
-#: A mask whose median Lab chroma (distance from grey in the a/b plane) is below this is neutral (white, grey,
-#: black): its colour cannot be told from pale skin's, only its lack of colour can.
-_NEUTRAL_CHROMA = 10.0
 
 
 @dataclass
@@ -336,128 +337,17 @@ def _scratch(name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.
     return scratch(f"composite.{name}", shape, dtype)
 
 
-def _ring_coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`coords_of` of an (h, w) map, evenly subsampled to at most ``_MAX_RING_PIXELS``: a big face's ring carries the
-    same statistics and smooth fields at a fraction of the cost."""
-    ys, xs = coords_of(mask)
-    if len(ys) > _MAX_RING_PIXELS:
-        step = -(-len(ys) // _MAX_RING_PIXELS)
-        ys, xs = ys[::step], xs[::step]
-    return ys, xs
-
-
-def _robust(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(median, spread), (3,) each, of the ``sample`` pixels ((3, M) Lab, :func:`channel_rows`): per channel, the spread
-    is the 75th percentile of the distance to the median, at least 3."""
-    mu = median(sample)
-    spread = np.maximum(percentile(np.abs(sample - mu[:, None]), 75), 3.0)
-    return mu.astype(np.float32), spread.astype(np.float32)
-
-
-def _distance(lab: np.ndarray, sample: np.ndarray | tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """(N,) squared distance of the ``lab`` pixels ((3, N)) to the ``sample`` pixels' median colour ((3, M) Lab),
-    in robust spreads (:func:`_robust`; or ``sample`` is already its (median, spread))."""
-    mu, spread = _robust(sample) if isinstance(sample, np.ndarray) else sample
-    t = np.square((lab - mu[:, None]) / spread[:, None])
-    return (t[0] + t[1]) + t[2]
-
-
-def _near(lab: np.ndarray, sample: np.ndarray | tuple[np.ndarray, np.ndarray], spreads: float) -> np.ndarray:
-    """(N,) bool: the ``lab`` pixels ((3, N)) within ``spreads`` robust spreads of the ``sample`` pixels' median
-    colour ((3, M) Lab, or its (median, spread); see :func:`_distance`)."""
-    return _distance(lab, sample) < spreads * spreads
-
-
-#: The mask's colour (:func:`_hole_colours`): its robust median and spread (:func:`_robust`) and its median chroma.
-_MaskColour = tuple[np.ndarray, np.ndarray, float]
 #: The reference's light across the face replaced by the frame's (:func:`_across_share`): the share, per Lab channel,
 #: and the frame's slope across (Lab units per pixel of the region), (3,) each.
 _Across = tuple[np.ndarray, np.ndarray]
 
 
-def _hole_colours(
-    hole: np.ndarray | None, target: np.ndarray, reference: np.ndarray
-) -> tuple[_MaskColour | None, tuple[np.ndarray, np.ndarray] | None]:
-    """(mask colour, skin colour): the colour the frame ``target`` shows in the ``hole`` ((h, w) bool; None: none),
-    for :func:`_not_mask`, and the robust colour (:func:`_robust`) of the warped ``reference`` there (where it covers),
-    its skin's; None each where too few pixels tell."""
-    if hole is None or not hole.any():
-        return None, None
-    hole_idx = np.flatnonzero(hole)
-    hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
-    hole_lab = channel_rows(to_lab(target.reshape(-1, 3)[hole_idx]))
-    mask_colour = None
-    if hole_lab.shape[1] >= _MIN_RING_PIXELS:
-        mask_colour = (*_robust(hole_lab), float(median(np.hypot(hole_lab[1], hole_lab[2]))))
-    # (its median and spread: fewer suffice; not where the warp covers nothing, black, which would pull the median
-    # down and widen the spread to take in hair, eyes and shadows)
-    ref_hole = reference.reshape(-1, 3)[hole_idx[:: 4]]
-    covered = ref_hole[ref_hole.any(axis=1)]
-    if len(covered) < _MIN_RING_PIXELS:  # (none at all: OpenCV refuses an empty image)
-        return mask_colour, None
-    return mask_colour, _robust(channel_rows(to_lab(covered)))
-
-
-def _not_mask(tgt: np.ndarray, mask_colour: _MaskColour | None) -> np.ndarray:
-    """(N,) bool: the ``tgt`` ring pixels ((3, N) Lab) that do not look like the mask (within 3 spreads of the
-    hole's colour, ``mask_colour`` (:func:`_hole_colours`; None: not known): the part of the mask the segmentation
-    missed); all if that would leave fewer than ``_MIN_RING_PIXELS``."""
-    keep = np.ones(tgt.shape[1], bool)
-    if mask_colour is not None:
-        like_mask = _near(tgt, mask_colour[:2], 3.0)
-        mask_chroma = mask_colour[2]
-        if mask_chroma < _NEUTRAL_CHROMA:
-            # A white or grey mask's colour spread takes in pale skin, which is as near it as a fringe of the mask
-            # itself (and that fringe, hardly coloured, hardly tints the match): only what is no more colourful
-            # than the mask (a grey shirt or background, the mask's own shadows) is the mask's.
-            like_mask &= np.hypot(tgt[1], tgt[2]) <= mask_chroma
-        if np.count_nonzero(~like_mask) >= _MIN_RING_PIXELS:
-            keep &= ~like_mask
-    return keep
-
-
-def _capped(residual: np.ndarray, spread: np.ndarray, cap: float) -> np.ndarray:
-    """The (3, N) Lab ``residual`` with each channel held within ``cap`` times that channel's ``spread`` ((3,), the
-    frame skin's robust spread) of 0 (``cap`` <= 0: as it is)."""
-    if cap <= 0:
-        return residual
-    bound = (np.float32(cap) * np.asarray(spread, np.float32))[:, None]
-    return np.clip(residual, -bound, bound)
-
-
 def _lit_skin(sample: np.ndarray) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """The ``sample`` skin pixels ((3, M) Lab) without those darker than ``_SKIN_LIGHTNESS_FLOOR`` of its median
-    lightness (hair, a deep shadow), as :func:`_robust` (median, spread) of the rest (the sample itself if too few
+    lightness (hair, a deep shadow), as :func:`robust` (median, spread) of the rest (the sample itself if too few
     are left): their spread is skin's own, not widened to take in the hair."""
     lit = sample[:, sample[0] >= _SKIN_LIGHTNESS_FLOOR * float(median(sample[0]))]
-    return _robust(lit) if lit.shape[1] >= _MIN_RING_PIXELS else sample
-
-
-def _inliers(
-    tgt: np.ndarray, ref: np.ndarray, not_mask: np.ndarray, skin: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(colour, seam): (N,) bool each, the ring pixels (``tgt``, ``ref``: (3, N) Lab) the colour statistics come
-    from, and those the seam is matched on.
-
-    Dropped from both: pixels that look like the mask (not in ``not_mask``, :func:`_not_mask`), and pixels whose target-minus-reference
-    difference is far from the median difference (hands, hair that moved, shadows, a landmark slip).
-    Dropped from the colour statistics only: pixels where the reference does not show skin (further than
-    3 spreads from the colour of the warped reference inside the hole, ``skin``: hair, background, the
-    dark of a nostril), which look alike in both images and would pull the match towards no change; the
-    seam must still meet the frame there (``skin``: where the reference shows skin, None: everywhere). A test that
-    would leave fewer than ``_MIN_RING_PIXELS`` is not applied.
-    """
-    keep = not_mask
-    if skin is None:
-        skin = keep
-    d = tgt - ref
-    med = median(d[:, keep])
-    t = np.square(d - med[:, None])
-    dev = np.sqrt((t[0] + t[1]) + t[2])
-    mad = float(median(dev[keep]))
-    seam = keep & (dev <= max(3.0 * mad, _MIN_OUTLIER_LAB))
-    colour = seam & skin
-    return (colour if np.count_nonzero(colour) >= _MIN_RING_PIXELS else seam), seam
+    return robust(lit) if lit.shape[1] >= MIN_RING_PIXELS else sample
 
 
 def match_color(
@@ -485,7 +375,7 @@ def match_color(
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
     Per-channel mean transfer in Lab (and std, with ``transfer_std``), with statistics of both
-    images over the same ``ring`` pixels ((h, w) bool), outliers dropped (see :func:`_inliers`;
+    images over the same ``ring`` pixels ((h, w) bool), outliers dropped (see :func:`inliers`;
     ``hole``, (h, w) bool, is where the target shows the mask, whose colour the ring must not
     have). With ``local_sigma > 0`` a smooth residual offset (the ring's remaining difference,
     spread by normalised convolution with a Gaussian of ``local_sigma`` times the region's size)
@@ -517,7 +407,7 @@ def match_color(
     if out is None:
         out = reference.copy()
     n_ring = int(np.count_nonzero(ring))
-    if n_ring < _MIN_RING_PIXELS or not apply.any():
+    if n_ring < MIN_RING_PIXELS or not apply.any():
         log.debug("colour match skipped: %d ring pixels", n_ring)
         if not fresh:
             paste_at(out, reference, apply)
@@ -535,7 +425,7 @@ def match_color(
     if skin_light and track is not None and track.reuse is not None:
         assert anchor is not None
         reuse = track.reuse if track.reuse.fits(n_ring, anchor, track.tolerance) else None
-    ring_ys, ring_xs = _ring_coords(r)
+    ring_ys, ring_xs = sampled_coords(r)
     ref_ring = to_lab(ref_sub[ring_ys, ring_xs])
     tgt_ring = to_lab(target[region][ring_ys, ring_xs])
     ref_c, tgt_c = channel_rows(ref_ring), channel_rows(tgt_ring)  # (the same, (3, N))
@@ -544,15 +434,15 @@ def match_color(
         # steady as the fields reused)
         mask_colour, skin_stats = reuse.mask_colour, reuse.skin_stats
     else:
-        mask_colour, skin_stats = _hole_colours(hole, target, reference)
-    not_mask = _not_mask(tgt_c, mask_colour)
+        mask_colour, skin_stats = hole_colours(hole, target, reference)
+    not_mask = unlike_mask(tgt_c, mask_colour)
     # Where the reference shows skin: near the colour of the warped reference inside the hole.
-    ref_skin = None if skin_stats is None else _near(ref_c, skin_stats, 3.0)
-    keep, seam_keep = _inliers(tgt_c, ref_c, not_mask, ref_skin)
+    ref_skin = None if skin_stats is None else near_colour(ref_c, skin_stats, 3.0)
+    keep, seam_keep = inliers(tgt_c, ref_c, not_mask, ref_skin)
     far = None if stats_ring is None else stats_ring[region][ring_ys, ring_xs]
-    if far is not None and np.count_nonzero(keep & far) >= _MIN_RING_PIXELS:
+    if far is not None and np.count_nonzero(keep & far) >= MIN_RING_PIXELS:
         keep = keep & far
-    if np.count_nonzero(keep) < _MIN_RING_PIXELS:
+    if np.count_nonzero(keep) < MIN_RING_PIXELS:
         log.debug("colour match skipped: %d usable ring pixels", np.count_nonzero(keep))
         if not fresh:
             paste_at(out, reference, apply)
@@ -613,7 +503,7 @@ def match_color(
             field = field_filter(field)
         if seam_sigma > 0:
             at_ring = field[at_work_size(seam_coords, small, (rh, rw))]
-            residual = _capped((seam_tgt - (seam_ref + at_ring)).T, _robust(tgt_c[:, keep])[1], seam_cap)
+            residual = capped((seam_tgt - (seam_ref + at_ring)).T, robust(tgt_c[:, keep])[1], seam_cap)
             field += spread(residual, r, max(seam_sigma * size, 1.0), fade=True, size=small, coords=seam_coords)
         ref_small = resize_covered(ref_sub, small)  # (area by halvings, then bilinear: a plain area resize costs 5x)
         lab_small = to_lab(ref_small) + field
@@ -632,27 +522,27 @@ def match_color(
         shift = (mu_t - mu_r) if shift_filter is None else shift_filter(mu_t - mu_r)
         corrected = ref_lab + shift
     if seam_sigma > 0:
-        residual = _capped((seam_tgt - corrected[seam_coords]).T, _robust(tgt_c[:, keep])[1], seam_cap)
+        residual = capped((seam_tgt - corrected[seam_coords]).T, robust(tgt_c[:, keep])[1], seam_cap)
         corrected += spread(residual, r, max(seam_sigma * size, 1.0), fade=True, coords=seam_coords)
     paste_at(out[region], from_lab(corrected), a)
     return out
 
 
 def _beside_pixels(
-    beside: np.ndarray | None, region: tuple[slice, slice], target: np.ndarray, mask_colour: _MaskColour | None
+    beside: np.ndarray | None, region: tuple[slice, slice], target: np.ndarray, mask_colour: MaskColour | None
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray] | None:
     """The frame's pixels beside the mask that the warp does not reach (``beside``, (h, w) bool; None: none) within
     ``region`` of ``target``, at most ``_MAX_RING_PIXELS`` of them, those that look like the mask (``mask_colour``,
-    :func:`_not_mask`: a fringe the segmentation missed) left out: ((3, M) Lab, (ys, xs) in the region, their flat
-    indices at its working size, :func:`work_size`); None: fewer than ``_MIN_RING_PIXELS``."""
+    :func:`unlike_mask`: a fringe the segmentation missed) left out: ((3, M) Lab, (ys, xs) in the region, their flat
+    indices at its working size, :func:`work_size`); None: fewer than ``MIN_RING_PIXELS``."""
     if beside is None:
         return None
     sub = beside[region]
-    ys, xs = _ring_coords(sub)
-    if len(ys) < _MIN_RING_PIXELS:
+    ys, xs = sampled_coords(sub)
+    if len(ys) < MIN_RING_PIXELS:
         return None
     lab = channel_rows(to_lab(target[region][ys, xs]))
-    keep = _not_mask(lab, mask_colour)
+    keep = unlike_mask(lab, mask_colour)
     lab, ys, xs = lab[:, keep], ys[keep], xs[keep]
     small = work_size(*sub.shape)[0]
     ys_s, xs_s = at_work_size((ys, xs), small, sub.shape)
@@ -679,7 +569,7 @@ class _LightFields:
     working size ``small`` (w, h) of a region of ``shape`` (h, w) in which the face was at ``anchor``; the contrast,
     the colour bound and trust, the reference skin's spread on the ring (``theirs``), the highlight's knee and the
     frame skin's robust spread the seam is capped with (``skin_spread``; None: not capped), the ring's size and the
-    colours of the mask and the reference's skin (:func:`_hole_colours`).
+    colours of the mask and the reference's skin (:func:`hole_colours`).
     The seam field is measured on every frame (it follows the frame's mask edge)."""
 
     d: np.ndarray
@@ -694,8 +584,8 @@ class _LightFields:
     anchor: _Anchor
     #: The ring's pixels, over the face's size squared.
     ring_px: float = 0.0
-    #: The mask's colour and the reference skin's (:func:`_hole_colours`).
-    mask_colour: _MaskColour | None = None
+    #: The mask's colour and the reference skin's (:func:`hole_colours`).
+    mask_colour: MaskColour | None = None
     skin_stats: tuple[np.ndarray, np.ndarray] | None = None
     #: The share of the reference's light across the face replaced by the frame's, and the frame's (:func:`_across_share`;
     #: None: none).
@@ -778,9 +668,9 @@ class _SkinBase:
         # The reference's skin: near the colour of the warped lower face (drops its hair, background, nostrils), only
         # where the reference was warped and is used: the ring and the pixels to correct.
         domain = cv2.resize((ring | apply).view(np.uint8), small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0
-        skin = domain & _near(lab_small, skin_stats, 3.0) if skin_stats is not None else domain.copy()
-        if np.count_nonzero(skin) < _MIN_RING_PIXELS:
-            skin = domain if np.count_nonzero(domain) >= _MIN_RING_PIXELS else np.ones(len(domain), bool)
+        skin = domain & near_colour(lab_small, skin_stats, 3.0) if skin_stats is not None else domain.copy()
+        if np.count_nonzero(skin) < MIN_RING_PIXELS:
+            skin = domain if np.count_nonzero(domain) >= MIN_RING_PIXELS else np.ones(len(domain), bool)
         sigma = max(local_sigma * size * k, 1.0)
         # (the light across taken out before the smooth skin light is spread: spread once, not again after it)
         flat = None if across is None else _SkinBase._across_field(lab_small, skin, apply, small, (rh, rw), across)
@@ -968,10 +858,10 @@ def _skin_light(
     the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
     ``ring_coords``: the (subsampled) ring pixels ``tgt_ring``/``ref_ring`` ((3, N) Lab) were read at; ``not_mask``
-    those that do not look like the mask (:func:`_not_mask`); ``skin_stats`` the robust colour of the reference's skin
+    those that do not look like the mask (:func:`unlike_mask`); ``skin_stats`` the robust colour of the reference's skin
     (the warp inside the hole; None: unknown) and ``ref_skin`` the ring pixels near it; ``seam_keep`` those the
     seam is matched on; ``colour_keep`` those where the reference shows skin and agrees with the frame
-    (:func:`_inliers`); ``far`` those the statistics may come from (None: all).
+    (:func:`inliers`); ``far`` those the statistics may come from (None: all).
 
     The working-size fields are held as (3, pixels) arrays, each channel contiguous (:func:`channel_rows`).
     """
@@ -991,10 +881,10 @@ def _skin_light(
     rows = np.flatnonzero(ring.any(axis=1))  # (the median of these sorted rows, as np.median gives it)
     mid = 0.5 * (float(rows[(len(rows) - 1) // 2]) + float(rows[len(rows) // 2]))
     sample = colour_keep & (ys < mid)
-    if np.count_nonzero(sample) < _MIN_RING_PIXELS:
+    if np.count_nonzero(sample) < MIN_RING_PIXELS:
         sample = colour_keep
     skin_test = None
-    if np.count_nonzero(sample) >= _MIN_RING_PIXELS:
+    if np.count_nonzero(sample) >= MIN_RING_PIXELS:
         skin_test = _FrameSkin.of(tgt_ring[:, sample])
         frame_skin = skin_test(tgt_ring)
     # The frame is compared with the reference pixel by pixel (so that the same photo in the same light is matched
@@ -1002,7 +892,7 @@ def _skin_light(
     # and the reference does not (its hair or background beside a frame's cheek): there with its smooth skin light.
     swap = frame_skin & ~ref_skin
     both_top = sample & frame_skin & ref_skin
-    if swap.any() and np.count_nonzero(both_top) >= _MIN_RING_PIXELS:
+    if swap.any() and np.count_nonzero(both_top) >= MIN_RING_PIXELS:
         # "Shows skin" is a loose test (brown hair passes it, and a reference in other light fails it): where the
         # frame's pixel, moved by the change the skin under the eyes shows, is nearer the reference's own pixel than
         # its smooth skin light, both show the same thing (hair in both): compared pixel by pixel. Compared with the
@@ -1016,10 +906,10 @@ def _skin_light(
         at_ring = ref_ring.copy()
         at_ring[:, swap] = smooth_ring[:, swap]
     # (nothing swapped: the seam's inliers, found on the same pixels)
-    keep = _inliers(tgt_ring, at_ring, not_mask)[1] if swap.any() else seam_keep.copy()
-    if far is not None and np.count_nonzero(keep & far) >= _MIN_RING_PIXELS:
+    keep = inliers(tgt_ring, at_ring, not_mask)[1] if swap.any() else seam_keep.copy()
+    if far is not None and np.count_nonzero(keep & far) >= MIN_RING_PIXELS:
         keep &= far
-    if np.count_nonzero(keep) < _MIN_RING_PIXELS:
+    if np.count_nonzero(keep) < MIN_RING_PIXELS:
         keep = np.ones(n, bool)
     skin_keep = keep & frame_skin
     # The reference's light across the face, where the ring shows it is not the frame's (:func:`_across_share`), is
@@ -1039,7 +929,7 @@ def _skin_light(
     # tell the reference's shading, not the light's change: they count little.
     shaded, strength = None, 0.0
     if shade > 0:
-        frame_lit = _frame_light(tgt_ring, skin_keep if np.count_nonzero(skin_keep) >= _MIN_RING_PIXELS else keep, ring,
+        frame_lit = _frame_light(tgt_ring, skin_keep if np.count_nonzero(skin_keep) >= MIN_RING_PIXELS else keep, ring,
                                  ring_coords, sigma, small, at)  # fmt: skip
         # (on ``ref_ring``: ``at_ring`` differs from it only where the reference shows no skin, never in shade)
         shaded = _in_shade(ref_ring, smooth_ring, tgt_ring, frame_lit, ref_skin, shade)
@@ -1099,7 +989,7 @@ def _skin_light(
     contrast = np.ones(3, np.float32)
     theirs: np.ndarray | None = None
     both = skin_keep & ref_skin
-    if np.count_nonzero(both) >= _MIN_RING_PIXELS:
+    if np.count_nonzero(both) >= MIN_RING_PIXELS:
         smooth_both = smooth_ring[:, both]
         ref_dev = np.abs(ref_ring[:, both] - smooth_both)
         theirs = percentile(ref_dev, 75)
@@ -1126,8 +1016,8 @@ def _skin_light(
     skin_spread = None
     if seam_cap > 0 and seam_sigma > 0 and seam_keep.any():
         # (the frame's own skin colour variation on the ring: beyond a few times it, a pixel is no skin's)
-        skin_px = tgt_ring[:, skin_keep] if np.count_nonzero(skin_keep) >= _MIN_RING_PIXELS else tgt_ring[:, keep]
-        skin_spread = _robust(skin_px)[1]
+        skin_px = tgt_ring[:, skin_keep] if np.count_nonzero(skin_keep) >= MIN_RING_PIXELS else tgt_ring[:, keep]
+        skin_spread = robust(skin_px)[1]
     # (nor is the seam matched on them: it would lift the rebuilt skin along the mask's edge by the shade's depth)
     if shaded is not None and strength > 0:
         seam_keep = seam_keep & ~shaded
@@ -1154,7 +1044,7 @@ class _FrameSkin:
 
     def __call__(self, lab: np.ndarray) -> np.ndarray:
         """(N,) bool: the ``lab`` pixels ((3, N)) that pass."""
-        return _near(lab, self.colour, _FRAME_SKIN_SPREADS) & (lab[0] >= self.floor)
+        return near_colour(lab, self.colour, _FRAME_SKIN_SPREADS) & (lab[0] >= self.floor)
 
 
 def _below_share(skin_rows: np.ndarray, mid: float) -> float:
@@ -1181,7 +1071,7 @@ def _beside_change(
     low, high = _BESIDE_SHARE
     share = np.count_nonzero(on) / max(ring_change.shape[1], 1)
     weight = (1.0 - min(below / _BESIDE_COVER, 1.0)) * float(np.clip((share - low) / (high - low), 0.0, 1.0))
-    if weight <= 0 or np.count_nonzero(on) < _MIN_RING_PIXELS or ring_change.shape[1] < _MIN_RING_PIXELS:
+    if weight <= 0 or np.count_nonzero(on) < MIN_RING_PIXELS or ring_change.shape[1] < MIN_RING_PIXELS:
         return None
     change = np.empty((3, np.count_nonzero(on)), np.float32)
     change[0] = lab[0, on] - s_ref[0, at[on]]
@@ -1218,7 +1108,7 @@ def _neck_weight(
     neck = ys > float(mouth[:, 1].max())
     face = usable & (ys < float(mouth[:, 1].min()))
     below = usable & neck
-    if np.count_nonzero(face) < _MIN_RING_PIXELS or np.count_nonzero(below) < _MIN_RING_PIXELS:
+    if np.count_nonzero(face) < MIN_RING_PIXELS or np.count_nonzero(below) < MIN_RING_PIXELS:
         return neck, 1.0
     ratio = (tgt[0] + np.float32(16.0)) / np.maximum(ref[0] + np.float32(16.0), np.float32(1.0))
     level = float(median(tgt[0, face])) + 16.0
@@ -1296,7 +1186,7 @@ def _add_seam(
     at_s = at[seam_keep]
     residual = tgt_ring[:, seam_keep] - (ref_ring[:, seam_keep] + (new[:, at_s] - base.lab_small[:, at_s]))
     if skin_spread is not None:
-        residual = _capped(residual, skin_spread, seam_cap)
+        residual = capped(residual, skin_spread, seam_cap)
     ys, xs = ring_coords
     new += spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * base.size, 1.0), fade=True, size=base.small,
                    coords=(ys[seam_keep], xs[seam_keep]), planar=True)  # fmt: skip
@@ -1322,9 +1212,9 @@ def _across_share(
     least squares) of the frame ``tgt_ring`` and the reference ``ref_ring`` ((3, N) Lab at the ``ring_coords`` pixels)
     where both show skin (``both``): 0 where the two slopes differ by at most half the larger (the same light), 1 where
     by all of it or more (a photo lit from one side on a face lit from the other, or from the front); slopes under
-    ``_ACROSS_FLOOR`` count as that. Zeros with fewer than ``_MIN_RING_PIXELS`` pixels."""
+    ``_ACROSS_FLOOR`` count as that. Zeros with fewer than ``MIN_RING_PIXELS`` pixels."""
     share, slope = np.zeros(3, np.float32), np.zeros(3, np.float32)
-    if np.count_nonzero(both) < _MIN_RING_PIXELS:
+    if np.count_nonzero(both) < MIN_RING_PIXELS:
         return share, slope
     ys, xs = (c[both].astype(np.float32) for c in ring_coords)
     span = max(float(xs.max() - xs.min()), 1.0)
@@ -1345,7 +1235,7 @@ def _across_light(
     skin pixels ``on`` ((w * h,) bool), fitted per channel by least squares with the slope down the face, less the
     target, as a field over the working size ((3, w * h)), zero at the pixels' mean column. None: too few pixels."""
     idx = np.flatnonzero(on)
-    if len(idx) < _MIN_RING_PIXELS:
+    if len(idx) < MIN_RING_PIXELS:
         return None
     w = small[0]
     scale = np.float32(1.0 / max(small))
@@ -1371,10 +1261,10 @@ def _light_plane(
     fitted by weighted least squares (both slopes, the one across dropped after) with the slopes shrunk where the
     pixels hardly spread (``_PLANE_RIDGE``), zero on the pixels' weighted mean row. Returns (plane, at): the slope's
     field over the working size ``small`` ((3, w * h); bounded to ``_PLANE_REACH`` times the range it has on the pixels
-    beyond it) and its values at the pixels ((3, K)); zeros with fewer than ``_MIN_RING_PIXELS`` pixels used."""
+    beyond it) and its values at the pixels ((3, K)); zeros with fewer than ``MIN_RING_PIXELS`` pixels used."""
     h, w = shape
     used = weights > 0
-    if np.count_nonzero(used) < _MIN_RING_PIXELS:
+    if np.count_nonzero(used) < MIN_RING_PIXELS:
         return np.zeros((3, small[0] * small[1]), np.float32), np.zeros_like(change)
     scale = np.float32(1.0 / max(h, w))
     px, py = xs.astype(np.float32) * scale, ys.astype(np.float32) * scale
@@ -1421,9 +1311,9 @@ def _chroma_bound(
     the same, the same skin seen in the same light), from the distance between the two's strays against the
     reference's.
     ``tgt_ring``/``ref_ring``: (3, N) Lab at the ``ring_coords`` pixels, ``at`` their working pixels at ``small``."""
-    pair = np.count_nonzero(both) >= _MIN_RING_PIXELS
+    pair = np.count_nonzero(both) >= MIN_RING_PIXELS
     use = both if pair else skin_keep
-    if np.count_nonzero(use) < _MIN_RING_PIXELS:
+    if np.count_nonzero(use) < MIN_RING_PIXELS:
         return _NO_CHROMA_BOUND, 0.0
     ys, xs = ring_coords
     ab = np.concatenate([tgt_ring[1:, use], ref_ring[1:, use]]) if pair else tgt_ring[1:, use]
@@ -2214,7 +2104,7 @@ class ReferenceComposite:
             # surroundings; inside it, Telea from the rebuilt skin around the gap, below.
             gap_px = max(lengths.ring_gap, 1.0)
             around = (dist > gap_px) & (dist <= gap_px + max(lengths.ring, 1.5))
-            if np.count_nonzero(around) >= _MIN_RING_PIXELS:
+            if np.count_nonzero(around) >= MIN_RING_PIXELS:
                 where = mask_bbox(outer, int(np.ceil(lengths.fill_feather)) + 1, hole.shape)
                 assert where is not None
                 at = outer[where]
