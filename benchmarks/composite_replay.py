@@ -21,7 +21,7 @@ Prints process CPU ms per face (one OpenCV thread; the mean over the faces, the 
 faults per face (minor faults: new memory touched; on this project's machine each costs about 3.5 us of CPU, and how
 many a run gets depends on the allocator's state, so that they make CPU ms differ between runs) for the
 whole composite and its parts -- the colour match (``match_color``), within it the light field (``light="skin"``:
-``_skin_light``), the fill beside the face (``_surround``) and the rest (bands, Telea inpainting, pastes) -- each
+``_skin_light``), the fill beside the face (``surround``) and the rest (bands, Telea inpainting, pastes) -- each
 module's functions of those names timed where it has them, the median of the rounds' ratios, and the largest
 difference between the two outputs and the PSNR of today's output against the revision's on the face where it is
 lowest (over the pixels either changed); then today's composite with ``light="ring"`` against its default
@@ -64,7 +64,7 @@ from unmask_video.warp import ReferenceWarper, WarpOptions  # noqa: E402
 #: The composite before issue 11/14's speed round on the skin light.
 BASELINE_REV = "44e81d0"
 #: The parts timed: (label, the module-level function whose calls are timed, inclusive of what it calls).
-PARTS = (("colour match", "match_color"), ("  of it: skin light", "_skin_light"), ("fill beside the face", "_surround"),
+PARTS = (("colour match", "match_color"), ("  of it: skin light", "_skin_light"), ("fill beside the face", "surround"),
          ("soft edge of the fill", "feather_into_fill"))
 
 
@@ -170,7 +170,7 @@ def _replay(
     for total, fault, timer, out in zip(totals, faults, timers, outputs):
         ms = {"total": total * 1000.0 / len(faces), "faults": fault / len(faces)}
         ms.update({n: (timer.seconds[n] * 1000.0 / len(faces) if timer.has(n) else float("nan")) for n in names})
-        ms["rest"] = ms["total"] - ms["match_color"] - sum(0.0 if np.isnan(ms[n]) else ms[n] for n in ("_surround", "feather_into_fill"))
+        ms["rest"] = ms["total"] - ms["match_color"] - sum(0.0 if np.isnan(ms[n]) else ms[n] for n in ("surround", "feather_into_fill"))
         results.append((ms, out))
     return results
 

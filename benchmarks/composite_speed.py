@@ -50,7 +50,7 @@ PARTS = (
     ("colour match", "composite", "match_color"),
     ("skin light", "composite", "_skin_light"),
     ("on-face fill", "composite", "fill_on_face"),
-    ("surround", "composite", "_surround"),
+    ("surround", "composite", "surround"),
     ("feather", "composite", "feather_into_fill"),
     ("telea", "cv2", "inpaint"),
 )

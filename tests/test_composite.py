@@ -871,7 +871,7 @@ def test_the_field_filter_averages_its_constants_as_constant_channels_beside_the
 def test_the_surround_fill_reads_the_same_pixels_of_a_box_of_a_bigger_image_as_numpys_gather() -> None:
     # The surround fill reads the frame's pixels around the mask through their byte offsets in a view of a box of the
     # frame (rows of whole pixels, not contiguous): the same bytes as numpy's gather, channel by channel.
-    from unmask_video.reconstruct.composite import _planes_at
+    from unmask_video.reconstruct.surround import _planes_at
 
     rng = np.random.default_rng(5)
     frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
@@ -936,9 +936,9 @@ def test_a_reference_from_elsewhere_is_not_tinted_nor_darkened_by_the_surroundin
 
 
 def test_the_surround_fill_at_its_pixels_is_its_full_size_field_there_within_a_level() -> None:
-    # ``_surround`` reads its smooth field (a grid of cells) at the pixels it fills only, not resized to the whole
+    # ``surround`` reads its smooth field (a grid of cells) at the pixels it fills only, not resized to the whole
     # region: within a level of that full-size field, rounded, at those pixels.
-    from unmask_video.reconstruct.composite import _surround
+    from unmask_video.reconstruct.surround import surround
 
     rng = np.random.default_rng(2)
     h, w = 300, 360
@@ -949,7 +949,7 @@ def test_the_surround_fill_at_its_pixels_is_its_full_size_field_there_within_a_l
     at = np.zeros((220, 310), bool)
     at[150:210, 10:60] = True
     at[120:200, 260:300] = True
-    got = _surround(image, around, 9.0, box, at).astype(int)
+    got = surround(image, around, 9.0, box, at).astype(int)
     # The same field resized to the whole grid, as before:
     ys, xs = np.nonzero(around)
     f = 9
@@ -1009,9 +1009,9 @@ def test_a_strongly_coloured_collar_at_the_masks_edge_does_not_pull_the_seam_bey
 
 
 def test_the_nearest_fill_takes_each_pixel_past_the_mask_nearest_it_as_a_brute_force_search_does() -> None:
-    # ``_nearest``'s labels (one per ``around`` pixel, raster order) name the nearest such pixel: unsmoothed, every
-    # filled pixel is the colour of one ``around`` pixel at the smallest distance (within the 5x5 mask's error).
-    from unmask_video.reconstruct.composite import _nearest
+    # ``nearest_colour``'s labels (one per ``around`` pixel, raster order) name the nearest such pixel: unsmoothed,
+    # every filled pixel is the colour of one ``around`` pixel at the smallest distance (within the 5x5 mask's error).
+    from unmask_video.reconstruct.surround import nearest_colour
 
     rng = np.random.default_rng(4)
     h, w = 60, 80
@@ -1019,7 +1019,7 @@ def test_the_nearest_fill_takes_each_pixel_past_the_mask_nearest_it_as_a_brute_f
     around = rng.random((h, w)) < 0.02
     box = (slice(5, 55), slice(10, 70))
     at = rng.random((50, 60)) < 0.3
-    got = _nearest(image, around, 0.01, box, at, 200)  # (a Gaussian this narrow leaves each pixel as it is)
+    got = nearest_colour(image, around, 0.01, box, at, 200)  # (a Gaussian this narrow leaves each pixel as it is)
     ays, axs = np.nonzero(around)
     for (y, x), colour in zip(np.argwhere(at), got):
         d = np.hypot(ays - (y + 5), axs - (x + 10))
@@ -1068,7 +1068,7 @@ def test_beside_the_jaw_a_collar_and_a_wall_along_the_masks_edge_go_on_as_themse
 def test_colours_by_label_are_the_nearest_ring_pixels_colours() -> None:
     """The nearest fill's gather (``_by_label``: packed colours, one gather) gives each pixel exactly the colour of its
     label's ring pixel, as indexing the image by that pixel's row and column does."""
-    from unmask_video.reconstruct.composite import _by_label
+    from unmask_video.reconstruct.surround import _by_label
 
     rng = np.random.default_rng(3)
     image = rng.integers(0, 256, (61, 47, 3), np.uint8)

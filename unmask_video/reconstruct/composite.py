@@ -30,7 +30,7 @@ from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.cloth_bleed import BleedOptions, bleed_px
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
-from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill, pieces, rows_cols
+from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill
 from unmask_video.reconstruct.lab_pixels import (
     channel_rows,
     coords_of,
@@ -54,6 +54,7 @@ from unmask_video.reconstruct.ring_colour import (
 )
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reconstruct.smooth_field import at_work_size, resize_covered, spread, spread_dense, work_size
+from unmask_video.reconstruct.surround import nearest_colour, surround
 from unmask_video.reference_matte import features
 from unmask_video.stages import FaceROI, Image
 from unmask_video.warp import yaw
@@ -1434,95 +1435,6 @@ def _resize_channels(field: np.ndarray, size: tuple[int, int], interpolation: in
     return np.concatenate([p.reshape(size[1], size[0], -1) for p in parts], axis=2)
 
 
-def _planes_at(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> list[np.ndarray]:
-    """The (h, w, 3) uint8 ``image``'s (a view of a box of a bigger image, rows of whole pixels, is fine) channels at
-    the pixels ``ys``, ``xs``: three (N,) uint8 arrays, ``image[ys, xs, c]``. Read through the pixels' byte offsets in
-    one flat view of the image's memory: numpy's gather by two index arrays costs several times more."""
-    row, col, channel = image.strides
-    if image.dtype != np.uint8 or min(row, col, channel) <= 0 or len(ys) == 0:
-        return [np.ascontiguousarray(image[ys, xs, c]) for c in range(image.shape[2])]
-    h, w, c = image.shape
-    flat = np.lib.stride_tricks.as_strided(image, shape=((h - 1) * row + (w - 1) * col + (c - 1) * channel + 1,),
-                                           strides=(1,), writeable=False)  # fmt: skip
-    offsets = ys * row + xs * col
-    return [flat[offsets + k * channel] for k in range(c)]
-
-
-def _surround(
-    image: np.ndarray, around: np.ndarray, sigma: float, box: tuple[slice, slice], at: np.ndarray
-) -> np.ndarray:
-    """The ``image`` pixels at ``around`` ((h, w) bool) spread over the whole grid by normalised convolution with a
-    Gaussian of ``sigma`` pixels, and where those are far, of ``4 * sigma``: (M, 3) uint8, its values at the ``at``
-    pixels ((bh, bw) bool) of its ``box`` (slices of the grid), in raster order."""
-    ys, xs = coords_of(around)
-    f = max(1, int(sigma))  # the fields are smooth: cells of about sigma, blurred, then resized
-    h, w = around.shape
-    sw, sh = -(-w // f), -(-h // f)
-    cell = (ys // f) * sw + xs // f
-    ws = np.bincount(cell, minlength=sh * sw).astype(np.float32).reshape(sh, sw)
-    vs = np.stack([np.bincount(cell, weights=plane, minlength=sh * sw) for plane in _planes_at(image, ys, xs)], axis=-1)
-    vs = vs.astype(np.float32).reshape(sh, sw, 3)
-    near_w = cv2.GaussianBlur(ws, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
-    near_v = cv2.GaussianBlur(vs, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
-    far_w = cv2.GaussianBlur(ws, (0, 0), 4 * sigma / f, borderType=cv2.BORDER_CONSTANT)
-    far_v = cv2.GaussianBlur(vs, (0, 0), 4 * sigma / f, borderType=cv2.BORDER_CONSTANT)
-    # The far field counts a little everywhere: it decides only where the near one has (almost) nothing.
-    k = np.float32(1e-3)
-    field = (near_v + k * far_v) / np.maximum(near_w + k * far_w, 1e-12)[..., None]
-    # Read at the ``at`` pixels only, as the field resized to the grid's size would have them there (the gaps beside
-    # the face are a few thousand pixels of a box of hundreds of thousands).
-    at_ys, at_xs = coords_of(at)
-    # (one OpenCV remap at those pixels' positions in the grid of cells, edge cells held: its bilinear weights are in
-    # 1/32 steps, which on this smooth field moves a value by a fraction of a level at most)
-    map_x = ((at_xs + (box[1].start + 0.5)) * (sw / w) - 0.5).astype(np.float32)
-    map_y = ((at_ys + (box[0].start + 0.5)) * (sh / h) - 0.5).astype(np.float32)
-    values = cv2.remap(field, map_x[None], map_y[None], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
-    values += np.float32(0.5)
-    return np.clip(values, 0, 255, out=values).astype(np.uint8)
-
-
-def _nearest(
-    image: np.ndarray, around: np.ndarray, sigma: float, box: tuple[slice, slice], at: np.ndarray, reach: int
-) -> np.ndarray:
-    """The colour of the ``image`` pixel at ``around`` ((h, w) bool) nearest each pixel, smoothed by a Gaussian of
-    ``sigma`` pixels: (M, 3) uint8, its values at the ``at`` pixels ((bh, bw) bool) of its ``box`` (slices of the
-    grid), in raster order. Past a mask's edge that shows a collar, a hood and a wall, each part goes on as itself.
-    ``reach``: how far from the ``at`` pixels their nearest ``around`` pixels are looked for (each side of the face
-    on its own: the face between them is never read)."""
-    # (only the box and what lies within reach of it: the region's arrays are far larger)
-    margin = reach + int(np.ceil(3 * sigma))
-    (h, w), (rows, cols) = around.shape, box
-    r0, c0 = max(rows.start - margin, 0), max(cols.start - margin, 0)
-    near = (slice(r0, min(rows.stop + margin, h)), slice(c0, min(cols.stop + margin, w)))
-    want = np.zeros(around[near].shape, bool)
-    want[rows.start - r0:rows.stop - r0, cols.start - c0:cols.stop - c0] = at
-    field = np.zeros((*want.shape, 3), np.float32)
-    for piece in pieces(want, margin):
-        ring = around[near][piece]
-        if not ring.any():
-            continue
-        # (one label per ``ring`` pixel, numbered from 1 in raster order)
-        _, labels = cv2.distanceTransformWithLabels((~ring).astype(np.uint8), cv2.DIST_L2, 5,
-                                                    labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
-        colours = _by_label(image[near][piece][ring], labels)
-        # (by row and column: a boolean index of the field's (h, w, 3) view costs several times more)
-        ys, xs = np.nonzero(want[piece])
-        field[piece][ys, xs] = cv2.GaussianBlur(colours, (0, 0), sigma)[ys, xs]
-    values = field[rows_cols(np.flatnonzero(want), want.shape[1])]
-    values += np.float32(0.5)
-    return np.clip(values, 0, 255, out=values).astype(np.uint8)
-
-
-def _by_label(colours: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(h, w, 3) float32: at each pixel the colour of its label (``labels``: (h, w) int32 from 1; ``colours``: (n, 3)
-    uint8, label 1 first). Each colour is packed into one 32-bit word and gathered once: about a quarter of the time
-    of indexing the colours by row and column."""
-    packed = np.zeros((len(colours) + 1, 4), np.uint8)
-    packed[1:, :3] = colours
-    gathered = np.take(packed.view(np.uint32).ravel(), labels)
-    return cv2.cvtColor(gathered.view(np.uint8).reshape(*labels.shape, 4), cv2.COLOR_RGBA2RGB).astype(np.float32)
-
-
 #: The colour-correction field is averaged over time on a grid of this many cells across the region.
 _FIELD_GRID = 12
 
@@ -2040,10 +1952,10 @@ class ReferenceComposite:
         opts = self.options
         size = 0.5 * sum(shape)
         if opts.fill_nearest_sigma <= 0:
-            return _surround(image, around, max(opts.fill_sigma * size, 1.0), where, at)
+            return surround(image, around, max(opts.fill_sigma * size, 1.0), where, at)
         # (the nearest ring pixels of the gaps beside the mask's edge lie within the ring's reach of them)
         reach = int(np.ceil(lengths.ring_gap + max(lengths.ring, 1.5))) + 2
-        return _nearest(image, around, max(opts.fill_nearest_sigma * size, 0.5), where, at, reach)
+        return nearest_colour(image, around, max(opts.fill_nearest_sigma * size, 0.5), where, at, reach)
 
     def _rebuild(
         self,
