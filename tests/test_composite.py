@@ -846,16 +846,16 @@ def test_the_field_filter_averages_its_constants_as_constant_channels_beside_the
     # The filter averages a few constants with the field without building an image of them: the same numbers as the
     # constants filtered as constant channels of the field (their grid cells, averaged over two frames, read back as
     # the pixel mean), up to float rounding.
-    from unmask_video.reconstruct.composite import _FaceHistory, _FieldFilter, _resize_channels
+    from unmask_video.reconstruct.face_history import FaceHistory, FieldFilter, _resize_channels
 
     rng = np.random.default_rng(3)
     h, w, weight = 97, 128, 0.8
     fields = [cv2.GaussianBlur(rng.normal(0, 5, (h, w, 3)).astype(np.float32), (0, 0), 9) for _ in range(2)]
     constants = [np.float32([0.4, 0.9]), np.float32([0.7, 0.5])]
-    history, centre = _FaceHistory(), np.float32([50, 50])
+    history, centre = FaceHistory(), np.float32([50, 50])
     got = []
     for field, c in zip(fields, constants):
-        got.append(_FieldFilter(history, centre, 100.0, weight, history.take(centre, 100.0)).with_constants(field, c))
+        got.append(FieldFilter(history, centre, 100.0, weight, history.take(centre, 100.0)).with_constants(field, c))
     # As constant channels: the cells of the first frame, then the average of both frames' cells, its change read back.
     cells = [_resize_channels(np.concatenate([f, np.broadcast_to(c, (h, w, 2))], axis=2), (12, 12), cv2.INTER_AREA)
              for f, c in zip(fields, constants)]  # fmt: skip

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import astuple, dataclass, replace
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -30,6 +30,7 @@ from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER, MOUTH_CORNERS
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.cloth_bleed import BleedOptions, bleed_px
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
+from unmask_video.reconstruct.face_history import FaceHistory, FieldFilter, face_in_frame
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill
 from unmask_video.reconstruct.lab_pixels import (
     channel_rows,
@@ -42,11 +43,11 @@ from unmask_video.reconstruct.lab_pixels import (
 )
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.ring_colour import (
+    MIN_RING_PIXELS,
+    MaskColour,
     capped,
     hole_colours,
     inliers,
-    MaskColour,
-    MIN_RING_PIXELS,
     near_colour,
     robust,
     sampled_coords,
@@ -1412,10 +1413,10 @@ def _filter_with(
     field_filter: Callable[[np.ndarray], np.ndarray], field: np.ndarray, size: tuple[int, int], constants: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``field`` ((3, pixels) at ``size`` (w, h)) and ``constants`` ((k,)) through a face's temporal field filter: the
-    composite's own (:class:`_FieldFilter`) averages the constants as their own channels, any other callable takes
+    composite's own (:class:`FieldFilter`) averages the constants as their own channels, any other callable takes
     them as constant channels beside the field."""
     image = interleaved(field, size)
-    if isinstance(field_filter, _FieldFilter):
+    if isinstance(field_filter, FieldFilter):
         image, constants = field_filter.with_constants(image, constants)
     else:
         beside = np.broadcast_to(constants, image.shape[:2] + constants.shape)
@@ -1425,51 +1426,10 @@ def _filter_with(
     return channel_rows(image.reshape(-1, 3)), constants
 
 
-def _resize_channels(field: np.ndarray, size: tuple[int, int], interpolation: int) -> np.ndarray:
-    """``cv2.resize`` of an (h, w, c) float field to ``size`` (width, height) for any c (OpenCV takes at most 4
-    channels at once: three at a time)."""
-    if field.shape[2] <= 4:
-        return cv2.resize(field, size, interpolation=interpolation).reshape(size[1], size[0], field.shape[2])
-    parts = [cv2.resize(np.ascontiguousarray(field[..., i:i + 3]), size, interpolation=interpolation)
-             for i in range(0, field.shape[2], 3)]
-    return np.concatenate([p.reshape(size[1], size[0], -1) for p in parts], axis=2)
-
-
-#: The colour-correction field is averaged over time on a grid of this many cells across the region.
-_FIELD_GRID = 12
-
-
-_T = TypeVar("_T")
-
-
 def _turn(face: FaceROI) -> float:
     """How far the reference's head is turned from the ``face``'s (:func:`~unmask_video.warp.yaw`, the reference's less
     the frame's; 0 where the reference's is not known)."""
     return 0.0 if face.reference_yaw is None else face.reference_yaw - yaw(face.landmarks)
-
-
-def _in_frame(face: FaceROI) -> tuple[np.ndarray, np.ndarray, float]:
-    """(landmarks, centre, size): the face's landmarks in the frame's pixels ((n, 2) float32), their mean and the
-    face's width (px): what the per-face histories (:class:`_FaceHistory`) find it by."""
-    in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
-    return in_frame, in_frame.mean(axis=0), float(np.ptp(face.landmarks[:, 0]))
-
-
-class _FaceHistory(Generic[_T]):
-    """Per face of the last frames: a value (a colour shift or a coarse field), found again by position."""
-
-    def __init__(self) -> None:
-        self._entries: list[tuple[np.ndarray, float, _T]] = []
-
-    def take(self, centre: np.ndarray, size: float) -> _T | None:
-        """The array of the face nearest ``centre`` (within half a face), removed from the history."""
-        distances = [float(np.linalg.norm(e[0] - centre)) for e in self._entries]
-        near = [i for i, d in enumerate(distances) if d < 0.5 * max(size, self._entries[i][1])]
-        return self._entries.pop(min(near, key=distances.__getitem__))[2] if near else None
-
-    def put(self, centre: np.ndarray, size: float, value: _T) -> None:
-        self._entries.append((centre, size, value))
-        del self._entries[:-8]  # a few faces at most are followed
 
 
 @dataclass(frozen=True)
@@ -1515,50 +1475,6 @@ class _Lengths:
         return _Lengths(*(k * v for v in astuple(self)))
 
 
-class _FieldFilter:
-    """A face's colour field averaged over its frames on a coarse grid (``_FIELD_GRID`` cells across the region):
-    only the field's slow, smooth part is held back. Called with an (h, w, 3) field, it returns the field to apply."""
-
-    def __init__(self, history: _FaceHistory[np.ndarray], centre: np.ndarray, size: float, weight: float,
-                 previous: np.ndarray | None) -> None:  # fmt: skip
-        self._history, self._centre, self._size, self._weight, self._previous = history, centre, size, weight, previous
-
-    def __call__(self, field: np.ndarray) -> np.ndarray:
-        return self.with_constants(field, np.zeros(0, np.float32))[0]
-
-    def restore(self) -> None:
-        """Put the face's past back as it was, for a frame that did not go through the filter."""
-        if self._previous is not None:
-            self._history.put(self._centre, self._size, self._previous)
-
-    def with_constants(self, field: np.ndarray, constants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The (h, w, 3) field and ``constants`` ((k,), k <= 3: numbers averaged with it) to apply: the same numbers as
-        the filter of the field with the constants as k more channels beside it (their mean over the pixels), without
-        the (h, w, 3 + k) field: the constants' channels are resized on their own."""
-        h, w = field.shape[:2]
-        grid = _resize_channels(field, (_FIELD_GRID, _FIELD_GRID), cv2.INTER_AREA)
-        cells = grid
-        constants = np.asarray(constants, np.float32)
-        if len(constants):
-            # (a constant channel's area average is the constant: no (h, w, k) image of it is built)
-            flat_grid = np.broadcast_to(constants, (_FIELD_GRID, _FIELD_GRID, len(constants)))
-            cells = np.concatenate([grid, flat_grid], axis=2)
-        previous = self._previous
-        if previous is None or previous.shape != cells.shape:
-            self._history.put(self._centre, self._size, cells)
-        else:
-            smoothed = self._weight * previous + (1.0 - self._weight) * cells
-            self._history.put(self._centre, self._size, smoothed)
-            delta = smoothed - cells
-            channels = field.shape[2]
-            field = field + _resize_channels(delta[..., :channels], (w, h), cv2.INTER_LINEAR)
-            if len(constants):
-                # The constants' pixel mean after the change: theirs plus the mean of the change's field.
-                change = _resize_channels(np.ascontiguousarray(delta[..., channels:]), (w, h), cv2.INTER_LINEAR)
-                constants = constants + np.float32(cv2.mean(change)[: len(constants)])
-        return field, constants
-
-
 class ReferenceComposite:
     """``--generator none``: rebuild the masked part of each face from the warped reference."""
 
@@ -1568,13 +1484,13 @@ class ReferenceComposite:
     def __init__(self, options: CompositeOptions | None = None) -> None:
         self.options = options or CompositeOptions()
         #: Per face of the last frame: its smoothed colour correction.
-        self._history: _FaceHistory[np.ndarray] = _FaceHistory()
+        self._history: FaceHistory[np.ndarray] = FaceHistory()
         #: Per face: the ``light="skin"`` fields last measured on it (:attr:`CompositeOptions.field_refresh`).
-        self._fields: _FaceHistory[_MeasuredFields] = _FaceHistory()
+        self._fields: FaceHistory[_MeasuredFields] = FaceHistory()
         #: Per face: its last rebuilt region, to carry onto the next frame (:attr:`CompositeOptions.carry_frames`).
-        self._carries: _FaceHistory[_Carry] = _FaceHistory()
+        self._carries: FaceHistory[_Carry] = FaceHistory()
         #: Per face: the cloth's bleed (:attr:`CompositeOptions.bleed`), as a share of its reach, averaged over frames.
-        self._bleeds: _FaceHistory[float] = _FaceHistory()
+        self._bleeds: FaceHistory[float] = FaceHistory()
 
     def lengths(self, face_px: float) -> _Lengths:
         """The options' distances in pixels on a face of ``face_px`` (``face_units.face_size_px``)."""
@@ -1603,7 +1519,7 @@ class ReferenceComposite:
 
     def _filters(
         self, face: FaceROI, steps: int = 1
-    ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, _FieldFilter | None]:
+    ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, FieldFilter | None]:
         """(shift filter, field filter): temporal averages of this face's colour correction (the face is
         matched to the last frame's by position). The field is averaged on a coarse grid over the
         region, so only its slow, smooth part is held back. ``steps``: the frames since the last one that went through
@@ -1621,7 +1537,7 @@ class ReferenceComposite:
             self._history.put(centre, size, shift.astype(np.float32))
             return shift
 
-        return smooth_shift, _FieldFilter(self._history, centre, size, weight, previous)
+        return smooth_shift, FieldFilter(self._history, centre, size, weight, previous)
 
 
     def reconstruct_one(self, face: FaceROI) -> Image:
@@ -1705,7 +1621,7 @@ class ReferenceComposite:
         ``valid``: its mask and the warp's validity), where :attr:`CompositeOptions.carry_frames` allows it; None:
         rebuild. ``changed``: uint8, 1 where ``rebuilt`` holds rebuilt pixels."""
         opts = self.options
-        in_frame, centre, size = _in_frame(face)
+        in_frame, centre, size = face_in_frame(face)
         last = self._carries.take(centre, size)
         if last is None:
             return None
@@ -1801,7 +1717,7 @@ class ReferenceComposite:
     ) -> None:
         """Keep ``rebuilt`` (``region`` of this face's ROI rebuilt; ``changed``: where) for :meth:`_carry`."""
         rows, cols = region
-        in_frame, centre, size = _in_frame(face)
+        in_frame, centre, size = face_in_frame(face)
         origin = np.array([face.box.x0 + cols.start, face.box.y0 + rows.start], np.float64)
         both = cv2.cvtColor(rebuilt, cv2.COLOR_RGB2RGBA)
         cv2.insertChannel(cv2.cvtColor(face.image[region], cv2.COLOR_RGB2GRAY), both, 3)
@@ -1817,7 +1733,7 @@ class ReferenceComposite:
         if (opts.field_refresh <= 1 or not opts.color_match or opts.local_color_sigma <= 0 or opts.light != "skin"
                 or opts.transfer_std):  # fmt: skip
             return None, None
-        in_frame, centre, size = _in_frame(face)
+        in_frame, centre, size = face_in_frame(face)
         last = self._fields.take(centre, size)
         track = _LightTrack(_Anchor(landmarks.mean(axis=0).astype(np.float32), size), tolerance=opts.field_reuse_ring)
         if last is not None and last.age + 1 < opts.field_refresh and last.landmarks.shape == in_frame.shape:
@@ -1829,7 +1745,7 @@ class ReferenceComposite:
     def _keep_fields(self, face: FaceROI, track: _LightTrack, last: _MeasuredFields | None) -> None:
         """Put this face's fields back in the history after :meth:`_rebuild` with ``track`` (``last``: what
         :meth:`_light_track` took from it)."""
-        in_frame, centre, size = _in_frame(face)
+        in_frame, centre, size = face_in_frame(face)
         if track.reused and last is not None:
             self._fields.put(centre, size, replace(last, age=last.age + 1))
         elif track.measured is not None:
@@ -1866,7 +1782,7 @@ class ReferenceComposite:
     def _bleed_filter(self, face: FaceROI) -> Callable[[float | None], float]:
         """The face's cloth bleed averaged over its frames: called with this frame's (a share of the reach looked in;
         None: not read), it returns the average (:attr:`CompositeOptions.bleed_smoothing`) and keeps it for the next."""
-        _, centre, size = _in_frame(face)
+        _, centre, size = face_in_frame(face)
         last = self._bleeds.take(centre, size)
         weight = self.options.bleed_smoothing
 
