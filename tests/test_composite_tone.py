@@ -14,9 +14,9 @@ from unmask_video.reconstruct import composite
 from unmask_video.reconstruct.composite import (
     CompositeOptions,
     ReferenceComposite,
-    _across_share,
     _in_shade,
 )
+from unmask_video.reconstruct.light_plane import across_share
 
 
 def _lightness(image: np.ndarray) -> np.ndarray:
@@ -64,12 +64,12 @@ def test_the_share_of_the_references_light_across_taken_out_is_how_far_the_ring_
     for frame, reference, expected in ((20, 20, 0.0), (20, 18, 0.0), (-12, 26, 1.0), (0, 30, 1.0), (30, 0, 1.0),
                                        (2, -2, 0.0)):  # fmt: skip
         tgt, ref, both, coords = _ring(frame, reference)
-        share, slope = _across_share(tgt, ref, both, coords)
+        share, slope = across_share(tgt, ref, both, coords)
         assert abs(float(share[0]) - expected) < 0.15, (frame, reference, share)
         assert not share[1:].any() and not slope[1:].any()  # (lightness only)
         assert abs(float(slope[0]) * 199 - frame) < 1.0, (frame, slope)  # (the frame's, per pixel)
     tgt, ref, both, coords = _ring(-12, 26)
-    assert not _across_share(tgt, ref, np.zeros_like(both), coords)[0].any()  # too few pixels: nothing taken out
+    assert not across_share(tgt, ref, np.zeros_like(both), coords)[0].any()  # too few pixels: nothing taken out
 
 
 def test_a_reference_lit_from_one_side_does_not_carry_its_bright_side_onto_an_evenly_lit_face() -> None:

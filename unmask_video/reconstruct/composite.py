@@ -41,6 +41,7 @@ from unmask_video.reconstruct.lab_pixels import (
     to_lab,
     written,
 )
+from unmask_video.reconstruct.light_plane import Across, across_light, across_share, light_plane
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.ring_colour import (
     MIN_RING_PIXELS,
@@ -81,14 +82,9 @@ _MIN_CONTRAST = 0.3
 #: reference): the median, not a higher one, so that the few eyelid, lash or crease pixels the ring takes in do not
 #: count as the frame skin's own variation.
 _CONTRAST_PERCENTILE = 50
-#: With ``light="skin"``: the light's slope down the face (:func:`_light_plane`) is shrunk by a ridge of this times the
-#: pixels' weight (in the region's size squared): a ring that hardly spreads in a direction tells no slope along it.
-_PLANE_RIDGE = 0.003
 #: The plane is used where the ring's pixels are far: their weight within a Gaussian of this fraction of the region's
 #: size is under half its typical value on the ring.
 _PLANE_NEAR = 0.1
-#: The plane reaches beyond the ring's range of it by at most this fraction of that range.
-_PLANE_REACH = 2.0
 #: With ``light="skin"``: weight, in the smooth light field, of ring pixels where the frame shows no skin.
 _NOT_FRAME_SKIN_WEIGHT = 0.1
 #: With ``light="skin"``: weight, in the smooth light field, of ring pixels where the reference is in its own shade
@@ -103,9 +99,6 @@ _SHADE_SHARE = (0.12, 0.18)
 #: With ``light="skin"``: the least weight, in the smooth light field, of the ring's pixels below the mouth whose change
 #: of light disagrees with the face's (:attr:`CompositeOptions.neck_gap`).
 _NECK_WEIGHT = 0.1
-#: Slopes of lightness across the ring (Lab L units from its left end to its right) below this count as this when the
-#: frame's and the reference's are compared (:func:`_across_share`): an even light's small slopes differ at random.
-_ACROSS_FLOOR = 8.0
 #: With ``light="skin"``: the seam field's Gaussian is this many times ``CompositeOptions.seam_sigma``. The light field,
 #: built from the frame's skin, leaves more of the step to the seam where the ring shows no skin (a collar, hair or
 #: background at the jaw's sides): a seam as narrow as the "ring" light's corrects it at the ring but leaves a step
@@ -337,11 +330,6 @@ def _scratch(name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.
     """:func:`~unmask_video.reconstruct.scratch.scratch` under the composite's own names (a full-size field used and
     dropped within one call: a fresh array of a face region's size costs a page fault per 4 KiB written)."""
     return scratch(f"composite.{name}", shape, dtype)
-
-
-#: The reference's light across the face replaced by the frame's (:func:`_across_share`): the share, per Lab channel,
-#: and the frame's slope across (Lab units per pixel of the region), (3,) each.
-_Across = tuple[np.ndarray, np.ndarray]
 
 
 def _lit_skin(sample: np.ndarray) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -589,9 +577,9 @@ class _LightFields:
     #: The mask's colour and the reference skin's (:func:`hole_colours`).
     mask_colour: MaskColour | None = None
     skin_stats: tuple[np.ndarray, np.ndarray] | None = None
-    #: The share of the reference's light across the face replaced by the frame's, and the frame's (:func:`_across_share`;
+    #: The share of the reference's light across the face replaced by the frame's, and the frame's (:func:`across_share`;
     #: None: none).
-    across: _Across | None = None
+    across: Across | None = None
     #: How far the ring pixels in the reference's own shade were left out (:func:`_shade_strength`; > 0: out of the seam
     #: too, on the frames between as well).
     shade: float = 0.0
@@ -660,7 +648,7 @@ class _SkinBase:
     @classmethod
     def of(
         cls, ref: np.ndarray, ring: np.ndarray, apply: np.ndarray, skin_stats: tuple[np.ndarray, np.ndarray] | None,
-        local_sigma: float, across: _Across | None = None,
+        local_sigma: float, across: Across | None = None,
     ) -> _SkinBase:  # fmt: skip
         rh, rw = ring.shape
         size = 0.5 * (rh + rw)
@@ -684,9 +672,9 @@ class _SkinBase:
     @staticmethod
     def _across_field(
         lab_small: np.ndarray, skin: np.ndarray, apply: np.ndarray, small: tuple[int, int], shape: tuple[int, int],
-        across: _Across,
+        across: Across,
     ) -> np.ndarray | None:
-        """The share of the reference's light across the face to take out of ``lab_small`` (:func:`_across_light`,
+        """The share of the reference's light across the face to take out of ``lab_small`` (:func:`across_light`,
         fitted on its ``skin`` where it is pasted, ``apply``; ``shape``: the region's (h, w)), (3, w * h); None: none.
         ``across`` is (share, slope), (3,) each per Lab channel, the share in [0, 1] and the frame's slope in Lab units
         per pixel of the region."""
@@ -694,9 +682,9 @@ class _SkinBase:
         if not np.any(share > 0):
             return None
         on = skin & (cv2.resize(apply.view(np.uint8), small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0)
-        return _across_light(lab_small, on, small, share, slope * (shape[1] / small[0]))
+        return across_light(lab_small, on, small, share, slope * (shape[1] / small[0]))
 
-    def flatten(self, apply: np.ndarray, across: _Across) -> None:
+    def flatten(self, apply: np.ndarray, across: Across) -> None:
         """Replace a share of the reference's light across the face (:meth:`_across_field`) in :attr:`lab_small` and
         :attr:`s_ref` by the frame's (``across``: (share, slope), as there)."""
         flat = self._across_field(self.lab_small, self.skin, apply, self.small, self.shape, across)
@@ -849,7 +837,7 @@ def _skin_light(
     ``S_r + c (ref - S_r) + D``, its L compressed above the frame skin's brightest; plus the seam field (its pull on
     each ring pixel within ``seam_cap`` robust spreads of the frame's skin there, if > 0). Where the ring's light
     across the face is not the reference's, ``across`` of the reference's own is replaced by the frame's first
-    (:func:`_across_share`, :meth:`_SkinBase.flatten`). Ring pixels where the reference is in a shade the frame does
+    (:func:`across_share`, :meth:`_SkinBase.flatten`). Ring pixels where the reference is in a shade the frame does
     not show (its own eye sockets, lids, lashes: :func:`_in_shade` with the ratio ``shade``; 0: none) weigh
     ``_SHADE_WEIGHT`` in ``D`` and are left out of the seam; those below the ``mouth`` less where their change of light
     differs from the face's by more than ``neck_gap`` (:func:`_neck_weight`). The frame's skin ``beside`` the mask where
@@ -914,9 +902,9 @@ def _skin_light(
     if np.count_nonzero(keep) < MIN_RING_PIXELS:
         keep = np.ones(n, bool)
     skin_keep = keep & frame_skin
-    # The reference's light across the face, where the ring shows it is not the frame's (:func:`_across_share`), is
+    # The reference's light across the face, where the ring shows it is not the frame's (:func:`across_share`), is
     # replaced by the frame's.
-    share, slope = _across_share(tgt_ring, ref_ring, skin_keep & ref_skin, ring_coords)
+    share, slope = across_share(tgt_ring, ref_ring, skin_keep & ref_skin, ring_coords)
     base.flatten(apply, (across * share, slope))
     if base.across is not None:
         ref_ring = base.flattened(ref_ring, at)
@@ -973,7 +961,7 @@ def _skin_light(
         at_all = np.concatenate([at_all, b_at])
         b_w = np.full(b_change.shape[1], b_weight, np.float32)
         weights, plane_w = np.concatenate([weights, b_w]), np.concatenate([plane_w, b_w])
-    plane, at_plane = _light_plane(change, coords[0], coords[1], plane_w, (rh, rw), small)
+    plane, at_plane = light_plane(change, coords[0], coords[1], plane_w, (rh, rw), small)
     # (on the reference's skin only, where the slope was measured: a collar or hair beside it, darker or lighter, takes
     # the change the ring shows next to it)
     on_skin_w = cv2.GaussianBlur(skin.reshape(small[1], small[0]).astype(np.float32), (0, 0), 1.5).reshape(-1)
@@ -1192,106 +1180,6 @@ def _add_seam(
     ys, xs = ring_coords
     new += spread(residual, ring, max(_SKIN_SEAM_SCALE * seam_sigma * base.size, 1.0), fade=True, size=base.small,
                    coords=(ys[seam_keep], xs[seam_keep]), planar=True)  # fmt: skip
-
-
-def _plane_slopes(values: np.ndarray, px: np.ndarray, py: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray]:
-    """(across, down): the least-squares slopes of ``values`` ((C, K)) along the centred pixel coordinates ``px`` and
-    ``py`` ((K,) each), per channel ((C,) float64 each), with ``ridge`` added to the normal matrix's diagonal."""
-    a = np.array([[np.dot(px, px), np.dot(px, py)], [np.dot(px, py), np.dot(py, py)]], np.float64)
-    a += ridge * np.eye(2)
-    b = np.stack([values @ px, values @ py]).astype(np.float64)
-    # (the 2x2 system by Cramer's rule, as :func:`_light_plane`: LAPACK's call overhead is the larger cost)
-    det = a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]
-    return (a[1, 1] * b[0] - a[0, 1] * b[1]) / det, (a[0, 0] * b[1] - a[1, 0] * b[0]) / det
-
-
-def _across_share(
-    tgt_ring: np.ndarray, ref_ring: np.ndarray, both: np.ndarray, ring_coords: tuple[np.ndarray, np.ndarray]
-) -> _Across:
-    """(share, slope), (3,) each per Lab channel, a and b 0: the frame's slope of lightness across the ring (Lab units
-    per pixel) and the share of the reference's light across to be replaced by it, in [0, 1]: how far the reference's is
-    not the frame's, from the slopes of L across the ring (from its left end to its right, fitted with the slope down by
-    least squares) of the frame ``tgt_ring`` and the reference ``ref_ring`` ((3, N) Lab at the ``ring_coords`` pixels)
-    where both show skin (``both``): 0 where the two slopes differ by at most half the larger (the same light), 1 where
-    by all of it or more (a photo lit from one side on a face lit from the other, or from the front); slopes under
-    ``_ACROSS_FLOOR`` count as that. Zeros with fewer than ``MIN_RING_PIXELS`` pixels."""
-    share, slope = np.zeros(3, np.float32), np.zeros(3, np.float32)
-    if np.count_nonzero(both) < MIN_RING_PIXELS:
-        return share, slope
-    ys, xs = (c[both].astype(np.float32) for c in ring_coords)
-    span = max(float(xs.max() - xs.min()), 1.0)
-    px, py = (xs - xs.mean()) / span, (ys - ys.mean()) / span
-    ours = float(_plane_slopes(tgt_ring[:1, both], px, py, 1e-6 * len(px))[0][0])
-    theirs = float(_plane_slopes(ref_ring[:1, both], px, py, 1e-6 * len(px))[0][0])
-    scale = max(abs(ours), abs(theirs), _ACROSS_FLOOR)
-    share[0] = np.clip(2.0 * abs(ours - theirs) / scale - 1.0, 0.0, 1.0)
-    slope[0] = ours / span
-    return share, slope
-
-
-def _across_light(
-    lab: np.ndarray, on: np.ndarray, small: tuple[int, int], share: np.ndarray, target: np.ndarray
-) -> np.ndarray | None:
-    """``share`` ((3,)) of how far the reference's light across the face is from the ``target`` slope ((3,), Lab units
-    per working pixel): the slope along the rows of its Lab ``lab`` ((3, w * h) at the working size ``small``) on its
-    skin pixels ``on`` ((w * h,) bool), fitted per channel by least squares with the slope down the face, less the
-    target, as a field over the working size ((3, w * h)), zero at the pixels' mean column. None: too few pixels."""
-    idx = np.flatnonzero(on)
-    if len(idx) < MIN_RING_PIXELS:
-        return None
-    w = small[0]
-    scale = np.float32(1.0 / max(small))
-    px = (idx % w).astype(np.float32) * scale
-    py = (idx // w).astype(np.float32) * scale
-    mx, my = float(px.mean()), float(py.mean())
-    px -= np.float32(mx)
-    py -= np.float32(my)
-    slope = _plane_slopes(lab[:, idx], px, py, _PLANE_RIDGE * len(idx))[0].astype(np.float32)
-    slope -= np.asarray(target, np.float32) * np.float32(max(small))  # (per working pixel -> per ``scale`` unit)
-    cols = (np.arange(w, dtype=np.float32) * scale - np.float32(mx))
-    field = np.empty((3, small[1], w), np.float32)
-    field[...] = ((np.asarray(share, np.float32) * slope)[:, None] * cols[None, :])[:, None, :]
-    return field.reshape(3, -1)
-
-
-def _light_plane(
-    change: np.ndarray, ys: np.ndarray, xs: np.ndarray, weights: np.ndarray, shape: tuple[int, int],
-    small: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """The light's slope down the face: the planar part of its ``change`` ((3, K) Lab, frame minus reference, at the
-    ring pixels ``ys``, ``xs`` of a region of ``shape`` (h, w), weighted by ``weights``, 0: not used), per Lab channel,
-    fitted by weighted least squares (both slopes, the one across dropped after) with the slopes shrunk where the
-    pixels hardly spread (``_PLANE_RIDGE``), zero on the pixels' weighted mean row. Returns (plane, at): the slope's
-    field over the working size ``small`` ((3, w * h); bounded to ``_PLANE_REACH`` times the range it has on the pixels
-    beyond it) and its values at the pixels ((3, K)); zeros with fewer than ``MIN_RING_PIXELS`` pixels used."""
-    h, w = shape
-    used = weights > 0
-    if np.count_nonzero(used) < MIN_RING_PIXELS:
-        return np.zeros((3, small[0] * small[1]), np.float32), np.zeros_like(change)
-    scale = np.float32(1.0 / max(h, w))
-    px, py = xs.astype(np.float32) * scale, ys.astype(np.float32) * scale
-    wsum = float(weights.sum())
-    mx, my = float(np.dot(weights, px)) / wsum, float(np.dot(weights, py)) / wsum
-    px -= np.float32(mx)
-    py -= np.float32(my)
-    wx, wy = weights * px, weights * py
-    a = np.array([[np.dot(wx, px), np.dot(wx, py)], [np.dot(wx, py), np.dot(wy, py)]], np.float64)
-    a += _PLANE_RIDGE * wsum * np.eye(2)
-    b = np.stack([change @ wx, change @ wy]).astype(np.float64)
-    # (the y slope per channel of the 2x2 system, by Cramer's rule: LAPACK's solve costs 20-40 us of call overhead, and
-    # where numpy's BLAS threads are not limited, waking them cost up to 2 ms a face)
-    down = ((a[0, 0] * b[1] - a[1, 0] * b[0]) / (a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0])).astype(np.float32)
-    # Only the slope down the face is continued: across it the ring shows the light on both sides (its spread follows
-    # it), and a slope across, continued past a cheek's edge, darkens or reddens a band there.
-    at = down[:, None] * py[None, :]
-    sw, sh = small
-    rows = (np.arange(sh, dtype=np.float32) + 0.5) * np.float32(h / sh) * scale - np.float32(my)
-    lo, hi = float(py[used].min()), float(py[used].max())
-    room = _PLANE_REACH * (hi - lo)
-    rows = np.clip(rows, lo - room, hi + room)  # (the slope's field is linear in the row: bounded through it)
-    plane = np.empty((3, sh, sw), np.float32)
-    plane[...] = (down[:, None] * rows[None, :])[:, :, None]
-    return plane.reshape(3, -1), at
 
 
 def _chroma_bound(
