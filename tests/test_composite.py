@@ -827,8 +827,8 @@ def test_the_frames_skin_colour_is_read_without_the_hair_that_widens_it() -> Non
     # A dark clip's ring under the eyes takes in strands of dark hair, in skin's own hue: its robust spread, widened by
     # them, took in the hair beside the jaw as skin. The frame's skin is read from the pixels no darker than 0.6 of
     # its median lightness.
-    from unmask_video.reconstruct.composite import _lit_skin
     from unmask_video.reconstruct.ring_colour import near_colour, robust
+    from unmask_video.reconstruct.ring_weights import _lit_skin
 
     rng = np.random.default_rng(2)
     skin = np.stack([rng.normal(40.0, 4.0, 800), rng.normal(17.0, 2.0, 800), rng.normal(26.0, 2.0, 800)])

@@ -10,13 +10,10 @@ import pytest
 from tests.test_composite import MASK_COLOUR, masked_face
 from unmask_video import landmark_sets
 from unmask_video.stages import FaceROI
-from unmask_video.reconstruct import composite
-from unmask_video.reconstruct.composite import (
-    CompositeOptions,
-    ReferenceComposite,
-    _in_shade,
-)
+from unmask_video.reconstruct import ring_weights
+from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.light_plane import across_share
+from unmask_video.reconstruct.ring_weights import in_own_shade
 
 
 def _lightness(image: np.ndarray) -> np.ndarray:
@@ -103,11 +100,11 @@ def test_the_references_shade_is_a_shade_the_frame_does_not_show_there() -> None
     skin = np.array([True, True, True, True, True, False])
     lab = lambda lightness: np.stack([lightness, np.full_like(lightness, 15.0), np.full_like(lightness, 15.0)])
     smooth = lab(np.full(6, 70.0, np.float32))
-    shade = _in_shade(lab(ref), smooth, lab(tgt), np.full(6, 60.0, np.float32), skin, 0.5)
+    shade = in_own_shade(lab(ref), smooth, lab(tgt), np.full(6, 60.0, np.float32), skin, 0.5)
     # lit in both; a socket under the frame's lit lid; the same shade in both (its L differs less: the frame's light is
     # darker); a shallow shade; the frame lighter than its light (counts as its light); no skin in the reference
     assert shade.tolist() == [False, True, False, False, True, False]
-    assert not _in_shade(lab(ref), smooth, lab(ref), np.full(6, 70.0, np.float32), skin, 0.5).any()  # the same photo
+    assert not in_own_shade(lab(ref), smooth, lab(ref), np.full(6, 70.0, np.float32), skin, 0.5).any()  # the same photo
 
 
 def _with_dark_sockets(
@@ -141,7 +138,7 @@ def test_a_stand_ins_dark_eye_sockets_do_not_lighten_the_rebuilt_skin_under_the_
     # The grey-mask man's pale band along the mask's top edge: the stand-in's eye sockets under his lit lower lids,
     # compared pixel by pixel, raised the light field and the seam there. (The painted sockets are 6 % of the ring's
     # kept pixels, a stand-in's a fifth: the share from which they are left out is lowered to theirs.)
-    monkeypatch.setattr(composite, "_SHADE_SHARE", (0.02, 0.05))
+    monkeypatch.setattr(ring_weights, "_SHADE_SHARE", (0.02, 0.05))
     face, truth, band = _with_dark_sockets(*masked_face(), both=False)
     lift = {}
     for shade in (0.0, 0.5):
@@ -153,9 +150,9 @@ def test_a_stand_ins_dark_eye_sockets_do_not_lighten_the_rebuilt_skin_under_the_
 
 def test_a_few_pixels_in_the_references_shade_are_left_in() -> None:
     # (a lash or a lid a little off: the comparison's noise, which the spread averages out)
-    assert composite._shade_strength(np.arange(100) < 5) == 0.0
-    assert composite._shade_strength(np.arange(100) < 20) == 1.0
-    assert 0.0 < composite._shade_strength(np.arange(100) < 15) < 1.0
+    assert ring_weights.shade_strength(np.arange(100) < 5) == 0.0
+    assert ring_weights.shade_strength(np.arange(100) < 20) == 1.0
+    assert 0.0 < ring_weights.shade_strength(np.arange(100) < 15) < 1.0
     face, truth, _ = _with_dark_sockets(*masked_face(), both=False)  # (6 % of the ring)
     on = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
     off = ReferenceComposite(CompositeOptions(ring_shade=0.0)).reconstruct([face])[0]
@@ -165,7 +162,7 @@ def test_a_few_pixels_in_the_references_shade_are_left_in() -> None:
 def test_a_shade_the_frame_shows_too_still_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     # The same shade in the frame (the person's own photo, in another light): the light field and the seam as without
     # the test (whatever share of the ring it is).
-    monkeypatch.setattr(composite, "_SHADE_SHARE", (0.0, 0.01))
+    monkeypatch.setattr(ring_weights, "_SHADE_SHARE", (0.0, 0.01))
     face, truth, band = _with_dark_sockets(*masked_face(), both=True, sockets=0.45)
     on = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]
     off = ReferenceComposite(CompositeOptions(ring_shade=0.0)).reconstruct([face])[0]
@@ -184,16 +181,16 @@ def test_the_neck_weighs_less_where_its_change_of_light_is_not_the_faces() -> No
         return np.stack([np.where(ys < 80, face, neck), np.full(len(ys), 12.0), np.where(ys < 80, 5.0, b)]).astype(np.float32)
 
     def weight(tgt: np.ndarray, ref: np.ndarray, usable: np.ndarray = usable) -> float:
-        return composite._neck_weight(tgt, ref, (ys, xs), usable, mouth, 4.0)[1]
+        return ring_weights.neck_weight(tgt, ref, (ys, xs), usable, mouth, 4.0)[1]
 
     tgt = lab(70.0, 70.0)
-    neck, _ = composite._neck_weight(tgt, lab(60.0, 60.0), (ys, xs), usable, mouth, 4.0)
+    neck, _ = ring_weights.neck_weight(tgt, lab(60.0, 60.0), (ys, xs), usable, mouth, 4.0)
     assert neck.tolist() == (ys > 90).tolist()
     assert weight(tgt, lab(60.0, 60.0)) == 1.0  # (the same light)
     assert weight(lab(70.0, 50.0), lab(60.0, 42.1)) == 1.0  # (a shade in both, its L changed less: luminance scaled alike)
     assert weight(tgt, lab(60.0, 55.6)) == pytest.approx(0.55, abs=0.05)  # (the neck 4.4 L darker in the reference only)
-    assert weight(tgt, lab(60.0, 45.0)) == pytest.approx(composite._NECK_WEIGHT)  # (a stand-in's shaded neck)
-    assert weight(tgt, lab(60.0, 58.5, b=15.0)) == pytest.approx(composite._NECK_WEIGHT)  # (its colour: b 10 apart)
+    assert weight(tgt, lab(60.0, 45.0)) == pytest.approx(ring_weights._NECK_WEIGHT)  # (a stand-in's shaded neck)
+    assert weight(tgt, lab(60.0, 58.5, b=15.0)) == pytest.approx(ring_weights._NECK_WEIGHT)  # (its colour: b 10 apart)
     assert weight(tgt, lab(60.0, 65.0)) == 1.0  # (the frame's neck in a shade the reference does not show)
     # (too few usable pixels on either side to tell: as it is)
     assert weight(tgt, lab(60.0, 45.0), ys > 90) == 1.0
@@ -212,13 +209,14 @@ def test_a_neck_whose_gap_the_faces_own_trend_leads_to_still_counts() -> None:
     def weight(lightness: np.ndarray) -> float:
         tgt = ref.copy()
         tgt[0] = lightness
-        return composite._neck_weight(tgt, ref, (ys, xs), usable, mouth, 4.0)[1]
+        return ring_weights.neck_weight(tgt, ref, (ys, xs), usable, mouth, 4.0)[1]
 
     assert weight(60.0 + 0.1 * ys) == 1.0  # (the ramp: the neck 9 L past the face, where the face's trend leads)
-    assert weight(np.where(ys < 80, 68.0 - 0.1 * ys, 75.0)) == pytest.approx(composite._NECK_WEIGHT)  # (a step)
-    assert weight(np.where(ys < 80, 61.0 + 0.02 * ys, 75.0)) == pytest.approx(composite._NECK_WEIGHT)  # (past the trend)
+    assert weight(np.where(ys < 80, 68.0 - 0.1 * ys, 75.0)) == pytest.approx(ring_weights._NECK_WEIGHT)  # (a step)
+    past_trend = np.where(ys < 80, 61.0 + 0.02 * ys, 75.0)
+    assert weight(past_trend) == pytest.approx(ring_weights._NECK_WEIGHT)  # (past the trend)
     assert weight(np.where(ys < 80, 68.0 - 0.1 * ys, 45.0)) == 1.0  # (the frame's own shade below the mouth)
-    explained = composite._unexplained(np.array([9.0, 0.0, 0.0], np.float32), ref, (ys, xs), 130.0)
+    explained = ring_weights._unexplained(np.array([9.0, 0.0, 0.0], np.float32), ref, (ys, xs), 130.0)
     assert np.array_equal(explained, np.array([9.0, 0.0, 0.0], np.float32))  # (a flat face explains nothing)
 
 
@@ -233,11 +231,11 @@ def test_the_necks_trend_reads_integer_rows_as_the_composite_gives_them() -> Non
     tgt = ref.copy()
     tgt[0] = 60.0 + 0.1 * ys
     usable = np.ones(len(ys), bool)
-    assert composite._neck_weight(tgt, ref, (ys, xs), usable, mouth, 4.0)[1] == 1.0
+    assert ring_weights.neck_weight(tgt, ref, (ys, xs), usable, mouth, 4.0)[1] == 1.0
     change = np.stack([0.1 * ys, np.zeros(len(ys)), np.zeros(len(ys))]).astype(np.float32)
     apart = np.array([9.0, 0.0, 0.0], np.float32)
-    as_floats = composite._unexplained(apart, change, (ys.astype(np.float32), xs.astype(np.float32)), 130.0)
-    assert np.allclose(composite._unexplained(apart, change, (ys, xs), 130.0), as_floats, atol=1e-4)
+    as_floats = ring_weights._unexplained(apart, change, (ys.astype(np.float32), xs.astype(np.float32)), 130.0)
+    assert np.allclose(ring_weights._unexplained(apart, change, (ys, xs), 130.0), as_floats, atol=1e-4)
     assert as_floats[0] == pytest.approx(4.5, abs=1e-3)  # (the trend from the face's median row, 40, to 130: 9 L)
 
 
@@ -314,24 +312,25 @@ def test_the_frames_skin_beside_the_warp_counts_only_where_the_rings_skin_does_n
     # smooth skin light there L 40.
     rng = np.random.default_rng(0)
     skin = np.stack([rng.normal(60, 2, 200), rng.normal(15, 1, 200), rng.normal(15, 1, 200)]).astype(np.float32)
-    test = composite._FrameSkin.of(skin)
+    test = ring_weights.FrameSkin.of(skin)
     small = (8, 8)
     s_ref = np.tile(np.array([[40.0], [12.0], [12.0]], np.float32), (1, 64))
     beside = (skin[:, :50] + np.float32([[5.0], [0.0], [0.0]]), (np.arange(50), np.arange(50)), np.arange(50) % 64)
     ring_change = np.tile(np.array([[4.0], [1.0], [-1.0]], np.float32), (1, 40))
-    found = composite._beside_change(beside, test, s_ref, small, ring_change, 0.0)
+    found = ring_weights.beside_change(beside, test, s_ref, small, ring_change, 0.0)
     assert found is not None
     change, _, _, weight = found
     assert weight == 1.0
     assert abs(float(np.median(change[0])) - 25.0) < 2.0  # (the frame's L 65 against the reference's light 40)
     # (a/b: the ring's change, plus the reference's colour lit by the further 21 L: 12 * 21 / 56)
     assert abs(float(np.median(change[1])) - (1.0 + 12.0 * 21.0 / 56.0)) < 1.0
-    assert composite._beside_change(beside, test, s_ref, small, ring_change, 0.5 * composite._BESIDE_COVER)[3] == 0.5
-    assert composite._beside_change(beside, test, s_ref, small, ring_change, composite._BESIDE_COVER) is None
+    cover = ring_weights.BESIDE_COVER
+    assert ring_weights.beside_change(beside, test, s_ref, small, ring_change, 0.5 * cover)[3] == 0.5
+    assert ring_weights.beside_change(beside, test, s_ref, small, ring_change, cover) is None
     # (a few beside the warp's edge against a ring of much skin: none; above the mask's middle: none)
     many = np.tile(ring_change[:, :1], (1, 1000))
-    assert composite._beside_change(beside, test, s_ref, small, many, 0.0) is None
-    assert composite._beside_change(beside, test, s_ref, small, ring_change, 0.0, mid=60.0) is None
+    assert ring_weights.beside_change(beside, test, s_ref, small, many, 0.0) is None
+    assert ring_weights.beside_change(beside, test, s_ref, small, ring_change, 0.0, mid=60.0) is None
     # (hair or a shade beside the face, darker than the skin's floor there: none)
     dark = (beside[0] * np.float32([[0.7], [1.0], [1.0]]), beside[1], beside[2])
-    assert composite._beside_change(dark, test, s_ref, small, ring_change, 0.0) is None
+    assert ring_weights.beside_change(dark, test, s_ref, small, ring_change, 0.0) is None

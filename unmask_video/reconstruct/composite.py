@@ -54,6 +54,17 @@ from unmask_video.reconstruct.ring_colour import (
     sampled_coords,
     unlike_mask,
 )
+from unmask_video.reconstruct.ring_weights import (
+    BESIDE_COVER,
+    SHADE_WEIGHT,
+    FrameSkin,
+    below_share,
+    beside_change,
+    frame_light,
+    in_own_shade,
+    neck_weight,
+    shade_strength,
+)
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reconstruct.skin_chroma import bounded_chroma, chroma_bound, own_colour
 from unmask_video.reconstruct.smooth_field import at_work_size, resize_covered, spread, spread_dense, work_size
@@ -88,18 +99,6 @@ _CONTRAST_PERCENTILE = 50
 _PLANE_NEAR = 0.1
 #: With ``light="skin"``: weight, in the smooth light field, of ring pixels where the frame shows no skin.
 _NOT_FRAME_SKIN_WEIGHT = 0.1
-#: With ``light="skin"``: weight, in the smooth light field, of ring pixels where the reference is in its own shade
-#: (:attr:`CompositeOptions.ring_shade`), when they are at least the second of ``_SHADE_SHARE`` of the ring's kept
-#: pixels; from the first to the second, 1 to it, and below the first they still count in the seam: a few such pixels (a
-#: lash, a lid or a nostril's edge a little off; at most 11 % on the quality benchmark's same-person references, relit
-#: or turned, under 2 % on the real clips with the person's own photo or a stand-in lit alike) are the pixel-by-pixel
-#: comparison's own noise, which the spread averages out (weighted down, the benchmark's relit rows lost up to 0.15 dB);
-#: a stand-in's eye sockets are a fifth of the ring (the grey-mask man: 19-22 %), all one way.
-_SHADE_WEIGHT = 0.1
-_SHADE_SHARE = (0.12, 0.18)
-#: With ``light="skin"``: the least weight, in the smooth light field, of the ring's pixels below the mouth whose change
-#: of light disagrees with the face's (:attr:`CompositeOptions.neck_gap`).
-_NECK_WEIGHT = 0.1
 #: With ``light="skin"``: the seam field's Gaussian is this many times ``CompositeOptions.seam_sigma``. The light field,
 #: built from the frame's skin, leaves more of the step to the seam where the ring shows no skin (a collar, hair or
 #: background at the jaw's sides): a seam as narrow as the "ring" light's corrects it at the ring but leaves a step
@@ -108,22 +107,6 @@ _SKIN_SEAM_SCALE = 1.5
 #: With ``light="skin"``: the per-channel gain that carries the reference's fine detail onto the new light stays
 #: within this factor (or its inverse); the rest of the change is an offset (no amplified highlights).
 _MAX_DETAIL_GAIN = 1.5
-#: With ``light="skin"``: ring pixels further than this many robust spreads from the frame's colour where the
-#: reference shows skin are not the frame's skin.
-_FRAME_SKIN_SPREADS = 4.0
-#: With ``light="skin"``: ring pixels darker than this fraction of the frame's skin's median lightness (under the
-#: eyes) are not the frame's skin, whatever the spreads say: hair or a deep shadow beside the jaw, whose colour is
-#: skin's only darker (a dark clip's skin spreads, which the hair itself widens, take it in).
-_SKIN_LIGHTNESS_FLOOR = 0.6
-#: With ``light="skin"`` and :attr:`CompositeOptions.beside`: the frame's pixels beside the mask where the warp does not
-#: reach count as its skin no darker than this fraction of the skin's median lightness (a stricter floor than the
-#: ring's: there nothing of the reference tells its hair or a shade from skin); they count fully where none of the
-#: ring's skin lies below the mask's middle row, and not at all where this share of it does (the ring then tells the
-#: light's change down the face itself), and scaled from 0 to 1 as they make up the first to the second of
-#: ``_BESIDE_SHARE`` as many pixels as the ring's skin.
-_BESIDE_FLOOR = 0.8
-_BESIDE_COVER = 0.25
-_BESIDE_SHARE = (0.2, 0.5)
 #: With ``light="skin"``: the bound holds fully on reference pixels whose lightness is within the first of these
 #: robust spreads of its skin's, and not at all beyond the second.
 _SKIN_LIGHTNESS_SPREADS = (2.5, 4.0)
@@ -320,14 +303,6 @@ def _scratch(name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.
     return scratch(f"composite.{name}", shape, dtype)
 
 
-def _lit_skin(sample: np.ndarray) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """The ``sample`` skin pixels ((3, M) Lab) without those darker than ``_SKIN_LIGHTNESS_FLOOR`` of its median
-    lightness (hair, a deep shadow), as :func:`robust` (median, spread) of the rest (the sample itself if too few
-    are left): their spread is skin's own, not widened to take in the hair."""
-    lit = sample[:, sample[0] >= _SKIN_LIGHTNESS_FLOOR * float(median(sample[0]))]
-    return robust(lit) if lit.shape[1] >= MIN_RING_PIXELS else sample
-
-
 def match_color(
     reference: np.ndarray,
     target: np.ndarray,
@@ -375,11 +350,11 @@ def match_color(
     (:class:`_LightTrack`: reused from an earlier frame if it holds them, else what this frame measured is put in it).
     ``across`` (with ``light="skin"``): the share of the reference's light across the face replaced by the frame's
     (:attr:`CompositeOptions.across`). ``shade`` (with ``light="skin"``): ring pixels where the reference is in a shade
-    the frame does not show count little (:attr:`CompositeOptions.ring_shade`, :func:`_in_shade`; 0: off); ``neck_gap``
+    the frame does not show count little (:attr:`CompositeOptions.ring_shade`, :func:`in_own_shade`; 0: off); ``neck_gap``
     (with ``light="skin"``): the ring below the mouth counts less where its change of light is not the face's
-    (:attr:`CompositeOptions.neck_gap`, :func:`_neck_weight`; 0: off). ``beside`` (with ``light="skin"``): gives,
+    (:attr:`CompositeOptions.neck_gap`, :func:`neck_weight`; 0: off). ``beside`` (with ``light="skin"``): gives,
     when the fields are measured, the frame's pixels beside the mask where the warp does not reach ((h, w) bool; None:
-    none), whose skin tells the light down the face (:attr:`CompositeOptions.beside`, :func:`_beside_change`).
+    none), whose skin tells the light down the face (:attr:`CompositeOptions.beside`, :func:`beside_change`).
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -568,7 +543,7 @@ class _LightFields:
     #: The share of the reference's light across the face replaced by the frame's, and the frame's (:func:`across_share`;
     #: None: none).
     across: Across | None = None
-    #: How far the ring pixels in the reference's own shade were left out (:func:`_shade_strength`; > 0: out of the seam
+    #: How far the ring pixels in the reference's own shade were left out (:func:`shade_strength`; > 0: out of the seam
     #: too, on the frames between as well).
     shade: float = 0.0
 
@@ -777,8 +752,8 @@ def _skin_light_again(
     ref_ring = base.flattened(ref_ring, at)
     if shade > 0 and fields.shade > 0:
         skin = _ring_skin(ref_skin, tgt_ring.shape[1])
-        lit = _frame_light(tgt_ring, seam_keep, ring, ring_coords, max(local_sigma * base.size, 1.0), base.small, at)
-        seam_keep = seam_keep & ~_in_shade(ref_ring, base.s_ref[:, at], tgt_ring, lit, skin, shade)
+        lit = frame_light(tgt_ring, seam_keep, ring, ring_coords, max(local_sigma * base.size, 1.0), base.small, at)
+        seam_keep = seam_keep & ~in_own_shade(ref_ring, base.s_ref[:, at], tgt_ring, lit, skin, shade)
     _add_seam(new, base, ring, ring_coords, at, tgt_ring, ref_ring, seam_keep, seam_sigma, fields.skin_spread, seam_cap)
     base.finish(new, ref, apply, out)
 
@@ -826,12 +801,12 @@ def _skin_light(
     each ring pixel within ``seam_cap`` robust spreads of the frame's skin there, if > 0). Where the ring's light
     across the face is not the reference's, ``across`` of the reference's own is replaced by the frame's first
     (:func:`across_share`, :meth:`_SkinBase.flatten`). Ring pixels where the reference is in a shade the frame does
-    not show (its own eye sockets, lids, lashes: :func:`_in_shade` with the ratio ``shade``; 0: none) weigh
-    ``_SHADE_WEIGHT`` in ``D`` and are left out of the seam; those below the ``mouth`` less where their change of light
-    differs from the face's by more than ``neck_gap`` (:func:`_neck_weight`). The frame's skin ``beside`` the mask where
+    not show (its own eye sockets, lids, lashes: :func:`in_own_shade` with the ratio ``shade``; 0: none) weigh
+    ``SHADE_WEIGHT`` in ``D`` and are left out of the seam; those below the ``mouth`` less where their change of light
+    differs from the face's by more than ``neck_gap`` (:func:`neck_weight`). The frame's skin ``beside`` the mask where
     the warp does not reach (a function that reads it: Lab, its pixels and working pixels, :func:`_beside_pixels`; None
     or giving None: none) counts in ``D``
-    and its slope down the face where the ring's skin does not reach below the mask's middle (:func:`_beside_change`).
+    and its slope down the face where the ring's skin does not reach below the mask's middle (:func:`beside_change`).
     At full size
     the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
@@ -863,7 +838,7 @@ def _skin_light(
         sample = colour_keep
     skin_test = None
     if np.count_nonzero(sample) >= MIN_RING_PIXELS:
-        skin_test = _FrameSkin.of(tgt_ring[:, sample])
+        skin_test = FrameSkin.of(tgt_ring[:, sample])
         frame_skin = skin_test(tgt_ring)
     # The frame is compared with the reference pixel by pixel (so that the same photo in the same light is matched
     # exactly, and hair or background in both still tell how the light changed), except where the frame shows skin
@@ -907,16 +882,16 @@ def _skin_light(
     # tell the reference's shading, not the light's change: they count little.
     shaded, strength = None, 0.0
     if shade > 0:
-        frame_lit = _frame_light(tgt_ring, skin_keep if np.count_nonzero(skin_keep) >= MIN_RING_PIXELS else keep, ring,
+        frame_lit = frame_light(tgt_ring, skin_keep if np.count_nonzero(skin_keep) >= MIN_RING_PIXELS else keep, ring,
                                  ring_coords, sigma, small, at)  # fmt: skip
         # (on ``ref_ring``: ``at_ring`` differs from it only where the reference shows no skin, never in shade)
-        shaded = _in_shade(ref_ring, smooth_ring, tgt_ring, frame_lit, ref_skin, shade)
-        strength = _shade_strength(shaded[keep])
-        weights[shaded[keep]] *= np.float32(1.0 - (1.0 - _SHADE_WEIGHT) * strength)
+        shaded = in_own_shade(ref_ring, smooth_ring, tgt_ring, frame_lit, ref_skin, shade)
+        strength = shade_strength(shaded[keep])
+        weights[shaded[keep]] *= np.float32(1.0 - (1.0 - SHADE_WEIGHT) * strength)
     if neck_gap > 0 and mouth is not None:
         # (the face's change read where the frame shows skin and the reference is not in its own shade)
         usable = skin_keep[keep] if shaded is None or strength <= 0 else skin_keep[keep] & ~shaded[keep]
-        neck, factor = _neck_weight(tgt_ring[:, keep], at_ring[:, keep], (ys[keep], xs[keep]), usable, mouth, neck_gap)
+        neck, factor = neck_weight(tgt_ring[:, keep], at_ring[:, keep], (ys[keep], xs[keep]), usable, mouth, neck_gap)
         weights[neck] *= np.float32(factor)
     # How strong the reference's own shading and colour variation around its smooth skin light may be: as strong as
     # the frame's skin shows around its own, on the ring pixels where both show skin (1 for the same photo in the same
@@ -932,16 +907,16 @@ def _skin_light(
     coords = (ys[keep], xs[keep])
     plane_w, ref_part, at_all = skin_keep[keep].astype(np.float32), at_kept - smooth_kept, at[keep]
     extra = None
-    below = _below_share(coords[0][skin_keep[keep]], mid)
-    if beside is not None and skin_test is not None and below < _BESIDE_COVER:
+    below = below_share(coords[0][skin_keep[keep]], mid)
+    if beside is not None and skin_test is not None and below < BESIDE_COVER:
         # (read only where they can count: the frame's pixels beside the warp, converted)
         pixels = beside()
         if pixels is not None:
-            extra = _beside_change(pixels, skin_test, s_ref, small, change[:, skin_keep[keep]], below, mid)
+            extra = beside_change(pixels, skin_test, s_ref, small, change[:, skin_keep[keep]], below, mid)
     if extra is not None:
         # The frame's skin beside the mask where the warp does not reach (a neck beside a narrower warped neck), where
         # the ring's skin does not reach below the mask's middle: its lightness against the reference's smooth skin
-        # light continued there tells the light's change down the face (:func:`_beside_change`).
+        # light continued there tells the light's change down the face (:func:`beside_change`).
         b_change, b_coords, b_at, b_weight = extra
         coords = (np.concatenate([coords[0], b_coords[0]]), np.concatenate([coords[1], b_coords[1]]))
         change = np.concatenate([change, b_change], axis=1)
@@ -1005,148 +980,6 @@ def _skin_light(
         anchor = _Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
     return _LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor,
                         across=(across * share, slope), shade=strength)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _FrameSkin:
-    """The frame's skin test: within ``_FRAME_SKIN_SPREADS`` robust spreads of its lit skin sample's colour
-    (:func:`_lit_skin`) and no darker than ``_SKIN_LIGHTNESS_FLOOR`` of the sample's median lightness."""
-
-    colour: np.ndarray | tuple[np.ndarray, np.ndarray]
-    floor: float
-
-    @classmethod
-    def of(cls, sample: np.ndarray) -> _FrameSkin:
-        """The test from the frame's skin ``sample`` ((3, M) Lab: the ring above the mask's middle)."""
-        return cls(_lit_skin(sample), _SKIN_LIGHTNESS_FLOOR * float(median(sample[0])))
-
-    def __call__(self, lab: np.ndarray) -> np.ndarray:
-        """(N,) bool: the ``lab`` pixels ((3, N)) that pass."""
-        return near_colour(lab, self.colour, _FRAME_SKIN_SPREADS) & (lab[0] >= self.floor)
-
-
-def _below_share(skin_rows: np.ndarray, mid: float) -> float:
-    """The share of the ring's skin pixels (their rows ``skin_rows``) below the mask's middle row ``mid`` (0: none)."""
-    return float(np.count_nonzero(skin_rows > mid)) / max(len(skin_rows), 1)
-
-
-def _beside_change(
-    beside: tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray], skin_test: _FrameSkin, s_ref: np.ndarray,
-    small: tuple[int, int], ring_change: np.ndarray, below: float, mid: float = -1.0,
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray, float] | None:
-    """(change, coords, at, weight): the frame's skin beside the mask where the warp does not reach (``beside``: (3, M)
-    Lab at its (ys, xs) pixels of the region and their working pixels at ``small``) below the mask's middle row
-    ``mid``, that passes the frame's ``skin_test`` and is no darker than ``_BESIDE_FLOOR`` of its skin, its lightness
-    less the reference's smooth skin
-    light continued there (``s_ref``, (3, w * h)), its a/b the ring skin's median change (``ring_change``, (3, K): the
-    reference's skin colour continued onto a neck or an ear is not theirs) plus the reference's colour there scaled by
-    the further change of lightness, and their weight in the light field: 1 where none of the ring's skin (the ``K``
-    pixels of ``ring_change``) lies below the mask's middle, 0 from ``_BESIDE_COVER`` of it (``below``) on, times 0 where
-    they are fewer than the first of ``_BESIDE_SHARE`` of the ring's skin pixels, 1 from the second on (a few beside
-    a same-place warp's edge tell little). None: too few pixels, or weight 0."""
-    lab, (ys, xs), at = beside
-    on = skin_test(lab) & (lab[0] >= _BESIDE_FLOOR / _SKIN_LIGHTNESS_FLOOR * skin_test.floor) & (ys > mid)
-    low, high = _BESIDE_SHARE
-    share = np.count_nonzero(on) / max(ring_change.shape[1], 1)
-    weight = (1.0 - min(below / _BESIDE_COVER, 1.0)) * float(np.clip((share - low) / (high - low), 0.0, 1.0))
-    if weight <= 0 or np.count_nonzero(on) < MIN_RING_PIXELS or ring_change.shape[1] < MIN_RING_PIXELS:
-        return None
-    change = np.empty((3, np.count_nonzero(on)), np.float32)
-    change[0] = lab[0, on] - s_ref[0, at[on]]
-    # (a/b: the ring's change, and what the further change of light does to the reference's colour there: a/b scale
-    # with L + 16 at a constant chromaticity, a lit skin is as much more coloured as it is lighter)
-    further = change[0] - float(median(ring_change[0]))
-    change[1:] = median(ring_change[1:])[:, None] + s_ref[1:, at[on]] * (further / (s_ref[0, at[on]] + 16.0))
-    return change, (ys[on], xs[on]), at[on], weight
-
-
-def _shade_strength(in_shade: np.ndarray) -> float:
-    """How far the ring pixels ``in_shade`` ((K,) bool over the kept ring pixels, :func:`_in_shade`) are left out, in
-    [0, 1]: 0 where they are a small share of them, 1 where a large one (``_SHADE_SHARE``)."""
-    low, high = _SHADE_SHARE
-    share = np.count_nonzero(in_shade) / max(len(in_shade), 1)
-    return float(np.clip((share - low) / (high - low), 0.0, 1.0))
-
-
-def _neck_weight(
-    tgt: np.ndarray, ref: np.ndarray, coords: tuple[np.ndarray, np.ndarray], usable: np.ndarray, mouth: np.ndarray,
-    gap: float,
-) -> tuple[np.ndarray, float]:  # fmt: skip
-    """The ring pixels below the mouth ((K,) bool, from the rows of ``coords``, the (rows, columns) of the pixels where
-    the frame ``tgt`` and the reference ``ref`` ((3, K) Lab) are read; ``mouth``: the frame's LIPS_OUTER landmarks in
-    the same pixels) and their weight in the light field: 1 while their change of light (the median over the ``usable``
-    ones, (K,) bool) is within ``gap`` Lab units of the change of those above the mouth, once the part of the
-    difference that the face's own trend down the ring explains is taken off (:func:`_unexplained`), falling linearly
-    to ``_NECK_WEIGHT`` at twice it (1: too few of either to tell). Only a neck lighter by the change than the face (the
-    reference's neck in a shade the frame does not show, as :func:`_in_shade`) weighs less: a frame's own shade there
-    (her hands under her chin) is the frame's light. The change of lightness is compared as a ratio (of
-    L + 16, the cube root of luminance's: a light's change scales luminance, so a neck in a shade in both photos changes
-    as the face does), in L units at the frame's face; a and b as differences."""
-    ys = coords[0]
-    neck = ys > float(mouth[:, 1].max())
-    face = usable & (ys < float(mouth[:, 1].min()))
-    below = usable & neck
-    if np.count_nonzero(face) < MIN_RING_PIXELS or np.count_nonzero(below) < MIN_RING_PIXELS:
-        return neck, 1.0
-    ratio = (tgt[0] + np.float32(16.0)) / np.maximum(ref[0] + np.float32(16.0), np.float32(1.0))
-    level = float(median(tgt[0, face])) + 16.0
-    change = np.concatenate([ratio[None] * np.float32(level), tgt[1:] - ref[1:]])
-    apart = median(change[:, below]) - median(change[:, face])
-    apart = _unexplained(apart, change[:, face], (ys[face], coords[1][face]), float(median(ys[below])))
-    if apart[0] <= 0:
-        return neck, 1.0  # (the frame's neck in a shade the reference does not show: the frame's light, it counts)
-    distance = float(np.sqrt(float(np.dot(apart, apart))))
-    return neck, 1.0 - (1.0 - _NECK_WEIGHT) * float(np.clip(distance / gap - 1.0, 0.0, 1.0))
-
-
-def _unexplained(
-    apart: np.ndarray, change: np.ndarray, coords: tuple[np.ndarray, np.ndarray], neck_row: float,
-) -> np.ndarray:  # fmt: skip
-    """(3,) what of the neck's difference in change of light from the face's (``apart``, (3,)) a smooth light does not
-    explain: the face's own change ``change`` ((3, F) at its ring pixels' (rows, columns) ``coords``), fitted with a
-    plane, continued down from the face's median row to the neck's ``neck_row``, explains ``apart`` per channel as far
-    as it goes the same way. A light from above or below (a photo of the same person relit) changes the face's lower
-    rows on the way to the neck; a stand-in's neck in its jaw's shadow is a step the face above does not lead to (the
-    grey-mask man: his face's change falls towards the mouth, his neck's rises past it)."""
-    ys, xs = coords
-    y0, x0 = float(median(ys)), float(np.mean(xs))
-    scale = max(float(np.ptp(ys)), float(np.ptp(xs)), 1.0)
-    design = np.stack([np.ones(len(ys)), (xs - x0) / scale, (ys - y0) / scale], axis=1)
-    slope = np.linalg.lstsq(design, change.T.astype(np.float64), rcond=None)[0][2]
-    trend = slope * ((neck_row - y0) / scale)
-    explained = np.clip(apart, np.minimum(trend, 0.0), np.maximum(trend, 0.0))
-    return (apart - explained).astype(np.float32)
-
-
-def _frame_light(
-    tgt_ring: np.ndarray, use: np.ndarray, ring: np.ndarray, ring_coords: tuple[np.ndarray, np.ndarray], sigma: float,
-    small: tuple[int, int], at: np.ndarray,
-) -> np.ndarray:  # fmt: skip
-    """(N,) the frame's smooth skin lightness at the ring pixels: the L of its ``use`` pixels (``tgt_ring``, (3, N) Lab
-    at ``ring_coords`` in ``ring``), spread with a Gaussian of ``sigma`` pixels, read at their working pixels ``at``
-    (at the working size ``small``)."""
-    ys, xs = ring_coords
-    return spread(tgt_ring[:1, use], ring, sigma, size=small, coords=(ys[use], xs[use]), planar=True)[0, at]
-
-
-def _in_shade(
-    ref_ring: np.ndarray, smooth_ring: np.ndarray, tgt_ring: np.ndarray, frame_lit: np.ndarray, ref_skin: np.ndarray,
-    ratio: float,
-) -> np.ndarray:  # fmt: skip
-    """(N,) bool: the ring pixels where the reference shows skin (``ref_skin``, (N,) bool: its hair or background beside
-    a frame's cheek is no shade) and its colour ``ref_ring`` ((3, N) Lab) is in a shade the frame ``tgt_ring``
-    ((3, N)) does not show: its luminance, relative to its smooth skin light's (``smooth_ring``, (3, N)), below
-    ``ratio`` times the frame's relative to its own (``frame_lit``, (N,) L, :func:`_frame_light`; a frame lighter than
-    its light counts as its light). A stand-in's eye sockets, lids or lashes under the frame's lit lower lids are; a
-    shade in both is not, however far the two lights differ (luminance, not L: a light's change scales it)."""
-    ref_rel = _luminance(ref_ring[0]) / _luminance(smooth_ring[0])
-    frame_rel = np.minimum(_luminance(tgt_ring[0]) / _luminance(frame_lit), 1.0)
-    return ref_skin & (ref_rel < np.float32(ratio) * frame_rel)
-
-
-def _luminance(lightness: np.ndarray) -> np.ndarray:
-    """CIE relative luminance of Lab lightness (its cube-root branch, at least a little above 0)."""
-    return np.power((np.maximum(lightness, 1.0) + np.float32(16.0)) * np.float32(1.0 / 116.0), np.float32(3.0))
 
 
 def _add_seam(
