@@ -10,6 +10,7 @@ import pytest
 import unmask_video.reconstruct.composite as composite
 from tests.test_composite import masked_face
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
+from unmask_video.reconstruct.light_fields import Anchor, LightFields
 from unmask_video.stages import Box, FaceROI
 
 
@@ -99,13 +100,13 @@ def test_moved_fields_follow_the_face() -> None:
     h, w = 64, 80
     field = np.zeros((3, h * w), np.float32)
     field[:, :] = np.tile(np.arange(w, dtype=np.float32), h)[None, :]
-    anchor = composite._Anchor(np.array([100.0, 120.0], np.float32), 200.0)
-    fields = composite._LightFields(
+    anchor = Anchor(np.array([100.0, 120.0], np.float32), 200.0)
+    fields = LightFields(
         d=field, contrast=np.ones(3, np.float32), limit=2.0, trust=0.0, theirs=None, knee=60.0, skin_spread=None,
         small=(w, h), shape=(4 * h, 4 * w), anchor=anchor,
     )
     same = fields.moved(field, anchor, (4 * h, 4 * w), (w, h))
     np.testing.assert_allclose(same, field, atol=1e-4)
-    right = fields.moved(field, composite._Anchor(anchor.centre + np.float32([8.0, 0.0]), 200.0), (4 * h, 4 * w), (w, h))
+    right = fields.moved(field, Anchor(anchor.centre + np.float32([8.0, 0.0]), 200.0), (4 * h, 4 * w), (w, h))
     image = right[0].reshape(h, w)
     np.testing.assert_allclose(image[:, 10:], np.arange(8, w - 2, dtype=np.float32)[None, :].repeat(h, 0), atol=1e-3)

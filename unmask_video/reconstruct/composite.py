@@ -41,6 +41,7 @@ from unmask_video.reconstruct.lab_pixels import (
     to_lab,
     written,
 )
+from unmask_video.reconstruct.light_fields import Anchor, LightFields, LightTrack
 from unmask_video.reconstruct.light_plane import Across, across_light, across_share, light_plane
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.ring_colour import (
@@ -319,7 +320,7 @@ def match_color(
     light: str = "ring",
     mouth: np.ndarray | None = None,
     seam_cap: float = 0.0,
-    track: _LightTrack | None = None,
+    track: LightTrack | None = None,
     across: float = 0.0,
     shade: float = 0.0,
     neck_gap: float = 0.0,
@@ -347,7 +348,7 @@ def match_color(
     ``light="skin"`` match looks for the reference's lips (None: nowhere). ``seam_cap`` > 0: the seam's residual on
     each ring pixel is held within that many robust spreads of the frame's skin colour on the ring
     (:attr:`CompositeOptions.seam_cap`). ``track`` (with ``light="skin"``): the face's fields from frame to frame
-    (:class:`_LightTrack`: reused from an earlier frame if it holds them, else what this frame measured is put in it).
+    (:class:`LightTrack`: reused from an earlier frame if it holds them, else what this frame measured is put in it).
     ``across`` (with ``light="skin"``): the share of the reference's light across the face replaced by the frame's
     (:attr:`CompositeOptions.across`). ``shade`` (with ``light="skin"``): ring pixels where the reference is in a shade
     the frame does not show count little (:attr:`CompositeOptions.ring_shade`, :func:`in_own_shade`; 0: off); ``neck_gap``
@@ -503,92 +504,6 @@ def _beside_pixels(
 
 
 @dataclass
-class _Anchor:
-    """Where the face is in the pixels of the arrays given to :func:`match_color`: its landmarks' mean ``centre``
-    ((2,) x, y) and its ``size`` (their width), in pixels. Fields measured on one frame are moved to another's by it."""
-
-    centre: np.ndarray
-    size: float
-
-    def shifted(self, x0: int, y0: int) -> _Anchor:
-        """The same in the pixels of a box of those arrays starting at (``x0``, ``y0``)."""
-        return _Anchor(self.centre - np.array([x0, y0], np.float32), self.size)
-
-
-@dataclass
-class _LightFields:
-    """What ``light="skin"`` measured on a face's ring in one frame (:func:`_skin_light`), for the next frames of the
-    face (:attr:`CompositeOptions.field_refresh`): the light field ``d`` (after the temporal filter), (3, w * h) at the
-    working size ``small`` (w, h) of a region of ``shape`` (h, w) in which the face was at ``anchor``; the contrast,
-    the colour bound and trust, the reference skin's spread on the ring (``theirs``), the highlight's knee and the
-    frame skin's robust spread the seam is capped with (``skin_spread``; None: not capped), the ring's size and the
-    colours of the mask and the reference's skin (:func:`hole_colours`).
-    The seam field is measured on every frame (it follows the frame's mask edge)."""
-
-    d: np.ndarray
-    contrast: np.ndarray
-    limit: float
-    trust: float
-    theirs: np.ndarray | None
-    knee: float
-    skin_spread: np.ndarray | None
-    small: tuple[int, int]
-    shape: tuple[int, int]
-    anchor: _Anchor
-    #: The ring's pixels, over the face's size squared.
-    ring_px: float = 0.0
-    #: The mask's colour and the reference skin's (:func:`hole_colours`).
-    mask_colour: MaskColour | None = None
-    skin_stats: tuple[np.ndarray, np.ndarray] | None = None
-    #: The share of the reference's light across the face replaced by the frame's, and the frame's (:func:`across_share`;
-    #: None: none).
-    across: Across | None = None
-    #: How far the ring pixels in the reference's own shade were left out (:func:`shade_strength`; > 0: out of the seam
-    #: too, on the frames between as well).
-    shade: float = 0.0
-
-    def fits(self, ring_px: int, anchor: _Anchor, tolerance: float) -> bool:
-        """Whether a frame whose ring holds ``ring_px`` pixels, its face at ``anchor``, has about the ring these
-        fields were measured on (its pixels, relative to the face's size, within ``tolerance`` of theirs)."""
-        density = ring_px / max(anchor.size, 1.0) ** 2
-        return abs(density - self.ring_px) <= tolerance * self.ring_px
-
-    def moved(self, field: np.ndarray, anchor: _Anchor, shape: tuple[int, int], small: tuple[int, int]) -> np.ndarray:
-        """One of the fields ((3, w * h) at :attr:`small`) moved with the face to a region of ``shape`` (h, w) where it
-        is at ``anchor``, at that region's working size ``small`` (w, h): (3, w' * h'), the edge's values held past
-        the edge."""
-        scale = self.anchor.size / max(anchor.size, 1e-6)
-        m = np.zeros((2, 3), np.float64)
-        for axis in range(2):  # x, then y
-            n_new, n_old = small[axis], self.small[axis]
-            px_new, px_old = shape[1 - axis], self.shape[1 - axis]
-            # working pixel -> region pixel -> relative to the face -> the old region's pixel -> its working pixel
-            a_new, a_old = px_new / n_new, n_old / px_old
-            m[axis, axis] = scale * a_new * a_old
-            offset = 0.5 * a_new - 0.5 - float(anchor.centre[axis])
-            m[axis, 2] = (float(self.anchor.centre[axis]) + scale * offset + 0.5) * a_old - 0.5
-        image = interleaved(field, self.small)
-        moved = cv2.warpAffine(image, m, small, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        return channel_rows(moved.reshape(-1, 3))
-
-
-@dataclass
-class _LightTrack:
-    """One face's ``light="skin"`` fields from frame to frame (:attr:`CompositeOptions.field_refresh`): where the face
-    is in the pixels of the arrays given to :func:`match_color` (``anchor``), the fields an earlier frame measured to
-    reuse if its ring is about theirs (``tolerance``: :attr:`CompositeOptions.field_reuse_ring`; None: measure them on
-    this one), and, set by :func:`match_color`, whether they were reused (``reused``) or what this frame measured
-    (``measured``; None: reused, or no colour match could be made)."""
-
-    anchor: _Anchor
-    reuse: _LightFields | None = None
-    tolerance: float = 0.0
-    reused: bool = False
-    measured: _LightFields | None = None
-
-
-@dataclass
 class _SkinBase:
     """What ``light="skin"`` takes from the warped reference alone, every frame (:func:`_skin_light`,
     :func:`_skin_light_again`), at the working size ``small`` (w, h) of a region of ``shape`` (h, w): the reference
@@ -730,8 +645,8 @@ def _skin_light_again(
     ref_ring: np.ndarray,
     skin_stats: tuple[np.ndarray, np.ndarray] | None,
     seam_keep: np.ndarray,
-    fields: _LightFields,
-    anchor: _Anchor,
+    fields: LightFields,
+    anchor: Anchor,
     local_sigma: float,
     seam_sigma: float,
     out: np.ndarray,
@@ -777,12 +692,12 @@ def _skin_light(
     out: np.ndarray,
     mouth: np.ndarray | None = None,
     seam_cap: float = 0.0,
-    anchor: _Anchor | None = None,
+    anchor: Anchor | None = None,
     across: float = 0.0,
     shade: float = 0.0,
     neck_gap: float = 0.0,
     beside: Callable[[], tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray] | None] | None = None,
-) -> _LightFields:
+) -> LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
     :func:`_skin_light_again` on the face's next frames (``anchor``: where the face is in the arrays' pixels; None:
@@ -977,8 +892,8 @@ def _skin_light(
     _add_seam(new, base, ring, (ys, xs), at, tgt_ring, ref_ring, seam_keep, seam_sigma, skin_spread, seam_cap)
     base.finish(new, ref, apply, out)
     if anchor is None:
-        anchor = _Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
-    return _LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor,
+        anchor = Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
+    return LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor,
                         across=(across * share, slope), shade=strength)  # fmt: skip
 
 
@@ -1028,10 +943,10 @@ def _turn(face: FaceROI) -> float:
 
 @dataclass(frozen=True)
 class _MeasuredFields:
-    """The ``light="skin"`` fields last measured on a face (:class:`_LightFields`), its landmarks in the frame then
+    """The ``light="skin"`` fields last measured on a face (:class:`LightFields`), its landmarks in the frame then
     ((468, 2)), and on how many frames since they were reused."""
 
-    fields: _LightFields
+    fields: LightFields
     landmarks: np.ndarray
     age: int
     #: Frames carried since the temporal averages were last advanced (:attr:`CompositeOptions.carry_frames`).
@@ -1319,7 +1234,7 @@ class ReferenceComposite:
 
     def _light_track(
         self, face: FaceROI, landmarks: np.ndarray
-    ) -> tuple[_LightTrack | None, _MeasuredFields | None]:
+    ) -> tuple[LightTrack | None, _MeasuredFields | None]:
         """(track, last): this face's ``light="skin"`` fields to reuse or to measure (None where the options measure
         them on every frame) and what was last measured on it (taken from the history; None: nothing).
         ``landmarks``: the face's in the pixels of the region rebuilt."""
@@ -1329,14 +1244,14 @@ class ReferenceComposite:
             return None, None
         in_frame, centre, size = face_in_frame(face)
         last = self._fields.take(centre, size)
-        track = _LightTrack(_Anchor(landmarks.mean(axis=0).astype(np.float32), size), tolerance=opts.field_reuse_ring)
+        track = LightTrack(Anchor(landmarks.mean(axis=0).astype(np.float32), size), tolerance=opts.field_reuse_ring)
         if last is not None and last.age + 1 < opts.field_refresh and last.landmarks.shape == in_frame.shape:
             moved = float(np.mean(np.hypot(*(in_frame - last.landmarks).T)))
             if moved <= opts.field_reuse_motion * size:
                 track.reuse = last.fields
         return track, last
 
-    def _keep_fields(self, face: FaceROI, track: _LightTrack, last: _MeasuredFields | None) -> None:
+    def _keep_fields(self, face: FaceROI, track: LightTrack, last: _MeasuredFields | None) -> None:
         """Put this face's fields back in the history after :meth:`_rebuild` with ``track`` (``last``: what
         :meth:`_light_track` took from it)."""
         in_frame, centre, size = face_in_frame(face)
@@ -1478,7 +1393,7 @@ class ReferenceComposite:
         filters: tuple[Callable[[np.ndarray], np.ndarray] | None, Callable[[np.ndarray], np.ndarray] | None] = (None, None),
         out: np.ndarray | None = None,
         upsampled: bool = False,
-        track: _LightTrack | None = None,
+        track: LightTrack | None = None,
         turn: float = 0.0,
         eyes: EyeMaps | None = None,
         jaw: JawProfile | None = None,
