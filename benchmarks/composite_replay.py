@@ -21,7 +21,7 @@ Prints process CPU ms per face (one OpenCV thread; the mean over the faces, the 
 faults per face (minor faults: new memory touched; on this project's machine each costs about 3.5 us of CPU, and how
 many a run gets depends on the allocator's state, so that they make CPU ms differ between runs) for the
 whole composite and its parts -- the colour match (``match_color``), within it the light field (``light="skin"``:
-``_skin_light``), the fill beside the face (``surround``) and the rest (bands, Telea inpainting, pastes) -- each
+``match_skin_light``), the fill beside the face (``surround``) and the rest (bands, Telea inpainting, pastes) -- each
 module's functions of those names timed where it has them, the median of the rounds' ratios, and the largest
 difference between the two outputs and the PSNR of today's output against the revision's on the face where it is
 lowest (over the pixels either changed); then today's composite with ``light="ring"`` against its default
@@ -64,8 +64,8 @@ from unmask_video.warp import ReferenceWarper, WarpOptions  # noqa: E402
 #: The composite before issue 11/14's speed round on the skin light.
 BASELINE_REV = "44e81d0"
 #: The parts timed: (label, the module-level function whose calls are timed, inclusive of what it calls).
-PARTS = (("colour match", "match_color"), ("  of it: skin light", "_skin_light"), ("fill beside the face", "surround"),
-         ("soft edge of the fill", "feather_into_fill"))
+PARTS = (("colour match", "match_color"), ("  of it: skin light", "match_skin_light"),
+         ("fill beside the face", "surround"), ("soft edge of the fill", "feather_into_fill"))
 
 
 @contextmanager

@@ -48,7 +48,7 @@ from unmask_video.stages import FaceROI  # noqa: E402
 #: (label, module attribute, function name): the parts timed, inclusive of what they call.
 PARTS = (
     ("colour match", "composite", "match_color"),
-    ("skin light", "composite", "_skin_light"),
+    ("skin light", "composite", "match_skin_light"),
     ("on-face fill", "composite", "fill_on_face"),
     ("surround", "composite", "surround"),
     ("feather", "composite", "feather_into_fill"),

@@ -17,13 +17,13 @@ from unmask_video.stages import Box, FaceROI
 def _measured_frames(monkeypatch: pytest.MonkeyPatch, options: CompositeOptions, faces: list[FaceROI]) -> list[bool]:
     """Per face given in turn to one composite: whether its fields were measured (not reused)."""
     calls = [0]
-    original = composite._skin_light
+    original = composite.match_skin_light
 
     def counted(*args: object, **kwargs: object) -> object:
         calls[0] += 1
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(composite, "_skin_light", counted)
+    monkeypatch.setattr(composite, "match_skin_light", counted)
     rebuild = ReferenceComposite(dataclasses.replace(options, carry_frames=1))  # (every frame rebuilt)
     measured = []
     for face in faces:

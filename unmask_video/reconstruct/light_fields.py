@@ -32,7 +32,7 @@ class Anchor:
 
 @dataclass
 class LightFields:
-    """What ``light="skin"`` measured on a face's ring in one frame (:func:`_skin_light`), for the next frames of the
+    """What ``light="skin"`` measured on a face's ring in one frame (:func:`match_skin_light`), for the next frames of the
     face (:attr:`CompositeOptions.field_refresh`): the light field ``d`` (after the temporal filter), (3, w * h) at the
     working size ``small`` (w, h) of a region of ``shape`` (h, w) in which the face was at ``anchor``; the contrast,
     the colour bound and trust, the reference skin's spread on the ring (``theirs``), the highlight's knee and the
