@@ -501,7 +501,7 @@ def test_hair_in_the_ring_does_not_dilute_a_small_colour_shift() -> None:
     # The ring around a mask often runs over hair (and background) at the jaw's sides: it looks the same in the
     # reference and the frame, so it says "no change". With a small cast (below the outlier test's reach) it
     # would pull the correction towards none; only skin must count, as the reference shows it.
-    from unmask_video.reconstruct.composite import match_color
+    from unmask_video.reconstruct.color_match import match_color
 
     face, truth = masked_face(cast=(6, -4, -6))
     hole = face.mask > 0
@@ -560,7 +560,7 @@ def test_pale_skin_beside_a_white_mask_is_not_taken_for_the_mask() -> None:
     # it reflects) takes in the pale skin around it. Were that skin dropped as mask-coloured, only the hair (alike in
     # both images: "no change") would be left and the rebuilt face would keep the reference's colour; it must be
     # matched to her pale skin. A grey shirt, no more colourful than the mask, is still left out.
-    from unmask_video.reconstruct.composite import match_color
+    from unmask_video.reconstruct.color_match import match_color
 
     rng = np.random.default_rng(3)
     h, w = 120, 120
@@ -588,7 +588,7 @@ def test_pale_skin_beside_a_white_mask_is_not_taken_for_the_mask() -> None:
 def test_a_reference_that_covers_none_of_the_hole_is_still_matched_on_the_ring() -> None:
     # The warped reference may cover none of the mask (a photo turned away, a hole past its outline): its skin colour
     # in the hole is then unknown, which must not stop the match (OpenCV refuses to convert no pixels at all).
-    from unmask_video.reconstruct.composite import match_color
+    from unmask_video.reconstruct.color_match import match_color
 
     h, w = 120, 120
     _, _, hole, ring = _elliptic_hole(h, w, (60, 60), (34.0, 44.0), 14)
@@ -752,7 +752,7 @@ def test_another_persons_blotchy_skin_is_flattened_to_the_frames_skin() -> None:
     # A stand-in photo of someone else, darker and yellower, its skin blotchy (patches a tenth of the face across), for
     # a face whose visible skin around the mask is even: the blotches are scaled down to what the frame's skin shows
     # (at most to 0.3 of them), not carried at half strength.
-    from unmask_video.reconstruct.composite import match_color
+    from unmask_video.reconstruct.color_match import match_color
 
     rng = np.random.default_rng(7)
     h, w = 160, 160
@@ -980,7 +980,7 @@ def test_a_strongly_coloured_collar_at_the_masks_edge_does_not_pull_the_seam_bey
     # differences are wide and the outlier test keeps the collar: the seam's pull on the rebuilt skin is held within
     # ``seam_cap`` (3) robust spreads of the frame's own skin colour on the ring, per Lab channel (quality benchmark:
     # lp_d12's teal collar tinted the rebuilt neck).
-    from unmask_video.reconstruct.composite import match_color
+    from unmask_video.reconstruct.color_match import match_color
     from unmask_video.reconstruct.lab_pixels import channel_rows, to_lab
     from unmask_video.reconstruct.ring_colour import robust
 

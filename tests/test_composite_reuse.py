@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-import unmask_video.reconstruct.composite as composite
+import unmask_video.reconstruct.color_match as color_match
 from tests.test_composite import masked_face
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.light_fields import Anchor, LightFields
@@ -17,13 +17,13 @@ from unmask_video.stages import Box, FaceROI
 def _measured_frames(monkeypatch: pytest.MonkeyPatch, options: CompositeOptions, faces: list[FaceROI]) -> list[bool]:
     """Per face given in turn to one composite: whether its fields were measured (not reused)."""
     calls = [0]
-    original = composite.match_skin_light
+    original = color_match.match_skin_light
 
     def counted(*args: object, **kwargs: object) -> object:
         calls[0] += 1
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(composite, "match_skin_light", counted)
+    monkeypatch.setattr(color_match, "match_skin_light", counted)
     rebuild = ReferenceComposite(dataclasses.replace(options, carry_frames=1))  # (every frame rebuilt)
     measured = []
     for face in faces:
