@@ -89,9 +89,9 @@ def match_color(
     (:class:`LightTrack`: reused from an earlier frame if it holds them, else what this frame measured is put in it).
     ``across`` (with ``light="skin"``): the share of the reference's light across the face replaced by the frame's
     (:attr:`CompositeOptions.across`). ``shade`` (with ``light="skin"``): ring pixels where the reference is in a shade
-    the frame does not show count little (:attr:`CompositeOptions.ring_shade`, :func:`in_own_shade`; 0: off); ``neck_gap``
-    (with ``light="skin"``): the ring below the mouth counts less where its change of light is not the face's
-    (:attr:`CompositeOptions.neck_gap`, :func:`neck_weight`; 0: off). ``beside`` (with ``light="skin"``): gives,
+    the frame does not show count little (:attr:`CompositeOptions.ring_shade`, :func:`in_own_shade`; 0: off);
+    ``neck_gap`` (with ``light="skin"``): the ring below the mouth counts less where its change of light is not the
+    face's (:attr:`CompositeOptions.neck_gap`, :func:`neck_weight`; 0: off). ``beside`` (with ``light="skin"``): gives,
     when the fields are measured, the frame's pixels beside the mask where the warp does not reach ((h, w) bool; None:
     none), whose skin tells the light down the face (:attr:`CompositeOptions.beside`, :func:`beside_change`).
     """

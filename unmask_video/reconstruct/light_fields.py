@@ -32,12 +32,12 @@ class Anchor:
 
 @dataclass
 class LightFields:
-    """What ``light="skin"`` measured on a face's ring in one frame (:func:`match_skin_light`), for the next frames of the
-    face (:attr:`CompositeOptions.field_refresh`): the light field ``d`` (after the temporal filter), (3, w * h) at the
-    working size ``small`` (w, h) of a region of ``shape`` (h, w) in which the face was at ``anchor``; the contrast,
-    the colour bound and trust, the reference skin's spread on the ring (``theirs``), the highlight's knee and the
-    frame skin's robust spread the seam is capped with (``skin_spread``; None: not capped), the ring's size and the
-    colours of the mask and the reference's skin (:func:`hole_colours`).
+    """What ``light="skin"`` measured on a face's ring in one frame (:func:`match_skin_light`), for the next frames of
+    the face (:attr:`CompositeOptions.field_refresh`): the light field ``d`` (after the temporal filter), (3, w * h) at
+    the working size ``small`` (w, h) of a region of ``shape`` (h, w) in which the face was at ``anchor``; the contrast,
+    the colour bound and trust, the reference skin's spread on the ring (``theirs``), the highlight's knee and the frame
+    skin's robust spread the seam is capped with (``skin_spread``; None: not capped), the ring's size and the colours of
+    the mask and the reference's skin (:func:`hole_colours`).
     The seam field is measured on every frame (it follows the frame's mask edge)."""
 
     d: np.ndarray

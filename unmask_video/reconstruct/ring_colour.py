@@ -117,8 +117,9 @@ def inliers(
     """(colour, seam): (N,) bool each, the ring pixels (``tgt``, ``ref``: (3, N) Lab) the colour statistics come
     from, and those the seam is matched on.
 
-    Dropped from both: pixels that look like the mask (not in ``not_mask``, :func:`unlike_mask`), and pixels whose target-minus-reference
-    difference is far from the median difference (hands, hair that moved, shadows, a landmark slip).
+    Dropped from both: pixels that look like the mask (not in ``not_mask``, :func:`unlike_mask`), and pixels whose
+    target-minus-reference difference is far from the median difference (hands, hair that moved, shadows, a landmark
+    slip).
     Dropped from the colour statistics only: pixels where the reference does not show skin (further than
     3 spreads from the colour of the warped reference inside the hole, ``skin``: hair, background, the
     dark of a nostril), which look alike in both images and would pull the match towards no change; the

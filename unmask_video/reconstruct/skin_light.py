@@ -67,8 +67,9 @@ _MAX_DETAIL_GAIN = 1.5
 #: on reference pixels whose lightness is within the first of these robust spreads of its skin's, and not at all beyond
 #: the second.
 _SKIN_LIGHTNESS_SPREADS = (2.5, 4.0)
-#: The frame's smooth skin colour the colour bound is measured from: its ring's a/b spread with a Gaussian of this fraction of
-#: the region's size (the light field's, far wider, would count the change of colour from the cheeks to the neck).
+#: The frame's smooth skin colour the colour bound is measured from: its ring's a/b spread with a Gaussian of this
+#: fraction of the region's size (the light field's, far wider, would count the change of colour from the cheeks to the
+#: neck).
 _CHROMA_SIGMA = 0.1
 
 
@@ -230,9 +231,9 @@ def match_skin_light_again(
     shade: float = 0.0,
     ref_skin: np.ndarray | None = None,
 ) -> None:
-    """:func:`match_skin_light` (its arguments as there) with the ``fields`` it measured on an earlier frame of the face,
-    the face at ``anchor`` in these arrays' pixels now: the reference's own smooth skin light, shading and colour and
-    the seam field are this frame's; the light field, moved with the face, the contrast, the colour bound, the
+    """:func:`match_skin_light` (its arguments as there) with the ``fields`` it measured on an earlier frame of the
+    face, the face at ``anchor`` in these arrays' pixels now: the reference's own smooth skin light, shading and colour
+    and the seam field are this frame's; the light field, moved with the face, the contrast, the colour bound, the
     highlights' knee and the share of the reference's light across replaced that frame's."""
     base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma, fields.across)
     d = fields.moved(fields.d, anchor, base.shape, base.small)
@@ -480,7 +481,8 @@ def _add_seam(
     """Add the seam field to the rebuilt face's Lab ``new`` ((3, w * h) at ``base``'s working size, changed in place):
     what still differs between the frame and the rebuilt face on the ``seam_keep`` ring pixels (``tgt_ring``,
     ``ref_ring``: (3, N) Lab at ``ring_coords``, ``at`` their working pixels), each within ``seam_cap`` times the
-    frame skin's ``skin_spread`` ((3,); None or ``seam_cap`` 0: not capped), spread inwards (:func:`match_skin_light`)."""
+    frame skin's ``skin_spread`` ((3,); None or ``seam_cap`` 0: not capped), spread inwards
+    (:func:`match_skin_light`)."""
     if seam_sigma <= 0 or not seam_keep.any():
         return
     # What the working size does to the reference, read at the seam's ring pixels.
