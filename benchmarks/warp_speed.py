@@ -74,14 +74,26 @@ _COMPOSITE_SIBLINGS = (
     ("unmask_video.blend", "unmask_video/blend.py"),
     ("unmask_video.reconstruct.fill_seam", "unmask_video/reconstruct/fill_seam.py"),
     ("unmask_video.reconstruct.outside_fill", "unmask_video/reconstruct/outside_fill.py"),  # (imports fill_seam)
+    # (the composite's own modules since it was split, each after those it imports)
+    ("unmask_video.reconstruct.lab_pixels", "unmask_video/reconstruct/lab_pixels.py"),
+    ("unmask_video.reconstruct.smooth_field", "unmask_video/reconstruct/smooth_field.py"),
+    ("unmask_video.reconstruct.ring_colour", "unmask_video/reconstruct/ring_colour.py"),
+    ("unmask_video.reconstruct.light_plane", "unmask_video/reconstruct/light_plane.py"),
+    ("unmask_video.reconstruct.skin_chroma", "unmask_video/reconstruct/skin_chroma.py"),
+    ("unmask_video.reconstruct.ring_weights", "unmask_video/reconstruct/ring_weights.py"),
+    ("unmask_video.reconstruct.face_history", "unmask_video/reconstruct/face_history.py"),
+    ("unmask_video.reconstruct.light_fields", "unmask_video/reconstruct/light_fields.py"),
+    ("unmask_video.reconstruct.skin_light", "unmask_video/reconstruct/skin_light.py"),
+    ("unmask_video.reconstruct.color_match", "unmask_video/reconstruct/color_match.py"),
+    ("unmask_video.reconstruct.surround", "unmask_video/reconstruct/surround.py"),
 )
 
 
 def _composite_at(rev: str) -> ModuleType | None:
     """unmask_video/reconstruct/composite.py as it was at git revision ``rev``, imported as its own module with the
-    ``blend``, ``reconstruct/fill_seam`` and ``reconstruct/outside_fill`` modules of that revision where it has them
-    (an older composite imports neither fill module), each importing the others of that revision too; its other
-    sibling modules today's. None, with a message, where git or the revision is not there."""
+    ``blend``, ``reconstruct/fill_seam`` and ``reconstruct/outside_fill`` modules of that revision and the composite's
+    own (``_COMPOSITE_SIBLINGS``) where it has them (an older composite imports neither fill module), each importing
+    the others of that revision too; its other sibling modules today's. None, with a message, where git or the revision is not there."""
     tag = re.sub(r"\W", "_", rev)  # (a module name: HEAD~1 -> HEAD_1)
     root = Path(__file__).resolve().parents[1]
     try:
