@@ -17,15 +17,16 @@ through a fresh composite of today's ``unmask_video/reconstruct/composite.py`` a
 ``--baseline-rev`` (read with ``git show``, with that revision's ``blend`` and ``reconstruct/fill_seam`` where it has
 them; its other sibling modules today's), taking turns face by face, ``--rounds`` times.
 
-Prints process CPU ms per face (one OpenCV thread; the mean over the faces, the median over the rounds) and page
-faults per face (minor faults: new memory touched; on this project's machine each costs about 3.5 us of CPU, and how
-many a run gets depends on the allocator's state, so that they make CPU ms differ between runs) for the
-whole composite and its parts -- the colour match (``match_color``), within it the light field (``light="skin"``:
-``match_skin_light``), the fill beside the face (``surround``) and the rest (bands, Telea inpainting, pastes) -- each
-module's functions of those names timed where it has them, the median of the rounds' ratios, and the largest
-difference between the two outputs and the PSNR of today's output against the revision's on the face where it is
-lowest (over the pixels either changed); then today's composite with ``light="ring"`` against its default
-(``light="skin"``) on the relit faces, alternating the same way. A benchmark: it asserts nothing.
+Prints process CPU ms per face (one OpenCV thread; the mean over the faces, the median over the rounds) and page faults
+per face (minor faults: new memory touched; on this project's machine each costs about 3.5 us of CPU, and how many a run
+gets depends on the allocator's state, so that they make CPU ms differ between runs) for the whole composite and its
+parts -- the colour match (``match_color``), within it the light field (``light="skin"``: ``match_skin_light``), the
+fill beside the face (``surround``, ``nearest_colour``) and the rest (bands, Telea inpainting, pastes) -- each timed in
+the modules of its revision that call it (:data:`PARTS`: today's split modules, or the one composite.py of a revision
+before the split, where they had other names), the median of the rounds' ratios, and the largest difference between the
+two outputs and the PSNR of today's output against the revision's on the face where it is lowest (over the pixels either
+changed); then today's composite with ``light="ring"`` against its default (``light="skin"``) on the relit faces,
+alternating the same way. A benchmark: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ import argparse
 import os
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -63,9 +65,37 @@ from unmask_video.warp import ReferenceWarper, WarpOptions  # noqa: E402
 
 #: The composite before issue 11/14's speed round on the skin light.
 BASELINE_REV = "44e81d0"
-#: The parts timed: (label, the module-level function whose calls are timed, inclusive of what it calls).
-PARTS = (("colour match", "match_color"), ("  of it: skin light", "match_skin_light"),
-         ("fill beside the face", "surround"), ("soft edge of the fill", "feather_into_fill"))
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part of the composite timed: some functions' calls, inclusive of what they call, from the modules that call
+    them (at today's tree and at a revision before the composite was split alike)."""
+
+    #: The table's label.
+    label: str
+    #: The part's key in the figures.
+    key: str
+    #: Per function, the names it has had, today's first: each module's calls through the first of them it has are
+    #: timed.
+    functions: tuple[tuple[str, ...], ...]
+    #: The modules they are called from, by file stem (``composite``: the composite module itself; another: that module
+    #: of the composite's revision, where the revision has it).
+    callers: tuple[str, ...]
+
+
+#: The skin light's function (``_skin_light`` in composite.py before the split), the fill beside the face's two (its
+#: smooth field and, by default, the nearest ring pixels' colours; ``_surround`` and ``_nearest`` before the split).
+SKIN_LIGHT = (("match_skin_light", "_skin_light"),)
+FILL = (("surround", "_surround"), ("nearest_colour", "_nearest"))
+#: The parts timed: the colour match, within it the skin light (called from ``color_match`` since the split, from
+#: ``composite`` before it), the fill beside the face and the soft edge of the fill.
+PARTS = (
+    Part("colour match", "match_color", (("match_color",),), ("composite",)),
+    Part("  of it: skin light", "match_skin_light", SKIN_LIGHT, ("color_match", "composite")),
+    Part("fill beside the face", "fill", FILL, ("composite",)),
+    Part("soft edge of the fill", "feather_into_fill", (("feather_into_fill",),), ("composite",)),
+)
 
 
 @contextmanager
@@ -125,26 +155,47 @@ def _relit(faces: list[FaceROI], seed: int) -> list[FaceROI]:
     return [replace(f, reference=quality.relight(f.reference, f.landmarks, seed)) for f in faces]
 
 
-class _PartTimer:
-    """Process CPU seconds spent in some of a module's functions (inclusive), by wrapping them in the module."""
+def sibling(composite: ModuleType, stem: str) -> ModuleType | None:
+    """The module ``stem`` of ``composite``'s revision: the composite itself for ``composite``; today's
+    ``unmask_video.reconstruct.<stem>`` for today's composite; for a revision's (``warp_speed._composite_at``, which
+    imports the composite's own modules of that revision as ``_<stem>_baseline_<tag>``), that revision's, None where it
+    has no such module."""
+    if stem == "composite":
+        return composite
+    prefix = "_composite_baseline_"
+    if composite.__name__.startswith(prefix):
+        return sys.modules.get(f"_{stem}_baseline_{composite.__name__[len(prefix):]}")
+    return sys.modules.get(f"unmask_video.reconstruct.{stem}")
 
-    def __init__(self, module: ModuleType, names: list[str]) -> None:
+
+class _PartTimer:
+    """Process CPU seconds spent in the composite's :class:`Part` s (inclusive), by wrapping each part's function in
+    the modules of the composite's revision that call it."""
+
+    def __init__(self, composite: ModuleType, parts: Sequence[Part]) -> None:
         self._timer = StageTimer(clock=time.process_time)
         self.seconds = self._timer.seconds
-        self._module = module
-        self._saved = {name: getattr(module, name) for name in names if hasattr(module, name)}
+        #: (module, name, function, part key) of every function wrapped.
+        self._saved: list[tuple[ModuleType, str, Any, str]] = []
+        for part in parts:
+            for module in filter(None, (sibling(composite, stem) for stem in part.callers)):
+                for names in part.functions:
+                    name = next((n for n in names if callable(getattr(module, n, None))), None)
+                    if name is not None:
+                        self._saved.append((module, name, getattr(module, name), part.key))
 
     def __enter__(self) -> _PartTimer:
-        for name, fn in self._saved.items():
-            setattr(self._module, name, self._timer.wrap(name, fn))
+        for module, name, fn, key in self._saved:
+            setattr(module, name, self._timer.wrap(key, fn))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for name, fn in self._saved.items():
-            setattr(self._module, name, fn)
+        for module, name, fn, _ in self._saved:
+            setattr(module, name, fn)
 
-    def has(self, name: str) -> bool:
-        return name in self._saved
+    def has(self, key: str) -> bool:
+        """Whether the part ``key`` is timed (the revision has its function in a module that calls it)."""
+        return any(k == key for *_, k in self._saved)
 
 
 def _replay(
@@ -153,9 +204,9 @@ def _replay(
     """For each of ``modules``, a fresh composite (with its ``CompositeOptions(**options[i])``, the defaults if None)
     over ``faces`` (in order; the modules take turns face by face): its CPU ms per face, in all and by part (NaN: the
     module has no such function), and its outputs."""
-    names = [fn for _, fn in PARTS]
+    names = [part.key for part in PARTS]
     composites = [m.ReferenceComposite(m.CompositeOptions(**(options[i] if options else {}))) for i, m in enumerate(modules)]
-    timers = [_PartTimer(m, names) for m in modules]
+    timers = [_PartTimer(m, PARTS) for m in modules]
     totals = [0.0 for _ in modules]
     faults = [0 for _ in modules]
     outputs: list[list[np.ndarray]] = [[] for _ in modules]
@@ -170,7 +221,8 @@ def _replay(
     for total, fault, timer, out in zip(totals, faults, timers, outputs):
         ms = {"total": total * 1000.0 / len(faces), "faults": fault / len(faces)}
         ms.update({n: (timer.seconds[n] * 1000.0 / len(faces) if timer.has(n) else float("nan")) for n in names})
-        ms["rest"] = ms["total"] - ms["match_color"] - sum(0.0 if np.isnan(ms[n]) else ms[n] for n in ("surround", "feather_into_fill"))
+        parts = sum(0.0 if np.isnan(ms[n]) else ms[n] for n in ("fill", "feather_into_fill"))
+        ms["rest"] = ms["total"] - ms["match_color"] - parts
         results.append((ms, out))
     return results
 
@@ -231,7 +283,8 @@ def main() -> None:
     # products, cost up to 2 ms a face on the shared cores)
     threadpool_limits(limits=1, user_api="blas")
     modules = [composite_module] if baseline is None else [composite_module, baseline]
-    columns = [("total", "composite")] + [(fn, label) for label, fn in PARTS] + [("rest", "rest"), ("faults", "page faults")]
+    columns = [("total", "composite"), *((part.key, part.label) for part in PARTS)]
+    columns += [("rest", "rest"), ("faults", "page faults")]
     table = Table(title=f"reference composite, CPU ms per face, @{args.baseline_rev} -> today (medians of {args.rounds} "
                         f"rounds, the two taking turns face by face, 1 OpenCV thread)")  # fmt: skip
     table.add_column("scene (faces)")
@@ -258,8 +311,8 @@ def main() -> None:
                 if key == "faults":
                     cells.append(f"{o:.0f} -> {n:.0f}")
                     continue
-                ratio = statistics.median(b[key] / a[key] for a, b in zip(old, new) if a[key] > 0)
-                cells.append(f"{o:.2f} -> {n:.2f} ({ratio:.2f}x)")
+                ratios = [b[key] / a[key] for a, b in zip(old, new) if a[key] > 0]  # (none: a part never called)
+                cells.append(f"{o:.2f} -> {n:.2f}" + (f" ({statistics.median(ratios):.2f}x)" if ratios else ""))
             diff = psnr = "-"
             if baseline is not None:
                 diff, psnr = _output_difference(rounds[-1][0][1], rounds[-1][1][1], batch)

@@ -15,7 +15,8 @@ outside_fill.py: ``warp_speed._composite_at``, as composite_replay), taking turn
 ``--rounds`` times, one OpenCV thread and one BLAS thread.
 
 Prints process CPU ms per face (mean over the faces, median over the rounds) of the whole composite and of its parts
-(each module-level function of that name timed inclusively where the module has it), the median of the rounds'
+(each timed inclusively in the modules of its revision that call it, today's split modules or a revision's one
+composite.py alike: ``composite_replay.PARTS``), the median of the rounds'
 ratios, and the largest difference of the outputs and the lowest per-face PSNR of today's against the revision's over
 the pixels either changed. ``--profile``: a cProfile of today's composite over all scenes instead. Asserts nothing.
 """
@@ -40,20 +41,31 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import unmask_video.reconstruct.composite as composite_module  # noqa: E402
-from benchmarks.composite_replay import _output_difference, _PartTimer, _quality_faces, _record, _relit  # noqa: E402
+from benchmarks.composite_replay import (  # noqa: E402
+    FILL,
+    SKIN_LIGHT,
+    Part,
+    _output_difference,
+    _PartTimer,
+    _quality_faces,
+    _record,
+    _relit,
+)
 from benchmarks.warp_speed import _composite_at  # noqa: E402
 from unmask_video.cache import cache_dir  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 
-#: (label, module attribute, function name): the parts timed, inclusive of what they call.
+#: The parts timed, inclusive of what they call, in the modules of the composite's revision that call them (see
+#: :class:`~benchmarks.composite_replay.Part`); then OpenCV's Telea inpainting (:data:`TELEA`), wherever it is called.
 PARTS = (
-    ("colour match", "composite", "match_color"),
-    ("skin light", "composite", "match_skin_light"),
-    ("on-face fill", "composite", "fill_on_face"),
-    ("surround", "composite", "surround"),
-    ("feather", "composite", "feather_into_fill"),
-    ("telea", "cv2", "inpaint"),
+    Part("colour match", "match_color", (("match_color",),), ("composite",)),
+    Part("skin light", "match_skin_light", SKIN_LIGHT, ("color_match", "composite")),
+    Part("on-face fill", "fill_on_face", (("fill_on_face",),), ("composite",)),
+    Part("surround", "fill", FILL, ("composite",)),
+    Part("feather", "feather_into_fill", (("feather_into_fill",),), ("composite",)),
 )
+#: (label, key) of the Telea inpainting part (``cv2.inpaint``, timed by patching ``cv2``).
+TELEA = ("telea", "inpaint")
 #: (scene, clip under ``masked``, stand-in reference under ``../faces/fmd``) recorded with ``--real``.
 REAL = (
     ("man 1080p, stand-in ref", "man_grey_mask_1080p.mp4", "270.jpg"),
@@ -98,8 +110,7 @@ def _record_all(
 def _replay(modules: list[ModuleType], faces: list[FaceROI]) -> list[tuple[dict[str, float], list[np.ndarray]]]:
     """Each of ``modules``' composites over ``faces``, taking turns face by face: CPU ms per face by part, outputs."""
     composites = [m.ReferenceComposite(m.CompositeOptions()) for m in modules]
-    names = [fn for _, _, fn in PARTS]
-    timers = [_PartTimer(m, [n for n in names if n != "inpaint"]) for m in modules]
+    timers = [_PartTimer(m, PARTS) for m in modules]
     inpaint = [0.0 for _ in modules]
     totals = [0.0 for _ in modules]
     outputs: list[list[np.ndarray]] = [[] for _ in modules]
@@ -127,9 +138,8 @@ def _replay(modules: list[ModuleType], faces: list[FaceROI]) -> list[tuple[dict[
     results = []
     for i, timer in enumerate(timers):
         ms = {"total": totals[i] * 1000.0 / len(faces), "inpaint": inpaint[i] * 1000.0 / len(faces)}
-        for n in names:
-            if n != "inpaint":
-                ms[n] = timer.seconds[n] * 1000.0 / len(faces) if timer.has(n) else float("nan")
+        for part in PARTS:
+            ms[part.key] = timer.seconds[part.key] * 1000.0 / len(faces) if timer.has(part.key) else float("nan")
         results.append((ms, outputs[i]))
     return results
 
@@ -177,8 +187,8 @@ def main() -> None:
     # first module timed would otherwise pay)
     for module in modules:
         module.ReferenceComposite().reconstruct([next(iter(scenes.values()))[0]])
-    keys = ["total"] + [fn for _, _, fn in PARTS]
-    labels = ["composite"] + [label for label, _, _ in PARTS]
+    keys = ["total"] + [part.key for part in PARTS] + [TELEA[1]]
+    labels = ["composite"] + [part.label for part in PARTS] + [TELEA[0]]
     print(f"CPU ms per face, @{args.baseline_rev} -> today (medians of {args.rounds} rounds, taking turns face by "
           f"face, 1 OpenCV thread)")  # fmt: skip
     print("| scene (faces, ROI) | " + " | ".join(labels) + " | max diff | worst PSNR dB |")

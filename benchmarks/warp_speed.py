@@ -89,28 +89,37 @@ _COMPOSITE_SIBLINGS = (
 )
 
 
+def _at_with_siblings(rev: str, siblings: tuple[tuple[str, str], ...], module_path: str, name: str) -> ModuleType:
+    """``module_path`` as it was at git revision ``rev``, imported as the module ``name`` with each of ``siblings``
+    ((module, path), each after those it imports) that the revision has imported first as ``_<stem>_baseline_<tag>``
+    and imported from there (by it and by the siblings after it) instead of today's (CalledProcessError or OSError where
+    git or the revision is not there)."""
+    tag = re.sub(r"\W", "_", rev)  # (a module name: HEAD~1 -> HEAD_1)
+    root = Path(__file__).resolve().parents[1]
+    swaps: dict[str, str] = {}
+
+    def own_siblings(source: str) -> str:
+        for module, sibling in swaps.items():
+            source = source.replace(f"from {module} import", f"from {sibling} import")
+        return source
+
+    for module, path in siblings:
+        there = subprocess.run(["git", "cat-file", "-e", f"{rev}:{path}"], cwd=root, capture_output=True)
+        if there.returncode == 0:
+            sibling = f"_{Path(path).stem}_baseline_{tag}"
+            module_at(rev, path, sibling, own_siblings)
+            swaps[module] = sibling
+    return module_at(rev, module_path, name.format(tag=tag), own_siblings)
+
+
 def _composite_at(rev: str) -> ModuleType | None:
     """unmask_video/reconstruct/composite.py as it was at git revision ``rev``, imported as its own module with the
     ``blend``, ``reconstruct/fill_seam`` and ``reconstruct/outside_fill`` modules of that revision and the composite's
     own (``_COMPOSITE_SIBLINGS``) where it has them (an older composite imports neither fill module), each importing
     the others of that revision too; its other sibling modules today's. None, with a message, where git or the revision is not there."""
-    tag = re.sub(r"\W", "_", rev)  # (a module name: HEAD~1 -> HEAD_1)
-    root = Path(__file__).resolve().parents[1]
     try:
-        swaps: dict[str, str] = {}
-
-        def own_siblings(source: str) -> str:
-            for module, name in swaps.items():
-                source = source.replace(f"from {module} import", f"from {name} import")
-            return source
-
-        for module, path in _COMPOSITE_SIBLINGS:
-            there = subprocess.run(["git", "cat-file", "-e", f"{rev}:{path}"], cwd=root, capture_output=True)
-            if there.returncode == 0:
-                name = f"_{Path(path).stem}_baseline_{tag}"
-                module_at(rev, path, name, own_siblings)
-                swaps[module] = name
-        return module_at(rev, "unmask_video/reconstruct/composite.py", f"_composite_baseline_{tag}", own_siblings)
+        path = "unmask_video/reconstruct/composite.py"
+        return _at_with_siblings(rev, _COMPOSITE_SIBLINGS, path, "_composite_baseline_{tag}")
     except (OSError, subprocess.CalledProcessError):
         print(f"composite at {rev}: not found (no git checkout or no such revision); baseline skipped")
         return None
@@ -127,19 +136,21 @@ def _module_or_none(rev: str, module_path: str) -> ModuleType | None:
         return None
 
 
+#: The warp's own modules taken at the baseline's revision too, where that revision has them (module, path), each
+#: after those it imports: the registration, and those it was split into (warp_maps imports tps).
+_WARP_SIBLINGS = tuple(
+    (f"unmask_video.{stem}", f"unmask_video/{stem}.py")
+    for stem in ("warp_register", "tps", "warp_maps", "face_shape", "below_jaw", "reference_picture")
+)
+
+
 def _warp_module_or_none(rev: str) -> ModuleType | None:
-    """``unmask_video/warp.py`` as it was at git revision ``rev``, with ``unmask_video/warp_register.py`` of that
-    revision too where it has one (the registration's speed is the warp's), imported as their own modules (None, with a
-    message, where git or the revision is not there)."""
-    tag = re.sub(r"\W", "_", rev)
-    edit: Callable[[str], str] = lambda source: source
+    """``unmask_video/warp.py`` as it was at git revision ``rev``, with its own modules of that revision too where it
+    has them (``_WARP_SIBLINGS``: the registration's speed is the warp's, and a revision after the split keeps its
+    spline, maps and the rest there), imported as their own modules (None, with a message, where git or the revision
+    is not there)."""
     try:
-        register = module_at(rev, "unmask_video/warp_register.py", f"_warp_register_baseline_{tag}")
-        edit = lambda source: source.replace("from unmask_video.warp_register import", f"from {register.__name__} import")
-    except (OSError, subprocess.CalledProcessError):
-        pass  # (a revision before the registration: its warp imports no warp_register)
-    try:
-        return module_at(rev, "unmask_video/warp.py", f"_warp_baseline_{tag}", edit)
+        return _at_with_siblings(rev, _WARP_SIBLINGS, "unmask_video/warp.py", "_warp_baseline_{tag}")
     except (OSError, subprocess.CalledProcessError):
         print(f"warp at {rev}: not found (no git checkout or no such revision); baseline skipped")
         return None

@@ -129,7 +129,7 @@ FLOORS: list[set[str]] = [
     {"cli", "commands", "demo", "engines", "batch"},  # the command and its subcommands; the engine builder
     {"runner", "frame_loop", "prepare_process", "live", "live_ahead", "live_output_thread", "summary"},  # a file run, live mode
     {"pipeline"},  # the stages wired per frame
-    {"reconstruct", "blend", "landmarks", "face_detect", "face_landmark_model", "mask_presence", "mask_refine", "mask_edge", "mask_texture", "ear_loops", "ear_loop_options", "ear_loop_search", "ear_loop_follow", "ear_loop_pixels", "ear_loop_fill", "occluders", "segment", "warp", "jaw_opening", "warp_register", "align", "reference_check", "reference_advice", "reference_matte", "repeat_frames", "steady_face", "still_search", "work_face", "debug", "synthetic"},
+    {"reconstruct", "blend", "landmarks", "face_detect", "face_landmark_model", "mask_presence", "mask_refine", "mask_edge", "mask_texture", "ear_loops", "ear_loop_options", "ear_loop_search", "ear_loop_follow", "ear_loop_pixels", "ear_loop_fill", "occluders", "segment", "warp", "tps", "warp_maps", "below_jaw", "face_shape", "reference_picture", "jaw_opening", "warp_register", "align", "reference_check", "reference_advice", "reference_matte", "repeat_frames", "steady_face", "still_search", "work_face", "debug", "synthetic"},
     {"io", "live_capture", "live_outputs", "live_output_thread", "progress"},  # files, cameras, streams, terminals
     {"", "errors", "messages", "cache", "stages", "face_units", "face_axes", "jaw_outline", "landmark_sets", "one_euro", "order_stats", "metrics", "timing", "native_log", "live_stats", "background"},  # shared basics
 ]

@@ -59,7 +59,7 @@ def test_an_ear_loop_across_a_cheek_is_noticed(astronaut, astronaut_landmarks, c
         assert not (found & ~drawn).any()  # only the loop itself
         assert not lower_face_looks_covered(looped, astronaut_landmarks)  # (no mask worn: no "covered" warning)
         caplog.clear()
-        with caplog.at_level("WARNING", logger="unmask_video.warp"):
+        with caplog.at_level("WARNING", logger="unmask_video.reference_picture"):
             ReferenceWarper(looped, astronaut_landmarks, WarpOptions())
         assert any("ear loop" in record.getMessage() and "painted out" in record.getMessage() for record in caplog.records)
 

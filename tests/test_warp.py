@@ -12,13 +12,12 @@ import skimage.data
 
 from unmask_video import landmark_sets
 from unmask_video.errors import InputError, ProcessingError
+from unmask_video.face_shape import spread_of
 from unmask_video.warp import (
     ReferenceWarper,
     WarpOptions,
-    _MapNodes,
     below_jaw_points,
     face_region,
-    _spread_of,
     fit_tps,
     merge_with_validity,
     neck_column,
@@ -28,6 +27,7 @@ from unmask_video.warp import (
     tps_maps,
     yaw,
 )
+from unmask_video.warp_maps import MapNodes
 
 
 def detect(image: np.ndarray) -> np.ndarray:
@@ -607,8 +607,8 @@ def test_the_maps_sampled_at_a_few_pixels_give_the_whole_remaps_pixels(step: int
     tps = fit_tps(src * 0.8 + 20, src + rng.normal(0, 4, src.shape), 0.1)
     merged = merge_with_validity(skimage.data.astronaut()[:260, :240], np.full((260, 240), 255, np.uint8))
     rows, cols = rng.integers(0, 150, 200), rng.integers(0, 170, 200)
-    fresh = _MapNodes(tps, (150, 170), step, (10.0, 20.0), False, 1.0).sampled(merged, rows, cols)  # (its own maps)
-    nodes = _MapNodes(tps, (150, 170), step, (10.0, 20.0), False, 1.0)
+    fresh = MapNodes(tps, (150, 170), step, (10.0, 20.0), False, 1.0).sampled(merged, rows, cols)  # (its own maps)
+    nodes = MapNodes(tps, (150, 170), step, (10.0, 20.0), False, 1.0)
     whole = nodes.remapped(merged)[0]
     assert np.array_equal(nodes.sampled(merged, rows, cols), whole[rows, cols])  # (the remap's maps)
     assert np.array_equal(fresh, whole[rows, cols])
@@ -662,7 +662,7 @@ def test_warp_from_a_pyramid_level_is_the_previous_computation_bit_for_bit() -> 
         source, oval = cv2.pyrDown(source), cv2.pyrDown(oval)
     sub = cv2.remap(source, maps[0] * f, maps[1] * f, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     inside = cv2.remap(oval, maps[0] * f, maps[1] * f, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    ratio = (warper._src_scale / _spread_of(target[list(landmark_sets.TPS_CONTROL)])) ** 2
+    ratio = (warper._src_scale / spread_of(target[list(landmark_sets.TPS_CONTROL)])) ** 2
     ok = (inside >= 128) & (maps[2] >= options.min_jacobian * ratio)
     want_valid = np.zeros((h, w), bool)
     want_valid[y0:y1, x0:x1] = ok
@@ -764,9 +764,9 @@ def test_a_jump_no_head_makes_restarts_the_necks_lag() -> None:
 
 
 def test_the_maps_gradient_is_numpys() -> None:
-    from unmask_video.warp import _gradient
+    from unmask_video.warp_maps import _gradient
 
-    """The Jacobian's differences (``warp._gradient``) are ``np.gradient``'s, bit for bit, along either axis."""
+    """The Jacobian's differences (``warp_maps._gradient``) are ``np.gradient``'s, bit for bit, along either axis."""
     rng = np.random.default_rng(3)
     for shape in [(2, 2), (2, 7), (7, 2), (3, 3), (52, 64)]:
         for dtype in (np.float32, np.float64):

@@ -25,6 +25,13 @@ reference picture's edge (a low face in a video frame), the picture is continued
 valid only where the mirrored pixel is itself neck: the skin continues without a seam or an inpainted
 smear. A reference photo much bigger than the target face is sampled from a
 Gaussian pyramid level, so shrinking it does not alias.
+
+The spline itself is :mod:`unmask_video.tps`, its maps and the remap with the validity
+:mod:`unmask_video.warp_maps`, the control points below the jaw :mod:`unmask_video.below_jaw`, what is read off a
+face's landmarks (its oval, turn, rigid frame and size) :mod:`unmask_video.face_shape`, the reference photo's bars,
+ear loops and skin colour :mod:`unmask_video.reference_picture`; the registration is
+:mod:`unmask_video.warp_register` and the jaw's opening :mod:`unmask_video.jaw_opening`. This module keeps
+:class:`WarpOptions` and :class:`ReferenceWarper`, and the names above that other modules import from it.
 """
 
 from __future__ import annotations
@@ -39,14 +46,18 @@ import numpy as np
 
 from unmask_video import landmark_sets
 from unmask_video.align import similarity, transform_points
+from unmask_video.below_jaw import NECK_RINGS, NECK_ROOTS, below_jaw_points, neck_region
 from unmask_video.blend import disk_morph_near
-from unmask_video.errors import InputError, ProcessingError
+from unmask_video.errors import InputError
 from unmask_video.face_axes import face_axes, neck_column
+from unmask_video.face_shape import check_landmarks, face_region, rigid_frame, spread_of, yaw
 from unmask_video.jaw_opening import JawOpening, JawOptions, closed_mouth_picture, jaw_weights
 from unmask_video.jaw_outline import JawProfile, jaw_profile
 from unmask_video.one_euro import OneEuroFilter
-from unmask_video.reference_check import strokes_across_cheeks
 from unmask_video.reference_matte import dilated, inner_colour_at_edge, mirror_fill, reference_matte
+from unmask_video.reference_picture import paint_out_loops, picture_box, skin_like
+from unmask_video.tps import TPS, fit_tps
+from unmask_video.warp_maps import MapNodes, merge_with_validity, pyramid, remap_with_validity, shifted_sample, tps_maps
 from unmask_video.warp_register import band_reach, residual_shift
 
 log = logging.getLogger(__name__)
@@ -55,277 +66,6 @@ __all__ = [
     "TPS", "WarpOptions", "fit_tps", "tps_maps", "ReferenceWarper", "face_region", "below_jaw_points", "neck_region", "picture_box",
     "skin_like", "neck_column", "yaw", "merge_with_validity", "remap_with_validity",
 ]
-
-
-def _kernel(d2: np.ndarray) -> np.ndarray:
-    """The thin-plate radial basis U(r) = r^2 log r^2, written on squared distances (U(0) = 0)."""
-    # d2 * log(d2) -> 0 as d2 -> 0; the floor keeps log finite and gives exactly 0 at the centres.
-    return d2 * np.log(np.maximum(d2, 1e-300))
-
-
-def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Squared distances between the rows of ``a`` (N, 2) and ``b`` (M, 2): (N, M)."""
-    dx = a[:, 0:1] - b[None, :, 0]
-    dy = a[:, 1:2] - b[None, :, 1]
-    return dx * dx + dy * dy
-
-
-@dataclass(frozen=True)
-class TPS:
-    """A fitted 2-D thin-plate spline ``f(p) = A [1, p] + sum_i w_i U(|p - c_i|)``.
-
-    Coordinates are normalised (``(p - center) / scale``) before the kernel is applied, so the
-    regularisation means the same thing at every face size. Call it with (N, 2) points.
-    """
-
-    centers: np.ndarray  # (K, 2) normalised control points (the fit's ``dst``)
-    weights: np.ndarray  # (K, 2) radial weights
-    affine: np.ndarray  # (3, 2) rows: constant, x, y
-    center: np.ndarray  # (2,) normalisation offset
-    scale: float  # normalisation scale
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        p = (np.asarray(points, dtype=np.float64).reshape(-1, 2) - self.center) / self.scale
-        u = _kernel(_sq_dists(p, self.centers))
-        out = u @ self.weights + self.affine[0] + p @ self.affine[1:]
-        return out
-
-    def grid(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Evaluate on the grid ``xs`` x ``ys``; returns (map_x, map_y), each (len(ys), len(xs)) float32.
-
-        Computed in float32 with separable squared distances (several times faster than ``__call__``
-        on the grid; the error is far below a thousandth of a pixel at face sizes).
-        """
-        c = self.centers.astype(np.float32)
-        px = ((np.asarray(xs, np.float64) - self.center[0]) / self.scale).astype(np.float32)
-        py = ((np.asarray(ys, np.float64) - self.center[1]) / self.scale).astype(np.float32)
-        dx2 = (px[:, None] - c[None, :, 0]) ** 2  # (nx, K)
-        dy2 = (py[:, None] - c[None, :, 1]) ** 2  # (ny, K)
-        d2 = (dy2[:, None, :] + dx2[None, :, :]).reshape(-1, len(c))  # (ny * nx, K)
-        # u = d2 log(max(d2, eps)), written into one buffer (without three more temporaries of the (ny, nx, K) size).
-        # OpenCV's log: several times faster than numpy's here, and within 1e-4 px on the maps (the remap's fixed
-        # point has 1/32 px).
-        u = np.maximum(d2, np.float32(1e-30))
-        cv2.log(u, dst=u)
-        np.multiply(d2, u, out=u)
-        # (OpenCV's product, not numpy's: this one is big enough for OpenBLAS to wake its threads, which on busy cores
-        # costs more than the product)
-        out = cv2.gemm(u, self.weights.astype(np.float32), 1.0, None, 0.0).reshape(len(py), len(px), 2)
-        a = self.affine.astype(np.float32)
-        map_x = out[..., 0] + (a[0, 0] + px[None, :] * a[1, 0] + py[:, None] * a[2, 0])
-        map_y = out[..., 1] + (a[0, 1] + px[None, :] * a[1, 1] + py[:, None] * a[2, 1])
-        return np.ascontiguousarray(map_x), np.ascontiguousarray(map_y)
-
-
-def fit_tps(src: np.ndarray, dst: np.ndarray, regularization: float = 0.0) -> TPS:
-    """Fit the spline that maps ``dst`` points onto ``src`` points (a backward map for ``cv2.remap``).
-
-    ``src`` and ``dst`` are (K, 2) arrays of corresponding points, K >= 3 and not all on a line.
-    With ``regularization == 0`` the spline interpolates the points exactly; a positive value
-    (in normalised units, about 1e-3 .. 1e-1 is sensible) trades exactness for smoothness, which
-    keeps jittery or inconsistent landmarks from folding the map.
-    """
-    src = np.asarray(src, dtype=np.float64).reshape(-1, 2)
-    dst = np.asarray(dst, dtype=np.float64).reshape(-1, 2)
-    if src.shape != dst.shape or len(src) < 3:
-        raise ValueError(f"fit_tps needs two equal (K, 2) point arrays with K >= 3, got {src.shape} and {dst.shape}")
-    if not (np.isfinite(src).all() and np.isfinite(dst).all()):
-        raise ProcessingError("thin-plate-spline warp got non-finite landmarks; check the face tracking")
-    if regularization < 0:
-        raise ValueError(f"regularization must be >= 0, got {regularization}")
-
-    center = dst.mean(axis=0)
-    scale = float(np.sqrt(((dst - center) ** 2).sum(axis=1).mean()))
-    if not scale > 1e-9:
-        raise ProcessingError("thin-plate-spline warp got coincident landmarks; check the face tracking")
-    d = (dst - center) / scale
-    s = (src - center) / scale
-
-    k = len(d)
-    kmat = _kernel(_sq_dists(d, d))
-    if regularization:
-        kmat[np.diag_indices(k)] += regularization
-    p = np.hstack([np.ones((k, 1)), d])
-    lhs = np.zeros((k + 3, k + 3))
-    lhs[:k, :k] = kmat
-    lhs[:k, k:] = p
-    lhs[k:, :k] = p.T
-    rhs = np.zeros((k + 3, 2))
-    rhs[:k] = s
-    # OpenCV's LU, not numpy's: LAPACK through a multi-threaded OpenBLAS pays thread wake-ups on this
-    # small system when the cores are busy, far more than the solve itself; OpenCV's runs in-thread.
-    ok, sol = cv2.solve(lhs, rhs, flags=cv2.DECOMP_LU)
-    if not ok or not np.isfinite(sol).all():
-        raise ProcessingError(
-            "thin-plate-spline warp is degenerate (landmarks collinear); check the face tracking"
-        )
-    # The fit is done in normalised coordinates on both sides; scale the output back to pixels.
-    weights = sol[:k] * scale
-    affine = sol[k:] * scale
-    affine[0] += center
-    return TPS(centers=d, weights=weights, affine=affine, center=center, scale=scale)
-
-
-def tps_maps(
-    tps: TPS,
-    shape: tuple[int, int],
-    step: int = 4,
-    origin: tuple[float, float] = (0.0, 0.0),
-    jacobian: bool = False,
-    scale: float = 1.0,
-) -> tuple[np.ndarray, ...]:
-    """``tps`` evaluated at every pixel of an (h, w) region, as float32 ``map_x``, ``map_y`` for ``cv2.remap``.
-
-    The spline is evaluated every ``step`` pixels and bilinearly upsampled with ``cv2.resize``; the
-    nodes are placed where ``cv2.resize`` expects them, so every pixel is an exact bilinear blend of
-    its four nodes (no half-cell shift). ``origin`` is the region's top-left (x, y) in the spline's
-    coordinates. With ``jacobian``, a third (h, w) float32 array is returned: the map's Jacobian
-    determinant (source area per pixel), computed on the nodes and upsampled the same way. ``scale`` multiplies
-    the map (not the Jacobian): applied to the nodes before they are upsampled, which for a power of two (a
-    pyramid level) gives the same maps, bit for bit, as scaling the full-size maps, at the nodes' cost.
-    """
-    h, w = int(shape[0]), int(shape[1])
-    ox, oy = float(origin[0]), float(origin[1])
-    step = max(int(step), 1)
-    if step == 1:
-        gx, gy = tps.grid(ox + np.arange(w, dtype=np.float64), oy + np.arange(h, dtype=np.float64))
-        jac = _jacobian(gx, gy, 1.0) if jacobian else None
-        if scale != 1.0:
-            gx, gy = gx * np.float32(scale), gy * np.float32(scale)
-        return (gx, gy, jac) if jac is not None else (gx, gy)
-    nodes = _MapNodes(tps, (h, w), step, (ox, oy), jacobian, scale)
-    return tuple(nodes.upsampled(g) for g in nodes.nodes)
-
-
-#: Map values within this many pixels (either way) leave int16's whole-pixel positions far from their end.
-_BOUNDED_MAP = 30000.0
-
-
-class _MapNodes:
-    """:func:`tps_maps`'s spline on its grid of nodes (``step`` > 1), before the upsampling: ``nodes`` holds map_x,
-    map_y (``scale`` applied) and, with ``jacobian``, the Jacobian determinant, each on the nodes; :meth:`upsampled`
-    gives one of them at every pixel of the region, as :func:`tps_maps` returns it."""
-
-    def __init__(
-        self, tps: TPS, shape: tuple[int, int], step: int, origin: tuple[float, float], jacobian: bool, scale: float
-    ) -> None:
-        h, w = shape
-        ox, oy = origin
-        # cv2.resize by exactly ``step`` puts node j at output pixel ``j * step + step/2 - 0.5``; one
-        # extra node of padding on each side keeps every pixel of the region between four nodes.
-        pad = step
-        nx = -(-(w + 2 * pad) // step)
-        ny = -(-(h + 2 * pad) // step)
-        start = step / 2.0 - 0.5 - pad
-        xs = ox + start + step * np.arange(nx, dtype=np.float64)
-        ys = oy + start + step * np.arange(ny, dtype=np.float64)
-        gx, gy = tps.grid(xs, ys)
-        jac = [_jacobian(gx, gy, float(step))] if jacobian else []
-        if scale != 1.0:
-            gx, gy = gx * np.float32(scale), gy * np.float32(scale)
-        self.nodes: list[np.ndarray] = [gx, gy, *jac]
-        self._size = (nx * step, ny * step)
-        self._crop = (slice(pad, pad + h), slice(pad, pad + w))
-        self._maps: tuple[np.ndarray, np.ndarray] | None = None  # (the last :meth:`remapped`'s)
-
-    def upsampled(self, nodes: np.ndarray) -> np.ndarray:
-        """(h, w) float32: ``nodes`` (one of :attr:`nodes`) bilinearly upsampled to every pixel of the region."""
-        return cv2.resize(nodes, self._size, interpolation=cv2.INTER_LINEAR)[self._crop]
-
-    def remapped(self, merged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:func:`remap_with_validity` of ``merged`` at the upsampled maps (kept for :meth:`sampled`)."""
-        self._maps = (self.upsampled(self.nodes[0]), self.upsampled(self.nodes[1]))
-        return remap_with_validity(merged, *self._maps, self.bounded())
-
-    def sampled(self, merged: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """(N, 3) uint8: the RGB of :meth:`remapped` of ``merged`` at the region's pixels ``rows``, ``cols`` ((N,) int)
-        only, the same values (each pixel is remapped on its own; the maps of the last :meth:`remapped`, if any)."""
-        maps = self._maps or (self.upsampled(self.nodes[0]), self.upsampled(self.nodes[1]))
-        at = (rows, cols)
-        return remap_with_validity(merged, maps[0][at][None], maps[1][at][None], self.bounded())[0][0]
-
-    def bounded(self) -> bool:
-        """Whether map_x and map_y lie within +-30000 px everywhere (each pixel is a blend of four nodes; see
-        :func:`remap_with_validity`)."""
-        return all(float(np.abs(g).max()) < _BOUNDED_MAP for g in self.nodes[:2])
-
-    def all_above(self, index: int, threshold: float) -> bool:
-        """Whether every pixel of :meth:`upsampled` of ``nodes[index]`` is surely >= ``threshold`` (> 0): every node
-        is above it by a margin that the bilinear weights' rounding cannot take off (each pixel is a blend of four nodes
-        with weights >= 0 that sum to 1 within float32's rounding)."""
-        return bool(threshold > 0 and float(self.nodes[index].min()) >= threshold * (1.0 + 1e-4))
-
-
-def _shifted_sample(
-    nodes: _MapNodes, merged: np.ndarray, shift: tuple[int, int], rows: np.ndarray, cols: np.ndarray
-) -> np.ndarray:  # fmt: skip
-    """:meth:`_MapNodes.sampled` of ``merged`` at the pixels (``rows``, ``cols``) of a box that lies ``shift`` (rows,
-    cols) into the nodes' region."""
-    return nodes.sampled(merged, rows + shift[0], cols + shift[1])
-
-
-def _pyramid(image: np.ndarray, validity: np.ndarray, levels: bool) -> list[np.ndarray]:
-    """The Gaussian pyramid of ``image`` and its ``validity`` (level k is 2**-k the size; pixel i of level k sits at
-    2**k * i of level 0), each level one picture for :func:`remap_with_validity` (one remap instead of two); ``levels``
-    False: level 0 only."""
-    out = [merge_with_validity(image, validity)]
-    if levels:
-        while min(image.shape[:2]) >= 64:
-            image, validity = cv2.pyrDown(image), cv2.pyrDown(validity)
-            out.append(merge_with_validity(image, validity))
-    return out
-
-
-def merge_with_validity(image: np.ndarray, validity: np.ndarray) -> np.ndarray:
-    """(h + 2, w + 2, 4) uint8: an RGB ``image`` and its (h, w) uint8 ``validity`` map as one picture for
-    :func:`remap_with_validity`, with a 1-pixel border: the RGB replicated, the validity 0."""
-    rgb = cv2.copyMakeBorder(image, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
-    return cv2.merge([*cv2.split(rgb), cv2.copyMakeBorder(validity, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)])
-
-
-def remap_with_validity(
-    merged: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, bounded: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """The RGB picture and the validity map of :func:`merge_with_validity` sampled at the float32 maps (bilinear):
-    the same pixels, bit for bit (tests), as ``cv2.remap`` of the image with ``BORDER_REPLICATE`` and of the
-    validity with ``BORDER_CONSTANT`` 0, in one 4-channel remap (it costs about what a 3-channel one does; the
-    1-channel one was half as much again). The maps are converted once to OpenCV's fixed-point form (what
-    ``cv2.remap`` does to float maps on every call) and shifted by the border in whole pixels (exact; a far-off
-    position that saturated stays far off). Returns (h, w, 3) and (h, w) uint8 (the latter a view). ``bounded``: the
-    caller knows every map value lies within +-30000 px, so no whole-pixel position is near int16's end and numpy's
-    add (about a tenth of OpenCV's saturated add of a 2-channel scalar's cost) gives the same positions."""
-    fixed, fraction = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
-    if bounded:
-        np.add(fixed, np.int16(1), out=fixed)
-    else:
-        cv2.add(fixed, (1, 1, 0, 0), dst=fixed)  # (saturated at 32767: min(x, 32766) + 1 in one pass)
-    both = cv2.remap(merged, fixed, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return cv2.cvtColor(both, cv2.COLOR_RGBA2RGB), both[..., 3]
-
-
-def _jacobian(map_x: np.ndarray, map_y: np.ndarray, spacing: float) -> np.ndarray:
-    """Jacobian determinant of a sampled map (central differences; ``spacing`` pixels between samples)."""
-    if min(map_x.shape) < 2:
-        return np.ones_like(map_x)
-    gx_x = _gradient(map_x, 1)
-    gx_y = _gradient(map_x, 0)
-    gy_x = _gradient(map_y, 1)
-    gy_y = _gradient(map_y, 0)
-    return ((gx_x * gy_y - gx_y * gy_x) / (spacing * spacing)).astype(np.float32)
-
-
-def _gradient(values: np.ndarray, axis: int) -> np.ndarray:
-    """``np.gradient(values, axis=axis)`` of a 2-D array with at least 2 samples along ``axis``, written out: the same
-    operations (central differences / 2 inside, one-sided differences at the ends), bit for bit, without its set-up
-    (a few times its arithmetic on the grid's nodes)."""
-    v = np.moveaxis(values, axis, 0)
-    out = np.empty_like(values)
-    o = np.moveaxis(out, axis, 0)
-    np.subtract(v[2:], v[:-2], out=o[1:-1])
-    o[1:-1] /= 2.0
-    np.subtract(v[1], v[0], out=o[0])
-    np.subtract(v[-1], v[-2], out=o[-1])
-    return out
 
 
 @dataclass
@@ -483,15 +223,6 @@ class WarpOptions:
     neck_follow: float = 0.015
 
 
-def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool = True) -> np.ndarray:
-    """(h, w) uint8 map, 255 inside the face oval drawn through ``landmarks``, 0 elsewhere (with ``antialiased``,
-    the pixels its outline crosses in between)."""
-    out = np.zeros(shape, dtype=np.uint8)
-    poly = np.round(np.asarray(landmarks)[_FACE_OVAL] * 16).astype(np.int32)
-    cv2.fillPoly(out, [poly], 255, lineType=cv2.LINE_AA if antialiased else cv2.LINE_8, shift=4)
-    return out
-
-
 #: The neck's control points (both rings below the jaw) move up the face by this share of the jaw's drop above them
 #: (-1: as far up as the jaw goes down). The mask's edge dropping below the carried chin is the chin coming nearer
 #: the chest (the jaw opening, most often with a nod forward as one speaks); the collar, held by the torso, does not
@@ -507,10 +238,6 @@ _REGISTER_BOUND = 0.015
 #: The frame rate the rigid-frame filter assumes (``WarpOptions.frame_min_cutoff``).
 _NOMINAL_FPS = 25.0
 
-#: Fractions of ``neck_reach`` at which the rings of extrapolated control points lie below the jaw.
-_NECK_RINGS = (0.4, 1.0)
-#: Points of the lower jaw line the extrapolated control points grow from (every other one).
-_NECK_ROOTS = landmark_sets.LOWER_JAW[::2]
 #: The control points FaceMesh guesses under a worn mask (mouth, the jaw line from ear to ear) and their rows in
 #: TPS_CONTROL.
 _LOWER_CONTROL = tuple(i for i in landmark_sets.TPS_CONTROL if i in landmark_sets.MOUTH or i in landmark_sets.JAW)
@@ -523,10 +250,7 @@ _TPS = landmark_sets.index(landmark_sets.TPS_CONTROL)
 _STABLE = landmark_sets.index(landmark_sets.STABLE_FACE)
 _FACE_OVAL = landmark_sets.index(landmark_sets.FACE_OVAL)
 _FACE_HEIGHT = landmark_sets.index(landmark_sets.FACE_HEIGHT)
-_MOUTH = landmark_sets.index(landmark_sets.MOUTH)
-_LOWER_JAW = landmark_sets.index(landmark_sets.LOWER_JAW)
-_UPPER_FACE = landmark_sets.index(landmark_sets.UPPER_FACE)
-_NECK_ROOTS_INDEX = landmark_sets.index(_NECK_ROOTS)
+_NECK_ROOTS_INDEX = landmark_sets.index(NECK_ROOTS)
 _LOWER_CONTROL_INDEX = landmark_sets.index(_LOWER_CONTROL)
 #: ``close_mouth`` closes the lips to this gap, over the mouth's width.
 _CLOSED_LIPS = 0.05
@@ -540,29 +264,6 @@ _OUTLINE_FIT_BOUNDS = (0.8, 1.35)
 #: ... and a side within this fraction of the frame's width is left as the similarity carries it.
 _OUTLINE_FIT_SLACK = 0.05
 
-
-def below_jaw_points(landmarks: np.ndarray, reach: float, rings: tuple[float, ...] = _NECK_RINGS) -> np.ndarray:
-    """Points below the lower jaw line extrapolated from the face geometry: (len(rings) * R, 2) float64.
-
-    Each root point of the lower jaw is moved ``ring * reach`` face heights along a direction between
-    "away from the mouth" and "down the face": the underside of the jaw and the upper neck. Computed
-    alike on the reference and on each frame, they make the spline carry the reference's neck along
-    with its jaw. ``rings`` go from the jaw outwards.
-    """
-    pts = np.asarray(landmarks, np.float64)
-    down, height = face_axes(pts)
-    roots = pts[_NECK_ROOTS_INDEX]
-    mouth = pts[_MOUTH].mean(axis=0)
-    radial = roots - mouth
-    radial /= np.maximum(np.hypot(radial[:, 0], radial[:, 1]), 1e-9)[:, None]
-    direction = radial + down
-    direction /= np.maximum(np.hypot(direction[:, 0], direction[:, 1]), 1e-9)[:, None]
-    return np.concatenate([roots + direction * (r * reach * height) for r in rings])
-
-
-#: A pixel is the reference's skin when its Lab colour lies within this many robust spreads of the face's
-#: (lightness counted at a third of its weight: a neck in the jaw's shadow is still skin).
-_SKIN_SPREADS = 3.5
 #: Past its face outline the reference shows what the frame shows (the same place) when most of those pixels seen
 #: outside the mask are within this many Lab units of the frame's...
 _SAME_PLACE_LAB = 20.0
@@ -587,119 +288,6 @@ _SAME_POSE_LEAVE = 0.11
 _SKIN_EDGE = 0.01
 
 
-def skin_like(image: np.ndarray, face: np.ndarray) -> np.ndarray:
-    """(h, w) uint8, 255 where ``image`` (RGB uint8) has the colour of the skin inside ``face`` ((h, w) uint8 map of
-    the face oval): its median Lab colour, within :data:`_SKIN_SPREADS` robust spreads (the 75th percentile of the
-    distance to the median, per channel, at least 3); lightness weighs a third. Cleaned of specks (5 px opening and
-    closing)."""
-    inner = cv2.erode(face, np.ones((5, 5), np.uint8)) >= 128
-    if np.count_nonzero(inner) < 50:
-        return np.full(face.shape, 255, np.uint8)
-    lab = cv2.cvtColor(image.astype(np.float32) * np.float32(1.0 / 255.0), cv2.COLOR_RGB2Lab)
-    sample = lab[inner][:: max(1, int(np.count_nonzero(inner)) // 20000)]
-    mu = np.median(sample, axis=0)
-    spread = np.maximum(np.percentile(np.abs(sample - mu), 75, axis=0), 3.0)
-    spread[0] *= 3.0
-    d = (((lab - mu) / spread) ** 2).sum(axis=2)
-    out = (d < _SKIN_SPREADS * _SKIN_SPREADS).astype(np.uint8) * 255
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    return cv2.morphologyEx(cv2.morphologyEx(out, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
-
-
-def yaw(landmarks: np.ndarray) -> float:
-    """How far the face is turned: where its nose bridge lies between its sides
-    (:data:`~unmask_video.landmark_sets.YAW_PROBE`), along the line joining them, minus one half (0: frontal, about
-    +-0.2 for a face turned to show one cheek)."""
-    pts = np.asarray(landmarks, np.float64)
-    left, bridge, right = (pts[i] for i in landmark_sets.YAW_PROBE)
-    across = right - left
-    length2 = max(float(across @ across), 1e-9)
-    return float((bridge - left) @ across / length2 - 0.5)
-
-
-def neck_region(shape: tuple[int, int], landmarks: np.ndarray, reach: float) -> np.ndarray:
-    """(h, w) uint8, 255 between the lower jaw line and the outer ring of :func:`below_jaw_points`."""
-    out = np.zeros(shape, dtype=np.uint8)
-    if reach <= 0:
-        return out
-    jaw = np.asarray(landmarks, np.float64)[_LOWER_JAW]
-    outer = below_jaw_points(landmarks, reach, (1.0,))
-    poly = np.round(np.concatenate([jaw, outer[::-1]]) * 16).astype(np.int32)
-    cv2.fillPoly(out, [poly], 255, lineType=cv2.LINE_AA, shift=4)
-    return out
-
-
-#: A border row or column of the reference whose pixels all lie within this many levels of their
-#: mean, and whose mean is below :data:`_BAR_LEVEL`, is a letterbox bar, not picture.
-_BAR_SPREAD = 6
-_BAR_LEVEL = 24
-
-
-def picture_box(image: np.ndarray) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) of ``image`` without the black letterbox or pillarbox bars along its borders.
-
-    A video frame used as the reference may carry bars; where the warp reaches past the picture (the
-    neck below a low face) it must not sample them."""
-    grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY).astype(np.int16)
-    h, w = grey.shape
-
-    def bar(line: np.ndarray) -> bool:
-        return int(line.max()) - int(line.min()) <= 2 * _BAR_SPREAD and float(line.mean()) < _BAR_LEVEL
-
-    y0, y1, x0, x1 = 0, h, 0, w
-    while y1 - y0 > 8 and bar(grey[y1 - 1]):
-        y1 -= 1
-    while y1 - y0 > 8 and bar(grey[y0]):
-        y0 += 1
-    while x1 - x0 > 8 and bar(grey[y0:y1, x1 - 1]):
-        x1 -= 1
-    while x1 - x0 > 8 and bar(grey[y0:y1, x0]):
-        x0 += 1
-    return x0, y0, x1, y1
-
-
-def _paint_out_loops(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """``image``, or a copy with the thin light strokes across its cheeks (a mask's ear loop) inpainted."""
-    loops = strokes_across_cheeks(image, landmarks)
-    if not loops.any():
-        return image
-    grown = cv2.dilate(loops.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
-    ys, xs = np.nonzero(grown)
-    y0, y1 = max(int(ys.min()) - 8, 0), min(int(ys.max()) + 9, image.shape[0])
-    x0, x1 = max(int(xs.min()) - 8, 0), min(int(xs.max()) + 9, image.shape[1])
-    out = image.copy()
-    out[y0:y1, x0:x1] = cv2.inpaint(np.ascontiguousarray(image[y0:y1, x0:x1]), grown[y0:y1, x0:x1], 3, cv2.INPAINT_TELEA)
-    log.warning(
-        "the reference photo has a thin light stroke across a cheek (a mask's ear loop?); it was painted out of the "
-        "reference (%d pixels): for the best result use a photo with nothing across the face", len(ys)
-    )
-    return out
-
-
-def _rigid_frame(landmarks: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-    """(centre, scale, 2x2 rotation) of the face's rigid frame, from the :data:`UPPER_FACE` points."""
-    pts = np.asarray(landmarks, np.float64)[_UPPER_FACE]
-    centre = pts.mean(axis=0)
-    scale = max(float(np.sqrt(((pts - centre) ** 2).sum(axis=1).mean())), 1e-6)
-    eyes = np.asarray(landmarks, np.float64)
-    d = eyes[landmark_sets.RIGHT_EYE_CORNERS[1]] - eyes[landmark_sets.LEFT_EYE_CORNERS[0]]
-    c, s_ = d / max(float(np.hypot(*d)), 1e-9)
-    return centre, scale, np.array([[c, -s_], [s_, c]])
-
-
-def _spread_of(points: np.ndarray) -> float:
-    """RMS distance of points from their centroid: a size that follows the face's scale."""
-    p = np.asarray(points, dtype=np.float64)
-    return float(np.sqrt(((p - p.mean(axis=0)) ** 2).sum(axis=1).mean()))
-
-
-def _check_landmarks(landmarks: np.ndarray, what: str) -> np.ndarray:
-    lm = np.asarray(landmarks, dtype=np.float32)
-    if lm.shape != (landmark_sets.NUM_LANDMARKS, 2):
-        raise ValueError(f"{what} must be ({landmark_sets.NUM_LANDMARKS}, 2), got {lm.shape}")
-    return lm
-
-
 class ReferenceWarper:
     """Warps one reference still onto target faces.
 
@@ -715,14 +303,14 @@ class ReferenceWarper:
                 f"the reference image must be an RGB 8-bit picture, got an array of shape {image.shape} "
                 f"and type {image.dtype}; pass a colour JPEG or PNG with --ref"
             )
-        lm = _check_landmarks(reference_landmarks, "reference landmarks")
+        lm = check_landmarks(reference_landmarks, "reference landmarks")
         if not np.isfinite(lm).all():
             raise InputError("the reference landmarks are not finite; pass a --ref photo with one clear face")
         if options.grid_step < 1:
             raise ValueError(f"grid_step must be >= 1, got {options.grid_step}")
         self.options = options
         if options.remove_loops:
-            image = _paint_out_loops(image, lm)
+            image = paint_out_loops(image, lm)
 
         px0, py0, px1, py1 = picture_box(image)
         m = options.crop_margin
@@ -798,11 +386,11 @@ class ReferenceWarper:
             mirrored[top:top + ph, left:left + pw] = source
             oval &= mirrored
         self._oval = cv2.erode(oval, np.ones((3, 3), np.uint8))
-        self._levels = _pyramid(self.image, self._oval, options.pyramid)
+        self._levels = pyramid(self.image, self._oval, options.pyramid)
         #: The same pyramid of the picture without ``matte_edge``'s recolour (None: it recoloured nothing): what a
         #: reference from the same place carries past its matte meets the matte's own edge as the photo shows it.
-        self._plain_levels = None if plain is None or plain is self.image else _pyramid(plain, self._oval, options.pyramid)
-        self._src_scale = _spread_of(self.landmarks[_TPS])
+        self._plain_levels = None if plain is None or plain is self.image else pyramid(plain, self._oval, options.pyramid)
+        self._src_scale = spread_of(self.landmarks[_TPS])
         #: Per face track: the smoothed control-point shape in the face's rigid frame.
         self._shapes: dict[int, np.ndarray] = {}
         #: Per face track: the averaged fraction of the reference's surroundings that look like the frame's.
@@ -820,7 +408,7 @@ class ReferenceWarper:
         jaw_w = jaw_weights(self.landmarks, self._src[: len(landmark_sets.TPS_CONTROL)])
         if options.neck_reach > 0:
             roots = jaw_weights(self.landmarks, self.landmarks[_NECK_ROOTS_INDEX])
-            jaw_w = np.concatenate([jaw_w, *([_JAW_NECK_SHARE * roots] * len(_NECK_RINGS))])
+            jaw_w = np.concatenate([jaw_w, *([_JAW_NECK_SHARE * roots] * len(NECK_RINGS))])
         self._jaw_weights = jaw_w
         #: Per face track: the registration's last measures (held translation plus the frame's reading), newest last.
         self._register_seen: dict[int, list[float]] = {}
@@ -833,7 +421,7 @@ class ReferenceWarper:
         self._torsos: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         #: How much of the head's lead on the torso each control point takes back: the neck's rings, by their depth.
         self._lag_weights = np.concatenate([np.zeros(len(landmark_sets.TPS_CONTROL)), *(
-            [np.full(len(_NECK_ROOTS), r) for r in _NECK_RINGS] if options.neck_reach > 0 else [])])
+            [np.full(len(NECK_ROOTS), r) for r in NECK_RINGS] if options.neck_reach > 0 else [])])
         log.debug(
             "reference face cropped to %dx%d, %d pyramid level(s)", self.image.shape[1], self.image.shape[0], len(self._levels)
         )
@@ -902,7 +490,7 @@ class ReferenceWarper:
         roots = transform_points(self._src_roots, to_frame)
         roots = roots if widen is None else widen(roots)
         shift = (1.0 - turned) * (lm[_NECK_ROOTS_INDEX].astype(np.float64) - roots)
-        return np.tile(shift, (len(_NECK_RINGS), 1))
+        return np.tile(shift, (len(NECK_RINGS), 1))
 
     def _jaw_move(
         self, lm: np.ndarray, mask: np.ndarray | None, track: int | None, to_frame: np.ndarray | None = None
@@ -1012,7 +600,7 @@ class ReferenceWarper:
 
     def _smoothed(self, landmarks: np.ndarray, points: np.ndarray, track: int) -> np.ndarray:
         """``points`` with their shape in the face's rigid frame averaged over the track's frames."""
-        centre, scale, rotation = _rigid_frame(landmarks)
+        centre, scale, rotation = rigid_frame(landmarks)
         shape = (points - centre) @ rotation / scale  # rotation is orthonormal: R^T applied on the right
         weight = self.options.shape_smoothing
         previous = self._shapes.get(track)
@@ -1141,7 +729,7 @@ class ReferenceWarper:
         ``move``: each control point's move ((K, 2), or (1, 2) for all alike), added after the smoothing: the jaw's
         opening (:meth:`_jaw_move`) and the track's registration (:attr:`WarpOptions.register`), which follow the frame
         at once."""
-        lm = _check_landmarks(landmarks, "target landmarks")
+        lm = check_landmarks(landmarks, "target landmarks")
         dst = self._target_control(lm) if control is None else control
         if track is not None and self.options.shape_smoothing > 0:
             dst = self._smoothed(lm, dst, track)
@@ -1182,7 +770,7 @@ class ReferenceWarper:
         if len(self._levels) == 1:
             return 0
         if target is None:
-            target = _spread_of(landmarks[_TPS])
+            target = spread_of(landmarks[_TPS])
         shrink = self._src_scale / max(target, 1e-6)  # > 1: the reference face is bigger
         level = int(np.floor(np.log2(max(shrink, 1.0))))
         return min(level, len(self._levels) - 1)
@@ -1229,7 +817,7 @@ class ReferenceWarper:
         for ``neck_lag`` (None: the neck carried with the head).
         """
         h, w = int(shape[0]), int(shape[1])
-        lm = _check_landmarks(landmarks, "target landmarks")
+        lm = check_landmarks(landmarks, "target landmarks")
         warped = np.zeros((h, w, 3), np.uint8)
         valid = np.zeros((h, w), bool)
         # The frame's control points, once: the face box and the spline both need them (and the jaw's move the
@@ -1245,7 +833,7 @@ class ReferenceWarper:
         if x1 <= x0 or y1 <= y0:
             return warped, valid
         check = self.options.min_jacobian is not None
-        spread = _spread_of(lm[_TPS])
+        spread = spread_of(lm[_TPS])
         level = self._level(lm, spread)
         # The pyramid level's 2**-level is applied to the grid's nodes, not to the full-size maps (the same maps).
         move = self._jaw_move(lm, mask, track, to_frame)
@@ -1274,14 +862,14 @@ class ReferenceWarper:
         pose = self._same_pose(lm, track) if self.options.reach_skin_only and self.options.reference_matte else True
         plain = self._carried_before(track, pose)
         merged = self._picture(level, plain)
-        nodes = _MapNodes(tps, (uy1 - uy0, ux1 - ux0), step, (ux0 - dx, uy0 - dy), check, scale)
+        nodes = MapNodes(tps, (uy1 - uy0, ux1 - ux0), step, (ux0 - dx, uy0 - dy), check, scale)
         sub, inside = nodes.remapped(merged)
         if band is not None and registering:
             moved = self._register(lm, image, mask, track, sub, inside, (ux0, uy0), band)
             if moved:  # (the translation moved: the box warped again with it)
                 dx, dy = self._offset(track)
                 ux0, uy0, ux1, uy1 = x0, y0, x1, y1
-                nodes = _MapNodes(tps, (y1 - y0, x1 - x0), step, (x0 - dx, y0 - dy), check, scale)
+                nodes = MapNodes(tps, (y1 - y0, x1 - x0), step, (x0 - dx, y0 - dy), check, scale)
                 sub, inside = nodes.remapped(merged)
         inner = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
         grown = (ux0, uy0, ux1, uy1) != (x0, y0, x1, y1)
@@ -1293,7 +881,7 @@ class ReferenceWarper:
             local = self.options.same_place_local
             photo = None
             if self._plain_levels is not None and not plain:
-                photo = functools.partial(_shifted_sample, nodes, self._plain_levels[level], (y0 - uy0, x0 - ux0))
+                photo = functools.partial(shifted_sample, nodes, self._plain_levels[level], (y0 - uy0, x0 - ux0))
             carry = self._same_place(sub, inside, image, mask, (x0, y0, x1, y1), track,
                                      face_axes(lm)[1] if local else 0.0, photo) if pose else None  # fmt: skip
             if (carry is not None) != plain and self._plain_levels is not None:
