@@ -24,7 +24,7 @@ from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, det
 from unmask_video.reference_advice import AdviceOptions, photo_advice, size_advice
 from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.repeat_frames import RepeatDetector, RepeatOptions
-from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions, kmeans_class
+from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions, kmeans_class, kmeans_imported
 from unmask_video.steady_face import SteadyFace, SteadyOptions
 from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
 from unmask_video.stages import Box, FaceROI, Image, Loops
@@ -202,8 +202,12 @@ class FramePipeline:
 
         # The covered check segments the reference, so it waits for scikit-learn's k-means, imported on first use
         # (about 1.1 s of one core in a fresh process): on a thread of its own, both overlap the tracker's start and
-        # the first frames' decode and landmarks instead of preceding them. Its warning comes during the run.
+        # the first frames' decode and landmarks instead of preceding them. Its warning comes during the run. Where
+        # k-means is loaded already (a later run in this process) the check (40 ms) is waited for here, as before:
+        # beside the first frames it slows the warper's set-up, their critical path.
         self._check = BackgroundCall(check_covered, "check")
+        if kmeans_imported():
+            self._check.wait()
         advice = self.options.reference_advice
         closes = self.options.warp.close_mouth
         for line in photo_advice(reference_landmarks, advice, closes) if advice is not None else []:

@@ -96,6 +96,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from dataclasses import dataclass, field, replace
 
 import cv2
@@ -630,6 +631,12 @@ def kmeans_class() -> type:
     from sklearn.cluster import KMeans
 
     return KMeans
+
+
+def kmeans_imported() -> bool:
+    """Whether scikit-learn's k-means was imported already (by an earlier run in this process): then
+    :func:`kmeans_class` costs nothing."""
+    return "sklearn.cluster" in sys.modules
 
 
 @functools.cache
