@@ -330,10 +330,13 @@ class Measured:
     frames_with_face: int
     fps: float
     stages: dict[str, float]  # seconds per timer stage
+    #: Seconds from the call of ``run_file`` to the first frame handed to the writer (the set-up and the first frame's
+    #: stages; None: no frame).
+    first_s: float | None = None
 
     @classmethod
-    def of(cls, summary: RunSummary) -> "Measured":
-        return cls(summary.frames, summary.frames_with_face, summary.fps, dict(summary.timer.seconds))
+    def of(cls, summary: RunSummary, first_s: float | None = None) -> "Measured":
+        return cls(summary.frames, summary.frames_with_face, summary.fps, dict(summary.timer.seconds), first_s)
 
     def ms_per(self, stage: str) -> float:
         return 1000.0 * self.stages.get(stage, 0.0) / max(self.frames, 1)
@@ -375,6 +378,28 @@ class Result:
         return 1000 / max(self.critical_ms(), self.cpu_ms() / cores, 1e-9)
 
 
+class FirstFrame:
+    """A :class:`~unmask_video.runner.FrameSink` for ``run_file``'s ``progress`` that keeps when the first frame was
+    handed to the writer, in seconds from this object's creation (the run's start)."""
+
+    def __init__(self) -> None:
+        self._start = time.perf_counter()
+        self.first_s: float | None = None
+
+    def advance(self, frames: int) -> None:
+        if self.first_s is None and frames > 0:
+            self.first_s = time.perf_counter() - self._start
+
+    def progress(self, total: int | None) -> "FirstFrame":  # (run_file's ProgressFactory: a context manager)
+        return self
+
+    def __enter__(self) -> "FirstFrame":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 def _cpu_s(who: int = resource.RUSAGE_SELF) -> float:
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
@@ -383,15 +408,16 @@ def _cpu_s(who: int = resource.RUSAGE_SELF) -> float:
 def run(clip: Clip, out: Path, path: str, generator: str, batch: int = 1) -> Result:
     options = run_options(clip, out, path, generator, batch)
     cpu, children = _cpu_s(), _cpu_s(resource.RUSAGE_CHILDREN)
+    first = FirstFrame()
     with ThreadCpu() as threads:
-        summary = run_file(options)
+        summary = run_file(options, progress=first.progress)
     # The forked prepare process (``FrameLoopOptions.prepare_process``), ended and waited for by the end of the run:
     # its CPU counts with the process's, in the "prepare" group.
     child = _cpu_s(resource.RUSAGE_CHILDREN) - children
     if child > 0:
         threads.groups["prepare"] = threads.groups.get("prepare", 0.0) + child
     # (the poller's own CPU is the benchmark's, not the pipeline's: left out of the process's)
-    return Result(Measured.of(summary), options.loop.threads, _cpu_s() - cpu + child - threads.own_s, threads.groups)
+    return Result(Measured.of(summary, first.first_s), options.loop.threads, _cpu_s() - cpu + child - threads.own_s, threads.groups)
 
 
 def run_child(clip: Clip, out: Path, path: str, generator: str, tree: Path | None) -> Result:
@@ -491,6 +517,7 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         for stage in STAGE_ORDER:
             table.add_column(f"{stage}", justify="right")
         table.add_column("fps", justify="right")
+        table.add_column("first frame ms", justify="right")
         table.add_column(f"x {paths[0]}", justify="right")
         table.add_column("CPU ms/f", justify="right")
         for group in GROUPS:
@@ -522,7 +549,7 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
             found = f"{summaries[-1].frames_with_face}/{summaries[-1].frames}"
             med = statistics.median
             table.add_row(name, f"{size.face_width * size.width:.0f}", path, found, *cells,
-                          f"{med(r.fps for r in runs):.1f}", f"{med(ratios):.2f}",
+                          f"{med(r.fps for r in runs):.1f}", _first_ms(summaries), f"{med(ratios):.2f}",
                           f"{med(r.cpu_ms() for r in runs):.1f}",
                           *(f"{med(r.ms(r.groups.get(g, 0.0)) for r in runs):.1f}"
                             for g in GROUPS),
@@ -531,7 +558,8 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         console.print(table)
     console.print(
         "ms per frame per stage (medians). fps = frames / wall time of the whole run (open, decode, all stages, "
-        "encode, close). 'decode', 'landmarks', 'segment', 'loops' (the ear loops) and 'warp' run on their own threads in the threaded loop, 'encode' on the "
+        "encode, close). first frame: ms from the run's start (reader, reference set-up) to the first frame "
+        "handed to the writer. 'decode', 'landmarks', 'segment', 'loops' (the ear loops) and 'warp' run on their own threads in the threaded loop, 'encode' on the "
         "encoder thread: 'input wait' and 'encode wait' are what the face-stage thread lost waiting for them. "
         f"x {paths[0]}: median of the back-to-back fps ratios. CPU ms/f: CPU time of the whole process per frame "
         "(all threads, and the forked prepare process), then per thread group: face (the calling thread), prepare (the mask and warp thread, or the prepare process and the threads that feed it), "
@@ -543,6 +571,12 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         "cores' = 1000 / max(chain, CPU / 2) is what the CPU use allows on 2 idle cores (a model, not a "
         "measurement: perfect overlap, no contention)."
     )
+
+
+def _first_ms(summaries: list[Measured]) -> str:
+    """The median time to the first frame of ``summaries``, in ms ("-" where no run wrote a frame)."""
+    times = [s.first_s for s in summaries if s.first_s is not None]
+    return f"{1000 * statistics.median(times):.0f}" if times else "-"
 
 
 # -- memory ----------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, det
 from unmask_video.reference_advice import AdviceOptions, photo_advice, size_advice
 from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.repeat_frames import RepeatDetector, RepeatOptions
-from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions
+from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions, kmeans_class, kmeans_imported
 from unmask_video.steady_face import SteadyFace, SteadyOptions
 from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
 from unmask_video.stages import Box, FaceROI, Image, Loops
@@ -86,6 +86,16 @@ class PipelineStats:
 
 #: The counts :meth:`FramePipeline.prepare` keeps (a prepare stage run in another process hands them back).
 PREPARE_COUNTS = ("frames", "frames_with_face", "frames_without_face", "frames_with_mask", "bare_faces", "repeated_frames")
+
+
+def warn_if_covered(reference: Image, landmarks: np.ndarray) -> None:
+    """Warn when the reference photo's lower face looks covered (:func:`lower_face_looks_covered`)."""
+    if lower_face_looks_covered(reference, landmarks):
+        # A heuristic that also flags about 1 bare face in 7 (beards, shadows): said, not enforced.
+        log.warning(
+            "the reference photo's nose and mouth may be covered (a mask, a hand?); if so the result will "
+            "show what covers them: use a photo of the person without a mask"
+        )
 
 
 def warm_colour_tables() -> None:
@@ -184,17 +194,24 @@ class FramePipeline:
         self._warper = BackgroundCall(build_warper, "reference")
         # (OpenCV's Lab tables too, on a thread of their own: the first frames' mask finds them built)
         self._colour = BackgroundCall(warm_colour_tables, "colour")
-        with self.timer("reference"):
-            if lower_face_looks_covered(reference_image, reference_landmarks):
-                # A heuristic that also flags about 1 bare face in 7 (beards, shadows): said, not enforced.
-                log.warning(
-                    "the reference photo's nose and mouth may be covered (a mask, a hand?); if so the result will "
-                    "show what covers them: use a photo of the person without a mask"
-                )
-            advice = self.options.reference_advice
-            closes = self.options.warp.close_mouth
-            for line in photo_advice(reference_landmarks, advice, closes) if advice is not None else []:
-                log.warning("%s", line)
+
+        def check_covered() -> None:
+            kmeans_class()  # (imported first, untimed: the first frames' masks find it loaded)
+            with self.timer("reference"):
+                warn_if_covered(reference_image, reference_landmarks)
+
+        # The covered check segments the reference, so it waits for scikit-learn's k-means, imported on first use
+        # (about 1.1 s of one core in a fresh process): on a thread of its own, both overlap the tracker's start and
+        # the first frames' decode and landmarks instead of preceding them. Its warning comes during the run. Where
+        # k-means is loaded already (a later run in this process) the check (40 ms) is waited for here, as before:
+        # beside the first frames it slows the warper's set-up, their critical path.
+        self._check = BackgroundCall(check_covered, "check")
+        if kmeans_imported():
+            self._check.wait()
+        advice = self.options.reference_advice
+        closes = self.options.warp.close_mouth
+        for line in photo_advice(reference_landmarks, advice, closes) if advice is not None else []:
+            log.warning("%s", line)
         #: The reference's landmarks while the video's face size is still to be compared with its (once, on the
         #: first masked face); None once done or when there is no advice to give.
         self._size_unchecked: np.ndarray | None = (
@@ -235,16 +252,19 @@ class FramePipeline:
 
     def check_reference(self) -> None:
         """Wait for the warper's set-up and raise its error, if any (a run where no frame was warped still fails on a
-        reference the warper cannot use, as it did when the set-up ran before the first frame)."""
+        reference the warper cannot use, as it did when the set-up ran before the first frame); the same for the
+        reference's covered check."""
         self._warper.result()
+        self._check.result()
 
     def wait_for_reference(self) -> None:
-        """Wait for the set-up threads (the warper's, the colour tables'), whatever they gave (the warper's error
-        stays for the first warp and :meth:`check_reference`): no thread of the pipeline's own is then running (a
-        prepare stage forked into a process of its own (:mod:`unmask_video.prepare_process`) finds the reference
-        ready)."""
+        """Wait for the set-up threads (the warper's, the colour tables', the covered check), whatever they gave (the
+        warper's error stays for the first warp and :meth:`check_reference`): no thread of the pipeline's own is then
+        running (a prepare stage forked into a process of its own (:mod:`unmask_video.prepare_process`) finds the
+        reference ready)."""
         self._warper.wait()
         self._colour.wait()
+        self._check.wait()
 
     def warmup(self, reference: bool = True) -> None:
         """Start FaceMesh and warm up the reconstruction backend before the first frame (live mode needs this);

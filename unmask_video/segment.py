@@ -96,11 +96,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
-from sklearn.cluster import KMeans
 from threadpoolctl import ThreadpoolController
 
 from unmask_video import landmark_sets as ls
@@ -624,11 +624,27 @@ def _cluster_map(
     return out.reshape(shape)
 
 
+def kmeans_class() -> type:
+    """scikit-learn's ``KMeans``, imported on first use: ``sklearn.cluster`` takes about 1.1 s of one core to import
+    (scipy.stats, joblib, ...), 70 % of the package's import, which a run pays before its first frame unless the import
+    overlaps other set-up (:class:`~unmask_video.pipeline.FramePipeline` starts it on a thread of its own)."""
+    from sklearn.cluster import KMeans
+
+    return KMeans
+
+
+def kmeans_imported() -> bool:
+    """Whether scikit-learn's k-means was imported already (by an earlier run in this process): then
+    :func:`kmeans_class` costs nothing."""
+    return "sklearn.cluster" in sys.modules
+
+
 @functools.cache
 def _thread_pools() -> ThreadpoolController:
     """The native thread pools (OpenMP, BLAS) loaded in the process, found once: ``threadpool_limits`` looks them up
     among the loaded libraries on every call (about 6 ms with torch loaded, on every k-means fit). Those k-means uses
-    are loaded with scikit-learn, before any fit."""
+    are loaded with scikit-learn: imported here first (:func:`kmeans_class`), before the pools are listed."""
+    kmeans_class()
     return ThreadpoolController()
 
 
@@ -1716,7 +1732,7 @@ class MaskSegmenter:
             sample = sample + rng.normal(0, 0.5, sample.shape).astype(np.float32)
         # One thread: on a few thousand points the thread pool costs far more than it saves (much more under load).
         with _thread_pools().limit(limits=1):
-            km = KMeans(n_clusters=k, n_init=2, random_state=opt.seed, max_iter=50).fit(sample)
+            km = kmeans_class()(n_clusters=k, n_init=2, random_state=opt.seed, max_iter=50).fit(sample)
         centres = km.cluster_centers_.astype(np.float32)
         labels, dist = self._assign(feats, centres)
         eligible = np.ones(k, bool)
