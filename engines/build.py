@@ -26,10 +26,9 @@ from unmask_video.reconstruct.backends import engine_index as index
 from unmask_video.reconstruct.backends.engine_sidecar import EngineMeta, atomic_write, sidecar_path, write_engine
 from unmask_video.reconstruct.generator import parity
 
-log = logging.getLogger(__name__)
+from .choices import BUILDERS, PRECISIONS
 
-PRECISIONS = ("fp16", "fp32")
-BUILDERS = ("tensorrt", "torch-tensorrt")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
     """Add the ``build-engine`` sub-command to ``subparsers``; return its parser."""
-    from .build import BUILDERS, PRECISIONS
+    from .choices import BUILDERS, PRECISIONS
 
     p = subparsers.add_parser(
         "build-engine",
