@@ -1,5 +1,5 @@
 """A fringe of the cloth the segmentation missed, just past the hole: taken into it; skin, far specks, dark hair beside a
-white cloth and a third colour that leans as far toward the cloth left out."""
+white cloth, a pale wall hardly leaning further than a grey and a third colour off the line left out."""
 
 from __future__ import annotations
 
@@ -94,8 +94,28 @@ def test_a_pale_strip_beside_a_white_cloth_is_taken_and_dark_hair_is_not() -> No
 
 
 def test_a_third_colour_leaning_as_far_is_left_alone() -> None:
-    # (a teal backdrop beside a blue cloth: 0.62 of the way from the skin's chroma to the cloth's, 0.68 of it aside)
-    teal, strip = _beside((90, 170, 150), CLOTH)
+    # (a teal backdrop beside a blue cloth: 0.84 of the way from the skin's chroma to the cloth's, 0.79 of it aside)
+    teal, strip = _beside((0, 180, 170), CLOTH)
     assert teal is None or not (teal & strip).any()
-    along, _ = _beside((90, 170, 150), CLOTH, replace(_OPTS, fringe_aside=np.inf))
+    along, _ = _beside((0, 180, 170), CLOTH, replace(_OPTS, fringe_aside=np.inf))
     assert along is not None and np.count_nonzero(along & strip) >= 0.95 * np.count_nonzero(strip)
+
+
+def test_a_pale_wall_beside_a_mint_cloth_is_left_alone() -> None:
+    # (a grey's chroma 0.40 of the way from the skin's to the cloth's; the wall's 0.53, past half way but hardly past a
+    # grey's)
+    mint = (120, 200, 160)
+    wall, strip = _beside((185, 200, 190), mint)
+    assert wall is None or not (wall & strip).any()
+    by_half, _ = _beside((185, 200, 190), mint, replace(_OPTS, fringe_past_grey=0.0))
+    assert by_half is not None and np.count_nonzero(by_half & strip) >= 0.95 * np.count_nonzero(strip)
+
+
+def test_a_pale_wall_beside_a_pale_mint_cloth_is_not_told_by_its_lightness() -> None:
+    # (a grey's chroma 0.55 of the way from the skin's to the cloth's, the wall's 0.59: a coloured cloth, whose fringe
+    # is told by chroma; told by lightness, the wall as light as the cloth would be taken)
+    mint = (150, 210, 190)
+    wall, strip = _beside((200, 205, 200), mint)
+    assert wall is None or not (wall & strip).any()
+    by_light, _ = _beside((200, 205, 200), mint, replace(_OPTS, fringe_grey_cloth=0.5))
+    assert by_light is not None and np.count_nonzero(by_light & strip) >= 0.95 * np.count_nonzero(strip)

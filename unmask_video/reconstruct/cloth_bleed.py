@@ -47,12 +47,17 @@ class BleedOptions:
     clean: float = 0.2
     #: Cloth and skin whose a/b chroma differ by less than this (Lab units) cannot be told apart by it: no bleed read.
     min_contrast: float = 4.0
-    #: Where a grey pixel's chroma already lies as far toward the cloth's as a fringe's must (a white or grey cloth,
-    #: whose chroma is near the neutral axis: :func:`cloth_fringe`), a fringe pixel's lightness must also lie at least
-    #: this share of the way from the skin's (median 8-bit Lab L) to the cloth's: dark hair or shade beside a white mask
-    #: leans to its chroma as far as the cloth's own pale edge does, but is darker than the skin (benchmarks/README.md,
-    #: fringe2).
+    #: A cloth is white or grey where a grey's chroma lies at least this share of the way from the skin's to the cloth's
+    #: (a white mask 1.0-1.2, a pink one 0.8, a pale mint one 0.45-0.5, a green one 0.3: benchmarks/README.md,
+    #: fringe2). Beside it chroma does not tell the cloth's edge from dark hair or shade, which lean as far toward it.
+    fringe_grey_cloth: float = 0.7
+    #: ... so there a fringe pixel's lightness must also lie at least this share of the way from the skin's (median
+    #: 8-bit Lab L) to the cloth's.
     fringe_light: float = 0.25
+    #: Beside a coloured cloth a fringe pixel's chroma must lie this share of the way further toward the cloth's than a
+    #: grey's: a pale wall beside a pale mint mask leans just past half way, hardly past a grey; a missed corner of a
+    #: coloured cloth in shade leans further.
+    fringe_past_grey: float = 0.2
     #: A fringe pixel's a/b must also lie within this share of the cloth's and the skin's chroma difference of the line
     #: through them: a third colour that happens to lean as far (a green backdrop beside a blue mask) is not the cloth.
     fringe_aside: float = 0.5
@@ -168,14 +173,17 @@ def _cloth_like(
     lab: np.ndarray, medians: tuple[np.ndarray, np.ndarray], axis: tuple[np.ndarray, np.ndarray], lean: float,
     opts: BleedOptions,
 ) -> np.ndarray:
-    """(n,) bool: the (n, 3) 8-bit Lab ``lab`` whose a/b lie at least ``lean`` along ``axis`` and near its line
-    (:attr:`BleedOptions.fringe_aside`) and, where a grey's a/b lie as far along it (a white or grey cloth: chroma alone
-    does not tell its edge from hair or shade), whose lightness leans to the cloth's too
+    """(n,) bool: the (n, 3) 8-bit Lab ``lab`` whose a/b lie near the line of ``axis`` (:attr:`BleedOptions.fringe_aside`)
+    and at least ``lean`` along it: beside a coloured cloth also further than a grey's
+    (:attr:`BleedOptions.fringe_past_grey`), beside a white or grey one (:attr:`BleedOptions.fringe_grey_cloth`: chroma
+    alone does not tell its edge from hair or shade) with a lightness that leans to the cloth's too
     (:attr:`BleedOptions.fringe_light`; ``medians``: the skin's and the cloth's Lab, :func:`_medians`; none where their
     lightness is as alike as :attr:`BleedOptions.min_contrast`)."""
-    like = (_lean(lab[:, 1:], axis) >= lean) & (_aside(lab[:, 1:], axis) <= opts.fringe_aside)
-    if float(_lean(_GREY_AB, axis)) < lean:
-        return like
+    grey = float(_lean(_GREY_AB, axis))
+    like = _aside(lab[:, 1:], axis) <= opts.fringe_aside
+    if grey < opts.fringe_grey_cloth:
+        return like & (_lean(lab[:, 1:], axis) >= max(lean, grey + opts.fringe_past_grey))
+    like &= _lean(lab[:, 1:], axis) >= lean
     skin_light, step = medians[0][0], float(medians[1][0] - medians[0][0])
     if abs(step) < opts.min_contrast:  # (nor does lightness: none is told)
         return np.zeros(len(lab), bool)
