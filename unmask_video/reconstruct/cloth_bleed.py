@@ -205,10 +205,11 @@ def cloth_fringe(
     axis = None if medians is None else _axis(*medians, opts)
     if axis is None:
         return None
-    near = cv2.inRange(dist, 0.5, float(depth))
-    rows, cols = np.nonzero(near)
-    if len(rows) == 0:
+    # (OpenCV's list of the band's pixels: several times faster than NumPy's nonzero)
+    points = cv2.findNonZero(cv2.inRange(dist, 0.5, float(depth)))
+    if points is None:
         return None
+    rows, cols = points[:, 0, 1], points[:, 0, 0]
     cloth = np.zeros(hole.shape, np.uint8)
     cloth[rows, cols] = _cloth_like(_lab(image, (rows, cols)), medians, axis, lean, opts)
     if not cloth.any():
