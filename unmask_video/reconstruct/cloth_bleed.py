@@ -7,7 +7,8 @@ bleed as the frame's skin (a pink mask's bleed made the rebuilt face pinker: ben
 :func:`bleed_px` reads it from the frame: the a/b chroma of the pixels at each distance outside the hole, placed on
 the line from the skin's colour (further out) to the cloth's (inside the hole). :func:`cloth_fringe` finds the pixels
 just past the hole that are still more the cloth's colour than the skin's (a corner of the cloth the segmentation
-missed, where the ear loop joins it), which the composite takes into the hole.
+missed, where the ear loop joins it), which the composite takes into the hole: by chroma beside a coloured cloth, by
+chroma and lightness beside a white or grey one (dark hair leans to a white cloth's chroma as far as its edge does).
 """
 
 from __future__ import annotations
@@ -195,10 +196,9 @@ def cloth_fringe(
     opts: BleedOptions = BleedOptions(),
 ) -> np.ndarray | None:
     """(h, w) bool: the pixels at most ``depth`` px outside ``hole`` ((h, w) bool; ``dist``: every pixel's distance to
-    it) whose a/b chroma lies at least ``lean`` of the way from the skin's to the cloth's (read as :func:`bleed_px`
-    does; ``valid``: where the skin is read) and that :func:`_cloth_like` finds the cloth's, joined to the hole through
-    such pixels. None: none, or the cloth's and the
-    skin's colours are too alike (or too few pixels) to tell."""
+    it) that :func:`_cloth_like` finds the cloth's (``lean``: the share of the way from the skin's chroma to the
+    cloth's, read as :func:`bleed_px` reads them; ``valid``: where the skin is read), joined to the hole through such
+    pixels. None: none, or the cloth's and the skin's colours are too alike (or too few pixels) to tell."""
     if depth <= 0:
         return None
     medians = _medians(image, hole, valid.view(np.uint8), dist, opts)
