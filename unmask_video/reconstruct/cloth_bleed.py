@@ -5,7 +5,10 @@ cloth's colour for a few pixels: chroma subsampling and compression smear it out
 fringe of the cloth here and there. The composite's hole follows the line, but its colour ring must not read that
 bleed as the frame's skin (a pink mask's bleed made the rebuilt face pinker: benchmarks/README.md, hardedge).
 :func:`bleed_px` reads it from the frame: the a/b chroma of the pixels at each distance outside the hole, placed on
-the line from the skin's colour (further out) to the cloth's (inside the hole).
+the line from the skin's colour (further out) to the cloth's (inside the hole). :func:`cloth_fringe` finds the pixels
+just past the hole that are still more the cloth's colour than the skin's (a corner of the cloth the segmentation
+missed, where the ear loop joins it), which the composite takes into the hole: by chroma beside a coloured cloth, by
+chroma and lightness beside a white or grey one (dark hair leans to a white cloth's chroma as far as its edge does).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["BleedOptions", "bleed_px"]
+from unmask_video.landmark_sets import FACE_HEIGHT, MOUTH_CORNERS
+
+__all__ = ["BleedOptions", "above_mouth", "bleed_px", "cloth_fringe"]
 
 #: About this many pixels at most of the cloth and of the skin are read for their colour (every pixel of a coarser grid
 #: where there are more), and ``_NEAR_SAMPLES`` times as many of the bands next to the hole.
@@ -43,13 +48,32 @@ class BleedOptions:
     clean: float = 0.2
     #: Cloth and skin whose a/b chroma differ by less than this (Lab units) cannot be told apart by it: no bleed read.
     min_contrast: float = 4.0
+    #: A cloth is white or grey where a grey's chroma lies at least this share of the way from the skin's to the cloth's
+    #: (a white mask 1.0-1.2, a pink one 0.8, a pale mint one 0.45-0.5, a green one 0.3: benchmarks/README.md,
+    #: fringe2). Beside it chroma does not tell the cloth's edge from dark hair or shade, which lean as far toward it.
+    fringe_grey_cloth: float = 0.7
+    #: ... so there a fringe pixel's lightness must also lie at least this share of the way from the skin's (median
+    #: 8-bit Lab L) to the cloth's.
+    fringe_light: float = 0.25
+    #: Beside a coloured cloth a fringe pixel's chroma must lie this share of the way further toward the cloth's than a
+    #: grey's: a pale wall beside a pale mint mask leans just past half way, hardly past a grey; a missed corner of a
+    #: coloured cloth in shade leans further.
+    fringe_past_grey: float = 0.2
+    #: A fringe pixel's a/b must also lie within this share of the cloth's and the skin's chroma difference of the line
+    #: through them: a third colour that happens to lean as far (a green backdrop beside a blue mask) is not the cloth.
+    fringe_aside: float = 0.5
+
+
+def _lab(image: np.ndarray, where: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """(n, 3) float32: the Lab of ``image``'s (h, w, 3) RGB uint8 pixels at the ``where`` indices (rows, cols)
+    (OpenCV's 8-bit Lab: L scaled to 0-255, a and b in Lab units, offset by 128, which the differences drop)."""
+    pixels = np.ascontiguousarray(image[where][None])  # (one row: OpenCV splits its work by rows)
+    return cv2.cvtColor(pixels, cv2.COLOR_RGB2LAB)[0].astype(np.float32)
 
 
 def _ab(image: np.ndarray, where: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """(n, 2) float32: the Lab a/b of ``image``'s (h, w, 3) RGB uint8 pixels at the ``where`` indices (rows, cols)
-    (OpenCV's 8-bit Lab: a and b in Lab units, offset by 128, which the differences drop)."""
-    pixels = np.ascontiguousarray(image[where][None])  # (one row: OpenCV splits its work by rows)
-    return cv2.cvtColor(pixels, cv2.COLOR_RGB2LAB)[0, :, 1:].astype(np.float32)
+    """(n, 2) float32: the a/b of :func:`_lab`."""
+    return _lab(image, where)[:, 1:]
 
 
 def _sample(where: np.ndarray, most: int = _MAX_SAMPLE) -> tuple[np.ndarray, np.ndarray]:
@@ -68,20 +92,31 @@ def _band(dist: np.ndarray, valid: np.ndarray, low: float, high: float) -> np.nd
     return cv2.bitwise_and(cv2.inRange(dist, low, high), valid)
 
 
-def _axis(image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray,
-          opts: BleedOptions) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
-    """(skin a/b, cloth a/b - skin a/b): the line bleed is measured along (``valid``: (h, w) uint8, 0 / 1); None where
-    they are too alike or too few pixels tell them."""
+def _cloth(hole: np.ndarray, opts: BleedOptions) -> np.ndarray:
+    """(h, w) uint8: the pixels at least :attr:`BleedOptions.cloth_inside` inside ``hole`` ((h, w) bool), whose colour
+    is the cloth's."""
     side = 2 * int(np.ceil(opts.cloth_inside)) + 1
-    cloth = cv2.erode(hole.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+    return cv2.erode(hole.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+
+
+def _medians(image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray,
+             opts: BleedOptions) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+    """(skin Lab, cloth Lab): the median 8-bit Lab (:func:`_lab`) of the skin's band and of the cloth (``valid``: (h, w)
+    uint8, 0 / 1, where the skin is read); None where too few pixels tell them."""
+    cloth = _cloth(hole, opts)
     skin = _band(dist, valid, opts.skin_from, opts.skin_to)
     if cv2.countNonZero(cloth) < _MIN_BAND_PIXELS or cv2.countNonZero(skin) < _MIN_BAND_PIXELS:
         return None
-    skin_ab = np.median(_ab(image, _sample(skin)), axis=0)
-    towards = np.median(_ab(image, _sample(cloth)), axis=0) - skin_ab
+    return np.median(_lab(image, _sample(skin)), axis=0), np.median(_lab(image, _sample(cloth)), axis=0)
+
+
+def _axis(skin: np.ndarray, cloth: np.ndarray, opts: BleedOptions) -> tuple[np.ndarray, np.ndarray] | None:
+    """(skin a/b, cloth a/b - skin a/b): the line bleed is measured along, from the ``skin``'s and the ``cloth``'s Lab
+    (:func:`_medians`); None where they are too alike to tell."""
+    towards = cloth[1:] - skin[1:]
     if float(np.hypot(*towards)) < opts.min_contrast:
         return None
-    return skin_ab, towards
+    return skin[1:], towards
 
 
 def bleed_px(
@@ -93,7 +128,8 @@ def bleed_px(
     first band is clean; at most :attr:`BleedOptions.reach`). ``dist``: every pixel's distance to the hole. None: the
     cloth's and the skin's colours are too alike (or too few pixels) to tell."""
     valid = valid.view(np.uint8)
-    axis = _axis(image, hole, valid, dist, opts)
+    medians = _medians(image, hole, valid, dist, opts)
+    axis = None if medians is None else _axis(*medians, opts)
     if axis is None:
         return None
     skin_ab, towards = axis
@@ -113,3 +149,89 @@ def bleed_px(
             return max(d - 1 + (last - opts.clean) / max(last - lean, 1e-6), 0.0) if d > 1 else 0.0
         last = lean
     return float(opts.reach)
+
+
+def _lean(ab: np.ndarray, axis: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """How far the (..., 2) a/b ``ab`` lie along ``axis`` ((skin a/b, cloth - skin a/b), :func:`_axis`): 0 the skin's
+    chroma, 1 the cloth's."""
+    skin_ab, towards = axis
+    return (ab - skin_ab) @ towards / float(towards @ towards)
+
+
+def _aside(ab: np.ndarray, axis: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """How far the (n, 2) a/b ``ab`` lie off the line of ``axis`` (:func:`_lean`'s), in shares of the cloth's and the
+    skin's chroma difference."""
+    skin_ab, towards = axis
+    off = ab - skin_ab
+    return np.abs(off[:, 0] * towards[1] - off[:, 1] * towards[0]) / float(towards @ towards)
+
+
+#: A neutral grey's a/b in OpenCV's 8-bit Lab.
+_GREY_AB = np.array([128.0, 128.0], np.float32)
+
+
+def _cloth_like(
+    lab: np.ndarray, medians: tuple[np.ndarray, np.ndarray], axis: tuple[np.ndarray, np.ndarray], lean: float,
+    opts: BleedOptions,
+) -> np.ndarray:
+    """(n,) bool: the (n, 3) 8-bit Lab ``lab`` whose a/b lie near the line of ``axis`` (:attr:`BleedOptions.fringe_aside`)
+    and at least ``lean`` along it: beside a coloured cloth also further than a grey's
+    (:attr:`BleedOptions.fringe_past_grey`), beside a white or grey one (:attr:`BleedOptions.fringe_grey_cloth`: chroma
+    alone does not tell its edge from hair or shade) with a lightness that leans to the cloth's too
+    (:attr:`BleedOptions.fringe_light`; ``medians``: the skin's and the cloth's Lab, :func:`_medians`; none where their
+    lightness is as alike as :attr:`BleedOptions.min_contrast`)."""
+    grey = float(_lean(_GREY_AB, axis))
+    like = _aside(lab[:, 1:], axis) <= opts.fringe_aside
+    if grey < opts.fringe_grey_cloth:
+        return like & (_lean(lab[:, 1:], axis) >= max(lean, grey + opts.fringe_past_grey))
+    like &= _lean(lab[:, 1:], axis) >= lean
+    skin_light, step = medians[0][0], float(medians[1][0] - medians[0][0])
+    if abs(step) < opts.min_contrast:  # (nor does lightness: none is told)
+        return np.zeros(len(lab), bool)
+    return like & ((lab[:, 0] - skin_light) / step >= opts.fringe_light)
+
+
+def cloth_fringe(
+    image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray, depth: float, lean: float = 0.5,
+    opts: BleedOptions = BleedOptions(),
+) -> np.ndarray | None:
+    """(h, w) bool: the pixels at most ``depth`` px outside ``hole`` ((h, w) bool; ``dist``: every pixel's distance to
+    it) that :func:`_cloth_like` finds the cloth's (``lean``: the share of the way from the skin's chroma to the
+    cloth's, read as :func:`bleed_px` reads them; ``valid``: where the skin is read), joined to the hole through such
+    pixels. None: none, or the cloth's and the skin's colours are too alike (or too few pixels) to tell."""
+    if depth <= 0:
+        return None
+    medians = _medians(image, hole, valid.view(np.uint8), dist, opts)
+    axis = None if medians is None else _axis(*medians, opts)
+    if axis is None:
+        return None
+    # (OpenCV's list of the band's pixels: several times faster than NumPy's nonzero)
+    points = cv2.findNonZero(cv2.inRange(dist, 0.5, float(depth)))
+    if points is None:
+        return None
+    rows, cols = points[:, 0, 1], points[:, 0, 0]
+    cloth = np.zeros(hole.shape, np.uint8)
+    cloth[rows, cols] = _cloth_like(_lab(image, (rows, cols)), medians, axis, lean, opts)
+    if not cloth.any():
+        return None
+    # (joined to the hole a pixel ring at a time: a cloth-coloured speck further out is left alone)
+    grown = hole.view(np.uint8)
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    for _ in range(int(np.ceil(depth))):
+        grown = cv2.bitwise_or(grown, cv2.bitwise_and(cv2.dilate(grown, cross), cloth))
+    fringe = (grown > 0) & ~hole
+    return fringe if fringe.any() else None
+
+
+def above_mouth(where: np.ndarray | None, landmarks: np.ndarray) -> np.ndarray | None:
+    """``where`` ((h, w) bool) less its pixels below the line through the mouth's corners across the face (of the
+    (468, 2) ``landmarks``, in its pixels), changed in place; None where none is left (or ``where`` is None)."""
+    if where is None:
+        return None
+    top, bottom = landmarks[list(FACE_HEIGHT)]
+    down = bottom - top
+    rows, cols = np.nonzero(where)
+    below = (cols - landmarks[list(MOUTH_CORNERS), 0].mean()) * down[0] + \
+        (rows - landmarks[list(MOUTH_CORNERS), 1].mean()) * down[1] > 0
+    where[rows[below], cols[below]] = False
+    return where if where.any() else None

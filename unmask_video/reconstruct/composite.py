@@ -31,7 +31,7 @@ from unmask_video.blend import DEFAULT_BLEND_WIDTH, grown_mask_box, mask_bbox
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.jaw_outline import JawProfile
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER
-from unmask_video.reconstruct.cloth_bleed import BleedOptions, bleed_px
+from unmask_video.reconstruct.cloth_bleed import BleedOptions, above_mouth, bleed_px, cloth_fringe
 from unmask_video.reconstruct.color_match import match_color
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
 from unmask_video.reconstruct.face_history import FaceHistory, FieldFilter, face_in_frame
@@ -77,6 +77,16 @@ class CompositeOptions:
     #: The bleed read on each frame is averaged with the face's past (an exponential average, this the past's weight):
     #: the ring does not flicker with the compression's noise.
     bleed_smoothing: float = 0.8
+    #: The hole takes in the pixels at most this far past it, above the mouth's corners, whose chroma is still more the
+    #: cloth's than the skin's and, beside a white or grey cloth, whose lightness leans to the cloth's too
+    #: (:func:`~unmask_video.reconstruct.cloth_bleed.cloth_fringe`): a top corner of the cloth the segmentation missed
+    #: (where the ear loop joins the mask) showed past the hole as a cloth-coloured fleck, and the white mask's pale edge
+    #: there as a pale streak beside a pink one. (Not lower: a hood's pale lining under the jaw leans to a grey mask's
+    #: chroma as much. Not by chroma alone: dark hair beside a white mask leans to its chroma as far.)
+    #: ``FaceLength(0.0)``: off.
+    fringe: FaceLength = FaceLength(5.0, 3.0)
+    #: ... at least this share of the way from the skin's chroma to the cloth's.
+    fringe_lean: float = 0.5
     #: The warped reference is not pasted on the frame's eyes and brows (their landmark outlines grown by this fraction
     #: of the face's size): where the mask's top corner reaches the eye's outer corner, a stand-in reference's own eye
     #: corner, lashes or shade landed under the frame's eye, a grey band there (the real white-mask clip); the hole
@@ -275,6 +285,7 @@ class _Lengths:
     inpaint_grow: float
     fill_feather: float
     bleed: float
+    fringe: float
 
     def scaled(self, k: float) -> _Lengths:
         """The same lengths on the region resized by ``k`` (a working size: the full-size face's floors kept)."""
@@ -304,7 +315,7 @@ class ReferenceComposite:
         return _Lengths(
             opts.band.px(face_px), opts.ring.px(face_px), opts.ring_gap.px(face_px), opts.stats_gap.px(face_px),
             opts.inpaint_radius.px(face_px), opts.inpaint_grow.px(face_px), opts.fill_feather.px(face_px),
-            opts.bleed.px(face_px),
+            opts.bleed.px(face_px), opts.fringe.px(face_px),
         )
 
     def reach_px(self, face_px: float) -> int:
@@ -639,6 +650,21 @@ class ReferenceComposite:
         return paste, ring, (ring & (dist > stats_gap)) if stats_gap > gap else None
 
     @staticmethod
+    def _with_fringe(
+        hole: np.ndarray, fringe: np.ndarray, valid: np.ndarray, lengths: _Lengths, upsampled: bool,
+        ring: np.ndarray, stats: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(hole, dist, paste): the ``hole`` with the cloth's ``fringe`` (:attr:`CompositeOptions.fringe`) taken in,
+        every pixel's distance to it and the paste band from it (:meth:`_bands`); the colour ``ring`` and ``stats``
+        keep their distances from the segmented line, less the fringe (changed in place)."""
+        hole = hole | fringe
+        ring &= ~fringe
+        if stats is not None:
+            stats &= ~fringe
+        dist = distance_to(hole, "composite.dist")
+        return hole, dist, (dist <= ReferenceComposite._band_px(lengths, upsampled)) & valid
+
+    @staticmethod
     def _beside(dist: np.ndarray, valid: np.ndarray, lengths: _Lengths) -> np.ndarray:
         """(h, w) bool: the colour ring's band (past ``stats_gap``, as its statistics) where the warp does not reach
         (:attr:`CompositeOptions.beside`)."""
@@ -710,6 +736,9 @@ class ReferenceComposite:
         dist = distance_to(hole, "composite.dist")  # (used within this call only)
         lengths = self._off_cloth(image, hole, valid, dist, lengths, bleed)
         paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
+        fringe = above_mouth(cloth_fringe(image, hole, valid, dist, lengths.fringe, opts.fringe_lean), landmarks)
+        if fringe is not None:
+            hole, dist, paste = self._with_fringe(hole, fringe, valid, lengths, upsampled, ring, stats)
         off = self._features_off(valid.shape, landmarks)  # (drawn once: the band fill below reads it too)
         if off is not None:
             valid = valid & off
