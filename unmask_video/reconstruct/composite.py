@@ -152,9 +152,9 @@ class CompositeOptions:
     #: frame's at the mask edge without a step. 0 turns it off.
     seam_sigma: float = 0.05
     #: The seam field's pull, per ring pixel and Lab channel, is capped at this many robust spreads of the frame's
-    #: visible skin on the ring (its own colour variation, :func:`_robust`): a collar, a hood or a fringe of the mask
-    #: at the mask's edge, far from any skin colour, cannot drag the rebuilt skin towards its colour (lp_d12's teal
-    #: collar tinted the neck). 0: no cap.
+    #: visible skin on the ring (its own colour variation, :func:`ring_colour.robust`): a collar, a hood or a fringe of
+    #: the mask at the mask's edge, far from any skin colour, cannot drag the rebuilt skin towards its colour (lp_d12's
+    #: teal collar tinted the neck). 0: no cap.
     seam_cap: float = 3.0
     #: Where the rebuilt face's light comes from (with ``local_color_sigma`` > 0): "ring", the difference of the
     #: frame and the reference on the ring spread inwards and applied as per-channel gains (up to 4x: with a photo
@@ -163,36 +163,36 @@ class CompositeOptions:
     #: count, nor the frame's collar or hair), the reference's highlights and shadows scaled down to the contrast
     #: the frame's skin shows, its colour's strays (a blush, acne) no further than the frame's visible skin's own (not
     #: the lips, found near the mouth's landmarks, nor lipstick), its detail carried with a bounded gain
-    #: (:func:`_skin_light`). "skin" looks right on real clips with a photo in other light
+    #: (:func:`skin_light.match_skin_light`). "skin" looks right on real clips with a photo in other light
     #: and gains with a relit reference on the quality benchmark; it costs 1.0-1.4x "ring" (benchmarks/README.md).
     light: str = "skin"
     #: With ``light="skin"``: where the ring shows that the reference's light across the face is not the frame's (their
-    #: slopes of lightness from the ring's left end to its right differ, :func:`_across_share`), up to this share of the
-    #: reference's own light across the face (its skin's slope of lightness from one cheek to the other, fitted where
-    #: it is pasted) is replaced by the frame's (its slope across the ring) before its light is matched (its colour
-    #: across, a blush on one cheek, is left to the colour bound). A stand-in photo lit from one side no longer carries its bright, pale cheek onto a face
-    #: lit evenly (nor a colour step at the mask's side edge there); a photo in the frame's own light is left as it
-    #: is. 0: never.
+    #: slopes of lightness from the ring's left end to its right differ, :func:`light_plane.across_share`), up to this
+    #: share of the reference's own light across the face (its skin's slope of lightness from one cheek to the other,
+    #: fitted where it is pasted) is replaced by the frame's (its slope across the ring) before its light is matched
+    #: (its colour across, a blush on one cheek, is left to the colour bound). A stand-in photo lit from one side no
+    #: longer carries its bright, pale cheek onto a face lit evenly (nor a colour step at the mask's side edge there); a
+    #: photo in the frame's own light is left as it is. 0: never.
     across: float = 1.0
     #: With ``light="skin"``: ring pixels where the warped reference is in a shade the frame does not show there (its
     #: luminance relative to its own smooth skin light's below this fraction of the frame's relative to its own: a
     #: stand-in's eye sockets, lower lids and lashes under the frame's lit lower lids) weigh ``_SHADE_WEIGHT`` in the
-    #: light field and are left out of the seam's match (:func:`_in_shade`). They raised the whole rebuilt face's light
-    #: and, through the seam, laid a pale band along the mask's top edge (the grey-mask man with a stand-in); a shade in
-    #: both (the person's own photo, a face lit alike) still counts. 0: off.
+    #: light field and are left out of the seam's match (:func:`ring_weights.in_own_shade`). They raised the whole
+    #: rebuilt face's light and, through the seam, laid a pale band along the mask's top edge (the grey-mask man with a
+    #: stand-in); a shade in both (the person's own photo, a face lit alike) still counts. 0: off.
     ring_shade: float = 0.5
     #: With ``light="skin"``: the ring's pixels below the mouth (the neck under the jaw) weigh less in the light field
     #: where the change of light they show (frame minus reference, median over the frame's skin) differs from the one
     #: the ring shows above the mouth (beside the nose, under the eyes) by more than this many Lab units, down to
-    #: ``_NECK_WEIGHT`` at twice it (:func:`_neck_weight`), once the part of the difference the face's own change down
-    #: the ring leads to is taken off (:func:`_unexplained`). A reference's neck lies in its jaw's shadow in one photo
-    #: and is lit in another: with a stand-in in other light, his lit neck against its shaded one lifted the whole
-    #: rebuilt lower face (the grey-mask man). A photo of the same person in other light (a light from above or below)
-    #: shows a gap too, mostly one the face's trend above the mouth leads to; only a neck lighter by the change than
-    #: the face weighs less (a frame's own shade there, her hands under her chin, is the frame's light). 8: the
-    #: grey-mask man's stand-in neck is 16-23 apart once the trend is taken off (weighed 0.1 from 16), a same-person
-    #: photo relit on the quality benchmark (a gain ramp and a gamma) at most 14; with 4 lp_d11's relit row lost 0.05
-    #: cast (benchmarks/README.md, helpers neckside and neckgap). 0: off.
+    #: ``_NECK_WEIGHT`` at twice it (:func:`ring_weights.neck_weight`), once the part of the difference the face's own
+    #: change down the ring leads to is taken off (:func:`ring_weights._unexplained`). A reference's neck lies in its
+    #: jaw's shadow in one photo and is lit in another: with a stand-in in other light, his lit neck against its shaded
+    #: one lifted the whole rebuilt lower face (the grey-mask man). A photo of the same person in other light (a light
+    #: from above or below) shows a gap too, mostly one the face's trend above the mouth leads to; only a neck lighter
+    #: by the change than the face weighs less (a frame's own shade there, her hands under her chin, is the frame's
+    #: light). 8: the grey-mask man's stand-in neck is 16-23 apart once the trend is taken off (weighed 0.1 from 16), a
+    #: same-person photo relit on the quality benchmark (a gain ramp and a gamma) at most 14; with 4 lp_d11's relit row
+    #: lost 0.05 cast (benchmarks/README.md, helpers neckside and neckgap). 0: off.
     neck_gap: float = 8.0
     #: With ``light="skin"``: the frame's skin in the colour ring's band where the warp does not reach (a neck or cheek
     #: beside a narrower warped face: a reference from elsewhere) is compared with the reference's smooth skin light
@@ -201,13 +201,13 @@ class CompositeOptions:
     #: With ``light="skin"``: the colour fields measured on the ring (the light field, the contrast, the colour bound
     #: and the highlights' knee: most of the composite's work) are measured afresh on one frame in this many of a face
     #: and reused on the frames between, moved with the face, while it moves less than ``field_reuse_motion``
-    #: (:class:`_LightFields`); the reference's own smooth skin light and detail are taken from every frame. 1: every
-    #: frame. The fields are smooth and averaged over the frames of a face anyway (``color_smoothing``); on reused
-    #: frames that average holds, and the next measured frame weighs the frames it stood for. Quality benchmark, 20
-    #: frames, true mask: 2 and 3 as 1 within 0.02 dB on every clip (24.94 dB, cast 0.97 / 0.98, TDE 4.01 / 4.02);
+    #: (:class:`light_fields.LightFields`); the reference's own smooth skin light and detail are taken from every frame.
+    #: 1: every frame. The fields are smooth and averaged over the frames of a face anyway (``color_smoothing``); on
+    #: reused frames that average holds, and the next measured frame weighs the frames it stood for. Quality benchmark,
+    #: 20 frames, true mask: 2 and 3 as 1 within 0.02 dB on every clip (24.94 dB, cast 0.97 / 0.98, TDE 4.01 / 4.02);
     #: ``benchmarks.composite_speed``: the composite 0.83-0.94x the CPU of 1, colour match 0.73-0.85x; 3 a further
-    #: 0.94-1.0x. (Reusing the seam field too moved a frame where a hand left the ring by 7 levels: it is not reused.)
-    #: 3 (was 2, issue 14, speed7): overall within 0.01 dB / 0.01 cast / 0.01 TDE of 2, every clip within 0.05 dB.
+    #: 0.94-1.0x. (Reusing the seam field too moved a frame where a hand left the ring by 7 levels: it is not reused.) 3
+    #: (was 2, issue 14, speed7): overall within 0.01 dB / 0.01 cast / 0.01 TDE of 2, every clip within 0.05 dB.
     field_refresh: int = 3
     #: Reuse only while the face's landmarks moved, on average, less than this fraction of the face's width since the
     #: frame the fields were measured on (a turn, a nod or a fast step is measured afresh).
