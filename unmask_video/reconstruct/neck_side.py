@@ -1,0 +1,166 @@
+"""The pasted neck's side faded into the frame's neck beside it, so no vertical step is left.
+
+Below the jaw the warp pastes the reference's neck as far as its matte reaches, a straight side down the neck, over
+the hole and the blend's band past it. The colour match brings the paste to the face's ring (the skin beside the
+nose, under the eyes), so where the frame's neck is lit differently from its face (the white-mask woman's lit neck
+under a shaded chin, with a stand-in whose neck is narrower) the paste's side met her own lit neck beside it, in the
+band below the mask, in a hard vertical edge: a step of 50-70 levels.
+
+Helper neckedge's flat offset from the frame's neck below the mask, spread up the whole pasted neck, removed the
+edge but lost 0.5-1.2 dB on the quality benchmark's lp_d0, whose chin shadows the neck under its drawn mask and not
+below it. Here only the paste's side changes: within :attr:`NeckSideOptions.width` of the frame's neck beside it
+(along the rows, across the neck), the paste takes the difference (Lab) between that neck's local colour and its
+own, in full at the edge and fading to nothing inward; the pasted neck's interior is left as the colour match made
+it. The neck beside is read only in the blend's band straight below the mask (not past its side: fingers, hair),
+in the neck's column, where it looks like the rebuilt face's skin and is not darker than the paste (not a collar, a
+hood's lining or its shade). A paste that covers the band beside it (a reference's neck as wide as the frame's, as on
+lp_d0) has nothing beside it and is left alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from unmask_video.blend import mask_bbox
+from unmask_video.face_axes import face_axes, neck_column
+from unmask_video.face_units import face_size_px
+from unmask_video.reconstruct.fill_seam import distance_to
+from unmask_video.warp import face_region, neck_region, skin_like
+
+__all__ = ["NeckSideOptions", "row_distance", "below_hole", "side_offset", "fade_neck_side"]
+
+
+@dataclass(frozen=True)
+class NeckSideOptions:
+    """Lengths as fractions of the face's size (:func:`~unmask_video.face_units.face_size_px`)."""
+
+    #: How far into the paste, along the rows, its side fades into the skin beside it. 0: off.
+    width: float = 0.15
+    #: The Gaussian of the local colours on either side of the edge (the paste's within :attr:`width` of it, the
+    #: skin's beside it within as much).
+    sigma: float = 0.03
+    #: The region below the jaw that may change: the neck down to this many face heights below the jaw line
+    #: (:func:`~unmask_video.warp.neck_region`, as the warp's ``neck_reach``).
+    neck_reach: float = 0.4
+    #: A pixel beside the paste is read only where its chroma (Lab a, b) lies within this many units of the paste's
+    #: local colour: the neck's skin, not a collar, a grey shirt, a hood's lining or the wall.
+    chroma: float = 12.0
+    #: A pixel beside the paste is read only where it is at most this many lightness units (Lab L, 8-bit) darker than
+    #: the paste's local colour: a shade beside the neck (a hood's, its own side turning away) is an edge the frame
+    #: has too. The grey-mask man's hood's shade beside his jaw (frames 186-199) passed the chroma and skin tests and
+    #: was drawn into his neck as a grey patch.
+    darker: float = 20.0
+    #: A pixel of the band beside the paste is read only where the hole's nearest pixel lies this nearly straight up
+    #: the face from it (the cosine of the angle from the line down the face): the neck seen under the mask's lower
+    #: edge, not what lies past its side (the KF94 woman's fingers and hair at the mask's lower corners, frames
+    #: 166-174, all skin-coloured, took a pale patch with a hard edge at -1; there the band beside the paste faces the
+    #: hole at 0.64-0.74 of straight up (median), the white-mask woman's neck below it at 0.97).
+    below: float = 0.9
+    #: At least this many pixels beside the paste read, or nothing is changed.
+    least: int = 20
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2Lab).astype(np.float32)
+
+
+def row_distance(where: np.ndarray) -> np.ndarray:
+    """(h, w) float32: each pixel's distance along its row to the nearest ``where`` pixel ((h, w) bool) of that row;
+    inf in rows without one."""
+    w = where.shape[1]
+    x = np.arange(w, dtype=np.float32)
+    left = np.maximum.accumulate(np.where(where, x, -np.inf).astype(np.float32), axis=1)
+    right = np.minimum.accumulate(np.where(where, x, np.inf).astype(np.float32)[:, ::-1], axis=1)[:, ::-1]
+    return np.minimum(x - left, right - x)
+
+
+def _local_mean(lab: np.ndarray, where: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, mass): the normalised Gaussian average of ``lab`` over ``where`` ((h, w, 3) float32) and the blurred
+    weight ((h, w) float32)."""
+    weight = where.astype(np.float32)
+    total = cv2.GaussianBlur(lab * weight[..., None], (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    mass = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    return total / np.maximum(mass, np.float32(1e-6))[..., None], mass
+
+
+def below_hole(hole: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """(h, w) float32: for each pixel off the ``hole`` ((h, w) bool), the cosine of the angle between the unit vector
+    ``down`` the face ((2,) x, y) and the way from the hole's nearest pixel to it (1: straight below the hole); 1 on the
+    hole."""
+    h, w = hole.shape
+    _, label = cv2.distanceTransformWithLabels(
+        np.ascontiguousarray(~hole).view(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    ys, xs = np.nonzero(hole)
+    near_y = np.zeros(int(label.max()) + 1, np.float32)
+    near_x = np.zeros_like(near_y)
+    near_y[label[ys, xs]], near_x[label[ys, xs]] = ys, xs
+    dy = np.arange(h, dtype=np.float32)[:, None] - near_y[label]
+    dx = np.arange(w, dtype=np.float32)[None, :] - near_x[label]
+    length = np.hypot(dx, dy)
+    return np.where(length > 0, (dx * down[0] + dy * down[1]) / np.maximum(length, np.float32(1e-6)), np.float32(1.0))
+
+
+def side_offset(
+    lab: np.ndarray, pasted: np.ndarray, beside: np.ndarray, width: float, sigma: float, options: NeckSideOptions,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(offset, share): the local colour of the skin ``beside`` ((h, w) bool) less the ``pasted`` pixels' ((h, w)
+    bool) near their common edge, both read within ``width`` px of it along the rows, in the Lab of ``lab`` ((h, w, 3)
+    float32), Gaussians of ``sigma`` px; ``share``: the part of the pixels beside that agree in chroma
+    (:attr:`NeckSideOptions.chroma`, :attr:`NeckSideOptions.darker`), (h, w) float32 in [0, 1]. None: too few agree."""
+    near_paste = pasted & (row_distance(beside) < width)
+    near_beside = beside & (row_distance(pasted) < width)
+    paste_mean, paste_mass = _local_mean(lab, near_paste, sigma)
+    chroma = np.abs(lab[..., 1:] - paste_mean[..., 1:]).max(axis=-1)
+    lighter = lab[..., 0] >= paste_mean[..., 0] - options.darker
+    agree = near_beside & (paste_mass > 1e-3) & (chroma <= options.chroma) & lighter
+    if np.count_nonzero(agree) < options.least:
+        return None
+    beside_mean, agree_mass = _local_mean(lab, agree, sigma)
+    near_mass = cv2.GaussianBlur(near_beside.astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    share = np.clip(agree_mass / np.maximum(near_mass, np.float32(1e-6)), 0.0, 1.0)
+    return beside_mean - paste_mean, np.where(agree_mass > 1e-3, share, np.float32(0.0))
+
+
+def fade_neck_side(
+    out: np.ndarray, paste: np.ndarray, hole: np.ndarray, band: float, landmarks: np.ndarray,
+    options: NeckSideOptions | None = None,
+) -> None:
+    """Fade the side of the pasted neck (``paste`` ((h, w) bool) below the jaw) in ``out`` ((h, w, 3) uint8 RGB,
+    changed in place) into the skin beside it (:func:`side_offset`): in full at the edge, smoothly to nothing
+    :attr:`NeckSideOptions.width` inside it. The skin beside is the frame's, read in the blend's band, within ``band``
+    px below the ``hole`` ((h, w) bool; :attr:`NeckSideOptions.below`), where the warp's matte ended short of the
+    frame's neck: a paste that covers the band (the reference's neck as wide as the frame's) is left alone, whatever
+    lies past it (a jacket's collar). ``landmarks``: the frame's, in the same pixels."""
+    options = options or NeckSideOptions()
+    if options.width <= 0:
+        return
+    # (below the jaw and in the neck's column: the jaw's sides beside the cheeks keep their own edges)
+    neck = (neck_region(paste.shape, landmarks, options.neck_reach) >= 128) & (neck_column(paste.shape, landmarks) > 0)
+    pasted = neck & paste
+    size = face_size_px(landmarks)
+    width, sigma = max(options.width * size, 1.0), max(options.sigma * size, 1.0)
+    box = mask_bbox(pasted, int(np.ceil(width + 3 * sigma)) + 1, paste.shape)
+    if box is None:
+        return
+    hole, pasted = hole[box], pasted[box]
+    dist = distance_to(hole)
+    beside = neck[box] & (dist > 0) & (dist <= band) & ~paste[box]
+    if np.count_nonzero(beside) < options.least or not hole.any():
+        return  # (the paste covers the band beside it: nothing to meet)
+    beside &= below_hole(hole, face_axes(landmarks)[0]) >= options.below
+    # (the skin beside: the colour of the rebuilt face, not a collar, a jacket, a hood's lining or the wall)
+    beside &= skin_like(out, face_region(paste.shape, landmarks))[box] >= 128
+    lab = _lab(out[box])
+    found = side_offset(lab, pasted, beside, width, sigma, options)
+    if found is None:
+        return
+    offset, share = found
+    t = np.clip(1.0 - (row_distance(beside) - 1.0) / np.float32(width), 0.0, 1.0)  # (1 at the edge's pixels)
+    fade = t * t * (3.0 - 2.0 * t) * share
+    at = pasted & (fade > 0)
+    lab[at] += offset[at] * fade[at][:, None]
+    rgb = cv2.cvtColor(np.rint(np.clip(lab, 0, 255)).astype(np.uint8), cv2.COLOR_Lab2RGB)
+    out[box][at] = rgb[at]
