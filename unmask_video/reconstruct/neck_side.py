@@ -29,7 +29,7 @@ from unmask_video.face_units import face_size_px
 from unmask_video.reconstruct.fill_seam import distance_to
 from unmask_video.warp import face_region, neck_region, skin_like
 
-__all__ = ["NeckSideOptions", "row_distance", "below_hole", "side_offset", "fade_neck_side"]
+__all__ = ["NeckSideOptions", "row_nearest", "below_hole", "side_offset", "fade_neck_side"]
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,17 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2Lab).astype(np.float32)
 
 
-def row_distance(where: np.ndarray) -> np.ndarray:
-    """(h, w) float32: each pixel's distance along its row to the nearest ``where`` pixel ((h, w) bool) of that row;
-    inf in rows without one."""
+def row_nearest(where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distance, column): for each pixel, the distance along its row to the nearest ``where`` pixel ((h, w) bool) of
+    that row ((h, w) float32, inf in rows without one) and that pixel's column ((h, w) int64, -1 there)."""
     w = where.shape[1]
-    x = np.arange(w, dtype=np.float32)
-    left = np.maximum.accumulate(np.where(where, x, -np.inf).astype(np.float32), axis=1)
-    right = np.minimum.accumulate(np.where(where, x, np.inf).astype(np.float32)[:, ::-1], axis=1)[:, ::-1]
-    return np.minimum(x - left, right - x)
+    x = np.arange(w)
+    left = np.maximum.accumulate(np.where(where, x, -1), axis=1)
+    right = np.minimum.accumulate(np.where(where, x, 2 * w)[:, ::-1], axis=1)[:, ::-1]
+    to_left = np.where(left >= 0, x - left, np.inf).astype(np.float32)
+    to_right = np.where(right < 2 * w, right - x, np.inf).astype(np.float32)
+    column = np.where(to_left <= to_right, left, np.where(right < 2 * w, right, -1))
+    return np.minimum(to_left, to_right), column
 
 
 def _local_mean(lab: np.ndarray, where: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -110,8 +113,8 @@ def side_offset(
     bool) near their common edge, both read within ``width`` px of it along the rows, in the Lab of ``lab`` ((h, w, 3)
     float32), Gaussians of ``sigma`` px; ``share``: the part of the pixels beside that agree in chroma
     (:attr:`NeckSideOptions.chroma`, :attr:`NeckSideOptions.darker`), (h, w) float32 in [0, 1]. None: too few agree."""
-    near_paste = pasted & (row_distance(beside) < width)
-    near_beside = beside & (row_distance(pasted) < width)
+    near_paste = pasted & (row_nearest(beside)[0] < width)
+    near_beside = beside & (row_nearest(pasted)[0] < width)
     paste_mean, paste_mass = _local_mean(lab, near_paste, sigma)
     chroma = np.abs(lab[..., 1:] - paste_mean[..., 1:]).max(axis=-1)
     lighter = lab[..., 0] >= paste_mean[..., 0] - options.darker
@@ -158,9 +161,17 @@ def fade_neck_side(
     if found is None:
         return
     offset, share = found
-    t = np.clip(1.0 - (row_distance(beside) - 1.0) / np.float32(width), 0.0, 1.0)  # (1 at the edge's pixels)
-    fade = t * t * (3.0 - 2.0 * t) * share
-    at = pasted & (fade > 0)
-    lab[at] += offset[at] * fade[at][:, None]
+    # (each pasted pixel takes the difference read at its row's nearest pixel beside, faded with the distance to it;
+    # then blurred down the rows, so that where the pixels beside end the paste's change fades out rather than stops)
+    distance, column = row_nearest(beside)
+    t = np.clip(1.0 - (distance - 1.0) / np.float32(width), 0.0, 1.0)  # (1 at the edge's pixels)
+    ys, xs = np.nonzero(pasted & (t > 0))
+    near = column[ys, xs]
+    change = np.zeros_like(lab)
+    change[ys, xs] = offset[ys, near] * (t[ys, xs] * t[ys, xs] * (3.0 - 2.0 * t[ys, xs]) * share[ys, near])[:, None]
+    down = cv2.getGaussianKernel(2 * int(np.ceil(3 * sigma)) + 1, sigma, cv2.CV_32F)
+    change = cv2.sepFilter2D(change, -1, np.ones((1, 1), np.float32), down, borderType=cv2.BORDER_CONSTANT)
+    at = pasted & np.any(np.abs(change) > 0.05, axis=-1)
+    lab[at] += change[at]
     rgb = cv2.cvtColor(np.rint(np.clip(lab, 0, 255)).astype(np.uint8), cv2.COLOR_Lab2RGB)
     out[box][at] = rgb[at]
