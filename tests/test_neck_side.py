@@ -46,7 +46,7 @@ def _scene(offset: int = 50) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
 def _band_below(hole: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     dist = distance_to(hole)
-    return (dist > 0) & (dist <= _BAND) & (below_hole(hole, face_axes(landmarks)[0]) >= 0.9)
+    return (dist > 0) & (dist <= _BAND) & (below_hole(dist, face_axes(landmarks)[0]) >= 0.9)
 
 
 def _steepest(row: np.ndarray) -> float:
@@ -78,10 +78,10 @@ def test_row_nearest_counts_along_the_row_only() -> None:
 def test_below_hole_is_one_straight_under_the_hole_and_none_beside_it() -> None:
     hole = np.zeros((40, 40), bool)
     hole[5:15, 10:30] = True
-    cosine = below_hole(hole, np.array([0.0, 1.0]))
+    cosine = below_hole(distance_to(hole), np.array([0.0, 1.0]))
     assert cosine[25, 20] > 0.99 and cosine[10, 35] < 0.01 and cosine[10, 3] < 0.01
-    assert cosine[2, 20] < -0.99 and cosine[10, 20] == 1.0
-    assert abs(cosine[20, 33] - 6 / np.hypot(4, 6)) < 1e-4  # (below and beside the corner (14, 29): 6 down, 4 across)
+    assert cosine[2, 20] < -0.99 and cosine[10, 20] == 0.0  # (above the hole; on it, no way away from it)
+    assert abs(cosine[20, 33] - 6 / np.hypot(4, 6)) < 0.05  # (below and beside the corner (14, 29): 6 down, 4 across)
 
 
 def test_the_pasted_necks_side_meets_the_lit_neck_beside_it_without_a_step() -> None:
@@ -89,7 +89,7 @@ def test_the_pasted_necks_side_meets_the_lit_neck_beside_it_without_a_step() -> 
     rows = _edge_rows(paste, hole, landmarks)
     assert len(rows) >= 4, rows
     before = out.copy()
-    fade_neck_side(out, paste, hole, _BAND, landmarks)
+    fade_neck_side(out, paste, distance_to(hole), _BAND, landmarks)
     grey, grey_before = (cv2.cvtColor(a, cv2.COLOR_RGB2GRAY).astype(np.int32) for a in (out, before))
     for y, x in rows:
         # The 50-level step at the paste's side is spread inwards over more than a few pixels.
@@ -112,23 +112,23 @@ def test_a_collar_or_a_shade_beside_the_paste_is_not_drawn_into_it() -> None:
     beside = _band_below(hole, landmarks) & ~paste
     out[beside] = (35, 35, 45)  # (a dark collar: another colour, far darker than the paste)
     before = out.copy()
-    fade_neck_side(out, paste, hole, _BAND, landmarks)
+    fade_neck_side(out, paste, distance_to(hole), _BAND, landmarks)
     assert np.array_equal(out, before)
     out[beside] = np.clip(before[beside].astype(np.int16) * 0 + frame[beside] - 90, 0, 255).astype(np.uint8)
     shaded = out.copy()  # (the same skin, in shade: darker than the paste by more than ``darker``)
-    fade_neck_side(out, paste, hole, _BAND, landmarks)
+    fade_neck_side(out, paste, distance_to(hole), _BAND, landmarks)
     assert np.array_equal(out, shaded)
 
 
 def test_a_paste_that_covers_the_band_or_an_option_at_zero_changes_nothing() -> None:
     _, out, paste, hole, landmarks = _scene()
     before = out.copy()
-    fade_neck_side(out, paste, hole, _BAND, landmarks, NeckSideOptions(width=0.0))
+    fade_neck_side(out, paste, distance_to(hole), _BAND, landmarks, NeckSideOptions(width=0.0))
     assert np.array_equal(out, before)
     whole = distance_to(hole) <= _BAND  # (the reference's neck as wide as the frame's: nothing beside it)
-    fade_neck_side(out, whole, hole, _BAND, landmarks)
+    fade_neck_side(out, whole, distance_to(hole), _BAND, landmarks)
     assert np.array_equal(out, before)
-    fade_neck_side(out, paste, hole, _BAND, landmarks, NeckSideOptions(below=1.01))  # (nothing straight below)
+    fade_neck_side(out, paste, distance_to(hole), _BAND, landmarks, NeckSideOptions(below=1.01))  # (nothing straight below)
     assert np.array_equal(out, before)
 
 

@@ -2386,7 +2386,7 @@ class ReferenceComposite:
             patch = np.ascontiguousarray(out[where])
             out[where] = cv2.inpaint(patch, telea[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
         # (the pasted neck's side faded into the skin beside it, in the hole and the band: no vertical step)
-        fade_neck_side(out, paste, hole, self._band_px(lengths, upsampled), landmarks, opts.outside.neck_side)
+        fade_neck_side(out, paste, dist, self._band_px(lengths, upsampled), landmarks, opts.outside.neck_side)
         changed = paste | gaps
         if opts.fill == "surround":
             # (the band outside the hole the paste left as the frame, on the face: the rebuilt skin continued)

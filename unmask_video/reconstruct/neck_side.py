@@ -26,8 +26,8 @@ import numpy as np
 from unmask_video.blend import mask_bbox
 from unmask_video.face_axes import face_axes, neck_column
 from unmask_video.face_units import face_size_px
-from unmask_video.reconstruct.fill_seam import distance_to
-from unmask_video.warp import face_region, neck_region, skin_like
+from unmask_video.reconstruct.fill_seam import pieces
+from unmask_video.warp import neck_region
 
 __all__ = ["NeckSideOptions", "row_nearest", "below_hole", "side_offset", "fade_neck_side"]
 
@@ -88,22 +88,14 @@ def _local_mean(lab: np.ndarray, where: np.ndarray, sigma: float) -> tuple[np.nd
     return total / np.maximum(mass, np.float32(1e-6))[..., None], mass
 
 
-def below_hole(hole: np.ndarray, down: np.ndarray) -> np.ndarray:
-    """(h, w) float32: for each pixel off the ``hole`` ((h, w) bool), the cosine of the angle between the unit vector
-    ``down`` the face ((2,) x, y) and the way from the hole's nearest pixel to it (1: straight below the hole); 1 on the
-    hole."""
-    h, w = hole.shape
-    _, label = cv2.distanceTransformWithLabels(
-        np.ascontiguousarray(~hole).view(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    ys, xs = np.nonzero(hole)
-    near_y = np.zeros(int(label.max()) + 1, np.float32)
-    near_x = np.zeros_like(near_y)
-    near_y[label[ys, xs]], near_x[label[ys, xs]] = ys, xs
-    dy = np.arange(h, dtype=np.float32)[:, None] - near_y[label]
-    dx = np.arange(w, dtype=np.float32)[None, :] - near_x[label]
-    length = np.hypot(dx, dy)
-    return np.where(length > 0, (dx * down[0] + dy * down[1]) / np.maximum(length, np.float32(1e-6)), np.float32(1.0))
+def below_hole(dist: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """(h, w) float32: for each pixel off the hole (``dist``: (h, w) float32, each pixel's distance to it, 0 on it),
+    the cosine of the angle between the unit vector ``down`` the face ((2,) x, y) and the way away from the hole (the
+    distance's gradient: 1 straight below the hole); 0 where the distance is flat (on the hole)."""
+    across, along = np.gradient(dist, axis=(1, 0))
+    slope = np.hypot(across, along)
+    cosine = (across * np.float32(down[0]) + along * np.float32(down[1])) / np.maximum(slope, np.float32(1e-6))
+    return np.where(slope > 1e-3, cosine, np.float32(0.0)).astype(np.float32)
 
 
 def side_offset(
@@ -128,35 +120,47 @@ def side_offset(
 
 
 def fade_neck_side(
-    out: np.ndarray, paste: np.ndarray, hole: np.ndarray, band: float, landmarks: np.ndarray,
+    out: np.ndarray, paste: np.ndarray, dist: np.ndarray, band: float, landmarks: np.ndarray,
     options: NeckSideOptions | None = None,
 ) -> None:
     """Fade the side of the pasted neck (``paste`` ((h, w) bool) below the jaw) in ``out`` ((h, w, 3) uint8 RGB,
     changed in place) into the skin beside it (:func:`side_offset`): in full at the edge, smoothly to nothing
     :attr:`NeckSideOptions.width` inside it. The skin beside is the frame's, read in the blend's band, within ``band``
-    px below the ``hole`` ((h, w) bool; :attr:`NeckSideOptions.below`), where the warp's matte ended short of the
-    frame's neck: a paste that covers the band (the reference's neck as wide as the frame's) is left alone, whatever
-    lies past it (a jacket's collar). ``landmarks``: the frame's, in the same pixels."""
+    px of the hole (``dist``: (h, w) float32, each pixel's distance to it, 0 on it) and below it
+    (:attr:`NeckSideOptions.below`), where the warp's matte ended short of the frame's neck: a paste that covers the
+    band (the reference's neck as wide as the frame's) is left alone, whatever lies past it (a jacket's collar).
+    ``landmarks``: the frame's, in the same pixels."""
     options = options or NeckSideOptions()
     if options.width <= 0:
         return
+    unpasted = (dist > 0) & (dist <= band) & ~paste
+    if np.count_nonzero(unpasted) < options.least:
+        return  # (the paste covers the band: nothing beside it to meet)
     # (below the jaw and in the neck's column: the jaw's sides beside the cheeks keep their own edges)
     neck = (neck_region(paste.shape, landmarks, options.neck_reach) >= 128) & (neck_column(paste.shape, landmarks) > 0)
-    pasted = neck & paste
+    beside = neck & unpasted
+    if np.count_nonzero(beside) < options.least:
+        return
     size = face_size_px(landmarks)
     width, sigma = max(options.width * size, 1.0), max(options.sigma * size, 1.0)
-    box = mask_bbox(pasted, int(np.ceil(width + 3 * sigma)) + 1, paste.shape)
-    if box is None:
+    down, reach = face_axes(landmarks)[0], int(np.ceil(width + 3 * sigma)) + 1
+    # (each side of the neck on its own box: the box around both holds the whole neck between them)
+    boxes = pieces(beside, reach)
+    for box in boxes if len(boxes) > 1 else [mask_bbox(beside, reach, beside.shape)]:
+        _fade_box(out[box], neck[box] & paste[box], beside[box], below_hole(dist[box], down) >= options.below,
+                  width, sigma, options)  # fmt: skip
+
+
+def _fade_box(
+    out: np.ndarray, pasted: np.ndarray, beside: np.ndarray, under: np.ndarray, width: float, sigma: float,
+    options: NeckSideOptions,
+) -> None:
+    """:func:`fade_neck_side` on one box: ``out`` (its view, changed in place), the ``pasted`` neck, the band's pixels
+    ``beside`` it in the neck, those of them ``under`` the hole ((h, w) bool each); ``width``, ``sigma`` in pixels."""
+    beside = beside & under
+    if np.count_nonzero(beside) < options.least or not pasted.any():
         return
-    hole, pasted = hole[box], pasted[box]
-    dist = distance_to(hole)
-    beside = neck[box] & (dist > 0) & (dist <= band) & ~paste[box]
-    if np.count_nonzero(beside) < options.least or not hole.any():
-        return  # (the paste covers the band beside it: nothing to meet)
-    beside &= below_hole(hole, face_axes(landmarks)[0]) >= options.below
-    # (the skin beside: the colour of the rebuilt face, not a collar, a jacket, a hood's lining or the wall)
-    beside &= skin_like(out, face_region(paste.shape, landmarks))[box] >= 128
-    lab = _lab(out[box])
+    lab = _lab(out)
     found = side_offset(lab, pasted, beside, width, sigma, options)
     if found is None:
         return
@@ -174,4 +178,4 @@ def fade_neck_side(
     at = pasted & np.any(np.abs(change) > 0.05, axis=-1)
     lab[at] += change[at]
     rgb = cv2.cvtColor(np.rint(np.clip(lab, 0, 255)).astype(np.uint8), cv2.COLOR_Lab2RGB)
-    out[box][at] = rgb[at]
+    out[at] = rgb[at]
