@@ -12,9 +12,9 @@ below it. Here only the paste's side changes: within :attr:`NeckSideOptions.widt
 (along the rows, across the neck), the paste takes the difference (Lab) between that neck's local colour and its
 own, in full at the edge and fading to nothing inward; the pasted neck's interior is left as the colour match made
 it. The neck beside is read only in the blend's band straight below the mask (not past its side: fingers, hair),
-in the neck's column, where it looks like the rebuilt face's skin and is not darker than the paste (not a collar, a
-hood's lining or its shade). A paste that covers the band beside it (a reference's neck as wide as the frame's, as on
-lp_d0) has nothing beside it and is left alone.
+in the neck's column, where its chroma is the paste's and it is not darker than the paste (not a collar, a hood's
+lining or its shade). A paste that covers the band beside it (a reference's neck as wide as the frame's, as on lp_d0)
+has nothing beside it and is left alone.
 """
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ class NeckSideOptions:
     chroma: float = 12.0
     #: A pixel beside the paste is read only where it is at most this many lightness units (Lab L, 8-bit) darker than
     #: the paste's local colour: a shade beside the neck (a hood's, its own side turning away) is an edge the frame
-    #: has too. The grey-mask man's hood's shade beside his jaw (frames 186-199) passed the chroma and skin tests and
-    #: was drawn into his neck as a grey patch.
+    #: has too. The grey-mask man's hood's shade beside his jaw (frames 186-199) passed the chroma test and a skin
+    #: model and was drawn into his neck as a grey patch.
     darker: float = 20.0
     #: A pixel of the band beside the paste is read only where the hole's nearest pixel lies this nearly straight up
     #: the face from it (the cosine of the angle from the line down the face): the neck seen under the mask's lower
