@@ -128,7 +128,7 @@ def test_a_paste_that_covers_the_band_or_an_option_at_zero_changes_nothing() -> 
     whole = distance_to(hole) <= _BAND  # (the reference's neck as wide as the frame's: nothing beside it)
     fade_neck_side(out, whole, distance_to(hole), _BAND, landmarks)
     assert np.array_equal(out, before)
-    fade_neck_side(out, paste, distance_to(hole), _BAND, landmarks, NeckSideOptions(below=1.01))  # (nothing straight below)
+    fade_neck_side(out, paste, distance_to(hole), _BAND, landmarks, NeckSideOptions(below=1.01))  # (none below it)
     assert np.array_equal(out, before)
 
 
@@ -137,3 +137,4 @@ def test_the_composite_of_a_reference_whose_neck_covers_the_band_is_unchanged_by
     off = CompositeOptions(outside=dataclasses.replace(OutsideFillOptions(), neck_side=NeckSideOptions(width=0.0)))
     on, without = ReferenceComposite(CompositeOptions()), ReferenceComposite(off)
     assert np.array_equal(on.reconstruct([face])[0], without.reconstruct([face])[0])
+
