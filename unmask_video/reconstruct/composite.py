@@ -32,8 +32,8 @@ from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.cloth_bleed import BleedOptions, bleed_px
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill, pieces, rows_cols
-from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.neck_side import fade_neck_side
+from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import features
 from unmask_video.stages import FaceROI, Image
@@ -2385,7 +2385,7 @@ class ReferenceComposite:
             assert where is not None
             patch = np.ascontiguousarray(out[where])
             out[where] = cv2.inpaint(patch, telea[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
-        # (the pasted neck's side faded into the skin beside it, in the hole and the band: no vertical step)
+        # (the pasted neck's side faded into the frame's neck in the band below the mask: no vertical step)
         fade_neck_side(out, paste, dist, self._band_px(lengths, upsampled), landmarks, opts.outside.neck_side)
         changed = paste | gaps
         if opts.fill == "surround":
