@@ -38,6 +38,7 @@ from unmask_video.reconstruct.face_history import FaceHistory, FieldFilter, face
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill
 from unmask_video.reconstruct.lab_pixels import coords_of, paste_at
 from unmask_video.reconstruct.light_fields import Anchor, LightFields, LightTrack
+from unmask_video.reconstruct.neck_side import fade_neck_side
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
 from unmask_video.reconstruct.surround import nearest_colour, surround
@@ -782,6 +783,8 @@ class ReferenceComposite:
             assert where is not None
             patch = np.ascontiguousarray(out[where])
             out[where] = cv2.inpaint(patch, telea[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
+        # (the pasted neck's side faded into the frame's neck in the band below the mask: no vertical step)
+        fade_neck_side(out, paste, dist, self._band_px(lengths, upsampled), landmarks, opts.outside.neck_side)
         changed = paste | gaps
         if opts.fill == "surround":
             # (the band outside the hole the paste left as the frame, on the face: the rebuilt skin continued)

@@ -45,6 +45,7 @@ from unmask_video.face_units import face_size_px
 from unmask_video.jaw_outline import JawProfile, predicted_jaw
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, rows_cols, weighted_stack
+from unmask_video.reconstruct.neck_side import NeckSideOptions
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import by_disc, features
 from unmask_video.warp import face_region, neck_column, neck_region
@@ -160,6 +161,9 @@ class OutsideFillOptions:
     #: frame's skin seen past the outline (:func:`skin_past_outline`) is not limited (lp_d9 and lp_d3 lost 0.07-0.09
     #: dB: their real jaws run past the prediction there). Negative: off.
     jaw_margin: float = 0.03
+    #: The side of the warp's pasted neck faded into the skin beside it below the jaw
+    #: (:func:`~unmask_video.reconstruct.neck_side.fade_neck_side`; its ``width`` 0: off).
+    neck_side: NeckSideOptions = NeckSideOptions()
 
 
 def on_face(

@@ -1,0 +1,181 @@
+"""The pasted neck's side faded into the frame's neck beside it, so no vertical step is left.
+
+Below the jaw the warp pastes the reference's neck as far as its matte reaches, a straight side down the neck, over
+the hole and the blend's band past it. The colour match brings the paste to the face's ring (the skin beside the
+nose, under the eyes), so where the frame's neck is lit differently from its face (the white-mask woman's lit neck
+under a shaded chin, with a stand-in whose neck is narrower) the paste's side met her own lit neck beside it, in the
+band below the mask, in a hard vertical edge: a step of 50-70 levels.
+
+Helper neckedge's flat offset from the frame's neck below the mask, spread up the whole pasted neck, removed the
+edge but lost 0.5-1.2 dB on the quality benchmark's lp_d0, whose chin shadows the neck under its drawn mask and not
+below it. Here only the paste's side changes: within :attr:`NeckSideOptions.width` of the frame's neck beside it
+(along the rows, across the neck), the paste takes the difference (Lab) between that neck's local colour and its
+own, in full at the edge and fading to nothing inward; the pasted neck's interior is left as the colour match made
+it. The neck beside is read only in the blend's band straight below the mask (not past its side: fingers, hair),
+in the neck's column, where its chroma is the paste's and it is not darker than the paste (not a collar, a hood's
+lining or its shade). A paste that covers the band beside it (a reference's neck as wide as the frame's, as on lp_d0)
+has nothing beside it and is left alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from unmask_video.blend import mask_bbox
+from unmask_video.face_axes import face_axes, neck_column
+from unmask_video.face_units import face_size_px
+from unmask_video.reconstruct.fill_seam import pieces
+from unmask_video.warp import neck_region
+
+__all__ = ["NeckSideOptions", "row_nearest", "below_hole", "side_offset", "fade_neck_side"]
+
+
+@dataclass(frozen=True)
+class NeckSideOptions:
+    """Lengths as fractions of the face's size (:func:`~unmask_video.face_units.face_size_px`)."""
+
+    #: How far into the paste, along the rows, its side fades into the skin beside it. 0: off.
+    width: float = 0.15
+    #: The Gaussian of the local colours on either side of the edge (the paste's within :attr:`width` of it, the
+    #: skin's beside it within as much).
+    sigma: float = 0.03
+    #: The region below the jaw that may change: the neck down to this many face heights below the jaw line
+    #: (:func:`~unmask_video.warp.neck_region`, as the warp's ``neck_reach``).
+    neck_reach: float = 0.4
+    #: A pixel beside the paste is read only where its chroma (Lab a, b) lies within this many units of the paste's
+    #: local colour: the neck's skin, not a collar, a grey shirt, a hood's lining or the wall.
+    chroma: float = 12.0
+    #: A pixel beside the paste is read only where it is at most this many lightness units (Lab L, 8-bit) darker than
+    #: the paste's local colour: a shade beside the neck (a hood's, its own side turning away) is an edge the frame
+    #: has too. The grey-mask man's hood's shade beside his jaw (frames 186-199) passed the chroma test and a skin
+    #: model and was drawn into his neck as a grey patch.
+    darker: float = 20.0
+    #: A pixel of the band beside the paste is read only where the hole's nearest pixel lies this nearly straight up
+    #: the face from it (the cosine of the angle from the line down the face): the neck seen under the mask's lower
+    #: edge, not what lies past its side (the KF94 woman's fingers and hair at the mask's lower corners, frames
+    #: 166-174, all skin-coloured, took a pale patch with a hard edge at -1; there the band beside the paste faces the
+    #: hole at 0.64-0.74 of straight up (median), the white-mask woman's neck below it at 0.97).
+    below: float = 0.9
+    #: At least this many pixels beside the paste read, or nothing is changed.
+    least: int = 20
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2Lab).astype(np.float32)
+
+
+def row_nearest(where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distance, column): for each pixel, the distance along its row to the nearest ``where`` pixel ((h, w) bool) of
+    that row ((h, w) float32, inf in rows without one) and that pixel's column ((h, w) int64, -1 there)."""
+    w = where.shape[1]
+    x = np.arange(w)
+    left = np.maximum.accumulate(np.where(where, x, -1), axis=1)
+    right = np.minimum.accumulate(np.where(where, x, 2 * w)[:, ::-1], axis=1)[:, ::-1]
+    to_left = np.where(left >= 0, x - left, np.inf).astype(np.float32)
+    to_right = np.where(right < 2 * w, right - x, np.inf).astype(np.float32)
+    column = np.where(to_left <= to_right, left, np.where(right < 2 * w, right, -1))
+    return np.minimum(to_left, to_right), column
+
+
+def _local_mean(lab: np.ndarray, where: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, mass): the normalised Gaussian average of ``lab`` over ``where`` ((h, w, 3) float32) and the blurred
+    weight ((h, w) float32)."""
+    weight = where.astype(np.float32)
+    total = cv2.GaussianBlur(lab * weight[..., None], (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    mass = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    return total / np.maximum(mass, np.float32(1e-6))[..., None], mass
+
+
+def below_hole(dist: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """(h, w) float32: for each pixel off the hole (``dist``: (h, w) float32, each pixel's distance to it, 0 on it),
+    the cosine of the angle between the unit vector ``down`` the face ((2,) x, y) and the way away from the hole (the
+    distance's gradient: 1 straight below the hole); 0 where the distance is flat (on the hole)."""
+    across, along = np.gradient(dist, axis=(1, 0))
+    slope = np.hypot(across, along)
+    cosine = (across * np.float32(down[0]) + along * np.float32(down[1])) / np.maximum(slope, np.float32(1e-6))
+    return np.where(slope > 1e-3, cosine, np.float32(0.0)).astype(np.float32)
+
+
+def side_offset(
+    lab: np.ndarray, pasted: np.ndarray, beside: np.ndarray, width: float, sigma: float, options: NeckSideOptions,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(offset, share): the local colour of the skin ``beside`` ((h, w) bool) less the ``pasted`` pixels' ((h, w)
+    bool) near their common edge, both read within ``width`` px of it along the rows, in the Lab of ``lab`` ((h, w, 3)
+    float32), Gaussians of ``sigma`` px; ``share``: the part of the pixels beside that agree in chroma
+    (:attr:`NeckSideOptions.chroma`, :attr:`NeckSideOptions.darker`), (h, w) float32 in [0, 1]. None: too few agree."""
+    near_paste = pasted & (row_nearest(beside)[0] < width)
+    near_beside = beside & (row_nearest(pasted)[0] < width)
+    paste_mean, paste_mass = _local_mean(lab, near_paste, sigma)
+    chroma = np.abs(lab[..., 1:] - paste_mean[..., 1:]).max(axis=-1)
+    lighter = lab[..., 0] >= paste_mean[..., 0] - options.darker
+    agree = near_beside & (paste_mass > 1e-3) & (chroma <= options.chroma) & lighter
+    if np.count_nonzero(agree) < options.least:
+        return None
+    beside_mean, agree_mass = _local_mean(lab, agree, sigma)
+    near_mass = cv2.GaussianBlur(near_beside.astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    share = np.clip(agree_mass / np.maximum(near_mass, np.float32(1e-6)), 0.0, 1.0)
+    return beside_mean - paste_mean, np.where(agree_mass > 1e-3, share, np.float32(0.0))
+
+
+def fade_neck_side(
+    out: np.ndarray, paste: np.ndarray, dist: np.ndarray, band: float, landmarks: np.ndarray,
+    options: NeckSideOptions | None = None,
+) -> None:
+    """Fade the side of the pasted neck (``paste`` ((h, w) bool) below the jaw) in ``out`` ((h, w, 3) uint8 RGB,
+    changed in place) into the skin beside it (:func:`side_offset`): in full at the edge, smoothly to nothing
+    :attr:`NeckSideOptions.width` inside it. The skin beside is the frame's, read in the blend's band, within ``band``
+    px of the hole (``dist``: (h, w) float32, each pixel's distance to it, 0 on it) and below it
+    (:attr:`NeckSideOptions.below`), where the warp's matte ended short of the frame's neck: a paste that covers the
+    band (the reference's neck as wide as the frame's) is left alone, whatever lies past it (a jacket's collar).
+    ``landmarks``: the frame's, in the same pixels."""
+    options = options or NeckSideOptions()
+    if options.width <= 0:
+        return
+    unpasted = (dist > 0) & (dist <= band) & ~paste
+    if np.count_nonzero(unpasted) < options.least:
+        return  # (the paste covers the band: nothing beside it to meet)
+    # (below the jaw and in the neck's column: the jaw's sides beside the cheeks keep their own edges)
+    neck = (neck_region(paste.shape, landmarks, options.neck_reach) >= 128) & (neck_column(paste.shape, landmarks) > 0)
+    beside = neck & unpasted
+    if np.count_nonzero(beside) < options.least:
+        return
+    size = face_size_px(landmarks)
+    width, sigma = max(options.width * size, 1.0), max(options.sigma * size, 1.0)
+    down, reach = face_axes(landmarks)[0], int(np.ceil(width + 3 * sigma)) + 1
+    # (each side of the neck on its own box: the box around both holds the whole neck between them)
+    boxes = pieces(beside, reach)
+    for box in boxes if len(boxes) > 1 else [mask_bbox(beside, reach, beside.shape)]:
+        _fade_box(out[box], neck[box] & paste[box], beside[box], below_hole(dist[box], down) >= options.below,
+                  width, sigma, options)  # fmt: skip
+
+
+def _fade_box(
+    out: np.ndarray, pasted: np.ndarray, beside: np.ndarray, under: np.ndarray, width: float, sigma: float,
+    options: NeckSideOptions,
+) -> None:
+    """:func:`fade_neck_side` on one box: ``out`` (its view, changed in place), the ``pasted`` neck, the band's pixels
+    ``beside`` it in the neck, those of them ``under`` the hole ((h, w) bool each); ``width``, ``sigma`` in pixels."""
+    beside = beside & under
+    if np.count_nonzero(beside) < options.least or not pasted.any():
+        return
+    lab = _lab(out)
+    found = side_offset(lab, pasted, beside, width, sigma, options)
+    if found is None:
+        return
+    offset, share = found
+    # (each pasted pixel takes the difference read at its row's nearest pixel beside, faded with the distance to it;
+    # then blurred down the rows, so that where the pixels beside end the paste's change fades out rather than stops)
+    distance, column = row_nearest(beside)
+    t = np.clip(1.0 - (distance - 1.0) / np.float32(width), 0.0, 1.0)  # (1 at the edge's pixels)
+    ys, xs = np.nonzero(pasted & (t > 0))
+    near = column[ys, xs]
+    change = np.zeros_like(lab)
+    change[ys, xs] = offset[ys, near] * (t[ys, xs] * t[ys, xs] * (3.0 - 2.0 * t[ys, xs]) * share[ys, near])[:, None]
+    down = cv2.getGaussianKernel(2 * int(np.ceil(3 * sigma)) + 1, sigma, cv2.CV_32F)
+    change = cv2.sepFilter2D(change, -1, np.ones((1, 1), np.float32), down, borderType=cv2.BORDER_CONSTANT)
+    at = pasted & np.any(np.abs(change) > 0.05, axis=-1)
+    lab[at] += change[at]
+    rgb = cv2.cvtColor(np.rint(np.clip(lab, 0, 255)).astype(np.uint8), cv2.COLOR_Lab2RGB)
+    out[at] = rgb[at]
