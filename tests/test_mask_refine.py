@@ -299,14 +299,14 @@ def test_the_boxed_filters_give_the_same_values_where_they_are_read():
     kernels: a median and a Gaussian blur on the box around a region give the whole image's values in the region."""
     from unmask_video.blend import mask_bbox
     from unmask_video.mask_refine import gaussian_reach
-    from unmask_video.segment import _blur_reach
+    from unmask_video.kmeans_clusters import blur_reach
 
     rng = np.random.default_rng(5)
     lab = rng.integers(0, 256, (120, 140, 3), dtype=np.uint8)
     where = np.zeros((120, 140), bool)
     where[40:70, 50:90] = True
     for sigma in (0.7, 1.28, 2.4):
-        assert _blur_reach(sigma) == gaussian_reach(sigma)
+        assert blur_reach(sigma) == gaussian_reach(sigma)
         for k in (3, 7):
             box = mask_bbox(where, k // 2 + gaussian_reach(sigma), where.shape)
             whole = cv2.GaussianBlur(cv2.medianBlur(lab, k), (0, 0), sigma)
