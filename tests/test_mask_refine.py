@@ -206,7 +206,7 @@ def test_the_deep_band_takes_nothing_without_a_wide_front():
 
 def test_the_colour_bins_are_those_of_the_formula():
     """The bins come from two table look-ups per pixel: they are the Lab bins computed directly."""
-    from unmask_video.mask_refine import _AB_BINS, _FREE_LUT, _L_BINS, _bins
+    from unmask_video.colour_model import _AB_BINS, _FREE_LUT, _L_BINS, _bins
 
     lab = np.random.default_rng(3).integers(0, 256, (64, 48, 3), dtype=np.uint8)
     light = lab[..., 0].astype(np.int64)
@@ -322,7 +322,7 @@ def test_the_boxed_filters_give_the_same_values_where_they_are_read():
 
 
 def test_the_shading_free_chroma_table_is_the_function_on_every_uint8_value():
-    from unmask_video.mask_refine import _FREE_CHROMA, shading_free_chroma
+    from unmask_video.colour_model import _FREE_CHROMA, shading_free_chroma
 
     light, chroma = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
     pixels = np.stack([light.ravel(), chroma.ravel()], axis=1).astype(np.float32)
@@ -436,9 +436,9 @@ def test_median_networks_select_the_median():
     """Each selection network gives the median of every 0/1 input (the 0-1 principle: then of every input)."""
     import itertools
 
-    from unmask_video.mask_refine import _MEDIAN_NETWORKS
+    from unmask_video.mask_pixels import MEDIAN_NETWORKS
 
-    for k, network in _MEDIAN_NETWORKS.items():
+    for k, network in MEDIAN_NETWORKS.items():
         for bits in itertools.product((0, 1), repeat=k):
             p = list(bits)
             for a, b in network:
@@ -711,14 +711,14 @@ def test_pixels_of_and_at_are_numpys_indexing():
 
 
 def test_free_chroma_table_gives_the_float32_values_for_every_lightness_and_chroma():
-    from unmask_video.mask_refine import _free_chroma_of
+    from unmask_video.colour_model import free_chroma_of
 
     light, chroma = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
     pixels = np.stack([light.ravel(), chroma.ravel(), 255 - chroma.ravel()], axis=1).astype(np.uint8)
     as_float = pixels.astype(np.float32)
     expected = shading_free_chroma(as_float[:, :1], as_float[:, 1:] - 128.0)
     assert expected.dtype == np.float32
-    np.testing.assert_array_equal(_free_chroma_of(pixels), expected)
+    np.testing.assert_array_equal(free_chroma_of(pixels), expected)
 
 
 def test_cloth_free_chroma_is_mean_free_chroma_of_one_label_bit_for_bit() -> None:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from unmask_video.mask_refine import gaussian_reach
+from unmask_video.mask_pixels import gaussian_reach
 
 
 @dataclass

@@ -10,7 +10,7 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 from unmask_video.errors import InputError
-from unmask_video.mask_refine import jaw_profile
+from unmask_video.search_region import jaw_profile
 
 
 def face_size(landmarks: np.ndarray) -> float:

@@ -102,6 +102,7 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 from unmask_video.blend import disk_morph, mask_bbox
+from unmask_video.colour_model import ColourModel, shading_free_chroma
 from unmask_video.errors import InputError
 from unmask_video.face_axes import neck_column, oval_map
 from unmask_video.face_detect import resize
@@ -116,14 +117,15 @@ from unmask_video.mask_presence import (
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_texture import textured, without_foreign
+from unmask_video.mask_pixels import any_set, pixels_of
 from unmask_video.mask_refine import (
-    ColourModel, add_hem, any_set, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
-    fill_unlike_holes, grow, grow_deeper, join_past_hand, pixels_of, search_polygons, shading_free_chroma,
-    smooth_probability, snap_edges,
+    add_hem, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches, fill_unlike_holes, grow,
+    grow_deeper, join_past_hand, smooth_probability, snap_edges,
 )
 from unmask_video.mask_region import face_size, over_nose, region_polygon, side_strips, under_jaw
 from unmask_video.occluders import entering, skin_occluders, skin_table
 from unmask_video.order_stats import median
+from unmask_video.search_region import search_polygons
 from unmask_video.still_carry import (
     STILL_POINTS, StillRun, affine_lstsq, block_grid, block_means, carry, grid_means, mapped_box, mask_blocks,
     reduce_by,
