@@ -139,18 +139,20 @@ def _time(data, options: SegmentOptions, passes: int = 3) -> tuple[float, float,
 BASELINE_REV = "d583140"
 
 
-#: The modules split out of segment.py (after 962b37a), in the order they import each other.
-SPLIT_OUT = ("mask_region", "kmeans_clusters", "still_carry", "mask_cleanup")
+#: The modules split out of mask_refine.py and segment.py (after 962b37a), each in the order they import each other.
+REFINE_SPLIT = ("mask_pixels", "colour_model", "search_region")
+SEGMENT_SPLIT = ("mask_region", "kmeans_clusters", "still_carry", "mask_cleanup")
+SPLIT_OUT = REFINE_SPLIT + SEGMENT_SPLIT
 
 
 def _segment_at(rev: str) -> ModuleType | None:
     """unmask_video/segment.py (with its mask_refine.py, mask_edge.py, mask_presence.py and occluders.py, and the modules
-    split out of it where ``rev`` has them: :data:`SPLIT_OUT`) as it was at git revision ``rev``, imported as their own
+    split out of the first and the last where ``rev`` has them: :data:`SPLIT_OUT`) as it was at git revision ``rev``, imported as their own
     modules (None, with a message, where git or the revision is not there)."""
     root = Path(__file__).resolve().parents[1]
     folder = Path(tempfile.mkdtemp())
     modules = {}
-    names = ("occluders", "mask_presence", "mask_refine", "mask_edge", *SPLIT_OUT, "segment")
+    names = ("occluders", "mask_presence", *REFINE_SPLIT, "mask_refine", "mask_edge", *SEGMENT_SPLIT, "segment")
     for name in names:
         try:
             source = subprocess.run(
@@ -158,7 +160,7 @@ def _segment_at(rev: str) -> ModuleType | None:
             ).stdout
         except (OSError, subprocess.CalledProcessError):
             if name in SPLIT_OUT:
-                continue  # (a revision before the split: segment.py holds it)
+                continue  # (a revision before the split: mask_refine.py or segment.py holds it)
             print(f"segmentation at {rev}: not found (no git checkout or no such revision); baseline skipped")
             return None
         module_name = f"_{name}_baseline_{rev}"
