@@ -139,19 +139,28 @@ def _time(data, options: SegmentOptions, passes: int = 3) -> tuple[float, float,
 BASELINE_REV = "d583140"
 
 
+#: The modules split out of mask_refine.py and segment.py (after 962b37a), each in the order they import each other.
+REFINE_SPLIT = ("mask_pixels", "colour_model", "search_region")
+SEGMENT_SPLIT = ("mask_region", "kmeans_clusters", "still_carry", "mask_cleanup")
+SPLIT_OUT = REFINE_SPLIT + SEGMENT_SPLIT
+
+
 def _segment_at(rev: str) -> ModuleType | None:
-    """unmask_video/segment.py (with its mask_refine.py, mask_edge.py, mask_presence.py and occluders.py) as it was at git revision
-    ``rev``, imported as their own modules (None, with a message, where git or the revision is not there)."""
+    """unmask_video/segment.py (with its mask_refine.py, mask_edge.py, mask_presence.py and occluders.py, and the modules
+    split out of the first and the last where ``rev`` has them: :data:`SPLIT_OUT`) as it was at git revision ``rev``, imported as their own
+    modules (None, with a message, where git or the revision is not there)."""
     root = Path(__file__).resolve().parents[1]
     folder = Path(tempfile.mkdtemp())
     modules = {}
-    names = ("occluders", "mask_presence", "mask_refine", "mask_edge", "segment")
+    names = ("occluders", "mask_presence", *REFINE_SPLIT, "mask_refine", "mask_edge", *SEGMENT_SPLIT, "segment")
     for name in names:
         try:
             source = subprocess.run(
                 ["git", "show", f"{rev}:unmask_video/{name}.py"], cwd=root, capture_output=True, text=True, check=True
             ).stdout
         except (OSError, subprocess.CalledProcessError):
+            if name in SPLIT_OUT:
+                continue  # (a revision before the split: mask_refine.py or segment.py holds it)
             print(f"segmentation at {rev}: not found (no git checkout or no such revision); baseline skipped")
             return None
         module_name = f"_{name}_baseline_{rev}"
@@ -169,17 +178,23 @@ def _segment_at(rev: str) -> ModuleType | None:
 
 
 #: The parts of the default segmentation, timed apart: names in a segment module's namespace (the functions it calls)
-#: or its MaskSegmenter's methods. What none of them holds is the segment call's own body ("rest").
+#: or its MaskSegmenter's methods, before the split out of segment.py (:data:`SPLIT_OUT`) or after it (a name a
+#: revision lacks is skipped). What none of them holds is the segment call's own body ("rest").
 PARTS: dict[str, tuple[str, ...]] = {
     "scale down": ("resize",),
-    "features": ("MaskSegmenter._features", "MaskSegmenter._histogram", "MaskSegmenter._core_mask"),
+    "features": ("MaskSegmenter._features", "MaskSegmenter._histogram", "colour_histogram", "MaskSegmenter._core_mask"),
     "k-means fit": ("MaskSegmenter._fit", "MaskSegmenter._skin_colour"),
-    "k-means reuse": ("MaskSegmenter._assign", "MaskSegmenter._choose", "MaskSegmenter._refit_reason"),
+    "k-means reuse": (
+        "MaskSegmenter._assign", "nearest_centres", "MaskSegmenter._choose", "MaskSegmenter._refit_reason",
+    ),
     "clean": ("MaskSegmenter._clean",),
     "colour model": ("MaskSegmenter._colour_model",),
     "grow": ("smooth_probability", "grow", "grow_deeper"),
     "snap": ("snap_edges",),
-    "rim cut": ("cut_at_rim", "_cluster_map", "MaskSegmenter._under_jaw", "MaskSegmenter._over_nose"),
+    "rim cut": (
+        "cut_at_rim", "_cluster_map", "cluster_map", "MaskSegmenter._under_jaw", "under_jaw", "MaskSegmenter._over_nose",
+        "over_nose",
+    ),
     "edge cue": ("edge_contrast",),
     "lips cue": ("lip_contrast",),
     "mouth cue": ("mouth_darkness",),
@@ -188,7 +203,9 @@ PARTS: dict[str, tuple[str, ...]] = {
     "hem": ("add_hem",),
     "ear loops": ("ear_loops",),
     "print, peaks": ("fill_unlike_holes", "fill_print_notches", "cut_narrow_peaks"),
-    "side strips": ("MaskSegmenter._side_strips", "MaskSegmenter._grow_sides", "MaskSegmenter._off_open_sides"),
+    "side strips": (
+        "MaskSegmenter._side_strips", "side_strips", "MaskSegmenter._grow_sides", "MaskSegmenter._off_open_sides",
+    ),
     "polygons": ("face_size", "region_polygon", "search_polygon", "search_polygons", "MaskSegmenter._core_mask"),
     "edge model": ("edge_model",),
     "still check": ("MaskSegmenter._still", "MaskSegmenter._keep_still"),

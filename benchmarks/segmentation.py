@@ -66,7 +66,7 @@ from unmask_video.landmarks import detect_reference_landmarks, face_box  # noqa:
 from unmask_video.native_log import filter_native_stderr  # noqa: E402
 from unmask_video.pipeline import PipelineOptions  # noqa: E402
 from unmask_video import landmark_sets as ls  # noqa: E402
-from unmask_video.mask_refine import search_polygon  # noqa: E402
+from unmask_video.search_region import search_polygon  # noqa: E402
 from unmask_video.segment import MaskSegmenter, SegmentOptions, face_size  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

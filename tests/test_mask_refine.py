@@ -206,7 +206,7 @@ def test_the_deep_band_takes_nothing_without_a_wide_front():
 
 def test_the_colour_bins_are_those_of_the_formula():
     """The bins come from two table look-ups per pixel: they are the Lab bins computed directly."""
-    from unmask_video.mask_refine import _AB_BINS, _FREE_LUT, _L_BINS, _bins
+    from unmask_video.colour_model import _AB_BINS, _FREE_LUT, _L_BINS, _bins
 
     lab = np.random.default_rng(3).integers(0, 256, (64, 48, 3), dtype=np.uint8)
     light = lab[..., 0].astype(np.int64)
@@ -299,14 +299,14 @@ def test_the_boxed_filters_give_the_same_values_where_they_are_read():
     kernels: a median and a Gaussian blur on the box around a region give the whole image's values in the region."""
     from unmask_video.blend import mask_bbox
     from unmask_video.mask_refine import gaussian_reach
-    from unmask_video.segment import _blur_reach
+    from unmask_video.kmeans_clusters import blur_reach
 
     rng = np.random.default_rng(5)
     lab = rng.integers(0, 256, (120, 140, 3), dtype=np.uint8)
     where = np.zeros((120, 140), bool)
     where[40:70, 50:90] = True
     for sigma in (0.7, 1.28, 2.4):
-        assert _blur_reach(sigma) == gaussian_reach(sigma)
+        assert blur_reach(sigma) == gaussian_reach(sigma)
         for k in (3, 7):
             box = mask_bbox(where, k // 2 + gaussian_reach(sigma), where.shape)
             whole = cv2.GaussianBlur(cv2.medianBlur(lab, k), (0, 0), sigma)
@@ -322,7 +322,7 @@ def test_the_boxed_filters_give_the_same_values_where_they_are_read():
 
 
 def test_the_shading_free_chroma_table_is_the_function_on_every_uint8_value():
-    from unmask_video.mask_refine import _FREE_CHROMA, shading_free_chroma
+    from unmask_video.colour_model import _FREE_CHROMA, shading_free_chroma
 
     light, chroma = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
     pixels = np.stack([light.ravel(), chroma.ravel()], axis=1).astype(np.float32)
@@ -436,9 +436,9 @@ def test_median_networks_select_the_median():
     """Each selection network gives the median of every 0/1 input (the 0-1 principle: then of every input)."""
     import itertools
 
-    from unmask_video.mask_refine import _MEDIAN_NETWORKS
+    from unmask_video.mask_pixels import MEDIAN_NETWORKS
 
-    for k, network in _MEDIAN_NETWORKS.items():
+    for k, network in MEDIAN_NETWORKS.items():
         for bits in itertools.product((0, 1), repeat=k):
             p = list(bits)
             for a, b in network:
@@ -711,14 +711,14 @@ def test_pixels_of_and_at_are_numpys_indexing():
 
 
 def test_free_chroma_table_gives_the_float32_values_for_every_lightness_and_chroma():
-    from unmask_video.mask_refine import _free_chroma_of
+    from unmask_video.colour_model import free_chroma_of
 
     light, chroma = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
     pixels = np.stack([light.ravel(), chroma.ravel(), 255 - chroma.ravel()], axis=1).astype(np.uint8)
     as_float = pixels.astype(np.float32)
     expected = shading_free_chroma(as_float[:, :1], as_float[:, 1:] - 128.0)
     assert expected.dtype == np.float32
-    np.testing.assert_array_equal(_free_chroma_of(pixels), expected)
+    np.testing.assert_array_equal(free_chroma_of(pixels), expected)
 
 
 def test_cloth_free_chroma_is_mean_free_chroma_of_one_label_bit_for_bit() -> None:

@@ -13,6 +13,7 @@ import pytest
 from tests.helpers import decode_frames
 from unmask_video import landmark_sets
 from unmask_video.landmarks import face_box
+from unmask_video.mask_cleanup import fill_hand_holes
 from unmask_video.mask_presence import Presence, PresenceOptions, median_u8, presence_score
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
@@ -479,12 +480,12 @@ def test_holes_between_the_mask_and_a_hand_are_mask_but_not_over_the_lips(astron
     skin[mouth[1] - 110 : mouth[1] - 15, mouth[0] - 12 : mouth[0] + 12] = 1  # ... joined to the hand
     skin &= 1 - eye
     seed &= 1 - skin
-    out = MaskSegmenter._hand_holes(seed & (1 - blotch) & (1 - lips), skin, lm)
+    out = fill_hand_holes(seed & (1 - blotch) & (1 - lips), skin, lm)
     assert not out[eye > 0].any(), "an eye in the skin above the mask was filled"
     assert out[blotch > 0].all(), "the blotch between the cloth and the hand is left out"
     assert not out[lips > 0].any(), "a hole over the lips was filled"
     assert not out[skin > 0].any()
-    assert (MaskSegmenter._hand_holes(seed, np.zeros(shape, np.uint8), lm) == seed).all()
+    assert (fill_hand_holes(seed, np.zeros(shape, np.uint8), lm) == seed).all()
 
 
 def test_the_mask_strip_beyond_a_hand_is_kept_when_it_touches_it():

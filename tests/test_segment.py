@@ -12,6 +12,7 @@ import pytest
 
 from unmask_video import landmark_sets
 from unmask_video.errors import InputError
+from unmask_video.kmeans_clusters import nearest_centres, shaded_skin
 from unmask_video.landmarks import face_box
 from unmask_video.mask_presence import PresenceOptions
 from unmask_video.segment import MaskSegmenter, SegmentOptions, face_size, region_polygon
@@ -307,7 +308,7 @@ def _carry_start(astronaut: np.ndarray, astronaut_landmarks: np.ndarray):
 def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astronaut, astronaut_landmarks):
     """The carry's block check warps the window only down to the last block it reads: the same change as the whole
     window's warp and block means, read over the worn mask's box and one block around it."""
-    from unmask_video.segment import _block_means, _carry, _mapped_box
+    from unmask_video.still_carry import block_means, carry, mapped_box
 
     seg, still, img, lm = _carry_start(astronaut, astronaut_landmarks)
     cropped = 0
@@ -316,9 +317,9 @@ def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astrona
         frame = cv2.GaussianBlur(_turned(img, lm, degrees, shift)[0], (0, 0), 1.5)  # (a change to find)
         lin, move = m[:, :2].astype(np.float32), m[:, 2].astype(np.float32)
         px0, py0, px1, py1 = still.window
-        x0, y0, x1, y1 = _mapped_box(still.window, lin, move, 0, (img.shape[1], img.shape[0]))
-        carried = _carry(still.pixels, (px0, py0), lin, move, (x0, y0, x1, y1), cv2.BORDER_REPLICATE)
-        blocks, side, (cx, cy) = _block_means(cv2.absdiff(frame[y0:y1, x0:x1], carried), seg.options.still_blocks)
+        x0, y0, x1, y1 = mapped_box(still.window, lin, move, 0, (img.shape[1], img.shape[0]))
+        carried = carry(still.pixels, (px0, py0), lin, move, (x0, y0, x1, y1), cv2.BORDER_REPLICATE)
+        blocks, side, (cx, cy) = block_means(cv2.absdiff(frame[y0:y1, x0:x1], carried), seg.options.still_blocks)
         up, (bx, by) = still.mask
         box = np.array([[bx, by], [bx + up.shape[1], by + up.shape[0]]], np.float32) + [px0, py0]
         box = box @ lin.T + move - [x0 + cx, y0 + cy]
@@ -347,9 +348,9 @@ def test_a_large_faces_carry_check_compares_the_windows_at_a_reduced_size(astron
     assert max(x1 - x0, y1 - y0) > 160  # (reduced by 2 or more)
     moved, _, m = _turned(img, lm, 1.5, (2.4, -1.2))
     lin, move = m[:, :2].astype(np.float32), m[:, 2].astype(np.float32)
-    from unmask_video.segment import _mapped_box
+    from unmask_video.still_carry import mapped_box
 
-    window = _mapped_box(still.window, lin, move, 0, (img.shape[1], img.shape[0]))
+    window = mapped_box(still.window, lin, move, 0, (img.shape[1], img.shape[0]))
     up, (bx, by) = still.mask
     hx, hy = x0 + bx + up.shape[1] // 3, y0 + by + up.shape[0] // 3
     hand = moved.copy()
@@ -730,7 +731,7 @@ def test_nearest_centres_are_those_of_a_brute_force_search():
     rng = np.random.default_rng(4)
     feats = (rng.random((5000, 3)) * 255).astype(np.float32)
     centres = (rng.random((4, 3)) * 255).astype(np.float32)
-    labels, dist = MaskSegmenter._assign(feats, centres)
+    labels, dist = nearest_centres(feats, centres)
     d = np.linalg.norm(feats[:, None, :] - centres[None, :, :], axis=2)
     np.testing.assert_array_equal(labels, d.argmin(axis=1))
     np.testing.assert_allclose(dist, d.min(axis=1), rtol=1e-5, atol=1e-3)
@@ -762,8 +763,8 @@ def test_the_working_masks_boxes_and_any_are_numpys():
 
 
 def test_nearest_centres_are_those_of_opencvs_batch_distance_bit_for_bit():
-    """_assign's labels and distances are cv2.batchDistance's (NORM_L2, K=1) exactly, ties and equal centres too: the
-    segmentation's masks do not move with the faster search."""
+    """nearest_centres' labels and distances are cv2.batchDistance's (NORM_L2, K=1) exactly, ties and equal centres too:
+    the segmentation's masks do not move with the faster search."""
     rng = np.random.default_rng(5)
     for trial in range(12):
         feats = (rng.random((int(rng.integers(50, 6000)), 3)) * rng.uniform(10, 255)).astype(np.float32)
@@ -772,7 +773,7 @@ def test_nearest_centres_are_those_of_opencvs_batch_distance_bit_for_bit():
         centres = (rng.random((int(rng.integers(2, 6)), 3)) * 255).astype(np.float32)
         if trial % 4 == 0:
             centres[1] = centres[0]
-        labels, dist = MaskSegmenter._assign(feats, centres)
+        labels, dist = nearest_centres(feats, centres)
         want_dist, want_labels = cv2.batchDistance(feats, centres, cv2.CV_32F, normType=cv2.NORM_L2, K=1)
         np.testing.assert_array_equal(labels, want_labels.ravel())
         np.testing.assert_array_equal(dist, want_dist.ravel())
@@ -954,13 +955,13 @@ def test_pale_skin_over_the_masks_top_edge_is_cut_off(big_astronaut, mask_colour
 
 
 def test_the_distinct_rows_check_is_np_unique_counted():
-    from unmask_video.segment import _has_distinct
+    from unmask_video.kmeans_clusters import has_distinct
 
     rng = np.random.default_rng(0)
     for _ in range(300):
         rows = rng.integers(0, rng.integers(1, 4), size=(int(rng.integers(0, 12)), 3)).astype(np.float32)
         for k in (1, 2, 3, 4):
-            assert _has_distinct(rows, k) == (len(np.unique(rows, axis=0)) >= k)
+            assert has_distinct(rows, k) == (len(np.unique(rows, axis=0)) >= k)
 
 
 def _face_roi(masked: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1084,9 +1085,9 @@ def test_the_shaded_skin_over_a_mask_worn_low_is_skin_and_a_white_masks_lit_side
     shaded, white, grey = [26.8, 147.4, 150.3], [33.0, 134.0, 134.5], [26.0, 133.0, 132.0]
     centres = np.float32([shaded, white, grey])
     assert np.all(np.linalg.norm(centres - skin, axis=1) > SegmentOptions().skin_near)
-    assert MaskSegmenter._shaded_skin(centres, skin, 3.0).tolist() == [True, False, False]
+    assert shaded_skin(centres, skin, 3.0).tolist() == [True, False, False]
     # (a grey forehead has no hue to compare along: nothing is its shade)
-    assert not MaskSegmenter._shaded_skin(centres, np.float32([30.0, 128.0, 128.0]), 3.0).any()
+    assert not shaded_skin(centres, np.float32([30.0, 128.0, 128.0]), 3.0).any()
     opt = SegmentOptions()
     assert opt.skin_near < opt.skin_near_shaded <= opt.skin_min_distance
 

@@ -30,8 +30,8 @@ def test_the_kmeans_thread_limit_finds_scikit_learns_openmp() -> None:
     """The fit's thread limit lists the native pools once: scikit-learn's OpenMP must be loaded by then, or the fit runs
     on OpenMP's default threads (a different thread count than the runs before the lazy import)."""
     code = (
-        "from unmask_video.segment import _thread_pools\n"
-        "print(sorted({c.user_api for c in _thread_pools().lib_controllers}))\n"
+        "from unmask_video.kmeans_clusters import thread_pools\n"
+        "print(sorted({c.user_api for c in thread_pools().lib_controllers}))\n"
     )
     assert "openmp" in _fresh(code)
 

@@ -28,14 +28,19 @@ Here:
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from unmask_video import landmark_sets as ls
 from unmask_video import order_stats
 from unmask_video.blend import disk_morph, grow_box, mask_bbox
+from unmask_video.colour_model import (
+    ColourModel, cloth_free_chroma, free_chroma_of, mean_free_chroma, shading_free_chroma,
+)
+from unmask_video.mask_pixels import (
+    MEDIAN_NETWORKS, any_set, gaussian_reach, nonzero, pixels_at, pixels_of, separable_median,
+)
+from unmask_video.search_region import search_polygon, search_polygons
 
 __all__ = [
     "search_polygon", "search_polygons", "ColourModel", "shading_free_chroma", "smooth_probability", "grow",
@@ -43,168 +48,11 @@ __all__ = [
     "mean_free_chroma", "cloth_free_chroma",
 ]
 
-_L_BINS, _AB_BINS = 8, 32
 _RELIEF_LIGHT_SHIFT = 2  # lightness steps weigh 1 / 2**this of mask-probability steps in the relief
-
-
-@functools.lru_cache(maxsize=4)
-def jaw_profile(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`search_polygon`'s weights along the jaw's ``n`` points: sin^2 from the ears (0) to the chin (1), and
-    the position across, -1 .. 1 (computed once: the segmenter builds two or three polygons a frame)."""
-    profile = np.sin(np.linspace(0.0, np.pi, n)) ** 2
-    profile.flags.writeable = False
-    spread = np.linspace(-1.0, 1.0, n)
-    spread.flags.writeable = False
-    return profile, spread
-
-
-def search_polygon(
-    landmarks: np.ndarray,
-    size: float,
-    below_jaw: float = 0.3,
-    side: float = 0.02,
-    above: float = 0.03,
-    jaw_floor: float = 0.2,
-    cheek: float = 0.0,
-) -> np.ndarray:
-    """Where the mask may be, (N, 2) float32 in the landmarks' coordinates.
-
-    The jaw line is moved down (along the face's vertical axis) by ``below_jaw`` x ``size`` under the chin,
-    ``jaw_floor`` of that at the ears (beside the neck is background or hair), and outward by ``side`` x ``size``
-    at the ears, and ``cheek`` x ``size`` more along the jaw's sides (fading to none at the chin: a mask stands off
-    the cheeks, most visibly on a turned face's far side, past FaceMesh's outline); the under-eye line is raised by
-    ``above`` x ``size`` and its middle point is the nose bridge (landmark 6) instead of 197.
-    """
-    return search_polygons(landmarks, size, ((below_jaw, side, cheek),), above, jaw_floor)[0]
-
-
-def search_polygons(
-    landmarks: np.ndarray,
-    size: float,
-    shapes: Sequence[tuple[float, float, float]],
-    above: float = 0.03,
-    jaw_floor: float = 0.2,
-) -> list[np.ndarray]:
-    """:func:`search_polygon` for each (``below_jaw``, ``side``, ``cheek``) of ``shapes``, with the same ``above`` and
-    ``jaw_floor``: the same polygons, bit for bit, with what they share (the face's axis, the landmarks' look-ups, the
-    under-eye line, the jaw moved down once per ``below_jaw``) done once (the segmenter builds four a frame)."""
-    lm = np.asarray(landmarks, np.float32)
-    top_pt, chin = lm[ls.NOSE_BRIDGE], lm[ls.CHIN]
-    down = chin - top_pt
-    down /= max(float(np.linalg.norm(down)), 1e-6)
-    jaw_at = lm[ls.index(ls.JAW)]  # (a fancy index: a copy)
-    profile, spread = jaw_profile(len(jaw_at))  # (0 at the ears, 1 at the chin; -1 .. 1 across)
-    top_at = lm[ls.index(ls.UNDER_EYES)]
-    top_at[len(top_at) // 2] = top_pt
-    top_at -= down[None, :] * (size * above)
-    lowered: dict[float, tuple[np.ndarray, np.ndarray]] = {}  # below_jaw -> (the jaw moved down, the unit across)
-    out = []
-    for below_jaw, side, cheek in shapes:
-        if below_jaw not in lowered:
-            jaw = jaw_at.copy()
-            jaw += down[None, :] * (size * below_jaw * (jaw_floor + (1.0 - jaw_floor) * profile))[:, None]
-            across = jaw[-1] - jaw[0]
-            across /= max(float(np.linalg.norm(across)), 1e-6)
-            lowered[below_jaw] = jaw, across
-        jaw, across = lowered[below_jaw]
-        edge = side * (1.0 - profile) ** 2 + cheek * (1.0 - profile)  # outward push, most of it at the ears
-        jaw = jaw.copy()
-        jaw += across[None, :] * (spread * size * edge)[:, None]
-        top = top_at.copy()
-        top[0] += across * size * (side + cheek)
-        top[-1] -= across * size * (side + cheek)
-        out.append(np.concatenate([jaw, top]).astype(np.float32))
-    return out
 
 
 def _lab(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
-
-
-def shading_free_chroma(light: np.ndarray, chroma: np.ndarray) -> np.ndarray:
-    """A chroma channel (Lab a or b less 128, on OpenCV's uint8 scale) divided by the lightness (OpenCV's uint8 L,
-    as L + 16, not below 50: see :func:`_bins`), times 128: a shaded colour keeps it. Broadcasts."""
-    return chroma * (128.0 / np.maximum(light * (100.0 / 255.0) + 16.0, 50.0))
-
-
-def _shading_free_lut() -> np.ndarray:
-    """(256, 256) uint8: the bin of a chroma channel (uint8 Lab a or b) divided by the lightness (uint8 L)."""
-    light = np.arange(256, dtype=np.float32)[:, None]
-    chroma = np.arange(256, dtype=np.float32)[None, :] - 128.0
-    value = np.clip(shading_free_chroma(light, chroma) + 128.0, 0, 255).astype(np.int32)
-    return (value * _AB_BINS >> 8).astype(np.uint8)
-
-
-_FREE_LUT = _shading_free_lut()
-
-#: (65536,) float32: :func:`shading_free_chroma` of float32 (L, chroma - 128) at (L << 8) | chroma, uint8 L and chroma.
-_FREE_CHROMA = shading_free_chroma(
-    np.repeat(np.arange(256, dtype=np.float32), 256), np.tile(np.arange(256, dtype=np.float32), 256) - 128.0
-).astype(np.float32)
-
-
-def _free_chroma_of(pixels: np.ndarray) -> np.ndarray:
-    """(n, 2) float32: :func:`shading_free_chroma` of uint8 Lab ``pixels`` ((n, 3)) as float32 (L, chroma - 128), by
-    :data:`_FREE_CHROMA` (the same float32 operations, done once per value)."""
-    light = pixels[:, :1].astype(np.intp) << 8
-    return _FREE_CHROMA[light | pixels[:, 1:]]
-
-
-def _bin_tables(shading_free: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Two int32 tables over (L << 8) | chroma: the first gives (L bin x 32 + a bin) x 32 from (L, a), the second
-    the b bin from (L, b); their sum is :func:`_bins`'s index (two look-ups per pixel)."""
-    light, chroma = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
-    l_bin = light * _L_BINS >> 8
-    ab_bin = _FREE_LUT[light, chroma].astype(np.int64) if shading_free else chroma * _AB_BINS >> 8
-    return ((l_bin * _AB_BINS + ab_bin) * _AB_BINS).ravel().astype(np.int32), ab_bin.ravel().astype(np.int32)
-
-
-_BIN_TABLES = {free: _bin_tables(free) for free in (True, False)}
-
-
-def _bins(lab: np.ndarray, shading_free: bool = True) -> np.ndarray:
-    """Histogram bin index of every pixel of a uint8 Lab image, int32.
-
-    ``shading_free``: the chroma (a, b) is divided by the lightness (L + 16, as Lab computes both from cube
-    roots, a colour shaded by a factor keeps a / (L + 16) and b / (L + 16)): the shaded side and the folds of a
-    mask fall in the bins of its lit part, while skin (warm) and cloth (neutral or cool) stay apart. Not below
-    L = 34: dark cloth, hair and shadow have little chroma to normalise, and their noise would grow.
-    """
-    la, lb = _BIN_TABLES[shading_free]
-    high = lab[..., 0].astype(np.uint16) << 8
-    # (np.take: NumPy's fancy index of a 1-D table by a 2-D index array takes a slower path, about 1.3x)
-    return np.take(la, high | lab[..., 1]) + np.take(lb, high | lab[..., 2])
-
-
-def _density(bins: np.ndarray, l_sigma: float = 0.8) -> np.ndarray:
-    hist = np.bincount(bins.ravel(), minlength=_L_BINS * _AB_BINS * _AB_BINS).astype(np.float32)
-    hist = hist.reshape(_L_BINS, _AB_BINS, _AB_BINS)
-    # Smooth across neighbouring colours (lighting shifts a colour by a bin or two), more in lightness.
-    hist = cv2.GaussianBlur(hist.reshape(_L_BINS, -1), (0, 0), sigmaX=0.01, sigmaY=l_sigma).reshape(hist.shape)
-    for i in range(_L_BINS):
-        hist[i] = cv2.GaussianBlur(hist[i], (0, 0), 1.0)
-    return hist.ravel() / max(float(hist.sum()), 1.0)
-
-
-class ColourModel:
-    """P(mask | colour) as a table over Lab bins, from mask and not-mask pixel samples (uint8 Lab, (n, 3))."""
-
-    def __init__(
-        self, mask_lab: np.ndarray, other_lab: np.ndarray, prior: float = 0.5, shading_free: bool = True
-    ) -> None:
-        self.shading_free = shading_free
-        # Shading-free chroma: lightness says little (the mask's shaded side), so it is smoothed more.
-        l_sigma = 3.0 if shading_free else 0.8
-        fg = _density(_bins(mask_lab, shading_free), l_sigma)
-        bg = _density(_bins(other_lab, shading_free), l_sigma)
-        floor = 1e-6
-        # Colours neither sample has seen lean to "not mask" (0.3): a finger or a microphone in front of the mask.
-        self.table = (prior * fg + floor) / (prior * fg + (1.0 - prior) * bg + floor / 0.3)
-        self.table = self.table.astype(np.float32)
-
-    def probability(self, lab: np.ndarray) -> np.ndarray:
-        """P(mask) of every pixel of a uint8 Lab image, float32 of its (h, w)."""
-        return np.take(self.table, _bins(lab, self.shading_free))
 
 
 def holes_of(binary: np.ndarray) -> np.ndarray:
@@ -255,38 +103,6 @@ def _fill_mask_like_holes(binary: np.ndarray, prob: np.ndarray, min_prob: float,
     out = binary.copy()
     np.putmask(out, np.take(fill, comp), 1)  # (out[fill[comp]] = 1: a take is faster than the fancy index)
     return out
-
-
-def mean_free_chroma(lab: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
-    """(count, 2) float64: the mean :func:`shading_free_chroma` (a, b) of ``lab`` (OpenCV's uint8 Lab) over the
-    pixels of each label 1 .. count - 1 of ``labels`` (an int map of ``lab``'s shape, 0: none; row 0 is zero, and so
-    is the row of a label without pixels)."""
-    where = labels > 0
-    ids = labels[where]
-    free = _free_chroma_of(pixels_of(lab, where))
-    counts = np.maximum(np.bincount(ids, minlength=count), 1)
-    sums = np.stack([np.bincount(ids, weights=free[:, i], minlength=count) for i in range(2)], axis=1)
-    return sums / counts[:, None]
-
-
-#: :data:`_FREE_CHROMA` as float64 (its sums over a histogram, :func:`cloth_free_chroma`).
-_FREE_CHROMA64 = _FREE_CHROMA.astype(np.float64)
-
-
-def cloth_free_chroma(lab: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """(2,) float64: :func:`mean_free_chroma` of ``lab`` over one label, the pixels of ``where`` (uint8 or bool of
-    ``lab``'s shape; zero when it has none), bit for bit: from the histograms of (L, a) and (L, b) over ``where``
-    (``cv2.calcHist``) against :data:`_FREE_CHROMA`, about 3x faster than listing the pixels. Exact in any order: every
-    value of the table is 0 or at least 1.1 in size (a float32 multiple of 2^-23), at most 328, so float64 holds every
-    sum of up to 3 million of them exactly, in whatever order (and a count times a value too)."""
-    m = where.view(np.uint8) if where.dtype == np.bool_ else where
-    count = max(cv2.countNonZero(m), 1)
-    sums = [
-        float(cv2.calcHist([lab], [0, channel], m, [256, 256], [0, 256, 0, 256]).ravel().astype(np.float64)
-              @ _FREE_CHROMA64)
-        for channel in (1, 2)
-    ]
-    return np.array(sums) / count
 
 
 def fill_unlike_holes(binary: np.ndarray, lab: np.ndarray, chroma: np.ndarray, distance: float) -> np.ndarray:
@@ -700,7 +516,7 @@ def _cut_at_rim(
     needed_at = (markers == 0) | (mask > 0)
     needed = mask_bbox(needed_at, k // 2 + gaussian_reach(sigma) + 1, needed_at.shape)
     if needed is not None:
-        if separable and k in _MEDIAN_NETWORKS and (k > 5 or (k == 5 and small)):  # (then a ``tail`` x ``tail`` one,
+        if separable and k in MEDIAN_NETWORKS and (k > 5 or (k == 5 and small)):  # (then a ``tail`` x ``tail`` one,
             # 3 x 3 after 5-tap ones: alone, the 1-D medians cut a pleated mask short; past 7 there is no network)
             median = cv2.medianBlur(separable_median(lab[needed], k), tail if k > 5 else 3)
         else:
@@ -822,79 +638,6 @@ def _without_strands(
     return _components_touching(kept, anchor & (kept > 0))
 
 
-#: Median selection networks (compare-exchange pairs; the median ends at the middle index) for 3, 5 and 7 values
-#: (N. Devillard, "Fast median search", 1998); checked on every 0/1 input in the tests (the 0-1 principle).
-_MEDIAN_NETWORKS: dict[int, tuple[tuple[int, int], ...]] = {
-    3: ((0, 1), (1, 2), (0, 1)),
-    5: ((0, 1), (3, 4), (0, 3), (1, 4), (1, 2), (2, 3), (1, 2)),
-    7: ((0, 5), (0, 3), (1, 6), (2, 4), (0, 1), (3, 5), (2, 6), (2, 3), (3, 6), (4, 5), (1, 4), (1, 3), (3, 4)),
-}
-
-
-def _median_of(views: list[np.ndarray]) -> np.ndarray:
-    """The per-pixel median of the equally shaped uint8 ``views`` (3, 5 or 7 of them; any odd number, slower)."""
-    network = _MEDIAN_NETWORKS.get(len(views))
-    if network is None:
-        return np.median(np.stack(views), axis=0).astype(np.uint8)
-    p = list(views)
-    for a, b in network:
-        p[a], p[b] = cv2.min(p[a], p[b]), cv2.max(p[a], p[b])
-    return p[len(p) // 2]
-
-
-def separable_median(image: np.ndarray, k: int) -> np.ndarray:
-    """A k-tap median down the columns, then along the rows, of a uint8 (h, w) or (h, w, c) ``image`` (k odd; the
-    border replicated, as cv2.medianBlur's): like a k x k median it takes out lines and dots under k / 2 pixels thick
-    and keeps steps, by selection networks of whole-image min and max (cv2.medianBlur's histogram median is slow
-    at k = 7 on a small image)."""
-    r = k // 2
-    if r == 0:
-        return image.copy()
-    h, w = image.shape[:2]
-    c = image.shape[2] if image.ndim == 3 else 1
-    tall = cv2.copyMakeBorder(image, r, r, 0, 0, cv2.BORDER_REPLICATE)
-    down = _median_of([tall[j : j + h] for j in range(k)])
-    wide = cv2.copyMakeBorder(down, 0, 0, r, r, cv2.BORDER_REPLICATE).reshape(h, (w + 2 * r) * c)
-    return _median_of([wide[:, j * c : (j + w) * c] for j in range(k)]).reshape(image.shape)
-
-
-def any_set(mask: np.ndarray) -> bool:
-    """``bool(mask.any())``: for a 2-D uint8 or bool mask by ``cv2.hasNonZero``, several times faster (NumPy's ``any``
-    reduces the whole array; the segmenter asks it of its working masks a dozen times a frame)."""
-    if mask.ndim == 2 and mask.dtype in (np.uint8, np.bool_) and mask.size:
-        return bool(cv2.hasNonZero(mask.view(np.uint8)))
-    return bool(mask.any())
-
-
-def pixels_of(image: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """``image[where]`` of an (h, w, c) ``image`` and an (h, w) bool ``where``: the same rows in the same order, by a
-    take of the flat indices (NumPy's boolean index of a multi-channel image is about 5x slower)."""
-    if image.ndim == 3 and image.flags.c_contiguous and where.dtype == np.bool_ and where.shape == image.shape[:2]:
-        return np.take(image.reshape(-1, image.shape[2]), np.flatnonzero(where), axis=0)
-    return image[where]
-
-
-def pixels_at(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """``image[ys + origin[1], xs + origin[0]]`` of an (h, w, c) ``image`` (integer coordinates inside it): the same
-    rows, by a take of the flat indices where ``image`` is C-contiguous (about 1.6x faster than the fancy index)."""
-    if image.ndim == 3 and image.flags.c_contiguous:
-        flat = (np.asarray(ys, np.intp) + origin[1]) * image.shape[1] + (np.asarray(xs, np.intp) + origin[0])
-        return np.take(image.reshape(-1, image.shape[2]), flat, axis=0)
-    return image[np.asarray(ys) + origin[1], np.asarray(xs) + origin[0]]
-
-
-def nonzero(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.nonzero`` of a 2-D ``image``, the same rows and columns in the same order: NumPy lists a 2-D array's (or
-    any non-bool array's) non-zero pixels about ten times slower than a 1-D bool one's (its fast path)."""
-    idx = np.flatnonzero(np.ravel(image) != 0)
-    return np.divmod(idx, image.shape[1])
-
-
-def gaussian_reach(sigma: float) -> int:
-    """The radius of OpenCV's Gaussian kernel of ``sigma`` on a uint8 image (its size: round(6 sigma + 1), odd)."""
-    return (int(round(sigma * 6 + 1)) | 1) // 2
-
-
 @functools.lru_cache(maxsize=8)
 def _relief_table(chroma_gain: float, light_weight: float) -> np.ndarray:
     """(256, 1, 3) uint8, read-only (made once per weights): Lab L times ``light_weight``, a and b spread
@@ -939,7 +682,7 @@ def _near_cloth(
     step = max(len(idx) // 1000, 1)
     idx = idx[::step]
     flat = lab.reshape(-1, 3)
-    cloth = _free_chroma_of(flat[idx])
+    cloth = free_chroma_of(flat[idx])
     median = order_stats.median(np.ascontiguousarray(cloth.T))  # (per channel; contiguous rows)
     colours = [median]
     if parts is not None:
@@ -950,7 +693,7 @@ def _near_cloth(
             if float(np.linalg.norm(colour - median)) >= 3 * tolerance:
                 colours.append(colour)
     lab_pixels = pixels_of(lab, where)
-    pixels = _free_chroma_of(lab_pixels)
+    pixels = free_chroma_of(lab_pixels)
     reach: float | np.ndarray = tolerance
     if levels > 0:  # (at the pixel's own lightness)
         reach = np.maximum(tolerance, levels * _level_step(lab_pixels[:, 0]))

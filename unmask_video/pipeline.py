@@ -20,11 +20,12 @@ from unmask_video.blend import BlendOptions, blend_into, feather_reach, grown_ma
 from unmask_video.debug import DebugWriter
 from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpaint_box
 from unmask_video.face_units import face_size_px
+from unmask_video.kmeans_clusters import kmeans_class, kmeans_imported
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.reference_advice import AdviceOptions, photo_advice, size_advice
 from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.repeat_frames import RepeatDetector, RepeatOptions
-from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions, kmeans_class, kmeans_imported
+from unmask_video.segment import MaskSegmenter, SegmentDetail, SegmentOptions
 from unmask_video.steady_face import SteadyFace, SteadyOptions
 from unmask_video.reconstruct.protocol import Reconstructor, check_reconstructor
 from unmask_video.stages import Box, FaceROI, Image, Loops

@@ -94,33 +94,42 @@ of the past for that frame (``deform_px``).
 
 from __future__ import annotations
 
-import functools
 import logging
-import sys
 from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from unmask_video import landmark_sets as ls
 from unmask_video.blend import disk_morph, mask_bbox
+from unmask_video.colour_model import ColourModel, shading_free_chroma
 from unmask_video.errors import InputError
 from unmask_video.face_axes import neck_column, oval_map
 from unmask_video.face_detect import resize
+from unmask_video.kmeans_clusters import (
+    ClusterFit, blur_reach, cluster_map, clusters_map, colour_histogram, has_distinct, is_warm, kmeans_class,
+    nearest_centres, shaded_skin, thread_pools,
+)
+from unmask_video.mask_cleanup import disk_size, fill_hand_holes, fill_holes
 from unmask_video.mask_presence import (
     Presence, PresenceOptions, edge_contrast, edge_slant, lip_contrast, lips_region, lower_cover, lower_face,
     mouth_darkness, presence_score,
 )
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_texture import textured, without_foreign
+from unmask_video.mask_pixels import any_set, pixels_of
 from unmask_video.mask_refine import (
-    ColourModel, add_hem, any_set, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches,
-    fill_unlike_holes, gaussian_reach, grow, grow_deeper, holes_of, jaw_profile, join_past_hand, pixels_of,
-    search_polygons, shading_free_chroma, smooth_probability, snap_edges,
+    add_hem, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches, fill_unlike_holes, grow,
+    grow_deeper, join_past_hand, smooth_probability, snap_edges,
 )
+from unmask_video.mask_region import face_size, over_nose, region_polygon, side_strips, under_jaw
 from unmask_video.occluders import entering, skin_occluders, skin_table
 from unmask_video.order_stats import median
+from unmask_video.search_region import search_polygons
+from unmask_video.still_carry import (
+    STILL_POINTS, StillRun, affine_lstsq, block_grid, block_means, carry, grid_means, mapped_box, mask_blocks,
+    reduce_by,
+)
 
 log = logging.getLogger(__name__)
 
@@ -449,51 +458,6 @@ class SegmentStats:
 
 
 @dataclass
-class _Fit:
-    """Cluster centres fitted on a keyframe, and what the fit looked like there."""
-
-    centres: np.ndarray  # (k, 3) float32 in feature space
-    mask_clusters: np.ndarray  # (n,) bool, the centres currently taken as mask
-    eligible: np.ndarray  # (n,) bool, the k-means centres (False: the skin anchor, never mask)
-    mean_dist: float  # mean pixel-to-centre distance at the keyframe
-    share: float  # mask share of the polygon at the previous frame
-    hist: np.ndarray  # normalised colour histogram of the region at the keyframe
-    skin: np.ndarray | None = None  # forehead skin colour (feature space), when visible
-    age: int = 0  # frames since the fit
-    unmasked: bool = False  # the "mask" cluster has the forehead's skin colour: no mask is worn
-    past_hands: bool = False  # the mask cluster was chosen on the core a skin-coloured occluder leaves free
-
-
-@dataclass
-class _Still:
-    """The last frame the whole segmentation ran on, as a still face's later frames compare with it."""
-
-    landmarks: np.ndarray  # (len(_STILL_POINTS), 2) float32, ROI coordinates
-    window: tuple[int, int, int, int]  # x0, y0, x1, y1 of the working window in the ROI
-    pixels: np.ndarray  # the ROI's window, uint8
-    # the ROI mask's feathered box as :meth:`MaskSegmenter._paste` wrote it (uint8, 255 x its values) and the box's
-    # top-left corner (x, y) in the window; None: empty (no mask worn)
-    mask: tuple[np.ndarray, tuple[int, int]] | None
-    scale: float  # working pixels per ROI pixel
-    worn: bool
-    reused: int = 0  # frames reused since
-    # (``seed_frames``) the run's working mask (uint8 {0, 1}) and its working pixels per ROI pixel (sx, sy); the
-    # seeded runs since the last full run, this one's included
-    work: np.ndarray | None = None
-    axes: tuple[float, float] = (1.0, 1.0)
-    seeded: int = 0
-    # (``move_check_size``) the window reduced by a whole factor, and the factor, once a check has needed it
-    reduced: tuple[int, np.ndarray] | None = None
-
-    def reduced_by(self, factor: int) -> np.ndarray:
-        """The window area-reduced by the whole ``factor`` (its last rows and columns short of a whole factor left
-        out), made once."""
-        if self.reduced is None or self.reduced[0] != factor:
-            self.reduced = factor, _reduce(self.pixels, factor)
-        return self.reduced[1]
-
-
-@dataclass
 class _Window:
     """A face's working window (:meth:`MaskSegmenter._window`): ROI coordinates, then the working size's."""
 
@@ -514,19 +478,15 @@ class _Window:
     ears_w: np.ndarray | None = None  # the deep band reaching ``deep_ear`` further out at the ears, or None
 
 
-#: The landmarks whose motion moves the mask: the k-means polygon's, the core's (nose, mouth), the chin's.
-_STILL_POINTS = ls.index(ls.MASK_REGION + ls.MASK_CORE + ls.MASK_CHIN)
-
-
 @dataclass
 class _FaceState:
-    fit: _Fit | None = None
+    fit: ClusterFit | None = None
     template: np.ndarray | None = None  # (468, 2) canonical landmarks of this face
     ema: np.ndarray | None = None  # (S, S, 2) float32 canonical: running average, last output
     aligned: np.ndarray | None = None  # last frame's MASK_REGION landmarks in canonical coordinates
     colour: ColourModel | None = None  # the colour model fitted with ``fit``
     presence: Presence | None = None
-    still: _Still | None = None
+    still: StillRun | None = None
 
 
 @dataclass
@@ -540,176 +500,6 @@ class SegmentDetail:
     score: float  # mask presence score of the frame, in [0, 1]
     average: float  # its running average
     worn: bool  # the decision
-
-
-def face_size(landmarks: np.ndarray) -> float:
-    """Face size in pixels: the larger side of the face-oval bounding box."""
-    pts = landmarks[ls.index(ls.FACE_OVAL)]
-    span = pts.max(axis=0) - pts.min(axis=0)
-    return float(max(span.max(), 1.0))
-
-
-def region_polygon(
-    landmarks: np.ndarray,
-    margin: float,
-    top_margin_scale: float = 0.25,
-    side_margin_scale: float = 0.2,
-    size: float | None = None,
-) -> np.ndarray:
-    """The search polygon, (N, 2) float32: MASK_REGION pushed outward by ``margin`` x face size.
-
-    The jaw part is pushed most under the chin (masks reach below it), ``side_margin_scale`` of that at
-    the ears (pushing far sideways only brings in background); the under-eye part by
-    ``top_margin_scale`` of it, so the eyes stay out of the search. ``size``: :func:`face_size` of the landmarks, when
-    the caller has it.
-    """
-    lm = np.asarray(landmarks, dtype=np.float32)
-    if lm.shape != (ls.NUM_LANDMARKS, 2):
-        raise InputError(f"landmarks must have shape ({ls.NUM_LANDMARKS}, 2), got {lm.shape}")
-    pts = lm[ls.index(ls.MASK_REGION)]
-    centre = pts.mean(axis=0)
-    out = pts - centre
-    norm = np.linalg.norm(out, axis=1, keepdims=True)
-    direction = out / np.maximum(norm, 1e-6)
-    n_jaw = len(ls.JAW)
-    push = np.full((len(pts), 1), margin * (face_size(lm) if size is None else size), dtype=np.float32)
-    profile = jaw_profile(n_jaw)[0]  # 0 at the ears, 1 at the chin (sin^2, made once)
-    push[:n_jaw, 0] *= side_margin_scale + (1.0 - side_margin_scale) * profile
-    push[n_jaw:] *= top_margin_scale
-    return (pts + direction * push).astype(np.float32)
-
-
-def _disk_size(diameter: float) -> int:
-    """The odd side of the elliptic kernel (a disk) of about ``diameter`` pixels (:func:`blend.disk_morph`)."""
-    return max(int(round(diameter)) | 1, 1)
-
-
-def _blur_reach(sigma: float) -> int:
-    """How far (pixels) :meth:`MaskSegmenter._features`' Gaussian blur of ``sigma`` reaches; 0 when it does not blur."""
-    return gaussian_reach(sigma) if sigma >= 0.5 else 0
-
-
-def _fill_holes(binary: np.ndarray) -> np.ndarray:
-    """Fill the background regions of a uint8 {0,1} image that do not touch its border (4-connected)."""
-    return binary | holes_of(binary)
-
-
-def _has_distinct(rows: np.ndarray, k: int) -> bool:
-    """Whether ``rows`` ((n, d)) holds at least ``k`` distinct rows (``len(np.unique(rows, axis=0)) >= k``: that sorts
-    the rows, several ms on a k-means sample; this drops the rows equal to a first one, k times at most)."""
-    rest = rows
-    for _ in range(k):
-        if len(rest) == 0:
-            return False
-        rest = rest[(rest != rest[0]).any(axis=1)]
-    return True
-
-
-def _clusters_map(
-    labels: np.ndarray, region_idx: np.ndarray, chosen: np.ndarray, shape: tuple[int, int]
-) -> np.ndarray:
-    """(h, w) uint8, 1 at the region's pixels (``region_idx`` into the flattened ``shape``) whose k-means cluster
-    (``labels``) is one of the ``chosen`` ((k,) bool), 0 elsewhere."""
-    out = np.zeros(shape[0] * shape[1], np.uint8)
-    out[region_idx[chosen[labels]]] = 1
-    return out.reshape(shape)
-
-
-def _cluster_map(
-    labels: np.ndarray, region_idx: np.ndarray, chosen: np.ndarray, shape: tuple[int, int]
-) -> np.ndarray:
-    """(h, w) int32: at the region's pixels whose k-means cluster is one of the ``chosen``, that cluster; -1 elsewhere."""
-    out = np.full(shape[0] * shape[1], -1, np.int32)
-    out[region_idx] = np.where(chosen[labels], labels, -1)
-    return out.reshape(shape)
-
-
-def kmeans_class() -> type:
-    """scikit-learn's ``KMeans``, imported on first use: ``sklearn.cluster`` takes about 1.1 s of one core to import
-    (scipy.stats, joblib, ...), 70 % of the package's import, which a run pays before its first frame unless the import
-    overlaps other set-up (:class:`~unmask_video.pipeline.FramePipeline` starts it on a thread of its own)."""
-    from sklearn.cluster import KMeans
-
-    return KMeans
-
-
-def kmeans_imported() -> bool:
-    """Whether scikit-learn's k-means was imported already (by an earlier run in this process): then
-    :func:`kmeans_class` costs nothing."""
-    return "sklearn.cluster" in sys.modules
-
-
-@functools.cache
-def _thread_pools() -> ThreadpoolController:
-    """The native thread pools (OpenMP, BLAS) loaded in the process, found once: ``threadpool_limits`` looks them up
-    among the loaded libraries on every call (about 6 ms with torch loaded, on every k-means fit). Those k-means uses
-    are loaded with scikit-learn: imported here first (:func:`kmeans_class`), before the pools are listed."""
-    kmeans_class()
-    return ThreadpoolController()
-
-
-def _affine_lstsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """2x3 affine matrix mapping ``src`` points onto ``dst`` points in the least-squares sense."""
-    a = np.hstack([src.astype(np.float64), np.ones((len(src), 1))])
-    m, *_ = np.linalg.lstsq(a, dst.astype(np.float64), rcond=None)
-    return m.T.astype(np.float32)  # (2, 3)
-
-
-def _block_grid(shape: tuple[int, ...], blocks: int) -> tuple[int, tuple[int, int], tuple[int, int]]:
-    """The square blocks :func:`_block_means` takes over an image of ``shape`` (h, w, ...): (the block's side, the
-    grid's size in blocks (columns, rows), its offset (x, y) in the image)."""
-    h, w = shape[:2]
-    side = max(-(-max(w, h) // max(blocks, 1)), 1)
-    bw, bh = max(w // side, 1), max(h // side, 1)
-    return side, (bw, bh), (max((w - bw * side) // 2, 0), max((h - bh * side) // 2, 0))
-
-
-def _block_means(diff: np.ndarray, blocks: int) -> tuple[np.ndarray, int, tuple[int, int]]:
-    """Means of ``diff`` over square blocks, about ``blocks`` along its longer side: (the means, the block's side,
-    the grid's offset (x, y) in ``diff``). An area resize at a whole factor (3x faster than at any other) over a grid
-    of whole blocks centred on ``diff``, its rim of less than a block left out."""
-    side, (bw, bh), (cx, cy) = _block_grid(diff.shape, blocks)
-    return _grid_means(diff, side, (cx, cy, cx + bw * side, cy + bh * side)), side, (cx, cy)
-
-
-def _grid_means(diff: np.ndarray, side: int, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The means of ``diff`` over the blocks of ``side`` pixels tiling ``box`` (x0, y0, x1, y1; whole blocks). Each
-    block's mean is its own (an area resize at a whole factor): those of a part of a grid are that part of the
-    grid's."""
-    x0, y0, x1, y1 = box
-    return cv2.resize(diff[y0:y1, x0:x1], ((x1 - x0) // side, (y1 - y0) // side), interpolation=cv2.INTER_AREA)
-
-
-def _mapped_box(
-    box: tuple[int, int, int, int], lin: np.ndarray, move: np.ndarray, margin: int, size: tuple[int, int]
-) -> tuple[int, int, int, int]:
-    """The whole-pixel box (x0, y0, x1, y1) holding ``box``'s four corners carried by the affine map (``lin``,
-    ``move``), grown by ``margin`` pixels and cut to an image of ``size`` (w, h)."""
-    x0, y0, x1, y1 = box
-    corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], np.float32) @ lin.T + move
-    bx0, by0 = np.maximum(np.floor(corners.min(axis=0)).astype(int) - margin, 0)
-    bx1, by1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + margin, size)
-    return bx0, by0, bx1, by1
-
-
-def _carry(
-    patch: np.ndarray, origin: tuple[int, int], lin: np.ndarray, move: np.ndarray, box: tuple[int, int, int, int],
-    border: int,
-) -> np.ndarray:
-    """``patch`` (its top-left corner at ``origin`` in the last full run's ROI) carried by the affine map (``lin``,
-    ``move``) onto ``box`` (x0, y0, x1, y1) of this frame's ROI: bilinear, with ``border`` (replicated or 0) outside."""
-    x0, y0, x1, y1 = box
-    to_box = np.hstack([lin, (lin @ np.array(origin, np.float32) + move - [x0, y0])[:, None]])
-    return cv2.warpAffine(
-        patch, to_box, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=0
-    )
-
-
-def _reduce(image: np.ndarray, factor: int) -> np.ndarray:
-    """``image`` area-reduced by the whole ``factor`` (each pixel the mean of a ``factor`` x ``factor`` block; the last
-    rows and columns short of a whole block left out)."""
-    h, w = image.shape[0] // factor, image.shape[1] // factor
-    return cv2.resize(image[: h * factor, : w * factor], (w, h), interpolation=cv2.INTER_AREA)
 
 
 def _inward(soft: np.ndarray) -> np.ndarray:
@@ -774,15 +564,15 @@ class MaskSegmenter:
         region_idx = np.flatnonzero(region.ravel())
         # (the features and the histogram only in the polygon's box, with the blur's reach around it: the working window
         # around the search region is larger, and the values inside the polygon are the same)
-        box = mask_bbox(region, _blur_reach(opt.blur_sigma * sub_size), region.shape) or (slice(None), slice(None))
+        box = mask_bbox(region, blur_reach(opt.blur_sigma * sub_size), region.shape) or (slice(None), slice(None))
         feats = self._features(sub[box], sub_size, np.flatnonzero(region[box]))
-        hist = self._histogram(sub[box], region[box])
+        hist = colour_histogram(sub[box], region[box])
 
         labels, dist = None, None
         fit = state.fit
         if fit is not None and opt.reuse:
             fit.age += 1
-            labels, dist = self._assign(feats, fit.centres)
+            labels, dist = nearest_centres(feats, fit.centres)
             # The centres are kept; which of them are mask is re-decided (cheap): shading moves with the head.
             fit.mask_clusters = self._choose(labels, region_idx, core, sub_lm, shape, fit.eligible, fit.past_hands)
             reason = self._refit_reason(fit, labels, dist, hist, core, region_idx)
@@ -800,7 +590,7 @@ class MaskSegmenter:
             state.fit = fit
             state.colour = None
             self.stats.fits += 1
-            labels, dist = self._assign(feats, fit.centres)
+            labels, dist = nearest_centres(feats, fit.centres)
         assert fit is not None
 
         in_mask = fit.mask_clusters[labels]
@@ -812,7 +602,7 @@ class MaskSegmenter:
         binary[region_idx[in_mask]] = 1
         raw = binary.reshape(shape)
         # (a mask cluster chosen around a skin-coloured occluder: that occluder, as k-means saw it, is a hand candidate)
-        skin_like = _clusters_map(labels, region_idx, ~fit.eligible, shape) if fit.past_hands else None
+        skin_like = clusters_map(labels, region_idx, ~fit.eligible, shape) if fit.past_hands else None
         # (a hand in front of the mask splits it: its far side touches no core point, and is kept when it is large, or
         # when it touches the hand: a narrow strip of cloth between the hand and the polygon's edge)
         touch = None
@@ -839,7 +629,7 @@ class MaskSegmenter:
             smooth = smooth_probability(prob, sub_size)
             threshold: float | np.ndarray = opt.grow_threshold
             # (under the FaceMesh jaw line: the neck, a collar, a shirt)
-            below = self._under_jaw(sub_lm, shape) if opt.neck_threshold > opt.grow_threshold or opt.rim_cut else None
+            below = under_jaw(sub_lm, shape) if opt.neck_threshold > opt.grow_threshold or opt.rim_cut else None
             if opt.neck_threshold > opt.grow_threshold:
                 # Under the jaw line a pixel joins only when the model is surer of it.
                 threshold = np.where(below > 0, np.float32(opt.neck_threshold), np.float32(opt.grow_threshold))
@@ -852,7 +642,7 @@ class MaskSegmenter:
                 # (as sure as the colour model is of the k-means mask itself, up to ``deep_threshold``: a dark mask
                 # whose colour the background shares is never as sure as a pale blue one)
                 deep_sure = min(opt.deep_threshold, float(median(prob[seed > 0])) - opt.deep_margin)
-                strip = None if sub_reach is None else self._side_strips(shape, sub_deep, sub_reach)
+                strip = None if sub_reach is None else side_strips(shape, sub_deep, sub_reach)
                 deeper = grow_deeper(prob, binary, band, sub_size, deep_sure, opt.deep_front, smooth)
                 if strip is not None and opt.side_open_edge > 0 and any_set(deeper != binary):
                     deeper, closed = self._off_open_sides(deeper, binary, sub_deep, strip, sub_size)
@@ -879,19 +669,19 @@ class MaskSegmenter:
                     # Over the nose tip too: pale skin on the nose bridge and the cheeks that the cluster or the growth
                     # took in is reached from the skin above the search region (and what the model rejects) through
                     # no colour step; the cloth's top edge is one. (one watershed for both rims)
-                    over = self._over_nose(sub_lm, shape, opt.top_cut_line * sub_size)
+                    over = over_nose(sub_lm, shape, opt.top_cut_line * sub_size)
                     cuts = below | over
                     outside = outside | ((search_mask == 0) & (over > 0))
                 sure = (seed | binary) & (1 - cuts)
                 if opt.rim_sure_erode > 0:
-                    sure = disk_morph(sure, cv2.MORPH_ERODE, _disk_size(2 * opt.rim_sure_erode * sub_size))
+                    sure = disk_morph(sure, cv2.MORPH_ERODE, disk_size(2 * opt.rim_sure_erode * sub_size))
                 line_width = opt.rim_line_width
                 if opt.rim_line_px > 0:
                     line_width = min(line_width, (opt.rim_line_px + 0.49) / sub_size)  # (k = round(width x size) | 1)
                 binary = cut_at_rim(
                     lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
                     outside, opt.rim_same_cloth, opt.rim_hem_px,
-                    _cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
+                    cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
                     opt.rim_separable_tail, opt.rim_separable_small, past, opt.rim_lit_skin, below, opt.rim_same_levels,
                 )
                 if opt.rim_texture > 0 and sub_size / sx >= opt.rim_texture_face and any_set(binary):
@@ -901,8 +691,8 @@ class MaskSegmenter:
             if win.ears_w is not None and sub_reach is not None and opt.side_open_edge > 0 and any_set(binary):
                 # (then, as an addition only, the same out to the ears' wider reach over the mouth's height: what the
                 # pass above took and left stays as it is)
-                over = self._over_nose(sub_lm, shape, -opt.ear_below * sub_size)
-                ears = self._side_strips(shape, win.ears_w, sub_reach) & over
+                over = over_nose(sub_lm, shape, -opt.ear_below * sub_size)
+                ears = side_strips(shape, win.ears_w, sub_reach) & over
                 binary = self._grow_sides(prob, smooth, binary, ears, win.ears_w, sub_size, deep_sure)
         # (the presence cues look at the mask's body: the loops would blur its upper edge)
         worn, score, average, binary = self._presence(
@@ -934,7 +724,7 @@ class MaskSegmenter:
             # (dilations by disks as distance thresholds: one distance transform, where a dilation by a disk is slow)
             off_face = cv2.distanceTransform(1 - face, cv2.DIST_L2, 5)
             beyond = off_face <= opt.loop_beyond * sub_size if opt.loop_beyond > 0 else None
-            face = (off_face <= _disk_size(opt.loop_reach * sub_size) // 2).astype(np.uint8)
+            face = (off_face <= disk_size(opt.loop_reach * sub_size) // 2).astype(np.uint8)
             binary = binary | ear_loops(prob, binary, face, sub_size, beyond=beyond)
         state_detail = SegmentDetail(
             search=search, polygon=poly.astype(np.float32), window=(int(x0), int(y0), int(x1), int(y1)),
@@ -1053,8 +843,8 @@ class MaskSegmenter:
         x0, y0, x1, y1 = window
         if opt.seed_frames <= 1:
             work = None
-        state.still = _Still(
-            lm[_STILL_POINTS].copy(), window, image[y0:y1, x0:x1].copy(), mask, scale, worn, work=work, axes=axes,
+        state.still = StillRun(
+            lm[STILL_POINTS].copy(), window, image[y0:y1, x0:x1].copy(), mask, scale, worn, work=work, axes=axes,
             seeded=seeded,
         )
 
@@ -1076,7 +866,7 @@ class MaskSegmenter:
             else average > opt.presence.on - opt.move_settled
         ):
             return None
-        moved = lm[_STILL_POINTS] - still.landmarks
+        moved = lm[STILL_POINTS] - still.landmarks
         shift = np.round(median(np.ascontiguousarray(moved.T)))  # (np.median(moved, axis=0), the same values)
         residual = float(np.sqrt(((moved - shift) ** 2).sum(axis=1).max())) * still.scale
         if residual > opt.still_move:  # (a face that moves: carried when one affine map takes it there)
@@ -1091,7 +881,7 @@ class MaskSegmenter:
         if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
             return None
         diff = cv2.absdiff(image[y0:y1, x0:x1], still.pixels)
-        change = float(_block_means(diff, opt.still_blocks)[0].max())
+        change = float(block_means(diff, opt.still_blocks)[0].max())
         if change > opt.still_diff:
             log.debug("still face? moved %.2f working px, a block changed by %.1f levels: run", residual, change)
             return None
@@ -1126,8 +916,8 @@ class MaskSegmenter:
             or not still.worn
         ):
             return None
-        now = lm[_STILL_POINTS]
-        a = _affine_lstsq(still.landmarks, now)
+        now = lm[STILL_POINTS]
+        a = affine_lstsq(still.landmarks, now)
         # (the map's linear part and shift apart: the points as the map puts them, and how far off each lands)
         lin, move = a[:, :2], a[:, 2]
         off = still.landmarks @ lin.T + move - now
@@ -1138,7 +928,7 @@ class MaskSegmenter:
         h, w = image.shape[:2]
         px0, py0, px1, py1 = still.window
         # (the window carried by the map: the box of its corners, in whole ROI pixels)
-        x0, y0, x1, y1 = _mapped_box((px0, py0, px1, py1), lin, move, 0, (w, h))
+        x0, y0, x1, y1 = mapped_box((px0, py0, px1, py1), lin, move, 0, (w, h))
         if x1 - x0 < 4 or y1 - y0 < 4:
             return None
         change = self._carried_change(still, image, lin, move, (x0, y0, x1, y1))
@@ -1167,18 +957,18 @@ class MaskSegmenter:
             up, (bx, by) = still.mask
             ux, uy = px0 + bx, py0 + by  # (the box's corner in the ROI then)
             uh, uw = up.shape[:2]
-            dx0, dy0, dx1, dy1 = _mapped_box((ux, uy, ux + uw, uy + uh), lin, move, 1, (w, h))
+            dx0, dy0, dx1, dy1 = mapped_box((ux, uy, ux + uw, uy + uh), lin, move, 1, (w, h))
             if dx1 > dx0 and dy1 > dy0:
-                carried = _carry(up, (ux, uy), lin, move, (dx0, dy0, dx1, dy1), cv2.BORDER_CONSTANT)
+                carried = carry(up, (ux, uy), lin, move, (dx0, dy0, dx1, dy1), cv2.BORDER_CONSTANT)
                 _to_float(carried, out[dy0:dy1, dx0:dx1])
         return out
 
     def _carried_change(
-        self, still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int]
+        self, still: StillRun, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int]
     ) -> float:
         """How much the face changed under the carry: the last full run's window carried by the affine map (``lin``,
         ``move``) onto ``window`` (x0, y0, x1, y1) of this frame's ROI, the largest mean absolute difference over the
-        blocks of :func:`_block_grid` (as in :meth:`_still`: a shift there). For a worn mask, only the blocks over
+        blocks of :func:`block_grid` (as in :meth:`_still`: a shift there). For a worn mask, only the blocks over
         its box and one around it: the background a turning head uncovers at the window's rim is no change to the
         mask; the carry then stops at those blocks' last row and column (each pixel of a warp is its own: the same
         values as the whole window's), and none runs when no block is left. A window larger than
@@ -1188,51 +978,26 @@ class MaskSegmenter:
         factor = -(-max(x1 - x0, y1 - y0) // size) if size > 0 else 1
         if factor > 1:
             return self._reduced_change(still, image, lin, move, window, factor)
-        side, (bw, bh), (cx, cy) = _block_grid((y1 - y0, x1 - x0), self.options.still_blocks)
-        c0, r0, c1, r1 = self._mask_blocks(still, lin, move, (x0 + cx, y0 + cy), 1, side, (bw, bh))
+        side, (bw, bh), (cx, cy) = block_grid((y1 - y0, x1 - x0), self.options.still_blocks)
+        c0, r0, c1, r1 = mask_blocks(still, lin, move, (x0 + cx, y0 + cy), 1, side, (bw, bh))
         if c1 <= c0 or r1 <= r0:
             return 0.0
         ex, ey = x0 + cx + c1 * side, y0 + cy + r1 * side  # (the carry's end: the last block's)
-        carried = _carry(still.pixels, still.window[:2], lin, move, (x0, y0, ex, ey), cv2.BORDER_REPLICATE)
+        carried = carry(still.pixels, still.window[:2], lin, move, (x0, y0, ex, ey), cv2.BORDER_REPLICATE)
         diff = cv2.absdiff(image[y0:ey, x0:ex], carried)
-        return float(_grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex - x0, ey - y0)).max())
-
-    @staticmethod
-    def _mask_blocks(
-        still: _Still, lin: np.ndarray, move: np.ndarray, corner: tuple[float, float], factor: int, side: int,
-        grid: tuple[int, int],
-    ) -> tuple[int, int, int, int]:
-        """The blocks (c0, r0, c1, r1) of a check's ``grid`` (columns, rows) of ``side`` pixels that a worn mask's box
-        carried by the map covers, with one block around them (all of them for a bare face). ``factor``: the check's
-        pixels are that many ROI pixels wide; ``corner``: the grid's first block's corner, in ROI pixels (1) or, for
-        a reduced window from ROI pixel x0, x0 / ``factor`` plus the grid's offset (ROI pixel x lies at
-        (x - x0 + 0.5) / factor - 0.5 of the reduced window)."""
-        bw, bh = grid
-        if still.mask is None:
-            return 0, 0, bw, bh
-        px0, py0 = still.window[:2]
-        up, (bx, by) = still.mask
-        box = np.array([[bx, by], [bx + up.shape[1], by + up.shape[0]]], np.float32) + [px0, py0]
-        if factor == 1:
-            box = box @ lin.T + move - [corner[0], corner[1]]
-        else:
-            box = (box @ lin.T + move + 0.5) / factor - 0.5 - [corner[0], corner[1]]
-        (fc0, fr0), (fc1, fr1) = np.floor(box.min(axis=0) / side) - 1, np.ceil(box.max(axis=0) / side) + 1
-        c1, r1 = min(max(int(fc1), 0), bw), min(max(int(fr1), 0), bh)
-        c0, r0 = min(max(int(fc0), 0), c1), min(max(int(fr0), 0), r1)
-        return c0, r0, c1, r1
+        return float(grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex - x0, ey - y0)).max())
 
     def _reduced_change(
-        self, still: _Still, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int],
+        self, still: StillRun, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int],
         factor: int,
     ) -> float:
         """:meth:`_carried_change` with both windows area-reduced by the whole ``factor`` (``move_check_size``): the
         last run's window (reduced once per run) carried by the same map at that size, the blocks of that size's
         grid over the mask's box and one around it."""
         x0, y0, x1, y1 = window
-        now = _reduce(image[y0:y1, x0:x1], factor)
-        side, (bw, bh), (cx, cy) = _block_grid(now.shape, self.options.still_blocks)
-        c0, r0, c1, r1 = self._mask_blocks(
+        now = reduce_by(image[y0:y1, x0:x1], factor)
+        side, (bw, bh), (cx, cy) = block_grid(now.shape, self.options.still_blocks)
+        c0, r0, c1, r1 = mask_blocks(
             still, lin, move, (x0 / factor + cx, y0 / factor + cy), factor, side, (bw, bh)
         )
         if c1 <= c0 or r1 <= r0:
@@ -1247,7 +1012,7 @@ class MaskSegmenter:
             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
         )
         diff = cv2.absdiff(now[:ey, :ex], carried)
-        return float(_grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex, ey)).max())
+        return float(grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex, ey)).max())
 
     def _seeded(
         self, state: _FaceState, image: np.ndarray, lm: np.ndarray, lin: np.ndarray, move: np.ndarray, face_id: int
@@ -1321,7 +1086,7 @@ class MaskSegmenter:
         search: np.ndarray,
         lm: np.ndarray,
         size: float,
-        fit: _Fit,
+        fit: ClusterFit,
         hand_core: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """(mask, its parts past the hand or None): ``binary`` with the mask's parts past the hand in front of it
@@ -1331,7 +1096,7 @@ class MaskSegmenter:
         the core."""
         opt = self.options
         hand = np.zeros(binary.shape, np.uint8) if touch is None else touch.astype(np.uint8)
-        if fit.skin is not None and self._warm(fit.skin) and opt.presence.occluder_tolerance > 0:
+        if fit.skin is not None and is_warm(fit.skin) and opt.presence.occluder_tolerance > 0:
             hand |= skin_occluders(lab, binary, lm, size, fit.skin[1:], opt.presence.occluder_tolerance)
         if hand_core > 0 and np.count_nonzero(hand[core]) < hand_core * np.count_nonzero(core):
             return binary, None
@@ -1354,7 +1119,7 @@ class MaskSegmenter:
         seed: np.ndarray,
         feats: np.ndarray,
         in_mask: np.ndarray,
-        fit: _Fit,
+        fit: ClusterFit,
         lab: np.ndarray,
         lm: np.ndarray,
         size: float,
@@ -1367,7 +1132,7 @@ class MaskSegmenter:
             return bool(binary.any()), 1.0, 1.0, binary
         distance = None
         # (a grey or overexposed forehead is no skin colour to compare with: the other cues decide)
-        if fit.skin is not None and self._warm(fit.skin) and in_mask.any():
+        if fit.skin is not None and is_warm(fit.skin) and in_mask.any():
             # (the mean as a sum of products with the 0/1 weights: a mean over axis 0 of an (n, 3) array is several times
             # slower, and a matrix product wakes BLAS's threads, slow on a loaded machine)
             mean = np.einsum("i,ij->j", in_mask.astype(np.float32), feats) / np.float32(np.count_nonzero(in_mask))
@@ -1393,7 +1158,7 @@ class MaskSegmenter:
         occluder, lips = None, None
         edge = edge_contrast(lab, seed if self.options.edge_on_seed else binary, lm, size)
         if (
-            popt.occluder_tolerance > 0 and skin_ab is not None and self._warm(fit.skin)
+            popt.occluder_tolerance > 0 and skin_ab is not None and is_warm(fit.skin)
             and min(popt.occluder_min_cover, popt.hand_min_cover) <= cover < popt.cover_high
         ):
             # The wider hand rules (the k-means' skin-like clusters as hand candidates, the mask seen on one side only)
@@ -1419,7 +1184,7 @@ class MaskSegmenter:
                     if self.options.hand_holes and float((hands[mouth > 0] > 0).mean()) >= popt.hand_mouth:
                         # (a hand over the mouth, not the neck's skin below a mask: a print's blotch or a shadow along
                         # the hand's edge, between the hand and the cloth)
-                        filled = self._hand_holes(binary, hands, lm)
+                        filled = fill_hand_holes(binary, hands, lm)
                         if filled is not binary:
                             binary = filled
                             cover, occluded, _ = lower_cover(binary, lower, hands, rules, mouth)
@@ -1439,7 +1204,7 @@ class MaskSegmenter:
         hidden = 0.0
         if (
             popt.hold_frames > 0 and state.presence.worn and score < (state.presence.average or 0.0)
-            and popt.occluder_tolerance > 0 and skin_ab is not None and self._warm(fit.skin)
+            and popt.occluder_tolerance > 0 and skin_ab is not None and is_warm(fit.skin)
             and (lips is None or lips <= popt.lips_low)
         ):
             hidden = self._skin_in_front(lab, binary, lower, skin_ab)
@@ -1494,15 +1259,6 @@ class MaskSegmenter:
         return ColourModel(lab[inner > 0], np.concatenate(samples), shading_free=self.options.shading_free)
 
     # ------------------------------------------------------------------ pieces
-    @staticmethod
-    def _side_strips(shape: tuple[int, int], deep: np.ndarray, reach: np.ndarray) -> np.ndarray:
-        """uint8 {0, 1}: the deep band's strips out along the jaw's sides, between the ``deep`` polygon (with them) and
-        the ``reach`` one (without them)."""
-        outer = np.zeros(shape, np.uint8)
-        cv2.fillPoly(outer, [np.round(deep).astype(np.int32)], 1)
-        inner = np.zeros(shape, np.uint8)
-        cv2.fillPoly(inner, [np.round(reach).astype(np.int32)], 1)
-        return outer & (1 - inner)
 
     def _grow_sides(
         self,
@@ -1544,7 +1300,7 @@ class MaskSegmenter:
         self, deeper: np.ndarray, grown: np.ndarray, deep: np.ndarray, strip: np.ndarray, size: float
     ) -> tuple[np.ndarray, np.ndarray]:
         """``deeper`` (uint8 {0, 1}: ``grown`` continued into the deep band) less what it took in the band's
-        ``strip``s out along the jaw's sides (:meth:`_side_strips`) that runs on to the strip's outer edge (the ``deep``
+        ``strip``s out along the jaw's sides (:meth:`side_strips`) that runs on to the strip's outer edge (the ``deep``
         polygon's outline or the window's rim) along at least ``side_open_edge`` x ``size`` pixels (and with it all it
         took in the strip on that side): a mask standing off the cheek ends inside the strip; a pale wall or a white
         shirt beside the jaw, of the mask's colour, goes on past it. Also returned: the strips given up that way (uint8
@@ -1600,7 +1356,7 @@ class MaskSegmenter:
         opt = self.options
         lm, size, shape = win.lm, win.size, binary.shape
         oval = oval_map(lm, shape)
-        beside = ((1 - oval) & (1 - self._over_nose(lm, shape, 0.0)) > 0) & (neck_column(shape, lm) == 0)
+        beside = ((1 - oval) & (1 - over_nose(lm, shape, 0.0)) > 0) & (neck_column(shape, lm) == 0)
         # (the sure cloth to compare with: the k-means mask and the growth above the jaw, inside the oval)
         cloth = ((seed | binary) & (1 - below) & oval) > 0
         x0, y0, x1, y1 = win.box
@@ -1611,30 +1367,6 @@ class MaskSegmenter:
         if foreign is None:
             return binary
         return without_foreign(binary, foreign, beside, lab, cloth, opt.rim_same_cloth)
-
-    @staticmethod
-    def _under_jaw(lm: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """uint8 {0, 1}: under the FaceMesh jaw line, down to the bottom of ``shape`` (the neck, collars, shirts)."""
-        neck = np.zeros(shape, np.uint8)
-        jaw = lm[ls.index(ls.JAW)]
-        under = np.vstack([jaw, [[jaw[-1, 0], shape[0] + 1], [jaw[0, 0], shape[0] + 1]]])
-        cv2.fillPoly(neck, [np.round(under).astype(np.int32)], 1)
-        return neck
-
-    @staticmethod
-    def _over_nose(lm: np.ndarray, shape: tuple[int, int], lift: float) -> np.ndarray:
-        """uint8 {0, 1}: above the line across the face ``lift`` pixels over the nose tip (the nose bridge, the cheeks
-        under the eyes: a worn mask's top edge is there, with skin above it)."""
-        tip, bridge = lm[ls.NOSE_TIP], lm[ls.NOSE_BRIDGE]
-        down = tip - bridge
-        down /= max(float(np.linalg.norm(down)), 1e-6)
-        # (a half-plane as a large quadrilateral, which fillPoly clips to the window)
-        point, across, reach = tip - lift * down, np.array([down[1], -down[0]]), 2.0 * float(sum(shape))
-        quad = np.array([point - reach * across, point + reach * across])
-        quad = np.vstack([quad, quad[::-1] - reach * down])
-        over = np.zeros(shape, np.uint8)
-        cv2.fillPoly(over, [np.round(quad).astype(np.int32)], 1)
-        return over
 
     def _core_mask(self, lm: np.ndarray, size: float, shape: tuple[int, int]) -> np.ndarray:
         core = np.zeros(shape, np.uint8)
@@ -1657,35 +1389,6 @@ class MaskSegmenter:
         lab = lab.astype(np.float32)
         lab[..., 0] *= self.options.lightness_weight
         return lab
-
-    @staticmethod
-    def _histogram(image: np.ndarray, region: np.ndarray) -> np.ndarray:
-        hist = cv2.calcHist([image], [0, 1, 2], region, [8, 8, 8], [0, 256, 0, 256, 0, 256]).ravel()
-        return hist / max(float(hist.sum()), 1.0)
-
-    @staticmethod
-    def _assign(feats: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The nearest centre of every feature (labels, int; the first of equally near ones) and the distance to it
-        (float32): the values of ``cv2.batchDistance(..., NORM_L2, K=1)`` (per feature the float32 sum of the squared
-        channel differences in channel order, its square root), by whole-column NumPy operations, one centre at a
-        time: about 2.4x faster than batchDistance's nearest-neighbour search on the k-means region's pixels."""
-        f = np.ascontiguousarray(np.asarray(feats, np.float32).T)  # (channels, n): whole contiguous columns
-        best: np.ndarray | None = None
-        labels = np.zeros(f.shape[1], np.intp)
-        for j, centre in enumerate(np.asarray(centres, np.float32)):
-            sq = np.subtract(f[0], centre[0])
-            sq *= sq
-            for ch in range(1, len(f)):
-                d = np.subtract(f[ch], centre[ch])
-                d *= d
-                sq += d
-            if best is None:
-                best = sq
-            else:
-                np.putmask(labels, sq < best, j)  # (strictly nearer: a tie keeps the first centre)
-                np.minimum(best, sq, out=best)
-        assert best is not None
-        return labels, np.sqrt(best, out=best)
 
     def _probe_pixels(self, image: np.ndarray, lm: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
         """RGB pixels (n, 3) of the forehead probe disks outside the search polygon, or None if too few."""
@@ -1722,19 +1425,19 @@ class MaskSegmenter:
         hist: np.ndarray,
         shape: tuple[int, int],
         skin: np.ndarray | None,
-    ) -> _Fit:
+    ) -> ClusterFit:
         opt = self.options
         k = opt.clusters
         rng = np.random.default_rng(opt.seed)  # a fresh seeded generator: the same frame gives the same fit
         n = min(opt.sample_pixels, len(feats))
         sample = feats[rng.choice(len(feats), n, replace=False)] if len(feats) > n else feats
-        if not _has_distinct(sample, k):  # flat region: jitter so that k-means has k distinct points
+        if not has_distinct(sample, k):  # flat region: jitter so that k-means has k distinct points
             sample = sample + rng.normal(0, 0.5, sample.shape).astype(np.float32)
         # One thread: on a few thousand points the thread pool costs far more than it saves (much more under load).
-        with _thread_pools().limit(limits=1):
+        with thread_pools().limit(limits=1):
             km = kmeans_class()(n_clusters=k, n_init=2, random_state=opt.seed, max_iter=50).fit(sample)
         centres = km.cluster_centers_.astype(np.float32)
-        labels, dist = self._assign(feats, centres)
+        labels, dist = nearest_centres(feats, centres)
         eligible = np.ones(k, bool)
         mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible)
         unmasked = hands_core = False
@@ -1746,10 +1449,10 @@ class MaskSegmenter:
             distance = np.linalg.norm(centres - skin, axis=1)
             far = distance >= min(opt.skin_near, opt.skin_min_distance)
             if opt.skin_near_shaded > opt.skin_near:
-                far &= ~((distance < opt.skin_near_shaded) & self._shaded_skin(centres, skin, opt.skin_shade_chroma))
+                far &= ~((distance < opt.skin_near_shaded) & shaded_skin(centres, skin, opt.skin_shade_chroma))
             log.debug("fit: centres %s, skin %s", np.round(centres, 1).tolist(), np.round(skin, 1).tolist())
             # (only against a warm probe: an overexposed or grey forehead says nothing about the skin's colour)
-            if opt.skin_far_only and self._warm(skin) and far.any() and not far[mask_clusters].all():
+            if opt.skin_far_only and is_warm(skin) and far.any() and not far[mask_clusters].all():
                 # The core is bare skin (a mask worn low, or no mask): the mask, if any, is a cluster unlike skin
                 # that still holds a part of the core (the chin, the mouth), not hair or background on the rim.
                 core_labels = labels[core.ravel()[region_idx]]
@@ -1767,26 +1470,15 @@ class MaskSegmenter:
             if opt.skin_anchor and gap >= opt.skin_min_distance:
                 centres = np.vstack([centres, skin[None, :]]).astype(np.float32)
                 eligible = np.append(eligible, False)
-                labels, dist = self._assign(feats, centres)
+                labels, dist = nearest_centres(feats, centres)
                 mask_clusters = self._choose(labels, region_idx, core, lm, shape, eligible, hands_core)
             else:
                 log.debug("skin probe %.1f from the mask centre: not used", gap)
         share = float(mask_clusters[labels].mean())
-        return _Fit(
+        return ClusterFit(
             centres, mask_clusters, eligible, float(dist.mean()), share, hist, skin=skin, unmasked=unmasked,
             past_hands=hands_core,
         )
-
-    @staticmethod
-    def _shaded_skin(centres: np.ndarray, skin: np.ndarray, more: float) -> np.ndarray:
-        """bool (k,): the ``centres`` (feature space) darker than the forehead's ``skin`` whose chroma along the skin's
-        hue (Lab a, b from grey) is at least ``more`` beyond the skin's own: its shade, not a paler cloth."""
-        hue = skin[1:] - np.float32(128.0)
-        norm = float(np.linalg.norm(hue))
-        if norm < 1e-3:
-            return np.zeros(len(centres), bool)
-        along = (centres[:, 1:] - np.float32(128.0)) @ (hue / norm)
-        return (centres[:, 0] < skin[0]) & (along >= norm + more)
 
     def _core_share_past_hands(
         self,
@@ -1803,7 +1495,7 @@ class MaskSegmenter:
         hides nearly the whole core, the shares of what it leaves of the lower face under the nose, counted for the
         ``clear`` clusters only ((k,) bool; None: all), or all zeros (``hands_lower`` off)."""
         k = len(far)
-        hands = entering(_clusters_map(labels, region_idx, ~far, shape), lm, face_size(lm))
+        hands = entering(clusters_map(labels, region_idx, ~far, shape), lm, face_size(lm))
         free = core & (hands == 0)
         counts = np.bincount(labels[free.ravel()[region_idx]], minlength=k).astype(np.float64)
         if counts.sum() < 0.02 * max(int(core.sum()), 1):
@@ -1826,11 +1518,6 @@ class MaskSegmenter:
         model's shading-free bins do (:mod:`unmask_video.mask_refine`): a shaded colour keeps it."""
         light = feats[:, 0] / self.options.lightness_weight
         return shading_free_chroma(light[:, None], feats[:, 1:] - 128.0)
-
-    @staticmethod
-    def _warm(skin: np.ndarray) -> bool:
-        """Does this (feature-space) colour look like lit skin: red and yellow enough (Lab a, b above neutral)?"""
-        return bool((skin[1] - 128.0) + (skin[2] - 128.0) >= 8.0)
 
     def _choose(
         self,
@@ -1874,7 +1561,7 @@ class MaskSegmenter:
 
     def _refit_reason(
         self,
-        fit: _Fit,
+        fit: ClusterFit,
         labels: np.ndarray,
         dist: np.ndarray,
         hist: np.ndarray,
@@ -1896,24 +1583,6 @@ class MaskSegmenter:
             return "core"
         return None
 
-    @staticmethod
-    def _hand_holes(seed: np.ndarray, hands: np.ndarray, lm: np.ndarray) -> np.ndarray:
-        """``seed`` with the holes it encloses together with the ``hands`` map (uint8 {0, 1}, same shape) added where
-        they lie in the lower face under the nose (the hands map is skin, the face's own too: the eyes are holes in it),
-        but those that reach the lips (``lm`` in its pixels)."""
-        if not hands.any():
-            return seed
-        holes = _fill_holes(seed | hands) & (1 - seed) & (1 - hands) & lower_face(seed.shape, lm)
-        if not holes.any():
-            return seed
-        n, comp = cv2.connectedComponents(holes, connectivity=4)
-        lips = lips_region(seed.shape, lm)
-        drop = np.unique(comp[(lips > 0) & (holes > 0)])
-        keep = np.ones(n, bool)
-        keep[0] = False
-        keep[drop] = False
-        return seed | keep[comp].astype(np.uint8)
-
     def _clean(
         self, binary: np.ndarray, core: np.ndarray, size: float, split_share: float = 0.0, touch: np.ndarray | None = None
     ) -> np.ndarray:
@@ -1921,9 +1590,9 @@ class MaskSegmenter:
         that share of the largest kept one's area, and those that touch the ``touch`` map), holes filled."""
         opt = self.options
         if opt.open_px > 0:
-            binary = disk_morph(binary, cv2.MORPH_OPEN, _disk_size(opt.open_px * size))
+            binary = disk_morph(binary, cv2.MORPH_OPEN, disk_size(opt.open_px * size))
         if opt.close_px > 0:
-            binary = disk_morph(binary, cv2.MORPH_CLOSE, _disk_size(opt.close_px * size))
+            binary = disk_morph(binary, cv2.MORPH_CLOSE, disk_size(opt.close_px * size))
         if split_share > 0:
             n, comp, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
         else:
@@ -1941,7 +1610,7 @@ class MaskSegmenter:
             chosen = np.zeros(n, np.uint8)  # (a look-up by label: np.isin sorts the whole window's labels)
             chosen[keep] = 1
             binary = np.take(chosen, comp)
-        return _fill_holes(binary)
+        return fill_holes(binary)
 
     def _smooth(self, state: _FaceState, mask: np.ndarray, lm: np.ndarray, sub_to_roi: np.ndarray) -> np.ndarray:
         """EMA of ``mask`` in face-aligned coordinates, thresholded with hysteresis: a {0, 1} float32 array.
@@ -1958,7 +1627,7 @@ class MaskSegmenter:
             state.template = ((lm - (lo + hi) / 2) * scale + s / 2).astype(np.float32)
         # Fitted on the lower-face outline only: the jaw moves with speech, the forehead does not.
         pts = ls.index(ls.MASK_REGION)
-        roi_to_canon = _affine_lstsq(lm[pts], state.template[pts])
+        roi_to_canon = affine_lstsq(lm[pts], state.template[pts])
         to_canon = np.hstack(
             [roi_to_canon[:, :2] @ sub_to_roi[:, :2], (roi_to_canon[:, :2] @ sub_to_roi[:, 2] + roi_to_canon[:, 2])[:, None]]
         ).astype(np.float32)
