@@ -51,10 +51,6 @@ __all__ = [
 _RELIEF_LIGHT_SHIFT = 2  # lightness steps weigh 1 / 2**this of mask-probability steps in the relief
 
 
-def _lab(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
-
-
 def holes_of(binary: np.ndarray) -> np.ndarray:
     """The holes of a uint8 {0, 1} mask (what it leaves out that does not reach the border, 4-connected), bool:
     one flood of what it leaves out from a frame around it, in the mask's box with a pixel around it (that frame is
