@@ -105,8 +105,10 @@ def side_offset(
     bool) near their common edge, both read within ``width`` px of it along the rows, in the Lab of ``lab`` ((h, w, 3)
     float32), Gaussians of ``sigma`` px; ``share``: the part of the pixels beside that agree in chroma
     (:attr:`NeckSideOptions.chroma`, :attr:`NeckSideOptions.darker`), (h, w) float32 in [0, 1]. None: too few agree."""
-    near_paste = pasted & (row_nearest(beside)[0] < width)
     near_beside = beside & (row_nearest(pasted)[0] < width)
+    if np.count_nonzero(near_beside) < options.least:
+        return None  # (those that agree are among these)
+    near_paste = pasted & (row_nearest(beside)[0] < width)
     paste_mean, paste_mass = _local_mean(lab, near_paste, sigma)
     chroma = np.abs(lab[..., 1:] - paste_mean[..., 1:]).max(axis=-1)
     lighter = lab[..., 0] >= paste_mean[..., 0] - options.darker
@@ -147,18 +149,43 @@ def fade_neck_side(
     # (each side of the neck on its own box: the box around both holds the whole neck between them)
     boxes = pieces(beside, reach)
     for box in boxes if len(boxes) > 1 else [mask_bbox(beside, reach, beside.shape)]:
-        _fade_box(out[box], neck[box] & paste[box], beside[box], below_hole(dist[box], down) >= options.below,
-                  width, sigma, options)  # fmt: skip
+        under = _beside_under(beside[box], dist[box], down, options.below)
+        _fade_box(out[box], neck[box] & paste[box], under, width, sigma, options)
+
+
+def _beside_under(beside: np.ndarray, dist: np.ndarray, down: np.ndarray, below: float) -> np.ndarray:
+    """``beside`` ((h, w) bool) where the hole lies :func:`below_hole` straight above it (at least ``below``), the
+    distance's gradient taken on the box around ``beside`` only (a pixel's margin: the same values as on the whole
+    ``dist``, whose edges are kept where the box meets them)."""
+    found = beside.copy()
+    box = mask_bbox(beside, 1, beside.shape)
+    if box is not None:
+        found[box] &= below_hole(dist[box], down) >= below
+    return found
+
+
+def _reach_box(beside: np.ndarray, width: float, sigma: float) -> tuple[slice, slice]:
+    """The box that holds all :func:`_fade_box` reads and changes: the pixels ``beside`` ((h, w) bool, not empty),
+    the paste within ``width`` (and the fade's pixel) of them along the rows, the change's blur down the rows."""
+    rows = np.flatnonzero(beside.any(axis=1))
+    cols = np.flatnonzero(beside.any(axis=0))
+    across, along = int(np.ceil(width)) + 1, int(np.ceil(3 * sigma))
+    h, w = beside.shape
+    return (slice(max(int(rows[0]) - along, 0), min(int(rows[-1]) + 1 + along, h)),
+            slice(max(int(cols[0]) - across, 0), min(int(cols[-1]) + 1 + across, w)))  # fmt: skip
 
 
 def _fade_box(
-    out: np.ndarray, pasted: np.ndarray, beside: np.ndarray, under: np.ndarray, width: float, sigma: float,
-    options: NeckSideOptions,
+    out: np.ndarray, pasted: np.ndarray, beside: np.ndarray, width: float, sigma: float, options: NeckSideOptions,
 ) -> None:
     """:func:`fade_neck_side` on one box: ``out`` (its view, changed in place), the ``pasted`` neck, the band's pixels
-    ``beside`` it in the neck, those of them ``under`` the hole ((h, w) bool each); ``width``, ``sigma`` in pixels."""
-    beside = beside & under
+    ``beside`` it in the neck under the hole ((h, w) bool each); ``width``, ``sigma`` in pixels. The work is done on
+    :func:`_reach_box` only: zero outside it, the Gaussians (zero borders) give the same values inside it."""
     if np.count_nonzero(beside) < options.least or not pasted.any():
+        return
+    box = _reach_box(beside, width, sigma)
+    out, pasted, beside = out[box], pasted[box], beside[box]
+    if not pasted.any():
         return
     lab = _lab(out)
     found = side_offset(lab, pasted, beside, width, sigma, options)
