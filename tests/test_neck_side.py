@@ -12,7 +12,14 @@ from unmask_video.face_axes import face_axes, neck_column
 from unmask_video.face_units import face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.fill_seam import distance_to
-from unmask_video.reconstruct.neck_side import NeckSideOptions, below_hole, fade_neck_side, row_nearest
+from unmask_video.reconstruct.neck_side import (
+    NeckSideOptions,
+    _reach_box,
+    below_hole,
+    fade_neck_side,
+    row_nearest,
+    side_offset,
+)
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions
 
 _BAND = 14.0
@@ -138,3 +145,22 @@ def test_the_composite_of_a_reference_whose_neck_covers_the_band_is_unchanged_by
     on, without = ReferenceComposite(CompositeOptions()), ReferenceComposite(off)
     assert np.array_equal(on.reconstruct([face])[0], without.reconstruct([face])[0])
 
+
+
+def test_the_colours_read_on_the_fades_box_are_those_read_on_the_whole_frame() -> None:
+    _, out, paste, hole, landmarks = _scene()
+    beside = _band_below(hole, landmarks) & ~paste & (neck_column(hole.shape, landmarks) > 0)
+    size = face_size_px(landmarks)
+    width, sigma = 0.15 * size, 0.03 * size
+    box = _reach_box(beside, width, sigma)
+    assert box[0].stop - box[0].start < hole.shape[0] and box[1].stop - box[1].start < hole.shape[1]
+    lab = cv2.cvtColor(out, cv2.COLOR_RGB2Lab).astype(np.float32)
+    whole = side_offset(lab, paste, beside, row_nearest(beside)[0], width, sigma, NeckSideOptions())
+    on_box = side_offset(
+        np.ascontiguousarray(lab[box]), paste[box], beside[box], row_nearest(beside[box])[0], width, sigma,
+        NeckSideOptions(),
+    )
+    assert whole is not None and on_box is not None
+    for full, part in zip(whole, on_box):  # (bit for bit where the fade reads them: at the pixels beside)
+        assert np.array_equal(full[box][beside[box]], part[beside[box]])
+        assert np.abs(part[beside[box]]).max() > 0.1

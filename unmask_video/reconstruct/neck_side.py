@@ -82,10 +82,12 @@ def row_nearest(where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _local_mean(lab: np.ndarray, where: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """(mean, mass): the normalised Gaussian average of ``lab`` over ``where`` ((h, w, 3) float32) and the blurred
     weight ((h, w) float32)."""
-    weight = where.astype(np.float32)
-    total = cv2.GaussianBlur(lab * weight[..., None], (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-    mass = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-    return total / np.maximum(mass, np.float32(1e-6))[..., None], mass
+    weighted = np.zeros(lab.shape[:2] + (4,), np.float32)  # (the weighted colour and the weight: one blur)
+    weighted[where, :3] = lab[where]
+    weighted[where, 3] = 1.0
+    blurred = cv2.GaussianBlur(weighted, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    mass = blurred[..., 3]
+    return blurred[..., :3] / np.maximum(mass, np.float32(1e-6))[..., None], mass
 
 
 def below_hole(dist: np.ndarray, down: np.ndarray) -> np.ndarray:
@@ -99,24 +101,40 @@ def below_hole(dist: np.ndarray, down: np.ndarray) -> np.ndarray:
 
 
 def side_offset(
-    lab: np.ndarray, pasted: np.ndarray, beside: np.ndarray, width: float, sigma: float, options: NeckSideOptions,
+    lab: np.ndarray, pasted: np.ndarray, beside: np.ndarray, to_beside: np.ndarray, width: float, sigma: float,
+    options: NeckSideOptions,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(offset, share): the local colour of the skin ``beside`` ((h, w) bool) less the ``pasted`` pixels' ((h, w)
     bool) near their common edge, both read within ``width`` px of it along the rows, in the Lab of ``lab`` ((h, w, 3)
     float32), Gaussians of ``sigma`` px; ``share``: the part of the pixels beside that agree in chroma
-    (:attr:`NeckSideOptions.chroma`, :attr:`NeckSideOptions.darker`), (h, w) float32 in [0, 1]. None: too few agree."""
-    near_paste = pasted & (row_nearest(beside)[0] < width)
+    (:attr:`NeckSideOptions.chroma`, :attr:`NeckSideOptions.darker`), (h, w) float32 in [0, 1]. None: too few agree.
+    ``to_beside``: each pixel's distance along its row to the nearest pixel beside (:func:`row_nearest`)."""
     near_beside = beside & (row_nearest(pasted)[0] < width)
-    paste_mean, paste_mass = _local_mean(lab, near_paste, sigma)
-    chroma = np.abs(lab[..., 1:] - paste_mean[..., 1:]).max(axis=-1)
-    lighter = lab[..., 0] >= paste_mean[..., 0] - options.darker
-    agree = near_beside & (paste_mass > 1e-3) & (chroma <= options.chroma) & lighter
+    if np.count_nonzero(near_beside) < options.least:
+        return None  # (those that agree are among these)
+    paste_mean, paste_mass = _local_mean(lab, pasted & (to_beside < width), sigma)
+    agree = _agree(lab, paste_mean, paste_mass, near_beside, options)
     if np.count_nonzero(agree) < options.least:
         return None
     beside_mean, agree_mass = _local_mean(lab, agree, sigma)
     near_mass = cv2.GaussianBlur(near_beside.astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
     share = np.clip(agree_mass / np.maximum(near_mass, np.float32(1e-6)), 0.0, 1.0)
     return beside_mean - paste_mean, np.where(agree_mass > 1e-3, share, np.float32(0.0))
+
+
+def _agree(
+    lab: np.ndarray, paste_mean: np.ndarray, paste_mass: np.ndarray, near_beside: np.ndarray, options: NeckSideOptions,
+) -> np.ndarray:
+    """(h, w) bool: the pixels ``near_beside`` the paste ((h, w) bool) that agree with its local colour
+    (``paste_mean``, (h, w, 3) float32 Lab, read where ``paste_mass`` is not nil) in chroma and lightness (each
+    tested on those pixels only)."""
+    ys, xs = np.nonzero(near_beside)
+    colour, mean = lab[ys, xs], paste_mean[ys, xs]
+    chroma = np.abs(colour[:, 1:] - mean[:, 1:]).max(axis=-1)
+    ok = (paste_mass[ys, xs] > 1e-3) & (chroma <= options.chroma) & (colour[:, 0] >= mean[:, 0] - options.darker)
+    agree = np.zeros_like(near_beside)
+    agree[ys[ok], xs[ok]] = True
+    return agree
 
 
 def fade_neck_side(
@@ -147,27 +165,52 @@ def fade_neck_side(
     # (each side of the neck on its own box: the box around both holds the whole neck between them)
     boxes = pieces(beside, reach)
     for box in boxes if len(boxes) > 1 else [mask_bbox(beside, reach, beside.shape)]:
-        _fade_box(out[box], neck[box] & paste[box], beside[box], below_hole(dist[box], down) >= options.below,
-                  width, sigma, options)  # fmt: skip
+        under = _beside_under(beside[box], dist[box], down, options.below)
+        _fade_box(out[box], neck[box] & paste[box], under, width, sigma, options)
+
+
+def _beside_under(beside: np.ndarray, dist: np.ndarray, down: np.ndarray, below: float) -> np.ndarray:
+    """``beside`` ((h, w) bool) where the hole lies :func:`below_hole` straight above it (at least ``below``), the
+    distance's gradient taken on the box around ``beside`` only (a pixel's margin: the same values as on the whole
+    ``dist``, whose edges are kept where the box meets them)."""
+    found = beside.copy()
+    box = mask_bbox(beside, 1, beside.shape)
+    if box is not None:
+        found[box] &= below_hole(dist[box], down) >= below
+    return found
+
+
+def _reach_box(beside: np.ndarray, width: float, sigma: float) -> tuple[slice, slice]:
+    """The box that holds all :func:`_fade_box` reads and changes: the pixels ``beside`` ((h, w) bool, not empty),
+    the paste within ``width`` (and the fade's pixel) of them along the rows, the change's blur down the rows."""
+    rows = np.flatnonzero(beside.any(axis=1))
+    cols = np.flatnonzero(beside.any(axis=0))
+    across, along = int(np.ceil(width)) + 1, int(np.ceil(3 * sigma))
+    h, w = beside.shape
+    return (slice(max(int(rows[0]) - along, 0), min(int(rows[-1]) + 1 + along, h)),
+            slice(max(int(cols[0]) - across, 0), min(int(cols[-1]) + 1 + across, w)))  # fmt: skip
 
 
 def _fade_box(
-    out: np.ndarray, pasted: np.ndarray, beside: np.ndarray, under: np.ndarray, width: float, sigma: float,
-    options: NeckSideOptions,
+    out: np.ndarray, pasted: np.ndarray, beside: np.ndarray, width: float, sigma: float, options: NeckSideOptions,
 ) -> None:
     """:func:`fade_neck_side` on one box: ``out`` (its view, changed in place), the ``pasted`` neck, the band's pixels
-    ``beside`` it in the neck, those of them ``under`` the hole ((h, w) bool each); ``width``, ``sigma`` in pixels."""
-    beside = beside & under
+    ``beside`` it in the neck under the hole ((h, w) bool each); ``width``, ``sigma`` in pixels. The work is done on
+    :func:`_reach_box` only: zero outside it, the Gaussians (zero borders) give the same values inside it."""
     if np.count_nonzero(beside) < options.least or not pasted.any():
         return
+    box = _reach_box(beside, width, sigma)
+    out, pasted, beside = out[box], pasted[box], beside[box]
+    if not pasted.any():
+        return
     lab = _lab(out)
-    found = side_offset(lab, pasted, beside, width, sigma, options)
+    distance, column = row_nearest(beside)
+    found = side_offset(lab, pasted, beside, distance, width, sigma, options)
     if found is None:
         return
     offset, share = found
     # (each pasted pixel takes the difference read at its row's nearest pixel beside, faded with the distance to it;
     # then blurred down the rows, so that where the pixels beside end the paste's change fades out rather than stops)
-    distance, column = row_nearest(beside)
     t = np.clip(1.0 - (distance - 1.0) / np.float32(width), 0.0, 1.0)  # (1 at the edge's pixels)
     ys, xs = np.nonzero(pasted & (t > 0))
     near = column[ys, xs]
