@@ -86,6 +86,10 @@ _COMPOSITE_SIBLINGS = (
     ("unmask_video.reconstruct.skin_light", "unmask_video/reconstruct/skin_light.py"),
     ("unmask_video.reconstruct.color_match", "unmask_video/reconstruct/color_match.py"),
     ("unmask_video.reconstruct.surround", "unmask_video/reconstruct/surround.py"),
+    # (the composite's steps in modules of their own)
+    ("unmask_video.reconstruct.cloth_bleed", "unmask_video/reconstruct/cloth_bleed.py"),
+    ("unmask_video.reconstruct.eye_keep", "unmask_video/reconstruct/eye_keep.py"),
+    ("unmask_video.reconstruct.neck_side", "unmask_video/reconstruct/neck_side.py"),  # (imports fill_seam)
 )
 
 

@@ -27,7 +27,7 @@ from unmask_video.blend import mask_bbox
 from unmask_video.face_axes import face_axes, neck_column
 from unmask_video.face_units import face_size_px
 from unmask_video.reconstruct.fill_seam import pieces
-from unmask_video.warp import neck_region
+from unmask_video.below_jaw import neck_region
 
 __all__ = ["NeckSideOptions", "row_nearest", "below_hole", "side_offset", "fade_neck_side"]
 
