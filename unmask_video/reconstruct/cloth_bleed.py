@@ -132,12 +132,11 @@ def bleed_px(
     axis = None if medians is None else _axis(*medians, opts)
     if axis is None:
         return None
-    skin_ab, towards = axis
     near = _band(dist, valid, 0.5, opts.reach)  # (outside the hole every distance is 1 or more)
     rows, cols = _sample(near, _NEAR_SAMPLES * _MAX_SAMPLE)
     if len(rows) < _MIN_BAND_PIXELS:
         return None
-    share = (_ab(image, (rows, cols)) - skin_ab) @ towards / float(towards @ towards)
+    share = _lean(_ab(image, (rows, cols)), axis)
     bands = np.ceil(dist[rows, cols]).astype(np.int32)
     last = 1.0  # (the hole's edge itself: the cloth)
     for d in range(1, int(np.ceil(opts.reach)) + 1):
@@ -155,7 +154,8 @@ def _lean(ab: np.ndarray, axis: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """How far the (..., 2) a/b ``ab`` lie along ``axis`` ((skin a/b, cloth - skin a/b), :func:`_axis`): 0 the skin's
     chroma, 1 the cloth's."""
     skin_ab, towards = axis
-    return (ab - skin_ab) @ towards / float(towards @ towards)
+    # (each term apart, as NumPy's matrix product of the pairs sums them, without its cost: 20 times as fast here)
+    return ((ab[..., 0] - skin_ab[0]) * towards[0] + (ab[..., 1] - skin_ab[1]) * towards[1]) / float(towards @ towards)
 
 
 def _aside(ab: np.ndarray, axis: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -210,17 +210,36 @@ def cloth_fringe(
     if points is None:
         return None
     rows, cols = points[:, 0, 1], points[:, 0, 0]
-    cloth = np.zeros(hole.shape, np.uint8)
-    cloth[rows, cols] = _cloth_like(_lab(image, (rows, cols)), medians, axis, lean, opts)
-    if not cloth.any():
+    like = _cloth_like(_lab(image, (rows, cols)), medians, axis, lean, opts)
+    if not like.any():
         return None
-    # (joined to the hole a pixel ring at a time: a cloth-coloured speck further out is left alone)
-    grown = hole.view(np.uint8)
+    return _joined(hole, (rows[like], cols[like]), int(np.ceil(depth)))
+
+
+def _joined(hole: np.ndarray, cloth: tuple[np.ndarray, np.ndarray], steps: int) -> np.ndarray | None:
+    """(h, w) bool: the ``cloth`` pixels (rows, cols; at least one) outside ``hole`` ((h, w) bool) joined to it through
+    such pixels, grown from it a pixel ring at a time for ``steps`` rings at most (a cloth-coloured speck further out is
+    left alone); None: none. Grown on the box around them only (a pixel of it grows only from its neighbours, in the box
+    one pixel wider), and no further once a ring adds nothing."""
+    rows, cols = cloth
+    box = (slice(max(int(rows.min()) - 1, 0), int(rows.max()) + 2),
+           slice(max(int(cols.min()) - 1, 0), int(cols.max()) + 2))
+    inside = np.zeros(hole[box].shape, np.uint8)
+    inside[rows - box[0].start, cols - box[1].start] = 1
+    grown = np.ascontiguousarray(hole[box]).view(np.uint8)
     cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-    for _ in range(int(np.ceil(depth))):
-        grown = cv2.bitwise_or(grown, cv2.bitwise_and(cv2.dilate(grown, cross), cloth))
-    fringe = (grown > 0) & ~hole
-    return fringe if fringe.any() else None
+    count = cv2.countNonZero(grown)
+    for _ in range(steps):
+        grown = cv2.bitwise_or(grown, cv2.bitwise_and(cv2.dilate(grown, cross), inside))
+        count, last = cv2.countNonZero(grown), count
+        if count == last:
+            break
+    joined = (grown > 0) & ~hole[box]
+    if not joined.any():
+        return None
+    fringe = np.zeros(hole.shape, bool)
+    fringe[box] = joined
+    return fringe
 
 
 def above_mouth(where: np.ndarray | None, landmarks: np.ndarray) -> np.ndarray | None:

@@ -76,7 +76,8 @@ class CompositeOptions:
     #: mask's made the face pinker: benchmarks/README.md, hardedge). ``FaceLength(0.0)``: off (the gaps from the hole).
     bleed: FaceLength = FaceLength(6.0, 6.0)
     #: The bleed read on each frame is averaged with the face's past (an exponential average, this the past's weight):
-    #: the ring does not flicker with the compression's noise.
+    #: the ring does not flicker with the compression's noise. It is read only on the frames the colour fields are
+    #: measured on (:attr:`field_refresh`); between them the average holds.
     bleed_smoothing: float = 0.8
     #: The hole takes in the pixels at most this far past it, above the mouth's corners, whose chroma is still more the
     #: cloth's than the skin's and, beside a white or grey cloth, whose lightness leans to the cloth's too
@@ -617,19 +618,22 @@ class ReferenceComposite:
     @staticmethod
     def _off_cloth(
         image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray, lengths: _Lengths,
-        smooth: Callable[[float | None], float] | None = None,
+        smooth: Callable[[float | None], float] | None = None, read: bool = True,
     ) -> _Lengths:
         """``lengths`` with the colour ring's gaps measured from where the frame's skin is clean of the cloth's colour
         (:attr:`CompositeOptions.bleed`; ``dist``: the distance to ``hole``; ``smooth``: :meth:`_bleed_filter`, None:
-        this frame's bleed alone)."""
+        this frame's bleed alone; ``read``: False where the colour fields are reused, :attr:`CompositeOptions.
+        field_refresh`: the bleed not read, its average held)."""
         if lengths.bleed <= 0:
             return lengths
-        far = max(lengths.ring_gap, lengths.stats_gap) + lengths.bleed
-        read = bleed_px(image, hole, valid, dist, BleedOptions(
-            reach=lengths.bleed, skin_from=far, skin_to=far + max(lengths.ring, 1.5),
-            cloth_inside=max(lengths.ring_gap, 1.0),
-        ))  # fmt: skip
-        share = None if read is None else read / lengths.bleed
+        share = None  # (not read: :meth:`_bleed_filter` holds its average)
+        if read or smooth is None:
+            far = max(lengths.ring_gap, lengths.stats_gap) + lengths.bleed
+            found = bleed_px(image, hole, valid, dist, BleedOptions(
+                reach=lengths.bleed, skin_from=far, skin_to=far + max(lengths.ring, 1.5),
+                cloth_inside=max(lengths.ring_gap, 1.0),
+            ))  # fmt: skip
+            share = None if found is None else found / lengths.bleed
         px = lengths.bleed * (smooth(share) if smooth is not None else share or 0.0)
         return replace(lengths, ring_gap=max(lengths.ring_gap, px), stats_gap=lengths.stats_gap + px)
 
@@ -735,7 +739,7 @@ class ReferenceComposite:
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = distance_to(hole, "composite.dist")  # (used within this call only)
-        lengths = self._off_cloth(image, hole, valid, dist, lengths, bleed)
+        lengths = self._off_cloth(image, hole, valid, dist, lengths, bleed, track is None or track.reuse is None)
         paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
         fringe = above_mouth(cloth_fringe(image, hole, valid, dist, lengths.fringe, opts.fringe_lean), landmarks)
         if fringe is not None:
