@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from unmask_video.below_jaw import neck_region
 from unmask_video.blend import mask_bbox
 from unmask_video.face_axes import face_axes, neck_column
 from unmask_video.face_units import face_size_px
 from unmask_video.reconstruct.fill_seam import pieces
-from unmask_video.below_jaw import neck_region
 
 __all__ = ["NeckSideOptions", "row_nearest", "below_hole", "side_offset", "fade_neck_side"]
 
@@ -42,7 +42,7 @@ class NeckSideOptions:
     #: skin's beside it within as much).
     sigma: float = 0.03
     #: The region below the jaw that may change: the neck down to this many face heights below the jaw line
-    #: (:func:`~unmask_video.warp.neck_region`, as the warp's ``neck_reach``).
+    #: (:func:`~unmask_video.below_jaw.neck_region`, as the warp's ``neck_reach``).
     neck_reach: float = 0.4
     #: A pixel beside the paste is read only where its chroma (Lab a, b) lies within this many units of the paste's
     #: local colour: the neck's skin, not a collar, a grey shirt, a hood's lining or the wall.
