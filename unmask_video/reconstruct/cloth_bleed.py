@@ -191,17 +191,30 @@ def _cloth_like(
     return like & ((lab[:, 0] - skin_light) / step >= opts.fringe_light)
 
 
+Medians = tuple[np.ndarray, np.ndarray]
+
+
+def fringe_medians(
+    image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray, opts: BleedOptions = BleedOptions()
+) -> Medians | None:
+    """The skin's and the cloth's median Lab that :func:`cloth_fringe` tells the fringe by (:func:`_medians`; ``valid``:
+    (h, w) bool, where the skin is read); None where too few pixels tell them."""
+    return _medians(image, hole, valid.view(np.uint8), dist, opts)
+
+
 def cloth_fringe(
     image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray, depth: float, lean: float = 0.5,
-    opts: BleedOptions = BleedOptions(),
+    opts: BleedOptions = BleedOptions(), medians: Medians | None = None,
 ) -> np.ndarray | None:
     """(h, w) bool: the pixels at most ``depth`` px outside ``hole`` ((h, w) bool; ``dist``: every pixel's distance to
     it) that :func:`_cloth_like` finds the cloth's (``lean``: the share of the way from the skin's chroma to the
     cloth's, read as :func:`bleed_px` reads them; ``valid``: where the skin is read), joined to the hole through such
-    pixels. None: none, or the cloth's and the skin's colours are too alike (or too few pixels) to tell."""
+    pixels. ``medians``: :func:`fringe_medians`, read on an earlier frame of the face (None: read here). None: none,
+    or the cloth's and the skin's colours are too alike (or too few pixels) to tell."""
     if depth <= 0:
         return None
-    medians = _medians(image, hole, valid.view(np.uint8), dist, opts)
+    if medians is None:
+        medians = fringe_medians(image, hole, valid, dist, opts)
     axis = None if medians is None else _axis(*medians, opts)
     if axis is None:
         return None

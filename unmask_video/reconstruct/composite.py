@@ -31,7 +31,9 @@ from unmask_video.blend import DEFAULT_BLEND_WIDTH, grown_mask_box, mask_bbox
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.jaw_outline import JawProfile
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER
-from unmask_video.reconstruct.cloth_bleed import BleedOptions, above_mouth, bleed_px, cloth_fringe
+from unmask_video.reconstruct.cloth_bleed import (
+    BleedOptions, Medians, above_mouth, bleed_px, cloth_fringe, fringe_medians,
+)
 from unmask_video.reconstruct.color_match import match_color
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
 from unmask_video.reconstruct.face_history import FaceHistory, FieldFilter, face_in_frame
@@ -310,6 +312,9 @@ class ReferenceComposite:
         self._carries: FaceHistory[_Carry] = FaceHistory()
         #: Per face: the cloth's bleed (:attr:`CompositeOptions.bleed`), as a share of its reach, averaged over frames.
         self._bleeds: FaceHistory[float] = FaceHistory()
+        #: Per face: the skin's and the cloth's colours the fringe is told by (:attr:`CompositeOptions.fringe`), read
+        #: where the colour fields are measured and held between (a 1-tuple: a read that found none holds None).
+        self._fringes: FaceHistory[tuple[Medians | None]] = FaceHistory()
 
     def lengths(self, face_px: float) -> _Lengths:
         """The options' distances in pixels on a face of ``face_px`` (``face_units.face_size_px``)."""
@@ -392,7 +397,7 @@ class ReferenceComposite:
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
                                        track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw,
-                                       bleed=self._bleed_filter(face))  # fmt: skip
+                                       bleed=self._bleed_filter(face), fringe=self._fringe_reader(face))  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -425,6 +430,7 @@ class ReferenceComposite:
             turn=_turn(face),
             jaw=face.reference_jaw,
             bleed=self._bleed_filter(face),
+            fringe=self._fringe_reader(face),
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
@@ -615,6 +621,39 @@ class ReferenceComposite:
 
         return smooth
 
+    def _fringe_reader(self, face: FaceROI) -> Callable[[bool, Callable[[], Medians | None]], Medians | None]:
+        """The colours the face's cloth fringe is told by (:func:`cloth_bleed.fringe_medians`): called with whether
+        this frame measures its colour fields and how to read them, it reads them on such frames (and on the face's
+        first) and otherwise returns those held from the last read, and keeps them for the next."""
+        _, centre, size = face_in_frame(face)
+        held = self._fringes.take(centre, size)
+
+        def reader(measured: bool, read: Callable[[], Medians | None]) -> Medians | None:
+            value = (read(),) if measured or held is None else held
+            self._fringes.put(centre, size, value)
+            return value[0]
+
+        return reader
+
+    def _fringe(
+        self, image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray, landmarks: np.ndarray,
+        lengths: _Lengths, reader: Callable[[bool, Callable[[], Medians | None]], Medians | None] | None,
+        measured: bool,
+    ) -> np.ndarray | None:
+        """The cloth's fringe above the mouth taken into the hole (:attr:`CompositeOptions.fringe`), its colours from
+        ``reader`` (:meth:`_fringe_reader`; None: read on this frame); None: none."""
+        if lengths.fringe <= 0:
+            return None
+
+        def read() -> Medians | None:
+            return fringe_medians(image, hole, valid, dist)
+
+        medians = read() if reader is None else reader(measured, read)
+        if medians is None:
+            return None
+        found = cloth_fringe(image, hole, valid, dist, lengths.fringe, self.options.fringe_lean, medians=medians)
+        return above_mouth(found, landmarks)
+
     @staticmethod
     def _off_cloth(
         image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray, lengths: _Lengths,
@@ -726,11 +765,13 @@ class ReferenceComposite:
         eyes: EyeMaps | None = None,
         jaw: JawProfile | None = None,
         bleed: Callable[[float | None], float] | None = None,
+        fringe: Callable[[bool, Callable[[], Medians | None]], Medians | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
         from the frame's, :func:`_turn`; ``eyes``: :func:`eye_maps`, whose ``unsourced`` pixels the band's fill does not
-        continue; ``bleed``: :meth:`_bleed_filter`, the face's cloth bleed averaged over its frames).
+        continue; ``bleed``: :meth:`_bleed_filter`, the face's cloth bleed averaged over its frames; ``fringe``:
+        :meth:`_fringe_reader`, the colours the face's cloth fringe is told by, held between measured frames).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -739,11 +780,12 @@ class ReferenceComposite:
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = distance_to(hole, "composite.dist")  # (used within this call only)
-        lengths = self._off_cloth(image, hole, valid, dist, lengths, bleed, track is None or track.reuse is None)
+        measured = track is None or track.reuse is None
+        lengths = self._off_cloth(image, hole, valid, dist, lengths, bleed, measured)
         paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
-        fringe = above_mouth(cloth_fringe(image, hole, valid, dist, lengths.fringe, opts.fringe_lean), landmarks)
-        if fringe is not None:
-            hole, dist, paste = self._with_fringe(hole, fringe, valid, lengths, upsampled, ring, stats)
+        taken = self._fringe(image, hole, valid, dist, landmarks, lengths, fringe, measured)
+        if taken is not None:
+            hole, dist, paste = self._with_fringe(hole, taken, valid, lengths, upsampled, ring, stats)
         off = self._features_off(valid.shape, landmarks)  # (drawn once: the band fill below reads it too)
         if off is not None:
             valid = valid & off
