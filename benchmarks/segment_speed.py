@@ -139,8 +139,9 @@ def _time(data, options: SegmentOptions, passes: int = 3) -> tuple[float, float,
 BASELINE_REV = "d583140"
 
 
-#: The modules split out of mask_refine.py and segment.py (after 962b37a), each in the order they import each other.
-REFINE_SPLIT = ("mask_pixels", "colour_model", "search_region")
+#: The modules split out of mask_refine.py and segment.py (after 962b37a; rim_cut after fa74ff7), each in the order
+#: they import each other.
+REFINE_SPLIT = ("mask_pixels", "colour_model", "search_region", "rim_cut")
 SEGMENT_SPLIT = ("mask_region", "kmeans_clusters", "still_carry", "mask_cleanup")
 SPLIT_OUT = REFINE_SPLIT + SEGMENT_SPLIT
 

@@ -739,10 +739,10 @@ def test_nearest_centres_are_those_of_a_brute_force_search():
 
 def test_the_working_masks_boxes_and_any_are_numpys():
     """blend.mask_bbox (OpenCV's bounding rectangle on uint8 and bool masks) is the box of the rows and columns numpy
-    finds, and mask_refine.any_set is ndarray.any, on uint8, bool and float masks, strided views, empty ones and a box
+    finds, and mask_pixels.any_set is ndarray.any, on uint8, bool and float masks, strided views, empty ones and a box
     against the border."""
     from unmask_video.blend import mask_bbox
-    from unmask_video.mask_refine import any_set
+    from unmask_video.mask_pixels import any_set
 
     def projected(m: np.ndarray, margin: int) -> tuple[slice, slice] | None:
         rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
@@ -898,7 +898,7 @@ def test_the_sides_band_leaves_a_pale_background_beside_the_jaw(astronaut, astro
 def test_the_boxed_filters_give_the_whole_windows_mask_bit_for_bit(big_astronaut, style, monkeypatch):
     """The features, the histogram and the rim cut's relief are computed only in boxes around where they are read
     (speed): the mask is the same, to the bit, as with them computed over the whole working window."""
-    from unmask_video import mask_refine, segment
+    from unmask_video import mask_refine, rim_cut, segment
 
     image, lm = big_astronaut
     masked, _ = draw_surgical_mask(image, lm, style)
@@ -907,6 +907,7 @@ def test_the_boxed_filters_give_the_whole_windows_mask_bit_for_bit(big_astronaut
     boxed = [MaskSegmenter().segment(roi_img, roi_lm) for _ in range(2)]  # (a fit, then the reused clusters)
     monkeypatch.setattr(segment, "mask_bbox", lambda where, reach, shape: (slice(None), slice(None)))
     monkeypatch.setattr(mask_refine, "mask_bbox", lambda where, reach, shape: (slice(None), slice(None)))
+    monkeypatch.setattr(rim_cut, "mask_bbox", lambda where, reach, shape: (slice(None), slice(None)))
     whole = [MaskSegmenter().segment(roi_img, roi_lm) for _ in range(2)]
     assert boxed[0].any()
     for a, b in zip(boxed, whole):
@@ -970,17 +971,17 @@ def _face_roi(masked: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _recorded_medians(monkeypatch) -> list[int]:
-    """The kernel sizes of every ``cv2.medianBlur`` that mask_refine runs from now on (the test's list)."""
-    from unmask_video import mask_refine
+    """The kernel sizes of every ``cv2.medianBlur`` that the rim cut runs from now on (the test's list)."""
+    from unmask_video import rim_cut
 
     sizes: list[int] = []
-    median = mask_refine.cv2.medianBlur
+    median = rim_cut.cv2.medianBlur
 
     def recording(src: np.ndarray, ksize: int) -> np.ndarray:
         sizes.append(ksize)
         return median(src, ksize)
 
-    monkeypatch.setattr(mask_refine.cv2, "medianBlur", recording)
+    monkeypatch.setattr(rim_cut.cv2, "medianBlur", recording)
     return sizes
 
 

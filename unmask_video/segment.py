@@ -4,7 +4,7 @@ Method, per face (``face_id``):
 
 1. The k-means polygon is :data:`landmark_sets.MASK_REGION` (jaw line closed over the cheeks under the
    eyes), pushed outward by ``polygon_margin`` x face size, most under the chin, less toward the ears,
-   little at the under-eye edge (:func:`region_polygon`). The search region (:func:`mask_refine.search_polygon`)
+   little at the under-eye edge (:func:`region_polygon`). The search region (:func:`search_region.search_polygon`)
    is larger: from the nose bridge down to ``below_jaw`` face heights under the jaw, ear to ear. All the work
    happens in the search region's bounding box (at most ``work_size`` pixels), so the cost follows the face
    size, not the ROI size.
@@ -50,7 +50,7 @@ Method, per face (``face_id``):
    the hand and the search region and the jaw line no longer follow the mask: its parts beyond the hand that the
    colour model is as sure of as of the k-means mask and that touch the hand join it, up to ``hand_reach`` past the
    search region, and the rim cut keeps them (``hand_join``, :func:`mask_refine.join_past_hand`).
-   Last (``rim_cut``, :func:`mask_refine.cut_at_rim`), under the jaw line the mask is cut at the cloth's rim: a marker
+   Last (``rim_cut``, :func:`rim_cut.cut_at_rim`), under the jaw line the mask is cut at the cloth's rim: a marker
    watershed on the colour steps, flooded from the mask above the jaw line and from what the colour model rejects,
    takes off a lit neck, a collar or a hood lining of nearly the mask's colour that the growth (or the k-means
    cluster) took in; what it took that has the cloth's own colour comes back. Under the jaw line the mask's pixels
@@ -119,12 +119,13 @@ from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 from unmask_video.mask_texture import textured, without_foreign
 from unmask_video.mask_pixels import any_set, pixels_of
 from unmask_video.mask_refine import (
-    add_hem, clean_kernel, cut_at_rim, cut_narrow_peaks, ear_loops, fill_print_notches, fill_unlike_holes, grow,
-    grow_deeper, join_past_hand, smooth_probability, snap_edges,
+    add_hem, clean_kernel, cut_narrow_peaks, ear_loops, fill_print_notches, fill_unlike_holes, grow, grow_deeper,
+    join_past_hand, smooth_probability, snap_edges,
 )
 from unmask_video.mask_region import face_size, over_nose, region_polygon, side_strips, under_jaw
 from unmask_video.occluders import entering, skin_occluders, skin_table
 from unmask_video.order_stats import median
+from unmask_video.rim_cut import cut_at_rim
 from unmask_video.search_region import search_polygons
 from unmask_video.still_carry import (
     STILL_POINTS, StillRun, affine_lstsq, block_grid, block_means, carry, grid_means, mapped_box, mask_blocks,
@@ -189,7 +190,7 @@ class SegmentOptions:
     snap: bool = True  # move the grown mask's boundary onto the image's edges (marker watershed)
     snap_band: float = 0.05  # ... within this distance of it (face)
     snap_line: bool = False  # ... and the edge's own pixels (the line where the snap's floods meet) are mask
-    # Under the jaw line, what lies past the cloth's rim leaves the mask (mask_refine.cut_at_rim): a neck, a collar,
+    # Under the jaw line, what lies past the cloth's rim leaves the mask (rim_cut.cut_at_rim): a neck, a collar,
     # a hood lining of nearly the mask's colour, reached from the rest of the neck or clothing through no colour step.
     rim_cut: bool = True
     rim_chroma_gain: float = 3.0  # the relief's weight of the chroma (Lab a, b) ...
@@ -200,7 +201,7 @@ class SegmentOptions:
     # than any larger one). 0: no cap. Off: 5 took 1.6 ms/frame off a 720p face, but left 0.6 points more of the drawn
     # masks with a hand in front uncovered (benchmarks.segmentation).
     rim_line_px: float = 0.0
-    # ... its 7 x 7 median a 1-D one down the columns then along the rows (mask_refine.separable_median), then a 5 x 5
+    # ... its 7 x 7 median a 1-D one down the columns then along the rows (mask_pixels.separable_median), then a 5 x 5
     # one: about half the cost of the refinement's largest step; benchmarks.segmentation the same or a little better,
     # no bare frame changed (benchmarks/README.md, segfast10). The 1-D medians alone (a tenth of the cost) cut a drawn
     # pleated black mask 3 IoU points short.
@@ -226,7 +227,7 @@ class SegmentOptions:
     # dark hair that floods in through no colour step, lp_d11). 0: off.
     rim_same_levels: float = 2.2
     # ... and the mask's pixels under the jaw line this much yellower (Lab b) than the sure cloth of their lightness
-    # flood in as skin (mask_refine.lit_skin_marks: a lit neck of nearly a white cloth's colour, past the cloth's faint
+    # flood in as skin (rim_cut.lit_skin_marks: a lit neck of nearly a white cloth's colour, past the cloth's faint
     # lower edge; woman_white_mask_720's neck stripe). 0: off. 6 left 0.01 points more of the masked_pairs masks
     # uncovered (worst 10 %: 0.06), 9 the same as off (benchmarks/README.md, wneck); over the nose too, 0.04 more.
     rim_lit_skin: float = 9.0
