@@ -308,7 +308,7 @@ def _carry_start(astronaut: np.ndarray, astronaut_landmarks: np.ndarray):
 def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astronaut, astronaut_landmarks):
     """The carry's block check warps the window only down to the last block it reads: the same change as the whole
     window's warp and block means, read over the worn mask's box and one block around it."""
-    from unmask_video.still_carry import block_means, carry, mapped_box
+    from unmask_video.still_carry import block_means, carried_change, carry, mapped_box
 
     seg, still, img, lm = _carry_start(astronaut, astronaut_landmarks)
     cropped = 0
@@ -328,7 +328,9 @@ def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astrona
         blocks = blocks[max(int(r0), 0) : max(int(r1), 0), max(int(c0), 0) : max(int(c1), 0)]
         expected = float(blocks.max()) if blocks.size else 0.0
         assert expected > 0
-        assert seg._carried_change(still, frame, lin, move, (x0, y0, x1, y1)) == expected
+        opt = seg.options
+        change = carried_change(still, frame, lin, move, (x0, y0, x1, y1), opt.still_blocks, opt.move_check_size)
+        assert change == expected
     assert cropped
 
 
@@ -348,7 +350,7 @@ def test_a_large_faces_carry_check_compares_the_windows_at_a_reduced_size(astron
     assert max(x1 - x0, y1 - y0) > 160  # (reduced by 2 or more)
     moved, _, m = _turned(img, lm, 1.5, (2.4, -1.2))
     lin, move = m[:, :2].astype(np.float32), m[:, 2].astype(np.float32)
-    from unmask_video.still_carry import mapped_box
+    from unmask_video.still_carry import carried_change, mapped_box
 
     window = mapped_box(still.window, lin, move, 0, (img.shape[1], img.shape[0]))
     up, (bx, by) = still.mask
@@ -359,7 +361,9 @@ def test_a_large_faces_carry_check_compares_the_windows_at_a_reduced_size(astron
         verdicts = []
         for seg in checks.values():
             kept = seg._faces[0].still
-            verdicts.append(seg._carried_change(kept, frame, lin, move, window) > seg.options.move_diff)
+            opt = seg.options
+            change = carried_change(kept, frame, lin, move, window, opt.still_blocks, opt.move_check_size)
+            verdicts.append(change > opt.move_diff)
         assert verdicts == [changed, changed]
     assert still.reduced is not None and still.reduced[0] >= 2  # (the last run's window reduced once, kept)
 
@@ -1094,6 +1098,8 @@ def test_the_shaded_skin_over_a_mask_worn_low_is_skin_and_a_white_masks_lit_side
 
 
 def test_the_forehead_probe_drawn_in_its_box_takes_the_pixels_of_the_whole_roi(astronaut_landmarks):
+    from unmask_video.mask_clusters import probe_pixels
+
     seg = MaskSegmenter()
     rng = np.random.default_rng(11)
     image = rng.integers(0, 256, (300, 340, 3), dtype=np.uint8)
@@ -1108,7 +1114,7 @@ def test_the_forehead_probe_drawn_in_its_box_takes_the_pixels_of_the_whole_roi(a
             cv2.circle(probe, (int(x), int(y)), r, 1, -1)
         cv2.fillPoly(probe, [poly], 0)
         expected = image[probe > 0]
-        got = seg._probe_pixels(image, lm, poly)
+        got = probe_pixels(image, lm, poly, seg.options)
         if len(expected) < 20:
             assert got is None
         else:
