@@ -90,6 +90,16 @@ mapped back onto the current ROI and thresholded with hysteresis, so the mask ne
 still face nor lags behind a moving head (the ROI box may move between frames: nothing is smoothed in
 ROI pixels). Deformation the affine map cannot follow (the jaw moving with speech) lowers the weight
 of the past for that frame (``deform_px``).
+
+Where the parts live: the options (:mod:`~unmask_video.segment_options`), the state kept per face
+(:mod:`~unmask_video.segment_state`), the working window (:mod:`~unmask_video.mask_window`), the polygons
+(:mod:`~unmask_video.mask_region`, :mod:`~unmask_video.search_region`), the k-means and which clusters are the mask
+(:mod:`~unmask_video.kmeans_clusters`, :mod:`~unmask_video.mask_clusters`), the k-means mask's clean-up
+(:mod:`~unmask_video.mask_cleanup`), the growth, snap, hem, prints, peaks and ear loops
+(:mod:`~unmask_video.mask_refine`), the rim cut (:mod:`~unmask_video.rim_cut`), the side strips
+(:mod:`~unmask_video.side_growth`), the presence decision (:mod:`~unmask_video.presence_decision`), the last run's
+mask carried (:mod:`~unmask_video.still_carry`) and the paste into the ROI (:mod:`~unmask_video.mask_paste`). This
+module runs them in order per face and keeps their state.
 """
 
 from __future__ import annotations
