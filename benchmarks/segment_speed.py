@@ -139,16 +139,23 @@ def _time(data, options: SegmentOptions, passes: int = 3) -> tuple[float, float,
 BASELINE_REV = "d583140"
 
 
-#: The modules split out of mask_refine.py and segment.py (after 962b37a), each in the order they import each other.
-REFINE_SPLIT = ("mask_pixels", "colour_model", "search_region")
-SEGMENT_SPLIT = ("mask_region", "kmeans_clusters", "still_carry", "mask_cleanup")
+#: The modules split out of mask_refine.py and segment.py (after 962b37a; rim_cut and segment_options to mask_paste
+#: after fa74ff7), each in the order they import each other.
+REFINE_SPLIT = ("mask_pixels", "colour_model", "search_region", "rim_cut")
+SEGMENT_SPLIT = (
+    "segment_options", "mask_region", "kmeans_clusters", "still_carry", "mask_cleanup", "segment_state", "mask_window",
+    "mask_clusters", "side_growth", "presence_decision", "mask_paste",
+)
 SPLIT_OUT = REFINE_SPLIT + SEGMENT_SPLIT
+#: The modules that hold what were MaskSegmenter's methods (after fa74ff7): their calls of the :data:`PARTS` are timed
+#: as the segment module's are (a method calling another went through the class, which the clock wraps).
+METHODS_OUT = ("mask_window", "mask_clusters", "mask_cleanup", "side_growth", "presence_decision", "mask_paste")
 
 
-def _segment_at(rev: str) -> ModuleType | None:
+def _segment_at(rev: str) -> dict[str, ModuleType] | None:
     """unmask_video/segment.py (with its mask_refine.py, mask_edge.py, mask_presence.py and occluders.py, and the modules
-    split out of the first and the last where ``rev`` has them: :data:`SPLIT_OUT`) as it was at git revision ``rev``, imported as their own
-    modules (None, with a message, where git or the revision is not there)."""
+    split out of the first and the last where ``rev`` has them: :data:`SPLIT_OUT`) as it was at git revision ``rev``,
+    imported as their own modules, by their names (None, with a message, where git or the revision is not there)."""
     root = Path(__file__).resolve().parents[1]
     folder = Path(tempfile.mkdtemp())
     modules = {}
@@ -174,20 +181,25 @@ def _segment_at(rev: str) -> ModuleType | None:
         sys.modules[module_name] = module  # dataclasses look their module up
         spec.loader.exec_module(module)
         modules[name] = module
-    return modules["segment"]
+    return modules
 
 
 #: The parts of the default segmentation, timed apart: names in a segment module's namespace (the functions it calls)
 #: or its MaskSegmenter's methods, before the split out of segment.py (:data:`SPLIT_OUT`) or after it (a name a
-#: revision lacks is skipped). What none of them holds is the segment call's own body ("rest").
+#: revision lacks is skipped; a method moved out is named beside the function it became). What none of them holds is
+#: the segment call's own body ("rest").
 PARTS: dict[str, tuple[str, ...]] = {
     "scale down": ("resize",),
-    "features": ("MaskSegmenter._features", "MaskSegmenter._histogram", "colour_histogram", "MaskSegmenter._core_mask"),
-    "k-means fit": ("MaskSegmenter._fit", "MaskSegmenter._skin_colour"),
-    "k-means reuse": (
-        "MaskSegmenter._assign", "nearest_centres", "MaskSegmenter._choose", "MaskSegmenter._refit_reason",
+    "features": (
+        "MaskSegmenter._features", "features", "MaskSegmenter._histogram", "colour_histogram",
+        "MaskSegmenter._core_mask", "core_mask",
     ),
-    "clean": ("MaskSegmenter._clean",),
+    "k-means fit": ("MaskSegmenter._fit", "fit_clusters", "MaskSegmenter._skin_colour", "skin_colour"),
+    "k-means reuse": (
+        "MaskSegmenter._assign", "nearest_centres", "MaskSegmenter._choose", "choose_clusters",
+        "MaskSegmenter._refit_reason", "refit_reason",
+    ),
+    "clean": ("MaskSegmenter._clean", "clean_kmeans_mask"),
     "colour model": ("MaskSegmenter._colour_model",),
     "grow": ("smooth_probability", "grow", "grow_deeper"),
     "snap": ("snap_edges",),
@@ -198,19 +210,24 @@ PARTS: dict[str, tuple[str, ...]] = {
     "edge cue": ("edge_contrast",),
     "lips cue": ("lip_contrast",),
     "mouth cue": ("mouth_darkness",),
-    "presence": ("MaskSegmenter._presence", "lower_face", "lower_cover", "presence_score"),
-    "occluders": ("skin_occluders", "entering", "MaskSegmenter._skin_in_front"),
+    "presence": (
+        "MaskSegmenter._presence", "decide_presence", "lower_face", "lower_cover", "presence_score",
+    ),
+    "occluders": ("skin_occluders", "entering", "MaskSegmenter._skin_in_front", "skin_in_front"),
     "hem": ("add_hem",),
     "ear loops": ("ear_loops",),
     "print, peaks": ("fill_unlike_holes", "fill_print_notches", "cut_narrow_peaks"),
     "side strips": (
-        "MaskSegmenter._side_strips", "side_strips", "MaskSegmenter._grow_sides", "MaskSegmenter._off_open_sides",
+        "MaskSegmenter._side_strips", "side_strips", "MaskSegmenter._grow_sides", "grow_sides",
+        "MaskSegmenter._off_open_sides", "off_open_sides",
     ),
-    "polygons": ("face_size", "region_polygon", "search_polygon", "search_polygons", "MaskSegmenter._core_mask"),
+    "polygons": (
+        "face_size", "region_polygon", "search_polygon", "search_polygons", "MaskSegmenter._core_mask", "core_mask",
+    ),
     "edge model": ("edge_model",),
     "still check": ("MaskSegmenter._still", "MaskSegmenter._keep_still"),
     "smoothing": ("MaskSegmenter._smooth",),
-    "scale up, feather": ("MaskSegmenter._paste", "MaskSegmenter._feather"),
+    "scale up, feather": ("MaskSegmenter._paste", "paste", "MaskSegmenter._feather"),
 }
 
 
@@ -238,13 +255,17 @@ class _PartClock:
 
 
 @contextmanager
-def _clocked(module: ModuleType, clock: _PartClock):
-    """The segment ``module``'s parts (:data:`PARTS`) and its MaskSegmenter.segment wrapped by ``clock``."""
+def _clocked(modules: dict[str, ModuleType], clock: _PartClock):
+    """The parts (:data:`PARTS`) of the segment module and of the modules holding what were its MaskSegmenter's
+    methods (:data:`METHODS_OUT`, where ``modules`` has them), and its MaskSegmenter.segment, wrapped by ``clock``."""
+    module = modules["segment"]
+    callers = [module, *(modules[name] for name in METHODS_OUT if name in modules)]
     undo = []
     for part, names in {**PARTS, "rest": ("MaskSegmenter.segment",)}.items():
-        for name in names:
-            owner: object = module
+        for name, owner in ((name, owner) for name in names for owner in callers):
             if name.startswith("MaskSegmenter."):
+                if owner is not module:
+                    continue
                 owner, name = module.MaskSegmenter, name.split(".", 1)[1]
             if not hasattr(owner, name):
                 continue
@@ -268,10 +289,15 @@ def _against_baseline(data, rev: str, rounds: int = 5) -> bool:
     (each its own segmenter, in an order that turns round every frame), and each figure is the best of ``rounds``
     passes. The default's parts are timed in a second set of passes, with their calls wrapped (the wrapping costs a
     little): exclusive CPU time, the segment call's own body as "rest"."""
-    old = _segment_at(rev)
-    if old is None:
+    old_modules = _segment_at(rev)
+    if old_modules is None:
         return True
-    now_module = sys.modules[MaskSegmenter.__module__]
+    old = old_modules["segment"]
+    now_modules = {
+        name: sys.modules[f"unmask_video.{name}"]
+        for name in ("segment", *METHODS_OUT)
+        if f"unmask_video.{name}" in sys.modules
+    }
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     makers = {
@@ -306,7 +332,7 @@ def _against_baseline(data, rev: str, rounds: int = 5) -> bool:
             for name, value in ms.items():
                 best[name] = min(best.get(name, value), value)
             clocks = {"then": _PartClock(), "now": _PartClock()}
-            with _clocked(old, clocks["then"]), _clocked(now_module, clocks["now"]):
+            with _clocked(old_modules, clocks["then"]), _clocked(now_modules, clocks["now"]):
                 side_by_side([f"default at {rev}", "default now"])
             for key, clock in clocks.items():
                 for part, t in clock.totals.items():

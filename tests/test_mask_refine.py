@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from unmask_video import landmark_sets as ls
-from unmask_video.mask_refine import (
-    fill_print_notches, fill_unlike_holes, grow_deeper, search_polygons, shading_free_chroma, snap_edges,
-)
+from unmask_video.colour_model import shading_free_chroma
+from unmask_video.mask_refine import fill_print_notches, fill_unlike_holes, grow_deeper, snap_edges
+from unmask_video.search_region import search_polygons
 
 
 def _scene(skin=(214, 170, 150), cloth=(236, 240, 244), radius=40):
@@ -70,7 +70,7 @@ def test_an_occluder_hole_stays_open_and_nothing_leaves_the_search_region():
 def test_the_colour_model_keeps_the_shaded_side_of_the_mask():
     """Cloth seen lit and in shadow (the same colour at 45 % light) against skin: with the chroma divided by the
     lightness, the shaded cloth is mask; binning raw Lab, it is not."""
-    from unmask_video.mask_refine import ColourModel
+    from unmask_video.colour_model import ColourModel
 
     rng = np.random.default_rng(2)
 
@@ -263,7 +263,7 @@ def test_holes_in_the_masks_box_are_those_of_the_whole_image():
     ids=["7x7 median", "separable median", "separable, 3x3 tail", "5-tap separable, 3x3 tail"],
 )
 def test_the_rim_cut_takes_off_a_look_alike_collar_but_not_the_cloth_beyond_a_pleat(separable, tail, line_width):
-    from unmask_video.mask_refine import cut_at_rim
+    from unmask_video.rim_cut import cut_at_rim
 
     rng = np.random.default_rng(3)
     h, w = 200, 200
@@ -295,10 +295,10 @@ def test_the_rim_cut_takes_off_a_look_alike_collar_but_not_the_cloth_beyond_a_pl
 
 
 def test_the_boxed_filters_give_the_same_values_where_they_are_read():
-    """The filters' reach as the boxes count it (mask_refine.gaussian_reach, segment._blur_reach) covers OpenCV's own
-    kernels: a median and a Gaussian blur on the box around a region give the whole image's values in the region."""
+    """The filters' reach as the boxes count it (mask_pixels.gaussian_reach, kmeans_clusters.blur_reach) covers OpenCV's
+    own kernels: a median and a Gaussian blur on the box around a region give the whole image's values in the region."""
     from unmask_video.blend import mask_bbox
-    from unmask_video.mask_refine import gaussian_reach
+    from unmask_video.mask_pixels import gaussian_reach
     from unmask_video.kmeans_clusters import blur_reach
 
     rng = np.random.default_rng(5)
@@ -388,7 +388,7 @@ def test_the_cloths_chroma_spread_onto_the_skin_joins_the_mask():
 def test_no_sure_cloth_is_near_nothing_without_a_warning():
     import warnings
 
-    from unmask_video.mask_refine import _near_cloth
+    from unmask_video.rim_cut import _near_cloth
 
     lab = np.full((20, 20, 3), 128, np.uint8)
     where = np.zeros((20, 20), bool)
@@ -403,7 +403,7 @@ def test_near_cloth_reach_does_not_depend_on_the_parity_of_the_sure_cloth():
     """A dark pixel beside a pale cloth: its reach in levels is taken at its own lightness, whether the sampled sure
     cloth holds an even or an odd count of pixels (the cloth's lightness was a floor only for an odd count: the uint8
     median of an even count was 0)."""
-    from unmask_video.mask_refine import _near_cloth
+    from unmask_video.rim_cut import _near_cloth
 
     near = []
     for count in (10, 11):
@@ -421,7 +421,7 @@ def test_near_cloth_reach_does_not_depend_on_the_parity_of_the_sure_cloth():
 def test_nonzero_is_numpys_nonzero():
     """The hem's and the ear loops' faster stand-in: ``nonzero`` is np.nonzero (same order). (The rim cut's medians:
     tests/test_order_stats.py.)"""
-    from unmask_video.mask_refine import nonzero
+    from unmask_video.mask_pixels import nonzero
 
     rng = np.random.default_rng(0)
     for dtype in (np.uint8, bool, np.int32):
@@ -449,7 +449,7 @@ def test_median_networks_select_the_median():
 def test_separable_median_is_a_median_down_then_across():
     """``separable_median``: a k-tap median down the columns then along the rows with the border replicated (NumPy's
     median over shifted copies for k = 3, 5, 7 and 9); it takes out thin lines and keeps a step."""
-    from unmask_video.mask_refine import separable_median
+    from unmask_video.mask_pixels import separable_median
 
     rng = np.random.default_rng(2)
     image = rng.integers(0, 256, (23, 31, 3), dtype=np.uint8)
@@ -614,7 +614,7 @@ def test_the_mask_beyond_a_hand_joins_it_and_the_hand_and_hair_beside_it_do_not(
 
 
 def test_the_rim_cut_keeps_the_held_side_beyond_a_hand_under_a_jaw_line_placed_too_high():
-    from unmask_video.mask_refine import cut_at_rim
+    from unmask_video.rim_cut import cut_at_rim
 
     cloth, hand, hair, search, prob, body, side = _hand_scene()
     rng = np.random.default_rng(4)
@@ -694,9 +694,9 @@ def test_cut_narrow_peaks_keeps_a_peak_of_the_cloth_s_colour():
 
 
 def test_pixels_of_and_at_are_numpys_indexing():
-    """mask_refine.pixels_of / pixels_at give ``image[where]`` / ``image[ys + oy, xs + ox]`` (the same rows in the same
+    """mask_pixels.pixels_of / pixels_at give ``image[where]`` / ``image[ys + oy, xs + ox]`` (the same rows in the same
     order), on contiguous images and on views (the fallback)."""
-    from unmask_video.mask_refine import pixels_at, pixels_of
+    from unmask_video.mask_pixels import pixels_at, pixels_of
 
     rng = np.random.default_rng(7)
     image = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
@@ -722,7 +722,7 @@ def test_free_chroma_table_gives_the_float32_values_for_every_lightness_and_chro
 
 
 def test_cloth_free_chroma_is_mean_free_chroma_of_one_label_bit_for_bit() -> None:
-    from unmask_video.mask_refine import cloth_free_chroma, mean_free_chroma
+    from unmask_video.colour_model import cloth_free_chroma, mean_free_chroma
 
     rng = np.random.default_rng(7)
     for shape, share in (((60, 80), 0.5), ((235, 209), 0.4), ((31, 17), 0.02), ((40, 40), 0.0)):
@@ -765,7 +765,7 @@ def test_the_rim_cut_takes_off_a_lit_neck_of_the_white_cloths_colour_and_keeps_i
     """``lit_skin``: the growth took her lit neck in with the cloth (woman_white_mask_720); from the shirt its collar
     is a stronger step than the cloth's faint lower rim, so the plain cut leaves it. Marked as skin (as light as the
     lit cloth, yellower) it floods in and leaves at the rim; the cloth's warm shaded underside stays."""
-    from unmask_video.mask_refine import cut_at_rim
+    from unmask_video.rim_cut import cut_at_rim
 
     lab, cloth, neck, lit, below = _lit_neck_scene()
     grown = cloth | neck
@@ -812,7 +812,7 @@ def test_the_rim_cut_keeps_a_black_cloths_corner_by_dark_hair_within_two_levels_
     """lp_d11: the dark hair floods into the black mask's corner by the ear through no colour step, and that corner's
     chroma over lightness (two uint8 levels of a redder, 5.1 at a dark lightness) lies past ``same_cloth``: with
     ``same_levels`` it stays; the hair the growth took in beside it (two and three levels off) still goes."""
-    from unmask_video.mask_refine import cut_at_rim
+    from unmask_video.rim_cut import cut_at_rim
 
     lab, grown, sure, band, outside, corner, _ = _dark_cloth_beside_hair(False)
     common = {"size": 160.0, "outside": outside, "same_cloth": 4.0, "hem_px": 2}

@@ -13,7 +13,7 @@ import pytest
 from tests.helpers import decode_frames
 from unmask_video import landmark_sets
 from unmask_video.landmarks import face_box
-from unmask_video.mask_cleanup import fill_hand_holes
+from unmask_video.mask_cleanup import clean_kmeans_mask, fill_hand_holes
 from unmask_video.mask_presence import Presence, PresenceOptions, median_u8, presence_score
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
@@ -401,19 +401,19 @@ def test_a_bare_face_with_no_forehead_colour_and_a_clear_edge_stays_bare(big_fac
 def test_settled_cues_are_reused_and_a_mask_taken_off_is_still_seen(big_face, monkeypatch):
     """Settled on a worn mask, the costly cues (edge, lips, mouth) are measured every ``settled_every`` frames only; the
     decisions frame by frame are those of measuring them every frame, the mask coming off included."""
-    from unmask_video import segment
+    from unmask_video import presence_decision
 
     image, lm, _ = big_face
     masked, _ = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
     frames = [masked] * 8 + [image] * 6 + [masked] * 6
     calls = {"edge": 0}
-    edge = segment.edge_contrast
+    edge = presence_decision.edge_contrast
 
     def counted(*args, **kwargs):
         calls["edge"] += 1
         return edge(*args, **kwargs)
 
-    monkeypatch.setattr(segment, "edge_contrast", counted)
+    monkeypatch.setattr(presence_decision, "edge_contrast", counted)
     decisions = {}
     for every in (1, 3):
         calls["edge"] = 0
@@ -497,9 +497,9 @@ def test_the_mask_strip_beyond_a_hand_is_kept_when_it_touches_it():
     hand[10:120, 30:89] = 1
     core = np.zeros((120, 200), bool)
     core[50:60, 120:130] = True
-    kept = seg._clean(raw, core, 200.0, 0.2)
+    kept = clean_kmeans_mask(raw, core, 200.0, seg.options, 0.2)
     assert not kept[:, 20:30].any()  # (too small for ``split_share`` alone)
-    touching = seg._clean(raw, core, 200.0, 0.2, cv2.dilate(hand, np.ones((3, 3), np.uint8)))
+    touching = clean_kmeans_mask(raw, core, 200.0, seg.options, 0.2, cv2.dilate(hand, np.ones((3, 3), np.uint8)))
     assert touching[40:80, 21:29].all() and touching[40:80, 100:180].all()
 
 

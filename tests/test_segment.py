@@ -308,7 +308,7 @@ def _carry_start(astronaut: np.ndarray, astronaut_landmarks: np.ndarray):
 def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astronaut, astronaut_landmarks):
     """The carry's block check warps the window only down to the last block it reads: the same change as the whole
     window's warp and block means, read over the worn mask's box and one block around it."""
-    from unmask_video.still_carry import block_means, carry, mapped_box
+    from unmask_video.still_carry import block_means, carried_change, carry, mapped_box
 
     seg, still, img, lm = _carry_start(astronaut, astronaut_landmarks)
     cropped = 0
@@ -328,7 +328,9 @@ def test_the_carry_check_reads_the_mask_blocks_of_the_whole_windows_warp(astrona
         blocks = blocks[max(int(r0), 0) : max(int(r1), 0), max(int(c0), 0) : max(int(c1), 0)]
         expected = float(blocks.max()) if blocks.size else 0.0
         assert expected > 0
-        assert seg._carried_change(still, frame, lin, move, (x0, y0, x1, y1)) == expected
+        opt = seg.options
+        change = carried_change(still, frame, lin, move, (x0, y0, x1, y1), opt.still_blocks, opt.move_check_size)
+        assert change == expected
     assert cropped
 
 
@@ -348,7 +350,7 @@ def test_a_large_faces_carry_check_compares_the_windows_at_a_reduced_size(astron
     assert max(x1 - x0, y1 - y0) > 160  # (reduced by 2 or more)
     moved, _, m = _turned(img, lm, 1.5, (2.4, -1.2))
     lin, move = m[:, :2].astype(np.float32), m[:, 2].astype(np.float32)
-    from unmask_video.still_carry import mapped_box
+    from unmask_video.still_carry import carried_change, mapped_box
 
     window = mapped_box(still.window, lin, move, 0, (img.shape[1], img.shape[0]))
     up, (bx, by) = still.mask
@@ -359,7 +361,9 @@ def test_a_large_faces_carry_check_compares_the_windows_at_a_reduced_size(astron
         verdicts = []
         for seg in checks.values():
             kept = seg._faces[0].still
-            verdicts.append(seg._carried_change(kept, frame, lin, move, window) > seg.options.move_diff)
+            opt = seg.options
+            change = carried_change(kept, frame, lin, move, window, opt.still_blocks, opt.move_check_size)
+            verdicts.append(change > opt.move_diff)
         assert verdicts == [changed, changed]
     assert still.reduced is not None and still.reduced[0] >= 2  # (the last run's window reduced once, kept)
 
@@ -739,10 +743,10 @@ def test_nearest_centres_are_those_of_a_brute_force_search():
 
 def test_the_working_masks_boxes_and_any_are_numpys():
     """blend.mask_bbox (OpenCV's bounding rectangle on uint8 and bool masks) is the box of the rows and columns numpy
-    finds, and mask_refine.any_set is ndarray.any, on uint8, bool and float masks, strided views, empty ones and a box
+    finds, and mask_pixels.any_set is ndarray.any, on uint8, bool and float masks, strided views, empty ones and a box
     against the border."""
     from unmask_video.blend import mask_bbox
-    from unmask_video.mask_refine import any_set
+    from unmask_video.mask_pixels import any_set
 
     def projected(m: np.ndarray, margin: int) -> tuple[slice, slice] | None:
         rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
@@ -898,7 +902,7 @@ def test_the_sides_band_leaves_a_pale_background_beside_the_jaw(astronaut, astro
 def test_the_boxed_filters_give_the_whole_windows_mask_bit_for_bit(big_astronaut, style, monkeypatch):
     """The features, the histogram and the rim cut's relief are computed only in boxes around where they are read
     (speed): the mask is the same, to the bit, as with them computed over the whole working window."""
-    from unmask_video import mask_refine, segment
+    from unmask_video import mask_refine, rim_cut, segment
 
     image, lm = big_astronaut
     masked, _ = draw_surgical_mask(image, lm, style)
@@ -907,6 +911,7 @@ def test_the_boxed_filters_give_the_whole_windows_mask_bit_for_bit(big_astronaut
     boxed = [MaskSegmenter().segment(roi_img, roi_lm) for _ in range(2)]  # (a fit, then the reused clusters)
     monkeypatch.setattr(segment, "mask_bbox", lambda where, reach, shape: (slice(None), slice(None)))
     monkeypatch.setattr(mask_refine, "mask_bbox", lambda where, reach, shape: (slice(None), slice(None)))
+    monkeypatch.setattr(rim_cut, "mask_bbox", lambda where, reach, shape: (slice(None), slice(None)))
     whole = [MaskSegmenter().segment(roi_img, roi_lm) for _ in range(2)]
     assert boxed[0].any()
     for a, b in zip(boxed, whole):
@@ -970,17 +975,17 @@ def _face_roi(masked: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _recorded_medians(monkeypatch) -> list[int]:
-    """The kernel sizes of every ``cv2.medianBlur`` that mask_refine runs from now on (the test's list)."""
-    from unmask_video import mask_refine
+    """The kernel sizes of every ``cv2.medianBlur`` that the rim cut runs from now on (the test's list)."""
+    from unmask_video import rim_cut
 
     sizes: list[int] = []
-    median = mask_refine.cv2.medianBlur
+    median = rim_cut.cv2.medianBlur
 
     def recording(src: np.ndarray, ksize: int) -> np.ndarray:
         sizes.append(ksize)
         return median(src, ksize)
 
-    monkeypatch.setattr(mask_refine.cv2, "medianBlur", recording)
+    monkeypatch.setattr(rim_cut.cv2, "medianBlur", recording)
     return sizes
 
 
@@ -1093,6 +1098,8 @@ def test_the_shaded_skin_over_a_mask_worn_low_is_skin_and_a_white_masks_lit_side
 
 
 def test_the_forehead_probe_drawn_in_its_box_takes_the_pixels_of_the_whole_roi(astronaut_landmarks):
+    from unmask_video.mask_clusters import probe_pixels
+
     seg = MaskSegmenter()
     rng = np.random.default_rng(11)
     image = rng.integers(0, 256, (300, 340, 3), dtype=np.uint8)
@@ -1107,7 +1114,7 @@ def test_the_forehead_probe_drawn_in_its_box_takes_the_pixels_of_the_whole_roi(a
             cv2.circle(probe, (int(x), int(y)), r, 1, -1)
         cv2.fillPoly(probe, [poly], 0)
         expected = image[probe > 0]
-        got = seg._probe_pixels(image, lm, poly)
+        got = probe_pixels(image, lm, poly, seg.options)
         if len(expected) < 20:
             assert got is None
         else:

@@ -33,7 +33,7 @@ class ClusterFit:
 
 
 def blur_reach(sigma: float) -> int:
-    """How far (pixels) :meth:`MaskSegmenter._features`' Gaussian blur of ``sigma`` reaches; 0 when it does not blur."""
+    """How far (pixels) :func:`mask_clusters.features`' Gaussian blur of ``sigma`` reaches; 0 when it does not blur."""
     return gaussian_reach(sigma) if sigma >= 0.5 else 0
 
 

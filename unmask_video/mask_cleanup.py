@@ -1,13 +1,15 @@
-"""The k-means mask's clean-up shapes: the disk kernels' sizes, its holes filled, and the holes it encloses together
-with a hand in front of it (:func:`fill_hand_holes`)."""
+"""The k-means mask's clean-up (:func:`clean_kmeans_mask`) and its shapes: the disk kernels' sizes, its holes filled,
+and the holes it encloses together with a hand in front of it (:func:`fill_hand_holes`)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
+from unmask_video.blend import disk_morph
 from unmask_video.mask_presence import lips_region, lower_face
 from unmask_video.mask_refine import holes_of
+from unmask_video.segment_options import SegmentOptions
 
 
 def disk_size(diameter: float) -> int:
@@ -37,3 +39,32 @@ def fill_hand_holes(seed: np.ndarray, hands: np.ndarray, lm: np.ndarray) -> np.n
     keep[drop] = False
     return seed | keep[comp].astype(np.uint8)
 
+
+def clean_kmeans_mask(
+    binary: np.ndarray, core: np.ndarray, size: float, opt: SegmentOptions, split_share: float = 0.0,
+    touch: np.ndarray | None = None,
+) -> np.ndarray:
+    """Opened, closed, the components that touch the ``core`` kept (and, with ``split_share`` > 0, those at least
+    that share of the largest kept one's area, and those that touch the ``touch`` map), holes filled."""
+    if opt.open_px > 0:
+        binary = disk_morph(binary, cv2.MORPH_OPEN, disk_size(opt.open_px * size))
+    if opt.close_px > 0:
+        binary = disk_morph(binary, cv2.MORPH_CLOSE, disk_size(opt.close_px * size))
+    if split_share > 0:
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    else:
+        n, comp = cv2.connectedComponents(binary, connectivity=8)
+    if n > 2:
+        keep = np.unique(comp[core & (binary > 0)])
+        keep = keep[keep > 0]
+        if split_share > 0 and touch is not None:
+            near = np.unique(comp[(touch > 0) & (binary > 0)])
+            keep = np.union1d(keep, near[near > 0])
+        if split_share > 0 and keep.size:
+            area = stats[:, cv2.CC_STAT_AREA]
+            large = np.flatnonzero(area >= split_share * area[keep].max())
+            keep = np.union1d(keep, large[large > 0])
+        chosen = np.zeros(n, np.uint8)  # (a look-up by label: np.isin sorts the whole window's labels)
+        chosen[keep] = 1
+        binary = np.take(chosen, comp)
+    return fill_holes(binary)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from unmask_video.mask_refine import pixels_at
+from unmask_video.mask_pixels import pixels_at
 
 __all__ = ["EdgeModel", "edge_model", "settle_edge"]
 

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from unmask_video.blend import disk_morph, mask_bbox
-from unmask_video.mask_refine import shading_free_chroma
+from unmask_video.colour_model import shading_free_chroma
 from unmask_video.order_stats import median
 
 __all__ = ["dot_density", "textured", "without_foreign"]
@@ -106,7 +106,7 @@ def without_foreign(
 ) -> np.ndarray:
     """``mask`` (uint8 {0, 1}) less its pieces in ``zone`` (bool) whose colour is not the ``cloth``'s (bool: the sure
     mask) and that hold a ``foreign`` mark (bool: :func:`textured`). Not the cloth's: in the uint8 Lab ``lab`` (a 3 x 3
-    median of it), a chroma over lightness (:func:`mask_refine.shading_free_chroma`) farther than ``tolerance`` from
+    median of it), a chroma over lightness (:func:`colour_model.shading_free_chroma`) farther than ``tolerance`` from
     the cloth's median one, and lighter than the cloth's median (a white lining or collar beside a pale mask; the
     cloth's own shaded side by the ear, its colour deeper where its pleats and loops are textured, stays). What the
     removal leaves apart from the mask outside ``zone`` goes too."""

@@ -2,7 +2,7 @@
 (:class:`StillRun`), the affine map of the landmarks that move the mask (:data:`STILL_POINTS`, :func:`affine_lstsq`),
 the window carried by it (:func:`mapped_box`, :func:`carry`) and the block means that tell how much the face changed
 under the carry (:func:`block_grid`, :func:`block_means`, :func:`grid_means`, :func:`mask_blocks`,
-:func:`reduce_by`)."""
+:func:`reduce_by`, :func:`carried_change`)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class StillRun:
     landmarks: np.ndarray  # (len(STILL_POINTS), 2) float32, ROI coordinates
     window: tuple[int, int, int, int]  # x0, y0, x1, y1 of the working window in the ROI
     pixels: np.ndarray  # the ROI's window, uint8
-    # the ROI mask's feathered box as :meth:`MaskSegmenter._paste` wrote it (uint8, 255 x its values) and the box's
+    # the ROI mask's feathered box as :func:`mask_paste.paste` wrote it (uint8, 255 x its values) and the box's
     # top-left corner (x, y) in the window; None: empty (no mask worn)
     mask: tuple[np.ndarray, tuple[int, int]] | None
     scale: float  # working pixels per ROI pixel
@@ -135,3 +135,55 @@ def mask_blocks(
     c0, r0 = min(max(int(fc0), 0), c1), min(max(int(fr0), 0), r1)
     return c0, r0, c1, r1
 
+
+def carried_change(
+    still: StillRun, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int],
+    blocks: int, check_size: int,
+) -> float:
+    """How much the face changed under the carry: the last full run's window carried by the affine map (``lin``,
+    ``move``) onto ``window`` (x0, y0, x1, y1) of this frame's ROI, the largest mean absolute difference over the
+    ``blocks`` of :func:`block_grid` (as a still face's check: a shift there). For a worn mask, only the blocks over
+    its box and one around it: the background a turning head uncovers at the window's rim is no change to the
+    mask; the carry then stops at those blocks' last row and column (each pixel of a warp is its own: the same
+    values as the whole window's), and none runs when no block is left. A window larger than ``check_size`` (the
+    segmenter's ``move_check_size``): :func:`reduced_change`."""
+    x0, y0, x1, y1 = window
+    factor = -(-max(x1 - x0, y1 - y0) // check_size) if check_size > 0 else 1
+    if factor > 1:
+        return reduced_change(still, image, lin, move, window, factor, blocks)
+    side, (bw, bh), (cx, cy) = block_grid((y1 - y0, x1 - x0), blocks)
+    c0, r0, c1, r1 = mask_blocks(still, lin, move, (x0 + cx, y0 + cy), 1, side, (bw, bh))
+    if c1 <= c0 or r1 <= r0:
+        return 0.0
+    ex, ey = x0 + cx + c1 * side, y0 + cy + r1 * side  # (the carry's end: the last block's)
+    carried = carry(still.pixels, still.window[:2], lin, move, (x0, y0, ex, ey), cv2.BORDER_REPLICATE)
+    diff = cv2.absdiff(image[y0:ey, x0:ex], carried)
+    return float(grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex - x0, ey - y0)).max())
+
+
+def reduced_change(
+    still: StillRun, image: np.ndarray, lin: np.ndarray, move: np.ndarray, window: tuple[int, int, int, int],
+    factor: int, blocks: int,
+) -> float:
+    """:func:`carried_change` with both windows area-reduced by the whole ``factor`` (``move_check_size``): the
+    last run's window (reduced once per run) carried by the same map at that size, the blocks of that size's
+    grid over the mask's box and one around it."""
+    x0, y0, x1, y1 = window
+    now = reduce_by(image[y0:y1, x0:x1], factor)
+    side, (bw, bh), (cx, cy) = block_grid(now.shape, blocks)
+    c0, r0, c1, r1 = mask_blocks(
+        still, lin, move, (x0 / factor + cx, y0 / factor + cy), factor, side, (bw, bh)
+    )
+    if c1 <= c0 or r1 <= r0:
+        return 0.0
+    # (the map between the reduced windows: reduced pixel q of the last run's lies at ROI pixel
+    # factor q + (factor - 1) / 2 from its corner)
+    corner = np.array(still.window[:2], np.float32) + (0.5 * factor - 0.5)
+    shift = (lin @ corner + move - [x0, y0] + 0.5) / factor - 0.5
+    ex, ey = cx + c1 * side, cy + r1 * side
+    carried = cv2.warpAffine(
+        still.reduced_by(factor), np.hstack([lin, shift[:, None]]).astype(np.float32), (ex, ey),
+        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
+    )
+    diff = cv2.absdiff(now[:ey, :ex], carried)
+    return float(grid_means(diff, side, (cx + c0 * side, cy + r0 * side, ex, ey)).max())
