@@ -32,7 +32,7 @@ from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.jaw_outline import JawProfile
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER
 from unmask_video.reconstruct.cloth_bleed import (
-    BleedOptions, Medians, above_mouth, bleed_px, cloth_fringe, fringe_medians,
+    BleedOptions, Medians, bleed_px, cloth_fringe, fringe_medians,
 )
 from unmask_video.reconstruct.color_match import match_color
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
@@ -667,8 +667,8 @@ class ReferenceComposite:
         medians = read() if reader is None else reader(measured, read)
         if medians is None:
             return None
-        found = cloth_fringe(image, hole, valid, dist, lengths.fringe, self.options.fringe_lean, medians=medians)
-        return above_mouth(found, landmarks)
+        return cloth_fringe(image, hole, valid, dist, lengths.fringe, self.options.fringe_lean, medians=medians,
+                            landmarks=landmarks)  # fmt: skip
 
     @staticmethod
     def _off_cloth(
