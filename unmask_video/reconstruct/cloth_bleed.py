@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from unmask_video.landmark_sets import FACE_HEIGHT, MOUTH_CORNERS
+from unmask_video.order_stats import median
 
 __all__ = ["BleedOptions", "above_mouth", "bleed_px", "cloth_fringe"]
 
@@ -107,7 +108,9 @@ def _medians(image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.nd
     skin = _band(dist, valid, opts.skin_from, opts.skin_to)
     if cv2.countNonZero(cloth) < _MIN_BAND_PIXELS or cv2.countNonZero(skin) < _MIN_BAND_PIXELS:
         return None
-    return np.median(_lab(image, _sample(skin)), axis=0), np.median(_lab(image, _sample(cloth)), axis=0)
+    # (per channel on contiguous rows, :func:`~unmask_video.order_stats.median`: ``np.median``'s numbers)
+    return (median(np.ascontiguousarray(_lab(image, _sample(skin)).T)),
+            median(np.ascontiguousarray(_lab(image, _sample(cloth)).T)))
 
 
 def _axis(skin: np.ndarray, cloth: np.ndarray, opts: BleedOptions) -> tuple[np.ndarray, np.ndarray] | None:
@@ -143,7 +146,7 @@ def bleed_px(
         band = share[bands == d]
         if len(band) < _MIN_BAND_PIXELS:
             continue
-        lean = float(np.median(band))
+        lean = float(median(band))
         if lean < opts.clean:
             return max(d - 1 + (last - opts.clean) / max(last - lean, 1e-6), 0.0) if d > 1 else 0.0
         last = lean
