@@ -134,4 +134,5 @@ def test_the_skins_and_the_cloths_medians_are_numpys() -> None:
             assert mine.dtype == want.dtype and np.array_equal(mine, want)
     assert counts == {0, 1}
     small = _disc(radius=3.0)
-    assert fringe_medians(np.zeros((*small.shape, 3), np.uint8), small, np.ones(small.shape, bool), distance_to(small)) is None
+    black = np.zeros((*small.shape, 3), np.uint8)
+    assert fringe_medians(black, small, np.ones(small.shape, bool), distance_to(small)) is None

@@ -168,7 +168,8 @@ def test_the_fringe_above_the_mouth_is_what_the_whole_fringe_cut_there_is() -> N
     whole = cloth_fringe(image, hole, valid, dist, 5.0, 0.5, _OPTS)
     assert whole is not None
     rows = np.nonzero(whole)[0]
-    lines = [((150.0, float(y)), t) for y in np.linspace(rows.min() - 3, rows.max() + 3, 17) for t in (-0.6, -0.2, 0.0, 0.3, 0.7)]
+    heights = np.linspace(rows.min() - 3, rows.max() + 3, 17)
+    lines = [((150.0, float(y)), t) for y in heights for t in (-0.6, -0.2, 0.0, 0.3, 0.7)]
     lines += [((150.0, 0.0), 0.0), ((150.0, 199.0), 0.0)]
     for centre, tilt in lines:
         lm = _mouth_at(centre, tilt)
@@ -177,5 +178,6 @@ def test_the_fringe_above_the_mouth_is_what_the_whole_fringe_cut_there_is() -> N
         assert (cut is None) == (want is None), (centre, tilt)
         if want is not None:
             assert np.array_equal(cut, want), (centre, tilt)
-    assert cloth_fringe(image, hole, valid, dist, 5.0, 0.5, _OPTS, landmarks=_mouth_at((150.0, 0.0), 0.0)) is None
-    assert np.array_equal(cloth_fringe(image, hole, valid, dist, 5.0, 0.5, _OPTS, landmarks=_mouth_at((150.0, 199.0), 0.0)), whole)
+    above_all, below_all = _mouth_at((150.0, 0.0), 0.0), _mouth_at((150.0, 199.0), 0.0)
+    assert cloth_fringe(image, hole, valid, dist, 5.0, 0.5, _OPTS, landmarks=above_all) is None
+    assert np.array_equal(cloth_fringe(image, hole, valid, dist, 5.0, 0.5, _OPTS, landmarks=below_all), whole)
