@@ -110,3 +110,29 @@ def test_the_segmented_hole_ends_at_the_cloths_line(astronaut, astronaut_landmar
     assert np.array_equal(inward >= 0.5, whole >= 0.5)  # (the same line)
     tail = np.count_nonzero(whole > 0) - np.count_nonzero(whole >= 0.5)
     assert tail > 0.05 * np.count_nonzero(whole >= 0.5), tail
+
+
+
+def test_the_skins_and_the_cloths_medians_are_numpys() -> None:
+    """:func:`cloth_bleed.fringe_medians` (``order_stats.median`` per channel) gives ``np.median``'s numbers of the
+    same pixels' Lab, odd and even counts of them among the discs, and None where the cloth is too small to tell."""
+    from unmask_video.reconstruct.cloth_bleed import _band, _cloth, _lab, _sample, fringe_medians
+
+    opts, counts = BleedOptions(), set()
+    for radius in (30.0, 31.0, 32.0, 33.0, 50.0):
+        hole = _disc(radius=radius)
+        image = _bled(_noisy_skin(hole.shape, 5), hole, 3.0)
+        valid = np.ones(hole.shape, bool)
+        dist = distance_to(hole)
+        got = fringe_medians(image, hole, valid, dist)
+        assert got is not None
+        skin = _lab(image, _sample(_band(dist, valid.view(np.uint8), opts.skin_from, opts.skin_to)))
+        cloth = _lab(image, _sample(_cloth(hole, opts)))
+        for mine, pixels in zip(got, (skin, cloth)):
+            counts.add(len(pixels) % 2)
+            want = np.median(pixels, axis=0)
+            assert mine.dtype == want.dtype and np.array_equal(mine, want)
+    assert counts == {0, 1}
+    small = _disc(radius=3.0)
+    black = np.zeros((*small.shape, 3), np.uint8)
+    assert fringe_medians(black, small, np.ones(small.shape, bool), distance_to(small)) is None

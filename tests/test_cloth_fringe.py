@@ -135,3 +135,49 @@ def test_the_composite_rebuilds_a_missed_top_corner_of_the_cloth() -> None:
         out = ReferenceComposite(CompositeOptions(fringe=fringe)).reconstruct([face])[0]
         error[fringe.at_reference_px] = float(np.abs(out[corner].astype(np.float32) - truth[corner]).mean())
     assert error[CompositeOptions().fringe.at_reference_px] < min(5.0, 0.5 * error[0.0]), error
+
+
+def _mouth_at(centre: tuple[float, float], tilt: float) -> np.ndarray:
+    """(468, 2) float32 landmarks whose only points that count for :func:`above_mouth` put the mouth's line through
+    ``centre`` (x, y), the face's down ``tilt`` radians from straight down."""
+    from unmask_video.landmark_sets import FACE_HEIGHT, MOUTH_CORNERS
+
+    lm = np.zeros((468, 2), np.float32)
+    down = np.array([np.sin(tilt), np.cos(tilt)])
+    along = np.array([down[1], -down[0]])
+    lm[FACE_HEIGHT[0]], lm[FACE_HEIGHT[1]] = np.array(centre) - 90.0 * down, np.array(centre) + 40.0 * down
+    lm[MOUTH_CORNERS[0]], lm[MOUTH_CORNERS[1]] = np.array(centre) - 20.0 * along, np.array(centre) + 20.0 * along
+    return lm
+
+
+def test_the_fringe_above_the_mouth_is_what_the_whole_fringe_cut_there_is() -> None:
+    """``landmarks`` given, :func:`cloth_fringe` reads the band's colours only where they can join a pixel above the
+    mouth's line to the hole, and cuts there: the same pixels as the whole fringe cut by :func:`above_mouth`, for a
+    fringe joined to the hole only through pixels below the line (a hook that climbs back up), lines through it at
+    many heights and tilts, one above all of it (none left) and one below all of it (all kept)."""
+    from unmask_video.reconstruct.cloth_bleed import above_mouth
+
+    hole = _disc()
+    dist = distance_to(hole)
+    cloth = _missed_corner(hole, slice(40, 160), slice(140, 160), 5)
+    # (a hook: out from the hole's side below, then up past it, a pixel or two off the hole)
+    cloth[100:112, 150:153] = True
+    cloth[88:112, 152:155] = True
+    image = _framed(cloth, seed=3)
+    valid = np.ones(hole.shape, bool)
+    whole = cloth_fringe(image, hole, valid, dist, 5.0, 0.5, _OPTS)
+    assert whole is not None
+    rows = np.nonzero(whole)[0]
+    heights = np.linspace(rows.min() - 3, rows.max() + 3, 17)
+    lines = [((150.0, float(y)), t) for y in heights for t in (-0.6, -0.2, 0.0, 0.3, 0.7)]
+    lines += [((150.0, 0.0), 0.0), ((150.0, 199.0), 0.0)]
+    for centre, tilt in lines:
+        lm = _mouth_at(centre, tilt)
+        cut = cloth_fringe(image, hole, valid, dist, 5.0, 0.5, _OPTS, landmarks=lm)
+        want = above_mouth(whole.copy(), lm)
+        assert (cut is None) == (want is None), (centre, tilt)
+        if want is not None:
+            assert np.array_equal(cut, want), (centre, tilt)
+    above_all, below_all = _mouth_at((150.0, 0.0), 0.0), _mouth_at((150.0, 199.0), 0.0)
+    assert cloth_fringe(image, hole, valid, dist, 5.0, 0.5, _OPTS, landmarks=above_all) is None
+    assert np.array_equal(cloth_fringe(image, hole, valid, dist, 5.0, 0.5, _OPTS, landmarks=below_all), whole)

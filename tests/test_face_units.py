@@ -29,6 +29,26 @@ def test_a_face_length_scales_with_the_face_above_its_floor() -> None:
     assert face_size_px(lm) == pytest.approx(150.0)  # the longer side of the landmarks' box
 
 
+def test_face_size_px_is_the_axis_reductions_number_for_any_landmarks() -> None:
+    """Its cheaper per-column extents give the very float32 number of the (N, 2) reductions along axis 0: random
+    faces, a single point, float64 and strided input, and a NaN in either column (it stays NaN)."""
+
+    def by_axis(landmarks: np.ndarray) -> float:
+        lm = np.asarray(landmarks, np.float32)
+        return float((lm.max(axis=0) - lm.min(axis=0)).max())
+
+    rng = np.random.default_rng(7)
+    cases = [(rng.random((468, 2)) * rng.uniform(1, 2000) - rng.uniform(0, 500)).astype(np.float32) for _ in range(200)]
+    cases += [np.array([[3.5, -2.25]], np.float32), rng.random((468, 2)) * 700.0, (rng.random((468, 4)) * 300)[:, ::2]]
+    for column in (0, 1):
+        nan = (rng.random((468, 2)) * 300).astype(np.float32)
+        nan[5, column] = np.nan
+        cases.append(nan)
+    for lm in cases:
+        got, want = face_size_px(lm), by_axis(lm)
+        assert got == want or (np.isnan(got) and np.isnan(want))
+
+
 def _lit(face: FaceROI, truth: np.ndarray) -> np.ndarray:
     """The truth lit from one side (the reference is not), with the mask painted on ``face.image``; returns it."""
     h, w = truth.shape[:2]

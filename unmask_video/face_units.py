@@ -23,7 +23,12 @@ def face_size_px(landmarks: np.ndarray) -> float:
     """A face's size in pixels: the longer side of its landmarks' bounding box ((N, 2) x, y), forehead to chin or
     cheek to cheek, whichever is longer (it changes little when the head turns or tilts)."""
     lm = np.asarray(landmarks, np.float32)
-    return float((lm.max(axis=0) - lm.min(axis=0)).max())
+    if lm.ndim != 2 or lm.shape[1] != 2 or not len(lm):
+        return float((lm.max(axis=0) - lm.min(axis=0)).max())
+    # (each column's extent on its own, contiguous: the same float32 numbers as the (N, 2) reductions along axis 0,
+    # about a third of their time, which the composite paid several times a face)
+    xs, ys = np.ascontiguousarray(lm.T)
+    return float(np.maximum(xs.max() - xs.min(), ys.max() - ys.min()))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from unmask_video.landmark_sets import FACE_HEIGHT, MOUTH_CORNERS
+from unmask_video.order_stats import median
 
 __all__ = ["BleedOptions", "above_mouth", "bleed_px", "cloth_fringe"]
 
@@ -107,7 +108,9 @@ def _medians(image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.nd
     skin = _band(dist, valid, opts.skin_from, opts.skin_to)
     if cv2.countNonZero(cloth) < _MIN_BAND_PIXELS or cv2.countNonZero(skin) < _MIN_BAND_PIXELS:
         return None
-    return np.median(_lab(image, _sample(skin)), axis=0), np.median(_lab(image, _sample(cloth)), axis=0)
+    # (per channel on contiguous rows, :func:`~unmask_video.order_stats.median`: ``np.median``'s numbers)
+    return (median(np.ascontiguousarray(_lab(image, _sample(skin)).T)),
+            median(np.ascontiguousarray(_lab(image, _sample(cloth)).T)))
 
 
 def _axis(skin: np.ndarray, cloth: np.ndarray, opts: BleedOptions) -> tuple[np.ndarray, np.ndarray] | None:
@@ -143,7 +146,7 @@ def bleed_px(
         band = share[bands == d]
         if len(band) < _MIN_BAND_PIXELS:
             continue
-        lean = float(np.median(band))
+        lean = float(median(band))
         if lean < opts.clean:
             return max(d - 1 + (last - opts.clean) / max(last - lean, 1e-6), 0.0) if d > 1 else 0.0
         last = lean
@@ -204,12 +207,14 @@ def fringe_medians(
 
 def cloth_fringe(
     image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray, depth: float, lean: float = 0.5,
-    opts: BleedOptions = BleedOptions(), medians: Medians | None = None,
+    opts: BleedOptions = BleedOptions(), medians: Medians | None = None, landmarks: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """(h, w) bool: the pixels at most ``depth`` px outside ``hole`` ((h, w) bool; ``dist``: every pixel's distance to
     it) that :func:`_cloth_like` finds the cloth's (``lean``: the share of the way from the skin's chroma to the
     cloth's, read as :func:`bleed_px` reads them; ``valid``: where the skin is read), joined to the hole through such
-    pixels. ``medians``: :func:`fringe_medians`, read on an earlier frame of the face (None: read here). None: none,
+    pixels. ``medians``: :func:`fringe_medians`, read on an earlier frame of the face (None: read here). ``landmarks``:
+    the face's (468, 2), in the pixels of ``image``: the fringe above the mouth only (:func:`above_mouth`), its
+    band's colours read only where they can join such a pixel to the hole (None: everywhere, nothing cut). None: none,
     or the cloth's and the skin's colours are too alike (or too few pixels) to tell."""
     if depth <= 0:
         return None
@@ -223,17 +228,31 @@ def cloth_fringe(
     if points is None:
         return None
     rows, cols = points[:, 0, 1], points[:, 0, 0]
+    steps = int(np.ceil(depth))
+    if landmarks is not None:
+        # (a pixel joins the hole through at most ``steps`` others, each a step of one row or column from the next:
+        # one further below the mouth's line than ``steps`` such steps can climb joins none above it; its colour is
+        # not read)
+        centre, down = _mouth_line(landmarks)
+        climb = steps * (abs(float(down[0])) + abs(float(down[1]))) + 1.0
+        near = _below(rows, cols, centre, down) <= climb
+        rows, cols = rows[near], cols[near]
+        if not len(rows):
+            return None
     like = _cloth_like(_lab(image, (rows, cols)), medians, axis, lean, opts)
     if not like.any():
         return None
-    return _joined(hole, (rows[like], cols[like]), int(np.ceil(depth)))
+    return _joined(hole, (rows[like], cols[like]), steps, landmarks)
 
 
-def _joined(hole: np.ndarray, cloth: tuple[np.ndarray, np.ndarray], steps: int) -> np.ndarray | None:
+def _joined(
+    hole: np.ndarray, cloth: tuple[np.ndarray, np.ndarray], steps: int, landmarks: np.ndarray | None = None
+) -> np.ndarray | None:
     """(h, w) bool: the ``cloth`` pixels (rows, cols; at least one) outside ``hole`` ((h, w) bool) joined to it through
     such pixels, grown from it a pixel ring at a time for ``steps`` rings at most (a cloth-coloured speck further out is
     left alone); None: none. Grown on the box around them only (a pixel of it grows only from its neighbours, in the box
-    one pixel wider), and no further once a ring adds nothing."""
+    one pixel wider), and no further once a ring adds nothing. ``landmarks``: those above the mouth's line only
+    (:func:`above_mouth`, on that box)."""
     rows, cols = cloth
     box = (slice(max(int(rows.min()) - 1, 0), int(rows.max()) + 2),
            slice(max(int(cols.min()) - 1, 0), int(cols.max()) + 2))
@@ -248,22 +267,39 @@ def _joined(hole: np.ndarray, cloth: tuple[np.ndarray, np.ndarray], steps: int) 
         if count == last:
             break
     joined = (grown > 0) & ~hole[box]
-    if not joined.any():
+    if landmarks is not None:
+        joined = above_mouth(joined, landmarks, (box[0].start, box[1].start))
+    if joined is None or not joined.any():
         return None
     fringe = np.zeros(hole.shape, bool)
     fringe[box] = joined
     return fringe
 
 
-def above_mouth(where: np.ndarray | None, landmarks: np.ndarray) -> np.ndarray | None:
+def _mouth_line(landmarks: np.ndarray) -> tuple[tuple[np.floating, np.floating], np.ndarray]:
+    """((x, y), down): the middle of the mouth's corners of the (468, 2) ``landmarks`` and the face's direction down
+    (forehead to chin, not of unit length), as :func:`above_mouth` measures by them."""
+    top, bottom = landmarks[list(FACE_HEIGHT)]
+    corners = landmarks[list(MOUTH_CORNERS)]
+    return (corners[:, 0].mean(), corners[:, 1].mean()), bottom - top
+
+
+def _below(rows: np.ndarray, cols: np.ndarray, centre: tuple[np.floating, np.floating], down: np.ndarray) -> np.ndarray:
+    """How far below the mouth's line (:func:`_mouth_line`) the pixels (``rows``, ``cols``) lie, along ``down`` (times
+    its length; > 0: below it)."""
+    return (cols - centre[0]) * down[0] + (rows - centre[1]) * down[1]
+
+
+def above_mouth(
+    where: np.ndarray | None, landmarks: np.ndarray, origin: tuple[int, int] = (0, 0)
+) -> np.ndarray | None:
     """``where`` ((h, w) bool) less its pixels below the line through the mouth's corners across the face (of the
-    (468, 2) ``landmarks``, in its pixels), changed in place; None where none is left (or ``where`` is None)."""
+    (468, 2) ``landmarks``, in the pixels of an image whose (row, column) ``origin`` is ``where``'s top-left corner),
+    changed in place; None where none is left (or ``where`` is None)."""
     if where is None:
         return None
-    top, bottom = landmarks[list(FACE_HEIGHT)]
-    down = bottom - top
     rows, cols = np.nonzero(where)
-    below = (cols - landmarks[list(MOUTH_CORNERS), 0].mean()) * down[0] + \
-        (rows - landmarks[list(MOUTH_CORNERS), 1].mean()) * down[1] > 0
+    # (the landmarks as given, the pixels moved to them: the same numbers as on the whole image)
+    below = _below(rows + origin[0], cols + origin[1], *_mouth_line(landmarks)) > 0
     where[rows[below], cols[below]] = False
     return where if where.any() else None

@@ -32,7 +32,7 @@ from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.jaw_outline import JawProfile
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER
 from unmask_video.reconstruct.cloth_bleed import (
-    BleedOptions, Medians, above_mouth, bleed_px, cloth_fringe, fringe_medians,
+    BleedOptions, Medians, bleed_px, cloth_fringe, fringe_medians,
 )
 from unmask_video.reconstruct.color_match import match_color
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
@@ -49,6 +49,10 @@ from unmask_video.stages import FaceROI, Image
 from unmask_video.warp import yaw
 
 log = logging.getLogger(__name__)
+
+#: A face's place in the frame, what the per-face histories find it by (:func:`face_in_frame`: its landmarks in the
+#: frame's pixels, their mean and its width): computed once per face and handed to each history's reader and keeper.
+_Located = tuple[np.ndarray, np.ndarray, float]
 
 __all__ = ["CompositeOptions", "ReferenceComposite", "match_color"]
 
@@ -385,29 +389,31 @@ class ReferenceComposite:
         rh, rw = hole.shape
         scale = opts.work_px / max(rh, rw) if opts.work_px > 0 else 1.0
         eyes = eye_maps(face.mask[region], lm, opts.eye_keep, opts.band.px(face_px) + 1.0)
+        located = face_in_frame(face)
         if scale >= 1.0:
             lengths = self.lengths(face_px)
-            carry = self._carry(face, region, hole, valid, lengths, face_px) if opts.carry_frames > 1 else None
+            carry = self._carry(face, region, hole, valid, lengths, face_px, located) if opts.carry_frames > 1 else None
             if carry is not None:
                 paste_at(sub_out, *carry)
                 keep_frame(sub_out, sub_image, eyes)
                 return out
-            track, measured = self._light_track(face, lm)
+            track, measured = self._light_track(face, lm, located)
             filters = self._filters(face, 1 if measured is None else measured.age + 1 + measured.skipped)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
                                        track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw,
-                                       bleed=self._bleed_filter(face), fringe=self._fringe_reader(face))  # fmt: skip
+                                       bleed=self._bleed_filter(face, located),
+                                       fringe=self._fringe_reader(face, located))  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
                     # catches up)
                     filters[1].restore()
-                self._keep_fields(face, track, measured)
+                self._keep_fields(face, track, measured, located)
             if opts.carry_frames > 1:
                 # (every pixel of the mask is written: where the warp is not valid by the fills, which ``changed``
                 # leaves out beside the face)
-                self._keep_carry(face, region, sub_out, changed | hole)
+                self._keep_carry(face, region, sub_out, changed | hole, located)
             keep_frame(sub_out, sub_image, eyes)
             return out
         filters = self._filters(face)
@@ -429,8 +435,8 @@ class ReferenceComposite:
             upsampled=True,
             turn=_turn(face),
             jaw=face.reference_jaw,
-            bleed=self._bleed_filter(face),
-            fringe=self._fringe_reader(face),
+            bleed=self._bleed_filter(face, located),
+            fringe=self._fringe_reader(face, located),
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
@@ -440,13 +446,14 @@ class ReferenceComposite:
 
     def _carry(
         self, face: FaceROI, region: tuple[slice, slice], hole: np.ndarray, valid: np.ndarray, lengths: _Lengths,
-        face_px: float,
+        face_px: float, located: _Located | None = None,
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """(rebuilt, changed): the face's last rebuilt region carried onto ``region`` of this frame (``hole``,
         ``valid``: its mask and the warp's validity), where :attr:`CompositeOptions.carry_frames` allows it; None:
-        rebuild. ``changed``: uint8, 1 where ``rebuilt`` holds rebuilt pixels."""
+        rebuild. ``changed``: uint8, 1 where ``rebuilt`` holds rebuilt pixels. ``located``: :func:`face_in_frame` of
+        ``face`` where the caller has it."""
         opts = self.options
-        in_frame, centre, size = face_in_frame(face)
+        in_frame, centre, size = located or face_in_frame(face)
         last = self._carries.take(centre, size)
         if last is None:
             return None
@@ -538,27 +545,30 @@ class ReferenceComposite:
         return rebuilt, changed
 
     def _keep_carry(
-        self, face: FaceROI, region: tuple[slice, slice], rebuilt: np.ndarray, changed: np.ndarray
+        self, face: FaceROI, region: tuple[slice, slice], rebuilt: np.ndarray, changed: np.ndarray,
+        located: _Located | None = None,
     ) -> None:
-        """Keep ``rebuilt`` (``region`` of this face's ROI rebuilt; ``changed``: where) for :meth:`_carry`."""
+        """Keep ``rebuilt`` (``region`` of this face's ROI rebuilt; ``changed``: where) for :meth:`_carry`
+        (``located``: :func:`face_in_frame` of ``face`` where the caller has it)."""
         rows, cols = region
-        in_frame, centre, size = face_in_frame(face)
+        in_frame, centre, size = located or face_in_frame(face)
         origin = np.array([face.box.x0 + cols.start, face.box.y0 + rows.start], np.float64)
         both = cv2.cvtColor(rebuilt, cv2.COLOR_RGB2RGBA)
         cv2.insertChannel(cv2.cvtColor(face.image[region], cv2.COLOR_RGB2GRAY), both, 3)
         self._carries.put(centre, size, _Carry(in_frame, origin, both, changed.astype(np.uint8)))
 
     def _light_track(
-        self, face: FaceROI, landmarks: np.ndarray
+        self, face: FaceROI, landmarks: np.ndarray, located: _Located | None = None
     ) -> tuple[LightTrack | None, _MeasuredFields | None]:
         """(track, last): this face's ``light="skin"`` fields to reuse or to measure (None where the options measure
         them on every frame) and what was last measured on it (taken from the history; None: nothing).
-        ``landmarks``: the face's in the pixels of the region rebuilt."""
+        ``landmarks``: the face's in the pixels of the region rebuilt; ``located``: :func:`face_in_frame` of ``face``
+        where the caller has it."""
         opts = self.options
         if (opts.field_refresh <= 1 or not opts.color_match or opts.local_color_sigma <= 0 or opts.light != "skin"
                 or opts.transfer_std):  # fmt: skip
             return None, None
-        in_frame, centre, size = face_in_frame(face)
+        in_frame, centre, size = located or face_in_frame(face)
         last = self._fields.take(centre, size)
         track = LightTrack(Anchor(landmarks.mean(axis=0).astype(np.float32), size), tolerance=opts.field_reuse_ring)
         if last is not None and last.age + 1 < opts.field_refresh and last.landmarks.shape == in_frame.shape:
@@ -567,10 +577,12 @@ class ReferenceComposite:
                 track.reuse = last.fields
         return track, last
 
-    def _keep_fields(self, face: FaceROI, track: LightTrack, last: _MeasuredFields | None) -> None:
+    def _keep_fields(
+        self, face: FaceROI, track: LightTrack, last: _MeasuredFields | None, located: _Located | None = None
+    ) -> None:
         """Put this face's fields back in the history after :meth:`_rebuild` with ``track`` (``last``: what
-        :meth:`_light_track` took from it)."""
-        in_frame, centre, size = face_in_frame(face)
+        :meth:`_light_track` took from it; ``located``: :func:`face_in_frame` of ``face`` where the caller has it)."""
+        in_frame, centre, size = located or face_in_frame(face)
         if track.reused and last is not None:
             self._fields.put(centre, size, replace(last, age=last.age + 1))
         elif track.measured is not None:
@@ -604,10 +616,11 @@ class ReferenceComposite:
         )
         return matched, face.valid
 
-    def _bleed_filter(self, face: FaceROI) -> Callable[[float | None], float]:
+    def _bleed_filter(self, face: FaceROI, located: _Located | None = None) -> Callable[[float | None], float]:
         """The face's cloth bleed averaged over its frames: called with this frame's (a share of the reach looked in;
-        None: not read), it returns the average (:attr:`CompositeOptions.bleed_smoothing`) and keeps it for the next."""
-        _, centre, size = face_in_frame(face)
+        None: not read), it returns the average (:attr:`CompositeOptions.bleed_smoothing`) and keeps it for the next.
+        ``located``: :func:`face_in_frame` of ``face`` where the caller has it."""
+        _, centre, size = located or face_in_frame(face)
         last = self._bleeds.take(centre, size)
         weight = self.options.bleed_smoothing
 
@@ -621,11 +634,14 @@ class ReferenceComposite:
 
         return smooth
 
-    def _fringe_reader(self, face: FaceROI) -> Callable[[bool, Callable[[], Medians | None]], Medians | None]:
+    def _fringe_reader(
+        self, face: FaceROI, located: _Located | None = None
+    ) -> Callable[[bool, Callable[[], Medians | None]], Medians | None]:
         """The colours the face's cloth fringe is told by (:func:`cloth_bleed.fringe_medians`): called with whether
         this frame measures its colour fields and how to read them, it reads them on such frames (and on the face's
-        first) and otherwise returns those held from the last read, and keeps them for the next."""
-        _, centre, size = face_in_frame(face)
+        first) and otherwise returns those held from the last read, and keeps them for the next. ``located``:
+        :func:`face_in_frame` of ``face`` where the caller has it."""
+        _, centre, size = located or face_in_frame(face)
         held = self._fringes.take(centre, size)
 
         def reader(measured: bool, read: Callable[[], Medians | None]) -> Medians | None:
@@ -651,8 +667,8 @@ class ReferenceComposite:
         medians = read() if reader is None else reader(measured, read)
         if medians is None:
             return None
-        found = cloth_fringe(image, hole, valid, dist, lengths.fringe, self.options.fringe_lean, medians=medians)
-        return above_mouth(found, landmarks)
+        return cloth_fringe(image, hole, valid, dist, lengths.fringe, self.options.fringe_lean, medians=medians,
+                            landmarks=landmarks)  # fmt: skip
 
     @staticmethod
     def _off_cloth(
