@@ -37,7 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 if __package__ in (None, ""):  # (run as a file: the benchmarks package of this checkout)
-    sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # (after PYTHONPATH: another checkout's package)
 
 from benchmarks import live_latency  # noqa: E402
 
@@ -213,7 +213,9 @@ def session(size: str, seconds: float, workdir: Path, label: str, clock: str) ->
     print(f"{size} ({label}): {shown} frames shown, {stats.fps:.1f} fps, delay median {stats.delay_median_ms:.0f} ms,"
           f" p95 {p95:.0f} ms, max {max(delays, default=0):.0f} ms; ms per frame ({clock} clock):"
           f" median p90 p95 max (frames)")  # fmt: skip
-    rows = [("worker", worker), ("process", process)]
+    # (a frame's own chain: its worker's stages, then its processing thread's; what its delay is made of but the
+    # waits, the capture's slot and the outputs)
+    rows = [("worker", worker), ("process", process), ("chain", [w + p for w, p in zip(worker, process)])]
     rows += [(s, per[s]) for s in WORKER + PROCESS if s in per]
     rows += [(s, [v for v, r in zip(per[s], ran[s]) if r]) for s in STEPS if s in per]
     for name, values in rows:

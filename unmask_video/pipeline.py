@@ -123,14 +123,16 @@ class PreparedBatch:
     repeats: list[bool] = field(default_factory=list)
     #: The face track of each of ``jobs`` (empty: not known, the faces are not averaged over time).
     tracks: list[int] = field(default_factory=list)
-    #: Each of ``jobs``' ear loops still being looked for (``PipelineOptions.loops_apart``; empty: none pending).
-    pending_loops: list[Future[Loops | None]] = field(default_factory=list)
+    #: Each of ``jobs``' ear loops still being looked for (``PipelineOptions.loops_apart``; None: not asked for that
+    #: face; empty: none pending).
+    pending_loops: list[Future[Loops | None] | None] = field(default_factory=list)
 
     def settle_loops(self) -> None:
         """Wait for the ear loops looked for apart and put them on their faces' ROIs (an error there is raised)."""
         pending, self.pending_loops = self.pending_loops, []
         for (_, roi, _), loops in zip(self.jobs, pending):
-            roi.loops = loops.result()
+            if loops is not None:
+                roi.loops = loops.result()
 
 
 @dataclass
@@ -254,8 +256,10 @@ class FramePipeline:
         self._face_ids: set[int] = set()  # the track ids of the last frame's faces
         self.segmenter = MaskSegmenter(self.options.segment)
         self.ear_loops = EarLoops(self.options.ear_loops)
-        #: The ear loops' calls on a thread of their own (``PipelineOptions.loops_apart``; None: on prepare's)
+        #: The ear loops' calls on a thread of their own (``PipelineOptions.loops_apart``; None: on prepare's), and
+        #: the loops :meth:`_face_roi` asked it for last (prepare's, taken after each call)
         self._loops_apart = EarLoopsApart(self.ear_loops, self.timer) if self.options.loops_apart else None
+        self._asked_loops: Future[Loops | None] | None = None
         self.stats = PipelineStats()
         self.debug = DebugWriter(self.options.debug_dir, self.options.debug_frames) if self.options.debug_dir else None
         #: For each frame of the last :meth:`rebuild` (or :meth:`process_batch`): boxes (x0, y0, x1, y1) outside
@@ -362,13 +366,13 @@ class FramePipeline:
             self.stats.frames_with_face += 1
             masked = False
             for face in faces:
-                found = self._face_roi(image, face.landmarks, face.id, batch.first_frame + index)
-                if found is None:  # no mask worn: the face passes through untouched
+                self._asked_loops = None
+                roi = self._face_roi(image, face.landmarks, face.id, batch.first_frame + index)
+                if roi is None:  # no mask worn: the face passes through untouched
                     self.stats.bare_faces += 1
                     continue
-                roi, pending = found
-                if pending is not None:
-                    batch.pending_loops.append(pending)
+                if self._loops_apart is not None:
+                    batch.pending_loops.append(self._asked_loops)
                 masked = True
                 # (the segmenter's detail is at the frame's size: none for a face at a working size)
                 detail = self.segmenter.detail(face.id) if self.debug is not None and roi.full is None else None
@@ -503,21 +507,18 @@ class FramePipeline:
             self._work.forget(gone)
         self._face_ids = ids
 
-    def _face_roi(
-        self, image: Image, landmarks: np.ndarray, face_id: int, frame_index: int
-    ) -> tuple[FaceROI, Future[Loops | None] | None] | None:
-        """The face's ROI ready for reconstruction and, with ``PipelineOptions.loops_apart``, its ear loops still
-        being looked for (the ROI's ``loops`` are set when they are taken); None when it wears no mask (nothing to
-        rebuild)."""
+    def _face_roi(self, image: Image, landmarks: np.ndarray, face_id: int, frame_index: int) -> FaceROI | None:
+        """The face's ROI ready for reconstruction, or None when it wears no mask (nothing to rebuild). With
+        ``PipelineOptions.loops_apart`` its ear loops are still being looked for: :attr:`_asked_loops` (the ROI's
+        ``loops`` are set when they are taken, :meth:`PreparedBatch.settle_loops`)."""
         box = face_box(landmarks, image.shape[:2], self.options.box_margin)
         roi_image = image[box.slices]
         roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
         with self.timer("segment"):
             mask = self.segmenter.segment(roi_image, roi_landmarks, face_id)
         loops: Loops | None = None
-        pending = None
         if self._loops_apart is not None:  # (the warp below never writes the ROI or the mask the loops read)
-            pending = self._loops_apart.find(roi_image, roi_landmarks, mask, face_id, box)
+            self._asked_loops = self._loops_apart.find(roi_image, roi_landmarks, mask, face_id, box)
         else:
             with self.timer("loops"):
                 loops = self.ear_loops.find(roi_image, roi_landmarks, mask, face_id, box)
@@ -548,10 +549,9 @@ class FramePipeline:
                 roi_landmarks, roi_image.shape[:2], self._warp_region(tight, roi_landmarks), track=face_id,
                 image=roi_image, mask=mask, origin=(box.x0, box.y0),
             )
-        roi = FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight,
-                      reference_yaw=self.warper.reference_yaw, full=work, loops=loops,
-                      reference_jaw=self.warper.reference_jaw)  # fmt: skip
-        return roi, pending
+        return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight,
+                       reference_yaw=self.warper.reference_yaw, full=work, loops=loops,
+                       reference_jaw=self.warper.reference_jaw)  # fmt: skip
 
     def _work_crop(
         self, box: Box, roi_landmarks: np.ndarray, tight: tuple[slice, slice], landmarks: np.ndarray,
