@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -97,8 +98,6 @@ class RecordingTimer:
     def install(self) -> None:
         base, me = self.base, self
         original = type(base).__call__
-
-        from contextlib import contextmanager
 
         @contextmanager
         def call(stage: str):
