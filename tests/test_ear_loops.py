@@ -338,7 +338,7 @@ def test_the_loops_looked_for_apart_give_the_same_frames_as_in_turn(scene):
     for (a, boxes_a), (b, boxes_b) in zip(outputs[False], outputs[True]):
         assert np.array_equal(a, b)
         assert boxes_a == boxes_b
-    # (the loops were erased: the frames differ from the input inside the loops' boxes)
+    # (the loops were erased: their pixels are near the masked frame's again)
     first = outputs[True][0][0]
     assert np.abs(first.astype(np.int16) - scene.masked)[scene.loops].mean() < 0.5 * np.abs(
         scene.looped.astype(np.int16) - scene.masked

@@ -15,6 +15,7 @@ must not be written until its loops are taken (the blend writes the frame only a
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
@@ -36,11 +37,14 @@ class EarLoopsApart:
         self.loops = loops
         self.timer = timer
         self._pool: ThreadPoolExecutor | None = None
+        self._pid = 0  # the process that started the pool's thread
 
     def _submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
-        if self._pool is None:
-            # (not a daemon: joined at exit, never left inside OpenCV while the interpreter finalizes)
+        if self._pool is None or self._pid != os.getpid():
+            # (not a daemon: joined at exit, never left inside OpenCV while the interpreter finalizes; a forked
+            # process, :mod:`unmask_video.prepare_process`, has none of its parent's threads: it starts its own)
             self._pool = ThreadPoolExecutor(1, "unmask-video-loops", initializer=name_os_thread, initargs=("loops",))
+            self._pid = os.getpid()
         return self._pool.submit(fn, *args)
 
     def find(
@@ -59,9 +63,9 @@ class EarLoopsApart:
 
     def close(self) -> None:
         """Wait for what was asked and end the thread."""
-        if self._pool is not None:
+        if self._pool is not None and self._pid == os.getpid():
             self._pool.shutdown(wait=True)
-            self._pool = None
+        self._pool = None
 
 
 __all__ = ["EarLoopsApart"]
