@@ -59,9 +59,8 @@ import cv2
 import numpy as np
 
 from unmask_video.errors import InputError, ProcessingError
-from unmask_video.io import StreamDescription, handle_signals, is_stream_url
+from unmask_video.io import handle_signals
 from unmask_video.io.color import FrameToRGB
-from unmask_video.io.paths import check_debug_dir
 from unmask_video.frame_loop import switch_interval
 from unmask_video.live_ahead import Ahead, LandmarksAhead
 from unmask_video.prepare_process import PrepareProcess, ProcessOptions, fork_available
@@ -71,7 +70,6 @@ from unmask_video.live_capture import (
     CapturedFrame,
     LatestFrameCapture,
     LiveSource,
-    is_live_source,
     list_cameras,
     open_source,
     open_spec,
