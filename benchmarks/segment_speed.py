@@ -147,26 +147,32 @@ SEGMENT_SPLIT = (
     "mask_clusters", "side_growth", "presence_decision", "mask_paste",
 )
 SPLIT_OUT = REFINE_SPLIT + SEGMENT_SPLIT
+#: Other modules the segmenter calls that are taken from the revision where it has them (after the split out of the
+#: modules above; a revision without them uses today's).
+OWN_MODULES = ("mask_texture",)
 #: The modules that hold what were MaskSegmenter's methods (after fa74ff7): their calls of the :data:`PARTS` are timed
 #: as the segment module's are (a method calling another went through the class, which the clock wraps).
 METHODS_OUT = ("mask_window", "mask_clusters", "mask_cleanup", "side_growth", "presence_decision", "mask_paste")
 
 
 def _segment_at(rev: str) -> dict[str, ModuleType] | None:
-    """unmask_video/segment.py (with its mask_refine.py, mask_edge.py, mask_presence.py and occluders.py, and the modules
-    split out of the first and the last where ``rev`` has them: :data:`SPLIT_OUT`) as it was at git revision ``rev``,
-    imported as their own modules, by their names (None, with a message, where git or the revision is not there)."""
+    """unmask_video/segment.py (with its mask_refine.py, mask_edge.py, mask_presence.py, occluders.py, mask_texture.py
+    where ``rev`` has it (:data:`OWN_MODULES`), and the modules split out of the first and the last where ``rev`` has
+    them: :data:`SPLIT_OUT`) as it was at git revision ``rev``, imported as their own modules, by their names (None,
+    with a message, where git or the revision is not there)."""
     root = Path(__file__).resolve().parents[1]
     folder = Path(tempfile.mkdtemp())
     modules = {}
-    names = ("occluders", "mask_presence", *REFINE_SPLIT, "mask_refine", "mask_edge", *SEGMENT_SPLIT, "segment")
+    names = (
+        "occluders", "mask_presence", *REFINE_SPLIT, *OWN_MODULES, "mask_refine", "mask_edge", *SEGMENT_SPLIT, "segment",
+    )
     for name in names:
         try:
             source = subprocess.run(
                 ["git", "show", f"{rev}:unmask_video/{name}.py"], cwd=root, capture_output=True, text=True, check=True
             ).stdout
         except (OSError, subprocess.CalledProcessError):
-            if name in SPLIT_OUT:
+            if name in SPLIT_OUT or name in OWN_MODULES:
                 continue  # (a revision before the split: mask_refine.py or segment.py holds it)
             print(f"segmentation at {rev}: not found (no git checkout or no such revision); baseline skipped")
             return None
@@ -225,6 +231,7 @@ PARTS: dict[str, tuple[str, ...]] = {
         "face_size", "region_polygon", "search_polygon", "search_polygons", "MaskSegmenter._core_mask", "core_mask",
     ),
     "edge model": ("edge_model",),
+    "lining": ("MaskSegmenter._without_lining", "textured", "without_foreign"),
     "still check": ("MaskSegmenter._still", "MaskSegmenter._keep_still"),
     "smoothing": ("MaskSegmenter._smooth",),
     "scale up, feather": ("MaskSegmenter._paste", "paste", "MaskSegmenter._feather"),

@@ -164,3 +164,56 @@ def test_the_segmenter_leaves_a_mesh_lining_beside_the_jaw_out(astronaut, astron
     # Without the texture the lining is taken with the mask: the check below means something.
     assert taken_off >= 0.5
     assert taken <= 0.5 * taken_off
+
+
+def _foreign_over_whole_box(mask, foreign, zone, lab, cloth, tolerance):
+    """:func:`without_foreign` as it was computed before it read only the pixels it needs: the chroma over lightness
+    (:func:`colour_model.shading_free_chroma`) of every pixel of the mask's box, in float32."""
+    from unmask_video.blend import mask_bbox
+    from unmask_video.colour_model import shading_free_chroma
+    from unmask_video.order_stats import median
+
+    region = mask_bbox(mask, 1, mask.shape)
+    smooth = cv2.medianBlur(np.ascontiguousarray(lab[region]), 3).astype(np.float32)
+    free = shading_free_chroma(smooth[..., :1], smooth[..., 1:] - 128.0)
+    colour = median(np.ascontiguousarray(np.concatenate([free, smooth[..., :1]], axis=2)[cloth[region]].T))
+    off = (mask[region] > 0) & zone[region] & (((free - colour[:2]) ** 2).sum(axis=2) > tolerance**2)
+    off &= smooth[..., 0] > colour[2]
+    n, pieces = cv2.connectedComponents(off.astype(np.uint8), connectivity=8)
+    marked = np.unique(pieces[foreign[region] & off])
+    marked = marked[marked > 0]
+    if marked.size == 0:
+        return mask
+    out = mask.copy()
+    out[region][np.isin(pieces, marked)] = 0
+    n, parts = cv2.connectedComponents(out, connectivity=8)
+    kept = np.unique(parts[(out > 0) & ~zone])
+    return np.isin(parts, kept[kept > 0]).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_without_foreign_reading_only_its_pixels_matches_the_whole_box(seed):
+    """The candidates' and the cloth's pixels only (gathered, by the chroma table) give the mask the float32 formula
+    over the whole box gave, bit for bit: noisy pale and dark pieces in the zone, on a mask off the window's edge, the
+    marks beside and on them, some tolerances taking pieces off and some not."""
+    rng = np.random.default_rng(seed)
+    colour = LINING if seed % 2 == 0 else (150, 140, 170)
+    mask, zone, lab, piece = _mask_with_piece(colour)
+    lab = np.clip(lab.astype(np.int16) + rng.integers(-6, 7, lab.shape), 0, 255).astype(np.uint8)
+    mask = np.roll(mask, (seed * 3 - 8, seed - 4), axis=(0, 1))
+    cloth = (mask > 0) & ~zone & (rng.random(mask.shape) > 0.2)
+    foreign = np.zeros(mask.shape, bool)
+    foreign[40 + seed : 70 + seed, 12:40] = True
+    tolerance = (1.0, 4.0, 12.0)[seed % 3]
+    want = _foreign_over_whole_box(mask, foreign, zone, lab, cloth, tolerance)
+    got = without_foreign(mask, foreign, zone, lab, cloth, tolerance)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_the_whole_box_reference_takes_pieces_off():
+    """(the equality above is not that of two untouched masks: the reference takes the pale lining off)"""
+    mask, zone, lab, piece = _mask_with_piece(LINING)
+    foreign = np.zeros(mask.shape, bool)
+    foreign[50:90, 15:30] = True
+    out = _foreign_over_whole_box(mask, foreign, zone, lab, (mask > 0) & ~zone, 4.0)
+    assert out[piece].mean() < 0.05

@@ -37,14 +37,18 @@ def core_mask(lm: np.ndarray, size: float, shape: tuple[int, int], opt: SegmentO
 
 def features(image: np.ndarray, size: float, opt: SegmentOptions, pixels: np.ndarray | None = None) -> np.ndarray:
     """The k-means features of ``image`` (uint8 RGB): blurred, Lab, float32, the lightness weighted; (h, w, 3), or
-    (n, 3) of the ``pixels`` (flat indices) only (taken from the uint8 Lab before the float conversion: the same
-    values, a quarter of the bytes)."""
+    (n, 3) of the ``pixels`` (flat indices) only (the blurred RGB pixels taken, then converted: the same values as the
+    whole image's Lab at them)."""
     sigma = opt.blur_sigma * size
     if sigma >= 0.5:
         image = cv2.GaussianBlur(image, (0, 0), sigma)
-    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
     if pixels is not None:
-        lab = np.take(lab.reshape(-1, 3), pixels, axis=0)  # (np.take of rows: 3x faster than a fancy index)
+        # (the blurred pixels taken first (np.take of rows: 3x faster than a fancy index), then converted as one row:
+        # OpenCV's uint8 Lab is per pixel, the same values as the whole image's at those pixels, for fewer pixels)
+        rgb = np.take(np.ascontiguousarray(image).reshape(-1, 3), pixels, axis=0)
+        lab = cv2.cvtColor(rgb[None], cv2.COLOR_RGB2LAB)[0] if len(rgb) else rgb  # (none: cvtColor refuses it)
+    else:
+        lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
     lab = lab.astype(np.float32)
     lab[..., 0] *= opt.lightness_weight
     return lab

@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 
 from unmask_video.blend import disk_morph, mask_bbox
-from unmask_video.colour_model import shading_free_chroma
+from unmask_video.colour_model import free_chroma_of
+from unmask_video.mask_pixels import pixels_of
 from unmask_video.order_stats import median
 
 __all__ = ["dot_density", "textured", "without_foreign"]
@@ -113,14 +114,22 @@ def without_foreign(
     region = mask_bbox(mask, 1, mask.shape)
     if region is None or not cloth.any():
         return mask
-    smooth = cv2.medianBlur(np.ascontiguousarray(lab[region]), 3).astype(np.float32)
-    free = shading_free_chroma(smooth[..., :1], smooth[..., 1:] - 128.0)
-    sure = np.ascontiguousarray(np.concatenate([free, smooth[..., :1]], axis=2)[cloth[region]].T)
+    smooth = cv2.medianBlur(np.ascontiguousarray(lab[region]), 3)
+    # (the chroma over lightness only at the pixels read, the sure cloth's and the candidates' (the mask's in the
+    # zone), by the table of free_chroma_of: the same float32 values as shading_free_chroma over the whole box)
+    cloth_px = pixels_of(smooth, cloth[region])
+    sure = np.empty((3, len(cloth_px)), np.float32)
+    sure[:2] = free_chroma_of(cloth_px).T
+    sure[2] = cloth_px[:, 0]
     colour = median(sure)  # (the cloth's chroma over lightness, and its lightness)
-    off = (mask[region] > 0) & zone[region] & (((free - colour[:2]) ** 2).sum(axis=2) > tolerance**2)
-    off &= smooth[..., 0] > colour[2]
-    n, pieces = cv2.connectedComponents(off.astype(np.uint8), connectivity=8)
-    marked = np.unique(pieces[foreign[region] & off])
+    idx = np.flatnonzero((mask[region] > 0) & zone[region])
+    px = np.take(smooth.reshape(-1, 3), idx, axis=0)
+    far = ((free_chroma_of(px) - colour[:2]) ** 2).sum(axis=1) > tolerance**2
+    far &= px[:, 0].astype(np.float32) > colour[2]
+    off = np.zeros(smooth.shape[:2], np.uint8)
+    off.reshape(-1)[idx[far]] = 1
+    n, pieces = cv2.connectedComponents(off, connectivity=8)
+    marked = np.unique(pieces[foreign[region] & (off > 0)])
     marked = marked[marked > 0]
     if marked.size == 0:
         return mask

@@ -199,12 +199,12 @@ def lit_skin_marks(
     if idx.size < 20:
         return out
     # (all by histograms of the uint8 values of at most about 2000 of the cloth's pixels)
-    cloth = smooth.reshape(-1, 3)[idx[:: max(idx.size // 2000, 1)]]
+    cloth = np.take(smooth.reshape(-1, 3), idx[:: max(idx.size // 2000, 1)], axis=0)  # (rows: a take, not an index)
     light = cloth[:, 0]
     lights = np.bincount(light, minlength=256)
-    lit = light >= _hist_quantile(lights, 0.75)
-    if _hist_quantile(np.bincount(cloth[lit, 1], minlength=256), 0.5) + _hist_quantile(
-        np.bincount(cloth[lit, 2], minlength=256), 0.5
+    lit = cloth[light >= _hist_quantile(lights, 0.75)]
+    if _hist_quantile(np.bincount(lit[:, 1], minlength=256), 0.5) + _hist_quantile(
+        np.bincount(lit[:, 2], minlength=256), 0.5
     ) - 256 >= 8:
         return out  # (a warm "cloth": skin or a beige mask; nothing to tell a neck by)
     per_band = np.bincount((light.astype(np.intp) >> 4) * 256 + cloth[:, 2], minlength=16 * 256).reshape(16, 256)
@@ -231,7 +231,9 @@ def _hist_quantile(hist: np.ndarray, q: float) -> np.ndarray:
     """The value at quantile ``q`` (the first whose cumulative count reaches q x the total) of a histogram along its
     last axis (an int array of the other axes' shape; 0-d for one histogram)."""
     cum = np.cumsum(hist, axis=-1)
-    return np.count_nonzero(cum < q * cum[..., -1:], axis=-1)
+    if cum.ndim == 1:  # (the count of cumulative counts under q x the total: they rise, so a binary search finds it)
+        return np.searchsorted(cum, q * cum[-1])
+    return (cum < q * cum[..., -1:]).sum(axis=-1)  # (a sum of the bools: count_nonzero along an axis costs more)
 
 
 def _without_strands(
@@ -295,7 +297,7 @@ def _near_cloth(
     step = max(len(idx) // 1000, 1)
     idx = idx[::step]
     flat = lab.reshape(-1, 3)
-    cloth = free_chroma_of(flat[idx])
+    cloth = free_chroma_of(np.take(flat, idx, axis=0))  # (rows: a take, not a fancy index)
     median = order_stats.median(np.ascontiguousarray(cloth.T))  # (per channel; contiguous rows)
     colours = [median]
     if parts is not None:
