@@ -844,15 +844,7 @@ def test_the_frames_skin_colour_is_read_without_the_hair_that_widens_it() -> Non
 
 
 
-@pytest.mark.parametrize(
-    "constants",
-    [
-        [np.float32([0.4, 0.9]), np.float32([0.7, 0.5])],
-        # (the contrast and the fine detail's scale: more than OpenCV's mean takes at once)
-        [np.float32([0.4, 0.9, 1.0, 0.3, 0.6, 0.8]), np.float32([0.7, 0.5, 0.9, 0.5, 0.6, 0.2])],
-    ],
-)
-def test_the_field_filter_averages_its_constants_as_constant_channels_beside_the_field(constants) -> None:
+def test_the_field_filter_averages_its_constants_as_constant_channels_beside_the_field() -> None:
     # The filter averages a few constants with the field without building an image of them: the same numbers as the
     # constants filtered as constant channels of the field (their grid cells, averaged over two frames, read back as
     # the pixel mean), up to float rounding.
@@ -861,16 +853,16 @@ def test_the_field_filter_averages_its_constants_as_constant_channels_beside_the
     rng = np.random.default_rng(3)
     h, w, weight = 97, 128, 0.8
     fields = [cv2.GaussianBlur(rng.normal(0, 5, (h, w, 3)).astype(np.float32), (0, 0), 9) for _ in range(2)]
-    k = len(constants[0])
+    constants = [np.float32([0.4, 0.9]), np.float32([0.7, 0.5])]
     history, centre = FaceHistory(), np.float32([50, 50])
     got = []
     for field, c in zip(fields, constants):
         got.append(FieldFilter(history, centre, 100.0, weight, history.take(centre, 100.0)).with_constants(field, c))
     # As constant channels: the cells of the first frame, then the average of both frames' cells, its change read back.
-    cells = [_resize_channels(np.concatenate([f, np.broadcast_to(c, (h, w, k))], axis=2), (12, 12), cv2.INTER_AREA)
+    cells = [_resize_channels(np.concatenate([f, np.broadcast_to(c, (h, w, 2))], axis=2), (12, 12), cv2.INTER_AREA)
              for f, c in zip(fields, constants)]  # fmt: skip
     delta = weight * cells[0] + (1 - weight) * cells[1] - cells[1]
-    full = np.concatenate([fields[1], np.broadcast_to(constants[1], (h, w, k))], axis=2)
+    full = np.concatenate([fields[1], np.broadcast_to(constants[1], (h, w, 2))], axis=2)
     full = full + _resize_channels(delta, (w, h), cv2.INTER_LINEAR)
     np.testing.assert_allclose(got[0][1], constants[0], atol=1e-6)  # (nothing to average with on the first frame)
     np.testing.assert_allclose(got[1][0], full[..., :3], atol=1e-4)
@@ -1092,56 +1084,3 @@ def test_colours_by_label_are_the_nearest_ring_pixels_colours() -> None:
     got = _by_label(image[ring], labels)
     assert got.dtype == np.float32 and got.shape == (61, 47, 3)
     assert np.array_equal(got, expected)
-
-
-def _freckled_stand_in(seed: int = 11) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(frame, hole, ring, freckled reference, plain reference): a frame whose skin around an elliptic mask is even
-    (a little sensor noise) but shaded, crossed by a lash line and a shirt's edge; the stand-in's skin lighter and
-    yellower, with or without dark freckles a few pixels across."""
-    rng = np.random.default_rng(seed)
-    h, w = 160, 160
-    _, _, hole, ring = _elliptic_hole(h, w, (85, 80), (48.0, 56.0), 16)
-    frame = np.array([236, 200, 190], np.float32) + rng.normal(0.0, 1.5, (h, w, 1))
-    # (the frame's own shading around the mask, broader than the freckles: lids, the nose bridge, the cheekbones, the
-    # jaw's and the neck's shade; a lash line; a shirt's edge)
-    shading = cv2.resize(rng.random((14, 14)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
-    frame *= 1.0 - 0.3 * np.clip(shading, 0.0, 1.0)[..., None]
-    frame[30:32] *= 0.55
-    frame[142:] *= 0.6
-    frame = np.clip(frame, 0, 255)
-    frame[hole] = (220, 222, 226)  # a grey mask
-    skin = np.array([225, 185, 150], np.float32) + rng.normal(0.0, 1.5, (h, w, 1))
-    spots = np.zeros((h, w), np.float32)
-    for y, x in rng.integers(0, 160, (400, 2)):
-        cv2.circle(spots, (int(x), int(y)), int(rng.integers(2, 4)), 1.0, -1)
-    freckled = skin * (1.0 - 0.25 * cv2.GaussianBlur(spots, (0, 0), 1.0)[..., None])
-    return (frame.astype(np.uint8), hole, ring, np.clip(freckled, 0, 255).astype(np.uint8),
-            np.clip(skin, 0, 255).astype(np.uint8))  # fmt: skip
-
-
-def _carried_freckles() -> float:
-    """How strong the stand-in's freckles are in the rebuilt face (:func:`_freckled_stand_in`), over how strong they
-    are in the photo (the spread of the lightness they add, well inside the mask)."""
-    from unmask_video.reconstruct.color_match import match_color
-
-    frame, hole, ring, freckled, plain = _freckled_stand_in()
-
-    def lightness(rgb: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 0]
-
-    def rebuilt(reference: np.ndarray) -> np.ndarray:
-        return match_color(reference, frame, ring, hole, 0.35, False, hole, seam_sigma=0.05, light="skin")
-
-    inner = hole & (cv2.erode(hole.astype(np.uint8), np.ones((21, 21), np.uint8)) > 0)
-    painted = lightness(freckled) - lightness(plain)
-    carried = lightness(rebuilt(freckled)) - lightness(rebuilt(plain))
-    return float(np.std(carried[inner]) / np.std(painted[inner]))
-
-
-def test_a_stand_ins_freckles_are_toned_down_to_the_frames_even_skin_whatever_edges_its_ring_crosses() -> None:
-    # The frame's skin around the mask is even but shaded (broader than the freckles) and crossed by a lash line and a
-    # shirt's edge; the stand-in's is freckled. That shading and those edges are not the frame skin's fine detail: the
-    # freckles are toned down towards the frame's even skin (0.68 of their strength in the photo; 0.81 when the
-    # contrast alone, which counts the frame's shading against the warp's smooth light, scaled them).
-    carried = _carried_freckles()
-    assert carried < 0.75, carried

@@ -151,7 +151,7 @@ def match_color(
         fields = match_skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
             local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across, shade, neck_gap,
-            None if beside is None else lambda: _beside_pixels(beside(), region, target, mask_colour), target[region],
+            None if beside is None else lambda: _beside_pixels(beside(), region, target, mask_colour),
         )
         if track is not None:
             assert anchor is not None

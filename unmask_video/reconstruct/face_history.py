@@ -71,7 +71,7 @@ class FieldFilter:
             self._history.put(self._centre, self._size, self._previous)
 
     def with_constants(self, field: np.ndarray, constants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The (h, w, 3) field and ``constants`` ((k,): numbers averaged with it) to apply: the same numbers as
+        """The (h, w, 3) field and ``constants`` ((k,), k <= 3: numbers averaged with it) to apply: the same numbers as
         the filter of the field with the constants as k more channels beside it (their mean over the pixels), without
         the (h, w, 3 + k) field: the constants' channels are resized on their own."""
         h, w = field.shape[:2]
@@ -94,8 +94,5 @@ class FieldFilter:
             if len(constants):
                 # The constants' pixel mean after the change: theirs plus the mean of the change's field.
                 change = _resize_channels(np.ascontiguousarray(delta[..., channels:]), (w, h), cv2.INTER_LINEAR)
-                k = len(constants)
-                # (OpenCV's mean takes at most 4 channels)
-                mean = cv2.mean(change)[:k] if k <= 4 else change.reshape(-1, k).mean(axis=0, dtype=np.float64)
-                constants = constants + np.float32(mean)
+                constants = constants + np.float32(cv2.mean(change)[: len(constants)])
         return field, constants

@@ -99,7 +99,7 @@ def own_colour(
     skin's ``limit``: not bounded by it. ``strong`` ((2, N) in [0, 1], per channel): near the mouth or where the
     reference shows no skin (1 - ``on_skin``), a colour far stronger than the reference skin's own variation on the
     ring (``theirs``, per Lab channel; from 3x, fully at 5x: lipstick): its chroma not scaled down by the contrast."""
-    zone = mouth_zone(mouth, small, shape)
+    zone = _mouth_zone(mouth, small, shape)
     lips = strong = None
     if zone is not None and np.isfinite(limit):
         low, high = _LIP_STRENGTH
@@ -112,7 +112,7 @@ def own_colour(
     return lips, strong
 
 
-def mouth_zone(mouth: np.ndarray | None, small: tuple[int, int], shape: tuple[int, int]) -> np.ndarray | None:
+def _mouth_zone(mouth: np.ndarray | None, small: tuple[int, int], shape: tuple[int, int]) -> np.ndarray | None:
     """(N,) float32 in [0, 1] over the working size ``small`` (w, h): the ellipse around the ``mouth`` (LIPS_OUTER
     points, (K, 2) in the pixels of a region of ``shape`` (h, w); its axes along the mouth corners' line and across it),
     grown by ``_LIP_REACH`` times its width, its edge soft. None: no mouth given."""

@@ -17,7 +17,6 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from unmask_video.face_detect import resize
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.face_history import FieldFilter
 from unmask_video.reconstruct.lab_pixels import channel_rows, interleaved, to_lab, written
@@ -36,8 +35,7 @@ from unmask_video.reconstruct.ring_weights import (
     shade_strength,
 )
 from unmask_video.reconstruct.scratch import scratch
-from unmask_video.reconstruct.skin_chroma import bounded_chroma, chroma_bound, mouth_zone, own_colour
-from unmask_video.reconstruct.skin_detail import detail_ratio, scale_detail
+from unmask_video.reconstruct.skin_chroma import bounded_chroma, chroma_bound, own_colour
 from unmask_video.reconstruct.smooth_field import at_work_size, resize_covered, spread, spread_dense, work_size
 
 
@@ -157,11 +155,10 @@ class _SkinBase:
 
     def compose(
         self, d: np.ndarray, contrast: np.ndarray, limit: float, trust: float, theirs: np.ndarray | None, knee: float,
-        mouth: np.ndarray | None, skin_stats: tuple[np.ndarray, np.ndarray] | None, detail: np.ndarray | None = None,
+        mouth: np.ndarray | None, skin_stats: tuple[np.ndarray, np.ndarray] | None,
     ) -> np.ndarray:  # fmt: skip
         """The rebuilt face's Lab at the working size ((3, w * h)), before the seam: ``S_r + c (ref - S_r) + d``, its
-        colour variation bounded (:func:`match_skin_light`), its fine detail on the skin, away from the mouth, brought
-        down to ``detail`` ((3,); None: as ``c`` carries it; :func:`scale_detail`), its L compressed above ``knee``."""
+        colour variation bounded (:func:`match_skin_light`), its L compressed above ``knee``."""
         small, lab_small, s_ref = self.small, self.lab_small, self.s_ref
         rh, rw = self.shape
         dev = lab_small - s_ref
@@ -184,9 +181,6 @@ class _SkinBase:
         if strong is not None and (contrast[1:] < 1.0).any():
             kept += strong * (dev[1:] - kept)
         new[1:] += kept - chroma
-        if detail is not None:
-            zone = mouth_zone(mouth, small, (rh, rw))
-            scale_detail(new, lab_small, small, contrast, detail, on_skin if zone is None else on_skin * (1.0 - zone))
         # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
         # are compressed above it.
         above = np.maximum(new[0] - knee, 0.0)
@@ -243,8 +237,7 @@ def match_skin_light_again(
     highlights' knee and the share of the reference's light across replaced that frame's."""
     base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma, fields.across)
     d = fields.moved(fields.d, anchor, base.shape, base.small)
-    new = base.compose(d, fields.contrast, fields.limit, fields.trust, fields.theirs, fields.knee, mouth, skin_stats,
-                       fields.detail)
+    new = base.compose(d, fields.contrast, fields.limit, fields.trust, fields.theirs, fields.knee, mouth, skin_stats)
     ys_s, xs_s = at_work_size(ring_coords, base.small, base.shape)
     at = ys_s * base.small[0] + xs_s
     ref_ring = base.flattened(ref_ring, at)
@@ -280,7 +273,6 @@ def match_skin_light(
     shade: float = 0.0,
     neck_gap: float = 0.0,
     beside: Callable[[], tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray] | None] | None = None,
-    frame: np.ndarray | None = None,
 ) -> LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
@@ -306,9 +298,6 @@ def match_skin_light(
     the warp does not reach (a function that reads it: Lab, its pixels and working pixels, :func:`_beside_pixels`; None
     or giving None: none) counts in ``D``
     and its slope down the face where the ring's skin does not reach below the mask's middle (:func:`beside_change`).
-    With the ``frame`` (the target's region, (h, w, 3) uint8; None: not measured), the reference's fine detail on its
-    skin, away from the mouth, is brought down to the frame skin's where that is weaker than ``c`` carries it
-    (:func:`detail_ratio`: both high-passed over the ring, compared where neither shows an edge; :func:`scale_detail`).
     At full size
     the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
@@ -443,9 +432,6 @@ def match_skin_light(
     parts = parts[:6]
     contrast = np.ones(3, np.float32)
     theirs: np.ndarray | None = None
-    # (measured whenever the frame is given, 1 where it cannot be: the same constants through the temporal filter on
-    # every frame of the face)
-    detail: np.ndarray | None = None if frame is None else np.ones(3, np.float32)
     both = skin_keep & ref_skin
     if np.count_nonzero(both) >= MIN_RING_PIXELS:
         smooth_both = smooth_ring[:, both]
@@ -455,11 +441,6 @@ def match_skin_light(
         ours = percentile(np.abs(tgt_ring[:, both] - (smooth_both + d[:, at[both]])), _CONTRAST_PERCENTILE)
         contrast = np.clip(ours / np.maximum(typical, 1e-3), _MIN_CONTRAST, 1.0).astype(np.float32)
         d += (1.0 - contrast)[:, None] * parts[3:]
-        if frame is not None:
-            frame_lab = to_lab(resize(frame, *small))
-            ring_small = cv2.resize(ring.view(np.uint8), small, interpolation=cv2.INTER_NEAREST) > 0
-            ref_lab = interleaved(base.lab_small, small)
-            detail = detail_ratio(frame_lab, ref_lab, ring_small, at[both])
     # How strong the rebuilt skin's colour (a/b) variation around its light may be: as strong as the frame's visible
     # skin shows around its own smooth colour (a robust high percentile on the ring; a blush, acne or a shadow's tint
     # in the reference is the photo's, not the person's now). (The light field is left as it is: spreading from the
@@ -471,15 +452,11 @@ def match_skin_light(
         # (the contrast is averaged over the face's frames with the field: a per-frame estimate would make the rebuilt
         # skin's shading flicker; the colour bound, a high percentile of a thousand ring pixels, is steadier, and two
         # more constants through the filter cost more than the bound itself)
-        if detail is None:
-            d, contrast = _filter_with(field_filter, d, small, contrast)
-        else:
-            d, both_scales = _filter_with(field_filter, d, small, np.concatenate([contrast, detail]))
-            contrast, detail = both_scales[:3], both_scales[3:]
+        d, contrast = _filter_with(field_filter, d, small, contrast)
     # No highlight brighter than the frame's own skin shows (:meth:`_SkinBase.compose`).
     lit = tgt_ring[0, skin_keep if skin_keep.any() else keep]
     knee = float(percentile(lit, _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
-    new = base.compose(d, contrast, limit, trust, theirs, knee, mouth, skin_stats, detail)
+    new = base.compose(d, contrast, limit, trust, theirs, knee, mouth, skin_stats)
     skin_spread = None
     if seam_cap > 0 and seam_sigma > 0 and seam_keep.any():
         # (the frame's own skin colour variation on the ring: beyond a few times it, a pixel is no skin's)
@@ -493,7 +470,7 @@ def match_skin_light(
     if anchor is None:
         anchor = Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
     return LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor,
-                        across=(across * share, slope), shade=strength, detail=detail)  # fmt: skip
+                        across=(across * share, slope), shade=strength)  # fmt: skip
 
 
 def _add_seam(
