@@ -63,7 +63,7 @@ STEPS: dict[str, tuple[str, str]] = {
     "blend.steady": ("unmask_video.steady_face", "SteadyFace.__call__"),
 }
 WORKER = ("rgb", "landmarks", "segment", "loops", "warp")
-PROCESS = ("reconstruct", "loops_wait", "blend")
+PROCESS = ("reconstruct", "blend")
 
 
 @dataclass
@@ -114,10 +114,6 @@ class RecordingTimer:
         base.__class__ = type("Recording" + type(base).__name__, (type(base),), {"__call__": lambda s, st: call(st)})
 
     def frame_of(self, stage: str, ident: int) -> int:
-        if ident not in self.roles.current and stage.startswith("loops"):
-            # (the ear loops on a thread of their own, ``PipelineOptions.loops_apart``: the frame the worker located
-            # last, whose prepare asked for them)
-            return self.roles.located - 1
         frame = self.roles.current.get(ident, -1)
         return frame + 1 if stage == "rgb" else frame  # (the RGB conversion comes before its frame's locate)
 
@@ -198,7 +194,7 @@ def session(size: str, seconds: float, workdir: Path, label: str, clock: str) ->
             continue
         per[e.stage][e.frame] += e.ms
         ran[e.stage][e.frame] = True
-    # (each thread's own stages: the ear loops apart run on a third thread, beside both)
+    # (each thread's own stages)
     on = {name: next((e.thread for e in recorder.events if e.stage == stage), None)
           for name, stage in (("worker", "landmarks"), ("process", "reconstruct"))}  # fmt: skip
     worker, process = [0.0] * shown, [0.0] * shown

@@ -3,7 +3,6 @@ drawn mask and drawn loops from its side edges up around the ears (real FaceMesh
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import cv2
@@ -297,49 +296,3 @@ def test_a_new_loop_stub_at_the_masks_side_edge_is_looked_for_at_its_top_or_ever
     for expected in seen:  # (then the stub comes: a follow looks for it round the mask's side edge)
         found = _found(loops.find(both, scene.landmarks, scene.mask, 0, _whole(one)), scene.mask.shape)
         assert ((found & stub).sum() >= 0.9 * stub.sum() > 0) == expected
-
-
-def _frames(scene: Scene) -> list[np.ndarray]:
-    """The looped scene moving a few pixels a frame, the face lost for a frame (its track's loops reset), then back."""
-    moved = [_shifted(scene, dx, dy).looped for dx, dy in ((0, 0), (3, 1), (6, 2), (9, 2), (12, 3))]
-    blank = np.full_like(scene.looped, 128)
-    return moved + [blank, scene.looped, _shifted(scene, 2, 0).looped]
-
-
-def test_the_loops_looked_for_apart_give_the_same_frames_as_in_turn(scene):
-    """``PipelineOptions.loops_apart`` (live mode's): the loops on a thread of their own, waited for before the blend;
-    every frame and every changed box the same as with the loops looked for in turn, searches and follows alike."""
-    outputs: dict[bool, list[tuple[np.ndarray, list]]] = {}
-    threads: dict[bool, set[str]] = {}
-    for apart in (False, True):
-        # (a reconstructor each: it keeps each face's colour fields and carry from frame to frame)
-        reconstructor = build_reconstructor(ReconstructorOptions(generator="none"))
-        pipeline = FramePipeline(scene.bare, reconstructor, PipelineOptions(reference_advice=None, loops_apart=apart))
-        seen: set[str] = set()
-        find = pipeline.ear_loops.find
-
-        def on_thread(*args, _find=find, _seen=seen):
-            _seen.add(threading.current_thread().name)
-            return _find(*args)
-
-        pipeline.ear_loops.find = on_thread  # type: ignore[method-assign]
-        try:
-            outputs[apart] = []
-            for t, frame in enumerate(_frames(scene)):
-                # (in place, as live mode blends: the loops must have read the frame before the blend writes it)
-                out = pipeline.process_batch([frame.copy()], [t / 30.0], in_place=True)[0]
-                outputs[apart].append((out, list(pipeline.last_changed[0])))
-            assert pipeline.timer.calls["loops"] == pipeline.timer.calls["segment"] == 7  # (the blank frame: none)
-        finally:
-            pipeline.close()
-        threads[apart] = seen
-    assert threads[False] == {"MainThread"}
-    assert len(threads[True]) == 1 and "loops" in next(iter(threads[True]))
-    for (a, boxes_a), (b, boxes_b) in zip(outputs[False], outputs[True]):
-        assert np.array_equal(a, b)
-        assert boxes_a == boxes_b
-    # (the loops were erased: their pixels are near the masked frame's again)
-    first = outputs[True][0][0]
-    assert np.abs(first.astype(np.int16) - scene.masked)[scene.loops].mean() < 0.5 * np.abs(
-        scene.looped.astype(np.int16) - scene.masked
-    )[scene.loops].mean()

@@ -10,6 +10,5 @@ def test_live_options_turn_repeats_off_and_leave_the_file_runs_alone() -> None:
     file_run = PipelineOptions()
     live = pipeline_options_for_live(file_run)
     assert not live.repeats.enabled
-    assert not live.loops_apart  # (the ear loops on the worker's chain: apart, no gain was measured on 2 cores)
-    assert file_run.repeats.enabled and not file_run.loops_apart  # (the file run's options are left as they were)
+    assert file_run.repeats.enabled  # (the file run's options are left as they were)
     assert live.segment == file_run.segment and live.warp == file_run.warp and live.steady == file_run.steady

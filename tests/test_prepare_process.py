@@ -157,24 +157,6 @@ def test_a_run_through_the_process_writes_what_the_thread_writes(synthetic_clip_
     assert on.process_for(1280, 720, 1) is not None and FrameLoopOptions().process_for(1280, 720, 1) is None
 
 
-def test_the_ear_loops_looked_for_apart_in_the_process_come_back_as_the_thread_finds_them(
-    synthetic_clip_factory, tmp_path
-) -> None:
-    """``PipelineOptions.loops_apart`` in the forked process (live mode's options there): the child takes each face's
-    loops from its own loops thread before it sends the frame back; the same frames as the thread's, loops in turn."""
-    clip = synthetic_clip_factory(ClipSpec(frames=6, size=(256, 192)))
-    thread = _run(clip, tmp_path / "thread.mp4", FrameLoopOptions(prepare_process=False))
-    process = _run(clip, tmp_path / "process.mp4", FrameLoopOptions(prepare_process=True),
-                   PipelineOptions(loops_apart=True))  # fmt: skip
-    assert process.frames_with_mask == thread.frames_with_mask > 0
-    frames = {}
-    for name in ("thread", "process"):
-        with av.open(str(tmp_path / f"{name}.mp4")) as container:
-            frames[name] = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    assert len(frames["process"]) == 6
-    assert all(np.array_equal(a, b) for a, b in zip(frames["thread"], frames["process"]))
-
-
 @pytest.mark.parametrize("how", ["dies", "hangs", "raises"])
 def test_a_child_that_dies_hangs_or_fails_is_one_line_of_error(how, synthetic_clip_factory, tmp_path, monkeypatch) -> None:
     clip = synthetic_clip_factory(ClipSpec(frames=8, size=(192, 192)))

@@ -216,9 +216,7 @@ class LiveOptions:
 def pipeline_options_for_live(options: PipelineOptions) -> PipelineOptions:
     """``options`` (a file run's) as live mode runs the pipeline: no repeated-frame
     reuse (a repeated frame is given the faces of the last frame located before it, which live mode may have dropped:
-    the newest located frame wins). ``options`` itself is left unchanged. The ear loops stay on the worker's chain
-    (``PipelineOptions.loops_apart`` off): on 2 cores a third busy thread gave no measured gain in the live delay
-    (``benchmarks.live_latency``, same runs: p95 0.97x with it off, within the host's noise)."""
+    the newest located frame wins). ``options`` itself is left unchanged."""
     return replace(options, repeats=replace(options.repeats, enabled=False))
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import math
-from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -20,7 +19,6 @@ from unmask_video.background import BackgroundCall
 from unmask_video.blend import BlendOptions, blend_into, feather_reach, grown_mask_box, mask_bbox
 from unmask_video.debug import DebugWriter
 from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpaint_box
-from unmask_video.ear_loops_apart import EarLoopsApart
 from unmask_video.face_units import face_size_px
 from unmask_video.kmeans_clusters import kmeans_class, kmeans_imported
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
@@ -71,10 +69,6 @@ class PipelineOptions:
     #: When the reference photo gets a word of advice (a turned head, an open mouth, a face much smaller than the
     #: video's), logged once as a warning; None: never (the demo, whose reference is its own clip's still).
     reference_advice: AdviceOptions | None = field(default_factory=AdviceOptions)
-    #: The ear loops looked for on a thread of their own (:mod:`unmask_video.ear_loops_apart`), beside the warp and
-    #: the reconstruction, and waited for before the blend: the same loops, off the frame's critical path (live mode
-    #: turns it on; a file run keeps its threads busy already).
-    loops_apart: bool = False
 
 
 @dataclass
@@ -123,16 +117,6 @@ class PreparedBatch:
     repeats: list[bool] = field(default_factory=list)
     #: The face track of each of ``jobs`` (empty: not known, the faces are not averaged over time).
     tracks: list[int] = field(default_factory=list)
-    #: Each of ``jobs``' ear loops still being looked for (``PipelineOptions.loops_apart``; None: not asked for that
-    #: face; empty: none pending).
-    pending_loops: list[Future[Loops | None] | None] = field(default_factory=list)
-
-    def settle_loops(self) -> None:
-        """Wait for the ear loops looked for apart and put them on their faces' ROIs (an error there is raised)."""
-        pending, self.pending_loops = self.pending_loops, []
-        for (_, roi, _), loops in zip(self.jobs, pending):
-            if loops is not None:
-                roi.loops = loops.result()
 
 
 @dataclass
@@ -256,10 +240,6 @@ class FramePipeline:
         self._face_ids: set[int] = set()  # the track ids of the last frame's faces
         self.segmenter = MaskSegmenter(self.options.segment)
         self.ear_loops = EarLoops(self.options.ear_loops)
-        #: The ear loops' calls on a thread of their own (``PipelineOptions.loops_apart``; None: on prepare's), and
-        #: the loops :meth:`_face_roi` asked it for last (prepare's, taken after each call)
-        self._loops_apart = EarLoopsApart(self.ear_loops, self.timer) if self.options.loops_apart else None
-        self._asked_loops: Future[Loops | None] | None = None
         self.stats = PipelineStats()
         self.debug = DebugWriter(self.options.debug_dir, self.options.debug_frames) if self.options.debug_dir else None
         #: For each frame of the last :meth:`rebuild` (or :meth:`process_batch`): boxes (x0, y0, x1, y1) outside
@@ -366,13 +346,10 @@ class FramePipeline:
             self.stats.frames_with_face += 1
             masked = False
             for face in faces:
-                self._asked_loops = None
                 roi = self._face_roi(image, face.landmarks, face.id, batch.first_frame + index)
                 if roi is None:  # no mask worn: the face passes through untouched
                     self.stats.bare_faces += 1
                     continue
-                if self._loops_apart is not None:
-                    batch.pending_loops.append(self._asked_loops)
                 masked = True
                 # (the segmenter's detail is at the frame's size: none for a face at a working size)
                 detail = self.segmenter.detail(face.id) if self.debug is not None and roi.full is None else None
@@ -399,9 +376,6 @@ class FramePipeline:
         images, jobs = batch.images, batch.jobs
         with self.timer("reconstruct"):
             filled = self.reconstructor.reconstruct([roi for _, roi, _ in jobs])
-        if batch.pending_loops:  # (before the blend writes the frames the loops are read from)
-            with self.timer("loops_wait"):
-                batch.settle_loops()
         if len(batch.tracks) == len(jobs):
             # (each rebuilt ROI is this call's own: the reconstructors give a new array per face, and the
             # averaging keeps it as the track's past, changed in place)
@@ -502,26 +476,20 @@ class FramePipeline:
         ids = {face.id for face in faces}
         for gone in self._face_ids - ids:
             self.segmenter.reset(gone)  # that face was lost: its clusters and mask history no longer apply
-            (self._loops_apart or self.ear_loops).reset(gone)
+            self.ear_loops.reset(gone)
             self.warper.reset(gone)  # and so does its smoothed warp shape
             self._work.forget(gone)
         self._face_ids = ids
 
     def _face_roi(self, image: Image, landmarks: np.ndarray, face_id: int, frame_index: int) -> FaceROI | None:
-        """The face's ROI ready for reconstruction, or None when it wears no mask (nothing to rebuild). With
-        ``PipelineOptions.loops_apart`` its ear loops are still being looked for: :attr:`_asked_loops` (the ROI's
-        ``loops`` are set when they are taken, :meth:`PreparedBatch.settle_loops`)."""
+        """The face's ROI ready for reconstruction, or None when it wears no mask (nothing to rebuild)."""
         box = face_box(landmarks, image.shape[:2], self.options.box_margin)
         roi_image = image[box.slices]
         roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
         with self.timer("segment"):
             mask = self.segmenter.segment(roi_image, roi_landmarks, face_id)
-        loops: Loops | None = None
-        if self._loops_apart is not None:  # (the warp below never writes the ROI or the mask the loops read)
-            self._asked_loops = self._loops_apart.find(roi_image, roi_landmarks, mask, face_id, box)
-        else:
-            with self.timer("loops"):
-                loops = self.ear_loops.find(roi_image, roi_landmarks, mask, face_id, box)
+        with self.timer("loops"):
+            loops = self.ear_loops.find(roi_image, roi_landmarks, mask, face_id, box)
         # (once per face: the warp's, the blend's and the encoder's boxes; None: an empty mask, the mask being >= 0)
         tight = mask_bbox(mask > 0, 0, mask.shape[:2])
         if tight is None:
@@ -582,8 +550,6 @@ class FramePipeline:
 
     def close(self) -> None:
         self.wait_for_reference()  # (a run that failed before its first warp: the set-ups are not left running)
-        if self._loops_apart is not None:
-            self._loops_apart.close()
         self._blas.restore_original_limits()
         if self._own_tracker:
             self.tracker.close()

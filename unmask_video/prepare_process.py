@@ -343,7 +343,6 @@ def _child_main(
                       for stage in list(pipeline.timer.seconds)}  # fmt: skip
             try:
                 batch = pipeline.prepare([image], [faces])
-                batch.settle_loops()  # (the ROIs go to the parent with their ear loops)
             except BaseException as exc:  # noqa: BLE001 -- handed to the parent
                 up.send(_Error(_picklable(exc)))
                 return
