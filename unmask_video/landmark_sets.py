@@ -87,6 +87,11 @@ NOSE_BRIDGE: Final = 6
 NOSE_TIP: Final = 1
 NOSE_BASE: Final = 2
 CHIN: Final = 152
+#: The nose's root between the eyes (above a worn mask: FaceMesh sees it).
+NOSE_ROOT: Final = 168
+#: The nose's underside: its base over the upper lip and the bases of its wings. Under a worn mask FaceMesh guesses
+#: them from the face above it; the warp reads from them how long the frame's nose is.
+NOSE_UNDERSIDE: Final[tuple[int, ...]] = (2, 98, 327)
 
 #: Control points of the thin-plate-spline warp of the reference onto a frame (30 points):
 #: the eye corners and nose bridge anchor the warp above the mask, the jaw and mouth shape it below.

@@ -53,6 +53,7 @@ from unmask_video.face_axes import face_axes, neck_column
 from unmask_video.face_shape import check_landmarks, face_region, rigid_frame, spread_of, yaw
 from unmask_video.jaw_opening import JawOpening, JawOptions, closed_mouth_picture, jaw_weights
 from unmask_video.jaw_outline import JawProfile, jaw_profile
+from unmask_video.nose_length import nose_drop
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_matte import dilated, inner_colour_at_edge, mirror_fill, reference_matte
 from unmask_video.reference_picture import paint_out_loops, picture_box, skin_like
@@ -181,6 +182,12 @@ class WarpOptions:
     #: jaw's control points (:mod:`~unmask_video.jaw_opening`) with this gain, after the shape's smoothing (a talking
     #: jaw is followed at once). 0: off (the reference's closed jaw carried rigidly).
     jaw_opening: float = 1.0
+    #: The carried lower face (the mouth's, the jaw's and the neck's control points) is moved down by how much longer
+    #: the frame's nose is than the reference's carried nose (FaceMesh's nose underside against the reference's, past
+    #: :data:`~unmask_video.nose_length.SLACK` eye spans), times this gain (:mod:`~unmask_video.nose_length`): a
+    #: reference photographed from below has a foreshortened nose and its carried mouth lay where the frame's nose
+    #: tip is, and the spline put the stand-in's short nose with its nostrils just under the mask's top edge. 0: off.
+    nose_length: float = 1.0
     #: A reference photo whose mouth is open wide, past this :func:`~unmask_video.jaw_opening.mouth_opening` (the inner
     #: lips' gap over the mouth's width; relaxed closed lips measure 0.05-0.08, a smile showing teeth 0.15 or so, a
     #: mouth open to talk or shout 0.3-0.5: a smile is left as it is, its lips stretched over the teeth) is closed
@@ -251,6 +258,8 @@ _STABLE = landmark_sets.index(landmark_sets.STABLE_FACE)
 _FACE_OVAL = landmark_sets.index(landmark_sets.FACE_OVAL)
 _FACE_HEIGHT = landmark_sets.index(landmark_sets.FACE_HEIGHT)
 _NECK_ROOTS_INDEX = landmark_sets.index(NECK_ROOTS)
+#: The reference's nose root, nose underside and chin, read by ``nose_length``.
+_NOSE_PROBE = landmark_sets.index((landmark_sets.NOSE_ROOT,) + landmark_sets.NOSE_UNDERSIDE + (landmark_sets.CHIN,))
 _LOWER_CONTROL_INDEX = landmark_sets.index(_LOWER_CONTROL)
 #: ``close_mouth`` closes the lips to this gap, over the mouth's width.
 _CLOSED_LIPS = 0.05
@@ -333,6 +342,7 @@ class ReferenceWarper:
         self._stable = self.landmarks[_STABLE].astype(np.float64)
         self._src_lower = self.landmarks[_LOWER_CONTROL_INDEX].astype(np.float64)
         self._src_roots = self.landmarks[_NECK_ROOTS_INDEX].astype(np.float64)
+        self._src_nose = self.landmarks[_NOSE_PROBE].astype(np.float64)
         #: The reference's outline points on each side (``outline_fit``), per entry of ``OUTLINE_SIDES``.
         self._sides = {
             side: self.landmarks[landmark_sets.index(side)].astype(np.float64) for side in landmark_sets.OUTLINE_SIDES
@@ -456,16 +466,24 @@ class ReferenceWarper:
         widen = self._outline_fit(lm, to_frame) if o.outline_fit else None
         pts = lm[_TPS]
         turned = self._turned_weight(lm)
+        drop = None
+        if o.nose_length > 0:
+            probe = transform_points(self._src_nose, to_frame)
+            drop = nose_drop(lm, probe[0], probe[1:-1], probe[-1], o.nose_length)
         if o.jaw_from_reference > 0:
             w = float(o.jaw_from_reference) * turned
             carried = transform_points(self._src_lower, to_frame)
             if widen is not None:
                 carried[_OUTLINE_ROWS] = widen(carried[_OUTLINE_ROWS])
+            if drop is not None:
+                carried += drop.moves(carried)
             pts[_LOWER_ROWS] = (1.0 - w) * pts[_LOWER_ROWS] + w * carried
         if o.neck_reach > 0:
             if o.neck_from_reference:
                 neck = transform_points(self._src_neck, to_frame)
                 neck = neck if widen is None else widen(neck)
+                if drop is not None:
+                    neck += drop.moves(neck)
                 if turned < 1.0:
                     neck += self._turned_neck_shift(lm, to_frame, widen, turned)
             else:
