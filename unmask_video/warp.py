@@ -470,6 +470,8 @@ class ReferenceWarper:
         if o.nose_length > 0:
             probe = transform_points(self._src_nose, to_frame)
             drop = nose_drop(lm, probe[0], probe[1:-1], probe[-1], o.nose_length)
+            if drop is not None:
+                log.debug("nose length: the carried lower face moved down %.1f px at the nose's base", drop.drop)
         if o.jaw_from_reference > 0:
             w = float(o.jaw_from_reference) * turned
             carried = transform_points(self._src_lower, to_frame)
