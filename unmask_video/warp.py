@@ -30,7 +30,8 @@ The spline itself is :mod:`unmask_video.tps`, its maps and the remap with the va
 :mod:`unmask_video.warp_maps`, the control points below the jaw :mod:`unmask_video.below_jaw`, what is read off a
 face's landmarks (its oval, turn, rigid frame and size) :mod:`unmask_video.face_shape`, the reference photo's bars,
 ear loops and skin colour :mod:`unmask_video.reference_picture`; the registration is
-:mod:`unmask_video.warp_register` and the jaw's opening :mod:`unmask_video.jaw_opening`. This module keeps
+:mod:`unmask_video.warp_register`, the jaw's opening :mod:`unmask_video.jaw_opening` and the carried lower face moved
+to the frame's nose length :mod:`unmask_video.nose_length`. This module keeps
 :class:`WarpOptions` and :class:`ReferenceWarper`, and the names above that other modules import from it.
 """
 
