@@ -65,9 +65,9 @@ def _short_nosed(image: np.ndarray, lm: np.ndarray, lift: float) -> np.ndarray:
     """``image`` with its mid-face lifted towards the eyes, as a photo taken from below shows it: the nose's underside
     ``lift`` px higher, the eyes and everything above them where they were, the chin and below them too."""
     h, w = image.shape[:2]
-    eyes = float(lm[[33, 263], 1].mean())
-    base = float(lm[2, 1])
-    chin = float(lm[152, 1])
+    eyes = float(lm[[landmark_sets.LEFT_EYE_CORNERS[0], landmark_sets.RIGHT_EYE_CORNERS[1]], 1].mean())
+    base = float(lm[landmark_sets.NOSE_BASE, 1])
+    chin = float(lm[landmark_sets.CHIN, 1])
     y = np.arange(h, dtype=np.float64)
     # (the picture's row y shows the astronaut's row y + shift(y): rows from the eyes down to the nose's base read
     # further down, the shift growing to ``lift`` there and fading to nothing at the chin)
@@ -86,8 +86,10 @@ def test_a_short_nosed_reference_is_warped_onto_the_frames_nose_and_mouth() -> N
     target, target_lm = astronaut()
     reference = _short_nosed(target, target_lm, 16.0)
     reference_lm = detect(reference)
-    assert target_lm[2, 1] - reference_lm[2, 1] > 8.0  # (the reference's nose really is shorter)
-    keypoints = [2, 0, 13, 14, 17]
+    base = landmark_sets.NOSE_BASE
+    assert target_lm[base, 1] - reference_lm[base, 1] > 8.0  # (the reference's nose really is shorter)
+    # (the nose's base, the upper lip's top, the lips' middles, the lower lip's bottom)
+    keypoints = [base, *landmark_sets.MOUTH[2:6]]
 
     def error(gain: float) -> float:
         warped, valid = ReferenceWarper(reference, reference_lm, WarpOptions(nose_length=gain)).warp(
