@@ -819,3 +819,41 @@ def test_a_reference_in_the_frames_pose_is_carried_as_before() -> None:
     turned = ReferenceWarper(reference, reference_lm, WarpOptions())._target_control(target_lm)
     carried = ReferenceWarper(reference, reference_lm, WarpOptions(turned_jaw=1.0))._target_control(target_lm)
     assert np.array_equal(turned, carried)
+
+
+def _rotated_astronaut(degrees: float) -> np.ndarray:
+    """The astronaut's FaceMesh landmarks with her head turned by ``degrees`` about the upright axis through her nose
+    bridge: FaceMesh's 3-D points (its depth in the picture's pixels) rotated, then seen straight on ((468, 2))."""
+    image = skimage.data.astronaut()
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1) as mesh:
+        result = mesh.process(np.ascontiguousarray(image))
+    assert result.multi_face_landmarks, "FaceMesh found no face in the test image"
+    h, w = image.shape[:2]
+    pts = np.array([[p.x * w, p.y * h, p.z * w] for p in result.multi_face_landmarks[0].landmark], np.float64)
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    centre = pts[landmark_sets.NOSE_BRIDGE]
+    x = centre[0] + c * (pts[:, 0] - centre[0]) + s * (pts[:, 2] - centre[2])
+    return np.stack([x, pts[:, 1]], axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize("degrees", [-8.0, 8.0])
+def test_the_carried_jaw_follows_a_head_turned_a_little_from_the_reference(degrees: float) -> None:
+    # A head turned a little from its reference moves its face's outline across the picture against its eyes, brows
+    # and nose bridge, which the similarity follows (off the outline: FaceMesh guesses the temples under a mask's top
+    # corners): carried by the similarity alone, the reference's jaw landed short of the cheek on one side and past it
+    # on the other. Moved by the turn (``turn_shift``), the carried jaw lands on the turned face's own.
+    reference, reference_lm = astronaut()
+    target = _rotated_astronaut(degrees)
+    turn = yaw(target) - yaw(reference_lm)
+    assert 0.03 < abs(turn) < 0.12, turn  # (a turn the carried jaw is used for alone: within _TURN_START)
+    rows = [k for k, i in enumerate(landmark_sets.TPS_CONTROL) if i in landmark_sets.JAW]
+    jaw = np.array([landmark_sets.TPS_CONTROL[k] for k in rows])
+    errors = {}
+    for gain in (0.0, 1.0):
+        control = ReferenceWarper(reference, reference_lm, WarpOptions(turn_shift=gain))._target_control(target)
+        errors[gain] = float(np.abs(control[rows, 0] - target[jaw, 0]).mean())
+    assert errors[1.0] < 0.6 * errors[0.0] and errors[1.0] < 1.5, errors  # (about 0.8 and 2.0 px when written)
+    # A reference in the frame's pose moves nothing.
+    same = ReferenceWarper(reference, reference_lm, WarpOptions())
+    plain = ReferenceWarper(reference, reference_lm, WarpOptions(turn_shift=0.0))
+    assert np.abs(same._target_control(reference_lm) - plain._target_control(reference_lm)).max() < 1e-9
