@@ -129,11 +129,3 @@ UPPER_FACE: Final[tuple[int, ...]] = (33, 133, 362, 263, 168, 6)
 #: least-squares similarity between the reference's and a frame's is how the region under the mask that
 #: FaceMesh cannot see (below the jaw) is carried from the reference onto the frame.
 STABLE_FACE: Final[tuple[int, ...]] = UPPER_FACE + (70, 105, 107, 336, 334, 300, 127, 356, 151)
-
-#: :data:`STABLE_FACE` off the face's outline (eye corners, nose bridge, brows, mid forehead): the similarity between
-#: the reference's and a frame's that carries the reference's lower face onto the frame. The temples lie on the
-#: outline, which FaceMesh guesses rather than sees where a mask's top corners reach up beside the eyes (on the quality
-#: benchmark's lp_d3 it put them 7-18 px inside the bare face's: the similarity shrank the carried lower face, its jaw
-#: short of the cheeks and its chin high), and which a turning head moves across the picture against the eyes
-#: (``WarpOptions.turn_shift`` moves the carried outline by the turn).
-CARRY_FACE: Final[tuple[int, ...]] = UPPER_FACE + (70, 105, 107, 336, 334, 300, 151)

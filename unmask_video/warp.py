@@ -14,8 +14,7 @@ reference's chin, jaw and upper neck are carried onto the frame's, not left to a
 Under a mask FaceMesh cannot see the jaw and mouth: its guess there is biased (the chin placed too high)
 and jitters. So a frame's control points under the mask (below the jaw, and on the jaw and mouth) are the
 reference's own, carried onto the frame by the least-squares similarity of the landmarks FaceMesh does
-see (:data:`~unmask_video.landmark_sets.CARRY_FACE`: eyes, brows, nose bridge, forehead), their outline moved by
-the head's turn from the reference's (``turn_shift``); only those
+see (:data:`~unmask_video.landmark_sets.STABLE_FACE`: eyes, brows, nose bridge, temples); only those
 points above the mask follow FaceMesh directly (``neck_from_reference``, ``jaw_from_reference``).
 
 The validity map says where the warp is trustworthy: inside the reference image and on the reference's own face
@@ -118,7 +117,7 @@ class WarpOptions:
     #: followed without lag.
     frame_beta: float = 6.0
     #: Where the frame's control points below the jaw come from. True: the reference's own points carried
-    #: onto the frame by the similarity fitted on the :data:`~unmask_video.landmark_sets.CARRY_FACE`
+    #: onto the frame by the similarity fitted on the :data:`~unmask_video.landmark_sets.STABLE_FACE`
     #: landmarks (what FaceMesh sees above the mask), so the neck comes from the reference undistorted.
     #: False: extrapolated from the frame's own lower jaw line, which FaceMesh guesses under the mask.
     neck_from_reference: bool = True
@@ -142,17 +141,6 @@ class WarpOptions:
     #: the eyes and brows says, and its cheek then ended inside the frame's, the rest of the cheek filled from the wall
     #: beside the face. The factor is bounded by :data:`_OUTLINE_FIT_BOUNDS`. False: the similarity alone.
     outline_fit: bool = True
-    #: The lower face's outline carried from the reference (the jaw's control points and those below it) is moved
-    #: across the face by the frame's head turn from the reference's (:func:`yaw`): a head that turns moves its face's
-    #: sides across the picture against its nose bridge and eyes, which the similarity follows, by the turn's change
-    #: (where the bridge lies between the sides) times the span between the sides. Each point moves by that times its
-    #: distance from the face's midline over half the span (the chin, on the midline, stays; the sides move fully),
-    #: before ``outline_fit`` (which then fits what is left); a turn past :data:`_TURN_START` moves them as far as that
-    #: one (past it ``turned_jaw`` takes over). Without it a talker who turned a little from her
-    #: reference got the reference's jaw short of her cheek on the side she turned towards, and the reference's ear and
-    #: earring, carried from the same place, drawn inside her cheek beside her own (benchmarks/README.md, helper
-    #: lowclips). Times this gain; 0: off.
-    turn_shift: float = 1.0
     #: Past the reference's face oval (the region below its jaw and the band past its outline) only the reference's
     #: skin is valid: its hair, background or collar there belong to where the photo was taken and, carried onto a
     #: frame of another place or hairstyle, show as strips beside the jaw; those pixels are filled from what the
@@ -260,7 +248,6 @@ _OUTLINE_ROWS = np.array([k for k, i in enumerate(_LOWER_CONTROL) if i in landma
 #: arrays of :func:`~unmask_video.landmark_sets.index` (a tuple or list converts at every fancy index).
 _TPS = landmark_sets.index(landmark_sets.TPS_CONTROL)
 _STABLE = landmark_sets.index(landmark_sets.STABLE_FACE)
-_CARRY = landmark_sets.index(landmark_sets.CARRY_FACE)
 _FACE_OVAL = landmark_sets.index(landmark_sets.FACE_OVAL)
 _FACE_HEIGHT = landmark_sets.index(landmark_sets.FACE_HEIGHT)
 _NECK_ROOTS_INDEX = landmark_sets.index(NECK_ROOTS)
@@ -299,19 +286,6 @@ _SAME_POSE_LEAVE = 0.11
 #: The reference's skin past its face outline is shrunk by this fraction of the face height, and along the inside
 #: of the outline twice as deep only skin is valid.
 _SKIN_EDGE = 0.01
-
-
-def _across_shift(unit: np.ndarray, middle: float, half: float, move: float, points: np.ndarray) -> np.ndarray:
-    """``points`` ((N, 2)) moved along ``unit`` by ``move`` pixels times their distance from the line across it at
-    ``middle`` (along ``unit``) over ``half``, at most 1 (:meth:`ReferenceWarper._turn_shift`)."""
-    weight = np.minimum(np.abs(points @ unit - middle) / max(half, 1e-9), 1.0)
-    return points + (move * weight)[:, None] * unit[None, :]
-
-
-def _after(second: Callable[[np.ndarray], np.ndarray], first: Callable[[np.ndarray], np.ndarray],
-           points: np.ndarray) -> np.ndarray:
-    """``second(first(points))``."""
-    return second(first(points))
 
 
 class ReferenceWarper:
@@ -356,7 +330,7 @@ class ReferenceWarper:
         if options.close_mouth > 0:
             self.image, self.landmarks = closed_mouth_picture(self.image, self.landmarks, options.close_mouth, _CLOSED_LIPS)
         self._src = self._control(self.landmarks)
-        self._stable = self.landmarks[_CARRY].astype(np.float64)
+        self._stable = self.landmarks[_STABLE].astype(np.float64)
         self._src_lower = self.landmarks[_LOWER_CONTROL_INDEX].astype(np.float64)
         self._src_roots = self.landmarks[_NECK_ROOTS_INDEX].astype(np.float64)
         #: The reference's outline points on each side (``outline_fit``), per entry of ``OUTLINE_SIDES``.
@@ -465,9 +439,8 @@ class ReferenceWarper:
         return bool(self.options.neck_from_reference or self.options.jaw_from_reference > 0)
 
     def _to_frame(self, landmarks: np.ndarray) -> np.ndarray:
-        """The similarity (2x3) of the reference's stable landmarks off the face's outline
-        (:data:`~unmask_video.landmark_sets.CARRY_FACE`) onto the frame's."""
-        return similarity(self._stable, np.asarray(landmarks, np.float64)[_CARRY])
+        """The similarity (2x3) of the reference's stable landmarks onto the frame's."""
+        return similarity(self._stable, np.asarray(landmarks, np.float64)[_STABLE])
 
     def _target_control(self, landmarks: np.ndarray, to_frame: np.ndarray | None = None) -> np.ndarray:
         """A frame's control points, in the order of :meth:`_control`'s: FaceMesh's where it sees (above the
@@ -480,10 +453,7 @@ class ReferenceWarper:
         lm = np.asarray(landmarks, np.float64)
         if to_frame is None:
             to_frame = self._to_frame(lm)
-        turn = self._turn_shift(lm)
-        widen = self._outline_fit(lm, to_frame, turn) if o.outline_fit else None
-        if turn is not None:
-            widen = turn if widen is None else functools.partial(_after, widen, turn)
+        widen = self._outline_fit(lm, to_frame) if o.outline_fit else None
         pts = lm[_TPS]
         turned = self._turned_weight(lm)
         if o.jaw_from_reference > 0:
@@ -567,39 +537,17 @@ class ReferenceWarper:
         log.debug("neck lag: the head %.1f, %.1f px from where the torso has followed it", *lead)
         return self._lag_weights[:, None] * (-o.neck_lag * lead)[None, :]
 
-    def _turn_shift(self, lm: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
-        """A map of points carried from the reference onto the frame (``lm``: its landmarks) that moves them across the
-        face by the frame's head turn from the reference's (``turn_shift``); None where it moves nothing."""
-        gain = float(self.options.turn_shift)
-        if gain <= 0:
-            return None
-        left, bridge, right = (lm[i] for i in landmark_sets.YAW_PROBE)
-        across = right - left
-        span = float(np.hypot(*across))
-        # (where the bridge lies between the sides, the turn's measure: the sides move the other way by as much; past
-        # _TURN_START no further: there ``turned_jaw`` moves the jaw towards FaceMesh's guess, which follows the pose)
-        move = gain * min(max(self._yaw - yaw(lm), -_TURN_START), _TURN_START) * span
-        if span < 1e-6 or abs(move) < 1e-3:
-            return None
-        unit = across / span
-        middle = float(bridge @ unit)
-        return functools.partial(_across_shift, unit, middle, 0.5 * span, move)
-
-    def _outline_fit(
-        self, lm: np.ndarray, to_frame: np.ndarray, turn: Callable[[np.ndarray], np.ndarray] | None = None
-    ) -> Callable[[np.ndarray], np.ndarray]:
+    def _outline_fit(self, lm: np.ndarray, to_frame: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """A map of points carried from the reference onto the frame (by ``to_frame``) that scales, on each side of the
         face's midline (through the nose bridge, across the eyes' line), their distance from it by how much wider
-        that side's outline is in the frame than carried (``outline_fit``; ``turn``: :meth:`_turn_shift`'s map, applied
-        to the carried outline first)."""
+        that side's outline is in the frame than carried (``outline_fit``)."""
         eyes = lm[landmark_sets.RIGHT_EYE_CORNERS[1]] - lm[landmark_sets.LEFT_EYE_CORNERS[0]]
         across = eyes / max(float(np.hypot(*eyes)), 1e-9)
         middle = float(lm[landmark_sets.NOSE_BRIDGE] @ across)
         factors = []
         for side in landmark_sets.OUTLINE_SIDES:
             seen = float(np.mean(lm[landmark_sets.index(side)] @ across)) - middle
-            sides = transform_points(self._sides[side], to_frame)
-            carried = float(np.mean((sides if turn is None else turn(sides)) @ across))
+            carried = float(np.mean(transform_points(self._sides[side], to_frame) @ across))
             carried -= middle
             ratio = seen / carried if seen * carried > 0 and abs(carried) > 1e-6 else 1.0
             # (within _OUTLINE_FIT_SLACK of 1 nothing changes: FaceMesh's outline points jitter, and a reference of the
