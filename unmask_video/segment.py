@@ -340,32 +340,18 @@ class MaskSegmenter:
                     over = over_nose(sub_lm, shape, opt.top_cut_line * sub_size)
                     cuts = below | over
                     outside = outside | ((search_mask == 0) & (over > 0))
-                beside = None
-                if opt.side_cut_hem > 0:
-                    # And beside the face (past FaceMesh's oval, between those two): a wall, hair or a collar of nearly
-                    # the cloth's colour that the growth took in beside the mask's side edge is reached from what the
-                    # model rejects through no rim; the cloth's side edge is one. The k-means mask there stays sure (a
-                    # mask standing off a turned or tilted face): only what the growth added can go.
-                    beside = (1 - oval_map(sub_lm, shape)) & (1 - cuts)
-                    cuts = cuts | beside
-                sure = (seed | binary) & ((1 - cuts) if beside is None else (1 - cuts) | (seed & beside))
+                sure = (seed | binary) & (1 - cuts)
                 if opt.rim_sure_erode > 0:
                     sure = disk_morph(sure, cv2.MORPH_ERODE, disk_size(2 * opt.rim_sure_erode * sub_size))
                 line_width = opt.rim_line_width
                 if opt.rim_line_px > 0:
                     line_width = min(line_width, (opt.rim_line_px + 0.49) / sub_size)  # (k = round(width x size) | 1)
-                uncut = binary
                 binary = cut_at_rim(
                     lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
                     outside, opt.rim_same_cloth, opt.rim_hem_px,
                     cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
                     opt.rim_separable_tail, opt.rim_separable_small, past, opt.rim_lit_skin, below, opt.rim_same_levels,
                 )
-                if beside is not None:
-                    # (the cloth's side edge is blurred over a wider step than its rim under the chin: its hem there is
-                    # ``side_cut_hem`` pixels)
-                    hem = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * opt.side_cut_hem + 1,) * 2)
-                    binary = binary | (cv2.dilate(binary, hem) & uncut & beside)
                 if opt.rim_texture > 0 and sub_size / sx >= opt.rim_texture_face and any_set(binary):
                     binary = self._without_lining(image, win, lab, binary, seed, below)
             if strip is not None and opt.side_open_edge > 0 and any_set(binary):

@@ -95,12 +95,6 @@ class SegmentOptions:
     # or the growth), flooded in from the skin above the search region.
     top_cut: bool = True
     top_cut_line: float = 0.0
-    # The same cut beside the face (``side_cut_hem`` > 0): past FaceMesh's oval, between the jaw line and the line over
-    # the nose tip, what the growth added beyond the k-means mask leaves it where what the colour model rejects reaches
-    # it more easily than the sure cloth does (a pale wall, a collar or hair beside the mask's side edge); the cloth's
-    # hem beside the cut, this many pixels (working size), stays. 0: off. (Flooding in from past the search region
-    # there too cut the side of a mask pasted level on a tilted face, and more of the drawn masks' loops' roots.)
-    side_cut_hem: int = 3
     rim_same_cloth: float = 4.0  # a piece cut off whose chroma over lightness is this near the sure mask's stays
     # ... or within this many uint8 levels of Lab a or b at its lightness where that is more (a dark cloth's chroma over
     # lightness moves in steps of 2.56: a black mask's corner by the ear two levels redder than its middle, beside
