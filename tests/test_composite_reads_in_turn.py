@@ -1,6 +1,6 @@
-"""The composite's reads that go with a measure of its colour fields made one a frame in turn
-(``CompositeOptions.reads_in_turn``, live mode's): which frame reads what, and a live-shaped run's output close to the
-one with every read on its measuring frame."""
+"""The composite's reads that go with a measure of its colour fields made one a frame in turn on the frames that reuse
+the fields (``CompositeOptions.reads_in_turn``, live mode's): which frame reads what, and a live-shaped run's output close
+to the one with every read on its measuring frame."""
 
 from __future__ import annotations
 
@@ -66,15 +66,16 @@ def test_without_the_option_a_measuring_frame_makes_all_three_reads(monkeypatch:
     assert _frames(monkeypatch, False, 7) == ["BFHM", "r", "r", "BFHM", "r", "r", "BFHM"]
 
 
-def test_in_turn_each_frame_makes_one_read_the_measuring_ones_too(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_turn_each_reusing_frame_makes_one_read_and_a_measuring_one_none(monkeypatch: pytest.MonkeyPatch) -> None:
     # (the fields measured on the same frames as without the option; the face's first frame reads all three)
-    assert _frames(monkeypatch, True, 7) == ["BFHM", "Hr", "Br", "FM", "Hr", "Br", "FM"]
+    assert _frames(monkeypatch, True, 10) == ["BFHM", "Hr", "Br", "M", "Fr", "Hr", "M", "Br", "Fr", "M"]
 
 
-def test_in_turn_a_moving_face_reads_each_on_one_frame_in_three(monkeypatch: pytest.MonkeyPatch) -> None:
-    # (moved by more than ``field_reuse_motion`` each frame: measured on every frame, as without the option)
+def test_in_turn_a_moving_face_reads_one_on_one_frame_in_three(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (moved by more than ``field_reuse_motion`` each frame: measured on every frame, as without the option; a measure
+    # makes a read where the last is ``field_refresh`` frames back)
     assert _frames(monkeypatch, False, 5, step_px=8) == ["BFHM"] * 5
-    assert _frames(monkeypatch, True, 5, step_px=8) == ["BFHM", "HM", "BM", "FM", "HM"]
+    assert _frames(monkeypatch, True, 8, step_px=8) == ["BFHM", "M", "M", "HM", "M", "M", "BM", "M"]
 
 
 def test_live_mode_turns_the_reads_in_turn_on_and_a_file_run_keeps_them_off() -> None:

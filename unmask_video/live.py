@@ -224,8 +224,8 @@ def pipeline_options_for_live(options: PipelineOptions) -> PipelineOptions:
 
 def reconstructor_options_for_live(options: ReconstructorOptions) -> ReconstructorOptions:
     """``options`` (a file run's) as live mode rebuilds faces: the reference composite's reads that go with a measure
-    of its colour fields made one on each frame in turn (:attr:`CompositeOptions.reads_in_turn`: the measuring frames,
-    the processing thread's slowest, carry less). ``options`` itself is left unchanged."""
+    of its colour fields made one a frame in turn on the frames that reuse them (:attr:`CompositeOptions.reads_in_turn`:
+    the measuring frames, the processing thread's slowest, carry less). ``options`` itself is left unchanged."""
     return replace(options, composite=replace(options.composite, reads_in_turn=True))
 
 

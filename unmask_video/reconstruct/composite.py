@@ -229,12 +229,13 @@ class CompositeOptions:
     field_reuse_ring: float = 0.1
     #: With ``field_refresh`` > 1: the three reads that go with a measure of the colour fields (the mask's and the
     #: reference skin's colours, :func:`ring_colour.hole_colours`; the cloth's bleed; the colours the cloth's fringe is
-    #: told by) are made one at a time, one on each rebuilt frame of a face in turn (all three on its first), whether it
-    #: measures or reuses the fields, instead of all three on each measuring frame; between its reads each holds its last
-    #: value, as between measures. The measuring frame, the composite's slowest, then carries one read (0.5-1 ms) instead
-    #: of three (2-3 ms of its 6-7 ms more than a reusing frame at 720p), and while a face moves (every frame measured)
-    #: each is read on one frame in three. Live mode turns it on (:func:`unmask_video.live.reconstructor_options_for_live`:
-    #: the delay's tail, issue 14); a file run keeps it off.
+    #: told by) are made one at a time, in turn, on the frames of a face that reuse the fields (all three on its first
+    #: frame), instead of all three on each measuring frame; a measuring frame makes one only where the face's last read
+    #: is ``field_refresh`` or more rebuilt frames back (a face that keeps moving: one frame in that many). Between its
+    #: reads each holds its last value, as between measures. The measuring frame, the composite's slowest, then no longer
+    #: carries them (2-3 ms of its 6-7 ms more than a reusing frame at 720p); a reusing frame carries one (0.5-1 ms).
+    #: Live mode turns it on (:func:`unmask_video.live.reconstructor_options_for_live`: the processing thread's tail,
+    #: issue 14); a file run keeps it off.
     reads_in_turn: bool = False
     #: Carry the last rebuilt region, moved by the face's motion, instead of rebuilding it, on at most ``carry_frames
     #: - 1`` frames in a row of a face (1: rebuild every frame): when one affine map takes the last rebuilt frame's
@@ -279,8 +280,10 @@ class _MeasuredFields:
     age: int
     #: Frames carried since the temporal averages were last advanced (:attr:`CompositeOptions.carry_frames`).
     skipped: int = 0
-    #: The face's rebuilt frames since its first: whose turn it is to be read (:attr:`CompositeOptions.reads_in_turn`).
+    #: The reads made on the face's frames since its first: whose turn it is to be read next, and the rebuilt frames
+    #: since the last (:attr:`CompositeOptions.reads_in_turn`).
     turn: int = 0
+    waited: int = 0
 
 
 @dataclass
@@ -598,11 +601,15 @@ class ReferenceComposite:
         (:meth:`_rebuild`'s ``reads``; None: where it measures the colour fields, as without
         :attr:`CompositeOptions.reads_in_turn`), with ``track`` and ``last`` from :meth:`_light_track`. With
         ``reads_in_turn`` also sets whether ``track`` reads the mask's and the reference skin's colours
-        (:attr:`LightTrack.read_colours`) or, measuring, takes those last read (:attr:`LightTrack.held`)."""
+        (:attr:`LightTrack.read_colours`) or, measuring, takes those last read (:attr:`LightTrack.held`): one of the
+        three in turn, none on a measuring frame that :meth:`_skips_reads`."""
         if not self.options.reads_in_turn or track is None:
             return None
         if last is None:  # (a face's first fields: all three read)
             return True, True
+        if self._skips_reads(track, last):
+            track.held = (last.fields.mask_colour, last.fields.skin_stats)
+            return False, False
         turn = last.turn % len(_READS)
         track.read_colours = _READS[turn] == "colours"
         if not track.read_colours:
@@ -615,14 +622,24 @@ class ReferenceComposite:
         """Put this face's fields back in the history after :meth:`_rebuild` with ``track`` (``last``: what
         :meth:`_light_track` took from it; ``located``: :func:`face_in_frame` of ``face`` where the caller has it)."""
         in_frame, centre, size = located or face_in_frame(face)
-        turn = 0 if last is None else last.turn + 1  # (:attr:`CompositeOptions.reads_in_turn`)
+        # (:attr:`CompositeOptions.reads_in_turn`: the next read's turn, the frames since the last read)
+        turn, waited = (0, 0) if last is None else (last.turn + 1, 0)
+        if last is not None and self._skips_reads(track, last):
+            turn, waited = last.turn, last.waited + 1
         if track.reused and last is not None:
             fields = last.fields
             if track.colours is not None:  # (read on this frame: :attr:`CompositeOptions.reads_in_turn`)
                 fields = replace(fields, mask_colour=track.colours[0], skin_stats=track.colours[1])
-            self._fields.put(centre, size, replace(last, fields=fields, age=last.age + 1, turn=turn))
+            self._fields.put(centre, size, replace(last, fields=fields, age=last.age + 1, turn=turn, waited=waited))
         elif track.measured is not None:
-            self._fields.put(centre, size, _MeasuredFields(track.measured, in_frame, 0, turn=turn))
+            self._fields.put(centre, size, _MeasuredFields(track.measured, in_frame, 0, turn=turn, waited=waited))
+
+    def _skips_reads(self, track: LightTrack, last: _MeasuredFields) -> bool:
+        """Whether a frame with ``track`` (:meth:`_light_track`; ``last``: the face's fields then) makes none of the
+        reads in turn (:attr:`CompositeOptions.reads_in_turn`): it measures the fields, and the last read is fewer than
+        ``field_refresh`` rebuilt frames back."""
+        return (self.options.reads_in_turn and track.reuse is None
+                and last.waited + 1 < self.options.field_refresh)  # fmt: skip
 
     def matched_reference(self, face: FaceROI) -> tuple[Image, np.ndarray]:
         """The composite's intermediate products, for a generator that corrects its output.
