@@ -50,8 +50,8 @@ from unmask_video.warp import yaw
 
 log = logging.getLogger(__name__)
 
-#: The reads that go with a measure of the colour fields, one on each rebuilt frame of a face in this order
-#: (:attr:`CompositeOptions.reads_in_turn`).
+#: The reads that go with a measure of the colour fields, made one a frame in this order on the frames of a face that
+#: reuse the fields (:attr:`CompositeOptions.reads_in_turn`).
 _READS = ("colours", "bleed", "fringe")
 
 #: A face's place in the frame, what the per-face histories find it by (:func:`face_in_frame`: its landmarks in the
