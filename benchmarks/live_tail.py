@@ -9,10 +9,11 @@ in this process, with a timer that keeps every stage call: when it ran, on which
 frame's worker stages (rgb, landmarks, segment, loops, warp) and processing stages (reconstruct, blend) are summed
 per frame, with the named steps inside them that run on some frames only (``STEPS``: the segmenter's k-means fit and
 colour model, the ear loops' full search and follow, the warp's registration, the composite's carry, its light
-fields measured or reused, the mask's colours, the cloth's bleed and fringe, the on-face fill, the neck side). Prints per stage and step
-the median, p90, p95 and max of the milliseconds per frame (frames where it ran: how many), and then the frames
-whose delay is at or above the session's p95, each with its delay, spans and the stages and steps it ran, and the
-occasional steps that ran on the frames whose processing thread's CPU (and whose chain's) is at or above its p95.
+fields measured or reused, the mask's colours, the cloth's bleed and fringe, the on-face fill, the neck side). Prints
+per stage and step the median, p90, p95 and max of the milliseconds per frame (frames where it ran: how many), and
+then the frames whose delay is at or above the session's p95, each with its delay, spans and the stages and steps it
+ran, and the occasional steps that ran on the frames whose processing thread's CPU (and whose chain's) is at or above
+its p95.
 
 To measure another revision's code, run this file with that revision's package first on the path, e.g.
 ``PYTHONPATH=/path/to/other/checkout python benchmarks/live_tail.py`` (the steps it does not have are left out).

@@ -1,6 +1,6 @@
 """The composite's reads that go with a measure of its colour fields made one a frame in turn on the frames that reuse
-the fields (``CompositeOptions.reads_in_turn``, live mode's): which frame reads what, and a live-shaped run's output close
-to the one with every read on its measuring frame."""
+the fields (``CompositeOptions.reads_in_turn``, live mode's): which frame reads what, and a live-shaped run's output
+close to the one with every read on its measuring frame."""
 
 from __future__ import annotations
 

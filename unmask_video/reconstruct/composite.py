@@ -230,10 +230,11 @@ class CompositeOptions:
     #: With ``field_refresh`` > 1: the three reads that go with a measure of the colour fields (the mask's and the
     #: reference skin's colours, :func:`ring_colour.hole_colours`; the cloth's bleed; the colours the cloth's fringe is
     #: told by) are made one at a time, in turn, on the frames of a face that reuse the fields (all three on its first
-    #: frame), instead of all three on each measuring frame; a measuring frame makes one only where the face's last read
-    #: is ``field_refresh`` or more rebuilt frames back (a face that keeps moving: one frame in that many). Between its
-    #: reads each holds its last value, as between measures. The measuring frame, the composite's slowest, then no longer
-    #: carries them (2-3 ms of its 6-7 ms more than a reusing frame at 720p); a reusing frame carries one (0.5-1 ms).
+    #: frame), instead of all three on each measuring frame; a measuring frame makes one only where the face's last
+    #: read is ``field_refresh`` or more rebuilt frames back (a face that keeps moving: one frame in that many).
+    #: Between its reads each holds its last value, as between measures. The measuring frame, the composite's slowest,
+    #: then no longer carries them (2-3 ms of its 6-7 ms more than a reusing frame at 720p); a reusing frame carries
+    #: one (0.5-1 ms).
     #: Live mode turns it on (:func:`unmask_video.live.reconstructor_options_for_live`: the processing thread's tail,
     #: issue 14); a file run keeps it off.
     reads_in_turn: bool = False
