@@ -85,7 +85,8 @@ def reference_frame() -> np.ndarray:
 def make_pipeline(generator: str):
     """The pipeline as ``unmask-video live`` builds it (a --baseline-rev child's code
     without :func:`~unmask_video.live.pipeline_options_for_live`: its defaults, repeated frames off as its command
-    turns them off)."""
+    turns them off; without :func:`~unmask_video.live.reconstructor_options_for_live`: the reconstructor's
+    defaults)."""
     from unmask_video import live
     from unmask_video.pipeline import FramePipeline, PipelineOptions
     from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
@@ -96,7 +97,11 @@ def make_pipeline(generator: str):
         options = for_live(options)
     else:
         options.repeats.enabled = False
-    return FramePipeline(reference_frame(), build_reconstructor(ReconstructorOptions(generator=generator)), options)
+    rebuild = ReconstructorOptions(generator=generator)
+    rebuild_for_live = getattr(live, "reconstructor_options_for_live", None)  # (a --baseline-rev child's may lack it)
+    if rebuild_for_live is not None:
+        rebuild = rebuild_for_live(rebuild)
+    return FramePipeline(reference_frame(), build_reconstructor(rebuild), options)
 
 
 def live_options(path: str, **fields: object):

@@ -9,9 +9,11 @@ in this process, with a timer that keeps every stage call: when it ran, on which
 frame's worker stages (rgb, landmarks, segment, loops, warp) and processing stages (reconstruct, blend) are summed
 per frame, with the named steps inside them that run on some frames only (``STEPS``: the segmenter's k-means fit and
 colour model, the ear loops' full search and follow, the warp's registration, the composite's carry, its light
-fields measured or reused, the cloth's bleed and fringe, the on-face fill, the neck side). Prints per stage and step
-the median, p90, p95 and max of the milliseconds per frame (frames where it ran: how many), and then the frames
-whose delay is at or above the session's p95, each with its delay, spans and the stages and steps it ran.
+fields measured or reused, the mask's colours, the cloth's bleed and fringe, the on-face fill, the neck side). Prints
+per stage and step the median, p90, p95 and max of the milliseconds per frame (frames where it ran: how many), and
+then the frames whose delay is at or above the session's p95, each with its delay, spans and the stages and steps it
+ran, and the occasional steps that ran on the frames whose processing thread's CPU (and whose chain's) is at or above
+its p95.
 
 To measure another revision's code, run this file with that revision's package first on the path, e.g.
 ``PYTHONPATH=/path/to/other/checkout python benchmarks/live_tail.py`` (the steps it does not have are left out).
@@ -55,6 +57,7 @@ STEPS: dict[str, tuple[str, str]] = {
     "rc.match": ("unmask_video.reconstruct.composite", "match_color"),
     "rc.light.measure": ("unmask_video.reconstruct.color_match", "match_skin_light"),
     "rc.light.reuse": ("unmask_video.reconstruct.color_match", "match_skin_light_again"),
+    "rc.colours": ("unmask_video.reconstruct.color_match", "hole_colours"),
     "rc.bleed": ("unmask_video.reconstruct.composite", "bleed_px"),
     "rc.fringe.read": ("unmask_video.reconstruct.composite", "fringe_medians"),
     "rc.fringe": ("unmask_video.reconstruct.composite", "cloth_fringe"),
@@ -231,6 +234,14 @@ def session(size: str, seconds: float, workdir: Path, label: str, clock: str) ->
         f"{s} {sum(ran[s][i] for i in tail)}/{len(tail)} vs {sum(ran[s])}/{shown}" for s in STEPS if s in per
     )
     print(f"  steps ran (tail vs all): {counts}")
+    # the frames whose own work was the most (at or above the p95 of the processing thread's CPU, and of the chain's):
+    # which occasional steps met there, against their share of all frames
+    for name, values in rows[1:3]:
+        cut = float(np.percentile(values, 95))
+        top = [i for i, v in enumerate(values) if v >= cut]
+        counts = " ".join(f"{s} {sum(ran[s][i] for i in top)}/{len(top)}" for s in STEPS
+                          if s in per and 0 < sum(ran[s]) < shown)  # fmt: skip
+        print(f"  {name} at or above its p95 ({cut:.1f} ms; frames {' '.join(f'#{i}' for i in top)}): {counts}")
     pipeline.close()
 
 

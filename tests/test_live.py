@@ -287,12 +287,16 @@ def test_a_source_that_disappears_ends_the_session_and_keeps_the_recording(tmp_p
 
 @pytest.mark.slow
 def test_the_real_pipeline_removes_the_mask_live(synthetic_clip, fifo: str, tmp_path: Path) -> None:
-    """End to end: the synthetic masked clip played live through FramePipeline (reference composite)."""
-    from unmask_video.pipeline import FramePipeline
+    """End to end: the synthetic masked clip played live through FramePipeline (reference composite), with live
+    mode's options as ``unmask-video live`` sets them (the composite's reads in turn among them)."""
+    from unmask_video.live import pipeline_options_for_live, reconstructor_options_for_live
+    from unmask_video.pipeline import FramePipeline, PipelineOptions
     from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 
     height, width = synthetic_clip.truth.shape[1:3]
-    pipeline = FramePipeline(synthetic_clip.reference, build_reconstructor(ReconstructorOptions(generator="none")))
+    rebuild = build_reconstructor(reconstructor_options_for_live(ReconstructorOptions(generator="none")))
+    assert rebuild.options.reads_in_turn  # type: ignore[attr-defined]
+    pipeline = FramePipeline(synthetic_clip.reference, rebuild, pipeline_options_for_live(PipelineOptions()))
     record = tmp_path / "live.mp4"
     producer = subprocess.Popen(
         [sys.executable, str(PRODUCER), fifo, "--clip", str(synthetic_clip.video_path), "--fps", "15",

@@ -89,6 +89,7 @@ from unmask_video.live_outputs import (
 )
 from unmask_video.live_stats import FrameMarks, LiveMeter, LiveStats, log_status
 from unmask_video.pipeline import PipelineOptions
+from unmask_video.reconstruct.factory import ReconstructorOptions
 from unmask_video.timing import StageTimer
 
 __all__ = [
@@ -100,6 +101,7 @@ __all__ = [
     "format_cameras",
     "list_cameras",
     "pipeline_options_for_live",
+    "reconstructor_options_for_live",
     "run_live",
 ]
 
@@ -218,6 +220,13 @@ def pipeline_options_for_live(options: PipelineOptions) -> PipelineOptions:
     reuse (a repeated frame is given the faces of the last frame located before it, which live mode may have dropped:
     the newest located frame wins). ``options`` itself is left unchanged."""
     return replace(options, repeats=replace(options.repeats, enabled=False))
+
+
+def reconstructor_options_for_live(options: ReconstructorOptions) -> ReconstructorOptions:
+    """``options`` (a file run's) as live mode rebuilds faces: the reference composite's reads that go with a measure
+    of its colour fields made one a frame in turn on the frames that reuse them (:attr:`CompositeOptions.reads_in_turn`:
+    the measuring frames, the processing thread's slowest, carry less). ``options`` itself is left unchanged."""
+    return replace(options, composite=replace(options.composite, reads_in_turn=True))
 
 
 @dataclass

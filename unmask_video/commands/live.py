@@ -109,7 +109,7 @@ def live_from_args(args: argparse.Namespace) -> "tuple[LiveSource, LiveOptions]"
 def run(args: argparse.Namespace) -> int:
     if args.list_cameras:
         return _list_cameras()
-    from unmask_video.live import pipeline_options_for_live, run_live
+    from unmask_video.live import pipeline_options_for_live, reconstructor_options_for_live, run_live
     from unmask_video.live_stats import terminal_status
     from unmask_video.pipeline import FramePipeline
     from unmask_video.reconstruct.factory import build_reconstructor
@@ -120,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
     live.status = None if args.quiet else terminal_status()
     pipeline_options = pipeline_options_for_live(options.pipeline_options(args))
     face = read_image(reference)
-    pipeline = FramePipeline(face, build_reconstructor(options.reconstructor_options(args)), pipeline_options)
+    reconstructor = build_reconstructor(reconstructor_options_for_live(options.reconstructor_options(args)))
+    pipeline = FramePipeline(face, reconstructor, pipeline_options)
     try:
         stats = run_live(source, pipeline, live)
     finally:

@@ -121,12 +121,17 @@ def match_color(
     ref_ring = to_lab(ref_sub[ring_ys, ring_xs])
     tgt_ring = to_lab(target[region][ring_ys, ring_xs])
     ref_c, tgt_c = channel_rows(ref_ring), channel_rows(tgt_ring)  # (the same, (3, N))
-    if reuse is not None:
+    if reuse is not None and track is not None and not track.read_colours:
         # (the mask's colour and the warped reference's skin colour: robust statistics of thousands of pixels, as
         # steady as the fields reused)
         mask_colour, skin_stats = reuse.mask_colour, reuse.skin_stats
+    elif reuse is None and skin_light and track is not None and track.held is not None:
+        # (not this frame's turn to read them, :attr:`CompositeOptions.reads_in_turn`: the last ones read)
+        mask_colour, skin_stats = track.held
     else:
         mask_colour, skin_stats = hole_colours(hole, target, reference)
+        if reuse is not None and track is not None:
+            track.colours = (mask_colour, skin_stats)
     not_mask = unlike_mask(tgt_c, mask_colour)
     # Where the reference shows skin: near the colour of the warped reference inside the hole.
     ref_skin = None if skin_stats is None else near_colour(ref_c, skin_stats, 3.0)

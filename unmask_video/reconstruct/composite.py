@@ -50,6 +50,10 @@ from unmask_video.warp import yaw
 
 log = logging.getLogger(__name__)
 
+#: The reads that go with a measure of the colour fields, made one a frame in this order on the frames of a face that
+#: reuse the fields (:attr:`CompositeOptions.reads_in_turn`).
+_READS = ("colours", "bleed", "fringe")
+
 #: A face's place in the frame, what the per-face histories find it by (:func:`face_in_frame`: its landmarks in the
 #: frame's pixels, their mean and its width): computed once per face and handed to each history's reader and keeper.
 _Located = tuple[np.ndarray, np.ndarray, float]
@@ -223,6 +227,17 @@ class CompositeOptions:
     #: Nor when the ring of visible skin the fields were measured on changed by more than this fraction of its pixels
     #: (relative to the face's size): the warp covers more or less of the neck, a hand or hair crosses it.
     field_reuse_ring: float = 0.1
+    #: With ``field_refresh`` > 1: the three reads that go with a measure of the colour fields (the mask's and the
+    #: reference skin's colours, :func:`ring_colour.hole_colours`; the cloth's bleed; the colours the cloth's fringe is
+    #: told by) are made one at a time, in turn, on the frames of a face that reuse the fields (all three on its first
+    #: frame), instead of all three on each measuring frame; a measuring frame makes one only where the face's last
+    #: read is ``field_refresh`` or more rebuilt frames back (a face that keeps moving: one frame in that many).
+    #: Between its reads each holds its last value, as between measures. The measuring frame, the composite's slowest,
+    #: then no longer carries them (2-3 ms of its 6-7 ms more than a reusing frame at 720p); a reusing frame carries
+    #: one (0.5-1 ms).
+    #: Live mode turns it on (:func:`unmask_video.live.reconstructor_options_for_live`: the processing thread's tail,
+    #: issue 14); a file run keeps it off.
+    reads_in_turn: bool = False
     #: Carry the last rebuilt region, moved by the face's motion, instead of rebuilding it, on at most ``carry_frames
     #: - 1`` frames in a row of a face (1: rebuild every frame): when one affine map takes the last rebuilt frame's
     #: landmarks to this one's within ``carry_fit`` (a jaw that opens or closes, a turn that one map does not follow:
@@ -266,6 +281,10 @@ class _MeasuredFields:
     age: int
     #: Frames carried since the temporal averages were last advanced (:attr:`CompositeOptions.carry_frames`).
     skipped: int = 0
+    #: The reads made on the face's frames since its first: whose turn it is to be read next, and the rebuilt frames
+    #: since the last (:attr:`CompositeOptions.reads_in_turn`).
+    turn: int = 0
+    waited: int = 0
 
 
 @dataclass
@@ -399,11 +418,12 @@ class ReferenceComposite:
                 return out
             track, measured = self._light_track(face, lm, located)
             filters = self._filters(face, 1 if measured is None else measured.age + 1 + measured.skipped)
+            reads = self._reads_now(track, measured)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
                                        track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw,
                                        bleed=self._bleed_filter(face, located),
-                                       fringe=self._fringe_reader(face, located))  # fmt: skip
+                                       fringe=self._fringe_reader(face, located), reads=reads)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -577,16 +597,50 @@ class ReferenceComposite:
                 track.reuse = last.fields
         return track, last
 
+    def _reads_now(self, track: LightTrack | None, last: _MeasuredFields | None) -> tuple[bool, bool] | None:
+        """(bleed, fringe): whether this frame reads the cloth's bleed and the colours its fringe is told by
+        (:meth:`_rebuild`'s ``reads``; None: where it measures the colour fields, as without
+        :attr:`CompositeOptions.reads_in_turn`), with ``track`` and ``last`` from :meth:`_light_track`. With
+        ``reads_in_turn`` also sets whether ``track`` reads the mask's and the reference skin's colours
+        (:attr:`LightTrack.read_colours`) or, measuring, takes those last read (:attr:`LightTrack.held`): one of the
+        three in turn, none on a measuring frame that :meth:`_skips_reads`."""
+        if not self.options.reads_in_turn or track is None:
+            return None
+        if last is None:  # (a face's first fields: all three read)
+            return True, True
+        if self._skips_reads(track, last):
+            track.held = (last.fields.mask_colour, last.fields.skin_stats)
+            return False, False
+        turn = last.turn % len(_READS)
+        track.read_colours = _READS[turn] == "colours"
+        if not track.read_colours:
+            track.held = (last.fields.mask_colour, last.fields.skin_stats)
+        return _READS[turn] == "bleed", _READS[turn] == "fringe"
+
     def _keep_fields(
         self, face: FaceROI, track: LightTrack, last: _MeasuredFields | None, located: _Located | None = None
     ) -> None:
         """Put this face's fields back in the history after :meth:`_rebuild` with ``track`` (``last``: what
         :meth:`_light_track` took from it; ``located``: :func:`face_in_frame` of ``face`` where the caller has it)."""
         in_frame, centre, size = located or face_in_frame(face)
+        # (:attr:`CompositeOptions.reads_in_turn`: the next read's turn, the frames since the last read)
+        turn, waited = (0, 0) if last is None else (last.turn + 1, 0)
+        if last is not None and self._skips_reads(track, last):
+            turn, waited = last.turn, last.waited + 1
         if track.reused and last is not None:
-            self._fields.put(centre, size, replace(last, age=last.age + 1))
+            fields = last.fields
+            if track.colours is not None:  # (read on this frame: :attr:`CompositeOptions.reads_in_turn`)
+                fields = replace(fields, mask_colour=track.colours[0], skin_stats=track.colours[1])
+            self._fields.put(centre, size, replace(last, fields=fields, age=last.age + 1, turn=turn, waited=waited))
         elif track.measured is not None:
-            self._fields.put(centre, size, _MeasuredFields(track.measured, in_frame, 0))
+            self._fields.put(centre, size, _MeasuredFields(track.measured, in_frame, 0, turn=turn, waited=waited))
+
+    def _skips_reads(self, track: LightTrack, last: _MeasuredFields) -> bool:
+        """Whether a frame with ``track`` (:meth:`_light_track`; ``last``: the face's fields then) makes none of the
+        reads in turn (:attr:`CompositeOptions.reads_in_turn`): it measures the fields, and the last read is fewer than
+        ``field_refresh`` rebuilt frames back."""
+        return (self.options.reads_in_turn and track.reuse is None
+                and last.waited + 1 < self.options.field_refresh)  # fmt: skip
 
     def matched_reference(self, face: FaceROI) -> tuple[Image, np.ndarray]:
         """The composite's intermediate products, for a generator that corrects its output.
@@ -782,12 +836,15 @@ class ReferenceComposite:
         jaw: JawProfile | None = None,
         bleed: Callable[[float | None], float] | None = None,
         fringe: Callable[[bool, Callable[[], Medians | None]], Medians | None] | None = None,
+        reads: tuple[bool, bool] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
         from the frame's, :func:`_turn`; ``eyes``: :func:`eye_maps`, whose ``unsourced`` pixels the band's fill does not
         continue; ``bleed``: :meth:`_bleed_filter`, the face's cloth bleed averaged over its frames; ``fringe``:
-        :meth:`_fringe_reader`, the colours the face's cloth fringe is told by, held between measured frames).
+        :meth:`_fringe_reader`, the colours the face's cloth fringe is told by, held between measured frames;
+        ``reads``: whether this frame reads each of the two, :meth:`_reads_now`; None: where it measures the colour
+        fields).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -797,9 +854,10 @@ class ReferenceComposite:
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
         dist = distance_to(hole, "composite.dist")  # (used within this call only)
         measured = track is None or track.reuse is None
-        lengths = self._off_cloth(image, hole, valid, dist, lengths, bleed, measured)
+        read_bleed, read_fringe = (measured, measured) if reads is None else reads
+        lengths = self._off_cloth(image, hole, valid, dist, lengths, bleed, read_bleed)
         paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
-        taken = self._fringe(image, hole, valid, dist, landmarks, lengths, fringe, measured)
+        taken = self._fringe(image, hole, valid, dist, landmarks, lengths, fringe, read_fringe)
         if taken is not None:
             hole, dist, paste = self._with_fringe(hole, taken, valid, lengths, upsampled, ring, stats)
         off = self._features_off(valid.shape, landmarks)  # (drawn once: the band fill below reads it too)

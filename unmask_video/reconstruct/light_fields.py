@@ -94,10 +94,18 @@ class LightTrack:
     is in the pixels of the arrays given to :func:`match_color` (``anchor``), the fields an earlier frame measured to
     reuse if its ring is about theirs (``tolerance``: :attr:`CompositeOptions.field_reuse_ring`; None: measure them on
     this one), and, set by :func:`match_color`, whether they were reused (``reused``) or what this frame measured
-    (``measured``; None: reused, or no colour match could be made)."""
+    (``measured``; None: reused, or no colour match could be made).
+
+    With the reads made in turn (:attr:`CompositeOptions.reads_in_turn`): whether this frame reads the mask's and the
+    reference skin's colours (:func:`hole_colours`; ``read_colours``: a frame that reuses the fields reads them afresh),
+    those a frame that measures takes instead (``held``; None: read them), and, set by :func:`match_color`, what a frame
+    that reused the fields read (``colours``; None: not read)."""
 
     anchor: Anchor
     reuse: LightFields | None = None
     tolerance: float = 0.0
     reused: bool = False
     measured: LightFields | None = None
+    held: tuple[MaskColour | None, tuple[np.ndarray, np.ndarray] | None] | None = None
+    read_colours: bool = False
+    colours: tuple[MaskColour | None, tuple[np.ndarray, np.ndarray] | None] | None = None
