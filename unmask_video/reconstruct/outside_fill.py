@@ -485,11 +485,13 @@ def continue_skin(
     if not gaps.any() or not covered.any():
         return
     h, w = gaps.shape
-    # (the region-sized temporaries in scratch buffers: fresh ones cost a page fault per 4 KiB, more than their work)
-    stack = weighted_stack(out if source is None else source, covered.view(np.uint8), "outside_fill")
     sigma = max(float(sigma), 1.0)
     f = max(1, int(sigma // 2))  # (smooth averages: built at 1/f of the size, then resized)
-    small = cv2.resize(stack, (-(-w // f), -(-h // f)), interpolation=cv2.INTER_AREA) if f > 1 else stack
+    # (the region-sized temporaries in scratch buffers: fresh ones cost a page fault per 4 KiB, more than their work;
+    # the stack padded to whole f x f cells, which the area resize averages on its fast path)
+    stack = weighted_stack(out if source is None else source, covered.view(np.uint8), "outside_fill", f)
+    ph, pw = stack.shape[:2]
+    small = cv2.resize(stack, (pw // f, ph // f), interpolation=cv2.INTER_AREA) if f > 1 else stack
     # (at full size the near average only around the gaps, the only pixels read: the same values there)
     if f > 1:
         near = cv2.GaussianBlur(small, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
@@ -499,9 +501,10 @@ def continue_skin(
     k = np.float32(1e-3)  # (the far average decides only where the near one has almost nothing)
     idx = np.flatnonzero(gaps)
     if f > 1:
-        both = cv2.resize(near + k * far, (w, h), dst=scratch("outside_fill.both", (h, w, 4)),
+        # (scaled back by the whole factor f: each cell's centre where its pixels' is; read at the gaps)
+        both = cv2.resize(near + k * far, (pw, ph), dst=scratch("outside_fill.both", (ph, pw, 4)),
                           interpolation=cv2.INTER_LINEAR)  # fmt: skip
-        at = both.reshape(-1, 4)[idx]
+        at = both[rows_cols(idx, w)]
     else:  # (both averages added at the gaps only: the same sums)
         at = near.reshape(-1, 4)[idx] + k * far.reshape(-1, 4)[idx]
     # (by row and column: ``out`` is mostly a view into a larger region, whose boolean index costs several times more)
