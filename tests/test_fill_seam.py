@@ -167,3 +167,33 @@ def test_the_blur_around_some_pixels_is_the_whole_images_blur_there() -> None:
                 whole = cv2.GaussianBlur(image, (0, 0), sigma, borderType=border)
                 near = blur_around(image, sigma, where, border, "test.blur_around")
                 assert np.array_equal(near[where], whole[where]), (border, sigma, box)
+
+
+def test_the_wide_blur_of_a_stack_padded_to_whole_cells_stays_near_the_full_size_blur() -> None:
+    # The fade pads its stack with zeros to whole cells of 8 px (weighted_stack's ``cell``), so that the wide blur's
+    # area resize takes OpenCV's fast path, its cells aligned with the pixels: read at the pixels (the padded result's
+    # (h, w) corner), the colour it gives stays within a level of OpenCV's full-size blur on average, and within a few
+    # levels at worst, where the band has weight (a normalised average: the zeros past the edge weigh nothing).
+    from unmask_video.reconstruct.fill_seam import _wide_blur, weighted_stack
+
+    rng = np.random.default_rng(5)
+    h, w = 171, 243  # (neither a multiple of 8)
+    image = np.zeros((h, w, 3), np.uint8)
+    band = np.zeros((h, w), np.uint8)
+    cv2.ellipse(band, (120, 90), (80, 60), 15, 0, 360, 1, 6)
+    on = band.astype(bool)
+    image[on] = rng.uniform(120, 220, (on.sum(), 3))
+    stack = weighted_stack(image, band, "test.padded", 8)
+    assert stack.shape == (176, 248, 4) and not stack[h:].any() and not stack[:, w:].any()
+    plain = stack[:h, :w].copy()
+    assert np.array_equal(plain, weighted_stack(image, band, "test.plain"))
+    for sigma in (4.0, 6.9, 11.0, 17.0, 24.0):
+        exact = cv2.GaussianBlur(plain, (0, 0), sigma)
+        fast = _wide_blur(stack, sigma, shape=(h, w))[:h, :w]
+        seen = exact[..., 3] > 0.05
+        colour_exact = exact[seen, :3] / exact[seen, 3:]
+        colour_fast = fast[seen, :3] / np.maximum(fast[seen, 3:], 1e-6)
+        err = np.abs(colour_fast - colour_exact)
+        assert err.mean() < 1.0 and err.max() < 6.0, (sigma, err.mean(), err.max())
+        # (the blur below 4 px is the full-size one of the pixels alone, padding or not)
+    assert np.array_equal(_wide_blur(stack, 2.0, shape=(h, w)), cv2.GaussianBlur(plain, (0, 0), 2.0))

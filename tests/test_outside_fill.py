@@ -527,3 +527,33 @@ def test_a_turned_references_shaded_rim_is_not_continued_into_the_widened_cheek(
     off, on = OutsideFillOptions(turned_fade=False), OutsideFillOptions()
     assert darker(off, strip) > 40 and darker(on, strip) < 0.4 * darker(off, strip), (darker(off, strip), darker(on, strip))
     assert darker(on, rim) < 0.75 * darker(off, rim), (darker(off, rim), darker(on, rim))
+
+
+def test_the_continued_skin_from_whole_cells_stays_near_the_full_size_average() -> None:
+    # The continuation's averages are built on cells of f x f pixels (f = sigma // 2), the stack padded with zeros to
+    # whole cells (the area resize's fast path, the cells aligned with the pixels) and scaled back by the whole factor:
+    # on skin whose colour changes across the region (and pixel noise), the colour it writes into a gap stays within
+    # two levels (half a level on average) of the full-size normalised Gaussian average it stands for (near sigma, its
+    # far 4x where the near has almost nothing), on a region whose size is no whole number of cells.
+    rng = np.random.default_rng(11)
+    h, w = 157, 203
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    skin = np.stack([150 + 0.4 * xx, 110 + 0.3 * yy, 90 + 0.15 * (xx + yy)], axis=2)
+    skin += rng.normal(0.0, 6.0, skin.shape)
+    source = np.clip(skin + 0.5, 0, 255).astype(np.uint8)
+    gaps = np.zeros((h, w), bool)
+    cv2.ellipse(gaps.view(np.uint8), (110, 80), (45, 30), 20, 0, 360, 1, -1)
+    covered = ~gaps
+    covered[:, :12] = False  # (a strip unread: the averages' weight is not whole everywhere)
+    for sigma in (9.0, 13.0):
+        out = source.copy()
+        continue_skin(out, gaps, covered, sigma)
+        stack = np.zeros((h, w, 4), np.float32)
+        stack[covered, :3] = source[covered]
+        stack[covered, 3] = 1.0
+        both = cv2.GaussianBlur(stack, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT) + 1e-3 * cv2.GaussianBlur(
+            stack, (0, 0), 4 * sigma, borderType=cv2.BORDER_CONSTANT)
+        exact = both[gaps, :3] / both[gaps, 3:]
+        err = np.abs(out[gaps].astype(np.float32) - exact)
+        assert err.mean() < 0.5 and err.max() < 2.0, (sigma, err.mean(), err.max())
+        assert np.array_equal(out[~gaps], source[~gaps])

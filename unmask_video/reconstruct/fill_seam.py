@@ -29,27 +29,37 @@ def _smoothstep(t: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)  # no kink where the fade starts or ends
 
 
-def _wide_blur(image: np.ndarray, sigma: float, least: float = 2.75, name: str | None = None) -> np.ndarray:
+def _wide_blur(
+    image: np.ndarray, sigma: float, least: float = 2.75, name: str | None = None, shape: tuple[int, int] | None = None
+) -> np.ndarray:
     """A Gaussian blur of ``sigma`` >= 4 px computed at 1/f of the size (f = 2, 4 or 8: :func:`_blur_factor`, the
     blur there at least ``least`` px) and scaled back: the wide average is smooth, so a sixteenth of the pixels and a
     quarter of the kernel carry it about as well as half the size did. (The border reflected about the image's edge
     there, not about its last cell's centre: that is where OpenCV's default reflects at full size, give or take half a
     pixel; about the last cell's centre, a wide blur near the border lost up to a tenth of its weight at 1/8 of the
     size.) ``name``: the result and its temporaries go into scratch buffers of that name (:func:`scratch`; valid until
-    the next call with it); None: fresh arrays."""
-    h, w = image.shape[:2]
+    the next call with it); None: fresh arrays. ``shape``: the (h, w) of the image's pixels when ``image`` is them
+    padded with zeros to whole cells of 8 px (:func:`weighted_stack`'s ``cell``): the reduced size is then the padded
+    image's cells, each f x f pixels (OpenCV's area resize by a whole factor, its fast path), and the result the padded
+    image's size (at full size, the blur of the (h, w) pixels alone, as without padding); read it at the pixels."""
+    h, w = image.shape[:2] if shape is None else shape
     f = _blur_factor(sigma, least)
 
     def buffer(suffix: str, shape: tuple[int, ...]) -> np.ndarray | None:
         return None if name is None else scratch(f"{name}{suffix}", shape, image.dtype.type)
 
     if f == 1 or min(h, w) < 4 * f:
-        return cv2.GaussianBlur(image, (0, 0), sigma, dst=buffer("", image.shape))
-    size = (-(-w // f), -(-h // f))
+        pixels = image[:h, :w]
+        return cv2.GaussianBlur(pixels, (0, 0), sigma, dst=buffer("", pixels.shape))
+    ph, pw = image.shape[:2]
+    whole = ph % f == 0 and pw % f == 0 and shape is not None
+    if whole:
+        h, w = ph, pw
+    size = (w // f, h // f) if whole else (-(-w // f), -(-h // f))
     cells = (size[1], size[0]) + image.shape[2:]
     small = cv2.resize(image, size, dst=buffer(".small", cells), interpolation=cv2.INTER_AREA)
     blurred = cv2.GaussianBlur(small, (0, 0), sigma / f, dst=buffer(".blurred", cells), borderType=cv2.BORDER_REFLECT)
-    return cv2.resize(blurred, (w, h), dst=buffer("", image.shape), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(blurred, (w, h), dst=buffer("", (h, w) + image.shape[2:]), interpolation=cv2.INTER_LINEAR)
 
 
 def _blur_factor(sigma: float, least: float = 2.75) -> int:
@@ -126,29 +136,31 @@ def _feather_piece(
     # The skin's local colour near the edge, from the covered pixels past the faded ones (not the rim's shade):
     # the covered colour and its weight blurred as one 4-channel image, read only where a pixel changes.
     source = np.ascontiguousarray(covered & (to_filled >= inner) & (to_filled < inner + width)).view(np.uint8)
-    stack = weighted_stack(out, source, "fill_seam")
+    # (padded to whole cells of 8 px, the largest reduction :func:`_wide_blur` takes: its area resizes' fast path)
+    stack = weighted_stack(out, source, "fill_seam", 8)
+    shape = source.shape
     sigma = max(0.5 * inner, 1.0)
     changed = inside | outside
     # (at a reduced size when wide: a wide rim, as outside_fill.py fades, costs no more; at full size only around the
     # pixels that change, the only ones read)
     if _blur_factor(sigma) == 1:
-        near = blur_around(stack, sigma, changed, cv2.BORDER_DEFAULT, "fill_seam.near")
+        near = blur_around(stack[: shape[0], : shape[1]], sigma, changed, cv2.BORDER_DEFAULT, "fill_seam.near")
     else:
-        near = _wide_blur(stack, sigma, name="fill_seam.near")
+        near = _wide_blur(stack, sigma, name="fill_seam.near", shape=shape)
     # (the wider average decides only where the nearer has nothing, and is smooth: coarser cells than the near one's)
-    far = _wide_blur(stack, 4 * sigma, least=1.75, name="fill_seam.far")
+    far = _wide_blur(stack, 4 * sigma, least=1.75, name="fill_seam.far", shape=shape)
     k = np.float32(1e-2)
     # Both averages read once, at the pixels that change (inside and outside, in raster order), and both written in
     # one pass: the fade into the local colour inside the edge, out of it outside.
     at = np.flatnonzero(changed)
-    n, f = near.reshape(-1, 4)[at], far.reshape(-1, 4)[at]
+    ys, xs = rows_cols(at, changed.shape[1])
+    n, f = near[ys, xs], far[ys, xs]
     total = n[:, 3] + k * f[:, 3]
     known = (total > 1e-4)[:, None]
     local = (n[:, :3] + k * f[:, :3]) / np.maximum(total, 1e-6)[:, None]
     keep = np.where(inside.reshape(-1)[at], _smoothstep(to_filled.reshape(-1)[at] / inner),
                     1.0 - _smoothstep(1.0 - to_covered.reshape(-1)[at] / width))[:, None]  # fmt: skip
     # (by row and column: ``out`` is mostly a view into a larger region, whose boolean index costs several times more)
-    ys, xs = rows_cols(at, changed.shape[1])
     cur = out[ys, xs]
     out[ys, xs] = np.where(known, np.clip(keep * cur + (1.0 - keep) * local + 0.5, 0, 255), cur).astype(np.uint8)
 
@@ -177,18 +189,24 @@ def rows_cols(flat: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     return ys, flat - ys * width
 
 
-def weighted_stack(image: np.ndarray, source: np.ndarray, name: str) -> np.ndarray:
+def weighted_stack(image: np.ndarray, source: np.ndarray, name: str, cell: int = 1) -> np.ndarray:
     """(h, w, 4) float32 in scratch buffers of ``name`` (:func:`scratch`): the (h, w, 3) uint8 ``image`` where the
     (h, w) uint8 {0, 1} ``source`` is set (zeros elsewhere), and ``source`` as the fourth channel: a Gaussian blur of
     it is a normalised average's numerator and weight. (Built as uint8 with OpenCV's masked copy and merge, then
-    converted: numpy's boolean-indexed writes into a 4-channel float image cost several times more.)"""
+    converted: numpy's boolean-indexed writes into a 4-channel float image cost several times more.) ``cell`` > 1: the
+    stack padded with zeros (no weight) to whole ``cell`` x ``cell`` cells, (ceil(h / cell) * cell, ceil(w / cell) *
+    cell, 4): OpenCV's area resize by a whole factor takes its fast path (a size that is not a whole number of cells,
+    its general one: about 3x the time for cells not aligned with the pixels)."""
     h, w = source.shape
     colour = scratch(f"{name}.colour", (h, w, 3), np.uint8)
     colour[...] = 0
     cv2.copyTo(image, source, colour)
     stack_u8 = cv2.merge([*cv2.split(colour), source], dst=scratch(f"{name}.stack_u8", (h, w, 4), np.uint8))
-    stack = scratch(f"{name}.stack", (h, w, 4))
-    stack[...] = stack_u8
+    ph, pw = -(-h // cell) * cell, -(-w // cell) * cell
+    stack = scratch(f"{name}.stack", (ph, pw, 4))
+    stack[:h, :w] = stack_u8
+    stack[h:] = 0
+    stack[:h, w:] = 0
     return stack
 
 

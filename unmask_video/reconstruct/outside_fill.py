@@ -46,7 +46,6 @@ from unmask_video.jaw_outline import JawProfile, predicted_jaw
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, rows_cols, weighted_stack
 from unmask_video.reconstruct.neck_side import NeckSideOptions
-from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reference_matte import by_disc, features
 from unmask_video.warp import face_region, neck_column, neck_region
 
@@ -485,11 +484,13 @@ def continue_skin(
     if not gaps.any() or not covered.any():
         return
     h, w = gaps.shape
-    # (the region-sized temporaries in scratch buffers: fresh ones cost a page fault per 4 KiB, more than their work)
-    stack = weighted_stack(out if source is None else source, covered.view(np.uint8), "outside_fill")
     sigma = max(float(sigma), 1.0)
     f = max(1, int(sigma // 2))  # (smooth averages: built at 1/f of the size, then resized)
-    small = cv2.resize(stack, (-(-w // f), -(-h // f)), interpolation=cv2.INTER_AREA) if f > 1 else stack
+    # (the region-sized temporaries in scratch buffers: fresh ones cost a page fault per 4 KiB, more than their work;
+    # the stack padded to whole f x f cells, which the area resize averages on its fast path)
+    stack = weighted_stack(out if source is None else source, covered.view(np.uint8), "outside_fill", f)
+    ph, pw = stack.shape[:2]
+    small = cv2.resize(stack, (pw // f, ph // f), interpolation=cv2.INTER_AREA) if f > 1 else stack
     # (at full size the near average only around the gaps, the only pixels read: the same values there)
     if f > 1:
         near = cv2.GaussianBlur(small, (0, 0), sigma / f, borderType=cv2.BORDER_CONSTANT)
@@ -499,9 +500,15 @@ def continue_skin(
     k = np.float32(1e-3)  # (the far average decides only where the near one has almost nothing)
     idx = np.flatnonzero(gaps)
     if f > 1:
-        both = cv2.resize(near + k * far, (w, h), dst=scratch("outside_fill.both", (h, w, 4)),
-                          interpolation=cv2.INTER_LINEAR)  # fmt: skip
-        at = both.reshape(-1, 4)[idx]
+        # (scaled back by the whole factor f, each cell's centre where its pixels' is, and read at the gaps: only the
+        # cells over the gaps' box and one more on each side, whose bilinear values there are the whole grid's)
+        ys, xs = rows_cols(idx, w)
+        sh, sw = small.shape[:2]
+        r0, r1 = max(int(ys[0]) // f - 1, 0), min(int(ys[-1]) // f + 2, sh)
+        c0, c1 = max(int(xs.min()) // f - 1, 0), min(int(xs.max()) // f + 2, sw)
+        cells = np.add(near[r0:r1, c0:c1], k * far[r0:r1, c0:c1])
+        both = cv2.resize(cells, ((c1 - c0) * f, (r1 - r0) * f), interpolation=cv2.INTER_LINEAR)
+        at = both[ys - r0 * f, xs - c0 * f]
     else:  # (both averages added at the gaps only: the same sums)
         at = near.reshape(-1, 4)[idx] + k * far.reshape(-1, 4)[idx]
     # (by row and column: ``out`` is mostly a view into a larger region, whose boolean index costs several times more)
