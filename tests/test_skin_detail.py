@@ -136,3 +136,31 @@ def test_scale_detail_takes_the_fine_detail_off_where_weighted_and_leaves_smooth
     assert 0.4 < np.std(after) / np.std(before) < 0.75
     # The smooth light is left as it was: the mean over the inner pixels moves by a fraction of the detail's spread.
     assert abs(float(np.mean(after)) - float(np.mean(before))) < 0.3 * float(np.std(before))
+
+
+def test_the_detail_scale_measured_on_one_frame_holds_on_the_frames_between() -> None:
+    # The ratio is measured only with the fields; a frame that reuses them takes the stand-in's freckles down as far.
+    import dataclasses
+
+    from unmask_video.reconstruct.light_fields import Anchor, LightTrack
+
+    frame, hole, ring, freckled, plain = _freckled_stand_in()
+    anchor = Anchor(np.float32([80.0, 85.0]), 112.0)
+
+    def rebuilt(track: LightTrack) -> np.ndarray:
+        return match_color(freckled, frame, ring, hole, 0.35, False, hole, seam_sigma=0.05, light="skin", track=track)
+
+    first = LightTrack(anchor)
+    measured = rebuilt(first)
+    fields = first.measured
+    assert fields is not None and fields.detail is not None and fields.detail[0] < 0.7
+    again = LightTrack(anchor, reuse=fields, tolerance=0.1)
+    reused = rebuilt(again)
+    assert again.reused
+    assert np.abs(reused.astype(np.int16) - measured).max() <= 1
+    # Without the scale held, the reused frame carries the freckles stronger.
+    bare = LightTrack(anchor, reuse=dataclasses.replace(fields, detail=None), tolerance=0.1)
+    inner = hole & (cv2.erode(hole.astype(np.uint8), np.ones((21, 21), np.uint8)) > 0)
+    spread_held = np.std((_lightness(reused) - _lightness(plain))[inner])
+    spread_bare = np.std((_lightness(rebuilt(bare)) - _lightness(plain))[inner])
+    assert spread_held < 0.95 * spread_bare, (spread_held, spread_bare)
