@@ -93,9 +93,10 @@ def own_colour(
     from its smooth skin colour ``dev`` ((2, N)): (lips, strong), None each where there is none.
 
     ``lips`` ((N,) in [0, 1]): in the mouth's ``zone`` (:func:`mouth_zone`; None: the mouth is not known), a colour
-    from the first to the second of ``_LIP_STRENGTH`` times the frame skin's ``limit``: not bounded by it. ``strong`` ((2, N) in [0, 1], per channel): near the mouth or where the
-    reference shows no skin (1 - ``on_skin``), a colour far stronger than the reference skin's own variation on the
-    ring (``theirs``, per Lab channel; from 3x, fully at 5x: lipstick): its chroma not scaled down by the contrast."""
+    from the first to the second of ``_LIP_STRENGTH`` times the frame skin's ``limit``: not bounded by it. ``strong``
+    ((2, N) in [0, 1], per channel): near the mouth or where the reference shows no skin (1 - ``on_skin``), a colour
+    far stronger than the reference skin's own variation on the ring (``theirs``, per Lab channel; from 3x, fully at
+    5x: lipstick): its chroma not scaled down by the contrast."""
     lips = strong = None
     if zone is not None and np.isfinite(limit):
         low, high = _LIP_STRENGTH

@@ -6,10 +6,10 @@ the frame's lids, lashes, shading and a neck's or shirt's edge count as its skin
 freckles and tan are carried at about full strength. Here only the skin's fine detail is compared, from the ring
 pixels the colour match already reads (no image of the frame is made, and only on the frames the fields are measured
 on): those where both images show skin are averaged per working pixel, each working pixel's mean high-passed against
-the mean of those in its small block (neither the mask's cloth nor the warp inside the hole enters it), and only blocks
-where the frame's lightness does not spread widely (an edge: a lid, a lash line, the neck's or a collar's edge) compared,
-by a robust spread per Lab channel (:func:`detail_ratio`). The reference's fine detail on its skin (against a box
-mean at the working size) is then taken down to that ratio where the contrast carries more of it
+the mean of those in its small block (neither the mask's cloth nor the warp inside the hole enters it), and only
+blocks where the frame's lightness does not spread widely (an edge: a lid, a lash line, the neck's or a collar's edge)
+compared, by a robust spread per Lab channel (:func:`detail_ratio`). The reference's fine detail on its skin
+(against a box mean at the working size) is then taken down to that ratio where the contrast carries more of it
 (:func:`scale_detail`), its lips and its light left as they are.
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from unmask_video.order_stats import median
 from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
+
 #: The high-pass's local mean, measured: each working pixel's own mean against the mean of the working pixels read
 #: in its block of this many working pixels across (a box, not a blur: a few hundred numbers, no image).
 _BLOCK = 3

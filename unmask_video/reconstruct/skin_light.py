@@ -308,7 +308,7 @@ def match_skin_light(
     and its slope down the face where the ring's skin does not reach below the mask's middle (:func:`beside_change`).
     The reference's fine detail on its skin, away from the mouth, is brought down to the frame skin's where that is
     weaker than ``c`` carries it (:func:`detail_ratio`: both read at the ring pixels where both show skin, averaged per
-    working pixel and high-passed over those alone, compared where neither shows an edge; :func:`scale_detail`).
+    working pixel, each less its block's mean, compared where the frame shows no edge; :func:`scale_detail`).
     At full size
     the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
