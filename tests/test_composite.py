@@ -870,6 +870,32 @@ def test_the_field_filter_averages_its_constants_as_constant_channels_beside_the
     assert abs(got[1][1][0] - (weight * 0.4 + (1 - weight) * 0.7)) < 1e-4  # (a constant: its plain average)
 
 
+def test_the_field_filter_holds_more_numbers_beside_its_cells_as_their_average_over_the_frames() -> None:
+    # The fine detail's scale goes through the face's temporal filter beside the contrast: its numbers are averaged
+    # over the frames with the field's weight (held beside the grid's cells), and the field and the constants are the
+    # same numbers as without them.
+    from unmask_video.reconstruct.face_history import FaceHistory, FieldFilter
+
+    rng = np.random.default_rng(4)
+    h, w, weight = 61, 80, 0.7
+    fields = [cv2.GaussianBlur(rng.normal(0, 5, (h, w, 3)).astype(np.float32), (0, 0), 7) for _ in range(3)]
+    constants = [np.float32([0.4, 0.9, 1.0]), np.float32([0.7, 0.5, 0.8]), np.float32([0.6, 0.6, 0.6])]
+    held = [np.float32([1.0, 0.5, 0.3]), np.float32([0.6, 0.9, 0.3]), np.float32([0.2, 0.9, 1.0])]
+    with_held, without = (FaceHistory(), np.float32([30, 30])), (FaceHistory(), np.float32([30, 30]))
+    expected = held[0].astype(np.float64)
+    for k, (field, c, m) in enumerate(zip(fields, constants, held)):
+        history, centre = with_held
+        f1, c1, m1 = FieldFilter(history, centre, 60.0, weight, history.take(centre, 60.0)).with_held(field, c, m)
+        history, centre = without
+        f0, c0 = FieldFilter(history, centre, 60.0, weight, history.take(centre, 60.0)).with_constants(field, c)
+        np.testing.assert_array_equal(f1, f0)
+        np.testing.assert_array_equal(c1, c0)
+        if k:
+            expected = weight * expected + (1 - weight) * m
+        assert m1.dtype == np.float32 and m1.shape == (3,)
+        np.testing.assert_allclose(m1, expected, atol=1e-6)
+
+
 def test_the_surround_fill_reads_the_same_pixels_of_a_box_of_a_bigger_image_as_numpys_gather() -> None:
     # The surround fill reads the frame's pixels around the mask through their byte offsets in a view of a box of the
     # frame (rows of whole pixels, not contiguous): the same bytes as numpy's gather, channel by channel.

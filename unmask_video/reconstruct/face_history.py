@@ -74,13 +74,24 @@ class FieldFilter:
         """The (h, w, 3) field and ``constants`` ((k,), k <= 3: numbers averaged with it) to apply: the same numbers as
         the filter of the field with the constants as k more channels beside it (their mean over the pixels), without
         the (h, w, 3 + k) field: the constants' channels are resized on their own."""
+        field, constants, _ = self.with_held(field, constants, np.zeros(0, np.float32))
+        return field, constants
+
+    def with_held(
+        self, field: np.ndarray, constants: np.ndarray, held: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`with_constants`, and ``held`` ((m,)): more numbers averaged over the face's frames with the same
+        weight, kept beside the grid's cells and read back from them (a constant channel's average over the pixels is
+        its cells' value: nothing resized)."""
         h, w = field.shape[:2]
         grid = _resize_channels(field, (_FIELD_GRID, _FIELD_GRID), cv2.INTER_AREA)
         cells = grid
         constants = np.asarray(constants, np.float32)
-        if len(constants):
+        held = np.asarray(held, np.float32)
+        extra = np.concatenate([constants, held])
+        if len(extra):
             # (a constant channel's area average is the constant: no (h, w, k) image of it is built)
-            flat_grid = np.broadcast_to(constants, (_FIELD_GRID, _FIELD_GRID, len(constants)))
+            flat_grid = np.broadcast_to(extra, (_FIELD_GRID, _FIELD_GRID, len(extra)))
             cells = np.concatenate([grid, flat_grid], axis=2)
         previous = self._previous
         if previous is None or previous.shape != cells.shape:
@@ -91,8 +102,12 @@ class FieldFilter:
             delta = smoothed - cells
             channels = field.shape[2]
             field = field + _resize_channels(delta[..., :channels], (w, h), cv2.INTER_LINEAR)
-            if len(constants):
+            k = len(constants)
+            if k:
                 # The constants' pixel mean after the change: theirs plus the mean of the change's field.
-                change = _resize_channels(np.ascontiguousarray(delta[..., channels:]), (w, h), cv2.INTER_LINEAR)
-                constants = constants + np.float32(cv2.mean(change)[: len(constants)])
-        return field, constants
+                change = _resize_channels(np.ascontiguousarray(delta[..., channels:channels + k]), (w, h),
+                                          cv2.INTER_LINEAR)  # fmt: skip
+                constants = constants + np.float32(cv2.mean(change)[:k])
+            if len(held):
+                held = smoothed[0, 0, channels + k:].astype(np.float32)
+        return field, constants, held

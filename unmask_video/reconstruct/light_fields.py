@@ -61,6 +61,9 @@ class LightFields:
     #: How far the ring pixels in the reference's own shade were left out (:func:`shade_strength`; > 0: out of the seam
     #: too, on the frames between as well).
     shade: float = 0.0
+    #: The frame skin's fine detail over the reference's, per Lab channel, after the temporal filter
+    #: (:func:`~unmask_video.reconstruct.skin_detail.detail_ratio`; None: not measured, the contrast carries it).
+    detail: np.ndarray | None = None
 
     def fits(self, ring_px: int, anchor: Anchor, tolerance: float) -> bool:
         """Whether a frame whose ring holds ``ring_px`` pixels, its face at ``anchor``, has about the ring these

@@ -84,22 +84,19 @@ def bounded_chroma(chroma: np.ndarray, limit: float) -> np.ndarray:
 
 def own_colour(
     dev: np.ndarray,
-    mouth: np.ndarray | None,
-    small: tuple[int, int],
-    shape: tuple[int, int],
+    zone: np.ndarray | None,
     limit: float,
     theirs: np.ndarray | None,
     on_skin: np.ndarray | np.float32,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Where the reference's colour is the person's own, not its light's, over the working size ``small`` (w, h), from
-    its a/b offsets from its smooth skin colour ``dev`` ((2, N)): (lips, strong), None each where there is none.
+    """Where the reference's colour is the person's own, not its light's, over the working size, from its a/b offsets
+    from its smooth skin colour ``dev`` ((2, N)): (lips, strong), None each where there is none.
 
-    ``lips`` ((N,) in [0, 1]): near the ``mouth`` (the frame's LIPS_OUTER landmarks, (K, 2) in the pixels of a region
-    of ``shape`` (h, w); None: not known), a colour from the first to the second of ``_LIP_STRENGTH`` times the frame
-    skin's ``limit``: not bounded by it. ``strong`` ((2, N) in [0, 1], per channel): near the mouth or where the
-    reference shows no skin (1 - ``on_skin``), a colour far stronger than the reference skin's own variation on the
-    ring (``theirs``, per Lab channel; from 3x, fully at 5x: lipstick): its chroma not scaled down by the contrast."""
-    zone = _mouth_zone(mouth, small, shape)
+    ``lips`` ((N,) in [0, 1]): in the mouth's ``zone`` (:func:`mouth_zone`; None: the mouth is not known), a colour
+    from the first to the second of ``_LIP_STRENGTH`` times the frame skin's ``limit``: not bounded by it. ``strong``
+    ((2, N) in [0, 1], per channel): near the mouth or where the reference shows no skin (1 - ``on_skin``), a colour
+    far stronger than the reference skin's own variation on the ring (``theirs``, per Lab channel; from 3x, fully at
+    5x: lipstick): its chroma not scaled down by the contrast."""
     lips = strong = None
     if zone is not None and np.isfinite(limit):
         low, high = _LIP_STRENGTH
@@ -112,7 +109,7 @@ def own_colour(
     return lips, strong
 
 
-def _mouth_zone(mouth: np.ndarray | None, small: tuple[int, int], shape: tuple[int, int]) -> np.ndarray | None:
+def mouth_zone(mouth: np.ndarray | None, small: tuple[int, int], shape: tuple[int, int]) -> np.ndarray | None:
     """(N,) float32 in [0, 1] over the working size ``small`` (w, h): the ellipse around the ``mouth`` (LIPS_OUTER
     points, (K, 2) in the pixels of a region of ``shape`` (h, w); its axes along the mouth corners' line and across it),
     grown by ``_LIP_REACH`` times its width, its edge soft. None: no mouth given."""

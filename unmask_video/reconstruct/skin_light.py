@@ -35,7 +35,8 @@ from unmask_video.reconstruct.ring_weights import (
     shade_strength,
 )
 from unmask_video.reconstruct.scratch import scratch
-from unmask_video.reconstruct.skin_chroma import bounded_chroma, chroma_bound, own_colour
+from unmask_video.reconstruct.skin_chroma import bounded_chroma, chroma_bound, mouth_zone, own_colour
+from unmask_video.reconstruct.skin_detail import detail_ratio, scale_detail
 from unmask_video.reconstruct.smooth_field import at_work_size, resize_covered, spread, spread_dense, work_size
 
 
@@ -155,10 +156,12 @@ class _SkinBase:
 
     def compose(
         self, d: np.ndarray, contrast: np.ndarray, limit: float, trust: float, theirs: np.ndarray | None, knee: float,
-        mouth: np.ndarray | None, skin_stats: tuple[np.ndarray, np.ndarray] | None,
+        mouth: np.ndarray | None, skin_stats: tuple[np.ndarray, np.ndarray] | None, detail: np.ndarray | None = None,
     ) -> np.ndarray:  # fmt: skip
         """The rebuilt face's Lab at the working size ((3, w * h)), before the seam: ``S_r + c (ref - S_r) + d``, its
-        colour variation bounded (:func:`match_skin_light`), its L compressed above ``knee``."""
+        colour variation bounded (:func:`match_skin_light`), its fine detail on the skin, away from the mouth, brought
+        down to ``detail`` ((3,) per Lab channel; None: as ``c`` carries it) where ``c`` carries more of it
+        (:func:`scale_detail`), its L compressed above ``knee``."""
         small, lab_small, s_ref = self.small, self.lab_small, self.s_ref
         rh, rw = self.shape
         dev = lab_small - s_ref
@@ -175,12 +178,16 @@ class _SkinBase:
             low, high = _SKIN_LIGHTNESS_SPREADS
             on_skin = np.clip((high - light_spreads) * np.float32(1.0 / (high - low)), 0.0, 1.0).astype(np.float32)
         kept = chroma + ((1.0 - trust) * on_skin) * (bounded_chroma(chroma, limit) - chroma)
-        lips, strong = own_colour(dev[1:], mouth, small, (rh, rw), limit, theirs, on_skin)
+        zone = mouth_zone(mouth, small, (rh, rw))
+        lips, strong = own_colour(dev[1:], zone, limit, theirs, on_skin)
         if lips is not None:
             kept += lips * (chroma - kept)
         if strong is not None and (contrast[1:] < 1.0).any():
             kept += strong * (dev[1:] - kept)
         new[1:] += kept - chroma
+        take = None if detail is None else np.maximum(contrast - detail, 0.0)
+        if take is not None and np.any(take > 0):
+            scale_detail(new, lab_small, small, take, on_skin if zone is None else on_skin * (1.0 - zone))
         # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
         # are compressed above it.
         above = np.maximum(new[0] - knee, 0.0)
@@ -237,7 +244,8 @@ def match_skin_light_again(
     highlights' knee and the share of the reference's light across replaced that frame's."""
     base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma, fields.across)
     d = fields.moved(fields.d, anchor, base.shape, base.small)
-    new = base.compose(d, fields.contrast, fields.limit, fields.trust, fields.theirs, fields.knee, mouth, skin_stats)
+    new = base.compose(d, fields.contrast, fields.limit, fields.trust, fields.theirs, fields.knee, mouth, skin_stats,
+                       fields.detail)  # fmt: skip
     ys_s, xs_s = at_work_size(ring_coords, base.small, base.shape)
     at = ys_s * base.small[0] + xs_s
     ref_ring = base.flattened(ref_ring, at)
@@ -298,6 +306,9 @@ def match_skin_light(
     the warp does not reach (a function that reads it: Lab, its pixels and working pixels, :func:`_beside_pixels`; None
     or giving None: none) counts in ``D``
     and its slope down the face where the ring's skin does not reach below the mask's middle (:func:`beside_change`).
+    The reference's fine detail on its skin, away from the mouth, is brought down to the frame skin's where that is
+    weaker than ``c`` carries it (:func:`detail_ratio`: both read at the ring pixels where both show skin, averaged per
+    working pixel, each less its block's mean, compared where the frame shows no edge; :func:`scale_detail`).
     At full size
     the reference's fine detail is
     carried onto it with a per-channel gain bounded by ``_MAX_DETAIL_GAIN`` and an offset (no amplified highlights).
@@ -431,6 +442,8 @@ def match_skin_light(
     d = parts[6:] + (1.0 - near) * (parts[:3] + plane - parts[6:])
     parts = parts[:6]
     contrast = np.ones(3, np.float32)
+    # (1 where it cannot be measured: the same numbers through the temporal filter on every measured frame of the face)
+    detail = np.ones(3, np.float32)
     theirs: np.ndarray | None = None
     both = skin_keep & ref_skin
     if np.count_nonzero(both) >= MIN_RING_PIXELS:
@@ -441,6 +454,7 @@ def match_skin_light(
         ours = percentile(np.abs(tgt_ring[:, both] - (smooth_both + d[:, at[both]])), _CONTRAST_PERCENTILE)
         contrast = np.clip(ours / np.maximum(typical, 1e-3), _MIN_CONTRAST, 1.0).astype(np.float32)
         d += (1.0 - contrast)[:, None] * parts[3:]
+        detail = detail_ratio(tgt_ring, ref_ring, at, small, both)
     # How strong the rebuilt skin's colour (a/b) variation around its light may be: as strong as the frame's visible
     # skin shows around its own smooth colour (a robust high percentile on the ring; a blush, acne or a shadow's tint
     # in the reference is the photo's, not the person's now). (The light field is left as it is: spreading from the
@@ -452,11 +466,11 @@ def match_skin_light(
         # (the contrast is averaged over the face's frames with the field: a per-frame estimate would make the rebuilt
         # skin's shading flicker; the colour bound, a high percentile of a thousand ring pixels, is steadier, and two
         # more constants through the filter cost more than the bound itself)
-        d, contrast = _filter_with(field_filter, d, small, contrast)
+        d, contrast, detail = _filter_with(field_filter, d, small, contrast, detail)
     # No highlight brighter than the frame's own skin shows (:meth:`_SkinBase.compose`).
     lit = tgt_ring[0, skin_keep if skin_keep.any() else keep]
     knee = float(percentile(lit, _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
-    new = base.compose(d, contrast, limit, trust, theirs, knee, mouth, skin_stats)
+    new = base.compose(d, contrast, limit, trust, theirs, knee, mouth, skin_stats, detail)
     skin_spread = None
     if seam_cap > 0 and seam_sigma > 0 and seam_keep.any():
         # (the frame's own skin colour variation on the ring: beyond a few times it, a pixel is no skin's)
@@ -470,7 +484,7 @@ def match_skin_light(
     if anchor is None:
         anchor = Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
     return LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor,
-                        across=(across * share, slope), shade=strength)  # fmt: skip
+                        across=(across * share, slope), shade=strength, detail=detail)  # fmt: skip
 
 
 def _add_seam(
@@ -496,17 +510,22 @@ def _add_seam(
 
 
 def _filter_with(
-    field_filter: Callable[[np.ndarray], np.ndarray], field: np.ndarray, size: tuple[int, int], constants: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """``field`` ((3, pixels) at ``size`` (w, h)) and ``constants`` ((k,)) through a face's temporal field filter: the
-    composite's own (:class:`FieldFilter`) averages the constants as their own channels, any other callable takes
-    them as constant channels beside the field."""
+    field_filter: Callable[[np.ndarray], np.ndarray], field: np.ndarray, size: tuple[int, int], constants: np.ndarray,
+    held: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``field`` ((3, pixels) at ``size`` (w, h)), ``constants`` ((k,)) and ``held`` ((m,)) through a face's temporal
+    field filter: the composite's own (:class:`FieldFilter`) averages the constants as their own channels and the held
+    numbers beside its cells (:meth:`FieldFilter.with_held`), any other callable takes both as constant channels beside
+    the field."""
     image = interleaved(field, size)
     if isinstance(field_filter, FieldFilter):
-        image, constants = field_filter.with_constants(image, constants)
+        image, constants, held = field_filter.with_held(image, constants, held)
     else:
-        beside = np.broadcast_to(constants, image.shape[:2] + constants.shape)
+        k = len(constants)
+        extra = np.concatenate([constants, held])
+        beside = np.broadcast_to(extra, image.shape[:2] + extra.shape)
         filtered = field_filter(np.concatenate([image, beside], axis=2))
         image = np.ascontiguousarray(filtered[..., :3])
-        constants = filtered[..., 3:].reshape(-1, len(constants)).mean(axis=0).astype(np.float32)
-    return channel_rows(image.reshape(-1, 3)), constants
+        means = filtered[..., 3:].reshape(-1, len(extra)).mean(axis=0).astype(np.float32)
+        constants, held = means[:k], means[k:]
+    return channel_rows(image.reshape(-1, 3)), constants, held
