@@ -121,11 +121,15 @@ def carry_ridge_detail(
     s = (xs - edge[0]) * down[0] + (ys - edge[1]) * down[1]
     t = (xs - edge[0]) * across[0] + (ys - edge[1]) * across[1]
     inside = np.abs(t) < half
+    # The frame's skin: off the hole and past the gap (its low-pass from those pixels alone, a normalised
+    # convolution: the cloth below the edge does not darken or lighten the detail next to it).
+    skin = (~hole[box] & (dist[box] > gap)).astype(np.float32)
     frame_grey = cv2.cvtColor(np.ascontiguousarray(image[box]), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    frame_detail = frame_grey - cv2.GaussianBlur(frame_grey, (0, 0), sigma)
+    low = cv2.GaussianBlur(frame_grey * skin, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(skin, (0, 0), sigma), 1e-3)
+    frame_detail = frame_grey - low
     # The profile across the ridge: the frame's detail on its skin just past the gap above the hole (the hole's top
     # edge peaks over the ridge and falls away to its sides: the same distance from it, not the same row).
-    source = inside & (s <= 0) & ~hole[box] & (dist[box] > gap) & (dist[box] <= top)
+    source = inside & (s <= 0) & (skin > 0) & (dist[box] <= top)
     bins = int(np.ceil(half))
     slot = np.clip(np.round(t[source]).astype(np.intp) + bins, 0, 2 * bins)
     counts = np.bincount(slot, minlength=2 * bins + 1)
