@@ -52,7 +52,7 @@ def test_the_streak_above_the_edge_runs_on_into_the_hole_fading_and_nowhere_else
     before = out.copy()
     lm = _ridge_landmarks(x, 10.0, 180.0)
     options = RidgeDetailOptions()
-    assert carry_ridge_detail(out, image, hole, rebuilt, _distance(hole), lm, 4.0, 256.0, options)
+    assert carry_ridge_detail(out, image, hole, rebuilt, _distance(hole), lm, 4.0, 12.0, 256.0, options)
     grey = out.astype(np.float32).mean(axis=2)
     lift = grey[:, x] - grey[:, x + 20]  # (the ridge against the skin beside it)
     carry = options.carry.px(256.0)
@@ -76,7 +76,7 @@ def test_nothing_of_the_cloth_nor_its_bleed_is_carried() -> None:
     out = image.copy()
     out[rebuilt] = _SKIN
     before = out.copy()
-    carry_ridge_detail(out, image, hole, rebuilt, _distance(hole), _ridge_landmarks(x, 10.0, 180.0), gap, 256.0,
+    carry_ridge_detail(out, image, hole, rebuilt, _distance(hole), _ridge_landmarks(x, 10.0, 180.0), gap, 12.0, 256.0,
                        RidgeDetailOptions())  # fmt: skip
     assert np.abs(out.astype(int) - before.astype(int)).max() <= 2
 
@@ -90,7 +90,7 @@ def test_a_ridge_already_under_the_mask_at_its_root_or_never_under_it_changes_no
         hole = np.zeros(shape, bool)
         hole[hole_from:] = True
         assert not carry_ridge_detail(out, image, hole, rebuilt, _distance(hole), _ridge_landmarks(x, 10.0, 180.0),
-                                      4.0, 256.0, RidgeDetailOptions())  # fmt: skip
+                                      4.0, 12.0, 256.0, RidgeDetailOptions())  # fmt: skip
     assert np.array_equal(out, image)
 
 

@@ -863,6 +863,6 @@ class ReferenceComposite:
                 source = source.copy() if source is changed else source
                 source[eyes.box] &= ~eyes.unsourced
             changed |= fill_band(out, band, source, landmarks, opts.outside)
-        carry_ridge_detail(out, image, hole, changed, dist, landmarks, lengths.ring_gap, face_size_px(landmarks),
-                           opts.ridge)  # fmt: skip
+        carry_ridge_detail(out, image, hole, changed, dist, landmarks, lengths.ring_gap,
+                           self._band_px(lengths, upsampled), face_size_px(landmarks), opts.ridge)  # fmt: skip
         return out, changed

@@ -77,6 +77,7 @@ def carry_ridge_detail(
     dist: np.ndarray,
     landmarks: np.ndarray,
     gap: float,
+    band: float,
     face_px: float,
     options: RidgeDetailOptions,
 ) -> bool:
@@ -85,7 +86,8 @@ def carry_ridge_detail(
 
     ``image``: the frame's region; ``hole``: the mask there; ``rebuilt``: the pixels the composite wrote; ``dist``:
     every pixel's distance to ``hole``; ``landmarks``: (468, 2) in the region's pixels; ``gap``: how far above the hole
-    the frame's skin is clean of the cloth (its bleed and shade); ``face_px``: the face's size. Returns whether any
+    the frame's skin is clean of the cloth (its bleed and shade); ``band``: how far past the hole the composite rebuilt
+    (the blend's band, laid over from there); ``face_px``: the face's size. Returns whether any
     pixel changed (False where the ridge does not cross the hole's top edge or the skin above it is not seen)."""
     carry = options.carry.px(face_px)
     if carry <= 0:
@@ -108,48 +110,58 @@ def carry_ridge_detail(
     half = options.half_width.px(face_px)
     sigma = options.sigma.px(face_px)
     top = gap + options.source.px(face_px)
-    # The box of the (along, across) rectangle, padded for the blur.
-    pad = int(np.ceil(3.0 * sigma)) + 1
-    corners = np.array([edge + s * down + t * across for s in (-top, carry) for t in (-half, half)])
+    # Everything is read on a grid along and across the ridge (1 px steps): the detail is what is narrower than
+    # ``sigma`` across it, a 1-D high-pass along each of its rows.
+    pad = int(np.ceil(2.0 * sigma)) + 1
+    reach = int(np.ceil(half)) + pad
+    along_px = np.arange(-int(np.ceil(max(top, band))), int(np.ceil(carry)) + 1, dtype=np.float32)
+    across_px = np.arange(-reach, reach + 1, dtype=np.float32)
+    grid_x = edge[0] + along_px[:, None] * down[0] + across_px[None, :] * across[0]
+    grid_y = edge[1] + along_px[:, None] * down[1] + across_px[None, :] * across[1]
     h, w = hole.shape
-    x0, y0 = (np.floor(corners.min(axis=0)).astype(int) - pad).clip(0)
-    x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + pad + 1, (w, h))
+    x0, y0 = max(int(np.floor(grid_x.min())), 0), max(int(np.floor(grid_y.min())), 0)
+    x1, y1 = min(int(np.ceil(grid_x.max())) + 2, w), min(int(np.ceil(grid_y.max())) + 2, h)
     if x1 - x0 < 3 or y1 - y0 < 3:
         return False
     box = (slice(y0, y1), slice(x0, x1))
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    s = (xs - edge[0]) * down[0] + (ys - edge[1]) * down[1]
-    t = (xs - edge[0]) * across[0] + (ys - edge[1]) * across[1]
-    inside = np.abs(t) < half
-    # The frame's skin: off the hole and past the gap (its low-pass from those pixels alone, a normalised
-    # convolution: the cloth below the edge does not darken or lighten the detail next to it).
-    skin = (~hole[box] & (dist[box] > gap)).astype(np.float32)
-    frame_grey = cv2.cvtColor(np.ascontiguousarray(image[box]), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    low = cv2.GaussianBlur(frame_grey * skin, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(skin, (0, 0), sigma), 1e-3)
-    frame_detail = frame_grey - low
-    # The profile across the ridge: the frame's detail on its skin just past the gap above the hole (the hole's top
-    # edge peaks over the ridge and falls away to its sides: the same distance from it, not the same row).
-    source = inside & (s <= 0) & (skin > 0) & (dist[box] <= top)
-    bins = int(np.ceil(half))
-    slot = np.clip(np.round(t[source]).astype(np.intp) + bins, 0, 2 * bins)
-    counts = np.bincount(slot, minlength=2 * bins + 1)
-    sums = np.bincount(slot, weights=frame_detail[source], minlength=2 * bins + 1)
+    map_x, map_y = (grid_x - x0).astype(np.float32), (grid_y - y0).astype(np.float32)
+
+    def on_grid(grey: np.ndarray) -> np.ndarray:
+        return cv2.remap(grey, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+
+    # The frame's skin: off the hole and past the gap (never the cloth, nor its bleed). The profile across the ridge:
+    # its lightness on that skin just past the gap above the hole (the hole's top edge peaks over the ridge and falls
+    # away to its sides: the same distance from it, not the same row), averaged down the ridge.
+    near = (~hole[box] & (dist[box] > gap) & (dist[box] <= top)).view(np.uint8)
+    source = cv2.remap(near, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    source &= (along_px <= 0)[:, None]
+    frame_grey = on_grid(cv2.cvtColor(np.ascontiguousarray(image[box]), cv2.COLOR_RGB2GRAY))
+    counts = source.sum(axis=0)
     have = counts > 0
-    if np.count_nonzero(have) < options.min_source * len(have):
+    middle = np.abs(across_px) < half
+    if np.count_nonzero(have & middle) < options.min_source * np.count_nonzero(middle):
         log.debug("ridge detail: the skin above the mask's edge over the nose not seen")
         return False
-    at = np.arange(-bins, bins + 1, dtype=np.float32)
-    profile = np.interp(at, at[have], sums[have] / counts[have]).astype(np.float32)
-    # Where it is laid: the rebuilt pixels from above the edge down to ``carry`` past it, fading down and across.
-    weight = np.where(s <= 0, 1.0, np.clip(1.0 - s / carry, 0.0, 1.0)).astype(np.float32)
-    weight *= np.where(inside, 0.5 * (1.0 + np.cos(np.pi * t / half)), 0.0).astype(np.float32)
-    weight *= rebuilt[box]
-    if not weight.any():
-        return False
+    seen = np.where(source, frame_grey, 0.0).sum(axis=0)[have] / counts[have]
+    profile = np.interp(across_px, across_px[have], seen).astype(np.float32)[None, :]
+    detail = profile - cv2.GaussianBlur(profile, (0, 0), sigmaX=sigma, sigmaY=0.0, borderType=cv2.BORDER_REPLICATE)
+    # The rebuilt skin's own detail of that width, on the same grid.
     sub = out[box]
-    grey = cv2.cvtColor(np.ascontiguousarray(sub), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    own = grey - cv2.GaussianBlur(grey, (0, 0), sigma)
-    laid = np.interp(t, at, profile).astype(np.float32)
-    delta = weight * (laid - own)
+    grey = cv2.cvtColor(np.ascontiguousarray(sub), cv2.COLOR_RGB2GRAY)
+    own_grey = on_grid(grey)
+    k = 2 * int(np.ceil(3.0 * sigma)) + 1
+    own = own_grey - cv2.GaussianBlur(own_grey, (k, 1), sigmaX=sigma, sigmaY=0.0, borderType=cv2.BORDER_REPLICATE)
+    # Where it is laid: from above the edge down to ``carry`` past it, fading down the ridge and towards its sides.
+    fade = np.where(along_px <= 0, 1.0, np.clip(1.0 - along_px / carry, 0.0, 1.0)).astype(np.float32)
+    taper = np.where(middle, 0.5 * (1.0 + np.cos(np.pi * across_px / half)), 0.0).astype(np.float32)
+    change = fade[:, None] * taper[None, :] * (detail - own)
+    # Back onto the region's pixels (each pixel's place on the grid), on the rebuilt ones only.
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    at_s = (xs - edge[0]) * down[0] + (ys - edge[1]) * down[1] - along_px[0]
+    at_t = (xs - edge[0]) * across[0] + (ys - edge[1]) * across[1] - across_px[0]
+    delta = cv2.remap(change, at_t, at_s, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    delta *= rebuilt[box]
+    if not delta.any():
+        return False
     sub[...] = np.clip(np.rint(sub.astype(np.float32) + delta[..., None]), 0, 255).astype(np.uint8)
     return True
