@@ -51,22 +51,18 @@ def _crossing(ridge: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, float] |
     """(point, left): where the ridge polyline ((k, 2) x, y, root first) first enters ``hole`` and how long the ridge
     runs on from there to its last point; None where its first point is already in the hole or it never enters."""
     h, w = hole.shape
-    travelled = 0.0
-    lengths = np.linalg.norm(np.diff(ridge, axis=0), axis=1)
-    total = float(lengths.sum())
-    for (a, b), seg in zip(zip(ridge[:-1], ridge[1:]), lengths):
-        steps = max(int(np.ceil(seg * 2.0)), 1)
-        for k in range(steps + 1):
-            p = a + (b - a) * (k / steps)
-            x, y = int(round(float(p[0]))), int(round(float(p[1])))
-            if not (0 <= x < w and 0 <= y < h):
-                continue
-            if hole[y, x]:
-                if travelled == 0.0 and k == 0:
-                    return None
-                return p, total - (travelled + seg * k / steps)
-        travelled += float(seg)
-    return None
+    run = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(ridge, axis=0).T))))
+    # (every half pixel along it, at once)
+    at = np.linspace(0.0, run[-1], max(int(np.ceil(run[-1] * 2.0)), 1) + 1)
+    xs, ys = np.interp(at, run, ridge[:, 0]), np.interp(at, run, ridge[:, 1])
+    cols, rows = np.rint(xs).astype(np.intp), np.rint(ys).astype(np.intp)
+    seen = (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
+    inside = np.zeros(len(at), bool)
+    inside[seen] = hole[rows[seen], cols[seen]]
+    if inside[0] or not inside.any():
+        return None
+    k = int(np.argmax(inside))
+    return np.array([xs[k], ys[k]], np.float32), float(run[-1] - at[k])
 
 
 def carry_ridge_detail(
@@ -146,22 +142,27 @@ def carry_ridge_detail(
     profile = np.interp(across_px, across_px[have], seen).astype(np.float32)[None, :]
     detail = profile - cv2.GaussianBlur(profile, (0, 0), sigmaX=sigma, sigmaY=0.0, borderType=cv2.BORDER_REPLICATE)
     # The rebuilt skin's own detail of that width, on the same grid.
-    sub = out[box]
-    grey = cv2.cvtColor(np.ascontiguousarray(sub), cv2.COLOR_RGB2GRAY)
-    own_grey = on_grid(grey)
+    own_grey = on_grid(cv2.cvtColor(np.ascontiguousarray(out[box]), cv2.COLOR_RGB2GRAY))
     k = 2 * int(np.ceil(3.0 * sigma)) + 1
     own = own_grey - cv2.GaussianBlur(own_grey, (k, 1), sigmaX=sigma, sigmaY=0.0, borderType=cv2.BORDER_REPLICATE)
     # Where it is laid: from above the edge down to ``carry`` past it, fading down the ridge and towards its sides.
     fade = np.where(along_px <= 0, 1.0, np.clip(1.0 - along_px / carry, 0.0, 1.0)).astype(np.float32)
     taper = np.where(middle, 0.5 * (1.0 + np.cos(np.pi * across_px / half)), 0.0).astype(np.float32)
     change = fade[:, None] * taper[None, :] * (detail - own)
-    # Back onto the region's pixels (each pixel's place on the grid), on the rebuilt ones only.
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    at_s = (xs - edge[0]) * down[0] + (ys - edge[1]) * down[1] - along_px[0]
-    at_t = (xs - edge[0]) * across[0] + (ys - edge[1]) * across[1] - across_px[0]
+    # Back onto the region's pixels (each pixel's place on the grid), on the rebuilt ones only, in the box of the
+    # stretch it is laid on.
+    laid = np.abs(across_px) <= half
+    lx, ly = grid_x[:, laid], grid_y[:, laid]
+    lx0, ly0 = max(int(np.floor(lx.min())), 0), max(int(np.floor(ly.min())), 0)
+    lx1, ly1 = min(int(np.ceil(lx.max())) + 1, w), min(int(np.ceil(ly.max())) + 1, h)
+    xs = np.arange(lx0, lx1, dtype=np.float32)[None, :] - edge[0]
+    ys = np.arange(ly0, ly1, dtype=np.float32)[:, None] - edge[1]
+    at_s = xs * down[0] + ys * down[1] - along_px[0]
+    at_t = xs * across[0] + ys * across[1] - across_px[0]
     delta = cv2.remap(change, at_t, at_s, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    delta *= rebuilt[box]
+    delta *= rebuilt[ly0:ly1, lx0:lx1]
     if not delta.any():
         return False
-    sub[...] = np.clip(np.rint(sub.astype(np.float32) + delta[..., None]), 0, 255).astype(np.uint8)
+    target = out[ly0:ly1, lx0:lx1]
+    target[...] = np.clip(np.rint(target.astype(np.float32) + delta[..., None]), 0, 255).astype(np.uint8)
     return True
