@@ -155,6 +155,8 @@ def carry_ridge_detail(
     lx, ly = grid_x[:, laid], grid_y[:, laid]
     lx0, ly0 = max(int(np.floor(lx.min())), 0), max(int(np.floor(ly.min())), 0)
     lx1, ly1 = min(int(np.ceil(lx.max())) + 1, w), min(int(np.ceil(ly.max())) + 1, h)
+    if lx1 <= lx0 or ly1 <= ly0:
+        return False
     xs = np.arange(lx0, lx1, dtype=np.float32)[None, :] - edge[0]
     ys = np.arange(ly0, ly1, dtype=np.float32)[:, None] - edge[1]
     at_s = xs * down[0] + ys * down[1] - along_px[0]
