@@ -42,7 +42,9 @@ def clips(synthetic_clip_factory, tmp_path_factory):
     for name, spec in specs.items():
         shutil.copy(synthetic_clip_factory(spec).video_path, folder / f"{name}.mp4")
     shutil.copy(synthetic_clip_factory(SPEC).reference_path, folder / "face.png")
-    (folder / "broken.mp4").write_bytes(os.urandom(4000))
+    # (a truncated MP4: its header and nothing else. Random bytes were flaky: about 1 in 200 draws probes as an audio
+    # stream, which is reported as "no video stream", not "not a video")
+    (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(3988))
     write_manifest(folder / "all.csv", [(f"{n}.mp4", "face.png") for n in ("a", "b", "long", "broken")])
     return folder
 
