@@ -11,6 +11,7 @@ from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength
 from unmask_video.landmarks import face_box
 from unmask_video.reconstruct.cloth_bleed import BleedOptions, bleed_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
+from unmask_video.reconstruct.face_history import face_in_frame
 from unmask_video.reconstruct.fill_seam import distance_to
 from unmask_video.segment import MaskSegmenter, SegmentOptions
 from unmask_video.synthetic import LIGHT_BLUE, MaskStyle, draw_surgical_mask
@@ -73,10 +74,11 @@ def test_the_colour_ring_starts_past_the_bleed_and_is_averaged_over_frames() -> 
     unread = ReferenceComposite(CompositeOptions(bleed=FaceLength(0.0))).lengths(REFERENCE_FACE_PX)
     assert composite._off_cloth(face.image, hole, face.valid, dist, unread) == unread
     # A frame whose bleed is not read (None) keeps the face's past; a new one moves it by a fifth.
-    smooth = composite._bleed_filter(face)
+    located = face_in_frame(face)
+    smooth = composite._bleed_filter(located)
     assert smooth(0.5) == pytest.approx(0.5)
-    assert composite._bleed_filter(face)(None) == pytest.approx(0.5)
-    assert composite._bleed_filter(face)(0.0) == pytest.approx(0.4)
+    assert composite._bleed_filter(located)(None) == pytest.approx(0.5)
+    assert composite._bleed_filter(located)(0.0) == pytest.approx(0.4)
 
 
 def test_the_cloths_bleed_does_not_tint_the_rebuilt_face() -> None:

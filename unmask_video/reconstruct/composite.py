@@ -416,20 +416,20 @@ class ReferenceComposite:
                 paste_at(sub_out, *carry)
                 keep_frame(sub_out, sub_image, eyes)
                 return out
-            track, measured = self._light_track(face, lm, located)
+            track, measured = self._light_track(lm, located)
             filters = self._filters(face, 1 if measured is None else measured.age + 1 + measured.skipped)
             reads = self._reads_now(track, measured)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
                                        track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw,
-                                       bleed=self._bleed_filter(face, located),
-                                       fringe=self._fringe_reader(face, located), reads=reads)  # fmt: skip
+                                       bleed=self._bleed_filter(located),
+                                       fringe=self._fringe_reader(located), reads=reads)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
                     # catches up)
                     filters[1].restore()
-                self._keep_fields(face, track, measured, located)
+                self._keep_fields(track, measured, located)
             if opts.carry_frames > 1:
                 # (every pixel of the mask is written: where the warp is not valid by the fills, which ``changed``
                 # leaves out beside the face)
@@ -455,8 +455,8 @@ class ReferenceComposite:
             upsampled=True,
             turn=_turn(face),
             jaw=face.reference_jaw,
-            bleed=self._bleed_filter(face, located),
-            fringe=self._fringe_reader(face, located),
+            bleed=self._bleed_filter(located),
+            fringe=self._fringe_reader(located),
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
@@ -466,14 +466,14 @@ class ReferenceComposite:
 
     def _carry(
         self, face: FaceROI, region: tuple[slice, slice], hole: np.ndarray, valid: np.ndarray, lengths: _Lengths,
-        face_px: float, located: _Located | None = None,
+        face_px: float, located: _Located,
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """(rebuilt, changed): the face's last rebuilt region carried onto ``region`` of this frame (``hole``,
         ``valid``: its mask and the warp's validity), where :attr:`CompositeOptions.carry_frames` allows it; None:
         rebuild. ``changed``: uint8, 1 where ``rebuilt`` holds rebuilt pixels. ``located``: :func:`face_in_frame` of
-        ``face`` where the caller has it."""
+        ``face``."""
         opts = self.options
-        in_frame, centre, size = located or face_in_frame(face)
+        in_frame, centre, size = located
         last = self._carries.take(centre, size)
         if last is None:
             return None
@@ -565,30 +565,29 @@ class ReferenceComposite:
         return rebuilt, changed
 
     def _keep_carry(
-        self, face: FaceROI, region: tuple[slice, slice], rebuilt: np.ndarray, changed: np.ndarray,
-        located: _Located | None = None,
+        self, face: FaceROI, region: tuple[slice, slice], rebuilt: np.ndarray, changed: np.ndarray, located: _Located
     ) -> None:
         """Keep ``rebuilt`` (``region`` of this face's ROI rebuilt; ``changed``: where) for :meth:`_carry`
-        (``located``: :func:`face_in_frame` of ``face`` where the caller has it)."""
+        (``located``: :func:`face_in_frame` of ``face``)."""
         rows, cols = region
-        in_frame, centre, size = located or face_in_frame(face)
+        in_frame, centre, size = located
         origin = np.array([face.box.x0 + cols.start, face.box.y0 + rows.start], np.float64)
         both = cv2.cvtColor(rebuilt, cv2.COLOR_RGB2RGBA)
         cv2.insertChannel(cv2.cvtColor(face.image[region], cv2.COLOR_RGB2GRAY), both, 3)
         self._carries.put(centre, size, _Carry(in_frame, origin, both, changed.astype(np.uint8)))
 
     def _light_track(
-        self, face: FaceROI, landmarks: np.ndarray, located: _Located | None = None
+        self, landmarks: np.ndarray, located: _Located
     ) -> tuple[LightTrack | None, _MeasuredFields | None]:
         """(track, last): this face's ``light="skin"`` fields to reuse or to measure (None where the options measure
         them on every frame) and what was last measured on it (taken from the history; None: nothing).
-        ``landmarks``: the face's in the pixels of the region rebuilt; ``located``: :func:`face_in_frame` of ``face``
-        where the caller has it."""
+        ``landmarks``: the face's in the pixels of the region rebuilt; ``located``: :func:`face_in_frame` of the
+        face."""
         opts = self.options
         if (opts.field_refresh <= 1 or not opts.color_match or opts.local_color_sigma <= 0 or opts.light != "skin"
                 or opts.transfer_std):  # fmt: skip
             return None, None
-        in_frame, centre, size = located or face_in_frame(face)
+        in_frame, centre, size = located
         last = self._fields.take(centre, size)
         track = LightTrack(Anchor(landmarks.mean(axis=0).astype(np.float32), size), tolerance=opts.field_reuse_ring)
         if last is not None and last.age + 1 < opts.field_refresh and last.landmarks.shape == in_frame.shape:
@@ -617,12 +616,10 @@ class ReferenceComposite:
             track.held = (last.fields.mask_colour, last.fields.skin_stats)
         return _READS[turn] == "bleed", _READS[turn] == "fringe"
 
-    def _keep_fields(
-        self, face: FaceROI, track: LightTrack, last: _MeasuredFields | None, located: _Located | None = None
-    ) -> None:
+    def _keep_fields(self, track: LightTrack, last: _MeasuredFields | None, located: _Located) -> None:
         """Put this face's fields back in the history after :meth:`_rebuild` with ``track`` (``last``: what
-        :meth:`_light_track` took from it; ``located``: :func:`face_in_frame` of ``face`` where the caller has it)."""
-        in_frame, centre, size = located or face_in_frame(face)
+        :meth:`_light_track` took from it; ``located``: :func:`face_in_frame` of the face)."""
+        in_frame, centre, size = located
         # (:attr:`CompositeOptions.reads_in_turn`: the next read's turn, the frames since the last read)
         turn, waited = (0, 0) if last is None else (last.turn + 1, 0)
         if last is not None and self._skips_reads(track, last):
@@ -670,11 +667,11 @@ class ReferenceComposite:
         )
         return matched, face.valid
 
-    def _bleed_filter(self, face: FaceROI, located: _Located | None = None) -> Callable[[float | None], float]:
+    def _bleed_filter(self, located: _Located) -> Callable[[float | None], float]:
         """The face's cloth bleed averaged over its frames: called with this frame's (a share of the reach looked in;
         None: not read), it returns the average (:attr:`CompositeOptions.bleed_smoothing`) and keeps it for the next.
-        ``located``: :func:`face_in_frame` of ``face`` where the caller has it."""
-        _, centre, size = located or face_in_frame(face)
+        ``located``: :func:`face_in_frame` of the face."""
+        _, centre, size = located
         last = self._bleeds.take(centre, size)
         weight = self.options.bleed_smoothing
 
@@ -688,14 +685,12 @@ class ReferenceComposite:
 
         return smooth
 
-    def _fringe_reader(
-        self, face: FaceROI, located: _Located | None = None
-    ) -> Callable[[bool, Callable[[], Medians | None]], Medians | None]:
+    def _fringe_reader(self, located: _Located) -> Callable[[bool, Callable[[], Medians | None]], Medians | None]:
         """The colours the face's cloth fringe is told by (:func:`cloth_bleed.fringe_medians`): called with whether
         this frame measures its colour fields and how to read them, it reads them on such frames (and on the face's
         first) and otherwise returns those held from the last read, and keeps them for the next. ``located``:
-        :func:`face_in_frame` of ``face`` where the caller has it."""
-        _, centre, size = located or face_in_frame(face)
+        :func:`face_in_frame` of the face."""
+        _, centre, size = located
         held = self._fringes.take(centre, size)
 
         def reader(measured: bool, read: Callable[[], Medians | None]) -> Medians | None:
