@@ -414,7 +414,7 @@ def run_ours(
     if not same_place:
         # (the warp's test "the reference was taken where the frame is" answers no: only the reference's own face and
         # neck skin is carried, what is beside them filled from the frame)
-        pipeline.warper._same_place = lambda *args, **kwargs: None  # type: ignore[method-assign]
+        pipeline.warper._same_place.carried = lambda *args, **kwargs: None  # type: ignore[method-assign]
     pipeline.warmup()
     timer.reset()
     outputs, ious = [clip.masked[0]], []

@@ -485,7 +485,7 @@ def test_warp_follows_the_head_and_not_the_jitter_of_the_guessed_lower_face() ->
     # A head that only moves: followed exactly, frame by frame (the shape in its rigid frame does not change).
     assert np.abs(np.array(mapped["still shape"]) - mapped["still shape"][0]).max() < 0.05
     warper.reset()
-    assert not warper._shapes
+    assert not warper._smoothing.shapes
     default = ReferenceWarper(image, lm, WarpOptions())
     rng = np.random.default_rng(0)
     raw = []
@@ -728,10 +728,10 @@ def test_the_neck_lags_the_heads_quick_moves_and_follows_slow_ones() -> None:
     warper = ReferenceWarper(image, lm, options)
     height = float(np.hypot(*(lm[landmark_sets.FACE_HEIGHT[1]] - lm[landmark_sets.FACE_HEIGHT[0]])))
     follow = options.neck_follow * height
-    assert warper._neck_lag_move(lm, (0, 0), track=0) is None  # (the first frame: the torso where the head is)
-    assert warper._neck_lag_move(lm, None, track=0) is None  # (no picture frame given: none)
+    assert warper._neck_lag(lm, (0, 0), track=0) is None  # (the first frame: the torso where the head is)
+    assert warper._neck_lag(lm, None, track=0) is None  # (no picture frame given: none)
     drop = 6.0 * follow
-    move = warper._neck_lag_move(lm, (0, int(round(drop))), track=0)  # the ROI, and the head, 6 follow steps lower
+    move = warper._neck_lag(lm, (0, int(round(drop))), track=0)  # the ROI, and the head, 6 follow steps lower
     assert move is not None
     n = len(landmark_sets.TPS_CONTROL)
     roots = len(move[n:]) // 2
@@ -740,17 +740,17 @@ def test_the_neck_lags_the_heads_quick_moves_and_follows_slow_ones() -> None:
     lead = round(drop) - follow
     assert np.allclose(outer, -lead) and np.allclose(inner, -0.4 * lead)
     # The torso catches up at the follow speed, then the neck goes with the head again.
-    later = [warper._neck_lag_move(lm, (0, int(round(drop))), track=0) for _ in range(6)]
+    later = [warper._neck_lag(lm, (0, int(round(drop))), track=0) for _ in range(6)]
     assert later[0] is not None and abs(later[0][-1, 1] + lead - follow) < 1e-6
     assert later[-1] is None
     # A slow drift (below the follow speed) is followed: no lag.
     slow = ReferenceWarper(image, lm, options)
     for k in range(8):
-        assert slow._neck_lag_move(lm, (0, int(k * 0.5 * follow)), track=0) is None
+        assert slow._neck_lag(lm, (0, int(k * 0.5 * follow)), track=0) is None
     # Off.
     off = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0, neck_lag=0.0))
-    off._neck_lag_move(lm, (0, 0), track=0)
-    assert off._neck_lag_move(lm, (0, 50), track=0) is None
+    off._neck_lag(lm, (0, 0), track=0)
+    assert off._neck_lag(lm, (0, 50), track=0) is None
 
 
 def test_a_jump_no_head_makes_restarts_the_necks_lag() -> None:
@@ -758,9 +758,9 @@ def test_a_jump_no_head_makes_restarts_the_necks_lag() -> None:
     image, lm = astronaut()
     warper = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0))
     height = float(np.hypot(*(lm[landmark_sets.FACE_HEIGHT[1]] - lm[landmark_sets.FACE_HEIGHT[0]])))
-    warper._neck_lag_move(lm, (0, 0), track=0)
-    assert warper._neck_lag_move(lm, (0, int(0.1 * height)), track=0) is not None  # a quick nod: the neck lags
-    assert warper._neck_lag_move(lm, (int(0.5 * height), int(0.1 * height)), track=0) is None  # a jump: none
+    warper._neck_lag(lm, (0, 0), track=0)
+    assert warper._neck_lag(lm, (0, int(0.1 * height)), track=0) is not None  # a quick nod: the neck lags
+    assert warper._neck_lag(lm, (int(0.5 * height), int(0.1 * height)), track=0) is None  # a jump: none
 
 
 def test_the_maps_gradient_is_numpys() -> None:

@@ -51,13 +51,15 @@ from unmask_video.below_jaw import NECK_RINGS, NECK_ROOTS, below_jaw_points, nec
 from unmask_video.blend import disk_morph_near
 from unmask_video.errors import InputError
 from unmask_video.face_axes import face_axes, neck_column
-from unmask_video.face_shape import check_landmarks, face_region, rigid_frame, spread_of, yaw
+from unmask_video.face_shape import check_landmarks, face_region, spread_of, yaw
 from unmask_video.jaw_opening import JawOpening, JawOptions, closed_mouth_picture, jaw_weights
 from unmask_video.jaw_outline import JawProfile, jaw_profile
+from unmask_video.neck_lag import NeckLag
 from unmask_video.nose_length import nose_drop
-from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_matte import dilated, inner_colour_at_edge, mirror_fill, reference_matte
 from unmask_video.reference_picture import paint_out_loops, picture_box, skin_like
+from unmask_video.same_place import SamePlace
+from unmask_video.shape_smoothing import ShapeSmoothing
 from unmask_video.tps import TPS, fit_tps
 from unmask_video.warp_maps import MapNodes, merge_with_validity, pyramid, remap_with_validity, shifted_sample, tps_maps
 from unmask_video.warp_register import band_reach, residual_shift
@@ -113,7 +115,8 @@ class WarpOptions:
     #: Speed-adaptive (One-Euro) filter, per face track, of the rigid frame (position and size in face sizes,
     #: roll), with this cutoff in Hz for a still head (0: off). FaceMesh's eye and brow points jitter by a
     #: fraction of a pixel; every point under the mask follows the rigid frame, so its jitter is the rebuilt
-    #: face's. Time runs at :data:`_NOMINAL_FPS` frames per second of the track (the warp is not told the time).
+    #: face's. Time runs at :data:`~unmask_video.shape_smoothing.NOMINAL_FPS` frames per second of the track (the
+    #: warp is not told the time).
     frame_min_cutoff: float = 0.5
     #: How fast that filter's cutoff rises with the head's speed (face sizes per second): a moving head is
     #: followed without lag.
@@ -169,11 +172,11 @@ class WarpOptions:
     matte_edge: bool = True
     #: With the reference matte, the reference's surroundings carried from the same place (see ``reference_matte``)
     #: stop beside the face (outside its oval and the neck's column) where, near the mask, they differ from what the
-    #: frame shows once the change of light is taken off (:data:`_SAME_PLACE_LOCAL`): the spline follows the face, not
-    #: the wall the head moves in front of, which lands beside the jaw shifted (its edges in arcs); there the
-    #: composite's fill continues the frame's own surroundings. Off by default: it also stops where a hand or a held
-    #: mask passes in front, and the fill then smears them (KF94 with its own frame, frames 36-47), and it loses more
-    #: than it gains on some clips of the quality benchmark (benchmarks/README.md).
+    #: frame shows once the change of light is taken off (:data:`~unmask_video.same_place.SAME_PLACE_LOCAL`): the
+    #: spline follows the face, not the wall the head moves in front of, which lands beside the jaw shifted (its edges
+    #: in arcs); there the composite's fill continues the frame's own surroundings. Off by default: it also stops where
+    #: a hand or a held mask passes in front, and the fill then smears them (KF94 with its own frame, frames 36-47),
+    #: and it loses more than it gains on some clips of the quality benchmark (benchmarks/README.md).
     same_place_local: bool = False
     #: Paint a mask's ear loop hanging across a cheek out of the reference (inpainted from the skin around it;
     #: :func:`~unmask_video.reference_check.strokes_across_cheeks`), so it is not carried onto every frame.
@@ -237,14 +240,8 @@ class WarpOptions:
 #: drop with it, and the reference's neck carried with the head put lit skin where the frame shows the chin's shadow
 #: and the collar (lp_d12 on the quality benchmark, benchmarks/README.md: issue 11, cast19).
 _JAW_NECK_SHARE = -1.0
-#: A head's centre that moves more than this many face heights from one warped frame of its track to the next has not
-#: moved: the picture changed (a cut) or frames without a mask passed; the neck's lag (``neck_lag``) starts afresh.
-#: (lp_d12, a quick talker, moves at most 0.1 a frame.)
-_NECK_JUMP = 0.25
 #: The registration's translation (``WarpOptions.register``) stays within this many face heights.
 _REGISTER_BOUND = 0.015
-#: The frame rate the rigid-frame filter assumes (``WarpOptions.frame_min_cutoff``).
-_NOMINAL_FPS = 25.0
 
 #: The control points FaceMesh guesses under a worn mask (mouth, the jaw line from ear to ear) and their rows in
 #: TPS_CONTROL.
@@ -274,25 +271,6 @@ _OUTLINE_FIT_BOUNDS = (0.8, 1.35)
 #: ... and a side within this fraction of the frame's width is left as the similarity carries it.
 _OUTLINE_FIT_SLACK = 0.05
 
-#: Past its face outline the reference shows what the frame shows (the same place) when most of those pixels seen
-#: outside the mask are within this many Lab units of the frame's...
-_SAME_PLACE_LAB = 20.0
-#: ... judged on at least this many pixels, and averaged over a track's frames with this weight of the past.
-_SAME_PLACE_MIN_PIXELS = 30
-_SAME_PLACE_SMOOTHING = 0.8
-#: At most this many of those pixels are compared (an even subsample).
-_SAME_PLACE_MAX_PIXELS = 1500
-#: Even from the same place, the reference's surroundings are carried only where, near the mask, few of those pixels
-#: (at most this fraction, in a Gaussian neighbourhood of :data:`_SAME_PLACE_SIGMA` face heights) differ from the frame's
-#: by more than :data:`_SAME_PLACE_LAB`: the spline follows the face, and a wall the head has moved in front of since
-#: the photo lands beside the jaw shifted (its edges where the frame shows none, in arcs); there the frame's own
-#: surroundings are continued (the composite's fill).
-_SAME_PLACE_LOCAL = 0.1
-_SAME_PLACE_SIGMA = 0.04
-#: The reference's surroundings are carried only while the frame's face turns (:func:`yaw`) within this much of the
-#: reference's, and stop once it differs by more than this.
-_SAME_POSE_ENTER = 0.08
-_SAME_POSE_LEAVE = 0.11
 #: The reference's skin past its face outline is shrunk by this fraction of the face height, and along the inside
 #: of the outline twice as deep only skin is valid.
 _SKIN_EDGE = 0.01
@@ -402,18 +380,12 @@ class ReferenceWarper:
         #: reference from the same place carries past its matte meets the matte's own edge as the photo shows it.
         self._plain_levels = None if plain is None or plain is self.image else pyramid(plain, self._oval, options.pyramid)
         self._src_scale = spread_of(self.landmarks[_TPS])
-        #: Per face track: the smoothed control-point shape in the face's rigid frame.
-        self._shapes: dict[int, np.ndarray] = {}
-        #: Per face track: the averaged fraction of the reference's surroundings that look like the frame's.
-        self._places: dict[int, float] = {}
-        #: Per face track: whether it is seen in the reference's pose (hysteresis of :meth:`_same_pose`).
-        self._poses: dict[int, bool] = {}
+        #: Per face track: the control points' shape and the face's rigid frame, smoothed.
+        self._smoothing = ShapeSmoothing(options)
         self._yaw = yaw(self.landmarks)
+        #: Per face track: whether the reference's surroundings are carried (a reference taken where the frame is).
+        self._same_place = SamePlace(self._yaw)
         self._jaw_profile = jaw_profile(self.landmarks)
-        #: Per face track: the smoothed rigid frame (centre x, y, scale, cos, sin).
-        self._frames: dict[int, np.ndarray] = {}
-        #: Per face track: the One-Euro filter of the rigid frame, the track's first scale and its frame count.
-        self._frame_filters: dict[int, tuple[OneEuroFilter, float, list[int]]] = {}
         #: The jaw's opening per face track, and how much of it each control point takes (the neck's, negative: up).
         self._jaw = JawOpening(JawOptions(gain=options.jaw_opening))
         jaw_w = jaw_weights(self.landmarks, self._src[: len(landmark_sets.TPS_CONTROL)])
@@ -427,12 +399,8 @@ class ReferenceWarper:
         #: Per face track: the registration's held translation (:attr:`WarpOptions.register`; times its gain, added
         #: to the control points).
         self._offsets: dict[int, np.ndarray] = {}
-        #: Per face track: where (picture x, y) the torso has followed the head's centre to (``neck_lag``), and where
-        #: the head's centre was on the track's last frame.
-        self._torsos: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        #: How much of the head's lead on the torso each control point takes back: the neck's rings, by their depth.
-        self._lag_weights = np.concatenate([np.zeros(len(landmark_sets.TPS_CONTROL)), *(
-            [np.full(len(NECK_ROOTS), r) for r in NECK_RINGS] if options.neck_reach > 0 else [])])
+        #: Per face track: the neck held back with the torso (``neck_lag``).
+        self._neck_lag = NeckLag(options)
         log.debug(
             "reference face cropped to %dx%d, %d pyramid level(s)", self.image.shape[1], self.image.shape[0], len(self._levels)
         )
@@ -533,31 +501,6 @@ class ReferenceWarper:
             return None
         return self._jaw_weights[:, None] * (opening * height * down)[None, :]
 
-    def _neck_lag_move(self, lm: np.ndarray, origin: tuple[int, int] | None, track: int | None) -> np.ndarray | None:
-        """The control points' move ((K, 2)) that holds the neck back with the torso when the head moves in the picture
-        faster than ``neck_follow`` (``neck_lag``); ``origin``: the ROI's (x, y) in the picture. None: no move (off, no
-        origin or track, or the torso has caught up)."""
-        o = self.options
-        if o.neck_lag <= 0 or o.neck_reach <= 0 or origin is None or track is None:
-            return None
-        # (the head's place in the picture: its stable landmarks', which FaceMesh sees above the mask)
-        head = lm[_STABLE].mean(axis=0) + np.asarray(origin, np.float64)
-        height = face_axes(lm)[1]
-        torso, last = self._torsos.get(track, (head, head))
-        # (a jump no head makes in a frame: a cut, or the track warped again after frames without a mask; start afresh)
-        if float(np.hypot(*(head - last))) > _NECK_JUMP * height:
-            torso = head
-        step = head - torso
-        follow = o.neck_follow * height
-        distance = float(np.hypot(*step))
-        torso = head if distance <= follow else torso + step * (follow / distance)
-        self._torsos[track] = (torso, head)
-        lead = head - torso
-        if not lead.any():
-            return None
-        log.debug("neck lag: the head %.1f, %.1f px from where the torso has followed it", *lead)
-        return self._lag_weights[:, None] * (-o.neck_lag * lead)[None, :]
-
     def _outline_fit(self, lm: np.ndarray, to_frame: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """A map of points carried from the reference onto the frame (by ``to_frame``) that scales, on each side of the
         face's midline (through the nose bridge, across the eyes' line), their distance from it by how much wider
@@ -596,149 +539,19 @@ class ReferenceWarper:
 
     def reset(self, track: int | None = None) -> None:
         """Forget the smoothed shape of one face track (``None``: of every track), e.g. when a face is lost."""
+        self._same_place.reset(track)
+        self._smoothing.reset(track)
+        self._neck_lag.reset(track)
         if track is None:
-            self._places.clear()
-            self._poses.clear()
-            self._shapes.clear()
-            self._frames.clear()
-            self._frame_filters.clear()
             self._jaw.reset()
             self._offsets.clear()
             self._register_seen.clear()
             self._register_frames.clear()
-            self._torsos.clear()
         else:
-            self._places.pop(track, None)
-            self._poses.pop(track, None)
-            self._shapes.pop(track, None)
-            self._frames.pop(track, None)
-            self._frame_filters.pop(track, None)
             self._jaw.reset(track)
             self._offsets.pop(track, None)
             self._register_seen.pop(track, None)
             self._register_frames.pop(track, None)
-            self._torsos.pop(track, None)
-
-    def _smoothed(self, landmarks: np.ndarray, points: np.ndarray, track: int) -> np.ndarray:
-        """``points`` with their shape in the face's rigid frame averaged over the track's frames."""
-        centre, scale, rotation = rigid_frame(landmarks)
-        shape = (points - centre) @ rotation / scale  # rotation is orthonormal: R^T applied on the right
-        weight = self.options.shape_smoothing
-        previous = self._shapes.get(track)
-        if previous is not None and previous.shape == shape.shape:
-            shape = weight * previous + (1.0 - weight) * shape
-        self._shapes[track] = shape
-        frame = np.concatenate([centre, [scale], rotation[:, 0]])
-        held = self._frames.get(track)
-        if held is not None and self.options.frame_smoothing > 0:
-            frame = self.options.frame_smoothing * held + (1.0 - self.options.frame_smoothing) * frame
-        self._frames[track] = frame
-        if self.options.frame_min_cutoff > 0:
-            frame = self._filtered_frame(frame, track)
-        centre, scale = frame[:2], float(frame[2])
-        c, s_ = frame[3:] / max(float(np.hypot(*frame[3:])), 1e-9)
-        rotation = np.array([[c, -s_], [s_, c]])
-        return shape @ rotation.T * scale + centre
-
-    def _same_place(
-        self,
-        sub: np.ndarray,
-        inside: np.ndarray,
-        image: np.ndarray | None,
-        mask: np.ndarray | None,
-        box: tuple[int, int, int, int],
-        track: int | None,
-        height: float = 0.0,
-        photo: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-    ) -> np.ndarray | None:
-        """Where the reference's surroundings past its face outline (``inside``, the box's validity level, from 64 up to
-        192: past the matte, within the region) are carried: None
-        (nowhere) unless they look like what the frame shows there outside the mask (most of those pixels within
-        :data:`_SAME_PLACE_LAB` Lab units of the frame's, averaged over the track's frames); then an (h, w) bool map of
-        the box, False near where many of them differ (:data:`_SAME_PLACE_LOCAL`; ``height``: the face height in pixels,
-        0: everywhere True). No frame or mask given: None. ``photo``: the reference as the photo shows it at the box's
-        pixels (rows, cols) -> (N, 3) uint8, where ``sub`` holds ``matte_edge``'s recolour (None: ``sub`` is the photo's):
-        the decision is the same whichever picture was remapped first."""
-        if image is None or mask is None:
-            return None
-        x0, y0, x1, y1 = box
-        # On a grid of every k-th pixel (about 150 across): a fraction needs no more.
-        k = max(1, min(y1 - y0, x1 - x0) // 150)
-        covered = np.greater(mask[y0:y1:k, x0:x1:k], 0).view(np.uint8)
-        near = cv2.dilate(covered, np.ones((2 * (3 // k) + 3, 2 * (3 // k) + 3), np.uint8))
-        # (OpenCV's tests and flat indices: the same pixels as numpy's three tests and 2-D nonzero, several times faster)
-        around = cv2.bitwise_and(cv2.inRange(inside[::k, ::k], 64, 191), (near == 0).view(np.uint8))  # (0 or 1)
-        held = self._places.get(track) if track is not None else None
-        far = None
-        if cv2.countNonZero(around) >= _SAME_PLACE_MIN_PIXELS:
-            # (OpenCV's list of the pixels, in np.flatnonzero's row-major order; the pixels read at their places in the
-            # whole pictures: the same pixels as through the subsampled views, without those views' fancy indexing)
-            where = cv2.findNonZero(around)[:, 0]
-            step = -(-len(where) // _SAME_PLACE_MAX_PIXELS)  # an even subsample is enough for a fraction
-            ys, xs = where[::step, 1], where[::step, 0]
-            read = sub[ys * k, xs * k] if photo is None else photo(ys * k, xs * k)
-            ref = cv2.cvtColor(read.reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-            seen = image[y0 + ys * k, x0 + xs * k]
-            frame = cv2.cvtColor(seen.reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-            diff = (ref - frame).reshape(-1, 3)
-            alike = float(np.mean(np.linalg.norm(diff, axis=1) < _SAME_PLACE_LAB))
-            held = alike if held is None else _SAME_PLACE_SMOOTHING * held + (1.0 - _SAME_PLACE_SMOOTHING) * alike
-            if track is not None:
-                self._places[track] = held
-            far = (ys, xs, diff)
-        if held is None or held < 0.5:
-            return None
-        h, w = y1 - y0, x1 - x0
-        if far is None or height <= 0:
-            return np.ones((h, w), bool)
-        # The fraction of the compared pixels that differ, near each pixel (normalised convolution on the grid): the
-        # carried surroundings stop where the frame's continue otherwise.
-        ys, xs, diff = far
-        grid = around.shape
-        sigma = max(_SAME_PLACE_SIGMA * height / k, 1.0)
-        # What differs once the change of light is taken off (the difference's smooth part, over twice the
-        # neighbourhood): the same place in other light is still the same place, a shifted edge is not.
-        sums = np.zeros(grid + (4,), np.float32)
-        np.add.at(sums, (ys, xs), np.concatenate([diff, np.ones((len(ys), 1), np.float32)], axis=1))
-        sums = cv2.GaussianBlur(sums, (0, 0), 2.0 * sigma, borderType=cv2.BORDER_CONSTANT)
-        light = sums[ys, xs, :3] / np.maximum(sums[ys, xs, 3:], 1e-6)
-        apart = np.linalg.norm(diff - light, axis=1) >= _SAME_PLACE_LAB
-        count = np.zeros(grid, np.float32)
-        differ = np.zeros(grid, np.float32)
-        np.add.at(count, (ys, xs), 1.0)
-        np.add.at(differ, (ys, xs), apart.astype(np.float32))
-        count = cv2.GaussianBlur(count, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-        differ = cv2.GaussianBlur(differ, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-        # (far from every compared pixel, the fraction over them all)
-        floor = np.float32(1e-3 * len(ys) / max(grid[0] * grid[1], 1))
-        fraction = (differ + floor * (1.0 - held)) / (count + floor)
-        carry = (fraction <= _SAME_PLACE_LOCAL).astype(np.uint8)
-        return cv2.resize(carry, (w, h), interpolation=cv2.INTER_NEAREST) > 0
-
-    def _same_pose(self, landmarks: np.ndarray, track: int | None) -> bool:
-        """Whether the face turns about as the reference's does (:func:`yaw` within :data:`_SAME_POSE_ENTER` of it;
-        a track that was, until it differs by more than :data:`_SAME_POSE_LEAVE`). Only then does the reference's
-        surroundings beside its face lie beside the frame's: once the head has turned, its wall lands on the cheek."""
-        turn = abs(yaw(landmarks) - self._yaw)
-        held = self._poses.get(track, False) if track is not None else False
-        same = turn <= (_SAME_POSE_LEAVE if held else _SAME_POSE_ENTER)
-        if track is not None:
-            self._poses[track] = same
-        return same
-
-    def _filtered_frame(self, frame: np.ndarray, track: int) -> np.ndarray:
-        """The rigid frame (centre x, y, scale, cos, sin) through the track's One-Euro filter, in face sizes."""
-        held = self._frame_filters.get(track)
-        if held is None:
-            o = self.options
-            held = (OneEuroFilter(o.frame_min_cutoff, o.frame_beta, 1.0, shared_speed=True), float(frame[2]), [0])
-            self._frame_filters[track] = held
-        one_euro, unit, count = held
-        angle = float(np.arctan2(frame[4], frame[3]))
-        state = np.array([frame[0] / unit, frame[1] / unit, np.log(frame[2] / unit), angle])
-        out = one_euro(state, count[0] / _NOMINAL_FPS)
-        count[0] += 1
-        return np.array([out[0] * unit, out[1] * unit, unit * np.exp(out[2]), np.cos(out[3]), np.sin(out[3])])
 
     def fit(
         self, landmarks: np.ndarray, track: int | None = None, control: np.ndarray | None = None,
@@ -753,7 +566,7 @@ class ReferenceWarper:
         lm = check_landmarks(landmarks, "target landmarks")
         dst = self._target_control(lm) if control is None else control
         if track is not None and self.options.shape_smoothing > 0:
-            dst = self._smoothed(lm, dst, track)
+            dst = self._smoothing(lm, dst, track)
         if move is not None:
             dst = dst + move
         return fit_tps(self._src, dst, self.options.regularization)
@@ -858,7 +671,7 @@ class ReferenceWarper:
         level = self._level(lm, spread)
         # The pyramid level's 2**-level is applied to the grid's nodes, not to the full-size maps (the same maps).
         move = self._jaw_move(lm, mask, track, to_frame)
-        lag = self._neck_lag_move(lm, origin, track)
+        lag = self._neck_lag(lm, origin, track)
         if lag is not None:
             move = lag if move is None else move + lag
         tps = self.fit(lm, track, control, move)
@@ -880,7 +693,7 @@ class ReferenceWarper:
         # (with the matte, in the reference's pose only: once the head has turned, its wall lands on the cheek; whether
         # the track's last frames carried the reference's surroundings picks the picture remapped first, and the box is
         # remapped again from the other where this frame decides otherwise)
-        pose = self._same_pose(lm, track) if self.options.reach_skin_only and self.options.reference_matte else True
+        pose = self._same_place.pose(lm, track) if self.options.reach_skin_only and self.options.reference_matte else True
         plain = self._carried_before(track, pose)
         merged = self._picture(level, plain)
         nodes = MapNodes(tps, (uy1 - uy0, ux1 - ux0), step, (ux0 - dx, uy0 - dy), check, scale)
@@ -903,7 +716,7 @@ class ReferenceWarper:
             photo = None
             if self._plain_levels is not None and not plain:
                 photo = functools.partial(shifted_sample, nodes, self._plain_levels[level], (y0 - uy0, x0 - ux0))
-            carry = self._same_place(sub, inside, image, mask, (x0, y0, x1, y1), track,
+            carry = self._same_place.carried(sub, inside, image, mask, (x0, y0, x1, y1), track,
                                      face_axes(lm)[1] if local else 0.0, photo) if pose else None  # fmt: skip
             if (carry is not None) != plain and self._plain_levels is not None:
                 sub = nodes.remapped(self._picture(level, not plain))[0]
@@ -932,12 +745,11 @@ class ReferenceWarper:
         return warped, valid
 
     def _carried_before(self, track: int | None, pose: bool) -> bool:
-        """Whether the track's frames so far carried the reference's surroundings (:meth:`_same_place`'s average at
-        least a half) and the face is in the reference's pose: then this frame most likely carries them too, and is
-        warped first from the picture without ``matte_edge``'s recolour. False where there is no such picture."""
-        if self._plain_levels is None or track is None or not pose:
-            return False
-        return self._places.get(track, 0.0) >= 0.5
+        """Whether the track's frames so far carried the reference's surroundings (the average of
+        :meth:`~unmask_video.same_place.SamePlace.carried` at least a half) and the face is in the reference's pose:
+        then this frame most likely carries them too, and is warped first from the picture without ``matte_edge``'s
+        recolour. False where there is no such picture."""
+        return self._plain_levels is not None and self._same_place.carried_before(track, pose)
 
     def _picture(self, level: int, plain: bool) -> np.ndarray:
         """The pyramid ``level``'s picture for :func:`remap_with_validity`: without ``matte_edge``'s recolour where
