@@ -53,13 +53,13 @@ def test_landmarks_placed_high_over_a_mask_are_registered_down_from_a_tracks_fir
     band = (mask == 0) & (np.arange(image.shape[0])[:, None] > lm[landmark_sets.NOSE_BRIDGE, 1])
     plain = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0, register=0.0))
     warped, valid = plain.warp(high, image.shape[:2], track=0, image=image, mask=mask)
-    assert not plain._offsets  # 0: off
+    assert not plain._registration.offsets  # 0: off
     before = psnr(warped, image, band & valid)
     warper = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0))
     offsets = []
     for _ in range(6):
         warped, valid = warper.warp(high, image.shape[:2], track=0, image=image, mask=mask)
-        offsets.append(warper._offsets[0].copy())
+        offsets.append(warper._registration.offsets[0].copy())
         assert psnr(warped, image, band & valid) > before + 3.0
     assert offsets[0][0] == 0.0 and 2.0 < offsets[0][1] <= 3.5, offsets[0]
     assert all(np.array_equal(o, offsets[0]) for o in offsets), offsets  # held: no wander by a fraction of a pixel
@@ -67,9 +67,9 @@ def test_landmarks_placed_high_over_a_mask_are_registered_down_from_a_tracks_fir
     low = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0))
     for _ in range(4):
         low.warp(lm + np.float32([0.0, 3.0]), image.shape[:2], track=0, image=image, mask=mask)
-    assert low._offsets.get(0, np.zeros(2))[1] == 0.0
+    assert low._registration.offsets.get(0, np.zeros(2))[1] == 0.0
     warper.reset(0)
-    assert 0 not in warper._offsets and 0 not in warper._register_seen
+    assert 0 not in warper._registration.offsets and 0 not in warper._registration.seen
 
 
 def test_a_track_is_measured_every_frame_at_first_then_every_few(monkeypatch) -> None:
@@ -89,7 +89,7 @@ def test_a_track_is_measured_every_frame_at_first_then_every_few(monkeypatch) ->
         before = len(calls)
         warper.warp(high, image.shape[:2], track=0, image=image, mask=mask)
         per_frame.append(len(calls) - before)
-    first = warper._register_samples()
+    first = warper._registration.samples()
     assert first == 8 and per_frame[:first] == [1] * first  # (25 frames' median: 8 measures, the first 8 frames)
     assert sum(per_frame[first:]) == len(range(first, 20, 3))
     warper.reset(0)  # a new track is measured at once again
@@ -107,12 +107,12 @@ def test_a_measured_frame_is_warped_as_one_with_its_translation_held(monkeypatch
     options = WarpOptions(register_every=1)
     measured = ReferenceWarper(image, lm, options)
     held = ReferenceWarper(image, lm, options)
-    monkeypatch.setattr(held, "_register_due", lambda track: False)
+    monkeypatch.setattr(held._registration, "due", lambda track: False)
     region = (0, int(lm[:, 1].mean()), image.shape[1], image.shape[0])  # (below the band's top: the map is grown)
     for frame in range(4):
         shifted = high + np.float32([frame * 0.7, frame * 0.4])
         warped, valid = measured.warp(shifted, image.shape[:2], region, track=0, image=image, mask=mask, origin=(0, 0))
-        held._offsets = {0: measured._offsets[0].copy()}
+        held._registration.offsets = {0: measured._registration.offsets[0].copy()}
         want, want_valid = held.warp(shifted, image.shape[:2], region, track=0, image=image, mask=mask, origin=(0, 0))
         assert np.count_nonzero(valid != want_valid) <= 0.001 * np.count_nonzero(want_valid)
         both = valid & want_valid

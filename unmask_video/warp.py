@@ -62,7 +62,7 @@ from unmask_video.same_place import SamePlace
 from unmask_video.shape_smoothing import ShapeSmoothing
 from unmask_video.tps import TPS, fit_tps
 from unmask_video.warp_maps import MapNodes, merge_with_validity, pyramid, remap_with_validity, shifted_sample, tps_maps
-from unmask_video.warp_register import band_reach, residual_shift
+from unmask_video.warp_register import TrackRegistration, band_box, residual_shift
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +240,6 @@ class WarpOptions:
 #: drop with it, and the reference's neck carried with the head put lit skin where the frame shows the chin's shadow
 #: and the collar (lp_d12 on the quality benchmark, benchmarks/README.md: issue 11, cast19).
 _JAW_NECK_SHARE = -1.0
-#: The registration's translation (``WarpOptions.register``) stays within this many face heights.
-_REGISTER_BOUND = 0.015
 
 #: The control points FaceMesh guesses under a worn mask (mouth, the jaw line from ear to ear) and their rows in
 #: TPS_CONTROL.
@@ -393,12 +391,8 @@ class ReferenceWarper:
             roots = jaw_weights(self.landmarks, self.landmarks[_NECK_ROOTS_INDEX])
             jaw_w = np.concatenate([jaw_w, *([_JAW_NECK_SHARE * roots] * len(NECK_RINGS))])
         self._jaw_weights = jaw_w
-        #: Per face track: the registration's last measures (held translation plus the frame's reading), newest last.
-        self._register_seen: dict[int, list[float]] = {}
-        self._register_frames: dict[int, int] = {}  # per face track: frames warped since it started
-        #: Per face track: the registration's held translation (:attr:`WarpOptions.register`; times its gain, added
-        #: to the control points).
-        self._offsets: dict[int, np.ndarray] = {}
+        #: Per face track: the registration's translation of the control points (``register``).
+        self._registration = TrackRegistration(options)
         #: Per face track: the neck held back with the torso (``neck_lag``).
         self._neck_lag = NeckLag(options)
         log.debug(
@@ -542,16 +536,11 @@ class ReferenceWarper:
         self._same_place.reset(track)
         self._smoothing.reset(track)
         self._neck_lag.reset(track)
+        self._registration.reset(track)
         if track is None:
             self._jaw.reset()
-            self._offsets.clear()
-            self._register_seen.clear()
-            self._register_frames.clear()
         else:
             self._jaw.reset(track)
-            self._offsets.pop(track, None)
-            self._register_seen.pop(track, None)
-            self._register_frames.pop(track, None)
 
     def fit(
         self, landmarks: np.ndarray, track: int | None = None, control: np.ndarray | None = None,
@@ -677,9 +666,9 @@ class ReferenceWarper:
         tps = self.fit(lm, track, control, move)
         scale = 1.0 / (1 << level)
         registering = self.options.register > 0 and image is not None and mask is not None and track is not None
-        band = self._register_band(lm, mask, face) if registering and self._register_due(track) else None
+        band = band_box(mask, face, face_axes(lm)[1]) if registering and self._registration.due(track) else None
         # (the registration's translation moves every control point alike: the spline read that much up the picture)
-        dx, dy = self._offset(track)
+        dx, dy = self._registration.offset(track)
         step = self._step(y1 - y0, x1 - x0)
         # One map and one remap for the box read and the registration's band (which is read with the translation held
         # before this frame's measure, as the box is unless the measure moves it): the box grown by whole grid steps
@@ -701,7 +690,7 @@ class ReferenceWarper:
         if band is not None and registering:
             moved = self._register(lm, image, mask, track, sub, inside, (ux0, uy0), band)
             if moved:  # (the translation moved: the box warped again with it)
-                dx, dy = self._offset(track)
+                dx, dy = self._registration.offset(track)
                 ux0, uy0, ux1, uy1 = x0, y0, x1, y1
                 nodes = MapNodes(tps, (y1 - y0, x1 - x0), step, (x0 - dx, y0 - dy), check, scale)
                 sub, inside = nodes.remapped(merged)
@@ -757,49 +746,6 @@ class ReferenceWarper:
         levels = self._plain_levels if plain and self._plain_levels is not None else self._levels
         return levels[level]
 
-    def _offset(self, track: int | None) -> np.ndarray:
-        """The (x, y) translation the registration adds to the track's control points (its gain applied)."""
-        held = self._offsets.get(track) if track is not None else None
-        return np.zeros(2) if held is None else self.options.register * held
-
-    def _register_samples(self) -> int:
-        """How many measures a track's estimate is the median of: its last ``register_window`` frames' (at least 5)."""
-        return max(int(self.options.register_window) // max(int(self.options.register_every), 1), 5)
-
-    def _register_due(self, track: int) -> bool:
-        """Whether this frame of ``track`` is measured: every frame until it has :meth:`_register_samples` measures
-        (a new face is registered at once), then every ``register_every`` frames."""
-        count = self._register_frames.get(track, 0)
-        self._register_frames[track] = count + 1
-        every = max(int(self.options.register_every), 1)
-        return len(self._register_seen.get(track, ())) < self._register_samples() or count % every == 0
-
-    def _register_band(
-        self, lm: np.ndarray, mask: np.ndarray, face: tuple[int, int, int, int]
-    ) -> tuple[int, int, int, int, int] | None:
-        """(x0, y0, x1, y1, wy1): the box of the ``face`` (x0, y0, x1, y1) around the band above the ``mask`` that
-        :func:`residual_shift` reads (not only the box the caller reads: a mask high on the face leaves it no band), and
-        the row (``wy1``, exclusive) down to which the reference is warped in it (the band lies above the mask's middle:
-        down to there and its reach); None: no band."""
-        height = face_axes(lm)[1]
-        # (the mask's box: OpenCV's, many times faster than numpy's on a big ROI)
-        if mask.dtype == np.uint8:
-            covered = mask
-        elif mask.dtype in (np.float32, np.float64, np.int16, np.uint16, np.int32):
-            covered = cv2.compare(mask, 0, cv2.CMP_GT)  # (OpenCV's test: one pass, 255 where > 0)
-        else:
-            covered = (mask > 0).view(np.uint8)
-        mx, my, mw, mh = cv2.boundingRect(covered)
-        if mw == 0 or mh == 0:
-            return None
-        reach = band_reach(height)
-        bx0, by0 = max(mx, face[0]), max(my - reach, face[1])
-        bx1, by1 = min(mx + mw, face[2]), min(my + mh, face[3])
-        wy1 = min(my + (mh - 1) // 2 + reach, by1)
-        if bx1 <= bx0 or wy1 <= by0:
-            return None
-        return bx0, by0, bx1, by1, wy1
-
     def _register(
         self, lm: np.ndarray, image: np.ndarray, mask: np.ndarray, track: int, sub: np.ndarray, inside: np.ndarray,
         origin: tuple[int, int], band: tuple[int, int, int, int, int],
@@ -807,7 +753,8 @@ class ReferenceWarper:
         """Update the track's translation of the control points by what :func:`residual_shift` reads on this frame,
         before its warp: on the reference warped with the held translation (``sub`` and ``inside``, as
         :func:`remap_with_validity` returns them, of a box with its top-left at ``origin`` in the ROI, covering the
-        ``band``'s warped part: :meth:`_register_band`). Returns whether the held translation moved."""
+        ``band``'s warped part: :func:`~unmask_video.warp_register.band_box`). Returns whether the held translation
+        moved."""
         height = face_axes(lm)[1]
         bx0, by0, bx1, by1, wy1 = band
         ox, oy = origin
@@ -820,16 +767,4 @@ class ReferenceWarper:
         shift = residual_shift(image[box], warped, valid, mask[box], height, self.options.register_depth)
         if shift is None:
             return False
-        held = self._offsets.get(track, np.zeros(2))
-        seen = self._register_seen.setdefault(track, [])
-        seen.append(float(self.options.register * held[1] + shift[1]))
-        del seen[: -self._register_samples()]
-        # (down the face only: FaceMesh's landmarks above a mask lie higher than on the bare face, never lower; a
-        # measure up is the cheeks raised by a smile or a squint, not where the face is)
-        target = float(np.clip(np.median(seen), 0.0, _REGISTER_BOUND * height))
-        moved = False
-        if track not in self._offsets or abs(target - held[1]) > self.options.register_hold * height:
-            moved = target != held[1]
-            self._offsets[track] = np.array([0.0, target])
-        log.debug("register: shift %.2f, %.2f px, held %.2f, %.2f", *shift, *self._offsets[track])
-        return moved
+        return self._registration.hold(track, shift, height)

@@ -8,15 +8,20 @@ skin next to the mask edge (which the colour match reads) came from lower on the
 3 L brighter than the frame in the same light. :func:`residual_shift` measures the shift between the two on the
 visible band above the mask (gradients, so a change of light does not move it), on a warp of the frame's own
 control points before the frame is warped; the warp adds a robust estimate over the face track's frames (the median
-of the recent measures, held until it moves) to the control points.
+of the recent measures, held until it moves: :class:`TrackRegistration`) to the control points, on the box
+:func:`band_box` gives.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from unmask_video.warp import WarpOptions
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,8 @@ _MIN_PIXELS = 200
 _GRADIENT_REACH = 3
 #: The band is read at about this many pixels per face height.
 _WORK_FACE = 240.0
+#: The registration's translation (``WarpOptions.register``) stays within this many face heights.
+_REGISTER_BOUND = 0.015
 
 
 def residual_shift(
@@ -100,6 +107,92 @@ def band_reach(face_height: float) -> int:
     and the gradients' reach."""
     k = min(1.0, _WORK_FACE / max(face_height, 1.0))
     return int(np.ceil((_BAND + _REACH) * face_height + (_GRADIENT_REACH + 2) / k))
+
+
+def band_box(
+    mask: np.ndarray, face: tuple[int, int, int, int], height: float
+) -> tuple[int, int, int, int, int] | None:
+    """(x0, y0, x1, y1, wy1): the box of the ``face`` (x0, y0, x1, y1) around the band above the ``mask`` that
+    :func:`residual_shift` reads (not only the box the caller reads: a mask high on the face leaves it no band), and
+    the row (``wy1``, exclusive) down to which the reference is warped in it (the band lies above the mask's middle:
+    down to there and its reach); None: no band. ``height``: the face height in pixels."""
+    # (the mask's box: OpenCV's, many times faster than numpy's on a big ROI)
+    if mask.dtype == np.uint8:
+        covered = mask
+    elif mask.dtype in (np.float32, np.float64, np.int16, np.uint16, np.int32):
+        covered = cv2.compare(mask, 0, cv2.CMP_GT)  # (OpenCV's test: one pass, 255 where > 0)
+    else:
+        covered = (mask > 0).view(np.uint8)
+    mx, my, mw, mh = cv2.boundingRect(covered)
+    if mw == 0 or mh == 0:
+        return None
+    reach = band_reach(height)
+    bx0, by0 = max(mx, face[0]), max(my - reach, face[1])
+    bx1, by1 = min(mx + mw, face[2]), min(my + mh, face[3])
+    wy1 = min(my + (mh - 1) // 2 + reach, by1)
+    if bx1 <= bx0 or wy1 <= by0:
+        return None
+    return bx0, by0, bx1, by1, wy1
+
+
+class TrackRegistration:
+    """Per face track, the translation the warp adds to the control points (``WarpOptions.register``): the median of
+    the track's recent measures (:func:`residual_shift`, each the translation held plus what its frame reads), held
+    until it moves by more than ``register_hold``; which frames are measured."""
+
+    def __init__(self, options: WarpOptions) -> None:
+        self.options = options
+        #: Per face track: the registration's last measures (held translation plus the frame's reading), newest last.
+        self.seen: dict[int, list[float]] = {}
+        self._frames: dict[int, int] = {}  # per face track: frames warped since it started
+        #: Per face track: the registration's held translation (:attr:`WarpOptions.register`; times its gain, added
+        #: to the control points).
+        self.offsets: dict[int, np.ndarray] = {}
+
+    def reset(self, track: int | None = None) -> None:
+        """Forget one face track (``None``: every track)."""
+        if track is None:
+            self.offsets.clear()
+            self.seen.clear()
+            self._frames.clear()
+        else:
+            self.offsets.pop(track, None)
+            self.seen.pop(track, None)
+            self._frames.pop(track, None)
+
+    def offset(self, track: int | None) -> np.ndarray:
+        """The (x, y) translation the registration adds to the track's control points (its gain applied)."""
+        held = self.offsets.get(track) if track is not None else None
+        return np.zeros(2) if held is None else self.options.register * held
+
+    def samples(self) -> int:
+        """How many measures a track's estimate is the median of: its last ``register_window`` frames' (at least 5)."""
+        return max(int(self.options.register_window) // max(int(self.options.register_every), 1), 5)
+
+    def due(self, track: int) -> bool:
+        """Whether this frame of ``track`` is measured: every frame until it has :meth:`samples` measures
+        (a new face is registered at once), then every ``register_every`` frames."""
+        count = self._frames.get(track, 0)
+        self._frames[track] = count + 1
+        every = max(int(self.options.register_every), 1)
+        return len(self.seen.get(track, ())) < self.samples() or count % every == 0
+
+    def hold(self, track: int, shift: np.ndarray, height: float) -> bool:
+        """Update the track's held translation with this frame's ``shift`` (:func:`residual_shift`'s, on the reference
+        warped with the held translation; ``height``: the face height in pixels). Returns whether it moved."""
+        held = self.offsets.get(track, np.zeros(2))
+        seen = self.seen.setdefault(track, [])
+        seen.append(float(self.options.register * held[1] + shift[1]))
+        del seen[: -self.samples()]
+        # (down the face only: FaceMesh's landmarks above a mask lie higher than on the bare face, never lower; a
+        # measure up is the cheeks raised by a smile or a squint, not where the face is)
+        target = float(np.clip(np.median(seen), 0.0, _REGISTER_BOUND * height))
+        moved = False
+        if track not in self.offsets or abs(target - held[1]) > self.options.register_hold * height:
+            moved = target != held[1]
+            self.offsets[track] = np.array([0.0, target])
+        log.debug("register: shift %.2f, %.2f px, held %.2f, %.2f", *shift, *self.offsets[track])
+        return moved
 
 
 #: How many rows of the grey picture past a row its gradient reads: the blur's radius (its kernel of 9 for sigma 1 on
