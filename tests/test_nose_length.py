@@ -106,6 +106,6 @@ def test_a_short_nosed_reference_is_warped_onto_the_frames_nose_and_mouth() -> N
 def test_the_frames_own_face_as_the_reference_is_carried_as_before() -> None:
     target, target_lm = moved_astronaut()
     reference, reference_lm = astronaut()
-    on = ReferenceWarper(reference, reference_lm, WarpOptions())._target_control(target_lm)
-    off = ReferenceWarper(reference, reference_lm, WarpOptions(nose_length=0.0))._target_control(target_lm)
+    on = ReferenceWarper(reference, reference_lm, WarpOptions())._control.target(target_lm)
+    off = ReferenceWarper(reference, reference_lm, WarpOptions(nose_length=0.0))._control.target(target_lm)
     assert np.array_equal(on, off)

@@ -715,8 +715,8 @@ def test_the_outline_fit_leaves_a_reference_of_the_frames_shape_alone() -> None:
     # The frame's own face as the reference: each side's factor is 1, the control points are the similarity's.
     target, target_lm = moved_astronaut()
     reference, reference_lm = astronaut()
-    fitted = ReferenceWarper(reference, reference_lm, WarpOptions())._target_control(target_lm)
-    plain = ReferenceWarper(reference, reference_lm, WarpOptions(outline_fit=False))._target_control(target_lm)
+    fitted = ReferenceWarper(reference, reference_lm, WarpOptions())._control.target(target_lm)
+    plain = ReferenceWarper(reference, reference_lm, WarpOptions(outline_fit=False))._control.target(target_lm)
     assert np.abs(fitted - plain).max() < 0.5
 
 
@@ -805,7 +805,7 @@ def test_a_reference_turned_from_the_frame_has_its_jaw_moved_towards_the_frames_
     scores = {}
     for weight in (1.0, WarpOptions().turned_jaw):
         warper = ReferenceWarper(reference, reference_lm, WarpOptions(turned_jaw=weight, reach_skin_only=False))
-        control = warper._target_control(target_lm)[: len(truth)]
+        control = warper._control.target(target_lm)[: len(truth)]
         warped, valid = warper.warp(target_lm, target.shape[:2])
         scores[weight] = (float(np.hypot(*(control - truth).T).mean()), psnr(warped, target, lower & valid))
     (carried_error, carried_psnr), (error, turned_psnr) = scores.values()
@@ -816,6 +816,6 @@ def test_a_reference_turned_from_the_frame_has_its_jaw_moved_towards_the_frames_
 def test_a_reference_in_the_frames_pose_is_carried_as_before() -> None:
     target, target_lm = moved_astronaut()
     reference, reference_lm = astronaut()
-    turned = ReferenceWarper(reference, reference_lm, WarpOptions())._target_control(target_lm)
-    carried = ReferenceWarper(reference, reference_lm, WarpOptions(turned_jaw=1.0))._target_control(target_lm)
+    turned = ReferenceWarper(reference, reference_lm, WarpOptions())._control.target(target_lm)
+    carried = ReferenceWarper(reference, reference_lm, WarpOptions(turned_jaw=1.0))._control.target(target_lm)
     assert np.array_equal(turned, carried)

@@ -39,14 +39,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
-from unmask_video.align import similarity, transform_points
+from unmask_video.align import transform_points
 from unmask_video.below_jaw import NECK_RINGS, NECK_ROOTS, below_jaw_points, neck_region
 from unmask_video.blend import disk_morph_near
 from unmask_video.errors import InputError
@@ -55,12 +54,12 @@ from unmask_video.face_shape import check_landmarks, face_region, spread_of, yaw
 from unmask_video.jaw_opening import JawOpening, JawOptions, closed_mouth_picture, jaw_weights
 from unmask_video.jaw_outline import JawProfile, jaw_profile
 from unmask_video.neck_lag import NeckLag
-from unmask_video.nose_length import nose_drop
 from unmask_video.reference_matte import dilated, inner_colour_at_edge, mirror_fill, reference_matte
 from unmask_video.reference_picture import paint_out_loops, picture_box, skin_like
 from unmask_video.same_place import SamePlace
 from unmask_video.shape_smoothing import ShapeSmoothing
 from unmask_video.tps import TPS, fit_tps
+from unmask_video.warp_control import ControlPoints
 from unmask_video.warp_maps import MapNodes, merge_with_validity, pyramid, remap_with_validity, shifted_sample, tps_maps
 from unmask_video.warp_register import TrackRegistration, band_box, residual_shift
 
@@ -132,11 +131,11 @@ class WarpOptions:
     #: closer to the truth on every benchmark clip (see benchmarks/README.md, issue 11).
     jaw_from_reference: float = 1.0
     #: A reference whose head is turned from the frame's (:func:`yaw`, the reference's less the frame's, past
-    #: :data:`_TURN_START`) shows its lower face in another pose: carried by the similarity of the eyes and brows, its
+    #: :data:`~unmask_video.warp_control.TURN_START`) shows its lower face in another pose: carried by the similarity of the eyes and brows, its
     #: jaw lands where a turned jaw would lie (the far side short of the frame's cheek, the chin off to one side), and
     #: the warped face ends inside the mask, the rest filled from the hair or clothes beside it. There the jaw's and the
     #: neck's carried points are moved towards FaceMesh's guess under the mask (which follows the frame's pose), over
-    #: :data:`_TURN_START` to :data:`_TURN_FULL`, to this weight of the carried points at the full turn (1: carried
+    #: :data:`~unmask_video.warp_control.TURN_START` to :data:`~unmask_video.warp_control.TURN_FULL`, to this weight of the carried points at the full turn (1: carried
     #: alone, whatever the turn). A reference in the frame's pose is carried as before.
     turned_jaw: float = 0.5
     #: The lower face's outline carried from the reference (the jaw's control points and those below it) is widened
@@ -144,7 +143,7 @@ class WarpOptions:
     #: frame's (:data:`~unmask_video.landmark_sets.OUTLINE_SIDES`, which FaceMesh sees above the mask): another
     #: person's face, or one photographed turned another way, is wider or narrower on a side than the similarity of
     #: the eyes and brows says, and its cheek then ended inside the frame's, the rest of the cheek filled from the wall
-    #: beside the face. The factor is bounded by :data:`_OUTLINE_FIT_BOUNDS`. False: the similarity alone.
+    #: beside the face. The factor is bounded by :data:`~unmask_video.warp_control.OUTLINE_FIT_BOUNDS`. False: the similarity alone.
     outline_fit: bool = True
     #: Past the reference's face oval (the region below its jaw and the band past its outline) only the reference's
     #: skin is valid: its hair, background or collar there belong to where the photo was taken and, carried onto a
@@ -241,34 +240,14 @@ class WarpOptions:
 #: and the collar (lp_d12 on the quality benchmark, benchmarks/README.md: issue 11, cast19).
 _JAW_NECK_SHARE = -1.0
 
-#: The control points FaceMesh guesses under a worn mask (mouth, the jaw line from ear to ear) and their rows in
-#: TPS_CONTROL.
-_LOWER_CONTROL = tuple(i for i in landmark_sets.TPS_CONTROL if i in landmark_sets.MOUTH or i in landmark_sets.JAW)
-_LOWER_ROWS = np.array([landmark_sets.TPS_CONTROL.index(i) for i in _LOWER_CONTROL], np.intp)
-#: The rows of _LOWER_CONTROL on the face outline (the jaw line from ear to ear, not the mouth).
-_OUTLINE_ROWS = np.array([k for k, i in enumerate(_LOWER_CONTROL) if i in landmark_sets.JAW], np.intp)
-#: The sets above and those of :mod:`~unmask_video.landmark_sets` this module indexes with, as the shared np.intp
-#: arrays of :func:`~unmask_video.landmark_sets.index` (a tuple or list converts at every fancy index).
+#: The landmark sets of :mod:`~unmask_video.landmark_sets` this module indexes with, as the shared np.intp arrays of
+#: :func:`~unmask_video.landmark_sets.index` (a tuple or list converts at every fancy index).
 _TPS = landmark_sets.index(landmark_sets.TPS_CONTROL)
-_STABLE = landmark_sets.index(landmark_sets.STABLE_FACE)
 _FACE_OVAL = landmark_sets.index(landmark_sets.FACE_OVAL)
 _FACE_HEIGHT = landmark_sets.index(landmark_sets.FACE_HEIGHT)
 _NECK_ROOTS_INDEX = landmark_sets.index(NECK_ROOTS)
-#: The reference's nose root, nose underside and chin, read by ``nose_length``.
-_NOSE_PROBE = landmark_sets.index((landmark_sets.NOSE_ROOT,) + landmark_sets.NOSE_UNDERSIDE + (landmark_sets.CHIN,))
-_LOWER_CONTROL_INDEX = landmark_sets.index(_LOWER_CONTROL)
 #: ``close_mouth`` closes the lips to this gap, over the mouth's width.
 _CLOSED_LIPS = 0.05
-#: ``turned_jaw`` starts where the reference's head turn differs from the frame's by this much (:func:`yaw`; a frontal
-#: photo of a face turned a little as it talks stays below it) and is full from :data:`_TURN_FULL`.
-_TURN_START = 0.12
-_TURN_FULL = 0.3
-#: ``outline_fit``'s factor on each side's width stays within these bounds (a FaceMesh outline point that strays onto
-#: the hair or the ear does not blow the jaw up).
-_OUTLINE_FIT_BOUNDS = (0.8, 1.35)
-#: ... and a side within this fraction of the frame's width is left as the similarity carries it.
-_OUTLINE_FIT_SLACK = 0.05
-
 #: The reference's skin past its face outline is shrunk by this fraction of the face height, and along the inside
 #: of the outline twice as deep only skin is valid.
 _SKIN_EDGE = 0.01
@@ -315,18 +294,6 @@ class ReferenceWarper:
         self.landmarks = lm - np.array([x0 - left, y0 - top], dtype=np.float32)
         if options.close_mouth > 0:
             self.image, self.landmarks = closed_mouth_picture(self.image, self.landmarks, options.close_mouth, _CLOSED_LIPS)
-        self._src = self._control(self.landmarks)
-        self._stable = self.landmarks[_STABLE].astype(np.float64)
-        self._src_lower = self.landmarks[_LOWER_CONTROL_INDEX].astype(np.float64)
-        self._src_roots = self.landmarks[_NECK_ROOTS_INDEX].astype(np.float64)
-        self._src_nose = self.landmarks[_NOSE_PROBE].astype(np.float64)
-        #: The reference's outline points on each side (``outline_fit``), per entry of ``OUTLINE_SIDES``.
-        self._sides = {
-            side: self.landmarks[landmark_sets.index(side)].astype(np.float64) for side in landmark_sets.OUTLINE_SIDES
-        }
-        self._src_neck = (
-            below_jaw_points(self.landmarks, options.neck_reach) if options.neck_reach > 0 else np.zeros((0, 2))
-        )
         plain = None  # (the picture before ``matte_edge``'s recolour, where it recolours)
         # The validity source: the face oval and the region below the jaw, shrunk by one pixel so that bilinear sampling at its
         # edge never mixes in the outside; remapped as float and thresholded.
@@ -381,12 +348,14 @@ class ReferenceWarper:
         #: Per face track: the control points' shape and the face's rigid frame, smoothed.
         self._smoothing = ShapeSmoothing(options)
         self._yaw = yaw(self.landmarks)
+        #: The spline's control points: the reference's, and each frame's (:meth:`ControlPoints.target`).
+        self._control = ControlPoints(self.landmarks, self._yaw, options)
         #: Per face track: whether the reference's surroundings are carried (a reference taken where the frame is).
         self._same_place = SamePlace(self._yaw)
         self._jaw_profile = jaw_profile(self.landmarks)
         #: The jaw's opening per face track, and how much of it each control point takes (the neck's, negative: up).
         self._jaw = JawOpening(JawOptions(gain=options.jaw_opening))
-        jaw_w = jaw_weights(self.landmarks, self._src[: len(landmark_sets.TPS_CONTROL)])
+        jaw_w = jaw_weights(self.landmarks, self._control.reference[: len(landmark_sets.TPS_CONTROL)])
         if options.neck_reach > 0:
             roots = jaw_weights(self.landmarks, self.landmarks[_NECK_ROOTS_INDEX])
             jaw_w = np.concatenate([jaw_w, *([_JAW_NECK_SHARE * roots] * len(NECK_RINGS))])
@@ -399,91 +368,15 @@ class ReferenceWarper:
             "reference face cropped to %dx%d, %d pyramid level(s)", self.image.shape[1], self.image.shape[0], len(self._levels)
         )
 
-    def _control(self, landmarks: np.ndarray) -> np.ndarray:
-        """The spline's control points of a face: the TPS_CONTROL landmarks and the points below its jaw."""
-        pts = np.asarray(landmarks, np.float64)[_TPS]
-        if self.options.neck_reach > 0:
-            pts = np.concatenate([pts, below_jaw_points(landmarks, self.options.neck_reach)])
-        return pts
-
-    def _carries(self) -> bool:
-        """Whether the frame's control points under the mask are the reference's carried onto it
-        (:meth:`_target_control`)."""
-        return bool(self.options.neck_from_reference or self.options.jaw_from_reference > 0)
-
-    def _to_frame(self, landmarks: np.ndarray) -> np.ndarray:
-        """The similarity (2x3) of the reference's stable landmarks onto the frame's."""
-        return similarity(self._stable, np.asarray(landmarks, np.float64)[_STABLE])
-
-    def _target_control(self, landmarks: np.ndarray, to_frame: np.ndarray | None = None) -> np.ndarray:
-        """A frame's control points, in the order of :meth:`_control`'s: FaceMesh's where it sees (above the
-        mask), and below the jaw (and, with ``jaw_from_reference``, on the jaw) the reference's own points
-        carried onto the frame by the similarity of the stable landmarks (``to_frame``: :meth:`_to_frame`, when the
-        caller has it)."""
-        o = self.options
-        if not self._carries():
-            return self._control(landmarks)
-        lm = np.asarray(landmarks, np.float64)
-        if to_frame is None:
-            to_frame = self._to_frame(lm)
-        widen = self._outline_fit(lm, to_frame) if o.outline_fit else None
-        pts = lm[_TPS]
-        turned = self._turned_weight(lm)
-        drop = None
-        if o.nose_length > 0:
-            probe = transform_points(self._src_nose, to_frame)
-            drop = nose_drop(lm, probe[0], probe[1:-1], probe[-1], o.nose_length)
-            if drop is not None:
-                log.debug("nose length: the carried lower face moved down %.1f px at the nose's base", drop.drop)
-        if o.jaw_from_reference > 0:
-            w = float(o.jaw_from_reference) * turned
-            carried = transform_points(self._src_lower, to_frame)
-            if widen is not None:
-                carried[_OUTLINE_ROWS] = widen(carried[_OUTLINE_ROWS])
-            if drop is not None:
-                carried += drop.moves(carried)
-            pts[_LOWER_ROWS] = (1.0 - w) * pts[_LOWER_ROWS] + w * carried
-        if o.neck_reach > 0:
-            if o.neck_from_reference:
-                neck = transform_points(self._src_neck, to_frame)
-                neck = neck if widen is None else widen(neck)
-                if drop is not None:
-                    neck += drop.moves(neck)
-                if turned < 1.0:
-                    neck += self._turned_neck_shift(lm, to_frame, widen, turned)
-            else:
-                neck = below_jaw_points(lm, o.neck_reach)
-            pts = np.concatenate([pts, neck])
-        return pts
-
-    def _turned_weight(self, lm: np.ndarray) -> float:
-        """The carried points' weight for the frame's head turn from the reference's (``turned_jaw``): 1 within
-        :data:`_TURN_START` (:func:`yaw`), ``turned_jaw`` from :data:`_TURN_FULL`, linear in between."""
-        if self.options.turned_jaw >= 1.0:
-            return 1.0
-        turn = abs(yaw(lm) - self._yaw)
-        ramp = min(max((turn - _TURN_START) / (_TURN_FULL - _TURN_START), 0.0), 1.0)
-        return 1.0 - ramp * (1.0 - float(self.options.turned_jaw))
-
-    def _turned_neck_shift(
-        self, lm: np.ndarray, to_frame: np.ndarray, widen: Callable[[np.ndarray], np.ndarray] | None, turned: float
-    ) -> np.ndarray:
-        """The neck's carried points' move ((rings * R, 2)) with the jaw's towards FaceMesh's guess (``turned_jaw``):
-        each ring point by its root's (the lower jaw's points it grows from), the carried jaw held by ``turned``."""
-        roots = transform_points(self._src_roots, to_frame)
-        roots = roots if widen is None else widen(roots)
-        shift = (1.0 - turned) * (lm[_NECK_ROOTS_INDEX].astype(np.float64) - roots)
-        return np.tile(shift, (len(NECK_RINGS), 1))
-
     def _jaw_move(
         self, lm: np.ndarray, mask: np.ndarray | None, track: int | None, to_frame: np.ndarray | None = None
     ) -> np.ndarray | None:
         """The control points' move ((K, 2)) for the jaw's opening under ``mask`` (``jaw_opening``); None: none.
-        ``to_frame``: :meth:`_to_frame`, when the caller has it."""
+        ``to_frame``: :meth:`ControlPoints.to_frame`, when the caller has it."""
         if self.options.jaw_opening <= 0 or mask is None or track is None or not self.options.jaw_from_reference:
             return None
         if to_frame is None:
-            to_frame = self._to_frame(lm)
+            to_frame = self._control.to_frame(lm)
         top, chin = transform_points(self.landmarks[_FACE_HEIGHT].astype(np.float64), to_frame)
         down = chin - top
         height = float(np.hypot(*down))
@@ -494,32 +387,6 @@ class ReferenceWarper:
         if opening <= 0:
             return None
         return self._jaw_weights[:, None] * (opening * height * down)[None, :]
-
-    def _outline_fit(self, lm: np.ndarray, to_frame: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-        """A map of points carried from the reference onto the frame (by ``to_frame``) that scales, on each side of the
-        face's midline (through the nose bridge, across the eyes' line), their distance from it by how much wider
-        that side's outline is in the frame than carried (``outline_fit``)."""
-        eyes = lm[landmark_sets.RIGHT_EYE_CORNERS[1]] - lm[landmark_sets.LEFT_EYE_CORNERS[0]]
-        across = eyes / max(float(np.hypot(*eyes)), 1e-9)
-        middle = float(lm[landmark_sets.NOSE_BRIDGE] @ across)
-        factors = []
-        for side in landmark_sets.OUTLINE_SIDES:
-            seen = float(np.mean(lm[landmark_sets.index(side)] @ across)) - middle
-            carried = float(np.mean(transform_points(self._sides[side], to_frame) @ across))
-            carried -= middle
-            ratio = seen / carried if seen * carried > 0 and abs(carried) > 1e-6 else 1.0
-            # (within _OUTLINE_FIT_SLACK of 1 nothing changes: FaceMesh's outline points jitter, and a reference of the
-            # frame's own face, in its pose, fits as it is)
-            ratio = 1.0 + np.sign(ratio - 1.0) * max(abs(ratio - 1.0) - _OUTLINE_FIT_SLACK, 0.0)
-            factors.append(float(min(max(ratio, _OUTLINE_FIT_BOUNDS[0]), _OUTLINE_FIT_BOUNDS[1])))  # (np.clip's value)
-        log.debug("outline fit: sides widened x%.3f, x%.3f", *factors)
-
-        def widen(points: np.ndarray) -> np.ndarray:
-            offset = points @ across - middle
-            factor = np.where(offset < 0, factors[0], factors[1])
-            return points + ((factor - 1.0) * offset)[:, None] * across[None, :]
-
-        return widen
 
     @property
     def reference_jaw(self) -> JawProfile | None:
@@ -548,17 +415,17 @@ class ReferenceWarper:
     ) -> TPS:
         """The backward spline from target-ROI coordinates to (cropped) reference coordinates. With
         ``track`` (a face track's id) the control points' shape is averaged over that track's frames. ``control``:
-        :meth:`_target_control` of these landmarks when the caller has it already (it is not computed again).
+        :meth:`ControlPoints.target` of these landmarks when the caller has it already (it is not computed again).
         ``move``: each control point's move ((K, 2), or (1, 2) for all alike), added after the smoothing: the jaw's
         opening (:meth:`_jaw_move`) and the track's registration (:attr:`WarpOptions.register`), which follow the frame
         at once."""
         lm = check_landmarks(landmarks, "target landmarks")
-        dst = self._target_control(lm) if control is None else control
+        dst = self._control.target(lm) if control is None else control
         if track is not None and self.options.shape_smoothing > 0:
             dst = self._smoothing(lm, dst, track)
         if move is not None:
             dst = dst + move
-        return fit_tps(self._src, dst, self.options.regularization)
+        return fit_tps(self._control.reference, dst, self.options.regularization)
 
     def _step(self, h: int, w: int) -> int:
         """The grid spacing: ``grid_step``, coarser on big ROIs so the node count stays bounded."""
@@ -602,10 +469,10 @@ class ReferenceWarper:
         self, landmarks: np.ndarray, h: int, w: int, control: np.ndarray | None = None
     ) -> tuple[int, int, int, int]:
         """(x0, y0, x1, y1) of the target's face oval (and the region below its jaw) grown by
-        ``face_margin``, clipped to the ROI (``control``: :meth:`_target_control` of the landmarks, when known)."""
+        ``face_margin``, clipped to the ROI (``control``: :meth:`ControlPoints.target` of the landmarks, when known)."""
         oval = landmarks[_FACE_OVAL]
         if self.options.neck_reach > 0:
-            oval = np.concatenate([oval, self._target_control(landmarks) if control is None else control])
+            oval = np.concatenate([oval, self._control.target(landmarks) if control is None else control])
         lo, hi = oval.min(axis=0), oval.max(axis=0)
         grow = self.options.face_margin * float(max(hi - lo)) + 2.0
         x0 = int(np.clip(np.floor(lo[0] - grow), 0, w))
@@ -645,8 +512,8 @@ class ReferenceWarper:
         valid = np.zeros((h, w), bool)
         # The frame's control points, once: the face box and the spline both need them (and the jaw's move the
         # similarity they are carried by).
-        to_frame = self._to_frame(lm) if self._carries() else None
-        control = self._target_control(lm, to_frame)
+        to_frame = self._control.to_frame(lm) if self._control.carries() else None
+        control = self._control.target(lm, to_frame)
         # Only the target's face (and a margin) can be valid: map that box, not the whole ROI.
         face = self._face_box(lm, h, w, control)
         x0, y0, x1, y1 = face
