@@ -47,20 +47,19 @@ import numpy as np
 from unmask_video import landmark_sets
 from unmask_video.align import transform_points
 from unmask_video.below_jaw import NECK_RINGS, NECK_ROOTS, below_jaw_points, neck_region
-from unmask_video.blend import disk_morph_near
 from unmask_video.errors import InputError
 from unmask_video.face_axes import face_axes, neck_column
 from unmask_video.face_shape import check_landmarks, face_region, spread_of, yaw
-from unmask_video.jaw_opening import JawOpening, JawOptions, closed_mouth_picture, jaw_weights
+from unmask_video.jaw_opening import JawOpening, JawOptions, jaw_weights
 from unmask_video.jaw_outline import JawProfile, jaw_profile
 from unmask_video.neck_lag import NeckLag
-from unmask_video.reference_matte import dilated, inner_colour_at_edge, mirror_fill, reference_matte
-from unmask_video.reference_picture import paint_out_loops, picture_box, skin_like
+from unmask_video.reference_picture import picture_box, skin_like
 from unmask_video.same_place import SamePlace
 from unmask_video.shape_smoothing import ShapeSmoothing
 from unmask_video.tps import TPS, fit_tps
 from unmask_video.warp_control import ControlPoints
-from unmask_video.warp_maps import MapNodes, merge_with_validity, pyramid, remap_with_validity, shifted_sample, tps_maps
+from unmask_video.warp_maps import MapNodes, merge_with_validity, remap_with_validity, shifted_sample, tps_maps
+from unmask_video.warp_reference import warp_reference
 from unmask_video.warp_register import TrackRegistration, band_box, residual_shift
 
 log = logging.getLogger(__name__)
@@ -195,9 +194,9 @@ class WarpOptions:
     #: lips' gap over the mouth's width; relaxed closed lips measure 0.05-0.08, a smile showing teeth 0.15 or so, a
     #: mouth open to talk or shout 0.3-0.5: a smile is left as it is, its lips stretched over the teeth) is closed
     #: once, when it is loaded (:func:`~unmask_video.jaw_opening.closed_mouth_picture`): the lower jaw lifted until the
-    #: lips are :data:`_CLOSED_LIPS` apart, the teeth and the mouth's dark inside squeezed into that gap, and its
-    #: landmarks with it. The warp carries a closed jaw and ``jaw_opening`` opens it as the frame's mask says; carried
-    #: open, the photo's teeth showed on every frame and its chin below the frame's. 0: off.
+    #: lips are :data:`~unmask_video.warp_reference.CLOSED_LIPS` apart, the teeth and the mouth's dark inside squeezed
+    #: into that gap, and its landmarks with it. The warp carries a closed jaw and ``jaw_opening`` opens it as the
+    #: frame's mask says; carried open, the photo's teeth showed on every frame and its chin below the frame's. 0: off.
     close_mouth: float = 0.25
     #: Per face track, the warped reference is moved down onto the frame's face by the small translation read on the
     #: skin just above the mask (:func:`~unmask_video.warp_register.residual_shift`: FaceMesh places the landmarks above
@@ -246,11 +245,6 @@ _TPS = landmark_sets.index(landmark_sets.TPS_CONTROL)
 _FACE_OVAL = landmark_sets.index(landmark_sets.FACE_OVAL)
 _FACE_HEIGHT = landmark_sets.index(landmark_sets.FACE_HEIGHT)
 _NECK_ROOTS_INDEX = landmark_sets.index(NECK_ROOTS)
-#: ``close_mouth`` closes the lips to this gap, over the mouth's width.
-_CLOSED_LIPS = 0.05
-#: The reference's skin past its face outline is shrunk by this fraction of the face height, and along the inside
-#: of the outline twice as deep only skin is valid.
-_SKIN_EDGE = 0.01
 
 
 class ReferenceWarper:
@@ -274,76 +268,9 @@ class ReferenceWarper:
         if options.grid_step < 1:
             raise ValueError(f"grid_step must be >= 1, got {options.grid_step}")
         self.options = options
-        if options.remove_loops:
-            image = paint_out_loops(image, lm)
-
-        px0, py0, px1, py1 = picture_box(image)
-        m = options.crop_margin
-        extent = np.concatenate([lm, below_jaw_points(lm, options.neck_reach, (1.0,))]) if options.neck_reach > 0 else lm
-        ex0, ey0 = int(np.floor(extent[:, 0].min())) - m, int(np.floor(extent[:, 1].min())) - m
-        ex1, ey1 = int(np.ceil(extent[:, 0].max())) + m + 1, int(np.ceil(extent[:, 1].max())) + m + 1
-        x0, y0, x1, y1 = max(ex0, px0), max(ey0, py0), min(ex1, px1), min(ey1, py1)
-        if x1 - x0 < 8 or y1 - y0 < 8:
-            raise InputError("the reference face is too small or outside the picture; pass a --ref photo with a clear face")
-        # Where the face's reach (the neck below a low face) runs past the picture, the picture is continued
-        # by its mirror image: valid only where the mirrored pixel is the neck below the jaw (see below).
-        top, left = min(max(y0 - ey0, 0), y1 - y0 - 1), min(max(x0 - ex0, 0), x1 - x0 - 1)
-        bottom, right = min(max(ey1 - y1, 0), y1 - y0 - 1), min(max(ex1 - x1, 0), x1 - x0 - 1)
-        picture = np.ascontiguousarray(image[y0:y1, x0:x1])
-        self.image = cv2.copyMakeBorder(picture, top, bottom, left, right, cv2.BORDER_REFLECT_101)
-        self.landmarks = lm - np.array([x0 - left, y0 - top], dtype=np.float32)
-        if options.close_mouth > 0:
-            self.image, self.landmarks = closed_mouth_picture(self.image, self.landmarks, options.close_mouth, _CLOSED_LIPS)
-        plain = None  # (the picture before ``matte_edge``'s recolour, where it recolours)
-        # The validity source: the face oval and the region below the jaw, shrunk by one pixel so that bilinear sampling at its
-        # edge never mixes in the outside; remapped as float and thresholded.
-        face = face_region(self.image.shape[:2], self.landmarks)
-        neck = neck_region(self.image.shape[:2], self.landmarks, options.neck_reach)
-        oval = face | neck
-        height = face_axes(self.landmarks)[1]
-        grow = int(round(options.outline_reach * height))
-        matted = options.reach_skin_only and options.reference_matte
-        if grow > 0 and not matted:
-            oval = disk_morph_near(oval, cv2.MORPH_DILATE, 2 * grow + 1)  # (cv2.dilate by the disc, the same pixels)
-        if matted:
-            # Only the reference's own face and neck skin (joined to its face centre, with what it encloses), inside
-            # its face oval and the neck's column below the jaw; one map, two levels: 255 the matte, 128 the rest of
-            # the region (carried only from a reference taken in the same place, seen in the same pose: see warp()).
-            reach = ((neck & neck_column(self.image.shape[:2], self.landmarks)) | face) >= 128
-            matte = reference_matte(self.image, self.landmarks, face, reach.astype(np.uint8) * 255, height)
-            if options.mirror_fill:
-                self.image, matte = mirror_fill(self.image, self.landmarks, matte, face, height)
-            if options.matte_edge:
-                plain, self.image = self.image, inner_colour_at_edge(self.image, matte, height, face)
-            # (outside the matte only where the disc's dilation of the oval reaches 255: the dilation of where it is 255)
-            full = oval == 255
-            if grow > 0:
-                full = dilated(full, grow)
-            oval = np.where(matte > 0, np.uint8(255), full.view(np.uint8) * np.uint8(128)).astype(np.uint8)
-        elif options.reach_skin_only:
-            # Below the jaw only the neck's width, past the outline only a thin band; there, and along the inside
-            # of the outline (where hair often begins), only skin, a little shrunk so the hair at its edge stays out.
-            edge = max(int(round(_SKIN_EDGE * height)), 1)
-            inner = cv2.erode(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * edge + 1, 4 * edge + 1)))
-            skin = cv2.erode(skin_like(self.image, face), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1, 2 * edge + 1)))
-            reach = neck_column(self.image.shape[:2], self.landmarks) | face
-            if grow > 0:
-                reach |= cv2.dilate(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-            # One map, two levels (a two-channel remap costs three times one): 255 the skin, 128 the rest.
-            oval = np.where(inner | (skin & reach), oval, oval // 255 * 128).astype(np.uint8)
-        if top or bottom or left or right:
-            # Past the picture's border only the mirrored neck is valid: a mirrored jaw, face or background is not
-            # what lies there (those pixels are inpainted, as before).
-            ph, pw = picture.shape[:2]
-            source = np.full((ph, pw), 255, np.uint8)
-            mirrored = cv2.copyMakeBorder(neck[top:top + ph, left:left + pw], top, bottom, left, right, cv2.BORDER_REFLECT_101)
-            mirrored[top:top + ph, left:left + pw] = source
-            oval &= mirrored
-        self._oval = cv2.erode(oval, np.ones((3, 3), np.uint8))
-        self._levels = pyramid(self.image, self._oval, options.pyramid)
-        #: The same pyramid of the picture without ``matte_edge``'s recolour (None: it recoloured nothing): what a
-        #: reference from the same place carries past its matte meets the matte's own edge as the photo shows it.
-        self._plain_levels = None if plain is None or plain is self.image else pyramid(plain, self._oval, options.pyramid)
+        reference = warp_reference(image, lm, options)
+        self.image, self.landmarks = reference.image, reference.landmarks
+        self._oval, self._levels, self._plain_levels = reference.validity, reference.levels, reference.plain_levels
         self._src_scale = spread_of(self.landmarks[_TPS])
         #: Per face track: the control points' shape and the face's rigid frame, smoothed.
         self._smoothing = ShapeSmoothing(options)
@@ -364,9 +291,6 @@ class ReferenceWarper:
         self._registration = TrackRegistration(options)
         #: Per face track: the neck held back with the torso (``neck_lag``).
         self._neck_lag = NeckLag(options)
-        log.debug(
-            "reference face cropped to %dx%d, %d pyramid level(s)", self.image.shape[1], self.image.shape[0], len(self._levels)
-        )
 
     def _jaw_move(
         self, lm: np.ndarray, mask: np.ndarray | None, track: int | None, to_frame: np.ndarray | None = None
