@@ -53,17 +53,20 @@ from rich.table import Table  # noqa: E402
 
 from benchmarks.drawn_masks import DrawnMask, draw_frame, mask_plan  # noqa: E402
 from unmask_video import landmark_sets  # noqa: E402
+from unmask_video.below_jaw import neck_region  # noqa: E402
 from unmask_video.blend import BlendOptions, mask_bbox  # noqa: E402
+from unmask_video.face_axes import neck_column  # noqa: E402
+from unmask_video.face_shape import face_region, yaw  # noqa: E402
 from unmask_video.face_units import FaceLength  # noqa: E402
 from unmask_video.landmarks import FaceTracker, TrackerOptions, face_box  # noqa: E402
 from unmask_video.metrics import iou, psnr_in_mask, ssim_in_mask, temporal_error  # noqa: E402
 from unmask_video.native_log import filter_native_stderr  # noqa: E402
 from unmask_video.pipeline import FramePipeline, PipelineOptions  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor  # noqa: E402
+from unmask_video.reference_picture import picture_box  # noqa: E402
 from unmask_video.repeat_frames import RepeatDetector  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.timing import StageTimer  # noqa: E402
-from unmask_video.warp import face_region, neck_column, neck_region, picture_box, yaw  # noqa: E402
 from unmask_video.io import VideoReader  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"

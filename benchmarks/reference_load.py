@@ -24,10 +24,11 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from unmask_video import landmark_sets  # noqa: E402
+from unmask_video.face_shape import face_region  # noqa: E402
 from unmask_video.landmarks import detect_reference_landmarks  # noqa: E402
 from unmask_video.reference_matte import mirror_fill, reference_matte  # noqa: E402
 from unmask_video.synthetic import astronaut_landmarks  # noqa: E402
-from unmask_video.warp import ReferenceWarper, WarpOptions, face_region  # noqa: E402
+from unmask_video.warp import ReferenceWarper, WarpOptions  # noqa: E402
 
 
 def _haired(size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -35,6 +35,7 @@ from rich.table import Table  # noqa: E402
 
 from benchmarks.revisions import module_at  # noqa: E402
 from unmask_video import landmark_sets  # noqa: E402
+from unmask_video.face_shape import face_region  # noqa: E402
 from unmask_video.reconstruct.composite import (  # noqa: E402
     CompositeOptions,
     ReferenceComposite,
@@ -46,7 +47,7 @@ from unmask_video.landmarks import face_box  # noqa: E402
 from unmask_video.pipeline import PipelineOptions  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
 from unmask_video.synthetic import astronaut_landmarks  # noqa: E402
-from unmask_video.warp import ReferenceWarper, WarpOptions, face_region  # noqa: E402
+from unmask_video.warp import ReferenceWarper, WarpOptions  # noqa: E402
 
 
 def _ms(fn: Callable[[], object], repeat: int) -> float:
@@ -141,10 +142,14 @@ def _module_or_none(rev: str, module_path: str) -> ModuleType | None:
 
 
 #: The warp's own modules taken at the baseline's revision too, where that revision has them (module, path), each
-#: after those it imports: the registration, and those it was split into (warp_maps imports tps).
+#: after those it imports: the registration, and those it was split into (warp_maps imports tps; warp_reference
+#: warp_maps, face_shape, below_jaw and reference_picture; warp_control face_shape and below_jaw).
 _WARP_SIBLINGS = tuple(
     (f"unmask_video.{stem}", f"unmask_video/{stem}.py")
-    for stem in ("warp_register", "tps", "warp_maps", "face_shape", "below_jaw", "reference_picture")
+    for stem in (
+        "warp_register", "tps", "warp_maps", "face_shape", "below_jaw", "reference_picture", "warp_reference",
+        "warp_control", "shape_smoothing", "neck_lag", "same_place",
+    )
 )
 
 

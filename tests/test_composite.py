@@ -10,14 +10,17 @@ import pytest
 
 from tests.test_warp import astronaut, moved_astronaut, psnr
 from unmask_video import landmark_sets
+from unmask_video.below_jaw import neck_region
 from unmask_video.blend import blend_into, feather_alpha, feather_reach, grow_box, mask_bbox
+from unmask_video.face_axes import neck_column
+from unmask_video.face_shape import face_region
 from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions
 from unmask_video.landmarks import face_box
 from unmask_video.reconstruct.protocol import Reconstructor
 from unmask_video.stages import Box, FaceROI
-from unmask_video.warp import ReferenceWarper, WarpOptions, face_region, neck_column, neck_region
+from unmask_video.warp import ReferenceWarper, WarpOptions
 
 BOX = Box(120, 50, 330, 270)
 MASK_COLOUR = (120, 170, 220)

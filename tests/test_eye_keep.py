@@ -9,11 +9,11 @@ import numpy as np
 
 from tests.test_composite import MASK_COLOUR, masked_face
 from unmask_video import landmark_sets
+from unmask_video.face_shape import face_region
 from unmask_video.face_units import face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
 from unmask_video.stages import FaceROI
-from unmask_video.warp import face_region
 
 
 def _eyes(face: FaceROI, grow: float = 0.0) -> np.ndarray:

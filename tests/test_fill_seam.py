@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 
 from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
+from unmask_video.face_shape import face_region
 from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill
 from unmask_video.reconstruct.outside_fill import on_face
-from unmask_video.warp import face_region
 
 
 def test_the_warped_skin_fades_into_the_fill_without_a_step_and_loses_its_rim() -> None:

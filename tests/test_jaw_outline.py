@@ -9,9 +9,9 @@ import numpy as np
 from tests.test_outside_fill import _narrow_reference_on_a_wall, _sides
 from unmask_video import landmark_sets
 from unmask_video.face_axes import face_axes
+from unmask_video.face_shape import face_region
 from unmask_video.jaw_outline import JAW_LEVELS, JawProfile, jaw_profile, predicted_jaw
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, jaw_limit, on_face
-from unmask_video.warp import face_region
 
 
 def _below_the_eyes(shape: tuple[int, int], landmarks: np.ndarray, by: float) -> np.ndarray:

@@ -8,10 +8,11 @@ import cv2
 import numpy as np
 
 from tests.test_outside_fill import _bluish, _narrow_reference_on_a_wall, _sides
+from unmask_video.face_shape import yaw
 from unmask_video.jaw_outline import jaw_profile
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.synthetic import astronaut_landmarks
-from unmask_video.warp import ReferenceWarper, WarpOptions, yaw
+from unmask_video.warp import ReferenceWarper, WarpOptions
 
 
 def test_the_warper_gives_its_references_jaw() -> None:

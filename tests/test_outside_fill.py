@@ -9,13 +9,15 @@ import numpy as np
 
 from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
 from unmask_video import landmark_sets
+from unmask_video.below_jaw import neck_region
+from unmask_video.face_axes import neck_column
+from unmask_video.face_shape import face_region, yaw
 from unmask_video.face_units import REFERENCE_FACE_PX, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.outside_fill import (
     OutsideFillOptions, continue_skin, enclosed, fill_band, fill_on_face, nearest_verdict, on_face,
 )
 from unmask_video.reference_matte import features
-from unmask_video.warp import face_region, neck_column, neck_region, yaw
 
 WALL = (30, 60, 220)  # a saturated blue, far from any skin
 

@@ -8,11 +8,11 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
+from unmask_video.face_shape import yaw
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 from unmask_video.reference_advice import mouth_opening, photo_advice, size_advice
 from unmask_video.synthetic import draw_surgical_mask
-from unmask_video.warp import yaw
 
 
 def _closed(landmarks: np.ndarray) -> np.ndarray:

@@ -10,9 +10,12 @@ import pytest
 from tests.test_warp import astronaut, lower_face_and_neck, moved_astronaut
 from unmask_video import landmark_sets
 from unmask_video import reference_matte as reference_matte_module
+from unmask_video.below_jaw import neck_region
+from unmask_video.face_axes import neck_column
+from unmask_video.face_shape import face_region
 from unmask_video.reconstruct.color_match import match_color
 from unmask_video.reference_matte import mirror_fill, mirror_map, mirror_pairs, reference_matte
-from unmask_video.warp import ReferenceWarper, WarpOptions, face_region, neck_column, neck_region
+from unmask_video.warp import ReferenceWarper, WarpOptions
 
 
 def _height(lm: np.ndarray) -> float:

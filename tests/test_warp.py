@@ -11,23 +11,14 @@ import pytest
 import skimage.data
 
 from unmask_video import landmark_sets
+from unmask_video.below_jaw import below_jaw_points, neck_region
 from unmask_video.errors import InputError, ProcessingError
-from unmask_video.face_shape import spread_of
-from unmask_video.warp import (
-    ReferenceWarper,
-    WarpOptions,
-    below_jaw_points,
-    face_region,
-    fit_tps,
-    merge_with_validity,
-    neck_column,
-    neck_region,
-    picture_box,
-    remap_with_validity,
-    tps_maps,
-    yaw,
-)
-from unmask_video.warp_maps import MapNodes
+from unmask_video.face_axes import neck_column
+from unmask_video.face_shape import face_region, spread_of, yaw
+from unmask_video.reference_picture import picture_box
+from unmask_video.tps import fit_tps
+from unmask_video.warp import ReferenceWarper, WarpOptions
+from unmask_video.warp_maps import MapNodes, merge_with_validity, remap_with_validity, tps_maps
 
 
 def detect(image: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from unmask_video import landmark_sets as ls
-from unmask_video.warp import fit_tps
+from unmask_video.tps import fit_tps
 
 
 # --------------------------------------------------------------------------------------------- second photo

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from unmask_video.face_shape import yaw
 from unmask_video.face_units import face_size_px
 from unmask_video.jaw_opening import mouth_opening
-from unmask_video.warp import yaw
 
 log = logging.getLogger(__name__)
 

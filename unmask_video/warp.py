@@ -7,32 +7,28 @@ with a bilinear resize (the spline is smooth, so this loses nothing visible and 
 cost), then the reference is resampled once.
 
 Below the jaw FaceMesh has no landmarks, yet a worn mask reaches onto the neck. The spline also gets
-control points extrapolated from the reference's face geometry (:func:`below_jaw_points`: the underside of
-the jaw and the upper neck, at fixed fractions of the face height below the lower jaw line), so the
-reference's chin, jaw and upper neck are carried onto the frame's, not left to an inpainting fill.
-
-Under a mask FaceMesh cannot see the jaw and mouth: its guess there is biased (the chin placed too high)
-and jitters. So a frame's control points under the mask (below the jaw, and on the jaw and mouth) are the
-reference's own, carried onto the frame by the least-squares similarity of the landmarks FaceMesh does
-see (:data:`~unmask_video.landmark_sets.STABLE_FACE`: eyes, brows, nose bridge, temples); only those
-points above the mask follow FaceMesh directly (``neck_from_reference``, ``jaw_from_reference``).
+control points extrapolated from the reference's face geometry
+(:func:`~unmask_video.below_jaw.below_jaw_points`: the underside of the jaw and the upper neck, at fixed fractions of
+the face height below the lower jaw line), so the reference's chin, jaw and upper neck are carried onto the frame's,
+not left to an inpainting fill. Under the mask a frame's control points are the reference's own, carried onto the
+frame by the similarity of the landmarks FaceMesh sees above it (:mod:`unmask_video.warp_control`).
 
 The validity map says where the warp is trustworthy: inside the reference image and on the reference's own face
-and neck skin (:mod:`unmask_video.reference_matte`, decided once when the reference is loaded: not its wall, hair,
+and neck skin (:mod:`unmask_video.warp_reference`, decided once when the reference is loaded: not its wall, hair,
 clothes or glasses frames), carried through the same map, and not where the spline folds or crushes the reference
-(tracking failures). Where the region below the jaw runs past the
-reference picture's edge (a low face in a video frame), the picture is continued by its mirror image,
-valid only where the mirrored pixel is itself neck: the skin continues without a seam or an inpainted
-smear. A reference photo much bigger than the target face is sampled from a
-Gaussian pyramid level, so shrinking it does not alias.
+(tracking failures). Past the reference's face outline its surroundings are carried only from a reference taken where
+the frame is, seen in its pose (:mod:`unmask_video.same_place`).
 
 The spline itself is :mod:`unmask_video.tps`, its maps and the remap with the validity
 :mod:`unmask_video.warp_maps`, the control points below the jaw :mod:`unmask_video.below_jaw`, what is read off a
 face's landmarks (its oval, turn, rigid frame and size) :mod:`unmask_video.face_shape`, the reference photo's bars,
-ear loops and skin colour :mod:`unmask_video.reference_picture`; the registration is
-:mod:`unmask_video.warp_register`, the jaw's opening :mod:`unmask_video.jaw_opening` and the carried lower face moved
-to the frame's nose length :mod:`unmask_video.nose_length`. This module keeps
-:class:`WarpOptions` and :class:`ReferenceWarper`, and the names above that other modules import from it.
+ear loops and skin colour :mod:`unmask_video.reference_picture`, the reference as the warp samples it
+:mod:`unmask_video.warp_reference`, the control points of the reference and a frame :mod:`unmask_video.warp_control`;
+per face track, the control points' smoothing is :mod:`unmask_video.shape_smoothing`, the registration
+:mod:`unmask_video.warp_register`, the jaw's opening :mod:`unmask_video.jaw_opening`, the neck held back with the
+torso :mod:`unmask_video.neck_lag` and the judgement of the same place :mod:`unmask_video.same_place`; the carried
+lower face is moved to the frame's nose length by :mod:`unmask_video.nose_length`. This module keeps
+:class:`WarpOptions` and :class:`ReferenceWarper`, which fits the spline per frame, maps and remaps the face's box.
 """
 
 from __future__ import annotations
@@ -46,28 +42,26 @@ import numpy as np
 
 from unmask_video import landmark_sets
 from unmask_video.align import transform_points
-from unmask_video.below_jaw import NECK_RINGS, NECK_ROOTS, below_jaw_points, neck_region
+from unmask_video.below_jaw import NECK_RINGS, NECK_ROOTS, neck_region
 from unmask_video.errors import InputError
 from unmask_video.face_axes import face_axes, neck_column
 from unmask_video.face_shape import check_landmarks, face_region, spread_of, yaw
 from unmask_video.jaw_opening import JawOpening, JawOptions, jaw_weights
 from unmask_video.jaw_outline import JawProfile, jaw_profile
 from unmask_video.neck_lag import NeckLag
-from unmask_video.reference_picture import picture_box, skin_like
 from unmask_video.same_place import SamePlace
 from unmask_video.shape_smoothing import ShapeSmoothing
 from unmask_video.tps import TPS, fit_tps
 from unmask_video.warp_control import ControlPoints
-from unmask_video.warp_maps import MapNodes, merge_with_validity, remap_with_validity, shifted_sample, tps_maps
+from unmask_video.warp_maps import MapNodes, shifted_sample, tps_maps
 from unmask_video.warp_reference import warp_reference
 from unmask_video.warp_register import TrackRegistration, band_box, residual_shift
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "TPS", "WarpOptions", "fit_tps", "tps_maps", "ReferenceWarper", "face_region", "below_jaw_points", "neck_region", "picture_box",
-    "skin_like", "neck_column", "yaw", "merge_with_validity", "remap_with_validity",
-]
+#: (the four functions: the composite and its outside fill of earlier revisions, which the speed benchmarks load as
+#: their baseline beside today's modules, import them from here)
+__all__ = ["ReferenceWarper", "WarpOptions", "face_region", "neck_column", "neck_region", "yaw"]
 
 
 @dataclass
@@ -130,11 +124,12 @@ class WarpOptions:
     #: closer to the truth on every benchmark clip (see benchmarks/README.md, issue 11).
     jaw_from_reference: float = 1.0
     #: A reference whose head is turned from the frame's (:func:`yaw`, the reference's less the frame's, past
-    #: :data:`~unmask_video.warp_control.TURN_START`) shows its lower face in another pose: carried by the similarity of the eyes and brows, its
-    #: jaw lands where a turned jaw would lie (the far side short of the frame's cheek, the chin off to one side), and
-    #: the warped face ends inside the mask, the rest filled from the hair or clothes beside it. There the jaw's and the
-    #: neck's carried points are moved towards FaceMesh's guess under the mask (which follows the frame's pose), over
-    #: :data:`~unmask_video.warp_control.TURN_START` to :data:`~unmask_video.warp_control.TURN_FULL`, to this weight of the carried points at the full turn (1: carried
+    #: :data:`~unmask_video.warp_control.TURN_START`) shows its lower face in another pose: carried by the similarity of
+    #: the eyes and brows, its jaw lands where a turned jaw would lie (the far side short of the frame's cheek, the chin
+    #: off to one side), and the warped face ends inside the mask, the rest filled from the hair or clothes beside it.
+    #: There the jaw's and the neck's carried points are moved towards FaceMesh's guess under the mask (which follows
+    #: the frame's pose), over :data:`~unmask_video.warp_control.TURN_START` to
+    #: :data:`~unmask_video.warp_control.TURN_FULL`, to this weight of the carried points at the full turn (1: carried
     #: alone, whatever the turn). A reference in the frame's pose is carried as before.
     turned_jaw: float = 0.5
     #: The lower face's outline carried from the reference (the jaw's control points and those below it) is widened
@@ -142,7 +137,8 @@ class WarpOptions:
     #: frame's (:data:`~unmask_video.landmark_sets.OUTLINE_SIDES`, which FaceMesh sees above the mask): another
     #: person's face, or one photographed turned another way, is wider or narrower on a side than the similarity of
     #: the eyes and brows says, and its cheek then ended inside the frame's, the rest of the cheek filled from the wall
-    #: beside the face. The factor is bounded by :data:`~unmask_video.warp_control.OUTLINE_FIT_BOUNDS`. False: the similarity alone.
+    #: beside the face. The factor is bounded by :data:`~unmask_video.warp_control.OUTLINE_FIT_BOUNDS`. False: the
+    #: similarity alone.
     outline_fit: bool = True
     #: Past the reference's face oval (the region below its jaw and the band past its outline) only the reference's
     #: skin is valid: its hair, background or collar there belong to where the photo was taken and, carried onto a
@@ -473,7 +469,9 @@ class ReferenceWarper:
         # (with the matte, in the reference's pose only: once the head has turned, its wall lands on the cheek; whether
         # the track's last frames carried the reference's surroundings picks the picture remapped first, and the box is
         # remapped again from the other where this frame decides otherwise)
-        pose = self._same_place.pose(lm, track) if self.options.reach_skin_only and self.options.reference_matte else True
+        pose = (
+            self._same_place.pose(lm, track) if self.options.reach_skin_only and self.options.reference_matte else True
+        )
         plain = self._carried_before(track, pose)
         merged = self._picture(level, plain)
         nodes = MapNodes(tps, (uy1 - uy0, ux1 - ux0), step, (ux0 - dx, uy0 - dy), check, scale)
@@ -532,8 +530,9 @@ class ReferenceWarper:
         return self._plain_levels is not None and self._same_place.carried_before(track, pose)
 
     def _picture(self, level: int, plain: bool) -> np.ndarray:
-        """The pyramid ``level``'s picture for :func:`remap_with_validity`: without ``matte_edge``'s recolour where
-        ``plain`` (and there is such a picture), for a frame that carries the reference's surroundings."""
+        """The pyramid ``level``'s picture for :func:`~unmask_video.warp_maps.remap_with_validity`: without
+        ``matte_edge``'s recolour where ``plain`` (and there is such a picture), for a frame that carries the
+        reference's surroundings."""
         levels = self._plain_levels if plain and self._plain_levels is not None else self._levels
         return levels[level]
 
@@ -543,9 +542,9 @@ class ReferenceWarper:
     ) -> bool:
         """Update the track's translation of the control points by what :func:`residual_shift` reads on this frame,
         before its warp: on the reference warped with the held translation (``sub`` and ``inside``, as
-        :func:`remap_with_validity` returns them, of a box with its top-left at ``origin`` in the ROI, covering the
-        ``band``'s warped part: :func:`~unmask_video.warp_register.band_box`). Returns whether the held translation
-        moved."""
+        :func:`~unmask_video.warp_maps.remap_with_validity` returns them, of a box with its top-left at ``origin`` in
+        the ROI, covering the ``band``'s warped part: :func:`~unmask_video.warp_register.band_box`). Returns whether the
+        held translation moved."""
         height = face_axes(lm)[1]
         bx0, by0, bx1, by1, wy1 = band
         ox, oy = origin

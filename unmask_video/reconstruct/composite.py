@@ -28,6 +28,7 @@ import numpy as np
 
 from unmask_video.align import affine_fit, transform_points
 from unmask_video.blend import DEFAULT_BLEND_WIDTH, grown_mask_box, mask_bbox
+from unmask_video.face_shape import yaw
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.jaw_outline import JawProfile
 from unmask_video.landmark_sets import EYES_AND_BROWS, LIPS_OUTER
@@ -46,7 +47,6 @@ from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
 from unmask_video.reconstruct.surround import nearest_colour, surround
 from unmask_video.reference_matte import features
 from unmask_video.stages import FaceROI, Image
-from unmask_video.warp import yaw
 
 log = logging.getLogger(__name__)
 

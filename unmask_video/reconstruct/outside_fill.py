@@ -40,14 +40,16 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
+from unmask_video.below_jaw import neck_region
 from unmask_video.blend import distance_outside, mask_bbox
+from unmask_video.face_axes import neck_column
+from unmask_video.face_shape import face_region
 from unmask_video.face_units import face_size_px
 from unmask_video.jaw_outline import JawProfile, predicted_jaw
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, rows_cols, weighted_stack
 from unmask_video.reconstruct.neck_side import NeckSideOptions
 from unmask_video.reference_matte import by_disc, features
-from unmask_video.warp import face_region, neck_column, neck_region
 
 __all__ = [
     "OutsideFillOptions", "on_face", "skin_past_outline", "turned_cheek", "neck_seen", "continue_skin", "fill_on_face",
