@@ -91,6 +91,11 @@ _COMPOSITE_SIBLINGS = (
     ("unmask_video.reconstruct.cloth_bleed", "unmask_video/reconstruct/cloth_bleed.py"),
     ("unmask_video.reconstruct.eye_keep", "unmask_video/reconstruct/eye_keep.py"),
     ("unmask_video.reconstruct.neck_side", "unmask_video/reconstruct/neck_side.py"),  # (imports fill_seam)
+    # (and its per-face state and bands in modules of their own, each after those it imports)
+    ("unmask_video.reconstruct.composite_bands", "unmask_video/reconstruct/composite_bands.py"),
+    ("unmask_video.reconstruct.field_refresh", "unmask_video/reconstruct/field_refresh.py"),
+    ("unmask_video.reconstruct.rebuilt_carry", "unmask_video/reconstruct/rebuilt_carry.py"),
+    ("unmask_video.reconstruct.face_averages", "unmask_video/reconstruct/face_averages.py"),
 )
 
 

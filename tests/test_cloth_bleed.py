@@ -75,10 +75,10 @@ def test_the_colour_ring_starts_past_the_bleed_and_is_averaged_over_frames() -> 
     assert composite._off_cloth(face.image, hole, face.valid, dist, unread) == unread
     # A frame whose bleed is not read (None) keeps the face's past; a new one moves it by a fifth.
     located = face_in_frame(face)
-    smooth = composite._bleed_filter(located)
+    smooth = composite._averages.bleed(located)
     assert smooth(0.5) == pytest.approx(0.5)
-    assert composite._bleed_filter(located)(None) == pytest.approx(0.5)
-    assert composite._bleed_filter(located)(0.0) == pytest.approx(0.4)
+    assert composite._averages.bleed(located)(None) == pytest.approx(0.5)
+    assert composite._averages.bleed(located)(0.0) == pytest.approx(0.4)
 
 
 def test_the_cloths_bleed_does_not_tint_the_rebuilt_face() -> None:

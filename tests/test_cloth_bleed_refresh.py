@@ -32,7 +32,7 @@ def _bleeds(monkeypatch: pytest.MonkeyPatch, options: CompositeOptions, frames: 
         before = calls[0]
         rebuild.reconstruct([smeared if k == 0 else face])
         read.append(calls[0] > before)
-        (entry,) = rebuild._bleeds._entries  # (one face)
+        (entry,) = rebuild._averages.bleeds._entries  # (one face)
         shares.append(entry[2])
     return read, shares
 

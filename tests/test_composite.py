@@ -401,18 +401,18 @@ def test_colour_shift_is_averaged_over_the_frames_of_a_face():
     face = FaceROI(Box(100, 100, 164, 164), np.zeros((64, 64, 3), np.uint8), landmarks.astype(np.float32),
                    np.zeros((64, 64), np.float32), np.zeros((64, 64, 3), np.uint8), np.ones((64, 64), bool))
     composite = ReferenceComposite(CompositeOptions(color_smoothing=0.75))
-    first = composite._filters(face)[0](np.array([8.0, 0.0, 0.0], np.float32))
-    second = composite._filters(face)[0](np.array([0.0, 0.0, 0.0], np.float32))
+    first = composite._averages.colour(face)[0](np.array([8.0, 0.0, 0.0], np.float32))
+    second = composite._averages.colour(face)[0](np.array([0.0, 0.0, 0.0], np.float32))
     assert np.allclose(first, [8, 0, 0]) and np.allclose(second, [6, 0, 0])
     moved = FaceROI(Box(400, 100, 464, 164), face.image, face.landmarks, face.mask, face.reference, face.valid)
-    assert np.allclose(composite._filters(moved)[0](np.array([1.0, 0, 0], np.float32)), [1, 0, 0])
-    assert ReferenceComposite(CompositeOptions(color_smoothing=0.0))._filters(face) == (None, None)
+    assert np.allclose(composite._averages.colour(moved)[0](np.array([1.0, 0, 0], np.float32)), [1, 0, 0])
+    assert ReferenceComposite(CompositeOptions(color_smoothing=0.0))._averages.colour(face) == (None, None)
     # The smooth colour field too: its coarse part is averaged, a sharp detail is left as measured.
     field = np.full((30, 40, 3), 4.0, np.float32)
-    composite._filters(face)[1](field)
+    composite._averages.colour(face)[1](field)
     later = np.zeros((30, 40, 3), np.float32)
     later[15, 20] = 9.0
-    smoothed = composite._filters(face)[1](later)
+    smoothed = composite._averages.colour(face)[1](later)
     assert abs(float(smoothed[5, 5, 0]) - 3.0) < 0.3  # 0.75 * 4 + 0.25 * 0
     assert smoothed[15, 20, 0] > 9.0 - 0.5
 

@@ -12,21 +12,23 @@ colour-matched warp for a generator that corrects the composite.
 
 The colour match is :mod:`~unmask_video.reconstruct.color_match` (with ``light="skin"``,
 :mod:`~unmask_video.reconstruct.skin_light` and the modules it draws on), the colours of the fill beside the face
-:mod:`~unmask_video.reconstruct.surround`, the per-face state from frame to frame
-:mod:`~unmask_video.reconstruct.face_history`. The blend back into the frame, which every reconstructor's output goes
+:mod:`~unmask_video.reconstruct.surround`, the distances and bands around the hole
+:mod:`~unmask_video.reconstruct.composite_bands`, the per-face state from frame to frame
+:mod:`~unmask_video.reconstruct.face_history`: the colour correction, the cloth's bleed and the fringe's colours
+averaged over frames :mod:`~unmask_video.reconstruct.face_averages`, when the skin light's fields are measured or
+reused :mod:`~unmask_video.reconstruct.field_refresh`, the last rebuilt region carried onto a still face's next frame
+:mod:`~unmask_video.reconstruct.rebuilt_carry`. The blend back into the frame, which every reconstructor's output goes
 through, is :mod:`unmask_video.blend`.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import astuple, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
-from unmask_video.align import affine_fit, transform_points
 from unmask_video.blend import DEFAULT_BLEND_WIDTH, grown_mask_box, mask_bbox
 from unmask_video.face_shape import yaw
 from unmask_video.face_units import FaceLength, face_size_px
@@ -36,27 +38,21 @@ from unmask_video.reconstruct.cloth_bleed import (
     BleedOptions, Medians, bleed_px, cloth_fringe, fringe_medians,
 )
 from unmask_video.reconstruct.color_match import match_color
+from unmask_video.reconstruct.composite_bands import Lengths, band_px, bands, beside, with_fringe
 from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps, keep_frame
-from unmask_video.reconstruct.face_history import FaceHistory, FieldFilter, face_in_frame
+from unmask_video.reconstruct.face_averages import FaceAverages
+from unmask_video.reconstruct.face_history import Located, face_in_frame
+from unmask_video.reconstruct.field_refresh import FieldRefresh
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill
 from unmask_video.reconstruct.lab_pixels import coords_of, paste_at
-from unmask_video.reconstruct.light_fields import Anchor, LightFields, LightTrack
+from unmask_video.reconstruct.light_fields import LightTrack
 from unmask_video.reconstruct.neck_side import fade_neck_side
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
+from unmask_video.reconstruct.rebuilt_carry import RebuiltCarry
 from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
 from unmask_video.reconstruct.surround import nearest_colour, surround
 from unmask_video.reference_matte import features
 from unmask_video.stages import FaceROI, Image
-
-log = logging.getLogger(__name__)
-
-#: The reads that go with a measure of the colour fields, made one a frame in this order on the frames of a face that
-#: reuse the fields (:attr:`CompositeOptions.reads_in_turn`).
-_READS = ("colours", "bleed", "fringe")
-
-#: A face's place in the frame, what the per-face histories find it by (:func:`face_in_frame`: its landmarks in the
-#: frame's pixels, their mean and its width): computed once per face and handed to each history's reader and keeper.
-_Located = tuple[np.ndarray, np.ndarray, float]
 
 __all__ = ["CompositeOptions", "ReferenceComposite", "match_color"]
 
@@ -247,8 +243,8 @@ class CompositeOptions:
     #: light that changes: rebuilt), and this frame's mask lies within ``carry_reach`` of what was rebuilt. The
     #: steadying (:mod:`unmask_video.steady_face`) mixes the past into every frame anyway; a carried 720p face costs
     #: about a fifth of a rebuilt one. The colour fields' temporal averages count the carried frames
-    #: (:class:`_MeasuredFields`). Quality benchmark, 20 frames: every clip within 0.05 dB, cast 0.03, TDE +0.06 of 1
-    #: (benchmarks/README.md).
+    #: (:class:`~unmask_video.reconstruct.field_refresh.MeasuredFields`). Quality benchmark, 20 frames: every clip
+    #: within 0.05 dB, cast 0.03, TDE +0.06 of 1 (benchmarks/README.md).
     carry_frames: int = 2
     #: Face widths: the largest distance of a landmark from where the affine map puts it.
     carry_fit: float = 0.01
@@ -271,54 +267,6 @@ def _turn(face: FaceROI) -> float:
     return 0.0 if face.reference_yaw is None else face.reference_yaw - yaw(face.landmarks)
 
 
-@dataclass(frozen=True)
-class _MeasuredFields:
-    """The ``light="skin"`` fields last measured on a face (:class:`LightFields`), its landmarks in the frame then
-    ((468, 2)), and on how many frames since they were reused."""
-
-    fields: LightFields
-    landmarks: np.ndarray
-    age: int
-    #: Frames carried since the temporal averages were last advanced (:attr:`CompositeOptions.carry_frames`).
-    skipped: int = 0
-    #: The reads made on the face's frames since its first: whose turn it is to be read next, and the rebuilt frames
-    #: since the last (:attr:`CompositeOptions.reads_in_turn`).
-    turn: int = 0
-    waited: int = 0
-
-
-@dataclass
-class _Carry:
-    """A face's last rebuilt region (:attr:`CompositeOptions.carry_frames`): its landmarks in the frame ((n, 2)), the
-    region's top-left corner in the frame (x, y), the region rebuilt with the frame's region then as a fourth channel
-    (grey; (h, w, 4) uint8), where it was rebuilt ((h, w) uint8, 0 / 1), and on how many frames since it was carried."""
-
-    landmarks: np.ndarray
-    origin: np.ndarray
-    rebuilt: np.ndarray
-    changed: np.ndarray
-    carried: int = 0
-
-
-@dataclass(frozen=True)
-class _Lengths:
-    """The composite's distances in pixels for one face: :class:`CompositeOptions`' face lengths at its size."""
-
-    band: float
-    ring: float
-    ring_gap: float
-    stats_gap: float
-    inpaint_radius: float
-    inpaint_grow: float
-    fill_feather: float
-    bleed: float
-    fringe: float
-
-    def scaled(self, k: float) -> _Lengths:
-        """The same lengths on the region resized by ``k`` (a working size: the full-size face's floors kept)."""
-        return _Lengths(*(k * v for v in astuple(self)))
-
-
 class ReferenceComposite:
     """``--generator none``: rebuild the masked part of each face from the warped reference."""
 
@@ -327,22 +275,18 @@ class ReferenceComposite:
 
     def __init__(self, options: CompositeOptions | None = None) -> None:
         self.options = options or CompositeOptions()
-        #: Per face of the last frame: its smoothed colour correction.
-        self._history: FaceHistory[np.ndarray] = FaceHistory()
-        #: Per face: the ``light="skin"`` fields last measured on it (:attr:`CompositeOptions.field_refresh`).
-        self._fields: FaceHistory[_MeasuredFields] = FaceHistory()
+        #: Per face: its colour correction, the cloth's bleed and the fringe's colours averaged or held over frames.
+        self._averages = FaceAverages(self.options)
+        #: Per face: the ``light="skin"`` fields last measured on it, and which reads go with a measure
+        #: (:attr:`CompositeOptions.field_refresh`, :attr:`CompositeOptions.reads_in_turn`).
+        self._refresh = FieldRefresh(self.options)
         #: Per face: its last rebuilt region, to carry onto the next frame (:attr:`CompositeOptions.carry_frames`).
-        self._carries: FaceHistory[_Carry] = FaceHistory()
-        #: Per face: the cloth's bleed (:attr:`CompositeOptions.bleed`), as a share of its reach, averaged over frames.
-        self._bleeds: FaceHistory[float] = FaceHistory()
-        #: Per face: the skin's and the cloth's colours the fringe is told by (:attr:`CompositeOptions.fringe`), read
-        #: where the colour fields are measured and held between (a 1-tuple: a read that found none holds None).
-        self._fringes: FaceHistory[tuple[Medians | None]] = FaceHistory()
+        self._carried = RebuiltCarry(self.options)
 
-    def lengths(self, face_px: float) -> _Lengths:
+    def lengths(self, face_px: float) -> Lengths:
         """The options' distances in pixels on a face of ``face_px`` (``face_units.face_size_px``)."""
         opts = self.options
-        return _Lengths(
+        return Lengths(
             opts.band.px(face_px), opts.ring.px(face_px), opts.ring_gap.px(face_px), opts.stats_gap.px(face_px),
             opts.inpaint_radius.px(face_px), opts.inpaint_grow.px(face_px), opts.fill_feather.px(face_px),
             opts.bleed.px(face_px), opts.fringe.px(face_px),
@@ -363,29 +307,6 @@ class ReferenceComposite:
 
     def reconstruct(self, faces: Sequence[FaceROI]) -> list[Image]:
         return [self.reconstruct_one(face) for face in faces]
-
-    def _filters(
-        self, face: FaceROI, steps: int = 1
-    ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, FieldFilter | None]:
-        """(shift filter, field filter): temporal averages of this face's colour correction (the face is
-        matched to the last frame's by position). The field is averaged on a coarse grid over the
-        region, so only its slow, smooth part is held back. ``steps``: the frames since the last one that went through
-        them (the fields reused on those between, :attr:`CompositeOptions.field_refresh`): the past weighs as much as
-        it would have after as many frames measured alike."""
-        weight = self.options.color_smoothing ** max(steps, 1)
-        if weight <= 0:
-            return None, None
-        centre = face.landmarks.mean(axis=0) + np.array([face.box.x0, face.box.y0], np.float32)
-        size = float(np.ptp(face.landmarks[:, 0]))
-        previous = self._history.take(centre, size)
-
-        def smooth_shift(measured: np.ndarray) -> np.ndarray:
-            shift = measured if previous is None or previous.shape != measured.shape else weight * previous + (1.0 - weight) * measured
-            self._history.put(centre, size, shift.astype(np.float32))
-            return shift
-
-        return smooth_shift, FieldFilter(self._history, centre, size, weight, previous)
-
 
     def reconstruct_one(self, face: FaceROI) -> Image:
         """The ROI image with the hole (``mask > 0``) and the blend band around it rebuilt."""
@@ -416,27 +337,27 @@ class ReferenceComposite:
                 paste_at(sub_out, *carry)
                 keep_frame(sub_out, sub_image, eyes)
                 return out
-            track, measured = self._light_track(lm, located)
-            filters = self._filters(face, 1 if measured is None else measured.age + 1 + measured.skipped)
-            reads = self._reads_now(track, measured)
+            track, measured = self._refresh.track(lm, located)
+            filters = self._averages.colour(face, 1 if measured is None else measured.age + 1 + measured.skipped)
+            reads = self._refresh.reads_now(track, measured)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
                                        track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw,
-                                       bleed=self._bleed_filter(located),
-                                       fringe=self._fringe_reader(located), reads=reads)  # fmt: skip
+                                       bleed=self._averages.bleed(located),
+                                       fringe=self._averages.fringe(located), reads=reads)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
                     # catches up)
                     filters[1].restore()
-                self._keep_fields(track, measured, located)
+                self._refresh.keep(track, measured, located)
             if opts.carry_frames > 1:
                 # (every pixel of the mask is written: where the warp is not valid by the fills, which ``changed``
                 # leaves out beside the face)
-                self._keep_carry(face, region, sub_out, changed | hole, located)
+                self._carried.keep(face, region, sub_out, changed | hole, located)
             keep_frame(sub_out, sub_image, eyes)
             return out
-        filters = self._filters(face)
+        filters = self._averages.colour(face)
         # A big face is rebuilt at a working size and scaled back up: the warped reference and the
         # colour fields hold little detail beyond it, and the cost drops with the square of the scale.
         size = (max(int(round(rw * scale)), 1), max(int(round(rh * scale)), 1))
@@ -455,8 +376,8 @@ class ReferenceComposite:
             upsampled=True,
             turn=_turn(face),
             jaw=face.reference_jaw,
-            bleed=self._bleed_filter(located),
-            fringe=self._fringe_reader(located),
+            bleed=self._averages.bleed(located),
+            fringe=self._averages.fringe(located),
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
@@ -465,179 +386,18 @@ class ReferenceComposite:
         return out
 
     def _carry(
-        self, face: FaceROI, region: tuple[slice, slice], hole: np.ndarray, valid: np.ndarray, lengths: _Lengths,
-        face_px: float, located: _Located,
+        self, face: FaceROI, region: tuple[slice, slice], hole: np.ndarray, valid: np.ndarray, lengths: Lengths,
+        face_px: float, located: Located,
     ) -> tuple[np.ndarray, np.ndarray] | None:
-        """(rebuilt, changed): the face's last rebuilt region carried onto ``region`` of this frame (``hole``,
-        ``valid``: its mask and the warp's validity), where :attr:`CompositeOptions.carry_frames` allows it; None:
-        rebuild. ``changed``: uint8, 1 where ``rebuilt`` holds rebuilt pixels. ``located``: :func:`face_in_frame` of
-        ``face``."""
-        opts = self.options
-        in_frame, centre, size = located
-        last = self._carries.take(centre, size)
-        if last is None:
-            return None
-        if last.carried + 1 >= opts.carry_frames or last.landmarks.shape != in_frame.shape:
-            return None
-        affine = affine_fit(last.landmarks, in_frame)
-        if affine is None:
-            return None
-        fitted = transform_points(last.landmarks, affine)
-        off = float(np.sqrt(np.max(np.sum((fitted - in_frame) ** 2, axis=1))))
-        if off > opts.carry_fit * face_px:
-            log.debug("not carried: a landmark %.1f px off the affine map", off)
-            return None
-        rows, cols = region
-        origin = np.array([face.box.x0 + cols.start, face.box.y0 + rows.start], np.float64)
-        matrix = affine.astype(np.float64)
-        matrix[:, 2] = matrix[:, :2] @ last.origin + matrix[:, 2] - origin  # (last region's pixel -> this one's)
-        size_wh = (cols.stop - cols.start, rows.stop - rows.start)
-        # (one warp for what was rebuilt and what the last region saw: 2 past its border)
-        carried = cv2.warpAffine(last.changed, matrix, size_wh, flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
-                                 borderValue=2)  # fmt: skip
-        changed = cv2.compare(carried, 1, cv2.CMP_EQ) & 1
-        # The carried region is pasted on what it rebuilt. The inner half of the blend band, where the warp is valid,
-        # must have been rebuilt (the blend shows it over half the frame's): its outer half, where it was not, shows
-        # the frame's own pixels, as beside a mask's edge.
-        hole_u8 = hole.view(np.uint8)
-        uncovered = cv2.bitwise_and(hole_u8, cv2.bitwise_not(changed) & 1)
-        nearest = None
-        if cv2.hasNonZero(uncovered):
-            # (this frame's mask past what was rebuilt, by a pixel or two where the mask moved beside the face: those
-            # pixels take the nearest rebuilt one's colour; further: rebuilt)
-            # (on the box of those pixels grown past the reach: the nearest rebuilt pixel within it lies inside)
-            bx, by, bw, bh = cv2.boundingRect(uncovered)
-            m = int(np.ceil(opts.carry_reach)) + 2
-            x0, y0 = max(bx - m, 0), max(by - m, 0)
-            x1, y1 = min(bx + bw + m, size_wh[0]), min(by + bh + m, size_wh[1])
-            box_changed, box_uncovered = changed[y0:y1, x0:x1], uncovered[y0:y1, x0:x1]
-            away, labels = cv2.distanceTransformWithLabels(cv2.compare(box_changed, 0, cv2.CMP_EQ), cv2.DIST_L2, 3,
-                                                           labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
-            if not cv2.hasNonZero(box_changed) or cv2.minMaxLoc(away, box_uncovered)[1] > opts.carry_reach:
-                log.debug("not carried: the mask reaches past what was rebuilt")
-                return None
-            # (the labels number the rebuilt pixels in raster order; box pixels -> the region's flat indices)
-            to = np.flatnonzero(box_uncovered)
-            source = np.flatnonzero(box_changed)[labels.ravel()[to] - 1]
-            width = x1 - x0
-            nearest = tuple((y0 + k // width) * size_wh[0] + x0 + k % width for k in (to, source))
-        dist = distance_to(hole, "composite.dist")
-        valid_u8 = valid.view(np.uint8)
-        reach = max(0.5 * lengths.band, 0.0)
-        if reach > 0:
-            # (the eyes and brows are never pasted (:attr:`CompositeOptions.eye_margin`): not needed either)
-            pasted = self._off_features(valid, face.landmarks - np.array([cols.start, rows.start], np.float32))
-            need = cv2.bitwise_and(cv2.compare(dist, reach, cv2.CMP_LE), pasted.view(np.uint8))
-            missing = cv2.countNonZero(cv2.bitwise_and(need, cv2.bitwise_not(changed) & 1))
-            total = cv2.countNonZero(need)
-            if missing > opts.carry_missing * total:
-                log.debug("not carried: %d of the band's %d pixels not covered", missing, total)
-                return None
-        seen = cv2.cvtColor(face.image[region], cv2.COLOR_RGB2GRAY)
-        # (the rebuilt region and the frame's grey region then, as one 4-channel warp)
-        both = cv2.warpAffine(last.rebuilt, matrix, size_wh, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        differ = cv2.blur(cv2.absdiff(seen, cv2.extractChannel(both, 3)), (9, 9))
-        # (on the ring the colour is matched on: off the mask, within the ring's reach of it, where the warp is valid
-        # (the face's skin: the background beside the face does not move with it), and inside what the last region
-        # saw (its border replicated is no measure))
-        # (and past the blocks' reach beyond the gap: the mask's own pixels, which move with its folds, are not read)
-        ring = max(lengths.ring_gap, lengths.stats_gap) + max(lengths.ring, 1.5)
-        around = cv2.bitwise_and(cv2.inRange(dist, lengths.ring_gap + 4.5, ring), valid_u8)
-        around = cv2.bitwise_and(around, cv2.compare(carried, 2, cv2.CMP_NE))
-        moved = cv2.countNonZero(cv2.bitwise_and(cv2.compare(differ, opts.carry_change, cv2.CMP_GE), around))
-        total = cv2.countNonZero(around)
-        if moved > opts.carry_missing * total:
-            log.debug("not carried: the frame changed on %d of the ring's %d pixels", moved, total)
-            return None
-        rebuilt = cv2.cvtColor(both, cv2.COLOR_RGBA2RGB)
-        if nearest is not None:
-            flat = rebuilt.reshape(-1, 3)
-            flat[nearest[0]] = flat[nearest[1]]
-            changed = cv2.bitwise_or(changed, uncovered)
-        last.carried += 1
-        self._carries.put(centre, size, last)
-        log.debug("the face's last rebuilt region carried (landmarks %.1f px off the affine map)", off)
-        # (the colour fields' temporal averages count this frame as one that went by: the next rebuilt frame weighs the
-        # past as after as many frames measured alike)
-        measured = self._fields.take(centre, size)
-        if measured is not None:
-            self._fields.put(centre, size, replace(measured, skipped=measured.skipped + 1))
-        return rebuilt, changed
-
-    def _keep_carry(
-        self, face: FaceROI, region: tuple[slice, slice], rebuilt: np.ndarray, changed: np.ndarray, located: _Located
-    ) -> None:
-        """Keep ``rebuilt`` (``region`` of this face's ROI rebuilt; ``changed``: where) for :meth:`_carry`
-        (``located``: :func:`face_in_frame` of ``face``)."""
-        rows, cols = region
-        in_frame, centre, size = located
-        origin = np.array([face.box.x0 + cols.start, face.box.y0 + rows.start], np.float64)
-        both = cv2.cvtColor(rebuilt, cv2.COLOR_RGB2RGBA)
-        cv2.insertChannel(cv2.cvtColor(face.image[region], cv2.COLOR_RGB2GRAY), both, 3)
-        self._carries.put(centre, size, _Carry(in_frame, origin, both, changed.astype(np.uint8)))
-
-    def _light_track(
-        self, landmarks: np.ndarray, located: _Located
-    ) -> tuple[LightTrack | None, _MeasuredFields | None]:
-        """(track, last): this face's ``light="skin"`` fields to reuse or to measure (None where the options measure
-        them on every frame) and what was last measured on it (taken from the history; None: nothing).
-        ``landmarks``: the face's in the pixels of the region rebuilt; ``located``: :func:`face_in_frame` of the
-        face."""
-        opts = self.options
-        if (opts.field_refresh <= 1 or not opts.color_match or opts.local_color_sigma <= 0 or opts.light != "skin"
-                or opts.transfer_std):  # fmt: skip
-            return None, None
-        in_frame, centre, size = located
-        last = self._fields.take(centre, size)
-        track = LightTrack(Anchor(landmarks.mean(axis=0).astype(np.float32), size), tolerance=opts.field_reuse_ring)
-        if last is not None and last.age + 1 < opts.field_refresh and last.landmarks.shape == in_frame.shape:
-            moved = float(np.mean(np.hypot(*(in_frame - last.landmarks).T)))
-            if moved <= opts.field_reuse_motion * size:
-                track.reuse = last.fields
-        return track, last
-
-    def _reads_now(self, track: LightTrack | None, last: _MeasuredFields | None) -> tuple[bool, bool] | None:
-        """(bleed, fringe): whether this frame reads the cloth's bleed and the colours its fringe is told by
-        (:meth:`_rebuild`'s ``reads``; None: where it measures the colour fields, as without
-        :attr:`CompositeOptions.reads_in_turn`), with ``track`` and ``last`` from :meth:`_light_track`. With
-        ``reads_in_turn`` also sets whether ``track`` reads the mask's and the reference skin's colours
-        (:attr:`LightTrack.read_colours`) or, measuring, takes those last read (:attr:`LightTrack.held`): one of the
-        three in turn, none on a measuring frame that :meth:`_skips_reads`."""
-        if not self.options.reads_in_turn or track is None:
-            return None
-        if last is None:  # (a face's first fields: all three read)
-            return True, True
-        if self._skips_reads(track, last):
-            track.held = (last.fields.mask_colour, last.fields.skin_stats)
-            return False, False
-        turn = last.turn % len(_READS)
-        track.read_colours = _READS[turn] == "colours"
-        if not track.read_colours:
-            track.held = (last.fields.mask_colour, last.fields.skin_stats)
-        return _READS[turn] == "bleed", _READS[turn] == "fringe"
-
-    def _keep_fields(self, track: LightTrack, last: _MeasuredFields | None, located: _Located) -> None:
-        """Put this face's fields back in the history after :meth:`_rebuild` with ``track`` (``last``: what
-        :meth:`_light_track` took from it; ``located``: :func:`face_in_frame` of the face)."""
-        in_frame, centre, size = located
-        # (:attr:`CompositeOptions.reads_in_turn`: the next read's turn, the frames since the last read)
-        turn, waited = (0, 0) if last is None else (last.turn + 1, 0)
-        if last is not None and self._skips_reads(track, last):
-            turn, waited = last.turn, last.waited + 1
-        if track.reused and last is not None:
-            fields = last.fields
-            if track.colours is not None:  # (read on this frame: :attr:`CompositeOptions.reads_in_turn`)
-                fields = replace(fields, mask_colour=track.colours[0], skin_stats=track.colours[1])
-            self._fields.put(centre, size, replace(last, fields=fields, age=last.age + 1, turn=turn, waited=waited))
-        elif track.measured is not None:
-            self._fields.put(centre, size, _MeasuredFields(track.measured, in_frame, 0, turn=turn, waited=waited))
-
-    def _skips_reads(self, track: LightTrack, last: _MeasuredFields) -> bool:
-        """Whether a frame with ``track`` (:meth:`_light_track`; ``last``: the face's fields then) makes none of the
-        reads in turn (:attr:`CompositeOptions.reads_in_turn`): it measures the fields, and the last read is fewer than
-        ``field_refresh`` rebuilt frames back."""
-        return (self.options.reads_in_turn and track.reuse is None
-                and last.waited + 1 < self.options.field_refresh)  # fmt: skip
+        """(rebuilt, changed): the face's last rebuilt region carried onto ``region`` of this frame
+        (:meth:`RebuiltCarry.take`); None: rebuild. A carried frame counts as one that went by for the colour fields'
+        temporal averages."""
+        carried = self._carried.take(face, region, hole, valid, lengths, face_px, located, self._off_features)
+        if carried is not None:
+            # (the colour fields' temporal averages count this frame as one that went by: the next rebuilt frame weighs
+            # the past as after as many frames measured alike)
+            self._refresh.carried(located)
+        return carried
 
     def matched_reference(self, face: FaceROI) -> tuple[Image, np.ndarray]:
         """The composite's intermediate products, for a generator that corrects its output.
@@ -656,7 +416,7 @@ class ReferenceComposite:
         hole, valid = face.mask[region] > 0, face.valid[region]
         dist = distance_to(hole)
         lengths = self._off_cloth(face.image[region], hole, valid, dist, lengths)
-        paste, ring, stats = self._bands(dist, valid, lengths)
+        paste, ring, stats = bands(dist, valid, lengths)
         paste &= self._off_features(valid, face.landmarks - np.array([region[1].start, region[0].start], np.float32))
         opts = self.options
         matched[region] = match_color(
@@ -667,46 +427,13 @@ class ReferenceComposite:
         )
         return matched, face.valid
 
-    def _bleed_filter(self, located: _Located) -> Callable[[float | None], float]:
-        """The face's cloth bleed averaged over its frames: called with this frame's (a share of the reach looked in;
-        None: not read), it returns the average (:attr:`CompositeOptions.bleed_smoothing`) and keeps it for the next.
-        ``located``: :func:`face_in_frame` of the face."""
-        _, centre, size = located
-        last = self._bleeds.take(centre, size)
-        weight = self.options.bleed_smoothing
-
-        def smooth(read: float | None) -> float:
-            if read is None:
-                share = 0.0 if last is None else last
-            else:
-                share = read if last is None else weight * last + (1.0 - weight) * read
-            self._bleeds.put(centre, size, share)
-            return share
-
-        return smooth
-
-    def _fringe_reader(self, located: _Located) -> Callable[[bool, Callable[[], Medians | None]], Medians | None]:
-        """The colours the face's cloth fringe is told by (:func:`cloth_bleed.fringe_medians`): called with whether
-        this frame measures its colour fields and how to read them, it reads them on such frames (and on the face's
-        first) and otherwise returns those held from the last read, and keeps them for the next. ``located``:
-        :func:`face_in_frame` of the face."""
-        _, centre, size = located
-        held = self._fringes.take(centre, size)
-
-        def reader(measured: bool, read: Callable[[], Medians | None]) -> Medians | None:
-            value = (read(),) if measured or held is None else held
-            self._fringes.put(centre, size, value)
-            return value[0]
-
-        return reader
-
     def _fringe(
         self, image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray, landmarks: np.ndarray,
-        lengths: _Lengths, reader: Callable[[bool, Callable[[], Medians | None]], Medians | None] | None,
+        lengths: Lengths, reader: Callable[[bool, Callable[[], Medians | None]], Medians | None] | None,
         measured: bool,
     ) -> np.ndarray | None:
         """The cloth's fringe above the mouth taken into the hole (:attr:`CompositeOptions.fringe`), its colours from
-        ``reader`` (:meth:`_fringe_reader`; None: read on this frame); None: none."""
+        ``reader`` (:meth:`FaceAverages.fringe`; None: read on this frame); None: none."""
         if lengths.fringe <= 0:
             return None
 
@@ -721,16 +448,16 @@ class ReferenceComposite:
 
     @staticmethod
     def _off_cloth(
-        image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray, lengths: _Lengths,
+        image: np.ndarray, hole: np.ndarray, valid: np.ndarray, dist: np.ndarray, lengths: Lengths,
         smooth: Callable[[float | None], float] | None = None, read: bool = True,
-    ) -> _Lengths:
+    ) -> Lengths:
         """``lengths`` with the colour ring's gaps measured from where the frame's skin is clean of the cloth's colour
-        (:attr:`CompositeOptions.bleed`; ``dist``: the distance to ``hole``; ``smooth``: :meth:`_bleed_filter`, None:
+        (:attr:`CompositeOptions.bleed`; ``dist``: the distance to ``hole``; ``smooth``: :meth:`FaceAverages.bleed`, None:
         this frame's bleed alone; ``read``: False where the colour fields are reused, :attr:`CompositeOptions.
         field_refresh`: the bleed not read, its average held)."""
         if lengths.bleed <= 0:
             return lengths
-        share = None  # (not read: :meth:`_bleed_filter` holds its average)
+        share = None  # (not read: :meth:`FaceAverages.bleed` holds its average)
         if read or smooth is None:
             far = max(lengths.ring_gap, lengths.stats_gap) + lengths.bleed
             found = bleed_px(image, hole, valid, dist, BleedOptions(
@@ -740,51 +467,6 @@ class ReferenceComposite:
             share = None if found is None else found / lengths.bleed
         px = lengths.bleed * (smooth(share) if smooth is not None else share or 0.0)
         return replace(lengths, ring_gap=max(lengths.ring_gap, px), stats_gap=lengths.stats_gap + px)
-
-    @staticmethod
-    def _bands(
-        dist: np.ndarray, valid: np.ndarray, lengths: _Lengths, upsampled: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(paste, ring, stats): the hole and its blend band where the warp is valid, the ring of visible
-        skin the seam is matched on, and the part of it the colour statistics come from (None: all of it),
-        (h, w) bool each, from the distance to the hole."""
-        # The band the blend cross-fades over is filled too (where the warp is valid); at a working
-        # scale (``upsampled``) one pixel more, so that it still covers the full-size band once scaled back.
-        paste = (dist <= ReferenceComposite._band_px(lengths, upsampled)) & valid
-        gap, width = lengths.ring_gap, max(lengths.ring, 1.5)
-        stats_gap = lengths.stats_gap
-        # Skin only: where the warp is valid (the reference's face and the region below its jaw); the
-        # mask's colour, hair, shadows and hands are dropped from the ring's statistics as outliers.
-        ring = (dist > gap) & (dist <= max(gap, stats_gap) + width) & valid
-        return paste, ring, (ring & (dist > stats_gap)) if stats_gap > gap else None
-
-    @staticmethod
-    def _with_fringe(
-        hole: np.ndarray, fringe: np.ndarray, valid: np.ndarray, lengths: _Lengths, upsampled: bool,
-        ring: np.ndarray, stats: np.ndarray | None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(hole, dist, paste): the ``hole`` with the cloth's ``fringe`` (:attr:`CompositeOptions.fringe`) taken in,
-        every pixel's distance to it and the paste band from it (:meth:`_bands`); the colour ``ring`` and ``stats``
-        keep their distances from the segmented line, less the fringe (changed in place)."""
-        hole = hole | fringe
-        ring &= ~fringe
-        if stats is not None:
-            stats &= ~fringe
-        dist = distance_to(hole, "composite.dist")
-        return hole, dist, (dist <= ReferenceComposite._band_px(lengths, upsampled)) & valid
-
-    @staticmethod
-    def _beside(dist: np.ndarray, valid: np.ndarray, lengths: _Lengths) -> np.ndarray:
-        """(h, w) bool: the colour ring's band (past ``stats_gap``, as its statistics) where the warp does not reach
-        (:attr:`CompositeOptions.beside`)."""
-        far = max(lengths.ring_gap, lengths.stats_gap)
-        return (dist > far) & (dist <= far + max(lengths.ring, 1.5)) & ~valid
-
-    @staticmethod
-    def _band_px(lengths: _Lengths, upsampled: bool = False) -> int:
-        """How far outside the hole the band the blend cross-fades over is filled (px; ``upsampled``: see
-        :meth:`_bands`)."""
-        return max(int(np.ceil(lengths.band)), 0) + (1 if upsampled else 0)
 
     def _off_features(self, valid: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """``valid`` ((h, w) bool) less the eyes and brows of the (468, 2) ``landmarks`` (in its pixels), grown by
@@ -802,7 +484,7 @@ class ReferenceComposite:
 
     def _surround_fill(
         self, image: np.ndarray, around: np.ndarray, at: np.ndarray, where: tuple[slice, slice],
-        lengths: _Lengths, shape: tuple[int, int],
+        lengths: Lengths, shape: tuple[int, int],
     ) -> np.ndarray:
         """The "surround" fill's colours at the ``at`` pixels ((bh, bw) bool) of the ``where`` box ((M, 3) uint8,
         raster order), read from the frame's ``around`` pixels."""
@@ -821,7 +503,7 @@ class ReferenceComposite:
         valid: np.ndarray,
         reference: np.ndarray,
         landmarks: np.ndarray,
-        lengths: _Lengths,
+        lengths: Lengths,
         filters: tuple[Callable[[np.ndarray], np.ndarray] | None, Callable[[np.ndarray], np.ndarray] | None] = (None, None),
         out: np.ndarray | None = None,
         upsampled: bool = False,
@@ -836,10 +518,10 @@ class ReferenceComposite:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
         from the frame's, :func:`_turn`; ``eyes``: :func:`eye_maps`, whose ``unsourced`` pixels the band's fill does not
-        continue; ``bleed``: :meth:`_bleed_filter`, the face's cloth bleed averaged over its frames; ``fringe``:
-        :meth:`_fringe_reader`, the colours the face's cloth fringe is told by, held between measured frames;
-        ``reads``: whether this frame reads each of the two, :meth:`_reads_now`; None: where it measures the colour
-        fields).
+        continue; ``bleed``: :meth:`FaceAverages.bleed`, the face's cloth bleed averaged over its frames; ``fringe``:
+        :meth:`FaceAverages.fringe`, the colours the face's cloth fringe is told by, held between measured frames;
+        ``reads``: whether this frame reads each of the two, :meth:`FieldRefresh.reads_now`; None: where it measures the
+        colour fields).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -851,10 +533,10 @@ class ReferenceComposite:
         measured = track is None or track.reuse is None
         read_bleed, read_fringe = (measured, measured) if reads is None else reads
         lengths = self._off_cloth(image, hole, valid, dist, lengths, bleed, read_bleed)
-        paste, ring, stats = self._bands(dist, valid, lengths, upsampled)
+        paste, ring, stats = bands(dist, valid, lengths, upsampled)
         taken = self._fringe(image, hole, valid, dist, landmarks, lengths, fringe, read_fringe)
         if taken is not None:
-            hole, dist, paste = self._with_fringe(hole, taken, valid, lengths, upsampled, ring, stats)
+            hole, dist, paste = with_fringe(hole, taken, valid, lengths, upsampled, ring, stats)
         off = self._features_off(valid.shape, landmarks)  # (drawn once: the band fill below reads it too)
         if off is not None:
             valid = valid & off
@@ -867,7 +549,7 @@ class ReferenceComposite:
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
                 mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap, track=track, across=opts.across,
                 shade=opts.ring_shade, neck_gap=opts.neck_gap,
-                beside=(lambda: self._beside(dist, valid, lengths)) if opts.beside else None,
+                beside=(lambda: beside(dist, valid, lengths)) if opts.beside else None,
             )
         else:
             paste_at(out, reference, paste)
@@ -899,11 +581,11 @@ class ReferenceComposite:
             patch = np.ascontiguousarray(out[where])
             out[where] = cv2.inpaint(patch, telea[where].astype(np.uint8), r, cv2.INPAINT_TELEA)
         # (the pasted neck's side faded into the frame's neck in the band below the mask: no vertical step)
-        fade_neck_side(out, paste, dist, self._band_px(lengths, upsampled), landmarks, opts.outside.neck_side)
+        fade_neck_side(out, paste, dist, band_px(lengths, upsampled), landmarks, opts.outside.neck_side)
         changed = paste | gaps
         if opts.fill == "surround":
             # (the band outside the hole the paste left as the frame, on the face: the rebuilt skin continued)
-            band = (dist > 0) & (dist <= self._band_px(lengths, upsampled)) & ~changed
+            band = (dist > 0) & (dist <= band_px(lengths, upsampled)) & ~changed
             source = changed if off is None else changed & off
             if eyes is not None and eyes.unsourced is not None:  # (not the reference's liner beside the frame's eyes)
                 source = source.copy() if source is changed else source

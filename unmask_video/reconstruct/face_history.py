@@ -30,7 +30,12 @@ def _resize_channels(field: np.ndarray, size: tuple[int, int], interpolation: in
     return np.concatenate([p.reshape(size[1], size[0], -1) for p in parts], axis=2)
 
 
-def face_in_frame(face: FaceROI) -> tuple[np.ndarray, np.ndarray, float]:
+#: A face's place in the frame, what the per-face histories find it by (:func:`face_in_frame`: its landmarks in the
+#: frame's pixels, their mean and its width): computed once per face and handed to each history's reader and keeper.
+Located = tuple[np.ndarray, np.ndarray, float]
+
+
+def face_in_frame(face: FaceROI) -> Located:
     """(landmarks, centre, size): the face's landmarks in the frame's pixels ((n, 2) float32), their mean and the
     face's width (px): what the per-face histories (:class:`FaceHistory`) find it by."""
     in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
