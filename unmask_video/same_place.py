@@ -53,12 +53,9 @@ class SamePlace:
 
     def reset(self, track: int | None = None) -> None:
         """Forget one face track (``None``: every track)."""
-        if track is None:
-            self.places.clear()
-            self.poses.clear()
-        else:
-            self.places.pop(track, None)
-            self.poses.pop(track, None)
+        for per_track in (self.places, self.poses):
+            for key in list(per_track) if track is None else [track]:
+                per_track.pop(key, None)
 
     def carried_before(self, track: int | None, pose: bool) -> bool:
         """Whether the track's frames so far carried the reference's surroundings (:meth:`carried`'s average at least a

@@ -39,14 +39,9 @@ class ShapeSmoothing:
 
     def reset(self, track: int | None = None) -> None:
         """Forget one face track (``None``: every track)."""
-        if track is None:
-            self.shapes.clear()
-            self._frames.clear()
-            self._frame_filters.clear()
-        else:
-            self.shapes.pop(track, None)
-            self._frames.pop(track, None)
-            self._frame_filters.pop(track, None)
+        for per_track in (self.shapes, self._frames, self._frame_filters):
+            for key in list(per_track) if track is None else [track]:
+                per_track.pop(key, None)
 
     def __call__(self, landmarks: np.ndarray, points: np.ndarray, track: int) -> np.ndarray:
         """``points`` with their shape in the face's rigid frame averaged over the track's frames."""

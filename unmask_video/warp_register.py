@@ -151,14 +151,9 @@ class TrackRegistration:
 
     def reset(self, track: int | None = None) -> None:
         """Forget one face track (``None``: every track)."""
-        if track is None:
-            self.offsets.clear()
-            self.seen.clear()
-            self._frames.clear()
-        else:
-            self.offsets.pop(track, None)
-            self.seen.pop(track, None)
-            self._frames.pop(track, None)
+        for per_track in (self.offsets, self.seen, self._frames):
+            for key in list(per_track) if track is None else [track]:
+                per_track.pop(key, None)
 
     def offset(self, track: int | None) -> np.ndarray:
         """The (x, y) translation the registration adds to the track's control points (its gain applied)."""
