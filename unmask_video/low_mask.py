@@ -1,0 +1,56 @@
+"""A mask worn below the nose: the bare nose and cheeks above its top edge stay as the frame shows them.
+
+The blend cross-fades the rebuilt face into the frame over a band outside the mask (``BlendOptions.width``: 12 px on
+a 256 px face, more on larger ones) so that the rebuilt skin meets the frame's with no seam. Over a correctly worn
+mask's top edge that band lies on the nose bridge and the cheeks under the eyes, and hides a fringe of cloth the
+segmentation missed. Over a mask worn below the nose it lies on the nose's underside, the nostrils and the cheeks
+beside them: bare skin the frame shows, which the band replaced in part by the warped reference's (with a stand-in
+photo, its own nostrils ghosted over the frame's; benchmarks/README.md, helper lownose).
+
+:func:`nose_bare` tells such a mask from its landmarks (the nose's midline from its tip to its base lies off it: a
+worn mask covers it, FaceMesh's guess of it under the cloth included); :func:`cap_above_top` then limits the blend's alpha
+above the mask's top edge, column by column, to a short ramp (``BlendOptions.low_top``: 5 px on a 256 px face against the
+band's 12), so the feather still softens the cloth's edge but no longer reaches over the nostrils.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unmask_video import landmark_sets as ls
+
+__all__ = ["nose_bare", "cap_above_top"]
+
+
+def nose_bare(mask: np.ndarray, landmarks: np.ndarray) -> bool:
+    """Whether the mask (float (h, w), > 0 on it) leaves the nose's midline bare from its tip to its base over the
+    lip (:data:`landmark_sets.NOSE_TIP_TO_BASE`, in the mask's pixels): a mask worn below the nose. A point outside
+    the mask's array counts as bare. (Not the wings' bases, :data:`landmark_sets.NOSE_UNDERSIDE`: a low mask's top
+    edge rises from under the nose towards the cheeks and may cover them on a small nose, a child's.)"""
+    h, w = mask.shape[:2]
+    for x, y in np.round(np.asarray(landmarks, np.float32)[list(ls.NOSE_TIP_TO_BASE)]).astype(np.int64).tolist():
+        if 0 <= x < w and 0 <= y < h and mask[y, x] > 0:
+            return False
+    return True
+
+
+def cap_above_top(alpha: np.ndarray, mask: np.ndarray, reach_px: float) -> None:
+    """Limit ``alpha`` (float32 (h, w), in place) above the top edge of ``mask`` (the same shape, > 0 on it), in
+    each column the mask holds: at most ``1 - d / (reach_px + 1)`` at ``d`` pixels above the mask's topmost pixel in
+    that column (0 from ``reach_px + 1`` pixels up); the columns without mask, and every pixel at or under the top
+    edge, are left as they are."""
+    on = mask > 0
+    held = on.any(axis=0)
+    if not held.any():
+        return
+    top = np.argmax(on, axis=0)  # (the first row on the mask, per column)
+    cols = np.flatnonzero(held)
+    highest = int(top[cols].max())  # (no column's cap reaches below its top: the rows under the highest top are free)
+    if highest == 0:
+        return
+    rows = np.arange(highest, dtype=np.float32)[:, None]
+    above = top[cols].astype(np.float32)[None, :] - rows  # (d: > 0 above the top)
+    cap = np.clip(1.0 - above / np.float32(reach_px + 1.0), 0.0, 1.0)
+    cap[above <= 0] = 1.0
+    part = alpha[:highest, cols]
+    alpha[:highest, cols] = np.minimum(part, cap)
