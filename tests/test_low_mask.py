@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from unmask_video import landmark_sets as ls
-from unmask_video.blend import BlendOptions
+from unmask_video.blend import BlendOptions, feather_alpha, feather_reach
 from unmask_video.low_mask import cap_above_top, nose_bare
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
@@ -38,6 +38,12 @@ def test_the_cap_ramps_down_above_each_columns_top_and_leaves_the_rest() -> None
     empty = before.copy()
     cap_above_top(empty, np.zeros_like(mask), 2.0)
     assert np.array_equal(empty, before)
+    # (on a real feather, the rows it never reaches left unread: the same alpha)
+    feather = feather_alpha(mask, 6.0)
+    everywhere, near = feather.copy(), feather.copy()
+    cap_above_top(everywhere, mask, 2.0)
+    cap_above_top(near, mask, 2.0, feather_reach(6.0))
+    assert np.array_equal(everywhere, near) and not np.array_equal(everywhere, feather)
 
 
 def below_the_nose(image: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -342,7 +342,7 @@ def blend_into(
         return
     a = feather_alpha(mask[region], width_px, notch_reach)
     if top_reach_px is not None:
-        cap_above_top(a, mask[region], top_reach_px)
+        cap_above_top(a, mask[region], top_reach_px, feather_reach(width_px))
     dst = roi[region]
     # (a * src + (1 - a) * dst) / (1 + 1e-5), rounded: exactly ``src`` where a == 1, ``dst`` where a == 0.
     # (OpenCV reads and writes the strided views as they are: each pixel is read before it is written, so the

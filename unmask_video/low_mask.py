@@ -34,23 +34,31 @@ def nose_bare(mask: np.ndarray, landmarks: np.ndarray) -> bool:
     return True
 
 
-def cap_above_top(alpha: np.ndarray, mask: np.ndarray, reach_px: float) -> None:
+def cap_above_top(alpha: np.ndarray, mask: np.ndarray, reach_px: float, alpha_reach: int | None = None) -> None:
     """Limit ``alpha`` (float32 (h, w), in place) above the top edge of ``mask`` (the same shape, > 0 on it), in
     each column the mask holds: at most ``1 - d / (reach_px + 1)`` at ``d`` pixels above the mask's topmost pixel in
     that column (0 from ``reach_px + 1`` pixels up); the columns without mask, and every pixel at or under the top
-    edge, are left as they are."""
-    on = mask > 0
-    held = on.any(axis=0)
-    if not held.any():
-        return
-    top = np.argmax(on, axis=0)  # (the first row on the mask, per column)
+    edge, are left as they are. ``alpha_reach``: ``alpha`` is 0 more than this many pixels from the mask (the
+    feather's reach, :func:`blend.feather_reach`): the rows above the mask's top by more are not looked at."""
+    h = mask.shape[0]
+    # (h less each column's first row on the mask, 0 where it holds none: a product with the rows counted down and a
+    # maximum down the columns, about half the time of an argmax down them)
+    score = ((mask > 0).view(np.uint8) * np.arange(h, 0, -1, dtype=np.uint16)[:, None]).max(axis=0)
+    held = score > 0
     cols = np.flatnonzero(held)
-    highest = int(top[cols].max())  # (no column's cap reaches below its top: the rows under the highest top are free)
-    if highest == 0:
+    if not len(cols):
         return
-    rows = np.arange(highest, dtype=np.float32)[:, None]
-    above = top[cols].astype(np.float32)[None, :] - rows  # (d: > 0 above the top)
-    cap = np.clip(1.0 - above / np.float32(reach_px + 1.0), 0.0, 1.0)
-    cap[above <= 0] = 1.0
-    part = alpha[:highest, cols]
-    alpha[:highest, cols] = np.minimum(part, cap)
+    c0, c1 = int(cols[0]), int(cols[-1]) + 1
+    top = (h - score[c0:c1]).astype(np.float32)  # (the first row on the mask, per column)
+    top[~held[c0:c1]] = 0.0  # (a column without mask inside the span: no cap)
+    highest = int(top.max())  # (no column's cap reaches below its top: the rows under the highest top are free)
+    r0 = 0 if alpha_reach is None else max(int(top[held[c0:c1]].min()) - alpha_reach - 1, 0)
+    if highest <= r0:
+        return
+    # (1 - d / (reach + 1), d = top - row: 1 and more at and under the top, clipped to 1 there)
+    cap = np.arange(r0, highest, dtype=np.float32)[:, None] - top[None, :]
+    cap *= np.float32(1.0 / (reach_px + 1.0))
+    cap += np.float32(1.0)
+    np.clip(cap, 0.0, 1.0, out=cap)
+    part = alpha[r0:highest, c0:c1]
+    np.minimum(part, cap, out=part)
