@@ -38,6 +38,16 @@ def test_the_cap_ramps_down_above_each_columns_top_and_leaves_the_rest() -> None
     empty = before.copy()
     cap_above_top(empty, np.zeros_like(mask), 2.0)
     assert np.array_equal(empty, before)
+    # A notch two columns wide in the top edge (a sliver of cloth the segmentation left out) takes its neighbours' top.
+    notched = np.zeros((30, 30), np.float32)
+    notched[10:25, 5:25] = 1.0
+    notched[10:16, 14:16] = 0.0
+    alpha = np.full(notched.shape, 0.9, np.float32)
+    alpha[notched > 0] = 1.0
+    before = alpha.copy()
+    cap_above_top(alpha, notched, 2.0)
+    assert alpha[9, 14] == pytest.approx(2.0 / 3.0) and not alpha[:8, 14].any()
+    assert np.array_equal(alpha[10:, 14:16], before[10:, 14:16])  # (the notch's feather is kept)
     # (on a real feather, the rows it never reaches left unread: the same alpha)
     feather = feather_alpha(mask, 6.0)
     everywhere, near = feather.copy(), feather.copy()

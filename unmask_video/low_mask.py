@@ -15,6 +15,7 @@ band's 12), so the feather still softens the cloth's edge but no longer reaches 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from unmask_video import landmark_sets as ls
@@ -37,8 +38,8 @@ def nose_bare(mask: np.ndarray, landmarks: np.ndarray) -> bool:
 def cap_above_top(alpha: np.ndarray, mask: np.ndarray, reach_px: float, alpha_reach: int | None = None) -> None:
     """Limit ``alpha`` (float32 (h, w), in place) above the top edge of ``mask`` (the same shape, > 0 on it), in
     each column the mask holds: at most ``1 - d / (reach_px + 1)`` at ``d`` pixels above the mask's topmost pixel in
-    that column (0 from ``reach_px + 1`` pixels up); the columns without mask, and every pixel at or under the top
-    edge, are left as they are. ``alpha_reach``: ``alpha`` is 0 more than this many pixels from the mask (the
+    that column, its narrow notches closed (0 from ``reach_px + 1`` pixels up); the columns without mask, and every
+    pixel at or under the top edge, are left as they are. ``alpha_reach``: ``alpha`` is 0 more than this many pixels from the mask (the
     feather's reach, :func:`blend.feather_reach`): the rows above the mask's top by more are not looked at."""
     h = mask.shape[0]
     # (h less each column's first row on the mask, 0 where it holds none: a product with the rows counted down and a
@@ -51,6 +52,15 @@ def cap_above_top(alpha: np.ndarray, mask: np.ndarray, reach_px: float, alpha_re
     c0, c1 = int(cols[0]), int(cols[-1]) + 1
     top = (h - score[c0:c1]).astype(np.float32)  # (the first row on the mask, per column)
     top[~held[c0:c1]] = 0.0  # (a column without mask inside the span: no cap)
+    # The top edge opened along the columns over twice ``reach_px`` either side (a running minimum of its rows, then a
+    # maximum): a notch in it narrower than that, where the segmentation left a sliver of cloth out, takes its
+    # neighbours' top and keeps the feather over the sliver; its slopes keep their rows (the minimum alone raised them,
+    # the cap's line with them, onto the nostrils beside a V-shaped top).
+    across = int(round(2.0 * reach_px))
+    if across > 0:
+        line = np.ones((1, 2 * across + 1), np.uint8)
+        top = cv2.erode(top[None, :], line, borderType=cv2.BORDER_REPLICATE)
+        top = cv2.dilate(top, line, borderType=cv2.BORDER_REPLICATE)[0]
     highest = int(top.max())  # (no column's cap reaches below its top: the rows under the highest top are free)
     r0 = 0 if alpha_reach is None else max(int(top[held[c0:c1]].min()) - alpha_reach - 1, 0)
     if highest <= r0:
