@@ -8,9 +8,9 @@ beside them: bare skin the frame shows, which the band replaced in part by the w
 photo, its own nostrils ghosted over the frame's; benchmarks/README.md, helper lownose).
 
 :func:`nose_bare` tells such a mask from its landmarks (the nose's midline from its tip to its base lies off it: a
-worn mask covers it, FaceMesh's guess of it under the cloth included); :func:`cap_above_top` then limits the blend's alpha
-above the mask's top edge, column by column, to a short ramp (``BlendOptions.low_top``: 5 px on a 256 px face against the
-band's 12), so the feather still softens the cloth's edge but no longer reaches over the nostrils.
+worn mask covers it, FaceMesh's guess of it under the cloth included); :func:`cap_above_top` then limits the blend's
+alpha above the mask's top edge, column by column, to a short ramp (``BlendOptions.low_top``: 5 px on a 256 px face
+against the band's 12), so the feather still softens the cloth's edge but no longer reaches over the nostrils.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ def cap_above_top(alpha: np.ndarray, mask: np.ndarray, reach_px: float, alpha_re
     """Limit ``alpha`` (float32 (h, w), in place) above the top edge of ``mask`` (the same shape, > 0 on it), in
     each column the mask holds: at most ``1 - d / (reach_px + 1)`` at ``d`` pixels above the mask's topmost pixel in
     that column, its narrow notches closed (0 from ``reach_px + 1`` pixels up); the columns without mask, and every
-    pixel at or under the top edge, are left as they are. ``alpha_reach``: ``alpha`` is 0 more than this many pixels from the mask (the
-    feather's reach, :func:`blend.feather_reach`): the rows above the mask's top by more are not looked at."""
+    pixel at or under the top edge, are left as they are. ``alpha_reach``: ``alpha`` is 0 more than this many pixels
+    from the mask (the feather's reach, :func:`blend.feather_reach`): the rows above the mask's top by more are not
+    looked at."""
     h = mask.shape[0]
     # (h less each column's first row on the mask, 0 where it holds none: a product with the rows counted down and a
     # maximum down the columns, about half the time of an argmax down them)
