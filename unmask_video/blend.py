@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from unmask_video.face_units import FaceLength
+from unmask_video.low_mask import cap_above_top
 from unmask_video.stages import Box
 
 __all__ = ["DEFAULT_BLEND_WIDTH", "BlendMode", "BlendOptions", "blend_into", "distance_outside", "feather_alpha",
@@ -50,6 +51,11 @@ class BlendOptions:
     #: The mask's notches and holes up to this many ``width`` across are in front of the rebuilt face: the feather
     #: stops at their edge instead of fading a finger laid over the mask (0: the feather reaches into them).
     notch_reach: float = DEFAULT_NOTCH_REACH
+    #: On a mask worn below the nose (:func:`~unmask_video.low_mask.nose_bare`: the nose's midline off the mask),
+    #: the feather reaches only this far above the mask's top edge, fading out (``FaceLength(0)``: a hard edge there),
+    #: so the bare nose and cheeks above it stay the frame's (:mod:`unmask_video.low_mask`). None: the whole width
+    #: there too. The feather blend only.
+    low_top: FaceLength | None = FaceLength(5.0, 2.0)
 
 
 def _ellipse(radius: int) -> np.ndarray:
@@ -293,6 +299,7 @@ def blend_into(
     mode: BlendMode = "feather",
     mask_box: tuple[slice, slice] | None = None,
     notch_reach: float = 0.0,
+    top_reach_px: float | None = None,
 ) -> None:
     """Write the rebuilt ROI ``filled`` into ``frame`` at ``box``, in place.
 
@@ -304,6 +311,8 @@ def blend_into(
     grown mask; again nothing outside it changes. A box partly outside the frame is clipped. ``mask_box``:
     :func:`mask_bbox` of ``mask > 0`` (margin 0) when the caller has it (the same result, one pass over the mask less).
     ``notch_reach``: the feather leaves the mask's notches and holes alone (:func:`feather_alpha`).
+    ``top_reach_px``: the feather reaches only this far above the mask's top edge (:func:`low_mask.cap_above_top`;
+    a mask worn below the nose); None: its whole width there too.
     """
     fh, fw = frame.shape[:2]
     x0, y0 = max(box.x0, 0), max(box.y0, 0)
@@ -332,6 +341,8 @@ def blend_into(
     if region is None:
         return
     a = feather_alpha(mask[region], width_px, notch_reach)
+    if top_reach_px is not None:
+        cap_above_top(a, mask[region], top_reach_px, feather_reach(width_px))
     dst = roi[region]
     # (a * src + (1 - a) * dst) / (1 + 1e-5), rounded: exactly ``src`` where a == 1, ``dst`` where a == 0.
     # (OpenCV reads and writes the strided views as they are: each pixel is read before it is written, so the

@@ -92,6 +92,10 @@ NOSE_ROOT: Final = 168
 #: The nose's underside: its base over the upper lip and the bases of its wings. Under a worn mask FaceMesh guesses
 #: them from the face above it; the warp reads from them how long the frame's nose is.
 NOSE_UNDERSIDE: Final[tuple[int, ...]] = (2, 98, 327)
+#: The nose's midline from its tip to its base over the upper lip: a worn mask covers both (FaceMesh's guess of them
+#: under the cloth too); a mask worn below the nose leaves both bare (its top edge may still rise over the wings'
+#: bases beside them, which a small nose keeps close to the cheeks).
+NOSE_TIP_TO_BASE: Final[tuple[int, ...]] = (NOSE_TIP, 4, NOSE_BASE)
 
 #: Control points of the thin-plate-spline warp of the reference onto a frame (30 points):
 #: the eye corners and nose bridge anchor the warp above the mask, the jaw and mouth shape it below.

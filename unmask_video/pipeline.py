@@ -22,6 +22,7 @@ from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpain
 from unmask_video.face_units import face_size_px
 from unmask_video.kmeans_clusters import kmeans_class, kmeans_imported
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
+from unmask_video.low_mask import nose_bare
 from unmask_video.reference_advice import AdviceOptions, photo_advice, size_advice
 from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.repeat_frames import RepeatDetector, RepeatOptions
@@ -129,6 +130,7 @@ class _Blend:
     width: float
     mask_box: tuple[slice, slice] | None
     loops: Loops | None = None  # the mask's ear loops, filled after the blend
+    top: float | None = None  # a mask worn below the nose: the feather's reach above its top edge (px)
 
     def kept(self, region: tuple[slice, slice] | None) -> _Blend:
         """The same blend on ``region`` of its box only (where it can write: the mask's box grown by the blend's
@@ -136,21 +138,22 @@ class _Blend:
         if region is None:
             return self
         return _Blend.on(self.box, self.rebuilt[region].copy(), self.mask[region].copy(), self.width, self.mask_box,
-                         region, self.loops)  # fmt: skip
+                         region, self.loops, self.top)  # fmt: skip
 
     @staticmethod
     def on(
         box: Box, rebuilt: Image, mask: np.ndarray, width: float, mask_box: tuple[slice, slice] | None,
-        region: tuple[slice, slice], loops: Loops | None = None,
+        region: tuple[slice, slice], loops: Loops | None = None, top: float | None = None,
     ) -> _Blend:
         """The blend of a face whose ROI is ``box`` (its mask's box ``mask_box`` in it) on ``region`` of that ROI
-        only: ``rebuilt`` and ``mask`` are the region's; ``loops``: its mask's ear loops."""
+        only: ``rebuilt`` and ``mask`` are the region's; ``loops``: its mask's ear loops; ``top``: the feather's reach
+        above the top edge of a mask worn below the nose."""
         rows, cols = region
         at = Box(box.x0 + cols.start, box.y0 + rows.start, box.x0 + cols.stop, box.y0 + rows.stop)
         if mask_box is not None:
             (r, c) = mask_box
             mask_box = (slice(r.start - rows.start, r.stop - rows.start), slice(c.start - cols.start, c.stop - cols.start))
-        return _Blend(at, rebuilt, mask, width, mask_box, loops)
+        return _Blend(at, rebuilt, mask, width, mask_box, loops, top)
 
 
 class _Face(Protocol):
@@ -427,7 +430,7 @@ class FramePipeline:
         """Blend one rebuilt face into ``output`` (in place) with the pipeline's blend options."""
         options = self.options.blend
         blend_into(output, face.box, face.rebuilt, face.mask, face.width, mode=options.mode, mask_box=face.mask_box,
-                   notch_reach=options.notch_reach)  # fmt: skip
+                   notch_reach=options.notch_reach, top_reach_px=face.top)  # fmt: skip
         if face.loops is not None:
             erase_loops(output, face.loops)
 
@@ -436,12 +439,21 @@ class FramePipeline:
         the blend reaches, with its full-size mask."""
         full = roi.full
         if full is None:
-            return _Blend(roi.box, rebuilt, roi.mask, self._blend_width(roi), roi.mask_box, roi.loops)
+            return _Blend(roi.box, rebuilt, roi.mask, self._blend_width(roi), roi.mask_box, roi.loops,
+                          self._low_top(roi))
         region = self._blend_region(full)
         if region is None:  # (never: a masked face's mask is not empty)
             region = (slice(0, 0), slice(0, 0))
         return _Blend.on(full.box, grow_back(rebuilt, full, region), full.mask[region].copy(),
-                         self._blend_width(full), full.mask_box, region, roi.loops)  # fmt: skip
+                         self._blend_width(full), full.mask_box, region, roi.loops, self._low_top(full))  # fmt: skip
+
+    def _low_top(self, roi: _Face) -> float | None:
+        """The feather's reach above the mask's top edge (pixels) when ``roi``'s mask is worn below the nose
+        (:func:`low_mask.nose_bare`; ``BlendOptions.low_top``), else None (the blend's whole width)."""
+        low = self.options.blend.low_top
+        if low is None or self.options.blend.mode != "feather" or not nose_bare(roi.mask, roi.landmarks):
+            return None
+        return low.px(face_size_px(roi.landmarks))
 
     def _blend_region(self, roi: _Face) -> tuple[slice, slice] | None:
         """The box of ``roi`` the blend can write to: the mask's bounding box grown by the blend's reach (the
