@@ -44,6 +44,7 @@ from unmask_video.reconstruct.neck_side import fade_neck_side
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
 from unmask_video.reconstruct.surround import nearest_colour, surround
+from unmask_video.reconstruct.under_jaw_shade import UnderJawOptions, lift_under_jaw_shade
 from unmask_video.reference_matte import features
 from unmask_video.stages import FaceROI, Image
 from unmask_video.warp import yaw
@@ -263,6 +264,11 @@ class CompositeOptions:
     #: continued (:func:`~unmask_video.reconstruct.outside_fill.fill_on_face`,
     #: :func:`~unmask_video.reconstruct.outside_fill.fill_band`; with ``fill="surround"``).
     outside: OutsideFillOptions = OutsideFillOptions()
+    #: With the colour match: the reference photo's own deep shade under its jaw, where neither the rebuilt chin above
+    #: it nor the frame's neck seen below the mask is so dark, lifted towards the frame's light
+    #: (:func:`~unmask_video.reconstruct.under_jaw_shade.lift_under_jaw_shade`): a stand-in photographed from below
+    #: left a grey band under the rebuilt chin (the grey-mask man). ``UnderJawOptions(depth=-1)``: off.
+    under_jaw: UnderJawOptions = UnderJawOptions()
 
 
 def _turn(face: FaceROI) -> float:
@@ -869,6 +875,7 @@ class ReferenceComposite:
                 shade=opts.ring_shade, neck_gap=opts.neck_gap,
                 beside=(lambda: self._beside(dist, valid, lengths)) if opts.beside else None,
             )
+            lift_under_jaw_shade(out, image, reference, hole, paste, dist, landmarks, opts.under_jaw)
         else:
             paste_at(out, reference, paste)
         grow = max(lengths.inpaint_grow, 1.0) if lengths.inpaint_grow > 0 else 0.0
