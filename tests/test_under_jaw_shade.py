@@ -61,7 +61,7 @@ def _mean_l(rgb: np.ndarray, where: np.ndarray) -> float:
 
 
 def test_the_photos_deep_shade_under_the_chin_is_lifted_to_the_frames_light_and_nothing_outside_the_hole_changes() -> None:
-    frame, out, reference, hole, lm = _scene(ref_share=0.4, out_drop=50.0)
+    frame, out, reference, hole, lm = _scene(ref_share=0.3, out_drop=50.0)
     before = out.copy()
     band = (_under_chin(hole.shape, lm, 0.02) > 0) & hole
     assert lift_under_jaw_shade(out, frame, reference, hole, hole, distance_to(hole), lm)
@@ -84,7 +84,7 @@ def test_a_mild_shade_in_the_photo_is_left_as_it_is() -> None:
 
 
 def test_a_frame_whose_neck_below_the_mask_is_as_dark_keeps_the_shade() -> None:
-    frame, out, reference, hole, lm = _scene(ref_share=0.4, out_drop=50.0, neck_level=145.0)
+    frame, out, reference, hole, lm = _scene(ref_share=0.3, out_drop=50.0, neck_level=145.0)
     before = out.copy()
     band = (_under_chin(hole.shape, lm, 0.02) > 0) & hole
     lift_under_jaw_shade(out, frame, reference, hole, hole, distance_to(hole), lm)

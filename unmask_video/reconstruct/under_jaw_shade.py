@@ -5,9 +5,10 @@ light down to the contrast the frame's skin shows, but a band far darker than bo
 frame's own neck seen below the mask is left under the rebuilt chin (the grey-mask man with his stand-in: 8-bit L
 165-172 under the chin against 190-199 on it and 185-193 on his neck below the mask). Here, inside the hole only and
 below the jaw line, the rebuilt skin's smooth light (a Gaussian of its lightness, so its detail is kept) may sit at
-most :attr:`UnderJawOptions.depth` below the lighter-lit of the two it lies between -- the rebuilt chin's skin and the
-frame's visible neck straight below the mask, whichever is darker -- and what lies deeper is lifted to that floor, its
-chroma moved towards the chin's by the share of the shade lifted. A frame whose neck below the mask is itself in
+most :attr:`UnderJawOptions.depth` below the darker of the two it lies between -- the rebuilt chin's skin and the
+frame's visible neck straight below the mask -- and what lies deeper is lifted to that floor, by the share the
+reference's own light there shows a shade of its own (its smooth light against its chin's), its chroma moved towards
+the chin's by the share of the shade lifted. A frame whose neck below the mask is itself in
 shade sets a low floor: that shade is the frame's light, and nothing is lifted.
 """
 
@@ -43,9 +44,9 @@ class UnderJawOptions:
     depth: float = 0.0
     #: Only where the warped reference's own smooth light under the jaw is this share of its chin's or less (its own
     #: shade, whatever the colour match made of it) ...
-    shade_from: float = 0.7
+    shade_from: float = 0.6
     #: ... in full from this share down: a shade the reference's chin and neck show alike, or a mild one, is left.
-    shade_full: float = 0.55
+    shade_full: float = 0.45
     #: Reference pixels darker than this share of its chin's light are not its skin in shade (hair, a dark
     #: background beside the jaw): never lifted, nor read into the smooth lights.
     least_share: float = 0.2
