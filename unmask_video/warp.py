@@ -57,6 +57,7 @@ from unmask_video.jaw_outline import JawProfile, jaw_profile
 from unmask_video.nose_length import nose_drop
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.reference_matte import dilated, inner_colour_at_edge, mirror_fill, reference_matte
+from unmask_video.reference_shade import ReferenceShade, reference_shade
 from unmask_video.reference_picture import paint_out_loops, picture_box, skin_like
 from unmask_video.tps import TPS, fit_tps
 from unmask_video.warp_maps import MapNodes, merge_with_validity, pyramid, remap_with_validity, shifted_sample, tps_maps
@@ -410,6 +411,9 @@ class ReferenceWarper:
         self._poses: dict[int, bool] = {}
         self._yaw = yaw(self.landmarks)
         self._jaw_profile = jaw_profile(self.landmarks)
+        #: Its own shade under the jaw, read on the skin the warp carries (the reference composite lifts it where the
+        #: frame shows none so deep).
+        self._shade = reference_shade(self.image, self.landmarks, self._oval == 255)
         #: Per face track: the smoothed rigid frame (centre x, y, scale, cos, sin).
         self._frames: dict[int, np.ndarray] = {}
         #: Per face track: the One-Euro filter of the rigid frame, the track's first scale and its frame count.
@@ -588,6 +592,12 @@ class ReferenceWarper:
     def reference_jaw(self) -> JawProfile | None:
         """The reference still's jaw (:func:`~unmask_video.jaw_outline.jaw_profile` of its landmarks; None: degenerate)."""
         return self._jaw_profile
+
+    @property
+    def reference_shade(self) -> ReferenceShade | None:
+        """The reference still's own light under its jaw (:func:`~unmask_video.reference_shade.reference_shade`;
+        None: not read)."""
+        return self._shade
 
     @property
     def reference_yaw(self) -> float:
