@@ -71,10 +71,10 @@ class UnderJawOptions:
     least: int = 20
 
 
-def _box(lines: FaceLines, shape: tuple[int, int], reach: float, k: int) -> tuple[slice, slice] | None:
-    """The region's box around the chin's skin and the neck's column under it, to :data:`_BOX_BELOW` below the chin,
-    ``reach`` px wider, its sides whole multiples of ``k`` px (None: empty)."""
-    ends = (lines.lip - reach, lines.chin + _BOX_BELOW * lines.height)
+def _box(lines: FaceLines, shape: tuple[int, int], top: float, reach: float, k: int) -> tuple[slice, slice] | None:
+    """The region's box from ``top`` down the face (and the chin's skin) to :data:`_BOX_BELOW` below the chin, across
+    the neck's column and the chin's skin ``reach`` px wider, its sides whole multiples of ``k`` px (None: empty)."""
+    ends = (min(top, lines.lip + 0.3 * (lines.chin - lines.lip)) - 1.0, lines.chin + _BOX_BELOW * lines.height)
     sides = (min(lines.sides[0], lines.mid - 0.5 * lines.mouth) - reach,
              max(lines.sides[1], lines.mid + 0.5 * lines.mouth) + reach)  # fmt: skip
     corners = np.array([t * lines.down + s * lines.across for t in ends for s in sides])
@@ -132,7 +132,9 @@ def lift_under_jaw_shade(
     sigma = max(options.sigma * height, 0.5)
     # The work is done at a reduced size: ``k`` region pixels a pixel each way.
     k = max(int(round(sigma / _SMALL_SIGMA)), 1)
-    box = _box(lines, hole.shape, 3.0 * sigma + 2.0, k)
+    fade = max(options.fade * height, 1.0)
+    # (from a Gaussian's reach above where the lift fades in)
+    box = _box(lines, hole.shape, lines.chin - fade - 3.0 * sigma - 2.0, 3.0 * sigma + 2.0, k)
     if box is None:
         return False
     lifted = hole[box] & pasted[box]
@@ -161,7 +163,6 @@ def lift_under_jaw_shade(
     ref_smooth = cv2.GaussianBlur(ref_l * skin, (0, 0), small_sigma) / norm
     span = max(options.shade_from - options.shade_full, 1e-3)
     own = np.clip((np.float32(options.shade_from) - ref_smooth / ref_chin) / np.float32(span), 0.0, 1.0)
-    fade = max(options.fade * height, 1.0)
     own *= np.clip((t - np.float32(lines.chin - fade)) / np.float32(fade), 0.0, 1.0) * (column & (skin > 0))
     if not (own * on_hole > 0).any():
         return False  # (this frame's warp carries none of it into the hole)
