@@ -13,8 +13,9 @@ shade sets a low floor: that shade is the frame's light, and nothing is lifted.
 
 Whether the photo has a shade of its own is read once, on the photo
 (:func:`~unmask_video.reference_shade.reference_shade`): for a photo without one nothing is done on any frame. Where
-it has one, the work is done on the box under the chin only, its smooth lights at a reduced size (they are Gaussians
-of :attr:`UnderJawOptions.sigma` face heights), and only the pixels lifted are converted at the region's own size.
+it has one, the work is done on the box under the chin only, at a reduced size (a whole factor: the smooth lights are
+Gaussians of :attr:`UnderJawOptions.sigma` face heights), and the lift, turned into a change of RGB there, is spread
+back and added on the hole's pasted pixels at the region's own size.
 """
 
 from __future__ import annotations
