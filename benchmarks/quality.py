@@ -126,7 +126,8 @@ class _Pipeline(FramePipeline):
                 reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(tight, roi_landmarks), track=face_id,
                                                     image=image[box.slices], mask=mask, origin=(box.x0, box.y0))
             roi = FaceROI(box, image[box.slices], roi_landmarks, mask, reference, valid, mask_box=tight,
-                          reference_yaw=self.warper.reference_yaw, reference_jaw=self.warper.reference_jaw)
+                          reference_yaw=self.warper.reference_yaw, reference_jaw=self.warper.reference_jaw,
+                          reference_shade=self.warper.reference_shade)
         self.last_mask = np.zeros(image.shape[:2], np.float32)
         self.last_mask[roi.box.slices] = roi.mask
         self.last_valid = np.zeros(image.shape[:2], bool)

@@ -87,6 +87,8 @@ NOSE_BRIDGE: Final = 6
 NOSE_TIP: Final = 1
 NOSE_BASE: Final = 2
 CHIN: Final = 152
+#: The outer lower lip's lowest point on the midline (the top of the chin's skin below it).
+LOWER_LIP_BOTTOM: Final = 17
 #: The nose's root between the eyes (above a worn mask: FaceMesh sees it).
 NOSE_ROOT: Final = 168
 #: The nose's underside: its base over the upper lip and the bases of its wings. Under a worn mask FaceMesh guesses

@@ -43,6 +43,7 @@ from unmask_video.errors import ProcessingError
 from unmask_video.jaw_outline import JawProfile
 from unmask_video.landmarks import face_box
 from unmask_video.pipeline import PREPARE_COUNTS, FramePipeline, PreparedBatch
+from unmask_video.reference_shade import ReferenceShade
 from unmask_video.stages import Box, FaceROI, Image, Loops, WorkFace
 from unmask_video.timing import name_os_thread
 
@@ -93,6 +94,7 @@ class _Job:
     full: WorkFace | None = None
     loops: Loops | None = None  # the mask's ear loops (small: sent down the pipe as they are)
     reference_jaw: JawProfile | None = None
+    reference_shade: ReferenceShade | None = None
 
 
 @dataclass
@@ -231,7 +233,7 @@ class PrepareProcess:
                 full = None if job.full is None else replace(job.full, mask=arrays[4])
                 face = image[job.box.slices] if full is None else arrays[3]
                 roi = FaceROI(job.box, face, job.landmarks, mask, reference, valid, job.mask_box, job.reference_yaw,
-                              full, job.loops, job.reference_jaw)  # fmt: skip
+                              full, job.loops, job.reference_jaw, job.reference_shade)  # fmt: skip
                 batch.jobs.append((job.index, roi, None))
             del results
         finally:
@@ -365,7 +367,7 @@ def _child_main(
                 full = None if roi.full is None else replace(roi.full, mask=np.zeros((0, 0), np.float32))
                 jobs.append(
                     _Job(index, roi.box, roi.landmarks, roi.mask_box, arrays, roi.reference_yaw, full, roi.loops,
-                         roi.reference_jaw)
+                         roi.reference_jaw, roi.reference_shade)
                 )
             del results
             times = {}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unmask_video.jaw_outline import JawProfile
+from unmask_video.reference_shade import ReferenceShade
 
 Image = np.ndarray
 Landmarks = np.ndarray
@@ -93,3 +94,7 @@ class FaceROI:
     #: the composite predicts the frame's jaw from it, past which the cheek is not widened
     #: (:attr:`~unmask_video.reconstruct.outside_fill.OutsideFillOptions.jaw_margin`).
     reference_jaw: JawProfile | None = None
+    #: The reference still's own light under its jaw (:func:`~unmask_video.reference_shade.reference_shade`; None: not
+    #: known): the composite lifts a shade of the photo's own under the rebuilt chin
+    #: (:mod:`~unmask_video.reconstruct.under_jaw_shade`), and does nothing for a photo without one.
+    reference_shade: ReferenceShade | None = None

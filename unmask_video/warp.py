@@ -49,6 +49,7 @@ from unmask_video.face_shape import check_landmarks, face_region, spread_of, yaw
 from unmask_video.jaw_opening import JawOpening, JawOptions, jaw_weights
 from unmask_video.jaw_outline import JawProfile, jaw_profile
 from unmask_video.neck_lag import NeckLag
+from unmask_video.reference_shade import ReferenceShade, reference_shade
 from unmask_video.same_place import SamePlace
 from unmask_video.shape_smoothing import ShapeSmoothing
 from unmask_video.tps import TPS, fit_tps
@@ -276,6 +277,9 @@ class ReferenceWarper:
         #: Per face track: whether the reference's surroundings are carried (a reference taken where the frame is).
         self._same_place = SamePlace(self._yaw)
         self._jaw_profile = jaw_profile(self.landmarks)
+        #: Its own shade under the jaw, read on the skin the warp carries (the reference composite lifts it where the
+        #: frame shows none so deep).
+        self._shade = reference_shade(self.image, self.landmarks, self._oval == 255)
         #: The jaw's opening per face track, and how much of it each control point takes (the neck's, negative: up).
         self._jaw = JawOpening(JawOptions(gain=options.jaw_opening))
         jaw_w = jaw_weights(self.landmarks, self._control.reference[: len(landmark_sets.TPS_CONTROL)])
@@ -312,6 +316,12 @@ class ReferenceWarper:
     def reference_jaw(self) -> JawProfile | None:
         """The reference still's jaw (:func:`~unmask_video.jaw_outline.jaw_profile` of its landmarks; None: degenerate)."""
         return self._jaw_profile
+
+    @property
+    def reference_shade(self) -> ReferenceShade | None:
+        """The reference still's own light under its jaw (:func:`~unmask_video.reference_shade.reference_shade`;
+        None: not read)."""
+        return self._shade
 
     @property
     def reference_yaw(self) -> float:

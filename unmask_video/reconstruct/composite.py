@@ -51,7 +51,9 @@ from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band,
 from unmask_video.reconstruct.rebuilt_carry import RebuiltCarry
 from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
 from unmask_video.reconstruct.surround import nearest_colour, surround
+from unmask_video.reconstruct.under_jaw_shade import UnderJawOptions, lift_under_jaw_shade
 from unmask_video.reference_matte import features
+from unmask_video.reference_shade import ReferenceShade
 from unmask_video.stages import FaceROI, Image
 
 __all__ = ["CompositeOptions", "ReferenceComposite", "match_color"]
@@ -259,6 +261,12 @@ class CompositeOptions:
     #: continued (:func:`~unmask_video.reconstruct.outside_fill.fill_on_face`,
     #: :func:`~unmask_video.reconstruct.outside_fill.fill_band`; with ``fill="surround"``).
     outside: OutsideFillOptions = OutsideFillOptions()
+    #: With the colour match: the reference photo's own deep shade under its jaw, where neither the rebuilt chin above
+    #: it nor the frame's neck seen below the mask is so dark, lifted towards the frame's light
+    #: (:func:`~unmask_video.reconstruct.under_jaw_shade.lift_under_jaw_shade`): a stand-in photographed from below
+    #: left a grey band under the rebuilt chin (the grey-mask man). Only for a photo with such a shade of its own
+    #: (``FaceROI.reference_shade``, read once when it is loaded). ``UnderJawOptions(depth=-1)``: off.
+    under_jaw: UnderJawOptions = UnderJawOptions()
 
 
 def _turn(face: FaceROI) -> float:
@@ -344,7 +352,8 @@ class ReferenceComposite:
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
                                        track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw,
                                        bleed=self._averages.bleed(located),
-                                       fringe=self._averages.fringe(located), reads=reads)  # fmt: skip
+                                       fringe=self._averages.fringe(located), reads=reads,
+                                       shade=face.reference_shade)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -378,6 +387,7 @@ class ReferenceComposite:
             jaw=face.reference_jaw,
             bleed=self._averages.bleed(located),
             fringe=self._averages.fringe(located),
+            shade=face.reference_shade,
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
@@ -514,6 +524,7 @@ class ReferenceComposite:
         bleed: Callable[[float | None], float] | None = None,
         fringe: Callable[[bool, Callable[[], Medians | None]], Medians | None] | None = None,
         reads: tuple[bool, bool] | None = None,
+        shade: ReferenceShade | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
@@ -521,7 +532,8 @@ class ReferenceComposite:
         continue; ``bleed``: :meth:`FaceAverages.bleed`, the face's cloth bleed averaged over its frames; ``fringe``:
         :meth:`FaceAverages.fringe`, the colours the face's cloth fringe is told by, held between measured frames;
         ``reads``: whether this frame reads each of the two, :meth:`FieldRefresh.reads_now`; None: where it measures the
-        colour fields).
+        colour fields; ``shade``: the reference photo's own light under its jaw,
+        ``FaceROI.reference_shade``).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -551,6 +563,8 @@ class ReferenceComposite:
                 shade=opts.ring_shade, neck_gap=opts.neck_gap,
                 beside=(lambda: beside(dist, valid, lengths)) if opts.beside else None,
             )
+            if shade is not None:
+                lift_under_jaw_shade(out, image, reference, hole, paste, dist, landmarks, shade, opts.under_jaw)
         else:
             paste_at(out, reference, paste)
         grow = max(lengths.inpaint_grow, 1.0) if lengths.inpaint_grow > 0 else 0.0

@@ -1,0 +1,181 @@
+"""The reference photo's own shade under its jaw, read once on the photo (reference_shade.py) and lifted towards the
+frame's light (reconstruct/under_jaw_shade.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+from tests.test_composite import masked_face
+from tests.test_warp import astronaut
+from unmask_video import landmark_sets
+from unmask_video.face_axes import face_axes, neck_column
+from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
+from unmask_video.reconstruct.fill_seam import distance_to
+from unmask_video.reconstruct.under_jaw_shade import UnderJawOptions, lift_under_jaw_shade
+from unmask_video.reference_shade import ReferenceShade, reference_shade
+from unmask_video.warp import ReferenceWarper, WarpOptions
+
+
+def _skin(lightness: np.ndarray) -> np.ndarray:
+    """(h, w, 3) uint8 RGB skin of the given (h, w) lightness (0-255), a little texture on it."""
+    tone = np.array([1.0, 0.78, 0.66], np.float32)
+    noise = np.random.default_rng(5).normal(0.0, 2.0, lightness.shape + (1,)).astype(np.float32)
+    return np.clip(lightness[..., None] * tone + noise, 0, 255).astype(np.uint8)
+
+
+def _under_chin(shape: tuple[int, int], landmarks: np.ndarray, start: float = 0.0, stop: float = 0.1) -> np.ndarray:
+    """(h, w) float32: 1 from ``start`` face heights below the chin's landmark to ``stop``, in the neck's column."""
+    down, height = face_axes(landmarks)
+    h, w = shape
+    t = np.arange(w, dtype=np.float32)[None, :] * down[0] + np.arange(h, dtype=np.float32)[:, None] * down[1]
+    t -= np.float32(landmarks[landmark_sets.CHIN] @ down)
+    band = (t > start * height) & (t < stop * height) & (neck_column(shape, landmarks) > 0)
+    return band.astype(np.float32)
+
+
+def _hole(face) -> np.ndarray:
+    """The astronaut's drawn mask, which ends at her chin, reaching 0.12 face heights under it (a worn mask's)."""
+    return (face.mask > 0) | (_under_chin(face.mask.shape, face.landmarks, -0.05, 0.12) > 0)
+
+
+def _scene(ref_share: float, out_drop: float, neck_level: float = 200.0):
+    """(frame, out, reference, hole, landmarks, shade): the astronaut's masked face; the frame's skin even (L
+    ``neck_level`` below the mask, 200 elsewhere), the warped reference even with a band under the chin at
+    ``ref_share`` of its light, the colour-matched rebuild ``out`` the frame's skin with that band ``out_drop`` levels
+    darker; ``shade``: :func:`reference_shade` read on that reference (as if it were the photo)."""
+    face, _ = masked_face()
+    landmarks = face.landmarks
+    hole = _hole(face)
+    shape = hole.shape
+    band = _under_chin(shape, landmarks)
+    level = np.full(shape, 200.0, np.float32)
+    frame_level = level.copy()
+    frame_level[~hole & (_under_chin(shape, landmarks, 0.0, 1.0) > 0)] = neck_level
+    frame = _skin(frame_level)
+    reference = _skin(level * (1.0 - (1.0 - ref_share) * band))
+    out = frame.copy()
+    out[hole] = _skin(level - out_drop * band)[hole]
+    shade = reference_shade(reference, landmarks, np.ones(shape, bool))
+    assert shade is not None
+    return frame, out, reference, hole, landmarks, shade
+
+
+def _mean_l(rgb: np.ndarray, where: np.ndarray) -> float:
+    return float(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0][where].mean())
+
+
+def test_the_photos_deep_shade_under_the_chin_is_lifted_to_the_frames_light_and_nothing_outside_the_hole_changes() -> None:
+    frame, out, reference, hole, lm, shade = _scene(ref_share=0.3, out_drop=50.0)
+    assert shade.depth < 0.4  # (read on the photo: its band)
+    before = out.copy()
+    band = (_under_chin(hole.shape, lm, 0.02) > 0) & hole
+    assert lift_under_jaw_shade(out, frame, reference, hole, hole, distance_to(hole), lm, shade)
+    chin_l = _mean_l(before, hole & ~(_under_chin(hole.shape, lm, -0.1) > 0))
+    gap = chin_l - _mean_l(before, band)
+    assert gap > 30  # (the scene: a deep band)
+    # (lifted to its smooth light's floor: the band's edges, smoothed into the skin around, are lifted less)
+    assert chin_l - _mean_l(out, band) < 0.5 * gap
+    assert np.array_equal(out[~hole], before[~hole])
+    # above the chin (less the fade-in) nothing changes
+    above = hole & ~(_under_chin(hole.shape, lm, -0.06) > 0)
+    assert np.array_equal(out[above], before[above])
+
+
+def test_a_mild_shade_in_the_photo_is_left_as_it_is() -> None:
+    frame, out, reference, hole, lm, shade = _scene(ref_share=0.85, out_drop=50.0)
+    assert shade.depth > UnderJawOptions().shade_from  # (read on the photo: nothing to do on any frame)
+    before = out.copy()
+    lift_under_jaw_shade(out, frame, reference, hole, hole, distance_to(hole), lm, shade)
+    assert np.array_equal(out, before)
+
+
+def test_a_frame_whose_neck_below_the_mask_is_as_dark_keeps_the_shade() -> None:
+    frame, out, reference, hole, lm, shade = _scene(ref_share=0.3, out_drop=50.0, neck_level=145.0)
+    before = out.copy()
+    band = (_under_chin(hole.shape, lm, 0.02) > 0) & hole
+    lift_under_jaw_shade(out, frame, reference, hole, hole, distance_to(hole), lm, shade)
+    # (at most to the frame's neck: 145 of 200 is about 16 L below the skin's; the band sat 50 levels, about 20 L, down)
+    assert _mean_l(out, band) - _mean_l(before, band) < 6
+
+
+def _shade_under_jaw(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """The astronaut's photo darkened under her chin to 0.4 of its light."""
+    band = cv2.GaussianBlur(_under_chin(image.shape[:2], lm, -0.01), (0, 0), 3.0)
+    return np.clip(image.astype(np.float32) * (1.0 - 0.6 * band[..., None]), 0, 255).astype(np.uint8)
+
+
+def _photo_shade(light=None) -> ReferenceShade | None:
+    """What the warper reads on the astronaut's photo (relit by ``light``), as ``masked_face`` warps it."""
+    photo, lm = astronaut()
+    if light is not None:
+        photo = light(photo, lm)
+    return ReferenceWarper(photo, lm, WarpOptions(reach_skin_only=False)).reference_shade
+
+
+def test_the_warper_reads_the_photos_shade_once_deep_where_it_is_darkened_under_the_jaw() -> None:
+    plain, shaded = _photo_shade(), _photo_shade(_shade_under_jaw)
+    assert plain is not None and shaded is not None
+    # (her own photo: her suit's dark collar ring reaches the zone's lowest pixels; the band is far deeper)
+    assert shaded.depth < 0.4 < 0.55 < plain.depth
+    assert abs(shaded.chin - plain.chin) < 3.0  # (the chin's own light, above the band)
+
+
+def test_the_composite_keeps_a_shaded_photos_shade_where_the_frame_below_the_mask_is_as_dark() -> None:
+    """The astronaut's photo shaded under the chin, rebuilt through the composite with the shade the warper read on
+    it: below her mask the frame shows her suit's black collar ring, no lit neck, so the shade is the frame's light
+    too and the rebuild is as with the rule off (the rule runs: the photo's shade is deep enough)."""
+    face, truth = masked_face(light=_shade_under_jaw)
+    hole = _hole(face)
+    cloth = face.image[face.mask > 0][0]
+    shade = _photo_shade(_shade_under_jaw)
+    assert shade is not None and shade.depth < UnderJawOptions().shade_from
+    face = dataclasses.replace(face, mask=hole.astype(np.uint8) * 255, image=np.where(hole[..., None], cloth, truth),
+                               reference_shade=shade)  # fmt: skip
+    off = ReferenceComposite(CompositeOptions(under_jaw=UnderJawOptions(depth=-1.0))).reconstruct_one(face)
+    on = ReferenceComposite(CompositeOptions()).reconstruct_one(face)
+    assert np.array_equal(on, off)
+
+
+def test_the_composite_lifts_the_photos_shade_where_the_frame_shows_a_lit_neck_below_the_mask() -> None:
+    """Through the composite (``FaceROI.reference_shade``): the astronaut's photo shaded under the chin, the frame's
+    neck below her mask lit as her skin: the rebuilt skin under the chin comes out lighter than with the rule off,
+    and nothing changes above the chin or outside the hole and its blend band."""
+    face, truth = masked_face(light=_shade_under_jaw)
+    hole = _hole(face)
+    cloth = face.image[face.mask > 0][0]
+    lm = face.landmarks
+    # (the frame's neck below the mask: her lit cheek's colour in place of the suit's collar)
+    cheek = np.median(truth[hole & (_under_chin(hole.shape, lm, -0.3, -0.2) > 0)], axis=0)
+    lit = np.where((_under_chin(hole.shape, lm, 0.0, 1.0) > 0)[..., None], cheek, truth).astype(np.uint8)
+    face = dataclasses.replace(face, mask=hole.astype(np.uint8) * 255, image=np.where(hole[..., None], cloth, lit),
+                               reference_shade=_photo_shade(_shade_under_jaw))  # fmt: skip
+    off = ReferenceComposite(CompositeOptions(under_jaw=UnderJawOptions(depth=-1.0))).reconstruct_one(face)
+    on = ReferenceComposite(CompositeOptions()).reconstruct_one(face)
+    band = hole & (_under_chin(hole.shape, lm, 0.02, 0.1) > 0)
+    assert _mean_l(on, band) > _mean_l(off, band) + 3.0
+    above = hole & ~(_under_chin(hole.shape, lm, -0.06, 1.0) > 0)
+    assert np.array_equal(on[above], off[above])
+
+
+def test_a_photo_without_a_shade_of_its_own_costs_nothing_and_changes_nothing() -> None:
+    """A photo whose light under the jaw is nowhere as deep as ``shade_from`` of its chin's: the rule returns at
+    once, whatever the frame (here the deep-band scene, which it lifts for a shaded photo)."""
+    frame, out, reference, hole, lm, shade = _scene(ref_share=0.3, out_drop=50.0)
+    before = out.copy()
+    plain = dataclasses.replace(shade, depth=UnderJawOptions().shade_from)
+    assert not lift_under_jaw_shade(out, frame, reference, hole, hole, distance_to(hole), lm, plain)
+    assert not lift_under_jaw_shade(out, frame, reference, hole, hole, distance_to(hole), lm, None)
+    assert np.array_equal(out, before)
+
+
+def test_off_leaves_the_rebuild_as_before() -> None:
+    face, _ = masked_face()
+    face = dataclasses.replace(face, reference_shade=_photo_shade())
+    off = dataclasses.replace(CompositeOptions(), under_jaw=UnderJawOptions(depth=-1.0))
+    a = ReferenceComposite(off).reconstruct_one(face)
+    b = ReferenceComposite(CompositeOptions()).reconstruct_one(face)
+    # (the astronaut's own photo: no deep shade under her chin, nothing to lift)
+    assert np.array_equal(a, b)
