@@ -139,14 +139,17 @@ class RGBToFrame:
             x1, y1 = min(width, x1 + (x1 & 1)), min(height, y1 + (y1 & 1))
             if x1 <= x0 or y1 <= y0:
                 continue
-            crop = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[y0:y1, x0:x1]), format="rgb24")
+            h, w = y1 - y0, x1 - x0
+            # (the box's rows copied once, straight into the converter's input frame; its output's planes read
+            # where they lie: ``from_ndarray`` and ``to_ndarray`` made two more copies of each)
+            crop = av.VideoFrame(w, h, "rgb24")
+            _plane(crop, 0, 3 * w)[...] = image[y0:y1, x0:x1].reshape(h, 3 * w)
             yuv = self._patch_reformatter.reformat(
                 crop, format="yuv420p", dst_colorspace=self._colorspace, dst_color_range=1, interpolation=_SWS_ENCODE
-            ).to_ndarray()
-            h, w = y1 - y0, x1 - x0
-            luma[y0:y1, x0:x1] = yuv[:h]
-            for plane, values in zip(chroma, yuv[h:].reshape(2, h // 2, w // 2)):
-                plane[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = values
+            )
+            luma[y0:y1, x0:x1] = _plane(yuv, 0, w)[:h]
+            for i, plane in enumerate(chroma, start=1):
+                plane[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = _plane(yuv, i, w // 2)[: h // 2]
         out.colorspace = source.colorspace
         out.color_range = 1
         return out
