@@ -57,6 +57,15 @@ def _plane(frame: av.VideoFrame, index: int, width: int) -> np.ndarray:
     return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :width]
 
 
+def _rgb_frame(image: np.ndarray) -> av.VideoFrame:
+    """An rgb24 frame holding ``image`` ((h, w, 3) uint8, any strides): its rows copied once, straight into the
+    frame's plane (``VideoFrame.from_ndarray`` copies twice, and a view must be made contiguous first: a third)."""
+    h, w = image.shape[:2]
+    frame = av.VideoFrame(w, h, "rgb24")
+    _plane(frame, 0, 3 * w)[...] = image.reshape(h, 3 * w)
+    return frame
+
+
 class FrameToRGB:
     """Decoded frames -> (H, W, 3) uint8 RGB with each frame's own matrix and range (one swscale context)."""
 
@@ -149,13 +158,11 @@ class RGBToFrame:
             if x1 <= x0 or y1 <= y0:
                 continue
             h, w = y1 - y0, x1 - x0
-            # (the box's rows copied once, straight into the converter's input frame; its output's planes read
-            # where they lie: ``from_ndarray`` and ``to_ndarray`` made two more copies of each)
-            crop = av.VideoFrame(w, h, "rgb24")
-            _plane(crop, 0, 3 * w)[...] = image[y0:y1, x0:x1].reshape(h, 3 * w)
+            # (its output's planes read where they lie: ``to_ndarray`` made another copy of each)
             yuv = self._patch_reformatter.reformat(
-                crop, format="yuv420p", dst_colorspace=self._colorspace, dst_color_range=1, interpolation=_SWS_ENCODE
-            )
+                _rgb_frame(image[y0:y1, x0:x1]), format="yuv420p", dst_colorspace=self._colorspace,
+                dst_color_range=1, interpolation=_SWS_ENCODE,
+            )  # fmt: skip
             luma[y0:y1, x0:x1] = _plane(yuv, 0, w)[:h]
             for i, plane in enumerate(chroma, start=1):
                 plane[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = _plane(yuv, i, w // 2)[: h // 2]
@@ -170,7 +177,7 @@ class RGBToFrame:
         ):
             # Odd size with 4:2:0: pad by repeating the last column/row (every source pixel kept).
             image = np.pad(image, ((0, self.height - height), (0, self.width - width), (0, 0)), mode="edge")
-        vframe = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        vframe = _rgb_frame(image)
         return self._reformatter.reformat(
             vframe,
             width=self.width,
