@@ -147,7 +147,7 @@ class RGBToFrame:
             out.make_writable()
         else:
             out = av.VideoFrame(width, height, "yuv420p")
-        # (one copy of the planes, straight into the new frame)
+        # (one copy of the planes, straight into the frame)
         views = [_plane(out, i, out.planes[i].width) for i in range(3)]
         for i, view in enumerate(views):
             view[...] = _plane(source, i, view.shape[1])[: view.shape[0]]
