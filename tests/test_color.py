@@ -56,3 +56,22 @@ def test_the_blended_boxes_converted_in_steps_give_the_planes_of_each_box_alone(
         patched = converter.patched(source, image, boxes)
         for got, expected in zip(_planes(patched), _boxes_converted_alone(source, image, boxes)):
             assert np.array_equal(got, expected)
+
+
+def test_a_whole_image_converts_as_pyav_converts_it_from_its_array() -> None:
+    """:meth:`RGBToFrame.__call__` copies the image once into the frame swscale reads: the planes PyAV's own
+    ``from_ndarray`` gives, for a contiguous image, a view into a larger one, a mirrored one and an odd size."""
+    rng = np.random.default_rng(5)
+    big = rng.integers(0, 256, (70, 110, 3), dtype=np.uint8)
+    for image in (np.ascontiguousarray(big[:48, :64]), big[3:51, 5:69], big[:48, :64][:, ::-1], big[:49, :65]):
+        height, width = image.shape[:2]
+        size = (width + (width & 1), height + (height & 1))
+        for pix_fmt, colorspace in (("yuv420p", 1), ("yuv420p", None), ("yuv444p", 5)):
+            converter = RGBToFrame(*size, pix_fmt, colorspace)
+            ours = converter(image)
+            padded = np.pad(image, ((0, size[1] - height), (0, size[0] - width), (0, 0)), mode="edge")
+            theirs = av.VideoFrame.from_ndarray(np.ascontiguousarray(padded), format="rgb24").reformat(
+                width=size[0], height=size[1], format=pix_fmt, dst_colorspace=converter._colorspace,
+                dst_color_range=1, interpolation=_SWS_ENCODE,
+            )  # fmt: skip
+            assert np.array_equal(ours.to_ndarray(), theirs.to_ndarray())

@@ -54,6 +54,27 @@ def test_only_the_changed_boxes_are_converted(astronaut: np.ndarray) -> None:
     assert untouched is not None and np.array_equal(untouched.to_ndarray(), before)
 
 
+def test_a_frame_written_again_holds_what_a_new_one_would(astronaut: np.ndarray) -> None:
+    """``patched(..., into=last)`` writes the last frame's buffer again: the same planes as a new frame, each time,
+    and a frame of another size or format is not written into."""
+    to_frame = RGBToFrame(512, 512, "yuv420p", 1)
+    last = None
+    for shift, box in ((0, (101, 51, 203, 161)), (40, (10, 300, 90, 420)), (90, (0, 0, 512, 512))):
+        source = _decoded_frame(np.roll(astronaut, shift, axis=1))
+        image = FrameToRGB()(source)
+        image[box[1] : box[3], box[0] : box[2]] //= 3
+        fresh = to_frame.patched(source, image, [box, (300, 300, 333, 341)])
+        again = to_frame.patched(source, image, [box, (300, 300, 333, 341)], into=last)
+        assert fresh is not None and again is not None
+        assert last is None or again is last
+        assert np.array_equal(again.to_ndarray(), fresh.to_ndarray())
+        assert (again.colorspace, again.color_range) == (fresh.colorspace, fresh.color_range)
+        last = again
+    other = av.VideoFrame(256, 256, "yuv420p")
+    source = _decoded_frame(astronaut)
+    assert to_frame.patched(source, FrameToRGB()(source), [], into=other) is not other
+
+
 def test_frames_the_planes_do_not_fit_are_converted_whole(astronaut: np.ndarray) -> None:
     image = FrameToRGB()(_decoded_frame(astronaut))
     assert RGBToFrame(512, 512, "yuv420p", 5).patched(_decoded_frame(astronaut), image, []) is None  # other matrix

@@ -303,6 +303,8 @@ class VideoWriter:
             stream.set_display_rotation(desc.rotation)
         self.video_stream = stream
         self._to_frame = RGBToFrame(self.width, self.height, self.options.pix_fmt, desc.colorspace)
+        #: The last frame built from decoded planes (:meth:`RGBToFrame.patched`), written again for the next one.
+        self._patch_frame: av.VideoFrame | None = None
 
         self._copy_map: dict[int, Any] = {}
         self._reencode: dict[int, tuple[Any, Any]] = {}  # source index -> (source stream, output stream)
@@ -413,7 +415,9 @@ class VideoWriter:
                 frame is not None and frame.source is not None and frame.changed is not None
                 and self.options.reuse_decoded_planes
             ):  # fmt: skip
-                out = self._to_frame.patched(frame.source, image, frame.changed)
+                out = self._to_frame.patched(frame.source, image, frame.changed, into=self._patch_frame)
+                if out is not None:
+                    self._patch_frame = out
             if out is None:
                 out = self._to_frame(image)
         except (ValueError, av.FFmpegError) as exc:
