@@ -42,6 +42,7 @@ from unmask_video.reconstruct.lab_pixels import coords_of, paste_at
 from unmask_video.reconstruct.light_fields import Anchor, LightFields, LightTrack
 from unmask_video.reconstruct.neck_side import fade_neck_side
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
+from unmask_video.reconstruct.ridge_detail import RidgeDetailOptions, carry_ridge_detail
 from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
 from unmask_video.reconstruct.surround import nearest_colour, surround
 from unmask_video.reference_matte import features
@@ -263,6 +264,12 @@ class CompositeOptions:
     #: continued (:func:`~unmask_video.reconstruct.outside_fill.fill_on_face`,
     #: :func:`~unmask_video.reconstruct.outside_fill.fill_band`; with ``fill="surround"``).
     outside: OutsideFillOptions = OutsideFillOptions()
+    #: The frame's narrow detail across the nose's ridge, read on its skin just above the mask's top edge, laid along
+    #: the ridge over the rebuilt band and a little way into the hole, fading
+    #: (:func:`~unmask_video.reconstruct.ridge_detail.carry_ridge_detail`): a bridge's lit streak no longer ends in a
+    #: step at the edge where the reference's ridge is wider and duller. ``RidgeDetailOptions(carry=FaceLength(0.0))``:
+    #: off.
+    ridge: RidgeDetailOptions = RidgeDetailOptions()
 
 
 def _turn(face: FaceROI) -> float:
@@ -909,4 +916,6 @@ class ReferenceComposite:
                 source = source.copy() if source is changed else source
                 source[eyes.box] &= ~eyes.unsourced
             changed |= fill_band(out, band, source, landmarks, opts.outside)
+        carry_ridge_detail(out, image, hole, changed, dist, landmarks, lengths.ring_gap,
+                           self._band_px(lengths, upsampled), face_size_px(landmarks), opts.ridge)  # fmt: skip
         return out, changed
