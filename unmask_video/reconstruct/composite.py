@@ -42,7 +42,7 @@ from unmask_video.reconstruct.lab_pixels import coords_of, paste_at
 from unmask_video.reconstruct.light_fields import Anchor, LightFields, LightTrack
 from unmask_video.reconstruct.neck_side import fade_neck_side
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
-from unmask_video.reconstruct.ridge_detail import RidgeDetailOptions, carry_ridge_detail
+from unmask_video.reconstruct.ridge_detail import HeldRidge, RidgeDetailOptions, RidgeTrack, carry_ridge_detail
 from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
 from unmask_video.reconstruct.surround import nearest_colour, surround
 from unmask_video.reference_matte import features
@@ -292,6 +292,9 @@ class _MeasuredFields:
     #: since the last (:attr:`CompositeOptions.reads_in_turn`).
     turn: int = 0
     waited: int = 0
+    #: The detail laid along the nose's ridge on the frame the fields were measured on, laid again on the frames that
+    #: reuse them (:attr:`CompositeOptions.ridge`; None: none).
+    ridge: HeldRidge | None = None
 
 
 @dataclass
@@ -426,17 +429,18 @@ class ReferenceComposite:
             track, measured = self._light_track(lm, located)
             filters = self._filters(face, 1 if measured is None else measured.age + 1 + measured.skipped)
             reads = self._reads_now(track, measured)
+            ridge = None if track is None else RidgeTrack(None if measured is None else measured.ridge)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
                                        track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw,
                                        bleed=self._bleed_filter(located),
-                                       fringe=self._fringe_reader(located), reads=reads)  # fmt: skip
+                                       fringe=self._fringe_reader(located), reads=reads, ridge=ridge)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
                     # catches up)
                     filters[1].restore()
-                self._keep_fields(track, measured, located)
+                self._keep_fields(track, measured, located, None if ridge is None else ridge.held)
             if opts.carry_frames > 1:
                 # (every pixel of the mask is written: where the warp is not valid by the fills, which ``changed``
                 # leaves out beside the face)
@@ -623,9 +627,12 @@ class ReferenceComposite:
             track.held = (last.fields.mask_colour, last.fields.skin_stats)
         return _READS[turn] == "bleed", _READS[turn] == "fringe"
 
-    def _keep_fields(self, track: LightTrack, last: _MeasuredFields | None, located: _Located) -> None:
+    def _keep_fields(
+        self, track: LightTrack, last: _MeasuredFields | None, located: _Located, ridge: HeldRidge | None = None
+    ) -> None:
         """Put this face's fields back in the history after :meth:`_rebuild` with ``track`` (``last``: what
-        :meth:`_light_track` took from it; ``located``: :func:`face_in_frame` of the face)."""
+        :meth:`_light_track` took from it; ``located``: :func:`face_in_frame` of the face; ``ridge``: the detail laid
+        along the nose's ridge, kept with fields this frame measured)."""
         in_frame, centre, size = located
         # (:attr:`CompositeOptions.reads_in_turn`: the next read's turn, the frames since the last read)
         turn, waited = (0, 0) if last is None else (last.turn + 1, 0)
@@ -637,7 +644,8 @@ class ReferenceComposite:
                 fields = replace(fields, mask_colour=track.colours[0], skin_stats=track.colours[1])
             self._fields.put(centre, size, replace(last, fields=fields, age=last.age + 1, turn=turn, waited=waited))
         elif track.measured is not None:
-            self._fields.put(centre, size, _MeasuredFields(track.measured, in_frame, 0, turn=turn, waited=waited))
+            self._fields.put(centre, size, _MeasuredFields(track.measured, in_frame, 0, turn=turn, waited=waited,
+                                                           ridge=ridge))  # fmt: skip
 
     def _skips_reads(self, track: LightTrack, last: _MeasuredFields) -> bool:
         """Whether a frame with ``track`` (:meth:`_light_track`; ``last``: the face's fields then) makes none of the
@@ -839,6 +847,7 @@ class ReferenceComposite:
         bleed: Callable[[float | None], float] | None = None,
         fringe: Callable[[bool, Callable[[], Medians | None]], Medians | None] | None = None,
         reads: tuple[bool, bool] | None = None,
+        ridge: RidgeTrack | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
@@ -846,7 +855,8 @@ class ReferenceComposite:
         continue; ``bleed``: :meth:`_bleed_filter`, the face's cloth bleed averaged over its frames; ``fringe``:
         :meth:`_fringe_reader`, the colours the face's cloth fringe is told by, held between measured frames;
         ``reads``: whether this frame reads each of the two, :meth:`_reads_now`; None: where it measures the colour
-        fields).
+        fields; ``ridge``: the face's detail along the nose's ridge, measured where the colour fields are and laid again
+        where ``track`` reuses them, :class:`RidgeTrack`; None: measured on this frame).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -916,6 +926,8 @@ class ReferenceComposite:
                 source = source.copy() if source is changed else source
                 source[eyes.box] &= ~eyes.unsourced
             changed |= fill_band(out, band, source, landmarks, opts.outside)
+        if ridge is not None:
+            ridge.reuse = track is not None and track.reused
         carry_ridge_detail(out, image, hole, changed, dist, landmarks, lengths.ring_gap,
-                           self._band_px(lengths, upsampled), face_size_px(landmarks), opts.ridge)  # fmt: skip
+                           self._band_px(lengths, upsampled), face_size_px(landmarks), opts.ridge, ridge)  # fmt: skip
         return out, changed
