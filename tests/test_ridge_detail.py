@@ -11,7 +11,7 @@ from tests.test_composite import masked_face
 from unmask_video import landmark_sets
 from unmask_video.face_units import FaceLength, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
-from unmask_video.reconstruct.ridge_detail import RidgeDetailOptions, carry_ridge_detail
+from unmask_video.reconstruct.ridge_detail import RidgeDetailOptions, RidgeTrack, carry_ridge_detail
 
 _SKIN = (200, 150, 130)
 
@@ -61,6 +61,51 @@ def test_the_streak_above_the_edge_runs_on_into_the_hole_fading_and_nowhere_else
     assert 3.0 < lift[edge + int(0.6 * carry)] < lift[edge + 2]  # (fading)
     assert np.array_equal(out[edge + int(carry) + 2:], before[edge + int(carry) + 2:])  # (not past the carry)
     assert np.array_equal(out[~rebuilt], before[~rebuilt])  # (only rebuilt pixels)
+
+
+def _streak_scene(x: int, edge: int, shift: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, ...]:
+    """(image, hole, rebuilt, out): test 1's scene (a lit bridge above a white hole, the reference's flat ridge rebuilt
+    over the band and the hole), moved by ``shift`` (x, y) px."""
+    shape = (200, 160)
+    image = _streak(shape, x + shift[0], slice(0, edge + shift[1]), 40.0)
+    hole = np.zeros(shape, bool)
+    hole[edge + shift[1]:] = True
+    image[hole] = (235, 235, 240)
+    rebuilt = np.zeros(shape, bool)
+    rebuilt[edge + shift[1] - 12:] = True
+    out = image.copy()
+    out[rebuilt] = _SKIN
+    return image, hole, rebuilt, out
+
+
+def test_the_detail_measured_on_one_frame_is_laid_again_where_the_ridge_has_moved_without_reading_it() -> None:
+    """Measured on one frame and held (:class:`RidgeTrack`), laid on the next at the ridge's new place: as measuring
+    it there would lay it, though that frame's own pixels above the mask (here, no streak at all) are not read."""
+    x, edge, shift = 80, 90, (3, 2)
+    options = RidgeDetailOptions()
+    image, hole, rebuilt, out = _streak_scene(x, edge)
+    track = RidgeTrack()
+    assert carry_ridge_detail(out, image, hole, rebuilt, _distance(hole), _ridge_landmarks(x, 10.0, 180.0), 4.0, 12.0,
+                              256.0, options, track)  # fmt: skip
+    assert track.held is not None
+    moved = _ridge_landmarks(x + shift[0], 10.0 + shift[1], 180.0 + shift[1])
+    image, hole, rebuilt, fresh = _streak_scene(x, edge, shift)
+    held = fresh.copy()
+    assert carry_ridge_detail(fresh, image, hole, rebuilt, _distance(hole), moved, 4.0, 12.0, 256.0, options)
+    unlit = held.copy()
+    unlit[~rebuilt] = _SKIN  # (the frame's streak gone: not read on a frame that reuses the fields)
+    before = unlit.copy()
+    again = RidgeTrack(track.held, reuse=True)
+    assert carry_ridge_detail(unlit, unlit, hole, rebuilt, _distance(hole), moved, 4.0, 12.0, 256.0, options, again)
+    assert again.held is track.held
+    assert np.abs(unlit[rebuilt].astype(int) - fresh[rebuilt].astype(int)).max() <= 2
+    assert np.array_equal(unlit[~rebuilt], before[~rebuilt])
+    lift = unlit.astype(np.float32).mean(axis=2)
+    assert lift[edge + shift[1] + 2, x + shift[0]] - lift[edge + shift[1] + 2, x + shift[0] + 20] > 15.0
+    # (a frame that measured nothing lays nothing on those that reuse it)
+    nothing = RidgeTrack(None, reuse=True)
+    assert not carry_ridge_detail(unlit, unlit, hole, rebuilt, _distance(hole), moved, 4.0, 12.0, 256.0, options,
+                                  nothing)  # fmt: skip
 
 
 def test_nothing_of_the_cloth_nor_its_bleed_is_carried() -> None:
