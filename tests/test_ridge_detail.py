@@ -146,7 +146,7 @@ def test_the_astronauts_lit_bridge_goes_on_past_a_drawn_masks_edge_in_the_compos
     face, truth = masked_face()
     lm = face.landmarks
     ridge = lm[list(landmark_sets.NOSE_RIDGE)]
-    # the lit bridge: a 4 px streak 30 levels bright along the ridge, in the truth and on the frame's skin above the mask
+    # the lit bridge: a 4 px streak 30 levels bright along the ridge, in the truth and the frame's skin above the mask
     streak = np.zeros(truth.shape[:2], np.float32)
     cv2.polylines(streak, [np.round(ridge * 16).astype(np.int32)], False, 30.0, 4, cv2.LINE_AA, shift=4)
     streak = cv2.GaussianBlur(streak, (0, 0), 1.0)[..., None]

@@ -77,6 +77,7 @@ class RidgeTrack:
 
 
 def _inside(hole: np.ndarray, x: float, y: float) -> bool:
+    """Whether the pixel nearest (``x``, ``y``) is in ``hole`` (False off the region)."""
     h, w = hole.shape
     col, row = round(x), round(y)
     return 0 <= col < w and 0 <= row < h and bool(hole[row, col])
@@ -85,7 +86,7 @@ def _inside(hole: np.ndarray, x: float, y: float) -> bool:
 def _crossing(points: list[list[float]], hole: np.ndarray) -> tuple[float, float, float] | None:
     """(x, y, at): where the ridge polyline (x, y points, root first) enters ``hole`` and how far along it that lies
     (a share of its length); None where its root is already in the hole or none of its landmarks is. Looked for in
-    half-pixel steps on the stretch before the first landmark in the hole (halved: that stretch crosses the edge once)."""
+    half-pixel steps by bisection on the stretch before the first landmark in the hole (it enters the hole once)."""
     if _inside(hole, *points[0]):
         return None
     first = next((k for k in range(1, len(points)) if _inside(hole, *points[k])), None)
@@ -185,7 +186,7 @@ def _measure(
     # crossing).
     around = dist[box]  # (0 in the hole: past the gap is off it)
     near = cv2.inRange(around, gap, top) & cv2.compare(around, gap, cv2.CMP_GT)
-    # (the frame's grey, the rebuilt one and that skin, read on the grid in one pass: three channels, as cheap as one)
+    # (the frame's grey, the rebuilt one and that skin, read on the grid in one pass: three channels cost 1.4x one)
     greys = cv2.merge((cv2.cvtColor(image[box], cv2.COLOR_RGB2GRAY), cv2.cvtColor(out[box], cv2.COLOR_RGB2GRAY), near))
     grid = cv2.warpAffine(greys, to_box, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
@@ -223,8 +224,8 @@ def _lay(out: np.ndarray, rebuilt: np.ndarray, held: HeldRidge, edge: tuple[floa
     corner_x = [ex + a * dx + c * ax for a in (a0, a1) for c in (c0, c1)]
     corner_y = [ey + a * dy + c * ay for a in (a0, a1) for c in (c0, c1)]
     h, w = rebuilt.shape
-    x0, y0 = max(int(np.floor(min(corner_x))), 0), max(int(np.floor(min(corner_y))), 0)
-    x1, y1 = min(int(np.ceil(max(corner_x))) + 1, w), min(int(np.ceil(max(corner_y))) + 1, h)
+    x0, y0 = max(math.floor(min(corner_x)), 0), max(math.floor(min(corner_y)), 0)
+    x1, y1 = min(math.ceil(max(corner_x)) + 1, w), min(math.ceil(max(corner_y)) + 1, h)
     if x1 <= x0 or y1 <= y0:
         return False
     # (each pixel of the box -> its place on the grid: across and down the ridge from the grid's first column and row)
