@@ -91,6 +91,8 @@ CHIN: Final = 152
 LOWER_LIP_BOTTOM: Final = 17
 #: The nose's root between the eyes (above a worn mask: FaceMesh sees it).
 NOSE_ROOT: Final = 168
+#: The nose's ridge from its root between the eyes down to its tip, in order (the bridge above a worn mask is seen).
+NOSE_RIDGE: Final[tuple[int, ...]] = (168, 6, 197, 195, 5, 4, 1)
 #: The nose's underside: its base over the upper lip and the bases of its wings. Under a worn mask FaceMesh guesses
 #: them from the face above it; the warp reads from them how long the frame's nose is.
 NOSE_UNDERSIDE: Final[tuple[int, ...]] = (2, 98, 327)

@@ -49,6 +49,7 @@ from unmask_video.reconstruct.light_fields import LightTrack
 from unmask_video.reconstruct.neck_side import fade_neck_side
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
 from unmask_video.reconstruct.rebuilt_carry import RebuiltCarry
+from unmask_video.reconstruct.ridge_detail import RidgeDetailOptions, RidgeTrack, carry_ridge_detail
 from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
 from unmask_video.reconstruct.surround import nearest_colour, surround
 from unmask_video.reconstruct.under_jaw_shade import UnderJawOptions, lift_under_jaw_shade
@@ -267,6 +268,12 @@ class CompositeOptions:
     #: left a grey band under the rebuilt chin (the grey-mask man). Only for a photo with such a shade of its own
     #: (``FaceROI.reference_shade``, read once when it is loaded). ``UnderJawOptions(depth=-1)``: off.
     under_jaw: UnderJawOptions = UnderJawOptions()
+    #: The frame's narrow detail across the nose's ridge, read on its skin just above the mask's top edge, laid along
+    #: the ridge over the rebuilt band and a little way into the hole, fading
+    #: (:func:`~unmask_video.reconstruct.ridge_detail.carry_ridge_detail`): a bridge's lit streak no longer ends in a
+    #: step at the edge where the reference's ridge is wider and duller. ``RidgeDetailOptions(carry=FaceLength(0.0))``:
+    #: off.
+    ridge: RidgeDetailOptions = RidgeDetailOptions()
 
 
 def _turn(face: FaceROI) -> float:
@@ -348,18 +355,19 @@ class ReferenceComposite:
             track, measured = self._refresh.track(lm, located)
             filters = self._averages.colour(face, 1 if measured is None else measured.age + 1 + measured.skipped)
             reads = self._refresh.reads_now(track, measured)
+            ridge = None if track is None else RidgeTrack(None if measured is None else measured.ridge)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
                                        track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw,
                                        bleed=self._averages.bleed(located),
                                        fringe=self._averages.fringe(located), reads=reads,
-                                       shade=face.reference_shade)  # fmt: skip
+                                       shade=face.reference_shade, ridge=ridge)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
                     # catches up)
                     filters[1].restore()
-                self._refresh.keep(track, measured, located)
+                self._refresh.keep(track, measured, located, None if ridge is None else ridge.held)
             if opts.carry_frames > 1:
                 # (every pixel of the mask is written: where the warp is not valid by the fills, which ``changed``
                 # leaves out beside the face)
@@ -525,6 +533,7 @@ class ReferenceComposite:
         fringe: Callable[[bool, Callable[[], Medians | None]], Medians | None] | None = None,
         reads: tuple[bool, bool] | None = None,
         shade: ReferenceShade | None = None,
+        ridge: RidgeTrack | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
@@ -532,8 +541,9 @@ class ReferenceComposite:
         continue; ``bleed``: :meth:`FaceAverages.bleed`, the face's cloth bleed averaged over its frames; ``fringe``:
         :meth:`FaceAverages.fringe`, the colours the face's cloth fringe is told by, held between measured frames;
         ``reads``: whether this frame reads each of the two, :meth:`FieldRefresh.reads_now`; None: where it measures the
-        colour fields; ``shade``: the reference photo's own light under its jaw,
-        ``FaceROI.reference_shade``).
+        colour fields; ``shade``: the reference photo's own light under its jaw, ``FaceROI.reference_shade``;
+        ``ridge``: the face's detail along the nose's ridge, measured where the colour fields are and laid again where
+        ``track`` reuses them, :class:`RidgeTrack`; None: measured on this frame).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -605,4 +615,8 @@ class ReferenceComposite:
                 source = source.copy() if source is changed else source
                 source[eyes.box] &= ~eyes.unsourced
             changed |= fill_band(out, band, source, landmarks, opts.outside)
+        if ridge is not None:
+            ridge.reuse = track is not None and track.reused
+        carry_ridge_detail(out, image, hole, changed, dist, landmarks, lengths.ring_gap,
+                           band_px(lengths, upsampled), face_size_px(landmarks), opts.ridge, ridge)  # fmt: skip
         return out, changed
