@@ -14,7 +14,8 @@ from unmask_video import landmark_sets
 from unmask_video.face_axes import face_axes, neck_column
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.fill_seam import distance_to
-from unmask_video.reconstruct.under_jaw_shade import UnderJawOptions, lift_under_jaw_shade
+from unmask_video.reconstruct import under_jaw_shade
+from unmask_video.reconstruct.under_jaw_shade import ShadeTrack, UnderJawOptions, lift_under_jaw_shade
 from unmask_video.reference_shade import ReferenceShade, reference_shade
 from unmask_video.warp import ReferenceWarper, WarpOptions
 
@@ -179,3 +180,77 @@ def test_off_leaves_the_rebuild_as_before() -> None:
     b = ReferenceComposite(CompositeOptions()).reconstruct_one(face)
     # (the astronaut's own photo: no deep shade under her chin, nothing to lift)
     assert np.array_equal(a, b)
+
+
+def _moved(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    return np.roll(image, (dy, dx), axis=(0, 1))
+
+
+def test_a_lift_decided_on_a_measuring_frame_is_laid_again_where_the_face_moved_without_reading_the_frame() -> None:
+    """The deep-band scene's lift decided on one frame (``ShadeTrack``, measuring), then laid on the next, where the
+    face moved 2 px across and 1 down, as a frame that reuses the colour fields: within a few levels of deciding it
+    there, nothing off the hole changed; the frame is not read (its neck below the mask now as dark as the band, which
+    would keep the shade if read)."""
+    frame, out, reference, hole, lm, shade = _scene(ref_share=0.3, out_drop=50.0)
+    track = ShadeTrack()
+    assert lift_under_jaw_shade(out, frame, reference, hole, hole, distance_to(hole), lm, shade, track=track)
+    assert track.held is not None
+    dark, _, _, _, _, _ = _scene(ref_share=0.3, out_drop=50.0, neck_level=145.0)
+    _, out2, _, _, _, _ = _scene(ref_share=0.3, out_drop=50.0)
+    frame2, out2, reference2, hole2 = (_moved(a, 2, 1) for a in (dark, out2, reference, hole))
+    lm2 = lm + np.float32([2.0, 1.0])
+    before = out2.copy()
+    track.reuse = True
+    assert lift_under_jaw_shade(out2, frame2, reference2, hole2, hole2, distance_to(hole2), lm2, shade, track=track)
+    assert np.array_equal(out2[~hole2], before[~hole2])
+    there = _moved(out, 2, 1)  # (decided on the first frame's lit neck, moved as the face)
+    assert int(np.abs(out2[hole2].astype(int) - there[hole2]).max()) <= 3
+    band = (_under_chin(hole2.shape, lm2, 0.02) > 0) & hole2
+    assert _mean_l(out2, band) > _mean_l(before, band) + 10.0  # (lifted: the held change, not the dark neck's read)
+
+
+def test_a_measuring_frame_that_lifts_nothing_holds_nothing_and_the_reusing_frames_are_left() -> None:
+    """A frame whose neck below the mask is as dark decides no lift (nothing held); the next frame, reusing the
+    fields, is left as it is even where its neck is lit (it is not read), and a new measure decides again."""
+    dark, out, reference, hole, lm, shade = _scene(ref_share=0.3, out_drop=50.0, neck_level=90.0)
+    track = ShadeTrack()
+    assert not lift_under_jaw_shade(out, dark, reference, hole, hole, distance_to(hole), lm, shade, track=track)
+    assert track.held is None
+    frame, out, reference, hole, lm, shade = _scene(ref_share=0.3, out_drop=50.0)
+    before = out.copy()
+    track.reuse = True
+    assert not lift_under_jaw_shade(out, frame, reference, hole, hole, distance_to(hole), lm, shade, track=track)
+    assert np.array_equal(out, before)
+    track.reuse = False
+    assert lift_under_jaw_shade(out, frame, reference, hole, hole, distance_to(hole), lm, shade, track=track)
+    assert track.held is not None and not np.array_equal(out, before)
+
+
+def test_the_composite_lays_the_held_lift_on_the_frames_that_reuse_the_colour_fields(monkeypatch) -> None:
+    """The lit-neck scene through one composite on three frames in a row (the face still: the second and third reuse
+    the colour fields, ``field_refresh``): each rebuilt lighter under the chin than with the rule off, the reusing
+    frames within a level or two of the measuring one."""
+    face, truth = masked_face(light=_shade_under_jaw)
+    hole = _hole(face)
+    cloth = face.image[face.mask > 0][0]
+    lm = face.landmarks
+    cheek = np.median(truth[hole & (_under_chin(hole.shape, lm, -0.3, -0.2) > 0)], axis=0)
+    lit = np.where((_under_chin(hole.shape, lm, 0.0, 1.0) > 0)[..., None], cheek, truth).astype(np.uint8)
+    face = dataclasses.replace(face, mask=hole.astype(np.uint8) * 255, image=np.where(hole[..., None], cloth, lit),
+                               reference_shade=_photo_shade(_shade_under_jaw))  # fmt: skip
+    options = dataclasses.replace(CompositeOptions(), carry_frames=1)
+    assert options.field_refresh >= 3
+    off = ReferenceComposite(dataclasses.replace(options, under_jaw=UnderJawOptions(depth=-1.0)))
+    on = ReferenceComposite(options)
+    band = hole & (_under_chin(hole.shape, lm, 0.02, 0.1) > 0)
+    laid = []
+    lay = under_jaw_shade._lay
+    monkeypatch.setattr(under_jaw_shade, "_lay", lambda *a: laid.append(1) or lay(*a))
+    frames = [(on.reconstruct_one(face), off.reconstruct_one(face)) for _ in range(3)]
+    assert len(laid) == 2  # (the second and third frames laid the held lift)
+    for lifted, plain in frames:
+        assert _mean_l(lifted, band) > _mean_l(plain, band) + 3.0
+    first = frames[0][0].astype(int)
+    for lifted, _ in frames[1:]:
+        assert np.abs(_mean_l(lifted, band) - _mean_l(frames[0][0], band)) < 1.0
+        assert np.percentile(np.abs(lifted[band].astype(int) - first[band]), 99) <= 3

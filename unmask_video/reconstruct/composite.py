@@ -52,7 +52,7 @@ from unmask_video.reconstruct.rebuilt_carry import RebuiltCarry
 from unmask_video.reconstruct.ridge_detail import RidgeDetailOptions, RidgeTrack, carry_ridge_detail
 from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
 from unmask_video.reconstruct.surround import nearest_colour, surround
-from unmask_video.reconstruct.under_jaw_shade import UnderJawOptions, lift_under_jaw_shade
+from unmask_video.reconstruct.under_jaw_shade import ShadeTrack, UnderJawOptions, lift_under_jaw_shade
 from unmask_video.reference_matte import features
 from unmask_video.reference_shade import ReferenceShade
 from unmask_video.stages import FaceROI, Image
@@ -356,18 +356,20 @@ class ReferenceComposite:
             filters = self._averages.colour(face, 1 if measured is None else measured.age + 1 + measured.skipped)
             reads = self._refresh.reads_now(track, measured)
             ridge = None if track is None else RidgeTrack(None if measured is None else measured.ridge)
+            lift = None if track is None else ShadeTrack(None if measured is None else measured.lift)
             # Rebuilt in place: ``sub_out`` is a copy of ``sub_image`` until the rebuilt pixels are written.
             _, changed = self._rebuild(sub_image, hole, valid, reference, lm, lengths, filters, out=sub_out,
                                        track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw,
                                        bleed=self._averages.bleed(located),
                                        fringe=self._averages.fringe(located), reads=reads,
-                                       shade=face.reference_shade, ridge=ridge)  # fmt: skip
+                                       shade=face.reference_shade, ridge=ridge, lift=lift)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
                     # catches up)
                     filters[1].restore()
-                self._refresh.keep(track, measured, located, None if ridge is None else ridge.held)
+                self._refresh.keep(track, measured, located, None if ridge is None else ridge.held,
+                                   None if lift is None else lift.held)  # fmt: skip
             if opts.carry_frames > 1:
                 # (every pixel of the mask is written: where the warp is not valid by the fills, which ``changed``
                 # leaves out beside the face)
@@ -534,6 +536,7 @@ class ReferenceComposite:
         reads: tuple[bool, bool] | None = None,
         shade: ReferenceShade | None = None,
         ridge: RidgeTrack | None = None,
+        lift: ShadeTrack | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
@@ -543,7 +546,9 @@ class ReferenceComposite:
         ``reads``: whether this frame reads each of the two, :meth:`FieldRefresh.reads_now`; None: where it measures the
         colour fields; ``shade``: the reference photo's own light under its jaw, ``FaceROI.reference_shade``;
         ``ridge``: the face's detail along the nose's ridge, measured where the colour fields are and laid again where
-        ``track`` reuses them, :class:`RidgeTrack`; None: measured on this frame).
+        ``track`` reuses them, :class:`RidgeTrack`; None: measured on this frame; ``lift``: the face's lift of the
+        photo's shade under the jaw, decided where the colour fields are measured and laid again where ``track`` reuses
+        them, :class:`ShadeTrack`; None: decided on this frame).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -574,7 +579,9 @@ class ReferenceComposite:
                 beside=(lambda: beside(dist, valid, lengths)) if opts.beside else None,
             )
             if shade is not None:
-                lift_under_jaw_shade(out, image, reference, hole, paste, dist, landmarks, shade, opts.under_jaw)
+                if lift is not None:
+                    lift.reuse = track is not None and track.reused
+                lift_under_jaw_shade(out, image, reference, hole, paste, dist, landmarks, shade, opts.under_jaw, lift)
         else:
             paste_at(out, reference, paste)
         grow = max(lengths.inpaint_grow, 1.0) if lengths.inpaint_grow > 0 else 0.0

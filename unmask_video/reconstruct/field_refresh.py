@@ -18,6 +18,7 @@ import numpy as np
 from unmask_video.reconstruct.face_history import FaceHistory, Located
 from unmask_video.reconstruct.light_fields import Anchor, LightFields, LightTrack
 from unmask_video.reconstruct.ridge_detail import HeldRidge
+from unmask_video.reconstruct.under_jaw_shade import HeldLift
 
 if TYPE_CHECKING:
     from unmask_video.reconstruct.composite import CompositeOptions
@@ -46,6 +47,9 @@ class MeasuredFields:
     #: The detail laid along the nose's ridge on the frame the fields were measured on, laid again on the frames that
     #: reuse them (:attr:`CompositeOptions.ridge`; None: none).
     ridge: HeldRidge | None = None
+    #: The lift of the photo's shade under the jaw laid on that frame, laid again on the frames that reuse the fields
+    #: (:attr:`CompositeOptions.under_jaw`; None: none).
+    lift: HeldLift | None = None
 
 
 class FieldRefresh:
@@ -107,11 +111,12 @@ class FieldRefresh:
         return _READS[turn] == "bleed", _READS[turn] == "fringe"
 
     def keep(
-        self, track: LightTrack, last: MeasuredFields | None, located: Located, ridge: HeldRidge | None = None
+        self, track: LightTrack, last: MeasuredFields | None, located: Located, ridge: HeldRidge | None = None,
+        lift: HeldLift | None = None,
     ) -> None:
         """Put this face's fields back in the history after the composite's rebuild with ``track`` (``last``: what
         :meth:`track` took from it; ``located``: :func:`face_in_frame` of the face; ``ridge``: the detail laid along
-        the nose's ridge, kept with fields this frame measured)."""
+        the nose's ridge, and ``lift``: the lift under the jaw, kept with fields this frame measured)."""
         in_frame, centre, size = located
         # (:attr:`CompositeOptions.reads_in_turn`: the next read's turn, the frames since the last read)
         turn, waited = (0, 0) if last is None else (last.turn + 1, 0)
@@ -124,7 +129,7 @@ class FieldRefresh:
             self.fields.put(centre, size, replace(last, fields=fields, age=last.age + 1, turn=turn, waited=waited))
         elif track.measured is not None:
             self.fields.put(centre, size, MeasuredFields(track.measured, in_frame, 0, turn=turn, waited=waited,
-                                                         ridge=ridge))  # fmt: skip
+                                                         ridge=ridge, lift=lift))  # fmt: skip
 
     def _skips_reads(self, track: LightTrack, last: MeasuredFields) -> bool:
         """Whether a frame with ``track`` (:meth:`track`; ``last``: the face's fields then) makes none of the

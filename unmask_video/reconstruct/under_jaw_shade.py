@@ -16,6 +16,12 @@ Whether the photo has a shade of its own is read once, on the photo
 it has one, the work is done on the box under the chin only, at a reduced size (a whole factor: the smooth lights are
 Gaussians of :attr:`UnderJawOptions.sigma` face heights), and the lift, turned into a change of RGB there, is spread
 back and added on the hole's pasted pixels at the region's own size.
+
+From frame to frame (:class:`ShadeTrack`) the lift is decided only on the frames the colour fields are measured on
+(:attr:`~unmask_video.reconstruct.composite.CompositeOptions.field_refresh`): what it laid there, its change of RGB
+at the reduced size and where that lies from the chin's landmark (:class:`HeldLift`), is laid again on the frames
+that reuse the fields, nothing of them read; a measuring frame that lifted nothing lifts nothing until the next
+measure (the rule's reads skipped: a photo with a shade the frames never show costs nothing there).
 """
 
 from __future__ import annotations
@@ -26,12 +32,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from unmask_video import landmark_sets
 from unmask_video.reconstruct.lab_pixels import paste_at, to_lab
 from unmask_video.reference_shade import FaceLines, ReferenceShade, coordinates, face_lines
 
 log = logging.getLogger(__name__)
 
-__all__ = ["UnderJawOptions", "lift_under_jaw_shade"]
+__all__ = ["HeldLift", "ShadeTrack", "UnderJawOptions", "lift_under_jaw_shade"]
 
 #: The smooth lights are computed at a size where their Gaussian is about this many pixels (never above the region's).
 _SMALL_SIGMA = 2.5
@@ -70,6 +77,27 @@ class UnderJawOptions:
     below: float = 0.9
     #: At least this many pixels of the frame's neck and of the rebuilt chin, or nothing is changed.
     least: int = 20
+
+
+@dataclass(frozen=True)
+class HeldLift:
+    """What :func:`lift_under_jaw_shade` laid on a frame that decided it: its change of RGB ((h, w, 3) float32, at the
+    reduced size, ``step`` region pixels a pixel each way) and where its first pixel's corner lies from the chin's
+    landmark ((x, y) region pixels)."""
+
+    change: np.ndarray
+    step: int
+    offset: tuple[float, float]
+
+
+@dataclass
+class ShadeTrack:
+    """One face's under-jaw lift from frame to frame: ``reuse``: lay ``held`` again (the colour fields were reused: the
+    frame is not read; None: nothing is done); otherwise decided on this frame, and ``held`` set to what was laid
+    (None: nothing)."""
+
+    held: HeldLift | None = None
+    reuse: bool = False
 
 
 def _box(lines: FaceLines, shape: tuple[int, int], top: float, reach: float, k: int) -> tuple[slice, slice] | None:
@@ -117,18 +145,57 @@ def _straight_below(dist: np.ndarray, down: np.ndarray, cosine: float) -> np.nda
 def lift_under_jaw_shade(
     out: np.ndarray, image: np.ndarray, reference: np.ndarray, hole: np.ndarray, pasted: np.ndarray, dist: np.ndarray,
     landmarks: np.ndarray, shade: ReferenceShade | None, options: UnderJawOptions = UnderJawOptions(),
+    track: ShadeTrack | None = None,
 ) -> bool:
     """Lift the rebuilt skin's shade under the jaw in ``out`` ((h, w, 3) uint8 RGB, changed in place on ``hole``
     only, where the warped reference is ``pasted``) towards the frame's light (module doc). ``image``: the frame's
     region; ``reference``: the warped reference before its colour match; ``dist``: each pixel's distance to
     ``hole`` ((h, w) float32); ``landmarks``: (468, 2) in the region's pixels; ``shade``: the reference photo's own
-    light under its jaw (None, or no shade as deep as ``shade_from``: nothing is done). Returns whether anything
-    changed."""
+    light under its jaw (None, or no shade as deep as ``shade_from``: nothing is done); ``track``: the face's lift
+    from frame to frame (:class:`ShadeTrack`; None: decided on this frame). Returns whether anything changed."""
     if options.depth < 0 or shade is None or shade.depth >= options.shade_from or shade.chin <= 1.0:
+        if track is not None:
+            track.held = None
         return False
+    if track is not None and track.reuse:
+        return track.held is not None and _lay(out, hole, pasted, landmarks, track.held)
+    held = _lift(out, image, reference, hole, pasted, dist, landmarks, shade, options)
+    if track is not None:
+        track.held = held
+    return held is not None
+
+
+def _lay(out: np.ndarray, hole: np.ndarray, pasted: np.ndarray, landmarks: np.ndarray, held: HeldLift) -> bool:
+    """Add ``held``'s change on ``out``'s pixels of ``hole`` where ``pasted``, its corner placed from this frame's
+    chin's landmark (``landmarks``, region pixels); whether any pixel of the region was reached."""
+    chin = landmarks[landmark_sets.CHIN]
+    k = held.step
+    hh, hw = held.change.shape[:2]
+    x0, y0 = int(round(float(chin[0]) + held.offset[0])), int(round(float(chin[1]) + held.offset[1]))
+    h, w = hole.shape
+    # (the change's pixels that land on the region)
+    cx0, cy0 = max(-x0, 0), max(-y0, 0)
+    cx1, cy1 = min(hw * k, w - x0), min(hh * k, h - y0)
+    if cx1 <= cx0 or cy1 <= cy0:
+        return False
+    change = cv2.resize(held.change, (hw * k, hh * k), interpolation=cv2.INTER_LINEAR)[cy0:cy1, cx0:cx1]
+    where = (slice(y0 + cy0, y0 + cy1), slice(x0 + cx0, x0 + cx1))
+    sub = out[where]
+    change += sub
+    change += np.float32(0.5)
+    np.clip(change, 0, 255, out=change)
+    paste_at(sub, change.astype(np.uint8), hole[where] & pasted[where])
+    return True
+
+
+def _lift(
+    out: np.ndarray, image: np.ndarray, reference: np.ndarray, hole: np.ndarray, pasted: np.ndarray, dist: np.ndarray,
+    landmarks: np.ndarray, shade: ReferenceShade, options: UnderJawOptions,
+) -> HeldLift | None:
+    """:func:`lift_under_jaw_shade` decided on this frame: what it laid (None: nothing)."""
     lines = face_lines(landmarks)
     if lines is None:
-        return False
+        return None
     height = lines.height
     sigma = max(options.sigma * height, 0.5)
     # The work is done at a reduced size: ``k`` region pixels a pixel each way.
@@ -137,7 +204,7 @@ def lift_under_jaw_shade(
     # (from a Gaussian's reach above where the lift fades in)
     box = _box(lines, hole.shape, lines.chin - fade - 3.0 * sigma - 2.0, 3.0 * sigma + 2.0, k)
     if box is None:
-        return False
+        return None
     lifted = hole[box] & pasted[box]
     bh, bw = lifted.shape
     size = (bw // k, bh // k)
@@ -149,11 +216,11 @@ def lift_under_jaw_shade(
     # The rebuilt chin's skin (the warped reference's own chin there: its light the shade is measured against).
     on_chin = on_hole & lines.chin_skin(t, s)
     if np.count_nonzero(on_chin) * cell < options.least:
-        return False
+        return None
     ref_l = to_lab(_small(reference[box], size))[..., 0]
     ref_chin = _middle(ref_l[on_chin])
     if ref_chin <= 1.0:
-        return False
+        return None
     # How much of the reference's own shade each pixel is: 0 at ``shade_from`` of its chin's light, 1 from
     # ``shade_full``; only on its skin, in the neck's column, below the chin's landmark (faded in over ``fade`` above
     # it: the carried chin may lie above FaceMesh's). (The smooth lights are read on the reference's skin only: hair
@@ -166,16 +233,16 @@ def lift_under_jaw_shade(
     own = np.clip((np.float32(options.shade_from) - ref_smooth / ref_chin) / np.float32(span), 0.0, 1.0)
     own *= np.clip((t - np.float32(lines.chin - fade)) / np.float32(fade), 0.0, 1.0) * (column & (skin > 0))
     if not (own * on_hole > 0).any():
-        return False  # (this frame's warp carries none of it into the hole)
+        return None  # (this frame's warp carries none of it into the hole)
     # The frame's neck seen straight below the mask's lower edge in the neck's column.
     gap, band = options.gap * height, options.band * height
     near = _small(dist[box], size)
     neck = (near > gap) & (near <= gap + band) & column & (t > lines.chin)
     if np.count_nonzero(neck) * cell < options.least:
-        return False
+        return None
     neck &= _straight_below(near, lines.down, options.below)
     if np.count_nonzero(neck) * cell < options.least:
-        return False
+        return None
     rgb = _small(out[box], size).astype(np.float32) * np.float32(1.0 / 255.0)
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
     chin_lab = _middle(lab[on_chin])
@@ -187,7 +254,7 @@ def lift_under_jaw_shade(
     deficit = np.clip(np.float32(floor) - smooth[..., 0], 0.0, None) * own
     rows = np.flatnonzero((deficit * on_hole > 0.5).any(axis=1))
     if not rows.size:
-        return False
+        return None
     # The lift (its chroma moved towards the chin's by the share lifted) as a change of RGB, at the reduced size, on
     # the rows it reaches (a cell more each way); spread back to the region's size and added where the hole is pasted.
     cols = np.flatnonzero((deficit[rows[0]:rows[-1] + 1] > 0.5).any(axis=0))
@@ -197,9 +264,9 @@ def lift_under_jaw_shade(
     up = deficit[part]
     share = np.clip(up / np.maximum(np.float32(chin_lab[0]) - smooth[part][..., 0], np.float32(1e-3)), 0.0, 1.0)
     moved = lab[part] + np.concatenate([up[..., None], share[..., None] * (chin_lab[1:] - smooth[part][..., 1:])], axis=2)
-    change = (cv2.cvtColor(moved, cv2.COLOR_Lab2RGB) - rgb[part]) * np.float32(255.0)
+    small = (cv2.cvtColor(moved, cv2.COLOR_Lab2RGB) - rgb[part]) * np.float32(255.0)
     where = (slice(box[0].start + r0 * k, box[0].start + r1 * k), slice(box[1].start + c0 * k, box[1].start + c1 * k))
-    change = cv2.resize(change, ((c1 - c0) * k, (r1 - r0) * k), interpolation=cv2.INTER_LINEAR)
+    change = cv2.resize(small, ((c1 - c0) * k, (r1 - r0) * k), interpolation=cv2.INTER_LINEAR)
     sub = out[where]
     change += sub
     change += np.float32(0.5)
@@ -207,4 +274,5 @@ def lift_under_jaw_shade(
     paste_at(sub, change.astype(np.uint8), lifted[r0 * k:r1 * k, c0 * k:c1 * k])
     log.debug("under-jaw shade: floor L %.1f (chin %.1f, neck %.1f), at most %.1f lifted", floor, chin_lab[0], neck_l,
               float(up.max()))  # fmt: skip
-    return True
+    chin = landmarks[landmark_sets.CHIN]
+    return HeldLift(small, k, (where[1].start - float(chin[0]), where[0].start - float(chin[1])))
