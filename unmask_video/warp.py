@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -407,10 +408,11 @@ class ReferenceWarper:
             oval = np.concatenate([oval, self._control.target(landmarks) if control is None else control])
         lo, hi = oval.min(axis=0), oval.max(axis=0)
         grow = self.options.face_margin * float(max(hi - lo)) + 2.0
-        x0 = int(np.clip(np.floor(lo[0] - grow), 0, w))
-        y0 = int(np.clip(np.floor(lo[1] - grow), 0, h))
-        x1 = int(np.clip(np.ceil(hi[0] + grow) + 1, x0, w))
-        y1 = int(np.clip(np.ceil(hi[1] + grow) + 1, y0, h))
+        # (Python's floor, ceil and bounds on the floats: the same whole numbers as numpy's on its scalars, cheaper)
+        x0 = min(max(math.floor(lo[0] - grow), 0), w)
+        y0 = min(max(math.floor(lo[1] - grow), 0), h)
+        x1 = min(max(math.ceil(hi[0] + grow) + 1, x0), w)
+        y1 = min(max(math.ceil(hi[1] + grow) + 1, y0), h)
         return x0, y0, x1, y1
 
     def warp(
