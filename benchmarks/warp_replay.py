@@ -8,8 +8,8 @@ landmarks, its mask, the region and the face track): the real masked clip ``mask
 with its frame 54 (no mask yet) as the reference, where ``--data`` holds it, and the speed benchmark's self-made
 clips (``--sizes``: face 40 % of the width). Then ``--calls`` of those calls, evenly spread, are replayed in order
 through a fresh warper of today's ``unmask_video/warp.py`` and of the module as it was at ``--baseline-rev`` (read
-with ``git show``), taking turns call by call (which goes first alternating by round), ``--rounds`` times: process CPU ms per call (one OpenCV thread; the
-mean over the calls, the median over the rounds), the median of the rounds' ratios, and the largest difference of the warped pixels and the number of
+with ``git show``), taking turns call by call (which goes first alternating by round), ``--rounds`` times: process
+CPU ms per call (one OpenCV thread; the mean over the calls, the median over the rounds), the median of the rounds' ratios, and the largest difference of the warped pixels and the number of
 validity pixels that differ. A benchmark: it asserts nothing.
 """
 
