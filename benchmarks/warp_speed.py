@@ -147,13 +147,14 @@ def _module_or_none(rev: str, module_path: str) -> ModuleType | None:
 
 
 #: The warp's own modules taken at the baseline's revision too, where that revision has them (module, path), each
-#: after those it imports: the registration, and those it was split into (warp_maps imports tps; warp_reference
-#: warp_maps, face_shape, below_jaw and reference_picture; warp_control face_shape and below_jaw).
+#: after those it imports: the jaw's opening (read off the mask on every frame), the registration, and those it was split
+#: into (warp_maps imports tps; warp_reference warp_maps, face_shape, below_jaw and reference_picture; warp_control
+#: face_shape and below_jaw).
 _WARP_SIBLINGS = tuple(
     (f"unmask_video.{stem}", f"unmask_video/{stem}.py")
     for stem in (
-        "warp_register", "tps", "warp_maps", "face_shape", "below_jaw", "reference_picture", "warp_reference",
-        "warp_control", "shape_smoothing", "neck_lag", "same_place",
+        "jaw_opening", "warp_register", "tps", "warp_maps", "face_shape", "below_jaw", "reference_picture",
+        "warp_reference", "warp_control", "shape_smoothing", "neck_lag", "same_place",
     )
 )
 

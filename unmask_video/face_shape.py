@@ -14,6 +14,9 @@ from unmask_video import landmark_sets
 
 _FACE_OVAL = landmark_sets.index(landmark_sets.FACE_OVAL)
 _UPPER_FACE = landmark_sets.index(landmark_sets.UPPER_FACE)
+_YAW_PROBE = landmark_sets.index(landmark_sets.YAW_PROBE)
+#: The two eye corners :func:`rigid_frame` reads the face's roll across (the right eye's second, the left eye's first).
+_EYE_ENDS = landmark_sets.index((landmark_sets.RIGHT_EYE_CORNERS[1], landmark_sets.LEFT_EYE_CORNERS[0]))
 
 
 def face_region(shape: tuple[int, int], landmarks: np.ndarray, antialiased: bool = True) -> np.ndarray:
@@ -29,8 +32,8 @@ def yaw(landmarks: np.ndarray) -> float:
     """How far the face is turned: where its nose bridge lies between its sides
     (:data:`~unmask_video.landmark_sets.YAW_PROBE`), along the line joining them, minus one half (0: frontal, about
     +-0.2 for a face turned to show one cheek)."""
-    pts = np.asarray(landmarks, np.float64)
-    left, bridge, right = (pts[i] for i in landmark_sets.YAW_PROBE)
+    # (the three points taken first, then made float64: the same values, without converting all 468)
+    left, bridge, right = np.asarray(landmarks)[_YAW_PROBE].astype(np.float64)
     across = right - left
     length2 = max(float(across @ across), 1e-9)
     return float((bridge - left) @ across / length2 - 0.5)
@@ -38,11 +41,13 @@ def yaw(landmarks: np.ndarray) -> float:
 
 def rigid_frame(landmarks: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     """(centre, scale, 2x2 rotation) of the face's rigid frame, from the :data:`UPPER_FACE` points."""
-    pts = np.asarray(landmarks, np.float64)[_UPPER_FACE]
+    # (the points taken first, then made float64: the same values, without converting all 468)
+    lm = np.asarray(landmarks)
+    pts = lm[_UPPER_FACE].astype(np.float64)
     centre = pts.mean(axis=0)
     scale = max(float(np.sqrt(((pts - centre) ** 2).sum(axis=1).mean())), 1e-6)
-    eyes = np.asarray(landmarks, np.float64)
-    d = eyes[landmark_sets.RIGHT_EYE_CORNERS[1]] - eyes[landmark_sets.LEFT_EYE_CORNERS[0]]
+    right, left = lm[_EYE_ENDS].astype(np.float64)
+    d = right - left
     c, s_ = d / max(float(np.hypot(*d)), 1e-9)
     return centre, scale, np.array([[c, -s_], [s_, c]])
 

@@ -340,14 +340,13 @@ def mask_drop(mask: np.ndarray, chin: np.ndarray, down: np.ndarray, height: floa
     covered = np.zeros(inside.shape, bool)
     covered[inside] = mask[ys[inside], xs[inside]] > 0
     at_chin = int(round(-_FROM / _STEP))
-    bottoms = []
-    for col, seen in zip(covered, inside, strict=True):
-        if not col[at_chin]:
-            continue
-        below = np.flatnonzero(~col[at_chin:])
-        if len(below) == 0 or not seen[at_chin + below[0]]:
-            continue  # (the edge runs past the searched depth or the picture)
-        bottoms.append(ts[at_chin + below[0]])
+    # Each column covered at the chin: its first uncovered sample from the chin down (all columns at once), counted
+    # only where that sample lies in the picture (else the edge runs past the searched depth or the picture).
+    open_below = ~covered[:, at_chin:]
+    first = at_chin + open_below.argmax(axis=1)
+    rows = np.arange(len(first))
+    edge = covered[:, at_chin] & open_below.any(axis=1) & inside[rows, first]
+    bottoms = ts[first[edge]]
     if len(bottoms) < (_COLUMNS + 1) // 2:
         return None
     return float(np.median(bottoms))

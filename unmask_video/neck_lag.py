@@ -51,16 +51,20 @@ class NeckLag:
         else:
             self._torsos.pop(track, None)
 
-    def __call__(self, lm: np.ndarray, origin: tuple[int, int] | None, track: int | None) -> np.ndarray | None:
+    def __call__(
+        self, lm: np.ndarray, origin: tuple[int, int] | None, track: int | None, height: float | None = None
+    ) -> np.ndarray | None:
         """The control points' move ((K, 2)) that holds the neck back with the torso when the head moves in the picture
-        faster than ``neck_follow`` (``neck_lag``); ``origin``: the ROI's (x, y) in the picture. None: no move (off, no
-        origin or track, or the torso has caught up)."""
+        faster than ``neck_follow`` (``neck_lag``); ``origin``: the ROI's (x, y) in the picture; ``height``: the face
+        height in pixels (:func:`face_axes`), when the caller has it. None: no move (off, no origin or track, or the
+        torso has caught up)."""
         o = self.options
         if o.neck_lag <= 0 or o.neck_reach <= 0 or origin is None or track is None:
             return None
         # (the head's place in the picture: its stable landmarks', which FaceMesh sees above the mask)
         head = lm[_STABLE].mean(axis=0) + np.asarray(origin, np.float64)
-        height = face_axes(lm)[1]
+        if height is None:
+            height = face_axes(lm)[1]
         torso, last = self._torsos.get(track, (head, head))
         # (a jump no head makes in a frame: a cut, or the track warped again after frames without a mask; start afresh)
         if float(np.hypot(*(head - last))) > _NECK_JUMP * height:

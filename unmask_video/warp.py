@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -287,6 +288,8 @@ class ReferenceWarper:
             roots = jaw_weights(self.landmarks, self.landmarks[_NECK_ROOTS_INDEX])
             jaw_w = np.concatenate([jaw_w, *([_JAW_NECK_SHARE * roots] * len(NECK_RINGS))])
         self._jaw_weights = jaw_w
+        #: The reference's forehead top and chin (float64), carried onto each frame for the jaw's opening.
+        self._height_points = self.landmarks[_FACE_HEIGHT].astype(np.float64)
         #: Per face track: the registration's translation of the control points (``register``).
         self._registration = TrackRegistration(options)
         #: Per face track: the neck held back with the torso (``neck_lag``).
@@ -301,7 +304,7 @@ class ReferenceWarper:
             return None
         if to_frame is None:
             to_frame = self._control.to_frame(lm)
-        top, chin = transform_points(self.landmarks[_FACE_HEIGHT].astype(np.float64), to_frame)
+        top, chin = transform_points(self._height_points, to_frame)
         down = chin - top
         height = float(np.hypot(*down))
         if height < 1e-6:
@@ -405,10 +408,11 @@ class ReferenceWarper:
             oval = np.concatenate([oval, self._control.target(landmarks) if control is None else control])
         lo, hi = oval.min(axis=0), oval.max(axis=0)
         grow = self.options.face_margin * float(max(hi - lo)) + 2.0
-        x0 = int(np.clip(np.floor(lo[0] - grow), 0, w))
-        y0 = int(np.clip(np.floor(lo[1] - grow), 0, h))
-        x1 = int(np.clip(np.ceil(hi[0] + grow) + 1, x0, w))
-        y1 = int(np.clip(np.ceil(hi[1] + grow) + 1, y0, h))
+        # (Python's floor, ceil and bounds on the floats: the same whole numbers as numpy's on its scalars, cheaper)
+        x0 = min(max(math.floor(lo[0] - grow), 0), w)
+        y0 = min(max(math.floor(lo[1] - grow), 0), h)
+        x1 = min(max(math.ceil(hi[0] + grow) + 1, x0), w)
+        y1 = min(max(math.ceil(hi[1] + grow) + 1, y0), h)
         return x0, y0, x1, y1
 
     def warp(
@@ -442,8 +446,12 @@ class ReferenceWarper:
         valid = np.zeros((h, w), bool)
         # The frame's control points, once: the face box and the spline both need them (and the jaw's move the
         # similarity they are carried by).
-        to_frame = self._control.to_frame(lm) if self._control.carries() else None
-        control = self._control.target(lm, to_frame)
+        # (the landmarks in float64 once, for the similarity and the control points, which read them so; the face's
+        # height once, for the neck's lag, the registration's band and the same place's local test)
+        lm64 = lm.astype(np.float64)
+        height = face_axes(lm64)[1]
+        to_frame = self._control.to_frame(lm64) if self._control.carries() else None
+        control = self._control.target(lm64, to_frame)
         # Only the target's face (and a margin) can be valid: map that box, not the whole ROI.
         face = self._face_box(lm, h, w, control)
         x0, y0, x1, y1 = face
@@ -457,13 +465,13 @@ class ReferenceWarper:
         level = self._level(lm, spread)
         # The pyramid level's 2**-level is applied to the grid's nodes, not to the full-size maps (the same maps).
         move = self._jaw_move(lm, mask, track, to_frame)
-        lag = self._neck_lag(lm, origin, track)
+        lag = self._neck_lag(lm, origin, track, height)
         if lag is not None:
             move = lag if move is None else move + lag
         tps = self.fit(lm, track, control, move)
         scale = 1.0 / (1 << level)
         registering = self.options.register > 0 and image is not None and mask is not None and track is not None
-        band = band_box(mask, face, face_axes(lm)[1]) if registering and self._registration.due(track) else None
+        band = band_box(mask, face, height) if registering and self._registration.due(track) else None
         # (the registration's translation moves every control point alike: the spline read that much up the picture)
         dx, dy = self._registration.offset(track)
         step = self._step(y1 - y0, x1 - x0)
@@ -487,7 +495,7 @@ class ReferenceWarper:
         nodes = MapNodes(tps, (uy1 - uy0, ux1 - ux0), step, (ux0 - dx, uy0 - dy), check, scale)
         sub, inside = nodes.remapped(merged)
         if band is not None and registering:
-            moved = self._register(lm, image, mask, track, sub, inside, (ux0, uy0), band)
+            moved = self._register(height, image, mask, track, sub, inside, (ux0, uy0), band)
             if moved:  # (the translation moved: the box warped again with it)
                 dx, dy = self._registration.offset(track)
                 ux0, uy0, ux1, uy1 = x0, y0, x1, y1
@@ -505,7 +513,7 @@ class ReferenceWarper:
             if self._plain_levels is not None and not plain:
                 photo = functools.partial(shifted_sample, nodes, self._plain_levels[level], (y0 - uy0, x0 - ux0))
             carry = self._same_place.carried(sub, inside, image, mask, (x0, y0, x1, y1), track,
-                                     face_axes(lm)[1] if local else 0.0, photo) if pose else None  # fmt: skip
+                                     height if local else 0.0, photo) if pose else None  # fmt: skip
             if (carry is not None) != plain and self._plain_levels is not None:
                 sub = nodes.remapped(self._picture(level, not plain))[0]
                 sub = sub[inner] if grown else sub
@@ -547,15 +555,14 @@ class ReferenceWarper:
         return levels[level]
 
     def _register(
-        self, lm: np.ndarray, image: np.ndarray, mask: np.ndarray, track: int, sub: np.ndarray, inside: np.ndarray,
+        self, height: float, image: np.ndarray, mask: np.ndarray, track: int, sub: np.ndarray, inside: np.ndarray,
         origin: tuple[int, int], band: tuple[int, int, int, int, int],
     ) -> bool:
         """Update the track's translation of the control points by what :func:`residual_shift` reads on this frame,
         before its warp: on the reference warped with the held translation (``sub`` and ``inside``, as
         :func:`~unmask_video.warp_maps.remap_with_validity` returns them, of a box with its top-left at ``origin`` in
         the ROI, covering the ``band``'s warped part: :func:`~unmask_video.warp_register.band_box`). Returns whether the
-        held translation moved."""
-        height = face_axes(lm)[1]
+        held translation moved. ``height``: the face height in pixels (:func:`face_axes`)."""
         bx0, by0, bx1, by1, wy1 = band
         ox, oy = origin
         rows, cols = slice(by0 - oy, wy1 - oy), slice(bx0 - ox, bx1 - ox)

@@ -76,6 +76,7 @@ class MapNodes:
         self._size = (nx * step, ny * step)
         self._crop = (slice(pad, pad + h), slice(pad, pad + w))
         self._maps: tuple[np.ndarray, np.ndarray] | None = None  # (the last :meth:`remapped`'s)
+        self._bounded: bool | None = None  # (:meth:`bounded`, once: the nodes do not change)
 
     def upsampled(self, nodes: np.ndarray) -> np.ndarray:
         """(h, w) float32: ``nodes`` (one of :attr:`nodes`) bilinearly upsampled to every pixel of the region."""
@@ -95,8 +96,10 @@ class MapNodes:
 
     def bounded(self) -> bool:
         """Whether map_x and map_y lie within +-30000 px everywhere (each pixel is a blend of four nodes; see
-        :func:`remap_with_validity`)."""
-        return all(float(np.abs(g).max()) < _BOUNDED_MAP for g in self.nodes[:2])
+        :func:`remap_with_validity`; read once, as the nodes do not change)."""
+        if self._bounded is None:
+            self._bounded = all(float(np.abs(g).max()) < _BOUNDED_MAP for g in self.nodes[:2])
+        return self._bounded
 
     def all_above(self, index: int, threshold: float) -> bool:
         """Whether every pixel of :meth:`upsampled` of ``nodes[index]`` is surely >= ``threshold`` (> 0): every node
