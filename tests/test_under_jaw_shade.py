@@ -254,3 +254,23 @@ def test_the_composite_lays_the_held_lift_on_the_frames_that_reuse_the_colour_fi
     for lifted, _ in frames[1:]:
         assert np.abs(_mean_l(lifted, band) - _mean_l(frames[0][0], band)) < 1.0
         assert np.percentile(np.abs(lifted[band].astype(int) - first[band]), 99) <= 3
+
+
+def test_a_large_photos_shade_is_read_at_a_reduced_size_as_at_its_full_size(monkeypatch) -> None:
+    """A portrait whose face is far taller than ``READ_HEIGHT`` (the astronaut's shaded and plain photos at 5x) is
+    read at a reduced size: the same depth and chin light as read at its full size, to a few hundredths."""
+    from unmask_video import reference_shade as shade_module
+
+    photo, lm = astronaut()
+    for image in (photo, _shade_under_jaw(photo, lm)):
+        big = cv2.resize(image, None, fx=5.0, fy=5.0, interpolation=cv2.INTER_CUBIC)
+        big_lm = (lm.astype(np.float64) + 0.5) * 5.0 - 0.5
+        assert face_axes(big_lm)[1] > 1.2 * shade_module.READ_HEIGHT
+        skin = np.ones(big.shape[:2], bool)
+        reduced = reference_shade(big, big_lm, skin)
+        monkeypatch.setattr(shade_module, "READ_HEIGHT", 1e9)
+        full = reference_shade(big, big_lm, skin)
+        monkeypatch.undo()
+        assert reduced is not None and full is not None
+        assert abs(reduced.depth - full.depth) < 0.03
+        assert abs(reduced.chin - full.chin) < 2.0
