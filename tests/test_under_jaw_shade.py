@@ -140,19 +140,27 @@ def test_the_composite_keeps_a_shaded_photos_shade_where_the_frame_below_the_mas
     assert np.array_equal(on, off)
 
 
-def test_the_composite_lifts_the_photos_shade_where_the_frame_shows_a_lit_neck_below_the_mask() -> None:
-    """Through the composite (``FaceROI.reference_shade``): the astronaut's photo shaded under the chin, the frame's
-    neck below her mask lit as her skin: the rebuilt skin under the chin comes out lighter than with the rule off,
-    and nothing changes above the chin or outside the hole and its blend band."""
+def _lit_neck_scene():
+    """The astronaut's photo shaded under the chin, masked, with the frame's neck below her mask lit as her skin (her
+    cheek's colour in place of the suit's collar): the face (with the shade the warper reads on the photo) and its
+    hole."""
     face, truth = masked_face(light=_shade_under_jaw)
     hole = _hole(face)
     cloth = face.image[face.mask > 0][0]
     lm = face.landmarks
-    # (the frame's neck below the mask: her lit cheek's colour in place of the suit's collar)
     cheek = np.median(truth[hole & (_under_chin(hole.shape, lm, -0.3, -0.2) > 0)], axis=0)
     lit = np.where((_under_chin(hole.shape, lm, 0.0, 1.0) > 0)[..., None], cheek, truth).astype(np.uint8)
     face = dataclasses.replace(face, mask=hole.astype(np.uint8) * 255, image=np.where(hole[..., None], cloth, lit),
                                reference_shade=_photo_shade(_shade_under_jaw))  # fmt: skip
+    return face, hole
+
+
+def test_the_composite_lifts_the_photos_shade_where_the_frame_shows_a_lit_neck_below_the_mask() -> None:
+    """Through the composite (``FaceROI.reference_shade``): the astronaut's photo shaded under the chin, the frame's
+    neck below her mask lit as her skin: the rebuilt skin under the chin comes out lighter than with the rule off,
+    and nothing changes above the chin or outside the hole and its blend band."""
+    face, hole = _lit_neck_scene()
+    lm = face.landmarks
     off = ReferenceComposite(CompositeOptions(under_jaw=UnderJawOptions(depth=-1.0))).reconstruct_one(face)
     on = ReferenceComposite(CompositeOptions()).reconstruct_one(face)
     band = hole & (_under_chin(hole.shape, lm, 0.02, 0.1) > 0)
@@ -230,14 +238,8 @@ def test_the_composite_lays_the_held_lift_on_the_frames_that_reuse_the_colour_fi
     """The lit-neck scene through one composite on three frames in a row (the face still: the second and third reuse
     the colour fields, ``field_refresh``): each rebuilt lighter under the chin than with the rule off, the reusing
     frames within a level or two of the measuring one."""
-    face, truth = masked_face(light=_shade_under_jaw)
-    hole = _hole(face)
-    cloth = face.image[face.mask > 0][0]
+    face, hole = _lit_neck_scene()
     lm = face.landmarks
-    cheek = np.median(truth[hole & (_under_chin(hole.shape, lm, -0.3, -0.2) > 0)], axis=0)
-    lit = np.where((_under_chin(hole.shape, lm, 0.0, 1.0) > 0)[..., None], cheek, truth).astype(np.uint8)
-    face = dataclasses.replace(face, mask=hole.astype(np.uint8) * 255, image=np.where(hole[..., None], cloth, lit),
-                               reference_shade=_photo_shade(_shade_under_jaw))  # fmt: skip
     options = dataclasses.replace(CompositeOptions(), carry_frames=1)
     assert options.field_refresh >= 3
     off = ReferenceComposite(dataclasses.replace(options, under_jaw=UnderJawOptions(depth=-1.0)))
