@@ -337,10 +337,7 @@ class ReferenceWarper:
         self._smoothing.reset(track)
         self._neck_lag.reset(track)
         self._registration.reset(track)
-        if track is None:
-            self._jaw.reset()
-        else:
-            self._jaw.reset(track)
+        self._jaw.reset(track)
 
     def fit(
         self, landmarks: np.ndarray, track: int | None = None, control: np.ndarray | None = None,

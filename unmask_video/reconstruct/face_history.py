@@ -7,6 +7,7 @@ value kept per face of the last frames), and its colour correction field is aver
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import cv2
@@ -40,6 +41,16 @@ def face_in_frame(face: FaceROI) -> Located:
     face's width (px): what the per-face histories (:class:`FaceHistory`) find it by."""
     in_frame = face.landmarks + np.array([face.box.x0, face.box.y0], np.float32)
     return in_frame, in_frame.mean(axis=0), float(np.ptp(face.landmarks[:, 0]))
+
+
+@dataclass
+class FrameHold(Generic[_T]):
+    """What one of the composite's rules laid on a face, from frame to frame: it decides on the frames that measure
+    the colour fields (``CompositeOptions.field_refresh``) and sets ``held`` to what it laid (None: nothing); where
+    ``reuse`` (the fields were reused), it lays ``held`` again and does not read the frame."""
+
+    held: _T | None = None
+    reuse: bool = False
 
 
 class FaceHistory(Generic[_T]):

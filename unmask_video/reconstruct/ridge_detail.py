@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from unmask_video.face_units import FaceLength
+from unmask_video.reconstruct.face_history import FrameHold
 from unmask_video.landmark_sets import NOSE_RIDGE, index
 
 log = logging.getLogger(__name__)
@@ -67,13 +68,8 @@ class HeldRidge:
     at: float
 
 
-@dataclass
-class RidgeTrack:
-    """One face's ridge detail from frame to frame: ``reuse``: lay ``held`` again (the colour fields were reused: the
-    frame is not read); otherwise measured on this frame, and ``held`` set to what was laid (None: nothing)."""
-
-    held: HeldRidge | None = None
-    reuse: bool = False
+#: One face's ridge detail from frame to frame: measured where the colour fields are, laid again where they are reused.
+RidgeTrack = FrameHold[HeldRidge]
 
 
 def _inside(hole: np.ndarray, x: float, y: float) -> bool:

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
+from unmask_video.reconstruct.face_history import FrameHold
 from unmask_video.reconstruct.lab_pixels import paste_at, to_lab
 from unmask_video.reference_shade import FaceLines, ReferenceShade, coordinates, face_lines
 
@@ -90,14 +91,9 @@ class HeldLift:
     offset: tuple[float, float]
 
 
-@dataclass
-class ShadeTrack:
-    """One face's under-jaw lift from frame to frame: ``reuse``: lay ``held`` again (the colour fields were reused: the
-    frame is not read; None: nothing is done); otherwise decided on this frame, and ``held`` set to what was laid
-    (None: nothing)."""
-
-    held: HeldLift | None = None
-    reuse: bool = False
+#: One face's under-jaw lift from frame to frame: decided where the colour fields are measured, laid again where they
+#: are reused.
+ShadeTrack = FrameHold[HeldLift]
 
 
 def _box(lines: FaceLines, shape: tuple[int, int], top: float, reach: float, k: int) -> tuple[slice, slice] | None:
@@ -169,9 +165,15 @@ def _lay(out: np.ndarray, hole: np.ndarray, pasted: np.ndarray, landmarks: np.nd
     """Add ``held``'s change on ``out``'s pixels of ``hole`` where ``pasted``, its corner placed from this frame's
     chin's landmark (``landmarks``, region pixels); whether any pixel of the region was reached."""
     chin = landmarks[landmark_sets.CHIN]
+    x0, y0 = int(round(float(chin[0]) + held.offset[0])), int(round(float(chin[1]) + held.offset[1]))
+    return _add(out, hole, pasted, held, x0, y0)
+
+
+def _add(out: np.ndarray, hole: np.ndarray, pasted: np.ndarray, held: HeldLift, x0: int, y0: int) -> bool:
+    """Add ``held``'s change, spread back to the region's size with its corner at (``x0``, ``y0``), on ``out``'s
+    pixels of ``hole`` where ``pasted``; whether any pixel of the region was reached."""
     k = held.step
     hh, hw = held.change.shape[:2]
-    x0, y0 = int(round(float(chin[0]) + held.offset[0])), int(round(float(chin[1]) + held.offset[1]))
     h, w = hole.shape
     # (the change's pixels that land on the region)
     cx0, cy0 = max(-x0, 0), max(-y0, 0)
@@ -265,14 +267,10 @@ def _lift(
     share = np.clip(up / np.maximum(np.float32(chin_lab[0]) - smooth[part][..., 0], np.float32(1e-3)), 0.0, 1.0)
     moved = lab[part] + np.concatenate([up[..., None], share[..., None] * (chin_lab[1:] - smooth[part][..., 1:])], axis=2)
     small = (cv2.cvtColor(moved, cv2.COLOR_Lab2RGB) - rgb[part]) * np.float32(255.0)
-    where = (slice(box[0].start + r0 * k, box[0].start + r1 * k), slice(box[1].start + c0 * k, box[1].start + c1 * k))
-    change = cv2.resize(small, ((c1 - c0) * k, (r1 - r0) * k), interpolation=cv2.INTER_LINEAR)
-    sub = out[where]
-    change += sub
-    change += np.float32(0.5)
-    np.clip(change, 0, 255, out=change)
-    paste_at(sub, change.astype(np.uint8), lifted[r0 * k:r1 * k, c0 * k:c1 * k])
     log.debug("under-jaw shade: floor L %.1f (chin %.1f, neck %.1f), at most %.1f lifted", floor, chin_lab[0], neck_l,
               float(up.max()))  # fmt: skip
     chin = landmarks[landmark_sets.CHIN]
-    return HeldLift(small, k, (where[1].start - float(chin[0]), where[0].start - float(chin[1])))
+    x0, y0 = box[1].start + c0 * k, box[0].start + r0 * k
+    held = HeldLift(small, k, (x0 - float(chin[0]), y0 - float(chin[1])))
+    _add(out, hole, pasted, held, x0, y0)
+    return held
