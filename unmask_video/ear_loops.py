@@ -15,10 +15,12 @@ side edge and the ear (past the eye's outer corner), and chained to the mask's s
 a finger's edge. They are grown a little into thin weaker stroke pixels next to them and, to stay put from one frame
 to the next, into those next to the last frame's loops (held, not grown from: they do not creep).
 
-That search runs every ``search_every`` frames of a track (and when the face moved, its mask changed, or the track
-holds no loops); between, each side's loops are followed in their own small box (:func:`follow_loops`): the stroke
-pixels read with the search's colours in its zones (moved with the ear), the strokes chained to the mask's edge or to
-the search's strokes, grown as the search grows them; a search runs instead when they no longer fit.
+That search runs every ``search_every`` frames of a track (and when the face moved or its mask changed); between,
+each side's loops are followed in their own small box (:func:`follow_loops`): the stroke pixels read with the search's
+colours in its zones (moved with the ear), the strokes chained to the mask's edge or to the search's strokes, grown as
+the search grows them; a search runs instead when they no longer fit. A track whose search found none holds "none"
+until its next search, under the same conditions: a loop that shows on a still face is found within ``search_every``
+frames, one that comes with a move or a mask put on at once.
 
 The modules: :mod:`~unmask_video.ear_loop_options` (the options), :mod:`~unmask_video.ear_loop_search` (the search),
 :mod:`~unmask_video.ear_loop_follow` (the follow), :mod:`~unmask_video.ear_loop_pixels` (the pixel steps both share),
@@ -93,11 +95,9 @@ class EarLoops:
         self._held.pop(track, None)
 
     def _followable(self, held: _Held, landmarks: np.ndarray, area: int) -> bool:
-        """Whether this frame may follow ``held`` rather than search: the search is recent, the face (its frame
-        ``landmarks``) near where it was then, its mask (``area`` pixels) about as large."""
+        """Whether this frame may follow ``held`` (or hold its "none") rather than search: the search is recent, the
+        face (its frame ``landmarks``) near where it was then, its mask (``area`` pixels) about as large."""
         o = self.options
-        if held.loops is None:  # (none to follow: loops come and go at a search's threshold, each search may add)
-            return False
         if held.age + 1 >= o.search_every or abs(area - held.area) > o.mask_change * held.area:
             return False
         shift = float(np.linalg.norm(landmarks - held.searched, axis=1).mean())
@@ -106,8 +106,9 @@ class EarLoops:
     def _follow(
         self, held: _Held, image: Image, landmarks: np.ndarray, mask: np.ndarray, box: Box, at: np.ndarray
     ) -> Loops | bool | None:
-        """``held``'s loops followed into this frame (:func:`follow_loops`): False where it holds none, None where
-        they no longer fit (a search is due)."""
+        """``held``'s loops followed into this frame (:func:`follow_loops`): False where it holds none (nor did its
+        search chain any stroke: "none" is held until the next search), None where they no longer fit (a search is
+        due)."""
         if held.loops is None and held.strokes is None:
             return False
         if held.look is None:
