@@ -119,8 +119,8 @@ def test_a_bare_face_has_no_loops(scene):
 
 def test_loops_too_faint_to_start_are_held_where_the_last_frame_had_them(scene):
     faint = _draw(scene.masked, scene.mask, _loop_paths(scene.mask, scene.landmarks), strength=0.4)
-    assert EarLoops().find(faint, scene.landmarks, scene.mask, 0, _whole(faint)) is None
-    loops = EarLoops()  # (a fresh track: one that holds "none" from a search looks again at its next search only)
+    loops = EarLoops()
+    assert loops.find(faint, scene.landmarks, scene.mask, 0, _whole(faint)) is None
     loops.find(scene.looped, scene.landmarks, scene.mask, 0, _whole(faint))
     held = _found(loops.find(faint, scene.landmarks, scene.mask, 0, _whole(faint)), scene.mask.shape)
     assert (held & scene.loops).sum() >= 0.7 * scene.loops.sum()
@@ -224,39 +224,49 @@ def test_a_face_that_moved_far_is_searched_again(scene, searches):
     _assert_found_as_drawn(_found(found, scene.mask.shape), moved, share=0.95, near_px=5, stray=30)
 
 
-def test_a_still_face_without_loops_is_searched_once_in_search_every_frames(scene, searches):
-    loops = EarLoops(EarLoopOptions(search_every=4))
+@pytest.mark.parametrize("after, searched", [(1, [0, 4, 8]), (2, [0, 1, 5]), (None, list(range(9)))])
+def test_a_still_face_without_loops_holds_none_between_searches_after_searches_without(
+    scene, searches, after, searched
+):
+    loops = EarLoops(EarLoopOptions(search_every=4, hold_none_after=after))
+    at = []
     for frame in range(9):
+        n = len(searches)
         assert loops.find(scene.masked, scene.landmarks, scene.mask, 0, _whole(scene.masked)) is None
-        assert len(searches) == 1 + frame // 4  # (frames 0, 4 and 8; "none" held between)
+        at += [frame] * (len(searches) - n)
+    assert at == searched  # (after `after` searches in a row found none: one in search_every frames; None: each)
 
 
-@pytest.mark.parametrize("before", [0, 1, 2, 3, 5])
+@pytest.mark.parametrize("before", [0, 1, 2, 3, 5, 6])
 def test_a_loop_that_appears_after_frames_without_is_found_within_search_every_frames(scene, searches, before):
-    every = 4
-    loops = EarLoops(EarLoopOptions(search_every=every))
+    every, after = 4, 2
+    loops = EarLoops(EarLoopOptions(search_every=every, hold_none_after=after))
     for _ in range(before):
         assert loops.find(scene.masked, scene.landmarks, scene.mask, 0, _whole(scene.masked)) is None
     shown = []
     for frame in range(every):
         found = loops.find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped))
         shown.append(found is not None)
-    first = shown.index(True)  # (found at the next search, at most every - 1 frames after it shows ...)
-    assert first == (-before) % every and all(shown[first:])  # (... and followed from then on)
-    assert len(searches) == 1 + (before + first) // every
+    # (searched on the first `after` frames, then on frames after - 1 + k * every: found there, then followed)
+    first = shown.index(True)
+    assert first == (0 if before < after else (after - 1 - before) % every) and all(shown[first:])
     _assert_found_as_drawn(_found(found, scene.mask.shape), scene, share=0.95, near_px=5, stray=10)
 
 
 def test_a_face_without_loops_is_searched_at_once_when_it_moved_or_its_mask_changed(scene, searches):
-    loops = EarLoops()
-    assert loops.find(scene.masked, scene.landmarks, scene.mask, 0, _whole(scene.masked)) is None
+    options = EarLoopOptions(hold_none_after=1)
+    loops = EarLoops(options)
+    for _ in range(2):  # (a search, then "none" held on the still face)
+        assert loops.find(scene.masked, scene.landmarks, scene.mask, 0, _whole(scene.masked)) is None
+    assert len(searches) == 1
     far = int(round(0.08 * face_size_px(scene.landmarks)))
     moved = _shifted(scene, far, 0)
     found = loops.find(moved.looped, moved.landmarks, moved.mask, 0, _whole(moved.looped))
     assert len(searches) == 2  # (moved: a search, which finds the loops the moved face now shows)
     _assert_found_as_drawn(_found(found, scene.mask.shape), moved, share=0.95, near_px=5, stray=10)
-    loops = EarLoops()
-    loops.find(scene.masked, scene.landmarks, scene.mask, 0, _whole(scene.masked))
+    loops = EarLoops(options)
+    for _ in range(2):
+        loops.find(scene.masked, scene.landmarks, scene.mask, 0, _whole(scene.masked))
     smaller = scene.mask * (np.arange(scene.mask.shape[0])[:, None] > _top_row(scene.mask, 0.2))  # (a mask put on)
     loops.find(scene.masked, scene.landmarks, smaller.astype(np.float32), 0, _whole(scene.masked))
     assert len(searches) == 4

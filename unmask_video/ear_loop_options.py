@@ -56,6 +56,12 @@ class EarLoopOptions:
     #: last frame's loops are followed (:func:`~unmask_video.ear_loop_follow.follow_loops`): looked for only near where they were, moved with
     #: the ear beside them, in their own box, with the colours the search found.
     search_every: int = 4
+    #: A track whose last this many searches in a row found no loops holds that "none" until its next search (under
+    #: the conditions above and below: a loop that shows is found within ``search_every`` frames); before, and after
+    #: a search that found loops, each frame without loops searches. (A new face's loops, and loops at a search's
+    #: threshold, show on some frames and not on others: one search that found none is not yet a face without.)
+    #: None: a track without loops searches on every frame.
+    hold_none_after: int | None = 2
     #: ... and again as soon as the face moved more than this (the landmarks' mean shift since the search) ...
     moved: float = 0.05
     #: ... or the mask's area changed by more than this fraction of its area at the search ...

@@ -18,9 +18,10 @@ to the next, into those next to the last frame's loops (held, not grown from: th
 That search runs every ``search_every`` frames of a track (and when the face moved or its mask changed); between,
 each side's loops are followed in their own small box (:func:`follow_loops`): the stroke pixels read with the search's
 colours in its zones (moved with the ear), the strokes chained to the mask's edge or to the search's strokes, grown as
-the search grows them; a search runs instead when they no longer fit. A track whose search found none holds "none"
-until its next search, under the same conditions: a loop that shows on a still face is found within ``search_every``
-frames, one that comes with a move or a mask put on at once.
+the search grows them; a search runs instead when they no longer fit. A track without loops searches on every frame
+until ``hold_none_after`` searches in a row found none; it then holds "none" between searches under the same
+conditions: a loop that shows on a still face is found within ``search_every`` frames, one that comes with a move or
+a mask put on at once.
 
 The modules: :mod:`~unmask_video.ear_loop_options` (the options), :mod:`~unmask_video.ear_loop_search` (the search),
 :mod:`~unmask_video.ear_loop_follow` (the follow), :mod:`~unmask_video.ear_loop_pixels` (the pixel steps both share),
@@ -57,6 +58,7 @@ class _Held:
     searched: np.ndarray  # its landmarks at the last search (frame coordinates)
     area: int  # its mask's pixels at the last search
     age: int = 0  # frames since the last search
+    nones: int = 0  # how many searches in a row, up to the last, found no loops
 
 
 class EarLoops:
@@ -87,7 +89,8 @@ class EarLoops:
         look = None if look is None else look.moved(np.float32([box.x0, box.y0]), 1.0)
         radius = self.options.inpaint_radius
         loops = _framed(found, box, radius)
-        self._held[track] = _Held(loops, at, _framed(strokes, box, radius), look, at, area)
+        nones = 0 if loops is not None else 1 + (held.nones if held is not None else 0)
+        self._held[track] = _Held(loops, at, _framed(strokes, box, radius), look, at, area, nones=nones)
         return loops
 
     def reset(self, track: int) -> None:
@@ -98,6 +101,8 @@ class EarLoops:
         """Whether this frame may follow ``held`` (or hold its "none") rather than search: the search is recent, the
         face (its frame ``landmarks``) near where it was then, its mask (``area`` pixels) about as large."""
         o = self.options
+        if held.loops is None and (o.hold_none_after is None or held.nones < o.hold_none_after):
+            return False  # (none to follow, nor yet a "none" to hold: each search may find loops at its threshold)
         if held.age + 1 >= o.search_every or abs(area - held.area) > o.mask_change * held.area:
             return False
         shift = float(np.linalg.norm(landmarks - held.searched, axis=1).mean())
@@ -107,7 +112,7 @@ class EarLoops:
         self, held: _Held, image: Image, landmarks: np.ndarray, mask: np.ndarray, box: Box, at: np.ndarray
     ) -> Loops | bool | None:
         """``held``'s loops followed into this frame (:func:`follow_loops`): False where it holds none (nor did its
-        search chain any stroke: "none" is held until the next search), None where they no longer fit (a search is
+        search chain any stroke: its "none" held until the next search), None where they no longer fit (a search is
         due)."""
         if held.loops is None and held.strokes is None:
             return False
