@@ -48,9 +48,10 @@ def shrunk(
         return image, mask, loops
     h, w = mask.shape[:2]
     small = (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1))
+    values = mask if mask.dtype == np.float32 else mask.astype(np.float32)  # (no copy of a float32 mask)
     return (
         cv2.resize(image, small, interpolation=cv2.INTER_LINEAR),
-        cv2.resize(mask.astype(np.float32), small, interpolation=cv2.INTER_LINEAR),
+        cv2.resize(values, small, interpolation=cv2.INTER_LINEAR),
         [cv2.resize(part, small, interpolation=cv2.INTER_NEAREST) for part in loops],
     )
 
@@ -61,7 +62,7 @@ def grown_back(found: np.ndarray, scale: float, mask: np.ndarray) -> np.ndarray:
         return found
     h, w = mask.shape[:2]
     out = np.zeros((h, w), np.uint8)
-    part = mask_bbox(found > 0, 1, found.shape)
+    part = mask_bbox(found, 1, found.shape)  # (uint8 {0, 1}: its non-zero pixels read as they are)
     if part is None:
         return out
     # (grown back on the loops' box only, its edges mapped to the full size's pixels)

@@ -133,7 +133,7 @@ class EarLoops:
 def _framed(found: np.ndarray, box: Box, radius: float) -> Loops | None:
     """The loops ``found`` (uint8 {0, 1} over the ROI whose box in the frame is ``box``) in frame coordinates, on
     their own box; None: none."""
-    tight = mask_bbox(found > 0, 0, found.shape)
+    tight = mask_bbox(found, 0, found.shape)  # (uint8 {0, 1}: its non-zero pixels read as they are)
     if tight is None:
         return None
     rows, cols = tight
