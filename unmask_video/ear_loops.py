@@ -72,12 +72,11 @@ class EarLoops:
     def find(self, image: Image, landmarks: np.ndarray, mask: np.ndarray, track: int, box: Box) -> Loops | None:
         """The loops past ``mask`` (float32 (h, w) in [0, 1], a worn mask's) in ROI ``image`` (uint8 RGB; its
         ``landmarks``; ``box``: the ROI's box in the frame), in frame coordinates; None: none (or an empty mask)."""
-        inside = mask > 0.5
-        if not self.options.enabled or not inside.any():
+        area = int(np.count_nonzero(mask > 0.5)) if self.options.enabled else 0
+        if not area:  # (off, or an empty mask)
             self.reset(track)
             return None
         at = (landmarks + np.array([box.x0, box.y0], np.float32)).astype(np.float32)
-        area = int(np.count_nonzero(inside))
         held = self._held.get(track)
         if held is not None and self._followable(held, at, area):
             followed = self._follow(held, image, landmarks, mask, box, at)
