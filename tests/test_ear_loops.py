@@ -303,15 +303,6 @@ def test_each_side_searched_on_its_own_box_finds_what_the_zones_joint_box_finds(
     assert sides[0].any() and all(np.array_equal(a, b) for a, b in zip(sides, joint))
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 8, 701, 5000])
-def test_the_looks_median_is_numpys(n):
-    rng = np.random.default_rng(n)
-    for low, high in ((0, 256), (120, 124), (250, 256)):
-        values = rng.integers(low, high, (n, 3)).astype(np.uint8)
-        ours, numpys = ear_loop_search._median(values), np.median(values, axis=0)
-        assert ours.dtype == numpys.dtype and np.array_equal(ours, numpys)
-
-
 def test_the_search_reach_covers_its_filters_on_a_textured_image():
     """The stroke pixels of a zone read on its box grown by the search's reach are those read on the whole image
     (the astronaut's textures); on a box grown by half of it, some differ."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from unmask_video.order_stats import median, percentile
+from unmask_video.order_stats import byte_median, median, percentile
 
 
 def test_median_is_numpys_median():
@@ -60,3 +61,12 @@ def test_median_of_floats_keeps_their_dtype_and_values():
             values = (rng.normal(size=(3, n)) * 50).astype(dtype)
             got, want = median(values), np.median(values, axis=-1)
             assert got.dtype == want.dtype == dtype and np.array_equal(got, want), (n, dtype)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 8, 701, 5000])
+def test_the_byte_median_is_numpys(n):
+    rng = np.random.default_rng(n)
+    for low, high in ((0, 256), (120, 124), (250, 256)):
+        values = rng.integers(low, high, (n, 3)).astype(np.uint8)
+        ours, numpys = byte_median(values), np.median(values, axis=0)
+        assert ours.dtype == numpys.dtype and np.array_equal(ours, numpys)

@@ -16,6 +16,7 @@ from unmask_video.ear_loop_pixels import (
     work_scale,
 )
 from unmask_video.face_units import face_size_px
+from unmask_video.order_stats import byte_median
 
 __all__ = ["loop_strokes", "search_loops"]
 
@@ -160,19 +161,7 @@ def _look(image: np.ndarray, inside: np.ndarray, zone: np.ndarray) -> Look | Non
     cloth = samples(image, core if core.any() else inside)
     if not len(cloth):
         return None
-    m = _median(cloth).astype(np.float32)
+    m = byte_median(cloth).astype(np.float32)
     where = samples(image, zone)
-    typical = _median(where) if len(where) else m
+    typical = byte_median(where) if len(where) else m
     return Look(m, (bool(m[0] >= typical[0]), bool(m[1] >= typical[1]), bool(m[2] >= typical[2])))
-
-
-def _median(values: np.ndarray) -> np.ndarray:
-    """(3,) float64: ``np.median(values, axis=0)`` of (n, 3) uint8 ``values`` (n > 0), read off each channel's
-    histogram (numpy's median partitions a copy of each column: several times slower on thousands of samples)."""
-    n = len(values)
-    ranks = [(n - 1) // 2, n // 2]  # (the middle one, or the two middle ones: their mean)
-    out = np.empty(3, np.float64)
-    for c, channel in enumerate(np.ascontiguousarray(values.T)):
-        low, high = np.searchsorted(np.cumsum(np.bincount(channel, minlength=256)), ranks, side="right")
-        out[c] = (float(low) + float(high)) / 2.0
-    return out

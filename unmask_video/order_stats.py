@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["median", "percentile"]
+__all__ = ["byte_median", "median", "percentile"]
 
 
 def median(values: np.ndarray) -> np.ndarray:
@@ -46,3 +46,15 @@ def percentile(values: np.ndarray, q: float) -> np.ndarray:
     if gamma >= 0.5:
         return above.astype(np.float64) - step * (1.0 - gamma)
     return below.astype(np.float64) + step * gamma
+
+
+def byte_median(values: np.ndarray) -> np.ndarray:
+    """(d,) float64: ``np.median(values, axis=0)`` of (n, d) uint8 ``values`` (n > 0), read off each column's
+    histogram: on the tens of thousands of pixels a search samples several times faster than a partition."""
+    n = len(values)
+    ranks = [(n - 1) // 2, n // 2]  # (the middle one, or the two middle ones: their mean)
+    out = np.empty(values.shape[1], np.float64)
+    for c, column in enumerate(np.ascontiguousarray(values.T)):
+        low, high = np.searchsorted(np.cumsum(np.bincount(column, minlength=256)), ranks, side="right")
+        out[c] = (float(low) + float(high)) / 2.0
+    return out
