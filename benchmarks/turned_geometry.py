@@ -41,7 +41,6 @@ COLUMNS = ("mouth across", "mouth down", "tilt deg", "width x", "upper lip", "lo
 _MOUTH = landmark_sets.index(landmark_sets.MOUTH)
 _LEFT, _RIGHT = landmark_sets.MOUTH_CORNERS
 _EYE_ENDS = (landmark_sets.LEFT_EYE_CORNERS[0], landmark_sets.RIGHT_EYE_CORNERS[1])
-_UPPER_LIP = 0
 _TPS = landmark_sets.index(landmark_sets.TPS_CONTROL)
 
 
@@ -69,7 +68,7 @@ def landing(points: np.ndarray, truth: np.ndarray) -> np.ndarray:
     width = float(np.hypot(*(p[_RIGHT] - p[_LEFT]))) / max(float(np.hypot(*(t[_RIGHT] - t[_LEFT]))), 1e-9)
     return np.array([
         float(centre @ across) / height, float(centre @ down) / height, tilt(p) - tilt(t), width,
-        drop(_UPPER_LIP), drop(landmark_sets.LOWER_LIP_BOTTOM), drop(landmark_sets.CHIN),
+        drop(landmark_sets.UPPER_LIP_TOP), drop(landmark_sets.LOWER_LIP_BOTTOM), drop(landmark_sets.CHIN),
     ])
 
 

@@ -17,9 +17,10 @@ def _column(name: str) -> int:
 
 
 def _face_axes(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    eyes = lm[263] - lm[33]
+    eyes = lm[landmark_sets.RIGHT_EYE_CORNERS[1]] - lm[landmark_sets.LEFT_EYE_CORNERS[0]]
     across = eyes / np.hypot(*eyes)
-    return across, np.array([-across[1], across[0]]), float(np.hypot(*(lm[152] - lm[10])))
+    top, chin = (lm[i] for i in landmark_sets.FACE_HEIGHT)
+    return across, np.array([-across[1], across[0]]), float(np.hypot(*(chin - top)))
 
 
 def test_a_face_lands_on_itself_and_a_moved_mouth_by_as_much_as_it_moved() -> None:
