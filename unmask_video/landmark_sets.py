@@ -89,6 +89,8 @@ NOSE_BASE: Final = 2
 CHIN: Final = 152
 #: The outer lower lip's lowest point on the midline (the top of the chin's skin below it).
 LOWER_LIP_BOTTOM: Final = 17
+#: The outer upper lip's highest point on the midline (below the nose's base).
+UPPER_LIP_TOP: Final = 0
 #: The nose's root between the eyes (above a worn mask: FaceMesh sees it).
 NOSE_ROOT: Final = 168
 #: The nose's ridge from its root between the eyes down to its tip, in order (the bridge above a worn mask is seen).
