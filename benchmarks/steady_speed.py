@@ -11,7 +11,9 @@ ratio, and the largest difference of the outputs in levels. ``--real``: also the
 quality benchmark's talking-head clips of those names (``benchmarks.quality``'s run with the true mask, ``--frames``
 frames, recorded once), replayed in order through a fresh ``SteadyFace`` of each module, the modules taking turns
 call by call, each call given its own copy of the rebuilt ROI (``own=True``, as the pipeline gives it): CPU ms per
-call, the median of 5 rounds. A benchmark: it asserts nothing.
+call, the median of 5 rounds. ``--clips NAME=VIDEO:REFERENCE,...``: the same for the calls the command's own run makes
+on video files (the default options, the serial loop, the first ``--frames`` calls; e.g. the speed benchmark's 720p
+clip, or a real masked clip with its reference). A benchmark: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -120,6 +123,49 @@ def _record_real(data: Path, names: list[str], frames: int) -> dict[str, list[Ca
     return out
 
 
+def _record_files(clips: list[tuple[str, Path, Path]], calls_per_clip: int) -> dict[str, list[Call]]:
+    """The first ``calls_per_clip`` calls the command's run (default options, the serial loop) makes to the averaging
+    on each (name, video, reference) of ``clips``, by name (copies)."""
+    from unmask_video.runner import RunOptions, run_file
+
+    calls: list[Call] = []
+    original = steady_face.SteadyFace.__call__
+
+    def recording(self: steady_face.SteadyFace, track: int, frame: int, roi: FaceROI, rebuilt: np.ndarray,
+                  region: tuple[slice, slice] | None = None, own: bool = False) -> np.ndarray:  # fmt: skip
+        if len(calls) < calls_per_clip:
+            kept = replace(roi, image=roi.image.copy(), mask=roi.mask.copy(), landmarks=roi.landmarks.copy())
+            calls.append((track, frame, kept, rebuilt.copy(), region))
+        return original(self, track, frame, roi, rebuilt, region, own)
+
+    out = {}
+    steady_face.SteadyFace.__call__ = recording  # type: ignore[method-assign]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, video, reference in clips:
+                calls.clear()
+                options = RunOptions(input=str(video), output=str(Path(tmp) / "out.mp4"), reference=str(reference),
+                                     quiet=True, overwrite=True)  # fmt: skip
+                options.loop.threads = False
+                run_file(options)
+                out[name] = list(calls)
+    finally:
+        steady_face.SteadyFace.__call__ = original  # type: ignore[method-assign]
+    return out
+
+
+def _clip_list(text: str) -> list[tuple[str, Path, Path]]:
+    """``NAME=VIDEO:REFERENCE,...`` -> [(name, video, reference)]."""
+    out = []
+    for item in filter(None, text.split(",")):
+        name, _, paths = item.partition("=")
+        video, _, reference = paths.partition(":")
+        if not (name and video and reference):
+            raise SystemExit(f"--clips: {item!r} is not NAME=VIDEO:REFERENCE")
+        out.append((name, Path(video), Path(reference)))
+    return out
+
+
 def _replay_real(modules: list[object], calls: list[Call], rounds: int = 5) -> tuple[list[float], int]:
     """CPU ms per call of each module's averaging over ``calls`` (median of ``rounds``; the modules take turns call by
     call, in alternating order from round to round) and the largest difference of their outputs in levels."""
@@ -149,7 +195,9 @@ def main() -> None:
     parser.add_argument("--real", default="", help="quality benchmark clips, comma-separated (e.g. lp_s32,lp_d0)")
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "videos",
                         help="the shared videos folder (from a worktree under /work/wt: /work/shared/data/videos)")
-    parser.add_argument("--frames", type=int, default=30, help="frames of each real clip")
+    parser.add_argument("--frames", type=int, default=30, help="frames of each real clip (calls of each --clips file)")
+    parser.add_argument("--clips", default="", help="video files, NAME=VIDEO:REFERENCE comma-separated")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of each replay (--real, --clips)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     (old,) = modules_at(args.baseline_rev, ["unmask_video/steady_face.py"], "steady_speed")
@@ -165,12 +213,13 @@ def main() -> None:
         roi = track[0][0].image.shape
         table.add_row(f"{name}: {face_px} px", f"{roi[1]}x{roi[0]}", f"{before / per:.2f}", f"{now / per:.2f}",
                       f"{now / before:.2f}x", f"{levels} levels")  # fmt: skip
-    if args.real:
-        for name, calls in _record_real(args.data, args.real.split(","), args.frames).items():
-            (now, before), levels = _replay_real([steady_face, old], calls)
-            roi = calls[0][2].image.shape
-            table.add_row(f"{name} (real, {len(calls)} calls)", f"{roi[1]}x{roi[0]}", f"{before:.2f}", f"{now:.2f}",
-                          f"{now / before:.2f}x", f"{levels} levels")  # fmt: skip
+    recorded = _record_real(args.data, args.real.split(","), args.frames) if args.real else {}
+    recorded.update(_record_files(_clip_list(args.clips), args.frames) if args.clips else {})
+    for name, calls in recorded.items():
+        (now, before), levels = _replay_real([steady_face, old], calls, args.rounds)
+        roi = calls[0][2].image.shape
+        table.add_row(f"{name} (real, {len(calls)} calls)", f"{roi[1]}x{roi[0]}", f"{before:.2f}", f"{now:.2f}",
+                      f"{now / before:.2f}x", f"{levels} levels")  # fmt: skip
     Console(width=160).print(table)
 
 

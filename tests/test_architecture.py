@@ -131,7 +131,7 @@ FLOORS: list[set[str]] = [
     {"pipeline"},  # the stages wired per frame
     {"reconstruct", "blend", "low_mask", "landmarks", "face_detect", "face_landmark_model", "mask_presence", "mask_refine", "rim_cut", "mask_edge", "mask_texture", "ear_loops", "ear_loop_options", "ear_loop_search", "ear_loop_follow", "ear_loop_pixels", "ear_loop_fill", "occluders", "segment", "segment_options", "segment_state", "mask_window", "mask_clusters", "side_growth", "presence_decision", "mask_paste", "mask_region", "kmeans_clusters", "still_carry", "mask_cleanup", "search_region", "colour_model", "mask_pixels", "warp", "tps", "warp_maps", "below_jaw", "face_shape", "reference_picture", "jaw_opening", "nose_length", "warp_register", "same_place", "shape_smoothing", "neck_lag", "warp_control", "warp_reference", "align", "reference_check", "reference_advice", "reference_matte", "repeat_frames", "steady_face", "still_search", "work_face", "debug", "synthetic"},
     {"io", "live_capture", "live_outputs", "live_output_thread", "progress"},  # files, cameras, streams, terminals
-    {"", "errors", "messages", "cache", "stages", "face_units", "face_axes", "jaw_outline", "reference_shade", "landmark_sets", "one_euro", "order_stats", "metrics", "timing", "native_log", "live_stats", "background"},  # shared basics
+    {"", "errors", "messages", "cache", "stages", "face_units", "face_axes", "jaw_outline", "reference_shade", "landmark_sets", "one_euro", "order_stats", "cell_means", "metrics", "timing", "native_log", "live_stats", "background"},  # shared basics
 ]
 
 

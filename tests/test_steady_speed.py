@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from benchmarks.steady_speed import _replay_real, _track
 from unmask_video import steady_face
 
@@ -13,3 +15,16 @@ def test_the_replay_of_recorded_calls_times_each_module_and_compares_their_outpu
     assert a > 0 and b > 0
     assert levels == 0  # (the same module: the same outputs)
     assert all((rebuilt == g).all() for (_, _, _, rebuilt, _), g in zip(calls, given))  # (each call got its own copy)
+
+
+def test_the_clips_option_names_each_video_and_its_reference() -> None:
+    import pytest
+
+    from benchmarks.steady_speed import _clip_list
+
+    assert _clip_list("a=/v/a.mp4:/r/a.png,b=b.mp4:b.jpg") == [
+        ("a", Path("/v/a.mp4"), Path("/r/a.png")), ("b", Path("b.mp4"), Path("b.jpg"))
+    ]
+    assert _clip_list("") == []
+    with pytest.raises(SystemExit):
+        _clip_list("a=/v/a.mp4")  # (no reference)

@@ -25,6 +25,7 @@ import numpy as np
 
 from unmask_video.align import affine_fit
 from unmask_video.blend import grown_mask_box
+from unmask_video.cell_means import cell_means
 from unmask_video.face_units import face_size_px
 from unmask_video.landmark_sets import STABLE_FACE
 from unmask_video.stages import FaceROI, Image
@@ -97,6 +98,13 @@ def _on_mask(
     rows = slice(max(rows.start, box[0].start), min(rows.stop, box[0].stop))
     cols = slice(max(cols.start, box[1].start), min(cols.stop, box[1].stop))
     return (rows, cols) if rows.stop > rows.start and cols.stop > cols.start else None
+
+
+def _written(part: np.ndarray, result: np.ndarray) -> None:
+    """Make sure the view ``part`` holds ``result``, what an OpenCV call given it as its output returned (OpenCV writes
+    a box of an image in place, but into a copy of a view it cannot write)."""
+    if result.__array_interface__["data"][0] != part.__array_interface__["data"][0]:
+        part[...] = result
 
 
 class SteadyFace:
@@ -192,8 +200,9 @@ class SteadyFace:
             cells = (max(int(round((x1 - x0) * scale)), 8), max(int(round((y1 - y0) * scale)), 8))
             now, was = (cv2.resize(a, cells, interpolation=cv2.INTER_AREA) for a in (now, was))
         try:
+            # (the 8-bit bands as they are: OpenCV converts them to float itself, the same values)
             _, warp = cv2.findTransformECC(
-                now.astype(np.float32), was.astype(np.float32), np.eye(2, 3, dtype=np.float32),
+                now, was, np.eye(2, 3, dtype=np.float32),
                 cv2.MOTION_TRANSLATION, (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-3), None, 3,
             )
         except cv2.error:  # (no convergence: a flat band)
@@ -234,7 +243,10 @@ class SteadyFace:
                                borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         weight = mask[rows, cols]
         out = rebuilt if in_place else rebuilt.copy()
-        out[rows, cols] = cv2.blendLinear(moved, rebuilt[rows, cols], weight, 1.0 - weight)
+        # (written into ``out``'s region itself, which it also reads (in place: ``rebuilt``'s): OpenCV reads each
+        # pixel before it writes it, so no region-sized result is made and copied)
+        part = out[rows, cols]
+        _written(part, cv2.blendLinear(moved, part, weight, 1.0 - weight, dst=part))
         return out
 
     def _mix(
@@ -267,7 +279,9 @@ class SteadyFace:
                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
                 past_weight = cv2.multiply(past_weight, had, dtype=cv2.CV_32F)
         out = rebuilt if in_place else rebuilt.copy()
-        out[y0:y1, x0:x1] = cv2.blendLinear(now, past, 1.0 - past_weight, past_weight)
+        # (into ``out``'s region itself, as in :meth:`_shifted`; ``now`` is that region where in place)
+        part = out[y0:y1, x0:x1]
+        _written(part, cv2.blendLinear(now, past, 1.0 - past_weight, past_weight, dst=part))
         return out
 
     @staticmethod
@@ -292,7 +306,10 @@ class SteadyFace:
         # (maps from a cell to where it reads; at k = 2 a cell's bilinear sample at its centre is the mean of its
         # 2 x 2 pixels)
         inverse = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        now = cv2.warpAffine(seen, at, cells, flags=inverse, borderMode=cv2.BORDER_REPLICATE)
+        if k == 2:  # (the same cells by OpenCV's area resize by 2: a tenth of the warp's time)
+            now = cell_means(seen, (r0, c0), cells)
+        else:
+            now = cv2.warpAffine(seen, at, cells, flags=inverse, borderMode=cv2.BORDER_REPLICATE)
         was = cv2.warpAffine(last.seen, carried, cells, flags=inverse, borderMode=cv2.BORDER_REPLICATE)
         block = max(int(round(9.0 / k)) | 1, 1)
         small = cv2.LUT(cv2.blur(cv2.absdiff(now, was), (block, block)), table)
