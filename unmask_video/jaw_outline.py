@@ -19,7 +19,7 @@ import numpy as np
 from unmask_video import landmark_sets
 from unmask_video.face_axes import face_axes
 
-__all__ = ["JAW_LEVELS", "JawProfile", "jaw_profile", "predicted_jaw", "side_scales"]
+__all__ = ["JAW_LEVELS", "JawProfile", "jaw_profile", "predicted_jaw"]
 
 #: The levels of :attr:`JawProfile.widths`: fractions of the way from the eyes' line (0) to the chin (1).
 JAW_LEVELS = np.linspace(0.0, 1.0, 11)
@@ -83,73 +83,31 @@ def jaw_profile(landmarks: np.ndarray) -> JawProfile | None:
     return JawProfile(widths, (chin - top) / eyes)
 
 
-def _sides(face: np.ndarray, profile: JawProfile) -> tuple[float, float, float, float, float]:
-    """(top, eyes, bridge, chin, share): the frame's eyes' line and span (:func:`_eyes`), its nose bridge and FaceMesh's
-    chin across the face (``face``: the landmarks in face coordinates), and the share of the ``profile``'s width that
-    lies on the image-left side of the line from the bridge to the chin."""
-    top, eyes = _eyes(face)
-    bridge = float(face[landmark_sets.NOSE_BRIDGE, 0])
-    # (a turned face shows more of its near side: the eyes' corners tell how much; kept off the extremes)
-    share = min(max((bridge - face[_EYES[0], 0]) / max(eyes, 1e-9), 0.2), 0.8)
-    return top, eyes, bridge, float(face[landmark_sets.CHIN, 0]), share
-
-
-def predicted_jaw(
-    shape: tuple[int, int], landmarks: np.ndarray, profile: JawProfile, scale: tuple[float, float] = (1.0, 1.0)
-) -> np.ndarray | None:
+def predicted_jaw(shape: tuple[int, int], landmarks: np.ndarray, profile: JawProfile) -> np.ndarray | None:
     """(h, w) bool: the jaw the ``profile`` (a bare face's, :func:`jaw_profile`) predicts for the frame's face (its
     (468, 2) ``landmarks``, in the same pixels): the chin the profile's depth below the frame's eyes' line, and at each
     level between them the profile's width, both times how far apart the frame's eyes' outer corners lie; shared
-    between the sides as those corners lie about the nose bridge, about a line from the bridge to FaceMesh's chin;
-    each side's width times its ``scale`` (image-left, image-right: :func:`side_scales`).
+    between the sides as those corners lie about the nose bridge, about a line from the bridge to FaceMesh's chin.
     Everything above the eyes' line is in it (it limits the jaw only). None where the frame's face is degenerate."""
     across, down, face = _face_coords(landmarks)
-    top, eyes, bridge, chin, share = _sides(face, profile)
+    top, eyes = _eyes(face)
     if eyes <= 0:
         return None
+    bridge = float(face[landmark_sets.NOSE_BRIDGE, 0])
+    # (a turned face shows more of its near side: the eyes' corners tell how much; kept off the extremes)
+    share = min(max((bridge - face[_EYES[0], 0]) / eyes, 0.2), 0.8)
     u = JAW_LEVELS
-    middle = bridge + u * (chin - bridge)
+    middle = bridge + u * (float(face[landmark_sets.CHIN, 0]) - bridge)
     level = top + u * profile.chin * eyes
     width = np.asarray(profile.widths, np.float64) * eyes
     # The outline in face coordinates: up the image-left side from the chin, round far above, down the image-right.
-    far = 4.0 * max(float(width.max()), profile.chin * eyes)  # (past any side scaled by at most 4)
+    far = 4.0 * max(float(width.max()), profile.chin * eyes)
     outline = np.concatenate([
-        np.stack([middle - share * width * scale[0], level], axis=1)[::-1],
+        np.stack([middle - share * width, level], axis=1)[::-1],
         [[bridge - far, top], [bridge - far, top - far], [bridge + far, top - far], [bridge + far, top]],
-        np.stack([middle + (1.0 - share) * width * scale[1], level], axis=1),
+        np.stack([middle + (1.0 - share) * width, level], axis=1),
     ])
     pixels = outline[:, :1] * across[None, :] + outline[:, 1:] * down[None, :]
     out = np.zeros(shape, np.uint8)
     cv2.fillPoly(out, [np.round(pixels).astype(np.int32)], 1)
     return out > 0
-
-
-def side_scales(
-    landmarks: np.ndarray, profile: JawProfile, seen: np.ndarray, most: float = 1.5
-) -> tuple[float, float]:
-    """(image-left, image-right): how much wider than the ``profile`` predicts (:func:`predicted_jaw`) the frame's
-    face is on each side where it is seen (``seen``: (N, 2) pixels of its skin, in the landmarks' pixels: the cheeks
-    just above a mask), at the level of the outermost of them on that side: that side's half of the predicted width
-    there against how far that pixel lies from the line from the nose bridge to the chin; at least 1 (a face seen
-    narrower is left to the prediction), at most ``most``; 1 where nothing is seen on a side or the face is
-    degenerate. A stand-in reference's narrower face, laid on the frame's eyes, predicts a jaw inside the frame's
-    cheeks; scaled by these, its outline passes through the cheeks the frame shows and keeps the stand-in's shape
-    below them."""
-    across, down, face = _face_coords(landmarks)
-    top, eyes, bridge, chin, share = _sides(face, profile)
-    pts = np.asarray(seen, np.float64).reshape(-1, 2)
-    if eyes <= 0 or profile.chin <= 0 or not len(pts):
-        return 1.0, 1.0
-    x, y = pts @ across, pts @ down
-    u = np.clip((y - top) / (profile.chin * eyes), 0.0, 1.0)
-    middle = bridge + u * (chin - bridge)
-    out = []
-    for side, half in ((-1.0, share), (1.0, 1.0 - share)):
-        reach = side * (x - middle)  # (how far past the middle line, on this side)
-        if not (reach > 0).any():
-            out.append(1.0)
-            continue
-        i = int(np.argmax(reach))
-        predicted = half * float(np.interp(u[i], JAW_LEVELS, profile.widths)) * eyes
-        out.append(min(max(float(reach[i]) / max(predicted, 1e-9), 1.0), most))
-    return out[0], out[1]

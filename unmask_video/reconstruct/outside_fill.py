@@ -45,9 +45,8 @@ from unmask_video.blend import distance_outside, mask_bbox
 from unmask_video.face_axes import neck_column
 from unmask_video.face_shape import face_region
 from unmask_video.face_units import face_size_px
-from unmask_video.jaw_outline import JawProfile, predicted_jaw, side_scales
+from unmask_video.jaw_outline import JawProfile, predicted_jaw
 from unmask_video.order_stats import median, percentile
-from unmask_video.reconstruct.cheek_sides import cheeks_down, narrower_sides
 from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, rows_cols, weighted_stack
 from unmask_video.reconstruct.neck_side import NeckSideOptions
 from unmask_video.reference_matte import by_disc, features
@@ -92,23 +91,6 @@ class OutsideFillOptions:
     #: shadow).
     skin_above: float = 0.04
     skin_gap: float = 0.015
-    #: The outline is also widened, above the jaw's corners, to that skin carried straight down the face to the corners'
-    #: height (:func:`~unmask_video.reconstruct.cheek_sides.cheeks_down`): a cheek runs down from the cheekbone to the
-    #: jaw's corner, where FaceMesh's outline under a cloth mask curves in well above it. The strip between that guessed
-    #: outline and the mask's side edge had been filled from what lies past the mask (the hair, a pale wall, a hood's
-    #: lining): with a stand-in reference whose cheeks are narrower than the frame's, a pale band between the rebuilt
-    #: cheek and the hair down both sides of the grey-mask man's face. The widened cheek keeps :attr:`cheek_inset` face
-    #: sizes inside the hole's edge (the segmented soft edge runs onto the hair or wall past the cloth: that rim keeps the
-    #: surroundings' fill, faded into the skin), and its gaps are faded as wide ones (:attr:`rim`). False: off.
-    cheek_down: bool = True
-    cheek_inset: float = 0.03
-    #: Only on the sides where the warped reference's skin ends more than this (face sizes) inside the frame's skin
-    #: above the mask (:func:`~unmask_video.reconstruct.cheek_sides.narrower_sides`: a stand-in narrower than the face).
-    cheek_short: float = 0.02
-    #: With the reference's jaw profile: no further than this (face sizes) past the jaw it predicts, each side's width
-    #: scaled to the skin seen above the mask where ``cheek_fit`` (:func:`~unmask_video.jaw_outline.side_scales`).
-    cheek_margin: float = 0.01
-    cheek_fit: bool = True
     #: A frame pixel there is skin within this many robust spreads (Lab) of the skin above the mask inside the outline,
     #: and no darker than :attr:`skin_floor` of its lightness (not brown hair).
     skin_spreads: float = 4.0
@@ -212,13 +194,11 @@ def on_face(
 def _on_face(
     hole: np.ndarray, landmarks: np.ndarray, oval: np.ndarray, skin: np.ndarray | None, options: OutsideFillOptions,
     neck: np.ndarray | None = None, turned: np.ndarray | None = None, jaw: np.ndarray | None = None,
-    cheeks: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`on_face`, given the face ``oval``, the frame's ``skin`` around the hole (:func:`frame_skin`), the
     neck under the jaw it continues (:func:`neck_seen`; None: none), the cheek a turned reference leaves to the
-    mask's side edge (:func:`turned_cheek`; None: none), the jaw the reference's proportions allow
-    (:func:`jaw_limit`; None: no limit), which that cheek does not pass, and the cheeks carried down from the skin
-    above the mask (:func:`_cheeks`; None: none)."""
+    mask's side edge (:func:`turned_cheek`; None: none) and the jaw the reference's proportions allow
+    (:func:`jaw_limit`; None: no limit), which that cheek does not pass."""
     size = face_size_px(landmarks)
     if not (hole & ~oval).any():
         return hole & oval
@@ -238,8 +218,6 @@ def _on_face(
         wide = skin_past_outline(hole, oval, skin, landmarks, options)
         if wide is not None:
             near = wide if near is None else near | wide
-    if cheeks is not None:
-        near = cheeks if near is None else near | cheeks
     # Below the jaw, the neck's column where the frame's neck is seen to continue under the mask.
     if neck is not None and (neck & hole & ~oval).any():
         near = neck if near is None else near | neck
@@ -248,40 +226,6 @@ def _on_face(
     # (the disc's rectangles on the hole's box: the same pixels as ``cv2.morphologyEx`` with ``disc``, for less)
     body = by_disc(hole.astype(np.uint8), cv2.MORPH_OPEN, 0.5 * options.loop_width * size) > 0
     return hole & (oval | (near & body))
-
-
-def _cheeks(
-    hole: np.ndarray, oval: np.ndarray, skin: np.ndarray | None, warped: np.ndarray, landmarks: np.ndarray,
-    options: OutsideFillOptions, jaw: JawProfile | None = None,
-) -> np.ndarray | None:
-    """(h, w) bool: the cheeks past the face ``oval`` carried down from the frame's ``skin`` above the ``hole``
-    (:attr:`OutsideFillOptions.cheek_down`, :func:`~unmask_video.reconstruct.cheek_sides.cheeks_down`) on the sides
-    where the ``warped`` reference's skin ((h, w) bool) ends inside that skin
-    (:func:`~unmask_video.reconstruct.cheek_sides.narrower_sides`), with the reference's ``jaw``
-    (:func:`~unmask_video.jaw_outline.jaw_profile`) within the jaw it predicts widened to that skin
-    (:func:`~unmask_video.jaw_outline.side_scales`) and grown by :attr:`OutsideFillOptions.cheek_margin`; None where the
-    rule is off, no skin is seen or nothing lies there."""
-    if not options.cheek_down or skin is None:
-        return None
-    pts = np.asarray(landmarks, np.float64)
-    down = _down(pts)
-    size = face_size_px(landmarks)
-    corners = _corners_down(pts, down)
-    bridge = pts[landmark_sets.NOSE_BRIDGE]
-    sides = narrower_sides(skin, warped, bridge, down, corners, options.cheek_short * size)
-    cheeks = cheeks_down(hole, oval, skin, pts[landmark_sets.index(landmark_sets.FACE_OVAL)], down, corners,
-                         options.cheek_inset * size, sides, bridge)  # fmt: skip
-    if cheeks is None or jaw is None or options.cheek_margin < 0:
-        return cheeks
-    scale = (1.0, 1.0)
-    if options.cheek_fit:
-        ys, xs = np.nonzero(skin)
-        scale = side_scales(pts, jaw, np.stack([xs, ys], axis=1))
-    limit = predicted_jaw(hole.shape, pts, jaw, scale)
-    if limit is None:
-        return cheeks
-    cheeks &= distance_outside(limit) <= options.cheek_margin * size
-    return cheeks if cheeks.any() else None
 
 
 def turned_cheek(
@@ -628,9 +572,7 @@ def fill_on_face(
                 neck = neck_seen(sub_hole, sub_lm, image[box], seen[1], seen[2], options)
     turned = turned_cheek(sub_hole, oval, sub_lm, turn, options)
     limit = None if jaw is None or turned is None else jaw_limit(sub_hole.shape, sub_lm, jaw, options)
-    cheeks = _cheeks(sub_hole, oval, skin, covered[box], sub_lm, options, jaw)
-    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0], turned, limit,
-                              cheeks)  # fmt: skip
+    sub = sub_gaps & _on_face(sub_hole, sub_lm, oval, skin, options, None if neck is None else neck[0], turned, limit)
     sub |= enclosed(sub_gaps & ~sub, sub_hole, covered[box] | sub, options.enclosed)
     inner[box] = sub
     if not sub.any():
@@ -648,9 +590,6 @@ def fill_on_face(
     if options.turned_fade and turned is not None:
         # (the widened cheek past the outline, whatever its width: the turned warp's rim beside it is its shade)
         core |= sub & turned & ~oval
-    if cheeks is not None:
-        # (the cheeks carried down, whatever their width: a stand-in's narrower cheek ends in its own shade or ear)
-        core |= sub & cheeks
     wide = np.zeros_like(sub)  # (no wide gap: no rim, and the two distances below would find nothing)
     if core.any():
         wide = sub & (distance_outside(core) <= radius + 1)
