@@ -23,9 +23,10 @@ import os
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -99,17 +100,8 @@ def _record_real(data: Path, names: list[str], frames: int) -> dict[str, list[Ca
 
     clips = sorted((data / "talking").glob("*.mp4"))
     calls: list[Call] = []
-    original = steady_face.SteadyFace.__call__
-
-    def recording(self: steady_face.SteadyFace, track: int, frame: int, roi: FaceROI, rebuilt: np.ndarray,
-                  region: tuple[slice, slice] | None = None, own: bool = False) -> np.ndarray:  # fmt: skip
-        kept = replace(roi, image=roi.image.copy(), mask=roi.mask.copy(), landmarks=roi.landmarks.copy())
-        calls.append((track, frame, kept, rebuilt.copy(), region))
-        return original(self, track, frame, roi, rebuilt, region, own)
-
     out = {}
-    steady_face.SteadyFace.__call__ = recording  # type: ignore[method-assign]
-    try:
+    with _recording(calls):
         for name in names:
             numbered = [(k, c) for k, c in enumerate(clips) if c.stem == name]
             if not numbered:
@@ -118,9 +110,27 @@ def _record_real(data: Path, names: list[str], frames: int) -> dict[str, list[Ca
             calls.clear()
             quality.run_ours(quality.load_clip(numbered[0][1], frames, numbered[0][0]), "none", True)
             out[name] = list(calls)
+    return out
+
+
+@contextmanager
+def _recording(calls: list[Call], limit: int | None = None) -> Iterator[None]:
+    """While in it, each call to the averaging (up to ``limit`` of them) is appended to ``calls`` (copies of its
+    inputs) before it runs as usual."""
+    original = steady_face.SteadyFace.__call__
+
+    def recording(self: steady_face.SteadyFace, track: int, frame: int, roi: FaceROI, rebuilt: np.ndarray,
+                  region: tuple[slice, slice] | None = None, own: bool = False) -> np.ndarray:  # fmt: skip
+        if limit is None or len(calls) < limit:
+            kept = replace(roi, image=roi.image.copy(), mask=roi.mask.copy(), landmarks=roi.landmarks.copy())
+            calls.append((track, frame, kept, rebuilt.copy(), region))
+        return original(self, track, frame, roi, rebuilt, region, own)
+
+    steady_face.SteadyFace.__call__ = recording  # type: ignore[method-assign]
+    try:
+        yield
     finally:
         steady_face.SteadyFace.__call__ = original  # type: ignore[method-assign]
-    return out
 
 
 def _record_files(clips: list[tuple[str, Path, Path]], calls_per_clip: int) -> dict[str, list[Call]]:
@@ -129,18 +139,8 @@ def _record_files(clips: list[tuple[str, Path, Path]], calls_per_clip: int) -> d
     from unmask_video.runner import RunOptions, run_file
 
     calls: list[Call] = []
-    original = steady_face.SteadyFace.__call__
-
-    def recording(self: steady_face.SteadyFace, track: int, frame: int, roi: FaceROI, rebuilt: np.ndarray,
-                  region: tuple[slice, slice] | None = None, own: bool = False) -> np.ndarray:  # fmt: skip
-        if len(calls) < calls_per_clip:
-            kept = replace(roi, image=roi.image.copy(), mask=roi.mask.copy(), landmarks=roi.landmarks.copy())
-            calls.append((track, frame, kept, rebuilt.copy(), region))
-        return original(self, track, frame, roi, rebuilt, region, own)
-
     out = {}
-    steady_face.SteadyFace.__call__ = recording  # type: ignore[method-assign]
-    try:
+    with _recording(calls, calls_per_clip):
         with tempfile.TemporaryDirectory() as tmp:
             for name, video, reference in clips:
                 calls.clear()
@@ -149,8 +149,6 @@ def _record_files(clips: list[tuple[str, Path, Path]], calls_per_clip: int) -> d
                 options.loop.threads = False
                 run_file(options)
                 out[name] = list(calls)
-    finally:
-        steady_face.SteadyFace.__call__ = original  # type: ignore[method-assign]
     return out
 
 
