@@ -15,6 +15,7 @@ import numpy as np
 
 from unmask_video.face_units import FaceLength
 from unmask_video.low_mask import cap_above_top
+from unmask_video.notch_matte import settle_notch_edges
 from unmask_video.stages import Box
 
 __all__ = ["DEFAULT_BLEND_WIDTH", "BlendMode", "BlendOptions", "blend_into", "distance_outside", "feather_alpha",
@@ -56,6 +57,10 @@ class BlendOptions:
     #: so the bare nose and cheeks above it stay the frame's (:mod:`unmask_video.low_mask`). None: the whole width
     #: there too. The feather blend only.
     low_top: FaceLength | None = FaceLength(5.0, 2.0)
+    #: Round those notches, the alpha is settled on the frame's colours (:mod:`unmask_video.notch_matte`): the cloth
+    #: left between the mask and a finger is rebuilt, the finger's edge stays the frame's (False: the shield's band
+    #: as it is, a pale fringe of cloth round the fingertips).
+    notch_matte: bool = True
 
 
 def _ellipse(radius: int) -> np.ndarray:
@@ -205,14 +210,18 @@ def _feather_shrink(width_px: float) -> int:
     return max(int(round(max(width_px, 0.0) / 2.0)) // _FEATHER_WORK_HALF_PX, 1)
 
 
-def feather_alpha(mask: np.ndarray, width_px: float, notch_reach: float = 0.0) -> np.ndarray:
+def feather_alpha(
+    mask: np.ndarray, width_px: float, notch_reach: float = 0.0, frame: np.ndarray | None = None
+) -> np.ndarray:
     """The blend alpha of a mask: grown by ``width_px / 2``, blurred over ``width_px / 2``.
 
     The result is 1 on the mask (at least ``mask`` everywhere) and falls to 0 by ``width_px`` pixels outside it
     (exactly, up to a feather of ``2 * _FEATHER_WORK_HALF_PX`` px; a wider one, on a big face, is computed on the
     mask shrunk by a whole factor and reaches at most that factor further: :func:`feather_reach`), so the seam lies
     outside the mask edge. ``notch_reach`` > 0: but not into the mask's notches and holes up to ``notch_reach *
-    width_px`` across (:func:`shield_notches`), which hold what lies in front of the mask.
+    width_px`` across (:func:`shield_notches`), which hold what lies in front of the mask; ``frame``: the frame's
+    pixels under the mask ((h, w, 3) uint8 RGB), on whose colours the band round the notches is then settled
+    (:func:`~unmask_video.notch_matte.settle_notch_edges`).
     """
     m = np.asarray(mask, dtype=np.float32)
     if width_px <= 0:
@@ -230,25 +239,32 @@ def feather_alpha(mask: np.ndarray, width_px: float, notch_reach: float = 0.0) -
         alpha = alpha[:h, :w]  # (a view: the padding's rows and columns are never read)
     else:
         alpha = _grown_and_blurred(m8, width_px)
-    if notch_reach > 0:
-        shield_notches(alpha, m8, width_px, notch_reach)
+    shielded = shield_notches(alpha, m8, width_px, notch_reach) if notch_reach > 0 else None
     # (in place, OpenCV's max and min: a third of numpy's time on these views; the blur of values in [0, 1] stays
     # in [0, 1] but for float rounding)
     cv2.max(alpha, m, dst=alpha)
     cv2.min(alpha, 1.0, dst=alpha)
+    if shielded is not None and frame is not None:
+        (rows, cols), band, notches, plain = shielded
+        cv2.max(plain, m[rows, cols], dst=plain)
+        settle_notch_edges(alpha[rows, cols], plain, m8[rows, cols], frame[rows, cols], band, notches, width_px)
     return alpha
 
 
-def shield_notches(alpha: np.ndarray, m8: np.ndarray, width_px: float, reach: float) -> None:
+def shield_notches(
+    alpha: np.ndarray, m8: np.ndarray, width_px: float, reach: float
+) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray, np.ndarray] | None:
     """Lower ``alpha`` (float32, ``m8``'s shape, in place) on the notches and holes of the 8-bit mask ``m8``: what a
     closing by a disk of ``reach * width_px`` fills that is not mask (a finger laid over a mask, a hand in front of
     it, as the segmentation leaves them out) gets alpha times 0, rising to times 1 from ``width_px / 2`` to
     ``width_px`` beyond them; elsewhere ``alpha`` is left as it is. The notches are found on the mask shrunk so that
     the closing's radius is about ``_NOTCH_WORK_RADIUS_PX`` (they are as wide as fingers: finer detail is no notch),
-    one pixel wide slivers along a jagged outline left out (an opening)."""
+    one pixel wide slivers along a jagged outline left out (an opening). Returns the box of ``alpha`` it lowered, the
+    band it lowered it on there (float32, > 0), the notches there (uint8 {0, 1}) and ``alpha`` there before it was
+    lowered; None: no notch."""
     radius = reach * width_px
     if radius < 2.0:
-        return
+        return None
     c = max(int(round(radius / _NOTCH_WORK_RADIUS_PX)), 1)
     h, w = m8.shape
     small = _shrunk(m8, c) if c > 1 else m8
@@ -260,16 +276,21 @@ def shield_notches(alpha: np.ndarray, m8: np.ndarray, width_px: float, reach: fl
     closed = disk_morph(cv2.copyMakeBorder(inside, r, r, r, r, cv2.BORDER_CONSTANT, value=0), cv2.MORPH_CLOSE, 2 * r + 1)
     notches = cv2.morphologyEx(closed[r:-r, r:-r] - inside, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     if not notches.any():
-        return
+        return None
     cover = _grown_and_blurred(notches * np.uint8(255), width_px / c)
     box = mask_bbox(cover > 0, 1, cover.shape)
     assert box is not None
     part = cover[box]
     rows, cols = slice(box[0].start * c, min(box[0].stop * c, h)), slice(box[1].start * c, min(box[1].stop * c, w))
+    held = notches[box]
     if c > 1:
         part = cv2.resize(part, (part.shape[1] * c, part.shape[0] * c), interpolation=cv2.INTER_LINEAR)
+        held = cv2.resize(held, (held.shape[1] * c, held.shape[0] * c), interpolation=cv2.INTER_NEAREST)
     region = alpha[rows, cols]
-    cv2.multiply(region, np.float32(1.0) - part[: region.shape[0], : region.shape[1]], dst=region)
+    part = part[: region.shape[0], : region.shape[1]]
+    plain = region.copy()
+    cv2.multiply(region, np.float32(1.0) - part, dst=region)
+    return (rows, cols), part, held[: region.shape[0], : region.shape[1]], plain
 
 
 def _shrunk(m8: np.ndarray, k: int) -> np.ndarray:
@@ -300,6 +321,7 @@ def blend_into(
     mask_box: tuple[slice, slice] | None = None,
     notch_reach: float = 0.0,
     top_reach_px: float | None = None,
+    notch_matte: bool = False,
 ) -> None:
     """Write the rebuilt ROI ``filled`` into ``frame`` at ``box``, in place.
 
@@ -312,7 +334,8 @@ def blend_into(
     :func:`mask_bbox` of ``mask > 0`` (margin 0) when the caller has it (the same result, one pass over the mask less).
     ``notch_reach``: the feather leaves the mask's notches and holes alone (:func:`feather_alpha`).
     ``top_reach_px``: the feather reaches only this far above the mask's top edge (:func:`low_mask.cap_above_top`;
-    a mask worn below the nose); None: its whole width there too.
+    a mask worn below the nose); None: its whole width there too. ``notch_matte``: the band round those notches is
+    settled on the frame's colours (:mod:`unmask_video.notch_matte`).
     """
     fh, fw = frame.shape[:2]
     x0, y0 = max(box.x0, 0), max(box.y0, 0)
@@ -340,10 +363,10 @@ def blend_into(
     region = grown_mask_box(mask, margin, mask_box if whole else None)
     if region is None:
         return
-    a = feather_alpha(mask[region], width_px, notch_reach)
+    dst = roi[region]
+    a = feather_alpha(mask[region], width_px, notch_reach, dst if notch_matte else None)
     if top_reach_px is not None:
         cap_above_top(a, mask[region], top_reach_px, feather_reach(width_px))
-    dst = roi[region]
     # (a * src + (1 - a) * dst) / (1 + 1e-5), rounded: exactly ``src`` where a == 1, ``dst`` where a == 0.
     # (OpenCV reads and writes the strided views as they are: each pixel is read before it is written, so the
     # frame's box is its output, with no region-sized copy; where a == 0 it is left bit for bit)

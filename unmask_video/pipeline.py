@@ -430,7 +430,7 @@ class FramePipeline:
         """Blend one rebuilt face into ``output`` (in place) with the pipeline's blend options."""
         options = self.options.blend
         blend_into(output, face.box, face.rebuilt, face.mask, face.width, mode=options.mode, mask_box=face.mask_box,
-                   notch_reach=options.notch_reach, top_reach_px=face.top)  # fmt: skip
+                   notch_reach=options.notch_reach, top_reach_px=face.top, notch_matte=options.notch_matte)  # fmt: skip
         if face.loops is not None:
             erase_loops(output, face.loops)
 
