@@ -377,5 +377,5 @@ def test_a_follow_looks_at_the_side_without_loops_first_and_stops_there_when_it_
     assert (drawn & scene.loops).sum() > 0 and not (drawn & stub).any()
     looked.clear()
     found = _found(loops.find(both, scene.landmarks, scene.mask, 0, _whole(both)), scene.mask.shape)
-    assert looked == [False] and len(searches) == 2  # (the stub fails the follow there: searched, the other side unread)
+    assert looked == [False] and len(searches) == 2  # (the stub fails the follow: searched, the other side unread)
     assert (found & stub).sum() >= 0.9 * stub.sum() > 0
