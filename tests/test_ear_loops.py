@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from unmask_video import ear_loop_search
+from unmask_video import ear_loop_follow, ear_loop_search
 from unmask_video import ear_loops as ear_loops_module
 from unmask_video import landmark_sets as ls
 from unmask_video.ear_loop_options import Look
@@ -350,3 +350,32 @@ def test_a_new_loop_stub_at_the_masks_side_edge_is_looked_for_at_its_top_or_ever
     for expected in seen:  # (then the stub comes: a follow looks for it round the mask's side edge)
         found = _found(loops.find(both, scene.landmarks, scene.mask, 0, _whole(one)), scene.mask.shape)
         assert ((found & stub).sum() >= 0.9 * stub.sum() > 0) == expected
+
+
+def test_a_follow_looks_at_the_side_without_loops_first_and_stops_there_when_it_finds_new_strokes(
+    scene, searches, monkeypatch
+):
+    paths = _loop_paths(scene.mask, scene.landmarks)
+    one = _draw(scene.masked, scene.mask, paths[:1])  # (the first side's loop only)
+    start = paths[1][0]  # (then a stub from the top of the other side's edge)
+    paths[1] = np.array([start, start + np.array([0.12, -0.03]) * face_size_px(scene.landmarks)], np.int32)
+    both = _draw(scene.masked, scene.mask, paths)
+    stub = (np.abs(both.astype(np.int16) - one).max(axis=2) > 60) & (scene.mask <= 0.5)
+    looked: list[bool] = []  # (per side a follow reads: whether it held loops)
+    follow_at = ear_loop_follow._follow_at
+
+    def recorded(image, mask, last, *args):
+        looked.append(bool(last.any()))
+        return follow_at(image, mask, last, *args)
+
+    monkeypatch.setattr(ear_loop_follow, "_follow_at", recorded)
+    loops = EarLoops(EarLoopOptions(edge_every=1))
+    loops.find(one, scene.landmarks, scene.mask, 0, _whole(one))  # (a search: one side's loop)
+    followed = loops.find(one, scene.landmarks, scene.mask, 0, _whole(one))
+    assert len(searches) == 1 and looked == [False, True]  # (followed: the empty side read first)
+    drawn = _found(followed, scene.mask.shape)
+    assert (drawn & scene.loops).sum() > 0 and not (drawn & stub).any()
+    looked.clear()
+    found = _found(loops.find(both, scene.landmarks, scene.mask, 0, _whole(both)), scene.mask.shape)
+    assert looked == [False] and len(searches) == 2  # (the stub fails the follow: searched, the other side unread)
+    assert (found & stub).sum() >= 0.9 * stub.sum() > 0

@@ -33,7 +33,9 @@ def follow_loops(
     scale = work_scale(size, options)
     out = np.zeros(mask.shape[:2], np.uint8)
     pad = int(np.ceil((options.follow_reach + options.background / 2 + options.patch) * size)) + 4
-    for (last, strokes), start in zip(sides, look.starts):
+    # (a side without loops first: where it finds new strokes the follow fails, and the other side's work is not done
+    # in vain; the sides' loops are joined, in any order)
+    for (last, strokes), start in sorted(zip(sides, look.starts), key=lambda side: side[0][0] is not None):
         box = _side_box([last, strokes], start if edge else _top(start, options.edge_top * size), pad, mask.shape[:2])
         if box is None:
             continue
