@@ -29,12 +29,14 @@ def _side_lit(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
 
 def _side_bleached(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """The reference photo's redness bleached towards its image-right side (a side light's pale cheek): Lab a lowered
-    by 0 at the face's left edge to 14 at its right, its lightness as it was."""
+    """The reference photo bleached towards its image-left side (the side the frame's own light comes from) by a
+    harsher light: its Lab L raised and its a lowered by 25 and 14 at the face's left edge to 0 at its right."""
     w = reference.shape[1]
     x0, x1 = float(landmarks[:, 0].min()), float(landmarks[:, 0].max())
     lab = cv2.cvtColor(reference.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    lab[..., 1] -= np.clip(14.0 * (np.arange(w, dtype=np.float32) - x0) / (x1 - x0), 0.0, 14.0)[None, :]
+    ramp = np.clip((x1 - np.arange(w, dtype=np.float32)) / (x1 - x0), 0.0, 1.0)[None, :]
+    lab[..., 0] += 25.0 * ramp
+    lab[..., 1] -= 14.0 * ramp
     return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -54,15 +56,15 @@ def _halves(face, image: np.ndarray, channel: int = 0) -> float:
 
 def _ring(slope_frame: float, slope_reference: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
     """A ring of pixels above and below a mask (two rows of 200 pixels), the frame's and the reference's L rising by
-    the given slopes from its left end to its right (a by half of it, b flat, a little noise)."""
+    the given slopes from its left end to its right (a falling by half of it, b flat, a little noise)."""
     rng = np.random.default_rng(3)
     xs = np.tile(np.arange(200), 2)
     ys = np.repeat([10, 150], 200)
     t = xs / 199.0
 
     def lab(slope: float) -> np.ndarray:
-        # (a rises as L does, by half)
-        return np.stack([60.0 + slope * (t - 0.5), 15.0 + 0.5 * slope * (t - 0.5), 15.0 + 0 * t]) + rng.normal(
+        # (a falls as L rises, by half: the lighter side paler, as a side light bleaches it)
+        return np.stack([60.0 + slope * (t - 0.5), 15.0 - 0.5 * slope * (t - 0.5), 15.0 + 0 * t]) + rng.normal(
             0, 1.0, (3, len(t)))
 
     return lab(slope_frame), lab(slope_reference), np.ones(len(t), bool), (ys, xs)
@@ -74,11 +76,11 @@ def test_the_share_of_the_references_light_across_taken_out_is_how_far_the_ring_
         tgt, ref, both, coords = _ring(frame, reference)
         share, slope = across_share(tgt, ref, both, coords)
         assert abs(float(share[0]) - expected) < 0.15, (frame, reference, share)
-        # (a rises by half of L's slope: its share follows L's, on its own floor; b is flat in both and left alone)
+        # (a falls by half of L's slope: its share follows L's, on its own floor; b is flat in both and left alone)
         assert abs(float(share[1]) - expected) < 0.15, (frame, reference, share)
         assert not share[2] and not slope[2]
         assert abs(float(slope[0]) * 199 - frame) < 1.0, (frame, slope)  # (the frame's, per pixel)
-        assert abs(float(slope[1]) * 199 - 0.5 * frame) < 1.0, (frame, slope)
+        assert abs(float(slope[1]) * 199 + 0.5 * frame) < 1.0, (frame, slope)
     tgt, ref, both, coords = _ring(-12, 26)
     assert not across_share(tgt, ref, np.zeros_like(both), coords)[0].any()  # too few pixels: nothing taken out
 
@@ -105,9 +107,9 @@ def test_a_reference_bleached_on_one_side_does_not_carry_its_pale_cheek_onto_an_
         out = ReferenceComposite(CompositeOptions(across=across)).reconstruct([face])[0]
         steps[across] = _halves(face, out, channel=1)
     truth_step = _halves(face, truth, channel=1)
-    # (carried, the reference's bleached side shows: its image-right half less red than the truth's; the ring's own
+    # (carried, the reference's bleached side shows: its image-left half less red than the truth's; the ring's own
     # colour, spread, fills in part of it, not all)
-    assert steps[0.0] < truth_step - 1.5, (steps, truth_step)
+    assert steps[0.0] > truth_step + 1.5, (steps, truth_step)
     assert abs(steps[1.0] - truth_step) < 0.4 * abs(steps[0.0] - truth_step), (steps, truth_step)
 
 

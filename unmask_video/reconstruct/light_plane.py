@@ -20,10 +20,11 @@ _PLANE_REACH = 2.0
 #: Slopes of lightness across the ring (Lab L units from its left end to its right) below this count as this when the
 #: frame's and the reference's are compared (:func:`across_share`): an even light's small slopes differ at random.
 _ACROSS_FLOOR = 8.0
-#: The same for the slopes of redness (Lab a) across the ring: a side light bleaches the skin it falls on (a stand-in
-#: lit from its left is 10-14 a less red from one cheek to the other on the grey-mask man's ring, his own skin 4-6 a
-#: redder that way). Yellowness (b) is left alone: taken across as well, it moved the rebuilt skin's mean colour away
-#: from the truth's on the quality benchmark (a black mask's clip, cast +0.1).
+#: The same for the slopes of redness (Lab a) across the ring, taken only where the reference's lighter side is its
+#: less red one: a side light bleaches the skin it falls on (a stand-in lit from one side is 10-14 a less red from one
+#: cheek to the other on the grey-mask man's ring, his own skin 4-6 a redder that way). Yellowness (b) is left alone:
+#: taken across as well, it moved the rebuilt skin's mean colour away from the truth's on the quality benchmark (a
+#: black mask's clip, cast +0.1).
 _ACROSS_FLOOR_RED = 4.0
 _ACROSS_FLOORS = np.array([_ACROSS_FLOOR, _ACROSS_FLOOR_RED])
 #: The reference's light across the face replaced by the frame's (:func:`across_share`): the share, per Lab channel,
@@ -51,8 +52,9 @@ def across_share(
     the slope down by least squares) of the frame ``tgt_ring`` and the reference ``ref_ring`` ((3, N) Lab at the
     ``ring_coords`` pixels) where both show skin (``both``): 0 where the two slopes differ by at most half the larger
     (the same light), 1 where by all of it or more (a photo lit from one side on a face lit from the other, or from the
-    front; a side light's bleached cheek); slopes under ``_ACROSS_FLOOR`` (L) and ``_ACROSS_FLOOR_RED`` (a) count as
-    that. Zeros with fewer than ``MIN_RING_PIXELS`` pixels."""
+    front; a side light's bleached cheek: a only where the reference's lighter side is its less red one); slopes under
+    ``_ACROSS_FLOOR`` (L) and ``_ACROSS_FLOOR_RED`` (a) count as that. Zeros with fewer than ``MIN_RING_PIXELS``
+    pixels."""
     share, slope = np.zeros(3, np.float32), np.zeros(3, np.float32)
     if np.count_nonzero(both) < MIN_RING_PIXELS:
         return share, slope
@@ -63,6 +65,10 @@ def across_share(
     theirs = _plane_slopes(ref_ring[:2, both], px, py, 1e-6 * len(px))[0]
     scale = np.maximum(np.maximum(np.abs(ours), np.abs(theirs)), _ACROSS_FLOORS)
     share[:2] = np.clip(2.0 * np.abs(ours - theirs) / scale - 1.0, 0.0, 1.0)
+    if theirs[0] * theirs[1] >= 0:
+        # (redness only where the reference's lighter side is its less red one: a light that bleaches the cheek it
+        # falls on; a warm light's redder lit side, or a blush on one cheek, is left to the colour bound)
+        share[1] = 0.0
     slope[:2] = ours / span
     return share, slope
 
