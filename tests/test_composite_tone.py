@@ -28,8 +28,21 @@ def _side_lit(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return np.clip(reference.astype(np.float32) * side, 0, 255).astype(np.uint8)
 
 
-def _halves(face, image: np.ndarray) -> float:
-    """The mean lightness of the hole's image-right half less its image-left half, the lips left out."""
+def _side_bleached(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The reference photo bleached towards its image-left side (the side the frame's own light comes from) by a
+    harsher light: its Lab L raised and its a lowered by 25 and 14 at the face's left edge to 0 at its right."""
+    w = reference.shape[1]
+    x0, x1 = float(landmarks[:, 0].min()), float(landmarks[:, 0].max())
+    lab = cv2.cvtColor(reference.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    ramp = np.clip((x1 - np.arange(w, dtype=np.float32)) / (x1 - x0), 0.0, 1.0)[None, :]
+    lab[..., 0] += 25.0 * ramp
+    lab[..., 1] -= 14.0 * ramp
+    return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _halves(face, image: np.ndarray, channel: int = 0) -> float:
+    """The mean lightness (``channel`` 0; 1: redness, Lab a) of the hole's image-right half less its image-left half,
+    the lips left out."""
     hole = face.mask > 0
     lips = np.zeros(hole.shape, np.uint8)
     cv2.fillPoly(lips, [np.round(face.landmarks[list(landmark_sets.LIPS_OUTER)]).astype(np.int32)], 1)
@@ -37,21 +50,21 @@ def _halves(face, image: np.ndarray) -> float:
     nose_x = face.landmarks[landmark_sets.NOSE_TIP, 0]
     right = np.zeros_like(skin)
     right[:, int(round(nose_x)):] = True
-    lightness = _lightness(image)
+    lightness = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., channel]
     return float(lightness[skin & right].mean() - lightness[skin & ~right].mean())
 
 
 def _ring(slope_frame: float, slope_reference: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
     """A ring of pixels above and below a mask (two rows of 200 pixels), the frame's and the reference's L rising by
-    the given slopes from its left end to its right (a by half of it, b flat, a little noise)."""
+    the given slopes from its left end to its right (a falling by half of it, b flat, a little noise)."""
     rng = np.random.default_rng(3)
     xs = np.tile(np.arange(200), 2)
     ys = np.repeat([10, 150], 200)
     t = xs / 199.0
 
     def lab(slope: float) -> np.ndarray:
-        # (a rises as L does: a colour across is not light, it is left alone)
-        return np.stack([60.0 + slope * (t - 0.5), 15.0 + 0.5 * slope * (t - 0.5), 15.0 + 0 * t]) + rng.normal(
+        # (a falls as L rises, by half: the lighter side paler, as a side light bleaches it)
+        return np.stack([60.0 + slope * (t - 0.5), 15.0 - 0.5 * slope * (t - 0.5), 15.0 + 0 * t]) + rng.normal(
             0, 1.0, (3, len(t)))
 
     return lab(slope_frame), lab(slope_reference), np.ones(len(t), bool), (ys, xs)
@@ -63,8 +76,11 @@ def test_the_share_of_the_references_light_across_taken_out_is_how_far_the_ring_
         tgt, ref, both, coords = _ring(frame, reference)
         share, slope = across_share(tgt, ref, both, coords)
         assert abs(float(share[0]) - expected) < 0.15, (frame, reference, share)
-        assert not share[1:].any() and not slope[1:].any()  # (lightness only)
+        # (a falls by half of L's slope: its share follows L's, on its own floor; b is flat in both and left alone)
+        assert abs(float(share[1]) - expected) < 0.15, (frame, reference, share)
+        assert not share[2] and not slope[2]
         assert abs(float(slope[0]) * 199 - frame) < 1.0, (frame, slope)  # (the frame's, per pixel)
+        assert abs(float(slope[1]) * 199 + 0.5 * frame) < 1.0, (frame, slope)
     tgt, ref, both, coords = _ring(-12, 26)
     assert not across_share(tgt, ref, np.zeros_like(both), coords)[0].any()  # too few pixels: nothing taken out
 
@@ -82,6 +98,19 @@ def test_a_reference_lit_from_one_side_does_not_carry_its_bright_side_onto_an_ev
     # middle, but the reference's bright side is gone)
     assert abs(steps[1.0] - truth_step) < 0.75 * abs(steps[0.0] - truth_step), (steps, truth_step)
     assert steps[1.0] < steps[0.0] - 2.0, (steps, truth_step)
+
+
+def test_a_reference_bleached_on_one_side_does_not_carry_its_pale_cheek_onto_an_evenly_coloured_face() -> None:
+    face, truth = masked_face(light=_side_bleached)
+    steps = {}
+    for across in (0.0, 1.0):
+        out = ReferenceComposite(CompositeOptions(across=across)).reconstruct([face])[0]
+        steps[across] = _halves(face, out, channel=1)
+    truth_step = _halves(face, truth, channel=1)
+    # (carried, the reference's bleached side shows: its image-left half less red than the truth's; the ring's own
+    # colour, spread, fills in part of it, not all)
+    assert steps[0.0] > truth_step + 1.5, (steps, truth_step)
+    assert abs(steps[1.0] - truth_step) < 0.4 * abs(steps[0.0] - truth_step), (steps, truth_step)
 
 
 def test_a_reference_in_the_frames_own_light_keeps_its_light_across() -> None:

@@ -178,12 +178,12 @@ class CompositeOptions:
     #: and gains with a relit reference on the quality benchmark; it costs 1.0-1.4x "ring" (benchmarks/README.md).
     light: str = "skin"
     #: With ``light="skin"``: where the ring shows that the reference's light across the face is not the frame's (their
-    #: slopes of lightness from the ring's left end to its right differ, :func:`light_plane.across_share`), up to this
-    #: share of the reference's own light across the face (its skin's slope of lightness from one cheek to the other,
-    #: fitted where it is pasted) is replaced by the frame's (its slope across the ring) before its light is matched
-    #: (its colour across, a blush on one cheek, is left to the colour bound). A stand-in photo lit from one side no
-    #: longer carries its bright, pale cheek onto a face lit evenly (nor a colour step at the mask's side edge there); a
-    #: photo in the frame's own light is left as it is. 0: never.
+    #: slopes of lightness, or of redness, from the ring's left end to its right differ,
+    #: :func:`light_plane.across_share`), up to this share of the reference's own slope across the face (its skin's, from
+    #: one cheek to the other, fitted where it is pasted; per Lab channel, L and a) is replaced by the frame's (its slope
+    #: across the ring) before its light is matched (its yellowness across is left to the colour bound). A stand-in photo
+    #: lit from one side no longer carries its bright, pale, bleached cheek onto a face lit evenly (nor a colour step at
+    #: the mask's side edge there); a photo in the frame's own light is left as it is. 0: never.
     across: float = 1.0
     #: With ``light="skin"``: ring pixels where the warped reference is in a shade the frame does not show there (its
     #: luminance relative to its own smooth skin light's below this fraction of the frame's relative to its own: a

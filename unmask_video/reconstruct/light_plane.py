@@ -2,7 +2,7 @@
 
 Down the face (:func:`light_plane`: the frame's change of light against the reference's, continued where the ring of
 visible skin is far) and across it (:func:`across_share`, :func:`across_light`: how far a reference lit from another
-side than the frame is, and its own slope of lightness across the face to replace by the frame's).
+side than the frame is, and its own slopes of lightness and redness across the face to replace by the frame's).
 """
 
 from __future__ import annotations
@@ -20,6 +20,13 @@ _PLANE_REACH = 2.0
 #: Slopes of lightness across the ring (Lab L units from its left end to its right) below this count as this when the
 #: frame's and the reference's are compared (:func:`across_share`): an even light's small slopes differ at random.
 _ACROSS_FLOOR = 8.0
+#: The same for the slopes of redness (Lab a) across the ring, taken only where the reference's lighter side is its
+#: less red one: a side light bleaches the skin it falls on (a stand-in lit from one side is 10-14 a less red from one
+#: cheek to the other on the grey-mask man's ring, his own skin 4-6 a redder that way). Yellowness (b) is left alone:
+#: taken across as well, it moved the rebuilt skin's mean colour away from the truth's on the quality benchmark (a
+#: black mask's clip, cast +0.1).
+_ACROSS_FLOOR_RED = 4.0
+_ACROSS_FLOORS = np.array([_ACROSS_FLOOR, _ACROSS_FLOOR_RED])
 #: The reference's light across the face replaced by the frame's (:func:`across_share`): the share, per Lab channel,
 #: and the frame's slope across (Lab units per pixel of the region), (3,) each.
 Across = tuple[np.ndarray, np.ndarray]
@@ -39,24 +46,30 @@ def _plane_slopes(values: np.ndarray, px: np.ndarray, py: np.ndarray, ridge: flo
 def across_share(
     tgt_ring: np.ndarray, ref_ring: np.ndarray, both: np.ndarray, ring_coords: tuple[np.ndarray, np.ndarray]
 ) -> Across:
-    """(share, slope), (3,) each per Lab channel, a and b 0: the frame's slope of lightness across the ring (Lab units
-    per pixel) and the share of the reference's light across to be replaced by it, in [0, 1]: how far the reference's is
-    not the frame's, from the slopes of L across the ring (from its left end to its right, fitted with the slope down by
-    least squares) of the frame ``tgt_ring`` and the reference ``ref_ring`` ((3, N) Lab at the ``ring_coords`` pixels)
-    where both show skin (``both``): 0 where the two slopes differ by at most half the larger (the same light), 1 where
-    by all of it or more (a photo lit from one side on a face lit from the other, or from the front); slopes under
-    ``_ACROSS_FLOOR`` count as that. Zeros with fewer than ``MIN_RING_PIXELS`` pixels."""
+    """(share, slope), (3,) each per Lab channel, b 0: the frame's slope of lightness and of redness (L, a) across the
+    ring (Lab units per pixel) and the share of the reference's across to be replaced by it, in [0, 1], per channel: how
+    far the reference's is not the frame's, from the slopes across the ring (from its left end to its right, fitted with
+    the slope down by least squares) of the frame ``tgt_ring`` and the reference ``ref_ring`` ((3, N) Lab at the
+    ``ring_coords`` pixels) where both show skin (``both``): 0 where the two slopes differ by at most half the larger
+    (the same light), 1 where by all of it or more (a photo lit from one side on a face lit from the other, or from the
+    front; a side light's bleached cheek: a only where the reference's lighter side is its less red one); slopes under
+    ``_ACROSS_FLOOR`` (L) and ``_ACROSS_FLOOR_RED`` (a) count as that. Zeros with fewer than ``MIN_RING_PIXELS``
+    pixels."""
     share, slope = np.zeros(3, np.float32), np.zeros(3, np.float32)
     if np.count_nonzero(both) < MIN_RING_PIXELS:
         return share, slope
     ys, xs = (c[both].astype(np.float32) for c in ring_coords)
     span = max(float(xs.max() - xs.min()), 1.0)
     px, py = (xs - xs.mean()) / span, (ys - ys.mean()) / span
-    ours = float(_plane_slopes(tgt_ring[:1, both], px, py, 1e-6 * len(px))[0][0])
-    theirs = float(_plane_slopes(ref_ring[:1, both], px, py, 1e-6 * len(px))[0][0])
-    scale = max(abs(ours), abs(theirs), _ACROSS_FLOOR)
-    share[0] = np.clip(2.0 * abs(ours - theirs) / scale - 1.0, 0.0, 1.0)
-    slope[0] = ours / span
+    ours = _plane_slopes(tgt_ring[:2, both], px, py, 1e-6 * len(px))[0]
+    theirs = _plane_slopes(ref_ring[:2, both], px, py, 1e-6 * len(px))[0]
+    scale = np.maximum(np.maximum(np.abs(ours), np.abs(theirs)), _ACROSS_FLOORS)
+    share[:2] = np.clip(2.0 * np.abs(ours - theirs) / scale - 1.0, 0.0, 1.0)
+    if theirs[0] * theirs[1] >= 0:
+        # (redness only where the reference's lighter side is its less red one: a light that bleaches the cheek it
+        # falls on; a warm light's redder lit side, or a blush on one cheek, is left to the colour bound)
+        share[1] = 0.0
+    slope[:2] = ours / span
     return share, slope
 
 
