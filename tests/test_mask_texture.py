@@ -54,30 +54,32 @@ def test_dot_density_within_counts_only_its_own_pixels():
     assert only[10:50, 36:40].mean() < 0.3 * plain[10:50, 36:40].mean()
 
 
-def _exact_box_means(image: np.ndarray, k: int) -> np.ndarray:
-    """float32: the k x k box means of a uint8 image (OpenCV's default border, reflected about the edge pixel), each
-    its whole-number sum (an integral image) over k^2, rounded once."""
+def _box_sums(image: np.ndarray, k: int) -> np.ndarray:
+    """float64: the k x k box sums of a uint8 image (OpenCV's default border, reflected about the edge pixel), from an
+    integral image: whole numbers, exact."""
     padded = cv2.copyMakeBorder(image, k // 2, k // 2, k // 2, k // 2, cv2.BORDER_REFLECT_101)
     total = cv2.integral(padded, sdepth=cv2.CV_64F)
     h, w = image.shape
-    sums = total[k : k + h, k : k + w] - total[:h, k : k + w] - total[k : k + h, :w] + total[:h, :w]
-    return (sums / (k * k)).astype(np.float32)
+    return total[k : k + h, k : k + w] - total[:h, k : k + w] - total[k : k + h, :w] + total[:h, :w]
 
 
 @pytest.mark.parametrize("shape, k, seed", [((60, 80), 9, 0), ((37, 53), 15, 1), ((120, 90), 5, 2)])
 def test_dot_density_is_the_box_means_of_whole_number_sums(shape, k, seed):
-    # (its box means from the uint8 top-hat and the {0, 1} weight: the sums exact, the mean within a float32 step of
-    # the true one; and no wrap of the uint8 product)
+    # (its box means from the uint8 top-hat and the {0, 1} weight: the sums exact, the means within a float32 step of
+    # the true ones; over ``within``, the sum over the count, 0 where the box holds none of it; no wrap of the uint8
+    # product)
     rng = np.random.default_rng(seed)
     gray = cv2.GaussianBlur(rng.integers(0, 256, shape, dtype=np.uint8), (0, 0), 0.8)
     within = rng.random(shape) < 0.6
+    within[: shape[0] // 2, : shape[1] // 2] = False  # (boxes with none of it)
     hat = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
-    np.testing.assert_array_max_ulp(dot_density(gray, 3, k), _exact_box_means(hat, k), maxulp=1)
+    np.testing.assert_array_max_ulp(dot_density(gray, 3, k), (_box_sums(hat, k) / (k * k)).astype(np.float32), 1)
     weight = within.astype(np.uint8)
-    share = _exact_box_means(weight, k)
-    expected = _exact_box_means(hat * weight, k) / np.maximum(share, np.float32(1e-3))
+    count = _box_sums(weight, k)
+    expected = (_box_sums(hat * weight, k) / np.maximum(count, 1.0)).astype(np.float32)
     got = dot_density(gray, 3, k, within)
-    np.testing.assert_array_max_ulp(got, expected, maxulp=3)
+    np.testing.assert_array_max_ulp(got, expected, 1)
+    assert not got[: shape[0] // 2 - k, : shape[1] // 2 - k].any()
     assert np.array_equal(dot_density(gray, 3, k, np.asfortranarray(within)), got)  # (another memory layout)
 
 

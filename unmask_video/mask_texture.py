@@ -31,13 +31,16 @@ def dot_density(gray: np.ndarray, dot_px: int, box_px: int, within: np.ndarray |
     ``box_px`` box; with ``within`` (bool, the same shape) over its pixels in the box only (0 where it has none)."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (dot_px, dot_px))
     hat = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
-    # (the box means straight from uint8 into float32: the sums are whole numbers, summed exactly in integers; a float
-    # image's box filter sums in float and is slower, its means within 1e-5 of these)
+    # (box filters straight from uint8 into float32: their sums are whole numbers, summed exactly in integers; a float
+    # image's box filter sums in float and is slower)
     if within is None:
         return cv2.boxFilter(hat, cv2.CV_32F, (box_px, box_px))
     weight = np.ascontiguousarray(within).view(np.uint8)  # (bool -> {0, 1}, no copy)
-    share = cv2.boxFilter(weight, cv2.CV_32F, (box_px, box_px))
-    return cv2.boxFilter(hat * weight, cv2.CV_32F, (box_px, box_px)) / np.maximum(share, 1e-3)
+    # (the mean over ``within``'s pixels: the sum of the top-hat there over their count, both exact; 0 where the box
+    # holds none of them, whose sum is 0 too)
+    count = cv2.boxFilter(weight, cv2.CV_32F, (box_px, box_px), normalize=False)
+    sums = cv2.boxFilter(hat * weight, cv2.CV_32F, (box_px, box_px), normalize=False)
+    return np.divide(sums, np.maximum(count, np.float32(1.0), out=count), out=sums)
 
 
 def textured(
@@ -72,7 +75,7 @@ def textured(
     # (the same box in window pixels: working pixel x covers window pixels x / sx to (x + 1) / sx)
     wy0, wy1 = int(rows.start / sy), min(int(np.ceil(rows.stop / sy)), window.shape[0])
     wx0, wx1 = int(cols.start / sx), min(int(np.ceil(cols.stop / sx)), window.shape[1])
-    gray = cv2.cvtColor(np.ascontiguousarray(window[wy0:wy1, wx0:wx1]), cv2.COLOR_RGB2GRAY)
+    gray = cv2.cvtColor(window[wy0:wy1, wx0:wx1], cv2.COLOR_RGB2GRAY)  # (a view's rows as they lie: no copy)
     dot_px = int(np.clip(round(dot * face_px), 3, 9)) | 1
     box_px = max(int(round(box * face_px)), 3)
     # (over the mask's own pixels only: the lining or the shadow line just past the cloth's edge is no dot of it)
