@@ -12,6 +12,15 @@ end, next to the mask, is cloth and is rebuilt (the feather's alpha without the 
 short ramp between (the frame's own blur of the finger's edge). A pixel far from the line (hair, a nail, a shadow of
 another colour) keeps the alpha it had, and so do the mask's own full pixels (rebuilt whatever their colour: a print,
 a fold). Where the two colours are too alike to tell apart (a skin-coloured mask), nothing changes.
+
+A fingertip moving over the cloth (the real KF94 clip, frames 166-180) leaves more than a strip: the finger's shade
+on the cloth and the cloth its blur spreads round it, a finger's width of grey-lavender round the tip, are rebuilt
+wholly where joined to the mask through the cloth's side of the line (``joined_cloth``); the shade blurred into the
+finger's edge (darker than a mix of the two colours, off their line's hue) goes with the cloth a few pixels further
+(``shade_rim_px``); and the finger's pixels blurred into the cloth, the two mixed, have the cloth's share of them
+replaced by the rebuilt face (``frame + alpha * (rebuilt - cloth)``: :class:`Unmixed`, ``unmix``), where a blend
+left them pale and translucent over the rebuilt cheek. The pixels settled in front come back to the blend's caller:
+the ear loops are not filled over them (a finger's highlights and nails taken as loop strokes).
 """
 
 from __future__ import annotations
