@@ -118,7 +118,8 @@ class Unmixed:
         out = rebuilt.copy()
         if self.ys.size:
             diff = frame[self.ys, self.xs].astype(np.float32) - self.cloth
-            out[self.ys, self.xs] = np.clip(out[self.ys, self.xs] + self.share[:, None] * diff + 0.5, 0, 255).astype(np.uint8)
+            added = out[self.ys, self.xs] + self.share[:, None] * diff + 0.5
+            out[self.ys, self.xs] = np.clip(added, 0, 255).astype(np.uint8)
         return out
 
 
