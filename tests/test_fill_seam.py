@@ -197,3 +197,14 @@ def test_the_wide_blur_of_a_stack_padded_to_whole_cells_stays_near_the_full_size
         assert err.mean() < 1.0 and err.max() < 6.0, (sigma, err.mean(), err.max())
         # (the blur below 4 px is the full-size one of the pixels alone, padding or not)
     assert np.array_equal(_wide_blur(stack, 2.0, shape=(h, w)), cv2.GaussianBlur(plain, (0, 0), 2.0))
+
+
+def test_the_pixels_taken_by_flat_index_are_numpys_two_index_gather() -> None:
+    from unmask_video.reconstruct.fill_seam import _at_pixels
+
+    rng = np.random.default_rng(2)
+    image = rng.random((37, 53, 4)).astype(np.float32)
+    ys, xs = rng.integers(0, 37, 200), rng.integers(0, 53, 200)
+    assert np.array_equal(_at_pixels(image, ys, xs), image[ys, xs])
+    padded = rng.random((40, 56, 4)).astype(np.float32)  # (a wide blur's padded result, read at the pixels)
+    assert np.array_equal(_at_pixels(padded, ys, xs), padded[ys, xs])

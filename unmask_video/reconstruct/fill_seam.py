@@ -154,7 +154,7 @@ def _feather_piece(
     # one pass: the fade into the local colour inside the edge, out of it outside.
     at = np.flatnonzero(changed)
     ys, xs = rows_cols(at, changed.shape[1])
-    n, f = near[ys, xs], far[ys, xs]
+    n, f = _at_pixels(near, ys, xs), _at_pixels(far, ys, xs)
     total = n[:, 3] + k * f[:, 3]
     known = (total > 1e-4)[:, None]
     local = (n[:, :3] + k * f[:, :3]) / np.maximum(total, 1e-6)[:, None]
@@ -163,6 +163,12 @@ def _feather_piece(
     # (by row and column: ``out`` is mostly a view into a larger region, whose boolean index costs several times more)
     cur = out[ys, xs]
     out[ys, xs] = np.where(known, np.clip(keep * cur + (1.0 - keep) * local + 0.5, 0, 255), cur).astype(np.uint8)
+
+
+def _at_pixels(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """(M, c): the (h, w, c) ``image``'s pixels at rows ``ys`` and columns ``xs``, as ``image[ys, xs]``: taken by their
+    flat index (a tenth of the time of numpy's two-index gather of multi-channel pixels)."""
+    return np.take(image.reshape(-1, image.shape[2]), ys * image.shape[1] + xs, axis=0)
 
 
 def blur_around(image: np.ndarray, sigma: float, where: np.ndarray, border: int, name: str) -> np.ndarray:
