@@ -208,3 +208,29 @@ def test_the_pixels_taken_by_flat_index_are_numpys_two_index_gather() -> None:
     assert np.array_equal(_at_pixels(image, ys, xs), image[ys, xs])
     padded = rng.random((40, 56, 4)).astype(np.float32)  # (a wide blur's padded result, read at the pixels)
     assert np.array_equal(_at_pixels(padded, ys, xs), padded[ys, xs])
+
+
+def test_the_wide_blur_read_on_boxes_around_the_pixels_is_the_whole_stacks_bit_for_bit() -> None:
+    from unmask_video.reconstruct.fill_seam import _at_pixels, _blur_factor, _wide_blur, _wide_blur_at
+
+    rng = np.random.default_rng(13)
+    factors = set()
+    for trial in range(60):
+        h, w = int(rng.integers(60, 300)), int(rng.integers(200, 700))
+        ph, pw = -(-h // 8) * 8, -(-w // 8) * 8
+        stack = np.zeros((ph, pw, 4), np.float32)
+        stack[:h, :w] = (rng.random((h, w, 4)) * 255).astype(np.float32)
+        stack[:h, :w][rng.random((h, w)) < 0.5] = 0.0
+        sigma, least = float(rng.uniform(4.0, 18.0)), (2.75, 1.75)[trial % 2]
+        changed = np.zeros((h, w), bool)
+        # (a narrow band down each side, far apart: the fill beside the jaw on both sides; sometimes one only)
+        for x0 in (int(rng.integers(0, 20)), int(rng.integers(w - 40, w - 5)))[: 1 + trial % 3 // 2 + 1]:
+            y0 = int(rng.integers(0, h // 2))
+            changed[y0 : y0 + int(rng.integers(5, h // 2)), x0 : x0 + int(rng.integers(2, 30))] = True
+        changed &= rng.random((h, w)) < 0.8
+        at = np.flatnonzero(changed)
+        ys, xs = at // w, at % w
+        whole = _at_pixels(_wide_blur(stack, sigma, least, shape=(h, w)), ys, xs)
+        assert np.array_equal(_wide_blur_at(stack, sigma, (h, w), ys, xs, "test", least), whole), trial
+        factors.add(_blur_factor(sigma, least))
+    assert factors == {2, 4, 8}
