@@ -234,3 +234,25 @@ def test_the_wide_blur_read_on_boxes_around_the_pixels_is_the_whole_stacks_bit_f
         assert np.array_equal(_wide_blur_at(stack, sigma, (h, w), ys, xs, "test", least), whole), trial
         factors.add(_blur_factor(sigma, least))
     assert factors == {2, 4, 8}
+
+
+def test_the_distance_near_the_pixels_it_is_read_at_is_the_whole_boxs_below_its_bound() -> None:
+    from unmask_video.reconstruct.fill_seam import _distance_near, distance_to
+
+    rng = np.random.default_rng(17)
+    for trial in range(60):
+        h, w = (int(v) for v in rng.integers(40, 260, 2))
+        where = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), float(rng.uniform(0.5, 4.0))) > 0.53
+        at = np.zeros((h, w), bool)
+        y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
+        at[y0 : y0 + int(rng.integers(1, 40)), x0 : x0 + int(rng.integers(1, 40))] = True
+        at &= rng.random((h, w)) < 0.7
+        at = at | where if trial % 3 == 0 else at  # (the distance to the pixels read at themselves: the fade's own)
+        below = float(rng.uniform(1.0, 40.0))
+        whole, near = distance_to(where), _distance_near(where, at, below, "test").copy()
+        close = at & (whole < below)
+        assert np.array_equal(near[close], whole[close]), trial
+        assert (near[at & ~close] >= below).all(), trial
+        if trial % 3 == 0:  # (all of ``where`` in the box: every pixel's distance below the bound is the whole's)
+            assert np.array_equal(near[whole < below], whole[whole < below]), trial
+            assert (near[whole >= below] >= below).all(), trial

@@ -172,9 +172,10 @@ def _feather_piece(
     """:func:`feather_into_fill` on one box of the fill and what it reads."""
     if not covered.any():
         return
-    to_filled = distance_to(filled, "fill_seam.to_filled")
-    to_covered = distance_to(covered, "fill_seam.to_covered")
     inner = max(inner * width, 1.0)
+    # (each distance only where it is compared: the filled pixels' box grown by the distance it is tested below)
+    to_filled = _distance_near(filled, filled, inner + width, "fill_seam.to_filled")
+    to_covered = _distance_near(covered, filled, width, "fill_seam.to_covered")
     inside = covered & (to_filled < inner)
     outside = filled & (to_covered < width)
     if not (inside.any() or outside.any()):
@@ -215,6 +216,23 @@ def _at_pixels(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """(M, c): the (h, w, c) ``image``'s pixels at rows ``ys`` and columns ``xs``, as ``image[ys, xs]``: taken by their
     flat index (a tenth of the time of numpy's two-index gather of multi-channel pixels)."""
     return np.take(image.reshape(-1, image.shape[2]), ys * image.shape[1] + xs, axis=0)
+
+
+def _distance_near(where: np.ndarray, at: np.ndarray, below: float, name: str) -> np.ndarray:
+    """(h, w) float32 in the scratch buffer ``name``: :func:`distance_to` of ``where`` ((h, w) bool) at the ``at``
+    pixels ((h, w) bool) and within ``below`` px of them, where it is below ``below``; inf where it is not, or farther
+    out (its nearest ``where`` pixel further than ``below``, or not wanted). Worked on the box of ``at`` grown twice by
+    that reach and two pixels: a pixel's distance below ``below`` is a path of the 5x5 mask's steps, each at least as
+    long as it moves along either axis, to a ``where`` pixel within that reach of it; the box holds it (and any path
+    between two of its pixels runs within their own box) (tests/test_fill_seam.py)."""
+    out = scratch(name, where.shape)
+    out.fill(np.inf)
+    reach = int(np.ceil(below)) + 2
+    box = mask_bbox(at, 2 * reach, where.shape)
+    if box is None:
+        return out
+    out[box] = distance_to(where[box], f"{name}.box")
+    return out
 
 
 def blur_around(image: np.ndarray, sigma: float, where: np.ndarray, border: int, name: str) -> np.ndarray:
