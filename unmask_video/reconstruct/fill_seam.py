@@ -220,11 +220,12 @@ def _at_pixels(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
 
 def _distance_near(where: np.ndarray, at: np.ndarray, below: float, name: str) -> np.ndarray:
     """(h, w) float32 in the scratch buffer ``name``: :func:`distance_to` of ``where`` ((h, w) bool) at the ``at``
-    pixels ((h, w) bool) and within ``below`` px of them, where it is below ``below``; inf where it is not, or farther
-    out (its nearest ``where`` pixel further than ``below``, or not wanted). Worked on the box of ``at`` grown twice by
-    that reach and two pixels: a pixel's distance below ``below`` is a path of the 5x5 mask's steps, each at least as
-    long as it moves along either axis, to a ``where`` pixel within that reach of it; the box holds it (and any path
-    between two of its pixels runs within their own box) (tests/test_fill_seam.py)."""
+    pixels ((h, w) bool) where it is below ``below``; at least ``below`` where it is not (inf past the box worked on).
+    Worked on the box of ``at`` grown by twice ``below`` and 2 px each way: a distance below ``below`` is a path of the
+    5x5 mask's steps, each at least as long as it moves along either axis, to a ``where`` pixel within that reach, and
+    a path between two pixels runs within their own box, so the box holds it; a ``where`` pixel cut off only makes a
+    distance longer. Where every ``where`` pixel lies in the box (``at`` holds them), every distance in it below
+    ``below`` is the whole one's (tests/test_fill_seam.py)."""
     out = scratch(name, where.shape)
     out.fill(np.inf)
     reach = int(np.ceil(below)) + 2
