@@ -221,7 +221,7 @@ def _at_pixels(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
 def _distance_near(where: np.ndarray, at: np.ndarray, below: float, name: str) -> np.ndarray:
     """(h, w) float32 in the scratch buffer ``name``: :func:`distance_to` of ``where`` ((h, w) bool) at the ``at``
     pixels ((h, w) bool) where it is below ``below``; at least ``below`` where it is not (inf past the box worked on).
-    Worked on the box of ``at`` grown by twice ``below`` and 2 px each way: a distance below ``below`` is a path of the
+    Worked on the box of ``at`` grown by twice ``below`` + 2 px, each way: a distance below ``below`` is a path of the
     5x5 mask's steps, each at least as long as it moves along either axis, to a ``where`` pixel within that reach, and
     a path between two pixels runs within their own box, so the box holds it; a ``where`` pixel cut off only makes a
     distance longer. Where every ``where`` pixel lies in the box (``at`` holds them), every distance in it below
