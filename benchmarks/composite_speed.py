@@ -12,7 +12,9 @@ with the stand-in references of the real-clip picture check (``../faces/fmd/270.
 ``--data``) where they are there. Each scene's faces go in order through a fresh composite of today's modules
 and of the modules as they were at ``--baseline-rev`` (composite.py with that revision's blend.py, fill_seam.py and
 outside_fill.py: ``warp_speed._composite_at``, as composite_replay), taking turns face by face,
-``--rounds`` times, one OpenCV thread and one BLAS thread.
+``--rounds`` times, one OpenCV thread and one BLAS thread. ``--clips NAME=VIDEO:REFERENCE,...``: instead, every face
+of the command's run on each video file with that reference, in order (the colour fields measured and reused as in
+the run), as scene NAME (e.g. the three real masked clips with their references; written to ``--cache`` as above).
 
 Prints process CPU ms per face (mean over the faces, median over the rounds) of the whole composite and of its parts
 (each timed inclusively in the modules of its revision that call it, today's split modules or a revision's one
@@ -51,6 +53,8 @@ from benchmarks.composite_replay import (  # noqa: E402
     _record,
     _relit,
 )
+from benchmarks.speed import Clip  # noqa: E402
+from benchmarks.steady_speed import _clip_list  # noqa: E402
 from benchmarks.warp_speed import _composite_at  # noqa: E402
 from unmask_video.cache import cache_dir  # noqa: E402
 from unmask_video.stages import FaceROI  # noqa: E402
@@ -107,6 +111,13 @@ def _record_all(
     return scenes
 
 
+def _record_clips(text: str) -> dict[str, list[FaceROI]]:
+    """Every face of the command's run on each ``NAME=VIDEO:REFERENCE`` of ``text`` (comma-separated), in order, by
+    name."""
+    tmp = Path(tempfile.mkdtemp(prefix="composite_speed_clips_"))
+    return {name: _record(Clip(video, reference), tmp / "out.mp4") for name, video, reference in _clip_list(text)}
+
+
 def _replay(modules: list[ModuleType], faces: list[FaceROI]) -> list[tuple[dict[str, float], list[np.ndarray]]]:
     """Each of ``modules``' composites over ``faces``, taking turns face by face: CPU ms per face by part, outputs."""
     composites = [m.ReferenceComposite(m.CompositeOptions()) for m in modules]
@@ -157,11 +168,16 @@ def main() -> None:
     parser.add_argument("--baseline-rev", default="HEAD")
     parser.add_argument("--scenes", default="", help="scene names separated by ; (a subset)")
     parser.add_argument("--profile", action="store_true", help="cProfile today's composite instead")
+    parser.add_argument("--clips", default="",
+                        help="record every face of these video files instead, NAME=VIDEO:REFERENCE comma-separated")
     args = parser.parse_args()
     if args.cache is None:  # (not the shared temporary folder: a pickle there could be anyone's)
         args.cache = cache_dir("benchmarks") / "composite_speed_faces.pkl"
     if args.cache.is_file():
         scenes = pickle.loads(args.cache.read_bytes())
+    elif args.clips:
+        scenes = _record_clips(args.clips)
+        args.cache.write_bytes(pickle.dumps(scenes))
     else:
         scenes = _record_all(args.data, 30, 24, args.faces, args.real)
         args.cache.write_bytes(pickle.dumps(scenes))

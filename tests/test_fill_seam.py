@@ -197,3 +197,62 @@ def test_the_wide_blur_of_a_stack_padded_to_whole_cells_stays_near_the_full_size
         assert err.mean() < 1.0 and err.max() < 6.0, (sigma, err.mean(), err.max())
         # (the blur below 4 px is the full-size one of the pixels alone, padding or not)
     assert np.array_equal(_wide_blur(stack, 2.0, shape=(h, w)), cv2.GaussianBlur(plain, (0, 0), 2.0))
+
+
+def test_the_pixels_taken_by_flat_index_are_numpys_two_index_gather() -> None:
+    from unmask_video.reconstruct.fill_seam import _at_pixels
+
+    rng = np.random.default_rng(2)
+    image = rng.random((37, 53, 4)).astype(np.float32)
+    ys, xs = rng.integers(0, 37, 200), rng.integers(0, 53, 200)
+    assert np.array_equal(_at_pixels(image, ys, xs), image[ys, xs])
+    padded = rng.random((40, 56, 4)).astype(np.float32)  # (a wide blur's padded result, read at the pixels)
+    assert np.array_equal(_at_pixels(padded, ys, xs), padded[ys, xs])
+
+
+def test_the_wide_blur_read_on_boxes_around_the_pixels_is_the_whole_stacks_bit_for_bit() -> None:
+    from unmask_video.reconstruct.fill_seam import _at_pixels, _blur_factor, _wide_blur, _wide_blur_at
+
+    rng = np.random.default_rng(13)
+    factors = set()
+    for trial in range(60):
+        h, w = int(rng.integers(60, 300)), int(rng.integers(200, 700))
+        ph, pw = -(-h // 8) * 8, -(-w // 8) * 8
+        stack = np.zeros((ph, pw, 4), np.float32)
+        stack[:h, :w] = (rng.random((h, w, 4)) * 255).astype(np.float32)
+        stack[:h, :w][rng.random((h, w)) < 0.5] = 0.0
+        sigma, least = float(rng.uniform(4.0, 18.0)), (2.75, 1.75)[trial % 2]
+        changed = np.zeros((h, w), bool)
+        # (a narrow band down each side, far apart: the fill beside the jaw on both sides; sometimes one only)
+        for x0 in (int(rng.integers(0, 20)), int(rng.integers(w - 40, w - 5)))[: 1 + trial % 3 // 2 + 1]:
+            y0 = int(rng.integers(0, h // 2))
+            changed[y0 : y0 + int(rng.integers(5, h // 2)), x0 : x0 + int(rng.integers(2, 30))] = True
+        changed &= rng.random((h, w)) < 0.8
+        at = np.flatnonzero(changed)
+        ys, xs = at // w, at % w
+        whole = _at_pixels(_wide_blur(stack, sigma, least, shape=(h, w)), ys, xs)
+        assert np.array_equal(_wide_blur_at(stack, sigma, (h, w), ys, xs, "test", least), whole), trial
+        factors.add(_blur_factor(sigma, least))
+    assert factors == {2, 4, 8}
+
+
+def test_the_distance_near_the_pixels_it_is_read_at_is_the_whole_boxs_below_its_bound() -> None:
+    from unmask_video.reconstruct.fill_seam import _distance_near, distance_to
+
+    rng = np.random.default_rng(17)
+    for trial in range(60):
+        h, w = (int(v) for v in rng.integers(40, 260, 2))
+        where = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), float(rng.uniform(0.5, 4.0))) > 0.53
+        at = np.zeros((h, w), bool)
+        y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
+        at[y0 : y0 + int(rng.integers(1, 40)), x0 : x0 + int(rng.integers(1, 40))] = True
+        at &= rng.random((h, w)) < 0.7
+        at = at | where if trial % 3 == 0 else at  # (the distance to the pixels read at themselves: the fade's own)
+        below = float(rng.uniform(1.0, 40.0))
+        whole, near = distance_to(where), _distance_near(where, at, below, "test").copy()
+        close = at & (whole < below)
+        assert np.array_equal(near[close], whole[close]), trial
+        assert (near[at & ~close] >= below).all(), trial
+        if trial % 3 == 0:  # (all of ``where`` in the box: every pixel's distance below the bound is the whole's)
+            assert np.array_equal(near[whole < below], whole[whole < below]), trial
+            assert (near[whole >= below] >= below).all(), trial

@@ -14,6 +14,8 @@ from unmask_video.reconstruct.composite import CompositeOptions, ReferenceCompos
 from unmask_video.reconstruct.fill_seam import distance_to
 from unmask_video.reconstruct.neck_side import (
     NeckSideOptions,
+    _blur_at,
+    _near_along_rows,
     _reach_box,
     below_hole,
     fade_neck_side,
@@ -164,3 +166,33 @@ def test_the_colours_read_on_the_fades_box_are_those_read_on_the_whole_frame() -
     for full, part in zip(whole, on_box):  # (bit for bit where the fade reads them: at the pixels beside)
         assert np.array_equal(full[box][beside[box]], part[beside[box]])
         assert np.abs(part[beside[box]]).max() > 0.1
+
+
+def test_the_pixels_near_along_the_rows_are_those_row_nearest_counts() -> None:
+    rng = np.random.default_rng(5)
+    for width in (0.5, 1.0, 2.0, 3.0, 3.2, 7.999999, 8.0, 8.0000001, 47.75, 48.0):
+        where = rng.random((23, 61)) < rng.uniform(0.005, 0.08)
+        where[5] = False  # (a row without any)
+        assert np.array_equal(_near_along_rows(where, width), row_nearest(where)[0] < width), width
+
+
+def test_the_gaussian_on_a_box_is_opencvs_whole_image_blur_bit_for_bit() -> None:
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        h, w = (int(v) for v in rng.integers(20, 140, 2))
+        channels = (1, 3, 4)[trial % 3]
+        image = (rng.random((h, w, channels)) * 255).astype(np.float32)
+        support = np.zeros((h, w), bool)
+        a, b = sorted(rng.integers(0, h, 2)), sorted(rng.integers(0, w, 2))
+        support[a[0] : a[1] + 1, b[0] : b[1] + 1] = rng.random((a[1] - a[0] + 1, b[1] - b[0] + 1)) < 0.6
+        image[~support] = 0.0
+        at = np.zeros((h, w), bool)
+        c, d = sorted(rng.integers(0, h, 2)), sorted(rng.integers(0, w, 2))
+        at[c[0] : c[1] + 1, d[0] : d[1] + 1] = True
+        sigma = float(rng.uniform(0.8, 12.0))
+        found = _blur_at(lambda box: image[box], support, sigma, at, channels)
+        assert found is not None
+        box, blurred = found
+        whole = cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT).reshape(h, w, channels)
+        assert np.array_equal(blurred, whole[box]), (trial, sigma)
+    assert _blur_at(lambda box: image[box], support, 3.0, np.zeros((h, w), bool), channels) is None

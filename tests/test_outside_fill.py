@@ -559,3 +559,15 @@ def test_the_continued_skin_from_whole_cells_stays_near_the_full_size_average() 
         err = np.abs(out[gaps].astype(np.float32) - exact)
         assert err.mean() < 0.5 and err.max() < 2.0, (sigma, err.mean(), err.max())
         assert np.array_equal(out[~gaps], source[~gaps])
+
+
+def test_the_height_down_the_face_is_the_pixel_grids_bit_for_bit() -> None:
+    from unmask_video.reconstruct.outside_fill import _height_down
+
+    rng = np.random.default_rng(9)
+    for _ in range(20):
+        h, w = (int(v) for v in rng.integers(1, 300, 2))
+        angle = rng.uniform(-np.pi, np.pi)
+        down = np.array([np.sin(angle), np.cos(angle)])
+        ys, xs = np.mgrid[0:h, 0:w]
+        assert np.array_equal(_height_down((h, w), down), xs * down[0] + ys * down[1])

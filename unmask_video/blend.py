@@ -15,7 +15,7 @@ import numpy as np
 
 from unmask_video.face_units import FaceLength
 from unmask_video.low_mask import cap_above_top
-from unmask_video.notch_matte import settle_notch_edges
+from unmask_video.notch_matte import Unmixed, settle_notch_edges
 from unmask_video.stages import Box
 
 __all__ = ["DEFAULT_BLEND_WIDTH", "BlendMode", "BlendOptions", "blend_into", "distance_outside", "feather_alpha",
@@ -223,9 +223,18 @@ def feather_alpha(
     pixels under the mask ((h, w, 3) uint8 RGB), on whose colours the band round the notches is then settled
     (:func:`~unmask_video.notch_matte.settle_notch_edges`).
     """
+    return _feather_alpha(mask, width_px, notch_reach, frame)[0]
+
+
+def _feather_alpha(
+    mask: np.ndarray, width_px: float, notch_reach: float = 0.0, frame: np.ndarray | None = None
+) -> tuple[np.ndarray, tuple[tuple[slice, slice], Unmixed] | None]:
+    """:func:`feather_alpha`, and where the notches' band was settled on the frame's colours, its box and what
+    :func:`~unmask_video.notch_matte.settle_notch_edges` returned (the pixels where a blurred finger's cloth share is
+    replaced, the pixels in front); None: not settled."""
     m = np.asarray(mask, dtype=np.float32)
     if width_px <= 0:
-        return np.clip(m, 0.0, 1.0)
+        return np.clip(m, 0.0, 1.0), None
     # The mask in 8 bits: a dilation commutes with the rounding to 1/255 (the grown alpha is the float one rounded,
     # at 1/4 the memory and 4x the SIMD lanes); the blur reads it into float.
     m8 = cv2.convertScaleAbs(m, alpha=255.0)
@@ -244,11 +253,14 @@ def feather_alpha(
     # in [0, 1] but for float rounding)
     cv2.max(alpha, m, dst=alpha)
     cv2.min(alpha, 1.0, dst=alpha)
+    settled = None
     if shielded is not None and frame is not None:
         (rows, cols), band, notches, plain = shielded
         cv2.max(plain, m[rows, cols], dst=plain)
-        settle_notch_edges(alpha[rows, cols], plain, m8[rows, cols], frame[rows, cols], band, notches, width_px)
-    return alpha
+        unmixed = settle_notch_edges(alpha[rows, cols], plain, m8[rows, cols], frame[rows, cols], band, notches,
+                                     width_px)  # fmt: skip
+        settled = None if unmixed is None else ((rows, cols), unmixed)
+    return alpha, settled
 
 
 def shield_notches(
@@ -322,7 +334,7 @@ def blend_into(
     notch_reach: float = 0.0,
     top_reach_px: float | None = None,
     notch_matte: bool = False,
-) -> None:
+) -> tuple[int, int, np.ndarray] | None:
     """Write the rebuilt ROI ``filled`` into ``frame`` at ``box``, in place.
 
     ``mode="feather"``: ``frame[box] = alpha * filled + (1 - alpha) * frame[box]`` with
@@ -341,7 +353,7 @@ def blend_into(
     x0, y0 = max(box.x0, 0), max(box.y0, 0)
     x1, y1 = min(box.x1, fw), min(box.y1, fh)
     if x1 <= x0 or y1 <= y0:
-        return
+        return None
     if filled.shape[:2] != (box.height, box.width) or mask.shape != (box.height, box.width):
         raise ValueError(
             f"blend_into: filled {filled.shape} and mask {mask.shape} must match the box {box.height}x{box.width}"
@@ -353,7 +365,7 @@ def blend_into(
 
     if mode == "poisson":
         _poisson_into(roi, filled, mask, width_px)
-        return
+        return None
     if mode != "feather":
         raise ValueError(f"unknown blend mode {mode!r}")
 
@@ -362,15 +374,24 @@ def blend_into(
     whole = (y0, x0) == (box.y0, box.x0) and mask.shape == (box.height, box.width)  # (the box was not clipped)
     region = grown_mask_box(mask, margin, mask_box if whole else None)
     if region is None:
-        return
+        return None
     dst = roi[region]
-    a = feather_alpha(mask[region], width_px, notch_reach, dst if notch_matte else None)
+    a, settled = _feather_alpha(mask[region], width_px, notch_reach, dst if notch_matte else None)
     if top_reach_px is not None:
         cap_above_top(a, mask[region], top_reach_px, feather_reach(width_px))
+    src = filled[region]
+    front = None
+    if settled is not None:
+        (rows, cols), unmixed = settled
+        if unmixed.ys.size:
+            src = src.copy()
+            src[rows, cols] = unmixed.apply(src[rows, cols], dst[rows, cols])
+        front = (y0 + region[0].start + rows.start, x0 + region[1].start + cols.start, unmixed.front)
     # (a * src + (1 - a) * dst) / (1 + 1e-5), rounded: exactly ``src`` where a == 1, ``dst`` where a == 0.
     # (OpenCV reads and writes the strided views as they are: each pixel is read before it is written, so the
     # frame's box is its output, with no region-sized copy; where a == 0 it is left bit for bit)
-    cv2.blendLinear(filled[region], dst, a, 1.0 - a, dst=dst)
+    cv2.blendLinear(src, dst, a, 1.0 - a, dst=dst)
+    return front
 
 
 def _poisson_into(roi: np.ndarray, filled: np.ndarray, mask: np.ndarray, width_px: float) -> None:

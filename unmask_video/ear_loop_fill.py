@@ -8,7 +8,7 @@ import numpy as np
 
 from unmask_video.stages import Image, Loops
 
-__all__ = ["erase_loops", "inpaint_box"]
+__all__ = ["erase_loops", "inpaint_box", "off_front"]
 
 
 def inpaint_box(loops: Loops, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -29,3 +29,23 @@ def erase_loops(frame: Image, loops: Loops) -> None:
     crop = frame[y0:y1, x0:x1]
     filled = cv2.inpaint(crop, hole, loops.radius, cv2.INPAINT_TELEA)
     np.copyto(crop, filled, where=hole[:, :, None] > 0)
+
+
+def off_front(loops: Loops, front: tuple[int, int, np.ndarray] | None) -> Loops | None:
+    """``loops`` less their pixels on ``front`` ((y0, x0, (h, w) bool) in the frame's pixels: what the blend kept in
+    front of the rebuilt face, a finger over the mask, :func:`~unmask_video.blend.blend_into`): a finger's highlights
+    and nails taken as loop strokes are the frame's finger, not a loop to fill (a smear over it). None: none left."""
+    if front is None:
+        return loops
+    fy, fx, on = front
+    b = loops.box
+    y0, x0 = max(b.y0, fy), max(b.x0, fx)
+    y1, x1 = min(b.y1, fy + on.shape[0]), min(b.x1, fx + on.shape[1])
+    if y1 <= y0 or x1 <= x0:
+        return loops
+    cut = on[y0 - fy : y1 - fy, x0 - fx : x1 - fx]
+    if not cut.any():
+        return loops
+    pixels = loops.pixels.copy()
+    pixels[y0 - b.y0 : y1 - b.y0, x0 - b.x0 : x1 - b.x0][cut] = 0
+    return Loops(b, pixels, loops.radius) if pixels.any() else None

@@ -36,7 +36,7 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 from unmask_video.blend import mask_bbox
-from unmask_video.ear_loop_fill import erase_loops, inpaint_box
+from unmask_video.ear_loop_fill import erase_loops, inpaint_box, off_front
 from unmask_video.ear_loop_follow import follow_loops
 from unmask_video.ear_loop_options import EarLoopOptions, Look
 from unmask_video.ear_loop_pixels import placed
@@ -44,7 +44,7 @@ from unmask_video.ear_loop_search import loop_strokes, search_loops
 from unmask_video.face_units import face_size_px
 from unmask_video.stages import Box, Image, Loops
 
-__all__ = ["EarLoopOptions", "EarLoops", "loop_strokes", "follow_loops", "inpaint_box", "erase_loops"]
+__all__ = ["EarLoopOptions", "EarLoops", "loop_strokes", "follow_loops", "inpaint_box", "erase_loops", "off_front"]
 
 
 @dataclass

@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from unmask_video.background import BackgroundCall
 from unmask_video.blend import BlendOptions, blend_into, feather_reach, grown_mask_box, mask_bbox
 from unmask_video.debug import DebugWriter
-from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpaint_box
+from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpaint_box, off_front
 from unmask_video.face_units import face_size_px
 from unmask_video.kmeans_clusters import kmeans_class, kmeans_imported
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
@@ -429,10 +429,13 @@ class FramePipeline:
     def _blend(self, output: Image, face: _Blend) -> None:
         """Blend one rebuilt face into ``output`` (in place) with the pipeline's blend options."""
         options = self.options.blend
-        blend_into(output, face.box, face.rebuilt, face.mask, face.width, mode=options.mode, mask_box=face.mask_box,
-                   notch_reach=options.notch_reach, top_reach_px=face.top, notch_matte=options.notch_matte)  # fmt: skip
-        if face.loops is not None:
-            erase_loops(output, face.loops)
+        front = blend_into(output, face.box, face.rebuilt, face.mask, face.width, mode=options.mode,
+                           mask_box=face.mask_box, notch_reach=options.notch_reach, top_reach_px=face.top,
+                           notch_matte=options.notch_matte)  # fmt: skip
+        # (not over what the blend kept in front of the rebuilt face: a finger's highlights taken as loop strokes)
+        loops = None if face.loops is None else off_front(face.loops, front)
+        if loops is not None:
+            erase_loops(output, loops)
 
     def _face_blend(self, roi: FaceROI, rebuilt: Image) -> _Blend:
         """The blend of one rebuilt face into its frame: at full size, the working-size face grown back on the box

@@ -62,6 +62,52 @@ def _wide_blur(
     return cv2.resize(blurred, (w, h), dst=buffer("", (h, w) + image.shape[2:]), interpolation=cv2.INTER_LINEAR)
 
 
+def _wide_blur_at(
+    stack: np.ndarray, sigma: float, shape: tuple[int, int], ys: np.ndarray, xs: np.ndarray, name: str,
+    least: float = 2.75,
+) -> np.ndarray:
+    """(N, c) float32: :func:`_wide_blur` of the (ph, pw, c) ``stack`` (its (h, w) ``shape`` of pixels padded with
+    zeros to whole cells of 8 px, :func:`weighted_stack`), ``sigma``, ``least`` as there, read at the pixels ``ys``,
+    ``xs``: the same numbers, worked only on the boxes around groups of those pixels' columns (the fill's two sides
+    apart) that hold what they read. A box starts and ends on whole cells (or at the stack's edges) and reaches the
+    reduced Gaussian's kernel and a few cells more past the pixels, so its area resize's cells, their blur and the
+    bilinear read there are the whole stack's (the same sums in the same order, the same weights). Temporaries in
+    scratch buffers of ``name`` (:func:`scratch`)."""
+    f = _blur_factor(sigma, least)
+    h, w = shape
+    ph, pw = stack.shape[:2]
+    if f == 1 or min(h, w) < 4 * f or ph % f or pw % f:
+        return _at_pixels(_wide_blur(stack, sigma, least, name=name, shape=shape), ys, xs)
+    # (OpenCV's float Gaussian at the reduced size: round(8 sigma / f + 1) taps, odd; then one cell each way for the
+    # bilinear read, one for the resize's edge, one spare)
+    margin = ((int(round(sigma / f * 8 + 1)) | 1) // 2 + 3) * f
+
+    def span(low: int, high: int, size: int) -> tuple[int, int]:
+        start, stop = low - margin, high + 1 + margin
+        return (0 if start <= 0 else start // f * f), (size if stop >= size else -(-stop // f) * f)
+
+    columns = np.flatnonzero(np.bincount(xs))  # (the pixels' columns, in order)
+    groups = []
+    for run in np.split(columns, np.flatnonzero(np.diff(columns) > 2 * margin) + 1):
+        member = (xs >= run[0]) & (xs <= run[-1])
+        rows = ys[member]
+        groups.append((member, span(int(rows.min()), int(rows.max()), ph), span(int(run[0]), int(run[-1]), pw)))
+    if sum((r1 - r0) * (c1 - c0) for _, (r0, r1), (c0, c1) in groups) > 0.7 * ph * pw:
+        # (boxes about as big as the stack: the whole of it, without the boxes' overhead)
+        return _at_pixels(_wide_blur(stack, sigma, least, name=name, shape=shape), ys, xs)
+    out = np.empty((len(ys), stack.shape[2]), np.float32)
+    for member, (r0, r1), (c0, c1) in groups:
+        cells = ((r1 - r0) // f, (c1 - c0) // f, stack.shape[2])
+        small = cv2.resize(stack[r0:r1, c0:c1], cells[1::-1], dst=scratch(f"{name}.small", cells),
+                           interpolation=cv2.INTER_AREA)  # fmt: skip
+        blurred = cv2.GaussianBlur(small, (0, 0), sigma / f, dst=scratch(f"{name}.blurred", cells),
+                                   borderType=cv2.BORDER_REFLECT)  # fmt: skip
+        up = cv2.resize(blurred, (c1 - c0, r1 - r0), dst=scratch(name, (r1 - r0, c1 - c0, stack.shape[2])),
+                        interpolation=cv2.INTER_LINEAR)  # fmt: skip
+        out[member] = _at_pixels(up, ys[member] - r0, xs[member] - c0)
+    return out
+
+
 def _blur_factor(sigma: float, least: float = 2.75) -> int:
     """The size factor :func:`_wide_blur` works at for a blur of ``sigma`` px: 1 (full size) below 4 px, else the
     largest of 2, 4 and 8 that leaves at least ``least`` px at the reduced size (2 where none does). With 2.75 a band's
@@ -126,9 +172,10 @@ def _feather_piece(
     """:func:`feather_into_fill` on one box of the fill and what it reads."""
     if not covered.any():
         return
-    to_filled = distance_to(filled, "fill_seam.to_filled")
-    to_covered = distance_to(covered, "fill_seam.to_covered")
     inner = max(inner * width, 1.0)
+    # (each distance only where it is compared: the filled pixels' box grown by the distance it is tested below)
+    to_filled = _distance_near(filled, filled, inner + width, "fill_seam.to_filled")
+    to_covered = _distance_near(covered, filled, width, "fill_seam.to_covered")
     inside = covered & (to_filled < inner)
     outside = filled & (to_covered < width)
     if not (inside.any() or outside.any()):
@@ -143,18 +190,18 @@ def _feather_piece(
     changed = inside | outside
     # (at a reduced size when wide: a wide rim, as outside_fill.py fades, costs no more; at full size only around the
     # pixels that change, the only ones read)
-    if _blur_factor(sigma) == 1:
-        near = blur_around(stack[: shape[0], : shape[1]], sigma, changed, cv2.BORDER_DEFAULT, "fill_seam.near")
-    else:
-        near = _wide_blur(stack, sigma, name="fill_seam.near", shape=shape)
-    # (the wider average decides only where the nearer has nothing, and is smooth: coarser cells than the near one's)
-    far = _wide_blur(stack, 4 * sigma, least=1.75, name="fill_seam.far", shape=shape)
-    k = np.float32(1e-2)
     # Both averages read once, at the pixels that change (inside and outside, in raster order), and both written in
     # one pass: the fade into the local colour inside the edge, out of it outside.
     at = np.flatnonzero(changed)
     ys, xs = rows_cols(at, changed.shape[1])
-    n, f = near[ys, xs], far[ys, xs]
+    if _blur_factor(sigma) == 1:
+        near = blur_around(stack[: shape[0], : shape[1]], sigma, changed, cv2.BORDER_DEFAULT, "fill_seam.near")
+        n = _at_pixels(near, ys, xs)
+    else:  # (on the boxes around each side's changed pixels only)
+        n = _wide_blur_at(stack, sigma, shape, ys, xs, "fill_seam.near")
+    # (the wider average decides only where the nearer has nothing, and is smooth: coarser cells than the near one's)
+    f = _at_pixels(_wide_blur(stack, 4 * sigma, least=1.75, name="fill_seam.far", shape=shape), ys, xs)
+    k = np.float32(1e-2)
     total = n[:, 3] + k * f[:, 3]
     known = (total > 1e-4)[:, None]
     local = (n[:, :3] + k * f[:, :3]) / np.maximum(total, 1e-6)[:, None]
@@ -163,6 +210,30 @@ def _feather_piece(
     # (by row and column: ``out`` is mostly a view into a larger region, whose boolean index costs several times more)
     cur = out[ys, xs]
     out[ys, xs] = np.where(known, np.clip(keep * cur + (1.0 - keep) * local + 0.5, 0, 255), cur).astype(np.uint8)
+
+
+def _at_pixels(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """(M, c): the (h, w, c) ``image``'s pixels at rows ``ys`` and columns ``xs``, as ``image[ys, xs]``: taken by their
+    flat index (a tenth of the time of numpy's two-index gather of multi-channel pixels)."""
+    return np.take(image.reshape(-1, image.shape[2]), ys * image.shape[1] + xs, axis=0)
+
+
+def _distance_near(where: np.ndarray, at: np.ndarray, below: float, name: str) -> np.ndarray:
+    """(h, w) float32 in the scratch buffer ``name``: :func:`distance_to` of ``where`` ((h, w) bool) at the ``at``
+    pixels ((h, w) bool) where it is below ``below``; at least ``below`` where it is not (inf past the box worked on).
+    Worked on the box of ``at`` grown by twice ``below`` + 2 px, each way: a distance below ``below`` is a path of the
+    5x5 mask's steps, each at least as long as it moves along either axis, to a ``where`` pixel within that reach, and
+    a path between two pixels runs within their own box, so the box holds it; a ``where`` pixel cut off only makes a
+    distance longer. Where every ``where`` pixel lies in the box (``at`` holds them), every distance in it below
+    ``below`` is the whole one's (tests/test_fill_seam.py)."""
+    out = scratch(name, where.shape)
+    out.fill(np.inf)
+    reach = int(np.ceil(below)) + 2
+    box = mask_bbox(at, 2 * reach, where.shape)
+    if box is None:
+        return out
+    out[box] = distance_to(where[box], f"{name}.box")
+    return out
 
 
 def blur_around(image: np.ndarray, sigma: float, where: np.ndarray, border: int, name: str) -> np.ndarray:

@@ -19,6 +19,7 @@ has nothing beside it and is left alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -79,15 +80,84 @@ def row_nearest(where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.minimum(to_left, to_right), column
 
 
-def _local_mean(lab: np.ndarray, where: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+def _near_along_rows(where: np.ndarray, width: float) -> np.ndarray:
+    """(h, w) bool: the pixels less than ``width`` px along their row from a ``where`` pixel ((h, w) bool): the same
+    as ``row_nearest(where)[0] < width`` (whole pixels in float32: at most ``ceil(width) - 1``, the bound taken in
+    float32 as numpy compares them), by a dilation along the rows."""
+    reach = int(np.ceil(np.float32(width))) - 1
+    if reach < 0:
+        return np.zeros_like(where)
+    kernel = np.ones((1, 2 * reach + 1), np.uint8)
+    return cv2.dilate(np.ascontiguousarray(where).view(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT) > 0
+
+
+def _box_of(where: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(r0, r1, c0, c1): the bounding box of the (h, w) bool ``where``; None where it is empty."""
+    rows, cols = np.flatnonzero(where.any(axis=1)), np.flatnonzero(where.any(axis=0))
+    if not len(rows):
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _blur_at(
+    values: Callable[[tuple[slice, slice]], np.ndarray], support: np.ndarray, sigma: float, at: np.ndarray,
+    channels: int,
+) -> tuple[tuple[slice, slice], np.ndarray] | None:
+    """(box, blurred): OpenCV's Gaussian blur of ``sigma`` px (zero borders) of an (h, w, ``channels``) float32 image
+    that is zero off the ``support`` pixels ((h, w) bool), on the bounding box of the ``at`` pixels ((h, w) bool)
+    only: the same numbers, bit for bit. ``values(box)``: the image on a box (zero off ``support`` there). None: no
+    ``at`` pixels.
+
+    OpenCV's float Gaussian is its separable filter: a pass along the rows, then one down the columns, of the same
+    kernel (round(8 sigma + 1) taps, odd). The rows' pass is worked on the rows within the kernel's reach of the box
+    that hold ``support`` pixels (the others' are zero), on the columns that reach the box (clipped where nothing is
+    supported), and kept on the box's columns; the columns' pass on those alone. A pixel's sums are taken in the same
+    order whatever the array's size, and the zeros the borders add are the zeros the image holds there."""
+    out = _box_of(at)
+    if out is None:
+        return None
+    r0, r1, c0, c1 = out
+    box = (slice(r0, r1), slice(c0, c1))
+    taps = int(round(sigma * 8 + 1)) | 1
+    reach = taps // 2
+    held = _box_of(support)
+    if held is None:
+        return box, np.zeros((r1 - r0, c1 - c0, channels), np.float32)
+    s0, s1, t0, t1 = held
+    h, w = at.shape
+    rows = slice(max(min(s0, r0), r0 - reach, 0), min(max(s1, r1), r1 + reach, h))
+    cols = slice(max(min(t0, c0), c0 - reach, 0), min(max(t1, c1), c1 + reach, w))
+    kernel = cv2.getGaussianKernel(taps, sigma, cv2.CV_32F)
+    one = np.ones((1, 1), np.float32)
+    image = np.ascontiguousarray(values((rows, cols)))
+    along = cv2.sepFilter2D(image, -1, kernel, one, borderType=cv2.BORDER_CONSTANT)
+    down = cv2.sepFilter2D(np.ascontiguousarray(along[:, c0 - cols.start : c1 - cols.start]), -1, one, kernel,
+                           borderType=cv2.BORDER_CONSTANT)  # fmt: skip
+    return box, down[r0 - rows.start : r1 - rows.start].reshape(r1 - r0, c1 - c0, channels)
+
+
+def _local_mean(
+    lab: np.ndarray, where: np.ndarray, sigma: float, at: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(mean, mass): the normalised Gaussian average of ``lab`` over ``where`` ((h, w, 3) float32) and the blurred
-    weight ((h, w) float32)."""
-    weighted = np.zeros(lab.shape[:2] + (4,), np.float32)  # (the weighted colour and the weight: one blur)
-    weighted[where, :3] = lab[where]
-    weighted[where, 3] = 1.0
-    blurred = cv2.GaussianBlur(weighted, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-    mass = blurred[..., 3]
-    return blurred[..., :3] / np.maximum(mass, np.float32(1e-6))[..., None], mass
+    weight ((h, w) float32), on the bounding box of the ``at`` pixels ((h, w) bool: :func:`_blur_at`); zero
+    elsewhere."""
+    h, w = where.shape
+
+    def weighted(box: tuple[slice, slice]) -> np.ndarray:  # (the weighted colour and the weight: one blur)
+        inside = where[box]
+        stack = np.empty(inside.shape + (4,), np.float32)
+        np.multiply(lab[box], inside[..., None], out=stack[..., :3])  # (Lab of 8-bit pixels: never below 0)
+        stack[..., 3] = inside
+        return stack
+
+    mean, mass = np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
+    found = _blur_at(weighted, where, sigma, at, 4)
+    if found is not None:
+        box, blurred = found
+        mass[box] = blurred[..., 3]
+        mean[box] = blurred[..., :3] / np.maximum(blurred[..., 3], np.float32(1e-6))[..., None]
+    return mean, mass
 
 
 def below_hole(dist: np.ndarray, down: np.ndarray) -> np.ndarray:
@@ -108,16 +178,20 @@ def side_offset(
     bool) near their common edge, both read within ``width`` px of it along the rows, in the Lab of ``lab`` ((h, w, 3)
     float32), Gaussians of ``sigma`` px; ``share``: the part of the pixels beside that agree in chroma
     (:attr:`NeckSideOptions.chroma`, :attr:`NeckSideOptions.darker`), (h, w) float32 in [0, 1]. None: too few agree.
-    ``to_beside``: each pixel's distance along its row to the nearest pixel beside (:func:`row_nearest`)."""
-    near_beside = beside & (row_nearest(pasted)[0] < width)
+    ``to_beside``: each pixel's distance along its row to the nearest pixel beside (:func:`row_nearest`). Both are
+    worked on the box of the pixels ``beside``, the only ones the fade reads them at (zero off it)."""
+    near_beside = beside & _near_along_rows(pasted, width)
     if np.count_nonzero(near_beside) < options.least:
         return None  # (those that agree are among these)
-    paste_mean, paste_mass = _local_mean(lab, pasted & (to_beside < width), sigma)
+    paste_mean, paste_mass = _local_mean(lab, pasted & (to_beside < width), sigma, beside)
     agree = _agree(lab, paste_mean, paste_mass, near_beside, options)
     if np.count_nonzero(agree) < options.least:
         return None
-    beside_mean, agree_mass = _local_mean(lab, agree, sigma)
-    near_mass = cv2.GaussianBlur(near_beside.astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    beside_mean, agree_mass = _local_mean(lab, agree, sigma, beside)
+    near_mass = np.zeros(beside.shape, np.float32)
+    found = _blur_at(lambda box: near_beside[box].astype(np.float32), near_beside, sigma, beside, 1)
+    if found is not None:
+        near_mass[found[0]] = found[1][..., 0]
     share = np.clip(agree_mass / np.maximum(near_mass, np.float32(1e-6)), 0.0, 1.0)
     return beside_mean - paste_mean, np.where(agree_mass > 1e-3, share, np.float32(0.0))
 
@@ -213,12 +287,19 @@ def _fade_box(
     # then blurred down the rows, so that where the pixels beside end the paste's change fades out rather than stops)
     t = np.clip(1.0 - (distance - 1.0) / np.float32(width), 0.0, 1.0)  # (1 at the edge's pixels)
     ys, xs = np.nonzero(pasted & (t > 0))
+    if not len(ys):
+        return
+    # (worked on the columns of the pixels that change only: the blur runs down the columns, each on its own; the
+    # others' change is nil)
+    c0 = int(xs.min())
+    cols = slice(c0, int(xs.max()) + 1)
     near = column[ys, xs]
-    change = np.zeros_like(lab)
-    change[ys, xs] = offset[ys, near] * (t[ys, xs] * t[ys, xs] * (3.0 - 2.0 * t[ys, xs]) * share[ys, near])[:, None]
+    change = np.zeros((lab.shape[0], cols.stop - c0, 3), np.float32)
+    change[ys, xs - c0] = offset[ys, near] * (t[ys, xs] * t[ys, xs] * (3.0 - 2.0 * t[ys, xs]) * share[ys, near])[:, None]
     down = cv2.getGaussianKernel(2 * int(np.ceil(3 * sigma)) + 1, sigma, cv2.CV_32F)
     change = cv2.sepFilter2D(change, -1, np.ones((1, 1), np.float32), down, borderType=cv2.BORDER_CONSTANT)
-    at = pasted & np.any(np.abs(change) > 0.05, axis=-1)
+    at = pasted[:, cols] & np.any(np.abs(change) > 0.05, axis=-1)
+    lab = lab[:, cols]
     lab[at] += change[at]
     rgb = cv2.cvtColor(np.rint(np.clip(lab, 0, 255)).astype(np.uint8), cv2.COLOR_Lab2RGB)
-    out[at] = rgb[at]
+    out[:, cols][at] = rgb[at]

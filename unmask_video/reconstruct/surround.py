@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from unmask_video.reconstruct.fill_seam import pieces, rows_cols
+from unmask_video.reconstruct.fill_seam import pieces
 from unmask_video.reconstruct.lab_pixels import coords_of
 
 
@@ -77,7 +77,9 @@ def nearest_colour(
     near = (slice(r0, min(rows.stop + margin, h)), slice(c0, min(cols.stop + margin, w)))
     want = np.zeros(around[near].shape, bool)
     want[rows.start - r0:rows.stop - r0, cols.start - c0:cols.stop - c0] = at
-    field = np.zeros((*want.shape, 3), np.float32)
+    field = np.zeros((want.size, 3), np.float32)  # (the (h, w, 3) field's pixels, by flat index)
+    # (OpenCV's float Gaussian: round(8 sigma + 1) taps, odd; a pixel reads its radius each way)
+    radius = (int(round(sigma * 8 + 1)) | 1) // 2
     for piece in pieces(want, margin):
         ring = around[near][piece]
         if not ring.any():
@@ -85,11 +87,16 @@ def nearest_colour(
         # (one label per ``ring`` pixel, numbered from 1 in raster order)
         _, labels = cv2.distanceTransformWithLabels((~ring).astype(np.uint8), cv2.DIST_L2, 5,
                                                     labelType=cv2.DIST_LABEL_PIXEL)  # fmt: skip
-        colours = _by_label(image[near][piece][ring], labels)
-        # (by row and column: a boolean index of the field's (h, w, 3) view costs several times more)
         ys, xs = np.nonzero(want[piece])
-        field[piece][ys, xs] = cv2.GaussianBlur(colours, (0, 0), sigma)[ys, xs]
-    values = field[rows_cols(np.flatnonzero(want), want.shape[1])]
+        # (the colours and their blur on the box of the pixels read and the kernel's reach around it only: the same
+        # values there as over the piece, whose edges are kept where the box meets them)
+        (ph, pw), top, left = ring.shape, max(int(ys.min()) - radius, 0), max(int(xs.min()) - radius, 0)
+        crop = (slice(top, min(int(ys.max()) + 1 + radius, ph)), slice(left, min(int(xs.max()) + 1 + radius, pw)))
+        colours = _by_label(image[near][piece][ring], labels[crop])
+        blurred = cv2.GaussianBlur(colours, (0, 0), sigma)
+        at_piece = (ys + piece[0].start) * want.shape[1] + (xs + piece[1].start)
+        field[at_piece] = np.take(blurred.reshape(-1, 3), (ys - top) * blurred.shape[1] + (xs - left), axis=0)
+    values = np.take(field, np.flatnonzero(want), axis=0)
     values += np.float32(0.5)
     return np.clip(values, 0, 255, out=values).astype(np.uint8)
 
