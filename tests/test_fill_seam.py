@@ -54,6 +54,13 @@ def test_on_a_small_face_the_rim_along_a_stepped_edge_takes_the_skins_colour_who
     # The skin two pixels in and deeper is as it was.
     deep = covered & ~np.roll(covered, -3, axis=1)
     assert (out[covered & ~deep][:, 0] == 200).all()
+    # A first pixel near the skin's colour (a reference of the person: her own skin to the edge) fades as before, most
+    # of it kept (three quarters at a distance of 1 in a fade 1.5 px wide).
+    out = np.full((h, w, 3), 230, np.uint8)
+    out[covered] = 200
+    out[rim] = 185
+    feather_into_fill(out, ~covered, covered, width)
+    assert 185 <= out[rim][:, 0].min() and out[rim][:, 0].max() <= 193, out[rim][:, 0]
 
 
 def test_no_step_where_the_warp_ends_beside_the_jaw_and_the_surround_fill_takes_over() -> None:
