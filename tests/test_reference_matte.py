@@ -407,3 +407,32 @@ def test_a_pale_wedge_in_the_notch_between_jaw_and_neck_takes_the_skins_colour_e
         assert np.abs(lab[part][:, 0] - skin_l).max() < 10, np.abs(lab[part][:, 0] - skin_l).max()
     assert lab[wedge][:, 0].std() < 2.0  # (evenly: the local average, not each pixel's nearest deep pixel)
     assert (cleaned[matte == 0] == image[matte == 0]).all()
+
+
+def test_a_lit_edge_beside_a_darker_background_keeps_its_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A disc of skin whose outermost ring is lit (a stand-in's cheek lit from its side) against a dark bronze wall: its
+    # pale pixels are the skin's own highlight, no blend with what lies past it, and keep their colour (replaced by the
+    # shaded skin deeper in, they were flat orange blots that the colour match turned into red streaks on a rebuilt
+    # cheek). Against a white wall the same ring is a halo and takes the skin's colour.
+    def disc(background: int) -> np.ndarray:
+        image = np.full((80, 80, 3), background, np.uint8)
+        cv2.circle(image, (40, 40), 25, (180, 120, 100), -1)
+        cv2.circle(image, (40, 40), 25, (225, 185, 170), 2)
+        return image
+
+    matte = np.zeros((80, 80), np.uint8)
+    cv2.circle(matte, (40, 40), 26, 255, -1)
+    ring = (matte > 0) & (cv2.distanceTransform((matte > 0).view(np.uint8), cv2.DIST_L2, 3) <= 5)
+    ring[:40] = False  # (the face oval's lower half: ``face`` is the disc itself, rows 14-66)
+    for background, kept in ((70, True), (245, False)):
+        image = disc(background)
+        lit = ring & (image == (225, 185, 170)).all(axis=2)
+        assert lit.sum() > 100
+        cleaned = reference_matte_module.inner_colour_at_edge(image, matte, 200.0, matte)
+        assert (cleaned[lit] == image[lit]).all() == kept
+        assert kept or (cleaned[lit] == (180, 120, 100)).all()
+    # (without the rule the lit ring beside the dark wall is replaced too)
+    monkeypatch.setattr(reference_matte_module, "_EDGE_BEYOND", False)
+    image = disc(70)
+    lit = ring & (image == (225, 185, 170)).all(axis=2)
+    assert (reference_matte_module.inner_colour_at_edge(image, matte, 200.0, matte)[lit] == (180, 120, 100)).all()
