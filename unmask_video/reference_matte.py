@@ -389,8 +389,10 @@ def inner_colour_at_edge(image: np.ndarray, matte: np.ndarray, height: float, fa
     outline that is lighter than the skin deeper in by more than :data:`_EDGE_LIGHTER` given that colour (a copy;
     ``image`` itself where nothing changes): around the jaw (the ``face`` oval's lower part, (h, w) uint8, 255 inside,
     below :data:`_EDGE_LOWER_FACE` of its height, and the pixels outside it within as far), within :data:`_EDGE_DEPTH`
-    face heights (``height`` px) of the outline, the local average of the skin deeper in (:func:`_deeper_skin`); below
-    the jaw further from the oval, within :data:`_NECK_EDGE_DEPTH`, the nearest deeper pixel's colour."""
+    face heights (``height`` px) of the outline, the local average of the skin deeper in (:func:`_deeper_skin`) where a
+    pale background lies past the outline there (:func:`_pale_beyond`), elsewhere only its lightness over that skin
+    brought down to :data:`_EDGE_LIGHTER`; below the jaw further from the oval, within :data:`_NECK_EDGE_DEPTH`, the
+    nearest deeper pixel's colour."""
     depth = cv2.distanceTransform((matte > 0).view(np.uint8), cv2.DIST_L2, 3)
     reach = max(_EDGE_DEPTH * height, _EDGE_LEAST_PX)
     jaw = ~_upper_face(face) & (distance_outside(face > 0) <= reach)
