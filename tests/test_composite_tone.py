@@ -12,7 +12,7 @@ from unmask_video import landmark_sets
 from unmask_video.stages import FaceROI
 from unmask_video.reconstruct import ring_weights
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
-from unmask_video.reconstruct.light_plane import across_share
+from unmask_video.reconstruct.light_plane import across_light, across_share
 from unmask_video.reconstruct.ring_weights import in_own_shade
 
 
@@ -74,7 +74,7 @@ def test_the_share_of_the_references_light_across_taken_out_is_how_far_the_ring_
     for frame, reference, expected in ((20, 20, 0.0), (20, 18, 0.0), (-12, 26, 1.0), (0, 30, 1.0), (30, 0, 1.0),
                                        (2, -2, 0.0)):  # fmt: skip
         tgt, ref, both, coords = _ring(frame, reference)
-        share, slope = across_share(tgt, ref, both, coords)
+        share, slope, _ = across_share(tgt, ref, both, coords)
         assert abs(float(share[0]) - expected) < 0.15, (frame, reference, share)
         # (a falls by half of L's slope: its share follows L's, on its own floor; b is flat in both and left alone)
         assert abs(float(share[1]) - expected) < 0.15, (frame, reference, share)
@@ -363,3 +363,25 @@ def test_the_frames_skin_beside_the_warp_counts_only_where_the_rings_skin_does_n
     # (hair or a shade beside the face, darker than the skin's floor there: none)
     dark = (beside[0] * np.float32([[0.7], [1.0], [1.0]]), beside[1], beside[2])
     assert ring_weights.beside_change(dark, test, s_ref, small, ring_change, 0.0) is None
+
+
+def test_the_frames_light_across_is_not_continued_past_the_rings_skin() -> None:
+    # The ring shows skin only between columns 40 and 160 of a region 200 wide (beside the mask's sides: a wall, hair):
+    # its slope across is known there, and the field that replaces the reference's is held at its ends beyond them.
+    tgt, ref, both, (ys, xs) = _ring(-12, 26)
+    both &= (xs >= 40) & (xs <= 160)
+    share, slope, columns = across_share(tgt, ref, both, (ys, xs))
+    assert share[0] > 0.85 and columns.tolist() == [40.0, 160.0], (share, columns)
+    # The reference's skin over the whole region at its working size (1:1 here), lit across by its own 26 L.
+    small = (200, 20)
+    cols = np.tile(np.arange(200, dtype=np.float32), 20)
+    lab = np.stack([60.0 + 26.0 * (cols / 199.0 - 0.5), np.full_like(cols, 15.0), np.full_like(cols, 15.0)])
+    on = np.ones(cols.size, bool)
+    free = across_light(lab, on, small, share, slope)
+    held = across_light(lab, on, small, share, slope, (float(columns[0]), float(columns[1])))
+    assert free is not None and held is not None
+    free_l, held_l = free[0].reshape(20, 200)[0], held[0].reshape(20, 200)[0]
+    # (between the ring's ends the same field; beyond them held, where it had run on: 38 L from end to end)
+    assert np.allclose(free_l[40:161], held_l[40:161], atol=1e-4)
+    assert np.allclose(held_l[:40], held_l[40], atol=1e-4) and np.allclose(held_l[161:], held_l[160], atol=1e-4)
+    assert abs(float(free_l[0] - free_l[40])) > 5.0 and abs(float(free_l[199] - free_l[160])) > 5.0, free_l[[0, 40, 160, 199]]

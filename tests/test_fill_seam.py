@@ -37,6 +37,32 @@ def test_the_warped_skin_fades_into_the_fill_without_a_step_and_loses_its_rim() 
     assert np.array_equal(hard, before)
 
 
+def test_on_a_small_face_the_rim_along_a_stepped_edge_takes_the_skins_colour_whole() -> None:
+    # The fade of a 120 px face (4 px: its inside a pixel and a half wide). Warped skin (200) left of a stepped
+    # diagonal edge (the warp's validity on a slanted cheek, pixel by pixel), its first pixels along the edge dark (60:
+    # hair beside the reference's cheek, sampled with it), a pale wall's fill (230) on the right.
+    h, w, width = 40, 60, 4.2
+    cols = np.arange(w)[None, :]
+    covered = cols < (20 + np.arange(h)[:, None] // 2)
+    out = np.full((h, w, 3), 230, np.uint8)
+    out[covered] = 200
+    rim = covered & ~np.roll(covered, -1, axis=1)  # (the last warped pixel of each row)
+    out[rim] = 60
+    feather_into_fill(out, ~covered, covered, width)
+    # (kept three quarters dark, the rim drew a dark stepped line along the cheek's side)
+    assert out[rim][:, 0].min() >= 185, out[rim][:, 0]
+    # The skin two pixels in and deeper is as it was.
+    deep = covered & ~np.roll(covered, -3, axis=1)
+    assert (out[covered & ~deep][:, 0] == 200).all()
+    # A first pixel near the skin's colour (a reference of the person: her own skin to the edge) fades as before, most
+    # of it kept (three quarters at a distance of 1 in a fade 1.5 px wide).
+    out = np.full((h, w, 3), 230, np.uint8)
+    out[covered] = 200
+    out[rim] = 185
+    feather_into_fill(out, ~covered, covered, width)
+    assert 185 <= out[rim][:, 0].min() and out[rim][:, 0].max() <= 193, out[rim][:, 0]
+
+
 def test_no_step_where_the_warp_ends_beside_the_jaw_and_the_surround_fill_takes_over() -> None:
     # The reference shows no skin beside the jaw on one side (its matte ends at the face's outline): there the
     # composite fills from the frame's surroundings, here a saturated blue, far from the skin's colour.

@@ -407,3 +407,40 @@ def test_a_pale_wedge_in_the_notch_between_jaw_and_neck_takes_the_skins_colour_e
         assert np.abs(lab[part][:, 0] - skin_l).max() < 10, np.abs(lab[part][:, 0] - skin_l).max()
     assert lab[wedge][:, 0].std() < 2.0  # (evenly: the local average, not each pixel's nearest deep pixel)
     assert (cleaned[matte == 0] == image[matte == 0]).all()
+
+
+def test_a_lit_edge_beside_a_darker_background_is_only_toned_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A disc of skin whose outermost ring is lit (a stand-in's cheek lit from its side) against a dark bronze wall: its
+    # pale pixels are the skin's own highlight, no blend with what lies past it; their lightness over the skin deeper in
+    # is brought down to the rule's threshold, not replaced by the skin's colour (which, where the highlight crossed the
+    # threshold and not beside it, left flat orange blots that the colour match turned into red streaks on a rebuilt
+    # cheek). Against a white wall the same ring is a halo and takes the skin's colour.
+    skin, pale = (180, 120, 100), (225, 185, 170)
+
+    def disc(background: int) -> np.ndarray:
+        image = np.full((80, 80, 3), background, np.uint8)
+        cv2.circle(image, (40, 40), 25, skin, -1)
+        cv2.circle(image, (40, 40), 25, pale, 2)
+        return image
+
+    def lightness(colours: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(colours.reshape(-1, 1, 3), cv2.COLOR_RGB2Lab)[:, 0, 0].astype(np.float32) * (100 / 255)
+
+    matte = np.zeros((80, 80), np.uint8)
+    cv2.circle(matte, (40, 40), 26, 255, -1)
+    ring = (matte > 0) & (cv2.distanceTransform((matte > 0).view(np.uint8), cv2.DIST_L2, 3) <= 5)
+    ring[:40] = False  # (the face oval's lower half: ``face`` is the disc itself, rows 14-66)
+    skin_l = lightness(np.array(skin, np.uint8))[0]
+    assert lightness(np.array(pale, np.uint8))[0] - skin_l > 15
+    image = disc(70)
+    lit = ring & (image == pale).all(axis=2)
+    assert lit.sum() > 100
+    cleaned = reference_matte_module.inner_colour_at_edge(image, matte, 200.0, matte)
+    over = lightness(cleaned[lit]) - skin_l
+    assert np.abs(over - reference_matte_module._EDGE_LIGHTER).max() < 1.5, (over.min(), over.max())
+    assert (cleaned[~lit] == image[~lit]).all()
+    halo = reference_matte_module.inner_colour_at_edge(disc(245), matte, 200.0, matte)
+    assert (halo[lit] == skin).all()
+    # (without the rule the lit ring beside the dark wall takes the skin's colour too)
+    monkeypatch.setattr(reference_matte_module, "_EDGE_BEYOND", False)
+    assert (reference_matte_module.inner_colour_at_edge(image, matte, 200.0, matte)[lit] == skin).all()

@@ -85,6 +85,11 @@ _SMOOTH = 0.012
 _EDGE_DEPTH = 0.06
 _EDGE_LEAST_PX = 2.0
 _EDGE_LIGHTER = 10.0
+#: ... and only where the photo just past the outline there is lighter than that skin by as much, or shows nothing
+#: (:func:`_pale_beyond`); elsewhere (beside a darker wall or hair: the skin's own highlight) the pixel's lightness over
+#: that skin is only brought down to :data:`_EDGE_LIGHTER`, continuously (False: the skin's colour wherever the pixel is
+#: lighter, as before).
+_EDGE_BEYOND = True
 #: Below the jaw further from the face oval than :data:`_EDGE_DEPTH` (the neck's sides and its cut), the rule of old:
 #: within this depth, the nearest deep pixel's colour (where the matte's edge is the neck's cut, the lit lower neck is
 #: lighter than the shade under the chin, skin on both sides: the local average darkened a band there).
@@ -384,8 +389,10 @@ def inner_colour_at_edge(image: np.ndarray, matte: np.ndarray, height: float, fa
     outline that is lighter than the skin deeper in by more than :data:`_EDGE_LIGHTER` given that colour (a copy;
     ``image`` itself where nothing changes): around the jaw (the ``face`` oval's lower part, (h, w) uint8, 255 inside,
     below :data:`_EDGE_LOWER_FACE` of its height, and the pixels outside it within as far), within :data:`_EDGE_DEPTH`
-    face heights (``height`` px) of the outline, the local average of the skin deeper in (:func:`_deeper_skin`); below
-    the jaw further from the oval, within :data:`_NECK_EDGE_DEPTH`, the nearest deeper pixel's colour."""
+    face heights (``height`` px) of the outline, the local average of the skin deeper in (:func:`_deeper_skin`) where a
+    pale background lies past the outline there (:func:`_pale_beyond`), elsewhere only its lightness over that skin
+    brought down to :data:`_EDGE_LIGHTER`; below the jaw further from the oval, within :data:`_NECK_EDGE_DEPTH`, the
+    nearest deeper pixel's colour."""
     depth = cv2.distanceTransform((matte > 0).view(np.uint8), cv2.DIST_L2, 3)
     reach = max(_EDGE_DEPTH * height, _EDGE_LEAST_PX)
     jaw = ~_upper_face(face) & (distance_outside(face > 0) <= reach)
@@ -401,13 +408,43 @@ def inner_colour_at_edge(image: np.ndarray, matte: np.ndarray, height: float, fa
     local = _deeper_skin(sub, deep[box] & (depth[box] <= 3 * reach), max(0.5 * reach, 1.0))
     at = edge[box]
     pixels, inner = sub[at], local[at]
-    lighter = _lab(pixels[None])[0, :, 0] > _lab(inner[None])[0, :, 0] + _EDGE_LIGHTER
+    inner_l = _lab(inner[None])[0, :, 0]
+    excess = _lab(pixels[None])[0, :, 0] - inner_l
+    lighter = excess > _EDGE_LIGHTER
     if not lighter.any():
         return out
     out = out.copy() if out is image else out
-    pixels[lighter] = inner[lighter]
+    # Where what lies past the outline nearby is lighter too, or is not seen (a halo or a wedge of a pale background),
+    # the skin's colour; beside a darker wall or hair (a lit cheek's own highlight) the pixel's lightness over the skin
+    # deeper in is only brought down to :data:`_EDGE_LIGHTER`, which leaves no step where the rule starts.
+    halo = lighter & _pale_beyond(sub, matte[box] > 0, at, reach, inner_l)
+    lit = lighter & ~halo
+    pixels[halo] = inner[halo]
+    if lit.any():
+        keep = (_EDGE_LIGHTER / excess[lit])[:, None]
+        base = inner[lit].astype(np.float32)
+        pixels[lit] = np.clip(base + keep * (pixels[lit].astype(np.float32) - base) + 0.5, 0, 255).astype(np.uint8)
     out[box][at] = pixels
     return out
+
+
+def _pale_beyond(image: np.ndarray, matte: np.ndarray, at: np.ndarray, reach: float, inner_l: np.ndarray) -> np.ndarray:
+    """(N,) bool, for the ``at`` pixels ((h, w) bool, N of them) of ``image`` ((h, w, 3) uint8 RGB) inside the
+    ``matte`` ((h, w) bool): whether the photo just past the matte's outline near each (its pixels within ``reach`` of
+    the outline, a Gaussian average of ``reach`` px) is lighter than ``inner_l`` ((N,) Lab L: the skin deeper in) by
+    more than :data:`_EDGE_LIGHTER`, or shows nothing there (:data:`_EDGE_BEYOND`; all True where that is off): a
+    pixel of the matte's edge lighter than the skin deeper in is a blend with a pale background, or a sharpening halo
+    along it, only where such a background lies past it; beside a darker wall or hair it is the skin's own highlight (a
+    stand-in's cheek lit from its side: its pixels replaced by the deeper, shaded skin's colour where they passed the
+    threshold, and kept where they did not, left flat orange blots that the colour match made red streaks on the
+    man's rebuilt cheek)."""
+    if not _EDGE_BEYOND:
+        return np.ones(int(np.count_nonzero(at)), bool)
+    beyond = ~matte & (distance_outside(matte) <= reach)
+    sums = _local_sums(_lab(image), beyond, max(reach, 1.0))[at]
+    known = sums[:, 3] > 1e-2
+    light = sums[:, 0] / np.maximum(sums[:, 3], 1e-6)
+    return ~known | (light > inner_l + _EDGE_LIGHTER)
 
 
 def _nearest_inner_colour(image: np.ndarray, depth: np.ndarray, reach: float, where: np.ndarray) -> np.ndarray:

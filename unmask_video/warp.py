@@ -162,9 +162,11 @@ class WarpOptions:
     #: With the reference matte: its outermost pixels below the jaw that are lighter than the skin just inside them (its
     #: smoothed outline reaching onto a white background, the photo's blend of the two, a sharpening halo) take that
     #: skin's colour (:func:`~unmask_video.reference_matte.inner_colour_at_edge`), so that a stand-in's rebuilt neck does
-    #: not end in a thin white line where it meets the frame's collar (the grey-mask man's clip). A frame that carries
-    #: the surroundings of a reference from the same place is warped from the picture as it is: there the matte's edge
-    #: meets the carried wall as the photo shows it (benchmarks/README.md, helpers neck and mattesafe).
+    #: not end in a thin white line where it meets the frame's collar (the grey-mask man's clip); beside a darker wall or
+    #: hair (a cheek's own highlight) their lightness is only brought down to the rule's threshold (helper manside). A
+    #: frame that carries the surroundings of a reference from the same place is warped from the picture as it is:
+    #: there the matte's edge meets the carried wall as the photo shows it (benchmarks/README.md, helpers neck and
+    #: mattesafe).
     matte_edge: bool = True
     #: With the reference matte, the reference's surroundings carried from the same place (see ``reference_matte``)
     #: stop beside the face (outside its oval and the neck's column) where, near the mask, they differ from what the

@@ -28,8 +28,9 @@ _ACROSS_FLOOR = 8.0
 _ACROSS_FLOOR_RED = 4.0
 _ACROSS_FLOORS = np.array([_ACROSS_FLOOR, _ACROSS_FLOOR_RED])
 #: The reference's light across the face replaced by the frame's (:func:`across_share`): the share, per Lab channel,
-#: and the frame's slope across (Lab units per pixel of the region), (3,) each.
-Across = tuple[np.ndarray, np.ndarray]
+#: and the frame's slope across (Lab units per pixel of the region), (3,) each; and the columns of the region the ring's
+#: skin spans ((2,): its first and last), past which the slope is not continued (:func:`across_light`).
+Across = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _plane_slopes(values: np.ndarray, px: np.ndarray, py: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray]:
@@ -46,8 +47,9 @@ def _plane_slopes(values: np.ndarray, px: np.ndarray, py: np.ndarray, ridge: flo
 def across_share(
     tgt_ring: np.ndarray, ref_ring: np.ndarray, both: np.ndarray, ring_coords: tuple[np.ndarray, np.ndarray]
 ) -> Across:
-    """(share, slope), (3,) each per Lab channel, b 0: the frame's slope of lightness and of redness (L, a) across the
-    ring (Lab units per pixel) and the share of the reference's across to be replaced by it, in [0, 1], per channel: how
+    """(share, slope, columns): (3,) each per Lab channel, b 0, the frame's slope of lightness and of redness (L, a)
+    across the ring (Lab units per pixel) and the share of the reference's across to be replaced by it, in [0, 1], per
+    channel; and (2,) the first and last column of the ring's pixels where both show skin (:data:`Across`). The share: how
     far the reference's is not the frame's, from the slopes across the ring (from its left end to its right, fitted with
     the slope down by least squares) of the frame ``tgt_ring`` and the reference ``ref_ring`` ((3, N) Lab at the
     ``ring_coords`` pixels) where both show skin (``both``): 0 where the two slopes differ by at most half the larger
@@ -57,7 +59,7 @@ def across_share(
     pixels."""
     share, slope = np.zeros(3, np.float32), np.zeros(3, np.float32)
     if np.count_nonzero(both) < MIN_RING_PIXELS:
-        return share, slope
+        return share, slope, np.zeros(2, np.float32)
     ys, xs = (c[both].astype(np.float32) for c in ring_coords)
     span = max(float(xs.max() - xs.min()), 1.0)
     px, py = (xs - xs.mean()) / span, (ys - ys.mean()) / span
@@ -70,16 +72,19 @@ def across_share(
         # falls on; a warm light's redder lit side, or a blush on one cheek, is left to the colour bound)
         share[1] = 0.0
     slope[:2] = ours / span
-    return share, slope
+    return share, slope, np.array([xs.min(), xs.max()], np.float32)
 
 
 def across_light(
-    lab: np.ndarray, on: np.ndarray, small: tuple[int, int], share: np.ndarray, target: np.ndarray
+    lab: np.ndarray, on: np.ndarray, small: tuple[int, int], share: np.ndarray, target: np.ndarray,
+    columns: tuple[float, float] | None = None,
 ) -> np.ndarray | None:
     """``share`` ((3,)) of how far the reference's light across the face is from the ``target`` slope ((3,), Lab units
     per working pixel): the slope along the rows of its Lab ``lab`` ((3, w * h) at the working size ``small``) on its
     skin pixels ``on`` ((w * h,) bool), fitted per channel by least squares with the slope down the face, less the
-    target, as a field over the working size ((3, w * h)), zero at the pixels' mean column. None: too few pixels."""
+    target, as a field over the working size ((3, w * h)), zero at the pixels' mean column; held at its value at the
+    first and last of ``columns`` (working pixels: the ring's skin, :data:`Across`) beyond them (None: continued to the
+    region's edges). None: too few pixels."""
     idx = np.flatnonzero(on)
     if len(idx) < MIN_RING_PIXELS:
         return None
@@ -92,7 +97,12 @@ def across_light(
     py -= np.float32(my)
     slope = _plane_slopes(lab[:, idx], px, py, _PLANE_RIDGE * len(idx))[0].astype(np.float32)
     slope -= np.asarray(target, np.float32) * np.float32(max(small))  # (per working pixel -> per ``scale`` unit)
-    cols = (np.arange(w, dtype=np.float32) * scale - np.float32(mx))
+    cols = np.arange(w, dtype=np.float32)
+    if columns is not None:
+        # (the frame's slope is known where the ring shows skin: continued past a cheek's side it darkened the side
+        # lit least into a dark strip along the face's edge, and lit the other past the frame's own brightest skin)
+        np.clip(cols, np.float32(columns[0]), np.float32(max(columns[1], columns[0])), out=cols)
+    cols = cols * scale - np.float32(mx)
     field = np.empty((3, small[1], w), np.float32)
     field[...] = ((np.asarray(share, np.float32) * slope)[:, None] * cols[None, :])[:, None, :]
     return field.reshape(3, -1)

@@ -131,13 +131,15 @@ class _SkinBase:
     ) -> np.ndarray | None:
         """The share of the reference's light across the face to take out of ``lab_small`` (:func:`across_light`,
         fitted on its ``skin`` where it is pasted, ``apply``; ``shape``: the region's (h, w)), (3, w * h); None: none.
-        ``across`` is (share, slope), (3,) each per Lab channel, the share in [0, 1] and the frame's slope in Lab units
-        per pixel of the region."""
-        share, slope = across
+        ``across`` is (share, slope, columns), :data:`~unmask_video.reconstruct.light_plane.Across`: the share in [0, 1]
+        and the frame's slope in Lab units per pixel of the region, (3,) each per Lab channel, and the region's columns
+        the ring's skin spans."""
+        share, slope, columns = across
         if not np.any(share > 0):
             return None
         on = skin & (cv2.resize(apply.view(np.uint8), small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0)
-        return across_light(lab_small, on, small, share, slope * (shape[1] / small[0]))
+        k = small[0] / shape[1]
+        return across_light(lab_small, on, small, share, slope / k, (float(columns[0]) * k, float(columns[1]) * k))
 
     def flatten(self, apply: np.ndarray, across: Across) -> None:
         """Replace a share of the reference's light across the face (:meth:`_across_field`) in :attr:`lab_small` and
@@ -369,8 +371,8 @@ def match_skin_light(
     skin_keep = keep & frame_skin
     # The reference's light across the face, where the ring shows it is not the frame's (:func:`across_share`), is
     # replaced by the frame's.
-    share, slope = across_share(tgt_ring, ref_ring, skin_keep & ref_skin, ring_coords)
-    base.flatten(apply, (across * share, slope))
+    share, slope, columns = across_share(tgt_ring, ref_ring, skin_keep & ref_skin, ring_coords)
+    base.flatten(apply, (across * share, slope, columns))
     if base.across is not None:
         ref_ring = base.flattened(ref_ring, at)
         smooth_ring = base.s_ref[:, at]
@@ -484,7 +486,7 @@ def match_skin_light(
     if anchor is None:
         anchor = Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
     return LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor,
-                        across=(across * share, slope), shade=strength, detail=detail)  # fmt: skip
+                        across=(across * share, slope, columns), shade=strength, detail=detail)  # fmt: skip
 
 
 def _add_seam(
