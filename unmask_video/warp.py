@@ -247,15 +247,18 @@ _FACE_HEIGHT = landmark_sets.index(landmark_sets.FACE_HEIGHT)
 _NECK_ROOTS_INDEX = landmark_sets.index(NECK_ROOTS)
 
 
-def _carried(
-    tps: TPS, reference: np.ndarray, points: np.ndarray, offset: tuple[float, float], regularization: float
-) -> np.ndarray:
-    """The reference's ``points`` ((K, 2)) where the backward spline ``tps`` (fitted from the frame's control points
-    onto the ``reference``'s) puts them in the frame: the spline fitted the other way on the same pairs, plus the
-    registration's ``offset`` (the frame's pixel ``p`` reads the reference at ``tps(p - offset)``); (K, 2) float32."""
-    target = tps.centers * tps.scale + tps.center
-    forward = fit_tps(target, reference, regularization)
-    return (forward(points) + np.asarray(offset, np.float64)).astype(np.float32)
+def _carried(tps: TPS, points: np.ndarray, offset: tuple[float, float], steps: int = 3) -> np.ndarray:
+    """The reference's ``points`` ((K, 2)) where the backward spline ``tps`` (frame -> reference) puts them in the
+    frame: its inverse there, found from the inverse of its affine part and ``steps`` corrections by that part's
+    inverse (the bend is smooth and small on a face), plus the registration's ``offset`` (the frame's pixel ``p``
+    reads the reference at ``tps(p - offset)``); (K, 2) float32."""
+    # (the affine part's Jacobian, rows x and y, inverted by hand: LAPACK's wakes OpenBLAS's threads for a 2x2)
+    (a, b), (c, d) = tps.affine[1:] / tps.scale
+    linear = np.array([[d, -b], [-c, a]]) / (a * d - b * c)
+    at = (points - tps.affine[0]) @ linear + tps.center
+    for _ in range(steps):
+        at += (points - tps(at)) @ linear
+    return (at + np.asarray(offset, np.float64)).astype(np.float32)
 
 
 class ReferenceWarper:
@@ -522,7 +525,7 @@ class ReferenceWarper:
                 ux0, uy0, ux1, uy1 = x0, y0, x1, y1
                 nodes = MapNodes(tps, (y1 - y0, x1 - x0), step, (x0 - dx, y0 - dy), check, scale)
                 sub, inside = nodes.remapped(merged)
-        self._carried_lips = _carried(tps, self._control.reference, self._lips, (dx, dy), self.options.regularization)
+        self._carried_lips = _carried(tps, self._lips, (dx, dy))
         inner = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
         grown = (ux0, uy0, ux1, uy1) != (x0, y0, x1, y1)
         if grown:
