@@ -310,7 +310,8 @@ class ReferenceWarper:
         self._registration = TrackRegistration(options)
         #: Per face track: the neck held back with the torso (``neck_lag``).
         self._neck_lag = NeckLag(options)
-        #: The reference's own lips (LIPS_OUTER, float64), and where the last :meth:`warp` put them (:attr:`carried_lips`).
+        #: The reference's own lips (LIPS_OUTER, float64), and where the last :meth:`warp` put them
+        #: (:attr:`carried_lips`).
         self._lips = self.landmarks[list(landmark_sets.LIPS_OUTER)].astype(np.float64)
         self._carried_lips: np.ndarray | None = None
 
