@@ -127,7 +127,7 @@ class _Pipeline(FramePipeline):
                                                     image=image[box.slices], mask=mask, origin=(box.x0, box.y0))
             roi = FaceROI(box, image[box.slices], roi_landmarks, mask, reference, valid, mask_box=tight,
                           reference_yaw=self.warper.reference_yaw, reference_jaw=self.warper.reference_jaw,
-                          reference_shade=self.warper.reference_shade)
+                          reference_shade=self.warper.reference_shade, reference_lips=self.warper.carried_lips)
         self.last_mask = np.zeros(image.shape[:2], np.float32)
         self.last_mask[roi.box.slices] = roi.mask
         self.last_valid = np.zeros(image.shape[:2], bool)

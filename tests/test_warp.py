@@ -810,3 +810,26 @@ def test_a_reference_in_the_frames_pose_is_carried_as_before() -> None:
     turned = ReferenceWarper(reference, reference_lm, WarpOptions())._control.target(target_lm)
     carried = ReferenceWarper(reference, reference_lm, WarpOptions(turned_jaw=1.0))._control.target(target_lm)
     assert np.array_equal(turned, carried)
+
+
+def test_the_warp_tells_where_it_put_the_references_own_lips() -> None:
+    # The composite leaves the lips' colour unbounded only where the warp put the reference's own lips: their
+    # LIPS_OUTER carried by the spline (its inverse) and the registration's translation onto the frame. The astronaut
+    # moved and cropped: her lips land where the same transform moved them, and the warped picture reads the
+    # reference's lip points back there.
+    image, lm = astronaut()
+    _, target = moved_astronaut()
+    x0, y0, h, w = 120, 50, 220, 210
+    roi_lm = target - [x0, y0]
+    warper = ReferenceWarper(image, lm, WarpOptions())
+    assert warper.carried_lips is None
+    warper.warp(roi_lm, (h, w))
+    lips = warper.carried_lips
+    assert lips is not None and lips.shape == (len(landmark_sets.LIPS_OUTER), 2)
+    truth = roi_lm[list(landmark_sets.LIPS_OUTER)]
+    assert float(np.abs(lips - truth).max()) < 1.5, np.abs(lips - truth).max()
+    # (and the backward spline sends them back onto the reference's own lip points)
+    tps = warper.fit(roi_lm)
+    back = tps(lips)
+    ref_lips = warper.landmarks[list(landmark_sets.LIPS_OUTER)]
+    assert float(np.abs(back - ref_lips).max()) < 1.0, np.abs(back - ref_lips).max()

@@ -534,7 +534,8 @@ class FramePipeline:
             )
         return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight,
                        reference_yaw=self.warper.reference_yaw, full=work, loops=loops,
-                       reference_jaw=self.warper.reference_jaw, reference_shade=self.warper.reference_shade)  # fmt: skip
+                       reference_jaw=self.warper.reference_jaw, reference_shade=self.warper.reference_shade,
+                       reference_lips=self.warper.carried_lips)  # fmt: skip
 
     def _work_crop(
         self, box: Box, roi_landmarks: np.ndarray, tight: tuple[slice, slice], landmarks: np.ndarray,

@@ -95,6 +95,7 @@ class _Job:
     loops: Loops | None = None  # the mask's ear loops (small: sent down the pipe as they are)
     reference_jaw: JawProfile | None = None
     reference_shade: ReferenceShade | None = None
+    reference_lips: np.ndarray | None = None  # (K, 2): small, sent down the pipe as they are
 
 
 @dataclass
@@ -233,7 +234,7 @@ class PrepareProcess:
                 full = None if job.full is None else replace(job.full, mask=arrays[4])
                 face = image[job.box.slices] if full is None else arrays[3]
                 roi = FaceROI(job.box, face, job.landmarks, mask, reference, valid, job.mask_box, job.reference_yaw,
-                              full, job.loops, job.reference_jaw, job.reference_shade)  # fmt: skip
+                              full, job.loops, job.reference_jaw, job.reference_shade, job.reference_lips)  # fmt: skip
                 batch.jobs.append((job.index, roi, None))
             del results
         finally:
@@ -367,7 +368,7 @@ def _child_main(
                 full = None if roi.full is None else replace(roi.full, mask=np.zeros((0, 0), np.float32))
                 jobs.append(
                     _Job(index, roi.box, roi.landmarks, roi.mask_box, arrays, roi.reference_yaw, full, roi.loops,
-                         roi.reference_jaw, roi.reference_shade)
+                         roi.reference_jaw, roi.reference_shade, roi.reference_lips)
                 )
             del results
             times = {}

@@ -247,6 +247,20 @@ _FACE_HEIGHT = landmark_sets.index(landmark_sets.FACE_HEIGHT)
 _NECK_ROOTS_INDEX = landmark_sets.index(NECK_ROOTS)
 
 
+def _carried(tps: TPS, points: np.ndarray, offset: tuple[float, float], steps: int = 3) -> np.ndarray:
+    """The reference's ``points`` ((K, 2)) where the backward spline ``tps`` (frame -> reference) puts them in the
+    frame: its inverse there, found from the inverse of its affine part and ``steps`` corrections by that part's
+    inverse (the bend is smooth and small on a face), plus the registration's ``offset`` (the frame's pixel ``p``
+    reads the reference at ``tps(p - offset)``); (K, 2) float32."""
+    # (the affine part's Jacobian, rows x and y, inverted by hand: LAPACK's wakes OpenBLAS's threads for a 2x2)
+    (a, b), (c, d) = tps.affine[1:] / tps.scale
+    linear = np.array([[d, -b], [-c, a]]) / (a * d - b * c)
+    at = (points - tps.affine[0]) @ linear + tps.center
+    for _ in range(steps):
+        at += (points - tps(at)) @ linear
+    return (at + np.asarray(offset, np.float64)).astype(np.float32)
+
+
 class ReferenceWarper:
     """Warps one reference still onto target faces.
 
@@ -296,6 +310,10 @@ class ReferenceWarper:
         self._registration = TrackRegistration(options)
         #: Per face track: the neck held back with the torso (``neck_lag``).
         self._neck_lag = NeckLag(options)
+        #: The reference's own lips (LIPS_OUTER, float64), and where the last :meth:`warp` put them
+        #: (:attr:`carried_lips`).
+        self._lips = self.landmarks[list(landmark_sets.LIPS_OUTER)].astype(np.float64)
+        self._carried_lips: np.ndarray | None = None
 
     def _jaw_move(
         self, lm: np.ndarray, mask: np.ndarray | None, track: int | None, to_frame: np.ndarray | None = None
@@ -327,6 +345,13 @@ class ReferenceWarper:
         """The reference still's own light under its jaw (:func:`~unmask_video.reference_shade.reference_shade`;
         None: not read)."""
         return self._shade
+
+    @property
+    def carried_lips(self) -> np.ndarray | None:
+        """Where the last :meth:`warp` put the reference's own lips: its LIPS_OUTER points ((K, 2) float32) in that
+        warp's ROI coordinates (the spline's inverse, fitted on the same control points, and the registration's
+        translation); None: nothing was warped."""
+        return self._carried_lips
 
     @property
     def reference_yaw(self) -> float:
@@ -441,6 +466,7 @@ class ReferenceWarper:
         """
         h, w = int(shape[0]), int(shape[1])
         lm = check_landmarks(landmarks, "target landmarks")
+        self._carried_lips = None
         warped = np.zeros((h, w, 3), np.uint8)
         valid = np.zeros((h, w), bool)
         # The frame's control points, once: the face box and the spline both need them (and the jaw's move the
@@ -500,6 +526,7 @@ class ReferenceWarper:
                 ux0, uy0, ux1, uy1 = x0, y0, x1, y1
                 nodes = MapNodes(tps, (y1 - y0, x1 - x0), step, (x0 - dx, y0 - dy), check, scale)
                 sub, inside = nodes.remapped(merged)
+        self._carried_lips = _carried(tps, self._lips, (dx, dy))
         inner = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
         grown = (ux0, uy0, ux1, uy1) != (x0, y0, x1, y1)
         if grown:

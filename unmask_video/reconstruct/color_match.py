@@ -57,6 +57,7 @@ def match_color(
     stats_ring: np.ndarray | None = None,
     light: str = "ring",
     mouth: np.ndarray | None = None,
+    lips: np.ndarray | None = None,
     seam_cap: float = 0.0,
     track: LightTrack | None = None,
     across: float = 0.0,
@@ -83,7 +84,9 @@ def match_color(
     colour statistics (global shift and smooth field) come from these ring pixels only, the seam from all.
     ``light`` (with ``local_sigma > 0``): "skin" or "ring", see :attr:`CompositeOptions.light` and
     :func:`match_skin_light`. ``mouth``: the frame's LIPS_OUTER landmarks ((K, 2), in the images' pixels), where the
-    ``light="skin"`` match looks for the reference's lips (None: nowhere). ``seam_cap`` > 0: the seam's residual on
+    ``light="skin"`` match looks for the reference's lips (None: nowhere); ``lips``: where the warp put the reference's
+    own LIPS_OUTER ((K, 2), the same pixels): the lips' colour is left unbounded only there (None: not known, in all
+    the mouth's zone). ``seam_cap`` > 0: the seam's residual on
     each ring pixel is held within that many robust spreads of the frame's skin colour on the ring
     (:attr:`CompositeOptions.seam_cap`). ``track`` (with ``light="skin"``): the face's fields from frame to frame
     (:class:`LightTrack`: reused from an earlier frame if it holds them, else what this frame measured is put in it).
@@ -112,6 +115,7 @@ def match_color(
     skin_light = local_sigma > 0 and light == "skin" and not transfer_std
     origin = np.float32([region[1].start, region[0].start])
     mouth_sub = None if mouth is None else np.asarray(mouth, np.float32) - origin
+    lips_sub = None if lips is None else np.asarray(lips, np.float32) - origin
     anchor = None if track is None else track.anchor.shifted(region[1].start, region[0].start)
     reuse = None
     if skin_light and track is not None and track.reuse is not None:
@@ -149,14 +153,14 @@ def match_color(
             assert track is not None and anchor is not None
             match_skin_light_again(
                 ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, skin_stats, seam_keep, reuse, anchor, local_sigma,
-                seam_sigma, out[region], mouth_sub, seam_cap, shade, ref_skin,
+                seam_sigma, out[region], mouth_sub, seam_cap, shade, ref_skin, lips=lips_sub,
             )
             track.reused = True
             return out
         fields = match_skin_light(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
             local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across, shade, neck_gap,
-            None if beside is None else lambda: _beside_pixels(beside(), region, target, mask_colour),
+            None if beside is None else lambda: _beside_pixels(beside(), region, target, mask_colour), lips=lips_sub,
         )
         if track is not None:
             assert anchor is not None

@@ -276,6 +276,14 @@ class CompositeOptions:
     ridge: RidgeDetailOptions = RidgeDetailOptions()
 
 
+def _region_lips(face: FaceROI, region: tuple[slice, slice]) -> np.ndarray | None:
+    """Where the warp put the reference's own lips (``FaceROI.reference_lips``) in the pixels of ``region`` of the
+    face's ROI; None: not known."""
+    if face.reference_lips is None:
+        return None
+    return face.reference_lips - np.array([region[1].start, region[0].start], np.float32)
+
+
 def _turn(face: FaceROI) -> float:
     """How far the reference's head is turned from the ``face``'s (:func:`~unmask_video.warp.yaw`, the reference's less
     the frame's; 0 where the reference's is not known)."""
@@ -362,7 +370,8 @@ class ReferenceComposite:
                                        track=track, turn=_turn(face), eyes=eyes, jaw=face.reference_jaw,
                                        bleed=self._averages.bleed(located),
                                        fringe=self._averages.fringe(located), reads=reads,
-                                       shade=face.reference_shade, ridge=ridge, lift=lift)  # fmt: skip
+                                       shade=face.reference_shade, ridge=ridge, lift=lift,
+                                       lips=_region_lips(face, region))  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -398,6 +407,7 @@ class ReferenceComposite:
             bleed=self._averages.bleed(located),
             fringe=self._averages.fringe(located),
             shade=face.reference_shade,
+            lips=None if (lips := _region_lips(face, region)) is None else (lips + 0.5) * np.float32([sx, sy]) - 0.5,
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
@@ -444,6 +454,7 @@ class ReferenceComposite:
             seam_sigma=opts.seam_sigma, stats_ring=stats, light=opts.light, seam_cap=opts.seam_cap, across=opts.across,
             shade=opts.ring_shade, neck_gap=opts.neck_gap,
             mouth=(face.landmarks[list(LIPS_OUTER)] - np.array([region[1].start, region[0].start], np.float32)),
+            lips=_region_lips(face, region),
         )
         return matched, face.valid
 
@@ -537,6 +548,7 @@ class ReferenceComposite:
         shade: ReferenceShade | None = None,
         ridge: RidgeTrack | None = None,
         lift: ShadeTrack | None = None,
+        lips: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
@@ -548,7 +560,8 @@ class ReferenceComposite:
         ``ridge``: the face's detail along the nose's ridge, measured where the colour fields are and laid again where
         ``track`` reuses them, :class:`RidgeTrack`; None: measured on this frame; ``lift``: the face's lift of the
         photo's shade under the jaw, decided where the colour fields are measured and laid again where ``track`` reuses
-        them, :class:`ShadeTrack`; None: decided on this frame).
+        them, :class:`ShadeTrack`; None: decided on this frame; ``lips``: where the warp put the reference's own lips,
+        ``FaceROI.reference_lips`` in the region's pixels; None: not known).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -574,7 +587,7 @@ class ReferenceComposite:
             match_color(
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
-                mouth=landmarks[list(LIPS_OUTER)], seam_cap=opts.seam_cap, track=track, across=opts.across,
+                mouth=landmarks[list(LIPS_OUTER)], lips=lips, seam_cap=opts.seam_cap, track=track, across=opts.across,
                 shade=opts.ring_shade, neck_gap=opts.neck_gap,
                 beside=(lambda: beside(dist, valid, lengths)) if opts.beside else None,
             )

@@ -8,6 +8,7 @@ is no skin (:func:`own_colour`).
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from unmask_video.landmark_sets import LIPS_OUTER, MOUTH_CORNERS
@@ -29,6 +30,9 @@ _NO_CHROMA_BOUND = 1e4
 #: the lips' (kept as the reference shows it).
 _LIP_REACH = 0.3
 _LIP_STRENGTH = (1.5, 3.0)
+#: Where the warp's reference lips are known (:func:`lip_polygon`): their outline grown by this fraction of the
+#: mouth's width, and faded to nothing over as much again past it.
+_LIP_GROW, _LIP_FEATHER = 0.08, 0.08
 
 
 def chroma_bound(
@@ -88,6 +92,7 @@ def own_colour(
     limit: float,
     theirs: np.ndarray | None,
     on_skin: np.ndarray | np.float32,
+    polygon: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Where the reference's colour is the person's own, not its light's, over the working size, from its a/b offsets
     from its smooth skin colour ``dev`` ((2, N)): (lips, strong), None each where there is none.
@@ -96,12 +101,16 @@ def own_colour(
     from the first to the second of ``_LIP_STRENGTH`` times the frame skin's ``limit``: not bounded by it. ``strong``
     ((2, N) in [0, 1], per channel): near the mouth or where the reference shows no skin (1 - ``on_skin``), a colour
     far stronger than the reference skin's own variation on the ring (``theirs``, per Lab channel; from 3x, fully at
-    5x: lipstick): its chroma not scaled down by the contrast."""
+    5x: lipstick): its chroma not scaled down by the contrast. ``polygon`` ((N,) in [0, 1], :func:`lip_polygon`; None:
+    not known): where the warp put the reference's own lips; ``lips`` only there (a redder moustache or shaded skin
+    beside them is bounded as skin)."""
     lips = strong = None
     if zone is not None and np.isfinite(limit):
         low, high = _LIP_STRENGTH
         length = np.hypot(dev[0], dev[1]) * np.float32(1.0 / max(limit, 1.0))
         lips = (zone * np.clip((length - low) / (high - low), 0.0, 1.0)).astype(np.float32)
+        if polygon is not None:
+            lips *= polygon
     where = (1.0 - on_skin) if zone is None else np.maximum(zone, 1.0 - on_skin)
     if theirs is not None and np.any(where > 0):
         ratio = np.abs(dev) / np.maximum(theirs[1:], 1.0).astype(np.float32)[:, None]
@@ -141,3 +150,24 @@ def mouth_zone(mouth: np.ndarray | None, small: tuple[int, int], shape: tuple[in
     b = (dy * u[0] - dx * u[1]) * np.float32(1.0 / half_h)
     zone[y0:y1, x0:x1] = np.clip((1.25 - np.sqrt(a * a + b * b)) * 2.0, 0.0, 1.0)
     return zone.reshape(-1)
+
+
+def lip_polygon(lips: np.ndarray | None, small: tuple[int, int], shape: tuple[int, int]) -> np.ndarray | None:
+    """(N,) float32 in [0, 1] over the working size ``small`` (w, h): where the warp put the reference's own lips
+    (``lips``: its LIPS_OUTER points carried onto the frame, (K, 2) in the pixels of a region of ``shape`` (h, w)),
+    their outline grown by ``_LIP_GROW`` times the mouth's width, then faded over ``_LIP_FEATHER`` times it. None: not
+    known."""
+    if lips is None or len(lips) < 3:
+        return None
+    w, h = small
+    pts = np.asarray(lips, np.float32) * np.array([w / shape[1], h / shape[0]], np.float32)
+    left, right = (LIPS_OUTER.index(i) for i in MOUTH_CORNERS)
+    width = float(np.hypot(*(pts[right] - pts[left])))
+    if not np.isfinite(pts).all() or width < 1.0:
+        return None
+    inside = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(inside, [np.round(pts * 16.0).astype(np.int32)], 1, cv2.LINE_8, 4)
+    # (distance, in working pixels, of every pixel outside the outline to it: 0 inside)
+    far = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 3)
+    grow, feather = _LIP_GROW * width, max(_LIP_FEATHER * width, 1.0)
+    return np.clip(1.0 - (far - grow) / feather, 0.0, 1.0).astype(np.float32).reshape(-1)

@@ -35,7 +35,7 @@ from unmask_video.reconstruct.ring_weights import (
     shade_strength,
 )
 from unmask_video.reconstruct.scratch import scratch
-from unmask_video.reconstruct.skin_chroma import bounded_chroma, chroma_bound, mouth_zone, own_colour
+from unmask_video.reconstruct.skin_chroma import bounded_chroma, chroma_bound, lip_polygon, mouth_zone, own_colour
 from unmask_video.reconstruct.skin_detail import detail_ratio, scale_detail
 from unmask_video.reconstruct.smooth_field import at_work_size, resize_covered, spread, spread_dense, work_size
 
@@ -159,6 +159,7 @@ class _SkinBase:
     def compose(
         self, d: np.ndarray, contrast: np.ndarray, limit: float, trust: float, theirs: np.ndarray | None, knee: float,
         mouth: np.ndarray | None, skin_stats: tuple[np.ndarray, np.ndarray] | None, detail: np.ndarray | None = None,
+        lips: np.ndarray | None = None,
     ) -> np.ndarray:  # fmt: skip
         """The rebuilt face's Lab at the working size ((3, w * h)), before the seam: ``S_r + c (ref - S_r) + d``, its
         colour variation bounded (:func:`match_skin_light`), its fine detail on the skin, away from the mouth, brought
@@ -181,9 +182,9 @@ class _SkinBase:
             on_skin = np.clip((high - light_spreads) * np.float32(1.0 / (high - low)), 0.0, 1.0).astype(np.float32)
         kept = chroma + ((1.0 - trust) * on_skin) * (bounded_chroma(chroma, limit) - chroma)
         zone = mouth_zone(mouth, small, (rh, rw))
-        lips, strong = own_colour(dev[1:], zone, limit, theirs, on_skin)
-        if lips is not None:
-            kept += lips * (chroma - kept)
+        lip_weight, strong = own_colour(dev[1:], zone, limit, theirs, on_skin, lip_polygon(lips, small, (rh, rw)))
+        if lip_weight is not None:
+            kept += lip_weight * (chroma - kept)
         if strong is not None and (contrast[1:] < 1.0).any():
             kept += strong * (dev[1:] - kept)
         new[1:] += kept - chroma
@@ -239,6 +240,7 @@ def match_skin_light_again(
     seam_cap: float = 0.0,
     shade: float = 0.0,
     ref_skin: np.ndarray | None = None,
+    lips: np.ndarray | None = None,
 ) -> None:
     """:func:`match_skin_light` (its arguments as there) with the ``fields`` it measured on an earlier frame of the
     face, the face at ``anchor`` in these arrays' pixels now: the reference's own smooth skin light, shading and colour
@@ -247,7 +249,7 @@ def match_skin_light_again(
     base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma, fields.across)
     d = fields.moved(fields.d, anchor, base.shape, base.small)
     new = base.compose(d, fields.contrast, fields.limit, fields.trust, fields.theirs, fields.knee, mouth, skin_stats,
-                       fields.detail)  # fmt: skip
+                       fields.detail, lips)  # fmt: skip
     ys_s, xs_s = at_work_size(ring_coords, base.small, base.shape)
     at = ys_s * base.small[0] + xs_s
     ref_ring = base.flattened(ref_ring, at)
@@ -283,6 +285,7 @@ def match_skin_light(
     shade: float = 0.0,
     neck_gap: float = 0.0,
     beside: Callable[[], tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray] | None] | None = None,
+    lips: np.ndarray | None = None,
 ) -> LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
@@ -472,7 +475,7 @@ def match_skin_light(
     # No highlight brighter than the frame's own skin shows (:meth:`_SkinBase.compose`).
     lit = tgt_ring[0, skin_keep if skin_keep.any() else keep]
     knee = float(percentile(lit, _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
-    new = base.compose(d, contrast, limit, trust, theirs, knee, mouth, skin_stats, detail)
+    new = base.compose(d, contrast, limit, trust, theirs, knee, mouth, skin_stats, detail, lips)
     skin_spread = None
     if seam_cap > 0 and seam_sigma > 0 and seam_keep.any():
         # (the frame's own skin colour variation on the ring: beyond a few times it, a pixel is no skin's)
