@@ -52,6 +52,9 @@ class EdgeModel:
     size: np.ndarray | None = None
     own: float = 0.0
     depth: int = 1
+    #: ... and no further than ``own_cap`` x |m - o| past o: a shade only darkens the cloth (a white collar or a pale
+    #: wall beside a grey mask lies past it).
+    own_cap: float = 1.05
 
 
 def _square(radius: int) -> np.ndarray:
@@ -86,6 +89,7 @@ def edge_model(
     chroma_contrast: float = 10.0,
     own: float = 0.0,
     depth: int = 1,
+    own_cap: float = 1.05,
 ) -> EdgeModel | None:
     """The :class:`EdgeModel` of ``mask`` (uint8 {0, 1}, working size) in ``lab`` (uint8 Lab, same size): the cloth's
     mean m over the mask's pixels ``inner`` (first, last) rings deep (the edge's own mixed pixels left out), the mean o
@@ -160,7 +164,7 @@ def edge_model(
         spread_ab = np.sqrt(np.maximum(moment_ab - offset_ab**2, 0.0))
         need_ab = np.where(size_ab >= chroma_contrast, np.maximum(chroma_floor, chroma_noise * spread_ab), np.inf)
         chroma = (axis_ab.astype(np.float32), offset_ab.astype(np.float32), need_ab.astype(np.float32))
-    deep_join = (size[ok].astype(np.float32), own, depth) if own > 0 else (None, 0.0, 1)
+    deep_join = (size[ok].astype(np.float32), own, depth, own_cap) if own > 0 else (None, 0.0, 1, own_cap)
     return EdgeModel(origin, cell, (gh, gw), row, axis[ok].astype(np.float32), offset[ok].astype(np.float32),
                      need.astype(np.float32), *chroma, *deep_join)
 
@@ -223,7 +227,11 @@ def _settle_once(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work:
     # (one row of pixels: OpenCV converts row by row, and a column of one-pixel rows costs 20x more)
     lab = cv2.cvtColor(image[ys, xs][None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
     proj = (lab * model.axis[rows]).sum(axis=1) - model.offset[rows]
-    join = proj >= model.size[rows] * model.own if model.size is not None else np.zeros(len(rows), bool)
+    if model.size is not None:
+        size = model.size[rows]
+        join = (proj >= size * model.own) & (proj <= size * model.own_cap)
+    else:
+        join = np.zeros(len(rows), bool)
     if first:
         join |= proj >= model.need[rows]
         if model.chroma_need is not None:

@@ -153,6 +153,7 @@ class SegmentOptions:
     # shaded cloth the working size leaves between the mask and a finger holding its side).
     edge_cloth: float = 0.75
     edge_depth: int = 8
+    edge_cloth_cap: float = 1.05  # ... and no lighter than this of the way (a shade darkens: not a white collar)
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
     # ... and on past it, towards the ear, this far (face): a thin elongated stroke from the mask's side edge
