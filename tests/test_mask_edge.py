@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from unmask_video.mask_edge import edge_model, settle_edge
+from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
 
 
 def _soft_disc(size=160, radius=50.0, ramp=2.5, skin=(200, 150, 130), cloth=(190, 220, 240), noise=2.0, seed=5):
@@ -129,3 +129,78 @@ def test_noisy_chroma_beside_the_mask_takes_little():
     image, disc, ring = _chroma_bled_disc(0.0, chroma_noise=8.0)
     out = _settle_chroma(image, disc, 12.0)
     assert (out & ring).sum() < 0.05 * ring.sum()
+
+
+def _cloth_strip_fingers(strip_px=4, size=160, edge=70, seed=3):
+    """A white cloth left of column ``edge``, then ``strip_px`` columns of the same cloth in the fingers' shade (darker,
+    a little of their pink), then fingers in bands of rows with dark hair between them: the RGB image and the masks of
+    the cloth, the strip and the fingers."""
+    rng = np.random.default_rng(seed)
+    image = np.empty((size, size, 3), np.float32)
+    xx = np.arange(size)[None, :].repeat(size, 0)
+    yy = np.arange(size)[:, None].repeat(size, 1)
+    cloth = xx < edge
+    strip = (xx >= edge) & (xx < edge + strip_px)
+    finger = (xx >= edge + strip_px) & ((yy // 12) % 2 == 0)
+    image[cloth] = (232, 226, 234)
+    image[strip] = (214, 190, 200)
+    image[~cloth & ~strip] = (40, 28, 32)
+    image[finger] = (160, 96, 108)
+    image += rng.normal(0, 2.0, image.shape)
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8), cloth, strip, finger
+
+
+def _settle_own(image, hard, own, depth, scale=2):
+    work = cv2.resize(image, None, fx=1 / scale, fy=1 / scale, interpolation=cv2.INTER_AREA)
+    mask = (cv2.resize(hard.astype(np.float32), work.shape[1::-1], interpolation=cv2.INTER_AREA) >= 0.5).astype(np.uint8)
+    model = edge_model(cv2.cvtColor(work, cv2.COLOR_RGB2LAB), mask, own=own, depth=depth)
+    assert model is not None
+    s = 1.0 / scale
+    return settle_edge(image, hard.astype(np.uint8) * 255, model, (s, 0.5 * s - 0.5, s, 0.5 * s - 0.5)) > 0
+
+
+def test_a_strip_of_shaded_cloth_between_the_mask_and_the_fingers_joins_and_the_fingers_stay_out():
+    image, cloth, strip, finger = _cloth_strip_fingers()
+    rows = slice(10, 150)  # (away from the image's top and bottom edges)
+    # the fingers and the hair between them spread the colour beyond: the partly-mask rule takes the strip's first
+    # column at most
+    before = _settle_own(image, cloth, 0.0, 1)
+    assert before[rows][strip[rows]].mean() < 0.3
+    after = _settle_own(image, cloth, 0.75, 8)
+    assert after[rows][strip[rows]].mean() > 0.95
+    assert not after[finger].any()  # the fingers stay in front
+    assert not (after & ~cloth & ~strip & ~finger).any()  # and the hair between them out
+
+
+def test_the_cloths_own_colour_rule_leaves_a_blurred_edges_skin_out():
+    image, alpha = _soft_disc()
+    hard = alpha >= 0.5
+    work_mask = hard.astype(np.uint8)
+    model = edge_model(cv2.cvtColor(image, cv2.COLOR_RGB2LAB), work_mask, own=0.75, depth=8)
+    out = settle_edge(image, work_mask * 255, model, (1.0, 0.0, 1.0, 0.0)) > 0
+    assert not (out & (alpha == 0)).any()  # the skin beyond stays out, however deep the settle may go
+
+
+def test_cloth_coloured_ground_running_on_past_the_depth_stays_out():
+    # one model for the whole image: the cloth's grey 220, the ground beyond 60 (the rule: 0.75 of the way, 180 or
+    # lighter). Beside the mask a strip of grey 200 stops at a dark finger after 4 columns on the first rows, and runs
+    # on (a white collar, a pale wall) on the others: the deep settle reaches past ``depth`` there and keeps none of it
+    size, edge = 80, 30
+    image = np.full((size, size, 3), 60, np.uint8)
+    image[:, :edge] = 220
+    image[:, edge : edge + 4] = 200
+    hard = np.zeros((size, size), np.uint8)
+    hard[:, :edge] = 255
+    model = EdgeModel(
+        (0, 0), 4 * size, (1, 1), np.zeros(1, np.int32), np.array([[1.0, 0.0, 0.0]], np.float32),
+        np.zeros(1, np.float32), np.full(1, 1e9, np.float32), size=np.ones(1, np.float32), own=0.75, depth=8,
+    )
+    lab_l = cv2.cvtColor(image[:1, -1:], cv2.COLOR_RGB2LAB)[0, 0, 0]
+    model.offset[:] = cv2.cvtColor(np.full((1, 1, 3), 60, np.uint8), cv2.COLOR_RGB2LAB)[0, 0, 0]
+    model.size[:] = cv2.cvtColor(np.full((1, 1, 3), 220, np.uint8), cv2.COLOR_RGB2LAB)[0, 0, 0] - model.offset
+    assert lab_l < model.offset[0] + 0.75 * model.size[0]  # (the ground beyond never joins)
+    closed = settle_edge(image, hard.copy(), model, (1.0, 0.0, 1.0, 0.0)) > 0
+    assert closed[:, edge : edge + 4].all() and not closed[:, edge + 4 :].any()  # the strip that stops: taken
+    image[size // 2 :, edge + 4 :] = 200
+    open_ = settle_edge(image, hard.copy(), model, (1.0, 0.0, 1.0, 0.0)) > 0
+    assert not open_[:, edge + 1 :].any()  # (the first ring only; 8 columns deep on the lower rows without the probe)

@@ -46,6 +46,15 @@ class EdgeModel:
     chroma_axis: np.ndarray | None = None
     chroma_offset: np.ndarray | None = None
     chroma_need: np.ndarray | None = None
+    #: With ``own`` > 0: per row |m - o| (Lab); a pixel whose projection lies at least ``own`` x that past o (the
+    #: cloth's own colour, shaded) joins whatever the spread beyond, and the outline is settled again up to ``depth``
+    #: pixels deep through such pixels only (a strip of shaded cloth between the mask and a finger beside it).
+    size: np.ndarray | None = None
+    own: float = 0.0
+    depth: int = 1
+    #: ... and no further than ``own_cap`` x |m - o| past o: a shade only darkens the cloth (a white collar or a pale
+    #: wall beside a grey mask lies past it).
+    own_cap: float = 1.05
 
 
 def _square(radius: int) -> np.ndarray:
@@ -78,6 +87,9 @@ def edge_model(
     chroma_floor: float = 0.0,
     chroma_noise: float = 2.0,
     chroma_contrast: float = 10.0,
+    own: float = 0.0,
+    depth: int = 1,
+    own_cap: float = 1.05,
 ) -> EdgeModel | None:
     """The :class:`EdgeModel` of ``mask`` (uint8 {0, 1}, working size) in ``lab`` (uint8 Lab, same size): the cloth's
     mean m over the mask's pixels ``inner`` (first, last) rings deep (the edge's own mixed pixels left out), the mean o
@@ -152,20 +164,51 @@ def edge_model(
         spread_ab = np.sqrt(np.maximum(moment_ab - offset_ab**2, 0.0))
         need_ab = np.where(size_ab >= chroma_contrast, np.maximum(chroma_floor, chroma_noise * spread_ab), np.inf)
         chroma = (axis_ab.astype(np.float32), offset_ab.astype(np.float32), need_ab.astype(np.float32))
+    deep_join = (size[ok].astype(np.float32), own, depth, own_cap) if own > 0 else (None, 0.0, 1, own_cap)
     return EdgeModel(origin, cell, (gh, gw), row, axis[ok].astype(np.float32), offset[ok].astype(np.float32),
-                     need.astype(np.float32), *chroma)
+                     need.astype(np.float32), *chroma, *deep_join)
 
 
 def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
                 ) -> np.ndarray:
     """``hard`` (uint8 {0, 255}, ROI pixels; changed in place and returned) with the pixels touching its outline
-    (8-connected) that are partly mask (:class:`EdgeModel`) set to 255. ``image``: the ROI's uint8 RGB pixels under
-    ``hard`` (same shape); ``to_work`` (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working pixel ax x + bx (and y
-    likewise) of the model's mask."""
+    (8-connected) that are partly mask (:class:`EdgeModel`) set to 255; with ``model.own`` > 0, then up to
+    ``model.depth`` - 1 more pixels deep through pixels of the cloth's own colour. ``image``: the ROI's uint8 RGB pixels
+    under ``hard`` (same shape); ``to_work`` (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working pixel ax x + bx
+    (and y likewise) of the model's mask."""
+    if not _settle_once(image, hard, model, to_work, True) or model.size is None or model.depth <= 1:
+        return hard
+    # (deeper: through the cloth's own colour only, one more ring than ``depth`` as a probe; a strip still growing at
+    # the probe runs on into something of the cloth's colour (a white collar, a pale wall) and is dropped; one that
+    # stopped (at a finger, the hair) is kept)
+    settled = hard.copy()
+    grown = False
+    for step in range(model.depth):
+        before = hard.copy() if step == model.depth - 1 else None
+        if not _settle_once(image, hard, model, to_work, False):
+            before = None
+            break
+        grown = True
+    if not grown:
+        return hard
+    deep = cv2.subtract(hard, settled)
+    if before is not None:
+        probe = cv2.subtract(hard, before)
+        _, labels = cv2.connectedComponents(deep, connectivity=8)
+        open_ = np.unique(labels[probe > 0])
+        deep[np.isin(labels, open_[open_ > 0])] = 0
+    np.maximum(settled, deep, out=hard)
+    return hard
+
+
+def _settle_once(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float],
+                 first: bool) -> bool:
+    """One ring of :func:`settle_edge` (``first``: every rule; later: the cloth's own colour only); whether a pixel
+    joined."""
     ring = cv2.subtract(cv2.dilate(hard, _ALL), hard)
     pts = cv2.findNonZero(ring)
     if pts is None:
-        return hard
+        return False
     xs, ys = pts[:, 0, 0], pts[:, 0, 1]
     ax, bx, ay, by = to_work
     # (the grid cell of the working pixel nearest to each)
@@ -177,14 +220,21 @@ def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: 
     rows[inside] = model.row[gy[inside] * gw + gx[inside]]
     keep = rows >= 0
     if not keep.any():
-        return hard
+        return False
     ys, xs, rows = ys[keep], xs[keep], rows[keep]
     # (the pixel's own colour: a blur would mix the cloth inside into every pixel beside a sharp edge, and a ring of
     # skin would join)
     # (one row of pixels: OpenCV converts row by row, and a column of one-pixel rows costs 20x more)
     lab = cv2.cvtColor(image[ys, xs][None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
-    join = (lab * model.axis[rows]).sum(axis=1) - model.offset[rows] >= model.need[rows]
-    if model.chroma_need is not None:
-        join |= (lab[:, 1:] * model.chroma_axis[rows]).sum(axis=1) - model.chroma_offset[rows] >= model.chroma_need[rows]
+    proj = (lab * model.axis[rows]).sum(axis=1) - model.offset[rows]
+    if model.size is not None:
+        size = model.size[rows]
+        join = (proj >= size * model.own) & (proj <= size * model.own_cap)
+    else:
+        join = np.zeros(len(rows), bool)
+    if first:
+        join |= proj >= model.need[rows]
+        if model.chroma_need is not None:
+            join |= (lab[:, 1:] * model.chroma_axis[rows]).sum(axis=1) - model.chroma_offset[rows] >= model.chroma_need[rows]
     hard[ys[join], xs[join]] = 255
-    return hard
+    return bool(join.any())

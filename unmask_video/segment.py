@@ -771,5 +771,6 @@ class MaskSegmenter:
         return edge_model(
             lab, binary, opt.edge_towards, opt.edge_floor, opt.edge_noise,
             chroma_floor=opt.edge_chroma, chroma_noise=opt.edge_chroma_noise, chroma_contrast=opt.edge_chroma_min,
+            own=opt.edge_cloth, depth=opt.edge_depth, own_cap=opt.edge_cloth_cap,
         )
 

@@ -148,6 +148,12 @@ class SegmentOptions:
     edge_chroma: float = 11.0
     edge_chroma_noise: float = 2.0
     edge_chroma_min: float = 10.0
+    # ... or when it lies ``edge_cloth`` of the way or more (0: not read), whatever the spread beyond: the cloth's own
+    # colour, shaded; through such pixels the outline is settled up to ``edge_depth`` ROI pixels deep (the strip of
+    # shaded cloth the working size leaves between the mask and a finger holding its side).
+    edge_cloth: float = 0.75
+    edge_depth: int = 8
+    edge_cloth_cap: float = 1.05  # ... and no lighter than this of the way (a shade darkens: not a white collar)
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
     # ... and on past it, towards the ear, this far (face): a thin elongated stroke from the mask's side edge
