@@ -182,8 +182,7 @@ def test_reuse_keeps_centres_and_strong_colour_change_refits(astronaut, astronau
     second = seg.segment(noisy, lm)
     assert (seg.stats.fits, seg.stats.reused) == (1, 1)
     assert seg.stats.refit_reasons == {}
-    # (0.972 with ``edge_cloth=0``, 0.966 with the deep settle: 31 more of the mask's 5000 pixels move with the noise)
-    assert iou(second, first) >= 0.965
+    assert iou(second, first) >= 0.97
     # The mask changes colour (light blue -> red): the keyframe clusters no longer fit, a refit happens.
     red, red_truth = draw_surgical_mask(astronaut, astronaut_landmarks, MaskStyle((200, 40, 50)))
     red_img, red_tru, _ = roi(red, red_truth, astronaut_landmarks)

@@ -150,8 +150,10 @@ class SegmentOptions:
     edge_chroma_min: float = 10.0
     # ... or when it lies ``edge_cloth`` of the way or more (0: not read), whatever the spread beyond: the cloth's own
     # colour, shaded; through such pixels the outline is settled up to ``edge_depth`` ROI pixels deep (the strip of
-    # shaded cloth the working size leaves between the mask and a finger holding its side).
-    edge_cloth: float = 0.75
+    # shaded cloth the working size leaves between the mask and a finger holding its side). Off by default: 0.75
+    # closes KF94's strip beside her fingers at frames 220-225 but costs relit quality rows up to 0.15 dB, its
+    # segmenter cost was not measured, and the grey-mask man's cheek edge below the ear is cut jagged at frames 0-4.
+    edge_cloth: float = 0.0
     edge_depth: int = 8
     edge_cloth_cap: float = 1.05  # ... and no lighter than this of the way (a shade darkens: not a white collar)
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
