@@ -23,15 +23,17 @@ __all__ = ["blur_around", "distance_to", "feather_into_fill", "rows_cols", "weig
 #: colour (the rim sampled across the matte's edge); the fade into the fill runs outwards over the whole width.
 _INNER = 0.35
 #: A warped pixel next to the fill (within this many pixels of it: the first ring, diagonals too) whose colour strays
-#: from the skin's local colour by more than :data:`_RIM_ASTRAY` (levels, the channels' mean) takes that colour whole,
-#: its fade counted from :data:`_RIM_PX` in: the warp samples the reference across its matte's edge (dark hair beside a
-#: stand-in's cheek), and on a small face, where the fade inside is about a pixel and a half wide, the first warped pixel
-#: kept three quarters of that rim (the white-mask woman with her stand-in: a dark, pixel-stepped line along her cheek's
-#: side against the wall). A first pixel near the local colour (a reference of the person herself: her own skin to the
-#: edge) fades as before (taking every first pixel whole cost the quality benchmark up to 0.16 dB).
+#: from the skin's local colour by more than :data:`_RIM_ASTRAY` (levels, the channels' mean; over a ramp of
+#: :data:`_RIM_RAMP` levels centred there) takes that colour whole, its fade counted from :data:`_RIM_PX` in: the warp
+#: samples the reference across its matte's edge (dark hair beside a stand-in's cheek), and on a small face, where the
+#: fade inside is about a pixel and a half wide, the first warped pixel kept three quarters of that rim (the white-mask
+#: woman with her stand-in: a dark, pixel-stepped line along her cheek's side against the wall). A first pixel near the
+#: local colour (a reference of the person herself: her own skin to the edge) fades as before (taking every first pixel
+#: whole cost the quality benchmark up to 0.16 dB).
 _RIM_PX = 1.0
 _RIM_FIRST = 1.5
 _RIM_ASTRAY = 20.0
+_RIM_RAMP = 10.0
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -220,8 +222,11 @@ def _feather_piece(
     cur = out[ys, xs]
     depth = to_filled.reshape(-1)[at]
     # (the first ring's pixels far from the skin's local colour: the rim sampled across the matte's edge)
-    astray = (depth <= _RIM_FIRST) & (np.abs(cur - local).mean(axis=1) > _RIM_ASTRAY)
-    depth = np.where(astray, depth - _RIM_PX, depth)
+    # (by how far it strays, from none at _RIM_ASTRAY - _RIM_RAMP / 2 to whole at + _RIM_RAMP / 2: no threshold for a
+    # pixel's colour to flip across from frame to frame)
+    stray = np.abs(cur - local).mean(axis=1)
+    share = np.clip((stray - (_RIM_ASTRAY - 0.5 * _RIM_RAMP)) / _RIM_RAMP, 0.0, 1.0)
+    depth = np.where(depth <= _RIM_FIRST, depth - _RIM_PX * share, depth)
     keep = np.where(inside.reshape(-1)[at], _smoothstep(depth / inner),
                     1.0 - _smoothstep(1.0 - to_covered.reshape(-1)[at] / width))[:, None]  # fmt: skip
     out[ys, xs] = np.where(known, np.clip(keep * cur + (1.0 - keep) * local + 0.5, 0, 255), cur).astype(np.uint8)
