@@ -226,18 +226,19 @@ def test_the_wide_blur_of_a_stack_padded_to_whole_cells_stays_near_the_full_size
 
 
 def test_the_pixels_taken_by_flat_index_are_numpys_two_index_gather() -> None:
-    from unmask_video.reconstruct.fill_seam import _at_pixels
+    from unmask_video.mask_pixels import pixels_at
 
     rng = np.random.default_rng(2)
     image = rng.random((37, 53, 4)).astype(np.float32)
     ys, xs = rng.integers(0, 37, 200), rng.integers(0, 53, 200)
-    assert np.array_equal(_at_pixels(image, ys, xs), image[ys, xs])
+    assert np.array_equal(pixels_at(image, ys, xs), image[ys, xs])
     padded = rng.random((40, 56, 4)).astype(np.float32)  # (a wide blur's padded result, read at the pixels)
-    assert np.array_equal(_at_pixels(padded, ys, xs), padded[ys, xs])
+    assert np.array_equal(pixels_at(padded, ys, xs), padded[ys, xs])
 
 
 def test_the_wide_blur_read_on_boxes_around_the_pixels_is_the_whole_stacks_bit_for_bit() -> None:
-    from unmask_video.reconstruct.fill_seam import _at_pixels, _blur_factor, _wide_blur, _wide_blur_at
+    from unmask_video.mask_pixels import pixels_at
+    from unmask_video.reconstruct.fill_seam import _blur_factor, _wide_blur, _wide_blur_at
 
     rng = np.random.default_rng(13)
     factors = set()
@@ -256,7 +257,7 @@ def test_the_wide_blur_read_on_boxes_around_the_pixels_is_the_whole_stacks_bit_f
         changed &= rng.random((h, w)) < 0.8
         at = np.flatnonzero(changed)
         ys, xs = at // w, at % w
-        whole = _at_pixels(_wide_blur(stack, sigma, least, shape=(h, w)), ys, xs)
+        whole = pixels_at(_wide_blur(stack, sigma, least, shape=(h, w)), ys, xs)
         assert np.array_equal(_wide_blur_at(stack, sigma, (h, w), ys, xs, "test", least), whole), trial
         factors.add(_blur_factor(sigma, least))
     assert factors == {2, 4, 8}

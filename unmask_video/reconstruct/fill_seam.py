@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from unmask_video.blend import mask_bbox
+from unmask_video.mask_pixels import pixels_at
 from unmask_video.reconstruct.scratch import scratch
 
 __all__ = ["blur_around", "distance_to", "feather_into_fill", "rows_cols", "weighted_stack"]
@@ -89,7 +90,7 @@ def _wide_blur_at(
     h, w = shape
     ph, pw = stack.shape[:2]
     if f == 1 or min(h, w) < 4 * f or ph % f or pw % f:
-        return _at_pixels(_wide_blur(stack, sigma, least, name=name, shape=shape), ys, xs)
+        return pixels_at(_wide_blur(stack, sigma, least, name=name, shape=shape), ys, xs)
     # (OpenCV's float Gaussian at the reduced size: round(8 sigma / f + 1) taps, odd; then one cell each way for the
     # bilinear read, one for the resize's edge, one spare)
     margin = ((int(round(sigma / f * 8 + 1)) | 1) // 2 + 3) * f
@@ -106,7 +107,7 @@ def _wide_blur_at(
         groups.append((member, span(int(rows.min()), int(rows.max()), ph), span(int(run[0]), int(run[-1]), pw)))
     if sum((r1 - r0) * (c1 - c0) for _, (r0, r1), (c0, c1) in groups) > 0.7 * ph * pw:
         # (boxes about as big as the stack: the whole of it, without the boxes' overhead)
-        return _at_pixels(_wide_blur(stack, sigma, least, name=name, shape=shape), ys, xs)
+        return pixels_at(_wide_blur(stack, sigma, least, name=name, shape=shape), ys, xs)
     out = np.empty((len(ys), stack.shape[2]), np.float32)
     for member, (r0, r1), (c0, c1) in groups:
         cells = ((r1 - r0) // f, (c1 - c0) // f, stack.shape[2])
@@ -116,7 +117,7 @@ def _wide_blur_at(
                                    borderType=cv2.BORDER_REFLECT)  # fmt: skip
         up = cv2.resize(blurred, (c1 - c0, r1 - r0), dst=scratch(name, (r1 - r0, c1 - c0, stack.shape[2])),
                         interpolation=cv2.INTER_LINEAR)  # fmt: skip
-        out[member] = _at_pixels(up, ys[member] - r0, xs[member] - c0)
+        out[member] = pixels_at(up, ys[member] - r0, xs[member] - c0)
     return out
 
 
@@ -209,11 +210,11 @@ def _feather_piece(
     ys, xs = rows_cols(at, changed.shape[1])
     if _blur_factor(sigma) == 1:
         near = blur_around(stack[: shape[0], : shape[1]], sigma, changed, cv2.BORDER_DEFAULT, "fill_seam.near")
-        n = _at_pixels(near, ys, xs)
+        n = pixels_at(near, ys, xs)
     else:  # (on the boxes around each side's changed pixels only)
         n = _wide_blur_at(stack, sigma, shape, ys, xs, "fill_seam.near")
     # (the wider average decides only where the nearer has nothing, and is smooth: coarser cells than the near one's)
-    f = _at_pixels(_wide_blur(stack, 4 * sigma, least=1.75, name="fill_seam.far", shape=shape), ys, xs)
+    f = pixels_at(_wide_blur(stack, 4 * sigma, least=1.75, name="fill_seam.far", shape=shape), ys, xs)
     k = np.float32(1e-2)
     total = n[:, 3] + k * f[:, 3]
     known = (total > 1e-4)[:, None]
@@ -230,12 +231,6 @@ def _feather_piece(
     keep = np.where(inside.reshape(-1)[at], _smoothstep(depth / inner),
                     1.0 - _smoothstep(1.0 - to_covered.reshape(-1)[at] / width))[:, None]  # fmt: skip
     out[ys, xs] = np.where(known, np.clip(keep * cur + (1.0 - keep) * local + 0.5, 0, 255), cur).astype(np.uint8)
-
-
-def _at_pixels(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """(M, c): the (h, w, c) ``image``'s pixels at rows ``ys`` and columns ``xs``, as ``image[ys, xs]``: taken by their
-    flat index (a tenth of the time of numpy's two-index gather of multi-channel pixels)."""
-    return np.take(image.reshape(-1, image.shape[2]), ys * image.shape[1] + xs, axis=0)
 
 
 def _distance_near(where: np.ndarray, at: np.ndarray, below: float, name: str) -> np.ndarray:

@@ -91,14 +91,6 @@ def _near_along_rows(where: np.ndarray, width: float) -> np.ndarray:
     return cv2.dilate(np.ascontiguousarray(where).view(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT) > 0
 
 
-def _box_of(where: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(r0, r1, c0, c1): the bounding box of the (h, w) bool ``where``; None where it is empty."""
-    rows, cols = np.flatnonzero(where.any(axis=1)), np.flatnonzero(where.any(axis=0))
-    if not len(rows):
-        return None
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-
-
 def _blur_at(
     values: Callable[[tuple[slice, slice]], np.ndarray], support: np.ndarray, sigma: float, at: np.ndarray,
     channels: int,
@@ -113,18 +105,17 @@ def _blur_at(
     that hold ``support`` pixels (the others' are zero), on the columns that reach the box (clipped where nothing is
     supported), and kept on the box's columns; the columns' pass on those alone. A pixel's sums are taken in the same
     order whatever the array's size, and the zeros the borders add are the zeros the image holds there."""
-    out = _box_of(at)
-    if out is None:
+    h, w = at.shape
+    box = mask_bbox(at, 0, (h, w))
+    if box is None:
         return None
-    r0, r1, c0, c1 = out
-    box = (slice(r0, r1), slice(c0, c1))
+    (r0, r1), (c0, c1) = (box[0].start, box[0].stop), (box[1].start, box[1].stop)
     taps = int(round(sigma * 8 + 1)) | 1
     reach = taps // 2
-    held = _box_of(support)
+    held = mask_bbox(support, 0, (h, w))
     if held is None:
         return box, np.zeros((r1 - r0, c1 - c0, channels), np.float32)
-    s0, s1, t0, t1 = held
-    h, w = at.shape
+    (s0, s1), (t0, t1) = (held[0].start, held[0].stop), (held[1].start, held[1].stop)
     rows = slice(max(min(s0, r0), r0 - reach, 0), min(max(s1, r1), r1 + reach, h))
     cols = slice(max(min(t0, c0), c0 - reach, 0), min(max(t1, c1), c1 + reach, w))
     kernel = cv2.getGaussianKernel(taps, sigma, cv2.CV_32F)

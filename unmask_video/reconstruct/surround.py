@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from unmask_video.mask_pixels import pixels_at
 from unmask_video.reconstruct.fill_seam import pieces
 from unmask_video.reconstruct.lab_pixels import coords_of
 
@@ -95,7 +96,7 @@ def nearest_colour(
         colours = _by_label(image[near][piece][ring], labels[crop])
         blurred = cv2.GaussianBlur(colours, (0, 0), sigma)
         at_piece = (ys + piece[0].start) * want.shape[1] + (xs + piece[1].start)
-        field[at_piece] = np.take(blurred.reshape(-1, 3), (ys - top) * blurred.shape[1] + (xs - left), axis=0)
+        field[at_piece] = pixels_at(blurred, ys, xs, (-left, -top))
     values = np.take(field, np.flatnonzero(want), axis=0)
     values += np.float32(0.5)
     return np.clip(values, 0, 255, out=values).astype(np.uint8)
