@@ -53,7 +53,7 @@ def masked_face(cast: tuple[int, int, int] = (0, 0, 0), box: Box = BOX, light=No
     # The reference is the truth's own photo: what lies below her jaw (her suit's collar ring) is the same in both,
     # so all of it is carried (a photo from elsewhere carries only its skin there; test_warp.py checks that).
     options = WarpOptions(reach_skin_only=False)
-    warped, valid = ReferenceWarper(with_cast(reference, cast), reference_lm, options).warp(roi_lm, mask.shape)
+    warped, valid, _ = ReferenceWarper(with_cast(reference, cast), reference_lm, options).warp(roi_lm, mask.shape)
     face = FaceROI(box=box, image=masked, landmarks=roi_lm, mask=mask, reference=warped, valid=valid)
     return face, truth_roi
 
@@ -268,7 +268,7 @@ def test_composite_on_the_synthetic_clip(synthetic_clip) -> None:
         box = face_box(lm, truth.shape)
         roi_lm = (lm - [box.x0, box.y0]).astype(np.float32)
         mask = np.ascontiguousarray(clip.masks[i][box.slices])
-        warped, valid = warper.warp(roi_lm, mask.shape)
+        warped, valid, _ = warper.warp(roi_lm, mask.shape)
         face = FaceROI(box, np.ascontiguousarray(masked[box.slices]), roi_lm, mask, warped, valid)
         out = masked.copy()
         blend_into(out, box, composite.reconstruct([face])[0], mask, composite.lengths(face_size_px(roi_lm)).band)
@@ -943,7 +943,7 @@ def _rebuilt_from_elsewhere(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
     truth[hole] = skin[hole]  # (under the mask: her skin)
     image = truth.copy()
     image[hole] = MASK_COLOUR
-    warped, valid = ReferenceWarper(photo, reference_lm, WarpOptions()).warp(roi_lm, mask.shape)
+    warped, valid, _ = ReferenceWarper(photo, reference_lm, WarpOptions()).warp(roi_lm, mask.shape)
     face = FaceROI(box=BOX, image=image, landmarks=roi_lm, mask=mask, reference=warped, valid=valid)
     scored = hole & valid
     assert np.linalg.norm(_lab(warped[scored]).mean(0) - _lab(truth[scored]).mean(0)) > 10.0  # the photo is far off
