@@ -831,3 +831,47 @@ def test_the_warp_tells_where_it_put_the_references_own_lips() -> None:
     back = tps(lips)
     ref_lips = warper.landmarks[list(landmark_sets.LIPS_OUTER)]
     assert float(np.abs(back - ref_lips).max()) < 1.0, np.abs(back - ref_lips).max()
+    # Nothing warped (an empty region): no lips either.
+    assert warper.warp(roi_lm, (h, w), (0, 0, 0, 0)).lips is None
+
+
+def test_the_carried_lips_follow_a_reference_mouth_closed_when_it_is_loaded() -> None:
+    # The astronaut (twice her size, her lips a few pixels thick) smiles with her lips apart by 0.16 of the mouth's
+    # width; with ``close_mouth`` 0.12 the warp carries her mouth closed (the lower lip and the chin lifted). Her lips
+    # (the ring between FaceMesh's outer and inner lips) wear a strong lipstick, so the warped lips are found by their
+    # colour alone. The composite's lips exemption (``lip_polygon`` of the carried outline) covers the warped lipstick
+    # and not the skin below it: the outline is the lips of the picture warped, moved as the mouth was closed. (The
+    # photo's own lip points, the mouth open, put the outline's lower edge 15 px lower, over the skin above the chin:
+    # there the exemption was 1.0 at 0.15 mouth widths below the lipstick and 0.96 at 0.2, against 0.18 and 0.)
+    from unmask_video.jaw_opening import mouth_opening
+    from unmask_video.reconstruct.skin_chroma import lip_polygon
+
+    small, small_lm = astronaut()
+    image = cv2.resize(small, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    lm = (small_lm * 2).astype(np.float32)
+    ring = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(ring, [np.round(lm[list(landmark_sets.LIPS_OUTER)]).astype(np.int32)], 1)
+    cv2.fillPoly(ring, [np.round(lm[list(landmark_sets.LIPS_INNER)]).astype(np.int32)], 0)
+    painted = image.copy()
+    painted[ring > 0] = (0.4 * painted[ring > 0] + 0.6 * np.array([200, 20, 60])).astype(np.uint8)
+    warper = ReferenceWarper(painted, lm, WarpOptions(close_mouth=0.12))
+    assert mouth_opening(lm) > 0.15 and mouth_opening(warper.landmarks) < 0.05
+    _, target = moved_astronaut()
+    x0, y0, h, w = 240, 100, 440, 420
+    roi_lm = (target * 2 - [x0, y0]).astype(np.float32)
+    warped = warper.warp(roi_lm, (h, w))
+    lab = cv2.cvtColor(warped.image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lipstick = (lab[..., 1] > 30) & warped.valid
+    assert np.count_nonzero(lipstick) > 500
+    exempt = lip_polygon(warped.lips, (w, h), (h, w)).reshape(h, w)
+    assert exempt[lipstick].min() > 0.99
+    corners = warped.lips[[landmark_sets.LIPS_OUTER.index(i) for i in landmark_sets.MOUTH_CORNERS]]
+    width = float(np.hypot(*(corners[1] - corners[0])))
+    # The skin under the lipstick, column by column: its row at 0.15 and 0.2 mouth widths below the lipstick's lowest.
+    cols = np.flatnonzero(lipstick.any(axis=0))
+    lowest = h - 1 - np.argmax(lipstick[::-1, cols], axis=0)
+    for depth, bound in ((0.15, 0.35), (0.2, 0.05)):
+        rows = np.round(lowest + depth * width).astype(int)
+        skin = warped.valid[rows, cols] & ~lipstick[rows, cols]
+        assert np.count_nonzero(skin) > 0.8 * len(cols)
+        assert float(exempt[rows, cols][skin].mean()) < bound, (depth, exempt[rows, cols][skin].mean())
