@@ -123,11 +123,11 @@ class _Pipeline(FramePipeline):
             mask = np.ascontiguousarray(self.given[box.slices], dtype=np.float32)
             tight = mask_bbox(mask > 0, 0, mask.shape)
             with self.timer("warp"):
-                reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(tight, roi_landmarks), track=face_id,
-                                                    image=image[box.slices], mask=mask, origin=(box.x0, box.y0))
-            roi = FaceROI(box, image[box.slices], roi_landmarks, mask, reference, valid, mask_box=tight,
+                warped = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(tight, roi_landmarks), track=face_id,
+                                          image=image[box.slices], mask=mask, origin=(box.x0, box.y0))
+            roi = FaceROI(box, image[box.slices], roi_landmarks, mask, warped.image, warped.valid, mask_box=tight,
                           reference_yaw=self.warper.reference_yaw, reference_jaw=self.warper.reference_jaw,
-                          reference_shade=self.warper.reference_shade, reference_lips=self.warper.carried_lips)
+                          reference_shade=self.warper.reference_shade, reference_lips=warped.lips)
         self.last_mask = np.zeros(image.shape[:2], np.float32)
         self.last_mask[roi.box.slices] = roi.mask
         self.last_valid = np.zeros(image.shape[:2], bool)

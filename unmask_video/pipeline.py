@@ -528,14 +528,14 @@ class FramePipeline:
                                                                                 image.shape[:2], scale), scale,
                 )  # fmt: skip
         with self.timer("warp"):
-            reference, valid = self.warper.warp(
+            warped = self.warper.warp(
                 roi_landmarks, roi_image.shape[:2], self._warp_region(tight, roi_landmarks), track=face_id,
                 image=roi_image, mask=mask, origin=(box.x0, box.y0),
             )
-        return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight,
+        return FaceROI(box, roi_image, roi_landmarks, mask, warped.image, warped.valid, mask_box=tight,
                        reference_yaw=self.warper.reference_yaw, full=work, loops=loops,
                        reference_jaw=self.warper.reference_jaw, reference_shade=self.warper.reference_shade,
-                       reference_lips=self.warper.carried_lips)  # fmt: skip
+                       reference_lips=warped.lips)  # fmt: skip
 
     def _work_crop(
         self, box: Box, roi_landmarks: np.ndarray, tight: tuple[slice, slice], landmarks: np.ndarray,
