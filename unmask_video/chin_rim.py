@@ -58,13 +58,14 @@ def join_chin_rim(
     """``mask`` (float32 (h, w) in [0, 1], > 0.5 the mask) of ROI ``image`` (uint8 RGB; its ``landmarks``) with its
     lower edge below the mouth moved down over the pale rim under it; ``mask`` itself where nothing joins."""
     options = options or ChinRimOptions()
-    inside = mask > 0.5
-    if not options.enabled or not inside.any():
-        return mask
     h, w = mask.shape
-    size = face_size_px(landmarks)
     pts = np.asarray(landmarks, np.float64)
     mouth = float(pts[list(landmark_sets.MOUTH_CORNERS), 1].max())
+    start = min(max(int(np.floor(mouth)) + 1, 0), h)
+    inside = mask[start:] > 0.5  # (the rows below the mouth only)
+    if not options.enabled or not inside.any():
+        return mask
+    size = face_size_px(landmarks)
     deep = max(int(round(options.depth * size)), 1)
     n0 = max(int(round(options.neck[0] * size)), deep + 1)
     n1 = max(int(round(options.neck[1] * size)), n0 + 1)
@@ -72,7 +73,7 @@ def join_chin_rim(
     # down the face through the neck's sides: beside it lie a hood's lining, a hand, the hair) and the neck's rows are
     # in the image)
     cols = np.flatnonzero(inside.any(axis=0))
-    bottom = h - 1 - np.argmax(inside[::-1, cols], axis=0)
+    bottom = h - 1 - np.argmax(inside[::-1, cols], axis=0)  # (rows of the mask: ``inside`` ends where it ends)
     down, _ = face_axes(pts)
     across = cols * down[1] - bottom * down[0]
     a, b = sorted(float(pts[i][0] * down[1] - pts[i][1] * down[0]) for i in landmark_sets.NECK_SIDES)
@@ -80,15 +81,13 @@ def join_chin_rim(
     cols, bottom = cols[keep], bottom[keep]
     if not len(cols):
         return mask
-    c0, c1 = int(cols[0]), int(cols[-1]) + 1
-    r0, r1 = int(bottom.min()) - 5, int(bottom.max()) + n1 + 1
-    light = cv2.cvtColor(np.ascontiguousarray(image[max(r0, 0) : r1, c0:c1]), cv2.COLOR_RGB2Lab)[..., 0]
-    light = light.astype(np.float32)
-    at = bottom - max(r0, 0)  # (the edge's row in the band)
-    x = cols - c0
-    neck = np.median(np.stack([light[at + d, x] for d in range(n0, n1 + 1)]), axis=0)
-    cloth = np.median(np.stack([light[np.maximum(at - d, 0), x] for d in range(2, 6)]), axis=0)
-    below = np.stack([light[at + d, x] for d in range(1, n0)])
+    # (the lightness of each column's pixels from 5 above its edge to the neck's last row, converted alone)
+    rows = bottom[None, :] + np.arange(-5, n1 + 1)[:, None]
+    picked = np.ascontiguousarray(image[np.maximum(rows, 0), cols[None, :]])
+    light = cv2.cvtColor(picked, cv2.COLOR_RGB2Lab)[..., 0].astype(np.float32)  # (row d of the column: edge + d - 5)
+    neck = np.median(light[5 + n0 : 5 + n1 + 1], axis=0)
+    cloth = np.median(light[5 - 5 : 5 - 1], axis=0)  # (2 to 5 rows inside the edge)
+    below = light[5 + 1 : 5 + n0]
     rim = (below >= neck + options.lighter) & (below <= neck + options.at_most)
     # (the rim's pixels from the edge on: a run that starts at the edge, and ends before the neck's rows: a thin
     # band, not a pale collar or a hood's lining under the mask)
@@ -107,7 +106,7 @@ def join_chin_rim(
     depth = np.minimum(depth, (runs // max(options.taper, 1)).astype(depth.dtype))
     # (each moved column's edge profile, from just inside the edge down, moved down by its depth: the mask there is
     # the largest of itself and its copies moved down by 1 .. depth pixels)
-    top = max(int(bottom.min()) - 3, 0)
+    top, r1 = max(int(bottom.min()) - 3, 0), int(bottom.max()) + n1 + 1
     part = mask[top:r1, cols]
     rows = np.arange(top, r1)[:, None]
     moved = part.copy()
