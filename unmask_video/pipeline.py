@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from unmask_video.background import BackgroundCall
 from unmask_video.blend import BlendOptions, blend_into, feather_reach, grown_mask_box, mask_bbox
+from unmask_video.chin_rim import ChinRimOptions, join_chin_rim
 from unmask_video.debug import DebugWriter
 from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpaint_box, off_front
 from unmask_video.face_units import face_size_px
@@ -43,6 +44,8 @@ class PipelineOptions:
 
     tracker: TrackerOptions = field(default_factory=TrackerOptions)
     segment: SegmentOptions = field(default_factory=SegmentOptions)
+    #: The pale rim under a light mask's lower edge joined to the segmented mask (:mod:`unmask_video.chin_rim`).
+    chin_rim: ChinRimOptions = field(default_factory=ChinRimOptions)
     #: The ear loops past a worn mask's side edges, filled after the blend (:mod:`unmask_video.ear_loops`).
     ear_loops: EarLoopOptions = field(default_factory=EarLoopOptions)
     warp: WarpOptions = field(default_factory=WarpOptions)
@@ -503,6 +506,7 @@ class FramePipeline:
         roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
         with self.timer("segment"):
             mask = self.segmenter.segment(roi_image, roi_landmarks, face_id)
+            mask = join_chin_rim(roi_image, roi_landmarks, mask, self.options.chin_rim)
         with self.timer("loops"):
             loops = self.ear_loops.find(roi_image, roi_landmarks, mask, face_id, box)
         # (once per face: the warp's, the blend's and the encoder's boxes; None: an empty mask, the mask being >= 0)
