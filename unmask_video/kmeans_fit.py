@@ -63,32 +63,47 @@ def kmeans_plus_plus(columns: np.ndarray, k: int, rng: np.random.RandomState) ->
     return centres
 
 
+def _nearest(columns: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest of the ``centres`` (k, d) to each point of ``columns`` ((d, n)): its index (the first of equally
+    near ones, as an argmin) and the squared distance to it (float64), one centre's whole rows at a time."""
+    labels = np.zeros(columns.shape[1], np.intp)
+    best = _squared_distances(columns, centres[:1])[0]
+    for j in range(1, len(centres)):
+        sq = _squared_distances(columns, centres[j : j + 1])[0]
+        np.putmask(labels, sq < best, j)  # (strictly nearer: a tie keeps the first centre)
+        np.minimum(best, sq, out=best)
+    return labels, best
+
+
 def _lloyd(columns: np.ndarray, centres: np.ndarray, max_iter: int, tol: float) -> tuple[np.ndarray, float]:
     """Lloyd's iterations on ``columns`` ((d, n)) from ``centres`` (k, d): the centres and their inertia (the sum of
     the squared distances of the points to their nearest centre)."""
     k = len(centres)
     labels: np.ndarray | None = None
     for _ in range(max_iter):
-        d = _squared_distances(columns, centres)
-        new_labels = d.argmin(axis=0)
+        new_labels, best = _nearest(columns, centres)
         if labels is not None and np.array_equal(new_labels, labels):
             break
         labels = new_labels
         counts = np.bincount(labels, minlength=k)
         moved = centres.copy()
-        filled = counts > 0
-        for ch in range(len(columns)):
-            sums = np.bincount(labels, weights=columns[ch], minlength=k)
-            moved[filled, ch] = sums[filled] / counts[filled]
-        if not filled.all():  # an empty cluster: moved to the points farthest from their own centres
-            far = np.argsort(-d.min(axis=0), kind="stable")
+        if counts.all():
+            for ch in range(len(columns)):
+                moved[:, ch] = np.bincount(labels, weights=columns[ch], minlength=k) / counts
+        else:
+            filled = counts > 0
+            for ch in range(len(columns)):
+                sums = np.bincount(labels, weights=columns[ch], minlength=k)
+                moved[filled, ch] = sums[filled] / counts[filled]
+            # (an emptied cluster: moved to the points farthest from their own centres)
+            far = np.argsort(-best, kind="stable")
             for j, c in enumerate(np.flatnonzero(~filled)):
                 moved[c] = columns[:, far[j]]
         shift = float(((moved - centres) ** 2).sum())
         centres = moved
         if shift <= tol:
             break
-    return centres, float(_squared_distances(columns, centres).min(axis=0).sum())
+    return centres, float(_nearest(columns, centres)[1].sum())
 
 
 def kmeans(points: np.ndarray, k: int, seed: int, options: KMeansOptions = KMeansOptions()) -> np.ndarray:
