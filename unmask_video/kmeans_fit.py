@@ -75,9 +75,11 @@ def _nearest(columns: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.n
     return labels, best
 
 
-def _lloyd(columns: np.ndarray, centres: np.ndarray, max_iter: int, tol: float) -> tuple[np.ndarray, float]:
-    """Lloyd's iterations on ``columns`` ((d, n)) from ``centres`` (k, d): the centres and their inertia (the sum of
-    the squared distances of the points to their nearest centre)."""
+def _lloyd(
+    columns: np.ndarray, centres: np.ndarray, max_iter: int, tol: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Lloyd's iterations on ``columns`` ((d, n)) from ``centres`` (k, d): the centres, the points' nearest of them
+    and their inertia (the sum of the squared distances of the points to their nearest centre)."""
     k = len(centres)
     labels: np.ndarray | None = None
     for _ in range(max_iter):
@@ -103,15 +105,23 @@ def _lloyd(columns: np.ndarray, centres: np.ndarray, max_iter: int, tol: float) 
         centres = moved
         if shift <= tol:
             break
-    return centres, float(_nearest(columns, centres)[1].sum())
+    labels, best = _nearest(columns, centres)
+    return centres, labels, float(best.sum())
+
+
+def _same_clustering(a: np.ndarray, b: np.ndarray, k: int) -> bool:
+    """Whether the labels ``b`` are those of ``a`` renamed (each of ``a``'s clusters is one of ``b``'s), as
+    scikit-learn's ``_is_same_clustering`` tells it."""
+    pairs = np.bincount(a * k + b, minlength=k * k).reshape(k, k) > 0
+    return bool((pairs.sum(axis=1) <= 1).all())
 
 
 def kmeans(points: np.ndarray, k: int, seed: int, options: KMeansOptions = KMeansOptions()) -> np.ndarray:
     """The centres (k, d) float32 of a k-means fit of ``points`` (n, d), n >= k: the least inertia of
-    ``options.restarts`` fits, each seeded by k-means++ from one legacy generator seeded with ``seed``, as
-    scikit-learn's ``KMeans(n_clusters=k, n_init=restarts, max_iter=max_iter, tol=tol, random_state=seed)`` seeds
-    them (its points centred on their mean first, as there): the same seeds, the same local optimum but for float
-    rounding on all but ties."""
+    ``options.restarts`` fits (a later one kept only if it clusters otherwise), each seeded by k-means++ from one
+    legacy generator seeded with ``seed``, as scikit-learn's ``KMeans(n_clusters=k, n_init=restarts,
+    max_iter=max_iter, tol=tol, random_state=seed)`` seeds and keeps them (its points centred on their mean first,
+    as there): the same seeds, the same local optimum, the same centres but for float rounding."""
     x = np.asarray(points, np.float32)
     if len(x) < k:
         raise ValueError(f"k-means needs at least k={k} points, got {len(x)}")
@@ -120,10 +130,12 @@ def kmeans(points: np.ndarray, k: int, seed: int, options: KMeansOptions = KMean
     columns = np.ascontiguousarray(centred.T, dtype=np.float64)
     tol = options.tol * float(np.mean(np.var(centred, axis=0)))
     rng = np.random.RandomState(seed)
-    best: tuple[np.ndarray, float] | None = None
+    best: tuple[np.ndarray, np.ndarray, float] | None = None
     for _ in range(max(options.restarts, 1)):
         fit = _lloyd(columns, kmeans_plus_plus(columns, k, rng), options.max_iter, tol)
-        if best is None or fit[1] < best[1]:
+        # (a restart replaces the best one only with another clustering, as scikit-learn's: the same clustering
+        # found again keeps the first one's centres, whatever its float rounding says of their inertias)
+        if best is None or (fit[2] < best[2] and not _same_clustering(fit[1], best[1], k)):
             best = fit
     assert best is not None
     return (best[0] + mean).astype(np.float32)
