@@ -251,9 +251,12 @@ class MaskSegmenter:
             # missing the core asks for: a bare face's lips or shade are no mask either way)
             if reason in (None, "core") and self._bare_watched(state) and not fit.unmasked:
                 kept_map = clusters_map(labels, region_idx, fit.mask_clusters, shape)
-                bare_cues = kmeans_cues(feats, fit.mask_clusters[labels], kept_map, fit, sub_lm, opt)
+                kept = fit.mask_clusters[labels]
+                bare_cues = kmeans_cues(feats, kept, kept_map, fit, sub_lm, opt)
                 assert state.presence is not None
                 if state.presence.bare_settled(*bare_cues):
+                    fit.share = float(kept.mean())  # (as a full run keeps it: the next frame's share jump is from here)
+                    self.stats.reused += int(reason is None)
                     return self._settled_bare(state, image, lm, win, kept_map, bare_cues, face_id)
                 if reason is not None:
                     bare_cues = None  # (refitted below: its own cues)
