@@ -21,7 +21,6 @@ from unmask_video.chin_rim import ChinRimOptions, join_chin_rim
 from unmask_video.debug import DebugWriter
 from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpaint_box, off_front
 from unmask_video.face_units import face_size_px
-from unmask_video.kmeans_clusters import kmeans_class, kmeans_imported
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.low_mask import nose_bare
 from unmask_video.reference_advice import AdviceOptions, photo_advice, size_advice
@@ -203,18 +202,14 @@ class FramePipeline:
         self._colour = BackgroundCall(warm_colour_tables, "colour")
 
         def check_covered() -> None:
-            kmeans_class()  # (imported first, untimed: the first frames' masks find it loaded)
             with self.timer("reference"):
                 warn_if_covered(reference_image, reference_landmarks)
 
-        # The covered check segments the reference, so it waits for scikit-learn's k-means, imported on first use
-        # (about 1.1 s of one core in a fresh process): on a thread of its own, both overlap the tracker's start and
-        # the first frames' decode and landmarks instead of preceding them. Its warning comes during the run. Where
-        # k-means is loaded already (a later run in this process) the check (40 ms) is waited for here, as before:
-        # beside the first frames it slows the warper's set-up, their critical path.
+        # The covered check segments the reference (40 ms): waited for here; beside the first frames it would slow the
+        # warper's set-up, their critical path. (It ran on a thread of its own while it waited for scikit-learn's
+        # k-means, 1.1 s of import in a fresh process; the segmenter's k-means is NumPy's now.)
         self._check = BackgroundCall(check_covered, "check")
-        if kmeans_imported():
-            self._check.wait()
+        self._check.wait()
         advice = self.options.reference_advice
         closes = self.options.warp.close_mouth
         for line in photo_advice(reference_landmarks, advice, closes) if advice is not None else []:
