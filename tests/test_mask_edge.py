@@ -204,3 +204,40 @@ def test_cloth_coloured_ground_running_on_past_the_depth_stays_out():
     image[size // 2 :, edge + 4 :] = 200
     open_ = settle_edge(image, hard.copy(), model, (1.0, 0.0, 1.0, 0.0)) > 0
     assert not open_[:, edge + 1 :].any()  # (the first ring only; 8 columns deep on the lower rows without the probe)
+
+
+def _settle_runs(image, hard, run, face=80.0, scale=2):
+    """:func:`_settle_own` at 0.75 and depth 8, the strips kept only where they run along the outline (``run`` x the
+    working ``face`` size, 2.2 pixels deep on average, 16 pixels at least; 0: every strip)."""
+    work = cv2.resize(image, None, fx=1 / scale, fy=1 / scale, interpolation=cv2.INTER_AREA)
+    mask = (cv2.resize(hard.astype(np.float32), work.shape[1::-1], interpolation=cv2.INTER_AREA) >= 0.5).astype(np.uint8)
+    model = edge_model(
+        cv2.cvtColor(work, cv2.COLOR_RGB2LAB), mask, own=0.75, depth=8, face=face, run=run, run_depth=2.2,
+        run_px=16.0 if run > 0 else 0.0,
+    )
+    assert model is not None
+    s = 1.0 / scale
+    return settle_edge(image, hard.astype(np.uint8) * 255, model, (s, 0.5 * s - 0.5, s, 0.5 * s - 0.5)) > 0
+
+
+def test_a_strip_along_the_fingers_is_taken_where_the_runs_are_read():
+    image, cloth, strip, finger = _cloth_strip_fingers()
+    rows = slice(10, 150)
+    after = _settle_runs(image, cloth, 0.065)
+    assert after[rows][strip[rows]].mean() > 0.95  # (its 160 rows touch the outline: a finger's side, 4 deep)
+    assert not after[finger].any() and not (after & ~cloth & ~strip & ~finger).any()
+
+
+def test_a_speck_or_a_thin_line_of_shaded_cloth_is_no_fingers_strip():
+    image, cloth, strip, finger = _cloth_strip_fingers()
+    rows = np.arange(160)
+    # a speck: the shaded strip only on 8 rows of 80 (dark hair beside the rest); a line: its first two columns only
+    speck = image.copy()
+    speck[strip & (rows[:, None] % 80 >= 8)] = (40, 28, 32)
+    line = image.copy()
+    line[strip & (rows[None, :] > 71)] = (40, 28, 32)
+    for picture in (speck, line):
+        usual = _settle_own(picture, cloth, 0.0, 1)  # (the partly-mask rule alone: the rule off)
+        every = _settle_runs(picture, cloth, 0.0)  # (every strip, as first written)
+        assert (every & ~usual).sum() >= 20
+        assert np.array_equal(_settle_runs(picture, cloth, 0.065), usual)  # no finger's run: the rule off, exactly

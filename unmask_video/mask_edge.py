@@ -55,6 +55,16 @@ class EdgeModel:
     #: ... and no further than ``own_cap`` x |m - o| past o: a shade only darkens the cloth (a white collar or a pale
     #: wall beside a grey mask lies past it).
     own_cap: float = 1.05
+    #: The deep strips kept: each (8-connected) strip joined through the cloth's own colour must touch the outline
+    #: settled by the usual rule along at least ``run`` x the face's size (``face``, working pixels) and reach on
+    #: average ``run_depth`` ROI pixels deep (its pixels over that contact): the cloth along a finger's side, shaded
+    #: by it, a finger's length of it; a speck or a pixel-wide line of a shaded fold along a cheek, a collar or a
+    #: wall is no such strip and stays out (0: every strip kept, as the rule was first written); and along
+    #: ``run_px`` ROI pixels at least (a small face's blob of shaded cloth at its ear is no finger's side either).
+    face: float = 0.0
+    run: float = 0.0
+    run_depth: float = 0.0
+    run_px: float = 0.0
 
 
 def _square(radius: int) -> np.ndarray:
@@ -90,6 +100,10 @@ def edge_model(
     own: float = 0.0,
     depth: int = 1,
     own_cap: float = 1.05,
+    face: float = 0.0,
+    run: float = 0.0,
+    run_depth: float = 0.0,
+    run_px: float = 0.0,
 ) -> EdgeModel | None:
     """The :class:`EdgeModel` of ``mask`` (uint8 {0, 1}, working size) in ``lab`` (uint8 Lab, same size): the cloth's
     mean m over the mask's pixels ``inner`` (first, last) rings deep (the edge's own mixed pixels left out), the mean o
@@ -166,25 +180,31 @@ def edge_model(
         chroma = (axis_ab.astype(np.float32), offset_ab.astype(np.float32), need_ab.astype(np.float32))
     deep_join = (size[ok].astype(np.float32), own, depth, own_cap) if own > 0 else (None, 0.0, 1, own_cap)
     return EdgeModel(origin, cell, (gh, gw), row, axis[ok].astype(np.float32), offset[ok].astype(np.float32),
-                     need.astype(np.float32), *chroma, *deep_join)
+                     need.astype(np.float32), *chroma, *deep_join, face=face, run=run, run_depth=run_depth,
+                     run_px=run_px)
 
 
 def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
                 ) -> np.ndarray:
     """``hard`` (uint8 {0, 255}, ROI pixels; changed in place and returned) with the pixels touching its outline
     (8-connected) that are partly mask (:class:`EdgeModel`) set to 255; with ``model.own`` > 0, then up to
-    ``model.depth`` - 1 more pixels deep through pixels of the cloth's own colour. ``image``: the ROI's uint8 RGB pixels
-    under ``hard`` (same shape); ``to_work`` (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working pixel ax x + bx
-    (and y likewise) of the model's mask."""
-    if not _settle_once(image, hard, model, to_work, True) or model.size is None or model.depth <= 1:
+    ``model.depth`` more pixels deep through pixels of the cloth's own colour (with ``model.run`` > 0 only the strips
+    that run along the outline as a finger's side does). ``image``: the ROI's uint8 RGB pixels under ``hard`` (same
+    shape); ``to_work`` (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working pixel ax x + bx (and y likewise) of
+    the model's mask."""
+    gated = model.size is not None and model.run > 0
+    # (gated: the first ring by the usual rules alone, the own colour's pixels of it come with the deep strips)
+    joined = _settle_once(image, hard, model, to_work, True, not gated)
+    if model.size is None or model.depth <= 1 or not (joined or gated):
         return hard
     # (deeper: through the cloth's own colour only, one more ring than ``depth`` as a probe; a strip still growing at
     # the probe runs on into something of the cloth's colour (a white collar, a pale wall) and is dropped; one that
     # stopped (at a finger, the hair) is kept)
     settled = hard.copy()
     grown = False
-    for step in range(model.depth):
-        before = hard.copy() if step == model.depth - 1 else None
+    rings = model.depth + 1 if gated else model.depth
+    for step in range(rings):
+        before = hard.copy() if step == rings - 1 else None
         if not _settle_once(image, hard, model, to_work, False):
             before = None
             break
@@ -192,19 +212,40 @@ def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: 
     if not grown:
         return hard
     deep = cv2.subtract(hard, settled)
+    n, labels = cv2.connectedComponents(deep, connectivity=8) if before is not None or gated else (0, None)
     if before is not None:
         probe = cv2.subtract(hard, before)
-        _, labels = cv2.connectedComponents(deep, connectivity=8)
         open_ = np.unique(labels[probe > 0])
         deep[np.isin(labels, open_[open_ > 0])] = 0
+    if gated:
+        deep = _finger_runs(deep, labels, n, settled, max(model.run * model.face / to_work[0], model.run_px),
+                            model.run_depth)
     np.maximum(settled, deep, out=hard)
     return hard
 
 
+def _finger_runs(deep: np.ndarray, labels: np.ndarray, n: int, settled: np.ndarray, least: float, depth: float
+                 ) -> np.ndarray:
+    """``deep`` (uint8 {0, 255}; its strips labelled ``labels``, ``n`` labels) with only the strips that touch
+    ``settled`` on at least ``least`` pixels and hold at least ``depth`` x that many pixels."""
+    if not deep.any():
+        return deep
+    touch = cv2.dilate(settled, _ALL)
+    on = deep > 0
+    pixels = np.bincount(labels[on], minlength=n)
+    contact = np.bincount(labels[on & (touch > 0)], minlength=n)
+    keep = (contact >= least) & (pixels >= depth * contact)
+    keep[0] = False
+    if not keep.any():
+        deep[:] = 0
+        return deep
+    return np.where(keep[labels] & on, np.uint8(255), np.uint8(0))
+
+
 def _settle_once(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float],
-                 first: bool) -> bool:
-    """One ring of :func:`settle_edge` (``first``: every rule; later: the cloth's own colour only); whether a pixel
-    joined."""
+                 first: bool, own: bool = True) -> bool:
+    """One ring of :func:`settle_edge` (``first``: the usual rules, and the cloth's own colour with ``own``; later:
+    the cloth's own colour only); whether a pixel joined."""
     ring = cv2.subtract(cv2.dilate(hard, _ALL), hard)
     pts = cv2.findNonZero(ring)
     if pts is None:
@@ -227,7 +268,7 @@ def _settle_once(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work:
     # (one row of pixels: OpenCV converts row by row, and a column of one-pixel rows costs 20x more)
     lab = cv2.cvtColor(image[ys, xs][None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
     proj = (lab * model.axis[rows]).sum(axis=1) - model.offset[rows]
-    if model.size is not None:
+    if model.size is not None and own:
         size = model.size[rows]
         join = (proj >= size * model.own) & (proj <= size * model.own_cap)
     else:
