@@ -65,6 +65,13 @@ class EdgeModel:
     run: float = 0.0
     run_depth: float = 0.0
     run_px: float = 0.0
+    #: ... and end at skin (a finger): the median chroma (Lab a, b) of the pixels just past the strip within
+    #: ``run_skin`` of ``skin_ab`` (the face's skin), and only on a face whose skin lies ``skin_warm`` or more from
+    #: grey ((a - 128) + (b - 128)): on a skin near grey a finger cannot be told from the shade of a grey mask, a
+    #: hood or a collar by colour (the grey-mask man: 13; KF94: 20). None: no strip is kept.
+    skin_ab: np.ndarray | None = None
+    run_skin: float = 6.0
+    skin_warm: float = 15.0
 
 
 def _square(radius: int) -> np.ndarray:
@@ -104,6 +111,9 @@ def edge_model(
     run: float = 0.0,
     run_depth: float = 0.0,
     run_px: float = 0.0,
+    skin_ab: np.ndarray | None = None,
+    run_skin: float = 6.0,
+    skin_warm: float = 15.0,
 ) -> EdgeModel | None:
     """The :class:`EdgeModel` of ``mask`` (uint8 {0, 1}, working size) in ``lab`` (uint8 Lab, same size): the cloth's
     mean m over the mask's pixels ``inner`` (first, last) rings deep (the edge's own mixed pixels left out), the mean o
@@ -181,7 +191,7 @@ def edge_model(
     deep_join = (size[ok].astype(np.float32), own, depth, own_cap) if own > 0 else (None, 0.0, 1, own_cap)
     return EdgeModel(origin, cell, (gh, gw), row, axis[ok].astype(np.float32), offset[ok].astype(np.float32),
                      need.astype(np.float32), *chroma, *deep_join, face=face, run=run, run_depth=run_depth,
-                     run_px=run_px)
+                     run_px=run_px, skin_ab=skin_ab, run_skin=run_skin, skin_warm=skin_warm)
 
 
 def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
@@ -197,18 +207,24 @@ def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: 
     joined = _settle_once(image, hard, model, to_work, True, not gated)
     if model.size is None or model.depth <= 1 or not (joined or gated):
         return hard
+    if gated and (model.skin_ab is None or float(np.sum(model.skin_ab)) - 256.0 < model.skin_warm):
+        return hard  # (no finger to tell by its colour: the usual rule alone)
     # (deeper: through the cloth's own colour only, one more ring than ``depth`` as a probe; a strip still growing at
     # the probe runs on into something of the cloth's colour (a white collar, a pale wall) and is dropped; one that
     # stopped (at a finger, the hair) is kept)
     settled = hard.copy()
     grown = False
     rings = model.depth + 1 if gated else model.depth
+    least = max(model.run * model.face / to_work[0], model.run_px) if gated else 0.0
     for step in range(rings):
         before = hard.copy() if step == rings - 1 else None
         if not _settle_once(image, hard, model, to_work, False):
             before = None
             break
         grown = True
+        if gated and step == 0 and not _may_run(hard, settled, least, model.depth):
+            np.copyto(hard, settled)  # (no strip could touch the outline along ``least``: the rings are not read)
+            return hard
     if not grown:
         return hard
     deep = cv2.subtract(hard, settled)
@@ -218,16 +234,32 @@ def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: 
         open_ = np.unique(labels[probe > 0])
         deep[np.isin(labels, open_[open_ > 0])] = 0
     if gated:
-        deep = _finger_runs(deep, labels, n, settled, max(model.run * model.face / to_work[0], model.run_px),
-                            model.run_depth)
+        deep = _finger_runs(image, deep, labels, n, settled, least, model.run_depth, model.skin_ab, model.run_skin)
     np.maximum(settled, deep, out=hard)
     return hard
 
 
-def _finger_runs(deep: np.ndarray, labels: np.ndarray, n: int, settled: np.ndarray, least: float, depth: float
-                 ) -> np.ndarray:
+def _may_run(hard: np.ndarray, settled: np.ndarray, least: float, depth: int) -> bool:
+    """After the first ring of the cloth's own colour (``hard`` less ``settled``: the strips' pixels touching the
+    outline, all of them, as a pixel of that ring that did not join never joins later): drop from ``hard`` those that
+    cannot make a strip touching it along ``least`` pixels, and say whether any is left. A strip grows at most
+    ``depth`` pixels from its first ring's pixels (a square's reach), so its first ring lies in one connected part of
+    their dilation by that square: the parts with fewer than ``least`` of them are dropped (the same strips kept as
+    when all are grown; the rings' cost only where one may be)."""
+    seeds = cv2.subtract(hard, settled)
+    n, zones = cv2.connectedComponents(cv2.dilate(seeds, _square(depth)), connectivity=8)
+    on = seeds > 0
+    enough = np.bincount(zones[on], minlength=n) >= least
+    enough[0] = False
+    hard[on & ~enough[zones]] = 0
+    return bool(enough.any())
+
+
+def _finger_runs(image: np.ndarray, deep: np.ndarray, labels: np.ndarray, n: int, settled: np.ndarray, least: float,
+                 depth: float, skin_ab: np.ndarray, near: float) -> np.ndarray:
     """``deep`` (uint8 {0, 255}; its strips labelled ``labels``, ``n`` labels) with only the strips that touch
-    ``settled`` on at least ``least`` pixels and hold at least ``depth`` x that many pixels."""
+    ``settled`` on at least ``least`` pixels, hold at least ``depth`` x that many pixels, and end at skin: the median
+    chroma of the pixels just past each (in ``image``, the ROI's uint8 RGB) within ``near`` of ``skin_ab``."""
     if not deep.any():
         return deep
     touch = cv2.dilate(settled, _ALL)
@@ -236,6 +268,17 @@ def _finger_runs(deep: np.ndarray, labels: np.ndarray, n: int, settled: np.ndarr
     contact = np.bincount(labels[on & (touch > 0)], minlength=n)
     keep = (contact >= least) & (pixels >= depth * contact)
     keep[0] = False
+    if keep.any():
+        # (only the strips left: few, a few hundred pixels each)
+        past = cv2.subtract(cv2.dilate(deep, _ALL), cv2.max(settled, deep)) > 0
+        skin = np.asarray(skin_ab, np.float32)
+        for label in np.flatnonzero(keep):
+            beyond = past & (cv2.dilate((labels == label).view(np.uint8), _ALL) > 0)
+            if not beyond.any():
+                keep[label] = False
+                continue
+            ab = np.median(cv2.cvtColor(image[beyond][None], cv2.COLOR_RGB2LAB)[0, :, 1:].astype(np.float32), axis=0)
+            keep[label] = float(np.hypot(*(ab - skin))) <= near
     if not keep.any():
         deep[:] = 0
         return deep
