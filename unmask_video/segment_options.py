@@ -162,10 +162,10 @@ class SegmentOptions:
     edge_run: float = 0.065
     edge_run_depth: float = 2.2
     edge_run_px: float = 16.0  # ... and along this many ROI pixels at least (the white-mask woman's ear: 8-10)
-    # ... and ending at skin: the median chroma just past the strip within ``edge_run_skin`` (Lab a, b) of the forehead
-    # skin's, on a face whose skin lies ``edge_skin_warm`` or more from grey ((a - 128) + (b - 128)): on a skin near grey
-    # a finger is not told by colour from a grey mask's shade, a hood or a collar (the grey-mask man, 13: strips along
-    # his white hood drew dark seams at frames 54-240; KF94, 20)
+    # ... and ending at skin: the median chroma just past the strip within ``edge_run_skin`` (Lab a, b) of the
+    # forehead skin's, on a face whose skin lies ``edge_skin_warm`` or more from grey ((a - 128) + (b - 128)): on a
+    # skin near grey a finger is not told by colour from a grey mask's shade, a hood or a collar (the grey-mask man,
+    # 13: strips along his white hood drew dark seams at frames 54-240; KF94, 20)
     edge_run_skin: float = 6.0
     edge_skin_warm: float = 15.0
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
