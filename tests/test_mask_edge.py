@@ -260,3 +260,35 @@ def test_a_strip_that_ends_at_no_skin_or_on_a_greyish_face_is_not_taken():
     # a skin near grey (a finger not told by colour from a grey mask's shade, a hood): the rule off
     assert np.array_equal(_settle_runs(image, cloth, 0.065, skin_ab=np.float32([134.0, 133.0])), usual)
     assert np.array_equal(_settle_runs(image, cloth, 0.065, skin_ab=None), usual)
+
+
+def test_specks_of_shaded_cloth_read_no_ring_past_the_usual_one(monkeypatch):
+    # (the cost: where no part of the first own ring may make a run, the usual rule's ring is the only one read, and
+    # the ring's parts are told on a coarse grid, with no image-wide labelling)
+    from unmask_video import mask_edge
+
+    image, cloth, strip, finger = _cloth_strip_fingers(gap=_SHADE)
+    rows = np.arange(160)
+    speck = image.copy()
+    speck[strip & (rows[:, None] % 80 >= 8)] = (40, 28, 32)
+    calls = {"ring": 0, "labelled": 0}
+    settle_once, may_run = mask_edge._settle_once, mask_edge._may_run
+
+    def counted_once(*args, **kwargs):
+        calls["ring"] += 1
+        return settle_once(*args, **kwargs)
+
+    def counted_may(*args, **kwargs):
+        calls["labelled"] += 1
+        return may_run(*args, **kwargs)
+
+    usual = _settle_own(speck, cloth, 0.0, 1)
+    monkeypatch.setattr(mask_edge, "_settle_once", counted_once)
+    monkeypatch.setattr(mask_edge, "_may_run", counted_may)
+    assert np.array_equal(_settle_runs(speck, cloth, 0.065), usual)
+    assert calls == {"ring": 1, "labelled": 0}  # (the usual rule's ring: the same mask, nothing more read)
+    calls.update(ring=0, labelled=0)
+    after = _settle_runs(image, cloth, 0.065)  # (the fingers' strip: its rings read, in their box, and taken)
+    assert calls["labelled"] == 1 and calls["ring"] > 2
+    assert after[10:150][strip[10:150]].mean() > 0.95
+

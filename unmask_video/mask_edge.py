@@ -22,6 +22,9 @@ from unmask_video.mask_pixels import pixels_at
 __all__ = ["EdgeModel", "edge_model", "settle_edge"]
 
 _ALL = np.ones((3, 3), np.uint8)
+# (the 8 steps to a pixel's neighbours)
+_STEP_Y = np.array([-1, -1, -1, 0, 0, 1, 1, 1])
+_STEP_X = np.array([-1, 0, 1, -1, 1, -1, 0, 1])
 # (the channel pairs (i, j), i <= j, of a colour's second moments)
 _PAIRS = (np.array([0, 0, 0, 1, 1, 2]), np.array([0, 1, 2, 1, 2, 2]))
 
@@ -202,41 +205,123 @@ def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: 
     that run along the outline as a finger's side does). ``image``: the ROI's uint8 RGB pixels under ``hard`` (same
     shape); ``to_work`` (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working pixel ax x + bx (and y likewise) of
     the model's mask."""
-    gated = model.size is not None and model.run > 0
-    # (gated: the first ring by the usual rules alone, the own colour's pixels of it come with the deep strips)
-    joined = _settle_once(image, hard, model, to_work, True, not gated)
-    if model.size is None or model.depth <= 1 or not (joined or gated):
+    if model.size is not None and model.run > 0:
+        return _settle_runs(image, hard, model, to_work)
+    joined = _settle_once(image, hard, model, to_work, True)
+    if model.size is None or model.depth <= 1 or not joined:
         return hard
-    if gated and (model.skin_ab is None or float(np.sum(model.skin_ab)) - 256.0 < model.skin_warm):
-        return hard  # (no finger to tell by its colour: the usual rule alone)
     # (deeper: through the cloth's own colour only, one more ring than ``depth`` as a probe; a strip still growing at
     # the probe runs on into something of the cloth's colour (a white collar, a pale wall) and is dropped; one that
     # stopped (at a finger, the hair) is kept)
     settled = hard.copy()
-    grown = False
-    rings = model.depth + 1 if gated else model.depth
-    least = max(model.run * model.face / to_work[0], model.run_px) if gated else 0.0
-    for step in range(rings):
-        before = hard.copy() if step == rings - 1 else None
-        if not _settle_once(image, hard, model, to_work, False):
-            before = None
-            break
-        grown = True
-        if gated and step == 0 and not _may_run(hard, settled, least, model.depth):
-            np.copyto(hard, settled)  # (no strip could touch the outline along ``least``: the rings are not read)
-            return hard
-    if not grown:
+    before = _grow_rings(image, hard, model, to_work, model.depth, 0)
+    if before is None and not (hard > settled).any():
         return hard
     deep = cv2.subtract(hard, settled)
-    n, labels = cv2.connectedComponents(deep, connectivity=8) if before is not None or gated else (0, None)
     if before is not None:
-        probe = cv2.subtract(hard, before)
-        open_ = np.unique(labels[probe > 0])
-        deep[np.isin(labels, open_[open_ > 0])] = 0
-    if gated:
-        deep = _finger_runs(image, deep, labels, n, settled, least, model.run_depth, model.skin_ab, model.run_skin)
+        _drop_open(deep, cv2.subtract(hard, before))
     np.maximum(settled, deep, out=hard)
     return hard
+
+
+def _settle_runs(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
+                 ) -> np.ndarray:
+    """:func:`settle_edge` with the strips gated (``model.run`` > 0): the first ring by the usual rules alone; the own
+    colour's pixels (first ring included) come only as whole strips that run along the outline and end at skin."""
+    warm = model.skin_ab is not None and float(np.sum(model.skin_ab)) - 256.0 >= model.skin_warm
+    seen: list[np.ndarray] | None = [] if warm and model.depth > 1 else None
+    _settle_once(image, hard, model, to_work, True, False, seen)
+    if not seen:
+        return hard  # (no finger to tell by its colour, or no ring: the usual rule alone)
+    # (the first ring of the cloth's own colour, read from the usual rule's ring where it has one: its pixels that did
+    # not join, and the pixels past the ones that did, read now; where no part of it may make a run, done here)
+    ys, xs = _first_own_ring(image, hard, model, to_work, seen)
+    least = max(model.run * model.face / to_work[0], model.run_px)
+    if not _zones_may_run(ys, xs, hard.shape, least, model.depth):
+        return hard
+    settled = hard.copy()
+    hard[ys, xs] = 255
+    if not _may_run(hard, settled, least, model.depth):
+        np.copyto(hard, settled)  # (no strip could touch the outline along ``least``: the rings are not read)
+        return hard
+    # (the strips grow at most ``depth`` px from their first ring's pixels left, and what lies just past them is read:
+    # the rings are read in their box, ``depth`` + 3 px wider)
+    x, y, w, h = cv2.boundingRect(cv2.subtract(hard, settled))
+    pad = model.depth + 3
+    x0, y0 = max(x - pad, 0), max(y - pad, 0)
+    box = (slice(y0, min(y + h + pad, hard.shape[0])), slice(x0, min(x + w + pad, hard.shape[1])))
+    part, below, pixels = hard[box], settled[box], image[box]
+    before = _grow_rings(pixels, part, model, to_work, model.depth + 1, 1, (x0, y0))
+    deep = cv2.subtract(part, below)
+    n, labels = cv2.connectedComponents(deep, connectivity=8)
+    if before is not None:
+        _drop_open(deep, cv2.subtract(part, before), labels)
+    deep = _finger_runs(pixels, deep, labels, n, below, least, model.run_depth, model.skin_ab, model.run_skin)
+    np.maximum(below, deep, out=part)
+    return hard
+
+
+def _grow_rings(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float],
+                rings: int, start: int, at: tuple[int, int] = (0, 0)) -> np.ndarray | None:
+    """Rings ``start`` .. ``rings`` - 1 of the cloth's own colour grown into ``hard`` (in place); ``hard`` as it was
+    before the last ring where that ring was read and a pixel joined in it (the probe), else None."""
+    for step in range(start, rings):
+        before = hard.copy() if step == rings - 1 else None
+        if not _settle_once(image, hard, model, to_work, False, at=at):
+            return None
+        if before is not None:
+            return before
+    return None
+
+
+def _drop_open(deep: np.ndarray, probe: np.ndarray, labels: np.ndarray | None = None) -> None:
+    """``deep``'s strips (8-connected; ``labels`` if given) that hold a pixel of ``probe`` set to 0 (in place)."""
+    if labels is None:
+        _, labels = cv2.connectedComponents(deep, connectivity=8)
+    open_ = np.unique(labels[probe > 0])
+    deep[np.isin(labels, open_[open_ > 0])] = 0
+
+
+def _first_own_ring(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float],
+                    seen: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels (rows, columns) of the cloth's own colour touching ``hard`` (8-connected), as the ring of
+    :func:`_settle_once` would read them, from ``seen`` (its last usual-rule ring of ``hard``: that ring's pixels not
+    joined with their own-colour test, and the pixels that joined): those pixels' own tests, and the pixels touching
+    the joined ones read now (few)."""
+    ys, xs, own, jy, jx = seen
+    if not len(jy):
+        return ys[own], xs[own]
+    h, w = hard.shape
+    ny = (jy[:, None] + _STEP_Y[None]).ravel()
+    nx = (jx[:, None] + _STEP_X[None]).ravel()
+    ok = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+    flat = ny[ok] * w + nx[ok]
+    flat = flat[hard.ravel()[flat] == 0]
+    # (each pixel once, and none of the ring already read: a scratch index, one entry per pixel, lazily zeroed)
+    mark = np.zeros(h * w, np.int32)
+    mark[ys * w + xs] = -1
+    flat = flat[mark[flat] == 0]
+    order = np.arange(1, len(flat) + 1, dtype=np.int32)
+    mark[flat] = order
+    flat = flat[mark[flat] == order]
+    found = _test_points(image, flat // w, flat % w, model, to_work, False, True) if len(flat) else None
+    if found is None or not len(found[0]):
+        return ys[own], xs[own]
+    return np.concatenate([ys[own], found[0]]), np.concatenate([xs[own], found[1]])
+
+
+def _zones_may_run(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, ...], least: float, depth: int) -> bool:
+    """Whether the first ring's pixels (``ys``, ``xs``) may hold ``least`` in one part of their dilation by the depth's
+    square (:func:`_may_run`), told on a grid of cells 2 ``depth`` + 1 px wide: two pixels whose squares touch lie
+    in the same or touching cells, so each part lies in one 8-connected group of cells (a bound, cheap: no image)."""
+    if len(ys) < least:
+        return False
+    cell = 2 * depth + 1
+    gw = shape[1] // cell + 1
+    counts = np.bincount((ys // cell) * gw + xs // cell, minlength=(shape[0] // cell + 1) * gw)
+    grid = counts.reshape(-1, gw)
+    n, groups = cv2.connectedComponents((grid > 0).astype(np.uint8), connectivity=8)
+    return bool(np.bincount(groups.ravel(), weights=grid.ravel(), minlength=n)[1:].max(initial=0) >= least)
 
 
 def _may_run(hard: np.ndarray, settled: np.ndarray, least: float, depth: int) -> bool:
@@ -286,39 +371,56 @@ def _finger_runs(image: np.ndarray, deep: np.ndarray, labels: np.ndarray, n: int
 
 
 def _settle_once(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float],
-                 first: bool, own: bool = True) -> bool:
+                 first: bool, own: bool = True, seen: list[np.ndarray] | None = None, at: tuple[int, int] = (0, 0)
+                 ) -> bool:
     """One ring of :func:`settle_edge` (``first``: the usual rules, and the cloth's own colour with ``own``; later:
-    the cloth's own colour only); whether a pixel joined."""
+    the cloth's own colour only); whether a pixel joined. ``hard`` and ``image`` may be a box of the ROI's, its
+    corner at ROI pixel ``at`` (x, y); ``seen``: see :func:`_test_points`."""
     ring = cv2.subtract(cv2.dilate(hard, _ALL), hard)
     pts = cv2.findNonZero(ring)
     if pts is None:
         return False
     xs, ys = pts[:, 0, 0], pts[:, 0, 1]
+    join = _test_points(image, ys, xs, model, to_work, first, own, seen, at)
+    if join is None:
+        return False
+    hard[join[0], join[1]] = 255
+    return bool(len(join[0]))
+
+
+def _test_points(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, model: EdgeModel,
+                 to_work: tuple[float, float, float, float], first: bool, own: bool,
+                 seen: list[np.ndarray] | None = None, at: tuple[int, int] = (0, 0)
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The pixels (``ys``, ``xs``) that join by :func:`_settle_once`'s rules (rows, columns), None where none has a
+    cell of the model; ``seen`` (empty list): filled with the pixels read, which did not join but are of the cloth's
+    own colour (a bool per pixel), and the pixels that joined (rows, columns, own, joined rows, joined columns)."""
     ax, bx, ay, by = to_work
     # (the grid cell of the working pixel nearest to each)
-    gy = (np.rint(ys * ay + by).astype(np.int64) - model.origin[1]) // model.cell
-    gx = (np.rint(xs * ax + bx).astype(np.int64) - model.origin[0]) // model.cell
+    gy = (np.rint((ys + at[1]) * ay + by).astype(np.int64) - model.origin[1]) // model.cell
+    gx = (np.rint((xs + at[0]) * ax + bx).astype(np.int64) - model.origin[0]) // model.cell
     gh, gw = model.shape
     inside = (gy >= 0) & (gy < gh) & (gx >= 0) & (gx < gw)
     rows = np.full(len(xs), -1, np.int32)
     rows[inside] = model.row[gy[inside] * gw + gx[inside]]
     keep = rows >= 0
     if not keep.any():
-        return False
+        return None
     ys, xs, rows = ys[keep], xs[keep], rows[keep]
     # (the pixel's own colour: a blur would mix the cloth inside into every pixel beside a sharp edge, and a ring of
     # skin would join)
     # (one row of pixels: OpenCV converts row by row, and a column of one-pixel rows costs 20x more)
     lab = cv2.cvtColor(image[ys, xs][None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
     proj = (lab * model.axis[rows]).sum(axis=1) - model.offset[rows]
-    if model.size is not None and own:
+    cloth = None
+    if model.size is not None and (own or seen is not None):
         size = model.size[rows]
-        join = (proj >= size * model.own) & (proj <= size * model.own_cap)
-    else:
-        join = np.zeros(len(rows), bool)
+        cloth = (proj >= size * model.own) & (proj <= size * model.own_cap)
+    join = cloth.copy() if own and cloth is not None else np.zeros(len(rows), bool)
     if first:
         join |= proj >= model.need[rows]
         if model.chroma_need is not None:
             join |= (lab[:, 1:] * model.chroma_axis[rows]).sum(axis=1) - model.chroma_offset[rows] >= model.chroma_need[rows]
-    hard[ys[join], xs[join]] = 255
-    return bool(join.any())
+    if seen is not None and cloth is not None:
+        seen.extend([ys, xs, cloth & ~join, ys[join], xs[join]])
+    return ys[join], xs[join]
