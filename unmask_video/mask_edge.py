@@ -237,20 +237,21 @@ def _settle_runs(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work:
     # not join, and the pixels past the ones that did, read now; where no part of it may make a run, done here)
     ys, xs = _first_own_ring(image, hard, model, to_work, seen)
     least = max(model.run * model.face / to_work[0], model.run_px)
-    if not _zones_may_run(ys, xs, hard.shape, least, model.depth):
+    near = _zones_may_run(ys, xs, hard.shape, least, model.depth)
+    if near is None:
         return hard
-    settled = hard.copy()
-    hard[ys, xs] = 255
-    if not _may_run(hard, settled, least, model.depth):
-        np.copyto(hard, settled)  # (no strip could touch the outline along ``least``: the rings are not read)
-        return hard
-    # (the strips grow at most ``depth`` px from their first ring's pixels left, and what lies just past them is read:
-    # the rings are read in their box, ``depth`` + 3 px wider)
-    x, y, w, h = cv2.boundingRect(cv2.subtract(hard, settled))
+    # (the parts told, and the strips grown at most ``depth`` px from their first ring's pixels and what lies just
+    # past them read, in the box of the first ring's pixels that may make a run, ``depth`` + 3 px wider)
+    ys, xs = ys[near], xs[near]
     pad = model.depth + 3
-    x0, y0 = max(x - pad, 0), max(y - pad, 0)
-    box = (slice(y0, min(y + h + pad, hard.shape[0])), slice(x0, min(x + w + pad, hard.shape[1])))
-    part, below, pixels = hard[box], settled[box], image[box]
+    y0, x0 = max(int(ys.min()) - pad, 0), max(int(xs.min()) - pad, 0)
+    box = (slice(y0, int(ys.max()) + pad + 1), slice(x0, int(xs.max()) + pad + 1))
+    part, pixels = hard[box], image[box]
+    below = part.copy()
+    part[ys - y0, xs - x0] = 255
+    if not _may_run(part, below, least, model.depth):
+        np.copyto(part, below)  # (no strip could touch the outline along ``least``: the rings are not read)
+        return hard
     before = _grow_rings(pixels, part, model, to_work, model.depth + 1, 1, (x0, y0))
     deep = cv2.subtract(part, below)
     n, labels = cv2.connectedComponents(deep, connectivity=8)
@@ -288,7 +289,7 @@ def _first_own_ring(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_wo
     :func:`_settle_once` would read them, from ``seen`` (its last usual-rule ring of ``hard``: that ring's pixels not
     joined with their own-colour test, and the pixels that joined): those pixels' own tests, and the pixels touching
     the joined ones read now (few)."""
-    ys, xs, own, jy, jx = seen
+    ring, ys, xs, own, jy, jx = seen
     if not len(jy):
         return ys[own], xs[own]
     h, w = hard.shape
@@ -296,32 +297,32 @@ def _first_own_ring(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_wo
     nx = (jx[:, None] + _STEP_X[None]).ravel()
     ok = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
     flat = ny[ok] * w + nx[ok]
-    flat = flat[hard.ravel()[flat] == 0]
-    # (each pixel once, and none of the ring already read: a scratch index, one entry per pixel, lazily zeroed)
-    mark = np.zeros(h * w, np.int32)
-    mark[ys * w + xs] = -1
-    flat = flat[mark[flat] == 0]
-    order = np.arange(1, len(flat) + 1, dtype=np.int32)
-    mark[flat] = order
-    flat = flat[mark[flat] == order]
+    # (not in ``hard`` nor in the ring read: each pixel once)
+    flat = np.unique(flat[(hard.ravel()[flat] == 0) & (ring.ravel()[flat] == 0)])
     found = _test_points(image, flat // w, flat % w, model, to_work, False, True) if len(flat) else None
     if found is None or not len(found[0]):
         return ys[own], xs[own]
     return np.concatenate([ys[own], found[0]]), np.concatenate([xs[own], found[1]])
 
 
-def _zones_may_run(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, ...], least: float, depth: int) -> bool:
-    """Whether the first ring's pixels (``ys``, ``xs``) may hold ``least`` in one part of their dilation by the depth's
-    square (:func:`_may_run`), told on a grid of cells 2 ``depth`` + 1 px wide: two pixels whose squares touch lie
-    in the same or touching cells, so each part lies in one 8-connected group of cells (a bound, cheap: no image)."""
+def _zones_may_run(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, ...], least: float, depth: int
+                   ) -> np.ndarray | None:
+    """Which of the first ring's pixels (``ys``, ``xs``) may lie in a part of their dilation by the depth's square that
+    holds ``least`` of them (:func:`_may_run`; a bool each), None where none may; told on a grid of cells 2 ``depth``
+    + 1 px wide: two pixels whose squares touch lie in the same or touching cells, so each part lies in one
+    8-connected group of cells, which holds at least as many (a bound, cheap: no image-wide labelling)."""
     if len(ys) < least:
-        return False
+        return None
     cell = 2 * depth + 1
     gw = shape[1] // cell + 1
-    counts = np.bincount((ys // cell) * gw + xs // cell, minlength=(shape[0] // cell + 1) * gw)
-    grid = counts.reshape(-1, gw)
-    n, groups = cv2.connectedComponents((grid > 0).astype(np.uint8), connectivity=8)
-    return bool(np.bincount(groups.ravel(), weights=grid.ravel(), minlength=n)[1:].max(initial=0) >= least)
+    at = (ys // cell) * gw + xs // cell
+    counts = np.bincount(at, minlength=(shape[0] // cell + 1) * gw)
+    n, groups = cv2.connectedComponents((counts > 0).astype(np.uint8).reshape(-1, gw), connectivity=8)
+    held = np.bincount(groups.ravel(), weights=counts, minlength=n) >= least
+    held[0] = False
+    if not held.any():
+        return None
+    return held[groups.ravel()[at]]
 
 
 def _may_run(hard: np.ndarray, settled: np.ndarray, least: float, depth: int) -> bool:
@@ -383,7 +384,11 @@ def _settle_once(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work:
     xs, ys = pts[:, 0, 0], pts[:, 0, 1]
     join = _test_points(image, ys, xs, model, to_work, first, own, seen, at)
     if join is None:
+        if seen is not None:
+            seen.clear()
         return False
+    if seen:
+        seen.insert(0, ring)
     hard[join[0], join[1]] = 255
     return bool(len(join[0]))
 
