@@ -252,7 +252,12 @@ def _settle_runs(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work:
     if not _may_run(part, below, least, model.depth):
         np.copyto(part, below)  # (no strip could touch the outline along ``least``: the rings are not read)
         return hard
-    before = _grow_rings(pixels, part, model, to_work, model.depth + 1, 1, (x0, y0))
+    # (and the rings in the box of the ring's pixels left, as wide)
+    x, y, w, h = cv2.boundingRect(cv2.subtract(part, below))
+    bx0, by0 = max(x - pad, 0), max(y - pad, 0)
+    inner = (slice(by0, y + h + pad), slice(bx0, x + w + pad))
+    part, below, pixels = part[inner], below[inner], pixels[inner]
+    before = _grow_rings(pixels, part, model, to_work, model.depth + 1, 1, (x0 + bx0, y0 + by0))
     deep = cv2.subtract(part, below)
     n, labels = cv2.connectedComponents(deep, connectivity=8)
     if before is not None:
