@@ -23,8 +23,8 @@ __all__ = ["EdgeModel", "edge_model", "settle_edge"]
 
 _ALL = np.ones((3, 3), np.uint8)
 # (the 8 steps to a pixel's neighbours)
-_STEP_Y = np.array([-1, -1, -1, 0, 0, 1, 1, 1])
-_STEP_X = np.array([-1, 0, 1, -1, 1, -1, 0, 1])
+_STEP_Y = np.array([-1, -1, -1, 0, 0, 1, 1, 1], np.int32)
+_STEP_X = np.array([-1, 0, 1, -1, 1, -1, 0, 1], np.int32)
 # (the channel pairs (i, j), i <= j, of a colour's second moments)
 _PAIRS = (np.array([0, 0, 0, 1, 1, 2]), np.array([0, 1, 2, 1, 2, 2]))
 
@@ -421,7 +421,9 @@ def _test_points(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, model: EdgeM
     # skin would join)
     # (one row of pixels: OpenCV converts row by row, and a column of one-pixel rows costs 20x more)
     lab = cv2.cvtColor(image[ys, xs][None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
-    proj = (lab * model.axis[rows]).sum(axis=1) - model.offset[rows]
+    # (the columns added in turn: the sum over the last axis adds them in the same order, at 2.5x the cost)
+    terms = lab * model.axis[rows]
+    proj = terms[:, 0] + terms[:, 1] + terms[:, 2] - model.offset[rows]
     cloth = None
     if model.size is not None and (own or seen is not None):
         size = model.size[rows]
@@ -430,7 +432,8 @@ def _test_points(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, model: EdgeM
     if first:
         join |= proj >= model.need[rows]
         if model.chroma_need is not None:
-            join |= (lab[:, 1:] * model.chroma_axis[rows]).sum(axis=1) - model.chroma_offset[rows] >= model.chroma_need[rows]
+            terms = lab[:, 1:] * model.chroma_axis[rows]
+            join |= terms[:, 0] + terms[:, 1] - model.chroma_offset[rows] >= model.chroma_need[rows]
     if seen is not None and cloth is not None:
         seen.extend([ys, xs, cloth & ~join, ys[join], xs[join]])
     return ys[join], xs[join]
