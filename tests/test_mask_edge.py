@@ -131,10 +131,10 @@ def test_noisy_chroma_beside_the_mask_takes_little():
     assert (out & ring).sum() < 0.05 * ring.sum()
 
 
-def _cloth_strip_fingers(strip_px=4, size=160, edge=70, seed=3):
+def _cloth_strip_fingers(strip_px=4, size=160, edge=70, seed=3, gap=(40, 28, 32)):
     """A white cloth left of column ``edge``, then ``strip_px`` columns of the same cloth in the fingers' shade (darker,
-    a little of their pink), then fingers in bands of rows with dark hair between them: the RGB image and the masks of
-    the cloth, the strip and the fingers."""
+    a little of their pink), then fingers in bands of rows with dark hair (``gap``) between them: the RGB image and the
+    masks of the cloth, the strip and the fingers."""
     rng = np.random.default_rng(seed)
     image = np.empty((size, size, 3), np.float32)
     xx = np.arange(size)[None, :].repeat(size, 0)
@@ -144,7 +144,7 @@ def _cloth_strip_fingers(strip_px=4, size=160, edge=70, seed=3):
     finger = (xx >= edge + strip_px) & ((yy // 12) % 2 == 0)
     image[cloth] = (232, 226, 234)
     image[strip] = (214, 190, 200)
-    image[~cloth & ~strip] = (40, 28, 32)
+    image[~cloth & ~strip] = gap
     image[finger] = (160, 96, 108)
     image += rng.normal(0, 2.0, image.shape)
     return np.clip(np.rint(image), 0, 255).astype(np.uint8), cloth, strip, finger
@@ -204,3 +204,91 @@ def test_cloth_coloured_ground_running_on_past_the_depth_stays_out():
     image[size // 2 :, edge + 4 :] = 200
     open_ = settle_edge(image, hard.copy(), model, (1.0, 0.0, 1.0, 0.0)) > 0
     assert not open_[:, edge + 1 :].any()  # (the first ring only; 8 columns deep on the lower rows without the probe)
+
+
+_FINGER_AB = cv2.cvtColor(np.array([[[160, 96, 108]]], np.uint8), cv2.COLOR_RGB2LAB)[0, 0, 1:].astype(np.float32)
+# (the gaps between the fingers in their own shade: dark, of the fingers' chroma)
+_SHADE = tuple(int(v) for v in cv2.cvtColor(
+    np.array([[[40, *_FINGER_AB]]], np.uint8), cv2.COLOR_LAB2RGB)[0, 0])
+
+
+def _settle_runs(image, hard, run, face=80.0, scale=2, skin_ab=_FINGER_AB):
+    """:func:`_settle_own` at 0.75 and depth 8, the strips kept only where they run along the outline (``run`` x the
+    working ``face`` size, 2.2 pixels deep on average, 16 pixels at least; 0: every strip) and end at skin of
+    ``skin_ab`` (the fingers' colour by default)."""
+    work = cv2.resize(image, None, fx=1 / scale, fy=1 / scale, interpolation=cv2.INTER_AREA)
+    mask = (cv2.resize(hard.astype(np.float32), work.shape[1::-1], interpolation=cv2.INTER_AREA) >= 0.5).astype(np.uint8)
+    model = edge_model(
+        cv2.cvtColor(work, cv2.COLOR_RGB2LAB), mask, own=0.75, depth=8, face=face, run=run, run_depth=2.2,
+        run_px=16.0 if run > 0 else 0.0, skin_ab=skin_ab,
+    )
+    assert model is not None
+    s = 1.0 / scale
+    return settle_edge(image, hard.astype(np.uint8) * 255, model, (s, 0.5 * s - 0.5, s, 0.5 * s - 0.5)) > 0
+
+
+def test_a_strip_along_the_fingers_is_taken_where_the_runs_are_read():
+    image, cloth, strip, finger = _cloth_strip_fingers(gap=_SHADE)
+    rows = slice(10, 150)
+    after = _settle_runs(image, cloth, 0.065)
+    assert after[rows][strip[rows]].mean() > 0.95  # (its 160 rows touch the outline: a finger's side, 4 deep)
+    assert not after[finger].any() and not (after & ~cloth & ~strip & ~finger).any()
+
+
+def test_a_speck_or_a_thin_line_of_shaded_cloth_is_no_fingers_strip():
+    image, cloth, strip, finger = _cloth_strip_fingers(gap=_SHADE)
+    rows = np.arange(160)
+    # a speck: the shaded strip only on 8 rows of 80 (dark hair beside the rest); a line: its first two columns only
+    speck = image.copy()
+    speck[strip & (rows[:, None] % 80 >= 8)] = (40, 28, 32)
+    line = image.copy()
+    line[strip & (rows[None, :] > 71)] = (40, 28, 32)
+    for picture in (speck, line):
+        usual = _settle_own(picture, cloth, 0.0, 1)  # (the partly-mask rule alone: the rule off)
+        every = _settle_runs(picture, cloth, 0.0)  # (every strip, as first written)
+        assert (every & ~usual).sum() >= 20
+        assert np.array_equal(_settle_runs(picture, cloth, 0.065), usual)  # no finger's run: the rule off, exactly
+
+
+def test_a_strip_that_ends_at_no_skin_or_on_a_greyish_face_is_not_taken():
+    image, cloth, strip, finger = _cloth_strip_fingers(gap=_SHADE)
+    usual = _settle_own(image, cloth, 0.0, 1)
+    assert not np.array_equal(_settle_runs(image, cloth, 0.065), usual)  # (the fingers' skin: taken)
+    # the same strip on a face whose skin is another colour (it ends at no skin of the face's): the rule off
+    blue = cv2.cvtColor(np.array([[[120, 140, 200]]], np.uint8), cv2.COLOR_RGB2LAB)[0, 0, 1:].astype(np.float32)
+    assert np.array_equal(_settle_runs(image, cloth, 0.065, skin_ab=blue), usual)
+    # a skin near grey (a finger not told by colour from a grey mask's shade, a hood): the rule off
+    assert np.array_equal(_settle_runs(image, cloth, 0.065, skin_ab=np.float32([134.0, 133.0])), usual)
+    assert np.array_equal(_settle_runs(image, cloth, 0.065, skin_ab=None), usual)
+
+
+def test_specks_of_shaded_cloth_read_no_ring_past_the_usual_one(monkeypatch):
+    # (the cost: where no part of the first own ring may make a run, the usual rule's ring is the only one read, and
+    # the ring's parts are told on a coarse grid, with no image-wide labelling)
+    from unmask_video import mask_edge
+
+    image, cloth, strip, finger = _cloth_strip_fingers(gap=_SHADE)
+    rows = np.arange(160)
+    speck = image.copy()
+    speck[strip & (rows[:, None] % 80 >= 8)] = (40, 28, 32)
+    calls = {"ring": 0, "labelled": 0}
+    settle_once, may_run = mask_edge._settle_once, mask_edge._may_run
+
+    def counted_once(*args, **kwargs):
+        calls["ring"] += 1
+        return settle_once(*args, **kwargs)
+
+    def counted_may(*args, **kwargs):
+        calls["labelled"] += 1
+        return may_run(*args, **kwargs)
+
+    usual = _settle_own(speck, cloth, 0.0, 1)
+    monkeypatch.setattr(mask_edge, "_settle_once", counted_once)
+    monkeypatch.setattr(mask_edge, "_may_run", counted_may)
+    assert np.array_equal(_settle_runs(speck, cloth, 0.065), usual)
+    assert calls == {"ring": 1, "labelled": 0}  # (the usual rule's ring: the same mask, nothing more read)
+    calls.update(ring=0, labelled=0)
+    after = _settle_runs(image, cloth, 0.065)  # (the fingers' strip: its rings read, in their box, and taken)
+    assert calls["labelled"] == 1 and calls["ring"] > 2
+    assert after[10:150][strip[10:150]].mean() > 0.95
+

@@ -425,7 +425,7 @@ class MaskSegmenter:
             return out
         self.stats.worn += 1
         # (the outline's partly-mask pixels, decided at the ROI's resolution once the mask is scaled up)
-        edge = self._edge_model(lab, binary)
+        edge = self._edge_model(lab, binary, sub_size, fit.skin)
         work = binary
         binary = binary.astype(np.float32)
         # Smooth the window at the working size; it maps onto ROI pixels by a scale and a shift.
@@ -628,7 +628,7 @@ class MaskSegmenter:
             self._details[face_id] = replace(
                 detail, search=win.search, polygon=win.poly.astype(np.float32), window=win.box
             )
-        edge = self._edge_model(lab, binary)
+        edge = self._edge_model(lab, binary, win.size, state.fit.skin)
         out = np.zeros((h, w), np.float32)
         pasted = paste(
             out, binary, (x0, y0), win.full_shape, (win.sx, win.sy), opt.feather_px, opt.feather_inward, image, edge
@@ -814,15 +814,19 @@ class MaskSegmenter:
         state.ema = cv2.warpAffine(np.dstack([average, result]), to_canon, (s, s), flags=cv2.INTER_LINEAR)
         return result
 
-    def _edge_model(self, lab: np.ndarray, binary: np.ndarray) -> EdgeModel | None:
+    def _edge_model(self, lab: np.ndarray, binary: np.ndarray, size: float, skin: np.ndarray | None
+                    ) -> EdgeModel | None:
         """The outline's model of the working mask ``binary`` on the window's ``lab`` (its partly-mask pixels, decided
-        at the ROI's resolution by :func:`mask_paste.paste`); None where the options do not settle the edge."""
+        at the ROI's resolution by :func:`mask_paste.paste`; ``size``: the face's size, working pixels; ``skin``: the
+        forehead skin's colour, Lab a and b its last two, or None); None where the options do not settle the edge."""
         opt = self.options
         if not (opt.refine and opt.edge_settle):
             return None
         return edge_model(
             lab, binary, opt.edge_towards, opt.edge_floor, opt.edge_noise,
             chroma_floor=opt.edge_chroma, chroma_noise=opt.edge_chroma_noise, chroma_contrast=opt.edge_chroma_min,
-            own=opt.edge_cloth, depth=opt.edge_depth, own_cap=opt.edge_cloth_cap,
+            own=opt.edge_cloth, depth=opt.edge_depth, own_cap=opt.edge_cloth_cap, face=size, run=opt.edge_run,
+            run_depth=opt.edge_run_depth, run_px=opt.edge_run_px, skin_ab=None if skin is None else skin[1:],
+            run_skin=opt.edge_run_skin, skin_warm=opt.edge_skin_warm,
         )
 

@@ -150,12 +150,24 @@ class SegmentOptions:
     edge_chroma_min: float = 10.0
     # ... or when it lies ``edge_cloth`` of the way or more (0: not read), whatever the spread beyond: the cloth's own
     # colour, shaded; through such pixels the outline is settled up to ``edge_depth`` ROI pixels deep (the strip of
-    # shaded cloth the working size leaves between the mask and a finger holding its side). Off by default: 0.75
-    # closes KF94's strip beside her fingers at frames 220-225 but costs relit quality rows up to 0.15 dB, its
-    # segmenter cost was not measured, and the grey-mask man's cheek edge below the ear is cut jagged at frames 0-4.
-    edge_cloth: float = 0.0
+    # shaded cloth the working size leaves between the mask and a finger holding its side: KF94's strip beside her
+    # fingers, frames 215-230).
+    edge_cloth: float = 0.75
     edge_depth: int = 8
     edge_cloth_cap: float = 1.05  # ... and no lighter than this of the way (a shade darkens: not a white collar)
+    # ... and only the strips that run along the outline as a finger's side does: touching the usual rule's outline
+    # along ``edge_run`` x the face's size or more, ``edge_run_depth`` ROI pixels deep on average (0: every strip, as
+    # first written, which also took specks and pixel-wide lines along a cheek, a collar or a wall on every face: the
+    # grey-mask man's jagged cheek edge, relit quality rows -0.15 dB).
+    edge_run: float = 0.065
+    edge_run_depth: float = 2.2
+    edge_run_px: float = 16.0  # ... and along this many ROI pixels at least (the white-mask woman's ear: 8-10)
+    # ... and ending at skin: the median chroma just past the strip within ``edge_run_skin`` (Lab a, b) of the
+    # forehead skin's, on a face whose skin lies ``edge_skin_warm`` or more from grey ((a - 128) + (b - 128)): on a
+    # skin near grey a finger is not told by colour from a grey mask's shade, a hood or a collar (the grey-mask man,
+    # 13: strips along his white hood drew dark seams at frames 54-240; KF94, 20)
+    edge_run_skin: float = 6.0
+    edge_skin_warm: float = 15.0
     loops: bool = True  # add the ear loops' ends on the cheeks (thin mask-coloured strokes touching the mask)
     loop_reach: float = 0.04  # ... within this distance of the face outline (face)
     # ... and on past it, towards the ear, this far (face): a thin elongated stroke from the mask's side edge
