@@ -122,7 +122,7 @@ def main() -> None:
                 mask = np.ascontiguousarray(segmented[box.slices])
                 hole = segmented > 0
                 band = (cv2.dilate(hole.astype(np.uint8), np.ones((21, 21), np.uint8)) > 0) & ~hole
-                warped, valid = warpers[scenario].warp(roi_lm, mask.shape)
+                warped, valid, _ = warpers[scenario].warp(roi_lm, mask.shape)
                 face = FaceROI(box=box, image=roi, landmarks=roi_lm, mask=mask, reference=warped, valid=valid)
                 filled = ReferenceComposite(CompositeOptions(**overrides)).reconstruct([face])[0]
                 out = masked.copy()

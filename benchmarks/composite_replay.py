@@ -146,7 +146,7 @@ def _astronaut(size: int) -> list[FaceROI]:
     """The astronaut scene of ``benchmarks.warp_speed`` at an ROI of about ``size`` px (one face, a gap in what the
     warp covers, as there)."""
     ref, ref_lm, _frame, box, roi, roi_lm, mask = _scene(size)
-    warped, valid = ReferenceWarper(ref, ref_lm, WarpOptions()).warp(roi_lm, roi.shape[:2])
+    warped, valid, _ = ReferenceWarper(ref, ref_lm, WarpOptions()).warp(roi_lm, roi.shape[:2])
     return [FaceROI(box=box, image=roi, landmarks=roi_lm, mask=mask, reference=warped, valid=valid)]
 
 

@@ -136,11 +136,11 @@ class _Pipeline(FramePipeline):
                     roi_image, roi_landmarks, mask, box, tight, full = shrink_face(
                         roi_image, roi_landmarks, mask, box, tight, crop, scale)  # fmt: skip
             with self.timer("warp"):
-                reference, valid = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(tight, roi_landmarks), track=face_id,
-                                                    image=roi_image, mask=mask, origin=(box.x0, box.y0))
-            roi = FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight, full=full,
+                warped = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(tight, roi_landmarks), track=face_id,
+                                          image=roi_image, mask=mask, origin=(box.x0, box.y0))
+            roi = FaceROI(box, roi_image, roi_landmarks, mask, warped.image, warped.valid, mask_box=tight, full=full,
                           reference_yaw=self.warper.reference_yaw, reference_jaw=self.warper.reference_jaw,
-                          reference_shade=self.warper.reference_shade, reference_lips=self.warper.carried_lips)
+                          reference_shade=self.warper.reference_shade, reference_lips=warped.lips)
         full = roi.full
         self.last_mask = np.zeros(image.shape[:2], np.float32)
         self.last_valid = np.zeros(image.shape[:2], bool)

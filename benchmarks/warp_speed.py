@@ -276,8 +276,8 @@ def main() -> None:
             diff, differing = 0, 0
             for k in range(5):
                 moved = (roi_lm + np.float32(0.7 * k)).astype(np.float32)
-                a_img, a_valid = a_w.warp(moved, shape, track=0, image=roi, mask=mask)
-                b_img, b_valid = b_w.warp(moved, shape, track=0, image=roi, mask=mask)
+                a_img, a_valid = a_w.warp(moved, shape, track=0, image=roi, mask=mask)[:2]  # (a revision's: a pair)
+                b_img, b_valid = b_w.warp(moved, shape, track=0, image=roi, mask=mask)[:2]
                 diff = max(diff, int(np.abs(a_img.astype(np.int16) - b_img).max()))
                 differing += int((a_valid != b_valid).sum())
             warp_cells = [f"{t_old_warp:.2f}", f"{t_tracked / t_old_warp:.2f}", f"{diff} ({differing})"]
@@ -287,7 +287,7 @@ def main() -> None:
         guessed = ReferenceWarper(ref, ref_lm, WarpOptions(neck_from_reference=False, jaw_from_reference=0.0, frame_min_cutoff=0.0))
         t_guessed = _ms(lambda: guessed.warp(roi_lm, shape, track=0), args.repeat)
 
-        warped, valid = warper.warp(roi_lm, shape)
+        warped, valid, _ = warper.warp(roi_lm, shape)
         hole = (mask > 0).astype(np.uint8)
         ring = (cv2.dilate(hole, np.ones((21, 21), np.uint8)) > 0) & (hole == 0) & (face_region(shape, roi_lm) > 0) & valid
         paste = (cv2.dilate(hole, np.ones((13, 13), np.uint8)) > 0) & valid

@@ -53,7 +53,7 @@ def masked_face(cast: tuple[int, int, int] = (0, 0, 0), box: Box = BOX, light=No
     # The reference is the truth's own photo: what lies below her jaw (her suit's collar ring) is the same in both,
     # so all of it is carried (a photo from elsewhere carries only its skin there; test_warp.py checks that).
     options = WarpOptions(reach_skin_only=False)
-    warped, valid = ReferenceWarper(with_cast(reference, cast), reference_lm, options).warp(roi_lm, mask.shape)
+    warped, valid, _ = ReferenceWarper(with_cast(reference, cast), reference_lm, options).warp(roi_lm, mask.shape)
     face = FaceROI(box=box, image=masked, landmarks=roi_lm, mask=mask, reference=warped, valid=valid)
     return face, truth_roi
 
@@ -268,7 +268,7 @@ def test_composite_on_the_synthetic_clip(synthetic_clip) -> None:
         box = face_box(lm, truth.shape)
         roi_lm = (lm - [box.x0, box.y0]).astype(np.float32)
         mask = np.ascontiguousarray(clip.masks[i][box.slices])
-        warped, valid = warper.warp(roi_lm, mask.shape)
+        warped, valid, _ = warper.warp(roi_lm, mask.shape)
         face = FaceROI(box, np.ascontiguousarray(masked[box.slices]), roi_lm, mask, warped, valid)
         out = masked.copy()
         blend_into(out, box, composite.reconstruct([face])[0], mask, composite.lengths(face_size_px(roi_lm)).band)
@@ -943,7 +943,7 @@ def _rebuilt_from_elsewhere(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
     truth[hole] = skin[hole]  # (under the mask: her skin)
     image = truth.copy()
     image[hole] = MASK_COLOUR
-    warped, valid = ReferenceWarper(photo, reference_lm, WarpOptions()).warp(roi_lm, mask.shape)
+    warped, valid, _ = ReferenceWarper(photo, reference_lm, WarpOptions()).warp(roi_lm, mask.shape)
     face = FaceROI(box=BOX, image=image, landmarks=roi_lm, mask=mask, reference=warped, valid=valid)
     scored = hole & valid
     assert np.linalg.norm(_lab(warped[scored]).mean(0) - _lab(truth[scored]).mean(0)) > 10.0  # the photo is far off
@@ -1115,10 +1115,10 @@ def test_colours_by_label_are_the_nearest_ring_pixels_colours() -> None:
     assert np.array_equal(got, expected)
 
 
-def _moustache(redder: float):
+def _moustache(redder: float, above: float = 0.22):
     """A function that paints the reference photo ``redder`` Lab a units redder on a soft patch above its image-left
-    upper lip (a stand-in's shaded, redder moustache), within the mouth's zone but off the lips, and on its lips, then
-    relights it (:func:`_relit`)."""
+    upper lip (a stand-in's shaded, redder moustache; its centre ``above`` mouth widths above the lips' top), within
+    the mouth's zone but off the lips, and on its lips, then relights it (:func:`_relit`)."""
 
     def paint(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         h, w = reference.shape[:2]
@@ -1127,7 +1127,7 @@ def _moustache(redder: float):
         width = float(np.hypot(*(right - left)))
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
         cx, cy = 0.65 * left + 0.35 * right
-        cy = float(mouth[:, 1].min()) - 0.22 * width
+        cy = float(mouth[:, 1].min()) - above * width
         weight = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * (0.06 * width) ** 2))
         lips = np.zeros((h, w), np.uint8)
         cv2.fillPoly(lips, [np.round(mouth).astype(np.int32)], 255)
@@ -1172,3 +1172,61 @@ def test_a_redder_patch_beside_the_references_own_lips_is_bounded_as_skin() -> N
     assert share[1] < 0.5, share
     # The lips keep their colour.
     assert float(bounded[on_lips].mean()) > 0.85 * float(in_reference[on_lips].mean())
+
+
+def _lip_rim(redder: float, at: float = 0.07):
+    """A function that paints the reference photo ``redder`` Lab a units redder on a thin band ``at`` mouth widths
+    outside its lips' outline, above the image-left half of its upper lip (the shaded, redder edge of a stand-in's
+    moustache right above the lip), and on its lips, then relights it (:func:`_relit`)."""
+
+    def paint(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        h, w = reference.shape[:2]
+        left, right = landmarks[list(landmark_sets.MOUTH_CORNERS)]
+        width = float(np.hypot(*(right - left)))
+        lips, far = _outside_lips((h, w), landmarks)
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        centre = 0.5 * (left + right)
+        weight = np.exp(-(((far - at * width) / (0.025 * width)) ** 2)) * (far > 0)
+        weight *= (ys < centre[1]) & (xs < centre[0])
+        weight += cv2.GaussianBlur(lips.astype(np.float32), (0, 0), 1.0)
+        lab = cv2.cvtColor(reference, cv2.COLOR_RGB2Lab).astype(np.float32)
+        lab[..., 1] += redder * np.minimum(weight, 1.0)
+        return _relit(cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB), landmarks)
+
+    return paint
+
+
+def _outside_lips(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(inside the LIPS_OUTER outline of ``landmarks``, (h, w) uint8 {0, 1}; each pixel's distance outside it, float32)."""
+    lips = np.zeros(shape, np.uint8)
+    cv2.fillPoly(lips, [np.round(landmarks[list(landmark_sets.LIPS_OUTER)]).astype(np.int32)], 1)
+    return lips, cv2.distanceTransform(1 - lips, cv2.DIST_L2, 5)
+
+
+def test_a_redder_rim_right_above_the_references_own_lips_is_bounded_as_skin() -> None:
+    # The carried outline lies on the warped lips to a pixel: grown by 0.08 mouth widths (and faded over 0.08 more)
+    # it took in the skin right above the upper lip, and a stand-in's shaded, redder moustache edge there was kept as
+    # the lips' colour (the pink rim above the grey-mask man's rebuilt upper lip). A band 0.07 mouth widths above
+    # the outline: 0.72 of it kept with that growth (as without the lips' place), 0.50 now; the lips keep theirs.
+    redder = 20.0
+    plain, _ = masked_face(light=_lip_rim(0.0))
+    face, _ = masked_face(light=_lip_rim(redder))
+    hole = face.mask > 0
+
+    def a_of(image: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(image, cv2.COLOR_RGB2Lab)[..., 1].astype(np.float32)
+
+    in_reference = a_of(face.reference) - a_of(plain.reference)
+    left, right = face.landmarks[list(landmark_sets.MOUTH_CORNERS)]
+    width = float(np.hypot(*(right - left)))
+    lips, far = _outside_lips(hole.shape, face.landmarks)
+    painted = in_reference > 0.3 * redder
+    on_lips = painted & hole & cv2.erode(lips, np.ones((3, 3), np.uint8)).astype(bool)
+    rim = painted & hole & (far > 0.04 * width)
+    assert np.count_nonzero(rim) > 15 and np.count_nonzero(on_lips) > 50
+    known = [dataclasses.replace(f, reference_lips=f.landmarks[list(landmark_sets.LIPS_OUTER)]) for f in (plain, face)]
+    outs = [ReferenceComposite(CompositeOptions(light="skin")).reconstruct([f])[0] for f in known]
+    carried = a_of(outs[1]) - a_of(outs[0])
+    share = float(carried[rim].mean()) / float(in_reference[rim].mean())
+    assert share < 0.6, share
+    assert float(carried[on_lips].mean()) > 0.85 * float(in_reference[on_lips].mean())

@@ -112,6 +112,35 @@ def test_pale_lines_away_from_the_masks_side_edges_are_left_alone(scene):
     assert EarLoops().find(image, scene.landmarks, scene.mask, 0, _whole(image)) is None
 
 
+def test_pale_strokes_up_at_the_eyes_corner_over_a_mask_worn_high_are_left_alone(scene):
+    # (the white-mask clip: the lid's pale skin at the eye's outer corner, above the top edge of a mask worn high,
+    # read as short strokes of the cloth's colour chained to its top corner, and filled over)
+    size = face_size_px(scene.landmarks)
+    lm = scene.landmarks
+    masked, mask = draw_surgical_mask(scene.bare, lm - np.float32([0, 0.09 * size]), MaskStyle(color=CLOTH))
+    inside = mask > 0.5
+    looped = _draw(masked, mask, _loop_paths(mask, lm))
+    strokes = []
+    for ear_ids, corner in zip(ls.OUTLINE_SIDES, (ls.LEFT_EYE_CORNERS[0], ls.RIGHT_EYE_CORNERS[1])):
+        out = np.sign(lm[list(ear_ids)].mean(axis=0)[0] - lm[corner][0])
+        col = int(round(lm[corner][0] + out * 0.02 * size))
+        top = int(np.flatnonzero(inside[:, col]).min())
+        assert top - lm[corner][1] < 0.06 * size  # (the mask's top edge just under the eye)
+        tip = (lm[corner] + np.float32([out * 0.01, -0.02]) * size).round()
+        strokes.append(np.array([(col, top), tip], np.int32))
+    image = _draw(looped, mask, strokes)
+    drawn = np.abs(looped.astype(np.int16) - masked).max(axis=2) > 60
+    at_eyes = np.abs(image.astype(np.int16) - looped).max(axis=2) > 60
+    near = cv2.dilate(drawn.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    for options, taken in ((EarLoopOptions(eye_clear=0.0), True), (EarLoopOptions(), False)):
+        loops = EarLoops(options)
+        for frame in (looped, image, image):  # (a search, then a follow and a search with the strokes at the eyes)
+            found = _found(loops.find(frame, lm, mask, 0, _whole(frame)), mask.shape)
+            assert (found & drawn).sum() >= 0.95 * drawn.sum()
+        assert ((found & at_eyes).sum() > 0.5 * at_eyes.sum()) == taken  # (without the eye's disc: taken)
+        assert ((found & ~near).sum() > 10) == taken
+
+
 def test_a_bare_face_has_no_loops(scene):
     empty = np.zeros(scene.mask.shape, np.float32)
     assert EarLoops().find(scene.looped, scene.landmarks, empty, 0, _whole(scene.looped)) is None

@@ -92,7 +92,7 @@ def test_a_short_nosed_reference_is_warped_onto_the_frames_nose_and_mouth() -> N
     keypoints = [base, *landmark_sets.MOUTH[2:6]]
 
     def error(gain: float) -> float:
-        warped, valid = ReferenceWarper(reference, reference_lm, WarpOptions(nose_length=gain)).warp(
+        warped, valid, _ = ReferenceWarper(reference, reference_lm, WarpOptions(nose_length=gain)).warp(
             target_lm, target.shape[:2]
         )
         found = detect(np.where(valid[..., None], warped, target))

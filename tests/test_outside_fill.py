@@ -288,7 +288,7 @@ def test_a_reference_whose_neck_hair_hides_leaves_no_wall_under_the_frames_jaw()
     frame[column & ~hole & (np.arange(shape[0])[:, None] > target[152, 1])] = skin
     frame[hole] = MASK_COLOUR
     mask = hole.astype(np.uint8) * 255
-    warped, valid = ReferenceWarper(reference, lm, WarpOptions()).warp(target, shape)
+    warped, valid, _ = ReferenceWarper(reference, lm, WarpOptions()).warp(target, shape)
     face = FaceROI(box=Box(0, 0, shape[1], shape[0]), image=frame, landmarks=target, mask=mask, reference=warped,
                    valid=valid)  # fmt: skip
     out = ReferenceComposite(CompositeOptions()).reconstruct([face])[0]

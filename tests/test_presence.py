@@ -418,7 +418,9 @@ def test_settled_cues_are_reused_and_a_mask_taken_off_is_still_seen(big_face, mo
     for every in (1, 3):
         calls["edge"] = 0
         # (the still face's reuse off: these frames repeat exactly, and each must run the presence decision)
-        seg = MaskSegmenter(SegmentOptions(presence=PresenceOptions(settled_every=every), still_frames=0))
+        # (nor a settled bare face's skipped runs: the bare frames too run the decision)
+        options = PresenceOptions(settled_every=every, bare_every=1)
+        seg = MaskSegmenter(SegmentOptions(presence=options, still_frames=0))
         decisions[every] = [bool(_segment_full(seg, frame, lm).any()) for frame in frames]
         if every == 3:
             assert calls["edge"] <= len(frames) - 4  # (at least two settled stretches of two reused frames)
@@ -554,3 +556,33 @@ def test_the_edge_cue_lists_the_same_pixels_as_masks_of_the_whole_window(astrona
             mask[:top] = 0
         mask[rng.random((512, 512)) < 0.02] = 0  # (ragged tops)
         assert edge_contrast(lab, mask, lm, size) == _edge_contrast_whole_window(lab, mask, lm, size)
+
+
+def test_a_settled_bare_face_skips_the_refinement_and_a_mask_put_on_is_still_seen(big_face, monkeypatch):
+    """A face settled bare whose k-means mask keeps its colour and cover is returned bare without the refinement and
+    the costly cues (``bare_every``); a mask put on changes the k-means mask and is found on the frames it is found
+    on when every frame is measured."""
+    from unmask_video import presence_decision
+
+    image, lm, _ = big_face
+    masked, _ = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+    rng = np.random.default_rng(5)
+    frames = [np.clip(f + rng.normal(0, 2, f.shape), 0, 255).astype(np.uint8) for f in [image] * 12 + [masked] * 6]
+    calls = {"edge": 0}
+    edge = presence_decision.edge_contrast
+
+    def counted(*args, **kwargs):
+        calls["edge"] += 1
+        return edge(*args, **kwargs)
+
+    monkeypatch.setattr(presence_decision, "edge_contrast", counted)
+    decisions, measured, skipped = {}, {}, {}
+    for every in (1, 4):
+        calls["edge"] = 0
+        seg = MaskSegmenter(SegmentOptions(presence=PresenceOptions(bare_every=every), still_frames=0))
+        decisions[every] = [bool(_segment_full(seg, frame, lm).any()) for frame in frames]
+        measured[every], skipped[every] = calls["edge"], seg.stats.bare_settled
+    assert not any(decisions[1][:12]) and all(decisions[1][-4:])
+    assert decisions[4] == decisions[1]
+    assert skipped[1] == 0 and skipped[4] >= 6  # (of the 12 bare frames: at most 3 in a row, after a measured one)
+    assert measured[4] == measured[1] - skipped[4]

@@ -19,21 +19,16 @@ def _fresh(code: str) -> str:
     return out.stdout.strip()
 
 
-def test_the_run_path_does_not_import_scikit_learn() -> None:
-    """scikit-learn (about 1.1 s of one core) is imported by the segmenter's first k-means, on the covered check's
-    thread, not with the package: the runner and the pipeline load without it."""
-    code = "import sys\nimport unmask_video.runner, unmask_video.segment\nprint('sklearn' in sys.modules)\n"
-    assert _fresh(code) == "False"
-
-
-def test_the_kmeans_thread_limit_finds_scikit_learns_openmp() -> None:
-    """The fit's thread limit lists the native pools once: scikit-learn's OpenMP must be loaded by then, or the fit runs
-    on OpenMP's default threads (a different thread count than the runs before the lazy import)."""
+def test_the_segmenter_does_not_import_scikit_learn() -> None:
+    """scikit-learn (about 1.1 s of one core to import) is not used by a run: the runner and the pipeline load without
+    it, and the segmenter's k-means fits (NumPy's, :mod:`unmask_video.kmeans_fit`) do not import it either."""
     code = (
-        "from unmask_video.kmeans_clusters import thread_pools\n"
-        "print(sorted({c.user_api for c in thread_pools().lib_controllers}))\n"
+        "import sys\nimport unmask_video.runner\n"
+        "from unmask_video.segment import MaskSegmenter\nfrom unmask_video.synthetic import astronaut_landmarks\n"
+        "image, lm = astronaut_landmarks()\nMaskSegmenter().segment(image.copy(), lm)\n"
+        "print('sklearn' in sys.modules)\n"
     )
-    assert "openmp" in _fresh(code)
+    assert _fresh(code) == "False"
 
 
 def test_the_covered_check_warns_and_is_waited_for(synthetic_clip, caplog: pytest.LogCaptureFixture) -> None:

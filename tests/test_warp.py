@@ -129,7 +129,7 @@ def test_warp_onto_moved_face_matches_the_truth() -> None:
     truth, target = moved_astronaut()
     x0, y0, h, w = 120, 50, 220, 210
     roi_lm = target - [x0, y0]
-    warped, valid = ReferenceWarper(image, lm, WarpOptions()).warp(roi_lm, (h, w))
+    warped, valid, _ = ReferenceWarper(image, lm, WarpOptions()).warp(roi_lm, (h, w))
     assert warped.shape == (h, w, 3) and warped.dtype == np.uint8
     assert valid.shape == (h, w) and valid.dtype == bool
     face = face_region((h, w), roi_lm) >= 128
@@ -144,9 +144,9 @@ def test_warp_of_a_region_matches_the_whole_warp_there_and_nothing_outside() -> 
     x0, y0, h, w = 120, 50, 220, 210
     roi_lm = target - [x0, y0]
     warper = ReferenceWarper(image, lm, WarpOptions())
-    whole, whole_valid = warper.warp(roi_lm, (h, w))
+    whole, whole_valid, _ = warper.warp(roi_lm, (h, w))
     region = (40, 110, 170, 200)  # the lower face
-    part, part_valid = warper.warp(roi_lm, (h, w), region)
+    part, part_valid, _ = warper.warp(roi_lm, (h, w), region)
     inside = np.zeros((h, w), bool)
     inside[region[1] : region[3], region[0] : region[2]] = True
     assert not part_valid[~inside].any() and (part[~inside] == 0).all()
@@ -161,7 +161,7 @@ def test_valid_is_false_outside_the_face_and_below_the_jaw_and_warped_is_blank_t
     image, lm = astronaut()
     _, target = moved_astronaut()
     options = WarpOptions()
-    warped, valid = ReferenceWarper(image, lm, options).warp(target, image.shape[:2])
+    warped, valid, _ = ReferenceWarper(image, lm, options).warp(target, image.shape[:2])
     face = face_region(image.shape[:2], target) | neck_region(image.shape[:2], target, options.neck_reach)
     near_face = cv2.dilate(face, np.ones((5, 5), np.uint8)) > 0
     assert valid.any()
@@ -177,10 +177,10 @@ def test_neck_below_the_jaw_is_covered_by_the_warp() -> None:
     below = (neck_region(image.shape[:2], target, 0.3) > 0) & (face_region(image.shape[:2], target) == 0)
     assert below.sum() > 2000
     # (Everything below the jaw, her suit's collar ring included: the geometry, not the skin test below.)
-    warped, valid = ReferenceWarper(image, lm, WarpOptions(reach_skin_only=False)).warp(target, image.shape[:2])
+    warped, valid, _ = ReferenceWarper(image, lm, WarpOptions(reach_skin_only=False)).warp(target, image.shape[:2])
     assert valid[below].mean() > 0.97
     assert psnr(warped, truth, below & valid) > 25.0
-    _, oval_only = ReferenceWarper(image, lm, WarpOptions(neck_reach=0.0)).warp(target, image.shape[:2])
+    _, oval_only, _ = ReferenceWarper(image, lm, WarpOptions(neck_reach=0.0)).warp(target, image.shape[:2])
     assert oval_only[below].mean() < 0.05
 
 
@@ -197,14 +197,14 @@ def test_only_the_references_skin_below_and_beside_the_jaw_is_carried() -> None:
     necked = image.copy()
     necked[below & column] = np.clip(skin + rng.normal(0, 4, ((below & column).sum(), 3)), 0, 255).astype(np.uint8)
     necked.setflags(write=False)
-    _, valid = ReferenceWarper(necked, lm, WarpOptions()).warp(lm, image.shape[:2])
+    _, valid, _ = ReferenceWarper(necked, lm, WarpOptions()).warp(lm, image.shape[:2])
     # (a few pixels of margin: the skin is shrunk a little at its edge, and sampling blurs it)
     inner_neck = cv2.erode((below & column).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     beside = cv2.erode((below & ~column).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     assert inner_neck.sum() > 500 and beside.sum() > 300
     assert valid[inner_neck].mean() > 0.95
     assert valid[beside].mean() < 0.05  # the dark suit beside the neck
-    _, everything = ReferenceWarper(necked, lm, WarpOptions(reach_skin_only=False)).warp(lm, image.shape[:2])
+    _, everything, _ = ReferenceWarper(necked, lm, WarpOptions(reach_skin_only=False)).warp(lm, image.shape[:2])
     assert everything[beside].mean() > 0.95
     inside = cv2.erode(face.astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
     assert valid[inside].all()  # eyes, lips and brows are not skin-coloured, and are the face
@@ -225,7 +225,7 @@ def test_the_references_surroundings_are_carried_where_the_frame_shows_the_same_
     for name, frame in (("same", truth), ("elsewhere", elsewhere), ("no frame", None)):
         # (the registration off: it reads the frame, and the run without one would lie elsewhere)
         warper = ReferenceWarper(image, lm, WarpOptions(register=0.0))
-        warped, valid[name] = warper.warp(target, shape, track=1, image=frame, mask=None if frame is None else mask)
+        warped, valid[name], _ = warper.warp(target, shape, track=1, image=frame, mask=None if frame is None else mask)
         if name == "same":
             same_warped = warped
     assert np.array_equal(valid["elsewhere"], valid["no frame"])
@@ -257,13 +257,13 @@ def test_the_references_wall_is_not_carried_where_the_head_has_moved_in_front_of
     target = lm + np.float32([0, 14])
     mask = lower_face_and_neck(shape, target)
     band = int(lm[list(landmark_sets.LOWER_JAW), 1].max()) + 4
-    _, strict = ReferenceWarper(_on_wall(image, lm, None), lm, WarpOptions()).warp(target, shape)
+    _, strict, _ = ReferenceWarper(_on_wall(image, lm, None), lm, WarpOptions()).warp(target, shape)
     carried, apart = {}, {}
     for name, band_y in (("plain", None), ("band", band)):
         frame = _on_wall(moved, target, band_y)
         warper = ReferenceWarper(_on_wall(image, lm, band_y), lm, WarpOptions(same_place_local=True))
         for _ in range(3):  # (the same-place decision is averaged over a track's frames)
-            warped, valid = warper.warp(target, shape, track=1, image=frame, mask=mask)
+            warped, valid, _ = warper.warp(target, shape, track=1, image=frame, mask=mask)
         carried[name] = valid & ~strict & (mask > 0)
         apart[name] = carried[name] & (np.abs(warped.astype(int) - frame.astype(int)).max(axis=2) > 40)
     assert carried["plain"].sum() > 300 and not apart["plain"].any()
@@ -302,11 +302,11 @@ def test_a_frame_that_carries_the_references_wall_meets_the_matte_edge_as_the_ph
     frames = [reference] * 3 + [np.full(image.shape, 60, np.uint8)] * 8  # (then a frame in front of another wall)
     plain = ReferenceWarper(reference, lm, WarpOptions(matte_edge=False))
     edged = ReferenceWarper(reference, lm, WarpOptions())
-    _, strict = ReferenceWarper(reference, lm, WarpOptions()).warp(lm, shape)
+    _, strict, _ = ReferenceWarper(reference, lm, WarpOptions()).warp(lm, shape)
     carried = 0
     for frame in frames:
-        want, want_valid = plain.warp(lm, shape, track=1, image=frame, mask=mask)
-        got, valid = edged.warp(lm, shape, track=1, image=frame, mask=mask)
+        want, want_valid, _ = plain.warp(lm, shape, track=1, image=frame, mask=mask)
+        got, valid, _ = edged.warp(lm, shape, track=1, image=frame, mask=mask)
         assert (valid == want_valid).all()
         if (valid & ~strict).sum() > 300:  # (carried: the wall past the matte is valid)
             carried += 1
@@ -336,7 +336,7 @@ def test_letterbox_bars_of_the_reference_are_not_sampled() -> None:
     cut = int(lm[152, 1]) + 25
     barred[cut:] = 4
     assert picture_box(barred) == (0, 0, image.shape[1], cut)
-    warped, valid = ReferenceWarper(barred, lm, WarpOptions(reach_skin_only=False)).warp(lm, image.shape[:2])
+    warped, valid, _ = ReferenceWarper(barred, lm, WarpOptions(reach_skin_only=False)).warp(lm, image.shape[:2])
     assert valid[cut - 10 : cut - 3].any()
     # Past the bar's edge the neck is the picture's mirror image (or nothing), never the bar.
     past = valid.copy()
@@ -353,7 +353,7 @@ def test_neck_past_the_reference_pictures_edge_is_its_mirror_image() -> None:
     image, lm = astronaut()
     cut = int(lm[152, 1]) + 12
     picture = np.ascontiguousarray(image[:cut])
-    warped, valid = ReferenceWarper(picture, lm, WarpOptions(reach_skin_only=False)).warp(lm, image.shape[:2])
+    warped, valid, _ = ReferenceWarper(picture, lm, WarpOptions(reach_skin_only=False)).warp(lm, image.shape[:2])
     below = neck_region(image.shape[:2], lm, WarpOptions().neck_reach) > 0
     past = below.copy()
     past[: cut + 1] = False
@@ -374,7 +374,7 @@ def test_valid_is_false_outside_the_reference_image() -> None:
     # A reference cut just below the nose: the warp cannot say anything about the mouth and chin.
     cut = int(lm[2, 1]) + 3
     warper = ReferenceWarper(np.ascontiguousarray(image[:cut]), lm, WarpOptions())
-    _, valid = warper.warp(lm, image.shape[:2])
+    _, valid, _ = warper.warp(lm, image.shape[:2])
     assert valid[int(lm[1, 1]) - 4, int(lm[1, 0])]  # nose tip: covered
     assert not valid[int(lm[17, 1]), int(lm[17, 0])]  # lower lip: not in the reference
     assert not valid[cut + 1 :].any()
@@ -396,7 +396,7 @@ def test_reference_with_another_pose_lands_mouth_and_nose_on_the_target(kind: st
     keypoints = list(landmark_sets.NOSE + landmark_sets.MOUTH)
     before = np.linalg.norm(reference_lm[keypoints] - target_lm[keypoints], axis=1).mean()
 
-    warped, valid = ReferenceWarper(reference, reference_lm, WarpOptions()).warp(target_lm, target.shape[:2])
+    warped, valid, _ = ReferenceWarper(reference, reference_lm, WarpOptions()).warp(target_lm, target.shape[:2])
     # The warped reference face pasted over the target, then detected again: its nose and mouth must
     # sit where the target's are.
     pasted = np.where(valid[..., None], warped, target)
@@ -419,8 +419,8 @@ def test_folded_warp_is_not_valid() -> None:
     bad = lm.copy()
     bad[[152, 149, 378, 136, 365]] -= [0.0, 30.0]
     assert bad[152, 1] < lm[17, 1]
-    _, valid = checked.warp(bad, image.shape[:2])
-    _, valid_unchecked = unchecked.warp(bad, image.shape[:2])
+    _, valid, _ = checked.warp(bad, image.shape[:2])
+    _, valid_unchecked, _ = unchecked.warp(bad, image.shape[:2])
     assert not (valid & ~valid_unchecked).any()
     assert (valid_unchecked & ~valid).sum() > 200
 
@@ -436,7 +436,7 @@ def test_big_reference_is_sampled_without_aliasing() -> None:
     face = face_region(truth.shape[:2], target) >= 128
     scores = {}
     for pyramid in (False, True):
-        warped, valid = ReferenceWarper(big, lm * k, WarpOptions(pyramid=pyramid)).warp(target, truth.shape[:2])
+        warped, valid, _ = ReferenceWarper(big, lm * k, WarpOptions(pyramid=pyramid)).warp(target, truth.shape[:2])
         scores[pyramid] = psnr(warped, truth, face & valid)
     assert scores[True] > 29.0
     assert scores[True] > scores[False] + 3.0, scores
@@ -503,7 +503,7 @@ def test_lower_face_and_neck_follow_the_seen_face_not_the_guess_under_the_mask()
         ("reference", WarpOptions(reach_skin_only=False)),  # (her suit's collar below the jaw too: the geometry)
         ("guess", WarpOptions(neck_from_reference=False, jaw_from_reference=0.0, reach_skin_only=False)),
     ):
-        warped, valid = ReferenceWarper(image, lm, options).warp(guessed, image.shape[:2])
+        warped, valid, _ = ReferenceWarper(image, lm, options).warp(guessed, image.shape[:2])
         assert valid[lower].mean() > 0.9
         scores[name] = psnr(warped, truth, lower & valid)
     assert scores["reference"] > 25.0 and scores["reference"] > scores["guess"] + 5.0, scores
@@ -543,15 +543,15 @@ def test_an_ear_loop_across_the_references_cheek_is_painted_out() -> None:
     image, lm = astronaut()
     looped = _loop(image, lm, (250, 250, 250))
     drawn = (looped != image).any(axis=2)
-    cleaned, valid = ReferenceWarper(looped, lm, WarpOptions()).warp(lm, image.shape[:2])
-    kept, _ = ReferenceWarper(looped, lm, WarpOptions(remove_loops=False)).warp(lm, image.shape[:2])
+    cleaned, valid, _ = ReferenceWarper(looped, lm, WarpOptions()).warp(lm, image.shape[:2])
+    kept, _, _ = ReferenceWarper(looped, lm, WarpOptions(remove_loops=False)).warp(lm, image.shape[:2])
     where = drawn & valid
     assert where.sum() > 100
     assert psnr(kept, image, where) < 20.0
     assert psnr(cleaned, image, where) > psnr(kept, image, where) + 8.0
     # A bare reference is left as it is.
-    bare, _ = ReferenceWarper(image, lm, WarpOptions()).warp(lm, image.shape[:2])
-    plain, _ = ReferenceWarper(image, lm, WarpOptions(remove_loops=False)).warp(lm, image.shape[:2])
+    bare, _, _ = ReferenceWarper(image, lm, WarpOptions()).warp(lm, image.shape[:2])
+    plain, _, _ = ReferenceWarper(image, lm, WarpOptions(remove_loops=False)).warp(lm, image.shape[:2])
     assert np.array_equal(bare, plain)
 
 
@@ -644,7 +644,7 @@ def test_warp_from_a_pyramid_level_is_the_previous_computation_bit_for_bit() -> 
     h, w = truth.shape[:2]
     level = warper._level(target)
     assert level >= 1
-    warped, valid = warper.warp(target, (h, w))
+    warped, valid, _ = warper.warp(target, (h, w))
     x0, y0, x1, y1 = warper._face_box(target, h, w)
     maps = warper.maps(target, (y1 - y0, x1 - x0), (x0, y0), jacobian=True)
     f = np.float32(1.0 / (1 << level))
@@ -695,7 +695,7 @@ def test_a_narrower_reference_face_is_widened_to_the_frames_outline() -> None:
 
     def covered(fit: bool) -> float:
         warper = ReferenceWarper(reference, reference_lm, WarpOptions(outline_fit=fit))
-        _, valid = warper.warp(target_lm, target.shape[:2])
+        _, valid, _ = warper.warp(target_lm, target.shape[:2])
         return float(np.count_nonzero(valid & lower) / np.count_nonzero(lower))
 
     with_fit, without = covered(True), covered(False)
@@ -797,7 +797,7 @@ def test_a_reference_turned_from_the_frame_has_its_jaw_moved_towards_the_frames_
     for weight in (1.0, WarpOptions().turned_jaw):
         warper = ReferenceWarper(reference, reference_lm, WarpOptions(turned_jaw=weight, reach_skin_only=False))
         control = warper._control.target(target_lm)[: len(truth)]
-        warped, valid = warper.warp(target_lm, target.shape[:2])
+        warped, valid, _ = warper.warp(target_lm, target.shape[:2])
         scores[weight] = (float(np.hypot(*(control - truth).T).mean()), psnr(warped, target, lower & valid))
     (carried_error, carried_psnr), (error, turned_psnr) = scores.values()
     # (5.5 -> 3.9 px and 13.2 -> 13.6 dB when written)
@@ -822,9 +822,7 @@ def test_the_warp_tells_where_it_put_the_references_own_lips() -> None:
     x0, y0, h, w = 120, 50, 220, 210
     roi_lm = target - [x0, y0]
     warper = ReferenceWarper(image, lm, WarpOptions())
-    assert warper.carried_lips is None
-    warper.warp(roi_lm, (h, w))
-    lips = warper.carried_lips
+    lips = warper.warp(roi_lm, (h, w)).lips
     assert lips is not None and lips.shape == (len(landmark_sets.LIPS_OUTER), 2)
     truth = roi_lm[list(landmark_sets.LIPS_OUTER)]
     assert float(np.abs(lips - truth).max()) < 1.5, np.abs(lips - truth).max()
@@ -833,3 +831,47 @@ def test_the_warp_tells_where_it_put_the_references_own_lips() -> None:
     back = tps(lips)
     ref_lips = warper.landmarks[list(landmark_sets.LIPS_OUTER)]
     assert float(np.abs(back - ref_lips).max()) < 1.0, np.abs(back - ref_lips).max()
+    # Nothing warped (an empty region): no lips either.
+    assert warper.warp(roi_lm, (h, w), (0, 0, 0, 0)).lips is None
+
+
+def test_the_carried_lips_follow_a_reference_mouth_closed_when_it_is_loaded() -> None:
+    # The astronaut (twice her size, her lips a few pixels thick) smiles with her lips apart by 0.16 of the mouth's
+    # width; with ``close_mouth`` 0.12 the warp carries her mouth closed (the lower lip and the chin lifted). Her lips
+    # (the ring between FaceMesh's outer and inner lips) wear a strong lipstick, so the warped lips are found by their
+    # colour alone. The composite's lips exemption (``lip_polygon`` of the carried outline) covers the warped lipstick
+    # and not the skin below it: the outline is the lips of the picture warped, moved as the mouth was closed. (The
+    # photo's own lip points, the mouth open, put the outline's lower edge 15 px lower, over the skin above the chin:
+    # there the exemption was 1.0 at 0.15 mouth widths below the lipstick and 0.96 at 0.2, against 0.18 and 0.)
+    from unmask_video.jaw_opening import mouth_opening
+    from unmask_video.reconstruct.skin_chroma import lip_polygon
+
+    small, small_lm = astronaut()
+    image = cv2.resize(small, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    lm = (small_lm * 2).astype(np.float32)
+    ring = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(ring, [np.round(lm[list(landmark_sets.LIPS_OUTER)]).astype(np.int32)], 1)
+    cv2.fillPoly(ring, [np.round(lm[list(landmark_sets.LIPS_INNER)]).astype(np.int32)], 0)
+    painted = image.copy()
+    painted[ring > 0] = (0.4 * painted[ring > 0] + 0.6 * np.array([200, 20, 60])).astype(np.uint8)
+    warper = ReferenceWarper(painted, lm, WarpOptions(close_mouth=0.12))
+    assert mouth_opening(lm) > 0.15 and mouth_opening(warper.landmarks) < 0.05
+    _, target = moved_astronaut()
+    x0, y0, h, w = 240, 100, 440, 420
+    roi_lm = (target * 2 - [x0, y0]).astype(np.float32)
+    warped = warper.warp(roi_lm, (h, w))
+    lab = cv2.cvtColor(warped.image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lipstick = (lab[..., 1] > 30) & warped.valid
+    assert np.count_nonzero(lipstick) > 500
+    exempt = lip_polygon(warped.lips, (w, h), (h, w)).reshape(h, w)
+    assert exempt[lipstick].min() > 0.99
+    corners = warped.lips[[landmark_sets.LIPS_OUTER.index(i) for i in landmark_sets.MOUTH_CORNERS]]
+    width = float(np.hypot(*(corners[1] - corners[0])))
+    # The skin under the lipstick, column by column: its row at 0.15 and 0.2 mouth widths below the lipstick's lowest.
+    cols = np.flatnonzero(lipstick.any(axis=0))
+    lowest = h - 1 - np.argmax(lipstick[::-1, cols], axis=0)
+    for depth, bound in ((0.15, 0.35), (0.2, 0.05)):
+        rows = np.round(lowest + depth * width).astype(int)
+        skin = warped.valid[rows, cols] & ~lipstick[rows, cols]
+        assert np.count_nonzero(skin) > 0.8 * len(cols)
+        assert float(exempt[rows, cols][skin].mean()) < bound, (depth, exempt[rows, cols][skin].mean())

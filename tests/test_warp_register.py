@@ -52,13 +52,13 @@ def test_landmarks_placed_high_over_a_mask_are_registered_down_from_a_tracks_fir
     high = lm - np.float32([0.0, 3.0])
     band = (mask == 0) & (np.arange(image.shape[0])[:, None] > lm[landmark_sets.NOSE_BRIDGE, 1])
     plain = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0, register=0.0))
-    warped, valid = plain.warp(high, image.shape[:2], track=0, image=image, mask=mask)
+    warped, valid, _ = plain.warp(high, image.shape[:2], track=0, image=image, mask=mask)
     assert not plain._registration.offsets  # 0: off
     before = psnr(warped, image, band & valid)
     warper = ReferenceWarper(image, lm, WarpOptions(frame_min_cutoff=0.0))
     offsets = []
     for _ in range(6):
-        warped, valid = warper.warp(high, image.shape[:2], track=0, image=image, mask=mask)
+        warped, valid, _ = warper.warp(high, image.shape[:2], track=0, image=image, mask=mask)
         offsets.append(warper._registration.offsets[0].copy())
         assert psnr(warped, image, band & valid) > before + 3.0
     assert offsets[0][0] == 0.0 and 2.0 < offsets[0][1] <= 3.5, offsets[0]
@@ -111,9 +111,9 @@ def test_a_measured_frame_is_warped_as_one_with_its_translation_held(monkeypatch
     region = (0, int(lm[:, 1].mean()), image.shape[1], image.shape[0])  # (below the band's top: the map is grown)
     for frame in range(4):
         shifted = high + np.float32([frame * 0.7, frame * 0.4])
-        warped, valid = measured.warp(shifted, image.shape[:2], region, track=0, image=image, mask=mask, origin=(0, 0))
+        warped, valid, _ = measured.warp(shifted, image.shape[:2], region, track=0, image=image, mask=mask, origin=(0, 0))
         held._registration.offsets = {0: measured._registration.offsets[0].copy()}
-        want, want_valid = held.warp(shifted, image.shape[:2], region, track=0, image=image, mask=mask, origin=(0, 0))
+        want, want_valid, _ = held.warp(shifted, image.shape[:2], region, track=0, image=image, mask=mask, origin=(0, 0))
         assert np.count_nonzero(valid != want_valid) <= 0.001 * np.count_nonzero(want_valid)
         both = valid & want_valid
         assert np.abs(warped[both].astype(np.int16) - want[both]).max() <= 1

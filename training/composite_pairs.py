@@ -141,7 +141,7 @@ class CompositePairs(Dataset):
         out: dict[str, list[np.ndarray]] = {k: [] for k in KEYS}
         for image, landmarks in frames:
             seen = landmarks + rng.normal(0, noise, landmarks.shape).astype(np.float32)
-            reference, valid = warper.warp(seen, (p, p))
+            reference, valid, _ = warper.warp(seen, (p, p))
             hole = style.draw(landmarks, p)
             masked = fill_hole(image, hole, np.random.default_rng(colour_seed))
             roi = FaceROI(box=Box(0, 0, p, p), image=masked, landmarks=seen, mask=hole, reference=reference,

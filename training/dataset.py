@@ -163,7 +163,7 @@ class FacePairs(Dataset):
             ref_img, ref_lm = simulate_second_photo(target, lm, rng, o.second_photo)
         noise = o.landmark_noise * s
         warper = ReferenceWarper(ref_img, ref_lm + rng.normal(0, noise, ref_lm.shape).astype(np.float32), o.warp)
-        reference, valid = warper.warp(lm + rng.normal(0, noise, lm.shape).astype(np.float32), (s, s))
+        reference, valid, _ = warper.warp(lm + rng.normal(0, noise, lm.shape).astype(np.float32), (s, s))
         # the hole
         if self._drawer is not None and rng.random() < o.drawn_mask_prob:
             draw, style_cls = self._drawer

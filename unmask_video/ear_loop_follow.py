@@ -44,7 +44,8 @@ def follow_loops(
         image_s, mask_s, (last_s, strokes_s) = shrunk(scale, image[box], mask[box],
                                                        [placed(last, at, shape), placed(strokes, at, shape)])  # fmt: skip
         origin = np.float32([box[1].start or 0, box[0].start or 0])
-        zone = _zone_of(look.moved(-origin * scale, scale), (landmarks - origin) * scale, mask_s.shape[:2])
+        zone = _zone_of(look.moved(-origin * scale, scale), (landmarks - origin) * scale, mask_s.shape[:2],
+                        options.eye_clear * size * scale)  # fmt: skip
         found = _follow_at(image_s, mask_s, last_s, strokes_s, zone, size * scale, look, options)
         if found is None:
             return None
@@ -98,11 +99,11 @@ def _follow_at(
     return found
 
 
-def _zone_of(look: Look, landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def _zone_of(look: Look, landmarks: np.ndarray, shape: tuple[int, int], clear: float) -> np.ndarray:
     """uint8 {0, 1} of ``shape``: the zones of ``look``'s hulls (in this image's pixels), cut at the eyes' outer
-    corners of the face's ``landmarks`` as the search cuts them."""
+    corners of the face's ``landmarks`` as the search cuts them (``clear`` px round each corner left out)."""
     zone = np.zeros(shape, np.uint8)
     for hull, ear_ids, corner in zip(look.hulls, ls.OUTLINE_SIDES, CORNERS):
         ear = landmarks[list(ear_ids)].mean(axis=0)
-        half_hull(zone, np.round(hull).astype(np.int32), landmarks[corner], ear - landmarks[corner])
+        half_hull(zone, np.round(hull).astype(np.int32), landmarks[corner], ear - landmarks[corner], clear)
     return zone

@@ -19,6 +19,11 @@ class EarLoopOptions:
     #: The zone where loops are looked for on each side: a disc of this radius around the face outline at the ear
     #: (``landmark_sets.OUTLINE_SIDES``), joined (convex hull) to the mask's side edge there.
     ear_radius: float = 0.3
+    #: Each zone lies past the eye's outer corner (towards the ear) and leaves out a disc of this radius round it: a
+    #: loop leaves the mask's side edge for the ear across the cheek, never up at the eye, whose corner's pale lid and
+    #: the skin under it, over the top edge of a mask worn high, read as short strokes of a white mask's colour (the
+    #: real loops on the KF94 and grey-mask clips pass no nearer than 0.11 and 0.15).
+    eye_clear: float = 0.08
     #: The mask's side edges: its outer ``side`` of its width on either side, above its lowest third.
     side: float = 0.2
     #: The local background's square (odd, at least 3 px): wider than a loop, so it wipes one out.

@@ -105,9 +105,10 @@ def grow_loops(
 CORNERS = (ls.LEFT_EYE_CORNERS[0], ls.RIGHT_EYE_CORNERS[1])
 
 
-def half_hull(zone: np.ndarray, hull: np.ndarray, corner: np.ndarray, out: np.ndarray) -> None:
+def half_hull(zone: np.ndarray, hull: np.ndarray, corner: np.ndarray, out: np.ndarray, clear: float = 0.0) -> None:
     """Set the pixels of ``zone`` inside the convex ``hull`` and past ``corner`` in the direction ``out`` (the
-    eye's outer corner, towards the ear: not the eye's white, nor the nose)."""
+    eye's outer corner, towards the ear: not the eye's white, nor the nose), farther than ``clear`` px from it (the
+    eye's corner itself: its lid's pale skin, its lashes)."""
     x, y, w, h = cv2.boundingRect(hull)
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, zone.shape[1]), min(y + h, zone.shape[0])
     if x1 <= x0 or y1 <= y0:
@@ -116,7 +117,10 @@ def half_hull(zone: np.ndarray, hull: np.ndarray, corner: np.ndarray, out: np.nd
     cv2.fillConvexPoly(part, hull - np.array([x0, y0], np.int32), 1)
     gx = np.arange(x0, x1, dtype=np.float32)[None, :] - corner[0]
     gy = np.arange(y0, y1, dtype=np.float32)[:, None] - corner[1]
-    part &= (gx * out[0] + gy * out[1] > 0).astype(np.uint8)
+    past = gx * out[0] + gy * out[1] > 0
+    if clear > 0:
+        past &= gx * gx + gy * gy >= clear * clear
+    part &= past.astype(np.uint8)
     zone[y0:y1, x0:x1] |= part
 
 

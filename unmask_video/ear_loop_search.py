@@ -147,7 +147,7 @@ def _zones(
         circle = cv2.ellipse2Poly((int(round(ear[0])), int(round(ear[1]))), (int(radius), int(radius)), 0, 0, 360, 10)
         edge = np.stack([rx[at_side], ry[at_side]], axis=1).astype(np.int32)
         hull = cv2.convexHull(np.concatenate([circle.astype(np.int32), edge]) if len(edge) else circle)
-        half_hull(zone, hull, pts[corner], ear - pts[corner])
+        half_hull(zone, hull, pts[corner], ear - pts[corner], options.eye_clear * size)
         starts[ry[at_side], rx[at_side]] = 1
         hulls.append(hull.reshape(-1, 2).astype(np.float32))
         boxes.append(np.float32([edge.min(axis=0), edge.max(axis=0) + 1]) if len(edge) else np.zeros((0, 2), np.float32))

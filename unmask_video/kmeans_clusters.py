@@ -1,17 +1,14 @@
-"""The k-means clustering of the mask segmenter: scikit-learn's KMeans imported on first use, with its native thread
-pools; a keyframe's fit (:class:`ClusterFit`) and the later frames' pixels assigned to its centres
-(:func:`nearest_centres`); the maps of the chosen clusters; the colour histogram that tells a scene change; what a
-centre's colour says against the forehead's skin (:func:`shaded_skin`, :func:`is_warm`)."""
+"""The k-means clustering of the mask segmenter (the fit itself: :mod:`unmask_video.kmeans_fit`): a keyframe's fit
+(:class:`ClusterFit`) and the later frames' pixels assigned to its centres (:func:`nearest_centres`); the maps of the
+chosen clusters; the colour histogram that tells a scene change; what a centre's colour says against the forehead's
+skin (:func:`shaded_skin`, :func:`is_warm`)."""
 
 from __future__ import annotations
 
-import functools
-import sys
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from unmask_video.mask_pixels import gaussian_reach
 
@@ -65,30 +62,6 @@ def cluster_map(
     out = np.full(shape[0] * shape[1], -1, np.int32)
     out[region_idx] = np.where(chosen[labels], labels, -1)
     return out.reshape(shape)
-
-
-def kmeans_class() -> type:
-    """scikit-learn's ``KMeans``, imported on first use: ``sklearn.cluster`` takes about 1.1 s of one core to import
-    (scipy.stats, joblib, ...), 70 % of the package's import, which a run pays before its first frame unless the import
-    overlaps other set-up (:class:`~unmask_video.pipeline.FramePipeline` starts it on a thread of its own)."""
-    from sklearn.cluster import KMeans
-
-    return KMeans
-
-
-def kmeans_imported() -> bool:
-    """Whether scikit-learn's k-means was imported already (by an earlier run in this process): then
-    :func:`kmeans_class` costs nothing."""
-    return "sklearn.cluster" in sys.modules
-
-
-@functools.cache
-def thread_pools() -> ThreadpoolController:
-    """The native thread pools (OpenMP, BLAS) loaded in the process, found once: ``threadpool_limits`` looks them up
-    among the loaded libraries on every call (about 6 ms with torch loaded, on every k-means fit). Those k-means uses
-    are loaded with scikit-learn: imported here first (:func:`kmeans_class`), before the pools are listed."""
-    kmeans_class()
-    return ThreadpoolController()
 
 
 def colour_histogram(image: np.ndarray, region: np.ndarray) -> np.ndarray:

@@ -10,9 +10,8 @@ import numpy as np
 
 from unmask_video import landmark_sets as ls
 from unmask_video.colour_model import shading_free_chroma
-from unmask_video.kmeans_clusters import (
-    ClusterFit, clusters_map, has_distinct, is_warm, kmeans_class, nearest_centres, shaded_skin, thread_pools,
-)
+from unmask_video.kmeans_clusters import ClusterFit, clusters_map, has_distinct, is_warm, nearest_centres, shaded_skin
+from unmask_video.kmeans_fit import kmeans
 from unmask_video.mask_presence import lower_face
 from unmask_video.mask_region import face_size
 from unmask_video.occluders import entering
@@ -98,10 +97,7 @@ def fit_clusters(
     sample = feats[rng.choice(len(feats), n, replace=False)] if len(feats) > n else feats
     if not has_distinct(sample, k):  # flat region: jitter so that k-means has k distinct points
         sample = sample + rng.normal(0, 0.5, sample.shape).astype(np.float32)
-    # One thread: on a few thousand points the thread pool costs far more than it saves (much more under load).
-    with thread_pools().limit(limits=1):
-        km = kmeans_class()(n_clusters=k, n_init=2, random_state=opt.seed, max_iter=50).fit(sample)
-    centres = km.cluster_centers_.astype(np.float32)
+    centres = kmeans(sample, k, opt.seed)
     labels, dist = nearest_centres(feats, centres)
     eligible = np.ones(k, bool)
     mask_clusters = choose_clusters(labels, region_idx, core, lm, shape, eligible, opt)

@@ -138,6 +138,16 @@ class PresenceOptions:
     settled_colour: float = 2.0
     settled_cover: float = 0.03
     settled_every: int = 3
+    # Settled bare: while a face is taken as bare, its running average and the last fully measured score at most
+    # ``bare_settled``, and the k-means mask's own cues (its colour distance to the skin, its cover of the lower face)
+    # within ``bare_colour`` and ``bare_cover`` of those at the last full run, the segmenter's refinement and the
+    # costly cues are skipped, the face returned bare and the average kept, on at most ``bare_every`` - 1 frames in a
+    # row. A mask put on changes the k-means mask (its colour, its cover, or a refit, which always runs it all) or
+    # waits at most ``bare_every`` - 1 frames. 1: always measured.
+    bare_settled: float = 0.1
+    bare_colour: float = 2.0
+    bare_cover: float = 0.05
+    bare_every: int = 4
     on: float = 0.6  # the average score above which a mask is taken as worn ...
     off: float = 0.3  # ... and below which it is taken off
     smoothing: float = 0.5  # weight of the past in the running average, in [0, 1)
@@ -534,6 +544,9 @@ class Presence:
         self.cues_score = 0.0
         self.cheap: tuple[float | None, float] = (None, 0.0)
         self.reused = 0
+        # A bare face's k-means cues (colour distance, cover) at its last full run, and the frames skipped since.
+        self.bare_cues: tuple[float | None, float] | None = None
+        self.skipped = 0
 
     def settled(self, distance: float | None, cover: float) -> bool:
         """Whether this frame (its colour ``distance`` to the skin, None without one, and ``cover``) may reuse the last
@@ -550,6 +563,27 @@ class Presence:
         if distance is not None and abs(distance - float(then_distance)) > opt.settled_colour:  # type: ignore[arg-type]
             return False
         return abs(cover - then_cover) <= opt.settled_cover
+
+    def bare_settled(self, distance: float | None, cover: float) -> bool:
+        """Whether this frame of a bare face (its k-means mask's colour ``distance`` to the skin, None without one,
+        and ``cover`` of the lower face) may skip the refinement and the cues (``PresenceOptions.bare_settled``):
+        bare, settled on a low average and score, the k-means cues where they were at the last full run, fewer than
+        ``bare_every`` - 1 frames skipped in a row."""
+        opt = self.options
+        if opt.bare_every <= 1 or self.worn or self.bare_cues is None or self.skipped >= opt.bare_every - 1:
+            return False
+        if self.average is None or max(self.average, self.cues_score) > opt.bare_settled:
+            return False
+        then_distance, then_cover = self.bare_cues
+        if (distance is None) != (then_distance is None):
+            return False
+        if distance is not None and abs(distance - float(then_distance)) > opt.bare_colour:  # type: ignore[arg-type]
+            return False
+        return abs(cover - then_cover) <= opt.bare_cover
+
+    def measured_bare(self, cues: tuple[float | None, float] | None) -> None:
+        """Keep a full run's k-means cues (:meth:`bare_settled`) while the face is bare; forget them once worn."""
+        self.bare_cues, self.skipped = (None if self.worn else cues), 0
 
     def measured(
         self,

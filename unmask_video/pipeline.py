@@ -17,10 +17,10 @@ from threadpoolctl import threadpool_limits
 
 from unmask_video.background import BackgroundCall
 from unmask_video.blend import BlendOptions, blend_into, feather_reach, grown_mask_box, mask_bbox
+from unmask_video.chin_rim import ChinRimOptions, join_chin_rim
 from unmask_video.debug import DebugWriter
 from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpaint_box, off_front
 from unmask_video.face_units import face_size_px
-from unmask_video.kmeans_clusters import kmeans_class, kmeans_imported
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.low_mask import nose_bare
 from unmask_video.reference_advice import AdviceOptions, photo_advice, size_advice
@@ -43,6 +43,8 @@ class PipelineOptions:
 
     tracker: TrackerOptions = field(default_factory=TrackerOptions)
     segment: SegmentOptions = field(default_factory=SegmentOptions)
+    #: The pale rim under a light mask's lower edge joined to the segmented mask (:mod:`unmask_video.chin_rim`).
+    chin_rim: ChinRimOptions = field(default_factory=ChinRimOptions)
     #: The ear loops past a worn mask's side edges, filled after the blend (:mod:`unmask_video.ear_loops`).
     ear_loops: EarLoopOptions = field(default_factory=EarLoopOptions)
     warp: WarpOptions = field(default_factory=WarpOptions)
@@ -204,18 +206,14 @@ class FramePipeline:
         self._colour = BackgroundCall(warm_colour_tables, "colour")
 
         def check_covered() -> None:
-            kmeans_class()  # (imported first, untimed: the first frames' masks find it loaded)
             with self.timer("reference"):
                 warn_if_covered(reference_image, reference_landmarks)
 
-        # The covered check segments the reference, so it waits for scikit-learn's k-means, imported on first use
-        # (about 1.1 s of one core in a fresh process): on a thread of its own, both overlap the tracker's start and
-        # the first frames' decode and landmarks instead of preceding them. Its warning comes during the run. Where
-        # k-means is loaded already (a later run in this process) the check (40 ms) is waited for here, as before:
-        # beside the first frames it slows the warper's set-up, their critical path.
+        # The covered check segments the reference (40 ms): waited for here; beside the first frames it would slow the
+        # warper's set-up, their critical path. (It ran on a thread of its own while it waited for scikit-learn's
+        # k-means, 1.1 s of import in a fresh process; the segmenter's k-means is NumPy's now.)
         self._check = BackgroundCall(check_covered, "check")
-        if kmeans_imported():
-            self._check.wait()
+        self._check.wait()
         advice = self.options.reference_advice
         closes = self.options.warp.close_mouth
         for line in photo_advice(reference_landmarks, advice, closes) if advice is not None else []:
@@ -508,6 +506,7 @@ class FramePipeline:
         roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
         with self.timer("segment"):
             mask = self.segmenter.segment(roi_image, roi_landmarks, face_id)
+            mask = join_chin_rim(roi_image, roi_landmarks, mask, self.options.chin_rim)
         with self.timer("loops"):
             loops = self.ear_loops.find(roi_image, roi_landmarks, mask, face_id, box)
         # (once per face: the warp's, the blend's and the encoder's boxes; None: an empty mask, the mask being >= 0)
@@ -533,14 +532,14 @@ class FramePipeline:
                                                                                 image.shape[:2], scale), scale,
                 )  # fmt: skip
         with self.timer("warp"):
-            reference, valid = self.warper.warp(
+            warped = self.warper.warp(
                 roi_landmarks, roi_image.shape[:2], self._warp_region(tight, roi_landmarks), track=face_id,
                 image=roi_image, mask=mask, origin=(box.x0, box.y0),
             )
-        return FaceROI(box, roi_image, roi_landmarks, mask, reference, valid, mask_box=tight,
+        return FaceROI(box, roi_image, roi_landmarks, mask, warped.image, warped.valid, mask_box=tight,
                        reference_yaw=self.warper.reference_yaw, full=work, loops=loops,
                        reference_jaw=self.warper.reference_jaw, reference_shade=self.warper.reference_shade,
-                       reference_lips=self.warper.carried_lips)  # fmt: skip
+                       reference_lips=warped.lips)  # fmt: skip
 
     def _work_crop(
         self, box: Box, roi_landmarks: np.ndarray, tight: tuple[slice, slice], landmarks: np.ndarray,

@@ -22,7 +22,28 @@ from unmask_video.segment_state import FaceState
 
 log = logging.getLogger(__name__)
 
-__all__ = ["decide_presence", "skin_in_front"]
+__all__ = ["decide_presence", "kmeans_cues", "skin_in_front"]
+
+
+def skin_distance(feats: np.ndarray, in_mask: np.ndarray, fit: ClusterFit) -> float | None:
+    """The colour distance of the k-means mask's mean feature to the forehead's skin; None without a warm skin
+    probe (a grey or overexposed forehead is no skin colour to compare with) or without a mask pixel."""
+    if fit.skin is None or not is_warm(fit.skin) or not in_mask.any():
+        return None
+    # (the mean as a sum of products with the 0/1 weights: a mean over axis 0 of an (n, 3) array is several times
+    # slower, and a matrix product wakes BLAS's threads, slow on a loaded machine)
+    mean = np.einsum("i,ij->j", in_mask.astype(np.float32), feats) / np.float32(np.count_nonzero(in_mask))
+    return float(np.linalg.norm(mean - fit.skin))
+
+
+def kmeans_cues(
+    feats: np.ndarray, in_mask: np.ndarray, raw: np.ndarray, fit: ClusterFit, lm: np.ndarray, opt: SegmentOptions
+) -> tuple[float | None, float]:
+    """The cheap cues of the k-means mask alone (``raw``, its working-window map; ``in_mask``, its pixels among the
+    region's ``feats``): its colour distance to the skin (None: none to compare) and its cover of the lower face,
+    for a face settled bare (:meth:`~unmask_video.mask_presence.Presence.bare_settled`)."""
+    cover, _, _ = lower_cover(raw, lower_face(raw.shape[:2], lm), None, opt.presence)
+    return skin_distance(feats, in_mask, fit), cover
 
 
 def decide_presence(
@@ -43,13 +64,8 @@ def decide_presence(
     popt = opt.presence
     if not popt.enabled:
         return bool(binary.any()), 1.0, 1.0, binary
-    distance = None
     # (a grey or overexposed forehead is no skin colour to compare with: the other cues decide)
-    if fit.skin is not None and is_warm(fit.skin) and in_mask.any():
-        # (the mean as a sum of products with the 0/1 weights: a mean over axis 0 of an (n, 3) array is several times
-        # slower, and a matrix product wakes BLAS's threads, slow on a loaded machine)
-        mean = np.einsum("i,ij->j", in_mask.astype(np.float32), feats) / np.float32(np.count_nonzero(in_mask))
-        distance = float(np.linalg.norm(mean - fit.skin))
+    distance = skin_distance(feats, in_mask, fit)
     # The lower face under the nose: a mask worn correctly or low covers it; skin, lips or a beard do not.
     # Hands in front of the mask (skin-coloured, coming into the face from outside) are left out of it when the
     # visible mask already covers most of it.

@@ -87,9 +87,7 @@ _EDGE_LEAST_PX = 2.0
 _EDGE_LIGHTER = 10.0
 #: ... and only where the photo just past the outline there is lighter than that skin by as much, or shows nothing
 #: (:func:`_pale_beyond`); elsewhere (beside a darker wall or hair: the skin's own highlight) the pixel's lightness over
-#: that skin is only brought down to :data:`_EDGE_LIGHTER`, continuously (False: the skin's colour wherever the pixel is
-#: lighter, as before).
-_EDGE_BEYOND = True
+#: that skin is only brought down to :data:`_EDGE_LIGHTER`, continuously.
 #: Below the jaw further from the face oval than :data:`_EDGE_DEPTH` (the neck's sides and its cut), the rule of old:
 #: within this depth, the nearest deep pixel's colour (where the matte's edge is the neck's cut, the lit lower neck is
 #: lighter than the shade under the chin, skin on both sides: the local average darkened a band there).
@@ -432,14 +430,12 @@ def _pale_beyond(image: np.ndarray, matte: np.ndarray, at: np.ndarray, reach: fl
     """(N,) bool, for the ``at`` pixels ((h, w) bool, N of them) of ``image`` ((h, w, 3) uint8 RGB) inside the
     ``matte`` ((h, w) bool): whether the photo just past the matte's outline near each (its pixels within ``reach`` of
     the outline, a Gaussian average of ``reach`` px) is lighter than ``inner_l`` ((N,) Lab L: the skin deeper in) by
-    more than :data:`_EDGE_LIGHTER`, or shows nothing there (:data:`_EDGE_BEYOND`; all True where that is off): a
+    more than :data:`_EDGE_LIGHTER`, or shows nothing there: a
     pixel of the matte's edge lighter than the skin deeper in is a blend with a pale background, or a sharpening halo
     along it, only where such a background lies past it; beside a darker wall or hair it is the skin's own highlight (a
     stand-in's cheek lit from its side: its pixels replaced by the deeper, shaded skin's colour where they passed the
     threshold, and kept where they did not, left flat orange blots that the colour match made red streaks on the
     man's rebuilt cheek)."""
-    if not _EDGE_BEYOND:
-        return np.ones(int(np.count_nonzero(at)), bool)
     beyond = ~matte & (distance_outside(matte) <= reach)
     sums = _local_sums(_lab(image), beyond, max(reach, 1.0))[at]
     known = sums[:, 3] > 1e-2

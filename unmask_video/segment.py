@@ -134,7 +134,7 @@ from unmask_video.mask_texture import textured, without_foreign
 from unmask_video.mask_window import Window, face_window
 from unmask_video.occluders import entering, skin_occluders
 from unmask_video.order_stats import median
-from unmask_video.presence_decision import decide_presence
+from unmask_video.presence_decision import decide_presence, kmeans_cues
 from unmask_video.rim_cut import cut_at_rim
 from unmask_video.segment_options import SegmentOptions
 from unmask_video.segment_state import FaceState
@@ -161,6 +161,7 @@ class SegmentStats:
     still: int = 0  # frames whose mask was the last full run's on a still face (``still_frames``)
     moved: int = 0  # frames whose mask was the last full run's carried by the face's motion (``move_frames``)
     seeded: int = 0  # frames whose mask was the last run's carried and its outline settled again (``seed_frames``)
+    bare_settled: int = 0  # bare faces returned on the k-means mask's cues alone (``PresenceOptions.bare_settled``)
 
     def count_refit(self, reason: str) -> None:
         self.refit_reasons[reason] = self.refit_reasons.get(reason, 0) + 1
@@ -235,6 +236,7 @@ class MaskSegmenter:
         hist = colour_histogram(sub[box], region[box])
 
         labels, dist = None, None
+        bare_cues: tuple[float | None, float] | None = None
         fit = state.fit
         if fit is not None and opt.reuse:
             fit.age += 1
@@ -244,6 +246,20 @@ class MaskSegmenter:
                 labels, region_idx, core, sub_lm, shape, fit.eligible, opt, fit.past_hands
             )
             reason = refit_reason(fit, labels, dist, hist, core, region_idx, opt)
+            # (a face settled bare: the kept fit's k-means mask's own cues; where they are where they were, the face is
+            # returned bare without the refinement and the costly cues, and without the refit that a mask cluster
+            # missing the core asks for: a bare face's lips or shade are no mask either way)
+            if reason in (None, "core") and self._bare_watched(state) and not fit.unmasked:
+                kept_map = clusters_map(labels, region_idx, fit.mask_clusters, shape)
+                kept = fit.mask_clusters[labels]
+                bare_cues = kmeans_cues(feats, kept, kept_map, fit, sub_lm, opt)
+                assert state.presence is not None
+                if state.presence.bare_settled(*bare_cues):
+                    fit.share = float(kept.mean())  # (as a full run keeps it: the next frame's share jump is from here)
+                    self.stats.reused += int(reason is None)
+                    return self._settled_bare(state, image, lm, win, kept_map, bare_cues, face_id)
+                if reason is not None:
+                    bare_cues = None  # (refitted below: its own cues)
             if reason is None:
                 self.stats.reused += 1
             else:
@@ -269,6 +285,8 @@ class MaskSegmenter:
         binary = np.zeros(shape[0] * shape[1], np.uint8)
         binary[region_idx[in_mask]] = 1
         raw = binary.reshape(shape)
+        if bare_cues is None and self._bare_watched(state):
+            bare_cues = kmeans_cues(feats, in_mask, raw, fit, sub_lm, opt)
         # (a mask cluster chosen around a skin-coloured occluder: that occluder, as k-means saw it, is a hand candidate)
         skin_like = clusters_map(labels, region_idx, ~fit.eligible, shape) if fit.past_hands else None
         # (a hand in front of the mask splits it: its far side touches no core point, and is kept when it is large, or
@@ -366,6 +384,8 @@ class MaskSegmenter:
         worn, score, average, binary = decide_presence(
             state, binary, seed, feats, in_mask, fit, lab, sub_lm, sub_size, opt, skin_like
         )
+        if bare_cues is not None and state.presence is not None:
+            state.presence.measured_bare(bare_cues)
         if opt.refine and opt.print_holes > 0 and worn and fit.skin is not None and any_set(binary):
             # (a worn mask: the holes it encloses that are unlike the skin are its print, not a hand in front of it)
             skin_chroma = free_chroma(fit.skin[None, :], opt)[0]
@@ -618,6 +638,38 @@ class MaskSegmenter:
             state, image, lm, win.box, pasted, win.sx, True, binary, (win.sx, win.sy), still.seeded + 1
         )
         return out
+
+    def _bare_watched(self, state: FaceState) -> bool:
+        """Whether this face's k-means cues are watched for a settled bare face (``PresenceOptions.bare_every``): the
+        presence decision on, the face not taken as masked."""
+        popt = self.options.presence
+        return popt.enabled and popt.bare_every > 1 and (state.presence is None or not state.presence.worn)
+
+    def _settled_bare(
+        self,
+        state: FaceState,
+        image: np.ndarray,
+        lm: np.ndarray,
+        win: Window,
+        seed: np.ndarray,
+        cues: tuple[float | None, float],
+        face_id: int,
+    ) -> np.ndarray:
+        """A face settled bare whose k-means mask (``seed``, the working window's map) kept its ``cues``: returned
+        bare (an empty mask) as a full run's bare face, the presence's average as it was."""
+        assert state.presence is not None
+        state.presence.skipped += 1
+        self.stats.bare += 1
+        self.stats.bare_settled += 1
+        log.debug("face %d: settled bare, k-means cues %s as before: refinement skipped", face_id, cues)
+        x0, y0, x1, y1 = win.box
+        window = (int(x0), int(y0), int(x1), int(y1))
+        self._details[face_id] = SegmentDetail(
+            search=win.search, polygon=win.poly.astype(np.float32), window=window,
+            seed=seed, score=state.presence.cues_score, average=float(state.presence.average or 0.0), worn=False,
+        )
+        self._keep_still(state, image, lm, window, None, win.sx, False)
+        return np.zeros(image.shape[:2], np.float32)
 
     def detail(self, face_id: int = 0) -> SegmentDetail | None:
         """What the last :meth:`segment` call of this face saw (search region, k-means mask, presence)."""

@@ -98,6 +98,7 @@ class FaceROI:
     #: known): the composite lifts a shade of the photo's own under the rebuilt chin
     #: (:mod:`~unmask_video.reconstruct.under_jaw_shade`), and does nothing for a photo without one.
     reference_shade: ReferenceShade | None = None
-    #: Where the warp put the reference's own lips: its LIPS_OUTER points ((K, 2) float32, ROI coordinates; None: not
-    #: known): the composite leaves the colour unbounded as the lips' only there.
+    #: Where the warp put the reference's own lips (:attr:`~unmask_video.warp.WarpedReference.lips`): its LIPS_OUTER
+    #: points ((K, 2) float32, ROI coordinates; None: not known): the composite leaves the colour unbounded as the
+    #: lips' only there.
     reference_lips: np.ndarray | None = None

@@ -37,6 +37,7 @@ import functools
 import logging
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -63,7 +64,7 @@ log = logging.getLogger(__name__)
 
 #: (the four functions: the composite and its outside fill of earlier revisions, which the speed benchmarks load as
 #: their baseline beside today's modules, import them from here)
-__all__ = ["ReferenceWarper", "WarpOptions", "face_region", "neck_column", "neck_region", "yaw"]
+__all__ = ["ReferenceWarper", "WarpOptions", "WarpedReference", "face_region", "neck_column", "neck_region", "yaw"]
 
 
 @dataclass
@@ -247,6 +248,19 @@ _FACE_HEIGHT = landmark_sets.index(landmark_sets.FACE_HEIGHT)
 _NECK_ROOTS_INDEX = landmark_sets.index(NECK_ROOTS)
 
 
+class WarpedReference(NamedTuple):
+    """The reference warped onto one face (:meth:`ReferenceWarper.warp`), in that face's ROI coordinates."""
+
+    #: (h, w, 3) uint8: the warped reference, zero where not valid.
+    image: np.ndarray
+    #: (h, w) bool: where the warp is valid.
+    valid: np.ndarray
+    #: Where the warp put the reference's own lips: its LIPS_OUTER points ((K, 2) float32; the spline's inverse at
+    #: those of the picture it samples, whose open mouth ``close_mouth`` closed, and the registration's translation);
+    #: None: nothing was warped.
+    lips: np.ndarray | None
+
+
 def _carried(tps: TPS, points: np.ndarray, offset: tuple[float, float], steps: int = 3) -> np.ndarray:
     """The reference's ``points`` ((K, 2)) where the backward spline ``tps`` (frame -> reference) puts them in the
     frame: its inverse there, found from the inverse of its affine part and ``steps`` corrections by that part's
@@ -310,10 +324,9 @@ class ReferenceWarper:
         self._registration = TrackRegistration(options)
         #: Per face track: the neck held back with the torso (``neck_lag``).
         self._neck_lag = NeckLag(options)
-        #: The reference's own lips (LIPS_OUTER, float64), and where the last :meth:`warp` put them
-        #: (:attr:`carried_lips`).
+        #: The reference's own lips (LIPS_OUTER, float64; those of the picture sampled: its mouth closed with it), each
+        #: warp carries them onto the frame (:attr:`WarpedReference.lips`).
         self._lips = self.landmarks[list(landmark_sets.LIPS_OUTER)].astype(np.float64)
-        self._carried_lips: np.ndarray | None = None
 
     def _jaw_move(
         self, lm: np.ndarray, mask: np.ndarray | None, track: int | None, to_frame: np.ndarray | None = None
@@ -345,13 +358,6 @@ class ReferenceWarper:
         """The reference still's own light under its jaw (:func:`~unmask_video.reference_shade.reference_shade`;
         None: not read)."""
         return self._shade
-
-    @property
-    def carried_lips(self) -> np.ndarray | None:
-        """Where the last :meth:`warp` put the reference's own lips: its LIPS_OUTER points ((K, 2) float32) in that
-        warp's ROI coordinates (the spline's inverse, fitted on the same control points, and the registration's
-        translation); None: nothing was warped."""
-        return self._carried_lips
 
     @property
     def reference_yaw(self) -> float:
@@ -448,13 +454,13 @@ class ReferenceWarper:
         image: np.ndarray | None = None,
         mask: np.ndarray | None = None,
         origin: tuple[int, int] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> WarpedReference:
         """Warp the reference onto a face.
 
         ``landmarks``: the target's (468, 2) landmarks in ROI coordinates; ``shape``: (h, w) of the ROI.
-        Returns the warped reference, (h, w, 3) uint8 (zero where not valid), and the validity map,
-        (h, w) bool: inside the reference image (or its mirrored neck past its edge) and inside the reference's face oval. With ``region``,
-        an (x0, y0, x1, y1) box of the ROI (x1, y1 exclusive), only that box is warped (a caller that
+        Returns the warped reference, (h, w, 3) uint8 (zero where not valid), the validity map, (h, w) bool: inside
+        the reference image (or its mirrored neck past its edge) and inside the reference's face oval, and where its
+        own lips landed (:class:`WarpedReference`). With ``region``, an (x0, y0, x1, y1) box of the ROI (x1, y1 exclusive), only that box is warped (a caller that
         reads the reference near the mask only need not pay for the whole face): outside it nothing
         is valid. ``track``: the face track's id, for the temporal smoothing of the control points
         (``shape_smoothing``); None: this frame's points as they are. ``image`` and ``mask``: the frame's ROI
@@ -466,7 +472,6 @@ class ReferenceWarper:
         """
         h, w = int(shape[0]), int(shape[1])
         lm = check_landmarks(landmarks, "target landmarks")
-        self._carried_lips = None
         warped = np.zeros((h, w, 3), np.uint8)
         valid = np.zeros((h, w), bool)
         # The frame's control points, once: the face box and the spline both need them (and the jaw's move the
@@ -484,7 +489,7 @@ class ReferenceWarper:
             x0, y0 = max(x0, int(region[0])), max(y0, int(region[1]))
             x1, y1 = min(x1, int(region[2])), min(y1, int(region[3]))
         if x1 <= x0 or y1 <= y0:
-            return warped, valid
+            return WarpedReference(warped, valid, None)
         check = self.options.min_jacobian is not None
         spread = spread_of(lm[_TPS])
         level = self._level(lm, spread)
@@ -526,7 +531,7 @@ class ReferenceWarper:
                 ux0, uy0, ux1, uy1 = x0, y0, x1, y1
                 nodes = MapNodes(tps, (y1 - y0, x1 - x0), step, (x0 - dx, y0 - dy), check, scale)
                 sub, inside = nodes.remapped(merged)
-        self._carried_lips = _carried(tps, self._lips, (dx, dy))
+        lips = _carried(tps, self._lips, (dx, dy))
         inner = (slice(y0 - uy0, y1 - uy0), slice(x0 - ux0, x1 - ux0))
         grown = (ux0, uy0, ux1, uy1) != (x0, y0, x1, y1)
         if grown:
@@ -564,7 +569,7 @@ class ReferenceWarper:
         # (zero where not ok: one OpenCV masked operation, many times faster than numpy's boolean assignment, written
         # straight into the zeros it leaves where not ok)
         cv2.bitwise_and(sub, sub, dst=warped[y0:y1, x0:x1], mask=ok.view(np.uint8))
-        return warped, valid
+        return WarpedReference(warped, valid, lips)
 
     def _carried_before(self, track: int | None, pose: bool) -> bool:
         """Whether the track's frames so far carried the reference's surroundings (the average of

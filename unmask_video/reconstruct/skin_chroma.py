@@ -31,8 +31,11 @@ _NO_CHROMA_BOUND = 1e4
 _LIP_REACH = 0.3
 _LIP_STRENGTH = (1.5, 3.0)
 #: Where the warp's reference lips are known (:func:`lip_polygon`): their outline grown by this fraction of the
-#: mouth's width, and faded to nothing over as much again past it.
-_LIP_GROW, _LIP_FEATHER = 0.08, 0.08
+#: mouth's width, and faded to nothing over this much past it. The outline is the reference's own lip points carried
+#: by the warp's spline (its inverse), on the warped lips to a pixel: grown (by 0.08 and faded over 0.08, as first
+#: written) it took in the skin right above a stand-in's upper lip, its shaded, redder moustache there kept as the
+#: lips' colour (a pink rim above the grey-mask man's rebuilt upper lip; benchmarks/README.md, lips27).
+_LIP_GROW, _LIP_FEATHER = 0.0, 0.04
 
 
 def chroma_bound(
