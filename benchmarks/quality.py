@@ -57,7 +57,7 @@ from unmask_video.below_jaw import neck_region  # noqa: E402
 from unmask_video.blend import BlendOptions, mask_bbox  # noqa: E402
 from unmask_video.face_axes import neck_column  # noqa: E402
 from unmask_video.face_shape import face_region, yaw  # noqa: E402
-from unmask_video.face_units import FaceLength  # noqa: E402
+from unmask_video.face_units import FaceLength, face_size_px  # noqa: E402
 from unmask_video.landmarks import FaceTracker, TrackerOptions, face_box  # noqa: E402
 from unmask_video.metrics import iou, psnr_in_mask, ssim_in_mask, temporal_error  # noqa: E402
 from unmask_video.native_log import filter_native_stderr  # noqa: E402
@@ -65,9 +65,10 @@ from unmask_video.pipeline import FramePipeline, PipelineOptions  # noqa: E402
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor  # noqa: E402
 from unmask_video.reference_picture import picture_box  # noqa: E402
 from unmask_video.repeat_frames import RepeatDetector  # noqa: E402
-from unmask_video.stages import FaceROI  # noqa: E402
+from unmask_video.stages import FaceROI, WorkFace  # noqa: E402
 from unmask_video.timing import StageTimer  # noqa: E402
 from unmask_video.io import VideoReader  # noqa: E402
+from unmask_video.work_face import shrink_face  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
 MASKED, TELEA, OURS_TRUE, OURS_E2E = "masked input", "Telea (true mask)", "ours (true mask)", "ours (segmenter)"
@@ -111,6 +112,7 @@ class _Pipeline(FramePipeline):
     last_valid: np.ndarray | None = None
 
     def _face_roi(self, image, landmarks, face_id, frame_index) -> FaceROI | None:  # type: ignore[override]
+        full: WorkFace | None = None
         if self.given is None:
             roi = super()._face_roi(image, landmarks, face_id, frame_index)
             if roi is None:  # the mask presence decision said "no mask": the face passes through untouched
@@ -120,18 +122,37 @@ class _Pipeline(FramePipeline):
         else:
             box = face_box(landmarks, image.shape[:2], self.options.box_margin)
             roi_landmarks = (landmarks - np.array([box.x0, box.y0], np.float32)).astype(np.float32)
+            roi_image = image[box.slices]
             mask = np.ascontiguousarray(self.given[box.slices], dtype=np.float32)
             tight = mask_bbox(mask > 0, 0, mask.shape)
+            if WORK_TRUE[0] and tight is not None:
+                # (--work-true: a face wider than ``work_face_px`` goes through the chain at the working size, as
+                # the product's ``_face_roi`` sends it after its segmenter)
+                scale, rescaled = self._work.scale(face_id, face_size_px(roi_landmarks))
+                if rescaled:
+                    self.warper.reset(face_id)
+                if scale is not None:
+                    crop = self._work_crop(box, roi_landmarks, tight, landmarks, image.shape[:2], scale)
+                    roi_image, roi_landmarks, mask, box, tight, full = shrink_face(
+                        roi_image, roi_landmarks, mask, box, tight, crop, scale)  # fmt: skip
             with self.timer("warp"):
                 warped = self.warper.warp(roi_landmarks, mask.shape, self._warp_region(tight, roi_landmarks), track=face_id,
-                                          image=image[box.slices], mask=mask, origin=(box.x0, box.y0))
-            roi = FaceROI(box, image[box.slices], roi_landmarks, mask, warped.image, warped.valid, mask_box=tight,
+                                          image=roi_image, mask=mask, origin=(box.x0, box.y0))
+            roi = FaceROI(box, roi_image, roi_landmarks, mask, warped.image, warped.valid, mask_box=tight, full=full,
                           reference_yaw=self.warper.reference_yaw, reference_jaw=self.warper.reference_jaw,
                           reference_shade=self.warper.reference_shade, reference_lips=warped.lips)
+        full = roi.full
         self.last_mask = np.zeros(image.shape[:2], np.float32)
-        self.last_mask[roi.box.slices] = roi.mask
         self.last_valid = np.zeros(image.shape[:2], bool)
-        self.last_valid[roi.box.slices] = roi.valid
+        if full is None:
+            self.last_mask[roi.box.slices] = roi.mask
+            self.last_valid[roi.box.slices] = roi.valid
+        else:  # (at a working size: the full-size mask, and where the warp covered grown back to full size)
+            self.last_mask[full.box.slices] = full.mask
+            grown = cv2.resize(roi.valid.astype(np.uint8), (full.crop[1].stop - full.crop[1].start,
+                                                            full.crop[0].stop - full.crop[0].start),
+                               interpolation=cv2.INTER_NEAREST)  # fmt: skip
+            self.last_valid[full.box.slices][full.crop] = grown > 0
         return roi
 
 
@@ -164,7 +185,7 @@ def load_clip(path: Path, frames: int, index: int, duplicates: bool = False) -> 
     tracker = FaceTracker(TrackerOptions(smoothing=False))
     repeats = RepeatDetector()
     with VideoReader(str(path)) as reader:
-        for frame in reader.frames():
+        for frame in _frames(reader):
             if len(clip.truth) >= frames:
                 break
             faces = tracker.track(frame.image, frame.time_s)
@@ -217,7 +238,7 @@ def turned_reference(path: Path, clip: Clip, scan: int = TURNED_SCAN) -> tuple[n
     tracker = FaceTracker(TrackerOptions(smoothing=False))
     best: tuple[float, np.ndarray, np.ndarray, int] | None = None
     with VideoReader(str(path)) as reader:
-        for index, frame in enumerate(reader.frames()):
+        for index, frame in enumerate(_frames(reader)):
             if index < len(clip.truth):
                 continue
             if index >= len(clip.truth) + scan:
@@ -348,6 +369,21 @@ WARP_OVERRIDES: dict[str, object] = {}
 PIPELINE_OVERRIDES: dict[str, object] = {}
 #: SegmentOptions fields set with --segment (development: e.g. the segmenter's every-N-frames knobs).
 SEGMENT_OVERRIDES: dict[str, object] = {}
+#: --work-true: the true-mask rows' faces wider than ``PipelineOptions.work_face_px`` go through the face chain at
+#: the working size, as the segmenter's rows (and the command) do (default: every true-mask face at full size).
+WORK_TRUE: list[bool] = [False]
+#: --upscale: every clip's frames enlarged by this factor (cubic) when read, so that its faces pass a working size.
+UPSCALE: list[float] = [1.0]
+
+
+def _frames(reader: VideoReader):
+    """The reader's frames, their images enlarged by ``UPSCALE`` (cubic; 1: as they are)."""
+    for frame in reader.frames():
+        if UPSCALE[0] != 1.0:
+            frame.image = cv2.resize(frame.image, None, fx=UPSCALE[0], fy=UPSCALE[0], interpolation=cv2.INTER_CUBIC)
+        yield frame
+
+
 #: The blend mode (--blend; development).
 BLEND_MODE: list[str] = ["feather"]
 #: CompositeOptions fields set with --composite (development).
@@ -525,6 +561,12 @@ def main() -> int:
     parser.add_argument("--swap-background", action="store_true",
                         help="replace the reference's surroundings outside its head with a seeded texture per clip (the "
                         "real-use case: a reference taken elsewhere; a carried wall shows as an error)")
+    parser.add_argument("--work-true", action="store_true",
+                        help="the true-mask rows' faces wider than PipelineOptions.work_face_px go through the face "
+                        "chain at that working size, as the segmenter's rows do (default: at full size; development)")
+    parser.add_argument("--upscale", type=float, default=1.0,
+                        help="enlarge every clip's frames by this factor (cubic) when read, so that the faces pass a "
+                        "working size (development; the scores are against the enlarged truth)")
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end (segmenter) run (development: faster)")
     parser.add_argument("--duplicates", action="store_true",
                         help="a duplicated source frame (the clips repeat one in 5 or 6) repeats its drawn mask and "
@@ -540,6 +582,8 @@ def main() -> int:
     PIPELINE_OVERRIDES.update(parse_overrides(args.pipeline, PipelineOptions(), "--pipeline"))
     SEGMENT_OVERRIDES.update(parse_overrides(args.segment, PipelineOptions().segment, "--segment"))
     BLEND_MODE[0] = args.blend
+    WORK_TRUE[0] = args.work_true
+    UPSCALE[0] = args.upscale
     BLEND_OVERRIDES.update(parse_overrides(args.blend_options, BlendOptions(), "--blend-options"))
     COMPOSITE_OVERRIDES.update(parse_overrides(args.composite, ReconstructorOptions().composite, "--composite"))
     filter_native_stderr()

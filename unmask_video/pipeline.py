@@ -65,7 +65,11 @@ class PipelineOptions:
     #: Faces at or below it are untouched (the same output bit for bit). None: every face at the frame's size. Keep it
     #: at 256 px or more (``face_units.REFERENCE_FACE_PX``: below, the bands' floors widen them in face terms).
     #: 320 (was 400, issue 14): 1.1x at 720p; the real references' faces are 220-345 px, so little detail is lost.
-    work_face_px: float | None = 320.0
+    #: 288 (issue 14) with the grow back bicubic (``work_face_grow``): bilinear, 288 lost an eighth of the rebuilt
+    #: pixels' fine detail on a 720p close-up (a softer mouth); bicubic keeps it.
+    work_face_px: float | None = 288.0
+    #: How the working-size face is grown back to full size (``work_face.GROW_FILTERS``: "cubic", or "linear").
+    work_face_grow: str = "cubic"
     #: A face track keeps its working scale while its face at that scale is within this fraction of
     #: ``work_face_px`` (a new scale starts its warp afresh).
     work_face_tolerance: float = 0.15
@@ -445,7 +449,8 @@ class FramePipeline:
         region = self._blend_region(full)
         if region is None:  # (never: a masked face's mask is not empty)
             region = (slice(0, 0), slice(0, 0))
-        return _Blend.on(full.box, grow_back(rebuilt, full, region), full.mask[region].copy(),
+        grown = grow_back(rebuilt, full, region, self.options.work_face_grow)
+        return _Blend.on(full.box, grown, full.mask[region].copy(),
                          self._blend_width(full), full.mask_box, region, roi.loops, self._low_top(full))  # fmt: skip
 
     def _low_top(self, roi: _Face) -> float | None:
