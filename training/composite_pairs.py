@@ -34,7 +34,7 @@ from unmask_video.reconstruct.composite import CompositeOptions, ReferenceCompos
 from unmask_video.stages import Box, FaceROI
 from unmask_video.warp import ReferenceWarper, WarpOptions
 
-from training.augment import SecondPhotoOptions, _photometric, simulate_second_photo
+from training.augment import SecondPhotoOptions, simulate_second_photo
 from training.dataset import MASK_COLOURS, fill_hole, read_manifest, to_tensor_image, to_tensor_map
 from training.holes import HoleOptions, HoleStyle
 

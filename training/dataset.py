@@ -27,7 +27,6 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from unmask_video import landmark_sets as ls
 from unmask_video.warp import ReferenceWarper, WarpOptions
 
 from training.augment import SecondPhotoOptions, simulate_second_photo
