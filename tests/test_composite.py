@@ -703,10 +703,7 @@ def test_a_blush_in_the_reference_is_not_carried_but_its_lips_keep_their_colour(
     face, _ = masked_face(light=_painted(redder, cheek=True, lips=True))
     hole = face.mask > 0
 
-    def a_of(image: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(image, cv2.COLOR_RGB2Lab)[..., 1].astype(np.float32)
-
-    painted = (a_of(face.reference) - a_of(plain.reference)) > 0.3 * redder
+    painted = (_lab_a(face.reference) - _lab_a(plain.reference)) > 0.3 * redder
     lips = np.zeros(hole.shape, np.uint8)
     cv2.fillPoly(lips, [np.round(face.landmarks[list(landmark_sets.LIPS_OUTER)]).astype(np.int32)], 1)
     near_mouth = cv2.dilate(lips, np.ones((15, 15), np.uint8)).astype(bool)
@@ -714,14 +711,14 @@ def test_a_blush_in_the_reference_is_not_carried_but_its_lips_keep_their_colour(
     assert np.count_nonzero(cheek) > 50 and np.count_nonzero(on_lips) > 50
     out_plain = ReferenceComposite(CompositeOptions(light="skin")).reconstruct([plain])[0]
     out = ReferenceComposite(CompositeOptions(light="skin")).reconstruct([face])[0]
-    carried = a_of(out) - a_of(out_plain)  # what the paint changed in the rebuilt face
-    in_reference = a_of(face.reference) - a_of(plain.reference)
+    carried = _lab_a(out) - _lab_a(out_plain)  # what the paint changed in the rebuilt face
+    in_reference = _lab_a(face.reference) - _lab_a(plain.reference)
     away = hole & ~cv2.dilate(painted.astype(np.uint8), np.ones((31, 31), np.uint8)).astype(bool)
     # (the frame's visible skin strays about 6 a/b units from its smooth colour here, the bound bends from 0.7 of it;
     # without it, about 0.9 of the blush is carried and the cheek is 9 units redder than the skin around it)
     assert float(carried[cheek].mean()) < 0.65 * float(in_reference[cheek].mean()), (
         float(carried[cheek].mean()), float(in_reference[cheek].mean()))
-    rebuilt = a_of(out)
+    rebuilt = _lab_a(out)
     redness = float(rebuilt[cheek].mean() - np.median(rebuilt[away]))
     assert redness < 7.0, redness
     # The lips keep it.
@@ -1115,6 +1112,11 @@ def test_colours_by_label_are_the_nearest_ring_pixels_colours() -> None:
     assert np.array_equal(got, expected)
 
 
+def _lab_a(image: np.ndarray) -> np.ndarray:
+    """Lab a (redness) of an RGB uint8 image, float32."""
+    return cv2.cvtColor(image, cv2.COLOR_RGB2Lab)[..., 1].astype(np.float32)
+
+
 def _moustache(redder: float, above: float = 0.22):
     """A function that paints the reference photo ``redder`` Lab a units redder on a soft patch above its image-left
     upper lip (a stand-in's shaded, redder moustache; its centre ``above`` mouth widths above the lips' top), within
@@ -1149,10 +1151,7 @@ def test_a_redder_patch_beside_the_references_own_lips_is_bounded_as_skin() -> N
     face, _ = masked_face(light=_moustache(redder))
     hole = face.mask > 0
 
-    def a_of(image: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(image, cv2.COLOR_RGB2Lab)[..., 1].astype(np.float32)
-
-    in_reference = a_of(face.reference) - a_of(plain.reference)
+    in_reference = _lab_a(face.reference) - _lab_a(plain.reference)
     painted = in_reference > 0.3 * redder
     lips = np.zeros(hole.shape, np.uint8)
     cv2.fillPoly(lips, [np.round(face.landmarks[list(landmark_sets.LIPS_OUTER)]).astype(np.int32)], 1)
@@ -1163,7 +1162,7 @@ def test_a_redder_patch_beside_the_references_own_lips_is_bounded_as_skin() -> N
 
     def carried(faces: list) -> np.ndarray:
         outs = [ReferenceComposite(CompositeOptions(light="skin")).reconstruct([f])[0] for f in faces]
-        return a_of(outs[1]) - a_of(outs[0])
+        return _lab_a(outs[1]) - _lab_a(outs[0])
 
     unknown, bounded = carried([plain, face]), carried(known)
     share = [float(c[patch].mean()) / float(in_reference[patch].mean()) for c in (unknown, bounded)]
@@ -1213,10 +1212,7 @@ def test_a_redder_rim_right_above_the_references_own_lips_is_bounded_as_skin() -
     face, _ = masked_face(light=_lip_rim(redder))
     hole = face.mask > 0
 
-    def a_of(image: np.ndarray) -> np.ndarray:
-        return cv2.cvtColor(image, cv2.COLOR_RGB2Lab)[..., 1].astype(np.float32)
-
-    in_reference = a_of(face.reference) - a_of(plain.reference)
+    in_reference = _lab_a(face.reference) - _lab_a(plain.reference)
     left, right = face.landmarks[list(landmark_sets.MOUTH_CORNERS)]
     width = float(np.hypot(*(right - left)))
     lips, far = _outside_lips(hole.shape, face.landmarks)
@@ -1226,7 +1222,7 @@ def test_a_redder_rim_right_above_the_references_own_lips_is_bounded_as_skin() -
     assert np.count_nonzero(rim) > 15 and np.count_nonzero(on_lips) > 50
     known = [dataclasses.replace(f, reference_lips=f.landmarks[list(landmark_sets.LIPS_OUTER)]) for f in (plain, face)]
     outs = [ReferenceComposite(CompositeOptions(light="skin")).reconstruct([f])[0] for f in known]
-    carried = a_of(outs[1]) - a_of(outs[0])
+    carried = _lab_a(outs[1]) - _lab_a(outs[0])
     share = float(carried[rim].mean()) / float(in_reference[rim].mean())
     assert share < 0.6, share
     assert float(carried[on_lips].mean()) > 0.85 * float(in_reference[on_lips].mean())

@@ -398,14 +398,10 @@ def test_a_bare_face_with_no_forehead_colour_and_a_clear_edge_stays_bare(big_fac
     assert _segment_full(MaskSegmenter(SegmentOptions(presence=plain)), grey, lm).any()
 
 
-def test_settled_cues_are_reused_and_a_mask_taken_off_is_still_seen(big_face, monkeypatch):
-    """Settled on a worn mask, the costly cues (edge, lips, mouth) are measured every ``settled_every`` frames only; the
-    decisions frame by frame are those of measuring them every frame, the mask coming off included."""
+def _count_edge_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """``presence_decision.edge_contrast`` counted: the returned dict's "edge" goes up by one a call."""
     from unmask_video import presence_decision
 
-    image, lm, _ = big_face
-    masked, _ = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
-    frames = [masked] * 8 + [image] * 6 + [masked] * 6
     calls = {"edge": 0}
     edge = presence_decision.edge_contrast
 
@@ -414,6 +410,17 @@ def test_settled_cues_are_reused_and_a_mask_taken_off_is_still_seen(big_face, mo
         return edge(*args, **kwargs)
 
     monkeypatch.setattr(presence_decision, "edge_contrast", counted)
+    return calls
+
+
+def test_settled_cues_are_reused_and_a_mask_taken_off_is_still_seen(big_face, monkeypatch):
+    """Settled on a worn mask, the costly cues (edge, lips, mouth) are measured every ``settled_every`` frames only; the
+    decisions frame by frame are those of measuring them every frame, the mask coming off included."""
+
+    image, lm, _ = big_face
+    masked, _ = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+    frames = [masked] * 8 + [image] * 6 + [masked] * 6
+    calls = _count_edge_calls(monkeypatch)
     decisions = {}
     for every in (1, 3):
         calls["edge"] = 0
@@ -562,20 +569,12 @@ def test_a_settled_bare_face_skips_the_refinement_and_a_mask_put_on_is_still_see
     """A face settled bare whose k-means mask keeps its colour and cover is returned bare without the refinement and
     the costly cues (``bare_every``); a mask put on changes the k-means mask and is found on the frames it is found
     on when every frame is measured."""
-    from unmask_video import presence_decision
 
     image, lm, _ = big_face
     masked, _ = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
     rng = np.random.default_rng(5)
     frames = [np.clip(f + rng.normal(0, 2, f.shape), 0, 255).astype(np.uint8) for f in [image] * 12 + [masked] * 6]
-    calls = {"edge": 0}
-    edge = presence_decision.edge_contrast
-
-    def counted(*args, **kwargs):
-        calls["edge"] += 1
-        return edge(*args, **kwargs)
-
-    monkeypatch.setattr(presence_decision, "edge_contrast", counted)
+    calls = _count_edge_calls(monkeypatch)
     decisions, measured, skipped = {}, {}, {}
     for every in (1, 4):
         calls["edge"] = 0
