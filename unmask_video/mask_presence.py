@@ -530,6 +530,20 @@ def presence_score(
     return float(np.sqrt(colour * step)) * covered * cover_score * bare * level
 
 
+def _cues_near(
+    now: tuple[float | None, float], then: tuple[float | None, float], colour: float, cover: float
+) -> bool:
+    """Whether the cheap cues ``now`` (colour distance to the skin, None without one; cover of the lower face) lie
+    where they were (``then``): a distance on both or neither, within ``colour`` of each other, the covers within
+    ``cover``."""
+    (distance, now_cover), (then_distance, then_cover) = now, then
+    if (distance is None) != (then_distance is None):
+        return False
+    if distance is not None and abs(distance - float(then_distance)) > colour:  # type: ignore[arg-type]
+        return False
+    return abs(now_cover - then_cover) <= cover
+
+
 class Presence:
     """The decision of one face over time."""
 
@@ -557,12 +571,7 @@ class Presence:
             return False
         if min(self.average or 0.0, self.cues_score) < opt.settled:
             return False
-        then_distance, then_cover = self.cheap
-        if (distance is None) != (then_distance is None):
-            return False
-        if distance is not None and abs(distance - float(then_distance)) > opt.settled_colour:  # type: ignore[arg-type]
-            return False
-        return abs(cover - then_cover) <= opt.settled_cover
+        return _cues_near((distance, cover), self.cheap, opt.settled_colour, opt.settled_cover)
 
     def bare_settled(self, distance: float | None, cover: float) -> bool:
         """Whether this frame of a bare face (its k-means mask's colour ``distance`` to the skin, None without one,
@@ -574,12 +583,7 @@ class Presence:
             return False
         if self.average is None or max(self.average, self.cues_score) > opt.bare_settled:
             return False
-        then_distance, then_cover = self.bare_cues
-        if (distance is None) != (then_distance is None):
-            return False
-        if distance is not None and abs(distance - float(then_distance)) > opt.bare_colour:  # type: ignore[arg-type]
-            return False
-        return abs(cover - then_cover) <= opt.bare_cover
+        return _cues_near((distance, cover), self.bare_cues, opt.bare_colour, opt.bare_cover)
 
     def measured_bare(self, cues: tuple[float | None, float] | None) -> None:
         """Keep a full run's k-means cues (:meth:`bare_settled`) while the face is bare; forget them once worn."""
