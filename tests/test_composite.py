@@ -684,12 +684,8 @@ def _painted(redder: float, cheek: bool, lips: bool):
             cx, cy = landmarks[[50, 187]].mean(axis=0)  # the image-left cheek
             weight += np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * (0.1 * width) ** 2))
         if lips:
-            mouth = np.zeros((h, w), np.uint8)
-            cv2.fillPoly(mouth, [np.round(landmarks[list(landmark_sets.LIPS_OUTER)]).astype(np.int32)], 255)
-            weight += cv2.GaussianBlur(mouth.astype(np.float32) / 255.0, (0, 0), 1.0)
-        lab = cv2.cvtColor(reference, cv2.COLOR_RGB2Lab).astype(np.float32)
-        lab[..., 1] += redder * np.minimum(weight, 1.0)
-        return _relit(cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB), landmarks)
+            weight += _soft_lips((h, w), landmarks)
+        return _redden(reference, landmarks, weight, redder)
 
     return paint
 
@@ -1131,12 +1127,8 @@ def _moustache(redder: float, above: float = 0.22):
         cx, cy = 0.65 * left + 0.35 * right
         cy = float(mouth[:, 1].min()) - above * width
         weight = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * (0.06 * width) ** 2))
-        lips = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(lips, [np.round(mouth).astype(np.int32)], 255)
-        weight += cv2.GaussianBlur(lips.astype(np.float32) / 255.0, (0, 0), 1.0)
-        lab = cv2.cvtColor(reference, cv2.COLOR_RGB2Lab).astype(np.float32)
-        lab[..., 1] += redder * np.minimum(weight, 1.0)
-        return _relit(cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB), landmarks)
+        weight += _soft_lips((h, w), landmarks)
+        return _redden(reference, landmarks, weight, redder)
 
     return paint
 
@@ -1182,23 +1174,39 @@ def _lip_rim(redder: float, at: float = 0.07):
         h, w = reference.shape[:2]
         left, right = landmarks[list(landmark_sets.MOUTH_CORNERS)]
         width = float(np.hypot(*(right - left)))
-        lips, far = _outside_lips((h, w), landmarks)
+        _, far = _outside_lips((h, w), landmarks)
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
         centre = 0.5 * (left + right)
         weight = np.exp(-(((far - at * width) / (0.025 * width)) ** 2)) * (far > 0)
         weight *= (ys < centre[1]) & (xs < centre[0])
-        weight += cv2.GaussianBlur(lips.astype(np.float32), (0, 0), 1.0)
-        lab = cv2.cvtColor(reference, cv2.COLOR_RGB2Lab).astype(np.float32)
-        lab[..., 1] += redder * np.minimum(weight, 1.0)
-        return _relit(cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB), landmarks)
+        weight += _soft_lips((h, w), landmarks)
+        return _redden(reference, landmarks, weight, redder)
 
     return paint
 
 
-def _outside_lips(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(inside the LIPS_OUTER outline of ``landmarks``, (h, w) uint8 {0, 1}; each pixel's distance outside it, float32)."""
+def _lips_inside(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """Inside the LIPS_OUTER outline of ``landmarks``: (h, w) uint8 {0, 1}."""
     lips = np.zeros(shape, np.uint8)
     cv2.fillPoly(lips, [np.round(landmarks[list(landmark_sets.LIPS_OUTER)]).astype(np.int32)], 1)
+    return lips
+
+
+def _soft_lips(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """The lips (:func:`_lips_inside`) as a float32 weight, its edge blurred by a Gaussian of 1 px."""
+    return cv2.GaussianBlur(_lips_inside(shape, landmarks).astype(np.float32), (0, 0), 1.0)
+
+
+def _redden(reference: np.ndarray, landmarks: np.ndarray, weight: np.ndarray, redder: float) -> np.ndarray:
+    """``reference`` ``redder`` Lab a units redder where ``weight`` (capped at 1) says, relit (:func:`_relit`)."""
+    lab = cv2.cvtColor(reference, cv2.COLOR_RGB2Lab).astype(np.float32)
+    lab[..., 1] += redder * np.minimum(weight, 1.0)
+    return _relit(cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB), landmarks)
+
+
+def _outside_lips(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(inside the LIPS_OUTER outline of ``landmarks``, (h, w) uint8 {0, 1}; each pixel's distance outside it, float32)."""
+    lips = _lips_inside(shape, landmarks)
     return lips, cv2.distanceTransform(1 - lips, cv2.DIST_L2, 5)
 
 
