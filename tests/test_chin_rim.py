@@ -90,3 +90,108 @@ def test_a_short_pale_spot_and_a_grey_cloth_leave_the_mask_as_it_is(face):
     grey, _ = draw_surgical_mask(_neck(masked, mask, 3), lm, MaskStyle(color=(110, 110, 110)))
     assert join_chin_rim(grey, lm, mask) is mask  # (a cloth no lighter than the neck: the band is no cloth light)
     assert join_chin_rim(_neck(masked, mask, 3), lm, mask, ChinRimOptions(enabled=False)) is mask
+
+
+def _join_as_first_written(image: np.ndarray, lm: np.ndarray, mask: np.ndarray, options: ChinRimOptions) -> np.ndarray:
+    """The rule as first written (every column's rows read at once, the whole mask below the mouth searched): the
+    reference the cheaper reading must give bit for bit."""
+    from unmask_video.chin_rim import _long_runs, _running_median
+    from unmask_video.face_axes import face_axes
+
+    h, w = mask.shape
+    pts = np.asarray(lm, np.float64)
+    mouth = float(pts[list(ls.MOUTH_CORNERS), 1].max())
+    start = min(max(int(np.floor(mouth)) + 1, 0), h)
+    inside = mask[start:] > 0.5
+    if not options.enabled or not inside.any():
+        return mask
+    size = face_size_px(lm)
+    deep = max(int(round(options.depth * size)), 1)
+    n0 = max(int(round(options.neck[0] * size)), deep + 1)
+    n1 = max(int(round(options.neck[1] * size)), n0 + 1)
+    cols = np.flatnonzero(inside.any(axis=0))
+    bottom = h - 1 - np.argmax(inside[::-1, cols], axis=0)
+    down, _ = face_axes(pts)
+    across = cols * down[1] - bottom * down[0]
+    a, b = sorted(float(pts[i][0] * down[1] - pts[i][1] * down[0]) for i in ls.NECK_SIDES)
+    keep = (bottom > mouth) & (bottom + n1 < h) & (across >= a) & (across <= b)
+    cols, bottom = cols[keep], bottom[keep]
+    if not len(cols):
+        return mask
+    rows = bottom[None, :] + np.arange(-5, n1 + 1)[:, None]
+    picked = np.ascontiguousarray(image[np.maximum(rows, 0), cols[None, :]])
+    light = cv2.cvtColor(picked, cv2.COLOR_RGB2Lab)[..., 0].astype(np.float32)
+    neck = np.median(light[5 + n0 : 5 + n1 + 1], axis=0)
+    cloth = np.median(light[0:4], axis=0)
+    below = light[6 : 5 + n0]
+    rim = (below >= neck + options.lighter) & (below <= neck + options.at_most)
+    run = np.cumprod(rim, axis=0).sum(axis=0)
+    depth = np.minimum(run, deep)
+    depth[(cloth < neck + options.cloth_above) | (run >= n0 - 1)] = 0
+    if not depth.any():
+        return mask
+    if options.smooth > 1 and len(depth) >= options.smooth:
+        depth = _running_median(depth, options.smooth | 1)
+    runs = _long_runs(depth > 0, cols, options.width * size)
+    depth[runs == 0] = 0
+    if not depth.any():
+        return mask
+    depth = np.minimum(depth, (runs // max(options.taper, 1)).astype(depth.dtype))
+    top, r1 = max(int(bottom.min()) - 3, 0), int(bottom.max()) + n1 + 1
+    part = mask[top:r1, cols]
+    rows = np.arange(top, r1)[:, None]
+    moved = part.copy()
+    for d in range(1, int(depth.max()) + 1):
+        shifted = np.zeros_like(part)
+        shifted[d:] = part[:-d]
+        moved = np.where((rows >= bottom - 3 + d) & (depth >= d), np.maximum(moved, shifted), moved)
+    out = mask.copy()
+    out[top:r1, cols] = moved
+    return out
+
+
+def _turned(image: np.ndarray, lm: np.ndarray, mask: np.ndarray, degrees: float):
+    """The face turned in the image plane by ``degrees`` about the chin (image, landmarks, mask)."""
+    h, w = mask.shape
+    m = cv2.getRotationMatrix2D((float(lm[ls.CHIN][0]), float(lm[ls.CHIN][1])), degrees, 1.0)
+    turn = lambda a, interp: cv2.warpAffine(a, m, (w, h), flags=interp)  # noqa: E731
+    pts = (np.c_[lm, np.ones(len(lm))] @ m.T).astype(np.float32)
+    return turn(image, cv2.INTER_LINEAR), pts, turn(mask, cv2.INTER_LINEAR)
+
+
+@pytest.mark.parametrize("degrees", [0.0, 20.0, -35.0, 120.0])
+def test_the_rim_read_in_stages_gives_the_rule_as_first_written_bit_for_bit(face, degrees):
+    masked, lm, mask = face
+    rng = np.random.default_rng(7)
+    noisy = np.clip(_neck(masked, mask, 3).astype(np.int16) + rng.integers(-12, 13, masked.shape), 0, 255)
+    cases = [_neck(masked, mask, 3), _neck(masked, mask, 0), _neck(masked, mask, 40), noisy.astype(np.uint8)]
+    options = [ChinRimOptions(), ChinRimOptions(smooth=1), ChinRimOptions(smooth=4, width=0.02, taper=1),
+               ChinRimOptions(lighter=2.0, cloth_above=4.0, width=0.3)]  # fmt: skip
+    joined = 0
+    for image in cases:
+        image, pts, turned = _turned(image, lm, mask, degrees)
+        for opt in options:
+            want = _join_as_first_written(image, pts, turned, opt)
+            got = join_chin_rim(image, pts, turned, opt)
+            assert np.array_equal(got, want) and (got is turned) == (want is turned), (degrees, opt)
+            joined += int(want is not turned)
+    assert joined >= 3  # (the cases do join, upright and turned)
+
+
+def test_where_no_rim_can_start_at_the_edge_the_rows_between_are_not_read(face, monkeypatch):
+    from unmask_video import chin_rim
+
+    masked, lm, mask = face
+    reads: list[int] = []
+    original = chin_rim._lightness
+
+    def counted(image, bottom, cols, rows):
+        reads.append(len(rows))
+        return original(image, bottom, cols, rows)
+
+    monkeypatch.setattr(chin_rim, "_lightness", counted)
+    assert join_chin_rim(_neck(masked, mask, 0), lm, mask) is mask
+    assert len(reads) == 1  # (the cloth's rows, the first past the edge, the neck's: no band starts there)
+    reads.clear()
+    assert join_chin_rim(_neck(masked, mask, 3), lm, mask) is not mask
+    assert len(reads) == 2  # (a band: the rows between read too)

@@ -58,36 +58,48 @@ def join_chin_rim(
     """``mask`` (float32 (h, w) in [0, 1], > 0.5 the mask) of ROI ``image`` (uint8 RGB; its ``landmarks``) with its
     lower edge below the mouth moved down over the pale rim under it; ``mask`` itself where nothing joins."""
     options = options or ChinRimOptions()
+    if not options.enabled:
+        return mask
     h, w = mask.shape
     pts = np.asarray(landmarks, np.float64)
     mouth = float(pts[list(landmark_sets.MOUTH_CORNERS), 1].max())
     start = min(max(int(np.floor(mouth)) + 1, 0), h)
-    inside = mask[start:] > 0.5  # (the rows below the mouth only)
-    if not options.enabled or not inside.any():
-        return mask
     size = face_size_px(landmarks)
     deep = max(int(round(options.depth * size)), 1)
     n0 = max(int(round(options.neck[0] * size)), deep + 1)
     n1 = max(int(round(options.neck[1] * size)), n0 + 1)
+    down, _ = face_axes(pts)
+    a, b = sorted(float(pts[i][0] * down[1] - pts[i][1] * down[0]) for i in landmark_sets.NECK_SIDES)
     # (each column's lowest mask pixel: the edge, where it lies below the mouth, above the neck (between the lines
     # down the face through the neck's sides: beside it lie a hood's lining, a hand, the hair) and the neck's rows are
-    # in the image)
-    cols = np.flatnonzero(inside.any(axis=0))
-    bottom = h - 1 - np.argmax(inside[::-1, cols], axis=0)  # (rows of the mask: ``inside`` ends where it ends)
-    down, _ = face_axes(pts)
+    # in the image; only the columns those lines can cross at such an edge are read)
+    c0, c1 = _neck_span(down, a, b, start, h - n1 - 1, w)
+    if start >= h or c1 <= c0:
+        return mask
+    # (each column's lowest mask row at or below ``start``: the first mask pixel of its row read upwards, the columns
+    # as rows (OpenCV's transpose and flip, then NumPy's first largest); no mask pixel: none)
+    up = cv2.flip(cv2.transpose(cv2.compare(mask[start:, c0:c1], 0.5, cv2.CMP_GT)), 1)
+    low = up.argmax(axis=1)
+    cols = np.flatnonzero(up[np.arange(len(up)), low])
+    if not len(cols):
+        return mask
+    bottom = h - 1 - low[cols]
+    cols += c0
     across = cols * down[1] - bottom * down[0]
-    a, b = sorted(float(pts[i][0] * down[1] - pts[i][1] * down[0]) for i in landmark_sets.NECK_SIDES)
     keep = (bottom > mouth) & (bottom + n1 < h) & (across >= a) & (across <= b)
     cols, bottom = cols[keep], bottom[keep]
     if not len(cols):
         return mask
-    # (the lightness of each column's pixels from 5 above its edge to the neck's last row, converted alone)
-    rows = bottom[None, :] + np.arange(-5, n1 + 1)[:, None]
-    picked = np.ascontiguousarray(image[np.maximum(rows, 0), cols[None, :]])
-    light = cv2.cvtColor(picked, cv2.COLOR_RGB2Lab)[..., 0].astype(np.float32)  # (row d of the column: edge + d - 5)
-    neck = np.median(light[5 + n0 : 5 + n1 + 1], axis=0)
-    cloth = np.median(light[5 - 5 : 5 - 1], axis=0)  # (2 to 5 rows inside the edge)
-    below = light[5 + 1 : 5 + n0]
+    # (the lightness of each column's pixels, converted alone: first the cloth's rows (2 to 5 inside the edge), the
+    # first row past the edge and the neck's, which tell where a rim may start; the rows between only where such
+    # columns may make a run long enough)
+    light = _lightness(image, bottom, cols, np.concatenate((np.arange(-5, -1), [1], np.arange(n0, n1 + 1))))
+    cloth, first, neck = _median_rows(light[:, :4]), light[:, 4].astype(np.float32), _median_rows(light[:, 5:])
+    may = (first >= neck + options.lighter) & (first <= neck + options.at_most)
+    may &= cloth >= neck + options.cloth_above
+    if not _may_join(may, cols, options.width * size, options.smooth):
+        return mask
+    below = np.concatenate([first[None], _lightness(image, bottom, cols, np.arange(2, n0)).T.astype(np.float32)])
     rim = (below >= neck + options.lighter) & (below <= neck + options.at_most)
     # (the rim's pixels from the edge on: a run that starts at the edge, and ends before the neck's rows: a thin
     # band, not a pale collar or a hood's lining under the mask)
@@ -117,6 +129,59 @@ def join_chin_rim(
     out = mask.copy()
     out[top:r1, cols] = moved
     return out
+
+
+def _neck_span(down: np.ndarray, a: float, b: float, top: int, low: int, w: int) -> tuple[int, int]:
+    """The columns (first, past the last) in which a point of rows ``top`` .. ``low`` may lie between the lines down the
+    face (unit vector ``down``) at ``a`` and ``b`` (x down_y - y down_x), a column or two wider; all ``w`` columns on a
+    face turned far from upright."""
+    if down[1] < 0.1 or low < top:
+        return 0, w
+    ends = (top * down[0], low * down[0])
+    c0 = int(np.floor((a + min(ends)) / down[1])) - 2
+    c1 = int(np.ceil((b + max(ends)) / down[1])) + 3
+    return min(max(c0, 0), w), min(max(c1, 0), w)
+
+
+def _lightness(image: np.ndarray, bottom: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """uint8 (len(cols), len(rows)): 8-bit Lab L of each column's pixels ``rows`` (offsets, int) below its edge
+    ``bottom`` (rows above the image read at its first row)."""
+    ys = np.maximum(bottom[:, None] + rows[None, :], 0).astype(np.float32)
+    xs = np.empty_like(ys)
+    xs[:] = cols[:, None]
+    picked = cv2.remap(image, xs, ys, cv2.INTER_NEAREST)  # (whole pixels: a gather)
+    return cv2.cvtColor(picked, cv2.COLOR_RGB2Lab)[..., 0]
+
+
+def _median_rows(values: np.ndarray) -> np.ndarray:
+    """float32: the median of each row of ``values`` (uint8; as ``np.median`` gives it on them as float32)."""
+    n = values.shape[1]
+    k = n // 2
+    if n % 2:
+        return np.partition(values, k, axis=1)[:, k].astype(np.float32)
+    part = np.partition(values, (k - 1, k), axis=1)
+    return (part[:, k - 1].astype(np.float32) + part[:, k].astype(np.float32)) / np.float32(2.0)
+
+
+def _may_join(may: np.ndarray, cols: np.ndarray, width: float, smooth: int) -> bool:
+    """Whether the columns whose rim may start at the edge (``may``: the first row past the edge and the cloth
+    pass) can hold a run :func:`_long_runs` keeps after the running median: a bound (a column's depth is 0 where
+    ``may`` is off, and the running median and the runs only grow with it), so the rows between are read only there."""
+    if not may.any():
+        return False
+    on = may
+    if smooth > 1 and len(on) >= smooth:
+        # (:func:`_running_median` of 0s and 1s: 1 where at least half the window is)
+        k = smooth | 1
+        padded = np.concatenate((np.repeat(on[:1], k // 2), on, np.repeat(on[-1:], k // 2))).astype(np.int32)
+        on = np.convolve(padded, np.ones(k, np.int32), mode="valid") > k // 2
+    # (the runs of neighbouring columns, as :func:`_long_runs` splits them: their first and last indices)
+    step = np.diff(cols) == 1
+    joined = np.zeros(len(on) + 1, bool)  # (index i: column i - 1 runs on into column i)
+    joined[1:-1] = on[:-1] & on[1:] & step
+    starts = np.flatnonzero(on & ~joined[:-1])
+    ends = np.flatnonzero(on & ~joined[1:])
+    return bool((ends - starts + 1 >= width).any())
 
 
 def _long_runs(on: np.ndarray, cols: np.ndarray, width: float) -> np.ndarray:
