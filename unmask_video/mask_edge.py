@@ -30,6 +30,29 @@ _PAIRS = (np.array([0, 0, 0, 1, 1, 2]), np.array([0, 1, 2, 1, 2, 2]))
 
 
 @dataclass
+class _Read:
+    """The pixels :func:`_test_points` told: those with a cell of the model (rows ``ys``, columns ``xs``), which of
+    them join (``join``, a bool each), and which did not join but are of the cloth's own colour (``own``; None where
+    that was not told)."""
+
+    ys: np.ndarray
+    xs: np.ndarray
+    join: np.ndarray
+    own: np.ndarray | None = None
+
+
+@dataclass
+class _Ring:
+    """One ring of :func:`_settle_once`: its pixels (uint8 ``ring``, 255 on them), what was told of them (``read``)
+    and the pixels that joined (rows ``joined_ys``, columns ``joined_xs``)."""
+
+    ring: np.ndarray
+    read: _Read
+    joined_ys: np.ndarray
+    joined_xs: np.ndarray
+
+
+@dataclass
 class EdgeModel:
     """Where the working-size mask's outline is read and what a pixel there must show to join: on a grid of ``cell`` x
     ``cell`` working pixels (``shape`` cells) whose first cell starts at working pixel ``origin`` (x, y), ``row`` (flat
@@ -207,8 +230,8 @@ def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: 
     the model's mask."""
     if model.size is not None and model.run > 0:
         return _settle_runs(image, hard, model, to_work)
-    joined = _settle_once(image, hard, model, to_work, True)
-    if model.size is None or model.depth <= 1 or not joined:
+    first = _settle_once(image, hard, model, to_work, True)
+    if model.size is None or model.depth <= 1 or first is None or not len(first.joined_ys):
         return hard
     # (deeper: through the cloth's own colour only, one more ring than ``depth`` as a probe; a strip still growing at
     # the probe runs on into something of the cloth's colour (a white collar, a pale wall) and is dropped; one that
@@ -229,13 +252,12 @@ def _settle_runs(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work:
     """:func:`settle_edge` with the strips gated (``model.run`` > 0): the first ring by the usual rules alone; the own
     colour's pixels (first ring included) come only as whole strips that run along the outline and end at skin."""
     warm = model.skin_ab is not None and float(np.sum(model.skin_ab)) - 256.0 >= model.skin_warm
-    seen: list[np.ndarray] | None = [] if warm and model.depth > 1 else None
-    _settle_once(image, hard, model, to_work, True, False, seen)
-    if not seen:
+    first = _settle_once(image, hard, model, to_work, True, False, tell_own=warm and model.depth > 1)
+    if first is None or first.read.own is None:
         return hard  # (no finger to tell by its colour, or no ring: the usual rule alone)
     # (the first ring of the cloth's own colour, read from the usual rule's ring where it has one: its pixels that did
     # not join, and the pixels past the ones that did, read now; where no part of it may make a run, done here)
-    ys, xs = _first_own_ring(image, hard, model, to_work, seen)
+    ys, xs = _first_own_ring(image, hard, model, to_work, first)
     least = max(model.run * model.face / to_work[0], model.run_px)
     near = _zones_may_run(ys, xs, hard.shape, least, model.depth)
     if near is None:
@@ -273,7 +295,8 @@ def _grow_rings(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: 
     before the last ring where that ring was read and a pixel joined in it (the probe), else None."""
     for step in range(start, rings):
         before = hard.copy() if step == rings - 1 else None
-        if not _settle_once(image, hard, model, to_work, False, at=at):
+        ring = _settle_once(image, hard, model, to_work, False, at=at)
+        if ring is None or not len(ring.joined_ys):
             return None
         if before is not None:
             return before
@@ -289,12 +312,14 @@ def _drop_open(deep: np.ndarray, probe: np.ndarray, labels: np.ndarray | None = 
 
 
 def _first_own_ring(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float],
-                    seen: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+                    first: _Ring) -> tuple[np.ndarray, np.ndarray]:
     """The pixels (rows, columns) of the cloth's own colour touching ``hard`` (8-connected), as the ring of
-    :func:`_settle_once` would read them, from ``seen`` (its last usual-rule ring of ``hard``: that ring's pixels not
-    joined with their own-colour test, and the pixels that joined): those pixels' own tests, and the pixels touching
-    the joined ones read now (few)."""
-    ring, ys, xs, own, jy, jx = seen
+    :func:`_settle_once` would read them, from ``first`` (the usual rule's ring of ``hard`` just read, its own colour
+    told): that ring's pixels that did not join and are of that colour, and the pixels touching the joined ones read
+    now (few)."""
+    ring, jy, jx = first.ring, first.joined_ys, first.joined_xs
+    assert first.read.own is not None
+    ys, xs, own = first.read.ys, first.read.xs, first.read.own
     if not len(jy):
         return ys[own], xs[own]
     h, w = hard.shape
@@ -305,9 +330,9 @@ def _first_own_ring(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_wo
     # (not in ``hard`` nor in the ring read: each pixel once)
     flat = np.unique(flat[(hard.ravel()[flat] == 0) & (ring.ravel()[flat] == 0)])
     found = _test_points(image, flat // w, flat % w, model, to_work, False, True) if len(flat) else None
-    if found is None or not len(found[0]):
+    if found is None or not found.join.any():
         return ys[own], xs[own]
-    return np.concatenate([ys[own], found[0]]), np.concatenate([xs[own], found[1]])
+    return np.concatenate([ys[own], found.ys[found.join]]), np.concatenate([xs[own], found.xs[found.join]])
 
 
 def _zones_may_run(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, ...], least: float, depth: int
@@ -377,34 +402,29 @@ def _finger_runs(image: np.ndarray, deep: np.ndarray, labels: np.ndarray, n: int
 
 
 def _settle_once(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float],
-                 first: bool, own: bool = True, seen: list[np.ndarray] | None = None, at: tuple[int, int] = (0, 0)
-                 ) -> bool:
+                 first: bool, own: bool = True, at: tuple[int, int] = (0, 0), tell_own: bool = False) -> _Ring | None:
     """One ring of :func:`settle_edge` (``first``: the usual rules, and the cloth's own colour with ``own``; later:
-    the cloth's own colour only); whether a pixel joined. ``hard`` and ``image`` may be a box of the ROI's, its
-    corner at ROI pixel ``at`` (x, y); ``seen``: see :func:`_test_points`."""
+    the cloth's own colour only), its pixels joined to ``hard`` (in place); the ring read, None where it has no pixel
+    or none with a cell of the model. ``hard`` and ``image`` may be a box of the ROI's, its corner at ROI pixel ``at``
+    (x, y); ``tell_own``: see :func:`_test_points`."""
     ring = cv2.subtract(cv2.dilate(hard, _ALL), hard)
     pts = cv2.findNonZero(ring)
     if pts is None:
-        return False
+        return None
     xs, ys = pts[:, 0, 0], pts[:, 0, 1]
-    join = _test_points(image, ys, xs, model, to_work, first, own, seen, at)
-    if join is None:
-        if seen is not None:
-            seen.clear()
-        return False
-    if seen:
-        seen.insert(0, ring)
-    hard[join[0], join[1]] = 255
-    return bool(len(join[0]))
+    read = _test_points(image, ys, xs, model, to_work, first, own, tell_own, at)
+    if read is None:
+        return None
+    jy, jx = read.ys[read.join], read.xs[read.join]
+    hard[jy, jx] = 255
+    return _Ring(ring, read, jy, jx)
 
 
 def _test_points(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, model: EdgeModel,
-                 to_work: tuple[float, float, float, float], first: bool, own: bool,
-                 seen: list[np.ndarray] | None = None, at: tuple[int, int] = (0, 0)
-                 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The pixels (``ys``, ``xs``) that join by :func:`_settle_once`'s rules (rows, columns), None where none has a
-    cell of the model; ``seen`` (empty list): filled with the pixels read, which did not join but are of the cloth's
-    own colour (a bool per pixel), and the pixels that joined (rows, columns, own, joined rows, joined columns)."""
+                 to_work: tuple[float, float, float, float], first: bool, own: bool, tell_own: bool = False,
+                 at: tuple[int, int] = (0, 0)) -> _Read | None:
+    """The pixels (``ys``, ``xs``) told by :func:`_settle_once`'s rules, None where none has a cell of the model;
+    ``tell_own``: which of them did not join but are of the cloth's own colour told too (with ``model.size``)."""
     ax, bx, ay, by = to_work
     # (the grid cell of the working pixel nearest to each)
     gy = (np.rint((ys + at[1]) * ay + by).astype(np.int64) - model.origin[1]) // model.cell
@@ -425,7 +445,7 @@ def _test_points(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, model: EdgeM
     terms = lab * model.axis[rows]
     proj = terms[:, 0] + terms[:, 1] + terms[:, 2] - model.offset[rows]
     cloth = None
-    if model.size is not None and (own or seen is not None):
+    if model.size is not None and (own or tell_own):
         size = model.size[rows]
         cloth = (proj >= size * model.own) & (proj <= size * model.own_cap)
     join = cloth.copy() if own and cloth is not None else np.zeros(len(rows), bool)
@@ -434,6 +454,4 @@ def _test_points(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, model: EdgeM
         if model.chroma_need is not None:
             terms = lab[:, 1:] * model.chroma_axis[rows]
             join |= terms[:, 0] + terms[:, 1] - model.chroma_offset[rows] >= model.chroma_need[rows]
-    if seen is not None and cloth is not None:
-        seen.extend([ys, xs, cloth & ~join, ys[join], xs[join]])
-    return ys[join], xs[join]
+    return _Read(ys, xs, join, cloth & ~join if tell_own and cloth is not None else None)
