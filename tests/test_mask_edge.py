@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
 from unmask_video.mask_edge import EdgeModel, edge_model, settle_edge
+from unmask_video.segment_options import SegmentOptions
+
+#: The usual rule alone (the partly-mask pixels, one deep): no chroma rule, no deep settle through the own colour.
+_PLAIN = SegmentOptions(edge_chroma=0.0, edge_cloth=0.0, edge_run=0.0, edge_run_depth=0.0, edge_run_px=0.0)
 
 
 def _soft_disc(size=160, radius=50.0, ramp=2.5, skin=(200, 150, 130), cloth=(190, 220, 240), noise=2.0, seed=5):
@@ -26,7 +32,7 @@ def _settle(image, hard, scale=1):
     if scale != 1:
         mask = (cv2.resize(mask.astype(np.float32), work.shape[1::-1], interpolation=cv2.INTER_AREA) >= 0.5)
         mask = mask.astype(np.uint8)
-    model = edge_model(cv2.cvtColor(work, cv2.COLOR_RGB2LAB), mask)
+    model = edge_model(cv2.cvtColor(work, cv2.COLOR_RGB2LAB), mask, _PLAIN)
     assert model is not None
     s = 1.0 / scale
     return settle_edge(image, hard.astype(np.uint8) * 255, model, (s, 0.5 * s - 0.5, s, 0.5 * s - 0.5)) > 0
@@ -107,7 +113,7 @@ def _chroma_bled_disc(share, size=160, radius=50.0, noise=2.0, chroma_noise=0.0,
 
 def _settle_chroma(image, hard, chroma_floor):
     mask = hard.astype(np.uint8)
-    model = edge_model(cv2.cvtColor(image, cv2.COLOR_RGB2LAB), mask, chroma_floor=chroma_floor)
+    model = edge_model(cv2.cvtColor(image, cv2.COLOR_RGB2LAB), mask, replace(_PLAIN, edge_chroma=chroma_floor))
     assert model is not None
     return settle_edge(image, mask * 255, model, (1.0, 0.0, 1.0, 0.0)) > 0
 
@@ -153,7 +159,7 @@ def _cloth_strip_fingers(strip_px=4, size=160, edge=70, seed=3, gap=(40, 28, 32)
 def _settle_own(image, hard, own, depth, scale=2):
     work = cv2.resize(image, None, fx=1 / scale, fy=1 / scale, interpolation=cv2.INTER_AREA)
     mask = (cv2.resize(hard.astype(np.float32), work.shape[1::-1], interpolation=cv2.INTER_AREA) >= 0.5).astype(np.uint8)
-    model = edge_model(cv2.cvtColor(work, cv2.COLOR_RGB2LAB), mask, own=own, depth=depth)
+    model = edge_model(cv2.cvtColor(work, cv2.COLOR_RGB2LAB), mask, replace(_PLAIN, edge_cloth=own, edge_depth=depth))
     assert model is not None
     s = 1.0 / scale
     return settle_edge(image, hard.astype(np.uint8) * 255, model, (s, 0.5 * s - 0.5, s, 0.5 * s - 0.5)) > 0
@@ -176,7 +182,8 @@ def test_the_cloths_own_colour_rule_leaves_a_blurred_edges_skin_out():
     image, alpha = _soft_disc()
     hard = alpha >= 0.5
     work_mask = hard.astype(np.uint8)
-    model = edge_model(cv2.cvtColor(image, cv2.COLOR_RGB2LAB), work_mask, own=0.75, depth=8)
+    options = replace(_PLAIN, edge_cloth=0.75, edge_depth=8)
+    model = edge_model(cv2.cvtColor(image, cv2.COLOR_RGB2LAB), work_mask, options)
     out = settle_edge(image, work_mask * 255, model, (1.0, 0.0, 1.0, 0.0)) > 0
     assert not (out & (alpha == 0)).any()  # the skin beyond stays out, however deep the settle may go
 
@@ -193,7 +200,8 @@ def test_cloth_coloured_ground_running_on_past_the_depth_stays_out():
     hard[:, :edge] = 255
     model = EdgeModel(
         (0, 0), 4 * size, (1, 1), np.zeros(1, np.int32), np.array([[1.0, 0.0, 0.0]], np.float32),
-        np.zeros(1, np.float32), np.full(1, 1e9, np.float32), size=np.ones(1, np.float32), own=0.75, depth=8,
+        np.zeros(1, np.float32), np.full(1, 1e9, np.float32), replace(_PLAIN, edge_cloth=0.75, edge_depth=8),
+        size=np.ones(1, np.float32),
     )
     lab_l = cv2.cvtColor(image[:1, -1:], cv2.COLOR_RGB2LAB)[0, 0, 0]
     model.offset[:] = cv2.cvtColor(np.full((1, 1, 3), 60, np.uint8), cv2.COLOR_RGB2LAB)[0, 0, 0]
@@ -218,10 +226,9 @@ def _settle_runs(image, hard, run, face=80.0, scale=2, skin_ab=_FINGER_AB):
     ``skin_ab`` (the fingers' colour by default)."""
     work = cv2.resize(image, None, fx=1 / scale, fy=1 / scale, interpolation=cv2.INTER_AREA)
     mask = (cv2.resize(hard.astype(np.float32), work.shape[1::-1], interpolation=cv2.INTER_AREA) >= 0.5).astype(np.uint8)
-    model = edge_model(
-        cv2.cvtColor(work, cv2.COLOR_RGB2LAB), mask, own=0.75, depth=8, face=face, run=run, run_depth=2.2,
-        run_px=16.0 if run > 0 else 0.0, skin_ab=skin_ab,
-    )
+    options = replace(_PLAIN, edge_cloth=0.75, edge_depth=8, edge_run=run, edge_run_depth=2.2,
+                      edge_run_px=16.0 if run > 0 else 0.0)  # fmt: skip
+    model = edge_model(cv2.cvtColor(work, cv2.COLOR_RGB2LAB), mask, options, face, skin_ab)
     assert model is not None
     s = 1.0 / scale
     return settle_edge(image, hard.astype(np.uint8) * 255, model, (s, 0.5 * s - 0.5, s, 0.5 * s - 0.5)) > 0

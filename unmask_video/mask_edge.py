@@ -6,8 +6,9 @@ fifth cloth or more are a pale (or dark) line along the outline once the rest is
 bridge and the cheeks. :func:`edge_model` takes, at the working size, the local mean colours of the cloth just inside
 the outline (m) and of what lies a few pixels beyond it (o), and the spread of the latter along the axis from o to m;
 :func:`settle_edge` then takes, at the ROI's resolution, each pixel touching the mask's outline whose colour lies at
-least ``towards`` of the way from o to m, by at least ``floor`` Lab units and ``noise`` x that spread (a noisy skin,
-hair or a textured background beside the mask is no edge), one pixel deep.
+least ``edge_towards`` of the way from o to m, by at least ``edge_floor`` Lab units and ``edge_noise`` x that spread (a
+noisy skin, hair or a textured background beside the mask is no edge), one pixel deep (the segmenter's
+:class:`~unmask_video.segment_options.SegmentOptions` hold these settings).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import cv2
 import numpy as np
 
 from unmask_video.mask_pixels import pixels_at
+from unmask_video.segment_options import SegmentOptions
 
 __all__ = ["EdgeModel", "edge_model", "settle_edge"]
 
@@ -60,7 +62,7 @@ class EdgeModel:
     unit ``axis`` (Lab) from the colour beyond (o) to the cloth's (m), ``offset`` (o . axis) and ``need``: the least
     projection p . axis - offset of a pixel's colour p that joins; and the same in chroma alone (Lab a, b):
     ``chroma_axis``, ``chroma_offset``, ``chroma_need`` (inf where the cloth's chroma is too near the colour beyond's, or
-    all None when the chroma is not read)."""
+    all None when the chroma is not read). ``options``: the rule's settings (the segmenter's ``edge_*`` fields)."""
 
     origin: tuple[int, int]
     cell: int
@@ -69,35 +71,20 @@ class EdgeModel:
     axis: np.ndarray
     offset: np.ndarray
     need: np.ndarray
+    options: SegmentOptions
     chroma_axis: np.ndarray | None = None
     chroma_offset: np.ndarray | None = None
     chroma_need: np.ndarray | None = None
-    #: With ``own`` > 0: per row |m - o| (Lab); a pixel whose projection lies at least ``own`` x that past o (the
-    #: cloth's own colour, shaded) joins whatever the spread beyond, and the outline is settled again up to ``depth``
-    #: pixels deep through such pixels only (a strip of shaded cloth between the mask and a finger beside it).
+    #: With ``edge_cloth`` > 0: per row |m - o| (Lab); a pixel whose projection lies at least ``edge_cloth`` x that
+    #: past o (the cloth's own colour, shaded; no further than ``edge_cloth_cap`` x it) joins whatever the spread
+    #: beyond, and the outline is settled again up to ``edge_depth`` pixels deep through such pixels only (a strip of
+    #: shaded cloth between the mask and a finger beside it). None: not read.
     size: np.ndarray | None = None
-    own: float = 0.0
-    depth: int = 1
-    #: ... and no further than ``own_cap`` x |m - o| past o: a shade only darkens the cloth (a white collar or a pale
-    #: wall beside a grey mask lies past it).
-    own_cap: float = 1.05
-    #: The deep strips kept: each (8-connected) strip joined through the cloth's own colour must touch the outline
-    #: settled by the usual rule along at least ``run`` x the face's size (``face``, working pixels) and reach on
-    #: average ``run_depth`` ROI pixels deep (its pixels over that contact): the cloth along a finger's side, shaded
-    #: by it, a finger's length of it; a speck or a pixel-wide line of a shaded fold along a cheek, a collar or a
-    #: wall is no such strip and stays out (0: every strip kept, as the rule was first written); and along
-    #: ``run_px`` ROI pixels at least (a small face's blob of shaded cloth at its ear is no finger's side either).
+    #: The face's size (working pixels) and its skin's chroma (Lab a, b; None: none read): with ``edge_run`` > 0 the
+    #: deep strips are kept only where they run along the outline as a finger's side does and end at that skin
+    #: (:func:`_settle_runs`; no strip on a skin near grey, ``edge_skin_warm``, or with none read).
     face: float = 0.0
-    run: float = 0.0
-    run_depth: float = 0.0
-    run_px: float = 0.0
-    #: ... and end at skin (a finger): the median chroma (Lab a, b) of the pixels just past the strip within
-    #: ``run_skin`` of ``skin_ab`` (the face's skin), and only on a face whose skin lies ``skin_warm`` or more from
-    #: grey ((a - 128) + (b - 128)): on a skin near grey a finger cannot be told from the shade of a grey mask, a
-    #: hood or a collar by colour (the grey-mask man: 13; KF94: 20). None: no strip is kept.
     skin_ab: np.ndarray | None = None
-    run_skin: float = 6.0
-    skin_warm: float = 15.0
 
 
 def _square(radius: int) -> np.ndarray:
@@ -120,38 +107,29 @@ def _block_sums(values: np.ndarray, cells: np.ndarray, shape: tuple[int, int]) -
 def edge_model(
     lab: np.ndarray,
     mask: np.ndarray,
-    towards: float = 0.2,
-    floor: float = 12.0,
-    noise: float = 2.0,
+    options: SegmentOptions,
+    face: float = 0.0,
+    skin_ab: np.ndarray | None = None,
     contrast: float = 10.0,
     inner: tuple[int, int] = (2, 4),
     outer: tuple[int, int] = (3, 5),
     cell: int = 3,
-    chroma_floor: float = 0.0,
-    chroma_noise: float = 2.0,
-    chroma_contrast: float = 10.0,
-    own: float = 0.0,
-    depth: int = 1,
-    own_cap: float = 1.05,
-    face: float = 0.0,
-    run: float = 0.0,
-    run_depth: float = 0.0,
-    run_px: float = 0.0,
-    skin_ab: np.ndarray | None = None,
-    run_skin: float = 6.0,
-    skin_warm: float = 15.0,
 ) -> EdgeModel | None:
-    """The :class:`EdgeModel` of ``mask`` (uint8 {0, 1}, working size) in ``lab`` (uint8 Lab, same size): the cloth's
-    mean m over the mask's pixels ``inner`` (first, last) rings deep (the edge's own mixed pixels left out), the mean o
-    of what lies beyond over the ``outer`` rings out and its spread along the axis from o to m, each over the 3 x 3
-    cells of ``cell`` working pixels around a point (sums gathered at the rings' pixels only: the model costs what the
-    outline's length does, not the mask's area). A pixel there joins when its colour's projection on that axis lies at
-    least ``towards`` x |m - o| past o, and ``floor`` and ``noise`` x the spread; where |m - o| is under ``contrast`` (a
-    mask of the skin's colour has no edge to read) none does. With ``chroma_floor`` > 0 a pixel also joins when its
-    chroma (Lab a, b) alone lies at least ``chroma_floor`` Lab units and ``chroma_noise`` x the chroma's spread beyond past
-    o's towards m's, where the two chromas differ by ``chroma_contrast`` or more: the cloth's colour that the video's
-    (or JPEG's) halved chroma resolution spreads a pixel onto the skin, whose lightness stays the skin's. None for an
-    empty mask."""
+    """The :class:`EdgeModel` of ``mask`` (uint8 {0, 1}, working size) in ``lab`` (uint8 Lab, same size), by the
+    ``edge_*`` settings of ``options``: the cloth's mean m over the mask's pixels ``inner`` (first, last) rings deep
+    (the edge's own mixed pixels left out), the mean o of what lies beyond over the ``outer`` rings out and its spread
+    along the axis from o to m, each over the 3 x 3 cells of ``cell`` working pixels around a point (sums gathered at
+    the rings' pixels only: the model costs what the outline's length does, not the mask's area). A pixel there joins
+    when its colour's projection on that axis lies at least ``edge_towards`` x |m - o| past o, and ``edge_floor`` and
+    ``edge_noise`` x the spread; where |m - o| is under ``contrast`` (a mask of the skin's colour has no edge to read)
+    none does. With ``edge_chroma`` > 0 a pixel also joins when its chroma (Lab a, b) alone lies at least that many
+    Lab units and ``edge_chroma_noise`` x the chroma's spread beyond past o's towards m's, where the two chromas differ
+    by ``edge_chroma_min`` or more: the cloth's colour that the video's (or JPEG's) halved chroma resolution spreads a
+    pixel onto the skin, whose lightness stays the skin's. ``face`` (working pixels) and ``skin_ab``: for the deep
+    strips' gate (:class:`EdgeModel`). None for an empty mask."""
+    towards, floor, noise = options.edge_towards, options.edge_floor, options.edge_noise
+    chroma_floor, chroma_noise = options.edge_chroma, options.edge_chroma_noise
+    chroma_contrast = options.edge_chroma_min
     x, y, w, h = cv2.boundingRect(mask)  # (cv2's: np.nonzero over the window costs more than the model)
     if w == 0:
         return None
@@ -214,30 +192,29 @@ def edge_model(
         spread_ab = np.sqrt(np.maximum(moment_ab - offset_ab**2, 0.0))
         need_ab = np.where(size_ab >= chroma_contrast, np.maximum(chroma_floor, chroma_noise * spread_ab), np.inf)
         chroma = (axis_ab.astype(np.float32), offset_ab.astype(np.float32), need_ab.astype(np.float32))
-    deep_join = (size[ok].astype(np.float32), own, depth, own_cap) if own > 0 else (None, 0.0, 1, own_cap)
     return EdgeModel(origin, cell, (gh, gw), row, axis[ok].astype(np.float32), offset[ok].astype(np.float32),
-                     need.astype(np.float32), *chroma, *deep_join, face=face, run=run, run_depth=run_depth,
-                     run_px=run_px, skin_ab=skin_ab, run_skin=run_skin, skin_warm=skin_warm)
+                     need.astype(np.float32), options, *chroma, size[ok].astype(np.float32) if options.edge_cloth > 0
+                     else None, face, skin_ab)  # fmt: skip
 
 
 def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
                 ) -> np.ndarray:
     """``hard`` (uint8 {0, 255}, ROI pixels; changed in place and returned) with the pixels touching its outline
-    (8-connected) that are partly mask (:class:`EdgeModel`) set to 255; with ``model.own`` > 0, then up to
-    ``model.depth`` more pixels deep through pixels of the cloth's own colour (with ``model.run`` > 0 only the strips
+    (8-connected) that are partly mask (:class:`EdgeModel`) set to 255; with ``edge_cloth`` > 0, then up to
+    ``edge_depth`` more pixels deep through pixels of the cloth's own colour (with ``edge_run`` > 0 only the strips
     that run along the outline as a finger's side does). ``image``: the ROI's uint8 RGB pixels under ``hard`` (same
     shape); ``to_work`` (ax, bx, ay, by): ROI pixel x of ``hard`` lies at working pixel ax x + bx (and y likewise) of
     the model's mask."""
-    if model.size is not None and model.run > 0:
+    if model.size is not None and model.options.edge_run > 0:
         return _settle_runs(image, hard, model, to_work)
     first = _settle_once(image, hard, model, to_work, True)
-    if model.size is None or model.depth <= 1 or first is None or not len(first.joined_ys):
+    if model.size is None or model.options.edge_depth <= 1 or first is None or not len(first.joined_ys):
         return hard
     # (deeper: through the cloth's own colour only, one more ring than ``depth`` as a probe; a strip still growing at
     # the probe runs on into something of the cloth's colour (a white collar, a pale wall) and is dropped; one that
     # stopped (at a finger, the hair) is kept)
     settled = hard.copy()
-    before = _grow_rings(image, hard, model, to_work, model.depth, 0)
+    before = _grow_rings(image, hard, model, to_work, model.options.edge_depth, 0)
     if before is None and not (hard > settled).any():
         return hard
     deep = cv2.subtract(hard, settled)
@@ -249,29 +226,31 @@ def settle_edge(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: 
 
 def _settle_runs(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work: tuple[float, float, float, float]
                  ) -> np.ndarray:
-    """:func:`settle_edge` with the strips gated (``model.run`` > 0): the first ring by the usual rules alone; the own
+    """:func:`settle_edge` with the strips gated (``edge_run`` > 0): the first ring by the usual rules alone; the own
     colour's pixels (first ring included) come only as whole strips that run along the outline and end at skin."""
-    warm = model.skin_ab is not None and float(np.sum(model.skin_ab)) - 256.0 >= model.skin_warm
-    first = _settle_once(image, hard, model, to_work, True, False, tell_own=warm and model.depth > 1)
+    opt = model.options
+    depth = opt.edge_depth
+    warm = model.skin_ab is not None and float(np.sum(model.skin_ab)) - 256.0 >= opt.edge_skin_warm
+    first = _settle_once(image, hard, model, to_work, True, False, tell_own=warm and depth > 1)
     if first is None or first.read.own is None:
         return hard  # (no finger to tell by its colour, or no ring: the usual rule alone)
     # (the first ring of the cloth's own colour, read from the usual rule's ring where it has one: its pixels that did
     # not join, and the pixels past the ones that did, read now; where no part of it may make a run, done here)
     ys, xs = _first_own_ring(image, hard, model, to_work, first)
-    least = max(model.run * model.face / to_work[0], model.run_px)
-    near = _zones_may_run(ys, xs, hard.shape, least, model.depth)
+    least = max(opt.edge_run * model.face / to_work[0], opt.edge_run_px)
+    near = _zones_may_run(ys, xs, hard.shape, least, depth)
     if near is None:
         return hard
     # (the parts told, and the strips grown at most ``depth`` px from their first ring's pixels and what lies just
     # past them read, in the box of the first ring's pixels that may make a run, ``depth`` + 3 px wider)
     ys, xs = ys[near], xs[near]
-    pad = model.depth + 3
+    pad = depth + 3
     y0, x0 = max(int(ys.min()) - pad, 0), max(int(xs.min()) - pad, 0)
     box = (slice(y0, int(ys.max()) + pad + 1), slice(x0, int(xs.max()) + pad + 1))
     part, pixels = hard[box], image[box]
     below = part.copy()
     part[ys - y0, xs - x0] = 255
-    if not _may_run(part, below, least, model.depth):
+    if not _may_run(part, below, least, depth):
         np.copyto(part, below)  # (no strip could touch the outline along ``least``: the rings are not read)
         return hard
     # (and the rings in the box of the ring's pixels left, as wide)
@@ -279,12 +258,12 @@ def _settle_runs(image: np.ndarray, hard: np.ndarray, model: EdgeModel, to_work:
     bx0, by0 = max(x - pad, 0), max(y - pad, 0)
     inner = (slice(by0, y + h + pad), slice(bx0, x + w + pad))
     part, below, pixels = part[inner], below[inner], pixels[inner]
-    before = _grow_rings(pixels, part, model, to_work, model.depth + 1, 1, (x0 + bx0, y0 + by0))
+    before = _grow_rings(pixels, part, model, to_work, depth + 1, 1, (x0 + bx0, y0 + by0))
     deep = cv2.subtract(part, below)
     n, labels = cv2.connectedComponents(deep, connectivity=8)
     if before is not None:
         _drop_open(deep, cv2.subtract(part, before), labels)
-    deep = _finger_runs(pixels, deep, labels, n, below, least, model.run_depth, model.skin_ab, model.run_skin)
+    deep = _finger_runs(pixels, deep, labels, n, below, least, opt.edge_run_depth, model.skin_ab, opt.edge_run_skin)
     np.maximum(below, deep, out=part)
     return hard
 
@@ -447,7 +426,7 @@ def _test_points(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, model: EdgeM
     cloth = None
     if model.size is not None and (own or tell_own):
         size = model.size[rows]
-        cloth = (proj >= size * model.own) & (proj <= size * model.own_cap)
+        cloth = (proj >= size * model.options.edge_cloth) & (proj <= size * model.options.edge_cloth_cap)
     join = cloth.copy() if own and cloth is not None else np.zeros(len(rows), bool)
     if first:
         join |= proj >= model.need[rows]

@@ -822,11 +822,5 @@ class MaskSegmenter:
         opt = self.options
         if not (opt.refine and opt.edge_settle):
             return None
-        return edge_model(
-            lab, binary, opt.edge_towards, opt.edge_floor, opt.edge_noise,
-            chroma_floor=opt.edge_chroma, chroma_noise=opt.edge_chroma_noise, chroma_contrast=opt.edge_chroma_min,
-            own=opt.edge_cloth, depth=opt.edge_depth, own_cap=opt.edge_cloth_cap, face=size, run=opt.edge_run,
-            run_depth=opt.edge_run_depth, run_px=opt.edge_run_px, skin_ab=None if skin is None else skin[1:],
-            run_skin=opt.edge_run_skin, skin_warm=opt.edge_skin_warm,
-        )
+        return edge_model(lab, binary, opt, size, None if skin is None else skin[1:])
 
