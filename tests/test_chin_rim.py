@@ -127,7 +127,8 @@ def _join_as_first_written(image: np.ndarray, lm: np.ndarray, mask: np.ndarray, 
     rim = (below >= neck + options.lighter) & (below <= neck + options.at_most)
     run = np.cumprod(rim, axis=0).sum(axis=0)
     depth = np.minimum(run, deep)
-    depth[(cloth < neck + options.cloth_above) | (run >= n0 - 1)] = 0
+    collar = (run >= n0 - 1) & (below[-1] - neck > options.fade * (below[0] - neck))
+    depth[(cloth < neck + options.cloth_above) | collar] = 0
     if not depth.any():
         return mask
     if options.smooth > 1 and len(depth) >= options.smooth:
@@ -164,7 +165,9 @@ def test_the_rim_read_in_stages_gives_the_rule_as_first_written_bit_for_bit(face
     masked, lm, mask = face
     rng = np.random.default_rng(7)
     noisy = np.clip(_neck(masked, mask, 3).astype(np.int16) + rng.integers(-12, 13, masked.shape), 0, 255)
-    cases = [_neck(masked, mask, 3), _neck(masked, mask, 0), _neck(masked, mask, 40), noisy.astype(np.uint8)]
+    n0 = int(round(ChinRimOptions().neck[0] * face_size_px(lm)))
+    fading = _neck_rows(masked, mask, list(np.linspace(24.0, 10.0, n0 - 1)), _cloth_lightness(masked, mask, lm) - 30.0)
+    cases = [_neck(masked, mask, 3), _neck(masked, mask, 0), _neck(masked, mask, 40), noisy.astype(np.uint8), fading]
     options = [ChinRimOptions(), ChinRimOptions(smooth=1), ChinRimOptions(smooth=4, width=0.02, taper=1),
                ChinRimOptions(lighter=2.0, cloth_above=4.0, width=0.3)]  # fmt: skip
     joined = 0
@@ -195,3 +198,62 @@ def test_where_no_rim_can_start_at_the_edge_the_rows_between_are_not_read(face, 
     reads.clear()
     assert join_chin_rim(_neck(masked, mask, 3), lm, mask) is not mask
     assert len(reads) == 2  # (a band: the rows between read too)
+
+
+def _lab_rgb(lightness: float, a: float = 138.0, b: float = 140.0) -> tuple[int, int, int]:
+    """The RGB of an 8-bit Lab colour (a warm skin's chroma by default)."""
+    lab = np.array([[[lightness, a, b]]], np.float32).clip(0, 255).astype(np.uint8)
+    return tuple(int(v) for v in cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)[0, 0])
+
+
+def _cloth_lightness(masked: np.ndarray, mask: np.ndarray, lm: np.ndarray) -> float:
+    """The drawn cloth's 8-bit L 2 to 5 rows inside its lower edge, over the neck's columns (its median)."""
+    cols, bottom = _bottom(mask)
+    under = _neck_columns(lm, cols)
+    light = cv2.cvtColor(masked, cv2.COLOR_RGB2Lab)[..., 0].astype(np.float32)
+    return float(np.median([light[bottom[under] - d, cols[under]] for d in (2, 3, 4, 5)]))
+
+
+def _neck_rows(image: np.ndarray, mask: np.ndarray, leads: list[float], neck: float) -> np.ndarray:
+    """``image`` with a flat neck of 8-bit L ``neck`` under the mask's lower edge, its first rows lighter than it by
+    ``leads`` (row 1 first)."""
+    out = image.copy()
+    for c, b in zip(*_bottom(mask)):
+        out[b + 1 :, c] = _lab_rgb(neck)
+        for d, lead in enumerate(leads, start=1):
+            out[b + d, c] = _lab_rgb(neck + lead)
+    return out
+
+
+def test_a_pale_band_under_a_cloth_hardly_lighter_than_the_neck_joins(face):
+    # (the white-mask woman's image-right side: her neck lit nearly as light as the cloth; the band 14 levels above the
+    # neck, the cloth 16 above it: 24 levels of ``cloth_above`` left it)
+    masked, lm, mask = face
+    neck = _cloth_lightness(masked, mask, lm) - 16.0
+    image = _neck_rows(masked, mask, [14.0, 14.0, 14.0], neck)
+    assert join_chin_rim(image, lm, mask, ChinRimOptions(cloth_above=24.0)) is mask
+    out = join_chin_rim(image, lm, mask)
+    cols, bottom = _bottom(mask)
+    under = _neck_columns(lm, cols)
+    middle = under & (np.abs(cols - cols[under].mean()) < 0.25 * (cols[under].max() - cols[under].min()))
+    for d in (1, 2, 3):
+        assert (out[bottom[middle] + d, cols[middle]] > 0.5).all()
+    assert (out[bottom + 4, cols] <= 0.5).all()
+
+
+def test_a_band_that_fades_into_the_neck_joins_a_flat_one_as_deep_does_not(face):
+    # (the cloth's light spilling onto a lit neck fades down over the rows before the neck's median; a collar or a
+    # hood's lining as deep stays as light all the way)
+    masked, lm, mask = face
+    size = face_size_px(lm)
+    n0 = int(round(ChinRimOptions().neck[0] * size))
+    neck = _cloth_lightness(masked, mask, lm) - 30.0
+    fading = list(np.linspace(24.0, 10.0, n0 - 1))
+    out = join_chin_rim(_neck_rows(masked, mask, fading, neck), lm, mask)
+    cols, bottom = _bottom(mask)
+    middle = _neck_columns(lm, cols) & (np.abs(cols - lm[ls.CHIN][0]) < 0.1 * size)
+    deep = int(round(ChinRimOptions().depth * size))
+    assert (out[bottom[middle] + deep, cols[middle]] > 0.5).all()
+    assert (out[bottom + deep + 1, cols] <= 0.5).all()  # (no deeper than ``depth``)
+    assert join_chin_rim(_neck_rows(masked, mask, fading, neck), lm, mask, ChinRimOptions(fade=0.0)) is mask
+    assert join_chin_rim(_neck_rows(masked, mask, [18.0] * (n0 - 1), neck), lm, mask) is mask

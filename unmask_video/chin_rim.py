@@ -4,11 +4,12 @@ Below a white or pale mask's lower edge the frame shows a few pixels lighter tha
 blurred edge, and the neck lit by the cloth beside it. The segmenter's outline ends where the cloth's colour step is
 sharpest, so those pixels stay the frame's; once the mask is rebuilt they are a pale line along the rebuilt chin's
 lower edge, following the mask's outline (the white-mask woman). :func:`join_chin_rim` reads, in each column of the
-mask's lower edge below the mouth and above the neck, the frame's lightness down from the edge: the pixels lighter than the neck a little
-further down (its median there) by ``lighter`` levels, from the edge on, no deeper than ``depth``, where the cloth
-is lighter still; the mask's edge profile there is moved down by that many pixels (the columns' depths smoothed
-along the edge). A neck in the chin's shade (darker just under the mask than further down), a dark or coloured
-cloth, a collar of the neck's lightness: nothing joins.
+mask's lower edge below the mouth and above the neck, the frame's lightness down from the edge: the pixels lighter than
+the neck a little further down (its median there) by ``lighter`` levels, from the edge on, no deeper than ``depth``,
+where the cloth is lighter than that neck too (a band that runs on into the neck's rows only where it fades on the
+way); the mask's edge profile there is moved down by that many pixels (the columns' depths smoothed along the edge). A
+neck in the chin's shade (darker just under the mask than further down), a dark or coloured cloth, a collar of the
+neck's lightness: nothing joins.
 """
 
 from __future__ import annotations
@@ -41,8 +42,13 @@ class ChinRimOptions:
     #: ... and by at most this many: a lit neck is not much lighter than itself further down (a hand or skin over dark
     #: hair or a dark collar is).
     at_most: float = 48.0
-    #: ... where the cloth (its median just inside the edge) is lighter than the neck by at least this many.
-    cloth_above: float = 24.0
+    #: ... where the cloth (its median just inside the edge) is lighter than the neck by at least this many (8: a neck
+    #: lit nearly as light as the cloth still shows the band, the white-mask woman's image-right side; 24 left it).
+    cloth_above: float = 8.0
+    #: A rim that runs on into the neck's rows is a collar or a hood's lining, unless it fades: its lead over the neck
+    #: in its last row before them is at most this share of its lead at the edge (the cloth's light on the neck, fading
+    #: down; 0: no such run joins).
+    fade: float = 0.6
     #: The rim joins where it runs along the edge for at least this width (a line under the chin, not a spot beside
     #: a hand or the hair at the jaw's corner).
     width: float = 0.1
@@ -101,11 +107,12 @@ def join_chin_rim(
         return mask
     below = np.concatenate([first[None], _lightness(image, bottom, cols, np.arange(2, n0)).T.astype(np.float32)])
     rim = (below >= neck + options.lighter) & (below <= neck + options.at_most)
-    # (the rim's pixels from the edge on: a run that starts at the edge, and ends before the neck's rows: a thin
-    # band, not a pale collar or a hood's lining under the mask)
+    # (the rim's pixels from the edge on: a run that starts at the edge, and ends before the neck's rows or fades
+    # before them: a thin band or the cloth's light spilling down, not a pale collar or a hood's lining under the mask)
     run = np.cumprod(rim, axis=0).sum(axis=0)
     depth = np.minimum(run, deep)
-    depth[(cloth < neck + options.cloth_above) | (run >= n0 - 1)] = 0
+    collar = (run >= n0 - 1) & (below[-1] - neck > options.fade * (below[0] - neck))
+    depth[(cloth < neck + options.cloth_above) | collar] = 0
     if not depth.any():
         return mask
     if options.smooth > 1 and len(depth) >= options.smooth:
