@@ -585,3 +585,36 @@ def test_a_settled_bare_face_skips_the_refinement_and_a_mask_put_on_is_still_see
     assert decisions[4] == decisions[1]
     assert skipped[1] == 0 and skipped[4] >= 6  # (of the 12 bare frames: at most 3 in a row, after a measured one)
     assert measured[4] == measured[1] - skipped[4]
+
+
+def test_a_mask_of_the_skins_own_colour_is_told_by_its_clear_edge_and_no_mouth():
+    opt = PresenceOptions()
+    # Cloth of nearly the forehead's colour (colour_near from it: colour cue 0), a clear upper edge, no mouth in it:
+    # a mask.
+    assert presence_score(6.0, 1.0, None, 30.0, opt, mouth=2.0) == pytest.approx(1.0)
+    # Either one alone is no mask: a mouth in it (a bare face's shaded lower face with a clear step) ...
+    assert presence_score(6.0, 1.0, None, 30.0, opt, mouth=40.0) == 0.0
+    # ... or no clear edge (a bare face whose mouth reads faint fades into the skin above it).
+    assert presence_score(6.0, 1.0, None, 3.0, opt, mouth=2.0) == 0.0
+    # The skin's own colour (a hand over the mouth: a clear edge, no mouth in view) stays no mask.
+    assert presence_score(3.0, 1.0, None, 30.0, opt, mouth=2.0) == 0.0
+    # No edge measured: the colour cue alone, as before.
+    assert presence_score(6.0, 1.0, None, None, opt, mouth=2.0) == 0.0
+    # Off: as before.
+    assert presence_score(6.0, 1.0, None, 30.0, replace(opt, skin_coloured=False), mouth=2.0) == 0.0
+
+
+def test_a_mask_of_the_skins_own_colour_is_found_and_a_bare_face_stays_bare(big_face):
+    # A mask of her skin's hue (beige on fair skin, brown on dark skin): her forehead's colour, 15 % darker (the same
+    # colour as the cheeks above its edge would show no edge at all: no cue can tell that from skin).
+    image, lm, skin = big_face
+    masked, truth = draw_surgical_mask(image, lm, MaskStyle(tuple(int(v * 0.85) for v in skin)))
+    found = _segment_full(MaskSegmenter(), masked, lm)
+    assert (found & (truth > 0)).sum() >= 0.9 * (truth > 0).sum()
+    assert not _segment_full(MaskSegmenter(), image, lm).any()
+    # A hand over her bare mouth (a clear edge, no mouth in view) is her skin's own colour: no mask.
+    hand, _ = _palm(image, lm, skin)
+    assert not _segment_full(MaskSegmenter(), hand, lm).any()
+    # Without the rule the mask is taken for her skin and left on her face: the check above means something.
+    plain = MaskSegmenter(SegmentOptions(presence=PresenceOptions(skin_coloured=False)))
+    assert not _segment_full(plain, masked, lm).any()

@@ -90,6 +90,12 @@ class PresenceOptions:
     mouth_far: float = 0.16
     mouth_over_low: float = 20.0
     mouth_over_high: float = 30.0
+    # A mask of nearly the skin's colour (beige on fair skin, brown on dark skin: ``colour_near`` or more from it, where
+    # the colour cue starts) has a weak colour cue; its clear upper edge and no mouth in it, both together, stand in
+    # for the colour. A bare face's shaded lower face fades into the skin above it and shows its mouth; a hand over
+    # the mouth has a clear edge and no mouth, but it is the skin's own colour (closer than ``colour_near``).
+    # False: the colour cue alone, as before.
+    skin_coloured: bool = True
     # Skin-coloured occluders (hands) are left out of the cover's lower face when the visible mask covers at least
     # ``occluder_min_cover`` of it and they hide at most ``occluder_max_share`` of it; an occluder's pixels are
     # within ``occluder_tolerance`` (Lab a, b) of the forehead's skin. 0 tolerance: occluders are not looked for.
@@ -516,6 +522,9 @@ def presence_score(
         cloth = 1.0 - _ramp(mouth, options.mouth_low, options.mouth_high)
         if skin_distance is None:
             colour = cloth
+        elif options.skin_coloured and edge is not None and skin_distance >= options.colour_near:
+            # A clear edge and no mouth, both: cloth of nearly the skin's colour (each alone is no mask: see below).
+            colour = max(colour, cloth * step)
         step = max(step, cloth)
         if rest is not None and options.mouth_over_high > 0:
             # A mouth far darker than the rest of the "mask": a bare face's own.
