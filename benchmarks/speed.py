@@ -618,7 +618,7 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         "landmarks (its thread + MediaPipe's), decode (its thread + libavcodec's), encode (the writer thread + "
         "x264's), opencv (OpenCV's pool: the "
         "parallel parts of OpenCV calls, mostly the face stages'), other (the run's set-up threads, once a run: "
-        "the reference's warper set-up, its covered check, the colour tables; and this benchmark's poller). chain: the CPU ms of the longest chain that cannot overlap (serial loop: face + "
+        "the reference's warper set-up, its covered check, the colour tables). chain: the CPU ms of the longest chain that cannot overlap (serial loop: face + "
         "landmarks + decode; threaded: the largest of face, prepare, landmarks, decode, encode). On a shared, loaded machine the wall time mostly measures the load; 'fps on 2 free "
         "cores' = 1000 / max(chain, CPU / 2) is what the CPU use allows on 2 idle cores (a model, not a "
         "measurement: perfect overlap, no contention). 'from frame N': the process's CPU per frame after the N-th "
