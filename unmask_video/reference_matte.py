@@ -489,7 +489,8 @@ def _deeper_skin(image: np.ndarray, source: np.ndarray, sigma: float) -> np.ndar
     size, smooth)."""
     colours = image.astype(np.float32)
     stack = _weighted(colours, source)  # (built once for the two sizes)
-    both = _local_sums(colours, source, sigma, stack) + np.float32(1e-2) * _local_sums(colours, source, 4 * sigma, stack)
+    wide = _local_sums(colours, source, 4 * sigma, stack)
+    both = _local_sums(colours, source, sigma, stack) + np.float32(1e-2) * wide
     return np.clip(both[..., :3] / np.maximum(both[..., 3:], 1e-6) + 0.5, 0, 255).astype(np.uint8)
 
 
