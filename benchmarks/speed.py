@@ -259,9 +259,13 @@ class ThreadCpu:
             except OSError:
                 continue  # the thread ended
             head, _, rest = text.rpartition(b")")
-            fields = rest.split()
             comm = head.partition(b"(")[2].decode(errors="replace")
-            cpu = (int(fields[11]) + int(fields[12])) / self._tick
+            try:  # the thread's CPU clock, in ns (its stat's user and system ticks are whole 10 ms: a run of some
+                # twenty threads lost up to 0.4 s to their rounding, the speed table's CPU not in any group)
+                cpu = time.clock_gettime(_thread_cpu_clock(int(tid)))
+            except OSError:
+                fields = rest.split()
+                cpu = (int(fields[11]) + int(fields[12])) / self._tick
             self._last[tid] = ("face" if tid == main else comm, cpu)
 
     def _poll(self) -> None:
@@ -288,6 +292,12 @@ class ThreadCpu:
         for tid, (name, cpu) in self._last.items():
             group = _group(name)
             self.groups[group] = self.groups.get(group, 0.0) + cpu - self._start.get(tid, 0.0)
+
+
+def _thread_cpu_clock(tid: int) -> int:
+    """The CPU-time clock id of thread ``tid`` of this process (Linux: ``pthread_getcpuclockid``'s encoding of a
+    thread id, CPUCLOCK_SCHED with the per-thread flag), for ``time.clock_gettime``."""
+    return (~tid << 3) | 6
 
 
 def _group(name: str) -> str:
@@ -348,6 +358,11 @@ class Result:
     threaded: bool  # the threaded frame loop (decode and landmarks off the calling thread)
     cpu_s: float  # CPU time of the whole process (every thread: MediaPipe's, x264's...)
     groups: dict[str, float]  # CPU seconds per thread group (ThreadCpu), empty where /proc is absent
+    #: CPU seconds of the whole process from the :data:`STEADY_FROM`-th frame handed to the writer to the end, and
+    #: the frames written after it (None, 0: the run was shorter): the run without its start (the models' graphs,
+    #: the reference's set-up, the first frames' waits), which a 60-frame clip counts as a sixth of its CPU.
+    steady_cpu_s: float | None = None
+    steady_frames: int = 0
 
     @property
     def fps(self) -> float:
@@ -377,18 +392,40 @@ class Result:
         and all threads together on at most ``cores`` (a model: perfect overlap, no contention)."""
         return 1000 / max(self.critical_ms(), self.cpu_ms() / cores, 1e-9)
 
+    def steady_cpu_ms(self) -> float | None:
+        """CPU ms of the whole process per frame after the first :data:`STEADY_FROM` (None: too short a run)."""
+        if self.steady_cpu_s is None or self.steady_frames <= 0:
+            return None
+        return 1000 * self.steady_cpu_s / self.steady_frames
+
+    def steady_free_fps(self, cores: int = 2) -> float | None:
+        """:meth:`free_fps` with the CPU per frame after the first :data:`STEADY_FROM` frames (the chain as a whole)."""
+        steady = self.steady_cpu_ms()
+        return None if steady is None else 1000 / max(self.critical_ms(), steady / cores, 1e-9)
+
+
+#: Frames handed to the writer before the steady part of a run starts (:attr:`Result.steady_cpu_s`).
+STEADY_FROM = 10
+
 
 class FirstFrame:
     """A :class:`~unmask_video.runner.FrameSink` for ``run_file``'s ``progress`` that keeps when the first frame was
-    handed to the writer, in seconds from this object's creation (the run's start)."""
+    handed to the writer, in seconds from this object's creation (the run's start), and the process's CPU seconds
+    and the time when the :data:`STEADY_FROM`-th was."""
 
     def __init__(self) -> None:
         self._start = time.perf_counter()
         self.first_s: float | None = None
+        self.frames = 0
+        #: (process CPU s, perf_counter s, frames written) when :data:`STEADY_FROM` frames had been handed over.
+        self.steady_mark: tuple[float, float, int] | None = None
 
     def advance(self, frames: int) -> None:
         if self.first_s is None and frames > 0:
             self.first_s = time.perf_counter() - self._start
+        self.frames += frames
+        if self.steady_mark is None and self.frames >= STEADY_FROM:
+            self.steady_mark = (_cpu_s(), time.perf_counter(), self.frames)
 
     def progress(self, total: int | None) -> "FirstFrame":  # (run_file's ProgressFactory: a context manager)
         return self
@@ -409,15 +446,24 @@ def run(clip: Clip, out: Path, path: str, generator: str, batch: int = 1) -> Res
     options = run_options(clip, out, path, generator, batch)
     cpu, children = _cpu_s(), _cpu_s(resource.RUSAGE_CHILDREN)
     first = FirstFrame()
+    start = time.perf_counter()
     with ThreadCpu() as threads:
         summary = run_file(options, progress=first.progress)
+    end, end_cpu = time.perf_counter(), _cpu_s()
     # The forked prepare process (``FrameLoopOptions.prepare_process``), ended and waited for by the end of the run:
     # its CPU counts with the process's, in the "prepare" group.
     child = _cpu_s(resource.RUSAGE_CHILDREN) - children
     if child > 0:
         threads.groups["prepare"] = threads.groups.get("prepare", 0.0) + child
     # (the poller's own CPU is the benchmark's, not the pipeline's: left out of the process's)
-    return Result(Measured.of(summary, first.first_s), options.loop.threads, _cpu_s() - cpu + child - threads.own_s, threads.groups)
+    steady_cpu, steady_frames = None, 0
+    if first.steady_mark is not None and summary.frames > first.steady_mark[2]:
+        at_cpu, at_time, at_frames = first.steady_mark
+        share = (end - at_time) / max(end - start, 1e-9)  # (the poller's CPU and the prepare process's, pro rata)
+        steady_cpu = end_cpu - at_cpu + (child - threads.own_s) * share
+        steady_frames = summary.frames - at_frames
+    return Result(Measured.of(summary, first.first_s), options.loop.threads, end_cpu - cpu + child - threads.own_s,
+                  threads.groups, steady_cpu, steady_frames)  # fmt: skip
 
 
 def run_child(clip: Clip, out: Path, path: str, generator: str, tree: Path | None) -> Result:
@@ -433,7 +479,8 @@ def run_child(clip: Clip, out: Path, path: str, generator: str, tree: Path | Non
     if child.returncode != 0:
         raise SystemExit(f"the {path} run failed: {(child.stderr.strip().splitlines() or ['?'])[-1]}")
     data = json.loads(child.stdout.strip().splitlines()[-1])
-    return Result(Measured(**data["summary"]), data["threaded"], data["cpu_s"], data["groups"])
+    return Result(Measured(**data["summary"]), data["threaded"], data["cpu_s"], data["groups"],
+                  data.get("steady_cpu_s"), data.get("steady_frames", 0))  # fmt: skip
 
 
 def child_main(video: str, reference: str, out: str, path: str, generator: str) -> None:
@@ -444,7 +491,8 @@ def child_main(video: str, reference: str, out: str, path: str, generator: str) 
     run(clip, Path(out), path, generator)
     result = run(clip, Path(out), path, generator)
     print(json.dumps({"summary": vars(result.summary), "threaded": result.threaded, "cpu_s": result.cpu_s,
-                      "groups": result.groups}))  # fmt: skip
+                      "groups": result.groups, "steady_cpu_s": result.steady_cpu_s,
+                      "steady_frames": result.steady_frames}))  # fmt: skip
 
 
 def _parse_value(text: str) -> object:
@@ -525,6 +573,8 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         table.add_column("chain CPU", justify="right")
         table.add_column("fps on 2 free cores", justify="right")
         table.add_column(f"x {paths[0]} ", justify="right")
+        table.add_column(f"CPU ms/f from frame {STEADY_FROM}", justify="right")
+        table.add_column(f"fps on 2 free cores from frame {STEADY_FROM}", justify="right")
         size = SIZES[name]
         clip = make_bench_clip(tmp / name, size, args.frames)
         if not trees:
@@ -554,7 +604,9 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
                           *(f"{med(r.ms(r.groups.get(g, 0.0)) for r in runs):.1f}"
                             for g in GROUPS),
                           f"{med(r.critical_ms() for r in runs):.1f}",
-                          f"{med(r.free_fps() for r in runs):.1f}", f"{med(free_ratios):.2f}")  # fmt: skip
+                          f"{med(r.free_fps() for r in runs):.1f}", f"{med(free_ratios):.2f}",
+                          _median_of([r.steady_cpu_ms() for r in runs]),
+                          _median_of([r.steady_free_fps() for r in runs]))  # fmt: skip
         console.print(table)
     console.print(
         "ms per frame per stage (medians). fps = frames / wall time of the whole run (open, decode, all stages, "
@@ -565,12 +617,20 @@ def speed_table(args: argparse.Namespace, tmp: Path, console: Console) -> None:
         "(all threads, and the forked prepare process), then per thread group: face (the calling thread), prepare (the mask and warp thread, or the prepare process and the threads that feed it), "
         "landmarks (its thread + MediaPipe's), decode (its thread + libavcodec's), encode (the writer thread + "
         "x264's), opencv (OpenCV's pool: the "
-        "parallel parts of OpenCV calls, mostly the face stages'), other (native threads started while the "
-        "pipeline is set up). chain: the CPU ms of the longest chain that cannot overlap (serial loop: face + "
+        "parallel parts of OpenCV calls, mostly the face stages'), other (the run's set-up threads, once a run: "
+        "the reference's warper set-up, its covered check, the colour tables). chain: the CPU ms of the longest chain that cannot overlap (serial loop: face + "
         "landmarks + decode; threaded: the largest of face, prepare, landmarks, decode, encode). On a shared, loaded machine the wall time mostly measures the load; 'fps on 2 free "
         "cores' = 1000 / max(chain, CPU / 2) is what the CPU use allows on 2 idle cores (a model, not a "
-        "measurement: perfect overlap, no contention)."
+        "measurement: perfect overlap, no contention). 'from frame N': the process's CPU per frame after the N-th "
+        "frame was handed to the writer (the run without its start: the models' graphs, the reference's set-up), "
+        "and the fps that allows (the chain as above)."
     )
+
+
+def _median_of(values: list[float | None]) -> str:
+    """The median of the values that are not None, one decimal ("-" where none is)."""
+    known = [v for v in values if v is not None]
+    return f"{statistics.median(known):.1f}" if known else "-"
 
 
 def _first_ms(summaries: list[Measured]) -> str:

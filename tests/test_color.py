@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import av
 import numpy as np
+import pytest
 
 from unmask_video.io.color import _SWS_ENCODE, FrameToRGB, RGBToFrame
 
@@ -75,3 +78,22 @@ def test_a_whole_image_converts_as_pyav_converts_it_from_its_array() -> None:
                 dst_color_range=1, interpolation=_SWS_ENCODE,
             )  # fmt: skip
             assert np.array_equal(ours.to_ndarray(), theirs.to_ndarray())
+
+
+def _threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts the process's threads in /proc (Linux)")
+def test_the_boxes_convert_on_the_calling_thread_without_a_pool_of_threads() -> None:
+    """swscale's automatic threads are a pool its context starts again whenever the box's size changes (each frame):
+    the writer's conversions start none (PyAV's default left two threads parked after each call on 2 cores)."""
+    source = _frame(320, 240, 3)
+    image = FrameToRGB()(source)
+    image[40:150, 60:200] = 200
+    converter = RGBToFrame(320, 240, "yuv420p", None)
+    before = _threads()
+    for box in ((60, 40, 200, 150), (58, 40, 204, 152), (60, 42, 198, 150)):
+        converter.patched(source, image, [box])
+        converter(image)
+        assert _threads() == before

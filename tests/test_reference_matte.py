@@ -441,3 +441,19 @@ def test_a_lit_edge_beside_a_darker_background_is_only_toned_down() -> None:
     assert (cleaned[~lit] == image[~lit]).all()
     halo = reference_matte_module.inner_colour_at_edge(disc(245), matte, 200.0, matte)
     assert (halo[lit] == skin).all()
+
+
+def test_the_weighted_stack_is_the_broadcast_product_to_the_sign_of_zero() -> None:
+    """:func:`reference_matte._weighted` (channel by channel, merged) gives what the broadcast product into the
+    interleaved stack gave: Lab's negative a and b times 0 stay -0.0, the weight 0 / 1 in the fourth channel."""
+    rng = np.random.default_rng(3)
+    lab = ((rng.random((37, 53, 3)) - 0.4) * 120).astype(np.float32)
+    where = rng.random((37, 53)) > 0.5
+    expected = np.empty((37, 53, 4), np.float32)
+    expected[..., 3] = where
+    np.multiply(lab, expected[..., 3:], out=expected[..., :3])
+    got = reference_matte_module._weighted(lab, where)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    assert np.array_equal(got, expected) and np.array_equal(np.signbit(got), np.signbit(expected))
+    sums = reference_matte_module._local_sums(lab, where, 6.0)
+    assert np.array_equal(sums, reference_matte_module._local_sums(lab, where, 6.0, got))

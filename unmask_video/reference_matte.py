@@ -291,16 +291,24 @@ def _fill_enclosed(region: np.ndarray) -> np.ndarray:
     return region | cv2.bitwise_not(flood[1:-1, 1:-1])
 
 
-def _local_sums(lab: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
+def _weighted(lab: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """(h, w, 4) float32: ``lab`` ((h, w, 3) float32) times ``where`` ((h, w) bool), and ``where`` as 0 / 1. Channel by
+    channel, then merged: numpy's broadcast product written into the interleaved stack cost 3x as much (23 against
+    7 ms on a 1280 x 720 reference, the same values and signs)."""
+    weight = where.astype(np.float32)
+    return cv2.merge([cv2.multiply(channel, weight) for channel in cv2.split(lab)] + [weight])
+
+
+def _local_sums(lab: np.ndarray, where: np.ndarray, sigma: float, stack: np.ndarray | None = None) -> np.ndarray:
     """(h, w, 4) float32: Gaussian sums of ``lab`` ((h, w, 3) float32: Lab, or any colours) over ``where`` ((h, w)
     bool) and of its weight, at a size shrunk so that the Gaussian spans 4 pixels there, scaled back (smooth averages;
-    at full size they cost 0.2 s on a 650 px reference)."""
+    at full size they cost 0.2 s on a 650 px reference). ``stack``: :func:`_weighted` of the two, where the caller has
+    it already."""
     h, w = where.shape
     shrink = max(1.0, sigma / 4.0)
     small = (max(int(round(w / shrink)), 1), max(int(round(h / shrink)), 1))
-    stack = np.empty((h, w, 4), np.float32)
-    stack[..., 3] = where
-    np.multiply(lab, stack[..., 3:], out=stack[..., :3])
+    if stack is None:
+        stack = _weighted(lab, where)
     blurred = cv2.GaussianBlur(cv2.resize(stack, small, interpolation=cv2.INTER_AREA), (0, 0), sigma / shrink)
     return cv2.resize(blurred, (w, h), interpolation=cv2.INTER_LINEAR)
 
@@ -480,7 +488,9 @@ def _deeper_skin(image: np.ndarray, source: np.ndarray, sigma: float) -> np.ndar
     nothing) of ``image``'s ((h, w, 3) uint8) pixels at ``source`` ((h, w) bool) (:func:`_local_sums`: at a reduced
     size, smooth)."""
     colours = image.astype(np.float32)
-    both = _local_sums(colours, source, sigma) + np.float32(1e-2) * _local_sums(colours, source, 4 * sigma)
+    stack = _weighted(colours, source)  # (built once for the two sizes)
+    wide = _local_sums(colours, source, 4 * sigma, stack)
+    both = _local_sums(colours, source, sigma, stack) + np.float32(1e-2) * wide
     return np.clip(both[..., :3] / np.maximum(both[..., 3:], 1e-6) + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -28,6 +28,11 @@ _YUV420 = frozenset({"yuv420p", "yuvj420p"})
 _KR_KB = {1: (0.2126, 0.0722), 4: (0.30, 0.11), 5: (0.299, 0.114), 7: (0.212, 0.087), 9: (0.2627, 0.0593)}
 _SWS_DECODE = int(Interpolation.BILINEAR) | int(Interpolation.ACCURATE_RND) | int(Interpolation.FULL_CHR_H_INT)
 _SWS_ENCODE = int(Interpolation.AREA) | int(Interpolation.ACCURATE_RND)
+#: swscale's threads for one conversion. PyAV's default (0: automatic) gives its context a pool of threads that is
+#: torn down and started again whenever the picture's size changes: the writer's changed boxes change size every
+#: frame, so each frame started and ended two threads (at 720p about 90 threads a 60-frame run, their CPU outside
+#: every thread group of ``benchmarks.speed``). One thread converts on the calling thread; the same pixels.
+SWS_THREADS = 1
 
 
 def sws_colorspace(avcol: int | None) -> int | None:
@@ -104,6 +109,7 @@ class FrameToRGB:
             src_colorspace=sws_colorspace(frame.colorspace),
             src_color_range=frame.color_range,
             interpolation=_SWS_DECODE,
+            threads=SWS_THREADS,
         )
         return rgb.to_ndarray()
 
@@ -161,7 +167,7 @@ class RGBToFrame:
             # (its output's planes read where they lie: ``to_ndarray`` made another copy of each)
             yuv = self._patch_reformatter.reformat(
                 _rgb_frame(image[y0:y1, x0:x1]), format="yuv420p", dst_colorspace=self._colorspace,
-                dst_color_range=1, interpolation=_SWS_ENCODE,
+                dst_color_range=1, interpolation=_SWS_ENCODE, threads=SWS_THREADS,
             )  # fmt: skip
             luma[y0:y1, x0:x1] = _plane(yuv, 0, w)[:h]
             for i, plane in enumerate(chroma, start=1):
@@ -186,4 +192,5 @@ class RGBToFrame:
             dst_colorspace=self._colorspace,
             dst_color_range=1,
             interpolation=_SWS_ENCODE,
+            threads=SWS_THREADS,
         )
