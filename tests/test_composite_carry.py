@@ -107,3 +107,41 @@ def test_a_mask_that_grows_past_the_carried_region_is_rebuilt(monkeypatch: pytes
     mask[rows[0] : rows[-1], cols[-1] : cols[-1] + grow] = mask.max()
     grown = dataclasses.replace(face, mask=mask, mask_box=None)
     assert _carried_frames(monkeypatch, CompositeOptions(), [face, grown]) == [False, False]
+
+
+def test_a_face_rebuilt_after_its_carry_test_draws_its_distances_and_features_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A frame whose carry test fails late (the frame changed on the colour ring: rebuilt after all) reuses the test's
+    distance to the mask and its eyes-and-brows map in the rebuild: each drawn once, the same output."""
+    import unmask_video.reconstruct.composite as composite_module
+    import unmask_video.reconstruct.rebuilt_carry as carry_module
+
+    face, _ = masked_face()
+    lit = face.image.astype(np.int16)
+    lit[face.mask <= 0] += 40  # (the skin round the mask lighter: the ring changed, no carry)
+    changed = dataclasses.replace(face, image=np.clip(lit, 0, 255).astype(np.uint8))
+    drawn = {"features": 0, "dist": 0}
+    features, distance_to = composite_module.features, composite_module.distance_to
+
+    def counted_features(*args: object, **kwargs: object) -> np.ndarray:
+        drawn["features"] += 1
+        return features(*args, **kwargs)  # type: ignore[arg-type]
+
+    def counted_distance(where: np.ndarray, name: str | None = None) -> np.ndarray:
+        drawn["dist"] += name == "composite.dist"
+        return distance_to(where, name)
+
+    monkeypatch.setattr(composite_module, "features", counted_features)
+    monkeypatch.setattr(composite_module, "distance_to", counted_distance)
+    monkeypatch.setattr(carry_module, "distance_to", counted_distance)
+    rebuild = ReferenceComposite(CompositeOptions())
+    rebuild.reconstruct([face])
+    drawn.update(features=0, dist=0)
+    out = rebuild.reconstruct([changed])[0]
+    # (the features at most once: a face whose landmarks did not move reads its last frame's map)
+    assert drawn["dist"] == 1 and drawn["features"] <= 1
+    # (the same pixels as a composite whose carry test did not run: a rebuild from scratch of that frame's fields)
+    fresh = ReferenceComposite(CompositeOptions(carry_frames=1))
+    fresh.reconstruct([face])
+    np.testing.assert_array_equal(out, fresh.reconstruct([changed])[0])

@@ -63,11 +63,32 @@ def pixels_of(image: np.ndarray, where: np.ndarray) -> np.ndarray:
 
 def pixels_at(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """``image[ys + origin[1], xs + origin[0]]`` of an (h, w, c) ``image`` (integer coordinates inside it): the same
-    rows, by a take of the flat indices where ``image`` is C-contiguous (about 1.6x faster than the fancy index)."""
-    if image.ndim == 3 and image.flags.c_contiguous:
-        flat = (np.asarray(ys, np.intp) + origin[1]) * image.shape[1] + (np.asarray(xs, np.intp) + origin[0])
-        return np.take(image.reshape(-1, image.shape[2]), flat, axis=0)
+    rows, by a take of the flat indices where ``image`` is C-contiguous (about 1.6x faster than the fancy index) or
+    a box of a larger image (rows of whole pixels, :func:`pixel_rows`: 2000 pixels of a face region's view about 5x)."""
+    rows = pixel_rows(image) if image.ndim == 3 else None
+    if rows is not None:
+        pixels, step = rows
+        flat = (np.asarray(ys, np.intp) + origin[1]) * step + (np.asarray(xs, np.intp) + origin[0])
+        return np.take(pixels, flat, axis=0)
     return image[np.asarray(ys) + origin[1], np.asarray(xs) + origin[0]]
+
+
+def pixel_rows(image: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """An (h, w, c) ``image`` whose pixels are whole and evenly spaced rows apart (C-contiguous, or a box of a
+    C-contiguous image) as one (n, c) array of pixels over the same memory and its row step in pixels: pixel (y, x)
+    is row ``y * step + x`` (numpy's take of those rows reads the same pixels as a fancy index of the view, several
+    times faster); None: another layout."""
+    h, w, c = image.shape
+    if image.flags.c_contiguous:
+        return image.reshape(-1, c), w
+    item = image.itemsize
+    s0, s1, s2 = image.strides
+    if h == 0 or w == 0 or s2 != item or s1 != c * item or s0 <= 0 or s0 % s1:
+        return None
+    step = s0 // s1
+    # (every pixel from the box's first to its last lies in the larger image's buffer: the rows between are its own)
+    pixels = np.lib.stride_tricks.as_strided(image, shape=((h - 1) * step + w, c), strides=(s1, s2), writeable=False)
+    return pixels, step
 
 
 def nonzero(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

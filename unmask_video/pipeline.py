@@ -240,6 +240,10 @@ class FramePipeline:
         self._key_changed: list[tuple[int, int, int, int]] = []
         self._blends: dict[int, list[_Blend]] = {}  # this batch's blends per frame index (finish's)
         self._steady = SteadyFace(self.options.steady)  # (finish's)
+        #: While :meth:`_rebuild_jobs` runs: each face's size and blend region, by the face's id (the face kept with
+        #: them), found once for the steadying, the blend and the box it changed.
+        self._face_sizes: dict[int, tuple[_Face, float]] = {}
+        self._regions: dict[int, tuple[_Face, tuple[slice, slice] | None]] = {}
         #: Each face track's working scale (prepare's: ``work_face_px``).
         self._work = WorkScales(self.options.work_face_px, self.options.work_face_tolerance)
         self._face_ids: set[int] = set()  # the track ids of the last frame's faces
@@ -378,6 +382,14 @@ class FramePipeline:
 
     def _rebuild_jobs(self, batch: PreparedBatch, outputs: list[Image], in_place: bool) -> None:
         """Reconstruct and blend the batch's faces into ``outputs`` (copies of the images unless ``in_place``)."""
+        try:
+            self._rebuild_jobs_once(batch, outputs, in_place)
+        finally:
+            self._face_sizes.clear()
+            self._regions.clear()
+
+    def _rebuild_jobs_once(self, batch: PreparedBatch, outputs: list[Image], in_place: bool) -> None:
+        """:meth:`_rebuild_jobs`, its faces' sizes and regions kept by :meth:`_face_px` and :meth:`_blend_region`."""
         images, jobs = batch.images, batch.jobs
         with self.timer("reconstruct"):
             filled = self.reconstructor.reconstruct([roi for _, roi, _ in jobs])
@@ -459,16 +471,31 @@ class FramePipeline:
         low = self.options.blend.low_top
         if low is None or self.options.blend.mode != "feather" or not nose_bare(roi.mask, roi.landmarks):
             return None
-        return low.px(face_size_px(roi.landmarks))
+        return low.px(self._face_px(roi))
+
+    def _face_px(self, roi: _Face) -> float:
+        """:func:`face_size_px` of ``roi``'s landmarks (found once per face while :meth:`_rebuild_jobs` runs)."""
+        kept = self._face_sizes.get(id(roi))
+        if kept is not None and kept[0] is roi:
+            return kept[1]
+        size = face_size_px(roi.landmarks)
+        self._face_sizes[id(roi)] = (roi, size)
+        return size
 
     def _blend_region(self, roi: _Face) -> tuple[slice, slice] | None:
         """The box of ``roi`` the blend can write to: the mask's bounding box grown by the blend's reach (the
-        feather's width, or the Poisson mode's dilation of half of it, each plus a few pixels of rounding)."""
-        return grown_mask_box(roi.mask, self._blend_reach(roi), roi.mask_box)
+        feather's width, or the Poisson mode's dilation of half of it, each plus a few pixels of rounding). (Found
+        once per face while :meth:`_rebuild_jobs` runs.)"""
+        kept = self._regions.get(id(roi))
+        if kept is not None and kept[0] is roi:
+            return kept[1]
+        region = grown_mask_box(roi.mask, self._blend_reach(roi), roi.mask_box)
+        self._regions[id(roi)] = (roi, region)
+        return region
 
     def _blend_reach(self, roi: _Face) -> int:
         """How far outside ``roi``'s mask the blend can write, with a few pixels of rounding."""
-        return self._reach_at(face_size_px(roi.landmarks))
+        return self._reach_at(self._face_px(roi))
 
     def _reach_at(self, face_px: float) -> int:
         """:meth:`_blend_reach` on a face of ``face_px``."""
@@ -476,7 +503,7 @@ class FramePipeline:
 
     def _blend_width(self, roi: _Face) -> float:
         """The blend's reach outside the mask on this face, in its ROI's pixels (``BlendOptions.width``)."""
-        return self.options.blend.width.px(face_size_px(roi.landmarks))
+        return self.options.blend.width.px(self._face_px(roi))
 
     def _blended_box(self, roi: _Face, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
         """The frame box (x0, y0, x1, y1) the blend of ``roi`` can have written to (:meth:`_blend_region`),

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from unmask_video.landmark_sets import FACE_HEIGHT, MOUTH_CORNERS
+from unmask_video.mask_pixels import pixels_at
 from unmask_video.order_stats import median
 
 __all__ = ["BleedOptions", "above_mouth", "bleed_px", "cloth_fringe"]
@@ -68,7 +69,8 @@ class BleedOptions:
 def _lab(image: np.ndarray, where: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """(n, 3) float32: the Lab of ``image``'s (h, w, 3) RGB uint8 pixels at the ``where`` indices (rows, cols)
     (OpenCV's 8-bit Lab: L scaled to 0-255, a and b in Lab units, offset by 128, which the differences drop)."""
-    pixels = np.ascontiguousarray(image[where][None])  # (one row: OpenCV splits its work by rows)
+    # (one row: OpenCV splits its work by rows; the pixels taken by flat index, :func:`pixels_at`)
+    pixels = pixels_at(image, *where)[None]
     return cv2.cvtColor(pixels, cv2.COLOR_RGB2LAB)[0].astype(np.float32)
 
 

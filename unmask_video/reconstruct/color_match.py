@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from unmask_video.blend import mask_bbox
+from unmask_video.mask_pixels import pixels_at
 from unmask_video.reconstruct.lab_pixels import channel_rows, from_lab, paste_at, to_lab
 from unmask_video.reconstruct.light_fields import LightTrack
 from unmask_video.reconstruct.ring_colour import (
@@ -122,8 +123,8 @@ def match_color(
         assert anchor is not None
         reuse = track.reuse if track.reuse.fits(n_ring, anchor, track.tolerance) else None
     ring_ys, ring_xs = sampled_coords(r)
-    ref_ring = to_lab(ref_sub[ring_ys, ring_xs])
-    tgt_ring = to_lab(target[region][ring_ys, ring_xs])
+    ref_ring = to_lab(pixels_at(ref_sub, ring_ys, ring_xs))
+    tgt_ring = to_lab(pixels_at(target[region], ring_ys, ring_xs))
     ref_c, tgt_c = channel_rows(ref_ring), channel_rows(tgt_ring)  # (the same, (3, N))
     if reuse is not None and track is not None and not track.read_colours:
         # (the mask's colour and the warped reference's skin colour: robust statistics of thousands of pixels, as
@@ -242,7 +243,7 @@ def _beside_pixels(
     ys, xs = sampled_coords(sub)
     if len(ys) < MIN_RING_PIXELS:
         return None
-    lab = channel_rows(to_lab(target[region][ys, xs]))
+    lab = channel_rows(to_lab(pixels_at(target[region], ys, xs)))
     keep = unlike_mask(lab, mask_colour)
     lab, ys, xs = lab[:, keep], ys[keep], xs[keep]
     small = work_size(*sub.shape)[0]

@@ -305,6 +305,9 @@ class ReferenceComposite:
         self._refresh = FieldRefresh(self.options)
         #: Per face: its last rebuilt region, to carry onto the next frame (:attr:`CompositeOptions.carry_frames`).
         self._carried = RebuiltCarry(self.options)
+        #: The last eyes-and-brows map drawn (:meth:`_features_off`): its region's shape, landmarks and margin, and the
+        #: map. A frame whose carry test drew it before the frame was rebuilt after all reads it again.
+        self._features_drawn: tuple[tuple[int, int], np.ndarray, float, np.ndarray] | None = None
 
     def lengths(self, face_px: float) -> Lengths:
         """The options' distances in pixels on a face of ``face_px`` (``face_units.face_size_px``)."""
@@ -355,7 +358,10 @@ class ReferenceComposite:
         located = face_in_frame(face)
         if scale >= 1.0:
             lengths = self.lengths(face_px)
-            carry = self._carry(face, region, hole, valid, lengths, face_px, located) if opts.carry_frames > 1 else None
+            # (the carry test's and the rebuild's: drawn once, in the rebuild's scratch buffer)
+            dist = distance_to(hole, "composite.dist")
+            carry = (self._carry(face, region, hole, valid, lengths, face_px, located, dist) if opts.carry_frames > 1
+                     else None)  # fmt: skip
             if carry is not None:
                 paste_at(sub_out, *carry)
                 keep_frame(sub_out, sub_image, eyes)
@@ -371,7 +377,7 @@ class ReferenceComposite:
                                        bleed=self._averages.bleed(located),
                                        fringe=self._averages.fringe(located), reads=reads,
                                        shade=face.reference_shade, ridge=ridge, lift=lift,
-                                       lips=_region_lips(face, region))  # fmt: skip
+                                       lips=_region_lips(face, region), dist=dist)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -417,12 +423,12 @@ class ReferenceComposite:
 
     def _carry(
         self, face: FaceROI, region: tuple[slice, slice], hole: np.ndarray, valid: np.ndarray, lengths: Lengths,
-        face_px: float, located: Located,
+        face_px: float, located: Located, dist: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """(rebuilt, changed): the face's last rebuilt region carried onto ``region`` of this frame
-        (:meth:`RebuiltCarry.take`); None: rebuild. A carried frame counts as one that went by for the colour fields'
-        temporal averages."""
-        carried = self._carried.take(face, region, hole, valid, lengths, face_px, located, self._off_features)
+        (:meth:`RebuiltCarry.take`; ``dist``: the distance to ``hole``, if drawn); None: rebuild. A carried frame counts
+        as one that went by for the colour fields' temporal averages."""
+        carried = self._carried.take(face, region, hole, valid, lengths, face_px, located, self._off_features, dist)
         if carried is not None:
             # (the colour fields' temporal averages count this frame as one that went by: the next rebuilt frame weighs
             # the past as after as many frames measured alike)
@@ -511,7 +517,12 @@ class ReferenceComposite:
         if self.options.eye_margin <= 0:
             return None
         margin = self.options.eye_margin * face_size_px(landmarks)
-        return features(shape, landmarks, EYES_AND_BROWS, margin) == 0
+        drawn = self._features_drawn
+        if drawn is not None and drawn[0] == shape and drawn[2] == margin and np.array_equal(drawn[1], landmarks):
+            return drawn[3]
+        off = features(shape, landmarks, EYES_AND_BROWS, margin) == 0
+        self._features_drawn = (shape, np.array(landmarks, copy=True), margin, off)
+        return off
 
     def _surround_fill(
         self, image: np.ndarray, around: np.ndarray, at: np.ndarray, where: tuple[slice, slice],
@@ -549,6 +560,7 @@ class ReferenceComposite:
         ridge: RidgeTrack | None = None,
         lift: ShadeTrack | None = None,
         lips: np.ndarray | None = None,
+        dist: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
@@ -561,7 +573,8 @@ class ReferenceComposite:
         ``track`` reuses them, :class:`RidgeTrack`; None: measured on this frame; ``lift``: the face's lift of the
         photo's shade under the jaw, decided where the colour fields are measured and laid again where ``track`` reuses
         them, :class:`ShadeTrack`; None: decided on this frame; ``lips``: where the warp put the reference's own lips,
-        ``FaceROI.reference_lips`` in the region's pixels; None: not known).
+        ``FaceROI.reference_lips`` in the region's pixels; None: not known; ``dist``: :func:`distance_to` of ``hole`` in
+        the scratch buffer ``"composite.dist"`` where the caller drew it; None: drawn here).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -569,7 +582,7 @@ class ReferenceComposite:
         """
         opts = self.options
         # Distance of every pixel to the hole (0 inside): the fill band and the ring are distance bands.
-        dist = distance_to(hole, "composite.dist")  # (used within this call only)
+        dist = distance_to(hole, "composite.dist") if dist is None else dist  # (used within this call only)
         measured = track is None or track.reuse is None
         read_bleed, read_fringe = (measured, measured) if reads is None else reads
         lengths = self._off_cloth(image, hole, valid, dist, lengths, bleed, read_bleed)

@@ -220,7 +220,7 @@ def _feather_piece(
     known = (total > 1e-4)[:, None]
     local = (n[:, :3] + k * f[:, :3]) / np.maximum(total, 1e-6)[:, None]
     # (by row and column: ``out`` is mostly a view into a larger region, whose boolean index costs several times more)
-    cur = out[ys, xs]
+    cur = pixels_at(out, ys, xs)
     depth = to_filled.reshape(-1)[at]
     # (the first ring's pixels far from the skin's local colour: the rim sampled across the matte's edge)
     # (by how far it strays, from none at _RIM_ASTRAY - _RIM_RAMP / 2 to whole at + _RIM_RAMP / 2: no threshold for a

@@ -28,6 +28,7 @@ from unmask_video.below_jaw import neck_region
 from unmask_video.blend import mask_bbox
 from unmask_video.face_axes import face_axes, neck_column
 from unmask_video.face_units import face_size_px
+from unmask_video.mask_pixels import pixels_at
 from unmask_video.reconstruct.fill_seam import pieces
 
 __all__ = ["NeckSideOptions", "row_nearest", "below_hole", "side_offset", "fade_neck_side"]
@@ -194,7 +195,7 @@ def _agree(
     (``paste_mean``, (h, w, 3) float32 Lab, read where ``paste_mass`` is not nil) in chroma and lightness (each
     tested on those pixels only)."""
     ys, xs = np.nonzero(near_beside)
-    colour, mean = lab[ys, xs], paste_mean[ys, xs]
+    colour, mean = pixels_at(lab, ys, xs), pixels_at(paste_mean, ys, xs)
     chroma = np.abs(colour[:, 1:] - mean[:, 1:]).max(axis=-1)
     ok = (paste_mass[ys, xs] > 1e-3) & (chroma <= options.chroma) & (colour[:, 0] >= mean[:, 0] - options.darker)
     agree = np.zeros_like(near_beside)

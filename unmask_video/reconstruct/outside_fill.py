@@ -46,6 +46,7 @@ from unmask_video.face_axes import neck_column
 from unmask_video.face_shape import face_region
 from unmask_video.face_units import face_size_px
 from unmask_video.jaw_outline import JawProfile, predicted_jaw
+from unmask_video.mask_pixels import pixels_at
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, rows_cols, weighted_stack
 from unmask_video.reconstruct.neck_side import NeckSideOptions
@@ -366,7 +367,7 @@ def _frame_skin(
     if np.count_nonzero(inside) < 30:
         return None
     # (8-bit Lab, of the band's pixels only: as fine as needed here)
-    cand = cv2.cvtColor(image[ys, xs].reshape(1, -1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float32)
+    cand = cv2.cvtColor(pixels_at(image, ys, xs)[None], cv2.COLOR_RGB2Lab)[0].astype(np.float32)
     sample = cand[inside].T
     mu = median(sample).astype(np.float32)
     spread = np.maximum(percentile(np.abs(sample - mu[:, None]), 75), 3.0).astype(np.float32)
@@ -433,7 +434,7 @@ def neck_seen(
     ys, xs = np.nonzero(band)
     if len(ys) < 30:
         return None
-    lab = cv2.cvtColor(image[box][ys, xs].reshape(1, -1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float32)
+    lab = cv2.cvtColor(pixels_at(image[box], ys, xs)[None], cv2.COLOR_RGB2Lab)[0].astype(np.float32)
     verdict = np.zeros(len(ys) + 1, bool)
     verdict[1:] = _is_skin(lab, mu, spread, options)
     # Each neck pixel of the hole takes the verdict of the nearest band pixel.

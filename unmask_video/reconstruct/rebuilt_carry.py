@@ -54,12 +54,13 @@ class RebuiltCarry:
     def take(
         self, face: FaceROI, region: tuple[slice, slice], hole: np.ndarray, valid: np.ndarray, lengths: Lengths,
         face_px: float, located: Located, off_features: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        dist: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """(rebuilt, changed): the face's last rebuilt region carried onto ``region`` of this frame (``hole``,
         ``valid``: its mask and the warp's validity), where :attr:`CompositeOptions.carry_frames` allows it; None:
         rebuild. ``changed``: uint8, 1 where ``rebuilt`` holds rebuilt pixels. ``located``: :func:`face_in_frame` of
         ``face``; ``off_features``: ``valid`` less the eyes and brows of the landmarks given (in its pixels), which are
-        never pasted."""
+        never pasted; ``dist``: :func:`distance_to` of ``hole`` where the caller has it (None: drawn here)."""
         opts = self.options
         in_frame, centre, size = located
         last = self.carries.take(centre, size)
@@ -109,7 +110,7 @@ class RebuiltCarry:
             source = np.flatnonzero(box_changed)[labels.ravel()[to] - 1]
             width = x1 - x0
             nearest = tuple((y0 + k // width) * size_wh[0] + x0 + k % width for k in (to, source))
-        dist = distance_to(hole, "composite.dist")
+        dist = distance_to(hole, "composite.dist") if dist is None else dist
         valid_u8 = valid.view(np.uint8)
         reach = max(0.5 * lengths.band, 0.0)
         if reach > 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from unmask_video.mask_pixels import pixels_at
 from unmask_video.order_stats import median, percentile
 from unmask_video.reconstruct.lab_pixels import channel_rows, coords_of, to_lab
 
@@ -71,13 +72,16 @@ def hole_colours(
         return None, None
     hole_idx = np.flatnonzero(hole)
     hole_idx = hole_idx[:: max(1, len(hole_idx) // 4000)]  # a subsample is enough for its colour spread
-    hole_lab = channel_rows(to_lab(target.reshape(-1, 3)[hole_idx]))
+    # (the pixels by their rows and columns, :func:`pixels_at`: ``target`` and ``reference`` are boxes of the face's
+    # images, whose ``reshape(-1, 3)`` is a copy of the whole box)
+    hole_ys, hole_xs = np.divmod(hole_idx, hole.shape[1])
+    hole_lab = channel_rows(to_lab(pixels_at(target, hole_ys, hole_xs)))
     mask_colour = None
     if hole_lab.shape[1] >= MIN_RING_PIXELS:
         mask_colour = (*robust(hole_lab), float(median(np.hypot(hole_lab[1], hole_lab[2]))))
     # (its median and spread: fewer suffice; not where the warp covers nothing, black, which would pull the median
     # down and widen the spread to take in hair, eyes and shadows)
-    ref_hole = reference.reshape(-1, 3)[hole_idx[:: 4]]
+    ref_hole = pixels_at(reference, hole_ys[::4], hole_xs[::4])
     covered = ref_hole[ref_hole.any(axis=1)]
     if len(covered) < MIN_RING_PIXELS:  # (none at all: OpenCV refuses an empty image)
         return mask_colour, None
