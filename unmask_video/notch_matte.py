@@ -19,7 +19,9 @@ wholly where joined to the mask through the cloth's side of the line (``joined_c
 finger's edge (darker than a mix of the two colours, off their line's hue) goes with the cloth a few pixels further
 (``shade_rim_px``); and the finger's pixels blurred into the cloth, the two mixed, have the cloth's share of them
 replaced by the rebuilt face (``frame + alpha * (rebuilt - cloth)``: :class:`Unmixed`, ``unmix``), where a blend
-left them pale and translucent over the rebuilt cheek. The pixels settled in front come back to the blend's caller:
+left them pale and translucent over the rebuilt cheek. The finger's shadow on the cloth beside it (its chroma short
+of the finger's, darker than the mix and than the finger next to it) goes with the cloth (``shadow_end``: KF94
+frames 166-179, a grey-lavender band under the finger). The pixels settled in front come back to the blend's caller:
 the ear loops are not filled over them (a finger's highlights and nails taken as loop strokes).
 """
 
