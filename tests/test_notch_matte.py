@@ -200,3 +200,55 @@ def test_the_blend_says_where_the_finger_stays_and_the_loops_are_not_filled_ther
     # no front: the loops as they were; all on the front: none
     assert off_front(loops, None) is loops
     assert off_front(Loops(Box(95, 164, 105, 167), np.ones((3, 10), np.uint8), 3.0), front) is None
+
+
+def _shadow_scene(shadow_rgb: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The scene of :func:`_scene` with a band 6 px tall under the finger in ``shadow_rgb``, left out of the segmented
+    mask with the finger: the frame, the mask, the band's pixels, the finger's."""
+    frame, _, finger, cloth = _scene()
+    f8 = finger.view(np.uint8)
+    below = cloth & ~finger & (cv2.dilate(f8, np.ones((13, 1), np.uint8)) > 0)
+    below &= np.arange(frame.shape[0])[:, None] > 170
+    below &= np.arange(frame.shape[1])[None, :] < 100  # (along the finger's side, off its rounded tip)
+    frame[below] = shadow_rgb
+    frame = cv2.GaussianBlur(frame, (0, 0), 0.7)
+    left = cloth & ~(cv2.dilate(f8, np.ones((7, 7), np.uint8)) > 0)
+    left &= ~(cv2.dilate(below.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    mask = np.clip(cv2.GaussianBlur(left.astype(np.float32), (0, 0), 1.0) * 2.0 - 0.5, 0.0, 1.0) * left
+    return frame, mask.astype(np.float32), below, finger
+
+
+def test_the_fingers_shadow_on_the_cloth_below_it_is_rebuilt(monkeypatch) -> None:
+    """KF94 frames 166-179: under a finger over a white mask, its shadow on the cloth (the two chromas' mix, darker
+    than the cloth and than the finger) was kept in front with the finger, a grey-lavender band with a dark outline
+    between the finger and the rebuilt cheek. It is the cloth's: rebuilt; the finger stays the frame's."""
+    skin, cloth = np.float32(SKIN), np.float32(CLOTH)
+    shadow = tuple(int(v) for v in 0.8 * (0.7 * skin + 0.3 * cloth))  # (darker than both, between their chromas)
+    frame, mask, below, finger = _shadow_scene(shadow)
+    new = _blended(frame, mask, matte=True)
+    _settled_with(monkeypatch, shadow_end=0.0)
+    old = _blended(frame, mask, matte=True)
+    inner = below & (cv2.erode(below.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    assert inner.sum() > 100
+    rebuilt = np.float32(REBUILT)
+    assert np.abs(new[inner].astype(np.float32) - rebuilt).mean() < 3.0
+    # (without the rule: mostly the frame's shadow, 22 levels from the rebuilt face, kept: the dark band)
+    assert np.abs(old[inner].astype(np.float32) - frame[inner]).mean() < 8.0
+    assert np.abs(old[inner].astype(np.float32) - rebuilt).mean() > 12.0
+    core = cv2.erode(finger.view(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert np.abs(new[core].astype(np.int16) - frame[core]).max() <= 1
+
+
+def test_a_dark_fingers_edge_is_no_shadow(monkeypatch) -> None:
+    """The same band, lighter than the finger beside it (a darker finger's edge blurred into the cloth, the image-left
+    fingers of KF94): not the finger's shadow, the blend as without the rule."""
+    frame, mask, below, finger = _shadow_scene((0, 0, 0))
+    skin, cloth = np.float32(SKIN), np.float32(CLOTH)
+    dark = 0.6 * skin
+    frame[finger & (cv2.erode(finger.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)] = dark.astype(np.uint8)
+    edge = tuple(int(v) for v in 0.8 * (0.55 * skin + 0.45 * cloth))  # (between the dark finger and the cloth)
+    frame[below] = edge
+    new = _blended(frame, mask, matte=True)
+    _settled_with(monkeypatch, shadow_end=0.0)
+    old = _blended(frame, mask, matte=True)
+    assert np.array_equal(new, old)

@@ -19,7 +19,9 @@ wholly where joined to the mask through the cloth's side of the line (``joined_c
 finger's edge (darker than a mix of the two colours, off their line's hue) goes with the cloth a few pixels further
 (``shade_rim_px``); and the finger's pixels blurred into the cloth, the two mixed, have the cloth's share of them
 replaced by the rebuilt face (``frame + alpha * (rebuilt - cloth)``: :class:`Unmixed`, ``unmix``), where a blend
-left them pale and translucent over the rebuilt cheek. The pixels settled in front come back to the blend's caller:
+left them pale and translucent over the rebuilt cheek. The finger's shadow on the cloth beside it (its chroma short
+of the finger's, darker than the mix and than the finger next to it) goes with the cloth (``shadow_end``: KF94
+frames 166-179, a grey-lavender band under the finger). The pixels settled in front come back to the blend's caller:
 the ear loops are not filled over them (a finger's highlights and nails taken as loop strokes).
 """
 
@@ -93,6 +95,16 @@ class NotchMatte:
     #: keeps most of its chroma and is darker, no mix with a pale cloth), nor lighter by more than ``unmix_off``.
     unmix_off: float = 0.35
     unmix_dark: float = 0.1
+    #: With ``joined_cloth``: a pixel on the line short of this place (the occluder's median at 1) and darker than the
+    #: mix its chroma places it at by more than ``unmix_dark`` of the two colours' distance is the finger's shadow on
+    #: the cloth, not the finger: it joins the cloth's side (rebuilt where joined to the mask). A finger's own shaded
+    #: side keeps its chroma (near 1 on the line); a finger blurred into a pale cloth is lighter, no darker, than the
+    #: mix. The shadow along a finger's lower edge on KF94's white mask (frames 166-179: t 0.45-0.8, 0.2-0.4 of the
+    #: distance darker than the mix) stayed the frame's, a grey-lavender band with a dark outline (0: off).
+    shadow_end: float = 0.85
+    #: ... and darker than the finger's pixels within this many feather widths by more than ``unmix_dark`` of the
+    #: distance (a dark finger's edge blurred into the cloth lies between them and is lighter than that finger).
+    shadow_reach: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -183,7 +195,10 @@ def settle_notch_edges(
         # (the cloth's side of the line joined to the mask through the cloth's side: the finger's shade and blur round
         # it, rebuilt wholly where the feather reaches)
         side = np.zeros((h, w), np.uint8)
-        side[ys[on_line & (t <= o.cloth_end)], xs[on_line & (t <= o.cloth_end)]] = 1
+        cloth_side = on_line & (t <= o.cloth_end)
+        if o.shadow_end > o.cloth_end:
+            cloth_side |= on_line & _shadow(lab, ys, xs, t, on_line, cloth, axis, width_px, o)
+        side[ys[cloth_side], xs[cloth_side]] = 1
         joined = _joined(side, (mask8 > 0).view(np.uint8))
         if o.rim_px > 0:
             k = 2 * o.rim_px + 1
@@ -250,6 +265,35 @@ def settle_notch_edges(
         unmixed = Unmixed(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.float32),
                           np.median(frame[cloth_px].astype(np.float32), axis=0), (notches > 0) & (mask8 == 0))
     return unmixed
+
+
+def _shadow(
+    lab: np.ndarray, ys: np.ndarray, xs: np.ndarray, t: np.ndarray, on_line: np.ndarray, cloth: np.ndarray,
+    axis: np.ndarray, width_px: float, o: NotchMatte,
+) -> np.ndarray:
+    """bool per pixel ``ys, xs`` (its place ``t`` on the line, ``on_line``): the finger's shadow on the cloth. Short
+    of the finger's chroma (``t`` under ``shadow_end``), darker than the mix its chroma places it at, and darker than
+    the finger beside it (the mean lightness of the finger's pixels, ``t`` past ``front_start``, within
+    ``shadow_reach`` feather widths) by more than ``unmix_dark`` of the two colours' distance: a shadow is darker
+    than the cloth and the finger on either side of it; a dark finger's edge blurred into the cloth is lighter than
+    that finger."""
+    spread = float(np.sqrt(float(axis @ axis)))
+    light = lab[ys, xs, 0]
+    shadow = on_line & (t > o.cloth_end) & (t < o.shadow_end)
+    shadow &= (light - cloth[0]) - t * axis[0] < -o.unmix_dark * spread
+    if not shadow.any():
+        return shadow
+    h, w = lab.shape[:2]
+    finger = np.zeros((h, w), np.float32)
+    fy, fx = ys[on_line & (t >= o.front_start)], xs[on_line & (t >= o.front_start)]
+    finger[fy, fx] = 1.0
+    lit = np.zeros((h, w), np.float32)
+    lit[fy, fx] = lab[fy, fx, 0]
+    k = 2 * max(int(round(o.shadow_reach * width_px)), 1) + 1
+    count = cv2.boxFilter(finger, -1, (k, k), normalize=False)[ys, xs]
+    total = cv2.boxFilter(lit, -1, (k, k), normalize=False)[ys, xs]
+    beside = total / np.maximum(count, np.float32(1.0))
+    return shadow & (count > 0) & (light < beside - o.unmix_dark * spread)
 
 
 def _joined(where: np.ndarray, seeds: np.ndarray) -> np.ndarray:
