@@ -217,19 +217,21 @@ def chain_strokes(
     box = mask_bbox(strokes, g // 2 + 1, strokes.shape)
     if box is None:
         return out
-    through = None
-    if weak is not None and options.bridge:
-        w = max(int(round(options.patch * size)) | 1, 3)
-        box = (slice(None), slice(None))  # (a bridge may run past the strokes' box)
-        through = _thin(weak, w) | strokes
-    out[box] = _chained(strokes[box], rim[box], g, options.links, None if through is None else through[box])
+    out[box] = _chained(strokes[box], rim[box], g, options.links)
+    if weak is None or not options.bridge or np.array_equal(out[box], strokes[box]) or not weak.any():
+        return out  # (no stroke left out, or nothing to bridge it with)
+    w = max(int(round(options.patch * size)) | 1, 3)
+    # (chained again with the strokes joined by the thin bridge pixels as one: on their box grown by the disc's
+    # reach and the opening's, no pixel past it read)
+    box = mask_bbox(strokes | weak, max(g, w) // 2 + 1, strokes.shape)
+    out[box] = _chained(strokes[box], rim[box], g, options.links, _thin(weak[box], w) | strokes[box])
     return out
 
 
-def _chained(strokes: np.ndarray, rim: np.ndarray, g: int, links: int, through: np.ndarray | None = None) -> np.ndarray:
+def _chained(strokes: np.ndarray, rim: np.ndarray, g: int, links: int, joined: np.ndarray | None = None) -> np.ndarray:
     """:func:`chain_strokes` with the gap's disc ``g`` px wide, joined ``links`` times; the strokes' components read
-    on ``through`` (the strokes and the thin weak pixels that join them) where given."""
-    n, comp = cv2.connectedComponents(strokes if through is None else through, connectivity=8)
+    on ``joined`` (the strokes and the pixels that join them) where given."""
+    n, comp = cv2.connectedComponents(strokes if joined is None else joined, connectivity=8)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (g, g))
     kept = np.zeros(n, bool)
     reach = cv2.dilate(rim, disc)
