@@ -221,9 +221,9 @@ def chain_strokes(
     if weak is None or not options.bridge or np.array_equal(out[box], strokes[box]) or not weak.any():
         return out  # (no stroke left out, or nothing to bridge it with)
     w = max(int(round(options.patch * size)) | 1, 3)
-    # (chained again with the strokes joined by the thin bridge pixels as one: on their box grown by the disc's
-    # reach and the opening's, no pixel past it read)
-    box = mask_bbox(strokes | weak, max(g, w) // 2 + 1, strokes.shape)
+    # (chained again with the strokes joined by the thin bridge pixels as one: on the strokes' box grown by the
+    # disc's reach and the opening's: the bridges between them and to the rim's reach)
+    box = mask_bbox(strokes, max(g, w) // 2 + 1, strokes.shape)
     out[box] = _chained(strokes[box], rim[box], g, options.links, _thin(weak[box], w) | strokes[box])
     return out
 
