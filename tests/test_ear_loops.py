@@ -156,7 +156,8 @@ def _past_the_ear_over_hair(scene: Scene, bend: float) -> tuple[np.ndarray, np.n
         centre = (int(round(ear[0] + out * 0.11 * size)), int(round(ear[1] - 0.1 * size)))
         cv2.ellipse(hair, centre, (int(0.15 * size), int(0.22 * size)), 0, 0, 360, 255, -1)
         top = int(np.flatnonzero(inside[:, sx]).min())
-        at = [(ear[0] + out * a * size, ear[1] + b * size) for a, b in ((0.02, -0.08), (0.1, -0.12), (0.16, 0.05), (0.12, 0.06))]
+        turns = ((0.02, -0.08), (0.1, -0.12), (0.16, 0.05), (0.12, 0.06))  # (out, down) from the ear, in face sizes
+        at = [(ear[0] + out * a * size, ear[1] + b * size) for a, b in turns]
         parts[0].append(np.array([(sx, top + 4), at[0]], np.int32))  # (from the mask's top corner)
         parts[1].append(np.array(at[:2], np.int32))  # (the bend)
         parts[2].append(np.array(at[1:], np.int32))  # (down past the ear)
