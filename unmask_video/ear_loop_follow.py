@@ -89,7 +89,7 @@ def _follow_at(
     r = max(int(round(options.follow_reach * size)), 1)
     near = cv2.dilate(strokes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     rim = cv2.dilate(inside, np.ones((3, 3), np.uint8)) - inside
-    strong, weak = stroke_pixels(cv2.cvtColor(image, cv2.COLOR_RGB2Lab), zone & (1 - inside), look, size, options)
+    strong, weak, _ = stroke_pixels(cv2.cvtColor(image, cv2.COLOR_RGB2Lab), zone & (1 - inside), look, size, options)
     chained = chain_strokes(long_strokes(strong, size, options), rim | near, size, options)
     grown = grow_loops(chained, weak, last, size, options)
     found = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & (1 - inside)  # (their anti-aliased edges)

@@ -126,9 +126,10 @@ def half_hull(zone: np.ndarray, hull: np.ndarray, corner: np.ndarray, out: np.nd
 
 def stroke_pixels(
     lab: np.ndarray, zone: np.ndarray, look: Look, size: float, options: EarLoopOptions
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """uint8 {0, 1}: the pixels of ``lab`` (a Lab image) in ``zone`` pulled from their local background towards the
-    mask's colour (``look``), strongly and weakly, outside the mask's colour's thick patches."""
+    mask's colour (``look``), strongly and weakly, outside the mask's colour's thick patches; and the weak ones whose
+    background is darker than the mask's colour by ``bridge_dark`` (a loop over dark hair: ``bridge``)."""
     empty = np.zeros(zone.shape, np.uint8)
     m = look.cloth
     planes = cv2.split(lab)  # (contiguous planes: a channel's view is copied by each call it is passed to)
@@ -143,7 +144,7 @@ def stroke_pixels(
     free = (cv2.dilate(patch, np.ones((5, 5), np.uint8)) == 0) & (zone > 0)
     idx = np.flatnonzero(free & (rough >= options.weak * options.floor / np.sqrt(3.0)))
     if not len(idx):
-        return empty, empty
+        return empty, empty, empty
     # (per channel, gathered from the planes by flat index)
     o = [back.reshape(-1)[idx].astype(np.float32) for back in bg]
     po = [plane.reshape(-1)[idx].astype(np.float32) - oc for plane, oc in zip(planes, o)]
@@ -153,10 +154,13 @@ def stroke_pixels(
     far2 = dot(po, po)  # (the distance squared: no root per pixel)
     pulled = mo2 >= options.contrast**2
     low = options.weak * options.floor
-    strong, weak = empty.copy(), empty.copy()
+    strong, weak, dark = empty.copy(), empty.copy(), empty.copy()
     strong.reshape(-1)[idx] = pulled & (along >= options.towards) & (far2 >= options.floor**2)
-    weak.reshape(-1)[idx] = pulled & (along >= options.weak * options.towards) & (far2 >= low * low)
-    return strong, weak
+    is_weak = pulled & (along >= options.weak * options.towards) & (far2 >= low * low)
+    weak.reshape(-1)[idx] = is_weak
+    if options.bridge:
+        dark.reshape(-1)[idx] = is_weak & (o[0] < m[0] - options.bridge_dark)
+    return strong, weak, dark
 
 
 def samples(image: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -201,20 +205,33 @@ def long_strokes(strong: np.ndarray, size: float, options: EarLoopOptions) -> np
     return out
 
 
-def chain_strokes(strokes: np.ndarray, rim: np.ndarray, size: float, options: EarLoopOptions) -> np.ndarray:
-    """uint8 {0, 1}: the ``strokes`` within ``gap`` of the mask's side edges (``rim``), or of those, in turn."""
+def chain_strokes(
+    strokes: np.ndarray, rim: np.ndarray, size: float, options: EarLoopOptions, weak: np.ndarray | None = None
+) -> np.ndarray:
+    """uint8 {0, 1}: the ``strokes`` within ``gap`` of the mask's side edges (``rim``), or of those, in turn; with
+    ``weak`` (weaker stroke pixels: those over dark hair), strokes joined by a run of its thin pixels are one stroke
+    (``bridge``)."""
     g = max(int(round(options.gap * size)) | 1, 3)
     out = np.zeros_like(strokes)
     # (on the strokes' box grown by the disc's reach: no rim farther away reaches a stroke)
     box = mask_bbox(strokes, g // 2 + 1, strokes.shape)
-    if box is not None:
-        out[box] = _chained(strokes[box], rim[box], g, options.links)
+    if box is None:
+        return out
+    out[box] = _chained(strokes[box], rim[box], g, options.links)
+    if weak is None or not options.bridge or np.array_equal(out[box], strokes[box]) or not weak.any():
+        return out  # (no stroke left out, or nothing to bridge it with)
+    w = max(int(round(options.patch * size)) | 1, 3)
+    # (chained again with the strokes joined by the thin bridge pixels as one: on the strokes' box grown by the
+    # disc's reach and the opening's: the bridges between them and to the rim's reach)
+    box = mask_bbox(strokes, max(g, w) // 2 + 1, strokes.shape)
+    out[box] = _chained(strokes[box], rim[box], g, options.links, _thin(weak[box], w) | strokes[box])
     return out
 
 
-def _chained(strokes: np.ndarray, rim: np.ndarray, g: int, links: int) -> np.ndarray:
-    """:func:`chain_strokes` with the gap's disc ``g`` px wide, joined ``links`` times."""
-    n, comp = cv2.connectedComponents(strokes, connectivity=8)
+def _chained(strokes: np.ndarray, rim: np.ndarray, g: int, links: int, joined: np.ndarray | None = None) -> np.ndarray:
+    """:func:`chain_strokes` with the gap's disc ``g`` px wide, joined ``links`` times; the strokes' components read
+    on ``joined`` (the strokes and the pixels that join them) where given."""
+    n, comp = cv2.connectedComponents(strokes if joined is None else joined, connectivity=8)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (g, g))
     kept = np.zeros(n, bool)
     reach = cv2.dilate(rim, disc)
@@ -225,7 +242,7 @@ def _chained(strokes: np.ndarray, rim: np.ndarray, g: int, links: int) -> np.nda
         kept[near] = True
         reach = cv2.dilate(kept[comp].astype(np.uint8), disc)
     kept[0] = False
-    return kept[comp].astype(np.uint8)
+    return kept[comp].astype(np.uint8) & strokes
 
 
 def _grow_into(seed: np.ndarray, weak: np.ndarray, steps: int) -> np.ndarray:

@@ -74,8 +74,8 @@ def _loops_at(
     # the zones' joint box, its edges kept)
     for part in _side_boxes(zone, hulls, box, _reach(size, options)) if _area(box) > options.split_px else [box]:
         lab = cv2.cvtColor(image[part], cv2.COLOR_RGB2Lab)
-        strong, weak = stroke_pixels(lab, zone[part], look, size, options)
-        strokes[part] = chain_strokes(long_strokes(strong, size, options), rim[part], size, options)
+        strong, weak, dark = stroke_pixels(lab, zone[part], look, size, options)
+        strokes[part] = chain_strokes(long_strokes(strong, size, options), rim[part], size, options, dark)
         grown = grow_loops(strokes[part], weak, None if before is None else before[part], size, options)
         if grown.any():
             out[part] = cv2.dilate(grown, np.ones((3, 3), np.uint8)) & (1 - inside[part])  # (their anti-aliased edges)
