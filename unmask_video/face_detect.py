@@ -124,10 +124,25 @@ def _starts(length: int, side: float, stride: float) -> list[int]:
     return [int(round(i * step)) for i in range(n)]
 
 
+#: mediapipe's modules this package never uses, which ``import mediapipe`` loads (its package imports every solution
+#: and the whole tasks API: audio, text and vision, about 0.15-0.2 s of CPU at every start, on the first frame's path):
+#: stand-ins while it is imported (:func:`_deferred`). Only ``solutions.face_mesh`` and ``solutions.face_detection``
+#: (and what they import) are used.
+UNUSED_MEDIAPIPE = (
+    "mediapipe.tasks",
+    "mediapipe.tasks.python",
+    *(
+        f"mediapipe.python.solutions.{name}"
+        for name in ("drawing_styles", "drawing_utils", "hands", "hands_connections", "holistic", "objectron", "pose",
+                     "selfie_segmentation")
+    ),
+)  # fmt: skip
+
+
 def import_mediapipe():  # -> the mediapipe module
     """Import mediapipe (lazily: it is slow to import and loads TFLite); Ctrl-C during the import stays an interrupt."""
     try:
-        with _without_pyplot():
+        with _without_pyplot(), _deferred(() if "mediapipe" in sys.modules else UNUSED_MEDIAPIPE):
             import mediapipe as mp
     except ImportError as exc:  # pragma: no cover - mediapipe is a hard dependency
         if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):  # Ctrl-C while its extension loaded
@@ -151,9 +166,20 @@ def _without_pyplot() -> Iterator[None]:
     """Stand-ins for matplotlib and its pyplot while mediapipe is imported, where neither is loaded yet: its drawing
     helpers import pyplot (about 0.75 s of CPU at every start, two thirds of mediapipe's import) for a 3-D plot this
     package never draws. The stand-ins are taken out again afterwards: a later ``import matplotlib`` loads the real
-    one, and the stand-in a module kept (``drawing_utils.plt``) loads it on first use."""
-    names = [name for name in ("matplotlib", "matplotlib.pyplot") if name not in sys.modules]
-    stubs = {name: _DeferredModule(name) for name in names}
+    one, and the stand-in a module kept (``drawing_utils.plt``) loads it on first use. (The drawing helpers themselves
+    are deferred too now, :data:`UNUSED_MEDIAPIPE`; these stand-ins stay for a mediapipe that imports pyplot from
+    elsewhere.)"""
+    with _deferred(("matplotlib", "matplotlib.pyplot")):
+        yield
+
+
+@contextlib.contextmanager
+def _deferred(names: tuple[str, ...]) -> Iterator[None]:
+    """Stand-ins (:class:`_DeferredModule`) in ``sys.modules`` for the modules ``names`` not loaded yet, for the
+    duration; taken out afterwards, each left as an attribute of its parent package where the import bound none there
+    (an ``import a.b`` that finds ``a.b`` in ``sys.modules`` binds nothing on ``a``): a later import, or an attribute
+    read through a stand-in something kept, loads the real module."""
+    stubs = {name: _DeferredModule(name) for name in names if name not in sys.modules}
     sys.modules.update(stubs)
     try:
         yield
@@ -161,6 +187,9 @@ def _without_pyplot() -> Iterator[None]:
         for name, stub in stubs.items():
             if sys.modules.get(name) is stub:
                 del sys.modules[name]
+            parent, _, child = name.rpartition(".")
+            if parent and parent in sys.modules and not hasattr(sys.modules[parent], child):
+                setattr(sys.modules[parent], child, stub)
 
 
 class FaceDetector:
