@@ -124,19 +124,11 @@ def _starts(length: int, side: float, stride: float) -> list[int]:
     return [int(round(i * step)) for i in range(n)]
 
 
-#: mediapipe's modules this package never uses, which ``import mediapipe`` loads (its package imports every solution
-#: and the whole tasks API: audio, text and vision, about 0.15-0.2 s of CPU at every start, on the first frame's path):
-#: stand-ins while it is imported (:func:`_deferred`). Only ``solutions.face_mesh`` and ``solutions.face_detection``
-#: (and what they import) are used.
-UNUSED_MEDIAPIPE = (
-    "mediapipe.tasks",
-    "mediapipe.tasks.python",
-    *(
-        f"mediapipe.python.solutions.{name}"
-        for name in ("drawing_styles", "drawing_utils", "hands", "hands_connections", "holistic", "objectron", "pose",
-                     "selfie_segmentation")
-    ),
-)  # fmt: skip
+#: mediapipe's modules this package never uses, which ``import mediapipe`` loads: its tasks API (audio, text and vision:
+#: about 0.15 s of CPU at every start, on the first frame's path), stood in for while mediapipe is imported
+#: (:func:`_deferred`) and loaded on first use. Its unused solutions (pose, hands, holistic, ...) are imported as before:
+#: stood in for too, FaceMesh's landmarks on a synthetic clip changed (their imports register what the graphs read).
+UNUSED_MEDIAPIPE = ("mediapipe.tasks", "mediapipe.tasks.python")
 
 
 def import_mediapipe():  # -> the mediapipe module
@@ -166,9 +158,7 @@ def _without_pyplot() -> Iterator[None]:
     """Stand-ins for matplotlib and its pyplot while mediapipe is imported, where neither is loaded yet: its drawing
     helpers import pyplot (about 0.75 s of CPU at every start, two thirds of mediapipe's import) for a 3-D plot this
     package never draws. The stand-ins are taken out again afterwards: a later ``import matplotlib`` loads the real
-    one, and the stand-in a module kept (``drawing_utils.plt``) loads it on first use. (The drawing helpers themselves
-    are deferred too now, :data:`UNUSED_MEDIAPIPE`; these stand-ins stay for a mediapipe that imports pyplot from
-    elsewhere.)"""
+    one, and the stand-in a module kept (``drawing_utils.plt``) loads it on first use."""
     with _deferred(("matplotlib", "matplotlib.pyplot")):
         yield
 
