@@ -457,19 +457,3 @@ def test_the_weighted_stack_is_the_broadcast_product_to_the_sign_of_zero() -> No
     assert np.array_equal(got, expected) and np.array_equal(np.signbit(got), np.signbit(expected))
     sums = reference_matte_module._local_sums(lab, where, 6.0)
     assert np.array_equal(sums, reference_matte_module._local_sums(lab, where, 6.0, got))
-
-
-def test_the_weighted_stack_of_uint8_colours_or_of_split_channels_is_the_float32_ones() -> None:
-    """:func:`reference_matte._weighted` takes the uint8 picture as it is (no float32 copy first) or the channels
-    :func:`cv2.split` gave (split once for two stacks): the same float32 stack, bit for bit, as of the float32 copy."""
-    rng = np.random.default_rng(4)
-    image = rng.integers(0, 256, (41, 29, 3), np.uint8)
-    where = rng.random((41, 29)) > 0.6
-    expected = reference_matte_module._weighted(image.astype(np.float32), where)
-    got = reference_matte_module._weighted(image, where)
-    assert got.dtype == np.float32 and np.array_equal(got, expected)
-    assert np.array_equal(np.signbit(got), np.signbit(expected))
-    lab = ((rng.random((41, 29, 3)) - 0.4) * 120).astype(np.float32)
-    split = reference_matte_module._weighted(list(cv2.split(lab)), where)
-    whole = reference_matte_module._weighted(lab, where)
-    assert np.array_equal(split, whole) and np.array_equal(np.signbit(split), np.signbit(whole))

@@ -291,15 +291,12 @@ def _fill_enclosed(region: np.ndarray) -> np.ndarray:
     return region | cv2.bitwise_not(flood[1:-1, 1:-1])
 
 
-def _weighted(lab: np.ndarray | list[np.ndarray], where: np.ndarray) -> np.ndarray:
-    """(h, w, 4) float32: ``lab`` ((h, w, 3) float32, or uint8 colours; or its channels, :func:`cv2.split`'s, where the
-    caller has them already) times ``where`` ((h, w) bool), and ``where`` as 0 / 1. Channel by channel, then merged:
-    numpy's broadcast product written into the interleaved stack cost 3x as much (23 against 7 ms on a 1280 x 720
-    reference, the same values and signs). Each product is float32 (a uint8 channel times 0 or 1: the same value as
-    that channel made float32 first)."""
+def _weighted(lab: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """(h, w, 4) float32: ``lab`` ((h, w, 3) float32) times ``where`` ((h, w) bool), and ``where`` as 0 / 1. Channel by
+    channel, then merged: numpy's broadcast product written into the interleaved stack cost 3x as much (23 against
+    7 ms on a 1280 x 720 reference, the same values and signs)."""
     weight = where.astype(np.float32)
-    channels = cv2.split(lab) if isinstance(lab, np.ndarray) else lab
-    return cv2.merge([cv2.multiply(channel, weight, dtype=cv2.CV_32F) for channel in channels] + [weight])
+    return cv2.merge([cv2.multiply(channel, weight) for channel in cv2.split(lab)] + [weight])
 
 
 def _local_sums(lab: np.ndarray, where: np.ndarray, sigma: float, stack: np.ndarray | None = None) -> np.ndarray:
@@ -330,10 +327,8 @@ def outside_like(lab: np.ndarray, skin: np.ndarray, reach: np.ndarray, height: f
         return near
     # (the lightness at half weight in every distance below; the averages read only at the band's pixels)
     weight = np.float32([_OUTLINE_LIGHT_WEIGHT, 1.0, 1.0])
-    channels = cv2.split(lab)  # (split once for the two stacks)
-    outer, inner = (away > 0) & (away <= band), skin & (depth > band) & (depth <= 2 * band)
-    out_sums = _local_sums(lab, outer, band, _weighted(channels, outer))[near]
-    in_sums = _local_sums(lab, inner, band, _weighted(channels, inner))[near]
+    out_sums = _local_sums(lab, (away > 0) & (away <= band), band)[near]
+    in_sums = _local_sums(lab, skin & (depth > band) & (depth <= 2 * band), band)[near]
     out_mean = out_sums[:, :3] / np.maximum(out_sums[:, 3:], 1e-6) * weight
     in_mean = in_sums[:, :3] / np.maximum(in_sums[:, 3:], 1e-6) * weight
     pixel = lab[near] * weight
@@ -450,13 +445,7 @@ def _pale_beyond(image: np.ndarray, matte: np.ndarray, at: np.ndarray, reach: fl
     threshold, and kept where they did not, left flat orange blots that the colour match made red streaks on the
     man's rebuilt cheek)."""
     beyond = ~matte & (distance_outside(matte) <= reach)
-    # (Lab only in the box of ``beyond``: elsewhere its weight is 0, and the lightness read below is never negative, so
-    # the sums' lightness and weight are the same to the bit as of the whole picture's Lab)
-    lab = np.zeros(image.shape, np.float32)
-    box = mask_bbox(beyond, 0, beyond.shape)
-    if box is not None:
-        lab[box] = _lab(image[box])
-    sums = _local_sums(lab, beyond, max(reach, 1.0))[at]
+    sums = _local_sums(_lab(image), beyond, max(reach, 1.0))[at]
     known = sums[:, 3] > 1e-2
     light = sums[:, 0] / np.maximum(sums[:, 3], 1e-6)
     return ~known | (light > inner_l + _EDGE_LIGHTER)
@@ -498,9 +487,10 @@ def _deeper_skin(image: np.ndarray, source: np.ndarray, sigma: float) -> np.ndar
     """(h, w, 3) uint8: the normalised Gaussian average (``sigma`` px, and 4 ``sigma`` where the first has almost
     nothing) of ``image``'s ((h, w, 3) uint8) pixels at ``source`` ((h, w) bool) (:func:`_local_sums`: at a reduced
     size, smooth)."""
-    stack = _weighted(image, source)  # (built once for the two sizes; from the uint8 channels: the same values)
-    wide = _local_sums(image, source, 4 * sigma, stack)
-    both = _local_sums(image, source, sigma, stack) + np.float32(1e-2) * wide
+    colours = image.astype(np.float32)
+    stack = _weighted(colours, source)  # (built once for the two sizes)
+    wide = _local_sums(colours, source, 4 * sigma, stack)
+    both = _local_sums(colours, source, sigma, stack) + np.float32(1e-2) * wide
     return np.clip(both[..., :3] / np.maximum(both[..., 3:], 1e-6) + 0.5, 0, 255).astype(np.uint8)
 
 
