@@ -124,11 +124,43 @@ def _starts(length: int, side: float, stride: float) -> list[int]:
     return [int(round(i * step)) for i in range(n)]
 
 
-#: mediapipe's modules this package never uses, which ``import mediapipe`` loads: its tasks API (audio, text and vision:
-#: about 0.15 s of CPU at every start, on the first frame's path), stood in for while mediapipe is imported
-#: (:func:`_deferred`) and loaded on first use. Its unused solutions (pose, hands, holistic, ...) are imported as before:
-#: stood in for too, FaceMesh's landmarks on a synthetic clip changed (their imports register what the graphs read).
-UNUSED_MEDIAPIPE = ("mediapipe.tasks", "mediapipe.tasks.python")
+#: mediapipe's modules this package never uses, which ``import mediapipe`` loads (its package imports every solution and
+#: the whole tasks API: audio, text and vision; about 0.2 s of CPU at every start, on the first frame's path): stood in
+#: for while mediapipe is imported (:func:`_deferred`) and loaded on first use. Only ``solutions.face_mesh`` and
+#: ``solutions.face_detection`` (and what they import) are used.
+UNUSED_MEDIAPIPE = (
+    "mediapipe.tasks",
+    "mediapipe.tasks.python",
+    *(
+        f"mediapipe.python.solutions.{name}"
+        for name in ("drawing_styles", "drawing_utils", "hands", "hands_connections", "holistic", "objectron", "pose",
+                     "selfie_segmentation")
+    ),
+)  # fmt: skip
+#: The protobuf modules (calculators' options, formats) that a plain ``import mediapipe`` loads through those (but the
+#: tasks API's own), imported all the same: a graph's options the Python side does not know are not carried through
+#: ``SolutionBase``'s copy of the graph (without them the tracker's landmarks on a synthetic clip changed;
+#: benchmarks/README.md, helper startup).
+MEDIAPIPE_OPTIONS = (
+    "mediapipe.calculators.core.flow_limiter_calculator_pb2",
+    "mediapipe.calculators.image.warp_affine_calculator_pb2",
+    "mediapipe.calculators.tensor.tensors_to_floats_calculator_pb2",
+    "mediapipe.calculators.tensor.tensors_to_segmentation_calculator_pb2",
+    "mediapipe.calculators.util.collection_has_min_size_calculator_pb2",
+    "mediapipe.calculators.util.detection_label_id_to_text_calculator_pb2",
+    "mediapipe.calculators.util.landmark_projection_calculator_pb2",
+    "mediapipe.calculators.util.landmarks_smoothing_calculator_pb2",
+    "mediapipe.calculators.util.local_file_contents_calculator_pb2",
+    "mediapipe.calculators.util.visibility_smoothing_calculator_pb2",
+    "mediapipe.framework.formats.landmark_pb2",
+    "mediapipe.framework.tool.switch_container_pb2",
+    "mediapipe.modules.holistic_landmark.calculators.roi_tracking_calculator_pb2",
+    "mediapipe.modules.objectron.calculators.annotation_data_pb2",
+    "mediapipe.modules.objectron.calculators.frame_annotation_to_rect_calculator_pb2",
+    "mediapipe.modules.objectron.calculators.lift_2d_frame_annotation_to_3d_calculator_pb2",
+    "mediapipe.util.color_pb2",
+    "mediapipe.util.render_data_pb2",
+)
 
 
 def import_mediapipe():  # -> the mediapipe module
@@ -136,6 +168,8 @@ def import_mediapipe():  # -> the mediapipe module
     try:
         with _without_pyplot(), _deferred(() if "mediapipe" in sys.modules else UNUSED_MEDIAPIPE):
             import mediapipe as mp
+        for name in MEDIAPIPE_OPTIONS:
+            importlib.import_module(name)
     except ImportError as exc:  # pragma: no cover - mediapipe is a hard dependency
         if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):  # Ctrl-C while its extension loaded
             raise KeyboardInterrupt from None
