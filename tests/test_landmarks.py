@@ -684,10 +684,55 @@ def test_mediapipe_is_imported_without_matplotlib() -> None:
         import matplotlib.pyplot as plt
         assert callable(plt.figure)
         kept = mp.solutions.drawing_utils.plt
-        assert kept is not plt and kept.figure is plt.figure
+        assert kept.figure is plt.figure
     """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_mediapipe_is_imported_without_the_solutions_and_tasks_it_does_not_use() -> None:
+    """``import mediapipe`` loads every solution and the whole tasks API (about 0.2 s of CPU at every start); the package
+    imports it with stand-ins for those it never uses: they are not loaded, FaceMesh and the detector still run, the
+    deferred ones still load on first use (through the module, or an import)."""
+    import subprocess
+    import sys
+
+    code = """if True:
+        import sys
+        import numpy as np
+        from unmask_video.face_detect import UNUSED_MEDIAPIPE, import_mediapipe
+        mp = import_mediapipe()
+        assert not [name for name in UNUSED_MEDIAPIPE if name in sys.modules], sorted(sys.modules)
+        assert not [name for name in sys.modules if name.startswith("mediapipe.tasks.python.")]
+        with mp.solutions.face_mesh.FaceMesh(static_image_mode=True) as mesh:
+            assert mesh.process(np.zeros((64, 64, 3), np.uint8)).multi_face_landmarks is None
+        with mp.solutions.face_detection.FaceDetection(model_selection=1) as detector:
+            assert detector.process(np.zeros((64, 64, 3), np.uint8)).detections is None
+        assert mp.solutions.pose.Pose is not None and "mediapipe.python.solutions.pose" in sys.modules
+        assert mp.tasks.vision.FaceLandmarker is not None and "mediapipe.tasks.python.vision" in sys.modules
+        from mediapipe.python.solutions import hands
+        assert hands.Hands is not None
+    """
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_mediapipe_without_its_unused_solutions_knows_every_options_protobuf_they_registered() -> None:
+    """The graphs' options are copied through Python (``SolutionBase``): an options protobuf Python does not know is not
+    carried, and the tracker's landmarks changed. Every protobuf module a plain ``import mediapipe`` loads (but the
+    tasks API's) is loaded by the package's import too (:data:`~unmask_video.face_detect.MEDIAPIPE_OPTIONS`)."""
+    import subprocess
+    import sys
+
+    def protobufs(code: str) -> set[str]:
+        listing = "import sys; print(' '.join(n for n in sys.modules if n.endswith('_pb2')))"
+        result = subprocess.run([sys.executable, "-c", code + "; " + listing], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return {name for name in result.stdout.split() if not name.startswith("mediapipe.tasks.")}
+
+    plain = protobufs("import mediapipe")
+    ours = protobufs("from unmask_video.face_detect import import_mediapipe; import_mediapipe()")
+    assert plain and not plain - ours, sorted(plain - ours)
 
 
 def _lost_face_passes(astronaut, astronaut_landmarks, stride: int, back: int) -> tuple[list[int], list[int]]:

@@ -124,11 +124,52 @@ def _starts(length: int, side: float, stride: float) -> list[int]:
     return [int(round(i * step)) for i in range(n)]
 
 
+#: mediapipe's modules this package never uses, which ``import mediapipe`` loads (its package imports every solution and
+#: the whole tasks API: audio, text and vision; about 0.2 s of CPU at every start, on the first frame's path): stood in
+#: for while mediapipe is imported (:func:`_deferred`) and loaded on first use. Only ``solutions.face_mesh`` and
+#: ``solutions.face_detection`` (and what they import) are used.
+UNUSED_MEDIAPIPE = (
+    "mediapipe.tasks",
+    "mediapipe.tasks.python",
+    *(
+        f"mediapipe.python.solutions.{name}"
+        for name in ("drawing_styles", "drawing_utils", "hands", "hands_connections", "holistic", "objectron", "pose",
+                     "selfie_segmentation")
+    ),
+)  # fmt: skip
+#: The protobuf modules (calculators' options, formats) that a plain ``import mediapipe`` loads through those (but the
+#: tasks API's own), imported all the same: a graph's options the Python side does not know are not carried through
+#: ``SolutionBase``'s copy of the graph (without them the tracker's landmarks on a synthetic clip changed;
+#: benchmarks/README.md, helper startup).
+MEDIAPIPE_OPTIONS = (
+    "mediapipe.calculators.core.flow_limiter_calculator_pb2",
+    "mediapipe.calculators.image.warp_affine_calculator_pb2",
+    "mediapipe.calculators.tensor.tensors_to_floats_calculator_pb2",
+    "mediapipe.calculators.tensor.tensors_to_segmentation_calculator_pb2",
+    "mediapipe.calculators.util.collection_has_min_size_calculator_pb2",
+    "mediapipe.calculators.util.detection_label_id_to_text_calculator_pb2",
+    "mediapipe.calculators.util.landmark_projection_calculator_pb2",
+    "mediapipe.calculators.util.landmarks_smoothing_calculator_pb2",
+    "mediapipe.calculators.util.local_file_contents_calculator_pb2",
+    "mediapipe.calculators.util.visibility_smoothing_calculator_pb2",
+    "mediapipe.framework.formats.landmark_pb2",
+    "mediapipe.framework.tool.switch_container_pb2",
+    "mediapipe.modules.holistic_landmark.calculators.roi_tracking_calculator_pb2",
+    "mediapipe.modules.objectron.calculators.annotation_data_pb2",
+    "mediapipe.modules.objectron.calculators.frame_annotation_to_rect_calculator_pb2",
+    "mediapipe.modules.objectron.calculators.lift_2d_frame_annotation_to_3d_calculator_pb2",
+    "mediapipe.util.color_pb2",
+    "mediapipe.util.render_data_pb2",
+)
+
+
 def import_mediapipe():  # -> the mediapipe module
     """Import mediapipe (lazily: it is slow to import and loads TFLite); Ctrl-C during the import stays an interrupt."""
     try:
-        with _without_pyplot():
+        with _without_pyplot(), _deferred(() if "mediapipe" in sys.modules else UNUSED_MEDIAPIPE):
             import mediapipe as mp
+        for name in MEDIAPIPE_OPTIONS:
+            importlib.import_module(name)
     except ImportError as exc:  # pragma: no cover - mediapipe is a hard dependency
         if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):  # Ctrl-C while its extension loaded
             raise KeyboardInterrupt from None
@@ -152,8 +193,17 @@ def _without_pyplot() -> Iterator[None]:
     helpers import pyplot (about 0.75 s of CPU at every start, two thirds of mediapipe's import) for a 3-D plot this
     package never draws. The stand-ins are taken out again afterwards: a later ``import matplotlib`` loads the real
     one, and the stand-in a module kept (``drawing_utils.plt``) loads it on first use."""
-    names = [name for name in ("matplotlib", "matplotlib.pyplot") if name not in sys.modules]
-    stubs = {name: _DeferredModule(name) for name in names}
+    with _deferred(("matplotlib", "matplotlib.pyplot")):
+        yield
+
+
+@contextlib.contextmanager
+def _deferred(names: tuple[str, ...]) -> Iterator[None]:
+    """Stand-ins (:class:`_DeferredModule`) in ``sys.modules`` for the modules ``names`` not loaded yet, for the
+    duration; taken out afterwards, each left as an attribute of its parent package where the import bound none there
+    (an ``import a.b`` that finds ``a.b`` in ``sys.modules`` binds nothing on ``a``): a later import, or an attribute
+    read through a stand-in something kept, loads the real module."""
+    stubs = {name: _DeferredModule(name) for name in names if name not in sys.modules}
     sys.modules.update(stubs)
     try:
         yield
@@ -161,6 +211,9 @@ def _without_pyplot() -> Iterator[None]:
         for name, stub in stubs.items():
             if sys.modules.get(name) is stub:
                 del sys.modules[name]
+            parent, _, child = name.rpartition(".")
+            if parent and parent in sys.modules and not hasattr(sys.modules[parent], child):
+                setattr(sys.modules[parent], child, stub)
 
 
 class FaceDetector:
