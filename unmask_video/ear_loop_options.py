@@ -45,19 +45,20 @@ class EarLoopOptions:
     width: float = 0.02
     #: ... and each stroke is at least this long (its outline's half).
     min_length: float = 0.03
-    #: A stroke joins the loop when it comes within this distance of the mask's side edge or of a stroke already
-    #: joined (a loop broken by a finger, a strand of hair).
+    #: A stroke joins the loop when it comes within half this distance of the mask's side edge or of a stroke already
+    #: joined (a loop broken by a finger, a strand of hair): the chain is grown by a disc this wide (an odd number of
+    #: pixels, at least 3), so it reaches half of it (0.03 of a 240 px face: a 7 px disc, 3 px of reach).
     gap: float = 0.03
     #: The search also keeps the strokes joined to a kept one by a run of thin weaker stroke pixels over dark hair
     #: (their background darker than the mask's colour by ``bridge_dark`` Lab units of lightness): a loop that arcs
     #: out past the ear over dark hair, read only weakly at its bend, is followed on to its strong strokes there
-    #: (off: each strong stroke comes within ``gap`` of the chain). Not over lighter backgrounds: there a finger's
+    #: (off: each strong stroke comes within the gap's reach of the chain). Not over lighter backgrounds: there a finger's
     #: edge or an ear's lit rim reads as such a run (the KF94 and grey-mask clips).
     bridge: bool = True
     bridge_dark: float = 140.0
     #: A kept stroke grows this far into the weaker stroke pixels next to it (its blurred ends and sides).
     grow: float = 0.01
-    #: How many times strokes are joined to the chain (each time, those within ``gap`` of it).
+    #: How many times strokes are joined to the chain (each time, those within the gap's reach of it).
     links: int = 4
     #: Faces wider than this (px) are looked at shrunk to this size (their loops are as many pixels wide as a 720p
     #: face's, or more); None: at the frame's size.
