@@ -52,8 +52,8 @@ class EarLoopOptions:
     #: The search also keeps the strokes joined to a kept one by a run of thin weaker stroke pixels over dark hair
     #: (their background darker than the mask's colour by ``bridge_dark`` Lab units of lightness): a loop that arcs
     #: out past the ear over dark hair, read only weakly at its bend, is followed on to its strong strokes there
-    #: (off: each strong stroke comes within the gap's reach of the chain). Not over lighter backgrounds: there a finger's
-    #: edge or an ear's lit rim reads as such a run (the KF94 and grey-mask clips).
+    #: (off: each strong stroke comes within the gap's reach of the chain). Not over lighter backgrounds: there a
+    #: finger's edge or an ear's lit rim reads as such a run (the KF94 and grey-mask clips).
     bridge: bool = True
     bridge_dark: float = 140.0
     #: A kept stroke grows this far into the weaker stroke pixels next to it (its blurred ends and sides).
