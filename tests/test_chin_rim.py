@@ -93,9 +93,10 @@ def test_a_short_pale_spot_and_a_grey_cloth_leave_the_mask_as_it_is(face):
 
 
 def _join_as_first_written(image: np.ndarray, lm: np.ndarray, mask: np.ndarray, options: ChinRimOptions) -> np.ndarray:
-    """The rule as first written (every column's rows read at once, the whole mask below the mouth searched): the
-    reference the cheaper reading must give bit for bit."""
-    from unmask_video.chin_rim import _long_runs, _running_median
+    """The rule's reading as first written (every column's rows read at once, the whole mask below the mouth
+    searched), the depths and the moved edge by the module's own steps: the reference the staged reading must give
+    bit for bit."""
+    from unmask_video.chin_rim import _moved_down, _rim_depth
     from unmask_video.face_axes import face_axes
 
     h, w = mask.shape
@@ -124,31 +125,8 @@ def _join_as_first_written(image: np.ndarray, lm: np.ndarray, mask: np.ndarray, 
     neck = np.median(light[5 + n0 : 5 + n1 + 1], axis=0)
     cloth = np.median(light[0:4], axis=0)
     below = light[6 : 5 + n0]
-    rim = (below >= neck + options.lighter) & (below <= neck + options.at_most)
-    run = np.cumprod(rim, axis=0).sum(axis=0)
-    depth = np.minimum(run, deep)
-    collar = (run >= n0 - 1) & (below[-1] - neck > options.fade * (below[0] - neck))
-    depth[(cloth < neck + options.cloth_above) | collar] = 0
-    if not depth.any():
-        return mask
-    if options.smooth > 1 and len(depth) >= options.smooth:
-        depth = _running_median(depth, options.smooth | 1)
-    runs = _long_runs(depth > 0, cols, options.width * size)
-    depth[runs == 0] = 0
-    if not depth.any():
-        return mask
-    depth = np.minimum(depth, (runs // max(options.taper, 1)).astype(depth.dtype))
-    top, r1 = max(int(bottom.min()) - 3, 0), int(bottom.max()) + n1 + 1
-    part = mask[top:r1, cols]
-    rows = np.arange(top, r1)[:, None]
-    moved = part.copy()
-    for d in range(1, int(depth.max()) + 1):
-        shifted = np.zeros_like(part)
-        shifted[d:] = part[:-d]
-        moved = np.where((rows >= bottom - 3 + d) & (depth >= d), np.maximum(moved, shifted), moved)
-    out = mask.copy()
-    out[top:r1, cols] = moved
-    return out
+    depth = _rim_depth(below, cloth, neck, deep, n0, options)
+    return _moved_down(mask, cols, bottom, depth, size, n1, options) if depth.any() else mask
 
 
 def _turned(image: np.ndarray, lm: np.ndarray, mask: np.ndarray, degrees: float):

@@ -106,6 +106,15 @@ def join_chin_rim(
     if not _may_join(may, cols, options.width * size, options.smooth):
         return mask
     below = np.concatenate([first[None], _lightness(image, bottom, cols, np.arange(2, n0)).T.astype(np.float32)])
+    depth = _rim_depth(below, cloth, neck, deep, n0, options)
+    return _moved_down(mask, cols, bottom, depth, size, n1, options) if depth.any() else mask
+
+
+def _rim_depth(
+    below: np.ndarray, cloth: np.ndarray, neck: np.ndarray, deep: int, n0: int, options: ChinRimOptions
+) -> np.ndarray:
+    """Each column's rim depth in pixels (0: nothing joins there) from its lightness ``below`` the edge (rows 1 to
+    ``n0`` - 1 past it, one column a column), its ``cloth``'s and its ``neck``'s (medians), at most ``deep``."""
     rim = (below >= neck + options.lighter) & (below <= neck + options.at_most)
     # (the rim's pixels from the edge on: a run that starts at the edge, and ends before the neck's rows or fades
     # before them: a thin band or the cloth's light spilling down, not a pale collar or a hood's lining under the mask)
@@ -113,8 +122,16 @@ def join_chin_rim(
     depth = np.minimum(run, deep)
     collar = (run >= n0 - 1) & (below[-1] - neck > options.fade * (below[0] - neck))
     depth[(cloth < neck + options.cloth_above) | collar] = 0
-    if not depth.any():
-        return mask
+    return depth
+
+
+def _moved_down(
+    mask: np.ndarray, cols: np.ndarray, bottom: np.ndarray, depth: np.ndarray, size: float, n1: int,
+    options: ChinRimOptions,
+) -> np.ndarray:
+    """``mask`` with the lower edge of columns ``cols`` (each's lowest mask row ``bottom``) moved down by ``depth``
+    (smoothed along the edge, kept in runs at least ``width`` long, sloped in at their ends); ``mask`` itself where
+    no such run is left."""
     if options.smooth > 1 and len(depth) >= options.smooth:
         depth = _running_median(depth, options.smooth | 1)
     runs = _long_runs(depth > 0, cols, options.width * size)
