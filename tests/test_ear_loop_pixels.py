@@ -75,3 +75,41 @@ def test_the_chain_and_the_growth_on_their_boxes_match_the_whole_images():
     band[90:112, 141:145] = 1
     alone = grow_loops(seed, band, None, size, options)
     assert alone[:, 142:].sum() > seed[:, 142:].sum()
+
+
+def _whole_image_chain(strokes: np.ndarray, rim: np.ndarray, g: int, links: int, joined: np.ndarray) -> np.ndarray:
+    """The chain's plain form on the whole image: the components read on ``joined``, kept as they come within the
+    gap's disc of the rim, then of what is kept, ``links`` times."""
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (g, g))
+    n, comp = cv2.connectedComponents(joined, connectivity=8)
+    kept, reach = np.zeros(n, bool), cv2.dilate(rim, disc)
+    for _ in range(links):
+        kept[np.unique(comp[(reach > 0) & (comp > 0)])] = True
+        kept[0] = False
+        reach = cv2.dilate(kept[comp].astype(np.uint8), disc)
+    return kept[comp].astype(np.uint8) & strokes
+
+
+def test_the_bridged_chain_on_its_boxes_matches_the_whole_images():
+    """With ``weak`` pixels (the bridge), the chain again with the strokes joined by the thin weak pixels, on the
+    strokes' box (the rim's reach read once where both chains' boxes are the same: the opening no wider than the gap,
+    the default) or on the wider box the opening needs: what the whole image gives, and the bridge joins a stroke
+    that the plain chain leaves out."""
+    strokes, rim, _ = _scene()
+    weak = np.zeros_like(strokes)
+    cv2.line(weak, (231, 59), (250, 44), 1, 1)  # (a thin run from a chained stroke to one beyond the gap)
+    cv2.line(weak, (240, 150), (250, 200), 1, 1)  # (and one between two strokes left out: they stay out)
+    cv2.rectangle(weak, (20, 20), (40, 40), 1, -1)  # (a patch: no bridge)
+    # (with room around the strokes: their boxes are not cut by the image's edges)
+    strokes, rim, weak = (cv2.copyMakeBorder(a, 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=0) for a in (strokes, rim, weak))
+    size = 200.0
+    for options in (EarLoopOptions(), EarLoopOptions(patch=0.06), EarLoopOptions(gap=0.05, patch=0.02)):
+        g = max(int(round(options.gap * size)) | 1, 3)
+        w = max(int(round(options.patch * size)) | 1, 3)
+        plain = _whole_image_chain(strokes, rim, g, options.links, strokes)
+        assert np.array_equal(chain_strokes(strokes, rim, size, options), plain)
+        thin = weak & (cv2.morphologyEx(weak, cv2.MORPH_OPEN, np.ones((w, w), np.uint8)) == 0)
+        bridged = _whole_image_chain(strokes, rim, g, options.links, thin | strokes)
+        got = chain_strokes(strokes, rim, size, options, weak)
+        assert np.array_equal(got, bridged), (options.gap, options.patch)
+        assert got.sum() > plain.sum(), (options.gap, options.patch)  # (the bridge took a stroke the chain left)

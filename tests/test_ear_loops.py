@@ -451,3 +451,32 @@ def test_a_follow_looks_at_the_side_without_loops_first_and_stops_there_when_it_
     found = _found(loops.find(both, scene.landmarks, scene.mask, 0, _whole(both)), scene.mask.shape)
     assert looked == [False] and len(searches) == 2  # (the stub fails the follow: searched, the other side unread)
     assert (found & stub).sum() >= 0.9 * stub.sum() > 0
+
+
+def test_the_mask_read_only_within_its_box_gives_the_same_area_box_and_loops(scene):
+    """``within`` (the box outside which the mask is 0, as the pipeline reads it once a face): the search's box of the
+    mask (:func:`ear_loop_search.inside_box`) and the loops found and followed are those of the whole mask read; an
+    empty box is an empty mask (the track's loops forgotten)."""
+    from unmask_video.blend import mask_bbox
+
+    mask = scene.mask
+    within = mask_bbox(mask > 0, 0, mask.shape[:2])
+    assert within is not None and within != (slice(0, mask.shape[0]), slice(0, mask.shape[1]))
+    soft = mask.copy()
+    soft[within][soft[within] > 0] *= 0.7  # (values on both sides of 0.5 inside the box)
+    edge = np.zeros_like(mask)
+    edge[-5:, :9] = 0.9  # (at the image's corner: the margin cut there)
+    for m in (mask, soft, edge):
+        box = mask_bbox(m > 0, 0, m.shape[:2])
+        for margin in (0, 7, 400):
+            assert ear_loop_search.inside_box(m, margin, box) == ear_loop_search.inside_box(m, margin), margin
+            assert ear_loop_search.inside_box(m, margin) == mask_bbox(m > 0.5, margin, m.shape[:2])
+    assert ear_loop_search.inside_box(mask, 5, (slice(0, 0), slice(0, 0))) is None
+    whole, boxed = EarLoops(EarLoopOptions(search_every=2)), EarLoops(EarLoopOptions(search_every=2))
+    for frame in (scene, _shifted(scene, 3, 2), _shifted(scene, 5, 3)):
+        box = mask_bbox(frame.mask > 0, 0, frame.mask.shape[:2])
+        a = whole.find(frame.looped, frame.landmarks, frame.mask, 0, _whole(frame.looped))
+        b = boxed.find(frame.looped, frame.landmarks, frame.mask, 0, _whole(frame.looped), box)
+        assert a is not None and b is not None and a.box == b.box and np.array_equal(a.pixels, b.pixels)
+    assert boxed.find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped), (slice(0, 0),) * 2) is None
+    assert boxed.find(scene.looped, scene.landmarks, scene.mask, 0, _whole(scene.looped), box) is not None

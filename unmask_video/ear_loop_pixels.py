@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets as ls
-from unmask_video.blend import mask_bbox
+from unmask_video.blend import grow_box, mask_bbox
 from unmask_video.ear_loop_options import EarLoopOptions, Look
 from unmask_video.stages import Box, Loops
 
@@ -214,27 +214,34 @@ def chain_strokes(
     g = max(int(round(options.gap * size)) | 1, 3)
     out = np.zeros_like(strokes)
     # (on the strokes' box grown by the disc's reach: no rim farther away reaches a stroke)
-    box = mask_bbox(strokes, g // 2 + 1, strokes.shape)
-    if box is None:
+    tight = mask_bbox(strokes, 0, strokes.shape)
+    if tight is None:
         return out
-    out[box] = _chained(strokes[box], rim[box], g, options.links)
+    box = grow_box(tight, g // 2 + 1, strokes.shape)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (g, g))
+    reach = cv2.dilate(rim[box], disc)
+    out[box] = _chained(strokes[box], reach, disc, options.links)
     if weak is None or not options.bridge or np.array_equal(out[box], strokes[box]) or not weak.any():
         return out  # (no stroke left out, or nothing to bridge it with)
     w = max(int(round(options.patch * size)) | 1, 3)
     # (chained again with the strokes joined by the thin bridge pixels as one: on the strokes' box grown by the
-    # disc's reach and the opening's: the bridges between them and to the rim's reach)
-    box = mask_bbox(strokes, max(g, w) // 2 + 1, strokes.shape)
-    out[box] = _chained(strokes[box], rim[box], g, options.links, _thin(weak[box], w) | strokes[box])
+    # disc's reach and the opening's: the bridges between them and to the rim's reach; the rim's reach is the first
+    # chain's where the box is the same, as it is unless the opening is the wider)
+    wide = grow_box(tight, max(g, w) // 2 + 1, strokes.shape)
+    if wide != box:
+        box, reach = wide, cv2.dilate(rim[wide], disc)
+    out[box] = _chained(strokes[box], reach, disc, options.links, _thin(weak[box], w) | strokes[box])
     return out
 
 
-def _chained(strokes: np.ndarray, rim: np.ndarray, g: int, links: int, joined: np.ndarray | None = None) -> np.ndarray:
-    """:func:`chain_strokes` with the gap's disc ``g`` px wide, joined ``links`` times; the strokes' components read
-    on ``joined`` (the strokes and the pixels that join them) where given."""
+def _chained(
+    strokes: np.ndarray, reach: np.ndarray, disc: np.ndarray, links: int, joined: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`chain_strokes` with the gap's ``disc`` (its structuring element), joined ``links`` times, ``reach`` the
+    rim dilated by it; the strokes' components read on ``joined`` (the strokes and the pixels that join them) where
+    given."""
     n, comp = cv2.connectedComponents(strokes if joined is None else joined, connectivity=8)
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (g, g))
     kept = np.zeros(n, bool)
-    reach = cv2.dilate(rim, disc)
     for _ in range(max(links, 1)):
         near = np.unique(comp[(reach > 0) & (comp > 0)])
         if kept[near].all():

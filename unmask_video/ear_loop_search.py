@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets as ls
-from unmask_video.blend import mask_bbox
+from unmask_video.blend import grow_box, mask_bbox
 from unmask_video.ear_loop_options import EarLoopOptions, Look
 from unmask_video.ear_loop_pixels import (
     CORNERS, chain_strokes, grow_loops, grown_back, half_hull, long_strokes, samples, shrunk, stroke_pixels,
@@ -32,15 +32,17 @@ def loop_strokes(
 
 
 def search_loops(
-    image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, options: EarLoopOptions, before: np.ndarray | None
+    image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, options: EarLoopOptions, before: np.ndarray | None,
+    within: tuple[slice, slice] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, Look | None]:
     """:func:`loop_strokes`, the strokes it chained to the mask (uint8 {0, 1}, the loops' core) and the colours it
-    read (None: none, no mask colour found)."""
+    read (None: none, no mask colour found). ``within``: a box of ``mask`` outside which it is 0 (its box is found
+    there; None: the whole mask)."""
     size = face_size_px(landmarks)
     out = np.zeros(mask.shape[:2], np.uint8)
     strokes = out.copy()
     # (only around the mask: its box grown past the ears' zones)
-    box = mask_bbox(mask > 0.5, int(np.ceil((options.ear_radius + 0.15) * size)), mask.shape[:2])
+    box = inside_box(mask, int(np.ceil((options.ear_radius + 0.15) * size)), within)
     if box is None:
         return out, strokes, None
     origin = np.array([box[1].start or 0, box[0].start or 0], np.float32)
@@ -51,6 +53,19 @@ def search_loops(
     out[box] = grown_back(found, scale, mask[box])
     strokes[box] = grown_back(chained, scale, mask[box])
     return out, strokes, None if look is None else look.moved(origin, 1.0 / scale)
+
+
+def inside_box(mask: np.ndarray, margin: int, within: tuple[slice, slice] | None = None) -> tuple[slice, slice] | None:
+    """``mask_bbox(mask > 0.5, margin, mask.shape[:2])``, read only in ``within`` (a box of ``mask`` outside which it is
+    0: the same box, at the cost of that box's pixels; None: the whole mask)."""
+    if within is None:
+        return mask_bbox(mask > 0.5, margin, mask.shape[:2])
+    inner = mask_bbox(mask[within] > 0.5, 0, mask.shape[:2])
+    if inner is None:
+        return None
+    (rows, cols), (r0, c0) = inner, (within[0].start or 0, within[1].start or 0)
+    return grow_box((slice(rows.start + r0, rows.stop + r0), slice(cols.start + c0, cols.stop + c0)), margin,
+                    mask.shape[:2])  # fmt: skip
 
 
 def _loops_at(

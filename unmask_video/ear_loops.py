@@ -69,10 +69,15 @@ class EarLoops:
         self.options = options or EarLoopOptions()
         self._held: dict[int, _Held] = {}  # track -> its last frame's loops and its last search's strokes
 
-    def find(self, image: Image, landmarks: np.ndarray, mask: np.ndarray, track: int, box: Box) -> Loops | None:
+    def find(
+        self, image: Image, landmarks: np.ndarray, mask: np.ndarray, track: int, box: Box,
+        within: tuple[slice, slice] | None = None,
+    ) -> Loops | None:
         """The loops past ``mask`` (float32 (h, w) in [0, 1], a worn mask's) in ROI ``image`` (uint8 RGB; its
-        ``landmarks``; ``box``: the ROI's box in the frame), in frame coordinates; None: none (or an empty mask)."""
-        area = int(np.count_nonzero(mask > 0.5)) if self.options.enabled else 0
+        ``landmarks``; ``box``: the ROI's box in the frame), in frame coordinates; None: none (or an empty mask).
+        ``within``: a box of ``mask`` outside which it is 0 (its area and box are read there only; None: the whole
+        mask)."""
+        area = int(np.count_nonzero((mask if within is None else mask[within]) > 0.5)) if self.options.enabled else 0
         if not area:  # (off, or an empty mask)
             self.reset(track)
             return None
@@ -84,7 +89,7 @@ class EarLoops:
                 held.loops, held.landmarks, held.age = followed or None, at, held.age + 1
                 return held.loops
         before = None if held is None or held.loops is None else placed(held.loops, box, mask.shape)
-        found, strokes, look = search_loops(image, landmarks, mask, self.options, before)
+        found, strokes, look = search_loops(image, landmarks, mask, self.options, before, within)
         look = None if look is None else look.moved(np.float32([box.x0, box.y0]), 1.0)
         radius = self.options.inpaint_radius
         loops = _framed(found, box, radius)

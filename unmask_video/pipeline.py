@@ -92,6 +92,9 @@ class PipelineStats:
     repeated_frames: int = 0  # frames that repeated the last one rebuilt: given its output (counted in ``frames``)
 
 
+#: An empty box: what the ear loops read of an empty mask.
+_NO_BOX = (slice(0, 0), slice(0, 0))
+
 #: The counts :meth:`FramePipeline.prepare` keeps (a prepare stage run in another process hands them back).
 PREPARE_COUNTS = ("frames", "frames_with_face", "frames_without_face", "frames_with_mask", "bare_faces", "repeated_frames")
 
@@ -534,10 +537,11 @@ class FramePipeline:
         with self.timer("segment"):
             mask = self.segmenter.segment(roi_image, roi_landmarks, face_id)
             mask = join_chin_rim(roi_image, roi_landmarks, mask, self.options.chin_rim)
-        with self.timer("loops"):
-            loops = self.ear_loops.find(roi_image, roi_landmarks, mask, face_id, box)
-        # (once per face: the warp's, the blend's and the encoder's boxes; None: an empty mask, the mask being >= 0)
+        # (once per face: the warp's, the blend's and the encoder's boxes, and the ear loops' read of the mask; None: an
+        # empty mask, the mask being >= 0)
         tight = mask_bbox(mask > 0, 0, mask.shape[:2])
+        with self.timer("loops"):
+            loops = self.ear_loops.find(roi_image, roi_landmarks, mask, face_id, box, tight or _NO_BOX)
         if tight is None:
             if self.debug is not None:
                 with self.timer("debug"):
