@@ -593,7 +593,8 @@ class FaceTracker:
                 continue
             found = self._detector.detect(image[y0:y1, x0:x1], max(o.min_face_size, 0.5 * size))
             shifted = (d.shifted(x0, y0) for d in sorted(found, key=lambda d: d.area, reverse=True))
-            near = [d for d in shifted if d.width >= o.min_face_size and not any(r[1].contains(d.center) for r in results)]
+            near = [d for d in shifted
+                    if d.width >= o.min_face_size and not any(r[1].contains(d.center) for r in results)]
             for raw, unsure in self._looks(image, near, results):
                 if any(r[1].contains(raw.mean(axis=0)) for r in results):
                     continue
