@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import cv2
@@ -26,6 +27,7 @@ from unmask_video.face_landmark_model import RoiLandmarker, roi_from_box, roi_fr
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.still_search import cell_means, unchanged
 from unmask_video.stages import Box
+from unmask_video.unsure_faces import UnsureLooker
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,13 @@ class TrackerOptions:
     #: also "finds" faces in some patterned backgrounds, and those do not hold still.
     start_drift: float = 0.06
     start_eye_distance: float = 0.1
+    #: A detected face the landmark model misses on the detection's ROI at ``min_tracking_confidence`` is looked for
+    #: again on that ROI upright and a quarter larger (a masked face's detection box is tight, its eye key points
+    #: rough) at this face presence (a mask, a flat pasted one above all, hides half of what the model scores a face
+    #: by); a look counts only when its landmarks hold still within ``start_drift`` (:mod:`unmask_video.unsure_faces`).
+    #: A track so started is followed the same way on the frames the usual look misses it. 0: off (0.15 took a
+    #: blurred bare painted face that the presence decision then masked; 0.4 does not).
+    unsure_presence: float = 0.4
     #: Side (pixels) of the square crop each face is resized to for the landmark model.
     crop_size: int = 256
     #: The face's region handed to the landmark model area-halved only, the model's own crop to its 192 px input the
@@ -175,6 +184,7 @@ class _Track:
     shot: "_FaceShot | None" = None  # the face region as last found: its patch and template, made when needed
     anchor: np.ndarray | None = None  # the landmarks returned when the face was last found
     sample: np.ndarray | None = None  # the frame when the face was last found, sparsely sampled (the cut check)
+    unsure: bool = False  # started by an unsure look: followed by one where the usual look misses it
 
     def emit(self, landmarks: np.ndarray, t: float) -> None:
         self.previous, self.previous_t = self.output, self.t
@@ -384,8 +394,13 @@ class FaceTracker:
             raise InputError("the smallest face size must be at least 8 pixels")
         if o.relocate_stride < 1:
             raise InputError("the lost face search's frame stride must be at least 1")
+        if not 0.0 <= o.unsure_presence < 1.0:
+            raise InputError("the unsure face presence must be at least 0 (off) and under 1")
         self._detector: FaceDetector | None = FaceDetector(o.min_detection_confidence)
         self._model: RoiLandmarker | None = RoiLandmarker(o.min_tracking_confidence, o.crop_size, o.one_resample)
+        self._unsure: UnsureLooker | None = None
+        if o.unsure_presence > 0.0:
+            self._unsure = UnsureLooker(o.unsure_presence, o.start_drift, o.crop_size, o.one_resample)
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._last_t: float | None = None
@@ -423,10 +438,10 @@ class FaceTracker:
 
     def close(self) -> None:
         """Release the models. The tracker cannot be used afterwards."""
-        for model in (self._detector, self._model):
+        for model in (self._detector, self._model, self._unsure):
             if model is not None:
                 model.close()
-        self._detector = self._model = None
+        self._detector = self._model = self._unsure = None
 
     def reset(self) -> None:
         """Forget all tracked faces (e.g. after a seek or a scene cut): the next frame is searched."""
@@ -463,7 +478,10 @@ class FaceTracker:
         self._last_t = float(t)
         results: list[tuple[np.ndarray, _Track, bool]] = []
         for track in self._tracks:
-            raw = self._model.landmarks(image, roi_from_landmarks(track.raw))
+            roi = roi_from_landmarks(track.raw)
+            raw = self._model.landmarks(image, roi)
+            if raw is None and track.unsure and self._unsure is not None:
+                raw = self._unsure.look(image, roi)
             if raw is not None:
                 results.append((self._found(track, raw, image, t), track, False))
                 continue
@@ -574,15 +592,14 @@ class FaceTracker:
             if x1 - x0 < 8 or y1 - y0 < 8:
                 continue
             found = self._detector.detect(image[y0:y1, x0:x1], max(o.min_face_size, 0.5 * size))
-            for d in sorted(found, key=lambda d: d.area, reverse=True):
-                d = d.shifted(x0, y0)
-                if d.width < o.min_face_size or any(r[1].contains(d.center) for r in results):
-                    continue
-                raw = self._landmarks_of(image, d)
-                if raw is None or any(r[1].contains(raw.mean(axis=0)) for r in results):
+            shifted = (d.shifted(x0, y0) for d in sorted(found, key=lambda d: d.area, reverse=True))
+            near = [d for d in shifted
+                    if d.width >= o.min_face_size and not any(r[1].contains(d.center) for r in results)]
+            for raw, unsure in self._looks(image, near, results):
+                if any(r[1].contains(raw.mean(axis=0)) for r in results):
                     continue
                 log.debug("face %d found again at t=%.3f s", ghost.id, t)
-                results.append(self._start(raw, image, t, ghost.id))  # (forgets the ghost)
+                results.append(self._start(raw, image, t, ghost.id, unsure))  # (forgets the ghost)
                 break
 
     def _relocate_due(self, ghost: _Ghost, t: float) -> bool:
@@ -624,6 +641,7 @@ class FaceTracker:
                 # faces, which would not take a place (as when a spread search is cut short by a face found). A 4k
                 # frame's finest level alone is some 200 detector passes.
                 found: list[Detection] = []
+                pool: list[Detection] = []  # (every level's: where the model is sure of no face, the unsure look)
                 while self._sweep and len(results) < o.max_faces:
                     level = (self._sweep[0].short, self._sweep[0].scale)
                     size = next((i for i, p in enumerate(self._sweep) if (p.short, p.scale) != level), len(self._sweep))
@@ -632,8 +650,13 @@ class FaceTracker:
                     new = [d for d in merge_overlapping(found) if d.width >= o.min_face_size
                            and not any(r[1].contains(d.center) for r in results)]  # fmt: skip
                     if len(new) >= o.max_faces - len(results) or not self._sweep:
-                        self._take(image, t, results, merge_overlapping(found), True)
+                        self._take(image, t, results, merge_overlapping(found), True, unsure=False)
+                        pool.extend(found)
                         found = []
+                if len(results) < o.max_faces and self._unsure is not None:
+                    # The faces the model is unsure of only after every level: one it is sure of, found by a finer
+                    # level, goes first (as before the unsure look).
+                    self._take(image, t, results, merge_overlapping(pool), False, unsure=True)
                 self._sweep = []
                 self._end_sweep(t)
                 return
@@ -693,26 +716,57 @@ class FaceTracker:
         results: list[tuple[np.ndarray, _Track, bool]],
         detections: list[Detection],
         sweeping: bool,
+        unsure: bool | None = None,
     ) -> None:
         """Starts tracks for the new faces among ``detections``: into a free place, or in the place of a face
-        ``switch_ratio`` times smaller."""
+        ``switch_ratio`` times smaller. ``unsure``: only the usual look (False), only the unsure one (True), or the
+        usual one and then the unsure one (None; :meth:`_looks`)."""
         o = self.options
         fresh = [d for d in detections if not any(r[1].contains(d.center) for r in results)]
         if sweeping:
             self._sweep_small.extend(d for d in fresh if d.width < o.min_face_size)
         candidates = sorted((d for d in fresh if d.width >= o.min_face_size), key=lambda d: d.area, reverse=True)
-        for detection in candidates:
-            raw = self._landmarks_of(image, detection)
-            if raw is None or any(r[1].contains(raw.mean(axis=0)) for r in results):
+        for raw, taken_unsure in self._looks(image, candidates, results, unsure is not True, unsure is not False):
+            if any(r[1].contains(raw.mean(axis=0)) for r in results):
                 continue
             if len(results) < o.max_faces:
-                results.append(self._start(raw, image, t, self._ghost_at(raw)))
+                results.append(self._start(raw, image, t, self._ghost_at(raw), taken_unsure))
                 continue
             weakest = min(results, key=lambda r: _face_area(r[0]))
             if _face_area(raw) > o.switch_ratio * _face_area(weakest[0]):
                 log.debug("face %d replaced by a larger face at t=%.3f s", weakest[1].id, t)
                 results.remove(weakest)
-                results.append(self._start(raw, image, t))
+                results.append(self._start(raw, image, t, unsure=taken_unsure))
+
+    def _looks(
+        self,
+        image: np.ndarray,
+        detections: list[Detection],
+        results: list[tuple[np.ndarray, _Track, bool]],
+        sure: bool = True,
+        unsure: bool = True,
+    ) -> Iterator[tuple[np.ndarray, bool]]:
+        """Landmarks of the faces of ``detections`` (in their order) and whether the model was unsure of each: the
+        usual look (:meth:`_landmarks_of`) at every detection first (``sure``), then the unsure one
+        (``unsure_presence``; ``unsure``) at those it missed (all of them, without ``sure``) that no face of
+        ``results`` holds by then: a face the model is sure of goes first. Lazy: the caller's results change between
+        the faces it takes."""
+        missed = []
+        for d in detections:
+            raw = self._landmarks_of(image, d) if sure else None
+            if raw is None:
+                missed.append(d)
+            else:
+                yield raw, False
+        if self._unsure is None or not unsure:
+            return
+        for d in missed:
+            if any(r[1].contains(d.center) for r in results):
+                continue
+            raw = self._unsure.start(image, roi_from_box(d.x0, d.y0, d.x1, d.y1, d.left_eye, d.right_eye))
+            if raw is not None:
+                log.debug("a face the model is unsure of (%.0f px detection, score %.2f) taken", d.width, d.score)
+                yield raw, True
 
     def _landmarks_of(self, image: np.ndarray, d: Detection) -> np.ndarray | None:
         """Landmarks of a detected face: the model on the detection's ROI, then once more on the ROI of those.
@@ -743,14 +797,15 @@ class FaceTracker:
         return None
 
     def _start(
-        self, raw: np.ndarray, image: np.ndarray, t: float, face_id: int | None = None
+        self, raw: np.ndarray, image: np.ndarray, t: float, face_id: int | None = None, unsure: bool = False
     ) -> tuple[np.ndarray, _Track, bool]:
         o = self.options
         size = _face_size(raw)
         if face_id is None:
             face_id, self._next_id = self._next_id, self._next_id + 1
         self._ghosts = [g for g in self._ghosts if g.id != face_id]
-        track = _Track(face_id, OneEuroFilter(o.min_cutoff, o.beta, o.d_cutoff, shared_speed=True), size, raw)
+        track = _Track(face_id, OneEuroFilter(o.min_cutoff, o.beta, o.d_cutoff, shared_speed=True), size, raw,
+                       unsure=unsure)
         log.debug("face %d found, %.0f px wide, at t=%.3f s", track.id, size, t)
         return self._found(track, raw, image, t), track, False
 
