@@ -113,8 +113,8 @@ class PresenceOptions:
     skin_mouth_high: float = 10.0
     skin_rest_low: float = 12.0
     skin_rest_high: float = 20.0
-    skin_edge_low: float = 4.0
-    skin_edge_high: float = 10.0
+    skin_edge_low: float = 3.0
+    skin_edge_high: float = 8.0
     # ... and the segmenter keeps a k-means cluster of the skin's colour over the core as the mask (instead of a
     # cluster unlike the skin, ``SegmentOptions.skin_far_only``) when that score on its map is at least
     # ``skin_cloth_least`` and it covers ``skin_cloth_cover`` of the lower face (the k-means map: before its holes, a
