@@ -684,10 +684,16 @@ def _plain_mask(image: np.ndarray, lm: np.ndarray, colour) -> tuple[np.ndarray, 
     return out, area > 0
 
 
-def test_a_smooth_mask_of_the_skins_very_colour_is_found_and_bare_faces_stay_bare(big_face):
-    # Her forehead's colour 12 % darker, smooth (5.8 from her skin: under colour_near, the colour cue says nothing).
+@pytest.mark.parametrize("shade, outline", [(0.88, False), (1.0, True)], ids=["12-percent-darker", "outlined"])
+def test_a_smooth_mask_of_the_skins_very_colour_is_found_and_bare_faces_stay_bare(big_face, shade, outline):
+    # Her forehead's colour 12 % darker, smooth (5.8 from her skin: under colour_near, the colour cue says nothing);
+    # or her forehead's very colour with a thin dark outline, as the pasted photo masks are drawn (3.2 from her skin).
+    from unmask_video.synthetic import mask_outline
+
     image, lm, skin = big_face
-    masked, truth = _plain_mask(image, lm, tuple(0.88 * v for v in skin))
+    masked, truth = _plain_mask(image, lm, tuple(shade * v for v in skin))
+    if outline:
+        cv2.polylines(masked, [np.round(mask_outline(lm)).astype(np.int32)], True, (60, 50, 45), 3, cv2.LINE_AA)
     found = _segment_full(MaskSegmenter(), masked, lm)
     assert (found & truth).sum() >= 0.9 * truth.sum()
     # Without the nostrils cue the rule does not act: the mask is left on her face.
