@@ -94,8 +94,9 @@ def fit_clusters(
     cloth: Callable[[np.ndarray, np.ndarray], bool] | None = None,
 ) -> ClusterFit:
     """The k-means fit of the region's ``feats`` and the mask clusters chosen among its centres. ``cloth``: told every
-    feature's cluster (labels) and the clusters first chosen ((k,) bool, of the skin's colour), whether their map is cloth of the skin's own colour (a
-    beige mask on beige skin): then they stay the mask, instead of a cluster unlike the skin (``skin_far_only``)."""
+    feature's cluster (labels) and the clusters first chosen ((k,) bool, of the skin's colour), whether their map is
+    cloth of the skin's own colour (a beige mask on beige skin): then they stay the mask, instead of a cluster unlike
+    the skin (``skin_far_only``)."""
     k = opt.clusters
     rng = np.random.default_rng(opt.seed)  # a fresh seeded generator: the same frame gives the same fit
     n = min(opt.sample_pixels, len(feats))

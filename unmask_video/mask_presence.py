@@ -635,8 +635,8 @@ class Presence:
         self.average: float | None = None
         self.worn = False
         self.held = 0  # frames held in a row (see ``PresenceOptions.hold_skin``)
-        # The last fully measured (lips, edge, mouth, rest, nostrils) cues, their score and cheap cues (colour distance, cover),
-        # and the frames they were reused since.
+        # The last fully measured (lips, edge, mouth, rest, nostrils) cues, their score and cheap cues (colour
+        # distance, cover), and the frames they were reused since.
         self.cues: tuple[float | None, float | None, float | None, float | None, float | None] | None = None
         self.cues_score = 0.0
         self.cheap: tuple[float | None, float] = (None, 0.0)

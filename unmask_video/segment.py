@@ -270,14 +270,14 @@ class MaskSegmenter:
                 labels = None
         if labels is None:
             skin = skin_colour(image, lm, poly, opt) if (opt.skin_anchor or opt.skin_far_only) else None
-            cloth = None
-            if opt.presence.enabled and opt.presence.skin_coloured and opt.presence.nostril_high > 0:
+            def is_cloth(chosen_labels: np.ndarray, chosen: np.ndarray) -> bool:
                 # (a k-means cluster of the skin's colour over the core: a bare lower face, or a beige mask on beige
                 # skin, told by its cues on the clusters' map)
-                def cloth(chosen_labels: np.ndarray, chosen: np.ndarray) -> bool:
-                    taken = clusters_map(chosen_labels, region_idx, chosen, shape)
-                    return skin_cloth(cv2.cvtColor(sub, cv2.COLOR_RGB2LAB), taken, sub_lm, sub_size, opt.presence)
+                taken = clusters_map(chosen_labels, region_idx, chosen, shape)
+                return skin_cloth(cv2.cvtColor(sub, cv2.COLOR_RGB2LAB), taken, sub_lm, sub_size, opt.presence)
 
+            popt = opt.presence
+            cloth = is_cloth if popt.enabled and popt.skin_coloured and popt.nostril_high > 0 else None
             fit = fit_clusters(feats, region_idx, core, sub_lm, hist, shape, skin, opt, cloth)
             state.fit = fit
             state.colour = None
