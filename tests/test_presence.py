@@ -618,3 +618,88 @@ def test_a_mask_of_the_skins_own_colour_is_found_and_a_bare_face_stays_bare(big_
     # Without the rule the mask is taken for her skin and left on her face: the check above means something.
     plain = MaskSegmenter(SegmentOptions(presence=PresenceOptions(skin_coloured=False)))
     assert not _segment_full(plain, masked, lm).any()
+
+
+def test_a_mask_of_the_skins_very_colour_is_told_by_no_mouth_no_nostrils_an_even_rest_and_a_step():
+    opt = PresenceOptions()
+    cloth = dict(mouth=3.0, rest=3.0, nostrils=2.0)
+    # Cloth of the forehead's very colour (2 from it: colour cue 0), no mouth, no nostrils, faint pleats, a step at
+    # its top: a mask.
+    assert presence_score(2.0, 1.0, 0.0, 12.0, opt, **cloth) == pytest.approx(1.0)
+    # Without the nostrils cue (not measured) it is the colour alone, as before: no mask.
+    assert presence_score(2.0, 1.0, 0.0, 12.0, opt, mouth=3.0, rest=3.0) == 0.0
+    assert presence_score(2.0, 1.0, 0.0, 12.0, replace(opt, nostril_high=0.0), **cloth) == 0.0
+    # A bare face's closed mouth (11 or more: under the mouth cue's own 12, over this rule's 10) ...
+    assert presence_score(2.0, 1.0, 0.0, 12.0, opt, mouth=11.0, rest=3.0, nostrils=2.0) == 0.0
+    # ... its nostrils' dark holes ...
+    assert presence_score(2.0, 1.0, 0.0, 12.0, opt, mouth=3.0, rest=3.0, nostrils=15.0) == 0.0
+    # ... a hand's fingers over the nose and mouth (dark lines between them) ...
+    assert presence_score(2.0, 1.0, 0.0, 12.0, opt, mouth=6.0, rest=27.0, nostrils=6.0) == 0.0
+    # ... or no step at the top (the skin's own shade fading): no mask.
+    assert presence_score(2.0, 1.0, 0.0, 3.0, opt, **cloth) == 0.0
+    # Each cue's ramp: half-way scores in between.
+    assert 0.0 < presence_score(2.0, 1.0, 0.0, 7.0, opt, **cloth) < 1.0
+    # Off with ``skin_coloured`` too.
+    assert presence_score(2.0, 1.0, 0.0, 12.0, replace(opt, skin_coloured=False), **cloth) == 0.0
+
+
+def test_the_nostrils_cue_reads_dark_holes_and_needs_the_mask_over_them(big_face):
+    from unmask_video.mask_presence import nostril_darkness
+
+    image, lm, skin = big_face
+    size = float(np.ptp(lm[list(landmark_sets.FACE_OVAL)][:, 1]))
+    plain = np.zeros(image.shape, np.uint8)
+    plain[:] = skin
+    lab = cv2.cvtColor(plain, cv2.COLOR_RGB2LAB)
+    holes = plain.copy()
+    for i in (79, 309):  # (the nostrils' holes)
+        x, y = np.round(lm[i]).astype(int)
+        cv2.ellipse(holes, (int(x), int(y)), (max(int(0.025 * size), 2), max(int(0.012 * size), 1)), 0, 0, 360,
+                    (40, 25, 20), -1)
+    whole = np.ones(image.shape[:2], np.uint8)
+    flat = nostril_darkness(lab, whole, lm, size, 0.04)
+    dark = nostril_darkness(cv2.cvtColor(holes, cv2.COLOR_RGB2LAB), whole, lm, size, 0.04)
+    assert flat is not None and dark is not None
+    assert flat < 2.0 and dark > 30.0
+    # A mask that leaves the nose (a hand under it, a mask worn low): not measured.
+    low = whole.copy()
+    low[: int(lm[landmark_sets.NOSE_BASE, 1]) + 2] = 0
+    assert nostril_darkness(lab, low, lm, size, 0.04) is None
+
+
+def _plain_mask(image: np.ndarray, lm: np.ndarray, colour) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth cloth of ``colour`` over the drawn mask's outline, 8 % darker towards the chin, with no pleats or hem
+    (as a pasted photo mask of the skin's colour looks): the image and the cloth's map."""
+    from unmask_video.synthetic import mask_outline
+
+    poly = np.round(mask_outline(lm)).astype(np.int32)
+    area = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(area, [poly], 1)
+    rows = np.arange(image.shape[0], dtype=np.float32)[:, None]
+    y0, y1 = int(poly[:, 1].min()), int(poly[:, 1].max())
+    shade = 1.0 - 0.08 * np.clip((rows - y0) / max(y1 - y0, 1), 0.0, 1.0)
+    cloth = np.clip(np.array(colour, np.float32)[None, None, :] * shade[..., None], 0, 255)
+    soft = cv2.GaussianBlur(area.astype(np.float32), (0, 0), 1.0)[..., None]
+    out = (image * (1.0 - soft) + np.broadcast_to(cloth, image.shape) * soft).astype(np.uint8)
+    return out, area > 0
+
+
+@pytest.mark.parametrize("shade, outline", [(0.88, False), (1.0, True)], ids=["12-percent-darker", "outlined"])
+def test_a_smooth_mask_of_the_skins_very_colour_is_found_and_bare_faces_stay_bare(big_face, shade, outline):
+    # Her forehead's colour 12 % darker, smooth (5.8 from her skin: under colour_near, the colour cue says nothing);
+    # or her forehead's very colour with a thin dark outline, as the pasted photo masks are drawn (3.2 from her skin).
+    from unmask_video.synthetic import mask_outline
+
+    image, lm, skin = big_face
+    masked, truth = _plain_mask(image, lm, tuple(shade * v for v in skin))
+    if outline:
+        cv2.polylines(masked, [np.round(mask_outline(lm)).astype(np.int32)], True, (60, 50, 45), 3, cv2.LINE_AA)
+    found = _segment_full(MaskSegmenter(), masked, lm)
+    assert (found & truth).sum() >= 0.9 * truth.sum()
+    # Without the nostrils cue the rule does not act: the mask is left on her face.
+    plain = MaskSegmenter(SegmentOptions(presence=PresenceOptions(nostril_high=0.0)))
+    assert not _segment_full(plain, masked, lm).any()
+    # Her bare face and a palm over her bare mouth stay bare.
+    assert not _segment_full(MaskSegmenter(), image, lm).any()
+    hand, _ = _palm(image, lm, skin)
+    assert not _segment_full(MaskSegmenter(), hand, lm).any()

@@ -98,6 +98,9 @@ NOSE_RIDGE: Final[tuple[int, ...]] = (168, 6, 197, 195, 5, 4, 1)
 #: The nose's underside: its base over the upper lip and the bases of its wings. Under a worn mask FaceMesh guesses
 #: them from the face above it; the warp reads from them how long the frame's nose is.
 NOSE_UNDERSIDE: Final[tuple[int, ...]] = (2, 98, 327)
+#: The nostrils seen from the front: the underside's points and the nostrils' own (79 and 309 the holes' inner
+#: corners, 20 and 250 their outer rims): a bare nose shows them as dark holes, cloth over the nose does not.
+NOSTRILS: Final[tuple[int, ...]] = (2, 98, 327, 79, 309, 20, 250)
 #: The nose's midline from its tip to its base over the upper lip: a worn mask covers both (FaceMesh's guess of them
 #: under the cloth too); a mask worn below the nose leaves both bare (its top edge may still rise over the wings'
 #: bases beside them, which a small nose keeps close to the cheeks).

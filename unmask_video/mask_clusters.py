@@ -4,6 +4,7 @@ clusters on every frame, and when a kept fit must be refitted."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -90,7 +91,12 @@ def fit_clusters(
     shape: tuple[int, int],
     skin: np.ndarray | None,
     opt: SegmentOptions,
+    cloth: Callable[[np.ndarray, np.ndarray], bool] | None = None,
 ) -> ClusterFit:
+    """The k-means fit of the region's ``feats`` and the mask clusters chosen among its centres. ``cloth``: told every
+    feature's cluster (labels) and the clusters first chosen ((k,) bool, of the skin's colour), whether their map is
+    cloth of the skin's own colour (a beige mask on beige skin): then they stay the mask, instead of a cluster unlike
+    the skin (``skin_far_only``)."""
     k = opt.clusters
     rng = np.random.default_rng(opt.seed)  # a fresh seeded generator: the same frame gives the same fit
     n = min(opt.sample_pixels, len(feats))
@@ -113,7 +119,10 @@ def fit_clusters(
             far &= ~((distance < opt.skin_near_shaded) & shaded_skin(centres, skin, opt.skin_shade_chroma))
         log.debug("fit: centres %s, skin %s", np.round(centres, 1).tolist(), np.round(skin, 1).tolist())
         # (only against a warm probe: an overexposed or grey forehead says nothing about the skin's colour)
-        if opt.skin_far_only and is_warm(skin) and far.any() and not far[mask_clusters].all():
+        if (
+            opt.skin_far_only and is_warm(skin) and far.any() and not far[mask_clusters].all()
+            and not (cloth is not None and cloth(labels, mask_clusters))
+        ):
             # The core is bare skin (a mask worn low, or no mask): the mask, if any, is a cluster unlike skin
             # that still holds a part of the core (the chin, the mouth), not hair or background on the rim.
             core_labels = labels[core.ravel()[region_idx]]

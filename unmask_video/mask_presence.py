@@ -57,7 +57,7 @@ from unmask_video.order_stats import median, percentile
 
 __all__ = [
     "PresenceOptions", "Presence", "presence_score", "lip_contrast", "edge_contrast", "lower_face", "lower_cover",
-    "lips_region", "mouth_darkness", "edge_slant",
+    "lips_region", "mouth_darkness", "nostril_darkness", "edge_slant", "skin_cloth_score",
 ]
 
 
@@ -96,6 +96,31 @@ class PresenceOptions:
     # the mouth has a clear edge and no mouth, but it is the skin's own colour (closer than ``colour_near``).
     # False: the colour cue alone, as before.
     skin_coloured: bool = True
+    # ... and a mask of the skin's very colour (nearer than ``colour_near``: a beige mask on beige skin), where the
+    # colour says nothing: cloth is told by what a bare lower face has and it has not (:func:`skin_cloth_score`), all
+    # together: no mouth in it (``mouth`` at most ``skin_mouth_low``, scoring 0 at ``skin_mouth_high``: tighter than
+    # the mouth cue, a bare face's closed mouth reads 11 or more), no nostrils in it (:func:`nostril_darkness`, on the
+    # mask's pixels within ``nostril_reach`` face sizes of the nostrils' points, when it covers ``nostril_cover`` of
+    # them: ``nostril_low`` .. ``nostril_high``), even over the rest of the lower face (``rest``, ``skin_rest_low`` ..
+    # ``skin_rest_high``: a hand's fingers are dark lines, a mask's pleats faint) and a step at its upper edge (``edge``,
+    # ``skin_edge_low`` .. ``skin_edge_high``). A hand over the mouth leaves the nostrils out of the mask (not
+    # measured: no change) or shows its fingers; a bare lower face has its mouth in it. nostril_high 0: off.
+    nostril_low: float = 8.0
+    nostril_high: float = 14.0
+    nostril_reach: float = 0.04
+    nostril_cover: float = 0.8
+    skin_mouth_low: float = 6.0
+    skin_mouth_high: float = 10.0
+    skin_rest_low: float = 12.0
+    skin_rest_high: float = 20.0
+    skin_edge_low: float = 3.0
+    skin_edge_high: float = 8.0
+    # ... and the segmenter keeps a k-means cluster of the skin's colour over the core as the mask (instead of a
+    # cluster unlike the skin, ``SegmentOptions.skin_far_only``) when that score on its map is at least
+    # ``skin_cloth_least`` and it covers ``skin_cloth_cover`` of the lower face (the k-means map: before its holes, a
+    # pleat's shade, are closed)
+    skin_cloth_least: float = 0.25
+    skin_cloth_cover: float = 0.85
     # Skin-coloured occluders (hands) are left out of the cover's lower face when the visible mask covers at least
     # ``occluder_min_cover`` of it and they hide at most ``occluder_max_share`` of it; an occluder's pixels are
     # within ``occluder_tolerance`` (Lab a, b) of the forehead's skin. 0 tolerance: occluders are not looked for.
@@ -333,6 +358,34 @@ def mouth_darkness(
 
 
 
+def nostril_darkness(
+    lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size: float, reach: float, least: float = 0.8
+) -> float | None:
+    """How much darker than their surroundings the darkest of the ``mask``'s pixels at the nostrils are (the same
+    measure as :func:`mouth_darkness`'s: the 95th percentile of a fine blur's drop below a coarse one, uint8 Lab L), on
+    the disks of ``reach`` face sizes around the nostrils' points; None when the mask covers less than ``least`` of
+    those disks (a mask worn below the nose, a hand under it: the nose is not under it). A bare nose's nostrils are
+    dark holes; cloth over the nose has none."""
+    fine, coarse = max(0.01 * size, 0.7), max(0.05 * size, 1.5)
+    r = max(int(round(reach * size)), 2)
+    pts = np.asarray(landmarks, np.float32)[ls.index(ls.NOSTRILS)]
+    window = _points_window(pts, r + int(np.ceil(3 * coarse)) + 2, mask.shape)
+    if window is None:
+        return None
+    x0, y0 = window[1].start, window[0].start
+    light = lab[window][..., 0].astype(np.float32)
+    disks = np.zeros(light.shape, np.uint8)
+    for x, y in np.round(pts - np.array([x0, y0], np.float32)).astype(np.int32).tolist():
+        cv2.circle(disks, (x, y), r, 1, -1)
+    inside = disks > 0
+    area = int(np.count_nonzero(inside))
+    taken = inside & (mask[window] > 0)
+    if area < 10 or int(np.count_nonzero(taken)) < least * area:
+        return None
+    drop = _coarse_blur(light, coarse) - cv2.GaussianBlur(light, (0, 0), fine)
+    return float(percentile(drop[taken], 95))
+
+
 def edge_slant(mask: np.ndarray, landmarks: np.ndarray, size: float) -> float | None:
     """How far (face sizes) the ``mask``'s upper edge falls steadily from one side of the face to the other, across
     the face and across the image alike; None when the mask does not show across the face.
@@ -510,9 +563,11 @@ def presence_score(
     mouth: float | None = None,
     rest: float | None = None,
     slant: float | None = None,
+    nostrils: float | None = None,
 ) -> float:
     """The score in [0, 1]; a cue that is None (no forehead, lips, upper edge or mask around the mouth in view, a mask
-    seen on one side only) is left out. ``mouth``, ``rest``: :func:`mouth_darkness`; ``slant``: :func:`edge_slant`."""
+    seen on one side only) is left out. ``mouth``, ``rest``: :func:`mouth_darkness`; ``slant``: :func:`edge_slant`;
+    ``nostrils``: :func:`nostril_darkness` (used for a mask of the skin's very colour only)."""
     colour = 1.0 if skin_distance is None else _ramp(skin_distance, options.colour_near, options.colour_far)
     covered = 1.0 if lips is None else 1.0 - _ramp(lips, options.lips_low, options.lips_high)
     step = 1.0 if edge is None else _ramp(edge, options.edge_low, options.edge_high)
@@ -525,6 +580,9 @@ def presence_score(
         elif options.skin_coloured and edge is not None and skin_distance >= options.colour_near:
             # A clear edge and no mouth, both: cloth of nearly the skin's colour (each alone is no mask: see below).
             colour = max(colour, cloth * step)
+        elif options.skin_coloured:
+            # The skin's very colour: no mouth, no nostrils, even, and a step at its top, all together.
+            colour = max(colour, skin_cloth_score(mouth, rest, nostrils, edge, options))
         step = max(step, cloth)
         if rest is not None and options.mouth_over_high > 0:
             # A mouth far darker than the rest of the "mask": a bare face's own.
@@ -537,6 +595,22 @@ def presence_score(
         level = 1.0 - _ramp(slant, options.slant_low, options.slant_high)
     cover_score = _ramp(cover, options.cover_low, options.cover_high)
     return float(np.sqrt(colour * step)) * covered * cover_score * bare * level
+
+
+def skin_cloth_score(
+    mouth: float | None, rest: float | None, nostrils: float | None, edge: float | None, options: PresenceOptions
+) -> float:
+    """In [0, 1]: how surely a mask of the skin's very colour is cloth (see ``PresenceOptions.skin_mouth_low``): no
+    mouth, no nostrils, an even rest of the lower face and a step at its upper edge, the product of their ramps;
+    0 when any of them was not measured, or ``nostril_high`` is 0."""
+    if options.nostril_high <= 0 or mouth is None or rest is None or nostrils is None or edge is None:
+        return 0.0
+    return (
+        (1.0 - _ramp(mouth, options.skin_mouth_low, options.skin_mouth_high))
+        * (1.0 - _ramp(nostrils, options.nostril_low, options.nostril_high))
+        * (1.0 - _ramp(rest, options.skin_rest_low, options.skin_rest_high))
+        * _ramp(edge, options.skin_edge_low, options.skin_edge_high)
+    )
 
 
 def _cues_near(
@@ -561,9 +635,9 @@ class Presence:
         self.average: float | None = None
         self.worn = False
         self.held = 0  # frames held in a row (see ``PresenceOptions.hold_skin``)
-        # The last fully measured (lips, edge, mouth, rest) cues, their score and cheap cues (colour distance, cover),
-        # and the frames they were reused since.
-        self.cues: tuple[float | None, float | None, float | None, float | None] | None = None
+        # The last fully measured (lips, edge, mouth, rest, nostrils) cues, their score and cheap cues (colour
+        # distance, cover), and the frames they were reused since.
+        self.cues: tuple[float | None, float | None, float | None, float | None, float | None] | None = None
         self.cues_score = 0.0
         self.cheap: tuple[float | None, float] = (None, 0.0)
         self.reused = 0
@@ -600,7 +674,7 @@ class Presence:
 
     def measured(
         self,
-        cues: tuple[float | None, float | None, float | None, float | None],
+        cues: tuple[float | None, float | None, float | None, float | None, float | None],
         score: float,
         distance: float | None,
         cover: float,

@@ -13,8 +13,8 @@ from unmask_video.mask_cleanup import fill_hand_holes
 from unmask_video.mask_clusters import free_chroma
 from unmask_video.mask_pixels import pixels_of
 from unmask_video.mask_presence import (
-    Presence, edge_contrast, edge_slant, lip_contrast, lips_region, lower_cover, lower_face, mouth_darkness,
-    presence_score,
+    Presence, PresenceOptions, edge_contrast, edge_slant, lip_contrast, lips_region, lower_cover, lower_face,
+    mouth_darkness, nostril_darkness, presence_score, skin_cloth_score,
 )
 from unmask_video.occluders import entering, skin_occluders, skin_table
 from unmask_video.segment_options import SegmentOptions
@@ -22,7 +22,7 @@ from unmask_video.segment_state import FaceState
 
 log = logging.getLogger(__name__)
 
-__all__ = ["decide_presence", "kmeans_cues", "skin_in_front"]
+__all__ = ["decide_presence", "kmeans_cues", "skin_cloth", "skin_in_front"]
 
 
 def skin_distance(feats: np.ndarray, in_mask: np.ndarray, fit: ClusterFit) -> float | None:
@@ -79,8 +79,8 @@ def decide_presence(
     if state.presence.settled(distance, cover):
         # (settled on a worn mask: the costly cues of the last measured frame stand)
         state.presence.reused += 1
-        lips, edge, mouth, rest = state.presence.cues  # type: ignore[misc]
-        score = presence_score(distance, cover, lips, edge, popt, mouth, rest, slant)
+        lips, edge, mouth, rest, nostrils = state.presence.cues  # type: ignore[misc]
+        score = presence_score(distance, cover, lips, edge, popt, mouth, rest, slant, nostrils)
         worn = state.presence.update(score)
         log.debug("presence: settled, cues reused; cover %.2f slant %s score %.2f -> %s", cover, slant, score, worn)
         return worn, score, float(state.presence.average or 0.0), binary
@@ -123,13 +123,16 @@ def decide_presence(
     if popt.mouth_high > 0:
         far = popt.mouth_far if popt.mouth_over_high > 0 else 0.0
         mouth, rest = mouth_darkness(lab, binary, lm, size, popt.mouth_reach, far)
-    score = presence_score(distance, cover, lips, edge, popt, mouth, rest, slant)
+    nostrils = None
+    if popt.nostril_high > 0 and _skin_cloth_possible(distance, mouth, edge, popt):
+        nostrils = nostril_darkness(lab, binary, lm, size, popt.nostril_reach, popt.nostril_cover)
+    score = presence_score(distance, cover, lips, edge, popt, mouth, rest, slant, nostrils)
     if fit.past_hands and occluder is None and cover < popt.cover_high:
         # The mask cluster was found around a skin-coloured occluder holding the core: worn only while that
         # occluder passes as a hand, or once the mask covers the lower face by itself (the hand has gone);
         # else it was a bare face's lit skin joining the neck, around a beard or a shadow.
         score = 0.0
-    state.presence.measured((lips, edge, mouth, rest), score, distance, cover)
+    state.presence.measured((lips, edge, mouth, rest, nostrils), score, distance, cover)
     hidden = 0.0
     if (
         popt.hold_frames > 0 and state.presence.worn and score < (state.presence.average or 0.0)
@@ -143,6 +146,44 @@ def decide_presence(
         " score %.2f skin in front %.2f -> %s", distance, cover, occluded, lips, edge, mouth, rest, slant, score, hidden, worn,
     )
     return worn, score, float(state.presence.average or 0.0), binary
+
+
+def skin_cloth(lab: np.ndarray, mask: np.ndarray, lm: np.ndarray, size: float, popt: PresenceOptions) -> bool:
+    """Whether ``mask`` (uint8 {0, 1}, a k-means cluster of the forehead's own colour) may be cloth of the skin's
+    colour, not the bare lower face: it covers the lower face (``skin_cloth_cover``), no red lips show (``lips_low``), and
+    :func:`~unmask_video.mask_presence.skin_cloth_score` of its cues is at least ``skin_cloth_least``. A bare face's
+    skin cluster leaves its lips out and shows its mouth; a hand over the mouth leaves the nostrils out or shows its
+    fingers."""
+    if not popt.skin_coloured or popt.nostril_high <= 0:
+        return False
+    cover, _, _ = lower_cover(mask, lower_face(mask.shape[:2], lm), None, popt)
+    if cover < popt.skin_cloth_cover:
+        return False
+    nostrils = nostril_darkness(lab, mask, lm, size, popt.nostril_reach, popt.nostril_cover)
+    if nostrils is None or nostrils >= popt.nostril_high:
+        return False
+    mouth, rest = mouth_darkness(lab, mask, lm, size, popt.mouth_reach, popt.mouth_far)
+    if mouth is None or mouth >= popt.skin_mouth_high:
+        return False
+    lips = lip_contrast(lab, lm, size)
+    if lips is not None and lips > popt.lips_low:
+        return False
+    edge = edge_contrast(lab, mask, lm, size)
+    score = skin_cloth_score(mouth, rest, nostrils, edge, popt)
+    log.debug("skin-coloured cloth? cover %.2f nostrils %.1f mouth %.1f rest %s lips %s edge %s: %.2f",
+              cover, nostrils, mouth, rest, lips, edge, score)
+    return score >= popt.skin_cloth_least
+
+
+def _skin_cloth_possible(
+    distance: float | None, mouth: float | None, edge: float | None, popt: PresenceOptions
+) -> bool:
+    """Whether the nostrils cue can change this frame's score (:func:`~unmask_video.mask_presence.skin_cloth_score`):
+    a forehead colour nearer than ``colour_near``, no mouth in view and a measured upper edge."""
+    return (
+        popt.skin_coloured and distance is not None and distance < popt.colour_near and mouth is not None
+        and mouth < popt.skin_mouth_high and edge is not None
+    )
 
 
 def skin_in_front(

@@ -134,7 +134,7 @@ from unmask_video.mask_texture import textured, without_foreign
 from unmask_video.mask_window import Window, face_window
 from unmask_video.occluders import entering, skin_occluders
 from unmask_video.order_stats import median
-from unmask_video.presence_decision import decide_presence, kmeans_cues
+from unmask_video.presence_decision import decide_presence, kmeans_cues, skin_cloth
 from unmask_video.rim_cut import cut_at_rim
 from unmask_video.segment_options import SegmentOptions
 from unmask_video.segment_state import FaceState
@@ -270,7 +270,15 @@ class MaskSegmenter:
                 labels = None
         if labels is None:
             skin = skin_colour(image, lm, poly, opt) if (opt.skin_anchor or opt.skin_far_only) else None
-            fit = fit_clusters(feats, region_idx, core, sub_lm, hist, shape, skin, opt)
+            def is_cloth(chosen_labels: np.ndarray, chosen: np.ndarray) -> bool:
+                # (a k-means cluster of the skin's colour over the core: a bare lower face, or a beige mask on beige
+                # skin, told by its cues on the clusters' map)
+                taken = clusters_map(chosen_labels, region_idx, chosen, shape)
+                return skin_cloth(cv2.cvtColor(sub, cv2.COLOR_RGB2LAB), taken, sub_lm, sub_size, opt.presence)
+
+            popt = opt.presence
+            cloth = is_cloth if popt.enabled and popt.skin_coloured and popt.nostril_high > 0 else None
+            fit = fit_clusters(feats, region_idx, core, sub_lm, hist, shape, skin, opt, cloth)
             state.fit = fit
             state.colour = None
             self.stats.fits += 1
