@@ -1299,3 +1299,29 @@ def test_a_pale_lining_in_a_pocket_of_the_mask_stays_what_the_gap_beside_it_take
     out = ReferenceComposite().reconstruct([face])[0]
     off = ReferenceComposite(CompositeOptions(fill_front_reach=0.0)).reconstruct([face])[0]
     assert np.array_equal(out, off)
+
+
+def test_in_front_finds_a_fingers_notch_not_an_ear_loops_span_nor_a_jagged_outlines_pockets() -> None:
+    # A round mask with a finger-wide notch cut into its side, an ear loop (a thin arc) leaving its other side, and a
+    # jagged edge (pockets 2 px wide) at its bottom: the notch is in front of the mask; the span between the loop
+    # and the mask's side (the background beside the face) and the pockets are not.
+    from unmask_video.reconstruct.surround import in_front
+
+    hole = np.zeros((200, 260), np.uint8)
+    cv2.circle(hole, (130, 100), 70, 1, -1)
+    finger = np.zeros_like(hole)
+    cv2.line(finger, (215, 90), (150, 100), 1, 18)  # from outside the mask, 60 px into it
+    hole[finger > 0] = 0
+    cv2.ellipse(hole, (60, 100), (45, 50), 0, 90, 270, 1, 3)  # the loop round the mask's left side, 3 px thick
+    for x in range(100, 160, 6):
+        hole[166:171, x:x + 2] = 0  # the pockets along the bottom edge
+    hole = hole > 0
+    front = in_front(hole, 30.0, 8.0)
+    assert front is not None
+    inside_notch = (finger > 0) & (cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3) > 0)
+    inside_notch &= np.arange(hole.shape[1]) < 190  # (the notch's part the mask's round outline wraps)
+    assert front[inside_notch].mean() > 0.9, front[inside_notch].mean()
+    assert not front[:, :58].any()  # (the loop's span)
+    assert not front[160:, 95:165].any()  # (the pockets)
+    assert not (front & hole).any()
+    assert in_front(hole, 1.5, 8.0) is None

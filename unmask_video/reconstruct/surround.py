@@ -22,6 +22,9 @@ from unmask_video.mask_pixels import pixels_at
 from unmask_video.reconstruct.fill_seam import pieces
 from unmask_video.reconstruct.lab_pixels import coords_of
 
+#: :func:`in_front` works on the hole shrunk so that its closing's radius is about this many pixels.
+_FRONT_WORK_RADIUS_PX = 8.0
+
 
 def _planes_at(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> list[np.ndarray]:
     """The (h, w, 3) uint8 ``image``'s (a view of a box of a bigger image, rows of whole pixels, is fine) channels at
@@ -74,21 +77,35 @@ def in_front(hole: np.ndarray, radius: float, thin: float) -> np.ndarray | None:
     """(h, w) bool: the pixels outside ``hole`` ((h, w) bool) that a closing of its body by a disk of ``radius`` px
     fills: its notches and holes, where a finger or a hand lies over the mask. The body is the hole opened by a disk of
     ``thin`` px first (its ear loops, which cross the background beside the face, close no notch), and so are the
-    notches (the pockets along a jagged outline are no finger). None: none, or a radius under 2 px."""
-    r = int(round(radius))
-    if r < 2 or not hole.any():
+    notches (the pockets along a jagged outline are no finger). Worked on the hole shrunk so that the closing's radius
+    is about :data:`_FRONT_WORK_RADIUS_PX` (a notch is as wide as a finger: finer detail is none), a cell that is
+    mostly hole counting as hole. None: none, or a radius under 2 px."""
+    if radius < 2.0 or not hole.any():
         return None
+    h, w = hole.shape
+    c = max(int(round(radius / _FRONT_WORK_RADIUS_PX)), 1)
     body = np.ascontiguousarray(hole).view(np.uint8)
-    k = int(round(thin)) | 1
+    if c > 1:
+        hp, wp = -(-h // c) * c, -(-w // c) * c
+        padded = cv2.copyMakeBorder(body, 0, hp - h, 0, wp - w, cv2.BORDER_REPLICATE)
+        body = (cv2.resize(padded, (wp // c, hp // c), interpolation=cv2.INTER_AREA) >= 1).view(np.uint8)
+        # (area means of 0 / 1: at least half of a cell's pixels hole, as uint8 rounds them)
+    r = max(int(round(radius / c)), 1)
+    k = int(round(thin / c)) | 1
     if k >= 3:
         body = disk_morph(body, cv2.MORPH_OPEN, k)
     # (zero-padded by the radius, so the closing neither grows the body from the border nor stops at it)
-    padded = cv2.copyMakeBorder(body, r, r, r, r, cv2.BORDER_CONSTANT, value=0)
-    front = (disk_morph(padded, cv2.MORPH_CLOSE, 2 * r + 1)[r:-r, r:-r] > 0) & ~hole
+    framed = cv2.copyMakeBorder(body, r, r, r, r, cv2.BORDER_CONSTANT, value=0)
+    front = cv2.subtract(disk_morph(framed, cv2.MORPH_CLOSE, 2 * r + 1)[r:-r, r:-r], body)
     if k >= 3 and front.any():
         # (a finger is wider than that too: the pockets along a jagged outline are not)
-        front = disk_morph(front.view(np.uint8), cv2.MORPH_OPEN, k) > 0
-    return front if front.any() else None
+        front = disk_morph(front, cv2.MORPH_OPEN, k)
+    if not front.any():
+        return None
+    if c > 1:
+        front = cv2.resize(front, (front.shape[1] * c, front.shape[0] * c), interpolation=cv2.INTER_NEAREST)[:h, :w]
+    out = (front > 0) & ~hole
+    return out if out.any() else None
 
 
 def skin_coloured(front: np.ndarray, image: np.ndarray, skin: np.ndarray, tolerance: float) -> np.ndarray | None:
