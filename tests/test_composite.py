@@ -1234,3 +1234,94 @@ def test_a_redder_rim_right_above_the_references_own_lips_is_bounded_as_skin() -
     share = float(carried[rim].mean()) / float(in_reference[rim].mean())
     assert share < 0.6, share
     assert float(carried[on_lips].mean()) > 0.85 * float(in_reference[on_lips].mean())
+
+
+def _finger_beside_the_jaw() -> tuple[FaceROI, np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """The set-up of the test above (dark hair beside the jaw, a mask reaching past the face's sides, a reference
+    carrying only its face) with a skin-coloured finger laid over the mask's image-right side above the jaw's corners,
+    left out of the mask: (face, the gap beside the jaw just under the finger, the finger, the hair's colour)."""
+    face, _ = masked_face()
+    face.mask = cv2.dilate(face.mask, np.ones((31, 31), np.uint8))
+    hole = face.mask > 0
+    oval = face_region(hole.shape, face.landmarks) > 0
+    hair = (35, 25, 20)
+    face.image = face.image.copy()
+    face.image[~oval & ~hole] = hair
+    face.image[hole] = MASK_COLOUR
+    face.valid = face.valid & oval
+    face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
+    # (the finger: a bar 12 px wide from outside the mask's side into it, across the face's outline, above the jaw's
+    # corners; the skin's own colour, the rebuilt cheek's)
+    lm = face.landmarks
+    cols = np.flatnonzero(hole.any(axis=0))
+    corner_y = float(lm[list(landmark_sets.NECK_SIDES)][:, 1].min())
+    y = int(corner_y) - 22
+    right = int(cols[-1])
+    finger = np.zeros(hole.shape, np.uint8)
+    cv2.line(finger, (right + 20, y - 8), (right - 45, y + 4), 1, 12)
+    finger = finger > 0
+    skin = tuple(int(v) for v in np.median(face.reference[face.valid & hole], axis=0))
+    face.image[finger] = skin
+    face.mask = np.where(finger, 0.0, face.mask).astype(np.float32)
+    hole = face.mask > 0
+    # (the gap beside the jaw under the finger: past the face's outline, in the hole, within 15 px of the finger)
+    near = cv2.distanceTransform((~finger).astype(np.uint8), cv2.DIST_L2, 3) <= 15
+    far_out = cv2.distanceTransform(oval.astype(np.uint8) ^ 1, cv2.DIST_L2, 3) > 3
+    gap = hole & near & far_out & (np.arange(hole.shape[0])[:, None] > y)
+    return face, gap, finger, hair
+
+
+def test_the_gap_beside_the_jaw_under_a_finger_takes_the_hair_behind_it_not_the_finger() -> None:
+    # A finger laid over the mask's side (KF94's frames 166-172): the segmentation leaves it out of the mask, so the
+    # frame's pixels just past the mask hold the finger as well as the hair beside the face. The gap between the
+    # rebuilt jaw and the mask's side under the finger is filled from the hair, not with the finger's colour (a pale
+    # wedge between the jaw's shaded rim and the hair).
+    face, gap, finger, hair = _finger_beside_the_jaw()
+    assert gap.sum() > 100, gap.sum()
+    skin = np.median(face.image[finger], axis=0)
+    distance, pale = {}, {}
+    for reach in (2.5, 0.0):
+        out = ReferenceComposite(CompositeOptions(fill_front_reach=reach)).reconstruct([face])[0][gap].astype(np.float32)
+        distance[reach] = float(np.abs(out - hair).mean())
+        # (the pixels nearer the finger's colour than the hair's: the pale wedge)
+        pale[reach] = int(np.count_nonzero(np.linalg.norm(out - skin, axis=1) < np.linalg.norm(out - hair, axis=1)))
+    # (what is left near the finger's end past the mask's outline: there the finger lies beside the mask, no notch)
+    assert distance[2.5] < 40.0 and distance[0.0] > 2 * distance[2.5], distance
+    assert pale[2.5] < 0.5 * pale[0.0], pale
+
+
+def test_a_pale_lining_in_a_pocket_of_the_mask_stays_what_the_gap_beside_it_takes() -> None:
+    # The same pocket of the mask holding a pale hood's lining instead of a finger (not the skin's colour: the grey-mask
+    # man's lining, taken in round a pocket by the mask's outline): it lies beside the face, and the fill reads it as
+    # before (exactly the fill without the rule).
+    face, gap, finger, _ = _finger_beside_the_jaw()
+    face.image[finger] = (235, 235, 232)
+    out = ReferenceComposite().reconstruct([face])[0]
+    off = ReferenceComposite(CompositeOptions(fill_front_reach=0.0)).reconstruct([face])[0]
+    assert np.array_equal(out, off)
+
+
+def test_in_front_finds_a_fingers_notch_not_an_ear_loops_span_nor_a_jagged_outlines_pockets() -> None:
+    # A round mask with a finger-wide notch cut into its side, an ear loop (a thin arc) leaving its other side, and a
+    # jagged edge (pockets 2 px wide) at its bottom: the notch is in front of the mask; the span between the loop
+    # and the mask's side (the background beside the face) and the pockets are not.
+    from unmask_video.reconstruct.surround import in_front
+
+    hole = np.zeros((200, 260), np.uint8)
+    cv2.circle(hole, (130, 100), 70, 1, -1)
+    finger = np.zeros_like(hole)
+    cv2.line(finger, (215, 90), (150, 100), 1, 18)  # from outside the mask, 60 px into it
+    hole[finger > 0] = 0
+    cv2.ellipse(hole, (60, 100), (45, 50), 0, 90, 270, 1, 3)  # the loop round the mask's left side, 3 px thick
+    for x in range(100, 160, 6):
+        hole[166:171, x:x + 2] = 0  # the pockets along the bottom edge
+    hole = hole > 0
+    front = in_front(hole, 30.0, 8.0)
+    assert front is not None
+    inside_notch = (finger > 0) & (cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3) > 0)
+    inside_notch &= np.arange(hole.shape[1]) < 190  # (the notch's part the mask's round outline wraps)
+    assert front[inside_notch].mean() > 0.9, front[inside_notch].mean()
+    assert not front[:, :58].any()  # (the loop's span)
+    assert not front[160:, 95:165].any()  # (the pockets)
+    assert not (front & hole).any()
+    assert in_front(hole, 1.5, 8.0) is None

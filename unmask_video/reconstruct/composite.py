@@ -47,17 +47,20 @@ from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill
 from unmask_video.reconstruct.lab_pixels import coords_of, paste_at
 from unmask_video.reconstruct.light_fields import LightTrack
 from unmask_video.reconstruct.neck_side import fade_neck_side
-from unmask_video.reconstruct.outside_fill import OutsideFillOptions, fill_band, fill_on_face
+from unmask_video.reconstruct.outside_fill import OutsideFillOptions, above_jaw_corners, fill_band, fill_on_face
 from unmask_video.reconstruct.rebuilt_carry import RebuiltCarry
 from unmask_video.reconstruct.ridge_detail import RidgeDetailOptions, RidgeTrack, carry_ridge_detail
 from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
-from unmask_video.reconstruct.surround import nearest_colour, surround
+from unmask_video.reconstruct.surround import in_front, nearest_colour, skin_coloured, surround
 from unmask_video.reconstruct.under_jaw_shade import ShadeTrack, UnderJawOptions, lift_under_jaw_shade
 from unmask_video.reference_matte import features
 from unmask_video.reference_shade import ReferenceShade
 from unmask_video.stages import FaceROI, Image
 
 __all__ = ["CompositeOptions", "ReferenceComposite", "match_color"]
+
+#: The rebuilt skin's colour that tells a finger in front of the mask is read on every this many of its pixels.
+_SKIN_STEP = 7
 
 
 @dataclass
@@ -126,6 +129,16 @@ class CompositeOptions:
     #: (which mixes what lies along the mask's edge: a white collar, a dark hood and a wall beside a jaw made one
     #: grey smear; nearest, the collar goes on as a collar and the wall as a wall); 0: the wide field.
     fill_nearest_sigma: float = 0.01
+    #: With the nearest fill: the frame's pixels past the mask that lie in its notches and holes (what a closing of the
+    #: mask by a disk of this many ``band`` widths fills: a finger or a hand laid over the mask), above the jaw's corners,
+    #: are not read where the side of the face holds others (:func:`~unmask_video.reconstruct.surround.in_front`; below
+    #: them a hood's lining the mask's outline takes in closes pockets of the neck): the gap beside the jaw
+    #: under a knuckle took the finger's colour (KF94's frames 166-172, a pale wedge between the rebuilt jaw and the
+    #: hair behind the hand). 0: every pixel past the mask is read.
+    fill_front_reach: float = 2.5
+    #: ... and whose median colour lies within this (8-bit Lab a, b) of the rebuilt skin's (a finger: not a hood's pale
+    #: lining that the mask's outline takes in round a pocket of the wall).
+    fill_front_tolerance: float = 10.0
     #: Where the warp does not cover, the inpainting also redoes this much outside the mask edge, so that a
     #: fringe the segmentation missed is not smeared into the hole (the blend then fades the inpainted fringe in).
     inpaint_grow: FaceLength = FaceLength(1.0, 1.0)
@@ -526,17 +539,18 @@ class ReferenceComposite:
 
     def _surround_fill(
         self, image: np.ndarray, around: np.ndarray, at: np.ndarray, where: tuple[slice, slice],
-        lengths: Lengths, shape: tuple[int, int],
+        lengths: Lengths, shape: tuple[int, int], front: np.ndarray | None = None,
     ) -> np.ndarray:
         """The "surround" fill's colours at the ``at`` pixels ((bh, bw) bool) of the ``where`` box ((M, 3) uint8,
-        raster order), read from the frame's ``around`` pixels."""
+        raster order), read from the frame's ``around`` pixels (the nearest fill: those past what lies in front of the
+        mask, ``front`` ((h, w) bool; None: none), first, :attr:`CompositeOptions.fill_front_reach`)."""
         opts = self.options
         size = 0.5 * sum(shape)
         if opts.fill_nearest_sigma <= 0:
             return surround(image, around, max(opts.fill_sigma * size, 1.0), where, at)
         # (the nearest ring pixels of the gaps beside the mask's edge lie within the ring's reach of them)
         reach = int(np.ceil(lengths.ring_gap + max(lengths.ring, 1.5))) + 2
-        return nearest_colour(image, around, max(opts.fill_nearest_sigma * size, 0.5), where, at, reach)
+        return nearest_colour(image, around, max(opts.fill_nearest_sigma * size, 0.5), where, at, reach, front)
 
     def _rebuild(
         self,
@@ -623,11 +637,22 @@ class ReferenceComposite:
             gap_px = max(lengths.ring_gap, 1.0)
             around = (dist > gap_px) & (dist <= gap_px + max(lengths.ring, 1.5))
             if np.count_nonzero(around) >= MIN_RING_PIXELS:
+                front = None
+                if opts.fill_front_reach > 0 and opts.fill_nearest_sigma > 0:
+                    front = in_front(hole, opts.fill_front_reach * lengths.band,
+                                     opts.outside.loop_width * face_size_px(landmarks))  # fmt: skip
+                    if front is not None:
+                        # (beside the cheeks only: below the jaw's corners a collar or a hood's lining the mask's
+                        # outline takes in closes pockets of the neck, which lies beside the face)
+                        front &= above_jaw_corners(front.shape, landmarks)
+                        # (a finger is skin-coloured: the rebuilt skin's colour, every few pixels of it)
+                        skin = out[coords_of(paste)][:: _SKIN_STEP]
+                        front = skin_coloured(front, image, skin, opts.fill_front_tolerance) if front.any() else None
                 where = mask_bbox(outer, int(np.ceil(lengths.fill_feather)) + 1, hole.shape)
                 assert where is not None
                 at = outer[where]
                 # (by row and column: a boolean index of the region's view costs several times more)
-                out[where][coords_of(at)] = self._surround_fill(image, around, at, where, lengths, hole.shape)
+                out[where][coords_of(at)] = self._surround_fill(image, around, at, where, lengths, hole.shape, front)
                 feather_into_fill(out[where], at, (paste | inner)[where], lengths.fill_feather)
                 gaps &= ~outer
         telea = gaps if inner is None else gaps & ~inner

@@ -54,7 +54,7 @@ from unmask_video.reference_matte import by_disc, features
 
 __all__ = [
     "OutsideFillOptions", "on_face", "skin_past_outline", "turned_cheek", "neck_seen", "continue_skin", "fill_on_face",
-    "fill_band", "enclosed", "nearest_verdict", "jaw_limit",
+    "fill_band", "enclosed", "nearest_verdict", "jaw_limit", "above_jaw_corners",
 ]
 
 
@@ -297,6 +297,14 @@ def _above_corners(where: np.ndarray, landmarks: np.ndarray) -> bool:
     xs = first if down[0] >= 0 else sub.shape[1] - 1 - np.argmax(sub[:, ::-1], axis=1)
     corners = _corners_down(pts, down)
     return bool(((xs * down[0] + rows * down[1]) < corners).any())
+
+
+def above_jaw_corners(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the pixels of a ``shape`` grid that lie above the higher of the jaw's corners of the (468, 2)
+    ``landmarks`` (along the face's down direction): beside the cheeks, not beside the neck."""
+    pts = np.asarray(landmarks, np.float64)
+    down = _down(pts)
+    return _height_down(shape, down) < _corners_down(pts, down)
 
 
 def _down(pts: np.ndarray) -> np.ndarray:

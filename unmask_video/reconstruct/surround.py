@@ -4,6 +4,12 @@ Where the warp leaves a gap beside the face (the jaw's sides, the neck's), the f
 carried in: spread by normalised convolution into one smooth field (:func:`surround`), or each gap pixel given the
 colour of the nearest of them, lightly smoothed (:func:`nearest_colour`: a collar, a hood and a wall each go on as
 themselves).
+
+A hand or a finger laid over the mask is left out of it by the segmentation, so the frame's pixels just past the
+mask hold the finger too: the gap beside the jaw under a knuckle took the finger's colour, a pale wedge between the
+rebuilt jaw's shaded rim and the hair behind the hand. What lies in front of the mask is not what lies beside the face
+behind it: :func:`in_front` finds the notches and holes a closing of the mask fills (as the blend's shield finds them,
+:func:`~unmask_video.blend.shield_notches`), and :func:`nearest_colour` reads the pixels past them first.
 """
 
 from __future__ import annotations
@@ -11,9 +17,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from unmask_video.blend import disk_morph
 from unmask_video.mask_pixels import pixels_at
 from unmask_video.reconstruct.fill_seam import pieces
 from unmask_video.reconstruct.lab_pixels import coords_of
+
+#: :func:`in_front` works on the hole shrunk so that its closing's radius is about this many pixels.
+_FRONT_WORK_RADIUS_PX = 8.0
 
 
 def _planes_at(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> list[np.ndarray]:
@@ -63,14 +73,68 @@ def surround(
     return np.clip(values, 0, 255, out=values).astype(np.uint8)
 
 
+def in_front(hole: np.ndarray, radius: float, thin: float) -> np.ndarray | None:
+    """(h, w) bool: the pixels outside ``hole`` ((h, w) bool) that a closing of its body by a disk of ``radius`` px
+    fills: its notches and holes, where a finger or a hand lies over the mask. The body is the hole opened by a disk of
+    ``thin`` px first (its ear loops, which cross the background beside the face, close no notch), and so are the
+    notches (the pockets along a jagged outline are no finger). Worked on the hole shrunk so that the closing's radius
+    is about :data:`_FRONT_WORK_RADIUS_PX` (a notch is as wide as a finger: finer detail is none), a cell that is
+    mostly hole counting as hole. None: none, or a radius under 2 px."""
+    if radius < 2.0 or not hole.any():
+        return None
+    h, w = hole.shape
+    c = max(int(round(radius / _FRONT_WORK_RADIUS_PX)), 1)
+    body = np.ascontiguousarray(hole).view(np.uint8)
+    if c > 1:
+        hp, wp = -(-h // c) * c, -(-w // c) * c
+        padded = cv2.copyMakeBorder(body, 0, hp - h, 0, wp - w, cv2.BORDER_REPLICATE)
+        body = (cv2.resize(padded, (wp // c, hp // c), interpolation=cv2.INTER_AREA) >= 1).view(np.uint8)
+        # (area means of 0 / 1: at least half of a cell's pixels hole, as uint8 rounds them)
+    r = max(int(round(radius / c)), 1)
+    k = int(round(thin / c)) | 1
+    if k >= 3:
+        body = disk_morph(body, cv2.MORPH_OPEN, k)
+    # (zero-padded by the radius, so the closing neither grows the body from the border nor stops at it)
+    framed = cv2.copyMakeBorder(body, r, r, r, r, cv2.BORDER_CONSTANT, value=0)
+    front = cv2.subtract(disk_morph(framed, cv2.MORPH_CLOSE, 2 * r + 1)[r:-r, r:-r], body)
+    if k >= 3 and front.any():
+        # (a finger is wider than that too: the pockets along a jagged outline are not)
+        front = disk_morph(front, cv2.MORPH_OPEN, k)
+    if not front.any():
+        return None
+    if c > 1:
+        front = cv2.resize(front, (front.shape[1] * c, front.shape[0] * c), interpolation=cv2.INTER_NEAREST)[:h, :w]
+    out = (front > 0) & ~hole
+    return out if out.any() else None
+
+
+def skin_coloured(front: np.ndarray, image: np.ndarray, skin: np.ndarray, tolerance: float) -> np.ndarray | None:
+    """(h, w) bool: the pieces (8-connected) of ``front`` ((h, w) bool, :func:`in_front`) whose median colour in the
+    (h, w, 3) RGB uint8 ``image`` lies within ``tolerance`` (8-bit Lab a, b) of the ``skin``'s (pixels of the rebuilt
+    skin, (n, 3) uint8 RGB, their median): a finger or a hand, not the pale lining of a hood or a collar that the
+    mask's outline takes in round a pocket of the wall. None: none."""
+    if len(skin) == 0:
+        return None
+    skin_ab = np.median(cv2.cvtColor(np.ascontiguousarray(skin)[None], cv2.COLOR_RGB2Lab)[0, :, 1:], axis=0)
+    count, labels = cv2.connectedComponents(front.view(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    for i in range(1, count):
+        ys, xs = np.nonzero(labels == i)
+        ab = cv2.cvtColor(pixels_at(image, ys, xs)[None], cv2.COLOR_RGB2Lab)[0, :, 1:].astype(np.float32)
+        keep[i] = float(np.hypot(*(np.median(ab, axis=0) - skin_ab))) <= tolerance
+    return keep[labels] if keep.any() else None
+
+
 def nearest_colour(
-    image: np.ndarray, around: np.ndarray, sigma: float, box: tuple[slice, slice], at: np.ndarray, reach: int
+    image: np.ndarray, around: np.ndarray, sigma: float, box: tuple[slice, slice], at: np.ndarray, reach: int,
+    front: np.ndarray | None = None,
 ) -> np.ndarray:
     """The colour of the ``image`` pixel at ``around`` ((h, w) bool) nearest each pixel, smoothed by a Gaussian of
     ``sigma`` pixels: (M, 3) uint8, its values at the ``at`` pixels ((bh, bw) bool) of its ``box`` (slices of the
     grid), in raster order. Past a mask's edge that shows a collar, a hood and a wall, each part goes on as itself.
     ``reach``: how far from the ``at`` pixels their nearest ``around`` pixels are looked for (each side of the face
-    on its own: the face between them is never read)."""
+    on its own: the face between them is never read). ``front``: (h, w) bool, pixels in front of the mask
+    (:func:`in_front`): the ``around`` pixels past them are read, where a side holds any; None: all of them."""
     # (only the box and what lies within reach of it: the region's arrays are far larger)
     margin = reach + int(np.ceil(3 * sigma))
     (h, w), (rows, cols) = around.shape, box
@@ -83,6 +147,9 @@ def nearest_colour(
     radius = (int(round(sigma * 8 + 1)) | 1) // 2
     for piece in pieces(want, margin):
         ring = around[near][piece]
+        if front is not None:
+            behind = ring & ~front[near][piece]
+            ring = behind if behind.any() else ring
         if not ring.any():
             continue
         # (one label per ``ring`` pixel, numbered from 1 in raster order)
