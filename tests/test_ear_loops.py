@@ -183,6 +183,45 @@ def test_a_loop_arcing_past_the_ear_over_dark_hair_is_followed_past_its_faint_be
         assert (found & ~near).sum() <= 10 and not (found & (scene.mask > 0.5)).any()
 
 
+def _round_the_ear_and_back(scene: Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The masked face with each loop drawn whole: from the mask's top corner up past the ear, down behind it and
+    back to the mask's side edge near its lower corner (a loop worn as the pasted-on masks show it); and where its
+    lower part (below the ear) and the whole loop lie."""
+    lm, mask = scene.landmarks, scene.mask
+    size = face_size_px(lm)
+    inside = (mask > 0.5).astype(np.uint8)
+    x, y, w, h = cv2.boundingRect(inside)
+    upper: list[np.ndarray] = []
+    lower: list[np.ndarray] = []
+    for ear_ids, sx, out in zip(ls.OUTLINE_SIDES, (x + 2, x + w - 3), (-1, 1)):
+        ear = lm[list(ear_ids)].mean(axis=0)
+        top = int(np.flatnonzero(inside[:, sx]).min())
+        row = np.flatnonzero(inside[y + int(0.85 * h)])
+        ex = int(row.min() if out < 0 else row.max())
+        turns = ((0.04, -0.1), (0.12, -0.06), (0.16, 0.08), (0.14, 0.22))  # (out, down) from the ear, in face sizes
+        at = [(ear[0] + out * a * size, ear[1] + b * size) for a, b in turns]
+        upper.append(np.array([(sx, top + 4)] + at[:3], np.int32))
+        lower.append(np.array(at[2:] + [(ex - out * 4, y + int(0.85 * h))], np.int32))
+    top_drawn = _draw(scene.masked, mask, upper)
+    looped = _draw(top_drawn, mask, lower)
+    low = np.abs(looped.astype(np.int16) - top_drawn).max(axis=2) > 60
+    whole = np.abs(looped.astype(np.int16) - scene.masked).max(axis=2) > 30
+    return looped, low, whole
+
+
+def test_a_loop_coming_back_to_the_masks_lower_corner_is_found_down_to_it(scene):
+    # (the real photos with pasted-on masks: the loop's lower part runs from below the ear back to the mask's lower
+    # corner, out of the ear's disc and beside the side edge's lowest third: left as a white line over the neck)
+    looped, low, whole = _round_the_ear_and_back(scene)
+    near = cv2.dilate(whole.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    shares = []
+    for options in (EarLoopOptions(low_side=None), EarLoopOptions()):
+        found = _found(EarLoops(options).find(looped, scene.landmarks, scene.mask, 0, _whole(looped)), scene.mask.shape)
+        shares.append((found & low).sum() / low.sum())
+        assert (found & ~near).sum() <= 30 and not (found & (scene.mask > 0.5)).any()  # (its ends' fringe at the mask)
+    assert shares[0] < 0.8 and shares[1] >= 0.9  # (without: the image-right one's lower half left)
+
+
 def test_a_bare_face_has_no_loops(scene):
     empty = np.zeros(scene.mask.shape, np.float32)
     assert EarLoops().find(scene.looped, scene.landmarks, empty, 0, _whole(scene.looped)) is None

@@ -26,6 +26,11 @@ class EarLoopOptions:
     eye_clear: float = 0.08
     #: The mask's side edges: its outer ``side`` of its width on either side, above its lowest third.
     side: float = 0.2
+    #: Each zone's hull also takes the side edge down to this share of the mask's height above its lowest row: a
+    #: loop's lower part runs back to the mask's lower corner, below the ear's disc (over the neck, the hair or a wall
+    #: beside the jaw). The loops still start only from the side edge above the lowest third, and the colours the
+    #: strokes are read against (the zone's typical colour) are still read on the zone it bounds. None: not taken.
+    low_side: float | None = 0.1
     #: The local background's square (odd, at least 3 px): wider than a loop, so it wipes one out.
     background: float = 0.05
     #: A stroke pixel lies at least this far (a fraction: the projection) from its background towards the mask's

@@ -75,13 +75,15 @@ def _loops_at(
     """:func:`loop_strokes` at the image's own size (``size``: its face's), the strokes it chained to the mask and
     the colours it read."""
     inside = (mask > 0.5).astype(np.uint8)
-    zone, rim, hulls, starts = _zones(inside, landmarks, size, options)
+    zone, rim, hulls, starts, upper = _zones(inside, landmarks, size, options)
     box = mask_bbox(zone > 0, 0, zone.shape)
     out = np.zeros(inside.shape, np.uint8)
     strokes = out.copy()
-    if box is None:
+    # (the colours read on the zones as they are above the side edges' lowest third: ``low_side`` does not move them)
+    at = box if upper is zone else mask_bbox(upper > 0, 0, upper.shape)
+    if box is None or at is None:
         return out, strokes, None
-    look = _look(image[box], inside[box], zone[box])
+    look = _look(image[at], inside[at], upper[at])
     if look is None:
         return out, strokes, None
     look = replace(look, hulls=hulls, starts=starts)
@@ -135,15 +137,16 @@ def _side_boxes(
 
 def _zones(
     inside: np.ndarray, landmarks: np.ndarray, size: float, options: EarLoopOptions
-) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...], tuple[np.ndarray, ...], np.ndarray]:
     """uint8 (h, w): where loops may lie (both sides' zones, outside the mask) and the mask's side edges they start
     from (its rim there); each side's hull (before the eye's corner cuts it) and the box of its side edge
-    ((x0, y0), (x1, y1); (0, 2): none)."""
+    ((x0, y0), (x1, y1); (0, 2): none); the zones with their hulls taking the side edges above their lowest third only
+    (the zones themselves where ``low_side`` is None)."""
     zone = np.zeros(inside.shape, np.uint8)
     starts = np.zeros(inside.shape, np.uint8)
     near = mask_bbox(inside > 0, 1, inside.shape)
     if near is None:
-        return zone, starts, (), ()
+        return zone, starts, (), (), zone
     rows, cols = near
     (top, left) = (rows.start or 0, cols.start or 0)
     sub = inside[near]
@@ -153,20 +156,32 @@ def _zones(
     band = options.side * w
     upper = ry <= y + h - h / 3.0
     sides = ((rx <= x + band) & upper, (rx >= x + w - 1 - band) & upper)
+    lows = sides
+    if options.low_side is not None:
+        low = ry <= y + h - options.low_side * h
+        lows = ((rx <= x + band) & low, (rx >= x + w - 1 - band) & low)
+    above = zone if options.low_side is None else zone.copy()
     rx, ry = rx + left, ry + top
     pts = np.asarray(landmarks, np.float32)
     radius = options.ear_radius * size
     hulls, boxes = [], []
-    for ear_ids, corner, at_side in zip(ls.OUTLINE_SIDES, CORNERS, sides):
+    for ear_ids, corner, at_side, at_low in zip(ls.OUTLINE_SIDES, CORNERS, sides, lows):
         ear = pts[list(ear_ids)].mean(axis=0)
         circle = cv2.ellipse2Poly((int(round(ear[0])), int(round(ear[1]))), (int(radius), int(radius)), 0, 0, 360, 10)
         edge = np.stack([rx[at_side], ry[at_side]], axis=1).astype(np.int32)
         hull = cv2.convexHull(np.concatenate([circle.astype(np.int32), edge]) if len(edge) else circle)
+        if above is not zone:  # (the hull taking the side edge lower down: the zone; the one above: the colours')
+            half_hull(above, hull, pts[corner], ear - pts[corner], options.eye_clear * size)
+            down = np.stack([rx[at_low], ry[at_low]], axis=1).astype(np.int32)
+            hull = cv2.convexHull(np.concatenate([circle.astype(np.int32), down]) if len(down) else circle)
         half_hull(zone, hull, pts[corner], ear - pts[corner], options.eye_clear * size)
         starts[ry[at_side], rx[at_side]] = 1
         hulls.append(hull.reshape(-1, 2).astype(np.float32))
         boxes.append(np.float32([edge.min(axis=0), edge.max(axis=0) + 1]) if len(edge) else np.zeros((0, 2), np.float32))
-    return zone & (1 - inside), starts, tuple(hulls), tuple(boxes)
+    zone &= 1 - inside
+    if above is not zone:
+        above &= 1 - inside
+    return zone, starts, tuple(hulls), tuple(boxes), above
 
 
 def _look(image: np.ndarray, inside: np.ndarray, zone: np.ndarray) -> Look | None:
