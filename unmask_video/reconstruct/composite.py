@@ -210,9 +210,10 @@ class CompositeOptions:
     #: is taken out before its light is matched, times how far its colour strays on the ring are not the frame's
     #: (1 - the colour bound's trust, :func:`skin_chroma.chroma_bound`); its detail around that light is kept, the
     #: frame's light comes from the ring (the light field and its slope down the face). A stand-in photo (someone
-    #: else's face, the usual reference taken in other light) no longer pastes its own shading: the white-mask woman's
-    #: dark image-left cheek and chin, a grey photo's brown jaw (benchmarks/README.md, skinmatch). 0: off.
-    level_light: float = 1.0
+    #: else's face, the usual reference taken in other light) pastes less of its own shading: the white-mask woman's
+    #: dark image-left cheek and chin lightened (1.0 levels more, but loses up to 0.7 dB on lp_d11 of the quality
+    #: benchmark; benchmarks/README.md, skinmatch). 0: off.
+    level_light: float = 0.5
     #: With ``light="skin"``: the frame's skin in the colour ring's band where the warp does not reach (a neck or cheek
     #: beside a narrower warped face: a reference from elsewhere) is compared with the reference's smooth skin light
     #: continued there, in the light field and its slope down the face.
