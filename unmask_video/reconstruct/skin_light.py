@@ -72,6 +72,9 @@ _SKIN_LIGHTNESS_SPREADS = (2.5, 4.0)
 #: fraction of the region's size (the light field's, far wider, would count the change of colour from the cheeks to the
 #: neck).
 _CHROMA_SIGMA = 0.1
+#: With ``light="skin"``: the reference's own smooth skin light is levelled (:meth:`_SkinBase.level`) less as the colour
+#: bound's trust rises, not at all from this trust on (the person's own photo with a colour cast: 0.6; a stand-in: 0).
+_LEVEL_TRUST = 0.5
 
 
 def _scratch(name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
@@ -399,11 +402,12 @@ def match_skin_light(
     if level > 0:
         # A photo of someone else (or in other light) brings its own light inside the mask: its chin, jaw and cheek
         # edges darker or lighter than the skin its ring shows, by its face's shape under its lamp. As far as its colour
-        # strays are not the frame's (``trust``, :func:`chroma_bound`), ``level`` of that variation is taken out: the
-        # rebuilt skin's light is the frame's, read on the ring, its detail the reference's.
+        # strays are not the frame's (``trust``, :func:`chroma_bound`: all of ``level`` at 0, none from
+        # ``_LEVEL_TRUST``), ``level`` of that variation is taken out: the rebuilt skin's light is the frame's, read on
+        # the ring, its detail the reference's.
         trust0 = chroma_bound(tgt_ring, ref_ring, skin_keep, skin_keep & ref_skin, ring, max(_CHROMA_SIGMA * size, 1.0),
                               small, (ys, xs), at)[1]  # fmt: skip
-        shares[:] = level * (1.0 - trust0)
+        shares[:] = level * float(np.clip(1.0 - trust0 / _LEVEL_TRUST, 0.0, 1.0))
         base.level(apply, shares)
     if base.across is not None:
         ref_ring = base.flattened(ref_ring, at)
