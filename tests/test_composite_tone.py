@@ -14,6 +14,7 @@ from unmask_video.reconstruct import ring_weights
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
 from unmask_video.reconstruct.light_plane import across_light, across_share
 from unmask_video.reconstruct.ring_weights import in_own_shade
+from unmask_video.reconstruct.skin_light import _SkinBase
 
 
 def _lightness(image: np.ndarray) -> np.ndarray:
@@ -385,3 +386,63 @@ def test_the_frames_light_across_is_not_continued_past_the_rings_skin() -> None:
     assert np.allclose(free_l[40:161], held_l[40:161], atol=1e-4)
     assert np.allclose(held_l[:40], held_l[40], atol=1e-4) and np.allclose(held_l[161:], held_l[160], atol=1e-4)
     assert abs(float(free_l[0] - free_l[40])) > 5.0 and abs(float(free_l[199] - free_l[160])) > 5.0, free_l[[0, 40, 160, 199]]
+
+
+def _blotched(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Someone else's skin: the photo with its own blotchy colour (a/b strays of 6 Lab units in 4-pixel blocks, not the
+    frame's: the colour bound's trust about 0)."""
+    h, w = reference.shape[:2]
+    lab = cv2.cvtColor(reference.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    rng = np.random.default_rng(11)
+    blotches = rng.normal(0.0, 6.0, ((h + 3) // 4, (w + 3) // 4, 2)).astype(np.float32)
+    lab[..., 1:] += cv2.resize(blotches, (w, h), interpolation=cv2.INTER_NEAREST)
+    return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def test_levelling_takes_the_share_of_the_references_smooth_light_out_and_keeps_its_detail() -> None:
+    rng = np.random.default_rng(5)
+    h, w = 40, 50
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    light = 60.0 + 0.4 * xx - 0.3 * yy  # (a broad light over the face)
+    lab = np.stack([light, 10.0 + 0.1 * yy, 20.0 - 0.1 * xx]) + rng.normal(0.0, 2.0, (3, h, w)).astype(np.float32)
+    ref = np.clip(cv2.cvtColor(np.ascontiguousarray(lab.transpose(1, 2, 0)), cv2.COLOR_Lab2RGB) * 255 + 0.5, 0, 255)
+    ref = ref.astype(np.uint8)
+    ring = np.zeros((h, w), bool)
+    ring[:4] = True
+    apply = ~ring
+    base = _SkinBase.of(ref, ring, apply, None, 0.35)
+    before_light, before_detail = base.s_ref.copy(), base.lab_small - base.s_ref
+    on = base.skin & (cv2.resize(apply.view(np.uint8), base.small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0)
+    base.level(apply, np.array([0.75, 0.5, 0.0], np.float32))
+    spread_before = np.ptp(before_light[:, on], axis=1)
+    spread_after = np.ptp(base.s_ref[:, on], axis=1)
+    assert np.allclose(spread_after, spread_before * np.array([0.25, 0.5, 1.0]), rtol=1e-3, atol=1e-3)
+    assert np.allclose(np.median(base.s_ref[:, on], axis=1), np.median(before_light[:, on], axis=1), atol=1e-3)
+    assert np.allclose(base.lab_small - base.s_ref, before_detail, atol=1e-3)
+    # (the ring's reference pixels are read less what was taken out)
+    assert base.across is not None and np.allclose(base.across, before_light - base.s_ref, atol=1e-3)
+
+
+def test_a_stand_ins_own_light_is_levelled_on_the_frames_that_reuse_the_fields_too() -> None:
+    face, _ = masked_face(light=_blotched)
+    hole = face.mask > 0
+    off = ReferenceComposite(CompositeOptions(level_light=0.0)).reconstruct([face])[0]
+    reusing = ReferenceComposite(CompositeOptions(carry_frames=1))
+    measuring = ReferenceComposite(CompositeOptions(field_refresh=1, carry_frames=1))
+    for rebuild in (reusing, measuring):
+        first = rebuild.reconstruct([face])[0]
+    # (a stand-in's colour: its light levelled, the rebuilt skin changed)
+    assert np.abs(first.astype(np.int16) - off)[hole].mean() > 0.5
+    # (the next frame reuses the fields measured on the first: levelled alike)
+    a, b = reusing.reconstruct([face])[0], measuring.reconstruct([face])[0]
+    assert np.abs(a.astype(np.int16) - b).max() <= 1
+
+
+@pytest.mark.parametrize("cast", [(0, 0, 0), (40, -10, -30)])
+def test_the_persons_own_photo_is_not_levelled(cast: tuple[int, int, int]) -> None:
+    # The reference is the truth's own photo, as it is or with a colour cast: its colour strays are the frame's (the
+    # colour bound's trust about 1, 0.6 with the cast), nothing is taken out of its light.
+    face, _ = masked_face(cast=cast)
+    on = ReferenceComposite(CompositeOptions(level_light=1.0)).reconstruct([face])[0]
+    off = ReferenceComposite(CompositeOptions(level_light=0.0)).reconstruct([face])[0]
+    assert np.array_equal(on, off)

@@ -65,6 +65,7 @@ def match_color(
     shade: float = 0.0,
     neck_gap: float = 0.0,
     beside: Callable[[], np.ndarray | None] | None = None,
+    level: float = 0.0,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -98,6 +99,8 @@ def match_color(
     face's (:attr:`CompositeOptions.neck_gap`, :func:`neck_weight`; 0: off). ``beside`` (with ``light="skin"``): gives,
     when the fields are measured, the frame's pixels beside the mask where the warp does not reach ((h, w) bool; None:
     none), whose skin tells the light down the face (:attr:`CompositeOptions.beside`, :func:`beside_change`).
+    ``level`` (with ``light="skin"``): the share of the reference's own smooth skin light taken out where its colour
+    strays are not the frame's (:attr:`CompositeOptions.level_light`; 0: off).
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -162,6 +165,7 @@ def match_color(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
             local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across, shade, neck_gap,
             None if beside is None else lambda: _beside_pixels(beside(), region, target, mask_colour), lips=lips_sub,
+            level=level,
         )
         if track is not None:
             assert anchor is not None

@@ -218,6 +218,16 @@ class CompositeOptions:
     #: same-person photo relit on the quality benchmark (a gain ramp and a gamma) at most 14; with 4 lp_d11's relit row
     #: lost 0.05 cast (benchmarks/README.md, helpers neckside and neckgap). 0: off.
     neck_gap: float = 8.0
+    #: With ``light="skin"``: this share of the warped reference's own smooth skin light (its large-scale light over
+    #: where it is pasted, around its median: a chin, jaw or cheek edge darker or lighter than the rest under its lamp)
+    #: is taken out before its light is matched, times how far its colour strays on the ring are not the frame's (1 at
+    #: the colour bound's trust 0, :func:`skin_chroma.chroma_bound`, down to 0 at a trust of 0.5: the person's own
+    #: photo with a colour cast is 0.6); its detail around that light is kept, the frame's light comes from the ring
+    #: (the light field and its slope down the face). A stand-in photo (someone
+    #: else's face, the usual reference taken in other light) pastes less of its own shading: the white-mask woman's
+    #: dark image-left cheek and chin lightened (1.0 levels more, but loses up to 0.7 dB on lp_d11 of the quality
+    #: benchmark; benchmarks/README.md, skinmatch). 0: off.
+    level_light: float = 0.5
     #: With ``light="skin"``: the frame's skin in the colour ring's band where the warp does not reach (a neck or cheek
     #: beside a narrower warped face: a reference from elsewhere) is compared with the reference's smooth skin light
     #: continued there, in the light field and its slope down the face.
@@ -471,7 +481,7 @@ class ReferenceComposite:
         matched[region] = match_color(
             face.reference[region], face.image[region], ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
             seam_sigma=opts.seam_sigma, stats_ring=stats, light=opts.light, seam_cap=opts.seam_cap, across=opts.across,
-            shade=opts.ring_shade, neck_gap=opts.neck_gap,
+            shade=opts.ring_shade, neck_gap=opts.neck_gap, level=opts.level_light,
             mouth=(face.landmarks[list(LIPS_OUTER)] - np.array([region[1].start, region[0].start], np.float32)),
             lips=_region_lips(face, region),
         )
@@ -615,7 +625,7 @@ class ReferenceComposite:
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
                 mouth=landmarks[list(LIPS_OUTER)], lips=lips, seam_cap=opts.seam_cap, track=track, across=opts.across,
-                shade=opts.ring_shade, neck_gap=opts.neck_gap,
+                shade=opts.ring_shade, neck_gap=opts.neck_gap, level=opts.level_light,
                 beside=(lambda: beside(dist, valid, lengths)) if opts.beside else None,
             )
             if shade is not None:

@@ -72,6 +72,9 @@ _SKIN_LIGHTNESS_SPREADS = (2.5, 4.0)
 #: fraction of the region's size (the light field's, far wider, would count the change of colour from the cheeks to the
 #: neck).
 _CHROMA_SIGMA = 0.1
+#: With ``light="skin"``: the reference's own smooth skin light is levelled (:meth:`_SkinBase.level`) less as the colour
+#: bound's trust rises, not at all from this trust on (the person's own photo with a colour cast: 0.6; a stand-in: 0).
+_LEVEL_TRUST = 0.5
 
 
 def _scratch(name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
@@ -150,6 +153,22 @@ class _SkinBase:
         self.lab_small -= flat
         self.s_ref = spread_dense(self.lab_small, self.skin.reshape(self.small[1], self.small[0]), self.sigma)
         self.across = flat
+
+    def level(self, apply: np.ndarray, share: np.ndarray) -> None:
+        """Take ``share`` ((3,), per Lab channel, in [0, 1]) of the reference's smooth skin light's variation where it
+        is pasted (``apply``, its skin there: around their median) out of :attr:`lab_small` and :attr:`s_ref` (its
+        detail around that light kept); the ring's reference pixels are read less it (:meth:`flattened`)."""
+        if not np.any(share > 0):
+            return
+        on = cv2.resize(apply.view(np.uint8), self.small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0
+        pasted = self.skin & on
+        if np.count_nonzero(pasted) < MIN_RING_PIXELS:
+            return
+        mid = median(self.s_ref[:, pasted])
+        flat = np.asarray(share, np.float32)[:, None] * (self.s_ref - np.asarray(mid, np.float32)[:, None])
+        self.lab_small -= flat
+        self.s_ref -= flat
+        self.across = flat if self.across is None else self.across + flat
 
     def flattened(self, ref_ring: np.ndarray, at: np.ndarray) -> np.ndarray:
         """The ring's reference pixels ``ref_ring`` ((3, N) Lab at the working pixels ``at``) less the light across
@@ -247,6 +266,8 @@ def match_skin_light_again(
     and the seam field are this frame's; the light field, moved with the face, the contrast, the colour bound, the
     highlights' knee and the share of the reference's light across replaced that frame's."""
     base = _SkinBase.of(ref, ring, apply, skin_stats, local_sigma, fields.across)
+    if fields.level is not None:
+        base.level(apply, fields.level)
     d = fields.moved(fields.d, anchor, base.shape, base.small)
     new = base.compose(d, fields.contrast, fields.limit, fields.trust, fields.theirs, fields.knee, mouth, skin_stats,
                        fields.detail, lips)  # fmt: skip
@@ -286,6 +307,7 @@ def match_skin_light(
     neck_gap: float = 0.0,
     beside: Callable[[], tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray] | None] | None = None,
     lips: np.ndarray | None = None,
+    level: float = 0.0,
 ) -> LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
@@ -376,6 +398,17 @@ def match_skin_light(
     # replaced by the frame's.
     share, slope, columns = across_share(tgt_ring, ref_ring, skin_keep & ref_skin, ring_coords)
     base.flatten(apply, (across * share, slope, columns))
+    shares = np.zeros(3, np.float32)
+    if level > 0:
+        # A photo of someone else (or in other light) brings its own light inside the mask: its chin, jaw and cheek
+        # edges darker or lighter than the skin its ring shows, by its face's shape under its lamp. As far as its colour
+        # strays are not the frame's (``trust``, :func:`chroma_bound`: all of ``level`` at 0, none from
+        # ``_LEVEL_TRUST``), ``level`` of that variation is taken out: the rebuilt skin's light is the frame's, read on
+        # the ring, its detail the reference's.
+        trust0 = chroma_bound(tgt_ring, ref_ring, skin_keep, skin_keep & ref_skin, ring, max(_CHROMA_SIGMA * size, 1.0),
+                              small, (ys, xs), at)[1]  # fmt: skip
+        shares[:] = level * float(np.clip(1.0 - trust0 / _LEVEL_TRUST, 0.0, 1.0))
+        base.level(apply, shares)
     if base.across is not None:
         ref_ring = base.flattened(ref_ring, at)
         smooth_ring = base.s_ref[:, at]
@@ -489,7 +522,8 @@ def match_skin_light(
     if anchor is None:
         anchor = Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
     return LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor,
-                        across=(across * share, slope, columns), shade=strength, detail=detail)  # fmt: skip
+                        across=(across * share, slope, columns), shade=strength, detail=detail,
+                        level=shares if level > 0 else None)  # fmt: skip
 
 
 def _add_seam(
