@@ -429,13 +429,16 @@ def test_a_stand_ins_own_light_is_levelled_on_the_frames_that_reuse_the_fields_t
     off = ReferenceComposite(CompositeOptions(level_light=0.0)).reconstruct([face])[0]
     reusing = ReferenceComposite(CompositeOptions(carry_frames=1))
     measuring = ReferenceComposite(CompositeOptions(field_refresh=1, carry_frames=1))
-    for rebuild in (reusing, measuring):
-        first = rebuild.reconstruct([face])[0]
+    unlevelled = ReferenceComposite(CompositeOptions(level_light=0.0, carry_frames=1))
+    first = reusing.reconstruct([face])[0]
+    for rebuild in (measuring, unlevelled):
+        rebuild.reconstruct([face])
     # (a stand-in's colour: its light levelled, the rebuilt skin changed)
     assert np.abs(first.astype(np.int16) - off)[hole].mean() > 0.5
-    # (the next frame reuses the fields measured on the first: levelled alike)
+    # (the next frame reuses the fields measured on the first: levelled alike, and not as the unlevelled reuse is)
     a, b = reusing.reconstruct([face])[0], measuring.reconstruct([face])[0]
     assert np.abs(a.astype(np.int16) - b).max() <= 1
+    assert np.abs(a.astype(np.int16) - unlevelled.reconstruct([face])[0])[hole].mean() > 0.5
 
 
 @pytest.mark.parametrize("cast", [(0, 0, 0), (40, -10, -30)])

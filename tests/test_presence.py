@@ -652,7 +652,7 @@ def test_the_nostrils_cue_reads_dark_holes_and_needs_the_mask_over_them(big_face
     plain[:] = skin
     lab = cv2.cvtColor(plain, cv2.COLOR_RGB2LAB)
     holes = plain.copy()
-    for i in (79, 309):  # (the nostrils' holes)
+    for i in landmark_sets.NOSTRILS[3:5]:  # (the nostrils' holes: 79, 309)
         x, y = np.round(lm[i]).astype(int)
         cv2.ellipse(holes, (int(x), int(y)), (max(int(0.025 * size), 2), max(int(0.012 * size), 1)), 0, 0, 360,
                     (40, 25, 20), -1)

@@ -161,10 +161,10 @@ class PresenceOptions:
     slant_high: float = 0.08
     # Settled: while a mask is taken as worn, its running average and the last fully measured score are at least
     # ``settled``, and this frame's cheap cues are where they were then (the colour distance within ``settled_colour``,
-    # the cover within ``settled_cover``), the lips, edge and mouth cues are measured once every ``settled_every``
-    # frames and reused in between. A mask taken off moves the cheap cues first (the cluster that was mask turns to
-    # skin, or to a part of the face), and any other change waits at most ``settled_every`` - 1 frames. 1: always
-    # measured.
+    # the cover within ``settled_cover``), the lips, edge, mouth and nostril cues are measured once every
+    # ``settled_every`` frames and reused in between. A mask taken off moves the cheap cues first (the cluster that
+    # was mask turns to skin, or to a part of the face), and any other change waits at most ``settled_every`` - 1
+    # frames. 1: always measured.
     settled: float = 0.5
     settled_colour: float = 2.0
     settled_cover: float = 0.03
@@ -380,7 +380,8 @@ def nostril_darkness(
     inside = disks > 0
     area = int(np.count_nonzero(inside))
     taken = inside & (mask[window] > 0)
-    if area < 10 or int(np.count_nonzero(taken)) < least * area:
+    count = int(np.count_nonzero(taken))
+    if area < 10 or count == 0 or count < least * area:
         return None
     drop = _coarse_blur(light, coarse) - cv2.GaussianBlur(light, (0, 0), fine)
     return float(percentile(drop[taken], 95))
@@ -647,8 +648,8 @@ class Presence:
 
     def settled(self, distance: float | None, cover: float) -> bool:
         """Whether this frame (its colour ``distance`` to the skin, None without one, and ``cover``) may reuse the last
-        measured lips, edge and mouth cues (``PresenceOptions.settled``): worn, settled on a high average, the cheap
-        cues where they were, fewer than ``settled_every`` - 1 frames reused in a row."""
+        measured lips, edge, mouth and nostril cues (``PresenceOptions.settled``): worn, settled on a high average, the
+        cheap cues where they were, fewer than ``settled_every`` - 1 frames reused in a row."""
         opt = self.options
         if opt.settled_every <= 1 or not self.worn or self.cues is None or self.reused >= opt.settled_every - 1:
             return False

@@ -221,11 +221,11 @@ class CompositeOptions:
     #: With ``light="skin"``: this share of the warped reference's own smooth skin light (its large-scale light over
     #: where it is pasted, around its median: a chin, jaw or cheek edge darker or lighter than the rest under its lamp)
     #: is taken out before its light is matched, times how far its colour strays on the ring are not the frame's (1 at
-    #: the colour bound's trust 0, :func:`skin_chroma.chroma_bound`, down to 0 at a trust of 0.5: the person's own
-    #: photo with a colour cast is 0.6); its detail around that light is kept, the frame's light comes from the ring
-    #: (the light field and its slope down the face). A stand-in photo (someone
-    #: else's face, the usual reference taken in other light) pastes less of its own shading: the white-mask woman's
-    #: dark image-left cheek and chin lightened (1.0 levels more, but loses up to 0.7 dB on lp_d11 of the quality
+    #: the colour bound's trust 0, :func:`~unmask_video.reconstruct.skin_chroma.chroma_bound`, down to 0 at a trust
+    #: of 0.5: the person's own photo with a colour cast is 0.6); its detail around that light is kept, the frame's
+    #: light comes from the ring (the light field and its slope down the face). A stand-in photo (someone else's face,
+    #: the usual reference taken in other light) pastes less of its own shading: the white-mask woman's dark
+    #: image-left cheek and chin lightened (1.0 levels more, but loses up to 0.7 dB on lp_d11 of the quality
     #: benchmark; benchmarks/README.md, skinmatch). 0: off.
     level_light: float = 0.5
     #: With ``light="skin"``: the frame's skin in the colour ring's band where the warp does not reach (a neck or cheek

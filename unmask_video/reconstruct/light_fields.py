@@ -60,9 +60,9 @@ class LightFields:
     across: Across | None = None
     #: How far the ring pixels in the reference's own shade were left out (:func:`shade_strength`; > 0: out of the seam
     #: too, on the frames between as well).
+    shade: float = 0.0
     #: The share of the reference's smooth skin light's variation taken out (:meth:`_SkinBase.level`), per Lab channel.
     level: np.ndarray | None = None
-    shade: float = 0.0
     #: The frame skin's fine detail over the reference's, per Lab channel, after the temporal filter
     #: (:func:`~unmask_video.reconstruct.skin_detail.detail_ratio`; None: not measured, the contrast carries it).
     detail: np.ndarray | None = None

@@ -207,12 +207,9 @@ def _on_face(
     if options.reach > 0:
         # Beside the cheeks only: below the jaw's corners lies the neck, or a collar, which the reference's own neck
         # covers or the surroundings fill.
-        pts = np.asarray(landmarks, np.float64)
-        down = _down(pts)
-        corners = _corners_down(pts, down)
         # (a distance, not a dilation with a disc: its cost does not grow with the face)
         reach = distance_outside(oval)
-        side = (reach <= options.reach * size) & (_height_down(hole.shape, down) < corners)
+        side = (reach <= options.reach * size) & above_jaw_corners(hole.shape, landmarks)
         near = side if near is None else near | side
     if skin is not None:
         wide = skin_past_outline(hole, oval, skin, landmarks, options)
