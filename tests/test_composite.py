@@ -178,22 +178,29 @@ def test_gaps_the_warp_does_not_cover_are_filled() -> None:
     assert psnr(out, truth, gap) > max(psnr(face.image, truth, gap) + 5.0, 15.0)
 
 
-def test_beside_the_jaw_what_the_warp_does_not_cover_comes_from_the_frames_surroundings() -> None:
-    # Dark hair beside the jaw in the frame, a reference whose surroundings were not carried (taken elsewhere): the
-    # gap between the rebuilt jaw and the mask's side is filled from the hair around the mask, not with the skin
-    # smeared out of the jaw (Telea, from everything around the gap).
+def _hair_beside_the_jaw() -> tuple[FaceROI, np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """The astronaut's masked face with a mask reaching past the face's sides, dark hair round it and a reference
+    carrying only its face (its surroundings not carried): (face, the mask, the face's oval, the hair's colour)."""
     face, _ = masked_face()
     face.mask = cv2.dilate(face.mask, np.ones((31, 31), np.uint8))  # a mask reaching past the face's sides
     hole = face.mask > 0
     oval = face_region(hole.shape, face.landmarks) > 0
-    beside = hole & ~oval
-    assert beside.sum() > 300
     hair = (35, 25, 20)
     face.image = face.image.copy()
     face.image[~oval & ~hole] = hair
     face.image[hole] = MASK_COLOUR
     face.valid = face.valid & oval
     face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
+    return face, hole, oval, hair
+
+
+def test_beside_the_jaw_what_the_warp_does_not_cover_comes_from_the_frames_surroundings() -> None:
+    # Dark hair beside the jaw in the frame, a reference whose surroundings were not carried (taken elsewhere): the
+    # gap between the rebuilt jaw and the mask's side is filled from the hair around the mask, not with the skin
+    # smeared out of the jaw (Telea, from everything around the gap).
+    face, hole, oval, hair = _hair_beside_the_jaw()
+    beside = hole & ~oval
+    assert beside.sum() > 300
     gap = beside & (cv2.distanceTransform(oval.astype(np.uint8) ^ 1, cv2.DIST_L2, 3) > 3)
     # (not under the jaw within the neck's column: that is the neck, and the rebuilt skin is continued there,
     # tests/test_outside_fill.py)
@@ -1240,16 +1247,7 @@ def _finger_beside_the_jaw() -> tuple[FaceROI, np.ndarray, np.ndarray, tuple[int
     """The set-up of the test above (dark hair beside the jaw, a mask reaching past the face's sides, a reference
     carrying only its face) with a skin-coloured finger laid over the mask's image-right side above the jaw's corners,
     left out of the mask: (face, the gap beside the jaw just under the finger, the finger, the hair's colour)."""
-    face, _ = masked_face()
-    face.mask = cv2.dilate(face.mask, np.ones((31, 31), np.uint8))
-    hole = face.mask > 0
-    oval = face_region(hole.shape, face.landmarks) > 0
-    hair = (35, 25, 20)
-    face.image = face.image.copy()
-    face.image[~oval & ~hole] = hair
-    face.image[hole] = MASK_COLOUR
-    face.valid = face.valid & oval
-    face.reference = np.where(face.valid[..., None], face.reference, 0).astype(np.uint8)
+    face, hole, oval, hair = _hair_beside_the_jaw()
     # (the finger: a bar 12 px wide from outside the mask's side into it, across the face's outline, above the jaw's
     # corners; the skin's own colour, the rebuilt cheek's)
     lm = face.landmarks
