@@ -703,3 +703,38 @@ def test_a_smooth_mask_of_the_skins_very_colour_is_found_and_bare_faces_stay_bar
     assert not _segment_full(MaskSegmenter(), image, lm).any()
     hand, _ = _palm(image, lm, skin)
     assert not _segment_full(MaskSegmenter(), hand, lm).any()
+
+
+def _with_neck(image: np.ndarray, lm: np.ndarray, masked: np.ndarray, truth: np.ndarray, colour) -> np.ndarray:
+    """``masked`` with a neck of ``colour`` under the mask's bottom (its own pixels kept): skin that a colour model
+    fitted on cloth of the skin's colour cannot tell from the cloth."""
+    from unmask_video.synthetic import mask_outline
+
+    oval = lm[list(landmark_sets.FACE_OVAL)]
+    centre, width = float(oval[:, 0].mean()), float(np.ptp(oval[:, 0]))
+    bottom = float(mask_outline(lm)[:, 1].max())
+    out = masked.copy()
+    top_left = (int(centre - 0.3 * width), int(bottom) - 5)
+    cv2.rectangle(out, top_left, (int(centre + 0.3 * width), int(bottom + 0.5 * width)), colour, -1)
+    out[truth] = masked[truth]
+    return out
+
+
+def test_a_mask_of_the_skins_colour_grows_under_the_jaw_only_on_its_k_means_map(big_face):
+    # Her forehead's very colour (no outline: the neck touches the cloth), over a neck of the cloth's colour at its
+    # hem: the growth past the k-means map onto the neck is what ``near_skin_gap`` stops.
+    image, lm, skin = big_face
+    masked, truth = _plain_mask(image, lm, skin)
+    neck = _with_neck(image, lm, masked, truth, tuple(int(0.93 * v) for v in skin))
+    limited = _segment_full(MaskSegmenter(), neck, lm)
+    free = _segment_full(MaskSegmenter(SegmentOptions(near_skin_gap=0.0)), neck, lm)
+    area = truth.sum()
+    assert (limited & truth).sum() >= 0.98 * area and (free & truth).sum() >= 0.98 * area
+    assert (limited & ~truth).sum() < 0.85 * (free & ~truth).sum()
+    # A light blue mask is far from her skin: the rule does not act (the same pixels).
+    blue, _ = draw_surgical_mask(image, lm, MaskStyle(LIGHT_BLUE))
+    blue_neck = _with_neck(image, lm, blue, truth, skin)
+    assert np.array_equal(
+        _segment_full(MaskSegmenter(), blue_neck, lm),
+        _segment_full(MaskSegmenter(SegmentOptions(near_skin_gap=0.0)), blue_neck, lm),
+    )

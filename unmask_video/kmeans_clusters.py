@@ -27,6 +27,7 @@ class ClusterFit:
     age: int = 0  # frames since the fit
     unmasked: bool = False  # the "mask" cluster has the forehead's skin colour: no mask is worn
     past_hands: bool = False  # the mask cluster was chosen on the core a skin-coloured occluder leaves free
+    skin_gap: float = float("inf")  # the chosen mask centres' nearest distance to the forehead probe (inf: no probe)
 
 
 def blur_reach(sigma: float) -> int:

@@ -147,7 +147,7 @@ def fit_clusters(
     share = float(mask_clusters[labels].mean())
     return ClusterFit(
         centres, mask_clusters, eligible, float(dist.mean()), share, hist, skin=skin, unmasked=unmasked,
-        past_hands=hands_core,
+        past_hands=hands_core, skin_gap=gap if skin is not None else float("inf"),
     )
 
 

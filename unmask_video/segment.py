@@ -323,13 +323,23 @@ class MaskSegmenter:
             smooth = smooth_probability(prob, sub_size)
             threshold: float | np.ndarray = opt.grow_threshold
             # (under the FaceMesh jaw line: the neck, a collar, a shirt)
-            below = under_jaw(sub_lm, shape) if opt.neck_threshold > opt.grow_threshold or opt.rim_cut else None
+            near_skin = fit.skin_gap < opt.near_skin_gap
+            below = (
+                under_jaw(sub_lm, shape) if opt.neck_threshold > opt.grow_threshold or opt.rim_cut or near_skin
+                else None
+            )
             if opt.neck_threshold > opt.grow_threshold:
                 # Under the jaw line a pixel joins only when the model is surer of it.
                 threshold = np.where(below > 0, np.float32(opt.neck_threshold), np.float32(opt.grow_threshold))
-            binary = grow(prob, seed, search_mask, sub_size, threshold, opt.hole_prob, smooth)
+            grow_in = search_mask
+            if near_skin:
+                # (cloth of the skin's own colour: under the jaw the growth keeps to the k-means map, the neck is
+                # as likely to the colour model)
+                assert below is not None
+                grow_in = search_mask & ((below == 0) | (seed > 0)).astype(np.uint8)
+            binary = grow(prob, seed, grow_in, sub_size, threshold, opt.hole_prob, smooth)
             strip, deep_sure = None, 1.0
-            if sub_deep is not None and any_set(binary):
+            if sub_deep is not None and not near_skin and any_set(binary):
                 band = np.zeros(shape, np.uint8)
                 cv2.fillPoly(band, [np.round(sub_deep).astype(np.int32)], 1)
                 band &= 1 - search_mask

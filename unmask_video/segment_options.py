@@ -51,6 +51,10 @@ class SegmentOptions:
     # ... and under the FaceMesh jaw line (the neck, collars, shirts are there). Off (as ``grow_threshold``): a
     # higher one kept necks and shirts out, but left the shaded underside of as many masks uncovered.
     neck_threshold: float = 0.5
+    # A mask cluster nearer than this to the forehead's skin (``ClusterFit.skin_gap``, feature units: a mask of the
+    # skin's own colour): the colour model cannot tell its cloth from the neck's skin, so under the jaw line the growth
+    # keeps to the k-means map and the deep band is not grown. 0: off.
+    near_skin_gap: float = 5.0
     # The deep band: under the search region, down to ``deep_below`` face heights under the jaw line (a mask worn
     # far down the neck, under a FaceMesh jaw placed too high on a masked face), a pixel joins only when the
     # colour model is about as sure of it as of the k-means mask (its median P(mask) less ``deep_margin``), and
