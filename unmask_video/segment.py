@@ -42,6 +42,8 @@ Method, per face (``face_id``):
    (``side_open_edge``). After the snap and the rim cut below, those strips are grown into once more as the search
    region is (``side_threshold``, ``side_front``): a mask's shaded side there is never as sure as its lit front, and
    a mask ending above the search region's bottom has no front there for the deep band.
+   A mask cluster nearer than ``near_skin_gap`` to the forehead's skin (cloth of the skin's own colour: the model
+   cannot tell it from the neck) grows under the FaceMesh jaw line only on its k-means map, and not into the band.
    Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
    its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
    smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
