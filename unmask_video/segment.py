@@ -43,7 +43,9 @@ Method, per face (``face_id``):
    region is (``side_threshold``, ``side_front``): a mask's shaded side there is never as sure as its lit front, and
    a mask ending above the search region's bottom has no front there for the deep band.
    A mask cluster nearer than ``near_skin_gap`` to the forehead's skin (cloth of the skin's own colour: the model
-   cannot tell it from the neck) grows under the FaceMesh jaw line only on its k-means map, and not into the band.
+   cannot tell it from the neck) grows under the FaceMesh jaw line, across the neck (``near_skin_neck`` either side of
+   the chin's point), only on its k-means map, and not into the band there (the jaw's sides, where the loops start,
+   as before).
    Then (``snap``, :func:`mask_refine.snap_edges`) a marker watershed in a narrow band around that mask moves
    its boundary onto the sharpest step of the per-pixel mask probability (and of the lightness): the growth's
    smoothing and closing had carried it a few pixels into the skin around the cloth, or short of it.
@@ -333,18 +335,25 @@ class MaskSegmenter:
             if opt.neck_threshold > opt.grow_threshold:
                 # Under the jaw line a pixel joins only when the model is surer of it.
                 threshold = np.where(below > 0, np.float32(opt.neck_threshold), np.float32(opt.grow_threshold))
-            grow_in = search_mask
+            grow_in, neck = search_mask, None
             if near_skin:
-                # (cloth of the skin's own colour: under the jaw the growth keeps to the k-means map, the neck is
-                # as likely to the colour model)
+                # (cloth of the skin's own colour: under the jaw, across the neck's width, the growth keeps to the
+                # k-means map: the neck is as likely to the colour model; the jaw's sides, where the loops start, not)
                 assert below is not None
-                grow_in = search_mask & ((below == 0) | (seed > 0)).astype(np.uint8)
+                neck = np.zeros(shape, np.uint8)
+                half = opt.near_skin_neck * sub_size
+                chin_x = float(sub_lm[ls.CHIN, 0])
+                neck[:, max(int(round(chin_x - half)), 0) : max(int(round(chin_x + half)) + 1, 0)] = 1
+                neck &= (below > 0).astype(np.uint8)
+                grow_in = search_mask & (1 - neck * (seed == 0)).astype(np.uint8)
             binary = grow(prob, seed, grow_in, sub_size, threshold, opt.hole_prob, smooth)
             strip, deep_sure = None, 1.0
-            if sub_deep is not None and not near_skin and any_set(binary):
+            if sub_deep is not None and any_set(binary):
                 band = np.zeros(shape, np.uint8)
                 cv2.fillPoly(band, [np.round(sub_deep).astype(np.int32)], 1)
                 band &= 1 - search_mask
+                if neck is not None:
+                    band[:, neck.any(axis=0)] = 0
                 # (as sure as the colour model is of the k-means mask itself, up to ``deep_threshold``: a dark mask
                 # whose colour the background shares is never as sure as a pale blue one)
                 deep_sure = min(opt.deep_threshold, float(median(prob[seed > 0])) - opt.deep_margin)

@@ -52,9 +52,10 @@ class SegmentOptions:
     # higher one kept necks and shirts out, but left the shaded underside of as many masks uncovered.
     neck_threshold: float = 0.5
     # A mask cluster nearer than this to the forehead's skin (``ClusterFit.skin_gap``, feature units: a mask of the
-    # skin's own colour): the colour model cannot tell its cloth from the neck's skin, so under the jaw line the growth
-    # keeps to the k-means map and the deep band is not grown. 0: off.
+    # skin's own colour): the colour model cannot tell its cloth from the neck's skin, so under the jaw line, across
+    # the neck, the growth keeps to the k-means map and the deep band is not grown there. 0: off.
     near_skin_gap: float = 5.0
+    near_skin_neck: float = 0.25  # ... across this half width (face) around the chin's point: the neck
     # The deep band: under the search region, down to ``deep_below`` face heights under the jaw line (a mask worn
     # far down the neck, under a FaceMesh jaw placed too high on a masked face), a pixel joins only when the
     # colour model is about as sure of it as of the k-means mask (its median P(mask) less ``deep_margin``), and
