@@ -63,6 +63,22 @@ def roi_from_landmarks(landmarks: np.ndarray) -> Roi:
     return Roi(float(centre[0]), float(centre[1]), float(max(hi - lo)) * ROI_SCALE, _rotation(pts[left], pts[right]))
 
 
+def landmarks_width(landmarks: np.ndarray) -> float:
+    """A face's width in pixels as the trackers measure it: the larger side of its landmarks' bounding box (at least 1)."""
+    span = landmarks.max(axis=0) - landmarks.min(axis=0)
+    return float(max(span[0], span[1], 1.0))
+
+
+def landmark_drift(model: "RoiLandmarker", image: np.ndarray, first: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """How far (mean, face widths: :func:`landmarks_width`) ``first``'s landmarks move when ``model`` looks again on
+    their own ROI, and that second look (``inf`` and None where it finds no face): a real face holds still, the model's
+    guess at a face in a patterned background jumps."""
+    again = model.landmarks(image, roi_from_landmarks(first))
+    if again is None:
+        return float("inf"), None
+    return float(np.linalg.norm(again - first, axis=1).mean()) / landmarks_width(first), again
+
+
 def roi_from_box(x0: float, y0: float, x1: float, y1: float, left_eye: np.ndarray, right_eye: np.ndarray) -> Roi:
     """The ROI of a face detection box, levelled on the detection's eye key points."""
     return Roi((x0 + x1) / 2.0, (y0 + y1) / 2.0, max(x1 - x0, y1 - y0) * ROI_SCALE, _rotation(left_eye, right_eye))
@@ -292,4 +308,4 @@ def _shrink_region(image: np.ndarray, x0: float, y0: float, side: float, size: i
                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
 
 
-__all__ = ["Roi", "RoiLandmarker", "roi_from_box", "roi_from_landmarks", "ROI_SCALE"]
+__all__ = ["Roi", "RoiLandmarker", "landmark_drift", "landmarks_width", "roi_from_box", "roi_from_landmarks", "ROI_SCALE"]

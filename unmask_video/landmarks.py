@@ -23,7 +23,13 @@ import numpy as np
 from unmask_video import landmark_sets
 from unmask_video.errors import InputError, ProcessingError
 from unmask_video.face_detect import Detection, FaceDetector, Pass, import_mediapipe, merge_overlapping, resize
-from unmask_video.face_landmark_model import RoiLandmarker, roi_from_box, roi_from_landmarks
+from unmask_video.face_landmark_model import (
+    RoiLandmarker,
+    landmark_drift,
+    landmarks_width,
+    roi_from_box,
+    roi_from_landmarks,
+)
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.still_search import cell_means, unchanged
 from unmask_video.stages import Box
@@ -118,12 +124,6 @@ class TrackerOptions:
     hold_similarity: float = 0.4
     #: How far (face widths) from where it was last found a held face is looked for.
     hold_reach: float = 0.5
-
-
-def _face_size(landmarks: np.ndarray) -> float:
-    """Face width in pixels: the larger side of the landmarks' bounding box."""
-    span = landmarks.max(axis=0) - landmarks.min(axis=0)
-    return float(max(span[0], span[1], 1.0))
 
 
 def _face_area(landmarks: np.ndarray) -> float:
@@ -291,7 +291,7 @@ def _grey_small(image: np.ndarray, box: tuple[int, int, int, int], scale: float)
 def _face_template(image: np.ndarray, landmarks: np.ndarray) -> _Template | None:
     h, w = image.shape[:2]
     box = _region(landmarks, w, h)
-    return _template_of(image[box[1]:box[3], box[0]:box[2]], box[0], box[1], _face_size(landmarks))
+    return _template_of(image[box[1]:box[3], box[0]:box[2]], box[0], box[1], landmarks_width(landmarks))
 
 
 def _template_of(region: np.ndarray, x0: int, y0: int, face_size: float) -> _Template | None:
@@ -314,7 +314,7 @@ class _FaceShot:
         x0, y0, x1, y1 = _region(landmarks, w, h)
         self._region = image[y0:y1, x0:x1].copy()
         self._x0, self._y0 = x0, y0
-        self._size = _face_size(landmarks)
+        self._size = landmarks_width(landmarks)
         self._made = False
         self._patch: np.ndarray | None = None
         self._template: _Template | None = None
@@ -509,7 +509,7 @@ class FaceTracker:
         out = smoothed.astype(np.float32) if o.smoothing else raw
         track.emit(out, t)
         track.raw = raw
-        track.center, track.size = raw.mean(axis=0), _face_size(raw)
+        track.center, track.size = raw.mean(axis=0), landmarks_width(raw)
         track.seen = float(t)
         if o.hold_time > 0:
             track.shot = _FaceShot(image, raw)
@@ -531,7 +531,7 @@ class FaceTracker:
         if track.sample is not None and _change(_sample(image), track.sample) > o.cut_threshold:
             log.debug("face %d not held at t=%.3f s: the picture changed like a cut", track.id, t)
             return None
-        found = _find_face(image, template, o.hold_reach * _face_size(track.anchor))
+        found = _find_face(image, template, o.hold_reach * landmarks_width(track.anchor))
         if found is None or found[1] < o.hold_similarity:
             return None
         moved = (track.anchor + found[0]).astype(np.float32)
@@ -543,7 +543,7 @@ class FaceTracker:
             return None
         track.emit(moved, t)
         track.raw = moved
-        track.center, track.size = moved.mean(axis=0), _face_size(moved)
+        track.center, track.size = moved.mean(axis=0), landmarks_width(moved)
         return moved
 
     def _drop_duplicates(self, results: list[tuple[np.ndarray, _Track, bool]]) -> list:
@@ -565,9 +565,9 @@ class FaceTracker:
     def _ghost_at(self, raw: np.ndarray) -> int | None:
         """The id of a recently lost face where ``raw`` is, if any: a face the search finds there (on a frame the
         relocate search skipped) keeps the lost track's id, as if the relocate search had found it."""
-        center, size = raw.mean(axis=0), _face_size(raw)
+        center, size = raw.mean(axis=0), landmarks_width(raw)
         for ghost in self._ghosts:
-            if self._same_place(center, size, ghost.landmarks.mean(axis=0), _face_size(ghost.landmarks)):
+            if self._same_place(center, size, ghost.landmarks.mean(axis=0), landmarks_width(ghost.landmarks)):
                 return ghost.id
         return None
 
@@ -585,7 +585,7 @@ class FaceTracker:
             ghost.frames += 1  # (the frames since the loss that reached this search)
             if not self._relocate_due(ghost, t):
                 continue
-            size = _face_size(ghost.landmarks)
+            size = landmarks_width(ghost.landmarks)
             cx, cy = ghost.landmarks.mean(axis=0)
             x0, y0 = int(max(cx - 1.5 * size, 0)), int(max(cy - 1.5 * size, 0))
             x1, y1 = int(min(cx + 1.5 * size, w)), int(min(cy + 1.5 * size, h))
@@ -780,10 +780,9 @@ class FaceTracker:
         if first is None:
             log.debug("no landmarks for a %.0f px face detection (score %.2f)", d.width, d.score)
             return None
-        size = _face_size(first)
-        again = self._model.landmarks(image, roi_from_landmarks(first))
+        size = landmarks_width(first)
+        drift, again = landmark_drift(self._model, image, first)
         if again is not None:
-            drift = float(np.linalg.norm(again - first, axis=1).mean()) / size
             if drift <= self.options.start_drift:
                 return again
             log.debug("face detection (score %.2f) dropped: its landmarks moved %.2f face widths", d.score, drift)
@@ -800,7 +799,7 @@ class FaceTracker:
         self, raw: np.ndarray, image: np.ndarray, t: float, face_id: int | None = None, unsure: bool = False
     ) -> tuple[np.ndarray, _Track, bool]:
         o = self.options
-        size = _face_size(raw)
+        size = landmarks_width(raw)
         if face_id is None:
             face_id, self._next_id = self._next_id, self._next_id + 1
         self._ghosts = [g for g in self._ghosts if g.id != face_id]
@@ -860,7 +859,7 @@ def detect_reference_landmarks(image: np.ndarray) -> np.ndarray:
             raise InputError(f"the reference photo shows {len(faces)} faces; crop it to the one person")
         if len(faces) == 1:
             pts = back(faces[0]).astype(np.float32)
-            log.debug("reference face found, %.0f px wide", _face_size(pts))
+            log.debug("reference face found, %.0f px wide", landmarks_width(pts))
             return pts
     raise InputError(
         "no face found in the reference photo; use a well-lit, front-facing, unmasked photo of the same person"

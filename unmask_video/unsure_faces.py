@@ -23,26 +23,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from unmask_video.face_landmark_model import Roi, RoiLandmarker, roi_from_landmarks
+from unmask_video.face_landmark_model import Roi, RoiLandmarker, landmark_drift
 
 log = logging.getLogger(__name__)
 
 #: The ROIs an unsure start looks in after the detection's own: (rotation kept, size factor).
 _VARIANTS = ((False, 1.0), (True, 1.25))
-
-
-def _face_size(landmarks: np.ndarray) -> float:
-    span = landmarks.max(axis=0) - landmarks.min(axis=0)
-    return float(max(span[0], span[1], 1.0))
-
-
-def drift(model: RoiLandmarker, image: np.ndarray, first: np.ndarray) -> tuple[float, np.ndarray | None]:
-    """How far (mean, face widths) ``first``'s landmarks move when ``model`` looks again on their own ROI, and that
-    second look (``inf`` and None where it finds no face)."""
-    again = model.landmarks(image, roi_from_landmarks(first))
-    if again is None:
-        return float("inf"), None
-    return float(np.linalg.norm(again - first, axis=1).mean()) / _face_size(first), again
 
 
 def variants(roi: Roi) -> Iterator[Roi]:
@@ -68,6 +54,7 @@ class UnsureLooker:
         self.looks = 0
 
     def close(self) -> None:
+        """Release the model (built on first use); later looks find nothing."""
         if self._model is not None:
             self._model.close()
         self._model = None
@@ -87,7 +74,7 @@ class UnsureLooker:
         self.looks += 1
         if first is None:
             return None
-        moved, again = drift(model, image, first)
+        moved, again = landmark_drift(model, image, first)
         self.looks += 1
         if again is None or moved > self.max_drift:
             log.debug("an unsure face dropped: its landmarks moved %.2f face widths", moved)
@@ -103,4 +90,4 @@ class UnsureLooker:
         return None
 
 
-__all__ = ["UnsureLooker", "drift", "variants"]
+__all__ = ["UnsureLooker", "variants"]
