@@ -242,7 +242,7 @@ def _feather_alpha(
     if k > 1:
         # A wide feather is smooth: the dilation and blur cost grows with its width, so they run k times smaller.
         h, w = m.shape
-        small = _shrunk(m8, k)
+        small = shrunk(m8, k)
         alpha = cv2.resize(_grown_and_blurred(small, width_px / k), (small.shape[1] * k, small.shape[0] * k),
                            interpolation=cv2.INTER_LINEAR)  # fmt: skip
         alpha = alpha[:h, :w]  # (a view: the padding's rows and columns are never read)
@@ -279,14 +279,12 @@ def shield_notches(
         return None
     c = max(int(round(radius / _NOTCH_WORK_RADIUS_PX)), 1)
     h, w = m8.shape
-    small = _shrunk(m8, c) if c > 1 else m8
+    small = shrunk(m8, c) if c > 1 else m8
     # (only what is all mask at that scale: a pixel the notch's edge crosses counts as notch, so the shield covers
     # the whole notch at full size)
     inside = (small >= 250).astype(np.uint8)
     r = max(int(round(radius / c)), 1)
-    # (zero-padded by the radius, so the closing neither grows the mask from the border nor stops at it)
-    closed = disk_morph(cv2.copyMakeBorder(inside, r, r, r, r, cv2.BORDER_CONSTANT, value=0), cv2.MORPH_CLOSE, 2 * r + 1)
-    notches = cv2.morphologyEx(closed[r:-r, r:-r] - inside, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    notches = cv2.morphologyEx(closing_fills(inside, r), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     if not notches.any():
         return None
     cover = _grown_and_blurred(notches * np.uint8(255), width_px / c)
@@ -305,7 +303,15 @@ def shield_notches(
     return (rows, cols), part, held[: region.shape[0], : region.shape[1]], plain
 
 
-def _shrunk(m8: np.ndarray, k: int) -> np.ndarray:
+def closing_fills(body: np.ndarray, r: int) -> np.ndarray:
+    """What a closing of the (h, w) uint8 map ``body`` by a disk of radius ``r`` px (:func:`disk_morph`) adds to it:
+    its notches and holes up to about ``2 r`` across. Zero-padded by the radius, so the closing neither grows the
+    body from the border nor stops at it."""
+    framed = cv2.copyMakeBorder(body, r, r, r, r, cv2.BORDER_CONSTANT, value=0)
+    return cv2.subtract(disk_morph(framed, cv2.MORPH_CLOSE, 2 * r + 1)[r:-r, r:-r], body)
+
+
+def shrunk(m8: np.ndarray, k: int) -> np.ndarray:
     """The 8-bit map ``m8`` shrunk by the whole factor ``k`` (area means), its edge rows and columns repeated up to a
     multiple of ``k`` first: pixel ``(i, j)`` of the result covers ``m8[k*i : k*i + k, k*j : k*j + k]``."""
     h, w = m8.shape

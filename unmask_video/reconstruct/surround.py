@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from unmask_video.blend import disk_morph
+from unmask_video.blend import closing_fills, disk_morph, shrunk
 from unmask_video.mask_pixels import pixels_at
 from unmask_video.reconstruct.fill_seam import pieces
 from unmask_video.reconstruct.lab_pixels import coords_of
@@ -86,17 +86,13 @@ def in_front(hole: np.ndarray, radius: float, thin: float) -> np.ndarray | None:
     c = max(int(round(radius / _FRONT_WORK_RADIUS_PX)), 1)
     body = np.ascontiguousarray(hole).view(np.uint8)
     if c > 1:
-        hp, wp = -(-h // c) * c, -(-w // c) * c
-        padded = cv2.copyMakeBorder(body, 0, hp - h, 0, wp - w, cv2.BORDER_REPLICATE)
-        body = (cv2.resize(padded, (wp // c, hp // c), interpolation=cv2.INTER_AREA) >= 1).view(np.uint8)
         # (area means of 0 / 1: at least half of a cell's pixels hole, as uint8 rounds them)
+        body = (shrunk(body, c) >= 1).view(np.uint8)
     r = max(int(round(radius / c)), 1)
     k = int(round(thin / c)) | 1
     if k >= 3:
         body = disk_morph(body, cv2.MORPH_OPEN, k)
-    # (zero-padded by the radius, so the closing neither grows the body from the border nor stops at it)
-    framed = cv2.copyMakeBorder(body, r, r, r, r, cv2.BORDER_CONSTANT, value=0)
-    front = cv2.subtract(disk_morph(framed, cv2.MORPH_CLOSE, 2 * r + 1)[r:-r, r:-r], body)
+    front = closing_fills(body, r)
     if k >= 3 and front.any():
         # (a finger is wider than that too: the pockets along a jagged outline are not)
         front = disk_morph(front, cv2.MORPH_OPEN, k)
