@@ -311,6 +311,18 @@ def edge_contrast(lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size
     return float(np.linalg.norm(a - b))
 
 
+def _darkness_scales(size: float) -> tuple[float, float]:
+    """The fine and coarse blurs' sigmas (pixels) of the darkness cues on a face of ``size`` px: 0.01 face size (noise,
+    a pleat's thin line) and 0.05, at least 0.7 and 1.5."""
+    return max(0.01 * size, 0.7), max(0.05 * size, 1.5)
+
+
+def _darkness_drop(light: np.ndarray, fine: float, coarse: float) -> np.ndarray:
+    """How much darker each pixel of the float32 lightness ``light`` is than its surroundings: the coarse blur less
+    the fine one (:func:`_darkness_scales`)."""
+    return _coarse_blur(light, coarse) - cv2.GaussianBlur(light, (0, 0), fine)
+
+
 def mouth_darkness(
     lab: np.ndarray, mask: np.ndarray, landmarks: np.ndarray, size: float, reach: float, far: float = 0.0
 ) -> tuple[float | None, float | None]:
@@ -325,7 +337,7 @@ def mouth_darkness(
     mouth as elsewhere. ``lab`` is a uint8 Lab image, ``landmarks`` in its pixels, ``size`` the face size in its
     pixels.
     """
-    fine, coarse = max(0.01 * size, 0.7), max(0.05 * size, 1.5)
+    fine, coarse = _darkness_scales(size)
     k = max(int(round(reach * size)) | 1, 3)
     lm = np.asarray(landmarks, np.float32)
     pts = lm[ls.index(ls.LIPS_OUTER)]
@@ -351,7 +363,7 @@ def mouth_darkness(
             rest = None
     if int(around.sum()) < 10 and rest is None:
         return None, None
-    drop = _coarse_blur(light, coarse) - cv2.GaussianBlur(light, (0, 0), fine)
+    drop = _darkness_drop(light, fine, coarse)
     # (order_stats.percentile: np.percentile's values without its machinery, about 0.1 ms a call)
     mouth = float(percentile(drop[around], 95)) if int(around.sum()) >= 10 else None
     return mouth, None if rest is None else float(percentile(drop[rest], 95))
@@ -366,7 +378,7 @@ def nostril_darkness(
     the disks of ``reach`` face sizes around the nostrils' points; None when the mask covers less than ``least`` of
     those disks (a mask worn below the nose, a hand under it: the nose is not under it). A bare nose's nostrils are
     dark holes; cloth over the nose has none."""
-    fine, coarse = max(0.01 * size, 0.7), max(0.05 * size, 1.5)
+    fine, coarse = _darkness_scales(size)
     r = max(int(round(reach * size)), 2)
     pts = np.asarray(landmarks, np.float32)[ls.index(ls.NOSTRILS)]
     window = _points_window(pts, r + int(np.ceil(3 * coarse)) + 2, mask.shape)
@@ -383,7 +395,7 @@ def nostril_darkness(
     count = int(np.count_nonzero(taken))
     if area < 10 or count == 0 or count < least * area:
         return None
-    drop = _coarse_blur(light, coarse) - cv2.GaussianBlur(light, (0, 0), fine)
+    drop = _darkness_drop(light, fine, coarse)
     return float(percentile(drop[taken], 95))
 
 
