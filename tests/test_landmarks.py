@@ -514,7 +514,7 @@ def test_the_search_pyramid_covers_every_face_size_and_place(size: tuple[int, in
         for fx0 in np.linspace(0, max(w - widest, 0), 41):  # any face up to ``widest`` lies whole in a tile
             for fy0 in np.linspace(0, max(h - widest, 0), 41):
                 fx1, fy1 = min(fx0 + widest, w), min(fy0 + widest, h)
-                assert any(t[0] <= fx0 and t[1] <= fy0 and fx1 <= t[2] and fy1 <= t[3] for t in tiles), (x, y)
+                assert any(t[0] <= fx0 and t[1] <= fy0 and fx1 <= t[2] and fy1 <= t[3] for t in tiles), (fx0, fy0)
         if len(tiles) > 1:
             assert all((t[2] - t[0]) * scale <= TILE + 1 and (t[3] - t[1]) * scale <= TILE + 1 for t in tiles)
     assert FACE_MIN_PX * LEVEL_RATIO / scales[-1] >= min(w, h)  # the coarsest level is for faces as large as the frame
