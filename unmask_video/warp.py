@@ -180,6 +180,10 @@ class WarpOptions:
     #: Paint a mask's ear loop hanging across a cheek out of the reference (inpainted from the skin around it;
     #: :func:`~unmask_video.reference_check.strokes_across_cheeks`), so it is not carried onto every frame.
     remove_loops: bool = True
+    #: With the reference matte: paint the thin dark hair strands that fall across the reference's skin (its matte takes
+    #: them in with the skin round them) out of it, filled from that skin (:mod:`~unmask_video.hair_strands`), so a
+    #: stand-in's loose strand is not carried as a dark line down every rebuilt cheek (the white-mask woman).
+    remove_strands: bool = True
     #: The jaw's opening under the mask, read off the mask's lower edge under the chin (how far it drops below where
     #: the carried, closed-mouth chin puts it, against the least the face track has shown), applied to the carried
     #: jaw's control points (:mod:`~unmask_video.jaw_opening`) with this gain, after the shape's smoothing (a talking

@@ -1,7 +1,8 @@
 """The reference photo as the warp samples it, made once when the reference is loaded.
 
 The photo is cropped to its face and the reach below its jaw (:func:`warp_reference`), its ear loops painted out
-(:func:`~unmask_video.reference_picture.paint_out_loops`) and a wide-open mouth closed
+(:func:`~unmask_video.reference_picture.paint_out_loops`), the thin hair strands across its skin too
+(:func:`~unmask_video.hair_strands.paint_out_strands`) and a wide-open mouth closed
 (:func:`~unmask_video.jaw_opening.closed_mouth_picture`). Where the region below the jaw runs past the picture's edge
 (a low face in a video frame), the picture is continued by its mirror image, valid only where the mirrored pixel is
 itself neck: the skin continues without a seam or an inpainted smear.
@@ -28,6 +29,7 @@ from unmask_video.blend import disk_morph_near
 from unmask_video.errors import InputError
 from unmask_video.face_axes import face_axes, neck_column
 from unmask_video.face_shape import face_region
+from unmask_video.hair_strands import paint_out_strands
 from unmask_video.jaw_opening import closed_mouth_picture
 from unmask_video.reference_matte import dilated, inner_colour_at_edge, mirror_fill, reference_matte
 from unmask_video.reference_picture import paint_out_loops, picture_box, skin_like
@@ -106,6 +108,8 @@ def warp_reference(photo: np.ndarray, lm: np.ndarray, options: WarpOptions) -> W
         # the region (carried only from a reference taken in the same place, seen in the same pose: see warp()).
         reach = ((neck & neck_column(image.shape[:2], landmarks)) | face) >= 128
         matte = reference_matte(image, landmarks, face, reach.astype(np.uint8) * 255, height)
+        if options.remove_strands:
+            image = paint_out_strands(image, landmarks, matte, face, height)
         if options.mirror_fill:
             image, matte = mirror_fill(image, landmarks, matte, face, height)
         if options.matte_edge:
