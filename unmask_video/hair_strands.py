@@ -40,6 +40,9 @@ class StrandOptions:
     #: A strand is at least this long and at most this wide on average.
     min_length: float = 0.08
     max_width: float = 0.02
+    #: At least this share of a strand lies on the matte itself (the warp carries it; the crease between a cheek and
+    #: the hair beside it, a shade the matte leaves out, is not carried anyway).
+    on_matte: float = 0.8
     #: On the face oval at least this far inside its outline (the crease where a cheek meets the ear or the hair at the
     #: face's edge is skin on both sides too, and the person's own outline).
     inside: float = 0.03
@@ -70,8 +73,9 @@ def strands_on_skin(
     light = np.ascontiguousarray(cv2.cvtColor(np.ascontiguousarray(image[box]), cv2.COLOR_RGB2LAB)[..., 0])
     k = max(int(opts.closing * height) | 1, 3)
     tophat = cv2.subtract(disk_morph(light, cv2.MORPH_CLOSE, k), light)  # the black top-hat (the closing is >= it)
-    # (on the matte with its notches closed: a strand that reaches the matte's edge leaves a notch in it)
-    skin = (disk_morph(np.ascontiguousarray(matte[box]), cv2.MORPH_CLOSE, k) > 0) & _off_features(
+    # (looked for on the matte with its notches closed: a strand that reaches the matte's edge leaves a notch in it)
+    on = matte[box] > 0
+    skin = (disk_morph(on.view(np.uint8), cv2.MORPH_CLOSE, k) > 0) & _off_features(
         light.shape, landmarks - [box[1].start, box[0].start], opts.feature_margin * height
     )
     skin &= eroded(face[box] >= 128, opts.inside * height)
@@ -82,6 +86,8 @@ def strands_on_skin(
             continue
         whole = labels == i
         area = int(stats[i, cv2.CC_STAT_AREA])
+        if np.count_nonzero(whole & on) < opts.on_matte * area:
+            continue
         ys, xs = np.nonzero(whole)
         length = max(cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))[1])
         if length < opts.min_length * height or area / max(length, 1.0) > opts.max_width * height:
