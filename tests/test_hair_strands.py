@@ -56,3 +56,11 @@ def test_a_strand_on_the_eyes_features_is_left() -> None:
     assert strands_on_skin(image, NO_FEATURES, oval, oval, 220.0).any()
     found = strands_on_skin(image, landmarks, oval, oval, 220.0)
     assert not found[90:101, 97:104].any()
+
+
+def test_a_strand_that_ends_at_the_eyes_is_left() -> None:
+    landmarks = np.full((468, 2), (160.0, 95.0), np.float32)  # (the lower lids' line at row 95, the features far right)
+    for bottom, found in ((100, False), (140, True)):  # (below the lids by 0.02 and by 0.2 face heights of 220 px)
+        image, oval = _face(3)
+        cv2.line(image, (60, 30), (60, bottom), (60, 40, 30), 2)
+        assert strands_on_skin(image, landmarks, oval, oval, 220.0).any() == found

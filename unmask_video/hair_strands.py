@@ -4,7 +4,7 @@ A stand-in's loose hair that falls over a cheek is thin enough for the reference
 round it (:func:`~unmask_video.reference_matte.reference_matte`: the skin's pieces with what they enclose), so the warp
 carried each strand onto every rebuilt frame: a thin dark line down the rebuilt cheek (the white-mask woman with her
 stand-in, issue 11). :func:`strands_on_skin` finds them (long, thin components much darker than the skin on both their
-sides, a black top-hat, on the matte off the eyes, brows, nose and mouth) and :func:`paint_out_strands` fills them from
+sides, a black top-hat, on the matte off the eyes, brows, nose and mouth, reaching down the cheek below the eyes) and :func:`paint_out_strands` fills them from
 the skin around them. A fold of the skin (beside the nose and mouth, under the eye) is broad and shallow; the face's
 edge against hair or a wall has no skin past it: neither is taken.
 """
@@ -40,6 +40,10 @@ class StrandOptions:
     #: A strand is at least this long and at most this wide on average.
     min_length: float = 0.08
     max_width: float = 0.02
+    #: A strand reaches at least this far below the line of the lower lids (hair hanging down the cheek the warp pastes;
+    #: a glasses rim's dark edge or its nose pads, an eye's liner or lashes end at the eyes: the quality benchmark's
+    #: lp_d9 lost 0.1-0.3 dB with its glasses' edges painted out).
+    below_eyes: float = 0.08
     #: At least this share of a strand lies on the matte itself (the warp carries it; the crease between a cheek and
     #: the hair beside it, a shade the matte leaves out, is not carried anyway).
     on_matte: float = 0.8
@@ -80,9 +84,12 @@ def strands_on_skin(
     )
     skin &= eroded(face[box] >= 128, opts.inside * height)
     candidates = ((tophat >= opts.pixel_darker) & skin).astype(np.uint8)
+    lids = float(landmarks[list(landmark_sets.index(landmark_sets.UNDER_EYES)), 1].mean()) - box[0].start
     n, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
     for i in range(1, n):
         if max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) < opts.min_length * height:
+            continue
+        if stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] - 1 < lids + opts.below_eyes * height:
             continue
         whole = labels == i
         area = int(stats[i, cv2.CC_STAT_AREA])
