@@ -12,6 +12,11 @@ then a quarter larger. A look counts only when it holds still: the model run onc
 landmarks moves them at most ``start_drift`` face widths (as a start is checked in
 :class:`~unmask_video.landmarks.FaceTracker`): a guess at a face in a patterned background jumps.
 
+A face so started is followed (:meth:`UnsureLooker.follow`) with one run a frame at that threshold, no second look: on
+the ROI of its last landmarks, as any tracked face, or, where the model is unsure of the face there (a masked face's
+landmarks' box is tight, as the detection's was), on the ROI its start found it in, moved, scaled and turned with the
+face's landmarks; each frame first on the one that found it last.
+
 The unsure model is built on first use: a clip whose faces the model is sure of pays nothing.
 """
 
@@ -19,16 +24,34 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from unmask_video.face_landmark_model import Roi, RoiLandmarker, landmark_drift
+from unmask_video.face_landmark_model import Roi, RoiLandmarker, landmark_drift, roi_from_landmarks
 
 log = logging.getLogger(__name__)
 
 #: The ROIs an unsure start looks in after the detection's own: (rotation kept, size factor).
 _VARIANTS = ((False, 1.0), (True, 1.25))
+
+
+@dataclass
+class UnsureFollow:
+    """How a face the unsure look started is followed: the ROI its start found it in (``found_in``), the ROI of the
+    landmarks found there (``own``), and whether the last frame found it in ``found_in`` moved with the face
+    (``anchored``) rather than in its landmarks' own ROI."""
+
+    found_in: Roi
+    own: Roi
+    anchored: bool = False
+
+    def moved(self, landmarks: np.ndarray) -> Roi:
+        """``found_in`` moved, scaled and turned as the face's landmarks' ROI went from ``own`` to ``landmarks``'."""
+        now = roi_from_landmarks(landmarks)
+        k = now.size / self.own.size
+        return Roi(now.cx + k * (self.found_in.cx - self.own.cx), now.cy + k * (self.found_in.cy - self.own.cy),
+                   k * self.found_in.size, self.found_in.rotation + (now.rotation - self.own.rotation))  # fmt: skip
 
 
 def variants(roi: Roi) -> Iterator[Roi]:
@@ -65,23 +88,39 @@ class UnsureLooker:
             self._model = RoiLandmarker(self.presence, self._crop_size, self._one_resample)
         return self._model
 
-    def look(self, image: np.ndarray, roi: Roi) -> np.ndarray | None:
-        """Landmarks of an unsure face in ``roi``, or None: no face there, or its landmarks do not hold still."""
+    def _run(self, image: np.ndarray, roi: Roi) -> np.ndarray | None:
+        """The model once on ``roi`` (None: no face there, or closed)."""
         if self._closed:
             return None
-        model = self._landmarker()
-        first = model.landmarks(image, roi)
+        found = self._landmarker().landmarks(image, roi)
         self.looks += 1
+        return found
+
+    def look(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, UnsureFollow] | None:
+        """Landmarks of an unsure face in ``roi`` and how to follow it, or None: no face there, or its landmarks do
+        not hold still."""
+        first = self._run(image, roi)
         if first is None:
             return None
-        moved, again = landmark_drift(model, image, first)
+        moved, again = landmark_drift(self._landmarker(), image, first)
         self.looks += 1
         if again is None or moved > self.max_drift:
             log.debug("an unsure face dropped: its landmarks moved %.2f face widths", moved)
             return None
-        return again
+        return again, UnsureFollow(roi, roi_from_landmarks(first))
 
-    def start(self, image: np.ndarray, roi: Roi) -> np.ndarray | None:
+    def follow(self, image: np.ndarray, landmarks: np.ndarray, how: UnsureFollow) -> np.ndarray | None:
+        """Landmarks of a face :meth:`start` started, followed from its last ``landmarks`` (``how``: as it started):
+        the model on the ROI that found it last, then on the other (its landmarks' own ROI; the start's moved with
+        the face), no second look; None: neither finds it. One run a frame while the same ROI keeps finding it."""
+        for anchored in (how.anchored, not how.anchored):
+            found = self._run(image, how.moved(landmarks) if anchored else roi_from_landmarks(landmarks))
+            if found is not None:
+                how.anchored = anchored
+                return found
+        return None
+
+    def start(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, UnsureFollow] | None:
         """:meth:`look` on the detection's ROI and its :func:`variants`, the first that holds."""
         for candidate in variants(roi):
             found = self.look(image, candidate)
@@ -90,4 +129,4 @@ class UnsureLooker:
         return None
 
 
-__all__ = ["UnsureLooker", "variants"]
+__all__ = ["UnsureFollow", "UnsureLooker", "variants"]
