@@ -71,7 +71,8 @@ def test_a_tilted_face_under_a_level_mask_is_found_by_the_unsure_look_and_tracke
 
 
 def test_a_face_the_unsure_look_started_costs_one_model_run_a_frame(tilted) -> None:
-    """Followed as any tracked face: the unsure model alone on one ROI a frame, no usual look first, no second look."""
+    """Followed as any tracked face: the unsure model alone on one ROI a frame (its landmarks' own here), no usual look
+    first, no second look."""
     _, masked, truth = tilted
     with FaceTracker(TrackerOptions()) as tracker:
         assert len(tracker.track(masked, 0.0)) == 1
@@ -92,6 +93,24 @@ def test_a_face_the_unsure_look_started_costs_one_model_run_a_frame(tilted) -> N
             assert len(faces) == 1 and not faces[0].held
             assert tracker._unsure.looks - looks == 1, f"frame {i}"
         assert runs["usual"] == 0
+
+
+def test_landmarks_found_in_a_wider_roi_are_read_again_on_their_own_where_they_hold_still(tilted) -> None:
+    """:meth:`UnsureLooker._refined`: landmarks a little off the face (as a wider ROI's are) come back nearer it from a
+    second look on their own ROI; with no drift allowed they are kept as they were."""
+    _, masked, truth = tilted
+    size = float(np.ptp(truth[:, 0]))
+    looker, strict = UnsureLooker(0.4, 0.06), UnsureLooker(0.4, 0.0)
+    try:
+        face = looker._refined(masked, truth)  # (the model's own reading of the face)
+        off = face + np.float32([0.03 * size, 0.02 * size])
+        again = looker._refined(masked, off)
+        assert np.linalg.norm(again - face, axis=1).mean() < 0.75 * np.linalg.norm(off - face, axis=1).mean()
+        assert looker.looks == 2
+        assert np.array_equal(strict._refined(masked, off), off)
+    finally:
+        looker.close()
+        strict.close()
 
 
 def test_the_start_s_roi_follows_the_face_s_landmarks(astronaut_landmarks) -> None:

@@ -100,8 +100,9 @@ class TrackerOptions:
     #: again on that ROI upright and a quarter larger (a masked face's detection box is tight, its eye key points
     #: rough) at this face presence (a mask, a flat pasted one above all, hides half of what the model scores a face
     #: by); a look counts only when its landmarks hold still within ``start_drift`` (:mod:`unmask_video.unsure_faces`).
-    #: A track so started is followed by that model alone, one run a frame (its landmarks' ROI, or the start's ROI
-    #: moved with the face where the model is unsure of the face in its landmarks' ROI). 0: off (0.15 took a
+    #: A track so started is followed by that model alone: one run a frame on its landmarks' ROI, or, where the model
+    #: is unsure of the face there, on the start's ROI moved with the face and a second look on the landmarks' own
+    #: ROI. 0: off (0.15 took a
     #: blurred bare painted face that the presence decision then masked; 0.4 does not).
     unsure_presence: float = 0.4
     #: Side (pixels) of the square crop each face is resized to for the landmark model.
@@ -185,7 +186,7 @@ class _Track:
     shot: "_FaceShot | None" = None  # the face region as last found: its patch and template, made when needed
     anchor: np.ndarray | None = None  # the landmarks returned when the face was last found
     sample: np.ndarray | None = None  # the frame when the face was last found, sparsely sampled (the cut check)
-    unsure: UnsureFollow | None = None  # started by an unsure look: followed by it (one run a frame)
+    unsure: UnsureFollow | None = None  # started by an unsure look: followed by it (one or two runs a frame)
 
     def emit(self, landmarks: np.ndarray, t: float) -> None:
         self.previous, self.previous_t = self.output, self.t

@@ -15,7 +15,9 @@ landmarks moves them at most ``start_drift`` face widths (as a start is checked 
 A face so started is followed (:meth:`UnsureLooker.follow`) with one run a frame at that threshold, no second look: on
 the ROI of its last landmarks, as any tracked face, or, where the model is unsure of the face there (a masked face's
 landmarks' box is tight, as the detection's was), on the ROI its start found it in, moved, scaled and turned with the
-face's landmarks; each frame first on the one that found it last.
+face's landmarks; each frame first on the one that found it last. Landmarks found in the start's wider ROI are less
+precise (about 1 % of the face's width off the bare face's more): they are read once more on their own ROI at any
+presence, and that second look is taken where it holds still (``start_drift``), as a start's is.
 
 The unsure model is built on first use: a clip whose faces the model is sure of pays nothing.
 """
@@ -72,15 +74,17 @@ class UnsureLooker:
         self._crop_size = int(crop_size)
         self._one_resample = bool(one_resample)
         self._model: RoiLandmarker | None = None
+        self._any: RoiLandmarker | None = None  # (the same model at any presence: :meth:`_refined`'s)
         self._closed = False
         #: Looks run so far (each one model run on one ROI, the second looks included).
         self.looks = 0
 
     def close(self) -> None:
         """Release the model (built on first use); later looks find nothing."""
-        if self._model is not None:
-            self._model.close()
-        self._model = None
+        for model in (self._model, self._any):
+            if model is not None:
+                model.close()
+        self._model = self._any = None
         self._closed = True
 
     def _landmarker(self) -> RoiLandmarker:
@@ -112,13 +116,24 @@ class UnsureLooker:
     def follow(self, image: np.ndarray, landmarks: np.ndarray, how: UnsureFollow) -> np.ndarray | None:
         """Landmarks of a face :meth:`start` started, followed from its last ``landmarks`` (``how``: as it started):
         the model on the ROI that found it last, then on the other (its landmarks' own ROI; the start's moved with
-        the face), no second look; None: neither finds it. One run a frame while the same ROI keeps finding it."""
+        the face, its landmarks then :meth:`_refined`); None: neither finds it. One run a frame while its own ROI keeps
+        finding it, two while the start's does (no usual look first)."""
         for anchored in (how.anchored, not how.anchored):
             found = self._run(image, how.moved(landmarks) if anchored else roi_from_landmarks(landmarks))
             if found is not None:
                 how.anchored = anchored
-                return found
+                return self._refined(image, found) if anchored else found
         return None
+
+    def _refined(self, image: np.ndarray, found: np.ndarray) -> np.ndarray:
+        """``found`` (landmarks found in an ROI wider than their own, less precise) read again on their own ROI at any
+        presence, as a start's second look; the second look's landmarks where they hold still (``max_drift``), else
+        ``found``."""
+        if self._any is None:
+            self._any = RoiLandmarker(0.0, self._crop_size, self._one_resample)
+        moved, again = landmark_drift(self._any, image, found)
+        self.looks += 1
+        return again if again is not None and moved <= self.max_drift else found
 
     def start(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, UnsureFollow] | None:
         """:meth:`look` on the detection's ROI and its :func:`variants`, the first that holds."""
