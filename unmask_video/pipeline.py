@@ -393,12 +393,13 @@ class FramePipeline:
         images, jobs = batch.images, batch.jobs
         with self.timer("reconstruct"):
             filled = self.reconstructor.reconstruct([roi for _, roi, _ in jobs])
-        with self.timer("blend"):  # (each face's size and blend region, at the frame's size: the blend's face)
+        # (each face's size and blend region, at the frame's size: the blend's face; and the blend's input averaged
+        # over time, on the ROI's face: counted with the blend)
+        with self.timer("blend"):
             fits = [self._fit(roi.full or roi) for _, roi, _ in jobs]
-        if len(batch.tracks) == len(jobs):
-            # (each rebuilt ROI is this call's own: the reconstructors give a new array per face, and the
-            # averaging keeps it as the track's past, changed in place)
-            with self.timer("blend"):  # (the blend's input averaged over time: counted with it; on the ROI's face)
+            if len(batch.tracks) == len(jobs):
+                # (each rebuilt ROI is this call's own: the reconstructors give a new array per face, and the
+                # averaging keeps it as the track's past, changed in place)
                 filled = [
                     self._steady(track, batch.first_frame + index, roi, rebuilt,
                                  (fit if roi.full is None else self._fit(roi)).region, own=True)  # fmt: skip
