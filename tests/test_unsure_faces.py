@@ -14,7 +14,8 @@ from unmask_video.metrics import psnr_in_mask
 from unmask_video.pipeline import FramePipeline, PipelineOptions
 from unmask_video.reconstruct.factory import ReconstructorOptions, build_reconstructor
 from unmask_video.synthetic import make_reference
-from unmask_video.unsure_faces import UnsureLooker, variants
+from unmask_video.face_landmark_model import roi_from_landmarks
+from unmask_video.unsure_faces import UnsureFollow, UnsureLooker, variants
 
 
 def _tilted(image: np.ndarray, landmarks: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
@@ -67,6 +68,63 @@ def test_a_tilted_face_under_a_level_mask_is_found_by_the_unsure_look_and_tracke
         assert tracker.searches == 1  # started on the first frame, then followed (by the unsure look) unsearched
     assert len(set(ids)) == 1
     assert max(errors) < 0.08, errors
+
+
+def test_a_face_the_unsure_look_started_costs_one_model_run_a_frame(tilted) -> None:
+    """Followed as any tracked face: the unsure model alone on one ROI a frame (its landmarks' own here), no usual look
+    first, no second look."""
+    _, masked, truth = tilted
+    with FaceTracker(TrackerOptions()) as tracker:
+        assert len(tracker.track(masked, 0.0)) == 1
+        assert tracker._unsure is not None and tracker._tracks[0].unsure is not None
+        usual = tracker._model
+        assert usual is not None
+        runs = {"usual": 0}
+        original = usual.landmarks
+
+        def counted(image: np.ndarray, roi: Roi) -> np.ndarray | None:
+            runs["usual"] += 1
+            return original(image, roi)
+
+        usual.landmarks = counted  # type: ignore[method-assign]
+        for i in range(1, 6):
+            looks = tracker._unsure.looks
+            faces = tracker.track_faces(masked, i / 25)
+            assert len(faces) == 1 and not faces[0].held
+            assert tracker._unsure.looks - looks == 1, f"frame {i}"
+        assert runs["usual"] == 0
+
+
+def test_landmarks_found_in_a_wider_roi_are_read_again_on_their_own_where_they_hold_still(tilted) -> None:
+    """:meth:`UnsureLooker._refined`: landmarks a little off the face (as a wider ROI's are) come back nearer it from a
+    second look on their own ROI; with no drift allowed they are kept as they were."""
+    _, masked, truth = tilted
+    size = float(np.ptp(truth[:, 0]))
+    looker, strict = UnsureLooker(0.4, 0.06), UnsureLooker(0.4, 0.0)
+    try:
+        face = looker._refined(masked, truth)  # (the model's own reading of the face)
+        off = face + np.float32([0.03 * size, 0.02 * size])
+        again = looker._refined(masked, off)
+        assert np.linalg.norm(again - face, axis=1).mean() < 0.75 * np.linalg.norm(off - face, axis=1).mean()
+        assert looker.looks == 2
+        assert np.array_equal(strict._refined(masked, off), off)
+    finally:
+        looker.close()
+        strict.close()
+
+
+def test_the_start_s_roi_follows_the_face_s_landmarks(astronaut_landmarks) -> None:
+    """:meth:`UnsureFollow.moved`: the ROI the start found the face in, moved and scaled as its landmarks' ROI."""
+    lm = astronaut_landmarks.astype(np.float32)
+    own = roi_from_landmarks(lm)
+    found_in = Roi(own.cx + 10.0, own.cy - 4.0, own.size * 1.25, own.rotation + 0.1)
+    how = UnsureFollow(found_in, own)
+    assert how.moved(lm) == found_in
+    c = np.float32([own.cx, own.cy])  # (the landmarks' box's centre: their ROI's)
+    moved = how.moved((lm - c) * 2.0 + c + np.float32([30.0, -20.0]))
+    assert moved.size == pytest.approx(2 * found_in.size, rel=1e-5)
+    assert (moved.cx, moved.cy) == pytest.approx((own.cx + 30.0 + 20.0, own.cy - 20.0 - 8.0), abs=0.05)
+    assert moved.rotation == pytest.approx(found_in.rotation, abs=1e-5)
 
 
 def test_a_tilted_face_under_a_level_mask_is_rebuilt_and_a_bare_one_stays_bare(tilted) -> None:

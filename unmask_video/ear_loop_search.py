@@ -80,7 +80,7 @@ def _loops_at(
     out = np.zeros(inside.shape, np.uint8)
     strokes = out.copy()
     # (the colours read on the zones as they are above the side edges' lowest third: ``low_side`` does not move them)
-    at = box if upper is zone else mask_bbox(upper > 0, 0, upper.shape)
+    at = mask_bbox(upper > 0, 0, upper.shape) if options.low_side is not None else box
     if box is None or at is None:
         return out, strokes, None
     look = _look(image[at], inside[at], upper[at])
@@ -141,7 +141,8 @@ def _zones(
     """uint8 (h, w): where loops may lie (both sides' zones, outside the mask) and the mask's side edges they start
     from (its rim there); each side's hull (before the eye's corner cuts it) and the box of its side edge
     ((x0, y0), (x1, y1); (0, 2): none); the zones with their hulls taking the side edges above their lowest third only
-    (the zones themselves where ``low_side`` is None)."""
+    (the zones themselves, the same array, where ``low_side`` is None)."""
+    lowered = options.low_side is not None  # (the zones' hulls take the side edges lower down: ``above`` their own)
     zone = np.zeros(inside.shape, np.uint8)
     starts = np.zeros(inside.shape, np.uint8)
     near = mask_bbox(inside > 0, 1, inside.shape)
@@ -157,10 +158,10 @@ def _zones(
     upper = ry <= y + h - h / 3.0
     sides = ((rx <= x + band) & upper, (rx >= x + w - 1 - band) & upper)
     lows = sides
-    if options.low_side is not None:
+    if lowered:
         low = ry <= y + h - options.low_side * h
         lows = ((rx <= x + band) & low, (rx >= x + w - 1 - band) & low)
-    above = zone if options.low_side is None else zone.copy()
+    above = np.zeros(inside.shape, np.uint8) if lowered else zone
     rx, ry = rx + left, ry + top
     pts = np.asarray(landmarks, np.float32)
     radius = options.ear_radius * size
@@ -170,7 +171,7 @@ def _zones(
         circle = cv2.ellipse2Poly((int(round(ear[0])), int(round(ear[1]))), (int(radius), int(radius)), 0, 0, 360, 10)
         edge = np.stack([rx[at_side], ry[at_side]], axis=1).astype(np.int32)
         hull = cv2.convexHull(np.concatenate([circle.astype(np.int32), edge]) if len(edge) else circle)
-        if above is not zone:  # (the hull taking the side edge lower down: the zone; the one above: the colours')
+        if lowered:  # (the hull taking the side edge lower down: the zone; the one above: the colours')
             half_hull(above, hull, pts[corner], ear - pts[corner], options.eye_clear * size)
             down = np.stack([rx[at_low], ry[at_low]], axis=1).astype(np.int32)
             hull = cv2.convexHull(np.concatenate([circle.astype(np.int32), down]) if len(down) else circle)
@@ -179,7 +180,7 @@ def _zones(
         hulls.append(hull.reshape(-1, 2).astype(np.float32))
         boxes.append(np.float32([edge.min(axis=0), edge.max(axis=0) + 1]) if len(edge) else np.zeros((0, 2), np.float32))
     zone &= 1 - inside
-    if above is not zone:
+    if lowered:
         above &= 1 - inside
     return zone, starts, tuple(hulls), tuple(boxes), above
 

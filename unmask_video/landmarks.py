@@ -33,7 +33,7 @@ from unmask_video.face_landmark_model import (
 from unmask_video.one_euro import OneEuroFilter
 from unmask_video.still_search import cell_means, unchanged
 from unmask_video.stages import Box
-from unmask_video.unsure_faces import UnsureLooker
+from unmask_video.unsure_faces import UnsureFollow, UnsureLooker
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,9 @@ class TrackerOptions:
     #: again on that ROI upright and a quarter larger (a masked face's detection box is tight, its eye key points
     #: rough) at this face presence (a mask, a flat pasted one above all, hides half of what the model scores a face
     #: by); a look counts only when its landmarks hold still within ``start_drift`` (:mod:`unmask_video.unsure_faces`).
-    #: A track so started is followed the same way on the frames the usual look misses it. 0: off (0.15 took a
+    #: A track so started is followed by that model alone: one run a frame on its landmarks' ROI, or, where the model
+    #: is unsure of the face there, on the start's ROI moved with the face and a second look on the landmarks' own
+    #: ROI. 0: off (0.15 took a
     #: blurred bare painted face that the presence decision then masked; 0.4 does not).
     unsure_presence: float = 0.4
     #: Side (pixels) of the square crop each face is resized to for the landmark model.
@@ -184,7 +186,7 @@ class _Track:
     shot: "_FaceShot | None" = None  # the face region as last found: its patch and template, made when needed
     anchor: np.ndarray | None = None  # the landmarks returned when the face was last found
     sample: np.ndarray | None = None  # the frame when the face was last found, sparsely sampled (the cut check)
-    unsure: bool = False  # started by an unsure look: followed by one where the usual look misses it
+    unsure: UnsureFollow | None = None  # started by an unsure look: followed by it (one or two runs a frame)
 
     def emit(self, landmarks: np.ndarray, t: float) -> None:
         self.previous, self.previous_t = self.output, self.t
@@ -478,10 +480,10 @@ class FaceTracker:
         self._last_t = float(t)
         results: list[tuple[np.ndarray, _Track, bool]] = []
         for track in self._tracks:
-            roi = roi_from_landmarks(track.raw)
-            raw = self._model.landmarks(image, roi)
-            if raw is None and track.unsure and self._unsure is not None:
-                raw = self._unsure.look(image, roi)
+            if track.unsure is not None and self._unsure is not None:
+                raw = self._unsure.follow(image, track.raw, track.unsure)
+            else:
+                raw = self._model.landmarks(image, roi_from_landmarks(track.raw))
             if raw is not None:
                 results.append((self._found(track, raw, image, t), track, False))
                 continue
@@ -745,8 +747,9 @@ class FaceTracker:
         results: list[tuple[np.ndarray, _Track, bool]],
         sure: bool = True,
         unsure: bool = True,
-    ) -> Iterator[tuple[np.ndarray, bool]]:
-        """Landmarks of the faces of ``detections`` (in their order) and whether the model was unsure of each: the
+    ) -> Iterator[tuple[np.ndarray, UnsureFollow | None]]:
+        """Landmarks of the faces of ``detections`` (in their order) and, where the model was unsure of one, how to
+        follow it: the
         usual look (:meth:`_landmarks_of`) at every detection first (``sure``), then the unsure one
         (``unsure_presence``; ``unsure``) at those it missed (all of them, without ``sure``) that no face of
         ``results`` holds by then: a face the model is sure of goes first. Lazy: the caller's results change between
@@ -757,16 +760,16 @@ class FaceTracker:
             if raw is None:
                 missed.append(d)
             else:
-                yield raw, False
+                yield raw, None
         if self._unsure is None or not unsure:
             return
         for d in missed:
             if any(r[1].contains(d.center) for r in results):
                 continue
-            raw = self._unsure.start(image, roi_from_box(d.x0, d.y0, d.x1, d.y1, d.left_eye, d.right_eye))
-            if raw is not None:
+            started = self._unsure.start(image, roi_from_box(d.x0, d.y0, d.x1, d.y1, d.left_eye, d.right_eye))
+            if started is not None:
                 log.debug("a face the model is unsure of (%.0f px detection, score %.2f) taken", d.width, d.score)
-                yield raw, True
+                yield started
 
     def _landmarks_of(self, image: np.ndarray, d: Detection) -> np.ndarray | None:
         """Landmarks of a detected face: the model on the detection's ROI, then once more on the ROI of those.
@@ -796,7 +799,8 @@ class FaceTracker:
         return None
 
     def _start(
-        self, raw: np.ndarray, image: np.ndarray, t: float, face_id: int | None = None, unsure: bool = False
+        self, raw: np.ndarray, image: np.ndarray, t: float, face_id: int | None = None,
+        unsure: UnsureFollow | None = None,
     ) -> tuple[np.ndarray, _Track, bool]:
         o = self.options
         size = landmarks_width(raw)

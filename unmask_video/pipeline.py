@@ -165,6 +165,15 @@ class _Blend:
         return _Blend(at, rebuilt, mask, width, mask_box, loops, top)
 
 
+@dataclass(frozen=True)
+class _Fit:
+    """One face's size and the box of its ROI the blend can write to, found once per face by
+    :meth:`FramePipeline.finish` and handed to the steadying, the blend and the changed box."""
+
+    px: float  #: :func:`face_size_px` of its landmarks
+    region: tuple[slice, slice] | None  #: :meth:`FramePipeline._fit`'s blend region (None: an empty mask)
+
+
 class _Face(Protocol):
     """A face at the frame's size as the blend sees it: a :class:`FaceROI`, or the full-size face
     (:class:`WorkFace`) of one at a working size."""
@@ -243,10 +252,6 @@ class FramePipeline:
         self._key_changed: list[tuple[int, int, int, int]] = []
         self._blends: dict[int, list[_Blend]] = {}  # this batch's blends per frame index (finish's)
         self._steady = SteadyFace(self.options.steady)  # (finish's)
-        #: While :meth:`_rebuild_jobs` runs: each face's size and blend region, by the face's id (the face kept with
-        #: them), found once for the steadying, the blend and the box it changed.
-        self._face_sizes: dict[int, tuple[_Face, float]] = {}
-        self._regions: dict[int, tuple[_Face, tuple[slice, slice] | None]] = {}
         #: Each face track's working scale (prepare's: ``work_face_px``).
         self._work = WorkScales(self.options.work_face_px, self.options.work_face_tolerance)
         self._face_ids: set[int] = set()  # the track ids of the last frame's faces
@@ -385,36 +390,32 @@ class FramePipeline:
 
     def _rebuild_jobs(self, batch: PreparedBatch, outputs: list[Image], in_place: bool) -> None:
         """Reconstruct and blend the batch's faces into ``outputs`` (copies of the images unless ``in_place``)."""
-        try:
-            self._rebuild_jobs_once(batch, outputs, in_place)
-        finally:
-            self._face_sizes.clear()
-            self._regions.clear()
-
-    def _rebuild_jobs_once(self, batch: PreparedBatch, outputs: list[Image], in_place: bool) -> None:
-        """:meth:`_rebuild_jobs`, its faces' sizes and regions kept by :meth:`_face_px` and :meth:`_blend_region`."""
         images, jobs = batch.images, batch.jobs
         with self.timer("reconstruct"):
             filled = self.reconstructor.reconstruct([roi for _, roi, _ in jobs])
-        if len(batch.tracks) == len(jobs):
-            # (each rebuilt ROI is this call's own: the reconstructors give a new array per face, and the
-            # averaging keeps it as the track's past, changed in place)
-            with self.timer("blend"):  # (the blend's input averaged over time: counted with it)
+        # (each face's size and blend region, at the frame's size: the blend's face; and the blend's input averaged
+        # over time, on the ROI's face: counted with the blend)
+        with self.timer("blend"):
+            fits = [self._fit(roi.full or roi) for _, roi, _ in jobs]
+            if len(batch.tracks) == len(jobs):
+                # (each rebuilt ROI is this call's own: the reconstructors give a new array per face, and the
+                # averaging keeps it as the track's past, changed in place)
                 filled = [
-                    self._steady(track, batch.first_frame + index, roi, rebuilt, self._blend_region(roi), own=True)
-                    for track, (index, roi, _), rebuilt in zip(batch.tracks, jobs, filled)
+                    self._steady(track, batch.first_frame + index, roi, rebuilt,
+                                 (fit if roi.full is None else self._fit(roi)).region, own=True)  # fmt: skip
+                    for track, (index, roi, _), rebuilt, fit in zip(batch.tracks, jobs, filled, fits)
                 ]
-        for (index, roi, detail), rebuilt in zip(jobs, filled):
+        for (index, roi, detail), rebuilt, fit in zip(jobs, filled, fits):
             with self.timer("blend"):
                 # (the debug overlays read the ROI images, views of the input, after the blend: copy then)
                 if outputs[index] is images[index] and (not in_place or self.debug is not None):
                     outputs[index] = images[index].copy()
-                face_blend = self._face_blend(roi, rebuilt)
+                face_blend = self._face_blend(roi, rebuilt, fit)
                 self._blend(outputs[index], face_blend)
                 if self._repeats.options.enabled:  # (kept for the repeats of this frame: their own copies)
-                    kept = self._blend_region(roi) if roi.full is None else None
+                    kept = fit.region if roi.full is None else None
                     self._blends.setdefault(index, []).append(face_blend.kept(kept))
-                changed = self._blended_box(roi.full or roi, images[index].shape)
+                changed = self._blended_box(roi.full or roi, fit.region, images[index].shape)
                 if changed is not None:
                     self.last_changed[index].append(changed)
                 if face_blend.loops is not None:
@@ -454,64 +455,50 @@ class FramePipeline:
         if loops is not None:
             erase_loops(output, loops)
 
-    def _face_blend(self, roi: FaceROI, rebuilt: Image) -> _Blend:
-        """The blend of one rebuilt face into its frame: at full size, the working-size face grown back on the box
-        the blend reaches, with its full-size mask."""
+    def _face_blend(self, roi: FaceROI, rebuilt: Image, fit: _Fit) -> _Blend:
+        """The blend of one rebuilt face into its frame (``fit``: the full-size face's): at full size, the
+        working-size face grown back on the box the blend reaches, with its full-size mask."""
         full = roi.full
         if full is None:
-            return _Blend(roi.box, rebuilt, roi.mask, self._blend_width(roi), roi.mask_box, roi.loops,
-                          self._low_top(roi))
-        region = self._blend_region(full)
+            return _Blend(roi.box, rebuilt, roi.mask, self._blend_width(fit.px), roi.mask_box, roi.loops,
+                          self._low_top(roi, fit.px))
+        region = fit.region
         if region is None:  # (never: a masked face's mask is not empty)
             region = (slice(0, 0), slice(0, 0))
         grown = grow_back(rebuilt, full, region, self.options.work_face_grow)
-        return _Blend.on(full.box, grown, full.mask[region].copy(),
-                         self._blend_width(full), full.mask_box, region, roi.loops, self._low_top(full))  # fmt: skip
+        return _Blend.on(full.box, grown, full.mask[region].copy(), self._blend_width(fit.px), full.mask_box,
+                         region, roi.loops, self._low_top(full, fit.px))  # fmt: skip
 
-    def _low_top(self, roi: _Face) -> float | None:
-        """The feather's reach above the mask's top edge (pixels) when ``roi``'s mask is worn below the nose
-        (:func:`low_mask.nose_bare`; ``BlendOptions.low_top``), else None (the blend's whole width)."""
+    def _low_top(self, roi: _Face, face_px: float) -> float | None:
+        """The feather's reach above the mask's top edge (pixels) when ``roi``'s mask (its face ``face_px`` wide) is
+        worn below the nose (:func:`low_mask.nose_bare`; ``BlendOptions.low_top``), else None (the blend's whole
+        width)."""
         low = self.options.blend.low_top
         if low is None or self.options.blend.mode != "feather" or not nose_bare(roi.mask, roi.landmarks):
             return None
-        return low.px(self._face_px(roi))
+        return low.px(face_px)
 
-    def _face_px(self, roi: _Face) -> float:
-        """:func:`face_size_px` of ``roi``'s landmarks (found once per face while :meth:`_rebuild_jobs` runs)."""
-        kept = self._face_sizes.get(id(roi))
-        if kept is not None and kept[0] is roi:
-            return kept[1]
-        size = face_size_px(roi.landmarks)
-        self._face_sizes[id(roi)] = (roi, size)
-        return size
-
-    def _blend_region(self, roi: _Face) -> tuple[slice, slice] | None:
-        """The box of ``roi`` the blend can write to: the mask's bounding box grown by the blend's reach (the
-        feather's width, or the Poisson mode's dilation of half of it, each plus a few pixels of rounding). (Found
-        once per face while :meth:`_rebuild_jobs` runs.)"""
-        kept = self._regions.get(id(roi))
-        if kept is not None and kept[0] is roi:
-            return kept[1]
-        region = grown_mask_box(roi.mask, self._blend_reach(roi), roi.mask_box)
-        self._regions[id(roi)] = (roi, region)
-        return region
-
-    def _blend_reach(self, roi: _Face) -> int:
-        """How far outside ``roi``'s mask the blend can write, with a few pixels of rounding."""
-        return self._reach_at(self._face_px(roi))
+    def _fit(self, roi: _Face) -> _Fit:
+        """``roi``'s face size and the box of ``roi`` the blend can write to: the mask's bounding box grown by the
+        blend's reach (the feather's width, or the Poisson mode's dilation of half of it, each plus a few pixels of
+        rounding)."""
+        face_px = face_size_px(roi.landmarks)
+        return _Fit(face_px, grown_mask_box(roi.mask, self._reach_at(face_px), roi.mask_box))
 
     def _reach_at(self, face_px: float) -> int:
-        """:meth:`_blend_reach` on a face of ``face_px``."""
+        """How far outside the mask of a face ``face_px`` wide the blend can write, with a few pixels of rounding."""
         return feather_reach(self.options.blend.width.px(face_px)) + 7
 
-    def _blend_width(self, roi: _Face) -> float:
-        """The blend's reach outside the mask on this face, in its ROI's pixels (``BlendOptions.width``)."""
-        return self.options.blend.width.px(self._face_px(roi))
+    def _blend_width(self, face_px: float) -> float:
+        """The blend's reach outside the mask on a face ``face_px`` wide, in its ROI's pixels
+        (``BlendOptions.width``)."""
+        return self.options.blend.width.px(face_px)
 
-    def _blended_box(self, roi: _Face, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
-        """The frame box (x0, y0, x1, y1) the blend of ``roi`` can have written to (:meth:`_blend_region`),
+    def _blended_box(
+        self, roi: _Face, region: tuple[slice, slice] | None, shape: tuple[int, ...]
+    ) -> tuple[int, int, int, int] | None:
+        """The frame box (x0, y0, x1, y1) the blend of ``roi`` can have written to (its blend ``region``),
         inside the face box and the frame."""
-        region = self._blend_region(roi)
         if region is None:
             return None
         rows, cols = region

@@ -272,13 +272,14 @@ class MaskSegmenter:
                 if reason == "scene":  # a cut: the past mask belongs to another shot
                     state.ema = None
                 labels = None
+        lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)  # (the window's Lab: the cloth check's on a refit, the growth's)
         if labels is None:
             skin = skin_colour(image, lm, poly, opt) if (opt.skin_anchor or opt.skin_far_only) else None
             def is_cloth(chosen_labels: np.ndarray, chosen: np.ndarray) -> bool:
                 # (a k-means cluster of the skin's colour over the core: a bare lower face, or a beige mask on beige
                 # skin, told by its cues on the clusters' map)
                 taken = clusters_map(chosen_labels, region_idx, chosen, shape)
-                return skin_cloth(cv2.cvtColor(sub, cv2.COLOR_RGB2LAB), taken, sub_lm, sub_size, opt.presence)
+                return skin_cloth(lab, taken, sub_lm, sub_size, opt.presence)
 
             popt = opt.presence
             cloth = is_cloth if popt.enabled and popt.skin_coloured and popt.nostril_high > 0 else None
@@ -309,7 +310,6 @@ class MaskSegmenter:
         seed = clean_kmeans_mask(raw, core, sub_size, opt, opt.split_share if fit.past_hands else 0.0, touch)
         binary = seed
         search_mask = region
-        lab = cv2.cvtColor(sub, cv2.COLOR_RGB2LAB)
         past: np.ndarray | None = None  # (the mask's side beyond a hand, joined by _join_past_hand)
         if opt.refine and any_set(seed):
             search_mask = np.zeros(shape, np.uint8)
