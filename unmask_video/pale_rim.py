@@ -6,7 +6,7 @@ there (past the face's outline, the fill beside the face carries the frame's nea
 and once the mask is rebuilt they show as a thin pale line between the rebuilt cheek and the finger or the hair
 (KF94's image-right fingers at frames 200-235, the mint mask's side edge). :func:`pale_rim` finds that line on the
 blended frame: pixels just outside the mask (within ``depth`` blend widths), lighter than an opening of the blended
-frame's lightness leaves them (a thin light line across, by ``lighter`` levels) but not so in the frame before the
+frame's lightness (its luma) leaves them (a thin light line across, by ``lighter`` levels) but not so in the frame before the
 blend (the line is the rebuild's doing: the cloth beside it was lighter still; an earring's highlight is the frame's), darker than the cloth (a mix of it: a mask
 lighter than the line), with no mask pixel straight below them within that depth (the mask's top edge: the lower lids
 and the nose's ridge above it are the face's own), in pieces that reach the mask's edge and that the blend left as
@@ -28,8 +28,8 @@ __all__ = ["PaleRimOptions", "pale_rim", "box_pixels", "fill_pale_rim"]
 
 @dataclass(frozen=True)
 class PaleRimOptions:
-    """Lengths in blend widths (the feather's reach past the mask, which scales with the face); levels on 8-bit Lab
-    L (0-255)."""
+    """Lengths in blend widths (the feather's reach past the mask, which scales with the face); levels of 8-bit luma
+    (OpenCV's grey, 0-255)."""
 
     #: Off: the blend's result is left as it is.
     enabled: bool = True
@@ -58,31 +58,39 @@ def pale_rim(
     if depth < 1.0 or not m.any():
         return None
     outside = cv2.distanceTransform(1 - m, cv2.DIST_L2, 3)
-    near = (outside > 0) & (outside <= depth)
-    if not near.any():
-        return None
     k = max(int(round(options.opening * width_px)) | 1, 3)
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    light = cv2.cvtColor(after, cv2.COLOR_RGB2Lab)[..., 0]
-    was = cv2.cvtColor(before, cv2.COLOR_RGB2Lab)[..., 0]
-    # (a line the rebuild made: lighter than its sides now, not in the frame, where the cloth beside it was lighter
-    # still; a thin light thing of the frame's own beside the mask, an earring's or a strand's highlight, was)
-    ridge = (cv2.subtract(light, cv2.morphologyEx(light, cv2.MORPH_OPEN, disk)) > options.lighter) & (
-        cv2.subtract(was, cv2.morphologyEx(was, cv2.MORPH_OPEN, disk)) <= options.lighter)
-    cloth = float(np.median(was[m > 0]))
+    light = cv2.cvtColor(after, cv2.COLOR_RGB2GRAY)
     # (a mask pixel straight below, within the depth: the mask's top edge; the kernel's anchor at its top row makes
     # the dilation at a pixel the largest of it and the ``n`` pixels below it)
     n = int(np.ceil(depth)) + 1
     below = cv2.dilate(m, np.ones((n + 1, 1), np.uint8), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    candidate = (near & ridge & (light < cloth) & (below == 0)).view(np.uint8)
-    if not candidate.any():
+    candidate = ((outside > 0) & (outside <= depth) & (below == 0)
+                 & (cv2.subtract(light, cv2.morphologyEx(light, cv2.MORPH_OPEN, disk)) > options.lighter))  # fmt: skip
+    ys, xs = np.nonzero(candidate)
+    if len(ys) == 0:
         return None
+    was = cv2.cvtColor(before, cv2.COLOR_RGB2GRAY)
+    cloth = cv2.mean(was, mask=m)[0]
+    # (a line the rebuild made: lighter than its sides now, not in the frame, where the cloth beside it was lighter
+    # still; a thin light thing of the frame's own beside the mask, an earring's or a strand's highlight, was; read
+    # on the candidates' box grown by the opening's reach only)
+    h, w = m.shape
+    r0, c0 = max(int(ys.min()) - k, 0), max(int(xs.min()) - k, 0)
+    part = was[r0 : min(int(ys.max()) + k + 1, h), c0 : min(int(xs.max()) + k + 1, w)]
+    was_ridge = cv2.subtract(part, cv2.morphologyEx(part, cv2.MORPH_OPEN, disk))[ys - r0, xs - c0]
+    diff = np.abs(after[ys, xs].astype(np.int16) - before[ys, xs].astype(np.int16)).max(axis=1)
+    on = (was_ridge <= options.lighter) & (light[ys, xs] < cloth)
+    ys, xs, kept = ys[on], xs[on], diff[on] <= options.kept
+    if len(ys) == 0:
+        return None
+    candidate = np.zeros((h, w), np.uint8)
+    candidate[ys, xs] = 1
     count, labels = cv2.connectedComponents(candidate, connectivity=8)
+    of = labels[ys, xs]
     touches = np.zeros(count, bool)
-    touches[labels[(candidate > 0) & (outside <= options.touch_px)]] = True
-    kept = (np.abs(after.astype(np.int16) - before.astype(np.int16)).max(axis=2) <= options.kept) & (candidate > 0)
-    total = np.bincount(labels.ravel(), minlength=count)
-    share = np.bincount(labels[kept], minlength=count) >= options.kept_share * total
+    touches[of[outside[ys, xs] <= options.touch_px]] = True
+    share = np.bincount(of[kept], minlength=count) >= options.kept_share * np.bincount(of, minlength=count)
     keep = touches & share
     keep[0] = False
     if not keep.any():
@@ -114,6 +122,12 @@ def fill_pale_rim(
     rim = pale_rim(before, crop, mask[y0 - box.y0 : y1 - box.y0, x0 - box.x0 : x1 - box.x0], width_px, options)
     if rim is None:
         return 0
-    filled = cv2.inpaint(crop, rim, options.inpaint_radius, cv2.INPAINT_TELEA)
-    np.copyto(crop, filled, where=rim[:, :, None] > 0)
-    return int(rim.sum())
+    ys, xs = np.nonzero(rim)
+    # (on the rim's box grown by the inpainting's reach: what it reads round the rim; the pixels changed are the rim's)
+    pad = int(np.ceil(options.inpaint_radius)) + 2
+    h, w = rim.shape
+    r0, c0 = max(int(ys.min()) - pad, 0), max(int(xs.min()) - pad, 0)
+    r1, c1 = min(int(ys.max()) + pad + 1, h), min(int(xs.max()) + pad + 1, w)
+    filled = cv2.inpaint(crop[r0:r1, c0:c1], rim[r0:r1, c0:c1], options.inpaint_radius, cv2.INPAINT_TELEA)
+    crop[ys, xs] = filled[ys - r0, xs - c0]
+    return len(ys)
