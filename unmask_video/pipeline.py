@@ -23,6 +23,7 @@ from unmask_video.ear_loops import EarLoopOptions, EarLoops, erase_loops, inpain
 from unmask_video.face_units import face_size_px
 from unmask_video.landmarks import FaceTracker, TrackedFace, TrackerOptions, detect_reference_landmarks, face_box
 from unmask_video.low_mask import nose_bare
+from unmask_video.pale_rim import PaleRimOptions, box_pixels, fill_pale_rim
 from unmask_video.reference_advice import AdviceOptions, photo_advice, size_advice
 from unmask_video.reference_check import lower_face_looks_covered
 from unmask_video.repeat_frames import RepeatDetector, RepeatOptions
@@ -49,6 +50,9 @@ class PipelineOptions:
     ear_loops: EarLoopOptions = field(default_factory=EarLoopOptions)
     warp: WarpOptions = field(default_factory=WarpOptions)
     blend: BlendOptions = field(default_factory=BlendOptions)
+    #: A light mask's blurred rim left past its outline beside the rebuilt face, filled after the blend
+    #: (:mod:`unmask_video.pale_rim`).
+    pale_rim: PaleRimOptions = field(default_factory=PaleRimOptions)
     #: A frame that repeats the last one rebuilt (a duplicated source frame) gets that frame's output, no work
     #: (every located frame must then be finished, in order: live mode, which drops stale frames, turns it off).
     repeats: RepeatOptions = field(default_factory=RepeatOptions)
@@ -447,9 +451,13 @@ class FramePipeline:
     def _blend(self, output: Image, face: _Blend) -> None:
         """Blend one rebuilt face into ``output`` (in place) with the pipeline's blend options."""
         options = self.options.blend
+        rim = self.options.pale_rim
+        before = box_pixels(output, face.box) if rim.enabled else None
         front = blend_into(output, face.box, face.rebuilt, face.mask, face.width, mode=options.mode,
                            mask_box=face.mask_box, notch_reach=options.notch_reach, top_reach_px=face.top,
                            notch_matte=options.notch_matte)  # fmt: skip
+        if before is not None:
+            fill_pale_rim(output, before, face.box, face.mask, face.width, rim)
         # (not over what the blend kept in front of the rebuilt face: a finger's highlights taken as loop strokes)
         loops = None if face.loops is None else off_front(face.loops, front)
         if loops is not None:
