@@ -29,6 +29,7 @@ from unmask_video.reconstruct.ring_colour import (
     sampled_coords,
     unlike_mask,
 )
+from unmask_video.reconstruct.skin_grain import FrameGrain
 from unmask_video.reconstruct.skin_light import match_skin_light, match_skin_light_again
 from unmask_video.reconstruct.smooth_field import at_work_size, resize_covered, spread, work_size
 
@@ -66,6 +67,7 @@ def match_color(
     neck_gap: float = 0.0,
     beside: Callable[[], np.ndarray | None] | None = None,
     level: float = 0.0,
+    grain: Callable[[float], FrameGrain | None] | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -100,7 +102,9 @@ def match_color(
     when the fields are measured, the frame's pixels beside the mask where the warp does not reach ((h, w) bool; None:
     none), whose skin tells the light down the face (:attr:`CompositeOptions.beside`, :func:`beside_change`).
     ``level`` (with ``light="skin"``): the share of the reference's own smooth skin light taken out where its colour
-    strays are not the frame's (:attr:`CompositeOptions.level_light`; 0: off).
+    strays are not the frame's (:attr:`CompositeOptions.level_light`; 0: off). ``grain`` (with ``light="skin"``, where
+    the fields are measured): the frame skin's bands read at a working scale (:func:`~unmask_video.reconstruct.
+    skin_grain.frame_grain`; None: not read), which the reference's skin bands are brought down to.
     """
     fresh = out is None  # (a copy of ``reference``: where no match can be made, there is nothing to paste)
     if out is None:
@@ -165,7 +169,7 @@ def match_color(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
             local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across, shade, neck_gap,
             None if beside is None else lambda: _beside_pixels(beside(), region, target, mask_colour), lips=lips_sub,
-            level=level,
+            level=level, grain=grain,
         )
         if track is not None:
             assert anchor is not None

@@ -49,6 +49,7 @@ from unmask_video.reconstruct.light_fields import LightTrack
 from unmask_video.reconstruct.neck_side import fade_neck_side
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, above_jaw_corners, fill_band, fill_on_face
 from unmask_video.reconstruct.rebuilt_carry import RebuiltCarry
+from unmask_video.reconstruct.skin_grain import FrameGrain, frame_grain
 from unmask_video.reconstruct.ridge_detail import RidgeDetailOptions, RidgeTrack, carry_ridge_detail
 from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
 from unmask_video.reconstruct.surround import in_front, nearest_colour, skin_coloured, surround
@@ -228,6 +229,13 @@ class CompositeOptions:
     #: image-left cheek and chin lightened (1.0 levels more, but loses up to 0.7 dB on lp_d11 of the quality
     #: benchmark; benchmarks/README.md, skinmatch). 0: off.
     level_light: float = 0.5
+    #: With ``light="skin"``: the reference's skin texture (its fine grain, its blotches and spots, a patch lit by its
+    #: lamp) is scaled down, band by band, to at most ``skin_grain.ANATOMY`` times what the frame's visible upper face
+    #: shows (its forehead and cheeks above the mask, read where the colour fields are measured;
+    #: :mod:`~unmask_video.reconstruct.skin_grain`), in place of the ring's fine detail ratio: a stand-in photo, sharper
+    #: and blotchier than the video, no longer pastes its acne and its lit and dark patches onto a smooth face (the
+    #: grey-mask man); the person's own photo is left as it is.
+    grain: bool = True
     #: With ``light="skin"``: the frame's skin in the colour ring's band where the warp does not reach (a neck or cheek
     #: beside a narrower warped face: a reference from elsewhere) is compared with the reference's smooth skin light
     #: continued there, in the light field and its slope down the face.
@@ -400,7 +408,8 @@ class ReferenceComposite:
                                        bleed=self._averages.bleed(located),
                                        fringe=self._averages.fringe(located), reads=reads,
                                        shade=face.reference_shade, ridge=ridge, lift=lift,
-                                       lips=_region_lips(face, region), dist=dist)  # fmt: skip
+                                       lips=_region_lips(face, region), dist=dist,
+                                       grain=self._grain_of(face))  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -443,6 +452,13 @@ class ReferenceComposite:
         paste_at(sub_out, rebuilt, changed)
         keep_frame(sub_out, sub_image, eyes)
         return out
+
+    def _grain_of(self, face: FaceROI) -> Callable[[float], FrameGrain | None] | None:
+        """What reads the frame skin's bands on ``face``'s upper face at a working scale
+        (:func:`~unmask_video.reconstruct.skin_grain.frame_grain`); None: :attr:`CompositeOptions.grain` is off."""
+        if not self.options.grain:
+            return None
+        return lambda k: frame_grain(face.image, face.landmarks, face.mask, k)
 
     def _carry(
         self, face: FaceROI, region: tuple[slice, slice], hole: np.ndarray, valid: np.ndarray, lengths: Lengths,
@@ -585,6 +601,7 @@ class ReferenceComposite:
         lift: ShadeTrack | None = None,
         lips: np.ndarray | None = None,
         dist: np.ndarray | None = None,
+        grain: Callable[[float], FrameGrain | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
@@ -598,7 +615,8 @@ class ReferenceComposite:
         photo's shade under the jaw, decided where the colour fields are measured and laid again where ``track`` reuses
         them, :class:`ShadeTrack`; None: decided on this frame; ``lips``: where the warp put the reference's own lips,
         ``FaceROI.reference_lips`` in the region's pixels; None: not known; ``dist``: :func:`distance_to` of ``hole`` in
-        the scratch buffer ``"composite.dist"`` where the caller drew it; None: drawn here).
+        the scratch buffer ``"composite.dist"`` where the caller drew it; None: drawn here; ``grain``: what reads the frame
+        skin's bands, :meth:`_grain_of`; None: not read).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -626,7 +644,7 @@ class ReferenceComposite:
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
                 mouth=landmarks[list(LIPS_OUTER)], lips=lips, seam_cap=opts.seam_cap, track=track, across=opts.across,
                 shade=opts.ring_shade, neck_gap=opts.neck_gap, level=opts.level_light,
-                beside=(lambda: beside(dist, valid, lengths)) if opts.beside else None,
+                beside=(lambda: beside(dist, valid, lengths)) if opts.beside else None, grain=grain,
             )
             if shade is not None:
                 if lift is not None:

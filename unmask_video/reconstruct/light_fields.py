@@ -66,6 +66,9 @@ class LightFields:
     #: The frame skin's fine detail over the reference's, per Lab channel, after the temporal filter
     #: (:func:`~unmask_video.reconstruct.skin_detail.detail_ratio`; None: not measured, the contrast carries it).
     detail: np.ndarray | None = None
+    #: The reference's skin bands' gains and the face's size in working pixels
+    #: (:func:`~unmask_video.reconstruct.skin_grain.grain_gains`; None: none scaled).
+    grain: tuple[np.ndarray, float] | None = None
 
     def fits(self, ring_px: int, anchor: Anchor, tolerance: float) -> bool:
         """Whether a frame whose ring holds ``ring_px`` pixels, its face at ``anchor``, has about the ring these

@@ -37,6 +37,7 @@ from unmask_video.reconstruct.ring_weights import (
 from unmask_video.reconstruct.scratch import scratch
 from unmask_video.reconstruct.skin_chroma import bounded_chroma, chroma_bound, lip_polygon, mouth_zone, own_colour
 from unmask_video.reconstruct.skin_detail import detail_ratio, scale_detail
+from unmask_video.reconstruct.skin_grain import FrameGrain, Grain, damp_grain, grain_gains
 from unmask_video.reconstruct.smooth_field import at_work_size, resize_covered, spread, spread_dense, work_size
 
 
@@ -102,6 +103,8 @@ class _SkinBase:
     #: The reference's light across the face taken out of ``lab_small`` and ``s_ref`` ((3, w * h); None: none):
     #: the ring's reference pixels are read less it (:meth:`flattened`).
     across: np.ndarray | None = None
+    #: The scale from the region's pixels to the working size.
+    scale: float = 1.0
 
     @classmethod
     def of(
@@ -125,7 +128,7 @@ class _SkinBase:
         if flat is not None:
             lab_small -= flat
         s_ref = spread_dense(lab_small, skin.reshape(small[1], small[0]), sigma)
-        return cls((rh, rw), size, small, ref_small, lab_small, skin, s_ref, sigma, flat)
+        return cls((rh, rw), size, small, ref_small, lab_small, skin, s_ref, sigma, flat, k)
 
     @staticmethod
     def _across_field(
@@ -170,6 +173,16 @@ class _SkinBase:
         self.s_ref -= flat
         self.across = flat if self.across is None else self.across + flat
 
+    def grain(self, apply: np.ndarray, frame: FrameGrain | None) -> Grain | None:
+        """How far the reference's skin bands are scaled down to the ``frame``'s (None: not measured), where it is
+        pasted (``apply``): :func:`~unmask_video.reconstruct.skin_grain.grain_gains` and the face's size in working
+        pixels; None: nothing to scale."""
+        if frame is None:
+            return None
+        on = cv2.resize(apply.view(np.uint8), self.small, interpolation=cv2.INTER_NEAREST).reshape(-1) > 0
+        gains = grain_gains(frame, self.lab_small, self.skin & on, self.small)
+        return None if gains is None else (gains, frame.face)
+
     def flattened(self, ref_ring: np.ndarray, at: np.ndarray) -> np.ndarray:
         """The ring's reference pixels ``ref_ring`` ((3, N) Lab at the working pixels ``at``) less the light across
         the face taken out of the reference (:attr:`across`)."""
@@ -178,15 +191,20 @@ class _SkinBase:
     def compose(
         self, d: np.ndarray, contrast: np.ndarray, limit: float, trust: float, theirs: np.ndarray | None, knee: float,
         mouth: np.ndarray | None, skin_stats: tuple[np.ndarray, np.ndarray] | None, detail: np.ndarray | None = None,
-        lips: np.ndarray | None = None,
+        lips: np.ndarray | None = None, grain: Grain | None = None,
     ) -> np.ndarray:  # fmt: skip
         """The rebuilt face's Lab at the working size ((3, w * h)), before the seam: ``S_r + c (ref - S_r) + d``, its
         colour variation bounded (:func:`match_skin_light`), its fine detail on the skin, away from the mouth, brought
         down to ``detail`` ((3,) per Lab channel; None: as ``c`` carries it) where ``c`` carries more of it
-        (:func:`scale_detail`), its L compressed above ``knee``."""
+        (:func:`scale_detail`), or, where ``grain`` is given (:meth:`grain`), its skin's bands brought down to the
+        frame's (:func:`damp_grain`) instead, its L compressed above ``knee``."""
         small, lab_small, s_ref = self.small, self.lab_small, self.s_ref
         rh, rw = self.shape
         dev = lab_small - s_ref
+        zone = mouth_zone(mouth, small, (rh, rw))
+        if grain is not None:
+            damp_grain(dev, self.skin, self._skin_weight(skin_stats) * (1.0 if zone is None else 1.0 - zone), small,
+                       grain[1], grain[0])  # fmt: skip
         new = s_ref + contrast[:, None] * dev + d
         # The colour variation bounded, except on the lips (the person's colour, lipstick or not): near the mouth (where
         # the warp puts the reference's lips, about where the frame's mouth landmarks are), a colour far stronger than
@@ -194,20 +212,15 @@ class _SkinBase:
         chroma = contrast[1:, None] * dev[1:]
         # (on the reference's skin only, as its lightness tells: not its teeth, nostrils, beard or hair, far lighter or
         # darker; a blush, acne or a tinted shadow is about as light as the skin around it, only redder)
-        on_skin: np.ndarray | np.float32 = np.float32(1.0)
-        if skin_stats is not None:
-            light_spreads = np.abs(lab_small[0] - skin_stats[0][0]) * np.float32(1.0 / skin_stats[1][0])
-            low, high = _SKIN_LIGHTNESS_SPREADS
-            on_skin = np.clip((high - light_spreads) * np.float32(1.0 / (high - low)), 0.0, 1.0).astype(np.float32)
+        on_skin = self._skin_weight(skin_stats)
         kept = chroma + ((1.0 - trust) * on_skin) * (bounded_chroma(chroma, limit) - chroma)
-        zone = mouth_zone(mouth, small, (rh, rw))
         lip_weight, strong = own_colour(dev[1:], zone, limit, theirs, on_skin, lip_polygon(lips, small, (rh, rw)))
         if lip_weight is not None:
             kept += lip_weight * (chroma - kept)
         if strong is not None and (contrast[1:] < 1.0).any():
             kept += strong * (dev[1:] - kept)
         new[1:] += kept - chroma
-        take = None if detail is None else np.maximum(contrast - detail, 0.0)
+        take = None if detail is None or grain is not None else np.maximum(contrast - detail, 0.0)
         if take is not None and np.any(take > 0):
             scale_detail(new, lab_small, small, take, on_skin if zone is None else on_skin * (1.0 - zone))
         # No highlight brighter than the frame's own skin shows: the reference's (and what the new light adds to them)
@@ -216,14 +229,29 @@ class _SkinBase:
         new[0] -= (1.0 - _HIGHLIGHT_SLOPE) * above
         return new
 
-    def finish(self, new: np.ndarray, ref: np.ndarray, apply: np.ndarray, out: np.ndarray) -> None:
+    def _skin_weight(self, skin_stats: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | np.float32:
+        """(w * h,) float32 in [0, 1]: how far each working pixel of the reference is its skin by its lightness
+        (within ``_SKIN_LIGHTNESS_SPREADS`` of its skin's: not its teeth, nostrils, beard or hair); 1 where
+        ``skin_stats`` is None."""
+        if skin_stats is None:
+            return np.float32(1.0)
+        light_spreads = np.abs(self.lab_small[0] - skin_stats[0][0]) * np.float32(1.0 / skin_stats[1][0])
+        low, high = _SKIN_LIGHTNESS_SPREADS
+        return np.clip((high - light_spreads) * np.float32(1.0 / (high - low)), 0.0, 1.0).astype(np.float32)
+
+    def finish(
+        self, new: np.ndarray, ref: np.ndarray, apply: np.ndarray, out: np.ndarray, grain: Grain | None = None
+    ) -> None:
         """The full-size reference ``ref`` carried onto the rebuilt face's Lab ``new`` ((3, w * h) at the working
-        size), written into ``out`` at the ``apply`` pixels."""
+        size), written into ``out`` at the ``apply`` pixels; its detail finer than the working size scaled by the fine
+        band's lightness gain of ``grain`` (:meth:`grain`; None: as it is)."""
         small, ref_small = self.small, self.ref_small
         rh, rw = self.shape
         rgb_new = cv2.cvtColor(interleaved(new, small), cv2.COLOR_Lab2RGB) * np.float32(255.0)
         ref_f = ref_small.astype(np.float32)
         gain = np.clip((rgb_new + 1.0) / (ref_f + 1.0), 1.0 / _MAX_DETAIL_GAIN, _MAX_DETAIL_GAIN)
+        if grain is not None and grain[0][0, 0] < 1.0:
+            gain *= np.float32(grain[0][0, 0])
         offset = rgb_new - gain * ref_f
         # (contiguous 3-channel fields: OpenCV's fast paths)
         # (numpy's uint8 times float32, into the resized gain, is twice as fast as OpenCV's mixed-type multiply)
@@ -270,7 +298,7 @@ def match_skin_light_again(
         base.level(apply, fields.level)
     d = fields.moved(fields.d, anchor, base.shape, base.small)
     new = base.compose(d, fields.contrast, fields.limit, fields.trust, fields.theirs, fields.knee, mouth, skin_stats,
-                       fields.detail, lips)  # fmt: skip
+                       fields.detail, lips, fields.grain)  # fmt: skip
     ys_s, xs_s = at_work_size(ring_coords, base.small, base.shape)
     at = ys_s * base.small[0] + xs_s
     ref_ring = base.flattened(ref_ring, at)
@@ -279,7 +307,7 @@ def match_skin_light_again(
         lit = frame_light(tgt_ring, seam_keep, ring, ring_coords, max(local_sigma * base.size, 1.0), base.small, at)
         seam_keep = seam_keep & ~in_own_shade(ref_ring, base.s_ref[:, at], tgt_ring, lit, skin, shade)
     _add_seam(new, base, ring, ring_coords, at, tgt_ring, ref_ring, seam_keep, seam_sigma, fields.skin_spread, seam_cap)
-    base.finish(new, ref, apply, out)
+    base.finish(new, ref, apply, out, fields.grain)
 
 
 def match_skin_light(
@@ -308,6 +336,7 @@ def match_skin_light(
     beside: Callable[[], tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray] | None] | None = None,
     lips: np.ndarray | None = None,
     level: float = 0.0,
+    grain: Callable[[float], FrameGrain | None] | None = None,
 ) -> LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
@@ -508,7 +537,10 @@ def match_skin_light(
     # No highlight brighter than the frame's own skin shows (:meth:`_SkinBase.compose`).
     lit = tgt_ring[0, skin_keep if skin_keep.any() else keep]
     knee = float(percentile(lit, _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
-    new = base.compose(d, contrast, limit, trust, theirs, knee, mouth, skin_stats, detail, lips)
+    # The reference's skin bands brought down to the frame skin's (``grain``: its bands read at the working scale;
+    # None: not read), in place of the ring's fine detail ratio.
+    grains = None if grain is None else base.grain(apply, grain(base.scale))
+    new = base.compose(d, contrast, limit, trust, theirs, knee, mouth, skin_stats, detail, lips, grains)
     skin_spread = None
     if seam_cap > 0 and seam_sigma > 0 and seam_keep.any():
         # (the frame's own skin colour variation on the ring: beyond a few times it, a pixel is no skin's)
@@ -518,12 +550,12 @@ def match_skin_light(
     if shaded is not None and strength > 0:
         seam_keep = seam_keep & ~shaded
     _add_seam(new, base, ring, (ys, xs), at, tgt_ring, ref_ring, seam_keep, seam_sigma, skin_spread, seam_cap)
-    base.finish(new, ref, apply, out)
+    base.finish(new, ref, apply, out, grains)
     if anchor is None:
         anchor = Anchor(np.array([0.5 * (rw - 1), 0.5 * (rh - 1)], np.float32), float(rw))
     return LightFields(d, contrast, limit, trust, theirs, knee, skin_spread, small, (rh, rw), anchor,
                         across=(across * share, slope, columns), shade=strength, detail=detail,
-                        level=shares if level > 0 else None)  # fmt: skip
+                        level=shares if level > 0 else None, grain=grains)  # fmt: skip
 
 
 def _add_seam(
