@@ -200,12 +200,12 @@ class LiveOptions:
     prepare_process_max_pixels: int = 1280 * 720
     pace: bool = True
     #: A captured frame that is older than this fraction of the source's frame interval when it is taken is
-    #: stale: the next frame is waited for and processed instead (``LatestFrameCapture.get``; not while processing
-    #: takes an interval or more per frame), so that a frame's delay does not start with up to a whole interval spent
-    #: in the capture's slot. None (the default): the newest frame, as old as it is. Off by default: on this
-    #: project's 2-core machine, same-run comparisons at 0.5 ranged from p95 0.81x at the same fps to 0.78x the
-    #: fps (benchmarks/README.md, live16 and after).
-    stale_after: float | None = None
+    #: stale: the next frame is waited for and processed instead (``LatestFrameCapture.get``; while processing
+    #: takes an interval or more per frame, only when the next frame is due within a quarter of an interval), so that
+    #: a frame's delay does not start with up to a whole interval spent in the capture's slot. None: the newest
+    #: frame, as old as it is (before issue 14's live30 round, the default: at 0.5 without the short waits' bound,
+    #: same-run comparisons ranged from p95 0.81x at the same fps to 0.78x the fps; benchmarks/README.md).
+    stale_after: float | None = 0.5
     #: Gets the live stages' seconds ("decode" on the capture thread, "rgb", "output"); the benchmark passes the
     #: pipeline's timer, so that every stage is in one place.
     timer: StageTimer | None = None
