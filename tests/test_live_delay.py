@@ -102,6 +102,41 @@ def test_a_taker_that_cannot_keep_up_takes_a_stale_frame_at_once() -> None:
     assert capture.stale_waits == 0 and capture.dropped == dropped
 
 
+def slow_taker_with_a_stale_frame(age: float) -> LatestFrameCapture:
+    """A taker that spends 1.5 intervals on each frame, asking for a frame that is ``age`` intervals old."""
+    capture = idle_capture()
+    steady(capture, PERIOD)
+    assert capture.get(timeout=1.0, fresh=0.5) is not None
+    time.sleep((1.5 - age) * PERIOD)
+    capture._publish(FakeFrame(n="old"))
+    time.sleep(age * PERIOD)
+    return capture
+
+
+def test_a_taker_that_cannot_keep_up_waits_for_a_next_frame_due_within_a_quarter_interval() -> None:
+    """The frame in the slot is 0.85 intervals old: the next one is due 0.15 intervals later, so the slow taker waits
+    for it (a short wait of its own time against a frame 0.85 intervals younger); the stale one is dropped."""
+    capture = slow_taker_with_a_stale_frame(0.85)
+    dropped = capture.dropped
+    later = threading.Timer(0.15 * PERIOD, lambda: capture._publish(FakeFrame(n="next")))
+    later.start()
+    got = capture.get(timeout=1.0, fresh=0.5)
+    later.join()
+    assert got is not None and got.frame.n == "next"
+    assert capture.stale_waits == 1 and capture.dropped == dropped + 1
+
+
+def test_a_slow_takers_wait_ends_a_quarter_interval_after_the_next_frame_was_due() -> None:
+    """Nothing more comes: the slow taker takes its stale frame about a quarter interval after the next one was due
+    (0.15 + 0.25 intervals), not at the wait's usual end (1.1-1.5 intervals after the stale frame arrived)."""
+    capture = slow_taker_with_a_stale_frame(0.85)
+    asked = time.perf_counter()
+    got = capture.get(timeout=1.0, fresh=0.5)
+    waited = time.perf_counter() - asked
+    assert got is not None and got.frame.n == "old" and capture.stale_waits == 1
+    assert 0.3 * PERIOD <= waited < 0.65 * PERIOD
+
+
 def test_a_fresh_frame_or_an_unsteady_start_is_taken_at_once() -> None:
     capture = idle_capture()
     steady(capture, PERIOD)
@@ -227,3 +262,27 @@ def test_the_recording_keeps_the_decoded_pixels_outside_the_changed_box(tmp_path
     for got, given in zip(recorded, processor.inputs):
         assert np.array_equal(got[outside], given[outside])
         assert np.abs(got[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2].astype(int) - (200, 40, 90)).max() <= 3
+
+
+# ------------------------------------------------------------------------------------ the outputs' order
+
+
+def test_the_outputs_a_viewer_watches_are_written_before_the_recording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the outputs thread a frame goes to the virtual camera first, then the stream, the recording last: the
+    call app does not wait for the encoders."""
+    import unmask_video.live as live
+
+    class FakeCamera:
+        name = "virtual camera"
+
+        def __init__(self, device: str | None = None) -> None:
+            self.device = device
+
+    monkeypatch.setattr(live, "VirtualCameraOutput", FakeCamera)
+    options = LiveOptions(window=False, virtual_cam=True, stream_url="udp://127.0.0.1:5000",
+                          record=tmp_path / "session.mkv")  # fmt: skip
+    outputs, window = live._make_outputs(options)
+    assert window is None
+    assert [output.name for output in outputs] == ["virtual camera", "stream", "recording"]

@@ -238,14 +238,18 @@ class _State:
 
 
 def _make_outputs(options: LiveOptions) -> tuple[list[LiveOutput], WindowOutput | None]:
-    """Create (not open) every output; problems that are known up front fail here, before anything starts."""
+    """Create (not open) every output; problems that are known up front fail here, before anything starts.
+
+    In the order a frame is written to them (on the outputs thread, one after the other): what a viewer watches as it
+    happens first, the virtual camera (a copy) and then the stream, the recording (an encode no one watches live)
+    last, so that the call app does not wait for the encoders."""
     outputs: list[LiveOutput] = []
-    if options.record is not None:
-        outputs.append(LiveWriter(options.record, None, options.encode, overwrite=options.overwrite))
-    if options.stream_url:
-        outputs.append(LiveWriter(options.stream_url, options.stream_format, options.encode))
     if options.virtual_cam:
         outputs.append(VirtualCameraOutput(options.virtual_cam_device))
+    if options.stream_url:
+        outputs.append(LiveWriter(options.stream_url, options.stream_format, options.encode))
+    if options.record is not None:
+        outputs.append(LiveWriter(options.record, None, options.encode, overwrite=options.overwrite))
     outputs.extend(options.extra_outputs)
     window: WindowOutput | None = None
     problem = display_problem() if options.window is not False else None
