@@ -201,7 +201,7 @@ class LiveOptions:
     pace: bool = True
     #: A captured frame that is older than this fraction of the source's frame interval when it is taken is
     #: stale: the next frame is waited for and processed instead (``LatestFrameCapture.get``; while processing
-    #: takes an interval or more per frame, only when the next frame is due within a quarter of an interval), so that
+    #: takes an interval or more per frame, only when the next frame is due within a fifth of an interval), so that
     #: a frame's delay does not start with up to a whole interval spent in the capture's slot. None: the newest
     #: frame, as old as it is (before issue 14's live30 round, the default: at 0.5 without the short waits' bound,
     #: same-run comparisons ranged from p95 0.81x at the same fps to 0.78x the fps; benchmarks/README.md).

@@ -53,8 +53,11 @@ _MAX_BUSY = 1.0
 #: A taker that cannot keep up (``_MAX_BUSY``) still waits for the next frame when it is due within this fraction of
 #: the frame interval (its stale frame is then at least ``1 - _SHORT_WAIT`` of an interval old): it gives up at most
 #: about that long of its own time, never a frame, for a frame that starts its way up to a whole interval younger.
-#: The wait then ends at most this fraction of an interval after the next frame was due.
-_SHORT_WAIT = 0.25
+#: The wait then ends at most this fraction of an interval after the next frame was due. 0.2: such a wait mostly
+#: fits in the worker's pacing margin (``live_ahead._MARGIN_S``, 4 ms of a 33 ms interval); at 0.25 a sleeping
+#: stand-in processor (locate 30 ms, rebuild 40) lost 5 % of its frames, at 0.15 the capture's p95 fell less
+#: (benchmarks/README.md, live30).
+_SHORT_WAIT = 0.2
 
 
 @dataclass
