@@ -68,14 +68,20 @@ def test_a_stale_frame_is_given_up_for_the_next_one() -> None:
     stale = capture._slot
     assert stale is not None
     time.sleep(0.6 * PERIOD - (time.perf_counter() - stale.captured_at))
+    assert_the_next_frame_is_taken(capture, after=0.1)
+    assert capture.period_s == pytest.approx(PERIOD, rel=0.5)
+
+
+def assert_the_next_frame_is_taken(capture: LatestFrameCapture, after: float) -> None:
+    """A frame is asked for while the next one arrives ``after`` intervals later: that one is taken, the stale one
+    in the slot dropped."""
     dropped = capture.dropped
-    later = threading.Timer(0.1 * PERIOD, lambda: capture._publish(FakeFrame(n="next")))
+    later = threading.Timer(after * PERIOD, lambda: capture._publish(FakeFrame(n="next")))
     later.start()
     got = capture.get(timeout=1.0, fresh=0.5)
     later.join()
     assert got is not None and got.frame.n == "next"
     assert capture.dropped == dropped + 1 and capture.stale_waits == 1
-    assert capture.period_s == pytest.approx(PERIOD, rel=0.5)
 
 
 def test_a_stale_frame_is_taken_when_no_newer_one_comes() -> None:
@@ -121,14 +127,7 @@ def slow_taker_with_a_stale_frame(age: float, late_every: int = 0) -> LatestFram
 def test_a_taker_that_cannot_keep_up_waits_for_a_next_frame_due_within_a_fifth_interval() -> None:
     """The frame in the slot is 0.85 intervals old: the next one is due 0.15 intervals later, so the slow taker waits
     for it (a short wait of its own time against a frame 0.85 intervals younger); the stale one is dropped."""
-    capture = slow_taker_with_a_stale_frame(0.85)
-    dropped = capture.dropped
-    later = threading.Timer(0.15 * PERIOD, lambda: capture._publish(FakeFrame(n="next")))
-    later.start()
-    got = capture.get(timeout=1.0, fresh=0.5)
-    later.join()
-    assert got is not None and got.frame.n == "next"
-    assert capture.stale_waits == 1 and capture.dropped == dropped + 1
+    assert_the_next_frame_is_taken(slow_taker_with_a_stale_frame(0.85), after=0.15)
 
 
 def test_a_slow_takers_wait_ends_a_fifth_of_an_interval_after_the_next_frame_was_due() -> None:
