@@ -19,15 +19,16 @@ through unchanged until it returns.
 - Outputs, one or several: the preview window (the default where there is a display; ``--no-window``),
   ``--virtual-cam`` (a camera other apps can pick), ``-o udp://127.0.0.1:5000 --format mpegts`` (a network
   stream: ``ffplay -fflags nobuffer udp://127.0.0.1:5000``), and ``--record session.mp4``.
-- Latency first: only the newest camera frame is kept; frames that processing cannot keep up with are
-  dropped, never queued, so the delay stays bounded. A frame that has already waited over half an interval
-  when its turn comes is given up for the next one when that is due soon (within a fifth of an interval while
-  processing cannot keep up with the camera), so a frame rarely starts its way most of an interval old. The next frame's landmarks, mask and warp run on a thread
-  of their own while the current frame's reconstruction and blend run, started just in time to end when those
-  do (more frames per second without a longer delay); the virtual camera, the stream and the recording are written on a third, in that order (the call app
-  does not wait for the encoders), encoded from the camera's own picture with only the rebuilt face converted back. The status line shows processing fps,
-  the capture-to-output delay (median and 95th percentile) and the dropped frames; the same figures are printed
-  at the end.
+- Latency first: only the newest camera frame is kept; frames that processing cannot keep up with are dropped, never
+  queued, so the delay stays bounded. A frame that has already waited over half an interval when its turn comes is
+  given up for the next one when that is due soon (within a fifth of an interval while processing cannot keep up
+  with the camera), so a frame rarely starts its way most of an interval old. The next frame's landmarks, mask and
+  warp run on a thread of their own while the current frame's reconstruction and blend run, started just in time to
+  end when those do (more frames per second without a longer delay); the virtual camera, the stream and the
+  recording are written on a third, in that order (the call app does not wait for the encoders), encoded from the
+  camera's own picture with only the rebuilt face converted back. The status line shows processing fps, the
+  capture-to-output delay (median and 95th percentile) and the dropped frames; the same figures are printed at the
+  end.
 - Ctrl-C or closing the window stops cleanly and finishes the recording so it plays. A camera that is
   unplugged mid-session ends the session the same way, with the recording kept.
 
