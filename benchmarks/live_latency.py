@@ -13,9 +13,10 @@ recording, the live machinery alone), then the real pipeline (FramePipeline with
 1.8 s of the same clip, where the face is bare) on each live-mode path (PATHS: old = outputs written on the
 processing thread and every stage in turn, serial = today's outputs thread with every stage in turn,
 landmarks = only the landmarks one frame ahead, paced, unpaced = landmarks, mask and warp one frame ahead started
-as soon as possible, stale = today's defaults with a captured frame older than half an interval given up for the
-next one (``LiveOptions.stale_after`` 0.5), new = today's defaults: the newest frame however old, landmarks, mask
-and warp one frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. The
+as soon as possible, stale = a captured frame older than half an interval given up for the next one
+(``LiveOptions.stale_after`` 0.5, today's default), newest = the newest frame however old (``stale_after`` None, the
+default before live30), new = today's defaults: a stale frame given up for the next one, landmarks, mask and warp
+one frame ahead, paced, the encoders fed the decoded planes), interleaved ``--repeat`` times. The
 pipeline's options are live mode's (``unmask_video.live.pipeline_options_for_live``: repeated frames off, as
 ``unmask-video live`` runs it). Prints fps, capture-to-output delay (median, p95), the median wait from decode to
 the start of processing, dropped frames, the process's CPU time per frame shown (every thread's, the decoding of the
@@ -116,8 +117,9 @@ def live_options(path: str, **fields: object):
 #: processing thread, every stage in turn (before issue 14); serial: the outputs on their own thread, every stage
 #: in turn; landmarks: only the landmarks one frame ahead (mask and warp on the processing thread), paced; unpaced:
 #: the landmarks, mask and warp one frame ahead, started as soon as the previous frame was taken; stale: a captured
-#: frame older than half an interval given up for the next one; new: today's defaults (the newest frame however
-#: old; landmarks, mask and warp one frame ahead, paced; the encoders fed the decoded planes); switch1ms: today's
+#: frame older than half an interval given up for the next one (today's default); newest: the newest frame however
+#: old (the default before live30); new: today's defaults (landmarks, mask and warp one frame ahead, paced; the
+#: encoders fed the decoded planes); switch1ms: today's
 #: defaults with Python's thread switch interval at 1 ms (``LiveOptions.switch_interval_s``), switch20ms: at 20 ms; process: the worker's
 #: mask and warp in a forked process (``LiveOptions.prepare_process``).
 PATHS = {
@@ -126,6 +128,7 @@ PATHS = {
     "landmarks": {"prepare_ahead": False},
     "unpaced": {"pace": False},
     "stale": {"stale_after": 0.5},
+    "newest": {"stale_after": None},
     "new": {},
     "process": {"prepare_process": True},
     "switch1ms": {"switch_interval_s": 0.001},

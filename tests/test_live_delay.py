@@ -68,14 +68,20 @@ def test_a_stale_frame_is_given_up_for_the_next_one() -> None:
     stale = capture._slot
     assert stale is not None
     time.sleep(0.6 * PERIOD - (time.perf_counter() - stale.captured_at))
+    assert_the_next_frame_is_taken(capture, after=0.1)
+    assert capture.period_s == pytest.approx(PERIOD, rel=0.5)
+
+
+def assert_the_next_frame_is_taken(capture: LatestFrameCapture, after: float, period: float = PERIOD) -> None:
+    """A frame is asked for while the next one arrives ``after`` intervals later: that one is taken, the stale one
+    in the slot dropped."""
     dropped = capture.dropped
-    later = threading.Timer(0.1 * PERIOD, lambda: capture._publish(FakeFrame(n="next")))
+    later = threading.Timer(after * period, lambda: capture._publish(FakeFrame(n="next")))
     later.start()
     got = capture.get(timeout=1.0, fresh=0.5)
     later.join()
     assert got is not None and got.frame.n == "next"
     assert capture.dropped == dropped + 1 and capture.stale_waits == 1
-    assert capture.period_s == pytest.approx(PERIOD, rel=0.5)
 
 
 def test_a_stale_frame_is_taken_when_no_newer_one_comes() -> None:
@@ -88,18 +94,52 @@ def test_a_stale_frame_is_taken_when_no_newer_one_comes() -> None:
 
 
 def test_a_taker_that_cannot_keep_up_takes_a_stale_frame_at_once() -> None:
-    """A taker that spends more than an interval on each frame would only idle while waiting for a fresher one:
-    the stale frame is taken as it is (no wait, nothing dropped)."""
-    capture = idle_capture()
-    steady(capture, PERIOD)
-    assert capture.get(timeout=1.0, fresh=0.5) is not None  # (taken at once: just published)
-    time.sleep(0.9 * PERIOD)  # (the taker works on it)
-    capture._publish(FakeFrame(n="old"))
-    time.sleep(0.6 * PERIOD)  # (and is still busy: the frame in the slot is stale when asked for)
+    """A taker that spends more than an interval on each frame would only idle while waiting for a fresher one: the
+    stale frame (0.6 intervals old, the next one due in 0.4) is taken as it is (no wait, nothing dropped)."""
+    capture = slow_taker_with_a_stale_frame(0.6)
     dropped = capture.dropped
     got = capture.get(timeout=1.0, fresh=0.5)
     assert got is not None and got.frame.n == "old"
     assert capture.stale_waits == 0 and capture.dropped == dropped
+
+
+#: The slow taker's source: a 5 fps one, so that a late wake-up on a busy machine is small against its interval
+SLOW_PERIOD = 0.2
+
+
+def slow_taker_with_a_stale_frame(age: float, late_every: int = 0) -> LatestFrameCapture:
+    """A taker that spends 1.5 intervals on each frame, asking for a frame that is ``age`` intervals old; with
+    ``late_every``, every so many frames of the source came half an interval late (its arrivals' 90th percentile
+    is then 1.5 intervals: a stale frame's wait would usually last that long)."""
+    capture = idle_capture()
+    for i in range(12):
+        if i:
+            time.sleep(SLOW_PERIOD * (1.5 if late_every and i % late_every == 0 else 1.0))
+        capture._publish(FakeFrame(n=i))
+    assert capture.get(timeout=1.0, fresh=0.5) is not None
+    time.sleep((1.5 - age) * SLOW_PERIOD)
+    capture._publish(FakeFrame(n="old"))
+    time.sleep(age * SLOW_PERIOD - (time.perf_counter() - capture._slot.captured_at))
+    return capture
+
+
+def test_a_taker_that_cannot_keep_up_waits_for_a_next_frame_due_within_a_fifth_interval() -> None:
+    """The frame in the slot is 0.85 intervals old: the next one is due 0.15 intervals later, so the slow taker waits
+    for it (a short wait of its own time against a frame 0.85 intervals younger); the stale one is dropped."""
+    assert_the_next_frame_is_taken(slow_taker_with_a_stale_frame(0.85), after=0.15, period=SLOW_PERIOD)
+
+
+def test_a_slow_takers_wait_ends_a_fifth_of_an_interval_after_the_next_frame_was_due() -> None:
+    """A source whose frames often come late, and nothing more comes: the slow taker takes its stale frame a fifth of
+    an interval after the next one was due (1.2 intervals after the stale one arrived), not at the wait's usual end
+    (the arrivals' 90th percentile, here 1.5 intervals)."""
+    capture = slow_taker_with_a_stale_frame(0.85, late_every=3)
+    stale = capture._slot
+    assert stale is not None
+    got = capture.get(timeout=1.0, fresh=0.5)
+    ended = time.perf_counter() - stale.captured_at
+    assert got is stale and capture.stale_waits == 1
+    assert 1.1 * SLOW_PERIOD <= ended < 1.4 * SLOW_PERIOD
 
 
 def test_a_fresh_frame_or_an_unsteady_start_is_taken_at_once() -> None:
@@ -227,3 +267,27 @@ def test_the_recording_keeps_the_decoded_pixels_outside_the_changed_box(tmp_path
     for got, given in zip(recorded, processor.inputs):
         assert np.array_equal(got[outside], given[outside])
         assert np.abs(got[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2].astype(int) - (200, 40, 90)).max() <= 3
+
+
+# ------------------------------------------------------------------------------------ the outputs' order
+
+
+def test_the_outputs_a_viewer_watches_are_written_before_the_recording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the outputs thread a frame goes to the virtual camera first, then the stream, the recording last: the
+    call app does not wait for the encoders."""
+    import unmask_video.live as live
+
+    class FakeCamera:
+        name = "virtual camera"
+
+        def __init__(self, device: str | None = None) -> None:
+            self.device = device
+
+    monkeypatch.setattr(live, "VirtualCameraOutput", FakeCamera)
+    options = LiveOptions(window=False, virtual_cam=True, stream_url="udp://127.0.0.1:5000",
+                          record=tmp_path / "session.mkv")  # fmt: skip
+    outputs, window = live._make_outputs(options)
+    assert window is None
+    assert [output.name for output in outputs] == ["virtual camera", "stream", "recording"]

@@ -19,13 +19,16 @@ through unchanged until it returns.
 - Outputs, one or several: the preview window (the default where there is a display; ``--no-window``),
   ``--virtual-cam`` (a camera other apps can pick), ``-o udp://127.0.0.1:5000 --format mpegts`` (a network
   stream: ``ffplay -fflags nobuffer udp://127.0.0.1:5000``), and ``--record session.mp4``.
-- Latency first: only the newest camera frame is kept; frames that processing cannot keep up with are
-  dropped, never queued, so the delay stays bounded. The next frame's landmarks, mask and warp run on a thread
-  of their own while the current frame's reconstruction and blend run, started just in time to end when those
-  do (more frames per second without a longer delay); the recording and the stream are encoded on a third, from
-  the camera's own picture with only the rebuilt face converted back. The status line shows processing fps,
-  the capture-to-output delay (median and 95th percentile) and the dropped frames; the same figures are printed
-  at the end.
+- Latency first: only the newest camera frame is kept; frames that processing cannot keep up with are dropped, never
+  queued, so the delay stays bounded. A frame that has already waited over half an interval when its turn comes is
+  given up for the next one when that is due soon (within a fifth of an interval while processing cannot keep up
+  with the camera), so a frame rarely starts its way most of an interval old. The next frame's landmarks, mask and
+  warp run on a thread of their own while the current frame's reconstruction and blend run, started just in time to
+  end when those do (more frames per second without a longer delay); the virtual camera, the stream and the
+  recording are written on a third, in that order (the call app does not wait for the encoders), encoded from the
+  camera's own picture with only the rebuilt face converted back. The status line shows processing fps, the
+  capture-to-output delay (median and 95th percentile) and the dropped frames; the same figures are printed at the
+  end.
 - Ctrl-C or closing the window stops cleanly and finishes the recording so it plays. A camera that is
   unplugged mid-session ends the session the same way, with the recording kept.
 
@@ -200,12 +203,12 @@ class LiveOptions:
     prepare_process_max_pixels: int = 1280 * 720
     pace: bool = True
     #: A captured frame that is older than this fraction of the source's frame interval when it is taken is
-    #: stale: the next frame is waited for and processed instead (``LatestFrameCapture.get``; not while processing
-    #: takes an interval or more per frame), so that a frame's delay does not start with up to a whole interval spent
-    #: in the capture's slot. None (the default): the newest frame, as old as it is. Off by default: on this
-    #: project's 2-core machine, same-run comparisons at 0.5 ranged from p95 0.81x at the same fps to 0.78x the
-    #: fps (benchmarks/README.md, live16 and after).
-    stale_after: float | None = None
+    #: stale: the next frame is waited for and processed instead (``LatestFrameCapture.get``; while processing
+    #: takes an interval or more per frame, only when the next frame is due within a fifth of an interval), so that
+    #: a frame's delay does not start with up to a whole interval spent in the capture's slot. None: the newest
+    #: frame, as old as it is (before issue 14's live30 round, the default: at 0.5 without the short waits' bound,
+    #: same-run comparisons ranged from p95 0.81x at the same fps to 0.78x the fps; benchmarks/README.md).
+    stale_after: float | None = 0.5
     #: Gets the live stages' seconds ("decode" on the capture thread, "rgb", "output"); the benchmark passes the
     #: pipeline's timer, so that every stage is in one place.
     timer: StageTimer | None = None
@@ -238,14 +241,18 @@ class _State:
 
 
 def _make_outputs(options: LiveOptions) -> tuple[list[LiveOutput], WindowOutput | None]:
-    """Create (not open) every output; problems that are known up front fail here, before anything starts."""
+    """Create (not open) every output; problems that are known up front fail here, before anything starts.
+
+    In the order a frame is written to them (on the outputs thread, one after the other): what a viewer watches as it
+    happens first, the virtual camera (a copy) and then the stream, the recording (an encode no one watches live)
+    last, so that the call app does not wait for the encoders."""
     outputs: list[LiveOutput] = []
-    if options.record is not None:
-        outputs.append(LiveWriter(options.record, None, options.encode, overwrite=options.overwrite))
-    if options.stream_url:
-        outputs.append(LiveWriter(options.stream_url, options.stream_format, options.encode))
     if options.virtual_cam:
         outputs.append(VirtualCameraOutput(options.virtual_cam_device))
+    if options.stream_url:
+        outputs.append(LiveWriter(options.stream_url, options.stream_format, options.encode))
+    if options.record is not None:
+        outputs.append(LiveWriter(options.record, None, options.encode, overwrite=options.overwrite))
     outputs.extend(options.extra_outputs)
     window: WindowOutput | None = None
     problem = display_problem() if options.window is not False else None

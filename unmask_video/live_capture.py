@@ -50,6 +50,14 @@ _DUE_RANGE = (1.1, 1.5)
 #: with the source would spend the wait's time idle and process fewer frames (at 1280x720, 0.78x the frames and a
 #: longer p95 delay, 1.16x, in `benchmarks.live_latency`'s same-run comparison).
 _MAX_BUSY = 1.0
+#: A taker that cannot keep up (``_MAX_BUSY``) still waits for the next frame when it is due within this fraction of
+#: the frame interval (its stale frame is then at least ``1 - _SHORT_WAIT`` of an interval old): it gives up at most
+#: about that long of its own time, never a frame, for a frame that starts its way up to a whole interval younger.
+#: The wait then ends at most this fraction of an interval after the next frame was due. 0.2: such a wait mostly
+#: fits in the worker's pacing margin (``live_ahead._MARGIN_S``, 4 ms of a 33 ms interval); at 0.25 a sleeping
+#: stand-in processor (locate 30 ms, rebuild 40) lost 5 % of its frames, at 0.15 the capture's p95 fell less
+#: (benchmarks/README.md, live30).
+_SHORT_WAIT = 0.2
 
 
 @dataclass
@@ -302,8 +310,9 @@ class LatestFrameCapture:
         one is then waited for and taken instead, and the stale one is dropped: at ``fresh`` >= 0.5 the wait is
         shorter than the age it saves. The wait ends, and the stale frame is taken as old as it is, when no newer
         one came within the 90th percentile of the recent arrival intervals (1.1-1.5 times their median) after it;
-        a frame is taken at once before the source has sent a few, and while the taker's own time per frame is
-        ``_MAX_BUSY`` of the interval or more (it cannot keep up: waiting would cost frames).
+        a frame is taken at once before the source has sent a few. While the taker's own time per frame is
+        ``_MAX_BUSY`` of the interval or more (it cannot keep up: a long wait would cost frames), the next frame is
+        waited for only when it is due within ``_SHORT_WAIT`` of an interval, and at most that long past its due time.
         """
         with self._lock:
             if self._returned_at is not None:
@@ -322,11 +331,15 @@ class LatestFrameCapture:
         if len(self._intervals) < _STEADY_FRAMES:
             return
         period, late = (float(v) for v in np.percentile(self._intervals, (50, 90)))
-        if time.perf_counter() - stale.captured_at <= fresh * period:
-            return
-        if self._busy and float(np.median(self._busy)) >= _MAX_BUSY * period:
+        now = time.perf_counter()
+        if now - stale.captured_at <= fresh * period:
             return
         due = stale.captured_at + min(max(late, _DUE_RANGE[0] * period), _DUE_RANGE[1] * period)
+        if self._busy and float(np.median(self._busy)) >= _MAX_BUSY * period:
+            expected = stale.captured_at + period
+            if expected - now > _SHORT_WAIT * period:
+                return
+            due = min(due, expected + _SHORT_WAIT * period)
         self.stale_waits += 1
         while self._slot is stale and not self.ended and not self._stop.is_set():
             left = due - time.perf_counter()
