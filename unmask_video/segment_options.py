@@ -56,6 +56,9 @@ class SegmentOptions:
     # the neck, the growth keeps to the k-means map and the deep band is not grown there. 0: off.
     near_skin_gap: float = 5.0
     near_skin_neck: float = 0.25  # ... across this half width (face) around the chin's point: the neck
+    # ... and over the nose tip line, what the top cut takes does not come back by its colour (``rim_same_cloth``): the
+    # cheek skin under the eyes has the cloth's colour, the cloth's top edge (the watershed's step) tells them apart
+    near_skin_top: bool = True
     # The deep band: under the search region, down to ``deep_below`` face heights under the jaw line (a mask worn
     # far down the neck, under a FaceMesh jaw placed too high on a masked face), a pixel joins only when the
     # colour model is about as sure of it as of the k-means mask (its median P(mask) less ``deep_margin``), and
