@@ -394,6 +394,8 @@ class MaskSegmenter:
                 line_width = opt.rim_line_width
                 if opt.rim_line_px > 0:
                     line_width = min(line_width, (opt.rim_line_px + 0.49) / sub_size)  # (k = round(width x size) | 1)
+                if near_skin and opt.near_skin_line > 0:
+                    line_width = min(line_width, opt.near_skin_line)
                 binary = cut_at_rim(
                     lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
                     outside, opt.rim_same_cloth, opt.rim_hem_px,

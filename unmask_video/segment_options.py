@@ -59,6 +59,10 @@ class SegmentOptions:
     # ... and over the nose tip line, what the top cut takes does not come back by its colour (``rim_same_cloth``): the
     # cheek skin under the eyes has the cloth's colour, the cloth's top edge (the watershed's step) tells them apart
     near_skin_top: bool = True
+    # ... and the rim cut's median is this narrow (face; 0: ``rim_line_width`` as for other masks): the cloth's thin
+    # outline or hem at its top is the step between it and the skin of its colour, kept (a 3 x 3 median at the
+    # working size; ``rim_line_width``'s wider one takes it away as a pleat, and the flood then stops at the eyes' shade)
+    near_skin_line: float = 0.015
     # The deep band: under the search region, down to ``deep_below`` face heights under the jaw line (a mask worn
     # far down the neck, under a FaceMesh jaw placed too high on a masked face), a pixel joins only when the
     # colour model is about as sure of it as of the k-means mask (its median P(mask) less ``deep_margin``), and
