@@ -41,7 +41,6 @@ def cut_at_rim(
     lit_skin: float = 0.0,
     lit_where: np.ndarray | None = None,
     same_levels: float = 0.0,
-    same_where: np.ndarray | None = None,
 ) -> np.ndarray:
     """``mask`` (uint8 {0, 1}) less what lies past the cloth's rim under the jaw: a neck, a collar or a hood lining of
     nearly the mask's colour that the growth (or the k-means cluster itself) took in.
@@ -70,8 +69,6 @@ def cut_at_rim(
     sure cloth of their lightness flood inward too (:func:`lit_skin_marks`: a lit neck of nearly a white cloth's
     colour, reached from the cloth through the faint step of its lower edge only), and the mask's thin strands beside
     them go (:func:`_without_strands`).
-    ``same_where`` ({0, 1}): the cut pieces come back by their colour (``same_cloth``) only there (a mask of the skin's
-    own colour: over the nose the cheek skin has the cloth's colour, and only the watershed's step tells them apart).
     """
     if not any_set(mask) or not any_set(sure) or not any_set(mask & below):
         return mask
@@ -86,7 +83,6 @@ def cut_at_rim(
         lab[box], mask[box], sure[box], below[box], size, chroma_gain, light_weight, line_width, outside, same_cloth,
         hem_px, None if parts is None else parts[box], separable, tail, small, None if held is None else held[box],
         lit_skin, None if lit_where is None else lit_where[box], same_levels,
-        None if same_where is None else same_where[box],
     )
     return out
 
@@ -111,7 +107,6 @@ def _cut_at_rim(
     lit_skin: float = 0.0,
     lit_where: np.ndarray | None = None,
     same_levels: float = 0.0,
-    same_where: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`cut_at_rim` on a window around the mask."""
     if held is not None:
@@ -167,8 +162,6 @@ def _cut_at_rim(
         # What the cut took that has the cloth's own colour (its chroma over lightness, as the relief sees it) and
         # touches what is left is the cloth beyond one of its own lines (a stripe, a seam, the shadow of a fold).
         gone = (mask > 0) & (out == 0)
-        if same_where is not None:
-            gone &= same_where > 0
         near = np.zeros(mask.shape, np.uint8)
         near[gone] = _near_cloth(smooth, gone, kept, parts, same_cloth, same_levels)
         if any_set(near):  # (else nothing comes back: the closing of nothing is nothing)

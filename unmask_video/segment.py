@@ -379,7 +379,6 @@ class MaskSegmenter:
                     0.0 if fit.past_hands else opt.hand_core,
                 )
             if opt.rim_cut and any_set(binary):
-                over = None
                 cuts, outside = below, (smooth < opt.grow_threshold) | ((search_mask == 0) if opt.rim_past_search else False)
                 if opt.top_cut:
                     # Over the nose tip too: pale skin on the nose bridge and the cheeks that the cluster or the growth
@@ -398,10 +397,9 @@ class MaskSegmenter:
                     line_width = min(line_width, opt.near_skin_line)
                 binary = cut_at_rim(
                     lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
-                    outside, opt.rim_same_cloth, opt.rim_hem_px,
+                    outside, self._rim_same_cloth(near_skin), opt.rim_hem_px,
                     cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
                     opt.rim_separable_tail, opt.rim_separable_small, past, opt.rim_lit_skin, below, opt.rim_same_levels,
-                    self._same_cloth_where(near_skin, over if opt.top_cut else None),
                 )
                 if opt.rim_texture > 0 and sub_size / sx >= opt.rim_texture_face and any_set(binary):
                     binary = self._without_lining(image, win, lab, binary, seed, below)
@@ -472,14 +470,12 @@ class MaskSegmenter:
         self._keep_still(state, image, lm, (int(x0), int(y0), int(x1), int(y1)), pasted, sx, worn, work, (sx, sy))
         return out
 
-    def _same_cloth_where(self, near_skin: bool, over: np.ndarray | None) -> np.ndarray | None:
-        """uint8 {0, 1} or None (everywhere): where the rim cut's pieces come back by the cloth's colour. A mask of the
-        skin's own colour (``near_skin``, ``near_skin_top``): not over the nose tip line (``over``), where the cheek
-        skin under the eyes is of the cloth's colour too, and the watershed's step at the cloth's top edge is what
-        tells them apart."""
-        if not near_skin or over is None or not self.options.near_skin_top:
-            return None
-        return 1 - over
+    def _rim_same_cloth(self, near_skin: bool) -> float:
+        """The rim cut's ``same_cloth``: 0 (nothing it takes comes back by its colour) for a mask of the skin's own
+        colour (``near_skin``, ``near_skin_cut``): the cheek skin above and beside it and the neck under it have the
+        cloth's colour, and only the watershed's step at the cloth's edge tells them apart."""
+        opt = self.options
+        return 0.0 if near_skin and opt.near_skin_cut else opt.rim_same_cloth
 
     def _keep_still(
         self,

@@ -56,9 +56,10 @@ class SegmentOptions:
     # the neck, the growth keeps to the k-means map and the deep band is not grown there. 0: off.
     near_skin_gap: float = 5.0
     near_skin_neck: float = 0.25  # ... across this half width (face) around the chin's point: the neck
-    # ... and over the nose tip line, what the top cut takes does not come back by its colour (``rim_same_cloth``): the
-    # cheek skin under the eyes has the cloth's colour, the cloth's top edge (the watershed's step) tells them apart
-    near_skin_top: bool = True
+    # ... and what the rim cut takes (over the nose tip and under the jaw) does not come back by its colour
+    # (``rim_same_cloth``): the cheek skin under the eyes and beside the cloth, and the neck, have the cloth's colour;
+    # the cloth's edge (the watershed's step) is what tells them apart
+    near_skin_cut: bool = True
     # ... and the rim cut's median is this narrow (face; 0: ``rim_line_width`` as for other masks): the cloth's thin
     # outline or hem at its top is the step between it and the skin of its colour, kept (a 3 x 3 median at the
     # working size; ``rim_line_width``'s wider one takes it away as a pleat, and the flood then stops at the eyes' shade)
