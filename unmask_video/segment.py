@@ -395,12 +395,19 @@ class MaskSegmenter:
                     line_width = min(line_width, (opt.rim_line_px + 0.49) / sub_size)  # (k = round(width x size) | 1)
                 if near_skin and opt.near_skin_line > 0:
                     line_width = min(line_width, opt.near_skin_line)
-                binary = cut_at_rim(
-                    lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
-                    outside, self._rim_same_cloth(near_skin), opt.rim_hem_px,
-                    cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
-                    opt.rim_separable_tail, opt.rim_separable_small, past, opt.rim_lit_skin, below, opt.rim_same_levels,
-                )
+                parts = cluster_map(labels, region_idx, fit.mask_clusters, shape)
+
+                def rim(same_cloth: float) -> np.ndarray:
+                    return cut_at_rim(
+                        lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
+                        outside, same_cloth, opt.rim_hem_px, parts, opt.rim_separable, opt.rim_separable_tail,
+                        opt.rim_separable_small, past, opt.rim_lit_skin, below, opt.rim_same_levels,
+                    )
+
+                if near_skin and opt.near_skin_cut:
+                    binary = self._near_skin_rim(rim(0.0), rim(opt.rim_same_cloth), sub_lm)
+                else:
+                    binary = rim(opt.rim_same_cloth)
                 if opt.rim_texture > 0 and sub_size / sx >= opt.rim_texture_face and any_set(binary):
                     binary = self._without_lining(image, win, lab, binary, seed, below)
             if strip is not None and opt.side_open_edge > 0 and any_set(binary):
@@ -470,12 +477,25 @@ class MaskSegmenter:
         self._keep_still(state, image, lm, (int(x0), int(y0), int(x1), int(y1)), pasted, sx, worn, work, (sx, sy))
         return out
 
-    def _rim_same_cloth(self, near_skin: bool) -> float:
-        """The rim cut's ``same_cloth``: 0 (nothing it takes comes back by its colour) for a mask of the skin's own
-        colour (``near_skin``, ``near_skin_cut``): the cheek skin above and beside it and the neck under it have the
-        cloth's colour, and only the watershed's step at the cloth's edge tells them apart."""
-        opt = self.options
-        return 0.0 if near_skin and opt.near_skin_cut else opt.rim_same_cloth
+    @staticmethod
+    def _near_skin_rim(cut: np.ndarray, kept: np.ndarray, lm: np.ndarray) -> np.ndarray:
+        """The rim cut of a mask of the skin's own colour (``near_skin_cut``): ``cut``, the cut with nothing coming back
+        by its colour (the cheek skin above and beside the cloth and the neck under it have the cloth's colour; only the
+        watershed's step at the cloth's edge tells them apart), with the pieces of ``kept`` (the cut with the colour's
+        return, ``rim_same_cloth``) that lie on the nose's ridge (:data:`landmark_sets.NOSE_RIDGE`, bridge to tip): the
+        cloth's top band beyond a pleat crosses the nose; the skin under the eyes, beside it, does not."""
+        back = (kept > 0) & (cut == 0)
+        if not any_set(back.view(np.uint8)):
+            return cut
+        n, comp = cv2.connectedComponents(back.astype(np.uint8), connectivity=8)
+        h, w = cut.shape
+        pts = np.round(lm[list(ls.NOSE_RIDGE)]).astype(int)
+        pts = pts[(pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)]
+        ids = np.unique(comp[pts[:, 1], pts[:, 0]])
+        ids = ids[ids > 0]
+        if ids.size == 0:
+            return cut
+        return (cut | np.isin(comp, ids)).astype(cut.dtype)
 
     def _keep_still(
         self,
