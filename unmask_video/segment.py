@@ -405,7 +405,7 @@ class MaskSegmenter:
                     )
 
                 if near_skin and opt.near_skin_cut:
-                    binary = self._near_skin_rim(rim(0.0), rim(opt.rim_same_cloth), sub_lm)
+                    binary = self._near_skin_rim(rim(0.0), rim(opt.rim_same_cloth), sub_lm, lab, opt.near_skin_even)
                 else:
                     binary = rim(opt.rim_same_cloth)
                 if opt.rim_texture > 0 and sub_size / sx >= opt.rim_texture_face and any_set(binary):
@@ -478,12 +478,16 @@ class MaskSegmenter:
         return out
 
     @staticmethod
-    def _near_skin_rim(cut: np.ndarray, kept: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    def _near_skin_rim(
+        cut: np.ndarray, kept: np.ndarray, lm: np.ndarray, lab: np.ndarray, even: float
+    ) -> np.ndarray:
         """The rim cut of a mask of the skin's own colour (``near_skin_cut``): ``cut``, the cut with nothing coming back
         by its colour (the cheek skin above and beside the cloth and the neck under it have the cloth's colour; only the
         watershed's step at the cloth's edge tells them apart), with the pieces of ``kept`` (the cut with the colour's
-        return, ``rim_same_cloth``) that lie on the nose's ridge (:data:`landmark_sets.NOSE_RIDGE`, bridge to tip): the
-        cloth's top band beyond a pleat crosses the nose; the skin under the eyes, beside it, does not."""
+        return, ``rim_same_cloth``) that lie on the nose's ridge (:data:`landmark_sets.NOSE_RIDGE`, bridge to tip) and
+        are as even as the cloth: their median lightness gradient (Sobel, Lab L of ``lab``) at most ``even`` times the
+        cloth's (``cut``'s), or 4 levels more than it. The cloth's top band beyond a pleat crosses the nose and is as
+        even as the rest of it; the skin under the eyes has their shade (recoloured photos: 2-10x the cloth's)."""
         back = (kept > 0) & (cut == 0)
         if not any_set(back.view(np.uint8)):
             return cut
@@ -495,7 +499,15 @@ class MaskSegmenter:
         ids = ids[ids > 0]
         if ids.size == 0:
             return cut
-        return (cut | np.isin(comp, ids)).astype(cut.dtype)
+        light = lab[..., 0].astype(np.float32)
+        grad = cv2.magnitude(cv2.Sobel(light, cv2.CV_32F, 1, 0), cv2.Sobel(light, cv2.CV_32F, 0, 1))
+        cloth = float(median(grad[cut > 0])) if any_set(cut) else 0.0
+        out = cut.copy()
+        for i in ids:
+            piece = comp == i
+            if float(median(grad[piece])) <= max(even * cloth, cloth + 4.0):
+                out[piece] = 1
+        return out
 
     def _keep_still(
         self,
