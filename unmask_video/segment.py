@@ -62,7 +62,11 @@ Method, per face (``face_id``):
    cloth's colour, reached from the cloth through its faint lower edge only), with the thin strands the cut leaves
    beside them. The same watershed cuts over the nose
    tip too (``top_cut``), flooded there also from the skin above the search region: pale skin on the nose bridge and
-   the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. Beside the jaw and
+   the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. For a mask cluster
+   nearer than ``near_skin_gap`` to the skin (the k-means map is then the cheeks above and beside the cloth too), the
+   cut's median keeps the cloth's thin outline as its step (``near_skin_line``) and what the cut takes does not come
+   back for the cloth's colour (``near_skin_cut``), but for a piece on the nose's ridge as even as the cloth
+   (``near_skin_even``: its top band beyond a pleat). Beside the jaw and
    the neck, a piece of another fabric paler than the cloth and of another colour leaves too, told by its texture at
    the frame's resolution (``rim_texture``, :mod:`unmask_video.mask_texture`: a hood's mesh lining). Once the presence
    decision has the mask as worn, the holes it encloses that are unlike the forehead's skin are its print and are
