@@ -62,7 +62,11 @@ Method, per face (``face_id``):
    cloth's colour, reached from the cloth through its faint lower edge only), with the thin strands the cut leaves
    beside them. The same watershed cuts over the nose
    tip too (``top_cut``), flooded there also from the skin above the search region: pale skin on the nose bridge and
-   the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. Beside the jaw and
+   the cheeks under the eyes, taken in by the cluster or the growth, leaves at the cloth's top edge. For a mask cluster
+   nearer than ``near_skin_gap`` to the skin (the k-means map is then the cheeks above and beside the cloth too), the
+   cut's median keeps the cloth's thin outline as its step (``near_skin_line``) and what the cut takes does not come
+   back for the cloth's colour (``near_skin_cut``), but for a piece on the nose's ridge as even as the cloth
+   (``near_skin_even``: its top band beyond a pleat). Beside the jaw and
    the neck, a piece of another fabric paler than the cloth and of another colour leaves too, told by its texture at
    the frame's resolution (``rim_texture``, :mod:`unmask_video.mask_texture`: a hood's mesh lining). Once the presence
    decision has the mask as worn, the holes it encloses that are unlike the forehead's skin are its print and are
@@ -393,12 +397,21 @@ class MaskSegmenter:
                 line_width = opt.rim_line_width
                 if opt.rim_line_px > 0:
                     line_width = min(line_width, (opt.rim_line_px + 0.49) / sub_size)  # (k = round(width x size) | 1)
-                binary = cut_at_rim(
-                    lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
-                    outside, opt.rim_same_cloth, opt.rim_hem_px,
-                    cluster_map(labels, region_idx, fit.mask_clusters, shape), opt.rim_separable,
-                    opt.rim_separable_tail, opt.rim_separable_small, past, opt.rim_lit_skin, below, opt.rim_same_levels,
-                )
+                if near_skin and opt.near_skin_line > 0:
+                    line_width = min(line_width, opt.near_skin_line)
+                parts = cluster_map(labels, region_idx, fit.mask_clusters, shape)
+
+                def rim(same_cloth: float) -> np.ndarray:
+                    return cut_at_rim(
+                        lab, binary, sure, cuts, sub_size, opt.rim_chroma_gain, opt.rim_light_weight, line_width,
+                        outside, same_cloth, opt.rim_hem_px, parts, opt.rim_separable, opt.rim_separable_tail,
+                        opt.rim_separable_small, past, opt.rim_lit_skin, below, opt.rim_same_levels,
+                    )
+
+                if near_skin and opt.near_skin_cut:
+                    binary = self._near_skin_rim(rim(0.0), rim(opt.rim_same_cloth), sub_lm, lab, opt.near_skin_even)
+                else:
+                    binary = rim(opt.rim_same_cloth)
                 if opt.rim_texture > 0 and sub_size / sx >= opt.rim_texture_face and any_set(binary):
                     binary = self._without_lining(image, win, lab, binary, seed, below)
             if strip is not None and opt.side_open_edge > 0 and any_set(binary):
@@ -466,6 +479,38 @@ class MaskSegmenter:
             out, binary, (int(x0), int(y0)), full_shape, (sx, sy), opt.feather_px, opt.feather_inward, image, edge
         )
         self._keep_still(state, image, lm, (int(x0), int(y0), int(x1), int(y1)), pasted, sx, worn, work, (sx, sy))
+        return out
+
+    @staticmethod
+    def _near_skin_rim(
+        cut: np.ndarray, kept: np.ndarray, lm: np.ndarray, lab: np.ndarray, even: float
+    ) -> np.ndarray:
+        """The rim cut of a mask of the skin's own colour (``near_skin_cut``): ``cut``, the cut with nothing coming back
+        by its colour (the cheek skin above and beside the cloth and the neck under it have the cloth's colour; only the
+        watershed's step at the cloth's edge tells them apart), with the pieces of ``kept`` (the cut with the colour's
+        return, ``rim_same_cloth``) that lie on the nose's ridge (:data:`landmark_sets.NOSE_RIDGE`, bridge to tip) and
+        are as even as the cloth: their median lightness gradient (Sobel, Lab L of ``lab``) at most ``even`` times the
+        cloth's (``cut``'s), or 4 levels more than it. The cloth's top band beyond a pleat crosses the nose and is as
+        even as the rest of it; the skin under the eyes has their shade (recoloured photos: 2-10x the cloth's)."""
+        back = (kept > 0) & (cut == 0)
+        if not any_set(back.view(np.uint8)):
+            return cut
+        n, comp = cv2.connectedComponents(back.astype(np.uint8), connectivity=8)
+        h, w = cut.shape
+        pts = np.round(lm[list(ls.NOSE_RIDGE)]).astype(int)
+        pts = pts[(pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)]
+        ids = np.unique(comp[pts[:, 1], pts[:, 0]])
+        ids = ids[ids > 0]
+        if ids.size == 0:
+            return cut
+        light = lab[..., 0].astype(np.float32)
+        grad = cv2.magnitude(cv2.Sobel(light, cv2.CV_32F, 1, 0), cv2.Sobel(light, cv2.CV_32F, 0, 1))
+        cloth = float(median(grad[cut > 0])) if any_set(cut) else 0.0
+        out = cut.copy()
+        for i in ids:
+            piece = comp == i
+            if float(median(grad[piece])) <= max(even * cloth, cloth + 4.0):
+                out[piece] = 1
         return out
 
     def _keep_still(

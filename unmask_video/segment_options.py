@@ -56,6 +56,17 @@ class SegmentOptions:
     # the neck, the growth keeps to the k-means map and the deep band is not grown there. 0: off.
     near_skin_gap: float = 5.0
     near_skin_neck: float = 0.25  # ... across this half width (face) around the chin's point: the neck
+    # ... and what the rim cut takes (over the nose tip and under the jaw) does not come back by its colour
+    # (``rim_same_cloth``): the cheek skin under the eyes and beside the cloth, and the neck, have the cloth's colour;
+    # the cloth's edge (the watershed's step) is what tells them apart. Only the pieces on the nose's ridge as even as
+    # the cloth do (the cloth's top band beyond a pleat): their median lightness gradient at most ``near_skin_even``
+    # times the cloth's
+    near_skin_cut: bool = True
+    near_skin_even: float = 1.25
+    # ... and the rim cut's median is this narrow (face; 0: ``rim_line_width`` as for other masks): the cloth's thin
+    # outline or hem at its top is the step between it and the skin of its colour, kept (a 3 x 3 median at the
+    # working size; ``rim_line_width``'s wider one takes it away as a pleat, and the flood then stops at the eyes' shade)
+    near_skin_line: float = 0.015
     # The deep band: under the search region, down to ``deep_below`` face heights under the jaw line (a mask worn
     # far down the neck, under a FaceMesh jaw placed too high on a masked face), a pixel joins only when the
     # colour model is about as sure of it as of the k-means mask (its median P(mask) less ``deep_margin``), and
