@@ -12,8 +12,7 @@ from unmask_video import landmark_sets
 from unmask_video.stages import FaceROI
 from unmask_video.reconstruct import ring_weights
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
-from unmask_video.reconstruct.lab_pixels import to_lab
-from unmask_video.reconstruct.light_plane import across_light, across_share, forehead_slope
+from unmask_video.reconstruct.light_plane import across_light, across_share
 from unmask_video.reconstruct.ring_weights import in_own_shade
 from unmask_video.reconstruct.skin_light import _SkinBase
 
@@ -450,30 +449,3 @@ def test_the_persons_own_photo_is_not_levelled(cast: tuple[int, int, int]) -> No
     on = ReferenceComposite(CompositeOptions(level_light=1.0)).reconstruct([face])[0]
     off = ReferenceComposite(CompositeOptions(level_light=0.0)).reconstruct([face])[0]
     assert np.array_equal(on, off)
-
-
-def test_the_frames_light_across_taken_is_at_most_its_foreheads() -> None:
-    # The ring is the eye line: darker by 40 L on one side (the lids, a temple's shade); the forehead shows 10.
-    tgt, ref, both, coords = _ring(40, -20)
-    share, slope, columns = across_share(tgt, ref, both, coords)
-    assert abs(float(slope[0]) * 199 - 40) < 1.0, slope
-    b_share, b_slope, b_columns = across_share(tgt, ref, both, coords, bound=10.0 / 199)
-    assert np.array_equal(share, b_share) and np.array_equal(columns, b_columns)  # (the share: the unbounded slopes')
-    assert abs(float(b_slope[0]) * 199 - 10.0) < 1e-3, b_slope
-    assert b_slope[1] == slope[1]  # (redness is not bounded)
-    # (a forehead lit evenly: the ring's floor of an even light's slope is left; one steeper than the ring: no bound)
-    assert abs(float(across_share(tgt, ref, both, coords, bound=0.0)[1][0]) * 199 - 8.0) < 1e-3
-    assert across_share(tgt, ref, both, coords, bound=-60.0 / 199)[1][0] == slope[0]
-
-
-def test_the_foreheads_light_across_is_read_from_its_two_sides() -> None:
-    image = np.zeros((120, 120, 3), np.uint8)
-    image[:, :60] = (120, 90, 80)
-    image[:, 60:] = (200, 170, 150)
-    lm = np.full((468, 2), 60.0, np.float32)
-    lm[landmark_sets.FOREHEAD[1]], lm[landmark_sets.FOREHEAD[2]] = (40.0, 30.0), (80.0, 30.0)
-    lights = to_lab(image[[0, 0], [0, 119]])[:, 0]
-    slope = forehead_slope(image, lm, 100.0)
-    assert slope is not None and abs(slope - float(lights[1] - lights[0]) / 40.0) < 1e-3, (slope, lights)
-    lm[landmark_sets.FOREHEAD[2]] = (118.0, 30.0)  # (a side whose patch leaves the image: not read)
-    assert forehead_slope(image, lm, 100.0) is None

@@ -66,7 +66,6 @@ def match_color(
     neck_gap: float = 0.0,
     beside: Callable[[], np.ndarray | None] | None = None,
     level: float = 0.0,
-    across_bound: float | None = None,
 ) -> np.ndarray:
     """Colour-match ``reference`` to ``target`` (both (h, w, 3) uint8 RGB, aligned) on the ``apply`` pixels.
 
@@ -94,8 +93,7 @@ def match_color(
     (:attr:`CompositeOptions.seam_cap`). ``track`` (with ``light="skin"``): the face's fields from frame to frame
     (:class:`LightTrack`: reused from an earlier frame if it holds them, else what this frame measured is put in it).
     ``across`` (with ``light="skin"``): the share of the reference's light across the face replaced by the frame's
-    (:attr:`CompositeOptions.across`), the frame's slope of lightness taken at most ``across_bound`` (L per pixel;
-    None: no bound, :func:`~unmask_video.reconstruct.light_plane.across_share`). ``shade`` (with ``light="skin"``): ring pixels where the reference is in a shade
+    (:attr:`CompositeOptions.across`). ``shade`` (with ``light="skin"``): ring pixels where the reference is in a shade
     the frame does not show count little (:attr:`CompositeOptions.ring_shade`, :func:`in_own_shade`; 0: off);
     ``neck_gap`` (with ``light="skin"``): the ring below the mouth counts less where its change of light is not the
     face's (:attr:`CompositeOptions.neck_gap`, :func:`neck_weight`; 0: off). ``beside`` (with ``light="skin"``): gives,
@@ -167,7 +165,7 @@ def match_color(
             ref_sub, r, a, (ring_ys, ring_xs), tgt_c, ref_c, not_mask, skin_stats, ref_skin, keep, seam_keep, far,
             local_sigma, seam_sigma, field_filter, out[region], mouth_sub, seam_cap, anchor, across, shade, neck_gap,
             None if beside is None else lambda: _beside_pixels(beside(), region, target, mask_colour), lips=lips_sub,
-            level=level, across_bound=across_bound,
+            level=level,
         )
         if track is not None:
             assert anchor is not None

@@ -46,7 +46,6 @@ from unmask_video.reconstruct.field_refresh import FieldRefresh
 from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill
 from unmask_video.reconstruct.lab_pixels import coords_of, paste_at
 from unmask_video.reconstruct.light_fields import LightTrack
-from unmask_video.reconstruct.light_plane import forehead_slope
 from unmask_video.reconstruct.neck_side import fade_neck_side
 from unmask_video.reconstruct.outside_fill import OutsideFillOptions, above_jaw_corners, fill_band, fill_on_face
 from unmask_video.reconstruct.rebuilt_carry import RebuiltCarry
@@ -199,13 +198,6 @@ class CompositeOptions:
     #: lit from one side no longer carries its bright, pale, bleached cheek onto a face lit evenly (nor a colour step at
     #: the mask's side edge there); a photo in the frame's own light is left as it is. 0: never.
     across: float = 1.0
-    #: With ``across`` > 0: the frame's slope of lightness across the ring that replaces the reference's is bounded by
-    #: the light across the frame's forehead (:func:`light_plane.forehead_slope`; the ring's floor of an even light's
-    #: slope at least, :func:`light_plane.across_share`). A mask worn up to the lower lids leaves a ring that is the eye
-    #: line: its lids and the shade by a temple read as a light across the face that the forehead and the cheeks do not
-    #: show (the white-mask woman: 40-50 L across the ring, 4 across her forehead; her image-left cheek and jaw rebuilt
-    #: 20-30 L darker than her forehead).
-    across_forehead: bool = True
     #: With ``light="skin"``: ring pixels where the warped reference is in a shade the frame does not show there (its
     #: luminance relative to its own smooth skin light's below this fraction of the frame's relative to its own: a
     #: stand-in's eye sockets, lower lids and lashes under the frame's lit lower lids) weigh ``_SHADE_WEIGHT`` in the
@@ -387,8 +379,6 @@ class ReferenceComposite:
         scale = opts.work_px / max(rh, rw) if opts.work_px > 0 else 1.0
         eyes = eye_maps(face.mask[region], lm, opts.eye_keep, opts.band.px(face_px) + 1.0)
         located = face_in_frame(face)
-        forehead = (forehead_slope(image, face.landmarks, face_px)
-                    if opts.across > 0 and opts.across_forehead and opts.light == "skin" else None)  # fmt: skip
         if scale >= 1.0:
             lengths = self.lengths(face_px)
             # (the carry test's and the rebuild's: drawn once, in the rebuild's scratch buffer)
@@ -410,8 +400,7 @@ class ReferenceComposite:
                                        bleed=self._averages.bleed(located),
                                        fringe=self._averages.fringe(located), reads=reads,
                                        shade=face.reference_shade, ridge=ridge, lift=lift,
-                                       lips=_region_lips(face, region), dist=dist,
-                                       forehead=forehead)  # fmt: skip
+                                       lips=_region_lips(face, region), dist=dist)  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -448,7 +437,6 @@ class ReferenceComposite:
             fringe=self._averages.fringe(located),
             shade=face.reference_shade,
             lips=None if (lips := _region_lips(face, region)) is None else (lips + 0.5) * np.float32([sx, sy]) - 0.5,
-            forehead=None if forehead is None else forehead / sx,  # (per working pixel)
         )
         rebuilt = cv2.resize(small[0], (rw, rh), interpolation=cv2.INTER_LINEAR)
         changed = cv2.resize(small[1].astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST) > 0
@@ -597,7 +585,6 @@ class ReferenceComposite:
         lift: ShadeTrack | None = None,
         lips: np.ndarray | None = None,
         dist: np.ndarray | None = None,
-        forehead: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rebuild one region (all arrays cropped alike; ``lengths``: the options' distances in its pixels;
         ``upsampled``: it is a working size that will be scaled up; ``turn``: how far the reference's head is turned
@@ -611,8 +598,7 @@ class ReferenceComposite:
         photo's shade under the jaw, decided where the colour fields are measured and laid again where ``track`` reuses
         them, :class:`ShadeTrack`; None: decided on this frame; ``lips``: where the warp put the reference's own lips,
         ``FaceROI.reference_lips`` in the region's pixels; None: not known; ``dist``: :func:`distance_to` of ``hole`` in
-        the scratch buffer ``"composite.dist"`` where the caller drew it; None: drawn here; ``forehead``: the frame's
-        slope of lightness across its forehead, L per pixel of ``image``, :func:`forehead_slope`; None: not bounded).
+        the scratch buffer ``"composite.dist"`` where the caller drew it; None: drawn here).
 
         Returns the region with the hole and its blend band rebuilt, and the (h, w) bool map of the
         pixels that were rebuilt. ``out``: where to write it (a copy of ``image``, changed in place);
@@ -639,7 +625,7 @@ class ReferenceComposite:
                 reference, image, ring, paste, opts.local_color_sigma, opts.transfer_std, hole,
                 filters[0], opts.seam_sigma, filters[1], out=out, stats_ring=stats, light=opts.light,
                 mouth=landmarks[list(LIPS_OUTER)], lips=lips, seam_cap=opts.seam_cap, track=track, across=opts.across,
-                shade=opts.ring_shade, neck_gap=opts.neck_gap, level=opts.level_light, across_bound=forehead,
+                shade=opts.ring_shade, neck_gap=opts.neck_gap, level=opts.level_light,
                 beside=(lambda: beside(dist, valid, lengths)) if opts.beside else None,
             )
             if shade is not None:

@@ -2,16 +2,13 @@
 
 Down the face (:func:`light_plane`: the frame's change of light against the reference's, continued where the ring of
 visible skin is far) and across it (:func:`across_share`, :func:`across_light`: how far a reference lit from another
-side than the frame is, and its own slopes of lightness and redness across the face to replace by the frame's,
-bounded by the light across the frame's forehead, :func:`forehead_slope`).
+side than the frame is, and its own slopes of lightness and redness across the face to replace by the frame's).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from unmask_video.landmark_sets import FOREHEAD
-from unmask_video.reconstruct.lab_pixels import to_lab
 from unmask_video.reconstruct.ring_colour import MIN_RING_PIXELS
 
 
@@ -34,9 +31,6 @@ _ACROSS_FLOORS = np.array([_ACROSS_FLOOR, _ACROSS_FLOOR_RED])
 #: and the frame's slope across (Lab units per pixel of the region), (3,) each; and the columns of the region the ring's
 #: skin spans ((2,): its first and last), past which the slope is not continued (:func:`across_light`).
 Across = tuple[np.ndarray, np.ndarray, np.ndarray]
-#: The forehead's two sides (:func:`forehead_slope`): squares of this many face sizes across, centred on its image-left
-#: and image-right landmarks (FOREHEAD's second and third), whose median lightnesses tell its light across.
-_FOREHEAD_PATCH = 0.06
 
 
 def _plane_slopes(values: np.ndarray, px: np.ndarray, py: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray]:
@@ -50,28 +44,8 @@ def _plane_slopes(values: np.ndarray, px: np.ndarray, py: np.ndarray, ridge: flo
     return (a[1, 1] * b[0] - a[0, 1] * b[1]) / det, (a[0, 0] * b[1] - a[1, 0] * b[0]) / det
 
 
-def forehead_slope(image: np.ndarray, landmarks: np.ndarray, face_px: float) -> float | None:
-    """The frame's slope of lightness across its forehead (Lab L per pixel, from its image-left side to its right):
-    the median L of a square (``_FOREHEAD_PATCH`` face sizes across) on each side of it, FOREHEAD's second and third
-    landmarks, over how far apart they lie. ``image``: (h, w, 3) uint8 RGB, ``landmarks`` (468, 2) in its pixels. None:
-    a side outside the image, or the two closer than a patch's width."""
-    h, w = image.shape[:2]
-    half = max(int(round(0.5 * _FOREHEAD_PATCH * face_px)), 1)
-    sides = np.asarray(landmarks, np.float32)[[FOREHEAD[1], FOREHEAD[2]]]
-    lights = []
-    for x, y in np.round(sides).astype(np.int64):
-        if x - half < 0 or y - half < 0 or x + half >= w or y + half >= h:
-            return None
-        lights.append(float(np.median(to_lab(image[y - half:y + half + 1, x - half:x + half + 1])[..., 0])))
-    apart = float(sides[1, 0] - sides[0, 0])
-    if abs(apart) < 2 * half + 1:
-        return None
-    return (lights[1] - lights[0]) / apart
-
-
 def across_share(
-    tgt_ring: np.ndarray, ref_ring: np.ndarray, both: np.ndarray, ring_coords: tuple[np.ndarray, np.ndarray],
-    bound: float | None = None,
+    tgt_ring: np.ndarray, ref_ring: np.ndarray, both: np.ndarray, ring_coords: tuple[np.ndarray, np.ndarray]
 ) -> Across:
     """(share, slope, columns): (3,) each per Lab channel, b 0, the frame's slope of lightness and of redness (L, a)
     across the ring (Lab units per pixel) and the share of the reference's across to be replaced by it, in [0, 1], per
@@ -81,13 +55,8 @@ def across_share(
     ``ring_coords`` pixels) where both show skin (``both``): 0 where the two slopes differ by at most half the larger
     (the same light), 1 where by all of it or more (a photo lit from one side on a face lit from the other, or from the
     front; a side light's bleached cheek: a only where the reference's lighter side is its less red one); slopes under
-    ``_ACROSS_FLOOR`` (L) and ``_ACROSS_FLOOR_RED`` (a) count as that. The frame's slope of lightness taken is at
-    most ``bound`` (L per pixel, the light across the frame's forehead, :func:`forehead_slope`; None: no bound) or
-    ``_ACROSS_FLOOR`` over the ring's span, whichever is larger, either way: a ring that is only the eye line (a mask
-    worn up to the lower lids) reads the lids and the shade by a temple, darker on one side than the cheeks below, and
-    its slope laid over the whole lower face darkened one cheek and the jaw (the white-mask woman: 40-50 L across the
-    ring, 4 across her forehead). The share is the unbounded slopes' (a photo in the frame's own light is left as it
-    is). Zeros with fewer than ``MIN_RING_PIXELS`` pixels."""
+    ``_ACROSS_FLOOR`` (L) and ``_ACROSS_FLOOR_RED`` (a) count as that. Zeros with fewer than ``MIN_RING_PIXELS``
+    pixels."""
     share, slope = np.zeros(3, np.float32), np.zeros(3, np.float32)
     if np.count_nonzero(both) < MIN_RING_PIXELS:
         return share, slope, np.zeros(2, np.float32)
@@ -103,9 +72,6 @@ def across_share(
         # falls on; a warm light's redder lit side, or a blush on one cheek, is left to the colour bound)
         share[1] = 0.0
     slope[:2] = ours / span
-    if bound is not None:
-        most = max(abs(bound), _ACROSS_FLOOR / span)
-        slope[0] = np.clip(slope[0], -most, most)
     return share, slope, np.array([xs.min(), xs.max()], np.float32)
 
 

@@ -308,7 +308,6 @@ def match_skin_light(
     beside: Callable[[], tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray] | None] | None = None,
     lips: np.ndarray | None = None,
     level: float = 0.0,
-    across_bound: float | None = None,
 ) -> LightFields:
     """The reference ``ref`` ((h, w, 3) uint8) in the light of the frame's visible skin (``light="skin"``), written
     into ``out`` ((h, w, 3) uint8, may be a view) at the ``apply`` pixels. Returns what it measured on the ring, for
@@ -327,7 +326,7 @@ def match_skin_light(
     ``S_r + c (ref - S_r) + D``, its L compressed above the frame skin's brightest; plus the seam field (its pull on
     each ring pixel within ``seam_cap`` robust spreads of the frame's skin there, if > 0). Where the ring's light
     across the face is not the reference's, ``across`` of the reference's own is replaced by the frame's first
-    (:func:`across_share`, its slope of lightness bounded by ``across_bound``; :meth:`_SkinBase.flatten`). Ring pixels where the reference is in a shade the frame does
+    (:func:`across_share`, :meth:`_SkinBase.flatten`). Ring pixels where the reference is in a shade the frame does
     not show (its own eye sockets, lids, lashes: :func:`in_own_shade` with the ratio ``shade``; 0: none) weigh
     ``SHADE_WEIGHT`` in ``D`` and are left out of the seam; those below the ``mouth`` less where their change of light
     differs from the face's by more than ``neck_gap`` (:func:`neck_weight`). The frame's skin ``beside`` the mask where
@@ -397,7 +396,7 @@ def match_skin_light(
     skin_keep = keep & frame_skin
     # The reference's light across the face, where the ring shows it is not the frame's (:func:`across_share`), is
     # replaced by the frame's.
-    share, slope, columns = across_share(tgt_ring, ref_ring, skin_keep & ref_skin, ring_coords, across_bound)
+    share, slope, columns = across_share(tgt_ring, ref_ring, skin_keep & ref_skin, ring_coords)
     base.flatten(apply, (across * share, slope, columns))
     shares = np.zeros(3, np.float32)
     if level > 0:
