@@ -118,7 +118,7 @@ from unmask_video import landmark_sets as ls
 from unmask_video.blend import disk_morph, mask_bbox
 from unmask_video.colour_model import ColourModel
 from unmask_video.errors import InputError
-from unmask_video.face_axes import neck_column, oval_map
+from unmask_video.face_axes import column_between, neck_column, oval_map
 from unmask_video.kmeans_clusters import (
     ClusterFit, blur_reach, cluster_map, clusters_map, colour_histogram, is_warm, nearest_centres,
 )
@@ -386,7 +386,10 @@ class MaskSegmenter:
                     cuts = below | over
                     above = (search_mask == 0) & (over > 0)
                     if opt.top_cut_cloth:
-                        above &= smooth < sure_level(prob, seed, opt.deep_threshold, opt.deep_margin)
+                        # (the cloth over the search region's top, across the face's own width under the eyes: turned
+                        # with a tilted head; beside the face, a pale wall of the cloth's colour floods in as before)
+                        cloth = smooth >= sure_level(prob, seed, opt.deep_threshold, opt.deep_margin)
+                        above &= ~(cloth & (column_between(shape, sub_lm, ls.UNDER_EYES) > 0))
                     outside = outside | above
                 sure = (seed | binary) & (1 - cuts)
                 if opt.rim_sure_erode > 0:
