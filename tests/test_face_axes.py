@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from unmask_video import landmark_sets as ls
-from unmask_video.face_axes import face_axes, neck_column, oval_map
+from unmask_video.face_axes import column_between, face_axes, neck_column, oval_map
 
 SHAPE = (512, 512)
 
@@ -69,3 +69,22 @@ def test_the_oval_map_holds_the_face_not_what_lies_past_its_outline(astronaut_la
     assert not oval[y1 + 2 :].any()
     # (the whole outline's box is not filled: the oval leaves its corners out)
     assert oval[y0:y1 + 1, x0:x1 + 1].mean() < 0.9
+
+
+def test_the_column_under_the_eyes_holds_them_and_turns_with_the_head(astronaut_landmarks: np.ndarray) -> None:
+    # The column across the under-eye line's width (the segmenter's top cut keeps the cloth there): both ends of the
+    # line inside, the ears beside it; on the head tilted 30 degrees the same points, turned, likewise.
+    for degrees in (0.0, 30.0, -30.0):
+        lm = _turned(astronaut_landmarks, degrees)
+        column = column_between(SHAPE, lm, ls.UNDER_EYES)
+        middle = lm[ls.UNDER_EYES[len(ls.UNDER_EYES) // 2]]
+        for i in (ls.UNDER_EYES[0], ls.UNDER_EYES[-1]):
+            x, y = np.round(lm[i] + 0.05 * (middle - lm[i])).astype(int)  # (just inside the line's end)
+            assert column[y, x], (degrees, i)
+        for i in ls.YAW_PROBE[::2]:
+            x, y = np.round(lm[i]).astype(int)
+            assert not column[y, x], (degrees, i)
+    # The neck column is the same function on the neck's sides.
+    np.testing.assert_array_equal(
+        neck_column(SHAPE, astronaut_landmarks), column_between(SHAPE, astronaut_landmarks, ls.NECK_SIDES)
+    )

@@ -9,7 +9,7 @@ import pytest
 
 from unmask_video import landmark_sets as ls
 from unmask_video.colour_model import shading_free_chroma
-from unmask_video.mask_refine import fill_print_notches, fill_unlike_holes, grow_deeper, snap_edges
+from unmask_video.mask_refine import fill_print_notches, fill_unlike_holes, grow_deeper, snap_edges, sure_level
 from unmask_video.search_region import search_polygons
 
 
@@ -845,3 +845,14 @@ def test_search_polygons_built_together_are_those_built_one_by_one(astronaut_lan
     for (below, _, _), polygon in zip(shapes, together):
         np.testing.assert_allclose(polygon[chin], jaw[chin] + down * size * below, atol=1e-3)
     assert not np.array_equal(together[1], together[2]) and not np.array_equal(together[2], together[3])
+
+
+def test_sure_level_is_the_k_means_masks_median_less_the_margin_at_most_the_ceiling():
+    prob = np.zeros((20, 20), np.float32)
+    seed = np.zeros((20, 20), np.uint8)
+    seed[5:15, 5:15] = 1
+    prob[5:15, 5:15] = np.linspace(0.6, 0.8, 100, dtype=np.float32).reshape(10, 10)
+    prob[0, 0] = 1.0  # (off the k-means mask: not counted)
+    assert sure_level(prob, seed, 0.9, 0.05) == pytest.approx(0.65, abs=0.01)
+    prob[5:15, 5:15] = 0.99
+    assert sure_level(prob, seed, 0.9, 0.05) == pytest.approx(0.9)

@@ -9,12 +9,14 @@ the line's other end, the less a chin placed wrong turns it (the nose bridge is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
 from unmask_video import landmark_sets
 
-__all__ = ["face_axes", "neck_column", "oval_map"]
+__all__ = ["column_between", "face_axes", "neck_column", "oval_map"]
 
 _FACE_HEIGHT = landmark_sets.index(landmark_sets.FACE_HEIGHT)
 _FACE_OVAL = landmark_sets.index(landmark_sets.FACE_OVAL)
@@ -31,10 +33,17 @@ def face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
 def neck_column(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     """(h, w) uint8, 255 between the lines down the face (:func:`face_axes`) through the
     :data:`~unmask_video.landmark_sets.NECK_SIDES` points (the neck's width, and the chin above it), 0 beside them."""
+    return column_between(shape, landmarks, landmark_sets.NECK_SIDES)
+
+
+def column_between(shape: tuple[int, int], landmarks: np.ndarray, points: Sequence[int]) -> np.ndarray:
+    """(h, w) uint8, 255 between the lines down the face (:func:`face_axes`) through the outermost of the landmarks
+    ``points`` across the face, 0 beside them: a band that turns with a tilted head."""
     pts = np.asarray(landmarks, np.float64)
     down, _ = face_axes(pts)
     across = np.array([-down[1], down[0]])
-    a, b = sorted(float(pts[i] @ across) for i in landmark_sets.NECK_SIDES)
+    along = pts[list(points)] @ across
+    a, b = float(along.min()), float(along.max())
     h, w = shape
     coord = np.arange(w, dtype=np.float64)[None, :] * across[0] + np.arange(h, dtype=np.float64)[:, None] * across[1]
     return ((coord >= a) & (coord <= b)).astype(np.uint8) * 255

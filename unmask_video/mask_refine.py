@@ -36,6 +36,7 @@ import numpy as np
 from unmask_video.blend import grow_box, mask_bbox
 from unmask_video.colour_model import cloth_free_chroma, mean_free_chroma, shading_free_chroma
 from unmask_video.mask_pixels import any_set, gaussian_reach, nonzero, pixels_at, pixels_of
+from unmask_video.order_stats import median
 
 __all__ = [
     "smooth_probability", "grow", "grow_deeper", "snap_edges", "join_past_hand", "add_hem", "ear_loops",
@@ -213,6 +214,12 @@ def grow(
     out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, kernel)
     out &= search.astype(np.uint8)
     return _fill_mask_like_holes(out, smooth, hole_prob, int((0.03 * size) ** 2))
+
+
+def sure_level(prob: np.ndarray, seed: np.ndarray, ceiling: float, margin: float) -> float:
+    """P(mask) as sure as the colour model is of the k-means mask ``seed`` (its median less ``margin``), at most
+    ``ceiling``: a dark mask whose colour the background shares is never as sure as a pale blue one."""
+    return min(ceiling, float(median(prob[seed > 0])) - margin)
 
 
 def grow_deeper(

@@ -122,7 +122,7 @@ from unmask_video import landmark_sets as ls
 from unmask_video.blend import disk_morph, mask_bbox
 from unmask_video.colour_model import ColourModel
 from unmask_video.errors import InputError
-from unmask_video.face_axes import neck_column, oval_map
+from unmask_video.face_axes import column_between, neck_column, oval_map
 from unmask_video.kmeans_clusters import (
     ClusterFit, blur_reach, cluster_map, clusters_map, colour_histogram, is_warm, nearest_centres,
 )
@@ -135,7 +135,7 @@ from unmask_video.mask_paste import paste, to_float
 from unmask_video.mask_pixels import any_set
 from unmask_video.mask_refine import (
     add_hem, cut_narrow_peaks, ear_loops, fill_print_notches, fill_unlike_holes, grow, grow_deeper, join_past_hand,
-    smooth_probability, snap_edges,
+    smooth_probability, snap_edges, sure_level,
 )
 from unmask_video.mask_region import face_size, over_nose, region_polygon, side_strips, under_jaw
 from unmask_video.mask_texture import textured, without_foreign
@@ -358,9 +358,7 @@ class MaskSegmenter:
                 band &= 1 - search_mask
                 if neck is not None:
                     band[:, neck.any(axis=0)] = 0
-                # (as sure as the colour model is of the k-means mask itself, up to ``deep_threshold``: a dark mask
-                # whose colour the background shares is never as sure as a pale blue one)
-                deep_sure = min(opt.deep_threshold, float(median(prob[seed > 0])) - opt.deep_margin)
+                deep_sure = sure_level(prob, seed, opt.deep_threshold, opt.deep_margin)
                 strip = None if sub_reach is None else side_strips(shape, sub_deep, sub_reach)
                 deeper = grow_deeper(prob, binary, band, sub_size, deep_sure, opt.deep_front, smooth)
                 if strip is not None and opt.side_open_edge > 0 and any_set(deeper != binary):
@@ -390,7 +388,13 @@ class MaskSegmenter:
                     # no colour step; the cloth's top edge is one. (one watershed for both rims)
                     over = over_nose(sub_lm, shape, opt.top_cut_line * sub_size)
                     cuts = below | over
-                    outside = outside | ((search_mask == 0) & (over > 0))
+                    above = (search_mask == 0) & (over > 0)
+                    if opt.top_cut_cloth:
+                        # (the cloth over the search region's top, across the face's own width under the eyes: turned
+                        # with a tilted head; beside the face, a pale wall of the cloth's colour floods in as before)
+                        cloth = smooth >= sure_level(prob, seed, opt.deep_threshold, opt.deep_margin)
+                        above &= ~(cloth & (column_between(shape, sub_lm, ls.UNDER_EYES) > 0))
+                    outside = outside | above
                 sure = (seed | binary) & (1 - cuts)
                 if opt.rim_sure_erode > 0:
                     sure = disk_morph(sure, cv2.MORPH_ERODE, disk_size(2 * opt.rim_sure_erode * sub_size))
@@ -779,7 +783,7 @@ class MaskSegmenter:
         if opt.hand_reach > 0:
             # (a distance threshold: a dilation by a large disk is slow)
             wide = (cv2.distanceTransform(1 - search, cv2.DIST_L2, 5) <= opt.hand_reach * size).astype(np.uint8)
-        sure = min(opt.deep_threshold, float(median(prob[seed > 0])) - opt.deep_margin)
+        sure = sure_level(prob, seed, opt.deep_threshold, opt.deep_margin)
         body = seed & core
         out, past = join_past_hand(smooth, binary, hand, wide, size, sure, body if body.any() else seed)
         if not past.any():

@@ -111,6 +111,11 @@ class SegmentOptions:
     # or the growth), flooded in from the skin above the search region.
     top_cut: bool = True
     top_cut_line: float = 0.0
+    # ... but not from the cloth itself above the search region across the face's width under the eyes (along the
+    # face's own axes): a mask worn higher than its top (pulled up to the eyes; pasted level on a tilted head) floods
+    # nothing from there that the colour model is as sure of as of the k-means mask (``deep_threshold``,
+    # ``deep_margin``), else the flood runs through no colour step into the cloth.
+    top_cut_cloth: bool = True
     rim_same_cloth: float = 4.0  # a piece cut off whose chroma over lightness is this near the sure mask's stays
     # ... or within this many uint8 levels of Lab a or b at its lightness where that is more (a dark cloth's chroma over
     # lightness moves in steps of 2.56: a black mask's corner by the ear two levels redder than its middle, beside
