@@ -194,3 +194,36 @@ def test_the_grain_measured_on_one_frame_holds_on_the_frames_between() -> None:
     reused = rebuilt(again)
     assert again.reused
     assert np.abs(reused.astype(np.int16) - measured).max() <= 1
+
+
+def test_the_frame_grain_is_read_on_one_ask_in_grain_refresh_and_held_between_at_the_face_size_now() -> None:
+    from unmask_video.reconstruct.composite import CompositeOptions
+    from unmask_video.reconstruct.face_averages import FaceAverages
+
+    averages = FaceAverages(CompositeOptions(grain_refresh=3))
+    reads: list[float] = []
+    size = [100.0]
+
+    def read(k: float) -> FrameGrain:
+        reads.append(k)
+        return FrameGrain(np.full((2, 3), float(len(reads)), np.float32), size[0] * k)
+
+    centre = np.array([200.0, 150.0], np.float32)
+    got = []
+    for frame in range(7):
+        # (the face moves a little and grows; the working scale changes)
+        located, size[0] = (np.zeros((1, 2), np.float32), centre + frame, 100.0 + frame), 100.0 + frame
+        got.append(averages.grain(located, read, 100.0 + frame)(0.5))
+    assert len(reads) == 3  # the 1st, 4th and 7th asks
+    assert [float(g.amplitudes[0, 0]) for g in got] == [1, 1, 1, 2, 2, 2, 3]
+    assert [g.face for g in got] == [50.0 + 0.5 * f for f in range(7)]
+    # another face far away is read on its own; a read that found too little skin holds None
+    other = averages.grain((np.zeros((1, 2), np.float32), centre + 500.0, 100.0), lambda k: None, 100.0)
+    assert other(0.5) is None
+    assert averages.grain((np.zeros((1, 2), np.float32), centre + 500.0, 100.0), read, 100.0)(0.5) is None
+    assert len(reads) == 3
+    # every ask reads at 1
+    every = FaceAverages(CompositeOptions(grain_refresh=1))
+    for _ in range(3):
+        every.grain((np.zeros((1, 2), np.float32), centre, 100.0), read, 100.0)(0.5)
+    assert len(reads) == 6

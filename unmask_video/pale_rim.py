@@ -53,12 +53,37 @@ def pale_rim(
     """(h, w) uint8 {0, 1}: the pale rim's pixels (see the module docstring) on a box of a frame: ``before`` and
     ``after`` its pixels before and after the blend ((h, w, 3) uint8 RGB), ``mask`` the face's mask there ((h, w),
     >= 0.5: mask), ``width_px`` the blend width. None: none."""
+    found = _rim_near_mask(before, after, mask, width_px, options)
+    if found is None:
+        return None
+    out = np.zeros(np.shape(mask)[:2], np.uint8)
+    out[found] = 1
+    return out
+
+
+def _rim_near_mask(
+    before: np.ndarray, after: np.ndarray, mask: np.ndarray, width_px: float, options: PaleRimOptions
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`pale_rim` on the mask's box grown by the rim's depth and the opening's reach (the rim lies there; the
+    opening and the distance read nothing further, so the pixels found are the same as on the whole box): the rim's
+    pixels' rows and columns in the box. None: none."""
     m = (np.asarray(mask) >= 0.5).view(np.uint8)
     depth = options.depth * width_px
-    if depth < 1.0 or not m.any():
+    if depth < 1.0:
         return None
-    outside = cv2.distanceTransform(1 - m, cv2.DIST_L2, 3)
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    if not len(rows):
+        return None
     k = max(int(round(options.opening * width_px)) | 1, 3)
+    # (the distance transform's 3x3 chamfer steps are at least 0.955 px: a pixel within the depth of the mask lies
+    # within depth / 0.95 of its box)
+    grow = int(np.ceil(depth / 0.95)) + k + 1
+    h, w = m.shape
+    top, left = max(int(rows[0]) - grow, 0), max(int(cols[0]) - grow, 0)
+    bottom, right = min(int(rows[-1]) + grow + 1, h), min(int(cols[-1]) + grow + 1, w)
+    m = m[top:bottom, left:right]
+    before, after = before[top:bottom, left:right], after[top:bottom, left:right]
+    outside = cv2.distanceTransform(1 - m, cv2.DIST_L2, 3)
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     light = cv2.cvtColor(after, cv2.COLOR_RGB2GRAY)
     # (a mask pixel straight below, within the depth: the mask's top edge; the kernel's anchor at its top row makes
@@ -84,10 +109,12 @@ def pale_rim(
     ys, xs, kept = ys[on], xs[on], diff[on] <= options.kept
     if len(ys) == 0:
         return None
-    candidate = np.zeros((h, w), np.uint8)
-    candidate[ys, xs] = 1
+    # (the pieces on the remaining candidates' box only)
+    r0, c0 = int(ys.min()), int(xs.min())
+    candidate = np.zeros((int(ys.max()) - r0 + 1, int(xs.max()) - c0 + 1), np.uint8)
+    candidate[ys - r0, xs - c0] = 1
     count, labels = cv2.connectedComponents(candidate, connectivity=8)
-    of = labels[ys, xs]
+    of = labels[ys - r0, xs - c0]
     touches = np.zeros(count, bool)
     touches[of[outside[ys, xs] <= options.touch_px]] = True
     share = np.bincount(of[kept], minlength=count) >= options.kept_share * np.bincount(of, minlength=count)
@@ -95,7 +122,8 @@ def pale_rim(
     keep[0] = False
     if not keep.any():
         return None
-    return keep[labels].view(np.uint8)
+    on = keep[of]
+    return ys[on] + top, xs[on] + left
 
 
 def _clipped(box: Box, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -119,15 +147,17 @@ def fill_pale_rim(
     if x1 <= x0 or y1 <= y0:
         return 0
     crop = frame[y0:y1, x0:x1]
-    rim = pale_rim(before, crop, mask[y0 - box.y0 : y1 - box.y0, x0 - box.x0 : x1 - box.x0], width_px, options)
-    if rim is None:
+    found = _rim_near_mask(before, crop, mask[y0 - box.y0 : y1 - box.y0, x0 - box.x0 : x1 - box.x0], width_px, options)
+    if found is None:
         return 0
-    ys, xs = np.nonzero(rim)
+    ys, xs = found
     # (on the rim's box grown by the inpainting's reach: what it reads round the rim; the pixels changed are the rim's)
     pad = int(np.ceil(options.inpaint_radius)) + 2
-    h, w = rim.shape
+    h, w = crop.shape[:2]
     r0, c0 = max(int(ys.min()) - pad, 0), max(int(xs.min()) - pad, 0)
     r1, c1 = min(int(ys.max()) + pad + 1, h), min(int(xs.max()) + pad + 1, w)
-    filled = cv2.inpaint(crop[r0:r1, c0:c1], rim[r0:r1, c0:c1], options.inpaint_radius, cv2.INPAINT_TELEA)
+    rim = np.zeros((r1 - r0, c1 - c0), np.uint8)
+    rim[ys - r0, xs - c0] = 1
+    filled = cv2.inpaint(crop[r0:r1, c0:c1], rim, options.inpaint_radius, cv2.INPAINT_TELEA)
     crop[ys, xs] = filled[ys - r0, xs - c0]
     return len(ys)

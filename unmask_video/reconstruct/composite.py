@@ -236,6 +236,9 @@ class CompositeOptions:
     #: and blotchier than the video, no longer pastes its acne and its lit and dark patches onto a smooth face (the
     #: grey-mask man); the person's own photo is left as it is.
     grain: bool = True
+    #: With ``grain``: the frame skin's bands are read on one in this many of the frames of a face that measure the
+    #: colour fields (and on its first), and held between (:meth:`FaceAverages.grain`; 1: on each).
+    grain_refresh: int = 3
     #: With ``light="skin"``: the frame's skin in the colour ring's band where the warp does not reach (a neck or cheek
     #: beside a narrower warped face: a reference from elsewhere) is compared with the reference's smooth skin light
     #: continued there, in the light field and its slope down the face.
@@ -409,7 +412,7 @@ class ReferenceComposite:
                                        fringe=self._averages.fringe(located), reads=reads,
                                        shade=face.reference_shade, ridge=ridge, lift=lift,
                                        lips=_region_lips(face, region), dist=dist,
-                                       grain=self._grain_of(face))  # fmt: skip
+                                       grain=self._grain_of(face, located, face_px))  # fmt: skip
             if track is not None:
                 if track.reused and filters[1] is not None:
                     # (fields reused: the temporal average is neither read nor advanced, the next measured frame
@@ -453,12 +456,16 @@ class ReferenceComposite:
         keep_frame(sub_out, sub_image, eyes)
         return out
 
-    def _grain_of(self, face: FaceROI) -> Callable[[float], FrameGrain | None] | None:
+    def _grain_of(
+        self, face: FaceROI, located: Located, face_px: float
+    ) -> Callable[[float], FrameGrain | None] | None:
         """What reads the frame skin's bands on ``face``'s upper face at a working scale
-        (:func:`~unmask_video.reconstruct.skin_grain.frame_grain`); None: :attr:`CompositeOptions.grain` is off."""
+        (:func:`~unmask_video.reconstruct.skin_grain.frame_grain`), held between reads (:meth:`FaceAverages.grain`;
+        ``located``: :func:`face_in_frame` of it, ``face_px`` its size); None: :attr:`CompositeOptions.grain` is off."""
         if not self.options.grain:
             return None
-        return lambda k: frame_grain(face.image, face.landmarks, face.mask, k)
+        return self._averages.grain(located, lambda k: frame_grain(face.image, face.landmarks, face.mask, k),
+                                    face_px)  # fmt: skip
 
     def _carry(
         self, face: FaceROI, region: tuple[slice, slice], hole: np.ndarray, valid: np.ndarray, lengths: Lengths,

@@ -13,6 +13,7 @@ import numpy as np
 
 from unmask_video.reconstruct.cloth_bleed import Medians
 from unmask_video.reconstruct.face_history import FaceHistory, FieldFilter, Located
+from unmask_video.reconstruct.skin_grain import FrameGrain
 from unmask_video.stages import FaceROI
 
 if TYPE_CHECKING:
@@ -33,6 +34,9 @@ class FaceAverages:
         #: Per face: the skin's and the cloth's colours the fringe is told by (:attr:`CompositeOptions.fringe`), read
         #: where the colour fields are measured and held between (a 1-tuple: a read that found none holds None).
         self.fringes: FaceHistory[tuple[Medians | None]] = FaceHistory()
+        #: Per face: the frame skin's band amplitudes (:attr:`CompositeOptions.grain_refresh`) as last read (None: too
+        #: little skin) and how many reads of them have been asked for since (a list: changed in place).
+        self.grains: FaceHistory[list] = FaceHistory()
 
     def colour(
         self, face: FaceROI, steps: int = 1
@@ -86,5 +90,34 @@ class FaceAverages:
             value = (read(),) if measured or held is None else held
             self.fringes.put(centre, size, value)
             return value[0]
+
+        return reader
+
+    def grain(
+        self, located: Located, read: Callable[[float], FrameGrain | None], face_px: float
+    ) -> Callable[[float], FrameGrain | None]:
+        """The frame skin's bands on the face (:func:`~unmask_video.reconstruct.skin_grain.frame_grain`): ``read`` (at a
+        working scale) on the face's first ask and on one in :attr:`CompositeOptions.grain_refresh` of those after it
+        (asked on the frames that measure the colour fields), held between (its skin's grain is the person's and the
+        video's, steady from frame to frame) at the face's size now (``face_px``, in the frame's pixels) at the scale
+        asked. ``located``: :func:`face_in_frame` of the face."""
+        _, centre, size = located
+        held = self.grains.take(centre, size)
+        if held is not None:
+            self.grains.put(centre, size, held)
+        every = max(self.options.grain_refresh, 1)
+
+        def reader(k: float) -> FrameGrain | None:
+            if held is None:
+                value = read(k)
+                self.grains.put(centre, size, [None if value is None else value.amplitudes, 1])
+                return value
+            if held[1] % every == 0:
+                value = read(k)
+                held[0] = None if value is None else value.amplitudes
+            else:
+                value = None if held[0] is None else FrameGrain(held[0], face_px * k)
+            held[1] += 1
+            return value
 
         return reader

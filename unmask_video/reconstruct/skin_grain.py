@@ -143,11 +143,12 @@ def frame_grain(image: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, k: f
     if np.count_nonzero(around) < _MIN_PIXELS:
         return None
     lab = to_lab(small).reshape(size[1], size[0], 3)
-    px = lab[around]
-    mid = np.median(px, axis=0)
-    spread = np.maximum(1.4826 * np.median(np.abs(px - mid), axis=0), _MIN_SPREAD)
+    planes = np.ascontiguousarray(lab.transpose(2, 0, 1))
+    px = planes[:, around]
+    mid = median(px)
+    spread = np.maximum(1.4826 * median(np.abs(px - mid[:, None])), _MIN_SPREAD)
     skin = around & (np.abs(lab - mid) < _SKIN_SPREADS * spread).all(axis=2)
-    amplitudes = band_amplitudes(np.ascontiguousarray(lab.transpose(2, 0, 1)), skin, face)
+    amplitudes = band_amplitudes(planes, skin, face)
     return None if amplitudes is None else FrameGrain(amplitudes, face)
 
 

@@ -509,7 +509,11 @@ def match_skin_light(
     d = parts[6:] + (1.0 - near) * (parts[:3] + plane - parts[6:])
     parts = parts[:6]
     contrast = np.ones(3, np.float32)
-    # (1 where it cannot be measured: the same numbers through the temporal filter on every measured frame of the face)
+    # The reference's skin bands brought down to the frame skin's (``grain``: its bands read at the working scale;
+    # None: not read), in place of the ring's fine detail ratio (not measured where they act).
+    grains = None if grain is None else base.grain(apply, grain(base.scale))
+    # (1 where it cannot be measured or is not used: the same numbers through the temporal filter on every measured
+    # frame of the face)
     detail = np.ones(3, np.float32)
     theirs: np.ndarray | None = None
     both = skin_keep & ref_skin
@@ -521,7 +525,8 @@ def match_skin_light(
         ours = percentile(np.abs(tgt_ring[:, both] - (smooth_both + d[:, at[both]])), _CONTRAST_PERCENTILE)
         contrast = np.clip(ours / np.maximum(typical, 1e-3), _MIN_CONTRAST, 1.0).astype(np.float32)
         d += (1.0 - contrast)[:, None] * parts[3:]
-        detail = detail_ratio(tgt_ring, ref_ring, at, small, both)
+        if grains is None:
+            detail = detail_ratio(tgt_ring, ref_ring, at, small, both)
     # How strong the rebuilt skin's colour (a/b) variation around its light may be: as strong as the frame's visible
     # skin shows around its own smooth colour (a robust high percentile on the ring; a blush, acne or a shadow's tint
     # in the reference is the photo's, not the person's now). (The light field is left as it is: spreading from the
@@ -537,9 +542,6 @@ def match_skin_light(
     # No highlight brighter than the frame's own skin shows (:meth:`_SkinBase.compose`).
     lit = tgt_ring[0, skin_keep if skin_keep.any() else keep]
     knee = float(percentile(lit, _HIGHLIGHT_PERCENTILE)) + _HIGHLIGHT_MARGIN
-    # The reference's skin bands brought down to the frame skin's (``grain``: its bands read at the working scale;
-    # None: not read), in place of the ring's fine detail ratio.
-    grains = None if grain is None else base.grain(apply, grain(base.scale))
     new = base.compose(d, contrast, limit, trust, theirs, knee, mouth, skin_stats, detail, lips, grains)
     skin_spread = None
     if seam_cap > 0 and seam_sigma > 0 and seam_keep.any():
