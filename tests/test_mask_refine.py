@@ -132,20 +132,16 @@ def test_ear_loops_leave_the_mask_at_its_sides_and_may_be_three_pixels_wide():
     assert out[top >= 0.56].sum() == 0
 
 
-def _outline_window() -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A 240 px window for the loops past the face outline: its face size, a mask (rows 90-160, columns 60-140), its
-    P(mask), the face outline 20 px beside the mask, and where a loop may run on past it (everywhere)."""
-    mask = np.zeros((240, 240), np.uint8)
-    cv2.rectangle(mask, (60, 90), (140, 160), 1, -1)
-    face = np.zeros_like(mask)
-    face[:, 40:160] = 1
-    return 200.0, mask, mask.astype(np.float32) * 0.9, face, np.ones_like(mask)
-
-
 def test_ear_loops_run_on_past_the_face_outline_from_the_mask_side_only():
     from unmask_video.mask_refine import ear_loops
 
-    size, mask, prob, face, beyond = _outline_window()
+    size = 200.0
+    mask = np.zeros((240, 240), np.uint8)
+    cv2.rectangle(mask, (60, 90), (140, 160), 1, -1)
+    prob = mask.astype(np.float32) * 0.9
+    face = np.zeros_like(mask)
+    face[:, 40:160] = 1  # the face outline ends 20 px beside the mask
+    beyond = np.ones_like(mask)
     loop, strand, collar, tangle = (np.zeros_like(mask) for _ in range(4))
     cv2.polylines(loop, [np.array([[141, 100], [165, 90], [185, 70], [190, 45]], np.int32)], False, 1, 2)
     cv2.line(strand, (10, 30), (30, 140), 1, 2)  # a hair highlight beyond the outline, apart from the mask
@@ -175,7 +171,13 @@ def test_a_loop_whose_top_is_cut_off_the_mask_is_found_from_its_lower_end_for_a_
     # a short stub at the corner are not; the default (the lowest third) finds none of them.
     from unmask_video.mask_refine import ear_loops
 
-    size, mask, prob, face, beyond = _outline_window()
+    size = 200.0
+    mask = np.zeros((240, 240), np.uint8)
+    cv2.rectangle(mask, (60, 90), (140, 160), 1, -1)
+    prob = mask.astype(np.float32) * 0.9
+    face = np.zeros_like(mask)
+    face[:, 40:160] = 1  # the face outline ends 20 px beside the mask
+    beyond = np.ones_like(mask)
     loop, neck, stub = (np.zeros_like(mask) for _ in range(3))
     # from the mask's lower corner (row 150, in its lowest third) round the ear to above the mask's top (not touching)
     cv2.polylines(loop, [np.array([[141, 150], [170, 135], [185, 100], [175, 70], [150, 82]], np.int32)], False, 1, 2)
