@@ -164,34 +164,6 @@ def test_ear_loops_run_on_past_the_face_outline_from_the_mask_side_only():
     assert ear_loops(prob2, mask, face, size, beyond=beyond)[face == 0].sum() == 0
 
 
-def test_a_loop_whose_top_is_cut_off_the_mask_is_found_from_its_lower_end_for_a_mask_of_the_skins_colour():
-    # A mask of the skin's colour whose top corner the rim cut kept off (the cheek there has the cloth's colour): the
-    # loop's top end no longer touches the mask, only its lower limb, coming back to the side edge under its lowest
-    # third. With ``low`` the loop is found from there; the neck's short skin strokes under the mask's lower corner and
-    # a short stub at the corner are not; the default (the lowest third) finds none of them.
-    from unmask_video.mask_refine import ear_loops
-
-    size = 200.0
-    mask = np.zeros((240, 240), np.uint8)
-    cv2.rectangle(mask, (60, 90), (140, 160), 1, -1)
-    prob = mask.astype(np.float32) * 0.9
-    face = np.zeros_like(mask)
-    face[:, 40:160] = 1  # the face outline ends 20 px beside the mask
-    beyond = np.ones_like(mask)
-    loop, neck, stub = (np.zeros_like(mask) for _ in range(3))
-    # from the mask's lower corner (row 150, in its lowest third) round the ear to above the mask's top (not touching)
-    cv2.polylines(loop, [np.array([[141, 150], [170, 135], [185, 100], [175, 70], [150, 82]], np.int32)], False, 1, 2)
-    cv2.line(neck, (59, 152), (25, 180), 1, 2)  # the neck's edge leaving the other lower corner, downwards
-    cv2.line(stub, (59, 145), (35, 125), 1, 2)  # a short stroke rising from that corner: under a loop's length
-    for extra in (loop, neck, stub):
-        prob[extra > 0] = 0.8
-    assert ear_loops(prob, mask, face, size, beyond=beyond)[loop > 0].sum() == 0  # (the default: its lowest third)
-    out = ear_loops(prob, mask, face, size, beyond=beyond, low=0.1)
-    assert (out[loop > 0] > 0).mean() >= 0.95
-    assert out[neck > 0].sum() == 0 and out[stub > 0].sum() == 0
-    assert (out & mask).sum() == 0
-
-
 def _deep_scene():
     """A 200 px window: the search region is the top 120 rows, the deep band the rows 120-180 under it. The cloth
     (P(mask) 0.97) runs on to row 165; a pale collar strip (0.97 too) runs off the mask's side down the band."""
