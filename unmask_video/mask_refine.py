@@ -421,10 +421,6 @@ def _fill_holes_touching(out: np.ndarray, grown: np.ndarray) -> np.ndarray:
     return res
 
 
-_THIRD = 1.0 / 3.0  # (the side edge's lowest share where a stroke does not start: the collar under the chin)
-_LOW_LENGTH = 0.15  # (face: the least length of a stroke that starts lower down the side edge, ``ear_loops``' ``low``)
-
-
 def ear_loops(
     prob: np.ndarray,
     mask: np.ndarray,
@@ -435,7 +431,6 @@ def ear_loops(
     beyond: np.ndarray | None = None,
     winding: float = 2.0,
     side: float = 0.2,
-    low: float = _THIRD,
 ) -> np.ndarray:
     """The ear loops' ends on the cheeks, uint8 {0, 1}: thin strokes of the mask's colour, touching the mask.
 
@@ -450,10 +445,6 @@ def ear_loops(
     width on either side, above the mask's lowest third: not a collar under the chin) and is a single stroke (its
     length, half its outline, at most ``winding`` x its extent: not a tangle of hair highlights or a rim of a
     pale background).
-
-    ``low`` (in (0, 1]): a stroke that leaves the face outline may also start at the side edge above the mask's lowest
-    ``low`` of its height, under its lowest third (a loop's other end, back at the mask's lower corner); a whole loop
-    kept past the outline may touch there too.
     """
     face = (face > 0).astype(np.uint8)
     zone = face if beyond is None else face | (beyond > 0).astype(np.uint8)
@@ -468,8 +459,7 @@ def ear_loops(
               float(by + bh - 1 - box[0].start))
     out = np.zeros_like(mask)
     out[box] = _loops_in_box(
-        cand[box], mask[box], face[box], zone[box], size, width, min_length, beyond is not None, extent, winding, side,
-        low,
+        cand[box], mask[box], face[box], zone[box], size, width, min_length, beyond is not None, extent, winding, side
     )
     return out
 
@@ -494,7 +484,6 @@ def _loops_in_box(
     extent: tuple[float, float, float, float],
     winding: float,
     side: float,
-    low: float,
 ) -> np.ndarray:
     """:func:`ear_loops` in a box around its candidates ``cand`` (``extent``: the whole mask's x_lo, x_hi, y_lo, y_hi
     in the box's pixels; ``beyond``: whether the loops may run on past the face outline, in ``zone``)."""
@@ -505,11 +494,8 @@ def _loops_in_box(
     x_lo, x_hi, y_lo, y_hi = extent
     band = side * (x_hi - x_lo)
     ry, rx = nonzero(cv2.bitwise_and(cand, rim))
-    at_side = _at_side(rx, ry, extent, band, _THIRD)
-    # (lower down the side edge, down to ``low``: only a stroke that leaves the face outline and rises above the lowest
-    # third, a loop round the ear, not a sliver of the cheek's skin beside the cloth)
-    at_low = at_side if low == _THIRD else _at_side(rx, ry, extent, band, low)
-    if not at_low.any():  # (no candidate touches the mask there, so no thin stroke does: none is kept)
+    at_side = ((rx <= x_lo + band) | (rx >= x_hi - band)) & (ry <= y_hi - (y_hi - y_lo) / 3.0)
+    if not at_side.any():  # (no candidate touches the mask there, so no thin stroke does: none is kept)
         return np.zeros_like(mask)
     k = max(int(round(width * size)) | 1, 3)
     # (at 3 px OpenCV's elliptic kernel is a cross, which a 2-3 px stroke's anti-aliased diagonal holds in places: the
@@ -522,27 +508,17 @@ def _loops_in_box(
         return np.zeros_like(mask)
     # (the candidates on the rim that are thin: the strokes' pixels there, in the same order)
     on_thin = thin[ry, rx] > 0
-    ry, rx, at_side, at_low = ry[on_thin], rx[on_thin], at_side[on_thin], at_low[on_thin]
+    ry, rx, at_side = ry[on_thin], rx[on_thin], at_side[on_thin]
     touch = np.zeros(n, bool)
     touch[comp[ry[at_side], rx[at_side]]] = True
     length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    if low != _THIRD and at_low.any():
-        # (and rises above the lowest third, towards the ear: not the neck's skin under the mask's lower corner, and is
-        # long: a loop's limb, not a stub at the corner)
-        loop_like = stats[:, cv2.CC_STAT_TOP] <= y_hi - (y_hi - y_lo) / 3.0
-        loop_like &= length >= _LOW_LENGTH * size
-        loop_like[0] = False
-        leaves = np.zeros(n, bool)
-        leaves[comp[(thin > 0) & (face == 0)]] = True
-        low_ids = comp[ry[at_low], rx[at_low]]
-        touch[low_ids] |= leaves[low_ids] & loop_like[low_ids]
     keep = touch & (length >= min_length * size)
     keep[0] = False
     whole = np.zeros(n, bool)  # kept past the face outline too
     if beyond and any_set(keep):
         # (each kept stroke in its own box: they are few, and the window's whole-image look-ups cost more)
         for i in np.flatnonzero(keep):
-            whole[i] = _whole_loop(comp, stats[i, :4], i, face, rim, extent, band, winding, low)
+            whole[i] = _whole_loop(comp, stats[i, :4], i, face, rim, extent, band, winding)
     # (widened by a pixel: their anti-aliased edges)
     ring = np.ones((3, 3), np.uint8)
     loops = cv2.dilate(_paint(comp, stats, keep), ring) & face
@@ -574,32 +550,24 @@ def _whole_loop(
     extent: tuple[float, float, float, float],
     band: float,
     winding: float,
-    low: float,
 ) -> bool:
     """Whether stroke ``i`` of ``comp`` (its ``box``: x, y, w, h) is kept whole past the face outline
     (:func:`ear_loops`' ``beyond``): it leaves the ``face``, touches the mask's ``rim`` at the mask's side edge
-    (``extent``: the mask's x_lo, x_hi, y_lo, y_hi; ``band`` wide) above its lowest ``low``, and is a single stroke
+    (``extent``: the mask's x_lo, x_hi, y_lo, y_hi; ``band`` wide) above its lowest third, and is a single stroke
     (``winding``)."""
     x, y, bw, bh = (int(v) for v in box)
     part = comp[y : y + bh, x : x + bw] == i
     if not (part & (face[y : y + bh, x : x + bw] == 0)).any():
         return False
+    x_lo, x_hi, y_lo, y_hi = extent
     ry, rx = nonzero(part & (rim[y : y + bh, x : x + bw] > 0))
-    if not any_set(_at_side(rx + x, ry + y, extent, band, low)):
+    rx, ry = rx + x, ry + y
+    at_side = ((rx <= x_lo + band) | (rx >= x_hi - band)) & (ry <= y_hi - (y_hi - y_lo) / 3.0)
+    if not any_set(at_side):
         return False
     contours, _ = cv2.findContours(part.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     path = sum(cv2.arcLength(c, True) for c in contours) / 2.0  # a thin stroke's outline is twice its length
     return bool(path <= winding * max(float(np.hypot(bw, bh)), 1.0))
-
-
-def _at_side(
-    rx: np.ndarray, ry: np.ndarray, extent: tuple[float, float, float, float], band: float, low: float
-) -> np.ndarray:
-    """Which rim pixels (``rx``, ``ry``) lie at the mask's side edge (``extent``: its x_lo, x_hi, y_lo, y_hi): in the
-    outer ``band`` of its width on either side, above the lowest ``low`` of its height."""
-    x_lo, x_hi, y_lo, y_hi = extent
-    # (divided by its inverse: the default third as ``/ 3.0`` to the last bit)
-    return ((rx <= x_lo + band) | (rx >= x_hi - band)) & (ry <= y_hi - (y_hi - y_lo) / (1.0 / low))
 
 
 def add_hem(

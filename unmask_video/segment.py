@@ -459,8 +459,7 @@ class MaskSegmenter:
             off_face = cv2.distanceTransform(1 - face, cv2.DIST_L2, 5)
             beyond = off_face <= opt.loop_beyond * sub_size if opt.loop_beyond > 0 else None
             face = (off_face <= disk_size(opt.loop_reach * sub_size) // 2).astype(np.uint8)
-            low = opt.near_skin_loop_low if fit.skin_gap < opt.near_skin_gap else 1.0 / 3.0
-            binary = binary | ear_loops(prob, binary, face, sub_size, beyond=beyond, low=low)
+            binary = binary | ear_loops(prob, binary, face, sub_size, beyond=beyond)
         state_detail = SegmentDetail(
             search=search, polygon=poly.astype(np.float32), window=(int(x0), int(y0), int(x1), int(y1)),
             seed=seed, score=score, average=average, worn=worn,

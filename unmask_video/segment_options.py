@@ -67,11 +67,6 @@ class SegmentOptions:
     # outline or hem at its top is the step between it and the skin of its colour, kept (a 3 x 3 median at the
     # working size; ``rim_line_width``'s wider one takes it away as a pleat, and the flood then stops at the eyes' shade)
     near_skin_line: float = 0.015
-    # ... and an ear loop may start at the mask's side edge down to this share of its height above its lowest row
-    # (other masks: above its lowest third): the cut keeps the cheek beside the cloth's top corners off the mask, and
-    # a loop of the cloth's colour is then not told from that cheek there; its other end, back at the mask's side lower
-    # down, still touches the mask. In (0, 1]
-    near_skin_loop_low: float = 0.1
     # The deep band: under the search region, down to ``deep_below`` face heights under the jaw line (a mask worn
     # far down the neck, under a FaceMesh jaw placed too high on a masked face), a pixel joins only when the
     # colour model is about as sure of it as of the k-means mask (its median P(mask) less ``deep_margin``), and
