@@ -642,7 +642,6 @@ class ReferenceComposite:
         off = self._features_off(valid.shape, landmarks)  # (drawn once: the band fill below reads it too)
         if off is not None:
             valid = valid & off
-            ring = ring & off
         paste &= valid
         if out is None:
             out = image.copy()
