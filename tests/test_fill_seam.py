@@ -9,7 +9,7 @@ from tests.test_composite import MASK_COLOUR, masked_face, scaled_face
 from unmask_video.face_shape import face_region
 from unmask_video.face_units import REFERENCE_FACE_PX, FaceLength, face_size_px
 from unmask_video.reconstruct.composite import CompositeOptions, ReferenceComposite
-from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill, soften_edge
+from unmask_video.reconstruct.fill_seam import blur_around, feather_into_fill
 from unmask_video.reconstruct.outside_fill import on_face
 
 
@@ -283,28 +283,3 @@ def test_the_distance_near_the_pixels_it_is_read_at_is_the_whole_boxs_below_its_
         if trial % 3 == 0:  # (all of ``where`` in the box: every pixel's distance below the bound is the whole's)
             assert np.array_equal(near[whole < below], whole[whole < below]), trial
             assert (near[whole >= below] >= below).all(), trial
-
-
-def test_soften_edge_smooths_a_stair_stepped_edge_only_where_asked_and_reads_no_mask() -> None:
-    # The rebuilt skin (200) above a diagonal, pixel-stepped edge; the frame past it (100).
-    h, w = 40, 40
-    yy, xx = np.mgrid[:h, :w]
-    changed = yy < (xx // 2 + 10)
-    out = np.where(changed[..., None], 200, 100).astype(np.uint8).repeat(3, axis=2)
-    before = out.copy()
-    lower = np.zeros((h, w), bool)
-    lower[:, w // 2 :] = True  # (the right half only: "below the jaw's corners")
-    soften_edge(out, changed, lower, 0.8)
-    diff = np.abs(out.astype(np.int32) - before).max(axis=2)
-    # Along the edge on the right half: values between the two sides (no hard step of 100 left there) ...
-    row_edge = [out[x // 2 + 10, x, 0] for x in range(w // 2 + 2, w - 2)]
-    assert all(100 < v < 200 for v in row_edge), row_edge
-    # ... and none outside that half or away from the edge, nor anything out of the two sides' range.
-    assert not diff[:, : w // 2].any()
-    far = np.abs(yy - (xx // 2 + 10)) > 2
-    assert not diff[far].any()
-    assert out.min() >= 100 and out.max() <= 200
-    # Off (0): the step stays.
-    hard = before.copy()
-    soften_edge(hard, changed, lower, 0.0)
-    assert np.array_equal(hard, before)

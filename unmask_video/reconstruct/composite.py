@@ -43,7 +43,7 @@ from unmask_video.reconstruct.eye_keep import EyeKeepOptions, EyeMaps, eye_maps,
 from unmask_video.reconstruct.face_averages import FaceAverages
 from unmask_video.reconstruct.face_history import Located, face_in_frame
 from unmask_video.reconstruct.field_refresh import FieldRefresh
-from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill, soften_edge
+from unmask_video.reconstruct.fill_seam import distance_to, feather_into_fill
 from unmask_video.reconstruct.lab_pixels import coords_of, paste_at
 from unmask_video.reconstruct.light_fields import LightTrack
 from unmask_video.reconstruct.neck_side import fade_neck_side
@@ -146,11 +146,6 @@ class CompositeOptions:
     #: Where the warped skin meets the surround fill, its colour is continued this far into the fill and faded into it
     #: (:func:`~unmask_video.reconstruct.fill_seam.feather_into_fill`; 0: a hard step where the reference's matte ends).
     fill_feather: FaceLength = FaceLength(8.0, 3.0)
-    #: Below the jaw's corners, the rebuilt region's edge against the frame (the chin's and the neck's lower edge) is
-    #: softened by a Gaussian of this many of the region's pixels
-    #: (:func:`~unmask_video.reconstruct.fill_seam.soften_edge`; 0: the binary, stair-stepped edge the matte and the
-    #: mask's outline leave).
-    lower_edge_sigma: float = 0.8
     #: Faces whose mask region (plus reach) is longer than this many pixels are rebuilt at this size and
     #: scaled back up (the blend stays at full size); 0: always at full size. A speed/quality trade: big
     #: faces rebuild several times faster but lose detail inside the mask (the fill of what the warp
@@ -713,8 +708,6 @@ class ReferenceComposite:
                 source = source.copy() if source is changed else source
                 source[eyes.box] &= ~eyes.unsourced
             changed |= fill_band(out, band, source, landmarks, opts.outside)
-        if opts.lower_edge_sigma > 0:
-            soften_edge(out, changed, ~above_jaw_corners(changed.shape, landmarks), opts.lower_edge_sigma)
         if ridge is not None:
             ridge.reuse = track is not None and track.reused
         carry_ridge_detail(out, image, hole, changed, dist, landmarks, lengths.ring_gap,

@@ -18,7 +18,7 @@ from unmask_video.blend import mask_bbox
 from unmask_video.mask_pixels import pixels_at
 from unmask_video.reconstruct.scratch import scratch
 
-__all__ = ["blur_around", "distance_to", "feather_into_fill", "rows_cols", "soften_edge", "weighted_stack"]
+__all__ = ["blur_around", "distance_to", "feather_into_fill", "rows_cols", "weighted_stack"]
 
 #: The warped pixels this far inside their edge, as a fraction of the fade's width, are faded into the skin's local
 #: colour (the rim sampled across the matte's edge); the fade into the fill runs outwards over the whole width.
@@ -303,22 +303,3 @@ def distance_to(where: np.ndarray, name: str | None = None) -> np.ndarray:
     outside = cv2.compare(where.view(np.uint8), 0, cv2.CMP_EQ,
                           dst=None if name is None else scratch(f"{name}.outside", where.shape, np.uint8))  # fmt: skip
     return cv2.distanceTransform(outside, cv2.DIST_L2, 5, dst=None if name is None else scratch(name, where.shape))
-
-
-def soften_edge(out: np.ndarray, changed: np.ndarray, where: np.ndarray, sigma: float) -> None:
-    """Soften the edge of the ``changed`` pixels of ``out`` ((h, w, 3) uint8, changed in place; (h, w) bool) within
-    ``where`` ((h, w) bool): the pixels on either side of it (a 3 x 3 neighbourhood holds both) take ``out`` blurred
-    with a Gaussian of ``sigma`` px. The binary edge where the rebuilt skin meets the frame (the warp's matte and the
-    mask's outline, on a pixel grid) is otherwise a stair-stepped line; both sides are the composite's own pixels (the
-    rebuilt skin and the frame past the hole), so nothing of the mask is read."""
-    if sigma <= 0 or not changed.any():
-        return
-    c8 = changed.astype(np.uint8)
-    kernel = np.ones((3, 3), np.uint8)
-    edge = (cv2.dilate(c8, kernel) != cv2.erode(c8, kernel)) & where
-    box = mask_bbox(edge, (int(round(sigma * 8 + 1)) | 1) // 2 + 1, edge.shape)
-    if box is None:
-        return
-    blurred = cv2.GaussianBlur(out[box], (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
-    at = edge[box]
-    out[box][at] = blurred[at]
