@@ -38,6 +38,9 @@ class PaleRimOptions:
     #: ... and is lighter than an opening of the lightness by a disk this wide (an odd number of pixels, at least 3:
     #: wider than the line, so it wipes the line out) by at least ``lighter`` levels.
     opening: float = 0.5
+    #: ... but never wider than this (px): the line is a few pixels of the frame's blur, and an elliptic opening's
+    #: cost grows with the disk's area (a 1080p face's 19 px disk cost ~7 ms a frame)
+    opening_max_px: int = 9
     lighter: float = 8.0
     #: The blend changed a pixel left "as the frame's" by at most this many levels (any channel) ...
     kept: float = 8.0
@@ -74,7 +77,7 @@ def _rim_near_mask(
     rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
     if not len(rows):
         return None
-    k = max(int(round(options.opening * width_px)) | 1, 3)
+    k = max(min(int(round(options.opening * width_px)), options.opening_max_px) | 1, 3)
     # (the distance transform's 3x3 chamfer steps are at least 0.955 px: a pixel within the depth of the mask lies
     # within depth / 0.95 of its box)
     grow = int(np.ceil(depth / 0.95)) + k + 1
