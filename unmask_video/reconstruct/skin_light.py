@@ -202,17 +202,16 @@ class _SkinBase:
         rh, rw = self.shape
         dev = lab_small - s_ref
         zone = mouth_zone(mouth, small, (rh, rw))
+        # (on the reference's skin only, as its lightness tells: not its teeth, nostrils, beard or hair, far lighter or
+        # darker; a blush, acne or a tinted shadow is about as light as the skin around it, only redder)
+        on_skin = self._skin_weight(skin_stats)
         if grain is not None:
-            damp_grain(dev, self.skin, self._skin_weight(skin_stats) * (1.0 if zone is None else 1.0 - zone), small,
-                       grain[1], grain[0])  # fmt: skip
+            damp_grain(dev, self.skin, on_skin * (1.0 if zone is None else 1.0 - zone), small, grain[1], grain[0])
         new = s_ref + contrast[:, None] * dev + d
         # The colour variation bounded, except on the lips (the person's colour, lipstick or not): near the mouth (where
         # the warp puts the reference's lips, about where the frame's mouth landmarks are), a colour far stronger than
         # the skin's own variation is kept as the reference shows it.
         chroma = contrast[1:, None] * dev[1:]
-        # (on the reference's skin only, as its lightness tells: not its teeth, nostrils, beard or hair, far lighter or
-        # darker; a blush, acne or a tinted shadow is about as light as the skin around it, only redder)
-        on_skin = self._skin_weight(skin_stats)
         kept = chroma + ((1.0 - trust) * on_skin) * (bounded_chroma(chroma, limit) - chroma)
         lip_weight, strong = own_colour(dev[1:], zone, limit, theirs, on_skin, lip_polygon(lips, small, (rh, rw)))
         if lip_weight is not None:
